@@ -1,0 +1,99 @@
+#include "date.h"
+
+#include <stdio.h>
+
+/* Howard Hinnant's days_from_civil / civil_from_days, valid far beyond
+ * the years we accept. */
+hls_day hls_date_from_ymd(int year, int month, int mday) {
+  int y = year - (month <= 2);
+  int era = (y >= 0 ? y : y - 399) / 400;
+  int yoe = y - era * 400;
+  int mp = (month + 9) % 12;
+  int doy = (153 * mp + 2) / 5 + mday - 1;
+  int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return (hls_day)(era * 146097 + doe - 719468);
+}
+
+void hls_date_to_ymd(hls_day day, int *year, int *month, int *mday) {
+  int z = day + 719468;
+  int era = (z >= 0 ? z : z - 146096) / 146097;
+  int doe = z - era * 146097;
+  int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int y = yoe + era * 400;
+  int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int mp = (5 * doy + 2) / 153;
+  int d = doy - (153 * mp + 2) / 5 + 1;
+  int m = mp < 10 ? mp + 3 : mp - 9;
+  *year = y + (m <= 2);
+  *month = m;
+  *mday = d;
+}
+
+static int digits(const char *s, int n) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+int hls_date_parse(const char *s, size_t len, hls_day *out) {
+  if (s == NULL || len != 10 || s[4] != '-' || s[7] != '-') return HLS_EINVAL;
+  int y = digits(s, 4), m = digits(s + 5, 2), d = digits(s + 8, 2);
+  if (y < HLS_DATE_MIN_YEAR || y > HLS_DATE_MAX_YEAR || m < 1 || m > 12 || d < 1) return HLS_EINVAL;
+  static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  int max = mdays[m - 1] + (m == 2 && leap);
+  if (d > max) return HLS_EINVAL;
+  *out = hls_date_from_ymd(y, m, d);
+  return 0;
+}
+
+void hls_date_format(hls_day day, char out[11]) {
+  int y, m, d;
+  hls_date_to_ymd(day, &y, &m, &d);
+  snprintf(out, 11, "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u, (unsigned)d % 100u);
+}
+
+/* 1970-01-01 was a Thursday: weekday 0=Monday..6=Sunday. */
+static int weekday(hls_day day) {
+  int w = (int)((day + 3) % 7);
+  return w < 0 ? w + 7 : w;
+}
+
+void hls_iso_week(hls_day day, int *iso_year, int *iso_week) {
+  hls_day thursday = day - weekday(day) + 3; /* the Thursday of this week */
+  int y, m, d;
+  hls_date_to_ymd(thursday, &y, &m, &d);
+  hls_day jan1 = hls_date_from_ymd(y, 1, 1);
+  *iso_year = y;
+  *iso_week = (int)((thursday - jan1) / 7 + 1);
+}
+
+int hls_iso_week_monday(int iso_year, int iso_week, hls_day *out) {
+  if (iso_year < HLS_DATE_MIN_YEAR || iso_year > HLS_DATE_MAX_YEAR || iso_week < 1 || iso_week > 53)
+    return HLS_EINVAL;
+  hls_day jan4 = hls_date_from_ymd(iso_year, 1, 4); /* always in week 1 */
+  hls_day monday = jan4 - weekday(jan4) + (iso_week - 1) * 7;
+  int y, w;
+  hls_iso_week(monday, &y, &w);
+  if (y != iso_year || w != iso_week) return HLS_EINVAL; /* week 53 in a 52-week year */
+  *out = monday;
+  return 0;
+}
+
+void hls_iso_week_format(int iso_year, int iso_week, char out[9]) {
+  snprintf(out, 9, "%04u-W%02u", (unsigned)iso_year % 10000u, (unsigned)iso_week % 100u);
+}
+
+void hls_time_format(int64_t unix_ms, char out[21]) {
+  int64_t secs = unix_ms >= 0 ? unix_ms / 1000 : -((-unix_ms + 999) / 1000);
+  int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+  int64_t rem = secs - days * 86400;
+  int y, m, d;
+  hls_date_to_ymd((hls_day)days, &y, &m, &d);
+  snprintf(out, 21, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)y % 10000u, (unsigned)m % 100u,
+           (unsigned)d % 100u, (unsigned)(rem / 3600) % 100u, (unsigned)(rem / 60 % 60) % 100u,
+           (unsigned)(rem % 60) % 100u);
+}

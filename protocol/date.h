@@ -1,0 +1,37 @@
+/* Calendar dates (proleptic Gregorian, no time zone) and ISO 8601 weeks.
+ * Pure arithmetic: the caller supplies "today". */
+#ifndef HLS_DATE_H
+#define HLS_DATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define HLS_DATE_MIN_YEAR 1900
+#define HLS_DATE_MAX_YEAR 9999
+
+/* Days since 1970-01-01 (negative before). */
+typedef int32_t hls_day;
+
+/* Parse exactly "YYYY-MM-DD" (a real calendar date, years 1900..9999). */
+int hls_date_parse(const char *s, size_t len, hls_day *out) HLS_WARN_UNUSED;
+/* Format as "YYYY-MM-DD" into out[11]. */
+void hls_date_format(hls_day day, char out[11]);
+hls_day hls_date_from_ymd(int year, int month, int mday);
+void hls_date_to_ymd(hls_day day, int *year, int *month, int *mday);
+
+/* ISO 8601 week: weeks start on Monday; week 1 holds the year's first
+ * Thursday. */
+void hls_iso_week(hls_day day, int *iso_year, int *iso_week);
+/* The Monday of an ISO week, or HLS_EINVAL if the week does not exist. */
+int hls_iso_week_monday(int iso_year, int iso_week, hls_day *out) HLS_WARN_UNUSED;
+/* "2026-W07" style label into out[9]. */
+void hls_iso_week_format(int iso_year, int iso_week, char out[9]);
+
+/* Milliseconds since the Unix epoch as "2026-11-21T09:30:00Z" into
+ * out[21] (seconds precision, UTC). */
+void hls_time_format(int64_t unix_ms, char out[21]);
+
+#endif

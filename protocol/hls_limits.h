@@ -1,0 +1,54 @@
+/* Every cap on a length or count that hlsd reads from outside: the wire,
+ * a file, the control socket. Checked before allocating. One place, with
+ * the reason for each number, so a reviewer can judge them together. */
+#ifndef HLS_HLS_LIMITS_H
+#define HLS_HLS_LIMITS_H
+
+/* --- learning records (local data) --------------------------------------
+ * A title is a headline, not a document: 300 bytes is a long sentence in
+ * any script. Free-text fields hold a practitioner's paragraph or a short
+ * case note; 64 KiB is a hard ceiling (config max_text_bytes lowers it). */
+#define HLS_TITLE_MAX 300
+#define HLS_TEXT_HARD_MAX 65536
+#define HLS_TEXT_DEFAULT_MAX 16384
+/* Theme slugs are tags, not sentences. 32 tags per record is far above
+ * the 3-6 practitioners use, and bounds the theme table join. */
+#define HLS_THEME_MAX 64
+#define HLS_THEMES_PER_RECORD 32
+/* Roles ("practitioner", "learning lead") and consent purposes. */
+#define HLS_ROLE_MAX 64
+#define HLS_PURPOSE_MAX 500
+/* Place names and regions as people write them. */
+#define HLS_PLACE_MAX 120
+#define HLS_REGION_MAX 120
+
+/* --- msgpack decoding ---------------------------------------------------
+ * Nesting deeper than this is never produced by hlsd; refusing it keeps
+ * the recursive decoder's stack bounded. */
+#define HLS_MP_MAX_DEPTH 16
+
+/* --- control socket -----------------------------------------------------
+ * A request carries at most one import batch; 16 MiB is far above a batch
+ * (HLS_IMPORT_BATCH_ROWS records of at most ~5 text fields each would be
+ * larger only with absurd texts, which are refused anyway) and well below
+ * anything that strains memory. Config control_max_frame lowers it. */
+#define HLS_CTL_FRAME_HARD_MAX (16u * 1024u * 1024u)
+#define HLS_CTL_FRAME_DEFAULT_MAX (8u * 1024u * 1024u)
+/* Values in one decoded request: bounds the decoder's node array. */
+#define HLS_CTL_MAX_VALUES 1000000u
+/* Rows the CLI sends per import request. */
+#define HLS_IMPORT_BATCH_ROWS 2000
+/* One import may hold at most this many rows (a spreadsheet export of a
+ * whole organisation's history is far below this). */
+#define HLS_IMPORT_MAX_ROWS 5000000
+
+/* --- CSV files ----------------------------------------------------------
+ * A CSV import file is read whole by the CLI: 1 GiB is far above 5
+ * million rows of normal records. One field may not exceed the text hard
+ * maximum plus slack for quoting. */
+#define HLS_CSV_MAX_FILE (1024ull * 1024ull * 1024ull)
+#define HLS_CSV_MAX_COLUMNS 64
+/* JSON record files (hls record add --file). */
+#define HLS_JSON_MAX_FILE (64u * 1024u * 1024u)
+
+#endif

@@ -1,0 +1,345 @@
+#include "record.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+
+static const char *const scale_names[] = {"person", "organisation", "place", "country"};
+static const char *const stage_names[] = {"purpose", "understand", "co-design", "experiment", "reflect", "embed"};
+static const char *const kind_names[] = {"problem", "aspiration", "strength", "practice"};
+static const char *const consent_names[] = {"private", "aggregate", "peers", "network"};
+
+const char *const hls_record_fields[] = {
+    "title",   "scale",       "stage",      "date",          "themes",          "context",
+    "tried",   "happened",    "learnt",     "author_role",   "consent",         "consent_by",
+    "consent_purpose", "consent_expires", NULL};
+
+#define NAME_OF(table, v) ((size_t)(v) < sizeof table / sizeof table[0] ? table[v] : "?")
+
+const char *hls_scale_name(enum hls_scale s) { return NAME_OF(scale_names, s); }
+const char *hls_stage_name(enum hls_stage s) { return NAME_OF(stage_names, s); }
+const char *hls_kind_name(enum hls_kind k) { return NAME_OF(kind_names, k); }
+const char *hls_consent_name(enum hls_consent c) { return NAME_OF(consent_names, c); }
+
+static int enum_parse(const char *const *names, size_t n, const char *what, const char *s,
+                      size_t len, int *out, struct hls_why *why) {
+  for (size_t i = 0; i < n; i++) {
+    if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0) {
+      *out = (int)i;
+      return 0;
+    }
+  }
+  char allowed[160] = "";
+  for (size_t i = 0; i < n; i++) {
+    if (i > 0) strncat(allowed, "|", sizeof allowed - strlen(allowed) - 1);
+    strncat(allowed, names[i], sizeof allowed - strlen(allowed) - 1);
+  }
+  return hls_why_set(why, HLS_EINVAL, "%s: expected %s", what, allowed);
+}
+
+#define ENUM_PARSE(fn, type, table, what)                                              \
+  int fn(const char *s, size_t len, type *out, struct hls_why *why) {                  \
+    int v = 0;                                                                         \
+    int rc = enum_parse(table, sizeof table / sizeof table[0], what, s, len, &v, why); \
+    if (rc == 0) *out = (type)v;                                                       \
+    return rc;                                                                         \
+  }
+ENUM_PARSE(hls_scale_parse, enum hls_scale, scale_names, "scale")
+ENUM_PARSE(hls_stage_parse, enum hls_stage, stage_names, "stage")
+ENUM_PARSE(hls_kind_parse, enum hls_kind, kind_names, "kind")
+ENUM_PARSE(hls_consent_parse, enum hls_consent, consent_names, "consent")
+
+int hls_theme_parse(const char *spec, size_t len, struct hls_theme *out, struct hls_why *why) {
+  out->kind = HLS_KIND_PROBLEM;
+  const char *colon = memchr(spec, ':', len);
+  if (colon != NULL) {
+    enum hls_kind kind;
+    size_t klen = (size_t)(colon - spec);
+    /* Leading/trailing spaces around the kind are forgiven. */
+    const char *k = spec;
+    while (klen > 0 && (*k == ' ' || *k == '\t')) k++, klen--;
+    while (klen > 0 && (k[klen - 1] == ' ' || k[klen - 1] == '\t')) klen--;
+    if (hls_kind_parse(k, klen, &kind, NULL) == 0) {
+      out->kind = kind;
+      len -= (size_t)(colon + 1 - spec);
+      spec = colon + 1;
+    } else {
+      return hls_why_set(why, HLS_EINVAL,
+                         "theme: unknown kind before ':' (expected problem|aspiration|strength|practice)");
+    }
+  }
+  return hls_theme_normalise(spec, len, out->slug, sizeof out->slug, why);
+}
+
+void hls_record_init(struct hls_record *r) {
+  memset(r, 0, sizeof *r);
+  r->consent = HLS_CONSENT_PRIVATE;
+}
+
+void hls_record_clear(struct hls_record *r) {
+  free(r->title);
+  free(r->context);
+  free(r->tried);
+  free(r->happened);
+  free(r->learnt);
+  free(r->author_role);
+  free(r->consent_by);
+  free(r->consent_purpose);
+  hls_record_init(r);
+}
+
+/* Trim ASCII spaces/tabs at both ends (single-line fields only: in
+ * free text, leading indentation may matter). */
+static void trim(const char **s, uint32_t *len) {
+  while (*len > 0 && ((*s)[0] == ' ' || (*s)[0] == '\t')) (*s)++, (*len)--;
+  while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t')) (*len)--;
+}
+
+/* Set *field from a string/nil value after checking it. */
+static int set_text(char **field, const struct hls_mp_value *v, const char *name, size_t max,
+                    bool multiline, struct hls_why *why) {
+  if (v->type == HLS_MP_NIL) {
+    free(*field);
+    *field = NULL;
+    return 0;
+  }
+  if (v->type != HLS_MP_STR) return hls_why_set(why, HLS_EINVAL, "%s: expected a string", name);
+  const char *s = v->v.str;
+  uint32_t len = v->len;
+  if (!multiline) trim(&s, &len);
+  int rc = hls_text_check(s, len, max, multiline, name, why);
+  if (rc != 0) return rc;
+  char *copy = NULL;
+  if (len > 0) {
+    copy = malloc((size_t)len + 1);
+    if (copy == NULL) return HLS_ENOMEM;
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+  }
+  free(*field);
+  *field = copy;
+  return 0;
+}
+
+static int get_enum_str(const struct hls_mp_value *v, const char *name, const char **s,
+                        uint32_t *len, struct hls_why *why) {
+  if (v->type != HLS_MP_STR) return hls_why_set(why, HLS_EINVAL, "%s: expected a string", name);
+  *s = v->v.str;
+  *len = v->len;
+  trim(s, len);
+  return 0;
+}
+
+static int set_date(hls_day *day, bool *has, const struct hls_mp_value *v, const char *name,
+                    struct hls_why *why) {
+  if (v->type == HLS_MP_NIL || (v->type == HLS_MP_STR && v->len == 0)) {
+    *has = false;
+    return 0;
+  }
+  const char *s = NULL;
+  uint32_t len = 0;
+  int rc = get_enum_str(v, name, &s, &len, why);
+  if (rc != 0) return rc;
+  if (hls_date_parse(s, len, day) != 0)
+    return hls_why_set(why, HLS_EINVAL, "%s: expected a date YYYY-MM-DD (years %d-%d)", name,
+                       HLS_DATE_MIN_YEAR, HLS_DATE_MAX_YEAR);
+  *has = true;
+  return 0;
+}
+
+static int add_theme(struct hls_theme *themes, size_t *n, const struct hls_theme *t,
+                     struct hls_why *why) {
+  for (size_t i = 0; i < *n; i++) {
+    if (strcmp(themes[i].slug, t->slug) == 0) {
+      if (themes[i].kind == t->kind) return 0; /* same theme twice: harmless */
+      return hls_why_set(why, HLS_EINVAL, "themes: \"%s\" given as both %s and %s", t->slug,
+                         hls_kind_name(themes[i].kind), hls_kind_name(t->kind));
+    }
+  }
+  if (*n >= HLS_THEMES_PER_RECORD)
+    return hls_why_set(why, HLS_ETOOBIG, "themes: at most %d per record", HLS_THEMES_PER_RECORD);
+  themes[(*n)++] = *t;
+  return 0;
+}
+
+/* themes: an array of "KIND:NAME" strings or {name, kind} maps, or one
+ * string of specs separated by ';' (the CSV form). */
+static int set_themes(struct hls_record *r, const struct hls_mp_value *v, struct hls_why *why) {
+  struct hls_theme themes[HLS_THEMES_PER_RECORD];
+  size_t n = 0;
+  struct hls_theme t;
+  int rc;
+  if (v->type == HLS_MP_NIL) {
+    r->n_themes = 0;
+    return 0;
+  }
+  if (v->type == HLS_MP_STR) {
+    const char *s = v->v.str, *end = v->v.str + v->len;
+    while (s < end) {
+      const char *semi = memchr(s, ';', (size_t)(end - s));
+      const char *stop = semi ? semi : end;
+      const char *a = s;
+      uint32_t len = (uint32_t)(stop - s);
+      trim(&a, &len);
+      if (len > 0) {
+        if ((rc = hls_theme_parse(a, len, &t, why)) != 0) return rc;
+        if ((rc = add_theme(themes, &n, &t, why)) != 0) return rc;
+      }
+      s = semi ? semi + 1 : end;
+    }
+  } else if (v->type == HLS_MP_ARRAY) {
+    if (v->len > 4 * HLS_THEMES_PER_RECORD)
+      return hls_why_set(why, HLS_ETOOBIG, "themes: at most %d per record", HLS_THEMES_PER_RECORD);
+    for (uint32_t i = 0; i < v->len; i++) {
+      const struct hls_mp_value *item = &v->v.items[i];
+      if (item->type == HLS_MP_STR) {
+        rc = hls_theme_parse(item->v.str, item->len, &t, why);
+      } else if (item->type == HLS_MP_MAP) {
+        const char *name = NULL, *kind = NULL;
+        uint32_t name_len = 0, kind_len = 0;
+        bool has_name = false, has_kind = false;
+        if ((rc = hls_mp_get_str(item, "name", &name, &name_len, &has_name, why)) != 0) return rc;
+        if ((rc = hls_mp_get_str(item, "kind", &kind, &kind_len, &has_kind, why)) != 0) return rc;
+        for (uint32_t k = 0; k < item->len; k++)
+          if (!hls_mp_str_eq(&item->v.kv[k].key, "name") && !hls_mp_str_eq(&item->v.kv[k].key, "kind"))
+            return hls_why_set(why, HLS_EINVAL, "themes: a theme object has only name and kind");
+        if (!has_name) return hls_why_set(why, HLS_EINVAL, "themes: a theme object needs a name");
+        t.kind = HLS_KIND_PROBLEM;
+        if (has_kind && (rc = hls_kind_parse(kind, kind_len, &t.kind, why)) != 0) return rc;
+        rc = hls_theme_normalise(name, name_len, t.slug, sizeof t.slug, why);
+      } else {
+        return hls_why_set(why, HLS_EINVAL, "themes: expected \"KIND:NAME\" strings or {name, kind} objects");
+      }
+      if (rc != 0) return rc;
+      if ((rc = add_theme(themes, &n, &t, why)) != 0) return rc;
+    }
+  } else {
+    return hls_why_set(why, HLS_EINVAL, "themes: expected a list");
+  }
+  memcpy(r->themes, themes, n * sizeof themes[0]);
+  r->n_themes = n;
+  return 0;
+}
+
+int hls_record_apply(struct hls_record *r, const struct hls_mp_value *m,
+                     const struct hls_record_limits *lim, struct hls_why *why) {
+  if (m == NULL || m->type != HLS_MP_MAP) return hls_why_set(why, HLS_EINVAL, "record: expected an object");
+  size_t text_max = lim && lim->max_text_bytes > 0 && lim->max_text_bytes < HLS_TEXT_HARD_MAX
+                        ? lim->max_text_bytes
+                        : HLS_TEXT_HARD_MAX;
+  for (uint32_t i = 0; i < m->len; i++) {
+    const struct hls_mp_value *k = &m->v.kv[i].key;
+    const struct hls_mp_value *v = &m->v.kv[i].val;
+    const char *s = NULL;
+    uint32_t len = 0;
+    int rc;
+    if (hls_mp_str_eq(k, "title")) {
+      rc = set_text(&r->title, v, "title", HLS_TITLE_MAX, false, why);
+    } else if (hls_mp_str_eq(k, "scale")) {
+      if ((rc = get_enum_str(v, "scale", &s, &len, why)) == 0 &&
+          (rc = hls_scale_parse(s, len, &r->scale, why)) == 0)
+        r->has_scale = true;
+    } else if (hls_mp_str_eq(k, "stage")) {
+      if ((rc = get_enum_str(v, "stage", &s, &len, why)) == 0 &&
+          (rc = hls_stage_parse(s, len, &r->stage, why)) == 0)
+        r->has_stage = true;
+    } else if (hls_mp_str_eq(k, "date")) {
+      rc = set_date(&r->date, &r->has_date, v, "date", why);
+    } else if (hls_mp_str_eq(k, "themes")) {
+      rc = set_themes(r, v, why);
+    } else if (hls_mp_str_eq(k, "context")) {
+      rc = set_text(&r->context, v, "context", text_max, true, why);
+    } else if (hls_mp_str_eq(k, "tried")) {
+      rc = set_text(&r->tried, v, "tried", text_max, true, why);
+    } else if (hls_mp_str_eq(k, "happened")) {
+      rc = set_text(&r->happened, v, "happened", text_max, true, why);
+    } else if (hls_mp_str_eq(k, "learnt")) {
+      rc = set_text(&r->learnt, v, "learnt", text_max, true, why);
+    } else if (hls_mp_str_eq(k, "author_role")) {
+      rc = set_text(&r->author_role, v, "author_role", HLS_ROLE_MAX, false, why);
+    } else if (hls_mp_str_eq(k, "consent")) {
+      if (v->type == HLS_MP_NIL || (v->type == HLS_MP_STR && v->len == 0)) {
+        r->consent = HLS_CONSENT_PRIVATE;
+        rc = 0;
+      } else if ((rc = get_enum_str(v, "consent", &s, &len, why)) == 0) {
+        rc = hls_consent_parse(s, len, &r->consent, why);
+      }
+    } else if (hls_mp_str_eq(k, "consent_by")) {
+      rc = set_text(&r->consent_by, v, "consent_by", HLS_ROLE_MAX, false, why);
+    } else if (hls_mp_str_eq(k, "consent_purpose")) {
+      rc = set_text(&r->consent_purpose, v, "consent_purpose", HLS_PURPOSE_MAX, false, why);
+    } else if (hls_mp_str_eq(k, "consent_expires")) {
+      rc = set_date(&r->consent_expires, &r->has_consent_expires, v, "consent_expires", why);
+    } else if (hls_mp_str_eq(k, "id") || hls_mp_str_eq(k, "created_at") || hls_mp_str_eq(k, "updated_at")) {
+      rc = 0;
+    } else {
+      char name[64];
+      size_t n = k->len < sizeof name - 1 ? k->len : sizeof name - 1;
+      memcpy(name, k->v.str, n);
+      name[n] = '\0';
+      /* The key was validated as UTF-8 but may be cut mid-character. */
+      for (size_t j = 0; j < n; j++)
+        if ((unsigned char)name[j] < 0x20 || (unsigned char)name[j] >= 0x7f) name[j] = '?';
+      rc = hls_why_set(why, HLS_EINVAL, "unknown field \"%s\"", name);
+    }
+    if (rc != 0) return rc;
+  }
+  return 0;
+}
+
+int hls_record_validate(const struct hls_record *r, struct hls_why *why) {
+  if (r->title == NULL) return hls_why_set(why, HLS_EINVAL, "title: required");
+  if (!r->has_scale) return hls_why_set(why, HLS_EINVAL, "scale: required (person|organisation|place|country)");
+  if (!r->has_stage)
+    return hls_why_set(why, HLS_EINVAL,
+                       "stage: required (purpose|understand|co-design|experiment|reflect|embed)");
+  if (r->consent > HLS_CONSENT_PRIVATE && r->consent_by == NULL)
+    return hls_why_set(why, HLS_EINVAL, "consent_by: required when consent is above private (who gave it, a role)");
+  return 0;
+}
+
+static int pack_opt_date(msgpack_packer *pk, const char *key, bool has, hls_day day) {
+  char buf[11];
+  if (!has) return hls_mp_pack_kv_str(pk, key, NULL);
+  hls_date_format(day, buf);
+  return hls_mp_pack_kv_str(pk, key, buf);
+}
+
+int hls_record_pack(msgpack_packer *pk, const struct hls_record *r, bool full) {
+  char created[21], updated[21];
+  int rc = 0;
+  hls_time_format(r->created_ms, created);
+  hls_time_format(r->updated_ms, updated);
+  if (msgpack_pack_map(pk, full ? 17 : 13) != 0) return HLS_ENOMEM;
+  if ((rc = hls_mp_pack_kv_i64(pk, "id", r->id)) ||
+      (rc = hls_mp_pack_kv_str(pk, "title", r->title)) ||
+      (rc = hls_mp_pack_kv_str(pk, "scale", hls_scale_name(r->scale))) ||
+      (rc = hls_mp_pack_kv_str(pk, "stage", hls_stage_name(r->stage))) ||
+      (rc = pack_opt_date(pk, "date", r->has_date, r->date)))
+    return rc;
+  if ((rc = hls_mp_pack_cstr(pk, "themes")) != 0) return rc;
+  if (msgpack_pack_array(pk, r->n_themes) != 0) return HLS_ENOMEM;
+  for (size_t i = 0; i < r->n_themes; i++) {
+    if (msgpack_pack_map(pk, 2) != 0) return HLS_ENOMEM;
+    if ((rc = hls_mp_pack_kv_str(pk, "name", r->themes[i].slug)) ||
+        (rc = hls_mp_pack_kv_str(pk, "kind", hls_kind_name(r->themes[i].kind))))
+      return rc;
+  }
+  if (full) {
+    if ((rc = hls_mp_pack_kv_str(pk, "context", r->context)) ||
+        (rc = hls_mp_pack_kv_str(pk, "tried", r->tried)) ||
+        (rc = hls_mp_pack_kv_str(pk, "happened", r->happened)) ||
+        (rc = hls_mp_pack_kv_str(pk, "learnt", r->learnt)))
+      return rc;
+  }
+  if ((rc = hls_mp_pack_kv_str(pk, "author_role", r->author_role)) ||
+      (rc = hls_mp_pack_kv_str(pk, "consent", hls_consent_name(r->consent))) ||
+      (rc = hls_mp_pack_kv_str(pk, "consent_by", r->consent_by)) ||
+      (rc = hls_mp_pack_kv_str(pk, "consent_purpose", r->consent_purpose)) ||
+      (rc = pack_opt_date(pk, "consent_expires", r->has_consent_expires, r->consent_expires)) ||
+      (rc = hls_mp_pack_kv_str(pk, "created_at", created)) ||
+      (rc = hls_mp_pack_kv_str(pk, "updated_at", updated)))
+    return rc;
+  return 0;
+}

@@ -1,0 +1,99 @@
+/* The learning record: the local unit of what a place tried and learnt.
+ * Never on the wire; it crosses the control socket as a msgpack map whose
+ * keys are the field names below (also the JSON and CSV field names). */
+#ifndef HLS_RECORD_H
+#define HLS_RECORD_H
+
+#include <limits.h>
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "date.h"
+#include "err.h"
+#include "hls_limits.h"
+#include "mp.h"
+
+enum hls_scale { HLS_SCALE_PERSON, HLS_SCALE_ORGANISATION, HLS_SCALE_PLACE, HLS_SCALE_COUNTRY, HLS_SCALE_COUNT };
+enum hls_stage {
+  HLS_STAGE_PURPOSE,
+  HLS_STAGE_UNDERSTAND,
+  HLS_STAGE_CO_DESIGN,
+  HLS_STAGE_EXPERIMENT,
+  HLS_STAGE_REFLECT,
+  HLS_STAGE_EMBED,
+  HLS_STAGE_COUNT
+};
+enum hls_kind { HLS_KIND_PROBLEM, HLS_KIND_ASPIRATION, HLS_KIND_STRENGTH, HLS_KIND_PRACTICE, HLS_KIND_COUNT };
+/* Ordered: a higher level allows everything a lower one does. */
+enum hls_consent { HLS_CONSENT_PRIVATE, HLS_CONSENT_AGGREGATE, HLS_CONSENT_PEERS, HLS_CONSENT_NETWORK, HLS_CONSENT_COUNT };
+
+const char *hls_scale_name(enum hls_scale s);
+const char *hls_stage_name(enum hls_stage s);
+const char *hls_kind_name(enum hls_kind k);
+const char *hls_consent_name(enum hls_consent c);
+/* Parse a name (exact, lower-case). HLS_EINVAL with the allowed values in
+ * why otherwise. */
+int hls_scale_parse(const char *s, size_t len, enum hls_scale *out, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_stage_parse(const char *s, size_t len, enum hls_stage *out, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_kind_parse(const char *s, size_t len, enum hls_kind *out, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_consent_parse(const char *s, size_t len, enum hls_consent *out, struct hls_why *why) HLS_WARN_UNUSED;
+
+struct hls_theme {
+  char slug[HLS_THEME_MAX + 1];
+  enum hls_kind kind;
+};
+
+/* Parse "[KIND:]NAME" (KIND defaults to problem) and normalise NAME. */
+int hls_theme_parse(const char *spec, size_t len, struct hls_theme *out, struct hls_why *why) HLS_WARN_UNUSED;
+
+struct hls_record {
+  int64_t id; /* 0 until stored */
+  char *title; /* owned; every char* field is owned, NULL when empty */
+  enum hls_scale scale;
+  enum hls_stage stage;
+  bool has_scale, has_stage;
+  hls_day date; /* the date the learning is about */
+  bool has_date;
+  char *context, *tried, *happened, *learnt;
+  char *author_role;
+  size_t n_themes;
+  struct hls_theme themes[HLS_THEMES_PER_RECORD];
+  enum hls_consent consent;
+  char *consent_by;
+  char *consent_purpose;
+  hls_day consent_expires;
+  bool has_consent_expires;
+  int64_t created_ms, updated_ms; /* set by the store */
+};
+
+struct hls_record_limits {
+  size_t max_text_bytes; /* per free-text field, <= HLS_TEXT_HARD_MAX */
+};
+
+void hls_record_init(struct hls_record *r);
+/* Free owned strings and reset to the initial state. */
+void hls_record_clear(struct hls_record *r);
+
+/* Apply the fields present in map m to r (patch semantics: absent fields
+ * are untouched; nil or "" clears an optional field). Every value is
+ * checked (UTF-8, length, characters, enums, dates) and themes are
+ * normalised. Unknown keys are refused so typos do not lose data; the
+ * read-only keys id, created_at and updated_at are ignored. On error r may
+ * be partly updated. */
+int hls_record_apply(struct hls_record *r, const struct hls_mp_value *m,
+                     const struct hls_record_limits *lim, struct hls_why *why) HLS_WARN_UNUSED;
+
+/* Whole-record rules: title, scale and stage present, consent above
+ * private names who gave it. */
+int hls_record_validate(const struct hls_record *r, struct hls_why *why) HLS_WARN_UNUSED;
+
+/* Pack as a map. full=false leaves out the four free-text fields. */
+int hls_record_pack(msgpack_packer *pk, const struct hls_record *r, bool full) HLS_WARN_UNUSED;
+
+/* Field names accepted by hls_record_apply, NULL-terminated (the CSV
+ * importer uses it to check a header row). */
+extern const char *const hls_record_fields[];
+
+#endif

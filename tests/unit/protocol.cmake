@@ -1,0 +1,8 @@
+hls_unit_test(err hlsproto)
+hls_unit_test(mp hlsproto)
+hls_unit_test(text hlsproto)
+hls_unit_test(date hlsproto)
+hls_unit_test(record hlsproto)
+hls_unit_test(nodeid hlsproto)
+hls_unit_test(addr hlsproto)
+hls_unit_test(ctl hlsproto)
