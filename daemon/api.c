@@ -1,0 +1,469 @@
+#include "api.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hls_version.h"
+#include "log.h"
+#include "text.h"
+
+typedef int (*api_fn)(struct hls_node *n, struct hls_control_call *call);
+
+struct api_command {
+  const char *name;
+  api_fn fn;
+  const char *help;
+};
+
+#define PACK(expr)                      \
+  do {                                  \
+    int pack_rc_ = (expr);              \
+    if (pack_rc_ != 0) return HLS_ENOMEM; \
+  } while (0)
+
+static struct hls_record_limits record_limits(const struct hls_node *n) {
+  struct hls_record_limits lim = {.max_text_bytes = (size_t)n->config->max_text_bytes};
+  return lim;
+}
+
+/* --- argument helpers ------------------------------------------------------ */
+
+static int arg_id(const struct hls_mp_value *args, int64_t *id, struct hls_why *why) {
+  bool present = false;
+  int rc = hls_mp_get_i64(args, "id", id, &present, why);
+  if (rc != 0) return rc;
+  if (!present || *id <= 0) return hls_why_set(why, HLS_EINVAL, "id: a positive record id is required");
+  return 0;
+}
+
+static int arg_enum(const struct hls_mp_value *args, const char *key,
+                    int (*parse)(const char *, size_t, void *, struct hls_why *), int *out, struct hls_why *why) {
+  const char *s;
+  uint32_t len;
+  bool present = false;
+  int rc = hls_mp_get_str(args, key, &s, &len, &present, why);
+  if (rc != 0 || !present) return rc;
+  int v = 0;
+  if ((rc = parse(s, len, &v, why)) != 0) return rc;
+  *out = v;
+  return 0;
+}
+
+/* Adapters so one helper handles every enumeration (all are int-sized). */
+static int parse_scale(const char *s, size_t n, void *out, struct hls_why *w) {
+  enum hls_scale v;
+  int rc = hls_scale_parse(s, n, &v, w);
+  if (rc == 0) *(int *)out = (int)v;
+  return rc;
+}
+static int parse_stage(const char *s, size_t n, void *out, struct hls_why *w) {
+  enum hls_stage v;
+  int rc = hls_stage_parse(s, n, &v, w);
+  if (rc == 0) *(int *)out = (int)v;
+  return rc;
+}
+static int parse_consent(const char *s, size_t n, void *out, struct hls_why *w) {
+  enum hls_consent v;
+  int rc = hls_consent_parse(s, n, &v, w);
+  if (rc == 0) *(int *)out = (int)v;
+  return rc;
+}
+
+static int arg_date(const struct hls_mp_value *args, const char *key, bool *has, hls_day *out, struct hls_why *why) {
+  const char *s;
+  uint32_t len;
+  int rc = hls_mp_get_str(args, key, &s, &len, has, why);
+  if (rc != 0 || !*has) return rc;
+  if (hls_date_parse(s, len, out) != 0) return hls_why_set(why, HLS_EINVAL, "%s: expected a date YYYY-MM-DD", key);
+  return 0;
+}
+
+/* --- status ----------------------------------------------------------------- */
+
+static int api_status(struct hls_node *n, struct hls_control_call *call) {
+  struct hls_store_counts counts;
+  int rc = hls_store_counts(n->store, &counts, &call->why);
+  if (rc != 0) return rc;
+  msgpack_packer *pk = call->pk;
+  char started[21];
+  int64_t now = hls_node_now_ms();
+  hls_time_format(n->started_ms, started);
+  PACK(msgpack_pack_map(pk, 15));
+  PACK(hls_mp_pack_kv_str(pk, "node_id", n->node_id));
+  PACK(hls_mp_pack_kv_str(pk, "place", n->config->place));
+  PACK(hls_mp_pack_kv_str(pk, "region", n->config->region));
+  PACK(hls_mp_pack_kv_str(pk, "role", n->config->role == HLS_ROLE_PARTNER ? "partner" : "place"));
+  PACK(hls_mp_pack_kv_str(pk, "listen", n->config->listen));
+  PACK(hls_mp_pack_kv_str(pk, "network_id", n->network_fingerprint));
+  PACK(hls_mp_pack_kv_str(pk, "version", HLS_VERSION));
+  PACK(hls_mp_pack_kv_str(pk, "started_at", started));
+  PACK(hls_mp_pack_kv_i64(pk, "uptime_s", (now - n->started_ms) / 1000));
+  PACK(hls_mp_pack_kv_i64(pk, "pid", (int64_t)uv_os_getpid()));
+  PACK(hls_mp_pack_kv_str(pk, "home", n->home));
+  PACK(hls_mp_pack_cstr(pk, "records"));
+  PACK(msgpack_pack_map(pk, 1 + HLS_CONSENT_COUNT));
+  PACK(hls_mp_pack_kv_i64(pk, "total", counts.records));
+  for (int i = 0; i < HLS_CONSENT_COUNT; i++)
+    PACK(hls_mp_pack_kv_i64(pk, hls_consent_name((enum hls_consent)i), counts.by_consent[i]));
+  PACK(hls_mp_pack_kv_i64(pk, "themes", counts.themes));
+  PACK(hls_mp_pack_kv_i64(pk, "store_bytes", counts.bytes));
+  PACK(hls_mp_pack_kv_i64(pk, "schema_version", hls_store_schema_version()));
+  return 0;
+}
+
+/* --- records -------------------------------------------------------------- */
+
+/* Build a new record from a field map, applying defaults. */
+static int record_from_map(struct hls_node *n, const struct hls_mp_value *m, struct hls_record *r,
+                           struct hls_why *why) {
+  struct hls_record_limits lim = record_limits(n);
+  hls_record_init(r);
+  int rc = hls_record_apply(r, m, &lim, why);
+  if (rc == 0) rc = hls_record_validate(r, why);
+  if (rc == 0 && !r->has_date) {
+    r->date = hls_node_today();
+    r->has_date = true;
+  }
+  return rc;
+}
+
+static int api_record_add(struct hls_node *n, struct hls_control_call *call) {
+  const struct hls_mp_value *fields = hls_mp_get(call->req->args, "record");
+  if (fields == NULL) return hls_why_set(&call->why, HLS_EINVAL, "record: missing");
+  struct hls_record r;
+  int rc = record_from_map(n, fields, &r, &call->why);
+  if (rc == 0) rc = hls_store_record_insert(n->store, &r, hls_node_now_ms(), &call->why);
+  if (rc == 0) {
+    hls_log_info("record_added", "id=%lld", (long long)r.id);
+    rc = hls_record_pack(call->pk, &r, true);
+  }
+  hls_record_clear(&r);
+  return rc;
+}
+
+static int api_record_show(struct hls_node *n, struct hls_control_call *call) {
+  int64_t id;
+  int rc = arg_id(call->req->args, &id, &call->why);
+  if (rc != 0) return rc;
+  struct hls_record r;
+  hls_record_init(&r);
+  rc = hls_store_record_get(n->store, id, &r, &call->why);
+  if (rc == 0) rc = hls_record_pack(call->pk, &r, true);
+  hls_record_clear(&r);
+  return rc;
+}
+
+static int api_record_edit(struct hls_node *n, struct hls_control_call *call) {
+  int64_t id;
+  int rc = arg_id(call->req->args, &id, &call->why);
+  if (rc != 0) return rc;
+  const struct hls_mp_value *set = hls_mp_get(call->req->args, "set");
+  if (set == NULL || set->type != HLS_MP_MAP || set->len == 0)
+    return hls_why_set(&call->why, HLS_EINVAL, "set: give at least one field to change");
+  struct hls_record r;
+  struct hls_record_limits lim = record_limits(n);
+  hls_record_init(&r);
+  rc = hls_store_record_get(n->store, id, &r, &call->why);
+  if (rc == 0) rc = hls_record_apply(&r, set, &lim, &call->why);
+  if (rc == 0) rc = hls_record_validate(&r, &call->why);
+  if (rc == 0 && !r.has_date) { /* "date": null resets to today */
+    r.date = hls_node_today();
+    r.has_date = true;
+  }
+  if (rc == 0) rc = hls_store_record_update(n->store, &r, hls_node_now_ms(), &call->why);
+  if (rc == 0) {
+    hls_log_info("record_edited", "id=%lld", (long long)id);
+    rc = hls_record_pack(call->pk, &r, true);
+  }
+  hls_record_clear(&r);
+  return rc;
+}
+
+static int api_record_delete(struct hls_node *n, struct hls_control_call *call) {
+  int64_t id;
+  int rc = arg_id(call->req->args, &id, &call->why);
+  if (rc == 0) rc = hls_store_record_delete(n->store, id, &call->why);
+  if (rc != 0) return rc;
+  hls_log_info("record_deleted", "id=%lld", (long long)id);
+  PACK(msgpack_pack_map(call->pk, 2));
+  PACK(hls_mp_pack_kv_i64(call->pk, "id", id));
+  PACK(hls_mp_pack_kv_bool(call->pk, "deleted", true));
+  return 0;
+}
+
+struct list_ctx {
+  msgpack_sbuffer sb; /* records packed here first: the count comes first on the wire */
+  msgpack_packer pk;
+  bool full;
+  uint32_t count;
+};
+
+static int list_one(void *ctx, const struct hls_record *r) {
+  struct list_ctx *l = ctx;
+  l->count++;
+  return hls_record_pack(&l->pk, r, l->full);
+}
+
+static int api_record_list(struct hls_node *n, struct hls_control_call *call) {
+  const struct hls_mp_value *a = call->req->args;
+  struct hls_record_filter f;
+  char slug[HLS_THEME_MAX + 1];
+  hls_record_filter_init(&f);
+  int rc;
+  const char *theme;
+  uint32_t theme_len;
+  bool has_theme = false, has_limit = false, has_full = false;
+  if ((rc = hls_mp_get_str(a, "theme", &theme, &theme_len, &has_theme, &call->why)) != 0) return rc;
+  if (has_theme) {
+    if ((rc = hls_theme_normalise(theme, theme_len, slug, sizeof slug, &call->why)) != 0) return rc;
+    f.theme = slug;
+  }
+  if ((rc = arg_enum(a, "scale", parse_scale, &f.scale, &call->why)) != 0 ||
+      (rc = arg_enum(a, "stage", parse_stage, &f.stage, &call->why)) != 0 ||
+      (rc = arg_enum(a, "consent", parse_consent, &f.consent, &call->why)) != 0 ||
+      (rc = arg_date(a, "since", &f.has_since, &f.since, &call->why)) != 0 ||
+      (rc = arg_date(a, "until", &f.has_until, &f.until, &call->why)) != 0 ||
+      (rc = hls_mp_get_i64(a, "limit", &f.limit, &has_limit, &call->why)) != 0 ||
+      (rc = hls_mp_get_bool(a, "full", &f.full, &has_full, &call->why)) != 0)
+    return rc;
+  if (f.limit < 0) return hls_why_set(&call->why, HLS_EINVAL, "limit: must be 0 (no limit) or more");
+  struct list_ctx l = {.full = f.full};
+  msgpack_sbuffer_init(&l.sb);
+  msgpack_packer_init(&l.pk, &l.sb, msgpack_sbuffer_write);
+  rc = hls_store_record_list(n->store, &f, list_one, &l, &call->why);
+  if (rc == 0 && l.sb.size > (size_t)n->config->control_max_frame)
+    rc = hls_why_set(&call->why, HLS_ETOOBIG, "%u records do not fit in one reply; use --limit or filters", l.count);
+  if (rc == 0 && msgpack_pack_array(call->pk, l.count) != 0) rc = HLS_ENOMEM;
+  if (rc == 0 && l.sb.size > 0 && msgpack_sbuffer_write(call->pk->data, l.sb.data, l.sb.size) != 0) rc = HLS_ENOMEM;
+  msgpack_sbuffer_destroy(&l.sb);
+  return rc;
+}
+
+/* --- themes --------------------------------------------------------------- */
+
+static int theme_one(void *ctx, const struct hls_theme_count *t) {
+  struct list_ctx *l = ctx;
+  msgpack_packer *pk = &l->pk;
+  l->count++;
+  PACK(msgpack_pack_map(pk, 3 + HLS_SCALE_COUNT));
+  PACK(hls_mp_pack_kv_str(pk, "name", t->slug));
+  PACK(hls_mp_pack_kv_str(pk, "kind", hls_kind_name(t->kind)));
+  PACK(hls_mp_pack_kv_i64(pk, "total", t->total));
+  for (int i = 0; i < HLS_SCALE_COUNT; i++) PACK(hls_mp_pack_kv_i64(pk, hls_scale_name((enum hls_scale)i), t->by_scale[i]));
+  return 0;
+}
+
+static int api_themes(struct hls_node *n, struct hls_control_call *call) {
+  struct list_ctx l = {0};
+  msgpack_sbuffer_init(&l.sb);
+  msgpack_packer_init(&l.pk, &l.sb, msgpack_sbuffer_write);
+  int rc = hls_store_themes(n->store, theme_one, &l, &call->why);
+  if (rc == 0 && msgpack_pack_array(call->pk, l.count) != 0) rc = HLS_ENOMEM;
+  if (rc == 0 && l.sb.size > 0 && msgpack_sbuffer_write(call->pk->data, l.sb.data, l.sb.size) != 0) rc = HLS_ENOMEM;
+  msgpack_sbuffer_destroy(&l.sb);
+  return rc;
+}
+
+/* --- import ----------------------------------------------------------------- */
+
+struct import_session {
+  int64_t session;
+  int64_t batches;
+  int64_t rows;
+  int64_t bad_rows;
+};
+
+static struct import_session *import_of(struct hls_control_call *call) {
+  return hls_control_client_data(call->client);
+}
+
+static void import_end(struct hls_node *n, struct hls_control_client *client) {
+  struct import_session *s = hls_control_client_data(client);
+  if (s == NULL) return;
+  hls_store_import_drop(n->store, s->session);
+  free(s);
+  hls_control_client_set_data(client, NULL);
+}
+
+void hls_api_client_gone(void *node, struct hls_control_client *client) {
+  struct hls_node *n = node;
+  struct import_session *s = hls_control_client_data(client);
+  if (s != NULL) hls_log_info("import_abandoned", "session=%lld rows=%lld", (long long)s->session, (long long)s->rows);
+  import_end(n, client);
+}
+
+static int api_import_begin(struct hls_node *n, struct hls_control_call *call) {
+  import_end(n, call->client); /* one import per client: a new begin drops the old */
+  struct import_session *s = calloc(1, sizeof *s);
+  if (s == NULL) return HLS_ENOMEM;
+  s->session = ++n->next_import_session;
+  hls_control_client_set_data(call->client, s);
+  PACK(msgpack_pack_map(call->pk, 1));
+  PACK(hls_mp_pack_kv_i64(call->pk, "session", s->session));
+  return 0;
+}
+
+/* One row of a batch: {"line": N, "record": {...}}. */
+static int import_row(struct hls_node *n, const struct hls_mp_value *row, int64_t *line, struct hls_record *r,
+                      struct hls_why *why) {
+  *line = 0;
+  hls_record_init(r);
+  bool has_line = false;
+  int rc = hls_mp_get_i64(row, "line", line, &has_line, why);
+  if (rc != 0) return rc;
+  const struct hls_mp_value *fields = hls_mp_get(row, "record");
+  if (fields == NULL) return hls_why_set(why, HLS_EINVAL, "row without a record");
+  return record_from_map(n, fields, r, why);
+}
+
+static int api_import_rows(struct hls_node *n, struct hls_control_call *call) {
+  struct import_session *s = import_of(call);
+  if (s == NULL) return hls_why_set(&call->why, HLS_ESTATE, "no import in progress (send import.begin first)");
+  const struct hls_mp_value *rows = hls_mp_get(call->req->args, "rows");
+  if (rows == NULL || rows->type != HLS_MP_ARRAY)
+    return hls_why_set(&call->why, HLS_EINVAL, "rows: expected a list");
+  if (s->rows + s->bad_rows + rows->len > HLS_IMPORT_MAX_ROWS)
+    return hls_why_set(&call->why, HLS_ETOOBIG, "an import holds at most %d rows", HLS_IMPORT_MAX_ROWS);
+  /* Check every row now, so errors come back while the client still knows
+   * the line numbers (up to 100 reported per batch). Good rows are staged
+   * while no row of the import has failed; a batch with a bad row is
+   * dropped whole, and the import can then only be aborted. */
+  msgpack_sbuffer errs;
+  msgpack_packer epk;
+  msgpack_sbuffer_init(&errs);
+  msgpack_packer_init(&epk, &errs, msgpack_sbuffer_write);
+  uint32_t bad = 0, reported = 0;
+  int rc = hls_store_import_batch_begin(n->store, &call->why);
+  for (uint32_t i = 0; i < rows->len && rc == 0; i++) {
+    struct hls_record r;
+    struct hls_why why = {{0}};
+    int64_t line = 0;
+    int row_rc = import_row(n, &rows->v.items[i], &line, &r, &why);
+    if (row_rc == 0 && bad == 0 && s->bad_rows == 0)
+      rc = hls_store_import_stage(n->store, s->session, s->rows + i + 1, &r, &call->why);
+    hls_record_clear(&r);
+    if (row_rc == HLS_ENOMEM) rc = row_rc;
+    if (row_rc != 0 && reported < 100) {
+      reported++;
+      if (msgpack_pack_map(&epk, 2) != 0 || hls_mp_pack_kv_i64(&epk, "line", line) != 0 ||
+          hls_mp_pack_kv_str(&epk, "message", why.text[0] ? why.text : hls_strerror(row_rc)) != 0)
+        rc = HLS_ENOMEM;
+    }
+    if (row_rc != 0) bad++;
+  }
+  bool keep = rc == 0 && bad == 0 && s->bad_rows == 0;
+  int end_rc = hls_store_import_batch_end(n->store, keep, rc == 0 ? &call->why : NULL);
+  if (rc == 0) rc = end_rc;
+  if (rc == 0) {
+    if (keep) s->rows += rows->len;
+    s->batches++;
+    s->bad_rows += bad;
+    msgpack_packer *pk = call->pk;
+    if (msgpack_pack_map(pk, 3) != 0 || hls_mp_pack_kv_i64(pk, "accepted", rows->len - bad) != 0 ||
+        hls_mp_pack_kv_i64(pk, "bad", bad) != 0 || hls_mp_pack_cstr(pk, "errors") != 0 ||
+        msgpack_pack_array(pk, reported) != 0 ||
+        (errs.size > 0 && msgpack_sbuffer_write(pk->data, errs.data, errs.size) != 0))
+      rc = HLS_ENOMEM;
+  } else {
+    /* A store failure mid-batch leaves the import unusable. */
+    s->bad_rows += rows->len;
+  }
+  msgpack_sbuffer_destroy(&errs);
+  return rc;
+}
+
+static int api_import_commit(struct hls_node *n, struct hls_control_call *call) {
+  struct import_session *s = import_of(call);
+  if (s == NULL) return hls_why_set(&call->why, HLS_ESTATE, "no import in progress (send import.begin first)");
+  int rc;
+  if (s->bad_rows > 0) {
+    rc = hls_why_set(&call->why, HLS_EINVAL, "%lld bad rows; nothing imported", (long long)s->bad_rows);
+    import_end(n, call->client);
+    return rc;
+  }
+  int64_t start = hls_node_now_ms();
+  struct hls_import_result result;
+  rc = hls_store_import_commit(n->store, s->session, start, &result, &call->why);
+  hls_log_info("import_committed", "session=%lld rows=%lld result=%s ms=%lld", (long long)s->session,
+               (long long)result.imported, hls_err_name(rc), (long long)(hls_node_now_ms() - start));
+  import_end(n, call->client);
+  if (rc != 0) return rc;
+  PACK(msgpack_pack_map(call->pk, 3));
+  PACK(hls_mp_pack_kv_i64(call->pk, "imported", result.imported));
+  PACK(hls_mp_pack_kv_i64(call->pk, "first_id", result.first_id));
+  PACK(hls_mp_pack_kv_i64(call->pk, "last_id", result.last_id));
+  return 0;
+}
+
+static int api_import_abort(struct hls_node *n, struct hls_control_call *call) {
+  bool had = import_of(call) != NULL;
+  import_end(n, call->client);
+  PACK(msgpack_pack_map(call->pk, 1));
+  PACK(hls_mp_pack_kv_bool(call->pk, "aborted", had));
+  return 0;
+}
+
+static int api_backup(struct hls_node *n, struct hls_control_call *call) {
+  const char *path;
+  uint32_t len;
+  bool present = false;
+  char buf[HLS_PATH_MAX];
+  int rc = hls_mp_get_str(call->req->args, "path", &path, &len, &present, &call->why);
+  if (rc != 0) return rc;
+  if (!present || len == 0 || len >= sizeof buf || path[0] != '/' || memchr(path, '\0', len) != NULL)
+    return hls_why_set(&call->why, HLS_EINVAL, "path: an absolute file path is required");
+  memcpy(buf, path, len);
+  buf[len] = '\0';
+  struct stat st;
+  if (stat(buf, &st) == 0) return hls_why_set(&call->why, HLS_EEXISTS, "%s exists; choose a new file", buf);
+  int64_t start = hls_node_now_ms();
+  if ((rc = hls_store_backup(n->store, buf, &call->why)) != 0) return rc;
+  if (stat(buf, &st) != 0) return hls_why_set(&call->why, HLS_EIO, "backup file vanished");
+  hls_log_info("backup_written", "bytes=%lld ms=%lld", (long long)st.st_size, (long long)(hls_node_now_ms() - start));
+  PACK(msgpack_pack_map(call->pk, 3));
+  PACK(hls_mp_pack_kv_str(call->pk, "path", buf));
+  PACK(hls_mp_pack_kv_i64(call->pk, "bytes", (int64_t)st.st_size));
+  PACK(hls_mp_pack_kv_i64(call->pk, "schema_version", hls_store_schema_version()));
+  return 0;
+}
+
+static int api_commands(struct hls_node *n, struct hls_control_call *call);
+
+static const struct api_command commands[] = {
+    {"status", api_status, "node identity, uptime, record counts and store size"},
+    {"record.add", api_record_add, "add a record: {record: {...fields}}"},
+    {"record.list", api_record_list, "list records: {theme, scale, stage, consent, since, until, limit, full}"},
+    {"record.show", api_record_show, "one record with every field: {id}"},
+    {"record.edit", api_record_edit, "change fields of a record: {id, set: {...fields}}"},
+    {"record.delete", api_record_delete, "delete a record: {id}"},
+    {"themes", api_themes, "themes in use with counts by kind and scale"},
+    {"import.begin", api_import_begin, "start an all-or-nothing bulk import on this connection"},
+    {"import.rows", api_import_rows, "stage a batch: {rows: [{line, record}]}; bad rows are reported"},
+    {"import.commit", api_import_commit, "import every staged row in one transaction"},
+    {"import.abort", api_import_abort, "drop the staged rows"},
+    {"backup", api_backup, "write a consistent copy of the store: {path} (absolute, must not exist)"},
+    {"commands", api_commands, "this list"},
+};
+
+static int api_commands(struct hls_node *n, struct hls_control_call *call) {
+  (void)n;
+  size_t count = sizeof commands / sizeof commands[0];
+  PACK(msgpack_pack_array(call->pk, count));
+  for (size_t i = 0; i < count; i++) {
+    PACK(msgpack_pack_map(call->pk, 2));
+    PACK(hls_mp_pack_kv_str(call->pk, "name", commands[i].name));
+    PACK(hls_mp_pack_kv_str(call->pk, "help", commands[i].help));
+  }
+  return 0;
+}
+
+int hls_api_dispatch(void *node, struct hls_control_call *call) {
+  struct hls_node *n = node;
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp(commands[i].name, call->req->cmd) == 0) return commands[i].fn(n, call);
+  char name[64];
+  snprintf(name, sizeof name, "%s", call->req->cmd);
+  hls_text_sanitize(name);
+  return hls_why_set(&call->why, HLS_EUNKNOWN_CMD, "unknown command \"%s\" (the commands command lists them)", name);
+}

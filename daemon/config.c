@@ -1,0 +1,365 @@
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "text.h"
+
+static const char *const role_choices[] = {"place", "partner", NULL};
+static const char *const level_choices[] = {"error", "warn", "info", "debug", NULL};
+static const char *const sync_choices[] = {"normal", "full", NULL};
+
+#define OFF(field) offsetof(struct hls_config, field)
+#define SZ(field) sizeof(((struct hls_config *)0)->field)
+#define KiB ((int64_t)1024)
+#define MiB ((int64_t)1024 * 1024)
+#define SEC ((int64_t)1000)
+
+static const struct hls_config_option options[] = {
+    {"node", "place", HLS_CFG_STRING, OFF(place), SZ(place), 1, HLS_PLACE_MAX, NULL, NULL, true,
+     "Name of this place (or partner) as other nodes see it, e.g. \"Gateshead Council\"."},
+    {"node", "region", HLS_CFG_STRING, OFF(region), SZ(region), 1, HLS_REGION_MAX, NULL, NULL, true,
+     "Region of this place, e.g. \"North East\". Patterns can be filtered by region."},
+    {"node", "role", HLS_CFG_ENUM, OFF(role), SZ(role), 0, 0, "place", role_choices, true,
+     "place: records its own learning. partner: a national learning partner that mostly "
+     "reads patterns across places."},
+    {"network", "listen", HLS_CFG_ADDR, OFF(listen), SZ(listen), 0, 0, "0.0.0.0:7420", NULL, false,
+     "TCP address for peer connections, HOST:PORT (IP literal; port 0 picks a free port)."},
+    {"log", "level", HLS_CFG_ENUM, OFF(log_level), SZ(log_level), 0, 0, "info", level_choices, true,
+     "Least severe log level written to stderr."},
+    {"limits", "max_text_bytes", HLS_CFG_SIZE, OFF(max_text_bytes), SZ(max_text_bytes), 256,
+     HLS_TEXT_HARD_MAX, "16KiB", NULL, true,
+     "Largest free-text field of a record (context, tried, happened, learnt)."},
+    {"limits", "control_max_frame", HLS_CFG_SIZE, OFF(control_max_frame), SZ(control_max_frame),
+     64 * KiB, HLS_CTL_FRAME_HARD_MAX, "8MiB", NULL, true,
+     "Largest control-socket request or response. Larger requests are refused and the client "
+     "disconnected."},
+    {"limits", "control_max_clients", HLS_CFG_INT, OFF(control_max_clients), SZ(control_max_clients),
+     1, 1024, "64", NULL, true, "Most control-socket clients connected at once."},
+    {"limits", "control_request_timeout", HLS_CFG_DURATION, OFF(control_request_timeout_ms),
+     SZ(control_request_timeout_ms), 1 * SEC, 3600 * SEC, "30s", NULL, true,
+     "A client that starts a request and does not finish sending it within this time is "
+     "disconnected."},
+    {"store", "synchronous", HLS_CFG_ENUM, OFF(store_synchronous), SZ(store_synchronous), 0, 0, "full",
+     sync_choices, false,
+     "SQLite fsync policy. full: a committed change survives power loss. normal: faster, may lose "
+     "the last commits on power loss (never corrupts)."},
+    {"store", "cache_size", HLS_CFG_SIZE, OFF(store_cache_bytes), SZ(store_cache_bytes), 1 * MiB, 1024 * MiB,
+     "32MiB", NULL, false,
+     "Memory SQLite may use to cache the store's pages. More makes large imports and queries faster."},
+};
+
+const struct hls_config_option *hls_config_options(size_t *count) {
+  *count = sizeof options / sizeof options[0];
+  return options;
+}
+
+static const struct hls_config_option *find_option(const char *section, size_t section_len, const char *name) {
+  for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+    if (strlen(options[i].section) == section_len && strncmp(options[i].section, section, section_len) == 0 &&
+        strcmp(options[i].name, name) == 0)
+      return &options[i];
+  return NULL;
+}
+
+/* Parse a whole decimal number with an optional unit from units[]. */
+struct unit {
+  const char *suffix;
+  int64_t factor;
+};
+
+static int parse_scaled(const char *value, const struct unit *units, int64_t bare_factor, int64_t *out) {
+  errno = 0;
+  char *end = NULL;
+  if (*value < '0' || *value > '9') return HLS_EINVAL;
+  long long n = strtoll(value, &end, 10);
+  if (errno != 0 || n < 0) return HLS_EINVAL;
+  while (*end == ' ') end++;
+  int64_t factor = bare_factor;
+  if (*end != '\0') {
+    factor = 0;
+    for (const struct unit *u = units; u->suffix != NULL; u++)
+      if (strcmp(end, u->suffix) == 0) factor = u->factor;
+    if (factor == 0) return HLS_EINVAL;
+  }
+  if (n > INT64_MAX / factor) return HLS_EINVAL;
+  *out = n * factor;
+  return 0;
+}
+
+static const struct unit size_units[] = {{"B", 1},     {"KiB", KiB}, {"K", KiB}, {"MiB", MiB},
+                                         {"M", MiB},   {"GiB", 1024 * MiB}, {"G", 1024 * MiB}, {NULL, 0}};
+static const struct unit no_units[] = {{NULL, 0}};
+static const struct unit duration_units[] = {{"ms", 1},          {"s", SEC},       {"m", 60 * SEC},
+                                             {"h", 3600 * SEC},  {"d", 86400 * SEC}, {NULL, 0}};
+
+static void format_bound(enum hls_config_type type, int64_t v, char *out, size_t size) {
+  if (type == HLS_CFG_SIZE && v % MiB == 0 && v >= MiB)
+    snprintf(out, size, "%" PRId64 "MiB", v / MiB);
+  else if (type == HLS_CFG_SIZE && v % KiB == 0 && v >= KiB)
+    snprintf(out, size, "%" PRId64 "KiB", v / KiB);
+  else if (type == HLS_CFG_DURATION && v % (3600 * SEC) == 0 && v >= 3600 * SEC)
+    snprintf(out, size, "%" PRId64 "h", v / (3600 * SEC));
+  else if (type == HLS_CFG_DURATION && v % (60 * SEC) == 0 && v >= 60 * SEC)
+    snprintf(out, size, "%" PRId64 "m", v / (60 * SEC));
+  else if (type == HLS_CFG_DURATION && v % SEC == 0)
+    snprintf(out, size, "%" PRId64 "s", v / SEC);
+  else if (type == HLS_CFG_DURATION)
+    snprintf(out, size, "%" PRId64 "ms", v);
+  else
+    snprintf(out, size, "%" PRId64, v);
+}
+
+static void choices_text(const char *const *choices, char *out, size_t size) {
+  out[0] = '\0';
+  for (size_t i = 0; choices[i] != NULL; i++) {
+    if (i > 0) strncat(out, "|", size - strlen(out) - 1);
+    strncat(out, choices[i], size - strlen(out) - 1);
+  }
+}
+
+static int set_option(struct hls_config *c, const struct hls_config_option *o, const char *value,
+                      struct hls_why *why) {
+  char *field = (char *)c + o->offset;
+  char lo[32], hi[32], allowed[128];
+  int64_t n = 0;
+  int rc = 0;
+  switch (o->type) {
+    case HLS_CFG_STRING: {
+      size_t len = strlen(value);
+      if ((int64_t)len < o->min || (int64_t)len > o->max)
+        return hls_why_set(why, HLS_ECONFIG, "%s.%s: must be %" PRId64 "-%" PRId64 " bytes long", o->section,
+                           o->name, o->min, o->max);
+      if (hls_text_check(value, len, (size_t)o->max, false, o->name, NULL) != 0)
+        return hls_why_set(why, HLS_ECONFIG, "%s.%s: must be valid UTF-8 text on one line", o->section, o->name);
+      /* The config file could not hold it: inih trims values and cuts an inline comment at " ;"
+       * (and hls_config_write puts a space before the value, so a leading ';' is cut too). */
+      if (len > 0 && (value[0] == ' ' || value[0] == ';' || value[len - 1] == ' ' || strstr(value, " ;") != NULL))
+        return hls_why_set(why, HLS_ECONFIG,
+                           "%s.%s: must not start with ';', start or end with a space, or contain \" ;\"",
+                           o->section, o->name);
+      memcpy(field, value, len + 1);
+      return 0;
+    }
+    case HLS_CFG_ENUM:
+      for (int i = 0; o->choices[i] != NULL; i++) {
+        if (strcmp(o->choices[i], value) == 0) {
+          *(int *)(void *)field = i;
+          return 0;
+        }
+      }
+      choices_text(o->choices, allowed, sizeof allowed);
+      return hls_why_set(why, HLS_ECONFIG, "%s.%s: must be one of %s", o->section, o->name, allowed);
+    case HLS_CFG_ADDR: {
+      struct hls_hostport hp;
+      struct hls_why detail;
+      if (hls_hostport_parse(value, &hp, false, true, &detail) != 0)
+        return hls_why_set(why, HLS_ECONFIG, "%s.%s: %s", o->section, o->name, detail.text);
+      hls_hostport_format(&hp, field);
+      return 0;
+    }
+    case HLS_CFG_INT: rc = parse_scaled(value, no_units, 1, &n); break;
+    case HLS_CFG_SIZE: rc = parse_scaled(value, size_units, 1, &n); break;
+    case HLS_CFG_DURATION: rc = parse_scaled(value, duration_units, SEC, &n); break;
+  }
+  format_bound(o->type, o->min, lo, sizeof lo);
+  format_bound(o->type, o->max, hi, sizeof hi);
+  const char *unit_help = o->type == HLS_CFG_SIZE       ? " (a size such as 64KiB or 8MiB)"
+                          : o->type == HLS_CFG_DURATION ? " (a duration such as 500ms, 30s, 5m)"
+                                                        : "";
+  if (rc != 0 || n < o->min || n > o->max)
+    return hls_why_set(why, HLS_ECONFIG, "%s.%s: must be between %s and %s%s", o->section, o->name, lo, hi,
+                       unit_help);
+  *(int64_t *)(void *)field = n;
+  return 0;
+}
+
+int hls_config_set(struct hls_config *c, const char *key, const char *value, struct hls_why *why) {
+  const char *dot = strchr(key, '.');
+  if (dot == NULL) return hls_why_set(why, HLS_ECONFIG, "%s: options are named SECTION.NAME, e.g. log.level", key);
+  const struct hls_config_option *o = find_option(key, (size_t)(dot - key), dot + 1);
+  if (o == NULL) return hls_why_set(why, HLS_ECONFIG, "%s: unknown option (hlsd --help-config lists them)", key);
+  return set_option(c, o, value, why);
+}
+
+void hls_config_defaults(struct hls_config *c) {
+  memset(c, 0, sizeof *c);
+  for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+    if (options[i].default_text != NULL && set_option(c, &options[i], options[i].default_text, NULL) != 0)
+      abort(); /* a bad default is a programming error caught by every test run */
+}
+
+struct load_ctx {
+  struct hls_config *c;
+  struct hls_why *why;
+  bool failed;
+  FILE *f;
+  int lines_read;  /* inih's line number while it calls the handler */
+  int failed_line; /* line of the option that failed */
+};
+
+/* inih reports the first error line, syntax or option, but not which:
+ * count lines so an option error is only blamed on its own line. inih
+ * would read the rest of a line longer than its buffer as a new line: drop
+ * it instead (harmless in a comment; no option value is that long, so an
+ * option line becomes a syntax error on its own line). */
+static char *config_read_line(char *str, int num, void *stream) {
+  struct load_ctx *ctx = stream;
+  char *line = fgets(str, num, ctx->f);
+  if (line == NULL) return NULL;
+  ctx->lines_read++;
+  size_t len = strlen(line);
+  int ch;
+  if (len > 0 && line[len - 1] != '\n' && (ch = getc(ctx->f)) != '\n' && ch != EOF) {
+    while ((ch = getc(ctx->f)) != '\n' && ch != EOF) {}
+    const char *p = line + strspn(line, " \t");
+    if (ctx->lines_read == 1 && strncmp(p, "\xef\xbb\xbf", 3) == 0) p += 3;
+    if (*p != '#' && *p != ';') snprintf(str, (size_t)num, "[\n");
+  }
+  return line;
+}
+
+static int config_ini_handler(void *user, const char *section, const char *name, const char *value) {
+  struct load_ctx *ctx = user;
+  if (ctx->failed) return 0;
+  const struct hls_config_option *o = find_option(section, strlen(section), name);
+  if (o == NULL) {
+    hls_why_set(ctx->why, HLS_ECONFIG, "[%s] %s: unknown option (hlsd --help-config lists them)", section, name);
+    ctx->failed = true;
+    ctx->failed_line = ctx->lines_read;
+    return 0;
+  }
+  if (set_option(ctx->c, o, value, ctx->why) != 0) {
+    ctx->failed = true;
+    ctx->failed_line = ctx->lines_read;
+    return 0;
+  }
+  return 1;
+}
+
+int hls_config_load_file(struct hls_config *c, const char *path, struct hls_why *why) {
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return hls_why_set(why, HLS_ECONFIG, "%s: %s", path, strerror(errno));
+  struct hls_why detail = {{0}};
+  struct load_ctx ctx = {c, &detail, false, f, 0, 0};
+  int line = ini_parse_stream(config_read_line, &ctx, config_ini_handler, &ctx);
+  fclose(f);
+  if (line == 0) return 0;
+  if (line < 0) return hls_why_set(why, HLS_ECONFIG, "%s: cannot read", path);
+  if (ctx.failed && ctx.failed_line == line)
+    return hls_why_set(why, HLS_ECONFIG, "%s:%d: %s", path, line, detail.text);
+  return hls_why_set(why, HLS_ECONFIG, "%s:%d: syntax error (expected [section] or name = value)", path, line);
+}
+
+int hls_config_check(const struct hls_config *c, struct hls_why *why) {
+  for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+    const struct hls_config_option *o = &options[i];
+    if (o->default_text == NULL && o->type == HLS_CFG_STRING && ((const char *)c + o->offset)[0] == '\0')
+      return hls_why_set(why, HLS_ECONFIG, "%s.%s: required (set it in the config file or with hls init)",
+                         o->section, o->name);
+  }
+  return 0;
+}
+
+void hls_config_format_value(const struct hls_config *c, const struct hls_config_option *o, char *out, size_t size) {
+  const char *field = (const char *)c + o->offset;
+  switch (o->type) {
+    case HLS_CFG_STRING:
+    case HLS_CFG_ADDR: snprintf(out, size, "%s", field); break;
+    case HLS_CFG_ENUM: snprintf(out, size, "%s", o->choices[*(const int *)(const void *)field]); break;
+    default: format_bound(o->type, *(const int64_t *)(const void *)field, out, size); break;
+  }
+}
+
+static bool option_equal(const struct hls_config *a, const struct hls_config *b, const struct hls_config_option *o) {
+  const char *fa = (const char *)a + o->offset, *fb = (const char *)b + o->offset;
+  if (o->type == HLS_CFG_STRING || o->type == HLS_CFG_ADDR) return strcmp(fa, fb) == 0;
+  return memcmp(fa, fb, o->size) == 0;
+}
+
+void hls_config_apply_reload(struct hls_config *live, const struct hls_config *fresh,
+                             void (*on_restart_needed)(const struct hls_config_option *o, void *ctx), void *ctx) {
+  for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+    const struct hls_config_option *o = &options[i];
+    if (option_equal(live, fresh, o)) continue;
+    if (o->reloadable)
+      memcpy((char *)live + o->offset, (const char *)fresh + o->offset, o->size);
+    else if (on_restart_needed != NULL)
+      on_restart_needed(o, ctx);
+  }
+}
+
+/* Wrap help text at ~76 columns as "# " comment lines. */
+static void write_comment(FILE *f, const char *text) {
+  const char *p = text;
+  while (*p) {
+    size_t take = strlen(p);
+    if (take > 74) {
+      take = 74;
+      while (take > 0 && p[take] != ' ') take--;
+      if (take == 0) take = 74;
+    }
+    fprintf(f, "# %.*s\n", (int)take, p);
+    p += take;
+    while (*p == ' ') p++;
+  }
+}
+
+static void describe_bounds(const struct hls_config_option *o, char *out, size_t size) {
+  char lo[32], hi[32];
+  switch (o->type) {
+    case HLS_CFG_ENUM: choices_text(o->choices, out, size); break;
+    case HLS_CFG_STRING: snprintf(out, size, "text, %" PRId64 "-%" PRId64 " bytes", o->min, o->max); break;
+    case HLS_CFG_ADDR: snprintf(out, size, "HOST:PORT"); break;
+    default:
+      format_bound(o->type, o->min, lo, sizeof lo);
+      format_bound(o->type, o->max, hi, sizeof hi);
+      snprintf(out, size, "%s to %s", lo, hi);
+  }
+}
+
+int hls_config_write(FILE *f, const struct hls_config *c) {
+  struct hls_config defaults;
+  hls_config_defaults(&defaults);
+  fprintf(f,
+          "# hlsd configuration.\n"
+          "# Options that differ from their default are set; every other option is\n"
+          "# listed commented out at its default. Values need no quotes.\n"
+          "# Options marked [reload] take effect on SIGHUP (systemctl reload hlsd);\n"
+          "# the others need a restart. Command-line flags override this file:\n"
+          "#   hlsd --set SECTION.NAME=VALUE\n");
+  const char *section = "";
+  for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+    const struct hls_config_option *o = &options[i];
+    char value[256], bounds[160], dflt[64];
+    if (strcmp(section, o->section) != 0) {
+      fprintf(f, "\n[%s]\n", o->section);
+      section = o->section;
+    }
+    fputc('\n', f);
+    write_comment(f, o->help);
+    describe_bounds(o, bounds, sizeof bounds);
+    snprintf(dflt, sizeof dflt, "%s", o->default_text ? o->default_text : "none, required");
+    fprintf(f, "# Allowed: %s. Default: %s.%s\n", bounds, dflt, o->reloadable ? " [reload]" : "");
+    hls_config_format_value(c, o, value, sizeof value);
+    bool is_default = o->default_text != NULL && option_equal(c, &defaults, o);
+    fprintf(f, "%s%s = %s\n", is_default ? "#" : "", o->name, value);
+  }
+  return ferror(f) ? HLS_EIO : 0;
+}
+
+void hls_config_print_help(FILE *f) {
+  for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+    const struct hls_config_option *o = &options[i];
+    char bounds[160];
+    describe_bounds(o, bounds, sizeof bounds);
+    fprintf(f, "%s.%s  (%s; default %s%s)\n", o->section, o->name, bounds,
+            o->default_text ? o->default_text : "none, required", o->reloadable ? "; reloadable" : "");
+    fprintf(f, "    %s\n", o->help);
+  }
+}

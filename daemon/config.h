@@ -1,0 +1,76 @@
+/* hlsd configuration: one declarative table of options (section, name,
+ * type, bounds, default, reloadable, help) feeds the config-file parser,
+ * the command-line overrides, the documented default file that `hls init`
+ * writes, `hlsd --help-config`, and docs/operations.md. */
+#ifndef HLS_CONFIG_H
+#define HLS_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "addr.h"
+#include "err.h"
+#include "hls_limits.h"
+
+enum hls_role { HLS_ROLE_PLACE, HLS_ROLE_PARTNER };
+
+struct hls_config {
+  /* [node] */
+  char place[HLS_PLACE_MAX + 1];
+  char region[HLS_REGION_MAX + 1];
+  int role; /* enum hls_role */
+  /* [network] */
+  char listen[HLS_HOSTPORT_MAX + 3];
+  /* [log] */
+  int log_level; /* enum hls_log_level */
+  /* [limits] */
+  int64_t max_text_bytes;
+  int64_t control_max_frame;
+  int64_t control_max_clients;
+  int64_t control_request_timeout_ms;
+  /* [store] */
+  int store_synchronous; /* 0 normal, 1 full */
+  int64_t store_cache_bytes;
+};
+
+enum hls_config_type { HLS_CFG_STRING, HLS_CFG_INT, HLS_CFG_SIZE, HLS_CFG_DURATION, HLS_CFG_ENUM, HLS_CFG_ADDR };
+
+struct hls_config_option {
+  const char *section;
+  const char *name;
+  enum hls_config_type type;
+  size_t offset;              /* of the field in struct hls_config */
+  size_t size;                /* STRING: buffer size */
+  int64_t min, max;           /* INT/SIZE/DURATION (ms): inclusive; STRING: length */
+  const char *default_text;   /* NULL: required, no default */
+  const char *const *choices; /* ENUM: NULL-terminated */
+  bool reloadable;            /* SIGHUP applies it without a restart */
+  const char *help;
+};
+
+/* The table, for docs and help. */
+const struct hls_config_option *hls_config_options(size_t *count);
+
+/* Every option at its default (required ones empty). */
+void hls_config_defaults(struct hls_config *c);
+/* Set "section.name" from text, checking type and bounds. The error names
+ * the option and the allowed range. */
+int hls_config_set(struct hls_config *c, const char *key, const char *value, struct hls_why *why) HLS_WARN_UNUSED;
+/* Read an INI file over c. Errors carry the line number. */
+int hls_config_load_file(struct hls_config *c, const char *path, struct hls_why *why) HLS_WARN_UNUSED;
+/* Checks that span options (required ones present). */
+int hls_config_check(const struct hls_config *c, struct hls_why *why) HLS_WARN_UNUSED;
+/* Current value of an option as text (for status and the default file). */
+void hls_config_format_value(const struct hls_config *c, const struct hls_config_option *o, char *out, size_t size);
+/* Copy the reloadable options of fresh into live. For every option that
+ * differs but needs a restart, call on_restart_needed. */
+void hls_config_apply_reload(struct hls_config *live, const struct hls_config *fresh,
+                             void (*on_restart_needed)(const struct hls_config_option *o, void *ctx), void *ctx);
+/* The documented config file `hls init` writes: options that differ from
+ * the default are set, all others listed commented out with their help. */
+int hls_config_write(FILE *f, const struct hls_config *c);
+/* Plain-text table of every option (hlsd --help-config). */
+void hls_config_print_help(FILE *f);
+
+#endif

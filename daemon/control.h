@@ -1,0 +1,56 @@
+/* The control socket server: a Unix socket (mode 0600) in the data
+ * directory speaking the framed msgpack protocol of protocol/ctl.h.
+ *
+ * Robustness rules: a client that sends a malformed request gets an error
+ * reply and stays connected; one that breaks framing (empty or oversize
+ * frame) gets an error reply and is disconnected; one that stops half way
+ * through a request is disconnected after request_timeout; one that does
+ * not read its replies stops being read (back-pressure) rather than
+ * growing our memory. None of this affects other clients. */
+#ifndef HLS_CONTROL_H
+#define HLS_CONTROL_H
+
+#include <msgpack.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "ctl.h"
+#include "err.h"
+
+struct hls_control;
+struct hls_control_client;
+
+struct hls_control_call {
+  const struct hls_ctl_request *req; /* borrowed */
+  msgpack_packer *pk;                /* pack exactly one value: the result */
+  struct hls_why why;                /* detail when the handler fails */
+  struct hls_control_client *client; /* borrowed; valid during the call */
+};
+
+/* Handle one request. Return 0 after packing the result, or an HLS_E*
+ * code with call->why filled (anything packed is then discarded). */
+typedef int (*hls_control_dispatch_fn)(void *ctx, struct hls_control_call *call);
+/* A client went away; release what the handlers keep for it. */
+typedef void (*hls_control_disconnect_fn)(void *ctx, struct hls_control_client *client);
+
+struct hls_control_options {
+  size_t max_frame;
+  int max_clients;
+  int64_t request_timeout_ms;
+};
+
+int hls_control_start(struct hls_control **out, uv_loop_t *loop, const char *path,
+                      const struct hls_control_options *opt, hls_control_dispatch_fn dispatch,
+                      hls_control_disconnect_fn on_disconnect, void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
+/* New limits (SIGHUP); existing clients keep their connection. */
+void hls_control_set_options(struct hls_control *ctl, const struct hls_control_options *opt);
+/* Stop listening, disconnect every client, remove the socket file, and
+ * free everything once libuv has closed the handles. NULL is a no-op. */
+void hls_control_close(struct hls_control *ctl);
+
+/* Per-client slot for handler state (e.g. an import in progress). */
+void *hls_control_client_data(const struct hls_control_client *client);
+void hls_control_client_set_data(struct hls_control_client *client, void *data);
+uint64_t hls_control_client_id(const struct hls_control_client *client);
+
+#endif

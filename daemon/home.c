@@ -1,0 +1,307 @@
+#include "home.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nodeid.h"
+
+#define SECRET_FILE "secret.key"
+#define NETWORK_FILE "network.key"
+#define CONFIG_FILE "hlsd.conf"
+#define KEY_FILE_MAX 4096
+
+int hls_home_path(const char *dir, const char *name, char out[HLS_PATH_MAX]) {
+  int n = snprintf(out, HLS_PATH_MAX, "%s/%s", dir, name);
+  return n < 0 || n >= HLS_PATH_MAX ? HLS_ETOOBIG : 0;
+}
+
+static int absolutise(const char *path, char out[HLS_PATH_MAX], struct hls_why *why) {
+  if (path[0] == '\0') return hls_why_set(why, HLS_EINVAL, "home: empty path");
+  int n;
+  if (path[0] == '/') {
+    n = snprintf(out, HLS_PATH_MAX, "%s", path);
+  } else {
+    char cwd[HLS_PATH_MAX];
+    if (getcwd(cwd, sizeof cwd) == NULL) return hls_why_set(why, HLS_EIO, "home: cannot read the working directory");
+    n = snprintf(out, HLS_PATH_MAX, "%s/%s", cwd, path);
+  }
+  if (n < 0 || n >= HLS_PATH_MAX) return hls_why_set(why, HLS_ETOOBIG, "home: path too long");
+  /* Drop trailing slashes so paths join cleanly. */
+  size_t len = strlen(out);
+  while (len > 1 && out[len - 1] == '/') out[--len] = '\0';
+  return 0;
+}
+
+int hls_home_resolve(const char *flag, char out[HLS_PATH_MAX], struct hls_why *why) {
+  const char *env;
+  char buf[HLS_PATH_MAX];
+  if (flag != NULL) return absolutise(flag, out, why);
+  if ((env = getenv("HLS_HOME")) != NULL && env[0] != '\0') return absolutise(env, out, why);
+  if ((env = getenv("XDG_DATA_HOME")) != NULL && env[0] == '/') {
+    if (snprintf(buf, sizeof buf, "%s/hlsd", env) >= (int)sizeof buf) return HLS_ETOOBIG;
+    return absolutise(buf, out, why);
+  }
+  if ((env = getenv("HOME")) == NULL || env[0] != '/')
+    return hls_why_set(why, HLS_EINVAL, "home: $HOME is not set; pass --home DIR or set HLS_HOME");
+  if (snprintf(buf, sizeof buf, "%s/.local/share/hlsd", env) >= (int)sizeof buf) return HLS_ETOOBIG;
+  return absolutise(buf, out, why);
+}
+
+bool hls_home_exists(const char *dir) {
+  char path[HLS_PATH_MAX];
+  struct stat st;
+  return hls_home_path(dir, CONFIG_FILE, path) == 0 && stat(path, &st) == 0;
+}
+
+static int fsync_dir(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return HLS_EIO;
+  int rc = fsync(fd);
+  close(fd);
+  return rc == 0 ? 0 : HLS_EIO;
+}
+
+static int write_new_file(const char *dir, const char *name, const char *content, mode_t mode,
+                          struct hls_why *why) {
+  char path[HLS_PATH_MAX];
+  if (hls_home_path(dir, name, path) != 0) return hls_why_set(why, HLS_ETOOBIG, "path too long");
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
+  size_t len = strlen(content), off = 0;
+  int rc = 0;
+  while (off < len) {
+    ssize_t w = write(fd, content + off, len - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      rc = hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
+      break;
+    }
+    off += (size_t)w;
+  }
+  if (rc == 0 && fsync(fd) != 0) rc = hls_why_set(why, HLS_EIO, "%s: fsync: %s", path, strerror(errno));
+  close(fd);
+  return rc;
+}
+
+static int mkdir_parents(const char *dir, struct hls_why *why) {
+  char path[HLS_PATH_MAX];
+  snprintf(path, sizeof path, "%s", dir);
+  for (char *p = path + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+      return hls_why_set(why, HLS_EIO, "cannot create %s: %s", path, strerror(errno));
+    *p = '/';
+  }
+  return 0;
+}
+
+static int remove_tree_flat(const char *dir) {
+  /* The staging directory holds only the files we wrote. */
+  static const char *const names[] = {SECRET_FILE, NETWORK_FILE, CONFIG_FILE};
+  char path[HLS_PATH_MAX];
+  for (size_t i = 0; i < 3; i++)
+    if (hls_home_path(dir, names[i], path) == 0) unlink(path);
+  return rmdir(dir);
+}
+
+int hls_home_init(const char *dir, const struct hls_init_params *p, struct hls_why *why) {
+  struct hls_config cfg;
+  struct hls_why detail;
+  uint8_t network_key[32];
+  struct hls_identity id;
+  char staging[HLS_PATH_MAX], text[1024], b64[128], node_id[HLS_NODEID_TEXT_SIZE];
+  int rc;
+
+  if (hls_home_exists(dir))
+    return hls_why_set(why, HLS_EEXISTS, "%s already holds a node (remove it first to start again)", dir);
+  hls_config_defaults(&cfg);
+  if ((rc = hls_config_set(&cfg, "node.place", p->place ? p->place : "", &detail)) != 0 ||
+      (rc = hls_config_set(&cfg, "node.region", p->region ? p->region : "", &detail)) != 0 ||
+      (p->listen && (rc = hls_config_set(&cfg, "network.listen", p->listen, &detail)) != 0))
+    return hls_why_set(why, HLS_EINVAL, "%s", detail.text);
+  cfg.role = p->role;
+  if (p->network_key != NULL) {
+    if (hls_key32_parse(p->network_key, strlen(p->network_key), network_key) != 0)
+      return hls_why_set(why, HLS_EINVAL, "network key: expected 44 characters of base64 (from hls network key)");
+  } else {
+    randombytes_buf(network_key, sizeof network_key);
+  }
+  crypto_sign_keypair(id.public_key, id.secret_key);
+
+  if ((rc = mkdir_parents(dir, why)) != 0) goto fail_keys;
+  if (snprintf(staging, sizeof staging, "%s.init-XXXXXX", dir) >= (int)sizeof staging) {
+    rc = hls_why_set(why, HLS_ETOOBIG, "home: path too long");
+    goto fail_keys;
+  }
+  if (mkdtemp(staging) == NULL) {
+    rc = hls_why_set(why, HLS_EIO, "cannot create a directory next to %s: %s", dir, strerror(errno));
+    goto fail_keys;
+  }
+  /* mkdtemp makes it 0700 already. */
+  hls_nodeid_format(id.public_key, node_id);
+  sodium_bin2base64(b64, sizeof b64, id.secret_key, sizeof id.secret_key, sodium_base64_VARIANT_ORIGINAL);
+  snprintf(text, sizeof text,
+           "# hlsd node secret key. Whoever holds this file can act as this node:\n"
+           "# never share it, keep a backup somewhere safe.\n"
+           "# Node id: %s\n%s\n",
+           node_id, b64);
+  rc = write_new_file(staging, SECRET_FILE, text, 0600, why);
+  sodium_memzero(text, sizeof text);
+  sodium_memzero(b64, sizeof b64);
+  if (rc != 0) goto fail_staging;
+  hls_key32_format(network_key, b64);
+  snprintf(text, sizeof text,
+           "# hlsd network key: membership of one learning network. Give it only to\n"
+           "# member places, over a trusted channel (hls network key prints it).\n%s\n",
+           b64);
+  rc = write_new_file(staging, NETWORK_FILE, text, 0600, why);
+  sodium_memzero(text, sizeof text);
+  sodium_memzero(b64, sizeof b64);
+  if (rc != 0) goto fail_staging;
+
+  char conf_path[HLS_PATH_MAX];
+  if (hls_home_path(staging, CONFIG_FILE, conf_path) != 0) {
+    rc = hls_why_set(why, HLS_ETOOBIG, "home: path too long");
+    goto fail_staging;
+  }
+  int fd = open(conf_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (f == NULL) {
+    if (fd >= 0) close(fd);
+    rc = hls_why_set(why, HLS_EIO, "%s: %s", conf_path, strerror(errno));
+    goto fail_staging;
+  }
+  rc = hls_config_write(f, &cfg);
+  if (fflush(f) != 0 || fsync(fileno(f)) != 0) rc = HLS_EIO;
+  if (fclose(f) != 0) rc = HLS_EIO;
+  if (rc != 0) {
+    rc = hls_why_set(why, HLS_EIO, "%s: write failed", conf_path);
+    goto fail_staging;
+  }
+  /* Publish the node in one step: an empty existing dir is replaced. */
+  if (rename(staging, dir) != 0) {
+    rc = errno == ENOTEMPTY || errno == EEXIST
+             ? hls_why_set(why, HLS_EEXISTS, "%s exists and is not empty; choose another --home", dir)
+             : hls_why_set(why, HLS_EIO, "cannot create %s: %s", dir, strerror(errno));
+    goto fail_staging;
+  }
+  char parent[HLS_PATH_MAX];
+  snprintf(parent, sizeof parent, "%s", dir);
+  char *slash = strrchr(parent, '/');
+  if (slash != NULL && slash != parent) *slash = '\0';
+  fsync_dir(parent);
+  sodium_memzero(&id, sizeof id);
+  sodium_memzero(network_key, sizeof network_key);
+  return 0;
+
+fail_staging:
+  remove_tree_flat(staging);
+fail_keys:
+  sodium_memzero(&id, sizeof id);
+  sodium_memzero(network_key, sizeof network_key);
+  return rc;
+}
+
+static int check_private(const char *path, bool is_dir, struct hls_why *why) {
+  struct stat st;
+  if (stat(path, &st) != 0) return hls_why_set(why, HLS_ENOTFOUND, "%s: %s", path, strerror(errno));
+  if (st.st_uid != geteuid())
+    return hls_why_set(why, HLS_EPERM, "%s belongs to another user (uid %u); run hlsd as its owner", path,
+                       (unsigned)st.st_uid);
+  if ((st.st_mode & 077) != 0)
+    return hls_why_set(why, HLS_EPERM, "%s is accessible to other users (mode %04o); fix with: chmod %s %s", path,
+                       (unsigned)(st.st_mode & 07777), is_dir ? "700" : "600", path);
+  return 0;
+}
+
+int hls_home_check_permissions(const char *dir, struct hls_why *why) {
+  char path[HLS_PATH_MAX];
+  int rc;
+  if ((rc = check_private(dir, true, why)) != 0) return rc;
+  if (hls_home_path(dir, SECRET_FILE, path) != 0) return HLS_ETOOBIG;
+  if ((rc = check_private(path, false, why)) != 0) return rc;
+  if (hls_home_path(dir, NETWORK_FILE, path) != 0) return HLS_ETOOBIG;
+  return check_private(path, false, why);
+}
+
+/* Read the one non-comment line of a key file into out (NUL-terminated). */
+static int read_key_line(const char *dir, const char *name, char *out, size_t size, struct hls_why *why) {
+  char path[HLS_PATH_MAX], buf[KEY_FILE_MAX + 1];
+  if (hls_home_path(dir, name, path) != 0) return HLS_ETOOBIG;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return hls_why_set(why, errno == ENOENT ? HLS_ENOTFOUND : HLS_EIO, "%s: %s", path, strerror(errno));
+  ssize_t n = read(fd, buf, KEY_FILE_MAX);
+  close(fd);
+  if (n < 0) return hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
+  buf[n] = '\0';
+  int rc = hls_why_set(why, HLS_EINVAL, "%s: no key found", path);
+  for (char *line = strtok(buf, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+    size_t len = strlen(line);
+    while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ')) line[--len] = '\0';
+    if (len == 0 || line[0] == '#') continue;
+    if (len >= size) {
+      rc = hls_why_set(why, HLS_EINVAL, "%s: malformed key", path);
+      break;
+    }
+    memcpy(out, line, len + 1);
+    rc = 0;
+    break;
+  }
+  sodium_memzero(buf, sizeof buf);
+  return rc;
+}
+
+int hls_home_load_identity(const char *dir, struct hls_identity *id, struct hls_why *why) {
+  char line[128];
+  size_t bin_len = 0;
+  const char *end = NULL;
+  int rc = read_key_line(dir, SECRET_FILE, line, sizeof line, why);
+  if (rc != 0) return rc;
+  uint8_t check_pk[32], check_sk[64];
+  rc = 0;
+  if (sodium_base642bin(id->secret_key, sizeof id->secret_key, line, strlen(line), NULL, &bin_len, &end,
+                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      bin_len != 64 || *end != '\0') {
+    rc = hls_why_set(why, HLS_EINVAL, "%s/" SECRET_FILE ": malformed secret key", dir);
+  } else {
+    /* The file holds seed || public key: re-derive to catch corruption. */
+    crypto_sign_seed_keypair(check_pk, check_sk, id->secret_key);
+    if (sodium_memcmp(check_pk, id->secret_key + 32, 32) != 0)
+      rc = hls_why_set(why, HLS_EINVAL, "%s/" SECRET_FILE ": corrupt (public half does not match)", dir);
+    else
+      memcpy(id->public_key, check_pk, 32);
+  }
+  sodium_memzero(line, sizeof line);
+  sodium_memzero(check_sk, sizeof check_sk);
+  if (rc != 0) sodium_memzero(id, sizeof *id);
+  return rc;
+}
+
+int hls_home_load_network_key(const char *dir, uint8_t key[32], struct hls_why *why) {
+  char line[128];
+  int rc = read_key_line(dir, NETWORK_FILE, line, sizeof line, why);
+  if (rc != 0) return rc;
+  if (hls_key32_parse(line, strlen(line), key) != 0)
+    rc = hls_why_set(why, HLS_EINVAL, "%s/" NETWORK_FILE ": malformed network key", dir);
+  sodium_memzero(line, sizeof line);
+  return rc;
+}
+
+void hls_network_fingerprint(const uint8_t key[32], char out[17]) {
+  uint8_t hash[32];
+  static const char domain[] = "hlsd network id v1";
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, NULL, 0, sizeof hash);
+  crypto_generichash_update(&st, (const unsigned char *)domain, sizeof domain - 1);
+  crypto_generichash_update(&st, key, 32);
+  crypto_generichash_final(&st, hash, sizeof hash);
+  sodium_bin2hex(out, 17, hash, 8);
+}

@@ -1,0 +1,58 @@
+/* The node's data directory ("home") and the secrets in it.
+ *
+ *   DIR/hlsd.conf      configuration (hls init writes a documented one)
+ *   DIR/secret.key     Ed25519 secret key, mode 0600
+ *   DIR/network.key    the learning network's key, mode 0600
+ *   DIR/hlsd.db        the SQLite store (+ -wal, -shm)
+ *   DIR/hlsd.sock      the control socket, mode 0600
+ *   DIR/hlsd.lock      held by the running daemon
+ *
+ * DIR is --home, else $HLS_HOME, else $XDG_DATA_HOME/hlsd, else
+ * ~/.local/share/hlsd. */
+#ifndef HLS_HOME_H
+#define HLS_HOME_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "err.h"
+
+#define HLS_PATH_MAX 4096
+
+struct hls_identity {
+  uint8_t public_key[32];
+  uint8_t secret_key[64]; /* libsodium form: seed || public key */
+};
+
+/* Pick the data directory. flag may be NULL. */
+int hls_home_resolve(const char *flag, char out[HLS_PATH_MAX], struct hls_why *why) HLS_WARN_UNUSED;
+/* out = dir + "/" + name; HLS_ETOOBIG if it does not fit. */
+int hls_home_path(const char *dir, const char *name, char out[HLS_PATH_MAX]) HLS_WARN_UNUSED;
+bool hls_home_exists(const char *dir);
+
+struct hls_init_params {
+  const char *place, *region; /* required */
+  int role;                   /* enum hls_role */
+  const char *network_key;    /* base64 to join a network, NULL to create one */
+  const char *listen;         /* NULL: default */
+};
+
+/* Create a node in dir: the directory (0700), a fresh identity, the
+ * network key, and the config file. Refuses (HLS_EEXISTS) if dir already
+ * holds a node. Writes each file atomically (temporary file, fsync,
+ * rename), so a crash never leaves a half-written key. */
+int hls_home_init(const char *dir, const struct hls_init_params *p, struct hls_why *why) HLS_WARN_UNUSED;
+
+/* Refuse a directory or secret files that others can read or write, or
+ * that another user owns (HLS_EPERM, naming the file and the fix). */
+int hls_home_check_permissions(const char *dir, struct hls_why *why) HLS_WARN_UNUSED;
+
+int hls_home_load_identity(const char *dir, struct hls_identity *id, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_home_load_network_key(const char *dir, uint8_t key[32], struct hls_why *why) HLS_WARN_UNUSED;
+/* Short public fingerprint of a network key (first 8 bytes of its
+ * BLAKE2b hash, hex), safe to show and log. */
+void hls_network_fingerprint(const uint8_t key[32], char out[17]);
+
+#endif

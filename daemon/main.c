@@ -1,0 +1,158 @@
+/* hlsd: the hlsd node daemon. Runs in the foreground; logs to stderr. */
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "hls_version.h"
+#include "home.h"
+#include "log.h"
+#include "node.h"
+
+#define MAX_OVERRIDES 64
+
+/* What the command line asked for, kept for SIGHUP re-reads. */
+struct cmdline {
+  const char *home_flag;
+  char home[HLS_PATH_MAX];
+  char config_path[HLS_PATH_MAX];
+  const char *keys[MAX_OVERRIDES];
+  const char *values[MAX_OVERRIDES];
+  char *owned[MAX_OVERRIDES]; /* key=value copies split in place */
+  int n_overrides;
+};
+
+/* The daemon's parsed configuration: the one global, owned by main. */
+static struct hls_config config;
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "Usage: hlsd [--home DIR] [--config FILE] [--log-level LEVEL] [--listen HOST:PORT]\n"
+          "            [--set SECTION.NAME=VALUE]...\n"
+          "\n"
+          "Runs an hlsd node in the foreground, logging to stderr.\n"
+          "\n"
+          "  --home DIR          data directory (default $HLS_HOME, else ~/.local/share/hlsd)\n"
+          "  --config FILE       configuration file (default DIR/hlsd.conf)\n"
+          "  --log-level LEVEL   error|warn|info|debug (overrides log.level)\n"
+          "  --listen HOST:PORT  peer address (overrides network.listen)\n"
+          "  --set S.NAME=VALUE  override any option of the configuration file\n"
+          "  --help-config       list every configuration option\n"
+          "  --version           print the version\n"
+          "\n"
+          "Create a node first with: hls init --place NAME --region REGION\n"
+          "Signals: SIGHUP reloads the configuration; SIGINT and SIGTERM stop cleanly.\n");
+}
+
+static int add_override(struct cmdline *cl, const char *key, const char *value) {
+  if (cl->n_overrides >= MAX_OVERRIDES) {
+    fprintf(stderr, "hlsd: too many --set options (at most %d)\n", MAX_OVERRIDES);
+    return -1;
+  }
+  cl->keys[cl->n_overrides] = key;
+  cl->values[cl->n_overrides] = value;
+  cl->n_overrides++;
+  return 0;
+}
+
+static int load_config(struct hls_config *out, void *ctx, struct hls_why *why) {
+  struct cmdline *cl = ctx;
+  int rc;
+  hls_config_defaults(out);
+  if ((rc = hls_config_load_file(out, cl->config_path, why)) != 0) return rc;
+  for (int i = 0; i < cl->n_overrides; i++)
+    if ((rc = hls_config_set(out, cl->keys[i], cl->values[i], why)) != 0) {
+      hls_why_prefix(why, "command line: ");
+      return rc;
+    }
+  return hls_config_check(out, why);
+}
+
+int main(int argc, char **argv) {
+  static const struct option long_options[] = {
+      {"home", required_argument, NULL, 'H'},   {"config", required_argument, NULL, 'c'},
+      {"log-level", required_argument, NULL, 'l'}, {"listen", required_argument, NULL, 'L'},
+      {"set", required_argument, NULL, 's'},    {"help", no_argument, NULL, 'h'},
+      {"help-config", no_argument, NULL, 'C'},  {"version", no_argument, NULL, 'V'},
+      {NULL, 0, NULL, 0}};
+  struct cmdline cl;
+  struct hls_why why = {{0}};
+  const char *config_flag = NULL;
+  int opt, rc = 1;
+  memset(&cl, 0, sizeof cl);
+  while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+    switch (opt) {
+      case 'H': cl.home_flag = optarg; break;
+      case 'c': config_flag = optarg; break;
+      case 'l':
+        if (add_override(&cl, "log.level", optarg) != 0) goto out;
+        break;
+      case 'L':
+        if (add_override(&cl, "network.listen", optarg) != 0) goto out;
+        break;
+      case 's': {
+        char *copy = strdup(optarg);
+        char *eq = copy ? strchr(copy, '=') : NULL;
+        if (eq == NULL) {
+          free(copy);
+          fprintf(stderr, "hlsd: --set takes SECTION.NAME=VALUE, e.g. --set log.level=debug\n");
+          goto out;
+        }
+        *eq = '\0';
+        if (cl.n_overrides < MAX_OVERRIDES) cl.owned[cl.n_overrides] = copy;
+        else free(copy);
+        if (add_override(&cl, copy, eq + 1) != 0) goto out;
+        break;
+      }
+      case 'h': usage(stdout); rc = 0; goto out;
+      case 'C': hls_config_print_help(stdout); rc = 0; goto out;
+      case 'V': printf("hlsd %s\n", HLS_VERSION); rc = 0; goto out;
+      default: fprintf(stderr, "Try 'hlsd --help'.\n"); rc = 2; goto out;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "hlsd: unexpected argument '%s'. Try 'hlsd --help'.\n", argv[optind]);
+    rc = 2;
+    goto out;
+  }
+  /* Everything we create (store, socket, lock) is for this user only. */
+  umask(077);
+  signal(SIGPIPE, SIG_IGN);
+  if (sodium_init() < 0) {
+    fprintf(stderr, "hlsd: libsodium failed to initialise\n");
+    goto out;
+  }
+  if (hls_home_resolve(cl.home_flag, cl.home, &why) != 0) {
+    fprintf(stderr, "hlsd: %s\n", why.text);
+    goto out;
+  }
+  if (!hls_home_exists(cl.home)) {
+    fprintf(stderr, "hlsd: no node in %s; create one with: hls init --place NAME --region REGION%s%s\n", cl.home,
+            cl.home_flag ? " --home " : "", cl.home_flag ? cl.home : "");
+    goto out;
+  }
+  if (config_flag != NULL)
+    snprintf(cl.config_path, sizeof cl.config_path, "%s", config_flag);
+  else if (hls_home_path(cl.home, "hlsd.conf", cl.config_path) != 0) {
+    fprintf(stderr, "hlsd: home path too long\n");
+    goto out;
+  }
+  if (load_config(&config, &cl, &why) != 0) {
+    fprintf(stderr, "hlsd: %s\n", why.text);
+    goto out;
+  }
+  hls_log_set_level((enum hls_log_level)config.log_level);
+  struct hls_node node;
+  if (hls_node_run(&node, cl.home, &config, load_config, &cl, &why) != 0) {
+    fprintf(stderr, "hlsd: %s\n", why.text);
+    goto out;
+  }
+  rc = 0;
+out:
+  for (int i = 0; i < MAX_OVERRIDES; i++) free(cl.owned[i]);
+  return rc;
+}

@@ -1,0 +1,677 @@
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Forward migrations: entry i takes the schema from version i to i+1.
+ * Never edit a released entry; append a new one. */
+static const char *const migrations[] = {
+    /* 1: learning records and their themes. Enumerations are stored as
+     * small integers (docs/data-model.md has the mapping) so consent can
+     * be compared by level. Days count from 1970-01-01. */
+    "CREATE TABLE records("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  title TEXT NOT NULL,"
+    "  scale INTEGER NOT NULL CHECK(scale BETWEEN 0 AND 3),"
+    "  stage INTEGER NOT NULL CHECK(stage BETWEEN 0 AND 5),"
+    "  day INTEGER NOT NULL,"
+    "  context TEXT, tried TEXT, happened TEXT, learnt TEXT,"
+    "  author_role TEXT,"
+    "  consent INTEGER NOT NULL DEFAULT 0 CHECK(consent BETWEEN 0 AND 3),"
+    "  consent_by TEXT,"
+    "  consent_purpose TEXT,"
+    "  consent_expires INTEGER,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX records_day ON records(day DESC, id DESC);"
+    "CREATE TABLE themes("
+    "  id INTEGER PRIMARY KEY,"
+    "  slug TEXT NOT NULL UNIQUE"
+    ") STRICT;"
+    /* day repeats the record's date so that "newest records with theme
+     * T" walks one index in order and stops at the limit, with no sort. */
+    "CREATE TABLE record_themes("
+    "  record_id INTEGER NOT NULL REFERENCES records(id) ON DELETE CASCADE,"
+    "  theme_id INTEGER NOT NULL REFERENCES themes(id),"
+    "  kind INTEGER NOT NULL CHECK(kind BETWEEN 0 AND 3),"
+    "  day INTEGER NOT NULL,"
+    "  PRIMARY KEY(record_id, theme_id)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX record_themes_theme ON record_themes(theme_id, day DESC, record_id DESC);",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+enum stmt_id {
+  ST_BEGIN,
+  ST_COMMIT,
+  ST_ROLLBACK,
+  ST_REC_INSERT,
+  ST_REC_UPDATE,
+  ST_REC_DELETE,
+  ST_REC_GET,
+  ST_REC_THEMES,
+  ST_THEME_FIND,
+  ST_THEME_NEW,
+  ST_RT_INSERT,
+  ST_RT_DELETE,
+  ST_COUNT_CONSENT,
+  ST_COUNT_THEMES,
+  ST_THEMES,
+  ST_IMPORT_STAGE,
+  ST_IMPORT_STAGE_THEME,
+  ST_IMPORT_DROP,
+  ST_IMPORT_DROP_THEMES,
+  ST_IMPORT_OTHERS,
+  ST_IMPORT_SPAN,
+  ST_IMPORT_BASE,
+  ST_IMPORT_NEW_THEMES,
+  ST_IMPORT_RECORDS,
+  ST_IMPORT_RECORD_THEMES,
+  ST_SAVEPOINT,
+  ST_RELEASE,
+  ST_ROLLBACK_TO,
+  ST__COUNT
+};
+
+#define REC_COLS                                                                                      \
+  "r.id, r.title, r.scale, r.stage, r.day, r.author_role, r.consent, r.consent_by, r.consent_purpose, " \
+  "r.consent_expires, r.created_ms, r.updated_ms, r.context, r.tried, r.happened, r.learnt"
+#define REC_COLS_SHORT                                                                                \
+  "r.id, r.title, r.scale, r.stage, r.day, r.author_role, r.consent, r.consent_by, r.consent_purpose, " \
+  "r.consent_expires, r.created_ms, r.updated_ms"
+
+static const char *const stmt_sql[ST__COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_REC_INSERT] =
+        "INSERT INTO records(title, scale, stage, day, context, tried, happened, learnt, author_role, consent,"
+        " consent_by, consent_purpose, consent_expires, created_ms, updated_ms)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
+    [ST_REC_UPDATE] =
+        "UPDATE records SET title=?1, scale=?2, stage=?3, day=?4, context=?5, tried=?6, happened=?7, learnt=?8,"
+        " author_role=?9, consent=?10, consent_by=?11, consent_purpose=?12, consent_expires=?13, updated_ms=?14"
+        " WHERE id=?15",
+    [ST_REC_DELETE] = "DELETE FROM records WHERE id=?1",
+    [ST_REC_GET] = "SELECT " REC_COLS " FROM records r WHERE r.id=?1",
+    [ST_REC_THEMES] = "SELECT t.slug, rt.kind FROM record_themes rt JOIN themes t ON t.id=rt.theme_id"
+                      " WHERE rt.record_id=?1 ORDER BY t.slug",
+    [ST_THEME_FIND] = "SELECT id FROM themes WHERE slug=?1",
+    [ST_THEME_NEW] = "INSERT INTO themes(slug) VALUES(?1)",
+    [ST_RT_INSERT] = "INSERT INTO record_themes(record_id, theme_id, kind, day) VALUES(?1, ?2, ?3, ?4)",
+    [ST_RT_DELETE] = "DELETE FROM record_themes WHERE record_id=?1",
+    [ST_COUNT_CONSENT] = "SELECT consent, count(*) FROM records GROUP BY consent",
+    [ST_COUNT_THEMES] = "SELECT count(DISTINCT theme_id) FROM record_themes",
+    [ST_THEMES] = "SELECT t.slug, rt.kind, count(*) AS total,"
+                  " sum(r.scale=0), sum(r.scale=1), sum(r.scale=2), sum(r.scale=3)"
+                  " FROM record_themes rt JOIN themes t ON t.id=rt.theme_id JOIN records r ON r.id=rt.record_id"
+                  " GROUP BY rt.theme_id, rt.kind ORDER BY total DESC, t.slug, rt.kind",
+    [ST_IMPORT_STAGE] =
+        "INSERT INTO temp.import_records(session, seq, title, scale, stage, day, context, tried, happened, learnt,"
+        " author_role, consent, consent_by, consent_purpose, consent_expires)"
+        " VALUES(?15, ?16, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [ST_IMPORT_STAGE_THEME] = "INSERT INTO temp.import_themes(session, seq, slug, kind, day) VALUES(?1, ?2, ?3, ?4, ?5)",
+    [ST_IMPORT_DROP] = "DELETE FROM temp.import_records WHERE session=?1",
+    [ST_IMPORT_DROP_THEMES] = "DELETE FROM temp.import_themes WHERE session=?1",
+    [ST_IMPORT_OTHERS] = "SELECT 1 FROM temp.import_records WHERE session<>?1 LIMIT 1",
+    [ST_IMPORT_SPAN] = "SELECT count(*), ifnull(min(seq), 0), ifnull(max(seq), 0) FROM temp.import_records"
+                       " WHERE session=?1",
+    /* Ids continue after every id ever used (AUTOINCREMENT's rule). */
+    [ST_IMPORT_BASE] = "SELECT max(ifnull((SELECT seq FROM sqlite_sequence WHERE name='records'), 0),"
+                       " ifnull((SELECT max(id) FROM records), 0))",
+    [ST_IMPORT_NEW_THEMES] = "INSERT INTO themes(slug) SELECT DISTINCT slug FROM temp.import_themes"
+                             " WHERE session=?1 AND slug NOT IN (SELECT slug FROM themes)",
+    [ST_IMPORT_RECORDS] =
+        "INSERT INTO records(id, title, scale, stage, day, context, tried, happened, learnt, author_role, consent,"
+        " consent_by, consent_purpose, consent_expires, created_ms, updated_ms)"
+        " SELECT ?2 + seq, title, scale, stage, day, context, tried, happened, learnt, author_role, consent,"
+        " consent_by, consent_purpose, consent_expires, ?3, ?3 FROM temp.import_records WHERE session=?1 ORDER BY seq",
+    [ST_IMPORT_RECORD_THEMES] =
+        "INSERT INTO record_themes(record_id, theme_id, kind, day)"
+        " SELECT ?2 + it.seq, t.id, it.kind, it.day FROM temp.import_themes it JOIN themes t ON t.slug=it.slug"
+        " WHERE it.session=?1 ORDER BY it.seq",
+    [ST_SAVEPOINT] = "SAVEPOINT import_batch",
+    [ST_RELEASE] = "RELEASE import_batch",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO import_batch",
+};
+
+/* record list: one prepared statement per combination of filters. */
+enum { F_THEME = 1, F_SCALE = 2, F_STAGE = 4, F_CONSENT = 8, F_SINCE = 16, F_UNTIL = 32, F_FULL = 64, F__COMBOS = 128 };
+
+struct hls_store {
+  sqlite3 *db;
+  char path[4096];
+  sqlite3_stmt *stmt[ST__COUNT];
+  sqlite3_stmt *list_stmt[F__COMBOS];
+};
+
+static int db_error(struct hls_store *s, int sqlite_rc, struct hls_why *why) {
+  int code = HLS_ESTORE;
+  switch (sqlite_rc & 0xff) {
+    case SQLITE_NOMEM: code = HLS_ENOMEM; break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: code = HLS_EBUSY; break;
+    case SQLITE_TOOBIG:
+    case SQLITE_FULL: code = HLS_ETOOBIG; break;
+    case SQLITE_IOERR: code = HLS_EIO; break;
+    default: break;
+  }
+  hls_why_set(why, code, "store: %s", s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(sqlite_rc));
+  return code;
+}
+
+static int exec(struct hls_store *s, const char *sql, struct hls_why *why) {
+  char *msg = NULL;
+  int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+  if (rc != SQLITE_OK) {
+    hls_why_set(why, HLS_ESTORE, "store: %s", msg ? msg : sqlite3_errstr(rc));
+    sqlite3_free(msg);
+    return HLS_ESTORE;
+  }
+  return 0;
+}
+
+/* Run a statement that returns no rows (or whose rows we ignore). */
+static int step_done(struct hls_store *s, sqlite3_stmt *st, struct hls_why *why) {
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc == SQLITE_DONE ? 0 : db_error(s, rc, why);
+}
+
+static int begin(struct hls_store *s, struct hls_why *why) { return step_done(s, s->stmt[ST_BEGIN], why); }
+static int commit(struct hls_store *s, struct hls_why *why) { return step_done(s, s->stmt[ST_COMMIT], why); }
+static void rollback(struct hls_store *s) {
+  if (!sqlite3_get_autocommit(s->db)) step_done(s, s->stmt[ST_ROLLBACK], NULL);
+}
+
+int hls_store_schema_version(void) { return SCHEMA_VERSION; }
+
+static int migrate(struct hls_store *s, struct hls_why *why) {
+  sqlite3_stmt *st;
+  int version = 0, rc;
+  if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) return db_error(s, 0, why);
+  if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  if (version > SCHEMA_VERSION)
+    return hls_why_set(why, HLS_EUNSUPPORTED,
+                       "store: %s has schema version %d, newer than this hlsd understands (%d); upgrade hlsd",
+                       s->path, version, SCHEMA_VERSION);
+  for (int v = version; v < SCHEMA_VERSION; v++) {
+    char bump[64];
+    snprintf(bump, sizeof bump, "PRAGMA user_version=%d", v + 1);
+    if ((rc = exec(s, "BEGIN IMMEDIATE", why)) != 0) return rc;
+    if ((rc = exec(s, migrations[v], why)) != 0 || (rc = exec(s, bump, why)) != 0 ||
+        (rc = exec(s, "COMMIT", why)) != 0) {
+      exec(s, "ROLLBACK", NULL);
+      hls_why_prefix(why, "migrating to schema %d: ", v + 1);
+      return rc;
+    }
+  }
+  return 0;
+}
+
+int hls_store_open(struct hls_store **out, const char *path, const struct hls_store_options *opt,
+                   struct hls_why *why) {
+  struct hls_store *s = calloc(1, sizeof *s);
+  int rc;
+  *out = NULL;
+  if (s == NULL) return HLS_ENOMEM;
+  snprintf(s->path, sizeof s->path, "%s", path);
+  rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    rc = db_error(s, rc, why);
+    goto fail;
+  }
+  sqlite3_extended_result_codes(s->db, 1);
+  sqlite3_busy_timeout(s->db, 5000);
+  /* Check the file is a database before anything else (setting
+   * journal_mode on a non-database fails with a message naming no file). */
+  if ((rc = exec(s, "SELECT count(*) FROM sqlite_schema", why)) != 0) {
+    hls_why_prefix(why, "%s is not an hlsd store: ", path);
+    goto fail;
+  }
+  if ((rc = exec(s, "PRAGMA journal_mode=WAL", why)) != 0 || (rc = exec(s, "PRAGMA foreign_keys=ON", why)) != 0 ||
+      (rc = exec(s, opt && !opt->synchronous_full ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", why)) !=
+          0 ||
+      (rc = exec(s, "PRAGMA temp_store=FILE", why)) != 0)
+    goto fail;
+  char cache[64];
+  snprintf(cache, sizeof cache, "PRAGMA cache_size=-%lld",
+           (long long)((opt && opt->cache_bytes > 0 ? opt->cache_bytes : 32ll * 1024 * 1024) / 1024));
+  if ((rc = exec(s, cache, why)) != 0) goto fail;
+  if ((rc = migrate(s, why)) != 0) goto fail;
+  if ((rc = exec(s,
+                 "CREATE TEMP TABLE import_records(session INTEGER NOT NULL, seq INTEGER NOT NULL,"
+                 " title TEXT NOT NULL, scale INTEGER NOT NULL, stage INTEGER NOT NULL, day INTEGER NOT NULL,"
+                 " context TEXT, tried TEXT, happened TEXT, learnt TEXT, author_role TEXT, consent INTEGER NOT NULL,"
+                 " consent_by TEXT, consent_purpose TEXT, consent_expires INTEGER, PRIMARY KEY(session, seq));"
+                 "CREATE TEMP TABLE import_themes(session INTEGER NOT NULL, seq INTEGER NOT NULL,"
+                 " slug TEXT NOT NULL, kind INTEGER NOT NULL, day INTEGER NOT NULL);"
+                 "CREATE INDEX temp.import_themes_session ON import_themes(session, seq);",
+                 why)) != 0)
+    goto fail;
+  for (int i = 0; i < ST__COUNT; i++) {
+    rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL);
+    if (rc != SQLITE_OK) {
+      rc = db_error(s, rc, why);
+      goto fail;
+    }
+  }
+  *out = s;
+  return 0;
+fail:
+  hls_store_free(s);
+  return rc;
+}
+
+void hls_store_free(struct hls_store *s) {
+  if (s == NULL) return;
+  for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(s->stmt[i]);
+  for (int i = 0; i < F__COMBOS; i++) sqlite3_finalize(s->list_stmt[i]);
+  sqlite3_close(s->db);
+  free(s);
+}
+
+/* --- records ----------------------------------------------------------- */
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *text) {
+  if (text != NULL)
+    sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(st, i);
+}
+
+static void bind_record(sqlite3_stmt *st, const struct hls_record *r, int64_t now_ms) {
+  sqlite3_bind_text(st, 1, r->title, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, (int)r->scale);
+  sqlite3_bind_int(st, 3, (int)r->stage);
+  sqlite3_bind_int64(st, 4, r->date);
+  bind_text_or_null(st, 5, r->context);
+  bind_text_or_null(st, 6, r->tried);
+  bind_text_or_null(st, 7, r->happened);
+  bind_text_or_null(st, 8, r->learnt);
+  bind_text_or_null(st, 9, r->author_role);
+  sqlite3_bind_int(st, 10, (int)r->consent);
+  bind_text_or_null(st, 11, r->consent_by);
+  bind_text_or_null(st, 12, r->consent_purpose);
+  if (r->has_consent_expires)
+    sqlite3_bind_int64(st, 13, r->consent_expires);
+  else
+    sqlite3_bind_null(st, 13);
+  sqlite3_bind_int64(st, 14, now_ms);
+}
+
+/* The id of a theme slug, creating the theme if it is new. A lookup
+ * first: an upsert would rewrite the row every time. */
+static int theme_id(struct hls_store *s, const char *slug, int64_t *id, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_THEME_FIND];
+  sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *id = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (rc == SQLITE_ROW) return 0;
+  if (rc != SQLITE_DONE) return db_error(s, rc, why);
+  st = s->stmt[ST_THEME_NEW];
+  sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
+  if ((rc = step_done(s, st, why)) != 0) return rc;
+  *id = sqlite3_last_insert_rowid(s->db);
+  return 0;
+}
+
+static int insert_themes(struct hls_store *s, int64_t record_id, const struct hls_record *r, struct hls_why *why) {
+  int rc;
+  for (size_t i = 0; i < r->n_themes; i++) {
+    int64_t id = 0;
+    if ((rc = theme_id(s, r->themes[i].slug, &id, why)) != 0) return rc;
+    sqlite3_stmt *st = s->stmt[ST_RT_INSERT];
+    sqlite3_bind_int64(st, 1, record_id);
+    sqlite3_bind_int64(st, 2, id);
+    sqlite3_bind_int(st, 3, (int)r->themes[i].kind);
+    sqlite3_bind_int64(st, 4, r->date);
+    if ((rc = step_done(s, st, why)) != 0) return rc;
+  }
+  return 0;
+}
+
+int hls_store_record_insert(struct hls_store *s, struct hls_record *r, int64_t now_ms, struct hls_why *why) {
+  bool own_txn = sqlite3_get_autocommit(s->db);
+  int rc;
+  if (own_txn && (rc = begin(s, why)) != 0) return rc;
+  sqlite3_stmt *st = s->stmt[ST_REC_INSERT];
+  bind_record(st, r, now_ms);
+  if ((rc = step_done(s, st, why)) != 0) goto fail;
+  int64_t id = sqlite3_last_insert_rowid(s->db);
+  if ((rc = insert_themes(s, id, r, why)) != 0) goto fail;
+  if (own_txn && (rc = commit(s, why)) != 0) goto fail;
+  r->id = id;
+  r->created_ms = r->updated_ms = now_ms;
+  return 0;
+fail:
+  if (own_txn) rollback(s);
+  return rc;
+}
+
+static char *column_strdup(sqlite3_stmt *st, int col) {
+  const unsigned char *text = sqlite3_column_text(st, col);
+  if (text == NULL) return NULL;
+  return strdup((const char *)text);
+}
+
+/* Fill r from a row of REC_COLS (or REC_COLS_SHORT when !full). */
+static int load_row(struct hls_store *s, sqlite3_stmt *st, struct hls_record *r, bool full, struct hls_why *why) {
+  hls_record_clear(r);
+  r->id = sqlite3_column_int64(st, 0);
+  r->title = column_strdup(st, 1);
+  r->scale = (enum hls_scale)sqlite3_column_int(st, 2);
+  r->stage = (enum hls_stage)sqlite3_column_int(st, 3);
+  r->has_scale = r->has_stage = true;
+  r->date = (hls_day)sqlite3_column_int64(st, 4);
+  r->has_date = true;
+  r->author_role = column_strdup(st, 5);
+  r->consent = (enum hls_consent)sqlite3_column_int(st, 6);
+  r->consent_by = column_strdup(st, 7);
+  r->consent_purpose = column_strdup(st, 8);
+  r->has_consent_expires = sqlite3_column_type(st, 9) != SQLITE_NULL;
+  r->consent_expires = (hls_day)sqlite3_column_int64(st, 9);
+  r->created_ms = sqlite3_column_int64(st, 10);
+  r->updated_ms = sqlite3_column_int64(st, 11);
+  if (full) {
+    r->context = column_strdup(st, 12);
+    r->tried = column_strdup(st, 13);
+    r->happened = column_strdup(st, 14);
+    r->learnt = column_strdup(st, 15);
+  }
+  if (r->title == NULL) return HLS_ENOMEM;
+  sqlite3_stmt *ts = s->stmt[ST_REC_THEMES];
+  sqlite3_bind_int64(ts, 1, r->id);
+  int rc;
+  while ((rc = sqlite3_step(ts)) == SQLITE_ROW && r->n_themes < HLS_THEMES_PER_RECORD) {
+    struct hls_theme *t = &r->themes[r->n_themes++];
+    snprintf(t->slug, sizeof t->slug, "%s", (const char *)sqlite3_column_text(ts, 0));
+    t->kind = (enum hls_kind)sqlite3_column_int(ts, 1);
+  }
+  sqlite3_reset(ts);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db_error(s, rc, why);
+  return 0;
+}
+
+int hls_store_record_get(struct hls_store *s, int64_t id, struct hls_record *out, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_REC_GET];
+  sqlite3_bind_int64(st, 1, id);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    rc = load_row(s, st, out, true, why);
+  } else if (rc == SQLITE_DONE) {
+    rc = hls_why_set(why, HLS_ENOTFOUND, "record %lld: no such record", (long long)id);
+  } else {
+    rc = db_error(s, rc, why);
+  }
+  sqlite3_reset(st);
+  return rc;
+}
+
+int hls_store_record_update(struct hls_store *s, struct hls_record *r, int64_t now_ms, struct hls_why *why) {
+  bool own_txn = sqlite3_get_autocommit(s->db);
+  int rc;
+  if (own_txn && (rc = begin(s, why)) != 0) return rc;
+  sqlite3_stmt *st = s->stmt[ST_REC_UPDATE];
+  bind_record(st, r, now_ms);
+  sqlite3_bind_int64(st, 15, r->id);
+  if ((rc = step_done(s, st, why)) != 0) goto fail;
+  if (sqlite3_changes(s->db) == 0) {
+    rc = hls_why_set(why, HLS_ENOTFOUND, "record %lld: no such record", (long long)r->id);
+    goto fail;
+  }
+  st = s->stmt[ST_RT_DELETE];
+  sqlite3_bind_int64(st, 1, r->id);
+  if ((rc = step_done(s, st, why)) != 0) goto fail;
+  if ((rc = insert_themes(s, r->id, r, why)) != 0) goto fail;
+  if (own_txn && (rc = commit(s, why)) != 0) goto fail;
+  r->updated_ms = now_ms;
+  return 0;
+fail:
+  if (own_txn) rollback(s);
+  return rc;
+}
+
+int hls_store_record_delete(struct hls_store *s, int64_t id, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_REC_DELETE];
+  sqlite3_bind_int64(st, 1, id);
+  int rc = step_done(s, st, why); /* record_themes rows go by ON DELETE CASCADE */
+  if (rc == 0 && sqlite3_changes(s->db) == 0)
+    rc = hls_why_set(why, HLS_ENOTFOUND, "record %lld: no such record", (long long)id);
+  return rc;
+}
+
+void hls_record_filter_init(struct hls_record_filter *f) {
+  memset(f, 0, sizeof *f);
+  f->scale = f->stage = f->consent = -1;
+}
+
+static sqlite3_stmt *list_stmt(struct hls_store *s, int mask, struct hls_why *why) {
+  if (s->list_stmt[mask] != NULL) return s->list_stmt[mask];
+  char sql[1024];
+  int n = snprintf(sql, sizeof sql, "SELECT %s FROM ", (mask & F_FULL) ? REC_COLS : REC_COLS_SHORT);
+  /* With a theme, start from the theme index; otherwise walk records in
+   * date order so LIMIT stops early. */
+  if (mask & F_THEME)
+    n += snprintf(sql + n, sizeof sql - (size_t)n,
+                  "record_themes rt JOIN records r ON r.id=rt.record_id"
+                  " WHERE rt.theme_id=(SELECT id FROM themes WHERE slug=?1)");
+  else
+    n += snprintf(sql + n, sizeof sql - (size_t)n, "records r WHERE 1");
+  if (mask & F_SCALE) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND r.scale=?2");
+  if (mask & F_STAGE) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND r.stage=?3");
+  if (mask & F_CONSENT) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND r.consent=?4");
+  /* Order (and date ranges) on the driving table's columns, so the index
+   * walk needs no sort. */
+  const char *t = (mask & F_THEME) ? "rt" : "r";
+  const char *id = (mask & F_THEME) ? "rt.record_id" : "r.id";
+  if (mask & F_SINCE) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND %s.day>=?5", t);
+  if (mask & F_UNTIL) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND %s.day<=?6", t);
+  snprintf(sql + n, sizeof sql - (size_t)n, " ORDER BY %s.day DESC, %s DESC LIMIT ?7", t, id);
+  int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->list_stmt[mask], NULL);
+  if (rc != SQLITE_OK) {
+    db_error(s, rc, why);
+    return NULL;
+  }
+  return s->list_stmt[mask];
+}
+
+int hls_store_record_list(struct hls_store *s, const struct hls_record_filter *f, hls_record_cb cb, void *ctx,
+                          struct hls_why *why) {
+  int mask = (f->theme ? F_THEME : 0) | (f->scale >= 0 ? F_SCALE : 0) | (f->stage >= 0 ? F_STAGE : 0) |
+             (f->consent >= 0 ? F_CONSENT : 0) | (f->has_since ? F_SINCE : 0) | (f->has_until ? F_UNTIL : 0) |
+             (f->full ? F_FULL : 0);
+  sqlite3_stmt *st = list_stmt(s, mask, why);
+  if (st == NULL) return HLS_ESTORE;
+  if (f->theme) sqlite3_bind_text(st, 1, f->theme, -1, SQLITE_STATIC);
+  if (f->scale >= 0) sqlite3_bind_int(st, 2, f->scale);
+  if (f->stage >= 0) sqlite3_bind_int(st, 3, f->stage);
+  if (f->consent >= 0) sqlite3_bind_int(st, 4, f->consent);
+  if (f->has_since) sqlite3_bind_int64(st, 5, f->since);
+  if (f->has_until) sqlite3_bind_int64(st, 6, f->until);
+  sqlite3_bind_int64(st, 7, f->limit > 0 ? f->limit : -1);
+  struct hls_record r;
+  hls_record_init(&r);
+  int rc, result = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if ((result = load_row(s, st, &r, f->full, why)) != 0) break;
+    if ((result = cb(ctx, &r)) != 0) break;
+  }
+  if (result == 0 && rc != SQLITE_DONE) result = db_error(s, rc, why);
+  hls_record_clear(&r);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return result;
+}
+
+static int64_t file_size(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
+}
+
+int hls_store_counts(struct hls_store *s, struct hls_store_counts *out, struct hls_why *why) {
+  memset(out, 0, sizeof *out);
+  sqlite3_stmt *st = s->stmt[ST_COUNT_CONSENT];
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int level = sqlite3_column_int(st, 0);
+    int64_t n = sqlite3_column_int64(st, 1);
+    if (level >= 0 && level < HLS_CONSENT_COUNT) out->by_consent[level] = n;
+    out->records += n;
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return db_error(s, rc, why);
+  st = s->stmt[ST_COUNT_THEMES];
+  if ((rc = sqlite3_step(st)) == SQLITE_ROW) out->themes = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW) return db_error(s, rc, why);
+  char wal[4096 + 8];
+  snprintf(wal, sizeof wal, "%s-wal", s->path);
+  out->bytes = file_size(s->path) + file_size(wal);
+  return 0;
+}
+
+int hls_store_themes(struct hls_store *s, hls_theme_cb cb, void *ctx, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_THEMES];
+  int rc, result = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct hls_theme_count t = {
+        .slug = (const char *)sqlite3_column_text(st, 0),
+        .kind = (enum hls_kind)sqlite3_column_int(st, 1),
+        .total = sqlite3_column_int64(st, 2),
+    };
+    for (int i = 0; i < HLS_SCALE_COUNT; i++) t.by_scale[i] = sqlite3_column_int64(st, 3 + i);
+    if ((result = cb(ctx, &t)) != 0) break;
+  }
+  if (result == 0 && rc != SQLITE_DONE) result = db_error(s, rc, why);
+  sqlite3_reset(st);
+  return result;
+}
+
+int hls_store_backup(struct hls_store *s, const char *path, struct hls_why *why) {
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(s->db, "VACUUM INTO ?1", -1, &st, NULL);
+  if (rc != SQLITE_OK) return db_error(s, rc, why);
+  sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) {
+    db_error(s, rc, why);
+    hls_why_prefix(why, "backup to %s: ", path);
+    return HLS_EIO;
+  }
+  return 0;
+}
+
+/* --- import -------------------------------------------------------------- */
+
+int hls_store_import_batch_begin(struct hls_store *s, struct hls_why *why) {
+  return step_done(s, s->stmt[ST_SAVEPOINT], why);
+}
+
+int hls_store_import_batch_end(struct hls_store *s, bool keep, struct hls_why *why) {
+  int rc = 0;
+  if (!keep) rc = step_done(s, s->stmt[ST_ROLLBACK_TO], why);
+  int release = step_done(s, s->stmt[ST_RELEASE], rc == 0 ? why : NULL);
+  return rc != 0 ? rc : release;
+}
+
+int hls_store_import_stage(struct hls_store *s, int64_t session, int64_t seq, const struct hls_record *r,
+                           struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_IMPORT_STAGE];
+  bind_record(st, r, 0);
+  sqlite3_bind_null(st, 14);
+  sqlite3_bind_int64(st, 15, session);
+  sqlite3_bind_int64(st, 16, seq);
+  int rc = step_done(s, st, why);
+  for (size_t i = 0; rc == 0 && i < r->n_themes; i++) {
+    st = s->stmt[ST_IMPORT_STAGE_THEME];
+    sqlite3_bind_int64(st, 1, session);
+    sqlite3_bind_int64(st, 2, seq);
+    sqlite3_bind_text(st, 3, r->themes[i].slug, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, (int)r->themes[i].kind);
+    sqlite3_bind_int64(st, 5, r->date);
+    rc = step_done(s, st, why);
+  }
+  return rc;
+}
+
+void hls_store_import_drop(struct hls_store *s, int64_t session) {
+  /* With no other import staged, empty the tables whole (SQLite's truncate
+   * optimisation) instead of deleting row by row. */
+  sqlite3_stmt *other = s->stmt[ST_IMPORT_OTHERS];
+  sqlite3_bind_int64(other, 1, session);
+  bool alone = sqlite3_step(other) == SQLITE_DONE;
+  sqlite3_reset(other);
+  if (alone) {
+    exec(s, "DELETE FROM temp.import_records; DELETE FROM temp.import_themes", NULL);
+    return;
+  }
+  sqlite3_stmt *st = s->stmt[ST_IMPORT_DROP];
+  sqlite3_bind_int64(st, 1, session);
+  step_done(s, st, NULL);
+  st = s->stmt[ST_IMPORT_DROP_THEMES];
+  sqlite3_bind_int64(st, 1, session);
+  step_done(s, st, NULL);
+}
+
+/* One row of integers from a statement bound to session. */
+static int query_ints(struct hls_store *s, sqlite3_stmt *st, int64_t session, int64_t *out, int n, struct hls_why *why) {
+  if (session >= 0) sqlite3_bind_int64(st, 1, session);
+  int rc = sqlite3_step(st);
+  for (int i = 0; rc == SQLITE_ROW && i < n; i++) out[i] = sqlite3_column_int64(st, i);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc == SQLITE_ROW ? 0 : db_error(s, rc, why);
+}
+
+int hls_store_import_commit(struct hls_store *s, int64_t session, int64_t now_ms, struct hls_import_result *out,
+                            struct hls_why *why) {
+  int64_t span[3] = {0}, base = 0;
+  memset(out, 0, sizeof *out);
+  int rc = query_ints(s, s->stmt[ST_IMPORT_SPAN], session, span, 3, why);
+  if (rc == 0 && span[0] > 0 && (span[1] != 1 || span[2] != span[0]))
+    rc = hls_why_set(why, HLS_EINTERNAL, "import %lld: staged rows are not numbered 1..%lld", (long long)session,
+                     (long long)span[0]);
+  if (rc == 0 && span[0] > 0) {
+    /* The statements below build every reference from rows they insert
+     * themselves; per-row foreign-key checks would only slow them down.
+     * (The pragma is a no-op inside a transaction, so it goes first.) */
+    if ((rc = exec(s, "PRAGMA foreign_keys=OFF", why)) != 0) goto out;
+    if ((rc = begin(s, why)) != 0) goto out;
+    sqlite3_stmt *st;
+    if ((rc = query_ints(s, s->stmt[ST_IMPORT_BASE], -1, &base, 1, why)) != 0) goto fail;
+    st = s->stmt[ST_IMPORT_NEW_THEMES];
+    sqlite3_bind_int64(st, 1, session);
+    if ((rc = step_done(s, st, why)) != 0) goto fail;
+    st = s->stmt[ST_IMPORT_RECORDS];
+    sqlite3_bind_int64(st, 1, session);
+    sqlite3_bind_int64(st, 2, base);
+    sqlite3_bind_int64(st, 3, now_ms);
+    if ((rc = step_done(s, st, why)) != 0) goto fail;
+    st = s->stmt[ST_IMPORT_RECORD_THEMES];
+    sqlite3_bind_int64(st, 1, session);
+    sqlite3_bind_int64(st, 2, base);
+    if ((rc = step_done(s, st, why)) != 0) goto fail;
+    if ((rc = commit(s, why)) != 0) goto fail;
+    out->imported = span[0];
+    out->first_id = base + 1;
+    out->last_id = base + span[0];
+  }
+  goto out;
+fail:
+  rollback(s);
+out:
+  if (exec(s, "PRAGMA foreign_keys=ON", rc == 0 ? why : NULL) != 0 && rc == 0) rc = HLS_ESTORE;
+  hls_store_import_drop(s, session);
+  return rc;
+}

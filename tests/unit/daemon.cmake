@@ -1,0 +1,3 @@
+hls_unit_test(store hlsdcore)
+hls_unit_test(config hlshome)
+hls_unit_test(home hlshome)

@@ -1,0 +1,728 @@
+/* Unit tests for daemon/config.c: the option table, value parsing and
+ * bounds, INI files, reload and the documented file writer. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+
+#define ASSERT_OK(expr)                                                                  \
+  do {                                                                                   \
+    int rc_ = (expr);                                                                    \
+    if (rc_ != 0) fail_msg("%s -> %s (%s)", #expr, hls_err_name(rc_), why.text);        \
+  } while (0)
+
+/* hls_config_set must fail with HLS_ECONFIG and a message holding every
+ * one of the NULL-terminated fragments. */
+static void expect_refused(const char *key, const char *value, ...) {
+  struct hls_config c;
+  struct hls_why why = {{0}};
+  hls_config_defaults(&c);
+  struct hls_config before = c;
+  int rc = hls_config_set(&c, key, value, &why);
+  if (rc != HLS_ECONFIG) fail_msg("%s=%s: got %s, want bad_config", key, value, hls_err_name(rc));
+  va_list ap;
+  va_start(ap, value);
+  for (const char *frag = va_arg(ap, const char *); frag != NULL; frag = va_arg(ap, const char *))
+    if (strstr(why.text, frag) == NULL) fail_msg("%s=%s: \"%s\" lacks \"%s\"", key, value, why.text, frag);
+  va_end(ap);
+  /* A refused value leaves the config as it was. */
+  assert_memory_equal(&c, &before, sizeof c);
+}
+
+static int64_t set_i64(const char *key, const char *value) {
+  struct hls_config c;
+  struct hls_why why = {{0}};
+  hls_config_defaults(&c);
+  int rc = hls_config_set(&c, key, value, &why);
+  if (rc != 0) fail_msg("%s=%s refused: %s", key, value, why.text);
+  if (strcmp(key, "limits.max_text_bytes") == 0) return c.max_text_bytes;
+  if (strcmp(key, "limits.control_max_frame") == 0) return c.control_max_frame;
+  if (strcmp(key, "limits.control_max_clients") == 0) return c.control_max_clients;
+  if (strcmp(key, "limits.control_request_timeout") == 0) return c.control_request_timeout_ms;
+  fail_msg("no int64 field for %s", key);
+  return 0;
+}
+
+static const struct hls_config_option *option_named(const char *section, const char *name) {
+  size_t n;
+  const struct hls_config_option *o = hls_config_options(&n);
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(o[i].section, section) == 0 && strcmp(o[i].name, name) == 0) return &o[i];
+  fail_msg("no option %s.%s", section, name);
+  return NULL;
+}
+
+/* --- temporary files ----------------------------------------------------- */
+
+struct tmpfile {
+  char dir[64];
+  char path[128];
+};
+
+static int setup_tmp(void **state) {
+  struct tmpfile *t = calloc(1, sizeof *t);
+  if (t == NULL) return -1;
+  snprintf(t->dir, sizeof t->dir, "/tmp/hls-test-config-XXXXXX");
+  if (mkdtemp(t->dir) == NULL) {
+    free(t);
+    return -1;
+  }
+  snprintf(t->path, sizeof t->path, "%s/hlsd.conf", t->dir);
+  *state = t;
+  return 0;
+}
+
+static int teardown_tmp(void **state) {
+  struct tmpfile *t = *state;
+  unlink(t->path);
+  rmdir(t->dir);
+  free(t);
+  return 0;
+}
+
+static void write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  assert_int_equal(fputs(text, f) >= 0, 1);
+  assert_int_equal(fclose(f), 0);
+}
+
+/* Load text as a config file over the defaults; returns the result. */
+static int load_text(const struct tmpfile *t, const char *text, struct hls_config *c, struct hls_why *why) {
+  write_text(t->path, text);
+  hls_config_defaults(c);
+  return hls_config_load_file(c, t->path, why);
+}
+
+/* The message must be "PATH:LINE: " + something holding frag. */
+static void expect_file_error(const struct tmpfile *t, const char *text, int line, const char *frag) {
+  struct hls_config c;
+  struct hls_why why = {{0}};
+  assert_int_equal(load_text(t, text, &c, &why), HLS_ECONFIG);
+  char prefix[160];
+  snprintf(prefix, sizeof prefix, "%s:%d: ", t->path, line);
+  if (strncmp(why.text, prefix, strlen(prefix)) != 0) fail_msg("\"%s\" does not start with \"%s\"", why.text, prefix);
+  if (strstr(why.text + strlen(prefix), frag) == NULL) fail_msg("\"%s\" lacks \"%s\"", why.text, frag);
+}
+
+/* --- the table and defaults --------------------------------------------- */
+
+static void test_defaults_parse_within_bounds(void **state) {
+  (void)state;
+  size_t n = 0;
+  const struct hls_config_option *o = hls_config_options(&n);
+  assert_true(n >= 10);
+  struct hls_config d;
+  hls_config_defaults(&d);
+  for (size_t i = 0; i < n; i++) {
+    char key[64], value[256];
+    struct hls_why why = {{0}};
+    assert_non_null(o[i].section);
+    assert_non_null(o[i].name);
+    assert_non_null(o[i].help);
+    assert_true(strlen(o[i].help) > 10);
+    snprintf(key, sizeof key, "%s.%s", o[i].section, o[i].name);
+    /* Names are unique. */
+    for (size_t j = 0; j < i; j++)
+      assert_false(strcmp(o[i].section, o[j].section) == 0 && strcmp(o[i].name, o[j].name) == 0);
+    const char *field = (const char *)&d + o[i].offset;
+    assert_true(o[i].offset + o[i].size <= sizeof d);
+    if (o[i].default_text == NULL) {
+      /* Required options have no default and start empty. */
+      assert_int_equal(o[i].type, HLS_CFG_STRING);
+      assert_int_equal(field[0], '\0');
+      continue;
+    }
+    /* The default text parses on its own ... */
+    struct hls_config c;
+    hls_config_defaults(&c);
+    ASSERT_OK(hls_config_set(&c, key, o[i].default_text, &why));
+    /* ... to what hls_config_defaults set, within bounds. */
+    assert_memory_equal((const char *)&c + o[i].offset, field, o[i].size);
+    switch (o[i].type) {
+      case HLS_CFG_INT:
+      case HLS_CFG_SIZE:
+      case HLS_CFG_DURATION: {
+        int64_t v;
+        memcpy(&v, field, sizeof v);
+        assert_true(o[i].min <= o[i].max);
+        assert_in_range(v, o[i].min, o[i].max);
+        break;
+      }
+      case HLS_CFG_ENUM: {
+        int v, count = 0;
+        memcpy(&v, field, sizeof v);
+        assert_non_null(o[i].choices);
+        while (o[i].choices[count] != NULL) count++;
+        assert_in_range(v, 0, count - 1);
+        assert_string_equal(o[i].choices[v], o[i].default_text);
+        break;
+      }
+      case HLS_CFG_STRING:
+        assert_in_range(strlen(field), (size_t)o[i].min, (size_t)o[i].max);
+        assert_true(o[i].max < (int64_t)o[i].size);
+        break;
+      case HLS_CFG_ADDR: assert_true(strlen(field) > 0); break;
+    }
+    /* The formatted value parses back to the same value. */
+    hls_config_format_value(&d, &o[i], value, sizeof value);
+    hls_config_defaults(&c);
+    memset((char *)&c + o[i].offset, 0x5a, o[i].size);
+    ASSERT_OK(hls_config_set(&c, key, value, &why));
+    if (o[i].type == HLS_CFG_ADDR)
+      assert_string_equal((const char *)&c + o[i].offset, field);
+    else
+      assert_memory_equal((const char *)&c + o[i].offset, field, o[i].size);
+  }
+  /* A few defaults the docs promise. */
+  assert_int_equal(d.max_text_bytes, HLS_TEXT_DEFAULT_MAX);
+  assert_int_equal(d.control_max_frame, HLS_CTL_FRAME_DEFAULT_MAX);
+  assert_int_equal(d.control_request_timeout_ms, 30000);
+  assert_int_equal(d.log_level, HLS_LOG_INFO);
+  assert_int_equal(d.role, HLS_ROLE_PLACE);
+  assert_int_equal(d.store_synchronous, 1);
+  assert_string_equal(d.listen, "0.0.0.0:7420");
+}
+
+/* --- bounds and messages ------------------------------------------------- */
+
+static void test_int_bounds(void **state) {
+  (void)state;
+  assert_int_equal(set_i64("limits.control_max_clients", "1"), 1);
+  assert_int_equal(set_i64("limits.control_max_clients", "1024"), 1024);
+  assert_int_equal(set_i64("limits.control_max_clients", "64"), 64);
+  const char *bad[] = {"0", "1025", "-1", "", "abc", "12x", "1KiB", " 5", "99999999999999999999999", NULL};
+  for (int i = 0; bad[i] != NULL; i++)
+    expect_refused("limits.control_max_clients", bad[i], "limits.control_max_clients", "between 1 and 1024", NULL);
+}
+
+static void test_size_bounds(void **state) {
+  (void)state;
+  assert_int_equal(set_i64("limits.max_text_bytes", "256"), 256);
+  assert_int_equal(set_i64("limits.max_text_bytes", "256B"), 256);
+  assert_int_equal(set_i64("limits.max_text_bytes", "16K"), 16384);
+  assert_int_equal(set_i64("limits.max_text_bytes", "64KiB"), 65536);
+  assert_int_equal(set_i64("limits.max_text_bytes", "65536"), 65536);
+  const char *bad_text[] = {"255", "65537", "1MiB", "65KiB", "16kb", "16 KB", "-1KiB", "KiB", NULL};
+  for (int i = 0; bad_text[i] != NULL; i++)
+    expect_refused("limits.max_text_bytes", bad_text[i], "limits.max_text_bytes", "between 256 and 64KiB",
+                   "a size such as", NULL);
+
+  assert_int_equal(set_i64("limits.control_max_frame", "64KiB"), 64 * 1024);
+  assert_int_equal(set_i64("limits.control_max_frame", "2 MiB"), 2 * 1024 * 1024);
+  assert_int_equal(set_i64("limits.control_max_frame", "16M"), 16 * 1024 * 1024);
+  assert_int_equal(set_i64("limits.control_max_frame", "16MiB"), 16 * 1024 * 1024);
+  const char *bad_frame[] = {"63KiB", "65535", "17MiB", "1GiB", "8XB", NULL};
+  for (int i = 0; bad_frame[i] != NULL; i++)
+    expect_refused("limits.control_max_frame", bad_frame[i], "limits.control_max_frame", "between 64KiB and 16MiB",
+                   NULL);
+}
+
+static void test_duration_bounds(void **state) {
+  (void)state;
+  assert_int_equal(set_i64("limits.control_request_timeout", "1000ms"), 1000);
+  assert_int_equal(set_i64("limits.control_request_timeout", "1s"), 1000);
+  assert_int_equal(set_i64("limits.control_request_timeout", "30"), 30000); /* bare: seconds */
+  assert_int_equal(set_i64("limits.control_request_timeout", "5m"), 300000);
+  assert_int_equal(set_i64("limits.control_request_timeout", "1h"), 3600000);
+  assert_int_equal(set_i64("limits.control_request_timeout", "60m"), 3600000);
+  const char *bad[] = {"999ms", "0", "0s", "61m", "2h", "3601s", "1d", "5 minutes", "1.5s", "s", NULL};
+  for (int i = 0; bad[i] != NULL; i++)
+    expect_refused("limits.control_request_timeout", bad[i], "limits.control_request_timeout", "between 1s and 1h",
+                   "a duration such as", NULL);
+}
+
+static void test_enum_choices(void **state) {
+  (void)state;
+  struct hls_config c;
+  struct hls_why why = {{0}};
+  hls_config_defaults(&c);
+  ASSERT_OK(hls_config_set(&c, "log.level", "debug", &why));
+  assert_int_equal(c.log_level, HLS_LOG_DEBUG);
+  ASSERT_OK(hls_config_set(&c, "log.level", "error", &why));
+  assert_int_equal(c.log_level, HLS_LOG_ERROR);
+  ASSERT_OK(hls_config_set(&c, "node.role", "partner", &why));
+  assert_int_equal(c.role, HLS_ROLE_PARTNER);
+  ASSERT_OK(hls_config_set(&c, "store.synchronous", "normal", &why));
+  assert_int_equal(c.store_synchronous, 0);
+  expect_refused("log.level", "verbose", "log.level", "must be one of error|warn|info|debug", NULL);
+  expect_refused("log.level", "DEBUG", "log.level", "error|warn|info|debug", NULL);
+  expect_refused("log.level", "", "log.level", "error|warn|info|debug", NULL);
+  expect_refused("node.role", "council", "node.role", "place|partner", NULL);
+  expect_refused("store.synchronous", "off", "store.synchronous", "normal|full", NULL);
+}
+
+static void test_string_length(void **state) {
+  (void)state;
+  struct hls_config c;
+  struct hls_why why = {{0}};
+  char longest[HLS_PLACE_MAX + 2];
+  memset(longest, 'p', sizeof longest);
+  longest[HLS_PLACE_MAX] = '\0';
+  hls_config_defaults(&c);
+  ASSERT_OK(hls_config_set(&c, "node.place", longest, &why));
+  assert_string_equal(c.place, longest);
+  ASSERT_OK(hls_config_set(&c, "node.place", "X", &why));
+  assert_string_equal(c.place, "X");
+  ASSERT_OK(hls_config_set(&c, "node.region", "Yorkshire & the Humber", &why));
+  assert_string_equal(c.region, "Yorkshire & the Humber");
+  ASSERT_OK(hls_config_set(&c, "node.place", "Ynys Môn", &why));
+  assert_string_equal(c.place, "Ynys Môn");
+
+  longest[HLS_PLACE_MAX] = 'p';
+  longest[HLS_PLACE_MAX + 1] = '\0';
+  expect_refused("node.place", longest, "node.place", "must be 1-120 bytes long", NULL);
+  expect_refused("node.place", "", "node.place", "1-120 bytes", NULL);
+  expect_refused("node.region", "", "node.region", "1-120 bytes", NULL);
+  expect_refused("node.place", "two\nlines", "node.place", "one line", NULL);
+  expect_refused("node.place", "bad \xff utf8", "node.place", "UTF-8", NULL);
+  /* What the file format could not hold (see test_write_round_trip). */
+  expect_refused("node.place", " Gateshead", "node.place", "space", NULL);
+  expect_refused("node.region", "North East ", "node.region", "space", NULL);
+  expect_refused("node.place", "Leeds ; Bradford", "node.place", "\" ;\"", NULL);
+  expect_refused("node.place", ";Leeds", "node.place", NULL);
+  ASSERT_OK(hls_config_set(&c, "node.place", "Leeds; Bradford", &why));
+  ASSERT_OK(hls_config_set(&c, "node.place", "#1 Place", &why));
+}
+
+static void test_addr(void **state) {
+  (void)state;
+  struct hls_config c;
+  struct hls_why why = {{0}};
+  hls_config_defaults(&c);
+  ASSERT_OK(hls_config_set(&c, "network.listen", "127.0.0.1:0", &why));
+  assert_string_equal(c.listen, "127.0.0.1:0");
+  ASSERT_OK(hls_config_set(&c, "network.listen", "[::1]:7420", &why));
+  assert_string_equal(c.listen, "[::1]:7420");
+  ASSERT_OK(hls_config_set(&c, "network.listen", "10.1.2.3:65535", &why));
+  assert_string_equal(c.listen, "10.1.2.3:65535");
+  const char *bad[] = {"nonsense", "example.org:7420", "1.2.3.4:65536", "1.2.3.4", ":7420", "", "::1:7420", NULL};
+  for (int i = 0; bad[i] != NULL; i++) expect_refused("network.listen", bad[i], "network.listen: ", NULL);
+  /* The message says what is allowed. */
+  expect_refused("network.listen", "nonsense", "network.listen", "HOST:PORT", NULL);
+  expect_refused("network.listen", "example.org:7420", "network.listen", "IP address", NULL);
+  expect_refused("network.listen", "1.2.3.4:65536", "network.listen", "0-65535", NULL);
+}
+
+static void test_unknown_option(void **state) {
+  (void)state;
+  expect_refused("log.verbosity", "1", "log.verbosity", "unknown option", NULL);
+  expect_refused("nosuch.level", "info", "nosuch.level", "unknown option", NULL);
+  expect_refused("lo.level", "info", "unknown option", NULL);     /* section prefix only */
+  expect_refused("logs.level", "info", "unknown option", NULL);   /* section longer */
+  expect_refused("level", "info", "level", "SECTION.NAME", NULL); /* no dot */
+  expect_refused("", "info", "SECTION.NAME", NULL);
+  expect_refused(".level", "info", "unknown option", NULL);
+  expect_refused("log.", "info", "unknown option", NULL);
+}
+
+/* --- files --------------------------------------------------------------- */
+
+static void test_file_good(void **state) {
+  struct tmpfile *t = *state;
+  struct hls_config c;
+  struct hls_why why = {{0}};
+  ASSERT_OK(load_text(t,
+                      "# a comment\n"
+                      "; another comment\n"
+                      "\n"
+                      "[node]\n"
+                      "place = Gateshead Council\n"
+                      "region=North East\n"
+                      "role = partner\n"
+                      "[limits]\n"
+                      "  control_max_clients = 7 ; inline comment\n"
+                      "control_request_timeout = 2m\n"
+                      "[log]\n"
+                      "level = debug\n",
+                      &c, &why));
+  assert_string_equal(c.place, "Gateshead Council");
+  assert_string_equal(c.region, "North East");
+  assert_int_equal(c.role, HLS_ROLE_PARTNER);
+  assert_int_equal(c.control_max_clients, 7);
+  assert_int_equal(c.control_request_timeout_ms, 120000);
+  assert_int_equal(c.log_level, HLS_LOG_DEBUG);
+  ASSERT_OK(hls_config_check(&c, &why));
+  /* Untouched options keep the value they had. */
+  assert_int_equal(c.max_text_bytes, HLS_TEXT_DEFAULT_MAX);
+
+  /* An empty file changes nothing. */
+  struct hls_config d;
+  hls_config_defaults(&d);
+  ASSERT_OK(load_text(t, "", &c, &why));
+  assert_memory_equal(&c, &d, sizeof c);
+}
+
+static void test_file_missing(void **state) {
+  struct tmpfile *t = *state;
+  struct hls_config c;
+  struct hls_why why = {{0}};
+  hls_config_defaults(&c);
+  assert_int_equal(hls_config_load_file(&c, t->path, &why), HLS_ECONFIG); /* not written yet */
+  assert_non_null(strstr(why.text, t->path));
+}
+
+static void test_file_bad_value_line(void **state) {
+  struct tmpfile *t = *state;
+  expect_file_error(t,
+                    "[node]\n"
+                    "place = P\n"
+                    "\n"
+                    "[limits]\n"
+                    "# comment\n"
+                    "control_max_clients = 5000\n"
+                    "max_text_bytes = 1KiB\n",
+                    6, "limits.control_max_clients: must be between 1 and 1024");
+  expect_file_error(t, "[log]\nlevel = loud\n", 2, "log.level: must be one of error|warn|info|debug");
+  expect_file_error(t, "\n\n\n[network]\nlisten = somewhere\n", 5, "network.listen");
+  expect_file_error(t, "[limits]\nmax_text_bytes = 1\n[log]\nlevel = loud\n", 2, "limits.max_text_bytes");
+  /* The first error is the one reported. */
+  expect_file_error(t, "[log]\nlevel = info\nlevel = loud\n[log]\nlevel = louder\n", 3, "log.level");
+}
+
+static void test_file_unknown_section_or_key(void **state) {
+  struct tmpfile *t = *state;
+  expect_file_error(t, "[node]\nplace = P\nplaces = Q\n", 3, "[node] places: unknown option");
+  expect_file_error(t, "[log]\nlevel = info\n\n[logging]\nlevel = info\n", 5, "[logging] level: unknown option");
+  /* Options outside any section are unknown too. */
+  expect_file_error(t, "place = P\n", 1, "place: unknown option");
+  /* A known name in the wrong section. */
+  expect_file_error(t, "[network]\nplace = P\n", 2, "[network] place: unknown option");
+}
+
+static void test_file_syntax_errors(void **state) {
+  struct tmpfile *t = *state;
+  expect_file_error(t, "[node]\nplace = P\nthis line has no equals sign\n", 3, "syntax error");
+  expect_file_error(t, "[node\nplace = P\n", 1, "syntax error");
+  expect_file_error(t, "\n\n[log]\nlevel info\n", 4, "syntax error");
+  /* A syntax error before a bad value: the first problem, with its own
+   * message, is the one reported. */
+  expect_file_error(t, "[log]\nnot an option line\n[limits]\ncontrol_max_clients = 0\n", 2, "syntax error");
+  /* And a bad value before a syntax error. */
+  expect_file_error(t, "[limits]\ncontrol_max_clients = 0\n[log]\nnot an option line\n", 2,
+                    "limits.control_max_clients: must be between 1 and 1024");
+}
+
+static void test_file_long_lines(void **state) {
+  struct tmpfile *t = *state;
+  struct hls_config c;
+  struct hls_why why = {{0}};
+  /* A comment longer than inih's line buffer (200 bytes) is a comment,
+   * and does not shift the line numbers after it. */
+  char text[2048];
+  int n = snprintf(text, sizeof text, "# ");
+  for (int i = 0; i < 500; i++) text[n++] = i % 10 == 9 ? ' ' : 'c';
+  snprintf(text + n, sizeof text - (size_t)n, "\n[log]\n;%0300d\nlevel = debug\n", 0);
+  ASSERT_OK(load_text(t, text, &c, &why));
+  assert_int_equal(c.log_level, HLS_LOG_DEBUG);
+  snprintf(text + n, sizeof text - (size_t)n, "\n[log]\nlevel = loud\n");
+  expect_file_error(t, text, 3, "log.level: must be one of");
+  /* An option line that long is refused at its own line. */
+  snprintf(text, sizeof text, "[node]\nplace = %0400d\n[log]\nlevel = loud\n", 0);
+  expect_file_error(t, text, 2, "syntax error");
+  /* A line that just fits is read whole. */
+  snprintf(text, sizeof text, "[node]\nplace = %0120d%*s\nregion = R\n", 0, 199 - 8 - 120, "");
+  ASSERT_OK(load_text(t, text, &c, &why));
+  assert_int_equal(strlen(c.place), 120);
+  assert_string_equal(c.region, "R");
+}
+
+/* --- check --------------------------------------------------------------- */
+
+static void test_check_requires_place_and_region(void **state) {
+  (void)state;
+  struct hls_config c;
+  struct hls_why why = {{0}};
+  hls_config_defaults(&c);
+  assert_int_equal(hls_config_check(&c, &why), HLS_ECONFIG);
+  assert_non_null(strstr(why.text, "node.place"));
+  assert_non_null(strstr(why.text, "required"));
+  ASSERT_OK(hls_config_set(&c, "node.place", "P", &why));
+  assert_int_equal(hls_config_check(&c, &why), HLS_ECONFIG);
+  assert_non_null(strstr(why.text, "node.region"));
+  assert_non_null(strstr(why.text, "required"));
+  ASSERT_OK(hls_config_set(&c, "node.region", "R", &why));
+  ASSERT_OK(hls_config_check(&c, &why));
+  /* Region alone is not enough either. */
+  hls_config_defaults(&c);
+  ASSERT_OK(hls_config_set(&c, "node.region", "R", &why));
+  assert_int_equal(hls_config_check(&c, &why), HLS_ECONFIG);
+  assert_non_null(strstr(why.text, "node.place"));
+}
+
+/* --- reload -------------------------------------------------------------- */
+
+struct restart_log {
+  int n;
+  const struct hls_config_option *opts[16];
+};
+
+static void on_restart(const struct hls_config_option *o, void *ctx) {
+  struct restart_log *l = ctx;
+  assert_true(l->n < 16);
+  l->opts[l->n++] = o;
+}
+
+/* A config with every option different from the defaults. */
+static void all_changed(struct hls_config *c) {
+  struct hls_why why = {{0}};
+  hls_config_defaults(c);
+  ASSERT_OK(hls_config_set(c, "node.place", "Changed Place", &why));
+  ASSERT_OK(hls_config_set(c, "node.region", "Changed Region", &why));
+  ASSERT_OK(hls_config_set(c, "node.role", "partner", &why));
+  ASSERT_OK(hls_config_set(c, "network.listen", "[::1]:9999", &why));
+  ASSERT_OK(hls_config_set(c, "log.level", "warn", &why));
+  ASSERT_OK(hls_config_set(c, "limits.max_text_bytes", "1KiB", &why));
+  ASSERT_OK(hls_config_set(c, "limits.control_max_frame", "1MiB", &why));
+  ASSERT_OK(hls_config_set(c, "limits.control_max_clients", "3", &why));
+  ASSERT_OK(hls_config_set(c, "limits.control_request_timeout", "1500ms", &why));
+  ASSERT_OK(hls_config_set(c, "store.synchronous", "normal", &why));
+  ASSERT_OK(hls_config_set(c, "store.cache_size", "8MiB", &why));
+}
+
+static void test_apply_reload(void **state) {
+  (void)state;
+  struct hls_config live, fresh;
+  struct hls_why why = {{0}};
+  hls_config_defaults(&live);
+  ASSERT_OK(hls_config_set(&live, "node.place", "Old Place", &why));
+  ASSERT_OK(hls_config_set(&live, "node.region", "Old Region", &why));
+  all_changed(&fresh);
+  /* Every option differs: make sure of it, so the test covers the table. */
+  size_t n;
+  const struct hls_config_option *o = hls_config_options(&n);
+  for (size_t i = 0; i < n; i++) {
+    char a[256], b[256];
+    hls_config_format_value(&live, &o[i], a, sizeof a);
+    hls_config_format_value(&fresh, &o[i], b, sizeof b);
+    if (strcmp(a, b) == 0) fail_msg("test config leaves %s.%s unchanged", o[i].section, o[i].name);
+  }
+
+  struct hls_config before = live;
+  struct restart_log l = {0};
+  hls_config_apply_reload(&live, &fresh, on_restart, &l);
+  int expected_restarts = 0;
+  for (size_t i = 0; i < n; i++) {
+    char now[256], was[256], want[256];
+    hls_config_format_value(&live, &o[i], now, sizeof now);
+    hls_config_format_value(&before, &o[i], was, sizeof was);
+    hls_config_format_value(&fresh, &o[i], want, sizeof want);
+    if (o[i].reloadable) {
+      assert_string_equal(now, want);
+    } else {
+      assert_string_equal(now, was);
+      assert_true(expected_restarts < l.n);
+      assert_ptr_equal(l.opts[expected_restarts], &o[i]); /* in table order */
+      expected_restarts++;
+    }
+  }
+  assert_int_equal(l.n, expected_restarts);
+  assert_false(option_named("network", "listen")->reloadable);
+  assert_false(option_named("store", "synchronous")->reloadable);
+  assert_true(option_named("log", "level")->reloadable);
+  assert_true(expected_restarts >= 2);
+  assert_string_equal(live.listen, "0.0.0.0:7420");
+  assert_int_equal(live.store_synchronous, 1);
+  assert_string_equal(live.place, "Changed Place");
+  assert_int_equal(live.control_request_timeout_ms, 1500);
+
+  /* Reloading the same thing again: nothing to report. */
+  memset(&l, 0, sizeof l);
+  struct hls_config same = live;
+  hls_config_apply_reload(&live, &same, on_restart, &l);
+  assert_int_equal(l.n, 0);
+  assert_memory_equal(&live, &same, sizeof live);
+
+  /* Only a reloadable change: applied, no restart reported; a NULL
+   * callback is allowed. */
+  ASSERT_OK(hls_config_set(&same, "log.level", "debug", &why));
+  ASSERT_OK(hls_config_set(&same, "network.listen", "127.0.0.1:1", &why));
+  hls_config_apply_reload(&live, &same, NULL, NULL);
+  assert_int_equal(live.log_level, HLS_LOG_DEBUG);
+  assert_string_equal(live.listen, "0.0.0.0:7420");
+
+  /* A shorter string replaces a longer one completely. */
+  hls_config_defaults(&live);
+  ASSERT_OK(hls_config_set(&live, "node.place", "A Much Longer Place Name", &why));
+  hls_config_defaults(&fresh);
+  ASSERT_OK(hls_config_set(&fresh, "node.place", "Short", &why));
+  hls_config_apply_reload(&live, &fresh, on_restart, &l);
+  assert_string_equal(live.place, "Short");
+}
+
+/* --- writer -------------------------------------------------------------- */
+
+static char *write_to_string(const struct hls_config *c) {
+  char *buf = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&buf, &size);
+  assert_non_null(f);
+  assert_int_equal(hls_config_write(f, c), 0);
+  assert_int_equal(fclose(f), 0);
+  return buf;
+}
+
+static void assert_same_config(const struct hls_config *a, const struct hls_config *b) {
+  size_t n;
+  const struct hls_config_option *o = hls_config_options(&n);
+  for (size_t i = 0; i < n; i++) {
+    char va[256], vb[256];
+    hls_config_format_value(a, &o[i], va, sizeof va);
+    hls_config_format_value(b, &o[i], vb, sizeof vb);
+    if (strcmp(va, vb) != 0) fail_msg("%s.%s: \"%s\" became \"%s\"", o[i].section, o[i].name, va, vb);
+  }
+}
+
+/* The text holds a "[section]" line, and in that section a line setting
+ * the option (commented out or not). */
+static void assert_lists_every_option(const char *text) {
+  size_t n;
+  const struct hls_config_option *o = hls_config_options(&n);
+  for (size_t i = 0; i < n; i++) {
+    char header[64], set[96], commented[96];
+    snprintf(header, sizeof header, "\n[%s]\n", o[i].section);
+    const char *sec = strstr(text, header);
+    if (sec == NULL) fail_msg("no section [%s]", o[i].section);
+    const char *next = strstr(sec + 1, "\n[");
+    snprintf(set, sizeof set, "\n%s = ", o[i].name);
+    snprintf(commented, sizeof commented, "\n#%s = ", o[i].name);
+    const char *at = strstr(sec, set);
+    if (at == NULL) at = strstr(sec, commented);
+    if (at == NULL || (next != NULL && at > next)) fail_msg("%s.%s is not listed in its section", o[i].section, o[i].name);
+  }
+}
+
+static void test_write_round_trip(void **state) {
+  struct tmpfile *t = *state;
+  struct hls_why why = {{0}};
+  struct hls_config c, back;
+
+  /* Everything changed: every option is written uncommented. */
+  all_changed(&c);
+  char *text = write_to_string(&c);
+  assert_lists_every_option(text);
+  assert_non_null(strstr(text, "\nplace = Changed Place\n"));
+  assert_non_null(strstr(text, "\nlisten = [::1]:9999\n"));
+  assert_non_null(strstr(text, "\nsynchronous = normal\n"));
+  assert_non_null(strstr(text, "\ncontrol_request_timeout = 1500ms\n"));
+  assert_non_null(strstr(text, "[reload]"));
+  write_text(t->path, text);
+  free(text);
+  hls_config_defaults(&back);
+  ASSERT_OK(hls_config_load_file(&back, t->path, &why));
+  assert_same_config(&c, &back);
+  ASSERT_OK(hls_config_check(&back, &why));
+
+  /* Defaults plus the required options: the defaults are commented out,
+   * with their value, and still come back. */
+  hls_config_defaults(&c);
+  ASSERT_OK(hls_config_set(&c, "node.place", "Leeds; Bradford = Kirklees", &why));
+  ASSERT_OK(hls_config_set(&c, "node.region", "Yorkshire #1", &why));
+  ASSERT_OK(hls_config_set(&c, "limits.max_text_bytes", "20000", &why));
+  text = write_to_string(&c);
+  assert_lists_every_option(text);
+  assert_non_null(strstr(text, "\n#level = info\n"));
+  assert_non_null(strstr(text, "\n#listen = 0.0.0.0:7420\n"));
+  assert_non_null(strstr(text, "\n#control_max_frame = 8MiB\n"));
+  assert_non_null(strstr(text, "\nmax_text_bytes = 20000\n"));
+  assert_non_null(strstr(text, "\nplace = Leeds; Bradford = Kirklees\n"));
+  /* Every comment line is a comment, and no line is too long to read. */
+  for (const char *line = text; *line; ) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    assert_true(len < 200);
+    line += len + (end ? 1 : 0);
+  }
+  write_text(t->path, text);
+  free(text);
+  hls_config_defaults(&back);
+  ASSERT_OK(hls_config_load_file(&back, t->path, &why));
+  assert_same_config(&c, &back);
+
+  /* A value the file format cannot hold (inih trims values and cuts an
+   * inline comment at " ;") would not come back: it is refused when set,
+   * rather than written and silently changed on the next load. */
+  const char *unwritable[] = {"Leeds ; Bradford", " Gateshead", "Gateshead ", "North East ;", ";Leeds", NULL};
+  for (int i = 0; unwritable[i] != NULL; i++) {
+    hls_config_defaults(&c);
+    if (hls_config_set(&c, "node.place", unwritable[i], &why) != 0) {
+      assert_non_null(strstr(why.text, "node.place"));
+      continue;
+    }
+    ASSERT_OK(hls_config_set(&c, "node.region", "R", &why));
+    text = write_to_string(&c);
+    write_text(t->path, text);
+    free(text);
+    hls_config_defaults(&back);
+    ASSERT_OK(hls_config_load_file(&back, t->path, &why));
+    assert_same_config(&c, &back);
+  }
+
+  /* The longest values round-trip too. */
+  char longest[HLS_PLACE_MAX + 1];
+  memset(longest, 'x', HLS_PLACE_MAX);
+  longest[HLS_PLACE_MAX] = '\0';
+  all_changed(&c);
+  ASSERT_OK(hls_config_set(&c, "node.place", longest, &why));
+  ASSERT_OK(hls_config_set(&c, "node.region", longest, &why));
+  text = write_to_string(&c);
+  write_text(t->path, text);
+  free(text);
+  hls_config_defaults(&back);
+  ASSERT_OK(hls_config_load_file(&back, t->path, &why));
+  assert_same_config(&c, &back);
+}
+
+static void test_print_help_lists_every_option(void **state) {
+  (void)state;
+  char *buf = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&buf, &size);
+  assert_non_null(f);
+  hls_config_print_help(f);
+  assert_int_equal(fclose(f), 0);
+  size_t n;
+  const struct hls_config_option *o = hls_config_options(&n);
+  for (size_t i = 0; i < n; i++) {
+    char key[64];
+    snprintf(key, sizeof key, "%s.%s  (", o[i].section, o[i].name);
+    if (strstr(buf, key) == NULL) fail_msg("help lacks %s", key);
+  }
+  assert_non_null(strstr(buf, "error|warn|info|debug"));
+  assert_non_null(strstr(buf, "64KiB to 16MiB"));
+  assert_non_null(strstr(buf, "1s to 1h"));
+  free(buf);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_defaults_parse_within_bounds),
+      cmocka_unit_test(test_int_bounds),
+      cmocka_unit_test(test_size_bounds),
+      cmocka_unit_test(test_duration_bounds),
+      cmocka_unit_test(test_enum_choices),
+      cmocka_unit_test(test_string_length),
+      cmocka_unit_test(test_addr),
+      cmocka_unit_test(test_unknown_option),
+      cmocka_unit_test_setup_teardown(test_file_good, setup_tmp, teardown_tmp),
+      cmocka_unit_test_setup_teardown(test_file_missing, setup_tmp, teardown_tmp),
+      cmocka_unit_test_setup_teardown(test_file_bad_value_line, setup_tmp, teardown_tmp),
+      cmocka_unit_test_setup_teardown(test_file_unknown_section_or_key, setup_tmp, teardown_tmp),
+      cmocka_unit_test_setup_teardown(test_file_syntax_errors, setup_tmp, teardown_tmp),
+      cmocka_unit_test_setup_teardown(test_file_long_lines, setup_tmp, teardown_tmp),
+      cmocka_unit_test(test_check_requires_place_and_region),
+      cmocka_unit_test(test_apply_reload),
+      cmocka_unit_test_setup_teardown(test_write_round_trip, setup_tmp, teardown_tmp),
+      cmocka_unit_test(test_print_help_lists_every_option),
+  };
+  return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

@@ -1,0 +1,1127 @@
+/* Unit tests for daemon/store.c: the SQLite store. Each test opens a
+ * fresh database in its own temporary directory, removed in teardown. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <msgpack.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mp.h"
+#include "record.h"
+#include "store.h"
+
+#define ASSERT_OK(expr)                                                                  \
+  do {                                                                                   \
+    int rc_ = (expr);                                                                    \
+    if (rc_ != 0) fail_msg("%s -> %s (%s)", #expr, hls_err_name(rc_), why.text);        \
+  } while (0)
+
+struct fixture {
+  char dir[64];
+  char db_path[128];
+  struct hls_store *store;
+};
+
+/* Remove a flat directory (the store only creates files in it). */
+static void remove_dir(const char *dir) {
+  DIR *d = opendir(dir);
+  if (d == NULL) return;
+  struct dirent *e;
+  char path[512];
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    unlink(path);
+  }
+  closedir(d);
+  rmdir(dir);
+}
+
+static int setup_dir(void **state) {
+  struct fixture *fx = calloc(1, sizeof *fx);
+  if (fx == NULL) return -1;
+  snprintf(fx->dir, sizeof fx->dir, "/tmp/hls-test-store-XXXXXX");
+  if (mkdtemp(fx->dir) == NULL) {
+    free(fx);
+    return -1;
+  }
+  snprintf(fx->db_path, sizeof fx->db_path, "%s/hlsd.db", fx->dir);
+  *state = fx;
+  return 0;
+}
+
+static int setup_store(void **state) {
+  if (setup_dir(state) != 0) return -1;
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct hls_store_options opt = {.synchronous_full = false};
+  if (hls_store_open(&fx->store, fx->db_path, &opt, &why) != 0) {
+    fprintf(stderr, "open: %s\n", why.text);
+    return -1;
+  }
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fixture *fx = *state;
+  hls_store_free(fx->store);
+  remove_dir(fx->dir);
+  free(fx);
+  return 0;
+}
+
+/* --- helpers ------------------------------------------------------------ */
+
+static char *dup_or_null(const char *s) {
+  if (s == NULL) return NULL;
+  char *d = strdup(s);
+  assert_non_null(d);
+  return d;
+}
+
+static void set_theme(struct hls_record *r, const char *slug, enum hls_kind kind) {
+  assert_true(r->n_themes < HLS_THEMES_PER_RECORD);
+  struct hls_theme *t = &r->themes[r->n_themes++];
+  snprintf(t->slug, sizeof t->slug, "%s", slug);
+  t->kind = kind;
+}
+
+/* A record with the required fields (and consent_by when consent needs it). */
+static void make_record(struct hls_record *r, const char *title, enum hls_scale scale, enum hls_stage stage,
+                        hls_day day, enum hls_consent consent) {
+  hls_record_init(r);
+  r->title = dup_or_null(title);
+  r->scale = scale;
+  r->stage = stage;
+  r->has_scale = r->has_stage = true;
+  r->date = day;
+  r->has_date = true;
+  r->consent = consent;
+  if (consent > HLS_CONSENT_PRIVATE) r->consent_by = dup_or_null("service manager");
+  struct hls_why why = {{0}};
+  ASSERT_OK(hls_record_validate(r, &why));
+}
+
+static void assert_str_or_null(const char *expected, const char *actual) {
+  if (expected == NULL)
+    assert_null(actual);
+  else {
+    assert_non_null(actual);
+    assert_string_equal(expected, actual);
+  }
+}
+
+static void assert_record_equal(const struct hls_record *a, const struct hls_record *b, bool full) {
+  assert_int_equal(a->id, b->id);
+  assert_str_or_null(a->title, b->title);
+  assert_int_equal(a->scale, b->scale);
+  assert_int_equal(a->stage, b->stage);
+  assert_true(b->has_scale && b->has_stage && b->has_date);
+  assert_int_equal(a->date, b->date);
+  assert_str_or_null(a->author_role, b->author_role);
+  assert_int_equal(a->consent, b->consent);
+  assert_str_or_null(a->consent_by, b->consent_by);
+  assert_str_or_null(a->consent_purpose, b->consent_purpose);
+  assert_int_equal(a->has_consent_expires, b->has_consent_expires);
+  if (a->has_consent_expires) assert_int_equal(a->consent_expires, b->consent_expires);
+  assert_int_equal(a->created_ms, b->created_ms);
+  assert_int_equal(a->updated_ms, b->updated_ms);
+  if (full) {
+    assert_str_or_null(a->context, b->context);
+    assert_str_or_null(a->tried, b->tried);
+    assert_str_or_null(a->happened, b->happened);
+    assert_str_or_null(a->learnt, b->learnt);
+  } else {
+    assert_null(b->context);
+    assert_null(b->tried);
+    assert_null(b->happened);
+    assert_null(b->learnt);
+  }
+  /* The store returns themes ordered by slug: compare as sets. */
+  assert_int_equal(a->n_themes, b->n_themes);
+  for (size_t i = 0; i < a->n_themes; i++) {
+    bool found = false;
+    for (size_t j = 0; j < b->n_themes; j++)
+      if (strcmp(a->themes[i].slug, b->themes[j].slug) == 0) {
+        assert_int_equal(a->themes[i].kind, b->themes[j].kind);
+        found = true;
+      }
+    if (!found) fail_msg("theme %s missing", a->themes[i].slug);
+  }
+}
+
+static sqlite3 *raw_open(const char *path) {
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+  return db;
+}
+
+static int64_t raw_int(sqlite3 *db, const char *sql) {
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+static int64_t count_records(struct hls_store *s) {
+  struct hls_store_counts c;
+  struct hls_why why = {{0}};
+  ASSERT_OK(hls_store_counts(s, &c, &why));
+  return c.records;
+}
+
+/* --- open, schema -------------------------------------------------------- */
+
+static void test_open_fresh_and_reopen(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  assert_true(hls_store_schema_version() >= 1);
+  sqlite3 *db = raw_open(fx->db_path);
+  assert_int_equal(raw_int(db, "PRAGMA user_version"), hls_store_schema_version());
+  assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name='records'"), 1);
+  sqlite3_close(db);
+
+  struct hls_record r, got;
+  make_record(&r, "kept across reopen", HLS_SCALE_PLACE, HLS_STAGE_REFLECT, 20000, HLS_CONSENT_PRIVATE);
+  ASSERT_OK(hls_store_record_insert(fx->store, &r, 1000, &why));
+
+  /* Re-opening an up-to-date store runs no migration and keeps the data. */
+  for (int i = 0; i < 2; i++) {
+    hls_store_free(fx->store);
+    fx->store = NULL;
+    ASSERT_OK(hls_store_open(&fx->store, fx->db_path, NULL, &why));
+    db = raw_open(fx->db_path);
+    assert_int_equal(raw_int(db, "PRAGMA user_version"), hls_store_schema_version());
+    sqlite3_close(db);
+    hls_record_init(&got);
+    ASSERT_OK(hls_store_record_get(fx->store, r.id, &got, &why));
+    assert_record_equal(&r, &got, true);
+    hls_record_clear(&got);
+  }
+  hls_record_clear(&r);
+}
+
+static void test_newer_schema_refused(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  hls_store_free(fx->store);
+  fx->store = NULL;
+  sqlite3 *db = raw_open(fx->db_path);
+  char sql[64];
+  snprintf(sql, sizeof sql, "PRAGMA user_version=%d", hls_store_schema_version() + 1);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+
+  static char sentinel;
+  struct hls_store *s = (struct hls_store *)(void *)&sentinel; /* must be reset to NULL */
+  assert_int_equal(hls_store_open(&s, fx->db_path, NULL, &why), HLS_EUNSUPPORTED);
+  assert_null(s);
+  assert_non_null(strstr(why.text, "newer"));
+  assert_non_null(strstr(why.text, fx->db_path));
+
+  /* The refused file was left alone. */
+  db = raw_open(fx->db_path);
+  assert_int_equal(raw_int(db, "PRAGMA user_version"), hls_store_schema_version() + 1);
+  sqlite3_close(db);
+}
+
+static void test_not_a_database_refused(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  FILE *f = fopen(fx->db_path, "w");
+  assert_non_null(f);
+  for (int i = 0; i < 64; i++) fputs("this is a text file, not a database\n", f);
+  assert_int_equal(fclose(f), 0);
+
+  struct hls_store *s = NULL;
+  int rc = hls_store_open(&s, fx->db_path, NULL, &why);
+  assert_int_equal(rc, HLS_ESTORE);
+  assert_null(s);
+  /* The message names the file and says what is wrong with it. */
+  assert_non_null(strstr(why.text, fx->db_path));
+  assert_non_null(strstr(why.text, "not an hlsd store"));
+  assert_non_null(strstr(why.text, "not a database"));
+
+  /* The file was not touched. */
+  struct stat st;
+  assert_int_equal(stat(fx->db_path, &st), 0);
+  assert_int_equal(st.st_size, 64 * 36);
+}
+
+/* --- records ------------------------------------------------------------- */
+
+static void test_record_roundtrip(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct hls_record r, got;
+
+  make_record(&r, "Walking meetings with residents", HLS_SCALE_ORGANISATION, HLS_STAGE_EXPERIMENT,
+              hls_date_from_ymd(2026, 3, 14), HLS_CONSENT_PEERS);
+  r.context = dup_or_null("Line one\nline two\twith a tab");
+  r.tried = dup_or_null("tried ünïcödé ✓");
+  r.happened = dup_or_null("it happened");
+  r.learnt = dup_or_null("we learnt");
+  r.author_role = dup_or_null("practitioner");
+  r.consent_purpose = dup_or_null("sharing with peer places");
+  r.consent_expires = hls_date_from_ymd(2027, 1, 1);
+  r.has_consent_expires = true;
+  set_theme(&r, "housing", HLS_KIND_PROBLEM);
+  set_theme(&r, "community-power", HLS_KIND_STRENGTH);
+  set_theme(&r, "walking", HLS_KIND_PRACTICE);
+
+  ASSERT_OK(hls_store_record_insert(fx->store, &r, 1700000000123, &why));
+  assert_true(r.id > 0);
+  assert_int_equal(r.created_ms, 1700000000123);
+  assert_int_equal(r.updated_ms, 1700000000123);
+
+  hls_record_init(&got);
+  ASSERT_OK(hls_store_record_get(fx->store, r.id, &got, &why));
+  assert_record_equal(&r, &got, true);
+  /* Themes come back ordered by slug. */
+  assert_string_equal(got.themes[0].slug, "community-power");
+  assert_string_equal(got.themes[2].slug, "walking");
+  hls_record_clear(&got);
+
+  /* Update every field: optional ones cleared to NULL, themes replaced. */
+  free(r.title);
+  r.title = dup_or_null("Renamed");
+  r.scale = HLS_SCALE_COUNTRY;
+  r.stage = HLS_STAGE_EMBED;
+  r.date = hls_date_from_ymd(1999, 12, 31);
+  free(r.context);
+  r.context = NULL;
+  free(r.tried);
+  r.tried = NULL;
+  free(r.learnt);
+  r.learnt = dup_or_null("learnt more");
+  free(r.author_role);
+  r.author_role = NULL;
+  r.consent = HLS_CONSENT_NETWORK;
+  free(r.consent_by);
+  r.consent_by = dup_or_null("board");
+  free(r.consent_purpose);
+  r.consent_purpose = NULL;
+  r.has_consent_expires = false;
+  r.n_themes = 0;
+  set_theme(&r, "housing", HLS_KIND_ASPIRATION); /* same slug, new kind */
+  set_theme(&r, "youth", HLS_KIND_PROBLEM);
+  ASSERT_OK(hls_store_record_update(fx->store, &r, 1700000009999, &why));
+  assert_int_equal(r.updated_ms, 1700000009999);
+
+  hls_record_init(&got);
+  ASSERT_OK(hls_store_record_get(fx->store, r.id, &got, &why));
+  assert_int_equal(got.created_ms, 1700000000123); /* created is kept */
+  assert_record_equal(&r, &got, true);
+  assert_false(got.has_consent_expires);
+  hls_record_clear(&got);
+
+  /* Back to private with no optional fields at all. */
+  int64_t id = r.id, created = r.created_ms;
+  hls_record_clear(&r);
+  make_record(&r, "bare", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, -365, HLS_CONSENT_PRIVATE);
+  r.id = id;
+  r.created_ms = created;
+  ASSERT_OK(hls_store_record_update(fx->store, &r, 1700000010000, &why));
+  hls_record_init(&got);
+  ASSERT_OK(hls_store_record_get(fx->store, id, &got, &why));
+  assert_record_equal(&r, &got, true);
+  assert_int_equal(got.n_themes, 0);
+  hls_record_clear(&got);
+
+  ASSERT_OK(hls_store_record_delete(fx->store, id, &why));
+  hls_record_init(&got);
+  assert_int_equal(hls_store_record_get(fx->store, id, &got, &why), HLS_ENOTFOUND);
+  hls_record_clear(&got);
+  hls_record_clear(&r);
+}
+
+static void test_record_null_optionals(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct hls_record r, got;
+  make_record(&r, "only the required fields", HLS_SCALE_PERSON, HLS_STAGE_UNDERSTAND, 0, HLS_CONSENT_PRIVATE);
+  ASSERT_OK(hls_store_record_insert(fx->store, &r, 5, &why));
+  hls_record_init(&got);
+  ASSERT_OK(hls_store_record_get(fx->store, r.id, &got, &why));
+  assert_record_equal(&r, &got, true);
+  assert_null(got.context);
+  assert_null(got.author_role);
+  assert_null(got.consent_by);
+  assert_null(got.consent_purpose);
+  assert_false(got.has_consent_expires);
+  assert_int_equal(got.n_themes, 0);
+  hls_record_clear(&got);
+
+  /* The maximum number of themes survives a round trip. */
+  for (int i = 0; i < HLS_THEMES_PER_RECORD; i++) {
+    char slug[16];
+    snprintf(slug, sizeof slug, "theme-%02d", i);
+    set_theme(&r, slug, (enum hls_kind)(i % HLS_KIND_COUNT));
+  }
+  ASSERT_OK(hls_store_record_update(fx->store, &r, 6, &why));
+  hls_record_init(&got);
+  ASSERT_OK(hls_store_record_get(fx->store, r.id, &got, &why));
+  assert_record_equal(&r, &got, true);
+  hls_record_clear(&got);
+  hls_record_clear(&r);
+}
+
+static void test_missing_id(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct hls_record r, got;
+  make_record(&r, "exists", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 1, HLS_CONSENT_PRIVATE);
+  set_theme(&r, "kept", HLS_KIND_PROBLEM);
+  ASSERT_OK(hls_store_record_insert(fx->store, &r, 1, &why));
+  int64_t missing = r.id + 100;
+
+  hls_record_init(&got);
+  assert_int_equal(hls_store_record_get(fx->store, missing, &got, &why), HLS_ENOTFOUND);
+  assert_non_null(strstr(why.text, "no such record"));
+  hls_record_clear(&got);
+
+  int64_t real_id = r.id;
+  r.id = missing;
+  assert_int_equal(hls_store_record_update(fx->store, &r, 2, &why), HLS_ENOTFOUND);
+  assert_non_null(strstr(why.text, "no such record"));
+  assert_int_equal(hls_store_record_delete(fx->store, missing, &why), HLS_ENOTFOUND);
+  assert_non_null(strstr(why.text, "no such record"));
+
+  /* Nothing else changed, and the store still accepts writes. */
+  assert_int_equal(count_records(fx->store), 1);
+  hls_record_init(&got);
+  ASSERT_OK(hls_store_record_get(fx->store, real_id, &got, &why));
+  assert_int_equal(got.updated_ms, 1);
+  assert_int_equal(got.n_themes, 1);
+  hls_record_clear(&got);
+  r.id = real_id;
+  ASSERT_OK(hls_store_record_update(fx->store, &r, 3, &why));
+  hls_record_clear(&r);
+}
+
+struct theme_list {
+  int n;
+  char slug[16][HLS_THEME_MAX + 1];
+  enum hls_kind kind[16];
+  int64_t total[16];
+  int64_t by_scale[16][HLS_SCALE_COUNT];
+  int stop_after; /* 0: never */
+};
+
+static int collect_theme(void *ctx, const struct hls_theme_count *t) {
+  struct theme_list *l = ctx;
+  assert_true(l->n < 16);
+  snprintf(l->slug[l->n], sizeof l->slug[l->n], "%s", t->slug);
+  l->kind[l->n] = t->kind;
+  l->total[l->n] = t->total;
+  memcpy(l->by_scale[l->n], t->by_scale, sizeof t->by_scale);
+  l->n++;
+  return l->stop_after > 0 && l->n >= l->stop_after ? 7 : 0;
+}
+
+static void test_delete_cascades_themes(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct hls_record a, b;
+  make_record(&a, "a", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 10, HLS_CONSENT_PRIVATE);
+  set_theme(&a, "only-a", HLS_KIND_PROBLEM);
+  set_theme(&a, "shared", HLS_KIND_PROBLEM);
+  make_record(&b, "b", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 11, HLS_CONSENT_PRIVATE);
+  set_theme(&b, "shared", HLS_KIND_PROBLEM);
+  ASSERT_OK(hls_store_record_insert(fx->store, &a, 1, &why));
+  ASSERT_OK(hls_store_record_insert(fx->store, &b, 1, &why));
+
+  struct theme_list l = {0};
+  ASSERT_OK(hls_store_themes(fx->store, collect_theme, &l, &why));
+  assert_int_equal(l.n, 2);
+
+  ASSERT_OK(hls_store_record_delete(fx->store, a.id, &why));
+  memset(&l, 0, sizeof l);
+  ASSERT_OK(hls_store_themes(fx->store, collect_theme, &l, &why));
+  assert_int_equal(l.n, 1);
+  assert_string_equal(l.slug[0], "shared");
+  assert_int_equal(l.total[0], 1);
+
+  struct hls_store_counts c;
+  ASSERT_OK(hls_store_counts(fx->store, &c, &why));
+  assert_int_equal(c.themes, 1);
+
+  /* The link rows are gone from the file (foreign keys are on in the
+   * store's connection: ON DELETE CASCADE ran). */
+  sqlite3 *db = raw_open(fx->db_path);
+  char sql[96];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM record_themes WHERE record_id=%lld", (long long)a.id);
+  assert_int_equal(raw_int(db, sql), 0);
+  assert_int_equal(raw_int(db, "SELECT count(*) FROM record_themes"), 1);
+  sqlite3_close(db);
+  hls_record_clear(&a);
+  hls_record_clear(&b);
+}
+
+static void test_ids_never_reused(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  int64_t ids[3];
+  struct hls_record r;
+  for (int i = 0; i < 3; i++) {
+    make_record(&r, "r", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, i, HLS_CONSENT_PRIVATE);
+    ASSERT_OK(hls_store_record_insert(fx->store, &r, 1, &why));
+    ids[i] = r.id;
+    if (i > 0) assert_true(ids[i] > ids[i - 1]);
+    hls_record_clear(&r);
+  }
+  ASSERT_OK(hls_store_record_delete(fx->store, ids[2], &why));
+  make_record(&r, "after delete", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 0, HLS_CONSENT_PRIVATE);
+  ASSERT_OK(hls_store_record_insert(fx->store, &r, 1, &why));
+  assert_true(r.id > ids[2]);
+  int64_t last = r.id;
+  hls_record_clear(&r);
+
+  /* Also across a reopen, with every record deleted. */
+  for (int i = 0; i < 2; i++) ASSERT_OK(hls_store_record_delete(fx->store, ids[i], &why));
+  ASSERT_OK(hls_store_record_delete(fx->store, last, &why));
+  assert_int_equal(count_records(fx->store), 0);
+  hls_store_free(fx->store);
+  fx->store = NULL;
+  ASSERT_OK(hls_store_open(&fx->store, fx->db_path, NULL, &why));
+  make_record(&r, "after reopen", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 0, HLS_CONSENT_PRIVATE);
+  ASSERT_OK(hls_store_record_insert(fx->store, &r, 1, &why));
+  assert_true(r.id > last);
+  hls_record_clear(&r);
+}
+
+/* --- listing ------------------------------------------------------------- */
+
+#define N_DATASET 72
+static const char *const dataset_themes[] = {"housing", "health", "youth"};
+
+struct model_row {
+  int64_t id;
+  int scale, stage, consent;
+  hls_day day;
+  bool theme[3];
+  char title[32];
+};
+
+/* A deterministic dataset: days repeat (so the id tie-break matters) and
+ * are not in insertion order (so day order differs from id order). */
+static void insert_dataset(struct hls_store *s, struct model_row *model) {
+  struct hls_why why = {{0}};
+  uint32_t x = 12345;
+  for (int i = 0; i < N_DATASET; i++) {
+    x = x * 1103515245u + 12345u;
+    struct model_row *m = &model[i];
+    m->scale = (int)((x >> 16) % HLS_SCALE_COUNT);
+    m->stage = (int)((x >> 8) % HLS_STAGE_COUNT);
+    m->consent = (int)((x >> 20) % HLS_CONSENT_COUNT);
+    m->day = 20000 + (hls_day)((i * 7) % 19);
+    snprintf(m->title, sizeof m->title, "record %d", i);
+    struct hls_record r;
+    make_record(&r, m->title, (enum hls_scale)m->scale, (enum hls_stage)m->stage, m->day,
+                (enum hls_consent)m->consent);
+    r.context = dup_or_null("context text");
+    r.learnt = dup_or_null("learnt text");
+    for (int t = 0; t < 3; t++) {
+      m->theme[t] = ((x >> (24 + t)) & 1) != 0;
+      if (m->theme[t]) set_theme(&r, dataset_themes[t], (enum hls_kind)t);
+    }
+    ASSERT_OK(hls_store_record_insert(s, &r, 1000 + i, &why));
+    m->id = r.id;
+    hls_record_clear(&r);
+  }
+}
+
+static bool model_match(const struct model_row *m, const struct hls_record_filter *f) {
+  if (f->theme != NULL) {
+    bool any = false;
+    for (int t = 0; t < 3; t++)
+      if (m->theme[t] && strcmp(dataset_themes[t], f->theme) == 0) any = true;
+    if (!any) return false;
+  }
+  if (f->scale >= 0 && m->scale != f->scale) return false;
+  if (f->stage >= 0 && m->stage != f->stage) return false;
+  if (f->consent >= 0 && m->consent != f->consent) return false;
+  if (f->has_since && m->day < f->since) return false;
+  if (f->has_until && m->day > f->until) return false;
+  return true;
+}
+
+/* Expected ids: newest day first, then newest id. */
+static size_t model_expect(const struct model_row *model, const struct hls_record_filter *f, int64_t *out) {
+  const struct model_row *sel[N_DATASET];
+  size_t n = 0;
+  for (int i = 0; i < N_DATASET; i++)
+    if (model_match(&model[i], f)) sel[n++] = &model[i];
+  for (size_t i = 1; i < n; i++)
+    for (size_t j = i; j > 0; j--) {
+      const struct model_row *a = sel[j - 1], *b = sel[j];
+      if (a->day > b->day || (a->day == b->day && a->id > b->id)) break;
+      sel[j - 1] = b;
+      sel[j] = a;
+    }
+  if (f->limit > 0 && (int64_t)n > f->limit) n = (size_t)f->limit;
+  for (size_t i = 0; i < n; i++) out[i] = sel[i]->id;
+  return n;
+}
+
+struct list_ctx {
+  const struct model_row *model;
+  bool full;
+  int64_t ids[N_DATASET];
+  size_t n;
+  size_t stop_after; /* 0: never */
+};
+
+static int collect_record(void *ctx, const struct hls_record *r) {
+  struct list_ctx *l = ctx;
+  assert_true(l->n < N_DATASET);
+  l->ids[l->n++] = r->id;
+  const struct model_row *m = NULL;
+  for (int i = 0; i < N_DATASET; i++)
+    if (l->model != NULL && l->model[i].id == r->id) m = &l->model[i];
+  if (l->model != NULL) {
+    assert_non_null(m);
+    assert_string_equal(r->title, m->title);
+    assert_int_equal(r->date, m->day);
+    assert_int_equal(r->scale, m->scale);
+    assert_int_equal(r->stage, m->stage);
+    assert_int_equal(r->consent, m->consent);
+    size_t n_themes = 0;
+    for (int t = 0; t < 3; t++) n_themes += m->theme[t];
+    assert_int_equal(r->n_themes, n_themes);
+  }
+  if (l->full) {
+    assert_non_null(r->context);
+    assert_string_equal(r->context, "context text");
+    assert_string_equal(r->learnt, "learnt text");
+  } else {
+    assert_null(r->context);
+    assert_null(r->tried);
+    assert_null(r->happened);
+    assert_null(r->learnt);
+  }
+  return l->stop_after > 0 && l->n >= l->stop_after ? 42 : 0;
+}
+
+static void check_list(struct hls_store *s, const struct model_row *model, const struct hls_record_filter *f,
+                       size_t *matched) {
+  struct hls_why why = {{0}};
+  int64_t expected[N_DATASET];
+  size_t n = model_expect(model, f, expected);
+  struct list_ctx l = {.model = model, .full = f->full};
+  ASSERT_OK(hls_store_record_list(s, f, collect_record, &l, &why));
+  if (l.n != n)
+    fail_msg("filter theme=%s scale=%d stage=%d consent=%d since=%d:%d until=%d:%d limit=%lld: %zu rows, want %zu",
+             f->theme ? f->theme : "-", f->scale, f->stage, f->consent, f->has_since, (int)f->since, f->has_until,
+             (int)f->until, (long long)f->limit, l.n, n);
+  for (size_t i = 0; i < n; i++) assert_int_equal(l.ids[i], expected[i]);
+  *matched += n;
+}
+
+/* Every combination of a few values of each filter, checked against the
+ * model; returns how many rows matched in all. */
+static size_t check_filter_matrix(struct hls_store *s, const struct model_row *model) {
+  const char *themes[] = {NULL, "housing", "health", "youth", "no-such-theme"};
+  const int scales[] = {-1, HLS_SCALE_PERSON, HLS_SCALE_COUNTRY};
+  const int stages[] = {-1, HLS_STAGE_CO_DESIGN};
+  const int consents[] = {-1, HLS_CONSENT_PRIVATE, HLS_CONSENT_NETWORK};
+  const int64_t limits[] = {0, 1, 4};
+  size_t matched = 0, calls = 0;
+  for (size_t ti = 0; ti < sizeof themes / sizeof themes[0]; ti++)
+    for (size_t si = 0; si < 3; si++)
+      for (size_t gi = 0; gi < 2; gi++)
+        for (size_t ci = 0; ci < 3; ci++)
+          for (int dates = 0; dates < 5; dates++)
+            for (size_t li = 0; li < 3; li++) {
+              struct hls_record_filter f;
+              hls_record_filter_init(&f);
+              f.theme = themes[ti];
+              f.scale = scales[si];
+              f.stage = stages[gi];
+              f.consent = consents[ci];
+              f.limit = limits[li];
+              f.full = (calls % 2) == 0;
+              /* none, since only, until only, a range, one day */
+              if (dates == 1 || dates == 3) f.has_since = true, f.since = 20005;
+              if (dates == 2 || dates == 3) f.has_until = true, f.until = 20012;
+              if (dates == 4) f.has_since = f.has_until = true, f.since = f.until = 20009;
+              check_list(s, model, &f, &matched);
+              calls++;
+            }
+  return matched;
+}
+
+static void test_list_filters(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  static struct model_row model[N_DATASET];
+  memset(model, 0, sizeof model);
+  insert_dataset(fx->store, model);
+  /* The combinations did select something. */
+  assert_true(check_filter_matrix(fx->store, model) > 500);
+
+  /* Updates move records between dates, themes and levels: the lists
+   * follow (nothing indexed by the old values is left behind). */
+  for (int i = 0; i < N_DATASET; i += 3) {
+    struct model_row *m = &model[i];
+    struct hls_record r;
+    hls_record_init(&r);
+    ASSERT_OK(hls_store_record_get(fx->store, m->id, &r, &why));
+    m->day = 20000 + (hls_day)((i * 5 + 3) % 19);
+    m->scale = (m->scale + 1) % HLS_SCALE_COUNT;
+    m->consent = HLS_CONSENT_PRIVATE;
+    r.date = m->day;
+    r.scale = (enum hls_scale)m->scale;
+    r.consent = HLS_CONSENT_PRIVATE;
+    r.n_themes = 0;
+    for (int t = 0; t < 3; t++) {
+      if (i % 2 == 0) m->theme[t] = !m->theme[t];
+      if (m->theme[t]) set_theme(&r, dataset_themes[t], (enum hls_kind)t);
+    }
+    ASSERT_OK(hls_store_record_update(fx->store, &r, 5000 + i, &why));
+    hls_record_clear(&r);
+  }
+  assert_true(check_filter_matrix(fx->store, model) > 500);
+
+  /* The default filter lists everything in order. */
+  struct hls_record_filter f;
+  hls_record_filter_init(&f);
+  assert_null(f.theme);
+  assert_int_equal(f.scale, -1);
+  assert_int_equal(f.stage, -1);
+  assert_int_equal(f.consent, -1);
+  assert_false(f.full);
+  size_t all = 0;
+  check_list(fx->store, model, &f, &all);
+  assert_int_equal(all, N_DATASET);
+}
+
+static void test_list_date_bounds_inclusive(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct hls_record r;
+  int64_t ids[5];
+  for (int i = 0; i < 5; i++) {
+    make_record(&r, "d", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 100 + i, HLS_CONSENT_PRIVATE);
+    ASSERT_OK(hls_store_record_insert(fx->store, &r, 1, &why));
+    ids[i] = r.id;
+    hls_record_clear(&r);
+  }
+  struct hls_record_filter f;
+  hls_record_filter_init(&f);
+  f.has_since = f.has_until = true;
+  f.since = 101;
+  f.until = 103;
+  struct list_ctx l = {0};
+  ASSERT_OK(hls_store_record_list(fx->store, &f, collect_record, &l, &why));
+  assert_int_equal(l.n, 3);
+  assert_int_equal(l.ids[0], ids[3]);
+  assert_int_equal(l.ids[1], ids[2]);
+  assert_int_equal(l.ids[2], ids[1]);
+
+  f.since = f.until = 104;
+  memset(&l, 0, sizeof l);
+  ASSERT_OK(hls_store_record_list(fx->store, &f, collect_record, &l, &why));
+  assert_int_equal(l.n, 1);
+  assert_int_equal(l.ids[0], ids[4]);
+
+  f.since = 104;
+  f.until = 103; /* empty range */
+  memset(&l, 0, sizeof l);
+  ASSERT_OK(hls_store_record_list(fx->store, &f, collect_record, &l, &why));
+  assert_int_equal(l.n, 0);
+}
+
+static void test_list_callback_stops(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  static struct model_row model[N_DATASET];
+  memset(model, 0, sizeof model);
+  insert_dataset(fx->store, model);
+  struct hls_record_filter f;
+  hls_record_filter_init(&f);
+  f.full = true;
+  struct list_ctx l = {.model = model, .full = true, .stop_after = 3};
+  assert_int_equal(hls_store_record_list(fx->store, &f, collect_record, &l, &why), 42);
+  assert_int_equal(l.n, 3);
+
+  /* The statement was reset: the next walk starts from the top again. */
+  int64_t expected[N_DATASET];
+  size_t n = model_expect(model, &f, expected);
+  assert_int_equal(n, N_DATASET);
+  struct list_ctx again = {.model = model, .full = true};
+  ASSERT_OK(hls_store_record_list(fx->store, &f, collect_record, &again, &why));
+  assert_int_equal(again.n, N_DATASET);
+  for (size_t i = 0; i < 3; i++) assert_int_equal(l.ids[i], expected[i]);
+  for (size_t i = 0; i < n; i++) assert_int_equal(again.ids[i], expected[i]);
+}
+
+/* --- counts and themes --------------------------------------------------- */
+
+static void test_counts(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct hls_store_counts c;
+  ASSERT_OK(hls_store_counts(fx->store, &c, &why));
+  assert_int_equal(c.records, 0);
+  assert_int_equal(c.themes, 0);
+  for (int i = 0; i < HLS_CONSENT_COUNT; i++) assert_int_equal(c.by_consent[i], 0);
+  assert_true(c.bytes > 0);
+
+  /* consent level i gets i+1 records; themes: a, b, c in use. */
+  const char *slugs[] = {"a", "b", "c"};
+  int k = 0;
+  for (int level = 0; level < HLS_CONSENT_COUNT; level++)
+    for (int j = 0; j <= level; j++) {
+      struct hls_record r;
+      make_record(&r, "c", HLS_SCALE_PLACE, HLS_STAGE_EMBED, k, (enum hls_consent)level);
+      set_theme(&r, slugs[k % 3], HLS_KIND_PROBLEM);
+      if (k == 0) set_theme(&r, "b", HLS_KIND_STRENGTH);
+      ASSERT_OK(hls_store_record_insert(fx->store, &r, 1, &why));
+      hls_record_clear(&r);
+      k++;
+    }
+  ASSERT_OK(hls_store_counts(fx->store, &c, &why));
+  assert_int_equal(c.records, 10);
+  for (int i = 0; i < HLS_CONSENT_COUNT; i++) assert_int_equal(c.by_consent[i], i + 1);
+  assert_int_equal(c.themes, 3);
+  assert_true(c.bytes > 0);
+}
+
+static void test_themes_counts(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct spec {
+    enum hls_scale scale;
+    const char *slug;
+    enum hls_kind kind;
+  } specs[] = {
+      {HLS_SCALE_PERSON, "housing", HLS_KIND_PROBLEM},        {HLS_SCALE_PERSON, "housing", HLS_KIND_PROBLEM},
+      {HLS_SCALE_PLACE, "housing", HLS_KIND_PROBLEM},         {HLS_SCALE_COUNTRY, "housing", HLS_KIND_STRENGTH},
+      {HLS_SCALE_ORGANISATION, "health", HLS_KIND_ASPIRATION}, {HLS_SCALE_ORGANISATION, "health", HLS_KIND_ASPIRATION},
+      {HLS_SCALE_COUNTRY, "youth", HLS_KIND_PRACTICE},
+  };
+  for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+    struct hls_record r;
+    make_record(&r, "t", specs[i].scale, HLS_STAGE_PURPOSE, 1, HLS_CONSENT_PRIVATE);
+    set_theme(&r, specs[i].slug, specs[i].kind);
+    ASSERT_OK(hls_store_record_insert(fx->store, &r, 1, &why));
+    hls_record_clear(&r);
+  }
+  struct theme_list l = {0};
+  ASSERT_OK(hls_store_themes(fx->store, collect_theme, &l, &why));
+  assert_int_equal(l.n, 4);
+  /* Ordered by total desc (ties by slug, then kind). */
+  assert_string_equal(l.slug[0], "housing");
+  assert_int_equal(l.kind[0], HLS_KIND_PROBLEM);
+  assert_int_equal(l.total[0], 3);
+  assert_int_equal(l.by_scale[0][HLS_SCALE_PERSON], 2);
+  assert_int_equal(l.by_scale[0][HLS_SCALE_ORGANISATION], 0);
+  assert_int_equal(l.by_scale[0][HLS_SCALE_PLACE], 1);
+  assert_int_equal(l.by_scale[0][HLS_SCALE_COUNTRY], 0);
+
+  assert_string_equal(l.slug[1], "health");
+  assert_int_equal(l.kind[1], HLS_KIND_ASPIRATION);
+  assert_int_equal(l.total[1], 2);
+  assert_int_equal(l.by_scale[1][HLS_SCALE_ORGANISATION], 2);
+
+  assert_string_equal(l.slug[2], "housing");
+  assert_int_equal(l.kind[2], HLS_KIND_STRENGTH);
+  assert_int_equal(l.total[2], 1);
+  assert_int_equal(l.by_scale[2][HLS_SCALE_COUNTRY], 1);
+
+  assert_string_equal(l.slug[3], "youth");
+  assert_int_equal(l.kind[3], HLS_KIND_PRACTICE);
+  assert_int_equal(l.total[3], 1);
+  assert_int_equal(l.by_scale[3][HLS_SCALE_COUNTRY], 1);
+
+  for (int i = 0; i < l.n; i++) {
+    int64_t sum = 0;
+    for (int s = 0; s < HLS_SCALE_COUNT; s++) sum += l.by_scale[i][s];
+    assert_int_equal(sum, l.total[i]);
+  }
+
+  /* A non-zero return stops the walk and is returned. */
+  struct theme_list stop = {.stop_after = 2};
+  assert_int_equal(hls_store_themes(fx->store, collect_theme, &stop, &why), 7);
+  assert_int_equal(stop.n, 2);
+}
+
+/* --- import -------------------------------------------------------------- */
+
+/* Stage n rows seq first_seq.. of session in one batch, as the daemon does
+ * with rows it has checked. */
+static void stage_rows(struct hls_store *s, int64_t session, int64_t first_seq, int n, const char *prefix, bool keep) {
+  struct hls_why why = {{0}};
+  ASSERT_OK(hls_store_import_batch_begin(s, &why));
+  for (int i = 0; i < n; i++) {
+    char title[64];
+    struct hls_record r;
+    snprintf(title, sizeof title, "%s %d", prefix, i);
+    make_record(&r, title, HLS_SCALE_PLACE, HLS_STAGE_REFLECT, hls_date_from_ymd(2026, 2, 1), HLS_CONSENT_PRIVATE);
+    r.n_themes = 2;
+    snprintf(r.themes[0].slug, sizeof r.themes[0].slug, "imported");
+    r.themes[0].kind = HLS_KIND_PROBLEM;
+    snprintf(r.themes[1].slug, sizeof r.themes[1].slug, "pilot-%s", prefix);
+    r.themes[1].kind = HLS_KIND_STRENGTH;
+    ASSERT_OK(hls_store_import_stage(s, session, first_seq + i, &r, &why));
+    hls_record_clear(&r);
+  }
+  ASSERT_OK(hls_store_import_batch_end(s, keep, &why));
+}
+
+struct title_list {
+  int n;
+  char titles[16][32];
+  int64_t ids[16];
+};
+
+static int collect_title(void *ctx, const struct hls_record *r) {
+  struct title_list *l = ctx;
+  assert_true(l->n < 16);
+  l->ids[l->n] = r->id;
+  snprintf(l->titles[l->n++], sizeof l->titles[0], "%s", r->title);
+  return 0;
+}
+
+static void test_import_commit(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct hls_import_result res;
+  /* An earlier record, deleted: ids never reuse it. */
+  struct hls_record old;
+  make_record(&old, "old", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 1, HLS_CONSENT_PRIVATE);
+  ASSERT_OK(hls_store_record_insert(fx->store, &old, 1, &why));
+  ASSERT_OK(hls_store_record_delete(fx->store, old.id, &why));
+
+  stage_rows(fx->store, 1, 1, 3, "first", true);
+  stage_rows(fx->store, 1, 4, 2, "second", true);
+  stage_rows(fx->store, 2, 1, 4, "other", true);
+  assert_int_equal(count_records(fx->store), 0); /* staging writes no records */
+
+  ASSERT_OK(hls_store_import_commit(fx->store, 1, 777, &res, &why));
+  assert_int_equal(res.imported, 5);
+  assert_int_equal(res.first_id, old.id + 1);
+  assert_int_equal(res.last_id, old.id + 5);
+  assert_int_equal(count_records(fx->store), 5);
+
+  /* Ids follow the staging order; themes and times are there. */
+  struct hls_record got;
+  hls_record_init(&got);
+  ASSERT_OK(hls_store_record_get(fx->store, res.first_id, &got, &why));
+  assert_string_equal(got.title, "first 0");
+  assert_int_equal(got.created_ms, 777);
+  assert_int_equal(got.n_themes, 2);
+  assert_string_equal(got.themes[0].slug, "imported");
+  assert_string_equal(got.themes[1].slug, "pilot-first");
+  assert_int_equal(got.themes[1].kind, HLS_KIND_STRENGTH);
+  ASSERT_OK(hls_store_record_get(fx->store, res.last_id, &got, &why));
+  assert_string_equal(got.title, "second 1");
+  hls_record_clear(&got);
+  /* The theme filter sees them (record_themes.day was filled). */
+  struct hls_record_filter f;
+  hls_record_filter_init(&f);
+  f.theme = "imported";
+  f.has_since = true;
+  f.since = hls_date_from_ymd(2026, 2, 1);
+  struct title_list l = {0};
+  ASSERT_OK(hls_store_record_list(fx->store, &f, collect_title, &l, &why));
+  assert_int_equal(l.n, 5);
+  assert_string_equal(l.titles[0], "second 1");
+
+  /* The session's staged rows are gone; the other session's are not. */
+  ASSERT_OK(hls_store_import_commit(fx->store, 1, 778, &res, &why));
+  assert_int_equal(res.imported, 0);
+  ASSERT_OK(hls_store_import_commit(fx->store, 2, 779, &res, &why));
+  assert_int_equal(res.imported, 4);
+  assert_int_equal(res.first_id, old.id + 6);
+  assert_int_equal(count_records(fx->store), 9);
+
+  /* A seq can be staged only once per session. */
+  stage_rows(fx->store, 3, 1, 1, "dup", true);
+  struct hls_record r;
+  make_record(&r, "dup again", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 1, HLS_CONSENT_PRIVATE);
+  ASSERT_OK(hls_store_import_batch_begin(fx->store, &why));
+  assert_int_not_equal(hls_store_import_stage(fx->store, 3, 1, &r, &why), 0);
+  ASSERT_OK(hls_store_import_batch_end(fx->store, false, &why));
+  hls_record_clear(&r);
+  hls_store_import_drop(fx->store, 3);
+
+  /* Seqs must be exactly 1..N. */
+  stage_rows(fx->store, 4, 2, 2, "gap", true);
+  assert_int_equal(hls_store_import_commit(fx->store, 4, 780, &res, &why), HLS_EINTERNAL);
+  assert_int_equal(count_records(fx->store), 9);
+  hls_record_clear(&old);
+}
+
+static void test_import_rollback(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct hls_import_result res;
+  struct hls_record before;
+  make_record(&before, "existing", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 1, HLS_CONSENT_PRIVATE);
+  before.n_themes = 1;
+  snprintf(before.themes[0].slug, sizeof before.themes[0].slug, "kept");
+  ASSERT_OK(hls_store_record_insert(fx->store, &before, 1, &why));
+
+  /* A batch ended with keep=false leaves nothing staged. */
+  stage_rows(fx->store, 8, 1, 3, "discarded", false);
+  ASSERT_OK(hls_store_import_commit(fx->store, 8, 1, &res, &why));
+  assert_int_equal(res.imported, 0);
+
+  /* A commit that fails half way (the last row breaks a CHECK constraint
+   * the daemon's checks would never let through) inserts nothing. */
+  stage_rows(fx->store, 9, 1, 3, "first", true);
+  struct hls_record bad;
+  make_record(&bad, "bad", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 1, HLS_CONSENT_PRIVATE);
+  bad.scale = (enum hls_scale)9;
+  ASSERT_OK(hls_store_import_batch_begin(fx->store, &why));
+  ASSERT_OK(hls_store_import_stage(fx->store, 9, 4, &bad, &why));
+  ASSERT_OK(hls_store_import_batch_end(fx->store, true, &why));
+  hls_record_clear(&bad);
+  assert_int_not_equal(hls_store_import_commit(fx->store, 9, 1, &res, &why), 0);
+  assert_int_equal(res.imported, 0);
+  assert_int_equal(count_records(fx->store), 1);
+  sqlite3 *db = raw_open(fx->db_path);
+  assert_int_equal(raw_int(db, "SELECT count(*) FROM records"), 1);
+  assert_int_equal(raw_int(db, "SELECT count(*) FROM record_themes"), 1);
+  assert_int_equal(raw_int(db, "SELECT count(*) FROM themes WHERE slug LIKE 'pilot-%'"), 0);
+  sqlite3_close(db);
+
+  /* The staged rows were dropped too. */
+  ASSERT_OK(hls_store_import_commit(fx->store, 9, 1, &res, &why));
+  assert_int_equal(res.imported, 0);
+
+  /* Foreign keys are on again: deleting a record cascades to its themes. */
+  ASSERT_OK(hls_store_record_delete(fx->store, before.id, &why));
+  db = raw_open(fx->db_path);
+  assert_int_equal(raw_int(db, "SELECT count(*) FROM record_themes"), 0);
+  sqlite3_close(db);
+
+  /* No transaction was left open: ordinary writes still work and last. */
+  struct hls_record after;
+  make_record(&after, "after", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 1, HLS_CONSENT_PRIVATE);
+  ASSERT_OK(hls_store_record_insert(fx->store, &after, 1, &why));
+  hls_store_free(fx->store);
+  fx->store = NULL;
+  ASSERT_OK(hls_store_open(&fx->store, fx->db_path, NULL, &why));
+  assert_int_equal(count_records(fx->store), 1);
+  hls_record_clear(&before);
+  hls_record_clear(&after);
+}
+
+static void test_import_drop(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct hls_import_result res;
+  stage_rows(fx->store, 4, 1, 3, "dropped", true);
+  stage_rows(fx->store, 4, 4, 3, "dropped", true);
+  stage_rows(fx->store, 5, 1, 2, "kept", true);
+  hls_store_import_drop(fx->store, 4);
+  ASSERT_OK(hls_store_import_commit(fx->store, 4, 1, &res, &why));
+  assert_int_equal(res.imported, 0);
+  assert_int_equal(count_records(fx->store), 0);
+  ASSERT_OK(hls_store_import_commit(fx->store, 5, 1, &res, &why));
+  assert_int_equal(res.imported, 2);
+  assert_int_equal(count_records(fx->store), 2);
+  /* Dropping an unknown session is harmless. */
+  hls_store_import_drop(fx->store, 12345);
+
+  /* Staged rows belong to the connection: a reopen forgets them. */
+  stage_rows(fx->store, 6, 1, 2, "forgotten", true);
+  hls_store_free(fx->store);
+  fx->store = NULL;
+  ASSERT_OK(hls_store_open(&fx->store, fx->db_path, NULL, &why));
+  ASSERT_OK(hls_store_import_commit(fx->store, 6, 1, &res, &why));
+  assert_int_equal(res.imported, 0);
+  assert_int_equal(count_records(fx->store), 2);
+}
+
+/* --- file properties ----------------------------------------------------- */
+
+static void test_wal_and_foreign_keys(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct hls_record r;
+  make_record(&r, "w", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 1, HLS_CONSENT_PRIVATE);
+  set_theme(&r, "fk", HLS_KIND_PROBLEM);
+  ASSERT_OK(hls_store_record_insert(fx->store, &r, 1, &why));
+
+  char wal[160];
+  struct stat st;
+  snprintf(wal, sizeof wal, "%s-wal", fx->db_path);
+  assert_int_equal(stat(wal, &st), 0);
+
+  sqlite3 *db = raw_open(fx->db_path);
+  sqlite3_stmt *q = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+
+  /* foreign_keys is per connection: prove it is on in the store's by a
+   * cascade (it would leave the link row behind if it were off). */
+  ASSERT_OK(hls_store_record_delete(fx->store, r.id, &why));
+  db = raw_open(fx->db_path);
+  assert_int_equal(raw_int(db, "SELECT count(*) FROM record_themes"), 0);
+  sqlite3_close(db);
+  hls_record_clear(&r);
+}
+
+static void test_file_not_world_readable(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  mode_t old = umask(077);
+  struct hls_store *s = NULL;
+  int rc = hls_store_open(&s, fx->db_path, NULL, &why);
+  struct hls_record r;
+  make_record(&r, "u", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 1, HLS_CONSENT_PRIVATE);
+  if (rc == 0) rc = hls_store_record_insert(s, &r, 1, &why);
+  umask(old);
+  hls_record_clear(&r);
+  fx->store = s;
+  ASSERT_OK(rc);
+  struct stat st;
+  assert_int_equal(stat(fx->db_path, &st), 0);
+  assert_int_equal(st.st_mode & 077, 0);
+  char wal[160];
+  snprintf(wal, sizeof wal, "%s-wal", fx->db_path);
+  assert_int_equal(stat(wal, &st), 0);
+  assert_int_equal(st.st_mode & 077, 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_open_fresh_and_reopen, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_not_a_database_refused, setup_dir, teardown),
+      cmocka_unit_test_setup_teardown(test_record_roundtrip, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_record_null_optionals, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_missing_id, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_delete_cascades_themes, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_ids_never_reused, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_list_filters, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_list_date_bounds_inclusive, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_list_callback_stops, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_counts, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_themes_counts, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_import_commit, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_import_rollback, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_import_drop, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_wal_and_foreign_keys, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_file_not_world_readable, setup_dir, teardown),
+  };
+  return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
