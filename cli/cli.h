@@ -1,0 +1,83 @@
+/* Shared state and helpers of the hls commands. */
+#ifndef HLS_CLI_H
+#define HLS_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "client.h"
+#include "home.h"
+#include "out.h"
+
+/* Exit codes (docs/cli.md): scripts can tell "hlsd down" from "refused". */
+enum { HLS_EXIT_OK = 0, HLS_EXIT_FAIL = 1, HLS_EXIT_USAGE = 2, HLS_EXIT_NOT_RUNNING = 3 };
+
+struct cli_command;
+
+struct cli {
+  const char *home_flag; /* --home as given, NULL if not */
+  char home[HLS_PATH_MAX];
+  bool json;
+  bool connected;
+  struct hls_client client;
+  const struct cli_command *cmd;
+};
+
+typedef int (*cli_fn)(struct cli *c, int argc, char **argv);
+
+struct cli_command {
+  const char *name;    /* "record add" */
+  cli_fn fn;
+  const char *usage;   /* after "hls " */
+  const char *summary; /* one line */
+  const char *help;    /* option details, may be NULL */
+};
+
+/* Print "hls: <message>" on stderr and return the exit code for code. */
+int cli_fail(struct cli *c, int code, const char *fmt, ...) HLS_PRINTF(3, 4);
+/* A usage error: the reason, then "Try 'hls CMD --help'." Returns 2. */
+int cli_usage(struct cli *c, const char *fmt, ...) HLS_PRINTF(2, 3);
+
+/* getopt_long over the command's options plus --json, --home and --help.
+ * Returns the option, -1 at the end, or 'h'/'?' already handled: callers
+ * return *exit_code when it is >= 0. */
+struct cli_opts {
+  struct option all[48];
+  char shortopts[8];
+};
+void cli_opts_init(struct cli_opts *o, const struct option *own);
+int cli_next_opt(struct cli *c, struct cli_opts *o, int argc, char **argv, int *exit_code);
+
+/* Connect to hlsd (once); on failure prints the reason and returns the
+ * exit code (3 when hlsd is not running). */
+int cli_connect(struct cli *c);
+/* Send a request built with hls_client_begin and wait for the reply.
+ * Prints the daemon's error and returns 1 on failure. */
+int cli_call(struct cli *c, struct hls_client_req *r, struct hls_ctl_response *resp);
+int cli_call_events(struct cli *c, struct hls_client_req *r, struct hls_ctl_response *resp, hls_client_event_fn fn,
+                    void *ctx);
+
+/* Parse a positive record id argument. */
+int cli_parse_id(const char *s, int64_t *id);
+/* Read a whole file ("-" for stdin), at most max bytes. */
+int cli_read_file(const char *path, size_t max, char **data, size_t *len, struct hls_why *why) HLS_WARN_UNUSED;
+
+/* The commands, by module. */
+int cmd_init(struct cli *c, int argc, char **argv);
+int cmd_status(struct cli *c, int argc, char **argv);
+int cmd_network_key(struct cli *c, int argc, char **argv);
+int cmd_record_add(struct cli *c, int argc, char **argv);
+int cmd_record_list(struct cli *c, int argc, char **argv);
+int cmd_record_show(struct cli *c, int argc, char **argv);
+int cmd_record_edit(struct cli *c, int argc, char **argv);
+int cmd_record_delete(struct cli *c, int argc, char **argv);
+int cmd_themes(struct cli *c, int argc, char **argv);
+int cmd_backup(struct cli *c, int argc, char **argv);
+int cmd_import(struct cli *c, int argc, char **argv);
+
+struct hls_import;
+/* Send a checked import (or report its bad rows) and print the outcome.
+ * unit names what a line number counts ("line" for CSV). */
+int hls_import_run(struct cli *c, struct hls_import *imp, const char *unit);
+
+#endif

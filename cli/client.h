@@ -1,0 +1,48 @@
+/* hls side of the control socket: blocking, one request at a time. */
+#ifndef HLS_CLIENT_H
+#define HLS_CLIENT_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctl.h"
+#include "err.h"
+
+struct hls_client {
+  int fd;
+  uint64_t next_id;
+  int timeout_ms; /* per reply frame; <= 0 waits forever */
+  char socket_path[4096];
+};
+
+/* Connect to DIR/hlsd.sock. HLS_ENOTRUNNING (with a message saying how to
+ * start hlsd) when nothing listens there. */
+int hls_client_connect(struct hls_client *c, const char *home, bool home_from_flag, struct hls_why *why) HLS_WARN_UNUSED;
+void hls_client_close(struct hls_client *c);
+
+/* A request being built: pack exactly one value (the args map, or nil)
+ * into pk after hls_client_begin. */
+struct hls_client_req {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  uint64_t id;
+};
+void hls_client_begin(struct hls_client *c, struct hls_client_req *r, const char *cmd);
+void hls_client_req_free(struct hls_client_req *r);
+
+/* Called for every event frame before the reply. */
+typedef void (*hls_client_event_fn)(void *ctx, const struct hls_ctl_response *event);
+
+/* Send r, then read frames until the reply. On a result, resp holds it
+ * (free with hls_ctl_response_free) and 0 is returned; on an error reply,
+ * the daemon's code is returned with its message in why. */
+int hls_client_call(struct hls_client *c, struct hls_client_req *r, struct hls_ctl_response *resp,
+                    hls_client_event_fn on_event, void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
+/* The two halves of hls_client_call, for pipelining: send requests, then
+ * read their replies in order. */
+int hls_client_send(struct hls_client *c, struct hls_client_req *r, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_client_reply(struct hls_client *c, uint64_t id, struct hls_ctl_response *resp, hls_client_event_fn on_event,
+                     void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,527 @@
+/* hls record add|list|show|edit|delete, hls themes. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "fields.h"
+#include "text.h"
+#include "csvimport.h"
+
+/* --- printing records ---------------------------------------------------- */
+
+static void themes_text(const struct hls_mp_value *rec, char *out, size_t size, bool with_kind) {
+  const struct hls_mp_value *themes = hls_mp_get(rec, "themes");
+  size_t o = 0;
+  out[0] = '\0';
+  if (themes == NULL || themes->type != HLS_MP_ARRAY) return;
+  for (uint32_t i = 0; i < themes->len && o < size; i++) {
+    char name[80], kind[24];
+    hls_out_str(&themes->v.items[i], "name", name, sizeof name);
+    hls_out_str(&themes->v.items[i], "kind", kind, sizeof kind);
+    int n = with_kind ? snprintf(out + o, size - o, "%s%s (%s)", i ? ", " : "", name, kind)
+                      : snprintf(out + o, size - o, "%s%s:%s", i ? ", " : "", kind, name);
+    if (n < 0) break;
+    o += (size_t)n;
+  }
+}
+
+static void print_record_table(const struct hls_mp_value *list) {
+  static const char *const headers[] = {"ID", "DATE", "SCALE", "STAGE", "CONSENT", "THEMES", "TITLE"};
+  struct hls_table *t = hls_table_new(7, headers);
+  if (t == NULL) return;
+  hls_table_set_right(t, 0);
+  hls_table_set_max_width(t, 5, 40);
+  hls_table_set_max_width(t, 6, 60);
+  for (uint32_t i = 0; list && list->type == HLS_MP_ARRAY && i < list->len; i++) {
+    const struct hls_mp_value *r = &list->v.items[i];
+    char id[24], date[16], scale[16], stage[16], consent[16], themes[1024], title[512];
+    snprintf(id, sizeof id, "%lld", (long long)hls_out_int(r, "id"));
+    themes_text(r, themes, sizeof themes, false);
+    const char *cells[] = {id,
+                           hls_out_str(r, "date", date, sizeof date),
+                           hls_out_str(r, "scale", scale, sizeof scale),
+                           hls_out_str(r, "stage", stage, sizeof stage),
+                           hls_out_str(r, "consent", consent, sizeof consent),
+                           themes,
+                           hls_out_str(r, "title", title, sizeof title)};
+    hls_table_add(t, cells);
+  }
+  hls_table_print(t, stdout);
+  hls_table_free(t);
+}
+
+static void print_paragraph(const char *heading, const struct hls_mp_value *r, const char *key) {
+  const struct hls_mp_value *v = hls_mp_get(r, key);
+  if (v == NULL || v->type != HLS_MP_STR || v->len == 0) return;
+  printf("\n%s\n", heading);
+  /* Indent every line of the text. */
+  const char *p = v->v.str, *end = v->v.str + v->len;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *stop = nl ? nl : end;
+    printf("  %.*s\n", (int)(stop - p), p);
+    p = nl ? nl + 1 : end;
+  }
+}
+
+static void print_record(const struct hls_mp_value *r) {
+  char b1[512], b2[128], b3[128], themes[2048];
+  printf("Record %lld: %s\n", (long long)hls_out_int(r, "id"), hls_out_str(r, "title", b1, sizeof b1));
+  printf("  date      %s\n", hls_out_str(r, "date", b1, sizeof b1));
+  printf("  scale     %s\n", hls_out_str(r, "scale", b1, sizeof b1));
+  printf("  stage     %s\n", hls_out_str(r, "stage", b1, sizeof b1));
+  themes_text(r, themes, sizeof themes, true);
+  printf("  themes    %s\n", themes[0] ? themes : "-");
+  hls_out_str(r, "consent", b1, sizeof b1);
+  printf("  consent   %s", b1);
+  if (hls_out_str(r, "consent_by", b2, sizeof b2)[0]) printf(", given by %s", b2);
+  if (hls_out_str(r, "consent_expires", b3, sizeof b3)[0]) printf(", expires %s", b3);
+  printf("\n");
+  if (hls_out_str(r, "consent_purpose", b1, sizeof b1)[0]) printf("  purpose   %s\n", b1);
+  if (hls_out_str(r, "author_role", b1, sizeof b1)[0]) printf("  author    %s\n", b1);
+  printf("  created   %s\n", hls_out_str(r, "created_at", b1, sizeof b1));
+  printf("  updated   %s\n", hls_out_str(r, "updated_at", b1, sizeof b1));
+  print_paragraph("Context", r, "context");
+  print_paragraph("What we tried", r, "tried");
+  print_paragraph("What happened", r, "happened");
+  print_paragraph("What we learnt", r, "learnt");
+}
+
+static int print_result_record(struct cli *c, struct hls_ctl_response *resp, const char *verb) {
+  int rc = 0;
+  if (c->json) {
+    rc = hls_out_print_json(resp->result);
+  } else {
+    if (verb) printf("%s record %lld.\n\n", verb, (long long)hls_out_int(resp->result, "id"));
+    print_record(resp->result);
+  }
+  hls_ctl_response_free(resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}
+
+/* --- record add / edit -------------------------------------------------- */
+
+static int load_json_file(struct cli *c, const char *path, json_t **out) {
+  char *data = NULL;
+  size_t len = 0;
+  struct hls_why why = {{0}};
+  int rc = cli_read_file(path, HLS_JSON_MAX_FILE, &data, &len, &why);
+  if (rc != 0) return cli_fail(c, rc, "%s", why.text);
+  json_error_t err;
+  *out = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+  free(data);
+  if (*out == NULL)
+    return cli_fail(c, HLS_EINVAL, "%s: bad JSON at line %d, column %d: %s", strcmp(path, "-") ? path : "stdin",
+                    err.line, err.column, err.text);
+  return 0;
+}
+
+/* An array of records from a JSON file goes through the import path so it
+ * is all-or-nothing too. */
+static int add_json_array(struct cli *c, const json_t *array) {
+  struct hls_import imp;
+  hls_import_init(&imp);
+  size_t i;
+  const json_t *item;
+  int rc = 0;
+  json_array_foreach(array, i, item) {
+    if (!json_is_object(item)) {
+      hls_import_free(&imp);
+      return cli_fail(c, HLS_EINVAL, "element %zu of the array is not an object", i + 1);
+    }
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    rc = hls_out_pack_json(&pk, item);
+    if (rc == 0) rc = hls_import_add_packed(&imp, (int64_t)i + 1, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc != 0) break;
+  }
+  if (rc != 0) {
+    hls_import_free(&imp);
+    return cli_fail(c, rc, "%s", hls_strerror(rc));
+  }
+  rc = hls_import_run(c, &imp, "element");
+  hls_import_free(&imp);
+  return rc;
+}
+
+int cmd_record_add(struct cli *c, int argc, char **argv) {
+  static const struct option own[] = {{"file", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
+  struct option opts[24];
+  size_t n = 0;
+  for (; fields_options[n].name; n++) opts[n] = fields_options[n];
+  opts[n++] = own[0];
+  opts[n] = own[1];
+  struct cli_opts o;
+  struct fields f;
+  const char *file = NULL;
+  struct hls_why err;
+  int opt, ec, rc;
+  memset(&f, 0, sizeof f);
+  cli_opts_init(&o, opts);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
+    if (ec >= 0) {
+      fields_free(&f);
+      return ec;
+    }
+    if (opt == 'f') file = optarg;
+    else if (fields_take_option(&f, opt, optarg, &err) && err.text[0]) {
+      fields_free(&f);
+      return cli_fail(c, HLS_EINVAL, "%s", err.text);
+    }
+  }
+  if (optind < argc) {
+    fields_free(&f);
+    return cli_usage(c, "unexpected argument '%s'", argv[optind]);
+  }
+  if (file != NULL && !fields_empty(&f)) {
+    fields_free(&f);
+    return cli_usage(c, "give either --file or field flags, not both");
+  }
+  json_t *j = NULL;
+  if (file != NULL) {
+    if ((rc = load_json_file(c, file, &j)) != 0) return rc;
+    if (json_is_array(j)) {
+      rc = add_json_array(c, j);
+      json_decref(j);
+      return rc;
+    }
+    if (!json_is_object(j)) {
+      json_decref(j);
+      return cli_fail(c, HLS_EINVAL, "%s: expected a JSON object (one record) or an array of them", file);
+    }
+  } else if (fields_empty(&f)) {
+    if (!isatty(STDIN_FILENO)) {
+      fields_free(&f);
+      return cli_usage(c, "give the record's fields as flags (--title, --scale, --stage, ...) or --file");
+    }
+    if ((rc = cli_connect(c)) != 0) return rc; /* fail before the user types */
+    rc = fields_prompt(&f);
+    if (rc != 0) {
+      fields_free(&f);
+      return cli_fail(c, HLS_EINVAL, "cancelled; nothing recorded");
+    }
+  }
+  if ((rc = cli_connect(c)) != 0) {
+    fields_free(&f);
+    json_decref(j);
+    return rc;
+  }
+  struct hls_client_req r;
+  struct hls_ctl_response resp;
+  hls_client_begin(&c->client, &r, "record.add");
+  msgpack_pack_map(&r.pk, 1);
+  hls_mp_pack_cstr(&r.pk, "record");
+  rc = j ? hls_out_pack_json(&r.pk, j) : fields_pack(&f, &r.pk);
+  fields_free(&f);
+  json_decref(j);
+  if (rc != 0) {
+    hls_client_req_free(&r);
+    return cli_fail(c, rc, "%s", hls_strerror(rc));
+  }
+  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  return print_result_record(c, &resp, "Added");
+}
+
+/* Fetch a record's editable fields as a JSON object. */
+static int fetch_record_json(struct cli *c, int64_t id, json_t **out) {
+  struct hls_client_req r;
+  struct hls_ctl_response resp;
+  hls_client_begin(&c->client, &r, "record.show");
+  msgpack_pack_map(&r.pk, 1);
+  hls_mp_pack_kv_i64(&r.pk, "id", id);
+  int rc = cli_call(c, &r, &resp);
+  if (rc != 0) return rc;
+  *out = hls_out_to_json(resp.result);
+  hls_ctl_response_free(&resp);
+  if (*out == NULL) return cli_fail(c, HLS_ENOMEM, "out of memory");
+  json_object_del(*out, "id");
+  json_object_del(*out, "created_at");
+  json_object_del(*out, "updated_at");
+  return 0;
+}
+
+/* Let the person edit the record as JSON in $VISUAL/$EDITOR. */
+static int edit_in_editor(struct cli *c, int64_t id, json_t **changes) {
+  json_t *before = NULL;
+  int rc = fetch_record_json(c, id, &before);
+  if (rc != 0) return rc;
+  const char *tmpdir = getenv("TMPDIR");
+  char path[4096];
+  snprintf(path, sizeof path, "%s/hls-record-%lld-XXXXXX.json", tmpdir && *tmpdir ? tmpdir : "/tmp", (long long)id);
+  int fd = mkstemps(path, 5);
+  if (fd < 0) {
+    json_decref(before);
+    return cli_fail(c, HLS_EIO, "cannot create a temporary file: %s", strerror(errno));
+  }
+  char *text = json_dumps(before, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  size_t len = text ? strlen(text) : 0;
+  bool ok = text && write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
+  close(fd);
+  if (!ok) {
+    free(text);
+    json_decref(before);
+    unlink(path);
+    return cli_fail(c, HLS_EIO, "cannot write %s", path);
+  }
+  const char *editor = getenv("VISUAL");
+  if (editor == NULL || *editor == '\0') editor = getenv("EDITOR");
+  if (editor == NULL || *editor == '\0') editor = "editor";
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", "exec $0 \"$1\"", editor, path, (char *)NULL);
+    _exit(127);
+  }
+  int status = 0;
+  while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  json_t *after = NULL;
+  if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    rc = cli_fail(c, HLS_EIO, "the editor (%s) failed; record %lld unchanged", editor, (long long)id);
+  } else {
+    rc = load_json_file(c, path, &after);
+    if (rc == 0 && !json_is_object(after)) rc = cli_fail(c, HLS_EINVAL, "expected a JSON object; record unchanged");
+  }
+  unlink(path);
+  free(text);
+  if (rc == 0 && json_equal(before, after)) {
+    json_decref(after);
+    after = NULL;
+  }
+  json_decref(before);
+  *changes = after;
+  return rc;
+}
+
+int cmd_record_edit(struct cli *c, int argc, char **argv) {
+  static const struct option own[] = {{"file", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
+  struct option opts[24];
+  size_t n = 0;
+  for (; fields_options[n].name; n++) opts[n] = fields_options[n];
+  opts[n++] = own[0];
+  opts[n] = own[1];
+  struct cli_opts o;
+  struct fields f;
+  const char *file = NULL;
+  struct hls_why err;
+  int opt, ec, rc;
+  memset(&f, 0, sizeof f);
+  cli_opts_init(&o, opts);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
+    if (ec >= 0) {
+      fields_free(&f);
+      return ec;
+    }
+    if (opt == 'f') file = optarg;
+    else if (fields_take_option(&f, opt, optarg, &err) && err.text[0]) {
+      fields_free(&f);
+      return cli_fail(c, HLS_EINVAL, "%s", err.text);
+    }
+  }
+  int64_t id;
+  if (optind + 1 != argc || cli_parse_id(argv[optind], &id) != 0) {
+    fields_free(&f);
+    return cli_usage(c, "give one record ID");
+  }
+  json_t *j = NULL;
+  if ((rc = cli_connect(c)) != 0) {
+    fields_free(&f);
+    return rc;
+  }
+  if (file != NULL) {
+    if (!fields_empty(&f)) {
+      fields_free(&f);
+      return cli_usage(c, "give either --file or field flags, not both");
+    }
+    if ((rc = load_json_file(c, file, &j)) != 0) return rc;
+    if (!json_is_object(j)) {
+      json_decref(j);
+      return cli_fail(c, HLS_EINVAL, "%s: expected a JSON object of the fields to change", file);
+    }
+  } else if (fields_empty(&f)) {
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) return cli_usage(c, "give the fields to change as flags or --file");
+    if ((rc = edit_in_editor(c, id, &j)) != 0) return rc;
+    if (j == NULL) {
+      printf("No changes; record %lld unchanged.\n", (long long)id);
+      return 0;
+    }
+  }
+  struct hls_client_req r;
+  struct hls_ctl_response resp;
+  hls_client_begin(&c->client, &r, "record.edit");
+  msgpack_pack_map(&r.pk, 2);
+  hls_mp_pack_kv_i64(&r.pk, "id", id);
+  hls_mp_pack_cstr(&r.pk, "set");
+  rc = j ? hls_out_pack_json(&r.pk, j) : fields_pack(&f, &r.pk);
+  fields_free(&f);
+  json_decref(j);
+  if (rc != 0) {
+    hls_client_req_free(&r);
+    return cli_fail(c, rc, "%s", hls_strerror(rc));
+  }
+  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  return print_result_record(c, &resp, "Updated");
+}
+
+/* --- show / delete / list / themes ---------------------------------------- */
+
+/* Parse "ID" and connect. *done is set when the command should end now
+ * (--help, a usage error, hlsd down), returning the exit code. */
+static int id_command(struct cli *c, int argc, char **argv, int64_t *id, bool *done) {
+  struct cli_opts o;
+  int opt, ec;
+  *done = true;
+  cli_opts_init(&o, NULL);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1)
+    if (ec >= 0) return ec;
+  if (optind + 1 != argc || cli_parse_id(argv[optind], id) != 0) return cli_usage(c, "give one record ID");
+  int rc = cli_connect(c);
+  *done = rc != 0;
+  return rc;
+}
+
+int cmd_record_show(struct cli *c, int argc, char **argv) {
+  int64_t id;
+  bool done;
+  int rc = id_command(c, argc, argv, &id, &done);
+  if (done) return rc;
+  struct hls_client_req r;
+  struct hls_ctl_response resp;
+  hls_client_begin(&c->client, &r, "record.show");
+  msgpack_pack_map(&r.pk, 1);
+  hls_mp_pack_kv_i64(&r.pk, "id", id);
+  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  return print_result_record(c, &resp, NULL);
+}
+
+int cmd_record_delete(struct cli *c, int argc, char **argv) {
+  int64_t id;
+  bool done;
+  int rc = id_command(c, argc, argv, &id, &done);
+  if (done) return rc;
+  struct hls_client_req r;
+  struct hls_ctl_response resp;
+  hls_client_begin(&c->client, &r, "record.delete");
+  msgpack_pack_map(&r.pk, 1);
+  hls_mp_pack_kv_i64(&r.pk, "id", id);
+  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  if (c->json) rc = hls_out_print_json(resp.result);
+  else printf("Deleted record %lld.\n", (long long)id);
+  hls_ctl_response_free(&resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}
+
+int cmd_record_list(struct cli *c, int argc, char **argv) {
+  static const struct option opts[] = {
+      {"theme", required_argument, NULL, 't'}, {"scale", required_argument, NULL, 's'},
+      {"stage", required_argument, NULL, 'S'}, {"consent", required_argument, NULL, 'c'},
+      {"since", required_argument, NULL, 'a'}, {"until", required_argument, NULL, 'b'},
+      {"limit", required_argument, NULL, 'l'}, {"full", no_argument, NULL, 'F'},
+      {NULL, 0, NULL, 0}};
+  const char *keys[8] = {0}, *values[8] = {0};
+  size_t n = 0;
+  int64_t limit = -1;
+  bool full = false;
+  struct cli_opts o;
+  int opt, ec, rc;
+  cli_opts_init(&o, opts);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
+    if (ec >= 0) return ec;
+    const char *key = NULL;
+    switch (opt) {
+      case 't': key = "theme"; break;
+      case 's': key = "scale"; break;
+      case 'S': key = "stage"; break;
+      case 'c': key = "consent"; break;
+      case 'a': key = "since"; break;
+      case 'b': key = "until"; break;
+      case 'F': full = true; break;
+      case 'l': {
+        char *end = NULL;
+        errno = 0;
+        limit = strtoll(optarg, &end, 10);
+        if (errno || *end || end == optarg || limit < 0) return cli_usage(c, "--limit takes a whole number");
+        break;
+      }
+      default: break;
+    }
+    if (key != NULL) {
+      struct hls_why why;
+      if (hls_text_check(optarg, strlen(optarg), 1024, false, key, &why) != 0) return cli_fail(c, HLS_EINVAL, "%s", why.text);
+      size_t k = 0;
+      while (k < n && strcmp(keys[k], key) != 0) k++;
+      keys[k] = key;
+      values[k] = optarg;
+      if (k == n) n++;
+    }
+  }
+  if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
+  if ((rc = cli_connect(c)) != 0) return rc;
+  struct hls_client_req r;
+  struct hls_ctl_response resp;
+  hls_client_begin(&c->client, &r, "record.list");
+  msgpack_pack_map(&r.pk, n + (limit >= 0 ? 1 : 0) + 1);
+  for (size_t i = 0; i < n; i++) hls_mp_pack_kv_str(&r.pk, keys[i], values[i]);
+  if (limit >= 0) hls_mp_pack_kv_i64(&r.pk, "limit", limit);
+  hls_mp_pack_kv_bool(&r.pk, "full", full);
+  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  if (c->json) {
+    rc = hls_out_print_json(resp.result);
+  } else if (resp.result == NULL || resp.result->type != HLS_MP_ARRAY || resp.result->len == 0) {
+    printf("No records%s.\n", n > 0 ? " match" : " yet; add one with 'hls record add'");
+  } else if (full) {
+    for (uint32_t i = 0; i < resp.result->len; i++) {
+      if (i > 0) printf("\n");
+      print_record(&resp.result->v.items[i]);
+    }
+  } else {
+    print_record_table(resp.result);
+  }
+  hls_ctl_response_free(&resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}
+
+int cmd_themes(struct cli *c, int argc, char **argv) {
+  struct cli_opts o;
+  int opt, ec, rc;
+  cli_opts_init(&o, NULL);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1)
+    if (ec >= 0) return ec;
+  if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
+  if ((rc = cli_connect(c)) != 0) return rc;
+  struct hls_client_req r;
+  struct hls_ctl_response resp;
+  hls_client_begin(&c->client, &r, "themes");
+  msgpack_pack_nil(&r.pk);
+  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  const struct hls_mp_value *list = resp.result;
+  if (c->json) {
+    rc = hls_out_print_json(list);
+  } else if (list == NULL || list->type != HLS_MP_ARRAY || list->len == 0) {
+    printf("No themes yet; add records with --theme.\n");
+  } else {
+    static const char *const headers[] = {"THEME", "KIND", "TOTAL", "PERSON", "ORGANISATION", "PLACE", "COUNTRY"};
+    static const char *const keys[] = {"total", "person", "organisation", "place", "country"};
+    struct hls_table *t = hls_table_new(7, headers);
+    for (int col = 2; t && col < 7; col++) hls_table_set_right(t, (size_t)col);
+    for (uint32_t i = 0; t && i < list->len; i++) {
+      const struct hls_mp_value *th = &list->v.items[i];
+      char name[128], kind[32], num[5][24];
+      for (int k = 0; k < 5; k++) snprintf(num[k], sizeof num[k], "%lld", (long long)hls_out_int(th, keys[k]));
+      const char *cells[] = {hls_out_str(th, "name", name, sizeof name), hls_out_str(th, "kind", kind, sizeof kind),
+                             num[0], num[1], num[2], num[3], num[4]};
+      hls_table_add(t, cells);
+    }
+    if (t) hls_table_print(t, stdout);
+    hls_table_free(t);
+  }
+  hls_ctl_response_free(&resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}

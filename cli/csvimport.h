@@ -1,0 +1,66 @@
+/* Rows for an all-or-nothing import (hls import FILE.csv, and JSON
+ * arrays given to hls record add --file): parsed, checked locally with the
+ * daemon's own record rules, and packed into batches ready to send.
+ * No I/O here, so the CSV path can be fuzzed. */
+#ifndef HLS_CSVIMPORT_H
+#define HLS_CSVIMPORT_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define HLS_IMPORT_MAX_ERRORS 1000
+
+struct hls_import_error {
+  int64_t line;      /* 1-based line (CSV) or element number (JSON) */
+  int column;        /* 1-based CSV column, 0 when not about one column */
+  char column_name[32];
+  char message[256];
+};
+
+struct hls_import_batch {
+  msgpack_sbuffer rows; /* packed {line, record} maps */
+  uint32_t count;
+};
+
+/* Takes a full batch of good rows (e.g. sends it); returns 0 or an error,
+ * which stops the import. The batch is emptied afterwards. */
+typedef int (*hls_import_batch_fn)(void *ctx, struct hls_import_batch *batch);
+
+struct hls_import {
+  /* Optional streaming: when set, each full batch (and the last one) is
+   * handed to on_batch as soon as it is ready, while no bad row has been
+   * found; after the first bad row, good rows are only counted. Without
+   * it, every batch is kept in batches[]. */
+  hls_import_batch_fn on_batch;
+  void *batch_ctx;
+  int batch_rc; /* first error from on_batch */
+  struct hls_import_batch *batches; /* owned */
+  size_t n_batches;
+  int64_t rows;     /* good rows */
+  int64_t bad_rows; /* rows with at least one error */
+  struct hls_import_error *errors; /* owned; at most HLS_IMPORT_MAX_ERRORS */
+  size_t n_errors;
+  int64_t errors_total;
+  bool fatal; /* the file could not be read past some point */
+};
+
+void hls_import_init(struct hls_import *imp);
+void hls_import_free(struct hls_import *imp);
+
+typedef void (*hls_import_progress_fn)(void *ctx, size_t done, size_t total);
+
+/* Parse a whole CSV file (header row first). Bad rows are collected in
+ * imp->errors, not returned: the return value is 0, or HLS_ENOMEM. */
+int hls_import_csv(struct hls_import *imp, const char *data, size_t len, hls_import_progress_fn progress,
+                   void *ctx) HLS_WARN_UNUSED;
+
+/* Add one record given as a packed msgpack map (JSON input). */
+int hls_import_add_packed(struct hls_import *imp, int64_t line, const void *map, size_t len) HLS_WARN_UNUSED;
+/* Hand the last, partly filled batch to on_batch (streaming only). */
+int hls_import_flush(struct hls_import *imp) HLS_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,306 @@
+/* hls: the admin CLI of hlsd. Talks to the daemon's control socket. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "hls_version.h"
+
+static const struct cli_command commands[] = {
+    {"init", cmd_init,
+     "init --place NAME --region REGION [--role place|partner] [--network-key KEY] [--listen HOST:PORT]",
+     "create a node: data directory, identity, network key and configuration",
+     "  --place NAME         this place's name as other nodes see it (required)\n"
+     "  --region REGION      its region (required)\n"
+     "  --role ROLE          place (default) or partner (a national learning partner)\n"
+     "  --network-key KEY    join an existing network (from 'hls network key' on a member);\n"
+     "                       without it a new network is created\n"
+     "  --listen HOST:PORT   peer address (default 0.0.0.0:7420)\n"},
+    {"status", cmd_status, "status", "node id, place, network, uptime, record counts, store size", NULL},
+    {"network key", cmd_network_key, "network key",
+     "print the network key to give a new member place (a secret: share it only with members)", NULL},
+    {"record add", cmd_record_add,
+     "record add --title T --scale S --stage S [--theme [KIND:]NAME]... [--context T] [--tried T]\n"
+     "           [--happened T] [--learnt T] [--consent LEVEL] [--consent-by ROLE]\n"
+     "           [--consent-purpose T] [--consent-expires YYYY-MM-DD] [--date YYYY-MM-DD]\n"
+     "           [--author-role ROLE] | --file FILE|-",
+     "record what was tried and learnt (prompts for the fields when run on a terminal with no flags)",
+     "  --scale S            person|organisation|place|country\n"
+     "  --stage S            purpose|understand|co-design|experiment|reflect|embed\n"
+     "  --theme [KIND:]NAME  repeatable; KIND is problem (default), aspiration, strength, practice\n"
+     "  --consent LEVEL      private (default), aggregate, peers, network\n"
+     "  --consent-by ROLE    who gave consent (required above private)\n"
+     "  --date DATE          the date the learning is about (default today)\n"
+     "  --file FILE|-        a JSON object of these fields (as 'record show --json' prints),\n"
+     "                       or an array of them, added all-or-nothing\n"},
+    {"record list", cmd_record_list,
+     "record list [--theme NAME] [--scale S] [--stage S] [--consent LEVEL] [--since DATE] [--until DATE]\n"
+     "            [--limit N] [--full]",
+     "list records, newest first",
+     "  --since/--until DATE  on the record's date, inclusive\n"
+     "  --limit N             at most N records (default: all)\n"
+     "  --full                include the free-text fields (context, tried, happened, learnt)\n"},
+    {"record show", cmd_record_show, "record show ID", "show one record with every field", NULL},
+    {"record edit", cmd_record_edit,
+     "record edit ID [the flags of record add] | --file FILE|-",
+     "change fields of a record (opens $EDITOR when run on a terminal with no flags)",
+     "  Flags replace the field they name; --theme replaces the whole theme list.\n"
+     "  An empty value (--context '') clears an optional field.\n"},
+    {"record delete", cmd_record_delete, "record delete ID", "delete a record", NULL},
+    {"import", cmd_import, "import FILE.csv",
+     "import records from a CSV file, all or nothing (docs/cli.md lists the columns)",
+     "  The first row names the columns: title, scale, stage (required), date, themes,\n"
+     "  context, tried, happened, learnt, author_role, consent, consent_by,\n"
+     "  consent_purpose, consent_expires. themes holds [KIND:]NAME entries separated by ';'.\n"
+     "  Every bad row is reported by line and column, and then nothing is imported.\n"},
+    {"themes", cmd_themes, "themes", "themes in use, with counts by kind and scale", NULL},
+    {"backup", cmd_backup, "backup FILE",
+     "write a consistent copy of the node's store to FILE (which must not exist)",
+     "  hlsd writes FILE (mode 0600) while it keeps running. The copy holds the records and\n"
+     "  everything else in the store, not the keys: back up secret.key and network.key once.\n"
+     "  Restore: stop hlsd, copy FILE to DIR/hlsd.db (removing hlsd.db-wal and -shm), start it.\n"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void print_usage(FILE *f) {
+  fprintf(f,
+          "Usage: hls [--home DIR] [--json] COMMAND [ARGS]\n"
+          "\n"
+          "The admin CLI of hlsd, the learning node of a Human Learning Systems place.\n"
+          "\n"
+          "Commands:\n");
+  for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f,
+          "\n"
+          "Options:\n"
+          "  --home DIR   data directory (default $HLS_HOME, else ~/.local/share/hlsd)\n"
+          "  --json       machine-readable output\n"
+          "  --version    print the version\n"
+          "\n"
+          "'hls COMMAND --help' explains one command. Exit codes: 0 done, 1 failed,\n"
+          "2 bad usage, 3 hlsd not running.\n");
+}
+
+static void print_command_help(const struct cli_command *cmd) {
+  printf("Usage: hls %s\n\n%s.\n", cmd->usage, cmd->summary);
+  if (cmd->help) printf("\n%s", cmd->help);
+  printf("\nCommon options: --home DIR, --json, --help\n");
+}
+
+int cli_fail(struct cli *c, int code, const char *fmt, ...) {
+  (void)c;
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "hls: %s\n", msg);
+  return code == HLS_ENOTRUNNING ? HLS_EXIT_NOT_RUNNING : HLS_EXIT_FAIL;
+}
+
+int cli_usage(struct cli *c, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "hls: %s. Try 'hls %s%s--help'.\n", msg, c->cmd ? c->cmd->name : "", c->cmd ? " " : "");
+  return HLS_EXIT_USAGE;
+}
+
+void cli_opts_init(struct cli_opts *o, const struct option *own) {
+  size_t n = 0;
+  memset(o, 0, sizeof *o);
+  for (; own != NULL && own[n].name != NULL && n < 40; n++) o->all[n] = own[n];
+  o->all[n++] = (struct option){"json", no_argument, NULL, 0x100};
+  o->all[n++] = (struct option){"home", required_argument, NULL, 0x101};
+  o->all[n++] = (struct option){"help", no_argument, NULL, 'h'};
+  o->all[n] = (struct option){NULL, 0, NULL, 0};
+  snprintf(o->shortopts, sizeof o->shortopts, "h");
+}
+
+int cli_next_opt(struct cli *c, struct cli_opts *o, int argc, char **argv, int *exit_code) {
+  *exit_code = -1;
+  for (;;) {
+    int opt = getopt_long(argc, argv, o->shortopts, o->all, NULL);
+    switch (opt) {
+      case 0x100: c->json = true; continue;
+      case 0x101: c->home_flag = optarg; continue;
+      case 'h':
+        print_command_help(c->cmd);
+        *exit_code = HLS_EXIT_OK;
+        return opt;
+      case '?':
+      case ':':
+        fprintf(stderr, "Try 'hls %s --help'.\n", c->cmd->name);
+        *exit_code = HLS_EXIT_USAGE;
+        return opt;
+      default: return opt;
+    }
+  }
+}
+
+int cli_connect(struct cli *c) {
+  if (c->connected) return 0;
+  struct hls_why why = {{0}};
+  int rc = hls_home_resolve(c->home_flag, c->home, &why);
+  if (rc == 0) rc = hls_client_connect(&c->client, c->home, c->home_flag != NULL, &why);
+  if (rc != 0) return cli_fail(c, rc, "%s", why.text);
+  c->connected = true;
+  return 0;
+}
+
+int cli_call_events(struct cli *c, struct hls_client_req *r, struct hls_ctl_response *resp, hls_client_event_fn fn,
+                    void *ctx) {
+  struct hls_why why = {{0}};
+  int rc = cli_connect(c);
+  if (rc != 0) {
+    hls_client_req_free(r);
+    return rc;
+  }
+  rc = hls_client_call(&c->client, r, resp, fn, ctx, &why);
+  hls_client_req_free(r);
+  if (rc != 0) return cli_fail(c, rc, "%s", why.text[0] ? why.text : hls_strerror(rc));
+  return 0;
+}
+
+int cli_call(struct cli *c, struct hls_client_req *r, struct hls_ctl_response *resp) {
+  return cli_call_events(c, r, resp, NULL, NULL);
+}
+
+int cli_parse_id(const char *s, int64_t *id) {
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v <= 0) return HLS_EINVAL;
+  *id = v;
+  return 0;
+}
+
+int cli_read_file(const char *path, size_t max, char **data, size_t *len, struct hls_why *why) {
+  int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
+  size_t cap = 65536, n = 0;
+  char *buf = malloc(cap + 1);
+  int rc = 0;
+  while (buf != NULL) {
+    if (n == cap) {
+      if (cap >= max) {
+        rc = hls_why_set(why, HLS_ETOOBIG, "%s: larger than %zu bytes", path, max);
+        break;
+      }
+      cap = cap * 2 > max ? max : cap * 2;
+      char *p = realloc(buf, cap + 1);
+      if (p == NULL) break;
+      buf = p;
+    }
+    ssize_t r = read(fd, buf + n, cap - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      rc = hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
+      break;
+    }
+    if (r == 0) break;
+    n += (size_t)r;
+  }
+  if (fd != STDIN_FILENO) close(fd);
+  if (buf == NULL) return HLS_ENOMEM;
+  if (rc != 0) {
+    free(buf);
+    return rc;
+  }
+  if (n > max) {
+    free(buf);
+    return hls_why_set(why, HLS_ETOOBIG, "%s: larger than %zu bytes", path, max);
+  }
+  buf[n] = '\0';
+  *data = buf;
+  *len = n;
+  return 0;
+}
+
+/* Match argv against command names of one or two words. */
+static const struct cli_command *find_command(int argc, char **argv, int *words) {
+  for (size_t i = 0; i < N_COMMANDS; i++) {
+    const char *name = commands[i].name;
+    const char *space = strchr(name, ' ');
+    if (space == NULL) {
+      if (strcmp(argv[0], name) == 0) {
+        *words = 1;
+        return &commands[i];
+      }
+    } else if (argc >= 2 && strncmp(argv[0], name, (size_t)(space - name)) == 0 &&
+               argv[0][space - name] == '\0' && strcmp(argv[1], space + 1) == 0) {
+      *words = 2;
+      return &commands[i];
+    }
+  }
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  struct cli c;
+  memset(&c, 0, sizeof c);
+  c.client.fd = -1;
+  signal(SIGPIPE, SIG_IGN);
+  if (sodium_init() < 0) {
+    fprintf(stderr, "hls: libsodium failed to initialise\n");
+    return HLS_EXIT_FAIL;
+  }
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    if (strcmp(argv[i], "--json") == 0) {
+      c.json = true;
+    } else if (strcmp(argv[i], "--home") == 0 && i + 1 < argc) {
+      c.home_flag = argv[++i];
+    } else if (strncmp(argv[i], "--home=", 7) == 0) {
+      c.home_flag = argv[i] + 7;
+    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      print_usage(stdout);
+      return HLS_EXIT_OK;
+    } else if (strcmp(argv[i], "--version") == 0) {
+      printf("hls %s\n", HLS_VERSION);
+      return HLS_EXIT_OK;
+    } else {
+      fprintf(stderr, "hls: unknown option '%s'. Try 'hls --help'.\n", argv[i]);
+      return HLS_EXIT_USAGE;
+    }
+  }
+  if (i >= argc) {
+    print_usage(stderr);
+    return HLS_EXIT_USAGE;
+  }
+  if (strcmp(argv[i], "help") == 0) {
+    int words = 0;
+    const struct cli_command *cmd = i + 1 < argc ? find_command(argc - i - 1, argv + i + 1, &words) : NULL;
+    if (cmd) print_command_help(cmd);
+    else print_usage(stdout);
+    return HLS_EXIT_OK;
+  }
+  int words = 0;
+  const struct cli_command *cmd = find_command(argc - i, argv + i, &words);
+  if (cmd == NULL) {
+    fprintf(stderr, "hls: unknown command '%s%s%s'. Try 'hls --help'.\n", argv[i], i + 1 < argc ? " " : "",
+            i + 1 < argc ? argv[i + 1] : "");
+    return HLS_EXIT_USAGE;
+  }
+  c.cmd = cmd;
+  /* The command sees argv from its last word, like a program of its own. */
+  int sub_argc = argc - i - words + 1;
+  char **sub_argv = argv + i + words - 1;
+  optind = 1;
+  int rc = cmd->fn(&c, sub_argc, sub_argv);
+  hls_client_close(&c.client);
+  if (fflush(stdout) != 0 && rc == 0) {
+    fprintf(stderr, "hls: cannot write output: %s\n", strerror(errno));
+    rc = HLS_EXIT_FAIL;
+  }
+  return rc;
+}

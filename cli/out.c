@@ -1,0 +1,249 @@
+#include "out.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uniwidth.h>
+#include <unistr.h>
+
+json_t *hls_out_to_json(const struct hls_mp_value *v) {
+  if (v == NULL) return json_null();
+  switch (v->type) {
+    case HLS_MP_NIL: return json_null();
+    case HLS_MP_BOOL: return json_boolean(v->v.b);
+    case HLS_MP_UINT: return v->v.u <= (uint64_t)INT64_MAX ? json_integer((json_int_t)v->v.u) : json_real((double)v->v.u);
+    case HLS_MP_INT: return json_integer((json_int_t)v->v.i);
+    case HLS_MP_FLOAT: return json_real(v->v.f);
+    case HLS_MP_STR: return json_stringn(v->v.str, v->len);
+    case HLS_MP_BIN: {
+      size_t size = sodium_base64_ENCODED_LEN(v->len, sodium_base64_VARIANT_ORIGINAL);
+      char *b64 = malloc(size);
+      if (b64 == NULL) return NULL;
+      sodium_bin2base64(b64, size, v->v.bin, v->len, sodium_base64_VARIANT_ORIGINAL);
+      json_t *s = json_string(b64);
+      free(b64);
+      return s;
+    }
+    case HLS_MP_ARRAY: {
+      json_t *a = json_array();
+      for (uint32_t i = 0; a && i < v->len; i++) {
+        json_t *item = hls_out_to_json(&v->v.items[i]);
+        if (item == NULL || json_array_append_new(a, item) != 0) {
+          json_decref(a);
+          return NULL;
+        }
+      }
+      return a;
+    }
+    case HLS_MP_MAP: {
+      json_t *o = json_object();
+      for (uint32_t i = 0; o && i < v->len; i++) {
+        json_t *item = hls_out_to_json(&v->v.kv[i].val);
+        const struct hls_mp_value *k = &v->v.kv[i].key;
+        if (item == NULL || json_object_setn_new(o, k->v.str, k->len, item) != 0) {
+          json_decref(o);
+          return NULL;
+        }
+      }
+      return o;
+    }
+    default: return json_null();
+  }
+}
+
+int hls_out_pack_json(msgpack_packer *pk, const json_t *j) {
+  int rc = 0;
+  switch (json_typeof(j)) {
+    case JSON_NULL: return msgpack_pack_nil(pk) == 0 ? 0 : HLS_ENOMEM;
+    case JSON_TRUE: return msgpack_pack_true(pk) == 0 ? 0 : HLS_ENOMEM;
+    case JSON_FALSE: return msgpack_pack_false(pk) == 0 ? 0 : HLS_ENOMEM;
+    case JSON_INTEGER: return msgpack_pack_int64(pk, json_integer_value(j)) == 0 ? 0 : HLS_ENOMEM;
+    case JSON_REAL: return msgpack_pack_double(pk, json_real_value(j)) == 0 ? 0 : HLS_ENOMEM;
+    case JSON_STRING: return hls_mp_pack_strn(pk, json_string_value(j), json_string_length(j));
+    case JSON_ARRAY: {
+      size_t i;
+      const json_t *item;
+      if (msgpack_pack_array(pk, json_array_size(j)) != 0) return HLS_ENOMEM;
+      json_array_foreach(j, i, item) if ((rc = hls_out_pack_json(pk, item)) != 0) return rc;
+      return 0;
+    }
+    case JSON_OBJECT: {
+      const char *key;
+      const json_t *val;
+      if (msgpack_pack_map(pk, json_object_size(j)) != 0) return HLS_ENOMEM;
+      json_object_foreach((json_t *)(uintptr_t)j, key, val) {
+        if ((rc = hls_mp_pack_cstr(pk, key)) != 0 || (rc = hls_out_pack_json(pk, val)) != 0) return rc;
+      }
+      return 0;
+    }
+  }
+  return HLS_EINVAL;
+}
+
+int hls_out_print_json_value(const json_t *j) {
+  if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER) != 0) return HLS_EIO;
+  fputc('\n', stdout);
+  return 0;
+}
+
+int hls_out_print_json(const struct hls_mp_value *v) {
+  json_t *j = hls_out_to_json(v);
+  if (j == NULL) return HLS_ENOMEM;
+  int rc = hls_out_print_json_value(j);
+  json_decref(j);
+  return rc;
+}
+
+const char *hls_out_str(const struct hls_mp_value *m, const char *key, char *buf, size_t size) {
+  const struct hls_mp_value *v = hls_mp_get(m, key);
+  buf[0] = '\0';
+  if (v != NULL && v->type == HLS_MP_STR) {
+    size_t n = v->len < size - 1 ? v->len : size - 1;
+    /* Do not cut a UTF-8 sequence in half. */
+    while (n > 0 && n < v->len && ((unsigned char)v->v.str[n] & 0xc0) == 0x80) n--;
+    memcpy(buf, v->v.str, n);
+    buf[n] = '\0';
+  }
+  return buf;
+}
+
+int64_t hls_out_int(const struct hls_mp_value *m, const char *key) {
+  const struct hls_mp_value *v = hls_mp_get(m, key);
+  if (v == NULL) return 0;
+  if (v->type == HLS_MP_UINT) return (int64_t)v->v.u;
+  if (v->type == HLS_MP_INT) return v->v.i;
+  return 0;
+}
+
+/* --- tables ---------------------------------------------------------------- */
+
+struct hls_table {
+  size_t columns, rows, cap;
+  char **cells; /* rows x columns, owned */
+  size_t *width, *max_width;
+  bool *right;
+};
+
+static size_t text_width(const char *s) {
+  int w = u8_strwidth((const uint8_t *)s, "UTF-8");
+  return w < 0 ? strlen(s) : (size_t)w;
+}
+
+/* Cut s to at most max columns, ending in "…" when cut. */
+static char *cut(const char *s, size_t max) {
+  if (max == 0 || text_width(s) <= max) return strdup(s);
+  size_t len = strlen(s), o = 0, w = 0;
+  char *out = malloc(len + 4);
+  if (out == NULL) return NULL;
+  while (o < len) {
+    ucs4_t c;
+    int n = u8_mbtouc(&c, (const uint8_t *)s + o, len - o);
+    int cw = uc_width(c, "UTF-8");
+    if (n <= 0) break;
+    if (w + (size_t)(cw < 0 ? 1 : cw) + 1 > max) break;
+    w += (size_t)(cw < 0 ? 1 : cw);
+    o += (size_t)n;
+  }
+  memcpy(out, s, o);
+  memcpy(out + o, "\xe2\x80\xa6", 4); /* U+2026 */
+  return out;
+}
+
+struct hls_table *hls_table_new(size_t columns, const char *const *headers) {
+  struct hls_table *t = calloc(1, sizeof *t);
+  if (t == NULL) return NULL;
+  t->columns = columns;
+  t->width = calloc(columns, sizeof *t->width);
+  t->max_width = calloc(columns, sizeof *t->max_width);
+  t->right = calloc(columns, sizeof *t->right);
+  if (t->width == NULL || t->max_width == NULL || t->right == NULL || hls_table_add(t, headers) != 0) {
+    hls_table_free(t);
+    return NULL;
+  }
+  return t;
+}
+
+void hls_table_set_max_width(struct hls_table *t, size_t column, size_t max_width) {
+  if (column < t->columns) t->max_width[column] = max_width;
+}
+
+void hls_table_set_right(struct hls_table *t, size_t column) {
+  if (column < t->columns) t->right[column] = true;
+}
+
+int hls_table_add(struct hls_table *t, const char *const *cells) {
+  if (t->rows == t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 16;
+    char **p = realloc(t->cells, cap * t->columns * sizeof *p);
+    if (p == NULL) return HLS_ENOMEM;
+    t->cells = p;
+    t->cap = cap;
+  }
+  for (size_t i = 0; i < t->columns; i++) {
+    char *cell = strdup(cells[i] ? cells[i] : "");
+    if (cell == NULL) return HLS_ENOMEM;
+    t->cells[t->rows * t->columns + i] = cell;
+  }
+  t->rows++;
+  return 0;
+}
+
+void hls_table_print(struct hls_table *t, FILE *f) {
+  for (size_t r = 0; r < t->rows; r++)
+    for (size_t c = 0; c < t->columns; c++) {
+      char **cell = &t->cells[r * t->columns + c];
+      if (t->max_width[c] > 0) {
+        char *cut_cell = cut(*cell, t->max_width[c]);
+        if (cut_cell != NULL) {
+          free(*cell);
+          *cell = cut_cell;
+        }
+      }
+      size_t w = text_width(*cell);
+      if (w > t->width[c]) t->width[c] = w;
+    }
+  for (size_t r = 0; r < t->rows; r++) {
+    for (size_t c = 0; c < t->columns; c++) {
+      const char *cell = t->cells[r * t->columns + c];
+      size_t pad = t->width[c] - text_width(cell);
+      bool last = c + 1 == t->columns;
+      if (t->right[c]) fprintf(f, "%*s", (int)pad, "");
+      fputs(cell, f);
+      if (!last && !t->right[c]) fprintf(f, "%*s", (int)pad, "");
+      if (!last) fputs("  ", f);
+    }
+    fputc('\n', f);
+  }
+}
+
+void hls_table_free(struct hls_table *t) {
+  if (t == NULL) return;
+  for (size_t i = 0; i < t->rows * t->columns; i++) free(t->cells[i]);
+  free(t->cells);
+  free(t->width);
+  free(t->max_width);
+  free(t->right);
+  free(t);
+}
+
+void hls_out_bytes(int64_t bytes, char *buf, size_t size) {
+  if (bytes < 1024)
+    snprintf(buf, size, "%lld B", (long long)bytes);
+  else if (bytes < 1024 * 1024)
+    snprintf(buf, size, "%.1f KiB", (double)bytes / 1024.0);
+  else if (bytes < 1024ll * 1024 * 1024)
+    snprintf(buf, size, "%.1f MiB", (double)bytes / (1024.0 * 1024.0));
+  else
+    snprintf(buf, size, "%.1f GiB", (double)bytes / (1024.0 * 1024.0 * 1024.0));
+}
+
+void hls_out_duration(int64_t secs, char *buf, size_t size) {
+  if (secs < 60)
+    snprintf(buf, size, "%llds", (long long)secs);
+  else if (secs < 3600)
+    snprintf(buf, size, "%lldm %llds", (long long)(secs / 60), (long long)(secs % 60));
+  else if (secs < 86400)
+    snprintf(buf, size, "%lldh %lldm", (long long)(secs / 3600), (long long)(secs / 60 % 60));
+  else
+    snprintf(buf, size, "%lldd %lldh", (long long)(secs / 86400), (long long)(secs / 3600 % 24));
+}

@@ -1,0 +1,94 @@
+# Shared helpers for the shell integration tests. Each test sources this,
+# gets a private temporary directory, and has every daemon it started
+# stopped (and checked for a clean exit) when it ends.
+set -euo pipefail
+
+: "${HLSD:?HLSD must name the hlsd binary}"
+: "${HLS:?HLS must name the hls binary}"
+TEST_NAME=$(basename "$0" .sh)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/hls-${TEST_NAME}.XXXXXX")
+chmod 700 "$WORK"
+declare -A DAEMON_PID=()
+FAILED=0
+
+cleanup() {
+  local status=$?
+  for home in "${!DAEMON_PID[@]}"; do
+    kill -KILL "${DAEMON_PID[$home]}" 2>/dev/null || true
+  done
+  if [ "$status" -eq 0 ] && [ "$FAILED" -eq 0 ]; then
+    rm -rf "$WORK"
+  else
+    echo "# kept $WORK for inspection" >&2
+    for log in "$WORK"/*.log; do
+      [ -f "$log" ] && { echo "# --- $log (last 30 lines)" >&2; tail -n 30 "$log" >&2; }
+    done
+  fi
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; FAILED=1; exit 1; }
+pass() { echo "ok - $*"; }
+
+# wait_for SECONDS COMMAND...: poll COMMAND until it succeeds or the
+# deadline passes (no fixed sleeps: each retry is 20 ms apart).
+wait_for() {
+  local seconds=$1; shift
+  local deadline=$(( $(date +%s%N) + seconds * 1000000000 ))
+  until "$@" >/dev/null 2>&1; do
+    if [ "$(date +%s%N)" -gt "$deadline" ]; then return 1; fi
+    sleep 0.02
+  done
+}
+
+# init_node NAME [hls init flags...]: creates $WORK/NAME.
+init_node() {
+  local name=$1; shift
+  "$HLS" --home "$WORK/$name" init --place "${PLACE:-Place $name}" --region "${REGION:-Test Region}" \
+    --listen 127.0.0.1:0 "$@" >/dev/null
+}
+
+# start_node NAME [hlsd flags...]: runs hlsd in the background, logging to
+# $WORK/NAME.log, and waits until it answers.
+start_node() {
+  local name=$1; shift
+  "$HLSD" --home "$WORK/$name" "$@" >>"$WORK/$name.log" 2>&1 &
+  DAEMON_PID[$name]=$!
+  wait_for 20 "$HLS" --home "$WORK/$name" status || fail "hlsd $name did not start (see $WORK/$name.log)"
+}
+
+# stop_node NAME: SIGTERM, then require exit status 0 (under ASan this also
+# means no leak was reported).
+stop_node() {
+  local name=$1 pid=${DAEMON_PID[$1]}
+  kill -TERM "$pid"
+  local status=0
+  wait "$pid" || status=$?
+  unset "DAEMON_PID[$name]"
+  [ "$status" -eq 0 ] || fail "hlsd $name exited with status $status (see $WORK/$name.log)"
+  [ ! -e "$WORK/$name/hlsd.sock" ] || fail "hlsd $name left its socket behind"
+}
+
+# kill_node NAME: SIGKILL, as a crash.
+kill_node() {
+  local name=$1 pid=${DAEMON_PID[$1]}
+  kill -KILL "$pid"
+  wait "$pid" 2>/dev/null || true
+  unset "DAEMON_PID[$name]"
+}
+
+# hls_at NAME ARGS...: run hls against node NAME.
+hls_at() { local name=$1; shift; "$HLS" --home "$WORK/$name" "$@"; }
+
+# expect_fail CODE MESSAGE_REGEX COMMAND...: the command must exit with
+# CODE and print a single line on stderr matching the regex.
+expect_fail() {
+  local code=$1 pattern=$2; shift 2
+  local out status=0
+  out=$("$@" 2>&1 >/dev/null) || status=$?
+  [ "$status" -eq "$code" ] || fail "expected exit $code, got $status from: $* ($out)"
+  [[ "$out" =~ $pattern ]] || fail "stderr of '$*' does not match /$pattern/: $out"
+}
+
+# count_records NAME [record list flags]: number of matching records.
+count_records() { local name=$1; shift; hls_at "$name" --json record list "$@" | jq length; }

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Records through hls on a real hlsd: add (flags, JSON file, stdin, JSON
+# array), list with every filter, show, edit, delete, themes, status, and
+# everything still there after a restart.
+. "$(dirname "$0")/lib.sh"
+
+PLACE="Gateshead Council" REGION="North East" init_node a
+start_node a
+
+# status: the documented fields
+st=$(hls_at a --json status)
+for key in node_id place role listen network_id uptime_s records store_bytes; do
+  jq -e "has(\"$key\")" <<<"$st" >/dev/null || fail "status --json lacks $key"
+done
+[ "$(jq -r .place <<<"$st")" = "Gateshead Council" ] || fail "status place"
+[[ "$(jq -r .node_id <<<"$st")" =~ ^@[A-Za-z0-9+/]{43}=\.ed25519$ ]] || fail "node id format"
+pass "status"
+
+add() { hls_at a --json record add "$@" | jq -r .id; }
+id1=$(add --title "Library drop-in" --scale person --stage experiment --theme Housing \
+  --theme "strength:Peer Support" --consent aggregate --consent-by practitioner --date 2026-03-02 \
+  --tried "Opened on Tuesdays" --learnt "People came back")
+id2=$(add --title "Council budget workshop" --scale organisation --stage co-design --theme "aspiration:Community Cafe" \
+  --date 2026-04-10)
+id3=$(add --title "Town-wide loneliness survey" --scale place --stage understand --theme "problem:loneliness" \
+  --theme housing --consent network --consent-by "learning lead" --date 2026-05-20)
+[ "$id1" -lt "$id2" ] && [ "$id2" -lt "$id3" ] || fail "ids not increasing: $id1 $id2 $id3"
+pass "record add from flags"
+
+# JSON file and stdin; the output of record show --json is valid input.
+hls_at a --json record show "$id1" >"$WORK/r1.json"
+id4=$(hls_at a --json record add --file "$WORK/r1.json" | jq -r .id)
+[ "$(hls_at a --json record show "$id4" | jq -r '.title, .learnt, (.themes|length)' | tr '\n' '|')" = "Library drop-in|People came back|2|" ] \
+  || fail "record add --file did not copy the record"
+id5=$(echo '{"title":"From stdin","scale":"country","stage":"embed","themes":["practice:Open Data"],"date":"2025-12-31"}' \
+  | hls_at a --json record add --file - | jq -r .id)
+[ "$(hls_at a --json record show "$id5" | jq -r '.themes[0].name + ":" + .themes[0].kind')" = "open-data:practice" ] \
+  || fail "stdin record themes"
+pass "record add --file FILE and --file -"
+
+# A JSON array is all-or-nothing.
+before=$(count_records a)
+echo '[{"title":"ok","scale":"person","stage":"reflect"},{"title":"bad","scale":"planet","stage":"reflect"}]' \
+  >"$WORK/arr.json"
+expect_fail 1 "bad element" hls_at a record add --file "$WORK/arr.json"
+[ "$(count_records a)" = "$before" ] || fail "a bad array added records"
+echo '[{"title":"one","scale":"person","stage":"reflect"},{"title":"two","scale":"place","stage":"reflect"}]' \
+  >"$WORK/arr.json"
+hls_at a record add --file "$WORK/arr.json" >/dev/null
+[ "$(count_records a)" = "$((before + 2))" ] || fail "array add"
+pass "record add --file with an array is all-or-nothing"
+
+# Filters
+[ "$(count_records a --theme housing)" = 3 ] || fail "theme filter"
+[ "$(count_records a --theme '  HOUSING ')" = 3 ] || fail "theme filter normalises"
+[ "$(count_records a --scale organisation)" = 1 ] || fail "scale filter"
+[ "$(count_records a --stage understand)" = 1 ] || fail "stage filter"
+[ "$(count_records a --consent network)" = 1 ] || fail "consent filter"
+[ "$(count_records a --since 2026-04-01 --until 2026-04-30)" = 1 ] || fail "date range"
+[ "$(count_records a --theme housing --scale person)" = 2 ] || fail "combined filters"
+[ "$(count_records a --limit 2)" = 2 ] || fail "limit"
+hls_at a --json record list | jq -e '[.[].date] == ([.[].date] | sort | reverse)' >/dev/null || fail "newest first"
+hls_at a --json record list | jq -e '(map(select(.date == "2026-05-20")) | .[0].id) == '"$id3" >/dev/null || fail "list content"
+hls_at a --json record list | jq -e 'all(.[]; has("id") and has("title") and has("scale") and has("stage") and has("themes") and has("consent"))' \
+  >/dev/null || fail "record list fields"
+grep -q "Library drop-in" <<<"$(hls_at a record list --theme housing)" || fail "human list"
+pass "record list filters"
+
+# Edit: fields replace, --theme replaces the set, '' clears.
+hls_at a record edit "$id2" --title "Budget workshop (2nd round)" --theme practice:participatory-budgeting --context "" >/dev/null
+ed=$(hls_at a --json record show "$id2")
+[ "$(jq -r .title <<<"$ed")" = "Budget workshop (2nd round)" ] || fail "edit title"
+[ "$(jq -r '[.themes[].name]|join(",")' <<<"$ed")" = "participatory-budgeting" ] || fail "edit themes"
+[ "$(jq -r .created_at <<<"$ed")" != null ] || fail "created_at"
+echo '{"stage":"reflect"}' | hls_at a record edit "$id2" --file - >/dev/null
+[ "$(hls_at a --json record show "$id2" | jq -r .stage)" = reflect ] || fail "edit --file"
+expect_fail 1 "consent_by" hls_at a record edit "$id2" --consent peers
+pass "record edit"
+
+# Delete
+grep -q "Deleted record $id5" <<<"$(hls_at a record delete "$id5")" || fail "delete output"
+expect_fail 1 "no such record" hls_at a record show "$id5"
+expect_fail 1 "no such record" hls_at a record delete "$id5"
+pass "record delete"
+
+# Themes with counts by kind and scale
+th=$(hls_at a --json themes)
+[ "$(jq -r '.[] | select(.name=="housing" and .kind=="problem") | "\(.total) \(.person) \(.place)"' <<<"$th")" = "3 2 1" ] \
+  || fail "themes counts: $th"
+grep -q "peer-support" <<<"$(hls_at a themes)" || fail "human themes"
+pass "themes"
+
+# Restart: everything is still there.
+before_json=$(hls_at a --json record list --full)
+stop_node a
+expect_fail 3 "not running" hls_at a status
+start_node a
+[ "$(hls_at a --json record list --full)" = "$before_json" ] || fail "records changed across restart"
+pass "records survive a restart"
+
+# Help on every command; usage errors exit 2.
+for cmd in "init" "status" "network key" "record add" "record list" "record show" "record edit" "record delete" \
+  "import" "themes" "backup"; do
+  # shellcheck disable=SC2086
+  grep -q "^Usage: hls" <<<"$("$HLS" $cmd --help)" || fail "$cmd --help"
+done
+grep -q "record add" <<<"$("$HLS" --help)" || fail "hls --help"
+expect_fail 2 "unknown command" "$HLS" frobnicate
+expect_fail 2 "--title|fields as flags" hls_at a record add </dev/null
+expect_fail 2 "record ID" hls_at a record show abc
+pass "--help and usage errors"
+
+# Backup and restore
+full=$(hls_at a --json record list --full)
+grep -q "Backed up the store" <<<"$(hls_at a backup "$WORK/backup.db")" || fail "backup output"
+[ "$(stat -c %a "$WORK/backup.db")" = 600 ] || fail "backup file mode"
+expect_fail 1 "exists; choose a new file" hls_at a backup "$WORK/backup.db"
+(cd "$WORK" && hls_at a --json backup relative.db | jq -e '.bytes > 0' >/dev/null) || fail "relative backup path"
+hls_at a record add --title "after the backup" --scale person --stage reflect >/dev/null
+stop_node a
+rm -f "$WORK/a/hlsd.db-wal" "$WORK/a/hlsd.db-shm"
+cp "$WORK/backup.db" "$WORK/a/hlsd.db"
+start_node a
+[ "$(hls_at a --json record list --full)" = "$full" ] || fail "restored store differs from the backup"
+pass "backup and restore"
+
+stop_node a
