@@ -51,4 +51,17 @@
 /* JSON record files (hls record add --file). */
 #define HLS_JSON_MAX_FILE (64u * 1024u * 1024u)
 
+/* --- envelopes (docs/protocol.md) --------------------------------------
+ * A story body holds a title and two free-text fields of at most the hard
+ * text maximum each; a digest of one week of one place holds at most one
+ * cell per theme x kind x scale x stage actually used: 20,000 cells is
+ * far above any real place (hundreds) and bounds a body to ~1.5 MiB. */
+#define HLS_ENV_MAX_BODY (2u * 1024u * 1024u)
+#define HLS_ENV_MAX_BYTES (HLS_ENV_MAX_BODY + 256u)
+#define HLS_DIGEST_MAX_CELLS 20000
+#define HLS_PROFILE_MAX_ADDRESSES 8
+#define HLS_PROFILE_ADDRESS_MAX 261 /* "[" + 253-byte host + "]:65535" */
+/* Digest cells count records; a week of one place cannot exceed this. */
+#define HLS_DIGEST_MAX_COUNT 100000000u
+
 #endif

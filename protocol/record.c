@@ -17,6 +17,10 @@ const char *const hls_record_fields[] = {
 
 #define NAME_OF(table, v) ((size_t)(v) < sizeof table / sizeof table[0] ? table[v] : "?")
 
+const char *hls_consent_end_name(int end) {
+  return end == HLS_CONSENT_WITHDRAWN ? "withdrawn" : end == HLS_CONSENT_EXPIRED ? "expired" : NULL;
+}
+
 const char *hls_scale_name(enum hls_scale s) { return NAME_OF(scale_names, s); }
 const char *hls_stage_name(enum hls_stage s) { return NAME_OF(stage_names, s); }
 const char *hls_kind_name(enum hls_kind k) { return NAME_OF(kind_names, k); }
@@ -271,7 +275,8 @@ int hls_record_apply(struct hls_record *r, const struct hls_mp_value *m,
       rc = set_text(&r->consent_purpose, v, "consent_purpose", HLS_PURPOSE_MAX, false, why);
     } else if (hls_mp_str_eq(k, "consent_expires")) {
       rc = set_date(&r->consent_expires, &r->has_consent_expires, v, "consent_expires", why);
-    } else if (hls_mp_str_eq(k, "id") || hls_mp_str_eq(k, "created_at") || hls_mp_str_eq(k, "updated_at")) {
+    } else if (hls_mp_str_eq(k, "id") || hls_mp_str_eq(k, "created_at") || hls_mp_str_eq(k, "updated_at") ||
+               hls_mp_str_eq(k, "consent_ended")) {
       rc = 0;
     } else {
       char name[64];
@@ -311,7 +316,7 @@ int hls_record_pack(msgpack_packer *pk, const struct hls_record *r, bool full) {
   int rc = 0;
   hls_time_format(r->created_ms, created);
   hls_time_format(r->updated_ms, updated);
-  if (msgpack_pack_map(pk, full ? 17 : 13) != 0) return HLS_ENOMEM;
+  if (msgpack_pack_map(pk, full ? 18 : 14) != 0) return HLS_ENOMEM;
   if ((rc = hls_mp_pack_kv_i64(pk, "id", r->id)) ||
       (rc = hls_mp_pack_kv_str(pk, "title", r->title)) ||
       (rc = hls_mp_pack_kv_str(pk, "scale", hls_scale_name(r->scale))) ||
@@ -338,6 +343,7 @@ int hls_record_pack(msgpack_packer *pk, const struct hls_record *r, bool full) {
       (rc = hls_mp_pack_kv_str(pk, "consent_by", r->consent_by)) ||
       (rc = hls_mp_pack_kv_str(pk, "consent_purpose", r->consent_purpose)) ||
       (rc = pack_opt_date(pk, "consent_expires", r->has_consent_expires, r->consent_expires)) ||
+      (rc = hls_mp_pack_kv_str(pk, "consent_ended", hls_consent_end_name(r->consent_ended))) ||
       (rc = hls_mp_pack_kv_str(pk, "created_at", created)) ||
       (rc = hls_mp_pack_kv_str(pk, "updated_at", updated)))
     return rc;

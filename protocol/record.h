@@ -26,6 +26,9 @@ enum hls_stage {
   HLS_STAGE_COUNT
 };
 enum hls_kind { HLS_KIND_PROBLEM, HLS_KIND_ASPIRATION, HLS_KIND_STRENGTH, HLS_KIND_PRACTICE, HLS_KIND_COUNT };
+enum hls_consent_end { HLS_CONSENT_CURRENT = 0, HLS_CONSENT_WITHDRAWN = 1, HLS_CONSENT_EXPIRED = 2 };
+const char *hls_consent_end_name(int end); /* NULL for current */
+
 /* Ordered: a higher level allows everything a lower one does. */
 enum hls_consent { HLS_CONSENT_PRIVATE, HLS_CONSENT_AGGREGATE, HLS_CONSENT_PEERS, HLS_CONSENT_NETWORK, HLS_CONSENT_COUNT };
 
@@ -65,6 +68,9 @@ struct hls_record {
   char *consent_purpose;
   hls_day consent_expires;
   bool has_consent_expires;
+  /* Why consent stopped, when it did: set by "consent withdraw" and by
+   * expiry, cleared whenever consent is given again. Read-only input. */
+  int consent_ended; /* enum hls_consent_end */
   int64_t created_ms, updated_ms; /* set by the store */
 };
 
@@ -80,7 +86,7 @@ void hls_record_clear(struct hls_record *r);
  * are untouched; nil or "" clears an optional field). Every value is
  * checked (UTF-8, length, characters, enums, dates) and themes are
  * normalised. Unknown keys are refused so typos do not lose data; the
- * read-only keys id, created_at and updated_at are ignored. On error r may
+ * read-only keys id, created_at, updated_at and consent_ended are ignored. On error r may
  * be partly updated. */
 int hls_record_apply(struct hls_record *r, const struct hls_mp_value *m,
                      const struct hls_record_limits *lim, struct hls_why *why) HLS_WARN_UNUSED;

@@ -6,3 +6,19 @@ hls_unit_test(record hlsproto)
 hls_unit_test(nodeid hlsproto)
 hls_unit_test(addr hlsproto)
 hls_unit_test(ctl hlsproto)
+hls_unit_test(disclosure hlsproto)
+hls_unit_test(envelope hlsproto PkgConfig::JANSSON)
+# The known-answer vectors test_envelope rebuilds (argv[1] overrides).
+target_compile_definitions(test_envelope PRIVATE
+  HLS_ENVELOPE_VECTORS="${PROJECT_SOURCE_DIR}/docs/test-vectors/envelopes.json")
+# Prints docs/test-vectors/envelopes.json; run by hand, never by ctest.
+add_executable(make_vectors ${CMAKE_CURRENT_LIST_DIR}/make_vectors.c)
+target_link_libraries(make_vectors PRIVATE hlsproto PkgConfig::JANSSON hls_warnings)
+# The same vectors checked without our C code (python3 + openssl). A
+# missing python3 makes the test fail ("could not find executable"); the
+# script fails without openssl.
+find_program(HLS_PYTHON3 python3)
+add_test(NAME unit.vectors_independent
+  COMMAND ${HLS_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/check_vectors.py
+          ${PROJECT_SOURCE_DIR}/docs/test-vectors/envelopes.json)
+set_tests_properties(unit.vectors_independent PROPERTIES TIMEOUT 120 LABELS unit)

@@ -1,0 +1,176 @@
+/* Envelopes: the signed items of a node's append-only chain, the only
+ * thing hlsd ever sends about a place's learning (docs/protocol.md).
+ *
+ *   envelope = [header, signature, body | nil]          (msgpack array of 3)
+ *   header   = [version, type, origin, seq, prev, timestamp, audience, body_hash]
+ *   signature = Ed25519(origin's key, "hlsd-envelope-v1" || header bytes)
+ *   body_hash = BLAKE2b-256(body bytes)
+ *   item id   = BLAKE2b-256(header bytes || signature); prev = item id of seq-1
+ *
+ * Everything is canonical msgpack (protocol/mp.h), so every item has
+ * exactly one byte form. A body may be absent (a "stub"): the header still
+ * commits to it, so the chain stays verifiable when a body is erased or
+ * was never meant for this node. Pure code: keys and time are inputs. */
+#ifndef HLS_ENVELOPE_H
+#define HLS_ENVELOPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "hls_limits.h"
+#include "mp.h"
+#include "record.h"
+
+#define HLS_ENV_VERSION 1
+#define HLS_ENV_SIG_TAG "hlsd-envelope-v1"
+#define HLS_HASH_BYTES 32
+#define HLS_SIG_BYTES 64
+#define HLS_KEY_BYTES 32
+
+enum hls_env_type {
+  HLS_ENV_PROFILE = 1,
+  HLS_ENV_DIGEST = 2,
+  HLS_ENV_STORY = 3,
+  HLS_ENV_TOMBSTONE = 4,
+};
+const char *hls_env_type_name(int type);
+int hls_env_type_parse(const char *name, int *type);
+
+/* Who may receive the body: everyone, or the origin's direct peers only.
+ * Headers (stubs) go everywhere in both cases. */
+enum hls_env_audience { HLS_AUD_NETWORK = 0, HLS_AUD_PEERS = 1 };
+const char *hls_env_audience_name(int audience);
+
+struct hls_env_header {
+  uint32_t version;
+  int type;
+  uint8_t origin[HLS_KEY_BYTES];
+  uint64_t seq;
+  bool has_prev; /* false exactly when seq == 1 */
+  uint8_t prev[HLS_HASH_BYTES];
+  uint64_t timestamp_ms;
+  int audience;
+  uint8_t body_hash[HLS_HASH_BYTES];
+};
+
+/* A decoded envelope. The byte views point into the decoded input, which
+ * must outlive it. */
+struct hls_envelope {
+  struct hls_env_header h;
+  const uint8_t *header_bytes; /* borrowed */
+  size_t header_len;
+  uint8_t sig[HLS_SIG_BYTES];
+  const uint8_t *body; /* borrowed; NULL for a stub */
+  size_t body_len;
+  uint8_t id[HLS_HASH_BYTES]; /* item id, computed at decode */
+};
+
+/* Decode one envelope occupying exactly len bytes. Checks: canonical
+ * encoding, no trailing bytes, sizes within limits (before allocating),
+ * known version and type, seq/prev consistency, the audience rules of the
+ * type, and that a present body matches body_hash and its type's schema.
+ * It does NOT check the signature: see hls_env_verify. Errors:
+ * HLS_ENONCANON, HLS_ETRAILING, HLS_ETRUNCATED, HLS_ETOOBIG,
+ * HLS_EUNSUPPORTED, HLS_EMALFORMED (with why). */
+int hls_env_decode(struct hls_envelope *env, const uint8_t *bytes, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
+/* Check the signature: 0 or HLS_EBADSIG. */
+int hls_env_verify(const struct hls_envelope *env) HLS_WARN_UNUSED;
+/* Check that env follows prev in its chain (same origin, seq+1, prev link):
+ * 0 or HLS_ECHAIN. */
+int hls_env_check_link(const struct hls_envelope *prev, const struct hls_envelope *env) HLS_WARN_UNUSED;
+
+/* The item id of a header + signature. */
+void hls_env_item_id(const uint8_t *header_bytes, size_t header_len, const uint8_t sig[HLS_SIG_BYTES],
+                     uint8_t out[HLS_HASH_BYTES]);
+void hls_env_hash(const uint8_t *bytes, size_t len, uint8_t out[HLS_HASH_BYTES]);
+
+/* Build and sign an envelope. body (canonical msgpack, see the
+ * hls_env_*_pack functions) is hashed into the header. prev is NULL for
+ * seq 1. secret_key is libsodium's 64-byte Ed25519 secret key. The result
+ * (envelope bytes, with the body) is appended to out. */
+int hls_env_build(msgpack_sbuffer *out, int type, const uint8_t secret_key[64], uint64_t seq,
+                  const uint8_t prev[HLS_HASH_BYTES], uint64_t timestamp_ms, int audience, const uint8_t *body,
+                  size_t body_len) HLS_WARN_UNUSED;
+/* The same envelope without its body (a stub), appended to out. */
+int hls_env_encode_stub(msgpack_sbuffer *out, const struct hls_envelope *env) HLS_WARN_UNUSED;
+/* The envelope with the given body (which must match body_hash). */
+int hls_env_encode(msgpack_sbuffer *out, const struct hls_envelope *env, const uint8_t *body, size_t body_len) HLS_WARN_UNUSED;
+
+/* --- bodies ---------------------------------------------------------------- */
+
+enum hls_role_code { HLS_PROFILE_PLACE = 0, HLS_PROFILE_PARTNER = 1 };
+
+struct hls_profile {
+  char place[HLS_PLACE_MAX + 1];
+  char region[HLS_REGION_MAX + 1];
+  int role; /* enum hls_role_code */
+  size_t n_addresses;
+  char addresses[HLS_PROFILE_MAX_ADDRESSES][HLS_PROFILE_ADDRESS_MAX + 1];
+};
+
+/* Disclosure control of a digest: person-scale cells below threshold are
+ * withheld, the others rounded to the nearest multiple of rounding. */
+#define HLS_DIGEST_METHOD "hls-sdc-1"
+struct hls_digest_method {
+  uint32_t threshold;
+  uint32_t rounding;
+};
+
+struct hls_digest_cell {
+  char theme[HLS_THEME_MAX + 1];
+  int kind, scale, stage;
+  bool withheld; /* count unknown: present, suppressed */
+  uint32_t count;
+};
+
+struct hls_digest {
+  int iso_year, iso_week;
+  struct hls_digest_method method;
+  size_t n_cells;
+  struct hls_digest_cell *cells; /* owned; sorted by (theme, kind, scale, stage) */
+};
+
+struct hls_story {
+  int iso_year, iso_week; /* the record's week */
+  char title[HLS_TITLE_MAX + 1];
+  char *tried;  /* owned, NULL if empty */
+  char *learnt; /* owned, NULL if empty */
+  size_t n_themes;
+  struct hls_theme themes[HLS_THEMES_PER_RECORD];
+  int scale, stage;
+};
+
+enum hls_tomb_reason {
+  HLS_TOMB_CONSENT_WITHDRAWN = 0,
+  HLS_TOMB_CONSENT_EXPIRED = 1,
+  HLS_TOMB_CORRECTED = 2,
+  HLS_TOMB_RECORD_DELETED = 3,
+};
+const char *hls_tomb_reason_name(int reason);
+
+struct hls_tombstone {
+  uint64_t target_seq;
+  int reason;
+};
+
+/* Pack a body in canonical form (appending to out). The digest's cells are
+ * sorted by the packer. Errors: HLS_EINVAL for values outside the schema. */
+int hls_profile_pack(msgpack_sbuffer *out, const struct hls_profile *p) HLS_WARN_UNUSED;
+int hls_digest_pack(msgpack_sbuffer *out, struct hls_digest *d) HLS_WARN_UNUSED;
+int hls_story_pack(msgpack_sbuffer *out, const struct hls_story *s) HLS_WARN_UNUSED;
+int hls_tombstone_pack(msgpack_sbuffer *out, const struct hls_tombstone *t) HLS_WARN_UNUSED;
+
+/* Decode a body (canonical, exact length, schema checked). */
+int hls_profile_decode(struct hls_profile *p, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_digest_decode(struct hls_digest *d, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_story_decode(struct hls_story *s, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_tombstone_decode(struct hls_tombstone *t, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
+void hls_digest_free(struct hls_digest *d);
+void hls_story_free(struct hls_story *s);
+
+/* Check a body of the given type without keeping it. */
+int hls_env_body_check(int type, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,227 @@
+/* Known-answer test vectors for envelopes: prints the JSON checked in as
+ * docs/test-vectors/envelopes.json.
+ *
+ *   make_vectors > docs/test-vectors/envelopes.json
+ *
+ * One node (Ed25519 seed 0x01..0x20) writes a short chain with fixed
+ * timestamps: a profile (seq 1), a digest with withheld cells (seq 2), a
+ * story for its peers only with multi-line UTF-8 text (seq 3) and a
+ * tombstone of that story (seq 4). For each item the file holds the input
+ * fields and the hex of every byte string derived from them.
+ * tests/unit/test_envelope.c rebuilds every vector from its input fields
+ * and tests/unit/check_vectors.py checks them without our C code.
+ * Built by CMake, never run by ctest: re-run it only when the wire format
+ * changes on purpose, and review the diff. */
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "disclosure.h"
+#include "envelope.h"
+
+#define CHAIN_LEN 4
+
+struct raw_cell {
+  const char *theme;
+  int kind, scale, stage;
+  uint32_t raw; /* count before disclosure control */
+};
+
+/* Listed out of canonical order on purpose: hls_digest_pack sorts. */
+static const struct raw_cell digest_cells[] = {
+    {"loneliness", HLS_KIND_PROBLEM, HLS_SCALE_PERSON, HLS_STAGE_EXPERIMENT, 27},
+    {"community-cafe", HLS_KIND_ASPIRATION, HLS_SCALE_PERSON, HLS_STAGE_EXPERIMENT, 13},
+    {"mental-health", HLS_KIND_PROBLEM, HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 4},
+    {"loneliness", HLS_KIND_PROBLEM, HLS_SCALE_PERSON, HLS_STAGE_UNDERSTAND, 9},
+    {"community-cafe", HLS_KIND_ASPIRATION, HLS_SCALE_PLACE, HLS_STAGE_EXPERIMENT, 3},
+    {"bien-\xc3\xaatre", HLS_KIND_STRENGTH, HLS_SCALE_PERSON, HLS_STAGE_EMBED, 10},
+    {"loneliness", HLS_KIND_PROBLEM, HLS_SCALE_ORGANISATION, HLS_STAGE_REFLECT, 2},
+    {"loneliness", HLS_KIND_PROBLEM, HLS_SCALE_PERSON, HLS_STAGE_REFLECT, 12},
+};
+#define N_DIGEST_CELLS (sizeof digest_cells / sizeof digest_cells[0])
+
+static const uint64_t timestamps[CHAIN_LEN] = {1771232400000ull, 1771236000000ull, 1771239600000ull,
+                                               1771243200000ull};
+
+static json_t *hex(const void *bytes, size_t len) {
+  char *text = malloc(2 * len + 1);
+  if (text == NULL) abort();
+  sodium_bin2hex(text, 2 * len + 1, bytes, len);
+  json_t *j = json_string(text);
+  free(text);
+  return j;
+}
+
+static void die(const char *what, int rc) {
+  fprintf(stderr, "make_vectors: %s: %s\n", what, hls_strerror(rc));
+  exit(1);
+}
+
+static json_t *profile_body(msgpack_sbuffer *body) {
+  struct hls_profile p = {.role = HLS_PROFILE_PLACE, .n_addresses = 3};
+  strcpy(p.place, "Leeds");
+  strcpy(p.region, "Yorkshire and the Humber");
+  strcpy(p.addresses[0], "203.0.113.7:7420");
+  strcpy(p.addresses[1], "[2001:db8::7]:7420");
+  strcpy(p.addresses[2], "hlsd.leeds.example:7420");
+  int rc = hls_profile_pack(body, &p);
+  if (rc != 0) die("profile", rc);
+  json_t *addresses = json_array();
+  for (size_t i = 0; i < p.n_addresses; i++) json_array_append_new(addresses, json_string(p.addresses[i]));
+  return json_pack("{s:s, s:s, s:i, s:o}", "place", p.place, "region", p.region, "role", p.role, "addresses",
+                   addresses);
+}
+
+static json_t *digest_body(msgpack_sbuffer *body) {
+  struct hls_digest_cell cells[N_DIGEST_CELLS];
+  uint32_t raw[N_DIGEST_CELLS];
+  struct hls_digest d = {.iso_year = 2026,
+                         .iso_week = 7,
+                         .method = {HLS_DISCLOSURE_DEFAULT_THRESHOLD, HLS_DISCLOSURE_DEFAULT_ROUNDING},
+                         .n_cells = N_DIGEST_CELLS,
+                         .cells = cells};
+  memset(cells, 0, sizeof cells);
+  for (size_t i = 0; i < N_DIGEST_CELLS; i++) {
+    const struct raw_cell *in = &digest_cells[i];
+    strcpy(cells[i].theme, in->theme);
+    cells[i].kind = in->kind;
+    cells[i].scale = in->scale;
+    cells[i].stage = in->stage;
+    /* The raw count rides in count until the sort; disclosure below. */
+    cells[i].count = in->raw;
+  }
+  /* Pack once into scratch only to sort the cells, so that raw[] lines up
+   * with the canonical order; then apply disclosure and pack for real. */
+  msgpack_sbuffer scratch;
+  msgpack_sbuffer_init(&scratch);
+  int rc = hls_digest_pack(&scratch, &d);
+  msgpack_sbuffer_destroy(&scratch);
+  if (rc != 0) die("digest", rc);
+  for (size_t i = 0; i < N_DIGEST_CELLS; i++) {
+    raw[i] = cells[i].count;
+    hls_disclose(&d.method, cells[i].scale, raw[i], &cells[i].withheld, &cells[i].count);
+  }
+  if ((rc = hls_digest_pack(body, &d)) != 0) die("digest", rc);
+  json_t *jcells = json_array();
+  for (size_t i = 0; i < N_DIGEST_CELLS; i++) {
+    const struct hls_digest_cell *c = &cells[i];
+    json_array_append_new(jcells, json_pack("{s:s, s:i, s:i, s:i, s:o, s:i}", "theme", c->theme, "kind", c->kind,
+                                            "scale", c->scale, "stage", c->stage, "count",
+                                            c->withheld ? json_null() : json_integer(c->count), "raw",
+                                            (json_int_t)raw[i]));
+  }
+  return json_pack("{s:i, s:i, s:{s:s, s:i, s:i}, s:o}", "iso_year", d.iso_year, "iso_week", d.iso_week, "method",
+                   "name", HLS_DIGEST_METHOD, "threshold", (int)d.method.threshold, "rounding",
+                   (int)d.method.rounding, "cells", jcells);
+}
+
+static json_t *story_body(msgpack_sbuffer *body) {
+  char tried[] = "Opened a weekly caf\xc3\xa9 in the library \xe2\x98\x95\n"
+                 "Zo\xc3\xab brought her neighbours; 12 people came back.\r\n"
+                 "\tSecond week: \xe2\x80\x9cit felt like ours\xe2\x80\x9d \xf0\x9f\x8c\xb1";
+  char learnt[] = "Start small and let people shape it.\n"
+                  "\xce\xa3\xcf\x85\xce\xbd\xce\xb5\xcf\x81\xce\xb3\xce\xb1\xcf\x83\xce\xaf\xce\xb1 beats outreach.";
+  struct hls_story s = {.iso_year = 2026,
+                        .iso_week = 7,
+                        .tried = tried,
+                        .learnt = learnt,
+                        .n_themes = 2,
+                        .themes = {{"loneliness", HLS_KIND_PROBLEM}, {"community-cafe", HLS_KIND_ASPIRATION}},
+                        .scale = HLS_SCALE_PLACE,
+                        .stage = HLS_STAGE_EXPERIMENT};
+  strcpy(s.title, "Community caf\xc3\xa9 pilot");
+  int rc = hls_story_pack(body, &s);
+  if (rc != 0) die("story", rc);
+  json_t *themes = json_array();
+  for (size_t i = 0; i < s.n_themes; i++)
+    json_array_append_new(themes, json_pack("{s:s, s:i}", "slug", s.themes[i].slug, "kind", s.themes[i].kind));
+  return json_pack("{s:i, s:i, s:s, s:s, s:s, s:o, s:i, s:i}", "iso_year", s.iso_year, "iso_week", s.iso_week,
+                   "title", s.title, "tried", s.tried, "learnt", s.learnt, "themes", themes, "scale", s.scale,
+                   "stage", s.stage);
+}
+
+static json_t *tombstone_body(msgpack_sbuffer *body) {
+  struct hls_tombstone t = {.target_seq = 3, .reason = HLS_TOMB_CONSENT_WITHDRAWN};
+  int rc = hls_tombstone_pack(body, &t);
+  if (rc != 0) die("tombstone", rc);
+  return json_pack("{s:I, s:i}", "target_seq", (json_int_t)t.target_seq, "reason", t.reason);
+}
+
+int main(void) {
+  if (sodium_init() < 0) return 1;
+  uint8_t seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+  for (size_t i = 0; i < sizeof seed; i++) seed[i] = (uint8_t)(i + 1);
+  crypto_sign_seed_keypair(pk, sk, seed);
+
+  json_t *vectors = json_array();
+  uint8_t prev_id[HLS_HASH_BYTES];
+  for (int i = 0; i < CHAIN_LEN; i++) {
+    int type = i + 1; /* profile, digest, story, tombstone: seq i+1 */
+    uint64_t seq = (uint64_t)i + 1;
+    int audience = type == HLS_ENV_STORY ? HLS_AUD_PEERS : HLS_AUD_NETWORK;
+    msgpack_sbuffer body, out, stub;
+    msgpack_sbuffer_init(&body);
+    msgpack_sbuffer_init(&out);
+    msgpack_sbuffer_init(&stub);
+    json_t *fields = type == HLS_ENV_PROFILE  ? profile_body(&body)
+                     : type == HLS_ENV_DIGEST ? digest_body(&body)
+                     : type == HLS_ENV_STORY  ? story_body(&body)
+                                              : tombstone_body(&body);
+    int rc = hls_env_build(&out, type, sk, seq, seq > 1 ? prev_id : NULL, timestamps[i], audience,
+                           (const uint8_t *)body.data, body.size);
+    if (rc != 0) die("build", rc);
+    struct hls_envelope env;
+    struct hls_why why = {{0}};
+    rc = hls_env_decode(&env, (const uint8_t *)out.data, out.size, &why);
+    if (rc != 0) {
+      fprintf(stderr, "make_vectors: decode: %s (%s)\n", hls_strerror(rc), why.text);
+      return 1;
+    }
+    if (hls_env_verify(&env) != 0 || hls_env_encode_stub(&stub, &env) != 0) die("verify/stub", HLS_EINTERNAL);
+    json_t *input = json_pack("{s:i, s:s, s:I, s:o, s:I, s:i, s:s, s:o}", "type", type, "type_name",
+                              hls_env_type_name(type), "seq", (json_int_t)seq, "prev",
+                              seq > 1 ? hex(prev_id, sizeof prev_id) : json_null(), "timestamp_ms",
+                              (json_int_t)timestamps[i], "audience", audience, "audience_name",
+                              hls_env_audience_name(audience), "body", fields);
+    json_t *v = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", hls_env_type_name(type), "input",
+                          input, "body", hex(body.data, body.size), "body_hash",
+                          hex(env.h.body_hash, HLS_HASH_BYTES), "header", hex(env.header_bytes, env.header_len),
+                          "signature", hex(env.sig, HLS_SIG_BYTES), "envelope", hex(out.data, out.size), "stub",
+                          hex(stub.data, stub.size), "item_id", hex(env.id, HLS_HASH_BYTES));
+    if (v == NULL) die("json", HLS_ENOMEM);
+    json_array_append_new(vectors, v);
+    memcpy(prev_id, env.id, sizeof prev_id);
+    msgpack_sbuffer_destroy(&body);
+    msgpack_sbuffer_destroy(&out);
+    msgpack_sbuffer_destroy(&stub);
+  }
+
+  json_t *doc = json_pack(
+      "{s:s, s:[s,s,s,s,s,s], s:i, s:s, s:o, s:o, s:o}", "description",
+      "hlsd envelope known-answer vectors: one node's chain (profile, digest, story, tombstone). Generated by "
+      "tests/unit/make_vectors.c; checked by tests/unit/test_envelope.c and tests/unit/check_vectors.py.",
+      "notes",
+      "envelope = [header, signature (bin 64), body | nil]; stub = the same with body nil",
+      "header = [version, type, origin (bin 32), seq, prev (bin 32) | nil, timestamp_ms, audience, body_hash (bin 32)]",
+      "signature = Ed25519(secret key from seed, signature_tag || header); body_hash = BLAKE2b-256(body); "
+      "item_id = BLAKE2b-256(header || signature)",
+      "type: 1 profile, 2 digest, 3 story, 4 tombstone; audience: 0 network, 1 peers; role: 0 place, 1 partner",
+      "kind: 0 problem, 1 aspiration, 2 strength, 3 practice; scale: 0 person, 1 organisation, 2 place, 3 country; "
+      "stage: 0 purpose, 1 understand, 2 co-design, 3 experiment, 4 reflect, 5 embed; tombstone reason: 0 "
+      "consent_withdrawn, 1 consent_expired, 2 corrected, 3 record_deleted",
+      "digest cells: count is the published count (null = withheld); raw is the count before disclosure control "
+      "(not on the wire); body strings are UTF-8 and byte strings are lower-case hex",
+      "version", HLS_ENV_VERSION, "signature_tag", HLS_ENV_SIG_TAG, "seed", hex(seed, sizeof seed), "public_key",
+      hex(pk, sizeof pk), "vectors", vectors);
+  sodium_memzero(sk, sizeof sk);
+  if (doc == NULL) die("json", HLS_ENOMEM);
+  char *text = json_dumps(doc, JSON_INDENT(2));
+  json_decref(doc);
+  if (text == NULL) die("json", HLS_ENOMEM);
+  fputs(text, stdout);
+  fputc('\n', stdout);
+  free(text);
+  return ferror(stdout) ? 1 : 0;
+}

@@ -1,0 +1,1690 @@
+/* Unit tests for protocol/envelope.c: building, decoding, verifying and
+ * linking envelopes, stubs, tampering, canonical form, limits, the body
+ * schemas and packers, and the known-answer vectors in
+ * docs/test-vectors/envelopes.json (path from argv[1], else the
+ * HLS_ENVELOPE_VECTORS compile definition). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "disclosure.h"
+#include "envelope.h"
+#include "mp_build.h"
+
+#ifndef HLS_ENVELOPE_VECTORS
+#define HLS_ENVELOPE_VECTORS "docs/test-vectors/envelopes.json"
+#endif
+
+#define N_TYPES 4
+#define TS0 1771232400000ull /* 2026-02-16T09:00:00Z */
+
+/* --- keys, bodies and chains ---------------------------------------------- */
+
+struct key {
+  uint8_t pk[HLS_KEY_BYTES];
+  uint8_t sk[64];
+};
+
+static void key_make(struct key *k, uint8_t seed_byte) {
+  uint8_t seed[crypto_sign_SEEDBYTES];
+  for (size_t i = 0; i < sizeof seed; i++) seed[i] = (uint8_t)(seed_byte + i);
+  assert_int_equal(crypto_sign_seed_keypair(k->pk, k->sk, seed), 0);
+}
+
+static const uint8_t *sb_bytes(const msgpack_sbuffer *sb) { return (const uint8_t *)sb->data; }
+
+static void sample_profile(struct hls_profile *p) {
+  memset(p, 0, sizeof *p);
+  strcpy(p->place, "Leeds");
+  strcpy(p->region, "Yorkshire and the Humber");
+  p->role = HLS_PROFILE_PARTNER;
+  p->n_addresses = 2;
+  strcpy(p->addresses[0], "203.0.113.7:7420");
+  strcpy(p->addresses[1], "hlsd.example.org:7420");
+}
+
+/* Cells in no particular order, some withheld. cells must hold 5. */
+static void sample_digest(struct hls_digest *d, struct hls_digest_cell *cells) {
+  static const struct {
+    const char *theme;
+    int kind, scale, stage;
+    bool withheld;
+    uint32_t count;
+  } rows[] = {
+      {"loneliness", HLS_KIND_PROBLEM, HLS_SCALE_PERSON, HLS_STAGE_REFLECT, false, 15},
+      {"community-cafe", HLS_KIND_ASPIRATION, HLS_SCALE_PLACE, HLS_STAGE_EXPERIMENT, false, 3},
+      {"loneliness", HLS_KIND_PROBLEM, HLS_SCALE_PERSON, HLS_STAGE_UNDERSTAND, true, 0},
+      {"caf\xc3\xa9-culture", HLS_KIND_STRENGTH, HLS_SCALE_PERSON, HLS_STAGE_EMBED, false, 10},
+      {"community-cafe", HLS_KIND_ASPIRATION, HLS_SCALE_PERSON, HLS_STAGE_EXPERIMENT, true, 0},
+  };
+  memset(d, 0, sizeof *d);
+  memset(cells, 0, 5 * sizeof *cells);
+  for (size_t i = 0; i < 5; i++) {
+    strcpy(cells[i].theme, rows[i].theme);
+    cells[i].kind = rows[i].kind;
+    cells[i].scale = rows[i].scale;
+    cells[i].stage = rows[i].stage;
+    cells[i].withheld = rows[i].withheld;
+    cells[i].count = rows[i].count;
+  }
+  d->iso_year = 2026;
+  d->iso_week = 7;
+  d->method.threshold = HLS_DISCLOSURE_DEFAULT_THRESHOLD;
+  d->method.rounding = HLS_DISCLOSURE_DEFAULT_ROUNDING;
+  d->n_cells = 5;
+  d->cells = cells;
+}
+
+/* tried and learnt point into the caller's arrays: never hls_story_free. */
+static void sample_story(struct hls_story *s, char *tried, char *learnt) {
+  memset(s, 0, sizeof *s);
+  s->iso_year = 2026;
+  s->iso_week = 7;
+  strcpy(s->title, "Community caf\xc3\xa9 pilot");
+  s->tried = tried;
+  s->learnt = learnt;
+  s->n_themes = 2;
+  strcpy(s->themes[0].slug, "loneliness");
+  s->themes[0].kind = HLS_KIND_PROBLEM;
+  strcpy(s->themes[1].slug, "community-cafe");
+  s->themes[1].kind = HLS_KIND_ASPIRATION;
+  s->scale = HLS_SCALE_PLACE;
+  s->stage = HLS_STAGE_EXPERIMENT;
+}
+
+#define STORY_TRIED "A weekly caf\xc3\xa9.\nZo\xc3\xab came \xe2\x98\x95\r\n\tAnd stayed \xf0\x9f\x8c\xb1"
+#define STORY_LEARNT "Start small."
+
+/* The body of the sample of a type (tombstone: target seq 1). */
+static void sample_body(msgpack_sbuffer *out, int type) {
+  switch (type) {
+    case HLS_ENV_PROFILE: {
+      struct hls_profile p;
+      sample_profile(&p);
+      assert_int_equal(hls_profile_pack(out, &p), 0);
+      break;
+    }
+    case HLS_ENV_DIGEST: {
+      struct hls_digest d;
+      struct hls_digest_cell cells[5];
+      sample_digest(&d, cells);
+      assert_int_equal(hls_digest_pack(out, &d), 0);
+      break;
+    }
+    case HLS_ENV_STORY: {
+      char tried[] = STORY_TRIED, learnt[] = STORY_LEARNT;
+      struct hls_story s;
+      sample_story(&s, tried, learnt);
+      assert_int_equal(hls_story_pack(out, &s), 0);
+      break;
+    }
+    default: {
+      struct hls_tombstone t = {.target_seq = 1, .reason = HLS_TOMB_CORRECTED};
+      assert_int_equal(hls_tombstone_pack(out, &t), 0);
+      break;
+    }
+  }
+}
+
+/* Decoders answer with the codes envelope.h lists (invalid UTF-8 is
+ * malformed input, not invalid_utf8). */
+static void assert_decode_code(int rc) {
+  if (rc != 0 && rc != HLS_ENONCANON && rc != HLS_ETRAILING && rc != HLS_ETRUNCATED && rc != HLS_ETOOBIG &&
+      rc != HLS_EUNSUPPORTED && rc != HLS_EMALFORMED)
+    fail_msg("decode gave %s, not one of envelope.h's codes", hls_err_name(rc));
+}
+
+static void decode_ok(struct hls_envelope *env, const uint8_t *bytes, size_t len) {
+  struct hls_why why = {{0}};
+  int rc = hls_env_decode(env, bytes, len, &why);
+  if (rc != 0) fail_msg("decode: %s (%s)", hls_err_name(rc), why.text);
+}
+
+static int decode_rc(const uint8_t *bytes, size_t len) {
+  struct hls_envelope env;
+  struct hls_why why = {{0}};
+  int rc = hls_env_decode(&env, bytes, len, &why);
+  assert_non_null(memchr(why.text, '\0', sizeof why.text));
+  assert_decode_code(rc);
+  return rc;
+}
+
+/* One node's chain: profile (seq 1), digest, story (peers), tombstone of
+ * seq 1. The decoded envelopes borrow env[]. */
+struct chain {
+  struct key key;
+  msgpack_sbuffer body[N_TYPES], env[N_TYPES];
+  struct hls_envelope item[N_TYPES];
+};
+
+static void chain_build(struct chain *c, uint8_t seed_byte) {
+  key_make(&c->key, seed_byte);
+  for (int i = 0; i < N_TYPES; i++) {
+    int type = i + 1;
+    msgpack_sbuffer_init(&c->body[i]);
+    msgpack_sbuffer_init(&c->env[i]);
+    sample_body(&c->body[i], type);
+    int rc = hls_env_build(&c->env[i], type, c->key.sk, (uint64_t)i + 1, i > 0 ? c->item[i - 1].id : NULL,
+                           TS0 + (uint64_t)i * 60000, type == HLS_ENV_STORY ? HLS_AUD_PEERS : HLS_AUD_NETWORK,
+                           sb_bytes(&c->body[i]), c->body[i].size);
+    assert_int_equal(rc, 0);
+    decode_ok(&c->item[i], sb_bytes(&c->env[i]), c->env[i].size);
+  }
+}
+
+static void chain_free(struct chain *c) {
+  for (int i = 0; i < N_TYPES; i++) {
+    msgpack_sbuffer_destroy(&c->body[i]);
+    msgpack_sbuffer_destroy(&c->env[i]);
+  }
+}
+
+/* --- hand-made envelopes ---------------------------------------------------- */
+
+struct hdr {
+  uint64_t version, type;
+  const uint8_t *origin; /* HLS_KEY_BYTES */
+  uint64_t seq;
+  const uint8_t *prev; /* NULL: nil */
+  uint64_t timestamp_ms, audience;
+};
+
+/* A well-formed header for type at seq (prev of all 0x11 when seq > 1). */
+static struct hdr hdr_default(const struct key *k, int type, uint64_t seq) {
+  static const uint8_t some_prev[HLS_HASH_BYTES] = {0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+                                                     0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+                                                     0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+                                                     0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11};
+  struct hdr h = {HLS_ENV_VERSION, (uint64_t)type, k->pk, seq, seq > 1 ? some_prev : NULL, TS0, HLS_AUD_NETWORK};
+  return h;
+}
+
+static void pack_hdr(msgpack_sbuffer *out, const struct hdr *h, const uint8_t body_hash[HLS_HASH_BYTES]) {
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  mpb_pack(&pk, "A u u b u", 8, (unsigned long long)h->version, (unsigned long long)h->type, h->origin,
+           (size_t)HLS_KEY_BYTES, (unsigned long long)h->seq);
+  if (h->prev != NULL) mpb_pack(&pk, "b", h->prev, (size_t)HLS_HASH_BYTES);
+  else mpb_pack(&pk, "n");
+  mpb_pack(&pk, "u u b", (unsigned long long)h->timestamp_ms, (unsigned long long)h->audience, body_hash,
+           (size_t)HLS_HASH_BYTES);
+}
+
+/* Replace remove bytes at off in sb with ins. */
+static void splice(msgpack_sbuffer *sb, size_t off, size_t remove, const void *ins, size_t ins_len) {
+  assert_true(off + remove <= sb->size);
+  msgpack_sbuffer out;
+  msgpack_sbuffer_init(&out);
+  /* No empty writes: msgpack-c would add 0 to the NULL data of an empty buffer. */
+  if (off > 0) msgpack_sbuffer_write(&out, sb->data, off);
+  if (ins_len > 0) msgpack_sbuffer_write(&out, ins, ins_len);
+  if (sb->size > off + remove) msgpack_sbuffer_write(&out, sb->data + off + remove, sb->size - off - remove);
+  msgpack_sbuffer_destroy(sb);
+  *sb = out;
+}
+
+/* [header, Ed25519(sk, tag || header), body | nil], whatever the header
+ * holds: the signature is valid, so decode errors are about form. */
+static void assemble(msgpack_sbuffer *out, const struct key *k, const msgpack_sbuffer *header, const uint8_t *body,
+                     size_t body_len) {
+  size_t tag_len = strlen(HLS_ENV_SIG_TAG);
+  uint8_t *msg = malloc(tag_len + header->size);
+  uint8_t sig[HLS_SIG_BYTES];
+  assert_non_null(msg);
+  memcpy(msg, HLS_ENV_SIG_TAG, tag_len);
+  memcpy(msg + tag_len, header->data, header->size);
+  crypto_sign_detached(sig, NULL, msg, tag_len + header->size, k->sk);
+  free(msg);
+  msgpack_sbuffer_write(out, "\x93", 1);
+  msgpack_sbuffer_write(out, header->data, header->size);
+  msgpack_sbuffer_write(out, "\xc4\x40", 2);
+  msgpack_sbuffer_write(out, (const char *)sig, sizeof sig);
+  if (body != NULL) msgpack_sbuffer_write(out, (const char *)body, body_len);
+  else msgpack_sbuffer_write(out, "\xc0", 1);
+}
+
+/* An optional edit of the packed header bytes. */
+struct edit {
+  size_t off, remove;
+  const char *ins;
+  size_t ins_len;
+};
+
+/* Build a signed envelope from h and body (body_hash = its hash; the
+ * header edited by e if non-NULL) and decode it. A decoded envelope must
+ * also verify. */
+static int craft_rc(const struct key *k, const struct hdr *h, const uint8_t *body, size_t body_len,
+                    const struct edit *e, struct hls_why *why) {
+  uint8_t body_hash[HLS_HASH_BYTES];
+  msgpack_sbuffer header, env_bytes;
+  msgpack_sbuffer_init(&header);
+  msgpack_sbuffer_init(&env_bytes);
+  hls_env_hash(body, body != NULL ? body_len : 0, body_hash);
+  pack_hdr(&header, h, body_hash);
+  if (e != NULL) splice(&header, e->off, e->remove, e->ins, e->ins_len);
+  assemble(&env_bytes, k, &header, body, body_len);
+  struct hls_envelope env;
+  int rc = hls_env_decode(&env, sb_bytes(&env_bytes), env_bytes.size, why);
+  assert_decode_code(rc);
+  if (rc == 0) assert_int_equal(hls_env_verify(&env), 0);
+  msgpack_sbuffer_destroy(&header);
+  msgpack_sbuffer_destroy(&env_bytes);
+  return rc;
+}
+
+static void expect_craft(int want, const struct key *k, const struct hdr *h, const msgpack_sbuffer *body,
+                         const struct edit *e, const char *what) {
+  struct hls_why why = {{0}};
+  int rc = craft_rc(k, h, body != NULL ? sb_bytes(body) : NULL, body != NULL ? body->size : 0, e, &why);
+  if (rc != want) fail_msg("%s: got %s (%s), want %s", what, hls_err_name(rc), why.text, hls_err_name(want));
+}
+
+/* Check a body with every applicable decoder: the typed one and, inside a
+ * signed envelope, hls_env_decode (whose body check must agree). */
+static void expect_body(int want, int type, const msgpack_sbuffer *body, const char *what) {
+  struct hls_why why = {{0}};
+  int rc = hls_env_body_check(type, sb_bytes(body), body->size, &why);
+  assert_decode_code(rc);
+  if (rc != want) fail_msg("%s: body check gave %s (%s), want %s", what, hls_err_name(rc), why.text, hls_err_name(want));
+  struct key k;
+  key_make(&k, 0x40);
+  uint64_t seq = type == HLS_ENV_TOMBSTONE ? 1000 : 1;
+  struct hdr h = hdr_default(&k, type, seq);
+  expect_craft(want, &k, &h, body, NULL, what);
+}
+
+/* --- names ---------------------------------------------------------------- */
+
+static void test_names(void **state) {
+  (void)state;
+  static const char *const names[] = {"profile", "digest", "story", "tombstone"};
+  for (int t = HLS_ENV_PROFILE; t <= HLS_ENV_TOMBSTONE; t++) {
+    int parsed = 0;
+    assert_string_equal(hls_env_type_name(t), names[t - 1]);
+    assert_int_equal(hls_env_type_parse(names[t - 1], &parsed), 0);
+    assert_int_equal(parsed, t);
+  }
+  int parsed = 0;
+  assert_int_equal(hls_env_type_parse("Story", &parsed), HLS_EINVAL);
+  assert_string_equal(hls_env_type_name(0), "unknown");
+  assert_string_equal(hls_env_type_name(5), "unknown");
+  assert_string_equal(hls_env_audience_name(HLS_AUD_NETWORK), "network");
+  assert_string_equal(hls_env_audience_name(HLS_AUD_PEERS), "peers");
+  assert_string_equal(hls_env_audience_name(2), "unknown");
+  assert_string_equal(hls_tomb_reason_name(HLS_TOMB_CONSENT_WITHDRAWN), "consent_withdrawn");
+  assert_string_equal(hls_tomb_reason_name(HLS_TOMB_RECORD_DELETED), "record_deleted");
+  assert_string_equal(hls_tomb_reason_name(4), "unknown");
+  assert_string_equal(hls_tomb_reason_name(-1), "unknown");
+}
+
+/* --- round trips -------------------------------------------------------------- */
+
+static void check_header_fields(const struct hls_envelope *env, const struct chain *c, int i) {
+  const struct hls_env_header *h = &env->h;
+  assert_int_equal(h->version, HLS_ENV_VERSION);
+  assert_int_equal(h->type, i + 1);
+  assert_memory_equal(h->origin, c->key.pk, HLS_KEY_BYTES);
+  assert_int_equal(h->seq, (uint64_t)i + 1);
+  assert_int_equal(h->has_prev, i > 0);
+  if (i > 0) assert_memory_equal(h->prev, c->item[i - 1].id, HLS_HASH_BYTES);
+  assert_int_equal(h->timestamp_ms, TS0 + (uint64_t)i * 60000);
+  assert_int_equal(h->audience, i + 1 == HLS_ENV_STORY ? HLS_AUD_PEERS : HLS_AUD_NETWORK);
+  uint8_t hash[HLS_HASH_BYTES];
+  hls_env_hash(sb_bytes(&c->body[i]), c->body[i].size, hash);
+  assert_memory_equal(h->body_hash, hash, HLS_HASH_BYTES);
+}
+
+static void test_round_trip(void **state) {
+  (void)state;
+  struct chain c;
+  chain_build(&c, 0x01);
+  for (int i = 0; i < N_TYPES; i++) {
+    const struct hls_envelope *env = &c.item[i];
+    check_header_fields(env, &c, i);
+    /* The views point into the input: header after the array byte, body at the end. */
+    assert_ptr_equal(env->header_bytes, sb_bytes(&c.env[i]) + 1);
+    assert_int_equal(env->body_len, c.body[i].size);
+    assert_ptr_equal(env->body, sb_bytes(&c.env[i]) + c.env[i].size - c.body[i].size);
+    assert_memory_equal(env->body, c.body[i].data, c.body[i].size);
+    assert_int_equal(c.env[i].size, 1 + env->header_len + 2 + HLS_SIG_BYTES + env->body_len);
+    /* item id = BLAKE2b-256(header || signature), computed independently. */
+    uint8_t id[HLS_HASH_BYTES];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof id);
+    crypto_generichash_update(&st, env->header_bytes, env->header_len);
+    crypto_generichash_update(&st, env->sig, HLS_SIG_BYTES);
+    crypto_generichash_final(&st, id, sizeof id);
+    assert_memory_equal(env->id, id, sizeof id);
+    hls_env_item_id(env->header_bytes, env->header_len, env->sig, id);
+    assert_memory_equal(env->id, id, sizeof id);
+    /* The signature covers the tag and the header, and nothing else. */
+    size_t tag_len = strlen(HLS_ENV_SIG_TAG);
+    uint8_t msg[512];
+    assert_true(tag_len + env->header_len <= sizeof msg);
+    memcpy(msg, HLS_ENV_SIG_TAG, tag_len);
+    memcpy(msg + tag_len, env->header_bytes, env->header_len);
+    assert_int_equal(crypto_sign_verify_detached(env->sig, msg, tag_len + env->header_len, c.key.pk), 0);
+    assert_int_equal(hls_env_verify(env), 0);
+  }
+
+  struct hls_why why = {{0}};
+  /* profile */
+  struct hls_profile p, p_want;
+  sample_profile(&p_want);
+  assert_int_equal(hls_profile_decode(&p, c.item[0].body, c.item[0].body_len, &why), 0);
+  assert_string_equal(p.place, p_want.place);
+  assert_string_equal(p.region, p_want.region);
+  assert_int_equal(p.role, p_want.role);
+  assert_int_equal(p.n_addresses, p_want.n_addresses);
+  for (size_t i = 0; i < p.n_addresses; i++) assert_string_equal(p.addresses[i], p_want.addresses[i]);
+
+  /* digest: cells come back in canonical order */
+  struct hls_digest d, d_want;
+  struct hls_digest_cell cells[5];
+  sample_digest(&d_want, cells);
+  msgpack_sbuffer scratch;
+  msgpack_sbuffer_init(&scratch);
+  assert_int_equal(hls_digest_pack(&scratch, &d_want), 0); /* sorts cells[] */
+  msgpack_sbuffer_destroy(&scratch);
+  assert_int_equal(hls_digest_decode(&d, c.item[1].body, c.item[1].body_len, &why), 0);
+  assert_int_equal(d.iso_year, 2026);
+  assert_int_equal(d.iso_week, 7);
+  assert_int_equal(d.method.threshold, 10);
+  assert_int_equal(d.method.rounding, 5);
+  assert_int_equal(d.n_cells, 5);
+  static const char *const order[] = {"caf\xc3\xa9-culture", "community-cafe", "community-cafe", "loneliness",
+                                      "loneliness"};
+  for (size_t i = 0; i < d.n_cells; i++) {
+    assert_string_equal(d.cells[i].theme, order[i]);
+    assert_string_equal(d.cells[i].theme, d_want.cells[i].theme);
+    assert_int_equal(d.cells[i].kind, d_want.cells[i].kind);
+    assert_int_equal(d.cells[i].scale, d_want.cells[i].scale);
+    assert_int_equal(d.cells[i].stage, d_want.cells[i].stage);
+    assert_int_equal(d.cells[i].withheld, d_want.cells[i].withheld);
+    assert_int_equal(d.cells[i].count, d_want.cells[i].count);
+  }
+  assert_true(d.cells[1].withheld); /* community-cafe, person scale */
+  assert_int_equal(d.cells[2].count, 3);
+  hls_digest_free(&d);
+  assert_null(d.cells);
+  hls_digest_free(NULL);
+
+  /* story */
+  struct hls_story s;
+  assert_int_equal(hls_story_decode(&s, c.item[2].body, c.item[2].body_len, &why), 0);
+  assert_int_equal(s.iso_year, 2026);
+  assert_int_equal(s.iso_week, 7);
+  assert_string_equal(s.title, "Community caf\xc3\xa9 pilot");
+  assert_string_equal(s.tried, STORY_TRIED);
+  assert_string_equal(s.learnt, STORY_LEARNT);
+  assert_int_equal(s.n_themes, 2);
+  assert_string_equal(s.themes[0].slug, "loneliness");
+  assert_int_equal(s.themes[0].kind, HLS_KIND_PROBLEM);
+  assert_string_equal(s.themes[1].slug, "community-cafe");
+  assert_int_equal(s.themes[1].kind, HLS_KIND_ASPIRATION);
+  assert_int_equal(s.scale, HLS_SCALE_PLACE);
+  assert_int_equal(s.stage, HLS_STAGE_EXPERIMENT);
+  hls_story_free(&s);
+  assert_null(s.tried);
+  hls_story_free(NULL);
+
+  /* tombstone */
+  struct hls_tombstone t;
+  assert_int_equal(hls_tombstone_decode(&t, c.item[3].body, c.item[3].body_len, &why), 0);
+  assert_int_equal(t.target_seq, 1);
+  assert_int_equal(t.reason, HLS_TOMB_CORRECTED);
+  chain_free(&c);
+}
+
+/* Empty optional texts travel as nil and come back NULL. */
+static void test_story_without_texts(void **state) {
+  (void)state;
+  char empty[] = "";
+  struct hls_story s, back;
+  sample_story(&s, NULL, empty);
+  s.n_themes = 0;
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  assert_int_equal(hls_story_pack(&body, &s), 0);
+  struct hls_why why = {{0}};
+  assert_int_equal(hls_story_decode(&back, sb_bytes(&body), body.size, &why), 0);
+  assert_null(back.tried);
+  assert_null(back.learnt);
+  assert_int_equal(back.n_themes, 0);
+  hls_story_free(&back);
+  msgpack_sbuffer_destroy(&body);
+}
+
+static void test_check_link(void **state) {
+  (void)state;
+  struct chain c, other;
+  chain_build(&c, 0x01);
+  chain_build(&other, 0x50);
+  for (int i = 0; i + 1 < N_TYPES; i++) assert_int_equal(hls_env_check_link(&c.item[i], &c.item[i + 1]), 0);
+  /* Not the next item: backwards, itself, two ahead. */
+  assert_int_equal(hls_env_check_link(&c.item[1], &c.item[0]), HLS_ECHAIN);
+  assert_int_equal(hls_env_check_link(&c.item[1], &c.item[1]), HLS_ECHAIN);
+  assert_int_equal(hls_env_check_link(&c.item[0], &c.item[2]), HLS_ECHAIN);
+  /* Another node's seq 2 is not a successor of ours. */
+  assert_int_equal(hls_env_check_link(&c.item[0], &other.item[1]), HLS_ECHAIN);
+
+  msgpack_sbuffer body, wrong_origin, gap, wrong_prev;
+  msgpack_sbuffer_init(&body);
+  msgpack_sbuffer_init(&wrong_origin);
+  msgpack_sbuffer_init(&gap);
+  msgpack_sbuffer_init(&wrong_prev);
+  sample_body(&body, HLS_ENV_DIGEST);
+  /* Linked to our seq 1 by id, but signed (and so originated) by another key. */
+  assert_int_equal(hls_env_build(&wrong_origin, HLS_ENV_DIGEST, other.key.sk, 2, c.item[0].id, TS0, 0,
+                                 sb_bytes(&body), body.size),
+                   0);
+  /* seq 3 whose prev is seq 1: a gap. */
+  assert_int_equal(hls_env_build(&gap, HLS_ENV_DIGEST, c.key.sk, 3, c.item[0].id, TS0, 0, sb_bytes(&body), body.size),
+                   0);
+  /* seq 2 pointing at something else. */
+  uint8_t not_it[HLS_HASH_BYTES];
+  memcpy(not_it, c.item[0].id, sizeof not_it);
+  not_it[HLS_HASH_BYTES - 1] ^= 0x01;
+  assert_int_equal(hls_env_build(&wrong_prev, HLS_ENV_DIGEST, c.key.sk, 2, not_it, TS0, 0, sb_bytes(&body), body.size),
+                   0);
+  struct hls_envelope e_origin, e_gap, e_prev;
+  decode_ok(&e_origin, sb_bytes(&wrong_origin), wrong_origin.size);
+  decode_ok(&e_gap, sb_bytes(&gap), gap.size);
+  decode_ok(&e_prev, sb_bytes(&wrong_prev), wrong_prev.size);
+  /* Each is a valid, signed envelope on its own... */
+  assert_int_equal(hls_env_verify(&e_origin), 0);
+  assert_int_equal(hls_env_verify(&e_gap), 0);
+  assert_int_equal(hls_env_verify(&e_prev), 0);
+  /* ...that does not follow our seq 1. */
+  assert_int_equal(hls_env_check_link(&c.item[0], &e_origin), HLS_ECHAIN);
+  assert_int_equal(hls_env_check_link(&c.item[0], &e_gap), HLS_ECHAIN);
+  assert_int_equal(hls_env_check_link(&c.item[1], &e_gap), HLS_ECHAIN); /* right seq, wrong prev */
+  assert_int_equal(hls_env_check_link(&c.item[0], &e_prev), HLS_ECHAIN);
+  msgpack_sbuffer_destroy(&body);
+  msgpack_sbuffer_destroy(&wrong_origin);
+  msgpack_sbuffer_destroy(&gap);
+  msgpack_sbuffer_destroy(&wrong_prev);
+  chain_free(&c);
+  chain_free(&other);
+}
+
+static void test_build_refuses(void **state) {
+  (void)state;
+  struct key k;
+  key_make(&k, 0x01);
+  uint8_t prev[HLS_HASH_BYTES] = {0};
+  msgpack_sbuffer body, out;
+  msgpack_sbuffer_init(&body);
+  msgpack_sbuffer_init(&out);
+  sample_body(&body, HLS_ENV_DIGEST);
+  const uint8_t *b = sb_bytes(&body);
+  assert_int_equal(hls_env_build(&out, 0, k.sk, 1, NULL, TS0, 0, b, body.size), HLS_EINVAL);
+  assert_int_equal(hls_env_build(&out, 5, k.sk, 1, NULL, TS0, 0, b, body.size), HLS_EINVAL);
+  assert_int_equal(hls_env_build(&out, HLS_ENV_DIGEST, k.sk, 0, NULL, TS0, 0, b, body.size), HLS_EINVAL);
+  assert_int_equal(hls_env_build(&out, HLS_ENV_DIGEST, k.sk, 1, prev, TS0, 0, b, body.size), HLS_EINVAL);
+  assert_int_equal(hls_env_build(&out, HLS_ENV_DIGEST, k.sk, 2, NULL, TS0, 0, b, body.size), HLS_EINVAL);
+  assert_int_equal(hls_env_build(&out, HLS_ENV_DIGEST, k.sk, 1, NULL, TS0, HLS_AUD_PEERS, b, body.size), HLS_EINVAL);
+  assert_int_equal(hls_env_build(&out, HLS_ENV_STORY, k.sk, 1, NULL, TS0, 2, b, body.size), HLS_EINVAL);
+  assert_int_equal(hls_env_build(&out, HLS_ENV_DIGEST, k.sk, 1, NULL, TS0, 0, NULL, 0), HLS_EINVAL);
+  /* Values the decoder would refuse are never signed. */
+  assert_int_equal(hls_env_build(&out, HLS_ENV_DIGEST, k.sk, (uint64_t)INT64_MAX + 1, prev, TS0, 0, b, body.size),
+                   HLS_EINVAL);
+  assert_int_equal(hls_env_build(&out, HLS_ENV_DIGEST, k.sk, 1, NULL, (uint64_t)INT64_MAX + 1, 0, b, body.size),
+                   HLS_EINVAL);
+  uint8_t *big = calloc(1, HLS_ENV_MAX_BODY + 1);
+  assert_non_null(big);
+  assert_int_equal(hls_env_build(&out, HLS_ENV_DIGEST, k.sk, 1, NULL, TS0, 0, big, HLS_ENV_MAX_BODY + 1), HLS_EINVAL);
+  free(big);
+  assert_int_equal(out.size, 0); /* nothing appended on refusal */
+  /* The largest values the decoder takes are fine. */
+  assert_int_equal(hls_env_build(&out, HLS_ENV_DIGEST, k.sk, (uint64_t)INT64_MAX, prev, (uint64_t)INT64_MAX, 0, b,
+                                 body.size),
+                   0);
+  struct hls_envelope env;
+  decode_ok(&env, sb_bytes(&out), out.size);
+  assert_int_equal(env.h.seq, (uint64_t)INT64_MAX);
+  assert_int_equal(env.h.timestamp_ms, (uint64_t)INT64_MAX);
+  assert_int_equal(hls_env_verify(&env), 0);
+  msgpack_sbuffer_destroy(&body);
+  msgpack_sbuffer_destroy(&out);
+}
+
+/* --- stubs ---------------------------------------------------------------------- */
+
+static void test_stubs(void **state) {
+  (void)state;
+  struct chain c;
+  chain_build(&c, 0x01);
+  struct hls_envelope stub_env[N_TYPES];
+  msgpack_sbuffer stub[N_TYPES];
+  for (int i = 0; i < N_TYPES; i++) {
+    const struct hls_envelope *env = &c.item[i];
+    msgpack_sbuffer_init(&stub[i]);
+    assert_int_equal(hls_env_encode_stub(&stub[i], env), 0);
+    /* The same header and signature, with nil for the body. */
+    assert_int_equal(stub[i].size, c.env[i].size - env->body_len + 1);
+    assert_memory_equal(stub[i].data, c.env[i].data, c.env[i].size - env->body_len);
+    assert_int_equal((uint8_t)stub[i].data[stub[i].size - 1], 0xc0);
+    struct hls_envelope *s = &stub_env[i];
+    decode_ok(s, sb_bytes(&stub[i]), stub[i].size);
+    assert_null(s->body);
+    assert_int_equal(s->body_len, 0);
+    assert_int_equal(hls_env_verify(s), 0);
+    assert_memory_equal(s->id, env->id, HLS_HASH_BYTES);
+    assert_memory_equal(&s->h, &env->h, sizeof s->h);
+    assert_int_equal(s->header_len, env->header_len);
+    assert_memory_equal(s->sig, env->sig, HLS_SIG_BYTES);
+    /* A stub of a stub is the stub. */
+    msgpack_sbuffer again;
+    msgpack_sbuffer_init(&again);
+    assert_int_equal(hls_env_encode_stub(&again, s), 0);
+    assert_int_equal(again.size, stub[i].size);
+    assert_memory_equal(again.data, stub[i].data, again.size);
+    msgpack_sbuffer_destroy(&again);
+    /* Re-attaching the body gives back the envelope byte for byte. */
+    msgpack_sbuffer full;
+    msgpack_sbuffer_init(&full);
+    assert_int_equal(hls_env_encode(&full, s, c.item[i].body, c.item[i].body_len), 0);
+    assert_int_equal(full.size, c.env[i].size);
+    assert_memory_equal(full.data, c.env[i].data, full.size);
+    /* ...and no other body. */
+    msgpack_sbuffer_destroy(&full);
+    msgpack_sbuffer_init(&full);
+    uint8_t *wrong = malloc(c.item[i].body_len);
+    assert_non_null(wrong);
+    memcpy(wrong, c.item[i].body, c.item[i].body_len);
+    wrong[c.item[i].body_len - 1] ^= 0x01;
+    assert_int_equal(hls_env_encode(&full, s, wrong, c.item[i].body_len), HLS_EINVAL);
+    assert_int_equal(hls_env_encode(&full, s, c.item[i].body, c.item[i].body_len - 1), HLS_EINVAL);
+    int other = (i + 1) % N_TYPES;
+    assert_int_equal(hls_env_encode(&full, s, c.item[other].body, c.item[other].body_len), HLS_EINVAL);
+    assert_int_equal(full.size, 0);
+    free(wrong);
+    /* Without a body, hls_env_encode writes the stub. */
+    assert_int_equal(hls_env_encode(&full, env, NULL, 0), 0);
+    assert_int_equal(full.size, stub[i].size);
+    assert_memory_equal(full.data, stub[i].data, full.size);
+    msgpack_sbuffer_destroy(&full);
+  }
+  /* Stubs link like the full items. */
+  for (int i = 0; i + 1 < N_TYPES; i++) {
+    assert_int_equal(hls_env_check_link(&stub_env[i], &stub_env[i + 1]), 0);
+    assert_int_equal(hls_env_check_link(&stub_env[i], &c.item[i + 1]), 0);
+  }
+  for (int i = 0; i < N_TYPES; i++) msgpack_sbuffer_destroy(&stub[i]);
+  chain_free(&c);
+}
+
+/* --- tampering ------------------------------------------------------------------ */
+
+enum region { R_FRAME, R_HEADER, R_SIG_FRAME, R_SIG, R_BODY, R_COUNT };
+static const char *const region_names[R_COUNT] = {"envelope array", "header", "signature bin header",
+                                                  "signature bytes", "body"};
+#define N_CODES (HLS__ELAST - HLS__EFIRST)
+
+struct tally {
+  size_t flips[R_COUNT];
+  size_t decode_err[R_COUNT][N_CODES]; /* by code - HLS__EFIRST */
+  size_t bad_sig[R_COUNT];             /* decoded, then refused by verify */
+};
+
+static enum region region_of(const struct hls_envelope *env, const uint8_t *base, size_t i) {
+  size_t header_start = (size_t)(env->header_bytes - base), header_end = header_start + env->header_len;
+  if (i < header_start) return R_FRAME;
+  if (i < header_end) return R_HEADER;
+  if (i < header_end + 2) return R_SIG_FRAME;
+  if (i < header_end + 2 + HLS_SIG_BYTES) return R_SIG;
+  return R_BODY;
+}
+
+/* Flip every byte of an envelope, one at a time, with each single-bit
+ * mask and with 0xff: nothing may be accepted, and each region must fail
+ * the way its contents say. */
+static void tamper_all(const msgpack_sbuffer *env_bytes, const char *name) {
+  const uint8_t *orig = sb_bytes(env_bytes);
+  size_t len = env_bytes->size;
+  struct hls_envelope good;
+  decode_ok(&good, orig, len);
+  assert_int_equal(hls_env_verify(&good), 0);
+  assert_non_null(good.body);
+  static const uint8_t masks[] = {0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xff};
+  struct tally *t = calloc(1, sizeof *t);
+  assert_non_null(t);
+  uint8_t *copy = malloc(len);
+  assert_non_null(copy);
+  for (size_t i = 0; i < len; i++) {
+    enum region reg = region_of(&good, orig, i);
+    for (size_t m = 0; m < sizeof masks; m++) {
+      memcpy(copy, orig, len);
+      copy[i] ^= masks[m];
+      struct hls_envelope env;
+      struct hls_why why = {{0}};
+      int rc = hls_env_decode(&env, copy, len, &why);
+      int vrc = rc == 0 ? hls_env_verify(&env) : rc;
+      t->flips[reg]++;
+      if (rc == 0 && vrc == 0)
+        fail_msg("%s: byte %zu (%s) ^ 0x%02x was accepted", name, i, region_names[reg], masks[m]);
+      if (rc == 0) {
+        assert_int_equal(vrc, HLS_EBADSIG);
+        t->bad_sig[reg]++;
+      } else {
+        assert_decode_code(rc);
+        t->decode_err[reg][rc - HLS__EFIRST]++;
+      }
+      switch (reg) {
+        case R_SIG: /* any 64 bytes decode; only verify can tell */
+          if (rc != 0) fail_msg("%s: signature byte %zu: decode said %s (%s)", name, i, hls_err_name(rc), why.text);
+          break;
+        case R_BODY: /* never reaches verify: the header commits to the body */
+          if (rc == 0) fail_msg("%s: body byte %zu ^ 0x%02x decoded", name, i, masks[m]);
+          assert_int_not_equal(rc, HLS_EBADSIG);
+          break;
+        case R_HEADER: /* a decode error, or the signature no longer matches */
+          assert_true(rc != 0 || vrc == HLS_EBADSIG);
+          break;
+        default: /* framing: the envelope no longer parses */
+          if (rc == 0) fail_msg("%s: framing byte %zu ^ 0x%02x decoded", name, i, masks[m]);
+          break;
+      }
+    }
+  }
+  /* The body region is where a wrong body_hash shows. */
+  assert_true(t->decode_err[R_BODY][HLS_EMALFORMED - HLS__EFIRST] > 0);
+  assert_int_equal(t->bad_sig[R_SIG], t->flips[R_SIG]);
+  assert_true(t->bad_sig[R_HEADER] > 0);
+  print_message("tampering %s (%zu bytes, %zu masks per byte):\n", name, len, sizeof masks);
+  for (int r = 0; r < R_COUNT; r++) {
+    char line[1024];
+    size_t n = (size_t)snprintf(line, sizeof line, "  %-22s %5zu flips:", region_names[r], t->flips[r]);
+    if (t->bad_sig[r] > 0)
+      n += (size_t)snprintf(line + n, sizeof line - n, " bad_signature(verify) %zu", t->bad_sig[r]);
+    for (int code = 0; code < N_CODES && n < sizeof line; code++)
+      if (t->decode_err[r][code] > 0)
+        n += (size_t)snprintf(line + n, sizeof line - n, " %s %zu", hls_err_name(code + HLS__EFIRST),
+                              t->decode_err[r][code]);
+    print_message("%s; accepted 0\n", line);
+  }
+  free(copy);
+  free(t);
+}
+
+static void test_tamper_story(void **state) {
+  (void)state;
+  struct chain c;
+  chain_build(&c, 0x01);
+  tamper_all(&c.env[HLS_ENV_STORY - 1], "story");
+  chain_free(&c);
+}
+
+static void test_tamper_digest(void **state) {
+  (void)state;
+  struct chain c;
+  chain_build(&c, 0x01);
+  tamper_all(&c.env[HLS_ENV_DIGEST - 1], "digest");
+  chain_free(&c);
+}
+
+/* A header signed by one key naming another as origin. */
+static void test_signature_by_another_key(void **state) {
+  (void)state;
+  struct key a, b;
+  key_make(&a, 0x01);
+  key_make(&b, 0x02);
+  msgpack_sbuffer body, header, bytes;
+  msgpack_sbuffer_init(&body);
+  msgpack_sbuffer_init(&header);
+  msgpack_sbuffer_init(&bytes);
+  sample_body(&body, HLS_ENV_PROFILE);
+  uint8_t hash[HLS_HASH_BYTES];
+  hls_env_hash(sb_bytes(&body), body.size, hash);
+  struct hdr h = hdr_default(&b, HLS_ENV_PROFILE, 1);
+  pack_hdr(&header, &h, hash);
+  assemble(&bytes, &a, &header, sb_bytes(&body), body.size);
+  struct hls_envelope env;
+  decode_ok(&env, sb_bytes(&bytes), bytes.size);
+  assert_int_equal(hls_env_verify(&env), HLS_EBADSIG);
+  msgpack_sbuffer_destroy(&body);
+  msgpack_sbuffer_destroy(&header);
+  msgpack_sbuffer_destroy(&bytes);
+}
+
+/* --- canonical form, trailing bytes, truncation -------------------------------- */
+
+static void test_noncanonical(void **state) {
+  (void)state;
+  struct key k;
+  key_make(&k, 0x01);
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  sample_body(&body, HLS_ENV_DIGEST);
+  struct hdr h = hdr_default(&k, HLS_ENV_DIGEST, 5);
+  expect_craft(0, &k, &h, &body, NULL, "well-formed control");
+  /* Header offsets: 0 array, 1 version, 2 type, 3-4 bin8 header of the
+   * origin, 5-36 origin, 37 seq (fixint 5), 38-71 prev, 72 timestamp. */
+  const struct edit seq_uint8 = {37, 1, "\xcc\x05", 2};
+  expect_craft(HLS_ENONCANON, &k, &h, &body, &seq_uint8, "seq 5 as uint8");
+  const struct edit seq_uint64 = {37, 1, "\xcf\0\0\0\0\0\0\0\x05", 9};
+  expect_craft(HLS_ENONCANON, &k, &h, &body, &seq_uint64, "seq 5 as uint64");
+  const struct edit seq_int8 = {37, 1, "\xd0\x05", 2};
+  expect_craft(HLS_ENONCANON, &k, &h, &body, &seq_int8, "seq 5 as int8");
+  const struct edit version_uint16 = {1, 1, "\xcd\x00\x01", 3};
+  expect_craft(HLS_ENONCANON, &k, &h, &body, &version_uint16, "version as uint16");
+  const struct edit header_array16 = {0, 1, "\xdc\x00\x08", 3};
+  expect_craft(HLS_ENONCANON, &k, &h, &body, &header_array16, "header as array16");
+  const struct edit origin_bin16 = {3, 2, "\xc5\x00\x20", 3};
+  expect_craft(HLS_ENONCANON, &k, &h, &body, &origin_bin16, "origin as bin16");
+  /* timestamp TS0 is a uint64; a float in its place is not an integer at all */
+  const struct edit ts_float = {72, 9, "\xcb\x42\x79\xc6\x4a\x9e\x10\x00\x00", 9};
+  expect_craft(HLS_EMALFORMED, &k, &h, &body, &ts_float, "timestamp as float64");
+
+  /* The envelope array as array16 (and array32) with 3 elements. */
+  msgpack_sbuffer env;
+  msgpack_sbuffer_init(&env);
+  assert_int_equal(hls_env_build(&env, HLS_ENV_DIGEST, k.sk, 1, NULL, TS0, 0, sb_bytes(&body), body.size), 0);
+  assert_int_equal(decode_rc(sb_bytes(&env), env.size), 0);
+  splice(&env, 0, 1, "\xdc\x00\x03", 3);
+  assert_int_equal(decode_rc(sb_bytes(&env), env.size), HLS_ENONCANON);
+  splice(&env, 0, 3, "\xdd\x00\x00\x00\x03", 5);
+  assert_int_equal(decode_rc(sb_bytes(&env), env.size), HLS_ENONCANON);
+  msgpack_sbuffer_destroy(&env);
+
+  /* A body string in str8 form though it fits a fixstr: the story title.
+   * Body offsets: 0 array, 1-3 year (uint16), 4 week, 5 title. */
+  msgpack_sbuffer story;
+  msgpack_sbuffer_init(&story);
+  sample_body(&story, HLS_ENV_STORY);
+  assert_int_equal((uint8_t)story.data[5], 0xa0 | strlen("Community caf\xc3\xa9 pilot"));
+  splice(&story, 5, 1, "\xd9\x15", 2);
+  expect_body(HLS_ENONCANON, HLS_ENV_STORY, &story, "title as str8");
+  /* A body int in a longer form: the year as uint32. */
+  msgpack_sbuffer_destroy(&story);
+  msgpack_sbuffer_init(&story);
+  sample_body(&story, HLS_ENV_STORY);
+  splice(&story, 1, 3, "\xce\x00\x00\x07\xea", 5);
+  expect_body(HLS_ENONCANON, HLS_ENV_STORY, &story, "year as uint32");
+  msgpack_sbuffer_destroy(&story);
+
+  /* Digest cells out of order, and repeated. */
+  msgpack_sbuffer d;
+  msgpack_packer pk;
+  const char *const method = HLS_DIGEST_METHOD;
+  msgpack_sbuffer_init(&d);
+  msgpack_packer_init(&pk, &d, msgpack_sbuffer_write);
+  mpb_pack(&pk, "A u u A s u u A", 4, 2026ull, 7ull, 3, method, 10ull, 5ull, 2);
+  mpb_pack(&pk, "A s u u u u", 5, "loneliness", 0ull, 0ull, 1ull, 20ull);
+  mpb_pack(&pk, "A s u u u n", 5, "community-cafe", 0ull, 0ull, 1ull);
+  expect_body(HLS_ENONCANON, HLS_ENV_DIGEST, &d, "cells out of theme order");
+  msgpack_sbuffer_clear(&d);
+  mpb_pack(&pk, "A u u A s u u A", 4, 2026ull, 7ull, 3, method, 10ull, 5ull, 2);
+  mpb_pack(&pk, "A s u u u u", 5, "loneliness", 0ull, 0ull, 3ull, 20ull);
+  mpb_pack(&pk, "A s u u u u", 5, "loneliness", 0ull, 0ull, 1ull, 20ull);
+  expect_body(HLS_ENONCANON, HLS_ENV_DIGEST, &d, "cells out of stage order");
+  msgpack_sbuffer_clear(&d);
+  mpb_pack(&pk, "A u u A s u u A", 4, 2026ull, 7ull, 3, method, 10ull, 5ull, 2);
+  mpb_pack(&pk, "A s u u u u", 5, "loneliness", 1ull, 0ull, 1ull, 20ull);
+  mpb_pack(&pk, "A s u u u u", 5, "loneliness", 0ull, 2ull, 1ull, 20ull);
+  expect_body(HLS_ENONCANON, HLS_ENV_DIGEST, &d, "cells out of kind order");
+  msgpack_sbuffer_clear(&d);
+  mpb_pack(&pk, "A u u A s u u A", 4, 2026ull, 7ull, 3, method, 10ull, 5ull, 2);
+  mpb_pack(&pk, "A s u u u u", 5, "loneliness", 0ull, 0ull, 1ull, 20ull);
+  mpb_pack(&pk, "A s u u u u", 5, "loneliness", 0ull, 0ull, 1ull, 20ull);
+  expect_body(HLS_ENONCANON, HLS_ENV_DIGEST, &d, "repeated cell");
+  msgpack_sbuffer_clear(&d);
+  mpb_pack(&pk, "A u u A s u u A", 4, 2026ull, 7ull, 3, method, 10ull, 5ull, 2);
+  mpb_pack(&pk, "A s u u u u", 5, "loneliness", 0ull, 0ull, 1ull, 20ull);
+  mpb_pack(&pk, "A s u u u n", 5, "loneliness", 0ull, 0ull, 1ull);
+  expect_body(HLS_ENONCANON, HLS_ENV_DIGEST, &d, "repeated cell, once withheld");
+  msgpack_sbuffer_clear(&d);
+  /* Control: the same cells in order are fine, byte order deciding "é". */
+  mpb_pack(&pk, "A u u A s u u A", 4, 2026ull, 7ull, 3, method, 10ull, 5ull, 3);
+  mpb_pack(&pk, "A s u u u u", 5, "cafe", 0ull, 0ull, 1ull, 20ull);
+  mpb_pack(&pk, "A s u u u u", 5, "caf\xc3\xa9", 0ull, 0ull, 1ull, 20ull);
+  mpb_pack(&pk, "A s u u u u", 5, "cafz", 0ull, 0ull, 1ull, 20ull);
+  expect_body(HLS_ENONCANON, HLS_ENV_DIGEST, &d, "\"caf\xc3\xa9\" before \"cafz\"");
+  msgpack_sbuffer_clear(&d);
+  mpb_pack(&pk, "A u u A s u u A", 4, 2026ull, 7ull, 3, method, 10ull, 5ull, 3);
+  mpb_pack(&pk, "A s u u u u", 5, "cafe", 0ull, 0ull, 1ull, 20ull);
+  mpb_pack(&pk, "A s u u u u", 5, "cafz", 0ull, 0ull, 1ull, 20ull);
+  mpb_pack(&pk, "A s u u u u", 5, "caf\xc3\xa9", 0ull, 0ull, 1ull, 20ull);
+  expect_body(0, HLS_ENV_DIGEST, &d, "cells in byte order");
+  msgpack_sbuffer_destroy(&d);
+  msgpack_sbuffer_destroy(&body);
+}
+
+static void test_trailing_bytes(void **state) {
+  (void)state;
+  struct chain c;
+  chain_build(&c, 0x01);
+  for (int i = 0; i < N_TYPES; i++) {
+    msgpack_sbuffer longer, stub;
+    msgpack_sbuffer_init(&longer);
+    msgpack_sbuffer_init(&stub);
+    msgpack_sbuffer_write(&longer, c.env[i].data, c.env[i].size);
+    msgpack_sbuffer_write(&longer, "\x00", 1);
+    assert_int_equal(decode_rc(sb_bytes(&longer), longer.size), HLS_ETRAILING);
+    msgpack_sbuffer_write(&longer, c.env[i].data, c.env[i].size); /* two envelopes back to back */
+    assert_int_equal(decode_rc(sb_bytes(&longer), longer.size), HLS_ETRAILING);
+    assert_int_equal(hls_env_encode_stub(&stub, &c.item[i]), 0);
+    msgpack_sbuffer_write(&stub, "\xc0", 1);
+    assert_int_equal(decode_rc(sb_bytes(&stub), stub.size), HLS_ETRAILING);
+    /* A body with a byte after it, re-signed so only that is wrong. */
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    msgpack_sbuffer_write(&body, c.body[i].data, c.body[i].size);
+    msgpack_sbuffer_write(&body, "\x01", 1);
+    struct hls_why why = {{0}};
+    assert_int_equal(hls_env_body_check(i + 1, sb_bytes(&body), body.size, &why), HLS_ETRAILING);
+    msgpack_sbuffer_destroy(&body);
+    msgpack_sbuffer_destroy(&longer);
+    msgpack_sbuffer_destroy(&stub);
+  }
+  chain_free(&c);
+}
+
+/* Every prefix is refused as truncated; each is decoded from an exact-size
+ * copy so the sanitizers catch a read past the end. */
+static void truncate_all(const uint8_t *bytes, size_t len, int type, const char *name) {
+  for (size_t n = 0; n < len; n++) {
+    uint8_t *copy = malloc(n > 0 ? n : 1);
+    assert_non_null(copy);
+    memcpy(copy, bytes, n);
+    struct hls_why why = {{0}};
+    int rc = type == 0 ? decode_rc(copy, n) : hls_env_body_check(type, copy, n, &why);
+    if (rc != HLS_ETRUNCATED) fail_msg("%s cut to %zu of %zu bytes: %s (%s)", name, n, len, hls_err_name(rc), why.text);
+    free(copy);
+  }
+}
+
+static void test_truncation(void **state) {
+  (void)state;
+  struct chain c;
+  chain_build(&c, 0x01);
+  for (int i = 0; i < N_TYPES; i++) {
+    const char *name = hls_env_type_name(i + 1);
+    truncate_all(sb_bytes(&c.env[i]), c.env[i].size, 0, name);
+    truncate_all(sb_bytes(&c.body[i]), c.body[i].size, i + 1, name);
+    msgpack_sbuffer stub;
+    msgpack_sbuffer_init(&stub);
+    assert_int_equal(hls_env_encode_stub(&stub, &c.item[i]), 0);
+    truncate_all(sb_bytes(&stub), stub.size, 0, name);
+    msgpack_sbuffer_destroy(&stub);
+  }
+  chain_free(&c);
+}
+
+/* --- size limits ------------------------------------------------------------------ */
+
+/* A digest body of n cells with themes t00000, t00001, ... (in order). */
+static void digest_of_n_cells(msgpack_sbuffer *sb, uint32_t n) {
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+  mpb_pack(&pk, "A u u A s u u A", 4, 2026ull, 7ull, 3, HLS_DIGEST_METHOD, 10ull, 5ull, (int)n);
+  for (uint32_t i = 0; i < n; i++) {
+    char theme[16];
+    snprintf(theme, sizeof theme, "t%05u", i);
+    mpb_pack(&pk, "A s u u u u", 5, theme, 0ull, 2ull, 1ull, 3ull);
+  }
+}
+
+static void test_size_limits(void **state) {
+  (void)state;
+  struct key k;
+  key_make(&k, 0x01);
+  /* Too big to look at: refused from the length alone. */
+  uint8_t *big = calloc(1, HLS_ENV_MAX_BYTES + 1);
+  assert_non_null(big);
+  struct chain c;
+  chain_build(&c, 0x01);
+  memcpy(big, c.env[0].data, c.env[0].size);
+  assert_int_equal(decode_rc(big, HLS_ENV_MAX_BYTES + 1), HLS_ETOOBIG);
+  assert_int_equal(decode_rc(big, SIZE_MAX), HLS_ETOOBIG); /* len is checked before any byte is read */
+  free(big);
+  chain_free(&c);
+
+  /* Digest cells: the limit itself is fine, one more is refused. */
+  msgpack_sbuffer d;
+  msgpack_sbuffer_init(&d);
+  digest_of_n_cells(&d, HLS_DIGEST_MAX_CELLS);
+  expect_body(0, HLS_ENV_DIGEST, &d, "HLS_DIGEST_MAX_CELLS cells");
+  msgpack_sbuffer_clear(&d);
+  digest_of_n_cells(&d, HLS_DIGEST_MAX_CELLS + 1);
+  expect_body(HLS_ETOOBIG, HLS_ENV_DIGEST, &d, "HLS_DIGEST_MAX_CELLS + 1 cells");
+  /* A count the input cannot hold is refused before anything is sized
+   * from it (an allocation of 2^32 cells would fail or abort under ASan). */
+  msgpack_sbuffer_clear(&d);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &d, msgpack_sbuffer_write);
+  mpb_pack(&pk, "A u u A s u u", 4, 2026ull, 7ull, 3, HLS_DIGEST_METHOD, 10ull, 5ull);
+  msgpack_sbuffer_write(&d, "\xdd\xff\xff\xff\xff\x95", 6);
+  expect_body(HLS_ETRUNCATED, HLS_ENV_DIGEST, &d, "2^32-1 cells claimed");
+  msgpack_sbuffer_destroy(&d);
+
+  /* Profile addresses: at most HLS_PROFILE_MAX_ADDRESSES. */
+  msgpack_sbuffer p;
+  msgpack_sbuffer_init(&p);
+  msgpack_packer_init(&pk, &p, msgpack_sbuffer_write);
+  mpb_pack(&pk, "A s s u A", 4, "Leeds", "Yorkshire", 0ull, HLS_PROFILE_MAX_ADDRESSES);
+  for (int i = 0; i < HLS_PROFILE_MAX_ADDRESSES; i++) mpb_pack(&pk, "s", "192.0.2.1:7420");
+  expect_body(0, HLS_ENV_PROFILE, &p, "HLS_PROFILE_MAX_ADDRESSES addresses");
+  msgpack_sbuffer_clear(&p);
+  mpb_pack(&pk, "A s s u A", 4, "Leeds", "Yorkshire", 0ull, HLS_PROFILE_MAX_ADDRESSES + 1);
+  for (int i = 0; i < HLS_PROFILE_MAX_ADDRESSES + 1; i++) mpb_pack(&pk, "s", "192.0.2.1:7420");
+  expect_body(HLS_ETOOBIG, HLS_ENV_PROFILE, &p, "one address too many");
+  struct hls_profile prof;
+  sample_profile(&prof);
+  prof.n_addresses = HLS_PROFILE_MAX_ADDRESSES + 1;
+  msgpack_sbuffer_clear(&p);
+  assert_int_equal(hls_profile_pack(&p, &prof), HLS_EINVAL);
+  assert_int_equal(p.size, 0);
+  msgpack_sbuffer_destroy(&p);
+
+  /* Story themes and texts. */
+  msgpack_sbuffer s;
+  msgpack_sbuffer_init(&s);
+  msgpack_packer_init(&pk, &s, msgpack_sbuffer_write);
+  mpb_pack(&pk, "A u u s n n A", 8, 2026ull, 7ull, "Title", HLS_THEMES_PER_RECORD + 1);
+  for (int i = 0; i < HLS_THEMES_PER_RECORD + 1; i++) {
+    char slug[16];
+    snprintf(slug, sizeof slug, "theme-%d", i);
+    mpb_pack(&pk, "A s u", 2, slug, 0ull);
+  }
+  mpb_pack(&pk, "u u", 0ull, 0ull);
+  expect_body(HLS_ETOOBIG, HLS_ENV_STORY, &s, "33 themes");
+  char *text = malloc(HLS_TEXT_HARD_MAX + 2);
+  assert_non_null(text);
+  memset(text, 'a', HLS_TEXT_HARD_MAX + 1);
+  text[HLS_TEXT_HARD_MAX + 1] = '\0';
+  msgpack_sbuffer_clear(&s);
+  mpb_pack(&pk, "A u u s S n A u u", 8, 2026ull, 7ull, "Title", text, (size_t)HLS_TEXT_HARD_MAX, 0, 0ull, 0ull);
+  expect_body(0, HLS_ENV_STORY, &s, "tried of HLS_TEXT_HARD_MAX bytes");
+  msgpack_sbuffer_clear(&s);
+  mpb_pack(&pk, "A u u s n S A u u", 8, 2026ull, 7ull, "Title", text, (size_t)HLS_TEXT_HARD_MAX + 1, 0, 0ull, 0ull);
+  expect_body(HLS_EMALFORMED, HLS_ENV_STORY, &s, "learnt of HLS_TEXT_HARD_MAX + 1 bytes");
+  msgpack_sbuffer_clear(&s);
+  mpb_pack(&pk, "A u u S n n A u u", 8, 2026ull, 7ull, text, (size_t)HLS_TITLE_MAX, 0, 0ull, 0ull);
+  expect_body(0, HLS_ENV_STORY, &s, "title of HLS_TITLE_MAX bytes");
+  msgpack_sbuffer_clear(&s);
+  mpb_pack(&pk, "A u u S n n A u u", 8, 2026ull, 7ull, text, (size_t)HLS_TITLE_MAX + 1, 0, 0ull, 0ull);
+  expect_body(HLS_EMALFORMED, HLS_ENV_STORY, &s, "title of HLS_TITLE_MAX + 1 bytes");
+  free(text);
+  msgpack_sbuffer_destroy(&s);
+}
+
+/* --- schema ---------------------------------------------------------------------- */
+
+static void test_header_schema(void **state) {
+  (void)state;
+  struct key k;
+  key_make(&k, 0x01);
+  msgpack_sbuffer digest, story, tomb;
+  msgpack_sbuffer_init(&digest);
+  msgpack_sbuffer_init(&story);
+  msgpack_sbuffer_init(&tomb);
+  sample_body(&digest, HLS_ENV_DIGEST);
+  sample_body(&story, HLS_ENV_STORY);
+  sample_body(&tomb, HLS_ENV_TOMBSTONE);
+  uint8_t prev[HLS_HASH_BYTES] = {1};
+  struct hdr h;
+
+  h = hdr_default(&k, HLS_ENV_DIGEST, 1);
+  expect_craft(0, &k, &h, &digest, NULL, "control");
+  h.version = 2;
+  expect_craft(HLS_EUNSUPPORTED, &k, &h, &digest, NULL, "version 2");
+  h.version = 0;
+  expect_craft(HLS_EUNSUPPORTED, &k, &h, &digest, NULL, "version 0");
+  h.version = 0x100000000ull;
+  expect_craft(HLS_EMALFORMED, &k, &h, &digest, NULL, "version 2^32");
+  h = hdr_default(&k, 0, 1);
+  expect_craft(HLS_EUNSUPPORTED, &k, &h, &digest, NULL, "type 0");
+  h.type = 5;
+  expect_craft(HLS_EUNSUPPORTED, &k, &h, &digest, NULL, "type 5");
+  expect_craft(HLS_EUNSUPPORTED, &k, &h, NULL, NULL, "type 5 stub");
+
+  h = hdr_default(&k, HLS_ENV_DIGEST, 0);
+  expect_craft(HLS_EMALFORMED, &k, &h, &digest, NULL, "seq 0");
+  h.seq = (uint64_t)INT64_MAX + 1;
+  h.prev = prev;
+  expect_craft(HLS_EMALFORMED, &k, &h, &digest, NULL, "seq 2^63");
+  h = hdr_default(&k, HLS_ENV_DIGEST, 1);
+  h.prev = prev;
+  expect_craft(HLS_EMALFORMED, &k, &h, &digest, NULL, "prev at seq 1");
+  h = hdr_default(&k, HLS_ENV_DIGEST, 2);
+  h.prev = NULL;
+  expect_craft(HLS_EMALFORMED, &k, &h, &digest, NULL, "no prev at seq 2");
+  expect_craft(HLS_EMALFORMED, &k, &h, NULL, NULL, "no prev at seq 2 (stub)");
+  h = hdr_default(&k, HLS_ENV_DIGEST, 1);
+  h.timestamp_ms = (uint64_t)INT64_MAX + 1;
+  expect_craft(HLS_EMALFORMED, &k, &h, &digest, NULL, "timestamp 2^63");
+
+  /* Only stories may go to peers only. */
+  h = hdr_default(&k, HLS_ENV_STORY, 1);
+  h.audience = HLS_AUD_PEERS;
+  expect_craft(0, &k, &h, &story, NULL, "story to peers");
+  expect_craft(0, &k, &h, NULL, NULL, "story to peers (stub)");
+  h.audience = 2;
+  expect_craft(HLS_EMALFORMED, &k, &h, &story, NULL, "audience 2");
+  for (int type = HLS_ENV_PROFILE; type <= HLS_ENV_TOMBSTONE; type++) {
+    if (type == HLS_ENV_STORY) continue;
+    h = hdr_default(&k, type, type == HLS_ENV_TOMBSTONE ? 2 : 1);
+    h.audience = HLS_AUD_PEERS;
+    expect_craft(HLS_EMALFORMED, &k, &h, NULL, NULL, "peers audience on a non-story");
+  }
+  h = hdr_default(&k, HLS_ENV_DIGEST, 1);
+  h.audience = HLS_AUD_PEERS;
+  expect_craft(HLS_EMALFORMED, &k, &h, &digest, NULL, "digest to peers");
+
+  /* Byte strings of the wrong size or type (header offsets as above). */
+  h = hdr_default(&k, HLS_ENV_DIGEST, 1);
+  const struct edit origin_31 = {3, 3, "\xc4\x1f", 2}; /* bin8 of 31: drops the first origin byte */
+  expect_craft(HLS_EMALFORMED, &k, &h, &digest, &origin_31, "origin of 31 bytes");
+  const struct edit origin_str = {3, 2, "\xd9\x20", 2};
+  expect_craft(HLS_EMALFORMED, &k, &h, &digest, &origin_str, "origin as str8");
+
+  /* A body that does not belong to its header. */
+  h = hdr_default(&k, HLS_ENV_STORY, 1);
+  expect_craft(HLS_EMALFORMED, &k, &h, &digest, NULL, "digest body in a story");
+
+  /* Tombstones point back: target < own seq. The sample targets seq 1. */
+  h = hdr_default(&k, HLS_ENV_TOMBSTONE, 2);
+  expect_craft(0, &k, &h, &tomb, NULL, "tombstone of seq 1 at seq 2");
+  h = hdr_default(&k, HLS_ENV_TOMBSTONE, 1);
+  expect_craft(HLS_EMALFORMED, &k, &h, &tomb, NULL, "tombstone of itself");
+  msgpack_sbuffer_clear(&tomb);
+  struct hls_tombstone t = {.target_seq = 9, .reason = 0};
+  assert_int_equal(hls_tombstone_pack(&tomb, &t), 0);
+  h = hdr_default(&k, HLS_ENV_TOMBSTONE, 5);
+  expect_craft(HLS_EMALFORMED, &k, &h, &tomb, NULL, "tombstone of a later item");
+  expect_craft(0, &k, &h, NULL, NULL, "its stub (the body is what is wrong)");
+
+  msgpack_sbuffer_destroy(&digest);
+  msgpack_sbuffer_destroy(&story);
+  msgpack_sbuffer_destroy(&tomb);
+}
+
+/* Pack fmt (mp_build letters) into a fresh body and expect want from the
+ * body decoders. */
+static void expect_body_fmt(int want, int type, const char *what, const char *fmt, ...) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  va_list ap;
+  va_start(ap, fmt);
+  mpb_vpack(&pk, fmt, ap);
+  va_end(ap);
+  expect_body(want, type, &sb, what);
+  msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_body_schema(void **state) {
+  (void)state;
+  const char *m = HLS_DIGEST_METHOD;
+  /* digest */
+  expect_body_fmt(0, HLS_ENV_DIGEST, "empty digest", "A u u A s u u A", 4, 2026ull, 7ull, 3, m, 10ull, 5ull, 0);
+  expect_body_fmt(HLS_EUNSUPPORTED, HLS_ENV_DIGEST, "unknown method", "A u u A s u u A", 4, 2026ull, 7ull, 3,
+                  "hls-sdc-2", 10ull, 5ull, 0);
+  expect_body_fmt(0, HLS_ENV_DIGEST, "2020 has 53 weeks", "A u u A s u u A", 4, 2020ull, 53ull, 3, m, 10ull, 5ull, 0);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_DIGEST, "2021 has 52 weeks", "A u u A s u u A", 4, 2021ull, 53ull, 3, m,
+                  10ull, 5ull, 0);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_DIGEST, "week 0", "A u u A s u u A", 4, 2026ull, 0ull, 3, m, 10ull, 5ull, 0);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_DIGEST, "week 54", "A u u A s u u A", 4, 2026ull, 54ull, 3, m, 10ull, 5ull,
+                  0);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_DIGEST, "year 1899", "A u u A s u u A", 4, 1899ull, 7ull, 3, m, 10ull, 5ull,
+                  0);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_DIGEST, "rounding 0", "A u u A s u u A", 4, 2026ull, 7ull, 3, m, 10ull, 0ull,
+                  0);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_DIGEST, "non-slug theme", "A u u A s u u A A s u u u u", 4, 2026ull, 7ull, 3,
+                  m, 10ull, 5ull, 1, 5, "Loneliness", 0ull, 0ull, 1ull, 20ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_DIGEST, "theme with a space", "A u u A s u u A A s u u u u", 4, 2026ull,
+                  7ull, 3, m, 10ull, 5ull, 1, 5, "mental health", 0ull, 0ull, 1ull, 20ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_DIGEST, "empty theme", "A u u A s u u A A s u u u u", 4, 2026ull, 7ull, 3,
+                  m, 10ull, 5ull, 1, 5, "", 0ull, 0ull, 1ull, 20ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_DIGEST, "kind 4", "A u u A s u u A A s u u u u", 4, 2026ull, 7ull, 3, m,
+                  10ull, 5ull, 1, 5, "loneliness", 4ull, 0ull, 1ull, 20ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_DIGEST, "scale 4", "A u u A s u u A A s u u u u", 4, 2026ull, 7ull, 3, m,
+                  10ull, 5ull, 1, 5, "loneliness", 0ull, 4ull, 1ull, 20ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_DIGEST, "stage 6", "A u u A s u u A A s u u u u", 4, 2026ull, 7ull, 3, m,
+                  10ull, 5ull, 1, 5, "loneliness", 0ull, 0ull, 6ull, 20ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_DIGEST, "count too big", "A u u A s u u A A s u u u u", 4, 2026ull, 7ull, 3,
+                  m, 10ull, 5ull, 1, 5, "loneliness", 0ull, 0ull, 1ull, (unsigned long long)HLS_DIGEST_MAX_COUNT + 1);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_DIGEST, "negative count", "A u u A s u u A A s u u u i", 4, 2026ull, 7ull,
+                  3, m, 10ull, 5ull, 1, 5, "loneliness", 0ull, 0ull, 1ull, -1ll);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_DIGEST, "cell of 4", "A u u A s u u A A s u u u", 4, 2026ull, 7ull, 3, m,
+                  10ull, 5ull, 1, 4, "loneliness", 0ull, 0ull, 1ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_DIGEST, "theme not UTF-8", "A u u A s u u A A S u u u u", 4, 2026ull, 7ull, 3, m,
+                  10ull, 5ull, 1, 5, "caf\xe9", (size_t)4, 0ull, 0ull, 1ull, 20ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_DIGEST, "digest as a map", "M", 0);
+
+  /* story */
+  expect_body_fmt(0, HLS_ENV_STORY, "minimal story", "A u u s n n A u u", 8, 2026ull, 7ull, "T", 0, 0ull, 0ull);
+  expect_body_fmt(0, HLS_ENV_STORY, "story in 2020-W53", "A u u s n n A u u", 8, 2020ull, 53ull, "T", 0, 0ull, 0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_STORY, "story in 2021-W53", "A u u s n n A u u", 8, 2021ull, 53ull, "T", 0,
+                  0ull, 0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_STORY, "title not UTF-8", "A u u S n n A u u", 8, 2026ull, 7ull, "caf\xe9",
+                  (size_t)4, 0, 0ull, 0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_STORY, "title overlong UTF-8", "A u u S n n A u u", 8, 2026ull, 7ull, "a\xc0\xaf",
+                  (size_t)3, 0, 0ull, 0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_STORY, "tried with a surrogate", "A u u s S n A u u", 8, 2026ull, 7ull, "T",
+                  "\xed\xa0\x80", (size_t)3, 0, 0ull, 0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_STORY, "learnt cut mid-character", "A u u s n S A u u", 8, 2026ull, 7ull, "T",
+                  "ok \xe2\x98", (size_t)5, 0, 0ull, 0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_STORY, "line break in the title", "A u u s n n A u u", 8, 2026ull, 7ull,
+                  "two\nlines", 0, 0ull, 0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_STORY, "NUL in tried", "A u u s S n A u u", 8, 2026ull, 7ull, "T", "a\0b",
+                  (size_t)3, 0, 0ull, 0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_STORY, "C1 control in learnt", "A u u s n s A u u", 8, 2026ull, 7ull, "T",
+                  "a\xc2\x85z", 0, 0ull, 0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_STORY, "empty title", "A u u s n n A u u", 8, 2026ull, 7ull, "", 0, 0ull,
+                  0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_STORY, "empty tried (nil, not \"\")", "A u u s s n A u u", 8, 2026ull, 7ull,
+                  "T", "", 0, 0ull, 0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_STORY, "non-slug story theme", "A u u s n n A A s u u u", 8, 2026ull, 7ull,
+                  "T", 1, 2, "Community Cafe", 0ull, 0ull, 0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_STORY, "repeated story theme", "A u u s n n A A s u A s u u u", 8, 2026ull,
+                  7ull, "T", 2, 2, "cafe", 0ull, 2, "cafe", 1ull, 0ull, 0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_STORY, "scale 4", "A u u s n n A u u", 8, 2026ull, 7ull, "T", 0, 4ull, 0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_STORY, "stage 6", "A u u s n n A u u", 8, 2026ull, 7ull, "T", 0, 0ull, 6ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_STORY, "story of 7", "A u u s n n A u", 7, 2026ull, 7ull, "T", 0, 0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_STORY, "tried as bin", "A u u s b n A u u", 8, 2026ull, 7ull, "T", "x",
+                  (size_t)1, 0, 0ull, 0ull);
+
+  /* profile */
+  expect_body_fmt(0, HLS_ENV_PROFILE, "minimal profile", "A s s u A", 4, "Leeds", "Yorkshire", 0ull, 0);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_PROFILE, "empty place", "A s s u A", 4, "", "Yorkshire", 0ull, 0);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_PROFILE, "place not UTF-8", "A S s u A", 4, "\xff", (size_t)1, "Yorkshire", 0ull,
+                  0);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_PROFILE, "role 2", "A s s u A", 4, "Leeds", "Yorkshire", 2ull, 0);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_PROFILE, "address without port", "A s s u A s", 4, "Leeds", "Yorkshire",
+                  0ull, 1, "192.0.2.1");
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_PROFILE, "address port 0", "A s s u A s", 4, "Leeds", "Yorkshire", 0ull, 1,
+                  "192.0.2.1:0");
+
+  /* tombstone */
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_TOMBSTONE, "target 0", "A u u", 2, 0ull, 0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_TOMBSTONE, "reason 4", "A u u", 2, 1ull, 4ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_TOMBSTONE, "negative target", "A i u", 2, -1ll, 0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_TOMBSTONE, "tombstone of 3", "A u u u", 3, 1ull, 0ull, 0ull);
+  for (unsigned long long reason = 0; reason <= HLS_TOMB_RECORD_DELETED; reason++)
+    expect_body_fmt(0, HLS_ENV_TOMBSTONE, "every reason", "A u u", 2, 1ull, reason);
+
+  /* The detail names the field and the reason. */
+  struct hls_why why = {{0}};
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  mpb_pack(&pk, "A u u S n n A u u", 8, 2026ull, 7ull, "caf\xe9", (size_t)4, 0, 0ull, 0ull);
+  assert_int_equal(hls_env_body_check(HLS_ENV_STORY, sb_bytes(&sb), sb.size, &why), HLS_EMALFORMED);
+  assert_string_equal(why.text, "title: invalid UTF-8");
+  msgpack_sbuffer_destroy(&sb);
+  assert_int_equal(hls_env_body_check(0, (const uint8_t *)"\x90", 1, &why), HLS_EUNSUPPORTED);
+  assert_int_equal(hls_env_body_check(5, (const uint8_t *)"\x90", 1, &why), HLS_EUNSUPPORTED);
+}
+
+/* --- packers ---------------------------------------------------------------------- */
+
+static void test_packers_refuse(void **state) {
+  (void)state;
+  msgpack_sbuffer out;
+  msgpack_sbuffer_init(&out);
+#define REFUSED(call)                           \
+  do {                                          \
+    assert_int_equal((call), HLS_EINVAL);       \
+    assert_int_equal(out.size, 0);              \
+  } while (0)
+
+  struct hls_profile p;
+  sample_profile(&p);
+  p.role = 2;
+  REFUSED(hls_profile_pack(&out, &p));
+  p.role = -1;
+  REFUSED(hls_profile_pack(&out, &p));
+  sample_profile(&p);
+  p.n_addresses = HLS_PROFILE_MAX_ADDRESSES + 1;
+  REFUSED(hls_profile_pack(&out, &p));
+  sample_profile(&p);
+  p.place[0] = '\0';
+  REFUSED(hls_profile_pack(&out, &p));
+  sample_profile(&p);
+  strcpy(p.region, "two\nlines");
+  REFUSED(hls_profile_pack(&out, &p));
+  sample_profile(&p);
+  strcpy(p.addresses[1], "not an address");
+  REFUSED(hls_profile_pack(&out, &p));
+
+  struct hls_digest d;
+  struct hls_digest_cell cells[5];
+  sample_digest(&d, cells);
+  d.iso_week = 0;
+  REFUSED(hls_digest_pack(&out, &d));
+  d.iso_week = 54;
+  REFUSED(hls_digest_pack(&out, &d));
+  d.iso_year = 2021;
+  d.iso_week = 53; /* 2021 has 52 weeks */
+  REFUSED(hls_digest_pack(&out, &d));
+  sample_digest(&d, cells);
+  d.iso_year = HLS_DATE_MIN_YEAR - 1;
+  REFUSED(hls_digest_pack(&out, &d));
+  d.iso_year = HLS_DATE_MAX_YEAR + 1;
+  REFUSED(hls_digest_pack(&out, &d));
+  sample_digest(&d, cells);
+  d.method.rounding = 0;
+  REFUSED(hls_digest_pack(&out, &d));
+  sample_digest(&d, cells);
+  d.method.threshold = HLS_DIGEST_MAX_COUNT + 1;
+  REFUSED(hls_digest_pack(&out, &d));
+  sample_digest(&d, cells);
+  d.n_cells = HLS_DIGEST_MAX_CELLS + 1; /* refused before cells[] is looked at */
+  REFUSED(hls_digest_pack(&out, &d));
+  sample_digest(&d, cells);
+  cells[2].kind = HLS_KIND_COUNT;
+  REFUSED(hls_digest_pack(&out, &d));
+  sample_digest(&d, cells);
+  cells[2].kind = -1;
+  REFUSED(hls_digest_pack(&out, &d));
+  sample_digest(&d, cells);
+  cells[0].scale = HLS_SCALE_COUNT;
+  REFUSED(hls_digest_pack(&out, &d));
+  sample_digest(&d, cells);
+  cells[4].stage = HLS_STAGE_COUNT;
+  REFUSED(hls_digest_pack(&out, &d));
+  sample_digest(&d, cells);
+  cells[0].count = HLS_DIGEST_MAX_COUNT + 1;
+  REFUSED(hls_digest_pack(&out, &d));
+  sample_digest(&d, cells);
+  cells[3] = cells[0]; /* a repeated cell */
+  REFUSED(hls_digest_pack(&out, &d));
+  sample_digest(&d, cells);
+  strcpy(cells[1].theme, "Community Cafe");
+  REFUSED(hls_digest_pack(&out, &d));
+  sample_digest(&d, cells);
+  cells[1].theme[0] = '\0';
+  REFUSED(hls_digest_pack(&out, &d));
+
+  char tried[] = STORY_TRIED, learnt[] = STORY_LEARNT, bad[] = "caf\xe9";
+  struct hls_story s;
+  sample_story(&s, tried, learnt);
+  s.scale = HLS_SCALE_COUNT;
+  REFUSED(hls_story_pack(&out, &s));
+  sample_story(&s, tried, learnt);
+  s.stage = -1;
+  REFUSED(hls_story_pack(&out, &s));
+  sample_story(&s, tried, learnt);
+  s.title[0] = '\0';
+  REFUSED(hls_story_pack(&out, &s));
+  sample_story(&s, tried, learnt);
+  s.n_themes = HLS_THEMES_PER_RECORD + 1;
+  REFUSED(hls_story_pack(&out, &s));
+  sample_story(&s, tried, learnt);
+  s.iso_week = 54;
+  REFUSED(hls_story_pack(&out, &s));
+  s.iso_year = 2021;
+  s.iso_week = 53;
+  REFUSED(hls_story_pack(&out, &s));
+  sample_story(&s, tried, learnt);
+  s.iso_year = -1;
+  REFUSED(hls_story_pack(&out, &s));
+  sample_story(&s, tried, bad);
+  REFUSED(hls_story_pack(&out, &s));
+  sample_story(&s, tried, learnt);
+  strcpy(s.themes[1].slug, "Community Cafe");
+  REFUSED(hls_story_pack(&out, &s));
+  sample_story(&s, tried, learnt);
+  strcpy(s.themes[1].slug, s.themes[0].slug);
+  REFUSED(hls_story_pack(&out, &s));
+  sample_story(&s, tried, learnt);
+  s.themes[0].kind = HLS_KIND_COUNT;
+  REFUSED(hls_story_pack(&out, &s));
+
+  struct hls_tombstone t = {.target_seq = 0, .reason = 0};
+  REFUSED(hls_tombstone_pack(&out, &t));
+  t.target_seq = (uint64_t)INT64_MAX + 1;
+  REFUSED(hls_tombstone_pack(&out, &t));
+  t.target_seq = 1;
+  t.reason = HLS_TOMB_RECORD_DELETED + 1;
+  REFUSED(hls_tombstone_pack(&out, &t));
+  t.reason = -1;
+  REFUSED(hls_tombstone_pack(&out, &t));
+#undef REFUSED
+  msgpack_sbuffer_destroy(&out);
+}
+
+/* The digest packer sorts cells into canonical order, whatever order they
+ * come in: the same bytes as from sorted input. */
+static void test_digest_pack_sorts(void **state) {
+  (void)state;
+  struct hls_digest d;
+  struct hls_digest_cell cells[5], reversed[5];
+  sample_digest(&d, cells);
+  msgpack_sbuffer first, second;
+  msgpack_sbuffer_init(&first);
+  msgpack_sbuffer_init(&second);
+  assert_int_equal(hls_digest_pack(&first, &d), 0);
+  for (size_t i = 1; i < d.n_cells; i++) {
+    int c = strcmp(cells[i - 1].theme, cells[i].theme);
+    assert_true(c < 0 || (c == 0 && (cells[i - 1].kind < cells[i].kind ||
+                                     (cells[i - 1].kind == cells[i].kind &&
+                                      (cells[i - 1].scale < cells[i].scale ||
+                                       (cells[i - 1].scale == cells[i].scale && cells[i - 1].stage < cells[i].stage))))));
+  }
+  for (size_t i = 0; i < 5; i++) reversed[i] = cells[4 - i];
+  d.cells = reversed;
+  assert_int_equal(hls_digest_pack(&second, &d), 0);
+  assert_int_equal(first.size, second.size);
+  assert_memory_equal(first.data, second.data, first.size);
+  struct hls_why why = {{0}};
+  struct hls_digest back;
+  assert_int_equal(hls_digest_decode(&back, sb_bytes(&second), second.size, &why), 0);
+  assert_int_equal(back.n_cells, 5);
+  for (size_t i = 0; i < 5; i++) assert_string_equal(back.cells[i].theme, cells[i].theme);
+  hls_digest_free(&back);
+  msgpack_sbuffer_destroy(&first);
+  msgpack_sbuffer_destroy(&second);
+}
+
+/* --- known-answer vectors ------------------------------------------------------------ */
+
+static const char *jstr(const json_t *obj, const char *key) {
+  const json_t *v = json_object_get(obj, key);
+  if (!json_is_string(v)) fail_msg("vectors: %s is not a string", key);
+  return json_string_value(v);
+}
+
+static long long jint(const json_t *obj, const char *key) {
+  const json_t *v = json_object_get(obj, key);
+  if (!json_is_integer(v)) fail_msg("vectors: %s is not an integer", key);
+  return json_integer_value(v);
+}
+
+static const json_t *jget(const json_t *obj, const char *key) {
+  const json_t *v = json_object_get(obj, key);
+  if (v == NULL) fail_msg("vectors: no %s", key);
+  return v;
+}
+
+/* Decode a hex member into a fresh buffer. */
+static uint8_t *jhex(const json_t *obj, const char *key, size_t *len) {
+  const char *text = jstr(obj, key);
+  size_t cap = strlen(text) / 2 + 1, n = 0;
+  uint8_t *out = malloc(cap);
+  assert_non_null(out);
+  if (sodium_hex2bin(out, cap, text, strlen(text), NULL, &n, NULL) != 0 || n * 2 != strlen(text))
+    fail_msg("vectors: %s is not hex", key);
+  *len = n;
+  return out;
+}
+
+static void expect_hex(const json_t *v, const char *key, const void *bytes, size_t len) {
+  size_t want_len;
+  uint8_t *want = jhex(v, key, &want_len);
+  if (want_len != len || memcmp(want, bytes, len) != 0) {
+    char *got = malloc(2 * len + 1);
+    assert_non_null(got);
+    sodium_bin2hex(got, 2 * len + 1, bytes, len);
+    fprintf(stderr, "vector %s, %s:\n  want %s\n  got  %s\n", jstr(v, "name"), key, jstr(v, key), got);
+    free(got);
+    free(want);
+    fail_msg("vector %s: %s differs", jstr(v, "name"), key);
+  }
+  free(want);
+}
+
+static void vector_profile(const json_t *f, msgpack_sbuffer *body) {
+  struct hls_profile p = {0};
+  snprintf(p.place, sizeof p.place, "%s", jstr(f, "place"));
+  snprintf(p.region, sizeof p.region, "%s", jstr(f, "region"));
+  p.role = (int)jint(f, "role");
+  const json_t *addrs = jget(f, "addresses");
+  p.n_addresses = json_array_size(addrs);
+  assert_true(p.n_addresses <= HLS_PROFILE_MAX_ADDRESSES);
+  for (size_t i = 0; i < p.n_addresses; i++)
+    snprintf(p.addresses[i], sizeof p.addresses[i], "%s", json_string_value(json_array_get(addrs, i)));
+  assert_int_equal(hls_profile_pack(body, &p), 0);
+  /* And back. */
+  struct hls_profile back;
+  struct hls_why why = {{0}};
+  assert_int_equal(hls_profile_decode(&back, sb_bytes(body), body->size, &why), 0);
+  assert_memory_equal(&back, &p, sizeof p);
+}
+
+static void vector_digest(const json_t *f, msgpack_sbuffer *body) {
+  const json_t *method = jget(f, "method"), *jcells = jget(f, "cells");
+  assert_string_equal(jstr(method, "name"), HLS_DIGEST_METHOD);
+  size_t n = json_array_size(jcells);
+  struct hls_digest_cell *cells = calloc(n > 0 ? n : 1, sizeof *cells);
+  assert_non_null(cells);
+  struct hls_digest d = {.iso_year = (int)jint(f, "iso_year"),
+                         .iso_week = (int)jint(f, "iso_week"),
+                         .method = {(uint32_t)jint(method, "threshold"), (uint32_t)jint(method, "rounding")},
+                         .n_cells = n,
+                         .cells = cells};
+  /* Given in canonical order; packed from the reverse order. */
+  for (size_t i = 0; i < n; i++) {
+    const json_t *jc = json_array_get(jcells, i);
+    struct hls_digest_cell *c = &cells[n - 1 - i];
+    snprintf(c->theme, sizeof c->theme, "%s", jstr(jc, "theme"));
+    c->kind = (int)jint(jc, "kind");
+    c->scale = (int)jint(jc, "scale");
+    c->stage = (int)jint(jc, "stage");
+    c->withheld = json_is_null(jget(jc, "count"));
+    c->count = c->withheld ? 0 : (uint32_t)jint(jc, "count");
+    /* The published count is disclosure control applied to the raw one. */
+    bool withheld;
+    uint32_t published;
+    hls_disclose(&d.method, c->scale, (uint32_t)jint(jc, "raw"), &withheld, &published);
+    assert_int_equal(withheld, c->withheld);
+    assert_int_equal(published, c->count);
+  }
+  assert_int_equal(hls_digest_pack(body, &d), 0);
+  struct hls_digest back;
+  struct hls_why why = {{0}};
+  assert_int_equal(hls_digest_decode(&back, sb_bytes(body), body->size, &why), 0);
+  assert_int_equal(back.iso_year, d.iso_year);
+  assert_int_equal(back.iso_week, d.iso_week);
+  assert_int_equal(back.method.threshold, d.method.threshold);
+  assert_int_equal(back.method.rounding, d.method.rounding);
+  assert_int_equal(back.n_cells, n);
+  for (size_t i = 0; i < n; i++) {
+    const json_t *jc = json_array_get(jcells, i);
+    const struct hls_digest_cell *c = &back.cells[i];
+    assert_string_equal(c->theme, jstr(jc, "theme"));
+    assert_int_equal(c->kind, jint(jc, "kind"));
+    assert_int_equal(c->scale, jint(jc, "scale"));
+    assert_int_equal(c->stage, jint(jc, "stage"));
+    assert_int_equal(c->withheld, json_is_null(jget(jc, "count")));
+    if (!c->withheld) assert_int_equal(c->count, jint(jc, "count"));
+  }
+  hls_digest_free(&back);
+  free(cells);
+}
+
+static char *jopt_dup(const json_t *f, const char *key) {
+  const json_t *v = jget(f, key);
+  if (json_is_null(v)) return NULL;
+  char *s = strdup(jstr(f, key));
+  assert_non_null(s);
+  return s;
+}
+
+static void expect_opt_str(const char *got, const json_t *f, const char *key) {
+  if (json_is_null(jget(f, key))) assert_null(got);
+  else assert_string_equal(got, jstr(f, key));
+}
+
+static void vector_story(const json_t *f, msgpack_sbuffer *body) {
+  struct hls_story s = {.iso_year = (int)jint(f, "iso_year"),
+                        .iso_week = (int)jint(f, "iso_week"),
+                        .tried = jopt_dup(f, "tried"),
+                        .learnt = jopt_dup(f, "learnt"),
+                        .scale = (int)jint(f, "scale"),
+                        .stage = (int)jint(f, "stage")};
+  snprintf(s.title, sizeof s.title, "%s", jstr(f, "title"));
+  const json_t *themes = jget(f, "themes");
+  s.n_themes = json_array_size(themes);
+  assert_true(s.n_themes <= HLS_THEMES_PER_RECORD);
+  for (size_t i = 0; i < s.n_themes; i++) {
+    snprintf(s.themes[i].slug, sizeof s.themes[i].slug, "%s", jstr(json_array_get(themes, i), "slug"));
+    s.themes[i].kind = (enum hls_kind)jint(json_array_get(themes, i), "kind");
+  }
+  assert_int_equal(hls_story_pack(body, &s), 0);
+  struct hls_story back;
+  struct hls_why why = {{0}};
+  assert_int_equal(hls_story_decode(&back, sb_bytes(body), body->size, &why), 0);
+  assert_int_equal(back.iso_year, s.iso_year);
+  assert_int_equal(back.iso_week, s.iso_week);
+  assert_string_equal(back.title, s.title);
+  expect_opt_str(back.tried, f, "tried");
+  expect_opt_str(back.learnt, f, "learnt");
+  assert_int_equal(back.n_themes, s.n_themes);
+  for (size_t i = 0; i < s.n_themes; i++) {
+    assert_string_equal(back.themes[i].slug, s.themes[i].slug);
+    assert_int_equal(back.themes[i].kind, s.themes[i].kind);
+  }
+  assert_int_equal(back.scale, s.scale);
+  assert_int_equal(back.stage, s.stage);
+  hls_story_free(&back);
+  hls_story_free(&s);
+}
+
+static void vector_tombstone(const json_t *f, msgpack_sbuffer *body) {
+  struct hls_tombstone t = {.target_seq = (uint64_t)jint(f, "target_seq"), .reason = (int)jint(f, "reason")};
+  assert_int_equal(hls_tombstone_pack(body, &t), 0);
+  struct hls_tombstone back;
+  struct hls_why why = {{0}};
+  assert_int_equal(hls_tombstone_decode(&back, sb_bytes(body), body->size, &why), 0);
+  assert_int_equal(back.target_seq, t.target_seq);
+  assert_int_equal(back.reason, t.reason);
+}
+
+static void test_vectors(void **state) {
+  const char *path = *state;
+  json_error_t err;
+  json_t *doc = json_load_file(path, 0, &err);
+  if (doc == NULL) fail_msg("%s:%d: %s", path, err.line, err.text);
+  assert_int_equal(jint(doc, "version"), HLS_ENV_VERSION);
+  assert_string_equal(jstr(doc, "signature_tag"), HLS_ENV_SIG_TAG);
+  size_t seed_len;
+  uint8_t *seed = jhex(doc, "seed", &seed_len);
+  assert_int_equal(seed_len, crypto_sign_SEEDBYTES);
+  struct key k;
+  assert_int_equal(crypto_sign_seed_keypair(k.pk, k.sk, seed), 0);
+  free(seed);
+  size_t pk_len;
+  uint8_t *pk = jhex(doc, "public_key", &pk_len);
+  assert_int_equal(pk_len, HLS_KEY_BYTES);
+  assert_memory_equal(pk, k.pk, HLS_KEY_BYTES);
+  free(pk);
+
+  const json_t *vectors = jget(doc, "vectors");
+  size_t n = json_array_size(vectors);
+  assert_int_equal(n, 4); /* profile, digest, story, tombstone */
+  msgpack_sbuffer prev_bytes;
+  struct hls_envelope prev_env;
+  msgpack_sbuffer_init(&prev_bytes);
+  int types_seen = 0;
+  for (size_t i = 0; i < n; i++) {
+    const json_t *v = json_array_get(vectors, i), *in = jget(v, "input"), *fields = jget(in, "body");
+    int type = (int)jint(in, "type");
+    uint64_t seq = (uint64_t)jint(in, "seq");
+    assert_string_equal(jstr(in, "type_name"), hls_env_type_name(type));
+    assert_string_equal(jstr(v, "name"), hls_env_type_name(type));
+    assert_int_equal(seq, i + 1);
+    types_seen |= 1 << type;
+    msgpack_sbuffer body, out, stub;
+    msgpack_sbuffer_init(&body);
+    msgpack_sbuffer_init(&out);
+    msgpack_sbuffer_init(&stub);
+    switch (type) {
+      case HLS_ENV_PROFILE: vector_profile(fields, &body); break;
+      case HLS_ENV_DIGEST: vector_digest(fields, &body); break;
+      case HLS_ENV_STORY: vector_story(fields, &body); break;
+      case HLS_ENV_TOMBSTONE: vector_tombstone(fields, &body); break;
+      default: fail_msg("vector %zu: type %d", i, type);
+    }
+    expect_hex(v, "body", body.data, body.size);
+    uint8_t hash[HLS_HASH_BYTES];
+    hls_env_hash(sb_bytes(&body), body.size, hash);
+    expect_hex(v, "body_hash", hash, sizeof hash);
+
+    uint8_t *prev = NULL;
+    if (!json_is_null(jget(in, "prev"))) {
+      size_t prev_len;
+      prev = jhex(in, "prev", &prev_len);
+      assert_int_equal(prev_len, HLS_HASH_BYTES);
+      assert_true(i > 0);
+      assert_memory_equal(prev, prev_env.id, HLS_HASH_BYTES); /* the chain links */
+    } else {
+      assert_int_equal(seq, 1);
+    }
+    int rc = hls_env_build(&out, type, k.sk, seq, prev, (uint64_t)jint(in, "timestamp_ms"), (int)jint(in, "audience"),
+                           sb_bytes(&body), body.size);
+    free(prev);
+    assert_int_equal(rc, 0);
+    expect_hex(v, "envelope", out.data, out.size);
+
+    struct hls_envelope env;
+    decode_ok(&env, sb_bytes(&out), out.size);
+    assert_int_equal(hls_env_verify(&env), 0);
+    expect_hex(v, "header", env.header_bytes, env.header_len);
+    expect_hex(v, "signature", env.sig, HLS_SIG_BYTES);
+    expect_hex(v, "item_id", env.id, HLS_HASH_BYTES);
+    expect_hex(v, "body_hash", env.h.body_hash, HLS_HASH_BYTES);
+    assert_int_equal(env.h.type, type);
+    assert_int_equal(env.h.seq, seq);
+    assert_int_equal(env.h.timestamp_ms, (uint64_t)jint(in, "timestamp_ms"));
+    assert_int_equal(env.h.audience, jint(in, "audience"));
+    assert_string_equal(jstr(in, "audience_name"), hls_env_audience_name(env.h.audience));
+    assert_memory_equal(env.h.origin, k.pk, HLS_KEY_BYTES);
+    assert_int_equal(hls_env_encode_stub(&stub, &env), 0);
+    expect_hex(v, "stub", stub.data, stub.size);
+    struct hls_envelope stub_env;
+    decode_ok(&stub_env, sb_bytes(&stub), stub.size);
+    assert_null(stub_env.body);
+    assert_memory_equal(stub_env.id, env.id, HLS_HASH_BYTES);
+    assert_int_equal(hls_env_verify(&stub_env), 0);
+    if (i > 0) assert_int_equal(hls_env_check_link(&prev_env, &env), 0);
+
+    msgpack_sbuffer_destroy(&prev_bytes);
+    prev_bytes = out; /* prev_env borrows it */
+    decode_ok(&prev_env, sb_bytes(&prev_bytes), prev_bytes.size);
+    msgpack_sbuffer_destroy(&body);
+    msgpack_sbuffer_destroy(&stub);
+  }
+  assert_int_equal(types_seen, 0x1e);
+  msgpack_sbuffer_destroy(&prev_bytes);
+  json_decref(doc);
+}
+
+int main(int argc, char **argv) {
+  if (sodium_init() < 0) return 1;
+  const char *vectors = argc > 1 ? argv[1] : HLS_ENVELOPE_VECTORS;
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_names),
+      cmocka_unit_test(test_round_trip),
+      cmocka_unit_test(test_story_without_texts),
+      cmocka_unit_test(test_check_link),
+      cmocka_unit_test(test_build_refuses),
+      cmocka_unit_test(test_stubs),
+      cmocka_unit_test(test_tamper_story),
+      cmocka_unit_test(test_tamper_digest),
+      cmocka_unit_test(test_signature_by_another_key),
+      cmocka_unit_test(test_noncanonical),
+      cmocka_unit_test(test_trailing_bytes),
+      cmocka_unit_test(test_truncation),
+      cmocka_unit_test(test_size_limits),
+      cmocka_unit_test(test_header_schema),
+      cmocka_unit_test(test_body_schema),
+      cmocka_unit_test(test_packers_refuse),
+      cmocka_unit_test(test_digest_pack_sorts),
+      cmocka_unit_test_prestate(test_vectors, (void *)(uintptr_t)vectors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
