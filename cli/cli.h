@@ -73,6 +73,16 @@ int cmd_record_edit(struct cli *c, int argc, char **argv);
 int cmd_record_delete(struct cli *c, int argc, char **argv);
 int cmd_themes(struct cli *c, int argc, char **argv);
 int cmd_backup(struct cli *c, int argc, char **argv);
+int cmd_consent_set(struct cli *c, int argc, char **argv);
+int cmd_consent_withdraw(struct cli *c, int argc, char **argv);
+int cmd_share_preview(struct cli *c, int argc, char **argv);
+int cmd_share_review(struct cli *c, int argc, char **argv);
+int cmd_share_approve(struct cli *c, int argc, char **argv);
+int cmd_share_reject(struct cli *c, int argc, char **argv);
+int cmd_share_publish(struct cli *c, int argc, char **argv);
+int cmd_share_log(struct cli *c, int argc, char **argv);
+int cmd_share_export(struct cli *c, int argc, char **argv);
+int cmd_inspect(struct cli *c, int argc, char **argv);
 int cmd_import(struct cli *c, int argc, char **argv);
 
 struct hls_import;

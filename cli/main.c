@@ -61,6 +61,28 @@ static const struct cli_command commands[] = {
      "  consent_purpose, consent_expires. themes holds [KIND:]NAME entries separated by ';'.\n"
      "  Every bad row is reported by line and column, and then nothing is imported.\n"},
     {"themes", cmd_themes, "themes", "themes in use, with counts by kind and scale", NULL},
+    {"consent set", cmd_consent_set,
+     "consent set ID LEVEL [--by ROLE] [--expires YYYY-MM-DD] [--purpose T]",
+     "give a record's consent: private, aggregate, peers or network",
+     "  LEVEL      private < aggregate (counted in digests) < peers (story to direct peers)\n"
+     "             < network (story to the whole network); stories also need 'hls share approve'\n"
+     "  --by ROLE  who gave consent (required above private unless the record has it)\n"
+     "  --expires  consent ends at the start of that day; hlsd acts on it by itself\n"
+     "  Narrowing consent erases a published story at once.\n"},
+    {"consent withdraw", cmd_consent_withdraw, "consent withdraw ID",
+     "withdraw a record's consent: it becomes private, a published story is erased everywhere", NULL},
+    {"share preview", cmd_share_preview, "share preview",
+     "everything this node shares, as other nodes see it, published or pending", NULL},
+    {"share review", cmd_share_review, "share review", "stories that wait for a person's approval", NULL},
+    {"share approve", cmd_share_approve, "share approve ID [--by ROLE]",
+     "approve a record's story exactly as it is now; it is published at once", NULL},
+    {"share reject", cmd_share_reject, "share reject ID [--by ROLE]",
+     "reject a record's story; a published one is erased", NULL},
+    {"share log", cmd_share_log, "share log [--limit N]", "every item this node has published, newest first", NULL},
+    {"share publish", cmd_share_publish, "share publish", "publish what is due now instead of after publish.delay", NULL},
+    {"share export", cmd_share_export, "share export SEQ FILE", "write one of this node's items to FILE (for hls inspect)",
+     NULL},
+    {"inspect", cmd_inspect, "inspect FILE", "decode and verify one envelope from a file, and explain any failure", NULL},
     {"backup", cmd_backup, "backup FILE",
      "write a consistent copy of the node's store to FILE (which must not exist)",
      "  hlsd writes FILE (mode 0600) while it keeps running. The copy holds the records and\n"
@@ -76,7 +98,7 @@ static void print_usage(FILE *f) {
           "The admin CLI of hlsd, the learning node of a Human Learning Systems place.\n"
           "\n"
           "Commands:\n");
-  for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
+  for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
   fprintf(f,
           "\n"
           "Options:\n"

@@ -30,6 +30,10 @@ static const struct hls_config_option options[] = {
      "reads patterns across places."},
     {"network", "listen", HLS_CFG_ADDR, OFF(listen), SZ(listen), 0, 0, "0.0.0.0:7420", NULL, false,
      "TCP address for peer connections, HOST:PORT (IP literal; port 0 picks a free port)."},
+    {"network", "advertise", HLS_CFG_ADDR_LIST, OFF(advertise), SZ(advertise), 0, HLS_PROFILE_MAX_ADDRESSES, "", NULL,
+     true,
+     "Addresses other nodes can reach this node at, HOST:PORT separated by commas (a DNS name or IP), "
+     "published in the node's profile. Empty: none (peers must be added by address)."},
     {"log", "level", HLS_CFG_ENUM, OFF(log_level), SZ(log_level), 0, 0, "info", level_choices, true,
      "Least severe log level written to stderr."},
     {"limits", "max_text_bytes", HLS_CFG_SIZE, OFF(max_text_bytes), SZ(max_text_bytes), 256,
@@ -45,6 +49,18 @@ static const struct hls_config_option options[] = {
      SZ(control_request_timeout_ms), 1 * SEC, 3600 * SEC, "30s", NULL, true,
      "A client that starts a request and does not finish sending it within this time is "
      "disconnected."},
+    {"consent", "suppression_threshold", HLS_CFG_INT, OFF(suppression_threshold), SZ(suppression_threshold), 5,
+     1000, "10", NULL, true,
+     "Digests withhold person-scale counts below this many records (docs/consent.md). Below 5 is refused: it "
+     "would no longer protect people."},
+    {"consent", "rounding", HLS_CFG_INT, OFF(rounding), SZ(rounding), 1, 100, "5", NULL, true,
+     "Digests round the person-scale counts they publish to the nearest multiple of this."},
+    {"consent", "expiry_check", HLS_CFG_DURATION, OFF(expiry_check_ms), SZ(expiry_check_ms), 1 * SEC, 60 * SEC, "30s",
+     NULL, true, "How often hlsd looks for consent that has reached its expiry date."},
+    {"publish", "delay", HLS_CFG_DURATION, OFF(publish_delay_ms), SZ(publish_delay_ms), 0, 3600 * SEC, "10s", NULL,
+     true,
+     "Changes are published this long after the last one, in one batch (never later than five times this "
+     "after the first). Withdrawals and decisions on stories are published at once."},
     {"store", "synchronous", HLS_CFG_ENUM, OFF(store_synchronous), SZ(store_synchronous), 0, 0, "full",
      sync_choices, false,
      "SQLite fsync policy. full: a committed change survives power loss. normal: faster, may lose "
@@ -163,6 +179,36 @@ static int set_option(struct hls_config *c, const struct hls_config_option *o, c
       hls_hostport_format(&hp, field);
       return 0;
     }
+    case HLS_CFG_ADDR_LIST: {
+      /* Comma-separated HOST:PORT list, stored normalised. */
+      char out[sizeof(((struct hls_config *)0)->advertise)];
+      size_t used = 0, count = 0;
+      out[0] = '\0';
+      const char *p = value;
+      while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char item[HLS_PROFILE_ADDRESS_MAX + 8];
+        while (len > 0 && *p == ' ') p++, len--;
+        while (len > 0 && p[len - 1] == ' ') len--;
+        if (len == 0 || len >= sizeof item)
+          return hls_why_set(why, HLS_ECONFIG, "%s.%s: expected HOST:PORT[,HOST:PORT...]", o->section, o->name);
+        memcpy(item, p, len);
+        item[len] = '\0';
+        struct hls_hostport hp;
+        struct hls_why detail;
+        if (hls_hostport_parse(item, &hp, true, false, &detail) != 0)
+          return hls_why_set(why, HLS_ECONFIG, "%s.%s: %s", o->section, o->name, detail.text);
+        if (++count > (size_t)o->max)
+          return hls_why_set(why, HLS_ECONFIG, "%s.%s: at most %" PRId64 " addresses", o->section, o->name, o->max);
+        char norm[HLS_HOSTPORT_MAX + 3];
+        hls_hostport_format(&hp, norm);
+        used += (size_t)snprintf(out + used, sizeof out - used, "%s%s", used ? "," : "", norm);
+        p = comma ? comma + 1 : p + len;
+      }
+      memcpy(field, out, used + 1);
+      return 0;
+    }
     case HLS_CFG_INT: rc = parse_scaled(value, no_units, 1, &n); break;
     case HLS_CFG_SIZE: rc = parse_scaled(value, size_units, 1, &n); break;
     case HLS_CFG_DURATION: rc = parse_scaled(value, duration_units, SEC, &n); break;
@@ -270,7 +316,8 @@ void hls_config_format_value(const struct hls_config *c, const struct hls_config
   const char *field = (const char *)c + o->offset;
   switch (o->type) {
     case HLS_CFG_STRING:
-    case HLS_CFG_ADDR: snprintf(out, size, "%s", field); break;
+    case HLS_CFG_ADDR:
+    case HLS_CFG_ADDR_LIST: snprintf(out, size, "%s", field); break;
     case HLS_CFG_ENUM: snprintf(out, size, "%s", o->choices[*(const int *)(const void *)field]); break;
     default: format_bound(o->type, *(const int64_t *)(const void *)field, out, size); break;
   }
@@ -278,7 +325,7 @@ void hls_config_format_value(const struct hls_config *c, const struct hls_config
 
 static bool option_equal(const struct hls_config *a, const struct hls_config *b, const struct hls_config_option *o) {
   const char *fa = (const char *)a + o->offset, *fb = (const char *)b + o->offset;
-  if (o->type == HLS_CFG_STRING || o->type == HLS_CFG_ADDR) return strcmp(fa, fb) == 0;
+  if (o->type == HLS_CFG_STRING || o->type == HLS_CFG_ADDR || o->type == HLS_CFG_ADDR_LIST) return strcmp(fa, fb) == 0;
   return memcmp(fa, fb, o->size) == 0;
 }
 
@@ -316,6 +363,7 @@ static void describe_bounds(const struct hls_config_option *o, char *out, size_t
     case HLS_CFG_ENUM: choices_text(o->choices, out, size); break;
     case HLS_CFG_STRING: snprintf(out, size, "text, %" PRId64 "-%" PRId64 " bytes", o->min, o->max); break;
     case HLS_CFG_ADDR: snprintf(out, size, "HOST:PORT"); break;
+    case HLS_CFG_ADDR_LIST: snprintf(out, size, "HOST:PORT list, comma-separated, at most %" PRId64, o->max); break;
     default:
       format_bound(o->type, o->min, lo, sizeof lo);
       format_bound(o->type, o->max, hi, sizeof hi);

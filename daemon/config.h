@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "addr.h"
+#include "envelope.h"
 #include "err.h"
 #include "hls_limits.h"
 
@@ -22,6 +23,7 @@ struct hls_config {
   int role; /* enum hls_role */
   /* [network] */
   char listen[HLS_HOSTPORT_MAX + 3];
+  char advertise[HLS_PROFILE_MAX_ADDRESSES * (HLS_PROFILE_ADDRESS_MAX + 1) + 1];
   /* [log] */
   int log_level; /* enum hls_log_level */
   /* [limits] */
@@ -29,12 +31,18 @@ struct hls_config {
   int64_t control_max_frame;
   int64_t control_max_clients;
   int64_t control_request_timeout_ms;
+  /* [consent] */
+  int64_t suppression_threshold;
+  int64_t rounding;
+  int64_t expiry_check_ms;
+  /* [publish] */
+  int64_t publish_delay_ms;
   /* [store] */
   int store_synchronous; /* 0 normal, 1 full */
   int64_t store_cache_bytes;
 };
 
-enum hls_config_type { HLS_CFG_STRING, HLS_CFG_INT, HLS_CFG_SIZE, HLS_CFG_DURATION, HLS_CFG_ENUM, HLS_CFG_ADDR };
+enum hls_config_type { HLS_CFG_STRING, HLS_CFG_INT, HLS_CFG_SIZE, HLS_CFG_DURATION, HLS_CFG_ENUM, HLS_CFG_ADDR, HLS_CFG_ADDR_LIST };
 
 struct hls_config_option {
   const char *section;

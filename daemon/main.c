@@ -43,6 +43,7 @@ static void usage(FILE *f) {
           "  --set S.NAME=VALUE  override any option of the configuration file\n"
           "  --help-config       list every configuration option\n"
           "  --version           print the version\n"
+          "  --clock-offset S    for tests: run the node's clock S seconds ahead (or behind)\n"
           "\n"
           "Create a node first with: hls init --place NAME --region REGION\n"
           "Signals: SIGHUP reloads the configuration; SIGINT and SIGTERM stop cleanly.\n");
@@ -78,10 +79,12 @@ int main(int argc, char **argv) {
       {"log-level", required_argument, NULL, 'l'}, {"listen", required_argument, NULL, 'L'},
       {"set", required_argument, NULL, 's'},    {"help", no_argument, NULL, 'h'},
       {"help-config", no_argument, NULL, 'C'},  {"version", no_argument, NULL, 'V'},
+      {"clock-offset", required_argument, NULL, 'O'},
       {NULL, 0, NULL, 0}};
   struct cmdline cl;
   struct hls_why why = {{0}};
   const char *config_flag = NULL;
+  int64_t clock_offset_ms = 0;
   int opt, rc = 1;
   memset(&cl, 0, sizeof cl);
   while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
@@ -111,6 +114,16 @@ int main(int argc, char **argv) {
       case 'h': usage(stdout); rc = 0; goto out;
       case 'C': hls_config_print_help(stdout); rc = 0; goto out;
       case 'V': printf("hlsd %s\n", HLS_VERSION); rc = 0; goto out;
+      case 'O': {
+        char *end = NULL;
+        double secs = strtod(optarg, &end);
+        if (end == optarg || *end != '\0' || secs < -1e9 || secs > 1e9) {
+          fprintf(stderr, "hlsd: --clock-offset takes seconds, e.g. 3600 or -86400\n");
+          goto out;
+        }
+        clock_offset_ms = (int64_t)(secs * 1000.0);
+        break;
+      }
       default: fprintf(stderr, "Try 'hlsd --help'.\n"); rc = 2; goto out;
     }
   }
@@ -147,7 +160,7 @@ int main(int argc, char **argv) {
   }
   hls_log_set_level((enum hls_log_level)config.log_level);
   struct hls_node node;
-  if (hls_node_run(&node, cl.home, &config, load_config, &cl, &why) != 0) {
+  if (hls_node_run(&node, cl.home, &config, load_config, &cl, clock_offset_ms, &why) != 0) {
     fprintf(stderr, "hlsd: %s\n", why.text);
     goto out;
   }

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -13,17 +15,177 @@
 #include "hls_version.h"
 #include "log.h"
 
-int64_t hls_node_now_ms(void) {
+int64_t hls_node_now_ms(const struct hls_node *n) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + (n ? n->clock_offset_ms : 0);
 }
 
-hls_day hls_node_today(void) {
-  time_t now = time(NULL);
+static hls_day local_day(int64_t unix_ms) {
+  time_t t = (time_t)(unix_ms / 1000);
   struct tm tm;
-  localtime_r(&now, &tm);
+  localtime_r(&t, &tm);
   return hls_date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+hls_day hls_node_today(const struct hls_node *n) { return local_day(hls_node_now_ms(n)); }
+
+/* Unix ms of local midnight starting day. */
+static int64_t local_midnight_ms(hls_day day) {
+  int y, m, d;
+  hls_date_to_ymd(day, &y, &m, &d);
+  struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_isdst = -1};
+  return (int64_t)mktime(&tm) * 1000;
+}
+
+/* --- publishing ------------------------------------------------------------------- */
+
+static void build_profile(struct hls_node *n) {
+  struct hls_profile *p = &n->profile;
+  memset(p, 0, sizeof *p);
+  snprintf(p->place, sizeof p->place, "%s", n->config->place);
+  snprintf(p->region, sizeof p->region, "%s", n->config->region);
+  p->role = n->config->role == HLS_ROLE_PARTNER ? HLS_PROFILE_PARTNER : HLS_PROFILE_PLACE;
+  /* network.advertise is stored normalised: "a:1,b:2". */
+  const char *s = n->config->advertise;
+  while (*s && p->n_addresses < HLS_PROFILE_MAX_ADDRESSES) {
+    const char *comma = strchr(s, ',');
+    size_t len = comma ? (size_t)(comma - s) : strlen(s);
+    if (len > 0 && len <= HLS_PROFILE_ADDRESS_MAX) {
+      memcpy(p->addresses[p->n_addresses], s, len);
+      p->addresses[p->n_addresses++][len] = '\0';
+    }
+    s = comma ? comma + 1 : s + len;
+  }
+}
+
+struct hls_summarise_ctx hls_node_summarise_ctx(struct hls_node *n) {
+  struct hls_summarise_ctx ctx = {
+      .store = n->store,
+      .identity = &n->identity,
+      .method = {.threshold = (uint32_t)n->config->suppression_threshold, .rounding = (uint32_t)n->config->rounding},
+      .profile = &n->profile,
+      .now_ms = hls_node_now_ms(n),
+      .today = hls_node_today(n),
+  };
+  return ctx;
+}
+
+static void on_publish_timer(uv_timer_t *t);
+
+int hls_node_publish(struct hls_node *n, struct hls_why *why) {
+  struct hls_summarise_ctx ctx = hls_node_summarise_ctx(n);
+  struct hls_dirty dirty = {.all = n->dirty_all, .n = n->n_dirty, .weeks = n->dirty_weeks};
+  struct hls_summarise_result res;
+  int rc = hls_summarise_reconcile(&ctx, &dirty, &res, why);
+  if (rc != 0) {
+    hls_log_error("publish_failed", "error=%s retry_in_s=30", hls_err_name(rc));
+    if (!n->stopping) uv_timer_start(&n->publish_timer, on_publish_timer, 30000, 0);
+    return rc;
+  }
+  n->dirty_all = false;
+  n->n_dirty = 0;
+  n->first_change_ms = 0;
+  n->last_publish_ms = ctx.now_ms;
+  uint8_t head[32];
+  if (hls_store_chain_head(n->store, n->identity.public_key, &n->chain_seq, head, NULL) != 0) n->chain_seq = 0;
+  if (res.profiles + res.digests + res.stories + res.tombstones > 0)
+    hls_log_info("published", "profiles=%d digests=%d stories=%d tombstones=%d chain_seq=%llu", res.profiles,
+                 res.digests, res.stories, res.tombstones, (unsigned long long)n->chain_seq);
+  return 0;
+}
+
+static void on_publish_timer(uv_timer_t *t) {
+  struct hls_node *n = t->data;
+  struct hls_why why = {{0}};
+  if (hls_node_publish(n, &why) != 0 && why.text[0]) fprintf(stderr, "hlsd: publishing: %s\n", why.text);
+}
+
+/* Start (or bring forward) the publishing run: publish.delay after the
+ * last change, at most five delays after the first, at once if urgent. */
+static void schedule_publish(struct hls_node *n, bool urgent) {
+  if (n->stopping) return;
+  int64_t now = hls_node_now_ms(n);
+  int64_t delay = urgent ? 0 : n->config->publish_delay_ms;
+  if (n->first_change_ms == 0) n->first_change_ms = now;
+  int64_t latest = n->first_change_ms + 5 * n->config->publish_delay_ms - now;
+  if (delay > latest) delay = latest > 0 ? latest : 0;
+  if (uv_is_active((uv_handle_t *)&n->publish_timer) && !urgent &&
+      (int64_t)uv_timer_get_due_in(&n->publish_timer) <= delay)
+    return;
+  uv_timer_start(&n->publish_timer, on_publish_timer, (uint64_t)delay, 0);
+}
+
+static void mark_week(struct hls_node *n, int key) {
+  for (size_t i = 0; i < n->n_dirty; i++)
+    if (n->dirty_weeks[i] == key) return;
+  if (n->n_dirty == n->cap_dirty) {
+    size_t cap = n->cap_dirty ? n->cap_dirty * 2 : 16;
+    if (cap > 4096) { /* a change that wide: look at everything */
+      n->dirty_all = true;
+      return;
+    }
+    int *p = realloc(n->dirty_weeks, cap * sizeof *p);
+    if (p == NULL) {
+      n->dirty_all = true;
+      return;
+    }
+    n->dirty_weeks = p;
+    n->cap_dirty = cap;
+  }
+  n->dirty_weeks[n->n_dirty++] = key;
+}
+
+void hls_node_changed(struct hls_node *n, hls_day first, hls_day last, bool urgent) {
+  if (last < first || last - first > 366 * 2) {
+    n->dirty_all = true;
+  } else if (!n->dirty_all) {
+    for (hls_day d = first; d <= last; d += 7) mark_week(n, hls_week_key(d));
+    mark_week(n, hls_week_key(last));
+  }
+  schedule_publish(n, urgent);
+}
+
+void hls_node_changed_all(struct hls_node *n, bool urgent) {
+  n->dirty_all = true;
+  schedule_publish(n, urgent);
+}
+
+/* At the start of each local Monday, the week that just ended is
+ * published. */
+static void on_week_timer(uv_timer_t *t);
+
+static void schedule_week_end(struct hls_node *n) {
+  hls_day today = hls_node_today(n);
+  int y, w;
+  hls_iso_week(today, &y, &w);
+  hls_day monday;
+  if (hls_iso_week_monday(y, w, &monday) != 0) return;
+  int64_t boundary = local_midnight_ms(monday + 7);
+  int64_t delay = boundary - hls_node_now_ms(n) + 1000; /* a second past midnight */
+  if (delay < 1000) delay = 1000;
+  uv_timer_start(&n->week_timer, on_week_timer, (uint64_t)delay, 0);
+}
+
+static void on_week_timer(uv_timer_t *t) {
+  struct hls_node *n = t->data;
+  hls_day today = hls_node_today(n);
+  hls_log_info("week_ended", "week=%d", hls_week_key(today - 1));
+  hls_node_changed(n, today - 1, today - 1, true);
+  schedule_week_end(n);
+}
+
+/* Consent ends at the start of its expiry date: look every
+ * consent.expiry_check. */
+static void on_expiry_timer(uv_timer_t *t) {
+  struct hls_node *n = t->data;
+  hls_day next;
+  if (hls_store_next_expiry(n->store, &next, NULL) == 0 && next <= hls_node_today(n)) hls_node_changed_all(n, true);
+}
+
+static void start_expiry_timer(struct hls_node *n) {
+  uint64_t every = (uint64_t)n->config->expiry_check_ms;
+  uv_timer_start(&n->expiry_timer, on_expiry_timer, every, every);
 }
 
 static struct hls_control_options control_options(const struct hls_config *c) {
@@ -63,6 +225,9 @@ static void node_stop(struct hls_node *n, const char *why) {
   hls_log_info("shutting_down", "reason=%s", why);
   hls_control_close(n->control);
   n->control = NULL;
+  uv_close((uv_handle_t *)&n->publish_timer, NULL);
+  uv_close((uv_handle_t *)&n->week_timer, NULL);
+  uv_close((uv_handle_t *)&n->expiry_timer, NULL);
   uv_close((uv_handle_t *)&n->sig_int, NULL);
   uv_close((uv_handle_t *)&n->sig_term, NULL);
   uv_close((uv_handle_t *)&n->sig_hup, NULL);
@@ -94,13 +259,16 @@ static void on_signal(uv_signal_t *s, int signum) {
     hls_log_set_level(level);
     struct hls_control_options opt = control_options(n->config);
     hls_control_set_options(n->control, &opt);
+    build_profile(n);
+    start_expiry_timer(n);
+    hls_node_changed_all(n, true); /* profile, threshold or rounding may have changed */
     return;
   }
   node_stop(n, signum == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
 int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config, hls_config_loader reload,
-                 void *reload_ctx, struct hls_why *why) {
+                 void *reload_ctx, int64_t clock_offset_ms, struct hls_why *why) {
   int rc;
   char path[HLS_PATH_MAX];
   memset(n, 0, sizeof *n);
@@ -108,8 +276,9 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   n->config = config;
   n->reload = reload;
   n->reload_ctx = reload_ctx;
+  n->clock_offset_ms = clock_offset_ms;
   snprintf(n->home, sizeof n->home, "%s", home);
-  n->started_ms = hls_node_now_ms();
+  n->started_ms = hls_node_now_ms(n);
 
   if ((rc = hls_home_check_permissions(n->home, why)) != 0) return rc;
   if ((rc = take_lock(n, why)) != 0) return rc;
@@ -134,6 +303,10 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   uv_signal_start(&n->sig_int, on_signal, SIGINT);
   uv_signal_start(&n->sig_term, on_signal, SIGTERM);
   uv_signal_start(&n->sig_hup, on_signal, SIGHUP);
+  uv_timer_init(&n->loop, &n->publish_timer);
+  uv_timer_init(&n->loop, &n->week_timer);
+  uv_timer_init(&n->loop, &n->expiry_timer);
+  n->publish_timer.data = n->week_timer.data = n->expiry_timer.data = n;
 
   struct hls_control_options copt = control_options(config);
   if ((rc = hls_home_path(n->home, "hlsd.sock", path)) != 0 ||
@@ -144,6 +317,14 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
     uv_loop_close(&n->loop);
     goto fail;
   }
+  /* Publish what is due (anything missed while stopped) before serving. */
+  build_profile(n);
+  n->dirty_all = true;
+  struct hls_why publish_why = {{0}};
+  if (hls_node_publish(n, &publish_why) != 0 && publish_why.text[0])
+    fprintf(stderr, "hlsd: publishing: %s\n", publish_why.text);
+  schedule_week_end(n);
+  start_expiry_timer(n);
   char quoted[2 * HLS_PLACE_MAX + 8];
   hls_log_info("started", "version=%s node_id=%s place=%s network_id=%s control=%s pid=%d", HLS_VERSION, n->node_id,
                hls_log_quote(config->place, quoted, sizeof quoted), n->network_fingerprint, path, (int)getpid());
@@ -155,8 +336,10 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   uv_run(&n->loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&n->loop) != 0) hls_log_error("loop_not_closed", "handles=open");
   rc = 0;
-  hls_log_info("stopped", "uptime_ms=%lld", (long long)(hls_node_now_ms() - n->started_ms));
+  hls_log_info("stopped", "uptime_ms=%lld", (long long)(hls_node_now_ms(n) - n->started_ms));
 fail:
+  free(n->dirty_weeks);
+  n->dirty_weeks = NULL;
   hls_store_free(n->store);
   n->store = NULL;
   sodium_memzero(&n->identity, sizeof n->identity);

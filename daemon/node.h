@@ -11,6 +11,7 @@
 #include "home.h"
 #include "nodeid.h"
 #include "store.h"
+#include "summarise.h"
 
 /* Re-read the configuration (file, then command-line overrides) for
  * SIGHUP. Supplied by main, which owns the overrides. */
@@ -33,17 +34,40 @@ struct hls_node {
   int64_t started_ms;
   int64_t next_import_session;
   bool stopping;
+  int64_t clock_offset_ms; /* tests shift the node's clock (hlsd --clock-offset) */
+
+  /* Publishing (docs/consent.md): what changed since the last run of the
+   * summariser, and the timers that run it. */
+  struct hls_profile profile; /* what the profile item should say */
+  bool dirty_all;
+  int *dirty_weeks; /* owned: ISO week keys, year * 100 + week */
+  size_t n_dirty, cap_dirty;
+  int64_t first_change_ms; /* of the batch waiting; 0 if none */
+  uv_timer_t publish_timer, week_timer, expiry_timer;
+  int64_t last_publish_ms;
+  uint64_t chain_seq; /* own chain head, for status */
 };
 
 /* Open the home (permissions, lock, keys, store), start the control
  * socket, and run until SIGINT/SIGTERM. Returns 0 after a clean shutdown,
  * or an error (with why) if start-up failed. */
 int hls_node_run(struct hls_node *node, const char *home, struct hls_config *config, hls_config_loader reload,
-                 void *reload_ctx, struct hls_why *why) HLS_WARN_UNUSED;
+                 void *reload_ctx, int64_t clock_offset_ms, struct hls_why *why) HLS_WARN_UNUSED;
 
-/* Wall-clock milliseconds since the Unix epoch. */
-int64_t hls_node_now_ms(void);
+/* Wall-clock milliseconds since the Unix epoch (shifted by the test clock
+ * offset). */
+int64_t hls_node_now_ms(const struct hls_node *n);
 /* Today's date in local time. */
-hls_day hls_node_today(void);
+hls_day hls_node_today(const struct hls_node *n);
+
+/* Records dated first..last changed (or everything, with all): their
+ * weeks' digests and the stories are looked at again, after
+ * publish.delay, or at once when urgent (withdrawals, decisions). */
+void hls_node_changed(struct hls_node *n, hls_day first, hls_day last, bool urgent);
+void hls_node_changed_all(struct hls_node *n, bool urgent);
+/* The summariser's view of this node right now (clock read once). */
+struct hls_summarise_ctx hls_node_summarise_ctx(struct hls_node *n);
+/* Run the summariser now (also used by the publish timer). */
+int hls_node_publish(struct hls_node *n, struct hls_why *why) HLS_WARN_UNUSED;
 
 #endif

@@ -42,6 +42,52 @@ static const char *const migrations[] = {
     "  PRIMARY KEY(record_id, theme_id)"
     ") STRICT, WITHOUT ROWID;"
     "CREATE INDEX record_themes_theme ON record_themes(theme_id, day DESC, record_id DESC);",
+
+    /* 2: consent that ends, and what this node publishes. */
+    "ALTER TABLE records ADD COLUMN consent_ended INTEGER NOT NULL DEFAULT 0"
+    "  CHECK(consent_ended BETWEEN 0 AND 2);"
+    "CREATE INDEX records_expiring ON records(consent_expires) WHERE consent > 0 AND consent_expires IS NOT NULL;"
+    /* Every envelope held: the stub (header and signature, body nil) always,
+     * the body while it is held. */
+    "CREATE TABLE items("
+    "  id INTEGER PRIMARY KEY,"
+    "  origin BLOB NOT NULL CHECK(length(origin) = 32),"
+    "  seq INTEGER NOT NULL CHECK(seq >= 1),"
+    "  type INTEGER NOT NULL,"
+    "  audience INTEGER NOT NULL,"
+    "  timestamp_ms INTEGER NOT NULL,"
+    "  item_id BLOB NOT NULL CHECK(length(item_id) = 32),"
+    "  stub BLOB NOT NULL,"
+    "  body BLOB,"
+    "  body_state INTEGER NOT NULL CHECK(body_state BETWEEN 0 AND 2),"
+    "  stored_ms INTEGER NOT NULL,"
+    "  UNIQUE(origin, seq)"
+    ") STRICT;"
+    /* This node's own items, with what they are about. */
+    "CREATE TABLE published("
+    "  seq INTEGER PRIMARY KEY,"
+    "  type INTEGER NOT NULL,"
+    "  audience INTEGER NOT NULL,"
+    "  record_id INTEGER,"
+    "  iso_year INTEGER,"
+    "  iso_week INTEGER,"
+    "  target_seq INTEGER,"
+    "  reason INTEGER,"
+    "  content_hash BLOB,"
+    "  superseded_by INTEGER,"
+    "  erased_by INTEGER,"
+    "  published_ms INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX published_week ON published(iso_year, iso_week) WHERE type = 2;"
+    "CREATE INDEX published_record ON published(record_id) WHERE type = 3;"
+    /* A person's decision on sharing a record's story. */
+    "CREATE TABLE shares("
+    "  record_id INTEGER PRIMARY KEY REFERENCES records(id) ON DELETE CASCADE,"
+    "  state INTEGER NOT NULL CHECK(state BETWEEN 0 AND 2),"
+    "  approved_hash BLOB,"
+    "  decided_by TEXT,"
+    "  decided_ms INTEGER"
+    ") STRICT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -74,15 +120,34 @@ enum stmt_id {
   ST_SAVEPOINT,
   ST_RELEASE,
   ST_ROLLBACK_TO,
+  ST_EXPIRE,
+  ST_EXPIRE_SHARES,
+  ST_NEXT_EXPIRY,
+  ST_ITEM_PUT,
+  ST_ITEM_GET,
+  ST_ITEM_ERASE,
+  ST_CHAIN_HEAD,
+  ST_PUB_ADD,
+  ST_PUB_SUPERSEDED,
+  ST_PUB_ERASED,
+  ST_PUB_LIST_ASC,
+  ST_PUB_LIST_DESC,
+  ST_PUB_CURRENT,
+  ST_PUB_LIVE_STORIES,
+  ST_PUB_DIGEST_WEEKS,
+  ST_COUNTABLE_DAYS,
+  ST_WEEK_COUNTS,
+  ST_STORY_CANDIDATES,
+  ST_SHARE_GET,
+  ST_SHARE_SET,
+  ST_SHARE_FORGET,
   ST__COUNT
 };
 
-#define REC_COLS                                                                                      \
-  "r.id, r.title, r.scale, r.stage, r.day, r.author_role, r.consent, r.consent_by, r.consent_purpose, " \
-  "r.consent_expires, r.created_ms, r.updated_ms, r.context, r.tried, r.happened, r.learnt"
 #define REC_COLS_SHORT                                                                                \
   "r.id, r.title, r.scale, r.stage, r.day, r.author_role, r.consent, r.consent_by, r.consent_purpose, " \
-  "r.consent_expires, r.created_ms, r.updated_ms"
+  "r.consent_expires, r.created_ms, r.updated_ms, r.consent_ended"
+#define REC_COLS REC_COLS_SHORT ", r.context, r.tried, r.happened, r.learnt"
 
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -90,12 +155,12 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_REC_INSERT] =
         "INSERT INTO records(title, scale, stage, day, context, tried, happened, learnt, author_role, consent,"
-        " consent_by, consent_purpose, consent_expires, created_ms, updated_ms)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
+        " consent_by, consent_purpose, consent_expires, created_ms, updated_ms, consent_ended)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?16)",
     [ST_REC_UPDATE] =
         "UPDATE records SET title=?1, scale=?2, stage=?3, day=?4, context=?5, tried=?6, happened=?7, learnt=?8,"
-        " author_role=?9, consent=?10, consent_by=?11, consent_purpose=?12, consent_expires=?13, updated_ms=?14"
-        " WHERE id=?15",
+        " author_role=?9, consent=?10, consent_by=?11, consent_purpose=?12, consent_expires=?13, updated_ms=?14,"
+        " consent_ended=?16 WHERE id=?15",
     [ST_REC_DELETE] = "DELETE FROM records WHERE id=?1",
     [ST_REC_GET] = "SELECT " REC_COLS " FROM records r WHERE r.id=?1",
     [ST_REC_THEMES] = "SELECT t.slug, rt.kind FROM record_themes rt JOIN themes t ON t.id=rt.theme_id"
@@ -137,6 +202,48 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_SAVEPOINT] = "SAVEPOINT import_batch",
     [ST_RELEASE] = "RELEASE import_batch",
     [ST_ROLLBACK_TO] = "ROLLBACK TO import_batch",
+    [ST_EXPIRE] = "UPDATE records SET consent=0, consent_ended=2, updated_ms=?2"
+                  " WHERE consent>0 AND consent_expires IS NOT NULL AND consent_expires<=?1",
+    /* Consent given again after it ended needs a new review: the decision
+     * made under the ended consent goes with it. */
+    [ST_EXPIRE_SHARES] = "DELETE FROM shares WHERE record_id IN (SELECT id FROM records"
+                         " WHERE consent>0 AND consent_expires IS NOT NULL AND consent_expires<=?1)",
+    [ST_NEXT_EXPIRY] = "SELECT min(consent_expires) FROM records WHERE consent>0 AND consent_expires IS NOT NULL",
+    [ST_ITEM_PUT] = "INSERT INTO items(origin, seq, type, audience, timestamp_ms, item_id, stub, body, body_state,"
+                    " stored_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [ST_ITEM_GET] = "SELECT origin, seq, type, audience, timestamp_ms, item_id, stub, body, body_state, stored_ms"
+                    " FROM items WHERE origin=?1 AND seq=?2",
+    [ST_ITEM_ERASE] = "UPDATE items SET body=NULL, body_state=2 WHERE origin=?1 AND seq=?2",
+    [ST_CHAIN_HEAD] = "SELECT seq, item_id FROM items WHERE origin=?1 ORDER BY seq DESC LIMIT 1",
+    [ST_PUB_ADD] = "INSERT INTO published(seq, type, audience, record_id, iso_year, iso_week, target_seq, reason,"
+                   " content_hash, superseded_by, erased_by, published_ms)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, NULL, ?10)",
+    [ST_PUB_SUPERSEDED] = "UPDATE published SET superseded_by=?2 WHERE seq=?1",
+    [ST_PUB_ERASED] = "UPDATE published SET erased_by=?2 WHERE seq=?1",
+#define PUB_COLS                                                                                          \
+  "seq, type, audience, record_id, iso_year, iso_week, target_seq, reason, content_hash, superseded_by, " \
+  "erased_by, published_ms"
+    [ST_PUB_LIST_ASC] = "SELECT " PUB_COLS " FROM published ORDER BY seq LIMIT ?1",
+    [ST_PUB_LIST_DESC] = "SELECT " PUB_COLS " FROM published ORDER BY seq DESC LIMIT ?1",
+    [ST_PUB_CURRENT] = "SELECT " PUB_COLS " FROM published WHERE type=?1 AND ifnull(iso_year, 0)=?2"
+                       " AND ifnull(iso_week, 0)=?3 AND superseded_by IS NULL ORDER BY seq DESC LIMIT 1",
+    [ST_PUB_LIVE_STORIES] = "SELECT " PUB_COLS " FROM published WHERE type=3 AND superseded_by IS NULL"
+                            " AND erased_by IS NULL ORDER BY seq",
+    [ST_PUB_DIGEST_WEEKS] = "SELECT DISTINCT iso_year, iso_week FROM published WHERE type=2 AND superseded_by IS NULL"
+                            " ORDER BY iso_year, iso_week",
+    [ST_COUNTABLE_DAYS] = "SELECT DISTINCT day FROM records WHERE consent>=1"
+                          " AND (consent_expires IS NULL OR consent_expires>?1) ORDER BY day",
+    [ST_WEEK_COUNTS] = "SELECT t.slug, rt.kind, r.scale, r.stage, count(*) FROM records r"
+                       " JOIN record_themes rt ON rt.record_id=r.id JOIN themes t ON t.id=rt.theme_id"
+                       " WHERE r.day BETWEEN ?1 AND ?2 AND r.consent>=1"
+                       " AND (r.consent_expires IS NULL OR r.consent_expires>?3)"
+                       " GROUP BY t.slug, rt.kind, r.scale, r.stage",
+    [ST_STORY_CANDIDATES] = "SELECT " REC_COLS " FROM records r WHERE r.consent>=2"
+                            " AND (r.consent_expires IS NULL OR r.consent_expires>?1) ORDER BY r.id",
+    [ST_SHARE_GET] = "SELECT record_id, state, approved_hash, decided_by, decided_ms FROM shares WHERE record_id=?1",
+    [ST_SHARE_SET] = "INSERT OR REPLACE INTO shares(record_id, state, approved_hash, decided_by, decided_ms)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [ST_SHARE_FORGET] = "DELETE FROM shares WHERE record_id=?1",
 };
 
 /* record list: one prepared statement per combination of filters. */
@@ -305,6 +412,7 @@ static void bind_record(sqlite3_stmt *st, const struct hls_record *r, int64_t no
   else
     sqlite3_bind_null(st, 13);
   sqlite3_bind_int64(st, 14, now_ms);
+  sqlite3_bind_int(st, 16, r->consent_ended);
 }
 
 /* The id of a theme slug, creating the theme if it is new. A lookup
@@ -382,11 +490,12 @@ static int load_row(struct hls_store *s, sqlite3_stmt *st, struct hls_record *r,
   r->consent_expires = (hls_day)sqlite3_column_int64(st, 9);
   r->created_ms = sqlite3_column_int64(st, 10);
   r->updated_ms = sqlite3_column_int64(st, 11);
+  r->consent_ended = sqlite3_column_int(st, 12);
   if (full) {
-    r->context = column_strdup(st, 12);
-    r->tried = column_strdup(st, 13);
-    r->happened = column_strdup(st, 14);
-    r->learnt = column_strdup(st, 15);
+    r->context = column_strdup(st, 13);
+    r->tried = column_strdup(st, 14);
+    r->happened = column_strdup(st, 15);
+    r->learnt = column_strdup(st, 16);
   }
   if (r->title == NULL) return HLS_ENOMEM;
   sqlite3_stmt *ts = s->stmt[ST_REC_THEMES];
@@ -674,4 +783,349 @@ out:
   if (exec(s, "PRAGMA foreign_keys=ON", rc == 0 ? why : NULL) != 0 && rc == 0) rc = HLS_ESTORE;
   hls_store_import_drop(s, session);
   return rc;
+}
+
+/* --- transactions ------------------------------------------------------------ */
+
+int hls_store_begin(struct hls_store *s, struct hls_why *why) { return begin(s, why); }
+int hls_store_commit(struct hls_store *s, struct hls_why *why) { return commit(s, why); }
+void hls_store_rollback(struct hls_store *s) { rollback(s); }
+
+/* --- consent -------------------------------------------------------------------- */
+
+int hls_store_expire_consents(struct hls_store *s, hls_day today, int64_t now_ms, int64_t *count,
+                              struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_EXPIRE_SHARES];
+  sqlite3_bind_int64(st, 1, today);
+  int rc = step_done(s, st, why);
+  st = s->stmt[ST_EXPIRE];
+  sqlite3_bind_int64(st, 1, today);
+  sqlite3_bind_int64(st, 2, now_ms);
+  if (rc == 0) rc = step_done(s, st, why);
+  *count = rc == 0 ? sqlite3_changes(s->db) : 0;
+  return rc;
+}
+
+int hls_store_next_expiry(struct hls_store *s, hls_day *day, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_NEXT_EXPIRY];
+  int rc = sqlite3_step(st);
+  bool found = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+  if (found) *day = (hls_day)sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW) return db_error(s, rc, why);
+  return found ? 0 : HLS_ENOTFOUND;
+}
+
+/* --- items ------------------------------------------------------------------------ */
+
+const char *hls_body_state_name(int state) {
+  return state == HLS_BODY_HELD ? "held" : state == HLS_BODY_STUB ? "stub" : state == HLS_BODY_ERASED ? "erased" : "?";
+}
+
+void hls_item_clear(struct hls_item *it) {
+  free(it->stub);
+  free(it->body);
+  memset(it, 0, sizeof *it);
+}
+
+int hls_store_item_put(struct hls_store *s, const struct hls_envelope *env, int body_state, int64_t now_ms,
+                       struct hls_why *why) {
+  msgpack_sbuffer stub;
+  msgpack_sbuffer_init(&stub);
+  int rc = hls_env_encode_stub(&stub, env);
+  if (rc != 0) {
+    msgpack_sbuffer_destroy(&stub);
+    return rc;
+  }
+  sqlite3_stmt *st = s->stmt[ST_ITEM_PUT];
+  sqlite3_bind_blob(st, 1, env->h.origin, 32, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, (int64_t)env->h.seq);
+  sqlite3_bind_int(st, 3, env->h.type);
+  sqlite3_bind_int(st, 4, env->h.audience);
+  sqlite3_bind_int64(st, 5, (int64_t)env->h.timestamp_ms);
+  sqlite3_bind_blob(st, 6, env->id, 32, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 7, stub.data, (int)stub.size, SQLITE_STATIC);
+  if (env->body != NULL) sqlite3_bind_blob(st, 8, env->body, (int)env->body_len, SQLITE_STATIC);
+  else sqlite3_bind_null(st, 8);
+  sqlite3_bind_int(st, 9, env->body != NULL ? HLS_BODY_HELD : body_state);
+  sqlite3_bind_int64(st, 10, now_ms);
+  rc = step_done(s, st, why);
+  if (rc == HLS_ESTORE && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE)
+    rc = hls_why_set(why, HLS_EEXISTS, "item %llu of that origin is held already", (unsigned long long)env->h.seq);
+  msgpack_sbuffer_destroy(&stub);
+  return rc;
+}
+
+static uint8_t *column_blob_dup(sqlite3_stmt *st, int col, size_t *len) {
+  const void *b = sqlite3_column_blob(st, col);
+  *len = (size_t)sqlite3_column_bytes(st, col);
+  if (b == NULL) return NULL;
+  uint8_t *copy = malloc(*len > 0 ? *len : 1);
+  if (copy != NULL) memcpy(copy, b, *len);
+  return copy;
+}
+
+static void copy_blob32(sqlite3_stmt *st, int col, uint8_t out[32]) {
+  const void *b = sqlite3_column_blob(st, col);
+  if (b != NULL && sqlite3_column_bytes(st, col) == 32) memcpy(out, b, 32);
+  else memset(out, 0, 32);
+}
+
+int hls_store_item_get(struct hls_store *s, const uint8_t origin[32], uint64_t seq, struct hls_item *out,
+                       struct hls_why *why) {
+  memset(out, 0, sizeof *out);
+  sqlite3_stmt *st = s->stmt[ST_ITEM_GET];
+  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, (int64_t)seq);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    copy_blob32(st, 0, out->origin);
+    out->seq = (uint64_t)sqlite3_column_int64(st, 1);
+    out->type = sqlite3_column_int(st, 2);
+    out->audience = sqlite3_column_int(st, 3);
+    out->timestamp_ms = sqlite3_column_int64(st, 4);
+    copy_blob32(st, 5, out->item_id);
+    out->stub = column_blob_dup(st, 6, &out->stub_len);
+    out->body = column_blob_dup(st, 7, &out->body_len);
+    out->body_state = sqlite3_column_int(st, 8);
+    out->stored_ms = sqlite3_column_int64(st, 9);
+    rc = out->stub == NULL || (out->body_state == HLS_BODY_HELD && out->body == NULL) ? HLS_ENOMEM : 0;
+  } else if (rc == SQLITE_DONE) {
+    rc = hls_why_set(why, HLS_ENOTFOUND, "no item %llu of that origin", (unsigned long long)seq);
+  } else {
+    rc = db_error(s, rc, why);
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (rc != 0) hls_item_clear(out);
+  return rc;
+}
+
+int hls_store_item_erase(struct hls_store *s, const uint8_t origin[32], uint64_t seq, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_ITEM_ERASE];
+  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, (int64_t)seq);
+  return step_done(s, st, why);
+}
+
+int hls_store_chain_head(struct hls_store *s, const uint8_t origin[32], uint64_t *seq, uint8_t id[32],
+                         struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_CHAIN_HEAD];
+  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  *seq = 0;
+  memset(id, 0, 32);
+  if (rc == SQLITE_ROW) {
+    *seq = (uint64_t)sqlite3_column_int64(st, 0);
+    copy_blob32(st, 1, id);
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(s, rc, why);
+}
+
+/* --- publications ---------------------------------------------------------------- */
+
+static void bind_int_or_null(sqlite3_stmt *st, int i, int64_t v) {
+  if (v != 0) sqlite3_bind_int64(st, i, v);
+  else sqlite3_bind_null(st, i);
+}
+
+int hls_store_published_add(struct hls_store *s, const struct hls_published *p, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_PUB_ADD];
+  sqlite3_bind_int64(st, 1, (int64_t)p->seq);
+  sqlite3_bind_int(st, 2, p->type);
+  sqlite3_bind_int(st, 3, p->audience);
+  bind_int_or_null(st, 4, p->record_id);
+  bind_int_or_null(st, 5, p->iso_year);
+  bind_int_or_null(st, 6, p->iso_week);
+  bind_int_or_null(st, 7, (int64_t)p->target_seq);
+  if (p->type == HLS_ENV_TOMBSTONE) sqlite3_bind_int(st, 8, p->reason);
+  else sqlite3_bind_null(st, 8);
+  if (p->has_content_hash) sqlite3_bind_blob(st, 9, p->content_hash, 32, SQLITE_STATIC);
+  else sqlite3_bind_null(st, 9);
+  sqlite3_bind_int64(st, 10, p->published_ms);
+  return step_done(s, st, why);
+}
+
+static int mark_published(struct hls_store *s, int stmt, uint64_t seq, uint64_t by, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[stmt];
+  sqlite3_bind_int64(st, 1, (int64_t)seq);
+  sqlite3_bind_int64(st, 2, (int64_t)by);
+  return step_done(s, st, why);
+}
+
+int hls_store_published_superseded(struct hls_store *s, uint64_t seq, uint64_t by, struct hls_why *why) {
+  return mark_published(s, ST_PUB_SUPERSEDED, seq, by, why);
+}
+
+int hls_store_published_erased(struct hls_store *s, uint64_t seq, uint64_t by, struct hls_why *why) {
+  return mark_published(s, ST_PUB_ERASED, seq, by, why);
+}
+
+static void load_published(sqlite3_stmt *st, struct hls_published *p) {
+  memset(p, 0, sizeof *p);
+  p->seq = (uint64_t)sqlite3_column_int64(st, 0);
+  p->type = sqlite3_column_int(st, 1);
+  p->audience = sqlite3_column_int(st, 2);
+  p->record_id = sqlite3_column_int64(st, 3);
+  p->iso_year = sqlite3_column_int(st, 4);
+  p->iso_week = sqlite3_column_int(st, 5);
+  p->target_seq = (uint64_t)sqlite3_column_int64(st, 6);
+  p->reason = sqlite3_column_int(st, 7);
+  p->has_content_hash = sqlite3_column_bytes(st, 8) == 32;
+  if (p->has_content_hash) memcpy(p->content_hash, sqlite3_column_blob(st, 8), 32);
+  p->superseded_by = (uint64_t)sqlite3_column_int64(st, 9);
+  p->erased_by = (uint64_t)sqlite3_column_int64(st, 10);
+  p->published_ms = sqlite3_column_int64(st, 11);
+}
+
+static int walk_published(struct hls_store *s, sqlite3_stmt *st, hls_published_cb cb, void *ctx, struct hls_why *why) {
+  int rc, result = 0;
+  struct hls_published p;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    load_published(st, &p);
+    if ((result = cb(ctx, &p)) != 0) break;
+  }
+  if (result == 0 && rc != SQLITE_DONE) result = db_error(s, rc, why);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return result;
+}
+
+int hls_store_published_list(struct hls_store *s, bool newest_first, int64_t limit, hls_published_cb cb, void *ctx,
+                             struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[newest_first ? ST_PUB_LIST_DESC : ST_PUB_LIST_ASC];
+  sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
+  return walk_published(s, st, cb, ctx, why);
+}
+
+int hls_store_published_current(struct hls_store *s, int type, int iso_year, int iso_week, struct hls_published *out,
+                                struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_PUB_CURRENT];
+  sqlite3_bind_int(st, 1, type);
+  sqlite3_bind_int(st, 2, iso_year);
+  sqlite3_bind_int(st, 3, iso_week);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) load_published(st, out);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (rc == SQLITE_ROW) return 0;
+  if (rc == SQLITE_DONE) return HLS_ENOTFOUND;
+  return db_error(s, rc, why);
+}
+
+int hls_store_published_live_stories(struct hls_store *s, hls_published_cb cb, void *ctx, struct hls_why *why) {
+  return walk_published(s, s->stmt[ST_PUB_LIVE_STORIES], cb, ctx, why);
+}
+
+int hls_store_published_digest_weeks(struct hls_store *s, hls_week_cb cb, void *ctx, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_PUB_DIGEST_WEEKS];
+  int rc, result = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    if ((result = cb(ctx, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1))) != 0) break;
+  if (result == 0 && rc != SQLITE_DONE) result = db_error(s, rc, why);
+  sqlite3_reset(st);
+  return result;
+}
+
+/* --- what there is to publish -------------------------------------------------------- */
+
+int hls_store_countable_days(struct hls_store *s, hls_day today, hls_day_cb cb, void *ctx, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_COUNTABLE_DAYS];
+  sqlite3_bind_int64(st, 1, today);
+  int rc, result = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    if ((result = cb(ctx, (hls_day)sqlite3_column_int64(st, 0))) != 0) break;
+  if (result == 0 && rc != SQLITE_DONE) result = db_error(s, rc, why);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return result;
+}
+
+int hls_store_week_counts(struct hls_store *s, hls_day first, hls_day last, hls_day today, hls_cell_cb cb, void *ctx,
+                          struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_WEEK_COUNTS];
+  sqlite3_bind_int64(st, 1, first);
+  sqlite3_bind_int64(st, 2, last);
+  sqlite3_bind_int64(st, 3, today);
+  int rc, result = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int64_t n = sqlite3_column_int64(st, 4);
+    struct hls_cell_raw c = {
+        .theme = (const char *)sqlite3_column_text(st, 0),
+        .kind = sqlite3_column_int(st, 1),
+        .scale = sqlite3_column_int(st, 2),
+        .stage = sqlite3_column_int(st, 3),
+        .count = n > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)n,
+    };
+    if ((result = cb(ctx, &c)) != 0) break;
+  }
+  if (result == 0 && rc != SQLITE_DONE) result = db_error(s, rc, why);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return result;
+}
+
+int hls_store_story_candidates(struct hls_store *s, hls_day today, hls_record_cb cb, void *ctx,
+                               struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_STORY_CANDIDATES];
+  sqlite3_bind_int64(st, 1, today);
+  struct hls_record r;
+  hls_record_init(&r);
+  int rc, result = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if ((result = load_row(s, st, &r, true, why)) != 0) break;
+    if ((result = cb(ctx, &r)) != 0) break;
+  }
+  if (result == 0 && rc != SQLITE_DONE) result = db_error(s, rc, why);
+  hls_record_clear(&r);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return result;
+}
+
+/* --- share decisions --------------------------------------------------------------------- */
+
+const char *hls_share_state_name(int state) {
+  return state == HLS_SHARE_PENDING ? "awaiting_review" : state == HLS_SHARE_APPROVED ? "approved"
+                                                         : state == HLS_SHARE_REJECTED ? "rejected" : "?";
+}
+
+int hls_store_share_get(struct hls_store *s, int64_t record_id, struct hls_share *out, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_SHARE_GET];
+  memset(out, 0, sizeof *out);
+  sqlite3_bind_int64(st, 1, record_id);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    out->record_id = sqlite3_column_int64(st, 0);
+    out->state = sqlite3_column_int(st, 1);
+    out->has_hash = sqlite3_column_bytes(st, 2) == 32;
+    if (out->has_hash) memcpy(out->approved_hash, sqlite3_column_blob(st, 2), 32);
+    const unsigned char *by = sqlite3_column_text(st, 3);
+    snprintf(out->decided_by, sizeof out->decided_by, "%s", by ? (const char *)by : "");
+    out->decided_ms = sqlite3_column_int64(st, 4);
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (rc == SQLITE_ROW) return 0;
+  if (rc == SQLITE_DONE) return HLS_ENOTFOUND;
+  return db_error(s, rc, why);
+}
+
+int hls_store_share_set(struct hls_store *s, const struct hls_share *sh, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_SHARE_SET];
+  sqlite3_bind_int64(st, 1, sh->record_id);
+  sqlite3_bind_int(st, 2, sh->state);
+  if (sh->has_hash) sqlite3_bind_blob(st, 3, sh->approved_hash, 32, SQLITE_STATIC);
+  else sqlite3_bind_null(st, 3);
+  bind_text_or_null(st, 4, sh->decided_by[0] ? sh->decided_by : NULL);
+  sqlite3_bind_int64(st, 5, sh->decided_ms);
+  return step_done(s, st, why);
+}
+
+int hls_store_share_forget(struct hls_store *s, int64_t record_id, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_SHARE_FORGET];
+  sqlite3_bind_int64(st, 1, record_id);
+  return step_done(s, st, why);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "envelope.h"
 #include "record.h"
 
 struct hls_store;
@@ -104,5 +105,124 @@ struct hls_import_result {
 int hls_store_import_commit(struct hls_store *s, int64_t session, int64_t now_ms, struct hls_import_result *out,
                             struct hls_why *why) HLS_WARN_UNUSED;
 void hls_store_import_drop(struct hls_store *s, int64_t session);
+
+/* --- transactions ------------------------------------------------------------
+ * For callers that group several writes (publishing a batch of items). */
+int hls_store_begin(struct hls_store *s, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_store_commit(struct hls_store *s, struct hls_why *why) HLS_WARN_UNUSED;
+void hls_store_rollback(struct hls_store *s);
+
+/* --- consent -------------------------------------------------------------------- */
+
+/* Consent whose expiry date has come (consent_expires <= today) ends:
+ * consent becomes private with consent_ended = expired, and the records'
+ * share decisions are forgotten. *count gets the number of records changed. */
+int hls_store_expire_consents(struct hls_store *s, hls_day today, int64_t now_ms, int64_t *count,
+                              struct hls_why *why) HLS_WARN_UNUSED;
+/* Earliest consent_expires among records with consent above private, or
+ * HLS_ENOTFOUND. */
+int hls_store_next_expiry(struct hls_store *s, hls_day *day, struct hls_why *why) HLS_WARN_UNUSED;
+
+/* --- items (envelopes held) ------------------------------------------------------- */
+
+enum hls_body_state { HLS_BODY_HELD = 0, HLS_BODY_STUB = 1, HLS_BODY_ERASED = 2 };
+const char *hls_body_state_name(int state);
+
+struct hls_item {
+  uint8_t origin[32];
+  uint64_t seq;
+  int type, audience;
+  int64_t timestamp_ms, stored_ms;
+  uint8_t item_id[32];
+  uint8_t *stub; /* owned: the envelope with a nil body */
+  size_t stub_len;
+  uint8_t *body; /* owned; NULL unless held */
+  size_t body_len;
+  int body_state;
+};
+void hls_item_clear(struct hls_item *it);
+
+/* Store a decoded envelope (its body too when env has one, else as a stub
+ * with the given state). HLS_EEXISTS if (origin, seq) is held already. */
+int hls_store_item_put(struct hls_store *s, const struct hls_envelope *env, int body_state, int64_t now_ms,
+                       struct hls_why *why) HLS_WARN_UNUSED;
+int hls_store_item_get(struct hls_store *s, const uint8_t origin[32], uint64_t seq, struct hls_item *out,
+                       struct hls_why *why) HLS_WARN_UNUSED;
+/* Delete an item's body, keeping its stub (state erased). */
+int hls_store_item_erase(struct hls_store *s, const uint8_t origin[32], uint64_t seq, struct hls_why *why) HLS_WARN_UNUSED;
+/* Highest seq held for origin (0 if none) and that item's id. */
+int hls_store_chain_head(struct hls_store *s, const uint8_t origin[32], uint64_t *seq, uint8_t id[32],
+                         struct hls_why *why) HLS_WARN_UNUSED;
+
+/* --- this node's publications --------------------------------------------------- */
+
+struct hls_published {
+  uint64_t seq;
+  int type, audience;
+  int64_t record_id;            /* story: 0 if none */
+  int iso_year, iso_week;       /* digest and story: 0 if none */
+  uint64_t target_seq;          /* tombstone */
+  int reason;                   /* tombstone */
+  uint8_t content_hash[32];     /* story: hash of audience and body */
+  bool has_content_hash;
+  uint64_t superseded_by, erased_by; /* 0 if not */
+  int64_t published_ms;
+};
+
+int hls_store_published_add(struct hls_store *s, const struct hls_published *p, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_store_published_superseded(struct hls_store *s, uint64_t seq, uint64_t by, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_store_published_erased(struct hls_store *s, uint64_t seq, uint64_t by, struct hls_why *why) HLS_WARN_UNUSED;
+typedef int (*hls_published_cb)(void *ctx, const struct hls_published *p);
+/* Every publication, in seq order (newest first when newest_first). */
+int hls_store_published_list(struct hls_store *s, bool newest_first, int64_t limit, hls_published_cb cb, void *ctx,
+                             struct hls_why *why) HLS_WARN_UNUSED;
+/* The current (not superseded) item of a type: the digest of a week, or
+ * the profile (iso_year = iso_week = 0). HLS_ENOTFOUND if none. */
+int hls_store_published_current(struct hls_store *s, int type, int iso_year, int iso_week, struct hls_published *out,
+                                struct hls_why *why) HLS_WARN_UNUSED;
+/* Stories neither superseded nor erased. */
+int hls_store_published_live_stories(struct hls_store *s, hls_published_cb cb, void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
+/* ISO weeks that have a current digest, as year*100+week, ascending. */
+typedef int (*hls_week_cb)(void *ctx, int iso_year, int iso_week);
+int hls_store_published_digest_weeks(struct hls_store *s, hls_week_cb cb, void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
+
+/* --- what there is to publish ------------------------------------------------------ */
+
+/* Days that have records counted in digests (consent >= aggregate and not
+ * expired on today), ascending. */
+typedef int (*hls_day_cb)(void *ctx, hls_day day);
+int hls_store_countable_days(struct hls_store *s, hls_day today, hls_day_cb cb, void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
+/* Raw digest counts for records dated first..last counted on today. */
+struct hls_cell_raw {
+  const char *theme;
+  int kind, scale, stage;
+  uint32_t count;
+};
+typedef int (*hls_cell_cb)(void *ctx, const struct hls_cell_raw *c);
+int hls_store_week_counts(struct hls_store *s, hls_day first, hls_day last, hls_day today, hls_cell_cb cb, void *ctx,
+                          struct hls_why *why) HLS_WARN_UNUSED;
+/* Records whose consent allows a story (peers or network, not expired on
+ * today), with every field. */
+int hls_store_story_candidates(struct hls_store *s, hls_day today, hls_record_cb cb, void *ctx,
+                               struct hls_why *why) HLS_WARN_UNUSED;
+
+/* --- share decisions ------------------------------------------------------------------ */
+
+enum hls_share_state { HLS_SHARE_PENDING = 0, HLS_SHARE_APPROVED = 1, HLS_SHARE_REJECTED = 2 };
+const char *hls_share_state_name(int state);
+
+struct hls_share {
+  int64_t record_id;
+  int state;
+  uint8_t approved_hash[32]; /* what was approved: hash of audience and story body */
+  bool has_hash;
+  char decided_by[HLS_ROLE_MAX + 1];
+  int64_t decided_ms;
+};
+
+/* HLS_ENOTFOUND when no decision was ever made (the story awaits review). */
+int hls_store_share_get(struct hls_store *s, int64_t record_id, struct hls_share *out, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_store_share_set(struct hls_store *s, const struct hls_share *sh, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_store_share_forget(struct hls_store *s, int64_t record_id, struct hls_why *why) HLS_WARN_UNUSED;
 
 #endif

@@ -172,13 +172,14 @@ static void test_defaults_parse_within_bounds(void **state) {
         assert_true(o[i].max < (int64_t)o[i].size);
         break;
       case HLS_CFG_ADDR: assert_true(strlen(field) > 0); break;
+      case HLS_CFG_ADDR_LIST: assert_true(strlen(field) < o[i].size); break;
     }
     /* The formatted value parses back to the same value. */
     hls_config_format_value(&d, &o[i], value, sizeof value);
     hls_config_defaults(&c);
     memset((char *)&c + o[i].offset, 0x5a, o[i].size);
     ASSERT_OK(hls_config_set(&c, key, value, &why));
-    if (o[i].type == HLS_CFG_ADDR)
+    if (o[i].type == HLS_CFG_ADDR || o[i].type == HLS_CFG_ADDR_LIST)
       assert_string_equal((const char *)&c + o[i].offset, field);
     else
       assert_memory_equal((const char *)&c + o[i].offset, field, o[i].size);
@@ -487,6 +488,11 @@ static void all_changed(struct hls_config *c) {
   ASSERT_OK(hls_config_set(c, "limits.control_request_timeout", "1500ms", &why));
   ASSERT_OK(hls_config_set(c, "store.synchronous", "normal", &why));
   ASSERT_OK(hls_config_set(c, "store.cache_size", "8MiB", &why));
+  ASSERT_OK(hls_config_set(c, "network.advertise", "hlsd.example.org:7420, [::1]:7421", &why));
+  ASSERT_OK(hls_config_set(c, "consent.suppression_threshold", "12", &why));
+  ASSERT_OK(hls_config_set(c, "consent.rounding", "10", &why));
+  ASSERT_OK(hls_config_set(c, "consent.expiry_check", "5s", &why));
+  ASSERT_OK(hls_config_set(c, "publish.delay", "1m", &why));
 }
 
 static void test_apply_reload(void **state) {

@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include <dirent.h>
 #include <msgpack.h>
 #include <sqlite3.h>
@@ -32,19 +34,7 @@ struct fixture {
 };
 
 /* Remove a flat directory (the store only creates files in it). */
-static void remove_dir(const char *dir) {
-  DIR *d = opendir(dir);
-  if (d == NULL) return;
-  struct dirent *e;
-  char path[512];
-  while ((e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    unlink(path);
-  }
-  closedir(d);
-  rmdir(dir);
-}
+static void remove_dir(const char *dir) { test_remove_tree(dir); }
 
 static int setup_dir(void **state) {
   struct fixture *fx = calloc(1, sizeof *fx);

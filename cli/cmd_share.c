@@ -1,0 +1,607 @@
+/* hls consent set|withdraw, hls share preview|review|approve|reject|log|
+ * publish|export, hls inspect. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "envelope.h"
+#include "nodeid.h"
+#include "text.h"
+
+/* Parse options with no flags of their own and the given positionals. */
+static int plain_args(struct cli *c, int argc, char **argv, const struct option *own, int want, const char *what,
+                      bool *done) {
+  struct cli_opts o;
+  int opt, ec;
+  *done = true;
+  cli_opts_init(&o, own);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1)
+    if (ec >= 0) return ec;
+  if (argc - optind != want) return cli_usage(c, "%s", what);
+  *done = false;
+  return 0;
+}
+
+static int check_text_arg(struct cli *c, const char *name, const char *value) {
+  struct hls_why why;
+  if (hls_text_check(value, strlen(value), 1024, false, name, &why) != 0) return cli_fail(c, HLS_EINVAL, "%s", why.text);
+  return 0;
+}
+
+/* --- consent ------------------------------------------------------------------- */
+
+static void print_consent_result(const struct hls_ctl_response *resp) {
+  const struct hls_mp_value *r = hls_mp_get(resp->result, "record");
+  char level[32], by[80], expires[16], ended[16];
+  printf("Record %lld: consent %s", (long long)hls_out_int(r, "id"), hls_out_str(r, "consent", level, sizeof level));
+  if (hls_out_str(r, "consent_ended", ended, sizeof ended)[0]) printf(" (%s)", ended);
+  if (hls_out_str(r, "consent_by", by, sizeof by)[0] && strcmp(level, "private") != 0) printf(", given by %s", by);
+  if (hls_out_str(r, "consent_expires", expires, sizeof expires)[0] && strcmp(level, "private") != 0)
+    printf(", until %s", expires);
+  printf(".\n");
+  int64_t story = hls_out_int(resp->result, "erasing_story_seq");
+  if (story > 0) printf("Its published story (item %lld) is being erased everywhere with a tombstone.\n", (long long)story);
+}
+
+int cmd_consent_set(struct cli *c, int argc, char **argv) {
+  static const struct option own[] = {{"by", required_argument, NULL, 'b'},
+                                      {"expires", required_argument, NULL, 'e'},
+                                      {"purpose", required_argument, NULL, 'p'},
+                                      {NULL, 0, NULL, 0}};
+  struct cli_opts o;
+  const char *by = NULL, *expires = NULL, *purpose = NULL;
+  int opt, ec, rc;
+  cli_opts_init(&o, own);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
+    if (ec >= 0) return ec;
+    if (opt == 'b') by = optarg;
+    else if (opt == 'e') expires = optarg;
+    else if (opt == 'p') purpose = optarg;
+  }
+  int64_t id;
+  if (argc - optind != 2 || cli_parse_id(argv[optind], &id) != 0) return cli_usage(c, "give a record ID and a LEVEL");
+  const char *level = argv[optind + 1];
+  if ((by && (rc = check_text_arg(c, "by", by)) != 0) || (expires && (rc = check_text_arg(c, "expires", expires)) != 0) ||
+      (purpose && (rc = check_text_arg(c, "purpose", purpose)) != 0) || (rc = check_text_arg(c, "level", level)) != 0)
+    return rc;
+  if ((rc = cli_connect(c)) != 0) return rc;
+  struct hls_client_req r;
+  struct hls_ctl_response resp;
+  hls_client_begin(&c->client, &r, "consent.set");
+  msgpack_pack_map(&r.pk, 2 + (by != NULL) + (expires != NULL) + (purpose != NULL));
+  hls_mp_pack_kv_i64(&r.pk, "id", id);
+  hls_mp_pack_kv_str(&r.pk, "level", level);
+  if (by) hls_mp_pack_kv_str(&r.pk, "by", by);
+  if (expires) hls_mp_pack_kv_str(&r.pk, "expires", expires);
+  if (purpose) hls_mp_pack_kv_str(&r.pk, "purpose", purpose);
+  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  if (c->json) rc = hls_out_print_json(resp.result);
+  else print_consent_result(&resp);
+  hls_ctl_response_free(&resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}
+
+static int id_call(struct cli *c, int argc, char **argv, const char *cmd, const struct option *own, const char **by,
+                   struct hls_ctl_response *resp, bool *done) {
+  struct cli_opts o;
+  int opt, ec, rc;
+  *done = true;
+  cli_opts_init(&o, own);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
+    if (ec >= 0) return ec;
+    if (opt == 'b' && by) *by = optarg;
+  }
+  int64_t id;
+  if (argc - optind != 1 || cli_parse_id(argv[optind], &id) != 0) return cli_usage(c, "give one record ID");
+  if (by && *by && (rc = check_text_arg(c, "by", *by)) != 0) return rc;
+  if ((rc = cli_connect(c)) != 0) return rc;
+  struct hls_client_req r;
+  hls_client_begin(&c->client, &r, cmd);
+  msgpack_pack_map(&r.pk, 1 + (by && *by ? 1 : 0));
+  hls_mp_pack_kv_i64(&r.pk, "id", id);
+  if (by && *by) hls_mp_pack_kv_str(&r.pk, "by", *by);
+  if ((rc = cli_call(c, &r, resp)) != 0) return rc;
+  *done = false;
+  return 0;
+}
+
+int cmd_consent_withdraw(struct cli *c, int argc, char **argv) {
+  struct hls_ctl_response resp;
+  bool done;
+  int rc = id_call(c, argc, argv, "consent.withdraw", NULL, NULL, &resp, &done);
+  if (done) return rc;
+  if (c->json) rc = hls_out_print_json(resp.result);
+  else print_consent_result(&resp);
+  hls_ctl_response_free(&resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}
+
+/* --- share ------------------------------------------------------------------------ */
+
+static void themes_line(const struct hls_mp_value *v, char *out, size_t size) {
+  const struct hls_mp_value *themes = hls_mp_get(v, "themes");
+  size_t o = 0;
+  out[0] = '\0';
+  for (uint32_t i = 0; themes && themes->type == HLS_MP_ARRAY && i < themes->len && o < size; i++) {
+    char name[80], kind[24];
+    int n = snprintf(out + o, size - o, "%s%s:%s", i ? ", " : "", hls_out_str(&themes->v.items[i], "kind", kind, sizeof kind),
+                     hls_out_str(&themes->v.items[i], "name", name, sizeof name));
+    if (n < 0) break;
+    o += (size_t)n;
+  }
+}
+
+static void print_paragraph(const char *label, const struct hls_mp_value *v, const char *key) {
+  const struct hls_mp_value *t = hls_mp_get(v, key);
+  if (t == NULL || t->type != HLS_MP_STR) return;
+  printf("    %s:\n", label);
+  const char *p = t->v.str, *end = t->v.str + t->len;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *stop = nl ? nl : end;
+    printf("      %.*s\n", (int)(stop - p), p);
+    p = nl ? nl + 1 : end;
+  }
+}
+
+static void print_story(const struct hls_mp_value *s, const char *lead) {
+  char title[400], week[16], aud[16], scale[24], stage[24], themes[1024];
+  printf("%s%s  [%s, %s, %s/%s]\n", lead, hls_out_str(s, "title", title, sizeof title),
+         hls_out_str(s, "week", week, sizeof week), hls_out_str(s, "audience", aud, sizeof aud),
+         hls_out_str(s, "scale", scale, sizeof scale), hls_out_str(s, "stage", stage, sizeof stage));
+  themes_line(s, themes, sizeof themes);
+  if (themes[0]) printf("    themes: %s\n", themes);
+  print_paragraph("what we tried", s, "tried");
+  print_paragraph("what we learnt", s, "learnt");
+}
+
+static int simple(struct cli *c, int argc, char **argv, const char *cmd, struct hls_ctl_response *resp, bool *done) {
+  int rc = plain_args(c, argc, argv, NULL, 0, "this command takes no arguments", done);
+  if (*done) return rc;
+  *done = true;
+  if ((rc = cli_connect(c)) != 0) return rc;
+  struct hls_client_req r;
+  hls_client_begin(&c->client, &r, cmd);
+  msgpack_pack_nil(&r.pk);
+  if ((rc = cli_call(c, &r, resp)) != 0) return rc;
+  *done = false;
+  return 0;
+}
+
+int cmd_share_preview(struct cli *c, int argc, char **argv) {
+  struct hls_ctl_response resp;
+  bool done;
+  int rc = simple(c, argc, argv, "share.preview", &resp, &done);
+  if (done) return rc;
+  if (c->json) {
+    rc = hls_out_print_json(resp.result);
+    hls_ctl_response_free(&resp);
+    return rc == 0 ? 0 : HLS_EXIT_FAIL;
+  }
+  const struct hls_mp_value *digests = hls_mp_get(resp.result, "digests");
+  const struct hls_mp_value *stories = hls_mp_get(resp.result, "stories");
+  printf("What this node shares, as other nodes see it.\n\n");
+  printf("Digests (weekly counts; person-scale counts below the threshold withheld, the rest rounded)\n");
+  if (digests == NULL || digests->type != HLS_MP_ARRAY || digests->len == 0)
+    printf("  none: no record has consent aggregate or above\n");
+  for (uint32_t i = 0; digests && digests->type == HLS_MP_ARRAY && i < digests->len; i++) {
+    const struct hls_mp_value *d = &digests->v.items[i];
+    const struct hls_mp_value *cells = hls_mp_get(d, "cells");
+    char week[16], state[32];
+    printf("  %s  %s", hls_out_str(d, "week", week, sizeof week), hls_out_str(d, "state", state, sizeof state));
+    if (hls_out_int(d, "seq") > 0) printf(" (item %lld)", (long long)hls_out_int(d, "seq"));
+    printf("\n");
+    static const char *const headers[] = {"THEME", "KIND", "SCALE", "STAGE", "COUNT"};
+    struct hls_table *t = hls_table_new(5, headers);
+    if (t) hls_table_set_right(t, 4);
+    for (uint32_t k = 0; t && cells && cells->type == HLS_MP_ARRAY && k < cells->len; k++) {
+      const struct hls_mp_value *cell = &cells->v.items[k];
+      const struct hls_mp_value *count = hls_mp_get(cell, "count");
+      char theme[80], kind[24], scale[24], stage[24], num[32];
+      if (count == NULL || count->type == HLS_MP_NIL)
+        snprintf(num, sizeof num, "withheld");
+      else
+        snprintf(num, sizeof num, "%lld", (long long)hls_out_int(cell, "count"));
+      const char *row[] = {hls_out_str(cell, "theme", theme, sizeof theme), hls_out_str(cell, "kind", kind, sizeof kind),
+                           hls_out_str(cell, "scale", scale, sizeof scale), hls_out_str(cell, "stage", stage, sizeof stage),
+                           num};
+      hls_table_add(t, row);
+    }
+    if (t && cells && cells->len > 0) {
+      /* Indent the table under its week. */
+      char *buf = NULL;
+      size_t len = 0;
+      FILE *mem = open_memstream(&buf, &len);
+      if (mem) {
+        hls_table_print(t, mem);
+        fclose(mem);
+        for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) printf("    %s\n", line);
+        free(buf);
+      }
+    } else {
+      printf("    (no counts: every record of this week was withdrawn or deleted)\n");
+    }
+    hls_table_free(t);
+  }
+  printf("\nStories\n");
+  if (stories == NULL || stories->type != HLS_MP_ARRAY || stories->len == 0) printf("  none\n");
+  for (uint32_t i = 0; stories && stories->type == HLS_MP_ARRAY && i < stories->len; i++) {
+    const struct hls_mp_value *s = &stories->v.items[i];
+    char state[32], lead[96];
+    int64_t seq = hls_out_int(s, "seq");
+    if (seq > 0)
+      snprintf(lead, sizeof lead, "  record %lld, %s (item %lld): ", (long long)hls_out_int(s, "record"),
+               hls_out_str(s, "state", state, sizeof state), (long long)seq);
+    else
+      snprintf(lead, sizeof lead, "  record %lld, %s: ", (long long)hls_out_int(s, "record"),
+               hls_out_str(s, "state", state, sizeof state));
+    print_story(s, lead);
+  }
+  int64_t waiting = hls_out_int(resp.result, "awaiting_review");
+  if (waiting > 0)
+    printf("\n%lld stor%s await%s review; nothing of %s is shared until approved: hls share review\n",
+           (long long)waiting, waiting == 1 ? "y" : "ies", waiting == 1 ? "s" : "", waiting == 1 ? "it" : "them");
+  hls_ctl_response_free(&resp);
+  return 0;
+}
+
+int cmd_share_review(struct cli *c, int argc, char **argv) {
+  struct hls_ctl_response resp;
+  bool done;
+  int rc = simple(c, argc, argv, "share.review", &resp, &done);
+  if (done) return rc;
+  const struct hls_mp_value *list = resp.result;
+  if (c->json) {
+    rc = hls_out_print_json(list);
+  } else if (list == NULL || list->type != HLS_MP_ARRAY || list->len == 0) {
+    printf("No stories await review.\n");
+  } else {
+    printf("%u stor%s await%s review. Each would be shared exactly as shown.\n\n", list->len,
+           list->len == 1 ? "y" : "ies", list->len == 1 ? "s" : "");
+    for (uint32_t i = 0; i < list->len; i++) {
+      const struct hls_mp_value *s = &list->v.items[i];
+      char lead[64];
+      const struct hls_mp_value *changed = hls_mp_get(s, "changed");
+      snprintf(lead, sizeof lead, "Record %lld%s: ", (long long)hls_out_int(s, "record"),
+               changed && changed->type == HLS_MP_BOOL && changed->v.b ? " (changed since approved)" : "");
+      print_story(s, lead);
+      printf("    approve: hls share approve %lld   reject: hls share reject %lld\n\n", (long long)hls_out_int(s, "record"),
+             (long long)hls_out_int(s, "record"));
+    }
+  }
+  hls_ctl_response_free(&resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}
+
+static int decision(struct cli *c, int argc, char **argv, const char *cmd, const char *verb) {
+  static const struct option own[] = {{"by", required_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
+  const char *by = NULL;
+  struct hls_ctl_response resp;
+  bool done;
+  int rc = id_call(c, argc, argv, cmd, own, &by, &resp, &done);
+  if (done) return rc;
+  if (c->json) {
+    rc = hls_out_print_json(resp.result);
+  } else {
+    char aud[16];
+    printf("%s the story of record %lld", verb, (long long)hls_out_int(resp.result, "record"));
+    if (hls_out_str(resp.result, "audience", aud, sizeof aud)[0])
+      printf("; it goes to %s now", strcmp(aud, "network") == 0 ? "the whole network" : "this node's direct peers");
+    printf(".\n");
+  }
+  hls_ctl_response_free(&resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}
+
+int cmd_share_approve(struct cli *c, int argc, char **argv) { return decision(c, argc, argv, "share.approve", "Approved"); }
+int cmd_share_reject(struct cli *c, int argc, char **argv) { return decision(c, argc, argv, "share.reject", "Rejected"); }
+
+int cmd_share_publish(struct cli *c, int argc, char **argv) {
+  struct hls_ctl_response resp;
+  bool done;
+  int rc = simple(c, argc, argv, "share.publish", &resp, &done);
+  if (done) return rc;
+  if (c->json) rc = hls_out_print_json(resp.result);
+  else
+    printf("Published %lld item%s (chain now at %lld).\n", (long long)hls_out_int(resp.result, "published"),
+           hls_out_int(resp.result, "published") == 1 ? "" : "s", (long long)hls_out_int(resp.result, "chain_seq"));
+  hls_ctl_response_free(&resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}
+
+int cmd_share_log(struct cli *c, int argc, char **argv) {
+  static const struct option own[] = {{"limit", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
+  struct cli_opts o;
+  int opt, ec, rc;
+  long long limit = 0;
+  cli_opts_init(&o, own);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
+    if (ec >= 0) return ec;
+    if (opt == 'l') {
+      char *end = NULL;
+      errno = 0;
+      limit = strtoll(optarg, &end, 10);
+      if (errno || *end || end == optarg || limit < 0) return cli_usage(c, "--limit takes a whole number");
+    }
+  }
+  if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
+  if ((rc = cli_connect(c)) != 0) return rc;
+  struct hls_client_req r;
+  struct hls_ctl_response resp;
+  hls_client_begin(&c->client, &r, "share.log");
+  msgpack_pack_map(&r.pk, 1);
+  hls_mp_pack_kv_i64(&r.pk, "limit", limit);
+  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  const struct hls_mp_value *list = resp.result;
+  if (c->json) {
+    rc = hls_out_print_json(list);
+  } else if (list == NULL || list->type != HLS_MP_ARRAY || list->len == 0) {
+    printf("Nothing published yet.\n");
+  } else {
+    static const char *const headers[] = {"SEQ", "TYPE", "ABOUT", "AUDIENCE", "PUBLISHED", "STATE"};
+    struct hls_table *t = hls_table_new(6, headers);
+    if (t) hls_table_set_right(t, 0);
+    for (uint32_t i = 0; t && i < list->len; i++) {
+      const struct hls_mp_value *e = &list->v.items[i];
+      char seq[24], type[16], about[80], aud[16], when[32], state[64], week[16], reason[32], tmp[32];
+      snprintf(seq, sizeof seq, "%lld", (long long)hls_out_int(e, "seq"));
+      hls_out_str(e, "type", type, sizeof type);
+      hls_out_str(e, "week", week, sizeof week);
+      if (strcmp(type, "tombstone") == 0)
+        snprintf(about, sizeof about, "item %lld (%s)", (long long)hls_out_int(e, "target"),
+                 hls_out_str(e, "reason", reason, sizeof reason));
+      else if (strcmp(type, "story") == 0)
+        snprintf(about, sizeof about, "record %lld, %s", (long long)hls_out_int(e, "record"), week);
+      else if (strcmp(type, "digest") == 0)
+        snprintf(about, sizeof about, "week %s", week);
+      else
+        snprintf(about, sizeof about, "this node");
+      hls_out_str(e, "state", tmp, sizeof tmp);
+      if (strcmp(tmp, "superseded") == 0)
+        snprintf(state, sizeof state, "superseded by %lld", (long long)hls_out_int(e, "superseded_by"));
+      else if (strcmp(tmp, "erased") == 0)
+        snprintf(state, sizeof state, "erased by %lld", (long long)hls_out_int(e, "erased_by"));
+      else
+        snprintf(state, sizeof state, "%s", tmp);
+      const char *row[] = {seq, type, about, hls_out_str(e, "audience", aud, sizeof aud),
+                           hls_out_str(e, "published_at", when, sizeof when), state};
+      hls_table_add(t, row);
+    }
+    if (t) hls_table_print(t, stdout);
+    hls_table_free(t);
+  }
+  hls_ctl_response_free(&resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}
+
+static int write_file_new(const char *path, const void *data, size_t len, struct hls_why *why) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return hls_why_set(why, errno == EEXIST ? HLS_EEXISTS : HLS_EIO, "%s: %s", path, strerror(errno));
+  const char *p = data;
+  int rc = 0;
+  while (len > 0) {
+    ssize_t w = write(fd, p, len);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      rc = hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
+      break;
+    }
+    p += w;
+    len -= (size_t)w;
+  }
+  if (close(fd) != 0 && rc == 0) rc = hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
+  if (rc != 0) unlink(path);
+  return rc;
+}
+
+int cmd_share_export(struct cli *c, int argc, char **argv) {
+  bool done;
+  int rc = plain_args(c, argc, argv, NULL, 2, "give an item SEQ and a FILE", &done);
+  if (done) return rc;
+  int64_t seq;
+  if (cli_parse_id(argv[optind], &seq) != 0) return cli_usage(c, "SEQ is a positive number");
+  const char *path = argv[optind + 1];
+  if ((rc = cli_connect(c)) != 0) return rc;
+  struct hls_client_req r;
+  struct hls_ctl_response resp;
+  hls_client_begin(&c->client, &r, "share.export");
+  msgpack_pack_map(&r.pk, 1);
+  hls_mp_pack_kv_i64(&r.pk, "seq", seq);
+  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  const struct hls_mp_value *env = hls_mp_get(resp.result, "envelope");
+  struct hls_why why = {{0}};
+  if (env == NULL || env->type != HLS_MP_BIN) rc = hls_why_set(&why, HLS_EMALFORMED, "no envelope in the reply");
+  else rc = write_file_new(path, env->v.bin, env->len, &why);
+  if (rc == 0) {
+    char body[16];
+    if (c->json) {
+      json_t *j = json_pack("{s:I, s:s, s:I, s:s}", "seq", (json_int_t)seq, "file", path, "bytes", (json_int_t)env->len,
+                            "body", hls_out_str(resp.result, "body", body, sizeof body));
+      if (j) hls_out_print_json_value(j);
+      json_decref(j);
+    } else {
+      printf("Wrote item %lld (%u bytes, body %s) to %s. Check it with: hls inspect %s\n", (long long)seq, env->len,
+             hls_out_str(resp.result, "body", body, sizeof body), path, path);
+    }
+  }
+  hls_ctl_response_free(&resp);
+  return rc == 0 ? 0 : cli_fail(c, rc, "%s", why.text);
+}
+
+/* --- inspect ------------------------------------------------------------------------- */
+
+static const char *explain(int code) {
+  switch (code) {
+    case HLS_EBADSIG: return "the signature does not match the header: the item was altered, or not made by its origin";
+    case HLS_ENONCANON: return "not in the one canonical encoding: every item has exactly one byte form";
+    case HLS_ETRAILING: return "bytes after the envelope";
+    case HLS_ETRUNCATED: return "the file ends inside the envelope";
+    case HLS_ETOOBIG: return "larger than any envelope may be";
+    case HLS_EUNSUPPORTED: return "a version or type this hlsd does not know";
+    default: return "not a well-formed envelope";
+  }
+}
+
+static json_t *hex_json(const uint8_t *b, size_t n) {
+  char hex[2 * 64 + 1];
+  sodium_bin2hex(hex, sizeof hex, b, n);
+  return json_string(hex);
+}
+
+static json_t *body_json(const struct hls_envelope *env, struct hls_why *why, int *rc) {
+  json_t *j = json_object();
+  *rc = 0;
+  switch (env->h.type) {
+    case HLS_ENV_PROFILE: {
+      struct hls_profile p;
+      if ((*rc = hls_profile_decode(&p, env->body, env->body_len, why)) != 0) break;
+      json_t *addrs = json_array();
+      for (size_t i = 0; i < p.n_addresses; i++) json_array_append_new(addrs, json_string(p.addresses[i]));
+      json_object_set_new(j, "place", json_string(p.place));
+      json_object_set_new(j, "region", json_string(p.region));
+      json_object_set_new(j, "role", json_string(p.role == HLS_PROFILE_PARTNER ? "partner" : "place"));
+      json_object_set_new(j, "addresses", addrs);
+      break;
+    }
+    case HLS_ENV_DIGEST: {
+      struct hls_digest d;
+      if ((*rc = hls_digest_decode(&d, env->body, env->body_len, why)) != 0) break;
+      char week[9];
+      hls_iso_week_format(d.iso_year, d.iso_week, week);
+      json_object_set_new(j, "week", json_string(week));
+      json_object_set_new(j, "method", json_pack("{s:s, s:i, s:i}", "name", HLS_DIGEST_METHOD, "threshold",
+                                                 (int)d.method.threshold, "rounding", (int)d.method.rounding));
+      json_t *cells = json_array();
+      for (size_t i = 0; i < d.n_cells; i++) {
+        const struct hls_digest_cell *c = &d.cells[i];
+        json_array_append_new(cells, json_pack("{s:s, s:s, s:s, s:s, s:o}", "theme", c->theme, "kind",
+                                               hls_kind_name((enum hls_kind)c->kind), "scale",
+                                               hls_scale_name((enum hls_scale)c->scale), "stage",
+                                               hls_stage_name((enum hls_stage)c->stage), "count",
+                                               c->withheld ? json_null() : json_integer(c->count)));
+      }
+      json_object_set_new(j, "cells", cells);
+      hls_digest_free(&d);
+      break;
+    }
+    case HLS_ENV_STORY: {
+      struct hls_story s;
+      if ((*rc = hls_story_decode(&s, env->body, env->body_len, why)) != 0) break;
+      char week[9];
+      hls_iso_week_format(s.iso_year, s.iso_week, week);
+      json_t *themes = json_array();
+      for (size_t i = 0; i < s.n_themes; i++)
+        json_array_append_new(themes, json_pack("{s:s, s:s}", "name", s.themes[i].slug, "kind",
+                                                hls_kind_name(s.themes[i].kind)));
+      json_object_set_new(j, "week", json_string(week));
+      json_object_set_new(j, "title", json_string(s.title));
+      json_object_set_new(j, "tried", s.tried ? json_string(s.tried) : json_null());
+      json_object_set_new(j, "learnt", s.learnt ? json_string(s.learnt) : json_null());
+      json_object_set_new(j, "themes", themes);
+      json_object_set_new(j, "scale", json_string(hls_scale_name((enum hls_scale)s.scale)));
+      json_object_set_new(j, "stage", json_string(hls_stage_name((enum hls_stage)s.stage)));
+      hls_story_free(&s);
+      break;
+    }
+    case HLS_ENV_TOMBSTONE: {
+      struct hls_tombstone t;
+      if ((*rc = hls_tombstone_decode(&t, env->body, env->body_len, why)) != 0) break;
+      json_object_set_new(j, "target_seq", json_integer((json_int_t)t.target_seq));
+      json_object_set_new(j, "reason", json_string(hls_tomb_reason_name(t.reason)));
+      break;
+    }
+    default: break;
+  }
+  return j;
+}
+
+int cmd_inspect(struct cli *c, int argc, char **argv) {
+  bool done;
+  int rc = plain_args(c, argc, argv, NULL, 1, "give one envelope FILE", &done);
+  if (done) return rc;
+  const char *path = argv[optind];
+  char *data = NULL;
+  size_t len = 0;
+  struct hls_why why = {{0}};
+  if ((rc = cli_read_file(path, HLS_ENV_MAX_BYTES + 1, &data, &len, &why)) != 0) return cli_fail(c, rc, "%s", why.text);
+  struct hls_envelope env;
+  rc = hls_env_decode(&env, (const uint8_t *)data, len, &why);
+  int sig_rc = rc == 0 ? hls_env_verify(&env) : 0;
+  json_t *out = json_object();
+  json_object_set_new(out, "file", json_string(path));
+  json_object_set_new(out, "bytes", json_integer((json_int_t)len));
+  json_object_set_new(out, "valid", json_boolean(rc == 0 && sig_rc == 0));
+  if (rc != 0 || sig_rc != 0) {
+    int code = rc != 0 ? rc : sig_rc;
+    char message[512];
+    snprintf(message, sizeof message, "%s%s%s", explain(code), rc != 0 && why.text[0] ? ": " : "",
+             rc != 0 ? why.text : "");
+    json_object_set_new(out, "error", json_pack("{s:s, s:s}", "code", hls_err_name(code), "message", message));
+  }
+  if (rc == 0) {
+    char node_id[HLS_NODEID_TEXT_SIZE], when[21];
+    hls_nodeid_format(env.h.origin, node_id);
+    hls_time_format((int64_t)env.h.timestamp_ms, when);
+    json_t *h = json_object();
+    json_object_set_new(h, "version", json_integer(env.h.version));
+    json_object_set_new(h, "type", json_string(hls_env_type_name(env.h.type)));
+    json_object_set_new(h, "origin", json_string(node_id));
+    json_object_set_new(h, "seq", json_integer((json_int_t)env.h.seq));
+    json_object_set_new(h, "prev", env.h.has_prev ? hex_json(env.h.prev, 32) : json_null());
+    json_object_set_new(h, "timestamp", json_string(when));
+    json_object_set_new(h, "audience", json_string(hls_env_audience_name(env.h.audience)));
+    json_object_set_new(h, "body_hash", hex_json(env.h.body_hash, 32));
+    json_object_set_new(out, "header", h);
+    json_object_set_new(out, "item_id", hex_json(env.id, 32));
+    json_object_set_new(out, "signature", json_string(sig_rc == 0 ? "valid" : "invalid"));
+    if (env.body != NULL) {
+      int brc;
+      json_object_set_new(out, "body", body_json(&env, NULL, &brc));
+    } else {
+      json_object_set_new(out, "body", json_null());
+    }
+  }
+  int exit_code = rc == 0 && sig_rc == 0 ? 0 : HLS_EXIT_FAIL;
+  if (c->json) {
+    hls_out_print_json_value(out);
+  } else {
+    const json_t *err = json_object_get(out, "error");
+    if (err) printf("%s: INVALID (%s): %s\n", path, json_string_value(json_object_get(err, "code")),
+                    json_string_value(json_object_get(err, "message")));
+    else printf("%s: valid envelope, signature checked\n", path);
+    const json_t *h = json_object_get(out, "header");
+    if (h) {
+      const char *key;
+      json_t *val;
+      json_object_foreach((json_t *)(uintptr_t)h, key, val) {
+        if (json_is_string(val)) printf("  %-10s %s\n", key, json_string_value(val));
+        else if (json_is_integer(val)) printf("  %-10s %lld\n", key, (long long)json_integer_value(val));
+        else printf("  %-10s -\n", key);
+      }
+      printf("  %-10s %s\n", "item id", json_string_value(json_object_get(out, "item_id")));
+      const json_t *body = json_object_get(out, "body");
+      if (body && !json_is_null(body)) {
+        char *text = json_dumps(body, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("  body (%zu bytes, matches body_hash):\n", env.body_len);
+        for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) printf("    %s\n", line);
+        free(text);
+      } else {
+        printf("  body       not included (a stub): the header alone still proves the chain\n");
+      }
+    }
+  }
+  if (exit_code != 0) {
+    const json_t *err = json_object_get(out, "error");
+    cli_fail(c, HLS_EINVAL, "%s is not a valid envelope (%s)", path, json_string_value(json_object_get(err, "code")));
+  }
+  json_decref(out);
+  free(data);
+  return exit_code;
+}

@@ -1,0 +1,71 @@
+/* The summariser: turns learning records into what this node publishes
+ * (docs/consent.md). It compares what the records and their consent allow
+ * now with what this node has already published, and appends the
+ * difference to the node's chain in one transaction:
+ *
+ *   - its profile, when it is missing or changed;
+ *   - a tombstone for every live story that consent no longer allows (the
+ *     local body is erased);
+ *   - a story for every record whose consent allows one and whose current
+ *     content a person approved (a corrected one replaces the old);
+ *   - a digest for every ended ISO week whose counts changed.
+ *
+ * Synchronous and clock-free: the caller passes the time. The daemon's
+ * scheduling (batching delay, week ends, expiry checks) lives in node.c. */
+#ifndef HLS_SUMMARISE_H
+#define HLS_SUMMARISE_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "envelope.h"
+#include "home.h"
+#include "store.h"
+
+struct hls_summarise_ctx {
+  struct hls_store *store;                /* borrowed */
+  const struct hls_identity *identity;    /* borrowed: signs the items */
+  struct hls_digest_method method;
+  const struct hls_profile *profile;      /* borrowed: what the profile should say */
+  int64_t now_ms;
+  hls_day today;
+};
+
+/* Weeks to look at: every week (all) or the listed ISO weeks, as
+ * year * 100 + week. */
+struct hls_dirty {
+  bool all;
+  size_t n;
+  int *weeks; /* borrowed */
+};
+
+struct hls_summarise_result {
+  int profiles, digests, stories, tombstones;
+  int64_t expired; /* consents that ended on expiry in this run */
+};
+
+/* Bring the chain up to date (see above), ending expired consent first.
+ * One transaction: on error nothing is published. */
+int hls_summarise_reconcile(const struct hls_summarise_ctx *ctx, const struct hls_dirty *dirty,
+                            struct hls_summarise_result *res, struct hls_why *why) HLS_WARN_UNUSED;
+
+/* What this node shares, as other nodes would see it, with each item
+ * marked published or pending: {digests: [...], stories: [...],
+ * awaiting_review: N}. Publishes nothing. */
+int hls_summarise_preview(const struct hls_summarise_ctx *ctx, msgpack_packer *pk, struct hls_why *why) HLS_WARN_UNUSED;
+/* Stories that wait for a person's decision: [{record, title, ...}]. */
+int hls_summarise_review(const struct hls_summarise_ctx *ctx, msgpack_packer *pk, struct hls_why *why) HLS_WARN_UNUSED;
+
+/* The story a record would be published as, and the hash a person's
+ * approval covers (audience and body). HLS_ECONSENT if its consent allows
+ * no story. */
+int hls_summarise_story(const struct hls_record *r, hls_day today, msgpack_sbuffer *body, int *audience,
+                        uint8_t hash[32]) HLS_WARN_UNUSED;
+
+/* ISO week key (year * 100 + week) of a day, and whether that week has
+ * ended on today. */
+int hls_week_key(hls_day day);
+bool hls_week_ended(int week_key, hls_day today);
+
+#endif

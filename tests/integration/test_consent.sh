@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Consent and signed summaries through hls on a real hlsd: the consent
+# matrix, disclosure control, approval, withdrawal, deletion, correction,
+# expiry (while running and across a restart), week ends, and inspect.
+. "$(dirname "$0")/lib.sh"
+
+init_node a
+start_node a --set publish.delay=0 --set consent.expiry_check=1s
+H=(--home "$WORK/a")
+
+# A past week: ISO week of 2026-03-02 (Monday) is 2026-W10.
+add() { hls_at a --json record add "$@" | jq -r .id; }
+for i in $(seq 1 9); do add --title "P9 $i" --scale person --stage experiment --theme nine --consent aggregate --consent-by worker --date 2026-03-02 >/dev/null; done
+for i in $(seq 1 12); do add --title "P12 $i" --scale person --stage experiment --theme twelve --consent aggregate --consent-by worker --date 2026-03-03 >/dev/null; done
+for i in $(seq 1 13); do add --title "P13 $i" --scale person --stage experiment --theme thirteen --consent aggregate --consent-by worker --date 2026-03-04 >/dev/null; done
+for i in $(seq 1 12); do add --title "O12 $i" --scale organisation --stage reflect --theme twelve --consent aggregate --consent-by lead --date 2026-03-05 >/dev/null; done
+# The consent matrix, one record per level, all about "matrix".
+priv=$(add --title "Private one" --scale place --stage reflect --theme matrix --date 2026-03-06 --learnt "PRIVATE-TEXT")
+aggr=$(add --title "Aggregate one" --scale place --stage reflect --theme matrix --consent aggregate --consent-by lead --date 2026-03-06 --learnt "AGGREGATE-TEXT")
+peer=$(add --title "Peers one" --scale place --stage reflect --theme matrix --consent peers --consent-by lead --date 2026-03-06 --learnt "PEERS-TEXT")
+netw=$(add --title "Network one" --scale place --stage reflect --theme matrix --consent network --consent-by lead --date 2026-03-06 --tried "We tried" --learnt "NETWORK-TEXT")
+
+wait_for 20 bash -c "'$HLS' --home '$WORK/a' --json share preview | jq -e '.digests[] | select(.week==\"2026-W10\" and .state==\"published\")'" \
+  || fail "the week's digest was not published"
+pv=$(hls_at a --json share preview)
+cell() { jq -r --arg t "$1" --arg s "$2" '.digests[] | select(.week=="2026-W10") | .cells[] | select(.theme==$t and .scale==$s) | (.count // "withheld")' <<<"$pv"; }
+[ "$(cell nine person)" = withheld ] || fail "9 person-scale records must be withheld: $(cell nine person)"
+[ "$(cell twelve person)" = 10 ] || fail "12 person-scale records must be published as 10"
+[ "$(cell thirteen person)" = 15 ] || fail "13 person-scale records must be published as 15"
+[ "$(cell twelve organisation)" = 12 ] || fail "12 organisation-scale records must be exact"
+[ "$(cell matrix place)" = 3 ] || fail "matrix: aggregate, peers and network count; private does not: $(cell matrix place)"
+jq -e '.digests[] | select(.week=="2026-W10") | .method == {"name":"hls-sdc-1","threshold":10,"rounding":5}' <<<"$pv" >/dev/null \
+  || fail "the method and parameters travel with the digest"
+pass "digest suppression: 9 withheld, 12 -> 10, 13 -> 15, organisation exact; private not counted"
+
+# Stories: none before approval; only peers/network can be approved.
+[ "$(jq '.stories | length' <<<"$pv")" = 0 ] || fail "a story before approval"
+[ "$(jq .awaiting_review <<<"$pv")" = 2 ] || fail "awaiting review: $(jq .awaiting_review <<<"$pv")"
+rv=$(hls_at a --json share review)
+[ "$(jq -r '[.[].record] | sort | map(tostring) | join(",")' <<<"$rv")" = "$(printf '%s\n' "$peer" "$netw" | sort -n | paste -sd,)" ] \
+  || fail "review lists the peers and network records: $rv"
+expect_fail 1 "consent aggregate; stories need peers or network" hls_at a share approve "$aggr"
+expect_fail 1 "consent private; stories need peers or network" hls_at a share approve "$priv"
+hls_at a share approve "$netw" --by "learning lead" >/dev/null
+hls_at a share approve "$peer" >/dev/null
+wait_for 20 bash -c "'$HLS' --home '$WORK/a' --json share log | jq -e '[.[] | select(.type==\"story\")] | length == 2'" \
+  || fail "approved stories were not published"
+log=$(hls_at a --json share log)
+[ "$(jq -r --argjson r "$netw" '.[] | select(.type=="story" and .record==$r) | .audience' <<<"$log")" = network ] || fail "network audience"
+[ "$(jq -r --argjson r "$peer" '.[] | select(.type=="story" and .record==$r) | .audience' <<<"$log")" = peers ] || fail "peers audience"
+pass "stories only after approval, with the consent's audience"
+
+# Nothing private or aggregate is in any published item.
+seqs=$(jq -r '.[].seq' <<<"$log")
+for s in $seqs; do
+  hls_at a share export "$s" "$WORK/item-$s.env" >/dev/null
+  hls_at a inspect "$WORK/item-$s.env" >/dev/null || fail "item $s does not verify"
+done
+! grep -l -a -e PRIVATE-TEXT -e AGGREGATE-TEXT "$WORK"/item-*.env || fail "private or aggregate text left the node"
+grep -q -a NETWORK-TEXT "$WORK"/item-*.env || fail "the network story's text is not in any item"
+pass "private and aggregate records never leave; every item verifies"
+
+# Every item links into one chain.
+chain=$(hls_at a --json share log | jq -r 'sort_by(.seq) | .[].seq' | paste -sd' ')
+[ "$(echo "$chain" | wc -w)" = "$(hls_at a --json status | jq .chain.seq)" ] || fail "share log misses items"
+prev_id=""
+for s in $chain; do
+  j=$(hls_at a --json inspect "$WORK/item-$s.env")
+  [ "$(jq -r .header.seq <<<"$j")" = "$s" ] || fail "seq"
+  [ "$(jq -r .header.prev <<<"$j")" = "${prev_id:-null}" ] || fail "item $s does not link to item $((s - 1))"
+  prev_id=$(jq -r .item_id <<<"$j")
+done
+[ "$(hls_at a --json inspect "$WORK/item-1.env" | jq -r .header.type)" = profile ] || fail "seq 1 is the profile"
+pass "one hash-linked chain, profile first"
+
+# Withdrawal: a tombstone, the body erased, a superseding digest.
+story_seq=$(jq -r --argjson r "$netw" '.[] | select(.type=="story" and .record==$r) | .seq' <<<"$log")
+out=$(hls_at a consent withdraw "$netw")
+grep -q "being erased everywhere" <<<"$out" || fail "withdraw output: $out"
+wait_for 20 bash -c "'$HLS' --home '$WORK/a' --json share log | jq -e '.[] | select(.type==\"tombstone\" and .target==$story_seq and .reason==\"consent_withdrawn\")'" \
+  || fail "no tombstone after withdrawal"
+log=$(hls_at a --json share log)
+[ "$(jq -r --argjson s "$story_seq" '.[] | select(.seq==$s) | .state' <<<"$log")" = erased ] || fail "story not marked erased"
+hls_at a share export "$story_seq" "$WORK/erased.env" >/dev/null
+[ "$(hls_at a --json inspect "$WORK/erased.env" | jq -r '.body, .valid')" = $'null\ntrue' ] || fail "erased story is not a valid stub"
+! grep -q -a NETWORK-TEXT "$WORK/erased.env" || fail "the erased body is still held"
+wait_for 20 bash -c "'$HLS' --home '$WORK/a' --json share preview | jq -e '[.digests[] | select(.week==\"2026-W10\") | .cells[] | select(.theme==\"matrix\")][0].count == 2'" \
+  || fail "the week's digest was not re-issued without the withdrawn record"
+pass "withdrawal: tombstone, body erased locally, digest re-issued"
+
+# Consent given again needs a new approval.
+hls_at a consent set "$netw" network --by lead >/dev/null
+[ "$(hls_at a --json share review | jq --argjson r "$netw" '[.[] | select(.record==$r)] | length')" = 1 ] \
+  || fail "re-consented record does not wait for review"
+pass "after withdrawal, a new approval is needed"
+
+# Correction: editing an approved story keeps the old until re-approved.
+peer_seq=$(hls_at a --json share log | jq -r --argjson r "$peer" '.[] | select(.type=="story" and .record==$r and .state=="current") | .seq')
+hls_at a record edit "$peer" --learnt "PEERS-TEXT corrected" >/dev/null
+wait_for 20 bash -c "'$HLS' --home '$WORK/a' --json share review | jq -e '.[] | select(.record==$peer and .changed)'" \
+  || fail "an edited story does not wait for review"
+[ "$(hls_at a --json share log | jq -r --argjson s "$peer_seq" '.[] | select(.seq==$s) | .state')" = current ] \
+  || fail "the approved version was withdrawn before a decision"
+hls_at a share approve "$peer" >/dev/null
+wait_for 20 bash -c "'$HLS' --home '$WORK/a' --json share log | jq -e '.[] | select(.type==\"tombstone\" and .target==$peer_seq and .reason==\"corrected\")'" \
+  || fail "no corrected tombstone"
+[ "$(hls_at a --json share log | jq -r --argjson r "$peer" '[.[] | select(.type=="story" and .record==$r and .state=="current")] | length')" = 1 ] \
+  || fail "not exactly one current story after the correction"
+pass "correction: old story kept until the new one is approved, then erased (corrected)"
+
+# Deleting a record with a published story erases it.
+peer_seq=$(hls_at a --json share log | jq -r --argjson r "$peer" '.[] | select(.type=="story" and .record==$r and .state=="current") | .seq')
+hls_at a record delete "$peer" >/dev/null
+wait_for 20 bash -c "'$HLS' --home '$WORK/a' --json share log | jq -e '.[] | select(.type==\"tombstone\" and .target==$peer_seq and .reason==\"record_deleted\")'" \
+  || fail "no record_deleted tombstone"
+pass "deleting a record erases its story"
+
+# inspect explains what is wrong with a tampered envelope.
+cp "$WORK/item-$story_seq.env" "$WORK/tampered.env"
+printf '\x41' | dd of="$WORK/tampered.env" bs=1 seek=100 conv=notrunc 2>/dev/null
+expect_fail 1 "is not a valid envelope \((bad_signature|malformed|non_canonical)\)" hls_at a inspect "$WORK/tampered.env"
+[ "$(hls_at a --json inspect "$WORK/tampered.env" | jq -r .valid)" = false ] || fail "tampered envelope valid"
+head -c 50 "$WORK/item-2.env" >"$WORK/truncated.env"
+expect_fail 1 "is not a valid envelope \(truncated\)" hls_at a inspect "$WORK/truncated.env"
+pass "inspect refuses and explains tampered and truncated envelopes"
+stop_node a
+
+# Expiry across a restart: consent that ended while hlsd was stopped is
+# acted on when it starts.
+tomorrow=$(date -d tomorrow +%F)
+start_node a --set publish.delay=0 --set consent.expiry_check=1s
+exp=$(add --title "Expiring" --scale place --stage embed --theme expiry --consent network --consent-by lead \
+  --consent-expires "$tomorrow" --date 2026-03-09 --learnt "EXPIRING-TEXT")
+hls_at a share approve "$exp" >/dev/null
+wait_for 20 bash -c "'$HLS' --home '$WORK/a' --json share log | jq -e '.[] | select(.type==\"story\" and .record==$exp)'" \
+  || fail "expiring story not published"
+exp_seq=$(hls_at a --json share log | jq -r --argjson r "$exp" '.[] | select(.type=="story" and .record==$r) | .seq')
+stop_node a
+# Two days on: the expiry date has passed.
+start_node a --set publish.delay=0 --set consent.expiry_check=1s --clock-offset $((2 * 86400))
+wait_for 20 bash -c "'$HLS' --home '$WORK/a' --json share log | jq -e '.[] | select(.type==\"tombstone\" and .target==$exp_seq and .reason==\"consent_expired\")'" \
+  || fail "consent that expired while stopped was not acted on at start"
+[ "$(hls_at a --json record show "$exp" | jq -r '.consent + " " + .consent_ended')" = "private expired" ] || fail "record consent after expiry"
+pass "expiry while stopped is acted on at start"
+stop_node a
+
+# Expiry while running: 3 seconds before the expiry day starts.
+start_node a --set publish.delay=0 --set consent.expiry_check=1s
+exp2=$(add --title "Expiring soon" --scale place --stage embed --theme expiry --consent peers --consent-by lead \
+  --consent-expires "$tomorrow" --date 2026-03-10)
+hls_at a share approve "$exp2" >/dev/null
+wait_for 20 bash -c "'$HLS' --home '$WORK/a' --json share log | jq -e '.[] | select(.type==\"story\" and .record==$exp2)'" \
+  || fail "second expiring story not published"
+exp2_seq=$(hls_at a --json share log | jq -r --argjson r "$exp2" '.[] | select(.type=="story" and .record==$r) | .seq')
+stop_node a
+offset=$(( $(date -d "$tomorrow 00:00:00" +%s) - $(date +%s) - 3 ))
+start_node a --set publish.delay=0 --set consent.expiry_check=1s --clock-offset "$offset"
+[ "$(hls_at a --json record show "$exp2" | jq -r .consent)" = peers ] || fail "consent ended before its date"
+wait_for 30 bash -c "'$HLS' --home '$WORK/a' --json share log | jq -e '.[] | select(.type==\"tombstone\" and .target==$exp2_seq and .reason==\"consent_expired\")'" \
+  || fail "consent did not end within the check interval of its expiry"
+pass "expiry while running: acted on within seconds of the deadline"
+stop_node a
+
+# Week end: the current week waits, and is published once it ends.
+sunday=$(date -d "next sunday" +%F)
+[ "$(date +%u)" = 7 ] && sunday=$(date +%F)
+offset=$(( $(date -d "$sunday 23:59:57" +%s) - $(date +%s) ))
+start_node a --set publish.delay=0 --clock-offset "$offset"
+add --title "This week" --scale organisation --stage purpose --theme weekend --consent aggregate --consent-by lead \
+  --date "$sunday" >/dev/null
+week=$(hls_at a --json share preview | jq -r '.digests[] | select(.cells[] | .theme=="weekend") | .week')
+[ "$(hls_at a --json share preview | jq -r --arg w "$week" '.digests[] | select(.week==$w) | .state')" = waits_for_week_end ] \
+  || fail "the current week was not waiting for its end"
+wait_for 30 bash -c "'$HLS' --home '$WORK/a' --json share log | jq -e '.[] | select(.type==\"digest\" and .week==\"$week\")'" \
+  || fail "the week was not published when it ended"
+pass "the current week is published when it ends"
+stop_node a
