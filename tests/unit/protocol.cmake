@@ -22,3 +22,5 @@ add_test(NAME unit.vectors_independent
   COMMAND ${HLS_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/check_vectors.py
           ${PROJECT_SOURCE_DIR}/docs/test-vectors/envelopes.json)
 set_tests_properties(unit.vectors_independent PROPERTIES TIMEOUT 120 LABELS unit)
+hls_unit_test(shs hlsproto PkgConfig::JANSSON)
+target_compile_definitions(test_shs PRIVATE HLS_SHS_VECTORS="${PROJECT_SOURCE_DIR}/docs/test-vectors/shs.json")
