@@ -57,6 +57,13 @@ int cli_call(struct cli *c, struct hls_client_req *r, struct hls_ctl_response *r
 int cli_call_events(struct cli *c, struct hls_client_req *r, struct hls_ctl_response *resp, hls_client_event_fn fn,
                     void *ctx);
 
+/* A command with no arguments that calls method with nil params: parses
+ * the common options, connects, calls. When *done is false, *resp holds
+ * the reply (the caller frees it); when true, return the returned code
+ * (0 after --help, or the failure already printed). */
+int cli_call_noargs(struct cli *c, int argc, char **argv, const char *method, struct hls_ctl_response *resp,
+                    bool *done);
+
 /* Parse a positive record id argument. */
 int cli_parse_id(const char *s, int64_t *id);
 /* Read a whole file ("-" for stdin), at most max bytes. */
@@ -83,6 +90,11 @@ int cmd_share_publish(struct cli *c, int argc, char **argv);
 int cmd_share_log(struct cli *c, int argc, char **argv);
 int cmd_share_export(struct cli *c, int argc, char **argv);
 int cmd_inspect(struct cli *c, int argc, char **argv);
+int cmd_peer_add(struct cli *c, int argc, char **argv);
+int cmd_peer_list(struct cli *c, int argc, char **argv);
+int cmd_peer_remove(struct cli *c, int argc, char **argv);
+int cmd_peer_block(struct cli *c, int argc, char **argv);
+int cmd_peer_unblock(struct cli *c, int argc, char **argv);
 int cmd_import(struct cli *c, int argc, char **argv);
 
 struct hls_import;

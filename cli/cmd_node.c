@@ -69,19 +69,10 @@ int cmd_init(struct cli *c, int argc, char **argv) {
 }
 
 int cmd_status(struct cli *c, int argc, char **argv) {
-  struct cli_opts o;
-  int opt, ec;
-  cli_opts_init(&o, NULL);
-  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1)
-    if (ec >= 0) return ec;
-  if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
-  struct hls_client_req r;
   struct hls_ctl_response resp;
-  int rc = cli_connect(c);
-  if (rc != 0) return rc;
-  hls_client_begin(&c->client, &r, "status");
-  msgpack_pack_nil(&r.pk);
-  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  bool done;
+  int rc = cli_call_noargs(c, argc, argv, "status", &resp, &done);
+  if (done) return rc;
   const struct hls_mp_value *s = resp.result;
   if (c->json) {
     rc = hls_out_print_json(s);
@@ -92,7 +83,8 @@ int cmd_status(struct cli *c, int argc, char **argv) {
     printf("Place     %s (%s), role %s\n", hls_out_str(s, "place", b1, sizeof b1),
            hls_out_str(s, "region", b2, sizeof b2), hls_out_str(s, "role", b3, sizeof b3));
     printf("Network   id %s\n", hls_out_str(s, "network_id", b1, sizeof b1));
-    printf("Listen    %s\n", hls_out_str(s, "listen", b1, sizeof b1));
+    printf("Listen    %s (peers connected: %lld)\n", hls_out_str(s, "listening_on", b1, sizeof b1),
+           (long long)hls_out_int(s, "peers_connected"));
     hls_out_duration(hls_out_int(s, "uptime_s"), b4, sizeof b4);
     printf("Uptime    %s (since %s)\n", b4, hls_out_str(s, "started_at", b1, sizeof b1));
     printf("Records   %lld (private %lld, aggregate %lld, peers %lld, network %lld)\n",

@@ -489,18 +489,10 @@ int cmd_record_list(struct cli *c, int argc, char **argv) {
 }
 
 int cmd_themes(struct cli *c, int argc, char **argv) {
-  struct cli_opts o;
-  int opt, ec, rc;
-  cli_opts_init(&o, NULL);
-  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1)
-    if (ec >= 0) return ec;
-  if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
-  if ((rc = cli_connect(c)) != 0) return rc;
-  struct hls_client_req r;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "themes");
-  msgpack_pack_nil(&r.pk);
-  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  bool done;
+  int rc = cli_call_noargs(c, argc, argv, "themes", &resp, &done);
+  if (done) return rc;
   const struct hls_mp_value *list = resp.result;
   if (c->json) {
     rc = hls_out_print_json(list);

@@ -162,23 +162,10 @@ static void print_story(const struct hls_mp_value *s, const char *lead) {
   print_paragraph("what we learnt", s, "learnt");
 }
 
-static int simple(struct cli *c, int argc, char **argv, const char *cmd, struct hls_ctl_response *resp, bool *done) {
-  int rc = plain_args(c, argc, argv, NULL, 0, "this command takes no arguments", done);
-  if (*done) return rc;
-  *done = true;
-  if ((rc = cli_connect(c)) != 0) return rc;
-  struct hls_client_req r;
-  hls_client_begin(&c->client, &r, cmd);
-  msgpack_pack_nil(&r.pk);
-  if ((rc = cli_call(c, &r, resp)) != 0) return rc;
-  *done = false;
-  return 0;
-}
-
 int cmd_share_preview(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = simple(c, argc, argv, "share.preview", &resp, &done);
+  int rc = cli_call_noargs(c, argc, argv, "share.preview", &resp, &done);
   if (done) return rc;
   if (c->json) {
     rc = hls_out_print_json(resp.result);
@@ -255,7 +242,7 @@ int cmd_share_preview(struct cli *c, int argc, char **argv) {
 int cmd_share_review(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = simple(c, argc, argv, "share.review", &resp, &done);
+  int rc = cli_call_noargs(c, argc, argv, "share.review", &resp, &done);
   if (done) return rc;
   const struct hls_mp_value *list = resp.result;
   if (c->json) {
@@ -306,7 +293,7 @@ int cmd_share_reject(struct cli *c, int argc, char **argv) { return decision(c, 
 int cmd_share_publish(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = simple(c, argc, argv, "share.publish", &resp, &done);
+  int rc = cli_call_noargs(c, argc, argv, "share.publish", &resp, &done);
   if (done) return rc;
   if (c->json) rc = hls_out_print_json(resp.result);
   else

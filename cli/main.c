@@ -82,6 +82,17 @@ static const struct cli_command commands[] = {
     {"share publish", cmd_share_publish, "share publish", "publish what is due now instead of after publish.delay", NULL},
     {"share export", cmd_share_export, "share export SEQ FILE", "write one of this node's items to FILE (for hls inspect)",
      NULL},
+    {"peer add", cmd_peer_add, "peer add HOST:PORT NODE_ID",
+     "trust a peer (a member node) and keep connected to it",
+     "  HOST:PORT  where it listens (its network.listen, or an address it advertises)\n"
+     "  NODE_ID    its id as its 'hls status' shows: @<base64>.ed25519\n"
+     "  hlsd dials it now and re-dials with back-off when the connection fails.\n"},
+    {"peer list", cmd_peer_list, "peer list",
+     "known peers: state, last seen, bytes in and out, failures, last error", NULL},
+    {"peer remove", cmd_peer_remove, "peer remove NODE_ID", "forget a peer and close its connection", NULL},
+    {"peer block", cmd_peer_block, "peer block NODE_ID",
+     "refuse a peer in both directions, even if it knows the network key", NULL},
+    {"peer unblock", cmd_peer_unblock, "peer unblock NODE_ID", "stop refusing a blocked peer", NULL},
     {"inspect", cmd_inspect, "inspect FILE", "decode and verify one envelope from a file, and explain any failure", NULL},
     {"backup", cmd_backup, "backup FILE",
      "write a consistent copy of the node's store to FILE (which must not exist)",
@@ -195,6 +206,24 @@ int cli_call_events(struct cli *c, struct hls_client_req *r, struct hls_ctl_resp
 
 int cli_call(struct cli *c, struct hls_client_req *r, struct hls_ctl_response *resp) {
   return cli_call_events(c, r, resp, NULL, NULL);
+}
+
+int cli_call_noargs(struct cli *c, int argc, char **argv, const char *method, struct hls_ctl_response *resp,
+                    bool *done) {
+  struct cli_opts o;
+  int opt, ec, rc;
+  *done = true;
+  cli_opts_init(&o, NULL);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1)
+    if (ec >= 0) return ec;
+  if (optind < argc) return cli_usage(c, "this command takes no arguments ('%s'?)", argv[optind]);
+  if ((rc = cli_connect(c)) != 0) return rc;
+  struct hls_client_req r;
+  hls_client_begin(&c->client, &r, method);
+  msgpack_pack_nil(&r.pk);
+  if ((rc = cli_call(c, &r, resp)) != 0) return rc;
+  *done = false;
+  return 0;
 }
 
 int cli_parse_id(const char *s, int64_t *id) {

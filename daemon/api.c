@@ -6,6 +6,7 @@
 
 #include "hls_version.h"
 #include "log.h"
+#include "nodeid.h"
 #include "text.h"
 
 typedef int (*api_fn)(struct hls_node *n, struct hls_control_call *call);
@@ -89,12 +90,14 @@ static int api_status(struct hls_node *n, struct hls_control_call *call) {
   char started[21];
   int64_t now = hls_node_now_ms(n);
   hls_time_format(n->started_ms, started);
-  PACK(msgpack_pack_map(pk, 16));
+  PACK(msgpack_pack_map(pk, 18));
   PACK(hls_mp_pack_kv_str(pk, "node_id", n->node_id));
   PACK(hls_mp_pack_kv_str(pk, "place", n->config->place));
   PACK(hls_mp_pack_kv_str(pk, "region", n->config->region));
   PACK(hls_mp_pack_kv_str(pk, "role", n->config->role == HLS_ROLE_PARTNER ? "partner" : "place"));
   PACK(hls_mp_pack_kv_str(pk, "listen", n->config->listen));
+  PACK(hls_mp_pack_kv_str(pk, "listening_on", hls_peers_address(n->peers)));
+  PACK(hls_mp_pack_kv_i64(pk, "peers_connected", hls_peers_connected(n->peers)));
   PACK(hls_mp_pack_kv_str(pk, "network_id", n->network_fingerprint));
   PACK(hls_mp_pack_kv_str(pk, "version", HLS_VERSION));
   PACK(hls_mp_pack_kv_str(pk, "started_at", started));
@@ -707,6 +710,76 @@ static int api_share_export(struct hls_node *n, struct hls_control_call *call) {
   return rc;
 }
 
+/* --- peers ------------------------------------------------------------------------ */
+
+static int arg_node_id(const struct hls_mp_value *a, uint8_t pk[32], struct hls_why *why) {
+  const char *s;
+  uint32_t len;
+  bool present = false;
+  char text[HLS_NODEID_TEXT_SIZE];
+  int rc = hls_mp_get_str(a, "node_id", &s, &len, &present, why);
+  if (rc != 0) return rc;
+  if (!present || len != HLS_NODEID_TEXT_SIZE - 1)
+    return hls_why_set(why, HLS_EINVAL, "node_id: expected @<44 characters of base64>.ed25519");
+  memcpy(text, s, len);
+  text[len] = '\0';
+  if (hls_nodeid_parse(text, pk) != 0)
+    return hls_why_set(why, HLS_EINVAL, "node_id: expected @<44 characters of base64>.ed25519");
+  return 0;
+}
+
+static int peer_reply(struct hls_node *n, struct hls_control_call *call, const uint8_t pk[32], const char *done) {
+  char id[HLS_NODEID_TEXT_SIZE];
+  hls_nodeid_format(pk, id);
+  hls_log_info("peer_changed", "peer=%s change=%s", id, done);
+  PACK(msgpack_pack_map(call->pk, 2));
+  PACK(hls_mp_pack_kv_str(call->pk, "node_id", id));
+  PACK(hls_mp_pack_kv_str(call->pk, "change", done));
+  (void)n;
+  return 0;
+}
+
+static int api_peer_add(struct hls_node *n, struct hls_control_call *call) {
+  uint8_t pk[32];
+  const char *addr;
+  uint32_t len;
+  bool present = false;
+  char address[HLS_HOSTPORT_MAX + 3];
+  int rc = arg_node_id(call->req->args, pk, &call->why);
+  if (rc == 0) rc = hls_mp_get_str(call->req->args, "address", &addr, &len, &present, &call->why);
+  if (rc != 0) return rc;
+  if (!present || len == 0 || len >= sizeof address) return hls_why_set(&call->why, HLS_EINVAL, "address: HOST:PORT required");
+  memcpy(address, addr, len);
+  address[len] = '\0';
+  if ((rc = hls_peers_add(n->peers, pk, address, &call->why)) != 0) return rc;
+  return peer_reply(n, call, pk, "added");
+}
+
+static int api_peer_remove(struct hls_node *n, struct hls_control_call *call) {
+  uint8_t pk[32];
+  int rc = arg_node_id(call->req->args, pk, &call->why);
+  if (rc == 0) rc = hls_peers_remove(n->peers, pk, &call->why);
+  return rc != 0 ? rc : peer_reply(n, call, pk, "removed");
+}
+
+static int api_peer_block(struct hls_node *n, struct hls_control_call *call) {
+  uint8_t pk[32];
+  int rc = arg_node_id(call->req->args, pk, &call->why);
+  if (rc == 0) rc = hls_peers_block(n->peers, pk, true, &call->why);
+  return rc != 0 ? rc : peer_reply(n, call, pk, "blocked");
+}
+
+static int api_peer_unblock(struct hls_node *n, struct hls_control_call *call) {
+  uint8_t pk[32];
+  int rc = arg_node_id(call->req->args, pk, &call->why);
+  if (rc == 0) rc = hls_peers_block(n->peers, pk, false, &call->why);
+  return rc != 0 ? rc : peer_reply(n, call, pk, "unblocked");
+}
+
+static int api_peer_list(struct hls_node *n, struct hls_control_call *call) {
+  return hls_peers_pack(n->peers, call->pk);
+}
+
 static int api_commands(struct hls_node *n, struct hls_control_call *call);
 
 static const struct api_command commands[] = {
@@ -730,6 +803,11 @@ static const struct api_command commands[] = {
     {"share.publish", api_share_publish, "publish what is due now, without waiting for publish.delay"},
     {"share.log", api_share_log, "every item this node published, newest first: {limit?}"},
     {"share.export", api_share_export, "one of this node's items as envelope bytes: {seq}"},
+    {"peer.add", api_peer_add, "trust a peer and keep connected to it: {address, node_id}"},
+    {"peer.list", api_peer_list, "known peers with state, last seen, bytes in/out, failures"},
+    {"peer.remove", api_peer_remove, "forget a peer: {node_id}"},
+    {"peer.block", api_peer_block, "refuse a peer, in both directions: {node_id}"},
+    {"peer.unblock", api_peer_unblock, "stop refusing a peer: {node_id}"},
     {"backup", api_backup, "write a consistent copy of the store: {path} (absolute, must not exist)"},
     {"commands", api_commands, "this list"},
 };

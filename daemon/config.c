@@ -13,6 +13,7 @@
 static const char *const role_choices[] = {"place", "partner", NULL};
 static const char *const level_choices[] = {"error", "warn", "info", "debug", NULL};
 static const char *const sync_choices[] = {"normal", "full", NULL};
+static const char *const accept_choices[] = {"any", "listed", NULL};
 
 #define OFF(field) offsetof(struct hls_config, field)
 #define SZ(field) sizeof(((struct hls_config *)0)->field)
@@ -34,6 +35,26 @@ static const struct hls_config_option options[] = {
      true,
      "Addresses other nodes can reach this node at, HOST:PORT separated by commas (a DNS name or IP), "
      "published in the node's profile. Empty: none (peers must be added by address)."},
+    {"network", "accept", HLS_CFG_ENUM, OFF(accept), SZ(accept), 0, 0, "any", accept_choices, true,
+     "Who may connect. any: every member of the network (whoever knows the network key). listed: only "
+     "peers added with hls peer add. Blocked peers never."},
+    {"network", "handshake_timeout", HLS_CFG_DURATION, OFF(handshake_timeout_ms), SZ(handshake_timeout_ms), 1 * SEC,
+     60 * SEC, "10s", NULL, true, "A connection that has not finished the handshake by then is closed."},
+    {"network", "max_connections", HLS_CFG_INT, OFF(max_connections), SZ(max_connections), 1, 4096, "64", NULL, true,
+     "Most peer connections at once, established or in progress."},
+    {"network", "max_handshakes", HLS_CFG_INT, OFF(max_handshakes), SZ(max_handshakes), 1, 1024, "16", NULL, true,
+     "Most incoming handshakes in progress at once; more are closed at once."},
+    {"network", "max_frame", HLS_CFG_SIZE, OFF(max_frame), SZ(max_frame), 64 * KiB, 16 * MiB, "4MiB", NULL, true,
+     "Largest frame a peer may send; a peer that sends a larger one is disconnected."},
+    {"network", "write_queue", HLS_CFG_SIZE, OFF(write_queue), SZ(write_queue), 64 * KiB, 256 * MiB, "8MiB", NULL, true,
+     "Bytes that may wait to be sent to one peer. Beyond it hlsd stops producing for that peer and stops reading "
+     "from it until it catches up."},
+    {"network", "keepalive", HLS_CFG_DURATION, OFF(keepalive_ms), SZ(keepalive_ms), 1 * SEC, 600 * SEC, "30s", NULL,
+     true, "A quiet session is pinged after this long, and closed after three times it without a word."},
+    {"network", "reconnect_min", HLS_CFG_DURATION, OFF(reconnect_min_ms), SZ(reconnect_min_ms), 100, 60 * SEC, "1s",
+     NULL, true, "First wait before dialling a peer again after a failure; it doubles with each failure."},
+    {"network", "reconnect_max", HLS_CFG_DURATION, OFF(reconnect_max_ms), SZ(reconnect_max_ms), 1 * SEC,
+     3600 * SEC, "5m", NULL, true, "Longest wait between attempts to dial a failing peer."},
     {"log", "level", HLS_CFG_ENUM, OFF(log_level), SZ(log_level), 0, 0, "info", level_choices, true,
      "Least severe log level written to stderr."},
     {"limits", "max_text_bytes", HLS_CFG_SIZE, OFF(max_text_bytes), SZ(max_text_bytes), 256,

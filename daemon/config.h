@@ -15,6 +15,8 @@
 #include "hls_limits.h"
 
 enum hls_role { HLS_ROLE_PLACE, HLS_ROLE_PARTNER };
+/* Who may connect: any member of the network, or only listed peers. */
+enum hls_accept { HLS_ACCEPT_ANY, HLS_ACCEPT_LISTED };
 
 struct hls_config {
   /* [node] */
@@ -24,6 +26,14 @@ struct hls_config {
   /* [network] */
   char listen[HLS_HOSTPORT_MAX + 3];
   char advertise[HLS_PROFILE_MAX_ADDRESSES * (HLS_PROFILE_ADDRESS_MAX + 1) + 1];
+  int accept; /* enum hls_accept */
+  int64_t handshake_timeout_ms;
+  int64_t max_connections;
+  int64_t max_handshakes;
+  int64_t max_frame;
+  int64_t write_queue;
+  int64_t keepalive_ms;
+  int64_t reconnect_min_ms, reconnect_max_ms;
   /* [log] */
   int log_level; /* enum hls_log_level */
   /* [limits] */

@@ -225,6 +225,8 @@ static void node_stop(struct hls_node *n, const char *why) {
   hls_log_info("shutting_down", "reason=%s", why);
   hls_control_close(n->control);
   n->control = NULL;
+  hls_peers_close(n->peers);
+  n->peers = NULL;
   uv_close((uv_handle_t *)&n->publish_timer, NULL);
   uv_close((uv_handle_t *)&n->week_timer, NULL);
   uv_close((uv_handle_t *)&n->expiry_timer, NULL);
@@ -261,6 +263,7 @@ static void on_signal(uv_signal_t *s, int signum) {
     hls_control_set_options(n->control, &opt);
     build_profile(n);
     start_expiry_timer(n);
+    hls_peers_reload(n->peers);
     hls_node_changed_all(n, true); /* profile, threshold or rounding may have changed */
     return;
   }
@@ -308,6 +311,12 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   uv_timer_init(&n->loop, &n->expiry_timer);
   n->publish_timer.data = n->week_timer.data = n->expiry_timer.data = n;
 
+  if ((rc = hls_peers_start(&n->peers, n, why)) != 0) {
+    node_stop(n, "startup_failed");
+    uv_run(&n->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&n->loop);
+    goto fail;
+  }
   struct hls_control_options copt = control_options(config);
   if ((rc = hls_home_path(n->home, "hlsd.sock", path)) != 0 ||
       (rc = hls_control_start(&n->control, &n->loop, path, &copt, hls_api_dispatch, hls_api_client_gone, n, why)) !=
@@ -326,8 +335,9 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   schedule_week_end(n);
   start_expiry_timer(n);
   char quoted[2 * HLS_PLACE_MAX + 8];
-  hls_log_info("started", "version=%s node_id=%s place=%s network_id=%s control=%s pid=%d", HLS_VERSION, n->node_id,
-               hls_log_quote(config->place, quoted, sizeof quoted), n->network_fingerprint, path, (int)getpid());
+  hls_log_info("started", "version=%s node_id=%s place=%s network_id=%s control=%s listen=%s pid=%d", HLS_VERSION,
+               n->node_id, hls_log_quote(config->place, quoted, sizeof quoted), n->network_fingerprint, path,
+               hls_peers_address(n->peers), (int)getpid());
 
   uv_run(&n->loop, UV_RUN_DEFAULT);
   /* Everything is closed by node_stop; anything left is a bug, but close

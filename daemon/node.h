@@ -11,6 +11,7 @@
 #include "home.h"
 #include "nodeid.h"
 #include "store.h"
+#include "peers.h"
 #include "summarise.h"
 
 /* Re-read the configuration (file, then command-line overrides) for
@@ -29,6 +30,7 @@ struct hls_node {
   char network_fingerprint[17];
   struct hls_store *store;
   struct hls_control *control;
+  struct hls_peers *peers;
   uv_signal_t sig_int, sig_term, sig_hup;
   int lock_fd;
   int64_t started_ms;

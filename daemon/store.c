@@ -88,6 +88,20 @@ static const char *const migrations[] = {
     "  decided_by TEXT,"
     "  decided_ms INTEGER"
     ") STRICT;",
+
+    /* 3: peers: the nodes this node knows, with the admin's trust. */
+    "CREATE TABLE peers("
+    "  node_id BLOB PRIMARY KEY CHECK(length(node_id) = 32),"
+    "  address TEXT,"
+    "  admin INTEGER NOT NULL DEFAULT 0,"
+    "  blocked INTEGER NOT NULL DEFAULT 0,"
+    "  added_ms INTEGER NOT NULL,"
+    "  last_seen_ms INTEGER,"
+    "  bytes_in INTEGER NOT NULL DEFAULT 0,"
+    "  bytes_out INTEGER NOT NULL DEFAULT 0,"
+    "  failures INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT"
+    ") STRICT, WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -141,6 +155,9 @@ enum stmt_id {
   ST_SHARE_GET,
   ST_SHARE_SET,
   ST_SHARE_FORGET,
+  ST_PEER_PUT,
+  ST_PEER_DELETE,
+  ST_PEER_LIST,
   ST__COUNT
 };
 
@@ -244,6 +261,11 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_SHARE_SET] = "INSERT OR REPLACE INTO shares(record_id, state, approved_hash, decided_by, decided_ms)"
                      " VALUES(?1, ?2, ?3, ?4, ?5)",
     [ST_SHARE_FORGET] = "DELETE FROM shares WHERE record_id=?1",
+    [ST_PEER_PUT] = "INSERT OR REPLACE INTO peers(node_id, address, admin, blocked, added_ms, last_seen_ms, bytes_in,"
+                    " bytes_out, failures, last_error) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [ST_PEER_DELETE] = "DELETE FROM peers WHERE node_id=?1",
+    [ST_PEER_LIST] = "SELECT node_id, address, admin, blocked, added_ms, last_seen_ms, bytes_in, bytes_out, failures,"
+                     " last_error FROM peers ORDER BY added_ms, node_id",
 };
 
 /* record list: one prepared statement per combination of filters. */
@@ -1128,4 +1150,54 @@ int hls_store_share_forget(struct hls_store *s, int64_t record_id, struct hls_wh
   sqlite3_stmt *st = s->stmt[ST_SHARE_FORGET];
   sqlite3_bind_int64(st, 1, record_id);
   return step_done(s, st, why);
+}
+
+/* --- peers ------------------------------------------------------------------------------ */
+
+int hls_store_peer_put(struct hls_store *s, const struct hls_peer_row *p, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_PEER_PUT];
+  sqlite3_bind_blob(st, 1, p->node_id, 32, SQLITE_STATIC);
+  bind_text_or_null(st, 2, p->address[0] ? p->address : NULL);
+  sqlite3_bind_int(st, 3, p->admin);
+  sqlite3_bind_int(st, 4, p->blocked);
+  sqlite3_bind_int64(st, 5, p->added_ms);
+  bind_int_or_null(st, 6, p->last_seen_ms);
+  sqlite3_bind_int64(st, 7, p->bytes_in);
+  sqlite3_bind_int64(st, 8, p->bytes_out);
+  sqlite3_bind_int64(st, 9, p->failures);
+  bind_text_or_null(st, 10, p->last_error[0] ? p->last_error : NULL);
+  return step_done(s, st, why);
+}
+
+int hls_store_peer_delete(struct hls_store *s, const uint8_t node_id[32], struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_PEER_DELETE];
+  sqlite3_bind_blob(st, 1, node_id, 32, SQLITE_STATIC);
+  int rc = step_done(s, st, why);
+  if (rc == 0 && sqlite3_changes(s->db) == 0) rc = hls_why_set(why, HLS_ENOTFOUND, "no such peer");
+  return rc;
+}
+
+int hls_store_peer_list(struct hls_store *s, hls_peer_cb cb, void *ctx, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_PEER_LIST];
+  int rc, result = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct hls_peer_row p;
+    memset(&p, 0, sizeof p);
+    copy_blob32(st, 0, p.node_id);
+    const unsigned char *addr = sqlite3_column_text(st, 1);
+    snprintf(p.address, sizeof p.address, "%s", addr ? (const char *)addr : "");
+    p.admin = sqlite3_column_int(st, 2);
+    p.blocked = sqlite3_column_int(st, 3);
+    p.added_ms = sqlite3_column_int64(st, 4);
+    p.last_seen_ms = sqlite3_column_int64(st, 5);
+    p.bytes_in = sqlite3_column_int64(st, 6);
+    p.bytes_out = sqlite3_column_int64(st, 7);
+    p.failures = sqlite3_column_int64(st, 8);
+    const unsigned char *err = sqlite3_column_text(st, 9);
+    snprintf(p.last_error, sizeof p.last_error, "%s", err ? (const char *)err : "");
+    if ((result = cb(ctx, &p)) != 0) break;
+  }
+  if (result == 0 && rc != SQLITE_DONE) result = db_error(s, rc, why);
+  sqlite3_reset(st);
+  return result;
 }

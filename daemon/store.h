@@ -225,4 +225,20 @@ int hls_store_share_get(struct hls_store *s, int64_t record_id, struct hls_share
 int hls_store_share_set(struct hls_store *s, const struct hls_share *sh, struct hls_why *why) HLS_WARN_UNUSED;
 int hls_store_share_forget(struct hls_store *s, int64_t record_id, struct hls_why *why) HLS_WARN_UNUSED;
 
+/* --- peers --------------------------------------------------------------------------- */
+
+struct hls_peer_row {
+  uint8_t node_id[32];
+  char address[300]; /* HOST:PORT to dial, "" if none */
+  int admin;         /* added with hls peer add (else met inbound or learnt) */
+  int blocked;
+  int64_t added_ms, last_seen_ms;
+  int64_t bytes_in, bytes_out, failures;
+  char last_error[96];
+};
+typedef int (*hls_peer_cb)(void *ctx, const struct hls_peer_row *p);
+int hls_store_peer_put(struct hls_store *s, const struct hls_peer_row *p, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_store_peer_delete(struct hls_store *s, const uint8_t node_id[32], struct hls_why *why) HLS_WARN_UNUSED;
+int hls_store_peer_list(struct hls_store *s, hls_peer_cb cb, void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
+
 #endif

@@ -493,6 +493,15 @@ static void all_changed(struct hls_config *c) {
   ASSERT_OK(hls_config_set(c, "consent.rounding", "10", &why));
   ASSERT_OK(hls_config_set(c, "consent.expiry_check", "5s", &why));
   ASSERT_OK(hls_config_set(c, "publish.delay", "1m", &why));
+  ASSERT_OK(hls_config_set(c, "network.accept", "listed", &why));
+  ASSERT_OK(hls_config_set(c, "network.handshake_timeout", "3s", &why));
+  ASSERT_OK(hls_config_set(c, "network.max_connections", "10", &why));
+  ASSERT_OK(hls_config_set(c, "network.max_handshakes", "4", &why));
+  ASSERT_OK(hls_config_set(c, "network.max_frame", "1MiB", &why));
+  ASSERT_OK(hls_config_set(c, "network.write_queue", "1MiB", &why));
+  ASSERT_OK(hls_config_set(c, "network.keepalive", "10s", &why));
+  ASSERT_OK(hls_config_set(c, "network.reconnect_min", "2s", &why));
+  ASSERT_OK(hls_config_set(c, "network.reconnect_max", "10m", &why));
 }
 
 static void test_apply_reload(void **state) {

@@ -1,0 +1,422 @@
+#include "peers.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "log.h"
+#include "mp.h"
+#include "net.h"
+#include "node.h"
+#include "nodeid.h"
+
+struct peer {
+  struct hls_peer_row row; /* what the store keeps */
+  struct hls_conn *conn;    /* the open session, if any */
+  struct hls_conn *dialing; /* an outbound attempt in progress */
+  int64_t next_dial_ms;     /* wall clock; 0 = as soon as possible */
+  int64_t connected_ms;
+  bool removed;             /* forgotten while a connection still ends */
+};
+
+struct hls_peers {
+  struct hls_node *node;
+  struct hls_net *net;
+  uv_timer_t dial_timer;
+  struct peer **peers; /* owned */
+  size_t n, cap;
+  struct hls_peer_hooks hooks;
+  bool closing;
+};
+
+/* --- the table ---------------------------------------------------------------------- */
+
+static struct peer *find(const struct hls_peers *p, const uint8_t pk[32]) {
+  for (size_t i = 0; i < p->n; i++)
+    if (memcmp(p->peers[i]->row.node_id, pk, 32) == 0) return p->peers[i];
+  return NULL;
+}
+
+static struct peer *add_peer(struct hls_peers *p, const uint8_t pk[32]) {
+  if (p->n == p->cap) {
+    size_t cap = p->cap ? p->cap * 2 : 16;
+    struct peer **q = realloc(p->peers, cap * sizeof *q);
+    if (q == NULL) return NULL;
+    p->peers = q;
+    p->cap = cap;
+  }
+  struct peer *peer = calloc(1, sizeof *peer);
+  if (peer == NULL) return NULL;
+  memcpy(peer->row.node_id, pk, 32);
+  peer->row.added_ms = hls_node_now_ms(p->node);
+  p->peers[p->n++] = peer;
+  return peer;
+}
+
+/* A removed peer met again (inbound, or added or blocked by an admin)
+ * starts afresh: the store forgot it, so does the table. */
+static void revive(struct hls_peers *p, struct peer *peer) {
+  if (!peer->removed) return;
+  struct hls_peer_row fresh = {0};
+  memcpy(fresh.node_id, peer->row.node_id, 32);
+  fresh.added_ms = hls_node_now_ms(p->node);
+  peer->row = fresh;
+  peer->removed = false;
+}
+
+static void drop_peer(struct hls_peers *p, struct peer *peer) {
+  for (size_t i = 0; i < p->n; i++)
+    if (p->peers[i] == peer) {
+      p->peers[i] = p->peers[--p->n];
+      break;
+    }
+  free(peer);
+}
+
+static void save(struct hls_peers *p, struct peer *peer) {
+  struct hls_why why = {{0}};
+  if (peer->removed) return;
+  if (hls_store_peer_put(p->node->store, &peer->row, &why) != 0)
+    hls_log_error("peer_save_failed", "error=%s", hls_err_name(HLS_ESTORE));
+}
+
+/* --- dialling ------------------------------------------------------------------------- */
+
+/* Back-off after a failure: reconnect_min doubled per failure, capped at
+ * reconnect_max, times a jitter in [0.5, 1.5) so peers do not retry in
+ * step. */
+static int64_t backoff_ms(const struct hls_peers *p, int64_t failures) {
+  int64_t lo = p->node->config->reconnect_min_ms, hi = p->node->config->reconnect_max_ms;
+  int64_t d = lo;
+  for (int64_t i = 1; i < failures && d < hi; i++) d *= 2;
+  if (d > hi) d = hi;
+  uint32_t r = randombytes_uniform(1000);
+  return d / 2 + d * (int64_t)r / 1000;
+}
+
+static bool dialable(const struct hls_peers *p, const struct peer *peer) {
+  (void)p;
+  return !peer->removed && !peer->row.blocked && peer->row.address[0] != '\0' && peer->conn == NULL &&
+         peer->dialing == NULL;
+}
+
+static void dial(struct hls_peers *p, struct peer *peer) {
+  struct hls_hostport hp;
+  struct hls_why why = {{0}};
+  if (hls_hostport_parse(peer->row.address, &hp, true, false, &why) != 0) return;
+  peer->dialing = hls_net_dial(p->net, hp.host, hp.port, peer->row.node_id, &why);
+  if (peer->dialing == NULL) peer->next_dial_ms = hls_node_now_ms(p->node) + backoff_ms(p, 1);
+}
+
+static void dial_due(struct hls_peers *p) {
+  int64_t now = hls_node_now_ms(p->node);
+  for (size_t i = 0; i < p->n && !p->closing; i++) {
+    struct peer *peer = p->peers[i];
+    if (dialable(p, peer) && peer->next_dial_ms <= now) dial(p, peer);
+  }
+}
+
+/* Removed peers whose connections have all ended are freed here, outside
+ * any net callback. */
+static void sweep_removed(struct hls_peers *p) {
+  for (size_t i = 0; i < p->n;) {
+    struct peer *peer = p->peers[i];
+    if (peer->removed && peer->conn == NULL && peer->dialing == NULL)
+      drop_peer(p, peer); /* moves the last entry into slot i */
+    else
+      i++;
+  }
+}
+
+static void on_dial_timer(uv_timer_t *t) {
+  sweep_removed(t->data);
+  dial_due(t->data);
+}
+
+/* --- net callbacks ----------------------------------------------------------------------- */
+
+static const char *allow(void *ctx, const uint8_t pk[32], bool inbound) {
+  struct hls_peers *p = ctx;
+  struct peer *peer = find(p, pk);
+  if (peer != NULL && peer->row.blocked) return "blocked";
+  if (inbound && p->node->config->accept == HLS_ACCEPT_LISTED && (peer == NULL || !peer->row.admin))
+    return "not_listed";
+  return NULL;
+}
+
+/* One session per peer. With two (both dialled at once), both sides keep
+ * the one dialled by the node with the smaller key. */
+static bool preferred(const struct hls_peers *p, struct hls_conn *c, const uint8_t remote[32]) {
+  const uint8_t *dialer = hls_conn_inbound(c) ? remote : p->node->identity.public_key;
+  const uint8_t *listener = hls_conn_inbound(c) ? p->node->identity.public_key : remote;
+  return memcmp(dialer, listener, 32) < 0;
+}
+
+static void on_open(void *ctx, struct hls_conn *c) {
+  struct hls_peers *p = ctx;
+  const uint8_t *pk = hls_conn_remote(c);
+  struct peer *peer = find(p, pk);
+  if (peer == NULL) {
+    peer = add_peer(p, pk); /* met inbound: any member may connect */
+    if (peer == NULL) {
+      hls_conn_close(c, "out_of_memory");
+      return;
+    }
+  } else {
+    revive(p, peer); /* removed, then met again inbound: not listed */
+  }
+  if (peer->dialing == c) peer->dialing = NULL;
+  if (peer->conn != NULL && peer->conn != c) {
+    struct hls_conn *loser = preferred(p, c, pk) ? peer->conn : c;
+    struct hls_conn *winner = loser == c ? peer->conn : c;
+    hls_conn_set_data(loser, NULL);
+    peer->conn = winner;
+    hls_conn_close(loser, "duplicate_session");
+    if (loser == c) return;
+  }
+  peer->conn = c;
+  hls_conn_set_data(c, peer);
+  peer->connected_ms = hls_node_now_ms(p->node);
+  peer->row.last_seen_ms = peer->connected_ms;
+  peer->row.failures = 0;
+  peer->row.last_error[0] = '\0';
+  save(p, peer);
+  if (p->hooks.on_open) p->hooks.on_open(p->hooks.ctx, c, pk);
+}
+
+static int on_frame(void *ctx, struct hls_conn *c, const uint8_t *payload, size_t len, struct hls_why *why) {
+  struct hls_peers *p = ctx;
+  struct peer *peer = hls_conn_data(c);
+  if (peer == NULL) return 0; /* a duplicate on its way out */
+  peer->row.last_seen_ms = hls_node_now_ms(p->node);
+  if (p->hooks.on_frame) return p->hooks.on_frame(p->hooks.ctx, c, peer->row.node_id, payload, len, why);
+  return hls_why_set(why, HLS_EUNSUPPORTED, "no gossip on this node yet");
+}
+
+static void on_writable(void *ctx, struct hls_conn *c) {
+  struct hls_peers *p = ctx;
+  struct peer *peer = hls_conn_data(c);
+  if (peer != NULL && p->hooks.on_writable) p->hooks.on_writable(p->hooks.ctx, c, peer->row.node_id);
+}
+
+static bool clean_end(const char *reason) {
+  return strcmp(reason, "goodbye") == 0 || strcmp(reason, "shutting_down") == 0 ||
+         strcmp(reason, "duplicate_session") == 0;
+}
+
+static void on_close(void *ctx, struct hls_conn *c, const uint8_t *remote, bool was_open, const char *reason) {
+  struct hls_peers *p = ctx;
+  struct peer *peer = hls_conn_data(c);
+  if (peer == NULL && remote != NULL) peer = find(p, remote);
+  if (peer == NULL) {
+    /* An outbound attempt that never proved its identity is still ours. */
+    for (size_t i = 0; i < p->n; i++)
+      if (p->peers[i]->dialing == c) peer = p->peers[i];
+  }
+  if (peer == NULL) return;
+  if (peer->dialing == c) peer->dialing = NULL;
+  bool was_session = peer->conn == c;
+  if (was_session) {
+    peer->conn = NULL;
+    if (p->hooks.on_close) p->hooks.on_close(p->hooks.ctx, c, peer->row.node_id);
+  }
+  int64_t in = 0, out = 0;
+  hls_conn_stats(c, &in, &out);
+  peer->row.bytes_in += in;
+  peer->row.bytes_out += out;
+  int64_t now = hls_node_now_ms(p->node);
+  if (was_open) peer->row.last_seen_ms = now;
+  if (!was_open || !clean_end(reason)) {
+    peer->row.failures++;
+    snprintf(peer->row.last_error, sizeof peer->row.last_error, "%s", reason);
+    peer->next_dial_ms = now + backoff_ms(p, peer->row.failures);
+  } else {
+    peer->next_dial_ms = now + backoff_ms(p, 1);
+  }
+  save(p, peer); /* a removed peer is dropped by the next tick, never here:
+                   * this runs inside hls_conn_close, and callers still hold it */
+}
+
+/* --- start and stop ------------------------------------------------------------------------- */
+
+static int load_one(void *ctx, const struct hls_peer_row *row) {
+  struct hls_peers *p = ctx;
+  struct peer *peer = add_peer(p, row->node_id);
+  if (peer == NULL) return HLS_ENOMEM;
+  peer->row = *row;
+  return 0;
+}
+
+static struct hls_net_options net_options(const struct hls_config *c) {
+  struct hls_net_options o = {
+      .handshake_timeout_ms = c->handshake_timeout_ms,
+      .max_connections = (int)c->max_connections,
+      .max_handshakes = (int)c->max_handshakes,
+      .max_frame = (size_t)c->max_frame,
+      .write_queue = (size_t)c->write_queue,
+      .keepalive_ms = c->keepalive_ms,
+  };
+  snprintf(o.listen, sizeof o.listen, "%s", c->listen);
+  return o;
+}
+
+int hls_peers_start(struct hls_peers **out, struct hls_node *node, struct hls_why *why) {
+  *out = NULL;
+  struct hls_peers *p = calloc(1, sizeof *p);
+  if (p == NULL) return HLS_ENOMEM;
+  p->node = node;
+  int rc = hls_store_peer_list(node->store, load_one, p, why);
+  struct hls_net_options opt = net_options(node->config);
+  static const struct hls_net_callbacks cb = {
+      .allow = allow, .on_open = on_open, .on_frame = on_frame, .on_writable = on_writable, .on_close = on_close};
+  if (rc == 0) rc = hls_net_start(&p->net, &node->loop, &node->identity, node->network_key, &opt, &cb, p, why);
+  if (rc != 0) {
+    for (size_t i = 0; i < p->n; i++) free(p->peers[i]);
+    free(p->peers);
+    free(p);
+    return rc;
+  }
+  uv_timer_init(&node->loop, &p->dial_timer);
+  p->dial_timer.data = p;
+  uv_timer_start(&p->dial_timer, on_dial_timer, 0, 1000);
+  *out = p;
+  return 0;
+}
+
+void hls_peers_set_hooks(struct hls_peers *p, const struct hls_peer_hooks *hooks) { p->hooks = *hooks; }
+
+static void dial_timer_closed(uv_handle_t *h) {
+  struct hls_peers *p = h->data;
+  for (size_t i = 0; i < p->n; i++) free(p->peers[i]);
+  free(p->peers);
+  free(p);
+}
+
+void hls_peers_close(struct hls_peers *p) {
+  if (p == NULL) return;
+  p->closing = true;
+  /* Each close reports through on_close, which saves the counters. */
+  hls_net_close(p->net);
+  p->net = NULL;
+  uv_close((uv_handle_t *)&p->dial_timer, dial_timer_closed);
+}
+
+void hls_peers_reload(struct hls_peers *p) {
+  struct hls_net_options opt = net_options(p->node->config);
+  hls_net_set_options(p->net, &opt);
+  /* Under "listed", peers no longer allowed are let go. */
+  for (size_t i = 0; i < p->n; i++) {
+    struct peer *peer = p->peers[i];
+    if (peer->conn && allow(p, peer->row.node_id, hls_conn_inbound(peer->conn)) != NULL)
+      hls_conn_close(peer->conn, "not_listed");
+  }
+}
+
+const char *hls_peers_address(const struct hls_peers *p) { return hls_net_address(p->net); }
+
+int hls_peers_connected(const struct hls_peers *p) {
+  int n = 0;
+  for (size_t i = 0; i < p->n; i++)
+    if (p->peers[i]->conn != NULL) n++;
+  return n;
+}
+
+/* --- admin ----------------------------------------------------------------------------------- */
+
+int hls_peers_add(struct hls_peers *p, const uint8_t pk[32], const char *address, struct hls_why *why) {
+  struct hls_hostport hp;
+  int rc = hls_hostport_parse(address, &hp, true, false, why);
+  if (rc != 0) return rc;
+  if (memcmp(pk, p->node->identity.public_key, 32) == 0)
+    return hls_why_set(why, HLS_EINVAL, "that is this node's own id");
+  struct peer *peer = find(p, pk);
+  if (peer == NULL && (peer = add_peer(p, pk)) == NULL) return HLS_ENOMEM;
+  revive(p, peer);
+  peer->row.admin = 1;
+  hls_hostport_format(&hp, peer->row.address);
+  peer->row.failures = 0;
+  peer->next_dial_ms = 0;
+  save(p, peer);
+  if (dialable(p, peer)) dial(p, peer);
+  return 0;
+}
+
+int hls_peers_remove(struct hls_peers *p, const uint8_t pk[32], struct hls_why *why) {
+  struct peer *peer = find(p, pk);
+  if (peer == NULL || peer->removed) return hls_why_set(why, HLS_ENOTFOUND, "no such peer");
+  int rc = hls_store_peer_delete(p->node->store, pk, why);
+  if (rc != 0 && rc != HLS_ENOTFOUND) return rc;
+  peer->removed = true;
+  /* on_close runs inside these and clears the pointers; it never frees. */
+  if (peer->conn) hls_conn_close(peer->conn, "removed");
+  if (peer->dialing) hls_conn_close(peer->dialing, "removed");
+  if (peer->conn == NULL && peer->dialing == NULL) drop_peer(p, peer);
+  return 0;
+}
+
+int hls_peers_block(struct hls_peers *p, const uint8_t pk[32], bool block, struct hls_why *why) {
+  if (memcmp(pk, p->node->identity.public_key, 32) == 0)
+    return hls_why_set(why, HLS_EINVAL, "that is this node's own id");
+  struct peer *peer = find(p, pk);
+  if (peer == NULL) {
+    if (!block) return hls_why_set(why, HLS_ENOTFOUND, "no such peer");
+    if ((peer = add_peer(p, pk)) == NULL) return HLS_ENOMEM;
+  }
+  if (peer->removed && !block) return hls_why_set(why, HLS_ENOTFOUND, "no such peer");
+  revive(p, peer);
+  peer->row.blocked = block ? 1 : 0;
+  save(p, peer);
+  if (block) {
+    if (peer->conn) hls_conn_close(peer->conn, "blocked");
+    if (peer->dialing) hls_conn_close(peer->dialing, "blocked");
+  } else {
+    peer->next_dial_ms = 0;
+    peer->row.failures = 0;
+  }
+  return 0;
+}
+
+int hls_peers_pack(struct hls_peers *p, msgpack_packer *pk) {
+  uint32_t n = 0;
+  for (size_t i = 0; i < p->n; i++)
+    if (!p->peers[i]->removed) n++;
+  if (msgpack_pack_array(pk, n) != 0) return HLS_ENOMEM;
+  int64_t now = hls_node_now_ms(p->node);
+  for (size_t i = 0; i < p->n; i++) {
+    const struct peer *peer = p->peers[i];
+    if (peer->removed) continue;
+    char id[HLS_NODEID_TEXT_SIZE], seen[21], since[21];
+    hls_nodeid_format(peer->row.node_id, id);
+    const char *state = peer->row.blocked ? "blocked"
+                        : peer->conn      ? "connected"
+                        : peer->dialing   ? "connecting"
+                        : peer->row.address[0] == '\0' ? "idle"
+                        : peer->row.failures > 0       ? "backoff"
+                                                       : "idle";
+    int64_t in = peer->row.bytes_in, out = peer->row.bytes_out;
+    if (peer->conn) {
+      int64_t ci, co;
+      hls_conn_stats(peer->conn, &ci, &co);
+      in += ci;
+      out += co;
+    }
+    if (peer->row.last_seen_ms) hls_time_format(peer->row.last_seen_ms, seen);
+    if (peer->conn) hls_time_format(peer->connected_ms, since);
+    if (msgpack_pack_map(pk, 12) != 0 || hls_mp_pack_kv_str(pk, "node_id", id) != 0 ||
+        hls_mp_pack_kv_str(pk, "address", peer->row.address[0] ? peer->row.address : NULL) != 0 ||
+        hls_mp_pack_kv_str(pk, "state", state) != 0 ||
+        hls_mp_pack_kv_str(pk, "direction", peer->conn ? (hls_conn_inbound(peer->conn) ? "in" : "out") : NULL) != 0 ||
+        hls_mp_pack_kv_bool(pk, "listed", peer->row.admin != 0) != 0 ||
+        hls_mp_pack_kv_str(pk, "last_seen", peer->row.last_seen_ms ? seen : NULL) != 0 ||
+        hls_mp_pack_kv_str(pk, "connected_since", peer->conn ? since : NULL) != 0 ||
+        hls_mp_pack_kv_i64(pk, "bytes_in", in) != 0 || hls_mp_pack_kv_i64(pk, "bytes_out", out) != 0 ||
+        hls_mp_pack_kv_i64(pk, "failures", peer->row.failures) != 0 ||
+        hls_mp_pack_kv_str(pk, "last_error", peer->row.last_error[0] ? peer->row.last_error : NULL) != 0 ||
+        hls_mp_pack_kv_i64(pk, "next_attempt_in_s",
+                           strcmp(state, "backoff") == 0 && peer->next_dial_ms > now ? (peer->next_dial_ms - now + 999) / 1000 : 0) != 0)
+      return HLS_ENOMEM;
+  }
+  return 0;
+}

@@ -1,0 +1,52 @@
+/* The peers this node knows, the admin's trust in them, and keeping
+ * connected to them: dialling listed peers, re-dialling with exponential
+ * back-off and jitter, one session per peer, the accept policy
+ * (network.accept) and blocks, and per-peer counters (docs/operations.md,
+ * "Peers"). Sits between the net layer and the store. */
+#ifndef HLS_PEERS_H
+#define HLS_PEERS_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct hls_node;
+struct hls_peers;
+struct hls_conn;
+
+/* Upper layer (gossip) hooks: a session with a peer opened or closed, a
+ * frame arrived (payload borrowed; non-zero return closes the session),
+ * and the session's write queue drained. */
+struct hls_peer_hooks {
+  void (*on_open)(void *ctx, struct hls_conn *c, const uint8_t pk[32]);
+  int (*on_frame)(void *ctx, struct hls_conn *c, const uint8_t pk[32], const uint8_t *payload, size_t len,
+                  struct hls_why *why);
+  void (*on_writable)(void *ctx, struct hls_conn *c, const uint8_t pk[32]);
+  void (*on_close)(void *ctx, struct hls_conn *c, const uint8_t pk[32]);
+  void *ctx;
+};
+
+/* Load the peer table, start listening (network.listen) and dialling. */
+int hls_peers_start(struct hls_peers **out, struct hls_node *node, struct hls_why *why) HLS_WARN_UNUSED;
+void hls_peers_set_hooks(struct hls_peers *p, const struct hls_peer_hooks *hooks);
+/* Persist the counters, say goodbye to every peer, stop. NULL is a no-op. */
+void hls_peers_close(struct hls_peers *p);
+/* Apply a reloaded configuration (limits, accept policy, back-off). */
+void hls_peers_reload(struct hls_peers *p);
+/* "HOST:PORT" the listener is bound to. */
+const char *hls_peers_address(const struct hls_peers *p);
+
+/* hls peer add: trust pk at address and keep connected to it. */
+int hls_peers_add(struct hls_peers *p, const uint8_t pk[32], const char *address, struct hls_why *why) HLS_WARN_UNUSED;
+/* hls peer remove: forget pk (disconnecting it). HLS_ENOTFOUND if unknown. */
+int hls_peers_remove(struct hls_peers *p, const uint8_t pk[32], struct hls_why *why) HLS_WARN_UNUSED;
+/* hls peer block / unblock. Blocking disconnects at once. */
+int hls_peers_block(struct hls_peers *p, const uint8_t pk[32], bool block, struct hls_why *why) HLS_WARN_UNUSED;
+/* Pack the peer list for the control socket (an array of maps). */
+int hls_peers_pack(struct hls_peers *p, msgpack_packer *pk) HLS_WARN_UNUSED;
+/* Sessions open now. */
+int hls_peers_connected(const struct hls_peers *p);
+
+#endif
