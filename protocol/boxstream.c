@@ -61,18 +61,26 @@ int hls_box_reader_feed(struct hls_box_reader *r, const uint8_t *in, size_t len,
   if (r->ended) return len == 0 ? 0 : HLS_ECLOSED;
   while (off < len) {
     size_t want = r->in_body ? r->body_len : HLS_BOX_HEADER;
-    size_t take = want - r->have < len - off ? want - r->have : len - off;
-    /* Bodies are assembled MAC-first so they open as one secret box. */
-    uint8_t *dst = r->in_body ? r->buf + HLS_BOX_MAC + r->have : r->buf + r->have;
-    memcpy(dst, in + off, take);
-    r->have += take;
-    off += take;
+    const uint8_t *msg; /* the whole header box, or the whole body */
+    if (r->have == 0 && len - off >= want) {
+      msg = in + off; /* all here: open it where it lies */
+      off += want;
+    } else {
+      size_t take = want - r->have < len - off ? want - r->have : len - off;
+      memcpy(r->buf + r->have, in + off, take);
+      r->have += take;
+      off += take;
+      if (r->have < want) {
+        *consumed = off;
+        break;
+      }
+      r->have = 0;
+      msg = r->buf;
+    }
     *consumed = off;
-    if (r->have < want) break;
-    r->have = 0;
     if (!r->in_body) {
       uint8_t header[2 + HLS_BOX_MAC];
-      if (crypto_secretbox_open_easy(header, r->buf, HLS_BOX_HEADER, r->box.nonce, r->box.key) != 0)
+      if (crypto_secretbox_open_easy(header, msg, HLS_BOX_HEADER, r->box.nonce, r->box.key) != 0)
         return HLS_EBADSIG;
       if (all_zero(header, sizeof header)) {
         r->ended = true;
@@ -84,14 +92,12 @@ int hls_box_reader_feed(struct hls_box_reader *r, const uint8_t *in, size_t len,
       nonce_increment(r->box.nonce);
       r->in_body = true;
     } else {
-      uint8_t plain[HLS_BOX_MAX_BODY];
-      memcpy(r->buf, r->mac, HLS_BOX_MAC);
-      if (crypto_secretbox_open_easy(plain, r->buf, HLS_BOX_MAC + r->body_len, r->box.nonce, r->box.key) != 0)
+      /* Into buf (in place when the body was assembled there). */
+      if (crypto_secretbox_open_detached(r->buf, msg, r->mac, r->body_len, r->box.nonce, r->box.key) != 0)
         return HLS_EBADSIG;
       nonce_increment(r->box.nonce);
       r->in_body = false;
-      int rc = on_body ? on_body(ctx, plain, r->body_len) : 0;
-      sodium_memzero(plain, r->body_len);
+      int rc = on_body ? on_body(ctx, r->buf, r->body_len) : 0;
       if (rc != 0) return rc;
     }
   }

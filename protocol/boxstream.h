@@ -43,7 +43,7 @@ struct hls_box_reader {
   size_t have;    /* bytes buffered of the current header or body */
   size_t body_len;
   uint8_t mac[HLS_BOX_MAC];
-  uint8_t buf[HLS_BOX_MAX_BODY + HLS_BOX_MAC];
+  uint8_t buf[HLS_BOX_MAX_BODY]; /* a header or body split across feeds; then the plaintext */
 };
 
 void hls_box_reader_init(struct hls_box_reader *r, const uint8_t key[32], const uint8_t nonce[24]);

@@ -21,27 +21,11 @@
 
 #include "ctl.h"
 #include "home.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "bench.h"
 
 static uint32_t next_rand(uint32_t *seed) {
   *seed = *seed * 1664525u + 1013904223u;
   return *seed >> 8;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double percentile(double *v, size_t n, double p) {
-  qsort(v, n, sizeof *v, cmp_double);
-  size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-  return v[i];
 }
 
 /* Run argv (NULL-terminated), wait, return exit status; *maxrss_kb gets
