@@ -35,15 +35,12 @@ struct hls_conn {
   size_t hs_have;
   struct hls_box enc;
   struct hls_box_reader *dec; /* owned */
-  /* The frame being reassembled from box-stream bodies. */
-  uint8_t frame_hdr[HLS_WIRE_HEADER];
-  size_t hdr_have;
-  uint8_t *frame; /* owned */
-  size_t frame_len, frame_have;
+  struct hls_frame_reader frames; /* frames from box-stream bodies */
   size_t queued;
   int64_t bytes_in, bytes_out;
   uint64_t last_recv; /* uv_now */
   bool ping_outstanding;
+  uint32_t version; /* the session's protocol version; 0 until the peer's hello */
   void *data;
   char close_reason[96];
 };
@@ -60,6 +57,7 @@ struct hls_net {
   char address[HLS_HOSTPORT_MAX + 3];
   struct hls_conn *conns;
   int n_conns, n_handshakes;
+  int n_closed; /* in conns, socket already closed, memory not yet freed */
 };
 
 struct write_req {
@@ -108,13 +106,14 @@ static void conn_free_if_done(struct hls_conn *c) {
   else n->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   n->n_conns--;
+  n->n_closed--;
   hls_shs_wipe(&c->shs);
   hls_box_wipe(&c->enc);
   if (c->dec) {
     hls_box_reader_wipe(c->dec);
     free(c->dec);
   }
-  free(c->frame);
+  hls_frame_reader_free(&c->frames);
   free(c);
   maybe_free_net(n);
 }
@@ -237,7 +236,10 @@ static void send_session_frame(struct hls_conn *c, msgpack_sbuffer *sb) {
 }
 
 static void close_handles(struct hls_conn *c) {
-  if (!uv_is_closing((uv_handle_t *)&c->tcp)) uv_close((uv_handle_t *)&c->tcp, handle_closed);
+  if (!uv_is_closing((uv_handle_t *)&c->tcp)) {
+    uv_close((uv_handle_t *)&c->tcp, handle_closed); /* closes the socket now */
+    c->net->n_closed++;
+  }
   if (!uv_is_closing((uv_handle_t *)&c->timer)) uv_close((uv_handle_t *)&c->timer, handle_closed);
 }
 
@@ -288,11 +290,16 @@ static int handle_frame(struct hls_conn *c, const uint8_t *payload, size_t len) 
   }
   if (type == HLS_FRAME_HELLO) {
     uint32_t version;
-    if (hls_frame_hello_decode(payload, len, &version, &why) != 0) {
-      conn_close(c, "malformed_hello");
+    if (c->version != 0 || hls_frame_hello_decode(payload, len, &version, &why) != 0) {
+      conn_close(c, "malformed_hello"); /* a second hello is one too */
       return HLS_EMALFORMED;
     }
+    c->version = version < HLS_WIRE_VERSION ? version : HLS_WIRE_VERSION;
     return 0;
+  }
+  if (c->version == 0) { /* the hello comes first */
+    conn_close(c, "no_hello");
+    return HLS_EMALFORMED;
   }
   if (type == HLS_FRAME_PING || type == HLS_FRAME_PONG) {
     const uint8_t *data;
@@ -322,49 +329,24 @@ static int handle_frame(struct hls_conn *c, const uint8_t *payload, size_t len) 
   return 0;
 }
 
+static int on_frame_ready(void *ctx, const uint8_t *payload, size_t len) {
+  struct hls_conn *c = ctx;
+  int rc = handle_frame(c, payload, len);
+  return rc != 0 ? rc : c->state == C_OPEN ? 0 : HLS_ECLOSED;
+}
+
 /* Box-stream bodies -> frames (length header, then payload). */
 static int on_body(void *ctx, const uint8_t *plain, size_t len) {
   struct hls_conn *c = ctx;
-  size_t off = 0;
-  while (off < len) {
-    if (c->state != C_OPEN) return HLS_ECLOSED;
-    if (c->hdr_have < HLS_WIRE_HEADER) {
-      size_t take = HLS_WIRE_HEADER - c->hdr_have < len - off ? HLS_WIRE_HEADER - c->hdr_have : len - off;
-      memcpy(c->frame_hdr + c->hdr_have, plain + off, take);
-      c->hdr_have += take;
-      off += take;
-      if (c->hdr_have < HLS_WIRE_HEADER) break;
-      c->frame_len = ((size_t)c->frame_hdr[0] << 24) | ((size_t)c->frame_hdr[1] << 16) |
-                     ((size_t)c->frame_hdr[2] << 8) | c->frame_hdr[3];
-      if (c->frame_len == 0 || c->frame_len > c->net->opt.max_frame) {
-        conn_close(c, c->frame_len == 0 ? "empty_frame" : "frame_too_large");
-        return HLS_ETOOBIG;
-      }
-      /* Grow only as far as this frame needs. */
-      uint8_t *p = realloc(c->frame, c->frame_len);
-      if (p == NULL) {
-        conn_close(c, "out_of_memory");
-        return HLS_ENOMEM;
-      }
-      c->frame = p;
-      c->frame_have = 0;
-      continue;
-    }
-    size_t take = c->frame_len - c->frame_have < len - off ? c->frame_len - c->frame_have : len - off;
-    memcpy(c->frame + c->frame_have, plain + off, take);
-    c->frame_have += take;
-    off += take;
-    if (c->frame_have == c->frame_len) {
-      c->hdr_have = 0;
-      int rc = handle_frame(c, c->frame, c->frame_len);
-      if (rc != 0) return rc;
-      if (c->frame_len > 65536) { /* do not keep a large buffer around */
-        free(c->frame);
-        c->frame = NULL;
-      }
-    }
+  if (c->state != C_OPEN) return HLS_ECLOSED;
+  struct hls_why why = {{0}};
+  int rc = hls_frame_reader_feed(&c->frames, plain, len, on_frame_ready, c, &why);
+  if (rc != 0 && c->state == C_OPEN) { /* the reader's own error: the frame layer broken */
+    char id[HLS_NODEID_TEXT_SIZE], quoted[300];
+    hls_log_warn("peer_bad_frame", "peer=%s detail=%s", peer_label(c, id), hls_log_quote(why.text, quoted, sizeof quoted));
+    conn_close(c, rc == HLS_EMALFORMED ? "empty_frame" : rc == HLS_ETOOBIG ? "frame_too_large" : "out_of_memory");
   }
-  return 0;
+  return rc;
 }
 
 /* --- handshake ------------------------------------------------------------------------ */
@@ -384,6 +366,7 @@ static void session_open(struct hls_conn *c) {
     conn_close(c, "out_of_memory");
     return;
   }
+  hls_frame_reader_init(&c->frames, c->net->opt.max_frame);
   hls_box_init(&c->enc, res.enc_key, res.enc_nonce);
   hls_box_reader_init(c->dec, res.dec_key, res.dec_nonce);
   sodium_memzero(&res, sizeof res);
@@ -475,7 +458,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (nread < 0) {
     free(buf->base);
     if (c->state == C_CLOSING) return;
-    if (nread == UV_EOF)
+    if (nread == UV_EOF || nread == UV_ECONNRESET) /* closed or aborted by the peer: not our error */
       conn_close(c, c->state == C_OPEN ? "peer_closed_without_goodbye" : "peer_hung_up_during_handshake");
     else if (nread == UV_ENOBUFS)
       conn_close(c, "out_of_memory");
@@ -528,7 +511,9 @@ static void on_timer(uv_timer_t *t) {
   if (c->state != C_OPEN) return;
   uint64_t silent = uv_now(c->net->loop) - c->last_recv;
   if (silent >= 3 * (uint64_t)c->net->opt.keepalive_ms) {
-    conn_close(c, "idle_timeout");
+    /* With reading paused by back-pressure the silence is ours: the peer
+     * may be sending all along, but has not read what we sent. */
+    conn_close(c, c->reading ? "idle_timeout" : "peer_not_reading");
     return;
   }
   if (silent >= (uint64_t)c->net->opt.keepalive_ms && !c->ping_outstanding) {
@@ -605,8 +590,13 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   }
   struct hls_conn *c = conn_new(n, true);
-  if (c == NULL) return;
-  if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+  if (c == NULL) {
+    hls_log_warn("peer_accept_failed", "error=out_of_memory");
+    return;
+  }
+  int rc = uv_accept(server, (uv_stream_t *)&c->tcp);
+  if (rc != 0) {
+    hls_log_warn("peer_accept_failed", "error=%s", uv_err_name(rc));
     conn_drop(c, "accept_failed");
     return;
   }
@@ -616,7 +606,9 @@ static void on_connection(uv_stream_t *server, int status) {
     format_sockaddr((struct sockaddr *)&ss, c->address, sizeof c->address);
   uv_tcp_nodelay(&c->tcp, 1);
   const char *limit = NULL;
-  if (n->n_conns > n->opt.max_connections) limit = "too_many_connections";
+  /* Connections already closed wait for the end of this loop turn to be
+   * freed: a burst of refusals must not count itself as connections. */
+  if (n->n_conns - n->n_closed > n->opt.max_connections) limit = "too_many_connections";
   else if (n->n_handshakes >= n->opt.max_handshakes) limit = "too_many_handshakes";
   if (limit != NULL) {
     hls_log_warn("peer_refused", "address=%s direction=in reason=%s", c->address, limit);
@@ -677,7 +669,7 @@ struct hls_conn *hls_net_dial(struct hls_net *n, const char *host, int port, con
     hls_why_set(why, HLS_ECLOSED, "shutting down");
     return NULL;
   }
-  if (n->n_conns >= n->opt.max_connections) {
+  if (n->n_conns - n->n_closed >= n->opt.max_connections) {
     hls_why_set(why, HLS_ELIMIT, "network.max_connections reached");
     return NULL;
   }
@@ -759,6 +751,7 @@ void hls_net_set_options(struct hls_net *n, const struct hls_net_options *opt) {
   memcpy(listen, n->opt.listen, sizeof listen);
   n->opt = *opt;
   memcpy(n->opt.listen, listen, sizeof listen);
+  for (struct hls_conn *c = n->conns; c != NULL; c = c->next) c->frames.max = opt->max_frame;
 }
 
 static void server_closed(uv_handle_t *h) {

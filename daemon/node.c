@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -235,6 +236,25 @@ static void node_stop(struct hls_node *n, const char *why) {
   uv_close((uv_handle_t *)&n->sig_hup, NULL);
 }
 
+/* Every peer connection and control client holds a descriptor. When a
+ * process runs out of them, libuv sheds incoming connections without
+ * telling hlsd, so make room up front (raising the soft limit as far as
+ * the hard one allows) and say so if the limits cannot all be met. */
+static void ensure_descriptors(const struct hls_config *c) {
+  rlim_t want = (rlim_t)(c->max_connections + c->control_max_clients + 64); /* + store, log, loop */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = was;
+    if (rl.rlim_cur < want)
+      hls_log_warn("descriptors_low", "limit=%llu needed=%llu detail=\"raise the open-files limit (ulimit -n, or "
+                   "LimitNOFILE= under systemd) or lower network.max_connections\"",
+                   (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+  }
+}
+
 static void restart_needed(const struct hls_config_option *o, void *ctx) {
   (void)ctx;
   hls_log_warn("config_needs_restart", "option=%s.%s", o->section, o->name);
@@ -263,6 +283,7 @@ static void on_signal(uv_signal_t *s, int signum) {
     hls_control_set_options(n->control, &opt);
     build_profile(n);
     start_expiry_timer(n);
+    ensure_descriptors(n->config);
     hls_peers_reload(n->peers);
     hls_node_changed_all(n, true); /* profile, threshold or rounding may have changed */
     return;
@@ -311,6 +332,7 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   uv_timer_init(&n->loop, &n->expiry_timer);
   n->publish_timer.data = n->week_timer.data = n->expiry_timer.data = n;
 
+  ensure_descriptors(config);
   if ((rc = hls_peers_start(&n->peers, n, why)) != 0) {
     node_stop(n, "startup_failed");
     uv_run(&n->loop, UV_RUN_DEFAULT);

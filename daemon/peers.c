@@ -201,9 +201,13 @@ static void on_writable(void *ctx, struct hls_conn *c) {
   if (peer != NULL && p->hooks.on_writable) p->hooks.on_writable(p->hooks.ctx, c, peer->row.node_id);
 }
 
+/* Ends that are not the peer's failure: a goodbye, or this node's own
+ * decision. They do not count in failures or back off. */
 static bool clean_end(const char *reason) {
-  return strcmp(reason, "goodbye") == 0 || strcmp(reason, "shutting_down") == 0 ||
-         strcmp(reason, "duplicate_session") == 0;
+  static const char *const clean[] = {"goodbye", "shutting_down", "duplicate_session", "blocked", "removed", "not_listed"};
+  for (size_t i = 0; i < sizeof clean / sizeof clean[0]; i++)
+    if (strcmp(reason, clean[i]) == 0) return true;
+  return false;
 }
 
 static void on_close(void *ctx, struct hls_conn *c, const uint8_t *remote, bool was_open, const char *reason) {
@@ -228,7 +232,7 @@ static void on_close(void *ctx, struct hls_conn *c, const uint8_t *remote, bool 
   peer->row.bytes_out += out;
   int64_t now = hls_node_now_ms(p->node);
   if (was_open) peer->row.last_seen_ms = now;
-  if (!was_open || !clean_end(reason)) {
+  if (!clean_end(reason)) {
     peer->row.failures++;
     snprintf(peer->row.last_error, sizeof peer->row.last_error, "%s", reason);
     peer->next_dial_ms = now + backoff_ms(p, peer->row.failures);
@@ -367,13 +371,16 @@ int hls_peers_block(struct hls_peers *p, const uint8_t pk[32], bool block, struc
   if (peer->removed && !block) return hls_why_set(why, HLS_ENOTFOUND, "no such peer");
   revive(p, peer);
   peer->row.blocked = block ? 1 : 0;
+  if (!block) {
+    peer->next_dial_ms = 0;
+    peer->row.failures = 0;
+  }
   save(p, peer);
   if (block) {
     if (peer->conn) hls_conn_close(peer->conn, "blocked");
     if (peer->dialing) hls_conn_close(peer->dialing, "blocked");
-  } else {
-    peer->next_dial_ms = 0;
-    peer->row.failures = 0;
+  } else if (dialable(p, peer)) {
+    dial(p, peer);
   }
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "wire.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "mp.h"
@@ -60,8 +61,8 @@ int hls_frame_hello_decode(const uint8_t *payload, size_t len, uint32_t *version
   uint64_t t, v;
   hls_mp_reader_init(&r, payload, len, true);
   if (hls_mp_read_array(&r, &n) != 0 || n < 2 || hls_mp_read_uint(&r, &t) != 0 || t != HLS_FRAME_HELLO ||
-      hls_mp_read_uint(&r, &v) != 0 || v > UINT32_MAX)
-    return hls_why_set(why, HLS_EMALFORMED, "hello: expected [0, version, ...]");
+      hls_mp_read_uint(&r, &v) != 0 || v == 0 || v > UINT32_MAX)
+    return hls_why_set(why, HLS_EMALFORMED, "hello: expected [0, version >= 1, ...]");
   /* Later versions may add elements: skip them (but they must still be
    * canonical msgpack). */
   for (uint32_t i = 2; i < n; i++)
@@ -83,5 +84,55 @@ int hls_frame_ping_decode(const uint8_t *payload, size_t len, const uint8_t **da
   if (blen > HLS_WIRE_MAX_PING) return hls_why_set(why, HLS_ETOOBIG, "ping: more than %d bytes", HLS_WIRE_MAX_PING);
   if (r.pos != r.end) return hls_why_set(why, HLS_ETRAILING, "ping: trailing bytes");
   *data_len = blen;
+  return 0;
+}
+
+/* --- the frame reader --------------------------------------------------------------- */
+
+void hls_frame_reader_init(struct hls_frame_reader *r, size_t max) {
+  memset(r, 0, sizeof *r);
+  r->max = max;
+}
+
+void hls_frame_reader_free(struct hls_frame_reader *r) {
+  free(r->buf);
+  memset(r, 0, sizeof *r);
+}
+
+int hls_frame_reader_feed(struct hls_frame_reader *r, const uint8_t *in, size_t len, hls_frame_fn fn, void *ctx,
+                          struct hls_why *why) {
+  size_t off = 0;
+  while (off < len) {
+    if (r->hdr_have < HLS_WIRE_HEADER) {
+      size_t take = HLS_WIRE_HEADER - r->hdr_have < len - off ? HLS_WIRE_HEADER - r->hdr_have : len - off;
+      memcpy(r->hdr + r->hdr_have, in + off, take);
+      r->hdr_have += take;
+      off += take;
+      if (r->hdr_have < HLS_WIRE_HEADER) break;
+      r->len = ((size_t)r->hdr[0] << 24) | ((size_t)r->hdr[1] << 16) | ((size_t)r->hdr[2] << 8) | r->hdr[3];
+      r->have = 0;
+      if (r->len == 0) return hls_why_set(why, HLS_EMALFORMED, "frame of length 0");
+      if (r->len > r->max)
+        return hls_why_set(why, HLS_ETOOBIG, "frame of %zu bytes, over the limit of %zu", r->len, r->max);
+      /* Grow only as far as this frame needs, and check before allocating. */
+      uint8_t *p = realloc(r->buf, r->len);
+      if (p == NULL) return hls_why_set(why, HLS_ENOMEM, "out of memory for a frame of %zu bytes", r->len);
+      r->buf = p;
+      continue;
+    }
+    size_t take = r->len - r->have < len - off ? r->len - r->have : len - off;
+    memcpy(r->buf + r->have, in + off, take);
+    r->have += take;
+    off += take;
+    if (r->have == r->len) {
+      r->hdr_have = 0;
+      int rc = fn(ctx, r->buf, r->len);
+      if (r->len > 65536) { /* do not keep a large buffer around */
+        free(r->buf);
+        r->buf = NULL;
+      }
+      if (rc != 0) return rc;
+    }
+  }
   return 0;
 }

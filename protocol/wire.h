@@ -38,6 +38,30 @@ int hls_frame_hello_decode(const uint8_t *payload, size_t len, uint32_t *version
 int hls_frame_ping_decode(const uint8_t *payload, size_t len, const uint8_t **data, size_t *data_len,
                           struct hls_why *why) HLS_WARN_UNUSED;
 
+/* Reassembles frames from a byte stream (the plaintext of a box stream),
+ * whatever the chunking. The payload buffer grows to the largest frame
+ * seen, up to max, and is released after frames over 64 KiB. */
+struct hls_frame_reader {
+  size_t max;                 /* largest payload accepted */
+  uint8_t hdr[HLS_WIRE_HEADER];
+  size_t hdr_have;
+  uint8_t *buf;               /* owned */
+  size_t len, have;           /* the current frame's length, bytes of it read */
+};
+
+void hls_frame_reader_init(struct hls_frame_reader *r, size_t max);
+void hls_frame_reader_free(struct hls_frame_reader *r);
+
+/* Called with each complete frame's payload (borrowed until it returns);
+ * a non-zero return stops feeding and is returned. */
+typedef int (*hls_frame_fn)(void *ctx, const uint8_t *payload, size_t len);
+
+/* Consume len bytes, calling fn per complete frame. Errors (the reader is
+ * unusable after one): HLS_EMALFORMED for a zero length, HLS_ETOOBIG for a
+ * length over max (why gives it), HLS_ENOMEM; or fn's return. */
+int hls_frame_reader_feed(struct hls_frame_reader *r, const uint8_t *in, size_t len, hls_frame_fn fn, void *ctx,
+                          struct hls_why *why) HLS_WARN_UNUSED;
+
 /* Start a frame in out: reserve the length header, return its offset. */
 size_t hls_frame_begin(msgpack_sbuffer *out);
 /* Fill in the length of the frame started at offset (HLS_ETOOBIG above max). */

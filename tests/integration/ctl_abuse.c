@@ -22,31 +22,13 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "abuse.h"
 #include "home.h"
 
 static const char *hlsd_path;
 static char home[HLS_PATH_MAX];
 static char sock_path[108];
 static pid_t daemon_pid = -1;
-static int failures;
-
-#define CHECK(cond, ...)                                   \
-  do {                                                     \
-    if (!(cond)) {                                         \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                        \
-      fprintf(stderr, "\n");                               \
-      failures++;                                          \
-      return;                                              \
-    }                                                      \
-  } while (0)
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int connect_once(void) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
   memcpy(addr.sun_path, sock_path, sizeof addr.sun_path);

@@ -91,4 +91,17 @@ expect_fail 2 "address" hls_at a peer add nowhere "$(nid b)"
 expect_fail 1 "own id" hls_at a peer add 127.0.0.1:1 "$(nid a)"
 pass "peer command errors"
 
+# Too few file descriptors for the configured limits: said at start-up
+# (libuv would otherwise drop connections beyond them unannounced).
+printf '#!/bin/sh\nulimit -n 48\nexec "%s" "$@"\n' "$HLSD" >"$WORK/lowfd-hlsd"
+chmod +x "$WORK/lowfd-hlsd"
+init_node y --network-key "$key"
+real_hlsd=$HLSD
+HLSD=$WORK/lowfd-hlsd start_node y
+HLSD=$real_hlsd
+grep -q "event=descriptors_low limit=48 needed=" "$WORK/y.log" || fail "no descriptors_low warning: $(cat "$WORK/y.log")"
+hls_at y status >/dev/null || fail "y does not serve"
+stop_node y
+pass "a low open-files limit is reported at start-up"
+
 for n in a b c x; do stop_node "$n"; done

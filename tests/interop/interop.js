@@ -44,6 +44,7 @@ function pingFrame (type, data) { // [type, bin] with a bin16 header (data is 25
 function session (secure, label) {
   const out = Pushable()
   pull(out, secure.sink)
+  out.push(frame(Buffer.from([0x92, 0x00, 0x01]))) // our hello [0, 1] comes first
   let buf = Buffer.alloc(0)
   let sawHello = false
   const payload = crypto.randomBytes(10000)

@@ -24,3 +24,5 @@ add_test(NAME unit.vectors_independent
 set_tests_properties(unit.vectors_independent PROPERTIES TIMEOUT 120 LABELS unit)
 hls_unit_test(shs hlsproto PkgConfig::JANSSON)
 target_compile_definitions(test_shs PRIVATE HLS_SHS_VECTORS="${PROJECT_SOURCE_DIR}/docs/test-vectors/shs.json")
+hls_unit_test(boxstream hlsproto)
+hls_unit_test(wire hlsproto)
