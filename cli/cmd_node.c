@@ -94,7 +94,8 @@ int cmd_status(struct cli *c, int argc, char **argv) {
     printf("Themes    %lld\n", (long long)hls_out_int(s, "themes"));
     const struct hls_mp_value *chain = hls_mp_get(s, "chain");
     const struct hls_mp_value *pending = hls_mp_get(chain, "changes_pending");
-    printf("Shared    %lld items in this node's chain%s%s%s\n", (long long)hls_out_int(chain, "seq"),
+    long long items = (long long)hls_out_int(chain, "seq");
+    printf("Shared    %lld item%s in this node's chain%s%s%s\n", items, items == 1 ? "" : "s",
            hls_out_str(chain, "last_publish", b3, sizeof b3)[0] ? " (last " : "", b3, b3[0] ? ")" : "");
     if (pending && pending->type == HLS_MP_BOOL && pending->v.b) printf("          changes wait for the next batch\n");
     hls_out_bytes(hls_out_int(s, "store_bytes"), b5, sizeof b5);

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,21 @@ static void print_usage(FILE *f) {
           "\n"
           "'hls COMMAND --help' explains one command. Exit codes: 0 done, 1 failed,\n"
           "2 bad usage, 3 hlsd not running.\n");
+}
+
+/* "hls peer" and the like: the commands of one group, or 0 if word names
+ * no group. */
+static int print_group(FILE *f, const char *word) {
+  size_t len = strlen(word);
+  int n = 0;
+  for (size_t i = 0; i < N_COMMANDS; i++) {
+    const char *name = commands[i].name;
+    if (strncmp(name, word, len) != 0 || name[len] != ' ') continue;
+    if (n++ == 0) fprintf(f, "Usage: hls %s SUBCOMMAND [ARGS]\n\nCommands:\n", word);
+    fprintf(f, "  %-16s %s\n", name, commands[i].summary);
+  }
+  if (n > 0) fprintf(f, "\n'hls %s SUBCOMMAND --help' explains one command.\n", word);
+  return n;
 }
 
 static void print_command_help(const struct cli_command *cmd) {
@@ -338,8 +354,11 @@ int main(int argc, char **argv) {
   int words = 0;
   const struct cli_command *cmd = find_command(argc - i, argv + i, &words);
   if (cmd == NULL) {
-    fprintf(stderr, "hls: unknown command '%s%s%s'. Try 'hls --help'.\n", argv[i], i + 1 < argc ? " " : "",
-            i + 1 < argc ? argv[i + 1] : "");
+    const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+    bool help = next && (strcmp(next, "--help") == 0 || strcmp(next, "-h") == 0 || strcmp(next, "help") == 0);
+    if (help && print_group(stdout, argv[i]) > 0) return HLS_EXIT_OK;
+    if (next == NULL && print_group(stderr, argv[i]) > 0) return HLS_EXIT_USAGE;
+    fprintf(stderr, "hls: unknown command '%s%s%s'. Try 'hls --help'.\n", argv[i], next ? " " : "", next ? next : "");
     return HLS_EXIT_USAGE;
   }
   c.cmd = cmd;

@@ -98,13 +98,19 @@ start_node a
 [ "$(hls_at a --json record list --full)" = "$before_json" ] || fail "records changed across restart"
 pass "records survive a restart"
 
-# Help on every command; usage errors exit 2.
-for cmd in "init" "status" "network key" "record add" "record list" "record show" "record edit" "record delete" \
-  "import" "themes" "backup"; do
+# Help on every command hls --help lists (and on each group of them);
+# usage errors exit 2.
+cmds=$("$HLS" --help | sed -n '/^Commands:/,/^$/p' | grep '^  [a-z]' | cut -c3-19 | sed 's/ *$//')
+[ "$(wc -l <<<"$cmds")" -ge 20 ] || fail "hls --help lists too few commands: $cmds"
+while read -r cmd; do
   # shellcheck disable=SC2086
-  grep -q "^Usage: hls" <<<"$("$HLS" $cmd --help)" || fail "$cmd --help"
+  grep -q "^Usage: hls $cmd" <<<"$("$HLS" $cmd --help)" || fail "$cmd --help"
+done <<<"$cmds"
+for group in record consent share peer network; do
+  out=$("$HLS" "$group" --help) || fail "hls $group --help failed"
+  grep -q "^  $group [a-z]" <<<"$out" || fail "hls $group --help: $out"
 done
-grep -q "record add" <<<"$("$HLS" --help)" || fail "hls --help"
+expect_fail 2 "peer add" "$HLS" peer
 expect_fail 2 "unknown command" "$HLS" frobnicate
 expect_fail 2 "--title|fields as flags" hls_at a record add </dev/null
 expect_fail 2 "record ID" hls_at a record show abc
