@@ -1,0 +1,1224 @@
+/* The gossip engine: see gossip.h and docs/protocol.md section 8.
+ *
+ * State. The engine follows a table of origins (index -> key, chain head
+ * seq and item id, forked, addresses). Each session keeps, per origin
+ * index, what the peer is known to hold (peer_has: from its vector, its
+ * acks and the items either side sent), how far this node has sent
+ * (sent), and the head this node last told it (told); plus two queues of
+ * origin indexes, each origin at most once in each: "send" (this node may
+ * hold items the peer lacks) and "tell" (this node's head moved and the
+ * peer does not know). All of it is O(origins) per session, allocated as
+ * origins appear, and bounded by max_origins.
+ *
+ * Flow control. A session has at most `window` ITEMS/BODIES frames that
+ * its peer has not acknowledged; each carries at most batch_items
+ * envelopes and about batch_bytes. The receiver acknowledges every one
+ * after processing it, so a peer that reads slowly only slows its own
+ * stream, and nothing queues without bound. */
+#include "gossip.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mp.h"
+#include "wire.h"
+
+/* --- small helpers ---------------------------------------------------------- */
+
+static uint64_t rng_next(uint64_t *s) { /* splitmix64 */
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+/* --- state ---------------------------------------------------------------- */
+
+struct origin {
+  uint8_t pk[HLS_KEY_BYTES];
+  uint64_t head;
+  uint8_t head_id[HLS_HASH_BYTES];
+  uint64_t best_seen;
+  uint64_t last_dial_ms;
+  bool forked, dialled;
+  size_t n_addr;
+  char **addr; /* owned */
+};
+
+struct fifo { /* origin indexes, each at most once (guarded by flags) */
+  uint32_t *v;
+  size_t head, tail, cap;
+};
+
+struct sess_origin {
+  uint64_t peer_has, sent, told;
+  uint64_t stalled; /* no batch could end on a verifiable item while head <= this */
+  uint8_t in_send, in_tell;
+};
+
+struct hls_gossip_session {
+  struct hls_gossip *g;
+  struct hls_gossip_session *next, *prev;
+  void *ctx;
+  uint8_t pk[HLS_KEY_BYTES];
+  bool peer_vector_done;
+  uint32_t inflight; /* our ITEMS/BODIES frames not yet acknowledged */
+  struct sess_origin *so;
+  size_t so_cap;
+  struct fifo sendq, tellq;
+  /* Bodies we asked this peer (its own items) for. */
+  bool want_out;
+  uint64_t *wanted;
+  size_t n_wanted;
+  uint64_t want_cursor; /* highest seq ever asked in this session */
+  /* Bodies this peer asked us for, served by the pump. */
+  bool asked_pending;
+  uint64_t *asked;
+  size_t n_asked, asked_pos;
+};
+
+struct hls_gossip {
+  struct hls_gossip_config cfg;
+  struct hls_gossip_store store;
+  hls_gossip_emit_fn emit;
+  void *emit_ctx;
+  uint64_t rng;
+  uint8_t hash_key[crypto_shorthash_KEYBYTES];
+  /* origins */
+  struct origin *o;
+  size_t n_o, cap_o;
+  uint32_t *map; /* open addressing: index+1, 0 empty */
+  size_t map_cap;
+  /* sessions */
+  struct hls_gossip_session *sessions;
+  size_t n_sessions;
+  /* timers */
+  uint64_t now_ms, last_tell_ms, last_dial_ms;
+  bool ticked;
+  /* scratch */
+  msgpack_sbuffer out, tmp;
+  struct hls_envelope *envs; /* HLS_GOSSIP_MAX_BATCH */
+  int *states;
+  struct hls_gossip_vector_entry *ventries;
+  uint64_t *seqs;
+  struct hls_gossip_stats st;
+};
+
+void hls_gossip_config_init(struct hls_gossip_config *c, const uint8_t self[HLS_KEY_BYTES]) {
+  memset(c, 0, sizeof *c);
+  memcpy(c->self, self, HLS_KEY_BYTES);
+  c->window = 4;
+  c->batch_items = 256;
+  c->batch_bytes = 1024u * 1024u;
+  c->max_origins = 100000;
+  c->target_connections = 6;
+  c->vector_interval_ms = 250;
+  c->dial_interval_ms = 2000;
+  c->redial_after_ms = 30000;
+}
+
+bool hls_gossip_peer_fault(int err) {
+  return err != 0 && err != HLS_ESTORE && err != HLS_ENOMEM && err != HLS_EINTERNAL && err != HLS_EBUSY &&
+         err != HLS_EIO;
+}
+
+/* --- origin table --------------------------------------------------------- */
+
+static size_t key_hash(const struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES]) {
+  uint8_t h[crypto_shorthash_BYTES];
+  crypto_shorthash(h, pk, HLS_KEY_BYTES, g->hash_key);
+  uint64_t v;
+  memcpy(&v, h, sizeof v);
+  return (size_t)v;
+}
+
+static int64_t origin_find(const struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES]) {
+  if (g->map_cap == 0) return -1;
+  size_t mask = g->map_cap - 1;
+  for (size_t i = key_hash(g, pk) & mask;; i = (i + 1) & mask) {
+    uint32_t v = g->map[i];
+    if (v == 0) return -1;
+    if (memcmp(g->o[v - 1].pk, pk, HLS_KEY_BYTES) == 0) return (int64_t)(v - 1);
+  }
+}
+
+static void map_insert(struct hls_gossip *g, uint32_t idx) {
+  size_t mask = g->map_cap - 1;
+  size_t i = key_hash(g, g->o[idx].pk) & mask;
+  while (g->map[i] != 0) i = (i + 1) & mask;
+  g->map[i] = idx + 1;
+}
+
+static int session_reserve(struct hls_gossip_session *s, size_t cap);
+
+/* Add an origin (not present). HLS_ELIMIT at max_origins. */
+static int origin_add(struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES], uint32_t *idx) {
+  if (g->n_o >= g->cfg.max_origins) return HLS_ELIMIT;
+  if (g->n_o == g->cap_o) {
+    size_t cap = g->cap_o ? g->cap_o * 2 : 64;
+    struct origin *o = realloc(g->o, cap * sizeof *o);
+    if (o == NULL) return HLS_ENOMEM;
+    g->o = o;
+    g->cap_o = cap;
+    for (struct hls_gossip_session *s = g->sessions; s; s = s->next)
+      if (session_reserve(s, cap) != 0) return HLS_ENOMEM;
+  }
+  if ((g->n_o + 1) * 2 > g->map_cap) {
+    size_t cap = g->map_cap ? g->map_cap * 2 : 128;
+    uint32_t *m = calloc(cap, sizeof *m);
+    if (m == NULL) return HLS_ENOMEM;
+    free(g->map);
+    g->map = m;
+    g->map_cap = cap;
+    for (uint32_t i = 0; i < g->n_o; i++) map_insert(g, i);
+  }
+  struct origin *o = &g->o[g->n_o];
+  memset(o, 0, sizeof *o);
+  memcpy(o->pk, pk, HLS_KEY_BYTES);
+  *idx = (uint32_t)g->n_o++;
+  map_insert(g, *idx);
+  return 0;
+}
+
+static void origin_free_addr(struct origin *o) {
+  for (size_t i = 0; i < o->n_addr; i++) free(o->addr[i]);
+  free(o->addr);
+  o->addr = NULL;
+  o->n_addr = 0;
+}
+
+static int origin_set_profile(struct origin *o, const struct hls_profile *p) {
+  char **a = NULL;
+  if (p->n_addresses > 0) {
+    a = calloc(p->n_addresses, sizeof *a);
+    if (a == NULL) return HLS_ENOMEM;
+    for (size_t i = 0; i < p->n_addresses; i++) {
+      a[i] = strdup(p->addresses[i]);
+      if (a[i] == NULL) {
+        for (size_t j = 0; j < i; j++) free(a[j]);
+        free(a);
+        return HLS_ENOMEM;
+      }
+    }
+  }
+  origin_free_addr(o);
+  o->addr = a;
+  o->n_addr = p->n_addresses;
+  return 0;
+}
+
+/* --- lifecycle -------------------------------------------------------------- */
+
+int hls_gossip_new(struct hls_gossip **out, const struct hls_gossip_config *cfg, const struct hls_gossip_store *store,
+                   hls_gossip_emit_fn emit, void *emit_ctx) {
+  *out = NULL;
+  if (cfg->window == 0 || cfg->window > HLS_GOSSIP_MAX_WINDOW || cfg->batch_items == 0 ||
+      cfg->batch_items > HLS_GOSSIP_MAX_BATCH || cfg->batch_bytes == 0 || store->get == NULL ||
+      store->stubs == NULL || store->is_direct_peer == NULL || emit == NULL)
+    return HLS_EINVAL;
+  struct hls_gossip *g = calloc(1, sizeof *g);
+  if (g == NULL) return HLS_ENOMEM;
+  g->cfg = *cfg;
+  g->store = *store;
+  g->emit = emit;
+  g->emit_ctx = emit_ctx;
+  g->rng = cfg->seed;
+  for (size_t i = 0; i < sizeof g->hash_key; i += 8) {
+    uint64_t r = rng_next(&g->rng);
+    memcpy(g->hash_key + i, &r, sizeof g->hash_key - i < 8 ? sizeof g->hash_key - i : 8);
+  }
+  msgpack_sbuffer_init(&g->out);
+  msgpack_sbuffer_init(&g->tmp);
+  g->envs = calloc(HLS_GOSSIP_MAX_BATCH, sizeof *g->envs);
+  g->states = calloc(HLS_GOSSIP_MAX_BATCH, sizeof *g->states);
+  g->ventries = calloc(HLS_GOSSIP_MAX_VECTOR, sizeof *g->ventries);
+  g->seqs = calloc(HLS_GOSSIP_MAX_WANT, sizeof *g->seqs);
+  if (g->envs == NULL || g->states == NULL || g->ventries == NULL || g->seqs == NULL) {
+    hls_gossip_free(g);
+    return HLS_ENOMEM;
+  }
+  *out = g;
+  return 0;
+}
+
+static void session_free(struct hls_gossip_session *s) {
+  free(s->so);
+  free(s->sendq.v);
+  free(s->tellq.v);
+  free(s->wanted);
+  free(s->asked);
+  free(s);
+}
+
+void hls_gossip_free(struct hls_gossip *g) {
+  if (g == NULL) return;
+  while (g->sessions) {
+    struct hls_gossip_session *s = g->sessions;
+    g->sessions = s->next;
+    session_free(s);
+  }
+  for (size_t i = 0; i < g->n_o; i++) origin_free_addr(&g->o[i]);
+  free(g->o);
+  free(g->map);
+  msgpack_sbuffer_destroy(&g->out);
+  msgpack_sbuffer_destroy(&g->tmp);
+  free(g->envs);
+  free(g->states);
+  free(g->ventries);
+  free(g->seqs);
+  free(g);
+}
+
+int hls_gossip_load_origin(struct hls_gossip *g, const uint8_t origin[HLS_KEY_BYTES], uint64_t head_seq,
+                           const uint8_t head_id[HLS_HASH_BYTES], bool forked, const struct hls_profile *profile) {
+  int64_t found = origin_find(g, origin);
+  uint32_t idx;
+  if (found >= 0) {
+    idx = (uint32_t)found;
+  } else {
+    int rc = origin_add(g, origin, &idx);
+    if (rc != 0) return rc;
+  }
+  struct origin *o = &g->o[idx];
+  o->head = head_seq;
+  if (head_seq > 0) memcpy(o->head_id, head_id, HLS_HASH_BYTES);
+  o->best_seen = max_u64(o->best_seen, head_seq);
+  o->forked = forked;
+  if (profile != NULL) return origin_set_profile(o, profile);
+  return 0;
+}
+
+/* --- queues --------------------------------------------------------------- */
+
+static int fifo_reserve(struct fifo *q, size_t cap) {
+  if (q->cap >= cap) return 0;
+  /* compact first, then grow */
+  size_t n = q->tail - q->head;
+  if (q->v != NULL && q->head > 0) memmove(q->v, q->v + q->head, n * sizeof *q->v);
+  q->head = 0;
+  q->tail = n;
+  uint32_t *v = realloc(q->v, cap * sizeof *v);
+  if (v == NULL) return HLS_ENOMEM;
+  q->v = v;
+  q->cap = cap;
+  return 0;
+}
+
+static void fifo_push(struct fifo *q, uint32_t x) {
+  if (q->tail == q->cap) { /* live entries < cap: compact */
+    size_t n = q->tail - q->head;
+    memmove(q->v, q->v + q->head, n * sizeof *q->v);
+    q->head = 0;
+    q->tail = n;
+  }
+  q->v[q->tail++] = x;
+}
+
+static bool fifo_pop(struct fifo *q, uint32_t *x) {
+  if (q->head == q->tail) return false;
+  *x = q->v[q->head++];
+  if (q->head == q->tail) q->head = q->tail = 0;
+  return true;
+}
+
+static int session_reserve(struct hls_gossip_session *s, size_t cap) {
+  if (s->so_cap < cap) {
+    struct sess_origin *so = realloc(s->so, cap * sizeof *so);
+    if (so == NULL) return HLS_ENOMEM;
+    memset(so + s->so_cap, 0, (cap - s->so_cap) * sizeof *so);
+    s->so = so;
+    s->so_cap = cap;
+  }
+  if (fifo_reserve(&s->sendq, cap) != 0 || fifo_reserve(&s->tellq, cap) != 0) return HLS_ENOMEM;
+  return 0;
+}
+
+/* Does this node hold items of origin idx that the peer lacks and that
+ * have not been sent yet? */
+static bool needs_send(const struct hls_gossip *g, const struct hls_gossip_session *s, uint32_t idx) {
+  const struct sess_origin *so = &s->so[idx];
+  return g->o[idx].head > max_u64(so->peer_has, so->sent) && g->o[idx].head > so->stalled;
+}
+
+static void note_head(struct hls_gossip *g, struct hls_gossip_session *s, uint32_t idx) {
+  struct sess_origin *so = &s->so[idx];
+  if (needs_send(g, s, idx)) {
+    if (!so->in_send) {
+      so->in_send = 1;
+      fifo_push(&s->sendq, idx);
+    }
+  } else if (so->told < g->o[idx].head && !so->in_tell) {
+    so->in_tell = 1;
+    fifo_push(&s->tellq, idx);
+  }
+}
+
+/* --- frames out ------------------------------------------------------------- */
+
+#define PK(x)                 \
+  do {                        \
+    if ((x) != 0) return HLS_ENOMEM; \
+  } while (0)
+
+static int send_frame(struct hls_gossip *g, struct hls_gossip_session *s, size_t at) {
+  int rc = hls_frame_end(&g->out, at, UINT32_MAX);
+  if (rc != 0) return rc == HLS_ETOOBIG ? HLS_EINTERNAL : rc;
+  struct hls_gossip_action a = {.type = HLS_GA_SEND, .session = s, .session_ctx = s->ctx,
+                                .frame = (const uint8_t *)g->out.data, .frame_len = g->out.size};
+  g->st.frames_sent++;
+  g->st.bytes_sent += g->out.size;
+  rc = g->emit(g->emit_ctx, &a);
+  g->out.size = 0;
+  return rc;
+}
+
+static int send_ack(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t origin[HLS_KEY_BYTES],
+                    uint64_t head) {
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &g->out, msgpack_sbuffer_write);
+  g->out.size = 0;
+  size_t at = hls_frame_begin(&g->out);
+  PK(msgpack_pack_array(&pk, 3));
+  PK(msgpack_pack_uint32(&pk, HLS_GF_ACK));
+  PK(msgpack_pack_bin(&pk, HLS_KEY_BYTES));
+  PK(msgpack_pack_bin_body(&pk, origin, HLS_KEY_BYTES));
+  PK(msgpack_pack_uint64(&pk, head));
+  int64_t f = origin_find(g, origin);
+  if (f >= 0 && s->so[f].told < head) s->so[f].told = head; /* the ACK tells it */
+  return send_frame(g, s, at);
+}
+
+/* A VECTOR frame of the given origin indexes. */
+static int send_vector(struct hls_gossip *g, struct hls_gossip_session *s, const uint32_t *idx, size_t n,
+                       bool complete) {
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &g->out, msgpack_sbuffer_write);
+  g->out.size = 0;
+  size_t at = hls_frame_begin(&g->out);
+  PK(msgpack_pack_array(&pk, 3));
+  PK(msgpack_pack_uint32(&pk, HLS_GF_VECTOR));
+  PK(complete ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk));
+  PK(msgpack_pack_array(&pk, (uint32_t)n));
+  for (size_t i = 0; i < n; i++) {
+    const struct origin *o = &g->o[idx[i]];
+    PK(msgpack_pack_array(&pk, 2));
+    PK(msgpack_pack_bin(&pk, HLS_KEY_BYTES));
+    PK(msgpack_pack_bin_body(&pk, o->pk, HLS_KEY_BYTES));
+    PK(msgpack_pack_uint64(&pk, o->head));
+    s->so[idx[i]].told = o->head;
+  }
+  return send_frame(g, s, at);
+}
+
+/* Append one envelope (stub + optional body) as a msgpack bin to tmp. */
+static int pack_envelope_bin(msgpack_sbuffer *buf, const struct hls_gossip_item *it, bool with_body) {
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+  if (!with_body || it->body == NULL) {
+    PK(msgpack_pack_bin(&pk, it->stub_len));
+    PK(msgpack_pack_bin_body(&pk, it->stub, it->stub_len));
+    return 0;
+  }
+  /* stub = [header, sig, nil]: the full envelope is the stub without its
+   * final nil byte, then the body. */
+  if (it->stub_len < 1 || it->stub[it->stub_len - 1] != 0xc0) return HLS_EINTERNAL;
+  size_t len = it->stub_len - 1 + it->body_len;
+  PK(msgpack_pack_bin(&pk, len));
+  PK(msgpack_pack_bin_body(&pk, it->stub, it->stub_len - 1));
+  PK(msgpack_pack_bin_body(&pk, it->body, it->body_len));
+  return 0;
+}
+
+/* Does the stub's own signature verify? */
+static bool stub_verifies(struct hls_gossip *g, const struct hls_gossip_item *it) {
+  struct hls_envelope env;
+  g->st.verifications++;
+  return hls_env_decode(&env, it->stub, it->stub_len, NULL) == 0 && hls_env_verify(&env) == 0;
+}
+
+/* Should the body of an item go to this session's peer? direct: the item
+ * is this node's own and the peer is its direct peer (asked before the
+ * item was read: any store call ends the item's views). */
+static bool body_allowed(const struct hls_gossip_item *it, bool direct) {
+  if (it->state != 0 || it->body == NULL) return false;
+  return it->audience == HLS_AUD_NETWORK || direct;
+}
+
+/* Send the next batch of origin idx to s: items from what the peer holds
+ * (or was sent) + 1, ending at an item whose own signature verifies, so
+ * the receiver can check the batch with that one signature. */
+static int send_items(struct hls_gossip *g, struct hls_gossip_session *s, uint32_t idx) {
+  struct origin *o = &g->o[idx];
+  struct sess_origin *so = &s->so[idx];
+  uint64_t from = max_u64(so->peer_has, so->sent) + 1;
+  uint64_t to = o->head;
+  if (to - from + 1 > g->cfg.batch_items) to = from + g->cfg.batch_items - 1;
+  /* Collect the bins into tmp, remembering where each ends. */
+  g->tmp.size = 0;
+  size_t ends[HLS_GOSSIP_MAX_BATCH];
+  size_t n = 0;
+  uint64_t last_ok = 0;
+  size_t last_ok_n = 0;
+  bool direct = memcmp(o->pk, g->cfg.self, HLS_KEY_BYTES) == 0 && g->store.is_direct_peer(g->store.ctx, s->pk);
+  for (uint64_t q = from; q <= to; q++) {
+    struct hls_gossip_item it;
+    int rc = g->store.get(g->store.ctx, o->pk, q, &it);
+    if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
+    bool body = body_allowed(&it, direct);
+    rc = pack_envelope_bin(&g->tmp, &it, body);
+    if (rc != 0) return rc;
+    ends[n++] = g->tmp.size;
+    if (body) g->st.bodies_sent++;
+    bool stop = g->tmp.size >= g->cfg.batch_bytes || q == to;
+    if (stop) {
+      if (stub_verifies(g, &it)) {
+        last_ok = q;
+        last_ok_n = n;
+        break;
+      }
+      /* A bad signature that a later header vouches for (only its origin
+       * can make one): end the batch earlier, at an item that verifies. */
+      for (uint64_t b = q; b > from; b--) {
+        rc = g->store.get(g->store.ctx, o->pk, b - 1, &it);
+        if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
+        if (stub_verifies(g, &it)) {
+          last_ok = b - 1;
+          last_ok_n = (size_t)(b - 1 - from + 1);
+          break;
+        }
+      }
+      break;
+    }
+  }
+  if (last_ok == 0) {
+    /* No item in reach verifies its own signature (only a broken or
+     * malicious origin makes such a chain): wait for the chain to grow. */
+    so->stalled = o->head;
+    return 0;
+  }
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &g->out, msgpack_sbuffer_write);
+  g->out.size = 0;
+  size_t at = hls_frame_begin(&g->out);
+  PK(msgpack_pack_array(&pk, 2));
+  PK(msgpack_pack_uint32(&pk, HLS_GF_ITEMS));
+  PK(msgpack_pack_array(&pk, (uint32_t)last_ok_n));
+  PK(msgpack_sbuffer_write(&g->out, g->tmp.data, ends[last_ok_n - 1]));
+  so->sent = last_ok;
+  so->told = max_u64(so->told, last_ok);
+  s->inflight++;
+  g->st.items_sent += last_ok_n;
+  return send_frame(g, s, at);
+}
+
+/* Serve the bodies the peer asked for (it asked for its direct peer's,
+ * i.e. our own, peers-audience stories). */
+static int send_bodies(struct hls_gossip *g, struct hls_gossip_session *s) {
+  bool direct = g->store.is_direct_peer(g->store.ctx, s->pk);
+  g->tmp.size = 0;
+  size_t n = 0;
+  while (direct && s->asked_pos < s->n_asked && n < g->cfg.batch_items && g->tmp.size < g->cfg.batch_bytes) {
+    uint64_t q = s->asked[s->asked_pos++];
+    struct hls_gossip_item it;
+    int rc = g->store.get(g->store.ctx, g->cfg.self, q, &it);
+    if (rc == HLS_ENOTFOUND) continue;
+    if (rc != 0) return rc;
+    if (it.audience != HLS_AUD_PEERS || it.state != 0 || it.body == NULL) continue;
+    rc = pack_envelope_bin(&g->tmp, &it, true);
+    if (rc != 0) return rc;
+    n++;
+    g->st.bodies_sent++;
+  }
+  bool complete = !direct || s->asked_pos >= s->n_asked;
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &g->out, msgpack_sbuffer_write);
+  g->out.size = 0;
+  size_t at = hls_frame_begin(&g->out);
+  PK(msgpack_pack_array(&pk, 3));
+  PK(msgpack_pack_uint32(&pk, HLS_GF_BODIES));
+  PK(complete ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk));
+  PK(msgpack_pack_array(&pk, (uint32_t)n));
+  PK(msgpack_sbuffer_write(&g->out, g->tmp.data, g->tmp.size));
+  if (complete) {
+    s->asked_pending = false;
+    s->n_asked = s->asked_pos = 0;
+  }
+  s->inflight++;
+  return send_frame(g, s, at);
+}
+
+/* Send what the peer lacks while the window allows. */
+static int pump(struct hls_gossip *g, struct hls_gossip_session *s) {
+  if (!s->peer_vector_done) return 0;
+  while (s->inflight < g->cfg.window) {
+    if (s->asked_pending) {
+      int rc = send_bodies(g, s);
+      if (rc != 0) return rc;
+      continue;
+    }
+    uint32_t idx;
+    if (!fifo_pop(&s->sendq, &idx)) break;
+    s->so[idx].in_send = 0;
+    if (!needs_send(g, s, idx)) {
+      note_head(g, s, idx); /* maybe only a tell now */
+      continue;
+    }
+    int rc = send_items(g, s, idx);
+    if (rc != 0) return rc;
+    if (needs_send(g, s, idx)) { /* more: back of the queue (round robin) */
+      s->so[idx].in_send = 1;
+      fifo_push(&s->sendq, idx);
+    }
+  }
+  return 0;
+}
+
+/* Ask the peer (an origin) for the bodies of its items we hold as stubs. */
+static int maybe_want(struct hls_gossip *g, struct hls_gossip_session *s) {
+  if (s->want_out) return 0;
+  int64_t idx = origin_find(g, s->pk);
+  if (idx < 0 || g->o[idx].forked) return 0;
+  size_t n = 0;
+  int rc = g->store.stubs(g->store.ctx, s->pk, s->want_cursor, g->seqs, HLS_GOSSIP_MAX_WANT, &n);
+  if (rc != 0) return rc;
+  if (n == 0) return 0;
+  if (s->wanted == NULL) {
+    s->wanted = malloc(HLS_GOSSIP_MAX_WANT * sizeof *s->wanted);
+    if (s->wanted == NULL) return HLS_ENOMEM;
+  }
+  memcpy(s->wanted, g->seqs, n * sizeof *s->wanted);
+  s->n_wanted = n;
+  s->want_out = true;
+  s->want_cursor = g->seqs[n - 1];
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &g->out, msgpack_sbuffer_write);
+  g->out.size = 0;
+  size_t at = hls_frame_begin(&g->out);
+  PK(msgpack_pack_array(&pk, 2));
+  PK(msgpack_pack_uint32(&pk, HLS_GF_WANT));
+  PK(msgpack_pack_array(&pk, (uint32_t)n));
+  for (size_t i = 0; i < n; i++) PK(msgpack_pack_uint64(&pk, g->seqs[i]));
+  return send_frame(g, s, at);
+}
+
+/* --- events ----------------------------------------------------------------- */
+
+static struct hls_gossip_session *session_by_pk(struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES]) {
+  for (struct hls_gossip_session *s = g->sessions; s; s = s->next)
+    if (memcmp(s->pk, pk, HLS_KEY_BYTES) == 0) return s;
+  return NULL;
+}
+
+int hls_gossip_connected(struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES], void *ctx,
+                         struct hls_gossip_session **out) {
+  *out = NULL;
+  struct hls_gossip_session *s = calloc(1, sizeof *s);
+  if (s == NULL) return HLS_ENOMEM;
+  s->g = g;
+  s->ctx = ctx;
+  memcpy(s->pk, pk, HLS_KEY_BYTES);
+  if (session_reserve(s, g->cap_o ? g->cap_o : 64) != 0) {
+    session_free(s);
+    return HLS_ENOMEM;
+  }
+  s->next = g->sessions;
+  if (g->sessions) g->sessions->prev = s;
+  g->sessions = s;
+  g->n_sessions++;
+  *out = s;
+  /* Our whole vector, in frames of at most HLS_GOSSIP_MAX_VECTOR. */
+  uint32_t idx[HLS_GOSSIP_MAX_VECTOR];
+  size_t n = 0;
+  int rc = 0;
+  for (uint32_t i = 0; i < g->n_o && rc == 0; i++) {
+    if (g->o[i].head == 0) continue;
+    idx[n++] = i;
+    if (n == HLS_GOSSIP_MAX_VECTOR) {
+      rc = send_vector(g, s, idx, n, false);
+      n = 0;
+    }
+  }
+  if (rc == 0) rc = send_vector(g, s, idx, n, true);
+  if (rc == 0) rc = maybe_want(g, s);
+  if (rc != 0) {
+    hls_gossip_disconnected(g, s);
+    *out = NULL;
+  }
+  return rc;
+}
+
+void hls_gossip_disconnected(struct hls_gossip *g, struct hls_gossip_session *s) {
+  if (s == NULL) return;
+  if (s->prev) s->prev->next = s->next;
+  else g->sessions = s->next;
+  if (s->next) s->next->prev = s->prev;
+  g->n_sessions--;
+  session_free(s);
+}
+
+static int on_vector(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *p, size_t len,
+                     struct hls_why *why) {
+  bool complete;
+  size_t n;
+  int rc = hls_gossip_vector_decode(p, len, &complete, g->ventries, &n, why);
+  if (rc != 0) return rc;
+  for (size_t i = 0; i < n; i++) {
+    int64_t f = origin_find(g, g->ventries[i].origin);
+    if (f < 0) continue; /* they will push it: our vector lacks it */
+    uint32_t idx = (uint32_t)f;
+    struct sess_origin *so = &s->so[idx];
+    so->peer_has = max_u64(so->peer_has, g->ventries[i].head);
+    if (!g->o[idx].forked) g->o[idx].best_seen = max_u64(g->o[idx].best_seen, g->ventries[i].head);
+  }
+  if (complete && !s->peer_vector_done) {
+    s->peer_vector_done = true;
+    for (uint32_t i = 0; i < g->n_o; i++) note_head(g, s, i);
+  }
+  return pump(g, s);
+}
+
+/* Record fork evidence and stop following the origin. */
+static int fork_found(struct hls_gossip *g, uint32_t idx, uint64_t seq, const struct hls_gossip_item *ours,
+                      const struct hls_envelope *theirs) {
+  g->tmp.size = 0;
+  int rc = hls_env_encode_stub(&g->tmp, theirs);
+  if (rc != 0) return rc;
+  struct hls_gossip_action a = {.type = HLS_GA_FORK, .origin = g->o[idx].pk, .seq = seq, .ours = ours->stub,
+                                .ours_len = ours->stub_len, .theirs = (const uint8_t *)g->tmp.data,
+                                .theirs_len = g->tmp.size};
+  rc = g->emit(g->emit_ctx, &a);
+  if (rc != 0) return rc;
+  g->o[idx].forked = true;
+  g->st.forked++;
+  return 0;
+}
+
+/* Emit STORE for n consecutive new items of origin idx and move its head;
+ * the newest profile among them gives the origin's addresses. */
+static int store_run(struct hls_gossip *g, uint32_t idx, const struct hls_envelope *e, const int *states, size_t n) {
+  struct hls_gossip_action a = {.type = HLS_GA_STORE, .n = n, .envs = e, .states = states};
+  int rc = g->emit(g->emit_ctx, &a);
+  if (rc != 0) return rc;
+  struct origin *o = &g->o[idx];
+  o->head = e[n - 1].h.seq;
+  memcpy(o->head_id, e[n - 1].id, HLS_HASH_BYTES);
+  o->best_seen = max_u64(o->best_seen, o->head);
+  g->st.items_received += n;
+  for (size_t i = 0; i < n; i++) {
+    if (e[i].h.type != HLS_ENV_PROFILE || e[i].body == NULL) continue;
+    struct hls_profile prof;
+    if (hls_profile_decode(&prof, e[i].body, e[i].body_len, NULL) == 0) {
+      rc = origin_set_profile(o, &prof);
+      if (rc != 0) return rc;
+    }
+  }
+  return 0;
+}
+
+/* Erase the body tombstone t names (t is in the batch e[0..n)), if it is a
+ * story or a digest: a tombstone naming a profile or a tombstone erases
+ * nothing, so those always travel whole. */
+static int erase_for(struct hls_gossip *g, uint32_t idx, const struct hls_envelope *t, const struct hls_envelope *e,
+                     size_t n) {
+  struct hls_tombstone tb;
+  if (hls_tombstone_decode(&tb, t->body, t->body_len, NULL) != 0 || tb.target_seq >= t->h.seq) return 0;
+  int type = 0;
+  if (tb.target_seq >= e[0].h.seq && tb.target_seq - e[0].h.seq < n) {
+    type = e[tb.target_seq - e[0].h.seq].h.type;
+  } else {
+    struct hls_gossip_item it;
+    struct hls_envelope te;
+    int rc = g->store.get(g->store.ctx, g->o[idx].pk, tb.target_seq, &it);
+    if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
+    if (hls_env_decode(&te, it.stub, it.stub_len, NULL) != 0) return HLS_EINTERNAL;
+    type = te.h.type;
+  }
+  if (type != HLS_ENV_STORY && type != HLS_ENV_DIGEST) return 0;
+  struct hls_gossip_action er = {.type = HLS_GA_ERASE, .origin = g->o[idx].pk, .seq = tb.target_seq};
+  return g->emit(g->emit_ctx, &er);
+}
+
+static int verify(struct hls_gossip *g, const struct hls_envelope *e) {
+  g->st.verifications++;
+  return hls_env_verify(e);
+}
+
+/* After origin idx's head moved: tell or push to every session. */
+static int head_moved(struct hls_gossip *g, uint32_t idx) {
+  for (struct hls_gossip_session *t = g->sessions; t; t = t->next) {
+    if (!t->peer_vector_done) continue;
+    note_head(g, t, idx);
+    int rc = pump(g, t);
+    if (rc != 0) return rc;
+  }
+  return 0;
+}
+
+static int on_items(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *p, size_t len,
+                    struct hls_why *why) {
+  size_t n;
+  bool complete;
+  int rc = hls_gossip_items_decode(p, len, HLS_GF_ITEMS, &complete, g->envs, &n, why);
+  if (rc != 0) return rc;
+  struct hls_envelope *e = g->envs;
+  const uint8_t *opk = e[0].h.origin;
+  for (size_t i = 1; i < n; i++)
+    if (hls_env_check_link(&e[i - 1], &e[i]) != 0)
+      return hls_why_set(why, HLS_ECHAIN, "items: item %zu does not follow item %zu of the batch", i, i - 1);
+  uint64_t first = e[0].h.seq, last = e[n - 1].h.seq;
+  bool from_origin = memcmp(opk, s->pk, HLS_KEY_BYTES) == 0;
+  g->st.bytes_received += len;
+
+  int64_t f = origin_find(g, opk);
+  uint64_t head = f >= 0 ? g->o[f].head : 0;
+  if (f >= 0 && g->o[f].forked) return send_ack(g, s, opk, head); /* not following it any more */
+  if (f < 0 && g->n_o >= g->cfg.max_origins) return send_ack(g, s, opk, 0); /* not followed: ignored */
+  if (first > head + 1)
+    return hls_why_set(why, HLS_ECHAIN, "items: seq %llu leaves a gap after %llu", (unsigned long long)first,
+                       (unsigned long long)head);
+
+  /* Overlap with what we hold: the newest overlapping item must be ours
+   * (the batch's links then make every earlier one ours too). */
+  size_t k = 0; /* index of the first new item */
+  if (first <= head) {
+    uint64_t q = last < head ? last : head;
+    k = (size_t)(q - first + 1);
+    struct hls_gossip_item ours;
+    rc = g->store.get(g->store.ctx, opk, q, &ours);
+    if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
+    struct hls_envelope oe;
+    if (hls_env_decode(&oe, ours.stub, ours.stub_len, NULL) != 0) return HLS_EINTERNAL;
+    if (memcmp(oe.id, e[k - 1].id, HLS_HASH_BYTES) != 0) {
+      if (verify(g, &e[k - 1]) != 0)
+        return hls_why_set(why, HLS_EBADSIG, "items: item %llu has a bad signature", (unsigned long long)q);
+      rc = fork_found(g, (uint32_t)f, q, &ours, &e[k - 1]);
+      if (rc != 0) return rc;
+      return send_ack(g, s, opk, head);
+    }
+    g->st.items_duplicate += k;
+    /* The origin sending bodies of its peers-audience stories we hold as
+     * stubs (we are its direct peer). */
+    for (size_t i = 0; i < k; i++) {
+      if (e[i].body == NULL || e[i].h.audience != HLS_AUD_PEERS) continue;
+      if (!from_origin) return hls_why_set(why, HLS_EPERM, "items: relayed the body of a peers-only story");
+      rc = g->store.get(g->store.ctx, opk, e[i].h.seq, &ours);
+      if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
+      if (ours.state != 1) continue; /* held already, or erased: never again */
+      struct hls_gossip_action a = {.type = HLS_GA_BODY, .n = 1, .envs = &e[i]};
+      rc = g->emit(g->emit_ctx, &a);
+      if (rc != 0) return rc;
+      g->st.bodies_received++;
+    }
+  }
+
+  if (k < n) {
+    /* New items: the first links to our head, the newest is signed. */
+    struct hls_envelope *nf = &e[k];
+    if (head > 0 && sodium_memcmp(nf->h.prev, g->o[f].head_id, HLS_HASH_BYTES) != 0) {
+      if (verify(g, nf) != 0)
+        return hls_why_set(why, HLS_EBADSIG, "items: item %llu has a bad signature", (unsigned long long)nf->h.seq);
+      struct hls_gossip_item ours;
+      rc = g->store.get(g->store.ctx, opk, head, &ours);
+      if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
+      rc = fork_found(g, (uint32_t)f, head, &ours, nf);
+      if (rc != 0) return rc;
+      return send_ack(g, s, opk, head);
+    }
+    if (verify(g, &e[n - 1]) != 0)
+      return hls_why_set(why, HLS_EBADSIG, "items: item %llu has a bad signature", (unsigned long long)last);
+    for (size_t i = k; i < n; i++) {
+      if (e[i].body != NULL && e[i].h.audience == HLS_AUD_PEERS && !from_origin)
+        return hls_why_set(why, HLS_EPERM, "items: relayed the body of a peers-only story");
+      if (e[i].body == NULL && e[i].h.type == HLS_ENV_TOMBSTONE)
+        return hls_why_set(why, HLS_EMALFORMED, "items: a tombstone without its body");
+      g->states[i - k] = e[i].body != NULL ? 0 : 1;
+    }
+    uint32_t idx;
+    if (f < 0) {
+      rc = origin_add(g, opk, &idx);
+      if (rc == HLS_ELIMIT) return send_ack(g, s, opk, 0); /* not followed: ignore */
+      if (rc != 0) return rc;
+    } else {
+      idx = (uint32_t)f;
+    }
+    /* Stored in runs cut before each tombstone, whose target is erased
+     * before the tombstone itself is stored: if the erasure fails, the
+     * tombstone is not held either and comes again (and erases) in a
+     * later session. A body never stays held under a held tombstone,
+     * whatever the host's transactions. */
+    size_t from = k;
+    for (size_t i = k; i <= n; i++) {
+      bool tomb = i < n && e[i].h.type == HLS_ENV_TOMBSTONE;
+      if (i < n && !tomb) continue;
+      if (i > from) {
+        rc = store_run(g, idx, &e[from], &g->states[from - k], i - from);
+        if (rc != 0) {
+          if (f < 0 && from == k) { /* forget the origin just added */
+            origin_free_addr(&g->o[idx]);
+            g->n_o--;
+            memset(g->map, 0, g->map_cap * sizeof *g->map);
+            for (uint32_t j = 0; j < g->n_o; j++) map_insert(g, j);
+          }
+          return rc;
+        }
+      }
+      if (tomb) {
+        rc = erase_for(g, idx, &e[i], e, n);
+        if (rc != 0) return rc;
+      }
+      from = i;
+    }
+    struct sess_origin *so = &s->so[idx];
+    so->peer_has = max_u64(so->peer_has, last);
+    rc = send_ack(g, s, opk, last);
+    if (rc != 0) return rc;
+    so->told = max_u64(so->told, last);
+    rc = head_moved(g, idx);
+    if (rc != 0) return rc;
+    /* Stubs of an origin we are connected to: ask it for the bodies. */
+    struct hls_gossip_session *os = from_origin ? s : session_by_pk(g, opk);
+    if (os != NULL && !from_origin) return maybe_want(g, os);
+    return 0;
+  }
+  if (f >= 0) s->so[f].peer_has = max_u64(s->so[f].peer_has, last);
+  return send_ack(g, s, opk, head);
+}
+
+static int on_ack(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *p, size_t len,
+                  struct hls_why *why) {
+  const uint8_t *opk;
+  uint64_t head;
+  int rc = hls_gossip_ack_decode(p, len, &opk, &head, why);
+  if (rc != 0) return rc;
+  if (s->inflight == 0) return hls_why_set(why, HLS_EMALFORMED, "ack: nothing was sent");
+  s->inflight--;
+  int64_t f = origin_find(g, opk);
+  if (f >= 0) {
+    struct sess_origin *so = &s->so[f];
+    so->peer_has = max_u64(so->peer_has, head);
+    if (!g->o[f].forked) g->o[f].best_seen = max_u64(g->o[f].best_seen, head);
+  }
+  return pump(g, s);
+}
+
+static int on_want(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *p, size_t len,
+                   struct hls_why *why) {
+  size_t n;
+  if (s->asked_pending) return hls_why_set(why, HLS_EMALFORMED, "want: the previous one is not answered yet");
+  if (s->asked == NULL) {
+    s->asked = malloc(HLS_GOSSIP_MAX_WANT * sizeof *s->asked);
+    if (s->asked == NULL) return HLS_ENOMEM;
+  }
+  int rc = hls_gossip_want_decode(p, len, s->asked, &n, why);
+  if (rc != 0) return rc;
+  s->n_asked = n;
+  s->asked_pos = 0;
+  s->asked_pending = true;
+  return pump(g, s);
+}
+
+static int on_bodies(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *p, size_t len,
+                     struct hls_why *why) {
+  size_t n;
+  bool complete;
+  if (!s->want_out) return hls_why_set(why, HLS_EMALFORMED, "bodies: none were asked for");
+  int rc = hls_gossip_items_decode(p, len, HLS_GF_BODIES, &complete, g->envs, &n, why);
+  if (rc != 0) return rc;
+  g->st.bytes_received += len;
+  size_t w = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct hls_envelope *e = &g->envs[i];
+    if (memcmp(e->h.origin, s->pk, HLS_KEY_BYTES) != 0 || e->body == NULL || e->h.audience != HLS_AUD_PEERS)
+      return hls_why_set(why, HLS_EMALFORMED, "bodies: item %zu was not asked for", i);
+    while (w < s->n_wanted && s->wanted[w] < e->h.seq) w++; /* answers come in the asked order */
+    if (w == s->n_wanted || s->wanted[w] != e->h.seq)
+      return hls_why_set(why, HLS_EMALFORMED, "bodies: seq %llu was not asked for", (unsigned long long)e->h.seq);
+    struct hls_gossip_item ours;
+    rc = g->store.get(g->store.ctx, s->pk, e->h.seq, &ours);
+    if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
+    struct hls_envelope oe;
+    if (hls_env_decode(&oe, ours.stub, ours.stub_len, NULL) != 0) return HLS_EINTERNAL;
+    if (memcmp(oe.id, e->id, HLS_HASH_BYTES) != 0)
+      return hls_why_set(why, HLS_EMALFORMED, "bodies: seq %llu is not the item held", (unsigned long long)e->h.seq);
+    if (ours.state != 1) continue; /* erased meanwhile: never again */
+    struct hls_gossip_action a = {.type = HLS_GA_BODY, .n = 1, .envs = e};
+    rc = g->emit(g->emit_ctx, &a);
+    if (rc != 0) return rc;
+    g->st.bodies_received++;
+  }
+  int64_t f = origin_find(g, s->pk);
+  rc = send_ack(g, s, s->pk, f >= 0 ? g->o[f].head : 0);
+  if (rc != 0) return rc;
+  if (complete) {
+    s->want_out = false;
+    s->n_wanted = 0;
+    return maybe_want(g, s); /* more stubs above the cursor? */
+  }
+  return 0;
+}
+
+int hls_gossip_frame(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *payload, size_t len,
+                     struct hls_why *why) {
+  int type;
+  if (hls_frame_type(payload, len, &type) != 0) return hls_why_set(why, HLS_EMALFORMED, "gossip: not a frame");
+  g->st.frames_received++;
+  switch (type) {
+  case HLS_GF_VECTOR: return on_vector(g, s, payload, len, why);
+  case HLS_GF_ITEMS: return on_items(g, s, payload, len, why);
+  case HLS_GF_ACK: return on_ack(g, s, payload, len, why);
+  case HLS_GF_WANT: return on_want(g, s, payload, len, why);
+  case HLS_GF_BODIES: return on_bodies(g, s, payload, len, why);
+  default: return hls_why_set(why, HLS_EUNSUPPORTED, "gossip: unknown frame type %d", type);
+  }
+}
+
+int hls_gossip_local_item(struct hls_gossip *g, const uint8_t *envelope, size_t len, struct hls_why *why) {
+  struct hls_envelope e;
+  int rc = hls_env_decode(&e, envelope, len, why);
+  if (rc != 0) return rc;
+  if (memcmp(e.h.origin, g->cfg.self, HLS_KEY_BYTES) != 0)
+    return hls_why_set(why, HLS_EINVAL, "local item: not this node's");
+  int64_t f = origin_find(g, e.h.origin);
+  uint32_t idx;
+  if (f < 0) {
+    rc = origin_add(g, e.h.origin, &idx);
+    if (rc != 0) return hls_why_set(why, rc, "local item: cannot follow this node's own chain");
+  } else {
+    idx = (uint32_t)f;
+  }
+  struct origin *o = &g->o[idx];
+  if (e.h.seq != o->head + 1 || (o->head > 0 && memcmp(e.h.prev, o->head_id, HLS_HASH_BYTES) != 0))
+    return hls_why_set(why, HLS_ECHAIN, "local item: seq %llu does not follow %llu", (unsigned long long)e.h.seq,
+                       (unsigned long long)o->head);
+  o->head = e.h.seq;
+  o->best_seen = max_u64(o->best_seen, o->head);
+  memcpy(o->head_id, e.id, HLS_HASH_BYTES);
+  if (e.h.type == HLS_ENV_PROFILE && e.body != NULL) {
+    struct hls_profile prof;
+    if (hls_profile_decode(&prof, e.body, e.body_len, NULL) == 0) {
+      rc = origin_set_profile(o, &prof);
+      if (rc != 0) return rc;
+    }
+  }
+  return head_moved(g, idx);
+}
+
+/* Peer exchange: keep target_connections sessions, dialling members at
+ * random from those whose profile gives an address. */
+static int dial_some(struct hls_gossip *g) {
+  if (g->n_sessions >= g->cfg.target_connections || g->n_o == 0) return 0;
+  size_t want = g->cfg.target_connections - g->n_sessions;
+  for (size_t tries = 0; tries < 4 * want + 8 && want > 0; tries++) {
+    uint32_t idx = (uint32_t)(rng_next(&g->rng) % g->n_o);
+    struct origin *o = &g->o[idx];
+    if (o->n_addr == 0 || o->forked || memcmp(o->pk, g->cfg.self, HLS_KEY_BYTES) == 0) continue;
+    if (o->dialled && g->now_ms - o->last_dial_ms < g->cfg.redial_after_ms) continue;
+    if (session_by_pk(g, o->pk) != NULL) continue;
+    o->dialled = true;
+    o->last_dial_ms = g->now_ms;
+    const char *addr = o->addr[rng_next(&g->rng) % o->n_addr];
+    struct hls_gossip_action a = {.type = HLS_GA_DIAL, .origin = o->pk, .address = addr};
+    int rc = g->emit(g->emit_ctx, &a);
+    if (rc != 0) return rc;
+    want--;
+  }
+  return 0;
+}
+
+int hls_gossip_tick(struct hls_gossip *g, uint64_t now_ms) {
+  if (now_ms > g->now_ms) g->now_ms = now_ms;
+  if (!g->ticked) {
+    g->ticked = true;
+    g->last_tell_ms = g->last_dial_ms = now_ms;
+    return dial_some(g);
+  }
+  if (g->now_ms - g->last_tell_ms >= g->cfg.vector_interval_ms) {
+    g->last_tell_ms = g->now_ms;
+    uint32_t idx[HLS_GOSSIP_MAX_VECTOR];
+    for (struct hls_gossip_session *s = g->sessions; s; s = s->next) {
+      size_t n = 0;
+      uint32_t x;
+      while (fifo_pop(&s->tellq, &x)) {
+        s->so[x].in_tell = 0;
+        if (s->so[x].told >= g->o[x].head) continue;
+        idx[n++] = x;
+        if (n == HLS_GOSSIP_MAX_VECTOR) {
+          int rc = send_vector(g, s, idx, n, true);
+          if (rc != 0) return rc;
+          n = 0;
+        }
+      }
+      if (n > 0) {
+        int rc = send_vector(g, s, idx, n, true);
+        if (rc != 0) return rc;
+      }
+    }
+  }
+  if (g->now_ms - g->last_dial_ms >= g->cfg.dial_interval_ms) {
+    g->last_dial_ms = g->now_ms;
+    return dial_some(g);
+  }
+  return 0;
+}
+
+/* --- observation ------------------------------------------------------------ */
+
+/* The highest head a connected peer is known to hold for origin i: what
+ * this node could still fetch now. (Peers that went away no longer count,
+ * so a peer that advertised more than it had cannot leave this node
+ * "behind" for ever.) */
+static uint64_t best_connected(const struct hls_gossip *g, size_t i) {
+  uint64_t best = 0;
+  for (const struct hls_gossip_session *s = g->sessions; s; s = s->next)
+    if (i < s->so_cap && s->so[i].peer_has > best) best = s->so[i].peer_has;
+  return best;
+}
+
+void hls_gossip_get_stats(const struct hls_gossip *g, struct hls_gossip_stats *out) {
+  *out = g->st;
+  out->origins = g->n_o;
+  out->sessions = g->n_sessions;
+  out->forked = 0;
+  out->behind = 0;
+  for (size_t i = 0; i < g->n_o; i++) {
+    if (g->o[i].forked) {
+      out->forked++;
+      continue;
+    }
+    uint64_t best = best_connected(g, i);
+    if (best > g->o[i].head) out->behind += best - g->o[i].head;
+  }
+}
+
+void hls_gossip_each_origin(const struct hls_gossip *g, void (*fn)(void *ctx, const struct hls_gossip_origin_info *o),
+                            void *ctx) {
+  for (size_t i = 0; i < g->n_o; i++) {
+    const struct origin *o = &g->o[i];
+    uint64_t best = best_connected(g, i);
+    struct hls_gossip_origin_info info = {.origin = o->pk, .head = o->head, .best_seen = best > o->head ? best : o->head,
+                                          .forked = o->forked, .n_addresses = o->n_addr};
+    fn(ctx, &info);
+  }
+}
+
+uint64_t hls_gossip_head(const struct hls_gossip *g, const uint8_t origin[HLS_KEY_BYTES]) {
+  int64_t f = origin_find(g, origin);
+  return f >= 0 ? g->o[f].head : 0;
+}
+
+/* --- codecs ------------------------------------------------------------------- */
+
+/* A reader error as the decoders report it: truncated and non-canonical
+ * input keep their codes, anything else is malformed. */
+static int mperr(int rc) { return rc == HLS_ETRUNCATED || rc == HLS_ENONCANON ? rc : HLS_EMALFORMED; }
+
+#define RD(expr, ...)                                        \
+  do {                                                       \
+    int rd_rc_ = (expr);                                     \
+    if (rd_rc_ != 0) return hls_why_set(why, mperr(rd_rc_), __VA_ARGS__); \
+  } while (0)
+#define NEED(cond, ...)                                          \
+  do {                                                           \
+    if (!(cond)) return hls_why_set(why, HLS_EMALFORMED, __VA_ARGS__); \
+  } while (0)
+
+static int read_head(struct hls_mp_reader *r, const uint8_t *p, size_t len, int type, uint32_t count,
+                     const char *name, struct hls_why *why) {
+  uint32_t n;
+  uint64_t t;
+  hls_mp_reader_init(r, p, len, true);
+  RD(hls_mp_read_array(r, &n), "%s: not an array", name);
+  NEED(n == count, "%s: expected an array of %u", name, count);
+  RD(hls_mp_read_uint(r, &t), "%s: bad type", name);
+  NEED(t == (uint64_t)type, "%s: expected type %d", name, type);
+  return 0;
+}
+
+static int read_key(struct hls_mp_reader *r, const uint8_t **key, const char *name, struct hls_why *why) {
+  uint32_t n;
+  RD(hls_mp_read_bin(r, key, &n), "%s: origin is not bytes", name);
+  NEED(n == HLS_KEY_BYTES, "%s: origin of %u bytes", name, n);
+  return 0;
+}
+
+static int finish(const struct hls_mp_reader *r, const char *name, struct hls_why *why) {
+  if (r->pos != r->end) return hls_why_set(why, HLS_ETRAILING, "%s: trailing bytes", name);
+  return 0;
+}
+
+int hls_gossip_vector_decode(const uint8_t *payload, size_t len, bool *complete,
+                             struct hls_gossip_vector_entry *entries, size_t *n, struct hls_why *why) {
+  struct hls_mp_reader r;
+  uint32_t count, two;
+  int rc = read_head(&r, payload, len, HLS_GF_VECTOR, 3, "vector", why);
+  if (rc != 0) return rc;
+  RD(hls_mp_read_bool(&r, complete), "vector: complete is not a boolean");
+  RD(hls_mp_read_array(&r, &count), "vector: entries are not a list");
+  if (count > HLS_GOSSIP_MAX_VECTOR)
+    return hls_why_set(why, HLS_ETOOBIG, "vector: %u entries (at most %u)", count, HLS_GOSSIP_MAX_VECTOR);
+  for (uint32_t i = 0; i < count; i++) {
+    RD(hls_mp_read_array(&r, &two), "vector: entry %u is not [origin, head]", i);
+    NEED(two == 2, "vector: entry %u is not [origin, head]", i);
+    rc = read_key(&r, &entries[i].origin, "vector", why);
+    if (rc != 0) return rc;
+    RD(hls_mp_read_uint(&r, &entries[i].head), "vector: entry %u: bad head", i);
+    NEED(entries[i].head >= 1, "vector: entry %u: head 0", i);
+  }
+  *n = count;
+  return finish(&r, "vector", why);
+}
+
+int hls_gossip_items_decode(const uint8_t *payload, size_t len, int type, bool *complete, struct hls_envelope *envs,
+                            size_t *n, struct hls_why *why) {
+  struct hls_mp_reader r;
+  uint32_t count;
+  const char *name = type == HLS_GF_ITEMS ? "items" : "bodies";
+  int rc = read_head(&r, payload, len, type, type == HLS_GF_ITEMS ? 2 : 3, name, why);
+  if (rc != 0) return rc;
+  *complete = true;
+  if (type == HLS_GF_BODIES) RD(hls_mp_read_bool(&r, complete), "bodies: complete is not a boolean");
+  RD(hls_mp_read_array(&r, &count), "%s: expected a list of envelopes", name);
+  if (count > HLS_GOSSIP_MAX_BATCH)
+    return hls_why_set(why, HLS_ETOOBIG, "%s: %u envelopes (at most %u)", name, count, HLS_GOSSIP_MAX_BATCH);
+  NEED(count > 0 || type != HLS_GF_ITEMS, "items: empty");
+  for (uint32_t i = 0; i < count; i++) {
+    const uint8_t *b;
+    uint32_t blen;
+    RD(hls_mp_read_bin(&r, &b, &blen), "%s: envelope %u is not bytes", name, i);
+    struct hls_why ew = {{0}};
+    rc = hls_env_decode(&envs[i], b, blen, &ew);
+    if (rc != 0) return hls_why_set(why, rc, "%s: envelope %u: %s", name, i, ew.text);
+  }
+  *n = count;
+  return finish(&r, name, why);
+}
+
+int hls_gossip_ack_decode(const uint8_t *payload, size_t len, const uint8_t **origin, uint64_t *head,
+                          struct hls_why *why) {
+  struct hls_mp_reader r;
+  int rc = read_head(&r, payload, len, HLS_GF_ACK, 3, "ack", why);
+  if (rc == 0) rc = read_key(&r, origin, "ack", why);
+  if (rc != 0) return rc;
+  RD(hls_mp_read_uint(&r, head), "ack: bad head");
+  return finish(&r, "ack", why);
+}
+
+int hls_gossip_want_decode(const uint8_t *payload, size_t len, uint64_t *seqs, size_t *n, struct hls_why *why) {
+  struct hls_mp_reader r;
+  uint32_t count;
+  int rc = read_head(&r, payload, len, HLS_GF_WANT, 2, "want", why);
+  if (rc != 0) return rc;
+  RD(hls_mp_read_array(&r, &count), "want: expected [19, [seq, ...]]");
+  if (count > HLS_GOSSIP_MAX_WANT)
+    return hls_why_set(why, HLS_ETOOBIG, "want: %u seqs (at most %u)", count, HLS_GOSSIP_MAX_WANT);
+  NEED(count >= 1, "want: no seqs");
+  for (uint32_t i = 0; i < count; i++) {
+    RD(hls_mp_read_uint(&r, &seqs[i]), "want: seq %u is not a number", i);
+    NEED(seqs[i] >= 1 && (i == 0 || seqs[i] > seqs[i - 1]), "want: seqs must be ascending and >= 1");
+  }
+  *n = count;
+  return finish(&r, "want", why);
+}
