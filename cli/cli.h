@@ -66,12 +66,15 @@ int cli_call_noargs(struct cli *c, int argc, char **argv, const char *method, st
 
 /* Parse a positive record id argument. */
 int cli_parse_id(const char *s, int64_t *id);
+/* Parse a --limit value: a whole number, 0 or more. */
+int cli_parse_limit(const char *s, int64_t *limit);
 /* Read a whole file ("-" for stdin), at most max bytes. */
 int cli_read_file(const char *path, size_t max, char **data, size_t *len, struct hls_why *why) HLS_WARN_UNUSED;
 
 /* The commands, by module. */
 int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
+int cmd_sync(struct cli *c, int argc, char **argv);
 int cmd_network_key(struct cli *c, int argc, char **argv);
 int cmd_record_add(struct cli *c, int argc, char **argv);
 int cmd_record_list(struct cli *c, int argc, char **argv);
@@ -96,6 +99,10 @@ int cmd_peer_remove(struct cli *c, int argc, char **argv);
 int cmd_peer_block(struct cli *c, int argc, char **argv);
 int cmd_peer_unblock(struct cli *c, int argc, char **argv);
 int cmd_import(struct cli *c, int argc, char **argv);
+int cmd_places(struct cli *c, int argc, char **argv);
+int cmd_stories(struct cli *c, int argc, char **argv);
+int cmd_stories_show(struct cli *c, int argc, char **argv);
+int cmd_items(struct cli *c, int argc, char **argv);
 
 struct hls_import;
 /* Send a checked import (or report its bad rows) and print the outcome.

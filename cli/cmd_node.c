@@ -3,10 +3,12 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "nodeid.h"
+#include "progress.h"
 #include "text.h"
 
 int cmd_init(struct cli *c, int argc, char **argv) {
@@ -68,6 +70,42 @@ int cmd_init(struct cli *c, int argc, char **argv) {
   return 0;
 }
 
+/* The gossip part of status: what this node holds of every chain, how
+ * far behind its peers it is, forks. */
+static void print_gossip(const struct hls_mp_value *g) {
+  if (g == NULL || g->type != HLS_MP_MAP) return;
+  char b1[128], b2[32];
+  printf("Gossip    %lld chain%s, %lld items held (%lld with body, %lld stubs, %lld erased), %lld session%s\n",
+         (long long)hls_out_int(g, "chains"), hls_out_int(g, "chains") == 1 ? "" : "s",
+         (long long)hls_out_int(g, "items"), (long long)hls_out_int(g, "bodies_held"),
+         (long long)hls_out_int(g, "stubs"), (long long)hls_out_int(g, "erased"),
+         (long long)hls_out_int(g, "sessions"), hls_out_int(g, "sessions") == 1 ? "" : "s");
+  int64_t behind = hls_out_int(g, "behind");
+  if (behind > 0)
+    printf("Sync      catching up: %lld item%s to fetch (hls sync waits for it)\n", (long long)behind,
+           behind == 1 ? "" : "s");
+  else
+    printf("Sync      up to date with connected peers\n");
+  const struct hls_mp_value *forks = hls_mp_get(g, "forks");
+  size_t nf = forks && forks->type == HLS_MP_ARRAY ? forks->len : 0;
+  if (nf == 0) printf("Forks     none\n");
+  for (size_t i = 0; i < nf; i++) {
+    const struct hls_mp_value *f = &forks->v.items[i];
+    printf("Fork      %s at seq %lld, found %s: not followed any more\n", hls_out_str(f, "origin", b1, sizeof b1),
+           (long long)hls_out_int(f, "seq"), hls_out_str(f, "found_at", b2, sizeof b2));
+  }
+  const struct hls_mp_value *heads = hls_mp_get(g, "heads");
+  size_t nh = heads && heads->type == HLS_MP_ARRAY ? heads->len : 0;
+  enum { SHOW = 20 };
+  for (size_t i = 0; i < nh && i < SHOW; i++) {
+    const struct hls_mp_value *h = &heads->v.items[i];
+    int64_t hb = hls_out_int(h, "behind");
+    printf("%-9s %s head %lld%s%s\n", i == 0 ? "Chains" : "", hls_out_str(h, "origin", b1, sizeof b1),
+           (long long)hls_out_int(h, "head"), hb > 0 ? ", behind " : "", hb > 0 ? (snprintf(b2, sizeof b2, "%lld", (long long)hb), b2) : "");
+  }
+  if (nh > SHOW) printf("          ... and %zu more (hls --json status lists all)\n", nh - SHOW);
+}
+
 int cmd_status(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
@@ -98,6 +136,7 @@ int cmd_status(struct cli *c, int argc, char **argv) {
     printf("Shared    %lld item%s in this node's chain%s%s%s\n", items, items == 1 ? "" : "s",
            hls_out_str(chain, "last_publish", b3, sizeof b3)[0] ? " (last " : "", b3, b3[0] ? ")" : "");
     if (pending && pending->type == HLS_MP_BOOL && pending->v.b) printf("          changes wait for the next batch\n");
+    print_gossip(hls_mp_get(s, "gossip"));
     hls_out_bytes(hls_out_int(s, "store_bytes"), b5, sizeof b5);
     printf("Store     %s in %s\n", b5, hls_out_str(s, "home", b1, sizeof b1));
     printf("Version   %s, pid %lld\n", hls_out_str(s, "version", b1, sizeof b1), (long long)hls_out_int(s, "pid"));
@@ -179,4 +218,66 @@ int cmd_backup(struct cli *c, int argc, char **argv) {
   }
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}
+
+/* hls sync: wait until this node holds everything its connected peers
+ * advertise, with a progress bar on a terminal. */
+int cmd_sync(struct cli *c, int argc, char **argv) {
+  static const struct option own[] = {{"timeout", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
+  struct cli_opts o;
+  int opt, ec, rc;
+  int64_t timeout_s = 0;
+  cli_opts_init(&o, own);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
+    if (ec >= 0) return ec;
+    if (opt == 't' && (cli_parse_limit(optarg, &timeout_s) != 0 || timeout_s <= 0))
+      return cli_usage(c, "--timeout: expected a number of seconds, got '%s'", optarg);
+  }
+  if (optind < argc) return cli_usage(c, "this command takes no arguments ('%s'?)", argv[optind]);
+  if ((rc = cli_connect(c)) != 0) return rc;
+  struct hls_progress bar;
+  hls_progress_start(&bar, "sync");
+  struct timespec t0, t;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  int64_t first_received = -1, received = 0, behind = 0, sessions = 0, items = 0;
+  for (;;) {
+    struct hls_client_req r;
+    struct hls_ctl_response resp;
+    hls_client_begin(&c->client, &r, "status");
+    msgpack_pack_nil(&r.pk);
+    if ((rc = cli_call(c, &r, &resp)) != 0) {
+      hls_progress_end(&bar);
+      return rc;
+    }
+    const struct hls_mp_value *g = hls_mp_get(resp.result, "gossip");
+    received = hls_out_int(g, "items_received");
+    behind = hls_out_int(g, "behind");
+    sessions = hls_out_int(g, "sessions");
+    items = hls_out_int(g, "items");
+    hls_ctl_response_free(&resp);
+    if (first_received < 0) first_received = received;
+    hls_progress_update(&bar, (uint64_t)(received - first_received), (uint64_t)(received - first_received + behind));
+    if (behind == 0) break;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    if (timeout_s > 0 && t.tv_sec - t0.tv_sec >= timeout_s) {
+      hls_progress_end(&bar);
+      return cli_fail(c, HLS_ETIMEOUT, "still %lld items behind after %lld s", (long long)behind, (long long)timeout_s);
+    }
+    struct timespec pause = {0, 200 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+  }
+  hls_progress_end(&bar);
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  double took = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+  if (c->json) {
+    json_t *j = json_pack("{s:b, s:I, s:I, s:I, s:f}", "up_to_date", 1, "items", (json_int_t)items, "received",
+                          (json_int_t)(received - first_received), "sessions", (json_int_t)sessions, "seconds", (double)(int64_t)(took * 1000) / 1000);
+    rc = j ? hls_out_print_json_value(j) : HLS_ENOMEM;
+    json_decref(j);
+    return rc == 0 ? 0 : HLS_EXIT_FAIL;
+  }
+  if (sessions == 0) printf("Up to date with connected peers (none are connected now: see hls peer list)\n");
+  else printf("Up to date: %lld items held, %lld received in %.1f s from %lld session%s\n", (long long)items,
+              (long long)(received - first_received), took, (long long)sessions, sessions == 1 ? "" : "s");
+  return 0;
 }

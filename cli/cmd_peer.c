@@ -77,13 +77,14 @@ int cmd_peer_list(struct cli *c, int argc, char **argv) {
   } else if (list == NULL || list->type != HLS_MP_ARRAY || list->len == 0) {
     printf("No peers yet. Add one with: hls peer add HOST:PORT NODE_ID\n");
   } else {
-    static const char *const headers[] = {"NODE", "ADDRESS", "STATE", "LAST SEEN", "IN", "OUT", "FAILURES", "LAST ERROR"};
-    struct hls_table *t = hls_table_new(8, headers);
-    for (int col = 4; t && col <= 6; col++) hls_table_set_right(t, (size_t)col);
-    if (t) hls_table_set_max_width(t, 7, 40);
+    static const char *const headers[] = {"NODE", "ADDRESS", "STATE", "LAST SEEN", "IN", "OUT", "FAILURES", "SCORE",
+                                          "LAST ERROR"};
+    struct hls_table *t = hls_table_new(9, headers);
+    for (int col = 4; t && col <= 7; col++) hls_table_set_right(t, (size_t)col);
+    if (t) hls_table_set_max_width(t, 8, 40);
     for (uint32_t i = 0; t && i < list->len; i++) {
       const struct hls_mp_value *p = &list->v.items[i];
-      char id[64], addr[300], state[48], seen[32], in[32], out[32], fails[24], err[100], dir[8];
+      char id[64], addr[300], state[48], seen[32], in[32], out[32], fails[24], score[24], err[100], dir[8];
       hls_out_str(p, "state", state, sizeof state);
       if (strcmp(state, "connected") == 0 && hls_out_str(p, "direction", dir, sizeof dir)[0])
         snprintf(state + strlen(state), sizeof state - strlen(state), " (%s)", dir);
@@ -92,6 +93,7 @@ int cmd_peer_list(struct cli *c, int argc, char **argv) {
       hls_out_bytes(hls_out_int(p, "bytes_in"), in, sizeof in);
       hls_out_bytes(hls_out_int(p, "bytes_out"), out, sizeof out);
       snprintf(fails, sizeof fails, "%lld", (long long)hls_out_int(p, "failures"));
+      snprintf(score, sizeof score, "%lld", (long long)hls_out_int(p, "score"));
       const char *row[] = {hls_out_str(p, "node_id", id, sizeof id),
                            hls_out_str(p, "address", addr, sizeof addr)[0] ? addr : "-",
                            state,
@@ -99,6 +101,7 @@ int cmd_peer_list(struct cli *c, int argc, char **argv) {
                            in,
                            out,
                            fails,
+                           score,
                            hls_out_str(p, "last_error", err, sizeof err)[0] ? err : "-"};
       hls_table_add(t, row);
     }

@@ -15,22 +15,6 @@
 
 /* --- printing records ---------------------------------------------------- */
 
-static void themes_text(const struct hls_mp_value *rec, char *out, size_t size, bool with_kind) {
-  const struct hls_mp_value *themes = hls_mp_get(rec, "themes");
-  size_t o = 0;
-  out[0] = '\0';
-  if (themes == NULL || themes->type != HLS_MP_ARRAY) return;
-  for (uint32_t i = 0; i < themes->len && o < size; i++) {
-    char name[80], kind[24];
-    hls_out_str(&themes->v.items[i], "name", name, sizeof name);
-    hls_out_str(&themes->v.items[i], "kind", kind, sizeof kind);
-    int n = with_kind ? snprintf(out + o, size - o, "%s%s (%s)", i ? ", " : "", name, kind)
-                      : snprintf(out + o, size - o, "%s%s:%s", i ? ", " : "", kind, name);
-    if (n < 0) break;
-    o += (size_t)n;
-  }
-}
-
 static void print_record_table(const struct hls_mp_value *list) {
   static const char *const headers[] = {"ID", "DATE", "SCALE", "STAGE", "CONSENT", "THEMES", "TITLE"};
   struct hls_table *t = hls_table_new(7, headers);
@@ -42,7 +26,7 @@ static void print_record_table(const struct hls_mp_value *list) {
     const struct hls_mp_value *r = &list->v.items[i];
     char id[24], date[16], scale[16], stage[16], consent[16], themes[1024], title[512];
     snprintf(id, sizeof id, "%lld", (long long)hls_out_int(r, "id"));
-    themes_text(r, themes, sizeof themes, false);
+    hls_out_themes(r, themes, sizeof themes, false);
     const char *cells[] = {id,
                            hls_out_str(r, "date", date, sizeof date),
                            hls_out_str(r, "scale", scale, sizeof scale),
@@ -56,27 +40,13 @@ static void print_record_table(const struct hls_mp_value *list) {
   hls_table_free(t);
 }
 
-static void print_paragraph(const char *heading, const struct hls_mp_value *r, const char *key) {
-  const struct hls_mp_value *v = hls_mp_get(r, key);
-  if (v == NULL || v->type != HLS_MP_STR || v->len == 0) return;
-  printf("\n%s\n", heading);
-  /* Indent every line of the text. */
-  const char *p = v->v.str, *end = v->v.str + v->len;
-  while (p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *stop = nl ? nl : end;
-    printf("  %.*s\n", (int)(stop - p), p);
-    p = nl ? nl + 1 : end;
-  }
-}
-
 static void print_record(const struct hls_mp_value *r) {
   char b1[512], b2[128], b3[128], themes[2048];
   printf("Record %lld: %s\n", (long long)hls_out_int(r, "id"), hls_out_str(r, "title", b1, sizeof b1));
   printf("  date      %s\n", hls_out_str(r, "date", b1, sizeof b1));
   printf("  scale     %s\n", hls_out_str(r, "scale", b1, sizeof b1));
   printf("  stage     %s\n", hls_out_str(r, "stage", b1, sizeof b1));
-  themes_text(r, themes, sizeof themes, true);
+  hls_out_themes(r, themes, sizeof themes, true);
   printf("  themes    %s\n", themes[0] ? themes : "-");
   hls_out_str(r, "consent", b1, sizeof b1);
   printf("  consent   %s", b1);
@@ -87,10 +57,10 @@ static void print_record(const struct hls_mp_value *r) {
   if (hls_out_str(r, "author_role", b1, sizeof b1)[0]) printf("  author    %s\n", b1);
   printf("  created   %s\n", hls_out_str(r, "created_at", b1, sizeof b1));
   printf("  updated   %s\n", hls_out_str(r, "updated_at", b1, sizeof b1));
-  print_paragraph("Context", r, "context");
-  print_paragraph("What we tried", r, "tried");
-  print_paragraph("What happened", r, "happened");
-  print_paragraph("What we learnt", r, "learnt");
+  hls_out_paragraph(r, "context", "\nContext\n", "  ");
+  hls_out_paragraph(r, "tried", "\nWhat we tried\n", "  ");
+  hls_out_paragraph(r, "happened", "\nWhat happened\n", "  ");
+  hls_out_paragraph(r, "learnt", "\nWhat we learnt\n", "  ");
 }
 
 static int print_result_record(struct cli *c, struct hls_ctl_response *resp, const char *verb) {
@@ -443,13 +413,9 @@ int cmd_record_list(struct cli *c, int argc, char **argv) {
       case 'a': key = "since"; break;
       case 'b': key = "until"; break;
       case 'F': full = true; break;
-      case 'l': {
-        char *end = NULL;
-        errno = 0;
-        limit = strtoll(optarg, &end, 10);
-        if (errno || *end || end == optarg || limit < 0) return cli_usage(c, "--limit takes a whole number");
+      case 'l':
+        if (cli_parse_limit(optarg, &limit) != 0) return cli_usage(c, "--limit takes a whole number");
         break;
-      }
       default: break;
     }
     if (key != NULL) {

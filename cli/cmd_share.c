@@ -125,41 +125,15 @@ int cmd_consent_withdraw(struct cli *c, int argc, char **argv) {
 
 /* --- share ------------------------------------------------------------------------ */
 
-static void themes_line(const struct hls_mp_value *v, char *out, size_t size) {
-  const struct hls_mp_value *themes = hls_mp_get(v, "themes");
-  size_t o = 0;
-  out[0] = '\0';
-  for (uint32_t i = 0; themes && themes->type == HLS_MP_ARRAY && i < themes->len && o < size; i++) {
-    char name[80], kind[24];
-    int n = snprintf(out + o, size - o, "%s%s:%s", i ? ", " : "", hls_out_str(&themes->v.items[i], "kind", kind, sizeof kind),
-                     hls_out_str(&themes->v.items[i], "name", name, sizeof name));
-    if (n < 0) break;
-    o += (size_t)n;
-  }
-}
-
-static void print_paragraph(const char *label, const struct hls_mp_value *v, const char *key) {
-  const struct hls_mp_value *t = hls_mp_get(v, key);
-  if (t == NULL || t->type != HLS_MP_STR) return;
-  printf("    %s:\n", label);
-  const char *p = t->v.str, *end = t->v.str + t->len;
-  while (p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *stop = nl ? nl : end;
-    printf("      %.*s\n", (int)(stop - p), p);
-    p = nl ? nl + 1 : end;
-  }
-}
-
 static void print_story(const struct hls_mp_value *s, const char *lead) {
   char title[400], week[16], aud[16], scale[24], stage[24], themes[1024];
   printf("%s%s  [%s, %s, %s/%s]\n", lead, hls_out_str(s, "title", title, sizeof title),
          hls_out_str(s, "week", week, sizeof week), hls_out_str(s, "audience", aud, sizeof aud),
          hls_out_str(s, "scale", scale, sizeof scale), hls_out_str(s, "stage", stage, sizeof stage));
-  themes_line(s, themes, sizeof themes);
+  hls_out_themes(s, themes, sizeof themes, false);
   if (themes[0]) printf("    themes: %s\n", themes);
-  print_paragraph("what we tried", s, "tried");
-  print_paragraph("what we learnt", s, "learnt");
+  hls_out_paragraph(s, "tried", "    what we tried:\n", "      ");
+  hls_out_paragraph(s, "learnt", "    what we learnt:\n", "      ");
 }
 
 int cmd_share_preview(struct cli *c, int argc, char **argv) {
@@ -307,16 +281,11 @@ int cmd_share_log(struct cli *c, int argc, char **argv) {
   static const struct option own[] = {{"limit", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
   struct cli_opts o;
   int opt, ec, rc;
-  long long limit = 0;
+  int64_t limit = 0;
   cli_opts_init(&o, own);
   while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
     if (ec >= 0) return ec;
-    if (opt == 'l') {
-      char *end = NULL;
-      errno = 0;
-      limit = strtoll(optarg, &end, 10);
-      if (errno || *end || end == optarg || limit < 0) return cli_usage(c, "--limit takes a whole number");
-    }
+    if (opt == 'l' && cli_parse_limit(optarg, &limit) != 0) return cli_usage(c, "--limit takes a whole number");
   }
   if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
   if ((rc = cli_connect(c)) != 0) return rc;

@@ -24,7 +24,10 @@ static const struct cli_command commands[] = {
      "  --network-key KEY    join an existing network (from 'hls network key' on a member);\n"
      "                       without it a new network is created\n"
      "  --listen HOST:PORT   peer address (default 0.0.0.0:7420)\n"},
-    {"status", cmd_status, "status", "node id, place, network, uptime, record counts, store size", NULL},
+    {"status", cmd_status, "status",
+     "node id, place, network, uptime, record counts, store size, gossip (chains, items, sync, forks)", NULL},
+    {"sync", cmd_sync, "sync [--timeout SECONDS]",
+     "wait until this node holds everything its connected peers have (a progress bar on a terminal)", NULL},
     {"network key", cmd_network_key, "network key",
      "print the network key to give a new member place (a secret: share it only with members)", NULL},
     {"record add", cmd_record_add,
@@ -94,6 +97,32 @@ static const struct cli_command commands[] = {
     {"peer block", cmd_peer_block, "peer block NODE_ID",
      "refuse a peer in both directions, even if it knows the network key", NULL},
     {"peer unblock", cmd_peer_unblock, "peer unblock NODE_ID", "stop refusing a blocked peer", NULL},
+    {"places", cmd_places, "places",
+     "places whose items this node holds: name, region, role, items, last heard",
+     "  ITEMS counts every envelope held of that place, STUBS those held without their body\n"
+     "  (not meant for this node, or not received yet), ERASED those whose body a tombstone\n"
+     "  erased. CHAIN is the highest seq held; LAST HEARD when its newest item was stored.\n"
+     "  This node is listed too, marked (this node).\n"},
+    {"stories", cmd_stories, "stories [--place NAME|NODE_ID] [--theme T] [--since DATE] [--limit N] | stories show ID",
+     "read the learning places shared with this node (its own included), newest first",
+     "  --place P     a place name (any case) or a node id, as 'hls places' shows\n"
+     "  --theme T     stories with this theme (normalised like record themes)\n"
+     "  --since DATE  stories whose week ends on or after DATE (YYYY-MM-DD)\n"
+     "  --limit N     at most N stories (default: all)\n"
+     "  ID is a story's item id in hex (the ID column; 8 or more of its digits do)\n"
+     "  or NODE_ID:SEQ. Erased stories and stories whose body this node does not hold\n"
+     "  are not listed ('hls items' lists them).\n"},
+    {"stories show", cmd_stories_show, "stories show ID",
+     "print one whole story: place, week, themes, what was tried and learnt",
+     "  ID  the story's item id in hex, or 8 or more of its first digits (the ID column\n"
+     "      of 'hls stories'), or NODE_ID:SEQ (its place's node id and the item's seq)\n"},
+    {"items", cmd_items, "items [--origin NODE_ID] [--type TYPE] [--limit N]",
+     "every envelope held, by origin and seq: body held, stub or erased",
+     "  --origin NODE_ID  one place's chain ('hls places' shows the node ids)\n"
+     "  --type TYPE       profile, digest, story or tombstone\n"
+     "  --limit N         at most N items (default: all)\n"
+     "  BODY: held (the body is here), stub (only the signed header: the body was not for\n"
+     "  this node, or has not arrived), erased (a tombstone of its place erased it).\n"},
     {"inspect", cmd_inspect, "inspect FILE", "decode and verify one envelope from a file, and explain any failure", NULL},
     {"backup", cmd_backup, "backup FILE",
      "write a consistent copy of the node's store to FILE (which must not exist)",
@@ -251,6 +280,15 @@ int cli_parse_id(const char *s, int64_t *id) {
   return 0;
 }
 
+int cli_parse_limit(const char *s, int64_t *limit) {
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v < 0) return HLS_EINVAL;
+  *limit = v;
+  return 0;
+}
+
 int cli_read_file(const char *path, size_t max, char **data, size_t *len, struct hls_why *why) {
   int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
@@ -293,23 +331,23 @@ int cli_read_file(const char *path, size_t max, char **data, size_t *len, struct
   return 0;
 }
 
-/* Match argv against command names of one or two words. */
+/* Match argv against command names of one or two words; two words win
+ * ("stories show ID" is not "stories" with arguments). */
 static const struct cli_command *find_command(int argc, char **argv, int *words) {
+  const struct cli_command *one_word = NULL;
   for (size_t i = 0; i < N_COMMANDS; i++) {
     const char *name = commands[i].name;
     const char *space = strchr(name, ' ');
     if (space == NULL) {
-      if (strcmp(argv[0], name) == 0) {
-        *words = 1;
-        return &commands[i];
-      }
+      if (strcmp(argv[0], name) == 0 && one_word == NULL) one_word = &commands[i];
     } else if (argc >= 2 && strncmp(argv[0], name, (size_t)(space - name)) == 0 &&
                argv[0][space - name] == '\0' && strcmp(argv[1], space + 1) == 0) {
       *words = 2;
       return &commands[i];
     }
   }
-  return NULL;
+  if (one_word != NULL) *words = 1;
+  return one_word;
 }
 
 int main(int argc, char **argv) {

@@ -115,6 +115,34 @@ int64_t hls_out_int(const struct hls_mp_value *m, const char *key) {
   return 0;
 }
 
+void hls_out_themes(const struct hls_mp_value *m, char *buf, size_t size, bool with_kind) {
+  const struct hls_mp_value *themes = hls_mp_get(m, "themes");
+  size_t o = 0;
+  buf[0] = '\0';
+  for (uint32_t i = 0; themes && themes->type == HLS_MP_ARRAY && i < themes->len && o < size; i++) {
+    char name[80], kind[24];
+    hls_out_str(&themes->v.items[i], "name", name, sizeof name);
+    hls_out_str(&themes->v.items[i], "kind", kind, sizeof kind);
+    int n = with_kind ? snprintf(buf + o, size - o, "%s%s (%s)", i ? ", " : "", name, kind)
+                      : snprintf(buf + o, size - o, "%s%s:%s", i ? ", " : "", kind, name);
+    if (n < 0) break;
+    o += (size_t)n;
+  }
+}
+
+void hls_out_paragraph(const struct hls_mp_value *m, const char *key, const char *heading, const char *indent) {
+  const struct hls_mp_value *v = hls_mp_get(m, key);
+  if (v == NULL || v->type != HLS_MP_STR || v->len == 0) return;
+  fputs(heading, stdout);
+  const char *p = v->v.str, *end = v->v.str + v->len;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *stop = nl ? nl : end;
+    printf("%s%.*s\n", indent, (int)(stop - p), p);
+    p = nl ? nl + 1 : end;
+  }
+}
+
 /* --- tables ---------------------------------------------------------------- */
 
 struct hls_table {

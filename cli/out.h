@@ -23,6 +23,13 @@ int hls_out_print_json_value(const json_t *j);
 /* String member of a map as a C string in buf ("" if absent or nil). */
 const char *hls_out_str(const struct hls_mp_value *m, const char *key, char *buf, size_t size);
 int64_t hls_out_int(const struct hls_mp_value *m, const char *key);
+/* The "themes" list of m ([{name, kind}]) on one line in buf:
+ * "housing (problem), peer-support (strength)" with with_kind, else
+ * "problem:housing, strength:peer-support". */
+void hls_out_themes(const struct hls_mp_value *m, char *buf, size_t size, bool with_kind);
+/* Print heading, then each line of the text member key of m after indent;
+ * nothing when the text is absent or empty. */
+void hls_out_paragraph(const struct hls_mp_value *m, const char *key, const char *heading, const char *indent);
 
 /* A table: add cells row by row, then print with aligned columns. */
 struct hls_table;

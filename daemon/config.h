@@ -34,6 +34,12 @@ struct hls_config {
   int64_t write_queue;
   int64_t keepalive_ms;
   int64_t reconnect_min_ms, reconnect_max_ms;
+  /* [gossip] */
+  int64_t gossip_connections;
+  int64_t gossip_interval_ms;
+  int64_t gossip_window;
+  int64_t gossip_batch_items;
+  int64_t gossip_max_origins;
   /* [log] */
   int log_level; /* enum hls_log_level */
   /* [limits] */

@@ -8,6 +8,7 @@
 
 #include "addr.h"
 #include "boxstream.h"
+#include "gossip.h"
 #include "log.h"
 #include "nodeid.h"
 #include "shs.h"
@@ -318,12 +319,20 @@ static int handle_frame(struct hls_conn *c, const uint8_t *payload, size_t len) 
     msgpack_sbuffer_destroy(&sb);
     return 0;
   }
-  if (c->net->cb.on_frame && c->net->cb.on_frame(c->net->ctx, c, payload, len, &why) != 0) {
+  int frc = c->net->cb.on_frame ? c->net->cb.on_frame(c->net->ctx, c, payload, len, &why) : 0;
+  if (frc != 0) {
     char id[HLS_NODEID_TEXT_SIZE], quoted[300];
     hls_text_sanitize(why.text);
-    hls_log_warn("peer_bad_frame", "peer=%s type=%d detail=%s", peer_label(c, id), type,
-                 hls_log_quote(why.text, quoted, sizeof quoted));
-    conn_close(c, "bad_frame");
+    /* The peer's fault, or this node's (a store error): only the first
+     * counts against the peer. */
+    bool peer_fault = hls_gossip_peer_fault(frc);
+    if (peer_fault)
+      hls_log_warn("peer_bad_frame", "peer=%s type=%d error=%s detail=%s", peer_label(c, id), type, hls_err_name(frc),
+                   hls_log_quote(why.text, quoted, sizeof quoted));
+    else
+      hls_log_error("session_local_error", "peer=%s type=%d error=%s detail=%s", peer_label(c, id), type,
+                    hls_err_name(frc), hls_log_quote(why.text, quoted, sizeof quoted));
+    conn_close(c, peer_fault ? "bad_frame" : "local_error");
     return HLS_EMALFORMED;
   }
   return 0;

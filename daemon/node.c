@@ -90,6 +90,7 @@ int hls_node_publish(struct hls_node *n, struct hls_why *why) {
   n->last_publish_ms = ctx.now_ms;
   uint8_t head[32];
   if (hls_store_chain_head(n->store, n->identity.public_key, &n->chain_seq, head, NULL) != 0) n->chain_seq = 0;
+  hls_gossipd_published(n->gossip);
   if (res.profiles + res.digests + res.stories + res.tombstones > 0)
     hls_log_info("published", "profiles=%d digests=%d stories=%d tombstones=%d chain_seq=%llu", res.profiles,
                  res.digests, res.stories, res.tombstones, (unsigned long long)n->chain_seq);
@@ -226,6 +227,8 @@ static void node_stop(struct hls_node *n, const char *why) {
   hls_log_info("shutting_down", "reason=%s", why);
   hls_control_close(n->control);
   n->control = NULL;
+  hls_gossipd_close(n->gossip);
+  n->gossip = NULL;
   hls_peers_close(n->peers);
   n->peers = NULL;
   uv_close((uv_handle_t *)&n->publish_timer, NULL);
@@ -333,7 +336,7 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   n->publish_timer.data = n->week_timer.data = n->expiry_timer.data = n;
 
   ensure_descriptors(config);
-  if ((rc = hls_peers_start(&n->peers, n, why)) != 0) {
+  if ((rc = hls_peers_start(&n->peers, n, why)) != 0 || (rc = hls_gossipd_start(&n->gossip, n, why)) != 0) {
     node_stop(n, "startup_failed");
     uv_run(&n->loop, UV_RUN_DEFAULT);
     uv_loop_close(&n->loop);

@@ -11,6 +11,7 @@
 #include "home.h"
 #include "nodeid.h"
 #include "store.h"
+#include "gossipd.h"
 #include "peers.h"
 #include "summarise.h"
 
@@ -31,6 +32,7 @@ struct hls_node {
   struct hls_store *store;
   struct hls_control *control;
   struct hls_peers *peers;
+  struct hls_gossipd *gossip;
   uv_signal_t sig_int, sig_term, sig_hup;
   int lock_fd;
   int64_t started_ms;

@@ -18,7 +18,9 @@ struct peer {
   struct hls_conn *dialing; /* an outbound attempt in progress */
   int64_t next_dial_ms;     /* wall clock; 0 = as soon as possible */
   int64_t connected_ms;
+  int64_t penalty_until_ms; /* after a protocol violation: refused until then */
   bool removed;             /* forgotten while a connection still ends */
+  bool dial_once;           /* learnt by peer exchange: one attempt */
 };
 
 struct hls_peers {
@@ -97,13 +99,14 @@ static int64_t backoff_ms(const struct hls_peers *p, int64_t failures) {
 }
 
 static bool dialable(const struct hls_peers *p, const struct peer *peer) {
-  (void)p;
-  return !peer->removed && !peer->row.blocked && peer->row.address[0] != '\0' && peer->conn == NULL &&
-         peer->dialing == NULL;
+  return !peer->removed && !peer->row.blocked && (peer->row.admin || peer->dial_once) &&
+         peer->row.address[0] != '\0' && peer->conn == NULL && peer->dialing == NULL &&
+         peer->penalty_until_ms <= hls_node_now_ms(p->node);
 }
 
 static void dial(struct hls_peers *p, struct peer *peer) {
   struct hls_hostport hp;
+  peer->dial_once = false;
   struct hls_why why = {{0}};
   if (hls_hostport_parse(peer->row.address, &hp, true, false, &why) != 0) return;
   peer->dialing = hls_net_dial(p->net, hp.host, hp.port, peer->row.node_id, &why);
@@ -141,6 +144,7 @@ static const char *allow(void *ctx, const uint8_t pk[32], bool inbound) {
   struct hls_peers *p = ctx;
   struct peer *peer = find(p, pk);
   if (peer != NULL && peer->row.blocked) return "blocked";
+  if (peer != NULL && peer->penalty_until_ms > hls_node_now_ms(p->node)) return "backed_off";
   if (inbound && p->node->config->accept == HLS_ACCEPT_LISTED && (peer == NULL || !peer->row.admin))
     return "not_listed";
   return NULL;
@@ -204,7 +208,9 @@ static void on_writable(void *ctx, struct hls_conn *c) {
 /* Ends that are not the peer's failure: a goodbye, or this node's own
  * decision. They do not count in failures or back off. */
 static bool clean_end(const char *reason) {
-  static const char *const clean[] = {"goodbye", "shutting_down", "duplicate_session", "blocked", "removed", "not_listed"};
+  static const char *const clean[] = {"goodbye",    "shutting_down", "duplicate_session", "blocked",
+                                      "removed",    "not_listed",    "backed_off",        "local_error",
+                                      "slow_reader", "listed"};
   for (size_t i = 0; i < sizeof clean / sizeof clean[0]; i++)
     if (strcmp(reason, clean[i]) == 0) return true;
   return false;
@@ -239,6 +245,7 @@ static void on_close(void *ctx, struct hls_conn *c, const uint8_t *remote, bool 
   } else {
     peer->next_dial_ms = now + backoff_ms(p, 1);
   }
+  if (peer->penalty_until_ms > peer->next_dial_ms) peer->next_dial_ms = peer->penalty_until_ms;
   save(p, peer); /* a removed peer is dropped by the next tick, never here:
                    * this runs inside hls_conn_close, and callers still hold it */
 }
@@ -338,11 +345,16 @@ int hls_peers_add(struct hls_peers *p, const uint8_t pk[32], const char *address
   struct peer *peer = find(p, pk);
   if (peer == NULL && (peer = add_peer(p, pk)) == NULL) return HLS_ENOMEM;
   revive(p, peer);
+  bool newly_listed = !peer->row.admin;
   peer->row.admin = 1;
   hls_hostport_format(&hp, peer->row.address);
   peer->row.failures = 0;
-  peer->next_dial_ms = 0;
+  peer->penalty_until_ms = 0;
   save(p, peer);
+  /* A peer connected before it was listed becomes a direct peer: start a
+   * new session, where it asks for the bodies now meant for it. */
+  if (newly_listed && peer->conn != NULL) hls_conn_close(peer->conn, "listed");
+  peer->next_dial_ms = 0;
   if (dialable(p, peer)) dial(p, peer);
   return 0;
 }
@@ -385,6 +397,39 @@ int hls_peers_block(struct hls_peers *p, const uint8_t pk[32], bool block, struc
   return 0;
 }
 
+bool hls_peers_is_listed(const struct hls_peers *p, const uint8_t pk[32]) {
+  const struct peer *peer = find(p, pk);
+  return peer != NULL && !peer->removed && peer->row.admin && !peer->row.blocked;
+}
+
+void hls_peers_violation(struct hls_peers *p, const uint8_t pk[32], const char *what) {
+  struct peer *peer = find(p, pk);
+  if (peer == NULL) return;
+  peer->row.violations++;
+  snprintf(peer->row.last_error, sizeof peer->row.last_error, "violation: %s", what);
+  /* Backed off as after that many failures in a row, and refused inbound
+   * for as long. */
+  peer->penalty_until_ms = hls_node_now_ms(p->node) + backoff_ms(p, peer->row.failures + peer->row.violations + 1);
+  save(p, peer);
+}
+
+void hls_peers_learn(struct hls_peers *p, const uint8_t pk[32], const char *address) {
+  struct hls_hostport hp;
+  if (p->closing || memcmp(pk, p->node->identity.public_key, 32) == 0) return;
+  if (hls_hostport_parse(address, &hp, true, false, NULL) != 0) return;
+  struct peer *peer = find(p, pk);
+  if (peer == NULL && (peer = add_peer(p, pk)) == NULL) return;
+  if (peer->removed || peer->row.blocked || peer->conn != NULL || peer->dialing != NULL) return;
+  if (!peer->row.admin) hls_hostport_format(&hp, peer->row.address);
+  peer->dial_once = true;
+  if (dialable(p, peer)) dial(p, peer);
+}
+
+int hls_peers_score(const struct hls_peer_row *row) {
+  int64_t s = 100 - 10 * row->violations;
+  return s < 0 ? 0 : (int)s;
+}
+
 int hls_peers_pack(struct hls_peers *p, msgpack_packer *pk) {
   uint32_t n = 0;
   for (size_t i = 0; i < p->n; i++)
@@ -400,7 +445,8 @@ int hls_peers_pack(struct hls_peers *p, msgpack_packer *pk) {
                         : peer->conn      ? "connected"
                         : peer->dialing   ? "connecting"
                         : peer->row.address[0] == '\0' ? "idle"
-                        : peer->row.failures > 0       ? "backoff"
+                        : peer->penalty_until_ms > now  ? "backoff"
+                        : peer->row.failures > 0 && peer->row.admin ? "backoff"
                                                        : "idle";
     int64_t in = peer->row.bytes_in, out = peer->row.bytes_out;
     if (peer->conn) {
@@ -411,7 +457,7 @@ int hls_peers_pack(struct hls_peers *p, msgpack_packer *pk) {
     }
     if (peer->row.last_seen_ms) hls_time_format(peer->row.last_seen_ms, seen);
     if (peer->conn) hls_time_format(peer->connected_ms, since);
-    if (msgpack_pack_map(pk, 12) != 0 || hls_mp_pack_kv_str(pk, "node_id", id) != 0 ||
+    if (msgpack_pack_map(pk, 14) != 0 || hls_mp_pack_kv_str(pk, "node_id", id) != 0 ||
         hls_mp_pack_kv_str(pk, "address", peer->row.address[0] ? peer->row.address : NULL) != 0 ||
         hls_mp_pack_kv_str(pk, "state", state) != 0 ||
         hls_mp_pack_kv_str(pk, "direction", peer->conn ? (hls_conn_inbound(peer->conn) ? "in" : "out") : NULL) != 0 ||
@@ -420,6 +466,8 @@ int hls_peers_pack(struct hls_peers *p, msgpack_packer *pk) {
         hls_mp_pack_kv_str(pk, "connected_since", peer->conn ? since : NULL) != 0 ||
         hls_mp_pack_kv_i64(pk, "bytes_in", in) != 0 || hls_mp_pack_kv_i64(pk, "bytes_out", out) != 0 ||
         hls_mp_pack_kv_i64(pk, "failures", peer->row.failures) != 0 ||
+        hls_mp_pack_kv_i64(pk, "violations", peer->row.violations) != 0 ||
+        hls_mp_pack_kv_i64(pk, "score", hls_peers_score(&peer->row)) != 0 ||
         hls_mp_pack_kv_str(pk, "last_error", peer->row.last_error[0] ? peer->row.last_error : NULL) != 0 ||
         hls_mp_pack_kv_i64(pk, "next_attempt_in_s",
                            strcmp(state, "backoff") == 0 && peer->next_dial_ms > now ? (peer->next_dial_ms - now + 999) / 1000 : 0) != 0)

@@ -46,6 +46,18 @@ int hls_peers_remove(struct hls_peers *p, const uint8_t pk[32], struct hls_why *
 int hls_peers_block(struct hls_peers *p, const uint8_t pk[32], bool block, struct hls_why *why) HLS_WARN_UNUSED;
 /* Pack the peer list for the control socket (an array of maps). */
 int hls_peers_pack(struct hls_peers *p, msgpack_packer *pk) HLS_WARN_UNUSED;
+/* Is pk listed by this node's admin (hls peer add) and not blocked: a
+ * "direct peer", who gets the bodies of this node's peers-only stories. */
+bool hls_peers_is_listed(const struct hls_peers *p, const uint8_t pk[32]);
+/* pk broke the gossip protocol (what: a short reason): count it, and back
+ * off from it (no dialling, inbound refused) for a while. */
+void hls_peers_violation(struct hls_peers *p, const uint8_t pk[32], const char *what);
+/* Peer exchange: try pk at address once (unless blocked, connected or
+ * backed off). Never makes it a listed peer. */
+void hls_peers_learn(struct hls_peers *p, const uint8_t pk[32], const char *address);
+/* 100 minus 10 per protocol violation, at least 0 (hls peer list). */
+struct hls_peer_row;
+int hls_peers_score(const struct hls_peer_row *row);
 /* Sessions open now. */
 int hls_peers_connected(const struct hls_peers *p);
 

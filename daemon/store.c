@@ -102,6 +102,20 @@ static const char *const migrations[] = {
     "  failures INTEGER NOT NULL DEFAULT 0,"
     "  last_error TEXT"
     ") STRICT, WITHOUT ROWID;",
+
+    /* 4: gossip: fork evidence (two signed items of one origin and seq),
+     * peers' protocol violations, and the stubs a direct peer asks bodies
+     * for. */
+    "CREATE TABLE forks("
+    "  origin BLOB NOT NULL CHECK(length(origin) = 32),"
+    "  seq INTEGER NOT NULL,"
+    "  ours BLOB NOT NULL,"
+    "  theirs BLOB NOT NULL,"
+    "  found_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(origin, seq)"
+    ") STRICT, WITHOUT ROWID;"
+    "ALTER TABLE peers ADD COLUMN violations INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX items_stubs ON items(origin, seq) WHERE body_state = 1 AND audience = 1;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -262,10 +276,10 @@ static const char *const stmt_sql[ST__COUNT] = {
                      " VALUES(?1, ?2, ?3, ?4, ?5)",
     [ST_SHARE_FORGET] = "DELETE FROM shares WHERE record_id=?1",
     [ST_PEER_PUT] = "INSERT OR REPLACE INTO peers(node_id, address, admin, blocked, added_ms, last_seen_ms, bytes_in,"
-                    " bytes_out, failures, last_error) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    " bytes_out, failures, last_error, violations) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [ST_PEER_DELETE] = "DELETE FROM peers WHERE node_id=?1",
     [ST_PEER_LIST] = "SELECT node_id, address, admin, blocked, added_ms, last_seen_ms, bytes_in, bytes_out, failures,"
-                     " last_error FROM peers ORDER BY added_ms, node_id",
+                     " last_error, violations FROM peers ORDER BY added_ms, node_id",
 };
 
 /* record list: one prepared statement per combination of filters. */
@@ -1166,6 +1180,7 @@ int hls_store_peer_put(struct hls_store *s, const struct hls_peer_row *p, struct
   sqlite3_bind_int64(st, 8, p->bytes_out);
   sqlite3_bind_int64(st, 9, p->failures);
   bind_text_or_null(st, 10, p->last_error[0] ? p->last_error : NULL);
+  sqlite3_bind_int64(st, 11, p->violations);
   return step_done(s, st, why);
 }
 
@@ -1193,6 +1208,7 @@ int hls_store_peer_list(struct hls_store *s, hls_peer_cb cb, void *ctx, struct h
     p.bytes_in = sqlite3_column_int64(st, 6);
     p.bytes_out = sqlite3_column_int64(st, 7);
     p.failures = sqlite3_column_int64(st, 8);
+    p.violations = sqlite3_column_int64(st, 10);
     const unsigned char *err = sqlite3_column_text(st, 9);
     snprintf(p.last_error, sizeof p.last_error, "%s", err ? (const char *)err : "");
     if ((result = cb(ctx, &p)) != 0) break;
@@ -1201,3 +1217,7 @@ int hls_store_peer_list(struct hls_store *s, hls_peer_cb cb, void *ctx, struct h
   sqlite3_reset(st);
   return result;
 }
+
+/* --- the connection, for store_query.c ---------------------------------------------- */
+
+sqlite3 *hls_store_db(struct hls_store *s) { return s->db; }

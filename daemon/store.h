@@ -235,10 +235,94 @@ struct hls_peer_row {
   int64_t added_ms, last_seen_ms;
   int64_t bytes_in, bytes_out, failures;
   char last_error[96];
+  int64_t violations; /* protocol violations by this peer (gossip) */
 };
 typedef int (*hls_peer_cb)(void *ctx, const struct hls_peer_row *p);
 int hls_store_peer_put(struct hls_store *s, const struct hls_peer_row *p, struct hls_why *why) HLS_WARN_UNUSED;
 int hls_store_peer_delete(struct hls_store *s, const uint8_t node_id[32], struct hls_why *why) HLS_WARN_UNUSED;
 int hls_store_peer_list(struct hls_store *s, hls_peer_cb cb, void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
+
+/* === read side: places, stories and items held (daemon/store_query.c) =============
+ * What an admin reads of the items table: one row per place (origin) held,
+ * the stories whose bodies are held, every envelope. Queries only: nothing
+ * here writes. Each query is prepared when called (they run on an admin's
+ * request, not per item; see store_query.c). */
+
+struct sqlite3;
+/* The store's connection (borrowed: valid until hls_store_free). */
+struct sqlite3 *hls_store_db(struct hls_store *s);
+
+/* One origin held. The profile is the latest one whose body is held. */
+struct hls_place_row {
+  uint8_t node_id[32];
+  bool has_profile;
+  struct hls_profile profile; /* when has_profile */
+  uint64_t profile_seq;       /* when has_profile */
+  int64_t items;              /* envelopes held, whatever their body state */
+  int64_t stubs, erased;      /* of those, held as stub / with the body erased */
+  int64_t last_heard_ms;      /* newest stored_ms */
+  uint64_t chain_seq;         /* highest seq held */
+  uint8_t head_id[32];        /* that item's id */
+};
+typedef int (*hls_place_cb)(void *ctx, const struct hls_place_row *p);
+/* Every origin held, by place name (case-insensitive; origins with no
+ * profile held last), then node id. A non-zero return from cb stops the
+ * walk and is returned. */
+int hls_store_places(struct hls_store *s, hls_place_cb cb, void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
+
+struct hls_story_filter {
+  const char *place; /* a place name (case-insensitive, exact) or a node id; NULL for any */
+  const char *theme; /* slug, NULL for any */
+  bool has_since;
+  hls_day since;     /* the story's week ends on or after this day */
+  int64_t limit;     /* 0: no limit */
+};
+
+/* A story whose body is held; every pointer is borrowed for the call. */
+struct hls_story_row {
+  uint8_t origin[32];
+  uint64_t seq;
+  uint8_t item_id[32];
+  int audience;
+  int64_t timestamp_ms, stored_ms;
+  const struct hls_story *story;
+  const struct hls_place_row *place; /* its origin (has_profile may be false) */
+};
+typedef int (*hls_story_cb)(void *ctx, const struct hls_story_row *r);
+/* Stories (type story, body held) matching f, newest published first.
+ * A place that names no place held, or a node id with no items held, is
+ * HLS_ENOTFOUND. */
+int hls_store_stories(struct hls_store *s, const struct hls_story_filter *f, hls_story_cb cb, void *ctx,
+                      struct hls_why *why) HLS_WARN_UNUSED;
+
+struct hls_item_ref;
+/* The one story ref names (protocol/nodeid.h): cb is called once. Errors:
+ * HLS_ENOTFOUND (nothing held by that id; or only its stub, or its body
+ * was erased: why says which), HLS_EINVAL (a hex prefix that matches
+ * several items, or an item that is not a story). */
+int hls_store_story_find(struct hls_store *s, const struct hls_item_ref *ref, hls_story_cb cb, void *ctx,
+                         struct hls_why *why) HLS_WARN_UNUSED;
+
+struct hls_item_filter {
+  bool has_origin;
+  uint8_t origin[32];
+  int type;      /* enum hls_env_type, 0 for any */
+  int64_t limit; /* 0: no limit */
+};
+struct hls_item_row {
+  uint8_t origin[32];
+  uint64_t seq;
+  int type, audience, body_state;
+  int64_t timestamp_ms, stored_ms;
+  int64_t body_bytes; /* 0 unless held */
+  uint8_t item_id[32];
+  const struct hls_place_row *place; /* borrowed for the call */
+};
+typedef int (*hls_item_row_cb)(void *ctx, const struct hls_item_row *r);
+/* Every envelope held matching f, by origin then seq. An origin with no
+ * items held is HLS_ENOTFOUND. */
+int hls_store_items(struct hls_store *s, const struct hls_item_filter *f, hls_item_row_cb cb, void *ctx,
+                    struct hls_why *why) HLS_WARN_UNUSED;
+/* === end of the read side ==================================================== */
 
 #endif

@@ -541,8 +541,7 @@ static int pack_week_label(msgpack_packer *pk, const char *key, int iso_year, in
   return hls_mp_pack_kv_str(pk, key, label);
 }
 
-/* {week, audience, title, tried, learnt, themes, scale, stage} (8 pairs). */
-static int pack_story_fields(msgpack_packer *pk, const struct hls_story *s, int audience) {
+int hls_summarise_pack_story(msgpack_packer *pk, const struct hls_story *s, int audience) {
   PK(pack_week_label(pk, "week", s->iso_year, s->iso_week));
   PK(hls_mp_pack_kv_str(pk, "audience", hls_env_audience_name(audience)));
   PK(hls_mp_pack_kv_str(pk, "title", s->title));
@@ -569,7 +568,7 @@ static int pack_story_entry(msgpack_packer *pk, int64_t record_id, uint64_t seq,
       hls_mp_pack_cstr(pk, "seq") != 0 || (seq ? msgpack_pack_uint64(pk, seq) : msgpack_pack_nil(pk)) != 0 ||
       hls_mp_pack_kv_str(pk, "state", state) != 0)
     rc = HLS_ENOMEM;
-  if (rc == 0) rc = pack_story_fields(pk, &s, audience);
+  if (rc == 0) rc = hls_summarise_pack_story(pk, &s, audience);
   hls_story_free(&s);
   return rc;
 }
@@ -717,7 +716,7 @@ int hls_summarise_review(const struct hls_summarise_ctx *ctx, msgpack_packer *pk
     if ((rc = hls_story_decode(&s, cd->body, cd->body_len, why)) != 0) break;
     if (msgpack_pack_map(&l.pk, 10) != 0 || hls_mp_pack_kv_i64(&l.pk, "record", cd->record_id) != 0 ||
         hls_mp_pack_kv_bool(&l.pk, "changed", cd->has_share && cd->share.has_hash) != 0 ||
-        pack_story_fields(&l.pk, &s, cd->audience) != 0)
+        hls_summarise_pack_story(&l.pk, &s, cd->audience) != 0)
       rc = HLS_ENOMEM;
     hls_story_free(&s);
     l.n++;

@@ -57,6 +57,11 @@ int hls_summarise_preview(const struct hls_summarise_ctx *ctx, msgpack_packer *p
 /* Stories that wait for a person's decision: [{record, title, ...}]. */
 int hls_summarise_review(const struct hls_summarise_ctx *ctx, msgpack_packer *pk, struct hls_why *why) HLS_WARN_UNUSED;
 
+/* Pack a story's fields as map pairs (8: week, audience, title, tried,
+ * learnt, themes [{name, kind}], scale, stage): the shape share preview,
+ * share review and stories give it. The caller has opened the map. */
+int hls_summarise_pack_story(msgpack_packer *pk, const struct hls_story *s, int audience) HLS_WARN_UNUSED;
+
 /* The story a record would be published as, and the hash a person's
  * approval covers (audience and body). HLS_ECONSENT if its consent allows
  * no story. */

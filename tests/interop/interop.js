@@ -54,6 +54,7 @@ function session (secure, label) {
       const len = buf.readUInt32BE(0)
       const f = buf.slice(4, 4 + len)
       buf = buf.slice(4 + len)
+      if (f[0] >= 0x91 && f[0] <= 0x9f && f[1] >= 0x10 && f[1] <= 0x7f) continue // gossip (types 16+): not ours
       if (f[0] !== 0x92) fail('frame is not a 2-element array: ' + f.slice(0, 8).toString('hex'))
       if (f[1] === 0x00) { // hello [0, version]
         if (f[2] !== 0x01) fail('hello version ' + f[2])

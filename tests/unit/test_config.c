@@ -502,6 +502,11 @@ static void all_changed(struct hls_config *c) {
   ASSERT_OK(hls_config_set(c, "network.keepalive", "10s", &why));
   ASSERT_OK(hls_config_set(c, "network.reconnect_min", "2s", &why));
   ASSERT_OK(hls_config_set(c, "network.reconnect_max", "10m", &why));
+  ASSERT_OK(hls_config_set(c, "gossip.connections", "3", &why));
+  ASSERT_OK(hls_config_set(c, "gossip.interval", "1s", &why));
+  ASSERT_OK(hls_config_set(c, "gossip.window", "8", &why));
+  ASSERT_OK(hls_config_set(c, "gossip.batch_items", "100", &why));
+  ASSERT_OK(hls_config_set(c, "gossip.max_origins", "5000", &why));
 }
 
 static void test_apply_reload(void **state) {

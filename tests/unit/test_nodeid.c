@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "nodeid.h"
@@ -136,6 +137,54 @@ static void test_key32_parse_refusals(void **state) {
   assert_int_equal(accepted, 16); /* 4 data bits, 2 must-be-zero bits */
 }
 
+static void test_item_ref(void **state) {
+  (void)state;
+  struct hls_item_ref ref;
+  uint8_t id[32];
+  for (int i = 0; i < 32; i++) id[i] = (uint8_t)(0xa0 + i);
+  char hex[HLS_ITEM_ID_HEX_SIZE];
+  hls_item_id_format(id, hex);
+  assert_string_equal(hex, "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf");
+  /* The whole id: low == high == id. */
+  assert_int_equal(hls_item_ref_parse(hex, &ref), 0);
+  assert_false(ref.by_origin);
+  assert_int_equal(ref.hex_digits, 64);
+  assert_memory_equal(ref.low, id, 32);
+  assert_memory_equal(ref.high, id, 32);
+  /* An odd prefix, in upper case: the range covers the last nibble. */
+  assert_int_equal(hls_item_ref_parse("A0A1A2A3A", &ref), 0);
+  assert_int_equal(ref.hex_digits, 9);
+  static const uint8_t low[6] = {0xa0, 0xa1, 0xa2, 0xa3, 0xa0, 0x00}, high[6] = {0xa0, 0xa1, 0xa2, 0xa3, 0xaf, 0xff};
+  assert_memory_equal(ref.low, low, 6);
+  assert_memory_equal(ref.high, high, 6);
+  assert_int_equal(ref.low[31], 0x00);
+  assert_int_equal(ref.high[31], 0xff);
+  assert_true(memcmp(ref.low, id, 32) <= 0 && memcmp(id, ref.high, 32) <= 0);
+  /* ORIGIN:SEQ */
+  uint8_t pk[32];
+  char node_id[HLS_NODEID_TEXT_SIZE], text[96];
+  memset(pk, 7, sizeof pk);
+  hls_nodeid_format(pk, node_id);
+  snprintf(text, sizeof text, "%s:42", node_id);
+  assert_int_equal(hls_item_ref_parse(text, &ref), 0);
+  assert_true(ref.by_origin);
+  assert_memory_equal(ref.origin, pk, 32);
+  assert_int_equal(ref.seq, 42);
+  snprintf(text, sizeof text, "%s:9223372036854775807", node_id);
+  assert_int_equal(hls_item_ref_parse(text, &ref), 0);
+  assert_int_equal(ref.seq, INT64_MAX);
+  static const char *const bad_seqs[] = {"0", "", "-1", "+1", " 1", "1 ", "9223372036854775808", "01", "1x"};
+  for (size_t i = 0; i < sizeof bad_seqs / sizeof bad_seqs[0]; i++) {
+    snprintf(text, sizeof text, "%s:%s", node_id, bad_seqs[i]);
+    if (hls_item_ref_parse(text, &ref) != HLS_EINVAL) fail_msg("accepted \"%s\"", text);
+  }
+  static const char *const bad[] = {"", "a0a1a2a", "a0a1a2a3-", "g0a1a2a3", "@abc:1", "0x a0a1a2a3",
+                                    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf0"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (hls_item_ref_parse(bad[i], &ref) != HLS_EINVAL) fail_msg("accepted \"%s\"", bad[i]);
+  assert_int_equal(hls_item_ref_parse(NULL, &ref), HLS_EINVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_nodeid_round_trip),
@@ -143,6 +192,7 @@ int main(void) {
       cmocka_unit_test(test_nodeid_parse_refusals),
       cmocka_unit_test(test_key32_round_trip),
       cmocka_unit_test(test_key32_parse_refusals),
+      cmocka_unit_test(test_item_ref),
   };
   return cmocka_run_group_tests_name("nodeid", tests, NULL, NULL);
 }

@@ -1,0 +1,259 @@
+/* hls places, hls stories [show ID], hls items: what this node holds of
+ * the learning places share (its own included). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "date.h"
+#include "envelope.h"
+#include "nodeid.h"
+#include "text.h"
+
+/* Tables show this many hex digits of an item id; any 8 or more of them
+ * name the item (hls stories show). */
+#define SHORT_ID_DIGITS 12
+
+static bool empty_list(const struct hls_mp_value *list) {
+  return list == NULL || list->type != HLS_MP_ARRAY || list->len == 0;
+}
+
+static const char *short_id(const struct hls_mp_value *m, const char *key, char *buf, size_t size) {
+  hls_out_str(m, key, buf, size);
+  if (strlen(buf) > SHORT_ID_DIGITS) buf[SHORT_ID_DIGITS] = '\0';
+  return buf;
+}
+
+/* A place's name for a table: "-" when no profile of it is held. */
+static const char *place_cell(const struct hls_mp_value *m, const char *key, char *buf, size_t size) {
+  return hls_out_str(m, key, buf, size)[0] ? buf : "-";
+}
+
+static bool is_self(const struct hls_mp_value *m) {
+  const struct hls_mp_value *v = hls_mp_get(m, "self");
+  return v != NULL && v->type == HLS_MP_BOOL && v->v.b;
+}
+
+/* Print the reply's list with --json, else call table (or print none
+ * when empty); frees the reply. */
+static int print_list(struct cli *c, struct hls_ctl_response *resp, void (*table)(const struct hls_mp_value *),
+                      const char *none) {
+  int rc = 0;
+  if (c->json) rc = hls_out_print_json(resp->result);
+  else if (empty_list(resp->result)) printf("%s\n", none);
+  else table(resp->result);
+  hls_ctl_response_free(resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}
+
+/* --- places ----------------------------------------------------------------------- */
+
+static void places_table(const struct hls_mp_value *list) {
+  static const char *const headers[] = {"PLACE", "REGION", "ROLE", "ITEMS", "STUBS", "ERASED", "CHAIN", "LAST HEARD",
+                                        "NODE"};
+  struct hls_table *t = hls_table_new(9, headers);
+  for (size_t col = 3; t && col <= 6; col++) hls_table_set_right(t, col);
+  if (t) hls_table_set_max_width(t, 0, 50);
+  for (uint32_t i = 0; t && i < list->len; i++) {
+    const struct hls_mp_value *p = &list->v.items[i];
+    char place[HLS_PLACE_MAX + 16], region[HLS_REGION_MAX + 1], role[16], heard[24], node[HLS_NODEID_TEXT_SIZE];
+    char num[4][24];
+    static const char *const keys[] = {"items", "stubs", "erased", "chain_seq"};
+    for (int k = 0; k < 4; k++) snprintf(num[k], sizeof num[k], "%lld", (long long)hls_out_int(p, keys[k]));
+    if (!hls_out_str(p, "place", place, HLS_PLACE_MAX + 1)[0]) snprintf(place, sizeof place, "(no profile held)");
+    if (is_self(p)) strcat(place, " (this node)");
+    const char *row[] = {place,
+                         place_cell(p, "region", region, sizeof region),
+                         place_cell(p, "role", role, sizeof role),
+                         num[0],
+                         num[1],
+                         num[2],
+                         num[3],
+                         hls_out_str(p, "last_heard", heard, sizeof heard),
+                         hls_out_str(p, "node_id", node, sizeof node)};
+    hls_table_add(t, row);
+  }
+  if (t) hls_table_print(t, stdout);
+  hls_table_free(t);
+}
+
+int cmd_places(struct cli *c, int argc, char **argv) {
+  struct hls_ctl_response resp;
+  bool done;
+  int rc = cli_call_noargs(c, argc, argv, "places", &resp, &done);
+  if (done) return rc;
+  return print_list(c, &resp, places_table, "No places yet: this node holds no items (it publishes its profile when it starts).");
+}
+
+/* --- stories ------------------------------------------------------------------------ */
+
+static void stories_table(const struct hls_mp_value *list) {
+  static const char *const headers[] = {"ID", "WEEK", "PLACE", "THEMES", "TITLE"};
+  struct hls_table *t = hls_table_new(5, headers);
+  if (t) {
+    hls_table_set_max_width(t, 2, 30);
+    hls_table_set_max_width(t, 3, 40);
+    hls_table_set_max_width(t, 4, 60);
+  }
+  for (uint32_t i = 0; t && i < list->len; i++) {
+    const struct hls_mp_value *s = &list->v.items[i];
+    char id[HLS_ITEM_ID_HEX_SIZE], week[16], place[HLS_PLACE_MAX + 1], themes[1024], title[HLS_TITLE_MAX + 1];
+    hls_out_themes(s, themes, sizeof themes, false);
+    const char *row[] = {short_id(s, "id", id, sizeof id), hls_out_str(s, "week", week, sizeof week),
+                         place_cell(s, "place", place, sizeof place), themes, hls_out_str(s, "title", title, sizeof title)};
+    hls_table_add(t, row);
+  }
+  if (t) hls_table_print(t, stdout);
+  hls_table_free(t);
+  printf("\n'hls stories show ID' prints a whole story.\n");
+}
+
+int cmd_stories(struct cli *c, int argc, char **argv) {
+  static const struct option own[] = {{"place", required_argument, NULL, 'p'},
+                                      {"theme", required_argument, NULL, 't'},
+                                      {"since", required_argument, NULL, 's'},
+                                      {"limit", required_argument, NULL, 'l'},
+                                      {NULL, 0, NULL, 0}};
+  struct cli_opts o;
+  const char *place = NULL, *theme = NULL, *since = NULL;
+  int64_t limit = 0;
+  int opt, ec, rc;
+  cli_opts_init(&o, own);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
+    if (ec >= 0) return ec;
+    if (opt == 'p') place = optarg;
+    else if (opt == 't') theme = optarg;
+    else if (opt == 's') since = optarg;
+    else if (opt == 'l' && cli_parse_limit(optarg, &limit) != 0) return cli_usage(c, "--limit takes a whole number");
+  }
+  if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
+  /* Check what can be checked here, so a typo is a usage error. */
+  struct hls_why why = {{0}};
+  char slug[HLS_THEME_MAX + 1];
+  hls_day day;
+  if (place && hls_text_check(place, strlen(place), HLS_PLACE_MAX, false, "place", &why) != 0)
+    return cli_usage(c, "%s", why.text);
+  if (place && !place[0]) return cli_usage(c, "--place: give a place name or node id");
+  if (theme && hls_theme_normalise(theme, strlen(theme), slug, sizeof slug, &why) != 0)
+    return cli_usage(c, "%s", why.text);
+  if (since && hls_date_parse(since, strlen(since), &day) != 0)
+    return cli_usage(c, "--since: expected a date YYYY-MM-DD, not '%.40s'", since);
+  if ((rc = cli_connect(c)) != 0) return rc;
+  struct hls_client_req r;
+  struct hls_ctl_response resp;
+  hls_client_begin(&c->client, &r, "stories");
+  msgpack_pack_map(&r.pk, 1 + (place != NULL) + (theme != NULL) + (since != NULL));
+  hls_mp_pack_kv_i64(&r.pk, "limit", limit);
+  if (place) hls_mp_pack_kv_str(&r.pk, "place", place);
+  if (theme) hls_mp_pack_kv_str(&r.pk, "theme", slug);
+  if (since) hls_mp_pack_kv_str(&r.pk, "since", since);
+  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  return print_list(c, &resp, stories_table,
+                    place || theme || since ? "No stories match."
+                                            : "No stories held yet: none shared with this node, none published by it.");
+}
+
+static void print_story(const struct hls_mp_value *s) {
+  char b1[HLS_TITLE_MAX + 1], b2[HLS_REGION_MAX + 1], b3[32], themes[2048];
+  printf("%s\n", hls_out_str(s, "title", b1, sizeof b1));
+  if (hls_out_str(s, "place", b1, sizeof b1)[0]) {
+    printf("  place     %s", b1);
+    if (hls_out_str(s, "region", b2, sizeof b2)[0]) printf(" (%s)", b2);
+    if (hls_out_str(s, "role", b3, sizeof b3)[0]) printf(", role %s", b3);
+    printf("\n");
+  } else {
+    printf("  place     unknown (no profile of its node is held)\n");
+  }
+  printf("  node      %s%s\n", hls_out_str(s, "origin", b1, sizeof b1), is_self(s) ? " (this node)" : "");
+  printf("  week      %s", hls_out_str(s, "week", b1, sizeof b1));
+  if (hls_out_str(s, "week_start", b2, sizeof b2)[0] && hls_out_str(s, "week_end", b3, sizeof b3)[0])
+    printf(" (%s to %s)", b2, b3);
+  printf("\n");
+  hls_out_themes(s, themes, sizeof themes, true);
+  printf("  themes    %s\n", themes[0] ? themes : "-");
+  printf("  scale     %s\n", hls_out_str(s, "scale", b1, sizeof b1));
+  printf("  stage     %s\n", hls_out_str(s, "stage", b1, sizeof b1));
+  hls_out_str(s, "audience", b1, sizeof b1);
+  printf("  audience  %s\n", strcmp(b1, "peers") == 0 ? "peers (its place's direct peers only)" : b1);
+  printf("  published %s\n", hls_out_str(s, "published_at", b1, sizeof b1));
+  printf("  item      %s (seq %lld)\n", hls_out_str(s, "id", b1, sizeof b1), (long long)hls_out_int(s, "seq"));
+  hls_out_paragraph(s, "tried", "\nWhat was tried\n", "  ");
+  hls_out_paragraph(s, "learnt", "\nWhat was learnt\n", "  ");
+}
+
+int cmd_stories_show(struct cli *c, int argc, char **argv) {
+  struct cli_opts o;
+  int opt, ec, rc;
+  cli_opts_init(&o, NULL);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1)
+    if (ec >= 0) return ec;
+  struct hls_item_ref ref;
+  if (argc - optind != 1) return cli_usage(c, "give one story ID (the ID column of 'hls stories')");
+  if (hls_item_ref_parse(argv[optind], &ref) != 0)
+    return cli_usage(c, "'%.80s' is not a story ID: give 8 to 64 hex digits of its id, or NODE_ID:SEQ", argv[optind]);
+  if ((rc = cli_connect(c)) != 0) return rc;
+  struct hls_client_req r;
+  struct hls_ctl_response resp;
+  hls_client_begin(&c->client, &r, "stories.show");
+  msgpack_pack_map(&r.pk, 1);
+  hls_mp_pack_kv_str(&r.pk, "id", argv[optind]);
+  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  if (c->json) rc = hls_out_print_json(resp.result);
+  else print_story(resp.result);
+  hls_ctl_response_free(&resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}
+
+/* --- items ----------------------------------------------------------------------------- */
+
+static void items_table(const struct hls_mp_value *list) {
+  static const char *const headers[] = {"ORIGIN", "SEQ", "TYPE", "AUDIENCE", "BODY", "PUBLISHED", "ITEM ID"};
+  struct hls_table *t = hls_table_new(7, headers);
+  if (t) hls_table_set_right(t, 1);
+  for (uint32_t i = 0; t && i < list->len; i++) {
+    const struct hls_mp_value *it = &list->v.items[i];
+    char origin[HLS_NODEID_TEXT_SIZE], seq[24], type[16], aud[16], body[16], when[24], id[HLS_ITEM_ID_HEX_SIZE];
+    snprintf(seq, sizeof seq, "%lld", (long long)hls_out_int(it, "seq"));
+    const char *row[] = {hls_out_str(it, "origin", origin, sizeof origin), seq,
+                         hls_out_str(it, "type", type, sizeof type),       hls_out_str(it, "audience", aud, sizeof aud),
+                         hls_out_str(it, "body", body, sizeof body),       hls_out_str(it, "published_at", when, sizeof when),
+                         short_id(it, "item_id", id, sizeof id)};
+    hls_table_add(t, row);
+  }
+  if (t) hls_table_print(t, stdout);
+  hls_table_free(t);
+}
+
+int cmd_items(struct cli *c, int argc, char **argv) {
+  static const struct option own[] = {{"origin", required_argument, NULL, 'o'},
+                                      {"type", required_argument, NULL, 't'},
+                                      {"limit", required_argument, NULL, 'l'},
+                                      {NULL, 0, NULL, 0}};
+  struct cli_opts o;
+  const char *origin = NULL, *type = NULL;
+  int64_t limit = 0;
+  int opt, ec, rc, type_code;
+  uint8_t pk[HLS_NODEID_BYTES];
+  cli_opts_init(&o, own);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
+    if (ec >= 0) return ec;
+    if (opt == 'o') origin = optarg;
+    else if (opt == 't') type = optarg;
+    else if (opt == 'l' && cli_parse_limit(optarg, &limit) != 0) return cli_usage(c, "--limit takes a whole number");
+  }
+  if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
+  if (origin && hls_nodeid_parse(origin, pk) != 0)
+    return cli_usage(c, "--origin: '%.60s' is not a node id (@<44 characters of base64>.ed25519, as hls places shows)",
+                     origin);
+  if (type && hls_env_type_parse(type, &type_code) != 0)
+    return cli_usage(c, "--type: expected profile|digest|story|tombstone, not '%.20s'", type);
+  if ((rc = cli_connect(c)) != 0) return rc;
+  struct hls_client_req r;
+  struct hls_ctl_response resp;
+  hls_client_begin(&c->client, &r, "items");
+  msgpack_pack_map(&r.pk, 1 + (origin != NULL) + (type != NULL));
+  hls_mp_pack_kv_i64(&r.pk, "limit", limit);
+  if (origin) hls_mp_pack_kv_str(&r.pk, "origin", origin);
+  if (type) hls_mp_pack_kv_str(&r.pk, "type", type);
+  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  return print_list(c, &resp, items_table, origin || type ? "No items match." : "No items held yet.");
+}

@@ -1,0 +1,352 @@
+#include "gossipd.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "gossip.h"
+#include "gstore.h"
+#include "log.h"
+#include "mp.h"
+#include "net.h"
+#include "node.h"
+#include "nodeid.h"
+#include "peers.h"
+
+/* A session as gossipd sees it. A send that the transport refuses (the
+ * peer's write queue is full: it is not reading) dooms the session; it is
+ * closed from the timer, never from inside an engine call. */
+struct gsess {
+  struct hls_conn *conn;
+  struct hls_gossip_session *s;
+  uint8_t pk[32];
+  bool doomed;
+};
+
+struct dial {
+  uint8_t pk[32];
+  char address[HLS_PROFILE_ADDRESS_MAX + 1];
+};
+
+#define MAX_PENDING_DIALS 64
+
+struct hls_gossipd {
+  struct hls_node *node;
+  struct hls_gstore *gs;
+  struct hls_gossip *g;
+  uv_timer_t timer;
+  struct gsess *sess;
+  size_t n_sess, cap_sess;
+  struct dial dials[MAX_PENDING_DIALS];
+  size_t n_dials;
+  int64_t last_behind_log_ms;
+};
+
+static struct gsess *find_conn(struct hls_gossipd *gd, const struct hls_conn *c) {
+  for (size_t i = 0; i < gd->n_sess; i++)
+    if (gd->sess[i].conn == c) return &gd->sess[i];
+  return NULL;
+}
+
+static void fmt_id(const uint8_t pk[32], char out[HLS_NODEID_TEXT_SIZE]) { hls_nodeid_format(pk, out); }
+
+/* --- engine actions ------------------------------------------------------------- */
+
+static int emit(void *ctx, const struct hls_gossip_action *a) {
+  struct hls_gossipd *gd = ctx;
+  struct hls_why why = {{0}};
+  char id[HLS_NODEID_TEXT_SIZE];
+  int rc = 0;
+  switch (a->type) {
+  case HLS_GA_SEND: {
+    struct gsess *gs = find_conn(gd, a->session_ctx);
+    if (gs == NULL || gs->doomed) return 0;
+    if (hls_conn_send(gs->conn, a->frame, a->frame_len) != 0) gs->doomed = true;
+    return 0;
+  }
+  case HLS_GA_STORE:
+    rc = hls_gstore_put_run(gd->gs, a->envs, a->states, a->n, hls_node_now_ms(gd->node), &why);
+    break;
+  case HLS_GA_BODY:
+    rc = hls_gstore_put_body(gd->gs, &a->envs[0], &why);
+    break;
+  case HLS_GA_ERASE:
+    rc = hls_store_item_erase(gd->node->store, a->origin, a->seq, &why);
+    if (rc == 0) {
+      fmt_id(a->origin, id);
+      hls_log_info("item_erased", "origin=%s seq=%llu", id, (unsigned long long)a->seq);
+    }
+    break;
+  case HLS_GA_FORK:
+    rc = hls_gstore_fork_put(gd->gs, a->origin, a->seq, a->ours, a->ours_len, a->theirs, a->theirs_len,
+                             hls_node_now_ms(gd->node), &why);
+    if (rc == 0) {
+      fmt_id(a->origin, id);
+      hls_log_warn("fork_detected", "origin=%s seq=%llu action=stopped_following detail=\"two signed items with one "
+                   "seq; evidence kept (hls status)\"", id, (unsigned long long)a->seq);
+    }
+    break;
+  case HLS_GA_DIAL:
+    if (gd->n_dials < MAX_PENDING_DIALS) {
+      memcpy(gd->dials[gd->n_dials].pk, a->origin, 32);
+      snprintf(gd->dials[gd->n_dials].address, sizeof gd->dials[0].address, "%s", a->address);
+      gd->n_dials++;
+    }
+    return 0;
+  default:
+    return HLS_EINTERNAL;
+  }
+  if (rc != 0) hls_log_error("gossip_store_failed", "error=%s detail=\"%s\"", hls_err_name(rc), why.text);
+  return rc;
+}
+
+static bool is_direct_peer(void *ctx, const uint8_t pk[32]) {
+  struct hls_gossipd *gd = ctx;
+  return gd->node->peers != NULL && hls_peers_is_listed(gd->node->peers, pk);
+}
+
+/* The engine's store: reads through gstore, direct peers from the peer
+ * table. */
+static int st_get(void *ctx, const uint8_t origin[32], uint64_t seq, struct hls_gossip_item *out) {
+  struct hls_gossipd *gd = ctx;
+  return hls_gstore_get(gd->gs, origin, seq, out);
+}
+
+static int st_stubs(void *ctx, const uint8_t origin[32], uint64_t after, uint64_t *seqs, size_t max, size_t *n) {
+  struct hls_gossipd *gd = ctx;
+  return hls_gstore_stubs(gd->gs, origin, after, seqs, max, n);
+}
+
+/* --- peer session hooks --------------------------------------------------------- */
+
+static void on_open(void *ctx, struct hls_conn *c, const uint8_t pk[32]) {
+  struct hls_gossipd *gd = ctx;
+  if (gd->n_sess == gd->cap_sess) {
+    size_t cap = gd->cap_sess ? gd->cap_sess * 2 : 16;
+    struct gsess *s = realloc(gd->sess, cap * sizeof *s);
+    if (s == NULL) {
+      hls_conn_close(c, "out_of_memory");
+      return;
+    }
+    gd->sess = s;
+    gd->cap_sess = cap;
+  }
+  struct gsess *gs = &gd->sess[gd->n_sess++];
+  memset(gs, 0, sizeof *gs);
+  gs->conn = c;
+  memcpy(gs->pk, pk, 32);
+  int rc = hls_gossip_connected(gd->g, pk, c, &gs->s);
+  if (rc != 0) {
+    hls_log_error("gossip_session_failed", "error=%s", hls_err_name(rc));
+    gs->doomed = true;
+  }
+}
+
+static int on_frame(void *ctx, struct hls_conn *c, const uint8_t pk[32], const uint8_t *payload, size_t len,
+                    struct hls_why *why) {
+  struct hls_gossipd *gd = ctx;
+  struct gsess *gs = find_conn(gd, c);
+  if (gs == NULL || gs->doomed || gs->s == NULL) return 0;
+  int rc = hls_gossip_frame(gd->g, gs->s, payload, len, why);
+  if (rc != 0 && hls_gossip_peer_fault(rc)) hls_peers_violation(gd->node->peers, pk, hls_err_name(rc));
+  return rc;
+}
+
+static void on_close(void *ctx, struct hls_conn *c, const uint8_t pk[32]) {
+  (void)pk;
+  struct hls_gossipd *gd = ctx;
+  struct gsess *gs = find_conn(gd, c);
+  if (gs == NULL) return;
+  hls_gossip_disconnected(gd->g, gs->s);
+  *gs = gd->sess[--gd->n_sess];
+}
+
+/* --- timer ------------------------------------------------------------------------ */
+
+static void on_timer(uv_timer_t *t) {
+  struct hls_gossipd *gd = t->data;
+  int rc = hls_gossip_tick(gd->g, (uint64_t)hls_node_now_ms(gd->node));
+  if (rc != 0) hls_log_error("gossip_tick_failed", "error=%s", hls_err_name(rc));
+  /* Doomed sessions: closing runs on_close, which edits the array. */
+  struct hls_conn *doomed[16];
+  size_t nd = 0;
+  for (size_t i = 0; i < gd->n_sess && nd < 16; i++)
+    if (gd->sess[i].doomed) doomed[nd++] = gd->sess[i].conn;
+  for (size_t i = 0; i < nd; i++) hls_conn_close(doomed[i], "slow_reader");
+  size_t n = gd->n_dials;
+  gd->n_dials = 0;
+  for (size_t i = 0; i < n && gd->node->peers; i++) hls_peers_learn(gd->node->peers, gd->dials[i].pk, gd->dials[i].address);
+}
+
+/* --- start / stop ------------------------------------------------------------------- */
+
+static int load_one(void *ctx, const uint8_t origin[32], uint64_t head, const uint8_t head_id[32], bool forked,
+                    const struct hls_profile *profile) {
+  struct hls_gossipd *gd = ctx;
+  return hls_gossip_load_origin(gd->g, origin, head, head_id, forked, profile);
+}
+
+int hls_gossipd_start(struct hls_gossipd **out, struct hls_node *node, struct hls_why *why) {
+  *out = NULL;
+  struct hls_gossipd *gd = calloc(1, sizeof *gd);
+  if (gd == NULL) return HLS_ENOMEM;
+  gd->node = node;
+  int rc = hls_gstore_open(&gd->gs, node->store, why);
+  if (rc != 0) {
+    free(gd);
+    return rc;
+  }
+  struct hls_gossip_config cfg;
+  hls_gossip_config_init(&cfg, node->identity.public_key);
+  const struct hls_config *c = node->config;
+  cfg.target_connections = (uint32_t)c->gossip_connections;
+  cfg.vector_interval_ms = (uint64_t)c->gossip_interval_ms;
+  cfg.window = (uint32_t)c->gossip_window;
+  cfg.batch_items = (uint32_t)c->gossip_batch_items;
+  cfg.max_origins = (uint32_t)c->gossip_max_origins;
+  /* A batch stays well inside a frame: a quarter of max_frame, and one
+   * envelope (up to HLS_ENV_MAX_BYTES) more. */
+  cfg.batch_bytes = (uint32_t)(c->max_frame / 4);
+  cfg.redial_after_ms = (uint64_t)c->reconnect_max_ms;
+  randombytes_buf(&cfg.seed, sizeof cfg.seed);
+  struct hls_gossip_store st = {.ctx = gd, .get = st_get, .stubs = st_stubs, .is_direct_peer = is_direct_peer};
+  rc = hls_gossip_new(&gd->g, &cfg, &st, emit, gd);
+  if (rc == 0) rc = hls_gstore_each_origin(gd->gs, load_one, gd, why);
+  if (rc != 0) {
+    hls_gossip_free(gd->g);
+    hls_gstore_free(gd->gs);
+    free(gd);
+    return rc == HLS_ENOMEM ? rc : hls_why_set(why, rc, "gossip: loading the chains held: %s", hls_err_name(rc));
+  }
+  uv_timer_init(&node->loop, &gd->timer);
+  gd->timer.data = gd;
+  uint64_t every = (uint64_t)c->gossip_interval_ms < 100 ? (uint64_t)c->gossip_interval_ms : 100;
+  uv_timer_start(&gd->timer, on_timer, every, every);
+  struct hls_peer_hooks hooks = {.on_open = on_open, .on_frame = on_frame, .on_close = on_close, .ctx = gd};
+  hls_peers_set_hooks(node->peers, &hooks);
+  *out = gd;
+  return 0;
+}
+
+static void timer_closed(uv_handle_t *h) {
+  struct hls_gossipd *gd = h->data;
+  hls_gossip_free(gd->g);
+  hls_gstore_free(gd->gs);
+  free(gd->sess);
+  free(gd);
+}
+
+void hls_gossipd_close(struct hls_gossipd *gd) {
+  if (gd == NULL) return;
+  /* The sessions end with the peers; the engine forgets them now. */
+  for (size_t i = 0; i < gd->n_sess; i++) hls_gossip_disconnected(gd->g, gd->sess[i].s);
+  gd->n_sess = 0;
+  struct hls_peer_hooks none = {0};
+  if (gd->node->peers) hls_peers_set_hooks(gd->node->peers, &none);
+  uv_close((uv_handle_t *)&gd->timer, timer_closed);
+}
+
+void hls_gossipd_published(struct hls_gossipd *gd) {
+  if (gd == NULL) return;
+  const uint8_t *self = gd->node->identity.public_key;
+  uint64_t have = hls_gossip_head(gd->g, self), head = 0;
+  uint8_t id[32];
+  if (hls_store_chain_head(gd->node->store, self, &head, id, NULL) != 0) return;
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  for (uint64_t q = have + 1; q <= head; q++) {
+    struct hls_item it;
+    struct hls_why why = {{0}};
+    int rc = hls_store_item_get(gd->node->store, self, q, &it, &why);
+    if (rc == 0) {
+      sb.size = 0;
+      msgpack_sbuffer_write(&sb, (const char *)it.stub, it.stub_len - 1);
+      if (it.body != NULL) msgpack_sbuffer_write(&sb, (const char *)it.body, it.body_len);
+      else msgpack_sbuffer_write(&sb, "\xc0", 1);
+      rc = hls_gossip_local_item(gd->g, (const uint8_t *)sb.data, sb.size, &why);
+      hls_item_clear(&it);
+    }
+    if (rc != 0) {
+      hls_log_error("gossip_publish_failed", "seq=%llu error=%s detail=\"%s\"", (unsigned long long)q,
+                    hls_err_name(rc), why.text);
+      break;
+    }
+  }
+  msgpack_sbuffer_destroy(&sb);
+}
+
+/* --- status -------------------------------------------------------------------------- */
+
+struct heads_ctx {
+  msgpack_packer *pk;
+  int rc;
+};
+
+static void pack_head(void *ctx, const struct hls_gossip_origin_info *o) {
+  struct heads_ctx *h = ctx;
+  char id[HLS_NODEID_TEXT_SIZE];
+  if (h->rc != 0) return;
+  fmt_id(o->origin, id);
+  if (msgpack_pack_map(h->pk, 4) != 0 || hls_mp_pack_kv_str(h->pk, "origin", id) != 0 ||
+      hls_mp_pack_kv_i64(h->pk, "head", (int64_t)o->head) != 0 ||
+      hls_mp_pack_kv_i64(h->pk, "behind", o->forked || o->best_seen <= o->head ? 0 : (int64_t)(o->best_seen - o->head)) !=
+          0 ||
+      hls_mp_pack_kv_bool(h->pk, "forked", o->forked) != 0)
+    h->rc = HLS_ENOMEM;
+}
+
+static int pack_fork(void *ctx, const uint8_t origin[32], uint64_t seq, int64_t found_ms) {
+  msgpack_packer *pk = ctx;
+  char id[HLS_NODEID_TEXT_SIZE], when[21];
+  fmt_id(origin, id);
+  hls_time_format(found_ms, when);
+  if (msgpack_pack_map(pk, 3) != 0 || hls_mp_pack_kv_str(pk, "origin", id) != 0 ||
+      hls_mp_pack_kv_i64(pk, "seq", (int64_t)seq) != 0 || hls_mp_pack_kv_str(pk, "found_at", when) != 0)
+    return HLS_ENOMEM;
+  return 0;
+}
+
+static int count_fork(void *ctx, const uint8_t origin[32], uint64_t seq, int64_t found_ms) {
+  (void)origin, (void)seq, (void)found_ms;
+  (*(uint32_t *)ctx)++;
+  return 0;
+}
+
+#define PACK(x)                        \
+  do {                                 \
+    if ((x) != 0) return HLS_ENOMEM;   \
+  } while (0)
+
+int hls_gossipd_pack_status(struct hls_gossipd *gd, msgpack_packer *pk, struct hls_why *why) {
+  struct hls_gstore_counts counts;
+  int rc = hls_gstore_counts(gd->gs, &counts, why);
+  if (rc != 0) return rc;
+  struct hls_gossip_stats st;
+  hls_gossip_get_stats(gd->g, &st);
+  uint32_t n_forks = 0;
+  rc = hls_gstore_each_fork(gd->gs, count_fork, &n_forks, why);
+  if (rc != 0) return rc;
+  PACK(msgpack_pack_map(pk, 14));
+  PACK(hls_mp_pack_kv_i64(pk, "chains", (int64_t)st.origins));
+  PACK(hls_mp_pack_kv_i64(pk, "items", counts.items));
+  PACK(hls_mp_pack_kv_i64(pk, "bodies_held", counts.held));
+  PACK(hls_mp_pack_kv_i64(pk, "stubs", counts.stubs));
+  PACK(hls_mp_pack_kv_i64(pk, "erased", counts.erased));
+  PACK(hls_mp_pack_kv_i64(pk, "sessions", (int64_t)st.sessions));
+  PACK(hls_mp_pack_kv_i64(pk, "behind", (int64_t)st.behind));
+  PACK(hls_mp_pack_kv_bool(pk, "syncing", st.behind > 0));
+  PACK(hls_mp_pack_kv_i64(pk, "items_received", (int64_t)st.items_received));
+  PACK(hls_mp_pack_kv_i64(pk, "items_duplicate", (int64_t)st.items_duplicate));
+  PACK(hls_mp_pack_kv_i64(pk, "items_sent", (int64_t)st.items_sent));
+  PACK(hls_mp_pack_kv_i64(pk, "signature_checks", (int64_t)st.verifications));
+  PACK(hls_mp_pack_cstr(pk, "forks"));
+  PACK(msgpack_pack_array(pk, n_forks));
+  rc = hls_gstore_each_fork(gd->gs, pack_fork, pk, why);
+  if (rc != 0) return rc;
+  PACK(hls_mp_pack_cstr(pk, "heads"));
+  PACK(msgpack_pack_array(pk, (uint32_t)st.origins));
+  struct heads_ctx h = {.pk = pk};
+  hls_gossip_each_origin(gd->g, pack_head, &h);
+  return h.rc;
+}

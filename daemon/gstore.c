@@ -1,0 +1,282 @@
+#include "gstore.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+  G_GET,
+  G_STUBS,
+  G_BODY,
+  G_FORK_PUT,
+  G_HEADS,
+  G_HEAD_ID,
+  G_PROFILE,
+  G_FORKED,
+  G_COUNTS,
+  G_FORK_COUNT,
+  G_FORK_LIST,
+  G_TYPE,
+  G__COUNT
+};
+
+static const char *const sql[G__COUNT] = {
+    [G_GET] = "SELECT stub, body, body_state, audience FROM items WHERE origin=?1 AND seq=?2",
+    [G_STUBS] = "SELECT seq FROM items WHERE origin=?1 AND seq>?2 AND body_state=1 AND audience=1 ORDER BY seq"
+                " LIMIT ?3",
+    [G_BODY] = "UPDATE items SET body=?3, body_state=0 WHERE origin=?1 AND seq=?2 AND body_state=1",
+    [G_FORK_PUT] = "INSERT OR IGNORE INTO forks(origin, seq, ours, theirs, found_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
+    [G_HEADS] = "SELECT origin, max(seq) FROM items GROUP BY origin",
+    [G_HEAD_ID] = "SELECT item_id FROM items WHERE origin=?1 AND seq=?2",
+    [G_PROFILE] = "SELECT body FROM items WHERE origin=?1 AND type=1 AND body_state=0 ORDER BY seq DESC LIMIT 1",
+    [G_FORKED] = "SELECT 1 FROM forks WHERE origin=?1 LIMIT 1",
+    [G_COUNTS] = "SELECT count(*), ifnull(sum(body_state=0), 0), ifnull(sum(body_state=1), 0),"
+                 " ifnull(sum(body_state=2), 0) FROM items",
+    [G_FORK_COUNT] = "SELECT count(*) FROM forks",
+    [G_FORK_LIST] = "SELECT origin, seq, found_ms FROM forks ORDER BY found_ms DESC LIMIT 100",
+    [G_TYPE] = "SELECT type FROM items WHERE origin=?1 AND seq=?2",
+};
+
+struct hls_gstore {
+  struct hls_store *store;
+  sqlite3 *db;
+  sqlite3_stmt *st[G__COUNT];
+  /* the last item read by get: its views point here */
+  uint8_t *stub, *body;
+  size_t stub_cap, body_cap;
+};
+
+static int db_error(struct hls_gstore *gs, int rc, struct hls_why *why) {
+  int code = HLS_ESTORE;
+  if ((rc & 0xff) == SQLITE_NOMEM) code = HLS_ENOMEM;
+  else if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) code = HLS_EBUSY;
+  return hls_why_set(why, code, "store: %s", sqlite3_errmsg(gs->db));
+}
+
+static void done(sqlite3_stmt *st) {
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+}
+
+int hls_gstore_open(struct hls_gstore **out, struct hls_store *store, struct hls_why *why) {
+  *out = NULL;
+  struct hls_gstore *gs = calloc(1, sizeof *gs);
+  if (gs == NULL) return HLS_ENOMEM;
+  gs->store = store;
+  gs->db = hls_store_db(store);
+  for (int i = 0; i < G__COUNT; i++) {
+    int rc = sqlite3_prepare_v3(gs->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &gs->st[i], NULL);
+    if (rc != SQLITE_OK) {
+      rc = db_error(gs, rc, why);
+      hls_gstore_free(gs);
+      return rc;
+    }
+  }
+  *out = gs;
+  return 0;
+}
+
+void hls_gstore_free(struct hls_gstore *gs) {
+  if (gs == NULL) return;
+  for (int i = 0; i < G__COUNT; i++) sqlite3_finalize(gs->st[i]);
+  free(gs->stub);
+  free(gs->body);
+  free(gs);
+}
+
+static int copy_col(sqlite3_stmt *st, int col, uint8_t **buf, size_t *cap, const uint8_t **view, size_t *len) {
+  const void *b = sqlite3_column_blob(st, col);
+  size_t n = (size_t)sqlite3_column_bytes(st, col);
+  if (b == NULL) {
+    *view = NULL;
+    *len = 0;
+    return 0;
+  }
+  if (n > *cap) {
+    uint8_t *p = realloc(*buf, n);
+    if (p == NULL) return HLS_ENOMEM;
+    *buf = p;
+    *cap = n;
+  }
+  memcpy(*buf, b, n);
+  *view = *buf;
+  *len = n;
+  return 0;
+}
+
+int hls_gstore_get(void *ctx, const uint8_t origin[32], uint64_t seq, struct hls_gossip_item *out) {
+  struct hls_gstore *gs = ctx;
+  sqlite3_stmt *st = gs->st[G_GET];
+  memset(out, 0, sizeof *out);
+  if (seq > INT64_MAX) return HLS_ENOTFOUND;
+  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, (int64_t)seq);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    rc = copy_col(st, 0, &gs->stub, &gs->stub_cap, &out->stub, &out->stub_len);
+    if (rc == 0) rc = copy_col(st, 1, &gs->body, &gs->body_cap, &out->body, &out->body_len);
+    out->state = sqlite3_column_int(st, 2);
+    out->audience = sqlite3_column_int(st, 3);
+    if (rc == 0 && out->stub == NULL) rc = HLS_ESTORE;
+  } else if (rc == SQLITE_DONE) {
+    rc = HLS_ENOTFOUND;
+  } else {
+    rc = db_error(gs, rc, NULL);
+  }
+  done(st);
+  return rc;
+}
+
+int hls_gstore_stubs(void *ctx, const uint8_t origin[32], uint64_t after, uint64_t *seqs, size_t max, size_t *n) {
+  struct hls_gstore *gs = ctx;
+  sqlite3_stmt *st = gs->st[G_STUBS];
+  *n = 0;
+  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, after > INT64_MAX ? INT64_MAX : (int64_t)after);
+  sqlite3_bind_int64(st, 3, (int64_t)max);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) seqs[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
+  done(st);
+  return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_error(gs, rc, NULL);
+}
+
+/* The type of a held item, 0 if not held. */
+static int item_type(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq) {
+  sqlite3_stmt *st = gs->st[G_TYPE];
+  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, (int64_t)seq);
+  int type = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+  done(st);
+  return type;
+}
+
+int hls_gstore_put_run(struct hls_gstore *gs, const struct hls_envelope *envs, const int *states, size_t n,
+                       int64_t now_ms, struct hls_why *why) {
+  int rc = hls_store_begin(gs->store, why);
+  if (rc != 0) return rc;
+  for (size_t i = 0; i < n && rc == 0; i++) rc = hls_store_item_put(gs->store, &envs[i], states[i], now_ms, why);
+  /* The run's tombstones erase their targets in the same transaction, so
+   * a crash cannot leave a body that a held tombstone erased (the engine's
+   * ERASE that follows finds it done). Same rule as the engine: only a
+   * story or digest is erased. */
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    struct hls_tombstone t;
+    if (envs[i].h.type != HLS_ENV_TOMBSTONE || envs[i].body == NULL ||
+        hls_tombstone_decode(&t, envs[i].body, envs[i].body_len, NULL) != 0 || t.target_seq >= envs[i].h.seq)
+      continue;
+    int type = item_type(gs, envs[i].h.origin, t.target_seq);
+    if (type == HLS_ENV_STORY || type == HLS_ENV_DIGEST)
+      rc = hls_store_item_erase(gs->store, envs[i].h.origin, t.target_seq, why);
+  }
+  if (rc == 0) rc = hls_store_commit(gs->store, why);
+  if (rc != 0) hls_store_rollback(gs->store);
+  return rc;
+}
+
+int hls_gstore_put_body(struct hls_gstore *gs, const struct hls_envelope *env, struct hls_why *why) {
+  sqlite3_stmt *st = gs->st[G_BODY];
+  sqlite3_bind_blob(st, 1, env->h.origin, 32, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, (int64_t)env->h.seq);
+  sqlite3_bind_blob(st, 3, env->body, (int)env->body_len, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  done(st);
+  return rc == SQLITE_DONE ? 0 : db_error(gs, rc, why);
+}
+
+int hls_gstore_fork_put(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq, const uint8_t *ours,
+                        size_t ours_len, const uint8_t *theirs, size_t theirs_len, int64_t now_ms,
+                        struct hls_why *why) {
+  sqlite3_stmt *st = gs->st[G_FORK_PUT];
+  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, (int64_t)seq);
+  sqlite3_bind_blob(st, 3, ours, (int)ours_len, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 4, theirs, (int)theirs_len, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 5, now_ms);
+  int rc = sqlite3_step(st);
+  done(st);
+  return rc == SQLITE_DONE ? 0 : db_error(gs, rc, why);
+}
+
+int hls_gstore_each_origin(struct hls_gstore *gs, hls_gstore_origin_fn fn, void *ctx, struct hls_why *why) {
+  /* Collect the heads first: the callbacks run the other statements. */
+  struct head {
+    uint8_t origin[32];
+    uint64_t seq;
+  } *heads = NULL;
+  size_t n = 0, cap = 0;
+  sqlite3_stmt *st = gs->st[G_HEADS];
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(st, 0) != 32) continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 64;
+      struct head *h = realloc(heads, cap * sizeof *h);
+      if (h == NULL) {
+        done(st);
+        free(heads);
+        return HLS_ENOMEM;
+      }
+      heads = h;
+    }
+    memcpy(heads[n].origin, sqlite3_column_blob(st, 0), 32);
+    heads[n++].seq = (uint64_t)sqlite3_column_int64(st, 1);
+  }
+  done(st);
+  rc = rc == SQLITE_DONE ? 0 : db_error(gs, rc, why);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    uint8_t id[32] = {0};
+    bool forked = false, has_profile = false;
+    struct hls_profile prof;
+    st = gs->st[G_HEAD_ID];
+    sqlite3_bind_blob(st, 1, heads[i].origin, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)heads[i].seq);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) memcpy(id, sqlite3_column_blob(st, 0), 32);
+    done(st);
+    st = gs->st[G_FORKED];
+    sqlite3_bind_blob(st, 1, heads[i].origin, 32, SQLITE_STATIC);
+    forked = sqlite3_step(st) == SQLITE_ROW;
+    done(st);
+    st = gs->st[G_PROFILE];
+    sqlite3_bind_blob(st, 1, heads[i].origin, 32, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+      has_profile = hls_profile_decode(&prof, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+                                       NULL) == 0;
+    done(st);
+    rc = fn(ctx, heads[i].origin, heads[i].seq, id, forked, has_profile ? &prof : NULL);
+  }
+  free(heads);
+  return rc;
+}
+
+int hls_gstore_counts(struct hls_gstore *gs, struct hls_gstore_counts *out, struct hls_why *why) {
+  memset(out, 0, sizeof *out);
+  sqlite3_stmt *st = gs->st[G_COUNTS];
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    out->items = sqlite3_column_int64(st, 0);
+    out->held = sqlite3_column_int64(st, 1);
+    out->stubs = sqlite3_column_int64(st, 2);
+    out->erased = sqlite3_column_int64(st, 3);
+  }
+  done(st);
+  if (rc != SQLITE_ROW) return db_error(gs, rc, why);
+  st = gs->st[G_FORK_COUNT];
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) out->forks = sqlite3_column_int64(st, 0);
+  done(st);
+  return rc == SQLITE_ROW ? 0 : db_error(gs, rc, why);
+}
+
+int hls_gstore_each_fork(struct hls_gstore *gs, hls_gstore_fork_fn fn, void *ctx, struct hls_why *why) {
+  sqlite3_stmt *st = gs->st[G_FORK_LIST];
+  int rc = SQLITE_DONE, frc = 0;
+  while (frc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(st, 0) != 32) continue;
+    uint8_t origin[32];
+    memcpy(origin, sqlite3_column_blob(st, 0), 32);
+    frc = fn(ctx, origin, (uint64_t)sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
+  }
+  done(st);
+  if (frc != 0) return frc;
+  return rc == SQLITE_DONE ? 0 : db_error(gs, rc, why);
+}
