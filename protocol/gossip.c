@@ -44,6 +44,7 @@ struct origin {
   uint64_t best_seen;
   uint64_t last_dial_ms;
   bool forked, dialled;
+  bool head_ok; /* the head's own signature is known good (checked, or ours) */
   size_t n_addr;
   char **addr; /* owned */
 };
@@ -105,6 +106,14 @@ struct hls_gossip {
   struct hls_gossip_vector_entry *ventries;
   uint64_t *seqs;
   struct hls_gossip_stats st;
+  /* Fork evidence the store failed to keep (one at a time): retried by
+   * the tick, as the conflicting item may never come again. */
+  struct pending_fork {
+    uint32_t idx;
+    uint64_t seq;
+    uint8_t *ours, *theirs; /* owned stubs; ours NULL: none pending */
+    size_t ours_len, theirs_len;
+  } pfork;
 };
 
 void hls_gossip_config_init(struct hls_gossip_config *c, const uint8_t self[HLS_KEY_BYTES]) {
@@ -269,6 +278,8 @@ void hls_gossip_free(struct hls_gossip *g) {
   free(g->states);
   free(g->ventries);
   free(g->seqs);
+  free(g->pfork.ours);
+  free(g->pfork.theirs);
   free(g);
 }
 
@@ -285,6 +296,7 @@ int hls_gossip_load_origin(struct hls_gossip *g, const uint8_t origin[HLS_KEY_BY
   struct origin *o = &g->o[idx];
   o->head = head_seq;
   if (head_seq > 0) memcpy(o->head_id, head_id, HLS_HASH_BYTES);
+  o->head_ok = memcmp(origin, g->cfg.self, HLS_KEY_BYTES) == 0;
   o->best_seen = max_u64(o->best_seen, head_seq);
   o->forked = forked;
   if (profile != NULL) return origin_set_profile(o, profile);
@@ -474,7 +486,8 @@ static int send_items(struct hls_gossip *g, struct hls_gossip_session *s, uint32
     if (body) g->st.bodies_sent++;
     bool stop = g->tmp.size >= g->cfg.batch_bytes || q == to;
     if (stop) {
-      if (stub_verifies(g, &it)) {
+      if ((q == o->head && o->head_ok) || stub_verifies(g, &it)) {
+        if (q == o->head) o->head_ok = true;
         last_ok = q;
         last_ok_n = n;
         break;
@@ -690,21 +703,56 @@ static int fork_found(struct hls_gossip *g, uint32_t idx, uint64_t seq, const st
                                 .ours_len = ours->stub_len, .theirs = (const uint8_t *)g->tmp.data,
                                 .theirs_len = g->tmp.size};
   rc = g->emit(g->emit_ctx, &a);
-  if (rc != 0) return rc;
+  if (rc != 0) {
+    /* Peers send only what is above our head: the conflicting item may
+     * never come again. Keep the evidence for the tick to retry. */
+    if (g->pfork.ours == NULL) {
+      uint8_t *o = malloc(ours->stub_len), *t = malloc(g->tmp.size);
+      if (o != NULL && t != NULL) {
+        memcpy(o, ours->stub, ours->stub_len);
+        memcpy(t, g->tmp.data, g->tmp.size);
+        g->pfork = (struct pending_fork){.idx = idx, .seq = seq, .ours = o, .ours_len = ours->stub_len,
+                                         .theirs = t, .theirs_len = g->tmp.size};
+      } else {
+        free(o);
+        free(t);
+      }
+    }
+    return rc;
+  }
   g->o[idx].forked = true;
   g->st.forked++;
   return 0;
 }
 
+/* Record the fork evidence whose FORK action failed before. */
+static int retry_fork(struct hls_gossip *g) {
+  struct pending_fork *p = &g->pfork;
+  if (!g->o[p->idx].forked) {
+    struct hls_gossip_action a = {.type = HLS_GA_FORK, .origin = g->o[p->idx].pk, .seq = p->seq, .ours = p->ours,
+                                  .ours_len = p->ours_len, .theirs = p->theirs, .theirs_len = p->theirs_len};
+    int rc = g->emit(g->emit_ctx, &a);
+    if (rc != 0) return rc;
+    g->o[p->idx].forked = true;
+    g->st.forked++;
+  }
+  free(p->ours);
+  free(p->theirs);
+  memset(p, 0, sizeof *p);
+  return 0;
+}
+
 /* Emit STORE for n consecutive new items of origin idx and move its head;
  * the newest profile among them gives the origin's addresses. */
-static int store_run(struct hls_gossip *g, uint32_t idx, const struct hls_envelope *e, const int *states, size_t n) {
+static int store_run(struct hls_gossip *g, uint32_t idx, const struct hls_envelope *e, const int *states, size_t n,
+                     bool verified) {
   struct hls_gossip_action a = {.type = HLS_GA_STORE, .n = n, .envs = e, .states = states};
   int rc = g->emit(g->emit_ctx, &a);
   if (rc != 0) return rc;
   struct origin *o = &g->o[idx];
   o->head = e[n - 1].h.seq;
   memcpy(o->head_id, e[n - 1].id, HLS_HASH_BYTES);
+  o->head_ok = verified; /* the batch's newest item had its signature checked */
   o->best_seen = max_u64(o->best_seen, o->head);
   g->st.items_received += n;
   for (size_t i = 0; i < n; i++) {
@@ -854,7 +902,7 @@ static int on_items(struct hls_gossip *g, struct hls_gossip_session *s, const ui
       bool tomb = i < n && e[i].h.type == HLS_ENV_TOMBSTONE;
       if (i < n && !tomb) continue;
       if (i > from) {
-        rc = store_run(g, idx, &e[from], &g->states[from - k], i - from);
+        rc = store_run(g, idx, &e[from], &g->states[from - k], i - from, i == n);
         if (rc != 0) {
           if (f < 0 && from == k) { /* forget the origin just added */
             origin_free_addr(&g->o[idx]);
@@ -994,6 +1042,7 @@ int hls_gossip_local_item(struct hls_gossip *g, const uint8_t *envelope, size_t 
     return hls_why_set(why, HLS_ECHAIN, "local item: seq %llu does not follow %llu", (unsigned long long)e.h.seq,
                        (unsigned long long)o->head);
   o->head = e.h.seq;
+  o->head_ok = true;
   o->best_seen = max_u64(o->best_seen, o->head);
   memcpy(o->head_id, e.id, HLS_HASH_BYTES);
   if (e.h.type == HLS_ENV_PROFILE && e.body != NULL) {
@@ -1030,6 +1079,10 @@ static int dial_some(struct hls_gossip *g) {
 
 int hls_gossip_tick(struct hls_gossip *g, uint64_t now_ms) {
   if (now_ms > g->now_ms) g->now_ms = now_ms;
+  if (g->pfork.ours != NULL) {
+    int rc = retry_fork(g);
+    if (rc != 0) return rc;
+  }
   if (!g->ticked) {
     g->ticked = true;
     g->last_tell_ms = g->last_dial_ms = now_ms;
