@@ -104,6 +104,7 @@ struct hls_gossip {
   struct hls_envelope *envs; /* HLS_GOSSIP_MAX_BATCH */
   int *states;
   struct hls_gossip_vector_entry *ventries;
+  struct hls_gossip_vector_entry *acks; /* HLS_GOSSIP_MAX_BATCH: runs of an ITEMS frame */
   uint64_t *seqs;
   struct hls_gossip_stats st;
   /* Fork evidence the store failed to keep (one at a time): retried by
@@ -244,8 +245,9 @@ int hls_gossip_new(struct hls_gossip **out, const struct hls_gossip_config *cfg,
   g->envs = calloc(HLS_GOSSIP_MAX_BATCH, sizeof *g->envs);
   g->states = calloc(HLS_GOSSIP_MAX_BATCH, sizeof *g->states);
   g->ventries = calloc(HLS_GOSSIP_MAX_VECTOR, sizeof *g->ventries);
+  g->acks = calloc(HLS_GOSSIP_MAX_BATCH, sizeof *g->acks);
   g->seqs = calloc(HLS_GOSSIP_MAX_WANT, sizeof *g->seqs);
-  if (g->envs == NULL || g->states == NULL || g->ventries == NULL || g->seqs == NULL) {
+  if (g->envs == NULL || g->states == NULL || g->ventries == NULL || g->acks == NULL || g->seqs == NULL) {
     hls_gossip_free(g);
     return HLS_ENOMEM;
   }
@@ -277,6 +279,7 @@ void hls_gossip_free(struct hls_gossip *g) {
   free(g->envs);
   free(g->states);
   free(g->ventries);
+  free(g->acks);
   free(g->seqs);
   free(g->pfork.ours);
   free(g->pfork.theirs);
@@ -387,19 +390,25 @@ static int send_frame(struct hls_gossip *g, struct hls_gossip_session *s, size_t
   return rc;
 }
 
-static int send_ack(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t origin[HLS_KEY_BYTES],
-                    uint64_t head) {
+/* ACK [18, [[origin, head], ...]]: one entry per run of the ITEMS frame
+ * acknowledged (none for BODIES). */
+static int send_ack(struct hls_gossip *g, struct hls_gossip_session *s, const struct hls_gossip_vector_entry *acks,
+                    size_t n) {
   msgpack_packer pk;
   msgpack_packer_init(&pk, &g->out, msgpack_sbuffer_write);
   g->out.size = 0;
   size_t at = hls_frame_begin(&g->out);
-  PK(msgpack_pack_array(&pk, 3));
+  PK(msgpack_pack_array(&pk, 2));
   PK(msgpack_pack_uint32(&pk, HLS_GF_ACK));
-  PK(msgpack_pack_bin(&pk, HLS_KEY_BYTES));
-  PK(msgpack_pack_bin_body(&pk, origin, HLS_KEY_BYTES));
-  PK(msgpack_pack_uint64(&pk, head));
-  int64_t f = origin_find(g, origin);
-  if (f >= 0 && s->so[f].told < head) s->so[f].told = head; /* the ACK tells it */
+  PK(msgpack_pack_array(&pk, (uint32_t)n));
+  for (size_t i = 0; i < n; i++) {
+    PK(msgpack_pack_array(&pk, 2));
+    PK(msgpack_pack_bin(&pk, HLS_KEY_BYTES));
+    PK(msgpack_pack_bin_body(&pk, acks[i].origin, HLS_KEY_BYTES));
+    PK(msgpack_pack_uint64(&pk, acks[i].head));
+    int64_t f = origin_find(g, acks[i].origin);
+    if (f >= 0 && s->so[f].told < acks[i].head) s->so[f].told = acks[i].head; /* the ACK tells it */
+  }
   return send_frame(g, s, at);
 }
 
@@ -459,19 +468,21 @@ static bool body_allowed(const struct hls_gossip_item *it, bool direct) {
   return it->audience == HLS_AUD_NETWORK || direct;
 }
 
-/* Send the next batch of origin idx to s: items from what the peer holds
- * (or was sent) + 1, ending at an item whose own signature verifies, so
- * the receiver can check the batch with that one signature. */
-static int send_items(struct hls_gossip *g, struct hls_gossip_session *s, uint32_t idx) {
+/* Append to tmp the next run of origin idx for s: items from what the peer
+ * holds (or was sent) + 1, at most budget of them, ending at an item whose
+ * own signature verifies, so the receiver checks the run with that one
+ * signature. *added gets the number of items (0: none could go). */
+static int append_run(struct hls_gossip *g, struct hls_gossip_session *s, uint32_t idx, size_t budget,
+                      size_t *added) {
   struct origin *o = &g->o[idx];
   struct sess_origin *so = &s->so[idx];
   uint64_t from = max_u64(so->peer_has, so->sent) + 1;
   uint64_t to = o->head;
-  if (to - from + 1 > g->cfg.batch_items) to = from + g->cfg.batch_items - 1;
-  /* Collect the bins into tmp, remembering where each ends. */
-  g->tmp.size = 0;
+  *added = 0;
+  if (to - from + 1 > budget) to = from + budget - 1;
+  size_t start = g->tmp.size;
   size_t ends[HLS_GOSSIP_MAX_BATCH];
-  size_t n = 0;
+  size_t n = 0, bodies = 0;
   uint64_t last_ok = 0;
   size_t last_ok_n = 0;
   bool direct = memcmp(o->pk, g->cfg.self, HLS_KEY_BYTES) == 0 && g->store.is_direct_peer(g->store.ctx, s->pk);
@@ -483,7 +494,7 @@ static int send_items(struct hls_gossip *g, struct hls_gossip_session *s, uint32
     rc = pack_envelope_bin(&g->tmp, &it, body);
     if (rc != 0) return rc;
     ends[n++] = g->tmp.size;
-    if (body) g->st.bodies_sent++;
+    if (body) bodies++;
     bool stop = g->tmp.size >= g->cfg.batch_bytes || q == to;
     if (stop) {
       if ((q == o->head && o->head_ok) || stub_verifies(g, &it)) {
@@ -493,7 +504,7 @@ static int send_items(struct hls_gossip *g, struct hls_gossip_session *s, uint32
         break;
       }
       /* A bad signature that a later header vouches for (only its origin
-       * can make one): end the batch earlier, at an item that verifies. */
+       * can make one): end the run earlier, at an item that verifies. */
       for (uint64_t b = q; b > from; b--) {
         rc = g->store.get(g->store.ctx, o->pk, b - 1, &it);
         if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
@@ -509,21 +520,57 @@ static int send_items(struct hls_gossip *g, struct hls_gossip_session *s, uint32
   if (last_ok == 0) {
     /* No item in reach verifies its own signature (only a broken or
      * malicious origin makes such a chain): wait for the chain to grow. */
+    g->tmp.size = start;
     so->stalled = o->head;
     return 0;
   }
+  g->tmp.size = ends[last_ok_n - 1];
+  so->sent = last_ok;
+  so->told = max_u64(so->told, last_ok);
+  g->st.items_sent += last_ok_n;
+  g->st.bodies_sent += bodies; /* (counted before a shrink: a bad-signature chain only) */
+  *added = last_ok_n;
+  return 0;
+}
+
+/* Send one ITEMS frame: runs of the origins waiting in the send queue, in
+ * turn, up to batch_items envelopes and about batch_bytes. Origins with
+ * more to send go to the back of the queue (round robin). *sent: whether
+ * a frame went. */
+static int send_items(struct hls_gossip *g, struct hls_gossip_session *s, bool *sent) {
+  uint32_t requeue[HLS_GOSSIP_MAX_BATCH];
+  size_t n_requeue = 0, total = 0;
+  uint32_t idx;
+  int rc = 0;
+  *sent = false;
+  g->tmp.size = 0;
+  while (total < g->cfg.batch_items && g->tmp.size < g->cfg.batch_bytes && fifo_pop(&s->sendq, &idx)) {
+    s->so[idx].in_send = 0;
+    if (!needs_send(g, s, idx)) {
+      note_head(g, s, idx); /* maybe only a tell now */
+      continue;
+    }
+    size_t added;
+    rc = append_run(g, s, idx, g->cfg.batch_items - total, &added);
+    if (rc != 0) break;
+    total += added;
+    if (needs_send(g, s, idx)) requeue[n_requeue++] = idx; /* never twice in one frame */
+  }
+  for (size_t i = 0; i < n_requeue; i++) {
+    s->so[requeue[i]].in_send = 1;
+    fifo_push(&s->sendq, requeue[i]);
+  }
+  if (rc != 0 || total == 0) return rc;
   msgpack_packer pk;
   msgpack_packer_init(&pk, &g->out, msgpack_sbuffer_write);
   g->out.size = 0;
   size_t at = hls_frame_begin(&g->out);
   PK(msgpack_pack_array(&pk, 2));
   PK(msgpack_pack_uint32(&pk, HLS_GF_ITEMS));
-  PK(msgpack_pack_array(&pk, (uint32_t)last_ok_n));
-  PK(msgpack_sbuffer_write(&g->out, g->tmp.data, ends[last_ok_n - 1]));
-  so->sent = last_ok;
-  so->told = max_u64(so->told, last_ok);
+  PK(msgpack_pack_array(&pk, (uint32_t)total));
+  PK(msgpack_sbuffer_write(&g->out, g->tmp.data, g->tmp.size));
   s->inflight++;
-  g->st.items_sent += last_ok_n;
+  *sent = true;
   return send_frame(g, s, at);
 }
 
@@ -572,19 +619,10 @@ static int pump(struct hls_gossip *g, struct hls_gossip_session *s) {
       if (rc != 0) return rc;
       continue;
     }
-    uint32_t idx;
-    if (!fifo_pop(&s->sendq, &idx)) break;
-    s->so[idx].in_send = 0;
-    if (!needs_send(g, s, idx)) {
-      note_head(g, s, idx); /* maybe only a tell now */
-      continue;
-    }
-    int rc = send_items(g, s, idx);
+    bool sent;
+    int rc = send_items(g, s, &sent);
     if (rc != 0) return rc;
-    if (needs_send(g, s, idx)) { /* more: back of the queue (round robin) */
-      s->so[idx].in_send = 1;
-      fifo_push(&s->sendq, idx);
-    }
+    if (!sent) break;
   }
   return 0;
 }
@@ -805,25 +843,21 @@ static int head_moved(struct hls_gossip *g, uint32_t idx) {
   return 0;
 }
 
-static int on_items(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *p, size_t len,
-                    struct hls_why *why) {
-  size_t n;
-  bool complete;
-  int rc = hls_gossip_items_decode(p, len, HLS_GF_ITEMS, &complete, g->envs, &n, why);
-  if (rc != 0) return rc;
-  struct hls_envelope *e = g->envs;
+/* One run of an ITEMS frame: n linked items e[0..n) of one origin, whose
+ * states go in states[0..n). *ack gets this node's head for the origin
+ * afterwards (docs/protocol.md 8.3). */
+static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct hls_envelope *e, size_t n,
+                      int *states, uint64_t *ack, struct hls_why *why) {
+  int rc;
   const uint8_t *opk = e[0].h.origin;
-  for (size_t i = 1; i < n; i++)
-    if (hls_env_check_link(&e[i - 1], &e[i]) != 0)
-      return hls_why_set(why, HLS_ECHAIN, "items: item %zu does not follow item %zu of the batch", i, i - 1);
   uint64_t first = e[0].h.seq, last = e[n - 1].h.seq;
   bool from_origin = memcmp(opk, s->pk, HLS_KEY_BYTES) == 0;
-  g->st.bytes_received += len;
 
   int64_t f = origin_find(g, opk);
   uint64_t head = f >= 0 ? g->o[f].head : 0;
-  if (f >= 0 && g->o[f].forked) return send_ack(g, s, opk, head); /* not following it any more */
-  if (f < 0 && g->n_o >= g->cfg.max_origins) return send_ack(g, s, opk, 0); /* not followed: ignored */
+  *ack = head;
+  if (f >= 0 && g->o[f].forked) return 0;                    /* not following it any more */
+  if (f < 0 && g->n_o >= g->cfg.max_origins) return 0;        /* not followed: ignored */
   if (first > head + 1)
     return hls_why_set(why, HLS_ECHAIN, "items: seq %llu leaves a gap after %llu", (unsigned long long)first,
                        (unsigned long long)head);
@@ -842,9 +876,7 @@ static int on_items(struct hls_gossip *g, struct hls_gossip_session *s, const ui
     if (memcmp(oe.id, e[k - 1].id, HLS_HASH_BYTES) != 0) {
       if (verify(g, &e[k - 1]) != 0)
         return hls_why_set(why, HLS_EBADSIG, "items: item %llu has a bad signature", (unsigned long long)q);
-      rc = fork_found(g, (uint32_t)f, q, &ours, &e[k - 1]);
-      if (rc != 0) return rc;
-      return send_ack(g, s, opk, head);
+      return fork_found(g, (uint32_t)f, q, &ours, &e[k - 1]);
     }
     g->st.items_duplicate += k;
     /* The origin sending bodies of its peers-audience stories we hold as
@@ -871,9 +903,7 @@ static int on_items(struct hls_gossip *g, struct hls_gossip_session *s, const ui
       struct hls_gossip_item ours;
       rc = g->store.get(g->store.ctx, opk, head, &ours);
       if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
-      rc = fork_found(g, (uint32_t)f, head, &ours, nf);
-      if (rc != 0) return rc;
-      return send_ack(g, s, opk, head);
+      return fork_found(g, (uint32_t)f, head, &ours, nf);
     }
     if (verify(g, &e[n - 1]) != 0)
       return hls_why_set(why, HLS_EBADSIG, "items: item %llu has a bad signature", (unsigned long long)last);
@@ -882,12 +912,12 @@ static int on_items(struct hls_gossip *g, struct hls_gossip_session *s, const ui
         return hls_why_set(why, HLS_EPERM, "items: relayed the body of a peers-only story");
       if (e[i].body == NULL && e[i].h.type == HLS_ENV_TOMBSTONE)
         return hls_why_set(why, HLS_EMALFORMED, "items: a tombstone without its body");
-      g->states[i - k] = e[i].body != NULL ? 0 : 1;
+      states[i - k] = e[i].body != NULL ? 0 : 1;
     }
     uint32_t idx;
     if (f < 0) {
       rc = origin_add(g, opk, &idx);
-      if (rc == HLS_ELIMIT) return send_ack(g, s, opk, 0); /* not followed: ignore */
+      if (rc == HLS_ELIMIT) return 0; /* not followed: ignored */
       if (rc != 0) return rc;
     } else {
       idx = (uint32_t)f;
@@ -902,7 +932,7 @@ static int on_items(struct hls_gossip *g, struct hls_gossip_session *s, const ui
       bool tomb = i < n && e[i].h.type == HLS_ENV_TOMBSTONE;
       if (i < n && !tomb) continue;
       if (i > from) {
-        rc = store_run(g, idx, &e[from], &g->states[from - k], i - from, i == n);
+        rc = store_run(g, idx, &e[from], &states[from - k], i - from, i == n);
         if (rc != 0) {
           if (f < 0 && from == k) { /* forget the origin just added */
             origin_free_addr(&g->o[idx]);
@@ -921,9 +951,8 @@ static int on_items(struct hls_gossip *g, struct hls_gossip_session *s, const ui
     }
     struct sess_origin *so = &s->so[idx];
     so->peer_has = max_u64(so->peer_has, last);
-    rc = send_ack(g, s, opk, last);
-    if (rc != 0) return rc;
-    so->told = max_u64(so->told, last);
+    so->told = max_u64(so->told, last); /* the ACK will say so */
+    *ack = last;
     rc = head_moved(g, idx);
     if (rc != 0) return rc;
     /* Stubs of an origin we are connected to: ask it for the bodies. */
@@ -932,22 +961,54 @@ static int on_items(struct hls_gossip *g, struct hls_gossip_session *s, const ui
     return 0;
   }
   if (f >= 0) s->so[f].peer_has = max_u64(s->so[f].peer_has, last);
-  return send_ack(g, s, opk, head);
+  return 0;
+}
+
+/* ITEMS: runs of one origin each, every origin at most once; one ACK
+ * listing this node's head for each run's origin. */
+static int on_items(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *p, size_t len,
+                    struct hls_why *why) {
+  size_t n;
+  bool complete;
+  int rc = hls_gossip_items_decode(p, len, HLS_GF_ITEMS, &complete, g->envs, &n, why);
+  if (rc != 0) return rc;
+  g->st.bytes_received += len;
+  struct hls_envelope *e = g->envs;
+  size_t n_runs = 0;
+  for (size_t a = 0, i = 1; i <= n; i++) {
+    if (i < n && memcmp(e[i].h.origin, e[a].h.origin, HLS_KEY_BYTES) == 0) {
+      if (hls_env_check_link(&e[i - 1], &e[i]) != 0)
+        return hls_why_set(why, HLS_ECHAIN, "items: item %zu does not follow item %zu of the batch", i, i - 1);
+      continue;
+    }
+    for (size_t r = 0; r < n_runs; r++)
+      if (memcmp(g->acks[r].origin, e[a].h.origin, HLS_KEY_BYTES) == 0)
+        return hls_why_set(why, HLS_EMALFORMED, "items: origin of item %zu has two runs in one frame", a);
+    g->acks[n_runs].origin = e[a].h.origin;
+    g->acks[n_runs++].head = (uint64_t)a | ((uint64_t)(i - a) << 32); /* run start and length, for now */
+    a = i;
+  }
+  for (size_t r = 0; r < n_runs; r++) {
+    size_t a = (size_t)(g->acks[r].head & 0xffffffffu), m = (size_t)(g->acks[r].head >> 32);
+    rc = accept_run(g, s, &e[a], m, &g->states[a], &g->acks[r].head, why);
+    if (rc != 0) return rc;
+  }
+  return send_ack(g, s, g->acks, n_runs);
 }
 
 static int on_ack(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *p, size_t len,
                   struct hls_why *why) {
-  const uint8_t *opk;
-  uint64_t head;
-  int rc = hls_gossip_ack_decode(p, len, &opk, &head, why);
+  size_t n;
+  int rc = hls_gossip_ack_decode(p, len, g->acks, &n, why);
   if (rc != 0) return rc;
   if (s->inflight == 0) return hls_why_set(why, HLS_EMALFORMED, "ack: nothing was sent");
   s->inflight--;
-  int64_t f = origin_find(g, opk);
-  if (f >= 0) {
+  for (size_t i = 0; i < n; i++) {
+    int64_t f = origin_find(g, g->acks[i].origin);
+    if (f < 0) continue;
     struct sess_origin *so = &s->so[f];
-    so->peer_has = max_u64(so->peer_has, head);
-    if (!g->o[f].forked) g->o[f].best_seen = max_u64(g->o[f].best_seen, head);
+    so->peer_has = max_u64(so->peer_has, g->acks[i].head);
+    if (!g->o[f].forked) g->o[f].best_seen = max_u64(g->o[f].best_seen, g->acks[i].head);
   }
   return pump(g, s);
 }
@@ -997,8 +1058,7 @@ static int on_bodies(struct hls_gossip *g, struct hls_gossip_session *s, const u
     if (rc != 0) return rc;
     g->st.bodies_received++;
   }
-  int64_t f = origin_find(g, s->pk);
-  rc = send_ack(g, s, s->pk, f >= 0 ? g->o[f].head : 0);
+  rc = send_ack(g, s, NULL, 0);
   if (rc != 0) return rc;
   if (complete) {
     s->want_out = false;
@@ -1249,13 +1309,23 @@ int hls_gossip_items_decode(const uint8_t *payload, size_t len, int type, bool *
   return finish(&r, name, why);
 }
 
-int hls_gossip_ack_decode(const uint8_t *payload, size_t len, const uint8_t **origin, uint64_t *head,
+int hls_gossip_ack_decode(const uint8_t *payload, size_t len, struct hls_gossip_vector_entry *entries, size_t *n,
                           struct hls_why *why) {
   struct hls_mp_reader r;
-  int rc = read_head(&r, payload, len, HLS_GF_ACK, 3, "ack", why);
-  if (rc == 0) rc = read_key(&r, origin, "ack", why);
+  uint32_t count, two;
+  int rc = read_head(&r, payload, len, HLS_GF_ACK, 2, "ack", why);
   if (rc != 0) return rc;
-  RD(hls_mp_read_uint(&r, head), "ack: bad head");
+  RD(hls_mp_read_array(&r, &count), "ack: expected [18, [[origin, head], ...]]");
+  if (count > HLS_GOSSIP_MAX_BATCH)
+    return hls_why_set(why, HLS_ETOOBIG, "ack: %u entries (at most %u)", count, HLS_GOSSIP_MAX_BATCH);
+  for (uint32_t i = 0; i < count; i++) {
+    RD(hls_mp_read_array(&r, &two), "ack: entry %u is not [origin, head]", i);
+    NEED(two == 2, "ack: entry %u is not [origin, head]", i);
+    rc = read_key(&r, &entries[i].origin, "ack", why);
+    if (rc != 0) return rc;
+    RD(hls_mp_read_uint(&r, &entries[i].head), "ack: entry %u: bad head", i);
+  }
+  *n = count;
   return finish(&r, "ack", why);
 }
 

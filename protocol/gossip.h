@@ -41,8 +41,8 @@
 /* Frame types (docs/protocol.md 8.2). */
 enum hls_gossip_frame {
   HLS_GF_VECTOR = 16, /* [16, complete, [[origin, head], ...]] */
-  HLS_GF_ITEMS = 17,  /* [17, [envelope, ...]]  one origin, consecutive */
-  HLS_GF_ACK = 18,    /* [18, origin, head]     one per ITEMS or BODIES */
+  HLS_GF_ITEMS = 17,  /* [17, [envelope, ...]]  runs: one origin each, consecutive */
+  HLS_GF_ACK = 18,    /* [18, [[origin, head], ...]]  one per ITEMS or BODIES */
   HLS_GF_WANT = 19,   /* [19, [seq, ...]]       bodies of the peer's own items */
   HLS_GF_BODIES = 20, /* [20, complete, [envelope, ...]]  answer to WANT */
 };
@@ -205,7 +205,8 @@ int hls_gossip_vector_decode(const uint8_t *payload, size_t len, bool *complete,
  * not signature-checked). */
 int hls_gossip_items_decode(const uint8_t *payload, size_t len, int type, bool *complete, struct hls_envelope *envs,
                             size_t *n, struct hls_why *why) HLS_WARN_UNUSED;
-int hls_gossip_ack_decode(const uint8_t *payload, size_t len, const uint8_t **origin, uint64_t *head,
+/* Decode an ACK: entries (caller array of HLS_GOSSIP_MAX_BATCH). */
+int hls_gossip_ack_decode(const uint8_t *payload, size_t len, struct hls_gossip_vector_entry *entries, size_t *n,
                           struct hls_why *why) HLS_WARN_UNUSED;
 int hls_gossip_want_decode(const uint8_t *payload, size_t len, uint64_t *seqs, size_t *n,
                            struct hls_why *why) HLS_WARN_UNUSED;

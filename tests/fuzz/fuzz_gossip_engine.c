@@ -151,9 +151,8 @@ static void check_sent(struct run *r, const uint8_t *frame, size_t frame_len) {
       break;
     }
     case HLS_GF_ACK: {
-      const uint8_t *origin;
-      uint64_t head;
-      FUZZ_CHECK(hls_gossip_ack_decode(p, len, &origin, &head, &why) == 0);
+      static struct hls_gossip_vector_entry ent[HLS_GOSSIP_MAX_BATCH];
+      FUZZ_CHECK(hls_gossip_ack_decode(p, len, ent, &n, &why) == 0);
       break;
     }
     case HLS_GF_WANT: {

@@ -112,25 +112,30 @@ static void items(const uint8_t *data, size_t size, int type) {
 
 static void ack(const uint8_t *data, size_t size) {
   struct hls_why why;
-  const uint8_t *origin;
-  uint64_t head;
+  static struct hls_gossip_vector_entry ent[HLS_GOSSIP_MAX_BATCH];
+  size_t n;
   memset(&why, 'x', sizeof why);
-  int rc = hls_gossip_ack_decode(data, size, &origin, &head, &why);
+  int rc = hls_gossip_ack_decode(data, size, ent, &n, &why);
   if (rc != 0) {
     check_error(rc, &why);
     return;
   }
   type_is(data, size, HLS_GF_ACK);
-  FUZZ_CHECK(origin >= data && origin + HLS_KEY_BYTES <= data + size);
+  FUZZ_CHECK(n <= HLS_GOSSIP_MAX_BATCH);
   msgpack_sbuffer sb;
   msgpack_sbuffer_init(&sb);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  PK(msgpack_pack_array(&pk, 3));
+  PK(msgpack_pack_array(&pk, 2));
   PK(msgpack_pack_uint32(&pk, HLS_GF_ACK));
-  PK(msgpack_pack_bin(&pk, HLS_KEY_BYTES));
-  PK(msgpack_pack_bin_body(&pk, origin, HLS_KEY_BYTES));
-  PK(msgpack_pack_uint64(&pk, head));
+  PK(msgpack_pack_array(&pk, (uint32_t)n));
+  for (size_t i = 0; i < n; i++) {
+    FUZZ_CHECK(ent[i].origin >= data && ent[i].origin + HLS_KEY_BYTES <= data + size);
+    PK(msgpack_pack_array(&pk, 2));
+    PK(msgpack_pack_bin(&pk, HLS_KEY_BYTES));
+    PK(msgpack_pack_bin_body(&pk, ent[i].origin, HLS_KEY_BYTES));
+    PK(msgpack_pack_uint64(&pk, ent[i].head));
+  }
   same(&sb, data, size);
   msgpack_sbuffer_destroy(&sb);
 }

@@ -262,8 +262,10 @@ static inline void gfx_items(msgpack_sbuffer *sb, int type, bool complete, const
 static inline void gfx_ack(msgpack_sbuffer *sb, const uint8_t origin[HLS_KEY_BYTES], uint64_t head) {
   msgpack_packer pk;
   msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-  gfx_pk(msgpack_pack_array(&pk, 3));
+  gfx_pk(msgpack_pack_array(&pk, 2));
   gfx_pk(msgpack_pack_uint32(&pk, 18));
+  gfx_pk(msgpack_pack_array(&pk, 1));
+  gfx_pk(msgpack_pack_array(&pk, 2));
   gfx_pk(msgpack_pack_bin(&pk, HLS_KEY_BYTES));
   gfx_pk(msgpack_pack_bin_body(&pk, origin, HLS_KEY_BYTES));
   gfx_pk(msgpack_pack_uint64(&pk, head));

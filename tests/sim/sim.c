@@ -757,10 +757,13 @@ static void note_fork_seen(struct sim *s, struct node *to, const uint8_t *payloa
   bool complete;
   size_t n = 0;
   struct hls_why why = {{0}};
-  if (hls_gossip_items_decode(payload, len, HLS_GF_ITEMS, &complete, s->envs, &n, &why) != 0 || n == 0 ||
-      sim_world_origin(s->w, s->envs[0].h.origin) != o || s->envs[0].h.seq > (uint64_t)h->n + 1)
-    return;
-  for (size_t k = 0; k < n; k++) {
+  if (hls_gossip_items_decode(payload, len, HLS_GF_ITEMS, &complete, s->envs, &n, &why) != 0 || n == 0) return;
+  /* A frame holds runs of several origins (each at most once): find the
+   * twin's. */
+  size_t a = 0;
+  while (a < n && sim_world_origin(s->w, s->envs[a].h.origin) != o) a++;
+  if (a == n || s->envs[a].h.seq > (uint64_t)h->n + 1) return;
+  for (size_t k = a; k < n && sim_world_origin(s->w, s->envs[k].h.origin) == o; k++) {
     const struct sim_item *mine = sim_world_item(s->w, o, h->branch, s->envs[k].h.seq);
     if (s->envs[k].h.seq >= org->fork_seq && (mine == NULL || memcmp(mine->id, s->envs[k].id, HLS_HASH_BYTES) != 0))
       to->saw_both = true;

@@ -247,15 +247,25 @@ static void pay_items_range(msgpack_sbuffer *sb, const struct chain *c, uint64_t
   pay_items(sb, HLS_GF_ITEMS, true, v, n);
 }
 
-static void pay_ack(msgpack_sbuffer *sb, const uint8_t origin[HLS_KEY_BYTES], uint64_t head) {
+static void pay_acks(msgpack_sbuffer *sb, const struct hls_gossip_vector_entry *e, size_t n) {
   msgpack_packer pk;
   msgpack_sbuffer_init(sb);
   msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-  pk_ok(msgpack_pack_array(&pk, 3));
+  pk_ok(msgpack_pack_array(&pk, 2));
   pk_ok(msgpack_pack_uint32(&pk, HLS_GF_ACK));
-  pk_ok(msgpack_pack_bin(&pk, HLS_KEY_BYTES));
-  pk_ok(msgpack_pack_bin_body(&pk, origin, HLS_KEY_BYTES));
-  pk_ok(msgpack_pack_uint64(&pk, head));
+  pk_ok(msgpack_pack_array(&pk, (uint32_t)n));
+  for (size_t i = 0; i < n; i++) {
+    pk_ok(msgpack_pack_array(&pk, 2));
+    pk_ok(msgpack_pack_bin(&pk, HLS_KEY_BYTES));
+    pk_ok(msgpack_pack_bin_body(&pk, e[i].origin, HLS_KEY_BYTES));
+    pk_ok(msgpack_pack_uint64(&pk, e[i].head));
+  }
+}
+
+/* An ACK of one run. */
+static void pay_ack(msgpack_sbuffer *sb, const uint8_t origin[HLS_KEY_BYTES], uint64_t head) {
+  struct hls_gossip_vector_entry e = {.origin = origin, .head = head};
+  pay_acks(sb, &e, 1);
 }
 
 static void pay_want(msgpack_sbuffer *sb, const uint64_t *seqs, size_t n) {
@@ -564,11 +574,21 @@ static void check_frame(struct node *n, struct link *l, const uint8_t *p, size_t
       if (type == HLS_GF_ITEMS) {
         if (cnt > n->cfg.batch_items) fail_msg("%s: ITEMS of %zu > batch_items %u", n->name, cnt, n->cfg.batch_items);
         if (cnt > l->max_batch) l->max_batch = cnt;
-        for (size_t i = 1; i < cnt; i++)
-          if (hls_env_check_link(&envs[i - 1], &envs[i]) != 0) fail_msg("%s: ITEMS not one linked run", n->name);
-        if (hls_env_verify(&envs[cnt - 1]) != 0)
-          fail_msg("%s: ITEMS ends on seq %llu, whose signature does not verify", n->name,
-                   (unsigned long long)envs[cnt - 1].h.seq);
+        /* Runs of one origin each, linked, each origin once, each run
+         * ending on an item whose own signature verifies. */
+        for (size_t a = 0, i = 1; i <= cnt; i++) {
+          if (i < cnt && memcmp(envs[i].h.origin, envs[a].h.origin, HLS_KEY_BYTES) == 0) {
+            if (hls_env_check_link(&envs[i - 1], &envs[i]) != 0) fail_msg("%s: ITEMS run not linked", n->name);
+            continue;
+          }
+          for (size_t b = 0; b < a; b++)
+            if (memcmp(envs[b].h.origin, envs[a].h.origin, HLS_KEY_BYTES) == 0)
+              fail_msg("%s: ITEMS with two runs of one origin", n->name);
+          if (hls_env_verify(&envs[i - 1]) != 0)
+            fail_msg("%s: ITEMS run ends on seq %llu, whose signature does not verify", n->name,
+                     (unsigned long long)envs[i - 1].h.seq);
+          a = i;
+        }
       }
       /* A peers-audience body goes only from its origin to its direct peers. */
       for (size_t i = 0; i < cnt; i++) {
@@ -582,10 +602,10 @@ static void check_frame(struct node *n, struct link *l, const uint8_t *p, size_t
       break;
     }
     case HLS_GF_ACK: {
-      const uint8_t *origin;
-      uint64_t head;
-      rc = hls_gossip_ack_decode(p, len, &origin, &head, &why);
-      if (rc == 0) pay_ack(&re, origin, head);
+      static struct hls_gossip_vector_entry ent[HLS_GOSSIP_MAX_BATCH];
+      size_t cnt;
+      rc = hls_gossip_ack_decode(p, len, ent, &cnt, &why);
+      if (rc == 0) pay_acks(&re, ent, cnt);
       break;
     }
     case HLS_GF_WANT: {
@@ -975,8 +995,6 @@ static void decode_all(const uint8_t *p, size_t len) {
   struct hls_why why;
   bool complete;
   size_t n;
-  const uint8_t *origin;
-  uint64_t head;
   memset(&why, 'x', sizeof why);
   check_decoded(hls_gossip_vector_decode(p, len, &complete, ent, &n, &why), &why);
   memset(&why, 'x', sizeof why);
@@ -984,7 +1002,10 @@ static void decode_all(const uint8_t *p, size_t len) {
   memset(&why, 'x', sizeof why);
   check_decoded(hls_gossip_items_decode(p, len, HLS_GF_BODIES, &complete, envs, &n, &why), &why);
   memset(&why, 'x', sizeof why);
-  check_decoded(hls_gossip_ack_decode(p, len, &origin, &head, &why), &why);
+  {
+    static struct hls_gossip_vector_entry aent[HLS_GOSSIP_MAX_BATCH];
+    check_decoded(hls_gossip_ack_decode(p, len, aent, &n, &why), &why);
+  }
   memset(&why, 'x', sizeof why);
   check_decoded(hls_gossip_want_decode(p, len, seqs, &n, &why), &why);
 }
@@ -1067,39 +1088,49 @@ static void codec_errors(bool strict) {
   struct hls_why why;
   bool complete;
   size_t n;
-  const uint8_t *origin;
-  uint64_t head;
   static struct hls_gossip_vector_entry ent[HLS_GOSSIP_MAX_VECTOR];
   static struct hls_envelope envs[HLS_GOSSIP_MAX_BATCH];
   static uint64_t seqs[HLS_GOSSIP_MAX_WANT];
   struct raw r;
 
-  /* ACK: good, then each class of fault. */
+  /* ACK [18, [[origin, head]]]: good, then each class of fault. */
+  static struct hls_gossip_vector_entry aent[HLS_GOSSIP_MAX_BATCH];
+  size_t an;
+#define ACK1(r) raw_byte(r, 0x92), raw_byte(r, 18), raw_byte(r, 0x91), raw_byte(r, 0x92)
   r.n = 0;
-  raw_byte(&r, 0x93), raw_byte(&r, 18), raw_key(&r, 0x11), raw_byte(&r, 5);
-  assert_int_equal(hls_gossip_ack_decode(r.b, r.n, &origin, &head, &why), 0);
-  assert_int_equal(head, 5);
-  assert_int_equal(origin[0], 0x11);
-  CODE(hls_gossip_ack_decode(r.b, r.n - 1, &origin, &head, &why), HLS_ETRUNCATED);
+  ACK1(&r), raw_key(&r, 0x11), raw_byte(&r, 5);
+  assert_int_equal(hls_gossip_ack_decode(r.b, r.n, aent, &an, &why), 0);
+  assert_int_equal(an, 1);
+  assert_int_equal(aent[0].head, 5);
+  assert_int_equal(aent[0].origin[0], 0x11);
+  CODE(hls_gossip_ack_decode(r.b, r.n - 1, aent, &an, &why), HLS_ETRUNCATED);
   raw_byte(&r, 0xc0);
-  assert_int_equal(hls_gossip_ack_decode(r.b, r.n, &origin, &head, &why), HLS_ETRAILING);
+  assert_int_equal(hls_gossip_ack_decode(r.b, r.n, aent, &an, &why), HLS_ETRAILING);
+  r.n = 0; /* no entries: the ACK of a BODIES frame */
+  raw_byte(&r, 0x92), raw_byte(&r, 18), raw_byte(&r, 0x90);
+  assert_int_equal(hls_gossip_ack_decode(r.b, r.n, aent, &an, &why), 0);
+  assert_int_equal(an, 0);
   r.n = 0; /* head 5 as uint8: non-canonical */
-  raw_byte(&r, 0x93), raw_byte(&r, 18), raw_key(&r, 0x11), raw_byte(&r, 0xcc), raw_byte(&r, 5);
-  CODE(hls_gossip_ack_decode(r.b, r.n, &origin, &head, &why), HLS_ENONCANON);
+  ACK1(&r), raw_key(&r, 0x11), raw_byte(&r, 0xcc), raw_byte(&r, 5);
+  CODE(hls_gossip_ack_decode(r.b, r.n, aent, &an, &why), HLS_ENONCANON);
   r.n = 0; /* origin of 31 bytes */
-  raw_byte(&r, 0x93), raw_byte(&r, 18), raw_byte(&r, 0xc4), raw_byte(&r, 31);
+  ACK1(&r), raw_byte(&r, 0xc4), raw_byte(&r, 31);
   for (int i = 0; i < 31; i++) raw_byte(&r, 1);
   raw_byte(&r, 5);
-  assert_int_equal(hls_gossip_ack_decode(r.b, r.n, &origin, &head, &why), HLS_EMALFORMED);
+  assert_int_equal(hls_gossip_ack_decode(r.b, r.n, aent, &an, &why), HLS_EMALFORMED);
   r.n = 0; /* head as a string */
-  raw_byte(&r, 0x93), raw_byte(&r, 18), raw_key(&r, 0x11), raw_byte(&r, 0xa1), raw_byte(&r, '5');
-  assert_int_equal(hls_gossip_ack_decode(r.b, r.n, &origin, &head, &why), HLS_EMALFORMED);
+  ACK1(&r), raw_key(&r, 0x11), raw_byte(&r, 0xa1), raw_byte(&r, '5');
+  assert_int_equal(hls_gossip_ack_decode(r.b, r.n, aent, &an, &why), HLS_EMALFORMED);
+  r.n = 0; /* the old shape [18, origin, head] */
+  raw_byte(&r, 0x93), raw_byte(&r, 18), raw_key(&r, 0x11), raw_byte(&r, 5);
+  assert_int_equal(hls_gossip_ack_decode(r.b, r.n, aent, &an, &why), HLS_EMALFORMED);
   r.n = 0; /* another frame type */
-  raw_byte(&r, 0x93), raw_byte(&r, 17), raw_key(&r, 0x11), raw_byte(&r, 5);
-  assert_int_equal(hls_gossip_ack_decode(r.b, r.n, &origin, &head, &why), HLS_EMALFORMED);
+  raw_byte(&r, 0x92), raw_byte(&r, 17), raw_byte(&r, 0x91), raw_byte(&r, 0x92), raw_key(&r, 0x11), raw_byte(&r, 5);
+  assert_int_equal(hls_gossip_ack_decode(r.b, r.n, aent, &an, &why), HLS_EMALFORMED);
   r.n = 0; /* type 18 as uint16: non-canonical */
-  raw_byte(&r, 0x93), raw_byte(&r, 0xcd), raw_byte(&r, 0), raw_byte(&r, 18), raw_key(&r, 0x11), raw_byte(&r, 5);
-  CODE(hls_gossip_ack_decode(r.b, r.n, &origin, &head, &why), HLS_ENONCANON);
+  raw_byte(&r, 0x92), raw_byte(&r, 0xcd), raw_byte(&r, 0), raw_byte(&r, 18), raw_byte(&r, 0x90);
+  CODE(hls_gossip_ack_decode(r.b, r.n, aent, &an, &why), HLS_ENONCANON);
+#undef ACK1
 
   /* VECTOR */
   r.n = 0;
@@ -2099,10 +2130,10 @@ static void test_bad_peers(void **state) {
     pay_items(&sb, HLS_GF_ITEMS, true, v, 2);
     expect_fault("skipped seq", &o, &sb, true);
   }
-  { /* broken link: 4, then another chain's 5 */
-    const struct blob *v[3] = {chain_at(&o, 4), chain_at(&other, 5), chain_at(&other, 6)};
+  { /* one origin in two runs of a frame: 4, another chain's 1, then 5 */
+    const struct blob *v[3] = {chain_at(&o, 4), chain_at(&other, 1), chain_at(&o, 5)};
     pay_items(&sb, HLS_GF_ITEMS, true, v, 3);
-    expect_fault("another origin mid-batch", &o, &sb, true);
+    expect_fault("an origin twice in one frame", &o, &sb, true);
   }
   { /* a gap: B holds 3, gets 5..6 */
     pay_items_range(&sb, &o, 5, 6);
