@@ -40,7 +40,10 @@ struct hls_gossipd {
   size_t n_sess, cap_sess;
   struct dial dials[MAX_PENDING_DIALS];
   size_t n_dials;
-  int64_t last_behind_log_ms;
+  /* Items held by body state: other origins' kept up to date from the
+   * engine's actions (counted once at start: hls status must not scan
+   * millions of rows), this node's own recounted when it publishes. */
+  struct hls_gstore_counts others, own;
 };
 
 static struct gsess *find_conn(struct hls_gossipd *gd, const struct hls_conn *c) {
@@ -67,12 +70,26 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
   }
   case HLS_GA_STORE:
     rc = hls_gstore_put_run(gd->gs, a->envs, a->states, a->n, hls_node_now_ms(gd->node), &why);
+    for (size_t i = 0; rc == 0 && i < a->n; i++) {
+      gd->others.items++;
+      if (a->states[i] == 0) gd->others.held++;
+      else gd->others.stubs++;
+    }
     break;
-  case HLS_GA_BODY:
-    rc = hls_gstore_put_body(gd->gs, &a->envs[0], &why);
+  case HLS_GA_BODY: {
+    bool changed = false;
+    rc = hls_gstore_put_body(gd->gs, &a->envs[0], &changed, &why);
+    if (rc == 0 && changed) gd->others.stubs--, gd->others.held++;
     break;
-  case HLS_GA_ERASE:
+  }
+  case HLS_GA_ERASE: {
+    int was = hls_gstore_state(gd->gs, a->origin, a->seq);
     rc = hls_store_item_erase(gd->node->store, a->origin, a->seq, &why);
+    if (rc == 0 && (was == 0 || was == 1)) {
+      if (was == 0) gd->others.held--;
+      else gd->others.stubs--;
+      gd->others.erased++;
+    }
     if (rc == 0) {
       fmt_id(a->origin, id);
       hls_log_info("item_erased", "origin=%s seq=%llu", id, (unsigned long long)a->seq);
@@ -94,6 +111,7 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
       gd->n_dials++;
     }
     return 0;
+  }
   default:
     return HLS_EINTERNAL;
   }
@@ -213,6 +231,12 @@ int hls_gossipd_start(struct hls_gossipd **out, struct hls_node *node, struct hl
   struct hls_gossip_store st = {.ctx = gd, .get = st_get, .stubs = st_stubs, .is_direct_peer = is_direct_peer};
   rc = hls_gossip_new(&gd->g, &cfg, &st, emit, gd);
   if (rc == 0) rc = hls_gstore_each_origin(gd->gs, load_one, gd, why);
+  if (rc == 0) rc = hls_gstore_counts(gd->gs, &gd->others, why);
+  if (rc == 0) rc = hls_gstore_origin_counts(gd->gs, node->identity.public_key, &gd->own, why);
+  if (rc == 0) {
+    gd->others.items -= gd->own.items, gd->others.held -= gd->own.held;
+    gd->others.stubs -= gd->own.stubs, gd->others.erased -= gd->own.erased;
+  }
   if (rc != 0) {
     hls_gossip_free(gd->g);
     hls_gstore_free(gd->gs);
@@ -249,6 +273,8 @@ void hls_gossipd_close(struct hls_gossipd *gd) {
 
 void hls_gossipd_published(struct hls_gossipd *gd) {
   if (gd == NULL) return;
+  struct hls_gstore_counts own;
+  if (hls_gstore_origin_counts(gd->gs, gd->node->identity.public_key, &own, NULL) == 0) gd->own = own;
   const uint8_t *self = gd->node->identity.public_key;
   uint64_t have = hls_gossip_head(gd->g, self), head = 0;
   uint8_t id[32];
@@ -319,9 +345,10 @@ static int count_fork(void *ctx, const uint8_t origin[32], uint64_t seq, int64_t
   } while (0)
 
 int hls_gossipd_pack_status(struct hls_gossipd *gd, msgpack_packer *pk, struct hls_why *why) {
-  struct hls_gstore_counts counts;
-  int rc = hls_gstore_counts(gd->gs, &counts, why);
-  if (rc != 0) return rc;
+  struct hls_gstore_counts counts = {
+      .items = gd->others.items + gd->own.items, .held = gd->others.held + gd->own.held,
+      .stubs = gd->others.stubs + gd->own.stubs, .erased = gd->others.erased + gd->own.erased};
+  int rc;
   struct hls_gossip_stats st;
   hls_gossip_get_stats(gd->g, &st);
   uint32_t n_forks = 0;

@@ -17,6 +17,8 @@ enum {
   G_FORK_COUNT,
   G_FORK_LIST,
   G_TYPE,
+  G_STATE,
+  G_ORIGIN_COUNTS,
   G__COUNT
 };
 
@@ -35,6 +37,9 @@ static const char *const sql[G__COUNT] = {
     [G_FORK_COUNT] = "SELECT count(*) FROM forks",
     [G_FORK_LIST] = "SELECT origin, seq, found_ms FROM forks ORDER BY found_ms DESC LIMIT 100",
     [G_TYPE] = "SELECT type FROM items WHERE origin=?1 AND seq=?2",
+    [G_STATE] = "SELECT body_state FROM items WHERE origin=?1 AND seq=?2",
+    [G_ORIGIN_COUNTS] = "SELECT ifnull(sum(body_state=0), 0), ifnull(sum(body_state=1), 0), ifnull(sum(body_state=2), 0)"
+                        " FROM items WHERE origin=?1",
 };
 
 struct hls_gstore {
@@ -173,13 +178,14 @@ int hls_gstore_put_run(struct hls_gstore *gs, const struct hls_envelope *envs, c
   return rc;
 }
 
-int hls_gstore_put_body(struct hls_gstore *gs, const struct hls_envelope *env, struct hls_why *why) {
+int hls_gstore_put_body(struct hls_gstore *gs, const struct hls_envelope *env, bool *changed, struct hls_why *why) {
   sqlite3_stmt *st = gs->st[G_BODY];
   sqlite3_bind_blob(st, 1, env->h.origin, 32, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, (int64_t)env->h.seq);
   sqlite3_bind_blob(st, 3, env->body, (int)env->body_len, SQLITE_STATIC);
   int rc = sqlite3_step(st);
   done(st);
+  *changed = rc == SQLITE_DONE && sqlite3_changes(gs->db) == 1;
   return rc == SQLITE_DONE ? 0 : db_error(gs, rc, why);
 }
 
@@ -246,6 +252,31 @@ int hls_gstore_each_origin(struct hls_gstore *gs, hls_gstore_origin_fn fn, void 
   }
   free(heads);
   return rc;
+}
+
+int hls_gstore_state(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq) {
+  sqlite3_stmt *st = gs->st[G_STATE];
+  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, (int64_t)seq);
+  int state = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+  done(st);
+  return state;
+}
+
+int hls_gstore_origin_counts(struct hls_gstore *gs, const uint8_t origin[32], struct hls_gstore_counts *out,
+                             struct hls_why *why) {
+  memset(out, 0, sizeof *out);
+  sqlite3_stmt *st = gs->st[G_ORIGIN_COUNTS];
+  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    out->held = sqlite3_column_int64(st, 0);
+    out->stubs = sqlite3_column_int64(st, 1);
+    out->erased = sqlite3_column_int64(st, 2);
+    out->items = out->held + out->stubs + out->erased;
+  }
+  done(st);
+  return rc == SQLITE_ROW ? 0 : db_error(gs, rc, why);
 }
 
 int hls_gstore_counts(struct hls_gstore *gs, struct hls_gstore_counts *out, struct hls_why *why) {

@@ -26,8 +26,12 @@ int hls_gstore_stubs(void *ctx, const uint8_t origin[32], uint64_t after, uint64
 /* Write n verified envelopes of one origin in one transaction. */
 int hls_gstore_put_run(struct hls_gstore *gs, const struct hls_envelope *envs, const int *states, size_t n,
                        int64_t now_ms, struct hls_why *why) HLS_WARN_UNUSED;
-/* Keep the body of an item held as a stub (no-op unless it is one). */
-int hls_gstore_put_body(struct hls_gstore *gs, const struct hls_envelope *env, struct hls_why *why) HLS_WARN_UNUSED;
+/* Keep the body of an item held as a stub (no-op unless it is one:
+ * *changed says). */
+int hls_gstore_put_body(struct hls_gstore *gs, const struct hls_envelope *env, bool *changed,
+                        struct hls_why *why) HLS_WARN_UNUSED;
+/* The body state of an item, -1 if not held. */
+int hls_gstore_state(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq);
 int hls_gstore_fork_put(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq, const uint8_t *ours,
                         size_t ours_len, const uint8_t *theirs, size_t theirs_len, int64_t now_ms,
                         struct hls_why *why) HLS_WARN_UNUSED;
@@ -41,7 +45,10 @@ int hls_gstore_each_origin(struct hls_gstore *gs, hls_gstore_origin_fn fn, void 
 struct hls_gstore_counts {
   int64_t items, held, stubs, erased, forks;
 };
+/* Counts over the whole store (a scan: at start only), or of one origin. */
 int hls_gstore_counts(struct hls_gstore *gs, struct hls_gstore_counts *out, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_gstore_origin_counts(struct hls_gstore *gs, const uint8_t origin[32], struct hls_gstore_counts *out,
+                             struct hls_why *why) HLS_WARN_UNUSED;
 
 /* Fork evidence, newest first. */
 typedef int (*hls_gstore_fork_fn)(void *ctx, const uint8_t origin[32], uint64_t seq, int64_t found_ms);
