@@ -223,9 +223,13 @@ int hls_gossipd_start(struct hls_gossipd **out, struct hls_node *node, struct hl
   cfg.window = (uint32_t)c->gossip_window;
   cfg.batch_items = (uint32_t)c->gossip_batch_items;
   cfg.max_origins = (uint32_t)c->gossip_max_origins;
-  /* A batch stays well inside a frame: a quarter of max_frame, and one
-   * envelope (up to HLS_ENV_MAX_BYTES) more. */
-  cfg.batch_bytes = (uint32_t)(c->max_frame / 4);
+  /* A batch stays well inside a frame (a quarter of max_frame, and one
+   * envelope, up to HLS_ENV_MAX_BYTES, more), and a full window of them
+   * in half the write queue, so a session never outgrows its queue. */
+  int64_t bb = c->max_frame / 4, by_queue = c->write_queue / (2 * c->gossip_window);
+  if (bb > by_queue) bb = by_queue;
+  if (bb < 16 * 1024) bb = 16 * 1024;
+  cfg.batch_bytes = (uint32_t)bb;
   cfg.redial_after_ms = (uint64_t)c->reconnect_max_ms;
   randombytes_buf(&cfg.seed, sizeof cfg.seed);
   struct hls_gossip_store st = {.ctx = gd, .get = st_get, .stubs = st_stubs, .is_direct_peer = is_direct_peer};
