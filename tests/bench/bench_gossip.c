@@ -641,8 +641,9 @@ static int run_spread(const char *hlsd, int n, int pubs, uint32_t seed) {
         hls_ctl_response_free(&r);
       }
     double last = 0;
+    int last_node = p;
     for (int i = 0; i < n; i++) {
-      if (reached[i] > last) last = reached[i];
+      if (reached[i] > last) last = reached[i], last_node = i;
       sorted[i] = reached[i] - t0;
     }
     if (k < WARMUP) continue;
@@ -652,8 +653,8 @@ static int run_spread(const char *hlsd, int n, int pubs, uint32_t seed) {
     after[j] = (last - t_resp) * 1e3;
     half[j] = percentile(sorted, (size_t)n, 0.5) * 1e3;
     if (getenv("BENCH_VERBOSE"))
-      fprintf(stderr, "pub %d at n%02d seq %lld: publish %.2f ms, all %.2f ms\n", j, p, (long long)seq, publish[j],
-              spread[j]);
+      fprintf(stderr, "pub %d at n%02d seq %lld: publish %.2f ms, all %.2f ms (last: n%02d)\n", j, p, (long long)seq,
+              publish[j], spread[j], last_node);
   }
 
   /* Every node must hold the same heads; count duplicates received. */
