@@ -16,7 +16,6 @@ enum {
   G_COUNTS,
   G_FORK_COUNT,
   G_FORK_LIST,
-  G_TYPE,
   G_STATE,
   G_ORIGIN_COUNTS,
   G__COUNT
@@ -36,7 +35,6 @@ static const char *const sql[G__COUNT] = {
                  " ifnull(sum(body_state=2), 0) FROM items",
     [G_FORK_COUNT] = "SELECT count(*) FROM forks",
     [G_FORK_LIST] = "SELECT origin, seq, found_ms FROM forks ORDER BY found_ms DESC LIMIT 100",
-    [G_TYPE] = "SELECT type FROM items WHERE origin=?1 AND seq=?2",
     [G_STATE] = "SELECT body_state FROM items WHERE origin=?1 AND seq=?2",
     [G_ORIGIN_COUNTS] = "SELECT ifnull(sum(body_state=0), 0), ifnull(sum(body_state=1), 0), ifnull(sum(body_state=2), 0)"
                         " FROM items WHERE origin=?1",
@@ -145,34 +143,11 @@ int hls_gstore_stubs(void *ctx, const uint8_t origin[32], uint64_t after, uint64
   return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_error(gs, rc, NULL);
 }
 
-/* The type of a held item, 0 if not held. */
-static int item_type(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq) {
-  sqlite3_stmt *st = gs->st[G_TYPE];
-  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, (int64_t)seq);
-  int type = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-  done(st);
-  return type;
-}
-
 int hls_gstore_put_run(struct hls_gstore *gs, const struct hls_envelope *envs, const int *states, size_t n,
                        int64_t now_ms, struct hls_why *why) {
   int rc = hls_store_begin(gs->store, why);
   if (rc != 0) return rc;
   for (size_t i = 0; i < n && rc == 0; i++) rc = hls_store_item_put(gs->store, &envs[i], states[i], now_ms, why);
-  /* The run's tombstones erase their targets in the same transaction, so
-   * a crash cannot leave a body that a held tombstone erased (the engine's
-   * ERASE that follows finds it done). Same rule as the engine: only a
-   * story or digest is erased. */
-  for (size_t i = 0; i < n && rc == 0; i++) {
-    struct hls_tombstone t;
-    if (envs[i].h.type != HLS_ENV_TOMBSTONE || envs[i].body == NULL ||
-        hls_tombstone_decode(&t, envs[i].body, envs[i].body_len, NULL) != 0 || t.target_seq >= envs[i].h.seq)
-      continue;
-    int type = item_type(gs, envs[i].h.origin, t.target_seq);
-    if (type == HLS_ENV_STORY || type == HLS_ENV_DIGEST)
-      rc = hls_store_item_erase(gs->store, envs[i].h.origin, t.target_seq, why);
-  }
   if (rc == 0) rc = hls_store_commit(gs->store, why);
   if (rc != 0) hls_store_rollback(gs->store);
   return rc;

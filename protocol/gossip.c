@@ -41,7 +41,6 @@ struct origin {
   uint8_t pk[HLS_KEY_BYTES];
   uint64_t head;
   uint8_t head_id[HLS_HASH_BYTES];
-  uint64_t best_seen;
   uint64_t last_dial_ms;
   bool forked, dialled;
   bool head_ok; /* the head's own signature is known good (checked, or ours) */
@@ -300,7 +299,6 @@ int hls_gossip_load_origin(struct hls_gossip *g, const uint8_t origin[HLS_KEY_BY
   o->head = head_seq;
   if (head_seq > 0) memcpy(o->head_id, head_id, HLS_HASH_BYTES);
   o->head_ok = memcmp(origin, g->cfg.self, HLS_KEY_BYTES) == 0;
-  o->best_seen = max_u64(o->best_seen, head_seq);
   o->forked = forked;
   if (profile != NULL) return origin_set_profile(o, profile);
   return 0;
@@ -722,7 +720,6 @@ static int on_vector(struct hls_gossip *g, struct hls_gossip_session *s, const u
     uint32_t idx = (uint32_t)f;
     struct sess_origin *so = &s->so[idx];
     so->peer_has = max_u64(so->peer_has, g->ventries[i].head);
-    if (!g->o[idx].forked) g->o[idx].best_seen = max_u64(g->o[idx].best_seen, g->ventries[i].head);
   }
   if (complete && !s->peer_vector_done) {
     s->peer_vector_done = true;
@@ -791,7 +788,6 @@ static int store_run(struct hls_gossip *g, uint32_t idx, const struct hls_envelo
   o->head = e[n - 1].h.seq;
   memcpy(o->head_id, e[n - 1].id, HLS_HASH_BYTES);
   o->head_ok = verified; /* the batch's newest item had its signature checked */
-  o->best_seen = max_u64(o->best_seen, o->head);
   g->st.items_received += n;
   for (size_t i = 0; i < n; i++) {
     if (e[i].h.type != HLS_ENV_PROFILE || e[i].body == NULL) continue;
@@ -1008,7 +1004,6 @@ static int on_ack(struct hls_gossip *g, struct hls_gossip_session *s, const uint
     if (f < 0) continue;
     struct sess_origin *so = &s->so[f];
     so->peer_has = max_u64(so->peer_has, g->acks[i].head);
-    if (!g->o[f].forked) g->o[f].best_seen = max_u64(g->o[f].best_seen, g->acks[i].head);
   }
   return pump(g, s);
 }
@@ -1103,7 +1098,6 @@ int hls_gossip_local_item(struct hls_gossip *g, const uint8_t *envelope, size_t 
                        (unsigned long long)o->head);
   o->head = e.h.seq;
   o->head_ok = true;
-  o->best_seen = max_u64(o->best_seen, o->head);
   memcpy(o->head_id, e.id, HLS_HASH_BYTES);
   if (e.h.type == HLS_ENV_PROFILE && e.body != NULL) {
     struct hls_profile prof;
