@@ -33,3 +33,11 @@ target_compile_definitions(test_gossip_vectors PRIVATE
   HLS_ENVELOPE_VECTORS="${PROJECT_SOURCE_DIR}/docs/test-vectors/envelopes.json"
   HLS_GOSSIP_VECTORS="${PROJECT_SOURCE_DIR}/docs/test-vectors/gossip.json")
 hls_unit_test(gossip hlsproto)
+hls_unit_test(patterns hlsproto)
+# Cross-place patterns on generated data with planted patterns (tests/gen).
+# "test_patterns_planted --measure N" prints detection and false-alarm rates.
+hls_unit_test(patterns_planted hlsproto placegen)
+# Smoke test of the generator's chain writer (tests/gen/hls_gen_items.c).
+hls_unit_test(gen_items hlsproto PkgConfig::JANSSON)
+target_compile_definitions(test_gen_items PRIVATE HLS_GEN_ITEMS="$<TARGET_FILE:hls_gen_items>")
+add_dependencies(test_gen_items hls_gen_items)

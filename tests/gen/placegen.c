@@ -1,0 +1,1011 @@
+/* placegen: see placegen.h. */
+#include "placegen.h"
+
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "disclosure.h"
+#include "record.h"
+
+/* --- PRNG: xoshiro256** seeded through splitmix64 ----------------------------------- */
+
+struct rng {
+  uint64_t s[4];
+};
+
+static uint64_t splitmix64(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+/* Independent streams of one seed: the stream number is mixed in before
+ * seeding, so adding draws to one stream never shifts another. */
+static void rng_seed(struct rng *r, uint64_t seed, uint64_t stream) {
+  uint64_t x = seed ^ splitmix64(&(uint64_t){stream * 0xd1b54a32d192ed03ull + 1});
+  for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t rng_next(struct rng *r) {
+  uint64_t *s = r->s;
+  uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return result;
+}
+
+/* Uniform in [0, 1). */
+static double rng_unit(struct rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
+
+/* Uniform in [0, n), n > 0 (Lemire, without modulo bias). */
+static uint32_t rng_below(struct rng *r, uint32_t n) {
+  if (n <= 1) return 0;
+  uint32_t threshold = (uint32_t)(0u - n) % n;
+  for (;;) {
+    uint64_t m = (uint64_t)(uint32_t)(rng_next(r) >> 32) * n;
+    if ((uint32_t)m >= threshold) return (uint32_t)(m >> 32);
+  }
+}
+
+static double rng_normal(struct rng *r) {
+  double u1 = 1.0 - rng_unit(r), u2 = rng_unit(r); /* u1 in (0, 1] */
+  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* Lognormal with median 1. */
+static double rng_lognormal(struct rng *r, double sigma) { return exp(sigma * rng_normal(r)); }
+
+/* Poisson: multiplication for small means, PTRS (Hoermann 1993) above. */
+static uint32_t rng_poisson(struct rng *r, double mu) {
+  if (!(mu > 0)) return 0;
+  if (mu < 30) {
+    double limit = exp(-mu), prod = rng_unit(r);
+    uint32_t k = 0;
+    while (prod > limit) {
+      k++;
+      prod *= rng_unit(r);
+    }
+    return k;
+  }
+  double slam = sqrt(mu), loglam = log(mu), b = 0.931 + 2.53 * slam, a = -0.059 + 0.02483 * b;
+  double invalpha = 1.1239 + 1.1328 / (b - 3.4), vr = 0.9277 - 3.6224 / (b - 2);
+  for (;;) {
+    double u = rng_unit(r) - 0.5, v = rng_unit(r), us = 0.5 - fabs(u);
+    double k = floor((2 * a / us + b) * u + mu + 0.43);
+    if (us >= 0.07 && v <= vr) return (uint32_t)k;
+    if (k < 0 || (us < 0.013 && v > us)) continue;
+    if (log(v) + log(invalpha) - log(a / (us * us) + b) <= -mu + k * loglam - lgamma(k + 1)) return (uint32_t)k;
+  }
+}
+
+/* An index drawn with the given weights (n > 0, total > 0). */
+static int rng_pick(struct rng *r, const double *weights, int n) {
+  double total = 0;
+  for (int i = 0; i < n; i++) total += weights[i];
+  double x = rng_unit(r) * total;
+  for (int i = 0; i < n - 1; i++) {
+    if (x < weights[i]) return i;
+    x -= weights[i];
+  }
+  return n - 1;
+}
+
+/* Streams: one per purpose, and per place for everything a place draws. */
+enum {
+  STREAM_PLAN = 1,
+  STREAM_PLACE = 1u << 20,       /* + place: size, region */
+  STREAM_BACKGROUND = 2u << 20,  /* + place: affinities, weekly counts */
+  STREAM_PLANTED = 3u << 20,     /* + place: planted records' draws */
+  STREAM_STORIES = 4u << 20,     /* + place */
+  STREAM_PERTURB = 5u << 20,     /* + place, of perturb_seed */
+};
+
+/* --- vocabulary ---------------------------------------------------------------------- */
+
+static const struct {
+  const char *slug;
+  int kind;
+} vocabulary[] = {
+    {"loneliness", HLS_KIND_PROBLEM},
+    {"housing-repairs", HLS_KIND_PROBLEM},
+    {"problem-debt", HLS_KIND_PROBLEM},
+    {"food-insecurity", HLS_KIND_PROBLEM},
+    {"mental-health-waiting-lists", HLS_KIND_PROBLEM},
+    {"transport-access", HLS_KIND_PROBLEM},
+    {"digital-exclusion", HLS_KIND_PROBLEM},
+    {"carer-burnout", HLS_KIND_PROBLEM},
+    {"school-absence", HLS_KIND_PROBLEM},
+    {"youth-violence", HLS_KIND_PROBLEM},
+    {"domestic-abuse", HLS_KIND_PROBLEM},
+    {"fuel-poverty", HLS_KIND_PROBLEM},
+    {"benefit-sanctions", HLS_KIND_PROBLEM},
+    {"rough-sleeping", HLS_KIND_PROBLEM},
+    {"substance-use", HLS_KIND_PROBLEM},
+    {"hospital-discharge-delays", HLS_KIND_PROBLEM},
+    {"social-care-gaps", HLS_KIND_PROBLEM},
+    {"gp-access", HLS_KIND_PROBLEM},
+    {"childcare-costs", HLS_KIND_PROBLEM},
+    {"antisocial-behaviour", HLS_KIND_PROBLEM},
+    {"language-barriers", HLS_KIND_PROBLEM},
+    {"long-term-unemployment", HLS_KIND_PROBLEM},
+    {"overcrowding", HLS_KIND_PROBLEM},
+    {"disability-access", HLS_KIND_PROBLEM},
+    {"eviction-risk", HLS_KIND_PROBLEM},
+    {"hoarding", HLS_KIND_PROBLEM},
+    {"gambling-harm", HLS_KIND_PROBLEM},
+    {"child-poverty", HLS_KIND_PROBLEM},
+    {"bereavement", HLS_KIND_PROBLEM},
+    {"poor-dental-access", HLS_KIND_PROBLEM},
+    {"period-poverty", HLS_KIND_PROBLEM},
+    {"exploitation", HLS_KIND_PROBLEM},
+    {"community-ownership", HLS_KIND_ASPIRATION},
+    {"green-spaces", HLS_KIND_ASPIRATION},
+    {"safer-streets", HLS_KIND_ASPIRATION},
+    {"local-jobs", HLS_KIND_ASPIRATION},
+    {"youth-voice", HLS_KIND_ASPIRATION},
+    {"healthy-ageing", HLS_KIND_ASPIRATION},
+    {"thriving-high-street", HLS_KIND_ASPIRATION},
+    {"warm-homes", HLS_KIND_ASPIRATION},
+    {"inclusive-play", HLS_KIND_ASPIRATION},
+    {"peer-support", HLS_KIND_STRENGTH},
+    {"faith-groups", HLS_KIND_STRENGTH},
+    {"local-knowledge", HLS_KIND_STRENGTH},
+    {"volunteers", HLS_KIND_STRENGTH},
+    {"mutual-aid", HLS_KIND_STRENGTH},
+    {"community-centres", HLS_KIND_STRENGTH},
+    {"trusted-relationships", HLS_KIND_STRENGTH},
+    {"sports-clubs", HLS_KIND_STRENGTH},
+    {"asset-based-conversations", HLS_KIND_PRACTICE},
+    {"key-worker-model", HLS_KIND_PRACTICE},
+    {"warm-handover", HLS_KIND_PRACTICE},
+    {"co-production", HLS_KIND_PRACTICE},
+    {"social-prescribing", HLS_KIND_PRACTICE},
+    {"outreach", HLS_KIND_PRACTICE},
+    {"multi-agency-huddles", HLS_KIND_PRACTICE},
+    {"trauma-informed-practice", HLS_KIND_PRACTICE},
+    {"home-visits", HLS_KIND_PRACTICE},
+    {"drop-in-sessions", HLS_KIND_PRACTICE},
+    {"test-and-learn", HLS_KIND_PRACTICE},
+    {"welfare-rights-advice", HLS_KIND_PRACTICE},
+    {"community-connectors", HLS_KIND_PRACTICE},
+};
+#define VOCABULARY_N (sizeof vocabulary / sizeof vocabulary[0])
+
+/* Planted themes: none of them is in the vocabulary, with or without a
+ * numeric suffix. */
+static const struct {
+  int signal;
+  const char *slug;
+  int kind;
+} planted_themes[] = {
+    {HLS_PAT_SPREAD, "warm-space-closures", HLS_KIND_PROBLEM},
+    {HLS_PAT_EMERGING, "doorstep-scams", HLS_KIND_PROBLEM},
+    {HLS_PAT_RISING, "energy-debt-arrears", HLS_KIND_PROBLEM},
+    {HLS_PAT_TOGETHER, "mould-in-private-rentals", HLS_KIND_PROBLEM},
+    {HLS_PAT_TOGETHER, "tenant-advocacy", HLS_KIND_PRACTICE},
+    {HLS_PAT_CROSS_SCALE, "safe-routes-to-school", HLS_KIND_ASPIRATION},
+};
+#define PLANTED_THEMES_N (sizeof planted_themes / sizeof planted_themes[0])
+
+static const char *const region_names[PLACEGEN_MAX_REGIONS] = {
+    "North", "South", "East", "West", "Midlands", "Coast", "Highlands", "Valleys", "Islands", "Borders", "Capital",
+    "Lakes"};
+
+/* Scales of a background record: person-scale work dominates; practice
+ * themes are more often about an organisation's way of working. */
+static const double scale_weights[2][HLS_SCALE_COUNT] = {{0.78, 0.14, 0.06, 0.02}, {0.40, 0.45, 0.10, 0.05}};
+static const double stage_weights[HLS_STAGE_COUNT] = {0.10, 0.25, 0.15, 0.25, 0.15, 0.10};
+
+/* --- state --------------------------------------------------------------------------- */
+
+/* Records a plant adds: a fixed count at one place-week, or a Poisson rate
+ * over a run of weeks (linear from rate_from to rate_to). scale -1: drawn
+ * like a background record's. */
+struct plan_count {
+  uint32_t place, theme;
+  int week; /* index */
+  int scale;
+  uint32_t count;
+};
+struct plan_rate {
+  uint32_t place, theme;
+  int week_from, week_to; /* indexes, inclusive */
+  int scale;
+  double rate_from, rate_to;
+};
+struct plan_story {
+  uint32_t place;
+  int week;
+  size_t n_themes;
+  uint32_t themes[2];
+};
+
+struct placegen {
+  struct placegen_params prm;
+  int32_t w0;
+  struct placegen_place *places;
+  size_t n_places;
+  struct placegen_theme *themes;
+  size_t n_themes, n_background;
+  uint32_t *theme_order; /* theme numbers sorted by (slug, kind) */
+  struct placegen_plant plants[HLS_PAT_SIGNAL_COUNT];
+  size_t n_plants;
+  struct plan_count *counts;
+  size_t n_counts, cap_counts;
+  struct plan_rate *rates;
+  size_t n_rates, cap_rates;
+  struct plan_story *stories;
+  size_t n_stories, cap_stories;
+};
+
+static bool grow(void **arr, size_t *cap, size_t need, size_t size) {
+  if (need <= *cap) return true;
+  size_t c = *cap ? *cap * 2 : 16;
+  while (c < need) c *= 2;
+  void *p = realloc(*arr, c * size);
+  if (p == NULL) return false;
+  *arr = p;
+  *cap = c;
+  return true;
+}
+#define GROW(arr, cap, need) grow((void **)&(arr), &(cap), (need), sizeof *(arr))
+
+void placegen_params_default(struct placegen_params *p) {
+  *p = (struct placegen_params){
+      .seed = 1,
+      .places = 40,
+      .weeks = 52,
+      .first_iso_year = 2024,
+      .first_iso_week = 1,
+      .themes = 60,
+      .zipf_exponent = 1.0,
+      .top_rate = 6.0,
+      .size_sigma = 0.7,
+      .affinity_sigma = 0.5,
+      .activity_sigma = 0.25,
+      .stories_per_place = 4.0,
+      .background_scale = -1,
+      .holiday_dip = 0.4,
+      .regions = 5,
+      .window_weeks = 8,
+      .threshold = HLS_DISCLOSURE_DEFAULT_THRESHOLD,
+      .rounding = HLS_DISCLOSURE_DEFAULT_ROUNDING,
+      .plants = PLACEGEN_PLANT_ALL,
+  };
+}
+
+static int check_params(const struct placegen_params *p, struct hls_why *why) {
+  int32_t w;
+  if (p->places < 1 || p->places > PLACEGEN_MAX_PLACES)
+    return hls_why_set(why, HLS_EINVAL, "places must be in 1..%d", PLACEGEN_MAX_PLACES);
+  if (p->weeks < 1 || p->weeks > PLACEGEN_MAX_WEEKS)
+    return hls_why_set(why, HLS_EINVAL, "weeks must be in 1..%d", PLACEGEN_MAX_WEEKS);
+  if (p->themes < 1 || p->themes > PLACEGEN_MAX_THEMES)
+    return hls_why_set(why, HLS_EINVAL, "themes must be in 1..%d", PLACEGEN_MAX_THEMES);
+  if (hls_patterns_week(p->first_iso_year, p->first_iso_week, &w) != 0)
+    return hls_why_set(why, HLS_EINVAL, "first week %d-W%02d does not exist", p->first_iso_year, p->first_iso_week);
+  int last_year, last_week;
+  hls_patterns_iso_week(w + p->weeks - 1, &last_year, &last_week);
+  if (last_year > HLS_DATE_MAX_YEAR) return hls_why_set(why, HLS_EINVAL, "weeks run past year %d", HLS_DATE_MAX_YEAR);
+  if (p->regions < 1 || p->regions > PLACEGEN_MAX_REGIONS)
+    return hls_why_set(why, HLS_EINVAL, "regions must be in 1..%d", PLACEGEN_MAX_REGIONS);
+  if (p->window_weeks < 1 || p->window_weeks > 104) return hls_why_set(why, HLS_EINVAL, "window_weeks must be in 1..104");
+  if (p->rounding < 1) return hls_why_set(why, HLS_EINVAL, "rounding must be at least 1");
+  if (!(p->zipf_exponent >= 0 && p->zipf_exponent <= 5) || !(p->top_rate > 0 && p->top_rate <= 1000) ||
+      !(p->size_sigma >= 0 && p->size_sigma <= 3) || !(p->affinity_sigma >= 0 && p->affinity_sigma <= 3) ||
+      !(p->activity_sigma >= 0 && p->activity_sigma <= 3) ||
+      !(p->stories_per_place >= 0 && p->stories_per_place <= 1000) || !(p->holiday_dip >= 0 && p->holiday_dip < 1))
+    return hls_why_set(why, HLS_EINVAL, "a rate or sigma is out of range");
+  if (p->background_scale < -1 || p->background_scale >= HLS_SCALE_COUNT)
+    return hls_why_set(why, HLS_EINVAL, "background_scale must be -1 or a scale");
+  if (p->plants & ~PLACEGEN_PLANT_ALL) return hls_why_set(why, HLS_EINVAL, "unknown plant bits");
+  return 0;
+}
+
+static int theme_key_cmp(const struct placegen_theme *a, const char *slug, int kind) {
+  int c = strcmp(a->slug, slug);
+  return c != 0 ? c : (a->kind > kind) - (a->kind < kind);
+}
+
+struct theme_sort {
+  const struct placegen_theme *theme;
+  uint32_t ix;
+};
+static int theme_sort_cmp(const void *a, const void *b) {
+  const struct placegen_theme *y = ((const struct theme_sort *)b)->theme;
+  return theme_key_cmp(((const struct theme_sort *)a)->theme, y->slug, y->kind);
+}
+
+int placegen_theme_find(const struct placegen *g, const char *slug, int kind) {
+  size_t lo = 0, hi = g->n_themes;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = theme_key_cmp(&g->themes[g->theme_order[mid]], slug, kind);
+    if (c == 0) return (int)g->theme_order[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return -1;
+}
+
+/* --- plants -------------------------------------------------------------------------- */
+
+static int add_count(struct placegen *g, uint32_t place, uint32_t theme, int week, int scale, uint32_t count) {
+  if (!GROW(g->counts, g->cap_counts, g->n_counts + 1)) return HLS_ENOMEM;
+  g->counts[g->n_counts++] = (struct plan_count){place, theme, week, scale, count};
+  return 0;
+}
+
+static int add_rate(struct placegen *g, uint32_t place, uint32_t theme, int from, int to, int scale, double r0,
+                    double r1) {
+  if (!GROW(g->rates, g->cap_rates, g->n_rates + 1)) return HLS_ENOMEM;
+  g->rates[g->n_rates++] = (struct plan_rate){place, theme, from, to, scale, r0, r1};
+  return 0;
+}
+
+static int add_story(struct placegen *g, const struct placegen_plant *pl) {
+  if (!GROW(g->stories, g->cap_stories, g->n_stories + 1)) return HLS_ENOMEM;
+  struct plan_story *s = &g->stories[g->n_stories++];
+  /* A rise is noticed, and written about, once it has gone on a while:
+   * the rising plant's story is in its last planted week. */
+  const struct placegen_cell *c = pl->signal == HLS_PAT_RISING ? &pl->cells[pl->n_cells - 1] : &pl->cells[0];
+  s->place = c->place;
+  s->week = (int)(c->week - g->w0);
+  s->n_themes = pl->n_themes;
+  memcpy(s->themes, pl->themes, sizeof s->themes);
+  return 0;
+}
+
+/* n distinct places, sorted. */
+static void pick_places(struct placegen *g, struct rng *r, uint32_t *scratch, size_t n, uint32_t *out) {
+  for (size_t i = 0; i < g->n_places; i++) scratch[i] = (uint32_t)i;
+  for (size_t i = 0; i < n; i++) {
+    size_t j = i + rng_below(r, (uint32_t)(g->n_places - i));
+    uint32_t t = scratch[i];
+    scratch[i] = scratch[j];
+    scratch[j] = t;
+    out[i] = scratch[i];
+  }
+  for (size_t i = 1; i < n; i++)
+    for (size_t j = i; j > 0 && out[j - 1] > out[j]; j--) {
+      uint32_t t = out[j];
+      out[j] = out[j - 1];
+      out[j - 1] = t;
+    }
+}
+
+static void cell_add(struct placegen_plant *pl, uint32_t place, int32_t week) {
+  for (size_t i = 0; i < pl->n_cells; i++)
+    if (pl->cells[i].place == place && pl->cells[i].week == week) return;
+  if (pl->n_cells < PLACEGEN_PLANT_MAX_CELLS) pl->cells[pl->n_cells++] = (struct placegen_cell){place, week};
+}
+
+static int32_t floor_div(int32_t a, int32_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+/* A random aligned window inside the data: its first week index, or -1. */
+static int pick_window(const struct placegen *g, struct rng *r) {
+  int32_t W = g->prm.window_weeks;
+  int32_t kmin = floor_div(g->w0 + W - 1, W), kmax = floor_div(g->w0 + g->prm.weeks, W) - 1;
+  if (kmax < kmin) return -1;
+  int32_t k = kmin + (int32_t)rng_below(r, (uint32_t)(kmax - kmin + 1));
+  return (int)(k * W - g->w0);
+}
+
+static uint32_t theme_of_plant(const struct placegen *g, int signal, size_t nth) {
+  for (size_t i = g->n_background; i < g->n_themes; i++)
+    if (g->themes[i].plant == signal && nth-- == 0) return (uint32_t)i;
+  return 0; /* not reached: every signal has its themes */
+}
+
+static int plan_spread(struct placegen *g, struct rng *r, uint32_t *scratch, struct placegen_plant *pl) {
+  int wk = pick_window(g, r);
+  size_t m = 4 + rng_below(r, 3);
+  if (wk < 0 || g->n_places < 4) return 1;
+  if (m > g->n_places) m = g->n_places;
+  int W = g->prm.window_weeks;
+  uint32_t theme = pl->themes[0];
+  pl->n_places = m;
+  pick_places(g, r, scratch, m, pl->places);
+  for (size_t i = 0; i < m; i++) {
+    /* One to three weeks of the window; mostly a handful of person-scale
+     * records (withheld), now and then a busier week. */
+    int nw = 1 + (int)rng_below(r, 3);
+    for (int k = 0; k < nw; k++) {
+      int week = wk + (int)rng_below(r, (uint32_t)W);
+      uint32_t count = rng_unit(r) < 0.2 ? 10 + rng_poisson(r, 5) : 1 + rng_poisson(r, 2.5);
+      if (add_count(g, pl->places[i], theme, week, HLS_SCALE_PERSON, count) != 0) return HLS_ENOMEM;
+      cell_add(pl, pl->places[i], g->w0 + week);
+    }
+  }
+  pl->week_from = g->w0 + wk;
+  pl->week_to = pl->week_from + W - 1;
+  return 0;
+}
+
+static int plan_cross_scale(struct placegen *g, struct rng *r, uint32_t *scratch, struct placegen_plant *pl) {
+  int wk = pick_window(g, r);
+  size_t m = 2 + rng_below(r, 2);
+  if (wk < 0 || g->n_places < 2) return 1;
+  if (m > g->n_places) m = g->n_places;
+  int W = g->prm.window_weeks;
+  pl->n_places = m;
+  pick_places(g, r, scratch, m, pl->places);
+  for (size_t i = 0; i < m; i++) {
+    /* The same aspiration met by residents and by a service. */
+    int pw = wk + (int)rng_below(r, (uint32_t)W), ow = wk + (int)rng_below(r, (uint32_t)W);
+    if (add_count(g, pl->places[i], pl->themes[0], pw, HLS_SCALE_PERSON, 1 + rng_poisson(r, 2)) != 0 ||
+        add_count(g, pl->places[i], pl->themes[0], ow, HLS_SCALE_ORGANISATION, 1 + rng_poisson(r, 1.5)) != 0)
+      return HLS_ENOMEM;
+    cell_add(pl, pl->places[i], g->w0 + pw);
+    cell_add(pl, pl->places[i], g->w0 + ow);
+  }
+  pl->week_from = g->w0 + wk;
+  pl->week_to = pl->week_from + W - 1;
+  return 0;
+}
+
+static int plan_together(struct placegen *g, struct rng *r, uint32_t *scratch, struct placegen_plant *pl) {
+  int wk = pick_window(g, r);
+  size_t m = 6 + rng_below(r, 3);
+  size_t both = m + 1 + rng_below(r, 4);
+  size_t only[2] = {rng_below(r, 2), rng_below(r, 2)};
+  if (wk < 0 || g->n_places < 6) return 1;
+  if (m > g->n_places) m = g->n_places;
+  int W = g->prm.window_weeks;
+  if (both > m * (size_t)W) both = m * (size_t)W;
+  pl->n_places = m;
+  pick_places(g, r, scratch, m, pl->places);
+  bool *taken = calloc(m * (size_t)W, sizeof *taken); /* [slot][week] */
+  if (taken == NULL) return HLS_ENOMEM;
+  int rc = 0;
+  int per_place[PLACEGEN_PLANT_MAX_PLACES] = {0};
+  for (size_t i = 0; i < both && rc == 0; i++) {
+    size_t slot = i;
+    if (i >= m) /* one each first, then the rest where weeks are free */
+      do slot = rng_below(r, (uint32_t)m);
+      while (per_place[slot] == W);
+    per_place[slot]++;
+    uint32_t place = pl->places[slot];
+    int week;
+    do week = (int)rng_below(r, (uint32_t)W);
+    while (taken[slot * (size_t)W + (size_t)week]);
+    taken[slot * (size_t)W + (size_t)week] = true;
+    /* Damp and mould in a private let, and someone advocating with the
+     * landlord: both recorded in the same week. */
+    rc = add_count(g, place, pl->themes[0], wk + week, -1, 1 + rng_poisson(r, 2));
+    if (rc == 0) rc = add_count(g, place, pl->themes[1], wk + week, -1, 1 + rng_poisson(r, 1.5));
+    cell_add(pl, place, g->w0 + wk + week);
+  }
+  /* Now and then one theme without the other, at other places (never
+   * both at one place: the manifest's places are all that report both). */
+  uint32_t single_place[2] = {UINT32_MAX, UINT32_MAX};
+  for (int t = 0; t < 2 && rc == 0; t++)
+    for (size_t i = 0; i < only[t] && rc == 0; i++) {
+      uint32_t place = rng_below(r, (uint32_t)g->n_places);
+      bool planted = place == single_place[1 - t];
+      for (size_t k = 0; k < m; k++) planted |= pl->places[k] == place;
+      if (planted) continue;
+      single_place[t] = place;
+      rc = add_count(g, place, pl->themes[t], wk + (int)rng_below(r, (uint32_t)W), -1, 1 + rng_poisson(r, 1.5));
+    }
+  free(taken);
+  pl->week_from = g->w0 + wk;
+  pl->week_to = pl->week_from + W - 1;
+  return rc;
+}
+
+static int plan_emerging(struct placegen *g, struct rng *r, uint32_t *scratch, struct placegen_plant *pl) {
+  int n = g->prm.weeks;
+  if (n < 15 || g->n_places < 3) return 1;
+  size_t bp = 3 + rng_below(r, 3), jp = 3 + rng_below(r, 3);
+  if (bp > g->n_places) bp = g->n_places;
+  if (jp > g->n_places) jp = g->n_places;
+  uint32_t base[PLACEGEN_PLANT_MAX_PLACES];
+  pick_places(g, r, scratch, bp, base);
+  /* A steady trickle reported by services (organisation scale: exact)... */
+  for (size_t i = 0; i < bp; i++) {
+    double rate = 0.2 + 0.15 * rng_unit(r);
+    if (add_rate(g, base[i], pl->themes[0], 0, n - 1, HLS_SCALE_ORGANISATION, rate, rate) != 0) return HLS_ENOMEM;
+  }
+  /* ...then one week when several places see a wave of them. */
+  int j = 12 + (int)rng_below(r, (uint32_t)(n - 14));
+  pl->n_places = jp;
+  pick_places(g, r, scratch, jp, pl->places);
+  for (size_t i = 0; i < jp; i++) {
+    if (add_count(g, pl->places[i], pl->themes[0], j, HLS_SCALE_ORGANISATION, 3 + rng_below(r, 5)) != 0)
+      return HLS_ENOMEM;
+    cell_add(pl, pl->places[i], g->w0 + j);
+  }
+  pl->week_from = pl->week_to = g->w0 + j;
+  return 0;
+}
+
+static int plan_rising(struct placegen *g, struct rng *r, uint32_t *scratch, struct placegen_plant *pl) {
+  int n = g->prm.weeks;
+  if (n < 30 || g->n_places < 4) return 1;
+  size_t m = 4 + rng_below(r, 3);
+  if (m > g->n_places) m = g->n_places;
+  int len = 12 + (int)rng_below(r, 5), r0 = n - len;
+  pl->n_places = m;
+  pick_places(g, r, scratch, m, pl->places);
+  for (size_t i = 0; i < m; i++) {
+    /* Referrals a service sees each week: a low steady rate, then a
+     * steady climb through the last weeks of the data. */
+    double base = 0.3 + 0.3 * rng_unit(r), peak = 3.0 + 2.0 * rng_unit(r);
+    if (add_rate(g, pl->places[i], pl->themes[0], 0, r0 - 1, HLS_SCALE_ORGANISATION, base, base) != 0 ||
+        add_rate(g, pl->places[i], pl->themes[0], r0, n - 1, HLS_SCALE_ORGANISATION, base + (peak - base) / len,
+                 peak) != 0)
+      return HLS_ENOMEM;
+    for (int w = r0; w < n; w++) cell_add(pl, pl->places[i], g->w0 + w);
+  }
+  pl->week_from = g->w0 + r0;
+  pl->week_to = g->w0 + n - 1;
+  return 0;
+}
+
+static int plan(struct placegen *g) {
+  struct rng r;
+  rng_seed(&r, g->prm.seed, STREAM_PLAN);
+  uint32_t *scratch = malloc(g->n_places * sizeof *scratch);
+  if (scratch == NULL) return HLS_ENOMEM;
+  static int (*const planners[HLS_PAT_SIGNAL_COUNT])(struct placegen *, struct rng *, uint32_t *,
+                                                     struct placegen_plant *) = {
+      [HLS_PAT_SPREAD] = plan_spread,
+      [HLS_PAT_EMERGING] = plan_emerging,
+      [HLS_PAT_RISING] = plan_rising,
+      [HLS_PAT_TOGETHER] = plan_together,
+      [HLS_PAT_CROSS_SCALE] = plan_cross_scale,
+  };
+  int rc = 0;
+  for (int s = 0; s < HLS_PAT_SIGNAL_COUNT && rc == 0; s++) {
+    /* Each plant draws from its own stream: leaving one out does not move
+     * the others. */
+    rng_seed(&r, g->prm.seed, STREAM_PLAN + 1 + (uint64_t)s);
+    if (!(g->prm.plants & PLACEGEN_PLANT(s))) continue;
+    struct placegen_plant *pl = &g->plants[g->n_plants];
+    memset(pl, 0, sizeof *pl);
+    pl->signal = s;
+    pl->n_themes = s == HLS_PAT_TOGETHER ? 2 : 1;
+    for (size_t t = 0; t < pl->n_themes; t++) pl->themes[t] = theme_of_plant(g, s, t);
+    size_t counts_before = g->n_counts, rates_before = g->n_rates;
+    rc = planners[s](g, &r, scratch, pl);
+    if (rc == 1) { /* does not fit */
+      g->n_counts = counts_before;
+      g->n_rates = rates_before;
+      rc = 0;
+      continue;
+    }
+    if (rc == 0) rc = add_story(g, pl);
+    g->n_plants++;
+  }
+  free(scratch);
+  return rc;
+}
+
+/* --- setup --------------------------------------------------------------------------- */
+
+int placegen_new(struct placegen **out, const struct placegen_params *p, struct hls_why *why) {
+  struct placegen_params def;
+  if (p == NULL) {
+    placegen_params_default(&def);
+    p = &def;
+  }
+  int rc = check_params(p, why);
+  if (rc != 0) return rc;
+  if (sodium_init() < 0) return hls_why_set(why, HLS_EINTERNAL, "libsodium failed to start");
+  struct placegen *g = calloc(1, sizeof *g);
+  if (g == NULL) return HLS_ENOMEM;
+  g->prm = *p;
+  if (hls_patterns_week(p->first_iso_year, p->first_iso_week, &g->w0) != 0) {
+    rc = HLS_EINVAL;
+    goto fail;
+  }
+  g->n_places = (size_t)p->places;
+  g->places = calloc(g->n_places, sizeof *g->places);
+  g->n_background = (size_t)p->themes;
+  g->n_themes = g->n_background + PLANTED_THEMES_N;
+  g->themes = calloc(g->n_themes, sizeof *g->themes);
+  g->theme_order = malloc(g->n_themes * sizeof *g->theme_order);
+  if (g->places == NULL || g->themes == NULL || g->theme_order == NULL) {
+    rc = HLS_ENOMEM;
+    goto fail;
+  }
+
+  int digits = 2; /* at most 5: PLACEGEN_MAX_PLACES */
+  for (int n = p->places - 1; n >= 100 && digits < 5; n /= 10) digits++;
+  for (size_t i = 0; i < g->n_places; i++) {
+    struct placegen_place *pl = &g->places[i];
+    struct rng r;
+    rng_seed(&r, p->seed, STREAM_PLACE + i);
+    pl->index = (uint32_t)i;
+    pl->size = rng_lognormal(&r, p->size_sigma);
+    pl->region = region_names[rng_below(&r, (uint32_t)p->regions)];
+    snprintf(pl->name, sizeof pl->name, "Place %0*u", digits, (unsigned)(i % PLACEGEN_MAX_PLACES));
+    /* The key seed: BLAKE2b of the generator seed and the place number. */
+    uint8_t in[16], seed[crypto_sign_SEEDBYTES];
+    for (int b = 0; b < 8; b++) {
+      in[b] = (uint8_t)(p->seed >> (8 * b));
+      in[8 + b] = (uint8_t)((uint64_t)i >> (8 * b));
+    }
+    crypto_generichash(seed, sizeof seed, in, sizeof in, (const uint8_t *)"placegen-key-v1", 15);
+    crypto_sign_seed_keypair(pl->pk, pl->sk, seed);
+  }
+
+  /* Background themes: the vocabulary, then numbered variants; Zipf ranks
+   * are a seeded shuffle so the busiest theme differs between seeds. */
+  struct rng r;
+  rng_seed(&r, p->seed, STREAM_PLAN);
+  uint32_t *ranks = malloc(g->n_background * sizeof *ranks);
+  if (ranks == NULL) {
+    rc = HLS_ENOMEM;
+    goto fail;
+  }
+  for (size_t i = 0; i < g->n_background; i++) ranks[i] = (uint32_t)i + 1;
+  for (size_t i = g->n_background; i > 1; i--) {
+    size_t j = rng_below(&r, (uint32_t)i);
+    uint32_t t = ranks[i - 1];
+    ranks[i - 1] = ranks[j];
+    ranks[j] = t;
+  }
+  for (size_t i = 0; i < g->n_background; i++) {
+    struct placegen_theme *t = &g->themes[i];
+    size_t v = i % VOCABULARY_N, round = i / VOCABULARY_N;
+    if (round == 0) snprintf(t->slug, sizeof t->slug, "%s", vocabulary[v].slug);
+    else snprintf(t->slug, sizeof t->slug, "%s-%zu", vocabulary[v].slug, round + 1);
+    t->kind = vocabulary[v].kind;
+    t->plant = -1;
+    t->rank = (int)ranks[i];
+  }
+  free(ranks);
+  for (size_t i = 0; i < PLANTED_THEMES_N; i++) {
+    struct placegen_theme *t = &g->themes[g->n_background + i];
+    snprintf(t->slug, sizeof t->slug, "%s", planted_themes[i].slug);
+    t->kind = planted_themes[i].kind;
+    t->plant = planted_themes[i].signal;
+  }
+  struct theme_sort *order = malloc(g->n_themes * sizeof *order);
+  if (order == NULL) {
+    rc = HLS_ENOMEM;
+    goto fail;
+  }
+  for (size_t i = 0; i < g->n_themes; i++) order[i] = (struct theme_sort){&g->themes[i], (uint32_t)i};
+  qsort(order, g->n_themes, sizeof *order, theme_sort_cmp);
+  for (size_t i = 0; i < g->n_themes; i++) g->theme_order[i] = order[i].ix;
+  free(order);
+
+  rc = plan(g);
+  if (rc != 0) goto fail;
+  *out = g;
+  return 0;
+fail:
+  placegen_free(g);
+  return rc;
+}
+
+void placegen_free(struct placegen *g) {
+  if (g == NULL) return;
+  if (g->places != NULL) sodium_memzero(g->places, g->n_places * sizeof *g->places);
+  free(g->places);
+  free(g->themes);
+  free(g->theme_order);
+  free(g->counts);
+  free(g->rates);
+  free(g->stories);
+  free(g);
+}
+
+const struct placegen_params *placegen_params(const struct placegen *g) { return &g->prm; }
+int32_t placegen_first_week(const struct placegen *g) { return g->w0; }
+size_t placegen_n_places(const struct placegen *g) { return g->n_places; }
+const struct placegen_place *placegen_place(const struct placegen *g, uint32_t place) {
+  return place < g->n_places ? &g->places[place] : NULL;
+}
+size_t placegen_n_themes(const struct placegen *g) { return g->n_themes; }
+const struct placegen_theme *placegen_theme(const struct placegen *g, uint32_t theme) {
+  return theme < g->n_themes ? &g->themes[theme] : NULL;
+}
+size_t placegen_n_plants(const struct placegen *g) { return g->n_plants; }
+const struct placegen_plant *placegen_plant(const struct placegen *g, size_t i) {
+  return i < g->n_plants ? &g->plants[i] : NULL;
+}
+const struct placegen_plant *placegen_plant_of(const struct placegen *g, int signal) {
+  for (size_t i = 0; i < g->n_plants; i++)
+    if (g->plants[i].signal == signal) return &g->plants[i];
+  return NULL;
+}
+
+uint64_t placegen_timestamp_ms(int32_t week, uint64_t seq) {
+  int64_t monday_after = ((int64_t)week + 1) * 7 - 3;
+  return (uint64_t)(monday_after * 86400000 + 9 * 3600000) + seq * 1000;
+}
+
+/* --- generating ---------------------------------------------------------------------- */
+
+/* One place-week's raw counts: [theme][scale][stage], with the themes
+ * touched listed so clearing is cheap. */
+#define CELLS_PER_THEME (HLS_SCALE_COUNT * HLS_STAGE_COUNT)
+struct week_counts {
+  uint32_t *raw;
+  uint32_t *total; /* per theme */
+  uint32_t *touched;
+  size_t n_touched;
+};
+
+static void count_add(struct week_counts *wc, uint32_t theme, int scale, int stage, uint32_t n) {
+  if (wc->total[theme] == 0) wc->touched[wc->n_touched++] = theme;
+  wc->total[theme] += n;
+  wc->raw[(size_t)theme * CELLS_PER_THEME + (size_t)scale * HLS_STAGE_COUNT + (size_t)stage] += n;
+}
+
+/* n records of theme spread over stages (and scales, if scale < 0). */
+static void records_add(struct week_counts *wc, struct rng *r, uint32_t theme, int kind, int scale, uint32_t n) {
+  const double *sw = scale_weights[kind == HLS_KIND_PRACTICE];
+  for (uint32_t i = 0; i < n; i++) {
+    int sc = scale >= 0 ? scale : rng_pick(r, sw, HLS_SCALE_COUNT);
+    count_add(wc, theme, sc, rng_pick(r, stage_weights, HLS_STAGE_COUNT), 1);
+  }
+}
+
+static int u32_cmp(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
+static int int_cmp(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  return (x > y) - (x < y);
+}
+
+static int digest_cell_cmp(const void *a, const void *b) {
+  const struct hls_digest_cell *x = a, *y = b;
+  int c = strcmp(x->theme, y->theme);
+  if (c != 0) return c;
+  if (x->kind != y->kind) return x->kind - y->kind;
+  if (x->scale != y->scale) return x->scale - y->scale;
+  return x->stage - y->stage;
+}
+
+/* Redraw a raw count among those that publish the same (see placegen.h). */
+static uint32_t perturb(const struct placegen *g, struct rng *r, int scale, uint32_t raw) {
+  const struct hls_digest_method m = {g->prm.threshold, g->prm.rounding};
+  if (scale != HLS_SCALE_PERSON) return raw;
+  uint32_t t = g->prm.threshold, rd = g->prm.rounding;
+  if (raw < t) {
+    if (!(g->prm.perturb & PLACEGEN_PERTURB_WITHHELD) || t < 2) return raw;
+    return 1 + rng_below(r, t - 1);
+  }
+  if (!(g->prm.perturb & PLACEGEN_PERTURB_ROUNDED)) return raw;
+  bool withheld;
+  uint32_t c;
+  hls_disclose(&m, scale, raw, &withheld, &c);
+  uint64_t lo = c >= rd / 2 ? c - rd / 2 : 0, hi = (uint64_t)c + (rd - rd / 2) - 1;
+  if (lo < t) lo = t;
+  uint32_t v = (uint32_t)(lo + rng_below(r, (uint32_t)(hi - lo + 1)));
+  bool w2;
+  uint32_t c2;
+  hls_disclose(&m, scale, v, &w2, &c2);
+  return w2 || c2 != c ? raw : v; /* never publish differently */
+}
+
+/* A story's title and note: plain single-line text about its first theme. */
+static void story_text(const struct placegen_place *pl, struct hls_story *s, char *note, size_t note_size) {
+  char words[HLS_THEME_MAX + 1];
+  snprintf(words, sizeof words, "%s", s->themes[0].slug);
+  for (char *c = words; *c; c++)
+    if (*c == '-') *c = ' ';
+  snprintf(s->title, sizeof s->title, "What we learnt about %s in %s", words, pl->name);
+  snprintf(note, note_size, "Notes from %s, week %d-W%02d: what changed when we tried a different approach to %s.",
+           pl->name, s->iso_year, s->iso_week, words);
+  s->learnt = note;
+}
+
+struct gen_state {
+  struct week_counts wc;
+  struct hls_digest_cell *cells;
+  size_t cap_cells;
+  int *story_weeks;
+  size_t cap_story_weeks;
+};
+
+static int emit_story(const struct placegen *g, const struct placegen_place *pl, const struct placegen_sink *sink,
+                      struct rng *r, struct week_counts *wc, int32_t week, const uint32_t *themes, size_t n_themes,
+                      uint64_t *seq) {
+  struct hls_story s;
+  memset(&s, 0, sizeof s);
+  hls_patterns_iso_week(week, &s.iso_year, &s.iso_week);
+  for (size_t i = 0; i < n_themes; i++) {
+    snprintf(s.themes[i].slug, sizeof s.themes[i].slug, "%s", g->themes[themes[i]].slug);
+    s.themes[i].kind = (enum hls_kind)g->themes[themes[i]].kind;
+  }
+  s.n_themes = n_themes;
+  /* The record behind it is in one of its first theme's cells this week
+   * (any of them alike: the draw must not depend on the exact counts,
+   * which the perturbations change). */
+  double w[CELLS_PER_THEME];
+  const uint32_t *raw = &wc->raw[(size_t)themes[0] * CELLS_PER_THEME];
+  for (int c = 0; c < CELLS_PER_THEME; c++) w[c] = raw[c] > 0;
+  int c = rng_pick(r, w, CELLS_PER_THEME);
+  s.scale = c / HLS_STAGE_COUNT;
+  s.stage = c % HLS_STAGE_COUNT;
+  char note[512];
+  story_text(pl, &s, note, sizeof note);
+  ++*seq;
+  return sink->on_story != NULL ? sink->on_story(sink->ctx, pl, *seq, &s) : 0;
+}
+
+static int run_place(struct placegen *g, uint32_t p, const struct placegen_sink *sink, struct gen_state *st) {
+  const struct placegen_params *prm = &g->prm;
+  const struct placegen_place *pl = &g->places[p];
+  struct rng rb, rp, rs, rx;
+  rng_seed(&rb, prm->seed, STREAM_BACKGROUND + p);
+  rng_seed(&rp, prm->seed, STREAM_PLANTED + p);
+  rng_seed(&rs, prm->seed, STREAM_STORIES + p);
+  rng_seed(&rx, prm->perturb_seed, STREAM_PERTURB + p);
+  struct week_counts *wc = &st->wc;
+  int rc = 0;
+  if (sink->on_place != NULL && (rc = sink->on_place(sink->ctx, pl)) != 0) return rc;
+  uint64_t seq = 1; /* the profile */
+
+  /* The place's use of each background theme (its rate before activity). */
+  double *rate = malloc(g->n_background * sizeof *rate);
+  if (rate == NULL) return HLS_ENOMEM;
+  for (size_t t = 0; t < g->n_background; t++)
+    rate[t] = prm->top_rate * pl->size * rng_lognormal(&rb, prm->affinity_sigma) *
+              pow((double)g->themes[t].rank, -prm->zipf_exponent);
+  /* Background stories: weeks drawn up front, then themes from the week. */
+  size_t n_stories = rng_poisson(&rs, prm->stories_per_place);
+  if (!GROW(st->story_weeks, st->cap_story_weeks, n_stories)) {
+    free(rate);
+    return HLS_ENOMEM;
+  }
+  for (size_t i = 0; i < n_stories; i++) st->story_weeks[i] = (int)rng_below(&rs, (uint32_t)prm->weeks);
+  qsort(st->story_weeks, n_stories, sizeof *st->story_weeks, int_cmp);
+
+  size_t next_story = 0;
+  unsigned told = 0; /* planted stories told, by number (at most one per signal) */
+  for (int wi = 0; wi < prm->weeks && rc == 0; wi++) {
+    int32_t week = g->w0 + wi;
+    int iso_year, iso_week;
+    hls_patterns_iso_week(week, &iso_year, &iso_week);
+    /* Quieter in holiday weeks, noisy in every week. */
+    double holiday = iso_week >= 52 || iso_week == 1     ? 1.0 - prm->holiday_dip
+                     : iso_week >= 31 && iso_week <= 34 ? 1.0 - prm->holiday_dip * 0.625
+                                                        : 1.0;
+    double activity = holiday * rng_lognormal(&rb, prm->activity_sigma) *
+                      exp(-prm->activity_sigma * prm->activity_sigma / 2);
+    for (size_t t = 0; t < g->n_background; t++) {
+      uint32_t n = rng_poisson(&rb, rate[t] * activity);
+      if (n) records_add(wc, &rb, (uint32_t)t, g->themes[t].kind, prm->background_scale, n);
+    }
+    for (size_t i = 0; i < g->n_rates; i++) {
+      const struct plan_rate *pr = &g->rates[i];
+      if (pr->place != p || wi < pr->week_from || wi > pr->week_to) continue;
+      double f = pr->week_to > pr->week_from ? (double)(wi - pr->week_from) / (pr->week_to - pr->week_from) : 0;
+      uint32_t n = rng_poisson(&rp, pr->rate_from + f * (pr->rate_to - pr->rate_from));
+      if (n) records_add(wc, &rp, pr->theme, g->themes[pr->theme].kind, pr->scale, n);
+    }
+    for (size_t i = 0; i < g->n_counts; i++) {
+      const struct plan_count *pc = &g->counts[i];
+      if (pc->place == p && pc->week == wi) records_add(wc, &rp, pc->theme, g->themes[pc->theme].kind, pc->scale, pc->count);
+    }
+
+    /* Publish: true counts to on_raw, disclosed ones in the digest. */
+    qsort(wc->touched, wc->n_touched, sizeof *wc->touched, u32_cmp);
+    size_t n_cells = 0;
+    if (!GROW(st->cells, st->cap_cells, wc->n_touched * CELLS_PER_THEME)) rc = HLS_ENOMEM;
+    const struct hls_digest_method method = {prm->threshold, prm->rounding};
+    for (size_t k = 0; k < wc->n_touched && rc == 0; k++) {
+      uint32_t t = wc->touched[k];
+      uint32_t *raw = &wc->raw[(size_t)t * CELLS_PER_THEME];
+      for (int c = 0; c < CELLS_PER_THEME && rc == 0; c++) {
+        if (raw[c] == 0) continue;
+        int scale = c / HLS_STAGE_COUNT, stage = c % HLS_STAGE_COUNT;
+        if (prm->perturb) raw[c] = perturb(g, &rx, scale, raw[c]);
+        if (sink->on_raw != NULL) rc = sink->on_raw(sink->ctx, p, week, t, scale, stage, raw[c]);
+        struct hls_digest_cell *dc = &st->cells[n_cells++];
+        memset(dc, 0, sizeof *dc);
+        snprintf(dc->theme, sizeof dc->theme, "%s", g->themes[t].slug);
+        dc->kind = g->themes[t].kind;
+        dc->scale = scale;
+        dc->stage = stage;
+        hls_disclose(&method, scale, raw[c], &dc->withheld, &dc->count);
+      }
+    }
+    if (rc == 0 && n_cells > 0) {
+      qsort(st->cells, n_cells, sizeof *st->cells, digest_cell_cmp);
+      struct hls_digest d = {.iso_year = iso_year, .iso_week = iso_week, .method = method, .n_cells = n_cells,
+                             .cells = st->cells};
+      seq++;
+      if (sink->on_digest != NULL) rc = sink->on_digest(sink->ctx, pl, seq, &d);
+      /* This week's stories: planted ones (in the first week from the
+       * planned one where the place has records of all their themes), then
+       * background ones on the week's themes, weighted by their counts. */
+      for (size_t i = 0; i < g->n_stories && rc == 0; i++) {
+        const struct plan_story *ps = &g->stories[i];
+        if (ps->place != p || ps->week > wi || (told & (1u << i))) continue;
+        bool all = true;
+        for (size_t k = 0; k < ps->n_themes; k++) all &= wc->total[ps->themes[k]] > 0;
+        if (!all) continue;
+        told |= 1u << i;
+        rc = emit_story(g, pl, sink, &rs, wc, week, ps->themes, ps->n_themes, &seq);
+      }
+      for (; next_story < n_stories && st->story_weeks[next_story] == wi && rc == 0; next_story++) {
+        uint32_t themes[3];
+        size_t nt = 1 + rng_below(&rs, 3);
+        if (nt > wc->n_touched) nt = wc->n_touched;
+        double *w = malloc(wc->n_touched * sizeof *w);
+        if (w == NULL) {
+          rc = HLS_ENOMEM;
+          break;
+        }
+        for (size_t k = 0; k < wc->n_touched; k++)
+          w[k] = g->themes[wc->touched[k]].plant < 0 ? wc->total[wc->touched[k]] : 0;
+        size_t got = 0;
+        for (size_t k = 0; k < nt; k++) {
+          double sum = 0;
+          for (size_t x = 0; x < wc->n_touched; x++) sum += w[x];
+          if (sum <= 0) break;
+          int x = rng_pick(&rs, w, (int)wc->n_touched);
+          themes[got++] = wc->touched[x];
+          w[x] = 0;
+        }
+        free(w);
+        if (got > 0) rc = emit_story(g, pl, sink, &rs, wc, week, themes, got, &seq);
+      }
+    }
+    for (; next_story < n_stories && st->story_weeks[next_story] <= wi; next_story++) {
+    } /* a week with no records tells no story */
+    for (size_t k = 0; k < wc->n_touched; k++) {
+      uint32_t t = wc->touched[k];
+      memset(&wc->raw[(size_t)t * CELLS_PER_THEME], 0, CELLS_PER_THEME * sizeof *wc->raw);
+      wc->total[t] = 0;
+    }
+    wc->n_touched = 0;
+  }
+  free(rate);
+  if (rc == 0 && sink->on_place_end != NULL) rc = sink->on_place_end(sink->ctx, pl, seq);
+  return rc;
+}
+
+static int state_init(struct gen_state *st, size_t n_themes) {
+  memset(st, 0, sizeof *st);
+  st->wc.raw = calloc(n_themes * CELLS_PER_THEME, sizeof *st->wc.raw);
+  st->wc.total = calloc(n_themes, sizeof *st->wc.total);
+  st->wc.touched = malloc(n_themes * sizeof *st->wc.touched);
+  return st->wc.raw && st->wc.total && st->wc.touched ? 0 : HLS_ENOMEM;
+}
+
+static void state_free(struct gen_state *st) {
+  free(st->wc.raw);
+  free(st->wc.total);
+  free(st->wc.touched);
+  free(st->cells);
+  free(st->story_weeks);
+}
+
+int placegen_run_place(struct placegen *g, uint32_t place, const struct placegen_sink *sink) {
+  if (place >= g->n_places) return HLS_EINVAL;
+  struct gen_state st;
+  int rc = state_init(&st, g->n_themes);
+  if (rc == 0) rc = run_place(g, place, sink, &st);
+  state_free(&st);
+  return rc;
+}
+
+int placegen_run(struct placegen *g, const struct placegen_sink *sink) {
+  struct gen_state st;
+  int rc = state_init(&st, g->n_themes);
+  for (uint32_t p = 0; p < g->n_places && rc == 0; p++) rc = run_place(g, p, sink, &st);
+  state_free(&st);
+  return rc;
+}

@@ -1,0 +1,177 @@
+/* placegen: a seeded generator of realistic multi-place data (tests only).
+ *
+ * Tens to thousands of places each publish a chain (profile at seq 1, then
+ * per ISO week a digest and that week's stories) over a run of weeks. The
+ * background is a Zipf-skewed set of themes: a theme of rank r has rate
+ * top_rate * size(place) * affinity(place, theme) * activity(place, week)
+ * / r^zipf_exponent records a week, where the place size and the
+ * place-theme affinity are lognormal and the place-week activity is
+ * lognormal noise shared by the place's themes that week (holiday weeks
+ * are quieter everywhere). Each record falls in a scale (mostly person)
+ * and a stage; person-scale cells go through hls_disclose, so most of them
+ * are withheld, as in real digests.
+ *
+ * Into this background known patterns are planted (one per signal of
+ * protocol/patterns.h, each optional), on themes of their own, sized to be
+ * found by hls_pat_params_default but no larger than a real wave would be.
+ * The manifest (placegen_plant) says which places and weeks they cover:
+ *   spread       4-6 places report a new theme (person scale, mostly a
+ *                handful of records: withheld) in 1-3 weeks of one
+ *                aligned window;
+ *   emerging     a trickle (0.2-0.35 a week at 3-5 places, organisation
+ *                scale, so exact) all year, then one week (from the 13th)
+ *                when 3-5 places report 3-7 each;
+ *   rising       4-6 places at 0.3-0.6 a week, climbing linearly over the
+ *                last 12-16 weeks to 3-5 a week (organisation scale);
+ *   together     two new themes reported in the same week at 6-8 places
+ *                of one window (7-11 place-weeks), now and then one
+ *                without the other at another place;
+ *   cross-scale  2-3 places each report a new theme at person and at
+ *                organisation scale in one window.
+ *
+ * Everything is a function of the parameters: the generator has its own
+ * PRNG (xoshiro256** seeded by splitmix64) with one stream per place and
+ * purpose, so a place's data does not depend on the order places are
+ * generated in, on the number of places, or on which patterns are
+ * planted. Keys are Ed25519 keys derived from the seed and place number.
+ * It keeps only one place's week in memory: placegen_run calls back as it
+ * goes (on_raw gives the true counts the digests hide). */
+#ifndef HLS_PLACEGEN_H
+#define HLS_PLACEGEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "envelope.h"
+#include "patterns.h"
+
+/* The planted patterns, one bit per enum hls_pat_signal. */
+#define PLACEGEN_PLANT(signal) (1u << (signal))
+#define PLACEGEN_PLANT_ALL ((1u << HLS_PAT_SIGNAL_COUNT) - 1u)
+
+/* Perturbations of raw counts that publish identically (suppression tests):
+ * redraw every withheld person-scale count within [1, threshold-1], and
+ * every rounded one within the values that round to the same published
+ * count. Drawn from a stream of perturb_seed, so nothing else moves. */
+#define PLACEGEN_PERTURB_WITHHELD 1u
+#define PLACEGEN_PERTURB_ROUNDED 2u
+
+struct placegen_params {
+  uint64_t seed;
+  int places;                         /* 40 */
+  int weeks;                          /* 52 */
+  int first_iso_year, first_iso_week; /* 2024-W01 */
+  int themes;                         /* background themes: 60 */
+  double zipf_exponent;               /* 1.0 */
+  double top_rate;           /* records a week of the rank-1 theme in a place of size 1: 6 */
+  double size_sigma;         /* lognormal sigma of place size: 0.7 */
+  double affinity_sigma;     /* lognormal sigma of a place's use of a theme: 0.5 */
+  double activity_sigma;     /* lognormal sigma of a place-week's activity: 0.25 */
+  double stories_per_place;  /* background stories, Poisson mean: 4 */
+  int background_scale;      /* -1: mixed, mostly person (default); else every background record's scale */
+  double holiday_dip;        /* activity lost at new year (summer: 5/8 of it): 0.4 */
+  int regions;               /* 5, at most PLACEGEN_MAX_REGIONS */
+  int window_weeks;          /* the engine's W, to align plants with its windows: 8 */
+  uint32_t threshold, rounding; /* disclosure control: 10, 5 */
+  unsigned plants;           /* PLACEGEN_PLANT bits: all */
+  unsigned perturb;          /* PLACEGEN_PERTURB bits: none */
+  uint64_t perturb_seed;
+};
+void placegen_params_default(struct placegen_params *p);
+
+#define PLACEGEN_MAX_PLACES 100000
+#define PLACEGEN_MAX_WEEKS 520
+#define PLACEGEN_MAX_THEMES 5000
+#define PLACEGEN_MAX_REGIONS 12
+#define PLACEGEN_NAME_MAX 32
+
+struct placegen_place {
+  uint32_t index;
+  uint8_t pk[HLS_KEY_BYTES]; /* the origin */
+  uint8_t sk[64];            /* libsodium Ed25519 secret key */
+  char name[PLACEGEN_NAME_MAX]; /* "Place 07" */
+  const char *region;           /* static */
+  double size;                  /* lognormal multiplier */
+};
+
+struct placegen_theme {
+  char slug[HLS_THEME_MAX + 1];
+  int kind;  /* enum hls_kind */
+  int plant; /* the signal it was planted for, or -1 (background) */
+  int rank;  /* background Zipf rank, 1 = most frequent; 0 for planted */
+};
+
+/* One planted pattern. Weeks are absolute (hls_patterns_week). */
+#define PLACEGEN_PLANT_MAX_PLACES 8
+#define PLACEGEN_PLANT_MAX_CELLS 160
+struct placegen_cell {
+  uint32_t place;
+  int32_t week;
+};
+struct placegen_plant {
+  int signal;          /* enum hls_pat_signal */
+  size_t n_themes;     /* 2 for together, else 1 */
+  uint32_t themes[2];  /* placegen theme numbers */
+  size_t n_places;
+  uint32_t places[PLACEGEN_PLANT_MAX_PLACES]; /* sorted */
+  /* The span the signal should report: the aligned window (spread,
+   * together, cross-scale), the jump week (emerging), the ramp from its
+   * first week to the last week of data (rising). */
+  int32_t week_from, week_to;
+  /* The place-weeks that carry the signal (together: both themes; not the
+   * baselines of emerging and rising). */
+  size_t n_cells;
+  struct placegen_cell cells[PLACEGEN_PLANT_MAX_CELLS];
+};
+
+struct placegen;
+
+/* Check the parameters, derive keys, themes and plants. A plant that does
+ * not fit (too few places or weeks) is left out of the manifest. HLS_EINVAL
+ * (with why), HLS_ENOMEM. */
+int placegen_new(struct placegen **out, const struct placegen_params *p, struct hls_why *why);
+void placegen_free(struct placegen *g);
+
+const struct placegen_params *placegen_params(const struct placegen *g);
+int32_t placegen_first_week(const struct placegen *g); /* absolute week of week index 0 */
+size_t placegen_n_places(const struct placegen *g);
+const struct placegen_place *placegen_place(const struct placegen *g, uint32_t place);
+size_t placegen_n_themes(const struct placegen *g); /* background first, then planted */
+const struct placegen_theme *placegen_theme(const struct placegen *g, uint32_t theme);
+/* The placegen theme number of (slug, kind), or -1. */
+int placegen_theme_find(const struct placegen *g, const char *slug, int kind);
+size_t placegen_n_plants(const struct placegen *g);
+const struct placegen_plant *placegen_plant(const struct placegen *g, size_t i);
+/* The plant of a signal, or NULL if it was not planted. */
+const struct placegen_plant *placegen_plant_of(const struct placegen *g, int signal);
+
+/* What placegen_run reports, place by place, each place's items in chain
+ * order. Any callback may be NULL; a non-zero return stops the run and is
+ * returned. Pointers are valid during the call only. */
+struct placegen_sink {
+  void *ctx;
+  /* Before the place's items; its profile is seq 1. */
+  int (*on_place)(void *ctx, const struct placegen_place *pl);
+  /* A true count of records of one cell (only non-zero ones), before the
+   * digest of its week. week is absolute. */
+  int (*on_raw)(void *ctx, uint32_t place, int32_t week, uint32_t theme, int scale, int stage, uint32_t raw);
+  /* The published digest (cells in canonical order) of a week with
+   * records; a week without records publishes none. */
+  int (*on_digest)(void *ctx, const struct placegen_place *pl, uint64_t seq, const struct hls_digest *d);
+  /* A story of the week, after its digest (its record is counted there). */
+  int (*on_story)(void *ctx, const struct placegen_place *pl, uint64_t seq, const struct hls_story *s);
+  /* After the place's last item. */
+  int (*on_place_end)(void *ctx, const struct placegen_place *pl, uint64_t last_seq);
+};
+
+/* Generate every place, in place order. HLS_ENOMEM, or a callback's value. */
+int placegen_run(struct placegen *g, const struct placegen_sink *sink);
+/* Generate one place only (the same items as placegen_run gives it). */
+int placegen_run_place(struct placegen *g, uint32_t place, const struct placegen_sink *sink);
+
+/* The timestamp of an item of a week: Monday after the week, 09:00 UTC,
+ * plus seq seconds (so a chain's timestamps never go back). */
+uint64_t placegen_timestamp_ms(int32_t week, uint64_t seq);
+
+#endif
