@@ -103,6 +103,13 @@ int cmd_places(struct cli *c, int argc, char **argv);
 int cmd_stories(struct cli *c, int argc, char **argv);
 int cmd_stories_show(struct cli *c, int argc, char **argv);
 int cmd_items(struct cli *c, int argc, char **argv);
+int cmd_patterns(struct cli *c, int argc, char **argv);
+int cmd_patterns_show(struct cli *c, int argc, char **argv);
+int cmd_feed_subscribe(struct cli *c, int argc, char **argv);
+int cmd_feed_list(struct cli *c, int argc, char **argv);
+int cmd_feed_follow(struct cli *c, int argc, char **argv);
+int cmd_feed_unsubscribe(struct cli *c, int argc, char **argv);
+int cmd_import_items(struct cli *c, int argc, char **argv);
 
 struct hls_import;
 /* Send a checked import (or report its bad rows) and print the outcome.

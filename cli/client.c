@@ -89,27 +89,49 @@ int hls_client_send(struct hls_client *c, struct hls_client_req *r, struct hls_w
   return 0;
 }
 
+/* Read and decode one frame; *payload holds the bytes resp borrows. */
+static int read_frame(struct hls_client *c, struct hls_ctl_response *resp, uint8_t **payload_out, struct hls_why *why) {
+  uint8_t header[HLS_CTL_HEADER];
+  size_t len = 0;
+  int rc = read_all(c, header, sizeof header, why);
+  if (rc != 0) return rc;
+  if (hls_ctl_frame_length(header, HLS_CTL_FRAME_HARD_MAX, &len) != 0)
+    return hls_why_set(why, HLS_EMALFORMED, "bad frame from hlsd");
+  uint8_t *payload = malloc(len);
+  if (payload == NULL) return HLS_ENOMEM;
+  if ((rc = read_all(c, payload, len, why)) != 0) {
+    free(payload);
+    return rc;
+  }
+  rc = hls_ctl_response_decode(resp, payload, len, SIZE_MAX, why);
+  if (rc != 0) {
+    free(payload);
+    return hls_why_set(why, HLS_EMALFORMED, "malformed reply from hlsd");
+  }
+  *payload_out = payload;
+  return 0;
+}
+
+int hls_client_read(struct hls_client *c, struct hls_ctl_response *resp, struct hls_why *why) {
+  memset(resp, 0, sizeof *resp);
+  uint8_t *payload = NULL;
+  int rc = read_frame(c, resp, &payload, why);
+  if (rc == 0) resp->payload = payload;
+  return rc;
+}
+
+bool hls_client_readable(struct hls_client *c) {
+  struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+  return poll(&pfd, 1, 0) > 0;
+}
+
 int hls_client_reply(struct hls_client *c, uint64_t id, struct hls_ctl_response *resp, hls_client_event_fn on_event,
                      void *ctx, struct hls_why *why) {
   memset(resp, 0, sizeof *resp);
   for (;;) {
-    uint8_t header[HLS_CTL_HEADER];
-    size_t len = 0;
-    int rc = read_all(c, header, sizeof header, why);
+    uint8_t *payload = NULL;
+    int rc = read_frame(c, resp, &payload, why);
     if (rc != 0) return rc;
-    if (hls_ctl_frame_length(header, HLS_CTL_FRAME_HARD_MAX, &len) != 0)
-      return hls_why_set(why, HLS_EMALFORMED, "bad frame from hlsd");
-    uint8_t *payload = malloc(len);
-    if (payload == NULL) return HLS_ENOMEM;
-    if ((rc = read_all(c, payload, len, why)) != 0) {
-      free(payload);
-      return rc;
-    }
-    rc = hls_ctl_response_decode(resp, payload, len, SIZE_MAX, why);
-    if (rc != 0) {
-      free(payload);
-      return hls_why_set(why, HLS_EMALFORMED, "malformed reply from hlsd");
-    }
     if (resp->kind == HLS_CTL_EVENT && resp->id == id) {
       if (on_event) on_event(ctx, resp);
       hls_ctl_response_free(resp);

@@ -45,4 +45,10 @@ int hls_client_send(struct hls_client *c, struct hls_client_req *r, struct hls_w
 int hls_client_reply(struct hls_client *c, uint64_t id, struct hls_ctl_response *resp, hls_client_event_fn on_event,
                      void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
 
+/* Read the next frame, whatever request it belongs to (streams): resp owns
+ * its bytes. An error reply is returned as a response of kind ERROR. */
+int hls_client_read(struct hls_client *c, struct hls_ctl_response *resp, struct hls_why *why) HLS_WARN_UNUSED;
+/* True if a frame (or the end of the connection) can be read now. */
+bool hls_client_readable(struct hls_client *c);
+
 #endif

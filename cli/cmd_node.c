@@ -137,6 +137,16 @@ int cmd_status(struct cli *c, int argc, char **argv) {
            hls_out_str(chain, "last_publish", b3, sizeof b3)[0] ? " (last " : "", b3, b3[0] ? ")" : "");
     if (pending && pending->type == HLS_MP_BOOL && pending->v.b) printf("          changes wait for the next batch\n");
     print_gossip(hls_mp_get(s, "gossip"));
+    const struct hls_mp_value *pat = hls_mp_get(s, "patterns");
+    if (pat && pat->type == HLS_MP_MAP) {
+      const struct hls_mp_value *by = hls_mp_get(pat, "by_signal");
+      printf("Patterns  %lld (spread %lld, emerging %lld, rising %lld, together %lld, cross-scale %lld), "
+             "%lld events, %lld following\n",
+             (long long)hls_out_int(pat, "live"), (long long)hls_out_int(by, "spread"),
+             (long long)hls_out_int(by, "emerging"), (long long)hls_out_int(by, "rising"),
+             (long long)hls_out_int(by, "together"), (long long)hls_out_int(by, "cross-scale"),
+             (long long)hls_out_int(pat, "last_event"), (long long)hls_out_int(pat, "followers"));
+    }
     hls_out_bytes(hls_out_int(s, "store_bytes"), b5, sizeof b5);
     printf("Store     %s in %s\n", b5, hls_out_str(s, "home", b1, sizeof b1));
     printf("Version   %s, pid %lld\n", hls_out_str(s, "version", b1, sizeof b1), (long long)hls_out_int(s, "pid"));

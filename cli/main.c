@@ -123,6 +123,51 @@ static const struct cli_command commands[] = {
      "  --limit N         at most N items (default: all)\n"
      "  BODY: held (the body is here), stub (only the signed header: the body was not for\n"
      "  this node, or has not arrived), erased (a tombstone of its place erased it).\n"},
+    {"import-items", cmd_import_items, "import-items DIR",
+     "load signed envelopes from DIR's .items files as if a peer had sent them (for tests)",
+     "  DIR holds files named ORIGIN.items (ORIGIN: the origin's key in 64 hex digits), each\n"
+     "  a concatenation of envelopes (docs/protocol.md section 3), full or stubs, of any\n"
+     "  origins in any order. Other files and directories in DIR are ignored.\n"
+     "  Every envelope is decoded and its signature checked before anything is sent; a bad\n"
+     "  one is named by file and byte offset, and then nothing is imported. hlsd treats the\n"
+     "  items as received by gossip: tombstones erase, forks are detected, peers-only bodies\n"
+     "  are kept as stubs (only their origin may give them), and connected peers get them.\n"
+     "  Items already held are counted and skipped: importing again changes nothing.\n"},
+    {"patterns", cmd_patterns,
+     "patterns [--signal S] [--theme T] [--kind K] [--scale S] [--region R] [--since WHEN] [--until WHEN]\n"
+     "             [--min-places N] [--limit N] | patterns show ID",
+     "patterns across places found in the digests this node holds, newest first",
+     "  --signal S      spread, emerging, rising, together or cross-scale\n"
+     "  --theme T       a theme name, or KIND:NAME (for together: either theme)\n"
+     "  --kind K        problem, aspiration, strength or practice\n"
+     "  --scale S       person, organisation, place or country (patterns with counts at S)\n"
+     "  --region R      patterns with at least one place in region R\n"
+     "  --since WHEN    patterns whose weeks end at or after WHEN (YYYY-MM-DD or YYYY-Www)\n"
+     "  --until WHEN    patterns whose weeks start at or before WHEN\n"
+     "  --min-places N  patterns with at least N places\n"
+     "  --limit N       at most N patterns (default 50; 0: all)\n"
+     "  Each option but --since, --until, --min-places and --limit may be given several times\n"
+     "  (any of the values). COUNT is a range where places withheld or rounded small counts.\n"
+     "  Methods and parameters: docs/patterns.md.\n"},
+    {"patterns show", cmd_patterns_show, "patterns show ID",
+     "explain one pattern: method, parameters, weeks, places, counts, and the digests and stories behind it",
+     "  ID  the pattern's id (the ID column of 'hls patterns'), or 4 or more of its first digits.\n"
+     "      Retracted patterns are shown too, marked RETRACTED.\n"},
+    {"feed subscribe", cmd_feed_subscribe, "feed subscribe NAME [same filters as patterns]",
+     "make a durable feed of pattern events (new, updated, retracted) that match the filters",
+     "  NAME  letters, digits, '-', '_' and '.', up to 64. The filters are those of 'hls patterns'\n"
+     "        (without --limit). A new feed starts at the first event this node recorded.\n"},
+    {"feed list", cmd_feed_list, "feed list", "feeds: filters, cursor (the last event acknowledged), events after it",
+     NULL},
+    {"feed follow", cmd_feed_follow, "feed follow NAME [--no-wait] [--limit N]",
+     "print a feed's events after its cursor, in order, then new ones as they happen",
+     "  --no-wait  stop once every event so far has been printed (for cron jobs and scripts)\n"
+     "  --limit N  stop after N events\n"
+     "  With --json, one JSON object a line (NDJSON): {seq, change, at, pattern}. hls acknowledges\n"
+     "  events after printing them, so the feed's cursor moves on: a follower that was away gets\n"
+     "  what it missed, once. An event printed but not acknowledged (hls killed at that moment)\n"
+     "  is printed again next time.\n"},
+    {"feed unsubscribe", cmd_feed_unsubscribe, "feed unsubscribe NAME", "drop a feed and its cursor", NULL},
     {"inspect", cmd_inspect, "inspect FILE", "decode and verify one envelope from a file, and explain any failure", NULL},
     {"backup", cmd_backup, "backup FILE",
      "write a consistent copy of the node's store to FILE (which must not exist)",

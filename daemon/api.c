@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "hls_version.h"
+#include "items_import.h"
 #include "log.h"
 #include "nodeid.h"
 #include "text.h"
@@ -90,7 +91,7 @@ static int api_status(struct hls_node *n, struct hls_control_call *call) {
   char started[21];
   int64_t now = hls_node_now_ms(n);
   hls_time_format(n->started_ms, started);
-  PACK(msgpack_pack_map(pk, 19));
+  PACK(msgpack_pack_map(pk, 20));
   PACK(hls_mp_pack_kv_str(pk, "node_id", n->node_id));
   PACK(hls_mp_pack_kv_str(pk, "place", n->config->place));
   PACK(hls_mp_pack_kv_str(pk, "region", n->config->region));
@@ -119,6 +120,9 @@ static int api_status(struct hls_node *n, struct hls_control_call *call) {
   PACK(hls_mp_pack_kv_i64(pk, "seq", (int64_t)n->chain_seq));
   PACK(hls_mp_pack_kv_str(pk, "last_publish", n->last_publish_ms ? last : NULL));
   PACK(hls_mp_pack_kv_bool(pk, "changes_pending", n->first_change_ms != 0 || n->dirty_all || n->n_dirty > 0));
+  PACK(hls_mp_pack_cstr(pk, "patterns"));
+  if (n->patterns == NULL) PACK(msgpack_pack_nil(pk));
+  else PACK(hls_patternsd_pack_status(n->patterns, pk));
   PACK(hls_mp_pack_cstr(pk, "gossip"));
   if (n->gossip == NULL) return msgpack_pack_nil(pk) != 0 ? HLS_ENOMEM : 0;
   return hls_gossipd_pack_status(n->gossip, pk, &call->why);
@@ -152,7 +156,20 @@ static int record_from_map(struct hls_node *n, const struct hls_mp_value *m, str
   return rc;
 }
 
+/* A partner keeps no records of its own unless node.records = on. */
+static int check_keeps_records(const struct hls_node *n, struct hls_why *why) {
+  int mode = n->config->node_records;
+  bool keeps = mode == 1 || (mode == 0 && n->config->role != HLS_ROLE_PARTNER);
+  if (keeps) return 0;
+  return hls_why_set(why, HLS_ESTATE,
+                     mode == 2 ? "this node keeps no records of its own (node.records = off in hlsd.conf)"
+                               : "this node is a partner (node.role = partner) and keeps no records of its own; "
+                                 "set node.records = on in hlsd.conf to record learning here");
+}
+
 static int api_record_add(struct hls_node *n, struct hls_control_call *call) {
+  int krc = check_keeps_records(n, &call->why);
+  if (krc != 0) return krc;
   const struct hls_mp_value *fields = hls_mp_get(call->req->args, "record");
   if (fields == NULL) return hls_why_set(&call->why, HLS_EINVAL, "record: missing");
   struct hls_record r;
@@ -345,9 +362,12 @@ void hls_api_client_gone(void *node, struct hls_control_client *client) {
   struct import_session *s = hls_control_client_data(client);
   if (s != NULL) hls_log_info("import_abandoned", "session=%lld rows=%lld", (long long)s->session, (long long)s->rows);
   import_end(n, client);
+  hls_patternsd_client_gone(n->patterns, client);
 }
 
 static int api_import_begin(struct hls_node *n, struct hls_control_call *call) {
+  int krc = check_keeps_records(n, &call->why);
+  if (krc != 0) return krc;
   import_end(n, call->client); /* one import per client: a new begin drops the old */
   struct import_session *s = calloc(1, sizeof *s);
   if (s == NULL) return HLS_ENOMEM;
@@ -1007,6 +1027,28 @@ static int api_items(struct hls_node *n, struct hls_control_call *call) {
 
 static int api_commands(struct hls_node *n, struct hls_control_call *call);
 
+static int api_patterns(struct hls_node *n, struct hls_control_call *call) {
+  return hls_patternsd_api_list(n->patterns, call);
+}
+static int api_patterns_show(struct hls_node *n, struct hls_control_call *call) {
+  return hls_patternsd_api_show(n->patterns, call);
+}
+static int api_feed_subscribe(struct hls_node *n, struct hls_control_call *call) {
+  return hls_patternsd_api_subscribe(n->patterns, call);
+}
+static int api_feed_list(struct hls_node *n, struct hls_control_call *call) {
+  return hls_patternsd_api_feeds(n->patterns, call);
+}
+static int api_feed_unsubscribe(struct hls_node *n, struct hls_control_call *call) {
+  return hls_patternsd_api_unsubscribe(n->patterns, call);
+}
+static int api_feed_follow(struct hls_node *n, struct hls_control_call *call) {
+  return hls_patternsd_api_follow(n->patterns, call);
+}
+static int api_feed_ack(struct hls_node *n, struct hls_control_call *call) {
+  return hls_patternsd_api_ack(n->patterns, call);
+}
+
 static const struct api_command commands[] = {
     {"status", api_status, "node identity, uptime, record counts and store size"},
     {"record.add", api_record_add, "add a record: {record: {...fields}}"},
@@ -1037,6 +1079,16 @@ static const struct api_command commands[] = {
     {"stories", api_stories, "stories held from every place, newest first: {place?, theme?, since?, limit?}"},
     {"stories.show", api_stories_show, "one whole story: {id} (its item id in hex, a prefix of 8+, or NODE_ID:SEQ)"},
     {"items", api_items, "every envelope held, by origin then seq: {origin?, type?, limit?}"},
+    {"items.import", hls_items_import_api, "import envelopes as if a peer sent them: {envelopes: [bin, ...]}"},
+    {"patterns", api_patterns, "patterns now holding, newest first: {signal?, theme?, kind?, scale?, region?,"
+                               " since?, until?, min_places?, limit?}"},
+    {"patterns.show", api_patterns_show, "one pattern with its lineage: {id} (16 hex digits, or a prefix of 4+)"},
+    {"feed.subscribe", api_feed_subscribe, "a durable feed of pattern events: {name, same filters as patterns}"},
+    {"feed.list", api_feed_list, "feeds with their filters and cursors"},
+    {"feed.unsubscribe", api_feed_unsubscribe, "drop a feed: {name}"},
+    {"feed.follow", api_feed_follow, "stream a feed's events after its cursor: events \"pattern\" {seq, change, at,"
+                                     " pattern} and \"caught_up\" {seq}; no reply until the feed goes"},
+    {"feed.ack", api_feed_ack, "move a feed's cursor: {name, seq}"},
     {"backup", api_backup, "write a consistent copy of the store: {path} (absolute, must not exist)"},
     {"commands", api_commands, "this list"},
 };

@@ -12,6 +12,7 @@
 
 static const char *const role_choices[] = {"place", "partner", NULL};
 static const char *const level_choices[] = {"error", "warn", "info", "debug", NULL};
+static const char *const records_choices[] = {"auto", "on", "off", NULL};
 static const char *const sync_choices[] = {"normal", "full", NULL};
 static const char *const accept_choices[] = {"any", "listed", NULL};
 
@@ -29,6 +30,9 @@ static const struct hls_config_option options[] = {
     {"node", "role", HLS_CFG_ENUM, OFF(role), SZ(role), 0, 0, "place", role_choices, true,
      "place: records its own learning. partner: a national learning partner that mostly "
      "reads patterns across places."},
+    {"node", "records", HLS_CFG_ENUM, OFF(node_records), SZ(node_records), 0, 0, "auto", records_choices, true,
+     "Whether this node keeps learning records of its own. auto: a place does, a partner does not (hls record "
+     "add and hls import are refused). on, off: always, never."},
     {"network", "listen", HLS_CFG_ADDR, OFF(listen), SZ(listen), 0, 0, "0.0.0.0:7420", NULL, false,
      "TCP address for peer connections, HOST:PORT (IP literal; port 0 picks a free port)."},
     {"network", "advertise", HLS_CFG_ADDR_LIST, OFF(advertise), SZ(advertise), 0, HLS_PROFILE_MAX_ADDRESSES, "", NULL,
@@ -66,6 +70,26 @@ static const struct hls_config_option options[] = {
      false, "Most items in one batch; each batch costs the receiver one signature check."},
     {"gossip", "max_origins", HLS_CFG_INT, OFF(gossip_max_origins), SZ(gossip_max_origins), 1, 10000000, "100000",
      NULL, false, "Most chains (places) followed; items of further origins are ignored."},
+    {"patterns", "window_weeks", HLS_CFG_INT, OFF(pat_window_weeks), SZ(pat_window_weeks), 1, 104, "8", NULL, false,
+     "Length of the fixed windows of the spread, together and cross-scale signals, in weeks."},
+    {"patterns", "spread_min_places", HLS_CFG_INT, OFF(pat_spread_min_places), SZ(pat_spread_min_places), 1, 1000000,
+     "3", NULL, false, "spread: a theme reported by at least this many places in one window."},
+    {"patterns", "emerging_baseline_weeks", HLS_CFG_INT, OFF(pat_ears_baseline), SZ(pat_ears_baseline), 2, 104, "7",
+     NULL, false, "emerging (EARS C2): weeks in the baseline."},
+    {"patterns", "emerging_guard_weeks", HLS_CFG_INT, OFF(pat_ears_guard), SZ(pat_ears_guard), 0, 52, "2", NULL, false,
+     "emerging: weeks between the baseline and the week tested."},
+    {"patterns", "emerging_min_count", HLS_CFG_INT, OFF(pat_ears_min_count), SZ(pat_ears_min_count), 1, 1000000000,
+     "3", NULL, false, "emerging: the week's count (its lower bound) must be at least this."},
+    {"patterns", "emerging_min_places", HLS_CFG_INT, OFF(pat_ears_min_places), SZ(pat_ears_min_places), 1, 1000000,
+     "2", NULL, false, "emerging: places reporting the theme in the week tested."},
+    {"patterns", "rising_reference_weeks", HLS_CFG_INT, OFF(pat_cusum_ref_weeks), SZ(pat_cusum_ref_weeks), 8, 520,
+     "26", NULL, false, "rising (CUSUM): weeks the in-control mean is taken from."},
+    {"patterns", "together_min_count", HLS_CFG_INT, OFF(pat_together_min_count), SZ(pat_together_min_count), 1,
+     1000000000, "5", NULL, false, "together: place-weeks in a window that report both themes."},
+    {"patterns", "together_min_places", HLS_CFG_INT, OFF(pat_together_min_places), SZ(pat_together_min_places), 1,
+     1000000, "3", NULL, false, "together: distinct places among those place-weeks."},
+    {"patterns", "cross_scale_min_places", HLS_CFG_INT, OFF(pat_cross_min_places), SZ(pat_cross_min_places), 1,
+     1000000, "2", NULL, false, "cross-scale: places reporting the theme in the window."},
     {"log", "level", HLS_CFG_ENUM, OFF(log_level), SZ(log_level), 0, 0, "info", level_choices, true,
      "Least severe log level written to stderr."},
     {"limits", "max_text_bytes", HLS_CFG_SIZE, OFF(max_text_bytes), SZ(max_text_bytes), 256,

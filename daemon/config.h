@@ -40,6 +40,11 @@ struct hls_config {
   int64_t gossip_window;
   int64_t gossip_batch_items;
   int64_t gossip_max_origins;
+  /* [node] records: 0 auto (a place yes, a partner no), 1 on, 2 off */
+  int node_records;
+  /* [patterns] (docs/patterns.md) */
+  int64_t pat_window_weeks, pat_spread_min_places, pat_ears_baseline, pat_ears_guard, pat_ears_min_count,
+      pat_ears_min_places, pat_cusum_ref_weeks, pat_together_min_count, pat_together_min_places, pat_cross_min_places;
   /* [log] */
   int log_level; /* enum hls_log_level */
   /* [limits] */

@@ -160,6 +160,11 @@ static void handle_request(struct client *c, const uint8_t *payload, size_t len)
   struct hls_control_call call = {.req = &req, .pk = &pk, .client = (struct hls_control_client *)(void *)c};
   rc = hls_ctl_begin_result(&pk, req.id);
   if (rc == 0) rc = ctl->dispatch(ctl->ctx, &call);
+  if (rc == 0 && call.deferred) {
+    msgpack_sbuffer_destroy(&sb);
+    hls_ctl_request_free(&req);
+    return;
+  }
   if (rc == 0) {
     rc = hls_ctl_frame_finish(&sb, 0, ctl->opt.max_frame);
     if (rc != 0) hls_why_set(&call.why, rc, "reply larger than limits.control_max_frame; narrow the request (--limit)");
@@ -173,6 +178,45 @@ static void handle_request(struct client *c, const uint8_t *payload, size_t len)
     send_error(c, req.id, rc, call.why.text);
   }
   hls_ctl_request_free(&req);
+}
+
+static int send_frame(struct client *c, uint64_t id, const char *event, int code, const char *message,
+                      hls_control_pack_fn pack, void *ctx) {
+  if (c->closing) return HLS_ENOTFOUND;
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  int rc;
+  if (code != 0) {
+    rc = hls_ctl_pack_error(&pk, id, code, message);
+  } else {
+    rc = event ? hls_ctl_begin_event(&pk, id, event) : hls_ctl_begin_result(&pk, id);
+    if (rc == 0) rc = pack ? pack(ctx, &pk) : (msgpack_pack_nil(&pk) == 0 ? 0 : HLS_ENOMEM);
+  }
+  if (rc == 0) rc = hls_ctl_frame_finish(&sb, 0, c->ctl->opt.max_frame);
+  if (rc != 0) {
+    msgpack_sbuffer_destroy(&sb);
+    hls_log_warn("control_stream_failed", "client=%llu error=%s", (unsigned long long)c->id, hls_err_name(rc));
+    client_close(c);
+    return rc;
+  }
+  client_send(c, &sb);
+  return 0;
+}
+
+int hls_control_event(struct hls_control_client *client, uint64_t id, const char *event, hls_control_pack_fn pack,
+                      void *ctx) {
+  return send_frame((struct client *)(void *)client, id, event, 0, NULL, pack, ctx);
+}
+
+int hls_control_reply(struct hls_control_client *client, uint64_t id, int code, const char *message,
+                      hls_control_pack_fn pack, void *ctx) {
+  return send_frame((struct client *)(void *)client, id, NULL, code, message, pack, ctx);
+}
+
+size_t hls_control_queued(const struct hls_control_client *client) {
+  return ((const struct client *)(const void *)client)->queued;
 }
 
 static void on_timeout(uv_timer_t *t) {

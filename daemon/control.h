@@ -25,6 +25,7 @@ struct hls_control_call {
   msgpack_packer *pk;                /* pack exactly one value: the result */
   struct hls_why why;                /* detail when the handler fails */
   struct hls_control_client *client; /* borrowed; valid during the call */
+  bool deferred; /* set by a handler that replies later (hls_control_reply) */
 };
 
 /* Handle one request. Return 0 after packing the result, or an HLS_E*
@@ -52,5 +53,18 @@ void hls_control_close(struct hls_control *ctl);
 void *hls_control_client_data(const struct hls_control_client *client);
 void hls_control_client_set_data(struct hls_control_client *client, void *data);
 uint64_t hls_control_client_id(const struct hls_control_client *client);
+
+/* For deferred calls (streams): send an event frame, or the final reply,
+ * for request id to a client still connected. pack packs exactly one value
+ * (the event data or the result). A frame over max_frame, or no memory,
+ * disconnects the client (it cannot be told otherwise). Returns 0 if the
+ * frame was queued. */
+typedef int (*hls_control_pack_fn)(void *ctx, msgpack_packer *pk);
+int hls_control_event(struct hls_control_client *client, uint64_t id, const char *event, hls_control_pack_fn pack,
+                      void *ctx);
+int hls_control_reply(struct hls_control_client *client, uint64_t id, int code, const char *message,
+                      hls_control_pack_fn pack, void *ctx);
+/* Reply bytes queued to the client and not yet written. */
+size_t hls_control_queued(const struct hls_control_client *client);
 
 #endif

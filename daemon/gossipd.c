@@ -74,12 +74,14 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
       gd->others.items++;
       if (a->states[i] == 0) gd->others.held++;
       else gd->others.stubs++;
+      if (a->states[i] == 0) hls_patternsd_item(gd->node->patterns, &a->envs[i]);
     }
     break;
   case HLS_GA_BODY: {
     bool changed = false;
     rc = hls_gstore_put_body(gd->gs, &a->envs[0], &changed, &why);
     if (rc == 0 && changed) gd->others.stubs--, gd->others.held++;
+    if (rc == 0 && changed) hls_patternsd_item(gd->node->patterns, &a->envs[0]);
     break;
   }
   case HLS_GA_ERASE: {
@@ -90,6 +92,7 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
       else gd->others.stubs--;
       gd->others.erased++;
     }
+    if (rc == 0) hls_patternsd_erased(gd->node->patterns, a->origin, a->seq);
     if (rc == 0) {
       fmt_id(a->origin, id);
       hls_log_info("item_erased", "origin=%s seq=%llu", id, (unsigned long long)a->seq);
@@ -295,6 +298,10 @@ void hls_gossipd_published(struct hls_gossipd *gd) {
       if (it.body != NULL) msgpack_sbuffer_write(&sb, (const char *)it.body, it.body_len);
       else msgpack_sbuffer_write(&sb, "\xc0", 1);
       rc = hls_gossip_local_item(gd->g, (const uint8_t *)sb.data, sb.size, &why);
+      struct hls_envelope env;
+      struct hls_why ignore;
+      if (rc == 0 && hls_env_decode(&env, (const uint8_t *)sb.data, sb.size, &ignore) == 0)
+        hls_patternsd_item(gd->node->patterns, &env);
       hls_item_clear(&it);
     }
     if (rc != 0) {
@@ -380,4 +387,11 @@ int hls_gossipd_pack_status(struct hls_gossipd *gd, msgpack_packer *pk, struct h
   struct heads_ctx h = {.pk = pk};
   hls_gossip_each_origin(gd->g, pack_head, &h);
   return h.rc;
+}
+
+/* --- import (hls import-items) ------------------------------------------------------ */
+
+int hls_gossipd_import(struct hls_gossipd *gd, const struct hls_envelope *envs, size_t n,
+                       struct hls_gossip_import_result *res, struct hls_why *why) {
+  return hls_gossip_import(gd->g, envs, n, res, why);
 }

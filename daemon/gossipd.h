@@ -18,6 +18,12 @@ int hls_gossipd_start(struct hls_gossipd **out, struct hls_node *node, struct hl
 void hls_gossipd_close(struct hls_gossipd *gd);
 /* This node's chain grew (the summariser published): push the new items. */
 void hls_gossipd_published(struct hls_gossipd *gd);
+/* Import one run of envelopes (one origin, consecutive, linked) as if a
+ * peer had sent them: hls_gossip_import (protocol/gossip.h). */
+struct hls_envelope;
+struct hls_gossip_import_result;
+int hls_gossipd_import(struct hls_gossipd *gd, const struct hls_envelope *envs, size_t n,
+                       struct hls_gossip_import_result *res, struct hls_why *why) HLS_WARN_UNUSED;
 /* The "gossip" part of hls status: chains, items, stubs, erased, forks,
  * sync progress. */
 int hls_gossipd_pack_status(struct hls_gossipd *gd, msgpack_packer *pk, struct hls_why *why) HLS_WARN_UNUSED;

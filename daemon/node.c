@@ -229,6 +229,8 @@ static void node_stop(struct hls_node *n, const char *why) {
   n->control = NULL;
   hls_gossipd_close(n->gossip);
   n->gossip = NULL;
+  hls_patternsd_close(n->patterns);
+  n->patterns = NULL;
   hls_peers_close(n->peers);
   n->peers = NULL;
   uv_close((uv_handle_t *)&n->publish_timer, NULL);
@@ -336,7 +338,8 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   n->publish_timer.data = n->week_timer.data = n->expiry_timer.data = n;
 
   ensure_descriptors(config);
-  if ((rc = hls_peers_start(&n->peers, n, why)) != 0 || (rc = hls_gossipd_start(&n->gossip, n, why)) != 0) {
+  if ((rc = hls_peers_start(&n->peers, n, why)) != 0 || (rc = hls_gossipd_start(&n->gossip, n, why)) != 0 ||
+      (rc = hls_patternsd_start(&n->patterns, n, why)) != 0) {
     node_stop(n, "startup_failed");
     uv_run(&n->loop, UV_RUN_DEFAULT);
     uv_loop_close(&n->loop);

@@ -12,6 +12,7 @@
 #include "nodeid.h"
 #include "store.h"
 #include "gossipd.h"
+#include "patternsd.h"
 #include "peers.h"
 #include "summarise.h"
 
@@ -33,6 +34,7 @@ struct hls_node {
   struct hls_control *control;
   struct hls_peers *peers;
   struct hls_gossipd *gossip;
+  struct hls_patternsd *patterns;
   uv_signal_t sig_int, sig_term, sig_hup;
   int lock_fd;
   int64_t started_ms;

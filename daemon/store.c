@@ -116,6 +116,41 @@ static const char *const migrations[] = {
     ") STRICT, WITHOUT ROWID;"
     "ALTER TABLE peers ADD COLUMN violations INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX items_stubs ON items(origin, seq) WHERE body_state = 1 AND audience = 1;",
+
+    /* 5: patterns (docs/patterns.md): the patterns computed from the
+     * items held, the log of their changes, and the feeds that follow it.
+     * Derived from items: recomputed at start and diffed against these
+     * rows, so only real changes become events. */
+    "CREATE TABLE patterns("
+    "  id BLOB PRIMARY KEY CHECK(length(id) = 8),"
+    "  live INTEGER NOT NULL,"          /* 1 holds now, 0 retracted */
+    "  signal INTEGER NOT NULL,"
+    "  theme TEXT NOT NULL, kind INTEGER NOT NULL,"
+    "  theme2 TEXT, kind2 INTEGER,"
+    "  week_from INTEGER NOT NULL, week_to INTEGER NOT NULL,"
+    "  n_places INTEGER NOT NULL,"
+    "  scales INTEGER NOT NULL,"
+    "  regions TEXT NOT NULL,"          /* distinct regions, each followed by a newline */
+    "  score REAL NOT NULL,"
+    "  summary BLOB NOT NULL,"          /* the msgpack map hls patterns prints */
+    "  first_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE pattern_events("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  id BLOB NOT NULL,"
+    "  change INTEGER NOT NULL,"        /* 0 new, 1 updated, 2 retracted */
+    "  signal INTEGER NOT NULL, theme TEXT NOT NULL, kind INTEGER NOT NULL, theme2 TEXT, kind2 INTEGER,"
+    "  week_from INTEGER NOT NULL, week_to INTEGER NOT NULL, n_places INTEGER NOT NULL,"
+    "  scales INTEGER NOT NULL, regions TEXT NOT NULL,"
+    "  summary BLOB NOT NULL,"
+    "  at_ms INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE feeds("
+    "  name TEXT PRIMARY KEY,"
+    "  filter BLOB NOT NULL,"           /* msgpack map of the subscription's filters */
+    "  cursor INTEGER NOT NULL,"        /* the last pattern_events.seq acknowledged */
+    "  created_ms INTEGER NOT NULL, acked_ms INTEGER"
+    ") STRICT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "mp.h"
+#include "nodeid.h"
 #include "wire.h"
 
 /* --- small helpers ---------------------------------------------------------- */
@@ -841,13 +842,14 @@ static int head_moved(struct hls_gossip *g, uint32_t idx) {
 
 /* One run of an ITEMS frame: n linked items e[0..n) of one origin, whose
  * states go in states[0..n). *ack gets this node's head for the origin
- * afterwards (docs/protocol.md 8.3). */
+ * afterwards (docs/protocol.md 8.3). s is NULL for an import
+ * (hls_gossip_import): items from no session, so from no origin. */
 static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct hls_envelope *e, size_t n,
                       int *states, uint64_t *ack, struct hls_why *why) {
   int rc;
   const uint8_t *opk = e[0].h.origin;
   uint64_t first = e[0].h.seq, last = e[n - 1].h.seq;
-  bool from_origin = memcmp(opk, s->pk, HLS_KEY_BYTES) == 0;
+  bool from_origin = s != NULL && memcmp(opk, s->pk, HLS_KEY_BYTES) == 0;
 
   int64_t f = origin_find(g, opk);
   uint64_t head = f >= 0 ? g->o[f].head : 0;
@@ -945,9 +947,11 @@ static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct
       }
       from = i;
     }
-    struct sess_origin *so = &s->so[idx];
-    so->peer_has = max_u64(so->peer_has, last);
-    so->told = max_u64(so->told, last); /* the ACK will say so */
+    if (s != NULL) {
+      struct sess_origin *so = &s->so[idx];
+      so->peer_has = max_u64(so->peer_has, last);
+      so->told = max_u64(so->told, last); /* the ACK will say so */
+    }
     *ack = last;
     rc = head_moved(g, idx);
     if (rc != 0) return rc;
@@ -956,7 +960,7 @@ static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct
     if (os != NULL && !from_origin) return maybe_want(g, os);
     return 0;
   }
-  if (f >= 0) s->so[f].peer_has = max_u64(s->so[f].peer_has, last);
+  if (f >= 0 && s != NULL) s->so[f].peer_has = max_u64(s->so[f].peer_has, last);
   return 0;
 }
 
@@ -1107,6 +1111,79 @@ int hls_gossip_local_item(struct hls_gossip *g, const uint8_t *envelope, size_t 
     }
   }
   return head_moved(g, idx);
+}
+
+/* Import: see gossip.h. The whole call is checked (origin, links, every
+ * signature, the gap, max_origins) before anything is emitted; then it
+ * goes through accept_run, as ITEMS would, in pieces of the scratch
+ * batch's size, with peers-audience bodies cut off (kept as stubs). */
+int hls_gossip_import(struct hls_gossip *g, const struct hls_envelope *envs, size_t n,
+                      struct hls_gossip_import_result *res, struct hls_why *why) {
+  if (n == 0) return hls_why_set(why, HLS_EINVAL, "import: no items");
+  const uint8_t *opk = envs[0].h.origin;
+  char who[HLS_NODEID_TEXT_SIZE];
+  hls_nodeid_format(opk, who);
+  for (size_t i = 0; i < n; i++) {
+    const struct hls_envelope *e = &envs[i];
+    res->error_seq = e->h.seq;
+    if (i > 0 && memcmp(e->h.origin, opk, HLS_KEY_BYTES) != 0)
+      return hls_why_set(why, HLS_EINVAL, "import: item %zu is not of origin %s", i, who);
+    if (i > 0 && hls_env_check_link(&envs[i - 1], e) != 0)
+      return hls_why_set(why, HLS_ECHAIN, "origin %s seq %llu: does not follow seq %llu (no link to it)", who,
+                         (unsigned long long)e->h.seq, (unsigned long long)envs[i - 1].h.seq);
+    if (e->body == NULL && e->h.type == HLS_ENV_TOMBSTONE)
+      return hls_why_set(why, HLS_EMALFORMED, "origin %s seq %llu: a tombstone without its body", who,
+                         (unsigned long long)e->h.seq);
+    if (verify(g, e) != 0)
+      return hls_why_set(why, HLS_EBADSIG, "origin %s seq %llu: bad signature", who, (unsigned long long)e->h.seq);
+  }
+  res->error_seq = envs[0].h.seq;
+  int64_t f = origin_find(g, opk);
+  if (f >= 0 && g->o[f].forked) {
+    res->ignored += n;
+    return 0;
+  }
+  if (f < 0 && g->n_o >= g->cfg.max_origins)
+    return hls_why_set(why, HLS_ELIMIT, "origin %s: this node follows %u origins already (gossip.max_origins)", who,
+                       g->cfg.max_origins);
+  uint64_t head = f >= 0 ? g->o[f].head : 0;
+  if (envs[0].h.seq > head + 1 && head == 0)
+    return hls_why_set(why, HLS_ECHAIN, "origin %s: seq %llu leaves a gap (this node holds none of its items)", who,
+                       (unsigned long long)envs[0].h.seq);
+  if (envs[0].h.seq > head + 1)
+    return hls_why_set(why, HLS_ECHAIN, "origin %s: seq %llu leaves a gap (this node holds up to seq %llu)", who,
+                       (unsigned long long)envs[0].h.seq, (unsigned long long)head);
+  for (size_t at = 0; at < n;) {
+    size_t m = n - at < HLS_GOSSIP_MAX_BATCH ? n - at : HLS_GOSSIP_MAX_BATCH;
+    uint64_t before = hls_gossip_head(g, opk), stripped = 0;
+    for (size_t i = 0; i < m; i++) {
+      g->envs[i] = envs[at + i];
+      if (g->envs[i].body != NULL && g->envs[i].h.audience == HLS_AUD_PEERS) {
+        g->envs[i].body = NULL;
+        g->envs[i].body_len = 0;
+        if (g->envs[i].h.seq > before) stripped++;
+      }
+    }
+    uint64_t ack;
+    int rc = accept_run(g, NULL, g->envs, m, g->states, &ack, why);
+    if (rc != 0) return rc;
+    f = origin_find(g, opk);
+    if (f < 0) { /* not followed after all (cannot happen: checked above) */
+      res->ignored += n - at;
+      return 0;
+    }
+    if (g->o[f].forked) {
+      res->forks++;
+      res->ignored += n - at;
+      return 0;
+    }
+    uint64_t added = g->o[f].head - before;
+    res->imported += added;
+    res->held += m - added;
+    res->stubbed += stripped;
+    at += m;
+  }
+  return 0;
 }
 
 /* Peer exchange: keep target_connections sessions, dialling members at

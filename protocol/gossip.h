@@ -7,6 +7,7 @@
  *
  * Sans-I/O: the host (hlsd, the simulator, tests) feeds events
  *   hls_gossip_connected / _frame / _tick / _disconnected / _local_item
+ *   / _import
  * and the engine answers with actions delivered, in order and during the
  * event call, to the host's action callback:
  *   SEND   a complete frame (length header included) for one session;
@@ -161,6 +162,37 @@ int hls_gossip_tick(struct hls_gossip *g, uint64_t now_ms) HLS_WARN_UNUSED;
 /* This node published an item (already in the store): push it. */
 int hls_gossip_local_item(struct hls_gossip *g, const uint8_t *envelope, size_t len, struct hls_why *why)
     HLS_WARN_UNUSED;
+
+/* Items loaded without a session (hls import-items): they enter as if an
+ * ITEMS frame from a peer that is not their origin carried them
+ * (docs/protocol.md 8.3), so the same actions follow: ERASE before a
+ * tombstone's STORE, STOREs, FORK evidence, pushes to every session, a
+ * WANT to the origin if connected. Differences, because an import is not a
+ * hot path and has no peer to blame: every signature is verified (not one
+ * per run), and a peers-audience body is kept as a stub instead of being a
+ * violation (only its origin may hand it to this node).
+ *
+ * envs[0..n): one origin's items, consecutive seqs each linking to the one
+ * before (views borrowed for the call). Items at or below the held head
+ * must be the ones held (counted as held); a different one is fork
+ * evidence (FORK, the origin is no longer followed, the rest ignored).
+ * Counts are added to *res. Errors, with why naming origin and seq,
+ * nothing of the call stored: HLS_EINVAL (none, or mixed origins),
+ * HLS_ECHAIN (not consecutive or not linked, or a gap above the head held),
+ * HLS_EBADSIG, HLS_EMALFORMED (a tombstone without its body), HLS_ELIMIT
+ * (a new origin beyond max_origins). A host failure (HLS_ESTORE, ...) from
+ * an action ends the call: pieces of HLS_GOSSIP_MAX_BATCH items stored
+ * before it stay. */
+struct hls_gossip_import_result {
+  uint64_t imported; /* new items stored */
+  uint64_t held;     /* already held, the same items */
+  uint64_t stubbed;  /* of the imported: peers-audience bodies kept as stubs */
+  uint64_t ignored;  /* of an origin not followed any more (a fork) */
+  uint64_t forks;    /* fork evidence found by this import */
+  uint64_t error_seq; /* set on an error about one item: its seq */
+};
+int hls_gossip_import(struct hls_gossip *g, const struct hls_envelope *envs, size_t n,
+                      struct hls_gossip_import_result *res, struct hls_why *why) HLS_WARN_UNUSED;
 
 /* Is the peer's own-origin class of error (not ours)? */
 bool hls_gossip_peer_fault(int err);

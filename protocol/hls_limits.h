@@ -42,6 +42,14 @@
  * whole organisation's history is far below this). */
 #define HLS_IMPORT_MAX_ROWS 5000000
 
+/* Envelopes in one items.import request (hls import-items), which hls
+ * fills to about HLS_IMPORT_ITEMS_BATCH_BYTES (one envelope more at most,
+ * so a request of the largest envelope still fits the default frame):
+ * 4096 stubs (~190 bytes each) are about that much, and the count bounds
+ * the array hlsd decodes them into before it looks at them. */
+#define HLS_IMPORT_ITEMS_MAX 4096
+#define HLS_IMPORT_ITEMS_BATCH_BYTES (1024u * 1024u)
+
 /* --- CSV files ----------------------------------------------------------
  * A CSV import file is read whole by the CLI: 1 GiB is far above 5
  * million rows of normal records. One field may not exceed the text hard

@@ -33,6 +33,7 @@ target_compile_definitions(test_gossip_vectors PRIVATE
   HLS_ENVELOPE_VECTORS="${PROJECT_SOURCE_DIR}/docs/test-vectors/envelopes.json"
   HLS_GOSSIP_VECTORS="${PROJECT_SOURCE_DIR}/docs/test-vectors/gossip.json")
 hls_unit_test(gossip hlsproto)
+hls_unit_test(items hlsproto)
 hls_unit_test(patterns hlsproto)
 # Cross-place patterns on generated data with planted patterns (tests/gen).
 # "test_patterns_planted --measure N" prints detection and false-alarm rates.

@@ -464,12 +464,12 @@ static void test_check_requires_place_and_region(void **state) {
 
 struct restart_log {
   int n;
-  const struct hls_config_option *opts[16];
+  const struct hls_config_option *opts[32];
 };
 
 static void on_restart(const struct hls_config_option *o, void *ctx) {
   struct restart_log *l = ctx;
-  assert_true(l->n < 16);
+  assert_true(l->n < 32);
   l->opts[l->n++] = o;
 }
 
@@ -507,6 +507,17 @@ static void all_changed(struct hls_config *c) {
   ASSERT_OK(hls_config_set(c, "gossip.window", "8", &why));
   ASSERT_OK(hls_config_set(c, "gossip.batch_items", "100", &why));
   ASSERT_OK(hls_config_set(c, "gossip.max_origins", "5000", &why));
+  ASSERT_OK(hls_config_set(c, "node.records", "on", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.window_weeks", "4", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.spread_min_places", "5", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.emerging_baseline_weeks", "8", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.emerging_guard_weeks", "1", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.emerging_min_count", "4", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.emerging_min_places", "3", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.rising_reference_weeks", "20", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.together_min_count", "4", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.together_min_places", "4", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.cross_scale_min_places", "3", &why));
 }
 
 static void test_apply_reload(void **state) {

@@ -2504,6 +2504,303 @@ static void test_peer_exchange_learnt(void **state) {
   world_free(w);
 }
 
+/* ============================================================================ */
+/* import (hls import-items)                                                     */
+/* ============================================================================ */
+
+/* Import c's seqs from..to (full envelopes, or stubs where stubs says so)
+ * into n's engine; counts added to *res. */
+static int import_range(struct node *n, const struct chain *c, uint64_t from, uint64_t to, bool stubs,
+                        struct hls_gossip_import_result *res, struct hls_why *why) {
+  size_t count = (size_t)(to - from + 1);
+  struct hls_envelope *envs = calloc(count, sizeof *envs);
+  struct blob *st = calloc(count, sizeof *st);
+  assert_non_null(envs);
+  assert_non_null(st);
+  for (size_t i = 0; i < count; i++) {
+    const struct blob *b = chain_at(c, from + i);
+    if (stubs) {
+      st[i] = stub_of(b);
+      b = &st[i];
+    }
+    decode_ok(&envs[i], b->p, b->len);
+  }
+  memset(why, 0, sizeof *why);
+  int rc = hls_gossip_import(n->g, envs, count, res, why);
+  for (size_t i = 0; i < count; i++) free(st[i].p);
+  free(st);
+  free(envs);
+  return rc;
+}
+
+static void import_ok(struct node *n, const struct chain *c, uint64_t from, uint64_t to,
+                      struct hls_gossip_import_result *res) {
+  struct hls_why why;
+  int rc = import_range(n, c, from, to, false, res, &why);
+  if (rc != 0) fail_msg("import %llu..%llu: %s (%s)", (unsigned long long)from, (unsigned long long)to,
+                        hls_err_name(rc), why.text);
+}
+
+/* A contiguous run goes in whole, every signature checked; importing it
+ * again stores nothing (all held); an overlapping longer run adds only the
+ * new items. More than one scratch batch (HLS_GOSSIP_MAX_BATCH) in one call. */
+static void test_import_run(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct node *b = node_new(w, "B", 2);
+  struct chain x;
+  size_t total = HLS_GOSSIP_MAX_BATCH + 300;
+  chain_make(&x, 90, total);
+  node_start(b);
+  struct hls_gossip_import_result res = {0};
+  import_ok(b, &x, 1, 10, &res);
+  assert_int_equal(res.imported, 10);
+  assert_int_equal(res.held, 0);
+  assert_int_equal(res.forks + res.ignored + res.stubbed, 0);
+  assert_holds(b, &x, 10);
+  for (uint64_t q = 1; q <= 10; q++) assert_int_equal(state_of(b, &x, q), 0);
+  assert_true(stat_verifications(b) >= 10); /* not one per run: every item */
+  int actions = b->n_store_actions;
+  memset(&res, 0, sizeof res);
+  import_ok(b, &x, 1, 10, &res);
+  assert_int_equal(res.imported, 0);
+  assert_int_equal(res.held, 10);
+  assert_int_equal(b->n_store_actions, actions);
+  memset(&res, 0, sizeof res);
+  import_ok(b, &x, 4, total, &res);
+  assert_int_equal(res.held, 7);
+  assert_int_equal(res.imported, total - 10);
+  assert_holds(b, &x, total);
+  struct hls_gossip_stats st;
+  hls_gossip_get_stats(b->g, &st);
+  assert_int_equal(st.items_received, total);
+  chain_free(&x);
+  world_free(w);
+}
+
+/* A gap above the head held, a break in the links, another origin in the
+ * run, a bad signature anywhere in the run (where ITEMS would check only
+ * the last), a tombstone without its body: refused, nothing stored. */
+static void test_import_refused(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct node *b = node_new(w, "B", 2);
+  struct chain x, y, bad;
+  chain_make(&x, 91, 8);
+  chain_make(&y, 92, 3);
+  chain_init(&bad, 93);
+  chain_add_profile(&bad, 93, 1);
+  chain_add_story(&bad, HLS_AUD_NETWORK, 0);
+  chain_add_story(&bad, HLS_AUD_NETWORK, 0);
+  chain_break_last_sig(&bad); /* 3: later items link to it as it is */
+  chain_add_story(&bad, HLS_AUD_NETWORK, 0);
+  chain_add_tombstone(&bad, 2);
+  node_hold(b, &x, 1, 3, false);
+  node_start(b);
+  struct hls_gossip_import_result res = {0};
+  struct hls_why why;
+  assert_int_equal(import_range(b, &x, 5, 6, false, &res, &why), HLS_ECHAIN);
+  assert_non_null(strstr(why.text, "seq 5 leaves a gap (this node holds up to seq 3)"));
+  assert_int_equal(res.error_seq, 5);
+  assert_int_equal(import_range(b, &y, 2, 3, false, &res, &why), HLS_ECHAIN);
+  assert_non_null(strstr(why.text, "holds none of its items"));
+  /* not linked: 4, then 6 */
+  struct hls_envelope e[3];
+  decode_ok(&e[0], chain_at(&x, 4)->p, chain_at(&x, 4)->len);
+  decode_ok(&e[1], chain_at(&x, 6)->p, chain_at(&x, 6)->len);
+  assert_int_equal(hls_gossip_import(b->g, e, 2, &res, &why), HLS_ECHAIN);
+  assert_int_equal(res.error_seq, 6);
+  /* two origins */
+  decode_ok(&e[1], chain_at(&y, 1)->p, chain_at(&y, 1)->len);
+  assert_int_equal(hls_gossip_import(b->g, e, 2, &res, &why), HLS_EINVAL);
+  assert_int_equal(hls_gossip_import(b->g, e, 0, &res, &why), HLS_EINVAL);
+  /* a bad signature in the middle: ITEMS would take 1..5 on 5's signature */
+  assert_int_equal(import_range(b, &bad, 1, 5, false, &res, &why), HLS_EBADSIG);
+  assert_int_equal(res.error_seq, 3);
+  assert_non_null(strstr(why.text, "seq 3: bad signature"));
+  assert_int_equal(hls_gossip_head(b->g, bad.k.pk), 0);
+  /* a tombstone as a stub */
+  assert_int_equal(import_range(b, &bad, 5, 5, true, &res, &why), HLS_EMALFORMED);
+  assert_int_equal(b->n_store_actions, 0);
+  assert_int_equal(res.imported + res.held, 0);
+  assert_holds(b, &x, 3);
+  chain_free(&x);
+  chain_free(&y);
+  chain_free(&bad);
+  world_free(w);
+}
+
+/* Stubs import as stubs; a tombstone erases its target, before it is
+ * stored itself, whether the target came in the same call or was held. */
+static void test_import_tombstone(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct node *b = node_new(w, "B", 2), *c = node_new(w, "C", 3);
+  struct chain x;
+  chain_init(&x, 94);
+  chain_add_profile(&x, 94, 1);
+  chain_add_story(&x, HLS_AUD_NETWORK, 0); /* 2: erased by 4 */
+  chain_add_digest(&x);                    /* 3: erased by 5 */
+  chain_add_tombstone(&x, 2);
+  chain_add_tombstone(&x, 3);
+  chain_add_story(&x, HLS_AUD_NETWORK, 0); /* 6 */
+  node_hold(b, &x, 1, 3, false);
+  node_start(b);
+  node_start(c);
+  struct hls_gossip_import_result res = {0};
+  import_ok(b, &x, 1, 6, &res);
+  assert_int_equal(res.held, 3);
+  assert_int_equal(res.imported, 3);
+  assert_int_equal(b->n_erase, 2);
+  assert_int_equal(state_of(b, &x, 2), 2);
+  assert_int_equal(state_of(b, &x, 3), 2);
+  assert_int_equal(state_of(b, &x, 6), 0);
+  memset(&res, 0, sizeof res);
+  struct hls_why why;
+  assert_int_equal(import_range(c, &x, 1, 3, true, &res, &why), 0); /* stubs */
+  assert_int_equal(state_of(c, &x, 2), 1);
+  import_ok(c, &x, 1, 6, &res);
+  assert_int_equal(c->n_erase, 2);
+  assert_int_equal(state_of(c, &x, 2), 2);
+  assert_int_equal(state_of(c, &x, 3), 2);
+  assert_int_equal(state_of(c, &x, 4), 0);
+  assert_holds(c, &x, 6);
+  chain_free(&x);
+  world_free(w);
+}
+
+/* A peers-audience body does not come from its origin in an import: it is
+ * kept as a stub (not a violation), counted, and when the node has a
+ * session with the origin it asks it for the body (WANT). A network body
+ * of the same chain is kept. */
+static void test_import_peers_stub(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct node *a = node_new(w, "A", 1), *c = node_new(w, "C", 3), *d = node_new(w, "D", 4);
+  struct chain own;
+  make_peers_chain(&own, 1); /* A's: 2 is peers-only */
+  node_start(c);
+  node_start(d);
+  struct hls_gossip_import_result res = {0};
+  import_ok(c, &own, 1, 3, &res);
+  assert_int_equal(res.imported, 3);
+  assert_int_equal(res.stubbed, 1);
+  assert_int_equal(state_of(c, &own, 2), 1);
+  assert_int_equal(state_of(c, &own, 3), 0);
+  assert_null(held_at(c, own.k.pk, 2)->body.p);
+  /* again: held, and the body still not taken (no BODY action) */
+  memset(&res, 0, sizeof res);
+  import_ok(c, &own, 1, 3, &res);
+  assert_int_equal(res.held, 3);
+  assert_int_equal(res.stubbed, 0);
+  assert_int_equal(c->n_body, 0);
+  assert_int_equal(state_of(c, &own, 2), 1);
+  /* D is connected to A (a fake peer with A's key): the import makes it ask */
+  struct link *da = connect_fake(w, d, a->key.pk);
+  fake_hello(da);
+  assert_null(last_captured(da, HLS_GF_WANT));
+  import_ok(d, &own, 1, 3, &res);
+  const struct blob *want = last_captured(da, HLS_GF_WANT);
+  assert_non_null(want);
+  uint64_t seqs[HLS_GOSSIP_MAX_WANT];
+  size_t n;
+  struct hls_why why;
+  assert_int_equal(hls_gossip_want_decode(want->p, want->len, seqs, &n, &why), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(seqs[0], 2);
+  chain_free(&own);
+  world_free(w);
+}
+
+/* Imported items go to connected peers at once (eager push), as received
+ * ones do; a peers body kept as a stub goes as a stub. */
+static void test_import_pushed(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct node *a = node_new(w, "A", 1), *b = node_new(w, "B", 2), *c = node_new(w, "C", 3);
+  struct chain x, p;
+  chain_make(&x, 95, 30);
+  make_peers_chain(&p, 96);
+  node_start(a);
+  node_start(b);
+  node_start(c);
+  connect_nodes(w, a, b);
+  connect_nodes(w, b, c);
+  drain(w);
+  struct hls_gossip_import_result res = {0};
+  import_ok(a, &x, 1, 30, &res);
+  import_ok(a, &p, 1, 3, &res);
+  drain(w); /* no tick */
+  assert_holds(b, &x, 30);
+  assert_holds(c, &x, 30);
+  assert_holds(c, &p, 3);
+  assert_int_equal(state_of(c, &p, 2), 1);
+  assert_int_equal(state_of(c, &p, 3), 0);
+  chain_free(&x);
+  chain_free(&p);
+  world_free(w);
+}
+
+/* A different item at a held seq is fork evidence, as from a peer: FORK,
+ * the origin is not followed any more, later imports of it are ignored. */
+static void test_import_fork(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct node *b = node_new(w, "B", 2);
+  struct chain x, y;
+  chain_make(&x, 97, 5);
+  chain_fork(&y, &x, 5);
+  chain_add_story(&x, HLS_AUD_NETWORK, 1); /* X6 */
+  chain_add_story(&x, HLS_AUD_NETWORK, 1); /* X7 */
+  chain_add_story(&y, HLS_AUD_NETWORK, 2); /* Y6 */
+  node_hold(b, &x, 1, 6, false);
+  node_start(b);
+  struct hls_gossip_import_result res = {0};
+  import_ok(b, &y, 4, 6, &res);
+  assert_int_equal(res.forks, 1);
+  assert_int_equal(res.imported, 0);
+  assert_fork_evidence(b, &x, 6);
+  memset(&res, 0, sizeof res);
+  import_ok(b, &x, 7, 7, &res);
+  assert_int_equal(res.ignored, 1);
+  assert_int_equal(res.imported, 0);
+  assert_int_equal(hls_gossip_head(b->g, x.k.pk), 6);
+  assert_int_equal(b->n_store_actions, 0);
+  chain_free(&x);
+  chain_free(&y);
+  world_free(w);
+}
+
+/* A new origin beyond max_origins is an error (an admin asked for it),
+ * not silently ignored; a store failure comes back, the head unmoved, and
+ * the same import then succeeds. */
+static void test_import_limits_and_store_failure(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct node *b = node_new(w, "B", 2);
+  struct chain x, y;
+  chain_make(&x, 98, 20);
+  chain_make(&y, 99, 2);
+  b->cfg.max_origins = 1;
+  node_start(b);
+  struct hls_gossip_import_result res = {0};
+  struct hls_why why;
+  b->fail_store = HLS_ESTORE;
+  assert_int_equal(import_range(b, &x, 1, 20, false, &res, &why), HLS_ESTORE);
+  assert_int_equal(hls_gossip_head(b->g, x.k.pk), 0);
+  struct hls_gossip_stats st;
+  hls_gossip_get_stats(b->g, &st);
+  assert_int_equal(st.origins, 0);
+  import_ok(b, &x, 1, 20, &res);
+  assert_holds(b, &x, 20);
+  assert_int_equal(import_range(b, &y, 1, 2, false, &res, &why), HLS_ELIMIT);
+  assert_non_null(strstr(why.text, "max_origins"));
+  assert_int_equal(hls_gossip_head(b->g, y.k.pk), 0);
+  chain_free(&x);
+  chain_free(&y);
+  world_free(w);
+}
+
 int main(void) {
   if (sodium_init() < 0) return 1;
   const struct CMUnitTest tests[] = {
@@ -2537,6 +2834,13 @@ int main(void) {
       cmocka_unit_test(test_max_origins),
       cmocka_unit_test(test_peer_exchange),
       cmocka_unit_test(test_peer_exchange_learnt),
+      cmocka_unit_test(test_import_run),
+      cmocka_unit_test(test_import_refused),
+      cmocka_unit_test(test_import_tombstone),
+      cmocka_unit_test(test_import_peers_stub),
+      cmocka_unit_test(test_import_pushed),
+      cmocka_unit_test(test_import_fork),
+      cmocka_unit_test(test_import_limits_and_store_failure),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

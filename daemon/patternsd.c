@@ -1,0 +1,1493 @@
+#include "patternsd.h"
+
+#include <math.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <uv.h>
+
+#include "date.h"
+#include "log.h"
+#include "mp.h"
+#include "node.h"
+#include "nodeid.h"
+#include "patterns.h"
+#include "record.h"
+#include "store.h"
+
+#define FLUSH_DELAY_MS 50
+#define FOLLOW_WINDOW 64  /* unacknowledged events per follower */
+#define SCAN_BATCH 256    /* events read per query when following */
+#define LIST_DEFAULT 50
+#define FILTER_MAX 16     /* values per filter key */
+#define FEED_NAME_MAX 64
+#define MAX_FOLLOWERS 256 /* streams at once, all clients */
+
+enum {
+  P_LOAD_ITEMS,
+  P_LIVE,
+  P_UPSERT,
+  P_RETRACT,
+  P_EVENT,
+  P_LIST,
+  P_GET,
+  P_FEED_ADD,
+  P_FEED_GET,
+  P_FEED_LIST,
+  P_FEED_DEL,
+  P_FEED_ACK,
+  P_EVENTS_AFTER,
+  P_EVENT_MAX,
+  P_COUNT_LIVE,
+  P__COUNT
+};
+
+#define PCOLS "signal, theme, kind, theme2, kind2, week_from, week_to, n_places, scales, regions, summary"
+
+static const char *const sql[P__COUNT] = {
+    [P_LOAD_ITEMS] = "SELECT origin, seq, type, body FROM items WHERE body_state=0 AND type IN (1, 2, 3)"
+                     " ORDER BY origin, seq",
+    [P_LIVE] = "SELECT id, " PCOLS " FROM patterns WHERE live=1",
+    [P_UPSERT] = "INSERT INTO patterns(id, live, " PCOLS ", score, first_ms, updated_ms)"
+                 " VALUES(?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)"
+                 " ON CONFLICT(id) DO UPDATE SET live=1, signal=?2, theme=?3, kind=?4, theme2=?5, kind2=?6,"
+                 " week_from=?7, week_to=?8, n_places=?9, scales=?10, regions=?11, summary=?12, score=?13,"
+                 " updated_ms=?14",
+    [P_RETRACT] = "UPDATE patterns SET live=0, updated_ms=?2 WHERE id=?1",
+    [P_EVENT] = "INSERT INTO pattern_events(id, change, " PCOLS ", at_ms)"
+                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    [P_LIST] = "SELECT " PCOLS ", live, id FROM patterns WHERE live=1 OR ?1 ORDER BY week_to DESC, score DESC, id",
+    [P_GET] = "SELECT " PCOLS ", live FROM patterns WHERE id=?1",
+    [P_FEED_ADD] = "INSERT INTO feeds(name, filter, cursor, created_ms) VALUES(?1, ?2, 0, ?3)",
+    [P_FEED_GET] = "SELECT filter, cursor FROM feeds WHERE name=?1",
+    [P_FEED_LIST] = "SELECT name, filter, cursor, created_ms, acked_ms,"
+                    " (SELECT count(*) FROM pattern_events e WHERE e.seq > feeds.cursor) FROM feeds ORDER BY name",
+    [P_FEED_DEL] = "DELETE FROM feeds WHERE name=?1",
+    [P_FEED_ACK] = "UPDATE feeds SET cursor=?2, acked_ms=?3 WHERE name=?1 AND cursor<?2",
+    [P_EVENTS_AFTER] = "SELECT seq, change, " PCOLS ", at_ms FROM pattern_events WHERE seq>?1 ORDER BY seq LIMIT ?2",
+    [P_EVENT_MAX] = "SELECT ifnull(max(seq), 0) FROM pattern_events",
+    [P_COUNT_LIVE] = "SELECT signal, count(*) FROM patterns WHERE live=1 GROUP BY signal",
+};
+
+/* --- filters ---------------------------------------------------------------------------- */
+
+/* What hls patterns and a feed select: any of the values of a key, all
+ * keys given. Empty keys select everything. */
+struct filter {
+  unsigned signals, kinds, scales; /* bit masks; 0 = any */
+  size_t n_themes, n_regions;
+  char themes[FILTER_MAX][HLS_THEME_MAX + 1];
+  int theme_kinds[FILTER_MAX]; /* -1 = any kind */
+  char regions[FILTER_MAX][HLS_REGION_MAX + 1];
+  int64_t min_places;
+  bool has_since, has_until;
+  int32_t since, until; /* week numbers; a pattern matches if its weeks overlap */
+};
+
+/* The columns a filter looks at, as stored with patterns and events. */
+struct prow {
+  int signal, kind, kind2;
+  const char *theme, *theme2; /* theme2 NULL unless together */
+  int32_t week_from, week_to;
+  int64_t n_places;
+  unsigned scales;
+  const char *regions; /* each followed by '\n' */
+  const void *summary;
+  size_t summary_len;
+};
+
+static bool theme_matches(const struct filter *f, size_t i, const char *theme, int kind) {
+  return theme != NULL && strcmp(f->themes[i], theme) == 0 && (f->theme_kinds[i] < 0 || f->theme_kinds[i] == kind);
+}
+
+static bool filter_match(const struct filter *f, const struct prow *r) {
+  if (f->signals && !(f->signals & (1u << r->signal))) return false;
+  if (f->kinds && !(f->kinds & (1u << r->kind)) && !(r->theme2 && (f->kinds & (1u << r->kind2)))) return false;
+  if (f->scales && !(f->scales & r->scales)) return false;
+  if (r->n_places < f->min_places) return false;
+  if (f->has_since && r->week_to < f->since) return false;
+  if (f->has_until && r->week_from > f->until) return false;
+  if (f->n_themes) {
+    bool any = false;
+    for (size_t i = 0; i < f->n_themes && !any; i++)
+      any = theme_matches(f, i, r->theme, r->kind) || theme_matches(f, i, r->theme2, r->kind2);
+    if (!any) return false;
+  }
+  if (f->n_regions) {
+    bool any = false;
+    for (size_t i = 0; i < f->n_regions && !any; i++) {
+      size_t len = strlen(f->regions[i]);
+      for (const char *p = r->regions; *p && !any; p = strchr(p, '\n') + 1) {
+        const char *nl = strchr(p, '\n');
+        if (nl == NULL) break;
+        any = (size_t)(nl - p) == len && memcmp(p, f->regions[i], len) == 0;
+      }
+    }
+    if (!any) return false;
+  }
+  return true;
+}
+
+/* A filter value: a string or an array of strings. */
+static int each_str(const struct hls_mp_value *args, const char *key, size_t max_len,
+                    int (*fn)(void *ctx, const char *s, struct hls_why *why), void *ctx, struct hls_why *why) {
+  const struct hls_mp_value *v = hls_mp_get(args, key);
+  if (v == NULL || v->type == HLS_MP_NIL) return 0;
+  const struct hls_mp_value *items = v;
+  uint32_t n = 1;
+  if (v->type == HLS_MP_ARRAY) {
+    items = v->v.items;
+    n = v->len;
+  }
+  if (n > FILTER_MAX) return hls_why_set(why, HLS_EINVAL, "%s: at most %d values", key, FILTER_MAX);
+  for (uint32_t i = 0; i < n; i++) {
+    if (items[i].type != HLS_MP_STR) return hls_why_set(why, HLS_EINVAL, "%s: expected a string", key);
+    if (items[i].len == 0 || items[i].len > max_len)
+      return hls_why_set(why, HLS_EINVAL, "%s: must be 1 to %zu bytes", key, max_len);
+    char buf[256];
+    memcpy(buf, items[i].v.str, items[i].len);
+    buf[items[i].len] = '\0';
+    if (strlen(buf) != items[i].len) return hls_why_set(why, HLS_EINVAL, "%s: contains a NUL byte", key);
+    int rc = fn(ctx, buf, why);
+    if (rc != 0) return rc;
+  }
+  return 0;
+}
+
+static int add_signal(void *ctx, const char *s, struct hls_why *why) {
+  int sig;
+  if (hls_pat_signal_parse(s, &sig) != 0)
+    return hls_why_set(why, HLS_EINVAL, "signal: \"%s\" is not one of spread, emerging, rising, together, cross-scale", s);
+  ((struct filter *)ctx)->signals |= 1u << sig;
+  return 0;
+}
+
+static int add_kind(void *ctx, const char *s, struct hls_why *why) {
+  enum hls_kind k;
+  int rc = hls_kind_parse(s, strlen(s), &k, why);
+  if (rc != 0) return rc;
+  ((struct filter *)ctx)->kinds |= 1u << k;
+  return 0;
+}
+
+static int add_scale(void *ctx, const char *s, struct hls_why *why) {
+  enum hls_scale sc;
+  int rc = hls_scale_parse(s, strlen(s), &sc, why);
+  if (rc != 0) return rc;
+  ((struct filter *)ctx)->scales |= 1u << sc;
+  return 0;
+}
+
+/* "NAME" (any kind) or "KIND:NAME". */
+static int add_theme(void *ctx, const char *s, struct hls_why *why) {
+  struct filter *f = ctx;
+  int kind = -1;
+  const char *colon = strchr(s, ':');
+  if (colon != NULL) {
+    enum hls_kind k;
+    struct hls_why ignore;
+    if (hls_kind_parse(s, (size_t)(colon - s), &k, &ignore) == 0) {
+      kind = (int)k;
+      s = colon + 1;
+    }
+  }
+  struct hls_theme t;
+  int rc = hls_theme_parse(s, strlen(s), &t, why);
+  if (rc != 0) return rc;
+  f->theme_kinds[f->n_themes] = kind;
+  snprintf(f->themes[f->n_themes++], sizeof f->themes[0], "%s", t.slug);
+  return 0;
+}
+
+static int add_region(void *ctx, const char *s, struct hls_why *why) {
+  struct filter *f = ctx;
+  if (strchr(s, '\n')) return hls_why_set(why, HLS_EINVAL, "region: contains a newline");
+  snprintf(f->regions[f->n_regions++], sizeof f->regions[0], "%s", s);
+  return 0;
+}
+
+/* "YYYY-MM-DD" (its week) or "YYYY-Www". */
+static int parse_week(const char *s, uint32_t len, int32_t *week) {
+  char buf[16];
+  if (len >= sizeof buf) return HLS_EINVAL;
+  memcpy(buf, s, len);
+  buf[len] = '\0';
+  int y, w;
+  char tail;
+  if (sscanf(buf, "%4d-W%2d%c", &y, &w, &tail) == 2 && len == 8) return hls_patterns_week(y, w, week);
+  hls_day d;
+  if (hls_date_parse(buf, len, &d) != 0) return HLS_EINVAL;
+  hls_iso_week(d, &y, &w);
+  return hls_patterns_week(y, w, week);
+}
+
+static int arg_week(const struct hls_mp_value *args, const char *key, bool *has, int32_t *week, struct hls_why *why) {
+  const char *s;
+  uint32_t len;
+  bool present = false;
+  int rc = hls_mp_get_str(args, key, &s, &len, &present, why);
+  if (rc != 0 || !present) return rc;
+  if (parse_week(s, len, week) != 0)
+    return hls_why_set(why, HLS_EINVAL, "%s: expected YYYY-MM-DD or YYYY-Www", key);
+  *has = true;
+  return 0;
+}
+
+static int filter_parse(const struct hls_mp_value *args, struct filter *f, struct hls_why *why) {
+  memset(f, 0, sizeof *f);
+  int rc;
+  if ((rc = each_str(args, "signal", 32, add_signal, f, why)) != 0 ||
+      (rc = each_str(args, "kind", 32, add_kind, f, why)) != 0 ||
+      (rc = each_str(args, "scale", 32, add_scale, f, why)) != 0 ||
+      (rc = each_str(args, "theme", HLS_THEME_MAX + 16, add_theme, f, why)) != 0 ||
+      (rc = each_str(args, "region", HLS_REGION_MAX, add_region, f, why)) != 0 ||
+      (rc = arg_week(args, "since", &f->has_since, &f->since, why)) != 0 ||
+      (rc = arg_week(args, "until", &f->has_until, &f->until, why)) != 0)
+    return rc;
+  bool present = false;
+  if ((rc = hls_mp_get_i64(args, "min_places", &f->min_places, &present, why)) != 0) return rc;
+  if (present && f->min_places < 0) return hls_why_set(why, HLS_EINVAL, "min_places: must be 0 or more");
+  return 0;
+}
+
+/* The filter's keys from args, re-packed: what a feed stores. */
+static const char *const filter_keys[] = {"signal", "kind", "scale", "theme", "region", "since", "until", "min_places"};
+
+static int filter_pack_args(msgpack_packer *pk, const struct hls_mp_value *args) {
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof filter_keys / sizeof *filter_keys; i++) {
+    const struct hls_mp_value *v = hls_mp_get(args, filter_keys[i]);
+    n += v != NULL && v->type != HLS_MP_NIL;
+  }
+  if (msgpack_pack_map(pk, n) != 0) return HLS_ENOMEM;
+  for (size_t i = 0; i < sizeof filter_keys / sizeof *filter_keys; i++) {
+    const struct hls_mp_value *v = hls_mp_get(args, filter_keys[i]);
+    if (v == NULL || v->type == HLS_MP_NIL) continue;
+    if (hls_mp_pack_cstr(pk, filter_keys[i]) != 0 || hls_mp_pack_value(pk, v) != 0) return HLS_ENOMEM;
+  }
+  return 0;
+}
+
+/* --- state ------------------------------------------------------------------------------ */
+
+struct follower {
+  struct follower *next;
+  struct hls_control_client *client;
+  uint64_t req_id;
+  char feed[FEED_NAME_MAX + 1];
+  struct filter filter;
+  int64_t sent;           /* the last event seq looked at */
+  int64_t unacked[FOLLOW_WINDOW];
+  size_t n_unacked;
+  bool caught_up_sent;
+};
+
+struct hls_patternsd {
+  struct hls_node *node;
+  sqlite3 *db;
+  sqlite3_stmt *st[P__COUNT];
+  struct hls_patterns *pt;
+  struct hls_pat_params params;
+  uv_timer_t timer, pump_timer;
+  bool timer_open;
+  int open_timers;
+  bool resync; /* the store missed changes: diff everything at the next flush */
+  struct follower *followers;
+  int64_t last_flush_us;
+  uint64_t flushes, events;
+};
+
+static int db_error(struct hls_patternsd *pd, int rc, struct hls_why *why) {
+  int code = HLS_ESTORE;
+  if ((rc & 0xff) == SQLITE_NOMEM) code = HLS_ENOMEM;
+  else if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) code = HLS_EBUSY;
+  return hls_why_set(why, code, "store: %s", sqlite3_errmsg(pd->db));
+}
+
+static void done(sqlite3_stmt *st) {
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+}
+
+static void col_row(sqlite3_stmt *st, int c, struct prow *r) {
+  r->signal = sqlite3_column_int(st, c + 0);
+  r->theme = (const char *)sqlite3_column_text(st, c + 1);
+  r->kind = sqlite3_column_int(st, c + 2);
+  r->theme2 = sqlite3_column_type(st, c + 3) == SQLITE_NULL ? NULL : (const char *)sqlite3_column_text(st, c + 3);
+  r->kind2 = sqlite3_column_int(st, c + 4);
+  r->week_from = sqlite3_column_int(st, c + 5);
+  r->week_to = sqlite3_column_int(st, c + 6);
+  r->n_places = sqlite3_column_int64(st, c + 7);
+  r->scales = (unsigned)sqlite3_column_int(st, c + 8);
+  r->regions = (const char *)sqlite3_column_text(st, c + 9);
+  if (r->regions == NULL) r->regions = "";
+  if (r->theme == NULL) r->theme = "";
+  r->summary = sqlite3_column_blob(st, c + 10);
+  r->summary_len = (size_t)sqlite3_column_bytes(st, c + 10);
+}
+
+/* --- summaries -------------------------------------------------------------------------- */
+
+static void place_label(struct hls_patternsd *pd, uint32_t place, char *out, size_t size) {
+  struct hls_pat_place_info pi;
+  if (hls_patterns_place_info(pd->pt, place, &pi) != 0) {
+    snprintf(out, size, "?");
+    return;
+  }
+  if (pi.name[0]) {
+    snprintf(out, size, "%s", pi.name);
+    return;
+  }
+  char id[HLS_NODEID_TEXT_SIZE];
+  hls_nodeid_format(pi.origin, id);
+  snprintf(out, size, "(no profile: %.12s)", id);
+}
+
+static void week_text(int32_t week, char out[9]) {
+  int y, w;
+  hls_patterns_iso_week(week, &y, &w);
+  hls_iso_week_format(y, w, out);
+}
+
+static const char *score_name(int signal) {
+  static const char *const n[HLS_PAT_SIGNAL_COUNT] = {"places", "c2", "cusum", "g2", "scales"};
+  return signal >= 0 && signal < HLS_PAT_SIGNAL_COUNT ? n[signal] : "score";
+}
+
+static const char *score2_name(int signal) {
+  switch (signal) {
+  case HLS_PAT_EMERGING: return "baseline_mean";
+  case HLS_PAT_RISING: return "in_control_mean";
+  case HLS_PAT_TOGETHER: return "npmi";
+  default: return NULL;
+  }
+}
+
+static int pack_kv_f(msgpack_packer *pk, const char *key, double v) {
+  return hls_mp_pack_cstr(pk, key) != 0 || msgpack_pack_double(pk, (double)llround(v * 1000.0) / 1000.0) != 0
+             ? HLS_ENOMEM
+             : 0;
+}
+
+#define PK(x)                                                                                                    \
+  do {                                                                                                           \
+    if ((x) != 0) return HLS_ENOMEM;                                                                             \
+  } while (0)
+
+static int pack_method(msgpack_packer *pk, const struct hls_pat_params *p, int signal) {
+  PK(hls_mp_pack_cstr(pk, "method"));
+  switch (signal) {
+  case HLS_PAT_SPREAD:
+    PK(msgpack_pack_map(pk, 3));
+    PK(hls_mp_pack_kv_str(pk, "name", "distinct places in a fixed window"));
+    PK(hls_mp_pack_kv_i64(pk, "window_weeks", p->window_weeks));
+    PK(hls_mp_pack_kv_i64(pk, "min_places", p->spread_min_places));
+    break;
+  case HLS_PAT_EMERGING:
+    PK(msgpack_pack_map(pk, 7));
+    PK(hls_mp_pack_kv_str(pk, "name", "EARS C2"));
+    PK(hls_mp_pack_kv_i64(pk, "baseline_weeks", p->ears_baseline));
+    PK(hls_mp_pack_kv_i64(pk, "guard_weeks", p->ears_guard));
+    PK(pack_kv_f(pk, "threshold", p->ears_threshold));
+    PK(pack_kv_f(pk, "min_sigma", p->ears_min_sigma));
+    PK(hls_mp_pack_kv_i64(pk, "min_count", p->ears_min_count));
+    PK(hls_mp_pack_kv_i64(pk, "min_places", p->ears_min_places));
+    break;
+  case HLS_PAT_RISING:
+    PK(msgpack_pack_map(pk, 7));
+    PK(hls_mp_pack_kv_str(pk, "name", "standardised Poisson CUSUM"));
+    PK(hls_mp_pack_kv_i64(pk, "reference_weeks", p->cusum_ref_weeks));
+    PK(pack_kv_f(pk, "k", p->cusum_k));
+    PK(pack_kv_f(pk, "h", p->cusum_h));
+    PK(pack_kv_f(pk, "winsor", p->cusum_winsor));
+    PK(pack_kv_f(pk, "min_mean", p->cusum_min_mean));
+    PK(hls_mp_pack_kv_i64(pk, "min_places", p->cusum_min_places));
+    break;
+  case HLS_PAT_TOGETHER:
+    PK(msgpack_pack_map(pk, 6));
+    PK(hls_mp_pack_kv_str(pk, "name", "places reporting both: G-squared against a degree-corrected null, and NPMI"));
+    PK(hls_mp_pack_kv_i64(pk, "window_weeks", p->window_weeks));
+    PK(hls_mp_pack_kv_i64(pk, "min_places", p->together_min_places));
+    PK(hls_mp_pack_kv_i64(pk, "min_same_week", p->together_min_count));
+    PK(pack_kv_f(pk, "min_g2", p->together_min_g2));
+    PK(pack_kv_f(pk, "min_npmi", p->together_min_npmi));
+    break;
+  default:
+    PK(msgpack_pack_map(pk, 4));
+    PK(hls_mp_pack_kv_str(pk, "name", "scales in a fixed window"));
+    PK(hls_mp_pack_kv_i64(pk, "window_weeks", p->window_weeks));
+    PK(hls_mp_pack_kv_i64(pk, "min_scales", p->cross_min_scales));
+    PK(hls_mp_pack_kv_i64(pk, "min_places", p->cross_min_places));
+    break;
+  }
+  return 0;
+}
+
+static int pack_count(msgpack_packer *pk, uint64_t lo, uint64_t hi) {
+  char text[48];
+  if (lo == hi) snprintf(text, sizeof text, "%llu", (unsigned long long)lo);
+  else snprintf(text, sizeof text, "%llu-%llu", (unsigned long long)lo, (unsigned long long)hi);
+  PK(hls_mp_pack_kv_i64(pk, "count_min", (int64_t)lo));
+  PK(hls_mp_pack_kv_i64(pk, "count_max", (int64_t)hi));
+  PK(hls_mp_pack_kv_str(pk, "count", text));
+  return 0;
+}
+
+static int pack_scales(msgpack_packer *pk, unsigned scales) {
+  PK(msgpack_pack_array(pk, (size_t)__builtin_popcount(scales)));
+  for (int s = 0; s < HLS_SCALE_COUNT; s++)
+    if (scales & (1u << s)) PK(hls_mp_pack_cstr(pk, hls_scale_name((enum hls_scale)s)));
+  return 0;
+}
+
+/* The distinct regions of a pattern's places, each followed by '\n'. */
+static int cstr_cmp(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* The distinct regions of a pattern's places, sorted, each followed by
+ * '\n'. */
+static char *regions_of(struct hls_patternsd *pd, const struct hls_pattern *p, size_t *count) {
+  const char **all = malloc((p->n_places ? p->n_places : 1) * sizeof *all);
+  if (all == NULL) return NULL;
+  size_t n = 0, len = 1;
+  for (size_t i = 0; i < p->n_places; i++) {
+    struct hls_pat_place_info pi;
+    if (hls_patterns_place_info(pd->pt, p->places[i], &pi) == 0 && pi.region[0]) all[n++] = pi.region;
+  }
+  qsort(all, n, sizeof *all, cstr_cmp);
+  for (size_t i = 0; i < n; i++) len += strlen(all[i]) + 1;
+  char *out = malloc(len);
+  if (out == NULL) {
+    free(all);
+    return NULL;
+  }
+  size_t at = 0;
+  *count = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (i > 0 && strcmp(all[i], all[i - 1]) == 0) continue;
+    size_t rl = strlen(all[i]);
+    memcpy(out + at, all[i], rl);
+    at += rl;
+    out[at++] = '\n';
+    (*count)++;
+  }
+  out[at] = '\0';
+  free(all);
+  return out;
+}
+
+static int pack_regions(msgpack_packer *pk, const char *regions, size_t count) {
+  PK(msgpack_pack_array(pk, count));
+  for (const char *q = regions; *q; q = strchr(q, '\n') + 1) PK(hls_mp_pack_strn(pk, q, (size_t)(strchr(q, '\n') - q)));
+  return 0;
+}
+
+static void id_hex(const uint8_t id[HLS_PAT_ID_BYTES], char out[2 * HLS_PAT_ID_BYTES + 1]) {
+  sodium_bin2hex(out, 2 * HLS_PAT_ID_BYTES + 1, id, HLS_PAT_ID_BYTES);
+}
+
+static int label_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The pattern's places by name, in byte order. */
+static int pack_place_names(struct hls_patternsd *pd, msgpack_packer *pk, const struct hls_pattern *p) {
+  enum { LABEL = HLS_PLACE_MAX + 32 };
+  char *buf = malloc(p->n_places ? p->n_places * LABEL : 1);
+  char **labels = malloc(p->n_places ? p->n_places * sizeof *labels : 1);
+  int rc = buf && labels ? 0 : HLS_ENOMEM;
+  for (size_t i = 0; rc == 0 && i < p->n_places; i++) {
+    labels[i] = buf + i * LABEL;
+    place_label(pd, p->places[i], labels[i], LABEL);
+  }
+  if (rc == 0) qsort(labels, p->n_places, sizeof *labels, label_cmp);
+  if (rc == 0 && msgpack_pack_array(pk, p->n_places) != 0) rc = HLS_ENOMEM;
+  for (size_t i = 0; rc == 0 && i < p->n_places; i++)
+    if (hls_mp_pack_cstr(pk, labels[i]) != 0) rc = HLS_ENOMEM;
+  free(buf);
+  free(labels);
+  return rc;
+}
+
+/* The summary every listing and event carries (docs/patterns.md). */
+static int pack_summary(struct hls_patternsd *pd, msgpack_packer *pk, const struct hls_pattern *p, const char *regions,
+                        size_t n_regions) {
+  const char *theme, *theme2 = NULL;
+  int kind, kind2 = 0;
+  if (hls_patterns_theme_info(pd->pt, p->theme, &theme, &kind) != 0) return HLS_EINTERNAL;
+  if (p->theme2 != HLS_PAT_NONE && hls_patterns_theme_info(pd->pt, p->theme2, &theme2, &kind2) != 0)
+    return HLS_EINTERNAL;
+  const char *s2 = score2_name(p->signal);
+  char idtext[2 * HLS_PAT_ID_BYTES + 1], from[9], to[9];
+  id_hex(p->id, idtext);
+  week_text(p->week_from, from);
+  week_text(p->week_to, to);
+  PK(msgpack_pack_map(pk, 18 + (theme2 ? 2 : 0) + (s2 ? 1 : 0)));
+  PK(hls_mp_pack_kv_str(pk, "id", idtext));
+  PK(hls_mp_pack_kv_str(pk, "signal", hls_pat_signal_name(p->signal)));
+  PK(hls_mp_pack_kv_str(pk, "theme", theme));
+  PK(hls_mp_pack_kv_str(pk, "kind", hls_kind_name((enum hls_kind)kind)));
+  if (theme2) {
+    PK(hls_mp_pack_kv_str(pk, "theme2", theme2));
+    PK(hls_mp_pack_kv_str(pk, "kind2", hls_kind_name((enum hls_kind)kind2)));
+  }
+  PK(hls_mp_pack_kv_str(pk, "from", from));
+  PK(hls_mp_pack_kv_str(pk, "to", to));
+  PK(hls_mp_pack_kv_i64(pk, "weeks", (int64_t)p->week_to - p->week_from + 1));
+  PK(hls_mp_pack_kv_str(pk, "score_name", score_name(p->signal)));
+  PK(pack_kv_f(pk, "score", p->score));
+  if (s2) PK(pack_kv_f(pk, s2, p->score2));
+  PK(pack_count(pk, p->lo, p->hi));
+  PK(hls_mp_pack_cstr(pk, "scales"));
+  PK(pack_scales(pk, p->scales));
+  PK(hls_mp_pack_kv_i64(pk, "n_places", (int64_t)p->n_places));
+  PK(hls_mp_pack_cstr(pk, "places"));
+  PK(pack_place_names(pd, pk, p));
+  PK(hls_mp_pack_cstr(pk, "regions"));
+  PK(pack_regions(pk, regions, n_regions));
+  PK(hls_mp_pack_kv_i64(pk, "stories", (int64_t)p->n_stories));
+  PK(pack_method(pk, &pd->params, p->signal));
+  return 0;
+}
+
+/* --- writing ---------------------------------------------------------------------------- */
+
+/* A core pattern as the columns and summary the store keeps. */
+struct built {
+  struct prow row;
+  msgpack_sbuffer sb;
+  char *regions;
+};
+
+static int build(struct hls_patternsd *pd, const struct hls_pattern *p, struct built *b) {
+  memset(b, 0, sizeof *b);
+  msgpack_sbuffer_init(&b->sb);
+  size_t n_regions = 0;
+  b->regions = regions_of(pd, p, &n_regions);
+  if (b->regions == NULL) return HLS_ENOMEM;
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &b->sb, msgpack_sbuffer_write);
+  int rc = pack_summary(pd, &pk, p, b->regions, n_regions);
+  if (rc != 0) return rc;
+  struct prow *r = &b->row;
+  r->signal = p->signal;
+  if (hls_patterns_theme_info(pd->pt, p->theme, &r->theme, &r->kind) != 0) return HLS_EINTERNAL;
+  if (p->theme2 != HLS_PAT_NONE && hls_patterns_theme_info(pd->pt, p->theme2, &r->theme2, &r->kind2) != 0)
+    return HLS_EINTERNAL;
+  r->week_from = p->week_from;
+  r->week_to = p->week_to;
+  r->n_places = (int64_t)p->n_places;
+  r->scales = p->scales;
+  r->regions = b->regions;
+  r->summary = b->sb.data;
+  r->summary_len = b->sb.size;
+  return 0;
+}
+
+static void built_free(struct built *b) {
+  msgpack_sbuffer_destroy(&b->sb);
+  free(b->regions);
+}
+
+static void bind_row(sqlite3_stmt *st, int first, const struct prow *r) {
+  sqlite3_bind_int(st, first + 0, r->signal);
+  sqlite3_bind_text(st, first + 1, r->theme, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, first + 2, r->kind);
+  if (r->theme2) {
+    sqlite3_bind_text(st, first + 3, r->theme2, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, first + 4, r->kind2);
+  }
+  sqlite3_bind_int(st, first + 5, r->week_from);
+  sqlite3_bind_int(st, first + 6, r->week_to);
+  sqlite3_bind_int64(st, first + 7, r->n_places);
+  sqlite3_bind_int(st, first + 8, (int)r->scales);
+  sqlite3_bind_text(st, first + 9, r->regions, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(st, first + 10, r->summary, (int)r->summary_len, SQLITE_STATIC);
+}
+
+static int step_done(struct hls_patternsd *pd, sqlite3_stmt *st, struct hls_why *why) {
+  int rc = sqlite3_step(st);
+  done(st);
+  return rc == SQLITE_DONE ? 0 : db_error(pd, rc, why);
+}
+
+static int write_event(struct hls_patternsd *pd, const uint8_t id[HLS_PAT_ID_BYTES], int change, const struct prow *r,
+                       int64_t now, struct hls_why *why) {
+  sqlite3_stmt *st = pd->st[P_EVENT];
+  sqlite3_bind_blob(st, 1, id, HLS_PAT_ID_BYTES, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, change);
+  bind_row(st, 3, r);
+  sqlite3_bind_int64(st, 14, now);
+  int rc = step_done(pd, st, why);
+  if (rc == 0) pd->events++;
+  return rc;
+}
+
+static int write_live(struct hls_patternsd *pd, const uint8_t id[HLS_PAT_ID_BYTES], const struct prow *r, double score,
+                      int64_t now, struct hls_why *why) {
+  sqlite3_stmt *st = pd->st[P_UPSERT];
+  sqlite3_bind_blob(st, 1, id, HLS_PAT_ID_BYTES, SQLITE_STATIC);
+  bind_row(st, 2, r);
+  sqlite3_bind_double(st, 13, score);
+  sqlite3_bind_int64(st, 14, now);
+  return step_done(pd, st, why);
+}
+
+static int write_retract(struct hls_patternsd *pd, const uint8_t id[HLS_PAT_ID_BYTES], int64_t now,
+                         struct hls_why *why) {
+  sqlite3_stmt *st = pd->st[P_RETRACT];
+  sqlite3_bind_blob(st, 1, id, HLS_PAT_ID_BYTES, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, now);
+  return step_done(pd, st, why);
+}
+
+struct change_ctx {
+  struct hls_patternsd *pd;
+  int64_t now;
+  struct hls_why *why;
+};
+
+/* hls_patterns_update's callback: one change, written as row + event. */
+static int on_change(void *ctx, int change, const struct hls_pattern *p) {
+  struct change_ctx *cc = ctx;
+  struct built b;
+  int rc = build(cc->pd, p, &b);
+  if (rc == 0 && change == HLS_PAT_RETRACTED) rc = write_retract(cc->pd, p->id, cc->now, cc->why);
+  else if (rc == 0) rc = write_live(cc->pd, p->id, &b.row, p->score, cc->now, cc->why);
+  if (rc == 0) rc = write_event(cc->pd, p->id, change, &b.row, cc->now, cc->why);
+  built_free(&b);
+  return rc;
+}
+
+/* The live rows of the store, for the full diff. */
+struct live_row {
+  uint8_t id[HLS_PAT_ID_BYTES];
+  struct prow row;
+  char *theme, *theme2, *regions;
+  void *summary;
+  bool seen;
+};
+
+static int live_cmp(const void *a, const void *b) { return memcmp(a, b, HLS_PAT_ID_BYTES); }
+
+static void live_free(struct live_row *rows, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(rows[i].theme);
+    free(rows[i].theme2);
+    free(rows[i].regions);
+    free(rows[i].summary);
+  }
+  free(rows);
+}
+
+static int load_live(struct hls_patternsd *pd, struct live_row **out, size_t *n_out, struct hls_why *why) {
+  sqlite3_stmt *st = pd->st[P_LIVE];
+  struct live_row *rows = NULL;
+  size_t n = 0, cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(st, 0) != HLS_PAT_ID_BYTES) continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 256;
+      struct live_row *nr = realloc(rows, cap * sizeof *nr);
+      if (nr == NULL) break;
+      rows = nr;
+    }
+    struct live_row *l = &rows[n++];
+    memset(l, 0, sizeof *l);
+    memcpy(l->id, sqlite3_column_blob(st, 0), HLS_PAT_ID_BYTES);
+    col_row(st, 1, &l->row);
+    l->theme = strdup(l->row.theme);
+    l->theme2 = l->row.theme2 ? strdup(l->row.theme2) : NULL;
+    l->regions = strdup(l->row.regions);
+    l->summary = malloc(l->row.summary_len ? l->row.summary_len : 1);
+    if (l->theme == NULL || l->regions == NULL || l->summary == NULL || (l->row.theme2 && l->theme2 == NULL)) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    memcpy(l->summary, l->row.summary, l->row.summary_len);
+    l->row.theme = l->theme;
+    l->row.theme2 = l->theme2;
+    l->row.regions = l->regions;
+    l->row.summary = l->summary;
+  }
+  done(st);
+  if (rc != SQLITE_DONE) {
+    live_free(rows, n);
+    return rc == SQLITE_NOMEM ? hls_why_set(why, HLS_ENOMEM, "patterns: out of memory") : db_error(pd, rc, why);
+  }
+  if (n > 1) qsort(rows, n, sizeof *rows, live_cmp);
+  *out = rows;
+  *n_out = n;
+  return 0;
+}
+
+struct diff_ctx {
+  struct hls_patternsd *pd;
+  struct live_row *rows;
+  size_t n;
+  int64_t now;
+  struct hls_why *why;
+  size_t changes;
+};
+
+static int diff_one(void *ctx, const struct hls_pattern *p) {
+  struct diff_ctx *d = ctx;
+  struct live_row *l = bsearch(p->id, d->rows, d->n, sizeof *d->rows, live_cmp);
+  struct built b;
+  int rc = build(d->pd, p, &b);
+  if (rc == 0 && l != NULL) {
+    l->seen = true;
+    if (l->row.summary_len == b.row.summary_len && memcmp(l->row.summary, b.row.summary, b.row.summary_len) == 0) {
+      built_free(&b);
+      return 0;
+    }
+  }
+  if (rc == 0) rc = write_live(d->pd, p->id, &b.row, p->score, d->now, d->why);
+  if (rc == 0) rc = write_event(d->pd, p->id, l ? HLS_PAT_UPDATED : HLS_PAT_NEW, &b.row, d->now, d->why);
+  if (rc == 0) d->changes++;
+  built_free(&b);
+  return rc;
+}
+
+/* Make the store's patterns what the engine holds: one transaction. */
+static int sync_all(struct hls_patternsd *pd, size_t *changes, struct hls_why *why) {
+  struct diff_ctx d = {.pd = pd, .now = hls_node_now_ms(pd->node), .why = why};
+  int rc = hls_store_begin(pd->node->store, why);
+  if (rc != 0) return rc;
+  rc = load_live(pd, &d.rows, &d.n, why);
+  if (rc == 0) rc = hls_patterns_each(pd->pt, diff_one, &d);
+  for (size_t i = 0; rc == 0 && i < d.n; i++) {
+    if (d.rows[i].seen) continue;
+    rc = write_retract(pd, d.rows[i].id, d.now, why);
+    if (rc == 0) rc = write_event(pd, d.rows[i].id, HLS_PAT_RETRACTED, &d.rows[i].row, d.now, why);
+    if (rc == 0) d.changes++;
+  }
+  live_free(d.rows, d.n);
+  if (rc == 0) rc = hls_store_commit(pd->node->store, why);
+  if (rc != 0) {
+    hls_store_rollback(pd->node->store);
+    if (!why->text[0]) hls_why_set(why, rc, "patterns: %s", hls_strerror(rc));
+    return rc;
+  }
+  if (changes) *changes = d.changes;
+  return 0;
+}
+
+/* --- following -------------------------------------------------------------------------- */
+
+struct event_pack {
+  int64_t seq, at;
+  int change;
+  const struct prow *row;
+};
+
+static int pack_event(void *ctx, msgpack_packer *pk) {
+  const struct event_pack *e = ctx;
+  char at[21];
+  hls_time_format(e->at, at);
+  if (msgpack_pack_map(pk, 4) != 0 || hls_mp_pack_kv_i64(pk, "seq", e->seq) != 0 ||
+      hls_mp_pack_kv_str(pk, "change", hls_pat_change_name(e->change)) != 0 || hls_mp_pack_kv_str(pk, "at", at) != 0 ||
+      hls_mp_pack_cstr(pk, "pattern") != 0)
+    return HLS_ENOMEM;
+  return pk->callback(pk->data, e->row->summary, e->row->summary_len) == 0 ? 0 : HLS_ENOMEM;
+}
+
+static int pack_caught_up(void *ctx, msgpack_packer *pk) {
+  const int64_t *seq = ctx;
+  return msgpack_pack_map(pk, 1) == 0 && hls_mp_pack_kv_i64(pk, "seq", *seq) == 0 ? 0 : HLS_ENOMEM;
+}
+
+static void follower_remove(struct hls_patternsd *pd, struct follower *f) {
+  for (struct follower **pp = &pd->followers; *pp; pp = &(*pp)->next)
+    if (*pp == f) {
+      *pp = f->next;
+      free(f);
+      return;
+    }
+}
+
+/* Send f what it has not seen, up to its window. Returns false if f is
+ * gone (its client could not be written to). */
+static bool pump(struct hls_patternsd *pd, struct follower *f) {
+  while (f->n_unacked < FOLLOW_WINDOW) {
+    sqlite3_stmt *st = pd->st[P_EVENTS_AFTER];
+    sqlite3_bind_int64(st, 1, f->sent);
+    sqlite3_bind_int(st, 2, SCAN_BATCH);
+    int rows = 0, rc;
+    while (f->n_unacked < FOLLOW_WINDOW && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+      rows++;
+      struct prow r;
+      struct event_pack e = {.seq = sqlite3_column_int64(st, 0), .change = sqlite3_column_int(st, 1), .row = &r};
+      col_row(st, 2, &r);
+      e.at = sqlite3_column_int64(st, 13);
+      f->sent = e.seq;
+      if (!filter_match(&f->filter, &r)) continue;
+      struct hls_control_client *client = f->client;
+      f->unacked[f->n_unacked++] = e.seq;
+      f->caught_up_sent = false;
+      if (hls_control_event(client, f->req_id, "pattern", pack_event, &e) != 0) {
+        done(st);
+        return false; /* the client was closed: client_gone freed f */
+      }
+    }
+    done(st);
+    if (rows == 0) {
+      if (!f->caught_up_sent) {
+        f->caught_up_sent = true;
+        int64_t seq = f->sent;
+        if (hls_control_event(f->client, f->req_id, "caught_up", pack_caught_up, &seq) != 0) return false;
+      }
+      break;
+    }
+  }
+  return true;
+}
+
+static void pump_all(struct hls_patternsd *pd) {
+  for (struct follower *f = pd->followers, *next; f; f = next) {
+    next = f->next;
+    (void)pump(pd, f);
+  }
+}
+
+/* --- flushing ---------------------------------------------------------------------------- */
+
+int hls_patternsd_flush(struct hls_patternsd *pd, struct hls_why *why) {
+  if (!pd->resync && !hls_patterns_dirty(pd->pt)) return 0;
+  uint64_t t0 = uv_hrtime();
+  int rc;
+  size_t before = pd->events;
+  if (pd->resync) {
+    rc = hls_patterns_update(pd->pt, NULL, NULL);
+    if (rc == 0) rc = sync_all(pd, NULL, why);
+    if (rc == 0) pd->resync = false;
+  } else {
+    struct change_ctx cc = {.pd = pd, .now = hls_node_now_ms(pd->node), .why = why};
+    rc = hls_store_begin(pd->node->store, why);
+    if (rc == 0) {
+      rc = hls_patterns_update(pd->pt, on_change, &cc);
+      if (rc == 0) rc = hls_store_commit(pd->node->store, why);
+      if (rc != 0) {
+        hls_store_rollback(pd->node->store);
+        /* The engine moved on; the store did not: diff it all next time. */
+        pd->resync = true;
+        pd->events = before;
+      }
+    }
+  }
+  pd->last_flush_us = (int64_t)((uv_hrtime() - t0) / 1000);
+  pd->flushes++;
+  if (rc != 0) {
+    if (!why->text[0]) hls_why_set(why, rc, "patterns: %s", hls_strerror(rc));
+    return rc;
+  }
+  if (pd->events != before) {
+    hls_log_debug("patterns_updated", "events=%zu took_us=%lld", pd->events - before, (long long)pd->last_flush_us);
+    pump_all(pd);
+  }
+  return 0;
+}
+
+static void on_timer(uv_timer_t *t) {
+  struct hls_patternsd *pd = t->data;
+  struct hls_why why = {{0}};
+  if (hls_patternsd_flush(pd, &why) != 0) {
+    hls_log_error("patterns_update_failed", "detail=\"%s\" action=retrying", why.text);
+    uv_timer_start(&pd->timer, on_timer, 1000, 0);
+  }
+}
+
+static void on_pump(uv_timer_t *t) { pump_all(t->data); }
+
+static void schedule(struct hls_patternsd *pd) {
+  if (pd->timer_open && !uv_is_active((uv_handle_t *)&pd->timer)) uv_timer_start(&pd->timer, on_timer, FLUSH_DELAY_MS, 0);
+}
+
+/* --- facts ------------------------------------------------------------------------------- */
+
+/* Digests are published in or after their week; one dated far ahead or
+ * far back (a wrong clock at its place) is left out rather than letting it
+ * stretch every theme's series (HLS_PAT_MAX_SPAN_WEEKS). */
+static bool week_plausible(struct hls_patternsd *pd, int iso_year, int iso_week) {
+  int y, w;
+  int32_t now, week;
+  hls_iso_week(hls_node_today(pd->node), &y, &w);
+  if (hls_patterns_week(y, w, &now) != 0 || hls_patterns_week(iso_year, iso_week, &week) != 0) return false;
+  return week <= now + 1 && week > now - HLS_PAT_MAX_SPAN_WEEKS / 2;
+}
+
+static int feed_body(struct hls_patternsd *pd, const uint8_t origin[32], uint64_t seq, int type, const uint8_t *body,
+                     size_t len) {
+  struct hls_why why = {{0}};
+  int rc = 0;
+  switch (type) {
+  case HLS_ENV_PROFILE: {
+    struct hls_profile p;
+    if ((rc = hls_profile_decode(&p, body, len, &why)) == 0) rc = hls_patterns_place(pd->pt, origin, p.place, p.region);
+    break;
+  }
+  case HLS_ENV_DIGEST: {
+    struct hls_digest d;
+    if ((rc = hls_digest_decode(&d, body, len, &why)) == 0) {
+      if (!week_plausible(pd, d.iso_year, d.iso_week)) {
+        rc = hls_why_set(&why, HLS_ELIMIT, "digest of %d-W%02d: more than a week ahead or %d weeks back; left out "
+                         "of patterns", d.iso_year, d.iso_week, HLS_PAT_MAX_SPAN_WEEKS);
+      } else {
+        rc = hls_patterns_digest(pd->pt, origin, seq, &d);
+        if (rc == HLS_ELIMIT) hls_why_set(&why, rc, "digests would span over %d weeks; left out of patterns",
+                                          HLS_PAT_MAX_SPAN_WEEKS);
+      }
+      hls_digest_free(&d);
+    }
+    break;
+  }
+  case HLS_ENV_STORY: {
+    struct hls_story s;
+    if ((rc = hls_story_decode(&s, body, len, &why)) == 0) {
+      rc = hls_patterns_story(pd->pt, origin, seq, &s);
+      hls_story_free(&s);
+    }
+    break;
+  }
+  case HLS_ENV_TOMBSTONE: {
+    struct hls_tombstone t;
+    if ((rc = hls_tombstone_decode(&t, body, len, &why)) == 0) rc = hls_patterns_erase(pd->pt, origin, t.target_seq);
+    break;
+  }
+  default: break;
+  }
+  if (rc != 0) {
+    char id[HLS_NODEID_TEXT_SIZE];
+    hls_nodeid_format(origin, id);
+    if (rc == HLS_ELIMIT)
+      hls_log_warn("patterns_input_ignored", "origin=%s seq=%llu detail=\"%s\"", id, (unsigned long long)seq, why.text);
+    else
+      hls_log_error("patterns_input_failed", "origin=%s seq=%llu error=%s detail=\"%s\"", id,
+                    (unsigned long long)seq, hls_err_name(rc), why.text);
+    if (rc == HLS_ENOMEM) pd->resync = true;
+  }
+  return rc;
+}
+
+void hls_patternsd_item(struct hls_patternsd *pd, const struct hls_envelope *env) {
+  if (pd == NULL || env->body == NULL) return;
+  (void)feed_body(pd, env->h.origin, env->h.seq, env->h.type, env->body, env->body_len);
+  schedule(pd);
+}
+
+void hls_patternsd_erased(struct hls_patternsd *pd, const uint8_t origin[32], uint64_t seq) {
+  if (pd == NULL) return;
+  if (hls_patterns_erase(pd->pt, origin, seq) != 0) pd->resync = true;
+  schedule(pd);
+}
+
+/* --- start / stop ------------------------------------------------------------------------ */
+
+static int load_items(struct hls_patternsd *pd, size_t *n_items, struct hls_why *why) {
+  sqlite3_stmt *st = pd->st[P_LOAD_ITEMS];
+  int rc;
+  *n_items = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(st, 0) != 32) continue;
+    const uint8_t *body = sqlite3_column_blob(st, 3);
+    int len = sqlite3_column_bytes(st, 3);
+    if (body == NULL) continue;
+    /* A body that does not decode was checked when stored: only a damaged
+     * store gets here, and feed_body logs it. */
+    if (feed_body(pd, sqlite3_column_blob(st, 0), (uint64_t)sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2),
+                  body, (size_t)len) == HLS_ENOMEM) {
+      done(st);
+      return hls_why_set(why, HLS_ENOMEM, "patterns: out of memory loading items");
+    }
+    (*n_items)++;
+  }
+  done(st);
+  return rc == SQLITE_DONE ? 0 : db_error(pd, rc, why);
+}
+
+int hls_patternsd_start(struct hls_patternsd **out, struct hls_node *node, struct hls_why *why) {
+  *out = NULL;
+  struct hls_patternsd *pd = calloc(1, sizeof *pd);
+  if (pd == NULL) return hls_why_set(why, HLS_ENOMEM, "patterns: out of memory");
+  pd->node = node;
+  pd->db = hls_store_db(node->store);
+  hls_pat_params_default(&pd->params);
+  const struct hls_config *cf = node->config;
+  pd->params.window_weeks = (int)cf->pat_window_weeks;
+  pd->params.spread_min_places = (int)cf->pat_spread_min_places;
+  pd->params.ears_baseline = (int)cf->pat_ears_baseline;
+  pd->params.ears_guard = (int)cf->pat_ears_guard;
+  pd->params.ears_min_count = (int)cf->pat_ears_min_count;
+  pd->params.ears_min_places = (int)cf->pat_ears_min_places;
+  pd->params.cusum_ref_weeks = (int)cf->pat_cusum_ref_weeks;
+  pd->params.together_min_count = (int)cf->pat_together_min_count;
+  pd->params.together_min_places = (int)cf->pat_together_min_places;
+  pd->params.cross_min_places = (int)cf->pat_cross_min_places;
+  int rc = hls_patterns_new(&pd->pt, &pd->params, why);
+  for (int i = 0; rc == 0 && i < P__COUNT; i++)
+    if (sqlite3_prepare_v3(pd->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &pd->st[i], NULL) != SQLITE_OK)
+      rc = hls_why_set(why, HLS_ESTORE, "patterns: preparing statement %d: %s", i, sqlite3_errmsg(pd->db));
+  uint64_t t0 = uv_hrtime();
+  size_t n_items = 0, changes = 0;
+  if (rc == 0) rc = load_items(pd, &n_items, why);
+  uint64_t t1 = uv_hrtime();
+  if (rc == 0) rc = hls_patterns_update(pd->pt, NULL, NULL);
+  uint64_t t2 = uv_hrtime();
+  if (rc == 0) rc = sync_all(pd, &changes, why);
+  uint64_t t3 = uv_hrtime();
+  if (rc != 0) {
+    if (!why->text[0]) hls_why_set(why, rc, "patterns: %s", hls_strerror(rc));
+    hls_patternsd_close(pd);
+    return rc;
+  }
+  uv_timer_init(&node->loop, &pd->timer);
+  uv_timer_init(&node->loop, &pd->pump_timer);
+  pd->timer.data = pd->pump_timer.data = pd;
+  pd->timer_open = true;
+  struct hls_pat_stats s;
+  hls_patterns_stats(pd->pt, &s);
+  hls_log_info("patterns_ready",
+               "items=%zu places=%zu digests=%zu stories=%zu patterns=%zu events=%zu load_ms=%.1f compute_ms=%.1f "
+               "store_ms=%.1f",
+               n_items, s.places, s.digests, s.stories, s.patterns, changes, (double)(t1 - t0) / 1e6,
+               (double)(t2 - t1) / 1e6, (double)(t3 - t2) / 1e6);
+  *out = pd;
+  return 0;
+}
+
+static void timer_closed(uv_handle_t *h) {
+  struct hls_patternsd *pd = h->data;
+  if (--pd->open_timers == 0) free(pd);
+}
+
+void hls_patternsd_close(struct hls_patternsd *pd) {
+  if (pd == NULL) return;
+  while (pd->followers) {
+    struct follower *f = pd->followers;
+    pd->followers = f->next;
+    free(f);
+  }
+  for (int i = 0; i < P__COUNT; i++) sqlite3_finalize(pd->st[i]);
+  hls_patterns_free(pd->pt);
+  if (pd->timer_open) {
+    pd->timer_open = false;
+    pd->open_timers = 2;
+    uv_close((uv_handle_t *)&pd->timer, timer_closed);
+    uv_close((uv_handle_t *)&pd->pump_timer, timer_closed);
+    return;
+  }
+  free(pd);
+}
+
+/* --- control commands ------------------------------------------------------------------- */
+
+#define PACK(x)                                                                                                  \
+  do {                                                                                                           \
+    if ((x) != 0) return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");                                   \
+  } while (0)
+
+static int write_raw(msgpack_packer *pk, const void *data, size_t len) {
+  return pk->callback(pk->data, data, len) == 0 ? 0 : HLS_ENOMEM;
+}
+
+static int arg_limit(const struct hls_mp_value *args, int64_t *limit, struct hls_why *why) {
+  bool present = false;
+  int rc = hls_mp_get_i64(args, "limit", limit, &present, why);
+  if (rc != 0) return rc;
+  if (!present) *limit = LIST_DEFAULT;
+  else if (*limit < 0) return hls_why_set(why, HLS_EINVAL, "limit: must be 0 (no limit) or more");
+  return 0;
+}
+
+int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *call) {
+  struct filter f;
+  int64_t limit;
+  int rc = filter_parse(call->req->args, &f, &call->why);
+  if (rc == 0) rc = arg_limit(call->req->args, &limit, &call->why);
+  if (rc != 0) return rc;
+  /* Matching summaries go to a side buffer first: the array needs its
+   * length before its items. */
+  msgpack_sbuffer items;
+  msgpack_sbuffer_init(&items);
+  sqlite3_stmt *st = pd->st[P_LIST];
+  sqlite3_bind_int(st, 1, 0);
+  size_t n = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && (limit == 0 || (int64_t)n < limit)) {
+    struct prow r;
+    col_row(st, 0, &r);
+    if (!filter_match(&f, &r)) continue;
+    if (msgpack_sbuffer_write(&items, r.summary, r.summary_len) != 0) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    n++;
+  }
+  done(st);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    msgpack_sbuffer_destroy(&items);
+    return db_error(pd, rc, &call->why);
+  }
+  rc = msgpack_pack_array(call->pk, n) == 0 && write_raw(call->pk, items.data, items.size) == 0 ? 0 : HLS_ENOMEM;
+  msgpack_sbuffer_destroy(&items);
+  return rc == 0 ? 0 : hls_why_set(&call->why, rc, "out of memory");
+}
+
+struct show_ctx {
+  struct hls_patternsd *pd;
+  msgpack_packer *pk;
+  size_t n;
+  bool count_only;
+};
+
+static int show_cell(void *ctx, const struct hls_pat_cell_ref *c) {
+  struct show_ctx *s = ctx;
+  s->n++;
+  if (s->count_only) return 0;
+  msgpack_packer *pk = s->pk;
+  struct hls_pat_place_info pi;
+  const char *theme;
+  int kind;
+  if (hls_patterns_place_info(s->pd->pt, c->place, &pi) != 0 || hls_patterns_theme_info(s->pd->pt, c->theme, &theme, &kind) != 0)
+    return HLS_EINTERNAL;
+  char label[HLS_PLACE_MAX + 32], id[HLS_NODEID_TEXT_SIZE], item[HLS_NODEID_TEXT_SIZE + 24], week[9];
+  place_label(s->pd, c->place, label, sizeof label);
+  hls_nodeid_format(pi.origin, id);
+  snprintf(item, sizeof item, "%s:%llu", id, (unsigned long long)c->seq);
+  week_text(c->week, week);
+  if (msgpack_pack_map(pk, 11) != 0 || hls_mp_pack_kv_str(pk, "place", label) != 0 ||
+      hls_mp_pack_kv_str(pk, "region", pi.region) != 0 || hls_mp_pack_kv_str(pk, "week", week) != 0 ||
+      hls_mp_pack_kv_str(pk, "theme", theme) != 0 || hls_mp_pack_kv_str(pk, "kind", hls_kind_name((enum hls_kind)kind)) != 0 ||
+      pack_count(pk, c->lo, c->hi) != 0 || hls_mp_pack_kv_bool(pk, "withheld", c->withheld) != 0 ||
+      hls_mp_pack_cstr(pk, "scales") != 0 || pack_scales(pk, c->scales) != 0 || hls_mp_pack_kv_str(pk, "item", item) != 0)
+    return HLS_ENOMEM;
+  return 0;
+}
+
+static int show_story(void *ctx, const struct hls_pat_story_ref *r) {
+  struct show_ctx *s = ctx;
+  s->n++;
+  if (s->count_only) return 0;
+  struct hls_pat_place_info pi;
+  if (hls_patterns_place_info(s->pd->pt, r->place, &pi) != 0) return HLS_EINTERNAL;
+  char label[HLS_PLACE_MAX + 32], id[HLS_NODEID_TEXT_SIZE], item[HLS_NODEID_TEXT_SIZE + 24], week[9];
+  place_label(s->pd, r->place, label, sizeof label);
+  hls_nodeid_format(pi.origin, id);
+  snprintf(item, sizeof item, "%s:%llu", id, (unsigned long long)r->seq);
+  week_text(r->week, week);
+  msgpack_packer *pk = s->pk;
+  if (msgpack_pack_map(pk, 4) != 0 || hls_mp_pack_kv_str(pk, "place", label) != 0 ||
+      hls_mp_pack_kv_str(pk, "week", week) != 0 || hls_mp_pack_kv_str(pk, "title", r->title) != 0 ||
+      hls_mp_pack_kv_str(pk, "item", item) != 0)
+    return HLS_ENOMEM;
+  return 0;
+}
+
+static int parse_pattern_id(const char *s, uint32_t len, uint8_t id[HLS_PAT_ID_BYTES], size_t *id_len) {
+  if (len < 4 || len > 2 * HLS_PAT_ID_BYTES) return HLS_EINVAL;
+  char hex[2 * HLS_PAT_ID_BYTES + 2] = {0};
+  memcpy(hex, s, len);
+  if (len % 2) hex[len++] = '0'; /* odd prefix: compare its whole bytes plus a nibble below */
+  size_t bin_len = 0;
+  if (sodium_hex2bin(id, HLS_PAT_ID_BYTES, hex, len, NULL, &bin_len, NULL) != 0 || bin_len != len / 2)
+    return HLS_EINVAL;
+  *id_len = bin_len;
+  return 0;
+}
+
+int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *call) {
+  const char *s;
+  uint32_t len;
+  int rc = hls_mp_get_str(call->req->args, "id", &s, &len, NULL, &call->why);
+  if (rc != 0) return rc;
+  uint8_t want[HLS_PAT_ID_BYTES] = {0};
+  size_t want_len = 0;
+  if (parse_pattern_id(s, len, want, &want_len) != 0)
+    return hls_why_set(&call->why, HLS_EINVAL, "id: expected a pattern id (4 to 16 hex digits, as hls patterns prints)");
+  /* Find by prefix among all rows (live and retracted). */
+  sqlite3_stmt *st = pd->st[P_LIST];
+  sqlite3_bind_int(st, 1, 1);
+  int matches = 0;
+  uint8_t found[HLS_PAT_ID_BYTES];
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(st, 12) != HLS_PAT_ID_BYTES) continue;
+    char idt[2 * HLS_PAT_ID_BYTES + 1];
+    id_hex(sqlite3_column_blob(st, 12), idt);
+    if (strncasecmp(idt, s, len) == 0 && matches++ == 0) memcpy(found, sqlite3_column_blob(st, 12), HLS_PAT_ID_BYTES);
+  }
+  done(st);
+  if (rc != SQLITE_DONE) return db_error(pd, rc, &call->why);
+  if (matches == 0) return hls_why_set(&call->why, HLS_ENOTFOUND, "no pattern %.*s (hls patterns lists them)", (int)len, s);
+  if (matches > 1)
+    return hls_why_set(&call->why, HLS_EINVAL, "pattern id %.*s is ambiguous (%d match); give more digits", (int)len, s,
+                       matches);
+  st = pd->st[P_GET];
+  sqlite3_bind_blob(st, 1, found, HLS_PAT_ID_BYTES, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    done(st);
+    return rc == SQLITE_DONE ? hls_why_set(&call->why, HLS_ENOTFOUND, "pattern gone") : db_error(pd, rc, &call->why);
+  }
+  struct prow r;
+  col_row(st, 0, &r);
+  bool live = sqlite3_column_int(st, 11) != 0;
+  const struct hls_pattern *p = live ? hls_patterns_find(pd->pt, found) : NULL;
+  msgpack_packer *pk = call->pk;
+  rc = 0;
+  if (msgpack_pack_map(pk, 4) != 0 || hls_mp_pack_kv_bool(pk, "live", live) != 0 || hls_mp_pack_cstr(pk, "pattern") != 0 ||
+      write_raw(pk, r.summary, r.summary_len) != 0)
+    rc = HLS_ENOMEM;
+  done(st);
+  if (rc != 0) return hls_why_set(&call->why, rc, "out of memory");
+  struct show_ctx sc = {.pd = pd, .pk = pk, .count_only = true};
+  size_t n_cells = 0, n_stories = 0;
+  if (p != NULL) {
+    rc = hls_patterns_lineage(pd->pt, p, show_cell, NULL, &sc);
+    n_cells = sc.n;
+    sc.n = 0;
+    if (rc == 0) rc = hls_patterns_lineage(pd->pt, p, NULL, show_story, &sc);
+    n_stories = sc.n;
+  }
+  sc.count_only = false;
+  PACK(hls_mp_pack_cstr(pk, "cells"));
+  PACK(msgpack_pack_array(pk, n_cells));
+  if (p != NULL && rc == 0) rc = hls_patterns_lineage(pd->pt, p, show_cell, NULL, &sc);
+  PACK(hls_mp_pack_cstr(pk, "stories"));
+  PACK(msgpack_pack_array(pk, n_stories));
+  if (p != NULL && rc == 0) rc = hls_patterns_lineage(pd->pt, p, NULL, show_story, &sc);
+  return rc == 0 ? 0 : hls_why_set(&call->why, rc, "lineage: %s", hls_strerror(rc));
+}
+
+/* --- feeds ------------------------------------------------------------------------------- */
+
+static int arg_feed_name(const struct hls_mp_value *args, char out[FEED_NAME_MAX + 1], struct hls_why *why) {
+  const char *s;
+  uint32_t len;
+  int rc = hls_mp_get_str(args, "name", &s, &len, NULL, why);
+  if (rc != 0) return rc;
+  if (len == 0 || len > FEED_NAME_MAX)
+    return hls_why_set(why, HLS_EINVAL, "name: a feed name is 1 to %d characters", FEED_NAME_MAX);
+  for (uint32_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+          c == '.'))
+      return hls_why_set(why, HLS_EINVAL, "name: use letters, digits, '-', '_' and '.' only");
+  }
+  memcpy(out, s, len);
+  out[len] = '\0';
+  return 0;
+}
+
+int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_call *call) {
+  char name[FEED_NAME_MAX + 1];
+  struct filter f;
+  int rc = arg_feed_name(call->req->args, name, &call->why);
+  if (rc == 0) rc = filter_parse(call->req->args, &f, &call->why);
+  if (rc != 0) return rc;
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  if (filter_pack_args(&pk, call->req->args) != 0) {
+    msgpack_sbuffer_destroy(&sb);
+    return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
+  }
+  sqlite3_stmt *st = pd->st[P_FEED_ADD];
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 2, sb.data, (int)sb.size, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, hls_node_now_ms(pd->node));
+  int src = sqlite3_step(st);
+  done(st);
+  if (src != SQLITE_DONE) {
+    bool exists = (src & 0xff) == SQLITE_CONSTRAINT;
+    rc = exists ? hls_why_set(&call->why, HLS_EEXISTS, "feed \"%s\" exists (hls feed list)", name)
+                : db_error(pd, src, &call->why);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+  }
+  hls_log_info("feed_subscribed", "name=%s", name);
+  rc = msgpack_pack_map(call->pk, 3) == 0 && hls_mp_pack_kv_str(call->pk, "name", name) == 0 &&
+               hls_mp_pack_cstr(call->pk, "filter") == 0 && write_raw(call->pk, sb.data, sb.size) == 0 &&
+               hls_mp_pack_kv_i64(call->pk, "cursor", 0) == 0
+           ? 0
+           : HLS_ENOMEM;
+  msgpack_sbuffer_destroy(&sb);
+  return rc == 0 ? 0 : hls_why_set(&call->why, rc, "out of memory");
+}
+
+int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *call) {
+  msgpack_sbuffer items;
+  msgpack_sbuffer_init(&items);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &items, msgpack_sbuffer_write);
+  sqlite3_stmt *st = pd->st[P_FEED_LIST];
+  size_t n = 0;
+  int rc, prc = 0;
+  while (prc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    char created[21], acked[21];
+    hls_time_format(sqlite3_column_int64(st, 3), created);
+    bool has_acked = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    if (has_acked) hls_time_format(sqlite3_column_int64(st, 4), acked);
+    int following = 0;
+    const char *name = (const char *)sqlite3_column_text(st, 0);
+    for (struct follower *f = pd->followers; f; f = f->next) following += name && strcmp(f->feed, name) == 0;
+    prc = msgpack_pack_map(&pk, 7) != 0 || hls_mp_pack_kv_str(&pk, "name", name) != 0 || hls_mp_pack_cstr(&pk, "filter") != 0 ||
+          write_raw(&pk, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1)) != 0 ||
+          hls_mp_pack_kv_i64(&pk, "cursor", sqlite3_column_int64(st, 2)) != 0 ||
+          hls_mp_pack_kv_i64(&pk, "events_after_cursor", sqlite3_column_int64(st, 5)) != 0 ||
+          hls_mp_pack_kv_str(&pk, "created", created) != 0 || hls_mp_pack_kv_str(&pk, "acked", has_acked ? acked : NULL) != 0 ||
+          hls_mp_pack_kv_i64(&pk, "followers", following) != 0;
+    n++;
+  }
+  done(st);
+  if (prc == 0 && rc != SQLITE_DONE) {
+    msgpack_sbuffer_destroy(&items);
+    return db_error(pd, rc, &call->why);
+  }
+  rc = prc == 0 && msgpack_pack_array(call->pk, n) == 0 && write_raw(call->pk, items.data, items.size) == 0 ? 0 : HLS_ENOMEM;
+  msgpack_sbuffer_destroy(&items);
+  return rc == 0 ? 0 : hls_why_set(&call->why, rc, "out of memory");
+}
+
+int hls_patternsd_api_unsubscribe(struct hls_patternsd *pd, struct hls_control_call *call) {
+  char name[FEED_NAME_MAX + 1];
+  int rc = arg_feed_name(call->req->args, name, &call->why);
+  if (rc != 0) return rc;
+  sqlite3_stmt *st = pd->st[P_FEED_DEL];
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  if ((rc = step_done(pd, st, &call->why)) != 0) return rc;
+  if (sqlite3_changes(pd->db) == 0) return hls_why_set(&call->why, HLS_ENOTFOUND, "no feed \"%s\" (hls feed list)", name);
+  /* Its followers' streams end with an error reply. */
+  for (struct follower *f = pd->followers, *next; f; f = next) {
+    next = f->next;
+    if (strcmp(f->feed, name) != 0) continue;
+    struct hls_control_client *client = f->client;
+    uint64_t id = f->req_id;
+    follower_remove(pd, f);
+    (void)hls_control_reply(client, id, HLS_ENOTFOUND, "the feed was unsubscribed", NULL, NULL);
+  }
+  hls_log_info("feed_unsubscribed", "name=%s", name);
+  PACK(msgpack_pack_map(call->pk, 1));
+  PACK(hls_mp_pack_kv_str(call->pk, "name", name));
+  return 0;
+}
+
+static int feed_load(struct hls_patternsd *pd, const char *name, struct filter *f, int64_t *cursor, struct hls_why *why) {
+  sqlite3_stmt *st = pd->st[P_FEED_GET];
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    done(st);
+    return rc == SQLITE_DONE ? hls_why_set(why, HLS_ENOTFOUND, "no feed \"%s\" (hls feed subscribe %s ...)", name, name)
+                             : db_error(pd, rc, why);
+  }
+  *cursor = sqlite3_column_int64(st, 1);
+  struct hls_mp_tree tree;
+  rc = hls_mp_tree_decode(&tree, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), false, 4096, why);
+  if (rc == 0) {
+    rc = filter_parse(&tree.root, f, why);
+    hls_mp_tree_free(&tree);
+  }
+  done(st);
+  if (rc != 0) hls_why_prefix(why, "feed \"%s\": stored filter: ", name);
+  return rc;
+}
+
+int hls_patternsd_api_follow(struct hls_patternsd *pd, struct hls_control_call *call) {
+  char name[FEED_NAME_MAX + 1];
+  int rc = arg_feed_name(call->req->args, name, &call->why);
+  if (rc != 0) return rc;
+  size_t following = 0;
+  for (struct follower *g = pd->followers; g; g = g->next) following++;
+  if (following >= MAX_FOLLOWERS)
+    return hls_why_set(&call->why, HLS_ELIMIT, "%d feed followers already; stop one first", MAX_FOLLOWERS);
+  struct follower *f = calloc(1, sizeof *f);
+  if (f == NULL) return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
+  if ((rc = feed_load(pd, name, &f->filter, &f->sent, &call->why)) != 0) {
+    free(f);
+    return rc;
+  }
+  snprintf(f->feed, sizeof f->feed, "%s", name);
+  f->client = call->client;
+  f->req_id = call->req->id;
+  f->next = pd->followers;
+  pd->followers = f;
+  call->deferred = true;
+  hls_log_debug("feed_follow", "name=%s from=%lld client=%llu", name, (long long)f->sent,
+                (unsigned long long)hls_control_client_id(call->client));
+  /* The reply is deferred: the events go out after this call returns
+   * nothing, in the order the client will read them. */
+  (void)pump(pd, f);
+  return 0;
+}
+
+int hls_patternsd_api_ack(struct hls_patternsd *pd, struct hls_control_call *call) {
+  char name[FEED_NAME_MAX + 1];
+  int64_t seq = 0;
+  int rc = arg_feed_name(call->req->args, name, &call->why);
+  if (rc == 0) rc = hls_mp_get_i64(call->req->args, "seq", &seq, NULL, &call->why);
+  if (rc != 0) return rc;
+  sqlite3_stmt *st = pd->st[P_EVENT_MAX];
+  int64_t max = 0;
+  if ((rc = sqlite3_step(st)) == SQLITE_ROW) max = sqlite3_column_int64(st, 0);
+  done(st);
+  if (rc != SQLITE_ROW) return db_error(pd, rc, &call->why);
+  if (seq < 0 || seq > max)
+    return hls_why_set(&call->why, HLS_EINVAL, "seq: %lld is not an event of this node (the last is %lld)",
+                       (long long)seq, (long long)max);
+  st = pd->st[P_FEED_ACK];
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, seq);
+  sqlite3_bind_int64(st, 3, hls_node_now_ms(pd->node));
+  if ((rc = step_done(pd, st, &call->why)) != 0) return rc;
+  int64_t cursor;
+  struct filter ignore;
+  if ((rc = feed_load(pd, name, &ignore, &cursor, &call->why)) != 0) return rc;
+  /* This client's follower of the feed may send more now. */
+  for (struct follower *f = pd->followers; f; f = f->next) {
+    if (f->client != call->client || strcmp(f->feed, name) != 0) continue;
+    size_t keep = 0;
+    for (size_t i = 0; i < f->n_unacked; i++)
+      if (f->unacked[i] > seq) f->unacked[keep++] = f->unacked[i];
+    f->n_unacked = keep;
+    /* Sent from the loop, after this reply: never from inside a call. */
+    if (pd->timer_open && !uv_is_active((uv_handle_t *)&pd->pump_timer)) uv_timer_start(&pd->pump_timer, on_pump, 0, 0);
+    break;
+  }
+  PACK(msgpack_pack_map(call->pk, 2));
+  PACK(hls_mp_pack_kv_str(call->pk, "name", name));
+  PACK(hls_mp_pack_kv_i64(call->pk, "cursor", cursor));
+  return 0;
+}
+
+void hls_patternsd_client_gone(struct hls_patternsd *pd, struct hls_control_client *client) {
+  if (pd == NULL) return;
+  for (struct follower *f = pd->followers, *next; f; f = next) {
+    next = f->next;
+    if (f->client == client) follower_remove(pd, f);
+  }
+}
+
+int hls_patternsd_pack_status(struct hls_patternsd *pd, msgpack_packer *pk) {
+  int64_t by[HLS_PAT_SIGNAL_COUNT] = {0}, total = 0;
+  sqlite3_stmt *st = pd->st[P_COUNT_LIVE];
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    int s = sqlite3_column_int(st, 0);
+    if (s >= 0 && s < HLS_PAT_SIGNAL_COUNT) by[s] = sqlite3_column_int64(st, 1), total += by[s];
+  }
+  done(st);
+  int64_t events = 0;
+  st = pd->st[P_EVENT_MAX];
+  if (sqlite3_step(st) == SQLITE_ROW) events = sqlite3_column_int64(st, 0);
+  done(st);
+  size_t followers = 0;
+  for (struct follower *f = pd->followers; f; f = f->next) followers++;
+  if (msgpack_pack_map(pk, 5) != 0 || hls_mp_pack_kv_i64(pk, "live", total) != 0 || hls_mp_pack_cstr(pk, "by_signal") != 0 ||
+      msgpack_pack_map(pk, HLS_PAT_SIGNAL_COUNT) != 0)
+    return HLS_ENOMEM;
+  for (int s = 0; s < HLS_PAT_SIGNAL_COUNT; s++)
+    if (hls_mp_pack_kv_i64(pk, hls_pat_signal_name(s), by[s]) != 0) return HLS_ENOMEM;
+  if (hls_mp_pack_kv_i64(pk, "last_event", events) != 0 || hls_mp_pack_kv_i64(pk, "followers", (int64_t)followers) != 0 ||
+      hls_mp_pack_kv_i64(pk, "last_update_us", pd->last_flush_us) != 0)
+    return HLS_ENOMEM;
+  return 0;
+}

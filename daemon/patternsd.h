@@ -1,0 +1,51 @@
+/* Patterns in hlsd (docs/patterns.md): the pure engine (protocol/
+ * patterns.h) fed from the items held, its results kept in the store
+ * (patterns, pattern_events), and the feeds that follow the events.
+ *
+ * Facts arrive through hls_patternsd_item / _erased (from gossip, import
+ * and this node's own publishing); a short timer then recomputes what they
+ * touched and writes each change as an event in one transaction. Followers
+ * (hls feed follow) get events after their feed's cursor, at most a window
+ * of them unacknowledged at a time. Event-loop thread only. */
+#ifndef HLS_PATTERNSD_H
+#define HLS_PATTERNSD_H
+
+#include <msgpack.h>
+#include <stdint.h>
+
+#include "control.h"
+#include "envelope.h"
+#include "err.h"
+
+struct hls_node;
+struct hls_patternsd;
+
+/* Load the held digests, stories and profiles, compute every pattern, and
+ * bring the store's patterns up to date (events for real changes only). */
+int hls_patternsd_start(struct hls_patternsd **out, struct hls_node *node, struct hls_why *why) HLS_WARN_UNUSED;
+/* Followers get a final reply; NULL is a no-op. */
+void hls_patternsd_close(struct hls_patternsd *pd);
+
+/* An item was stored with its body (profile, digest, story, tombstone). */
+void hls_patternsd_item(struct hls_patternsd *pd, const struct hls_envelope *env);
+/* Item origin:seq lost its body (a tombstone erased it). */
+void hls_patternsd_erased(struct hls_patternsd *pd, const uint8_t origin[32], uint64_t seq);
+/* Recompute now what is pending (tests and benchmarks; the timer does it
+ * otherwise). */
+int hls_patternsd_flush(struct hls_patternsd *pd, struct hls_why *why) HLS_WARN_UNUSED;
+
+/* The "patterns" part of hls status. */
+int hls_patternsd_pack_status(struct hls_patternsd *pd, msgpack_packer *pk) HLS_WARN_UNUSED;
+
+/* Control commands (api.c): patterns, patterns.show, feed.subscribe,
+ * feed.list, feed.unsubscribe, feed.follow (deferred: a stream), feed.ack. */
+int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *call);
+int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *call);
+int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_call *call);
+int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *call);
+int hls_patternsd_api_unsubscribe(struct hls_patternsd *pd, struct hls_control_call *call);
+int hls_patternsd_api_follow(struct hls_patternsd *pd, struct hls_control_call *call);
+int hls_patternsd_api_ack(struct hls_patternsd *pd, struct hls_control_call *call);
+void hls_patternsd_client_gone(struct hls_patternsd *pd, struct hls_control_client *client);
+
+#endif
