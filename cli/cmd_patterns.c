@@ -301,7 +301,7 @@ int cmd_feed_subscribe(struct cli *c, int argc, char **argv) {
     if (ec >= 0) return ec;
     if ((rc = filter_opt(c, opt, &fa, false, false)) != 0) return rc;
   }
-  const char *name;
+  const char *name = NULL;
   if ((rc = feed_name_arg(c, argc, argv, &name)) != 0) return rc;
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
@@ -382,7 +382,7 @@ int cmd_feed_unsubscribe(struct cli *c, int argc, char **argv) {
   cli_opts_init(&o, NULL);
   while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1)
     if (ec >= 0) return ec;
-  const char *name;
+  const char *name = NULL;
   if ((rc = feed_name_arg(c, argc, argv, &name)) != 0) return rc;
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
@@ -450,7 +450,7 @@ int cmd_feed_follow(struct cli *c, int argc, char **argv) {
     if (opt != 'n' && opt != 'l') return cli_usage(c, "feed follow takes --no-wait and --limit N only (filters belong to the feed)");
     if ((rc = filter_opt(c, opt, &fa, true, true)) != 0) return rc;
   }
-  const char *name;
+  const char *name = NULL;
   if ((rc = feed_name_arg(c, argc, argv, &name)) != 0) return rc;
   if ((rc = cli_connect(c)) != 0) return rc;
   c->client.timeout_ms = 0; /* a stream waits as long as it takes */

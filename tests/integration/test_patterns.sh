@@ -24,6 +24,7 @@ manifest="$WORK/gen/manifest.json"
 "$GEN_ITEMS" --out "$WORK/gen" --seed 11 --places 40 --weeks 52 >/dev/null || fail "hls_gen_items"
 spread_theme=$(jq -r '.plants[] | select(.signal=="spread") | .themes[0]' "$manifest")
 hls_at p feed subscribe spread --signal spread --theme "$spread_theme" >/dev/null
+hls_at p feed subscribe away --signal together >/dev/null   # not followed until after a restart
 expect_fail 1 "exists" hls_at p feed subscribe all
 expect_fail 1 "not one of" hls_at p feed subscribe bad --signal sideways
 expect_fail 2 "feed NAME" hls_at p feed follow
@@ -102,6 +103,11 @@ stop_node p
 start_node p "${FAST[@]}"
 grep "event=patterns_ready" "$WORK/p.log" | tail -1 | grep -q " events=0 " || fail "a restart with nothing new wrote events: $(grep patterns_ready "$WORK/p.log")"
 [ -z "$(hls_at p --json feed follow all --no-wait)" ] || fail "after a restart, the feed repeats events"
+# A feed nobody followed before the restart gets everything it missed, once.
+away=$(hls_at p --json feed follow away --no-wait)
+[ "$(jq -s 'map(.seq)' <<<"$away")" = "$(jq -s 'map(select(.pattern.signal == "together") | .seq)' <<<"$events")" ] \
+  || fail "the feed followed only after a restart: $away"
+[ -z "$(hls_at p --json feed follow away --no-wait)" ] || fail "the away feed repeats events"
 [ "$(hls_at p --json patterns --limit 0 | jq length)" = "$total" ] || fail "patterns changed across a restart"
 pass "feeds: $n_events events in order, none repeated, cursor kept across a restart"
 
