@@ -1103,8 +1103,7 @@ static int recompute_theme(struct hls_patterns *pt, struct theme *t, struct seri
     memset(s->lo, 0, s->len * sizeof *s->lo);
     memset(s->hi, 0, s->len * sizeof *s->hi);
     memset(s->np, 0, s->len * sizeof *s->np);
-    struct bucket *bk, *tmp;
-    HASH_ITER(hh, t->weeks, bk, tmp) {
+    for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next) {
       size_t i = (size_t)(bk->week - pt->gmin);
       for (size_t j = 0; j < bk->n; j++) {
         s->lo[i] += bk->refs[j].lo;
