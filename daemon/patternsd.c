@@ -18,6 +18,7 @@
 #include "store.h"
 
 #define FLUSH_DELAY_MS 50
+#define FLUSH_MAX_DELAY_MS 1000
 #define FOLLOW_WINDOW 64  /* unacknowledged events per follower */
 #define SCAN_BATCH 256    /* events read per query when following */
 #define LIST_DEFAULT 50
@@ -293,6 +294,7 @@ struct hls_patternsd {
   uv_timer_t timer, pump_timer;
   bool timer_open;
   int open_timers;
+  uint64_t first_pending; /* loop time of the first fact waiting */
   bool resync; /* the store missed changes: diff everything at the next flush */
   struct follower *followers;
   int64_t last_flush_us;
@@ -899,8 +901,16 @@ static void on_timer(uv_timer_t *t) {
 
 static void on_pump(uv_timer_t *t) { pump_all(t->data); }
 
+/* Recompute FLUSH_DELAY_MS after the last new fact, but at most
+ * FLUSH_MAX_DELAY_MS after the first one waiting: a burst (a catch-up, an
+ * import) is computed once, not on each partial state, and a steady
+ * stream still gets through. */
 static void schedule(struct hls_patternsd *pd) {
-  if (pd->timer_open && !uv_is_active((uv_handle_t *)&pd->timer)) uv_timer_start(&pd->timer, on_timer, FLUSH_DELAY_MS, 0);
+  if (!pd->timer_open) return;
+  uint64_t now = uv_now(&pd->node->loop);
+  if (!uv_is_active((uv_handle_t *)&pd->timer)) pd->first_pending = now;
+  else if (now - pd->first_pending >= FLUSH_MAX_DELAY_MS - FLUSH_DELAY_MS) return;
+  uv_timer_start(&pd->timer, on_timer, FLUSH_DELAY_MS, 0);
 }
 
 /* --- facts ------------------------------------------------------------------------------- */
