@@ -85,7 +85,7 @@ static const struct hls_config_option options[] = {
     {"patterns", "rising_reference_weeks", HLS_CFG_INT, OFF(pat_cusum_ref_weeks), SZ(pat_cusum_ref_weeks), 8, 520,
      "26", NULL, false, "rising (CUSUM): weeks the in-control mean is taken from."},
     {"patterns", "together_min_count", HLS_CFG_INT, OFF(pat_together_min_count), SZ(pat_together_min_count), 1,
-     1000000000, "5", NULL, false, "together: place-weeks in a window that report both themes."},
+     1000000000, "3", NULL, false, "together: place-weeks in a window that report both themes in the same week."},
     {"patterns", "together_min_places", HLS_CFG_INT, OFF(pat_together_min_places), SZ(pat_together_min_places), 1,
      1000000, "3", NULL, false, "together: distinct places among those place-weeks."},
     {"patterns", "cross_scale_min_places", HLS_CFG_INT, OFF(pat_cross_min_places), SZ(pat_cross_min_places), 1,

@@ -33,6 +33,7 @@ enum {
   P_RETRACT,
   P_EVENT,
   P_LIST,
+  P_IDS,
   P_GET,
   P_FEED_ADD,
   P_FEED_GET,
@@ -59,7 +60,9 @@ static const char *const sql[P__COUNT] = {
     [P_RETRACT] = "UPDATE patterns SET live=0, updated_ms=?2 WHERE id=?1",
     [P_EVENT] = "INSERT INTO pattern_events(id, change, " PCOLS ", at_ms)"
                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    [P_LIST] = "SELECT " PCOLS ", live, id FROM patterns WHERE live=1 OR ?1 ORDER BY week_to DESC, score DESC, id",
+    /* The order of the patterns_listing index: a listing stops at its limit. */
+    [P_LIST] = "SELECT " PCOLS ", live, id FROM patterns WHERE live=1 ORDER BY week_to DESC, score DESC, id",
+    [P_IDS] = "SELECT id FROM patterns",
     [P_GET] = "SELECT " PCOLS ", live FROM patterns WHERE id=?1",
     [P_FEED_ADD] = "INSERT INTO feeds(name, filter, cursor, created_ms) VALUES(?1, ?2, 0, ?3)",
     [P_FEED_GET] = "SELECT filter, cursor FROM feeds WHERE name=?1",
@@ -901,16 +904,21 @@ static void on_timer(uv_timer_t *t) {
 
 static void on_pump(uv_timer_t *t) { pump_all(t->data); }
 
-/* Recompute FLUSH_DELAY_MS after the last new fact, but at most
- * FLUSH_MAX_DELAY_MS after the first one waiting: a burst (a catch-up, an
- * import) is computed once, not on each partial state, and a steady
- * stream still gets through. */
+/* Recompute once no new fact came for a quiet spell (FLUSH_DELAY_MS, or
+ * as long as the last flush took, up to 1 s), and at most FLUSH_MAX_DELAY_MS
+ * (or ten times the last flush, if longer) after the first fact waiting:
+ * a burst (a catch-up, an import) is computed on whole batches rather than
+ * on each partial state, a steady stream still gets through, and flushing
+ * takes at most about a tenth of the time. */
 static void schedule(struct hls_patternsd *pd) {
   if (!pd->timer_open) return;
   uint64_t now = uv_now(&pd->node->loop);
+  uint64_t last_ms = (uint64_t)pd->last_flush_us / 1000;
+  uint64_t quiet = last_ms < FLUSH_DELAY_MS ? FLUSH_DELAY_MS : last_ms > 1000 ? 1000 : last_ms;
+  uint64_t cap = 10 * last_ms > FLUSH_MAX_DELAY_MS ? 10 * last_ms : FLUSH_MAX_DELAY_MS;
   if (!uv_is_active((uv_handle_t *)&pd->timer)) pd->first_pending = now;
-  else if (now - pd->first_pending >= FLUSH_MAX_DELAY_MS - FLUSH_DELAY_MS) return;
-  uv_timer_start(&pd->timer, on_timer, FLUSH_DELAY_MS, 0);
+  else if (now - pd->first_pending + quiet >= cap) return;
+  uv_timer_start(&pd->timer, on_timer, quiet, 0);
 }
 
 /* --- facts ------------------------------------------------------------------------------- */
@@ -1120,7 +1128,6 @@ int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *ca
   msgpack_sbuffer items;
   msgpack_sbuffer_init(&items);
   sqlite3_stmt *st = pd->st[P_LIST];
-  sqlite3_bind_int(st, 1, 0);
   size_t n = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW && (limit == 0 || (int64_t)n < limit)) {
     struct prow r;
@@ -1214,15 +1221,14 @@ int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *ca
   if (parse_pattern_id(s, len, want, &want_len) != 0)
     return hls_why_set(&call->why, HLS_EINVAL, "id: expected a pattern id (4 to 16 hex digits, as hls patterns prints)");
   /* Find by prefix among all rows (live and retracted). */
-  sqlite3_stmt *st = pd->st[P_LIST];
-  sqlite3_bind_int(st, 1, 1);
+  sqlite3_stmt *st = pd->st[P_IDS];
   int matches = 0;
   uint8_t found[HLS_PAT_ID_BYTES];
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (sqlite3_column_bytes(st, 12) != HLS_PAT_ID_BYTES) continue;
+    if (sqlite3_column_bytes(st, 0) != HLS_PAT_ID_BYTES) continue;
     char idt[2 * HLS_PAT_ID_BYTES + 1];
-    id_hex(sqlite3_column_blob(st, 12), idt);
-    if (strncasecmp(idt, s, len) == 0 && matches++ == 0) memcpy(found, sqlite3_column_blob(st, 12), HLS_PAT_ID_BYTES);
+    id_hex(sqlite3_column_blob(st, 0), idt);
+    if (strncasecmp(idt, s, len) == 0 && matches++ == 0) memcpy(found, sqlite3_column_blob(st, 0), HLS_PAT_ID_BYTES);
   }
   done(st);
   if (rc != SQLITE_DONE) return db_error(pd, rc, &call->why);

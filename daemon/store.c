@@ -151,6 +151,10 @@ static const char *const migrations[] = {
     "  cursor INTEGER NOT NULL,"        /* the last pattern_events.seq acknowledged */
     "  created_ms INTEGER NOT NULL, acked_ms INTEGER"
     ") STRICT;",
+
+    /* 6: hls patterns lists live patterns newest first: read in that order
+     * and stop at the limit, rather than sort the whole table. */
+    "CREATE INDEX patterns_listing ON patterns(week_to DESC, score DESC, id) WHERE live = 1;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

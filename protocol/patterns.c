@@ -173,6 +173,7 @@ struct theme {
   struct pat **pats; /* its single-theme patterns */
   size_t n_pats, cap_pats;
   bool dirty;
+  bool open_rise; /* its CUSUM was above 0 at the last week held */
   UT_hash_handle hh;
 };
 
@@ -214,6 +215,7 @@ struct place {
   char name[HLS_PLACE_MAX + 1];
   char region[HLS_REGION_MAX + 1];
   uint32_t version; /* bumped by every rename */
+  size_t facts;     /* digest weeks and stories ever given */
   UT_hash_handle hh;
 };
 
@@ -446,6 +448,9 @@ int hls_patterns_place(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
   snprintf(p->name, sizeof p->name, "%s", name);
   snprintf(p->region, sizeof p->region, "%s", region);
   p->version++;
+  /* A place named before any of its facts (its profile is seq 1) is in no
+   * pattern yet: nothing to recompute. */
+  if (p->facts == 0) return 0;
   /* Names are not part of the computation, but patterns name their places:
    * recompute those the place is in (its cells' themes and windows, its
    * stories' themes), so the change reaches the feeds. */
@@ -474,10 +479,21 @@ static bool week_seen(struct hls_patterns *pt, int32_t week) {
     return mark_all_themes(pt);
   }
   if (week >= pt->gmin && week <= pt->gmax) return true;
-  if (week < pt->gmin) pt->gmin = week;
-  if (week > pt->gmax) pt->gmax = week;
-  /* The range every theme's series covers moved. */
-  return mark_all_themes(pt);
+  if (week < pt->gmin) {
+    /* Earlier weeks now exist for every theme: every baseline moves. */
+    pt->gmin = week;
+    if (week > pt->gmax) pt->gmax = week;
+    return mark_all_themes(pt);
+  }
+  /* Later weeks: a theme with nothing in them gets zero counts there. Zero
+   * weeks raise no emerging alarm (ears_min_count >= 1) and close no
+   * pattern differently, and rising can change only where a CUSUM
+   * excursion was still open at the old last week (its alarm can go on).
+   * Themes with cells in the new week are marked by them. */
+  pt->gmax = week;
+  for (size_t i = 0; i < pt->n_themes; i++)
+    if (pt->themes[i]->open_rise && !mark_theme(pt, pt->themes[i])) return false;
+  return true;
 }
 
 static struct bucket *bucket_get(struct theme *t, int32_t week, bool create) {
@@ -672,6 +688,7 @@ int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BY
       return HLS_ENOMEM;
     }
     pt->n_digests++;
+    pl->facts++;
   } else {
     (void)unit_unlink(pt, u);
   }
@@ -742,6 +759,7 @@ int hls_patterns_story(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
     free(s);
     return HLS_ENOMEM;
   }
+  pl->facts++;
   return mark_window_of(pt, week) ? 0 : HLS_ENOMEM;
 }
 
@@ -1040,7 +1058,7 @@ static int theme_emerging(struct hls_patterns *pt, struct theme *t, const struct
 
 static int theme_rising(struct hls_patterns *pt, struct theme *t, const struct series *s, struct ctx_update *cu) {
   const struct hls_pat_params *prm = &pt->prm;
-  double S = 0, mu0 = 0, sigma0 = 1;
+  double S = 0, S_end = 0, mu0 = 0, sigma0 = 1;
   size_t start = 0;
   bool alarmed = false;
   int32_t last_alarm = 0;
@@ -1093,7 +1111,9 @@ static int theme_rising(struct hls_patterns *pt, struct theme *t, const struct s
       alarmed = false;
     }
     S = next;
+    if (i < s->len) S_end = S;
   }
+  t->open_rise = S_end > 0;
   return 0;
 }
 
