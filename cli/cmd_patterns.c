@@ -3,6 +3,7 @@
  * (docs/patterns.md) and the durable feeds of their changes. */
 #include <jansson.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -149,6 +150,10 @@ static void patterns_table(const struct hls_mp_value *list) {
   printf("\n'hls patterns show ID' explains one: its method, places, weeks, counts and stories.\n");
 }
 
+/* Long lists come in pages of this many (one reply must fit the control
+ * frame limit, and a spread pattern names every one of its places). */
+#define PAGE 200
+
 int cmd_patterns(struct cli *c, int argc, char **argv) {
   struct cli_opts o;
   struct filter_args fa = {0};
@@ -160,21 +165,56 @@ int cmd_patterns(struct cli *c, int argc, char **argv) {
   }
   if (optind < argc) return cli_usage(c, "unexpected argument '%s' ('hls patterns show ID' explains one)", argv[optind]);
   if ((rc = cli_connect(c)) != 0) return rc;
-  struct hls_client_req r;
-  struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "patterns");
-  msgpack_pack_map(&r.pk, filter_count(&fa) + fa.has_limit);
-  filter_pack(&r.pk, &fa);
-  if (fa.has_limit) hls_mp_pack_kv_i64(&r.pk, "limit", fa.limit);
-  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
-  rc = 0;
-  const struct hls_mp_value *list = resp.result;
+  /* Every page's items, re-packed into one array. */
+  int64_t want = fa.has_limit ? fa.limit : 50; /* 0: all */
+  msgpack_sbuffer all;
+  msgpack_packer apk;
+  msgpack_sbuffer_init(&all);
+  msgpack_packer_init(&apk, &all, msgpack_sbuffer_write);
+  size_t got = 0;
+  for (;;) {
+    int64_t ask = want == 0 || want - (int64_t)got > PAGE ? PAGE : want - (int64_t)got;
+    struct hls_client_req r;
+    struct hls_ctl_response resp;
+    hls_client_begin(&c->client, &r, "patterns");
+    msgpack_pack_map(&r.pk, filter_count(&fa) + 2);
+    filter_pack(&r.pk, &fa);
+    hls_mp_pack_kv_i64(&r.pk, "limit", ask);
+    hls_mp_pack_kv_i64(&r.pk, "offset", (int64_t)got);
+    if ((rc = cli_call(c, &r, &resp)) != 0) {
+      msgpack_sbuffer_destroy(&all);
+      return rc;
+    }
+    const struct hls_mp_value *list = resp.result;
+    uint32_t n = list && list->type == HLS_MP_ARRAY ? list->len : 0;
+    for (uint32_t i = 0; i < n; i++) (void)hls_mp_pack_value(&apk, &list->v.items[i]);
+    got += n;
+    hls_ctl_response_free(&resp);
+    if ((int64_t)n < ask || (want != 0 && (int64_t)got >= want)) break;
+  }
+  /* The array header goes in front of the items. */
+  msgpack_sbuffer whole;
+  msgpack_packer wpk;
+  msgpack_sbuffer_init(&whole);
+  msgpack_packer_init(&wpk, &whole, msgpack_sbuffer_write);
+  msgpack_pack_array(&wpk, got);
+  if (all.size) msgpack_sbuffer_write(&whole, all.data, all.size);
+  msgpack_sbuffer_destroy(&all);
+  struct hls_mp_tree tree;
+  struct hls_why why = {{0}};
+  rc = hls_mp_tree_decode(&tree, whole.data, whole.size, false, SIZE_MAX, &why);
+  if (rc != 0) {
+    msgpack_sbuffer_destroy(&whole);
+    return cli_fail(c, rc, "patterns: %s", why.text);
+  }
+  const struct hls_mp_value *list = &tree.root;
   if (c->json) rc = hls_out_print_json(list);
-  else if (list == NULL || list->type != HLS_MP_ARRAY || list->len == 0)
+  else if (list->len == 0)
     printf("%s\n", filter_count(&fa) ? "No patterns match."
-                                     : "No patterns yet: they appear when this node holds digests from several places.");
+                                      : "No patterns yet: they appear when this node holds digests from several places.");
   else patterns_table(list);
-  hls_ctl_response_free(&resp);
+  hls_mp_tree_free(&tree);
+  msgpack_sbuffer_destroy(&whole);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }
 

@@ -1120,19 +1120,28 @@ static int arg_limit(const struct hls_mp_value *args, int64_t *limit, struct hls
 int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *call) {
   struct filter f;
   int64_t limit;
+  int64_t offset = 0;
+  bool has_offset = false;
   int rc = filter_parse(call->req->args, &f, &call->why);
   if (rc == 0) rc = arg_limit(call->req->args, &limit, &call->why);
+  if (rc == 0) rc = hls_mp_get_i64(call->req->args, "offset", &offset, &has_offset, &call->why);
   if (rc != 0) return rc;
+  if (offset < 0) return hls_why_set(&call->why, HLS_EINVAL, "offset: must be 0 or more");
   /* Matching summaries go to a side buffer first: the array needs its
    * length before its items. */
   msgpack_sbuffer items;
   msgpack_sbuffer_init(&items);
   sqlite3_stmt *st = pd->st[P_LIST];
   size_t n = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && (limit == 0 || (int64_t)n < limit)) {
+  int64_t skipped = 0;
+  while ((limit == 0 || (int64_t)n < limit) && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     struct prow r;
     col_row(st, 0, &r);
     if (!filter_match(&f, &r)) continue;
+    if (skipped < offset) { /* a page after the first (hls pages long lists) */
+      skipped++;
+      continue;
+    }
     if (msgpack_sbuffer_write(&items, r.summary, r.summary_len) != 0) {
       rc = SQLITE_NOMEM;
       break;

@@ -56,6 +56,12 @@ jq -e 'length > 0 and all(.[]; (.id | test("^[0-9a-f]{16}$")) and (.signal | typ
   and .count_min <= .count_max and (.method.name | type == "string"))' <<<"$j" >/dev/null \
   || fail "patterns --json fields"
 total=$(jq length <<<"$j")
+# --limit 0 comes in pages of 200 (871 here): all of them, each once, in the listing's order.
+[ "$total" -gt 200 ] || fail "too few patterns ($total) to page"
+[ "$total" = "$(hls_at p --json status | jq .patterns.live)" ] || fail "--limit 0 lists $total of the live patterns"
+[ "$(jq '[.[].id] | unique | length' <<<"$j")" = "$total" ] || fail "a paged listing repeats patterns"
+[ "$(hls_at p --json patterns --limit 250 | jq -c '[.[].id]')" = "$(jq -c '[.[0:250][].id]' <<<"$j")" ] \
+  || fail "--limit 250 (two pages) is not the head of the whole listing"
 [ "$(hls_at p --json patterns | jq length)" -le 50 ] || fail "the default listing is limited to 50"
 out=$(hls_at p patterns --signal together)
 head -1 <<<"$out" | grep -Eq '^ID +SIGNAL +THEME +WEEKS +PLACES +COUNT +SCORE$' || fail "patterns header: $out"
