@@ -288,12 +288,26 @@ struct follower {
   bool caught_up_sent;
 };
 
+enum { LABEL = HLS_PLACE_MAX + 32 };
+struct placedir {
+  size_t n;
+  char (*label)[LABEL];
+  uint32_t *rank;   /* [n]: the place's position by label */
+  uint32_t *region; /* [n]: its region's number, UINT32_MAX if none */
+  size_t n_regions;
+  char **region_name; /* [n_regions], sorted */
+  uint32_t *seen;     /* [n_regions]: stamps */
+  uint32_t stamp;
+  bool stale;
+};
+
 struct hls_patternsd {
   struct hls_node *node;
   sqlite3 *db;
   sqlite3_stmt *st[P__COUNT];
   struct hls_patterns *pt;
   struct hls_pat_params params;
+  struct placedir dir;
   uv_timer_t timer, pump_timer;
   bool timer_open;
   int open_timers;
@@ -448,37 +462,114 @@ static int pack_scales(msgpack_packer *pk, unsigned scales) {
 }
 
 /* The distinct regions of a pattern's places, each followed by '\n'. */
-static int cstr_cmp(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+/* Place labels and regions, computed once for all places (not for each
+ * pattern: a pattern can name a thousand places): labels in byte order
+ * (rank), regions numbered in byte order. Rebuilt when a profile arrives
+ * or a new place appears. */
+static void placedir_free(struct placedir *d) {
+  for (size_t i = 0; i < d->n_regions; i++) free(d->region_name[i]);
+  free(d->label);
+  free(d->rank);
+  free(d->region);
+  free(d->region_name);
+  free(d->seen);
+  memset(d, 0, sizeof *d);
+}
+
+static const char *sort_labels_base;
+static int by_label(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return strcmp(sort_labels_base + (size_t)x * LABEL, sort_labels_base + (size_t)y * LABEL);
+}
+static int cstr_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int placedir_ensure(struct hls_patternsd *pd) {
+  struct placedir *d = &pd->dir;
+  struct hls_pat_place_info pi;
+  if (!d->stale && hls_patterns_place_info(pd->pt, (uint32_t)d->n, &pi) != 0) return 0;
+  placedir_free(d);
+  size_t n = 0;
+  while (hls_patterns_place_info(pd->pt, (uint32_t)n, &pi) == 0) n++;
+  uint32_t *order = malloc((n ? n : 1) * sizeof *order);
+  d->label = malloc((n ? n : 1) * sizeof *d->label);
+  d->rank = malloc((n ? n : 1) * sizeof *d->rank);
+  d->region = malloc((n ? n : 1) * sizeof *d->region);
+  d->region_name = malloc((n ? n : 1) * sizeof *d->region_name);
+  if (order == NULL || d->label == NULL || d->rank == NULL || d->region == NULL || d->region_name == NULL) {
+    free(order);
+    placedir_free(d);
+    d->stale = true;
+    return HLS_ENOMEM;
+  }
+  d->n = n;
+  for (size_t i = 0; i < n; i++) {
+    place_label(pd, (uint32_t)i, d->label[i], LABEL);
+    order[i] = (uint32_t)i;
+  }
+  sort_labels_base = (const char *)d->label; /* event-loop thread only */
+  qsort(order, n, sizeof *order, by_label);
+  for (size_t k = 0; k < n; k++) d->rank[order[k]] = (uint32_t)k;
+  free(order);
+  /* Distinct regions, sorted, then each place's number. */
+  for (size_t i = 0; i < n; i++) {
+    d->region[i] = UINT32_MAX;
+    if (hls_patterns_place_info(pd->pt, (uint32_t)i, &pi) != 0 || pi.region[0] == '\0') continue;
+    bool dup = false;
+    for (size_t r = 0; r < d->n_regions && !dup; r++) dup = strcmp(d->region_name[r], pi.region) == 0;
+    if (dup) continue;
+    if ((d->region_name[d->n_regions] = strdup(pi.region)) == NULL) {
+      placedir_free(d);
+      d->stale = true;
+      return HLS_ENOMEM;
+    }
+    d->n_regions++;
+  }
+  qsort(d->region_name, d->n_regions, sizeof *d->region_name, cstr_cmp);
+  for (size_t i = 0; i < n; i++) {
+    if (hls_patterns_place_info(pd->pt, (uint32_t)i, &pi) != 0 || pi.region[0] == '\0') continue;
+    const char *key = pi.region;
+    char **hit = bsearch(&key, d->region_name, d->n_regions, sizeof *d->region_name, cstr_cmp);
+    if (hit) d->region[i] = (uint32_t)(hit - d->region_name);
+  }
+  d->seen = calloc(d->n_regions ? d->n_regions : 1, sizeof *d->seen);
+  if (d->seen == NULL) {
+    placedir_free(d);
+    d->stale = true;
+    return HLS_ENOMEM;
+  }
+  d->stale = false;
+  return 0;
+}
 
 /* The distinct regions of a pattern's places, sorted, each followed by
  * '\n'. */
 static char *regions_of(struct hls_patternsd *pd, const struct hls_pattern *p, size_t *count) {
-  const char **all = malloc((p->n_places ? p->n_places : 1) * sizeof *all);
-  if (all == NULL) return NULL;
-  size_t n = 0, len = 1;
-  for (size_t i = 0; i < p->n_places; i++) {
-    struct hls_pat_place_info pi;
-    if (hls_patterns_place_info(pd->pt, p->places[i], &pi) == 0 && pi.region[0]) all[n++] = pi.region;
+  struct placedir *d = &pd->dir;
+  if (placedir_ensure(pd) != 0) return NULL;
+  if (++d->stamp == 0) {
+    memset(d->seen, 0, d->n_regions * sizeof *d->seen);
+    d->stamp = 1;
   }
-  qsort(all, n, sizeof *all, cstr_cmp);
-  for (size_t i = 0; i < n; i++) len += strlen(all[i]) + 1;
-  char *out = malloc(len);
-  if (out == NULL) {
-    free(all);
-    return NULL;
-  }
-  size_t at = 0;
+  size_t len = 1;
   *count = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (i > 0 && strcmp(all[i], all[i - 1]) == 0) continue;
-    size_t rl = strlen(all[i]);
-    memcpy(out + at, all[i], rl);
+  for (size_t i = 0; i < p->n_places; i++) {
+    uint32_t r = p->places[i] < d->n ? d->region[p->places[i]] : UINT32_MAX;
+    if (r == UINT32_MAX || d->seen[r] == d->stamp) continue;
+    d->seen[r] = d->stamp;
+    len += strlen(d->region_name[r]) + 1;
+  }
+  char *out = malloc(len);
+  if (out == NULL) return NULL;
+  size_t at = 0;
+  for (size_t r = 0; r < d->n_regions; r++) {
+    if (d->seen[r] != d->stamp) continue;
+    size_t rl = strlen(d->region_name[r]);
+    memcpy(out + at, d->region_name[r], rl);
     at += rl;
     out[at++] = '\n';
     (*count)++;
   }
   out[at] = '\0';
-  free(all);
   return out;
 }
 
@@ -492,24 +583,31 @@ static void id_hex(const uint8_t id[HLS_PAT_ID_BYTES], char out[2 * HLS_PAT_ID_B
   sodium_bin2hex(out, 2 * HLS_PAT_ID_BYTES + 1, id, HLS_PAT_ID_BYTES);
 }
 
-static int label_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int u64_cmp(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
 
-/* The pattern's places by name, in byte order. */
+/* The pattern's places by name, in byte order (by their rank). */
 static int pack_place_names(struct hls_patternsd *pd, msgpack_packer *pk, const struct hls_pattern *p) {
-  enum { LABEL = HLS_PLACE_MAX + 32 };
-  char *buf = malloc(p->n_places ? p->n_places * LABEL : 1);
-  char **labels = malloc(p->n_places ? p->n_places * sizeof *labels : 1);
-  int rc = buf && labels ? 0 : HLS_ENOMEM;
-  for (size_t i = 0; rc == 0 && i < p->n_places; i++) {
-    labels[i] = buf + i * LABEL;
-    place_label(pd, p->places[i], labels[i], LABEL);
+  struct placedir *d = &pd->dir;
+  if (placedir_ensure(pd) != 0) return HLS_ENOMEM;
+  uint64_t *keys = malloc((p->n_places ? p->n_places : 1) * sizeof *keys);
+  if (keys == NULL) return HLS_ENOMEM;
+  for (size_t i = 0; i < p->n_places; i++) {
+    uint32_t pl = p->places[i];
+    keys[i] = (uint64_t)(pl < d->n ? d->rank[pl] : UINT32_MAX) << 32 | pl;
   }
-  if (rc == 0) qsort(labels, p->n_places, sizeof *labels, label_cmp);
-  if (rc == 0 && msgpack_pack_array(pk, p->n_places) != 0) rc = HLS_ENOMEM;
-  for (size_t i = 0; rc == 0 && i < p->n_places; i++)
-    if (hls_mp_pack_cstr(pk, labels[i]) != 0) rc = HLS_ENOMEM;
-  free(buf);
-  free(labels);
+  qsort(keys, p->n_places, sizeof *keys, u64_cmp);
+  int rc = msgpack_pack_array(pk, p->n_places) == 0 ? 0 : HLS_ENOMEM;
+  for (size_t i = 0; rc == 0 && i < p->n_places; i++) {
+    uint32_t pl = (uint32_t)keys[i];
+    char label[LABEL] = "";
+    if (pl >= d->n) place_label(pd, pl, label, sizeof label);
+    const char *name = pl < d->n ? d->label[pl] : label;
+    if (hls_mp_pack_cstr(pk, name) != 0) rc = HLS_ENOMEM;
+  }
+  free(keys);
   return rc;
 }
 
@@ -942,6 +1040,7 @@ static int feed_body(struct hls_patternsd *pd, const uint8_t origin[32], uint64_
   case HLS_ENV_PROFILE: {
     struct hls_profile p;
     if ((rc = hls_profile_decode(&p, body, len, &why)) == 0) rc = hls_patterns_place(pd->pt, origin, p.place, p.region);
+    pd->dir.stale = true; /* a name or region may have changed */
     break;
   }
   case HLS_ENV_DIGEST: {
@@ -1087,6 +1186,7 @@ void hls_patternsd_close(struct hls_patternsd *pd) {
   }
   for (int i = 0; i < P__COUNT; i++) sqlite3_finalize(pd->st[i]);
   hls_patterns_free(pd->pt);
+  placedir_free(&pd->dir);
   if (pd->timer_open) {
     pd->timer_open = false;
     pd->open_timers = 2;

@@ -371,8 +371,13 @@ static struct place *place_get(struct hls_patterns *pt, const uint8_t origin[HLS
 
 static struct theme *theme_get(struct hls_patterns *pt, const char *name, int kind) {
   char key[HLS_THEME_MAX + 3];
-  int len = snprintf(key, sizeof key, "%d:%s", kind, name);
-  if (len < 0 || (size_t)len >= sizeof key) return NULL;
+  /* "K:name" built by hand: this runs for every cell of every digest. */
+  size_t name_len = strlen(name);
+  if (kind < 0 || kind > 9 || name_len > HLS_THEME_MAX) return NULL;
+  key[0] = (char)('0' + kind);
+  key[1] = ':';
+  memcpy(key + 2, name, name_len + 1);
+  int len = (int)name_len + 2;
   struct theme *t;
   HASH_FIND(hh, pt->themes_by_key, key, (size_t)len, t);
   if (t != NULL) return t;
@@ -628,6 +633,8 @@ int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BY
                         const struct hls_digest *d) {
   int32_t week;
   if (hls_patterns_week(d->iso_year, d->iso_week, &week) != 0) return HLS_EINVAL;
+  for (size_t i = 0; i < d->n_cells; i++)
+    if (d->cells[i].kind < 0 || d->cells[i].kind >= HLS_KIND_COUNT) return HLS_EINVAL;
   /* Every theme's series spans all weeks held: one far-off date must not
    * make each update walk centuries. */
   if (pt->have_weeks && ((int64_t)(week > pt->gmax ? week : pt->gmax) - (week < pt->gmin ? week : pt->gmin) + 1 >
@@ -727,6 +734,8 @@ int hls_patterns_story(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
                        const struct hls_story *st) {
   int32_t week;
   if (hls_patterns_week(st->iso_year, st->iso_week, &week) != 0) return HLS_EINVAL;
+  for (size_t i = 0; i < st->n_themes && i < HLS_THEMES_PER_RECORD; i++)
+    if ((int)st->themes[i].kind < 0 || (int)st->themes[i].kind >= HLS_KIND_COUNT) return HLS_EINVAL;
   struct place *pl = place_get(pt, origin);
   if (pl == NULL) return HLS_ENOMEM;
   struct story *s = calloc(1, sizeof *s);

@@ -124,7 +124,8 @@ int hls_patterns_place(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
 /* A held digest of origin at seq. A digest older than the one held for its
  * week, or than one erased, changes nothing. HLS_ENOMEM; HLS_ELIMIT if its
  * week would stretch the weeks held beyond HLS_PAT_MAX_SPAN_WEEKS (the
- * digest is left out); HLS_EINVAL for a week that does not exist. */
+ * digest is left out); HLS_EINVAL for a week that does not exist or a
+ * kind out of range. */
 int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYTES], uint64_t seq,
                         const struct hls_digest *d) HLS_WARN_UNUSED;
 /* A held story (context for lineage). */
