@@ -308,6 +308,7 @@ struct hls_patternsd {
   struct hls_patterns *pt;
   struct hls_pat_params params;
   struct placedir dir;
+  int32_t now_week; /* for week_plausible: refresh_now_week */
   uv_timer_t timer, pump_timer;
   bool timer_open;
   int open_timers;
@@ -1024,12 +1025,18 @@ static void schedule(struct hls_patternsd *pd) {
 /* Digests are published in or after their week; one dated far ahead or
  * far back (a wrong clock at its place) is left out rather than letting it
  * stretch every theme's series (HLS_PAT_MAX_SPAN_WEEKS). */
-static bool week_plausible(struct hls_patternsd *pd, int iso_year, int iso_week) {
+static bool week_plausible(const struct hls_patternsd *pd, int iso_year, int iso_week) {
+  int32_t week;
+  if (hls_patterns_week(iso_year, iso_week, &week) != 0) return false;
+  return week <= pd->now_week + 1 && week > pd->now_week - HLS_PAT_MAX_SPAN_WEEKS / 2;
+}
+
+/* This week's number, read from the clock once per batch of facts (at
+ * start: once for every held item), not once per digest. */
+static void refresh_now_week(struct hls_patternsd *pd) {
   int y, w;
-  int32_t now, week;
   hls_iso_week(hls_node_today(pd->node), &y, &w);
-  if (hls_patterns_week(y, w, &now) != 0 || hls_patterns_week(iso_year, iso_week, &week) != 0) return false;
-  return week <= now + 1 && week > now - HLS_PAT_MAX_SPAN_WEEKS / 2;
+  if (hls_patterns_week(y, w, &pd->now_week) != 0) pd->now_week = 0;
 }
 
 static int feed_body(struct hls_patternsd *pd, const uint8_t origin[32], uint64_t seq, int type, const uint8_t *body,
@@ -1088,6 +1095,7 @@ static int feed_body(struct hls_patternsd *pd, const uint8_t origin[32], uint64_
 
 void hls_patternsd_item(struct hls_patternsd *pd, const struct hls_envelope *env) {
   if (pd == NULL || env->body == NULL) return;
+  refresh_now_week(pd);
   (void)feed_body(pd, env->h.origin, env->h.seq, env->h.type, env->body, env->body_len);
   schedule(pd);
 }
@@ -1104,6 +1112,7 @@ static int load_items(struct hls_patternsd *pd, size_t *n_items, struct hls_why 
   sqlite3_stmt *st = pd->st[P_LOAD_ITEMS];
   int rc;
   *n_items = 0;
+  refresh_now_week(pd);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     if (sqlite3_column_bytes(st, 0) != 32) continue;
     const uint8_t *body = sqlite3_column_blob(st, 3);
@@ -1308,16 +1317,12 @@ static int show_story(void *ctx, const struct hls_pat_story_ref *r) {
   return 0;
 }
 
-static int parse_pattern_id(const char *s, uint32_t len, uint8_t id[HLS_PAT_ID_BYTES], size_t *id_len) {
-  if (len < 4 || len > 2 * HLS_PAT_ID_BYTES) return HLS_EINVAL;
-  char hex[2 * HLS_PAT_ID_BYTES + 2] = {0};
-  memcpy(hex, s, len);
-  if (len % 2) hex[len++] = '0'; /* odd prefix: compare its whole bytes plus a nibble below */
-  size_t bin_len = 0;
-  if (sodium_hex2bin(id, HLS_PAT_ID_BYTES, hex, len, NULL, &bin_len, NULL) != 0 || bin_len != len / 2)
-    return HLS_EINVAL;
-  *id_len = bin_len;
-  return 0;
+/* A pattern id or a prefix of it: 4 to 16 hex digits. */
+static bool is_id_prefix(const char *s, uint32_t len) {
+  if (len < 4 || len > 2 * HLS_PAT_ID_BYTES) return false;
+  for (uint32_t i = 0; i < len; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F'))) return false;
+  return true;
 }
 
 int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *call) {
@@ -1325,9 +1330,7 @@ int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *ca
   uint32_t len;
   int rc = hls_mp_get_str(call->req->args, "id", &s, &len, NULL, &call->why);
   if (rc != 0) return rc;
-  uint8_t want[HLS_PAT_ID_BYTES] = {0};
-  size_t want_len = 0;
-  if (parse_pattern_id(s, len, want, &want_len) != 0)
+  if (!is_id_prefix(s, len))
     return hls_why_set(&call->why, HLS_EINVAL, "id: expected a pattern id (4 to 16 hex digits, as hls patterns prints)");
   /* Find by prefix among all rows (live and retracted). */
   sqlite3_stmt *st = pd->st[P_IDS];
