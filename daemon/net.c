@@ -44,6 +44,7 @@ struct hls_conn {
   uint32_t version; /* the session's protocol version; 0 until the peer's hello */
   void *data;
   char close_reason[96];
+  char close_soon[96]; /* a close asked for inside an upper-layer call: done from the timer */
 };
 
 struct hls_net {
@@ -70,6 +71,7 @@ struct write_req {
 
 static void conn_close(struct hls_conn *c, const char *reason);
 static void conn_read_start(struct hls_conn *c);
+static void on_timer(uv_timer_t *t);
 static void close_handles(struct hls_conn *c);
 
 const uint8_t *hls_conn_remote(const struct hls_conn *c) { return c->remote_known ? c->remote_pk : NULL; }
@@ -217,8 +219,17 @@ static int write_sealed(struct hls_conn *c, const uint8_t *plain, size_t len) {
   return submit(c, w);
 }
 
+/* Close c at the next turn of the loop, not now: the caller is inside an
+ * upper layer's call (the gossip engine, in the middle of walking its
+ * sessions), and a close now would run on_close under its feet. */
+static void conn_close_soon(struct hls_conn *c, const char *reason) {
+  if (c->state != C_OPEN || c->close_soon[0] != '\0') return;
+  snprintf(c->close_soon, sizeof c->close_soon, "%s", reason);
+  uv_timer_start(&c->timer, on_timer, 0, 0);
+}
+
 int hls_conn_send(struct hls_conn *c, const uint8_t *frame, size_t len) {
-  if (c->state != C_OPEN) return HLS_ECLOSED;
+  if (c->state != C_OPEN || c->close_soon[0] != '\0') return HLS_ECLOSED;
   if (len < HLS_WIRE_HEADER || len - HLS_WIRE_HEADER > c->net->opt.max_frame) return HLS_ETOOBIG;
   /* A frame always fits when nothing waits; otherwise the bound holds. */
   if (c->queued > 0 && c->queued + len > c->net->opt.write_queue) {
@@ -226,7 +237,7 @@ int hls_conn_send(struct hls_conn *c, const uint8_t *frame, size_t len) {
     return HLS_EBUSY;
   }
   int rc = write_sealed(c, frame, len);
-  if (rc != 0) conn_close(c, "write_failed");
+  if (rc != 0) conn_close_soon(c, "write_failed");
   return rc;
 }
 
@@ -360,7 +371,6 @@ static int on_body(void *ctx, const uint8_t *plain, size_t len) {
 
 /* --- handshake ------------------------------------------------------------------------ */
 
-static void on_timer(uv_timer_t *t);
 
 static void session_open(struct hls_conn *c) {
   struct hls_shs_result res;
@@ -509,6 +519,10 @@ static void conn_read_start(struct hls_conn *c) {
 
 static void on_timer(uv_timer_t *t) {
   struct hls_conn *c = t->data;
+  if (c->state == C_OPEN && c->close_soon[0] != '\0') {
+    conn_close(c, c->close_soon);
+    return;
+  }
   if (c->state == C_HANDSHAKE || c->state == C_CONNECTING || c->state == C_RESOLVING) {
     char id[HLS_NODEID_TEXT_SIZE];
     hls_log_warn("peer_refused", "peer=%s address=%s direction=%s reason=handshake_timeout", peer_label(c, id),
@@ -644,15 +658,11 @@ static void on_connect(uv_connect_t *req, int status) {
   start_handshake(c, c->remote_pk);
 }
 
-static void connect_to(struct hls_conn *c, const struct sockaddr *sa) {
+/* Start connecting; a libuv error (nothing closed) if it cannot start. */
+static int connect_to(struct hls_conn *c, const struct sockaddr *sa) {
   c->state = C_CONNECTING;
   c->connect_req.data = c;
-  int rc = uv_tcp_connect(&c->connect_req, &c->tcp, sa, on_connect);
-  if (rc < 0) {
-    char reason[64];
-    snprintf(reason, sizeof reason, "connect_failed(%s)", uv_err_name(rc));
-    conn_close(c, reason);
-  }
+  return uv_tcp_connect(&c->connect_req, &c->tcp, sa, on_connect);
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
@@ -668,8 +678,13 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     conn_close(c, "name_not_resolved");
     return;
   }
-  connect_to(c, res->ai_addr);
+  int rc = connect_to(c, res->ai_addr);
   uv_freeaddrinfo(res);
+  if (rc < 0) {
+    char reason[64];
+    snprintf(reason, sizeof reason, "connect_failed(%s)", uv_err_name(rc));
+    conn_close(c, reason);
+  }
 }
 
 struct hls_conn *hls_net_dial(struct hls_net *n, const char *host, int port, const uint8_t pk[32],
@@ -697,18 +712,29 @@ struct hls_conn *hls_net_dial(struct hls_net *n, const char *host, int port, con
   uv_timer_start(&c->timer, on_timer, (uint64_t)n->opt.handshake_timeout_ms, 0);
   struct sockaddr_in in4;
   struct sockaddr_in6 in6;
+  int rc;
+  const char *failed = "connect_failed";
   if (uv_ip4_addr(host, port, &in4) == 0) {
-    connect_to(c, (const struct sockaddr *)&in4);
+    rc = connect_to(c, (const struct sockaddr *)&in4);
   } else if (uv_ip6_addr(host, port, &in6) == 0) {
-    connect_to(c, (const struct sockaddr *)&in6);
+    rc = connect_to(c, (const struct sockaddr *)&in6);
   } else {
     char service[8];
     snprintf(service, sizeof service, "%d", port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     c->state = C_RESOLVING;
     c->gai.data = c;
-    if (uv_getaddrinfo(n->loop, &c->gai, on_resolved, host, service, &hints) == 0) c->gai_pending = true;
-    else conn_close(c, "name_not_resolved");
+    rc = uv_getaddrinfo(n->loop, &c->gai, on_resolved, host, service, &hints);
+    if (rc == 0) c->gai_pending = true;
+    failed = "name_not_resolved";
+  }
+  if (rc != 0) {
+    /* The caller learns of it from the NULL return, not from on_close:
+     * it does not hold the connection yet. */
+    hls_why_set(why, HLS_EIO, "%s: %s", failed, uv_err_name(rc));
+    c->closed_notified = true;
+    conn_close(c, failed);
+    return NULL;
   }
   return c;
 }

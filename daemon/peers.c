@@ -173,12 +173,19 @@ static void on_open(void *ctx, struct hls_conn *c) {
   }
   if (peer->dialing == c) peer->dialing = NULL;
   if (peer->conn != NULL && peer->conn != c) {
-    struct hls_conn *loser = preferred(p, c, pk) ? peer->conn : c;
-    struct hls_conn *winner = loser == c ? peer->conn : c;
-    hls_conn_set_data(loser, NULL);
-    peer->conn = winner;
-    hls_conn_close(loser, "duplicate_session");
-    if (loser == c) return;
+    if (!preferred(p, c, pk)) {
+      /* Never a session: its data stays NULL, so on_close tells no hook. */
+      hls_conn_close(c, "duplicate_session");
+      return;
+    }
+    /* The old session ends first, through on_close like any other (its
+     * data names the peer, so the hooks hear of it and drop everything
+     * they hold for it); only then does the new one take its place. */
+    hls_conn_close(peer->conn, "duplicate_session");
+    if (peer->conn != NULL) { /* on_close always clears it; never two sessions */
+      hls_conn_close(c, "internal_error");
+      return;
+    }
   }
   peer->conn = c;
   hls_conn_set_data(c, peer);
@@ -218,7 +225,12 @@ static bool clean_end(const char *reason) {
 
 static void on_close(void *ctx, struct hls_conn *c, const uint8_t *remote, bool was_open, const char *reason) {
   struct hls_peers *p = ctx;
+  /* A connection's data names its peer exactly while it is that peer's
+   * session: set in on_open just before the hooks hear of it, cleared
+   * here just after they hear of its end. So each session the hooks saw
+   * open, they see close, once, whatever order closes come in. */
   struct peer *peer = hls_conn_data(c);
+  bool was_session = peer != NULL;
   if (peer == NULL && remote != NULL) peer = find(p, remote);
   if (peer == NULL) {
     /* An outbound attempt that never proved its identity is still ours. */
@@ -227,10 +239,10 @@ static void on_close(void *ctx, struct hls_conn *c, const uint8_t *remote, bool 
   }
   if (peer == NULL) return;
   if (peer->dialing == c) peer->dialing = NULL;
-  bool was_session = peer->conn == c;
   if (was_session) {
-    peer->conn = NULL;
+    if (peer->conn == c) peer->conn = NULL;
     if (p->hooks.on_close) p->hooks.on_close(p->hooks.ctx, c, peer->row.node_id);
+    hls_conn_set_data(c, NULL);
   }
   int64_t in = 0, out = 0;
   hls_conn_stats(c, &in, &out);

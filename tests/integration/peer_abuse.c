@@ -31,6 +31,7 @@
 
 #include "addr.h"
 #include "boxstream.h"
+#include "envelope.h"
 #include "abuse.h"
 #include "home.h"
 #include "nodeid.h"
@@ -1028,6 +1029,98 @@ static void s_flood(int argc, char **argv) {
           (long long)took);
 }
 
+/* --- gossip as a member --------------------------------------------------------------- */
+
+/* A gossip VECTOR frame, complete and empty: [16, true, []]. */
+static int send_empty_vector(struct client *c) {
+  static const uint8_t vector[] = {0x93, 0x10, 0xc3, 0x90};
+  return send_frame(c, vector, sizeof vector);
+}
+
+/* An ITEMS frame with one envelope: id's profile at seq 1. */
+static int send_profile_item(struct client *c, const struct hls_identity *id, const char *place) {
+  struct hls_profile prof;
+  memset(&prof, 0, sizeof prof);
+  snprintf(prof.place, sizeof prof.place, "%s", place);
+  snprintf(prof.region, sizeof prof.region, "Abuse");
+  prof.role = HLS_PROFILE_PLACE;
+  msgpack_sbuffer body, env, items;
+  msgpack_sbuffer_init(&body);
+  msgpack_sbuffer_init(&env);
+  msgpack_sbuffer_init(&items);
+  int rc = hls_profile_pack(&body, &prof);
+  if (rc == 0)
+    rc = hls_env_build(&env, HLS_ENV_PROFILE, id->secret_key, 1, NULL, (uint64_t)time(NULL) * 1000, HLS_AUD_NETWORK,
+                       (const uint8_t *)body.data, body.size);
+  if (rc == 0) {
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &items, msgpack_sbuffer_write);
+    rc = msgpack_pack_array(&pk, 2) != 0 || msgpack_pack_uint32(&pk, 17) != 0 || msgpack_pack_array(&pk, 1) != 0 ||
+                 msgpack_pack_bin(&pk, env.size) != 0 || msgpack_pack_bin_body(&pk, env.data, env.size) != 0
+             ? -1
+             : 0;
+  }
+  if (rc == 0) rc = send_frame(c, (const uint8_t *)items.data, items.size);
+  msgpack_sbuffer_destroy(&body);
+  msgpack_sbuffer_destroy(&env);
+  msgpack_sbuffer_destroy(&items);
+  return rc;
+}
+
+/* Read frames until one of gossip type `want` arrives: 0, or -1 if the
+ * session ended or the deadline passed first. */
+static int expect_gossip(struct client *c, int want, int timeout_ms) {
+  int64_t deadline = now_ms() + timeout_ms;
+  for (;;) {
+    uint8_t *payload = NULL;
+    size_t len = 0;
+    int type = -1;
+    int left = (int)(deadline - now_ms());
+    if (left <= 0 || next_frame(c, &payload, &len, left) != 0) return -1;
+    bool match = hls_frame_type(payload, len, &type) == 0 && type == want;
+    free(payload);
+    if (match) return 0;
+  }
+}
+
+/* A member whose key sorts below hlsd's, so that a second session it opens
+ * replaces the first (docs/protocol.md: one session per peer, the one
+ * dialled by the smaller key kept). */
+static void low_identity(struct hls_identity *id) {
+  do crypto_sign_keypair(id->public_key, id->secret_key);
+  while (memcmp(id->public_key, server_pk, 32) >= 0);
+}
+
+/* ARG: rounds. Each round, a fresh member opens a session, sends its
+ * vector, opens a second session (which replaces the first), and sends one
+ * item on it: storing the item pushes it to every gossip session, so a
+ * session left behind by the replaced connection would be used after its
+ * connection is gone. hlsd must acknowledge the item every round. */
+static void s_dup_session(int argc, char **argv) {
+  CHECK(argc >= 1, "usage: dup-session ROUNDS");
+  int rounds = atoi(argv[0]);
+  CHECK(rounds > 0 && rounds <= 10000, "rounds");
+  for (int r = 0; r < rounds; r++) {
+    struct hls_identity id;
+    low_identity(&id);
+    char label[32], place[32];
+    snprintf(label, sizeof label, "dup-first-%d", r);
+    struct client *first = open_session_as(label, &id);
+    CHECK(first != NULL && send_empty_vector(first) == 0, "round %d: first session", r);
+    CHECK(expect_gossip(first, 16, REPLY_DEADLINE_MS) == 0, "round %d: no vector on the first session", r);
+    snprintf(label, sizeof label, "dup-second-%d", r);
+    struct client *second = open_session_as(label, &id);
+    CHECK(second != NULL && send_empty_vector(second) == 0, "round %d: second session", r);
+    snprintf(place, sizeof place, "Duplicate %d", r);
+    CHECK(send_profile_item(second, &id, place) == 0, "round %d: send item", r);
+    CHECK(expect_gossip(second, 18, REPLY_DEADLINE_MS) == 0, "round %d: the item was not acknowledged", r);
+    client_free(first);
+    client_free(second);
+    sodium_memzero(&id, sizeof id);
+  }
+  fprintf(stderr, "ok - %d rounds of a second session replacing the first, then an item: all acknowledged\n", rounds);
+}
+
 /* --- main --------------------------------------------------------------------------- */
 
 static const struct {
@@ -1051,6 +1144,7 @@ static const struct {
     {"stall", s_stall, "HANDSHAKE_TIMEOUT_MS KEEPALIVE_MS: peers that stop talking"},
     {"limits", s_limits, "MAX_HANDSHAKES MAX_CONNECTIONS: one over each limit"},
     {"flood", s_flood, "N: N connections at once"},
+    {"dup-session", s_dup_session, "ROUNDS: a second session of one member replaces the first, then an item"},
 };
 
 static int ipv4_address(const char *host, int port, struct sockaddr_in *out) {
