@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chainmark.h"
 #include "cli.h"
 #include "nodeid.h"
 #include "progress.h"
@@ -136,6 +137,9 @@ int cmd_status(struct cli *c, int argc, char **argv) {
     printf("Shared    %lld item%s in this node's chain%s%s%s\n", items, items == 1 ? "" : "s",
            hls_out_str(chain, "last_publish", b3, sizeof b3)[0] ? " (last " : "", b3, b3[0] ? ")" : "");
     if (pending && pending->type == HLS_MP_BOOL && pending->v.b) printf("          changes wait for the next batch\n");
+    const struct hls_mp_value *rec_chain = hls_mp_get(chain, "recovering");
+    if (rec_chain && rec_chain->type == HLS_MP_BOOL && rec_chain->v.b)
+      printf("          publishing paused: recovering this node's chain after a restore (hls chain)\n");
     print_gossip(hls_mp_get(s, "gossip"));
     const struct hls_mp_value *pat = hls_mp_get(s, "patterns");
     if (pat && pat->type == HLS_MP_MAP) {
@@ -290,4 +294,99 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
   else printf("Up to date: %lld items held, %lld received in %.1f s from %lld session%s\n", (long long)items,
               (long long)(received - first_received), took, (long long)sessions, sessions == 1 ? "" : "s");
   return 0;
+}
+
+static bool flag(const struct hls_mp_value *m, const char *key) {
+  const struct hls_mp_value *v = hls_mp_get(m, key);
+  return v != NULL && v->type == HLS_MP_BOOL && v->v.b;
+}
+
+static void print_chain(const struct hls_mp_value *ch) {
+  long long seq = (long long)hls_out_int(ch, "seq");
+  const struct hls_mp_value *sig = hls_mp_get(ch, "signed");
+  bool known = sig != NULL && sig->type != HLS_MP_NIL;
+  printf("Chain      seq %lld held in the store\n", seq);
+  if (known) printf("Signed     up to seq %lld (the chain mark, %s)\n", (long long)hls_out_int(ch, "signed"),
+                    HLS_CHAINMARK_FILE);
+  else printf("Signed     not known: the chain mark (%s) was lost\n", HLS_CHAINMARK_FILE);
+  if (!flag(ch, "recovering")) {
+    printf("State      publishing\n");
+    return;
+  }
+  if (known)
+    printf("State      recovering: publishing is paused until seq %lld-%lld come back from peers.\n"
+           "           If no peer holds them, 'hls chain accept-loss --yes' resumes from seq %lld.\n",
+           seq + 1, (long long)hls_out_int(ch, "signed"), seq + 1);
+  else
+    printf("State      recovering: publishing is paused, as how far this node's chain went is not known.\n"
+           "           Items that peers hold come back by themselves; when 'hls items --origin' shows them\n"
+           "           all, 'hls chain accept-loss --yes' resumes from the store's head.\n");
+}
+
+/* hls chain: this node's own chain, and whether it is being recovered
+ * after a restore (docs/operations.md, Restore). */
+int cmd_chain(struct cli *c, int argc, char **argv) {
+  struct hls_ctl_response resp;
+  bool done;
+  int rc = cli_call_noargs(c, argc, argv, "chain", &resp, &done);
+  if (done) return rc;
+  if (c->json) rc = hls_out_print_json(resp.result);
+  else print_chain(resp.result);
+  hls_ctl_response_free(&resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}
+
+int cmd_chain_accept_loss(struct cli *c, int argc, char **argv) {
+  static const struct option own[] = {{"yes", no_argument, NULL, 'y'}, {NULL, 0, NULL, 0}};
+  struct cli_opts o;
+  int opt, ec, rc;
+  bool yes = false;
+  cli_opts_init(&o, own);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
+    if (ec >= 0) return ec;
+    if (opt == 'y') yes = true;
+  }
+  if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
+  if (!yes)
+    return cli_usage(c, "this signs new items after the store's head: a peer that holds the items the store lost "
+                        "will see a fork and stop following this place. Say --yes if no peer holds them");
+  if ((rc = cli_connect(c)) != 0) return rc;
+  struct hls_client_req r;
+  struct hls_ctl_response resp;
+  hls_client_begin(&c->client, &r, "chain.accept_loss");
+  msgpack_pack_nil(&r.pk);
+  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  if (c->json) rc = hls_out_print_json(resp.result);
+  else printf("Publishing resumes from seq %lld.\n", (long long)hls_out_int(resp.result, "seq") + 1);
+  hls_ctl_response_free(&resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}
+
+/* hls check: the whole store, by the running hlsd. */
+int cmd_check(struct cli *c, int argc, char **argv) {
+  struct hls_ctl_response resp;
+  bool done;
+  int rc = cli_call_noargs(c, argc, argv, "check", &resp, &done);
+  if (done) {
+    if (rc == HLS_EXIT_NOT_RUNNING)
+      fprintf(stderr, "hls: with hlsd stopped, 'hlsd --home %s --check' checks the store\n", c->home);
+    return rc;
+  }
+  bool ok = flag(resp.result, "ok");
+  if (c->json) {
+    rc = hls_out_print_json(resp.result);
+  } else {
+    const struct hls_mp_value *list = hls_mp_get(resp.result, "problems");
+    uint32_t n = list != NULL && list->type == HLS_MP_ARRAY ? list->len : 0;
+    if (ok) {
+      printf("ok: the store has no problem (PRAGMA integrity_check)\n");
+    } else {
+      printf("The store is damaged: %u problem%s (PRAGMA integrity_check):\n", n, n == 1 ? "" : "s");
+      for (uint32_t i = 0; i < n; i++)
+        if (list->v.items[i].type == HLS_MP_STR) printf("  %.*s\n", (int)list->v.items[i].len, list->v.items[i].v.str);
+      printf("Restore the store from a backup (docs/operations.md, Restore).\n");
+    }
+  }
+  hls_ctl_response_free(&resp);
+  return rc == 0 && ok ? 0 : HLS_EXIT_FAIL;
 }

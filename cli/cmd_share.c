@@ -496,7 +496,7 @@ int cmd_inspect(struct cli *c, int argc, char **argv) {
   json_object_set_new(out, "valid", json_boolean(rc == 0 && sig_rc == 0));
   if (rc != 0 || sig_rc != 0) {
     int code = rc != 0 ? rc : sig_rc;
-    char message[512];
+    char message[sizeof why.text + 128];
     snprintf(message, sizeof message, "%s%s%s", explain(code), rc != 0 && why.text[0] ? ": " : "",
              rc != 0 ? why.text : "");
     json_object_set_new(out, "error", json_pack("{s:s, s:s}", "code", hls_err_name(code), "message", message));

@@ -173,7 +173,20 @@ static const struct cli_command commands[] = {
      "write a consistent copy of the node's store to FILE (which must not exist)",
      "  hlsd writes FILE (mode 0600) while it keeps running. The copy holds the records and\n"
      "  everything else in the store, not the keys: back up secret.key and network.key once.\n"
-     "  Restore: stop hlsd, copy FILE to DIR/hlsd.db (removing hlsd.db-wal and -shm), start it.\n"},
+     "  Restore: stop hlsd, copy FILE to DIR/hlsd.db (removing hlsd.db-wal and -shm), start it;\n"
+     "  docs/operations.md (Restore) says what hlsd then does before it signs anything new.\n"},
+    {"check", cmd_check, "check",
+     "check the whole store for damage (SQLite integrity_check); exit 1 if damaged",
+     "  hlsd runs a quicker check at every start and refuses a damaged store. With hlsd\n"
+     "  stopped, 'hlsd --check' does the same as this command.\n"},
+    {"chain", cmd_chain, "chain | chain accept-loss --yes",
+     "this node's own chain: the seq held, the highest signed, whether publishing waits for lost items",
+     "  After a restore from an older backup (or --accept-new-store), hlsd signs nothing until\n"
+     "  peers have sent back the items the store lost, so that no seq is ever signed twice.\n"},
+    {"chain accept-loss", cmd_chain_accept_loss, "chain accept-loss --yes",
+     "stop waiting for lost items of this node's chain and publish again from the store's head",
+     "  Only when no peer holds them (e.g. they never left this node): a peer that does will\n"
+     "  see two items with one seq (a fork) and stop following this place.\n"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

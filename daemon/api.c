@@ -83,6 +83,14 @@ static int arg_date(const struct hls_mp_value *args, const char *key, bool *has,
 
 /* --- status ----------------------------------------------------------------- */
 
+/* "signed": the highest seq this node ever signed (its chain mark), nil
+ * when that is not known (the mark was lost). */
+static int pack_signed(msgpack_packer *pk, const struct hls_node *n) {
+  if (n->recovering && !n->recover_target_known)
+    return hls_mp_pack_cstr(pk, "signed") != 0 || msgpack_pack_nil(pk) != 0 ? HLS_ENOMEM : 0;
+  return hls_mp_pack_kv_i64(pk, "signed", (int64_t)(n->mark.seq > n->chain_seq ? n->mark.seq : n->chain_seq));
+}
+
 static int api_status(struct hls_node *n, struct hls_control_call *call) {
   struct hls_store_counts counts;
   int rc = hls_store_counts(n->store, &counts, &call->why);
@@ -116,10 +124,12 @@ static int api_status(struct hls_node *n, struct hls_control_call *call) {
   char last[21];
   if (n->last_publish_ms) hls_time_format(n->last_publish_ms, last);
   PACK(hls_mp_pack_cstr(pk, "chain"));
-  PACK(msgpack_pack_map(pk, 3));
+  PACK(msgpack_pack_map(pk, 5));
   PACK(hls_mp_pack_kv_i64(pk, "seq", (int64_t)n->chain_seq));
   PACK(hls_mp_pack_kv_str(pk, "last_publish", n->last_publish_ms ? last : NULL));
   PACK(hls_mp_pack_kv_bool(pk, "changes_pending", n->first_change_ms != 0 || n->dirty_all || n->n_dirty > 0));
+  PACK(pack_signed(pk, n));
+  PACK(hls_mp_pack_kv_bool(pk, "recovering", n->recovering));
   PACK(hls_mp_pack_cstr(pk, "patterns"));
   if (n->patterns == NULL) PACK(msgpack_pack_nil(pk));
   else PACK(hls_patternsd_pack_status(n->patterns, pk));
@@ -1049,6 +1059,57 @@ static int api_feed_ack(struct hls_node *n, struct hls_control_call *call) {
   return hls_patternsd_api_ack(n->patterns, call);
 }
 
+/* --- the chain and the store ------------------------------------------------- */
+
+static int pack_chain(struct hls_node *n, msgpack_packer *pk) {
+  PACK(msgpack_pack_map(pk, 4));
+  PACK(hls_mp_pack_kv_i64(pk, "seq", (int64_t)n->chain_seq));
+  PACK(pack_signed(pk, n));
+  PACK(hls_mp_pack_kv_bool(pk, "recovering", n->recovering));
+  PACK(hls_mp_pack_kv_bool(pk, "mark_lost", n->recovering && !n->recover_target_known));
+  return 0;
+}
+
+static int api_chain(struct hls_node *n, struct hls_control_call *call) { return pack_chain(n, call->pk); }
+
+static int api_chain_accept_loss(struct hls_node *n, struct hls_control_call *call) {
+  int rc = hls_node_accept_chain_loss(n, &call->why);
+  if (rc != 0) return rc;
+  return pack_chain(n, call->pk);
+}
+
+struct problems {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  uint32_t n;
+};
+
+static int add_problem(void *ctx, const char *problem) {
+  struct problems *p = ctx;
+  p->n++;
+  return hls_mp_pack_cstr(&p->pk, problem) != 0 ? HLS_ENOMEM : 0;
+}
+
+static int api_check(struct hls_node *n, struct hls_control_call *call) {
+  struct problems p = {.n = 0};
+  msgpack_sbuffer_init(&p.sb);
+  msgpack_packer_init(&p.pk, &p.sb, msgpack_sbuffer_write);
+  struct hls_why why = {{0}};
+  int rc = hls_store_check(n->store, true, add_problem, &p, &why);
+  if (rc == 0 || rc == HLS_ECORRUPT) {
+    rc = 0;
+    if (msgpack_pack_map(call->pk, 2) != 0 || hls_mp_pack_kv_bool(call->pk, "ok", p.n == 0) != 0 ||
+        hls_mp_pack_cstr(call->pk, "problems") != 0 || msgpack_pack_array(call->pk, p.n) != 0 ||
+        msgpack_sbuffer_write(call->pk->data, p.sb.data, p.sb.size) != 0)
+      rc = HLS_ENOMEM;
+    if (p.n > 0) hls_log_error("store_damaged", "problems=%u detail=\"hls check lists them\"", p.n);
+  } else {
+    call->why = why;
+  }
+  msgpack_sbuffer_destroy(&p.sb);
+  return rc;
+}
+
 static const struct api_command commands[] = {
     {"status", api_status, "node identity, uptime, record counts and store size"},
     {"record.add", api_record_add, "add a record: {record: {...fields}}"},
@@ -1090,6 +1151,10 @@ static const struct api_command commands[] = {
                                      " pattern} and \"caught_up\" {seq}; no reply until the feed goes"},
     {"feed.ack", api_feed_ack, "move a feed's cursor: {name, seq}"},
     {"backup", api_backup, "write a consistent copy of the store: {path} (absolute, must not exist)"},
+    {"check", api_check, "check the whole store (PRAGMA integrity_check): {ok, problems: [...]}"},
+    {"chain", api_chain, "this node's own chain: {seq, signed, recovering, mark_lost}"},
+    {"chain.accept_loss", api_chain_accept_loss, "stop waiting for own items the store lost and sign from its"
+                                                 " head on (peers holding them will see a fork)"},
     {"commands", api_commands, "this list"},
 };
 

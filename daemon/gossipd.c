@@ -68,15 +68,21 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
     if (hls_conn_send(gs->conn, a->frame, a->frame_len) != 0) gs->doomed = true;
     return 0;
   }
-  case HLS_GA_STORE:
+  case HLS_GA_STORE: {
     rc = hls_gstore_put_run(gd->gs, a->envs, a->states, a->n, hls_node_now_ms(gd->node), &why);
+    bool own = memcmp(a->envs[0].h.origin, gd->node->identity.public_key, 32) == 0;
+    struct hls_gstore_counts *counts = own ? &gd->own : &gd->others;
     for (size_t i = 0; rc == 0 && i < a->n; i++) {
-      gd->others.items++;
-      if (a->states[i] == 0) gd->others.held++;
-      else gd->others.stubs++;
+      counts->items++;
+      if (a->states[i] == 0) counts->held++;
+      else counts->stubs++;
       if (a->states[i] == 0) hls_patternsd_item(gd->node->patterns, &a->envs[i]);
     }
+    /* This node's own items, back from a peer after its store was lost or
+     * restored (node.c: the chain's recovery). */
+    if (rc == 0 && own) hls_node_own_items_arrived(gd->node);
     break;
+  }
   case HLS_GA_BODY: {
     bool changed = false;
     rc = hls_gstore_put_body(gd->gs, &a->envs[0], &changed, &why);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chainmark.h"
 #include "nodeid.h"
 
 #define SECRET_FILE "secret.key"
@@ -104,9 +105,9 @@ static int mkdir_parents(const char *dir, struct hls_why *why) {
 
 static int remove_tree_flat(const char *dir) {
   /* The staging directory holds only the files we wrote. */
-  static const char *const names[] = {SECRET_FILE, NETWORK_FILE, CONFIG_FILE};
+  static const char *const names[] = {SECRET_FILE, NETWORK_FILE, CONFIG_FILE, HLS_CHAINMARK_FILE};
   char path[HLS_PATH_MAX];
-  for (size_t i = 0; i < 3; i++)
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (hls_home_path(dir, names[i], path) == 0) unlink(path);
   return rmdir(dir);
 }
@@ -165,6 +166,12 @@ int hls_home_init(const char *dir, const struct hls_init_params *p, struct hls_w
   sodium_memzero(text, sizeof text);
   sodium_memzero(b64, sizeof b64);
   if (rc != 0) goto fail_staging;
+
+  /* Nothing signed yet. A home without this file later is one whose state
+   * was lost (chainmark.h). */
+  struct hls_chainmark mark = {0};
+  hls_chainmark_format(id.public_key, &mark, text, sizeof text);
+  if ((rc = write_new_file(staging, HLS_CHAINMARK_FILE, text, 0600, why)) != 0) goto fail_staging;
 
   char conf_path[HLS_PATH_MAX];
   if (hls_home_path(staging, CONFIG_FILE, conf_path) != 0) {

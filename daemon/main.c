@@ -12,6 +12,7 @@
 #include "home.h"
 #include "log.h"
 #include "node.h"
+#include "store.h"
 
 #define MAX_OVERRIDES 64
 
@@ -43,6 +44,10 @@ static void usage(FILE *f) {
           "  --set S.NAME=VALUE  override any option of the configuration file\n"
           "  --help-config       list every configuration option\n"
           "  --version           print the version\n"
+          "  --accept-new-store  start although the store is missing, empty or another node's file was\n"
+          "                      moved away: an empty store that signs nothing until this node's own\n"
+          "                      chain is back from peers (docs/operations.md, Restore)\n"
+          "  --check             check the whole store (PRAGMA integrity_check), report, and exit\n"
           "  --clock-offset S    for tests: run the node's clock S seconds ahead (or behind)\n"
           "\n"
           "Create a node first with: hls init --place NAME --region REGION\n"
@@ -73,18 +78,53 @@ static int load_config(struct hls_config *out, void *ctx, struct hls_why *why) {
   return hls_config_check(out, why);
 }
 
+static int print_problem(void *ctx, const char *problem) {
+  (void)ctx;
+  printf("  %s\n", problem);
+  return 0;
+}
+
+/* hlsd --check: the whole store, read only as far as SQLite allows; for a
+ * store hlsd refused at start, or before a backup is trusted. Exit 0 if
+ * sound, 1 if not. */
+static int check_store(const char *home, const struct hls_config *cfg) {
+  char path[HLS_PATH_MAX];
+  struct hls_why why = {{0}};
+  struct stat st;
+  if (hls_home_path(home, "hlsd.db", path) != 0 || stat(path, &st) != 0) {
+    fprintf(stderr, "hlsd: no store at %s/hlsd.db\n", home);
+    return 1;
+  }
+  struct hls_store_options opt = {.synchronous_full = cfg->store_synchronous == 1, .cache_bytes = cfg->store_cache_bytes};
+  struct hls_store *s = NULL;
+  int rc = hls_store_open(&s, path, &opt, &why);
+  if (rc == 0) {
+    printf("Checking %s (PRAGMA integrity_check)...\n", path);
+    rc = hls_store_check(s, true, print_problem, NULL, &why);
+  }
+  hls_store_free(s);
+  if (rc != 0) {
+    fprintf(stderr, "hlsd: %s\n", why.text);
+    return 1;
+  }
+  printf("ok: no problem found\n");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   static const struct option long_options[] = {
       {"home", required_argument, NULL, 'H'},   {"config", required_argument, NULL, 'c'},
       {"log-level", required_argument, NULL, 'l'}, {"listen", required_argument, NULL, 'L'},
       {"set", required_argument, NULL, 's'},    {"help", no_argument, NULL, 'h'},
       {"help-config", no_argument, NULL, 'C'},  {"version", no_argument, NULL, 'V'},
-      {"clock-offset", required_argument, NULL, 'O'},
+      {"clock-offset", required_argument, NULL, 'O'}, {"accept-new-store", no_argument, NULL, 'A'},
+      {"check", no_argument, NULL, 'K'},
       {NULL, 0, NULL, 0}};
   struct cmdline cl;
   struct hls_why why = {{0}};
   const char *config_flag = NULL;
-  int64_t clock_offset_ms = 0;
+  struct hls_run_options run = {0};
+  bool check_only = false;
   int opt, rc = 1;
   memset(&cl, 0, sizeof cl);
   while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
@@ -121,9 +161,11 @@ int main(int argc, char **argv) {
           fprintf(stderr, "hlsd: --clock-offset takes seconds, e.g. 3600 or -86400\n");
           goto out;
         }
-        clock_offset_ms = (int64_t)(secs * 1000.0);
+        run.clock_offset_ms = (int64_t)(secs * 1000.0);
         break;
       }
+      case 'A': run.accept_new_store = true; break;
+      case 'K': check_only = true; break;
       default: fprintf(stderr, "Try 'hlsd --help'.\n"); rc = 2; goto out;
     }
   }
@@ -159,8 +201,12 @@ int main(int argc, char **argv) {
     goto out;
   }
   hls_log_set_level((enum hls_log_level)config.log_level);
+  if (check_only) {
+    rc = check_store(cl.home, &config);
+    goto out;
+  }
   struct hls_node node;
-  if (hls_node_run(&node, cl.home, &config, load_config, &cl, clock_offset_ms, &why) != 0) {
+  if (hls_node_run(&node, cl.home, &config, load_config, &cl, &run, &why) != 0) {
     fprintf(stderr, "hlsd: %s\n", why.text);
     goto out;
   }

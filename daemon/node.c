@@ -74,7 +74,94 @@ struct hls_summarise_ctx hls_node_summarise_ctx(struct hls_node *n) {
 
 static void on_publish_timer(uv_timer_t *t);
 
+/* --- the chain mark (chainmark.h) ----------------------------------------------- */
+
+static int own_head(struct hls_node *n, struct hls_chainmark *head, struct hls_why *why) {
+  memset(head, 0, sizeof *head);
+  return hls_store_chain_head(n->store, n->identity.public_key, &head->seq, head->item_id, why);
+}
+
+static int mark_save(struct hls_node *n, const struct hls_chainmark *m, struct hls_why *why) {
+  int rc = hls_chainmark_save(n->home, n->identity.public_key, m, why);
+  if (rc == 0) n->mark = *m;
+  return rc;
+}
+
+/* The store is back to (or accepted at) head: take the items that came
+ * back from peers into the publication log, move the mark, and sign again. */
+static int end_recovery(struct hls_node *n, const struct hls_chainmark *head, const char *how, struct hls_why *why) {
+  struct hls_summarise_ctx ctx = hls_node_summarise_ctx(n);
+  struct hls_summarise_adopted adopted;
+  uint64_t signed_before = n->mark.seq;
+  int rc = hls_summarise_adopt(&ctx, &adopted, why);
+  if (rc == 0) rc = mark_save(n, head, why);
+  if (rc != 0) {
+    hls_log_error("chain_recovery_failed", "error=%s", hls_err_name(rc));
+    return rc;
+  }
+  n->recovering = false;
+  n->pause_logged = false;
+  n->chain_seq = head->seq;
+  if (strcmp(how, "recovered") == 0)
+    hls_log_info("chain_recovered", "seq=%llu adopted=%llu orphaned_stories=%llu", (unsigned long long)head->seq,
+                 (unsigned long long)adopted.items, (unsigned long long)adopted.orphaned_stories);
+  else
+    hls_log_warn("chain_loss_accepted", "seq=%llu signed_before=%llu adopted=%llu detail=\"items %llu-%llu are lost; "
+                 "a peer that holds them will see a fork\"", (unsigned long long)head->seq,
+                 (unsigned long long)signed_before, (unsigned long long)adopted.items,
+                 (unsigned long long)head->seq + 1, (unsigned long long)signed_before);
+  hls_node_changed_all(n, true);
+  return 0;
+}
+
+void hls_node_own_items_arrived(struct hls_node *n) {
+  if (!n->recovering || !n->recover_target_known) return;
+  struct hls_chainmark head;
+  struct hls_why why = {{0}};
+  if (own_head(n, &head, &why) != 0 || head.seq < n->mark.seq) return;
+  struct hls_item it;
+  struct hls_envelope env;
+  bool same = false;
+  if (hls_store_item_get(n->store, n->identity.public_key, n->mark.seq, &it, &why) == 0) {
+    same = n->mark.seq == 0 || (hls_env_decode(&env, it.stub, it.stub_len, NULL) == 0 &&
+                                memcmp(env.id, n->mark.item_id, 32) == 0);
+    hls_item_clear(&it);
+  }
+  if (!same) {
+    /* Someone holds another item at the seq this node signed last: its
+     * key signed twice. Only a person can sort that out. */
+    if (!n->pause_logged)
+      hls_log_error("chain_recovery_conflict", "seq=%llu detail=\"the item peers hold at this seq is not the one "
+                    "this node signed (hls chain)\"", (unsigned long long)n->mark.seq);
+    n->pause_logged = true;
+    return;
+  }
+  if (end_recovery(n, &head, "recovered", &why) != 0 && why.text[0])
+    fprintf(stderr, "hlsd: recovering the chain: %s\n", why.text);
+}
+
+int hls_node_accept_chain_loss(struct hls_node *n, struct hls_why *why) {
+  if (!n->recovering) return hls_why_set(why, HLS_ESTATE, "this node's chain is not waiting for lost items");
+  struct hls_chainmark head;
+  int rc = own_head(n, &head, why);
+  if (rc == 0) rc = end_recovery(n, &head, "accepted", why);
+  return rc;
+}
+
 int hls_node_publish(struct hls_node *n, struct hls_why *why) {
+  if (n->recovering) {
+    if (!n->pause_logged)
+      hls_log_warn("publish_paused", "have=%llu signed=%s%llu detail=\"this node's store is behind the chain it "
+                   "signed; waiting for its own items from peers (hls chain)\"", (unsigned long long)n->chain_seq,
+                   n->recover_target_known ? "" : "unknown_at_least_", (unsigned long long)n->mark.seq);
+    n->pause_logged = true;
+    if (n->recover_target_known)
+      return hls_why_set(why, HLS_ESTATE, "publishing is paused: the store holds this node's chain up to seq %llu, "
+                         "but it signed up to %llu; waiting for those items from peers (hls chain)",
+                         (unsigned long long)n->chain_seq, (unsigned long long)n->mark.seq);
+    return hls_why_set(why, HLS_ESTATE, "publishing is paused: how far this node's chain went is not known (its "
+                       "chain mark was lost); hls chain accept-loss resumes it");
+  }
   struct hls_summarise_ctx ctx = hls_node_summarise_ctx(n);
   struct hls_dirty dirty = {.all = n->dirty_all, .n = n->n_dirty, .weeks = n->dirty_weeks};
   struct hls_summarise_result res;
@@ -88,8 +175,22 @@ int hls_node_publish(struct hls_node *n, struct hls_why *why) {
   n->n_dirty = 0;
   n->first_change_ms = 0;
   n->last_publish_ms = ctx.now_ms;
-  uint8_t head[32];
-  if (hls_store_chain_head(n->store, n->identity.public_key, &n->chain_seq, head, NULL) != 0) n->chain_seq = 0;
+  struct hls_chainmark head;
+  if (own_head(n, &head, NULL) != 0) head.seq = n->chain_seq;
+  n->chain_seq = head.seq;
+  /* The mark moves before anything new leaves this node: whatever happens
+   * to the store from now on, these seqs are never signed again. */
+  if (head.seq > n->mark.seq) {
+    struct hls_why mark_why = {{0}};
+    if ((rc = mark_save(n, &head, &mark_why)) != 0) {
+      n->mark_stale = true;
+      hls_log_error("chain_mark_failed", "seq=%llu error=%s retry_in_s=30 detail=\"new items wait until it is "
+                    "saved\"", (unsigned long long)head.seq, hls_err_name(rc));
+      if (!n->stopping) uv_timer_start(&n->publish_timer, on_publish_timer, 30000, 0);
+      return hls_why_set(why, rc, "%s", mark_why.text);
+    }
+  }
+  n->mark_stale = false;
   hls_gossipd_published(n->gossip);
   if (res.profiles + res.digests + res.stories + res.tombstones > 0)
     hls_log_info("published", "profiles=%d digests=%d stories=%d tombstones=%d chain_seq=%llu", res.profiles,
@@ -100,7 +201,8 @@ int hls_node_publish(struct hls_node *n, struct hls_why *why) {
 static void on_publish_timer(uv_timer_t *t) {
   struct hls_node *n = t->data;
   struct hls_why why = {{0}};
-  if (hls_node_publish(n, &why) != 0 && why.text[0]) fprintf(stderr, "hlsd: publishing: %s\n", why.text);
+  int rc = hls_node_publish(n, &why);
+  if (rc != 0 && rc != HLS_ESTATE && why.text[0]) fprintf(stderr, "hlsd: publishing: %s\n", why.text);
 }
 
 /* Start (or bring forward) the publishing run: publish.delay after the
@@ -296,8 +398,111 @@ static void on_signal(uv_signal_t *s, int signum) {
   node_stop(n, signum == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
+/* Remove path (a store file); gone already is fine. */
+static int remove_file(const char *path, struct hls_why *why) {
+  if (unlink(path) != 0 && errno != ENOENT) return hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
+  return 0;
+}
+
+/* Open DIR/hlsd.db, refusing a store that would make this node sign its
+ * chain again: missing or empty while the chain mark says items were
+ * signed, another node's, or behind the mark (then open, but recovering:
+ * nothing is signed until the items are back). docs/operations.md,
+ * "Restore", tells the operator's side. */
+static int open_store(struct hls_node *n, bool accept_new, struct hls_why *why) {
+  char path[HLS_PATH_MAX];
+  int rc;
+  if ((rc = hls_home_path(n->home, "hlsd.db", path)) != 0) return hls_why_set(why, rc, "home path too long");
+  struct hls_chainmark mark;
+  bool have_mark = false;
+  if ((rc = hls_chainmark_load(n->home, n->identity.public_key, &mark, &have_mark, why)) != 0) return rc;
+  struct stat st;
+  bool exists = stat(path, &st) == 0;
+  if (!exists && errno != ENOENT) return hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
+  bool fresh = !exists || st.st_size == 0;
+  if (fresh && !accept_new && have_mark && mark.seq > 0)
+    return hls_why_set(why, HLS_ESTATE, "%s is %s, but this node has signed items up to seq %llu (%s): starting "
+                       "would lose its records and sign its chain again. Put the store back from a backup "
+                       "(docs/operations.md, Restore), or start with --accept-new-store to begin an empty store "
+                       "that first recovers the chain from peers", path, exists ? "empty" : "missing",
+                       (unsigned long long)mark.seq, HLS_CHAINMARK_FILE);
+  if (fresh && !accept_new && !have_mark)
+    return hls_why_set(why, HLS_ESTATE, "%s is %s and so is %s, which hls init writes: this node's state was lost. "
+                       "Put the store back from a backup (docs/operations.md, Restore), or start with "
+                       "--accept-new-store (an empty store; nothing is signed until its chain is recovered or "
+                       "hls chain accept-loss)", path, exists ? "empty" : "missing", HLS_CHAINMARK_FILE);
+  if (fresh) {
+    /* A zero-length file, and any WAL left beside it, are not a store. */
+    char side[HLS_PATH_MAX + 8];
+    snprintf(side, sizeof side, "%s-wal", path);
+    if ((rc = remove_file(path, why)) != 0 || (rc = remove_file(side, why)) != 0) return rc;
+    snprintf(side, sizeof side, "%s-shm", path);
+    if ((rc = remove_file(side, why)) != 0) return rc;
+    if (!have_mark || mark.seq > 0)
+      hls_log_warn("store_new", "path=%s signed=%llu detail=\"started with --accept-new-store\"", path,
+                   (unsigned long long)mark.seq);
+  }
+  struct hls_store_options store_opt = {.synchronous_full = n->config->store_synchronous == 1,
+                                        .cache_bytes = n->config->store_cache_bytes,
+                                        .quick_check = true};
+  if ((rc = hls_store_open(&n->store, path, &store_opt, why)) != 0) {
+    if (rc == HLS_ECORRUPT)
+      hls_why_prefix(why, "refusing to run on a damaged store: ");
+    return rc;
+  }
+  uint8_t owner[32];
+  bool owned = false;
+  if ((rc = hls_store_owner(n->store, owner, &owned, why)) != 0) return rc;
+  if ((rc = hls_store_claim(n->store, n->identity.public_key, why)) != 0) {
+    if (rc != HLS_EFOREIGN) return rc;
+    char theirs[HLS_NODEID_TEXT_SIZE];
+    if (owned) hls_nodeid_format(owner, theirs);
+    return hls_why_set(why, HLS_EFOREIGN, "%s belongs to another node (%s), not to this one (%s). Put this node's "
+                       "own store back, or move that file away and start with --accept-new-store", path,
+                       owned ? theirs : "its items are of another chain", n->node_id);
+  }
+  struct hls_chainmark head;
+  if ((rc = own_head(n, &head, why)) != 0) return rc;
+  n->chain_seq = head.seq;
+  if (!have_mark && owned && !accept_new)
+    return hls_why_set(why, HLS_ESTATE, "%s is missing, but this store was kept with one: the store may be older "
+                       "than what this node published. Put the file back if you have it (never an old copy), or "
+                       "start with --accept-new-store to recover the chain from peers before signing",
+                       HLS_CHAINMARK_FILE);
+  if (!have_mark && (owned || fresh)) {
+    /* The mark is lost, so how far the chain went is not known. */
+    n->recovering = true;
+    n->recover_target_known = false;
+    n->mark = head;
+  } else if (!have_mark) {
+    /* A store from before the mark existed: it is the whole truth. */
+    if ((rc = mark_save(n, &head, why)) != 0) return rc;
+    hls_log_info("chain_mark_created", "seq=%llu", (unsigned long long)head.seq);
+  } else if (head.seq > mark.seq) {
+    /* Stopped between a commit and the mark's update: nothing past the
+     * mark left this node. */
+    if ((rc = mark_save(n, &head, why)) != 0) return rc;
+  } else if (head.seq == mark.seq) {
+    if (head.seq > 0 && memcmp(head.item_id, mark.item_id, 32) != 0)
+      return hls_why_set(why, HLS_ESTATE, "the store's chain ends at seq %llu with another item than the one this "
+                         "node signed there (%s): this is not the store this node last ran on",
+                         (unsigned long long)head.seq, HLS_CHAINMARK_FILE);
+    n->mark = mark;
+  } else {
+    n->mark = mark;
+    n->recovering = true;
+    n->recover_target_known = true;
+  }
+  if (n->recovering)
+    hls_log_warn("chain_recovering", "have=%llu signed=%s%llu detail=\"the store is behind the chain this node "
+                 "signed: nothing is signed until peers send the rest, or hls chain accept-loss\"",
+                 (unsigned long long)head.seq, n->recover_target_known ? "" : "unknown_at_least_",
+                 (unsigned long long)n->mark.seq);
+  return 0;
+}
+
 int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config, hls_config_loader reload,
-                 void *reload_ctx, int64_t clock_offset_ms, struct hls_why *why) {
+                 void *reload_ctx, const struct hls_run_options *run, struct hls_why *why) {
   int rc;
   char path[HLS_PATH_MAX];
   memset(n, 0, sizeof *n);
@@ -305,7 +510,7 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   n->config = config;
   n->reload = reload;
   n->reload_ctx = reload_ctx;
-  n->clock_offset_ms = clock_offset_ms;
+  n->clock_offset_ms = run->clock_offset_ms;
   snprintf(n->home, sizeof n->home, "%s", home);
   n->started_ms = hls_node_now_ms(n);
 
@@ -316,10 +521,7 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   hls_nodeid_format(n->identity.public_key, n->node_id);
   hls_network_fingerprint(n->network_key, n->network_fingerprint);
 
-  struct hls_store_options store_opt = {.synchronous_full = config->store_synchronous == 1,
-                                        .cache_bytes = config->store_cache_bytes};
-  if ((rc = hls_home_path(n->home, "hlsd.db", path)) != 0) goto fail;
-  if ((rc = hls_store_open(&n->store, path, &store_opt, why)) != 0) goto fail;
+  if ((rc = open_store(n, run->accept_new_store, why)) != 0) goto fail;
 
   if ((rc = uv_loop_init(&n->loop)) != 0) {
     rc = hls_why_set(why, HLS_EIO, "event loop: %s", uv_strerror(rc));
@@ -358,7 +560,8 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   build_profile(n);
   n->dirty_all = true;
   struct hls_why publish_why = {{0}};
-  if (hls_node_publish(n, &publish_why) != 0 && publish_why.text[0])
+  rc = hls_node_publish(n, &publish_why);
+  if (rc != 0 && rc != HLS_ESTATE && publish_why.text[0])
     fprintf(stderr, "hlsd: publishing: %s\n", publish_why.text);
   schedule_week_end(n);
   start_expiry_timer(n);

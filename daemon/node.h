@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "chainmark.h"
 #include "config.h"
 #include "control.h"
 #include "home.h"
@@ -52,13 +53,26 @@ struct hls_node {
   uv_timer_t publish_timer, week_timer, expiry_timer;
   int64_t last_publish_ms;
   uint64_t chain_seq; /* own chain head, for status */
+
+  /* Never signing one seq twice (chainmark.h). */
+  struct hls_chainmark mark; /* as on disk: the highest seq ever signed */
+  bool mark_stale;           /* the chain grew past the mark, and saving it failed: nothing new leaves */
+  bool recovering;           /* the store is behind what this node signed: nothing is signed */
+  bool recover_target_known; /* false: the mark itself was lost (hlsd --accept-new-store) */
+  bool pause_logged;
+};
+
+/* How hlsd was started (its command line). */
+struct hls_run_options {
+  int64_t clock_offset_ms; /* tests shift the node's clock (hlsd --clock-offset) */
+  bool accept_new_store;   /* hlsd --accept-new-store */
 };
 
 /* Open the home (permissions, lock, keys, store), start the control
  * socket, and run until SIGINT/SIGTERM. Returns 0 after a clean shutdown,
  * or an error (with why) if start-up failed. */
 int hls_node_run(struct hls_node *node, const char *home, struct hls_config *config, hls_config_loader reload,
-                 void *reload_ctx, int64_t clock_offset_ms, struct hls_why *why) HLS_WARN_UNUSED;
+                 void *reload_ctx, const struct hls_run_options *run, struct hls_why *why) HLS_WARN_UNUSED;
 
 /* Wall-clock milliseconds since the Unix epoch (shifted by the test clock
  * offset). */
@@ -73,7 +87,16 @@ void hls_node_changed(struct hls_node *n, hls_day first, hls_day last, bool urge
 void hls_node_changed_all(struct hls_node *n, bool urgent);
 /* The summariser's view of this node right now (clock read once). */
 struct hls_summarise_ctx hls_node_summarise_ctx(struct hls_node *n);
-/* Run the summariser now (also used by the publish timer). */
+/* Run the summariser now (also used by the publish timer). HLS_ESTATE
+ * while the chain is being recovered (nothing may be signed). */
 int hls_node_publish(struct hls_node *n, struct hls_why *why) HLS_WARN_UNUSED;
+/* Items of this node's own chain arrived from a peer (the chain was
+ * behind: a restored or new store). Ends the recovery once the chain is
+ * back to the mark. */
+void hls_node_own_items_arrived(struct hls_node *n);
+/* hls chain accept-loss: stop waiting for the items the store lost, and
+ * sign from the store's head on (a peer that holds the lost ones will see
+ * a fork). HLS_ESTATE if the chain is not being recovered. */
+int hls_node_accept_chain_loss(struct hls_node *n, struct hls_why *why) HLS_WARN_UNUSED;
 
 #endif

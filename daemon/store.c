@@ -155,6 +155,13 @@ static const char *const migrations[] = {
     /* 6: hls patterns lists live patterns newest first: read in that order
      * and stop at the limit, rather than sort the whole table. */
     "CREATE INDEX patterns_listing ON patterns(week_to DESC, score DESC, id) WHERE live = 1;",
+
+    /* 7: facts about the store itself; "owner" is the node whose store it
+     * is (its public key), so that hlsd never runs on another node's. */
+    "CREATE TABLE meta("
+    "  key TEXT PRIMARY KEY,"
+    "  value BLOB NOT NULL"
+    ") STRICT, WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -200,6 +207,8 @@ enum stmt_id {
   ST_PUB_LIST_ASC,
   ST_PUB_LIST_DESC,
   ST_PUB_CURRENT,
+  ST_PUB_GET,
+  ST_ITEM_RESTORE_BODY,
   ST_PUB_LIVE_STORIES,
   ST_PUB_DIGEST_WEEKS,
   ST_COUNTABLE_DAYS,
@@ -297,6 +306,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_PUB_LIST_DESC] = "SELECT " PUB_COLS " FROM published ORDER BY seq DESC LIMIT ?1",
     [ST_PUB_CURRENT] = "SELECT " PUB_COLS " FROM published WHERE type=?1 AND ifnull(iso_year, 0)=?2"
                        " AND ifnull(iso_week, 0)=?3 AND superseded_by IS NULL ORDER BY seq DESC LIMIT 1",
+    [ST_PUB_GET] = "SELECT " PUB_COLS " FROM published WHERE seq=?1",
+    [ST_ITEM_RESTORE_BODY] = "UPDATE items SET body=?3, body_state=0 WHERE origin=?1 AND seq=?2 AND body_state=1",
     [ST_PUB_LIVE_STORIES] = "SELECT " PUB_COLS " FROM published WHERE type=3 AND superseded_by IS NULL"
                             " AND erased_by IS NULL ORDER BY seq",
     [ST_PUB_DIGEST_WEEKS] = "SELECT DISTINCT iso_year, iso_week FROM published WHERE type=2 AND superseded_by IS NULL"
@@ -340,6 +351,7 @@ static int db_error(struct hls_store *s, int sqlite_rc, struct hls_why *why) {
     case SQLITE_TOOBIG:
     case SQLITE_FULL: code = HLS_ETOOBIG; break;
     case SQLITE_IOERR: code = HLS_EIO; break;
+    case SQLITE_CORRUPT: code = HLS_ECORRUPT; break;
     default: break;
   }
   hls_why_set(why, code, "store: %s", s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(sqlite_rc));
@@ -350,9 +362,10 @@ static int exec(struct hls_store *s, const char *sql, struct hls_why *why) {
   char *msg = NULL;
   int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
   if (rc != SQLITE_OK) {
-    hls_why_set(why, HLS_ESTORE, "store: %s", msg ? msg : sqlite3_errstr(rc));
+    int code = (rc & 0xff) == SQLITE_CORRUPT ? HLS_ECORRUPT : HLS_ESTORE;
+    hls_why_set(why, code, "store: %s", msg ? msg : sqlite3_errstr(rc));
     sqlite3_free(msg);
-    return HLS_ESTORE;
+    return code;
   }
   return 0;
 }
@@ -415,14 +428,18 @@ int hls_store_open(struct hls_store **out, const char *path, const struct hls_st
   /* Check the file is a database before anything else (setting
    * journal_mode on a non-database fails with a message naming no file). */
   if ((rc = exec(s, "SELECT count(*) FROM sqlite_schema", why)) != 0) {
-    hls_why_prefix(why, "%s is not an hlsd store: ", path);
+    hls_why_prefix(why, rc == HLS_ECORRUPT ? "%s is damaged: " : "%s is not an hlsd store: ", path);
     goto fail;
   }
   if ((rc = exec(s, "PRAGMA journal_mode=WAL", why)) != 0 || (rc = exec(s, "PRAGMA foreign_keys=ON", why)) != 0 ||
       (rc = exec(s, opt && !opt->synchronous_full ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", why)) !=
           0 ||
-      (rc = exec(s, "PRAGMA temp_store=FILE", why)) != 0)
+      (rc = exec(s, "PRAGMA temp_store=FILE", why)) != 0 ||
+      /* Erased bodies and deleted records are overwritten, not left in
+       * free pages (docs/consent.md, "Erasure"). */
+      (rc = exec(s, "PRAGMA secure_delete=ON", why)) != 0)
     goto fail;
+  if (opt != NULL && opt->quick_check && (rc = hls_store_check(s, false, NULL, NULL, why)) != 0) goto fail;
   char cache[64];
   snprintf(cache, sizeof cache, "PRAGMA cache_size=-%lld",
            (long long)((opt && opt->cache_bytes > 0 ? opt->cache_bytes : 32ll * 1024 * 1024) / 1024));
@@ -756,6 +773,111 @@ int hls_store_backup(struct hls_store *s, const char *path, struct hls_why *why)
   return 0;
 }
 
+/* --- the store itself ------------------------------------------------------ */
+
+int hls_store_check(struct hls_store *s, bool full, hls_store_problem_cb cb, void *ctx, struct hls_why *why) {
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(s->db, full ? "PRAGMA integrity_check(100)" : "PRAGMA quick_check(100)", -1, &st, NULL);
+  if (rc != SQLITE_OK) {
+    db_error(s, rc, why);
+    hls_why_prefix(why, "%s: ", s->path);
+    return HLS_ECORRUPT;
+  }
+  int64_t problems = 0;
+  char first[160] = "";
+  int cb_rc = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *msg = (const char *)sqlite3_column_text(st, 0);
+    if (msg == NULL || strcmp(msg, "ok") == 0) continue;
+    if (problems++ == 0) snprintf(first, sizeof first, "%s", msg);
+    if (cb != NULL && cb_rc == 0) cb_rc = cb(ctx, msg);
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) {
+    /* Damage bad enough that the check itself cannot read the file. */
+    db_error(s, rc, why);
+    hls_why_prefix(why, "%s is damaged: ", s->path);
+    return HLS_ECORRUPT;
+  }
+  if (cb_rc != 0) return cb_rc;
+  if (problems > 0)
+    return hls_why_set(why, HLS_ECORRUPT, "%s is damaged (%s found %lld problem%s; the first: %s)", s->path,
+                       full ? "integrity_check" : "quick_check", (long long)problems, problems == 1 ? "" : "s", first);
+  return 0;
+}
+
+int hls_store_checkpoint(struct hls_store *s, struct hls_why *why) {
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &st, NULL);
+  if (rc != SQLITE_OK) return db_error(s, rc, why);
+  int busy = 0;
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) busy = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_error(s, rc, why);
+  return busy ? hls_why_set(why, HLS_EBUSY, "store: a reader kept the checkpoint from finishing") : 0;
+}
+
+static int meta_get(struct hls_store *s, const char *key, uint8_t *out, size_t cap, size_t *len, bool *present,
+                    struct hls_why *why) {
+  sqlite3_stmt *st;
+  *present = false;
+  int rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key=?1", -1, &st, NULL);
+  if (rc != SQLITE_OK) return db_error(s, rc, why);
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    size_t n = (size_t)sqlite3_column_bytes(st, 0);
+    const void *v = sqlite3_column_blob(st, 0);
+    *len = n < cap ? n : cap;
+    if (v != NULL) memcpy(out, v, *len);
+    *present = true;
+    rc = SQLITE_DONE;
+  }
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? 0 : db_error(s, rc, why);
+}
+
+static int meta_set(struct hls_store *s, const char *key, const uint8_t *value, size_t len, struct hls_why *why) {
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)", -1, &st, NULL);
+  if (rc != SQLITE_OK) return db_error(s, rc, why);
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 2, value, (int)len, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? 0 : db_error(s, rc, why);
+}
+
+int hls_store_owner(struct hls_store *s, uint8_t pk[32], bool *present, struct hls_why *why) {
+  size_t len = 0;
+  int rc = meta_get(s, "owner", pk, 32, &len, present, why);
+  if (rc == 0 && *present && len != 32) return hls_why_set(why, HLS_ECORRUPT, "store: the owner key is damaged");
+  return rc;
+}
+
+int hls_store_claim(struct hls_store *s, const uint8_t pk[32], struct hls_why *why) {
+  uint8_t owner[32];
+  bool present;
+  int rc = hls_store_owner(s, owner, &present, why);
+  if (rc != 0) return rc;
+  if (present) return memcmp(owner, pk, 32) == 0 ? 0 : HLS_EFOREIGN;
+  /* A store from before owners were recorded: it is this node's unless
+   * it has published items none of which are in this key's chain. */
+  sqlite3_stmt *st;
+  rc = sqlite3_prepare_v2(s->db,
+                          "SELECT EXISTS(SELECT 1 FROM published) AND NOT EXISTS(SELECT 1 FROM items WHERE origin=?1)",
+                          -1, &st, NULL);
+  if (rc != SQLITE_OK) return db_error(s, rc, why);
+  sqlite3_bind_blob(st, 1, pk, 32, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  int foreign = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+  sqlite3_finalize(st);
+  if (rc != SQLITE_ROW) return db_error(s, rc, why);
+  if (foreign) return HLS_EFOREIGN;
+  return meta_set(s, "owner", pk, 32, why);
+}
+
 /* --- import -------------------------------------------------------------- */
 
 int hls_store_import_batch_begin(struct hls_store *s, struct hls_why *why) {
@@ -983,6 +1105,15 @@ int hls_store_item_erase(struct hls_store *s, const uint8_t origin[32], uint64_t
   return step_done(s, st, why);
 }
 
+int hls_store_item_restore_body(struct hls_store *s, const uint8_t origin[32], uint64_t seq, const uint8_t *body,
+                                size_t len, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_ITEM_RESTORE_BODY];
+  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, (int64_t)seq);
+  sqlite3_bind_blob(st, 3, body, (int)len, SQLITE_STATIC);
+  return step_done(s, st, why);
+}
+
 int hls_store_chain_head(struct hls_store *s, const uint8_t origin[32], uint64_t *seq, uint8_t id[32],
                          struct hls_why *why) {
   sqlite3_stmt *st = s->stmt[ST_CHAIN_HEAD];
@@ -1081,6 +1212,18 @@ int hls_store_published_current(struct hls_store *s, int type, int iso_year, int
   sqlite3_bind_int(st, 1, type);
   sqlite3_bind_int(st, 2, iso_year);
   sqlite3_bind_int(st, 3, iso_week);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) load_published(st, out);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (rc == SQLITE_ROW) return 0;
+  if (rc == SQLITE_DONE) return HLS_ENOTFOUND;
+  return db_error(s, rc, why);
+}
+
+int hls_store_published_get(struct hls_store *s, uint64_t seq, struct hls_published *out, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_PUB_GET];
+  sqlite3_bind_int64(st, 1, (int64_t)seq);
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) load_published(st, out);
   sqlite3_reset(st);

@@ -19,6 +19,7 @@ struct hls_store;
 struct hls_store_options {
   bool synchronous_full; /* PRAGMA synchronous=FULL (else NORMAL) */
   int64_t cache_bytes;   /* PRAGMA cache_size; 0: 32 MiB */
+  bool quick_check;      /* refuse a damaged file at open (PRAGMA quick_check): HLS_ECORRUPT */
 };
 
 int hls_store_open(struct hls_store **out, const char *path, const struct hls_store_options *opt,
@@ -27,6 +28,26 @@ int hls_store_open(struct hls_store **out, const char *path, const struct hls_st
 void hls_store_free(struct hls_store *s);
 /* The schema version this build writes. */
 int hls_store_schema_version(void);
+
+/* --- the store itself ------------------------------------------------------
+ * Check the file's structure: PRAGMA quick_check, or with full the slower
+ * integrity_check (which also compares every index with its table). cb
+ * (may be NULL) gets each problem SQLite reports, at most 100. 0 if none;
+ * HLS_ECORRUPT with the first (and how many) in why; or cb's non-zero
+ * return. */
+typedef int (*hls_store_problem_cb)(void *ctx, const char *problem);
+int hls_store_check(struct hls_store *s, bool full, hls_store_problem_cb cb, void *ctx,
+                    struct hls_why *why) HLS_WARN_UNUSED;
+/* Copy the WAL into the database and truncate it to nothing, so that no
+ * page of an erased body stays in DIR/hlsd.db-wal. HLS_EBUSY if a reader
+ * kept it from finishing (try again later). */
+int hls_store_checkpoint(struct hls_store *s, struct hls_why *why) HLS_WARN_UNUSED;
+/* The node this store belongs to (its public key), if recorded. */
+int hls_store_owner(struct hls_store *s, uint8_t pk[32], bool *present, struct hls_why *why) HLS_WARN_UNUSED;
+/* Record pk as the store's owner if none is, or check it is: HLS_EFOREIGN
+ * when the store is another node's (recorded, or a store from before
+ * owners were recorded that published items, none in pk's chain). */
+int hls_store_claim(struct hls_store *s, const uint8_t pk[32], struct hls_why *why) HLS_WARN_UNUSED;
 
 /* --- records -------------------------------------------------------------
  * r->id, created_ms and updated_ms are set by insert. The record must
@@ -150,6 +171,11 @@ int hls_store_item_get(struct hls_store *s, const uint8_t origin[32], uint64_t s
                        struct hls_why *why) HLS_WARN_UNUSED;
 /* Delete an item's body, keeping its stub (state erased). */
 int hls_store_item_erase(struct hls_store *s, const uint8_t origin[32], uint64_t seq, struct hls_why *why) HLS_WARN_UNUSED;
+/* Put back the body of an item held as a stub (the caller checked it
+ * against the header's body_hash). Erased or held items are left as they
+ * are. */
+int hls_store_item_restore_body(struct hls_store *s, const uint8_t origin[32], uint64_t seq, const uint8_t *body,
+                                size_t len, struct hls_why *why) HLS_WARN_UNUSED;
 /* Highest seq held for origin (0 if none) and that item's id. */
 int hls_store_chain_head(struct hls_store *s, const uint8_t origin[32], uint64_t *seq, uint8_t id[32],
                          struct hls_why *why) HLS_WARN_UNUSED;
@@ -180,6 +206,9 @@ int hls_store_published_list(struct hls_store *s, bool newest_first, int64_t lim
  * the profile (iso_year = iso_week = 0). HLS_ENOTFOUND if none. */
 int hls_store_published_current(struct hls_store *s, int type, int iso_year, int iso_week, struct hls_published *out,
                                 struct hls_why *why) HLS_WARN_UNUSED;
+/* The publication at seq; HLS_ENOTFOUND if none. */
+int hls_store_published_get(struct hls_store *s, uint64_t seq, struct hls_published *out,
+                            struct hls_why *why) HLS_WARN_UNUSED;
 /* Stories neither superseded nor erased. */
 int hls_store_published_live_stories(struct hls_store *s, hls_published_cb cb, void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
 /* ISO weeks that have a current digest, as year*100+week, ascending. */

@@ -528,6 +528,148 @@ int hls_summarise_reconcile(const struct hls_summarise_ctx *ctx, const struct hl
   return rc;
 }
 
+/* --- adopting items back from peers ---------------------------------------------- */
+
+static int newest_seq(void *arg, const struct hls_published *p) {
+  *(uint64_t *)arg = p->seq;
+  return 0;
+}
+
+struct record_stories {
+  int64_t record_id;
+  uint64_t below; /* only stories before this seq */
+  uint64_t seqs[16];
+  size_t n;
+};
+
+static int collect_record_story(void *arg, const struct hls_published *p) {
+  struct record_stories *r = arg;
+  if (p->record_id == r->record_id && p->seq < r->below && r->n < sizeof r->seqs / sizeof r->seqs[0])
+    r->seqs[r->n++] = p->seq;
+  return 0;
+}
+
+static int adopt_story(const struct hls_summarise_ctx *ctx, struct candidates *c, const struct hls_envelope *env,
+                       const struct hls_item *it, struct hls_published *p, struct hls_summarise_adopted *out,
+                       struct hls_why *why) {
+  const struct candidate *cd = NULL;
+  for (size_t i = 0; i < c->n && cd == NULL; i++) {
+    uint8_t h[32];
+    hls_env_hash(c->items[i].body, c->items[i].body_len, h);
+    if (c->items[i].audience == env->h.audience && memcmp(h, env->h.body_hash, 32) == 0) cd = &c->items[i];
+  }
+  const uint8_t *body = cd ? cd->body : it->body;
+  size_t body_len = cd ? cd->body_len : it->body_len;
+  if (body != NULL) {
+    struct hls_story st;
+    if (hls_story_decode(&st, body, body_len, NULL) == 0) {
+      p->iso_year = st.iso_year;
+      p->iso_week = st.iso_week;
+      hls_story_free(&st);
+    }
+  }
+  if (cd == NULL) {
+    out->orphaned_stories++;
+    hls_log_warn("story_orphaned", "seq=%llu detail=\"a story this node published matches no record in the "
+                 "restored store; it will be withdrawn (record_deleted)\"", (unsigned long long)p->seq);
+    return 0;
+  }
+  p->record_id = cd->record_id;
+  memcpy(p->content_hash, cd->hash, 32);
+  p->has_content_hash = true;
+  int rc = 0;
+  if (it->body == NULL && it->body_state == HLS_BODY_STUB)
+    rc = hls_store_item_restore_body(ctx->store, ctx->identity->public_key, p->seq, cd->body, cd->body_len, why);
+  /* A story replacing an earlier one of its record supersedes it, as when
+   * reconcile published it. */
+  struct record_stories older = {.record_id = cd->record_id, .below = p->seq};
+  if (rc == 0) rc = hls_store_published_live_stories(ctx->store, collect_record_story, &older, why);
+  for (size_t i = 0; rc == 0 && i < older.n; i++)
+    rc = hls_store_published_superseded(ctx->store, older.seqs[i], p->seq, why);
+  return rc;
+}
+
+static int adopt_tombstone(const struct hls_summarise_ctx *ctx, const struct hls_item *it, struct hls_published *p,
+                           struct hls_why *why) {
+  struct hls_tombstone t;
+  if (it->body == NULL || hls_tombstone_decode(&t, it->body, it->body_len, NULL) != 0) return 0;
+  p->target_seq = t.target_seq;
+  p->reason = t.reason;
+  struct hls_published target;
+  int rc = hls_store_published_get(ctx->store, t.target_seq, &target, why);
+  if (rc == HLS_ENOTFOUND) return 0;
+  if (rc != 0) return rc;
+  p->record_id = target.record_id;
+  rc = hls_store_published_erased(ctx->store, t.target_seq, p->seq, why);
+  if (rc == 0) rc = hls_store_item_erase(ctx->store, ctx->identity->public_key, t.target_seq, why);
+  /* Consent ended after the store's copy was made: a person must approve
+   * again before the story can go out again. */
+  if (rc == 0 && target.record_id > 0 && t.reason != HLS_TOMB_CORRECTED)
+    rc = hls_store_share_forget(ctx->store, target.record_id, why);
+  return rc;
+}
+
+static int adopt_one(const struct hls_summarise_ctx *ctx, struct candidates *c, uint64_t seq,
+                     struct hls_summarise_adopted *out, struct hls_why *why) {
+  struct hls_item it;
+  struct hls_envelope env;
+  int rc = hls_store_item_get(ctx->store, ctx->identity->public_key, seq, &it, why);
+  if (rc != 0) return rc;
+  if ((rc = hls_env_decode(&env, it.stub, it.stub_len, why)) != 0) {
+    hls_item_clear(&it);
+    return rc;
+  }
+  struct hls_published p = {.seq = seq, .type = env.h.type, .audience = env.h.audience,
+                            .published_ms = (int64_t)env.h.timestamp_ms};
+  struct hls_published cur;
+  switch (env.h.type) {
+  case HLS_ENV_PROFILE:
+    rc = hls_store_published_current(ctx->store, HLS_ENV_PROFILE, 0, 0, &cur, NULL) == 0
+             ? hls_store_published_superseded(ctx->store, cur.seq, seq, why)
+             : 0;
+    break;
+  case HLS_ENV_DIGEST: {
+    struct hls_digest d;
+    if (it.body != NULL && hls_digest_decode(&d, it.body, it.body_len, NULL) == 0) {
+      p.iso_year = d.iso_year;
+      p.iso_week = d.iso_week;
+      hls_digest_free(&d);
+      if (hls_store_published_current(ctx->store, HLS_ENV_DIGEST, p.iso_year, p.iso_week, &cur, NULL) == 0)
+        rc = hls_store_published_superseded(ctx->store, cur.seq, seq, why);
+    }
+    break;
+  }
+  case HLS_ENV_STORY: rc = adopt_story(ctx, c, &env, &it, &p, out, why); break;
+  case HLS_ENV_TOMBSTONE: rc = adopt_tombstone(ctx, &it, &p, why); break;
+  default: break;
+  }
+  if (rc == 0) rc = hls_store_published_add(ctx->store, &p, why);
+  if (rc == 0) out->items++;
+  hls_item_clear(&it);
+  return rc;
+}
+
+int hls_summarise_adopt(const struct hls_summarise_ctx *ctx, struct hls_summarise_adopted *out,
+                        struct hls_why *why) {
+  memset(out, 0, sizeof *out);
+  uint64_t head = 0, done = 0;
+  uint8_t head_id[32];
+  int rc = hls_store_chain_head(ctx->store, ctx->identity->public_key, &head, head_id, why);
+  if (rc == 0) rc = hls_store_published_list(ctx->store, true, 1, newest_seq, &done, why);
+  if (rc != 0 || done >= head) return rc;
+  struct candidates c;
+  if ((rc = load_candidates(ctx, &c, why)) != 0) return rc;
+  rc = hls_store_begin(ctx->store, why);
+  for (uint64_t seq = done + 1; rc == 0 && seq <= head; seq++) rc = adopt_one(ctx, &c, seq, out, why);
+  if (rc == 0) rc = hls_store_commit(ctx->store, why);
+  if (rc != 0) {
+    hls_store_rollback(ctx->store);
+    memset(out, 0, sizeof *out);
+  }
+  candidates_free(&c);
+  return rc;
+}
+
 /* --- preview and review ------------------------------------------------------------- */
 
 #define PK(expr)                        \

@@ -50,6 +50,23 @@ struct hls_summarise_result {
 int hls_summarise_reconcile(const struct hls_summarise_ctx *ctx, const struct hls_dirty *dirty,
                             struct hls_summarise_result *res, struct hls_why *why) HLS_WARN_UNUSED;
 
+/* After this node's own items came back from peers (its store was behind
+ * the chain it signed: a restore, or a new store), enter each own item the
+ * publication log lacks as if this store had published it: a profile or a
+ * week's digest supersedes the one before; a story is matched to the record
+ * whose story it is by its body hash (its body is put back when held as a
+ * stub); a tombstone erases its target, and when consent ended (not a
+ * correction) forgets that record's share decision, so nothing of it goes
+ * out again without a new approval. A story that matches no record keeps
+ * none, and the next reconcile erases it (reason record_deleted). One
+ * transaction. */
+struct hls_summarise_adopted {
+  uint64_t items;            /* entered into the publication log */
+  uint64_t orphaned_stories; /* stories matching no record */
+};
+int hls_summarise_adopt(const struct hls_summarise_ctx *ctx, struct hls_summarise_adopted *out,
+                        struct hls_why *why) HLS_WARN_UNUSED;
+
 /* What this node shares, as other nodes would see it, with each item
  * marked published or pending: {digests: [...], stories: [...],
  * awaiting_review: N}. Publishes nothing. */

@@ -44,7 +44,9 @@
   X(CLOSED, "closed", "connection closed")                                   \
   X(TIMEOUT, "timeout", "timed out")                                         \
   X(ERASED, "erased", "body erased by a tombstone")                          \
-  X(INTERNAL, "internal_error", "internal error")
+  X(INTERNAL, "internal_error", "internal error")                           \
+  X(CORRUPT, "store_damaged", "the store file is damaged")                   \
+  X(FOREIGN, "foreign_store", "the store belongs to another node")
 
 enum hls_err {
   HLS_OK = 0,
@@ -65,7 +67,7 @@ int hls_err_from_name(const char *name);
 
 /* Detail for an error, for the person who has to fix it. */
 struct hls_why {
-  char text[256];
+  char text[512]; /* as much as a control error message carries */
 };
 
 /* Fill why (may be NULL) and return code, so callers can write

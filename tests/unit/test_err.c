@@ -45,6 +45,8 @@ static const struct {
     {HLS_ETIMEOUT, -973, "timeout"},
     {HLS_EERASED, -972, "erased"},
     {HLS_EINTERNAL, -971, "internal_error"},
+    {HLS_ECORRUPT, -970, "store_damaged"},
+    {HLS_EFOREIGN, -969, "foreign_store"},
 };
 #define N_EXPECTED (sizeof expected / sizeof expected[0])
 
@@ -157,7 +159,7 @@ static void test_why_prefix_on_empty_text(void **state) {
 static void test_why_prefix_truncates_long_old_text(void **state) {
   (void)state;
   struct hls_why why;
-  char long_text[400];
+  char long_text[sizeof why.text + 100];
   memset(long_text, 'b', sizeof long_text - 1);
   long_text[sizeof long_text - 1] = '\0';
   (void)hls_why_set(&why, HLS_EINVAL, "%s", long_text);

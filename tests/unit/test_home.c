@@ -238,7 +238,7 @@ static void test_init_creates_private_files(void **state) {
     file_path(fx->node, files[i], path);
     assert_int_equal(mode_of(path), 0600);
   }
-  assert_dir_lists(fx->node, "hlsd.conf,network.key,secret.key");
+  assert_dir_lists(fx->node, "chain.head,hlsd.conf,network.key,secret.key");
   assert_dir_lists(fx->parent, "node"); /* no staging directory left */
   ASSERT_OK(hls_home_check_permissions(fx->node, &why));
 
@@ -306,7 +306,7 @@ static void test_init_refuses_existing_node(void **state) {
   free(before);
   free(after);
   assert_dir_lists(fx->parent, "node");
-  assert_dir_lists(fx->node, "hlsd.conf,network.key,secret.key");
+  assert_dir_lists(fx->node, "chain.head,hlsd.conf,network.key,secret.key");
 }
 
 static void test_init_existing_dirs(void **state) {
@@ -325,7 +325,7 @@ static void test_init_existing_dirs(void **state) {
 
   /* An empty one is. */
   ASSERT_OK(hls_home_init(fx->node, &default_params, &why));
-  assert_dir_lists(fx->node, "hlsd.conf,network.key,secret.key");
+  assert_dir_lists(fx->node, "chain.head,hlsd.conf,network.key,secret.key");
   assert_int_equal(mode_of(fx->node), 0700);
   assert_dir_lists(fx->parent, "node");
 }

@@ -1070,6 +1070,134 @@ static void test_wal_and_foreign_keys(void **state) {
   hls_record_clear(&r);
 }
 
+/* The owner: recorded on first claim, then only that key may claim. A
+ * store from before owners that published items none of which are the
+ * claimant's is another node's. */
+static void test_claim_owner(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  uint8_t a[32], b[32], got[32];
+  memset(a, 0xaa, sizeof a);
+  memset(b, 0xbb, sizeof b);
+  bool present = true;
+  ASSERT_OK(hls_store_owner(fx->store, got, &present, &why));
+  assert_false(present);
+  ASSERT_OK(hls_store_claim(fx->store, a, &why));
+  ASSERT_OK(hls_store_owner(fx->store, got, &present, &why));
+  assert_true(present);
+  assert_memory_equal(got, a, 32);
+  ASSERT_OK(hls_store_claim(fx->store, a, &why));
+  assert_int_equal(hls_store_claim(fx->store, b, &why), HLS_EFOREIGN);
+  /* No owner recorded, but published items of another chain. */
+  sqlite3 *db = raw_open(fx->db_path);
+  assert_int_equal(sqlite3_exec(db, "DELETE FROM meta; INSERT INTO published(seq, type, audience, published_ms)"
+                                    " VALUES(1, 1, 2, 0)", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  assert_int_equal(hls_store_claim(fx->store, b, &why), HLS_EFOREIGN);
+  ASSERT_OK(hls_store_owner(fx->store, got, &present, &why));
+  assert_false(present);
+}
+
+/* A damaged page is found by the quick check at open and by the full one,
+ * with SQLite's words for it. */
+static int count_problem(void *ctx, const char *problem) {
+  (void)problem;
+  (*(int *)ctx)++;
+  return 0;
+}
+
+static void test_check_finds_damage(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  int problems = 0;
+  ASSERT_OK(hls_store_check(fx->store, true, count_problem, &problems, &why));
+  assert_int_equal(problems, 0);
+  /* Enough rows for several pages of an index and its table. */
+  ASSERT_OK(hls_store_begin(fx->store, &why));
+  for (int i = 0; i < 400; i++) {
+    struct hls_record r;
+    make_record(&r, "a record long enough to fill the pages of the store quickly", HLS_SCALE_PERSON,
+                HLS_STAGE_PURPOSE, 1 + i, HLS_CONSENT_PRIVATE);
+    set_theme(&r, "damage", HLS_KIND_PROBLEM);
+    ASSERT_OK(hls_store_record_insert(fx->store, &r, 1, &why));
+    hls_record_clear(&r);
+  }
+  ASSERT_OK(hls_store_commit(fx->store, &why));
+  hls_store_free(fx->store);
+  fx->store = NULL;
+  /* Checkpoint into the main file, then scribble over page headers. */
+  sqlite3 *db = raw_open(fx->db_path);
+  assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL), SQLITE_OK);
+  int pages = raw_int(db, "PRAGMA page_count"), page_size = raw_int(db, "PRAGMA page_size");
+  sqlite3_close(db);
+  assert_true(pages > 6);
+  FILE *f = fopen(fx->db_path, "r+b");
+  assert_non_null(f);
+  for (int p = 3; p < pages; p += 2) {
+    static const uint8_t junk[16] = {0x0d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    fseek(f, (long)p * page_size, SEEK_SET);
+    fwrite(junk, 1, sizeof junk, f);
+  }
+  fclose(f);
+  struct hls_store_options opt = {.quick_check = true};
+  assert_int_equal(hls_store_open(&fx->store, fx->db_path, &opt, &why), HLS_ECORRUPT);
+  assert_null(fx->store);
+  assert_non_null(strstr(why.text, "damaged"));
+  opt.quick_check = false;
+  if (hls_store_open(&fx->store, fx->db_path, &opt, &why) == 0) {
+    problems = 0;
+    assert_int_equal(hls_store_check(fx->store, true, count_problem, &problems, &why), HLS_ECORRUPT);
+    assert_true(problems > 0);
+  }
+}
+
+/* secure_delete: a deleted record's text is gone from every file of the
+ * store once the WAL is checkpointed. */
+static bool file_has(const char *path, const char *needle) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return false;
+  size_t n = strlen(needle), cap = 1 << 20, len = 0;
+  char *buf = malloc(cap);
+  assert_non_null(buf);
+  bool found = false;
+  size_t r;
+  while ((r = fread(buf + len, 1, cap - len, f)) > 0) {
+    len += r;
+    for (size_t i = 0; i + n <= len && !found; i++) found = memcmp(buf + i, needle, n) == 0;
+    if (found || len < n) break;
+    memmove(buf, buf + len - (n - 1), n - 1);
+    len = n - 1;
+  }
+  free(buf);
+  fclose(f);
+  return found;
+}
+
+static void test_deleted_text_leaves_every_file(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  static const char secret[] = "Mrs Quigley-Featherstonehaugh of 12 Acacia Avenue";
+  struct hls_record r;
+  make_record(&r, "a record to erase", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 1, HLS_CONSENT_PRIVATE);
+  r.context = dup_or_null(secret);
+  ASSERT_OK(hls_store_record_insert(fx->store, &r, 1, &why));
+  char wal[160], shm[160];
+  snprintf(wal, sizeof wal, "%s-wal", fx->db_path);
+  snprintf(shm, sizeof shm, "%s-shm", fx->db_path);
+  assert_true(file_has(wal, secret) || file_has(fx->db_path, secret));
+  ASSERT_OK(hls_store_checkpoint(fx->store, &why)); /* now in the main file too */
+  assert_true(file_has(fx->db_path, secret));
+  ASSERT_OK(hls_store_record_delete(fx->store, r.id, &why));
+  ASSERT_OK(hls_store_checkpoint(fx->store, &why));
+  assert_false(file_has(fx->db_path, secret));
+  assert_false(file_has(wal, secret));
+  assert_false(file_has(shm, secret));
+  struct stat st;
+  assert_true(stat(wal, &st) != 0 || st.st_size == 0);
+  hls_record_clear(&r);
+}
+
 static void test_file_not_world_readable(void **state) {
   struct fixture *fx = *state;
   struct hls_why why = {{0}};
@@ -1112,6 +1240,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_import_drop, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_wal_and_foreign_keys, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_file_not_world_readable, setup_dir, teardown),
+      cmocka_unit_test_setup_teardown(test_claim_owner, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_check_finds_damage, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_deleted_text_leaves_every_file, setup_store, teardown),
   };
   return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

@@ -1,0 +1,123 @@
+#include "chainmark.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "home.h"
+#include "nodeid.h"
+
+#define MARK_MAX 4096 /* the file is about 200 bytes; anything longer is not a mark */
+
+void hls_chainmark_format(const uint8_t node_pk[32], const struct hls_chainmark *m, char *out, size_t size) {
+  char id[HLS_NODEID_TEXT_SIZE], hex[65];
+  hls_nodeid_format(node_pk, id);
+  sodium_bin2hex(hex, sizeof hex, m->item_id, 32);
+  snprintf(out, size,
+           "# hlsd chain mark: the highest seq this node has signed. hlsd keeps this\n"
+           "# file; never edit it and never restore it from a backup (docs/operations.md).\n"
+           "node_id %s\nseq %llu\nitem_id %s\n",
+           id, (unsigned long long)m->seq, hex);
+}
+
+/* One "key value" line of text (NUL-terminated) into value (cap bytes). */
+static bool field(const char *text, const char *key, char *value, size_t cap) {
+  size_t klen = strlen(key);
+  for (const char *line = text; *line != '\0';) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    if (len > klen && line[0] != '#' && memcmp(line, key, klen) == 0 && line[klen] == ' ') {
+      size_t vlen = len - klen - 1;
+      if (vlen >= cap) return false;
+      memcpy(value, line + klen + 1, vlen);
+      value[vlen] = '\0';
+      return true;
+    }
+    line = end ? end + 1 : line + len;
+  }
+  return false;
+}
+
+int hls_chainmark_load(const char *dir, const uint8_t node_pk[32], struct hls_chainmark *out, bool *present,
+                       struct hls_why *why) {
+  char path[HLS_PATH_MAX], text[MARK_MAX + 1];
+  memset(out, 0, sizeof *out);
+  *present = false;
+  if (hls_home_path(dir, HLS_CHAINMARK_FILE, path) != 0) return hls_why_set(why, HLS_ETOOBIG, "home path too long");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return 0;
+    return hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
+  }
+  size_t len = 0;
+  for (;;) {
+    ssize_t r = read(fd, text + len, sizeof text - 1 - len);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      int e = errno;
+      close(fd);
+      return hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(e));
+    }
+    if (r == 0) break;
+    len += (size_t)r;
+    if (len == sizeof text - 1) break;
+  }
+  close(fd);
+  text[len] = '\0';
+  char id_text[HLS_NODEID_TEXT_SIZE + 8], seq_text[32], hex[80];
+  uint8_t pk[32];
+  char *end = NULL;
+  if (len == sizeof text - 1 || strlen(text) != len || !field(text, "node_id", id_text, sizeof id_text) ||
+      !field(text, "seq", seq_text, sizeof seq_text) || !field(text, "item_id", hex, sizeof hex))
+    return hls_why_set(why, HLS_EMALFORMED, "%s is not an hlsd chain mark", path);
+  errno = 0;
+  unsigned long long seq = strtoull(seq_text, &end, 10);
+  size_t bin_len = 0;
+  if (seq_text[0] < '0' || seq_text[0] > '9' || *end != '\0' || errno != 0 || seq > (unsigned long long)INT64_MAX ||
+      strlen(hex) != 64 || sodium_hex2bin(out->item_id, 32, hex, 64, NULL, &bin_len, NULL) != 0 || bin_len != 32 ||
+      hls_nodeid_parse(id_text, pk) != 0)
+    return hls_why_set(why, HLS_EMALFORMED, "%s is not an hlsd chain mark", path);
+  if (memcmp(pk, node_pk, 32) != 0)
+    return hls_why_set(why, HLS_EINVAL, "%s belongs to another node (%s), not to this node's key", path, id_text);
+  out->seq = seq;
+  *present = true;
+  return 0;
+}
+
+int hls_chainmark_save(const char *dir, const uint8_t node_pk[32], const struct hls_chainmark *m,
+                       struct hls_why *why) {
+  char path[HLS_PATH_MAX], tmp[HLS_PATH_MAX], text[512];
+  if (hls_home_path(dir, HLS_CHAINMARK_FILE, path) != 0 || hls_home_path(dir, HLS_CHAINMARK_FILE ".tmp", tmp) != 0)
+    return hls_why_set(why, HLS_ETOOBIG, "home path too long");
+  hls_chainmark_format(node_pk, m, text, sizeof text);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return hls_why_set(why, HLS_EIO, "%s: %s", tmp, strerror(errno));
+  size_t len = strlen(text), off = 0;
+  int rc = 0;
+  while (off < len) {
+    ssize_t w = write(fd, text + off, len - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      rc = hls_why_set(why, HLS_EIO, "%s: %s", tmp, strerror(errno));
+      break;
+    }
+    off += (size_t)w;
+  }
+  if (rc == 0 && fsync(fd) != 0) rc = hls_why_set(why, HLS_EIO, "%s: fsync: %s", tmp, strerror(errno));
+  if (close(fd) != 0 && rc == 0) rc = hls_why_set(why, HLS_EIO, "%s: %s", tmp, strerror(errno));
+  if (rc == 0 && rename(tmp, path) != 0) rc = hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
+  if (rc != 0) {
+    unlink(tmp);
+    return rc;
+  }
+  /* The rename itself must survive a power cut. */
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return hls_why_set(why, HLS_EIO, "%s: %s", dir, strerror(errno));
+  if (fsync(dfd) != 0) rc = hls_why_set(why, HLS_EIO, "%s: fsync: %s", dir, strerror(errno));
+  close(dfd);
+  return rc;
+}
