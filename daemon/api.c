@@ -149,6 +149,7 @@ static int update_record(struct hls_node *n, struct hls_record *r, bool forget_s
   if (rc == 0 && forget_share) rc = hls_store_share_forget(n->store, r->id, why);
   if (rc == 0) rc = hls_store_commit(n->store, why);
   if (rc != 0) hls_store_rollback(n->store);
+  if (rc == 0) hls_node_erased(n); /* the old text leaves the WAL too */
   return rc;
 }
 
@@ -255,6 +256,7 @@ static int api_record_delete(struct hls_node *n, struct hls_control_call *call) 
   hls_record_clear(&r);
   if (rc != 0) return rc;
   hls_log_info("record_deleted", "id=%lld", (long long)id);
+  hls_node_erased(n);
   /* A published story of it is erased at once; its weeks re-counted. */
   if (consent > HLS_CONSENT_PRIVATE) hls_node_changed(n, date, date, consent >= HLS_CONSENT_PEERS);
   PACK(msgpack_pack_map(call->pk, 2));

@@ -99,6 +99,7 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
       gd->others.erased++;
     }
     if (rc == 0) hls_patternsd_erased(gd->node->patterns, a->origin, a->seq);
+    if (rc == 0) hls_node_erased(gd->node);
     if (rc == 0) {
       fmt_id(a->origin, id);
       hls_log_info("item_erased", "origin=%s seq=%llu", id, (unsigned long long)a->seq);

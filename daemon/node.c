@@ -74,6 +74,32 @@ struct hls_summarise_ctx hls_node_summarise_ctx(struct hls_node *n) {
 
 static void on_publish_timer(uv_timer_t *t);
 
+/* --- erasure on disk ---------------------------------------------------------- */
+
+#define SCRUB_DELAY_MS 1000
+#define SCRUB_MAX_RETRIES 120 /* a reader holding the WAL for two minutes is a bug: say so */
+
+static void on_scrub_timer(uv_timer_t *t) {
+  struct hls_node *n = t->data;
+  struct hls_why why = {{0}};
+  int rc = hls_store_checkpoint(n->store, &why);
+  if (rc == HLS_EBUSY && ++n->scrub_retries < SCRUB_MAX_RETRIES) {
+    uv_timer_start(t, on_scrub_timer, SCRUB_DELAY_MS, 0);
+    return;
+  }
+  if (rc != 0)
+    hls_log_error("store_scrub_failed", "error=%s retries=%d detail=\"erased text may stay in hlsd.db-wal until the "
+                  "next checkpoint\"", hls_err_name(rc), n->scrub_retries);
+  else
+    hls_log_debug("store_scrubbed", "retries=%d", n->scrub_retries);
+  n->scrub_retries = 0;
+}
+
+void hls_node_erased(struct hls_node *n) {
+  if (n->stopping || uv_is_active((uv_handle_t *)&n->scrub_timer)) return;
+  uv_timer_start(&n->scrub_timer, on_scrub_timer, SCRUB_DELAY_MS, 0);
+}
+
 /* --- the chain mark (chainmark.h) ----------------------------------------------- */
 
 static int own_head(struct hls_node *n, struct hls_chainmark *head, struct hls_why *why) {
@@ -102,6 +128,7 @@ static int end_recovery(struct hls_node *n, const struct hls_chainmark *head, co
   n->recovering = false;
   n->pause_logged = false;
   n->chain_seq = head->seq;
+  hls_node_erased(n);
   if (strcmp(how, "recovered") == 0)
     hls_log_info("chain_recovered", "seq=%llu adopted=%llu orphaned_stories=%llu", (unsigned long long)head->seq,
                  (unsigned long long)adopted.items, (unsigned long long)adopted.orphaned_stories);
@@ -192,6 +219,7 @@ int hls_node_publish(struct hls_node *n, struct hls_why *why) {
   }
   n->mark_stale = false;
   hls_gossipd_published(n->gossip);
+  if (res.tombstones > 0) hls_node_erased(n);
   if (res.profiles + res.digests + res.stories + res.tombstones > 0)
     hls_log_info("published", "profiles=%d digests=%d stories=%d tombstones=%d chain_seq=%llu", res.profiles,
                  res.digests, res.stories, res.tombstones, (unsigned long long)n->chain_seq);
@@ -338,6 +366,7 @@ static void node_stop(struct hls_node *n, const char *why) {
   uv_close((uv_handle_t *)&n->publish_timer, NULL);
   uv_close((uv_handle_t *)&n->week_timer, NULL);
   uv_close((uv_handle_t *)&n->expiry_timer, NULL);
+  uv_close((uv_handle_t *)&n->scrub_timer, NULL);
   uv_close((uv_handle_t *)&n->sig_int, NULL);
   uv_close((uv_handle_t *)&n->sig_term, NULL);
   uv_close((uv_handle_t *)&n->sig_hup, NULL);
@@ -461,6 +490,11 @@ static int open_store(struct hls_node *n, bool accept_new, struct hls_why *why) 
                        "own store back, or move that file away and start with --accept-new-store", path,
                        owned ? theirs : "its items are of another chain", n->node_id);
   }
+  /* After a crash, old page images (erased text among them) may still be
+   * in the WAL: fold it into the store and empty it now. */
+  struct hls_why scrub_why = {{0}};
+  if (hls_store_checkpoint(n->store, &scrub_why) != 0)
+    hls_log_warn("store_scrub_failed", "detail=\"%s\"", scrub_why.text);
   struct hls_chainmark head;
   if ((rc = own_head(n, &head, why)) != 0) return rc;
   n->chain_seq = head.seq;
@@ -537,7 +571,8 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   uv_timer_init(&n->loop, &n->publish_timer);
   uv_timer_init(&n->loop, &n->week_timer);
   uv_timer_init(&n->loop, &n->expiry_timer);
-  n->publish_timer.data = n->week_timer.data = n->expiry_timer.data = n;
+  uv_timer_init(&n->loop, &n->scrub_timer);
+  n->publish_timer.data = n->week_timer.data = n->expiry_timer.data = n->scrub_timer.data = n;
 
   ensure_descriptors(config);
   if ((rc = hls_peers_start(&n->peers, n, why)) != 0 || (rc = hls_gossipd_start(&n->gossip, n, why)) != 0 ||

@@ -60,6 +60,10 @@ struct hls_node {
   bool recovering;           /* the store is behind what this node signed: nothing is signed */
   bool recover_target_known; /* false: the mark itself was lost (hlsd --accept-new-store) */
   bool pause_logged;
+
+  /* Erased text leaves every file of the store within seconds. */
+  uv_timer_t scrub_timer;
+  int scrub_retries;
 };
 
 /* How hlsd was started (its command line). */
@@ -90,6 +94,11 @@ struct hls_summarise_ctx hls_node_summarise_ctx(struct hls_node *n);
 /* Run the summariser now (also used by the publish timer). HLS_ESTATE
  * while the chain is being recovered (nothing may be signed). */
 int hls_node_publish(struct hls_node *n, struct hls_why *why) HLS_WARN_UNUSED;
+/* Text was erased or replaced in the store (an erased body, a deleted or
+ * edited record): checkpoint the WAL into the database and truncate it
+ * within a second, so that no copy of the old text stays in hlsd.db-wal
+ * (secure_delete already zeroes it in hlsd.db). */
+void hls_node_erased(struct hls_node *n);
 /* Items of this node's own chain arrived from a peer (the chain was
  * behind: a restored or new store). Ends the recovery once the chain is
  * back to the mark. */
