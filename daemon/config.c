@@ -59,6 +59,21 @@ static const struct hls_config_option options[] = {
      NULL, true, "First wait before dialling a peer again after a failure; it doubles with each failure."},
     {"network", "reconnect_max", HLS_CFG_DURATION, OFF(reconnect_max_ms), SZ(reconnect_max_ms), 1 * SEC,
      3600 * SEC, "5m", NULL, true, "Longest wait between attempts to dial a failing peer."},
+    {"network", "frame_timeout", HLS_CFG_DURATION, OFF(frame_timeout_ms), SZ(frame_timeout_ms), 1 * SEC, 3600 * SEC,
+     "60s", NULL, true,
+     "A frame a peer has begun to send must arrive whole within this; a peer that trickles it is disconnected "
+     "(reason frame_timeout), so that it cannot hold a connection slot for ever."},
+    {"network", "idle_timeout", HLS_CFG_DURATION, OFF(idle_timeout_ms), SZ(idle_timeout_ms), 1 * SEC, 86400 * SEC,
+     "15m", NULL, true,
+     "A session with a peer the admin did not list (hls peer add) that carried no gossip either way for this "
+     "long is closed (reason idle_session), freeing its slot. Listed peers stay connected."},
+    {"network", "max_per_address", HLS_CFG_INT, OFF(max_per_address), SZ(max_per_address), 0, 4096, "8", NULL, true,
+     "Most incoming connections from one address (an IPv4 address, or an IPv6 /64) that are handshaking or are "
+     "sessions of unlisted peers; more are closed at once (reason too_many_from_address). 0: no limit."},
+    {"network", "reserved_for_listed", HLS_CFG_INT, OFF(reserved_for_listed), SZ(reserved_for_listed), 0, 4095, "8",
+     NULL, true,
+     "Of network.max_connections, sessions only peers the admin listed may use: unlisted members are refused "
+     "(reason reserved_for_listed) once the rest are taken. Must be less than network.max_connections."},
     {"gossip", "connections", HLS_CFG_INT, OFF(gossip_connections), SZ(gossip_connections), 0, 256, "6", NULL, false,
      "While fewer sessions than this are open, hlsd dials members at random from the addresses in their profiles "
      "(peer exchange). Listed peers are always dialled. 0: listed peers only."},
@@ -70,6 +85,11 @@ static const struct hls_config_option options[] = {
      false, "Most items in one batch; each batch costs the receiver one signature check."},
     {"gossip", "max_origins", HLS_CFG_INT, OFF(gossip_max_origins), SZ(gossip_max_origins), 1, 10000000, "100000",
      NULL, false, "Most chains (places) followed; items of further origins are ignored."},
+    {"gossip", "new_origins_per_hour", HLS_CFG_INT, OFF(gossip_new_origins_per_hour),
+     SZ(gossip_new_origins_per_hour), 1, 10000000, "200", NULL, true,
+     "New chains (places this node did not follow yet) one unlisted peer may bring in an hour; the items of "
+     "further new chains from it are ignored and it is counted a violation. Listed peers are not limited: a new "
+     "node catches up from the peers its admin added."},
     {"patterns", "window_weeks", HLS_CFG_INT, OFF(pat_window_weeks), SZ(pat_window_weeks), 1, 104, "8", NULL, false,
      "Length of the fixed windows of the spread, together and cross-scale signals, in weeks."},
     {"patterns", "spread_min_places", HLS_CFG_INT, OFF(pat_spread_min_places), SZ(pat_spread_min_places), 1, 1000000,
@@ -365,6 +385,10 @@ int hls_config_check(const struct hls_config *c, struct hls_why *why) {
       return hls_why_set(why, HLS_ECONFIG, "%s.%s: required (set it in the config file or with hls init)",
                          o->section, o->name);
   }
+  if (c->reserved_for_listed >= c->max_connections)
+    return hls_why_set(why, HLS_ECONFIG, "network.reserved_for_listed (%lld) must be less than "
+                       "network.max_connections (%lld)", (long long)c->reserved_for_listed,
+                       (long long)c->max_connections);
   return 0;
 }
 

@@ -34,12 +34,17 @@ struct hls_config {
   int64_t write_queue;
   int64_t keepalive_ms;
   int64_t reconnect_min_ms, reconnect_max_ms;
+  int64_t frame_timeout_ms;    /* a frame begun must arrive whole within this */
+  int64_t idle_timeout_ms;     /* an unlisted peer's session with no gossip for this long is closed */
+  int64_t max_per_address;     /* inbound handshakes + unlisted sessions from one address */
+  int64_t reserved_for_listed; /* sessions only listed peers may use */
   /* [gossip] */
   int64_t gossip_connections;
   int64_t gossip_interval_ms;
   int64_t gossip_window;
   int64_t gossip_batch_items;
   int64_t gossip_max_origins;
+  int64_t gossip_new_origins_per_hour; /* new chains one unlisted peer may bring per hour */
   /* [node] records: 0 auto (a place yes, a partner no), 1 on, 2 off */
   int node_records;
   /* [patterns] (docs/patterns.md) */

@@ -141,6 +141,11 @@ static int st_get(void *ctx, const uint8_t origin[32], uint64_t seq, struct hls_
   return hls_gstore_get(gd->gs, origin, seq, out);
 }
 
+static bool st_admit_origin(void *ctx, const uint8_t pk[32]) {
+  struct hls_gossipd *gd = ctx;
+  return gd->node->peers == NULL || hls_peers_admit_origin(gd->node->peers, pk);
+}
+
 static int st_stubs(void *ctx, const uint8_t origin[32], uint64_t after, uint64_t *seqs, size_t max, size_t *n) {
   struct hls_gossipd *gd = ctx;
   return hls_gstore_stubs(gd->gs, origin, after, seqs, max, n);
@@ -242,7 +247,8 @@ int hls_gossipd_start(struct hls_gossipd **out, struct hls_node *node, struct hl
   cfg.batch_bytes = (uint32_t)bb;
   cfg.redial_after_ms = (uint64_t)c->reconnect_max_ms;
   randombytes_buf(&cfg.seed, sizeof cfg.seed);
-  struct hls_gossip_store st = {.ctx = gd, .get = st_get, .stubs = st_stubs, .is_direct_peer = is_direct_peer};
+  struct hls_gossip_store st = {.ctx = gd, .get = st_get, .stubs = st_stubs, .is_direct_peer = is_direct_peer,
+                                .admit_origin = st_admit_origin};
   rc = hls_gossip_new(&gd->g, &cfg, &st, emit, gd);
   if (rc == 0) rc = hls_gstore_each_origin(gd->gs, load_one, gd, why);
   if (rc == 0) rc = hls_gstore_counts(gd->gs, &gd->others, why);
@@ -372,7 +378,7 @@ int hls_gossipd_pack_status(struct hls_gossipd *gd, msgpack_packer *pk, struct h
   uint32_t n_forks = 0;
   rc = hls_gstore_each_fork(gd->gs, count_fork, &n_forks, why);
   if (rc != 0) return rc;
-  PACK(msgpack_pack_map(pk, 14));
+  PACK(msgpack_pack_map(pk, 15));
   PACK(hls_mp_pack_kv_i64(pk, "chains", (int64_t)st.origins));
   PACK(hls_mp_pack_kv_i64(pk, "items", counts.items));
   PACK(hls_mp_pack_kv_i64(pk, "bodies_held", counts.held));
@@ -385,6 +391,7 @@ int hls_gossipd_pack_status(struct hls_gossipd *gd, msgpack_packer *pk, struct h
   PACK(hls_mp_pack_kv_i64(pk, "items_duplicate", (int64_t)st.items_duplicate));
   PACK(hls_mp_pack_kv_i64(pk, "items_sent", (int64_t)st.items_sent));
   PACK(hls_mp_pack_kv_i64(pk, "signature_checks", (int64_t)st.verifications));
+  PACK(hls_mp_pack_kv_i64(pk, "origins_refused", (int64_t)st.origins_refused));
   PACK(hls_mp_pack_cstr(pk, "forks"));
   PACK(msgpack_pack_array(pk, n_forks));
   rc = hls_gstore_each_fork(gd->gs, pack_fork, pk, why);

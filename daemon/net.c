@@ -39,7 +39,12 @@ struct hls_conn {
   struct hls_frame_reader frames; /* frames from box-stream bodies */
   size_t queued;
   int64_t bytes_in, bytes_out;
-  uint64_t last_recv; /* uv_now */
+  uint64_t last_recv;     /* uv_now */
+  uint64_t last_frame;    /* uv_now of the last frame handed to on_frame (or of the session's start) */
+  uint64_t partial_since; /* uv_now since when part of a frame waits for the rest; 0: none */
+  uint8_t addr_key[8];    /* the remote address, for max_per_address: IPv4, or an IPv6 /64 */
+  uint8_t addr_family;    /* 4, 6, or 0 when unknown */
+  bool exempt;
   bool ping_outstanding;
   uint32_t version; /* the session's protocol version; 0 until the peer's hello */
   void *data;
@@ -80,6 +85,8 @@ bool hls_conn_is_open(const struct hls_conn *c) { return c->state == C_OPEN; }
 const char *hls_conn_address(const struct hls_conn *c) { return c->address; }
 void *hls_conn_data(const struct hls_conn *c) { return c->data; }
 void hls_conn_set_data(struct hls_conn *c, void *data) { c->data = data; }
+void hls_conn_set_exempt(struct hls_conn *c, bool exempt) { c->exempt = exempt; }
+int64_t hls_conn_idle_ms(const struct hls_conn *c) { return (int64_t)(uv_now(c->net->loop) - c->last_frame); }
 void hls_conn_stats(const struct hls_conn *c, int64_t *bytes_in, int64_t *bytes_out) {
   *bytes_in = c->bytes_in;
   *bytes_out = c->bytes_out;
@@ -330,6 +337,7 @@ static int handle_frame(struct hls_conn *c, const uint8_t *payload, size_t len) 
     msgpack_sbuffer_destroy(&sb);
     return 0;
   }
+  c->last_frame = uv_now(c->net->loop);
   int frc = c->net->cb.on_frame ? c->net->cb.on_frame(c->net->ctx, c, payload, len, &why) : 0;
   if (frc != 0) {
     char id[HLS_NODEID_TEXT_SIZE], quoted[300];
@@ -351,6 +359,7 @@ static int handle_frame(struct hls_conn *c, const uint8_t *payload, size_t len) 
 
 static int on_frame_ready(void *ctx, const uint8_t *payload, size_t len) {
   struct hls_conn *c = ctx;
+  c->partial_since = 0; /* frames come one after another: nothing of a later one is pending */
   int rc = handle_frame(c, payload, len);
   return rc != 0 ? rc : c->state == C_OPEN ? 0 : HLS_ECLOSED;
 }
@@ -372,6 +381,14 @@ static int on_body(void *ctx, const uint8_t *plain, size_t len) {
 /* --- handshake ------------------------------------------------------------------------ */
 
 
+/* How often an open session's timer looks at its clocks: often enough to
+ * hold the keepalive and the frame deadline to within half of each. */
+static uint64_t session_tick_ms(const struct hls_net_options *o) {
+  int64_t t = o->keepalive_ms < o->frame_timeout_ms ? o->keepalive_ms : o->frame_timeout_ms;
+  t /= 2;
+  return t < 100 ? 100 : (uint64_t)t;
+}
+
 static void session_open(struct hls_conn *c) {
   struct hls_shs_result res;
   if (hls_shs_result(&c->shs, &res) != 0) {
@@ -391,8 +408,10 @@ static void session_open(struct hls_conn *c) {
   sodium_memzero(&res, sizeof res);
   if (c->inbound) c->net->n_handshakes--;
   c->state = C_OPEN;
-  c->last_recv = uv_now(c->net->loop);
-  uv_timer_start(&c->timer, on_timer, (uint64_t)c->net->opt.keepalive_ms, (uint64_t)c->net->opt.keepalive_ms);
+  c->last_recv = c->last_frame = uv_now(c->net->loop);
+  c->partial_since = 0;
+  uint64_t tick = session_tick_ms(&c->net->opt);
+  uv_timer_start(&c->timer, on_timer, tick, tick);
   char id[HLS_NODEID_TEXT_SIZE];
   hls_log_info("peer_connected", "peer=%s address=%s direction=%s", peer_label(c, id), c->address,
                c->inbound ? "in" : "out");
@@ -502,6 +521,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
                                                                                       : "box_stream_error");
     else if (c->state == C_OPEN && c->dec->ended)
       hls_conn_close(c, "goodbye"); /* answer with our own goodbye */
+    /* Part of a box message or of a frame waits for the rest: the frame
+     * deadline runs from now (or from the last frame completed). */
+    bool partial = c->state == C_OPEN && (c->dec->in_body || c->dec->have > 0 || c->frames.hdr_have > 0);
+    if (!partial) c->partial_since = 0;
+    else if (c->partial_since == 0) c->partial_since = uv_now(c->net->loop);
   }
   free(buf->base);
   /* Back-pressure: a peer that does not read what we send stops being
@@ -532,7 +556,13 @@ static void on_timer(uv_timer_t *t) {
     return;
   }
   if (c->state != C_OPEN) return;
-  uint64_t silent = uv_now(c->net->loop) - c->last_recv;
+  uint64_t now = uv_now(c->net->loop);
+  if (c->partial_since != 0 && now - c->partial_since >= (uint64_t)c->net->opt.frame_timeout_ms) {
+    /* A peer that trickles a frame would hold its slot for ever. */
+    conn_close(c, "frame_timeout");
+    return;
+  }
+  uint64_t silent = now - c->last_recv;
   if (silent >= 3 * (uint64_t)c->net->opt.keepalive_ms) {
     /* With reading paused by back-pressure the silence is ours: the peer
      * may be sending all along, but has not read what we sent. */
@@ -564,6 +594,34 @@ static struct hls_conn *conn_new(struct hls_net *n, bool inbound) {
   n->conns = c;
   n->n_conns++;
   return c;
+}
+
+/* The part of a peer's address that max_per_address counts by: an IPv4
+ * address, or the /64 of an IPv6 one (one site's hosts share it). */
+static void address_key(struct hls_conn *c, const struct sockaddr *sa) {
+  memset(c->addr_key, 0, sizeof c->addr_key);
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+    memcpy(c->addr_key, &in->sin_addr, 4);
+    c->addr_family = 4;
+  } else if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+    bool mapped = IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr);
+    if (mapped) memcpy(c->addr_key, in6->sin6_addr.s6_addr + 12, 4);
+    else memcpy(c->addr_key, in6->sin6_addr.s6_addr, 8); /* the /64 */
+    c->addr_family = mapped ? 4 : 6;
+  }
+}
+
+/* Inbound connections from c's address that count against it: handshakes
+ * in progress and sessions of peers the admin did not list. */
+static int from_same_address(const struct hls_net *n, const struct hls_conn *c) {
+  int k = 0;
+  for (const struct hls_conn *o = n->conns; o != NULL; o = o->next)
+    if (o != c && o->inbound && o->addr_family == c->addr_family && !o->exempt && o->state != C_CLOSING &&
+        memcmp(o->addr_key, c->addr_key, sizeof c->addr_key) == 0)
+      k++;
+  return k;
 }
 
 static void format_sockaddr(const struct sockaddr *sa, char *out, size_t size) {
@@ -625,14 +683,21 @@ static void on_connection(uv_stream_t *server, int status) {
   }
   struct sockaddr_storage ss;
   int len = sizeof ss;
-  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
     format_sockaddr((struct sockaddr *)&ss, c->address, sizeof c->address);
+    address_key(c, (struct sockaddr *)&ss);
+  }
   uv_tcp_nodelay(&c->tcp, 1);
   const char *limit = NULL;
   /* Connections already closed wait for the end of this loop turn to be
-   * freed: a burst of refusals must not count itself as connections. */
-  if (n->n_conns - n->n_closed > n->opt.max_connections) limit = "too_many_connections";
+   * freed: a burst of refusals must not count itself as connections. The
+   * hard bound is sessions plus handshakes; how many sessions, and how many
+   * of them unlisted, is decided once the peer's identity is known (the
+   * allow callback), so that a listed peer still finds a slot. */
+  if (n->n_conns - n->n_closed > n->opt.max_connections + n->opt.max_handshakes) limit = "too_many_connections";
   else if (n->n_handshakes >= n->opt.max_handshakes) limit = "too_many_handshakes";
+  else if (n->opt.max_per_address > 0 && c->addr_family != 0 && from_same_address(n, c) >= n->opt.max_per_address)
+    limit = "too_many_from_address";
   if (limit != NULL) {
     hls_log_warn("peer_refused", "address=%s direction=in reason=%s", c->address, limit);
     c->state = C_CONNECTING; /* not counted as a handshake */

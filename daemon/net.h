@@ -29,6 +29,9 @@ struct hls_net_options {
   size_t max_frame;          /* largest frame a peer may send */
   size_t write_queue;        /* bytes queued to one peer before sends are refused */
   int64_t keepalive_ms;      /* ping after this much silence; close after three times it */
+  int64_t frame_timeout_ms;  /* a frame begun must be complete within this (a trickle holds no slot) */
+  int max_per_address;       /* inbound connections from one address (IPv4, or IPv6 /64) that are
+                                handshaking or unlisted sessions; 0: no limit */
 };
 
 struct hls_net_callbacks {
@@ -82,5 +85,11 @@ void hls_conn_stats(const struct hls_conn *c, int64_t *bytes_in, int64_t *bytes_
 /* Upper-layer state. */
 void *hls_conn_data(const struct hls_conn *c);
 void hls_conn_set_data(struct hls_conn *c, void *data);
+/* A session of a peer the admin listed: not counted against its address
+ * (network.max_per_address). */
+void hls_conn_set_exempt(struct hls_conn *c, bool exempt);
+/* Milliseconds since the peer last sent a frame other than hello, ping and
+ * pong (since the session opened, if none). */
+int64_t hls_conn_idle_ms(const struct hls_conn *c);
 
 #endif

@@ -21,6 +21,10 @@ struct peer {
   int64_t penalty_until_ms; /* after a protocol violation: refused until then */
   bool removed;             /* forgotten while a connection still ends */
   bool dial_once;           /* learnt by peer exchange: one attempt */
+  /* New chains it brought in the current hour (gossip.new_origins_per_hour). */
+  int64_t origins_window_ms;
+  int64_t origins_in_window;
+  bool origins_violation; /* counted once per window */
 };
 
 struct hls_peers {
@@ -56,6 +60,9 @@ static struct peer *add_peer(struct hls_peers *p, const uint8_t pk[32]) {
   p->peers[p->n++] = peer;
   return peer;
 }
+
+/* Listed by this node's admin (hls peer add): trusted to keep its session. */
+static bool listed(const struct peer *peer) { return peer != NULL && peer->row.admin && !peer->removed; }
 
 /* A removed peer met again (inbound, or added or blocked by an admin)
  * starts afresh: the store forgot it, so does the table. */
@@ -133,8 +140,22 @@ static void sweep_removed(struct hls_peers *p) {
   }
 }
 
+/* Unlisted peers' sessions that carried no gossip for network.idle_timeout
+ * give their slot back. */
+static void close_idle(struct hls_peers *p) {
+  struct hls_conn *idle[32];
+  size_t n = 0;
+  for (size_t i = 0; i < p->n && n < sizeof idle / sizeof idle[0]; i++) {
+    struct peer *peer = p->peers[i];
+    if (peer->conn != NULL && !listed(peer) && hls_conn_idle_ms(peer->conn) >= p->node->config->idle_timeout_ms)
+      idle[n++] = peer->conn;
+  }
+  for (size_t i = 0; i < n; i++) hls_conn_close(idle[i], "idle_session");
+}
+
 static void on_dial_timer(uv_timer_t *t) {
   sweep_removed(t->data);
+  close_idle(t->data);
   dial_due(t->data);
 }
 
@@ -145,8 +166,21 @@ static const char *allow(void *ctx, const uint8_t pk[32], bool inbound) {
   struct peer *peer = find(p, pk);
   if (peer != NULL && peer->row.blocked) return "blocked";
   if (peer != NULL && peer->penalty_until_ms > hls_node_now_ms(p->node)) return "backed_off";
-  if (inbound && p->node->config->accept == HLS_ACCEPT_LISTED && (peer == NULL || !peer->row.admin))
-    return "not_listed";
+  if (inbound && p->node->config->accept == HLS_ACCEPT_LISTED && !listed(peer)) return "not_listed";
+  /* Session slots, once the identity is known. A second session of a
+   * connected peer replaces its first, so takes no slot. Outbound sessions
+   * are this node's own choice (dial limits keep them in bounds). */
+  if (inbound && (peer == NULL || peer->conn == NULL)) {
+    int sessions = 0, unlisted = 0;
+    for (size_t i = 0; i < p->n; i++)
+      if (p->peers[i]->conn != NULL) {
+        sessions++;
+        if (!listed(p->peers[i])) unlisted++;
+      }
+    const struct hls_config *c = p->node->config;
+    if (sessions >= c->max_connections) return "too_many_connections";
+    if (!listed(peer) && unlisted >= c->max_connections - c->reserved_for_listed) return "reserved_for_listed";
+  }
   return NULL;
 }
 
@@ -189,6 +223,7 @@ static void on_open(void *ctx, struct hls_conn *c) {
   }
   peer->conn = c;
   hls_conn_set_data(c, peer);
+  hls_conn_set_exempt(c, listed(peer));
   peer->connected_ms = hls_node_now_ms(p->node);
   peer->row.last_seen_ms = peer->connected_ms;
   peer->row.failures = 0;
@@ -215,9 +250,10 @@ static void on_writable(void *ctx, struct hls_conn *c) {
 /* Ends that are not the peer's failure: a goodbye, or this node's own
  * decision. They do not count in failures or back off. */
 static bool clean_end(const char *reason) {
-  static const char *const clean[] = {"goodbye",    "shutting_down", "duplicate_session", "blocked",
-                                      "removed",    "not_listed",    "backed_off",        "local_error",
-                                      "slow_reader", "listed"};
+  static const char *const clean[] = {"goodbye",      "shutting_down", "duplicate_session",    "blocked",
+                                      "removed",      "not_listed",    "backed_off",           "local_error",
+                                      "slow_reader",  "listed",        "too_many_connections", "reserved_for_listed",
+                                      "idle_session"};
   for (size_t i = 0; i < sizeof clean / sizeof clean[0]; i++)
     if (strcmp(reason, clean[i]) == 0) return true;
   return false;
@@ -280,6 +316,8 @@ static struct hls_net_options net_options(const struct hls_config *c) {
       .max_frame = (size_t)c->max_frame,
       .write_queue = (size_t)c->write_queue,
       .keepalive_ms = c->keepalive_ms,
+      .frame_timeout_ms = c->frame_timeout_ms,
+      .max_per_address = (int)c->max_per_address,
   };
   snprintf(o.listen, sizeof o.listen, "%s", c->listen);
   return o;
@@ -423,6 +461,31 @@ void hls_peers_violation(struct hls_peers *p, const uint8_t pk[32], const char *
    * for as long. */
   peer->penalty_until_ms = hls_node_now_ms(p->node) + backoff_ms(p, peer->row.failures + peer->row.violations + 1);
   save(p, peer);
+}
+
+bool hls_peers_admit_origin(struct hls_peers *p, const uint8_t pk[32]) {
+  struct peer *peer = find(p, pk);
+  if (peer == NULL || listed(peer)) return true;
+  int64_t now = hls_node_now_ms(p->node);
+  if (now - peer->origins_window_ms >= 3600 * 1000 || now < peer->origins_window_ms) {
+    peer->origins_window_ms = now;
+    peer->origins_in_window = 0;
+    peer->origins_violation = false;
+  }
+  if (peer->origins_in_window < p->node->config->gossip_new_origins_per_hour) {
+    peer->origins_in_window++;
+    return true;
+  }
+  if (!peer->origins_violation) {
+    peer->origins_violation = true;
+    char id[HLS_NODEID_TEXT_SIZE];
+    hls_nodeid_format(pk, id);
+    hls_log_warn("peer_origin_quota", "peer=%s limit=%lld detail=\"more new chains in an hour than "
+                 "gossip.new_origins_per_hour; the rest are ignored\"", id,
+                 (long long)p->node->config->gossip_new_origins_per_hour);
+    hls_peers_violation(p, pk, "new_origins_per_hour");
+  }
+  return false;
 }
 
 void hls_peers_learn(struct hls_peers *p, const uint8_t pk[32], const char *address) {

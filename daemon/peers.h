@@ -52,6 +52,10 @@ bool hls_peers_is_listed(const struct hls_peers *p, const uint8_t pk[32]);
 /* pk broke the gossip protocol (what: a short reason): count it, and back
  * off from it (no dialling, inbound refused) for a while. */
 void hls_peers_violation(struct hls_peers *p, const uint8_t pk[32], const char *what);
+/* May peer pk bring one more chain this node does not follow yet? Listed
+ * peers always; others up to gossip.new_origins_per_hour each (the first
+ * refusal in an hour logs and counts a violation). */
+bool hls_peers_admit_origin(struct hls_peers *p, const uint8_t pk[32]);
 /* Peer exchange: try pk at address once (unless blocked, connected or
  * backed off). Never makes it a listed peer. */
 void hls_peers_learn(struct hls_peers *p, const uint8_t pk[32], const char *address);

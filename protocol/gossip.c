@@ -914,6 +914,11 @@ static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct
     }
     uint32_t idx;
     if (f < 0) {
+      if (s != NULL && !from_origin && g->store.admit_origin != NULL &&
+          memcmp(opk, g->cfg.self, HLS_KEY_BYTES) != 0 && !g->store.admit_origin(g->store.ctx, s->pk)) {
+        g->st.origins_refused++;
+        return 0; /* not followed: ignored */
+      }
       rc = origin_add(g, opk, &idx);
       if (rc == HLS_ELIMIT) return 0; /* not followed: ignored */
       if (rc != 0) return rc;

@@ -89,6 +89,10 @@ struct hls_gossip_store {
   /* Is pk one of this node's direct peers (listed by its admin, not
    * blocked)? Only they get the bodies of its peers-audience stories. */
   bool (*is_direct_peer)(void *ctx, const uint8_t pk[HLS_KEY_BYTES]);
+  /* May peer pk make this node follow one more origin (one it does not
+   * follow yet, neither this node's own nor pk's own chain)? NULL: always.
+   * When refused, the run is ignored like one beyond max_origins. */
+  bool (*admit_origin)(void *ctx, const uint8_t pk[HLS_KEY_BYTES]);
 };
 
 struct hls_gossip;
@@ -207,6 +211,7 @@ struct hls_gossip_stats {
   uint64_t items_sent, bodies_sent, bodies_received;
   uint64_t frames_sent, frames_received, bytes_sent, bytes_received;
   uint64_t verifications; /* Ed25519 verifications done */
+  uint64_t origins_refused; /* runs of new origins a peer was not admitted to bring (admit_origin) */
 };
 void hls_gossip_get_stats(const struct hls_gossip *g, struct hls_gossip_stats *out);
 

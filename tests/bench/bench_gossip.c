@@ -115,6 +115,9 @@ static pid_t spawn_hlsd(const char *hlsd, const char *home, const char *log, con
     argv[n++] = strdup(hlsd);
     argv[n++] = strdup("--home");
     argv[n++] = strdup(home);
+    /* Every daemon here is on 127.0.0.1: one address, many members. */
+    argv[n++] = strdup("--set");
+    argv[n++] = strdup("network.max_per_address=0");
     for (; sets != NULL && *sets != NULL && n < 60; sets++) {
       argv[n++] = strdup("--set");
       argv[n++] = strdup(*sets);

@@ -48,6 +48,10 @@ static struct sockaddr_in server_addr;
 static uint8_t server_pk[32];
 static struct hls_identity me;
 static uint8_t netkey[32];
+/* PEER_ABUSE_FROM=IP: connect from this local address (another loopback
+ * address stands for another host). */
+static struct sockaddr_in source_addr;
+static bool have_source;
 /* --- one connection ----------------------------------------------------------------- */
 
 struct client {
@@ -98,6 +102,7 @@ static struct client *client_open(const char *label) {
   int one = 1;
   if (c->fd < 0 || setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0 ||
       setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
+      (have_source && bind(c->fd, (const struct sockaddr *)&source_addr, sizeof source_addr) != 0) ||
       connect(c->fd, (const struct sockaddr *)&server_addr, sizeof server_addr) != 0) {
     fprintf(stderr, "%s: connect: %s\n", label, strerror(errno));
     client_free(c);
@@ -755,8 +760,9 @@ static void s_stall(int argc, char **argv) {
           (long long)closed[0], (long long)closed[1], (long long)closed[2], (long long)closed[3]);
 }
 
-/* ARGS: network.max_handshakes and network.max_connections. One over
- * either limit is closed at once without a byte; the rest are served. */
+/* ARGS: network.max_handshakes and network.max_connections. One over the
+ * handshakes is closed at once without a byte; one session over the
+ * connections gets no accept; the rest are served. */
 static void s_limits(int argc, char **argv) {
   CHECK(argc >= 2, "usage: limits MAX_HANDSHAKES MAX_CONNECTIONS");
   int max_hs = atoi(argv[0]), max_conn = atoi(argv[1]);
@@ -790,10 +796,20 @@ static void s_limits(int argc, char **argv) {
     snprintf(label, sizeof label, "held-%d", i);
     CHECK((held[i] = open_session_as(label, &ids[i])) != NULL, "session %d of %d refused", i + 1, max_conn);
   }
+  /* One more member: its handshake gets as far as the identity, and then
+   * no accept (sessions are counted once the identity is known, so that a
+   * listed peer is told apart from others). */
+  struct hls_identity extra;
+  crypto_sign_keypair(extra.public_key, extra.secret_key);
   over = client_open("over-connections");
   CHECK(over != NULL, "connect");
-  CHECK(wait_closed(over, CLOSE_DEADLINE_MS, &bytes) && bytes == 0, "over max_connections: not closed at once");
+  over->id = &extra;
+  CHECK(shs_start(over) == 0 && send_all(over->fd, over->hello, sizeof over->hello) == 0 &&
+            shs_server_hello(over) == 0 && send_all(over->fd, over->auth, sizeof over->auth) == 0,
+        "over max_connections: handshake");
+  CHECK(wait_closed(over, CLOSE_DEADLINE_MS, &bytes) && bytes == 0, "over max_connections: accepted, or not closed");
   client_free(over);
+  sodium_memzero(&extra, sizeof extra);
   for (int i = 0; i < max_conn; i++) {
     CHECK(ping_pong(held[i], 8) == 0 && end_session(held[i]) == 0, "held session %d broken", i);
     client_free(held[i]);
@@ -1121,6 +1137,187 @@ static void s_dup_session(int argc, char **argv) {
   fprintf(stderr, "ok - %d rounds of a second session replacing the first, then an item: all acknowledged\n", rounds);
 }
 
+/* --- slots: what one member may hold ------------------------------------------------ */
+
+/* A session that has begun a frame of len bytes and sent `sent` of them. */
+static int begin_frame(struct client *c, size_t len, size_t sent) {
+  uint8_t head[HLS_WIRE_HEADER + 64];
+  head[0] = (uint8_t)(len >> 24), head[1] = (uint8_t)(len >> 16), head[2] = (uint8_t)(len >> 8), head[3] = (uint8_t)len;
+  memset(head + HLS_WIRE_HEADER, 0x90, sizeof head - HLS_WIRE_HEADER);
+  return send_sealed(c, head, HLS_WIRE_HEADER + (sent < 64 ? sent : 64));
+}
+
+/* ARGS: N, network.max_per_address, network.frame_timeout in ms. From this
+ * run's address (PEER_ABUSE_FROM), N members (fresh identities) each open a
+ * session and begin a 1 MiB frame, then trickle a byte every 200 ms: at most
+ * max_per_address get a session (the rest are closed at once, without a
+ * byte), a good client from another address is served meanwhile, and every
+ * trickler is closed by the frame deadline. */
+static void s_slots(int argc, char **argv) {
+  CHECK(argc >= 3, "usage: slots N MAX_PER_ADDRESS FRAME_TIMEOUT_MS");
+  int n = atoi(argv[0]), cap = atoi(argv[1]);
+  int64_t frame_timeout = strtol(argv[2], NULL, 10);
+  CHECK(n > 0 && n <= 200 && cap > 0 && cap < n, "arguments");
+  CHECK(have_source, "slots needs PEER_ABUSE_FROM (another loopback address)");
+  struct client **held = calloc((size_t)n, sizeof *held);
+  struct hls_identity *ids = calloc((size_t)n, sizeof *ids);
+  CHECK(held != NULL && ids != NULL, "calloc");
+  int sessions = 0, refused = 0;
+  for (int i = 0; i < n; i++) {
+    char label[32];
+    snprintf(label, sizeof label, "trickle-%d", i);
+    crypto_sign_keypair(ids[i].public_key, ids[i].secret_key);
+    struct client *c = client_open(label);
+    CHECK(c != NULL, "connect %d", i);
+    c->id = &ids[i];
+    size_t bytes = 0;
+    if (shs_start(c) == 0 && send_all(c->fd, c->hello, sizeof c->hello) == 0 && shs_server_hello(c) == 0 &&
+        send_all(c->fd, c->auth, sizeof c->auth) == 0 && shs_accept(c) == 0 && expect_hello_frame(c) == 0 &&
+        send_hello_frame(c) == 0 && begin_frame(c, 1u << 20, 1) == 0) {
+      held[sessions++] = c;
+    } else {
+      CHECK(wait_closed(c, CLOSE_DEADLINE_MS, &bytes), "connection %d over the limit not closed", i);
+      refused++;
+      client_free(c);
+    }
+  }
+  CHECK(sessions == cap, "%d sessions from one address, want max_per_address = %d", sessions, cap);
+  /* Another host is served while they hold their slots. */
+  have_source = false;
+  struct client *good = open_session("other-host");
+  CHECK(good != NULL && ping_pong(good, 8) == 0, "a member from another address was not served");
+  have_source = true;
+  /* Trickle: one byte each every 200 ms, until hlsd closes them all. */
+  int64_t start = now_ms(), deadline = start + frame_timeout + 3 * CLOSE_DEADLINE_MS;
+  int open = sessions;
+  bool *closed = calloc((size_t)sessions, sizeof *closed);
+  CHECK(closed != NULL, "calloc");
+  while (open > 0 && now_ms() < deadline) {
+    for (int i = 0; i < sessions; i++) {
+      if (closed[i]) continue;
+      static const uint8_t one = 0x90;
+      uint8_t sealed[HLS_BOX_HEADER + 1];
+      uint8_t buf[4096];
+      if (hls_box_seal(&held[i]->enc, &one, 1, sealed) != 0 ||
+          send(held[i]->fd, sealed, sizeof sealed, MSG_NOSIGNAL) < 0 ||
+          (recv(held[i]->fd, buf, sizeof buf, MSG_DONTWAIT) == 0)) {
+        closed[i] = true;
+        open--;
+      }
+    }
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = 200 * 1000000L};
+    nanosleep(&ts, NULL); /* the trickle's own pace, not a wait for hlsd */
+  }
+  int64_t took = now_ms() - start;
+  CHECK(open == 0, "%d of %d trickling sessions still open after %lld ms (frame_timeout %lld ms)", open, sessions,
+        (long long)took, (long long)frame_timeout);
+  CHECK(took >= frame_timeout - 200, "trickling sessions closed after %lld ms, before frame_timeout %lld ms",
+        (long long)took, (long long)frame_timeout);
+  CHECK(ping_pong(good, 8) == 0 && end_session(good) == 0, "the other host's session broke");
+  for (int i = 0; i < sessions; i++) client_free(held[i]);
+  client_free(good);
+  free(closed);
+  sodium_memzero(ids, (size_t)n * sizeof *ids);
+  free(ids);
+  free(held);
+  fprintf(stderr, "ok - %d members from one address: %d sessions, %d refused at once; another host served; "
+          "tricklers closed after %lld ms\n", n, sessions, refused, (long long)took);
+}
+
+/* ARGS: network.max_connections, network.reserved_for_listed. Unlisted
+ * members (fresh identities) get max - reserved sessions, the next gets no
+ * accept; then HOME's identity, which hlsd lists, gets a session. */
+static void s_reserve(int argc, char **argv) {
+  CHECK(argc >= 2, "usage: reserve MAX_CONNECTIONS RESERVED");
+  int max = atoi(argv[0]), reserved = atoi(argv[1]), unlisted = max - reserved;
+  CHECK(max > 0 && max <= 32 && reserved > 0 && reserved < max, "arguments");
+  struct client *held[32] = {0};
+  struct hls_identity ids[33];
+  char label[32];
+  for (int i = 0; i <= unlisted; i++) {
+    crypto_sign_keypair(ids[i].public_key, ids[i].secret_key);
+    snprintf(label, sizeof label, "unlisted-%d", i);
+    if (i < unlisted) {
+      CHECK((held[i] = open_session_as(label, &ids[i])) != NULL, "unlisted session %d of %d refused", i + 1, unlisted);
+      continue;
+    }
+    struct client *c = client_open(label);
+    size_t bytes = 0;
+    CHECK(c != NULL, "connect");
+    c->id = &ids[i];
+    CHECK(shs_start(c) == 0 && send_all(c->fd, c->hello, sizeof c->hello) == 0 && shs_server_hello(c) == 0 &&
+              send_all(c->fd, c->auth, sizeof c->auth) == 0,
+          "handshake");
+    CHECK(wait_closed(c, CLOSE_DEADLINE_MS, &bytes) && bytes == 0, "an unlisted member beyond the unreserved "
+                                                                    "slots was accepted");
+    client_free(c);
+  }
+  struct client *mine = open_session("listed");
+  CHECK(mine != NULL && ping_pong(mine, 8) == 0, "a listed peer found no reserved slot");
+  CHECK(end_session(mine) == 0, "goodbye");
+  client_free(mine);
+  for (int i = 0; i < unlisted; i++) {
+    CHECK(ping_pong(held[i], 8) == 0 && end_session(held[i]) == 0, "unlisted session %d broken", i);
+    client_free(held[i]);
+  }
+  sodium_memzero(ids, sizeof ids);
+  fprintf(stderr, "ok - %d unlisted sessions, the next refused; a listed peer served from the %d reserved\n",
+          unlisted, reserved);
+}
+
+/* ARG: network.idle_timeout in ms. An unlisted member's session that only
+ * pings is closed after the idle timeout; the listed peer's (HOME's
+ * identity) pinging alike stays open. */
+static void s_idle(int argc, char **argv) {
+  CHECK(argc >= 1, "usage: idle IDLE_TIMEOUT_MS");
+  int64_t idle = strtol(argv[0], NULL, 10);
+  struct hls_identity stranger;
+  crypto_sign_keypair(stranger.public_key, stranger.secret_key);
+  struct client *un = open_session_as("idle-unlisted", &stranger);
+  struct client *mine = open_session("idle-listed");
+  CHECK(un != NULL && mine != NULL, "sessions");
+  int64_t start = now_ms(), closed_after = -1;
+  while (now_ms() - start < idle + 2 * CLOSE_DEADLINE_MS) {
+    if (closed_after < 0 && ping_pong(un, 4) != 0) closed_after = now_ms() - start;
+    CHECK(ping_pong(mine, 4) == 0, "the listed peer's session was closed after %lld ms",
+          (long long)(now_ms() - start));
+    if (closed_after >= 0 && now_ms() - start > idle + CLOSE_DEADLINE_MS) break;
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = 250 * 1000000L};
+    nanosleep(&ts, NULL); /* the pace of the pings */
+  }
+  CHECK(closed_after >= idle - 200, "the unlisted session was closed after %lld ms, idle_timeout %lld ms",
+        (long long)closed_after, (long long)idle);
+  CHECK(end_session(mine) == 0, "goodbye");
+  client_free(un);
+  client_free(mine);
+  sodium_memzero(&stranger, sizeof stranger);
+  fprintf(stderr, "ok - an unlisted session with pings only closed after %lld ms; the listed one stayed\n",
+          (long long)closed_after);
+}
+
+/* ARG: N. As one member, push N new chains (each a fresh key's profile at
+ * seq 1), one ITEMS frame each, each acknowledged. The script checks how
+ * many hlsd kept. */
+static void s_origins(int argc, char **argv) {
+  CHECK(argc >= 1, "usage: origins N");
+  int n = atoi(argv[0]);
+  CHECK(n > 0 && n <= 100000, "N");
+  struct client *c = open_session("origins");
+  CHECK(c != NULL && send_empty_vector(c) == 0, "session");
+  for (int i = 0; i < n; i++) {
+    struct hls_identity junk;
+    crypto_sign_keypair(junk.public_key, junk.secret_key);
+    char place[32];
+    snprintf(place, sizeof place, "Junk %d", i);
+    CHECK(send_profile_item(c, &junk, place) == 0, "send %d", i);
+    CHECK(expect_gossip(c, 18, REPLY_DEADLINE_MS) == 0, "item %d not acknowledged", i);
+    sodium_memzero(&junk, sizeof junk);
+  }
+  CHECK(end_session(c) == 0, "goodbye");
+  client_free(c);
+  fprintf(stderr, "ok - %d new chains pushed, each acknowledged\n", n);
+}
+
 /* --- main --------------------------------------------------------------------------- */
 
 static const struct {
@@ -1145,6 +1342,10 @@ static const struct {
     {"limits", s_limits, "MAX_HANDSHAKES MAX_CONNECTIONS: one over each limit"},
     {"flood", s_flood, "N: N connections at once"},
     {"dup-session", s_dup_session, "ROUNDS: a second session of one member replaces the first, then an item"},
+    {"slots", s_slots, "N MAX_PER_ADDRESS FRAME_TIMEOUT_MS: N members from one address trickle frames"},
+    {"reserve", s_reserve, "MAX_CONNECTIONS RESERVED: unlisted members fill the unreserved slots"},
+    {"idle", s_idle, "IDLE_TIMEOUT_MS: unlisted and listed sessions that only ping"},
+    {"origins", s_origins, "N: one member pushes N new chains"},
 };
 
 static int ipv4_address(const char *host, int port, struct sockaddr_in *out) {
@@ -1185,6 +1386,14 @@ int main(int argc, char **argv) {
       ipv4_address(hp.host, hp.port, &server_addr) != 0 || hls_nodeid_parse(argv[3], server_pk) != 0) {
     usage();
     return 2;
+  }
+  const char *from = getenv("PEER_ABUSE_FROM");
+  if (from != NULL && from[0] != '\0') {
+    if (ipv4_address(from, 0, &source_addr) != 0) {
+      fprintf(stderr, "peer_abuse: PEER_ABUSE_FROM must be an IPv4 address\n");
+      return 2;
+    }
+    have_source = true;
   }
   if (hls_home_load_identity(argv[4], &me, &why) != 0 || hls_home_load_network_key(argv[4], netkey, &why) != 0) {
     fprintf(stderr, "peer_abuse: %s\n", why.text);

@@ -22,7 +22,8 @@ init_node mallory --network-key "$key"
 init_node outsider # another network
 start_node a --set network.handshake_timeout=1s --set network.keepalive=1s --set network.max_frame=64KiB \
   --set network.write_queue=64KiB --set network.max_handshakes=$MAX_HANDSHAKES \
-  --set network.max_connections=$MAX_CONNECTIONS
+  --set network.max_connections=$MAX_CONNECTIONS --set network.reserved_for_listed=0 \
+  --set network.max_per_address=0
 start_node b --set network.accept=listed --set network.handshake_timeout=1s
 
 declare -A ADDR=() ID=() RUN_NODE=() RUN_FROM=()

@@ -502,6 +502,11 @@ static void all_changed(struct hls_config *c) {
   ASSERT_OK(hls_config_set(c, "network.keepalive", "10s", &why));
   ASSERT_OK(hls_config_set(c, "network.reconnect_min", "2s", &why));
   ASSERT_OK(hls_config_set(c, "network.reconnect_max", "10m", &why));
+  ASSERT_OK(hls_config_set(c, "network.frame_timeout", "20s", &why));
+  ASSERT_OK(hls_config_set(c, "network.idle_timeout", "1h", &why));
+  ASSERT_OK(hls_config_set(c, "network.max_per_address", "3", &why));
+  ASSERT_OK(hls_config_set(c, "network.reserved_for_listed", "2", &why));
+  ASSERT_OK(hls_config_set(c, "gossip.new_origins_per_hour", "50", &why));
   ASSERT_OK(hls_config_set(c, "gossip.connections", "3", &why));
   ASSERT_OK(hls_config_set(c, "gossip.interval", "1s", &why));
   ASSERT_OK(hls_config_set(c, "gossip.window", "8", &why));
@@ -518,6 +523,21 @@ static void all_changed(struct hls_config *c) {
   ASSERT_OK(hls_config_set(c, "patterns.together_min_count", "4", &why));
   ASSERT_OK(hls_config_set(c, "patterns.together_min_places", "4", &why));
   ASSERT_OK(hls_config_set(c, "patterns.cross_scale_min_places", "3", &why));
+}
+
+static void test_reserve_must_leave_slots(void **state) {
+  (void)state;
+  struct hls_config c;
+  struct hls_why why = {{0}};
+  hls_config_defaults(&c);
+  ASSERT_OK(hls_config_set(&c, "node.place", "P", &why));
+  ASSERT_OK(hls_config_set(&c, "node.region", "R", &why));
+  ASSERT_OK(hls_config_check(&c, &why));
+  ASSERT_OK(hls_config_set(&c, "network.max_connections", "8", &why));
+  assert_int_equal(hls_config_check(&c, &why), HLS_ECONFIG);
+  assert_non_null(strstr(why.text, "network.reserved_for_listed (8) must be less than network.max_connections (8)"));
+  ASSERT_OK(hls_config_set(&c, "network.reserved_for_listed", "7", &why));
+  ASSERT_OK(hls_config_check(&c, &why));
 }
 
 static void test_apply_reload(void **state) {
@@ -752,6 +772,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_file_long_lines, setup_tmp, teardown_tmp),
       cmocka_unit_test(test_check_requires_place_and_region),
       cmocka_unit_test(test_apply_reload),
+      cmocka_unit_test(test_reserve_must_leave_slots),
       cmocka_unit_test_setup_teardown(test_write_round_trip, setup_tmp, teardown_tmp),
       cmocka_unit_test(test_print_help_lists_every_option),
   };
