@@ -67,24 +67,41 @@ int hls_chainmark_load(const char *dir, const uint8_t node_pk[32], struct hls_ch
     if (len == sizeof text - 1) break;
   }
   close(fd);
+  if (len == sizeof text - 1) return hls_why_set(why, HLS_EMALFORMED, "%s is not an hlsd chain mark", path);
+  int rc = hls_chainmark_parse(text, len, node_pk, out, why);
+  if (rc != 0) {
+    hls_why_prefix(why, "%s: ", path);
+    return rc;
+  }
+  *present = true;
+  return 0;
+}
+
+int hls_chainmark_parse(const char *data, size_t len, const uint8_t node_pk[32], struct hls_chainmark *out,
+                        struct hls_why *why) {
+  char text[MARK_MAX + 1];
+  memset(out, 0, sizeof *out);
+  if (len > MARK_MAX || memchr(data, '\0', len) != NULL)
+    return hls_why_set(why, HLS_EMALFORMED, "not an hlsd chain mark");
+  memcpy(text, data, len);
   text[len] = '\0';
   char id_text[HLS_NODEID_TEXT_SIZE + 8], seq_text[32], hex[80];
-  uint8_t pk[32];
+  uint8_t pk[32], id[32];
   char *end = NULL;
-  if (len == sizeof text - 1 || strlen(text) != len || !field(text, "node_id", id_text, sizeof id_text) ||
-      !field(text, "seq", seq_text, sizeof seq_text) || !field(text, "item_id", hex, sizeof hex))
-    return hls_why_set(why, HLS_EMALFORMED, "%s is not an hlsd chain mark", path);
+  if (!field(text, "node_id", id_text, sizeof id_text) || !field(text, "seq", seq_text, sizeof seq_text) ||
+      !field(text, "item_id", hex, sizeof hex))
+    return hls_why_set(why, HLS_EMALFORMED, "not an hlsd chain mark");
   errno = 0;
   unsigned long long seq = strtoull(seq_text, &end, 10);
   size_t bin_len = 0;
   if (seq_text[0] < '0' || seq_text[0] > '9' || *end != '\0' || errno != 0 || seq > (unsigned long long)INT64_MAX ||
-      strlen(hex) != 64 || sodium_hex2bin(out->item_id, 32, hex, 64, NULL, &bin_len, NULL) != 0 || bin_len != 32 ||
+      strlen(hex) != 64 || sodium_hex2bin(id, 32, hex, 64, NULL, &bin_len, NULL) != 0 || bin_len != 32 ||
       hls_nodeid_parse(id_text, pk) != 0)
-    return hls_why_set(why, HLS_EMALFORMED, "%s is not an hlsd chain mark", path);
+    return hls_why_set(why, HLS_EMALFORMED, "not an hlsd chain mark");
   if (memcmp(pk, node_pk, 32) != 0)
-    return hls_why_set(why, HLS_EINVAL, "%s belongs to another node (%s), not to this node's key", path, id_text);
+    return hls_why_set(why, HLS_EINVAL, "belongs to another node (%s), not to this node's key", id_text);
   out->seq = seq;
-  *present = true;
+  memcpy(out->item_id, id, 32);
   return 0;
 }
 

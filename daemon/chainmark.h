@@ -34,6 +34,10 @@ struct hls_chainmark {
  * which file and how to fix it. */
 int hls_chainmark_load(const char *dir, const uint8_t node_pk[32], struct hls_chainmark *out, bool *present,
                        struct hls_why *why) HLS_WARN_UNUSED;
+/* Parse a mark's text (len bytes, at most 4 KiB): what load does after
+ * reading the file. Same errors, without the file's name. */
+int hls_chainmark_parse(const char *text, size_t len, const uint8_t node_pk[32], struct hls_chainmark *out,
+                        struct hls_why *why) HLS_WARN_UNUSED;
 /* Replace DIR/chain.head atomically (a temporary file, fsync, rename,
  * fsync of the directory). On error the old mark stays. */
 int hls_chainmark_save(const char *dir, const uint8_t node_pk[32], const struct hls_chainmark *m,
