@@ -589,6 +589,33 @@ static int adopt_story(const struct hls_summarise_ctx *ctx, struct candidates *c
   return rc;
 }
 
+/* A tombstone that came back proves what happened to a record after the
+ * store's copy was made; a restore must not bring it back. Deleted: the
+ * record goes again. Consent ended (withdrawn, narrowed or the story
+ * rejected: the reason does not tell which, so the safest): the record
+ * becomes private again. Either way its share decision is forgotten, so
+ * nothing of it goes out without a person's new approval. */
+static int adopt_end_of_consent(const struct hls_summarise_ctx *ctx, int64_t record_id, int reason,
+                                struct hls_why *why) {
+  if (reason == HLS_TOMB_RECORD_DELETED) {
+    int rc = hls_store_record_delete(ctx->store, record_id, why);
+    return rc == HLS_ENOTFOUND ? 0 : rc;
+  }
+  int rc = hls_store_share_forget(ctx->store, record_id, why);
+  if (rc != 0) return rc;
+  struct hls_record r;
+  hls_record_init(&r);
+  rc = hls_store_record_get(ctx->store, record_id, &r, why);
+  if (rc == HLS_ENOTFOUND) return 0;
+  if (rc == 0 && r.consent > HLS_CONSENT_PRIVATE) {
+    r.consent = HLS_CONSENT_PRIVATE;
+    r.consent_ended = reason == HLS_TOMB_CONSENT_EXPIRED ? HLS_CONSENT_EXPIRED : HLS_CONSENT_WITHDRAWN;
+    rc = hls_store_record_update(ctx->store, &r, ctx->now_ms, why);
+  }
+  hls_record_clear(&r);
+  return rc;
+}
+
 static int adopt_tombstone(const struct hls_summarise_ctx *ctx, const struct hls_item *it, struct hls_published *p,
                            struct hls_why *why) {
   struct hls_tombstone t;
@@ -602,10 +629,8 @@ static int adopt_tombstone(const struct hls_summarise_ctx *ctx, const struct hls
   p->record_id = target.record_id;
   rc = hls_store_published_erased(ctx->store, t.target_seq, p->seq, why);
   if (rc == 0) rc = hls_store_item_erase(ctx->store, ctx->identity->public_key, t.target_seq, why);
-  /* Consent ended after the store's copy was made: a person must approve
-   * again before the story can go out again. */
   if (rc == 0 && target.record_id > 0 && t.reason != HLS_TOMB_CORRECTED)
-    rc = hls_store_share_forget(ctx->store, target.record_id, why);
+    rc = adopt_end_of_consent(ctx, target.record_id, t.reason, why);
   return rc;
 }
 

@@ -55,11 +55,12 @@ int hls_summarise_reconcile(const struct hls_summarise_ctx *ctx, const struct hl
  * publication log lacks as if this store had published it: a profile or a
  * week's digest supersedes the one before; a story is matched to the record
  * whose story it is by its body hash (its body is put back when held as a
- * stub); a tombstone erases its target, and when consent ended (not a
- * correction) forgets that record's share decision, so nothing of it goes
- * out again without a new approval. A story that matches no record keeps
- * none, and the next reconcile erases it (reason record_deleted). One
- * transaction. */
+ * stub); a tombstone erases its target and, unless it was a correction,
+ * acts on the record as the node did then: deleted again (reason
+ * record_deleted), or made private (consent ended), its share decision
+ * forgotten, so nothing of it goes out again without a new approval. A
+ * story that matches no record keeps none, and the next reconcile erases
+ * it (reason record_deleted). One transaction. */
 struct hls_summarise_adopted {
   uint64_t items;            /* entered into the publication log */
   uint64_t orphaned_stories; /* stories matching no record */

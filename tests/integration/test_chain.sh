@@ -90,10 +90,12 @@ titles=$(stories_at b)
 [[ "$titles" == *"Approved while recovering"* ]] || fail "the story approved while recovering did not go out: $titles"
 [[ "$titles" != *"Withdrawn after the backup"* ]] || fail "the withdrawn story came back: $titles"
 [[ "$titles" != *"Published after the backup"* ]] || fail "the lost record's story is still out: $titles"
-hls_at a --json share review | jq -e --argjson id "$withdrawn" 'map(.record) | index($id) != null' >/dev/null ||
-  fail "the withdrawn story's record does not wait for a new review"
+# The restored store had consent at network: the tombstone that came back
+# proves it was withdrawn since, so the record is private again.
+[ "$(hls_at a --json record show "$withdrawn" | jq -r .consent)" = private ] ||
+  fail "the withdrawn story's record has consent $(hls_at a --json record show "$withdrawn" | jq -r .consent)"
 pass "the peer sent back seq $((at_backup + 1))-$signed; publishing resumed at $((signed + 1)); no fork;" \
-  "the withdrawn story stays withdrawn (its record waits for a new review)"
+  "the withdrawn story stays withdrawn (its record is private again)"
 
 # --- 2. a deleted, empty or foreign store; a lost mark ---------------------------
 stop_node a

@@ -1624,6 +1624,145 @@ static void exec_other(struct fixture *fx, const char *sql) {
   if (rc != SQLITE_OK) fail_msg("%s: %s", sql, msg);
 }
 
+/* --- a store restored from an older copy -------------------------------------------- */
+
+/* Items after..head of this node's chain as peers would send them back:
+ * the whole envelope, but peers stories as stubs (bodies of peers stories
+ * are never relayed). Caller frees each and the array. */
+struct sent_back {
+  uint8_t *bytes[64];
+  size_t len[64];
+  size_t n;
+};
+
+static void collect_sent_back(struct fixture *fx, uint64_t after, uint64_t head, struct sent_back *out) {
+  memset(out, 0, sizeof *out);
+  for (uint64_t q = after + 1; q <= head; q++) {
+    struct hls_item it;
+    item_load(fx, q, &it);
+    bool body = it.body != NULL && it.audience == HLS_AUD_NETWORK;
+    size_t len = body ? it.stub_len - 1 + it.body_len : it.stub_len;
+    uint8_t *b = malloc(len);
+    assert_non_null(b);
+    if (body) {
+      memcpy(b, it.stub, it.stub_len - 1);
+      memcpy(b + it.stub_len - 1, it.body, it.body_len);
+    } else {
+      memcpy(b, it.stub, it.stub_len);
+    }
+    assert_true(out->n < 64);
+    out->bytes[out->n] = b;
+    out->len[out->n++] = len;
+    hls_item_clear(&it);
+  }
+}
+
+/* Restore: the store becomes the copy at path; the items come back. */
+static void restore_and_receive(struct fixture *fx, const char *path, struct sent_back *back) {
+  hls_store_free(fx->store);
+  assert_int_equal(rename(path, fx->db_path), 0);
+  char side[160];
+  snprintf(side, sizeof side, "%s-wal", fx->db_path);
+  unlink(side);
+  snprintf(side, sizeof side, "%s-shm", fx->db_path);
+  unlink(side);
+  struct hls_store_options opt = {.synchronous_full = false};
+  OK(hls_store_open(&fx->store, fx->db_path, &opt, &fx->why));
+  fx->ctx.store = fx->store;
+  for (size_t i = 0; i < back->n; i++) {
+    struct hls_envelope env;
+    OK(hls_env_decode(&env, back->bytes[i], back->len[i], &fx->why));
+    OK(hls_store_item_put(fx->store, &env, env.body ? HLS_BODY_HELD : HLS_BODY_STUB, fx->ctx.now_ms, &fx->why));
+    free(back->bytes[i]);
+  }
+}
+
+static void test_adopt_after_restore(void **state) {
+  struct fixture *fx = *state;
+  hls_day day = day_of(fx, 0, 2);
+  int64_t a = add_record(fx, day, HLS_SCALE_ORGANISATION, HLS_CONSENT_NETWORK, "alpha");
+  int64_t b = add_record(fx, day, HLS_SCALE_ORGANISATION, HLS_CONSENT_NETWORK, "alpha");
+  int64_t e = add_record(fx, day, HLS_SCALE_ORGANISATION, HLS_CONSENT_PEERS, "alpha");
+  int64_t gone = add_record(fx, day, HLS_SCALE_ORGANISATION, HLS_CONSENT_NETWORK, "alpha");
+  approve(fx, a);
+  approve(fx, b);
+  approve(fx, gone);
+  set_today(fx, day_of(fx, 1, 0));
+  reconcile(fx);
+  struct hls_published sb, sgone, old_digest;
+  assert_int_equal(live_stories(fx, b, &sb), 1);
+  assert_int_equal(live_stories(fx, gone, &sgone), 1);
+  int y, w;
+  hls_iso_week(day, &y, &w);
+  OK(hls_store_published_current(fx->store, HLS_ENV_DIGEST, y, w, &old_digest, &fx->why));
+  struct hls_published old_profile;
+  OK(hls_store_published_current(fx->store, HLS_ENV_PROFILE, 0, 0, &old_profile, &fx->why));
+  char backup[160];
+  snprintf(backup, sizeof backup, "%s/backup.db", fx->dir);
+  OK(hls_store_backup(fx->store, backup, &fx->why));
+  uint64_t at_backup = chain_head(fx);
+
+  /* After the copy: b withdrawn, gone deleted, e approved (a peers story),
+   * d recorded and shared, the profile renamed. */
+  withdraw(fx, b);
+  OK(hls_store_record_delete(fx->store, gone, &fx->why));
+  approve(fx, e);
+  int64_t d = add_record(fx, day_of(fx, 1, 1), HLS_SCALE_ORGANISATION, HLS_CONSENT_NETWORK, "beta");
+  approve(fx, d);
+  snprintf(fx->profile.place, sizeof fx->profile.place, "%s", "Gateshead Council");
+  reconcile(fx);
+  struct hls_published se, sd;
+  assert_int_equal(live_stories(fx, e, &se), 1);
+  assert_int_equal(live_stories(fx, d, &sd), 1);
+  uint64_t signed_head = chain_head(fx);
+  struct sent_back back;
+  collect_sent_back(fx, at_backup, signed_head, &back);
+
+  restore_and_receive(fx, backup, &back);
+  assert_int_equal(chain_head(fx), signed_head);
+  struct hls_summarise_adopted adopted;
+  OK(hls_summarise_adopt(&fx->ctx, &adopted, &fx->why));
+  assert_int_equal(adopted.items, signed_head - at_backup);
+  assert_int_equal(adopted.orphaned_stories, 1); /* d: recorded after the copy */
+  assert_int_equal(pub_count(fx), signed_head);
+  /* The profile and the week's digest: superseded as when published. */
+  assert_true(pub_get(fx, old_profile.seq).superseded_by > at_backup);
+  assert_true(pub_get(fx, old_digest.seq).superseded_by > at_backup);
+  /* b: erased, and private again (the withdrawal came back with it). */
+  assert_tombstoned(fx, sb.seq, HLS_TOMB_CONSENT_WITHDRAWN);
+  struct hls_record r;
+  load_record(fx, b, &r);
+  assert_int_equal(r.consent, HLS_CONSENT_PRIVATE);
+  assert_int_equal(r.consent_ended, HLS_CONSENT_WITHDRAWN);
+  hls_record_clear(&r);
+  assert_int_equal(share_state(fx, b), -1);
+  /* gone: deleted again. */
+  assert_tombstoned(fx, sgone.seq, HLS_TOMB_RECORD_DELETED);
+  assert_int_equal(hls_store_record_get(fx->store, gone, &r, &fx->why), HLS_ENOTFOUND);
+  /* e: matched to its record by content; its body (a stub from peers) put
+   * back. d: no record. */
+  struct hls_published pe = pub_get(fx, se.seq), pd = pub_get(fx, sd.seq);
+  assert_int_equal(pe.record_id, e);
+  assert_true(pe.has_content_hash);
+  assert_body_held(fx, se.seq);
+  assert_int_equal(pd.record_id, 0);
+  /* Adopting again changes nothing. */
+  OK(hls_summarise_adopt(&fx->ctx, &adopted, &fx->why));
+  assert_int_equal(adopted.items, 0);
+
+  /* Publishing again: d's story (its record is not here) is withdrawn;
+   * nothing of b, gone or e goes out; the week is counted as the store
+   * now says (a, e: b is private, gone deleted). */
+  struct hls_summarise_result res = reconcile(fx);
+  EXPECT_RES(res, 0, 0, 0, 1);
+  assert_tombstoned(fx, sd.seq, HLS_TOMB_RECORD_DELETED);
+  assert_int_equal(live_stories(fx, b, NULL), 0);
+  assert_int_equal(live_stories(fx, e, NULL), 1);
+  assert_int_equal(live_stories(fx, a, NULL), 1);
+  res = reconcile(fx);
+  EXPECT_RES(res, 0, 0, 0, 0);
+}
+
 static void test_failed_reconcile_publishes_nothing(void **state) {
   struct fixture *fx = *state;
   hls_day day = day_of(fx, 0, 2);
@@ -1723,6 +1862,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_signed_by_identity, setup, teardown),
       cmocka_unit_test_setup_teardown(test_preview_and_review, setup, teardown),
       cmocka_unit_test_setup_teardown(test_failed_reconcile_publishes_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_adopt_after_restore, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
