@@ -1,5 +1,6 @@
 #include "err.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +40,30 @@ int hls_err_from_name(const char *name) {
   for (size_t i = 0; i < sizeof err_table / sizeof err_table[0]; i++)
     if (strcmp(err_table[i].name, name) == 0) return err_table[i].code;
   return HLS_EINTERNAL;
+}
+
+int hls_err_from_errno(int errnum) {
+  switch (errnum) {
+    case ENOSPC:
+#ifdef EDQUOT
+    case EDQUOT:
+#endif
+      return HLS_EDISKFULL;
+    case ENOMEM: return HLS_ENOMEM;
+    default: return HLS_EIO;
+  }
+}
+
+bool hls_err_is_local(int code) {
+  switch (code) {
+    case HLS_ESTORE:
+    case HLS_EDISKFULL:
+    case HLS_EIO:
+    case HLS_ENOMEM:
+    case HLS_EBUSY:
+    case HLS_EINTERNAL: return true;
+    default: return false;
+  }
 }
 
 int hls_why_set(struct hls_why *why, int code, const char *fmt, ...) {

@@ -8,6 +8,7 @@
 #ifndef HLS_ERR_H
 #define HLS_ERR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define HLS_WARN_UNUSED __attribute__((warn_unused_result))
@@ -46,7 +47,9 @@
   X(ERASED, "erased", "body erased by a tombstone")                          \
   X(INTERNAL, "internal_error", "internal error")                           \
   X(CORRUPT, "store_damaged", "the store file is damaged")                   \
-  X(FOREIGN, "foreign_store", "the store belongs to another node")
+  X(FOREIGN, "foreign_store", "the store belongs to another node")          \
+  X(DISKFULL, "disk_full", "no space left on the disk")                      \
+  X(AUDIENCE, "audience_violation", "body sent beyond its audience")
 
 enum hls_err {
   HLS_OK = 0,
@@ -64,6 +67,13 @@ const char *hls_strerror(int code);
 const char *hls_err_name(int code);
 /* Inverse of hls_err_name; HLS_EINTERNAL for unknown names. */
 int hls_err_from_name(const char *name);
+/* The code for a failed system call's errno: HLS_EDISKFULL for ENOSPC and
+ * EDQUOT, HLS_ENOMEM for ENOMEM, HLS_EIO for anything else. */
+int hls_err_from_errno(int errnum);
+/* True for a failure of this node itself (store, disk, memory, I/O, a
+ * busy resource, a bug), as opposed to bad input from whoever sent the
+ * request or frame: a peer is never blamed for these. */
+bool hls_err_is_local(int code);
 
 /* Detail for an error, for the person who has to fix it. */
 struct hls_why {

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <string.h>
 
 #include "err.h"
@@ -47,6 +48,8 @@ static const struct {
     {HLS_EINTERNAL, -971, "internal_error"},
     {HLS_ECORRUPT, -970, "store_damaged"},
     {HLS_EFOREIGN, -969, "foreign_store"},
+    {HLS_EDISKFULL, -968, "disk_full"},
+    {HLS_EAUDIENCE, -967, "audience_violation"},
 };
 #define N_EXPECTED (sizeof expected / sizeof expected[0])
 
@@ -108,6 +111,29 @@ static void test_from_name_unknown_is_internal(void **state) {
   assert_int_equal(hls_err_from_name("NOT_FOUND"), HLS_EINTERNAL); /* exact match only */
   assert_int_equal(hls_err_from_name("not_found "), HLS_EINTERNAL);
   assert_int_equal(hls_err_from_name("ok"), HLS_EINTERNAL);
+}
+
+/* A full disk has its own code, whichever way the system says so. */
+static void test_from_errno(void **state) {
+  (void)state;
+  assert_int_equal(hls_err_from_errno(ENOSPC), HLS_EDISKFULL);
+  assert_int_equal(hls_err_from_errno(EDQUOT), HLS_EDISKFULL);
+  assert_int_equal(hls_err_from_errno(ENOMEM), HLS_ENOMEM);
+  assert_int_equal(hls_err_from_errno(EIO), HLS_EIO);
+  assert_int_equal(hls_err_from_errno(EACCES), HLS_EIO);
+  assert_string_equal(hls_err_name(HLS_EDISKFULL), "disk_full");
+}
+
+/* This node's failures are told apart from bad input: a full disk or a
+ * store error is never held against the peer or client that sent the
+ * data, while a protocol violation always is. */
+static void test_local_failures(void **state) {
+  (void)state;
+  const int local[] = {HLS_ESTORE, HLS_EDISKFULL, HLS_EIO, HLS_ENOMEM, HLS_EBUSY, HLS_EINTERNAL};
+  for (size_t i = 0; i < sizeof local / sizeof local[0]; i++) assert_true(hls_err_is_local(local[i]));
+  const int remote[] = {HLS_EAUDIENCE, HLS_EBADSIG, HLS_ECHAIN, HLS_EMALFORMED, HLS_ETOOBIG, HLS_EPERM, HLS_EINVAL};
+  for (size_t i = 0; i < sizeof remote / sizeof remote[0]; i++) assert_false(hls_err_is_local(remote[i]));
+  assert_false(hls_err_is_local(0));
 }
 
 static void test_why_set_formats_and_returns_code(void **state) {
@@ -203,6 +229,8 @@ int main(void) {
       cmocka_unit_test(test_success_and_unknown_codes),
       cmocka_unit_test(test_from_name_round_trips),
       cmocka_unit_test(test_from_name_unknown_is_internal),
+      cmocka_unit_test(test_from_errno),
+      cmocka_unit_test(test_local_failures),
       cmocka_unit_test(test_why_set_formats_and_returns_code),
       cmocka_unit_test(test_why_set_null_why),
       cmocka_unit_test(test_why_set_truncates_long_text),
