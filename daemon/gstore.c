@@ -49,13 +49,6 @@ struct hls_gstore {
   size_t stub_cap, body_cap;
 };
 
-static int db_error(struct hls_gstore *gs, int rc, struct hls_why *why) {
-  int code = HLS_ESTORE;
-  if ((rc & 0xff) == SQLITE_NOMEM) code = HLS_ENOMEM;
-  else if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) code = HLS_EBUSY;
-  return hls_why_set(why, code, "store: %s", sqlite3_errmsg(gs->db));
-}
-
 static void done(sqlite3_stmt *st) {
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
@@ -70,7 +63,7 @@ int hls_gstore_open(struct hls_gstore **out, struct hls_store *store, struct hls
   for (int i = 0; i < G__COUNT; i++) {
     int rc = sqlite3_prepare_v3(gs->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &gs->st[i], NULL);
     if (rc != SQLITE_OK) {
-      rc = db_error(gs, rc, why);
+      rc = hls_store_sqlite_error(gs->db, rc, why);
       hls_gstore_free(gs);
       return rc;
     }
@@ -124,7 +117,7 @@ int hls_gstore_get(void *ctx, const uint8_t origin[32], uint64_t seq, struct hls
   } else if (rc == SQLITE_DONE) {
     rc = HLS_ENOTFOUND;
   } else {
-    rc = db_error(gs, rc, NULL);
+    rc = hls_store_sqlite_error(gs->db, rc, NULL);
   }
   done(st);
   return rc;
@@ -140,7 +133,7 @@ int hls_gstore_stubs(void *ctx, const uint8_t origin[32], uint64_t after, uint64
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) seqs[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
   done(st);
-  return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_error(gs, rc, NULL);
+  return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : hls_store_sqlite_error(gs->db, rc, NULL);
 }
 
 int hls_gstore_put_run(struct hls_gstore *gs, const struct hls_envelope *envs, const int *states, size_t n,
@@ -161,7 +154,7 @@ int hls_gstore_put_body(struct hls_gstore *gs, const struct hls_envelope *env, b
   int rc = sqlite3_step(st);
   done(st);
   *changed = rc == SQLITE_DONE && sqlite3_changes(gs->db) == 1;
-  return rc == SQLITE_DONE ? 0 : db_error(gs, rc, why);
+  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(gs->db, rc, why);
 }
 
 int hls_gstore_fork_put(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq, const uint8_t *ours,
@@ -175,7 +168,7 @@ int hls_gstore_fork_put(struct hls_gstore *gs, const uint8_t origin[32], uint64_
   sqlite3_bind_int64(st, 5, now_ms);
   int rc = sqlite3_step(st);
   done(st);
-  return rc == SQLITE_DONE ? 0 : db_error(gs, rc, why);
+  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(gs->db, rc, why);
 }
 
 int hls_gstore_each_origin(struct hls_gstore *gs, hls_gstore_origin_fn fn, void *ctx, struct hls_why *why) {
@@ -203,7 +196,7 @@ int hls_gstore_each_origin(struct hls_gstore *gs, hls_gstore_origin_fn fn, void 
     heads[n++].seq = (uint64_t)sqlite3_column_int64(st, 1);
   }
   done(st);
-  rc = rc == SQLITE_DONE ? 0 : db_error(gs, rc, why);
+  rc = rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(gs->db, rc, why);
   for (size_t i = 0; i < n && rc == 0; i++) {
     uint8_t id[32] = {0};
     bool forked = false, has_profile = false;
@@ -251,7 +244,7 @@ int hls_gstore_origin_counts(struct hls_gstore *gs, const uint8_t origin[32], st
     out->items = out->held + out->stubs + out->erased;
   }
   done(st);
-  return rc == SQLITE_ROW ? 0 : db_error(gs, rc, why);
+  return rc == SQLITE_ROW ? 0 : hls_store_sqlite_error(gs->db, rc, why);
 }
 
 int hls_gstore_counts(struct hls_gstore *gs, struct hls_gstore_counts *out, struct hls_why *why) {
@@ -265,12 +258,12 @@ int hls_gstore_counts(struct hls_gstore *gs, struct hls_gstore_counts *out, stru
     out->erased = sqlite3_column_int64(st, 3);
   }
   done(st);
-  if (rc != SQLITE_ROW) return db_error(gs, rc, why);
+  if (rc != SQLITE_ROW) return hls_store_sqlite_error(gs->db, rc, why);
   st = gs->st[G_FORK_COUNT];
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) out->forks = sqlite3_column_int64(st, 0);
   done(st);
-  return rc == SQLITE_ROW ? 0 : db_error(gs, rc, why);
+  return rc == SQLITE_ROW ? 0 : hls_store_sqlite_error(gs->db, rc, why);
 }
 
 int hls_gstore_each_fork(struct hls_gstore *gs, hls_gstore_fork_fn fn, void *ctx, struct hls_why *why) {
@@ -284,5 +277,5 @@ int hls_gstore_each_fork(struct hls_gstore *gs, hls_gstore_fork_fn fn, void *ctx
   }
   done(st);
   if (frc != 0) return frc;
-  return rc == SQLITE_DONE ? 0 : db_error(gs, rc, why);
+  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(gs->db, rc, why);
 }

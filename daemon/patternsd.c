@@ -319,13 +319,6 @@ struct hls_patternsd {
   uint64_t flushes, events;
 };
 
-static int db_error(struct hls_patternsd *pd, int rc, struct hls_why *why) {
-  int code = HLS_ESTORE;
-  if ((rc & 0xff) == SQLITE_NOMEM) code = HLS_ENOMEM;
-  else if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) code = HLS_EBUSY;
-  return hls_why_set(why, code, "store: %s", sqlite3_errmsg(pd->db));
-}
-
 static void done(sqlite3_stmt *st) {
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
@@ -711,7 +704,7 @@ static void bind_row(sqlite3_stmt *st, int first, const struct prow *r) {
 static int step_done(struct hls_patternsd *pd, sqlite3_stmt *st, struct hls_why *why) {
   int rc = sqlite3_step(st);
   done(st);
-  return rc == SQLITE_DONE ? 0 : db_error(pd, rc, why);
+  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(pd->db, rc, why);
 }
 
 static int write_event(struct hls_patternsd *pd, const uint8_t id[HLS_PAT_ID_BYTES], int change, const struct prow *r,
@@ -817,7 +810,8 @@ static int load_live(struct hls_patternsd *pd, struct live_row **out, size_t *n_
   done(st);
   if (rc != SQLITE_DONE) {
     live_free(rows, n);
-    return rc == SQLITE_NOMEM ? hls_why_set(why, HLS_ENOMEM, "patterns: out of memory") : db_error(pd, rc, why);
+    return rc == SQLITE_NOMEM ? hls_why_set(why, HLS_ENOMEM, "patterns: out of memory")
+                              : hls_store_sqlite_error(pd->db, rc, why);
   }
   if (n > 1) qsort(rows, n, sizeof *rows, live_cmp);
   *out = rows;
@@ -1128,7 +1122,7 @@ static int load_items(struct hls_patternsd *pd, size_t *n_items, struct hls_why 
     (*n_items)++;
   }
   done(st);
-  return rc == SQLITE_DONE ? 0 : db_error(pd, rc, why);
+  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(pd->db, rc, why);
 }
 
 int hls_patternsd_start(struct hls_patternsd **out, struct hls_node *node, struct hls_why *why) {
@@ -1150,9 +1144,13 @@ int hls_patternsd_start(struct hls_patternsd **out, struct hls_node *node, struc
   pd->params.together_min_places = (int)cf->pat_together_min_places;
   pd->params.cross_min_places = (int)cf->pat_cross_min_places;
   int rc = hls_patterns_new(&pd->pt, &pd->params, why);
-  for (int i = 0; rc == 0 && i < P__COUNT; i++)
-    if (sqlite3_prepare_v3(pd->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &pd->st[i], NULL) != SQLITE_OK)
-      rc = hls_why_set(why, HLS_ESTORE, "patterns: preparing statement %d: %s", i, sqlite3_errmsg(pd->db));
+  for (int i = 0; rc == 0 && i < P__COUNT; i++) {
+    int src = sqlite3_prepare_v3(pd->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &pd->st[i], NULL);
+    if (src != SQLITE_OK) {
+      rc = hls_store_sqlite_error(pd->db, src, why);
+      hls_why_prefix(why, "patterns: preparing statement %d: ", i);
+    }
+  }
   uint64_t t0 = uv_hrtime();
   size_t n_items = 0, changes = 0;
   if (rc == 0) rc = load_items(pd, &n_items, why);
@@ -1260,7 +1258,7 @@ int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *ca
   done(st);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
     msgpack_sbuffer_destroy(&items);
-    return db_error(pd, rc, &call->why);
+    return hls_store_sqlite_error(pd->db, rc, &call->why);
   }
   rc = msgpack_pack_array(call->pk, n) == 0 && write_raw(call->pk, items.data, items.size) == 0 ? 0 : HLS_ENOMEM;
   msgpack_sbuffer_destroy(&items);
@@ -1343,7 +1341,7 @@ int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *ca
     if (strncasecmp(idt, s, len) == 0 && matches++ == 0) memcpy(found, sqlite3_column_blob(st, 0), HLS_PAT_ID_BYTES);
   }
   done(st);
-  if (rc != SQLITE_DONE) return db_error(pd, rc, &call->why);
+  if (rc != SQLITE_DONE) return hls_store_sqlite_error(pd->db, rc, &call->why);
   if (matches == 0) return hls_why_set(&call->why, HLS_ENOTFOUND, "no pattern %.*s (hls patterns lists them)", (int)len, s);
   if (matches > 1)
     return hls_why_set(&call->why, HLS_EINVAL, "pattern id %.*s is ambiguous (%d match); give more digits", (int)len, s,
@@ -1353,7 +1351,8 @@ int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *ca
   rc = sqlite3_step(st);
   if (rc != SQLITE_ROW) {
     done(st);
-    return rc == SQLITE_DONE ? hls_why_set(&call->why, HLS_ENOTFOUND, "pattern gone") : db_error(pd, rc, &call->why);
+    return rc == SQLITE_DONE ? hls_why_set(&call->why, HLS_ENOTFOUND, "pattern gone")
+                             : hls_store_sqlite_error(pd->db, rc, &call->why);
   }
   struct prow r;
   col_row(st, 0, &r);
@@ -1428,7 +1427,7 @@ int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_cal
   if (src != SQLITE_DONE) {
     bool exists = (src & 0xff) == SQLITE_CONSTRAINT;
     rc = exists ? hls_why_set(&call->why, HLS_EEXISTS, "feed \"%s\" exists (hls feed list)", name)
-                : db_error(pd, src, &call->why);
+                : hls_store_sqlite_error(pd->db, src, &call->why);
     msgpack_sbuffer_destroy(&sb);
     return rc;
   }
@@ -1469,7 +1468,7 @@ int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *c
   done(st);
   if (prc == 0 && rc != SQLITE_DONE) {
     msgpack_sbuffer_destroy(&items);
-    return db_error(pd, rc, &call->why);
+    return hls_store_sqlite_error(pd->db, rc, &call->why);
   }
   rc = prc == 0 && msgpack_pack_array(call->pk, n) == 0 && write_raw(call->pk, items.data, items.size) == 0 ? 0 : HLS_ENOMEM;
   msgpack_sbuffer_destroy(&items);
@@ -1506,7 +1505,7 @@ static int feed_load(struct hls_patternsd *pd, const char *name, struct filter *
   if (rc != SQLITE_ROW) {
     done(st);
     return rc == SQLITE_DONE ? hls_why_set(why, HLS_ENOTFOUND, "no feed \"%s\" (hls feed subscribe %s ...)", name, name)
-                             : db_error(pd, rc, why);
+                             : hls_store_sqlite_error(pd->db, rc, why);
   }
   *cursor = sqlite3_column_int64(st, 1);
   struct hls_mp_tree tree;
@@ -1558,7 +1557,7 @@ int hls_patternsd_api_ack(struct hls_patternsd *pd, struct hls_control_call *cal
   int64_t max = 0;
   if ((rc = sqlite3_step(st)) == SQLITE_ROW) max = sqlite3_column_int64(st, 0);
   done(st);
-  if (rc != SQLITE_ROW) return db_error(pd, rc, &call->why);
+  if (rc != SQLITE_ROW) return hls_store_sqlite_error(pd->db, rc, &call->why);
   if (seq < 0 || seq > max)
     return hls_why_set(&call->why, HLS_EINVAL, "seq: %lld is not an event of this node (the last is %lld)",
                        (long long)seq, (long long)max);

@@ -87,8 +87,8 @@ static void drop_peer(struct hls_peers *p, struct peer *peer) {
 static void save(struct hls_peers *p, struct peer *peer) {
   struct hls_why why = {{0}};
   if (peer->removed) return;
-  if (hls_store_peer_put(p->node->store, &peer->row, &why) != 0)
-    hls_log_error("peer_save_failed", "error=%s", hls_err_name(HLS_ESTORE));
+  int rc = hls_store_peer_put(p->node->store, &peer->row, &why);
+  if (rc != 0) hls_log_error("peer_save_failed", "error=%s detail=\"%s\"", hls_err_name(rc), why.text);
 }
 
 /* --- dialling ------------------------------------------------------------------------- */

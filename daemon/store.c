@@ -342,32 +342,31 @@ struct hls_store {
   sqlite3_stmt *list_stmt[F__COMBOS];
 };
 
-static int db_error(struct hls_store *s, int sqlite_rc, struct hls_why *why) {
-  int code = HLS_ESTORE;
+int hls_store_sqlite_error(struct sqlite3 *db, int sqlite_rc, struct hls_why *why) {
+  int code;
   switch (sqlite_rc & 0xff) {
     case SQLITE_NOMEM: code = HLS_ENOMEM; break;
     case SQLITE_BUSY:
     case SQLITE_LOCKED: code = HLS_EBUSY; break;
-    case SQLITE_TOOBIG:
-    case SQLITE_FULL: code = HLS_ETOOBIG; break;
-    case SQLITE_IOERR: code = HLS_EIO; break;
+    case SQLITE_TOOBIG: code = HLS_ETOOBIG; break;
+    case SQLITE_FULL: code = HLS_EDISKFULL; break;
+    case SQLITE_IOERR:
+      /* SQLite says SQLITE_FULL when a write finds no space; a sync or a
+       * WAL-index write that does shows as an I/O error with ENOSPC. */
+      if (sqlite_rc == SQLITE_IOERR_NOMEM) code = HLS_ENOMEM;
+      else if (db != NULL) code = hls_err_from_errno(sqlite3_system_errno(db));
+      else code = HLS_EIO;
+      break;
     case SQLITE_CORRUPT: code = HLS_ECORRUPT; break;
-    default: break;
+    default: code = HLS_ESTORE; break;
   }
-  hls_why_set(why, code, "store: %s", s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(sqlite_rc));
+  hls_why_set(why, code, "store: %s", db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(sqlite_rc));
   return code;
 }
 
 static int exec(struct hls_store *s, const char *sql, struct hls_why *why) {
-  char *msg = NULL;
-  int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
-  if (rc != SQLITE_OK) {
-    int code = (rc & 0xff) == SQLITE_CORRUPT ? HLS_ECORRUPT : HLS_ESTORE;
-    hls_why_set(why, code, "store: %s", msg ? msg : sqlite3_errstr(rc));
-    sqlite3_free(msg);
-    return code;
-  }
-  return 0;
+  int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+  return rc == SQLITE_OK ? 0 : hls_store_sqlite_error(s->db, rc, why);
 }
 
 /* Run a statement that returns no rows (or whose rows we ignore). */
@@ -376,7 +375,7 @@ static int step_done(struct hls_store *s, sqlite3_stmt *st, struct hls_why *why)
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
-  return rc == SQLITE_DONE ? 0 : db_error(s, rc, why);
+  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(s->db, rc, why);
 }
 
 static int begin(struct hls_store *s, struct hls_why *why) { return step_done(s, s->stmt[ST_BEGIN], why); }
@@ -390,7 +389,8 @@ int hls_store_schema_version(void) { return SCHEMA_VERSION; }
 static int migrate(struct hls_store *s, struct hls_why *why) {
   sqlite3_stmt *st;
   int version = 0, rc;
-  if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) return db_error(s, 0, why);
+  if ((rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL)) != SQLITE_OK)
+    return hls_store_sqlite_error(s->db, rc, why);
   if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
   sqlite3_finalize(st);
   if (version > SCHEMA_VERSION)
@@ -420,7 +420,7 @@ int hls_store_open(struct hls_store **out, const char *path, const struct hls_st
   snprintf(s->path, sizeof s->path, "%s", path);
   rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK) {
-    rc = db_error(s, rc, why);
+    rc = hls_store_sqlite_error(s->db, rc, why);
     goto fail;
   }
   sqlite3_extended_result_codes(s->db, 1);
@@ -458,7 +458,7 @@ int hls_store_open(struct hls_store **out, const char *path, const struct hls_st
   for (int i = 0; i < ST__COUNT; i++) {
     rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL);
     if (rc != SQLITE_OK) {
-      rc = db_error(s, rc, why);
+      rc = hls_store_sqlite_error(s->db, rc, why);
       goto fail;
     }
   }
@@ -517,7 +517,7 @@ static int theme_id(struct hls_store *s, const char *slug, int64_t *id, struct h
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
   if (rc == SQLITE_ROW) return 0;
-  if (rc != SQLITE_DONE) return db_error(s, rc, why);
+  if (rc != SQLITE_DONE) return hls_store_sqlite_error(s->db, rc, why);
   st = s->stmt[ST_THEME_NEW];
   sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
   if ((rc = step_done(s, st, why)) != 0) return rc;
@@ -599,7 +599,7 @@ static int load_row(struct hls_store *s, sqlite3_stmt *st, struct hls_record *r,
     t->kind = (enum hls_kind)sqlite3_column_int(ts, 1);
   }
   sqlite3_reset(ts);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db_error(s, rc, why);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return hls_store_sqlite_error(s->db, rc, why);
   return 0;
 }
 
@@ -612,7 +612,7 @@ int hls_store_record_get(struct hls_store *s, int64_t id, struct hls_record *out
   } else if (rc == SQLITE_DONE) {
     rc = hls_why_set(why, HLS_ENOTFOUND, "record %lld: no such record", (long long)id);
   } else {
-    rc = db_error(s, rc, why);
+    rc = hls_store_sqlite_error(s->db, rc, why);
   }
   sqlite3_reset(st);
   return rc;
@@ -680,7 +680,7 @@ static sqlite3_stmt *list_stmt(struct hls_store *s, int mask, struct hls_why *wh
   snprintf(sql + n, sizeof sql - (size_t)n, " ORDER BY %s.day DESC, %s DESC LIMIT ?7", t, id);
   int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->list_stmt[mask], NULL);
   if (rc != SQLITE_OK) {
-    db_error(s, rc, why);
+    hls_store_sqlite_error(s->db, rc, why);
     return NULL;
   }
   return s->list_stmt[mask];
@@ -707,7 +707,7 @@ int hls_store_record_list(struct hls_store *s, const struct hls_record_filter *f
     if ((result = load_row(s, st, &r, f->full, why)) != 0) break;
     if ((result = cb(ctx, &r)) != 0) break;
   }
-  if (result == 0 && rc != SQLITE_DONE) result = db_error(s, rc, why);
+  if (result == 0 && rc != SQLITE_DONE) result = hls_store_sqlite_error(s->db, rc, why);
   hls_record_clear(&r);
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
@@ -730,11 +730,11 @@ int hls_store_counts(struct hls_store *s, struct hls_store_counts *out, struct h
     out->records += n;
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return db_error(s, rc, why);
+  if (rc != SQLITE_DONE) return hls_store_sqlite_error(s->db, rc, why);
   st = s->stmt[ST_COUNT_THEMES];
   if ((rc = sqlite3_step(st)) == SQLITE_ROW) out->themes = sqlite3_column_int64(st, 0);
   sqlite3_reset(st);
-  if (rc != SQLITE_ROW) return db_error(s, rc, why);
+  if (rc != SQLITE_ROW) return hls_store_sqlite_error(s->db, rc, why);
   char wal[4096 + 8];
   snprintf(wal, sizeof wal, "%s-wal", s->path);
   out->bytes = file_size(s->path) + file_size(wal);
@@ -753,7 +753,7 @@ int hls_store_themes(struct hls_store *s, hls_theme_cb cb, void *ctx, struct hls
     for (int i = 0; i < HLS_SCALE_COUNT; i++) t.by_scale[i] = sqlite3_column_int64(st, 3 + i);
     if ((result = cb(ctx, &t)) != 0) break;
   }
-  if (result == 0 && rc != SQLITE_DONE) result = db_error(s, rc, why);
+  if (result == 0 && rc != SQLITE_DONE) result = hls_store_sqlite_error(s->db, rc, why);
   sqlite3_reset(st);
   return result;
 }
@@ -761,14 +761,16 @@ int hls_store_themes(struct hls_store *s, hls_theme_cb cb, void *ctx, struct hls
 int hls_store_backup(struct hls_store *s, const char *path, struct hls_why *why) {
   sqlite3_stmt *st;
   int rc = sqlite3_prepare_v2(s->db, "VACUUM INTO ?1", -1, &st, NULL);
-  if (rc != SQLITE_OK) return db_error(s, rc, why);
+  if (rc != SQLITE_OK) return hls_store_sqlite_error(s->db, rc, why);
   sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
   rc = sqlite3_step(st);
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) {
-    db_error(s, rc, why);
+    /* Whatever went wrong with the copy is an I/O error of the backup,
+     * except a full disk, which the admin fixes differently. */
+    int code = hls_store_sqlite_error(s->db, rc, why);
     hls_why_prefix(why, "backup to %s: ", path);
-    return HLS_EIO;
+    return code == HLS_EDISKFULL ? code : HLS_EIO;
   }
   return 0;
 }
@@ -779,7 +781,7 @@ int hls_store_check(struct hls_store *s, bool full, hls_store_problem_cb cb, voi
   sqlite3_stmt *st;
   int rc = sqlite3_prepare_v2(s->db, full ? "PRAGMA integrity_check(100)" : "PRAGMA quick_check(100)", -1, &st, NULL);
   if (rc != SQLITE_OK) {
-    db_error(s, rc, why);
+    hls_store_sqlite_error(s->db, rc, why);
     hls_why_prefix(why, "%s: ", s->path);
     return HLS_ECORRUPT;
   }
@@ -795,7 +797,7 @@ int hls_store_check(struct hls_store *s, bool full, hls_store_problem_cb cb, voi
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) {
     /* Damage bad enough that the check itself cannot read the file. */
-    db_error(s, rc, why);
+    hls_store_sqlite_error(s->db, rc, why);
     hls_why_prefix(why, "%s is damaged: ", s->path);
     return HLS_ECORRUPT;
   }
@@ -809,12 +811,12 @@ int hls_store_check(struct hls_store *s, bool full, hls_store_problem_cb cb, voi
 int hls_store_checkpoint(struct hls_store *s, struct hls_why *why) {
   sqlite3_stmt *st;
   int rc = sqlite3_prepare_v2(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &st, NULL);
-  if (rc != SQLITE_OK) return db_error(s, rc, why);
+  if (rc != SQLITE_OK) return hls_store_sqlite_error(s->db, rc, why);
   int busy = 0;
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) busy = sqlite3_column_int(st, 0);
   sqlite3_finalize(st);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_error(s, rc, why);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return hls_store_sqlite_error(s->db, rc, why);
   return busy ? hls_why_set(why, HLS_EBUSY, "store: a reader kept the checkpoint from finishing") : 0;
 }
 
@@ -823,7 +825,7 @@ static int meta_get(struct hls_store *s, const char *key, uint8_t *out, size_t c
   sqlite3_stmt *st;
   *present = false;
   int rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key=?1", -1, &st, NULL);
-  if (rc != SQLITE_OK) return db_error(s, rc, why);
+  if (rc != SQLITE_OK) return hls_store_sqlite_error(s->db, rc, why);
   sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
@@ -835,18 +837,18 @@ static int meta_get(struct hls_store *s, const char *key, uint8_t *out, size_t c
     rc = SQLITE_DONE;
   }
   sqlite3_finalize(st);
-  return rc == SQLITE_DONE ? 0 : db_error(s, rc, why);
+  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(s->db, rc, why);
 }
 
 static int meta_set(struct hls_store *s, const char *key, const uint8_t *value, size_t len, struct hls_why *why) {
   sqlite3_stmt *st;
   int rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)", -1, &st, NULL);
-  if (rc != SQLITE_OK) return db_error(s, rc, why);
+  if (rc != SQLITE_OK) return hls_store_sqlite_error(s->db, rc, why);
   sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
   sqlite3_bind_blob(st, 2, value, (int)len, SQLITE_STATIC);
   rc = sqlite3_step(st);
   sqlite3_finalize(st);
-  return rc == SQLITE_DONE ? 0 : db_error(s, rc, why);
+  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(s->db, rc, why);
 }
 
 int hls_store_owner(struct hls_store *s, uint8_t pk[32], bool *present, struct hls_why *why) {
@@ -868,12 +870,12 @@ int hls_store_claim(struct hls_store *s, const uint8_t pk[32], struct hls_why *w
   rc = sqlite3_prepare_v2(s->db,
                           "SELECT EXISTS(SELECT 1 FROM published) AND NOT EXISTS(SELECT 1 FROM items WHERE origin=?1)",
                           -1, &st, NULL);
-  if (rc != SQLITE_OK) return db_error(s, rc, why);
+  if (rc != SQLITE_OK) return hls_store_sqlite_error(s->db, rc, why);
   sqlite3_bind_blob(st, 1, pk, 32, SQLITE_STATIC);
   rc = sqlite3_step(st);
   int foreign = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
   sqlite3_finalize(st);
-  if (rc != SQLITE_ROW) return db_error(s, rc, why);
+  if (rc != SQLITE_ROW) return hls_store_sqlite_error(s->db, rc, why);
   if (foreign) return HLS_EFOREIGN;
   return meta_set(s, "owner", pk, 32, why);
 }
@@ -937,7 +939,7 @@ static int query_ints(struct hls_store *s, sqlite3_stmt *st, int64_t session, in
   for (int i = 0; rc == SQLITE_ROW && i < n; i++) out[i] = sqlite3_column_int64(st, i);
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
-  return rc == SQLITE_ROW ? 0 : db_error(s, rc, why);
+  return rc == SQLITE_ROW ? 0 : hls_store_sqlite_error(s->db, rc, why);
 }
 
 int hls_store_import_commit(struct hls_store *s, int64_t session, int64_t now_ms, struct hls_import_result *out,
@@ -977,7 +979,8 @@ int hls_store_import_commit(struct hls_store *s, int64_t session, int64_t now_ms
 fail:
   rollback(s);
 out:
-  if (exec(s, "PRAGMA foreign_keys=ON", rc == 0 ? why : NULL) != 0 && rc == 0) rc = HLS_ESTORE;
+  int fk = exec(s, "PRAGMA foreign_keys=ON", rc == 0 ? why : NULL);
+  if (rc == 0) rc = fk;
   hls_store_import_drop(s, session);
   return rc;
 }
@@ -1009,7 +1012,7 @@ int hls_store_next_expiry(struct hls_store *s, hls_day *day, struct hls_why *why
   bool found = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
   if (found) *day = (hls_day)sqlite3_column_int64(st, 0);
   sqlite3_reset(st);
-  if (rc != SQLITE_ROW) return db_error(s, rc, why);
+  if (rc != SQLITE_ROW) return hls_store_sqlite_error(s->db, rc, why);
   return found ? 0 : HLS_ENOTFOUND;
 }
 
@@ -1090,7 +1093,7 @@ int hls_store_item_get(struct hls_store *s, const uint8_t origin[32], uint64_t s
   } else if (rc == SQLITE_DONE) {
     rc = hls_why_set(why, HLS_ENOTFOUND, "no item %llu of that origin", (unsigned long long)seq);
   } else {
-    rc = db_error(s, rc, why);
+    rc = hls_store_sqlite_error(s->db, rc, why);
   }
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
@@ -1127,7 +1130,7 @@ int hls_store_chain_head(struct hls_store *s, const uint8_t origin[32], uint64_t
   }
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(s, rc, why);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(s->db, rc, why);
 }
 
 /* --- publications ---------------------------------------------------------------- */
@@ -1193,7 +1196,7 @@ static int walk_published(struct hls_store *s, sqlite3_stmt *st, hls_published_c
     load_published(st, &p);
     if ((result = cb(ctx, &p)) != 0) break;
   }
-  if (result == 0 && rc != SQLITE_DONE) result = db_error(s, rc, why);
+  if (result == 0 && rc != SQLITE_DONE) result = hls_store_sqlite_error(s->db, rc, why);
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
   return result;
@@ -1218,7 +1221,7 @@ int hls_store_published_current(struct hls_store *s, int type, int iso_year, int
   sqlite3_clear_bindings(st);
   if (rc == SQLITE_ROW) return 0;
   if (rc == SQLITE_DONE) return HLS_ENOTFOUND;
-  return db_error(s, rc, why);
+  return hls_store_sqlite_error(s->db, rc, why);
 }
 
 int hls_store_published_get(struct hls_store *s, uint64_t seq, struct hls_published *out, struct hls_why *why) {
@@ -1230,7 +1233,7 @@ int hls_store_published_get(struct hls_store *s, uint64_t seq, struct hls_publis
   sqlite3_clear_bindings(st);
   if (rc == SQLITE_ROW) return 0;
   if (rc == SQLITE_DONE) return HLS_ENOTFOUND;
-  return db_error(s, rc, why);
+  return hls_store_sqlite_error(s->db, rc, why);
 }
 
 int hls_store_published_live_stories(struct hls_store *s, hls_published_cb cb, void *ctx, struct hls_why *why) {
@@ -1242,7 +1245,7 @@ int hls_store_published_digest_weeks(struct hls_store *s, hls_week_cb cb, void *
   int rc, result = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW)
     if ((result = cb(ctx, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1))) != 0) break;
-  if (result == 0 && rc != SQLITE_DONE) result = db_error(s, rc, why);
+  if (result == 0 && rc != SQLITE_DONE) result = hls_store_sqlite_error(s->db, rc, why);
   sqlite3_reset(st);
   return result;
 }
@@ -1255,7 +1258,7 @@ int hls_store_countable_days(struct hls_store *s, hls_day today, hls_day_cb cb, 
   int rc, result = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW)
     if ((result = cb(ctx, (hls_day)sqlite3_column_int64(st, 0))) != 0) break;
-  if (result == 0 && rc != SQLITE_DONE) result = db_error(s, rc, why);
+  if (result == 0 && rc != SQLITE_DONE) result = hls_store_sqlite_error(s->db, rc, why);
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
   return result;
@@ -1279,7 +1282,7 @@ int hls_store_week_counts(struct hls_store *s, hls_day first, hls_day last, hls_
     };
     if ((result = cb(ctx, &c)) != 0) break;
   }
-  if (result == 0 && rc != SQLITE_DONE) result = db_error(s, rc, why);
+  if (result == 0 && rc != SQLITE_DONE) result = hls_store_sqlite_error(s->db, rc, why);
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
   return result;
@@ -1296,7 +1299,7 @@ int hls_store_story_candidates(struct hls_store *s, hls_day today, hls_record_cb
     if ((result = load_row(s, st, &r, true, why)) != 0) break;
     if ((result = cb(ctx, &r)) != 0) break;
   }
-  if (result == 0 && rc != SQLITE_DONE) result = db_error(s, rc, why);
+  if (result == 0 && rc != SQLITE_DONE) result = hls_store_sqlite_error(s->db, rc, why);
   hls_record_clear(&r);
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
@@ -1328,7 +1331,7 @@ int hls_store_share_get(struct hls_store *s, int64_t record_id, struct hls_share
   sqlite3_clear_bindings(st);
   if (rc == SQLITE_ROW) return 0;
   if (rc == SQLITE_DONE) return HLS_ENOTFOUND;
-  return db_error(s, rc, why);
+  return hls_store_sqlite_error(s->db, rc, why);
 }
 
 int hls_store_share_set(struct hls_store *s, const struct hls_share *sh, struct hls_why *why) {
@@ -1395,7 +1398,7 @@ int hls_store_peer_list(struct hls_store *s, hls_peer_cb cb, void *ctx, struct h
     snprintf(p.last_error, sizeof p.last_error, "%s", err ? (const char *)err : "");
     if ((result = cb(ctx, &p)) != 0) break;
   }
-  if (result == 0 && rc != SQLITE_DONE) result = db_error(s, rc, why);
+  if (result == 0 && rc != SQLITE_DONE) result = hls_store_sqlite_error(s->db, rc, why);
   sqlite3_reset(st);
   return result;
 }

@@ -2,8 +2,8 @@
  * foreign keys on, every statement prepared once, schema versioned with
  * PRAGMA user_version and upgraded by forward migrations at open.
  * Used from the event loop thread only. Every multi-row change runs in
- * one transaction. SQLite errors are translated to HLS_ESTORE (or
- * HLS_EBUSY / HLS_ENOMEM / HLS_ETOOBIG) with SQLite's message in why. */
+ * one transaction. SQLite errors are translated by
+ * hls_store_sqlite_error, with SQLite's message in why. */
 #ifndef HLS_STORE_H
 #define HLS_STORE_H
 
@@ -280,6 +280,18 @@ int hls_store_peer_list(struct hls_store *s, hls_peer_cb cb, void *ctx, struct h
 struct sqlite3;
 /* The store's connection (borrowed: valid until hls_store_free). */
 struct sqlite3 *hls_store_db(struct hls_store *s);
+/* The one translation of a failed SQLite call (sqlite_rc: its primary or
+ * extended result code) into an HLS_E* code, for every module that uses
+ * the store's connection, so one failure gives one code everywhere:
+ *   SQLITE_FULL, and an I/O error with ENOSPC/EDQUOT   HLS_EDISKFULL
+ *   SQLITE_IOERR (other)                              HLS_EIO
+ *   SQLITE_NOMEM                                      HLS_ENOMEM
+ *   SQLITE_BUSY, SQLITE_LOCKED                        HLS_EBUSY
+ *   SQLITE_TOOBIG (a value over SQLite's limits)      HLS_ETOOBIG
+ *   anything else (corrupt, constraint, ...)          HLS_ESTORE
+ * why (may be NULL) gets "store: " and SQLite's message for db (may be
+ * NULL: the message of the code alone). Returns the code. */
+int hls_store_sqlite_error(struct sqlite3 *db, int sqlite_rc, struct hls_why *why);
 
 /* One origin held. The profile is the latest one whose body is held. */
 struct hls_place_row {

@@ -18,21 +18,10 @@
 
 /* --- helpers --------------------------------------------------------------- */
 
-static int sql_error(sqlite3 *db, int sqlite_rc, struct hls_why *why) {
-  int code = HLS_ESTORE;
-  switch (sqlite_rc & 0xff) {
-    case SQLITE_NOMEM: code = HLS_ENOMEM; break;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED: code = HLS_EBUSY; break;
-    default: break;
-  }
-  return hls_why_set(why, code, "store: %s", sqlite3_errmsg(db));
-}
-
 static int prepare(struct hls_store *s, const char *sql, sqlite3_stmt **st, struct hls_why *why) {
   sqlite3 *db = hls_store_db(s);
   int rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
-  return rc == SQLITE_OK ? 0 : sql_error(db, rc, why);
+  return rc == SQLITE_OK ? 0 : hls_store_sqlite_error(db, rc, why);
 }
 
 /* Step st once: 1 for a row, 0 at the end, or an error. */
@@ -40,7 +29,7 @@ static int step(struct hls_store *s, sqlite3_stmt *st, struct hls_why *why) {
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) return 1;
   if (rc == SQLITE_DONE) return 0;
-  return sql_error(hls_store_db(s), rc, why);
+  return hls_store_sqlite_error(hls_store_db(s), rc, why);
 }
 
 static void column_id(sqlite3_stmt *st, int col, uint8_t out[32]) {

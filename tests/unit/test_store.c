@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gstore.h"
 #include "mp.h"
 #include "record.h"
 #include "store.h"
@@ -1220,6 +1221,89 @@ static void test_file_not_world_readable(void **state) {
   assert_int_equal(st.st_mode & 077, 0);
 }
 
+/* --- a full disk ----------------------------------------------------------- */
+
+/* Cap the database at the pages it has now: the next write that needs
+ * another page fails with SQLITE_FULL, as on a disk with no space left. */
+static void fill_disk(struct hls_store *s) {
+  sqlite3 *db = hls_store_db(s);
+  char sql[64];
+  snprintf(sql, sizeof sql, "PRAGMA max_page_count=%lld", (long long)raw_int(db, "PRAGMA page_count"));
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+/* Insert records of 4 KiB until the store refuses one; return its code. */
+static int insert_until_full(struct hls_store *s, struct hls_why *why) {
+  static char text[4096];
+  memset(text, 'x', sizeof text - 1);
+  for (int i = 0; i < 1000; i++) {
+    struct hls_record r;
+    make_record(&r, "filler", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 1, HLS_CONSENT_PRIVATE);
+    r.learnt = dup_or_null(text);
+    int rc = hls_store_record_insert(s, &r, 1, why);
+    hls_record_clear(&r);
+    if (rc != 0) return rc;
+  }
+  return 0;
+}
+
+/* A full disk is disk_full (not too_large, not store_error) in every
+ * module that writes to the store, and leaves no partial change. */
+static void test_full_disk_is_disk_full(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct hls_record r;
+  make_record(&r, "before", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 1, HLS_CONSENT_PRIVATE);
+  ASSERT_OK(hls_store_record_insert(fx->store, &r, 1, &why));
+  hls_record_clear(&r);
+  fill_disk(fx->store);
+
+  /* Records (store.c). */
+  int rc = insert_until_full(fx->store, &why);
+  if (rc != HLS_EDISKFULL) fail_msg("record insert on a full disk: %s (%s)", hls_err_name(rc), why.text);
+  assert_non_null(strstr(why.text, "full"));
+  int64_t held = count_records(fx->store);
+
+  /* An import: every staged row, or none. */
+  stage_rows(fx->store, 1, 1, 200, "full", true);
+  struct hls_import_result res;
+  memset(&why, 0, sizeof why);
+  rc = hls_store_import_commit(fx->store, 1, 2, &res, &why);
+  if (rc != HLS_EDISKFULL) fail_msg("import commit on a full disk: %s (%s)", hls_err_name(rc), why.text);
+  assert_int_equal(count_records(fx->store), held);
+
+  /* Gossip items (gstore.c): the same failure, the same code. */
+  struct hls_gstore *gs = NULL;
+  ASSERT_OK(hls_gstore_open(&gs, fx->store, &why));
+  static uint8_t evidence[64 * 1024];
+  uint8_t origin[32] = {7};
+  memset(&why, 0, sizeof why);
+  rc = hls_gstore_fork_put(gs, origin, 1, evidence, sizeof evidence, evidence, sizeof evidence, 1, &why);
+  hls_gstore_free(gs);
+  if (rc != HLS_EDISKFULL) fail_msg("fork evidence on a full disk: %s (%s)", hls_err_name(rc), why.text);
+}
+
+/* The one SQLite translation, code by code (extended codes included). */
+static void test_sqlite_error_mapping(void **state) {
+  (void)state;
+  static const struct {
+    int sqlite_rc, code;
+  } map[] = {
+      {SQLITE_FULL, HLS_EDISKFULL},      {SQLITE_IOERR, HLS_EIO},
+      {SQLITE_IOERR_WRITE, HLS_EIO},     {SQLITE_IOERR_NOMEM, HLS_ENOMEM},
+      {SQLITE_NOMEM, HLS_ENOMEM},        {SQLITE_BUSY, HLS_EBUSY},
+      {SQLITE_BUSY_SNAPSHOT, HLS_EBUSY}, {SQLITE_LOCKED, HLS_EBUSY},
+      {SQLITE_TOOBIG, HLS_ETOOBIG},      {SQLITE_CORRUPT, HLS_ESTORE},
+      {SQLITE_CONSTRAINT_UNIQUE, HLS_ESTORE}, {SQLITE_READONLY, HLS_ESTORE},
+  };
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+    struct hls_why why = {{0}};
+    assert_int_equal(hls_store_sqlite_error(NULL, map[i].sqlite_rc, &why), map[i].code);
+    assert_non_null(strstr(why.text, "store: "));
+  }
+  assert_int_equal(hls_store_sqlite_error(NULL, SQLITE_FULL, NULL), HLS_EDISKFULL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_open_fresh_and_reopen, setup_store, teardown),
@@ -1243,6 +1327,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_claim_owner, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_check_finds_damage, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_deleted_text_leaves_every_file, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_full_disk_is_disk_full, setup_store, teardown),
+      cmocka_unit_test(test_sqlite_error_mapping),
   };
   return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
