@@ -881,7 +881,7 @@ static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct
      * stubs (we are its direct peer). */
     for (size_t i = 0; i < k; i++) {
       if (e[i].body == NULL || e[i].h.audience != HLS_AUD_PEERS) continue;
-      if (!from_origin) return hls_why_set(why, HLS_EPERM, "items: relayed the body of a peers-only story");
+      if (!from_origin) return hls_why_set(why, HLS_EAUDIENCE, "items: relayed the body of a peers-only story");
       rc = g->store.get(g->store.ctx, opk, e[i].h.seq, &ours);
       if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
       if (ours.state != 1) continue; /* held already, or erased: never again */
@@ -907,7 +907,7 @@ static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct
       return hls_why_set(why, HLS_EBADSIG, "items: item %llu has a bad signature", (unsigned long long)last);
     for (size_t i = k; i < n; i++) {
       if (e[i].body != NULL && e[i].h.audience == HLS_AUD_PEERS && !from_origin)
-        return hls_why_set(why, HLS_EPERM, "items: relayed the body of a peers-only story");
+        return hls_why_set(why, HLS_EAUDIENCE, "items: relayed the body of a peers-only story");
       if (e[i].body == NULL && e[i].h.type == HLS_ENV_TOMBSTONE)
         return hls_why_set(why, HLS_EMALFORMED, "items: a tombstone without its body");
       states[i - k] = e[i].body != NULL ? 0 : 1;

@@ -311,7 +311,7 @@ static void after_error(struct run *r, int rc, const struct hls_why *why) {
     FUZZ_CHECK(memchr(why->text, '\0', sizeof why->text) != NULL); /* why says what */
     FUZZ_CHECK(rc == HLS_EMALFORMED || rc == HLS_ENONCANON || rc == HLS_ETRAILING || rc == HLS_ETRUNCATED ||
                rc == HLS_ETOOBIG || rc == HLS_EUNSUPPORTED || rc == HLS_EBADSIG || rc == HLS_ECHAIN ||
-               rc == HLS_EPERM);
+               rc == HLS_EAUDIENCE);
   }
   open_session(r, r->peer);
 }
