@@ -23,11 +23,6 @@
     if ((expr) != 0) return HLS_ENOMEM;   \
   } while (0)
 
-/* Errors of this node rather than of the envelopes. */
-static bool own_failure(int rc) {
-  return rc == HLS_ESTORE || rc == HLS_ENOMEM || rc == HLS_EINTERNAL || rc == HLS_EIO || rc == HLS_EBUSY;
-}
-
 static int pack_reply(msgpack_packer *pk, const struct hls_gossip_import_result *res, int err, size_t err_index,
                       const struct hls_envelope *bad, const struct hls_why *why) {
   PACK(msgpack_pack_map(pk, 6));
@@ -78,7 +73,7 @@ int hls_items_import_api(struct hls_node *n, struct hls_control_call *call) {
     }
     at += m;
   }
-  if (rc != 0 && own_failure(rc)) {
+  if (rc != 0 && hls_err_is_local(rc)) {
     hls_log_error("items_import_failed", "error=%s imported=%llu", hls_err_name(rc), (unsigned long long)res.imported);
     free(envs);
     call->why = why;

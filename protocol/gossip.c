@@ -130,10 +130,7 @@ void hls_gossip_config_init(struct hls_gossip_config *c, const uint8_t self[HLS_
   c->redial_after_ms = 30000;
 }
 
-bool hls_gossip_peer_fault(int err) {
-  return err != 0 && err != HLS_ESTORE && err != HLS_ENOMEM && err != HLS_EINTERNAL && err != HLS_EBUSY &&
-         err != HLS_EIO;
-}
+bool hls_gossip_peer_fault(int err) { return err != 0 && !hls_err_is_local(err); }
 
 /* --- origin table --------------------------------------------------------- */
 

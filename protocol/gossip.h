@@ -153,9 +153,9 @@ int hls_gossip_load_origin(struct hls_gossip *g, const uint8_t origin[HLS_KEY_BY
 int hls_gossip_connected(struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES], void *ctx,
                          struct hls_gossip_session **out) HLS_WARN_UNUSED;
 /* A gossip frame (type >= 16) arrived: payload borrowed. An error return
- * means the session must be closed: HLS_ESTORE/HLS_ENOMEM/HLS_EINTERNAL
- * are this node's failures; any other code is the peer's fault (why says
- * what) and counts against it. */
+ * means the session must be closed: codes hls_err_is_local() accepts
+ * (store_error, disk_full, ...) are this node's failures; any other code
+ * is the peer's fault (why says what) and counts against it. */
 int hls_gossip_frame(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *payload, size_t len,
                      struct hls_why *why) HLS_WARN_UNUSED;
 /* The session ended (either side). Frees it. */
@@ -198,7 +198,8 @@ struct hls_gossip_import_result {
 int hls_gossip_import(struct hls_gossip *g, const struct hls_envelope *envs, size_t n,
                       struct hls_gossip_import_result *res, struct hls_why *why) HLS_WARN_UNUSED;
 
-/* Is the peer's own-origin class of error (not ours)? */
+/* Is err the peer's fault (bad input), not this node's own failure
+ * (hls_err_is_local: store, full disk, memory, I/O)? */
 bool hls_gossip_peer_fault(int err);
 
 /* --- observation ------------------------------------------------------------ */
