@@ -346,13 +346,13 @@ static int write_file_new(const char *path, const void *data, size_t len, struct
     ssize_t w = write(fd, p, len);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) {
-      rc = hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
+      rc = hls_why_set(why, hls_err_from_errno(errno), "%s: %s", path, strerror(errno));
       break;
     }
     p += w;
     len -= (size_t)w;
   }
-  if (close(fd) != 0 && rc == 0) rc = hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
+  if (close(fd) != 0 && rc == 0) rc = hls_why_set(why, hls_err_from_errno(errno), "%s: %s", path, strerror(errno));
   if (rc != 0) unlink(path);
   return rc;
 }

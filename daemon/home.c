@@ -80,12 +80,13 @@ static int write_new_file(const char *dir, const char *name, const char *content
     ssize_t w = write(fd, content + off, len - off);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) {
-      rc = hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
+      rc = hls_why_set(why, hls_err_from_errno(errno), "%s: %s", path, strerror(errno));
       break;
     }
     off += (size_t)w;
   }
-  if (rc == 0 && fsync(fd) != 0) rc = hls_why_set(why, HLS_EIO, "%s: fsync: %s", path, strerror(errno));
+  if (rc == 0 && fsync(fd) != 0)
+    rc = hls_why_set(why, hls_err_from_errno(errno), "%s: fsync: %s", path, strerror(errno));
   close(fd);
   return rc;
 }
@@ -186,10 +187,12 @@ int hls_home_init(const char *dir, const struct hls_init_params *p, struct hls_w
     goto fail_staging;
   }
   rc = hls_config_write(f, &cfg);
-  if (fflush(f) != 0 || fsync(fileno(f)) != 0) rc = HLS_EIO;
-  if (fclose(f) != 0) rc = HLS_EIO;
-  if (rc != 0) {
-    rc = hls_why_set(why, HLS_EIO, "%s: write failed", conf_path);
+  int write_errno = rc != 0 ? errno : 0;
+  if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && write_errno == 0) write_errno = errno;
+  if (fclose(f) != 0 && write_errno == 0) write_errno = errno;
+  if (rc != 0 || write_errno != 0) {
+    rc = hls_why_set(why, hls_err_from_errno(write_errno), "%s: write failed: %s", conf_path,
+                     strerror(write_errno ? write_errno : EIO));
     goto fail_staging;
   }
   /* Publish the node in one step: an empty existing dir is replaced. */
