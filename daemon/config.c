@@ -123,8 +123,7 @@ static const struct hls_config_option options[] = {
      1, 1024, "64", NULL, true, "Most control-socket clients connected at once."},
     {"limits", "control_request_timeout", HLS_CFG_DURATION, OFF(control_request_timeout_ms),
      SZ(control_request_timeout_ms), 1 * SEC, 3600 * SEC, "30s", NULL, true,
-     "A client that starts a request and does not finish sending it within this time is "
-     "disconnected."},
+     "A client that stops sending for this long in the middle of a request is disconnected."},
     {"consent", "suppression_threshold", HLS_CFG_INT, OFF(suppression_threshold), SZ(suppression_threshold), 5,
      1000, "10", NULL, true,
      "Digests withhold person-scale counts below this many records (docs/consent.md). Below 5 is refused: it "

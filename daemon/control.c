@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@ struct client {
   size_t queued; /* reply bytes handed to libuv and not yet written */
   int open_handles;
   bool reading, closing, close_after_write;
+  bool received; /* bytes arrived since the request timer was last armed */
   void *data; /* handler state */
 };
 
@@ -221,6 +223,15 @@ size_t hls_control_queued(const struct hls_control_client *client) {
 
 static void on_timeout(uv_timer_t *t) {
   struct client *c = t->data;
+  /* Bytes waiting in the socket mean the client kept sending and this
+   * daemon fell behind (a long request, a loaded machine): the timers run
+   * before the loop reads, so read them first rather than cut off a
+   * client that did nothing wrong. */
+  int fd = -1, waiting = 0;
+  if (uv_fileno((const uv_handle_t *)&c->pipe, &fd) == 0 && ioctl(fd, FIONREAD, &waiting) == 0 && waiting > 0) {
+    uv_timer_start(&c->timer, on_timeout, (uint64_t)c->ctl->opt.request_timeout_ms, 0);
+    return;
+  }
   hls_log_warn("control_request_timeout", "client=%llu buffered_bytes=%zu", (unsigned long long)c->id, c->len);
   client_close(c);
 }
@@ -257,6 +268,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   c->len += (size_t)nread;
+  if (nread > 0) c->received = true;
   client_process(c);
 }
 
@@ -298,12 +310,21 @@ static void client_process(struct client *c) {
     uv_read_stop((uv_stream_t *)&c->pipe);
     c->reading = false;
   }
+  /* The request timeout bounds silence in the middle of a request: it
+   * counts from the last bytes received, not from the first of a long
+   * stream of requests (hls import keeps the next batch half-sent while
+   * hlsd checks the last one), and from now rather than the loop's
+   * cached time, which is stale by however long the requests above
+   * took to handle. */
   if (c->len > 0 && c->reading) {
-    if (!uv_is_active((uv_handle_t *)&c->timer))
+    if (c->received || !uv_is_active((uv_handle_t *)&c->timer)) {
+      uv_update_time(ctl->loop);
       uv_timer_start(&c->timer, on_timeout, (uint64_t)ctl->opt.request_timeout_ms, 0);
+    }
   } else {
     uv_timer_stop(&c->timer);
   }
+  c->received = false;
   if (c->close_after_write && c->queued == 0) client_close(c);
 }
 

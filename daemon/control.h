@@ -3,8 +3,9 @@
  *
  * Robustness rules: a client that sends a malformed request gets an error
  * reply and stays connected; one that breaks framing (empty or oversize
- * frame) gets an error reply and is disconnected; one that stops half way
- * through a request is disconnected after request_timeout; one that does
+ * frame) gets an error reply and is disconnected; one that stops sending
+ * half way through a request (nothing received for request_timeout) is
+ * disconnected; one that does
  * not read its replies stops being read (back-pressure) rather than
  * growing our memory. None of this affects other clients. */
 #ifndef HLS_CONTROL_H
