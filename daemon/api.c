@@ -1,5 +1,6 @@
 #include "api.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -350,12 +351,21 @@ static int api_themes(struct hls_node *n, struct hls_control_call *call) {
 
 /* --- import ----------------------------------------------------------------- */
 
+/* An import in progress on one control connection. Its id is random, so
+ * that the client can ask about it from another connection (import.status)
+ * if it loses this one after sending import.commit. */
 struct import_session {
   int64_t session;
+  uint8_t id[HLS_IMPORT_ID_BYTES];
   int64_t batches;
   int64_t rows;
   int64_t bad_rows;
+  struct import_session *prev, *next; /* n->imports */
 };
+
+#define IMPORT_ID_HEX_SIZE (2 * HLS_IMPORT_ID_BYTES + 1)
+
+static int pack_kv_time(msgpack_packer *pk, const char *key, int64_t ms);
 
 static struct import_session *import_of(struct hls_control_call *call) {
   return hls_control_client_data(call->client);
@@ -365,8 +375,17 @@ static void import_end(struct hls_node *n, struct hls_control_client *client) {
   struct import_session *s = hls_control_client_data(client);
   if (s == NULL) return;
   hls_store_import_drop(n->store, s->session);
+  if (s->prev) s->prev->next = s->next;
+  else n->imports = s->next;
+  if (s->next) s->next->prev = s->prev;
   free(s);
   hls_control_client_set_data(client, NULL);
+}
+
+static int pack_kv_import_id(msgpack_packer *pk, const uint8_t id[HLS_IMPORT_ID_BYTES]) {
+  char hex[IMPORT_ID_HEX_SIZE];
+  sodium_bin2hex(hex, sizeof hex, id, HLS_IMPORT_ID_BYTES);
+  return hls_mp_pack_kv_str(pk, "import_id", hex);
 }
 
 void hls_api_client_gone(void *node, struct hls_control_client *client) {
@@ -384,9 +403,14 @@ static int api_import_begin(struct hls_node *n, struct hls_control_call *call) {
   struct import_session *s = calloc(1, sizeof *s);
   if (s == NULL) return HLS_ENOMEM;
   s->session = ++n->next_import_session;
+  randombytes_buf(s->id, sizeof s->id);
+  s->next = n->imports;
+  if (n->imports) n->imports->prev = s;
+  n->imports = s;
   hls_control_client_set_data(call->client, s);
-  PACK(msgpack_pack_map(call->pk, 1));
+  PACK(msgpack_pack_map(call->pk, 2));
   PACK(hls_mp_pack_kv_i64(call->pk, "session", s->session));
+  PACK(pack_kv_import_id(call->pk, s->id));
   return 0;
 }
 
@@ -470,16 +494,65 @@ static int api_import_commit(struct hls_node *n, struct hls_control_call *call) 
   }
   int64_t start = hls_node_now_ms(n);
   struct hls_import_result result;
-  rc = hls_store_import_commit(n->store, s->session, start, &result, &call->why);
-  hls_log_info("import_committed", "session=%lld rows=%lld result=%s ms=%lld", (long long)s->session,
-               (long long)result.imported, hls_err_name(rc), (long long)(hls_node_now_ms(n) - start));
+  uint8_t id[HLS_IMPORT_ID_BYTES];
+  char hex[IMPORT_ID_HEX_SIZE];
+  memcpy(id, s->id, sizeof id);
+  sodium_bin2hex(hex, sizeof hex, id, sizeof id);
+  rc = hls_store_import_commit(n->store, s->session, id, start, &result, &call->why);
+  hls_log_info("import_committed", "session=%lld import_id=%s rows=%lld result=%s ms=%lld", (long long)s->session,
+               hex, (long long)result.imported, hls_err_name(rc), (long long)(hls_node_now_ms(n) - start));
   import_end(n, call->client);
   if (rc != 0) return rc;
   hls_node_changed_all(n, false);
-  PACK(msgpack_pack_map(call->pk, 3));
+  PACK(msgpack_pack_map(call->pk, 4));
   PACK(hls_mp_pack_kv_i64(call->pk, "imported", result.imported));
   PACK(hls_mp_pack_kv_i64(call->pk, "first_id", result.first_id));
   PACK(hls_mp_pack_kv_i64(call->pk, "last_id", result.last_id));
+  PACK(pack_kv_import_id(call->pk, id));
+  return 0;
+}
+
+/* Whether the import with an id went in: "committed" (with its result),
+ * "open" (a connection still holds it staged: it may yet be committed or
+ * dropped), or "not_committed" (nothing with that id was committed, and
+ * nothing holds it open, so nothing ever will be). */
+static int api_import_status(struct hls_node *n, struct hls_control_call *call) {
+  const char *text;
+  uint32_t len;
+  bool present = false;
+  uint8_t id[HLS_IMPORT_ID_BYTES];
+  size_t id_len = 0;
+  int rc = hls_mp_get_str(call->req->args, "import_id", &text, &len, &present, &call->why);
+  if (rc != 0) return rc;
+  if (!present || len != 2 * HLS_IMPORT_ID_BYTES ||
+      sodium_hex2bin(id, sizeof id, text, len, NULL, &id_len, NULL) != 0 || id_len != sizeof id)
+    return hls_why_set(&call->why, HLS_EINVAL, "import_id: expected the %d hex digits import.begin gave",
+                       2 * HLS_IMPORT_ID_BYTES);
+  struct hls_import_result result;
+  rc = hls_store_import_find(n->store, id, &result, &call->why);
+  if (rc != 0 && rc != HLS_ENOTFOUND) return rc;
+  const struct import_session *open = NULL;
+  for (const struct import_session *s = n->imports; rc == HLS_ENOTFOUND && s != NULL && open == NULL; s = s->next)
+    if (sodium_memcmp(s->id, id, sizeof id) == 0) open = s;
+  msgpack_packer *pk = call->pk;
+  if (rc == 0) {
+    PACK(msgpack_pack_map(pk, 6));
+    PACK(pack_kv_import_id(pk, id));
+    PACK(hls_mp_pack_kv_str(pk, "state", "committed"));
+    PACK(hls_mp_pack_kv_i64(pk, "imported", result.imported));
+    PACK(hls_mp_pack_kv_i64(pk, "first_id", result.first_id));
+    PACK(hls_mp_pack_kv_i64(pk, "last_id", result.last_id));
+    PACK(pack_kv_time(pk, "committed_at", result.committed_ms));
+  } else if (open != NULL) {
+    PACK(msgpack_pack_map(pk, 3));
+    PACK(pack_kv_import_id(pk, id));
+    PACK(hls_mp_pack_kv_str(pk, "state", "open"));
+    PACK(hls_mp_pack_kv_i64(pk, "staged", open->rows));
+  } else {
+    PACK(msgpack_pack_map(pk, 2));
+    PACK(pack_kv_import_id(pk, id));
+    PACK(hls_mp_pack_kv_str(pk, "state", "not_committed"));
+  }
   return 0;
 }
 
@@ -1124,6 +1197,7 @@ static const struct api_command commands[] = {
     {"import.rows", api_import_rows, "stage a batch: {rows: [{line, record}]}; bad rows are reported"},
     {"import.commit", api_import_commit, "import every staged row in one transaction"},
     {"import.abort", api_import_abort, "drop the staged rows"},
+    {"import.status", api_import_status, "did an import go in: {import_id} -> committed, open or not_committed"},
     {"consent.set", api_consent_set, "give consent: {id, level, by?, purpose?, expires?}"},
     {"consent.withdraw", api_consent_withdraw, "withdraw consent: {id}; a published story is erased"},
     {"share.preview", api_share_preview, "everything this node shares, published or pending"},

@@ -19,6 +19,8 @@
 
 /* Re-read the configuration (file, then command-line overrides) for
  * SIGHUP. Supplied by main, which owns the overrides. */
+struct import_session;
+
 typedef int (*hls_config_loader)(struct hls_config *out, void *ctx, struct hls_why *why);
 
 struct hls_node {
@@ -40,6 +42,7 @@ struct hls_node {
   int lock_fd;
   int64_t started_ms;
   int64_t next_import_session;
+  struct import_session *imports; /* open imports, one per control client (api.c) */
   bool stopping;
   int64_t clock_offset_ms; /* tests shift the node's clock (hlsd --clock-offset) */
 

@@ -162,6 +162,18 @@ static const char *const migrations[] = {
     "  key TEXT PRIMARY KEY,"
     "  value BLOB NOT NULL"
     ") STRICT, WITHOUT ROWID;",
+
+    /* 8: every import committed, by the id import.begin gave it, written
+     * in the import's own transaction: a client that lost its connection
+     * after sending import.commit asks (import.status) instead of
+     * guessing, and never imports the same file twice. */
+    "CREATE TABLE imports("
+    "  id BLOB PRIMARY KEY CHECK(length(id) = 16),"
+    "  records INTEGER NOT NULL,"
+    "  first_id INTEGER NOT NULL,"      /* 0 when records = 0 */
+    "  last_id INTEGER NOT NULL,"
+    "  committed_ms INTEGER NOT NULL"
+    ") STRICT, WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -188,6 +200,8 @@ enum stmt_id {
   ST_IMPORT_OTHERS,
   ST_IMPORT_SPAN,
   ST_IMPORT_BASE,
+  ST_IMPORT_DONE,
+  ST_IMPORT_FIND,
   ST_IMPORT_NEW_THEMES,
   ST_IMPORT_RECORDS,
   ST_IMPORT_RECORD_THEMES,
@@ -267,6 +281,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     /* Ids continue after every id ever used (AUTOINCREMENT's rule). */
     [ST_IMPORT_BASE] = "SELECT max(ifnull((SELECT seq FROM sqlite_sequence WHERE name='records'), 0),"
                        " ifnull((SELECT max(id) FROM records), 0))",
+    [ST_IMPORT_DONE] = "INSERT INTO imports(id, records, first_id, last_id, committed_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
+    [ST_IMPORT_FIND] = "SELECT records, first_id, last_id, committed_ms FROM imports WHERE id=?1",
     [ST_IMPORT_NEW_THEMES] = "INSERT INTO themes(slug) SELECT DISTINCT slug FROM temp.import_themes"
                              " WHERE session=?1 AND slug NOT IN (SELECT slug FROM themes)",
     [ST_IMPORT_RECORDS] =
@@ -340,6 +356,7 @@ struct hls_store {
   char path[4096];
   sqlite3_stmt *stmt[ST__COUNT];
   sqlite3_stmt *list_stmt[F__COMBOS];
+  bool foreign_keys_off; /* an import could not turn them back on: retry at the next begin */
 };
 
 int hls_store_sqlite_error(struct sqlite3 *db, int sqlite_rc, struct hls_why *why) {
@@ -378,7 +395,10 @@ static int step_done(struct hls_store *s, sqlite3_stmt *st, struct hls_why *why)
   return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(s->db, rc, why);
 }
 
-static int begin(struct hls_store *s, struct hls_why *why) { return step_done(s, s->stmt[ST_BEGIN], why); }
+static int begin(struct hls_store *s, struct hls_why *why) {
+  if (s->foreign_keys_off && exec(s, "PRAGMA foreign_keys=ON", NULL) == 0) s->foreign_keys_off = false;
+  return step_done(s, s->stmt[ST_BEGIN], why);
+}
 static int commit(struct hls_store *s, struct hls_why *why) { return step_done(s, s->stmt[ST_COMMIT], why); }
 static void rollback(struct hls_store *s) {
   if (!sqlite3_get_autocommit(s->db)) step_done(s, s->stmt[ST_ROLLBACK], NULL);
@@ -942,21 +962,22 @@ static int query_ints(struct hls_store *s, sqlite3_stmt *st, int64_t session, in
   return rc == SQLITE_ROW ? 0 : hls_store_sqlite_error(s->db, rc, why);
 }
 
-int hls_store_import_commit(struct hls_store *s, int64_t session, int64_t now_ms, struct hls_import_result *out,
-                            struct hls_why *why) {
+int hls_store_import_commit(struct hls_store *s, int64_t session, const uint8_t import_id[HLS_IMPORT_ID_BYTES],
+                            int64_t now_ms, struct hls_import_result *out, struct hls_why *why) {
   int64_t span[3] = {0}, base = 0;
+  sqlite3_stmt *st;
   memset(out, 0, sizeof *out);
   int rc = query_ints(s, s->stmt[ST_IMPORT_SPAN], session, span, 3, why);
   if (rc == 0 && span[0] > 0 && (span[1] != 1 || span[2] != span[0]))
     rc = hls_why_set(why, HLS_EINTERNAL, "import %lld: staged rows are not numbered 1..%lld", (long long)session,
                      (long long)span[0]);
-  if (rc == 0 && span[0] > 0) {
-    /* The statements below build every reference from rows they insert
-     * themselves; per-row foreign-key checks would only slow them down.
-     * (The pragma is a no-op inside a transaction, so it goes first.) */
-    if ((rc = exec(s, "PRAGMA foreign_keys=OFF", why)) != 0) goto out;
-    if ((rc = begin(s, why)) != 0) goto out;
-    sqlite3_stmt *st;
+  if (rc != 0) goto out;
+  /* The statements below build every reference from rows they insert
+   * themselves; per-row foreign-key checks would only slow them down.
+   * (The pragma is a no-op inside a transaction, so it goes first.) */
+  if ((rc = exec(s, "PRAGMA foreign_keys=OFF", why)) != 0) goto out;
+  if ((rc = begin(s, why)) != 0) goto fks_on;
+  if (span[0] > 0) {
     if ((rc = query_ints(s, s->stmt[ST_IMPORT_BASE], -1, &base, 1, why)) != 0) goto fail;
     st = s->stmt[ST_IMPORT_NEW_THEMES];
     sqlite3_bind_int64(st, 1, session);
@@ -970,19 +991,49 @@ int hls_store_import_commit(struct hls_store *s, int64_t session, int64_t now_ms
     sqlite3_bind_int64(st, 1, session);
     sqlite3_bind_int64(st, 2, base);
     if ((rc = step_done(s, st, why)) != 0) goto fail;
-    if ((rc = commit(s, why)) != 0) goto fail;
-    out->imported = span[0];
-    out->first_id = base + 1;
-    out->last_id = base + span[0];
   }
-  goto out;
+  st = s->stmt[ST_IMPORT_DONE];
+  sqlite3_bind_blob(st, 1, import_id, HLS_IMPORT_ID_BYTES, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, span[0]);
+  sqlite3_bind_int64(st, 3, span[0] > 0 ? base + 1 : 0);
+  sqlite3_bind_int64(st, 4, span[0] > 0 ? base + span[0] : 0);
+  sqlite3_bind_int64(st, 5, now_ms);
+  if ((rc = step_done(s, st, why)) != 0) goto fail;
+  if ((rc = commit(s, why)) != 0) goto fail;
+  out->imported = span[0];
+  out->first_id = span[0] > 0 ? base + 1 : 0;
+  out->last_id = span[0] > 0 ? base + span[0] : 0;
+  out->committed_ms = now_ms;
+  goto fks_on;
 fail:
   rollback(s);
+fks_on:
+  /* After a commit, failing to turn the checks back on must not turn the
+   * import into a failure (the client would import it again): the next
+   * transaction retries. */
+  if (exec(s, "PRAGMA foreign_keys=ON", NULL) != 0) s->foreign_keys_off = true;
 out:
-  int fk = exec(s, "PRAGMA foreign_keys=ON", rc == 0 ? why : NULL);
-  if (rc == 0) rc = fk;
   hls_store_import_drop(s, session);
   return rc;
+}
+
+int hls_store_import_find(struct hls_store *s, const uint8_t import_id[HLS_IMPORT_ID_BYTES],
+                          struct hls_import_result *out, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_IMPORT_FIND];
+  memset(out, 0, sizeof *out);
+  sqlite3_bind_blob(st, 1, import_id, HLS_IMPORT_ID_BYTES, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    out->imported = sqlite3_column_int64(st, 0);
+    out->first_id = sqlite3_column_int64(st, 1);
+    out->last_id = sqlite3_column_int64(st, 2);
+    out->committed_ms = sqlite3_column_int64(st, 3);
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (rc == SQLITE_ROW) return 0;
+  if (rc == SQLITE_DONE) return HLS_ENOTFOUND;
+  return hls_store_sqlite_error(s->db, rc, why);
 }
 
 /* --- transactions ------------------------------------------------------------ */

@@ -116,15 +116,25 @@ int hls_store_import_stage(struct hls_store *s, int64_t session, int64_t seq, co
                            struct hls_why *why) HLS_WARN_UNUSED;
 int hls_store_import_batch_end(struct hls_store *s, bool keep, struct hls_why *why) HLS_WARN_UNUSED;
 
+/* An import's id: random, given by import.begin, recorded at commit. */
+#define HLS_IMPORT_ID_BYTES 16
+
 struct hls_import_result {
-  int64_t imported, first_id, last_id;
+  int64_t imported, first_id, last_id; /* ids 0 when nothing was imported */
+  int64_t committed_ms;
 };
 /* Insert every staged row of session as records with ids first_id + seq - 1
- * (consecutive, after every id ever used), created now_ms. One transaction:
- * on any error nothing is inserted. The staged rows are dropped either
- * way. HLS_EINTERNAL if the staged seqs are not exactly 1..N. */
-int hls_store_import_commit(struct hls_store *s, int64_t session, int64_t now_ms, struct hls_import_result *out,
-                            struct hls_why *why) HLS_WARN_UNUSED;
+ * (consecutive, after every id ever used), created now_ms, and record the
+ * import under import_id. One transaction: on any error nothing is
+ * inserted and the id is not recorded. The staged rows are dropped either
+ * way. HLS_EINTERNAL if the staged seqs are not exactly 1..N;
+ * HLS_ESTORE if import_id was used before. */
+int hls_store_import_commit(struct hls_store *s, int64_t session, const uint8_t import_id[HLS_IMPORT_ID_BYTES],
+                            int64_t now_ms, struct hls_import_result *out, struct hls_why *why) HLS_WARN_UNUSED;
+/* The committed import import_id: its result. HLS_ENOTFOUND if no import
+ * with that id was committed. */
+int hls_store_import_find(struct hls_store *s, const uint8_t import_id[HLS_IMPORT_ID_BYTES],
+                          struct hls_import_result *out, struct hls_why *why) HLS_WARN_UNUSED;
 void hls_store_import_drop(struct hls_store *s, int64_t session);
 
 /* --- transactions ------------------------------------------------------------

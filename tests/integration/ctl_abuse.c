@@ -390,6 +390,98 @@ static void t_abandoned_import(void) {
   printf("ok - an abandoned import leaves nothing, a committed one everything\n");
 }
 
+static void pack_import_id(msgpack_packer *pk, void *ctx) {
+  msgpack_pack_map(pk, 1);
+  hls_mp_pack_kv_str(pk, "import_id", ctx);
+}
+
+/* import.status of id on a fresh connection: the state, in state[]. */
+static int import_state(const char *id, char *state, size_t size) {
+  char arg[64];
+  snprintf(arg, sizeof arg, "%s", id);
+  int fd = connect_wait(5000);
+  struct hls_ctl_response resp;
+  int rc = -1;
+  if (fd >= 0 && send_request(fd, 1, "import.status", pack_import_id, arg) == 0 &&
+      read_reply(fd, &resp, 10000) == 0) {
+    const struct hls_mp_value *v = hls_mp_get(resp.result, "state");
+    if (resp.kind == HLS_CTL_RESULT && v != NULL && v->type == HLS_MP_STR && v->len < size) {
+      memcpy(state, v->v.str, v->len);
+      state[v->len] = '\0';
+      rc = 0;
+    } else if (resp.kind == HLS_CTL_ERROR) {
+      snprintf(state, size, "error:%s", resp.error_name);
+      rc = 0;
+    }
+    hls_ctl_response_free(&resp);
+  }
+  if (fd >= 0) close(fd);
+  return rc;
+}
+
+/* Poll import.status until it says want, within a deadline. */
+static int import_state_becomes(const char *id, const char *want, char *state, size_t size) {
+  int64_t deadline = now_ms() + 10000;
+  for (;;) {
+    if (import_state(id, state, size) == 0 && strcmp(state, want) == 0) return 1;
+    if (now_ms() > deadline) return 0;
+    poll(NULL, 0, 10);
+  }
+}
+
+/* Begin an import on a new connection; its id in id[33]. */
+static int begin_import(char id[33]) {
+  int fd = connect_wait(5000);
+  struct hls_ctl_response resp;
+  if (fd < 0) return -1;
+  if (send_request(fd, 1, "import.begin", NULL, NULL) != 0 || read_reply(fd, &resp, 10000) != 0) {
+    close(fd);
+    return -1;
+  }
+  const struct hls_mp_value *v = hls_mp_get(resp.result, "import_id");
+  int ok = resp.kind == HLS_CTL_RESULT && v != NULL && v->type == HLS_MP_STR && v->len == 32;
+  if (ok) {
+    memcpy(id, v->v.str, 32);
+    id[32] = '\0';
+  }
+  hls_ctl_response_free(&resp);
+  if (!ok) close(fd);
+  return ok ? fd : -1;
+}
+
+/* Any connection can ask whether an import went in, by the id
+ * import.begin gave: open while its connection holds it, then committed
+ * (with its result) or not_committed. */
+static void t_import_status(void) {
+  char id[33], state[64];
+  struct hls_ctl_response resp;
+  int fd = begin_import(id);
+  CHECK(fd >= 0, "import.begin gave no import_id");
+  CHECK(import_state(id, state, sizeof state) == 0 && strcmp(state, "open") == 0, "staged import: %s", state);
+  close(fd); /* abandoned: never committed */
+  CHECK(import_state_becomes(id, "not_committed", state, sizeof state), "abandoned import: %s", state);
+
+  int64_t before = record_total();
+  fd = begin_import(id);
+  int rows = 7;
+  CHECK(fd >= 0 && send_request(fd, 2, "import.rows", pack_rows, &rows) == 0 && read_reply(fd, &resp, 10000) == 0,
+        "import.rows");
+  hls_ctl_response_free(&resp);
+  /* The commit goes out and the client hangs up without reading the
+   * reply: hlsd reads the request before the hang-up, so it commits. */
+  CHECK(send_request(fd, 3, "import.commit", NULL, NULL) == 0, "send commit");
+  close(fd);
+  CHECK(import_state_becomes(id, "committed", state, sizeof state), "committed import: %s", state);
+  CHECK(record_total() == before + rows, "the commit did not add %d records", rows);
+
+  CHECK(import_state("0123456789abcdef0123456789abcdef", state, sizeof state) == 0 &&
+            strcmp(state, "not_committed") == 0,
+        "unknown id: %s", state);
+  CHECK(import_state("not-an-id", state, sizeof state) == 0 && strcmp(state, "error:invalid_argument") == 0,
+        "malformed id: %s", state);
+  printf("ok - import.status says open, committed or not_committed, from any connection\n");
+}
+
 static void t_crash_during_import(void) {
   int64_t before = record_total();
   int fd = staged_import(500);
@@ -533,6 +625,7 @@ int main(int argc, char **argv) {
   t_client_leaves_before_reply();
   t_random_garbage();
   t_abandoned_import();
+  t_import_status();
   t_crash_during_import();
   int status = stop_daemon(SIGTERM);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {

@@ -853,6 +853,15 @@ static void test_themes_counts(void **state) {
 
 /* Stage n rows seq first_seq.. of session in one batch, as the daemon does
  * with rows it has checked. */
+/* A new import id for each commit (the store refuses one used before). */
+static const uint8_t *fresh_import_id(void) {
+  static uint8_t id[HLS_IMPORT_ID_BYTES];
+  static uint32_t n;
+  n++;
+  memcpy(id, &n, sizeof n);
+  return id;
+}
+
 static void stage_rows(struct hls_store *s, int64_t session, int64_t first_seq, int n, const char *prefix, bool keep) {
   struct hls_why why = {{0}};
   ASSERT_OK(hls_store_import_batch_begin(s, &why));
@@ -901,7 +910,7 @@ static void test_import_commit(void **state) {
   stage_rows(fx->store, 2, 1, 4, "other", true);
   assert_int_equal(count_records(fx->store), 0); /* staging writes no records */
 
-  ASSERT_OK(hls_store_import_commit(fx->store, 1, 777, &res, &why));
+  ASSERT_OK(hls_store_import_commit(fx->store, 1, fresh_import_id(), 777, &res, &why));
   assert_int_equal(res.imported, 5);
   assert_int_equal(res.first_id, old.id + 1);
   assert_int_equal(res.last_id, old.id + 5);
@@ -932,9 +941,9 @@ static void test_import_commit(void **state) {
   assert_string_equal(l.titles[0], "second 1");
 
   /* The session's staged rows are gone; the other session's are not. */
-  ASSERT_OK(hls_store_import_commit(fx->store, 1, 778, &res, &why));
+  ASSERT_OK(hls_store_import_commit(fx->store, 1, fresh_import_id(), 778, &res, &why));
   assert_int_equal(res.imported, 0);
-  ASSERT_OK(hls_store_import_commit(fx->store, 2, 779, &res, &why));
+  ASSERT_OK(hls_store_import_commit(fx->store, 2, fresh_import_id(), 779, &res, &why));
   assert_int_equal(res.imported, 4);
   assert_int_equal(res.first_id, old.id + 6);
   assert_int_equal(count_records(fx->store), 9);
@@ -951,9 +960,60 @@ static void test_import_commit(void **state) {
 
   /* Seqs must be exactly 1..N. */
   stage_rows(fx->store, 4, 2, 2, "gap", true);
-  assert_int_equal(hls_store_import_commit(fx->store, 4, 780, &res, &why), HLS_EINTERNAL);
+  assert_int_equal(hls_store_import_commit(fx->store, 4, fresh_import_id(), 780, &res, &why), HLS_EINTERNAL);
   assert_int_equal(count_records(fx->store), 9);
   hls_record_clear(&old);
+}
+
+/* Each committed import is recorded under its id, in the same
+ * transaction: a client can ask whether it went in. */
+static void test_import_ids(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct hls_import_result res, found;
+  uint8_t a[HLS_IMPORT_ID_BYTES], b[HLS_IMPORT_ID_BYTES], c[HLS_IMPORT_ID_BYTES], d[HLS_IMPORT_ID_BYTES];
+  memset(a, 0xaa, sizeof a);
+  memset(b, 0xbb, sizeof b);
+  memset(c, 0xcc, sizeof c);
+  memset(d, 0xdd, sizeof d);
+  assert_int_equal(hls_store_import_find(fx->store, a, &found, &why), HLS_ENOTFOUND);
+  stage_rows(fx->store, 1, 1, 3, "a", true);
+  ASSERT_OK(hls_store_import_commit(fx->store, 1, a, 500, &res, &why));
+  ASSERT_OK(hls_store_import_find(fx->store, a, &found, &why));
+  assert_int_equal(found.imported, 3);
+  assert_int_equal(found.first_id, res.first_id);
+  assert_int_equal(found.last_id, res.last_id);
+  assert_int_equal(found.committed_ms, 500);
+  assert_int_equal(hls_store_import_find(fx->store, b, &found, &why), HLS_ENOTFOUND);
+
+  /* An id is used once: a second commit under it fails whole. */
+  stage_rows(fx->store, 2, 1, 2, "again", true);
+  assert_int_not_equal(hls_store_import_commit(fx->store, 2, a, 501, &res, &why), 0);
+  assert_int_equal(count_records(fx->store), 3);
+  ASSERT_OK(hls_store_import_find(fx->store, a, &found, &why));
+  assert_int_equal(found.committed_ms, 500);
+
+  /* A commit that fails records nothing. */
+  stage_rows(fx->store, 3, 2, 2, "gap", true);
+  assert_int_equal(hls_store_import_commit(fx->store, 3, c, 502, &res, &why), HLS_EINTERNAL);
+  assert_int_equal(hls_store_import_find(fx->store, c, &found, &why), HLS_ENOTFOUND);
+
+  /* An empty import is committed too, with no ids. */
+  ASSERT_OK(hls_store_import_commit(fx->store, 4, d, 503, &res, &why));
+  assert_int_equal(res.imported, 0);
+  ASSERT_OK(hls_store_import_find(fx->store, d, &found, &why));
+  assert_int_equal(found.imported, 0);
+  assert_int_equal(found.first_id, 0);
+
+  /* Foreign keys are on again after the commits: deleting an imported
+   * record takes its theme links with it. */
+  ASSERT_OK(hls_store_import_find(fx->store, a, &found, &why));
+  ASSERT_OK(hls_store_record_delete(fx->store, found.first_id, &why));
+  sqlite3 *db = raw_open(fx->db_path);
+  char sql[96];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM record_themes WHERE record_id=%lld", (long long)found.first_id);
+  assert_int_equal(raw_int(db, sql), 0);
+  sqlite3_close(db);
 }
 
 static void test_import_rollback(void **state) {
@@ -968,7 +1028,7 @@ static void test_import_rollback(void **state) {
 
   /* A batch ended with keep=false leaves nothing staged. */
   stage_rows(fx->store, 8, 1, 3, "discarded", false);
-  ASSERT_OK(hls_store_import_commit(fx->store, 8, 1, &res, &why));
+  ASSERT_OK(hls_store_import_commit(fx->store, 8, fresh_import_id(), 1, &res, &why));
   assert_int_equal(res.imported, 0);
 
   /* A commit that fails half way (the last row breaks a CHECK constraint
@@ -981,7 +1041,7 @@ static void test_import_rollback(void **state) {
   ASSERT_OK(hls_store_import_stage(fx->store, 9, 4, &bad, &why));
   ASSERT_OK(hls_store_import_batch_end(fx->store, true, &why));
   hls_record_clear(&bad);
-  assert_int_not_equal(hls_store_import_commit(fx->store, 9, 1, &res, &why), 0);
+  assert_int_not_equal(hls_store_import_commit(fx->store, 9, fresh_import_id(), 1, &res, &why), 0);
   assert_int_equal(res.imported, 0);
   assert_int_equal(count_records(fx->store), 1);
   sqlite3 *db = raw_open(fx->db_path);
@@ -991,7 +1051,7 @@ static void test_import_rollback(void **state) {
   sqlite3_close(db);
 
   /* The staged rows were dropped too. */
-  ASSERT_OK(hls_store_import_commit(fx->store, 9, 1, &res, &why));
+  ASSERT_OK(hls_store_import_commit(fx->store, 9, fresh_import_id(), 1, &res, &why));
   assert_int_equal(res.imported, 0);
 
   /* Foreign keys are on again: deleting a record cascades to its themes. */
@@ -1020,10 +1080,10 @@ static void test_import_drop(void **state) {
   stage_rows(fx->store, 4, 4, 3, "dropped", true);
   stage_rows(fx->store, 5, 1, 2, "kept", true);
   hls_store_import_drop(fx->store, 4);
-  ASSERT_OK(hls_store_import_commit(fx->store, 4, 1, &res, &why));
+  ASSERT_OK(hls_store_import_commit(fx->store, 4, fresh_import_id(), 1, &res, &why));
   assert_int_equal(res.imported, 0);
   assert_int_equal(count_records(fx->store), 0);
-  ASSERT_OK(hls_store_import_commit(fx->store, 5, 1, &res, &why));
+  ASSERT_OK(hls_store_import_commit(fx->store, 5, fresh_import_id(), 1, &res, &why));
   assert_int_equal(res.imported, 2);
   assert_int_equal(count_records(fx->store), 2);
   /* Dropping an unknown session is harmless. */
@@ -1034,7 +1094,7 @@ static void test_import_drop(void **state) {
   hls_store_free(fx->store);
   fx->store = NULL;
   ASSERT_OK(hls_store_open(&fx->store, fx->db_path, NULL, &why));
-  ASSERT_OK(hls_store_import_commit(fx->store, 6, 1, &res, &why));
+  ASSERT_OK(hls_store_import_commit(fx->store, 6, fresh_import_id(), 1, &res, &why));
   assert_int_equal(res.imported, 0);
   assert_int_equal(count_records(fx->store), 2);
 }
@@ -1267,10 +1327,12 @@ static void test_full_disk_is_disk_full(void **state) {
   /* An import: every staged row, or none. */
   stage_rows(fx->store, 1, 1, 200, "full", true);
   struct hls_import_result res;
+  uint8_t import_id[HLS_IMPORT_ID_BYTES] = {42};
   memset(&why, 0, sizeof why);
-  rc = hls_store_import_commit(fx->store, 1, 2, &res, &why);
+  rc = hls_store_import_commit(fx->store, 1, import_id, 2, &res, &why);
   if (rc != HLS_EDISKFULL) fail_msg("import commit on a full disk: %s (%s)", hls_err_name(rc), why.text);
   assert_int_equal(count_records(fx->store), held);
+  assert_int_equal(hls_store_import_find(fx->store, import_id, &res, &why), HLS_ENOTFOUND);
 
   /* Gossip items (gstore.c): the same failure, the same code. */
   struct hls_gstore *gs = NULL;
@@ -1320,6 +1382,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_counts, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_themes_counts, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_import_commit, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_import_ids, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_import_rollback, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_import_drop, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_wal_and_foreign_keys, setup_store, teardown),
