@@ -9,8 +9,9 @@
 #include "home.h"
 #include "out.h"
 
-/* Exit codes (docs/cli.md): scripts can tell "hlsd down" from "refused". */
-enum { HLS_EXIT_OK = 0, HLS_EXIT_FAIL = 1, HLS_EXIT_USAGE = 2, HLS_EXIT_NOT_RUNNING = 3 };
+/* Exit codes (docs/cli.md): scripts can tell "hlsd down" from "refused",
+ * and "may have been done" (never retry blindly) from both. */
+enum { HLS_EXIT_OK = 0, HLS_EXIT_FAIL = 1, HLS_EXIT_USAGE = 2, HLS_EXIT_NOT_RUNNING = 3, HLS_EXIT_UNKNOWN = 4 };
 
 struct cli_command;
 

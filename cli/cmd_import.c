@@ -1,9 +1,18 @@
 /* hls import FILE.csv, and the all-or-nothing path of record add --file
- * with a JSON array. */
+ * with a JSON array.
+ *
+ * The outcome is never guessed. Until import.commit is sent, any failure
+ * means nothing was imported (hlsd drops what a connection staged when it
+ * goes). Once it is sent, only hlsd knows: the reply says, and if the reply
+ * does not come (hlsd stopped, the connection broke), hls asks
+ * import.status on a new connection with the import's id, and says
+ * "may have been committed" only when it cannot find out. */
 #include <jansson.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "csvimport.h"
@@ -16,6 +25,7 @@
 struct sender {
   struct cli *c;
   const char *unit;
+  char import_id[40]; /* from import.begin */
   uint64_t pending[IN_FLIGHT];
   int n_pending;
   int64_t refused; /* rows hlsd refused (a version mismatch) */
@@ -32,7 +42,7 @@ static int sender_reply(struct sender *s) {
   s->n_pending--;
   if (rc != 0) {
     if (s->bar) hls_progress_end(s->bar);
-    s->exit_code = cli_fail(s->c, rc, "%s", why.text[0] ? why.text : hls_strerror(rc));
+    s->exit_code = cli_fail(s->c, rc, "%s; nothing imported", why.text[0] ? why.text : hls_strerror(rc));
     return rc;
   }
   int64_t bad = hls_out_int(resp.result, "bad");
@@ -68,7 +78,7 @@ static int sender_send(void *ctx, struct hls_import_batch *b) {
   if (rc != 0) {
     s->n_pending--;
     if (s->bar) hls_progress_end(s->bar);
-    s->exit_code = cli_fail(s->c, rc, "%s", why.text);
+    s->exit_code = cli_fail(s->c, rc, "%s; nothing imported", why.text);
   }
   return rc;
 }
@@ -83,6 +93,101 @@ static int simple_call(struct cli *c, const char *cmd, struct hls_ctl_response *
   hls_client_begin(&c->client, &r, cmd);
   msgpack_pack_nil(&r.pk);
   return cli_call(c, &r, resp);
+}
+
+/* import.begin: the import's id goes in s. */
+static int begin_import(struct cli *c, struct sender *s) {
+  struct hls_ctl_response resp;
+  int rc = simple_call(c, "import.begin", &resp);
+  if (rc != 0) return rc;
+  hls_out_str(resp.result, "import_id", s->import_id, sizeof s->import_id);
+  hls_ctl_response_free(&resp);
+  return 0;
+}
+
+/* "Imported N records (ids A to B)." from a commit reply or a committed
+ * import.status. */
+static int print_imported(struct cli *c, const struct hls_mp_value *result) {
+  int64_t n = hls_out_int(result, "imported");
+  int64_t first = hls_out_int(result, "first_id"), last = hls_out_int(result, "last_id");
+  char id[40];
+  hls_out_str(result, "import_id", id, sizeof id);
+  if (c->json) {
+    json_t *j = json_pack("{s:I, s:I, s:I, s:s}", "imported", (json_int_t)n, "first_id", (json_int_t)first,
+                          "last_id", (json_int_t)last, "import_id", id);
+    int rc = j ? hls_out_print_json_value(j) : HLS_ENOMEM;
+    json_decref(j);
+    return rc == 0 ? 0 : HLS_EXIT_FAIL;
+  }
+  printf("Imported %lld record%s (ids %lld to %lld).\n", (long long)n, n == 1 ? "" : "s", (long long)first,
+         (long long)last);
+  return 0;
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* import.status of id on a new connection. 0 with resp filled, or an
+ * error (why says). */
+static int import_status(struct cli *c, const char *id, struct hls_ctl_response *resp, struct hls_why *why) {
+  struct hls_client probe;
+  int rc = hls_client_connect(&probe, c->home, c->home_flag != NULL, why);
+  if (rc != 0) return rc;
+  struct hls_client_req r;
+  hls_client_begin(&probe, &r, "import.status");
+  msgpack_pack_map(&r.pk, 1);
+  hls_mp_pack_kv_str(&r.pk, "import_id", id);
+  rc = hls_client_call(&probe, &r, resp, NULL, NULL, why);
+  hls_client_req_free(&r);
+  hls_client_close(&probe);
+  return rc;
+}
+
+/* The commit was sent and no reply said it went in (why: what happened
+ * instead). Ask hlsd, and report what it says; only if it cannot be
+ * asked, say that the import may have been committed and how to check. */
+static int settle_commit(struct cli *c, struct sender *s, int code, const char *reason) {
+  /* Hang up first: hlsd finishes with this connection (reads and carries
+   * out what it sent) before it forgets the import. */
+  hls_client_close(&c->client);
+  c->connected = false;
+  struct hls_why why = {{0}};
+  int64_t deadline = now_ms() + 10000;
+  while (s->import_id[0] != '\0') {
+    struct hls_ctl_response resp;
+    if (import_status(c, s->import_id, &resp, &why) != 0) break; /* cannot ask: unknown */
+    char state[32];
+    hls_out_str(resp.result, "state", state, sizeof state);
+    if (strcmp(state, "committed") == 0) {
+      fprintf(stderr, "hls: no reply to the commit (%s), but hlsd says import %s was committed\n", reason,
+              s->import_id);
+      int rc = print_imported(c, resp.result);
+      hls_ctl_response_free(&resp);
+      return rc;
+    }
+    hls_ctl_response_free(&resp);
+    if (strcmp(state, "not_committed") == 0)
+      return cli_fail(c, code, "%s; nothing imported (hlsd says import %s was not committed)", reason, s->import_id);
+    /* "open": hlsd has not yet seen the old connection go. */
+    if (now_ms() > deadline) break;
+    poll(NULL, 0, 20);
+  }
+  char home[HLS_PATH_MAX + 16] = "";
+  if (c->home_flag != NULL) snprintf(home, sizeof home, " --home %s", c->home);
+  if (s->import_id[0] != '\0')
+    fprintf(stderr,
+            "hls: %s. The import was sent for commit, so it may have been committed: before running it again, "
+            "check with: hls%s import --status %s (hls%s status also counts the records)\n",
+            reason, home, s->import_id, home);
+  else
+    fprintf(stderr,
+            "hls: %s. The import was sent for commit, so it may have been committed: before running it again, "
+            "check the record count with: hls%s status\n",
+            reason, home);
+  return HLS_EXIT_UNKNOWN;
 }
 
 static int report_errors(struct cli *c, const struct hls_import *imp, const char *unit) {
@@ -124,17 +229,20 @@ static int finish(struct cli *c, struct sender *s) {
   int rc;
   if ((rc = sender_drain(s)) != 0) return rc;
   if (s->refused > 0) return cli_fail(c, HLS_EINVAL, "hlsd refused %lld rows; nothing imported", (long long)s->refused);
+  struct hls_client_req r;
   struct hls_ctl_response resp;
-  if ((rc = simple_call(c, "import.commit", &resp)) != 0) return rc;
-  if (c->json) {
-    rc = hls_out_print_json(resp.result);
-  } else {
-    int64_t n = hls_out_int(resp.result, "imported");
-    printf("Imported %lld record%s (ids %lld to %lld).\n", (long long)n, n == 1 ? "" : "s",
-           (long long)hls_out_int(resp.result, "first_id"), (long long)hls_out_int(resp.result, "last_id"));
-  }
+  struct hls_why why = {{0}};
+  hls_client_begin(&c->client, &r, "import.commit");
+  msgpack_pack_nil(&r.pk);
+  /* hlsd is committing for us: wait as long as it takes (a connection
+   * that breaks ends the wait). Giving up early would not stop it. */
+  c->client.timeout_ms = 0;
+  rc = hls_client_call(&c->client, &r, &resp, NULL, NULL, &why);
+  hls_client_req_free(&r);
+  if (rc != 0) return settle_commit(c, s, rc, why.text[0] ? why.text : hls_strerror(rc));
+  rc = print_imported(c, resp.result);
   hls_ctl_response_free(&resp);
-  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+  return rc;
 }
 
 int hls_import_run(struct cli *c, struct hls_import *imp, const char *unit) {
@@ -142,10 +250,8 @@ int hls_import_run(struct cli *c, struct hls_import *imp, const char *unit) {
   if (imp->errors_total > 0 || imp->fatal) return report_errors(c, imp, unit);
   if (imp->rows == 0) return cli_fail(c, HLS_EINVAL, "no records to import");
   if ((rc = cli_connect(c)) != 0) return rc;
-  struct hls_ctl_response resp;
-  if ((rc = simple_call(c, "import.begin", &resp)) != 0) return rc;
-  hls_ctl_response_free(&resp);
   struct sender s = {.c = c, .unit = unit};
+  if ((rc = begin_import(c, &s)) != 0) return rc;
   for (size_t i = 0; i < imp->n_batches && s.exit_code == 0; i++) sender_send(&s, &imp->batches[i]);
   if (s.exit_code != 0) return s.exit_code;
   return finish(c, &s);
@@ -153,12 +259,52 @@ int hls_import_run(struct cli *c, struct hls_import *imp, const char *unit) {
 
 static void on_parse_progress(void *ctx, size_t done, size_t total) { hls_progress_update(ctx, done, total); }
 
+/* hls import --status ID: did that import go in? */
+static int import_status_cmd(struct cli *c, const char *id) {
+  struct hls_ctl_response resp;
+  int rc = cli_connect(c);
+  if (rc != 0) return rc;
+  struct hls_client_req r;
+  hls_client_begin(&c->client, &r, "import.status");
+  msgpack_pack_map(&r.pk, 1);
+  hls_mp_pack_kv_str(&r.pk, "import_id", id);
+  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  if (c->json) {
+    rc = hls_out_print_json(resp.result) == 0 ? 0 : HLS_EXIT_FAIL;
+    hls_ctl_response_free(&resp);
+    return rc;
+  }
+  char state[32], when[32];
+  hls_out_str(resp.result, "state", state, sizeof state);
+  if (strcmp(state, "committed") == 0) {
+    int64_t n = hls_out_int(resp.result, "imported");
+    printf("Import %s: committed at %s, %lld record%s (ids %lld to %lld).\n", id,
+           hls_out_str(resp.result, "committed_at", when, sizeof when), (long long)n, n == 1 ? "" : "s",
+           (long long)hls_out_int(resp.result, "first_id"), (long long)hls_out_int(resp.result, "last_id"));
+  } else if (strcmp(state, "open") == 0) {
+    printf("Import %s: not committed yet; a connection still holds %lld staged rows.\n", id,
+           (long long)hls_out_int(resp.result, "staged"));
+  } else {
+    printf("Import %s: not committed; nothing of it was imported.\n", id);
+  }
+  hls_ctl_response_free(&resp);
+  return 0;
+}
+
 int cmd_import(struct cli *c, int argc, char **argv) {
+  static const struct option own[] = {{"status", required_argument, NULL, 's'}, {NULL, 0, NULL, 0}};
   struct cli_opts o;
+  const char *status_id = NULL;
   int opt, ec, rc;
-  cli_opts_init(&o, NULL);
-  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1)
+  cli_opts_init(&o, own);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
     if (ec >= 0) return ec;
+    if (opt == 's') status_id = optarg;
+  }
+  if (status_id != NULL) {
+    if (optind != argc) return cli_usage(c, "--status takes an import id, and no file");
+    return import_status_cmd(c, status_id);
+  }
   if (optind + 1 != argc) return cli_usage(c, "give one CSV file");
   const char *path = argv[optind];
   char *data = NULL;
@@ -166,19 +312,18 @@ int cmd_import(struct cli *c, int argc, char **argv) {
   struct hls_why why = {{0}};
   if ((rc = cli_connect(c)) != 0) return rc; /* before reading a large file */
   if ((rc = cli_read_file(path, HLS_CSV_MAX_FILE, &data, &len, &why)) != 0) return cli_fail(c, rc, "%s", why.text);
-  struct hls_ctl_response resp;
-  if ((rc = simple_call(c, "import.begin", &resp)) != 0) {
+  struct sender s = {.c = c, .unit = "line"};
+  if ((rc = begin_import(c, &s)) != 0) {
     free(data);
     return rc;
   }
-  hls_ctl_response_free(&resp);
   /* Rows are checked and sent as the file is read; the first bad row
    * stops the sending, the rest of the file is still checked so every bad
    * row is reported, and nothing is committed. */
   struct hls_progress bar;
   struct hls_import imp;
   hls_progress_start(&bar, "importing");
-  struct sender s = {.c = c, .unit = "line", .bar = &bar};
+  s.bar = &bar;
   hls_import_init(&imp);
   imp.on_batch = sender_send;
   imp.batch_ctx = &s;

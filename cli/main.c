@@ -58,12 +58,14 @@ static const struct cli_command commands[] = {
      "  Flags replace the field they name; --theme replaces the whole theme list.\n"
      "  An empty value (--context '') clears an optional field.\n"},
     {"record delete", cmd_record_delete, "record delete ID", "delete a record", NULL},
-    {"import", cmd_import, "import FILE.csv",
+    {"import", cmd_import, "import FILE.csv | --status IMPORT_ID",
      "import records from a CSV file, all or nothing (docs/cli.md lists the columns)",
      "  The first row names the columns: title, scale, stage (required), date, themes,\n"
      "  context, tried, happened, learnt, author_role, consent, consent_by,\n"
      "  consent_purpose, consent_expires. themes holds [KIND:]NAME entries separated by ';'.\n"
-     "  Every bad row is reported by line and column, and then nothing is imported.\n"},
+     "  Every bad row is reported by line and column, and then nothing is imported.\n"
+     "  --status IMPORT_ID  whether that import was committed (after exit code 4: the\n"
+     "                      connection was lost after the commit was sent)\n"},
     {"themes", cmd_themes, "themes", "themes in use, with counts by kind and scale", NULL},
     {"consent set", cmd_consent_set,
      "consent set ID LEVEL [--by ROLE] [--expires YYYY-MM-DD] [--purpose T]",

@@ -9,12 +9,16 @@ TEST_NAME=$(basename "$0" .sh)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hls-${TEST_NAME}.XXXXXX")
 chmod 700 "$WORK"
 declare -A DAEMON_PID=()
+BACKGROUND_PIDS=() # other helpers a test started (killed at exit)
 FAILED=0
 
 cleanup() {
   local status=$?
   for home in "${!DAEMON_PID[@]}"; do
     kill -KILL "${DAEMON_PID[$home]}" 2>/dev/null || true
+  done
+  for pid in "${BACKGROUND_PIDS[@]}"; do
+    kill -KILL "$pid" 2>/dev/null || true
   done
   if [ "$status" -eq 0 ] && [ "$FAILED" -eq 0 ]; then
     rm -rf "$WORK"
