@@ -119,12 +119,12 @@ int hls_chainmark_save(const char *dir, const uint8_t node_pk[32], const struct 
     ssize_t w = write(fd, text + off, len - off);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) {
-      rc = hls_why_set(why, HLS_EIO, "%s: %s", tmp, strerror(errno));
+      rc = hls_why_set(why, hls_err_from_errno(errno), "%s: %s", tmp, strerror(errno));
       break;
     }
     off += (size_t)w;
   }
-  if (rc == 0 && fsync(fd) != 0) rc = hls_why_set(why, HLS_EIO, "%s: fsync: %s", tmp, strerror(errno));
+  if (rc == 0 && fsync(fd) != 0) rc = hls_why_set(why, hls_err_from_errno(errno), "%s: fsync: %s", tmp, strerror(errno));
   if (close(fd) != 0 && rc == 0) rc = hls_why_set(why, HLS_EIO, "%s: %s", tmp, strerror(errno));
   if (rc == 0 && rename(tmp, path) != 0) rc = hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
   if (rc != 0) {

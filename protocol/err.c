@@ -58,6 +58,7 @@ bool hls_err_is_local(int code) {
   switch (code) {
     case HLS_ESTORE:
     case HLS_EDISKFULL:
+    case HLS_ECORRUPT:
     case HLS_EIO:
     case HLS_ENOMEM:
     case HLS_EBUSY:

@@ -129,7 +129,7 @@ static void test_from_errno(void **state) {
  * data, while a protocol violation always is. */
 static void test_local_failures(void **state) {
   (void)state;
-  const int local[] = {HLS_ESTORE, HLS_EDISKFULL, HLS_EIO, HLS_ENOMEM, HLS_EBUSY, HLS_EINTERNAL};
+  const int local[] = {HLS_ESTORE, HLS_EDISKFULL, HLS_ECORRUPT, HLS_EIO, HLS_ENOMEM, HLS_EBUSY, HLS_EINTERNAL};
   for (size_t i = 0; i < sizeof local / sizeof local[0]; i++) assert_true(hls_err_is_local(local[i]));
   const int remote[] = {HLS_EAUDIENCE, HLS_EBADSIG, HLS_ECHAIN, HLS_EMALFORMED, HLS_ETOOBIG, HLS_EPERM, HLS_EINVAL};
   for (size_t i = 0; i < sizeof remote / sizeof remote[0]; i++) assert_false(hls_err_is_local(remote[i]));

@@ -1355,7 +1355,7 @@ static void test_sqlite_error_mapping(void **state) {
       {SQLITE_IOERR_WRITE, HLS_EIO},     {SQLITE_IOERR_NOMEM, HLS_ENOMEM},
       {SQLITE_NOMEM, HLS_ENOMEM},        {SQLITE_BUSY, HLS_EBUSY},
       {SQLITE_BUSY_SNAPSHOT, HLS_EBUSY}, {SQLITE_LOCKED, HLS_EBUSY},
-      {SQLITE_TOOBIG, HLS_ETOOBIG},      {SQLITE_CORRUPT, HLS_ESTORE},
+      {SQLITE_TOOBIG, HLS_ETOOBIG},      {SQLITE_CORRUPT, HLS_ECORRUPT},
       {SQLITE_CONSTRAINT_UNIQUE, HLS_ESTORE}, {SQLITE_READONLY, HLS_ESTORE},
   };
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
