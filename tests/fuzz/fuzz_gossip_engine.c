@@ -4,15 +4,22 @@
  * One engine per input, with a small store (gossip_fixture.h: its own
  * chain, the chain of the peer P, a third origin), connected to P. The
  * input is a list of operations (GOP_* in gossip_fixture.h): frames from
- * the peer, raw or cut from the fixture's genuine chains, ticks, reconnects
+ * the peer, raw or cut from the fixture's genuine chains (in runs of
+ * several origins), ticks, reconnects
  * as P (a direct peer) or Q (not), store failures, local publications.
  * After any error the session is closed and a new one opened with the
  * same peer. The store applies the engine's actions and checks, beyond
  * memory safety and leaks:
  *  - every frame sent decodes with the engine's own codecs; an ITEMS frame
- *    holds at most batch_items envelopes of one origin, linked, the last
- *    verifying; a peers-audience body goes only from this node to P; never
- *    more than `window` ITEMS/BODIES frames unacknowledged;
+ *    holds at most batch_items envelopes in runs (docs/protocol.md 8.1):
+ *    each run of one origin, linked, ending on an item that verifies,
+ *    each origin at most once; every item sent is one held, with its body
+ *    exactly where the audience rules allow it (a peers-audience body
+ *    only from this node to P); never more than `window` ITEMS/BODIES
+ *    frames unacknowledged;
+ *  - an ITEMS or BODIES frame taken is ACKed once: one entry per run, in
+ *    order, each the run's origin and the head now held (none for
+ *    BODIES); a frame refused is not ACKed;
  *  - nothing is stored that does not verify against its chain: every STORE
  *    extends the held chain (next seq, prev = held head's id) with genuine
  *    items (the fixture's: the fuzzer cannot sign), the last verifying; a
@@ -55,6 +62,13 @@ struct run {
   int fail_store, fail_apply, injected;
   unsigned inflight;
   uint64_t now;
+  /* ACK frames the engine sent, and the entries of the last one */
+  unsigned acks_sent;
+  size_t n_ack;
+  struct ack_entry {
+    uint8_t origin[HLS_KEY_BYTES];
+    uint64_t head;
+  } ack[HLS_GOSSIP_MAX_BATCH];
 };
 
 static const int chain_of_origin[N_ORIGINS] = {GFX_SELF, GFX_PEER, GFX_OTHER, GFX_NEW1, GFX_NEW2};
@@ -137,14 +151,31 @@ static void check_sent(struct run *r, const uint8_t *frame, size_t frame_len) {
       static struct hls_envelope envs[HLS_GOSSIP_MAX_BATCH];
       FUZZ_CHECK(hls_gossip_items_decode(p, len, type, &complete, envs, &n, &why) == 0);
       if (type == HLS_GF_ITEMS) {
+        /* docs/protocol.md 8.1, 8.3: runs of one origin each, linked, each
+         * origin at most once, each ending on an item that verifies */
         FUZZ_CHECK(n >= 1 && n <= r->cfg.batch_items);
-        for (size_t i = 1; i < n; i++) FUZZ_CHECK(hls_env_check_link(&envs[i - 1], &envs[i]) == 0);
-        FUZZ_CHECK(hls_env_verify(&envs[n - 1]) == 0);
+        for (size_t a = 0, i = 1; i <= n; i++) {
+          if (i < n && memcmp(envs[i].h.origin, envs[a].h.origin, HLS_KEY_BYTES) == 0) {
+            FUZZ_CHECK(hls_env_check_link(&envs[i - 1], &envs[i]) == 0);
+            continue;
+          }
+          for (size_t k = 0; k < a; k++) FUZZ_CHECK(memcmp(envs[k].h.origin, envs[a].h.origin, HLS_KEY_BYTES) != 0);
+          FUZZ_CHECK(hls_env_verify(&envs[i - 1]) == 0);
+          a = i;
+        }
       }
       for (size_t i = 0; i < n; i++) {
-        if (envs[i].body == NULL || envs[i].h.audience != HLS_AUD_PEERS) continue;
-        FUZZ_CHECK(memcmp(envs[i].h.origin, r->cfg.self, HLS_KEY_BYTES) == 0);
-        FUZZ_CHECK(st_is_direct_peer(r, r->peer));
+        /* only items this node holds, with the body exactly where the
+         * audience rules allow it (8.4) */
+        const struct hls_envelope *e = &envs[i];
+        struct ostate *o = ostate_of(r, e->h.origin);
+        FUZZ_CHECK(o != NULL && e->h.seq >= 1 && e->h.seq <= o->n);
+        FUZZ_CHECK(memcmp(o->it[e->h.seq - 1]->id, e->id, HLS_HASH_BYTES) == 0);
+        bool own = memcmp(e->h.origin, r->cfg.self, HLS_KEY_BYTES) == 0;
+        bool allowed = o->state[e->h.seq - 1] == 0 &&
+                       (e->h.audience == HLS_AUD_NETWORK || (own && st_is_direct_peer(r, r->peer)));
+        if (type == HLS_GF_ITEMS) FUZZ_CHECK((e->body != NULL) == allowed);
+        else FUZZ_CHECK(e->body != NULL && allowed && own && e->h.audience == HLS_AUD_PEERS);
       }
       r->inflight++;
       FUZZ_CHECK(r->inflight <= r->cfg.window);
@@ -153,6 +184,12 @@ static void check_sent(struct run *r, const uint8_t *frame, size_t frame_len) {
     case HLS_GF_ACK: {
       static struct hls_gossip_vector_entry ent[HLS_GOSSIP_MAX_BATCH];
       FUZZ_CHECK(hls_gossip_ack_decode(p, len, ent, &n, &why) == 0);
+      r->acks_sent++;
+      r->n_ack = n;
+      for (size_t i = 0; i < n; i++) {
+        memcpy(r->ack[i].origin, ent[i].origin, HLS_KEY_BYTES);
+        r->ack[i].head = ent[i].head;
+      }
       break;
     }
     case HLS_GF_WANT: {
@@ -316,13 +353,44 @@ static void after_error(struct run *r, int rc, const struct hls_why *why) {
   open_session(r, r->peer);
 }
 
+/* The ACK for an ITEMS or BODIES frame the engine took (docs/protocol.md
+ * 8.1): exactly one, sent during the event; for ITEMS one entry per run,
+ * in order, each the run's origin and the head now held (0 for an origin
+ * not followed); for BODIES none. */
+static void check_ack(struct run *r, const uint8_t *p, size_t len, int type, unsigned acks_before) {
+  static struct hls_envelope envs[HLS_GOSSIP_MAX_BATCH];
+  bool complete;
+  size_t n;
+  struct hls_why why;
+  FUZZ_CHECK(r->acks_sent == acks_before + 1);
+  FUZZ_CHECK(hls_gossip_items_decode(p, len, type, &complete, envs, &n, &why) == 0);
+  if (type == HLS_GF_BODIES) {
+    FUZZ_CHECK(r->n_ack == 0);
+    return;
+  }
+  size_t runs = 0;
+  for (size_t a = 0; a < n; runs++) {
+    FUZZ_CHECK(runs < r->n_ack);
+    FUZZ_CHECK(memcmp(r->ack[runs].origin, envs[a].h.origin, HLS_KEY_BYTES) == 0);
+    const struct ostate *o = ostate_of(r, envs[a].h.origin);
+    FUZZ_CHECK(r->ack[runs].head == (o != NULL ? o->n : 0));
+    size_t i = a + 1;
+    while (i < n && memcmp(envs[i].h.origin, envs[a].h.origin, HLS_KEY_BYTES) == 0) i++;
+    a = i;
+  }
+  FUZZ_CHECK(runs == r->n_ack);
+}
+
 static void frame_in(struct run *r, const uint8_t *p, size_t len) {
-  int type;
+  int type = -1;
   if (hls_frame_type(p, len, &type) == 0 && type == HLS_GF_ACK && r->inflight > 0) r->inflight--;
   struct hls_why why;
   memset(&why, 'x', sizeof why);
   r->injected = 0;
+  unsigned acks = r->acks_sent;
   int rc = hls_gossip_frame(r->g, r->s, p, len, &why);
+  if (rc == 0 && (type == HLS_GF_ITEMS || type == HLS_GF_BODIES)) check_ack(r, p, len, type, acks);
+  else FUZZ_CHECK(r->acks_sent == acks); /* no ACK for a frame refused, or one that needs none */
   if (rc != 0) after_error(r, rc, &why);
   r->injected = 0;
 }
@@ -339,14 +407,24 @@ static void publish(struct run *r) {
   FUZZ_CHECK(hls_gossip_local_item(r->g, it->env, it->len, &why) == 0);
 }
 
-static void canned(struct run *r, uint8_t sel, uint8_t arg) {
-  const struct gfx_chain *c = &r->f->c[sel % GFX_CHAINS];
-  uint64_t from = (uint64_t)(sel / GFX_CHAINS) % c->n + 1;
-  uint64_t to = from + (arg & 7u);
-  if (to > c->n) to = c->n;
+/* GOP_CANNED (gossip_fixture.h): its arguments from data at *pos. */
+static void canned(struct run *r, const uint8_t *data, size_t size, size_t *pos) {
+  struct gfx_run runs[GFX_MAX_RUNS];
+  size_t n_runs = 0;
+  uint8_t first_arg = 0, arg;
+  do {
+    uint8_t sel = *pos < size ? data[(*pos)++] : 0;
+    arg = *pos < size ? data[(*pos)++] : 0;
+    if (n_runs == 0) first_arg = arg;
+    const struct gfx_chain *c = &r->f->c[sel % GFX_CHAINS];
+    uint64_t from = (uint64_t)(sel / GFX_CHAINS) % c->n + 1;
+    uint64_t to = from + (arg & 7u);
+    if (to > c->n) to = c->n;
+    runs[n_runs++] = (struct gfx_run){.c = c, .from = from, .to = to, .stub_mask = arg & 0x80 ? ~0u : 0u};
+  } while ((arg & 0x10) && n_runs < GFX_MAX_RUNS && *pos < size);
   msgpack_sbuffer sb;
   msgpack_sbuffer_init(&sb);
-  gfx_items(&sb, arg & 0x40 ? HLS_GF_BODIES : HLS_GF_ITEMS, (arg & 0x20) != 0, c, from, to, arg & 0x80 ? ~0u : 0u);
+  gfx_items_runs(&sb, first_arg & 0x40 ? HLS_GF_BODIES : HLS_GF_ITEMS, (first_arg & 0x20) != 0, runs, n_runs);
   frame_in(r, (const uint8_t *)sb.data, sb.size);
   msgpack_sbuffer_destroy(&sb);
 }
@@ -408,12 +486,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       case GOP_FAIL_STORE: r.fail_store = 1; break;
       case GOP_FAIL_APPLY: r.fail_apply = 1; break;
       case GOP_PUBLISH: publish(&r); break;
-      case GOP_CANNED: {
-        uint8_t sel = pos < size ? data[pos++] : 0;
-        uint8_t arg = pos < size ? data[pos++] : 0;
-        canned(&r, sel, arg);
-        break;
-      }
+      case GOP_CANNED: canned(&r, data, size, &pos); break;
     }
     check_heads(&r);
   }

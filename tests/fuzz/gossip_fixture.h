@@ -34,6 +34,7 @@
 #define GFX_TS0 1771232400000ull
 #define GFX_Q_SEED 0x44
 #define GFX_MAX_ORIGINS 4 /* SELF, PEER, OTHER, NEW1 */
+#define GFX_MAX_RUNS 4    /* runs of one GOP_CANNED frame */
 
 enum { GFX_SELF, GFX_PEER, GFX_OTHER, GFX_FORK, GFX_NEW1, GFX_NEW2, GFX_CHAINS };
 
@@ -241,22 +242,40 @@ static inline void gfx_pk(int rc) {
   if (rc != 0) abort();
 }
 
-/* ITEMS (or BODIES) of chain c, seqs from..to; stubs instead of full
- * envelopes where stub_mask has bit (seq - from). */
-static inline void gfx_items(msgpack_sbuffer *sb, int type, bool complete, const struct gfx_chain *c, uint64_t from,
-                             uint64_t to, unsigned stub_mask) {
+/* One run of an ITEMS frame: chain c, seqs from..to; stubs instead of
+ * full envelopes where stub_mask has bit (seq - from). */
+struct gfx_run {
+  const struct gfx_chain *c;
+  uint64_t from, to;
+  unsigned stub_mask;
+};
+
+/* ITEMS (or BODIES) of the envelopes of runs[0..n_runs), in order. */
+static inline void gfx_items_runs(msgpack_sbuffer *sb, int type, bool complete, const struct gfx_run *runs,
+                                  size_t n_runs) {
   msgpack_packer pk;
   msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
   gfx_pk(msgpack_pack_array(&pk, type == 17 ? 2 : 3));
   gfx_pk(msgpack_pack_uint32(&pk, (uint32_t)type));
   if (type == 20) gfx_pk(complete ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk));
-  gfx_pk(msgpack_pack_array(&pk, (uint32_t)(to >= from ? to - from + 1 : 0)));
-  for (uint64_t q = from; q <= to; q++) {
-    const struct gfx_item *it = &c->it[q - 1];
-    bool stub = q - from < 32 && ((stub_mask >> (q - from)) & 1u);
-    gfx_pk(msgpack_pack_bin(&pk, stub ? it->stub_len : it->len));
-    gfx_pk(msgpack_pack_bin_body(&pk, stub ? it->stub : it->env, stub ? it->stub_len : it->len));
+  uint32_t count = 0;
+  for (size_t r = 0; r < n_runs; r++) count += (uint32_t)(runs[r].to >= runs[r].from ? runs[r].to - runs[r].from + 1 : 0);
+  gfx_pk(msgpack_pack_array(&pk, count));
+  for (size_t r = 0; r < n_runs; r++) {
+    for (uint64_t q = runs[r].from; q <= runs[r].to; q++) {
+      const struct gfx_item *it = &runs[r].c->it[q - 1];
+      bool stub = q - runs[r].from < 32 && ((runs[r].stub_mask >> (q - runs[r].from)) & 1u);
+      gfx_pk(msgpack_pack_bin(&pk, stub ? it->stub_len : it->len));
+      gfx_pk(msgpack_pack_bin_body(&pk, stub ? it->stub : it->env, stub ? it->stub_len : it->len));
+    }
   }
+}
+
+/* ITEMS (or BODIES) of chain c, seqs from..to, in one run. */
+static inline void gfx_items(msgpack_sbuffer *sb, int type, bool complete, const struct gfx_chain *c, uint64_t from,
+                             uint64_t to, unsigned stub_mask) {
+  struct gfx_run run = {.c = c, .from = from, .to = to, .stub_mask = stub_mask};
+  gfx_items_runs(sb, type, complete, &run, 1);
 }
 
 static inline void gfx_ack(msgpack_sbuffer *sb, const uint8_t origin[HLS_KEY_BYTES], uint64_t head) {
@@ -306,10 +325,12 @@ static inline void gfx_vector(msgpack_sbuffer *sb, bool complete, const struct g
  *   GOP_FAIL_STORE               the next STORE fails (store_error)
  *   GOP_FAIL_APPLY               the next ERASE or BODY fails
  *   GOP_PUBLISH                  the node publishes SELF's next item
- *   GOP_CANNED sel arg           ITEMS/BODIES cut from the fixture chains:
- *     chain sel % GFX_CHAINS, from (sel / GFX_CHAINS) % n + 1, count
- *     (arg & 7) + 1, stubs for all if arg & 0x80, BODIES if arg & 0x40
- *     (complete if arg & 0x20). */
+ *   GOP_CANNED sel arg [sel arg]...  ITEMS/BODIES cut from the fixture
+ *     chains: chain sel % GFX_CHAINS, from (sel / GFX_CHAINS) % n + 1,
+ *     count (arg & 7) + 1, stubs for all if arg & 0x80; BODIES if the
+ *     first arg & 0x40 (complete if arg & 0x20). While arg & 0x10,
+ *     another (sel, arg) follows: one more run in the same frame (at
+ *     most GFX_MAX_RUNS), as an ITEMS frame of several origins is. */
 enum { GOP_FRAME, GOP_TICK, GOP_AS_P, GOP_AS_Q, GOP_FAIL_STORE, GOP_FAIL_APPLY, GOP_PUBLISH, GOP_CANNED, GOP_COUNT };
 
 #endif

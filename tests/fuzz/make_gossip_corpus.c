@@ -141,6 +141,27 @@ static void items(struct seed *s, msgpack_sbuffer *sb, const struct gfx *f, int 
   op_frame(s, sb);
 }
 
+/* One ITEMS frame of several runs: chains[i] from[i]..to[i]. */
+static void items_runs(struct seed *s, msgpack_sbuffer *sb, const struct gfx *f, const int *chains,
+                       const uint64_t *from, const uint64_t *to, size_t n_runs) {
+  struct gfx_run runs[GFX_MAX_RUNS];
+  if (n_runs > GFX_MAX_RUNS) die("items_runs: too many runs");
+  for (size_t i = 0; i < n_runs; i++) runs[i] = (struct gfx_run){.c = &f->c[chains[i]], .from = from[i], .to = to[i]};
+  gfx_items_runs(sb, HLS_GF_ITEMS, true, runs, n_runs);
+  op_frame(s, sb);
+}
+
+/* GOP_CANNED of several runs (chains[i] from[i]..to[i]), full envelopes. */
+static void op_canned_runs(struct seed *s, const int *chains, const uint64_t *from, const uint64_t *to,
+                           size_t n_runs) {
+  add_byte(s, GOP_CANNED);
+  for (size_t i = 0; i < n_runs; i++) {
+    if (to[i] < from[i] || to[i] - from[i] > 7) die("canned: at most 8 items a run");
+    add_byte(s, (uint8_t)(chains[i] + GFX_CHAINS * (int)(from[i] - 1)));
+    add_byte(s, (uint8_t)((to[i] - from[i]) | (i + 1 < n_runs ? 0x10 : 0)));
+  }
+}
+
 static void ack(struct seed *s, msgpack_sbuffer *sb, const struct gfx *f, int chain, uint64_t head) {
   gfx_ack(sb, f->c[chain].pk, head);
   op_frame(s, sb);
@@ -289,6 +310,26 @@ static void engine_seeds(struct corpus *c, const struct gfx *f) {
   op(&s, GOP_AS_P);
   op_canned(&s, GFX_SELF, 1, 3, false, false, false);
   put(c, "gossip_engine", "canned", &s);
+
+  /* ITEMS frames of several origins (docs/protocol.md 8.1): new items of
+   * two, duplicates of one; then P lacks one item each of SELF, OTHER and
+   * NEW1, and the engine sends the three runs in one frame; a canned
+   * frame of three runs. */
+  s.len = 0;
+  {
+    const int ch[3] = {GFX_NEW1, GFX_OTHER, GFX_PEER};
+    const uint64_t from[3] = {1, 6, 1}, to[3] = {3, 8, 3};
+    vec(&s, &sb, f, all3, all3_heads, 3);
+    items_runs(&s, &sb, f, ch, from, to, 3);
+    op(&s, GOP_AS_P);
+    const int four[4] = {GFX_SELF, GFX_PEER, GFX_OTHER, GFX_NEW1};
+    const uint64_t four_heads[4] = {2, 3, 7, 2};
+    vec(&s, &sb, f, four, four_heads, 4);
+    const int cc[3] = {GFX_PEER, GFX_NEW1, GFX_OTHER};
+    const uint64_t cf[3] = {4, 1, 9}, ct[3] = {6, 3, 10};
+    op_canned_runs(&s, cc, cf, ct, 3);
+  }
+  put(c, "gossip_engine", "multi-run-items", &s);
 
   s.len = 0;
   static const uint8_t junk[][6] = {{0x91, 0x15}, {0x92, 0x11, 0x90}, {0x93, 0x12, 0xc0, 0x00}, {0xc1}, {0x90}};
