@@ -193,7 +193,9 @@ struct msg {
   size_t len;
   int fault;  /* enum frame_fault */
   int tamper; /* enum tamper_mode */
-  uint32_t tamper_origin;   /* the origin the tampered items claim */
+  /* The origin of the run holding the tampered item (for TM_ORIGIN, the
+   * origin every item now claims), and that run's seqs. */
+  uint32_t tamper_origin;
   uint64_t first_seq, tampered_seq, last_seq;
 };
 
@@ -596,9 +598,21 @@ static void dial_due(struct sim *s, uint32_t node) {
 
 /* --- the forger ------------------------------------------------------------------------------ */
 
+/* The run (docs/protocol.md 8.1: consecutive envelopes of one origin)
+ * of envs[0..n) that holds envs[k]: [*a, *b). */
+static void run_around(const struct hls_envelope *envs, size_t n, size_t k, size_t *a, size_t *b) {
+  *a = k;
+  while (*a > 0 && memcmp(envs[*a - 1].h.origin, envs[k].h.origin, HLS_KEY_BYTES) == 0) (*a)--;
+  *b = k + 1;
+  while (*b < n && memcmp(envs[*b].h.origin, envs[k].h.origin, HLS_KEY_BYTES) == 0) (*b)++;
+}
+
 /* Tamper with an ITEMS or BODIES frame in place (frame includes its
  * 4-byte length): a flipped signature bit, a changed body byte, or every
- * envelope claiming another (honest) origin. */
+ * envelope claiming another (honest) origin. The frame may hold runs of
+ * several origins: what the receiver must do depends on the run of the
+ * item tampered with (its origin may be one it recorded a fork of), so
+ * that run is what m names. */
 static void tamper(struct sim *s, struct msg *m) {
   uint8_t *payload = m->frame + 4;
   size_t len = m->len - 4;
@@ -612,9 +626,8 @@ static void tamper(struct sim *s, struct msg *m) {
     if (s->envs[k].body != NULL && s->envs[k].body_len > 0) with_body[n_body++] = k;
   int mode = (int)sim_rng_range(&s->rng, TM_SIGNATURE, TM_ORIGIN);
   if (mode == TM_BODY && n_body == 0) mode = TM_SIGNATURE;
-  uint32_t o = sim_world_origin(s->w, s->envs[0].h.origin);
-  m->first_seq = s->envs[0].h.seq;
-  m->last_seq = s->envs[n - 1].h.seq;
+  uint32_t o;
+  size_t a, b;
   if (mode == TM_SIGNATURE) {
     size_t k = sim_rng_below(&s->rng, n);
     size_t off = (size_t)(s->envs[k].header_bytes - payload) + s->envs[k].header_len + 2;
@@ -624,12 +637,22 @@ static void tamper(struct sim *s, struct msg *m) {
     uint64_t bit = sim_rng_below(&s->rng, HLS_SIG_BYTES * 8);
     payload[off + bit / 8] ^= (uint8_t)(1u << (bit % 8));
     m->tampered_seq = s->envs[k].h.seq;
+    run_around(s->envs, n, k, &a, &b);
+    o = sim_world_origin(s->w, s->envs[k].h.origin);
   } else if (mode == TM_BODY) {
     size_t k = with_body[sim_rng_below(&s->rng, n_body)];
     size_t off = (size_t)(s->envs[k].body - payload) + sim_rng_below(&s->rng, s->envs[k].body_len);
     payload[off] ^= (uint8_t)sim_rng_range(&s->rng, 1, 255);
     m->tampered_seq = s->envs[k].h.seq;
+    run_around(s->envs, n, k, &a, &b);
+    o = sim_world_origin(s->w, s->envs[k].h.origin);
   } else {
+    /* Every envelope is rewritten: one run of the claimed origin (its
+     * links, changed with the headers, are broken unless it is one
+     * envelope). */
+    a = 0;
+    b = n;
+    o = sim_world_origin(s->w, s->envs[0].h.origin);
     /* Claim a random honest origin other than the real one. */
     uint32_t claim = SIM_NONE;
     for (int tries = 0; tries < 16 && claim == SIM_NONE; tries++) {
@@ -646,8 +669,10 @@ static void tamper(struct sim *s, struct msg *m) {
       memcpy(payload + off + 5, pk, HLS_KEY_BYTES);
     }
     o = claim;
-    m->tampered_seq = m->last_seq;
+    m->tampered_seq = s->envs[n - 1].h.seq;
   }
+  m->first_seq = s->envs[a].h.seq;
+  m->last_seq = s->envs[b - 1].h.seq;
   m->tamper = mode;
   m->tamper_origin = o;
   s->c.tampered_sent++;
@@ -732,10 +757,11 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
  * seq and does not verify, or it is the newest item and does not
  * verify; a claimed origin breaks the links, leaves a gap or does not
  * verify; a changed body no longer matches body_hash. The one exception:
- * an origin the receiver has recorded a fork of, before this frame
- * (frames of it are ACKed and ignored, 8.3 step 2) or from it (its
- * overlap with what is held was a valid conflicting item: the items
- * after it are not read). Asked after the frame was processed. */
+ * the receiver has recorded a fork of the origin of the tampered item's
+ * run (m->tamper_origin; not the frame's first origin), before this frame
+ * (runs of it are ACKed and ignored, 8.3 step 2) or from it (its overlap
+ * with what is held was a valid conflicting item: the items after it are
+ * not read). Asked after the frame was processed. */
 static bool tamper_must_fail(const struct node *to, const struct msg *m) {
   return m->tamper == TM_BODY || !to->store.held[m->tamper_origin].forked;
 }
