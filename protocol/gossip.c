@@ -107,14 +107,16 @@ struct hls_gossip {
   struct hls_gossip_vector_entry *acks; /* HLS_GOSSIP_MAX_BATCH: runs of an ITEMS frame */
   uint64_t *seqs;
   struct hls_gossip_stats st;
-  /* Fork evidence the store failed to keep (one at a time): retried by
-   * the tick, as the conflicting item may never come again. */
+  /* Fork evidence not recorded yet because a store action failed, at most
+   * one per origin (so at most max_origins): recorded by the tick, as the
+   * conflicting item may never come again. */
   struct pending_fork {
     uint32_t idx;
     uint64_t seq;
-    uint8_t *ours, *theirs; /* owned stubs; ours NULL: none pending */
+    uint8_t *ours, *theirs; /* owned stubs */
     size_t ours_len, theirs_len;
-  } pfork;
+  } *pforks; /* owned */
+  size_t n_pforks, cap_pforks;
 };
 
 void hls_gossip_config_init(struct hls_gossip_config *c, const uint8_t self[HLS_KEY_BYTES]) {
@@ -278,8 +280,11 @@ void hls_gossip_free(struct hls_gossip *g) {
   free(g->ventries);
   free(g->acks);
   free(g->seqs);
-  free(g->pfork.ours);
-  free(g->pfork.theirs);
+  for (size_t i = 0; i < g->n_pforks; i++) {
+    free(g->pforks[i].ours);
+    free(g->pforks[i].theirs);
+  }
+  free(g->pforks);
   free(g);
 }
 
@@ -726,7 +731,40 @@ static int on_vector(struct hls_gossip *g, struct hls_gossip_session *s, const u
   return pump(g, s);
 }
 
-/* Record fork evidence and stop following the origin. */
+static bool fork_pending(const struct hls_gossip *g, uint32_t idx) {
+  for (size_t i = 0; i < g->n_pforks; i++)
+    if (g->pforks[i].idx == idx) return true;
+  return false;
+}
+
+/* Keep fork evidence of origin idx (stubs copied) for the tick to record,
+ * unless some is kept for that origin already. Only a failed allocation
+ * loses it. */
+static void fork_keep(struct hls_gossip *g, uint32_t idx, uint64_t seq, const uint8_t *ours, size_t ours_len,
+                      const uint8_t *theirs, size_t theirs_len) {
+  if (fork_pending(g, idx)) return;
+  if (g->n_pforks == g->cap_pforks) {
+    size_t cap = g->cap_pforks ? 2 * g->cap_pforks : 4;
+    struct pending_fork *p = realloc(g->pforks, cap * sizeof *p);
+    if (p == NULL) return;
+    g->pforks = p;
+    g->cap_pforks = cap;
+  }
+  uint8_t *o = malloc(ours_len), *t = malloc(theirs_len);
+  if (o == NULL || t == NULL) {
+    free(o);
+    free(t);
+    return;
+  }
+  memcpy(o, ours, ours_len);
+  memcpy(t, theirs, theirs_len);
+  g->pforks[g->n_pforks++] = (struct pending_fork){.idx = idx, .seq = seq, .ours = o, .ours_len = ours_len,
+                                                   .theirs = t, .theirs_len = theirs_len};
+}
+
+/* Record fork evidence and stop following the origin. If the store fails
+ * to, the evidence is kept for the tick (peers send only what is above
+ * our head: the conflicting item may never come again). */
 static int fork_found(struct hls_gossip *g, uint32_t idx, uint64_t seq, const struct hls_gossip_item *ours,
                       const struct hls_envelope *theirs) {
   g->tmp.size = 0;
@@ -737,20 +775,7 @@ static int fork_found(struct hls_gossip *g, uint32_t idx, uint64_t seq, const st
                                 .theirs_len = g->tmp.size};
   rc = g->emit(g->emit_ctx, &a);
   if (rc != 0) {
-    /* Peers send only what is above our head: the conflicting item may
-     * never come again. Keep the evidence for the tick to retry. */
-    if (g->pfork.ours == NULL) {
-      uint8_t *o = malloc(ours->stub_len), *t = malloc(g->tmp.size);
-      if (o != NULL && t != NULL) {
-        memcpy(o, ours->stub, ours->stub_len);
-        memcpy(t, g->tmp.data, g->tmp.size);
-        g->pfork = (struct pending_fork){.idx = idx, .seq = seq, .ours = o, .ours_len = ours->stub_len,
-                                         .theirs = t, .theirs_len = g->tmp.size};
-      } else {
-        free(o);
-        free(t);
-      }
-    }
+    fork_keep(g, idx, seq, ours->stub, ours->stub_len, (const uint8_t *)g->tmp.data, g->tmp.size);
     return rc;
   }
   g->o[idx].forked = true;
@@ -758,21 +783,31 @@ static int fork_found(struct hls_gossip *g, uint32_t idx, uint64_t seq, const st
   return 0;
 }
 
-/* Record the fork evidence whose FORK action failed before. */
-static int retry_fork(struct hls_gossip *g) {
-  struct pending_fork *p = &g->pfork;
-  if (!g->o[p->idx].forked) {
-    struct hls_gossip_action a = {.type = HLS_GA_FORK, .origin = g->o[p->idx].pk, .seq = p->seq, .ours = p->ours,
-                                  .ours_len = p->ours_len, .theirs = p->theirs, .theirs_len = p->theirs_len};
-    int rc = g->emit(g->emit_ctx, &a);
-    if (rc != 0) return rc;
-    g->o[p->idx].forked = true;
-    g->st.forked++;
+/* Record the fork evidence kept after failed store actions, in the order
+ * found; at the first failure the rest stay kept for a later tick. */
+static int retry_forks(struct hls_gossip *g) {
+  size_t kept = 0;
+  int rc = 0;
+  for (size_t i = 0; i < g->n_pforks; i++) {
+    struct pending_fork *p = &g->pforks[i];
+    if (rc == 0 && !g->o[p->idx].forked) {
+      struct hls_gossip_action a = {.type = HLS_GA_FORK, .origin = g->o[p->idx].pk, .seq = p->seq, .ours = p->ours,
+                                    .ours_len = p->ours_len, .theirs = p->theirs, .theirs_len = p->theirs_len};
+      rc = g->emit(g->emit_ctx, &a);
+      if (rc == 0) {
+        g->o[p->idx].forked = true;
+        g->st.forked++;
+      }
+    }
+    if (rc != 0 && !g->o[p->idx].forked) {
+      g->pforks[kept++] = *p;
+    } else {
+      free(p->ours);
+      free(p->theirs);
+    }
   }
-  free(p->ours);
-  free(p->theirs);
-  memset(p, 0, sizeof *p);
-  return 0;
+  g->n_pforks = kept;
+  return rc;
 }
 
 /* Emit STORE for n consecutive new items of origin idx and move its head;
@@ -837,6 +872,63 @@ static int head_moved(struct hls_gossip *g, uint32_t idx) {
   return 0;
 }
 
+/* Does the run e[0..n) (linked) of origin idx, followed and not forked,
+ * whose first seq is at most its head + 1, contradict the chain held
+ * (docs/protocol.md 8.3 steps 4-5)? The newest item it overlaps must be
+ * the one held (the links then make every earlier one ours too); if
+ * none, the first must link to the head. *at gets the index of the
+ * conflicting item (n: none), *seq and *ours the held item it conflicts
+ * with (a store view). A conflicting item whose own signature does not
+ * verify is HLS_EBADSIG, not evidence; a store error comes back. */
+static int run_conflict(struct hls_gossip *g, uint32_t idx, const struct hls_envelope *e, size_t n, size_t *at,
+                        uint64_t *seq, struct hls_gossip_item *ours, struct hls_why *why) {
+  const struct origin *o = &g->o[idx];
+  uint64_t first = e[0].h.seq, last = e[n - 1].h.seq;
+  size_t c;
+  *at = n;
+  if (first <= o->head) {
+    *seq = last < o->head ? last : o->head;
+    c = (size_t)(*seq - first);
+  } else if (o->head > 0 && sodium_memcmp(e[0].h.prev, o->head_id, HLS_HASH_BYTES) != 0) {
+    *seq = o->head;
+    c = 0;
+  } else {
+    return 0;
+  }
+  int rc = g->store.get(g->store.ctx, o->pk, *seq, ours);
+  if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
+  if (e[c].h.seq == *seq) {
+    struct hls_envelope oe;
+    if (hls_env_decode(&oe, ours->stub, ours->stub_len, NULL) != 0) return HLS_EINTERNAL;
+    if (memcmp(oe.id, e[c].id, HLS_HASH_BYTES) == 0) return 0;
+  }
+  if (verify(g, &e[c]) != 0)
+    return hls_why_set(why, HLS_EBADSIG, "items: item %llu has a bad signature", (unsigned long long)e[c].h.seq);
+  *at = c;
+  return 0;
+}
+
+/* An ITEMS frame ended early, at the run e[0..): the event failed on
+ * this node's side (a store action, ...), so the runs from there on were
+ * not taken. Their fork evidence is kept all the same, for the tick to
+ * record: the conflicting items may never come again. Nothing is
+ * emitted (the event is over); what cannot be checked now (a store
+ * error, a bad signature) is left. */
+static void keep_forks_after_failure(struct hls_gossip *g, const struct hls_envelope *e, size_t n) {
+  for (size_t a = 0, b; a < n; a = b) {
+    for (b = a + 1; b < n && memcmp(e[b].h.origin, e[a].h.origin, HLS_KEY_BYTES) == 0; b++) continue;
+    int64_t f = origin_find(g, e[a].h.origin);
+    if (f < 0 || g->o[f].forked || fork_pending(g, (uint32_t)f) || e[a].h.seq > g->o[f].head + 1) continue;
+    size_t at;
+    uint64_t seq;
+    struct hls_gossip_item ours;
+    if (run_conflict(g, (uint32_t)f, &e[a], b - a, &at, &seq, &ours, NULL) != 0 || at == b - a) continue;
+    g->tmp.size = 0;
+    if (hls_env_encode_stub(&g->tmp, &e[a + at]) != 0) continue;
+    fork_keep(g, (uint32_t)f, seq, ours.stub, ours.stub_len, (const uint8_t *)g->tmp.data, g->tmp.size);
+  }
+}
+
 /* One run of an ITEMS frame: n linked items e[0..n) of one origin, whose
  * states go in states[0..n). *ack gets this node's head for the origin
  * afterwards (docs/protocol.md 8.3). s is NULL for an import
@@ -857,25 +949,22 @@ static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct
     return hls_why_set(why, HLS_ECHAIN, "items: seq %llu leaves a gap after %llu", (unsigned long long)first,
                        (unsigned long long)head);
 
-  /* Overlap with what we hold: the newest overlapping item must be ours
-   * (the batch's links then make every earlier one ours too). */
-  size_t k = 0; /* index of the first new item */
-  if (first <= head) {
-    uint64_t q = last < head ? last : head;
-    k = (size_t)(q - first + 1);
+  if (f >= 0) {
+    size_t at;
+    uint64_t seq;
     struct hls_gossip_item ours;
-    rc = g->store.get(g->store.ctx, opk, q, &ours);
-    if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
-    struct hls_envelope oe;
-    if (hls_env_decode(&oe, ours.stub, ours.stub_len, NULL) != 0) return HLS_EINTERNAL;
-    if (memcmp(oe.id, e[k - 1].id, HLS_HASH_BYTES) != 0) {
-      if (verify(g, &e[k - 1]) != 0)
-        return hls_why_set(why, HLS_EBADSIG, "items: item %llu has a bad signature", (unsigned long long)q);
-      return fork_found(g, (uint32_t)f, q, &ours, &e[k - 1]);
-    }
+    rc = run_conflict(g, (uint32_t)f, e, n, &at, &seq, &ours, why);
+    if (rc != 0) return rc;
+    if (at < n) return fork_found(g, (uint32_t)f, seq, &ours, &e[at]);
+  }
+
+  /* Items up to the head are ours (run_conflict): duplicates. */
+  size_t k = first <= head ? (size_t)((last < head ? last : head) - first + 1) : 0; /* the first new one */
+  if (k > 0) {
     g->st.items_duplicate += k;
     /* The origin sending bodies of its peers-audience stories we hold as
      * stubs (we are its direct peer). */
+    struct hls_gossip_item ours;
     for (size_t i = 0; i < k; i++) {
       if (e[i].body == NULL || e[i].h.audience != HLS_AUD_PEERS) continue;
       if (!from_origin) return hls_why_set(why, HLS_EAUDIENCE, "items: relayed the body of a peers-only story");
@@ -890,16 +979,8 @@ static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct
   }
 
   if (k < n) {
-    /* New items: the first links to our head, the newest is signed. */
-    struct hls_envelope *nf = &e[k];
-    if (head > 0 && sodium_memcmp(nf->h.prev, g->o[f].head_id, HLS_HASH_BYTES) != 0) {
-      if (verify(g, nf) != 0)
-        return hls_why_set(why, HLS_EBADSIG, "items: item %llu has a bad signature", (unsigned long long)nf->h.seq);
-      struct hls_gossip_item ours;
-      rc = g->store.get(g->store.ctx, opk, head, &ours);
-      if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
-      return fork_found(g, (uint32_t)f, head, &ours, nf);
-    }
+    /* New items (the first links to our head: run_conflict); the newest
+     * is signed. */
     if (verify(g, &e[n - 1]) != 0)
       return hls_why_set(why, HLS_EBADSIG, "items: item %llu has a bad signature", (unsigned long long)last);
     for (size_t i = k; i < n; i++) {
@@ -993,7 +1074,10 @@ static int on_items(struct hls_gossip *g, struct hls_gossip_session *s, const ui
   for (size_t r = 0; r < n_runs; r++) {
     size_t a = (size_t)(g->acks[r].head & 0xffffffffu), m = (size_t)(g->acks[r].head >> 32);
     rc = accept_run(g, s, &e[a], m, &g->states[a], &g->acks[r].head, why);
-    if (rc != 0) return rc;
+    if (rc != 0) {
+      if (!hls_gossip_peer_fault(rc)) keep_forks_after_failure(g, &e[a], n - a);
+      return rc;
+    }
   }
   return send_ack(g, s, g->acks, n_runs);
 }
@@ -1212,8 +1296,8 @@ static int dial_some(struct hls_gossip *g) {
 
 int hls_gossip_tick(struct hls_gossip *g, uint64_t now_ms) {
   if (now_ms > g->now_ms) g->now_ms = now_ms;
-  if (g->pfork.ours != NULL) {
-    int rc = retry_fork(g);
+  if (g->n_pforks > 0) {
+    int rc = retry_forks(g);
     if (rc != 0) return rc;
   }
   if (!g->ticked) {

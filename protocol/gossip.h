@@ -19,7 +19,11 @@
  *          stored either, and comes again in a later session;
  *   FORK   evidence: two signed items of one origin that cannot both be
  *          in its chain (same seq, or one whose prev contradicts the
- *          other);
+ *          other). Evidence seen is never dropped for a store failure: if
+ *          the FORK fails, or another action fails first and cuts short
+ *          the ITEMS frame that carries it, the engine keeps it (one per
+ *          origin, in memory) and hls_gossip_tick emits the FORK again
+ *          until the host applies it;
  *   DIAL   try to connect to a known member.
  * The store is read through struct hls_gossip_store. Time (now_ms) and
  * randomness (seed) are inputs; the engine has no clock, socket or file.
@@ -132,8 +136,9 @@ struct hls_gossip_action {
 
 /* The host applies an action before returning. A non-zero return (a
  * store failure: HLS_ESTORE, HLS_ENOMEM, ...) aborts the event: the
- * engine's state is left as it was before the failed action and the
- * error is returned from the event call. */
+ * engine's state is left as it was before the failed action (but for
+ * fork evidence seen, kept for the tick: see FORK) and the error is
+ * returned from the event call. */
 typedef int (*hls_gossip_emit_fn)(void *ctx, const struct hls_gossip_action *a);
 
 int hls_gossip_new(struct hls_gossip **out, const struct hls_gossip_config *cfg, const struct hls_gossip_store *store,
@@ -160,8 +165,9 @@ int hls_gossip_frame(struct hls_gossip *g, struct hls_gossip_session *s, const u
                      struct hls_why *why) HLS_WARN_UNUSED;
 /* The session ended (either side). Frees it. */
 void hls_gossip_disconnected(struct hls_gossip *g, struct hls_gossip_session *s);
-/* Timers: vector deltas, peer exchange. Call at least every
- * vector_interval_ms. */
+/* Timers: vector deltas, peer exchange; first, the FORKs of evidence kept
+ * after store failures (an error from one comes back, the rest wait for
+ * the next tick). Call at least every vector_interval_ms. */
 int hls_gossip_tick(struct hls_gossip *g, uint64_t now_ms) HLS_WARN_UNUSED;
 /* This node published an item (already in the store): push it. */
 int hls_gossip_local_item(struct hls_gossip *g, const uint8_t *envelope, size_t len, struct hls_why *why)

@@ -335,11 +335,14 @@ struct node {
   size_t n_views, cap_views;
   int fail_store; /* the next STORE returns this */
   int fail_erase; /* the next ERASE returns this */
+  int fail_fork;  /* the next FORK returns this */
   /* what the engine did */
   int n_store_actions, n_items_stored, n_body, n_erase, n_fork, n_dial, n_store_failed;
-  uint8_t fork_origin[HLS_KEY_BYTES];
-  uint64_t fork_seq;
-  struct blob fork_ours, fork_theirs;
+  struct fork_rec { /* the FORKs recorded, in order */
+    uint8_t origin[HLS_KEY_BYTES];
+    uint64_t seq;
+    struct blob ours, theirs;
+  } forks[4];
   struct dial dials[64];
 };
 
@@ -692,16 +695,21 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
       return 0;
     }
     case HLS_GA_FORK: {
+      if (n->fail_fork != 0) {
+        int rc = n->fail_fork;
+        n->fail_fork = 0;
+        return rc;
+      }
       struct ochain *c = oc_find(n, a->origin);
       if (c == NULL) fail_msg("%s: FORK of an origin not held", n->name);
+      if (c->forked) fail_msg("%s: FORK of an origin recorded as forked already", n->name);
+      if (n->n_fork == 4) fail_msg("%s: more than 4 FORKs", n->name);
       c->forked = true;
-      n->n_fork++;
-      memcpy(n->fork_origin, a->origin, HLS_KEY_BYTES);
-      n->fork_seq = a->seq;
-      free(n->fork_ours.p);
-      free(n->fork_theirs.p);
-      n->fork_ours = blob_copy(a->ours, a->ours_len);
-      n->fork_theirs = blob_copy(a->theirs, a->theirs_len);
+      struct fork_rec *f = &n->forks[n->n_fork++];
+      memcpy(f->origin, a->origin, HLS_KEY_BYTES);
+      f->seq = a->seq;
+      f->ours = blob_copy(a->ours, a->ours_len);
+      f->theirs = blob_copy(a->theirs, a->theirs_len);
       return 0;
     }
     case HLS_GA_DIAL: {
@@ -916,8 +924,10 @@ static void node_free(struct node *n) {
   free(n->oc);
   for (size_t i = 0; i < n->n_views; i++) free(n->views[i].p);
   free(n->views);
-  free(n->fork_ours.p);
-  free(n->fork_theirs.p);
+  for (int i = 0; i < n->n_fork; i++) {
+    free(n->forks[i].ours.p);
+    free(n->forks[i].theirs.p);
+  }
   free(n);
 }
 
@@ -1959,17 +1969,22 @@ static void test_batch_bytes(void **state) {
   world_free(w);
 }
 
-/* The fork evidence a node emitted (docs/protocol.md 8.5): both stubs
- * decode and verify, are of the origin, and conflict: ours is at seq and
- * theirs is either another item at seq, or an item at seq + 1 whose prev
- * is not ours' item id. */
-static void assert_fork_evidence(struct node *n, const struct chain *c, uint64_t seq) {
-  assert_int_equal(n->n_fork, 1);
-  assert_memory_equal(n->fork_origin, c->k.pk, HLS_KEY_BYTES);
-  assert_int_equal(n->fork_seq, seq);
+/* The fork evidence a node recorded for c's origin (docs/protocol.md
+ * 8.5), exactly once: both stubs decode and verify, are of the origin, and
+ * conflict: ours is at seq and theirs is either another item at seq, or
+ * an item at seq + 1 whose prev is not ours' item id. */
+static void assert_fork_recorded(struct node *n, const struct chain *c, uint64_t seq) {
+  const struct fork_rec *f = NULL;
+  for (int i = 0; i < n->n_fork; i++) {
+    if (memcmp(n->forks[i].origin, c->k.pk, HLS_KEY_BYTES) != 0) continue;
+    if (f != NULL) fail_msg("%s: two FORKs of one origin", n->name);
+    f = &n->forks[i];
+  }
+  if (f == NULL) fail_msg("%s: no FORK of the origin recorded", n->name);
+  assert_int_equal(f->seq, seq);
   struct hls_envelope ours, theirs;
-  decode_ok(&ours, n->fork_ours.p, n->fork_ours.len);
-  decode_ok(&theirs, n->fork_theirs.p, n->fork_theirs.len);
+  decode_ok(&ours, f->ours.p, f->ours.len);
+  decode_ok(&theirs, f->theirs.p, f->theirs.len);
   assert_null(ours.body);
   assert_null(theirs.body);
   assert_int_equal(hls_env_verify(&ours), 0);
@@ -1983,6 +1998,15 @@ static void assert_fork_evidence(struct node *n, const struct chain *c, uint64_t
     assert_int_equal(theirs.h.seq, seq + 1);
     assert_memory_not_equal(theirs.h.prev, ours.id, HLS_HASH_BYTES);
   }
+  struct held *h = held_at(n, c->k.pk, seq);
+  assert_non_null(h);
+  assert_memory_equal(h->id, ours.id, HLS_HASH_BYTES);
+}
+
+/* The node recorded one fork, of c's origin at seq. */
+static void assert_fork_evidence(struct node *n, const struct chain *c, uint64_t seq) {
+  assert_int_equal(n->n_fork, 1);
+  assert_fork_recorded(n, c, seq);
 }
 
 /* An origin signs two items at seq 6. B holds one; the other arrives: FORK
@@ -2067,6 +2091,125 @@ static void test_fork_via_successor(void **state) {
   chain_free(&x);
   chain_free(&y);
   world_free(w);
+}
+
+/* Two origins X and Y, each signed two items at seq 6: B holds X1..6 and
+ * Y1..6; x2 and y2 are the other branches (X'6; Y'6, Y'7). */
+struct two_forks {
+  struct chain x, x2, y, y2;
+};
+
+static void two_forks_make(struct two_forks *t, struct node *b) {
+  chain_make(&t->x, 42, 5);
+  chain_fork(&t->x2, &t->x, 5);
+  chain_add_story(&t->x, HLS_AUD_NETWORK, 1);
+  chain_add_story(&t->x2, HLS_AUD_NETWORK, 2);
+  chain_make(&t->y, 43, 5);
+  chain_fork(&t->y2, &t->y, 5);
+  chain_add_story(&t->y, HLS_AUD_NETWORK, 1);
+  chain_add_story(&t->y2, HLS_AUD_NETWORK, 2);
+  chain_add_story(&t->y2, HLS_AUD_NETWORK, 2);
+  node_hold(b, &t->x, 1, 6, false);
+  node_hold(b, &t->y, 1, 6, false);
+}
+
+static void two_forks_free(struct two_forks *t) {
+  chain_free(&t->x);
+  chain_free(&t->x2);
+  chain_free(&t->y);
+  chain_free(&t->y2);
+}
+
+/* Neither fork recorded yet, both heads where they were; a tick records
+ * both (X's overlapping X'6, Y's through Y'7, whose prev is not Y6), and
+ * nothing more after that. */
+static void assert_two_forks_kept(struct node *b, struct two_forks *t, uint64_t now) {
+  struct hls_gossip_stats st;
+  assert_int_equal(b->n_fork, 0);
+  hls_gossip_get_stats(b->g, &st);
+  assert_int_equal(st.forked, 0);
+  assert_int_equal(hls_gossip_tick(b->g, now), 0);
+  assert_int_equal(b->n_fork, 2);
+  assert_fork_recorded(b, &t->x, 6);
+  assert_fork_recorded(b, &t->y, 6);
+  hls_gossip_get_stats(b->g, &st);
+  assert_int_equal(st.forked, 2);
+  assert_int_equal(hls_gossip_head(b->g, t->x.k.pk), 6);
+  assert_int_equal(hls_gossip_head(b->g, t->y.k.pk), 6);
+  assert_int_equal(hls_gossip_tick(b->g, now + 1000), 0);
+  assert_int_equal(b->n_fork, 2);
+}
+
+/* The store fails the FORK of X's fork; before a tick records it, another
+ * session brings Y's fork, whose FORK fails too. The engine keeps both
+ * (it once kept one at a time, so Y's was lost for good: Y'7 is above
+ * B's head and nobody sends it again). A tick whose FORK fails keeps
+ * them for the next. */
+static void test_fork_kept_while_another_pending(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct node *b = node_new(w, "B", 2);
+  struct two_forks t;
+  two_forks_make(&t, b);
+  node_start(b);
+  uint8_t p[HLS_KEY_BYTES];
+  memset(p, 0x5a, sizeof p);
+  msgpack_sbuffer sb;
+  for (int k = 0; k < 2; k++) {
+    struct link *l = connect_fake(w, b, p);
+    fake_hello(l);
+    b->fail_fork = HLS_ESTORE;
+    if (k == 0) pay_items_range(&sb, &t.x2, 4, 6);
+    else pay_items_range(&sb, &t.y2, 7, 7);
+    assert_int_equal(inject_free(l, &sb), HLS_ESTORE);
+    assert_int_equal(b->fail_fork, 0); /* the FORK was tried */
+    link_close(l);
+  }
+  b->fail_fork = HLS_ESTORE;
+  assert_int_equal(hls_gossip_tick(b->g, 1000), HLS_ESTORE);
+  assert_two_forks_kept(b, &t, 2000);
+  two_forks_free(&t);
+  world_free(w);
+}
+
+/* One ITEMS frame of three runs carries both forks and new items of Z.
+ * The store fails part way through it: (0) the STORE of Z, the first run,
+ * or (1) the FORK of X, Z's STORE having succeeded. The event ends there,
+ * with nothing emitted after the failure, but the forks of the runs it
+ * did not take are kept all the same (they were lost: the conflicting
+ * items may never come again) and the tick records them. */
+static void test_fork_kept_after_failure_in_frame(void **state) {
+  (void)state;
+  for (int mode = 0; mode < 2; mode++) {
+    struct world *w = world_new();
+    struct node *b = node_new(w, "B", 2);
+    struct two_forks t;
+    two_forks_make(&t, b);
+    struct chain z;
+    chain_make(&z, 44, 3);
+    node_start(b);
+    uint8_t p[HLS_KEY_BYTES];
+    memset(p, 0x5a, sizeof p);
+    struct link *l = connect_fake(w, b, p);
+    fake_hello(l);
+    const struct blob *v[7] = {chain_at(&z, 1),    chain_at(&z, 2),    chain_at(&z, 3),   chain_at(&t.x2, 4),
+                               chain_at(&t.x2, 5), chain_at(&t.x2, 6), chain_at(&t.y2, 7)};
+    msgpack_sbuffer sb;
+    pay_items(&sb, HLS_GF_ITEMS, true, v, 7);
+    if (mode == 0) b->fail_store = HLS_ESTORE;
+    else b->fail_fork = HLS_ESTORE;
+    assert_int_equal(inject_free(l, &sb), HLS_ESTORE);
+    assert_int_equal(b->fail_store + b->fail_fork, 0); /* the failure happened */
+    assert_null(last_captured(l, HLS_GF_ACK));
+    link_close(l);
+    uint64_t z_head = mode == 0 ? 0 : 3;
+    assert_int_equal(held_head(b, z.k.pk), z_head);
+    assert_int_equal(hls_gossip_head(b->g, z.k.pk), z_head);
+    assert_two_forks_kept(b, &t, 1000);
+    chain_free(&z);
+    two_forks_free(&t);
+    world_free(w);
+  }
 }
 
 /* ============================================================================ */
@@ -2831,6 +2974,8 @@ int main(void) {
       cmocka_unit_test(test_tombstone_erase_failure),
       cmocka_unit_test(test_fork),
       cmocka_unit_test(test_fork_via_successor),
+      cmocka_unit_test(test_fork_kept_while_another_pending),
+      cmocka_unit_test(test_fork_kept_after_failure_in_frame),
       cmocka_unit_test(test_bad_peers),
       cmocka_unit_test(test_bad_second_want),
       cmocka_unit_test(test_bad_bodies),
