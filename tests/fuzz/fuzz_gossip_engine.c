@@ -28,7 +28,11 @@
  *    origin; an erased body never comes back; ERASE targets are what a
  *    fixture tombstone names, never a tombstone, and a held tombstone's
  *    target is erased; FORK evidence is the held item and a conflicting
- *    one whose signature verifies; DIAL never names this node;
+ *    one whose signature verifies, recorded once; DIAL never names this
+ *    node;
+ *  - fork evidence in an ITEMS frame is recorded: at once if the engine
+ *    took the frame, by the next tick that succeeds if a store failure
+ *    cut the frame short, in any run (the engine keeps what it saw);
  *  - the engine's head of every origin is the store's after every event,
  *    errors included; errors are the peer's fault, or the store failure
  *    the input asked for. */
@@ -60,6 +64,9 @@ struct run {
   struct hls_gossip_session *s;
   const uint8_t *peer; /* P's or Q's key */
   int fail_store, fail_apply, injected;
+  /* Fork evidence the engine has seen and must record, by the next tick
+   * that succeeds if a store failure got in the way (ostate index) */
+  bool fork_due[N_ORIGINS];
   unsigned inflight;
   uint64_t now;
   /* ACK frames the engine sent, and the entries of the last one */
@@ -235,6 +242,7 @@ static void check_fork(struct run *r, const struct hls_gossip_action *a) {
   struct ostate *o = ostate_of(r, a->origin);
   FUZZ_CHECK(o != NULL && a->seq <= o->n);
   FUZZ_CHECK(memcmp(o->it[a->seq - 1]->id, ours.id, HLS_HASH_BYTES) == 0);
+  FUZZ_CHECK(!o->forked); /* recorded once */
   o->forked = true;
 }
 
@@ -301,7 +309,14 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
       o->state[a->seq - 1] = 2;
       return 0;
     }
-    case HLS_GA_FORK: check_fork(r, a); return 0;
+    case HLS_GA_FORK:
+      if (r->fail_apply) {
+        r->fail_apply = 0;
+        r->injected = HLS_ESTORE;
+        return HLS_ESTORE;
+      }
+      check_fork(r, a);
+      return 0;
     case HLS_GA_DIAL:
       FUZZ_CHECK(a->address != NULL && a->address[0] != '\0');
       FUZZ_CHECK(memcmp(a->origin, r->cfg.self, HLS_KEY_BYTES) != 0);
@@ -330,6 +345,46 @@ static void check_heads(struct run *r) {
   struct hls_gossip_stats st;
   hls_gossip_get_stats(r->g, &st);
   FUZZ_CHECK(st.sessions <= 1 && st.origins <= r->cfg.max_origins);
+  uint64_t forked = 0;
+  for (int i = 0; i < N_ORIGINS; i++) forked += r->o[i].forked;
+  FUZZ_CHECK(st.forked == forked); /* the engine follows what the store says */
+}
+
+/* The origins (ostate indexes) of which an ITEMS payload holds fork
+ * evidence against what is held (docs/protocol.md 8.3 steps 4-5, 8.5): a
+ * run of an origin held and not forked, starting at most at its head + 1,
+ * whose newest item up to the head is not the one held, or whose first
+ * item follows the head without linking to it; that item verifies. */
+static void fork_evidence(struct run *r, const uint8_t *p, size_t len, bool out[N_ORIGINS]) {
+  static struct hls_envelope envs[HLS_GOSSIP_MAX_BATCH];
+  bool complete;
+  size_t n;
+  memset(out, 0, N_ORIGINS * sizeof *out);
+  if (hls_gossip_items_decode(p, len, HLS_GF_ITEMS, &complete, envs, &n, NULL) != 0) return;
+  /* The engine reads no run of a frame whose runs are not linked or that
+   * has two runs of one origin (8.3 step 1). */
+  for (size_t i = 1; i < n; i++) {
+    if (memcmp(envs[i].h.origin, envs[i - 1].h.origin, HLS_KEY_BYTES) == 0) {
+      if (hls_env_check_link(&envs[i - 1], &envs[i]) != 0) return;
+      continue;
+    }
+    for (size_t k = 0; k < i; k++)
+      if (memcmp(envs[k].h.origin, envs[i].h.origin, HLS_KEY_BYTES) == 0) return;
+  }
+  for (size_t a = 0, b; a < n; a = b) {
+    for (b = a + 1; b < n && memcmp(envs[b].h.origin, envs[a].h.origin, HLS_KEY_BYTES) == 0; b++) continue;
+    struct ostate *o = ostate_of(r, envs[a].h.origin);
+    uint64_t first = envs[a].h.seq, last = envs[b - 1].h.seq;
+    if (o == NULL || o->n == 0 || o->forked || first > o->n + 1) continue;
+    const struct hls_envelope *c = NULL;
+    if (first <= o->n) {
+      uint64_t q = last < o->n ? last : o->n;
+      if (memcmp(envs[a + (q - first)].id, o->it[q - 1]->id, HLS_HASH_BYTES) != 0) c = &envs[a + (q - first)];
+    } else if (memcmp(envs[a].h.prev, o->it[o->n - 1]->id, HLS_HASH_BYTES) != 0) {
+      c = &envs[a];
+    }
+    if (c != NULL && hls_env_verify(c) == 0) out[o - r->o] = true;
+  }
 }
 
 static void open_session(struct run *r, const uint8_t *peer) {
@@ -388,7 +443,17 @@ static void frame_in(struct run *r, const uint8_t *p, size_t len) {
   memset(&why, 'x', sizeof why);
   r->injected = 0;
   unsigned acks = r->acks_sent;
+  bool evidence[N_ORIGINS] = {false};
+  if (type == HLS_GF_ITEMS) fork_evidence(r, p, len, evidence);
   int rc = hls_gossip_frame(r->g, r->s, p, len, &why);
+  /* Fork evidence in a frame the engine took is recorded at once; in one
+   * a store failure cut short (wherever it sat), by the next tick. After
+   * a violation the runs from there on are not read. */
+  for (int i = 0; i < N_ORIGINS; i++) {
+    if (!evidence[i] || (rc != 0 && rc != r->injected)) continue;
+    if (rc == 0) FUZZ_CHECK(r->o[i].forked);
+    r->fork_due[i] = true;
+  }
   if (rc == 0 && (type == HLS_GF_ITEMS || type == HLS_GF_BODIES)) check_ack(r, p, len, type, acks);
   else FUZZ_CHECK(r->acks_sent == acks); /* no ACK for a frame refused, or one that needs none */
   if (rc != 0) after_error(r, rc, &why);
@@ -478,7 +543,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       case GOP_TICK: {
         uint64_t dt = pos < size ? data[pos++] : 1;
         r.now += dt * 50;
-        FUZZ_CHECK(hls_gossip_tick(r.g, r.now) == 0);
+        r.injected = 0;
+        int rc = hls_gossip_tick(r.g, r.now);
+        FUZZ_CHECK(rc == 0 || rc == r.injected); /* a FORK retried may fail */
+        if (rc == 0)
+          for (int i = 0; i < N_ORIGINS; i++) FUZZ_CHECK(!r.fork_due[i] || r.o[i].forked);
+        r.injected = 0;
         break;
       }
       case GOP_AS_P: open_session(&r, r.f->c[GFX_PEER].pk); break;

@@ -323,7 +323,7 @@ static inline void gfx_vector(msgpack_sbuffer *sb, bool complete, const struct g
  *   GOP_AS_P / GOP_AS_Q          the session closes; a new one opens with
  *                                P (origin of PEER, a direct peer) / Q
  *   GOP_FAIL_STORE               the next STORE fails (store_error)
- *   GOP_FAIL_APPLY               the next ERASE or BODY fails
+ *   GOP_FAIL_APPLY               the next ERASE, BODY or FORK fails
  *   GOP_PUBLISH                  the node publishes SELF's next item
  *   GOP_CANNED sel arg [sel arg]...  ITEMS/BODIES cut from the fixture
  *     chains: chain sel % GFX_CHAINS, from (sel / GFX_CHAINS) % n + 1,

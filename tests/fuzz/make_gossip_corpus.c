@@ -331,6 +331,31 @@ static void engine_seeds(struct corpus *c, const struct gfx *f) {
   }
   put(c, "gossip_engine", "multi-run-items", &s);
 
+  /* Fork evidence and store failures. The STORE of the first run of a
+   * frame fails, before the run of OTHER's fork (5', 6') is taken: the
+   * evidence must be recorded by the tick all the same. */
+  s.len = 0;
+  {
+    const int ch[2] = {GFX_NEW1, GFX_FORK};
+    const uint64_t from[2] = {1, 5}, to[2] = {3, 6};
+    vec(&s, &sb, f, all3, all3_heads, 3);
+    op(&s, GOP_FAIL_STORE);
+    items_runs(&s, &sb, f, ch, from, to, 2);
+    op_tick(&s, 5);
+  }
+  put(c, "gossip_engine", "fork-kept-after-store-failure", &s);
+
+  /* The FORK of 6' (its prev is not the 5 held) fails, and so does the
+   * tick's first retry; the next tick records it. */
+  s.len = 0;
+  vec(&s, &sb, f, all3, all3_heads, 3);
+  op(&s, GOP_FAIL_APPLY);
+  items(&s, &sb, f, GFX_FORK, 6, 6, 0);
+  op(&s, GOP_FAIL_APPLY);
+  op_tick(&s, 5);
+  op_tick(&s, 5);
+  put(c, "gossip_engine", "fork-kept-after-fork-failure", &s);
+
   s.len = 0;
   static const uint8_t junk[][6] = {{0x91, 0x15}, {0x92, 0x11, 0x90}, {0x93, 0x12, 0xc0, 0x00}, {0xc1}, {0x90}};
   static const size_t junk_len[] = {2, 3, 4, 1, 1};
