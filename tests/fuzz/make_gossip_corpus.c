@@ -331,6 +331,21 @@ static void engine_seeds(struct corpus *c, const struct gfx *f) {
   }
   put(c, "gossip_engine", "multi-run-items", &s);
 
+  /* Frames of several runs that must be refused whole (8.3 step 1): two
+   * runs of OTHER (5', 6' then 1, 2, seqs going back: one run that does
+   * not link), and OTHER, NEW1, OTHER again. */
+  s.len = 0;
+  {
+    const int cc[2] = {GFX_FORK, GFX_OTHER};
+    const uint64_t cf[2] = {5, 1}, ct[2] = {6, 2};
+    vec(&s, &sb, f, all3, all3_heads, 3);
+    op_canned_runs(&s, cc, cf, ct, 2);
+    const int ch[3] = {GFX_OTHER, GFX_NEW1, GFX_OTHER};
+    const uint64_t from[3] = {6, 1, 7}, to[3] = {6, 1, 7};
+    items_runs(&s, &sb, f, ch, from, to, 3);
+  }
+  put(c, "gossip_engine", "multi-run-refused", &s);
+
   /* Fork evidence and store failures. The STORE of the first run of a
    * frame fails, before the run of OTHER's fork (5', 6') is taken: the
    * evidence must be recorded by the tick all the same. */
