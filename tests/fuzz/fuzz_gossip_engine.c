@@ -33,6 +33,8 @@
  *  - fork evidence in an ITEMS frame is recorded: at once if the engine
  *    took the frame, by the next tick that succeeds if a store failure
  *    cut the frame short, in any run (the engine keeps what it saw);
+ *  - a new origin comes from Q (not a direct peer) only as admit_origin
+ *    admitted it (one per run), never when refused;
  *  - the engine's head of every origin is the store's after every event,
  *    errors included; errors are the peer's fault, or the store failure
  *    the input asked for. */
@@ -64,6 +66,10 @@ struct run {
   struct hls_gossip_session *s;
   const uint8_t *peer; /* P's or Q's key */
   int fail_store, fail_apply, injected;
+  /* admit_origin: Q (not a direct peer) may bring one new origin in a run;
+   * q_grant: admitted, and not stored yet */
+  int q_admitted;
+  bool q_grant;
   /* Fork evidence the engine has seen and must record, by the next tick
    * that succeeds if a store failure got in the way (ostate index) */
   bool fork_due[N_ORIGINS];
@@ -129,6 +135,18 @@ static int st_stubs(void *ctx, const uint8_t origin[HLS_KEY_BYTES], uint64_t aft
 static bool st_is_direct_peer(void *ctx, const uint8_t pk[HLS_KEY_BYTES]) {
   struct run *r = ctx;
   return memcmp(pk, r->f->c[GFX_PEER].pk, HLS_KEY_BYTES) == 0;
+}
+
+/* The engine asks only about the session's peer; P (a direct peer) is
+ * never limited, Q brings one new origin at most. */
+static bool st_admit_origin(void *ctx, const uint8_t pk[HLS_KEY_BYTES]) {
+  struct run *r = ctx;
+  FUZZ_CHECK(r->peer != NULL && memcmp(pk, r->peer, HLS_KEY_BYTES) == 0);
+  if (memcmp(pk, r->f->q_pk, HLS_KEY_BYTES) != 0) return true;
+  if (r->q_admitted >= 1) return false;
+  r->q_admitted++;
+  r->q_grant = true;
+  return true;
 }
 
 /* --- checking what the engine sends ------------------------------------------------ */
@@ -262,6 +280,12 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
       FUZZ_CHECK(a->n >= 1);
       struct ostate *o = ostate_of(r, a->envs[0].h.origin);
       FUZZ_CHECK(o != NULL && !o->forked);
+      /* A new origin from Q (not its own chain) only as admitted. */
+      if (o->n == 0 && memcmp(r->peer, r->f->q_pk, HLS_KEY_BYTES) == 0 &&
+          memcmp(o->pk, r->f->q_pk, HLS_KEY_BYTES) != 0 && memcmp(o->pk, r->f->c[GFX_SELF].pk, HLS_KEY_BYTES) != 0) {
+        FUZZ_CHECK(r->q_grant);
+        r->q_grant = false;
+      }
       for (size_t i = 0; i < a->n; i++) {
         const struct hls_envelope *e = &a->envs[i];
         FUZZ_CHECK(memcmp(e->h.origin, o->pk, HLS_KEY_BYTES) == 0);
@@ -513,7 +537,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   r.cfg.max_origins = GFX_MAX_ORIGINS;
   r.cfg.target_connections = 2;
   r.cfg.seed = 1;
-  struct hls_gossip_store st = {.ctx = &r, .get = st_get, .stubs = st_stubs, .is_direct_peer = st_is_direct_peer};
+  struct hls_gossip_store st = {.ctx = &r, .get = st_get, .stubs = st_stubs, .is_direct_peer = st_is_direct_peer,
+                                .admit_origin = st_admit_origin};
   FUZZ_CHECK(hls_gossip_new(&r.g, &r.cfg, &st, emit, &r) == 0);
   for (int i = 0; i < N_ORIGINS; i++) {
     if (r.o[i].n == 0) continue;
