@@ -215,8 +215,9 @@ static void on_open(void *ctx, struct hls_conn *c) {
     /* The old session ends first, through on_close like any other (its
      * data names the peer, so the hooks hear of it and drop everything
      * they hold for it); only then does the new one take its place. */
-    hls_conn_close(peer->conn, "duplicate_session");
-    if (peer->conn != NULL) { /* on_close always clears it; never two sessions */
+    struct hls_conn *old = peer->conn;
+    hls_conn_close(old, "duplicate_session");
+    if (peer->conn == old) { /* on_close clears it; never two sessions */
       hls_conn_close(c, "internal_error");
       return;
     }
