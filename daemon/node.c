@@ -202,6 +202,7 @@ int hls_node_publish(struct hls_node *n, struct hls_why *why) {
   n->n_dirty = 0;
   n->first_change_ms = 0;
   n->last_publish_ms = ctx.now_ms;
+  if (res.tombstones > 0) hls_node_erased(n); /* our own copies of the bodies went too */
   struct hls_chainmark head;
   if (own_head(n, &head, NULL) != 0) head.seq = n->chain_seq;
   n->chain_seq = head.seq;
@@ -210,16 +211,13 @@ int hls_node_publish(struct hls_node *n, struct hls_why *why) {
   if (head.seq > n->mark.seq) {
     struct hls_why mark_why = {{0}};
     if ((rc = mark_save(n, &head, &mark_why)) != 0) {
-      n->mark_stale = true;
       hls_log_error("chain_mark_failed", "seq=%llu error=%s retry_in_s=30 detail=\"new items wait until it is "
                     "saved\"", (unsigned long long)head.seq, hls_err_name(rc));
       if (!n->stopping) uv_timer_start(&n->publish_timer, on_publish_timer, 30000, 0);
       return hls_why_set(why, rc, "%s", mark_why.text);
     }
   }
-  n->mark_stale = false;
   hls_gossipd_published(n->gossip);
-  if (res.tombstones > 0) hls_node_erased(n);
   if (res.profiles + res.digests + res.stories + res.tombstones > 0)
     hls_log_info("published", "profiles=%d digests=%d stories=%d tombstones=%d chain_seq=%llu", res.profiles,
                  res.digests, res.stories, res.tombstones, (unsigned long long)n->chain_seq);

@@ -59,7 +59,6 @@ struct hls_node {
 
   /* Never signing one seq twice (chainmark.h). */
   struct hls_chainmark mark; /* as on disk: the highest seq ever signed */
-  bool mark_stale;           /* the chain grew past the mark, and saving it failed: nothing new leaves */
   bool recovering;           /* the store is behind what this node signed: nothing is signed */
   bool recover_target_known; /* false: the mark itself was lost (hlsd --accept-new-store) */
   bool pause_logged;
