@@ -88,6 +88,24 @@ static uint32_t rng_poisson(struct rng *r, double mu) {
   }
 }
 
+/* Gamma of the given shape and scale 1 (Marsaglia and Tsang 2000; a
+ * shape below 1 through shape + 1 and U^(1/shape)). */
+static double rng_gamma(struct rng *r, double shape) {
+  if (shape < 1) {
+    double u = 1.0 - rng_unit(r); /* (0, 1] */
+    return rng_gamma(r, shape + 1) * pow(u, 1.0 / shape);
+  }
+  double d = shape - 1.0 / 3, c = 1 / sqrt(9 * d);
+  for (;;) {
+    double x = rng_normal(r), v = 1 + c * x;
+    if (v <= 0) continue;
+    v = v * v * v;
+    double u = rng_unit(r);
+    if (u < 1 - 0.0331 * x * x * x * x) return d * v;
+    if (log(u) < 0.5 * x * x + d * (1 - v + log(v))) return d * v;
+  }
+}
+
 /* An index drawn with the given weights (n > 0, total > 0). */
 static int rng_pick(struct rng *r, const double *weights, int n) {
   double total = 0;
@@ -108,7 +126,13 @@ enum {
   STREAM_PLANTED = 3u << 20,     /* + place: planted records' draws */
   STREAM_STORIES = 4u << 20,     /* + place */
   STREAM_PERTURB = 5u << 20,     /* + place, of perturb_seed */
+  STREAM_DRIFT = 6u << 20,       /* + theme: its national swing */
+  STREAM_LOCAL = 7u << 20,       /* + theme: the places of a local theme */
+  STREAM_MODEST_THEMES = 64,     /* which background themes modest plants take */
 };
+
+/* Weekly autocorrelation of a theme's drift (theme_drift_sigma). */
+#define DRIFT_PHI 0.9
 
 /* --- vocabulary ---------------------------------------------------------------------- */
 
@@ -229,6 +253,25 @@ struct plan_story {
   size_t n_themes;
   uint32_t themes[2];
 };
+/* A modest plant's change at one place (PLACEGEN_STYLE_MODEST), in weeks
+ * week_from..week_to (indexes, inclusive); records from the planted
+ * stream, on top of the background's:
+ *   MOD_BOOST   Poisson(amount * min(1, weeks in / ramp) * the place-week's
+ *               background rate of theme): the rate x (1 + amount);
+ *   MOD_JOINT   with chance amount, 1 + Poisson(0.5) records of theme and
+ *               as many more of theme2 in the same week;
+ *   MOD_SCALES  Poisson(max(rate, 0.5) * activity) more records at person
+ *               and as many more at organisation scale;
+ *   MOD_ADOPT   1 + Poisson(1) records in week_from, then Poisson(amount *
+ *               activity) a week. */
+enum mod_kind { MOD_BOOST, MOD_JOINT, MOD_SCALES, MOD_ADOPT };
+struct plan_mod {
+  int kind;
+  uint32_t place, theme, theme2;
+  int week_from, week_to;
+  int ramp;
+  double amount;
+};
 
 struct placegen {
   struct placegen_params prm;
@@ -246,6 +289,11 @@ struct placegen {
   size_t n_rates, cap_rates;
   struct plan_story *stories;
   size_t n_stories, cap_stories;
+  struct plan_mod *mods;
+  size_t n_mods, cap_mods;
+  float *drift;       /* [theme * weeks + week]: multiplier, or NULL */
+  uint32_t **local_users; /* [theme]: sorted places of a local theme, else NULL */
+  size_t *n_local_users;
 };
 
 static bool grow(void **arr, size_t *cap, size_t need, size_t size) {
@@ -281,6 +329,8 @@ void placegen_params_default(struct placegen_params *p) {
       .threshold = HLS_DISCLOSURE_DEFAULT_THRESHOLD,
       .rounding = HLS_DISCLOSURE_DEFAULT_ROUNDING,
       .plants = PLACEGEN_PLANT_ALL,
+      .plant_style = PLACEGEN_STYLE_NEW_THEMES,
+      .local_share = 0.05,
   };
 }
 
@@ -309,6 +359,16 @@ static int check_params(const struct placegen_params *p, struct hls_why *why) {
   if (p->background_scale < -1 || p->background_scale >= HLS_SCALE_COUNT)
     return hls_why_set(why, HLS_EINVAL, "background_scale must be -1 or a scale");
   if (p->plants & ~PLACEGEN_PLANT_ALL) return hls_why_set(why, HLS_EINVAL, "unknown plant bits");
+  if (p->plant_style != PLACEGEN_STYLE_NEW_THEMES && p->plant_style != PLACEGEN_STYLE_MODEST)
+    return hls_why_set(why, HLS_EINVAL, "plant_style must be %d or %d", PLACEGEN_STYLE_NEW_THEMES,
+                       PLACEGEN_STYLE_MODEST);
+  if (!(p->overdispersion >= 0 && p->overdispersion <= 10))
+    return hls_why_set(why, HLS_EINVAL, "overdispersion must be in 0..10");
+  if (!(p->theme_drift_sigma >= 0 && p->theme_drift_sigma <= 2))
+    return hls_why_set(why, HLS_EINVAL, "theme_drift_sigma must be in 0..2");
+  if (p->local_themes < 0 || p->local_themes > p->themes)
+    return hls_why_set(why, HLS_EINVAL, "local_themes must be in 0..themes");
+  if (!(p->local_share > 0 && p->local_share <= 1)) return hls_why_set(why, HLS_EINVAL, "local_share must be in (0, 1]");
   return 0;
 }
 
@@ -553,20 +613,263 @@ static int plan_rising(struct placegen *g, struct rng *r, uint32_t *scratch, str
   return 0;
 }
 
+/* --- modest plants (PLACEGEN_STYLE_MODEST) ------------------------------------------- */
+
+static bool local_user(const struct placegen *g, uint32_t theme, uint32_t place) {
+  const uint32_t *u = g->local_users[theme];
+  size_t lo = 0, hi = g->n_local_users[theme];
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (u[mid] == place) return true;
+    if (u[mid] < place) lo = mid + 1;
+    else hi = mid;
+  }
+  return false;
+}
+
+/* The weekly rate of background theme t at place p before activity and
+ * drift, as run_place computes it (replaying its first draws: the
+ * affinities). */
+static double base_rate(const struct placegen *g, uint32_t p, uint32_t t) {
+  struct rng rb;
+  rng_seed(&rb, g->prm.seed, STREAM_BACKGROUND + p);
+  double affinity = 1;
+  for (uint32_t i = 0; i <= t; i++) affinity = rng_lognormal(&rb, g->prm.affinity_sigma);
+  if (g->local_users[t] != NULL && !local_user(g, t, p)) return 0;
+  return g->prm.top_rate * g->places[p].size * affinity * pow((double)g->themes[t].rank, -g->prm.zipf_exponent);
+}
+
+static int double_cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* The places where theme t is at least as common as at the median place,
+ * into out (place order); their number (at least half the places), or 0
+ * on ENOMEM. */
+static size_t upper_half(const struct placegen *g, uint32_t t, uint32_t *out) {
+  double *rate = malloc(g->n_places * sizeof *rate), *sorted = malloc(g->n_places * sizeof *sorted);
+  size_t n = 0;
+  if (rate != NULL && sorted != NULL) {
+    for (uint32_t p = 0; p < g->n_places; p++) sorted[p] = rate[p] = base_rate(g, p, t);
+    qsort(sorted, g->n_places, sizeof *sorted, double_cmp);
+    double median = sorted[(g->n_places - 1) / 2];
+    for (uint32_t p = 0; p < g->n_places; p++)
+      if (rate[p] >= median) out[n++] = p;
+  }
+  free(rate);
+  free(sorted);
+  return n;
+}
+
+/* n of the pool's places at random: pool[0..n) in the order drawn, out
+ * sorted. */
+static void pick_among(struct rng *r, uint32_t *pool, size_t n_pool, size_t n, uint32_t *out) {
+  for (size_t i = 0; i < n; i++) {
+    size_t j = i + rng_below(r, (uint32_t)(n_pool - i));
+    uint32_t t = pool[i];
+    pool[i] = pool[j];
+    pool[j] = t;
+    out[i] = pool[i];
+  }
+  for (size_t i = 1; i < n; i++)
+    for (size_t j = i; j > 0 && out[j - 1] > out[j]; j--) {
+      uint32_t t = out[j];
+      out[j] = out[j - 1];
+      out[j - 1] = t;
+    }
+}
+
+/* An onset week index from min(26, weeks/2) to last, or -1: a change
+ * needs half a year of normal weeks before it (or half the data). */
+static int pick_onset(const struct placegen *g, struct rng *r, int last) {
+  int first = g->prm.weeks / 2 < 26 ? g->prm.weeks / 2 : 26;
+  if (last < first) return -1;
+  return first + (int)rng_below(r, (uint32_t)(last - first + 1));
+}
+
+static int add_mod(struct placegen *g, int kind, uint32_t place, uint32_t theme, uint32_t theme2, int from, int to,
+                   int ramp, double amount) {
+  if (!GROW(g->mods, g->cap_mods, g->n_mods + 1)) return HLS_ENOMEM;
+  g->mods[g->n_mods++] = (struct plan_mod){kind, place, theme, theme2, from, to, ramp, amount};
+  return 0;
+}
+
+static void cells_add(struct placegen *g, struct placegen_plant *pl, uint32_t place, int from, int to) {
+  for (int w = from; w <= to; w++) cell_add(pl, place, g->w0 + w);
+}
+
+static int modest_emerging(struct placegen *g, struct rng *r, uint32_t *scratch, struct placegen_plant *pl) {
+  int on = pick_onset(g, r, g->prm.weeks - 4);
+  if (on < 0 || g->n_places < 3) return 1;
+  size_t m = g->n_places / 5;
+  if (m < 3) m = 3;
+  if (m > 8) m = 8;
+  size_t pool = upper_half(g, pl->themes[0], scratch);
+  if (pool == 0) return HLS_ENOMEM;
+  if (pool < m) m = pool;
+  pick_among(r, scratch, pool, m, pl->places);
+  pl->n_places = m;
+  for (size_t i = 0; i < m; i++) {
+    if (add_mod(g, MOD_BOOST, pl->places[i], pl->themes[0], 0, on, on + 2, 1, 3.0) != 0) return HLS_ENOMEM;
+    cells_add(g, pl, pl->places[i], on, on + 2);
+  }
+  pl->week_from = g->w0 + on;
+  pl->week_to = g->w0 + on + 2;
+  return 0;
+}
+
+static int modest_rising(struct placegen *g, struct rng *r, uint32_t *scratch, struct placegen_plant *pl) {
+  int n = g->prm.weeks, on = pick_onset(g, r, n - 14);
+  if (on < 0) return 1;
+  /* A region with at least two places, at random. */
+  size_t in_region[PLACEGEN_MAX_REGIONS] = {0};
+  int eligible[PLACEGEN_MAX_REGIONS], n_eligible = 0;
+  for (size_t p = 0; p < g->n_places; p++)
+    for (int k = 0; k < g->prm.regions; k++)
+      if (g->places[p].region == region_names[k]) in_region[k]++;
+  for (int k = 0; k < g->prm.regions; k++)
+    if (in_region[k] >= 2) eligible[n_eligible++] = k;
+  if (n_eligible == 0) return 1;
+  const char *region = region_names[eligible[rng_below(r, (uint32_t)n_eligible)]];
+  size_t m = 0;
+  for (uint32_t p = 0; p < g->n_places && m < PLACEGEN_PLANT_MAX_PLACES; p++)
+    if (g->places[p].region == region) pl->places[m++] = p;
+  pl->n_places = m;
+  for (size_t i = 0; i < m; i++) {
+    if (add_mod(g, MOD_BOOST, pl->places[i], pl->themes[0], 0, on, n - 1, 12, 0.4) != 0) return HLS_ENOMEM;
+    cells_add(g, pl, pl->places[i], on, on + 11);
+  }
+  (void)scratch;
+  pl->week_from = g->w0 + on;
+  pl->week_to = g->w0 + n - 1;
+  return 0;
+}
+
+static int modest_together(struct placegen *g, struct rng *r, uint32_t *scratch, struct placegen_plant *pl) {
+  int n = g->prm.weeks, on = pick_onset(g, r, n - 4);
+  if (on < 0 || g->n_places < 3) return 1;
+  size_t m = g->n_places >= 80 ? 20 : g->n_places / 4;
+  if (m < 3) m = 3;
+  pick_places(g, r, scratch, m, pl->places);
+  pl->n_places = m;
+  for (size_t i = 0; i < m; i++) {
+    if (add_mod(g, MOD_JOINT, pl->places[i], pl->themes[0], pl->themes[1], on, n - 1, 0, 0.5) != 0)
+      return HLS_ENOMEM;
+    cells_add(g, pl, pl->places[i], on, n - 1);
+  }
+  pl->week_from = g->w0 + on;
+  pl->week_to = g->w0 + n - 1;
+  return 0;
+}
+
+static int modest_spread(struct placegen *g, struct rng *r, uint32_t *scratch, struct placegen_plant *pl) {
+  int n = g->prm.weeks, on = pick_onset(g, r, n - 4);
+  uint32_t t = pl->themes[0];
+  if (on < 0) return 1;
+  size_t m = g->n_places >= 80 ? 10 : g->n_places / 8, pool = 0;
+  if (m < 3) m = 3;
+  for (uint32_t p = 0; p < g->n_places; p++)
+    if (!local_user(g, t, p)) scratch[pool++] = p;
+  if (pool < m) return 1;
+  pick_among(r, scratch, pool, m, pl->places);
+  pl->n_places = m;
+  /* Taken up in the order drawn, 2 or 3 places a week. */
+  for (size_t k = 0; k < m; k++) {
+    int first = on + (int)(2 * k / 5);
+    if (first > n - 1) first = n - 1;
+    if (add_mod(g, MOD_ADOPT, scratch[k], t, 0, first, n - 1, 0, 0.5) != 0) return HLS_ENOMEM;
+    cells_add(g, pl, scratch[k], first, n - 1);
+  }
+  pl->week_from = g->w0 + on;
+  pl->week_to = g->w0 + n - 1;
+  return 0;
+}
+
+static int modest_cross_scale(struct placegen *g, struct rng *r, uint32_t *scratch, struct placegen_plant *pl) {
+  int n = g->prm.weeks, on = pick_onset(g, r, n - 4);
+  if (on < 0 || g->n_places < 2) return 1;
+  size_t m = g->n_places < 5 ? g->n_places : 5;
+  size_t pool = upper_half(g, pl->themes[0], scratch);
+  if (pool == 0) return HLS_ENOMEM;
+  if (pool < m) m = pool;
+  pick_among(r, scratch, pool, m, pl->places);
+  pl->n_places = m;
+  for (size_t i = 0; i < m; i++) {
+    if (add_mod(g, MOD_SCALES, pl->places[i], pl->themes[0], 0, on, n - 1, 0, 0) != 0) return HLS_ENOMEM;
+    cells_add(g, pl, pl->places[i], on, n - 1);
+  }
+  pl->week_from = g->w0 + on;
+  pl->week_to = g->w0 + n - 1;
+  return 0;
+}
+
+/* The background themes modest plants take, in the order emerging,
+ * rising, together (two), cross-scale, then spread's local theme;
+ * UINT32_MAX where none is left. Drawn from one stream whatever is
+ * planted, so leaving a plant out moves no other plant's theme. The
+ * first five are mid-popularity (Zipf rank from a fifth to half of the
+ * themes), then any other non-local theme but the most common. */
+#define MODEST_THEMES 6
+static int modest_themes(const struct placegen *g, uint32_t out[MODEST_THEMES]) {
+  struct rng r;
+  rng_seed(&r, g->prm.seed, STREAM_MODEST_THEMES);
+  size_t T = g->n_background, n_mid = 0, n_other = 0, n_local = 0;
+  uint32_t *mid = malloc(T * sizeof *mid), *other = malloc(T * sizeof *other), *local = malloc(T * sizeof *local);
+  if (mid == NULL || other == NULL || local == NULL) {
+    free(mid), free(other), free(local);
+    return HLS_ENOMEM;
+  }
+  int lo = (int)T / 5 < 2 ? 2 : (int)T / 5, hi = (int)T / 2 < lo ? lo : (int)T / 2;
+  for (uint32_t t = 0; t < T; t++) {
+    int rank = g->themes[t].rank;
+    if (g->themes[t].local) local[n_local++] = t;
+    else if (rank >= lo && rank <= hi) mid[n_mid++] = t;
+    else if (rank >= 2) other[n_other++] = t;
+  }
+  uint32_t shuffled_mid[MODEST_THEMES - 1], shuffled_other[MODEST_THEMES - 1];
+  size_t take_mid = n_mid < MODEST_THEMES - 1 ? n_mid : MODEST_THEMES - 1;
+  size_t take_other = n_other < MODEST_THEMES - 1 - take_mid ? n_other : MODEST_THEMES - 1 - take_mid;
+  pick_among(&r, mid, n_mid, take_mid, shuffled_mid);
+  pick_among(&r, other, n_other, take_other, shuffled_other);
+  for (size_t i = 0; i < MODEST_THEMES - 1; i++)
+    out[i] = i < take_mid ? mid[i] : i - take_mid < take_other ? other[i - take_mid] : UINT32_MAX;
+  out[MODEST_THEMES - 1] = n_local > 0 ? local[rng_below(&r, (uint32_t)n_local)] : UINT32_MAX;
+  free(mid), free(other), free(local);
+  return 0;
+}
+
 static int plan(struct placegen *g) {
   struct rng r;
   rng_seed(&r, g->prm.seed, STREAM_PLAN);
   uint32_t *scratch = malloc(g->n_places * sizeof *scratch);
   if (scratch == NULL) return HLS_ENOMEM;
-  static int (*const planners[HLS_PAT_SIGNAL_COUNT])(struct placegen *, struct rng *, uint32_t *,
-                                                     struct placegen_plant *) = {
-      [HLS_PAT_SPREAD] = plan_spread,
-      [HLS_PAT_EMERGING] = plan_emerging,
-      [HLS_PAT_RISING] = plan_rising,
-      [HLS_PAT_TOGETHER] = plan_together,
-      [HLS_PAT_CROSS_SCALE] = plan_cross_scale,
+  typedef int (*planner_fn)(struct placegen *, struct rng *, uint32_t *, struct placegen_plant *);
+  static const planner_fn planners[2][HLS_PAT_SIGNAL_COUNT] = {
+      [PLACEGEN_STYLE_NEW_THEMES] =
+          {
+              [HLS_PAT_SPREAD] = plan_spread,
+              [HLS_PAT_EMERGING] = plan_emerging,
+              [HLS_PAT_RISING] = plan_rising,
+              [HLS_PAT_TOGETHER] = plan_together,
+              [HLS_PAT_CROSS_SCALE] = plan_cross_scale,
+          },
+      [PLACEGEN_STYLE_MODEST] =
+          {
+              [HLS_PAT_SPREAD] = modest_spread,
+              [HLS_PAT_EMERGING] = modest_emerging,
+              [HLS_PAT_RISING] = modest_rising,
+              [HLS_PAT_TOGETHER] = modest_together,
+              [HLS_PAT_CROSS_SCALE] = modest_cross_scale,
+          },
   };
-  int rc = 0;
+  /* Where each signal's themes are in modest_themes' list. */
+  static const int modest_slot[HLS_PAT_SIGNAL_COUNT] = {
+      [HLS_PAT_EMERGING] = 0, [HLS_PAT_RISING] = 1, [HLS_PAT_TOGETHER] = 2, [HLS_PAT_CROSS_SCALE] = 4,
+      [HLS_PAT_SPREAD] = 5};
+  bool modest = g->prm.plant_style == PLACEGEN_STYLE_MODEST;
+  uint32_t mthemes[MODEST_THEMES];
+  int rc = modest && g->prm.plants ? modest_themes(g, mthemes) : 0;
   for (int s = 0; s < HLS_PAT_SIGNAL_COUNT && rc == 0; s++) {
     /* Each plant draws from its own stream: leaving one out does not move
      * the others. */
@@ -576,16 +879,23 @@ static int plan(struct placegen *g) {
     memset(pl, 0, sizeof *pl);
     pl->signal = s;
     pl->n_themes = s == HLS_PAT_TOGETHER ? 2 : 1;
-    for (size_t t = 0; t < pl->n_themes; t++) pl->themes[t] = theme_of_plant(g, s, t);
-    size_t counts_before = g->n_counts, rates_before = g->n_rates;
-    rc = planners[s](g, &r, scratch, pl);
+    bool themes_left = true;
+    for (size_t t = 0; t < pl->n_themes; t++) {
+      pl->themes[t] = modest ? mthemes[modest_slot[s] + (int)t] : theme_of_plant(g, s, t);
+      themes_left &= pl->themes[t] != UINT32_MAX;
+    }
+    size_t counts_before = g->n_counts, rates_before = g->n_rates, mods_before = g->n_mods;
+    rc = themes_left ? planners[g->prm.plant_style][s](g, &r, scratch, pl) : 1;
     if (rc == 1) { /* does not fit */
       g->n_counts = counts_before;
       g->n_rates = rates_before;
+      g->n_mods = mods_before;
       rc = 0;
       continue;
     }
     if (rc == 0) rc = add_story(g, pl);
+    if (modest)
+      for (size_t t = 0; t < pl->n_themes; t++) g->themes[pl->themes[t]].plant = s;
     g->n_plants++;
   }
   free(scratch);
@@ -613,10 +923,14 @@ int placegen_new(struct placegen **out, const struct placegen_params *p, struct 
   g->n_places = (size_t)p->places;
   g->places = calloc(g->n_places, sizeof *g->places);
   g->n_background = (size_t)p->themes;
-  g->n_themes = g->n_background + PLANTED_THEMES_N;
+  /* Modest plants change background themes: no themes of their own. */
+  g->n_themes = g->n_background + (p->plant_style == PLACEGEN_STYLE_MODEST ? 0 : PLANTED_THEMES_N);
   g->themes = calloc(g->n_themes, sizeof *g->themes);
   g->theme_order = malloc(g->n_themes * sizeof *g->theme_order);
-  if (g->places == NULL || g->themes == NULL || g->theme_order == NULL) {
+  g->local_users = calloc(g->n_themes, sizeof *g->local_users);
+  g->n_local_users = calloc(g->n_themes, sizeof *g->n_local_users);
+  if (g->places == NULL || g->themes == NULL || g->theme_order == NULL || g->local_users == NULL ||
+      g->n_local_users == NULL) {
     rc = HLS_ENOMEM;
     goto fail;
   }
@@ -667,7 +981,7 @@ int placegen_new(struct placegen **out, const struct placegen_params *p, struct 
     t->rank = (int)ranks[i];
   }
   free(ranks);
-  for (size_t i = 0; i < PLANTED_THEMES_N; i++) {
+  for (size_t i = 0; i < g->n_themes - g->n_background; i++) {
     struct placegen_theme *t = &g->themes[g->n_background + i];
     snprintf(t->slug, sizeof t->slug, "%s", planted_themes[i].slug);
     t->kind = planted_themes[i].kind;
@@ -682,6 +996,49 @@ int placegen_new(struct placegen **out, const struct placegen_params *p, struct 
   qsort(order, g->n_themes, sizeof *order, theme_sort_cmp);
   for (size_t i = 0; i < g->n_themes; i++) g->theme_order[i] = order[i].ix;
   free(order);
+
+  /* Local themes: the least popular ones, each reported by a few places
+   * only (drawn from the theme's own stream). */
+  size_t n_users = (size_t)(p->local_share * (double)g->n_places + 0.5);
+  if (n_users < 2) n_users = 2;
+  if (n_users > g->n_places) n_users = g->n_places;
+  uint32_t *scratch = p->local_themes > 0 ? malloc(g->n_places * sizeof *scratch) : NULL;
+  if (p->local_themes > 0 && scratch == NULL) {
+    rc = HLS_ENOMEM;
+    goto fail;
+  }
+  for (size_t t = 0; t < g->n_background && p->local_themes > 0; t++) {
+    if (g->themes[t].rank <= p->themes - p->local_themes) continue;
+    g->themes[t].local = true;
+    g->local_users[t] = malloc(n_users * sizeof *g->local_users[t]);
+    if (g->local_users[t] == NULL) {
+      free(scratch);
+      rc = HLS_ENOMEM;
+      goto fail;
+    }
+    rng_seed(&r, p->seed, STREAM_LOCAL + t);
+    pick_places(g, &r, scratch, n_users, g->local_users[t]);
+    g->n_local_users[t] = n_users;
+  }
+  free(scratch);
+
+  /* Drift: each theme's national multiplier, week by week. */
+  if (p->theme_drift_sigma > 0) {
+    g->drift = malloc(g->n_background * (size_t)p->weeks * sizeof *g->drift);
+    if (g->drift == NULL) {
+      rc = HLS_ENOMEM;
+      goto fail;
+    }
+    double sd = p->theme_drift_sigma, innovation = sd * sqrt(1 - DRIFT_PHI * DRIFT_PHI);
+    for (size_t t = 0; t < g->n_background; t++) {
+      rng_seed(&r, p->seed, STREAM_DRIFT + t);
+      double x = sd * rng_normal(&r);
+      for (int w = 0; w < p->weeks; w++) {
+        if (w > 0) x = DRIFT_PHI * x + innovation * rng_normal(&r);
+        g->drift[t * (size_t)p->weeks + (size_t)w] = (float)exp(x - sd * sd / 2);
+      }
+    }
+  }
 
   rc = plan(g);
   if (rc != 0) goto fail;
@@ -701,6 +1058,11 @@ void placegen_free(struct placegen *g) {
   free(g->counts);
   free(g->rates);
   free(g->stories);
+  free(g->mods);
+  free(g->drift);
+  for (size_t t = 0; g->local_users != NULL && t < g->n_themes; t++) free(g->local_users[t]);
+  free(g->local_users);
+  free(g->n_local_users);
   free(g);
 }
 
@@ -856,16 +1218,30 @@ static int run_place(struct placegen *g, uint32_t p, const struct placegen_sink 
   if (sink->on_place != NULL && (rc = sink->on_place(sink->ctx, pl)) != 0) return rc;
   uint64_t seq = 1; /* the profile */
 
-  /* The place's use of each background theme (its rate before activity). */
-  double *rate = malloc(g->n_background * sizeof *rate);
-  if (rate == NULL) return HLS_ENOMEM;
-  for (size_t t = 0; t < g->n_background; t++)
+  /* The place's use of each background theme (its rate before activity);
+   * a local theme it does not report has rate 0 (its affinity is drawn
+   * all the same, so the other themes' draws do not move). */
+  double *rate = malloc(g->n_background * sizeof *rate), *mu = malloc(g->n_background * sizeof *mu);
+  struct plan_mod *mods = NULL;
+  size_t n_mods = 0;
+  for (size_t i = 0; i < g->n_mods; i++) n_mods += g->mods[i].place == p;
+  if (n_mods > 0) mods = malloc(n_mods * sizeof *mods);
+  if (rate == NULL || mu == NULL || (n_mods > 0 && mods == NULL)) {
+    free(rate), free(mu), free(mods);
+    return HLS_ENOMEM;
+  }
+  n_mods = 0;
+  for (size_t i = 0; i < g->n_mods; i++)
+    if (g->mods[i].place == p) mods[n_mods++] = g->mods[i];
+  for (size_t t = 0; t < g->n_background; t++) {
     rate[t] = prm->top_rate * pl->size * rng_lognormal(&rb, prm->affinity_sigma) *
               pow((double)g->themes[t].rank, -prm->zipf_exponent);
+    if (g->local_users[t] != NULL && !local_user(g, (uint32_t)t, p)) rate[t] = 0;
+  }
   /* Background stories: weeks drawn up front, then themes from the week. */
   size_t n_stories = rng_poisson(&rs, prm->stories_per_place);
   if (!GROW(st->story_weeks, st->cap_story_weeks, n_stories)) {
-    free(rate);
+    free(rate), free(mu), free(mods);
     return HLS_ENOMEM;
   }
   for (size_t i = 0; i < n_stories; i++) st->story_weeks[i] = (int)rng_below(&rs, (uint32_t)prm->weeks);
@@ -884,8 +1260,39 @@ static int run_place(struct placegen *g, uint32_t p, const struct placegen_sink 
     double activity = holiday * rng_lognormal(&rb, prm->activity_sigma) *
                       exp(-prm->activity_sigma * prm->activity_sigma / 2);
     for (size_t t = 0; t < g->n_background; t++) {
-      uint32_t n = rng_poisson(&rb, rate[t] * activity);
+      mu[t] = rate[t] * activity;
+      if (g->drift != NULL) mu[t] *= g->drift[t * (size_t)prm->weeks + (size_t)wi];
+      if (prm->overdispersion > 0) mu[t] *= rng_gamma(&rb, 1 / prm->overdispersion) * prm->overdispersion;
+      uint32_t n = rng_poisson(&rb, mu[t]);
       if (n) records_add(wc, &rb, (uint32_t)t, g->themes[t].kind, prm->background_scale, n);
+    }
+    for (size_t i = 0; i < n_mods; i++) {
+      const struct plan_mod *m = &mods[i];
+      if (wi < m->week_from || wi > m->week_to) continue;
+      int kind = g->themes[m->theme].kind, bs = prm->background_scale;
+      double in = m->ramp > 1 ? (double)(wi - m->week_from + 1) / m->ramp : 1;
+      switch (m->kind) {
+      case MOD_BOOST:
+        records_add(wc, &rp, m->theme, kind, bs, rng_poisson(&rp, mu[m->theme] * m->amount * (in < 1 ? in : 1)));
+        break;
+      case MOD_JOINT:
+        if (rng_unit(&rp) < m->amount) {
+          records_add(wc, &rp, m->theme, kind, bs, 1 + rng_poisson(&rp, 0.5));
+          records_add(wc, &rp, m->theme2, g->themes[m->theme2].kind, bs, 1 + rng_poisson(&rp, 0.5));
+        }
+        break;
+      case MOD_SCALES: {
+        double extra = (rate[m->theme] > 0.5 ? rate[m->theme] : 0.5) * activity;
+        records_add(wc, &rp, m->theme, kind, HLS_SCALE_PERSON, rng_poisson(&rp, extra));
+        records_add(wc, &rp, m->theme, kind, HLS_SCALE_ORGANISATION, rng_poisson(&rp, extra));
+        break;
+      }
+      case MOD_ADOPT:
+        records_add(wc, &rp, m->theme, kind, bs,
+                    wi == m->week_from ? 1 + rng_poisson(&rp, 1) : rng_poisson(&rp, m->amount * activity));
+        break;
+      default: break;
+      }
     }
     for (size_t i = 0; i < g->n_rates; i++) {
       const struct plan_rate *pr = &g->rates[i];
@@ -949,7 +1356,7 @@ static int run_place(struct placegen *g, uint32_t p, const struct placegen_sink 
           break;
         }
         for (size_t k = 0; k < wc->n_touched; k++)
-          w[k] = g->themes[wc->touched[k]].plant < 0 ? wc->total[wc->touched[k]] : 0;
+          w[k] = g->themes[wc->touched[k]].rank > 0 ? wc->total[wc->touched[k]] : 0; /* background */
         size_t got = 0;
         for (size_t k = 0; k < nt; k++) {
           double sum = 0;
@@ -972,7 +1379,7 @@ static int run_place(struct placegen *g, uint32_t p, const struct placegen_sink 
     }
     wc->n_touched = 0;
   }
-  free(rate);
+  free(rate), free(mu), free(mods);
   if (rc == 0 && sink->on_place_end != NULL) rc = sink->on_place_end(sink->ctx, pl, seq);
   return rc;
 }

@@ -29,6 +29,57 @@
  *   cross-scale  2-3 places each report a new theme at person and at
  *                organisation scale in one window.
  *
+ * With plant_style PLACEGEN_STYLE_MODEST the plants are instead realistic,
+ * modest changes of EXISTING background themes (mid-popularity ones, drawn
+ * from the seed, a different theme for each plant; spread takes a local
+ * theme, below), each from an onset week (week_from, the first week the
+ * change is in effect; between week min(26, weeks/2) and the last weeks):
+ *   emerging     the theme's rate x4 at 8 places (fewer places: a fifth of
+ *                them, at least 3), among those where the theme is at
+ *                least as common as at the median place, for 3 weeks
+ *                (week_to = onset + 2), then back to normal;
+ *   rising       the theme's rate rises linearly by 40% over 12 weeks at
+ *                every place of one region (at most
+ *                PLACEGEN_PLANT_MAX_PLACES of them) and stays up to the end
+ *                of the data (week_to);
+ *   together     two themes start to co-occur at 20 places (under 80
+ *                places: a quarter, at least 3): from the onset to the end,
+ *                each week with chance 1/2, 1-2 records of each in that
+ *                week, on top of their background;
+ *   spread       a local theme (few places report it: local_themes) is
+ *                taken up by 10 places that never reported it (under 80
+ *                places: an eighth, at least 3), 2 or 3 a week from the
+ *                onset: 1 + Poisson(1) records in its first week, then 0.5
+ *                a week to the end;
+ *   cross-scale  at 5 places (upper half, as emerging) the theme rises
+ *                beyond its baseline at person AND at organisation scale:
+ *                from the onset to the end, Poisson(max(rate, 0.5)) more
+ *                records a week at each of the two scales.
+ * Plant records are drawn from the planted streams and every rate change
+ * multiplies the same place-week rate the background draws from (activity,
+ * drift and over-dispersion included): the background itself (every
+ * background record) is identical with and without plants, so a planted
+ * run and its null run (plants = 0) differ only by the plants.
+ *
+ * Null mode: plants = 0 plants nothing (the manifest is empty); the data
+ * are exactly the background of the same parameters.
+ *
+ * Background variation beyond the defaults (each 0 by default, leaving the
+ * data as before):
+ *   overdispersion     gamma-Poisson counts: each place-theme-week rate is
+ *                      multiplied by a Gamma draw of mean 1 and this
+ *                      variance, so a count's variance is mu + this * mu^2
+ *                      (real weekly counts of records vary more than
+ *                      Poisson ones: a busy clinic, a staff absence);
+ *   theme_drift_sigma  every background theme's rate, everywhere at once,
+ *                      follows a slow random swing: exp(x_w - s^2/2) with
+ *                      x an AR(1) series of stationary sd s and weekly
+ *                      autocorrelation 0.9 (news, seasons, funding rounds:
+ *                      national changes that nobody planted);
+ *   local_themes       the N least popular background themes are local:
+ *                      only local_share of places (at least 2) ever
+ *                      report each, at their usual rate.
+ *
  * Everything is a function of the parameters: the generator has its own
  * PRNG (xoshiro256** seeded by splitmix64) with one stream per place and
  * purpose, so a place's data does not depend on the order places are
@@ -49,6 +100,10 @@
 /* The planted patterns, one bit per enum hls_pat_signal. */
 #define PLACEGEN_PLANT(signal) (1u << (signal))
 #define PLACEGEN_PLANT_ALL ((1u << HLS_PAT_SIGNAL_COUNT) - 1u)
+
+/* Plant styles (placegen_params.plant_style). */
+#define PLACEGEN_STYLE_NEW_THEMES 0 /* plants on themes of their own (the default) */
+#define PLACEGEN_STYLE_MODEST 1     /* modest changes of background themes */
 
 /* Perturbations of raw counts that publish identically (suppression tests):
  * redraw every withheld person-scale count within [1, threshold-1], and
@@ -74,9 +129,14 @@ struct placegen_params {
   int regions;               /* 5, at most PLACEGEN_MAX_REGIONS */
   int window_weeks;          /* the engine's W, to align plants with its windows: 8 */
   uint32_t threshold, rounding; /* disclosure control: 10, 5 */
-  unsigned plants;           /* PLACEGEN_PLANT bits: all */
+  unsigned plants;           /* PLACEGEN_PLANT bits: all; 0 is the null mode (nothing planted) */
   unsigned perturb;          /* PLACEGEN_PERTURB bits: none */
   uint64_t perturb_seed;
+  int plant_style;           /* PLACEGEN_STYLE_*: NEW_THEMES */
+  double overdispersion;     /* gamma-Poisson variance of a rate's multiplier: 0 (Poisson) */
+  double theme_drift_sigma;  /* sd of every theme's national log-rate swing: 0 (none) */
+  int local_themes;          /* the least popular themes reported by few places: 0 */
+  double local_share;        /* share of places reporting a local theme (at least 2): 0.05 */
 };
 void placegen_params_default(struct placegen_params *p);
 
@@ -98,13 +158,19 @@ struct placegen_place {
 struct placegen_theme {
   char slug[HLS_THEME_MAX + 1];
   int kind;  /* enum hls_kind */
-  int plant; /* the signal it was planted for, or -1 (background) */
-  int rank;  /* background Zipf rank, 1 = most frequent; 0 for planted */
+  int plant; /* the signal it was planted for, or -1 (background only) */
+  int rank;  /* background Zipf rank, 1 = most frequent; 0 for a theme of
+                its own (PLACEGEN_STYLE_NEW_THEMES); a modest plant's theme
+                is a background theme (rank > 0, plant >= 0) */
+  bool local; /* a local theme (local_themes): few places report it */
 };
 
-/* One planted pattern. Weeks are absolute (hls_patterns_week). */
-#define PLACEGEN_PLANT_MAX_PLACES 8
-#define PLACEGEN_PLANT_MAX_CELLS 160
+/* One planted pattern. Weeks are absolute (hls_patterns_week). A rising
+ * plant of the modest style takes a whole region: at 1,000 places and 5
+ * regions about 200 places. Cells: at most the places times a ramp of 12
+ * weeks of that plant, or 20 places for 200 weeks. */
+#define PLACEGEN_PLANT_MAX_PLACES 256
+#define PLACEGEN_PLANT_MAX_CELLS 4096
 struct placegen_cell {
   uint32_t place;
   int32_t week;
@@ -117,10 +183,14 @@ struct placegen_plant {
   uint32_t places[PLACEGEN_PLANT_MAX_PLACES]; /* sorted */
   /* The span the signal should report: the aligned window (spread,
    * together, cross-scale), the jump week (emerging), the ramp from its
-   * first week to the last week of data (rising). */
+   * first week to the last week of data (rising). Modest style: week_from
+   * is the onset (the first week the change is in effect), week_to its
+   * last week (onset + 2 for emerging, else the last week of data). */
   int32_t week_from, week_to;
   /* The place-weeks that carry the signal (together: both themes; not the
-   * baselines of emerging and rising). */
+   * baselines of emerging and rising). Modest style: the place-weeks in
+   * which the change is in effect (rising: its 12 weeks of ramp; spread:
+   * from each place's first week), the first PLACEGEN_PLANT_MAX_CELLS. */
   size_t n_cells;
   struct placegen_cell cells[PLACEGEN_PLANT_MAX_CELLS];
 };
@@ -137,7 +207,7 @@ const struct placegen_params *placegen_params(const struct placegen *g);
 int32_t placegen_first_week(const struct placegen *g); /* absolute week of week index 0 */
 size_t placegen_n_places(const struct placegen *g);
 const struct placegen_place *placegen_place(const struct placegen *g, uint32_t place);
-size_t placegen_n_themes(const struct placegen *g); /* background first, then planted */
+size_t placegen_n_themes(const struct placegen *g); /* background first, then planted (new-themes style) */
 const struct placegen_theme *placegen_theme(const struct placegen *g, uint32_t theme);
 /* The placegen theme number of (slug, kind), or -1. */
 int placegen_theme_find(const struct placegen *g, const char *slug, int kind);
