@@ -1109,12 +1109,14 @@ static void count_add(struct week_counts *wc, uint32_t theme, int scale, int sta
   wc->raw[(size_t)theme * CELLS_PER_THEME + (size_t)scale * HLS_STAGE_COUNT + (size_t)stage] += n;
 }
 
-/* n records of theme spread over stages (and scales, if scale < 0). */
+/* n records of theme spread over stages (and scales, if scale < 0); wc
+ * NULL: drawn all the same, then dropped. */
 static void records_add(struct week_counts *wc, struct rng *r, uint32_t theme, int kind, int scale, uint32_t n) {
   const double *sw = scale_weights[kind == HLS_KIND_PRACTICE];
   for (uint32_t i = 0; i < n; i++) {
     int sc = scale >= 0 ? scale : rng_pick(r, sw, HLS_SCALE_COUNT);
-    count_add(wc, theme, sc, rng_pick(r, stage_weights, HLS_STAGE_COUNT), 1);
+    int stage = rng_pick(r, stage_weights, HLS_STAGE_COUNT);
+    if (wc != NULL) count_add(wc, theme, sc, stage, 1);
   }
 }
 
@@ -1218,9 +1220,10 @@ static int run_place(struct placegen *g, uint32_t p, const struct placegen_sink 
   if (sink->on_place != NULL && (rc = sink->on_place(sink->ctx, pl)) != 0) return rc;
   uint64_t seq = 1; /* the profile */
 
-  /* The place's use of each background theme (its rate before activity);
-   * a local theme it does not report has rate 0 (its affinity is drawn
-   * all the same, so the other themes' draws do not move). */
+  /* The place's use of each background theme (its rate before activity).
+   * A local theme it does not report is drawn as any other, then dropped
+   * (below), so the other themes' draws do not move: local_themes changes
+   * the local themes' records only. */
   double *rate = malloc(g->n_background * sizeof *rate), *mu = malloc(g->n_background * sizeof *mu);
   struct plan_mod *mods = NULL;
   size_t n_mods = 0;
@@ -1236,7 +1239,6 @@ static int run_place(struct placegen *g, uint32_t p, const struct placegen_sink 
   for (size_t t = 0; t < g->n_background; t++) {
     rate[t] = prm->top_rate * pl->size * rng_lognormal(&rb, prm->affinity_sigma) *
               pow((double)g->themes[t].rank, -prm->zipf_exponent);
-    if (g->local_users[t] != NULL && !local_user(g, (uint32_t)t, p)) rate[t] = 0;
   }
   /* Background stories: weeks drawn up front, then themes from the week. */
   size_t n_stories = rng_poisson(&rs, prm->stories_per_place);
@@ -1264,7 +1266,9 @@ static int run_place(struct placegen *g, uint32_t p, const struct placegen_sink 
       if (g->drift != NULL) mu[t] *= g->drift[t * (size_t)prm->weeks + (size_t)wi];
       if (prm->overdispersion > 0) mu[t] *= rng_gamma(&rb, 1 / prm->overdispersion) * prm->overdispersion;
       uint32_t n = rng_poisson(&rb, mu[t]);
-      if (n) records_add(wc, &rb, (uint32_t)t, g->themes[t].kind, prm->background_scale, n);
+      bool reports = g->local_users[t] == NULL || local_user(g, (uint32_t)t, p);
+      if (!reports) mu[t] = 0; /* no background for a plant to multiply */
+      if (n) records_add(reports ? wc : NULL, &rb, (uint32_t)t, g->themes[t].kind, prm->background_scale, n);
     }
     for (size_t i = 0; i < n_mods; i++) {
       const struct plan_mod *m = &mods[i];

@@ -78,7 +78,8 @@
  *                      national changes that nobody planted);
  *   local_themes       the N least popular background themes are local:
  *                      only local_share of places (at least 2) ever
- *                      report each, at their usual rate.
+ *                      report each, at their usual rate (the other
+ *                      themes' records do not change).
  *
  * Everything is a function of the parameters: the generator has its own
  * PRNG (xoshiro256** seeded by splitmix64) with one stream per place and
