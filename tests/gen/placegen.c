@@ -226,7 +226,9 @@ static const char *const region_names[PLACEGEN_MAX_REGIONS] = {
     "Lakes"};
 
 /* Scales of a background record: person-scale work dominates; practice
- * themes are more often about an organisation's way of working. */
+ * themes are more often about an organisation's way of working
+ * (person_share, when set, replaces the person weight and scales the
+ * others to the rest). */
 static const double scale_weights[2][HLS_SCALE_COUNT] = {{0.78, 0.14, 0.06, 0.02}, {0.40, 0.45, 0.10, 0.05}};
 static const double stage_weights[HLS_STAGE_COUNT] = {0.10, 0.25, 0.15, 0.25, 0.15, 0.10};
 
@@ -291,6 +293,7 @@ struct placegen {
   size_t n_stories, cap_stories;
   struct plan_mod *mods;
   size_t n_mods, cap_mods;
+  double scale_weights[2][HLS_SCALE_COUNT]; /* [practice?]: a drawn scale's weights */
   float *drift;       /* [theme * weeks + week]: multiplier, or NULL */
   uint32_t **local_users; /* [theme]: sorted places of a local theme, else NULL */
   size_t *n_local_users;
@@ -331,6 +334,7 @@ void placegen_params_default(struct placegen_params *p) {
       .plants = PLACEGEN_PLANT_ALL,
       .plant_style = PLACEGEN_STYLE_NEW_THEMES,
       .local_share = 0.05,
+      .person_share = -1,
   };
 }
 
@@ -369,6 +373,8 @@ static int check_params(const struct placegen_params *p, struct hls_why *why) {
   if (p->local_themes < 0 || p->local_themes > p->themes)
     return hls_why_set(why, HLS_EINVAL, "local_themes must be in 0..themes");
   if (!(p->local_share > 0 && p->local_share <= 1)) return hls_why_set(why, HLS_EINVAL, "local_share must be in (0, 1]");
+  if (!(p->person_share == -1 || (p->person_share >= 0 && p->person_share <= 1)))
+    return hls_why_set(why, HLS_EINVAL, "person_share must be -1 or in 0..1");
   return 0;
 }
 
@@ -920,6 +926,16 @@ int placegen_new(struct placegen **out, const struct placegen_params *p, struct 
     rc = HLS_EINVAL;
     goto fail;
   }
+  /* The scale weights: the built-in ones copied as they are (person_share
+   * -1: the same draws as before it existed), or person_share for person
+   * scale and the rest shared as the built-in weights share it. */
+  for (int k = 0; k < 2; k++)
+    for (int s = 0; s < HLS_SCALE_COUNT; s++) {
+      const double *w = scale_weights[k];
+      if (p->person_share < 0) g->scale_weights[k][s] = w[s];
+      else if (s == HLS_SCALE_PERSON) g->scale_weights[k][s] = p->person_share;
+      else g->scale_weights[k][s] = (1 - p->person_share) * w[s] / (1 - w[HLS_SCALE_PERSON]);
+    }
   g->n_places = (size_t)p->places;
   g->places = calloc(g->n_places, sizeof *g->places);
   g->n_background = (size_t)p->themes;
@@ -1111,8 +1127,9 @@ static void count_add(struct week_counts *wc, uint32_t theme, int scale, int sta
 
 /* n records of theme spread over stages (and scales, if scale < 0); wc
  * NULL: drawn all the same, then dropped. */
-static void records_add(struct week_counts *wc, struct rng *r, uint32_t theme, int kind, int scale, uint32_t n) {
-  const double *sw = scale_weights[kind == HLS_KIND_PRACTICE];
+static void records_add(const struct placegen *g, struct week_counts *wc, struct rng *r, uint32_t theme, int kind,
+                        int scale, uint32_t n) {
+  const double *sw = g->scale_weights[kind == HLS_KIND_PRACTICE];
   for (uint32_t i = 0; i < n; i++) {
     int sc = scale >= 0 ? scale : rng_pick(r, sw, HLS_SCALE_COUNT);
     int stage = rng_pick(r, stage_weights, HLS_STAGE_COUNT);
@@ -1268,7 +1285,7 @@ static int run_place(struct placegen *g, uint32_t p, const struct placegen_sink 
       uint32_t n = rng_poisson(&rb, mu[t]);
       bool reports = g->local_users[t] == NULL || local_user(g, (uint32_t)t, p);
       if (!reports) mu[t] = 0; /* no background for a plant to multiply */
-      if (n) records_add(reports ? wc : NULL, &rb, (uint32_t)t, g->themes[t].kind, prm->background_scale, n);
+      if (n) records_add(g, reports ? wc : NULL, &rb, (uint32_t)t, g->themes[t].kind, prm->background_scale, n);
     }
     for (size_t i = 0; i < n_mods; i++) {
       const struct plan_mod *m = &mods[i];
@@ -1277,22 +1294,22 @@ static int run_place(struct placegen *g, uint32_t p, const struct placegen_sink 
       double in = m->ramp > 1 ? (double)(wi - m->week_from + 1) / m->ramp : 1;
       switch (m->kind) {
       case MOD_BOOST:
-        records_add(wc, &rp, m->theme, kind, bs, rng_poisson(&rp, mu[m->theme] * m->amount * (in < 1 ? in : 1)));
+        records_add(g, wc, &rp, m->theme, kind, bs, rng_poisson(&rp, mu[m->theme] * m->amount * (in < 1 ? in : 1)));
         break;
       case MOD_JOINT:
         if (rng_unit(&rp) < m->amount) {
-          records_add(wc, &rp, m->theme, kind, bs, 1 + rng_poisson(&rp, 0.5));
-          records_add(wc, &rp, m->theme2, g->themes[m->theme2].kind, bs, 1 + rng_poisson(&rp, 0.5));
+          records_add(g, wc, &rp, m->theme, kind, bs, 1 + rng_poisson(&rp, 0.5));
+          records_add(g, wc, &rp, m->theme2, g->themes[m->theme2].kind, bs, 1 + rng_poisson(&rp, 0.5));
         }
         break;
       case MOD_SCALES: {
         double extra = (rate[m->theme] > 0.5 ? rate[m->theme] : 0.5) * activity;
-        records_add(wc, &rp, m->theme, kind, HLS_SCALE_PERSON, rng_poisson(&rp, extra));
-        records_add(wc, &rp, m->theme, kind, HLS_SCALE_ORGANISATION, rng_poisson(&rp, extra));
+        records_add(g, wc, &rp, m->theme, kind, HLS_SCALE_PERSON, rng_poisson(&rp, extra));
+        records_add(g, wc, &rp, m->theme, kind, HLS_SCALE_ORGANISATION, rng_poisson(&rp, extra));
         break;
       }
       case MOD_ADOPT:
-        records_add(wc, &rp, m->theme, kind, bs,
+        records_add(g, wc, &rp, m->theme, kind, bs,
                     wi == m->week_from ? 1 + rng_poisson(&rp, 1) : rng_poisson(&rp, m->amount * activity));
         break;
       default: break;
@@ -1303,11 +1320,11 @@ static int run_place(struct placegen *g, uint32_t p, const struct placegen_sink 
       if (pr->place != p || wi < pr->week_from || wi > pr->week_to) continue;
       double f = pr->week_to > pr->week_from ? (double)(wi - pr->week_from) / (pr->week_to - pr->week_from) : 0;
       uint32_t n = rng_poisson(&rp, pr->rate_from + f * (pr->rate_to - pr->rate_from));
-      if (n) records_add(wc, &rp, pr->theme, g->themes[pr->theme].kind, pr->scale, n);
+      if (n) records_add(g, wc, &rp, pr->theme, g->themes[pr->theme].kind, pr->scale, n);
     }
     for (size_t i = 0; i < g->n_counts; i++) {
       const struct plan_count *pc = &g->counts[i];
-      if (pc->place == p && pc->week == wi) records_add(wc, &rp, pc->theme, g->themes[pc->theme].kind, pc->scale, pc->count);
+      if (pc->place == p && pc->week == wi) records_add(g, wc, &rp, pc->theme, g->themes[pc->theme].kind, pc->scale, pc->count);
     }
 
     /* Publish: true counts to on_raw, disclosed ones in the digest. */

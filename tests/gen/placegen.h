@@ -7,9 +7,9 @@
  * / r^zipf_exponent records a week, where the place size and the
  * place-theme affinity are lognormal and the place-week activity is
  * lognormal noise shared by the place's themes that week (holiday weeks
- * are quieter everywhere). Each record falls in a scale (mostly person)
- * and a stage; person-scale cells go through hls_disclose, so most of them
- * are withheld, as in real digests.
+ * are quieter everywhere). Each record falls in a scale (mostly person;
+ * see person_share) and a stage; person-scale cells go through
+ * hls_disclose, so most of them are withheld, as in real digests.
  *
  * Into this background known patterns are planted (one per signal of
  * protocol/patterns.h, each optional), on themes of their own, sized to be
@@ -80,6 +80,16 @@
  *                      only local_share of places (at least 2) ever
  *                      report each, at their usual rate (the other
  *                      themes' records do not change).
+ * and one that is -1 by default:
+ *   person_share       the chance that a record whose scale is drawn is
+ *                      at person scale; the other scales share the rest
+ *                      as the built-in weights share it (-1, the default:
+ *                      the built-in weights, 0.78 person for most kinds
+ *                      and 0.40 for practices). Every drawn scale follows
+ *                      it: the background's, and a plant's records drawn
+ *                      like the background's (modest plants but
+ *                      cross-scale, new-themes together). background_scale
+ *                      >= 0 overrides it (every record at that scale).
  *
  * Everything is a function of the parameters: the generator has its own
  * PRNG (xoshiro256** seeded by splitmix64) with one stream per place and
@@ -138,6 +148,7 @@ struct placegen_params {
   double theme_drift_sigma;  /* sd of every theme's national log-rate swing: 0 (none) */
   int local_themes;          /* the least popular themes reported by few places: 0 */
   double local_share;        /* share of places reporting a local theme (at least 2): 0.05 */
+  double person_share;       /* chance a drawn scale is person, 0..1; -1: built-in weights (default) */
 };
 void placegen_params_default(struct placegen_params *p);
 
