@@ -38,6 +38,8 @@ hls_unit_test(patterns hlsproto)
 # Cross-place patterns on generated data with planted patterns (tests/gen).
 # "test_patterns_planted --measure N" prints detection and false-alarm rates.
 hls_unit_test(patterns_planted hlsproto placegen)
+# The generator itself: null mode, modest plants, background options.
+hls_unit_test(placegen hlsproto placegen)
 # Smoke test of the generator's chain writer (tests/gen/hls_gen_items.c).
 hls_unit_test(gen_items hlsproto PkgConfig::JANSSON)
 target_compile_definitions(test_gen_items PRIVATE HLS_GEN_ITEMS="$<TARGET_FILE:hls_gen_items>")
