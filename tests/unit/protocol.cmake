@@ -40,6 +40,11 @@ hls_unit_test(patterns hlsproto)
 hls_unit_test(patterns_planted hlsproto placegen)
 # The generator itself: null mode, modest plants, background options.
 hls_unit_test(placegen hlsproto placegen)
+# bench_signal's scoring rules (tests/bench/signal_score.c), on hand-made
+# plants and patterns.
+hls_unit_test(signal_score)
+target_sources(test_signal_score PRIVATE ${PROJECT_SOURCE_DIR}/tests/bench/signal_score.c)
+target_include_directories(test_signal_score PRIVATE ${PROJECT_SOURCE_DIR}/tests/bench)
 # Smoke test of the generator's chain writer (tests/gen/hls_gen_items.c).
 hls_unit_test(gen_items hlsproto PkgConfig::JANSSON)
 target_compile_definitions(test_gen_items PRIVATE HLS_GEN_ITEMS="$<TARGET_FILE:hls_gen_items>")
