@@ -1,0 +1,1078 @@
+/* Benchmark: how well the pattern engine tells a changed world from an
+ * unchanged one (issue 12). Not a test: figures go to docs/patterns.md
+ * ("Evaluation") and docs/benchmarks.md; ctest only smoke-tests it.
+ *
+ * Usage: bench_signal [options]                      (bench_signal --help)
+ *
+ * For each background model (--background), each seed (--seeds from
+ * --seed), it generates a world with placegen (tests/gen/placegen.h):
+ * --places places, --weeks weeks, with the plants of --style (modest:
+ * modest changes of existing themes; new: patterns on themes of their
+ * own), or none (--null). Then it runs the engine in process through the
+ * public API of protocol/patterns.h only, IN TIME ORDER, as a node that
+ * receives each week's digests would: every profile first, then for each
+ * week every place's digest of that week and its stories (place order,
+ * chain order), then hls_patterns_update, whose change callback records
+ * every event (new, updated, retracted) with its week; after each update
+ * hls_patterns_each gives the live patterns, scored against the plants.
+ *
+ * Scoring (tests/bench/signal_score.h, proved by unit.signal_score): a
+ * plant is found in the first week a live pattern on it (its signal, its
+ * theme(s), weeks overlapping its own) covers at least 80% of its places;
+ * delay = that week - onset; "within 2 weeks" = delay <= 2. Every pattern
+ * on no plant is false (in null mode, every pattern). Per run: each plant
+ * (found, delay, best coverage, and how many of its places the published
+ * data show it at within 2 weeks: a guide to what any engine could list),
+ * distinct false patterns and false events per signal (and per 104
+ * weeks), events a week (what a feed subscriber sees). Then an aggregate
+ * per (places, background, style, mode) over the seeds, and the targets of
+ * issue 12 next to it. --json prints all of it as one JSON object on
+ * stdout (the tables go to stderr). */
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "envelope.h"
+#include "patterns.h"
+#include "placegen.h"
+#include "record.h"
+#include "signal_score.h"
+
+/* --- options: one table for the parser and --help ----------------------------------- */
+
+struct opts {
+  long places, weeks, themes, seeds, seed;
+  const char *background, *style, *gen, *params;
+  bool null, json, help;
+};
+
+enum opt_kind { OPT_LONG, OPT_FLAG, OPT_STRING };
+
+static const struct opt_row {
+  const char *name;
+  enum opt_kind kind;
+  size_t off;
+  long min, max, def;
+  const char *sdef, *arg, *help;
+} opt_table[] = {
+    {"--places", OPT_LONG, offsetof(struct opts, places), 3, PLACEGEN_MAX_PLACES, 40, NULL, "N", "places"},
+    {"--weeks", OPT_LONG, offsetof(struct opts, weeks), 8, PLACEGEN_MAX_WEEKS, 104, NULL, "N", "weeks of data"},
+    {"--themes", OPT_LONG, offsetof(struct opts, themes), 0, PLACEGEN_MAX_THEMES, 0, NULL, "N",
+     "background themes (0: the background model's)"},
+    {"--seeds", OPT_LONG, offsetof(struct opts, seeds), 1, 10000, 3, NULL, "N", "seeds per background"},
+    {"--seed", OPT_LONG, offsetof(struct opts, seed), 0, 1L << 40, 1, NULL, "N", "the first seed"},
+    {"--background", OPT_STRING, offsetof(struct opts, background), 0, 0, 0, "default", "NAME",
+     "background model (below), or all"},
+    {"--style", OPT_STRING, offsetof(struct opts, style), 0, 0, 0, "modest", "new|modest",
+     "plants: modest changes of background themes, or patterns on new themes"},
+    {"--null", OPT_FLAG, offsetof(struct opts, null), 0, 0, 0, NULL, NULL, "plant nothing: every pattern is false"},
+    {"--gen", OPT_STRING, offsetof(struct opts, gen), 0, 0, 0, "", "K=V,..",
+     "generator parameters (below) over the background model's"},
+    {"--params", OPT_STRING, offsetof(struct opts, params), 0, 0, 0, "", "K=V,..",
+     "engine parameters (below) over hls_pat_params_default"},
+    {"--json", OPT_FLAG, offsetof(struct opts, json), 0, 0, 0, NULL, NULL,
+     "print one JSON object on stdout (the tables on stderr)"},
+    {"--help", OPT_FLAG, offsetof(struct opts, help), 0, 0, 0, NULL, NULL, "this text"},
+};
+#define OPT_N (sizeof opt_table / sizeof opt_table[0])
+
+/* --- parameters by name: the generator's and the engine's -------------------------- *
+ * Edit the engine's table when struct hls_pat_params changes; nothing
+ * else here depends on its fields but window_weeks. */
+
+enum par_type { PAR_INT, PAR_DOUBLE, PAR_U32 };
+struct par_row {
+  const char *name;
+  enum par_type type;
+  size_t off;
+};
+
+#define GEN(name, type) {#name, type, offsetof(struct placegen_params, name)}
+static const struct par_row gen_table[] = {
+    GEN(themes, PAR_INT),           GEN(zipf_exponent, PAR_DOUBLE),  GEN(top_rate, PAR_DOUBLE),
+    GEN(size_sigma, PAR_DOUBLE),    GEN(affinity_sigma, PAR_DOUBLE), GEN(activity_sigma, PAR_DOUBLE),
+    GEN(stories_per_place, PAR_DOUBLE), GEN(background_scale, PAR_INT), GEN(holiday_dip, PAR_DOUBLE),
+    GEN(regions, PAR_INT),          GEN(threshold, PAR_U32),         GEN(rounding, PAR_U32),
+    GEN(overdispersion, PAR_DOUBLE), GEN(theme_drift_sigma, PAR_DOUBLE), GEN(local_themes, PAR_INT),
+    GEN(local_share, PAR_DOUBLE),
+};
+#undef GEN
+#define PAT(name, type) {#name, type, offsetof(struct hls_pat_params, name)}
+static const struct par_row engine_table[] = {
+    PAT(window_weeks, PAR_INT),       PAT(spread_min_places, PAR_INT),   PAT(ears_baseline, PAR_INT),
+    PAT(ears_guard, PAR_INT),         PAT(ears_threshold, PAR_DOUBLE),   PAT(ears_min_sigma, PAR_DOUBLE),
+    PAT(ears_min_count, PAR_INT),     PAT(ears_min_places, PAR_INT),     PAT(cusum_ref_weeks, PAR_INT),
+    PAT(cusum_min_ref, PAR_INT),      PAT(cusum_k, PAR_DOUBLE),          PAT(cusum_h, PAR_DOUBLE),
+    PAT(cusum_winsor, PAR_DOUBLE),    PAT(cusum_min_mean, PAR_DOUBLE),   PAT(cusum_min_places, PAR_INT),
+    PAT(together_min_count, PAR_INT), PAT(together_min_places, PAR_INT), PAT(together_min_g2, PAR_DOUBLE),
+    PAT(together_min_npmi, PAR_DOUBLE), PAT(cross_min_scales, PAR_INT),  PAT(cross_min_places, PAR_INT),
+};
+#undef PAT
+#define TABLE_N(t) (sizeof(t) / sizeof(t)[0])
+
+/* --- background models --------------------------------------------------------------- *
+ * Settings are generator parameters, applied over placegen's defaults and
+ * COMMON_SETTINGS, before --gen. Every model has local themes (spread's
+ * modest plant takes one; in the null world they are part of the
+ * background). */
+#define COMMON_SETTINGS "local_themes=3"
+static const struct background {
+  const char *name, *settings, *help;
+} backgrounds[] = {
+    {"default", "", "placegen's defaults: 60 themes, Zipf 1, mostly person scale (most cells withheld)"},
+    {"heavy", "zipf_exponent=1.4,size_sigma=1.0,affinity_sigma=0.9",
+     "steeper Zipf (1.4), wider place sizes (sigma 1.0) and affinities (0.9)"},
+    {"flat", "themes=200,zipf_exponent=0.6,top_rate=1.5,local_themes=10",
+     "many themes (200), flatter Zipf (0.6), lower top rate (1.5), 10 local themes"},
+    {"exact", "background_scale=1", "every background record at organisation scale: exact counts, nothing withheld"},
+    {"sparse", "top_rate=1.5", "a quarter of the default rates: most weeks of a theme empty, most cells withheld"},
+    {"bursty", "overdispersion=0.5,activity_sigma=0.4",
+     "over-dispersed weeks (gamma-Poisson, variance mu + 0.5 mu^2), noisier place activity (0.4)"},
+    {"drift", "theme_drift_sigma=0.25",
+     "every theme's national rate swings slowly (AR(1) log-rate, sd 0.25, weekly autocorrelation 0.9)"},
+};
+#define BACKGROUND_N TABLE_N(backgrounds)
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: bench_signal [options]\n\noptions (default):\n");
+  for (size_t i = 0; i < OPT_N; i++) {
+    const struct opt_row *r = &opt_table[i];
+    char left[40];
+    snprintf(left, sizeof left, "%s%s%s", r->name, r->arg ? " " : "", r->arg ? r->arg : "");
+    if (r->kind == OPT_LONG) fprintf(f, "  %-24s %s (%ld)\n", left, r->help, r->def);
+    else if (r->kind == OPT_STRING && r->sdef[0]) fprintf(f, "  %-24s %s (%s)\n", left, r->help, r->sdef);
+    else fprintf(f, "  %-24s %s\n", left, r->help);
+  }
+  fprintf(f, "\nbackground models (each also sets %s):\n", COMMON_SETTINGS);
+  for (size_t i = 0; i < BACKGROUND_N; i++)
+    fprintf(f, "  %-8s %s%s%s%s\n", backgrounds[i].name, backgrounds[i].help, backgrounds[i].settings[0] ? " [" : "",
+            backgrounds[i].settings, backgrounds[i].settings[0] ? "]" : "");
+  fprintf(f, "\ngenerator parameters (--gen; tests/gen/placegen.h):\n ");
+  for (size_t i = 0; i < TABLE_N(gen_table); i++) fprintf(f, " %s", gen_table[i].name);
+  fprintf(f, "\nengine parameters (--params; docs/patterns.md):\n ");
+  for (size_t i = 0; i < TABLE_N(engine_table); i++) fprintf(f, " %s", engine_table[i].name);
+  fprintf(f, "\n");
+}
+
+/* 0, or 2 (a usage error, reported). */
+static int parse_args(int argc, char **argv, struct opts *o) {
+  memset(o, 0, sizeof *o);
+  for (size_t k = 0; k < OPT_N; k++) {
+    if (opt_table[k].kind == OPT_LONG) *(long *)((char *)o + opt_table[k].off) = opt_table[k].def;
+    if (opt_table[k].kind == OPT_STRING) *(const char **)((char *)o + opt_table[k].off) = opt_table[k].sdef;
+  }
+  for (int i = 1; i < argc; i++) {
+    const struct opt_row *row = NULL;
+    for (size_t k = 0; k < OPT_N && row == NULL; k++)
+      if (strcmp(argv[i], opt_table[k].name) == 0) row = &opt_table[k];
+    if (row == NULL) {
+      fprintf(stderr, "bench_signal: unknown option %s\n", argv[i]);
+      return 2;
+    }
+    if (row->kind == OPT_FLAG) {
+      *(bool *)((char *)o + row->off) = true;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      fprintf(stderr, "bench_signal: %s needs %s\n", row->name, row->arg);
+      return 2;
+    }
+    const char *v = argv[++i];
+    if (row->kind == OPT_STRING) {
+      *(const char **)((char *)o + row->off) = v;
+      continue;
+    }
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < row->min || n > row->max) {
+      fprintf(stderr, "bench_signal: %s takes a whole number in %ld..%ld\n", row->name, row->min, row->max);
+      return 2;
+    }
+    *(long *)((char *)o + row->off) = n;
+  }
+  return 0;
+}
+
+/* Apply "K=V,K=V" to the struct at base; 0, or -1 with a message. */
+static int apply_settings(const char *what, const char *settings, const struct par_row *table, size_t n_table,
+                          void *base) {
+  char buf[1024];
+  if (snprintf(buf, sizeof buf, "%s", settings) >= (int)sizeof buf) {
+    fprintf(stderr, "bench_signal: %s settings too long\n", what);
+    return -1;
+  }
+  char *save = NULL;
+  for (char *kv = strtok_r(buf, ",", &save); kv != NULL; kv = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(kv, '=');
+    if (eq == NULL) {
+      fprintf(stderr, "bench_signal: %s: %s is not NAME=VALUE\n", what, kv);
+      return -1;
+    }
+    *eq = '\0';
+    const struct par_row *row = NULL;
+    for (size_t k = 0; k < n_table && row == NULL; k++)
+      if (strcmp(kv, table[k].name) == 0) row = &table[k];
+    if (row == NULL) {
+      fprintf(stderr, "bench_signal: %s: unknown parameter %s (see --help)\n", what, kv);
+      return -1;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(eq + 1, &end);
+    if (errno || end == eq + 1 || *end) {
+      fprintf(stderr, "bench_signal: %s: %s needs a number\n", what, kv);
+      return -1;
+    }
+    void *field = (char *)base + row->off;
+    if (row->type == PAR_DOUBLE) *(double *)field = v;
+    else if (v != floor(v) || v < (row->type == PAR_U32 ? 0 : INT_MIN) || v > INT_MAX) {
+      fprintf(stderr, "bench_signal: %s: %s needs a whole number\n", what, kv);
+      return -1;
+    } else if (row->type == PAR_INT) *(int *)field = (int)v;
+    else *(uint32_t *)field = (uint32_t)v;
+  }
+  return 0;
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "bench_signal: ");
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\n");
+  va_end(ap);
+  exit(1);
+}
+
+static void *xrealloc(void *p, size_t n) {
+  void *q = realloc(p, n ? n : 1);
+  if (q == NULL) die("out of memory");
+  return q;
+}
+
+static void loadavg(double out[3]) {
+  FILE *f = fopen("/proc/loadavg", "r");
+  if (f == NULL || fscanf(f, "%lf %lf %lf", &out[0], &out[1], &out[2]) != 3) out[0] = out[1] = out[2] = -1;
+  if (f) fclose(f);
+}
+
+/* --- one run: the generated world, held compactly --------------------------------- */
+
+/* A digest cell: theme << 8 | scale << 4 | stage << 1 | withheld, and its count. */
+struct ccell {
+  uint32_t meta, count;
+};
+struct dslot { /* one place-week's digest; seq 0: none */
+  uint64_t seq;
+  size_t off;
+  uint32_t n;
+};
+#define STORY_THEMES 4
+struct sstory {
+  uint32_t place;
+  int32_t week;
+  uint64_t seq;
+  char *title; /* owned */
+  int scale, stage;
+  size_t n_themes;
+  uint32_t themes[STORY_THEMES];
+};
+
+/* A plant as the run scores it. */
+struct plant_run {
+  const struct placegen_plant *pl;
+  struct signal_score_track track;
+  int32_t *shown;   /* [slot]: first week >= onset the data show the plant there, or INT32_MAX */
+  int32_t *seen[2]; /* together: the last week each theme was seen at a slot */
+  unsigned *scales; /* cross-scale: the scales seen at a slot since the onset */
+};
+
+/* Distinct pattern ids ever announced: open addressing. */
+struct id_entry {
+  uint8_t id[HLS_PAT_ID_BYTES];
+  bool used, on_plant;
+  int8_t signal;
+};
+
+#define N_CHANGES 3
+
+struct pk_place {
+  uint8_t pk[HLS_KEY_BYTES];
+  uint32_t place;
+};
+
+struct run {
+  struct placegen *g;
+  struct hls_patterns *pt;
+  size_t P;
+  int W;
+  int32_t w0;
+  struct hls_digest_method method;
+  struct dslot *slots; /* [week * P + place] */
+  struct ccell *cells;
+  size_t n_cells, cap_cells;
+  struct sstory *stories;
+  size_t n_stories, cap_stories;
+  struct plant_run plants[HLS_PAT_SIGNAL_COUNT];
+  struct signal_score_plant splants[HLS_PAT_SIGNAL_COUNT];
+  size_t n_plants;
+  /* engine -> generator numbers, UINT32_MAX - 1 until looked up */
+  uint32_t *theme_map, *place_map;
+  size_t n_theme_map, n_place_map;
+  struct pk_place *by_pk; /* generator places sorted by key */
+  uint32_t *tmp;
+  size_t cap_tmp;
+  int32_t week; /* absolute week of the update under way */
+  /* events */
+  uint64_t events[N_CHANGES][HLS_PAT_SIGNAL_COUNT], false_events[N_CHANGES][HLS_PAT_SIGNAL_COUNT];
+  uint32_t *week_events, *week_new_updated; /* [week index] */
+  struct id_entry *ids;
+  size_t n_ids, cap_ids;
+};
+
+#define UNMAPPED (UINT32_MAX - 1)
+
+static int on_raw(void *ctx, uint32_t place, int32_t week, uint32_t theme, int scale, int stage, uint32_t raw) {
+  struct run *r = ctx;
+  (void)stage, (void)raw;
+  for (size_t k = 0; k < r->n_plants; k++) {
+    struct plant_run *pr = &r->plants[k];
+    const struct placegen_plant *pl = pr->pl;
+    int which = theme == pl->themes[0] ? 0 : pl->n_themes == 2 && theme == pl->themes[1] ? 1 : -1;
+    if (which < 0 || week < pl->week_from) continue;
+    size_t lo = 0, hi = pl->n_places;
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      if (pl->places[mid] < place) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo == pl->n_places || pl->places[lo] != place || pr->shown[lo] != INT32_MAX) continue;
+    bool shown = true;
+    if (pl->signal == HLS_PAT_TOGETHER) {
+      pr->seen[which][lo] = week;
+      shown = pr->seen[1 - which][lo] == week;
+    } else if (pl->signal == HLS_PAT_CROSS_SCALE) {
+      pr->scales[lo] |= 1u << scale;
+      unsigned both = (1u << HLS_SCALE_PERSON) | (1u << HLS_SCALE_ORGANISATION);
+      shown = (pr->scales[lo] & both) == both;
+    }
+    if (shown) pr->shown[lo] = week;
+  }
+  return 0;
+}
+
+static int on_digest(void *ctx, const struct placegen_place *pl, uint64_t seq, const struct hls_digest *d) {
+  struct run *r = ctx;
+  int32_t week;
+  if (hls_patterns_week(d->iso_year, d->iso_week, &week) != 0) return HLS_EINVAL;
+  struct dslot *s = &r->slots[(size_t)(week - r->w0) * r->P + pl->index];
+  if (r->n_cells + d->n_cells > r->cap_cells) {
+    while (r->n_cells + d->n_cells > r->cap_cells) r->cap_cells = r->cap_cells ? 2 * r->cap_cells : 1 << 16;
+    r->cells = xrealloc(r->cells, r->cap_cells * sizeof *r->cells);
+  }
+  s->seq = seq;
+  s->off = r->n_cells;
+  s->n = (uint32_t)d->n_cells;
+  r->method = d->method;
+  for (size_t i = 0; i < d->n_cells; i++) {
+    const struct hls_digest_cell *c = &d->cells[i];
+    int t = placegen_theme_find(r->g, c->theme, c->kind);
+    if (t < 0) return HLS_EINVAL;
+    r->cells[r->n_cells++] = (struct ccell){(uint32_t)t << 8 | (uint32_t)c->scale << 4 | (uint32_t)c->stage << 1 |
+                                                (uint32_t)c->withheld,
+                                            c->count};
+  }
+  return 0;
+}
+
+static int on_story(void *ctx, const struct placegen_place *pl, uint64_t seq, const struct hls_story *s) {
+  struct run *r = ctx;
+  if (s->n_themes > STORY_THEMES) return HLS_ELIMIT;
+  if (r->n_stories == r->cap_stories) {
+    r->cap_stories = r->cap_stories ? 2 * r->cap_stories : 256;
+    r->stories = xrealloc(r->stories, r->cap_stories * sizeof *r->stories);
+  }
+  struct sstory *x = &r->stories[r->n_stories];
+  memset(x, 0, sizeof *x);
+  if (hls_patterns_week(s->iso_year, s->iso_week, &x->week) != 0) return HLS_EINVAL;
+  x->place = pl->index;
+  x->seq = seq;
+  x->title = strdup(s->title);
+  if (x->title == NULL) return HLS_ENOMEM;
+  x->scale = s->scale;
+  x->stage = s->stage;
+  x->n_themes = s->n_themes;
+  for (size_t i = 0; i < s->n_themes; i++) {
+    int t = placegen_theme_find(r->g, s->themes[i].slug, (int)s->themes[i].kind);
+    if (t < 0) return HLS_EINVAL;
+    x->themes[i] = (uint32_t)t;
+  }
+  r->n_stories++;
+  return 0;
+}
+
+static int story_cmp(const void *a, const void *b) {
+  const struct sstory *x = a, *y = b;
+  if (x->week != y->week) return x->week < y->week ? -1 : 1;
+  if (x->place != y->place) return x->place < y->place ? -1 : 1;
+  return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int pk_cmp(const void *a, const void *b) {
+  return memcmp(((const struct pk_place *)a)->pk, ((const struct pk_place *)b)->pk, HLS_KEY_BYTES);
+}
+
+/* --- translating the engine's numbers ---------------------------------------------- */
+
+static uint32_t map_theme(struct run *r, uint32_t t) {
+  if (t == HLS_PAT_NONE) return SIGNAL_SCORE_NONE;
+  if (t >= r->n_theme_map) {
+    size_t n = r->n_theme_map ? r->n_theme_map : 64;
+    while (n <= t) n *= 2;
+    r->theme_map = xrealloc(r->theme_map, n * sizeof *r->theme_map);
+    for (size_t i = r->n_theme_map; i < n; i++) r->theme_map[i] = UNMAPPED;
+    r->n_theme_map = n;
+  }
+  if (r->theme_map[t] == UNMAPPED) {
+    const char *name;
+    int kind, g = -1;
+    if (hls_patterns_theme_info(r->pt, t, &name, &kind) == 0) g = placegen_theme_find(r->g, name, kind);
+    r->theme_map[t] = g < 0 ? UNMAPPED - 1 : (uint32_t)g; /* never a plant's */
+  }
+  return r->theme_map[t];
+}
+
+static uint32_t map_place(struct run *r, uint32_t p) {
+  if (p >= r->n_place_map) {
+    size_t n = r->n_place_map ? r->n_place_map : 64;
+    while (n <= p) n *= 2;
+    r->place_map = xrealloc(r->place_map, n * sizeof *r->place_map);
+    for (size_t i = r->n_place_map; i < n; i++) r->place_map[i] = UNMAPPED;
+    r->n_place_map = n;
+  }
+  if (r->place_map[p] == UNMAPPED) {
+    struct hls_pat_place_info info;
+    uint32_t found = UNMAPPED - 1;
+    if (hls_patterns_place_info(r->pt, p, &info) == 0) {
+      size_t lo = 0, hi = r->P;
+      while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = memcmp(r->by_pk[mid].pk, info.origin, HLS_KEY_BYTES);
+        if (c == 0) {
+          found = r->by_pk[mid].place;
+          break;
+        }
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+      }
+    }
+    r->place_map[p] = found;
+  }
+  return r->place_map[p];
+}
+
+static int u32_cmp(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* The pattern in generator numbers; with places (sorted, in r->tmp) if
+ * with_places. */
+static struct signal_score_pattern translate(struct run *r, const struct hls_pattern *p, bool with_places) {
+  struct signal_score_pattern s = {p->signal, map_theme(r, p->theme), map_theme(r, p->theme2), p->week_from,
+                                   p->week_to, 0, NULL};
+  if (!with_places) return s;
+  if (p->n_places > r->cap_tmp) {
+    r->cap_tmp = p->n_places;
+    r->tmp = xrealloc(r->tmp, r->cap_tmp * sizeof *r->tmp);
+  }
+  for (size_t i = 0; i < p->n_places; i++) r->tmp[i] = map_place(r, p->places[i]);
+  qsort(r->tmp, p->n_places, sizeof *r->tmp, u32_cmp);
+  s.n_places = p->n_places;
+  s.places = r->tmp;
+  return s;
+}
+
+/* --- events and scoring ------------------------------------------------------------ */
+
+static struct id_entry *id_slot(struct run *r, const uint8_t id[HLS_PAT_ID_BYTES]) {
+  if (2 * (r->n_ids + 1) > r->cap_ids) {
+    size_t cap = r->cap_ids ? 2 * r->cap_ids : 1024;
+    struct id_entry *old = r->ids;
+    size_t old_cap = r->cap_ids;
+    r->ids = calloc(cap, sizeof *r->ids);
+    if (r->ids == NULL) die("out of memory");
+    r->cap_ids = cap;
+    r->n_ids = 0;
+    for (size_t i = 0; i < old_cap; i++)
+      if (old[i].used) {
+        struct id_entry *e = id_slot(r, old[i].id);
+        *e = old[i];
+        r->n_ids++;
+      }
+    free(old);
+  }
+  uint64_t h;
+  memcpy(&h, id, sizeof h); /* ids are hashes already */
+  for (size_t i = (size_t)(h % r->cap_ids);; i = (i + 1) % r->cap_ids)
+    if (!r->ids[i].used || memcmp(r->ids[i].id, id, HLS_PAT_ID_BYTES) == 0) return &r->ids[i];
+}
+
+static int on_change(void *ctx, int change, const struct hls_pattern *p) {
+  struct run *r = ctx;
+  if (change < 0 || change >= N_CHANGES || p->signal < 0 || p->signal >= HLS_PAT_SIGNAL_COUNT) return HLS_EINVAL;
+  struct signal_score_pattern s = translate(r, p, false);
+  bool on = signal_score_which(r->splants, r->n_plants, &s) >= 0;
+  r->events[change][p->signal]++;
+  if (!on) r->false_events[change][p->signal]++;
+  size_t wk = (size_t)(r->week - r->w0);
+  r->week_events[wk]++;
+  if (change != HLS_PAT_RETRACTED) r->week_new_updated[wk]++;
+  struct id_entry *e = id_slot(r, p->id);
+  if (!e->used) {
+    memcpy(e->id, p->id, HLS_PAT_ID_BYTES);
+    e->used = true;
+    e->signal = (int8_t)p->signal;
+    r->n_ids++;
+  }
+  e->on_plant |= on;
+  return 0;
+}
+
+static int on_live(void *ctx, const struct hls_pattern *p) {
+  struct run *r = ctx;
+  struct signal_score_pattern s = translate(r, p, false);
+  if (signal_score_which(r->splants, r->n_plants, &s) < 0) return 0;
+  s = translate(r, p, true);
+  for (size_t k = 0; k < r->n_plants; k++) signal_score_see(&r->plants[k].track, &r->splants[k], &s, r->week);
+  return 0;
+}
+
+/* --- results ------------------------------------------------------------------------ */
+
+struct plant_result {
+  int signal;
+  char themes[2 * (HLS_THEME_MAX + 16) + 4];
+  size_t n_places, needed, best_covered, shown_2w;
+  int onset, week_to; /* week indexes */
+  bool found, within;
+  int delay;
+};
+
+struct result {
+  long places, weeks, seed;
+  int themes;
+  size_t background;
+  bool null;
+  size_t n_plants;
+  struct plant_result plants[HLS_PAT_SIGNAL_COUNT];
+  uint64_t distinct[HLS_PAT_SIGNAL_COUNT], false_distinct[HLS_PAT_SIGNAL_COUNT];
+  uint64_t events[N_CHANGES][HLS_PAT_SIGNAL_COUNT], false_events[N_CHANGES][HLS_PAT_SIGNAL_COUNT];
+  double week_mean, week_new_updated_mean;
+  uint32_t week_max;
+  int week_max_at;
+  size_t live_end;
+  double gen_s, engine_s, score_s;
+};
+
+static void theme_label(const struct placegen *g, uint32_t t, char *out, size_t size) {
+  const struct placegen_theme *th = placegen_theme(g, t);
+  snprintf(out, size, "%s:%s", hls_kind_name((enum hls_kind)th->kind), th->slug);
+}
+
+static void run_one(const struct opts *o, const struct hls_pat_params *eparams, size_t bg, long seed,
+                    struct result *res) {
+  struct placegen_params gp;
+  placegen_params_default(&gp);
+  if (apply_settings("background", COMMON_SETTINGS, gen_table, TABLE_N(gen_table), &gp) != 0 ||
+      apply_settings(backgrounds[bg].name, backgrounds[bg].settings, gen_table, TABLE_N(gen_table), &gp) != 0 ||
+      apply_settings("--gen", o->gen, gen_table, TABLE_N(gen_table), &gp) != 0)
+    exit(2);
+  gp.seed = (uint64_t)seed;
+  gp.places = (int)o->places;
+  gp.weeks = (int)o->weeks;
+  if (o->themes > 0) gp.themes = (int)o->themes;
+  if (gp.local_themes > gp.themes) gp.local_themes = gp.themes;
+  gp.plants = o->null ? 0 : PLACEGEN_PLANT_ALL;
+  gp.plant_style = strcmp(o->style, "new") == 0 ? PLACEGEN_STYLE_NEW_THEMES : PLACEGEN_STYLE_MODEST;
+  gp.window_weeks = eparams->window_weeks;
+
+  memset(res, 0, sizeof *res);
+  res->places = o->places;
+  res->weeks = o->weeks;
+  res->seed = seed;
+  res->themes = gp.themes;
+  res->background = bg;
+  res->null = o->null;
+
+  struct run r;
+  memset(&r, 0, sizeof r);
+  struct hls_why why = {{0}};
+  double t0 = now_s();
+  if (placegen_new(&r.g, &gp, &why) != 0) die("placegen: %s", why.text);
+  r.P = placegen_n_places(r.g);
+  r.W = gp.weeks;
+  r.w0 = placegen_first_week(r.g);
+  r.slots = calloc(r.P * (size_t)r.W, sizeof *r.slots);
+  r.week_events = calloc((size_t)r.W, sizeof *r.week_events);
+  r.week_new_updated = calloc((size_t)r.W, sizeof *r.week_new_updated);
+  r.by_pk = malloc(r.P * sizeof *r.by_pk);
+  if (r.slots == NULL || r.week_events == NULL || r.week_new_updated == NULL || r.by_pk == NULL)
+    die("out of memory");
+  for (size_t i = 0; i < r.P; i++) {
+    memcpy(r.by_pk[i].pk, placegen_place(r.g, (uint32_t)i)->pk, HLS_KEY_BYTES);
+    r.by_pk[i].place = (uint32_t)i;
+  }
+  qsort(r.by_pk, r.P, sizeof *r.by_pk, pk_cmp);
+
+  r.n_plants = placegen_n_plants(r.g);
+  for (size_t k = 0; k < r.n_plants; k++) {
+    struct plant_run *pr = &r.plants[k];
+    const struct placegen_plant *pl = placegen_plant(r.g, k);
+    pr->pl = pl;
+    signal_score_track_init(&pr->track);
+    size_t n = pl->n_places ? pl->n_places : 1;
+    pr->shown = malloc(n * sizeof *pr->shown);
+    pr->seen[0] = malloc(n * sizeof *pr->seen[0]);
+    pr->seen[1] = malloc(n * sizeof *pr->seen[1]);
+    pr->scales = calloc(n, sizeof *pr->scales);
+    if (!pr->shown || !pr->seen[0] || !pr->seen[1] || !pr->scales) die("out of memory");
+    for (size_t i = 0; i < n; i++) pr->shown[i] = INT32_MAX, pr->seen[0][i] = pr->seen[1][i] = INT32_MIN;
+    r.splants[k] = (struct signal_score_plant){pl->signal, pl->n_themes, {pl->themes[0], pl->themes[1]},
+                                               pl->week_from, pl->week_to, pl->n_places, pl->places};
+  }
+
+  struct placegen_sink sink = {.ctx = &r, .on_raw = on_raw, .on_digest = on_digest, .on_story = on_story};
+  int rc = placegen_run(r.g, &sink);
+  if (rc != 0) die("placegen_run: %s", hls_strerror(rc));
+  qsort(r.stories, r.n_stories, sizeof *r.stories, story_cmp);
+  res->gen_s = now_s() - t0;
+
+  /* The engine, in time order. */
+  if (hls_patterns_new(&r.pt, eparams, &why) != 0) die("hls_patterns_new: %s", why.text);
+  for (uint32_t p = 0; p < r.P; p++) {
+    const struct placegen_place *pl = placegen_place(r.g, p);
+    if (hls_patterns_place(r.pt, pl->pk, pl->name, pl->region) != 0) die("hls_patterns_place");
+  }
+  struct hls_digest_cell *dcells = NULL;
+  size_t cap_dcells = 0, next_story = 0;
+  double engine_s = 0, score_s = 0;
+  for (int wi = 0; wi < r.W; wi++) {
+    double t1 = now_s();
+    r.week = r.w0 + wi;
+    for (uint32_t p = 0; p < r.P; p++) {
+      const struct placegen_place *pl = placegen_place(r.g, p);
+      const struct dslot *s = &r.slots[(size_t)wi * r.P + p];
+      if (s->seq != 0) {
+        if (s->n > cap_dcells) {
+          cap_dcells = s->n;
+          dcells = xrealloc(dcells, cap_dcells * sizeof *dcells);
+        }
+        for (uint32_t i = 0; i < s->n; i++) {
+          const struct ccell *c = &r.cells[s->off + i];
+          const struct placegen_theme *th = placegen_theme(r.g, c->meta >> 8);
+          struct hls_digest_cell *d = &dcells[i];
+          memset(d, 0, sizeof *d);
+          memcpy(d->theme, th->slug, strlen(th->slug) + 1);
+          d->kind = th->kind;
+          d->scale = (int)(c->meta >> 4 & 15);
+          d->stage = (int)(c->meta >> 1 & 7);
+          d->withheld = c->meta & 1;
+          d->count = c->count;
+        }
+        struct hls_digest d = {.method = r.method, .n_cells = s->n, .cells = dcells};
+        hls_patterns_iso_week(r.week, &d.iso_year, &d.iso_week);
+        if ((rc = hls_patterns_digest(r.pt, pl->pk, s->seq, &d)) != 0) die("hls_patterns_digest: %s", hls_strerror(rc));
+      }
+      for (; next_story < r.n_stories && r.stories[next_story].week == r.week && r.stories[next_story].place == p;
+           next_story++) {
+        const struct sstory *x = &r.stories[next_story];
+        struct hls_story st;
+        memset(&st, 0, sizeof st);
+        hls_patterns_iso_week(x->week, &st.iso_year, &st.iso_week);
+        snprintf(st.title, sizeof st.title, "%s", x->title);
+        st.n_themes = x->n_themes;
+        for (size_t i = 0; i < x->n_themes; i++) {
+          const struct placegen_theme *th = placegen_theme(r.g, x->themes[i]);
+          snprintf(st.themes[i].slug, sizeof st.themes[i].slug, "%s", th->slug);
+          st.themes[i].kind = (enum hls_kind)th->kind;
+        }
+        st.scale = x->scale;
+        st.stage = x->stage;
+        if ((rc = hls_patterns_story(r.pt, pl->pk, x->seq, &st)) != 0) die("hls_patterns_story: %s", hls_strerror(rc));
+      }
+    }
+    if ((rc = hls_patterns_update(r.pt, on_change, &r)) != 0) die("hls_patterns_update: %s", hls_strerror(rc));
+    double t2 = now_s();
+    if (r.n_plants > 0 && (rc = hls_patterns_each(r.pt, on_live, &r)) != 0) die("hls_patterns_each: %s", hls_strerror(rc));
+    engine_s += t2 - t1;
+    score_s += now_s() - t2;
+  }
+  if (next_story != r.n_stories) die("%zu stories left unfed", r.n_stories - next_story);
+  free(dcells);
+  res->engine_s = engine_s;
+  res->score_s = score_s;
+
+  /* Results. */
+  res->n_plants = r.n_plants;
+  for (size_t k = 0; k < r.n_plants; k++) {
+    const struct plant_run *pr = &r.plants[k];
+    const struct placegen_plant *pl = pr->pl;
+    struct plant_result *x = &res->plants[k];
+    x->signal = pl->signal;
+    char a[HLS_THEME_MAX + 16], b[HLS_THEME_MAX + 16];
+    theme_label(r.g, pl->themes[0], a, sizeof a);
+    if (pl->n_themes == 2) theme_label(r.g, pl->themes[1], b, sizeof b);
+    snprintf(x->themes, sizeof x->themes, "%s%s%s", a, pl->n_themes == 2 ? " + " : "", pl->n_themes == 2 ? b : "");
+    x->n_places = pl->n_places;
+    x->needed = signal_score_needed(pl->n_places);
+    x->best_covered = pr->track.best_covered;
+    x->onset = (int)(pl->week_from - r.w0);
+    x->week_to = (int)(pl->week_to - r.w0);
+    x->found = pr->track.found;
+    x->delay = x->found ? (int)signal_score_delay(&pr->track, &r.splants[k]) : 0;
+    x->within = signal_score_within(&pr->track, &r.splants[k], SIGNAL_SCORE_SOON_WEEKS);
+    for (size_t i = 0; i < pl->n_places; i++) x->shown_2w += pr->shown[i] <= pl->week_from + SIGNAL_SCORE_SOON_WEEKS;
+  }
+  for (size_t i = 0; i < r.cap_ids; i++)
+    if (r.ids[i].used) {
+      res->distinct[r.ids[i].signal]++;
+      res->false_distinct[r.ids[i].signal] += !r.ids[i].on_plant;
+    }
+  memcpy(res->events, r.events, sizeof r.events);
+  memcpy(res->false_events, r.false_events, sizeof r.false_events);
+  uint64_t total = 0, nu = 0;
+  for (int w = 0; w < r.W; w++) {
+    total += r.week_events[w];
+    nu += r.week_new_updated[w];
+    if (r.week_events[w] > res->week_max) res->week_max = r.week_events[w], res->week_max_at = w;
+  }
+  res->week_mean = (double)total / r.W;
+  res->week_new_updated_mean = (double)nu / r.W;
+  struct hls_pat_stats st;
+  hls_patterns_stats(r.pt, &st);
+  res->live_end = st.patterns;
+
+  for (size_t k = 0; k < r.n_plants; k++) {
+    free(r.plants[k].shown), free(r.plants[k].seen[0]), free(r.plants[k].seen[1]), free(r.plants[k].scales);
+  }
+  for (size_t i = 0; i < r.n_stories; i++) free(r.stories[i].title);
+  free(r.stories);
+  free(r.slots);
+  free(r.cells);
+  free(r.week_events);
+  free(r.week_new_updated);
+  free(r.by_pk);
+  free(r.theme_map);
+  free(r.place_map);
+  free(r.tmp);
+  free(r.ids);
+  hls_patterns_free(r.pt);
+  placegen_free(r.g);
+}
+
+/* --- reporting ---------------------------------------------------------------------- */
+
+static double per_104(double n, long weeks) { return n * 104.0 / (double)weeks; }
+
+static uint64_t sum_signals(const uint64_t v[HLS_PAT_SIGNAL_COUNT]) {
+  uint64_t s = 0;
+  for (int i = 0; i < HLS_PAT_SIGNAL_COUNT; i++) s += v[i];
+  return s;
+}
+
+static void print_run(FILE *f, const struct result *x, const char *style) {
+  fprintf(f, "\n== %ld places x %ld weeks, background %s, %s, seed %ld (%d themes; %.1f s: generate %.1f, "
+             "engine %.1f, score %.1f) ==\n",
+          x->places, x->weeks, backgrounds[x->background].name, x->null ? "null (nothing planted)" : style, x->seed,
+          x->themes, x->gen_s + x->engine_s + x->score_s, x->gen_s, x->engine_s, x->score_s);
+  if (x->n_plants > 0) {
+    fprintf(f, "  %-11s %-58s %6s %5s %5s %5s %6s %7s %7s\n", "plant", "theme(s)", "places", "onset", "found", "delay",
+            "<=2wk", "best", "shown");
+    for (size_t k = 0; k < x->n_plants; k++) {
+      const struct plant_result *p = &x->plants[k];
+      char delay[16] = "-", best[24], shown[24];
+      if (p->found) snprintf(delay, sizeof delay, "%+d", p->delay);
+      snprintf(best, sizeof best, "%zu/%zu", p->best_covered, p->n_places);
+      snprintf(shown, sizeof shown, "%zu/%zu", p->shown_2w, p->n_places);
+      fprintf(f, "  %-11s %-58.58s %6zu %5d %5s %5s %6s %7s %7s\n", hls_pat_signal_name(p->signal), p->themes,
+              p->n_places, p->onset, p->found ? "yes" : "no", delay, p->within ? "yes" : "no", best, shown);
+    }
+    fprintf(f, "  (onset: week index; found: a live pattern on the plant covered >= 80%% of its places; "
+               "best: most places covered;\n   shown: places whose data show the plant within 2 weeks of onset)\n");
+  }
+  fprintf(f, "  false patterns (distinct ids; per 104 weeks):");
+  for (int s = 0; s < HLS_PAT_SIGNAL_COUNT; s++)
+    fprintf(f, " %s %llu (%.0f)", hls_pat_signal_name(s), (unsigned long long)x->false_distinct[s],
+            per_104((double)x->false_distinct[s], x->weeks));
+  uint64_t fd = sum_signals(x->false_distinct);
+  fprintf(f, "; total %llu (%.0f)\n", (unsigned long long)fd, per_104((double)fd, x->weeks));
+  fprintf(f, "  false events (new / updated / retracted):");
+  for (int s = 0; s < HLS_PAT_SIGNAL_COUNT; s++)
+    fprintf(f, " %s %llu/%llu/%llu", hls_pat_signal_name(s), (unsigned long long)x->false_events[0][s],
+            (unsigned long long)x->false_events[1][s], (unsigned long long)x->false_events[2][s]);
+  fprintf(f, "\n  events a week: mean %.1f (new + updated %.1f), max %u (week %d); %zu patterns live at the end\n",
+          x->week_mean, x->week_new_updated_mean, x->week_max, x->week_max_at, x->live_end);
+}
+
+/* The runs of one (places, background, mode), aggregated. */
+struct aggregate {
+  size_t background;
+  bool null;
+  long places, weeks;
+  size_t runs;
+  size_t planted[HLS_PAT_SIGNAL_COUNT], within[HLS_PAT_SIGNAL_COUNT], found[HLS_PAT_SIGNAL_COUNT];
+  double delay_sum[HLS_PAT_SIGNAL_COUNT], cover_sum[HLS_PAT_SIGNAL_COUNT], shown_sum[HLS_PAT_SIGNAL_COUNT];
+  double false_104[HLS_PAT_SIGNAL_COUNT], false_total_104, week_mean, week_new_updated_mean;
+  uint32_t week_max;
+  double seconds;
+};
+
+static void aggregate_add(struct aggregate *a, const struct result *x) {
+  a->background = x->background;
+  a->null = x->null;
+  a->places = x->places;
+  a->weeks = x->weeks;
+  a->runs++;
+  for (size_t k = 0; k < x->n_plants; k++) {
+    const struct plant_result *p = &x->plants[k];
+    a->planted[p->signal]++;
+    a->within[p->signal] += p->within;
+    a->found[p->signal] += p->found;
+    if (p->found) a->delay_sum[p->signal] += p->delay;
+    a->cover_sum[p->signal] += (double)p->best_covered / (double)p->n_places;
+    a->shown_sum[p->signal] += (double)p->shown_2w / (double)p->n_places;
+  }
+  for (int s = 0; s < HLS_PAT_SIGNAL_COUNT; s++) a->false_104[s] += per_104((double)x->false_distinct[s], x->weeks);
+  a->false_total_104 += per_104((double)sum_signals(x->false_distinct), x->weeks);
+  a->week_mean += x->week_mean;
+  a->week_new_updated_mean += x->week_new_updated_mean;
+  if (x->week_max > a->week_max) a->week_max = x->week_max;
+  a->seconds += x->gen_s + x->engine_s + x->score_s;
+}
+
+static void print_aggregates(FILE *f, const struct aggregate *ag, size_t n, const char *style) {
+  fprintf(f, "\nAGGREGATE (%s plants). Recall: plants found at >= 80%% of their places within 2 weeks of onset / "
+             "planted.\nFalse: distinct false patterns per 104 weeks, mean over the seeds. Events a week: "
+             "new + updated + retracted, mean of the runs' means and the largest week.\n",
+          style);
+  fprintf(f, "  %6s %-8s %-7s %5s | %-8s %-8s %-8s %-8s %-8s | %7s %7s %7s %7s %7s %7s | %7s %5s\n", "places",
+          "backgr.", "mode", "seeds", "spread", "emerging", "rising", "together", "cross", "spread", "emerg.",
+          "rising", "togeth.", "cross", "TOTAL", "ev/wk", "max");
+  for (size_t i = 0; i < n; i++) {
+    const struct aggregate *a = &ag[i];
+    fprintf(f, "  %6ld %-8s %-7s %5zu |", a->places, backgrounds[a->background].name, a->null ? "null" : "planted",
+            a->runs);
+    for (int s = 0; s < HLS_PAT_SIGNAL_COUNT; s++) {
+      char c[48];
+      if (a->planted[s]) snprintf(c, sizeof c, "%zu/%zu", a->within[s], a->planted[s]);
+      else snprintf(c, sizeof c, "-");
+      fprintf(f, " %-8s", c);
+    }
+    fprintf(f, " |");
+    for (int s = 0; s < HLS_PAT_SIGNAL_COUNT; s++) fprintf(f, " %7.1f", a->false_104[s] / (double)a->runs);
+    fprintf(f, " %7.1f | %7.1f %5u\n", a->false_total_104 / (double)a->runs, a->week_mean / (double)a->runs,
+            a->week_max);
+  }
+  fprintf(f, "\n  found at all (any delay), mean delay when found, mean best coverage, mean shown within 2 weeks:\n");
+  for (size_t i = 0; i < n; i++) {
+    const struct aggregate *a = &ag[i];
+    if (a->null) continue;
+    fprintf(f, "  %6ld %-8s", a->places, backgrounds[a->background].name);
+    for (int s = 0; s < HLS_PAT_SIGNAL_COUNT; s++) {
+      if (!a->planted[s]) continue;
+      fprintf(f, "  %s %zu/%zu", hls_pat_signal_name(s), a->found[s], a->planted[s]);
+      if (a->found[s]) fprintf(f, " %+.1f wk", a->delay_sum[s] / (double)a->found[s]);
+      fprintf(f, " cov %.0f%% shown %.0f%%", 100 * a->cover_sum[s] / (double)a->planted[s],
+              100 * a->shown_sum[s] / (double)a->planted[s]);
+    }
+    fprintf(f, "\n");
+  }
+  fprintf(f, "\n  TARGETS (issue 12; measured, not enforced): every plant found at >= 80%% of its places within 2 weeks "
+             "(40 and 300 places);\n  null world <= 26 patterns per 104 weeks; planted world at 300 places <= 10 "
+             "new-or-changed events a week on average.\n");
+  for (size_t i = 0; i < n; i++) {
+    const struct aggregate *a = &ag[i];
+    size_t planted = 0, within = 0;
+    for (int s = 0; s < HLS_PAT_SIGNAL_COUNT; s++) planted += a->planted[s], within += a->within[s];
+    double fp = a->false_total_104 / (double)a->runs, ev = a->week_new_updated_mean / (double)a->runs;
+    if (a->null)
+      fprintf(f, "  %6ld %-8s null:    %.1f patterns per 104 weeks: %s\n", a->places, backgrounds[a->background].name,
+              fp, fp <= 26 ? "MET" : "NOT MET");
+    else
+      fprintf(f, "  %6ld %-8s planted: %zu/%zu plants within 2 weeks: %s; %.1f new-or-updated events a week%s\n",
+              a->places, backgrounds[a->background].name, within, planted, within == planted ? "MET" : "NOT MET", ev,
+              a->places >= 300 ? (ev <= 10 ? ": MET" : ": NOT MET") : "");
+  }
+}
+
+static json_t *signal_counts(const uint64_t v[HLS_PAT_SIGNAL_COUNT], double scale) {
+  json_t *o = json_object();
+  for (int s = 0; s < HLS_PAT_SIGNAL_COUNT; s++)
+    json_object_set_new(o, hls_pat_signal_name(s), scale > 0 ? json_real((double)v[s] * scale) : json_integer((json_int_t)v[s]));
+  uint64_t t = sum_signals(v);
+  json_object_set_new(o, "total", scale > 0 ? json_real((double)t * scale) : json_integer((json_int_t)t));
+  return o;
+}
+
+static json_t *result_json(const struct result *x, const char *style) {
+  json_t *plants = json_array();
+  for (size_t k = 0; k < x->n_plants; k++) {
+    const struct plant_result *p = &x->plants[k];
+    json_array_append_new(
+        plants, json_pack("{s:s, s:s, s:I, s:I, s:i, s:i, s:b, s:o, s:b, s:I, s:f, s:I}", "signal",
+                          hls_pat_signal_name(p->signal), "themes", p->themes, "places", (json_int_t)p->n_places, "needed",
+                          (json_int_t)p->needed, "onset_week", p->onset, "week_to", p->week_to, "found", p->found,
+                          "delay_weeks", p->found ? json_integer(p->delay) : json_null(), "within_2_weeks", p->within,
+                          "best_covered", (json_int_t)p->best_covered, "best_coverage",
+                          (double)p->best_covered / (double)p->n_places, "shown_within_2_weeks",
+                          (json_int_t)p->shown_2w));
+  }
+  json_t *events = json_object(), *false_events = json_object();
+  for (int c = 0; c < N_CHANGES; c++) {
+    json_object_set_new(events, hls_pat_change_name(c), signal_counts(x->events[c], 0));
+    json_object_set_new(false_events, hls_pat_change_name(c), signal_counts(x->false_events[c], 0));
+  }
+  return json_pack("{s:I, s:I, s:i, s:s, s:s, s:b, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:f, s:f, s:i, s:i}, s:I, "
+                   "s:{s:f, s:f, s:f}}",
+                   "places", (json_int_t)x->places, "weeks", (json_int_t)x->weeks, "themes", x->themes, "background",
+                   backgrounds[x->background].name, "style", style, "null", x->null, "seed", (json_int_t)x->seed,
+                   "plants", plants, "distinct_patterns", signal_counts(x->distinct, 0), "false_patterns",
+                   signal_counts(x->false_distinct, 0), "false_patterns_per_104_weeks",
+                   signal_counts(x->false_distinct, 104.0 / (double)x->weeks), "events", events, "false_events",
+                   false_events, "events_per_week", "mean", x->week_mean, "new_or_updated_mean",
+                   x->week_new_updated_mean, "max", (int)x->week_max, "max_week", x->week_max_at, "live_at_end",
+                   (json_int_t)x->live_end, "seconds", "generate", x->gen_s, "engine", x->engine_s, "score", x->score_s);
+}
+
+static json_t *aggregate_json(const struct aggregate *a) {
+  json_t *recall = json_object(), *false104 = json_object();
+  for (int s = 0; s < HLS_PAT_SIGNAL_COUNT; s++) {
+    json_object_set_new(false104, hls_pat_signal_name(s), json_real(a->false_104[s] / (double)a->runs));
+    if (!a->planted[s]) continue;
+    json_object_set_new(
+        recall, hls_pat_signal_name(s),
+        json_pack("{s:I, s:I, s:I, s:f, s:o, s:f, s:f}", "planted", (json_int_t)a->planted[s], "within_2_weeks",
+                  (json_int_t)a->within[s], "found", (json_int_t)a->found[s], "rate",
+                  (double)a->within[s] / (double)a->planted[s], "mean_delay",
+                  a->found[s] ? json_real(a->delay_sum[s] / (double)a->found[s]) : json_null(), "mean_best_coverage",
+                  a->cover_sum[s] / (double)a->planted[s], "mean_shown_within_2_weeks",
+                  a->shown_sum[s] / (double)a->planted[s]));
+  }
+  json_object_set_new(false104, "total", json_real(a->false_total_104 / (double)a->runs));
+  return json_pack("{s:I, s:I, s:s, s:b, s:I, s:o, s:o, s:{s:f, s:f, s:i}, s:f}", "places", (json_int_t)a->places,
+                   "weeks", (json_int_t)a->weeks, "background", backgrounds[a->background].name, "null", a->null,
+                   "seeds", (json_int_t)a->runs, "recall_80_within_2_weeks", recall, "false_patterns_per_104_weeks",
+                   false104, "events_per_week", "mean", a->week_mean / (double)a->runs, "new_or_updated_mean",
+                   a->week_new_updated_mean / (double)a->runs, "max", (int)a->week_max, "seconds", a->seconds);
+}
+
+/* --- main --------------------------------------------------------------------------- */
+
+int main(int argc, char **argv) {
+  struct opts o;
+  int rc = parse_args(argc, argv, &o);
+  if (rc != 0 || o.help) {
+    usage(rc ? stderr : stdout);
+    return rc;
+  }
+  if (sodium_init() < 0) return 1;
+  if (strcmp(o.style, "new") != 0 && strcmp(o.style, "modest") != 0) {
+    fprintf(stderr, "bench_signal: --style is new or modest\n");
+    return 2;
+  }
+  size_t bg_from = 0, bg_to = BACKGROUND_N;
+  if (strcmp(o.background, "all") != 0) {
+    for (bg_from = 0; bg_from < BACKGROUND_N && strcmp(backgrounds[bg_from].name, o.background) != 0; bg_from++) {
+    }
+    if (bg_from == BACKGROUND_N) {
+      fprintf(stderr, "bench_signal: unknown background %s (see --help)\n", o.background);
+      return 2;
+    }
+    bg_to = bg_from + 1;
+  }
+  struct hls_pat_params ep;
+  hls_pat_params_default(&ep);
+  if (apply_settings("--params", o.params, engine_table, TABLE_N(engine_table), &ep) != 0) return 2;
+  struct hls_why why = {{0}};
+  if (hls_pat_params_check(&ep, &why) != 0) {
+    fprintf(stderr, "bench_signal: --params: %s\n", why.text);
+    return 2;
+  }
+  /* Check the generator's settings once, up front. */
+  for (size_t b = bg_from; b < bg_to; b++) {
+    struct placegen_params gp;
+    placegen_params_default(&gp);
+    if (apply_settings("background", COMMON_SETTINGS, gen_table, TABLE_N(gen_table), &gp) != 0 ||
+        apply_settings(backgrounds[b].name, backgrounds[b].settings, gen_table, TABLE_N(gen_table), &gp) != 0 ||
+        apply_settings("--gen", o.gen, gen_table, TABLE_N(gen_table), &gp) != 0)
+      return 2;
+  }
+
+  FILE *out = o.json ? stderr : stdout;
+  const char *style = o.null ? "null" : o.style;
+  double load0[3], load1[3], t0 = now_s();
+  loadavg(load0);
+  size_t n_runs = (bg_to - bg_from) * (size_t)o.seeds, n_done = 0;
+  struct result *results = calloc(n_runs, sizeof *results);
+  struct aggregate *ag = calloc(bg_to - bg_from, sizeof *ag);
+  if (results == NULL || ag == NULL) die("out of memory");
+  fprintf(out, "bench_signal: %ld places x %ld weeks, %s plants, %ld seed(s) from %ld, %zu background(s); load "
+               "average %.2f %.2f %.2f on %ld CPUs\n",
+          o.places, o.weeks, style, o.seeds, o.seed, bg_to - bg_from, load0[0], load0[1], load0[2],
+          sysconf(_SC_NPROCESSORS_ONLN));
+  for (size_t b = bg_from; b < bg_to; b++)
+    for (long s = 0; s < o.seeds; s++) {
+      struct result *x = &results[n_done++];
+      run_one(&o, &ep, b, o.seed + s, x);
+      print_run(out, x, o.null ? "null" : o.style);
+      aggregate_add(&ag[b - bg_from], x);
+      fflush(out);
+      if (o.json)
+        fprintf(stderr, "run %zu/%zu done (%.1f s)\n", n_done, n_runs, x->gen_s + x->engine_s + x->score_s);
+    }
+  loadavg(load1);
+  double wall = now_s() - t0;
+  print_aggregates(out, ag, bg_to - bg_from, style);
+  fprintf(out, "\nwall time %.1f s; load average at the start %.2f %.2f %.2f, at the end %.2f %.2f %.2f\n", wall,
+          load0[0], load0[1], load0[2], load1[0], load1[1], load1[2]);
+
+  if (o.json) {
+    json_t *params = json_object();
+    for (size_t i = 0; i < TABLE_N(engine_table); i++) {
+      const void *field = (const char *)&ep + engine_table[i].off;
+      json_object_set_new(params, engine_table[i].name,
+                          engine_table[i].type == PAR_DOUBLE ? json_real(*(const double *)field)
+                                                             : json_integer(*(const int *)field));
+    }
+    json_t *runs = json_array(), *aggs = json_array();
+    for (size_t i = 0; i < n_done; i++) json_array_append_new(runs, result_json(&results[i], style));
+    for (size_t i = 0; i < bg_to - bg_from; i++) json_array_append_new(aggs, aggregate_json(&ag[i]));
+    json_t *doc = json_pack("{s:s, s:i, s:{s:I, s:I, s:I, s:I, s:s, s:b, s:s, s:s}, s:o, s:o, s:o, s:[f, f, f], "
+                            "s:[f, f, f], s:f}",
+                            "bench", "bench_signal", "version", 1, "config", "places", (json_int_t)o.places, "weeks",
+                            (json_int_t)o.weeks, "seeds", (json_int_t)o.seeds, "first_seed", (json_int_t)o.seed, "style",
+                            o.style, "null", o.null, "gen", o.gen, "params", o.params, "engine_params", params, "runs",
+                            runs, "aggregate", aggs, "load_start", load0[0], load0[1], load0[2], "load_end", load1[0],
+                            load1[1], load1[2], "wall_seconds", wall);
+    if (doc == NULL) die("building the JSON");
+    if (json_dumpf(doc, stdout, JSON_INDENT(1)) != 0) die("writing the JSON");
+    printf("\n");
+    json_decref(doc);
+  }
+  free(results);
+  free(ag);
+  return 0;
+}
