@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""Smoke test of bench_signal (ctest bench.signal_smoke): the harness runs
+and reports what tests/bench/bench_signal.c documents. It does NOT judge
+the pattern engine: nothing here asserts how many plants are found or how
+many false patterns there are, only that the report is whole and agrees
+with itself (a plant found has a delay, a false count is at most the
+count, events a week are the events over the weeks...).
+
+Usage: check_bench_signal.py PATH/TO/bench_signal
+Exit status 0 when every check passes, 1 otherwise (each failure on
+stderr), 2 on a usage error. Standard library only."""
+
+import json
+import math
+import subprocess
+import sys
+
+# A tiny world: a run takes well under a second.
+WORLD = ["--places", "12", "--weeks", "60", "--seeds", "1"]
+TIMEOUT = 100  # seconds for one bench_signal run; ctest allows 120 for all
+
+failures = []
+
+
+def fail(where, message):
+    failures.append(f"{where}: {message}")
+
+
+def check(condition, where, message):
+    if not condition:
+        fail(where, message)
+    return condition
+
+
+def run(bench, args):
+    """bench_signal's exit status, stdout and stderr."""
+    try:
+        p = subprocess.run([bench] + args, capture_output=True, text=True, timeout=TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return None, "", str(e)
+    return p.returncode, p.stdout, p.stderr
+
+
+def is_count(v):
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def check_signal_counts(where, counts, numbers=is_count):
+    """{signal: n, ..., "total": sum}; returns the signal names."""
+    if not check(isinstance(counts, dict) and "total" in counts, where, f"not {{signal: n, ..., total}}: {counts!r}"):
+        return set()
+    signals = set(counts) - {"total"}
+    check(len(signals) > 0, where, "no signal")
+    for k, v in counts.items():
+        check(numbers(v), where, f"{k} is {v!r}")
+    if all(numbers(v) for v in counts.values()):
+        total = sum(counts[s] for s in signals)
+        check(math.isclose(total, counts["total"], rel_tol=1e-9, abs_tol=1e-9), where,
+              f"total {counts['total']} is not the sum of the signals ({total})")
+    return signals
+
+
+def check_plant(where, p, weeks):
+    keys = ["signal", "themes", "places", "needed", "onset_week", "week_to", "found", "delay_weeks",
+            "within_2_weeks", "best_covered", "best_coverage", "shown_within_2_weeks"]
+    missing = [k for k in keys if k not in p]
+    if not check(not missing, where, f"missing {missing}"):
+        return
+    check(isinstance(p["signal"], str) and p["signal"], where, "no signal name")
+    check(isinstance(p["themes"], str) and p["themes"], where, "no theme")
+    n = p["places"]
+    if not check(is_count(n) and n > 0, where, f"places {n!r}"):
+        return
+    check(p["needed"] == math.ceil(4 * n / 5), where, f"needed {p['needed']} is not 80% of {n} places rounded up")
+    check(is_count(p["onset_week"]) and p["onset_week"] <= p["week_to"] < weeks, where,
+          f"weeks {p['onset_week']}..{p['week_to']} not inside 0..{weeks - 1}")
+    check(isinstance(p["found"], bool) and isinstance(p["within_2_weeks"], bool), where, "found/within not booleans")
+    if p["found"]:
+        check(isinstance(p["delay_weeks"], int) and not isinstance(p["delay_weeks"], bool), where,
+              f"found with delay {p['delay_weeks']!r}")
+        check(p["best_covered"] >= p["needed"], where,
+              f"found with {p['best_covered']} places covered, {p['needed']} needed")
+    else:
+        check(p["delay_weeks"] is None, where, f"not found but delay {p['delay_weeks']!r}")
+        check(not p["within_2_weeks"], where, "within 2 weeks but not found")
+    if p["within_2_weeks"] and isinstance(p["delay_weeks"], int):
+        check(p["delay_weeks"] <= 2, where, f"within 2 weeks with delay {p['delay_weeks']}")
+    check(is_count(p["best_covered"]) and p["best_covered"] <= n, where, f"best_covered {p['best_covered']!r}")
+    check(is_number(p["best_coverage"]) and math.isclose(p["best_coverage"], p["best_covered"] / n), where,
+          f"best_coverage {p['best_coverage']!r} is not best_covered / places")
+    check(is_count(p["shown_within_2_weeks"]) and p["shown_within_2_weeks"] <= n, where,
+          f"shown_within_2_weeks {p['shown_within_2_weeks']!r}")
+
+
+def check_run(where, r, null, weeks):
+    keys = ["places", "weeks", "themes", "background", "style", "null", "seed", "plants", "distinct_patterns",
+            "false_patterns", "false_patterns_per_104_weeks", "events", "false_events", "events_per_week",
+            "live_at_end", "seconds"]
+    missing = [k for k in keys if k not in r]
+    if not check(not missing, where, f"missing {missing}"):
+        return
+    check(r["null"] is null, where, f"null is {r['null']!r}, ran with{'' if null else 'out'} --null")
+    check(r["weeks"] == weeks, where, f"weeks {r['weeks']!r}")
+    plants = r["plants"]
+    if not check(isinstance(plants, list), where, "plants is not a list"):
+        return
+    if null:
+        check(plants == [], where, f"the null world has plants: {[p.get('signal') for p in plants]}")
+    else:
+        check(len(plants) > 0, where, "a planted world without plants")
+        names = [p.get("signal") for p in plants]
+        check(len(names) == len(set(names)), where, f"a signal planted twice: {names}")
+    for i, p in enumerate(plants):
+        check_plant(f"{where} plant {i} ({p.get('signal')})", p, weeks)
+
+    signals = check_signal_counts(f"{where} distinct_patterns", r["distinct_patterns"])
+    for key in ["false_patterns"]:
+        check(check_signal_counts(f"{where} {key}", r[key]) == signals, where, f"{key} has other signals")
+    check(check_signal_counts(f"{where} false_patterns_per_104_weeks", r["false_patterns_per_104_weeks"],
+                              is_number) == signals, where, "false_patterns_per_104_weeks has other signals")
+    for p in plants:
+        check(p.get("signal") in signals, where, f"plant signal {p.get('signal')!r} not among {sorted(signals)}")
+    if signals and all(is_count(r[k].get(s)) for k in ["distinct_patterns", "false_patterns"] for s in signals):
+        for s in signals:
+            check(r["false_patterns"][s] <= r["distinct_patterns"][s], where,
+                  f"{s}: {r['false_patterns'][s]} false of {r['distinct_patterns'][s]} patterns")
+            if null:
+                check(r["false_patterns"][s] == r["distinct_patterns"][s], where,
+                      f"{s}: in the null world every pattern is false")
+            rate = r["false_patterns_per_104_weeks"].get(s)
+            check(is_number(rate) and math.isclose(rate, r["false_patterns"][s] * 104 / weeks, rel_tol=1e-9),
+                  where, f"{s}: false_patterns_per_104_weeks {rate!r} is not false_patterns * 104 / weeks")
+
+    totals = {}
+    for key in ["events", "false_events"]:
+        ev = r[key]
+        if not check(isinstance(ev, dict) and set(ev) == {"new", "updated", "retracted"}, where,
+                     f"{key} is not {{new, updated, retracted}}: {ev!r}"):
+            return
+        for change, counts in ev.items():
+            check(check_signal_counts(f"{where} {key}.{change}", counts) == signals, where,
+                  f"{key}.{change} has other signals")
+        totals[key] = {c: ev[c].get("total") for c in ev}
+    for c in ["new", "updated", "retracted"]:
+        f, e = totals["false_events"][c], totals["events"][c]
+        if is_count(f) and is_count(e):
+            check(f <= e, where, f"{f} false {c} events of {e}")
+            if null:
+                check(f == e, where, f"in the null world every {c} event is false ({f} of {e})")
+
+    epw = r["events_per_week"]
+    if check(isinstance(epw, dict) and {"mean", "new_or_updated_mean", "max", "max_week"} <= set(epw), where,
+             f"events_per_week is {epw!r}"):
+        all_events = sum(v for v in totals["events"].values() if is_count(v))
+        new_updated = sum(totals["events"][c] for c in ["new", "updated"] if is_count(totals["events"][c]))
+        check(is_number(epw["mean"]) and math.isclose(epw["mean"], all_events / weeks, rel_tol=1e-9), where,
+              f"events a week {epw['mean']!r}, but {all_events} events in {weeks} weeks")
+        check(is_number(epw["new_or_updated_mean"]) and
+              math.isclose(epw["new_or_updated_mean"], new_updated / weeks, rel_tol=1e-9), where,
+              f"new or updated a week {epw['new_or_updated_mean']!r}, but {new_updated} in {weeks} weeks")
+        check(is_count(epw["max"]) and epw["max"] >= epw["mean"] - 1e-9, where,
+              f"max {epw['max']!r} below the mean")
+        check(is_count(epw["max_week"]) and epw["max_week"] < weeks, where, f"max_week {epw['max_week']!r}")
+    check(is_count(r["live_at_end"]), where, f"live_at_end {r['live_at_end']!r}")
+    secs = r["seconds"]
+    check(isinstance(secs, dict) and all(is_number(secs.get(k)) for k in ["generate", "engine", "score"]), where,
+          f"seconds is {secs!r}")
+
+
+def check_aggregate(where, a, runs, null):
+    keys = ["places", "weeks", "background", "null", "seeds", "recall_80_within_2_weeks",
+            "false_patterns_per_104_weeks", "events_per_week", "seconds"]
+    missing = [k for k in keys if k not in a]
+    if not check(not missing, where, f"missing {missing}"):
+        return
+    mine = [r for r in runs if r.get("background") == a["background"]]
+    check(a["seeds"] == len(mine), where, f"{a['seeds']} seeds, {len(mine)} runs of background {a['background']}")
+    check(a["null"] is null, where, f"null is {a['null']!r}")
+    recall = a["recall_80_within_2_weeks"]
+    planted = {}
+    for r in mine:
+        for p in r.get("plants", []):
+            planted[p.get("signal")] = planted.get(p.get("signal"), 0) + 1
+    if check(isinstance(recall, dict), where, "recall is not an object"):
+        check(set(recall) == set(planted), where, f"recall for {sorted(recall)}, plants of {sorted(planted)}")
+        for s, x in recall.items():
+            ok = isinstance(x, dict) and all(is_count(x.get(k)) for k in ["planted", "within_2_weeks", "found"])
+            if check(ok, where, f"recall of {s} is {x!r}"):
+                check(x["within_2_weeks"] <= x["found"] <= x["planted"] == planted.get(s), where,
+                      f"{s}: {x['within_2_weeks']} within 2 weeks, {x['found']} found, {x['planted']} planted "
+                      f"({planted.get(s)} in the runs)")
+                check((x.get("mean_delay") is None) == (x["found"] == 0), where,
+                      f"{s}: mean_delay {x.get('mean_delay')!r} with {x['found']} found")
+    check_signal_counts(f"{where} false_patterns_per_104_weeks", a["false_patterns_per_104_weeks"], is_number)
+    epw = a["events_per_week"]
+    check(isinstance(epw, dict) and all(is_number(epw.get(k)) for k in ["mean", "new_or_updated_mean", "max"]),
+          where, f"events_per_week is {epw!r}")
+
+
+def check_report(label, bench, args, null):
+    rc, out, err = run(bench, args)
+    where = f"bench_signal {' '.join(args)}"
+    if not check(rc == 0, where, f"exit status {rc} (0 expected); stderr ends:\n{err[-2000:]}"):
+        return
+    try:
+        doc = json.loads(out)
+    except ValueError as e:
+        fail(where, f"stdout is not one JSON object ({e}); it begins {out[:200]!r}")
+        return
+    check("AGGREGATE" in err, where, "no tables on stderr")
+    keys = ["bench", "version", "config", "engine_params", "runs", "aggregate", "load_start", "load_end",
+            "wall_seconds"]
+    missing = [k for k in keys if k not in doc]
+    if not check(not missing, where, f"missing {missing}"):
+        return
+    check(doc["bench"] == "bench_signal", where, f"bench is {doc['bench']!r}")
+    cfg = doc["config"]
+    check(isinstance(cfg, dict) and cfg.get("null") is null and cfg.get("places") == 12 and cfg.get("weeks") == 60,
+          where, f"config does not echo the command: {cfg!r}")
+    check(isinstance(doc["engine_params"], dict) and "window_weeks" in doc["engine_params"], where,
+          "engine_params without window_weeks")
+    for k in ["load_start", "load_end"]:
+        check(isinstance(doc[k], list) and len(doc[k]) == 3, where, f"{k} is {doc[k]!r}")
+    runs, aggs = doc["runs"], doc["aggregate"]
+    if not check(isinstance(runs, list) and runs and isinstance(aggs, list) and aggs, where, "no runs"):
+        return
+    backgrounds = [r.get("background") for r in runs]
+    check(len(aggs) == len(set(backgrounds)), where,
+          f"{len(aggs)} aggregates for {len(set(backgrounds))} backgrounds")
+    for i, r in enumerate(runs):
+        check_run(f"{label} run {i} ({r.get('background')}, seed {r.get('seed')})", r, null, 60)
+    for a in aggs:
+        check_aggregate(f"{label} aggregate {a.get('background')}", a, runs, null)
+    return backgrounds
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    bench = sys.argv[1]
+
+    rc, out, err = run(bench, ["--help"])
+    if check(rc == 0, "bench_signal --help", f"exit status {rc}; stderr: {err[-500:]}"):
+        for text in ["--places", "--weeks", "--seeds", "--background", "--style", "--null", "--gen", "--params",
+                     "--json", "exit status", "issue", "person_share"]:
+            check(text in out, "bench_signal --help", f"does not mention {text}")
+        check(max(len(line) for line in out.splitlines()) <= 100, "bench_signal --help", "a line over 100 columns")
+    rc, _, err = run(bench, ["--no-such-option"])
+    check(rc == 2, "bench_signal --no-such-option", f"exit status {rc} (2 expected: a usage error)")
+    rc, _, err = run(bench, ["--background", "no-such-model"] + WORLD)
+    check(rc == 2, "bench_signal --background no-such-model", f"exit status {rc} (2 expected)")
+
+    # Planted: every background model (--background all), then the issue's
+    # model with two seeds; null: the default model.
+    every = check_report("planted", bench, WORLD + ["--background", "all", "--json"], False)
+    if every is not None:
+        check(len(every) == len(set(every)) and "default" in every and "issue" in every, "--background all",
+              f"ran {every}")
+    check_report("planted issue", bench, ["--places", "12", "--weeks", "60", "--seeds", "2", "--background", "issue",
+                                          "--json"], False)
+    check_report("null", bench, WORLD + ["--null", "--json"], True)
+
+    if failures:
+        print(f"check_bench_signal: {len(failures)} check(s) failed:", file=sys.stderr)
+        for f in failures:
+            print(f"  {f}", file=sys.stderr)
+        return 1
+    print("check_bench_signal: bench_signal ran and reported as documented (detection quality not judged)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
