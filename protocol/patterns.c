@@ -41,36 +41,43 @@ int hls_pat_signal_parse(const char *name, int *signal) {
   return HLS_EINVAL;
 }
 
+static const char *const change_names[HLS_PAT_CHANGE_COUNT] = {"new", "updated", "retracted", "ended",
+                                                                 "joined", "left", "grew", "shrank"};
+
 const char *hls_pat_change_name(int change) {
-  switch (change) {
-  case HLS_PAT_NEW: return "new";
-  case HLS_PAT_UPDATED: return "updated";
-  case HLS_PAT_RETRACTED: return "retracted";
-  default: return "unknown";
-  }
+  return change >= 0 && change < HLS_PAT_CHANGE_COUNT ? change_names[change] : "unknown";
+}
+
+int hls_pat_change_parse(const char *name, int *change) {
+  for (int i = 0; i < HLS_PAT_CHANGE_COUNT; i++)
+    if (strcmp(name, change_names[i]) == 0) {
+      *change = i;
+      return 0;
+    }
+  return HLS_EINVAL;
 }
 
 void hls_pat_params_default(struct hls_pat_params *p) {
   *p = (struct hls_pat_params){
-      .window_weeks = 8,
+      .fdr = 0.01,
+      .keep_p = 0.05,
+      .end_weeks = 3,
+      .baseline_weeks = 26,
+      .min_baseline_weeks = 8,
+      .reference_weeks = 52,
+      .min_reference = 13,
+      .max_scan_places = 64,
+      .spread_weeks = 4,
+      .spread_history_weeks = 13,
       .spread_min_places = 3,
-      .ears_baseline = 7,
-      .ears_guard = 2,
-      .ears_threshold = 3.0,
-      .ears_min_sigma = 0.5,
-      .ears_min_count = 3,
-      .ears_min_places = 2,
-      .cusum_ref_weeks = 26,
-      .cusum_min_ref = 13,
-      .cusum_k = 1.0,
-      .cusum_h = 5.0,
-      .cusum_winsor = 2.0,
-      .cusum_min_mean = 0.5,
-      .cusum_min_places = 2,
+      .emerging_weeks = 3,
+      .emerging_min_places = 2,
+      .rising_weeks = 8,
+      .rising_min_places = 3,
+      .together_weeks = 8,
       .together_min_count = 3,
       .together_min_places = 3,
-      .together_min_g2 = 3.84,
-      .together_min_npmi = 0.4,
+      .cross_weeks = 4,
       .cross_min_scales = 2,
       .cross_min_places = 2,
   };
@@ -83,27 +90,27 @@ void hls_pat_params_default(struct hls_pat_params *p) {
   } while (0)
 
 int hls_pat_params_check(const struct hls_pat_params *p, struct hls_why *why) {
-  CHECK_RANGE(window_weeks, 1, 104);
+  CHECK_RANGE(fdr, 1e-9, 0.5);
+  CHECK_RANGE(keep_p, p->fdr, 0.5);
+  CHECK_RANGE(end_weeks, 1, 52);
+  CHECK_RANGE(baseline_weeks, 4, 260);
+  CHECK_RANGE(min_baseline_weeks, 2, p->baseline_weeks);
+  CHECK_RANGE(reference_weeks, 8, 520);
+  CHECK_RANGE(min_reference, 4, p->reference_weeks);
+  CHECK_RANGE(max_scan_places, 1, 4096);
+  CHECK_RANGE(spread_weeks, 1, 52);
+  CHECK_RANGE(spread_history_weeks, 1, 260);
   CHECK_RANGE(spread_min_places, 1, 1000000);
-  CHECK_RANGE(ears_baseline, 2, 104);
-  CHECK_RANGE(ears_guard, 0, 52);
-  CHECK_RANGE(ears_threshold, 0.0, 100.0);
-  CHECK_RANGE(ears_min_sigma, 0.01, 1e6);
-  CHECK_RANGE(ears_min_count, 1, 1000000000);
-  CHECK_RANGE(ears_min_places, 1, 1000000);
-  CHECK_RANGE(cusum_ref_weeks, 2, 520);
-  CHECK_RANGE(cusum_min_ref, 2, p->cusum_ref_weeks);
-  CHECK_RANGE(cusum_k, 0.0, 100.0);
-  CHECK_RANGE(cusum_h, 0.01, 1000.0);
-  CHECK_RANGE(cusum_winsor, 0.01, 1000.0);
-  CHECK_RANGE(cusum_min_mean, 0.01, 1e6);
-  CHECK_RANGE(cusum_min_places, 1, 1000000);
+  CHECK_RANGE(emerging_weeks, 1, 26);
+  CHECK_RANGE(emerging_min_places, 1, p->max_scan_places);
+  CHECK_RANGE(rising_weeks, 2, 104);
+  CHECK_RANGE(rising_min_places, 1, 1000000);
+  CHECK_RANGE(together_weeks, 1, 104);
   CHECK_RANGE(together_min_count, 1, 1000000000);
   CHECK_RANGE(together_min_places, 1, 1000000);
-  CHECK_RANGE(together_min_g2, 0.0, 1e9);
-  CHECK_RANGE(together_min_npmi, -1.0, 1.0);
+  CHECK_RANGE(cross_weeks, 1, 52);
   CHECK_RANGE(cross_min_scales, 2, HLS_SCALE_COUNT);
-  CHECK_RANGE(cross_min_places, 1, 1000000);
+  CHECK_RANGE(cross_min_places, 1, p->max_scan_places);
   return 0;
 }
 
@@ -126,9 +133,15 @@ static int32_t floor_div(int32_t a, int32_t b) { return a >= 0 ? a / b : -((-a +
 
 /* --- state ------------------------------------------------------------------------------ */
 
+/* A theme's cells of one digest, folded: the interval of the true count,
+ * and the count each scale is expected to hold with every withheld or
+ * rounded cell taken at the middle of its interval (mw: the part of it
+ * from withheld cells). */
 struct cell {
   uint32_t theme;
   uint32_t lo, hi;
+  float ms[HLS_SCALE_COUNT];
+  float mw;
   uint8_t scales;
   bool withheld;
 };
@@ -137,6 +150,8 @@ struct cref { /* a place's cell of one theme in one week */
   uint32_t place;
   uint32_t lo, hi;
   uint64_t seq;
+  float ms[HLS_SCALE_COUNT];
+  float mw;
   uint8_t scales;
   bool withheld;
 };
@@ -173,7 +188,17 @@ struct theme {
   struct pat **pats; /* its single-theme patterns */
   size_t n_pats, cap_pats;
   bool dirty;
-  bool open_rise; /* its CUSUM was above 0 at the last week held */
+  /* Its tests' p-values for the weeks held (gmin..gmax), unit by unit
+   * (spread, emerging, cross-scale, then rising in region 1, 2, ...);
+   * NAN where a unit was not tested. Read by the weekly FDR. */
+  float *pv;
+  size_t pv_units, pv_len;
+  float *sc1, *sc2;  /* [week][unit]: the statistic and its expectation */
+  uint8_t *back;     /* [week][unit]: weeks its test looked back, less one */
+  uint32_t **mem;    /* [week][unit]: its places (count first) when p <= keep_p */
+  float *tv;         /* [week][column]: scans' values, regions' z, for calibration */
+  size_t tv_cols;
+  int32_t test_from; /* tests from this week on need computing; INT32_MAX: none */
   UT_hash_handle hh;
 };
 
@@ -199,12 +224,22 @@ struct dseq { /* a digest's (place, seq) -> its week, for erasure */
   UT_hash_handle hh;
 };
 
+/* A pair of themes whose test in a window kept evidence (p <= keep_p). */
+struct pfound {
+  uint32_t a, b;
+  double p, o, e;
+  uint32_t *places; /* its places with more place-weeks of both than expected */
+  size_t n_places;
+};
+
 struct window {
   int32_t k;
   struct unit **units;
   size_t n, cap;
-  struct pat **pats; /* its together patterns */
-  size_t n_pats, cap_pats;
+  float *tests; /* the p-values of its pairs tested, for the weekly FDR */
+  size_t n_tests, cap_tests;
+  struct pfound *found; /* its pairs that kept evidence */
+  size_t n_found, cap_found;
   bool dirty;
   UT_hash_handle hh;
 };
@@ -216,6 +251,9 @@ struct place {
   char region[HLS_REGION_MAX + 1];
   uint32_t version; /* bumped by every rename */
   size_t facts;     /* digest weeks and stories ever given */
+  uint32_t region_ix; /* into hls_patterns.regions; 0: none */
+  bool has_week;
+  int32_t first_week; /* its first digest's week: its history starts there */
   UT_hash_handle hh;
 };
 
@@ -247,10 +285,22 @@ struct hls_patterns {
   struct window **dirty_windows;
   size_t n_dirty_windows, cap_dirty_windows;
   uint32_t gen;
+  struct pat **tpats; /* together patterns */
+  size_t n_tpats, cap_tpats;
+  bool together_dirty;
+  struct tcomp *tc;
+  char **regions; /* regions[0] = "": places without one */
+  size_t n_regions;
+  /* The weekly FDR: each week's largest p-value that is a discovery
+   * (0: none), gmin..gmax. */
+  double *cutoff;
+  size_t n_cutoff;
+  int32_t cutoff_gmin;
   /* scratch */
   uint32_t *mark; /* per place: stamp */
   uint32_t stamp;
   uint32_t *scratch_places;
+  uint32_t *slot_of; /* per place: its slot in the theme being computed */
 };
 
 static bool grow(void **arr, size_t *cap, size_t need, size_t size) {
@@ -277,9 +327,21 @@ int hls_patterns_new(struct hls_patterns **out, const struct hls_pat_params *par
   struct hls_patterns *pt = calloc(1, sizeof *pt);
   if (pt == NULL) return hls_why_set(why, HLS_ENOMEM, "patterns: out of memory");
   pt->prm = *params;
+  pt->regions = malloc(sizeof *pt->regions);
+  if (pt->regions == NULL || (pt->regions[0] = strdup("")) == NULL) {
+    free(pt->regions);
+    free(pt);
+    return hls_why_set(why, HLS_ENOMEM, "patterns: out of memory");
+  }
+  pt->n_regions = 1;
   *out = pt;
   return 0;
 }
+
+struct tcomp;
+static void tcomp_free(struct tcomp *c);
+struct theme;
+static void theme_tests_free(struct theme *t);
 
 static void pat_free(struct pat *p) {
   if (p == NULL) return;
@@ -314,7 +376,9 @@ void hls_patterns_free(struct hls_patterns *pt) {
   HASH_ITER(hh, pt->windows, w, wtmp) {
     HASH_DEL(pt->windows, w);
     free(w->units);
-    free(w->pats);
+    free(w->tests);
+    for (size_t i = 0; i < w->n_found; i++) free(w->found[i].places);
+    free(w->found);
     free(w);
   }
   HASH_CLEAR(hh, pt->themes_by_key);
@@ -328,6 +392,7 @@ void hls_patterns_free(struct hls_patterns *pt) {
     }
     free(t->stories);
     free(t->pats);
+    theme_tests_free(t);
     free(t);
   }
   free(pt->themes);
@@ -338,6 +403,12 @@ void hls_patterns_free(struct hls_patterns *pt) {
   free(pt->dirty_windows);
   free(pt->mark);
   free(pt->scratch_places);
+  free(pt->slot_of);
+  free(pt->tpats);
+  tcomp_free(pt->tc);
+  for (size_t i = 0; i < pt->n_regions; i++) free(pt->regions[i]);
+  free(pt->regions);
+  free(pt->cutoff);
   free(pt);
 }
 
@@ -355,6 +426,9 @@ static struct place *place_get(struct hls_patterns *pt, const uint8_t origin[HLS
   uint32_t *sp = realloc(pt->scratch_places, (pt->n_places + 1) * sizeof *sp);
   if (sp == NULL) return NULL;
   pt->scratch_places = sp;
+  uint32_t *so = realloc(pt->slot_of, (pt->n_places + 1) * sizeof *so);
+  if (so == NULL) return NULL;
+  pt->slot_of = so;
   p = calloc(1, sizeof *p);
   if (p == NULL) return NULL;
   memcpy(p->origin, origin, HLS_KEY_BYTES);
@@ -387,6 +461,7 @@ static struct theme *theme_get(struct hls_patterns *pt, const char *name, int ki
   memcpy(t->key, key, (size_t)len + 1);
   t->name = t->key + 2;
   t->kind = kind;
+  t->test_from = INT32_MIN;
   t->ix = (uint32_t)pt->n_themes;
   oom_flag = false;
   HASH_ADD(hh, pt->themes_by_key, key, (size_t)len, t);
@@ -398,7 +473,9 @@ static struct theme *theme_get(struct hls_patterns *pt, const char *name, int ki
   return t;
 }
 
-static bool mark_theme(struct hls_patterns *pt, struct theme *t) {
+/* Theme t's patterns need recomputing (their stories, names, or a week's
+ * FDR cutoff changed); its tests do not. */
+static bool mark_theme_episodes(struct hls_patterns *pt, struct theme *t) {
   if (t->dirty) return true;
   if (!GROW(pt->dirty_themes, pt->cap_dirty_themes, pt->n_dirty_themes + 1)) return false;
   t->dirty = true;
@@ -406,14 +483,29 @@ static bool mark_theme(struct hls_patterns *pt, struct theme *t) {
   return true;
 }
 
+/* Theme t's tests from week on need computing (its data there changed). */
+static bool mark_theme_at(struct hls_patterns *pt, struct theme *t, int32_t week) {
+  if (week < t->test_from) t->test_from = week;
+  return mark_theme_episodes(pt, t);
+}
+
+/* All of theme t's tests need computing. */
+static bool mark_theme(struct hls_patterns *pt, struct theme *t) { return mark_theme_at(pt, t, INT32_MIN); }
+
 static bool mark_all_themes(struct hls_patterns *pt) {
   for (size_t i = 0; i < pt->n_themes; i++)
     if (!mark_theme(pt, pt->themes[i])) return false;
   return true;
 }
 
+static bool mark_all_themes_at(struct hls_patterns *pt, int32_t week) {
+  for (size_t i = 0; i < pt->n_themes; i++)
+    if (!mark_theme_at(pt, pt->themes[i], week)) return false;
+  return true;
+}
+
 static struct window *window_get(struct hls_patterns *pt, int32_t week) {
-  int32_t k = floor_div(week, pt->prm.window_weeks);
+  int32_t k = floor_div(week, pt->prm.together_weeks);
   struct window *w;
   HASH_FIND(hh, pt->windows, &k, sizeof k, w);
   if (w != NULL) return w;
@@ -439,7 +531,7 @@ static bool mark_window(struct hls_patterns *pt, struct window *w) {
 
 /* Together patterns count the stories of their window. */
 static bool mark_window_of(struct hls_patterns *pt, int32_t week) {
-  int32_t k = floor_div(week, pt->prm.window_weeks);
+  int32_t k = floor_div(week, pt->prm.together_weeks);
   struct window *w;
   HASH_FIND(hh, pt->windows, &k, sizeof k, w);
   return w == NULL || mark_window(pt, w);
@@ -450,15 +542,30 @@ int hls_patterns_place(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
   struct place *p = place_get(pt, origin);
   if (p == NULL) return HLS_ENOMEM;
   if (strcmp(p->name, name) == 0 && strcmp(p->region, region) == 0) return 0;
+  uint32_t rix = 0;
+  if (region[0] != '\0') {
+    while (rix < pt->n_regions && strcmp(pt->regions[rix], region) != 0) rix++;
+    if (rix == pt->n_regions) {
+      char **rs = realloc(pt->regions, (pt->n_regions + 1) * sizeof *rs);
+      if (rs == NULL) return HLS_ENOMEM;
+      pt->regions = rs;
+      if ((rs[rix] = strdup(region)) == NULL) return HLS_ENOMEM;
+      pt->n_regions++;
+    }
+  }
   snprintf(p->name, sizeof p->name, "%s", name);
   snprintf(p->region, sizeof p->region, "%s", region);
+  bool moved = p->region_ix != rix;
+  p->region_ix = rix;
   p->version++;
   /* A place named before any of its facts (its profile is seq 1) is in no
    * pattern yet: nothing to recompute. */
   if (p->facts == 0) return 0;
-  /* Names are not part of the computation, but patterns name their places:
-   * recompute those the place is in (its cells' themes and windows, its
-   * stories' themes), so the change reaches the feeds. */
+  /* Regions are part of the computation (rising); names are not, but
+   * patterns name their places: recompute those the place is in (its
+   * cells' themes and windows, its stories' themes), so the change reaches
+   * the feeds. */
+  (void)moved;
   for (struct unit *u = pt->units; u != NULL; u = u->hh.next) {
     if (u->place != p->ix || u->n == 0) continue;
     for (size_t i = 0; i < u->n; i++)
@@ -469,7 +576,7 @@ int hls_patterns_place(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
   for (struct story *s = pt->stories; s != NULL; s = s->hh.next) {
     if (s->key.place != p->ix) continue;
     for (size_t i = 0; i < s->n_themes; i++)
-      if (!mark_theme(pt, pt->themes[s->themes[i]])) return HLS_ENOMEM;
+      if (!mark_theme_episodes(pt, pt->themes[s->themes[i]])) return HLS_ENOMEM;
     if (!mark_window_of(pt, s->week)) return HLS_ENOMEM;
   }
   return 0;
@@ -490,15 +597,11 @@ static bool week_seen(struct hls_patterns *pt, int32_t week) {
     if (week > pt->gmax) pt->gmax = week;
     return mark_all_themes(pt);
   }
-  /* Later weeks: a theme with nothing in them gets zero counts there. Zero
-   * weeks raise no emerging alarm (ears_min_count >= 1) and close no
-   * pattern differently, and rising can change only where a CUSUM
-   * excursion was still open at the old last week (its alarm can go on).
-   * Themes with cells in the new week are marked by them. */
+  /* Later weeks: every theme is tested in them (a pattern may end, the
+   * week's FDR takes every test). */
+  int32_t was = pt->gmax;
   pt->gmax = week;
-  for (size_t i = 0; i < pt->n_themes; i++)
-    if (pt->themes[i]->open_rise && !mark_theme(pt, pt->themes[i])) return false;
-  return true;
+  return mark_all_themes_at(pt, was + 1);
 }
 
 static struct bucket *bucket_get(struct theme *t, int32_t week, bool create) {
@@ -535,7 +638,7 @@ static void unit_refs_remove(struct hls_patterns *pt, const struct unit *u, size
         free(b);
       }
     }
-    (void)mark_theme(pt, t);
+    (void)mark_theme_at(pt, t, u->week);
   }
 }
 
@@ -570,7 +673,7 @@ static bool unit_link(struct hls_patterns *pt, struct unit *u) {
     const struct cell *c = &u->cells[i];
     struct theme *t = pt->themes[c->theme];
     struct bucket *b = bucket_get(t, u->week, true);
-    if (b == NULL || !GROW(b->refs, b->cap, b->n + 1) || !mark_theme(pt, t)) {
+    if (b == NULL || !GROW(b->refs, b->cap, b->n + 1) || !mark_theme_at(pt, t, u->week)) {
       if (b != NULL && b->n == 0) {
         HASH_DEL(t->weeks, b);
         free(b->refs);
@@ -582,8 +685,10 @@ static bool unit_link(struct hls_patterns *pt, struct unit *u) {
       u->n = 0;
       return false;
     }
-    b->refs[b->n++] = (struct cref){.place = u->place, .lo = c->lo, .hi = c->hi, .seq = u->seq,
-                                    .scales = c->scales, .withheld = c->withheld};
+    b->refs[b->n] = (struct cref){.place = u->place, .lo = c->lo, .hi = c->hi, .seq = u->seq, .mw = c->mw,
+                                  .scales = c->scales, .withheld = c->withheld};
+    memcpy(b->refs[b->n].ms, c->ms, sizeof c->ms);
+    b->n++;
   }
   struct window *w = window_get(pt, u->week);
   if (w == NULL || !GROW(w->units, w->cap, w->n + 1)) {
@@ -665,13 +770,22 @@ int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BY
     if (j == n) cells[n++] = (struct cell){.theme = t->ix};
     cells[j].lo = sat_add32(cells[j].lo, lo);
     cells[j].hi = sat_add32(cells[j].hi, hi);
+    /* The middle of the interval: a withheld cell is equally likely any
+     * of 1..t-1, a rounded one any value that rounds to it. */
+    float mid = (float)(((double)lo + (double)hi) / 2.0);
+    int sc = c->scale >= 0 && c->scale < HLS_SCALE_COUNT ? (int)c->scale : HLS_SCALE_PERSON;
+    cells[j].ms[sc] += mid;
+    if (c->withheld) cells[j].mw += mid;
     if (c->scale >= 0 && c->scale < HLS_SCALE_COUNT) cells[j].scales |= (uint8_t)(1u << c->scale);
     if (c->withheld) cells[j].withheld = true;
   }
   if (n > 1) qsort(cells, n, sizeof *cells, cell_cmp);
 
   struct dseq *ds = calloc(1, sizeof *ds);
-  if (ds == NULL || !week_seen(pt, week)) {
+  /* A place whose history starts earlier: every theme's tests of new
+   * places (spread) and baselines count it from there. */
+  bool earlier = pl->has_week && week < pl->first_week;
+  if (ds == NULL || !week_seen(pt, week) || (earlier && !mark_all_themes(pt))) {
     free(ds);
     free(cells);
     return HLS_ENOMEM;
@@ -696,6 +810,8 @@ int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BY
     }
     pt->n_digests++;
     pl->facts++;
+    if (!pl->has_week || week < pl->first_week) pl->first_week = week;
+    pl->has_week = true;
   } else {
     (void)unit_unlink(pt, u);
   }
@@ -726,7 +842,7 @@ static void story_unlink(struct hls_patterns *pt, struct story *s) {
         t->stories[j] = t->stories[--t->n_stories];
         break;
       }
-    (void)mark_theme(pt, t);
+    (void)mark_theme_episodes(pt, t);
   }
 }
 
@@ -752,7 +868,7 @@ int hls_patterns_story(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
   snprintf(s->title, sizeof s->title, "%s", st->title);
   for (size_t i = 0; i < st->n_themes && i < HLS_THEMES_PER_RECORD; i++) {
     struct theme *t = theme_get(pt, st->themes[i].slug, (int)st->themes[i].kind);
-    if (t == NULL || !GROW(t->stories, t->cap_stories, t->n_stories + 1) || !mark_theme(pt, t)) {
+    if (t == NULL || !GROW(t->stories, t->cap_stories, t->n_stories + 1) || !mark_theme_episodes(pt, t)) {
       s->n_themes = i;
       story_unlink(pt, s);
       free(s);
@@ -801,7 +917,9 @@ int hls_patterns_erase(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
   return 0;
 }
 
-bool hls_patterns_dirty(const struct hls_patterns *pt) { return pt->n_dirty_themes > 0 || pt->n_dirty_windows > 0; }
+bool hls_patterns_dirty(const struct hls_patterns *pt) {
+  return pt->n_dirty_themes > 0 || pt->n_dirty_windows > 0 || pt->together_dirty;
+}
 
 /* --- computing -------------------------------------------------------------------------- */
 
@@ -843,6 +961,8 @@ static void pat_id(struct hls_patterns *pt, struct hls_pattern *p) {
     const struct theme *t2 = pt->themes[p->theme2];
     crypto_generichash_update(&st, (const uint8_t *)t2->key, strlen(t2->key) + 1);
   }
+  if (p->region != NULL && p->region[0] != '\0')
+    crypto_generichash_update(&st, (const uint8_t *)p->region, strlen(p->region) + 1);
   uint8_t w[4] = {(uint8_t)((uint32_t)p->week_from >> 24), (uint8_t)((uint32_t)p->week_from >> 16),
                   (uint8_t)((uint32_t)p->week_from >> 8), (uint8_t)p->week_from};
   crypto_generichash_update(&st, w, sizeof w);
@@ -858,9 +978,9 @@ static void pat_fingerprint(const struct hls_patterns *pt, const struct hls_patt
   uint64_t versions = 0;
   for (size_t i = 0; i < p->n_places; i++)
     versions = versions * 0x100000001b3ull + ((uint64_t)p->places[i] << 32 | pt->places[p->places[i]]->version);
-  int64_t v[11] = {p->signal, p->week_from, p->week_to, llround(p->score * 1000.0), llround(p->score2 * 1000.0),
+  int64_t v[14] = {p->signal, p->week_from, p->week_to, llround(p->score * 1000.0), llround(p->score2 * 1000.0),
                    (int64_t)p->lo, (int64_t)p->hi, p->scales, (int64_t)p->n_places, (int64_t)p->n_stories,
-                   (int64_t)versions};
+                   (int64_t)versions, p->live, llround(p->strength * 1000.0), llround(p->expected * 10.0)};
   crypto_generichash_update(&st, (const uint8_t *)v, sizeof v);
   if (p->n_places) crypto_generichash_update(&st, (const uint8_t *)p->places, p->n_places * sizeof *p->places);
   crypto_generichash_final(&st, fp, 16);
@@ -890,7 +1010,32 @@ struct ctx_update {
   int rc;
 };
 
-/* Keep b's pattern as holding now: new or updated, owned by list. */
+/* Whether the sorted sets a and b differ by places joining (some of b not
+ * in a) and by places leaving (some of a not in b). */
+static void set_diff(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, bool *joined, bool *left) {
+  size_t i = 0, j = 0;
+  *joined = *left = false;
+  while (i < na || j < nb) {
+    if (j == nb || (i < na && a[i] < b[j])) *left = true, i++;
+    else if (i == na || b[j] < a[i]) *joined = true, j++;
+    else i++, j++;
+  }
+}
+
+/* The change from the pattern as it held (was) to now (patterns.h). */
+static int change_of(const struct hls_pattern *was, const struct hls_pattern *now) {
+  if (was->live && !now->live) return HLS_PAT_ENDED;
+  bool joined, left;
+  set_diff(was->places, was->n_places, now->places, now->n_places, &joined, &left);
+  if (joined) return HLS_PAT_JOINED;
+  if (left) return HLS_PAT_LEFT;
+  double a = floor(was->strength), b = floor(now->strength);
+  if (b > a) return HLS_PAT_GREW;
+  if (b < a) return HLS_PAT_SHRANK;
+  return HLS_PAT_UPDATED;
+}
+
+/* Keep b's pattern as holding now: new or changed, owned by list. */
 static int emit(struct hls_patterns *pt, struct build *b, struct pat ***list, size_t *n_list, size_t *cap_list,
                 struct ctx_update *cu) {
   struct hls_pattern *np = &b->p;
@@ -913,7 +1058,7 @@ static int emit(struct hls_patterns *pt, struct build *b, struct pat ***list, si
       p->gen = pt->gen;
       return 0;
     }
-    change = HLS_PAT_UPDATED;
+    change = change_of(&p->p, np);
   }
   /* Report before taking the change: one the callback refuses is not
    * taken, and the next update reports it again. */
@@ -969,182 +1114,763 @@ static int sweep(struct hls_patterns *pt, struct pat **list, size_t *n_list, str
   return 0;
 }
 
-struct series {
-  size_t len;
-  uint64_t *lo, *hi;
-  uint32_t *np;
-  uint8_t *sc;
-};
-
 static void build_init(struct build *b, int signal, uint32_t theme) {
   memset(b, 0, sizeof *b);
   b->p.signal = signal;
   b->p.theme = theme;
   b->p.theme2 = HLS_PAT_NONE;
+  b->p.region = "";
 }
 
-/* Add theme t's cells of weeks [from, to] to b: places, scales, counts. */
-static void gather(struct hls_patterns *pt, struct theme *t, struct build *b, int32_t from, int32_t to) {
+/* Add theme t's cells of weeks [from, to] at the places marked in b to
+ * its counts. */
+static void gather_counts(struct hls_patterns *pt, struct theme *t, struct build *b, int32_t from, int32_t to) {
   for (int32_t w = from; w <= to; w++) {
     struct bucket *bk = bucket_get(t, w, false);
     if (bk == NULL) continue;
     for (size_t i = 0; i < bk->n; i++) {
-      place_add(pt, b, bk->refs[i].place);
-      b->p.lo += bk->refs[i].lo;
-      b->p.hi += bk->refs[i].hi;
-      b->p.scales |= bk->refs[i].scales;
+      const struct cref *c = &bk->refs[i];
+      if (pt->mark[c->place] != pt->stamp) continue;
+      b->p.lo += c->lo;
+      b->p.hi += c->hi;
+      for (int s = 0; s < HLS_SCALE_COUNT; s++) b->p.expected += c->ms[s];
+      b->p.withheld += c->mw;
+      b->p.scales |= c->scales;
     }
   }
 }
 
-static int theme_windows(struct hls_patterns *pt, struct theme *t, struct ctx_update *cu) {
-  const struct hls_pat_params *prm = &pt->prm;
-  int32_t W = prm->window_weeks;
-  for (int32_t k = floor_div(pt->gmin, W); k <= floor_div(pt->gmax, W); k++) {
-    struct build b;
-    build_init(&b, HLS_PAT_SPREAD, t->ix);
-    places_begin(pt, &b);
-    gather(pt, t, &b, k * W, k * W + W - 1);
-    if (b.n_places == 0) continue;
-    b.p.week_from = k * W;
-    b.p.week_to = k * W + W - 1;
-    if (b.n_places >= (size_t)prm->spread_min_places) {
-      b.p.score = (double)b.n_places;
-      if (emit(pt, &b, &t->pats, &t->n_pats, &t->cap_pats, cu) != 0) return HLS_ENOMEM;
+/* --- statistics ------------------------------------------------------------------------- */
+
+/* The regularised lower incomplete gamma function P(a, x) (series below
+ * a + 1, continued fraction above: Numerical Recipes 6.2). */
+static double gamma_p(double a, double x) {
+  if (x <= 0) return 0;
+  double lg = a * log(x) - x - lgamma(a);
+  if (x < a + 1) {
+    double ap = a, sum = 1 / a, del = sum;
+    for (int n = 0; n < 10000; n++) {
+      ap += 1;
+      del *= x / ap;
+      sum += del;
+      if (fabs(del) < fabs(sum) * 1e-15) break;
     }
-    int scales = __builtin_popcount(b.p.scales);
-    if (scales >= prm->cross_min_scales && b.n_places >= (size_t)prm->cross_min_places) {
-      b.p.signal = HLS_PAT_CROSS_SCALE;
-      b.p.score = scales;
-      if (emit(pt, &b, &t->pats, &t->n_pats, &t->cap_pats, cu) != 0) return HLS_ENOMEM;
+    double r = sum * exp(lg);
+    return r > 1 ? 1 : r;
+  }
+  double b = x + 1 - a, c = 1e300, d = 1 / b, h = d;
+  for (int i = 1; i < 10000; i++) {
+    double an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (fabs(d) < 1e-300) d = 1e-300;
+    c = b + an / c;
+    if (fabs(c) < 1e-300) c = 1e-300;
+    d = 1 / d;
+    double del = d * c;
+    h *= del;
+    if (fabs(del - 1) < 1e-15) break;
+  }
+  double q = exp(lg) * h;
+  return q >= 1 ? 0 : 1 - q;
+}
+
+/* P(X >= k) for X ~ Poisson(mu). */
+static double poisson_sf(double k, double mu) {
+  if (k <= 0) return 1;
+  if (mu <= 0) return 0;
+  return gamma_p(k, mu);
+}
+
+/* P(Z >= z), Z standard normal. */
+static double normal_sf(double z) { return 0.5 * erfc(z / 1.4142135623730951); }
+
+/* P(T >= x) for T Gumbel with this mean and sd (the extreme-value law of
+ * a maximum; its scale from the sd: sd * sqrt(6) / pi). */
+static double gumbel_sf(double x, double mean, double sd) {
+  double beta = sd * 0.7796968012336761;
+  double mu = mean - 0.5772156649015329 * beta;
+  return -expm1(-exp(-(x - mu) / beta));
+}
+
+#define P_FLOOR 1e-300
+
+static double strength_of(double p) { return p < P_FLOOR ? 300.0 : -log10(p); }
+
+/* --- one theme's tests ------------------------------------------------------------------- */
+
+/* Series of a theme: the total and each scale. */
+#define NSER (1 + HLS_SCALE_COUNT)
+
+/* The units a theme is tested in: spread, emerging, cross-scale, then
+ * rising in each region (region 0, none, is not tested). */
+enum { U_SPREAD = 0, U_EMERGING = 1, U_CROSS = 2, U_RISING = 3 };
+
+struct zent {
+  double z;
+  uint32_t slot;
+};
+
+/* Scratch for computing one theme's tests, kept between themes. Rows are
+ * slots (the places that reported the theme), columns the week indexes
+ * lo..L-1 (gmin = 0) as prefix sums (one more column). */
+struct tcomp {
+  size_t n, span, cap_rows, cap_span, cap_n, cap_regions, cap_member;
+  int32_t lo;
+  double *P[NSER];   /* prefix sums of a place's weekly value: total, each scale */
+  double *Q0;        /* and of the total's square */
+  int32_t *NZ[NSER]; /* prefix count of weeks with a value */
+  uint32_t *place;   /* [n] */
+  int32_t *first;    /* [n]: its history's first week index */
+  int32_t *first_report; /* [n]: the first week index it reported the theme */
+  uint32_t *region;  /* [n] */
+  double *NP, *NQ;   /* national prefix sums of cells and squares */
+  double *act;       /* prefix sum of places whose history had started */
+  double *elig;      /* prefix sum of places at risk of taking the theme up (spread) */
+  double *adopt;     /* prefix sum of places taking it up */
+  double *RP;        /* [regions * (span+1)]: prefix sums of a region's weekly total */
+  uint32_t *rplaces; /* [regions] */
+  struct zent *zv;   /* [n] scan scratch */
+  uint32_t *seen;    /* [n] candidates of a week, by stamp */
+  uint32_t seen_stamp;
+};
+
+static void tcomp_free(struct tcomp *c) {
+  if (c == NULL) return;
+  for (int s = 0; s < NSER; s++) free(c->P[s]), free(c->NZ[s]);
+  free(c->Q0);
+  free(c->place), free(c->first), free(c->first_report), free(c->region);
+  free(c->NP), free(c->NQ), free(c->act), free(c->elig), free(c->adopt);
+  free(c->RP), free(c->rplaces), free(c->zv), free(c->seen);
+  free(c);
+}
+
+#define REALLOC(ptr, count)                                                                   \
+  do {                                                                                      \
+    size_t n_ = (count);                                                                    \
+    void *np_ = realloc((ptr), (n_ ? n_ : 1) * sizeof *(ptr));                              \
+    if (np_ == NULL) return HLS_ENOMEM;                                                     \
+    (ptr) = np_;                                                                            \
+  } while (0)
+
+static int tcomp_size(struct tcomp *c, size_t n, size_t span, size_t regions) {
+  size_t cells = n * (span + 1);
+  if (cells > c->cap_rows) {
+    for (int s = 0; s < NSER; s++) {
+      REALLOC(c->P[s], cells);
+      REALLOC(c->NZ[s], cells);
     }
+    REALLOC(c->Q0, cells);
+    c->cap_rows = cells;
+  }
+  if (n > c->cap_n) {
+    REALLOC(c->place, n);
+    REALLOC(c->first, n);
+    REALLOC(c->first_report, n);
+    REALLOC(c->region, n);
+    REALLOC(c->zv, n);
+    REALLOC(c->seen, n);
+    memset(c->seen, 0, n * sizeof *c->seen);
+    c->seen_stamp = 0;
+    c->cap_n = n;
+  }
+  if (span > c->cap_span || regions > c->cap_regions) {
+    size_t l = span > c->cap_span ? span : c->cap_span, r = regions > c->cap_regions ? regions : c->cap_regions;
+    REALLOC(c->NP, l + 1);
+    REALLOC(c->NQ, l + 1);
+    REALLOC(c->act, l + 1);
+    REALLOC(c->elig, l + 1);
+    REALLOC(c->adopt, l + 1);
+    REALLOC(c->RP, r * (l + 1));
+    REALLOC(c->rplaces, r);
+    c->cap_span = l;
+    c->cap_regions = r;
+  }
+  c->n = n;
+  c->span = span;
+  return 0;
+}
+
+/* A place's surprise in weeks [i-R+1, i] of one series against its own
+ * baseline (the baseline_weeks before, from its history's start, at
+ * least min_baseline_weeks): the signed root of the Poisson deviance of
+ * the window's total against R times the baseline's weekly mean, both in
+ * units of one cell's size (quasi-Poisson: phi, the larger of
+ * E[x^2]/E[x] and the baseline's variance over its mean, so that a
+ * withheld cell counted at the middle of its interval, or a busy week,
+ * is not taken for many records). The mean is shrunk toward the theme's
+ * (prior_mu, two weeks' worth), and is at least half a cell over the
+ * baseline: a place that never reported the theme is not infinitely
+ * surprised by one cell. Near N(0, 1) under no change, even for small
+ * counts. False if the place cannot be tested: its baseline is too short
+ * or it reported in fewer than min_nz of those weeks. */
+static bool place_z(const struct hls_pat_params *prm, const double *P, const double *Q, const int32_t *NZ,
+                    int32_t lo, int32_t first, int32_t i, int32_t R, int32_t min_nz, double prior_mu,
+                    double prior_ratio, double *z) {
+  int32_t r0 = i - R + 1;
+  if (first < lo) first = lo;
+  if (r0 < first || r0 < 1) return false;
+  int32_t b1 = r0 - 1, b0 = r0 - prm->baseline_weeks;
+  if (b0 < first) b0 = first;
+  int32_t nb = b1 - b0 + 1;
+  if (nb < prm->min_baseline_weeks || NZ[b1 + 1 - lo] - NZ[b0 - lo] < min_nz) return false;
+  double S = P[b1 + 1 - lo] - P[b0 - lo], SQ = Q != NULL ? Q[b1 + 1 - lo] - Q[b0 - lo] : 0;
+  const double k = 2.0;
+  double mu = (S + k * prior_mu) / (nb + k);
+  double phi = Q != NULL && S > 0 ? SQ / S : prior_ratio;
+  if (!(phi > 0)) phi = 1;
+  if (Q != NULL && nb > 1 && mu > 0) {
+    double var = (SQ - S * S / nb) / (nb - 1);
+    if (var / mu > phi) phi = var / mu;
+  }
+  double floor_mu = 0.5 * phi / (nb + k);
+  if (mu < floor_mu) mu = floor_mu;
+  double x = (P[i + 1 - lo] - P[r0 - lo]) / phi, e = R * mu / phi;
+  if (!(e > 0)) return false;
+  double dev = x > 0 ? 2 * (x * log(x / e) - (x - e)) : 2 * e;
+  if (dev < 0) dev = 0;
+  *z = x >= e ? sqrt(dev) : -sqrt(dev);
+  return true;
+}
+
+static int zent_cmp(const void *a, const void *b) {
+  const struct zent *x = a, *y = b;
+  if (x->z != y->z) return (x->z < y->z) - (x->z > y->z);
+  return (x->slot > y->slot) - (x->slot < y->slot);
+}
+
+/* The scan over places: the largest sum of the k highest z's over sqrt(k),
+ * k in kmin..kmax (0 if fewer than kmin are positive); *kstar its k. zv
+ * is left sorted, highest first. */
+static double scan(struct zent *zv, size_t m, int kmin, int kmax, size_t *kstar) {
+  *kstar = 0;
+  if (m < (size_t)kmin) return 0;
+  qsort(zv, m, sizeof *zv, zent_cmp);
+  double sum = 0, best = 0;
+  for (size_t k = 1; k <= m && k <= (size_t)kmax; k++) {
+    sum += zv[k - 1].z;
+    if (k < (size_t)kmin) continue;
+    double v = sum / sqrt((double)k);
+    if (v > best) best = v, *kstar = k;
+  }
+  return best;
+}
+
+/* An episode of one unit being followed week by week. */
+struct episode {
+  bool open;
+  int32_t from, last_ev; /* week indexes */
+  double pmin, p_now, score, score2;
+  uint32_t *places; /* its places so far (engine place numbers), sorted */
+  size_t n_places, cap_places;
+};
+
+/* The stored result of unit u's test in week i of theme t. */
+#define TV(t, i, u) ((size_t)(i) * (t)->pv_units + (size_t)(u))
+
+/* The mean and sd of a statistic's own values (column k of t->tv) over
+ * the reference weeks [i-R-reference_weeks+1, i-R]; false if fewer than
+ * min_reference of them. rms: the root mean square instead of the sd. */
+static bool reference(const struct hls_pat_params *prm, const struct theme *t, size_t k, int32_t i, int32_t R,
+                      double *mean, double *sd, double *rms) {
+  int32_t e = i - R, b = e - prm->reference_weeks + 1;
+  if (b < 0) b = 0;
+  double S = 0, SQ = 0;
+  int32_t n = 0;
+  for (int32_t j = b; j <= e; j++) {
+    float v = t->tv[(size_t)j * t->tv_cols + k];
+    if (isnan(v)) continue;
+    S += v;
+    SQ += (double)v * v;
+    n++;
+  }
+  if (n < prm->min_reference) return false;
+  *mean = S / n;
+  double var = n > 1 ? (SQ - S * S / n) / (n - 1) : 0;
+  *sd = var > 0 ? sqrt(var) : 0;
+  *rms = sqrt(SQ / n);
+  return true;
+}
+
+/* The calibrated p-value of scan column k valued T at week i: against a
+ * Gumbel law fitted to its own values in the reference weeks (NAN: too
+ * few of them). */
+static double scan_p(const struct hls_pat_params *prm, const struct theme *t, size_t k, int32_t i, int32_t R,
+                     double T) {
+  double mean, sd, rms;
+  if (!reference(prm, t, k, i, R, &mean, &sd, &rms)) return NAN;
+  if (sd < 0.5) sd = 0.5;
+  if (T <= 0) return 1.0;
+  return gumbel_sf(T, mean, sd);
+}
+
+/* Candidates of week i over the last R weeks: the slots that reported the
+ * theme in those weeks (a place with nothing there has no excess). */
+static size_t candidates(struct hls_patterns *pt, struct theme *t, struct tcomp *c, int32_t i, int32_t R,
+                         uint32_t *out) {
+  if (++c->seen_stamp == 0) {
+    memset(c->seen, 0, c->n * sizeof *c->seen);
+    c->seen_stamp = 1;
+  }
+  size_t m = 0;
+  for (int32_t j = i - R + 1; j <= i; j++) {
+    if (j < 0) continue;
+    struct bucket *bk = bucket_get(t, pt->gmin + j, false);
+    if (bk == NULL) continue;
+    for (size_t r = 0; r < bk->n; r++) {
+      uint32_t s = pt->slot_of[bk->refs[r].place];
+      if (c->seen[s] == c->seen_stamp) continue;
+      c->seen[s] = c->seen_stamp;
+      out[m++] = s;
+    }
+  }
+  return m;
+}
+
+/* The theme's mean value per place-week in the baseline of a window
+ * [i-R+1, i] (over places whose history had started), and E[x^2]/E[x] of
+ * its cells there: the priors of place_z. */
+static void priors(const struct hls_pat_params *prm, const struct tcomp *c, int32_t i, int32_t R, double *mu,
+                   double *ratio) {
+  int32_t b1 = i - R, b0 = b1 - prm->baseline_weeks + 1;
+  if (b0 < c->lo) b0 = c->lo;
+  *mu = 0;
+  *ratio = 1;
+  if (b1 < b0) return;
+  double S = c->NP[b1 + 1 - c->lo] - c->NP[b0 - c->lo], SQ = c->NQ[b1 + 1 - c->lo] - c->NQ[b0 - c->lo];
+  double A = c->act[b1 + 1 - c->lo] - c->act[b0 - c->lo];
+  if (A > 0) *mu = S / A;
+  if (S > 0) *ratio = SQ / S;
+}
+
+/* Keep week i's members of unit u (slots -> places), when it has
+ * evidence. */
+static int keep_members(struct hls_patterns *pt, struct theme *t, const struct tcomp *c, int32_t i, size_t u,
+                        const uint32_t *slots, size_t n) {
+  uint32_t **m = &t->mem[TV(t, i, u)];
+  free(*m);
+  *m = NULL;
+  if (n == 0) return 0;
+  if ((*m = malloc((n + 1) * sizeof **m)) == NULL) return HLS_ENOMEM;
+  (*m)[0] = (uint32_t)n;
+  for (size_t k = 0; k < n; k++) (*m)[k + 1] = c->place[slots[k]];
+  (void)pt;
+  return 0;
+}
+
+static void theme_tests_free(struct theme *t) {
+  if (t->mem != NULL)
+    for (size_t k = 0; k < t->pv_len * t->pv_units; k++) free(t->mem[k]);
+  free(t->mem), free(t->pv), free(t->sc1), free(t->sc2), free(t->back), free(t->tv);
+  t->mem = NULL, t->pv = t->sc1 = t->sc2 = t->tv = NULL, t->back = NULL;
+  t->pv_len = t->pv_units = t->tv_cols = 0;
+}
+
+/* Size theme t's stored tests for L weeks of units; a change of units
+ * (a new region) starts them again. Returns the first week index that
+ * must be computed at least. */
+static int theme_tests_size(struct theme *t, size_t L, size_t units, int32_t *from) {
+  size_t cols = 3 + units - U_RISING;
+  if (t->pv_units != units || L < t->pv_len) {
+    theme_tests_free(t);
+    *from = 0;
+  }
+  size_t old = t->pv_len;
+  if (L != old || t->pv == NULL) {
+    size_t cells = L * units;
+    float *pv = realloc(t->pv, (cells ? cells : 1) * sizeof *pv);
+    if (pv == NULL) return HLS_ENOMEM;
+    t->pv = pv;
+    float *s1 = realloc(t->sc1, (cells ? cells : 1) * sizeof *s1);
+    if (s1 == NULL) return HLS_ENOMEM;
+    t->sc1 = s1;
+    float *s2 = realloc(t->sc2, (cells ? cells : 1) * sizeof *s2);
+    if (s2 == NULL) return HLS_ENOMEM;
+    t->sc2 = s2;
+    uint8_t *bk = realloc(t->back, (cells ? cells : 1) * sizeof *bk);
+    if (bk == NULL) return HLS_ENOMEM;
+    t->back = bk;
+    size_t tcells = L * cols;
+    float *tv = realloc(t->tv, (tcells > 0 ? tcells : 1) * sizeof *tv);
+    if (tv == NULL) return HLS_ENOMEM;
+    t->tv = tv;
+    uint32_t **mem = realloc(t->mem, (cells ? cells : 1) * sizeof *mem);
+    if (mem == NULL) return HLS_ENOMEM;
+    t->mem = mem;
+    for (size_t k = old * units; k < cells; k++) mem[k] = NULL, pv[k] = NAN;
+    for (size_t k = old * cols; k < L * cols; k++) tv[k] = NAN;
+    t->pv_len = L;
+    t->pv_units = units;
+    t->tv_cols = cols;
+    if (*from > (int32_t)old) *from = (int32_t)old;
   }
   return 0;
 }
 
-static int theme_emerging(struct hls_patterns *pt, struct theme *t, const struct series *s, struct ctx_update *cu) {
+/* Compute theme t's tests for week indexes [from, L): each unit's p-value,
+ * its statistic, and (when it has evidence) its places. */
+static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
   const struct hls_pat_params *prm = &pt->prm;
-  size_t B = (size_t)prm->ears_baseline, G = (size_t)prm->ears_guard;
+  if (!pt->have_weeks) {
+    theme_tests_free(t);
+    return 0;
+  }
+  if (pt->tc == NULL && (pt->tc = calloc(1, sizeof *pt->tc)) == NULL) return HLS_ENOMEM;
+  struct tcomp *c = pt->tc;
+  size_t L = (size_t)(pt->gmax - pt->gmin + 1), R_n = pt->n_regions, units = U_RISING + R_n;
+  if (from < 0) from = 0;
+  int rc = theme_tests_size(t, L, units, &from);
+  if (rc != 0) return rc;
+  if (from >= (int32_t)L) return 0;
+  int32_t Re = prm->emerging_weeks, Rc = prm->cross_weeks, Rs = prm->spread_weeks, Rr = prm->rising_weeks;
+  int32_t Rmax = Re > Rc ? Re : Rc;
+  if (Rs > Rmax) Rmax = Rs;
+  if (Rr > Rmax) Rmax = Rr;
+  /* the weeks the data are needed for: the baselines of the first week */
+  int32_t lo = from - Rmax - prm->baseline_weeks - 1;
+  if (lo < 0) lo = 0;
+  size_t span = L - (size_t)lo, W1 = span + 1;
+
+  /* Slots: the places that reported the theme, and when they first did. */
+  size_t n = 0;
+  if (++pt->stamp == 0) {
+    memset(pt->mark, 0, pt->n_places * sizeof *pt->mark);
+    pt->stamp = 1;
+  }
+  for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next)
+    for (size_t j = 0; j < bk->n; j++) {
+      uint32_t pl = bk->refs[j].place;
+      if (pt->mark[pl] == pt->stamp) continue;
+      pt->mark[pl] = pt->stamp;
+      pt->slot_of[pl] = (uint32_t)n;
+      pt->scratch_places[n++] = pl;
+    }
+  if ((rc = tcomp_size(c, n, span, R_n)) != 0) return rc;
+  c->lo = lo;
+  for (size_t s = 0; s < n; s++) {
+    const struct place *pl = pt->places[pt->scratch_places[s]];
+    c->place[s] = pl->ix;
+    int32_t f = pl->has_week ? pl->first_week - pt->gmin : 0;
+    c->first[s] = f < 0 ? 0 : f;
+    c->first_report[s] = INT32_MAX;
+    c->region[s] = pl->region_ix;
+  }
+  for (int sr = 0; sr < NSER; sr++) {
+    memset(c->P[sr], 0, n * W1 * sizeof *c->P[sr]);
+    memset(c->NZ[sr], 0, n * W1 * sizeof *c->NZ[sr]);
+  }
+  memset(c->Q0, 0, n * W1 * sizeof *c->Q0);
+  memset(c->NP, 0, W1 * sizeof *c->NP);
+  memset(c->NQ, 0, W1 * sizeof *c->NQ);
+  for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next) {
+    int32_t i = bk->week - pt->gmin;
+    for (size_t j = 0; j < bk->n; j++) {
+      const struct cref *r = &bk->refs[j];
+      uint32_t s = pt->slot_of[r->place];
+      if (i < c->first_report[s]) c->first_report[s] = i;
+      if (i < lo) continue;
+      size_t at = s * W1 + (size_t)(i - lo) + 1;
+      double tot = 0;
+      for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
+        double v = r->ms[sc];
+        tot += v;
+        if (v > 0) {
+          c->P[1 + sc][at] += v;
+          c->NZ[1 + sc][at] = 1;
+        }
+      }
+      c->P[0][at] += tot;
+      c->Q0[at] += tot * tot;
+      c->NZ[0][at] = 1;
+      c->NP[i - lo + 1] += tot;
+      c->NQ[i - lo + 1] += tot * tot;
+    }
+  }
+  for (size_t s = 0; s < n; s++) {
+    for (int sr = 0; sr < NSER; sr++) {
+      double *P = c->P[sr] + s * W1;
+      int32_t *NZ = c->NZ[sr] + s * W1;
+      for (size_t i = 1; i <= span; i++) P[i] += P[i - 1], NZ[i] += NZ[i - 1];
+    }
+    double *Q = c->Q0 + s * W1;
+    for (size_t i = 1; i <= span; i++) Q[i] += Q[i - 1];
+  }
+  for (size_t i = 1; i <= span; i++) c->NP[i] += c->NP[i - 1], c->NQ[i] += c->NQ[i - 1];
+
+  /* Places whose history had started (act), places at risk of taking the
+   * theme up (elig: spread_history_weeks of digests without it), places
+   * taking it up (adopt): counts per week, then prefix sums. */
+  int32_t H = prm->spread_history_weeks;
+  memset(c->act, 0, W1 * sizeof *c->act);
+  memset(c->elig, 0, W1 * sizeof *c->elig);
+  memset(c->adopt, 0, W1 * sizeof *c->adopt);
+#define AT_WEEK(arr, wk, d)                         \
+  do {                                             \
+    int32_t wk_ = (wk) < lo ? lo : (wk);            \
+    if (wk_ < (int32_t)L) (arr)[wk_ - lo + 1] += (d); \
+  } while (0)
+  for (size_t k = 0; k < pt->n_places; k++) {
+    const struct place *pl = pt->places[k];
+    if (!pl->has_week) continue;
+    int32_t f = pl->first_week - pt->gmin;
+    if (f < 0) f = 0;
+    AT_WEEK(c->act, f, 1);
+    AT_WEEK(c->elig, f + H, 1);
+  }
+  for (size_t s = 0; s < n; s++) {
+    int32_t fr = c->first_report[s], at_risk_from = c->first[s] + H;
+    if (fr + 1 > at_risk_from) AT_WEEK(c->elig, fr + 1, -1);
+    else AT_WEEK(c->elig, at_risk_from, -1);
+    if (fr >= at_risk_from && fr >= lo && fr < (int32_t)L) c->adopt[fr - lo + 1] += 1;
+  }
+#undef AT_WEEK
+  for (size_t i = 1; i <= span; i++) c->act[i] += c->act[i - 1], c->elig[i] += c->elig[i - 1];
+  for (size_t i = 1; i <= span; i++)
+    c->act[i] += c->act[i - 1], c->elig[i] += c->elig[i - 1], c->adopt[i] += c->adopt[i - 1];
+
+  /* Regions' weekly totals. */
+  memset(c->RP, 0, R_n * W1 * sizeof *c->RP);
+  for (size_t s = 0; s < n; s++) {
+    if (c->region[s] == 0) continue;
+    double *RP = c->RP + c->region[s] * W1;
+    const double *P = c->P[0] + s * W1;
+    for (size_t i = 0; i <= span; i++) RP[i] += P[i];
+  }
+
+  uint32_t *cand = pt->scratch_places; /* free now: slots are numbered */
+  uint32_t *mem = malloc((n ? n : 1) * sizeof *mem);
+  if (mem == NULL) return HLS_ENOMEM;
+#define PS(sr, s) (c->P[sr] + (size_t)(s) * W1)
+#define QS(s) (c->Q0 + (size_t)(s) * W1)
+#define NZS(sr, s) (c->NZ[sr] + (size_t)(s) * W1)
+  for (int32_t i = from; i < (int32_t)L && rc == 0; i++) {
+    /* spread: places new to the theme in [i-Rs+1, i] against the rate its
+     * history predicts for the places at risk. */
+    {
+      double p = NAN, K = 0, mu = 0;
+      int32_t r0 = i - Rs + 1, b0 = r0 - prm->baseline_weeks;
+      if (b0 < 0) b0 = 0;
+      size_t m = 0;
+      if (r0 >= 1 && r0 - b0 >= prm->min_baseline_weeks) {
+        K = c->adopt[i + 1 - lo] - c->adopt[r0 - lo];
+        double Er = c->elig[i + 1 - lo] - c->elig[r0 - lo], Ab = c->adopt[r0 - lo] - c->adopt[b0 - lo],
+               Eb = c->elig[r0 - lo] - c->elig[b0 - lo];
+        mu = (Ab + 0.5) / (Eb + 1.0) * Er;
+        p = K >= prm->spread_min_places ? poisson_sf(K, mu) : 1.0;
+        if (p <= prm->keep_p)
+          for (size_t s = 0; s < n; s++)
+            if (c->first_report[s] >= r0 && c->first_report[s] <= i && c->first_report[s] >= c->first[s] + H)
+              mem[m++] = (uint32_t)s;
+      }
+      size_t at = TV(t, i, U_SPREAD);
+      t->pv[at] = (float)p, t->sc1[at] = (float)K, t->sc2[at] = (float)mu, t->back[at] = (uint8_t)(Rs - 1);
+      rc = keep_members(pt, t, c, i, U_SPREAD, mem, m);
+    }
+    /* emerging: a scan over places of their jump over the last week and
+     * over the last Re weeks (the better of the two, Bonferroni). */
+    if (rc == 0) {
+      double pk[2] = {NAN, NAN}, Tk[2] = {0, 0};
+      int32_t Rk[2] = {1, Re};
+      size_t kst[2] = {0, 0}, best = 0, m = 0;
+      for (int v = 0; v < 2; v++) {
+        double pm, pr;
+        priors(prm, c, i, Rk[v], &pm, &pr);
+        size_t mc = candidates(pt, t, c, i, Rk[v], cand), mz = 0;
+        for (size_t k = 0; k < mc; k++) {
+          uint32_t s = cand[k];
+          double z;
+          if (place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, c->first[s], i, Rk[v], 2, pm, pr, &z) &&
+              z > 0)
+            c->zv[mz++] = (struct zent){z, s};
+        }
+        Tk[v] = scan(c->zv, mz, prm->emerging_min_places, prm->max_scan_places, &kst[v]);
+        t->tv[(size_t)i * t->tv_cols + (size_t)v] = (float)Tk[v];
+        pk[v] = scan_p(prm, t, (size_t)v, i, Rk[v], Tk[v]);
+        bool better = v == 0 || isnan(pk[0]) || (!isnan(pk[1]) && pk[1] < pk[0]);
+        if (better) {
+          best = (size_t)v;
+          m = kst[v];
+          for (size_t k = 0; k < m; k++) mem[k] = c->zv[k].slot;
+        }
+      }
+      double p = NAN;
+      if (!isnan(pk[0]) || !isnan(pk[1])) {
+        double a = isnan(pk[0]) ? 1 : pk[0], b = isnan(pk[1]) ? 1 : pk[1];
+        p = 2 * (a < b ? a : b);
+        if (p > 1) p = 1;
+      }
+      size_t at = TV(t, i, U_EMERGING);
+      t->pv[at] = (float)p, t->sc1[at] = (float)Tk[best], t->sc2[at] = 0, t->back[at] = (uint8_t)(Rk[best] - 1);
+      rc = keep_members(pt, t, c, i, U_EMERGING, mem, !isnan(p) && p <= prm->keep_p ? m : 0);
+    }
+    /* cross-scale: a scan over places of their cross_min_scales-th
+     * highest surprise among the scales, over the last Rc weeks. */
+    if (rc == 0) {
+      double pm, pr;
+      priors(prm, c, i, Rc, &pm, &pr);
+      size_t mc = candidates(pt, t, c, i, Rc, cand), mz = 0;
+      for (size_t k = 0; k < mc; k++) {
+        uint32_t s = cand[k];
+        int32_t first = c->first[s];
+        double z0;
+        if (!place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, first, i, Rc, 2, pm, pr, &z0)) continue;
+        double zs[HLS_SCALE_COUNT];
+        int nzs = 0;
+        for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
+          double z;
+          /* a scale's own variance is not kept: its mean times the size
+           * of one cell of the theme (compound Poisson) */
+          if (place_z(prm, PS(1 + sc, s), NULL, NZS(1 + sc, s), lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, pr, &z) &&
+              z > 0)
+            zs[nzs++] = z;
+        }
+        if (nzs < prm->cross_min_scales) continue;
+        for (int a = 0; a < nzs; a++)
+          for (int b = a + 1; b < nzs; b++)
+            if (zs[b] > zs[a]) {
+              double tmp = zs[a];
+              zs[a] = zs[b];
+              zs[b] = tmp;
+            }
+        c->zv[mz++] = (struct zent){zs[prm->cross_min_scales - 1], s};
+      }
+      size_t kst;
+      double T = scan(c->zv, mz, prm->cross_min_places, prm->max_scan_places, &kst);
+      t->tv[(size_t)i * t->tv_cols + 2] = (float)T;
+      double p = scan_p(prm, t, 2, i, Rc, T);
+      size_t at = TV(t, i, U_CROSS);
+      t->pv[at] = (float)p, t->sc1[at] = (float)T, t->sc2[at] = 0, t->back[at] = (uint8_t)(Rc - 1);
+      for (size_t k = 0; k < kst; k++) mem[k] = c->zv[k].slot;
+      rc = keep_members(pt, t, c, i, U_CROSS, mem, !isnan(p) && p <= prm->keep_p ? kst : 0);
+    }
+    /* rising: each region's share of the theme over the last Rr weeks
+     * against its share in the baseline before, z standardised by its own
+     * past values. */
+    if (rc == 0 && R_n > 1) {
+      int32_t r0 = i - Rr + 1, b0 = r0 - prm->baseline_weeks;
+      if (b0 < 0) b0 = 0;
+      bool testable = r0 >= 1 && r0 - b0 >= prm->min_baseline_weeks;
+      double nat = 0, natb = 0, cr = 1;
+      memset(c->rplaces, 0, R_n * sizeof *c->rplaces);
+      if (testable) {
+        nat = c->NP[i + 1 - lo] - c->NP[r0 - lo];
+        natb = c->NP[r0 - lo] - c->NP[b0 - lo];
+        double SQ = c->NQ[i + 1 - lo] - c->NQ[b0 - lo], S = nat + natb;
+        cr = S > 0 ? SQ / S : 1;
+        for (size_t s = 0; s < n; s++)
+          if (c->region[s] != 0 && NZS(0, s)[i + 1 - lo] - NZS(0, s)[r0 - lo] > 0) c->rplaces[c->region[s]]++;
+      }
+      for (size_t r = 1; r < R_n && rc == 0; r++) {
+        const double *RP = c->RP + r * W1;
+        double z = NAN, p = NAN, pi0 = 0;
+        if (testable && nat > 0 && natb > 0 && c->rplaces[r] >= (uint32_t)prm->rising_min_places) {
+          double Sr = RP[i + 1 - lo] - RP[r0 - lo], Sb = RP[r0 - lo] - RP[b0 - lo];
+          pi0 = (Sb + 0.5) / (natb + 1.0);
+          double var = cr * nat * pi0 * (1 - pi0) * (1 + nat / natb);
+          if (var > 0) z = (Sr - nat * pi0) / sqrt(var);
+        }
+        size_t col = 3 + r - 1;
+        t->tv[(size_t)i * t->tv_cols + col] = (float)z;
+        double mean, sd, rms;
+        if (!isnan(z) && reference(prm, t, col, i, Rr, &mean, &sd, &rms)) p = normal_sf(z / (rms > 1 ? rms : 1));
+        size_t m = 0;
+        if (!isnan(p) && p <= prm->keep_p)
+          for (size_t s = 0; s < n; s++)
+            if (c->region[s] == r && NZS(0, s)[i + 1 - lo] - NZS(0, s)[r0 - lo] > 0) mem[m++] = (uint32_t)s;
+        size_t at = TV(t, i, U_RISING + r);
+        t->pv[at] = (float)p, t->sc1[at] = (float)z, t->sc2[at] = (float)pi0, t->back[at] = (uint8_t)(Rr - 1);
+        rc = keep_members(pt, t, c, i, U_RISING + r, mem, m);
+      }
+    }
+  }
+#undef PS
+#undef QS
+#undef NZS
+  free(mem);
+  return rc;
+}
+
+/* Emit unit u's episode of theme t. */
+static int episode_emit(struct hls_patterns *pt, struct theme *t, size_t u, const struct episode *ep, bool live,
+                        struct ctx_update *cu) {
+  static const int signal_of[U_RISING + 1] = {HLS_PAT_SPREAD, HLS_PAT_EMERGING, HLS_PAT_CROSS_SCALE, HLS_PAT_RISING};
+  if (ep->n_places == 0) return 0;
   struct build b;
-  bool open = false;
-  double mean_first = 0;
-  for (size_t i = B + G; i <= s->len; i++) {
-    bool alarm = false;
-    double c2 = 0, mean = 0;
-    if (i < s->len && s->np[i] >= (uint32_t)prm->ears_min_places && s->lo[i] >= (uint64_t)prm->ears_min_count) {
-      double sum = 0, sq = 0;
-      for (size_t j = i - G - B; j < i - G; j++) sum += (double)s->hi[j];
-      mean = sum / (double)B;
-      for (size_t j = i - G - B; j < i - G; j++) sq += ((double)s->hi[j] - mean) * ((double)s->hi[j] - mean);
-      double sd = sqrt(sq / (double)(B - 1));
-      /* The sd of 7 weeks often underestimates the noise: never below the
-       * Poisson sd of the baseline mean, nor min_sigma. */
-      double sigma = sd > prm->ears_min_sigma ? sd : prm->ears_min_sigma;
-      if (sigma < sqrt(mean)) sigma = sqrt(mean);
-      c2 = ((double)s->lo[i] - mean) / sigma;
-      alarm = c2 > prm->ears_threshold;
-    }
-    if (alarm) {
-      int32_t week = pt->gmin + (int32_t)i;
-      if (!open) {
-        build_init(&b, HLS_PAT_EMERGING, t->ix);
-        places_begin(pt, &b);
-        b.p.week_from = week;
-        mean_first = mean;
-        open = true;
-      }
-      b.p.week_to = week;
-      if (c2 > b.p.score) b.p.score = c2;
-      gather(pt, t, &b, week, week);
-    } else if (open) {
-      b.p.score2 = mean_first;
-      if (emit(pt, &b, &t->pats, &t->n_pats, &t->cap_pats, cu) != 0) return HLS_ENOMEM;
-      open = false;
-    }
-  }
+  build_init(&b, signal_of[u < U_RISING ? u : U_RISING], t->ix);
+  if (u >= U_RISING) b.p.region = pt->regions[u - U_RISING];
+  places_begin(pt, &b);
+  for (size_t k = 0; k < ep->n_places; k++) place_add(pt, &b, ep->places[k]);
+  b.p.week_from = pt->gmin + ep->from;
+  b.p.week_to = pt->gmin + ep->last_ev;
+  b.p.live = live;
+  b.p.p = ep->pmin;
+  b.p.strength = strength_of(ep->pmin);
+  b.p.p_now = ep->p_now;
+  b.p.score = ep->score;
+  b.p.score2 = ep->score2;
+  gather_counts(pt, t, &b, b.p.week_from, b.p.week_to);
+  return emit(pt, &b, &t->pats, &t->n_pats, &t->cap_pats, cu);
+}
+
+static int episode_add_places(struct episode *ep, const uint32_t *m) {
+  if (m == NULL) return 0;
+  size_t n = m[0];
+  if (!grow((void **)&ep->places, &ep->cap_places, ep->n_places + n, sizeof *ep->places)) return HLS_ENOMEM;
+  memcpy(ep->places + ep->n_places, m + 1, n * sizeof *m);
+  ep->n_places += n;
+  qsort(ep->places, ep->n_places, sizeof *ep->places, u32_cmp);
+  size_t keep = 0;
+  for (size_t k = 0; k < ep->n_places; k++)
+    if (keep == 0 || ep->places[keep - 1] != ep->places[k]) ep->places[keep++] = ep->places[k];
+  ep->n_places = keep;
   return 0;
 }
 
-static int theme_rising(struct hls_patterns *pt, struct theme *t, const struct series *s, struct ctx_update *cu) {
+/* Theme t's patterns from its stored tests: a unit's test that is a
+ * discovery of its week's FDR opens a pattern; it goes on while its
+ * p-value is at most keep_p, and ends after end_weeks weeks without. */
+static int theme_episodes(struct hls_patterns *pt, struct theme *t, struct ctx_update *cu) {
   const struct hls_pat_params *prm = &pt->prm;
-  double S = 0, S_end = 0, mu0 = 0, sigma0 = 1;
-  size_t start = 0;
-  bool alarmed = false;
-  int32_t last_alarm = 0;
-  double maxS = 0;
-  for (size_t i = 0; i <= s->len; i++) {
-    bool in_control = S <= 0;
-    if (i < s->len && in_control) {
-      size_t n = i < (size_t)prm->cusum_ref_weeks ? i : (size_t)prm->cusum_ref_weeks;
-      if (n < (size_t)prm->cusum_min_ref) continue;
-      double sum = 0, sq = 0;
-      for (size_t j = i - n; j < i; j++) sum += (double)s->hi[j];
-      mu0 = sum / (double)n;
-      for (size_t j = i - n; j < i; j++) sq += ((double)s->hi[j] - mu0) * ((double)s->hi[j] - mu0);
-      if (mu0 < prm->cusum_min_mean) mu0 = prm->cusum_min_mean;
-      /* The in-control sd: the reference weeks' own (counts are often
-       * overdispersed), never below the Poisson sd. */
-      sigma0 = sqrt(sq / (double)(n - 1));
-      if (sigma0 < sqrt(mu0)) sigma0 = sqrt(mu0);
-    }
-    double next = 0;
-    if (i < s->len) {
-      double z = ((double)s->lo[i] - mu0) / sigma0;
-      if (z > prm->cusum_winsor) z = prm->cusum_winsor;
-      next = S + z - prm->cusum_k;
-      if (next < 0) next = 0;
-      if (in_control && next > 0) {
-        start = i;
-        alarmed = false;
-        maxS = 0;
+  int rc = 0;
+  size_t L = t->pv_len, U = t->pv_units;
+  if (!pt->have_weeks || L != (size_t)(pt->gmax - pt->gmin + 1)) L = 0;
+  struct episode ep;
+  for (size_t u = 0; u < U && rc == 0 && L > 0; u++) {
+    memset(&ep, 0, sizeof ep);
+    for (size_t i = 0; i < L && rc == 0; i++) {
+      size_t at = TV(t, i, u);
+      double p = t->pv[at];
+      double cut = i < pt->n_cutoff ? pt->cutoff[i] : 0;
+      bool discovery = !isnan(p) && cut > 0 && p <= cut;
+      bool evidence = !isnan(p) && p <= prm->keep_p;
+      if (!ep.open) {
+        if (!discovery) continue;
+        int32_t from = (int32_t)i - t->back[at];
+        ep.open = true;
+        ep.from = from < 0 ? 0 : from;
+        ep.last_ev = (int32_t)i;
+        ep.pmin = ep.p_now = p;
+        ep.score = t->sc1[at];
+        ep.score2 = t->sc2[at];
+        ep.n_places = 0;
+        rc = episode_add_places(&ep, t->mem[at]);
+      } else if (evidence) {
+        ep.last_ev = (int32_t)i;
+        ep.p_now = p;
+        if (p < ep.pmin) ep.pmin = p, ep.score = t->sc1[at], ep.score2 = t->sc2[at];
+        rc = episode_add_places(&ep, t->mem[at]);
+      } else {
+        ep.p_now = isnan(p) ? 1.0 : p;
+        if ((int32_t)i - ep.last_ev >= prm->end_weeks) {
+          ep.open = false;
+          rc = episode_emit(pt, t, u, &ep, false, cu);
+        }
       }
     }
-    if (i < s->len && next >= prm->cusum_h) {
-      alarmed = true;
-      last_alarm = pt->gmin + (int32_t)i;
-      if (next > maxS) maxS = next;
-    }
-    if ((i == s->len || next <= 0) && S > 0 && alarmed) {
-      /* The excursion that alarmed ended (or the data did). */
-      struct build b;
-      build_init(&b, HLS_PAT_RISING, t->ix);
-      places_begin(pt, &b);
-      b.p.week_from = pt->gmin + (int32_t)start;
-      b.p.week_to = last_alarm;
-      b.p.score = maxS;
-      b.p.score2 = mu0;
-      gather(pt, t, &b, b.p.week_from, b.p.week_to);
-      if (b.n_places >= (size_t)prm->cusum_min_places &&
-          emit(pt, &b, &t->pats, &t->n_pats, &t->cap_pats, cu) != 0)
-        return HLS_ENOMEM;
-      alarmed = false;
-    }
-    S = next;
-    if (i < s->len) S_end = S;
+    if (rc == 0 && ep.open) rc = episode_emit(pt, t, u, &ep, true, cu);
+    free(ep.places);
   }
-  t->open_rise = S_end > 0;
-  return 0;
-}
-
-static int recompute_theme(struct hls_patterns *pt, struct theme *t, struct series *s, struct ctx_update *cu) {
-  if (pt->have_weeks) {
-    s->len = (size_t)(pt->gmax - pt->gmin + 1);
-    memset(s->lo, 0, s->len * sizeof *s->lo);
-    memset(s->hi, 0, s->len * sizeof *s->hi);
-    memset(s->np, 0, s->len * sizeof *s->np);
-    for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next) {
-      size_t i = (size_t)(bk->week - pt->gmin);
-      for (size_t j = 0; j < bk->n; j++) {
-        s->lo[i] += bk->refs[j].lo;
-        s->hi[i] += bk->refs[j].hi;
-      }
-      s->np[i] = (uint32_t)bk->n;
-    }
-    int rc = theme_windows(pt, t, cu);
-    if (rc == 0) rc = theme_emerging(pt, t, s, cu);
-    if (rc == 0) rc = theme_rising(pt, t, s, cu);
-    if (rc != 0) return rc;
-  }
+  if (rc != 0) return rc;
   return sweep(pt, t->pats, &t->n_pats, cu);
 }
 
@@ -1160,265 +1886,438 @@ static bool has_theme(const struct unit *u, uint32_t theme) {
   return lo < u->n && u->cells[lo].theme == theme;
 }
 
-
 static int pair_key_cmp(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return (x > y) - (x < y);
 }
 
-/* The places of a window, each with the themes it reported in any of the
- * window's weeks (sorted), and the degree histogram of the null model. */
-struct wplaces {
-  size_t n;              /* places */
-  uint32_t *place;       /* [n] */
-  size_t *off;           /* [n + 1]: place i's themes are themes[off[i] .. off[i+1]) */
-  uint32_t *themes;
-  uint32_t *marg;        /* [n_themes]: places reporting each theme */
-  double D;              /* sum of degrees */
-  size_t n_deg;          /* distinct degrees */
-  double *deg, *deg_n;   /* [n_deg]: a degree, and how many places have it */
-};
-
-static void wplaces_free(struct wplaces *wp) {
-  free(wp->place);
-  free(wp->off);
-  free(wp->themes);
-  free(wp->marg);
-  free(wp->deg);
-  free(wp->deg_n);
-}
-
 static int unit_place_cmp(const void *a, const void *b) {
   const struct unit *x = *(struct unit *const *)a, *y = *(struct unit *const *)b;
-  return (x->place > y->place) - (x->place < y->place);
+  if (x->place != y->place) return (x->place > y->place) - (x->place < y->place);
+  return (x->week > y->week) - (x->week < y->week);
 }
 
-static int dbl_cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
+/* The week a window's tests count in for the FDR: its last week, or the
+ * latest week held if that is earlier. */
+static int32_t window_test_week(const struct hls_patterns *pt, const struct window *w) {
+  int32_t end = w->k * pt->prm.together_weeks + pt->prm.together_weeks - 1;
+  return end < pt->gmax ? end : pt->gmax;
 }
 
-static int wplaces_build(struct hls_patterns *pt, struct window *w, struct wplaces *wp) {
-  memset(wp, 0, sizeof *wp);
-  size_t cells = 0;
-  for (size_t i = 0; i < w->n; i++) cells += w->units[i]->n;
-  struct unit **units = malloc(w->n * sizeof *units);
-  uint32_t *seen = calloc(pt->n_themes, sizeof *seen);
-  wp->place = malloc(w->n * sizeof *wp->place);
-  wp->off = malloc((w->n + 1) * sizeof *wp->off);
-  wp->themes = malloc((cells ? cells : 1) * sizeof *wp->themes);
-  wp->marg = calloc(pt->n_themes, sizeof *wp->marg);
-  double *degs = malloc(w->n * sizeof *degs);
-  wp->deg = malloc(w->n * sizeof *wp->deg);
-  wp->deg_n = malloc(w->n * sizeof *wp->deg_n);
-  if (units == NULL || seen == NULL || wp->place == NULL || wp->off == NULL || wp->themes == NULL ||
-      wp->marg == NULL || degs == NULL || wp->deg == NULL || wp->deg_n == NULL) {
-    free(units), free(seen), free(degs);
-    return HLS_ENOMEM;
-  }
-  memcpy(units, w->units, w->n * sizeof *units);
-  qsort(units, w->n, sizeof *units, unit_place_cmp);
-  size_t nt = 0;
-  uint32_t stamp = 0;
-  for (size_t i = 0; i < w->n;) {
+/* Per place of a window and the windows before it: weeks with a digest,
+ * weeks reporting a, b, both. */
+struct pcount {
+  uint32_t place;
+  uint32_t w, a, b, ab;    /* this window */
+  uint32_t hw, hab;        /* the history windows */
+};
+
+static int pcount_cmp(const void *x, const void *y) {
+  uint32_t a = ((const struct pcount *)x)->place, b = ((const struct pcount *)y)->place;
+  return (a > b) - (a < b);
+}
+
+#define TOGETHER_HISTORY 3 /* windows of a pair's history */
+
+/* Test pair (a, b) in window w: place-weeks reporting both against the
+ * larger of two expectations at each place, its own frequencies of each
+ * theme this window (independence) and its rate of reporting both in the
+ * windows before (history). */
+static int together_test(struct hls_patterns *pt, struct window *w, struct unit **sorted, size_t n_units, uint32_t a,
+                         uint32_t b, struct pcount **pc, size_t *cap_pc, double *p_out, double *o_out, double *e_out,
+                         uint32_t **members, size_t *n_members) {
+  const struct hls_pat_params *prm = &pt->prm;
+  size_t np = 0;
+  /* this window: units sorted by place */
+  for (size_t i = 0; i < n_units;) {
     size_t j = i;
-    stamp++;
-    wp->off[wp->n] = nt;
-    wp->place[wp->n] = units[i]->place;
-    for (; j < w->n && units[j]->place == units[i]->place; j++)
-      for (size_t c = 0; c < units[j]->n; c++) {
-        uint32_t th = units[j]->cells[c].theme;
-        if (seen[th] == stamp) continue;
-        seen[th] = stamp;
-        wp->themes[nt++] = th;
-        wp->marg[th]++;
-      }
-    qsort(wp->themes + wp->off[wp->n], nt - wp->off[wp->n], sizeof *wp->themes, u32_cmp);
-    degs[wp->n] = (double)(nt - wp->off[wp->n]);
-    wp->D += degs[wp->n];
-    wp->n++;
+    struct pcount x = {.place = sorted[i]->place};
+    for (; j < n_units && sorted[j]->place == sorted[i]->place; j++) {
+      bool ha = has_theme(sorted[j], a), hb = has_theme(sorted[j], b);
+      x.w++;
+      x.a += ha;
+      x.b += hb;
+      x.ab += ha && hb;
+    }
     i = j;
+    if (x.a == 0 || x.b == 0) continue;
+    if (!grow((void **)pc, cap_pc, np + 1, sizeof **pc)) return HLS_ENOMEM;
+    (*pc)[np++] = x;
   }
-  wp->off[wp->n] = nt;
-  qsort(degs, wp->n, sizeof *degs, dbl_cmp);
-  for (size_t i = 0; i < wp->n; i++) {
-    if (wp->n_deg && wp->deg[wp->n_deg - 1] == degs[i]) {
-      wp->deg_n[wp->n_deg - 1] += 1;
-    } else {
-      wp->deg[wp->n_deg] = degs[i];
-      wp->deg_n[wp->n_deg++] = 1;
+  /* history: the windows before */
+  for (int h = 1; h <= TOGETHER_HISTORY; h++) {
+    int32_t k = w->k - h;
+    struct window *hw;
+    HASH_FIND(hh, pt->windows, &k, sizeof k, hw);
+    if (hw == NULL) continue;
+    for (size_t i = 0; i < hw->n; i++) {
+      const struct unit *u = hw->units[i];
+      struct pcount key = {.place = u->place};
+      struct pcount *x = bsearch(&key, *pc, np, sizeof **pc, pcount_cmp);
+      if (x == NULL) continue;
+      x->hw++;
+      x->hab += has_theme(u, a) && has_theme(u, b);
     }
   }
-  free(units), free(seen), free(degs);
+  double o = 0, e = 0;
+  size_t places = 0;
+  *n_members = 0;
+  for (size_t i = 0; i < np; i++) {
+    const struct pcount *x = &(*pc)[i];
+    double ei = (double)x->a * x->b / x->w;
+    /* history: its rate of both, with half a place-week of prior at the
+     * independence rate */
+    if (x->hw > 0) {
+      double eh = ((double)x->hab + 0.5 * ei / x->w) / ((double)x->hw + 0.5) * x->w;
+      if (eh > ei) ei = eh;
+    }
+    o += x->ab;
+    e += ei;
+    if (x->ab > 0) places++;
+    if (x->ab > 0 && x->ab > ei && members != NULL) (*members)[(*n_members)++] = x->place;
+  }
+  *o_out = o;
+  *e_out = e;
+  *p_out = o >= prm->together_min_count && places >= (size_t)prm->together_min_places ? poisson_sf(o, e) : 1.0;
   return 0;
 }
 
-/* Expected places reporting both themes if each place reported each theme
- * independently, with a chance in proportion to the theme's places and the
- * place's number of themes (a degree-corrected null model). */
-static double together_expected(const struct wplaces *wp, double na, double nb) {
-  double e = 0;
-  for (size_t k = 0; k < wp->n_deg; k++) {
-    double pa = na * wp->deg[k] / wp->D, pb = nb * wp->deg[k] / wp->D;
-    e += wp->deg_n[k] * (pa < 1 ? pa : 1) * (pb < 1 ? pb : 1);
-  }
-  return e;
-}
-
-static int together_pair(struct hls_patterns *pt, struct window *w, const struct wplaces *wp, uint32_t a,
-                         uint32_t b_, uint32_t nab, struct ctx_update *cu) {
+/* Test the window's pairs: every pair reported in the same week by at
+ * least together_min_count place-weeks, screened by a cheap bound (more
+ * such place-weeks than the window's theme frequencies predict, at
+ * keep_p), then tested (together_test). The p-values go to w->tests; the
+ * pairs that kept evidence (p <= keep_p), with their places, to
+ * w->found. */
+static int window_compute(struct hls_patterns *pt, struct window *w) {
   const struct hls_pat_params *prm = &pt->prm;
-  if (nab < (uint32_t)prm->together_min_places) return 0;
-  /* The pair is ordered by theme key, so its id and its score (to the
-   * last bit: the sums below are not associative) do not depend on the
-   * order themes were first seen in. */
-  if (strcmp(pt->themes[a]->key, pt->themes[b_]->key) > 0) {
-    uint32_t swap = a;
-    a = b_;
-    b_ = swap;
-  }
-  double N = (double)wp->n, na = wp->marg[a], nb = wp->marg[b_], o = nab;
-  /* Plain independence first: a pair no more frequent than that is
-   * never reported (cheap, and most pairs stop here). */
-  if (o <= na * nb / N) return 0;
-  double e = together_expected(wp, na, nb);
-  if (!(o > e) || e <= 0) return 0;
-  double g2 = 2 * (o * log(o / e) - (o - e)); /* Poisson deviance: one-sided */
-  /* Effect size: plain normalised PMI, in [-1, 1] (Bouma 2009). */
-  double npmi = o >= N ? 1.0 : log(o * N / (na * nb)) / -log(o / N);
-  if (g2 < prm->together_min_g2 || npmi < prm->together_min_npmi) return 0;
-  /* Evidence in the same weeks: place-weeks that report both. */
-  uint32_t same_week = 0;
-  struct build bd;
-  build_init(&bd, HLS_PAT_TOGETHER, a);
-  bd.p.theme2 = b_;
-  places_begin(pt, &bd);
-  for (size_t i = 0; i < w->n; i++) {
-    const struct unit *u = w->units[i];
-    bool ha = has_theme(u, a), hb = has_theme(u, b_);
-    same_week += ha && hb;
-  }
-  if (same_week < (uint32_t)prm->together_min_count) return 0;
-  for (size_t i = 0; i < wp->n; i++) {
-    const uint32_t *th = wp->themes + wp->off[i];
-    size_t m = wp->off[i + 1] - wp->off[i];
-    if (bsearch(&a, th, m, sizeof *th, u32_cmp) && bsearch(&b_, th, m, sizeof *th, u32_cmp)) place_add(pt, &bd, wp->place[i]);
-  }
-  for (size_t i = 0; i < w->n; i++) {
-    const struct unit *u = w->units[i];
-    for (size_t j = 0; j < u->n; j++)
-      if ((u->cells[j].theme == a || u->cells[j].theme == b_) && pt->mark[u->place] == pt->stamp)
-        bd.p.scales |= u->cells[j].scales;
-  }
-  bd.p.week_from = w->k * prm->window_weeks;
-  bd.p.week_to = bd.p.week_from + prm->window_weeks - 1;
-  bd.p.score = g2;
-  bd.p.score2 = npmi;
-  bd.p.lo = bd.p.hi = nab;
-  return emit(pt, &bd, &w->pats, &w->n_pats, &w->cap_pats, cu);
-}
-
-#define DENSE_MAX 4096
-
-static int recompute_window(struct hls_patterns *pt, struct window *w, struct ctx_update *cu) {
+  for (size_t i = 0; i < w->n_found; i++) free(w->found[i].places);
+  w->n_found = 0;
+  w->n_tests = 0;
+  if (w->n == 0) return 0;
   int rc = 0;
-  struct wplaces wp = {0};
-  uint32_t *local = NULL, *global = NULL, *dense = NULL;
+  struct unit **sorted = malloc(w->n * sizeof *sorted);
+  uint32_t *marg = calloc(pt->n_themes, sizeof *marg);
   uint64_t *keys = NULL;
-  if (w->n == 0) goto done;
-  if ((rc = wplaces_build(pt, w, &wp)) != 0) goto done;
-  local = malloc(pt->n_themes * sizeof *local);
-  global = malloc(pt->n_themes * sizeof *global);
-  if (local == NULL || global == NULL) {
+  struct pcount *pc = NULL;
+  size_t cap_pc = 0, nk = 0, pairs = 0;
+  uint32_t *members = malloc(w->n * sizeof *members);
+  if (sorted == NULL || marg == NULL || members == NULL) {
     rc = HLS_ENOMEM;
     goto done;
   }
-  size_t T = 0, pairs = 0;
-  for (uint32_t th = 0; th < pt->n_themes; th++)
-    if (wp.marg[th]) {
-      local[th] = (uint32_t)T;
-      global[T++] = th;
-    }
-  for (size_t i = 0; i < wp.n; i++) {
-    size_t m = wp.off[i + 1] - wp.off[i];
-    pairs += m * (m - 1) / 2;
+  memcpy(sorted, w->units, w->n * sizeof *sorted);
+  qsort(sorted, w->n, sizeof *sorted, unit_place_cmp);
+  for (size_t i = 0; i < w->n; i++) {
+    pairs += w->units[i]->n * (w->units[i]->n - (w->units[i]->n > 0)) / 2;
+    for (size_t c = 0; c < w->units[i]->n; c++) marg[w->units[i]->cells[c].theme]++;
   }
-  if (T <= DENSE_MAX) {
-    /* Upper triangle of a T x T matrix, indexed by local theme numbers
-     * (a place's themes are sorted, so local numbers ascend too). */
-    dense = calloc(T > 0 ? T * T : 1, sizeof *dense);
-    if (dense == NULL) {
+  keys = malloc((pairs ? pairs : 1) * sizeof *keys);
+  if (keys == NULL) {
+    rc = HLS_ENOMEM;
+    goto done;
+  }
+  for (size_t i = 0; i < w->n; i++) {
+    const struct unit *u = w->units[i];
+    for (size_t x = 0; x < u->n; x++)
+      for (size_t y = x + 1; y < u->n; y++) keys[nk++] = (uint64_t)u->cells[x].theme << 32 | u->cells[y].theme;
+  }
+  qsort(keys, nk, sizeof *keys, pair_key_cmp);
+  double Nu = (double)w->n;
+  for (size_t i = 0; i < nk && rc == 0;) {
+    size_t j = i;
+    while (j < nk && keys[j] == keys[i]) j++;
+    uint32_t a = (uint32_t)(keys[i] >> 32), b = (uint32_t)keys[i];
+    double o = (double)(j - i);
+    i = j;
+    if (o < prm->together_min_count) continue;
+    double eg = (double)marg[a] * marg[b] / Nu;
+    double pscreen = poisson_sf(o, eg);
+    if (!GROW(w->tests, w->cap_tests, w->n_tests + 1)) {
       rc = HLS_ENOMEM;
-      goto done;
+      break;
     }
-    for (size_t i = 0; i < wp.n; i++) {
-      const uint32_t *th = wp.themes + wp.off[i];
-      size_t m = wp.off[i + 1] - wp.off[i];
-      for (size_t x = 0; x < m; x++) {
-        size_t row = (size_t)local[th[x]] * T;
-        for (size_t y = x + 1; y < m; y++) dense[row + local[th[y]]]++;
-      }
+    if (pscreen > prm->keep_p) {
+      /* Not more often together than the window's frequencies predict:
+       * this bound is no smaller than the test's p-value would be. */
+      w->tests[w->n_tests++] = (float)pscreen;
+      continue;
     }
-    for (size_t x = 0; x < T && rc == 0; x++)
-      for (size_t y = x + 1; y < T && rc == 0; y++)
-        if (dense[x * T + y] >= (uint32_t)pt->prm.together_min_places)
-          rc = together_pair(pt, w, &wp, global[x], global[y], dense[x * T + y], cu);
-  } else {
-    keys = malloc((pairs ? pairs : 1) * sizeof *keys);
-    if (keys == NULL) {
+    /* The pair is ordered by theme key, so its id does not depend on the
+     * order themes were first seen in. */
+    if (strcmp(pt->themes[a]->key, pt->themes[b]->key) > 0) {
+      uint32_t s = a;
+      a = b;
+      b = s;
+    }
+    double p, ob, e;
+    size_t nm;
+    rc = together_test(pt, w, sorted, w->n, a, b, &pc, &cap_pc, &p, &ob, &e, &members, &nm);
+    if (rc != 0) break;
+    w->tests[w->n_tests++] = (float)p;
+    if (p > prm->keep_p || nm == 0) continue;
+    if (!GROW(w->found, w->cap_found, w->n_found + 1)) {
       rc = HLS_ENOMEM;
-      goto done;
+      break;
     }
-    size_t nk = 0;
-    for (size_t i = 0; i < wp.n; i++) {
-      const uint32_t *th = wp.themes + wp.off[i];
-      size_t m = wp.off[i + 1] - wp.off[i];
-      for (size_t x = 0; x < m; x++)
-        for (size_t y = x + 1; y < m; y++) keys[nk++] = (uint64_t)th[x] << 32 | th[y];
+    struct pfound *f = &w->found[w->n_found];
+    *f = (struct pfound){.a = a, .b = b, .p = p, .o = ob, .e = e, .n_places = nm};
+    f->places = malloc(nm * sizeof *f->places);
+    if (f->places == NULL) {
+      rc = HLS_ENOMEM;
+      break;
     }
-    qsort(keys, nk, sizeof *keys, pair_key_cmp);
-    for (size_t i = 0; i < nk && rc == 0;) {
-      size_t j = i;
-      while (j < nk && keys[j] == keys[i]) j++;
-      rc = together_pair(pt, w, &wp, (uint32_t)(keys[i] >> 32), (uint32_t)keys[i], (uint32_t)(j - i), cu);
-      i = j;
-    }
+    memcpy(f->places, members, nm * sizeof *members);
+    w->n_found++;
   }
 done:
-  wplaces_free(&wp);
-  free(local);
-  free(global);
-  free(dense);
+  free(sorted);
+  free(marg);
   free(keys);
+  free(pc);
+  free(members);
+  return rc;
+}
+
+static int window_k_cmp(const void *a, const void *b) {
+  int32_t x = (*(struct window *const *)a)->k, y = (*(struct window *const *)b)->k;
+  return (x > y) - (x < y);
+}
+
+/* A run of windows in which a pair held. */
+struct trun {
+  uint32_t a, b;
+  int32_t k_from, k_to;
+  double pmin, p_now, o, e;
+  uint32_t *places;
+  size_t n_places, cap_places;
+  bool open;
+};
+
+static int trun_emit(struct hls_patterns *pt, const struct trun *r, bool live, struct ctx_update *cu) {
+  const struct hls_pat_params *prm = &pt->prm;
+  struct build bd;
+  build_init(&bd, HLS_PAT_TOGETHER, r->a);
+  bd.p.theme2 = r->b;
+  places_begin(pt, &bd);
+  for (size_t i = 0; i < r->n_places; i++) place_add(pt, &bd, r->places[i]);
+  bd.p.week_from = r->k_from * prm->together_weeks;
+  bd.p.week_to = r->k_to * prm->together_weeks + prm->together_weeks - 1;
+  if (bd.p.week_to > pt->gmax) bd.p.week_to = pt->gmax;
+  bd.p.live = live;
+  bd.p.p = r->pmin;
+  bd.p.strength = strength_of(r->pmin);
+  bd.p.p_now = r->p_now;
+  bd.p.score = r->o;
+  bd.p.score2 = r->e;
+  gather_counts(pt, pt->themes[r->a], &bd, bd.p.week_from, bd.p.week_to);
+  gather_counts(pt, pt->themes[r->b], &bd, bd.p.week_from, bd.p.week_to);
+  return emit(pt, &bd, &pt->tpats, &pt->n_tpats, &pt->cap_tpats, cu);
+}
+
+static int trun_cmp(const void *x, const void *y) {
+  const struct trun *a = x, *b = y;
+  if (a->a != b->a) return (a->a > b->a) - (a->a < b->a);
+  return (a->b > b->b) - (a->b < b->b);
+}
+
+static int u32_cmp(const void *a, const void *b);
+
+/* Every together pattern from the windows' pairs that held: a pair opens
+ * a pattern in a window where its test is a discovery of that window's
+ * FDR week, which goes on while the next windows keep its evidence (a
+ * window still filling does not end it). */
+static int together_emit(struct hls_patterns *pt, struct ctx_update *cu) {
+  size_t nw = HASH_COUNT(pt->windows), nr = 0, cap_r = 0;
+  struct window **ws = malloc((nw ? nw : 1) * sizeof *ws);
+  struct trun *runs = NULL;
+  int rc = 0;
+  if (ws == NULL) return HLS_ENOMEM;
+  size_t i = 0;
+  for (struct window *w = pt->windows; w != NULL; w = w->hh.next) ws[i++] = w;
+  qsort(ws, nw, sizeof *ws, window_k_cmp);
+  int32_t W = pt->prm.together_weeks;
+  for (i = 0; i < nw && rc == 0; i++) {
+    struct window *w = ws[i];
+    int32_t tw = window_test_week(pt, w);
+    size_t ti = (size_t)(tw - pt->gmin);
+    double cut = ti < pt->n_cutoff ? pt->cutoff[ti] : 0;
+    bool filling = w->k * W + W - 1 > pt->gmax;
+    /* runs not seen in this window end (but for a window still filling) */
+    for (size_t r = 0; r < nr && rc == 0; r++) {
+      if (!runs[r].open || runs[r].k_to >= w->k) continue;
+      if (filling && runs[r].k_to == w->k - 1) continue;
+      runs[r].open = false;
+      rc = trun_emit(pt, &runs[r], false, cu);
+    }
+    for (size_t f = 0; f < w->n_found && rc == 0; f++) {
+      const struct pfound *pf = &w->found[f];
+      struct trun key = {.a = pf->a, .b = pf->b}, *r = NULL;
+      for (size_t q = 0; q < nr; q++)
+        if (runs[q].open && trun_cmp(&runs[q], &key) == 0) r = &runs[q];
+      if (r == NULL || r->k_to < w->k - 1) {
+        if (!(cut > 0 && pf->p <= cut)) continue;
+        if (!grow((void **)&runs, &cap_r, nr + 1, sizeof *runs)) {
+          rc = HLS_ENOMEM;
+          break;
+        }
+        r = &runs[nr++];
+        *r = (struct trun){.a = pf->a, .b = pf->b, .k_from = w->k, .pmin = pf->p, .o = pf->o, .e = pf->e,
+                           .open = true};
+      }
+      r->k_to = w->k;
+      r->p_now = pf->p;
+      if (pf->p < r->pmin) r->pmin = pf->p, r->o = pf->o, r->e = pf->e;
+      if (!grow((void **)&r->places, &r->cap_places, r->n_places + pf->n_places, sizeof *r->places)) {
+        rc = HLS_ENOMEM;
+        break;
+      }
+      memcpy(r->places + r->n_places, pf->places, pf->n_places * sizeof *pf->places);
+      r->n_places += pf->n_places;
+      qsort(r->places, r->n_places, sizeof *r->places, u32_cmp);
+      size_t keep = 0;
+      for (size_t q = 0; q < r->n_places; q++)
+        if (keep == 0 || r->places[keep - 1] != r->places[q]) r->places[keep++] = r->places[q];
+      r->n_places = keep;
+    }
+  }
+  int32_t klast = nw ? ws[nw - 1]->k : 0;
+  for (size_t r = 0; r < nr && rc == 0; r++)
+    if (runs[r].open) {
+      bool live = runs[r].k_to >= klast - (klast * W + W - 1 > pt->gmax ? 1 : 0);
+      rc = trun_emit(pt, &runs[r], live, cu);
+    }
+  for (size_t r = 0; r < nr; r++) free(runs[r].places);
+  free(runs);
+  free(ws);
   if (rc != 0) return rc;
-  return sweep(pt, w->pats, &w->n_pats, cu);
+  return sweep(pt, pt->tpats, &pt->n_tpats, cu);
+}
+
+/* --- the weekly false discovery rate ------------------------------------------------------ */
+
+static int float_cmp(const void *a, const void *b) {
+  float x = *(const float *)a, y = *(const float *)b;
+  return (x > y) - (x < y);
+}
+
+/* Benjamini-Hochberg for every week: the week's tests are every theme's
+ * units tested that week and every together pair whose window counts in
+ * that week; the cutoff is the largest p(k) with p(k) <= k q / m. Marks
+ * dirty the themes and windows a changed cutoff may decide differently. */
+static int cutoffs_compute(struct hls_patterns *pt) {
+  size_t L = pt->have_weeks ? (size_t)(pt->gmax - pt->gmin + 1) : 0;
+  size_t *count = calloc(L ? L : 1, sizeof *count), total = 0;
+  if (count == NULL) return HLS_ENOMEM;
+  for (size_t ti = 0; ti < pt->n_themes; ti++) {
+    const struct theme *t = pt->themes[ti];
+    if (t->pv_len != L) continue;
+    for (size_t u = 0; u < t->pv_units; u++)
+      for (size_t i = 0; i < L; i++)
+        if (!isnan(t->pv[TV(t, i, u)])) count[i]++, total++;
+  }
+  for (struct window *w = pt->windows; w != NULL; w = w->hh.next) {
+    if (w->n_tests == 0) continue;
+    int32_t tw = window_test_week(pt, w);
+    if (tw < pt->gmin) continue;
+    count[tw - pt->gmin] += w->n_tests;
+    total += w->n_tests;
+  }
+  size_t *off = malloc((L + 1) * sizeof *off);
+  float *all = malloc((total ? total : 1) * sizeof *all);
+  double *cut = malloc((L ? L : 1) * sizeof *cut);
+  if (off == NULL || all == NULL || cut == NULL) {
+    free(count), free(off), free(all), free(cut);
+    return HLS_ENOMEM;
+  }
+  off[0] = 0;
+  for (size_t i = 0; i < L; i++) off[i + 1] = off[i] + count[i], count[i] = 0;
+  for (size_t ti = 0; ti < pt->n_themes; ti++) {
+    const struct theme *t = pt->themes[ti];
+    if (t->pv_len != L) continue;
+    for (size_t u = 0; u < t->pv_units; u++)
+      for (size_t i = 0; i < L; i++)
+        if (!isnan(t->pv[TV(t, i, u)])) all[off[i] + count[i]++] = t->pv[TV(t, i, u)];
+  }
+  for (struct window *w = pt->windows; w != NULL; w = w->hh.next) {
+    int32_t tw = window_test_week(pt, w);
+    if (w->n_tests == 0 || tw < pt->gmin) continue;
+    size_t i = (size_t)(tw - pt->gmin);
+    for (size_t k = 0; k < w->n_tests; k++) all[off[i] + count[i]++] = w->tests[k];
+  }
+  for (size_t i = 0; i < L; i++) {
+    size_t m = count[i];
+    float *p = all + off[i];
+    qsort(p, m, sizeof *p, float_cmp);
+    cut[i] = 0;
+    for (size_t k = m; k > 0; k--)
+      if ((double)p[k - 1] <= (double)k * pt->prm.fdr / (double)m) {
+        cut[i] = p[k - 1];
+        break;
+      }
+  }
+  /* What a changed cutoff can decide differently: a test between the old
+   * and the new cutoff that week. */
+  bool same_frame = pt->cutoff_gmin == pt->gmin && pt->n_cutoff == L;
+  int rc = 0;
+  for (size_t i = 0; i < L && rc == 0; i++) {
+    double was = same_frame ? pt->cutoff[i] : -1;
+    if (was == cut[i]) continue;
+    double lo = was < cut[i] ? was : cut[i], hi = was < cut[i] ? cut[i] : was;
+    for (size_t ti = 0; ti < pt->n_themes && rc == 0; ti++) {
+      struct theme *t = pt->themes[ti];
+      if (t->dirty || t->pv_len != L) continue;
+      for (size_t u = 0; u < t->pv_units; u++) {
+        float p = t->pv[TV(t, i, u)];
+        if (!isnan(p) && p > lo && p <= hi) {
+          if (!mark_theme_episodes(pt, t)) rc = HLS_ENOMEM;
+          break;
+        }
+      }
+    }
+    pt->together_dirty = true; /* cheap: the windows' pairs are kept */
+  }
+  free(count), free(off), free(all);
+  if (rc != 0) {
+    free(cut);
+    return rc;
+  }
+  free(pt->cutoff);
+  pt->cutoff = cut;
+  pt->n_cutoff = L;
+  pt->cutoff_gmin = pt->gmin;
+  return 0;
 }
 
 int hls_patterns_update(struct hls_patterns *pt, hls_pat_change_fn fn, void *ctx) {
   struct ctx_update cu = {fn, ctx, 0};
   pt->gen++;
-  struct series s = {0};
-  size_t len = pt->have_weeks ? (size_t)(pt->gmax - pt->gmin + 1) : 0;
-  if (len) {
-    s.lo = malloc(len * sizeof *s.lo);
-    s.hi = malloc(len * sizeof *s.hi);
-    s.np = malloc(len * sizeof *s.np);
-    if (s.lo == NULL || s.hi == NULL || s.np == NULL) {
-      free(s.lo), free(s.hi), free(s.np);
-      return HLS_ENOMEM;
-    }
-  }
   int rc = 0;
-  size_t done_t = 0, done_w = 0;
+  /* 1. The dirty themes' and windows' tests. */
+  for (size_t i = 0; i < pt->n_dirty_themes && rc == 0; i++) {
+    struct theme *t = pt->dirty_themes[i];
+    if (t->test_from == INT32_MAX) continue;
+    int32_t from = t->test_from <= pt->gmin ? 0 : t->test_from - pt->gmin;
+    if ((rc = theme_tests(pt, t, from)) == 0) t->test_from = INT32_MAX;
+  }
+  for (size_t i = 0; i < pt->n_dirty_windows && rc == 0; i++) {
+    rc = window_compute(pt, pt->dirty_windows[i]);
+    pt->together_dirty = true;
+  }
+  /* 2. Each week's FDR cutoff; the themes it decides differently. */
+  if (rc == 0) rc = cutoffs_compute(pt);
+  /* 3. Their patterns. */
+  size_t done_t = 0;
   for (; done_t < pt->n_dirty_themes && rc == 0 && cu.rc == 0; done_t++) {
-    rc = recompute_theme(pt, pt->dirty_themes[done_t], &s, &cu);
+    rc = theme_episodes(pt, pt->dirty_themes[done_t], &cu);
     if (rc == 0 && cu.rc == 0) pt->dirty_themes[done_t]->dirty = false;
   }
-  for (; done_w < pt->n_dirty_windows && rc == 0 && cu.rc == 0; done_w++) {
-    rc = recompute_window(pt, pt->dirty_windows[done_w], &cu);
-    if (rc == 0 && cu.rc == 0) pt->dirty_windows[done_w]->dirty = false;
+  if (rc == 0 && cu.rc == 0 && pt->together_dirty) {
+    rc = together_emit(pt, &cu);
+    if (rc == 0 && cu.rc == 0) {
+      pt->together_dirty = false;
+      for (size_t i = 0; i < pt->n_dirty_windows; i++) pt->dirty_windows[i]->dirty = false;
+    }
   }
-  free(s.lo), free(s.hi), free(s.np);
   /* What is left (after an error or a stop) stays dirty for the next call. */
   size_t keep = 0;
   for (size_t i = 0; i < pt->n_dirty_themes; i++)

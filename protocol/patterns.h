@@ -45,33 +45,39 @@ const char *hls_pat_signal_name(int signal);
 int hls_pat_signal_parse(const char *name, int *signal);
 
 /* Every parameter of every method, with the defaults of
- * hls_pat_params_default (documented in docs/patterns.md). */
+ * hls_pat_params_default (documented in docs/patterns.md, "Methods").
+ *
+ * Every signal is a test of change against a baseline, run for every week
+ * held: a theme (a pair of themes, a theme in a region) gets a p-value each
+ * week; the week's p-values of all themes and signals are held to a false
+ * discovery rate with Benjamini-Hochberg; a discovery opens a pattern that
+ * lasts while its evidence holds. */
 struct hls_pat_params {
-  int window_weeks; /* W: fixed window of spread, together, cross-scale: 8 */
-  /* spread */
-  int spread_min_places; /* K: 3 */
-  /* emerging: EARS C2 */
-  int ears_baseline;     /* 7 weeks */
-  int ears_guard;        /* 2 weeks */
-  double ears_threshold; /* alarm when (x - mean) / sigma > this: 3 */
-  double ears_min_sigma; /* sigma floor (and never below sqrt(mean)): 0.5 */
-  int ears_min_count;    /* the week's count (lower bound) at least: 3 */
-  int ears_min_places;   /* places reporting the theme that week: 2 */
-  /* rising: standardised Poisson CUSUM, increments winsorised */
-  int cusum_ref_weeks;     /* in-control mean and sd from up to this many weeks: 26 */
-  int cusum_min_ref;       /* at least this many: 13 */
-  double cusum_k;          /* reference value (sd units): 1 */
-  double cusum_h;          /* decision interval (sd units): 5; sd = max(reference sd, sqrt(mean)) */
-  double cusum_winsor;     /* a week's z is capped at this: 2 */
-  double cusum_min_mean;   /* mean floor: 0.5 */
-  int cusum_min_places;    /* distinct places in the excursion: 2 */
-  /* together: places of a window reporting both themes, against a
-   * degree-corrected independence model */
-  int together_min_count;  /* place-weeks reporting both in the same week: 3 */
-  int together_min_places; /* places reporting both in the window: 3 */
-  double together_min_g2;   /* Poisson deviance G2 at least: 3.84 (p < 0.05, 1 df) */
-  double together_min_npmi; /* plain normalised PMI at least: 0.4 */
-  /* cross-scale */
+  double fdr;             /* q: the false discovery rate of each week's tests: 0.01 */
+  double keep_p;          /* a pattern holds while its test's own p-value is at most this: 0.05 */
+  int end_weeks;          /* and ends after this many weeks without it: 3 */
+  int baseline_weeks;     /* B: a place's (region's) usual level, from the weeks just before: 26 */
+  int min_baseline_weeks; /* a place with fewer weeks of digests is not tested: 8 */
+  int reference_weeks;    /* a scan's null distribution, from its own past weeks: 52 */
+  int min_reference;      /* at least this many: 13 */
+  int max_scan_places;    /* a scan takes the best 1..this many places: 64 */
+  /* spread: new places taking up a theme */
+  int spread_weeks;         /* new places counted over the last this many weeks: 4 */
+  int spread_history_weeks; /* a place is new to a theme after this many weeks of digests without it: 13 */
+  int spread_min_places;    /* 3 */
+  /* emerging: a jump at some places (a scan over places) */
+  int emerging_weeks;      /* the jump's weeks tested: the last 1 and the last this many: 3 */
+  int emerging_min_places; /* 2 */
+  /* rising: a region's share of a theme growing */
+  int rising_weeks;      /* the region's share in the last this many weeks: 8 */
+  int rising_min_places; /* places of the region reporting it: 3 */
+  /* together: two themes reported in the same weeks by the same places
+   * more than their history and their own frequencies predict */
+  int together_weeks;       /* 8 */
+  int together_min_count;   /* place-weeks reporting both: 3 */
+  int together_min_places;  /* distinct places among them: 3 */
+  /* cross-scale: beyond the baseline at several scales in the same places */
+  int cross_weeks;      /* 4 */
   int cross_min_scales; /* 2 */
   int cross_min_places; /* 2 */
 };
@@ -87,20 +93,31 @@ void hls_patterns_iso_week(int32_t week, int *iso_year, int *iso_week);
 #define HLS_PAT_ID_BYTES 8
 #define HLS_PAT_NONE UINT32_MAX
 
-/* A pattern as it holds now. Place and theme numbers are the engine's
- * (hls_patterns_place_info, hls_patterns_theme_info). */
+/* A pattern: one episode of one signal, from the week its test was first
+ * a discovery to the last week its evidence held. Place and theme numbers
+ * are the engine's (hls_patterns_place_info, hls_patterns_theme_info). */
 struct hls_pattern {
-  uint8_t id[HLS_PAT_ID_BYTES]; /* stable: signal, theme key(s), first week */
+  uint8_t id[HLS_PAT_ID_BYTES]; /* stable while it lasts: signal, theme(s), region, first week */
   int signal;
   uint32_t theme, theme2; /* theme2: together only, else HLS_PAT_NONE */
+  const char *region;     /* rising: the region (owned by the engine), else "" */
   int32_t week_from, week_to;
-  double score;  /* spread: places; emerging: C2; rising: max CUSUM;
-                    together: G2; cross-scale: scales */
-  double score2; /* together: NPMI; emerging: the baseline mean;
-                    rising: the in-control mean; else 0 */
-  uint64_t lo, hi; /* the count behind it: records of the theme in its
-                      weeks (together: places reporting both) */
-  unsigned scales; /* bit per enum hls_scale */
+  bool live;              /* its evidence still held at the latest week held */
+  double p;               /* the smallest p-value of its test over its weeks */
+  double strength;        /* -log10(p): 2 is p = 0.01 */
+  double p_now;           /* the test's p-value at week_to (live: the latest week) */
+  double score;  /* the test statistic at its strongest week: spread: new places
+                    (score2: expected); emerging, cross-scale: scan z (score2:
+                    its null mean); rising: z of the region's share (score2: the
+                    baseline share); together: place-weeks with both (score2:
+                    expected) */
+  double score2;
+  uint64_t lo, hi;   /* records of its theme(s) at its places in its weeks: the
+                        interval the published cells allow */
+  double expected;   /* the same, each withheld or rounded cell taken at the
+                        middle of its interval */
+  double withheld;   /* the part of expected that rests on withheld cells */
+  unsigned scales;   /* bit per enum hls_scale */
   size_t n_places;
   uint32_t *places;  /* sorted, owned by the engine */
   size_t n_stories;  /* stories in its lineage */
@@ -136,8 +153,22 @@ int hls_patterns_story(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
  * Unknown items are ignored. */
 int hls_patterns_erase(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYTES], uint64_t seq) HLS_WARN_UNUSED;
 
-enum hls_pat_change { HLS_PAT_NEW = 0, HLS_PAT_UPDATED = 1, HLS_PAT_RETRACTED = 2 };
+/* What changed. A feed event for every change but HLS_PAT_UPDATED (its
+ * weeks, counts or names moved, nothing a reader acts on). When several
+ * apply, the first of: new, retracted, ended, joined, left, grew, shrank. */
+enum hls_pat_change {
+  HLS_PAT_NEW = 0,
+  HLS_PAT_UPDATED = 1,   /* quiet: weeks, counts, names, stories */
+  HLS_PAT_RETRACTED = 2, /* the data no longer show it (erased or corrected digests) */
+  HLS_PAT_ENDED = 3,     /* its evidence stopped holding */
+  HLS_PAT_JOINED = 4,    /* places joined it */
+  HLS_PAT_LEFT = 5,      /* places left it (corrected data) */
+  HLS_PAT_GREW = 6,      /* its strength rose by a whole step (a factor 10 in p) */
+  HLS_PAT_SHRANK = 7,    /* its strength fell by a whole step (corrected data) */
+  HLS_PAT_CHANGE_COUNT
+};
 const char *hls_pat_change_name(int change);
+int hls_pat_change_parse(const char *name, int *change);
 
 /* Called for each change; the pattern is valid during the call only. For a
  * retraction it is the pattern as it last held. Returning non-zero stops

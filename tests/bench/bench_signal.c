@@ -146,13 +146,13 @@ static const struct par_row gen_table[] = {
 #undef GEN
 #define PAT(name, type) {#name, type, offsetof(struct hls_pat_params, name), NULL}
 static const struct par_row engine_table[] = {
-    PAT(window_weeks, PAR_INT),       PAT(spread_min_places, PAR_INT),   PAT(ears_baseline, PAR_INT),
-    PAT(ears_guard, PAR_INT),         PAT(ears_threshold, PAR_DOUBLE),   PAT(ears_min_sigma, PAR_DOUBLE),
-    PAT(ears_min_count, PAR_INT),     PAT(ears_min_places, PAR_INT),     PAT(cusum_ref_weeks, PAR_INT),
-    PAT(cusum_min_ref, PAR_INT),      PAT(cusum_k, PAR_DOUBLE),          PAT(cusum_h, PAR_DOUBLE),
-    PAT(cusum_winsor, PAR_DOUBLE),    PAT(cusum_min_mean, PAR_DOUBLE),   PAT(cusum_min_places, PAR_INT),
-    PAT(together_min_count, PAR_INT), PAT(together_min_places, PAR_INT), PAT(together_min_g2, PAR_DOUBLE),
-    PAT(together_min_npmi, PAR_DOUBLE), PAT(cross_min_scales, PAR_INT),  PAT(cross_min_places, PAR_INT),
+    PAT(fdr, PAR_DOUBLE), PAT(keep_p, PAR_DOUBLE), PAT(end_weeks, PAR_INT), PAT(baseline_weeks, PAR_INT),
+    PAT(min_baseline_weeks, PAR_INT), PAT(reference_weeks, PAR_INT), PAT(min_reference, PAR_INT),
+    PAT(max_scan_places, PAR_INT), PAT(spread_weeks, PAR_INT), PAT(spread_history_weeks, PAR_INT),
+    PAT(spread_min_places, PAR_INT), PAT(emerging_weeks, PAR_INT), PAT(emerging_min_places, PAR_INT),
+    PAT(rising_weeks, PAR_INT), PAT(rising_min_places, PAR_INT), PAT(together_weeks, PAR_INT),
+    PAT(together_min_count, PAR_INT), PAT(together_min_places, PAR_INT), PAT(cross_weeks, PAR_INT),
+    PAT(cross_min_scales, PAR_INT), PAT(cross_min_places, PAR_INT),
 };
 #undef PAT
 #define TABLE_N(t) (sizeof(t) / sizeof(t)[0])
@@ -390,7 +390,7 @@ struct id_entry {
   int8_t signal;
 };
 
-#define N_CHANGES 3
+#define N_CHANGES HLS_PAT_CHANGE_COUNT
 
 struct pk_place {
   uint8_t pk[HLS_KEY_BYTES];
@@ -622,8 +622,9 @@ static int on_change(void *ctx, int change, const struct hls_pattern *p) {
   r->events[change][p->signal]++;
   if (!on) r->false_events[change][p->signal]++;
   size_t wk = (size_t)(r->week - r->w0);
-  r->week_events[wk]++;
-  if (change != HLS_PAT_RETRACTED) r->week_new_updated[wk]++;
+  /* feed events: every change but a quiet update */
+  if (change != HLS_PAT_UPDATED) r->week_events[wk]++;
+  if (change != HLS_PAT_RETRACTED && change != HLS_PAT_UPDATED) r->week_new_updated[wk]++;
   struct id_entry *e = id_slot(r, p->id);
   if (!e->used) {
     memcpy(e->id, p->id, HLS_PAT_ID_BYTES);
@@ -691,7 +692,7 @@ static void run_one(const struct opts *o, const struct hls_pat_params *eparams, 
   if (gp.local_themes > gp.themes) gp.local_themes = gp.themes;
   gp.plants = o->null ? 0 : PLACEGEN_PLANT_ALL;
   gp.plant_style = strcmp(o->style, "new") == 0 ? PLACEGEN_STYLE_NEW_THEMES : PLACEGEN_STYLE_MODEST;
-  gp.window_weeks = eparams->window_weeks;
+  gp.window_weeks = eparams->together_weeks;
 
   memset(res, 0, sizeof *res);
   res->places = o->places;
