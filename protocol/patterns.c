@@ -59,7 +59,7 @@ int hls_pat_change_parse(const char *name, int *change) {
 
 void hls_pat_params_default(struct hls_pat_params *p) {
   *p = (struct hls_pat_params){
-      .fdr = 0.01,
+      .fdr = 0.05,
       .keep_p = 0.05,
       .end_weeks = 3,
       .baseline_weeks = 26,
@@ -133,15 +133,15 @@ static int32_t floor_div(int32_t a, int32_t b) { return a >= 0 ? a / b : -((-a +
 
 /* --- state ------------------------------------------------------------------------------ */
 
-/* A theme's cells of one digest, folded: the interval of the true count,
- * and the count each scale is expected to hold with every withheld or
- * rounded cell taken at the middle of its interval (mw: the part of it
- * from withheld cells). */
+/* A theme's cells of one digest, folded: the interval of the true count;
+ * what the tests count at each scale (ms: rounded cells at the middle of
+ * their interval, withheld ones at their least); withheld cells at the
+ * middle of their interval (mw) and at their least (wlo). */
 struct cell {
   uint32_t theme;
   uint32_t lo, hi;
   float ms[HLS_SCALE_COUNT];
-  float mw;
+  float mw, wlo;
   uint8_t scales;
   bool withheld;
 };
@@ -151,7 +151,7 @@ struct cref { /* a place's cell of one theme in one week */
   uint32_t lo, hi;
   uint64_t seq;
   float ms[HLS_SCALE_COUNT];
-  float mw;
+  float mw, wlo;
   uint8_t scales;
   bool withheld;
 };
@@ -240,6 +240,9 @@ struct window {
   size_t n_tests, cap_tests;
   struct pfound *found; /* its pairs that kept evidence */
   size_t n_found, cap_found;
+  uint64_t *pk; /* every pair reported in the same week, sorted */
+  uint32_t *pc; /* and its place-weeks */
+  size_t n_pk, cap_pk, cap_pc;
   bool dirty;
   UT_hash_handle hh;
 };
@@ -293,7 +296,7 @@ struct hls_patterns {
   size_t n_regions;
   /* The weekly FDR: each week's largest p-value that is a discovery
    * (0: none), gmin..gmax. */
-  double *cutoff;
+  double *cutoff, *tcutoff; /* single themes, pairs */
   size_t n_cutoff;
   int32_t cutoff_gmin;
   /* scratch */
@@ -379,6 +382,8 @@ void hls_patterns_free(struct hls_patterns *pt) {
     free(w->tests);
     for (size_t i = 0; i < w->n_found; i++) free(w->found[i].places);
     free(w->found);
+    free(w->pk);
+    free(w->pc);
     free(w);
   }
   HASH_CLEAR(hh, pt->themes_by_key);
@@ -409,6 +414,7 @@ void hls_patterns_free(struct hls_patterns *pt) {
   for (size_t i = 0; i < pt->n_regions; i++) free(pt->regions[i]);
   free(pt->regions);
   free(pt->cutoff);
+  free(pt->tcutoff);
   free(pt);
 }
 
@@ -686,6 +692,7 @@ static bool unit_link(struct hls_patterns *pt, struct unit *u) {
       return false;
     }
     b->refs[b->n] = (struct cref){.place = u->place, .lo = c->lo, .hi = c->hi, .seq = u->seq, .mw = c->mw,
+                                  .wlo = c->wlo,
                                   .scales = c->scales, .withheld = c->withheld};
     memcpy(b->refs[b->n].ms, c->ms, sizeof c->ms);
     b->n++;
@@ -770,12 +777,17 @@ int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BY
     if (j == n) cells[n++] = (struct cell){.theme = t->ix};
     cells[j].lo = sat_add32(cells[j].lo, lo);
     cells[j].hi = sat_add32(cells[j].hi, hi);
-    /* The middle of the interval: a withheld cell is equally likely any
-     * of 1..t-1, a rounded one any value that rounds to it. */
+    /* What the tests count: a rounded cell at the middle of its interval,
+     * a withheld one at its least (1: the theme was reported). Taken at
+     * the middle of 1..t-1, one withheld cell would count as t/2 records
+     * where it is most often one or two (a place's weekly counts of one
+     * theme, stage and scale are small), and its first appearance at a
+     * place would look like a jump. What is reported (expected) takes it
+     * at the middle. */
     float mid = (float)(((double)lo + (double)hi) / 2.0);
     int sc = c->scale >= 0 && c->scale < HLS_SCALE_COUNT ? (int)c->scale : HLS_SCALE_PERSON;
-    cells[j].ms[sc] += mid;
-    if (c->withheld) cells[j].mw += mid;
+    cells[j].ms[sc] += c->withheld ? (float)lo : mid;
+    if (c->withheld) cells[j].mw += mid, cells[j].wlo += (float)lo;
     if (c->scale >= 0 && c->scale < HLS_SCALE_COUNT) cells[j].scales |= (uint8_t)(1u << c->scale);
     if (c->withheld) cells[j].withheld = true;
   }
@@ -1134,6 +1146,7 @@ static void gather_counts(struct hls_patterns *pt, struct theme *t, struct build
       b->p.lo += c->lo;
       b->p.hi += c->hi;
       for (int s = 0; s < HLS_SCALE_COUNT; s++) b->p.expected += c->ms[s];
+      b->p.expected += c->mw - c->wlo;
       b->p.withheld += c->mw;
       b->p.scales |= c->scales;
     }
@@ -1182,16 +1195,67 @@ static double poisson_sf(double k, double mu) {
   return gamma_p(k, mu);
 }
 
-/* P(Z >= z), Z standard normal. */
-static double normal_sf(double z) { return 0.5 * erfc(z / 1.4142135623730951); }
-
-/* P(T >= x) for T Gumbel with this mean and sd (the extreme-value law of
- * a maximum; its scale from the sd: sd * sqrt(6) / pi). */
-static double gumbel_sf(double x, double mean, double sd) {
-  double beta = sd * 0.7796968012336761;
-  double mu = mean - 0.5772156649015329 * beta;
-  return -expm1(-exp(-(x - mu) / beta));
+/* The continued fraction of the incomplete beta function (Numerical
+ * Recipes 6.4). */
+static double beta_cf(double a, double b, double x) {
+  double qab = a + b, qap = a + 1, qam = a - 1, c = 1, d = 1 - qab * x / qap;
+  if (fabs(d) < 1e-300) d = 1e-300;
+  d = 1 / d;
+  double h = d;
+  for (int m = 1; m < 10000; m++) {
+    double m2 = 2.0 * m, aa = m * (b - m) * x / ((qam + m2) * (a + m2));
+    d = 1 + aa * d;
+    if (fabs(d) < 1e-300) d = 1e-300;
+    c = 1 + aa / c;
+    if (fabs(c) < 1e-300) c = 1e-300;
+    d = 1 / d;
+    h *= d * c;
+    aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+    d = 1 + aa * d;
+    if (fabs(d) < 1e-300) d = 1e-300;
+    c = 1 + aa / c;
+    if (fabs(c) < 1e-300) c = 1e-300;
+    d = 1 / d;
+    double del = d * c;
+    h *= del;
+    if (fabs(del - 1) < 1e-15) break;
+  }
+  return h;
 }
+
+/* The regularised incomplete beta function I_x(a, b). */
+static double ibeta(double a, double b, double x) {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  double lbt = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x);
+  if (x < (a + 1) / (a + b + 2)) return exp(lbt) * beta_cf(a, b, x) / a;
+  return 1 - exp(lbt) * beta_cf(b, a, 1 - x) / b;
+}
+
+/* Fisher's exact test, one-sided: the chance of a first cell at least a
+ * in a 2x2 table [[a, b], [c, d]] with its margins (hypergeometric). */
+static double fisher_sf(double a, double b, double c, double d) {
+  double r1 = a + b, c1 = a + c, n = a + b + c + d;
+  double kmax = r1 < c1 ? r1 : c1;
+  double base = lgamma(r1 + 1) + lgamma(n - r1 + 1) + lgamma(c1 + 1) + lgamma(n - c1 + 1) - lgamma(n + 1);
+  double total = 0;
+  for (double k = a; k <= kmax; k += 1) {
+    double lp = base - lgamma(k + 1) - lgamma(r1 - k + 1) - lgamma(c1 - k + 1) - lgamma(n - r1 - c1 + k + 1);
+    double term = exp(lp);
+    total += term;
+    if (term < total * 1e-12) break;
+  }
+  return total > 1 ? 1 : total;
+}
+
+/* P(X >= x) for X ~ Binomial(n, q), for real x and n (I_q(x, n-x+1)). */
+static double binom_sf(double x, double n, double q) {
+  if (x <= 0) return 1;
+  if (x > n) return 0;
+  double r = ibeta(x, n - x + 1, q);
+  return r < 0 ? 0 : r > 1 ? 1 : r;
+}
+
 
 #define P_FLOOR 1e-300
 
@@ -1293,20 +1357,21 @@ static int tcomp_size(struct tcomp *c, size_t n, size_t span, size_t regions) {
 
 /* A place's surprise in weeks [i-R+1, i] of one series against its own
  * baseline (the baseline_weeks before, from its history's start, at
- * least min_baseline_weeks): the signed root of the Poisson deviance of
- * the window's total against R times the baseline's weekly mean, both in
- * units of one cell's size (quasi-Poisson: phi, the larger of
- * E[x^2]/E[x] and the baseline's variance over its mean, so that a
- * withheld cell counted at the middle of its interval, or a busy week,
- * is not taken for many records). The mean is shrunk toward the theme's
- * (prior_mu, two weeks' worth), and is at least half a cell over the
- * baseline: a place that never reported the theme is not infinitely
- * surprised by one cell. Near N(0, 1) under no change, even for small
- * counts. False if the place cannot be tested: its baseline is too short
+ * least min_baseline_weeks). Counts are taken in units of one cell's size
+ * (quasi-Poisson: phi, the larger of E[x^2]/E[x] and the baseline's
+ * variance over its mean, so that a withheld cell counted at the middle
+ * of its interval, or a busy week, is not taken for many records). The
+ * test is conditional, so that a short baseline's own noise counts: with
+ * s in the baseline's nb weeks and x in the R weeks, under no change x is
+ * Binomial(x + s, R / (R + nb)); s gets two weeks of the theme's mean
+ * (prior_mu), and is at least half a cell, so that a place that never
+ * reported the theme is not infinitely surprised by one cell. *pz: that
+ * upper tail; *z: the signed root of the Poisson deviance, for direction
+ * and size. False if the place cannot be tested: its baseline is too short
  * or it reported in fewer than min_nz of those weeks. */
 static bool place_z(const struct hls_pat_params *prm, const double *P, const double *Q, const int32_t *NZ,
                     int32_t lo, int32_t first, int32_t i, int32_t R, int32_t min_nz, double prior_mu,
-                    double prior_ratio, double *z) {
+                    double prior_ratio, double *z, double *pz) {
   int32_t r0 = i - R + 1;
   if (first < lo) first = lo;
   if (r0 < first || r0 < 1) return false;
@@ -1316,44 +1381,66 @@ static bool place_z(const struct hls_pat_params *prm, const double *P, const dou
   if (nb < prm->min_baseline_weeks || NZ[b1 + 1 - lo] - NZ[b0 - lo] < min_nz) return false;
   double S = P[b1 + 1 - lo] - P[b0 - lo], SQ = Q != NULL ? Q[b1 + 1 - lo] - Q[b0 - lo] : 0;
   const double k = 2.0;
-  double mu = (S + k * prior_mu) / (nb + k);
   double phi = Q != NULL && S > 0 ? SQ / S : prior_ratio;
   if (!(phi > 0)) phi = 1;
-  if (Q != NULL && nb > 1 && mu > 0) {
+  if (Q != NULL && nb > 1 && S > 0) {
     double var = (SQ - S * S / nb) / (nb - 1);
-    if (var / mu > phi) phi = var / mu;
+    if (var / (S / nb) > phi) phi = var / (S / nb);
   }
-  double floor_mu = 0.5 * phi / (nb + k);
-  if (mu < floor_mu) mu = floor_mu;
-  double x = (P[i + 1 - lo] - P[r0 - lo]) / phi, e = R * mu / phi;
-  if (!(e > 0)) return false;
+  double s = (S + k * prior_mu) / phi;
+  if (s < 0.5) s = 0.5;
+  double x = (P[i + 1 - lo] - P[r0 - lo]) / phi, q = R / (R + nb + k);
+  double e = s * R / (nb + k);
   double dev = x > 0 ? 2 * (x * log(x / e) - (x - e)) : 2 * e;
   if (dev < 0) dev = 0;
   *z = x >= e ? sqrt(dev) : -sqrt(dev);
+  if (pz != NULL) *pz = x > 0 ? binom_sf(x, x + s, q) : 1.0;
   return true;
 }
 
-static int zent_cmp(const void *a, const void *b) {
+static int dbl_cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static int zasc_cmp(const void *a, const void *b) {
   const struct zent *x = a, *y = b;
-  if (x->z != y->z) return (x->z < y->z) - (x->z > y->z);
+  if (x->z != y->z) return (x->z > y->z) - (x->z < y->z);
   return (x->slot > y->slot) - (x->slot < y->slot);
 }
 
-/* The scan over places: the largest sum of the k highest z's over sqrt(k),
- * k in kmin..kmax (0 if fewer than kmin are positive); *kstar its k. zv
- * is left sorted, highest first. */
-static double scan(struct zent *zv, size_t m, int kmin, int kmax, size_t *kstar) {
+#define TPM_TAU 0.05
+
+/* The scan over places by their p-values (zv[].z holds each place's
+ * upper-tail p here), by the truncated product method (Zaykin, Zhivotovsky,
+ * Westfall and Weir 2002): W, the product of the p-values at most tau
+ * among the n places tested, is the statistic; under no change (places
+ * independent, p-values uniform or conservative)
+ *   P(W <= w) = sum_k C(n,k) (1-tau)^(n-k) tau^k H_k,
+ *   H_k = P(Poisson(k ln tau - ln w) <= k - 1) if w <= tau^k, else 1.
+ * Powerful when a few places change much or several change a little,
+ * and needs no calibration. *kstar: the places in W (at least kmin, else
+ * 1 is returned); zv is left sorted, smallest p first. */
+static double scan_os(struct zent *zv, size_t m, size_t n, int kmin, size_t *kstar) {
   *kstar = 0;
-  if (m < (size_t)kmin) return 0;
-  qsort(zv, m, sizeof *zv, zent_cmp);
-  double sum = 0, best = 0;
-  for (size_t k = 1; k <= m && k <= (size_t)kmax; k++) {
-    sum += zv[k - 1].z;
-    if (k < (size_t)kmin) continue;
-    double v = sum / sqrt((double)k);
-    if (v > best) best = v, *kstar = k;
+  if (m < (size_t)kmin || n == 0) return 1.0;
+  qsort(zv, m, sizeof *zv, zasc_cmp);
+  size_t kobs = 0;
+  double logw = 0;
+  while (kobs < m && zv[kobs].z <= TPM_TAU) logw += log(zv[kobs].z > P_FLOOR ? zv[kobs].z : P_FLOOR), kobs++;
+  if (kobs < (size_t)kmin) return 1.0;
+  *kstar = kobs;
+  double lt = log(TPM_TAU), l1t = log1p(-TPM_TAU), total = 0, lfn = lgamma((double)n + 1);
+  for (size_t k = 1; k <= n; k++) {
+    double lw = lfn - lgamma((double)k + 1) - lgamma((double)(n - k) + 1) + (double)(n - k) * l1t + (double)k * lt;
+    double h = 1.0;
+    if (logw <= (double)k * lt) h = 1.0 - gamma_p((double)k, (double)k * lt - logw);
+    double term = exp(lw) * h;
+    total += term;
+    /* past the mean of K, once terms no longer matter */
+    if ((double)k > (double)n * TPM_TAU + 3 && term < total * 1e-12) break;
   }
-  return best;
+  return total > 1 ? 1 : total < P_FLOOR ? P_FLOOR : total;
 }
 
 /* An episode of one unit being followed week by week. */
@@ -1367,42 +1454,6 @@ struct episode {
 
 /* The stored result of unit u's test in week i of theme t. */
 #define TV(t, i, u) ((size_t)(i) * (t)->pv_units + (size_t)(u))
-
-/* The mean and sd of a statistic's own values (column k of t->tv) over
- * the reference weeks [i-R-reference_weeks+1, i-R]; false if fewer than
- * min_reference of them. rms: the root mean square instead of the sd. */
-static bool reference(const struct hls_pat_params *prm, const struct theme *t, size_t k, int32_t i, int32_t R,
-                      double *mean, double *sd, double *rms) {
-  int32_t e = i - R, b = e - prm->reference_weeks + 1;
-  if (b < 0) b = 0;
-  double S = 0, SQ = 0;
-  int32_t n = 0;
-  for (int32_t j = b; j <= e; j++) {
-    float v = t->tv[(size_t)j * t->tv_cols + k];
-    if (isnan(v)) continue;
-    S += v;
-    SQ += (double)v * v;
-    n++;
-  }
-  if (n < prm->min_reference) return false;
-  *mean = S / n;
-  double var = n > 1 ? (SQ - S * S / n) / (n - 1) : 0;
-  *sd = var > 0 ? sqrt(var) : 0;
-  *rms = sqrt(SQ / n);
-  return true;
-}
-
-/* The calibrated p-value of scan column k valued T at week i: against a
- * Gumbel law fitted to its own values in the reference weeks (NAN: too
- * few of them). */
-static double scan_p(const struct hls_pat_params *prm, const struct theme *t, size_t k, int32_t i, int32_t R,
-                     double T) {
-  double mean, sd, rms;
-  if (!reference(prm, t, k, i, R, &mean, &sd, &rms)) return NAN;
-  if (sd < 0.5) sd = 0.5;
-  if (T <= 0) return 1.0;
-  return gumbel_sf(T, mean, sd);
-}
 
 /* Candidates of week i over the last R weeks: the slots that reported the
  * theme in those weeks (a place with nothing there has no excess). */
@@ -1505,6 +1556,18 @@ static int theme_tests_size(struct theme *t, size_t L, size_t units, int32_t *fr
     if (*from > (int32_t)old) *from = (int32_t)old;
   }
   return 0;
+}
+
+/* Whether slot s can be tested in week i over R weeks (as place_z). */
+static bool place_testable(const struct hls_pat_params *prm, const struct tcomp *c, size_t s, int32_t i, int32_t R,
+                           int32_t min_nz) {
+  int32_t r0 = i - R + 1, first = c->first[s] < c->lo ? c->lo : c->first[s];
+  if (r0 < first || r0 < 1) return false;
+  int32_t b0 = r0 - prm->baseline_weeks;
+  if (b0 < first) b0 = first;
+  if (r0 - b0 < prm->min_baseline_weeks) return false;
+  const int32_t *NZ = c->NZ[0] + s * (c->span + 1);
+  return NZ[r0 - c->lo] - NZ[b0 - c->lo] >= min_nz;
 }
 
 /* Compute theme t's tests for week indexes [from, L): each unit's p-value,
@@ -1625,6 +1688,15 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
   }
 #undef AT_WEEK
   for (size_t i = 1; i <= span; i++) c->act[i] += c->act[i - 1], c->elig[i] += c->elig[i - 1];
+  /* the first week any place was at risk: a baseline of new places
+   * starts there */
+  int32_t e0 = INT32_MAX;
+  {
+    int32_t H0 = INT32_MAX;
+    for (size_t k = 0; k < pt->n_places; k++)
+      if (pt->places[k]->has_week && pt->places[k]->first_week - pt->gmin < H0) H0 = pt->places[k]->first_week - pt->gmin;
+    if (H0 != INT32_MAX) e0 = (H0 < 0 ? 0 : H0) + H;
+  }
   for (size_t i = 1; i <= span; i++)
     c->act[i] += c->act[i - 1], c->elig[i] += c->elig[i - 1], c->adopt[i] += c->adopt[i - 1];
 
@@ -1650,6 +1722,7 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
       double p = NAN, K = 0, mu = 0;
       int32_t r0 = i - Rs + 1, b0 = r0 - prm->baseline_weeks;
       if (b0 < 0) b0 = 0;
+      if (b0 < e0) b0 = e0;
       size_t m = 0;
       if (r0 >= 1 && r0 - b0 >= prm->min_baseline_weeks) {
         K = c->adopt[i + 1 - lo] - c->adopt[r0 - lo];
@@ -1669,77 +1742,82 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
     /* emerging: a scan over places of their jump over the last week and
      * over the last Re weeks (the better of the two, Bonferroni). */
     if (rc == 0) {
-      double pk[2] = {NAN, NAN}, Tk[2] = {0, 0};
+      double pk[2] = {1, 1};
       int32_t Rk[2] = {1, Re};
-      size_t kst[2] = {0, 0}, best = 0, m = 0;
-      for (int v = 0; v < 2; v++) {
+      size_t kst[2] = {0, 0}, nt[2] = {0, 0}, best = 0, m = 0;
+      bool tested = false;
+      for (int v = 0; v < (Re > 1 ? 2 : 1); v++) {
         double pm, pr;
         priors(prm, c, i, Rk[v], &pm, &pr);
+        for (size_t s = 0; s < n; s++) nt[v] += place_testable(prm, c, s, i, Rk[v], 2);
         size_t mc = candidates(pt, t, c, i, Rk[v], cand), mz = 0;
         for (size_t k = 0; k < mc; k++) {
           uint32_t s = cand[k];
-          double z;
-          if (place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, c->first[s], i, Rk[v], 2, pm, pr, &z) &&
-              z > 0)
-            c->zv[mz++] = (struct zent){z, s};
+          double z, pz;
+          if (place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, c->first[s], i, Rk[v], 2, pm, pr, &z, &pz) && z > 0)
+            c->zv[mz++] = (struct zent){pz, s};
         }
-        Tk[v] = scan(c->zv, mz, prm->emerging_min_places, prm->max_scan_places, &kst[v]);
-        t->tv[(size_t)i * t->tv_cols + (size_t)v] = (float)Tk[v];
-        pk[v] = scan_p(prm, t, (size_t)v, i, Rk[v], Tk[v]);
-        bool better = v == 0 || isnan(pk[0]) || (!isnan(pk[1]) && pk[1] < pk[0]);
-        if (better) {
+        if (nt[v] == 0) continue;
+        tested = true;
+        pk[v] = scan_os(c->zv, mz, nt[v], prm->emerging_min_places, &kst[v]);
+        if (v == 0 || pk[v] < pk[best]) {
           best = (size_t)v;
           m = kst[v];
           for (size_t k = 0; k < m; k++) mem[k] = c->zv[k].slot;
         }
       }
       double p = NAN;
-      if (!isnan(pk[0]) || !isnan(pk[1])) {
-        double a = isnan(pk[0]) ? 1 : pk[0], b = isnan(pk[1]) ? 1 : pk[1];
-        p = 2 * (a < b ? a : b);
+      if (tested) {
+        p = (Re > 1 ? 2 : 1) * pk[best];
         if (p > 1) p = 1;
       }
       size_t at = TV(t, i, U_EMERGING);
-      t->pv[at] = (float)p, t->sc1[at] = (float)Tk[best], t->sc2[at] = 0, t->back[at] = (uint8_t)(Rk[best] - 1);
+      t->pv[at] = (float)p, t->sc1[at] = (float)kst[best], t->sc2[at] = (float)nt[best];
+      t->back[at] = (uint8_t)(Rk[best] - 1);
       rc = keep_members(pt, t, c, i, U_EMERGING, mem, !isnan(p) && p <= prm->keep_p ? m : 0);
     }
-    /* cross-scale: a scan over places of their cross_min_scales-th
-     * highest surprise among the scales, over the last Rc weeks. */
+    /* cross-scale: a scan over places of the chance that cross_min_scales
+     * of its scales are as far beyond their baselines as they are, over
+     * the last Rc weeks. */
     if (rc == 0) {
       double pm, pr;
       priors(prm, c, i, Rc, &pm, &pr);
+      size_t ntc = 0;
+      for (size_t s = 0; s < n; s++) ntc += place_testable(prm, c, s, i, Rc, 2);
       size_t mc = candidates(pt, t, c, i, Rc, cand), mz = 0;
       for (size_t k = 0; k < mc; k++) {
         uint32_t s = cand[k];
         int32_t first = c->first[s];
-        double z0;
-        if (!place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, first, i, Rc, 2, pm, pr, &z0)) continue;
-        double zs[HLS_SCALE_COUNT];
-        int nzs = 0;
+        double z0, p0;
+        if (!place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, first, i, Rc, 2, pm, pr, &z0, &p0)) continue;
+        double ps[HLS_SCALE_COUNT];
+        int nps = 0;
         for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
-          double z;
+          double z, pz;
           /* a scale's own variance is not kept: its mean times the size
            * of one cell of the theme (compound Poisson) */
-          if (place_z(prm, PS(1 + sc, s), NULL, NZS(1 + sc, s), lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, pr, &z) &&
-              z > 0)
-            zs[nzs++] = z;
+          if (place_z(prm, PS(1 + sc, s), NULL, NZS(1 + sc, s), lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, pr, &z,
+                      &pz))
+            ps[nps++] = z > 0 ? pz : 1.0;
         }
-        if (nzs < prm->cross_min_scales) continue;
-        for (int a = 0; a < nzs; a++)
-          for (int b = a + 1; b < nzs; b++)
-            if (zs[b] > zs[a]) {
-              double tmp = zs[a];
-              zs[a] = zs[b];
-              zs[b] = tmp;
-            }
-        c->zv[mz++] = (struct zent){zs[prm->cross_min_scales - 1], s};
+        if (nps < prm->cross_min_scales) continue;
+        qsort(ps, (size_t)nps, sizeof *ps, dbl_cmp);
+        /* P(at least m of the nps scales at most ps[m-1]) */
+        double x = ps[prm->cross_min_scales - 1];
+        if (x >= 1) continue;
+        double below = 0, term = pow(1 - x, nps); /* P(Bin(nps, x) < m) */
+        for (int j = 0; j < prm->cross_min_scales; j++) {
+          below += term;
+          term = term * (nps - j) / (j + 1) * x / (1 - x);
+        }
+        double pp = 1 - below;
+        if (pp < x * x * 1e-3) pp = x * x * 1e-3; /* rounding: it cannot be that small */
+        c->zv[mz++] = (struct zent){pp, s};
       }
-      size_t kst;
-      double T = scan(c->zv, mz, prm->cross_min_places, prm->max_scan_places, &kst);
-      t->tv[(size_t)i * t->tv_cols + 2] = (float)T;
-      double p = scan_p(prm, t, 2, i, Rc, T);
+      size_t kst = 0;
+      double p = ntc > 0 ? scan_os(c->zv, mz, ntc, prm->cross_min_places, &kst) : NAN;
       size_t at = TV(t, i, U_CROSS);
-      t->pv[at] = (float)p, t->sc1[at] = (float)T, t->sc2[at] = 0, t->back[at] = (uint8_t)(Rc - 1);
+      t->pv[at] = (float)p, t->sc1[at] = (float)kst, t->sc2[at] = (float)ntc, t->back[at] = (uint8_t)(Rc - 1);
       for (size_t k = 0; k < kst; k++) mem[k] = c->zv[k].slot;
       rc = keep_members(pt, t, c, i, U_CROSS, mem, !isnan(p) && p <= prm->keep_p ? kst : 0);
     }
@@ -1764,15 +1842,22 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
         const double *RP = c->RP + r * W1;
         double z = NAN, p = NAN, pi0 = 0;
         if (testable && nat > 0 && natb > 0 && c->rplaces[r] >= (uint32_t)prm->rising_min_places) {
+          /* Given the region's count over the baseline and the window,
+           * the window's part of it against the rest's: exact
+           * (conditional binomial), in units of one cell (cr). */
           double Sr = RP[i + 1 - lo] - RP[r0 - lo], Sb = RP[r0 - lo] - RP[b0 - lo];
-          pi0 = (Sb + 0.5) / (natb + 1.0);
-          double var = cr * nat * pi0 * (1 - pi0) * (1 + nat / natb);
-          if (var > 0) z = (Sr - nat * pi0) / sqrt(var);
+          double So = nat - Sr, Sob = natb - Sb;
+          if (So > 0 && Sob > 0 && Sr + Sb > 0) {
+            /* in units of one cell, whole: the window's part rounded down */
+            double a = floor(Sr / cr), b = floor(Sb / cr + 0.5), cc = floor(So / cr + 0.5), d = floor(Sob / cr + 0.5);
+            pi0 = (Sb + 0.5) / (natb + 1.0);
+            double e = (a + b) * (a + cc) / (a + b + cc + d);
+            z = e > 0 ? (a - e) / sqrt(e) : 0;
+            p = a > e && a >= 5 ? fisher_sf(a, b, cc, d) : 1.0;
+          }
         }
         size_t col = 3 + r - 1;
         t->tv[(size_t)i * t->tv_cols + col] = (float)z;
-        double mean, sd, rms;
-        if (!isnan(z) && reference(prm, t, col, i, Rr, &mean, &sd, &rms)) p = normal_sf(z / (rms > 1 ? rms : 1));
         size_t m = 0;
         if (!isnan(p) && p <= prm->keep_p)
           for (size_t s = 0; s < n; s++)
@@ -1982,77 +2067,150 @@ static int together_test(struct hls_patterns *pt, struct window *w, struct unit 
   return 0;
 }
 
-/* Test the window's pairs: every pair reported in the same week by at
- * least together_min_count place-weeks, screened by a cheap bound (more
- * such place-weeks than the window's theme frequencies predict, at
- * keep_p), then tested (together_test). The p-values go to w->tests; the
- * pairs that kept evidence (p <= keep_p), with their places, to
- * w->found. */
+/* The same-week count of pair key in window w (its stored pair counts). */
+static uint32_t window_pair_count(const struct window *w, uint64_t key) {
+  size_t lo = 0, hi = w->n_pk;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (w->pk[mid] < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < w->n_pk && w->pk[lo] == key ? w->pc[lo] : 0;
+}
+
+/* Test the window's pairs: count, for every pair of themes, the
+ * place-weeks reporting both (kept in w->pk/pc for the windows after);
+ * screen each pair with at least together_min_count of them against the
+ * larger of two cheap expectations, the window's (themes in proportion to
+ * their place-weeks, place-weeks in proportion to their themes: Chung-Lu)
+ * and the pair's own rate in the windows before; test those the screen
+ * keeps (together_test). Every p-value goes to w->tests; pairs that kept
+ * evidence (p <= keep_p), with their places, to w->found. */
 static int window_compute(struct hls_patterns *pt, struct window *w) {
   const struct hls_pat_params *prm = &pt->prm;
   for (size_t i = 0; i < w->n_found; i++) free(w->found[i].places);
   w->n_found = 0;
   w->n_tests = 0;
+  w->n_pk = 0;
   if (w->n == 0) return 0;
   int rc = 0;
   struct unit **sorted = malloc(w->n * sizeof *sorted);
   uint32_t *marg = calloc(pt->n_themes, sizeof *marg);
+  uint32_t *local = malloc(pt->n_themes * sizeof *local), *global = malloc(pt->n_themes * sizeof *global);
+  uint32_t *dense = NULL;
   uint64_t *keys = NULL;
   struct pcount *pc = NULL;
   size_t cap_pc = 0, nk = 0, pairs = 0;
   uint32_t *members = malloc(w->n * sizeof *members);
-  if (sorted == NULL || marg == NULL || members == NULL) {
+  if (sorted == NULL || marg == NULL || members == NULL || local == NULL || global == NULL) {
     rc = HLS_ENOMEM;
     goto done;
   }
   memcpy(sorted, w->units, w->n * sizeof *sorted);
   qsort(sorted, w->n, sizeof *sorted, unit_place_cmp);
+  double D = 0, S2 = 0;
   for (size_t i = 0; i < w->n; i++) {
-    pairs += w->units[i]->n * (w->units[i]->n - (w->units[i]->n > 0)) / 2;
-    for (size_t c = 0; c < w->units[i]->n; c++) marg[w->units[i]->cells[c].theme]++;
+    size_t d = w->units[i]->n;
+    pairs += d * (d - (d > 0)) / 2;
+    D += (double)d;
+    S2 += (double)d * (double)d;
+    for (size_t c = 0; c < d; c++) marg[w->units[i]->cells[c].theme]++;
   }
-  keys = malloc((pairs ? pairs : 1) * sizeof *keys);
-  if (keys == NULL) {
-    rc = HLS_ENOMEM;
-    goto done;
+  size_t T = 0;
+  for (uint32_t th = 0; th < pt->n_themes; th++)
+    if (marg[th]) local[th] = (uint32_t)T, global[T++] = th;
+  /* Pair counts, sorted by key (theme numbers, lower first). */
+  if (T <= 2048) {
+    dense = calloc(T * T > 0 ? T * T : 1, sizeof *dense);
+    if (dense == NULL) {
+      rc = HLS_ENOMEM;
+      goto done;
+    }
+    for (size_t i = 0; i < w->n; i++) {
+      const struct unit *u = w->units[i];
+      for (size_t x = 0; x < u->n; x++) {
+        size_t row = (size_t)local[u->cells[x].theme] * T;
+        for (size_t y = x + 1; y < u->n; y++) dense[row + local[u->cells[y].theme]]++;
+      }
+    }
+    for (size_t x = 0; x < T; x++)
+      for (size_t y = x + 1; y < T; y++)
+        if (dense[x * T + y]) nk++;
+    if (!GROW(w->pk, w->cap_pk, nk) || !GROW(w->pc, w->cap_pc, nk)) {
+      rc = HLS_ENOMEM;
+      goto done;
+    }
+    for (size_t x = 0; x < T; x++)
+      for (size_t y = x + 1; y < T; y++)
+        if (dense[x * T + y]) {
+          w->pk[w->n_pk] = (uint64_t)global[x] << 32 | global[y];
+          w->pc[w->n_pk++] = dense[x * T + y];
+        }
+  } else {
+    keys = malloc((pairs ? pairs : 1) * sizeof *keys);
+    if (keys == NULL) {
+      rc = HLS_ENOMEM;
+      goto done;
+    }
+    for (size_t i = 0; i < w->n; i++) {
+      const struct unit *u = w->units[i];
+      for (size_t x = 0; x < u->n; x++)
+        for (size_t y = x + 1; y < u->n; y++) keys[nk++] = (uint64_t)u->cells[x].theme << 32 | u->cells[y].theme;
+    }
+    qsort(keys, nk, sizeof *keys, pair_key_cmp);
+    for (size_t i = 0; i < nk;) {
+      size_t j = i;
+      while (j < nk && keys[j] == keys[i]) j++;
+      if (!GROW(w->pk, w->cap_pk, w->n_pk + 1) || !GROW(w->pc, w->cap_pc, w->n_pk + 1)) {
+        rc = HLS_ENOMEM;
+        goto done;
+      }
+      w->pk[w->n_pk] = keys[i];
+      w->pc[w->n_pk++] = (uint32_t)(j - i);
+      i = j;
+    }
   }
-  for (size_t i = 0; i < w->n; i++) {
-    const struct unit *u = w->units[i];
-    for (size_t x = 0; x < u->n; x++)
-      for (size_t y = x + 1; y < u->n; y++) keys[nk++] = (uint64_t)u->cells[x].theme << 32 | u->cells[y].theme;
+  /* the windows before, for the pair's own history */
+  struct window *hist[TOGETHER_HISTORY];
+  double hist_units = 0;
+  for (int h = 0; h < TOGETHER_HISTORY; h++) {
+    int32_t k = w->k - 1 - h;
+    HASH_FIND(hh, pt->windows, &k, sizeof k, hist[h]);
+    if (hist[h] != NULL) hist_units += (double)hist[h]->n;
   }
-  qsort(keys, nk, sizeof *keys, pair_key_cmp);
-  double Nu = (double)w->n;
-  for (size_t i = 0; i < nk && rc == 0;) {
-    size_t j = i;
-    while (j < nk && keys[j] == keys[i]) j++;
-    uint32_t a = (uint32_t)(keys[i] >> 32), b = (uint32_t)keys[i];
-    double o = (double)(j - i);
-    i = j;
+  for (size_t i = 0; i < w->n_pk && rc == 0; i++) {
+    double o = w->pc[i];
     if (o < prm->together_min_count) continue;
-    double eg = (double)marg[a] * marg[b] / Nu;
-    double pscreen = poisson_sf(o, eg);
+    uint32_t a = (uint32_t)(w->pk[i] >> 32), b = (uint32_t)w->pk[i];
+    double e = D > 0 ? (double)marg[a] * marg[b] * S2 / (D * D) : 0;
+    if (hist_units > 0) {
+      double oh = 0;
+      for (int h = 0; h < TOGETHER_HISTORY; h++)
+        if (hist[h] != NULL) oh += window_pair_count(hist[h], w->pk[i]);
+      double eh = (oh + 0.5) / hist_units * (double)w->n;
+      if (eh > e) e = eh;
+    }
+    double pscreen = poisson_sf(o, e);
     if (!GROW(w->tests, w->cap_tests, w->n_tests + 1)) {
       rc = HLS_ENOMEM;
       break;
     }
     if (pscreen > prm->keep_p) {
-      /* Not more often together than the window's frequencies predict:
-       * this bound is no smaller than the test's p-value would be. */
       w->tests[w->n_tests++] = (float)pscreen;
       continue;
     }
     /* The pair is ordered by theme key, so its id does not depend on the
      * order themes were first seen in. */
     if (strcmp(pt->themes[a]->key, pt->themes[b]->key) > 0) {
-      uint32_t s = a;
+      uint32_t sw = a;
       a = b;
-      b = s;
+      b = sw;
     }
-    double p, ob, e;
+    double p, ob, ee;
     size_t nm;
-    rc = together_test(pt, w, sorted, w->n, a, b, &pc, &cap_pc, &p, &ob, &e, &members, &nm);
+    rc = together_test(pt, w, sorted, w->n, a, b, &pc, &cap_pc, &p, &ob, &ee, &members, &nm);
     if (rc != 0) break;
+    if (p < pscreen) p = pscreen; /* both must hold */
     w->tests[w->n_tests++] = (float)p;
     if (p > prm->keep_p || nm == 0) continue;
     if (!GROW(w->found, w->cap_found, w->n_found + 1)) {
@@ -2060,7 +2218,7 @@ static int window_compute(struct hls_patterns *pt, struct window *w) {
       break;
     }
     struct pfound *f = &w->found[w->n_found];
-    *f = (struct pfound){.a = a, .b = b, .p = p, .o = ob, .e = e, .n_places = nm};
+    *f = (struct pfound){.a = a, .b = b, .p = p, .o = ob, .e = ee, .n_places = nm};
     f->places = malloc(nm * sizeof *f->places);
     if (f->places == NULL) {
       rc = HLS_ENOMEM;
@@ -2072,6 +2230,9 @@ static int window_compute(struct hls_patterns *pt, struct window *w) {
 done:
   free(sorted);
   free(marg);
+  free(local);
+  free(global);
+  free(dense);
   free(keys);
   free(pc);
   free(members);
@@ -2140,7 +2301,7 @@ static int together_emit(struct hls_patterns *pt, struct ctx_update *cu) {
     struct window *w = ws[i];
     int32_t tw = window_test_week(pt, w);
     size_t ti = (size_t)(tw - pt->gmin);
-    double cut = ti < pt->n_cutoff ? pt->cutoff[ti] : 0;
+    double cut = ti < pt->n_cutoff ? pt->tcutoff[ti] : 0;
     bool filling = w->k * W + W - 1 > pt->gmax;
     /* runs not seen in this window end (but for a window still filling) */
     for (size_t r = 0; r < nr && rc == 0; r++) {
@@ -2200,66 +2361,82 @@ static int float_cmp(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Benjamini-Hochberg for every week: the week's tests are every theme's
- * units tested that week and every together pair whose window counts in
- * that week; the cutoff is the largest p(k) with p(k) <= k q / m. Marks
- * dirty the themes and windows a changed cutoff may decide differently. */
-static int cutoffs_compute(struct hls_patterns *pt) {
-  size_t L = pt->have_weeks ? (size_t)(pt->gmax - pt->gmin + 1) : 0;
-  size_t *count = calloc(L ? L : 1, sizeof *count), total = 0;
-  if (count == NULL) return HLS_ENOMEM;
-  for (size_t ti = 0; ti < pt->n_themes; ti++) {
-    const struct theme *t = pt->themes[ti];
-    if (t->pv_len != L) continue;
-    for (size_t u = 0; u < t->pv_units; u++)
-      for (size_t i = 0; i < L; i++)
-        if (!isnan(t->pv[TV(t, i, u)])) count[i]++, total++;
-  }
-  for (struct window *w = pt->windows; w != NULL; w = w->hh.next) {
-    if (w->n_tests == 0) continue;
-    int32_t tw = window_test_week(pt, w);
-    if (tw < pt->gmin) continue;
-    count[tw - pt->gmin] += w->n_tests;
-    total += w->n_tests;
-  }
-  size_t *off = malloc((L + 1) * sizeof *off);
-  float *all = malloc((total ? total : 1) * sizeof *all);
-  double *cut = malloc((L ? L : 1) * sizeof *cut);
-  if (off == NULL || all == NULL || cut == NULL) {
-    free(count), free(off), free(all), free(cut);
+/* Benjamini-Hochberg for every week, in two families each at fdr / 2
+ * (so that the published set's rate of false discoveries is at most fdr):
+ * the single-theme tests (every theme's units tested that week) and the
+ * pair tests (every together pair whose window counts in that week; there
+ * are many more of them). A test with p-value 1 (no sign of change at
+ * all: nothing new, no place beyond its baseline) is not counted. The
+ * cutoff is the largest p(k) with p(k) <= k (fdr / 2) / m. */
+static int bh_family(struct hls_patterns *pt, bool pairs, size_t L, double *cut) {
+  size_t *count = calloc(L ? L : 1, sizeof *count), *off = malloc((L + 1) * sizeof *off), total = 0;
+  if (count == NULL || off == NULL) {
+    free(count), free(off);
     return HLS_ENOMEM;
   }
-  off[0] = 0;
-  for (size_t i = 0; i < L; i++) off[i + 1] = off[i] + count[i], count[i] = 0;
-  for (size_t ti = 0; ti < pt->n_themes; ti++) {
-    const struct theme *t = pt->themes[ti];
-    if (t->pv_len != L) continue;
-    for (size_t u = 0; u < t->pv_units; u++)
-      for (size_t i = 0; i < L; i++)
-        if (!isnan(t->pv[TV(t, i, u)])) all[off[i] + count[i]++] = t->pv[TV(t, i, u)];
-  }
-  for (struct window *w = pt->windows; w != NULL; w = w->hh.next) {
-    int32_t tw = window_test_week(pt, w);
-    if (w->n_tests == 0 || tw < pt->gmin) continue;
-    size_t i = (size_t)(tw - pt->gmin);
-    for (size_t k = 0; k < w->n_tests; k++) all[off[i] + count[i]++] = w->tests[k];
-  }
-  for (size_t i = 0; i < L; i++) {
-    size_t m = count[i];
-    float *p = all + off[i];
-    qsort(p, m, sizeof *p, float_cmp);
-    cut[i] = 0;
-    for (size_t k = m; k > 0; k--)
-      if ((double)p[k - 1] <= (double)k * pt->prm.fdr / (double)m) {
-        cut[i] = p[k - 1];
-        break;
+  for (int pass = 0; pass < 2; pass++) {
+    float *all = NULL;
+    if (pass == 1) {
+      off[0] = 0;
+      for (size_t i = 0; i < L; i++) off[i + 1] = off[i] + count[i], count[i] = 0;
+      if ((all = malloc((total ? total : 1) * sizeof *all)) == NULL) {
+        free(count), free(off);
+        return HLS_ENOMEM;
       }
+    }
+#define TAKE(i, p)                                             \
+  do {                                                         \
+    if ((p) < 1) {                                             \
+      if (pass == 0) count[i]++, total++;                      \
+      else all[off[i] + count[i]++] = (p);                     \
+    }                                                          \
+  } while (0)
+    if (!pairs) {
+      for (size_t ti = 0; ti < pt->n_themes; ti++) {
+        const struct theme *t = pt->themes[ti];
+        if (t->pv_len != L) continue;
+        for (size_t i = 0; i < L; i++)
+          for (size_t u = 0; u < t->pv_units; u++) TAKE(i, t->pv[TV(t, i, u)]);
+      }
+    } else {
+      for (struct window *w = pt->windows; w != NULL; w = w->hh.next) {
+        int32_t tw = window_test_week(pt, w);
+        if (tw < pt->gmin || (size_t)(tw - pt->gmin) >= L) continue;
+        for (size_t k = 0; k < w->n_tests; k++) TAKE((size_t)(tw - pt->gmin), w->tests[k]);
+      }
+    }
+#undef TAKE
+    if (pass == 1) {
+      for (size_t i = 0; i < L; i++) {
+        size_t m = count[i];
+        float *p = all + off[i];
+        qsort(p, m, sizeof *p, float_cmp);
+        cut[i] = 0;
+        for (size_t k = m; k > 0; k--)
+          if ((double)p[k - 1] <= (double)k * (pt->prm.fdr / 2) / (double)m) {
+            cut[i] = p[k - 1];
+            break;
+          }
+      }
+      free(all);
+    }
   }
-  /* What a changed cutoff can decide differently: a test between the old
-   * and the new cutoff that week. */
+  free(count), free(off);
+  return 0;
+}
+
+/* Each week's cutoffs; marks dirty what a changed cutoff may decide
+ * differently (a theme with a test between the old and the new cutoff
+ * that week; the pairs' patterns, which are cheap to redo). */
+static int cutoffs_compute(struct hls_patterns *pt) {
+  size_t L = pt->have_weeks ? (size_t)(pt->gmax - pt->gmin + 1) : 0;
+  double *cut = malloc((L ? L : 1) * sizeof *cut), *tcut = malloc((L ? L : 1) * sizeof *tcut);
+  int rc = cut == NULL || tcut == NULL ? HLS_ENOMEM : 0;
+  if (rc == 0) rc = bh_family(pt, false, L, cut);
+  if (rc == 0) rc = bh_family(pt, true, L, tcut);
   bool same_frame = pt->cutoff_gmin == pt->gmin && pt->n_cutoff == L;
-  int rc = 0;
   for (size_t i = 0; i < L && rc == 0; i++) {
+    if (!same_frame || pt->tcutoff[i] != tcut[i]) pt->together_dirty = true;
     double was = same_frame ? pt->cutoff[i] : -1;
     if (was == cut[i]) continue;
     double lo = was < cut[i] ? was : cut[i], hi = was < cut[i] ? cut[i] : was;
@@ -2274,15 +2451,15 @@ static int cutoffs_compute(struct hls_patterns *pt) {
         }
       }
     }
-    pt->together_dirty = true; /* cheap: the windows' pairs are kept */
   }
-  free(count), free(off), free(all);
   if (rc != 0) {
-    free(cut);
+    free(cut), free(tcut);
     return rc;
   }
   free(pt->cutoff);
+  free(pt->tcutoff);
   pt->cutoff = cut;
+  pt->tcutoff = tcut;
   pt->n_cutoff = L;
   pt->cutoff_gmin = pt->gmin;
   return 0;
@@ -2299,6 +2476,16 @@ int hls_patterns_update(struct hls_patterns *pt, hls_pat_change_fn fn, void *ctx
     int32_t from = t->test_from <= pt->gmin ? 0 : t->test_from - pt->gmin;
     if ((rc = theme_tests(pt, t, from)) == 0) t->test_from = INT32_MAX;
   }
+  /* A window's counts are the history of the next ones: recompute those
+   * too, in order. */
+  for (size_t i = 0, n = pt->n_dirty_windows; i < n && rc == 0; i++)
+    for (int32_t h = 1; h <= TOGETHER_HISTORY && rc == 0; h++) {
+      int32_t k = pt->dirty_windows[i]->k + h;
+      struct window *nw;
+      HASH_FIND(hh, pt->windows, &k, sizeof k, nw);
+      if (nw != NULL && !mark_window(pt, nw)) rc = HLS_ENOMEM;
+    }
+  if (pt->n_dirty_windows > 1) qsort(pt->dirty_windows, pt->n_dirty_windows, sizeof *pt->dirty_windows, window_k_cmp);
   for (size_t i = 0; i < pt->n_dirty_windows && rc == 0; i++) {
     rc = window_compute(pt, pt->dirty_windows[i]);
     pt->together_dirty = true;
