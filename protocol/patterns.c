@@ -1232,6 +1232,19 @@ static double ibeta(double a, double b, double x) {
   return 1 - exp(lbt) * beta_cf(b, a, 1 - x) / b;
 }
 
+/* Mid-p values: the chance of data beyond the observed, and half the
+ * chance of the observed (Lancaster 1961). A discrete test's plain
+ * p-value P(X >= x) is conservative, the more so the smaller the counts;
+ * its mid-p is close to uniform when nothing changed, which the
+ * truncated product and the FDR assume. */
+static double poisson_midp(double k, double mu) {
+  if (k <= 0) return 1;
+  if (mu <= 0) return 0;
+  double pmf = exp(k * log(mu) - mu - lgamma(k + 1));
+  double r = poisson_sf(k, mu) - 0.5 * pmf;
+  return r < 0 ? 0 : r;
+}
+
 /* Fisher's exact test, one-sided: the chance of a first cell at least a
  * in a 2x2 table [[a, b], [c, d]] with its margins (hypergeometric). */
 static double fisher_sf(double a, double b, double c, double d) {
@@ -1242,7 +1255,7 @@ static double fisher_sf(double a, double b, double c, double d) {
   for (double k = a; k <= kmax; k += 1) {
     double lp = base - lgamma(k + 1) - lgamma(r1 - k + 1) - lgamma(c1 - k + 1) - lgamma(n - r1 - c1 + k + 1);
     double term = exp(lp);
-    total += term;
+    total += k == a ? 0.5 * term : term; /* mid-p */
     if (term < total * 1e-12) break;
   }
   return total > 1 ? 1 : total;
@@ -1254,6 +1267,15 @@ static double binom_sf(double x, double n, double q) {
   if (x > n) return 0;
   double r = ibeta(x, n - x + 1, q);
   return r < 0 ? 0 : r > 1 ? 1 : r;
+}
+
+/* Its mid-p (see poisson_midp). */
+static double binom_midp(double x, double n, double q) {
+  if (x <= 0) return 1;
+  if (x > n) return 0;
+  double pmf = exp(lgamma(n + 1) - lgamma(x + 1) - lgamma(n - x + 1) + x * log(q) + (n - x) * log1p(-q));
+  double r = binom_sf(x, n, q) - 0.5 * pmf;
+  return r < 0 ? 0 : r;
 }
 
 
@@ -1394,7 +1416,7 @@ static bool place_z(const struct hls_pat_params *prm, const double *P, const dou
   double dev = x > 0 ? 2 * (x * log(x / e) - (x - e)) : 2 * e;
   if (dev < 0) dev = 0;
   *z = x >= e ? sqrt(dev) : -sqrt(dev);
-  if (pz != NULL) *pz = x > 0 ? binom_sf(x, x + s, q) : 1.0;
+  if (pz != NULL) *pz = x > 0 ? binom_midp(x, x + s, q) : 1.0;
   return true;
 }
 
@@ -1729,7 +1751,7 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
         double Er = c->elig[i + 1 - lo] - c->elig[r0 - lo], Ab = c->adopt[r0 - lo] - c->adopt[b0 - lo],
                Eb = c->elig[r0 - lo] - c->elig[b0 - lo];
         mu = (Ab + 0.5) / (Eb + 1.0) * Er;
-        p = K >= prm->spread_min_places ? poisson_sf(K, mu) : 1.0;
+        p = K >= prm->spread_min_places ? poisson_midp(K, mu) : 1.0;
         if (p <= prm->keep_p)
           for (size_t s = 0; s < n; s++)
             if (c->first_report[s] >= r0 && c->first_report[s] <= i && c->first_report[s] >= c->first[s] + H)
@@ -2063,7 +2085,7 @@ static int together_test(struct hls_patterns *pt, struct window *w, struct unit 
   }
   *o_out = o;
   *e_out = e;
-  *p_out = o >= prm->together_min_count && places >= (size_t)prm->together_min_places ? poisson_sf(o, e) : 1.0;
+  *p_out = o >= prm->together_min_count && places >= (size_t)prm->together_min_places ? poisson_midp(o, e) : 1.0;
   return 0;
 }
 
@@ -2190,7 +2212,7 @@ static int window_compute(struct hls_patterns *pt, struct window *w) {
       double eh = (oh + 0.5) / hist_units * (double)w->n;
       if (eh > e) e = eh;
     }
-    double pscreen = poisson_sf(o, e);
+    double pscreen = poisson_midp(o, e);
     if (!GROW(w->tests, w->cap_tests, w->n_tests + 1)) {
       rc = HLS_ENOMEM;
       break;
