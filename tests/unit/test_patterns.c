@@ -2513,6 +2513,35 @@ static void test_update_without_callback(void **state) {
   engine_free(pt);
 }
 
+/* A theme known only from a story (or whose every cell was erased or
+ * superseded) has no places: its tests are computed over none. Under
+ * UBSan this fails (measured): theme_tests memsets tcomp's prefix arrays
+ * with length 0, and tcomp_size allocated none for 0 places, so it
+ * passes a NULL pointer to memset ("null pointer passed as argument 1",
+ * patterns.c theme_tests), undefined behaviour. Fix: allocate them even
+ * for 0 cells (tcomp_size: "cells > c->cap_rows || c->P[0] == NULL"), or
+ * skip the memsets when n is 0. (Found by fuzz_patterns. An abort: it
+ * is the last test run.) */
+static void test_story_only_theme(void **state) {
+  (void)state;
+  struct hls_patterns *pt = new_engine(NULL);
+  give_story(pt, 1, 1, BASE, "A story of its own", "only-in-stories", NULL);
+  const struct spec c = {"x", PROBLEM, ORG, 1, 0};
+  give(pt, 1, 2, BASE, NULL, 1, &c);
+  assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
+  give(pt, 1, 3, BASE + 1, NULL, 1, &c);
+  assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
+  erase(pt, 1, 2);
+  erase(pt, 1, 3);
+  assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
+  assert_int_equal(held_all(pt).n, 0);
+  struct hls_pat_stats st;
+  hls_patterns_stats(pt, &st);
+  assert_int_equal(st.themes, 2);
+  assert_int_equal(st.stories, 1);
+  engine_free(pt);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 #define U(name) cmocka_unit_test_teardown(name, free_engines)
 
@@ -2557,6 +2586,7 @@ int main(void) {
       T(test_story_updates_together),
       T(test_callback_stop_then_complete),
       U(test_update_without_callback),
+      U(test_story_only_theme), /* last: under UBSan it aborts the binary */
   };
   const char *filter = getenv("HLS_TEST_FILTER"); /* one test by name, e.g. "test_spread*" */
   if (filter != NULL) cmocka_set_test_filter(filter);
