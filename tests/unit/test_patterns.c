@@ -67,7 +67,7 @@ enum {
 static const struct hls_digest_method sdc_default = {10, 5};
 
 /* Print the measured figures of the signal tests (always: they are the
- * numbers a reader compares with docs/patterns.md). */
+ * numbers the comments quote, to compare when the engine is tuned). */
 #define NOTE(...) printf("# " __VA_ARGS__)
 
 /* --- a small PRNG ----------------------------------------------------------------- */
@@ -1195,7 +1195,8 @@ static void test_steady_world_is_quiet(void **state) {
     for (size_t i = 0; i < h.n; i++) {
       const struct hls_pattern *p = h.p[i];
       pattern_print(pt, "steady: ", p);
-      if (strcmp(theme_name(pt, p->theme, NULL), "bg-scarce") != 0) fail_msg("seed %d: a pattern of a common theme", (int)seed);
+      if (strcmp(theme_name(pt, p->theme, NULL), "bg-scarce") != 0)
+        fail_msg("seed %d: a pattern of a common theme", (int)seed);
       by_signal[p->signal]++;
     }
     total += h.n;
@@ -1679,7 +1680,8 @@ static void assert_same_patterns(const struct hls_patterns *a, const struct hls_
     bool same = memcmp(x->id, y->id, HLS_PAT_ID_BYTES) == 0 && x->signal == y->signal &&
                 strcmp(theme_name(a, x->theme, NULL), theme_name(b, y->theme, NULL)) == 0 &&
                 (x->theme2 == HLS_PAT_NONE) == (y->theme2 == HLS_PAT_NONE) &&
-                (x->theme2 == HLS_PAT_NONE || strcmp(theme_name(a, x->theme2, NULL), theme_name(b, y->theme2, NULL)) == 0) &&
+                (x->theme2 == HLS_PAT_NONE ||
+                 strcmp(theme_name(a, x->theme2, NULL), theme_name(b, y->theme2, NULL)) == 0) &&
                 strcmp(x->region, y->region) == 0 && x->week_from == y->week_from && x->week_to == y->week_to &&
                 x->live == y->live && fabs(x->strength - y->strength) <= 1e-9 && x->lo == y->lo && x->hi == y->hi &&
                 x->scales == y->scales && x->n_stories == y->n_stories && x->n_places == y->n_places;
