@@ -1,14 +1,16 @@
 /* The pattern engine (protocol/patterns.h) fed a script of facts.
  *
  * The input is two header bytes, then operations; each starts with a byte
- * whose value mod 8 picks it:
- *   header  [flags] [w]: flags bit 0 lowers every minimum (K = 1, one place,
- *           G2 0, NPMI -1, ...), bit 1 shortens the histories (EARS
- *           baseline 2, guard 0; CUSUM reference 2..3 weeks), bit 2 sets
- *           window_weeks = 1 + w % 10 (else 8)
+ * whose value mod 9 picks it:
+ *   header  [flags] [w]: flags bit 0 lowers every minimum (one place, one
+ *           place-week), bit 1 shortens the histories (baselines of 2-4
+ *           weeks, a reference of 4), bit 2 sets the signals' windows from
+ *           w (together_weeks = 1 + w % 10, spread/emerging/cross/rising
+ *           weeks from its other bits), bit 3 opens patterns easily (fdr
+ *           and keep_p 0.5, end_weeks 1)
  *   0 PLACE   [label] [name] [region]: name or rename place label % 24
  *   1 DIGEST  [label] [seq] [week] [method] [n] n x CELL: week BASE - 4 +
- *             week % 40; method from a table of odd ones (threshold 0, 1,
+ *             week % 80; method from a table of odd ones (threshold 0, 1,
  *             10^8; rounding 1, 2, 3, 10^8); at most 6 cells
  *   2 ODD     the same with [week] picking an ISO (year, week) from a table
  *             that has 53rd weeks, year ends and weeks that do not exist
@@ -19,30 +21,54 @@
  *   6 CHECK   every held pattern: find, lineage, and the invariants below
  *   7 AGAIN   [seq] [label]: the last valid digest given again, at this seq
  *             and place
+ *   8 BULK    [places] [weeks] [from] [seed] [themes] [how] [jump]: a
+ *             steady background, so that the tests have baselines: labels
+ *             0..places % 24 (at least 3), weeks BASE - 4 + from % 80 on
+ *             (1 + weeks % 64 of them, within the 80), each place-week a
+ *             digest (seq 100 + week) of the themes in the bit mask, each
+ *             Poisson at its own rate (0.3, 1, 3, 8, 0.1, 20 a week), at
+ *             organisation scale or (how bit 0) person scale with the
+ *             default method, withheld below 10; with jump (bit 7 on), the
+ *             first jump % 8 + 1 places report the mask's first theme at
+ *             1 + (jump >> 3) % 16 times its rate in the last 3 weeks
  *   CELL = [theme | kind << 4] [scale | stage << 2] [count: 255 withheld,
  *          254 10^8, else itself]
- * Missing bytes read as 0; at most MAX_OPS operations.
+ * Missing bytes read as 0; at most MAX_OPS operations. Before the script
+ * every label gives an empty digest of week BASE - 4 (seq 0), so that no
+ * place's history starts after an update: a place's first digest marks
+ * only its own cells' themes, not every theme whose places at risk and
+ * active places it changes (a defect test_patterns.c's
+ * test_place_met_late keeps; remove this once it is fixed).
  *
  * Checked, beyond memory safety and leaks:
- *  - every pattern reported or held is well formed: lo <= hi, places sorted,
- *    unique and known, its signal's own rules (spread: score = places >= K;
- *    cross-scale: score = scales >= cross_min_scales; together: an ordered
- *    pair, lo = hi = its places (those reporting both), G2 and NPMI over
- *    their minima;
- *    emerging: C2 over the threshold; rising: CUSUM >= h), windows aligned;
+ *  - every pattern reported or held is well formed: signal and change
+ *    kinds in range; p finite in (0, 1], p_now in [p, 1], strength
+ *    -log10 p (p = 0 is let through while KNOWN_P_UNDERFLOW says so);
+ *    week_from <= week_to within the weeks held; places sorted,
+ *    distinct and known, at least one; region "" unless rising, and then
+ *    (but for a retraction, or a held pattern while facts are pending)
+ *    the region of every place of it; theme2 only for together, a pair
+ *    ordered by "K:name"; lo <= hi, expected finite with its withheld part
+ *    in [0, expected];
  *  - the changes reported (only those the callback accepts) describe the
- *    held set exactly: NEW for an id not held, UPDATED and RETRACTED for one
- *    held; after every update, stopped or not, the held set is the one the
- *    changes built; every held pattern is found by hls_patterns_find;
+ *    held set exactly: NEW for an id not held; RETRACTED, ENDED, JOINED,
+ *    LEFT, GREW, SHRANK and UPDATED for one held, each the first that
+ *    applies to the difference from the pattern as last reported (ended:
+ *    live no more; joined: a place not in it before; left: a place gone;
+ *    grew/shrank: floor(strength) up/down); after every update, stopped
+ *    or not, the held set is the one the changes built; every held
+ *    pattern is found by hls_patterns_find;
  *  - lineage: cells in (week, place, theme) order, inside the pattern's
  *    weeks, places and theme(s); stories inside its weeks and places; and
- *    when no fact is pending (the last update completed), the cells cover
- *    exactly its places, their intervals add up to the pattern's (but
- *    together's), and there are n_stories stories;
+ *    when no fact is pending (the last update completed), the cells' counts
+ *    add up to the pattern's and there are n_stories stories;
  *  - a second engine given the same facts, updated only once at the end,
- *    holds the same patterns as the first after its final update (scores
- *    to the 0.001 of the fingerprint): the result does not depend on when
- *    updates ran or were stopped. */
+ *    holds the same patterns as the first after its final update: ids,
+ *    signal, themes, weeks, live, places, counts, scales, stories, and
+ *    strength, scores and expected count to the precision of the change
+ *    fingerprint (a difference below it is not an update, so a held value
+ *    may be that much behind; p_now is not compared: it is not in the
+ *    fingerprint at all). */
 #include <math.h>
 #include <stdbool.h>
 #include <string.h>
@@ -51,12 +77,14 @@
 #include "patterns.h"
 
 #define BASE 2920 /* 2025-W51, the first week of an aligned window of 8 */
-#define N_LABELS 24 /* enough places for together with the default minima */
+#define N_LABELS 24
 #define MAX_OPS 300
 #define MAX_CELLS 6
+#define N_WEEKS 80 /* weeks BASE - 4 .. BASE + 75 */
 
 static const char *const theme_names[] = {"a", "b", "c", "d", "e",
                                           "a-much-longer-theme-name-of-sixty-four-characters-exactly-xxxxxx"};
+static const double bulk_rates[] = {0.3, 1, 3, 8, 0.1, 20};
 static const char *const place_names[] = {
     "", "Northtown", "Southvale",
     ("A place whose name is longer than a place name may be, over one hundred and "
@@ -77,10 +105,18 @@ static uint8_t u8(struct in *in) {
   return *in->p++;
 }
 
-/* The ids the accepted changes say are held. */
+/* A held pattern as the accepted changes last described it. */
+struct held {
+  uint8_t id[HLS_PAT_ID_BYTES];
+  bool live;
+  double strength;
+  uint32_t *places; /* owned */
+  size_t n_places;
+};
+
 struct shadow {
   size_t n, cap;
-  uint8_t (*id)[HLS_PAT_ID_BYTES];
+  struct held *v;
 };
 
 struct run {
@@ -98,29 +134,75 @@ struct run {
 
 static long shadow_find(const struct shadow *s, const uint8_t *id) {
   for (size_t i = 0; i < s->n; i++)
-    if (memcmp(s->id[i], id, HLS_PAT_ID_BYTES) == 0) return (long)i;
+    if (memcmp(s->v[i].id, id, HLS_PAT_ID_BYTES) == 0) return (long)i;
   return -1;
 }
 
-static void shadow_add(struct shadow *s, const uint8_t *id) {
-  if (s->n == s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 64;
-    void *p = realloc(s->id, cap * sizeof *s->id);
-    FUZZ_CHECK(p != NULL);
-    s->id = p;
-    s->cap = cap;
-  }
-  memcpy(s->id[s->n++], id, HLS_PAT_ID_BYTES);
+static void held_set(struct held *h, const struct hls_pattern *p) {
+  memcpy(h->id, p->id, HLS_PAT_ID_BYTES);
+  h->live = p->live;
+  h->strength = p->strength;
+  free(h->places);
+  h->places = malloc((p->n_places ? p->n_places : 1) * sizeof *h->places);
+  FUZZ_CHECK(h->places != NULL);
+  if (p->n_places) memcpy(h->places, p->places, p->n_places * sizeof *p->places);
+  h->n_places = p->n_places;
 }
 
-static int32_t floor_mod(int32_t a, int32_t b) { return ((a % b) + b) % b; }
+static void shadow_add(struct shadow *s, const struct hls_pattern *p) {
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 64;
+    void *q = realloc(s->v, cap * sizeof *s->v);
+    FUZZ_CHECK(q != NULL);
+    s->v = q;
+    s->cap = cap;
+  }
+  s->v[s->n] = (struct held){0};
+  held_set(&s->v[s->n++], p);
+}
 
-/* What every pattern must satisfy, reported or held. */
-static void check_pattern(const struct run *r, const struct hls_patterns *pt, const struct hls_pattern *p) {
-  const struct hls_pat_params *prm = &r->prm;
+static void shadow_free(struct shadow *s) {
+  for (size_t i = 0; i < s->n; i++) free(s->v[i].places);
+  free(s->v);
+}
+
+static bool has_place(const uint32_t *v, size_t n, uint32_t x) {
+  for (size_t i = 0; i < n; i++)
+    if (v[i] == x) return true;
+  return false;
+}
+
+/* The change a difference calls for (patterns.h), but new and retracted. */
+static int change_of(const struct held *was, const struct hls_pattern *now) {
+  if (was->live && !now->live) return HLS_PAT_ENDED;
+  for (size_t i = 0; i < now->n_places; i++)
+    if (!has_place(was->places, was->n_places, now->places[i])) return HLS_PAT_JOINED;
+  for (size_t i = 0; i < was->n_places; i++)
+    if (!has_place(now->places, now->n_places, was->places[i])) return HLS_PAT_LEFT;
+  if (floor(now->strength) > floor(was->strength)) return HLS_PAT_GREW;
+  if (floor(now->strength) < floor(was->strength)) return HLS_PAT_SHRANK;
+  return HLS_PAT_UPDATED;
+}
+
+/* p-values below 1.4e-45 become 0 in the engine (it keeps them as
+ * float): test_patterns.c's test_strong_signals_are_found. Set to 0 once
+ * fixed, so that p must be in (0, 1]. */
+#define KNOWN_P_UNDERFLOW 1
+
+/* What every pattern must satisfy, reported or held. current: it is the
+ * pattern as the facts now make it (a retraction reports it as it last
+ * held; a held one is behind the facts given since the last update). */
+static void check_pattern(const struct run *r, const struct hls_patterns *pt, const struct hls_pattern *p,
+                          bool current) {
   FUZZ_CHECK(p->signal >= 0 && p->signal < HLS_PAT_SIGNAL_COUNT);
+  FUZZ_CHECK(isfinite(p->p) && (p->p > 0 || (KNOWN_P_UNDERFLOW && p->p == 0)) && p->p <= 1);
+  FUZZ_CHECK(isfinite(p->p_now) && p->p_now >= p->p && p->p_now <= 1);
+  double want = p->p < 1e-300 ? 300 : -log10(p->p);
+  FUZZ_CHECK(fabs(p->strength - want) <= 1e-9 * (1 + want));
   FUZZ_CHECK(p->lo <= p->hi);
-  FUZZ_CHECK(p->week_from <= p->week_to);
+  FUZZ_CHECK(isfinite(p->expected) && isfinite(p->withheld) && p->withheld >= 0 &&
+             p->withheld <= p->expected * (1 + 1e-6) + 1e-3);
+  FUZZ_CHECK(r->have_weeks && p->week_from <= p->week_to && p->week_from >= r->wmin && p->week_to <= r->wmax);
   FUZZ_CHECK(p->n_places >= 1 && p->places != NULL);
   for (size_t i = 0; i < p->n_places; i++) {
     FUZZ_CHECK(p->places[i] < r->places);
@@ -128,39 +210,22 @@ static void check_pattern(const struct run *r, const struct hls_patterns *pt, co
   }
   FUZZ_CHECK(p->theme < r->themes);
   FUZZ_CHECK((p->theme2 == HLS_PAT_NONE) == (p->signal != HLS_PAT_TOGETHER));
-  FUZZ_CHECK(p->scales != 0 && p->scales < (1u << HLS_SCALE_COUNT));
+  FUZZ_CHECK(p->scales < (1u << HLS_SCALE_COUNT));
   FUZZ_CHECK(isfinite(p->score) && isfinite(p->score2));
-  int32_t W = prm->window_weeks;
-  bool windowed = p->signal == HLS_PAT_SPREAD || p->signal == HLS_PAT_CROSS_SCALE || p->signal == HLS_PAT_TOGETHER;
-  if (windowed) FUZZ_CHECK(floor_mod(p->week_from, W) == 0 && p->week_to == p->week_from + W - 1);
-  switch (p->signal) {
-  case HLS_PAT_SPREAD:
-    FUZZ_CHECK(p->score == (double)p->n_places && p->n_places >= (size_t)prm->spread_min_places);
-    FUZZ_CHECK(p->score2 == 0);
-    break;
-  case HLS_PAT_CROSS_SCALE:
-    FUZZ_CHECK(p->score == (double)__builtin_popcount(p->scales) && p->score >= prm->cross_min_scales);
-    FUZZ_CHECK(p->n_places >= (size_t)prm->cross_min_places);
-    break;
-  case HLS_PAT_TOGETHER: {
+  FUZZ_CHECK(p->region != NULL && (p->region[0] != '\0') == (p->signal == HLS_PAT_RISING));
+  if (p->signal == HLS_PAT_RISING && current)
+    for (size_t i = 0; i < p->n_places; i++) {
+      struct hls_pat_place_info info;
+      FUZZ_CHECK(hls_patterns_place_info(pt, p->places[i], &info) == 0);
+      FUZZ_CHECK(strcmp(info.region, p->region) == 0);
+    }
+  if (p->signal == HLS_PAT_TOGETHER) {
     FUZZ_CHECK(p->theme2 < r->themes && p->theme2 != p->theme);
     const char *n1, *n2;
     int k1, k2;
     FUZZ_CHECK(hls_patterns_theme_info(pt, p->theme, &n1, &k1) == 0);
     FUZZ_CHECK(hls_patterns_theme_info(pt, p->theme2, &n2, &k2) == 0);
     FUZZ_CHECK(k1 < k2 || (k1 == k2 && strcmp(n1, n2) < 0)); /* "K:name" order */
-    /* lo = hi = the places reporting both */
-    FUZZ_CHECK(p->lo == p->hi && p->lo == p->n_places && p->n_places >= (size_t)prm->together_min_places);
-    FUZZ_CHECK(p->score >= prm->together_min_g2 && p->score2 >= prm->together_min_npmi && p->score2 <= 1 + 1e-9);
-    break;
-  }
-  case HLS_PAT_EMERGING:
-    FUZZ_CHECK(p->score > prm->ears_threshold && p->lo >= (uint64_t)prm->ears_min_count);
-    break;
-  case HLS_PAT_RISING:
-    FUZZ_CHECK(p->score >= prm->cusum_h && p->score2 >= prm->cusum_min_mean);
-    FUZZ_CHECK(p->n_places >= (size_t)prm->cusum_min_places);
-    break;
   }
 }
 
@@ -168,17 +233,13 @@ static void check_pattern(const struct run *r, const struct hls_patterns *pt, co
 
 struct lin {
   const struct hls_pattern *p;
-  uint64_t lo, hi, places; /* places: a bit per place number met */
+  uint64_t lo, hi;
   size_t stories;
   bool have_prev;
   struct hls_pat_cell_ref prev;
 };
 
-static bool in_places(const struct hls_pattern *p, uint32_t place) {
-  for (size_t i = 0; i < p->n_places; i++)
-    if (p->places[i] == place) return true;
-  return false;
-}
+static bool in_places(const struct hls_pattern *p, uint32_t place) { return has_place(p->places, p->n_places, place); }
 
 static int lin_cell(void *ctx, const struct hls_pat_cell_ref *c) {
   struct lin *l = ctx;
@@ -186,7 +247,7 @@ static int lin_cell(void *ctx, const struct hls_pat_cell_ref *c) {
   FUZZ_CHECK(c->week >= p->week_from && c->week <= p->week_to);
   FUZZ_CHECK(in_places(p, c->place));
   FUZZ_CHECK(c->theme == p->theme || (p->theme2 != HLS_PAT_NONE && c->theme == p->theme2));
-  FUZZ_CHECK(c->lo <= c->hi && c->scales != 0);
+  FUZZ_CHECK(c->lo <= c->hi && c->scales < (1u << HLS_SCALE_COUNT));
   if (l->have_prev) {
     const struct hls_pat_cell_ref *q = &l->prev;
     FUZZ_CHECK(q->week < c->week || (q->week == c->week && (q->place < c->place ||
@@ -196,8 +257,6 @@ static int lin_cell(void *ctx, const struct hls_pat_cell_ref *c) {
   l->have_prev = true;
   l->lo += c->lo;
   l->hi += c->hi;
-  FUZZ_CHECK(c->place < 64);
-  l->places |= 1ull << c->place;
   return 0;
 }
 
@@ -215,10 +274,7 @@ static void check_lineage(const struct hls_patterns *pt, const struct hls_patter
   struct lin l = {.p = p};
   FUZZ_CHECK(hls_patterns_lineage(pt, p, lin_cell, lin_story, &l) == 0);
   if (!exact) return;
-  uint64_t want = 0;
-  for (size_t i = 0; i < p->n_places; i++) want |= 1ull << p->places[i];
-  FUZZ_CHECK(l.places == want);
-  if (p->signal != HLS_PAT_TOGETHER) FUZZ_CHECK(l.lo == p->lo && l.hi == p->hi);
+  FUZZ_CHECK(l.lo == p->lo && l.hi == p->hi);
   FUZZ_CHECK(l.stories == p->n_stories);
 }
 
@@ -232,20 +288,25 @@ struct ctx {
 static int on_change(void *vctx, int change, const struct hls_pattern *p) {
   struct ctx *c = vctx;
   struct run *r = c->r;
-  check_pattern(r, c->pt, p);
+  FUZZ_CHECK(change >= 0 && change < HLS_PAT_CHANGE_COUNT);
+  check_pattern(r, c->pt, p, change != HLS_PAT_RETRACTED);
   if (++r->calls == r->refuse_at) return 1;
   long at = shadow_find(&r->sh, p->id);
   switch (change) {
   case HLS_PAT_NEW:
     FUZZ_CHECK(at < 0);
-    shadow_add(&r->sh, p->id);
+    shadow_add(&r->sh, p);
     break;
-  case HLS_PAT_UPDATED: FUZZ_CHECK(at >= 0); break;
   case HLS_PAT_RETRACTED:
     FUZZ_CHECK(at >= 0);
-    memcpy(r->sh.id[at], r->sh.id[--r->sh.n], HLS_PAT_ID_BYTES);
+    free(r->sh.v[at].places);
+    r->sh.v[at] = r->sh.v[--r->sh.n];
     break;
-  default: FUZZ_CHECK(0);
+  default:
+    FUZZ_CHECK(at >= 0);
+    FUZZ_CHECK(change == change_of(&r->sh.v[at], p));
+    held_set(&r->sh.v[at], p);
+    break;
   }
   return 0;
 }
@@ -260,14 +321,19 @@ struct each {
 static int each_held(void *vctx, const struct hls_pattern *p) {
   struct each *e = vctx;
   FUZZ_CHECK(hls_patterns_find(e->pt, p->id) == p);
-  FUZZ_CHECK(shadow_find(&e->r->sh, p->id) >= 0);
-  check_pattern(e->r, e->pt, p);
-  if (e->lineage) check_lineage(e->pt, p, !hls_patterns_dirty(e->pt));
+  long at = shadow_find(&e->r->sh, p->id);
+  FUZZ_CHECK(at >= 0);
+  /* as the last change accepted described it */
+  const struct held *h = &e->r->sh.v[at];
+  FUZZ_CHECK(h->live == p->live && h->strength == p->strength && h->n_places == p->n_places);
+  FUZZ_CHECK(memcmp(h->places, p->places, p->n_places * sizeof *p->places) == 0);
+  bool exact = !hls_patterns_dirty(e->pt);
+  check_pattern(e->r, e->pt, p, exact);
+  if (e->lineage) check_lineage(e->pt, p, exact);
   e->n++;
   return 0;
 }
 
-/* The held set is what the accepted changes built. */
 static void count_facts(struct run *r) {
   struct hls_pat_stats st;
   hls_patterns_stats(r->a, &st);
@@ -275,6 +341,7 @@ static void count_facts(struct run *r) {
   r->themes = st.themes;
 }
 
+/* The held set is what the accepted changes built. */
 static void check_held(struct run *r, bool lineage) {
   count_facts(r);
   struct each e = {.r = r, .pt = r->a, .lineage = lineage};
@@ -325,7 +392,7 @@ static void give_digest(struct run *r, int label, uint64_t seq, const struct hls
   r->have_weeks = true;
   if (d != &r->last) {
     r->last = *d;
-    memcpy(r->last_cells, d->cells, d->n_cells * sizeof *d->cells);
+    if (d->n_cells) memcpy(r->last_cells, d->cells, d->n_cells * sizeof *d->cells);
     r->last.cells = r->last_cells;
     r->have_last = true;
   }
@@ -341,7 +408,7 @@ static void read_digest(struct in *in, struct run *r, bool odd) {
     d.iso_year = yw[0];
     d.iso_week = yw[1];
   } else {
-    hls_patterns_iso_week(BASE - 4 + wk % 40, &d.iso_year, &d.iso_week);
+    hls_patterns_iso_week(BASE - 4 + wk % N_WEEKS, &d.iso_year, &d.iso_week);
   }
   d.method = methods[u8(in) % (sizeof methods / sizeof methods[0])];
   struct hls_digest_cell cells[MAX_CELLS];
@@ -365,7 +432,7 @@ static void read_story(struct in *in, struct run *r) {
   uint64_t seq = u8(in);
   struct hls_story s;
   memset(&s, 0, sizeof s);
-  hls_patterns_iso_week(BASE - 4 + u8(in) % 40, &s.iso_year, &s.iso_week);
+  hls_patterns_iso_week(BASE - 4 + u8(in) % N_WEEKS, &s.iso_year, &s.iso_week);
   snprintf(s.title, sizeof s.title, "story %d:%u", label, (unsigned)seq);
   s.n_themes = u8(in) % 4;
   for (size_t i = 0; i < s.n_themes; i++) {
@@ -377,6 +444,62 @@ static void read_story(struct in *in, struct run *r) {
   origin_of(label, o);
   FUZZ_CHECK(hls_patterns_story(r->a, o, seq, &s) == 0);
   FUZZ_CHECK(hls_patterns_story(r->b, o, seq, &s) == 0);
+}
+
+static uint64_t splitmix64(uint64_t *s) {
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static uint32_t poisson(uint64_t *s, double mu) {
+  double u = (double)(splitmix64(s) >> 11) * 0x1.0p-53, p = exp(-mu), c = p;
+  uint32_t k = 0;
+  while (u > c && k < 1000) {
+    k++;
+    p *= mu / k;
+    c += p;
+  }
+  return k;
+}
+
+static void read_bulk(struct in *in, struct run *r) {
+  int places = 3 + u8(in) % (N_LABELS - 2);
+  int weeks = 1 + u8(in) % 64, from = u8(in) % N_WEEKS;
+  uint64_t seed = u8(in);
+  uint8_t mask = u8(in), how = u8(in), jump = u8(in);
+  if (from + weeks > N_WEEKS) weeks = N_WEEKS - from;
+  int scale = how & 1 ? HLS_SCALE_PERSON : HLS_SCALE_ORGANISATION;
+  int jump_places = jump & 0x80 ? 1 + jump % 8 : 0, mult = 1 + (jump >> 3) % 16;
+  int first = -1;
+  for (int t = 0; t < 6 && first < 0; t++)
+    if (mask & (1u << t)) first = t;
+  struct hls_digest_cell cells[6];
+  for (int j = 0; j < weeks; j++) {
+    int32_t week = BASE - 4 + from + j;
+    for (int label = 0; label < places; label++) {
+      uint64_t s = seed * 0x100000001b3ull ^ (uint64_t)week << 8 ^ (uint64_t)label;
+      size_t n = 0;
+      for (int t = 0; t < 6; t++) {
+        if (!(mask & (1u << t))) continue;
+        double rate = bulk_rates[t];
+        if (t == first && label < jump_places && j >= weeks - 3) rate *= mult;
+        uint32_t c = poisson(&s, rate);
+        if (c == 0) continue;
+        memset(&cells[n], 0, sizeof cells[n]);
+        snprintf(cells[n].theme, sizeof cells[n].theme, "%s", theme_names[t]);
+        cells[n].kind = HLS_KIND_PROBLEM;
+        cells[n].scale = scale;
+        cells[n].withheld = scale == HLS_SCALE_PERSON && c < 10;
+        cells[n].count = cells[n].withheld ? 0 : c;
+        n++;
+      }
+      struct hls_digest d = {.method = methods[0], .n_cells = n, .cells = n ? cells : NULL};
+      hls_patterns_iso_week(week, &d.iso_year, &d.iso_week);
+      give_digest(r, label, 100 + (uint64_t)(from + j), &d);
+    }
+  }
 }
 
 /* --- the two engines agree ------------------------------------------------------------ */
@@ -399,6 +522,15 @@ static int list_add(void *ctx, const struct hls_pattern *p) {
   return 0;
 }
 
+static bool same_theme(const struct run *r, uint32_t x, uint32_t y) {
+  if (x == HLS_PAT_NONE || y == HLS_PAT_NONE) return x == y;
+  const char *n1, *n2;
+  int k1, k2;
+  FUZZ_CHECK(hls_patterns_theme_info(r->a, x, &n1, &k1) == 0);
+  FUZZ_CHECK(hls_patterns_theme_info(r->b, y, &n2, &k2) == 0);
+  return k1 == k2 && strcmp(n1, n2) == 0;
+}
+
 static void check_same(const struct run *r) {
   struct list la = {0}, lb = {0};
   FUZZ_CHECK(hls_patterns_each(r->a, list_add, &la) == 0);
@@ -407,15 +539,19 @@ static void check_same(const struct run *r) {
   for (size_t i = 0; i < la.n; i++) {
     const struct hls_pattern *x = la.p[i], *y = lb.p[i];
     FUZZ_CHECK(memcmp(x->id, y->id, HLS_PAT_ID_BYTES) == 0);
-    FUZZ_CHECK(x->signal == y->signal && x->theme == y->theme && x->theme2 == y->theme2);
-    FUZZ_CHECK(x->week_from == y->week_from && x->week_to == y->week_to);
-    /* A change below the fingerprint's precision (0.001) is not an
-     * update, so a held score may be that much behind. */
+    FUZZ_CHECK(x->signal == y->signal && same_theme(r, x->theme, y->theme) && same_theme(r, x->theme2, y->theme2));
+    FUZZ_CHECK(strcmp(x->region, y->region) == 0);
+    FUZZ_CHECK(x->week_from == y->week_from && x->week_to == y->week_to && x->live == y->live);
+    /* Places are numbered in the order met: the same in both (the same
+     * facts in the same order). */
+    FUZZ_CHECK(x->n_places == y->n_places && memcmp(x->places, y->places, x->n_places * sizeof *x->places) == 0);
+    FUZZ_CHECK(x->lo == y->lo && x->hi == y->hi && x->scales == y->scales && x->n_stories == y->n_stories);
+    /* A change below the fingerprint's precision is not an update, so a
+     * held value may be that much behind. */
+    FUZZ_CHECK(llround(x->strength * 1000.0) == llround(y->strength * 1000.0));
     FUZZ_CHECK(llround(x->score * 1000.0) == llround(y->score * 1000.0));
     FUZZ_CHECK(llround(x->score2 * 1000.0) == llround(y->score2 * 1000.0));
-    FUZZ_CHECK(x->lo == y->lo && x->hi == y->hi && x->scales == y->scales);
-    FUZZ_CHECK(x->n_stories == y->n_stories && x->n_places == y->n_places);
-    FUZZ_CHECK(memcmp(x->places, y->places, x->n_places * sizeof *x->places) == 0);
+    FUZZ_CHECK(llround(x->expected * 10.0) == llround(y->expected * 10.0));
   }
   free(la.p);
   free(lb.p);
@@ -429,29 +565,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint8_t flags = u8(&in), w = u8(&in);
   if (flags & 1) {
     r.prm.spread_min_places = 1;
-    r.prm.ears_min_count = 1;
-    r.prm.ears_min_places = 1;
-    r.prm.ears_threshold = 0;
-    r.prm.cusum_min_places = 1;
-    r.prm.cusum_h = 0.5;
+    r.prm.emerging_min_places = 1;
+    r.prm.rising_min_places = 1;
     r.prm.together_min_count = 1;
     r.prm.together_min_places = 1;
-    r.prm.together_min_g2 = 0;
-    r.prm.together_min_npmi = -1;
     r.prm.cross_min_places = 1;
   }
   if (flags & 2) {
-    r.prm.ears_baseline = 2;
-    r.prm.ears_guard = 0;
-    r.prm.cusum_ref_weeks = 3;
-    r.prm.cusum_min_ref = 2;
+    r.prm.baseline_weeks = 4;
+    r.prm.min_baseline_weeks = 2;
+    r.prm.reference_weeks = 8;
+    r.prm.min_reference = 4;
+    r.prm.spread_history_weeks = 1;
   }
-  if (flags & 4) r.prm.window_weeks = 1 + w % 10;
+  if (flags & 4) {
+    r.prm.together_weeks = 1 + w % 10;
+    r.prm.spread_weeks = 1 + (w >> 4) % 4;
+    r.prm.emerging_weeks = 1 + (w >> 5) % 4;
+    r.prm.cross_weeks = 1 + (w >> 6) % 4;
+    r.prm.rising_weeks = 2 + (w >> 3) % 8;
+  }
+  if (flags & 8) {
+    r.prm.fdr = 0.5;
+    r.prm.keep_p = 0.5;
+    r.prm.end_weeks = 1;
+  }
+  FUZZ_CHECK(hls_pat_params_check(&r.prm, NULL) == 0);
   FUZZ_CHECK(hls_patterns_new(&r.a, &r.prm, NULL) == 0);
   FUZZ_CHECK(hls_patterns_new(&r.b, &r.prm, NULL) == 0);
+  /* Every place's history starts before any update (see the header). */
+  for (int label = 0; label < N_LABELS; label++) {
+    struct hls_digest d = {.method = methods[0]};
+    hls_patterns_iso_week(BASE - 4, &d.iso_year, &d.iso_week);
+    give_digest(&r, label, 0, &d);
+  }
+  r.have_last = false;
 
   for (int ops = 0; in.n > 0 && ops < MAX_OPS; ops++) {
-    switch (u8(&in) % 8) {
+    switch (u8(&in) % 9) {
     case 0: {
       uint8_t o[HLS_KEY_BYTES];
       origin_of(u8(&in) % N_LABELS, o);
@@ -478,6 +629,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (r.have_last) give_digest(&r, u8(&in) % N_LABELS, seq, &r.last);
       break;
     }
+    case 8: read_bulk(&in, &r); break;
     }
   }
   update_a(&r, 0);
@@ -486,6 +638,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   check_same(&r);
   hls_patterns_free(r.a);
   hls_patterns_free(r.b);
-  free(r.sh.id);
+  shadow_free(&r.sh);
   return 0;
 }

@@ -1,16 +1,36 @@
 /* Unit tests for protocol/patterns.c, the cross-place pattern engine.
  *
- * Every case is small and made by hand, and asserts exact results: week
- * numbers, parameters, the count interval behind a published cell (checked
- * against hls_disclose itself), each signal with its statistic computed by
- * hand in the comments, and the life of facts and patterns (superseding,
+ * Every signal is a test of change against a baseline (patterns.h), so a
+ * pattern needs history: the cases here are small worlds generated in the
+ * test (struct world): 20-40 places, one digest a week each, with a
+ * steady Poisson background of a few themes at organisation scale (exact
+ * cells, unless a case is about withheld ones), drawn from a PRNG keyed
+ * by (seed, place, week, theme) so that a place-week's digest does not
+ * depend on the order facts are given in. Into that background a case
+ * plants one clear-cut change (struct plant): a theme new to 8 places, a
+ * 5x jump, a region's share doubling, two themes suddenly together, a
+ * rise at two scales. The signal tests assert what the change must
+ * produce (signal, theme, places, weeks, live) and print the p-values
+ * measured; the steady world asserts that nothing is produced.
+ *
+ * The life of facts and patterns (cell bounds, folding, superseding,
  * erasure, changes reported once, stable ids, lineage, renames, a callback
- * that stops an update).
+ * that stops an update) is tested on the spread world: its pattern is the
+ * most clear-cut (places new to a theme), and its lineage carries the
+ * cells a case gives.
+ *
+ * Tests whose comment says EXPECTED TO FAIL assert what the engine should
+ * do and, as of protocol/patterns.c at 880f7b7, does not (the numbers
+ * measured and the cause are in the comment): a pair's discovery refused
+ * at its own cutoff (float against double), the strongest signals lost
+ * (p-values underflowing to 0), ids changing when a new theme appears,
+ * and a place met late (or a held strength 0.001 behind) making the
+ * result depend on the order of facts.
  *
  * Places are named by a label: origin_of(label) is 32 bytes whose first is
  * the label, so place_info(...).origin[0] gives the label back. Weeks are
- * absolute (hls_patterns_week); BASE is the first week of an aligned
- * window of 8. */
+ * absolute (hls_patterns_week); BASE is the first week of a world, the
+ * first week of an aligned window of 8 (together_weeks). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,7 +46,7 @@
 #include "disclosure.h"
 #include "patterns.h"
 
-#define BASE 2920 /* 2025-W51, the first week of window 365 (W = 8) */
+#define BASE 2920 /* 2025-W51, the first week of window 365 (together_weeks 8) */
 #define PERSON HLS_SCALE_PERSON
 #define ORG HLS_SCALE_ORGANISATION
 #define PLACE HLS_SCALE_PLACE
@@ -34,9 +54,55 @@
 #define WITHHELD (-1)
 #define REFUSED 7 /* what the test callback returns to stop an update */
 
-enum { MAX_CELLS = 16, MAX_LOG = 64, MAX_PLACES = 32, MAX_LINEAGE = 64 };
+enum {
+  MAX_CELLS = 96,
+  MAX_LOG = 256,
+  MAX_HELD = 4096,
+  MAX_PLACES = 64,
+  MAX_LINEAGE = 512,
+  MAX_THEMES = 8,
+  MAX_PLANTS = 6,
+};
 
 static const struct hls_digest_method sdc_default = {10, 5};
+
+/* Print the measured figures of the signal tests (always: they are the
+ * numbers the comments quote, to compare when the engine is tuned). */
+#define NOTE(...) printf("# " __VA_ARGS__)
+
+/* --- a small PRNG ----------------------------------------------------------------- */
+
+static uint64_t splitmix64(uint64_t *s) {
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+/* A stream keyed by what it draws for: the same key, the same draws. */
+static uint64_t stream(uint64_t seed, uint64_t a, uint64_t b, uint64_t c) {
+  uint64_t s = seed;
+  s ^= splitmix64(&s) + a;
+  s ^= splitmix64(&s) + b * 0x100000001b3ull;
+  s ^= splitmix64(&s) + c * 0xc2b2ae3d27d4eb4full;
+  (void)splitmix64(&s);
+  return s;
+}
+
+static double uniform(uint64_t *s) { return (double)(splitmix64(s) >> 11) * 0x1.0p-53; }
+
+/* Poisson(mu) by inversion (mu stays small here). */
+static uint32_t poisson(uint64_t *s, double mu) {
+  if (mu <= 0) return 0;
+  double u = uniform(s), p = exp(-mu), c = p;
+  uint32_t k = 0;
+  while (u > c && k < 10000) {
+    k++;
+    p *= mu / k;
+    c += p;
+  }
+  return k;
+}
 
 /* --- giving facts ------------------------------------------------------------ */
 
@@ -54,7 +120,7 @@ static void origin_of(int label, uint8_t out[HLS_KEY_BYTES]) {
 /* Give place label's digest of an absolute week at seq. */
 static void give(struct hls_patterns *pt, int label, uint64_t seq, int32_t week, const struct hls_digest_method *m,
                  size_t n, const struct spec *cells) {
-  struct hls_digest_cell c[MAX_CELLS];
+  static struct hls_digest_cell c[MAX_CELLS];
   memset(c, 0, sizeof c);
   assert_true(n <= MAX_CELLS);
   for (size_t i = 0; i < n; i++) {
@@ -70,13 +136,6 @@ static void give(struct hls_patterns *pt, int label, uint64_t seq, int32_t week,
   uint8_t o[HLS_KEY_BYTES];
   origin_of(label, o);
   assert_int_equal(hls_patterns_digest(pt, o, seq, &d), 0);
-}
-
-/* A digest with one problem-kind cell. */
-static void give1(struct hls_patterns *pt, int label, uint64_t seq, int32_t week, const char *theme, int scale,
-                  int count) {
-  const struct spec c = {theme, PROBLEM, scale, count, 0};
-  give(pt, label, seq, week, NULL, 1, &c);
 }
 
 /* A story naming one or two problem-kind themes (t2 may be NULL). */
@@ -102,6 +161,244 @@ static void erase(struct hls_patterns *pt, int label, uint64_t seq) {
   uint8_t o[HLS_KEY_BYTES];
   origin_of(label, o);
   assert_int_equal(hls_patterns_erase(pt, o, seq), 0);
+}
+
+static void name_place(struct hls_patterns *pt, int label, const char *name, const char *region) {
+  uint8_t o[HLS_KEY_BYTES];
+  origin_of(label, o);
+  assert_int_equal(hls_patterns_place(pt, o, name, region), 0);
+}
+
+/* --- generated worlds ---------------------------------------------------------- */
+
+/* A background theme: every place reports it at this mean a week
+ * (Poisson), at this scale. */
+struct bg_theme {
+  const char *name;
+  double rate;
+  int scale;
+};
+
+/* A planted change, at places [place_from, place_to] (labels) in weeks
+ * [week_from, week_to] (offsets from BASE):
+ *   mult > 0: the background theme `theme` at mult times its rate; with
+ *             ramp, the multiplier climbs linearly from 1 to mult over
+ *             the weeks and stays at mult after them;
+ *   add > 0:  `theme` (and `theme2`, if set) gain Poisson(add) + 1
+ *             records a week at `scale` (and at `scale2` too, if >= 0),
+ *             in the weeks drawn with chance `chance` (0: every week),
+ *             each place-week drawn once for both themes;
+ *   once:     only in the place's own week, week_from + (place - place_from)
+ *             % 3 (a theme taken up by new places);
+ *   region:   only at the places of that region (1-based, see world). */
+struct plant {
+  const char *theme, *theme2;
+  int place_from, place_to;
+  int week_from, week_to;
+  double mult;
+  bool ramp;
+  double add;
+  int scale, scale2;
+  double chance;
+  bool once;
+  int region; /* 1-based: only the places of region_names[region - 1]; 0: any */
+};
+
+struct world {
+  uint64_t seed;
+  int places, weeks; /* labels 1..places, weeks BASE .. BASE + weeks - 1 */
+  struct hls_digest_method method;
+  size_t n_themes;
+  struct bg_theme themes[MAX_THEMES];
+  size_t n_plants;
+  struct plant plants[MAX_PLANTS];
+  int regions; /* 0: places without a region; else place label l is in region (l - 1) % regions */
+};
+
+static const char *const region_names[] = {"North", "South", "East", "West", "Centre"};
+
+static bool plant_places(const struct world *w, const struct plant *pl, int label) {
+  if (label < pl->place_from || label > pl->place_to) return false;
+  return pl->region == 0 || (w->regions > 0 && (label - 1) % w->regions == pl->region - 1);
+}
+
+static bool plant_at(const struct world *w, const struct plant *pl, int label, int wk) {
+  if (!plant_places(w, pl, label)) return false;
+  if (pl->once) return wk == pl->week_from + (label - pl->place_from) % 3;
+  return wk >= pl->week_from && wk <= pl->week_to;
+}
+
+/* The background multiplier of theme at (label, week offset). */
+static double plant_mult(const struct world *w, const char *theme, int label, int wk) {
+  double m = 1;
+  for (size_t i = 0; i < w->n_plants; i++) {
+    const struct plant *pl = &w->plants[i];
+    if (pl->mult <= 0 || strcmp(pl->theme, theme) != 0 || !plant_places(w, pl, label)) continue;
+    if (wk < pl->week_from) continue;
+    if (!pl->ramp) {
+      if (wk <= pl->week_to) m *= pl->mult;
+    } else {
+      double span = pl->week_to - pl->week_from;
+      double f = wk >= pl->week_to || span <= 0 ? 1 : (wk - pl->week_from) / span;
+      m *= 1 + (pl->mult - 1) * f;
+    }
+  }
+  return m;
+}
+
+/* The raw cells of a place-week: (theme, scale, raw count), raw > 0. */
+struct raw_cell {
+  const char *theme;
+  int scale;
+  uint32_t raw;
+};
+
+static size_t raw_add(struct raw_cell *out, size_t n, const char *theme, int scale, uint32_t raw) {
+  if (raw == 0) return n;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(out[i].theme, theme) == 0 && out[i].scale == scale) {
+      out[i].raw += raw;
+      return n;
+    }
+  assert_true(n < MAX_CELLS);
+  out[n] = (struct raw_cell){theme, scale, raw};
+  return n + 1;
+}
+
+static size_t world_raw(const struct world *w, int label, int wk, struct raw_cell *out) {
+  size_t n = 0;
+  for (size_t t = 0; t < w->n_themes; t++) {
+    const struct bg_theme *th = &w->themes[t];
+    uint64_t s = stream(w->seed, (uint64_t)label, (uint64_t)wk, t);
+    n = raw_add(out, n, th->name, th->scale, poisson(&s, th->rate * plant_mult(w, th->name, label, wk)));
+  }
+  for (size_t i = 0; i < w->n_plants; i++) {
+    const struct plant *pl = &w->plants[i];
+    if (pl->add <= 0 || !plant_at(w, pl, label, wk)) continue;
+    uint64_t s = stream(w->seed ^ 0x5eed, (uint64_t)label, (uint64_t)wk, 100 + i);
+    if (pl->chance > 0 && uniform(&s) >= pl->chance) continue;
+    const char *th[2] = {pl->theme, pl->theme2};
+    for (int k = 0; k < 2 && th[k] != NULL; k++) {
+      n = raw_add(out, n, th[k], pl->scale, 1 + poisson(&s, pl->add));
+      if (pl->scale2 >= 0) n = raw_add(out, n, th[k], pl->scale2, 1 + poisson(&s, pl->add));
+    }
+  }
+  return n;
+}
+
+/* The digest cells of a place-week as hls_disclose publishes them. */
+static size_t world_cells(const struct world *w, int label, int wk, struct spec *out) {
+  struct raw_cell raw[MAX_CELLS];
+  size_t n = world_raw(w, label, wk, raw);
+  for (size_t i = 0; i < n; i++) {
+    bool withheld;
+    uint32_t published;
+    hls_disclose(&w->method, raw[i].scale, raw[i].raw, &withheld, &published);
+    out[i] = (struct spec){raw[i].theme, PROBLEM, raw[i].scale, withheld ? WITHHELD : (int)published, 0};
+  }
+  return n;
+}
+
+/* A place-week's digest is at seq 10 + 2 * week offset (room for a
+ * correction at the odd seq after it). */
+static uint64_t world_seq(int wk) { return 10 + 2 * (uint64_t)wk; }
+
+static void world_give(const struct world *w, struct hls_patterns *pt, int label, int wk) {
+  struct spec cells[MAX_CELLS];
+  size_t n = world_cells(w, label, wk, cells);
+  give(pt, label, world_seq(wk), BASE + wk, &w->method, n, cells);
+}
+
+/* A place-week's digest at seq with cells of its own after the world's
+ * (method m, or the world's). */
+static void world_give_extra(const struct world *w, struct hls_patterns *pt, int label, int wk, uint64_t seq,
+                             const struct hls_digest_method *m, size_t n_extra, const struct spec *extra) {
+  struct spec cells[MAX_CELLS];
+  size_t n = world_cells(w, label, wk, cells);
+  assert_true(n + n_extra <= MAX_CELLS);
+  memcpy(cells + n, extra, n_extra * sizeof *extra);
+  give(pt, label, seq, BASE + wk, m != NULL ? m : &w->method, n + n_extra, cells);
+}
+
+static void world_names(const struct world *w, struct hls_patterns *pt) {
+  for (int l = 1; l <= w->places; l++) {
+    char name[32];
+    snprintf(name, sizeof name, "Place %02d", l);
+    name_place(pt, l, name, w->regions ? region_names[(l - 1) % w->regions] : "");
+  }
+}
+
+/* Give weeks [from, to] of every place, week by week. */
+static void world_feed(const struct world *w, struct hls_patterns *pt, int from, int to) {
+  for (int wk = from; wk <= to; wk++)
+    for (int l = 1; l <= w->places; l++) world_give(w, pt, l, wk);
+}
+
+/* The defaults of a world: seed, 30 places, 40 weeks, four background
+ * themes from rare to common at organisation scale, no plants. */
+static void world_init(struct world *w, uint64_t seed) {
+  memset(w, 0, sizeof *w);
+  w->seed = seed;
+  w->places = 30;
+  w->weeks = 40;
+  w->method = sdc_default;
+  w->n_themes = 4;
+  w->themes[0] = (struct bg_theme){"bg-rare", 0.5, ORG};
+  w->themes[1] = (struct bg_theme){"bg-some", 1.5, ORG};
+  w->themes[2] = (struct bg_theme){"bg-often", 4, ORG};
+  w->themes[3] = (struct bg_theme){"bg-always", 10, ORG};
+}
+
+static struct plant *world_plant(struct world *w) {
+  assert_true(w->n_plants < MAX_PLANTS);
+  struct plant *pl = &w->plants[w->n_plants++];
+  memset(pl, 0, sizeof *pl);
+  pl->scale = ORG;
+  pl->scale2 = -1;
+  return pl;
+}
+
+/* The spread plant: theme x taken up by places 1..8 (never reporting it
+ * before) in weeks 30, 31, 32, each in one week (3 + 3 + 2 places), 1-3
+ * records at organisation scale. */
+#define SPREAD_WEEK 30
+static void world_spread(struct world *w, const char *theme) {
+  struct plant *pl = world_plant(w);
+  pl->theme = theme;
+  pl->place_from = 1;
+  pl->place_to = 8;
+  pl->week_from = SPREAD_WEEK;
+  pl->week_to = SPREAD_WEEK + 2;
+  pl->add = 0.5;
+  pl->once = true;
+}
+
+/* Engines are made by new_engine and freed by engine_free; the ones a
+ * failed test left behind are freed by its teardown (free_engines), so
+ * that a failure does not also report leaks. */
+enum { MAX_ENGINES = 8 };
+static struct hls_patterns *engines[MAX_ENGINES];
+
+static struct hls_patterns *new_engine(const struct hls_pat_params *p) {
+  struct hls_patterns *pt = NULL;
+  assert_int_equal(hls_patterns_new(&pt, p, NULL), 0);
+  size_t i = 0;
+  while (i < MAX_ENGINES && engines[i] != NULL) i++;
+  assert_true(i < MAX_ENGINES);
+  engines[i] = pt;
+  return pt;
+}
+
+static void engine_free(struct hls_patterns *pt) {
+  for (size_t i = 0; i < MAX_ENGINES; i++)
+    if (engines[i] == pt) engines[i] = NULL;
+  hls_patterns_free(pt);
+}
+
+static int free_engines(void **state) {
+  (void)state;
+  for (size_t i = 0; i < MAX_ENGINES; i++) engine_free(engines[i]);
+  return 0;
 }
 
 /* --- observing --------------------------------------------------------------- */
@@ -137,20 +434,68 @@ static void labels(const struct hls_patterns *pt, const uint32_t *places, size_t
     }
   size_t len = 0;
   out[0] = '\0';
-  for (size_t i = 0; i < n; i++) len += (size_t)snprintf(out + len, cap - len, i ? ",%d" : "%d", l[i]);
+  for (size_t i = 0; i < n && len < cap; i++) len += (size_t)snprintf(out + len, cap - len, i ? ",%d" : "%d", l[i]);
 }
 
 #define assert_places(pt, p, want)                                      \
   do {                                                                  \
-    char got_[128];                                                     \
+    char got_[256];                                                     \
     labels((pt), (p)->places, (p)->n_places, got_, sizeof got_);        \
     assert_string_equal(got_, (want));                                  \
   } while (0)
 
-static void near_at(double got, double want, double eps, int line) {
-  if (!(fabs(got - want) <= eps)) fail_msg("line %d: got %.15g, want %.15g", line, got, want);
+static bool has_label(const struct hls_patterns *pt, const struct hls_pattern *p, int label) {
+  for (size_t i = 0; i < p->n_places; i++)
+    if (label_of(pt, p->places[i]) == label) return true;
+  return false;
 }
-#define assert_near(got, want) near_at((got), (want), 1e-9, __LINE__)
+
+/* How many of labels [from, to] are among the pattern's places. */
+static int labels_in(const struct hls_patterns *pt, const struct hls_pattern *p, int from, int to) {
+  int n = 0;
+  for (int l = from; l <= to; l++) n += has_label(pt, p, l);
+  return n;
+}
+
+static void pattern_print(const struct hls_patterns *pt, const char *tag, const struct hls_pattern *p) {
+  char pl[256];
+  labels(pt, p->places, p->n_places, pl, sizeof pl);
+  NOTE("%s%s %s%s%s%s%s weeks %+d..%+d%s p %.3g (now %.3g) strength %.2f score %.3f/%.3f places %s\n", tag,
+       hls_pat_signal_name(p->signal), theme_name(pt, p->theme, NULL), p->theme2 != HLS_PAT_NONE ? "+" : "",
+       p->theme2 != HLS_PAT_NONE ? theme_name(pt, p->theme2, NULL) : "", p->region[0] ? " in " : "", p->region,
+       p->week_from - BASE, p->week_to - BASE, p->live ? " live" : "", p->p, p->p_now, p->strength, p->score,
+       p->score2, pl);
+}
+
+/* What every pattern reported or held satisfies (patterns.h). */
+static void check_pattern(const struct hls_patterns *pt, const struct hls_pattern *p) {
+  struct hls_pat_stats st;
+  hls_patterns_stats(pt, &st);
+  assert_true(p->signal >= 0 && p->signal < HLS_PAT_SIGNAL_COUNT);
+  assert_true(p->theme < st.themes);
+  if (p->signal == HLS_PAT_TOGETHER) {
+    assert_true(p->theme2 < st.themes && p->theme2 != p->theme);
+  } else {
+    assert_int_equal(p->theme2, HLS_PAT_NONE);
+  }
+  assert_non_null(p->region);
+  assert_int_equal(p->region[0] != '\0', p->signal == HLS_PAT_RISING);
+  assert_true(p->week_from <= p->week_to);
+  if (!(isfinite(p->p) && p->p >= 0 && p->p <= 1)) fail_msg("p = %g", p->p);
+  if (!(isfinite(p->p_now) && p->p_now >= p->p && p->p_now <= 1)) fail_msg("p = %g, p_now = %g", p->p, p->p_now);
+  /* -log10(p), 300 below 1e-300 */
+  double want = p->p < 1e-300 ? 300 : -log10(p->p);
+  if (!(fabs(p->strength - want) <= 1e-9 * (1 + want))) fail_msg("p = %g, strength %.12g", p->p, p->strength);
+  assert_true(isfinite(p->score) && isfinite(p->score2));
+  assert_true(p->lo <= p->hi);
+  assert_true(isfinite(p->expected) && isfinite(p->withheld) && p->withheld >= 0 && p->withheld <= p->expected + 1e-6);
+  assert_true(p->scales < (1u << HLS_SCALE_COUNT));
+  assert_true(p->n_places >= 1 && p->places != NULL);
+  for (size_t i = 0; i < p->n_places; i++) {
+    assert_true(p->places[i] < st.places);
+    if (i > 0) assert_true(p->places[i - 1] < p->places[i]);
+  }
+}
 
 /* What the change callback saw. */
 struct seen {
@@ -173,6 +518,8 @@ static int on_change(void *ctx, int change, const struct hls_pattern *p) {
   if (++l->calls == l->refuse_at) return REFUSED;
   assert_true(l->n < MAX_LOG);
   assert_true(p->n_places <= MAX_PLACES);
+  assert_true(change >= 0 && change < HLS_PAT_CHANGE_COUNT);
+  check_pattern(l->pt, p);
   struct seen *s = &l->c[l->n++];
   s->change = change;
   s->p = *p;
@@ -197,12 +544,12 @@ static const struct seen *seen_one(const struct log *l, int signal, const char *
 
 struct held {
   size_t n;
-  const struct hls_pattern *p[MAX_LOG];
+  const struct hls_pattern *p[MAX_HELD];
 };
 
 static int collect(void *ctx, const struct hls_pattern *p) {
   struct held *h = ctx;
-  assert_true(h->n < MAX_LOG);
+  assert_true(h->n < MAX_HELD);
   h->p[h->n++] = p;
   return 0;
 }
@@ -213,8 +560,15 @@ static struct held held_all(const struct hls_patterns *pt) {
   for (size_t i = 0; i < h.n; i++) {
     if (i > 0) assert_true(memcmp(h.p[i - 1]->id, h.p[i]->id, HLS_PAT_ID_BYTES) < 0); /* id order */
     assert_ptr_equal(hls_patterns_find(pt, h.p[i]->id), h.p[i]);
+    check_pattern(pt, h.p[i]);
   }
   return h;
+}
+
+static void held_print(const struct hls_patterns *pt) {
+  struct held h = held_all(pt);
+  NOTE("%zu patterns held\n", h.n);
+  for (size_t i = 0; i < h.n; i++) pattern_print(pt, "  ", h.p[i]);
 }
 
 /* How many held patterns have this signal (and theme name and kind, if
@@ -239,10 +593,16 @@ static const struct hls_pattern *held_kind(const struct hls_patterns *pt, int si
   for (size_t i = 0; i < h.n; i++) {
     int k;
     if (h.p[i]->signal != signal || strcmp(theme_name(pt, h.p[i]->theme, &k), theme) != 0 || k != kind) continue;
-    if (found != NULL) fail_msg("two held %s patterns of %s", hls_pat_signal_name(signal), theme);
+    if (found != NULL) {
+      held_print(pt);
+      fail_msg("two held %s patterns of %s", hls_pat_signal_name(signal), theme);
+    }
     found = h.p[i];
   }
-  if (found == NULL) fail_msg("no held %s pattern of %s", hls_pat_signal_name(signal), theme);
+  if (found == NULL) {
+    held_print(pt);
+    fail_msg("no held %s pattern of %s", hls_pat_signal_name(signal), theme);
+  }
   return found;
 }
 #define held_one(pt, signal, theme) held_kind((pt), (signal), (theme), PROBLEM)
@@ -271,9 +631,22 @@ static int lin_story(void *ctx, const struct hls_pat_story_ref *s) {
   return 0;
 }
 
-static void lineage_of(const struct hls_patterns *pt, const struct hls_pattern *p, struct lineage *l) {
-  memset(l, 0, sizeof *l);
-  assert_int_equal(hls_patterns_lineage(pt, p, lin_cell, lin_story, l), 0);
+static struct lineage *lineage_of(const struct hls_patterns *pt, const struct hls_pattern *p) {
+  static struct lineage l;
+  memset(&l, 0, sizeof l);
+  assert_int_equal(hls_patterns_lineage(pt, p, lin_cell, lin_story, &l), 0);
+  return &l;
+}
+
+/* The lineage cell of (label, week) of a single-theme pattern; fails if
+ * there is none. */
+static struct hls_pat_cell_ref lineage_cell(const struct hls_patterns *pt, const struct hls_pattern *p, int label,
+                                            int32_t week) {
+  const struct lineage *l = lineage_of(pt, p);
+  for (size_t i = 0; i < l->nc; i++)
+    if (l->c[i].week == week && label_of(pt, l->c[i].place) == label) return l->c[i];
+  fail_msg("no lineage cell of place %d in week %+d", label, week - BASE);
+  return l->c[0];
 }
 
 static bool has_title(const struct lineage *l, const char *title) {
@@ -284,43 +657,6 @@ static bool has_title(const struct lineage *l, const char *title) {
 
 /* --- fixture ----------------------------------------------------------------- */
 
-/* The parameters every signal test runs with, spelled out (today they are
- * the defaults): tuning a default changes test_params_default and
- * docs/patterns.md, not the hand computations below. */
-static void test_params(struct hls_pat_params *p) {
-  *p = (struct hls_pat_params){
-      .window_weeks = 8,
-      .spread_min_places = 3,
-      .ears_baseline = 7,
-      .ears_guard = 2,
-      .ears_threshold = 3.0,
-      .ears_min_sigma = 0.5,
-      .ears_min_count = 3,
-      .ears_min_places = 2,
-      .cusum_ref_weeks = 26,
-      .cusum_min_ref = 13,
-      .cusum_k = 1.0,
-      .cusum_h = 5.0,
-      .cusum_winsor = 2.0,
-      .cusum_min_mean = 0.5,
-      .cusum_min_places = 2,
-      .together_min_count = 3,
-      .together_min_places = 3,
-      .together_min_g2 = 3.84,
-      .together_min_npmi = 0.4,
-      .cross_min_scales = 2,
-      .cross_min_places = 2,
-  };
-}
-
-static struct hls_patterns *new_engine(const struct hls_pat_params *p) {
-  struct hls_pat_params def;
-  if (p == NULL) test_params(&def);
-  struct hls_patterns *pt = NULL;
-  assert_int_equal(hls_patterns_new(&pt, p != NULL ? p : &def, NULL), 0);
-  return pt;
-}
-
 struct fx {
   struct hls_patterns *pt;
   struct log log;
@@ -328,25 +664,15 @@ struct fx {
 
 static int setup(void **state) {
   struct fx *f = calloc(1, sizeof *f);
-  struct hls_pat_params p;
-  test_params(&p);
-  if (f == NULL || hls_patterns_new(&f->pt, &p, NULL) != 0) return -1;
+  if (f == NULL) return -1;
+  f->pt = new_engine(NULL);
   *state = f;
   return 0;
 }
 
 static int teardown(void **state) {
-  struct fx *f = *state;
-  hls_patterns_free(f->pt);
-  free(f);
-  return 0;
-}
-
-/* Start again with other parameters. */
-static void fx_params(struct fx *f, const struct hls_pat_params *p) {
-  hls_patterns_free(f->pt);
-  f->pt = NULL;
-  assert_int_equal(hls_patterns_new(&f->pt, p, NULL), 0);
+  free(*state);
+  return free_engines(state);
 }
 
 /* Update, recording the changes (the log starts empty); returns the rc. */
@@ -361,6 +687,7 @@ static void update(struct fx *f) {
   assert_false(hls_patterns_dirty(f->pt));
 }
 
+
 /* --- parameters, names, weeks --------------------------------------------------- */
 
 static void test_params_default(void **state) {
@@ -368,25 +695,25 @@ static void test_params_default(void **state) {
   struct hls_pat_params p;
   memset(&p, 0xff, sizeof p);
   hls_pat_params_default(&p);
-  assert_int_equal(p.window_weeks, 8);
+  assert_true(p.fdr == 0.01);
+  assert_true(p.keep_p == 0.05);
+  assert_int_equal(p.end_weeks, 3);
+  assert_int_equal(p.baseline_weeks, 26);
+  assert_int_equal(p.min_baseline_weeks, 8);
+  assert_int_equal(p.reference_weeks, 52);
+  assert_int_equal(p.min_reference, 13);
+  assert_int_equal(p.max_scan_places, 64);
+  assert_int_equal(p.spread_weeks, 4);
+  assert_int_equal(p.spread_history_weeks, 13);
   assert_int_equal(p.spread_min_places, 3);
-  assert_int_equal(p.ears_baseline, 7);
-  assert_int_equal(p.ears_guard, 2);
-  assert_true(p.ears_threshold == 3.0);
-  assert_true(p.ears_min_sigma == 0.5);
-  assert_int_equal(p.ears_min_count, 3);
-  assert_int_equal(p.ears_min_places, 2);
-  assert_int_equal(p.cusum_ref_weeks, 26);
-  assert_int_equal(p.cusum_min_ref, 13);
-  assert_true(p.cusum_k == 1.0);
-  assert_true(p.cusum_h == 5.0);
-  assert_true(p.cusum_winsor == 2.0);
-  assert_true(p.cusum_min_mean == 0.5);
-  assert_int_equal(p.cusum_min_places, 2);
+  assert_int_equal(p.emerging_weeks, 3);
+  assert_int_equal(p.emerging_min_places, 2);
+  assert_int_equal(p.rising_weeks, 8);
+  assert_int_equal(p.rising_min_places, 3);
+  assert_int_equal(p.together_weeks, 8);
   assert_int_equal(p.together_min_count, 3);
   assert_int_equal(p.together_min_places, 3);
-  assert_true(p.together_min_g2 == 3.84);
-  assert_true(p.together_min_npmi == 0.4);
+  assert_int_equal(p.cross_weeks, 4);
   assert_int_equal(p.cross_min_scales, 2);
   assert_int_equal(p.cross_min_places, 2);
   struct hls_why why = {{0}};
@@ -401,7 +728,7 @@ static void test_params_default(void **state) {
     assignment;                                                         \
     struct hls_why why_ = {{0}};                                        \
     assert_int_equal(hls_pat_params_check(q, &why_), HLS_EINVAL);       \
-    assert_non_null(strstr(why_.text, field));                          \
+    if (strstr(why_.text, field) == NULL) fail_msg("%s: \"%s\"", #assignment, why_.text); \
     assert_int_equal(hls_pat_params_check(q, NULL), HLS_EINVAL);        \
   } while (0)
 #define EXPECT_GOOD(assignment)                                         \
@@ -409,53 +736,65 @@ static void test_params_default(void **state) {
     struct hls_pat_params q_ = def;                                     \
     struct hls_pat_params *q = &q_;                                     \
     assignment;                                                         \
-    assert_int_equal(hls_pat_params_check(q, NULL), 0);                 \
+    if (hls_pat_params_check(q, NULL) != 0) fail_msg("%s refused", #assignment); \
   } while (0)
 
 static void test_params_check(void **state) {
   (void)state;
   struct hls_pat_params def;
   hls_pat_params_default(&def);
-  EXPECT_BAD(q->window_weeks = 0, "window_weeks");
-  EXPECT_BAD(q->window_weeks = 105, "window_weeks");
-  EXPECT_GOOD(q->window_weeks = 1);
-  EXPECT_GOOD(q->window_weeks = 104);
+  EXPECT_BAD(q->fdr = 0, "fdr");
+  EXPECT_BAD(q->fdr = 1e-12, "fdr"); /* below the smallest rate the engine takes, 1e-9 */
+  EXPECT_BAD(q->fdr = 0.6, "fdr");
+  EXPECT_BAD(q->fdr = NAN, "fdr");
+  EXPECT_GOOD(q->fdr = 1e-9);
+  EXPECT_GOOD(q->fdr = 0.5; q->keep_p = 0.5);
+  EXPECT_BAD(q->keep_p = 0.001, "keep_p"); /* below fdr: a discovery would not hold its own week */
+  EXPECT_BAD(q->keep_p = 0.6, "keep_p");
+  EXPECT_BAD(q->keep_p = NAN, "keep_p");
+  EXPECT_GOOD(q->keep_p = 0.01);
+  EXPECT_BAD(q->end_weeks = 0, "end_weeks");
+  EXPECT_BAD(q->end_weeks = 53, "end_weeks");
+  EXPECT_BAD(q->baseline_weeks = 3, "baseline_weeks");
+  EXPECT_BAD(q->baseline_weeks = 261, "baseline_weeks");
+  EXPECT_BAD(q->min_baseline_weeks = 1, "min_baseline_weeks");
+  EXPECT_BAD(q->min_baseline_weeks = 27, "min_baseline_weeks"); /* more than baseline_weeks */
+  EXPECT_BAD(q->baseline_weeks = 7, "min_baseline_weeks");      /* now below min_baseline_weeks (8) */
+  EXPECT_GOOD(q->min_baseline_weeks = 26);
+  EXPECT_BAD(q->reference_weeks = 7, "reference_weeks");
+  EXPECT_BAD(q->min_reference = 3, "min_reference");
+  EXPECT_BAD(q->min_reference = 53, "min_reference"); /* more than reference_weeks */
+  EXPECT_BAD(q->reference_weeks = 12, "min_reference");
+  EXPECT_BAD(q->max_scan_places = 0, "max_scan_places");
+  EXPECT_BAD(q->max_scan_places = 4097, "max_scan_places");
+  EXPECT_BAD(q->spread_weeks = 0, "spread_weeks");
+  EXPECT_BAD(q->spread_history_weeks = 0, "spread_history_weeks");
   EXPECT_BAD(q->spread_min_places = 0, "spread_min_places");
-  EXPECT_BAD(q->ears_baseline = 1, "ears_baseline"); /* a standard deviation needs two weeks */
-  EXPECT_BAD(q->ears_guard = -1, "ears_guard");
-  EXPECT_GOOD(q->ears_guard = 0);
-  EXPECT_BAD(q->ears_threshold = NAN, "ears_threshold");
-  EXPECT_BAD(q->ears_threshold = -1, "ears_threshold");
-  EXPECT_BAD(q->ears_min_sigma = 0, "ears_min_sigma");
-  EXPECT_BAD(q->ears_min_count = 0, "ears_min_count");
-  EXPECT_BAD(q->ears_min_places = 0, "ears_min_places");
-  EXPECT_BAD(q->cusum_ref_weeks = 1, "cusum_ref_weeks");
-  EXPECT_BAD(q->cusum_min_ref = 27, "cusum_min_ref"); /* more than cusum_ref_weeks */
-  EXPECT_BAD(q->cusum_ref_weeks = 7, "cusum_min_ref"); /* now below cusum_min_ref (8) */
-  EXPECT_GOOD(q->cusum_min_ref = 26);
-  EXPECT_BAD(q->cusum_k = -0.5, "cusum_k");
-  EXPECT_BAD(q->cusum_h = 0, "cusum_h");
-  EXPECT_BAD(q->cusum_winsor = INFINITY, "cusum_winsor");
-  EXPECT_BAD(q->cusum_min_mean = 0, "cusum_min_mean");
-  EXPECT_BAD(q->cusum_min_places = 0, "cusum_min_places");
+  EXPECT_BAD(q->emerging_weeks = 0, "emerging_weeks");
+  EXPECT_BAD(q->emerging_weeks = 27, "emerging_weeks");
+  EXPECT_BAD(q->emerging_min_places = 0, "emerging_min_places");
+  EXPECT_BAD(q->emerging_min_places = 65, "emerging_min_places"); /* more than max_scan_places */
+  EXPECT_BAD(q->rising_weeks = 1, "rising_weeks");
+  EXPECT_BAD(q->rising_min_places = 0, "rising_min_places");
+  EXPECT_BAD(q->together_weeks = 0, "together_weeks");
+  EXPECT_BAD(q->together_weeks = 105, "together_weeks");
   EXPECT_BAD(q->together_min_count = 0, "together_min_count");
   EXPECT_BAD(q->together_min_places = 0, "together_min_places");
-  EXPECT_BAD(q->together_min_g2 = -1, "together_min_g2");
-  EXPECT_BAD(q->together_min_npmi = 1.5, "together_min_npmi");
-  EXPECT_GOOD(q->together_min_npmi = -1);
+  EXPECT_BAD(q->cross_weeks = 0, "cross_weeks");
   EXPECT_BAD(q->cross_min_scales = 1, "cross_min_scales");
-  EXPECT_BAD(q->cross_min_scales = 5, "cross_min_scales");
-  EXPECT_GOOD(q->cross_min_scales = 4);
+  EXPECT_BAD(q->cross_min_scales = HLS_SCALE_COUNT + 1, "cross_min_scales");
+  EXPECT_GOOD(q->cross_min_scales = HLS_SCALE_COUNT);
   EXPECT_BAD(q->cross_min_places = 0, "cross_min_places");
+  EXPECT_BAD(q->cross_min_places = 65, "cross_min_places");
 
   /* The engine refuses them too; NULL means the defaults. */
   struct hls_patterns *pt = NULL;
   struct hls_pat_params bad = def;
-  bad.window_weeks = 0;
+  bad.end_weeks = 0;
   struct hls_why why = {{0}};
   assert_int_equal(hls_patterns_new(&pt, &bad, &why), HLS_EINVAL);
   assert_null(pt);
-  assert_non_null(strstr(why.text, "window_weeks"));
+  assert_non_null(strstr(why.text, "end_weeks"));
   assert_int_equal(hls_patterns_new(&pt, NULL, NULL), 0);
   assert_false(hls_patterns_dirty(pt));
   hls_patterns_free(pt);
@@ -477,10 +816,19 @@ static void test_names(void **state) {
   assert_int_equal(s, 42);
   assert_string_equal(hls_pat_signal_name(-1), "unknown");
   assert_string_equal(hls_pat_signal_name(HLS_PAT_SIGNAL_COUNT), "unknown");
-  assert_string_equal(hls_pat_change_name(HLS_PAT_NEW), "new");
-  assert_string_equal(hls_pat_change_name(HLS_PAT_UPDATED), "updated");
-  assert_string_equal(hls_pat_change_name(HLS_PAT_RETRACTED), "retracted");
-  assert_string_equal(hls_pat_change_name(3), "unknown");
+  static const char *const changes[] = {"new", "updated", "retracted", "ended", "joined", "left", "grew", "shrank"};
+  assert_int_equal(HLS_PAT_CHANGE_COUNT, 8);
+  for (int i = 0; i < HLS_PAT_CHANGE_COUNT; i++) {
+    assert_string_equal(hls_pat_change_name(i), changes[i]);
+    int c = -1;
+    assert_int_equal(hls_pat_change_parse(changes[i], &c), 0);
+    assert_int_equal(c, i);
+  }
+  int c = 42;
+  assert_int_equal(hls_pat_change_parse("New", &c), HLS_EINVAL);
+  assert_int_equal(c, 42);
+  assert_string_equal(hls_pat_change_name(-1), "unknown");
+  assert_string_equal(hls_pat_change_name(HLS_PAT_CHANGE_COUNT), "unknown");
 }
 
 static void expect_week(int y, int w, int32_t want) {
@@ -540,100 +888,222 @@ static void test_week_numbers(void **state) {
   assert_int_equal(n53, 1438); /* 53-week years in 1900..9999 (71 in every 400) */
 }
 
-/* --- the interval behind a published cell ---------------------------------------- */
-
-/* The single lineage cell of problem theme "x" when one place gives these
- * cells (spread_min_places 1, so the place alone makes a pattern). Checks
- * that the pattern's lo/hi is that cell's. */
-static struct hls_pat_cell_ref bounds_of(const struct hls_digest_method *m, size_t n, const struct spec *cells) {
-  struct hls_pat_params prm;
-  test_params(&prm);
-  prm.spread_min_places = 1;
-  struct hls_patterns *pt = new_engine(&prm);
-  give(pt, 1, 1, BASE, m, n, cells);
+/* Digests are refused for weeks that do not exist, kinds out of range,
+ * and a span of weeks beyond HLS_PAT_MAX_SPAN_WEEKS. */
+static void test_digest_refused(void **state) {
+  (void)state;
+  struct hls_patterns *pt = new_engine(NULL);
+  uint8_t o[HLS_KEY_BYTES];
+  origin_of(1, o);
+  struct hls_digest_cell c = {.theme = "x", .kind = PROBLEM, .scale = ORG, .count = 1};
+  struct hls_digest d = {.iso_year = 2021, .iso_week = 53, .method = sdc_default, .n_cells = 1, .cells = &c};
+  assert_int_equal(hls_patterns_digest(pt, o, 1, &d), HLS_EINVAL);
+  d.iso_week = 1;
+  c.kind = HLS_KIND_COUNT;
+  assert_int_equal(hls_patterns_digest(pt, o, 1, &d), HLS_EINVAL);
+  c.kind = PROBLEM;
+  assert_int_equal(hls_patterns_digest(pt, o, 1, &d), 0);
+  int32_t w0;
+  assert_int_equal(hls_patterns_week(2021, 1, &w0), 0);
+  give(pt, 1, 2, w0 + HLS_PAT_MAX_SPAN_WEEKS - 1, NULL, 0, NULL); /* the span's last week */
+  hls_patterns_iso_week(w0 + HLS_PAT_MAX_SPAN_WEEKS, &d.iso_year, &d.iso_week);
+  assert_int_equal(hls_patterns_digest(pt, o, 3, &d), HLS_ELIMIT);
+  hls_patterns_iso_week(w0 - 1, &d.iso_year, &d.iso_week);
+  assert_int_equal(hls_patterns_digest(pt, o, 3, &d), HLS_ELIMIT);
+  struct hls_pat_stats st;
+  hls_patterns_stats(pt, &st);
+  assert_int_equal(st.digests, 2);
   assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
-  const struct hls_pattern *p = held_one(pt, HLS_PAT_SPREAD, "x");
-  struct lineage l;
-  lineage_of(pt, p, &l);
-  assert_int_equal(l.nc, 1);
-  assert_int_equal(p->lo, l.c[0].lo);
-  assert_int_equal(p->hi, l.c[0].hi);
-  assert_int_equal(p->scales, l.c[0].scales);
-  struct hls_pat_cell_ref c = l.c[0];
-  hls_patterns_free(pt);
-  return c;
+  assert_int_equal(held_all(pt).n, 0);
+  engine_free(pt);
 }
 
-static void expect_bounds(uint32_t threshold, uint32_t rounding, int scale, int count, uint32_t lo, uint32_t hi) {
-  const struct hls_digest_method m = {threshold, rounding};
-  const struct spec c = {"x", PROBLEM, scale, count, 0};
-  struct hls_pat_cell_ref r = bounds_of(&m, 1, &c);
-  if (r.lo != lo || r.hi != hi)
-    fail_msg("t=%u r=%u scale %d count %d: [%u, %u], want [%u, %u]", threshold, rounding, scale, count, r.lo, r.hi,
-             lo, hi);
-  assert_int_equal(r.withheld, count == WITHHELD);
-  assert_int_equal(r.scales, 1u << scale);
+/* --- the hand spread: a spread pattern whose lineage holds the cells a case gives --- */
+
+/* The default background (world_init: 30 places, 40 weeks) in which place
+ * 1 gives `cells` (method m, NULL: the default) in week HAND_WEEK, and
+ * places 2..9 take up each theme (name, kind) of those cells in weeks 30,
+ * 31, 32 (one organisation cell of one record each): every theme given is
+ * new to 9 places in 3 weeks, a spread pattern of places 1..9 whose
+ * lineage holds place 1's cell of week HAND_WEEK. Not updated. */
+#define HAND_WEEK 31
+#define HAND_PLACES "1,2,3,4,5,6,7,8,9"
+
+static void hand_adopters(const struct world *w, struct hls_patterns *pt, int wk, size_t n, const struct spec *cells) {
+  struct spec take[MAX_CELLS];
+  size_t nt = 0;
+  for (size_t i = 0; i < n; i++) {
+    bool seen = false;
+    for (size_t j = 0; j < nt; j++) seen |= strcmp(take[j].theme, cells[i].theme) == 0 && take[j].kind == cells[i].kind;
+    if (!seen) take[nt++] = (struct spec){cells[i].theme, cells[i].kind, ORG, 1, 0};
+  }
+  for (int l = 2; l <= 9; l++)
+    if (wk == 30 + (l - 2) % 3) world_give_extra(w, pt, l, wk, world_seq(wk), NULL, nt, take);
+}
+
+static void hand_feed(const struct world *w, struct hls_patterns *pt, int from, int to,
+                      const struct hls_digest_method *m, size_t n, const struct spec *cells) {
+  for (int wk = from; wk <= to; wk++)
+    for (int l = 1; l <= w->places; l++) {
+      if (l == 1 && wk == HAND_WEEK) world_give_extra(w, pt, 1, wk, world_seq(wk), m, n, cells);
+      else if (l >= 2 && l <= 9 && wk == 30 + (l - 2) % 3) hand_adopters(w, pt, wk, n, cells);
+      else world_give(w, pt, l, wk);
+    }
+}
+
+static struct hls_patterns *hand_spread(struct world *w, const struct hls_digest_method *m, size_t n,
+                                        const struct spec *cells) {
+  world_init(w, 1);
+  struct hls_patterns *pt = new_engine(NULL);
+  world_names(w, pt);
+  hand_feed(w, pt, 0, w->weeks - 1, m, n, cells);
+  return pt;
+}
+
+/* A single-theme pattern's counts are those of its lineage cells. */
+static void assert_counts_are_lineage(const struct hls_patterns *pt, const struct hls_pattern *p) {
+  const struct lineage *l = lineage_of(pt, p);
+  uint64_t lo = 0, hi = 0;
+  unsigned scales = 0;
+  for (size_t i = 0; i < l->nc; i++) {
+    assert_int_equal(l->c[i].theme, p->theme);
+    assert_true(l->c[i].week >= p->week_from && l->c[i].week <= p->week_to);
+    bool member = false;
+    for (size_t k = 0; k < p->n_places; k++) member |= p->places[k] == l->c[i].place;
+    assert_true(member);
+    lo += l->c[i].lo;
+    hi += l->c[i].hi;
+    scales |= l->c[i].scales;
+    if (i > 0) /* by week, place, theme */
+      assert_true(l->c[i - 1].week < l->c[i].week ||
+                  (l->c[i - 1].week == l->c[i].week && l->c[i - 1].place < l->c[i].place));
+  }
+  assert_int_equal(p->lo, lo);
+  assert_int_equal(p->hi, hi);
+  assert_int_equal(p->scales, scales);
+}
+
+/* --- the interval behind a published cell ---------------------------------------- */
+
+/* The lineage cells of place 1 in HAND_WEEK of the spread patterns of
+ * themes "x0".."x<n-1>", when place 1 gives cells[k] as theme "xk". */
+static void bounds_many(const struct hls_digest_method *m, size_t n, const struct spec *cells,
+                        struct hls_pat_cell_ref *out) {
+  static char names[MAX_CELLS][8];
+  struct spec named[MAX_CELLS];
+  assert_true(n <= 64);
+  for (size_t k = 0; k < n; k++) {
+    snprintf(names[k], sizeof names[k], "x%zu", k);
+    named[k] = cells[k];
+    named[k].theme = names[k];
+  }
+  struct world w;
+  struct hls_patterns *pt = hand_spread(&w, m, n, named);
+  assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
+  for (size_t k = 0; k < n; k++) {
+    const struct hls_pattern *p = held_kind(pt, HLS_PAT_SPREAD, names[k], cells[k].kind);
+    assert_places(pt, p, HAND_PLACES);
+    assert_counts_are_lineage(pt, p);
+    out[k] = lineage_cell(pt, p, 1, BASE + HAND_WEEK);
+    assert_int_equal(out[k].seq, world_seq(HAND_WEEK));
+  }
+  engine_free(pt);
+}
+
+struct bounds_case {
+  uint32_t threshold, rounding;
+  int scale, count;
+  uint32_t lo, hi;
+};
+
+static void expect_bounds(size_t n, const struct bounds_case *cases) {
+  for (size_t i = 0; i < n; i++) {
+    const struct bounds_case *b = &cases[i];
+    const struct hls_digest_method m = {b->threshold, b->rounding};
+    const struct spec c = {"x", PROBLEM, b->scale, b->count, 0};
+    struct hls_pat_cell_ref r;
+    bounds_many(&m, 1, &c, &r);
+    if (r.lo != b->lo || r.hi != b->hi)
+      fail_msg("t=%u r=%u scale %d count %d: [%u, %u], want [%u, %u]", b->threshold, b->rounding, b->scale, b->count,
+               r.lo, r.hi, b->lo, b->hi);
+    assert_int_equal(r.withheld, b->count == WITHHELD);
+    assert_int_equal(r.scales, 1u << b->scale);
+  }
 }
 
 static void test_cell_bounds_withheld(void **state) {
   (void)state;
-  expect_bounds(10, 5, PERSON, WITHHELD, 1, 9); /* present: at least 1, below t */
-  expect_bounds(7, 10, PERSON, WITHHELD, 1, 6);
-  expect_bounds(5, 5, PERSON, WITHHELD, 1, 4);
-  expect_bounds(1, 5, PERSON, WITHHELD, 1, 1); /* t - 1 = 0 would be below present */
+  static const struct bounds_case cases[] = {
+      {10, 5, PERSON, WITHHELD, 1, 9}, /* present: at least 1, below t */
+      {7, 10, PERSON, WITHHELD, 1, 6},
+      {5, 5, PERSON, WITHHELD, 1, 4},
+      {1, 5, PERSON, WITHHELD, 1, 1}, /* t - 1 = 0 would be below present */
+  };
+  expect_bounds(sizeof cases / sizeof cases[0], cases);
 }
 
 static void test_cell_bounds_rounded(void **state) {
   (void)state;
   /* c -> [max(t, c - floor(r/2)), c + ceil(r/2) - 1] */
-  expect_bounds(10, 5, PERSON, 10, 10, 12); /* 8 and 9 would have been withheld */
-  expect_bounds(10, 5, PERSON, 15, 13, 17);
-  expect_bounds(10, 5, PERSON, 20, 18, 22);
-  expect_bounds(10, 5, PERSON, 1000000, 999998, 1000002);
-  expect_bounds(7, 10, PERSON, 10, 7, 14); /* 5, 6 withheld */
-  expect_bounds(7, 10, PERSON, 20, 15, 24);
-  expect_bounds(5, 3, PERSON, 6, 5, 7);
-  expect_bounds(5, 3, PERSON, 9, 8, 10);
-  expect_bounds(10, 2, PERSON, 12, 11, 12); /* 11 = 5.5 x 2 rounds up to 12 */
-  expect_bounds(10, 1, PERSON, 12, 12, 12); /* rounding 1: exact */
+  static const struct bounds_case cases[] = {
+      {10, 5, PERSON, 10, 10, 12}, /* 8 and 9 would have been withheld */
+      {10, 5, PERSON, 15, 13, 17},
+      {10, 5, PERSON, 20, 18, 22},
+      {10, 5, PERSON, 1000000, 999998, 1000002},
+      {7, 10, PERSON, 10, 7, 14}, /* 5, 6 withheld */
+      {7, 10, PERSON, 20, 15, 24},
+      {5, 3, PERSON, 6, 5, 7},
+      {5, 3, PERSON, 9, 8, 10},
+      {10, 2, PERSON, 12, 11, 12}, /* 11 = 5.5 x 2 rounds up to 12 */
+      {10, 1, PERSON, 12, 12, 12}, /* rounding 1: exact */
+  };
+  expect_bounds(sizeof cases / sizeof cases[0], cases);
 }
 
 static void test_cell_bounds_exact_other_scales(void **state) {
   (void)state;
-  expect_bounds(10, 5, ORG, 3, 3, 3);
-  expect_bounds(10, 5, ORG, 12, 12, 12);
-  expect_bounds(10, 5, PLACE, 1, 1, 1);
-  expect_bounds(10, 5, HLS_SCALE_COUNTRY, 7, 7, 7);
-  expect_bounds(10, 5, ORG, 0, 0, 0);
+  static const struct bounds_case cases[] = {
+      {10, 5, ORG, 3, 3, 3},   {10, 5, ORG, 12, 12, 12}, {10, 5, PLACE, 1, 1, 1},
+      {10, 5, HLS_SCALE_COUNTRY, 7, 7, 7}, {10, 5, ORG, 0, 0, 0},
+  };
+  expect_bounds(sizeof cases / sizeof cases[0], cases);
 }
 
 /* The interval is exactly the raw counts hls_disclose publishes as that
  * cell: every raw count is inside its published cell's interval, and the
- * interval's ends publish the same cell. */
+ * interval's ends publish the same cell. One world per method, a theme
+ * per raw count. */
 static void test_cell_bounds_match_disclosure(void **state) {
   (void)state;
   static const struct hls_digest_method methods[] = {{10, 5}, {7, 10}, {5, 3}, {10, 2}, {10, 1}, {12, 4}, {20, 10}};
+  enum { RAW_MAX = 60 };
   for (size_t mi = 0; mi < sizeof methods / sizeof methods[0]; mi++) {
     const struct hls_digest_method *m = &methods[mi];
-    for (uint32_t raw = 1; raw <= 60; raw++) {
-      bool withheld;
-      uint32_t published;
-      hls_disclose(m, PERSON, raw, &withheld, &published);
-      const struct spec c = {"x", PROBLEM, PERSON, withheld ? WITHHELD : (int)published, 0};
-      struct hls_pat_cell_ref r = bounds_of(m, 1, &c);
-      if (raw < r.lo || raw > r.hi) fail_msg("t=%u r=%u raw %u: [%u, %u]", m->threshold, m->rounding, raw, r.lo, r.hi);
+    struct spec cells[RAW_MAX];
+    bool withheld[RAW_MAX];
+    uint32_t published[RAW_MAX];
+    for (uint32_t raw = 1; raw <= RAW_MAX; raw++) {
+      hls_disclose(m, PERSON, raw, &withheld[raw - 1], &published[raw - 1]);
+      cells[raw - 1] = (struct spec){"", PROBLEM, PERSON, withheld[raw - 1] ? WITHHELD : (int)published[raw - 1], 0};
+    }
+    struct hls_pat_cell_ref r[RAW_MAX];
+    bounds_many(m, RAW_MAX, cells, r);
+    for (uint32_t raw = 1; raw <= RAW_MAX; raw++) {
+      const struct hls_pat_cell_ref *c = &r[raw - 1];
+      if (raw < c->lo || raw > c->hi)
+        fail_msg("t=%u r=%u raw %u: [%u, %u]", m->threshold, m->rounding, raw, c->lo, c->hi);
       bool w2;
       uint32_t p2;
-      hls_disclose(m, PERSON, r.lo, &w2, &p2);
-      assert_true(w2 == withheld && p2 == published);
-      hls_disclose(m, PERSON, r.hi, &w2, &p2);
-      assert_true(w2 == withheld && p2 == published);
-      if (r.lo > 1) {
-        hls_disclose(m, PERSON, r.lo - 1, &w2, &p2);
-        assert_false(w2 == withheld && p2 == published);
+      hls_disclose(m, PERSON, c->lo, &w2, &p2);
+      assert_true(w2 == withheld[raw - 1] && p2 == published[raw - 1]);
+      hls_disclose(m, PERSON, c->hi, &w2, &p2);
+      assert_true(w2 == withheld[raw - 1] && p2 == published[raw - 1]);
+      if (c->lo > 1) {
+        hls_disclose(m, PERSON, c->lo - 1, &w2, &p2);
+        assert_false(w2 == withheld[raw - 1] && p2 == published[raw - 1]);
       }
-      hls_disclose(m, PERSON, r.hi + 1, &w2, &p2);
-      assert_false(w2 == withheld && p2 == published);
+      hls_disclose(m, PERSON, c->hi + 1, &w2, &p2);
+      assert_false(w2 == withheld[raw - 1] && p2 == published[raw - 1]);
     }
   }
 }
@@ -649,615 +1119,960 @@ static void test_cell_fold(void **state) {
       {"x", PROBLEM, PLACE, 2, HLS_STAGE_EMBED},           /* [2, 2] */
       {"x", HLS_KIND_ASPIRATION, ORG, 5, HLS_STAGE_PURPOSE},
   };
-  struct hls_pat_params prm;
-  test_params(&prm);
-  prm.spread_min_places = 1;
-  struct hls_patterns *pt = new_engine(&prm);
-  give(pt, 1, 1, BASE + 2, NULL, 5, cells);
+  struct world w;
+  struct hls_patterns *pt = hand_spread(&w, NULL, 5, cells);
   assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
   const struct hls_pattern *p = held_one(pt, HLS_PAT_SPREAD, "x");
-  assert_int_equal(p->lo, 1 + 13 + 4 + 2);
-  assert_int_equal(p->hi, 9 + 17 + 4 + 2);
+  struct hls_pat_cell_ref c = lineage_cell(pt, p, 1, BASE + HAND_WEEK);
+  assert_int_equal(c.lo, 1 + 13 + 4 + 2);
+  assert_int_equal(c.hi, 9 + 17 + 4 + 2);
+  assert_int_equal(c.scales, (1u << PERSON) | (1u << ORG) | (1u << PLACE));
+  assert_true(c.withheld);
+  assert_counts_are_lineage(pt, p);
   assert_int_equal(p->scales, (1u << PERSON) | (1u << ORG) | (1u << PLACE));
-  struct lineage l;
-  lineage_of(pt, p, &l);
-  assert_int_equal(l.nc, 1);
-  assert_int_equal(l.c[0].week, BASE + 2);
-  assert_int_equal(l.c[0].lo, 20);
-  assert_int_equal(l.c[0].hi, 32);
-  assert_true(l.c[0].withheld);
+  /* the withheld part of its expected count: the withheld cell's middle */
+  assert_true(fabs(p->withheld - 5.0) < 1e-6);
+  assert_true(p->lo < p->expected && p->expected < p->hi);
   const struct hls_pattern *a = held_kind(pt, HLS_PAT_SPREAD, "x", HLS_KIND_ASPIRATION);
-  assert_int_equal(a->lo, 5);
-  assert_int_equal(a->hi, 5);
   assert_int_not_equal(a->theme, p->theme);
+  c = lineage_cell(pt, a, 1, BASE + HAND_WEEK);
+  assert_int_equal(c.lo, 5);
+  assert_int_equal(c.hi, 5);
+  assert_false(c.withheld);
   struct hls_pat_stats st;
   hls_patterns_stats(pt, &st);
-  assert_int_equal(st.themes, 2);
-  assert_int_equal(st.digests, 1);
-  assert_int_equal(st.places, 1);
-  assert_int_equal(st.patterns, 2); /* no cross-scale: one place */
+  assert_int_equal(st.themes, w.n_themes + 2);
+  assert_int_equal(st.digests, (size_t)w.places * (size_t)w.weeks);
+  assert_int_equal(st.places, (size_t)w.places);
   assert_int_equal(st.by_signal[HLS_PAT_SPREAD], 2);
-  hls_patterns_free(pt);
+  engine_free(pt);
 }
 
-/* --- spread and cross-scale ---------------------------------------------------- */
+/* --- signals on generated worlds -------------------------------------------------- */
 
-static void test_spread_needs_k_places(void **state) {
-  struct fx *f = *state;
-  give1(f->pt, 1, 1, BASE + 0, "x", ORG, 2);
-  give1(f->pt, 1, 2, BASE + 1, "x", ORG, 1); /* the same place again: still one place */
-  give1(f->pt, 2, 1, BASE + 3, "x", ORG, 3);
-  update(f);
-  assert_int_equal(f->log.n, 0); /* K - 1 = 2 places */
-  assert_int_equal(held_all(f->pt).n, 0);
-
-  give1(f->pt, 3, 1, BASE + 7, "x", ORG, 1); /* the window's last week */
-  give1(f->pt, 4, 1, BASE + 8, "x", ORG, 5); /* the next window */
-  update(f);
-  assert_int_equal(f->log.n, 1);
-  const struct seen *s = seen_one(&f->log, HLS_PAT_SPREAD, "x");
-  assert_non_null(s);
-  assert_int_equal(s->change, HLS_PAT_NEW);
-  assert_places(f->pt, &s->p, "1,2,3");
-  assert_true(s->p.score == 3.0);
-  assert_true(s->p.score2 == 0.0);
-  assert_int_equal(s->p.week_from, BASE);
-  assert_int_equal(s->p.week_to, BASE + 7);
-  assert_int_equal(s->p.lo, 2 + 1 + 3 + 1);
-  assert_int_equal(s->p.hi, 7);
-  assert_int_equal(s->p.scales, 1u << ORG);
-  assert_int_equal(s->p.theme2, HLS_PAT_NONE);
-  assert_int_equal(s->p.n_stories, 0);
-  const struct hls_pattern *p = held_one(f->pt, HLS_PAT_SPREAD, "x");
-  assert_memory_equal(p->id, s->p.id, HLS_PAT_ID_BYTES);
-  assert_int_equal(held_all(f->pt).n, 1);
+/* Feed a world week by week and update once. */
+static struct hls_patterns *world_run(const struct world *w, const struct hls_pat_params *prm) {
+  struct hls_patterns *pt = new_engine(prm);
+  world_names(w, pt);
+  world_feed(w, pt, 0, w->weeks - 1);
+  assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
+  assert_false(hls_patterns_dirty(pt));
+  return pt;
 }
 
-static void test_spread_windows_do_not_combine(void **state) {
-  struct fx *f = *state;
-  /* Four places in four consecutive weeks, but two in each window. */
-  give1(f->pt, 1, 1, BASE + 6, "x", ORG, 2);
-  give1(f->pt, 2, 1, BASE + 7, "x", ORG, 2);
-  give1(f->pt, 3, 1, BASE + 8, "x", ORG, 2);
-  give1(f->pt, 4, 1, BASE + 9, "x", ORG, 2);
-  update(f);
-  assert_int_equal(f->log.n, 0);
-  assert_int_equal(held_all(f->pt).n, 0);
-  /* A third place in the first window. */
-  give1(f->pt, 5, 1, BASE + 0, "x", ORG, 1);
-  update(f);
-  assert_int_equal(f->log.n, 1);
-  assert_places(f->pt, &f->log.c[0].p, "1,2,5");
-  assert_int_equal(f->log.c[0].p.week_from, BASE);
+/* The steady world: 40 places in 4 regions, six background themes from
+ * scarce (0.1 records a place-week: a place reports it one week in ten)
+ * to reported by every place every week (10 and 25). */
+static void steady_world(struct world *w, uint64_t seed) {
+  world_init(w, seed);
+  w->places = 40;
+  w->weeks = 70;
+  w->regions = 4;
+  w->n_themes = 6;
+  w->themes[4] = (struct bg_theme){"bg-scarce", 0.1, ORG};
+  w->themes[5] = (struct bg_theme){"bg-lots", 25, ORG};
 }
 
-static void test_cross_scale(void **state) {
-  struct fx *f = *state;
-  /* x: organisation scale in place 1, person scale in place 2. */
-  give1(f->pt, 1, 1, BASE + 0, "x", ORG, 2);
-  give1(f->pt, 2, 1, BASE + 1, "x", PERSON, 15);
-  /* y: two scales, but one place (next window). */
-  const struct spec y[] = {{"y", PROBLEM, ORG, 2, 0}, {"y", PROBLEM, PERSON, 15, 0}};
-  give(f->pt, 1, 2, BASE + 8, NULL, 2, y);
-  update(f);
-  assert_int_equal(f->log.n, 1);
-  const struct seen *s = seen_one(&f->log, HLS_PAT_CROSS_SCALE, "x");
-  assert_non_null(s);
-  assert_int_equal(s->change, HLS_PAT_NEW);
-  assert_true(s->p.score == 2.0);
-  assert_int_equal(s->p.scales, (1u << PERSON) | (1u << ORG));
-  assert_places(f->pt, &s->p, "1,2");
-  assert_int_equal(s->p.week_from, BASE);
-  assert_int_equal(s->p.week_to, BASE + 7);
-  assert_int_equal(s->p.lo, 2 + 13);
-  assert_int_equal(s->p.hi, 2 + 17);
-  assert_int_equal(held_count(f->pt, HLS_PAT_CROSS_SCALE, "y", PROBLEM), 0);
-  assert_int_equal(held_count(f->pt, HLS_PAT_SPREAD, NULL, 0), 0);
-}
-
-/* --- emerging (EARS C2) ----------------------------------------------------------- */
-
-/* Places 1 and 2 report x (organisation scale, exact) in weeks BASE+0 ..
- * BASE+n-1 with these counts (-1: no digest of x that week). */
-static void series2(struct fx *f, size_t n, const int *a, const int *b, const char *theme) {
-  for (size_t i = 0; i < n; i++) {
-    if (a[i] >= 0) give1(f->pt, 1, 100 + i, BASE + (int32_t)i, theme, ORG, a[i]);
-    if (b[i] >= 0) give1(f->pt, 2, 100 + i, BASE + (int32_t)i, theme, ORG, b[i]);
-  }
-}
-
-static void test_emerging_jump(void **state) {
-  struct fx *f = *state;
-  /* Totals 2,10,2,10,2,10,2 (baseline, weeks 0..6), 2,2 (guard), 20 (week
-   * 9), 2. Baseline mean m = 38/7, sum of squares 316 - 38^2/7 = 768/7, so
-   * s = sqrt(768/7 / 6) = sqrt(128/7) = 4.276, above sqrt(m) = 2.33 and the
-   * floor 0.5: C2 = (20 - 38/7) / sqrt(128/7) = 102 / sqrt(896) = 3.4076
-   * > 3. */
-  const int a[] = {1, 5, 1, 5, 1, 5, 1, 1, 1, 10, 1};
-  const int b[] = {1, 5, 1, 5, 1, 5, 1, 1, 1, 10, 1};
-  series2(f, 11, a, b, "x");
-  update(f);
-  assert_int_equal(f->log.n, 1);
-  const struct seen *s = seen_one(&f->log, HLS_PAT_EMERGING, "x");
-  assert_non_null(s);
-  assert_int_equal(s->change, HLS_PAT_NEW);
-  assert_int_equal(s->p.week_from, BASE + 9);
-  assert_int_equal(s->p.week_to, BASE + 9);
-  assert_near(s->p.score, 102.0 / sqrt(896.0));
-  assert_near(s->p.score, 3.407580834383);
-  assert_near(s->p.score2, 38.0 / 7.0);
-  assert_int_equal(s->p.lo, 20);
-  assert_int_equal(s->p.hi, 20);
-  assert_places(f->pt, &s->p, "1,2");
-  assert_int_equal(held_all(f->pt).n, 1);
-}
-
-/* sigma is never below sqrt(mean) (the Poisson sd) nor ears_min_sigma. */
-static void test_emerging_sigma_floors(void **state) {
-  struct fx *f = *state;
-  /* x: a flat baseline of 2 (s = 0): sigma = sqrt(2), and 7 in week 9 gives
-   * C2 = 5 / sqrt(2) = 3.54. z: nothing in weeks 0..8 (mean 0): sigma =
-   * 0.5, and 3 in week 9 gives C2 = 6. */
-  const int a[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 4};
-  const int b[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 3};
-  series2(f, 9, a, b, "x");
-  const struct spec a9[] = {{"x", PROBLEM, ORG, 4, 0}, {"z", PROBLEM, ORG, 2, 0}};
-  const struct spec b9[] = {{"x", PROBLEM, ORG, 3, 0}, {"z", PROBLEM, ORG, 1, 0}};
-  give(f->pt, 1, 200, BASE + 9, NULL, 2, a9);
-  give(f->pt, 2, 200, BASE + 9, NULL, 2, b9);
-  update(f);
-  const struct hls_pattern *p = held_one(f->pt, HLS_PAT_EMERGING, "x");
-  assert_near(p->score, 5.0 / sqrt(2.0));
-  assert_near(p->score2, 2.0);
-  assert_int_equal(p->week_from, BASE + 9);
-  p = held_one(f->pt, HLS_PAT_EMERGING, "z");
-  assert_near(p->score, 6.0);
-  assert_near(p->score2, 0.0);
-  assert_int_equal(p->lo, 3);
-}
-
-static void test_emerging_one_place(void **state) {
-  struct fx *f = *state;
-  /* A jump, but in week 9 only place 1 reports x (place 2 reports another
-   * theme): one place < ears_min_places. */
-  const int a[] = {1, 2, 1, 2, 1, 2, 1, 1, 1, 20, 1};
-  const int b[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, -1, 1};
-  series2(f, 11, a, b, "x");
-  give1(f->pt, 2, 100 + 9, BASE + 9, "y", ORG, 1);
-  update(f);
-  assert_int_equal(f->log.n, 0);
-  assert_int_equal(held_all(f->pt).n, 0);
-}
-
-/* The week's lower bound is tested against the baseline's upper bounds. */
-static void test_emerging_withheld_current_week(void **state) {
-  struct fx *f = *state;
-  /* Baseline: 1 + 1 exact every week (mean 2, sigma sqrt(2)). Week 9: place
-   * 1 has 4 exact + a withheld person cell [1, 9], place 2 has 1: the week
-   * is [6, 14]. On the lower bound C2 = (6 - 2) / sqrt(2) = 2.83 < 3: no
-   * alarm; on the upper bound it would be 8.49. */
-  const int ones[] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
-  series2(f, 9, ones, ones, "x");
-  const struct spec w9[] = {{"x", PROBLEM, ORG, 4, 0}, {"x", PROBLEM, PERSON, WITHHELD, 0}};
-  give(f->pt, 1, 200, BASE + 9, NULL, 2, w9);
-  give1(f->pt, 2, 200, BASE + 9, "x", ORG, 1);
-  update(f);
-  assert_int_equal(held_count(f->pt, HLS_PAT_EMERGING, NULL, 0), 0);
-
-  /* Control: the withheld cell replaced by an exact 2, so the week is
-   * [7, 7]: C2 = 5 / sqrt(2) = 3.54 > 3. */
-  const struct spec w9b[] = {{"x", PROBLEM, ORG, 4, 0}, {"x", PROBLEM, PLACE, 2, 0}};
-  give(f->pt, 1, 201, BASE + 9, NULL, 2, w9b);
-  update(f);
-  const struct hls_pattern *p = held_one(f->pt, HLS_PAT_EMERGING, "x");
-  assert_near(p->score, 5.0 / sqrt(2.0));
-  assert_int_equal(p->week_from, BASE + 9);
-}
-
-static void test_emerging_withheld_baseline(void **state) {
-  struct fx *f = *state;
-  /* Baseline: place 1 a withheld person cell [1, 9], place 2 exactly 1:
-   * [2, 10] every week; the baseline uses the upper bound: mean 10, sd 0,
-   * sigma sqrt(10). Week 9: 5 + 5 = 10 exact: C2 = 0. On the lower bounds
-   * (mean 2, sigma sqrt(2)) it would be 5.66. */
-  for (int32_t i = 0; i < 9; i++) {
-    give1(f->pt, 1, 100 + (uint64_t)i, BASE + i, "x", PERSON, WITHHELD);
-    give1(f->pt, 2, 100 + (uint64_t)i, BASE + i, "x", ORG, 1);
-  }
-  give1(f->pt, 1, 200, BASE + 9, "x", ORG, 5);
-  give1(f->pt, 2, 200, BASE + 9, "x", ORG, 5);
-  update(f);
-  assert_int_equal(held_count(f->pt, HLS_PAT_EMERGING, NULL, 0), 0);
-  /* Week 9 at 20: C2 = (20 - 10) / sqrt(10) = sqrt(10) = 3.16. */
-  give1(f->pt, 1, 201, BASE + 9, "x", ORG, 15);
-  update(f);
-  const struct hls_pattern *p = held_one(f->pt, HLS_PAT_EMERGING, "x");
-  assert_near(p->score, sqrt(10.0));
-  assert_near(p->score2, 10.0);
-  assert_int_equal(p->lo, 20);
-}
-
-/* Consecutive alarm weeks make one pattern: from the first to the last,
- * score the largest C2, score2 the first week's baseline mean. */
-static void test_emerging_run(void **state) {
-  struct fx *f = *state;
-  /* Flat 2 for weeks 0..8, then 8, 8 (weeks 9, 10; both baselines, weeks
-   * 0..6 and 1..7, are flat 2: C2 = 6 / sqrt(2) = 4.24), then 2. */
-  const int a[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 4, 4, 1};
-  const int b[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 4, 4, 1};
-  series2(f, 12, a, b, "x");
-  update(f);
-  const struct hls_pattern *p = held_one(f->pt, HLS_PAT_EMERGING, "x");
-  assert_int_equal(p->week_from, BASE + 9);
-  assert_int_equal(p->week_to, BASE + 10);
-  assert_near(p->score, 6.0 / sqrt(2.0));
-  assert_near(p->score2, 2.0);
-  assert_int_equal(p->lo, 16);
-}
-
-/* --- rising (Poisson CUSUM) ------------------------------------------------------ */
-
-/* Places 1 and 2 report x every week 0..n-1: 1 each, except the weeks
- * [from, to] where each reports `each`. */
-static void step(struct fx *f, int n, int from, int to, int each) {
-  for (int i = 0; i < n; i++) {
-    int c = i >= from && i <= to ? each : 1;
-    give1(f->pt, 1, 100 + (uint64_t)i, BASE + i, "x", ORG, c);
-    give1(f->pt, 2, 100 + (uint64_t)i, BASE + i, "x", ORG, c);
-  }
-}
-
-static void test_rising_spike_does_not_alarm(void **state) {
-  struct fx *f = *state;
-  /* In-control mean 2 (weeks 0..14, sd 0, so sigma sqrt(2)). Week 15 has
-   * 20: z = 18 / sqrt(2) = 12.7, winsorised to 2, so S = 2 - k = 1; then
-   * z = 0 and S is back to 0: never near h = 5. */
-  step(f, 31, 15, 15, 10);
-  update(f);
-  assert_int_equal(held_count(f->pt, HLS_PAT_RISING, NULL, 0), 0);
-  assert_int_equal(held_count(f->pt, HLS_PAT_EMERGING, "x", PROBLEM), 1); /* a spike is EARS's business */
-}
-
-static void test_rising_spike_without_winsorising(void **state) {
-  struct fx *f = *state;
-  struct hls_pat_params prm;
-  test_params(&prm);
-  prm.cusum_winsor = 1000;
-  fx_params(f, &prm);
-  /* S = 18 / sqrt(2) - 1 = 11.73 in week 15, then 1 less a week: at or
-   * above 5 until week 21, back to 0 in week 27 (the excursion's end). */
-  step(f, 41, 15, 15, 10);
-  update(f);
-  const struct hls_pattern *p = held_one(f->pt, HLS_PAT_RISING, "x");
-  assert_int_equal(p->week_from, BASE + 15);
-  assert_int_equal(p->week_to, BASE + 21);
-  assert_near(p->score, 18.0 / sqrt(2.0) - 1);
-  assert_near(p->score2, 2.0);
-  assert_int_equal(p->lo, 20 + 6 * 2);
-  assert_places(f->pt, p, "1,2");
-}
-
-static void test_rising_sustained_step(void **state) {
-  struct fx *f = *state;
-  /* In-control mean 2, sigma sqrt(2) (weeks 0..14). Weeks 15..20 have 10:
-   * each adds 2 - k = 1, S = 1, 2, 3, 4, 5 >= h in week 19, 6. Back at 2,
-   * z = 0 with the mean frozen at 2: S = 5 (still >= h: week 21), 4, ...
-   * 0 in week 26, which ends the excursion. */
-  step(f, 41, 15, 20, 5);
-  update(f);
-  const struct hls_pattern *p = held_one(f->pt, HLS_PAT_RISING, "x");
-  assert_int_equal(p->week_from, BASE + 15); /* the excursion's start */
-  assert_int_equal(p->week_to, BASE + 21);   /* the last week S >= h */
-  assert_near(p->score, 6.0);
-  assert_near(p->score2, 2.0); /* frozen: not updated by the step */
-  assert_int_equal(p->lo, 6 * 10 + 2);
-  assert_int_equal(p->hi, 62);
-  assert_places(f->pt, p, "1,2");
-  assert_int_equal(held_count(f->pt, HLS_PAT_RISING, NULL, 0), 1);
-}
-
-/* The in-control sd is the reference weeks' own when it is above the
- * Poisson sd: overdispersed counts need a larger rise. */
-static void test_rising_overdispersed_reference(void **state) {
-  struct fx *f = *state;
-  /* 2 and 10 in turn (even and odd weeks) for weeks 0..14, the same step
-   * as above to 12 in weeks 15..20, then 2 and 10 in turn again. In week
-   * 15: mu0 = 86/15 = 5.73, sd = sqrt((732 - 86^2/15) / 14) = 4.13 (the
-   * Poisson sd would be 2.39), z = (12 - 5.73) / 4.13 = 1.52, so S grows
-   * by 0.52 a week, to 3.1 after six weeks: no alarm (with the Poisson sd
-   * z would be capped at 2 and S would reach 6). */
-  for (int i = 0; i < 31; i++) {
-    int c = i >= 15 && i <= 20 ? 6 : i % 2 ? 5 : 1;
-    give1(f->pt, 1, 100 + (uint64_t)i, BASE + i, "x", ORG, c);
-    give1(f->pt, 2, 100 + (uint64_t)i, BASE + i, "x", ORG, c);
-  }
-  update(f);
-  assert_int_equal(held_count(f->pt, HLS_PAT_RISING, NULL, 0), 0);
-}
-
-static void test_rising_needs_reference_and_places(void **state) {
-  struct fx *f = *state;
-  /* Only 12 weeks before the step (cusum_min_ref is 13): the step's first
-   * week (12) cannot start an excursion; the second (13) has 13 weeks of
-   * reference: mu0 = (12 x 2 + 10) / 13 = 34/13, sd = sqrt(((12 x 2^2 +
-   * 10^2) - 34^2/13) / 12) = 2.219 (above sqrt(mu0) = 1.62). S = 1, 2, ...
-   * 7 in weeks 13..19 (z capped at 2), then 7 + (2 - 34/13) / 2.219 - 1 =
-   * 5.72 in week 20, the last at or above h; 0 in week 25. y rises the
-   * same way, but in one place only (cusum_min_places is 2). */
-  for (int i = 0; i < 36; i++) {
-    int c = i >= 12 && i <= 19 ? 5 : 1;
-    const struct spec one[] = {{"x", PROBLEM, ORG, c, 0}, {"y", PROBLEM, ORG, 2 * c, 0}};
-    give(f->pt, 1, 100 + (uint64_t)i, BASE + i, NULL, 2, one);
-    give1(f->pt, 2, 100 + (uint64_t)i, BASE + i, "x", ORG, c);
-  }
-  update(f);
-  const struct hls_pattern *p = held_one(f->pt, HLS_PAT_RISING, "x");
-  assert_int_equal(p->week_from, BASE + 13);
-  assert_int_equal(p->week_to, BASE + 20);
-  assert_near(p->score, 7.0);
-  assert_near(p->score2, 34.0 / 13.0);
-  assert_int_equal(p->lo, 7 * 10 + 2);
-  assert_int_equal(held_count(f->pt, HLS_PAT_RISING, "y", PROBLEM), 0);
-}
-
-/* --- together ------------------------------------------------------------------ */
-
-/* The places of a window and the themes each reported in any of its
- * weeks: places 1..4 report a and b in weeks 0 and 1; place 5 a and f;
- * places 6..20 c and one theme of their own (d1..d15), in week 0. */
-static void planted(struct hls_patterns *pt, uint64_t seq) {
-  const struct spec ab[] = {{"a", PROBLEM, ORG, 1, 0}, {"b", PROBLEM, ORG, 1, 0}};
-  const struct spec af[] = {{"a", PROBLEM, ORG, 1, 0}, {"f", PROBLEM, ORG, 1, 0}};
-  for (int32_t w = 0; w < 2; w++)
-    for (int place = 1; place <= 4; place++) give(pt, place, seq + (uint64_t)w, BASE + w, NULL, 2, ab);
-  give(pt, 5, seq, BASE, NULL, 2, af);
-  for (int place = 6; place <= 20; place++) {
-    char d[24];
-    snprintf(d, sizeof d, "d%d", place - 5);
-    const struct spec cd[] = {{"c", PROBLEM, ORG, 1, 0}, {d, PROBLEM, ORG, 1, 0}};
-    give(pt, place, seq, BASE, NULL, 2, cd);
-  }
-}
-
-static void test_together_planted(void **state) {
-  struct fx *f = *state;
-  /* N = 20 places, each with 2 themes (D = 40); n_a = 5, n_b = 4, and 4
-   * places report both. Expected under independence with every place's
-   * chance in proportion to its themes: e = 20 x (5 x 2/40) (4 x 2/40) =
-   * 1 (here the same as n_a n_b / N, the degrees being equal).
-   *   G2 = 2 (o ln(o/e) - (o - e)) = 2 (4 ln 4 - 3) = 5.09035 >= 3.84
-   *   NPMI = ln(o N / (n_a n_b)) / -ln(o / N) = ln 4 / ln 5 = 0.86135
-   * and 8 place-weeks report both in the same week (>= 3). */
-  planted(f->pt, 1);
-  update(f);
-  const struct seen *s = NULL;
-  size_t n = 0;
-  for (size_t i = 0; i < f->log.n; i++)
-    if (f->log.c[i].p.signal == HLS_PAT_TOGETHER) s = &f->log.c[i], n++;
-  assert_int_equal(n, 1);
-  assert_int_equal(s->change, HLS_PAT_NEW);
-  assert_string_equal(s->theme, "a"); /* the pair in theme-key order */
-  assert_string_equal(s->theme2, "b");
-  assert_near(s->p.score, 2 * (4 * log(4.0) - 3));
-  assert_near(s->p.score, 5.090354888959);
-  assert_near(s->p.score2, log(4.0) / log(5.0));
-  assert_near(s->p.score2, 0.861353116147);
-  assert_int_equal(s->p.lo, 4); /* places reporting both */
-  assert_int_equal(s->p.hi, 4);
-  assert_places(f->pt, &s->p, "1,2,3,4");
-  assert_int_equal(s->p.week_from, BASE);
-  assert_int_equal(s->p.week_to, BASE + 7);
-  assert_int_equal(s->p.scales, 1u << ORG);
-  assert_int_equal(held_count(f->pt, HLS_PAT_TOGETHER, NULL, 0), 1);
-
-  /* Lineage: both themes' cells from its places in its window (place 5's
-   * a is not), by week, place, theme. */
-  const struct hls_pattern *p = hls_patterns_find(f->pt, s->p.id);
-  assert_non_null(p);
-  struct lineage l;
-  lineage_of(f->pt, p, &l);
-  assert_int_equal(l.nc, 16);
-  for (size_t i = 0; i < 16; i++) {
-    assert_int_equal(l.c[i].week, BASE + (int32_t)(i / 8));
-    assert_int_equal(label_of(f->pt, l.c[i].place), 1 + (int)(i % 8) / 2);
-    assert_string_equal(theme_name(f->pt, l.c[i].theme, NULL), i % 2 ? "b" : "a");
-    assert_int_equal(l.c[i].lo, 1);
-    assert_false(l.c[i].withheld);
-  }
-}
-
-/* Places 1..20 in week 0, each with two themes, the first two of names
- * (NULL: a theme of the place's own). */
-static void give_pairs(struct hls_patterns *pt, int n, const char *const (*names)[2]) {
-  for (int place = 1; place <= n; place++) {
-    char own[2][24];
-    struct spec c[2];
-    for (int i = 0; i < 2; i++) {
-      snprintf(own[i], sizeof own[i], "o%d-%d", place, i);
-      c[i] = (struct spec){names[place - 1][i] ? names[place - 1][i] : own[i], PROBLEM, ORG, 1, 0};
+/* Nothing changes, so nothing should be found. A theme every place
+ * reports every week produces nothing at all (the old engine called every
+ * common theme "spread" and "cross-scale"). The scarce theme may give a
+ * false discovery now and then: each week's tests are held to a false
+ * discovery rate of fdr = 0.01, so with calibrated p-values about
+ * 0.01 x 57 testable weeks = 0.6 false patterns a world would be expected;
+ * measured over 100 seeds (101..200): 23 patterns in 23 worlds, every one
+ * on bg-scarce (11 emerging and 4 spread starting in weeks 13-24, while
+ * baselines are short; 8 rising), none on the other five themes. The 10
+ * seeds here: at most 6 patterns, none on a common theme. */
+#define STEADY_SEEDS 10
+static void test_steady_world_is_quiet(void **state) {
+  (void)state;
+  size_t total = 0, by_signal[HLS_PAT_SIGNAL_COUNT] = {0};
+  for (uint64_t seed = 101; seed < 101 + STEADY_SEEDS; seed++) {
+    struct world w;
+    steady_world(&w, seed);
+    struct hls_patterns *pt = world_run(&w, NULL);
+    struct held h = held_all(pt);
+    for (size_t i = 0; i < h.n; i++) {
+      const struct hls_pattern *p = h.p[i];
+      pattern_print(pt, "steady: ", p);
+      if (strcmp(theme_name(pt, p->theme, NULL), "bg-scarce") != 0)
+        fail_msg("seed %d: a pattern of a common theme", (int)seed);
+      by_signal[p->signal]++;
     }
-    give(pt, place, 1, BASE, NULL, 2, c);
+    total += h.n;
+    struct hls_pat_stats st;
+    hls_patterns_stats(pt, &st);
+    assert_int_equal(st.patterns, h.n);
+    assert_int_equal(st.digests, 40 * 70);
+    engine_free(pt);
+  }
+  NOTE("steady worlds: %zu patterns in %d worlds of 40 places x 70 weeks\n", total, STEADY_SEEDS);
+  assert_int_equal(by_signal[HLS_PAT_TOGETHER], 0);
+  assert_int_equal(by_signal[HLS_PAT_CROSS_SCALE], 0);
+  assert_true(total <= 6);
+}
+
+/* Spread: theme x, never reported before, taken up by places 1..8 in weeks
+ * 30-32 (3, 3 and 2 places), after 30 weeks of history at 30 places. The
+ * places at risk took up nothing new in the 26 weeks before, so the
+ * expected number of new places is small (0.1) and 8 is a discovery the
+ * week the third place takes it up. It holds while the last 4 weeks have
+ * at least spread_min_places new places (to week 34) and ends end_weeks
+ * (3) after: the update of week 37 reports it ENDED. */
+static void test_spread_new_places(void **state) {
+  (void)state;
+  struct world w;
+  world_init(&w, 3);
+  world_spread(&w, "x");
+  struct hls_patterns *pt = new_engine(NULL);
+  world_names(&w, pt);
+  world_feed(&w, pt, 0, 33);
+  struct log log = {.pt = pt};
+  assert_int_equal(hls_patterns_update(pt, on_change, &log), 0);
+  assert_int_equal(log.n, 1);
+  assert_int_equal(log.c[0].change, HLS_PAT_NEW);
+  assert_int_equal(held_all(pt).n, 1);
+  const struct hls_pattern *p = held_one(pt, HLS_PAT_SPREAD, "x");
+  pattern_print(pt, "spread: ", p);
+  assert_places(pt, p, "1,2,3,4,5,6,7,8");
+  assert_true(p->live);
+  assert_true(p->week_from >= BASE + SPREAD_WEEK - 3 && p->week_from <= BASE + SPREAD_WEEK);
+  assert_int_equal(p->week_to, BASE + 33);
+  assert_true(p->score == 8.0); /* new places at its strongest week */
+  assert_true(p->score2 > 0 && p->score2 < 0.5); /* expected */
+  assert_true(p->p < 1e-9);
+  assert_int_equal(p->scales, 1u << ORG);
+  assert_counts_are_lineage(pt, p);
+  uint8_t id[HLS_PAT_ID_BYTES];
+  memcpy(id, p->id, sizeof id);
+  /* Weeks without new places: it ends end_weeks after its last evidence. */
+  int ended_at = -1;
+  for (int wk = 34; wk < w.weeks; wk++) {
+    world_feed(&w, pt, wk, wk);
+    memset(&log, 0, sizeof log);
+    log.pt = pt;
+    assert_int_equal(hls_patterns_update(pt, on_change, &log), 0);
+    for (size_t i = 0; i < log.n; i++) {
+      assert_memory_equal(log.c[i].p.id, id, sizeof id);
+      assert_true(log.c[i].change == HLS_PAT_UPDATED || log.c[i].change == HLS_PAT_ENDED);
+      if (log.c[i].change == HLS_PAT_ENDED) {
+        assert_int_equal(ended_at, -1);
+        ended_at = wk;
+        assert_false(log.c[i].p.live);
+      }
+    }
+  }
+  assert_int_equal(ended_at, 37);
+  p = hls_patterns_find(pt, id);
+  assert_non_null(p);
+  assert_false(p->live);
+  assert_int_equal(p->week_to, BASE + 34); /* its last week with evidence */
+  assert_places(pt, p, "1,2,3,4,5,6,7,8");
+  engine_free(pt);
+}
+
+/* Emerging: bg-often (4 records a place-week) at 5 times its rate at
+ * places 1..8 for weeks 30-32. One emerging pattern of bg-often, most of
+ * its places among 1..8; nothing else. Measured over 50 seeds: found in
+ * all, p 6e-10..9e-7. */
+static void test_emerging_jump(void **state) {
+  (void)state;
+  struct world w;
+  world_init(&w, 4);
+  struct plant *pl = world_plant(&w);
+  pl->theme = "bg-often";
+  pl->place_from = 1;
+  pl->place_to = 8;
+  pl->week_from = 30;
+  pl->week_to = 32;
+  pl->mult = 5;
+  struct hls_patterns *pt = world_run(&w, NULL);
+  const struct hls_pattern *p = held_one(pt, HLS_PAT_EMERGING, "bg-often");
+  pattern_print(pt, "emerging: ", p);
+  assert_int_equal(held_all(pt).n, 1);
+  assert_true(labels_in(pt, p, 1, 8) >= 6);
+  assert_true(p->n_places <= (size_t)labels_in(pt, p, 1, 8) + 2);
+  assert_true(p->week_from >= BASE + 28 && p->week_from <= BASE + 30);
+  assert_true(p->week_to >= BASE + 32 && p->week_to <= BASE + 35);
+  assert_false(p->live); /* ended by week 39 */
+  assert_true(p->score > 0);
+  assert_true(p->p < 1e-5);
+  assert_counts_are_lineage(pt, p);
+  engine_free(pt);
+}
+
+/* Rising: in region North (places 1, 5, ..., 37 of 40 in 4 regions)
+ * bg-often doubles over weeks 28-37 and stays doubled to week 43; the
+ * other regions are steady. A rising pattern of bg-often in North, live,
+ * its places North's; no rising pattern elsewhere. Measured over 50 seeds
+ * (1001..1050): found in all 50, p 1.4e-7..2.9e-4 (z of the share about
+ * 4: the test's variance takes each cell as one unit of E[x^2]/E[x]
+ * records, 5 for a Poisson count of mean 4, so a doubled share of 10
+ * places over 8 weeks is a modest z). */
+static void test_rising_region_share(void **state) {
+  (void)state;
+  struct world w;
+  world_init(&w, 1001);
+  w.places = 40;
+  w.weeks = 44;
+  w.regions = 4;
+  struct plant *pl = world_plant(&w);
+  pl->theme = "bg-often";
+  pl->place_from = 1;
+  pl->place_to = 40;
+  pl->region = 1;
+  pl->week_from = 28;
+  pl->week_to = 37;
+  pl->mult = 2;
+  pl->ramp = true;
+  struct hls_patterns *pt = world_run(&w, NULL);
+  const struct hls_pattern *p = held_one(pt, HLS_PAT_RISING, "bg-often");
+  pattern_print(pt, "rising: ", p);
+  assert_string_equal(p->region, "North");
+  assert_true(p->live);
+  assert_int_equal(p->week_to, BASE + 43);
+  assert_true(p->week_from >= BASE + 28 && p->week_from <= BASE + 40);
+  assert_true(p->n_places >= 8);
+  for (size_t i = 0; i < p->n_places; i++) {
+    struct hls_pat_place_info info;
+    assert_int_equal(hls_patterns_place_info(pt, p->places[i], &info), 0);
+    assert_string_equal(info.region, "North");
+    assert_int_equal((info.origin[0] - 1) % 4, 0);
+  }
+  assert_true(p->score > 0);                       /* z of the share */
+  assert_true(p->score2 > 0.2 && p->score2 < 0.3); /* North's baseline share: a quarter */
+  assert_true(p->p < 1e-3);
+  assert_int_equal(held_count(pt, HLS_PAT_RISING, NULL, 0), 1);
+  engine_free(pt);
+}
+
+/* Together: themes ta and tb, never reported before, suddenly reported in
+ * the same weeks at places 1..15 (each week with chance 0.3, both themes;
+ * weeks 32-39, one aligned window). Against each place's own frequencies
+ * of each theme in the window, place-weeks with both are about 3 times
+ * what independence predicts. A together pattern (ta, tb) of the window,
+ * its places among 1..15, live. Each of 8 seeds must find it (they do;
+ * over 50 seeds 45 did: the others fail as
+ * test_together_discovery_at_cutoff does). */
+static void together_world(struct world *w, uint64_t seed, double chance) {
+  world_init(w, seed);
+  struct plant *pl = world_plant(w);
+  pl->theme = "ta";
+  pl->theme2 = "tb";
+  pl->place_from = 1;
+  pl->place_to = 15;
+  pl->week_from = 32;
+  pl->week_to = 39;
+  pl->add = 0.5;
+  pl->chance = chance;
+}
+
+static const struct hls_pattern *together_check(const struct hls_patterns *pt) {
+  const struct hls_pattern *p = held_one(pt, HLS_PAT_TOGETHER, "ta");
+  pattern_print(pt, "together: ", p);
+  assert_string_equal(theme_name(pt, p->theme2, NULL), "tb");
+  assert_int_equal(p->week_from, BASE + 32);
+  assert_int_equal(p->week_to, BASE + 39);
+  assert_true(p->live);
+  assert_true(p->n_places >= 10 && labels_in(pt, p, 1, 15) == (int)p->n_places);
+  assert_true(p->score > 2 * p->score2); /* place-weeks with both, and expected */
+  return p;
+}
+
+static void test_together_sudden(void **state) {
+  (void)state;
+  int missed = 0;
+  for (uint64_t seed = 21; seed <= 28; seed++) {
+    struct world w;
+    together_world(&w, seed, 0.3);
+    struct hls_patterns *pt = world_run(&w, NULL);
+    if (held_count(pt, HLS_PAT_TOGETHER, "ta", PROBLEM) == 0) {
+      NOTE("together: seed %d: no together pattern\n", (int)seed);
+      missed++;
+    } else {
+      (void)together_check(pt);
+    }
+    engine_free(pt);
+  }
+  if (missed) fail_msg("%d of 8 seeds found no together pattern", missed);
+}
+
+/* The minimal case of the failure above (seed 301, chance 0.2: place-weeks
+ * with both 30 against 11 expected, p = 1.69e-6, the only discovery of
+ * week 39). Window tests keep their p-value as a double (pfound.p) but
+ * the week's Benjamini-Hochberg cutoff is computed from float copies
+ * (window.tests): when the pair is the week's largest discovery the
+ * cutoff is (double)(float)p, below p about half the time, and
+ * together_emit's "pf->p <= cut" refuses the discovery. */
+static void test_together_discovery_at_cutoff(void **state) {
+  (void)state;
+  struct world w;
+  together_world(&w, 301, 0.2);
+  struct hls_patterns *pt = world_run(&w, NULL);
+  (void)together_check(pt);
+  engine_free(pt);
+}
+
+/* Cross-scale: bg-some (1.5 records a place-week, organisation scale
+ * only) gains 1 + Poisson(3) records a week at person scale (withheld,
+ * mostly) AND as many at organisation scale at places 1..6 from week 30.
+ * A cross-scale pattern of bg-some at exactly those places, both scales.
+ * Measured over 50 seeds: found in all, p 3e-12..2e-8 (an emerging
+ * pattern of bg-some comes with it: the total jumps too). */
+static void test_cross_scale(void **state) {
+  (void)state;
+  struct world w;
+  world_init(&w, 31);
+  struct plant *pl = world_plant(&w);
+  pl->theme = "bg-some";
+  pl->place_from = 1;
+  pl->place_to = 6;
+  pl->week_from = 30;
+  pl->week_to = 39;
+  pl->add = 3;
+  pl->scale = PERSON;
+  pl->scale2 = ORG;
+  struct hls_patterns *pt = world_run(&w, NULL);
+  const struct hls_pattern *p = held_one(pt, HLS_PAT_CROSS_SCALE, "bg-some");
+  pattern_print(pt, "cross-scale: ", p);
+  assert_places(pt, p, "1,2,3,4,5,6");
+  assert_true((p->scales & (1u << PERSON)) && (p->scales & (1u << ORG)));
+  assert_true(p->week_from >= BASE + 27 && p->week_from <= BASE + 30);
+  assert_true(p->p < 1e-6);
+  assert_true(p->withheld > 0); /* its person-scale cells are withheld */
+  assert_counts_are_lineage(pt, p);
+  struct held h = held_all(pt);
+  for (size_t i = 0; i < h.n; i++) /* nothing but bg-some */
+    assert_string_equal(theme_name(pt, h.p[i]->theme, NULL), "bg-some");
+  engine_free(pt);
+}
+
+/* Withheld cells (threshold 10: every count below 10 at person scale is
+ * published as "present", [1, 9]) still show a strong change, in the
+ * weeks a theme is present:
+ *   - wh-new, never reported, taken up by places 1..8 (1-2 records a
+ *     week: withheld): spread;
+ *   - wh, reported one week in ten (0.1 a place-week), then present
+ *     nearly every week (3 a week, still withheld) at places 11..25 for
+ *     4 weeks: emerging (measured over 50 seeds: found in all, p
+ *     1.7e-6..6.8e-4; at 10 places only 36 of 50);
+ * and the same theme steady for 70 weeks gives nothing. */
+static void test_withheld_cells(void **state) {
+  (void)state;
+  struct world w;
+  world_init(&w, 7001);
+  w.n_themes = 5;
+  w.themes[4] = (struct bg_theme){"wh", 0.1, PERSON};
+  world_spread(&w, "wh-new");
+  w.plants[0].scale = PERSON;
+  struct plant *pl = world_plant(&w);
+  pl->theme = "wh";
+  pl->place_from = 11;
+  pl->place_to = 25;
+  pl->week_from = 30;
+  pl->week_to = 33;
+  pl->mult = 30;
+  struct hls_patterns *pt = world_run(&w, NULL);
+  const struct hls_pattern *s = held_one(pt, HLS_PAT_SPREAD, "wh-new");
+  pattern_print(pt, "withheld: ", s);
+  assert_places(pt, s, "1,2,3,4,5,6,7,8");
+  assert_int_equal(s->scales, 1u << PERSON);
+  assert_true(s->withheld > 0 && fabs(s->withheld - s->expected) < 1e-6); /* all withheld */
+  const struct lineage *l = lineage_of(pt, s);
+  for (size_t i = 0; i < l->nc; i++) {
+    assert_true(l->c[i].withheld);
+    assert_int_equal(l->c[i].lo, 1);
+    assert_int_equal(l->c[i].hi, 9);
+  }
+  const struct hls_pattern *e = held_one(pt, HLS_PAT_EMERGING, "wh");
+  pattern_print(pt, "withheld: ", e);
+  assert_true(labels_in(pt, e, 11, 25) >= 10);
+  assert_true(e->week_from >= BASE + 28 && e->week_from <= BASE + 33);
+  l = lineage_of(pt, e);
+  size_t withheld = 0;
+  for (size_t i = 0; i < l->nc; i++) withheld += l->c[i].withheld;
+  assert_true(withheld * 10 >= l->nc * 9); /* its cells are (nearly all) withheld */
+  engine_free(pt);
+
+  /* wh steady: nothing. */
+  world_init(&w, 7002);
+  w.weeks = 70;
+  w.n_themes = 5;
+  w.themes[4] = (struct bg_theme){"wh", 0.1, PERSON};
+  pt = world_run(&w, NULL);
+  held_print(pt);
+  assert_int_equal(held_all(pt).n, 0);
+  engine_free(pt);
+  world_init(&w, 7003);
+  w.weeks = 70;
+  w.n_themes = 5;
+  w.themes[4] = (struct bg_theme){"wh", 2, PERSON}; /* present most weeks, withheld */
+  pt = world_run(&w, NULL);
+  held_print(pt);
+  assert_int_equal(held_all(pt).n, 0);
+  engine_free(pt);
+}
+
+/* Signals far beyond any baseline are found too: 30 places of 60 taking
+ * up a new theme in the same week; bg-often at 40 times its rate at 30
+ * places of 40.
+ *
+ * EXPECTED TO FAIL (measured: no pattern at all in either case; 20 new
+ * places give p = 3e-40 and are found, 25 or more give nothing; a 20x
+ * jump gives p = 2e-43 and is found, 40x nothing). The weekly p-values
+ * are kept as float (theme.pv): below 1.4e-45 they become 0. A week whose
+ * only discoveries have p = 0 gets the Benjamini-Hochberg cutoff 0, which
+ * cutoffs_compute and theme_episodes read as "no discovery" (cut > 0):
+ * the strongest signals vanish. */
+static void test_strong_signals_are_found(void **state) {
+  (void)state;
+  struct world w;
+  world_init(&w, 77);
+  w.places = 60;
+  struct plant *pl = world_plant(&w);
+  pl->theme = "x";
+  pl->place_from = 1;
+  pl->place_to = 30;
+  pl->week_from = 30;
+  pl->week_to = 30;
+  pl->add = 0.5;
+  struct hls_patterns *pt = world_run(&w, NULL);
+  held_print(pt);
+  const struct hls_pattern *p = held_one(pt, HLS_PAT_SPREAD, "x");
+  assert_int_equal(labels_in(pt, p, 1, 30), 30);
+  assert_true(p->p > 0);
+  engine_free(pt);
+
+  world_init(&w, 78);
+  w.places = 40;
+  pl = world_plant(&w);
+  pl->theme = "bg-often";
+  pl->place_from = 1;
+  pl->place_to = 30;
+  pl->week_from = 30;
+  pl->week_to = 32;
+  pl->mult = 40;
+  pt = world_run(&w, NULL);
+  held_print(pt);
+  p = held_one(pt, HLS_PAT_EMERGING, "bg-often");
+  assert_true(labels_in(pt, p, 1, 30) >= 28);
+  assert_true(p->p > 0);
+  engine_free(pt);
+}
+
+/* --- the planted world: every signal at once ---------------------------------------- */
+
+/* 40 places in 4 regions, 44 weeks, six background themes, and a plant
+ * of each signal on its own places:
+ *   spread       x taken up by places 1..8 in weeks 30-32;
+ *   emerging     bg-often x5 at places 9..16, weeks 30-32;
+ *   together     ta and tb in the same weeks at places 17..31, weeks 32-39;
+ *   cross-scale  bg-some + person and organisation records at places
+ *                33..38 from week 30;
+ *   rising       bg-always doubling in region North over weeks 28-37.
+ * Measured over 30 seeds (9001..9030): every plant found in every seed. */
+static void planted_world(struct world *w, uint64_t seed, unsigned signals) {
+  world_init(w, seed);
+  w->places = 40;
+  w->weeks = 44;
+  w->regions = 4;
+  w->n_themes = 6;
+  w->themes[4] = (struct bg_theme){"bg-scarce", 0.1, ORG};
+  w->themes[5] = (struct bg_theme){"bg-lots", 25, ORG};
+  struct plant *pl;
+  if (signals & (1u << HLS_PAT_SPREAD)) world_spread(w, "x");
+  if (signals & (1u << HLS_PAT_EMERGING)) {
+    pl = world_plant(w);
+    *pl = (struct plant){.theme = "bg-often", .place_from = 9, .place_to = 16, .week_from = 30, .week_to = 32,
+                         .mult = 5, .scale = ORG, .scale2 = -1};
+  }
+  if (signals & (1u << HLS_PAT_TOGETHER)) {
+    pl = world_plant(w);
+    *pl = (struct plant){.theme = "ta", .theme2 = "tb", .place_from = 17, .place_to = 31, .week_from = 32,
+                         .week_to = 39, .add = 0.5, .chance = 0.3, .scale = ORG, .scale2 = -1};
+  }
+  if (signals & (1u << HLS_PAT_CROSS_SCALE)) {
+    pl = world_plant(w);
+    *pl = (struct plant){.theme = "bg-some", .place_from = 33, .place_to = 38, .week_from = 30, .week_to = 43,
+                         .add = 3, .scale = PERSON, .scale2 = ORG};
+  }
+  if (signals & (1u << HLS_PAT_RISING)) {
+    pl = world_plant(w);
+    *pl = (struct plant){.theme = "bg-always", .place_from = 1, .place_to = 40, .region = 1, .week_from = 28,
+                         .week_to = 37, .mult = 2, .ramp = true, .scale = ORG, .scale2 = -1};
+  }
+}
+#define ALL_SIGNALS ((1u << HLS_PAT_SIGNAL_COUNT) - 1)
+
+/* The planted patterns, one of each signal (a together pattern of the
+ * pair, a spread pattern of x, ...), are among those held. */
+static void assert_planted_found(const struct hls_patterns *pt) {
+  const struct hls_pattern *p = held_one(pt, HLS_PAT_SPREAD, "x");
+  assert_places(pt, p, "1,2,3,4,5,6,7,8");
+  p = held_one(pt, HLS_PAT_EMERGING, "bg-often");
+  assert_true(labels_in(pt, p, 9, 16) >= 6);
+  p = held_one(pt, HLS_PAT_TOGETHER, "ta");
+  assert_true(labels_in(pt, p, 17, 31) >= 10);
+  p = held_one(pt, HLS_PAT_CROSS_SCALE, "bg-some");
+  assert_true(labels_in(pt, p, 33, 38) >= 5);
+  p = held_one(pt, HLS_PAT_RISING, "bg-always");
+  assert_string_equal(p->region, "North");
+}
+
+static void test_planted_world(void **state) {
+  (void)state;
+  struct world w;
+  planted_world(&w, 9001, ALL_SIGNALS);
+  struct hls_patterns *pt = world_run(&w, NULL);
+  held_print(pt);
+  assert_planted_found(pt);
+  engine_free(pt);
+}
+
+/* With a false discovery rate far below every planted p-value, nothing
+ * opens; at the default rate they do. (The smallest rate the engine takes
+ * is 1e-9: test_params_check. The world is the planted one without its
+ * strongest plants, spread and cross-scale, whose p-values reach 1e-12,
+ * and without spread patterns of any theme.) */
+static void test_fdr_tiny_opens_nothing(void **state) {
+  (void)state;
+  struct world w;
+  planted_world(&w, 9001, (1u << HLS_PAT_EMERGING) | (1u << HLS_PAT_TOGETHER) | (1u << HLS_PAT_RISING));
+  struct hls_pat_params prm;
+  hls_pat_params_default(&prm);
+  prm.spread_min_places = 1000000; /* no spread: ta and tb are new themes at 15 places (p 1e-15) */
+  struct hls_patterns *pt = world_run(&w, &prm);
+  held_print(pt);
+  struct held h = held_all(pt);
+  assert_true(h.n >= 3);
+  double pmin = 1;
+  for (size_t i = 0; i < h.n; i++)
+    if (h.p[i]->p < pmin) pmin = h.p[i]->p;
+  NOTE("fdr: smallest p at the default rate %.3g\n", pmin);
+  assert_true(pmin > 1e-9);
+  engine_free(pt);
+  prm.fdr = 1e-9;
+  prm.keep_p = 1e-9;
+  pt = world_run(&w, &prm);
+  held_print(pt);
+  assert_int_equal(held_all(pt).n, 0);
+  engine_free(pt);
+  prm.keep_p = 0.05; /* evidence that holds a pattern is not a discovery that opens one */
+  pt = world_run(&w, &prm);
+  assert_int_equal(held_all(pt).n, 0);
+  engine_free(pt);
+}
+
+/* --- incremental and batch ----------------------------------------------------------- */
+
+/* The same patterns, to the bit but strength (1e-9). */
+static void assert_same_patterns(const struct hls_patterns *a, const struct hls_patterns *b) {
+  struct held ha = held_all(a), hb = held_all(b);
+  if (ha.n != hb.n) {
+    NOTE("first engine:\n");
+    held_print(a);
+    NOTE("second engine:\n");
+    held_print(b);
+    fail_msg("%zu patterns, %zu patterns", ha.n, hb.n);
+  }
+  for (size_t i = 0; i < ha.n; i++) {
+    const struct hls_pattern *x = ha.p[i], *y = hb.p[i];
+    bool same = memcmp(x->id, y->id, HLS_PAT_ID_BYTES) == 0 && x->signal == y->signal &&
+                strcmp(theme_name(a, x->theme, NULL), theme_name(b, y->theme, NULL)) == 0 &&
+                (x->theme2 == HLS_PAT_NONE) == (y->theme2 == HLS_PAT_NONE) &&
+                (x->theme2 == HLS_PAT_NONE ||
+                 strcmp(theme_name(a, x->theme2, NULL), theme_name(b, y->theme2, NULL)) == 0) &&
+                strcmp(x->region, y->region) == 0 && x->week_from == y->week_from && x->week_to == y->week_to &&
+                x->live == y->live && fabs(x->strength - y->strength) <= 1e-9 && x->lo == y->lo && x->hi == y->hi &&
+                x->scales == y->scales && x->n_stories == y->n_stories && x->n_places == y->n_places;
+    char la[256], lb[256];
+    labels(a, x->places, x->n_places, la, sizeof la);
+    labels(b, y->places, y->n_places, lb, sizeof lb);
+    if (!same || strcmp(la, lb) != 0) {
+      pattern_print(a, "first:  ", x);
+      pattern_print(b, "second: ", y);
+      NOTE("strength %.12g / %.12g, counts %llu..%llu / %llu..%llu, scales %x / %x, stories %zu / %zu\n", x->strength,
+           y->strength, (unsigned long long)x->lo, (unsigned long long)x->hi, (unsigned long long)y->lo,
+           (unsigned long long)y->hi, x->scales, y->scales, x->n_stories, y->n_stories);
+      fail_msg("pattern %zu differs", i);
+    }
   }
 }
 
-static void test_together_independent(void **state) {
-  struct fx *f = *state;
-  /* 20 places: 5 with a and b, 5 a only, 5 b only, 5 neither: 5 places
-   * with both = 10 x 10 / 20, no more than independence. */
-  const char *names[20][2];
-  for (int i = 0; i < 20; i++) {
-    names[i][0] = i < 10 ? "a" : NULL;
-    names[i][1] = i < 5 || (i >= 10 && i < 15) ? "b" : NULL;
+/* Changes of each id over a run of updates. */
+struct history {
+  size_t n;
+  struct {
+    uint8_t id[HLS_PAT_ID_BYTES];
+    int signal, week; /* the week of its first change */
+    char key[2 * HLS_THEME_MAX + 40];
+    int changes[64];
+    size_t n_changes;
+  } v[MAX_LOG];
+};
+
+static void history_add(struct history *h, const struct log *l, int week) {
+  for (size_t i = 0; i < l->n; i++) {
+    const struct seen *s = &l->c[i];
+    size_t k = 0;
+    while (k < h->n && memcmp(h->v[k].id, s->p.id, HLS_PAT_ID_BYTES) != 0) k++;
+    if (k == h->n) {
+      assert_true(h->n < MAX_LOG);
+      memcpy(h->v[k].id, s->p.id, HLS_PAT_ID_BYTES);
+      h->v[k].signal = s->p.signal;
+      h->v[k].week = week;
+      snprintf(h->v[k].key, sizeof h->v[k].key, "%s %s %s %s", hls_pat_signal_name(s->p.signal), s->theme, s->theme2,
+               s->p.region);
+      h->v[k].n_changes = 0;
+      h->n++;
+    }
+    assert_true(h->v[k].n_changes < 64);
+    h->v[k].changes[h->v[k].n_changes++] = s->change;
   }
-  give_pairs(f->pt, 20, (const char *const (*)[2])names);
-  update(f);
-  assert_int_equal(held_count(f->pt, HLS_PAT_TOGETHER, NULL, 0), 0);
-  assert_int_equal(held_count(f->pt, HLS_PAT_SPREAD, "a", PROBLEM), 1);
+  /* never a retraction and a new pattern of the same signal and theme(s)
+   * in one update: an episode going on keeps its id */
+  for (size_t i = 0; i < l->n; i++)
+    for (size_t j = 0; j < l->n; j++)
+      if (l->c[i].change == HLS_PAT_RETRACTED && l->c[j].change == HLS_PAT_NEW &&
+          l->c[i].p.signal == l->c[j].p.signal && strcmp(l->c[i].theme, l->c[j].theme) == 0 &&
+          strcmp(l->c[i].theme2, l->c[j].theme2) == 0 && strcmp(l->c[i].p.region, l->c[j].p.region) == 0)
+        fail_msg("week %d: %s %s retracted and new again", week, hls_pat_signal_name(l->c[i].p.signal), l->c[i].theme);
 }
 
-/* Places that report many themes report many pairs: the expected count
- * follows each place's number of themes. */
-static void test_together_degree_corrected(void **state) {
-  struct fx *f = *state;
-  /* Places 1..3 report a, b and h1..h8 (10 themes each); places 4..20 one
-   * theme of their own. N = 20, D = 47, n_a = n_b = 3, o = 3.
-   *   e = 3 (3 x 10/47)^2 + 17 (3 x 1/47)^2 = 1.29153
-   *   G2 = 2 (3 ln(3/e) - (3 - e)) = 1.63976 < 3.84: nothing. (Against
-   * plain independence, e = 3 x 3 / 20 = 0.45, G2 would be 6.28.) */
-  struct spec hub[10];
-  char h[8][24];
-  hub[0] = (struct spec){"a", PROBLEM, ORG, 1, 0};
-  hub[1] = (struct spec){"b", PROBLEM, ORG, 1, 0};
-  for (int i = 0; i < 8; i++) {
-    snprintf(h[i], sizeof h[i], "h%d", i + 1);
-    hub[2 + i] = (struct spec){h[i], PROBLEM, ORG, 1, 0};
+/* The planted world fed one week at a time, an update after each: every
+ * pattern is NEW once, then only UPDATED, JOINED, GREW, and at most once
+ * ENDED, after which nothing; never retracted, never a place leaving nor
+ * a strength falling (no data was corrected). Its id is the one it ends
+ * with, and the set at the end is the one a single update gives.
+ *
+ * EXPECTED TO FAIL (measured): in the update of week 32 the emerging
+ * pattern of bg-some opened in week 30 (p 1.9e-4, a discovery of week 30)
+ * is RETRACTED and a NEW one of weeks 29.. takes its place: themes ta and
+ * tb, first seen in week 32, add tests (spread, emerging and cross-scale
+ * with p = 1) to every earlier week, so week 30's Benjamini-Hochberg
+ * cutoff falls below 1.9e-4 and the episode now opens in week 31. See
+ * test_new_theme_keeps_past_discoveries. */
+static void test_stable_ids_week_by_week(void **state) {
+  (void)state;
+  struct world w;
+  planted_world(&w, 9001, ALL_SIGNALS);
+  struct hls_patterns *pt = new_engine(NULL);
+  world_names(&w, pt);
+  static struct history h;
+  memset(&h, 0, sizeof h);
+  static struct log log;
+  for (int wk = 0; wk < w.weeks; wk++) {
+    world_feed(&w, pt, wk, wk);
+    memset(&log, 0, sizeof log);
+    log.pt = pt;
+    assert_int_equal(hls_patterns_update(pt, on_change, &log), 0);
+    history_add(&h, &log, wk);
   }
-  for (int place = 1; place <= 3; place++) give(f->pt, place, 1, BASE, NULL, 10, hub);
-  for (int place = 4; place <= 20; place++) {
-    char own[24];
-    snprintf(own, sizeof own, "o%d", place);
-    give1(f->pt, place, 1, BASE, own, ORG, 1);
+  for (size_t k = 0; k < h.n; k++) {
+    const int *c = h.v[k].changes;
+    size_t n = h.v[k].n_changes;
+    char seq[256];
+    size_t len = 0;
+    for (size_t i = 0; i < n && len < sizeof seq; i++)
+      len += (size_t)snprintf(seq + len, sizeof seq - len, " %s", hls_pat_change_name(c[i]));
+    NOTE("week %d %s:%s\n", h.v[k].week, h.v[k].key, seq);
+    if (c[0] != HLS_PAT_NEW) fail_msg("%s begins with %s", h.v[k].key, hls_pat_change_name(c[0]));
+    for (size_t i = 1; i < n; i++) {
+      if (c[i] != HLS_PAT_UPDATED && c[i] != HLS_PAT_JOINED && c[i] != HLS_PAT_GREW && c[i] != HLS_PAT_ENDED)
+        fail_msg("%s:%s", h.v[k].key, seq);
+      if (c[i - 1] == HLS_PAT_ENDED) fail_msg("%s changed after it ended:%s", h.v[k].key, seq);
+    }
+    assert_non_null(hls_patterns_find(pt, h.v[k].id)); /* still held, same id */
   }
-  update(f);
-  assert_int_equal(held_count(f->pt, HLS_PAT_TOGETHER, NULL, 0), 0);
-  assert_int_equal(held_count(f->pt, HLS_PAT_SPREAD, NULL, 0), 10); /* a, b, h1..h8 */
+  assert_planted_found(pt);
+  struct hls_patterns *batch = world_run(&w, NULL);
+  assert_same_patterns(pt, batch);
+  engine_free(batch);
+  engine_free(pt);
 }
 
-static void test_together_one_place(void **state) {
-  struct fx *f = *state;
-  /* a and b every week, but in place 1 only (together_min_places 3). */
-  const struct spec ab[] = {{"a", PROBLEM, ORG, 1, 0}, {"b", PROBLEM, ORG, 1, 0}};
-  for (int32_t w = 0; w < 6; w++) give(f->pt, 1, 1 + (uint64_t)w, BASE + w, NULL, 2, ab);
-  for (int place = 2; place <= 8; place++) give1(f->pt, place, 1, BASE, "c", ORG, 1);
-  update(f);
-  assert_int_equal(held_count(f->pt, HLS_PAT_TOGETHER, NULL, 0), 0);
+/* A theme first seen this week does not change what earlier weeks
+ * discovered. The spread world with two background themes, fed to week
+ * 30: x, new at places 1, 4 and 7 that week, is a discovery of week 30
+ * (p = 4.3e-4 among about 12 tests that week). Then week 31, in which
+ * place 20 also reports ten themes never seen before: the pattern goes on
+ * with the same id (JOINED: places 2, 5 and 8 take x up in week 31),
+ * nothing is retracted.
+ *
+ * EXPECTED TO FAIL (measured): the new themes' tests of week 30 (spread,
+ * emerging and cross-scale are run for every week held, p = 1 where there
+ * is nothing) add 30 tests to week 30, its cutoff falls below 4.3e-4, x is
+ * no longer a discovery of week 30: the pattern is RETRACTED and reported
+ * NEW from week 31 with another id. Fix: a theme's tests in weeks before
+ * it was first reported anywhere are not tests (NAN), so that a week's
+ * tests depend only on the data up to that week. (The pairs of a window
+ * still filling count in the latest week's tests and move to the next
+ * week with it: the same kind of change, smaller.) */
+static void test_new_theme_keeps_past_discoveries(void **state) {
+  (void)state;
+  struct world w;
+  world_init(&w, 3);
+  w.n_themes = 2;
+  w.themes[0] = (struct bg_theme){"bg-often", 4, ORG};
+  w.themes[1] = (struct bg_theme){"bg-always", 10, ORG};
+  world_spread(&w, "x");
+  struct hls_patterns *pt = new_engine(NULL);
+  world_names(&w, pt);
+  world_feed(&w, pt, 0, 30);
+  static struct log log;
+  memset(&log, 0, sizeof log);
+  log.pt = pt;
+  assert_int_equal(hls_patterns_update(pt, on_change, &log), 0);
+  assert_int_equal(log.n, 1);
+  pattern_print(pt, "week 30: ", &log.c[0].p);
+  assert_int_equal(log.c[0].change, HLS_PAT_NEW);
+  assert_places(pt, &log.c[0].p, "1,4,7");
+  uint8_t id[HLS_PAT_ID_BYTES];
+  memcpy(id, log.c[0].p.id, sizeof id);
+  static char names[10][8];
+  struct spec fresh[10];
+  for (int i = 0; i < 10; i++) {
+    snprintf(names[i], sizeof names[i], "new%d", i);
+    fresh[i] = (struct spec){names[i], PROBLEM, ORG, 1, 0};
+  }
+  for (int l = 1; l <= w.places; l++) {
+    if (l == 20) world_give_extra(&w, pt, l, 31, world_seq(31), NULL, 10, fresh);
+    else world_give(&w, pt, l, 31);
+  }
+  memset(&log, 0, sizeof log);
+  log.pt = pt;
+  assert_int_equal(hls_patterns_update(pt, on_change, &log), 0);
+  for (size_t i = 0; i < log.n; i++) {
+    NOTE("week 31: %s ", hls_pat_change_name(log.c[i].change));
+    pattern_print(pt, "", &log.c[i].p);
+  }
+  assert_int_equal(log.n, 1);
+  assert_int_equal(log.c[0].change, HLS_PAT_JOINED);
+  assert_memory_equal(log.c[0].p.id, id, sizeof id);
+  assert_places(pt, &log.c[0].p, "1,2,4,5,7,8");
+  engine_free(pt);
 }
 
-/* Places that report both themes, but never in the same week, are not
- * enough: together_min_count place-weeks must report both. */
-static void test_together_needs_same_weeks(void **state) {
-  struct fx *f = *state;
-  /* The planted window, but places 1..4 report a in week 0 and b in week
-   * 1: the place statistics are as planted, same-week evidence is 0. */
-  const struct spec af[] = {{"a", PROBLEM, ORG, 1, 0}, {"f", PROBLEM, ORG, 1, 0}};
-  for (int place = 1; place <= 4; place++) {
-    give1(f->pt, place, 1, BASE, "a", ORG, 1);
-    give1(f->pt, place, 2, BASE + 1, "b", ORG, 1);
-  }
-  give(f->pt, 5, 1, BASE, NULL, 2, af);
-  for (int place = 6; place <= 20; place++) {
-    char d[24];
-    snprintf(d, sizeof d, "d%d", place - 5);
-    const struct spec cd[] = {{"c", PROBLEM, ORG, 1, 0}, {d, PROBLEM, ORG, 1, 0}};
-    give(f->pt, place, 1, BASE, NULL, 2, cd);
-  }
-  update(f);
-  assert_int_equal(held_count(f->pt, HLS_PAT_TOGETHER, NULL, 0), 0);
-  /* Three of them report both in week 2: three place-weeks. */
-  const struct spec ab[] = {{"a", PROBLEM, ORG, 1, 0}, {"b", PROBLEM, ORG, 1, 0}};
-  for (int place = 1; place <= 3; place++) give(f->pt, place, 3, BASE + 2, NULL, 2, ab);
-  update(f);
-  const struct hls_pattern *p = held_one(f->pt, HLS_PAT_TOGETHER, "a");
-  assert_near(p->score, 2 * (4 * log(4.0) - 3));
-  assert_places(f->pt, p, "1,2,3,4");
+/* The version of (3, week 25) that the world's digest corrects: bg-often
+ * 12 records more. */
+static void give_draft(const struct world *w, struct hls_patterns *pt) {
+  struct spec cells[MAX_CELLS];
+  size_t n = world_cells(w, 3, 25, cells);
+  bool found = false;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(cells[i].theme, "bg-often") == 0) cells[i].count += 12, found = true;
+  if (!found) cells[n++] = (struct spec){"bg-often", PROBLEM, ORG, 12, 0};
+  give(pt, 3, world_seq(25) - 1, BASE + 25, &w->method, n, cells);
 }
 
-/* --- facts: superseding, erasure --------------------------------------------------- */
+/* Updating after every week gives what one update gives, also when facts
+ * come out of order: the planted world with, in the incremental engine,
+ *   - place 12's digest of week 20 arriving after week 43 (late);
+ *   - place 3's digest of week 25 first as a draft (bg-often 12 higher),
+ *     corrected by the world's digest at a higher seq after week 30;
+ *   - place 20's digest of week 35 erased after week 43;
+ * and in the batch engine the same facts in another order (the draft
+ * after its correction, the erasure with the rest), one update. */
+static void test_incremental_equals_batch(void **state) {
+  (void)state;
+  struct world w;
+  planted_world(&w, 9001, ALL_SIGNALS);
+  /* In order, an update a week. */
+  struct hls_patterns *inc = new_engine(NULL), *batch = world_run(&w, NULL);
+  world_names(&w, inc);
+  for (int wk = 0; wk < w.weeks; wk++) {
+    world_feed(&w, inc, wk, wk);
+    assert_int_equal(hls_patterns_update(inc, NULL, NULL), 0);
+  }
+  assert_planted_found(inc);
+  assert_same_patterns(inc, batch);
+  engine_free(inc);
+  engine_free(batch);
+
+  /* Out of order. */
+  inc = new_engine(NULL);
+  world_names(&w, inc);
+  for (int wk = 0; wk < w.weeks; wk++) {
+    for (int l = 1; l <= w.places; l++) {
+      if (l == 12 && wk == 20) continue;
+      if (l == 3 && wk == 25) give_draft(&w, inc);
+      else world_give(&w, inc, l, wk);
+    }
+    if (wk == 30) world_give(&w, inc, 3, 25);
+    assert_int_equal(hls_patterns_update(inc, NULL, NULL), 0);
+  }
+  world_give(&w, inc, 12, 20);
+  erase(inc, 20, world_seq(35));
+  assert_int_equal(hls_patterns_update(inc, NULL, NULL), 0);
+  batch = new_engine(NULL);
+  world_names(&w, batch);
+  world_feed(&w, batch, 0, w.weeks - 1);
+  give_draft(&w, batch); /* older than the digest held: nothing */
+  erase(batch, 20, world_seq(35));
+  assert_int_equal(hls_patterns_update(batch, NULL, NULL), 0);
+  assert_planted_found(inc);
+  assert_same_patterns(inc, batch);
+  engine_free(inc);
+  engine_free(batch);
+}
+
+/* A place met late: its whole chain (place 40's digests of weeks 0-43)
+ * arrives after the other places' and an update, as when a node first
+ * meets a peer that carries it. The result is what one update of
+ * everything gives.
+ *
+ * EXPECTED TO FAIL (measured: spread of ta p 1.03e-19 here, 1.07e-19 in
+ * one update), for two reasons:
+ *   - a place's first digest starts its history: from that week it is
+ *     among every theme's active places (emerging's prior) and, from
+ *     spread_history_weeks later, among every theme's places at risk of
+ *     taking it up (spread's expectation). hls_patterns_digest marks only
+ *     the themes of the digest's own cells (and all themes only for a
+ *     digest earlier than the place's first), so the other themes keep
+ *     tests computed without the place. Fix: when !pl->has_week, mark
+ *     every theme from that week (mark_all_themes_at(pt, week));
+ *   - with that fixed, emerging of ta still differs in strength (4.48132
+ *     here, 4.48092 in one update): emit keeps the held pattern as it was
+ *     when the fingerprint (strength to 0.001) is unchanged, so a held
+ *     pattern's p and strength can stay that far behind the data. Fix:
+ *     on an equal fingerprint take the new values quietly (keeping the
+ *     owned places, which the fingerprint covers).
+ * (With both fixes in a copy of patterns.c this test passes.) */
+static void test_place_met_late(void **state) {
+  (void)state;
+  struct world w;
+  planted_world(&w, 9001, ALL_SIGNALS);
+  struct hls_patterns *inc = new_engine(NULL), *batch = world_run(&w, NULL);
+  world_names(&w, inc);
+  for (int wk = 0; wk < w.weeks; wk++)
+    for (int l = 1; l < w.places; l++) world_give(&w, inc, l, wk);
+  assert_int_equal(hls_patterns_update(inc, NULL, NULL), 0);
+  for (int wk = 0; wk < w.weeks; wk++) world_give(&w, inc, w.places, wk);
+  assert_int_equal(hls_patterns_update(inc, NULL, NULL), 0);
+  assert_same_patterns(inc, batch);
+  engine_free(inc);
+  engine_free(batch);
+}
+
+/* --- facts: superseding, erasure ------------------------------------------------------ */
+
+static const struct spec x_org[] = {{"x", PROBLEM, ORG, 1, 0}};
+
+/* Place 1's digest of HAND_WEEK again, at seq, with one cell of x. */
+static void give_hand(const struct world *w, struct hls_patterns *pt, uint64_t seq, int x_count) {
+  const struct spec c = {"x", PROBLEM, ORG, x_count, 0};
+  world_give_extra(w, pt, 1, HAND_WEEK, seq, NULL, 1, &c);
+}
 
 static void test_supersede_any_order(void **state) {
   (void)state;
-  struct hls_pat_params prm;
-  test_params(&prm);
-  prm.spread_min_places = 1;
+  const uint64_t s = world_seq(HAND_WEEK);
   for (int order = 0; order < 2; order++) {
-    struct hls_patterns *pt = new_engine(&prm);
+    struct world w;
+    struct hls_patterns *pt = hand_spread(&w, NULL, 1, x_org); /* x = 1 at seq s */
     if (order == 0) {
-      give1(pt, 1, 3, BASE, "x", ORG, 9);
-      give1(pt, 1, 5, BASE, "x", ORG, 1);
+      give_hand(&w, pt, s + 1, 9); /* newer */
+      give_hand(&w, pt, s, 1);     /* older again: nothing */
     } else {
-      give1(pt, 1, 5, BASE, "x", ORG, 1);
+      give_hand(&w, pt, s + 1, 9);
       assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
-      give1(pt, 1, 3, BASE, "x", ORG, 9); /* older: changes nothing */
+      give_hand(&w, pt, s, 1); /* older: changes nothing */
       assert_false(hls_patterns_dirty(pt));
-      give1(pt, 1, 5, BASE, "x", ORG, 1); /* the same again */
+      give_hand(&w, pt, s + 1, 9); /* the same again */
       assert_false(hls_patterns_dirty(pt));
     }
     assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
     const struct hls_pattern *p = held_one(pt, HLS_PAT_SPREAD, "x");
-    assert_int_equal(p->lo, 1);
-    struct lineage l;
-    lineage_of(pt, p, &l);
-    assert_int_equal(l.nc, 1);
-    assert_int_equal(l.c[0].seq, 5);
+    assert_places(pt, p, HAND_PLACES);
+    struct hls_pat_cell_ref c = lineage_cell(pt, p, 1, BASE + HAND_WEEK);
+    assert_int_equal(c.seq, s + 1);
+    assert_int_equal(c.lo, 9);
+    assert_int_equal(c.hi, 9);
+    assert_counts_are_lineage(pt, p);
     struct hls_pat_stats st;
     hls_patterns_stats(pt, &st);
-    assert_int_equal(st.digests, 1); /* one place-week */
-    hls_patterns_free(pt);
+    assert_int_equal(st.digests, (size_t)w.places * (size_t)w.weeks); /* one per place-week */
+    engine_free(pt);
   }
 }
 
 /* A newer digest with the same counts changes no pattern. */
 static void test_supersede_same_counts(void **state) {
   struct fx *f = *state;
-  for (int place = 1; place <= 3; place++) give1(f->pt, place, 1, BASE, "x", ORG, 2);
+  struct world w;
+  engine_free(f->pt);
+  f->pt = hand_spread(&w, NULL, 1, x_org);
   update(f);
   assert_int_equal(f->log.n, 1);
-  give1(f->pt, 2, 2, BASE, "x", ORG, 2);
+  give_hand(&w, f->pt, world_seq(HAND_WEEK) + 1, 1);
   assert_true(hls_patterns_dirty(f->pt));
   update(f);
   assert_int_equal(f->log.n, 0);
-  struct lineage l;
-  lineage_of(f->pt, held_one(f->pt, HLS_PAT_SPREAD, "x"), &l);
-  assert_int_equal(l.nc, 3);
-  for (size_t i = 0; i < 3; i++) assert_int_equal(l.c[i].seq, label_of(f->pt, l.c[i].place) == 2 ? 2 : 1);
+  const struct hls_pattern *p = held_one(f->pt, HLS_PAT_SPREAD, "x");
+  assert_int_equal(lineage_cell(f->pt, p, 1, BASE + HAND_WEEK).seq, world_seq(HAND_WEEK) + 1);
+  assert_int_equal(lineage_cell(f->pt, p, 2, BASE + 30).seq, world_seq(30));
 }
 
 static void test_erased_newest_keeps_older_out(void **state) {
   struct fx *f = *state;
-  struct hls_pat_params prm;
-  test_params(&prm);
-  prm.spread_min_places = 1;
-  fx_params(f, &prm);
-  give1(f->pt, 1, 3, BASE, "x", ORG, 9);
-  give1(f->pt, 1, 5, BASE, "x", ORG, 1);
+  struct world w;
+  const uint64_t s = world_seq(HAND_WEEK);
+  engine_free(f->pt);
+  f->pt = hand_spread(&w, NULL, 1, x_org);
+  give_hand(&w, f->pt, s + 1, 4);
   update(f);
   assert_int_equal(f->log.n, 1);
-  erase(f->pt, 1, 3); /* an older version: already out */
+  uint8_t id[HLS_PAT_ID_BYTES];
+  memcpy(id, f->log.c[0].p.id, sizeof id);
+  erase(f->pt, 1, s); /* an older version: already out */
   assert_false(hls_patterns_dirty(f->pt));
-  erase(f->pt, 1, 5);
+  erase(f->pt, 1, s + 1);
+  assert_true(hls_patterns_dirty(f->pt));
   update(f);
-  assert_int_equal(f->log.n, 1);
-  assert_int_equal(f->log.c[0].change, HLS_PAT_RETRACTED);
-  assert_int_equal(f->log.c[0].p.lo, 1); /* as it last held */
-  assert_int_equal(held_all(f->pt).n, 0);
+  /* Place 1 has no digest of that week now: it left the pattern. */
+  const struct seen *c = seen_one(&f->log, HLS_PAT_SPREAD, "x");
+  assert_non_null(c);
+  assert_int_equal(c->change, HLS_PAT_LEFT);
+  assert_memory_equal(c->p.id, id, sizeof id);
+  assert_places(f->pt, &c->p, "2,3,4,5,6,7,8,9");
+  struct hls_pat_stats st;
+  hls_patterns_stats(f->pt, &st);
+  assert_int_equal(st.digests, (size_t)w.places * (size_t)w.weeks); /* the place-week is still known */
   /* Older versions stay out, whenever they come. */
-  give1(f->pt, 1, 3, BASE, "x", ORG, 9);
-  give1(f->pt, 1, 4, BASE, "x", ORG, 4);
+  give_hand(&w, f->pt, s, 1);
+  give_hand(&w, f->pt, s - 1, 7);
   assert_false(hls_patterns_dirty(f->pt));
   update(f);
   assert_int_equal(f->log.n, 0);
   /* A newer one counts. */
-  give1(f->pt, 1, 7, BASE, "x", ORG, 2);
+  give_hand(&w, f->pt, s + 3, 2);
   update(f);
-  assert_int_equal(f->log.n, 1);
-  assert_int_equal(f->log.c[0].change, HLS_PAT_NEW);
-  assert_int_equal(f->log.c[0].p.lo, 2);
+  c = seen_one(&f->log, HLS_PAT_SPREAD, "x");
+  assert_non_null(c);
+  assert_int_equal(c->change, HLS_PAT_JOINED);
+  assert_memory_equal(c->p.id, id, sizeof id);
+  assert_places(f->pt, &c->p, HAND_PLACES);
+  struct hls_pat_cell_ref r = lineage_cell(f->pt, hls_patterns_find(f->pt, id), 1, BASE + HAND_WEEK);
+  assert_int_equal(r.seq, s + 3);
+  assert_int_equal(r.lo, 2);
 }
 
 static void test_erase_unknown_is_noop(void **state) {
   struct fx *f = *state;
-  erase(f->pt, 9, 1); /* unknown place */
+  erase(f->pt, 99, 1); /* unknown place */
   assert_false(hls_patterns_dirty(f->pt));
-  for (int place = 1; place <= 3; place++) give1(f->pt, place, 1, BASE, "x", ORG, 2);
-  give_story(f->pt, 1, 2, BASE, "Story", "x", NULL);
+  struct world w;
+  engine_free(f->pt);
+  f->pt = hand_spread(&w, NULL, 1, x_org);
+  give_story(f->pt, 1, 1000, BASE + HAND_WEEK, "Story", "x", NULL);
   update(f);
-  erase(f->pt, 1, 99); /* unknown seq */
-  erase(f->pt, 4, 1);  /* unknown place */
+  erase(f->pt, 1, 999); /* unknown seq */
+  erase(f->pt, 99, 1);  /* unknown place */
   assert_false(hls_patterns_dirty(f->pt));
-  erase(f->pt, 1, 2);
+  erase(f->pt, 1, 1000);
   assert_true(hls_patterns_dirty(f->pt));
   update(f);
-  erase(f->pt, 1, 2); /* already erased */
+  erase(f->pt, 1, 1000); /* already erased */
   assert_false(hls_patterns_dirty(f->pt));
   update(f);
   assert_int_equal(f->log.n, 0);
@@ -1265,65 +2080,83 @@ static void test_erase_unknown_is_noop(void **state) {
 
 static void test_erase_story_updates(void **state) {
   struct fx *f = *state;
-  for (int place = 1; place <= 3; place++) give1(f->pt, place, 1, BASE, "x", ORG, 2);
-  give_story(f->pt, 2, 2, BASE + 3, "What we tried", "x", NULL);
+  struct world w;
+  engine_free(f->pt);
+  f->pt = hand_spread(&w, NULL, 1, x_org);
   update(f);
   assert_int_equal(f->log.n, 1);
-  assert_int_equal(f->log.c[0].p.n_stories, 1);
   uint8_t id[HLS_PAT_ID_BYTES];
   memcpy(id, f->log.c[0].p.id, sizeof id);
-  erase(f->pt, 2, 2);
+  assert_int_equal(f->log.c[0].p.n_stories, 0);
+  give_story(f->pt, 2, 1000, BASE + 30, "What we tried", "x", NULL);
+  update(f);
+  assert_int_equal(f->log.n, 1);
+  assert_int_equal(f->log.c[0].change, HLS_PAT_UPDATED);
+  assert_memory_equal(f->log.c[0].p.id, id, sizeof id);
+  assert_int_equal(f->log.c[0].p.n_stories, 1);
+  erase(f->pt, 2, 1000);
   update(f);
   assert_int_equal(f->log.n, 1);
   assert_int_equal(f->log.c[0].change, HLS_PAT_UPDATED);
   assert_memory_equal(f->log.c[0].p.id, id, sizeof id);
   assert_int_equal(f->log.c[0].p.n_stories, 0);
-  assert_int_equal(f->log.c[0].p.n_places, 3);
+  assert_int_equal(f->log.c[0].p.n_places, 9);
   struct hls_pat_stats st;
   hls_patterns_stats(f->pt, &st);
   assert_int_equal(st.stories, 0);
 }
 
+/* Erasing the digests that took x up at all but two places retracts the
+ * pattern (spread_min_places 3), as it last held. */
 static void test_erase_digest_retracts(void **state) {
   struct fx *f = *state;
-  for (int place = 1; place <= 3; place++) give1(f->pt, place, 1, BASE + place, "x", ORG, 2);
+  struct world w;
+  engine_free(f->pt);
+  f->pt = hand_spread(&w, NULL, 1, x_org);
   update(f);
   uint8_t id[HLS_PAT_ID_BYTES];
   memcpy(id, f->log.c[0].p.id, sizeof id);
-  erase(f->pt, 2, 1);
+  erase(f->pt, 1, world_seq(HAND_WEEK));
+  for (int l = 2; l <= 7; l++) erase(f->pt, l, world_seq(30 + (l - 2) % 3));
   update(f);
   assert_int_equal(f->log.n, 1);
   assert_int_equal(f->log.c[0].change, HLS_PAT_RETRACTED);
   assert_memory_equal(f->log.c[0].p.id, id, sizeof id);
-  assert_places(f->pt, &f->log.c[0].p, "1,2,3"); /* as it last held */
+  assert_places(f->pt, &f->log.c[0].p, HAND_PLACES); /* as it last held */
   assert_null(hls_patterns_find(f->pt, id));
   assert_int_equal(held_all(f->pt).n, 0);
 }
 
-/* NEW, UPDATED and RETRACTED each come once, then nothing. */
+/* NEW, JOINED and RETRACTED each come once, then nothing. */
 static void test_changes_reported_once(void **state) {
   struct fx *f = *state;
-  for (int place = 1; place <= 3; place++) give1(f->pt, place, 1, BASE, "x", ORG, 2);
+  struct world w;
+  world_init(&w, 1);
+  engine_free(f->pt);
+  f->pt = new_engine(NULL);
+  world_names(&w, f->pt);
+  hand_feed(&w, f->pt, 0, 32, NULL, 1, x_org);
   update(f);
   assert_int_equal(f->log.n, 1);
   assert_int_equal(f->log.c[0].change, HLS_PAT_NEW);
+  assert_true(f->log.c[0].p.live);
   uint8_t id[HLS_PAT_ID_BYTES];
   memcpy(id, f->log.c[0].p.id, sizeof id);
   update(f);
   assert_int_equal(f->log.n, 0);
 
-  give1(f->pt, 4, 1, BASE + 1, "x", ORG, 2);
+  /* Place 10 takes x up in week 32 too (a newer digest of the week). */
+  world_give_extra(&w, f->pt, 10, 32, world_seq(32) + 1, NULL, 1, x_org);
   update(f);
   assert_int_equal(f->log.n, 1);
-  assert_int_equal(f->log.c[0].change, HLS_PAT_UPDATED);
-  assert_memory_equal(f->log.c[0].p.id, id, sizeof id); /* same theme, signal and first week */
-  assert_true(f->log.c[0].p.score == 4.0);
-  assert_places(f->pt, &f->log.c[0].p, "1,2,3,4");
+  assert_int_equal(f->log.c[0].change, HLS_PAT_JOINED);
+  assert_memory_equal(f->log.c[0].p.id, id, sizeof id); /* same signal, theme and first week */
+  assert_places(f->pt, &f->log.c[0].p, "1,2,3,4,5,6,7,8,9,10");
   update(f);
   assert_int_equal(f->log.n, 0);
 
-  erase(f->pt, 3, 1);
-  erase(f->pt, 4, 1);
+  erase(f->pt, 1, world_seq(HAND_WEEK));
+  for (int l = 2; l <= 9; l++) erase(f->pt, l, world_seq(30 + (l - 2) % 3));
   update(f);
   assert_int_equal(f->log.n, 1);
   assert_int_equal(f->log.c[0].change, HLS_PAT_RETRACTED);
@@ -1335,187 +2168,157 @@ static void test_changes_reported_once(void **state) {
 
 /* --- identity, lineage, names ----------------------------------------------------- */
 
+/* The facts of the planted world (names, digests, three stories), in
+ * natural order: week by week, each place's digest then its stories. */
 struct fact {
-  int kind; /* 0 digest, 1 story, 2 place name */
-  int label;
-  uint64_t seq;
-  int32_t week;
-  size_t n;
-  struct spec cells[3];
+  int kind; /* 0 name, 1 digest, 2 story */
+  int label, wk;
 };
 
-/* The facts of a small network: the planted window with a cross-scale
- * theme s, a step in theme e, a story and a place name. */
-static size_t network_facts(struct fact *out, size_t cap) {
-  static const char *const d[] = {"d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8",
-                                  "d9", "d10", "d11", "d12", "d13", "d14", "d15"};
+static size_t network_facts(const struct world *w, struct fact *out, size_t cap) {
   size_t n = 0;
-#define ADD(...) \
-  do { assert_true(n < cap); out[n++] = (struct fact){__VA_ARGS__}; } while (0)
-  for (int32_t w = 0; w < 2; w++) {
-    for (int place = 1; place <= 3; place++)
-      ADD(0, place, 1 + (uint64_t)w, BASE + w, 3,
-          {{"a", PROBLEM, ORG, 1, 0}, {"b", PROBLEM, ORG, 1, 0}, {"s", PROBLEM, PERSON, WITHHELD, 0}});
-    ADD(0, 4, 1 + (uint64_t)w, BASE + w, 3,
-        {{"a", PROBLEM, ORG, 1, 0}, {"b", PROBLEM, ORG, 1, 0}, {"s", PROBLEM, ORG, 2, 0}});
-  }
-  ADD(0, 5, 1, BASE, 2, {{"a", PROBLEM, ORG, 1, 0}, {"f", PROBLEM, ORG, 1, 0}});
-  for (int place = 6; place <= 20; place++)
-    ADD(0, place, 1, BASE, 2, {{"c", PROBLEM, ORG, 1, 0}, {d[place - 6], PROBLEM, ORG, 1, 0}});
-  /* e: 2 a week (two places) in weeks 8..40, but 10 in weeks 31..36. */
-  for (int32_t i = 8; i <= 40; i++)
-    for (int place = 1; place <= 2; place++)
-      ADD(0, place, 10 + (uint64_t)i, BASE + i, 1,
-          {{"e", HLS_KIND_STRENGTH, ORG, i >= 31 && i <= 36 ? 5 : 1, 0}});
-  ADD(1, 1, 50, BASE + 1, 0, {{NULL, 0, 0, 0, 0}});
-  ADD(2, 3, 0, 0, 0, {{NULL, 0, 0, 0, 0}});
+#define ADD(...)                                        \
+  do {                                                  \
+    assert_true(n < cap);                               \
+    out[n++] = (struct fact){__VA_ARGS__};              \
+  } while (0)
+  for (int l = 1; l <= w->places; l++) ADD(0, l, 0);
+  for (int wk = 0; wk < w->weeks; wk++)
+    for (int l = 1; l <= w->places; l++) {
+      ADD(1, l, wk);
+      if ((l == 2 && wk == 31) || (l == 20 && wk == 33) || (l == 35 && wk == 36)) ADD(2, l, wk);
+    }
 #undef ADD
   return n;
 }
 
-static void give_fact(struct hls_patterns *pt, const struct fact *x) {
-  if (x->kind == 0) give(pt, x->label, x->seq, x->week, NULL, x->n, x->cells);
-  else if (x->kind == 1) give_story(pt, x->label, x->seq, x->week, "Both", "a", "b");
-  else {
-    uint8_t o[HLS_KEY_BYTES];
-    origin_of(x->label, o);
-    assert_int_equal(hls_patterns_place(pt, o, "Third", "Region"), 0);
+static void give_fact(const struct world *w, struct hls_patterns *pt, const struct fact *x) {
+  if (x->kind == 0) {
+    char name[32];
+    snprintf(name, sizeof name, "Place %02d", x->label);
+    name_place(pt, x->label, name, region_names[(x->label - 1) % w->regions]);
+  } else if (x->kind == 1) {
+    world_give(w, pt, x->label, x->wk);
+  } else {
+    give_story(pt, x->label, 1000 + (uint64_t)x->wk, BASE + x->wk, "A story", x->label == 2 ? "x" : "ta",
+               x->label == 35 ? "bg-some" : x->label == 20 ? "tb" : NULL);
   }
 }
 
+/* The same facts in three orders end with the same patterns, ids
+ * included: natural order and one update; backwards (names last) with an
+ * update every 97 facts; place by place (each place's whole chain, as
+ * gossip delivers chains) with an update after each place. Places and
+ * themes are numbered in the order they are met, so the engines number
+ * them differently.
+ *
+ * EXPECTED TO FAIL on the third order as test_place_met_late does. */
 static void test_ids_stable_across_orders(void **state) {
   (void)state;
-  struct fact facts[256];
-  size_t n = network_facts(facts, 256);
-  struct hls_patterns *e1 = new_engine(NULL), *e2 = new_engine(NULL);
-  for (size_t i = 0; i < n; i++) give_fact(e1, &facts[i]);
-  /* Backwards, with updates in between, so places and themes are numbered
-   * differently and the patterns are built in steps. */
-  for (size_t i = n; i-- > 0;) {
-    give_fact(e2, &facts[i]);
-    if (i % 7 == 0) assert_int_equal(hls_patterns_update(e2, NULL, NULL), 0);
-  }
+  struct world w;
+  planted_world(&w, 9001, ALL_SIGNALS);
+  static struct fact facts[40 * 44 + 64];
+  size_t n = network_facts(&w, facts, sizeof facts / sizeof facts[0]);
+  struct hls_patterns *e1 = new_engine(NULL), *e2 = new_engine(NULL), *e3 = new_engine(NULL);
+  for (size_t i = 0; i < n; i++) give_fact(&w, e1, &facts[i]);
   assert_int_equal(hls_patterns_update(e1, NULL, NULL), 0);
+  assert_planted_found(e1);
+  for (size_t i = n; i-- > 0;) {
+    give_fact(&w, e2, &facts[i]);
+    if (i % 97 == 0) assert_int_equal(hls_patterns_update(e2, NULL, NULL), 0);
+  }
   assert_int_equal(hls_patterns_update(e2, NULL, NULL), 0);
   struct hls_pat_place_info info;
-  assert_int_equal(hls_patterns_place_info(e1, 0, &info), 0);
-  assert_int_equal(info.origin[0], 1);
   assert_int_equal(hls_patterns_place_info(e2, 0, &info), 0);
   assert_int_not_equal(info.origin[0], 1);
-
-  struct held h1 = held_all(e1), h2 = held_all(e2);
-  assert_int_equal(h1.n, h2.n);
-  size_t by_signal[HLS_PAT_SIGNAL_COUNT] = {0};
-  for (size_t i = 0; i < h1.n; i++) {
-    const struct hls_pattern *a = h1.p[i], *b = h2.p[i];
-    assert_memory_equal(a->id, b->id, HLS_PAT_ID_BYTES);
-    assert_int_equal(a->signal, b->signal);
-    assert_string_equal(theme_name(e1, a->theme, NULL), theme_name(e2, b->theme, NULL));
-    if (a->theme2 != HLS_PAT_NONE)
-      assert_string_equal(theme_name(e1, a->theme2, NULL), theme_name(e2, b->theme2, NULL));
-    else
-      assert_int_equal(b->theme2, HLS_PAT_NONE);
-    assert_int_equal(a->week_from, b->week_from);
-    assert_int_equal(a->week_to, b->week_to);
-    assert_true(a->score == b->score);
-    assert_true(a->score2 == b->score2);
-    assert_int_equal(a->lo, b->lo);
-    assert_int_equal(a->hi, b->hi);
-    assert_int_equal(a->scales, b->scales);
-    assert_int_equal(a->n_stories, b->n_stories);
-    char la[128], lb[128];
-    labels(e1, a->places, a->n_places, la, sizeof la);
-    labels(e2, b->places, b->n_places, lb, sizeof lb);
-    assert_string_equal(la, lb);
-    by_signal[a->signal]++;
+  NOTE("orders: natural and backwards\n");
+  assert_same_patterns(e1, e2);
+  for (int l = w.places; l >= 1; l--) {
+    for (size_t i = 0; i < n; i++)
+      if (facts[i].label == l) give_fact(&w, e3, &facts[i]);
+    assert_int_equal(hls_patterns_update(e3, NULL, NULL), 0);
   }
-  /* Every signal is there: spread a, b, c, s; cross-scale s; together
-   * a+b, a+s, b+s; emerging and rising e. */
-  for (int i = 0; i < HLS_PAT_SIGNAL_COUNT; i++)
-    if (by_signal[i] == 0) fail_msg("no %s pattern", hls_pat_signal_name(i));
-  assert_int_equal(by_signal[HLS_PAT_SPREAD], 4);
-  assert_int_equal(by_signal[HLS_PAT_CROSS_SCALE], 1);
-  assert_int_equal(by_signal[HLS_PAT_TOGETHER], 3);
-  hls_patterns_free(e1);
-  hls_patterns_free(e2);
+  NOTE("orders: natural and place by place\n");
+  assert_same_patterns(e1, e3);
+  engine_free(e1);
+  engine_free(e2);
+  engine_free(e3);
 }
 
 static void test_lineage(void **state) {
   struct fx *f = *state;
-  const struct spec p1w0[] = {
+  const struct spec p1[] = {
       {"x", PROBLEM, PERSON, WITHHELD, 0}, {"x", PROBLEM, ORG, 2, 0}, {"y", PROBLEM, ORG, 1, 0}};
-  give(f->pt, 1, 1, BASE + 0, NULL, 3, p1w0);
-  give1(f->pt, 2, 1, BASE + 2, "x", ORG, 3);
-  give1(f->pt, 3, 1, BASE + 5, "x", ORG, 1);
-  give1(f->pt, 1, 2, BASE + 6, "x", ORG, 4);
-  give1(f->pt, 4, 1, BASE + 9, "x", ORG, 4); /* the next window */
-  give_story(f->pt, 1, 10, BASE + 1, "Kitchen table talks", "x", NULL);   /* in */
-  give_story(f->pt, 2, 10, BASE + 8, "Next window", "x", NULL);           /* out: week */
-  give_story(f->pt, 5, 10, BASE + 2, "Not a place of it", "x", NULL);     /* out: place */
-  give_story(f->pt, 3, 10, BASE + 5, "Other theme", "y", NULL);           /* out: theme */
-  give_story(f->pt, 3, 11, BASE + 7, "Both themes", "y", "x");            /* in */
-  struct hls_story asp;                                                   /* out: another kind */
+  struct world w;
+  engine_free(f->pt);
+  f->pt = hand_spread(&w, NULL, 3, p1);
+  give_story(f->pt, 1, 1000, BASE + HAND_WEEK, "Kitchen table talks", "x", NULL); /* in */
+  give_story(f->pt, 2, 1000, BASE + 5, "Too early", "x", NULL);                   /* out: week */
+  give_story(f->pt, 20, 1000, BASE + HAND_WEEK, "Not a place of it", "x", NULL);  /* out: place */
+  give_story(f->pt, 3, 1000, BASE + HAND_WEEK, "Other theme", "y", NULL);         /* out: theme */
+  give_story(f->pt, 3, 1001, BASE + 32, "Both themes", "y", "x");                 /* in */
+  struct hls_story asp;                                                           /* out: another kind */
   memset(&asp, 0, sizeof asp);
-  hls_patterns_iso_week(BASE + 3, &asp.iso_year, &asp.iso_week);
+  hls_patterns_iso_week(BASE + 30, &asp.iso_year, &asp.iso_week);
   snprintf(asp.title, sizeof asp.title, "Aspiration");
   snprintf(asp.themes[0].slug, sizeof asp.themes[0].slug, "x");
   asp.themes[0].kind = HLS_KIND_ASPIRATION;
   asp.n_themes = 1;
   uint8_t o2[HLS_KEY_BYTES];
   origin_of(2, o2);
-  assert_int_equal(hls_patterns_story(f->pt, o2, 11, &asp), 0);
-  assert_int_equal(hls_patterns_story(f->pt, o2, 11, &asp), 0); /* again: ignored */
+  assert_int_equal(hls_patterns_story(f->pt, o2, 1001, &asp), 0);
+  assert_int_equal(hls_patterns_story(f->pt, o2, 1001, &asp), 0); /* again: ignored */
   update(f);
 
   const struct hls_pattern *p = held_one(f->pt, HLS_PAT_SPREAD, "x");
+  assert_places(f->pt, p, HAND_PLACES);
   assert_int_equal(p->n_stories, 2);
-  struct lineage l;
-  lineage_of(f->pt, p, &l);
-  assert_int_equal(l.nc, 4);
-  static const struct {
-    int label;
-    int32_t week;
-    uint64_t seq;
-    uint32_t lo, hi;
-    bool withheld;
-    unsigned scales;
-  } want[] = {
-      {1, BASE + 0, 1, 1 + 2, 9 + 2, true, (1u << PERSON) | (1u << ORG)},
-      {2, BASE + 2, 1, 3, 3, false, 1u << ORG},
-      {3, BASE + 5, 1, 1, 1, false, 1u << ORG},
-      {1, BASE + 6, 2, 4, 4, false, 1u << ORG},
-  };
-  for (size_t i = 0; i < 4; i++) {
-    assert_int_equal(label_of(f->pt, l.c[i].place), want[i].label);
-    assert_int_equal(l.c[i].week, want[i].week);
-    assert_int_equal(l.c[i].seq, want[i].seq);
-    assert_int_equal(l.c[i].theme, p->theme);
-    assert_int_equal(l.c[i].lo, want[i].lo);
-    assert_int_equal(l.c[i].hi, want[i].hi);
-    assert_int_equal(l.c[i].withheld, want[i].withheld);
-    assert_int_equal(l.c[i].scales, want[i].scales);
+  assert_counts_are_lineage(f->pt, p);
+  struct lineage *l = lineage_of(f->pt, p);
+  assert_int_equal(l->nc, 9); /* one cell of x per place, in its week */
+  for (size_t i = 0; i < l->nc; i++) {
+    int label = label_of(f->pt, l->c[i].place);
+    assert_int_equal(l->c[i].theme, p->theme);
+    if (label == 1) {
+      assert_int_equal(l->c[i].week, BASE + HAND_WEEK);
+      assert_int_equal(l->c[i].seq, world_seq(HAND_WEEK));
+      assert_int_equal(l->c[i].lo, 1 + 2);
+      assert_int_equal(l->c[i].hi, 9 + 2);
+      assert_true(l->c[i].withheld);
+      assert_int_equal(l->c[i].scales, (1u << PERSON) | (1u << ORG));
+    } else {
+      assert_true(label >= 2 && label <= 9);
+      assert_int_equal(l->c[i].week, BASE + 30 + (label - 2) % 3);
+      assert_int_equal(l->c[i].seq, world_seq(30 + (label - 2) % 3));
+      assert_int_equal(l->c[i].lo, 1);
+      assert_int_equal(l->c[i].hi, 1);
+      assert_false(l->c[i].withheld);
+      assert_int_equal(l->c[i].scales, 1u << ORG);
+    }
   }
-  assert_int_equal(l.ns, 2);
-  assert_true(has_title(&l, "Kitchen table talks"));
-  assert_true(has_title(&l, "Both themes"));
-  for (size_t i = 0; i < l.ns; i++) {
-    bool first = strcmp(l.titles[i], "Kitchen table talks") == 0;
-    assert_int_equal(label_of(f->pt, l.s[i].place), first ? 1 : 3);
-    assert_int_equal(l.s[i].week, first ? BASE + 1 : BASE + 7);
-    assert_int_equal(l.s[i].seq, first ? 10 : 11);
+  assert_int_equal(l->ns, 2);
+  assert_true(has_title(l, "Kitchen table talks"));
+  assert_true(has_title(l, "Both themes"));
+  for (size_t i = 0; i < l->ns; i++) {
+    bool first = strcmp(l->titles[i], "Kitchen table talks") == 0;
+    assert_int_equal(label_of(f->pt, l->s[i].place), first ? 1 : 3);
+    assert_int_equal(l->s[i].week, first ? BASE + HAND_WEEK : BASE + 32);
+    assert_int_equal(l->s[i].seq, first ? 1000 : 1001);
   }
-  /* The cross-scale pattern of the same window has the same lineage. */
-  const struct hls_pattern *c = held_one(f->pt, HLS_PAT_CROSS_SCALE, "x");
-  struct lineage lc;
-  lineage_of(f->pt, c, &lc);
-  assert_int_equal(lc.nc, 4);
-  assert_int_equal(lc.ns, 2);
-  /* Either callback may be NULL; a non-zero return stops and comes back. */
+  /* y's pattern has its own stories. */
+  const struct hls_pattern *py = held_one(f->pt, HLS_PAT_SPREAD, "y");
+  l = lineage_of(f->pt, py);
+  assert_int_equal(l->nc, 9);
+  assert_int_equal(l->ns, 2);
+  assert_true(has_title(l, "Other theme"));
+  assert_true(has_title(l, "Both themes"));
+  /* Either callback may be NULL. */
   assert_int_equal(hls_patterns_lineage(f->pt, p, NULL, NULL, NULL), 0);
-  memset(&l, 0, sizeof l);
-  assert_int_equal(hls_patterns_lineage(f->pt, p, NULL, lin_story, &l), 0);
-  assert_int_equal(l.nc, 0);
-  assert_int_equal(l.ns, 2);
+  static struct lineage only;
+  memset(&only, 0, sizeof only);
+  assert_int_equal(hls_patterns_lineage(f->pt, p, NULL, lin_story, &only), 0);
+  assert_int_equal(only.nc, 0);
+  assert_int_equal(only.ns, 2);
 }
 
 static int stop_at_first(void *ctx, const struct hls_pat_cell_ref *c) {
@@ -1524,85 +2327,106 @@ static int stop_at_first(void *ctx, const struct hls_pat_cell_ref *c) {
   return 42;
 }
 
+static int story_stop(void *ctx, const struct hls_pat_story_ref *s) {
+  (void)s;
+  ++*(int *)ctx;
+  return 43;
+}
+
 static void test_lineage_stop(void **state) {
   struct fx *f = *state;
-  for (int place = 1; place <= 3; place++) give1(f->pt, place, 1, BASE, "x", ORG, 2);
+  struct world w;
+  engine_free(f->pt);
+  f->pt = hand_spread(&w, NULL, 1, x_org);
+  give_story(f->pt, 1, 1000, BASE + HAND_WEEK, "One", "x", NULL);
+  give_story(f->pt, 2, 1000, BASE + 30, "Two", "x", NULL);
   update(f);
+  const struct hls_pattern *p = held_one(f->pt, HLS_PAT_SPREAD, "x");
   int calls = 0;
-  assert_int_equal(hls_patterns_lineage(f->pt, held_one(f->pt, HLS_PAT_SPREAD, "x"), stop_at_first, NULL, &calls), 42);
+  assert_int_equal(hls_patterns_lineage(f->pt, p, stop_at_first, lin_story, &calls), 42);
+  assert_int_equal(calls, 1);
+  calls = 0;
+  assert_int_equal(hls_patterns_lineage(f->pt, p, NULL, story_stop, &calls), 43);
   assert_int_equal(calls, 1);
 }
 
 /* Renaming a place updates every pattern that names it, and only those. */
 static void test_rename_updates(void **state) {
   struct fx *f = *state;
-  planted(f->pt, 1);
+  struct world w;
+  const struct spec xy[] = {{"x", PROBLEM, ORG, 1, 0}, {"y", PROBLEM, ORG, 1, 0}};
+  engine_free(f->pt);
+  f->pt = hand_spread(&w, NULL, 2, xy); /* x and y: places 1..9 */
+  world_give_extra(&w, f->pt, 12, 30, world_seq(30) + 1, NULL, 1, &xy[1]); /* y: place 12 too */
   update(f);
-  /* spread a (1..5), b (1..4), c (6..20); together a+b (1..4). */
-  assert_int_equal(held_all(f->pt).n, 4);
-  uint8_t o[HLS_KEY_BYTES];
-  origin_of(2, o);
-  assert_int_equal(hls_patterns_place(f->pt, o, "Northtown", "North"), 0);
+  assert_int_equal(held_count(f->pt, HLS_PAT_SPREAD, NULL, 0), 2);
+  size_t before = held_all(f->pt).n;
+  name_place(f->pt, 12, "Northtown", "North");
   assert_true(hls_patterns_dirty(f->pt));
   update(f);
-  assert_int_equal(f->log.n, 3);
-  for (size_t i = 0; i < f->log.n; i++) assert_int_equal(f->log.c[i].change, HLS_PAT_UPDATED);
-  assert_non_null(seen_one(&f->log, HLS_PAT_SPREAD, "a"));
-  assert_non_null(seen_one(&f->log, HLS_PAT_SPREAD, "b"));
-  assert_non_null(seen_one(&f->log, HLS_PAT_TOGETHER, "a"));
-  assert_null(seen_one(&f->log, HLS_PAT_SPREAD, "c"));
+  assert_true(f->log.n >= 1);
+  for (size_t i = 0; i < f->log.n; i++) {
+    assert_int_equal(f->log.c[i].change, HLS_PAT_UPDATED);
+    assert_true(has_label(f->pt, &f->log.c[i].p, 12));
+  }
+  assert_non_null(seen_one(&f->log, HLS_PAT_SPREAD, "y"));
+  assert_null(seen_one(&f->log, HLS_PAT_SPREAD, "x"));
+  assert_int_equal(held_all(f->pt).n, before);
   struct hls_pat_place_info info;
-  const struct hls_pattern *p = held_one(f->pt, HLS_PAT_SPREAD, "b");
-  assert_int_equal(hls_patterns_place_info(f->pt, p->places[1], &info), 0);
-  assert_string_equal(info.name, "Northtown");
-  assert_string_equal(info.region, "North");
+  const struct hls_pattern *p = held_one(f->pt, HLS_PAT_SPREAD, "y");
+  bool found = false;
+  for (size_t i = 0; i < p->n_places; i++) {
+    assert_int_equal(hls_patterns_place_info(f->pt, p->places[i], &info), 0);
+    if (info.origin[0] != 12) continue;
+    assert_string_equal(info.name, "Northtown");
+    assert_string_equal(info.region, "North");
+    found = true;
+  }
+  assert_true(found);
   assert_int_equal(hls_patterns_place_info(f->pt, 999, &info), HLS_ENOTFOUND);
   /* The same name again changes nothing. */
-  assert_int_equal(hls_patterns_place(f->pt, o, "Northtown", "North"), 0);
+  name_place(f->pt, 12, "Northtown", "North");
   assert_false(hls_patterns_dirty(f->pt));
   /* A place known only by its profile. */
-  origin_of(40, o);
-  assert_int_equal(hls_patterns_place(f->pt, o, "Newtown", ""), 0);
+  name_place(f->pt, 99, "Newtown", "");
   update(f);
   assert_int_equal(f->log.n, 0);
 }
 
 /* A story naming both themes of a together pattern is in its lineage;
- * adding and erasing it updates the pattern. */
+ * adding and erasing it updates the pattern. (Seed 21: its pair is found,
+ * test_together_sudden.) */
 static void test_story_updates_together(void **state) {
   struct fx *f = *state;
-  planted(f->pt, 1);
+  struct world w;
+  together_world(&w, 21, 0.3);
+  engine_free(f->pt);
+  f->pt = world_run(&w, NULL);
+  const struct hls_pattern *t = together_check(f->pt);
+  int member = label_of(f->pt, t->places[0]);
+  give_story(f->pt, member, 1000, BASE + 33, "Both", "tb", "ta");
+  give_story(f->pt, member, 1001, BASE + 34, "Only a", "ta", NULL);
   update(f);
-  give_story(f->pt, 2, 20, BASE + 1, "Both", "b", "a");
-  give_story(f->pt, 3, 20, BASE + 1, "Only a", "a", NULL);
-  update(f);
-  const struct seen *t = seen_one(&f->log, HLS_PAT_TOGETHER, "a");
-  assert_non_null(t);
-  assert_int_equal(t->change, HLS_PAT_UPDATED);
-  assert_int_equal(t->p.n_stories, 1);
-  assert_int_equal(seen_one(&f->log, HLS_PAT_SPREAD, "a")->p.n_stories, 2);
-  assert_int_equal(seen_one(&f->log, HLS_PAT_SPREAD, "b")->p.n_stories, 1);
-  assert_int_equal(f->log.n, 3);
-  struct lineage l;
-  lineage_of(f->pt, hls_patterns_find(f->pt, t->p.id), &l);
-  assert_int_equal(l.ns, 1);
-  assert_string_equal(l.titles[0], "Both");
+  const struct seen *s = seen_one(&f->log, HLS_PAT_TOGETHER, "ta");
+  assert_non_null(s);
+  assert_int_equal(s->change, HLS_PAT_UPDATED);
+  assert_int_equal(s->p.n_stories, 1);
+  const struct lineage *l = lineage_of(f->pt, hls_patterns_find(f->pt, s->p.id));
+  assert_int_equal(l->ns, 1);
+  assert_string_equal(l->titles[0], "Both");
+  for (size_t i = 0; i < f->log.n; i++) assert_int_equal(f->log.c[i].change, HLS_PAT_UPDATED);
 
-  erase(f->pt, 2, 20);
+  erase(f->pt, member, 1000);
   update(f);
-  t = seen_one(&f->log, HLS_PAT_TOGETHER, "a");
-  assert_non_null(t);
-  assert_int_equal(t->change, HLS_PAT_UPDATED);
-  assert_int_equal(t->p.n_stories, 0);
+  s = seen_one(&f->log, HLS_PAT_TOGETHER, "ta");
+  assert_non_null(s);
+  assert_int_equal(s->change, HLS_PAT_UPDATED);
+  assert_int_equal(s->p.n_stories, 0);
 }
 
 /* --- a callback that stops the update --------------------------------------------- */
 
-/* Three patterns: spread and cross-scale of x, spread of z. */
-static void three_patterns(struct hls_patterns *pt) {
-  const struct spec cells[] = {{"x", PROBLEM, PERSON, 15, 0}, {"x", PROBLEM, ORG, 1, 0}, {"z", PROBLEM, ORG, 1, 0}};
-  for (int place = 1; place <= 3; place++) give(pt, place, 1, BASE + place, NULL, 3, cells);
-}
+static const struct spec xyz[] = {{"x", PROBLEM, ORG, 1, 0}, {"y", PROBLEM, ORG, 1, 0}, {"z", PROBLEM, ORG, 1, 0}};
 
 static bool same_id(const struct seen *a, const struct seen *b) {
   return memcmp(a->p.id, b->p.id, HLS_PAT_ID_BYTES) == 0;
@@ -1610,13 +2434,17 @@ static bool same_id(const struct seen *a, const struct seen *b) {
 
 static void test_callback_stop_then_complete(void **state) {
   struct fx *f = *state;
-  three_patterns(f->pt);
+  struct world w;
+  engine_free(f->pt);
+  f->pt = hand_spread(&w, NULL, 3, xyz);
   /* All at once, for reference. */
-  struct hls_patterns *ref = new_engine(NULL);
-  three_patterns(ref);
-  struct log all = {.pt = ref};
+  struct hls_patterns *ref = hand_spread(&w, NULL, 3, xyz);
+  static struct log all;
+  memset(&all, 0, sizeof all);
+  all.pt = ref;
   assert_int_equal(hls_patterns_update(ref, on_change, &all), 0);
-  assert_int_equal(all.n, 3);
+  assert_true(all.n >= 3); /* spread of x, y and z (and pairs of them together) */
+  for (size_t i = 0; i < all.n; i++) assert_int_equal(all.c[i].change, HLS_PAT_NEW);
 
   /* The second change is refused: the update stops there and says so. */
   memset(&f->log, 0, sizeof f->log);
@@ -1630,23 +2458,26 @@ static void test_callback_stop_then_complete(void **state) {
   /* The next update reports the rest, the refused change included; the
    * accepted one is not reported again. */
   update(f);
-  assert_int_equal(f->log.n, 2);
-  for (size_t i = 0; i < 2; i++) {
+  assert_int_equal(f->log.n, all.n - 1);
+  for (size_t i = 0; i < f->log.n; i++) {
     assert_int_equal(f->log.c[i].change, HLS_PAT_NEW);
     assert_false(same_id(&f->log.c[i], &first));
+    for (size_t j = 0; j < i; j++) assert_false(same_id(&f->log.c[i], &f->log.c[j]));
   }
-  assert_false(same_id(&f->log.c[0], &f->log.c[1]));
-  for (size_t i = 0; i < 3; i++) {
-    const struct seen *w = &all.c[i];
-    bool found = same_id(w, &first) || same_id(w, &f->log.c[0]) || same_id(w, &f->log.c[1]);
-    if (!found) fail_msg("%s of %s never reported", hls_pat_signal_name(w->p.signal), w->theme);
-    assert_non_null(hls_patterns_find(f->pt, w->p.id));
+  for (size_t i = 0; i < all.n; i++) {
+    const struct seen *x = &all.c[i];
+    bool found = same_id(x, &first);
+    for (size_t j = 0; j < f->log.n; j++) found |= same_id(x, &f->log.c[j]);
+    if (!found) fail_msg("%s of %s never reported", hls_pat_signal_name(x->p.signal), x->theme);
+    assert_non_null(hls_patterns_find(f->pt, x->p.id));
   }
+  assert_same_patterns(f->pt, ref);
   update(f);
   assert_int_equal(f->log.n, 0);
 
-  /* Retractions: the first is refused; the next update reports all three. */
-  for (int place = 2; place <= 3; place++) erase(f->pt, place, 1);
+  /* Retractions: the first is refused; the next update reports all. */
+  erase(f->pt, 1, world_seq(HAND_WEEK));
+  for (int l = 2; l <= 8; l++) erase(f->pt, l, world_seq(30 + (l - 2) % 3));
   memset(&f->log, 0, sizeof f->log);
   f->log.pt = f->pt;
   f->log.refuse_at = 1;
@@ -1654,77 +2485,112 @@ static void test_callback_stop_then_complete(void **state) {
   assert_int_equal(f->log.n, 0);
   assert_true(hls_patterns_dirty(f->pt));
   update(f);
-  assert_int_equal(f->log.n, 3);
-  for (size_t i = 0; i < 3; i++) assert_int_equal(f->log.c[i].change, HLS_PAT_RETRACTED);
+  assert_int_equal(f->log.n, all.n);
+  for (size_t i = 0; i < f->log.n; i++) assert_int_equal(f->log.c[i].change, HLS_PAT_RETRACTED);
   assert_int_equal(held_all(f->pt).n, 0);
   update(f);
   assert_int_equal(f->log.n, 0);
-  hls_patterns_free(ref);
+  engine_free(ref);
 }
 
 /* Without a callback the update still completes. */
 static void test_update_without_callback(void **state) {
-  struct fx *f = *state;
-  three_patterns(f->pt);
-  assert_int_equal(hls_patterns_update(f->pt, NULL, NULL), 0);
-  assert_false(hls_patterns_dirty(f->pt));
-  assert_int_equal(held_all(f->pt).n, 3);
+  (void)state;
+  struct world w;
+  struct hls_patterns *pt = hand_spread(&w, NULL, 3, xyz);
+  assert_true(hls_patterns_dirty(pt));
+  assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
+  assert_false(hls_patterns_dirty(pt));
+  struct held h = held_all(pt);
   struct hls_pat_stats st;
-  hls_patterns_stats(f->pt, &st);
-  assert_int_equal(st.places, 3);
+  hls_patterns_stats(pt, &st);
+  assert_int_equal(st.places, (size_t)w.places);
+  assert_int_equal(st.themes, w.n_themes + 3);
+  assert_int_equal(st.digests, (size_t)w.places * (size_t)w.weeks);
+  assert_int_equal(st.patterns, h.n);
+  assert_int_equal(st.by_signal[HLS_PAT_SPREAD], 3);
+  size_t sum = 0;
+  for (int i = 0; i < HLS_PAT_SIGNAL_COUNT; i++) sum += st.by_signal[i];
+  assert_int_equal(sum, h.n);
+  engine_free(pt);
+}
+
+/* A theme known only from a story (or whose every cell was erased or
+ * superseded) has no places: its tests are computed over none. Under
+ * UBSan this fails (measured): theme_tests memsets tcomp's prefix arrays
+ * with length 0, and tcomp_size allocated none for 0 places, so it
+ * passes a NULL pointer to memset ("null pointer passed as argument 1",
+ * patterns.c theme_tests), undefined behaviour. Fix: allocate them even
+ * for 0 cells (tcomp_size: "cells > c->cap_rows || c->P[0] == NULL"), or
+ * skip the memsets when n is 0. (Found by fuzz_patterns. An abort: it
+ * is the last test run.) */
+static void test_story_only_theme(void **state) {
+  (void)state;
+  struct hls_patterns *pt = new_engine(NULL);
+  give_story(pt, 1, 1, BASE, "A story of its own", "only-in-stories", NULL);
+  const struct spec c = {"x", PROBLEM, ORG, 1, 0};
+  give(pt, 1, 2, BASE, NULL, 1, &c);
+  assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
+  give(pt, 1, 3, BASE + 1, NULL, 1, &c);
+  assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
+  erase(pt, 1, 2);
+  erase(pt, 1, 3);
+  assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
+  assert_int_equal(held_all(pt).n, 0);
+  struct hls_pat_stats st;
+  hls_patterns_stats(pt, &st);
   assert_int_equal(st.themes, 2);
-  assert_int_equal(st.digests, 3);
-  assert_int_equal(st.patterns, 3);
-  assert_int_equal(st.by_signal[HLS_PAT_SPREAD], 2);
-  assert_int_equal(st.by_signal[HLS_PAT_CROSS_SCALE], 1);
+  assert_int_equal(st.stories, 1);
+  engine_free(pt);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define U(name) cmocka_unit_test_teardown(name, free_engines)
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_params_default),
-      cmocka_unit_test(test_params_check),
-      cmocka_unit_test(test_names),
-      cmocka_unit_test(test_week_numbers),
-      cmocka_unit_test(test_cell_bounds_withheld),
-      cmocka_unit_test(test_cell_bounds_rounded),
-      cmocka_unit_test(test_cell_bounds_exact_other_scales),
-      cmocka_unit_test(test_cell_bounds_match_disclosure),
-      cmocka_unit_test(test_cell_fold),
-      T(test_spread_needs_k_places),
-      T(test_spread_windows_do_not_combine),
-      T(test_cross_scale),
-      T(test_emerging_jump),
-      T(test_emerging_sigma_floors),
-      T(test_emerging_one_place),
-      T(test_emerging_withheld_current_week),
-      T(test_emerging_withheld_baseline),
-      T(test_emerging_run),
-      T(test_rising_spike_does_not_alarm),
-      T(test_rising_spike_without_winsorising),
-      T(test_rising_sustained_step),
-      T(test_rising_overdispersed_reference),
-      T(test_rising_needs_reference_and_places),
-      T(test_together_planted),
-      T(test_together_independent),
-      T(test_together_degree_corrected),
-      T(test_together_one_place),
-      T(test_together_needs_same_weeks),
-      cmocka_unit_test(test_supersede_any_order),
+      U(test_params_default),
+      U(test_params_check),
+      U(test_names),
+      U(test_week_numbers),
+      U(test_digest_refused),
+      U(test_cell_bounds_withheld),
+      U(test_cell_bounds_rounded),
+      U(test_cell_bounds_exact_other_scales),
+      U(test_cell_bounds_match_disclosure),
+      U(test_cell_fold),
+      U(test_steady_world_is_quiet),
+      U(test_spread_new_places),
+      U(test_emerging_jump),
+      U(test_rising_region_share),
+      U(test_together_sudden),
+      U(test_together_discovery_at_cutoff),
+      U(test_cross_scale),
+      U(test_withheld_cells),
+      U(test_strong_signals_are_found),
+      U(test_planted_world),
+      U(test_fdr_tiny_opens_nothing),
+      U(test_stable_ids_week_by_week),
+      U(test_new_theme_keeps_past_discoveries),
+      U(test_incremental_equals_batch),
+      U(test_place_met_late),
+      U(test_supersede_any_order),
       T(test_supersede_same_counts),
       T(test_erased_newest_keeps_older_out),
       T(test_erase_unknown_is_noop),
       T(test_erase_story_updates),
       T(test_erase_digest_retracts),
       T(test_changes_reported_once),
-      cmocka_unit_test(test_ids_stable_across_orders),
+      U(test_ids_stable_across_orders),
       T(test_lineage),
       T(test_lineage_stop),
       T(test_rename_updates),
       T(test_story_updates_together),
       T(test_callback_stop_then_complete),
-      T(test_update_without_callback),
+      U(test_update_without_callback),
+      U(test_story_only_theme), /* last: under UBSan it aborts the binary */
   };
+  const char *filter = getenv("HLS_TEST_FILTER"); /* one test by name, e.g. "test_spread*" */
+  if (filter != NULL) cmocka_set_test_filter(filter);
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
