@@ -1650,10 +1650,11 @@ static int show_story(void *ctx, const struct hls_pat_story_ref *r) {
 }
 
 /* The counts of a pattern's theme(s) at its places, week by week, from a
- * few weeks before it (the lineage of the same pattern over more weeks). */
+ * few weeks before it (the lineage of the same pattern over more weeks):
+ * for together, each theme's and the places reporting both. */
 struct week_sum {
-  uint64_t lo, hi;
-  uint32_t places;
+  uint64_t lo[2], hi[2];
+  uint32_t places[2], both;
   bool withheld;
 };
 
@@ -1661,18 +1662,23 @@ struct weeks_ctx {
   const struct hls_pattern *p;
   int32_t from;
   size_t n_weeks;
-  struct week_sum *sums; /* [week][theme] */
+  struct week_sum *sums;
+  int32_t last_week; /* the cell before: lineage is sorted by week, place, theme */
+  uint32_t last_place;
 };
 
 static int weeks_cell(void *ctx, const struct hls_pat_cell_ref *c) {
   struct weeks_ctx *w = ctx;
   if (c->week < w->from || (size_t)(c->week - w->from) >= w->n_weeks) return 0;
   size_t ti = c->theme == w->p->theme ? 0 : 1;
-  struct week_sum *s = &w->sums[(size_t)(c->week - w->from) * 2 + ti];
-  s->lo += c->lo;
-  s->hi += c->hi;
-  s->places++;
+  struct week_sum *s = &w->sums[c->week - w->from];
+  s->lo[ti] += c->lo;
+  s->hi[ti] += c->hi;
+  s->places[ti]++;
   s->withheld |= c->withheld;
+  if (w->last_week == c->week && w->last_place == c->place) s->both++; /* its other theme came just before */
+  w->last_week = c->week;
+  w->last_place = c->place;
   return 0;
 }
 
@@ -1680,29 +1686,31 @@ static int pack_weeks(struct hls_patternsd *pd, msgpack_packer *pk, const struct
   struct hls_pattern q = *p;
   q.week_from = p->week_from - CONTEXT_WEEKS;
   if (q.week_to - q.week_from + 1 > SHOW_MAX_WEEKS) q.week_from = q.week_to - SHOW_MAX_WEEKS + 1;
-  struct weeks_ctx w = {.p = p, .from = q.week_from, .n_weeks = (size_t)(q.week_to - q.week_from + 1)};
-  w.sums = calloc(w.n_weeks * 2, sizeof *w.sums);
+  struct weeks_ctx w = {.p = p, .from = q.week_from, .n_weeks = (size_t)(q.week_to - q.week_from + 1),
+                        .last_week = INT32_MIN};
+  w.sums = calloc(w.n_weeks, sizeof *w.sums);
   if (w.sums == NULL) return HLS_ENOMEM;
   int rc = hls_patterns_lineage(pd->pt, &q, weeks_cell, NULL, &w);
-  size_t nt = p->theme2 == HLS_PAT_NONE ? 1 : 2;
-  const char *names[2] = {"", ""};
-  int kinds[2] = {0, 0};
-  if (rc == 0 && hls_patterns_theme_info(pd->pt, p->theme, &names[0], &kinds[0]) != 0) rc = HLS_EINTERNAL;
-  if (rc == 0 && nt == 2 && hls_patterns_theme_info(pd->pt, p->theme2, &names[1], &kinds[1]) != 0) rc = HLS_EINTERNAL;
-  if (rc == 0 && msgpack_pack_array(pk, w.n_weeks * nt) != 0) rc = HLS_ENOMEM;
-  for (size_t i = 0; rc == 0 && i < w.n_weeks; i++)
-    for (size_t t = 0; rc == 0 && t < nt; t++) {
-      const struct week_sum *s = &w.sums[i * 2 + t];
-      int32_t week = w.from + (int32_t)i;
-      char wt[9];
-      week_text(week, wt);
-      if (msgpack_pack_map(pk, 9) != 0 || hls_mp_pack_kv_str(pk, "week", wt) != 0 ||
-          hls_mp_pack_kv_str(pk, "theme", names[t]) != 0 ||
-          hls_mp_pack_kv_str(pk, "kind", hls_kind_name((enum hls_kind)kinds[t])) != 0 ||
-          hls_mp_pack_kv_bool(pk, "in_pattern", week >= p->week_from) != 0 || pack_count(pk, s->lo, s->hi) != 0 ||
-          hls_mp_pack_kv_i64(pk, "places", s->places) != 0 || hls_mp_pack_kv_bool(pk, "withheld", s->withheld) != 0)
+  bool two = p->theme2 != HLS_PAT_NONE;
+  if (rc == 0 && msgpack_pack_array(pk, w.n_weeks) != 0) rc = HLS_ENOMEM;
+  for (size_t i = 0; rc == 0 && i < w.n_weeks; i++) {
+    const struct week_sum *s = &w.sums[i];
+    int32_t week = w.from + (int32_t)i;
+    char wt[9], c2[48];
+    week_text(week, wt);
+    if (msgpack_pack_map(pk, 7 + (two ? 5 : 0)) != 0 || hls_mp_pack_kv_str(pk, "week", wt) != 0 ||
+        hls_mp_pack_kv_bool(pk, "in_pattern", week >= p->week_from) != 0 || pack_count(pk, s->lo[0], s->hi[0]) != 0 ||
+        hls_mp_pack_kv_i64(pk, "places", s->places[0]) != 0 || hls_mp_pack_kv_bool(pk, "withheld", s->withheld) != 0)
+      rc = HLS_ENOMEM;
+    if (rc == 0 && two) {
+      if (s->lo[1] == s->hi[1]) snprintf(c2, sizeof c2, "%llu", (unsigned long long)s->lo[1]);
+      else snprintf(c2, sizeof c2, "%llu-%llu", (unsigned long long)s->lo[1], (unsigned long long)s->hi[1]);
+      if (hls_mp_pack_kv_i64(pk, "count2_min", (int64_t)s->lo[1]) != 0 ||
+          hls_mp_pack_kv_i64(pk, "count2_max", (int64_t)s->hi[1]) != 0 || hls_mp_pack_kv_str(pk, "count2", c2) != 0 ||
+          hls_mp_pack_kv_i64(pk, "places2", s->places[1]) != 0 || hls_mp_pack_kv_i64(pk, "both", s->both) != 0)
         rc = HLS_ENOMEM;
     }
+  }
   free(w.sums);
   return rc;
 }
@@ -1776,7 +1784,7 @@ int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *ca
   method_text(&pd->params, r.signal, r.region, text, sizeof text);
   msgpack_packer *pk = call->pk;
   rc = 0;
-  if (msgpack_pack_map(pk, 9) != 0 ||
+  if (msgpack_pack_map(pk, 8) != 0 ||
       hls_mp_pack_kv_str(pk, "state", retracted ? "retracted" : r.live ? "live" : "ended") != 0 ||
       hls_mp_pack_kv_bool(pk, "live", !retracted && r.live) != 0 || hls_mp_pack_cstr(pk, "pattern") != 0 ||
       write_raw(pk, r.summary, r.summary_len) != 0 || hls_mp_pack_kv_str(pk, "method_text", text) != 0)
