@@ -898,7 +898,9 @@ static int build(struct hls_patternsd *pd, const struct hls_pattern *p, struct b
   r->n_places = (int64_t)p->n_places;
   r->scales = p->scales;
   r->regions = b->regions;
-  r->strength = p->strength;
+  /* As the summary shows it, so that --min-strength X keeps a pattern
+   * shown with strength X. */
+  r->strength = isfinite(p->strength) ? (double)llround(p->strength * 1000.0) / 1000.0 : 0;
   r->live = p->live;
   r->region = p->region ? p->region : "";
   r->places = b->places;
