@@ -689,10 +689,11 @@ static void print_category(const struct hls_mp_value *res, const char *key, cons
   }
   printf("\n%s: %lld (%s)", title, (long long)count, by);
   if (strcmp(key, "growing") == 0)
-    printf("; places joined %lld, stronger %lld", (long long)hls_out_int(cat, "joined"),
+    printf(": %lld with places joining, %lld stronger", (long long)hls_out_int(cat, "joined"),
            (long long)hls_out_int(cat, "grew"));
   if (strcmp(key, "shrinking") == 0)
-    printf("; places left %lld, weaker %lld", (long long)hls_out_int(cat, "left"), (long long)hls_out_int(cat, "shrank"));
+    printf(": %lld with places leaving, %lld weaker", (long long)hls_out_int(cat, "left"),
+           (long long)hls_out_int(cat, "shrank"));
   printf("\n");
   const struct hls_mp_value *regions = hls_mp_get(cat, "by_region");
   if (regions && regions->type == HLS_MP_ARRAY && regions->len) {

@@ -186,7 +186,7 @@ jq -e --arg s "$spread_id" '.week == "2024-W32" and any(.new.top[]; .id == $s an
   <<<"$sum" >/dev/null || fail "summary of 2024-W32: $sum"
 [ "$(hls_at p --json patterns summary --week 2024-W10 | jq .events)" = 0 ] || fail "a week without changes"
 text=$(hls_at p patterns summary)
-for want in "^Week 2024-W44, the latest week of digests held" "^Growing: [0-9]+ \(.*emerging [0-9]+.*places joined [1-9]" \
+for want in "^Week 2024-W44, the latest week of digests held" "^Growing: [0-9]+ \(.*emerging [0-9]+\): [1-9][0-9]* with places joining" \
             "^  by region: " "^New: none$" "^Ended: none$"; do
   grep -Eq "$want" <<<"$text" || fail "patterns summary lacks /$want/: $text"
 done
