@@ -2045,7 +2045,7 @@ int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call 
   size_t n_ev = 0;
   if (week != NO_WEEK && (rc = load_week_events(pd, week, &ev, &n_ev, &call->why)) != 0) return rc;
   /* By pattern, in order: its changes this week, its last event. */
-  qsort(ev, n_ev, sizeof *ev, week_event_cmp);
+  if (n_ev > 1) qsort(ev, n_ev, sizeof *ev, week_event_cmp);
   struct week_pattern *wp = calloc(n_ev ? n_ev : 1, sizeof *wp);
   size_t n_wp = 0;
   int64_t found_ended = 0;

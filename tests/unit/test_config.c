@@ -803,12 +803,15 @@ static void test_patterns_options_are_the_engine_params(void **state) {
   hls_config_defaults(&d);
   struct hls_pat_params want;
   hls_pat_params_default(&want);
-  assert_memory_equal(&d.patterns, &want, sizeof want);
   size_t n, count = 0, bytes = 0;
   const struct hls_config_option *o = hls_config_options(&n);
   for (size_t i = 0; i < n; i++) {
     if (strcmp(o[i].section, "patterns") != 0) continue;
     count++;
+    /* The default is the engine's, field by field (padding aside). */
+    size_t at = o[i].offset - offsetof(struct hls_config, patterns);
+    if (memcmp((const char *)&d + o[i].offset, (const char *)&want + at, o[i].size) != 0)
+      fail_msg("patterns.%s: the default is not hls_pat_params_default's", o[i].name);
     bytes += o[i].size;
     assert_true(o[i].type == HLS_CFG_INT || o[i].type == HLS_CFG_REAL);
     assert_true(o[i].offset >= offsetof(struct hls_config, patterns));
