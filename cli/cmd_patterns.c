@@ -70,6 +70,8 @@ static const char *opt_name(int opt) {
 
 /* One option into a; 0, or a usage exit code (already printed). */
 static int take_opt(struct cli *c, int opt, const char *codes, struct args *a) {
+  if (opt != '?' && strchr(codes, opt) == NULL && codes == follow_codes)
+    return cli_usage(c, "feed follow takes --no-wait and --limit N only (filters belong to the feed)");
   if (opt == '?' || strchr(codes, opt) == NULL)
     return cli_usage(c, "--%s is not an option of this command", opt_name(opt));
   int slot = opt == 'S' ? 0 : opt == 't' ? 1 : opt == 'k' ? 2 : opt == 'c' ? 3 : opt == 'r' ? 4 : opt == 'p' ? 5 : -1;
@@ -930,10 +932,7 @@ static int send_ack(struct cli *c, const char *name, int64_t seq, uint64_t *ack_
 int cmd_feed_follow(struct cli *c, int argc, char **argv) {
   struct args a;
   int rc = parse_args(c, argc, argv, follow_codes, &a);
-  if (rc != 0) {
-    if (rc > 0) fprintf(stderr, "hls: feed follow takes --no-wait and --limit N only (filters belong to the feed)\n");
-    return rc < 0 ? 0 : rc;
-  }
+  if (rc != 0) return rc < 0 ? 0 : rc;
   const char *name = NULL;
   if ((rc = feed_name_arg(c, argc, argv, &name)) != 0) return rc;
   if ((rc = cli_connect(c)) != 0) return rc;
