@@ -2221,7 +2221,7 @@ int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *c
       break;
     }
     if ((rc = count_matching(pd, &filt, f->cursor, &after, &call->why)) != 0) break;
-    char created[21], acked[21];
+    char created[21], acked[21] = "";
     hls_time_format(f->created, created);
     if (f->has_acked) hls_time_format(f->acked, acked);
     int following = 0;
