@@ -402,6 +402,8 @@ static void words(const char *name, char *out, size_t size) {
     if (*q == '_') *q = ' ';
 }
 
+static int region_cmp(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
+
 /* The places by region: one line a region, cut to width with "and N
  * more" unless all (then wrapped). */
 static void print_places_by_region(const struct hls_mp_value *places, size_t width, bool all) {
@@ -418,7 +420,7 @@ static void print_places_by_region(const struct hls_mp_value *places, size_t wid
     while (k < n_regions && strcmp(regions[k], r) != 0) k++;
     if (k == n_regions) snprintf(regions[n_regions++], sizeof *regions, "%s", r);
   }
-  qsort(regions, n_regions, sizeof *regions, (int (*)(const void *, const void *))strcmp);
+  qsort(regions, n_regions, sizeof *regions, region_cmp);
   size_t line_width = width ? width : 100;
   for (size_t k = 0; k < n_regions; k++) {
     size_t count = 0;
