@@ -1542,7 +1542,7 @@ static int filter_resolve_places(struct hls_patternsd *pd, struct filter *f, boo
       for (size_t k = 0; !found && k < pd->dir.n; k++) found = name_eq(f->places[i], strlen(f->places[i]), pd->dir.label[k]);
     }
     if (!found && must_exist)
-      return hls_why_set(why, HLS_ENOTFOUND, "place: no place \"%s\" has given this node digests (hls places lists them)",
+      return hls_why_set(why, HLS_ENOTFOUND, "place: no place \"%s\" is known here (hls places lists them)",
                          f->places[i]);
   }
   return 0;
