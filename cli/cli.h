@@ -109,6 +109,7 @@ int cmd_stories_show(struct cli *c, int argc, char **argv);
 int cmd_items(struct cli *c, int argc, char **argv);
 int cmd_patterns(struct cli *c, int argc, char **argv);
 int cmd_patterns_show(struct cli *c, int argc, char **argv);
+int cmd_patterns_summary(struct cli *c, int argc, char **argv);
 int cmd_feed_subscribe(struct cli *c, int argc, char **argv);
 int cmd_feed_list(struct cli *c, int argc, char **argv);
 int cmd_feed_follow(struct cli *c, int argc, char **argv);

@@ -144,12 +144,13 @@ int cmd_status(struct cli *c, int argc, char **argv) {
     const struct hls_mp_value *pat = hls_mp_get(s, "patterns");
     if (pat && pat->type == HLS_MP_MAP) {
       const struct hls_mp_value *by = hls_mp_get(pat, "by_signal");
-      printf("Patterns  %lld (spread %lld, emerging %lld, rising %lld, together %lld, cross-scale %lld), "
-             "%lld events, %lld following\n",
+      printf("Patterns  %lld live (spread %lld, emerging %lld, rising %lld, together %lld, cross-scale %lld), "
+             "%lld ended, %lld events, %lld following\n",
              (long long)hls_out_int(pat, "live"), (long long)hls_out_int(by, "spread"),
              (long long)hls_out_int(by, "emerging"), (long long)hls_out_int(by, "rising"),
              (long long)hls_out_int(by, "together"), (long long)hls_out_int(by, "cross-scale"),
-             (long long)hls_out_int(pat, "last_event"), (long long)hls_out_int(pat, "followers"));
+             (long long)hls_out_int(pat, "ended"), (long long)hls_out_int(pat, "last_event"),
+             (long long)hls_out_int(pat, "followers"));
     }
     hls_out_bytes(hls_out_int(s, "store_bytes"), b5, sizeof b5);
     printf("Store     %s in %s\n", b5, hls_out_str(s, "home", b1, sizeof b1));

@@ -136,29 +136,44 @@ static const struct cli_command commands[] = {
      "  are kept as stubs (only their origin may give them), and connected peers get them.\n"
      "  Items already held are counted and skipped: importing again changes nothing.\n"},
     {"patterns", cmd_patterns,
-     "patterns [--signal S] [--theme T] [--kind K] [--scale S] [--region R] [--since WHEN] [--until WHEN]\n"
-     "             [--min-places N] [--limit N] | patterns show ID",
-     "patterns across places found in the digests this node holds, newest first",
-     "  --signal S      spread, emerging, rising, together or cross-scale\n"
-     "  --theme T       a theme name, or KIND:NAME (for together: either theme)\n"
-     "  --kind K        problem, aspiration, strength or practice\n"
-     "  --scale S       person, organisation, place or country (patterns with counts at S)\n"
-     "  --region R      patterns with at least one place in region R\n"
-     "  --since WHEN    patterns whose weeks end at or after WHEN (YYYY-MM-DD or YYYY-Www)\n"
-     "  --until WHEN    patterns whose weeks start at or before WHEN\n"
-     "  --min-places N  patterns with at least N places\n"
-     "  --limit N       at most N patterns (default 50; 0: all)\n"
-     "  Each option but --since, --until, --min-places and --limit may be given several times\n"
-     "  (any of the values). COUNT is a range where places withheld or rounded small counts.\n"
-     "  Methods and parameters: docs/patterns.md.\n"},
-    {"patterns show", cmd_patterns_show, "patterns show ID",
-     "explain one pattern: method, parameters, weeks, places, counts, and the digests and stories behind it",
-     "  ID  the pattern's id (the ID column of 'hls patterns'), or 4 or more of its first digits.\n"
-     "      Retracted patterns are shown too, marked RETRACTED.\n"},
-    {"feed subscribe", cmd_feed_subscribe, "feed subscribe NAME [same filters as patterns]",
-     "make a durable feed of pattern events (new, updated, retracted) that match the filters",
+     "patterns [--signal S] [--theme T] [--kind K] [--scale S] [--region R] [--place P] [--since WHEN]\n"
+     "             [--until WHEN] [--min-places N] [--min-strength X] [--all] [--limit N]\n"
+     "         | patterns show ID | patterns summary",
+     "patterns across places found in the digests this node holds, strongest first",
+     "  --signal S        spread, emerging, rising, together or cross-scale\n"
+     "  --theme T         a theme name, or KIND:NAME (for together: either theme)\n"
+     "  --kind K          problem, aspiration, strength or practice\n"
+     "  --scale S         person, organisation, place or country (patterns with counts at S)\n"
+     "  --region R        patterns with a place in region R (rising: of region R)\n"
+     "  --place P         patterns that include place P (a name, any case, or a node id)\n"
+     "  --since WHEN      patterns whose weeks end at or after WHEN (YYYY-MM-DD or YYYY-Www)\n"
+     "  --until WHEN      patterns whose weeks start at or before WHEN\n"
+     "  --min-places N    patterns with at least N places\n"
+     "  --min-strength X  patterns at least this strong: strength is -log10 p (2 is p = 0.01)\n"
+     "  --all             ended patterns too (by default only live ones: their evidence still\n"
+     "                    holds at the latest week held)\n"
+     "  --limit N         at most N patterns (default 50; 0: all)\n"
+     "  Each of --signal, --theme, --kind, --scale, --region and --place may be given several\n"
+     "  times (any of the values); different options must all hold. Tables fit the terminal\n"
+     "  (or COLUMNS). Methods and parameters: docs/patterns.md.\n"},
+    {"patterns show", cmd_patterns_show, "patterns show ID [--places] [--cells]",
+     "explain one pattern: state, strength, counts, places by region, week by week, method, stories",
+     "  ID        the pattern's id (the ID column of 'hls patterns'), or 4 or more of its first\n"
+     "            digits. Ended and retracted patterns are shown too.\n"
+     "  --places  every place, not only as many as fit a line per region\n"
+     "  --cells   the digest cells behind it, one row per place, week and theme, with the item\n"
+     "            (NODE_ID:SEQ) each count comes from\n"},
+    {"patterns summary", cmd_patterns_summary, "patterns summary [--week W] [--top N]",
+     "the week's read: patterns new, growing, weaker, ended and retracted, by signal and region",
+     "  --week W  an ISO week (YYYY-Www) or a day in it (YYYY-MM-DD); default: the latest week of\n"
+     "            digests this node holds. A change counts in the week that was the latest held\n"
+     "            when hlsd recorded it.\n"
+     "  --top N   the strongest N of each kind (default 5, at most 50)\n"},
+    {"feed subscribe", cmd_feed_subscribe, "feed subscribe NAME [the filters of patterns]",
+     "make a durable feed of pattern events (new, joined, grew, left, shrank, ended, retracted)",
      "  NAME  letters, digits, '-', '_' and '.', up to 64. The filters are those of 'hls patterns'\n"
-     "        (without --limit). A new feed starts at the first event this node recorded.\n"},
+     "        (without --all and --limit: a feed carries every change, ended patterns' too).\n"
+     "        A new feed starts at the first event this node recorded.\n"},
     {"feed list", cmd_feed_list, "feed list", "feeds: filters, cursor (the last event acknowledged), events after it",
      NULL},
     {"feed follow", cmd_feed_follow, "feed follow NAME [--no-wait] [--limit N]",

@@ -81,7 +81,9 @@ int hls_out_pack_json(msgpack_packer *pk, const json_t *j) {
 }
 
 int hls_out_print_json_value(const json_t *j) {
-  if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER) != 0) return HLS_EIO;
+  /* 15 significant digits: 27.277, not 27.277000000000001 */
+  if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) != 0)
+    return HLS_EIO;
   fputc('\n', stdout);
   return 0;
 }

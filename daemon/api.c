@@ -1118,6 +1118,9 @@ static int api_patterns(struct hls_node *n, struct hls_control_call *call) {
 static int api_patterns_show(struct hls_node *n, struct hls_control_call *call) {
   return hls_patternsd_api_show(n->patterns, call);
 }
+static int api_patterns_summary(struct hls_node *n, struct hls_control_call *call) {
+  return hls_patternsd_api_summary(n->patterns, call);
+}
 static int api_feed_subscribe(struct hls_node *n, struct hls_control_call *call) {
   return hls_patternsd_api_subscribe(n->patterns, call);
 }
@@ -1217,9 +1220,13 @@ static const struct api_command commands[] = {
     {"stories.show", api_stories_show, "one whole story: {id} (its item id in hex, a prefix of 8+, or NODE_ID:SEQ)"},
     {"items", api_items, "every envelope held, by origin then seq: {origin?, type?, limit?}"},
     {"items.import", hls_items_import_api, "import envelopes as if a peer sent them: {envelopes: [bin, ...]}"},
-    {"patterns", api_patterns, "patterns now holding, newest first: {signal?, theme?, kind?, scale?, region?,"
-                               " since?, until?, min_places?, limit?}"},
-    {"patterns.show", api_patterns_show, "one pattern with its lineage: {id} (16 hex digits, or a prefix of 4+)"},
+    {"patterns", api_patterns, "patterns, strongest first: {signal?, theme?, kind?, scale?, region?, place?, since?,"
+                               " until?, min_places?, min_strength?, all?, limit?, offset?} -> {total, live, ended,"
+                               " by_signal, offset, patterns}"},
+    {"patterns.show", api_patterns_show, "one pattern with its places, weeks, method and lineage: {id} (16 hex"
+                                         " digits, or a prefix of 4+)"},
+    {"patterns.summary", api_patterns_summary, "the week's read: new, growing, shrinking, ended and retracted"
+                                               " patterns by signal and region: {week?, top?}"},
     {"feed.subscribe", api_feed_subscribe, "a durable feed of pattern events: {name, same filters as patterns}"},
     {"feed.list", api_feed_list, "feeds with their filters and cursors"},
     {"feed.unsubscribe", api_feed_unsubscribe, "drop a feed: {name}"},

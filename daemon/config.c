@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <ini.h>
 #include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,135 +24,251 @@ static const char *const accept_choices[] = {"any", "listed", NULL};
 #define MiB ((int64_t)1024 * 1024)
 #define SEC ((int64_t)1000)
 
+/* The default texts of the [patterns] options, written from
+ * hls_pat_params_default at first use (one source of truth). */
+#define PAT_OPTIONS 21
+static char pat_default_text[PAT_OPTIONS][32];
+#define PAT_INT(name, ix, lo, hi, help)                                                                         \
+  {"patterns", #name, HLS_CFG_INT, OFF(patterns.name), SZ(patterns.name), lo, hi, pat_default_text[ix], NULL, false, \
+   help, 0, 0}
+#define PAT_REAL(name, ix, lo, hi, help)                                                                        \
+  {"patterns", #name, HLS_CFG_REAL, OFF(patterns.name), SZ(patterns.name), 0, 0, pat_default_text[ix], NULL,      \
+   false, help, lo, hi}
+
 static const struct hls_config_option options[] = {
     {"node", "place", HLS_CFG_STRING, OFF(place), SZ(place), 1, HLS_PLACE_MAX, NULL, NULL, true,
-     "Name of this place (or partner) as other nodes see it, e.g. \"Gateshead Council\"."},
+     "Name of this place (or partner) as other nodes see it, e.g. \"Gateshead Council\".", 0, 0},
     {"node", "region", HLS_CFG_STRING, OFF(region), SZ(region), 1, HLS_REGION_MAX, NULL, NULL, true,
-     "Region of this place, e.g. \"North East\". Patterns can be filtered by region."},
+     "Region of this place, e.g. \"North East\". Patterns can be filtered by region.", 0, 0},
     {"node", "role", HLS_CFG_ENUM, OFF(role), SZ(role), 0, 0, "place", role_choices, true,
      "place: records its own learning. partner: a national learning partner that mostly "
-     "reads patterns across places."},
+     "reads patterns across places.", 0, 0},
     {"node", "records", HLS_CFG_ENUM, OFF(node_records), SZ(node_records), 0, 0, "auto", records_choices, true,
      "Whether this node keeps learning records of its own. auto: a place does, a partner does not (hls record "
-     "add and hls import are refused). on, off: always, never."},
+     "add and hls import are refused). on, off: always, never.", 0, 0},
     {"network", "listen", HLS_CFG_ADDR, OFF(listen), SZ(listen), 0, 0, "0.0.0.0:7420", NULL, false,
-     "TCP address for peer connections, HOST:PORT (IP literal; port 0 picks a free port)."},
+     "TCP address for peer connections, HOST:PORT (IP literal; port 0 picks a free port).", 0, 0},
     {"network", "advertise", HLS_CFG_ADDR_LIST, OFF(advertise), SZ(advertise), 0, HLS_PROFILE_MAX_ADDRESSES, "", NULL,
      true,
      "Addresses other nodes can reach this node at, HOST:PORT separated by commas (a DNS name or IP), "
-     "published in the node's profile. Empty: none (peers must be added by address)."},
+     "published in the node's profile. Empty: none (peers must be added by address).", 0, 0},
     {"network", "accept", HLS_CFG_ENUM, OFF(accept), SZ(accept), 0, 0, "any", accept_choices, true,
      "Who may connect. any: every member of the network (whoever knows the network key). listed: only "
-     "peers added with hls peer add. Blocked peers never."},
+     "peers added with hls peer add. Blocked peers never.", 0, 0},
     {"network", "handshake_timeout", HLS_CFG_DURATION, OFF(handshake_timeout_ms), SZ(handshake_timeout_ms), 1 * SEC,
-     60 * SEC, "10s", NULL, true, "A connection that has not finished the handshake by then is closed."},
+     60 * SEC, "10s", NULL, true, "A connection that has not finished the handshake by then is closed.", 0, 0},
     {"network", "max_connections", HLS_CFG_INT, OFF(max_connections), SZ(max_connections), 1, 4096, "64", NULL, true,
-     "Most peer connections at once, established or in progress."},
+     "Most peer connections at once, established or in progress.", 0, 0},
     {"network", "max_handshakes", HLS_CFG_INT, OFF(max_handshakes), SZ(max_handshakes), 1, 1024, "16", NULL, true,
-     "Most incoming handshakes in progress at once; more are closed at once."},
+     "Most incoming handshakes in progress at once; more are closed at once.", 0, 0},
     {"network", "max_frame", HLS_CFG_SIZE, OFF(max_frame), SZ(max_frame), 64 * KiB, 16 * MiB, "4MiB", NULL, true,
-     "Largest frame a peer may send; a peer that sends a larger one is disconnected."},
+     "Largest frame a peer may send; a peer that sends a larger one is disconnected.", 0, 0},
     {"network", "write_queue", HLS_CFG_SIZE, OFF(write_queue), SZ(write_queue), 64 * KiB, 256 * MiB, "8MiB", NULL, true,
      "Bytes that may wait to be sent to one peer. Beyond it hlsd stops producing for that peer and stops reading "
-     "from it until it catches up."},
+     "from it until it catches up.", 0, 0},
     {"network", "keepalive", HLS_CFG_DURATION, OFF(keepalive_ms), SZ(keepalive_ms), 1 * SEC, 600 * SEC, "30s", NULL,
-     true, "A quiet session is pinged after this long, and closed after three times it without a word."},
+     true, "A quiet session is pinged after this long, and closed after three times it without a word.", 0, 0},
     {"network", "reconnect_min", HLS_CFG_DURATION, OFF(reconnect_min_ms), SZ(reconnect_min_ms), 100, 60 * SEC, "1s",
-     NULL, true, "First wait before dialling a peer again after a failure; it doubles with each failure."},
+     NULL, true, "First wait before dialling a peer again after a failure; it doubles with each failure.", 0, 0},
     {"network", "reconnect_max", HLS_CFG_DURATION, OFF(reconnect_max_ms), SZ(reconnect_max_ms), 1 * SEC,
-     3600 * SEC, "5m", NULL, true, "Longest wait between attempts to dial a failing peer."},
+     3600 * SEC, "5m", NULL, true, "Longest wait between attempts to dial a failing peer.", 0, 0},
     {"network", "frame_timeout", HLS_CFG_DURATION, OFF(frame_timeout_ms), SZ(frame_timeout_ms), 1 * SEC, 3600 * SEC,
      "60s", NULL, true,
      "A frame a peer has begun to send must arrive whole within this; a peer that trickles it is disconnected "
-     "(reason frame_timeout), so that it cannot hold a connection slot for ever."},
+     "(reason frame_timeout), so that it cannot hold a connection slot for ever.", 0, 0},
     {"network", "idle_timeout", HLS_CFG_DURATION, OFF(idle_timeout_ms), SZ(idle_timeout_ms), 1 * SEC, 86400 * SEC,
      "15m", NULL, true,
      "A session with a peer the admin did not list (hls peer add) that carried no gossip either way for this "
-     "long is closed (reason idle_session), freeing its slot. Listed peers stay connected."},
+     "long is closed (reason idle_session), freeing its slot. Listed peers stay connected.", 0, 0},
     {"network", "max_per_address", HLS_CFG_INT, OFF(max_per_address), SZ(max_per_address), 0, 4096, "8", NULL, true,
      "Most incoming connections from one address (an IPv4 address, or an IPv6 /64) that are handshaking or are "
-     "sessions of unlisted peers; more are closed at once (reason too_many_from_address). 0: no limit."},
+     "sessions of unlisted peers; more are closed at once (reason too_many_from_address). 0: no limit.", 0, 0},
     {"network", "reserved_for_listed", HLS_CFG_INT, OFF(reserved_for_listed), SZ(reserved_for_listed), 0, 4095, "8",
      NULL, true,
      "Of network.max_connections, sessions only peers the admin listed may use: unlisted members are refused "
-     "(reason reserved_for_listed) once the rest are taken. Must be less than network.max_connections."},
+     "(reason reserved_for_listed) once the rest are taken. Must be less than network.max_connections.", 0, 0},
     {"gossip", "connections", HLS_CFG_INT, OFF(gossip_connections), SZ(gossip_connections), 0, 256, "6", NULL, false,
      "While fewer sessions than this are open, hlsd dials members at random from the addresses in their profiles "
-     "(peer exchange). Listed peers are always dialled. 0: listed peers only."},
+     "(peer exchange). Listed peers are always dialled. 0: listed peers only.", 0, 0},
     {"gossip", "interval", HLS_CFG_DURATION, OFF(gossip_interval_ms), SZ(gossip_interval_ms), 10, 60 * SEC, "250ms",
-     NULL, false, "How often each peer is told of chain heads that moved (new items are pushed at once anyway)."},
+     NULL, false, "How often each peer is told of chain heads that moved (new items are pushed at once anyway).", 0, 0},
     {"gossip", "window", HLS_CFG_INT, OFF(gossip_window), SZ(gossip_window), 1, 64, "4", NULL, false,
-     "Batches of items sent to one peer and not yet acknowledged: a slow peer slows only its own stream."},
+     "Batches of items sent to one peer and not yet acknowledged: a slow peer slows only its own stream.", 0, 0},
     {"gossip", "batch_items", HLS_CFG_INT, OFF(gossip_batch_items), SZ(gossip_batch_items), 1, 1024, "256", NULL,
-     false, "Most items in one batch; each batch costs the receiver one signature check."},
+     false, "Most items in one batch; each batch costs the receiver one signature check.", 0, 0},
     {"gossip", "max_origins", HLS_CFG_INT, OFF(gossip_max_origins), SZ(gossip_max_origins), 1, 10000000, "100000",
-     NULL, false, "Most chains (places) followed; items of further origins are ignored."},
+     NULL, false, "Most chains (places) followed; items of further origins are ignored.", 0, 0},
     {"gossip", "new_origins_per_hour", HLS_CFG_INT, OFF(gossip_new_origins_per_hour),
      SZ(gossip_new_origins_per_hour), 1, 10000000, "200", NULL, true,
      "New chains (places this node did not follow yet) one unlisted peer may bring in an hour; the items of "
      "further new chains from it are ignored and it is counted a violation. Listed peers are not limited: a new "
-     "node catches up from the peers its admin added."},
-    {"patterns", "window_weeks", HLS_CFG_INT, OFF(pat_window_weeks), SZ(pat_window_weeks), 1, 104, "8", NULL, false,
-     "Length of the fixed windows of the spread, together and cross-scale signals, in weeks."},
-    {"patterns", "spread_min_places", HLS_CFG_INT, OFF(pat_spread_min_places), SZ(pat_spread_min_places), 1, 1000000,
-     "3", NULL, false, "spread: a theme reported by at least this many places in one window."},
-    {"patterns", "emerging_baseline_weeks", HLS_CFG_INT, OFF(pat_ears_baseline), SZ(pat_ears_baseline), 2, 104, "7",
-     NULL, false, "emerging (EARS C2): weeks in the baseline."},
-    {"patterns", "emerging_guard_weeks", HLS_CFG_INT, OFF(pat_ears_guard), SZ(pat_ears_guard), 0, 52, "2", NULL, false,
-     "emerging: weeks between the baseline and the week tested."},
-    {"patterns", "emerging_min_count", HLS_CFG_INT, OFF(pat_ears_min_count), SZ(pat_ears_min_count), 1, 1000000000,
-     "3", NULL, false, "emerging: the week's count (its lower bound) must be at least this."},
-    {"patterns", "emerging_min_places", HLS_CFG_INT, OFF(pat_ears_min_places), SZ(pat_ears_min_places), 1, 1000000,
-     "2", NULL, false, "emerging: places reporting the theme in the week tested."},
-    {"patterns", "rising_reference_weeks", HLS_CFG_INT, OFF(pat_cusum_ref_weeks), SZ(pat_cusum_ref_weeks), 8, 520,
-     "26", NULL, false, "rising (CUSUM): weeks the in-control mean is taken from."},
-    {"patterns", "together_min_count", HLS_CFG_INT, OFF(pat_together_min_count), SZ(pat_together_min_count), 1,
-     1000000000, "3", NULL, false, "together: place-weeks in a window that report both themes in the same week."},
-    {"patterns", "together_min_places", HLS_CFG_INT, OFF(pat_together_min_places), SZ(pat_together_min_places), 1,
-     1000000, "3", NULL, false, "together: distinct places among those place-weeks."},
-    {"patterns", "cross_scale_min_places", HLS_CFG_INT, OFF(pat_cross_min_places), SZ(pat_cross_min_places), 1,
-     1000000, "2", NULL, false, "cross-scale: places reporting the theme in the window."},
+     "node catches up from the peers its admin added.", 0, 0},
+    /* [patterns]: the engine's parameters (protocol/patterns.h). Their
+     * defaults are hls_pat_params_default's (filled in at first use:
+     * pattern_defaults); their bounds those of hls_pat_params_check, which
+     * hls_config_check also runs for the bounds that depend on another
+     * parameter (tests/unit/test_config.c holds the two together). */
+    PAT_REAL(fdr, 0, 1e-9, 0.5,
+             "The false discovery rate of each week's tests (Benjamini-Hochberg over every theme and signal): "
+             "about this share of the patterns a week opens are chance. Lower: fewer, stronger patterns."),
+    PAT_REAL(keep_p, 1, 1e-9, 0.5,
+             "A pattern holds while its own test's p-value is at most this (at least patterns.fdr)."),
+    PAT_INT(end_weeks, 2, 1, 52, "A pattern ends after this many weeks in a row without evidence."),
+    PAT_INT(baseline_weeks, 3, 4, 260, "A place's (a region's) usual level is taken from this many weeks before the "
+                                       "weeks tested."),
+    PAT_INT(min_baseline_weeks, 4, 2, 260,
+            "A place with fewer weeks of digests than this before the weeks tested is not tested (at most "
+            "patterns.baseline_weeks)."),
+    PAT_INT(reference_weeks, 5, 8, 520,
+            "emerging, rising, cross-scale: a test's statistic is judged against its own values over this many past "
+            "weeks, so a theme that is always noisy does not alarm."),
+    PAT_INT(min_reference, 6, 4, 520,
+            "Those tests need at least this many past weeks (at most patterns.reference_weeks)."),
+    PAT_INT(max_scan_places, 7, 1, 4096,
+            "emerging, cross-scale: the scan over places takes the best group of 1 to this many places."),
+    PAT_INT(spread_weeks, 8, 1, 52, "spread: places new to a theme are counted over the last this many weeks."),
+    PAT_INT(spread_history_weeks, 9, 1, 260,
+            "spread: a place is new to a theme after this many weeks of digests without it."),
+    PAT_INT(spread_min_places, 10, 1, 1000000, "spread: at least this many new places."),
+    PAT_INT(emerging_weeks, 11, 1, 26,
+            "emerging: a jump is tested over the last week and over the last this many weeks."),
+    PAT_INT(emerging_min_places, 12, 1, 4096,
+            "emerging: the jump is at this many places at least (at most patterns.max_scan_places)."),
+    PAT_INT(rising_weeks, 13, 2, 104, "rising: a region's share of a theme over the last this many weeks."),
+    PAT_INT(rising_min_places, 14, 1, 1000000, "rising: places of the region reporting the theme, at least."),
+    PAT_INT(together_weeks, 15, 1, 104,
+            "together: two themes are tested in fixed windows of this many weeks (aligned on every node)."),
+    PAT_INT(together_min_count, 16, 1, 1000000000, "together: place-weeks reporting both themes, at least."),
+    PAT_INT(together_min_places, 17, 1, 1000000, "together: distinct places among those place-weeks, at least."),
+    PAT_INT(cross_weeks, 18, 1, 52, "cross-scale: the last this many weeks are tested."),
+    PAT_INT(cross_min_scales, 19, 2, 4, "cross-scale: scales beyond the place's baseline at once, at least."),
+    PAT_INT(cross_min_places, 20, 1, 4096,
+            "cross-scale: places in the scan, at least (at most patterns.max_scan_places)."),
     {"log", "level", HLS_CFG_ENUM, OFF(log_level), SZ(log_level), 0, 0, "info", level_choices, true,
-     "Least severe log level written to stderr."},
+     "Least severe log level written to stderr.", 0, 0},
     {"limits", "max_text_bytes", HLS_CFG_SIZE, OFF(max_text_bytes), SZ(max_text_bytes), 256,
      HLS_TEXT_HARD_MAX, "16KiB", NULL, true,
-     "Largest free-text field of a record (context, tried, happened, learnt)."},
+     "Largest free-text field of a record (context, tried, happened, learnt).", 0, 0},
     {"limits", "control_max_frame", HLS_CFG_SIZE, OFF(control_max_frame), SZ(control_max_frame),
      64 * KiB, HLS_CTL_FRAME_HARD_MAX, "8MiB", NULL, true,
      "Largest control-socket request or response. Larger requests are refused and the client "
-     "disconnected."},
+     "disconnected.", 0, 0},
     {"limits", "control_max_clients", HLS_CFG_INT, OFF(control_max_clients), SZ(control_max_clients),
-     1, 1024, "64", NULL, true, "Most control-socket clients connected at once."},
+     1, 1024, "64", NULL, true, "Most control-socket clients connected at once.", 0, 0},
     {"limits", "control_request_timeout", HLS_CFG_DURATION, OFF(control_request_timeout_ms),
      SZ(control_request_timeout_ms), 1 * SEC, 3600 * SEC, "30s", NULL, true,
-     "A client that stops sending for this long in the middle of a request is disconnected."},
+     "A client that stops sending for this long in the middle of a request is disconnected.", 0, 0},
     {"consent", "suppression_threshold", HLS_CFG_INT, OFF(suppression_threshold), SZ(suppression_threshold), 5,
      1000, "10", NULL, true,
      "Digests withhold person-scale counts below this many records (docs/consent.md). Below 5 is refused: it "
-     "would no longer protect people."},
+     "would no longer protect people.", 0, 0},
     {"consent", "rounding", HLS_CFG_INT, OFF(rounding), SZ(rounding), 1, 100, "5", NULL, true,
-     "Digests round the person-scale counts they publish to the nearest multiple of this."},
+     "Digests round the person-scale counts they publish to the nearest multiple of this.", 0, 0},
     {"consent", "expiry_check", HLS_CFG_DURATION, OFF(expiry_check_ms), SZ(expiry_check_ms), 1 * SEC, 60 * SEC, "30s",
-     NULL, true, "How often hlsd looks for consent that has reached its expiry date."},
+     NULL, true, "How often hlsd looks for consent that has reached its expiry date.", 0, 0},
     {"publish", "delay", HLS_CFG_DURATION, OFF(publish_delay_ms), SZ(publish_delay_ms), 0, 3600 * SEC, "10s", NULL,
      true,
      "Changes are published this long after the last one, in one batch (never later than five times this "
-     "after the first). Withdrawals and decisions on stories are published at once."},
+     "after the first). Withdrawals and decisions on stories are published at once.", 0, 0},
     {"store", "synchronous", HLS_CFG_ENUM, OFF(store_synchronous), SZ(store_synchronous), 0, 0, "full",
      sync_choices, false,
      "SQLite fsync policy. full: a committed change survives power loss. normal: faster, may lose "
-     "the last commits on power loss (never corrupts)."},
+     "the last commits on power loss (never corrupts).", 0, 0},
     {"store", "cache_size", HLS_CFG_SIZE, OFF(store_cache_bytes), SZ(store_cache_bytes), 1 * MiB, 1024 * MiB,
      "32MiB", NULL, false,
-     "Memory SQLite may use to cache the store's pages. More makes large imports and queries faster."},
+     "Memory SQLite may use to cache the store's pages. More makes large imports and queries faster.", 0, 0},
 };
 
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+/* A double as text that reads back to the same double: "0.01", not
+ * "0.010000000000000000208". */
+static void format_real(double v, char *out, size_t size) {
+  for (int digits = 6; digits <= 17; digits++) {
+    snprintf(out, size, "%.*g", digits, v);
+    if (strtod(out, NULL) == v) return;
+  }
+}
+
+static void int_get(const struct hls_config_option *o, const void *field, int64_t *v) {
+  if (o->size == sizeof(int)) {
+    int x;
+    memcpy(&x, field, sizeof x);
+    *v = x;
+  } else {
+    memcpy(v, field, sizeof *v);
+  }
+}
+
+static void int_put(const struct hls_config_option *o, void *field, int64_t v) {
+  if (o->size == sizeof(int)) {
+    int x = (int)v;
+    memcpy(field, &x, sizeof x);
+  } else {
+    memcpy(field, &v, sizeof v);
+  }
+}
+
+static void pattern_defaults(void) {
+  struct hls_config d;
+  memset(&d, 0, sizeof d);
+  hls_pat_params_default(&d.patterns);
+  size_t k = 0;
+  for (size_t i = 0; i < N_OPTIONS; i++) {
+    const struct hls_config_option *o = &options[i];
+    if (strcmp(o->section, "patterns") != 0) continue;
+    if (k >= PAT_OPTIONS || o->default_text != pat_default_text[k]) abort(); /* the table's numbering */
+    const char *field = (const char *)&d + o->offset;
+    if (o->type == HLS_CFG_REAL) {
+      double v;
+      memcpy(&v, field, sizeof v);
+      format_real(v, pat_default_text[k], sizeof pat_default_text[k]);
+    } else {
+      int64_t v;
+      int_get(o, field, &v);
+      snprintf(pat_default_text[k], sizeof pat_default_text[k], "%" PRId64, v);
+    }
+    k++;
+  }
+  if (k != PAT_OPTIONS) abort();
+}
+
+static pthread_once_t defaults_once = PTHREAD_ONCE_INIT;
+static void ensure_defaults(void) { pthread_once(&defaults_once, pattern_defaults); }
+
 const struct hls_config_option *hls_config_options(size_t *count) {
-  *count = sizeof options / sizeof options[0];
+  ensure_defaults();
+  *count = N_OPTIONS;
   return options;
 }
 
+/* Options of the pattern methods before issue 12 (EARS C2, CUSUM, fixed
+ * windows), and what replaced them. renamed: the same parameter under a
+ * new name (applied, with a warning); else the value is ignored. */
+static const struct retired_option {
+  const char *name, *renamed, *replacement;
+} retired_options[] = {
+    {"window_weeks", NULL,
+     "patterns.spread_weeks, patterns.together_weeks and patterns.cross_weeks (each signal has its own weeks)"},
+    {"emerging_baseline_weeks", NULL, "patterns.baseline_weeks (one baseline for every signal)"},
+    {"emerging_guard_weeks", NULL,
+     "patterns.emerging_weeks (the last week and the last emerging_weeks are tested against the baseline just "
+     "before)"},
+    {"emerging_min_count", NULL, "patterns.fdr (a jump is judged by its p-value, not by a minimum count)"},
+    {"rising_reference_weeks", NULL,
+     "patterns.baseline_weeks and patterns.reference_weeks (rising now tests a region's share of a theme)"},
+    {"cross_scale_min_places", "cross_min_places", "patterns.cross_min_places"},
+};
+
+static const struct retired_option *find_retired(const char *section, size_t section_len, const char *name) {
+  if (section_len != strlen("patterns") || strncmp(section, "patterns", section_len) != 0) return NULL;
+  for (size_t i = 0; i < sizeof retired_options / sizeof retired_options[0]; i++)
+    if (strcmp(retired_options[i].name, name) == 0) return &retired_options[i];
+  return NULL;
+}
+
 static const struct hls_config_option *find_option(const char *section, size_t section_len, const char *name) {
+  ensure_defaults();
   for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
     if (strlen(options[i].section) == section_len && strncmp(options[i].section, section, section_len) == 0 &&
         strcmp(options[i].name, name) == 0)
@@ -284,6 +402,22 @@ static int set_option(struct hls_config *c, const struct hls_config_option *o, c
       memcpy(field, out, used + 1);
       return 0;
     }
+    case HLS_CFG_REAL: {
+      errno = 0;
+      char *end = NULL;
+      double v = strtod(value, &end);
+      bool number = end != value && (*value == '.' || (*value >= '0' && *value <= '9'));
+      while (number && *end == ' ') end++;
+      if (!number || *end != '\0' || errno != 0 || !isfinite(v) || v < o->rmin || v > o->rmax) {
+        char lo_text[32], hi_text[32];
+        format_real(o->rmin, lo_text, sizeof lo_text);
+        format_real(o->rmax, hi_text, sizeof hi_text);
+        return hls_why_set(why, HLS_ECONFIG, "%s.%s: must be a number between %s and %s", o->section, o->name,
+                           lo_text, hi_text);
+      }
+      memcpy(field, &v, sizeof v);
+      return 0;
+    }
     case HLS_CFG_INT: rc = parse_scaled(value, no_units, 1, &n); break;
     case HLS_CFG_SIZE: rc = parse_scaled(value, size_units, 1, &n); break;
     case HLS_CFG_DURATION: rc = parse_scaled(value, duration_units, SEC, &n); break;
@@ -296,7 +430,7 @@ static int set_option(struct hls_config *c, const struct hls_config_option *o, c
   if (rc != 0 || n < o->min || n > o->max)
     return hls_why_set(why, HLS_ECONFIG, "%s.%s: must be between %s and %s%s", o->section, o->name, lo, hi,
                        unit_help);
-  *(int64_t *)(void *)field = n;
+  int_put(o, field, n);
   return 0;
 }
 
@@ -304,11 +438,16 @@ int hls_config_set(struct hls_config *c, const char *key, const char *value, str
   const char *dot = strchr(key, '.');
   if (dot == NULL) return hls_why_set(why, HLS_ECONFIG, "%s: options are named SECTION.NAME, e.g. log.level", key);
   const struct hls_config_option *o = find_option(key, (size_t)(dot - key), dot + 1);
+  const struct retired_option *r = find_retired(key, (size_t)(dot - key), dot + 1);
+  if (o == NULL && r != NULL)
+    return hls_why_set(why, HLS_ECONFIG, "%s: no longer an option (the pattern methods changed): use %s", key,
+                       r->replacement);
   if (o == NULL) return hls_why_set(why, HLS_ECONFIG, "%s: unknown option (hlsd --help-config lists them)", key);
   return set_option(c, o, value, why);
 }
 
 void hls_config_defaults(struct hls_config *c) {
+  ensure_defaults();
   memset(c, 0, sizeof *c);
   for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
     if (options[i].default_text != NULL && set_option(c, &options[i], options[i].default_text, NULL) != 0)
@@ -318,6 +457,7 @@ void hls_config_defaults(struct hls_config *c) {
 struct load_ctx {
   struct hls_config *c;
   struct hls_why *why;
+  const char *path;
   bool failed;
   FILE *f;
   int lines_read;  /* inih's line number while it calls the handler */
@@ -349,6 +489,23 @@ static int config_ini_handler(void *user, const char *section, const char *name,
   struct load_ctx *ctx = user;
   if (ctx->failed) return 0;
   const struct hls_config_option *o = find_option(section, strlen(section), name);
+  const struct retired_option *r = o == NULL ? find_retired(section, strlen(section), name) : NULL;
+  if (r != NULL) {
+    /* Not an error: hlsd keeps running after an upgrade, on the new
+     * method's defaults, and says what to set instead. */
+    char detail[320];
+    char text[400];
+    if (r->renamed != NULL) {
+      o = find_option(section, strlen(section), r->renamed);
+      snprintf(text, sizeof text, "renamed %s; applied (rename it in the file)", r->replacement);
+    } else {
+      snprintf(text, sizeof text, "no longer an option (the pattern methods changed), ignored: see %s",
+               r->replacement);
+    }
+    hls_log_warn("config_option_retired", "file=%s line=%d option=%s.%s detail=%s", ctx->path, ctx->lines_read,
+                 section, name, hls_log_quote(text, detail, sizeof detail));
+    if (o == NULL) return 1;
+  }
   if (o == NULL) {
     hls_why_set(ctx->why, HLS_ECONFIG, "[%s] %s: unknown option (hlsd --help-config lists them)", section, name);
     ctx->failed = true;
@@ -367,7 +524,7 @@ int hls_config_load_file(struct hls_config *c, const char *path, struct hls_why 
   FILE *f = fopen(path, "r");
   if (f == NULL) return hls_why_set(why, HLS_ECONFIG, "%s: %s", path, strerror(errno));
   struct hls_why detail = {{0}};
-  struct load_ctx ctx = {c, &detail, false, f, 0, 0};
+  struct load_ctx ctx = {c, &detail, path, false, f, 0, 0};
   int line = ini_parse_stream(config_read_line, &ctx, config_ini_handler, &ctx);
   fclose(f);
   if (line == 0) return 0;
@@ -384,6 +541,9 @@ int hls_config_check(const struct hls_config *c, struct hls_why *why) {
       return hls_why_set(why, HLS_ECONFIG, "%s.%s: required (set it in the config file or with hls init)",
                          o->section, o->name);
   }
+  struct hls_why detail = {{0}};
+  if (hls_pat_params_check(&c->patterns, &detail) != 0)
+    return hls_why_set(why, HLS_ECONFIG, "%s (the [patterns] options of the configuration)", detail.text);
   if (c->reserved_for_listed >= c->max_connections)
     return hls_why_set(why, HLS_ECONFIG, "network.reserved_for_listed (%lld) must be less than "
                        "network.max_connections (%lld)", (long long)c->reserved_for_listed,
@@ -398,7 +558,18 @@ void hls_config_format_value(const struct hls_config *c, const struct hls_config
     case HLS_CFG_ADDR:
     case HLS_CFG_ADDR_LIST: snprintf(out, size, "%s", field); break;
     case HLS_CFG_ENUM: snprintf(out, size, "%s", o->choices[*(const int *)(const void *)field]); break;
-    default: format_bound(o->type, *(const int64_t *)(const void *)field, out, size); break;
+    case HLS_CFG_REAL: {
+      double v;
+      memcpy(&v, field, sizeof v);
+      format_real(v, out, size);
+      break;
+    }
+    default: {
+      int64_t v;
+      int_get(o, field, &v);
+      format_bound(o->type, v, out, size);
+      break;
+    }
   }
 }
 
@@ -443,6 +614,11 @@ static void describe_bounds(const struct hls_config_option *o, char *out, size_t
     case HLS_CFG_STRING: snprintf(out, size, "text, %" PRId64 "-%" PRId64 " bytes", o->min, o->max); break;
     case HLS_CFG_ADDR: snprintf(out, size, "HOST:PORT"); break;
     case HLS_CFG_ADDR_LIST: snprintf(out, size, "HOST:PORT list, comma-separated, at most %" PRId64, o->max); break;
+    case HLS_CFG_REAL:
+      format_real(o->rmin, lo, sizeof lo);
+      format_real(o->rmax, hi, sizeof hi);
+      snprintf(out, size, "%s to %s", lo, hi);
+      break;
     default:
       format_bound(o->type, o->min, lo, sizeof lo);
       format_bound(o->type, o->max, hi, sizeof hi);
@@ -451,6 +627,7 @@ static void describe_bounds(const struct hls_config_option *o, char *out, size_t
 }
 
 int hls_config_write(FILE *f, const struct hls_config *c) {
+  ensure_defaults();
   struct hls_config defaults;
   hls_config_defaults(&defaults);
   fprintf(f,
@@ -481,6 +658,7 @@ int hls_config_write(FILE *f, const struct hls_config *c) {
 }
 
 void hls_config_print_help(FILE *f) {
+  ensure_defaults();
   for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
     const struct hls_config_option *o = &options[i];
     char bounds[160];

@@ -13,6 +13,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "hls_limits.h"
+#include "patterns.h"
 
 enum hls_role { HLS_ROLE_PLACE, HLS_ROLE_PARTNER };
 /* Who may connect: any member of the network, or only listed peers. */
@@ -47,9 +48,9 @@ struct hls_config {
   int64_t gossip_new_origins_per_hour; /* new chains one unlisted peer may bring per hour */
   /* [node] records: 0 auto (a place yes, a partner no), 1 on, 2 off */
   int node_records;
-  /* [patterns] (docs/patterns.md) */
-  int64_t pat_window_weeks, pat_spread_min_places, pat_ears_baseline, pat_ears_guard, pat_ears_min_count,
-      pat_ears_min_places, pat_cusum_ref_weeks, pat_together_min_count, pat_together_min_places, pat_cross_min_places;
+  /* [patterns] (docs/patterns.md): every parameter of the engine, its
+   * defaults those of hls_pat_params_default */
+  struct hls_pat_params patterns;
   /* [log] */
   int log_level; /* enum hls_log_level */
   /* [limits] */
@@ -68,7 +69,18 @@ struct hls_config {
   int64_t store_cache_bytes;
 };
 
-enum hls_config_type { HLS_CFG_STRING, HLS_CFG_INT, HLS_CFG_SIZE, HLS_CFG_DURATION, HLS_CFG_ENUM, HLS_CFG_ADDR, HLS_CFG_ADDR_LIST };
+/* INT fields are int64_t, or int when the option's size says so (the
+ * engine's parameters); REAL fields are double, bounded by rmin..rmax. */
+enum hls_config_type {
+  HLS_CFG_STRING,
+  HLS_CFG_INT,
+  HLS_CFG_SIZE,
+  HLS_CFG_DURATION,
+  HLS_CFG_ENUM,
+  HLS_CFG_ADDR,
+  HLS_CFG_ADDR_LIST,
+  HLS_CFG_REAL
+};
 
 struct hls_config_option {
   const char *section;
@@ -81,6 +93,7 @@ struct hls_config_option {
   const char *const *choices; /* ENUM: NULL-terminated */
   bool reloadable;            /* SIGHUP applies it without a restart */
   const char *help;
+  double rmin, rmax;          /* REAL: inclusive */
 };
 
 /* The table, for docs and help. */
@@ -91,9 +104,14 @@ void hls_config_defaults(struct hls_config *c);
 /* Set "section.name" from text, checking type and bounds. The error names
  * the option and the allowed range. */
 int hls_config_set(struct hls_config *c, const char *key, const char *value, struct hls_why *why) HLS_WARN_UNUSED;
-/* Read an INI file over c. Errors carry the line number. */
+/* Read an INI file over c. Errors carry the line number. An option of
+ * the pattern methods before issue 12 (patterns.window_weeks, ...) is not
+ * an error: it is logged as a warning naming what replaced it, and a
+ * renamed one is applied under its new name. hls_config_set (hlsd --set)
+ * refuses them, naming the replacement. */
 int hls_config_load_file(struct hls_config *c, const char *path, struct hls_why *why) HLS_WARN_UNUSED;
-/* Checks that span options (required ones present). */
+/* Checks that span options (required ones present; the [patterns]
+ * parameters together, hls_pat_params_check). */
 int hls_config_check(const struct hls_config *c, struct hls_why *why) HLS_WARN_UNUSED;
 /* Current value of an option as text (for status and the default file). */
 void hls_config_format_value(const struct hls_config *c, const struct hls_config_option *o, char *out, size_t size);

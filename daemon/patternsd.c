@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unicase.h>
+#include <uninorm.h>
 #include <uv.h>
 
 #include "date.h"
@@ -25,10 +27,14 @@
 #define FILTER_MAX 16     /* values per filter key */
 #define FEED_NAME_MAX 64
 #define MAX_FOLLOWERS 256 /* streams at once, all clients */
+#define SUMMARY_TOP_DEFAULT 5
+#define SUMMARY_TOP_MAX 50
+#define CONTEXT_WEEKS 8   /* patterns.show: weeks before a pattern in its week table */
+#define SHOW_MAX_WEEKS 520
 
 enum {
   P_LOAD_ITEMS,
-  P_LIVE,
+  P_ROWS,
   P_UPSERT,
   P_RETRACT,
   P_EVENT,
@@ -41,38 +47,50 @@ enum {
   P_FEED_DEL,
   P_FEED_ACK,
   P_EVENTS_AFTER,
+  P_EVENTS_FROM,
   P_EVENT_MAX,
-  P_COUNT_LIVE,
+  P_COUNT,
+  P_WEEK_EVENTS,
   P__COUNT
 };
 
-#define PCOLS "signal, theme, kind, theme2, kind2, week_from, week_to, n_places, scales, regions, summary"
+/* The columns a filter reads, the same in patterns and pattern_events
+ * (col_row reads them from a column on). summary is column 10. */
+#define PCOLS                                                                                                   \
+  "signal, theme, kind, theme2, kind2, week_from, week_to, n_places, scales, regions, summary, strength, live, " \
+  "region, places"
+#define N_PCOLS 15
+#define SUMMARY_COL 10
 
 static const char *const sql[P__COUNT] = {
     [P_LOAD_ITEMS] = "SELECT origin, seq, type, body FROM items WHERE body_state=0 AND type IN (1, 2, 3)"
                      " ORDER BY origin, seq",
-    [P_LIVE] = "SELECT id, " PCOLS " FROM patterns WHERE live=1",
-    [P_UPSERT] = "INSERT INTO patterns(id, live, " PCOLS ", score, first_ms, updated_ms)"
-                 " VALUES(?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)"
-                 " ON CONFLICT(id) DO UPDATE SET live=1, signal=?2, theme=?3, kind=?4, theme2=?5, kind2=?6,"
-                 " week_from=?7, week_to=?8, n_places=?9, scales=?10, regions=?11, summary=?12, score=?13,"
-                 " updated_ms=?14",
-    [P_RETRACT] = "UPDATE patterns SET live=0, updated_ms=?2 WHERE id=?1",
-    [P_EVENT] = "INSERT INTO pattern_events(id, change, " PCOLS ", at_ms)"
-                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    /* The order of the patterns_listing index: a listing stops at its limit. */
-    [P_LIST] = "SELECT " PCOLS ", live, id FROM patterns WHERE live=1 ORDER BY week_to DESC, score DESC, id",
+    [P_ROWS] = "SELECT id, " PCOLS ", origins FROM patterns WHERE retracted=0",
+    [P_UPSERT] = "INSERT INTO patterns(id, retracted, " PCOLS ", score, p, p_now, expected, withheld, origins,"
+                 " first_ms, updated_ms)"
+                 " VALUES(?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
+                 " ?20, ?21, ?22, ?23, ?23)"
+                 " ON CONFLICT(id) DO UPDATE SET retracted=0, signal=?2, theme=?3, kind=?4, theme2=?5, kind2=?6,"
+                 " week_from=?7, week_to=?8, n_places=?9, scales=?10, regions=?11, summary=?12, strength=?13,"
+                 " live=?14, region=?15, places=?16, score=?17, p=?18, p_now=?19, expected=?20, withheld=?21,"
+                 " origins=?22, updated_ms=?23",
+    [P_RETRACT] = "UPDATE patterns SET retracted=1, live=0, updated_ms=?2 WHERE id=?1",
+    [P_EVENT] = "INSERT INTO pattern_events(id, change, " PCOLS ", week, at_ms)"
+                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+    /* The order of the patterns_by_strength index. */
+    [P_LIST] = "SELECT " PCOLS ", id FROM patterns WHERE retracted=0 ORDER BY strength DESC, week_to DESC, id",
     [P_IDS] = "SELECT id FROM patterns",
-    [P_GET] = "SELECT " PCOLS ", live FROM patterns WHERE id=?1",
+    [P_GET] = "SELECT " PCOLS ", retracted FROM patterns WHERE id=?1",
     [P_FEED_ADD] = "INSERT INTO feeds(name, filter, cursor, created_ms) VALUES(?1, ?2, 0, ?3)",
     [P_FEED_GET] = "SELECT filter, cursor FROM feeds WHERE name=?1",
-    [P_FEED_LIST] = "SELECT name, filter, cursor, created_ms, acked_ms,"
-                    " (SELECT count(*) FROM pattern_events e WHERE e.seq > feeds.cursor) FROM feeds ORDER BY name",
+    [P_FEED_LIST] = "SELECT name, filter, cursor, created_ms, acked_ms FROM feeds ORDER BY name",
     [P_FEED_DEL] = "DELETE FROM feeds WHERE name=?1",
     [P_FEED_ACK] = "UPDATE feeds SET cursor=?2, acked_ms=?3 WHERE name=?1 AND cursor<?2",
     [P_EVENTS_AFTER] = "SELECT seq, change, " PCOLS ", at_ms FROM pattern_events WHERE seq>?1 ORDER BY seq LIMIT ?2",
+    [P_EVENTS_FROM] = "SELECT " PCOLS " FROM pattern_events WHERE seq>?1",
     [P_EVENT_MAX] = "SELECT ifnull(max(seq), 0) FROM pattern_events",
-    [P_COUNT_LIVE] = "SELECT signal, count(*) FROM patterns WHERE live=1 GROUP BY signal",
+    [P_COUNT] = "SELECT signal, live, count(*) FROM patterns WHERE retracted=0 GROUP BY signal, live",
+    [P_WEEK_EVENTS] = "SELECT id, change, " PCOLS " FROM pattern_events WHERE week=?1 ORDER BY seq",
 };
 
 /* --- filters ---------------------------------------------------------------------------- */
@@ -81,13 +99,16 @@ static const char *const sql[P__COUNT] = {
  * keys given. Empty keys select everything. */
 struct filter {
   unsigned signals, kinds, scales; /* bit masks; 0 = any */
-  size_t n_themes, n_regions;
+  size_t n_themes, n_regions, n_places;
   char themes[FILTER_MAX][HLS_THEME_MAX + 1];
   int theme_kinds[FILTER_MAX]; /* -1 = any kind */
   char regions[FILTER_MAX][HLS_REGION_MAX + 1];
+  char places[FILTER_MAX][HLS_PLACE_MAX + 32]; /* names as patterns carry them */
   int64_t min_places;
+  double min_strength;
   bool has_since, has_until;
   int32_t since, until; /* week numbers; a pattern matches if its weeks overlap */
+  bool include_ended;   /* listings: ended patterns too (feeds: always) */
 };
 
 /* The columns a filter looks at, as stored with patterns and events. */
@@ -98,19 +119,48 @@ struct prow {
   int64_t n_places;
   unsigned scales;
   const char *regions; /* each followed by '\n' */
+  double strength;
+  bool live;
+  const char *region; /* rising: its region, else "" */
+  const char *places; /* place names, each followed by '\n' */
   const void *summary;
   size_t summary_len;
 };
+
+/* Place names compare as people read them, ignoring case and Unicode
+ * normalisation, as hls stories --place does. */
+static bool name_eq(const char *a, size_t a_len, const char *b) {
+  int result = 0;
+  if (u8_casecmp((const uint8_t *)a, a_len, (const uint8_t *)b, strlen(b), NULL, UNINORM_NFC, &result) != 0)
+    return a_len == strlen(b) && memcmp(a, b, a_len) == 0;
+  return result == 0;
+}
 
 static bool theme_matches(const struct filter *f, size_t i, const char *theme, int kind) {
   return theme != NULL && strcmp(f->themes[i], theme) == 0 && (f->theme_kinds[i] < 0 || f->theme_kinds[i] == kind);
 }
 
+/* Whether one of the '\n'-terminated lines of list is value (exactly, or
+ * as a place name). */
+static bool lines_have(const char *list, const char *value, bool as_name) {
+  size_t len = strlen(value);
+  for (const char *p = list; *p;) {
+    const char *nl = strchr(p, '\n');
+    if (nl == NULL) break;
+    size_t l = (size_t)(nl - p);
+    if (as_name ? name_eq(p, l, value) : (l == len && memcmp(p, value, len) == 0)) return true;
+    p = nl + 1;
+  }
+  return false;
+}
+
 static bool filter_match(const struct filter *f, const struct prow *r) {
+  if (!f->include_ended && !r->live) return false;
   if (f->signals && !(f->signals & (1u << r->signal))) return false;
   if (f->kinds && !(f->kinds & (1u << r->kind)) && !(r->theme2 && (f->kinds & (1u << r->kind2)))) return false;
   if (f->scales && !(f->scales & r->scales)) return false;
   if (r->n_places < f->min_places) return false;
+  if (r->strength < f->min_strength) return false;
   if (f->has_since && r->week_to < f->since) return false;
   if (f->has_until && r->week_from > f->until) return false;
   if (f->n_themes) {
@@ -121,14 +171,13 @@ static bool filter_match(const struct filter *f, const struct prow *r) {
   }
   if (f->n_regions) {
     bool any = false;
-    for (size_t i = 0; i < f->n_regions && !any; i++) {
-      size_t len = strlen(f->regions[i]);
-      for (const char *p = r->regions; *p && !any; p = strchr(p, '\n') + 1) {
-        const char *nl = strchr(p, '\n');
-        if (nl == NULL) break;
-        any = (size_t)(nl - p) == len && memcmp(p, f->regions[i], len) == 0;
-      }
-    }
+    for (size_t i = 0; i < f->n_regions && !any; i++)
+      any = lines_have(r->regions, f->regions[i], false) || strcmp(r->region, f->regions[i]) == 0;
+    if (!any) return false;
+  }
+  if (f->n_places) {
+    bool any = false;
+    for (size_t i = 0; i < f->n_places && !any; i++) any = lines_have(r->places, f->places[i], true);
     if (!any) return false;
   }
   return true;
@@ -212,6 +261,15 @@ static int add_region(void *ctx, const char *s, struct hls_why *why) {
   return 0;
 }
 
+/* A place name, or a node id (resolved to its place's name later:
+ * filter_resolve_places). */
+static int add_place(void *ctx, const char *s, struct hls_why *why) {
+  struct filter *f = ctx;
+  if (strchr(s, '\n')) return hls_why_set(why, HLS_EINVAL, "place: contains a newline");
+  snprintf(f->places[f->n_places++], sizeof f->places[0], "%s", s);
+  return 0;
+}
+
 /* "YYYY-MM-DD" (its week) or "YYYY-Www". */
 static int parse_week(const char *s, uint32_t len, int32_t *week) {
   char buf[16];
@@ -239,6 +297,21 @@ static int arg_week(const struct hls_mp_value *args, const char *key, bool *has,
   return 0;
 }
 
+/* A number (integer or float) argument. */
+static int arg_number(const struct hls_mp_value *args, const char *key, double *out, bool *present,
+                      struct hls_why *why) {
+  const struct hls_mp_value *v = hls_mp_get(args, key);
+  *present = false;
+  if (v == NULL || v->type == HLS_MP_NIL) return 0;
+  if (v->type == HLS_MP_FLOAT) *out = v->v.f;
+  else if (v->type == HLS_MP_UINT) *out = (double)v->v.u;
+  else if (v->type == HLS_MP_INT) *out = (double)v->v.i;
+  else return hls_why_set(why, HLS_EINVAL, "%s: expected a number", key);
+  if (!isfinite(*out)) return hls_why_set(why, HLS_EINVAL, "%s: expected a finite number", key);
+  *present = true;
+  return 0;
+}
+
 static int filter_parse(const struct hls_mp_value *args, struct filter *f, struct hls_why *why) {
   memset(f, 0, sizeof *f);
   int rc;
@@ -247,17 +320,22 @@ static int filter_parse(const struct hls_mp_value *args, struct filter *f, struc
       (rc = each_str(args, "scale", 32, add_scale, f, why)) != 0 ||
       (rc = each_str(args, "theme", HLS_THEME_MAX + 16, add_theme, f, why)) != 0 ||
       (rc = each_str(args, "region", HLS_REGION_MAX, add_region, f, why)) != 0 ||
+      (rc = each_str(args, "place", HLS_PLACE_MAX, add_place, f, why)) != 0 ||
       (rc = arg_week(args, "since", &f->has_since, &f->since, why)) != 0 ||
       (rc = arg_week(args, "until", &f->has_until, &f->until, why)) != 0)
     return rc;
   bool present = false;
   if ((rc = hls_mp_get_i64(args, "min_places", &f->min_places, &present, why)) != 0) return rc;
   if (present && f->min_places < 0) return hls_why_set(why, HLS_EINVAL, "min_places: must be 0 or more");
+  if ((rc = arg_number(args, "min_strength", &f->min_strength, &present, why)) != 0) return rc;
+  if (present && f->min_strength < 0)
+    return hls_why_set(why, HLS_EINVAL, "min_strength: must be 0 or more (2 is p = 0.01)");
   return 0;
 }
 
 /* The filter's keys from args, re-packed: what a feed stores. */
-static const char *const filter_keys[] = {"signal", "kind", "scale", "theme", "region", "since", "until", "min_places"};
+static const char *const filter_keys[] = {"signal", "kind",  "scale",      "theme",       "region",
+                                          "place",  "since", "until",      "min_places", "min_strength"};
 
 static int filter_pack_args(msgpack_packer *pk, const struct hls_mp_value *args) {
   size_t n = 0;
@@ -301,6 +379,8 @@ struct placedir {
   bool stale;
 };
 
+#define NO_WEEK INT32_MIN
+
 struct hls_patternsd {
   struct hls_node *node;
   sqlite3 *db;
@@ -308,7 +388,8 @@ struct hls_patternsd {
   struct hls_patterns *pt;
   struct hls_pat_params params;
   struct placedir dir;
-  int32_t now_week; /* for week_plausible: refresh_now_week */
+  int32_t now_week;    /* for week_plausible: refresh_now_week */
+  int32_t latest_week; /* the latest week of a digest given to the engine, NO_WEEK before one */
   uv_timer_t timer, pump_timer;
   bool timer_open;
   int open_timers;
@@ -324,21 +405,29 @@ static void done(sqlite3_stmt *st) {
   sqlite3_clear_bindings(st);
 }
 
+static const char *col_text(sqlite3_stmt *st, int c) {
+  const char *s = (const char *)sqlite3_column_text(st, c);
+  return s ? s : "";
+}
+
+/* The PCOLS columns from column c on. */
 static void col_row(sqlite3_stmt *st, int c, struct prow *r) {
   r->signal = sqlite3_column_int(st, c + 0);
-  r->theme = (const char *)sqlite3_column_text(st, c + 1);
+  r->theme = col_text(st, c + 1);
   r->kind = sqlite3_column_int(st, c + 2);
-  r->theme2 = sqlite3_column_type(st, c + 3) == SQLITE_NULL ? NULL : (const char *)sqlite3_column_text(st, c + 3);
+  r->theme2 = sqlite3_column_type(st, c + 3) == SQLITE_NULL ? NULL : col_text(st, c + 3);
   r->kind2 = sqlite3_column_int(st, c + 4);
   r->week_from = sqlite3_column_int(st, c + 5);
   r->week_to = sqlite3_column_int(st, c + 6);
   r->n_places = sqlite3_column_int64(st, c + 7);
   r->scales = (unsigned)sqlite3_column_int(st, c + 8);
-  r->regions = (const char *)sqlite3_column_text(st, c + 9);
-  if (r->regions == NULL) r->regions = "";
-  if (r->theme == NULL) r->theme = "";
-  r->summary = sqlite3_column_blob(st, c + 10);
-  r->summary_len = (size_t)sqlite3_column_bytes(st, c + 10);
+  r->regions = col_text(st, c + 9);
+  r->summary = sqlite3_column_blob(st, c + SUMMARY_COL);
+  r->summary_len = (size_t)sqlite3_column_bytes(st, c + SUMMARY_COL);
+  r->strength = sqlite3_column_double(st, c + 11);
+  r->live = sqlite3_column_int(st, c + 12) != 0;
+  r->region = col_text(st, c + 13);
+  r->places = col_text(st, c + 14);
 }
 
 /* --- summaries -------------------------------------------------------------------------- */
@@ -364,24 +453,17 @@ static void week_text(int32_t week, char out[9]) {
   hls_iso_week_format(y, w, out);
 }
 
+/* What score and score2 are (patterns.h), by signal. */
 static const char *score_name(int signal) {
-  static const char *const n[HLS_PAT_SIGNAL_COUNT] = {"places", "c2", "cusum", "g2", "scales"};
+  static const char *const n[HLS_PAT_SIGNAL_COUNT] = {"new_places", "scan_z", "share_z", "place_weeks_both",
+                                                      "scan_z"};
   return signal >= 0 && signal < HLS_PAT_SIGNAL_COUNT ? n[signal] : "score";
 }
 
 static const char *score2_name(int signal) {
-  switch (signal) {
-  case HLS_PAT_EMERGING: return "baseline_mean";
-  case HLS_PAT_RISING: return "in_control_mean";
-  case HLS_PAT_TOGETHER: return "npmi";
-  default: return NULL;
-  }
-}
-
-static int pack_kv_f(msgpack_packer *pk, const char *key, double v) {
-  return hls_mp_pack_cstr(pk, key) != 0 || msgpack_pack_double(pk, (double)llround(v * 1000.0) / 1000.0) != 0
-             ? HLS_ENOMEM
-             : 0;
+  static const char *const n[HLS_PAT_SIGNAL_COUNT] = {"expected_new_places", "null_mean", "baseline_share",
+                                                      "expected_place_weeks", "null_mean"};
+  return signal >= 0 && signal < HLS_PAT_SIGNAL_COUNT ? n[signal] : "score2";
 }
 
 #define PK(x)                                                                                                    \
@@ -389,53 +471,143 @@ static int pack_kv_f(msgpack_packer *pk, const char *key, double v) {
     if ((x) != 0) return HLS_ENOMEM;                                                                             \
   } while (0)
 
+/* A number to 3 decimals (strengths, counts, scores). */
+static int pack_kv_f(msgpack_packer *pk, const char *key, double v) {
+  if (!isfinite(v)) return hls_mp_pack_cstr(pk, key) != 0 || msgpack_pack_nil(pk) != 0 ? HLS_ENOMEM : 0;
+  return hls_mp_pack_cstr(pk, key) != 0 || msgpack_pack_double(pk, (double)llround(v * 1000.0) / 1000.0) != 0
+             ? HLS_ENOMEM
+             : 0;
+}
+
+/* A p-value to 3 significant digits (1e-12 is not 0). */
+static int pack_kv_p(msgpack_packer *pk, const char *key, double v) {
+  if (!isfinite(v)) return hls_mp_pack_cstr(pk, key) != 0 || msgpack_pack_nil(pk) != 0 ? HLS_ENOMEM : 0;
+  char text[32];
+  snprintf(text, sizeof text, "%.3g", v);
+  return hls_mp_pack_cstr(pk, key) != 0 || msgpack_pack_double(pk, strtod(text, NULL)) != 0 ? HLS_ENOMEM : 0;
+}
+
+/* The parameters every signal shares: the weekly FDR and how long a
+ * pattern lasts. */
+static int pack_common(msgpack_packer *pk, const struct hls_pat_params *p) {
+  PK(pack_kv_p(pk, "fdr", p->fdr));
+  PK(pack_kv_p(pk, "keep_p", p->keep_p));
+  PK(hls_mp_pack_kv_i64(pk, "end_weeks", p->end_weeks));
+  return 0;
+}
+
+static int pack_baseline(msgpack_packer *pk, const struct hls_pat_params *p, bool reference) {
+  PK(hls_mp_pack_kv_i64(pk, "baseline_weeks", p->baseline_weeks));
+  PK(hls_mp_pack_kv_i64(pk, "min_baseline_weeks", p->min_baseline_weeks));
+  if (reference) {
+    PK(hls_mp_pack_kv_i64(pk, "reference_weeks", p->reference_weeks));
+    PK(hls_mp_pack_kv_i64(pk, "min_reference", p->min_reference));
+  }
+  return 0;
+}
+
+/* The method's name and every parameter it uses (docs/patterns.md). */
 static int pack_method(msgpack_packer *pk, const struct hls_pat_params *p, int signal) {
   PK(hls_mp_pack_cstr(pk, "method"));
   switch (signal) {
   case HLS_PAT_SPREAD:
-    PK(msgpack_pack_map(pk, 3));
-    PK(hls_mp_pack_kv_str(pk, "name", "distinct places in a fixed window"));
-    PK(hls_mp_pack_kv_i64(pk, "window_weeks", p->window_weeks));
-    PK(hls_mp_pack_kv_i64(pk, "min_places", p->spread_min_places));
+    PK(msgpack_pack_map(pk, 1 + 3 + 3 + 2));
+    PK(hls_mp_pack_kv_str(pk, "name", "new places taking up a theme, against the rate its history predicts"));
+    PK(hls_mp_pack_kv_i64(pk, "spread_weeks", p->spread_weeks));
+    PK(hls_mp_pack_kv_i64(pk, "spread_history_weeks", p->spread_history_weeks));
+    PK(hls_mp_pack_kv_i64(pk, "spread_min_places", p->spread_min_places));
+    PK(pack_baseline(pk, p, false));
     break;
   case HLS_PAT_EMERGING:
-    PK(msgpack_pack_map(pk, 7));
-    PK(hls_mp_pack_kv_str(pk, "name", "EARS C2"));
-    PK(hls_mp_pack_kv_i64(pk, "baseline_weeks", p->ears_baseline));
-    PK(hls_mp_pack_kv_i64(pk, "guard_weeks", p->ears_guard));
-    PK(pack_kv_f(pk, "threshold", p->ears_threshold));
-    PK(pack_kv_f(pk, "min_sigma", p->ears_min_sigma));
-    PK(hls_mp_pack_kv_i64(pk, "min_count", p->ears_min_count));
-    PK(hls_mp_pack_kv_i64(pk, "min_places", p->ears_min_places));
+    PK(msgpack_pack_map(pk, 1 + 3 + 3 + 4));
+    PK(hls_mp_pack_kv_str(pk, "name", "a jump at some places against their own baseline (a scan over places)"));
+    PK(hls_mp_pack_kv_i64(pk, "emerging_weeks", p->emerging_weeks));
+    PK(hls_mp_pack_kv_i64(pk, "emerging_min_places", p->emerging_min_places));
+    PK(hls_mp_pack_kv_i64(pk, "max_scan_places", p->max_scan_places));
+    PK(pack_baseline(pk, p, true));
     break;
   case HLS_PAT_RISING:
-    PK(msgpack_pack_map(pk, 7));
-    PK(hls_mp_pack_kv_str(pk, "name", "standardised Poisson CUSUM"));
-    PK(hls_mp_pack_kv_i64(pk, "reference_weeks", p->cusum_ref_weeks));
-    PK(pack_kv_f(pk, "k", p->cusum_k));
-    PK(pack_kv_f(pk, "h", p->cusum_h));
-    PK(pack_kv_f(pk, "winsor", p->cusum_winsor));
-    PK(pack_kv_f(pk, "min_mean", p->cusum_min_mean));
-    PK(hls_mp_pack_kv_i64(pk, "min_places", p->cusum_min_places));
+    PK(msgpack_pack_map(pk, 1 + 3 + 2 + 4));
+    PK(hls_mp_pack_kv_str(pk, "name", "a region's share of a theme growing against its baseline share"));
+    PK(hls_mp_pack_kv_i64(pk, "rising_weeks", p->rising_weeks));
+    PK(hls_mp_pack_kv_i64(pk, "rising_min_places", p->rising_min_places));
+    PK(pack_baseline(pk, p, true));
     break;
   case HLS_PAT_TOGETHER:
-    PK(msgpack_pack_map(pk, 6));
-    PK(hls_mp_pack_kv_str(pk, "name", "places reporting both: G-squared against a degree-corrected null, and NPMI"));
-    PK(hls_mp_pack_kv_i64(pk, "window_weeks", p->window_weeks));
-    PK(hls_mp_pack_kv_i64(pk, "min_places", p->together_min_places));
-    PK(hls_mp_pack_kv_i64(pk, "min_same_week", p->together_min_count));
-    PK(pack_kv_f(pk, "min_g2", p->together_min_g2));
-    PK(pack_kv_f(pk, "min_npmi", p->together_min_npmi));
+    PK(msgpack_pack_map(pk, 1 + 3 + 3));
+    PK(hls_mp_pack_kv_str(pk, "name", "two themes in the same weeks at the same places, beyond what each place's "
+                                      "frequencies and history predict"));
+    PK(hls_mp_pack_kv_i64(pk, "together_weeks", p->together_weeks));
+    PK(hls_mp_pack_kv_i64(pk, "together_min_count", p->together_min_count));
+    PK(hls_mp_pack_kv_i64(pk, "together_min_places", p->together_min_places));
     break;
   default:
-    PK(msgpack_pack_map(pk, 4));
-    PK(hls_mp_pack_kv_str(pk, "name", "scales in a fixed window"));
-    PK(hls_mp_pack_kv_i64(pk, "window_weeks", p->window_weeks));
-    PK(hls_mp_pack_kv_i64(pk, "min_scales", p->cross_min_scales));
-    PK(hls_mp_pack_kv_i64(pk, "min_places", p->cross_min_places));
+    PK(msgpack_pack_map(pk, 1 + 3 + 4 + 4));
+    PK(hls_mp_pack_kv_str(pk, "name", "beyond the baseline at several scales at once (a scan over places)"));
+    PK(hls_mp_pack_kv_i64(pk, "cross_weeks", p->cross_weeks));
+    PK(hls_mp_pack_kv_i64(pk, "cross_min_scales", p->cross_min_scales));
+    PK(hls_mp_pack_kv_i64(pk, "cross_min_places", p->cross_min_places));
+    PK(hls_mp_pack_kv_i64(pk, "max_scan_places", p->max_scan_places));
+    PK(pack_baseline(pk, p, true));
     break;
   }
+  PK(pack_common(pk, p));
   return 0;
+}
+
+/* The method in plain words, with its parameters (patterns.show). */
+static void method_text(const struct hls_pat_params *p, int signal, const char *region, char *out, size_t size) {
+  int n = 0;
+  switch (signal) {
+  case HLS_PAT_SPREAD:
+    n = snprintf(out, size,
+                 "Spread counts the places that began to report this theme in the last %d weeks, among the places "
+                 "with at least %d weeks of digests without it, and compares that number with the rate at which "
+                 "places took the theme up in the %d weeks before (a Poisson test; at least %d new places).",
+                 p->spread_weeks, p->spread_history_weeks, p->baseline_weeks, p->spread_min_places);
+    break;
+  case HLS_PAT_EMERGING:
+    n = snprintf(out, size,
+                 "Emerging compares each place's count of this theme in the last week, and in the last %d weeks, "
+                 "with the place's own usual level over the %d weeks before (withheld and rounded counts taken at "
+                 "the middle of their range, and the place's usual ups and downs allowed for), then finds the "
+                 "group of %d to %d places whose jump together is largest. That scan is judged against its own "
+                 "values over the %d weeks before, so a theme that is always noisy does not stand out.",
+                 p->emerging_weeks, p->baseline_weeks, p->emerging_min_places, p->max_scan_places,
+                 p->reference_weeks);
+    break;
+  case HLS_PAT_RISING:
+    n = snprintf(out, size,
+                 "Rising compares the share of all reports of this theme that come from %s over the last %d "
+                 "weeks with its share in the %d weeks before, as a z-score judged against its own past values "
+                 "over %d weeks; at least %d places of the region report the theme.",
+                 region && region[0] ? region : "the region", p->rising_weeks, p->baseline_weeks, p->reference_weeks,
+                 p->rising_min_places);
+    break;
+  case HLS_PAT_TOGETHER:
+    n = snprintf(out, size,
+                 "Together counts the place-weeks in which a place reported both themes in the same week, in fixed "
+                 "windows of %d weeks, against what each place's own frequency of each theme, and its history of "
+                 "reporting both in the windows before, predict (a Poisson test; at least %d such place-weeks at "
+                 "%d places). It goes on while the next windows keep the evidence.",
+                 p->together_weeks, p->together_min_count, p->together_min_places);
+    break;
+  default:
+    n = snprintf(out, size,
+                 "Cross-scale looks, over the last %d weeks, for places where this theme is above the place's usual "
+                 "level at %d or more scales at once (person, organisation, place, country), each against its own "
+                 "baseline of %d weeks, then finds the group of %d to %d places with the largest excess, judged "
+                 "against its own past values over %d weeks.",
+                 p->cross_weeks, p->cross_min_scales, p->baseline_weeks, p->cross_min_places, p->max_scan_places,
+                 p->reference_weeks);
+    break;
+  }
+  if (n < 0 || (size_t)n >= size) return;
+  snprintf(out + n, size - (size_t)n,
+           " Every week, the p-values of all themes and signals are held together to a false discovery rate of %g "
+           "(Benjamini-Hochberg): a discovery opens a pattern, which holds while its own p-value stays at most %g "
+           "and ends after %d weeks without.",
+           p->fdr, p->keep_p, p->end_weeks);
 }
 
 static int pack_count(msgpack_packer *pk, uint64_t lo, uint64_t hi) {
@@ -455,7 +627,6 @@ static int pack_scales(msgpack_packer *pk, unsigned scales) {
   return 0;
 }
 
-/* The distinct regions of a pattern's places, each followed by '\n'. */
 /* Place labels and regions, computed once for all places (not for each
  * pattern: a pattern can name a thousand places): labels in byte order
  * (rank), regions numbered in byte order. Rebuilt when a profile arrives
@@ -535,6 +706,13 @@ static int placedir_ensure(struct hls_patternsd *pd) {
   return 0;
 }
 
+/* A place's label (placedir_ensure first). */
+static const char *dir_label(struct hls_patternsd *pd, uint32_t place, char *buf, size_t size) {
+  if (place < pd->dir.n) return pd->dir.label[place];
+  place_label(pd, place, buf, size);
+  return buf;
+}
+
 /* The distinct regions of a pattern's places, sorted, each followed by
  * '\n'. */
 static char *regions_of(struct hls_patternsd *pd, const struct hls_pattern *p, size_t *count) {
@@ -582,43 +760,44 @@ static int u64_cmp(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* The pattern's places by name, in byte order (by their rank). */
-static int pack_place_names(struct hls_patternsd *pd, msgpack_packer *pk, const struct hls_pattern *p) {
+/* The pattern's places in the order of their labels (placedir ranks):
+ * *out (owned by the caller) holds engine place numbers. */
+static int places_by_label(struct hls_patternsd *pd, const struct hls_pattern *p, uint32_t **out) {
   struct placedir *d = &pd->dir;
+  *out = NULL;
   if (placedir_ensure(pd) != 0) return HLS_ENOMEM;
   uint64_t *keys = malloc((p->n_places ? p->n_places : 1) * sizeof *keys);
-  if (keys == NULL) return HLS_ENOMEM;
+  uint32_t *order = malloc((p->n_places ? p->n_places : 1) * sizeof *order);
+  if (keys == NULL || order == NULL) {
+    free(keys);
+    free(order);
+    return HLS_ENOMEM;
+  }
   for (size_t i = 0; i < p->n_places; i++) {
     uint32_t pl = p->places[i];
     keys[i] = (uint64_t)(pl < d->n ? d->rank[pl] : UINT32_MAX) << 32 | pl;
   }
   qsort(keys, p->n_places, sizeof *keys, u64_cmp);
-  int rc = msgpack_pack_array(pk, p->n_places) == 0 ? 0 : HLS_ENOMEM;
-  for (size_t i = 0; rc == 0 && i < p->n_places; i++) {
-    uint32_t pl = (uint32_t)keys[i];
-    char label[LABEL] = "";
-    if (pl >= d->n) place_label(pd, pl, label, sizeof label);
-    const char *name = pl < d->n ? d->label[pl] : label;
-    if (hls_mp_pack_cstr(pk, name) != 0) rc = HLS_ENOMEM;
-  }
+  for (size_t i = 0; i < p->n_places; i++) order[i] = (uint32_t)keys[i];
   free(keys);
-  return rc;
+  *out = order;
+  return 0;
 }
 
-/* The summary every listing and event carries (docs/patterns.md). */
+/* The summary every listing and event carries (docs/control.md). order:
+ * the places by label. */
 static int pack_summary(struct hls_patternsd *pd, msgpack_packer *pk, const struct hls_pattern *p, const char *regions,
-                        size_t n_regions) {
+                        size_t n_regions, const uint32_t *order) {
   const char *theme, *theme2 = NULL;
   int kind, kind2 = 0;
   if (hls_patterns_theme_info(pd->pt, p->theme, &theme, &kind) != 0) return HLS_EINTERNAL;
   if (p->theme2 != HLS_PAT_NONE && hls_patterns_theme_info(pd->pt, p->theme2, &theme2, &kind2) != 0)
     return HLS_EINTERNAL;
-  const char *s2 = score2_name(p->signal);
   char idtext[2 * HLS_PAT_ID_BYTES + 1], from[9], to[9];
   id_hex(p->id, idtext);
   week_text(p->week_from, from);
   week_text(p->week_to, to);
-  PK(msgpack_pack_map(pk, 18 + (theme2 ? 2 : 0) + (s2 ? 1 : 0)));
+  PK(msgpack_pack_map(pk, 28 + (theme2 ? 2 : 0)));
   PK(hls_mp_pack_kv_str(pk, "id", idtext));
   PK(hls_mp_pack_kv_str(pk, "signal", hls_pat_signal_name(p->signal)));
   PK(hls_mp_pack_kv_str(pk, "theme", theme));
@@ -627,18 +806,31 @@ static int pack_summary(struct hls_patternsd *pd, msgpack_packer *pk, const stru
     PK(hls_mp_pack_kv_str(pk, "theme2", theme2));
     PK(hls_mp_pack_kv_str(pk, "kind2", hls_kind_name((enum hls_kind)kind2)));
   }
+  PK(hls_mp_pack_kv_str(pk, "region", p->region ? p->region : ""));
   PK(hls_mp_pack_kv_str(pk, "from", from));
   PK(hls_mp_pack_kv_str(pk, "to", to));
   PK(hls_mp_pack_kv_i64(pk, "weeks", (int64_t)p->week_to - p->week_from + 1));
+  PK(hls_mp_pack_kv_bool(pk, "live", p->live));
+  PK(pack_kv_f(pk, "strength", p->strength));
+  PK(pack_kv_p(pk, "p", p->p));
+  PK(pack_kv_p(pk, "p_now", p->p_now));
   PK(hls_mp_pack_kv_str(pk, "score_name", score_name(p->signal)));
   PK(pack_kv_f(pk, "score", p->score));
-  if (s2) PK(pack_kv_f(pk, s2, p->score2));
+  PK(hls_mp_pack_kv_str(pk, "score2_name", score2_name(p->signal)));
+  PK(pack_kv_f(pk, "score2", p->score2));
   PK(pack_count(pk, p->lo, p->hi));
+  PK(pack_kv_f(pk, "expected", p->expected));
+  PK(pack_kv_f(pk, "withheld", p->withheld));
+  PK(pack_kv_f(pk, "withheld_share", p->expected > 0 ? p->withheld / p->expected : 0));
   PK(hls_mp_pack_cstr(pk, "scales"));
   PK(pack_scales(pk, p->scales));
   PK(hls_mp_pack_kv_i64(pk, "n_places", (int64_t)p->n_places));
   PK(hls_mp_pack_cstr(pk, "places"));
-  PK(pack_place_names(pd, pk, p));
+  PK(msgpack_pack_array(pk, p->n_places));
+  for (size_t i = 0; i < p->n_places; i++) {
+    char label[LABEL];
+    PK(hls_mp_pack_cstr(pk, dir_label(pd, order[i], label, sizeof label)));
+  }
   PK(hls_mp_pack_cstr(pk, "regions"));
   PK(pack_regions(pk, regions, n_regions));
   PK(hls_mp_pack_kv_i64(pk, "stories", (int64_t)p->n_stories));
@@ -652,8 +844,12 @@ static int pack_summary(struct hls_patternsd *pd, msgpack_packer *pk, const stru
 struct built {
   struct prow row;
   msgpack_sbuffer sb;
-  char *regions;
+  char *regions, *places; /* owned: '\n'-terminated lines */
+  uint8_t *origins;       /* owned: the places' origins, sorted, HLS_KEY_BYTES each */
+  size_t n_origins;
 };
+
+static int origin_cmp(const void *a, const void *b) { return memcmp(a, b, HLS_KEY_BYTES); }
 
 static int build(struct hls_patternsd *pd, const struct hls_pattern *p, struct built *b) {
   memset(b, 0, sizeof *b);
@@ -661,9 +857,36 @@ static int build(struct hls_patternsd *pd, const struct hls_pattern *p, struct b
   size_t n_regions = 0;
   b->regions = regions_of(pd, p, &n_regions);
   if (b->regions == NULL) return HLS_ENOMEM;
+  uint32_t *order;
+  int rc = places_by_label(pd, p, &order);
+  if (rc != 0) return rc;
+  /* Place names, for --place. */
+  size_t len = 1;
+  char label[LABEL];
+  for (size_t i = 0; i < p->n_places; i++) len += strlen(dir_label(pd, order[i], label, sizeof label)) + 1;
+  b->places = malloc(len);
+  b->origins = malloc((p->n_places ? p->n_places : 1) * HLS_KEY_BYTES);
+  if (b->places == NULL || b->origins == NULL) {
+    free(order);
+    return HLS_ENOMEM;
+  }
+  size_t at = 0;
+  for (size_t i = 0; i < p->n_places; i++) {
+    const char *name = dir_label(pd, order[i], label, sizeof label);
+    size_t l = strlen(name);
+    memcpy(b->places + at, name, l);
+    at += l;
+    b->places[at++] = '\n';
+    struct hls_pat_place_info pi;
+    if (hls_patterns_place_info(pd->pt, p->places[i], &pi) == 0)
+      memcpy(b->origins + b->n_origins++ * HLS_KEY_BYTES, pi.origin, HLS_KEY_BYTES);
+  }
+  b->places[at] = '\0';
+  qsort(b->origins, b->n_origins, HLS_KEY_BYTES, origin_cmp);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &b->sb, msgpack_sbuffer_write);
-  int rc = pack_summary(pd, &pk, p, b->regions, n_regions);
+  rc = pack_summary(pd, &pk, p, b->regions, n_regions, order);
+  free(order);
   if (rc != 0) return rc;
   struct prow *r = &b->row;
   r->signal = p->signal;
@@ -675,6 +898,12 @@ static int build(struct hls_patternsd *pd, const struct hls_pattern *p, struct b
   r->n_places = (int64_t)p->n_places;
   r->scales = p->scales;
   r->regions = b->regions;
+  /* As the summary shows it, so that --min-strength X keeps a pattern
+   * shown with strength X. */
+  r->strength = isfinite(p->strength) ? (double)llround(p->strength * 1000.0) / 1000.0 : 0;
+  r->live = p->live;
+  r->region = p->region ? p->region : "";
+  r->places = b->places;
   r->summary = b->sb.data;
   r->summary_len = b->sb.size;
   return 0;
@@ -683,8 +912,11 @@ static int build(struct hls_patternsd *pd, const struct hls_pattern *p, struct b
 static void built_free(struct built *b) {
   msgpack_sbuffer_destroy(&b->sb);
   free(b->regions);
+  free(b->places);
+  free(b->origins);
 }
 
+/* The PCOLS of r as parameters first .. first + N_PCOLS - 1. */
 static void bind_row(sqlite3_stmt *st, int first, const struct prow *r) {
   sqlite3_bind_int(st, first + 0, r->signal);
   sqlite3_bind_text(st, first + 1, r->theme, -1, SQLITE_STATIC);
@@ -698,7 +930,11 @@ static void bind_row(sqlite3_stmt *st, int first, const struct prow *r) {
   sqlite3_bind_int64(st, first + 7, r->n_places);
   sqlite3_bind_int(st, first + 8, (int)r->scales);
   sqlite3_bind_text(st, first + 9, r->regions, -1, SQLITE_STATIC);
-  sqlite3_bind_blob(st, first + 10, r->summary, (int)r->summary_len, SQLITE_STATIC);
+  sqlite3_bind_blob(st, first + SUMMARY_COL, r->summary, (int)r->summary_len, SQLITE_STATIC);
+  sqlite3_bind_double(st, first + 11, r->strength);
+  sqlite3_bind_int(st, first + 12, r->live);
+  sqlite3_bind_text(st, first + 13, r->region, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, first + 14, r->places, -1, SQLITE_STATIC);
 }
 
 static int step_done(struct hls_patternsd *pd, sqlite3_stmt *st, struct hls_why *why) {
@@ -707,25 +943,34 @@ static int step_done(struct hls_patternsd *pd, sqlite3_stmt *st, struct hls_why 
   return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(pd->db, rc, why);
 }
 
+/* An event: the change and the pattern as it is now (for a retraction, as
+ * it last held), with the latest week of digests held. */
 static int write_event(struct hls_patternsd *pd, const uint8_t id[HLS_PAT_ID_BYTES], int change, const struct prow *r,
                        int64_t now, struct hls_why *why) {
   sqlite3_stmt *st = pd->st[P_EVENT];
   sqlite3_bind_blob(st, 1, id, HLS_PAT_ID_BYTES, SQLITE_STATIC);
   sqlite3_bind_int(st, 2, change);
   bind_row(st, 3, r);
-  sqlite3_bind_int64(st, 14, now);
+  if (pd->latest_week != NO_WEEK) sqlite3_bind_int(st, 3 + N_PCOLS, pd->latest_week);
+  sqlite3_bind_int64(st, 4 + N_PCOLS, now);
   int rc = step_done(pd, st, why);
   if (rc == 0) pd->events++;
   return rc;
 }
 
-static int write_live(struct hls_patternsd *pd, const uint8_t id[HLS_PAT_ID_BYTES], const struct prow *r, double score,
-                      int64_t now, struct hls_why *why) {
+static int write_row(struct hls_patternsd *pd, const struct hls_pattern *p, const struct built *b, int64_t now,
+                     struct hls_why *why) {
   sqlite3_stmt *st = pd->st[P_UPSERT];
-  sqlite3_bind_blob(st, 1, id, HLS_PAT_ID_BYTES, SQLITE_STATIC);
-  bind_row(st, 2, r);
-  sqlite3_bind_double(st, 13, score);
-  sqlite3_bind_int64(st, 14, now);
+  sqlite3_bind_blob(st, 1, p->id, HLS_PAT_ID_BYTES, SQLITE_STATIC);
+  bind_row(st, 2, &b->row);
+  int c = 2 + N_PCOLS;
+  sqlite3_bind_double(st, c + 0, p->score);
+  sqlite3_bind_double(st, c + 1, p->p);
+  sqlite3_bind_double(st, c + 2, p->p_now);
+  sqlite3_bind_double(st, c + 3, p->expected);
+  sqlite3_bind_double(st, c + 4, p->withheld);
+  sqlite3_bind_blob(st, c + 5, b->origins, (int)(b->n_origins * HLS_KEY_BYTES), SQLITE_STATIC);
+  sqlite3_bind_int64(st, c + 6, now);
   return step_done(pd, st, why);
 }
 
@@ -743,85 +988,139 @@ struct change_ctx {
   struct hls_why *why;
 };
 
-/* hls_patterns_update's callback: one change, written as row + event. */
+/* hls_patterns_update's callback: one change, written as the pattern's
+ * row and, but for a quiet update, an event. */
 static int on_change(void *ctx, int change, const struct hls_pattern *p) {
   struct change_ctx *cc = ctx;
   struct built b;
   int rc = build(cc->pd, p, &b);
   if (rc == 0 && change == HLS_PAT_RETRACTED) rc = write_retract(cc->pd, p->id, cc->now, cc->why);
-  else if (rc == 0) rc = write_live(cc->pd, p->id, &b.row, p->score, cc->now, cc->why);
-  if (rc == 0) rc = write_event(cc->pd, p->id, change, &b.row, cc->now, cc->why);
+  else if (rc == 0) rc = write_row(cc->pd, p, &b, cc->now, cc->why);
+  if (rc == 0 && change != HLS_PAT_UPDATED) rc = write_event(cc->pd, p->id, change, &b.row, cc->now, cc->why);
   built_free(&b);
   return rc;
 }
 
-/* The live rows of the store, for the full diff. */
-struct live_row {
+/* The store's patterns that are not retracted, for the full diff. */
+struct stored_row {
   uint8_t id[HLS_PAT_ID_BYTES];
   struct prow row;
-  char *theme, *theme2, *regions;
+  char *theme, *theme2, *regions, *region, *places;
   void *summary;
+  uint8_t *origins; /* NULL: written before schema 9 */
+  size_t n_origins;
   bool seen;
 };
 
-static int live_cmp(const void *a, const void *b) { return memcmp(a, b, HLS_PAT_ID_BYTES); }
+static int stored_cmp(const void *a, const void *b) { return memcmp(a, b, HLS_PAT_ID_BYTES); }
 
-static void live_free(struct live_row *rows, size_t n) {
+static void stored_free(struct stored_row *rows, size_t n) {
   for (size_t i = 0; i < n; i++) {
     free(rows[i].theme);
     free(rows[i].theme2);
     free(rows[i].regions);
+    free(rows[i].region);
+    free(rows[i].places);
     free(rows[i].summary);
+    free(rows[i].origins);
   }
   free(rows);
 }
 
-static int load_live(struct hls_patternsd *pd, struct live_row **out, size_t *n_out, struct hls_why *why) {
-  sqlite3_stmt *st = pd->st[P_LIVE];
-  struct live_row *rows = NULL;
+static char *dup_or_null(const char *s, bool *failed) {
+  if (s == NULL) return NULL;
+  char *d = strdup(s);
+  if (d == NULL) *failed = true;
+  return d;
+}
+
+static int load_stored(struct hls_patternsd *pd, struct stored_row **out, size_t *n_out, struct hls_why *why) {
+  sqlite3_stmt *st = pd->st[P_ROWS];
+  struct stored_row *rows = NULL;
   size_t n = 0, cap = 0;
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     if (sqlite3_column_bytes(st, 0) != HLS_PAT_ID_BYTES) continue;
     if (n == cap) {
       cap = cap ? cap * 2 : 256;
-      struct live_row *nr = realloc(rows, cap * sizeof *nr);
-      if (nr == NULL) break;
+      struct stored_row *nr = realloc(rows, cap * sizeof *nr);
+      if (nr == NULL) {
+        rc = SQLITE_NOMEM;
+        break;
+      }
       rows = nr;
     }
-    struct live_row *l = &rows[n++];
+    struct stored_row *l = &rows[n++];
     memset(l, 0, sizeof *l);
     memcpy(l->id, sqlite3_column_blob(st, 0), HLS_PAT_ID_BYTES);
     col_row(st, 1, &l->row);
-    l->theme = strdup(l->row.theme);
-    l->theme2 = l->row.theme2 ? strdup(l->row.theme2) : NULL;
-    l->regions = strdup(l->row.regions);
+    bool failed = false;
+    l->theme = dup_or_null(l->row.theme, &failed);
+    l->theme2 = dup_or_null(l->row.theme2, &failed);
+    l->regions = dup_or_null(l->row.regions, &failed);
+    l->region = dup_or_null(l->row.region, &failed);
+    l->places = dup_or_null(l->row.places, &failed);
     l->summary = malloc(l->row.summary_len ? l->row.summary_len : 1);
-    if (l->theme == NULL || l->regions == NULL || l->summary == NULL || (l->row.theme2 && l->theme2 == NULL)) {
+    int ob = sqlite3_column_bytes(st, 1 + N_PCOLS);
+    if (sqlite3_column_type(st, 1 + N_PCOLS) != SQLITE_NULL) {
+      l->origins = malloc(ob > 0 ? (size_t)ob : 1);
+      if (l->origins == NULL) failed = true;
+      else if (ob > 0) memcpy(l->origins, sqlite3_column_blob(st, 1 + N_PCOLS), (size_t)ob);
+      l->n_origins = (size_t)ob / HLS_KEY_BYTES;
+    }
+    if (failed || l->summary == NULL) {
       rc = SQLITE_NOMEM;
       break;
     }
-    memcpy(l->summary, l->row.summary, l->row.summary_len);
+    if (l->row.summary_len) memcpy(l->summary, l->row.summary, l->row.summary_len);
     l->row.theme = l->theme;
     l->row.theme2 = l->theme2;
     l->row.regions = l->regions;
+    l->row.region = l->region;
+    l->row.places = l->places;
     l->row.summary = l->summary;
   }
   done(st);
   if (rc != SQLITE_DONE) {
-    live_free(rows, n);
+    stored_free(rows, n);
     return rc == SQLITE_NOMEM ? hls_why_set(why, HLS_ENOMEM, "patterns: out of memory")
                               : hls_store_sqlite_error(pd->db, rc, why);
   }
-  if (n > 1) qsort(rows, n, sizeof *rows, live_cmp);
+  if (n > 1) qsort(rows, n, sizeof *rows, stored_cmp);
   *out = rows;
   *n_out = n;
   return 0;
 }
 
+/* The change from a stored row to the engine's pattern now, judged as the
+ * engine judges its own (patterns.h): ended, joined, left, grew, shrank,
+ * else a quiet update. Places are compared by origin (names can change);
+ * a row written before schema 9 was a pattern of the old methods: new. */
+static int stored_change(const struct stored_row *was, const struct hls_pattern *now, const struct built *b) {
+  if (was->origins == NULL) return HLS_PAT_NEW;
+  if (was->row.live && !now->live) return HLS_PAT_ENDED;
+  bool joined = false, left = false;
+  size_t i = 0, j = 0;
+  while (i < was->n_origins || j < b->n_origins) {
+    int c = i == was->n_origins ? 1
+            : j == b->n_origins ? -1
+                                : memcmp(was->origins + i * HLS_KEY_BYTES, b->origins + j * HLS_KEY_BYTES,
+                                         HLS_KEY_BYTES);
+    if (c < 0) left = true, i++;
+    else if (c > 0) joined = true, j++;
+    else i++, j++;
+  }
+  if (joined) return HLS_PAT_JOINED;
+  if (left) return HLS_PAT_LEFT;
+  double a = floor(was->row.strength), z = floor(now->strength);
+  if (z > a) return HLS_PAT_GREW;
+  if (z < a) return HLS_PAT_SHRANK;
+  return HLS_PAT_UPDATED;
+}
+
 struct diff_ctx {
   struct hls_patternsd *pd;
-  struct live_row *rows;
+  struct stored_row *rows;
   size_t n;
   int64_t now;
   struct hls_why *why;
@@ -830,19 +1129,24 @@ struct diff_ctx {
 
 static int diff_one(void *ctx, const struct hls_pattern *p) {
   struct diff_ctx *d = ctx;
-  struct live_row *l = bsearch(p->id, d->rows, d->n, sizeof *d->rows, live_cmp);
+  struct stored_row *l = bsearch(p->id, d->rows, d->n, sizeof *d->rows, stored_cmp);
   struct built b;
   int rc = build(d->pd, p, &b);
+  int change = HLS_PAT_NEW;
   if (rc == 0 && l != NULL) {
     l->seen = true;
-    if (l->row.summary_len == b.row.summary_len && memcmp(l->row.summary, b.row.summary, b.row.summary_len) == 0) {
+    if (l->origins != NULL && l->row.summary_len == b.row.summary_len &&
+        memcmp(l->row.summary, b.row.summary, b.row.summary_len) == 0) {
       built_free(&b);
       return 0;
     }
+    change = stored_change(l, p, &b);
   }
-  if (rc == 0) rc = write_live(d->pd, p->id, &b.row, p->score, d->now, d->why);
-  if (rc == 0) rc = write_event(d->pd, p->id, l ? HLS_PAT_UPDATED : HLS_PAT_NEW, &b.row, d->now, d->why);
-  if (rc == 0) d->changes++;
+  if (rc == 0) rc = write_row(d->pd, p, &b, d->now, d->why);
+  if (rc == 0 && change != HLS_PAT_UPDATED) {
+    rc = write_event(d->pd, p->id, change, &b.row, d->now, d->why);
+    if (rc == 0) d->changes++;
+  }
   built_free(&b);
   return rc;
 }
@@ -852,7 +1156,7 @@ static int sync_all(struct hls_patternsd *pd, size_t *changes, struct hls_why *w
   struct diff_ctx d = {.pd = pd, .now = hls_node_now_ms(pd->node), .why = why};
   int rc = hls_store_begin(pd->node->store, why);
   if (rc != 0) return rc;
-  rc = load_live(pd, &d.rows, &d.n, why);
+  rc = load_stored(pd, &d.rows, &d.n, why);
   if (rc == 0) rc = hls_patterns_each(pd->pt, diff_one, &d);
   for (size_t i = 0; rc == 0 && i < d.n; i++) {
     if (d.rows[i].seen) continue;
@@ -860,7 +1164,7 @@ static int sync_all(struct hls_patternsd *pd, size_t *changes, struct hls_why *w
     if (rc == 0) rc = write_event(pd, d.rows[i].id, HLS_PAT_RETRACTED, &d.rows[i].row, d.now, why);
     if (rc == 0) d.changes++;
   }
-  live_free(d.rows, d.n);
+  stored_free(d.rows, d.n);
   if (rc == 0) rc = hls_store_commit(pd->node->store, why);
   if (rc != 0) {
     hls_store_rollback(pd->node->store);
@@ -917,7 +1221,7 @@ static bool pump(struct hls_patternsd *pd, struct follower *f) {
       struct prow r;
       struct event_pack e = {.seq = sqlite3_column_int64(st, 0), .change = sqlite3_column_int(st, 1), .row = &r};
       col_row(st, 2, &r);
-      e.at = sqlite3_column_int64(st, 13);
+      e.at = sqlite3_column_int64(st, 2 + N_PCOLS);
       f->sent = e.seq;
       if (!filter_match(&f->filter, &r)) continue;
       struct hls_control_client *client = f->client;
@@ -1052,6 +1356,10 @@ static int feed_body(struct hls_patternsd *pd, const uint8_t origin[32], uint64_
                          "of patterns", d.iso_year, d.iso_week, HLS_PAT_MAX_SPAN_WEEKS);
       } else {
         rc = hls_patterns_digest(pd->pt, origin, seq, &d);
+        int32_t week;
+        if (rc == 0 && hls_patterns_week(d.iso_year, d.iso_week, &week) == 0 &&
+            (pd->latest_week == NO_WEEK || week > pd->latest_week))
+          pd->latest_week = week;
         if (rc == HLS_ELIMIT) hls_why_set(&why, rc, "digests would span over %d weeks; left out of patterns",
                                           HLS_PAT_MAX_SPAN_WEEKS);
       }
@@ -1131,18 +1439,8 @@ int hls_patternsd_start(struct hls_patternsd **out, struct hls_node *node, struc
   if (pd == NULL) return hls_why_set(why, HLS_ENOMEM, "patterns: out of memory");
   pd->node = node;
   pd->db = hls_store_db(node->store);
-  hls_pat_params_default(&pd->params);
-  const struct hls_config *cf = node->config;
-  pd->params.window_weeks = (int)cf->pat_window_weeks;
-  pd->params.spread_min_places = (int)cf->pat_spread_min_places;
-  pd->params.ears_baseline = (int)cf->pat_ears_baseline;
-  pd->params.ears_guard = (int)cf->pat_ears_guard;
-  pd->params.ears_min_count = (int)cf->pat_ears_min_count;
-  pd->params.ears_min_places = (int)cf->pat_ears_min_places;
-  pd->params.cusum_ref_weeks = (int)cf->pat_cusum_ref_weeks;
-  pd->params.together_min_count = (int)cf->pat_together_min_count;
-  pd->params.together_min_places = (int)cf->pat_together_min_places;
-  pd->params.cross_min_places = (int)cf->pat_cross_min_places;
+  pd->params = node->config->patterns; /* checked with the configuration (hls_config_check) */
+  pd->latest_week = NO_WEEK;
   int rc = hls_patterns_new(&pd->pt, &pd->params, why);
   for (int i = 0; rc == 0 && i < P__COUNT; i++) {
     int src = sqlite3_prepare_v3(pd->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &pd->st[i], NULL);
@@ -1224,46 +1522,84 @@ static int arg_limit(const struct hls_mp_value *args, int64_t *limit, struct hls
   return 0;
 }
 
+/* Place filter values that are node ids become their place's name (as
+ * patterns carry it). must_exist: a value that names no place is
+ * not_found (a listing; a feed may name a place that joins later). */
+static int filter_resolve_places(struct hls_patternsd *pd, struct filter *f, bool must_exist, struct hls_why *why) {
+  if (f->n_places == 0) return 0;
+  if (placedir_ensure(pd) != 0) return hls_why_set(why, HLS_ENOMEM, "out of memory");
+  for (size_t i = 0; i < f->n_places; i++) {
+    uint8_t pk[HLS_NODEID_BYTES];
+    bool found = false;
+    if (f->places[i][0] == '@' && hls_nodeid_parse(f->places[i], pk) == 0) {
+      struct hls_pat_place_info pi;
+      for (uint32_t k = 0; !found && hls_patterns_place_info(pd->pt, k, &pi) == 0; k++)
+        if (memcmp(pi.origin, pk, HLS_NODEID_BYTES) == 0) {
+          snprintf(f->places[i], sizeof f->places[i], "%s", pd->dir.label[k]);
+          found = true;
+        }
+    } else {
+      for (size_t k = 0; !found && k < pd->dir.n; k++) found = name_eq(f->places[i], strlen(f->places[i]), pd->dir.label[k]);
+    }
+    if (!found && must_exist)
+      return hls_why_set(why, HLS_ENOTFOUND, "place: no place \"%s\" is known here (hls places lists them)",
+                         f->places[i]);
+  }
+  return 0;
+}
+
 int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *call) {
   struct filter f;
   int64_t limit;
   int64_t offset = 0;
-  bool has_offset = false;
+  bool has_offset = false, all = false;
   int rc = filter_parse(call->req->args, &f, &call->why);
   if (rc == 0) rc = arg_limit(call->req->args, &limit, &call->why);
   if (rc == 0) rc = hls_mp_get_i64(call->req->args, "offset", &offset, &has_offset, &call->why);
+  if (rc == 0) rc = hls_mp_get_bool(call->req->args, "all", &all, NULL, &call->why);
+  if (rc == 0) rc = filter_resolve_places(pd, &f, true, &call->why);
   if (rc != 0) return rc;
   if (offset < 0) return hls_why_set(&call->why, HLS_EINVAL, "offset: must be 0 or more");
-  /* Matching summaries go to a side buffer first: the array needs its
-   * length before its items. */
+  f.include_ended = all;
+  /* Every matching row is counted (by signal, live or ended); the page's
+   * summaries go to a side buffer, as the array needs its length first. */
   msgpack_sbuffer items;
   msgpack_sbuffer_init(&items);
   sqlite3_stmt *st = pd->st[P_LIST];
-  size_t n = 0;
-  int64_t skipped = 0;
-  while ((limit == 0 || (int64_t)n < limit) && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+  int64_t total = 0, shown = 0, live = 0, by_signal[HLS_PAT_SIGNAL_COUNT] = {0};
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     struct prow r;
     col_row(st, 0, &r);
     if (!filter_match(&f, &r)) continue;
-    if (skipped < offset) { /* a page after the first (hls pages long lists) */
-      skipped++;
-      continue;
-    }
+    total++;
+    live += r.live;
+    if (r.signal >= 0 && r.signal < HLS_PAT_SIGNAL_COUNT) by_signal[r.signal]++;
+    if (total <= offset || (limit != 0 && shown >= limit)) continue;
     if (msgpack_sbuffer_write(&items, r.summary, r.summary_len) != 0) {
       rc = SQLITE_NOMEM;
       break;
     }
-    n++;
+    shown++;
   }
   done(st);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+  if (rc != SQLITE_DONE) {
     msgpack_sbuffer_destroy(&items);
-    return hls_store_sqlite_error(pd->db, rc, &call->why);
+    return rc == SQLITE_NOMEM ? hls_why_set(&call->why, HLS_ENOMEM, "out of memory")
+                              : hls_store_sqlite_error(pd->db, rc, &call->why);
   }
-  rc = msgpack_pack_array(call->pk, n) == 0 && write_raw(call->pk, items.data, items.size) == 0 ? 0 : HLS_ENOMEM;
+  msgpack_packer *pk = call->pk;
+  rc = msgpack_pack_map(pk, 6) != 0 || hls_mp_pack_kv_i64(pk, "total", total) != 0 ||
+       hls_mp_pack_kv_i64(pk, "live", live) != 0 || hls_mp_pack_kv_i64(pk, "ended", total - live) != 0 ||
+       hls_mp_pack_cstr(pk, "by_signal") != 0 || msgpack_pack_map(pk, HLS_PAT_SIGNAL_COUNT) != 0;
+  for (int s = 0; rc == 0 && s < HLS_PAT_SIGNAL_COUNT; s++) rc = hls_mp_pack_kv_i64(pk, hls_pat_signal_name(s), by_signal[s]);
+  if (rc == 0)
+    rc = hls_mp_pack_kv_i64(pk, "offset", offset) != 0 || hls_mp_pack_cstr(pk, "patterns") != 0 ||
+         msgpack_pack_array(pk, (size_t)shown) != 0 || write_raw(pk, items.data, items.size) != 0;
   msgpack_sbuffer_destroy(&items);
-  return rc == 0 ? 0 : hls_why_set(&call->why, rc, "out of memory");
+  return rc == 0 ? 0 : hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
 }
+
+/* --- patterns.show ------------------------------------------------------------------------ */
 
 struct show_ctx {
   struct hls_patternsd *pd;
@@ -1282,7 +1618,7 @@ static int show_cell(void *ctx, const struct hls_pat_cell_ref *c) {
   int kind;
   if (hls_patterns_place_info(s->pd->pt, c->place, &pi) != 0 || hls_patterns_theme_info(s->pd->pt, c->theme, &theme, &kind) != 0)
     return HLS_EINTERNAL;
-  char label[HLS_PLACE_MAX + 32], id[HLS_NODEID_TEXT_SIZE], item[HLS_NODEID_TEXT_SIZE + 24], week[9];
+  char label[LABEL], id[HLS_NODEID_TEXT_SIZE], item[HLS_NODEID_TEXT_SIZE + 24], week[9];
   place_label(s->pd, c->place, label, sizeof label);
   hls_nodeid_format(pi.origin, id);
   snprintf(item, sizeof item, "%s:%llu", id, (unsigned long long)c->seq);
@@ -1302,7 +1638,7 @@ static int show_story(void *ctx, const struct hls_pat_story_ref *r) {
   if (s->count_only) return 0;
   struct hls_pat_place_info pi;
   if (hls_patterns_place_info(s->pd->pt, r->place, &pi) != 0) return HLS_EINTERNAL;
-  char label[HLS_PLACE_MAX + 32], id[HLS_NODEID_TEXT_SIZE], item[HLS_NODEID_TEXT_SIZE + 24], week[9];
+  char label[LABEL], id[HLS_NODEID_TEXT_SIZE], item[HLS_NODEID_TEXT_SIZE + 24], week[9];
   place_label(s->pd, r->place, label, sizeof label);
   hls_nodeid_format(pi.origin, id);
   snprintf(item, sizeof item, "%s:%llu", id, (unsigned long long)r->seq);
@@ -1313,6 +1649,94 @@ static int show_story(void *ctx, const struct hls_pat_story_ref *r) {
       hls_mp_pack_kv_str(pk, "item", item) != 0)
     return HLS_ENOMEM;
   return 0;
+}
+
+/* The counts of a pattern's theme(s) at its places, week by week, from a
+ * few weeks before it (the lineage of the same pattern over more weeks):
+ * for together, each theme's and the places reporting both. */
+struct week_sum {
+  uint64_t lo[2], hi[2];
+  uint32_t places[2], both;
+  bool withheld;
+};
+
+struct weeks_ctx {
+  const struct hls_pattern *p;
+  int32_t from;
+  size_t n_weeks;
+  struct week_sum *sums;
+  int32_t last_week; /* the cell before: lineage is sorted by week, place, theme */
+  uint32_t last_place;
+};
+
+static int weeks_cell(void *ctx, const struct hls_pat_cell_ref *c) {
+  struct weeks_ctx *w = ctx;
+  if (c->week < w->from || (size_t)(c->week - w->from) >= w->n_weeks) return 0;
+  size_t ti = c->theme == w->p->theme ? 0 : 1;
+  struct week_sum *s = &w->sums[c->week - w->from];
+  s->lo[ti] += c->lo;
+  s->hi[ti] += c->hi;
+  s->places[ti]++;
+  s->withheld |= c->withheld;
+  if (w->last_week == c->week && w->last_place == c->place) s->both++; /* its other theme came just before */
+  w->last_week = c->week;
+  w->last_place = c->place;
+  return 0;
+}
+
+static int pack_weeks(struct hls_patternsd *pd, msgpack_packer *pk, const struct hls_pattern *p) {
+  struct hls_pattern q = *p;
+  q.week_from = p->week_from - CONTEXT_WEEKS;
+  if (q.week_to - q.week_from + 1 > SHOW_MAX_WEEKS) q.week_from = q.week_to - SHOW_MAX_WEEKS + 1;
+  struct weeks_ctx w = {.p = p, .from = q.week_from, .n_weeks = (size_t)(q.week_to - q.week_from + 1),
+                        .last_week = INT32_MIN};
+  w.sums = calloc(w.n_weeks, sizeof *w.sums);
+  if (w.sums == NULL) return HLS_ENOMEM;
+  int rc = hls_patterns_lineage(pd->pt, &q, weeks_cell, NULL, &w);
+  bool two = p->theme2 != HLS_PAT_NONE;
+  if (rc == 0 && msgpack_pack_array(pk, w.n_weeks) != 0) rc = HLS_ENOMEM;
+  for (size_t i = 0; rc == 0 && i < w.n_weeks; i++) {
+    const struct week_sum *s = &w.sums[i];
+    int32_t week = w.from + (int32_t)i;
+    char wt[9], c2[48];
+    week_text(week, wt);
+    if (msgpack_pack_map(pk, 7 + (two ? 5 : 0)) != 0 || hls_mp_pack_kv_str(pk, "week", wt) != 0 ||
+        hls_mp_pack_kv_bool(pk, "in_pattern", week >= p->week_from) != 0 || pack_count(pk, s->lo[0], s->hi[0]) != 0 ||
+        hls_mp_pack_kv_i64(pk, "places", s->places[0]) != 0 || hls_mp_pack_kv_bool(pk, "withheld", s->withheld) != 0)
+      rc = HLS_ENOMEM;
+    if (rc == 0 && two) {
+      if (s->lo[1] == s->hi[1]) snprintf(c2, sizeof c2, "%llu", (unsigned long long)s->lo[1]);
+      else snprintf(c2, sizeof c2, "%llu-%llu", (unsigned long long)s->lo[1], (unsigned long long)s->hi[1]);
+      if (hls_mp_pack_kv_i64(pk, "count2_min", (int64_t)s->lo[1]) != 0 ||
+          hls_mp_pack_kv_i64(pk, "count2_max", (int64_t)s->hi[1]) != 0 || hls_mp_pack_kv_str(pk, "count2", c2) != 0 ||
+          hls_mp_pack_kv_i64(pk, "places2", s->places[1]) != 0 || hls_mp_pack_kv_i64(pk, "both", s->both) != 0)
+        rc = HLS_ENOMEM;
+    }
+  }
+  free(w.sums);
+  return rc;
+}
+
+/* The pattern's places by label: name, region, node id. */
+static int pack_show_places(struct hls_patternsd *pd, msgpack_packer *pk, const struct hls_pattern *p) {
+  uint32_t *order;
+  int rc = places_by_label(pd, p, &order);
+  if (rc != 0) return rc;
+  if (msgpack_pack_array(pk, p->n_places) != 0) rc = HLS_ENOMEM;
+  for (size_t i = 0; rc == 0 && i < p->n_places; i++) {
+    struct hls_pat_place_info pi;
+    char label[LABEL], id[HLS_NODEID_TEXT_SIZE];
+    if (hls_patterns_place_info(pd->pt, order[i], &pi) != 0) {
+      rc = HLS_EINTERNAL;
+      break;
+    }
+    hls_nodeid_format(pi.origin, id);
+    if (msgpack_pack_map(pk, 3) != 0 || hls_mp_pack_kv_str(pk, "name", dir_label(pd, order[i], label, sizeof label)) != 0 ||
+        hls_mp_pack_kv_str(pk, "region", pi.region) != 0 || hls_mp_pack_kv_str(pk, "node_id", id) != 0)
+      rc = HLS_ENOMEM;
+  }
+  free(order);
+  return rc;
 }
 
 /* A pattern id or a prefix of it: 4 to 16 hex digits. */
@@ -1330,7 +1754,7 @@ int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *ca
   if (rc != 0) return rc;
   if (!is_id_prefix(s, len))
     return hls_why_set(&call->why, HLS_EINVAL, "id: expected a pattern id (4 to 16 hex digits, as hls patterns prints)");
-  /* Find by prefix among all rows (live and retracted). */
+  /* Find by prefix among all rows (live, ended and retracted). */
   sqlite3_stmt *st = pd->st[P_IDS];
   int matches = 0;
   uint8_t found[HLS_PAT_ID_BYTES];
@@ -1356,24 +1780,35 @@ int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *ca
   }
   struct prow r;
   col_row(st, 0, &r);
-  bool live = sqlite3_column_int(st, 11) != 0;
-  const struct hls_pattern *p = live ? hls_patterns_find(pd->pt, found) : NULL;
+  bool retracted = sqlite3_column_int(st, N_PCOLS) != 0;
+  const struct hls_pattern *p = retracted ? NULL : hls_patterns_find(pd->pt, found);
+  char text[2048];
+  method_text(&pd->params, r.signal, r.region, text, sizeof text);
   msgpack_packer *pk = call->pk;
   rc = 0;
-  if (msgpack_pack_map(pk, 4) != 0 || hls_mp_pack_kv_bool(pk, "live", live) != 0 || hls_mp_pack_cstr(pk, "pattern") != 0 ||
-      write_raw(pk, r.summary, r.summary_len) != 0)
+  if (msgpack_pack_map(pk, 8) != 0 ||
+      hls_mp_pack_kv_str(pk, "state", retracted ? "retracted" : r.live ? "live" : "ended") != 0 ||
+      hls_mp_pack_kv_bool(pk, "live", !retracted && r.live) != 0 || hls_mp_pack_cstr(pk, "pattern") != 0 ||
+      write_raw(pk, r.summary, r.summary_len) != 0 || hls_mp_pack_kv_str(pk, "method_text", text) != 0)
     rc = HLS_ENOMEM;
   done(st);
   if (rc != 0) return hls_why_set(&call->why, rc, "out of memory");
+  PACK(hls_mp_pack_cstr(pk, "places"));
+  if (p != NULL) rc = pack_show_places(pd, pk, p);
+  else PACK(msgpack_pack_array(pk, 0));
+  if (rc == 0) PACK(hls_mp_pack_cstr(pk, "weeks"));
+  if (rc == 0 && p != NULL) rc = pack_weeks(pd, pk, p);
+  else if (rc == 0) PACK(msgpack_pack_array(pk, 0));
   struct show_ctx sc = {.pd = pd, .pk = pk, .count_only = true};
   size_t n_cells = 0, n_stories = 0;
-  if (p != NULL) {
+  if (rc == 0 && p != NULL) {
     rc = hls_patterns_lineage(pd->pt, p, show_cell, NULL, &sc);
     n_cells = sc.n;
     sc.n = 0;
     if (rc == 0) rc = hls_patterns_lineage(pd->pt, p, NULL, show_story, &sc);
     n_stories = sc.n;
   }
+  if (rc != 0) return hls_why_set(&call->why, rc, "lineage: %s", hls_strerror(rc));
   sc.count_only = false;
   PACK(hls_mp_pack_cstr(pk, "cells"));
   PACK(msgpack_pack_array(pk, n_cells));
@@ -1382,6 +1817,265 @@ int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *ca
   PACK(msgpack_pack_array(pk, n_stories));
   if (p != NULL && rc == 0) rc = hls_patterns_lineage(pd->pt, p, NULL, show_story, &sc);
   return rc == 0 ? 0 : hls_why_set(&call->why, rc, "lineage: %s", hls_strerror(rc));
+}
+
+/* --- patterns.summary: the weekly read ------------------------------------------------------ */
+
+/* One event of the week. */
+struct week_event {
+  uint8_t id[HLS_PAT_ID_BYTES];
+  size_t order;
+  int change, signal;
+  bool live;
+  double strength;
+  char *regions;
+  void *summary;
+  size_t summary_len;
+};
+
+/* One pattern's events of the week: its flags, and its last event. */
+enum { CAT_NEW, CAT_GROWING, CAT_SHRINKING, CAT_ENDED, CAT_RETRACTED, CAT__COUNT };
+static const char *const cat_names[CAT__COUNT] = {"new", "growing", "shrinking", "ended", "retracted"};
+
+struct week_pattern {
+  const struct week_event *last;
+  unsigned changes;   /* bit per enum hls_pat_change */
+  bool new_live;      /* a new event while it held */
+};
+
+static int week_event_cmp(const void *a, const void *b) {
+  const struct week_event *x = a, *y = b;
+  int c = memcmp(x->id, y->id, HLS_PAT_ID_BYTES);
+  return c != 0 ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+static const struct week_pattern *strength_base;
+static int by_strength(const void *a, const void *b) {
+  const struct week_pattern *x = &strength_base[*(const size_t *)a], *y = &strength_base[*(const size_t *)b];
+  if (x->last->strength != y->last->strength) return x->last->strength < y->last->strength ? 1 : -1;
+  return memcmp(x->last->id, y->last->id, HLS_PAT_ID_BYTES);
+}
+
+static bool in_category(const struct week_pattern *w, int cat) {
+  unsigned c = w->changes;
+  bool is_new = c & (1u << HLS_PAT_NEW);
+  switch (cat) {
+  case CAT_NEW: return w->new_live;
+  case CAT_GROWING: return !is_new && (c & (1u << HLS_PAT_JOINED | 1u << HLS_PAT_GREW));
+  case CAT_SHRINKING: return !is_new && (c & (1u << HLS_PAT_LEFT | 1u << HLS_PAT_SHRANK));
+  case CAT_ENDED: return c & (1u << HLS_PAT_ENDED);
+  default: return c & (1u << HLS_PAT_RETRACTED);
+  }
+}
+
+struct region_count {
+  const char *name; /* borrowed from an event's regions */
+  size_t len;
+  int64_t count;
+};
+
+static int region_count_cmp(const void *a, const void *b) {
+  const struct region_count *x = a, *y = b;
+  if (x->count != y->count) return x->count < y->count ? 1 : -1;
+  size_t l = x->len < y->len ? x->len : y->len;
+  int c = memcmp(x->name, y->name, l);
+  return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static int pack_category(msgpack_packer *pk, int cat, const struct week_pattern *wp, size_t n, size_t top) {
+  size_t *idx = malloc((n ? n : 1) * sizeof *idx), m = 0;
+  struct region_count *rc_list = NULL;
+  size_t n_rc = 0, cap_rc = 0;
+  int64_t by_signal[HLS_PAT_SIGNAL_COUNT] = {0}, sub[2] = {0, 0};
+  int rc = idx == NULL ? HLS_ENOMEM : 0;
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    if (!in_category(&wp[i], cat)) continue;
+    idx[m++] = i;
+    const struct week_event *e = wp[i].last;
+    if (e->signal >= 0 && e->signal < HLS_PAT_SIGNAL_COUNT) by_signal[e->signal]++;
+    if (cat == CAT_GROWING) {
+      sub[0] += (wp[i].changes >> HLS_PAT_JOINED) & 1;
+      sub[1] += (wp[i].changes >> HLS_PAT_GREW) & 1;
+    } else if (cat == CAT_SHRINKING) {
+      sub[0] += (wp[i].changes >> HLS_PAT_LEFT) & 1;
+      sub[1] += (wp[i].changes >> HLS_PAT_SHRANK) & 1;
+    }
+    for (const char *q = e->regions; rc == 0 && *q;) {
+      const char *nl = strchr(q, '\n');
+      if (nl == NULL) break;
+      size_t len = (size_t)(nl - q), k = 0;
+      while (k < n_rc && !(rc_list[k].len == len && memcmp(rc_list[k].name, q, len) == 0)) k++;
+      if (k == n_rc) {
+        if (n_rc == cap_rc) {
+          cap_rc = cap_rc ? 2 * cap_rc : 16;
+          struct region_count *nr = realloc(rc_list, cap_rc * sizeof *nr);
+          if (nr == NULL) {
+            rc = HLS_ENOMEM;
+            break;
+          }
+          rc_list = nr;
+        }
+        rc_list[n_rc++] = (struct region_count){q, len, 0};
+      }
+      rc_list[k].count++;
+      q = nl + 1;
+    }
+  }
+  if (rc == 0) {
+    strength_base = wp; /* event-loop thread only */
+    qsort(idx, m, sizeof *idx, by_strength);
+    if (n_rc > 1) qsort(rc_list, n_rc, sizeof *rc_list, region_count_cmp);
+    bool extra = cat == CAT_GROWING || cat == CAT_SHRINKING;
+    if (hls_mp_pack_cstr(pk, cat_names[cat]) != 0 || msgpack_pack_map(pk, 4 + (extra ? 2 : 0)) != 0 ||
+        hls_mp_pack_kv_i64(pk, "count", (int64_t)m) != 0)
+      rc = HLS_ENOMEM;
+    if (rc == 0 && extra &&
+        (hls_mp_pack_kv_i64(pk, cat == CAT_GROWING ? "joined" : "left", sub[0]) != 0 ||
+         hls_mp_pack_kv_i64(pk, cat == CAT_GROWING ? "grew" : "shrank", sub[1]) != 0))
+      rc = HLS_ENOMEM;
+    if (rc == 0 && (hls_mp_pack_cstr(pk, "by_signal") != 0 || msgpack_pack_map(pk, HLS_PAT_SIGNAL_COUNT) != 0))
+      rc = HLS_ENOMEM;
+    for (int s = 0; rc == 0 && s < HLS_PAT_SIGNAL_COUNT; s++)
+      if (hls_mp_pack_kv_i64(pk, hls_pat_signal_name(s), by_signal[s]) != 0) rc = HLS_ENOMEM;
+    if (rc == 0 && (hls_mp_pack_cstr(pk, "by_region") != 0 || msgpack_pack_array(pk, n_rc) != 0)) rc = HLS_ENOMEM;
+    for (size_t k = 0; rc == 0 && k < n_rc; k++)
+      if (msgpack_pack_map(pk, 2) != 0 || hls_mp_pack_cstr(pk, "region") != 0 ||
+          hls_mp_pack_strn(pk, rc_list[k].name, rc_list[k].len) != 0 ||
+          hls_mp_pack_kv_i64(pk, "count", rc_list[k].count) != 0)
+        rc = HLS_ENOMEM;
+    size_t shown = m < top ? m : top;
+    if (rc == 0 && (hls_mp_pack_cstr(pk, "top") != 0 || msgpack_pack_array(pk, shown) != 0)) rc = HLS_ENOMEM;
+    for (size_t k = 0; rc == 0 && k < shown; k++)
+      rc = write_raw(pk, wp[idx[k]].last->summary, wp[idx[k]].last->summary_len);
+  }
+  free(idx);
+  free(rc_list);
+  return rc;
+}
+
+static void week_events_free(struct week_event *ev, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(ev[i].regions);
+    free(ev[i].summary);
+  }
+  free(ev);
+}
+
+/* The pattern events written while week was the latest week of digests
+ * held, ordered; *out owned by the caller. */
+static int load_week_events(struct hls_patternsd *pd, int32_t week, struct week_event **out, size_t *n_out,
+                            struct hls_why *why) {
+  sqlite3_stmt *st = pd->st[P_WEEK_EVENTS];
+  sqlite3_bind_int(st, 1, week);
+  struct week_event *ev = NULL;
+  size_t n = 0, cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(st, 0) != HLS_PAT_ID_BYTES) continue;
+    if (n == cap) {
+      cap = cap ? 2 * cap : 64;
+      struct week_event *ne = realloc(ev, cap * sizeof *ne);
+      if (ne == NULL) {
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      ev = ne;
+    }
+    struct prow r;
+    col_row(st, 2, &r);
+    struct week_event *e = &ev[n++];
+    memset(e, 0, sizeof *e);
+    memcpy(e->id, sqlite3_column_blob(st, 0), HLS_PAT_ID_BYTES);
+    e->order = n;
+    e->change = sqlite3_column_int(st, 1);
+    e->signal = r.signal;
+    e->live = r.live;
+    e->strength = r.strength;
+    e->regions = strdup(r.regions);
+    e->summary = malloc(r.summary_len ? r.summary_len : 1);
+    e->summary_len = r.summary_len;
+    if (e->regions == NULL || e->summary == NULL) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    if (r.summary_len) memcpy(e->summary, r.summary, r.summary_len);
+  }
+  done(st);
+  if (rc != SQLITE_DONE) {
+    week_events_free(ev, n);
+    return rc == SQLITE_NOMEM ? hls_why_set(why, HLS_ENOMEM, "out of memory") : hls_store_sqlite_error(pd->db, rc, why);
+  }
+  *out = ev;
+  *n_out = n;
+  return 0;
+}
+
+static int count_patterns(struct hls_patternsd *pd, int64_t by_signal[HLS_PAT_SIGNAL_COUNT], int64_t *live,
+                          int64_t *ended) {
+  sqlite3_stmt *st = pd->st[P_COUNT];
+  *live = *ended = 0;
+  if (by_signal) memset(by_signal, 0, HLS_PAT_SIGNAL_COUNT * sizeof *by_signal);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int s = sqlite3_column_int(st, 0);
+    int64_t n = sqlite3_column_int64(st, 2);
+    if (sqlite3_column_int(st, 1)) {
+      *live += n;
+      if (by_signal && s >= 0 && s < HLS_PAT_SIGNAL_COUNT) by_signal[s] += n;
+    } else {
+      *ended += n;
+    }
+  }
+  done(st);
+  return rc == SQLITE_DONE ? 0 : rc;
+}
+
+int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call *call) {
+  bool has_week = false, present = false;
+  int32_t week = pd->latest_week;
+  int64_t top = SUMMARY_TOP_DEFAULT;
+  int rc = arg_week(call->req->args, "week", &has_week, &week, &call->why);
+  if (rc == 0) rc = hls_mp_get_i64(call->req->args, "top", &top, &present, &call->why);
+  if (rc != 0) return rc;
+  if (top < 0 || top > SUMMARY_TOP_MAX)
+    return hls_why_set(&call->why, HLS_EINVAL, "top: must be 0 to %d", SUMMARY_TOP_MAX);
+  int64_t live = 0, ended = 0;
+  if ((rc = count_patterns(pd, NULL, &live, &ended)) != 0) return hls_store_sqlite_error(pd->db, rc, &call->why);
+  struct week_event *ev = NULL;
+  size_t n_ev = 0;
+  if (week != NO_WEEK && (rc = load_week_events(pd, week, &ev, &n_ev, &call->why)) != 0) return rc;
+  /* By pattern, in order: its changes this week, its last event. */
+  if (n_ev > 1) qsort(ev, n_ev, sizeof *ev, week_event_cmp);
+  struct week_pattern *wp = calloc(n_ev ? n_ev : 1, sizeof *wp);
+  size_t n_wp = 0;
+  int64_t found_ended = 0;
+  if (wp == NULL) {
+    week_events_free(ev, n_ev);
+    return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < n_ev; i++) {
+    if (i == 0 || memcmp(ev[i].id, ev[i - 1].id, HLS_PAT_ID_BYTES) != 0) n_wp++;
+    struct week_pattern *w = &wp[n_wp - 1];
+    w->last = &ev[i];
+    if (ev[i].change >= 0 && ev[i].change < HLS_PAT_CHANGE_COUNT) w->changes |= 1u << ev[i].change;
+    if (ev[i].change == HLS_PAT_NEW && ev[i].live) w->new_live = true;
+  }
+  for (size_t i = 0; i < n_wp; i++) found_ended += (wp[i].changes & (1u << HLS_PAT_NEW)) && !wp[i].new_live;
+  msgpack_packer *pk = call->pk;
+  char wt[9] = "", lt[9] = "";
+  if (week != NO_WEEK) week_text(week, wt);
+  if (pd->latest_week != NO_WEEK) week_text(pd->latest_week, lt);
+  rc = msgpack_pack_map(pk, 6 + CAT__COUNT) != 0 || hls_mp_pack_kv_str(pk, "week", wt[0] ? wt : NULL) != 0 ||
+               hls_mp_pack_kv_str(pk, "latest_week", lt[0] ? lt : NULL) != 0 ||
+               hls_mp_pack_kv_i64(pk, "live_now", live) != 0 || hls_mp_pack_kv_i64(pk, "ended_now", ended) != 0 ||
+               hls_mp_pack_kv_i64(pk, "events", (int64_t)n_ev) != 0 ||
+               hls_mp_pack_kv_i64(pk, "found_ended", found_ended) != 0
+           ? HLS_ENOMEM
+           : 0;
+  for (int c = 0; rc == 0 && c < CAT__COUNT; c++) rc = pack_category(pk, c, wp, n_wp, (size_t)top);
+  free(wp);
+  week_events_free(ev, n_ev);
+  return rc == 0 ? 0 : hls_why_set(&call->why, rc, "out of memory");
 }
 
 /* --- feeds ------------------------------------------------------------------------------- */
@@ -1441,38 +2135,111 @@ int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_cal
   return rc == 0 ? 0 : hls_why_set(&call->why, rc, "out of memory");
 }
 
+static int feed_load(struct hls_patternsd *pd, const char *name, struct filter *f, int64_t *cursor, struct hls_why *why);
+
+/* The feed's filter from its stored map: node ids resolved to names,
+ * ended patterns' events included (a feed carries every change). */
+static int feed_filter(struct hls_patternsd *pd, const void *data, size_t len, struct filter *f, struct hls_why *why) {
+  struct hls_mp_tree tree;
+  int rc = hls_mp_tree_decode(&tree, data, len, false, 4096, why);
+  if (rc == 0) {
+    rc = filter_parse(&tree.root, f, why);
+    hls_mp_tree_free(&tree);
+  }
+  if (rc == 0) rc = filter_resolve_places(pd, f, false, why);
+  f->include_ended = true;
+  return rc;
+}
+
+/* Events after cursor that the filter selects. */
+static int count_matching(struct hls_patternsd *pd, const struct filter *f, int64_t cursor, int64_t *n,
+                          struct hls_why *why) {
+  sqlite3_stmt *st = pd->st[P_EVENTS_FROM];
+  sqlite3_bind_int64(st, 1, cursor);
+  int rc;
+  *n = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct prow r;
+    col_row(st, 0, &r);
+    *n += filter_match(f, &r);
+  }
+  done(st);
+  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(pd->db, rc, why);
+}
+
 int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *call) {
   msgpack_sbuffer items;
   msgpack_sbuffer_init(&items);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &items, msgpack_sbuffer_write);
+  /* The feeds first (the counts below use statements of their own). */
+  struct feed_row {
+    char name[FEED_NAME_MAX + 1];
+    void *filter;
+    size_t filter_len;
+    int64_t cursor, created, acked;
+    bool has_acked;
+  } *rows = NULL;
+  size_t n = 0, cap = 0;
   sqlite3_stmt *st = pd->st[P_FEED_LIST];
-  size_t n = 0;
-  int rc, prc = 0;
-  while (prc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    char created[21], acked[21];
-    hls_time_format(sqlite3_column_int64(st, 3), created);
-    bool has_acked = sqlite3_column_type(st, 4) != SQLITE_NULL;
-    if (has_acked) hls_time_format(sqlite3_column_int64(st, 4), acked);
-    int following = 0;
-    const char *name = (const char *)sqlite3_column_text(st, 0);
-    for (struct follower *f = pd->followers; f; f = f->next) following += name && strcmp(f->feed, name) == 0;
-    prc = msgpack_pack_map(&pk, 7) != 0 || hls_mp_pack_kv_str(&pk, "name", name) != 0 || hls_mp_pack_cstr(&pk, "filter") != 0 ||
-          write_raw(&pk, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1)) != 0 ||
-          hls_mp_pack_kv_i64(&pk, "cursor", sqlite3_column_int64(st, 2)) != 0 ||
-          hls_mp_pack_kv_i64(&pk, "events_after_cursor", sqlite3_column_int64(st, 5)) != 0 ||
-          hls_mp_pack_kv_str(&pk, "created", created) != 0 || hls_mp_pack_kv_str(&pk, "acked", has_acked ? acked : NULL) != 0 ||
-          hls_mp_pack_kv_i64(&pk, "followers", following) != 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (n == cap) {
+      cap = cap ? 2 * cap : 16;
+      struct feed_row *nr = realloc(rows, cap * sizeof *nr);
+      if (nr == NULL) {
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      rows = nr;
+    }
+    struct feed_row *f = &rows[n];
+    snprintf(f->name, sizeof f->name, "%s", col_text(st, 0));
+    f->filter_len = (size_t)sqlite3_column_bytes(st, 1);
+    f->filter = malloc(f->filter_len ? f->filter_len : 1);
+    if (f->filter == NULL) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
     n++;
+    if (f->filter_len) memcpy(f->filter, sqlite3_column_blob(st, 1), f->filter_len);
+    f->cursor = sqlite3_column_int64(st, 2);
+    f->created = sqlite3_column_int64(st, 3);
+    f->has_acked = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    f->acked = sqlite3_column_int64(st, 4);
   }
   done(st);
-  if (prc == 0 && rc != SQLITE_DONE) {
-    msgpack_sbuffer_destroy(&items);
-    return hls_store_sqlite_error(pd->db, rc, &call->why);
+  if (rc != SQLITE_DONE) rc = rc == SQLITE_NOMEM ? hls_why_set(&call->why, HLS_ENOMEM, "out of memory")
+                                                  : hls_store_sqlite_error(pd->db, rc, &call->why);
+  else rc = 0;
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    struct feed_row *f = &rows[i];
+    struct filter filt;
+    int64_t after = 0;
+    if ((rc = feed_filter(pd, f->filter, f->filter_len, &filt, &call->why)) != 0) {
+      hls_why_prefix(&call->why, "feed \"%s\": stored filter: ", f->name);
+      break;
+    }
+    if ((rc = count_matching(pd, &filt, f->cursor, &after, &call->why)) != 0) break;
+    char created[21], acked[21] = "";
+    hls_time_format(f->created, created);
+    if (f->has_acked) hls_time_format(f->acked, acked);
+    int following = 0;
+    for (struct follower *fo = pd->followers; fo; fo = fo->next) following += strcmp(fo->feed, f->name) == 0;
+    if (msgpack_pack_map(&pk, 7) != 0 || hls_mp_pack_kv_str(&pk, "name", f->name) != 0 ||
+        hls_mp_pack_cstr(&pk, "filter") != 0 || write_raw(&pk, f->filter, f->filter_len) != 0 ||
+        hls_mp_pack_kv_i64(&pk, "cursor", f->cursor) != 0 || hls_mp_pack_kv_i64(&pk, "events_after_cursor", after) != 0 ||
+        hls_mp_pack_kv_str(&pk, "created", created) != 0 ||
+        hls_mp_pack_kv_str(&pk, "acked", f->has_acked ? acked : NULL) != 0 ||
+        hls_mp_pack_kv_i64(&pk, "followers", following) != 0)
+      rc = hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
   }
-  rc = prc == 0 && msgpack_pack_array(call->pk, n) == 0 && write_raw(call->pk, items.data, items.size) == 0 ? 0 : HLS_ENOMEM;
+  for (size_t i = 0; i < n; i++) free(rows[i].filter);
+  free(rows);
+  if (rc == 0 && (msgpack_pack_array(call->pk, n) != 0 || write_raw(call->pk, items.data, items.size) != 0))
+    rc = hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
   msgpack_sbuffer_destroy(&items);
-  return rc == 0 ? 0 : hls_why_set(&call->why, rc, "out of memory");
+  return rc;
 }
 
 int hls_patternsd_api_unsubscribe(struct hls_patternsd *pd, struct hls_control_call *call) {
@@ -1508,12 +2275,7 @@ static int feed_load(struct hls_patternsd *pd, const char *name, struct filter *
                              : hls_store_sqlite_error(pd->db, rc, why);
   }
   *cursor = sqlite3_column_int64(st, 1);
-  struct hls_mp_tree tree;
-  rc = hls_mp_tree_decode(&tree, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), false, 4096, why);
-  if (rc == 0) {
-    rc = filter_parse(&tree.root, f, why);
-    hls_mp_tree_free(&tree);
-  }
+  rc = feed_filter(pd, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), f, why);
   done(st);
   if (rc != 0) hls_why_prefix(why, "feed \"%s\": stored filter: ", name);
   return rc;
@@ -1595,26 +2357,25 @@ void hls_patternsd_client_gone(struct hls_patternsd *pd, struct hls_control_clie
 }
 
 int hls_patternsd_pack_status(struct hls_patternsd *pd, msgpack_packer *pk) {
-  int64_t by[HLS_PAT_SIGNAL_COUNT] = {0}, total = 0;
-  sqlite3_stmt *st = pd->st[P_COUNT_LIVE];
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    int s = sqlite3_column_int(st, 0);
-    if (s >= 0 && s < HLS_PAT_SIGNAL_COUNT) by[s] = sqlite3_column_int64(st, 1), total += by[s];
-  }
-  done(st);
+  int64_t by[HLS_PAT_SIGNAL_COUNT], live = 0, ended = 0;
+  if (count_patterns(pd, by, &live, &ended) != 0) live = ended = 0;
   int64_t events = 0;
-  st = pd->st[P_EVENT_MAX];
+  sqlite3_stmt *st = pd->st[P_EVENT_MAX];
   if (sqlite3_step(st) == SQLITE_ROW) events = sqlite3_column_int64(st, 0);
   done(st);
   size_t followers = 0;
   for (struct follower *f = pd->followers; f; f = f->next) followers++;
-  if (msgpack_pack_map(pk, 5) != 0 || hls_mp_pack_kv_i64(pk, "live", total) != 0 || hls_mp_pack_cstr(pk, "by_signal") != 0 ||
+  char lt[9] = "";
+  if (pd->latest_week != NO_WEEK) week_text(pd->latest_week, lt);
+  if (msgpack_pack_map(pk, 7) != 0 || hls_mp_pack_kv_i64(pk, "live", live) != 0 ||
+      hls_mp_pack_kv_i64(pk, "ended", ended) != 0 || hls_mp_pack_cstr(pk, "by_signal") != 0 ||
       msgpack_pack_map(pk, HLS_PAT_SIGNAL_COUNT) != 0)
     return HLS_ENOMEM;
   for (int s = 0; s < HLS_PAT_SIGNAL_COUNT; s++)
     if (hls_mp_pack_kv_i64(pk, hls_pat_signal_name(s), by[s]) != 0) return HLS_ENOMEM;
   if (hls_mp_pack_kv_i64(pk, "last_event", events) != 0 || hls_mp_pack_kv_i64(pk, "followers", (int64_t)followers) != 0 ||
-      hls_mp_pack_kv_i64(pk, "last_update_us", pd->last_flush_us) != 0)
+      hls_mp_pack_kv_i64(pk, "last_update_us", pd->last_flush_us) != 0 ||
+      hls_mp_pack_kv_str(pk, "latest_week", lt[0] ? lt : NULL) != 0)
     return HLS_ENOMEM;
   return 0;
 }

@@ -4,7 +4,8 @@
  *
  * Facts arrive through hls_patternsd_item / _erased (from gossip, import
  * and this node's own publishing); a short timer then recomputes what they
- * touched and writes each change as an event in one transaction. Followers
+ * touched and writes each change (but a quiet update) as an event in one
+ * transaction, with the pattern's row. Followers
  * (hls feed follow) get events after their feed's cursor, at most a window
  * of them unacknowledged at a time. Event-loop thread only. */
 #ifndef HLS_PATTERNSD_H
@@ -37,10 +38,12 @@ int hls_patternsd_flush(struct hls_patternsd *pd, struct hls_why *why) HLS_WARN_
 /* The "patterns" part of hls status. */
 int hls_patternsd_pack_status(struct hls_patternsd *pd, msgpack_packer *pk) HLS_WARN_UNUSED;
 
-/* Control commands (api.c): patterns, patterns.show, feed.subscribe,
- * feed.list, feed.unsubscribe, feed.follow (deferred: a stream), feed.ack. */
+/* Control commands (api.c): patterns, patterns.show, patterns.summary,
+ * feed.subscribe, feed.list, feed.unsubscribe, feed.follow (deferred: a
+ * stream), feed.ack (docs/control.md). */
 int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *call);
 int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *call);
+int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call *call);
 int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_call *call);
 int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *call);
 int hls_patternsd_api_unsubscribe(struct hls_patternsd *pd, struct hls_control_call *call);

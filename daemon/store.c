@@ -174,6 +174,36 @@ static const char *const migrations[] = {
     "  last_id INTEGER NOT NULL,"
     "  committed_ms INTEGER NOT NULL"
     ") STRICT, WITHOUT ROWID;",
+
+    /* 9: patterns of the methods of issue 12 (docs/patterns.md): a pattern
+     * lasts while its evidence holds, then ends (live = 0) and stays
+     * listed; retracted is its own column. Each pattern keeps its strength
+     * and p-values, a rising pattern its region, its count with withheld
+     * cells at the middle of their range, and its places (names, for
+     * --place; origins, to tell places joining from leaving across a
+     * restart). Events keep what a feed filters on, and the latest week
+     * of digests held when they were written (hls patterns summary).
+     * Existing rows are kept: at the next start the new engine's patterns
+     * are diffed against them, so patterns of the old methods are
+     * retracted and the new ones announced, once. */
+    "ALTER TABLE patterns ADD COLUMN retracted INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE patterns SET retracted = 1 WHERE live = 0;"
+    "ALTER TABLE patterns ADD COLUMN strength REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE patterns ADD COLUMN p REAL NOT NULL DEFAULT 1;"
+    "ALTER TABLE patterns ADD COLUMN p_now REAL NOT NULL DEFAULT 1;"
+    "ALTER TABLE patterns ADD COLUMN region TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE patterns ADD COLUMN expected REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE patterns ADD COLUMN withheld REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE patterns ADD COLUMN places TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE patterns ADD COLUMN origins BLOB;"
+    "DROP INDEX patterns_listing;"
+    "CREATE INDEX patterns_by_strength ON patterns(strength DESC, week_to DESC, id) WHERE retracted = 0;"
+    "ALTER TABLE pattern_events ADD COLUMN strength REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE pattern_events ADD COLUMN live INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE pattern_events ADD COLUMN region TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE pattern_events ADD COLUMN places TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE pattern_events ADD COLUMN week INTEGER;"
+    "CREATE INDEX pattern_events_week ON pattern_events(week, seq) WHERE week IS NOT NULL;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -956,7 +956,11 @@ static void listings(const struct opts *o, struct daemon *d, struct daemon_figur
       if (r == 0) { /* warm-up */
         df->sock_bytes[v] = bytes;
         if (resp.kind == HLS_CTL_ERROR) snprintf(df->sock_err[v], sizeof df->sock_err[v], "%s", resp.error_name);
-        else df->sock_n[v] = resp.result && resp.result->type == HLS_MP_ARRAY ? resp.result->len : 0;
+        else {
+          /* {total, live, ended, by_signal, offset, patterns: [...]} */
+          const struct hls_mp_value *list = hls_mp_get(resp.result, "patterns");
+          df->sock_n[v] = list && list->type == HLS_MP_ARRAY ? list->len : 0;
+        }
       } else {
         add(&df->sock[v], s * 1e3);
       }

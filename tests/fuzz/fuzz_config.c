@@ -70,8 +70,21 @@ static void check_bounds(const struct hls_config *c) {
         FUZZ_CHECK(v >= 0 && v < count);
         break;
       }
+      case HLS_CFG_REAL: {
+        double v;
+        memcpy(&v, field, sizeof v);
+        FUZZ_CHECK(v >= o->rmin && v <= o->rmax);
+        break;
+      }
       default: {
-        int64_t v = *(const int64_t *)(const void *)field;
+        int64_t v;
+        if (o->size == sizeof(int)) { /* the engine's parameters */
+          int x;
+          memcpy(&x, field, sizeof x);
+          v = x;
+        } else {
+          memcpy(&v, field, sizeof v);
+        }
         FUZZ_CHECK(v >= o->min && v <= o->max);
       }
     }

@@ -153,9 +153,23 @@ static void test_defaults_parse_within_bounds(void **state) {
       case HLS_CFG_SIZE:
       case HLS_CFG_DURATION: {
         int64_t v;
-        memcpy(&v, field, sizeof v);
+        if (o[i].size == sizeof(int)) { /* the engine's parameters */
+          int x;
+          memcpy(&x, field, sizeof x);
+          v = x;
+        } else {
+          assert_int_equal(o[i].size, sizeof v);
+          memcpy(&v, field, sizeof v);
+        }
         assert_true(o[i].min <= o[i].max);
         assert_in_range(v, o[i].min, o[i].max);
+        break;
+      }
+      case HLS_CFG_REAL: {
+        double v;
+        assert_int_equal(o[i].size, sizeof v);
+        memcpy(&v, field, sizeof v);
+        assert_true(o[i].rmin <= v && v <= o[i].rmax);
         break;
       }
       case HLS_CFG_ENUM: {
@@ -464,12 +478,12 @@ static void test_check_requires_place_and_region(void **state) {
 
 struct restart_log {
   int n;
-  const struct hls_config_option *opts[32];
+  const struct hls_config_option *opts[64];
 };
 
 static void on_restart(const struct hls_config_option *o, void *ctx) {
   struct restart_log *l = ctx;
-  assert_true(l->n < 32);
+  assert_true(l->n < 64);
   l->opts[l->n++] = o;
 }
 
@@ -513,16 +527,29 @@ static void all_changed(struct hls_config *c) {
   ASSERT_OK(hls_config_set(c, "gossip.batch_items", "100", &why));
   ASSERT_OK(hls_config_set(c, "gossip.max_origins", "5000", &why));
   ASSERT_OK(hls_config_set(c, "node.records", "on", &why));
-  ASSERT_OK(hls_config_set(c, "patterns.window_weeks", "4", &why));
+  /* Every engine parameter, each changed (and hls_pat_params_check
+   * still holds). */
+  ASSERT_OK(hls_config_set(c, "patterns.fdr", "0.02", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.keep_p", "0.1", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.end_weeks", "4", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.baseline_weeks", "20", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.min_baseline_weeks", "6", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.reference_weeks", "40", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.min_reference", "10", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.max_scan_places", "32", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.spread_weeks", "3", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.spread_history_weeks", "10", &why));
   ASSERT_OK(hls_config_set(c, "patterns.spread_min_places", "5", &why));
-  ASSERT_OK(hls_config_set(c, "patterns.emerging_baseline_weeks", "8", &why));
-  ASSERT_OK(hls_config_set(c, "patterns.emerging_guard_weeks", "1", &why));
-  ASSERT_OK(hls_config_set(c, "patterns.emerging_min_count", "4", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.emerging_weeks", "2", &why));
   ASSERT_OK(hls_config_set(c, "patterns.emerging_min_places", "3", &why));
-  ASSERT_OK(hls_config_set(c, "patterns.rising_reference_weeks", "20", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.rising_weeks", "6", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.rising_min_places", "4", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.together_weeks", "4", &why));
   ASSERT_OK(hls_config_set(c, "patterns.together_min_count", "4", &why));
   ASSERT_OK(hls_config_set(c, "patterns.together_min_places", "4", &why));
-  ASSERT_OK(hls_config_set(c, "patterns.cross_scale_min_places", "3", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.cross_weeks", "3", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.cross_min_scales", "3", &why));
+  ASSERT_OK(hls_config_set(c, "patterns.cross_min_places", "3", &why));
 }
 
 static void test_reserve_must_leave_slots(void **state) {
@@ -754,6 +781,136 @@ static void test_print_help_lists_every_option(void **state) {
   free(buf);
 }
 
+/* --- [patterns]: the engine's parameters ---------------------------------- */
+
+/* The [patterns] options are the engine's parameters, one for one, with
+ * the defaults of hls_pat_params_default, and bounds that are those of
+ * hls_pat_params_check: each bound passes the engine's check (the other
+ * parameters set to let it), and one step beyond it fails. */
+static void set_pat(struct hls_config *c, const struct hls_config_option *o, double v) {
+  char *field = (char *)c + o->offset;
+  if (o->type == HLS_CFG_REAL) {
+    memcpy(field, &v, sizeof v);
+  } else {
+    int x = (int)v;
+    memcpy(field, &x, sizeof x);
+  }
+}
+
+static void test_patterns_options_are_the_engine_params(void **state) {
+  (void)state;
+  struct hls_config d;
+  hls_config_defaults(&d);
+  struct hls_pat_params want;
+  hls_pat_params_default(&want);
+  size_t n, count = 0, bytes = 0;
+  const struct hls_config_option *o = hls_config_options(&n);
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(o[i].section, "patterns") != 0) continue;
+    count++;
+    /* The default is the engine's, field by field (padding aside). */
+    size_t at = o[i].offset - offsetof(struct hls_config, patterns);
+    if (memcmp((const char *)&d + o[i].offset, (const char *)&want + at, o[i].size) != 0)
+      fail_msg("patterns.%s: the default is not hls_pat_params_default's", o[i].name);
+    bytes += o[i].size;
+    assert_true(o[i].type == HLS_CFG_INT || o[i].type == HLS_CFG_REAL);
+    assert_true(o[i].offset >= offsetof(struct hls_config, patterns));
+    assert_true(o[i].offset + o[i].size <= offsetof(struct hls_config, patterns) + sizeof(struct hls_pat_params));
+    assert_false(o[i].reloadable); /* the engine is built once, at start */
+    double lo = o[i].type == HLS_CFG_REAL ? o[i].rmin : (double)o[i].min;
+    double hi = o[i].type == HLS_CFG_REAL ? o[i].rmax : (double)o[i].max;
+    double step = o[i].type == HLS_CFG_REAL ? lo / 2 : 1;
+    for (int end = 0; end < 2; end++) {
+      /* Room for the bounds that depend on another parameter: those
+       * bounded by another at their least, the others at their most. */
+      struct hls_config c;
+      hls_config_defaults(&c);
+      c.patterns.fdr = 1e-9;
+      c.patterns.keep_p = 0.5;
+      c.patterns.baseline_weeks = 260;
+      c.patterns.min_baseline_weeks = 2;
+      c.patterns.reference_weeks = 520;
+      c.patterns.min_reference = 4;
+      c.patterns.max_scan_places = 4096;
+      c.patterns.emerging_min_places = 1;
+      c.patterns.cross_min_places = 1;
+      double v = end == 0 ? lo : hi;
+      set_pat(&c, &o[i], v);
+      struct hls_why why = {{0}};
+      if (hls_pat_params_check(&c.patterns, &why) != 0)
+        fail_msg("patterns.%s = %g (a bound of the option) is refused by the engine: %s", o[i].name, v, why.text);
+      set_pat(&c, &o[i], end == 0 ? v - step : (o[i].type == HLS_CFG_REAL ? v * 1.01 : v + 1));
+      if (hls_pat_params_check(&c.patterns, &why) == 0)
+        fail_msg("patterns.%s beyond %g is allowed by the engine: widen the option", o[i].name, v);
+    }
+  }
+  /* Every field of the struct is an option. */
+  assert_int_equal(count, 21);
+  assert_true(bytes <= sizeof(struct hls_pat_params) && sizeof(struct hls_pat_params) - bytes < sizeof(double));
+}
+
+static void test_patterns_cross_bounds(void **state) {
+  (void)state;
+  struct hls_config c;
+  struct hls_why why = {{0}};
+  hls_config_defaults(&c);
+  ASSERT_OK(hls_config_set(&c, "node.place", "P", &why));
+  ASSERT_OK(hls_config_set(&c, "node.region", "R", &why));
+  ASSERT_OK(hls_config_set(&c, "patterns.fdr", "0.001", &why));
+  assert_true(c.patterns.fdr == 0.001);
+  ASSERT_OK(hls_config_set(&c, "patterns.keep_p", "0.0005", &why)); /* in its own bounds ... */
+  assert_int_equal(hls_config_check(&c, &why), HLS_ECONFIG);         /* ... but below fdr */
+  assert_non_null(strstr(why.text, "keep_p"));
+  assert_non_null(strstr(why.text, "[patterns]"));
+  ASSERT_OK(hls_config_set(&c, "patterns.keep_p", "0.05", &why));
+  ASSERT_OK(hls_config_check(&c, &why));
+  ASSERT_OK(hls_config_set(&c, "patterns.min_baseline_weeks", "30", &why)); /* above baseline_weeks 26 */
+  assert_int_equal(hls_config_check(&c, &why), HLS_ECONFIG);
+  assert_non_null(strstr(why.text, "min_baseline_weeks"));
+  expect_refused("patterns.fdr", "0.6", "patterns.fdr", "between 1e-09 and 0.5", NULL);
+  expect_refused("patterns.fdr", "0", "patterns.fdr", "number", NULL);
+  expect_refused("patterns.fdr", "-0.01", "patterns.fdr", NULL);
+  expect_refused("patterns.fdr", "nan", "patterns.fdr", NULL);
+  expect_refused("patterns.fdr", "0.01x", "patterns.fdr", NULL);
+  expect_refused("patterns.end_weeks", "0", "patterns.end_weeks", "between 1 and 52", NULL);
+  expect_refused("patterns.cross_min_scales", "5", "patterns.cross_min_scales", "between 2 and 4", NULL);
+  /* The formatted value of a real reads back exactly. */
+  char text[64];
+  hls_config_format_value(&c, option_named("patterns", "fdr"), text, sizeof text);
+  assert_string_equal(text, "0.001");
+}
+
+/* Options of the methods before issue 12: hlsd --set refuses them, naming
+ * the replacement; in a file they are warnings, and a renamed one is
+ * applied under its new name. */
+static void test_patterns_retired_options(void **state) {
+  struct tmpfile *t = *state;
+  expect_refused("patterns.window_weeks", "8", "patterns.window_weeks", "no longer an option", "together_weeks", NULL);
+  expect_refused("patterns.emerging_guard_weeks", "2", "no longer an option", "patterns.emerging_weeks", NULL);
+  expect_refused("patterns.cross_scale_min_places", "3", "patterns.cross_min_places", NULL);
+  struct hls_config c, d;
+  struct hls_why why = {{0}};
+  hls_config_defaults(&d);
+  ASSERT_OK(load_text(t,
+                      "[patterns]\n"
+                      "window_weeks = 4\n"
+                      "emerging_baseline_weeks = 7\n"
+                      "emerging_min_count = 3\n"
+                      "rising_reference_weeks = 26\n"
+                      "spread_min_places = 4\n"
+                      "cross_scale_min_places = 3\n",
+                      &c, &why));
+  assert_int_equal(c.patterns.spread_min_places, 4);
+  assert_int_equal(c.patterns.cross_min_places, 3); /* renamed: applied */
+  c.patterns.spread_min_places = d.patterns.spread_min_places;
+  c.patterns.cross_min_places = d.patterns.cross_min_places;
+  assert_memory_equal(&c, &d, sizeof c); /* the rest ignored */
+  /* A renamed option's value is checked under its new name. */
+  expect_file_error(t, "[patterns]\ncross_scale_min_places = 0\n", 2, "patterns.cross_min_places: must be between");
+  /* Elsewhere the names are unknown, as before. */
+  expect_file_error(t, "[node]\nwindow_weeks = 4\n", 2, "[node] window_weeks: unknown option");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults_parse_within_bounds),
@@ -775,6 +932,9 @@ int main(void) {
       cmocka_unit_test(test_reserve_must_leave_slots),
       cmocka_unit_test_setup_teardown(test_write_round_trip, setup_tmp, teardown_tmp),
       cmocka_unit_test(test_print_help_lists_every_option),
+      cmocka_unit_test(test_patterns_options_are_the_engine_params),
+      cmocka_unit_test(test_patterns_cross_bounds),
+      cmocka_unit_test_setup_teardown(test_patterns_retired_options, setup_tmp, teardown_tmp),
   };
   return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -227,6 +227,51 @@ static void test_newer_schema_refused(void **state) {
   sqlite3_close(db);
 }
 
+/* Schema 9 (patterns of issue 12) keeps the pattern rows and events of a
+ * store written before it: retracted ones are marked so, live ones wait
+ * for the first start's diff (docs/data-model.md). The store before it is
+ * made from a new one by undoing migration 9. */
+static void test_patterns_migration_keeps_rows(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  hls_store_free(fx->store);
+  fx->store = NULL;
+  sqlite3 *db = raw_open(fx->db_path);
+  static const char undo[] =
+      "DROP INDEX patterns_by_strength; DROP INDEX pattern_events_week;"
+      "ALTER TABLE patterns DROP COLUMN retracted; ALTER TABLE patterns DROP COLUMN strength;"
+      "ALTER TABLE patterns DROP COLUMN p; ALTER TABLE patterns DROP COLUMN p_now;"
+      "ALTER TABLE patterns DROP COLUMN region; ALTER TABLE patterns DROP COLUMN expected;"
+      "ALTER TABLE patterns DROP COLUMN withheld; ALTER TABLE patterns DROP COLUMN places;"
+      "ALTER TABLE patterns DROP COLUMN origins;"
+      "CREATE INDEX patterns_listing ON patterns(week_to DESC, score DESC, id) WHERE live = 1;"
+      "ALTER TABLE pattern_events DROP COLUMN strength; ALTER TABLE pattern_events DROP COLUMN live;"
+      "ALTER TABLE pattern_events DROP COLUMN region; ALTER TABLE pattern_events DROP COLUMN places;"
+      "ALTER TABLE pattern_events DROP COLUMN week;"
+      "INSERT INTO patterns VALUES(x'0101010101010101', 1, 0, 'housing', 0, NULL, NULL, 2900, 2907, 3, 1,"
+      " 'North\n', 3.0, x'80', 1, 2);"
+      "INSERT INTO patterns VALUES(x'0202020202020202', 0, 1, 'damp', 0, NULL, NULL, 2900, 2900, 2, 1,"
+      " 'North\n', 4.5, x'80', 1, 2);"
+      "INSERT INTO pattern_events(id, change, signal, theme, kind, week_from, week_to, n_places, scales, regions,"
+      " summary, at_ms) VALUES(x'0101010101010101', 0, 0, 'housing', 0, 2900, 2907, 3, 1, 'North\n', x'80', 1);"
+      "PRAGMA user_version=8;";
+  char *err = NULL;
+  if (sqlite3_exec(db, undo, NULL, NULL, &err) != SQLITE_OK) fail_msg("undoing schema 9: %s", err);
+  sqlite3_close(db);
+
+  ASSERT_OK(hls_store_open(&fx->store, fx->db_path, NULL, &why));
+  db = raw_open(fx->db_path);
+  assert_int_equal(raw_int(db, "PRAGMA user_version"), hls_store_schema_version());
+  assert_int_equal(raw_int(db, "SELECT count(*) FROM patterns"), 2);
+  assert_int_equal(raw_int(db, "SELECT retracted FROM patterns WHERE id = x'0101010101010101'"), 0);
+  assert_int_equal(raw_int(db, "SELECT retracted FROM patterns WHERE id = x'0202020202020202'"), 1);
+  assert_int_equal(raw_int(db, "SELECT origins IS NULL AND places = '' FROM patterns WHERE live = 1"), 1);
+  assert_int_equal(raw_int(db, "SELECT count(*) FROM pattern_events WHERE week IS NULL AND live = 1"), 1);
+  assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'patterns_listing'"), 0);
+  assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'patterns_by_strength'"), 1);
+  sqlite3_close(db);
+}
+
 static void test_not_a_database_refused(void **state) {
   struct fixture *fx = *state;
   struct hls_why why = {{0}};
@@ -1370,6 +1415,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_open_fresh_and_reopen, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_patterns_migration_keeps_rows, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_not_a_database_refused, setup_dir, teardown),
       cmocka_unit_test_setup_teardown(test_record_roundtrip, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_record_null_optionals, setup_store, teardown),
