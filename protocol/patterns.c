@@ -10,6 +10,7 @@
  * and fingerprint. */
 #include "patterns.h"
 
+#include <float.h>
 #include <math.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -797,7 +798,11 @@ int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BY
   /* A place whose history starts earlier: every theme's tests of new
    * places (spread) and baselines count it from there. */
   bool earlier = pl->has_week && week < pl->first_week;
-  if (ds == NULL || !week_seen(pt, week) || (earlier && !mark_all_themes(pt))) {
+  /* A place's first digest changes every theme's places at risk and
+   * tested, from its week on. */
+  bool first = !pl->has_week;
+  if (ds == NULL || !week_seen(pt, week) || (earlier && !mark_all_themes(pt)) ||
+      (first && !mark_all_themes_at(pt, week))) {
     free(ds);
     free(cells);
     return HLS_ENOMEM;
@@ -1037,6 +1042,8 @@ static void set_diff(const uint32_t *a, size_t na, const uint32_t *b, size_t nb,
 /* The change from the pattern as it held (was) to now (patterns.h). */
 static int change_of(const struct hls_pattern *was, const struct hls_pattern *now) {
   if (was->live && !now->live) return HLS_PAT_ENDED;
+  /* one that had ended and holds again (a late digest): announced again */
+  if (!was->live && now->live) return HLS_PAT_NEW;
   bool joined, left;
   set_diff(was->places, was->n_places, now->places, now->n_places, &joined, &left);
   if (joined) return HLS_PAT_JOINED;
@@ -1067,6 +1074,11 @@ static int emit(struct hls_patterns *pt, struct build *b, struct pat ***list, si
   int change = HLS_PAT_NEW;
   if (p != NULL) {
     if (memcmp(p->fp, fp, sizeof fp) == 0) {
+      /* Nothing a reader acts on moved: keep the newest values (p_now,
+       * p below the fingerprint's precision), and the owned places. */
+      uint32_t *keep = p->p.places;
+      p->p = *np;
+      p->p.places = keep;
       p->gen = pt->gen;
       return 0;
     }
@@ -1341,7 +1353,7 @@ static void tcomp_free(struct tcomp *c) {
 
 static int tcomp_size(struct tcomp *c, size_t n, size_t span, size_t regions) {
   size_t cells = n * (span + 1);
-  if (cells > c->cap_rows) {
+  if (cells > c->cap_rows || c->P[0] == NULL) {
     for (int s = 0; s < NSER; s++) {
       REALLOC(c->P[s], cells);
       REALLOC(c->NZ[s], cells);
@@ -1476,6 +1488,13 @@ struct episode {
 
 /* The stored result of unit u's test in week i of theme t. */
 #define TV(t, i, u) ((size_t)(i) * (t)->pv_units + (size_t)(u))
+
+/* A p-value as stored (float): never 0, which would read as "no
+ * discovery" in a week's cutoff; strength is then at most 37.9. */
+static float pv_store(double p) {
+  if (isnan(p)) return NAN;
+  return p < (double)FLT_MIN ? FLT_MIN : (float)p;
+}
 
 /* Candidates of week i over the last R weeks: the slots that reported the
  * theme in those weeks (a place with nothing there has no excess). */
@@ -1737,7 +1756,22 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
 #define PS(sr, s) (c->P[sr] + (size_t)(s) * W1)
 #define QS(s) (c->Q0 + (size_t)(s) * W1)
 #define NZS(sr, s) (c->NZ[sr] + (size_t)(s) * W1)
+  /* Before the theme was first reported anywhere, it was not tested: a
+   * theme met late must not add tests (p-values of 1) to past weeks and
+   * move their cutoffs. */
+  int32_t tfirst = INT32_MAX;
+  for (size_t s = 0; s < n; s++)
+    if (c->first_report[s] < tfirst) tfirst = c->first_report[s];
   for (int32_t i = from; i < (int32_t)L && rc == 0; i++) {
+    if (i < tfirst) {
+      for (size_t u = 0; u < units; u++) {
+        size_t at = TV(t, i, u);
+        t->pv[at] = NAN;
+        free(t->mem[at]);
+        t->mem[at] = NULL;
+      }
+      continue;
+    }
     /* spread: places new to the theme in [i-Rs+1, i] against the rate its
      * history predicts for the places at risk. */
     {
@@ -1758,7 +1792,7 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
               mem[m++] = (uint32_t)s;
       }
       size_t at = TV(t, i, U_SPREAD);
-      t->pv[at] = (float)p, t->sc1[at] = (float)K, t->sc2[at] = (float)mu, t->back[at] = (uint8_t)(Rs - 1);
+      t->pv[at] = pv_store(p), t->sc1[at] = (float)K, t->sc2[at] = (float)mu, t->back[at] = (uint8_t)(Rs - 1);
       rc = keep_members(pt, t, c, i, U_SPREAD, mem, m);
     }
     /* emerging: a scan over places of their jump over the last week and
@@ -1794,7 +1828,7 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
         if (p > 1) p = 1;
       }
       size_t at = TV(t, i, U_EMERGING);
-      t->pv[at] = (float)p, t->sc1[at] = (float)kst[best], t->sc2[at] = (float)nt[best];
+      t->pv[at] = pv_store(p), t->sc1[at] = (float)kst[best], t->sc2[at] = (float)nt[best];
       t->back[at] = (uint8_t)(Rk[best] - 1);
       rc = keep_members(pt, t, c, i, U_EMERGING, mem, !isnan(p) && p <= prm->keep_p ? m : 0);
     }
@@ -1839,7 +1873,7 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
       size_t kst = 0;
       double p = ntc > 0 ? scan_os(c->zv, mz, ntc, prm->cross_min_places, &kst) : NAN;
       size_t at = TV(t, i, U_CROSS);
-      t->pv[at] = (float)p, t->sc1[at] = (float)kst, t->sc2[at] = (float)ntc, t->back[at] = (uint8_t)(Rc - 1);
+      t->pv[at] = pv_store(p), t->sc1[at] = (float)kst, t->sc2[at] = (float)ntc, t->back[at] = (uint8_t)(Rc - 1);
       for (size_t k = 0; k < kst; k++) mem[k] = c->zv[k].slot;
       rc = keep_members(pt, t, c, i, U_CROSS, mem, !isnan(p) && p <= prm->keep_p ? kst : 0);
     }
@@ -1885,7 +1919,7 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
           for (size_t s = 0; s < n; s++)
             if (c->region[s] == r && NZS(0, s)[i + 1 - lo] - NZS(0, s)[r0 - lo] > 0) mem[m++] = (uint32_t)s;
         size_t at = TV(t, i, U_RISING + r);
-        t->pv[at] = (float)p, t->sc1[at] = (float)z, t->sc2[at] = (float)pi0, t->back[at] = (uint8_t)(Rr - 1);
+        t->pv[at] = pv_store(p), t->sc1[at] = (float)z, t->sc2[at] = (float)pi0, t->back[at] = (uint8_t)(Rr - 1);
         rc = keep_members(pt, t, c, i, U_RISING + r, mem, m);
       }
     }
@@ -2218,7 +2252,7 @@ static int window_compute(struct hls_patterns *pt, struct window *w) {
       break;
     }
     if (pscreen > prm->keep_p) {
-      w->tests[w->n_tests++] = (float)pscreen;
+      w->tests[w->n_tests++] = pv_store(pscreen);
       continue;
     }
     /* The pair is ordered by theme key, so its id does not depend on the
@@ -2233,7 +2267,7 @@ static int window_compute(struct hls_patterns *pt, struct window *w) {
     rc = together_test(pt, w, sorted, w->n, a, b, &pc, &cap_pc, &p, &ob, &ee, &members, &nm);
     if (rc != 0) break;
     if (p < pscreen) p = pscreen; /* both must hold */
-    w->tests[w->n_tests++] = (float)p;
+    w->tests[w->n_tests++] = pv_store(p);
     if (p > prm->keep_p || nm == 0) continue;
     if (!GROW(w->found, w->cap_found, w->n_found + 1)) {
       rc = HLS_ENOMEM;
@@ -2338,7 +2372,8 @@ static int together_emit(struct hls_patterns *pt, struct ctx_update *cu) {
       for (size_t q = 0; q < nr; q++)
         if (runs[q].open && trun_cmp(&runs[q], &key) == 0) r = &runs[q];
       if (r == NULL || r->k_to < w->k - 1) {
-        if (!(cut > 0 && pf->p <= cut)) continue;
+        /* the cutoff is one of the float p-values of the tests */
+        if (!(cut > 0 && (float)pf->p <= cut)) continue;
         if (!grow((void **)&runs, &cap_r, nr + 1, sizeof *runs)) {
           rc = HLS_ENOMEM;
           break;
