@@ -2017,25 +2017,9 @@ static int theme_episodes(struct hls_patterns *pt, struct theme *t, struct ctx_u
 
 /* --- together --------------------------------------------------------------------------- */
 
-static bool has_theme(const struct unit *u, uint32_t theme) {
-  size_t lo = 0, hi = u->n;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (u->cells[mid].theme < theme) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < u->n && u->cells[lo].theme == theme;
-}
-
 static int pair_key_cmp(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return (x > y) - (x < y);
-}
-
-static int unit_place_cmp(const void *a, const void *b) {
-  const struct unit *x = *(struct unit *const *)a, *y = *(struct unit *const *)b;
-  if (x->place != y->place) return (x->place > y->place) - (x->place < y->place);
-  return (x->week > y->week) - (x->week < y->week);
 }
 
 /* The week a window's tests count in for the FDR: its last week, or the
@@ -2064,42 +2048,91 @@ static int pcount_cmp(const void *x, const void *y) {
  * larger of two expectations at each place, its own frequencies of each
  * theme this window (independence) and its rate of reporting both in the
  * windows before (history). */
-static int together_test(struct hls_patterns *pt, struct window *w, struct unit **sorted, size_t n_units, uint32_t a,
-                         uint32_t b, struct pcount **pc, size_t *cap_pc, double *p_out, double *o_out, double *e_out,
+/* Scratch of together_test, per place: its weeks in this window and the
+ * windows before (wcnt, hcnt, set once a window), and the pair's counts
+ * (zero between pairs). */
+struct tscratch {
+  uint32_t *wcnt, *hcnt, *ca, *cb, *cab, *chab;
+  uint8_t *inpc;
+  uint32_t *touched;
+};
+
+static uint32_t next_stamp(struct hls_patterns *pt) {
+  if (++pt->stamp == 0) {
+    memset(pt->mark, 0, pt->n_places * sizeof *pt->mark);
+    pt->stamp = 1;
+  }
+  return pt->stamp;
+}
+
+/* Count, week by week from the themes' buckets, the place-weeks of a, of
+ * b, and of both in weeks [from, to]; both counts only (history) when
+ * hist. */
+static void pair_weeks(struct hls_patterns *pt, struct tscratch *ts, size_t *nt, uint32_t a, uint32_t b, int32_t from,
+                       int32_t to, bool hist) {
+  for (int32_t wk = from; wk <= to; wk++) {
+    struct bucket *ba = bucket_get(pt->themes[a], wk, false), *bb = bucket_get(pt->themes[b], wk, false);
+    if (ba == NULL || bb == NULL) {
+      if (hist) continue;
+    }
+    uint32_t st = next_stamp(pt);
+    if (ba != NULL)
+      for (size_t r = 0; r < ba->n; r++) {
+        uint32_t pl = ba->refs[r].place;
+        pt->mark[pl] = st;
+        if (hist) continue;
+        if (ts->ca[pl] == 0 && ts->cb[pl] == 0) ts->touched[(*nt)++] = pl;
+        ts->ca[pl]++;
+      }
+    if (bb != NULL)
+      for (size_t r = 0; r < bb->n; r++) {
+        uint32_t pl = bb->refs[r].place;
+        bool both = pt->mark[pl] == st;
+        if (hist) {
+          if (both && ts->inpc[pl]) ts->chab[pl]++;
+          continue;
+        }
+        if (ts->ca[pl] == 0 && ts->cb[pl] == 0) ts->touched[(*nt)++] = pl;
+        ts->cb[pl]++;
+        if (both) ts->cab[pl]++;
+      }
+  }
+}
+
+/* Test pair (a, b) in window w: place-weeks reporting both against the
+ * larger of two expectations at each place, its own frequencies of each
+ * theme this window (independence) and its rate of reporting both in the
+ * windows before (history). */
+static int together_test(struct hls_patterns *pt, struct window *w, struct tscratch *ts, uint32_t a, uint32_t b,
+                         struct pcount **pc, size_t *cap_pc, double *p_out, double *o_out, double *e_out,
                          uint32_t **members, size_t *n_members) {
   const struct hls_pat_params *prm = &pt->prm;
-  size_t np = 0;
-  /* this window: units sorted by place */
-  for (size_t i = 0; i < n_units;) {
-    size_t j = i;
-    struct pcount x = {.place = sorted[i]->place};
-    for (; j < n_units && sorted[j]->place == sorted[i]->place; j++) {
-      bool ha = has_theme(sorted[j], a), hb = has_theme(sorted[j], b);
-      x.w++;
-      x.a += ha;
-      x.b += hb;
-      x.ab += ha && hb;
+  int32_t W = prm->together_weeks;
+  size_t np = 0, nt = 0;
+  pair_weeks(pt, ts, &nt, a, b, w->k * W, w->k * W + W - 1, false);
+  int rc = 0;
+  for (size_t i = 0; i < nt; i++) {
+    uint32_t pl = ts->touched[i];
+    if (rc == 0 && ts->ca[pl] > 0 && ts->cb[pl] > 0) {
+      if (!grow((void **)pc, cap_pc, np + 1, sizeof **pc)) rc = HLS_ENOMEM;
+      else {
+        (*pc)[np++] = (struct pcount){.place = pl, .w = ts->wcnt[pl], .a = ts->ca[pl], .b = ts->cb[pl],
+                                      .ab = ts->cab[pl], .hw = ts->hcnt[pl]};
+        ts->inpc[pl] = 1;
+      }
     }
-    i = j;
-    if (x.a == 0 || x.b == 0) continue;
-    if (!grow((void **)pc, cap_pc, np + 1, sizeof **pc)) return HLS_ENOMEM;
-    (*pc)[np++] = x;
+    ts->ca[pl] = ts->cb[pl] = ts->cab[pl] = 0;
   }
-  /* history: the windows before */
-  for (int h = 1; h <= TOGETHER_HISTORY; h++) {
-    int32_t k = w->k - h;
-    struct window *hw;
-    HASH_FIND(hh, pt->windows, &k, sizeof k, hw);
-    if (hw == NULL) continue;
-    for (size_t i = 0; i < hw->n; i++) {
-      const struct unit *u = hw->units[i];
-      struct pcount key = {.place = u->place};
-      struct pcount *x = bsearch(&key, *pc, np, sizeof **pc, pcount_cmp);
-      if (x == NULL) continue;
-      x->hw++;
-      x->hab += has_theme(u, a) && has_theme(u, b);
-    }
+  if (rc == 0) pair_weeks(pt, ts, &nt, a, b, (w->k - TOGETHER_HISTORY) * W, w->k * W - 1, true);
+  for (size_t i = 0; i < np; i++) {
+    uint32_t pl = (*pc)[i].place;
+    (*pc)[i].hab = ts->chab[pl];
+    ts->chab[pl] = 0;
+    ts->inpc[pl] = 0;
   }
+  if (rc != 0) return rc;
+  /* in place order: the sums below do not depend on arrival order */
+  if (np > 1) qsort(*pc, np, sizeof **pc, pcount_cmp);
   double o = 0, e = 0;
   size_t places = 0;
   *n_members = 0;
@@ -2150,7 +2183,12 @@ static int window_compute(struct hls_patterns *pt, struct window *w) {
   w->n_pk = 0;
   if (w->n == 0) return 0;
   int rc = 0;
-  struct unit **sorted = malloc(w->n * sizeof *sorted);
+  struct tscratch ts = {0};
+  size_t NP = pt->n_places ? pt->n_places : 1;
+  ts.wcnt = calloc(NP, sizeof *ts.wcnt), ts.hcnt = calloc(NP, sizeof *ts.hcnt);
+  ts.ca = calloc(NP, sizeof *ts.ca), ts.cb = calloc(NP, sizeof *ts.cb), ts.cab = calloc(NP, sizeof *ts.cab);
+  ts.chab = calloc(NP, sizeof *ts.chab), ts.inpc = calloc(NP, sizeof *ts.inpc);
+  ts.touched = malloc(NP * sizeof *ts.touched);
   uint32_t *marg = calloc(pt->n_themes, sizeof *marg);
   uint32_t *local = malloc(pt->n_themes * sizeof *local), *global = malloc(pt->n_themes * sizeof *global);
   uint32_t *dense = NULL;
@@ -2158,12 +2196,12 @@ static int window_compute(struct hls_patterns *pt, struct window *w) {
   struct pcount *pc = NULL;
   size_t cap_pc = 0, nk = 0, pairs = 0;
   uint32_t *members = malloc(w->n * sizeof *members);
-  if (sorted == NULL || marg == NULL || members == NULL || local == NULL || global == NULL) {
+  if (marg == NULL || members == NULL || local == NULL || global == NULL || ts.wcnt == NULL || ts.hcnt == NULL ||
+      ts.ca == NULL || ts.cb == NULL || ts.cab == NULL || ts.chab == NULL || ts.inpc == NULL || ts.touched == NULL) {
     rc = HLS_ENOMEM;
     goto done;
   }
-  memcpy(sorted, w->units, w->n * sizeof *sorted);
-  qsort(sorted, w->n, sizeof *sorted, unit_place_cmp);
+  for (size_t i = 0; i < w->n; i++) ts.wcnt[w->units[i]->place]++;
   double D = 0, S2 = 0;
   for (size_t i = 0; i < w->n; i++) {
     size_t d = w->units[i]->n;
@@ -2233,6 +2271,8 @@ static int window_compute(struct hls_patterns *pt, struct window *w) {
     int32_t k = w->k - 1 - h;
     HASH_FIND(hh, pt->windows, &k, sizeof k, hist[h]);
     if (hist[h] != NULL) hist_units += (double)hist[h]->n;
+    if (hist[h] != NULL)
+      for (size_t i = 0; i < hist[h]->n; i++) ts.hcnt[hist[h]->units[i]->place]++;
   }
   for (size_t i = 0; i < w->n_pk && rc == 0; i++) {
     double o = w->pc[i];
@@ -2264,7 +2304,7 @@ static int window_compute(struct hls_patterns *pt, struct window *w) {
     }
     double p, ob, ee;
     size_t nm;
-    rc = together_test(pt, w, sorted, w->n, a, b, &pc, &cap_pc, &p, &ob, &ee, &members, &nm);
+    rc = together_test(pt, w, &ts, a, b, &pc, &cap_pc, &p, &ob, &ee, &members, &nm);
     if (rc != 0) break;
     if (p < pscreen) p = pscreen; /* both must hold */
     w->tests[w->n_tests++] = pv_store(p);
@@ -2284,7 +2324,8 @@ static int window_compute(struct hls_patterns *pt, struct window *w) {
     w->n_found++;
   }
 done:
-  free(sorted);
+  free(ts.wcnt), free(ts.hcnt), free(ts.ca), free(ts.cb), free(ts.cab), free(ts.chab), free(ts.inpc);
+  free(ts.touched);
   free(marg);
   free(local);
   free(global);
