@@ -120,12 +120,12 @@ static const struct hls_config_option options[] = {
             "A place with fewer weeks of digests than this before the weeks tested is not tested (at most "
             "patterns.baseline_weeks)."),
     PAT_INT(reference_weeks, 5, 8, 520,
-            "emerging, rising, cross-scale: a test's statistic is judged against its own values over this many past "
-            "weeks, so a theme that is always noisy does not alarm."),
+            "Reserved: no method uses it now (its tests need no calibration against their own past values); "
+            "kept so that configuration files stay valid."),
     PAT_INT(min_reference, 6, 4, 520,
-            "Those tests need at least this many past weeks (at most patterns.reference_weeks)."),
+            "Reserved, as patterns.reference_weeks (at most patterns.reference_weeks)."),
     PAT_INT(max_scan_places, 7, 1, 4096,
-            "emerging, cross-scale: the scan over places takes the best group of 1 to this many places."),
+            "Bounds patterns.emerging_min_places and patterns.cross_min_places."),
     PAT_INT(spread_weeks, 8, 1, 52, "spread: places new to a theme are counted over the last this many weeks."),
     PAT_INT(spread_history_weeks, 9, 1, 260,
             "spread: a place is new to a theme after this many weeks of digests without it."),

@@ -455,14 +455,14 @@ static void week_text(int32_t week, char out[9]) {
 
 /* What score and score2 are (patterns.h), by signal. */
 static const char *score_name(int signal) {
-  static const char *const n[HLS_PAT_SIGNAL_COUNT] = {"new_places", "scan_z", "share_z", "place_weeks_both",
-                                                      "scan_z"};
+  static const char *const n[HLS_PAT_SIGNAL_COUNT] = {"new_places", "places_beyond", "excess_z", "place_weeks_both",
+                                                      "places_beyond"};
   return signal >= 0 && signal < HLS_PAT_SIGNAL_COUNT ? n[signal] : "score";
 }
 
 static const char *score2_name(int signal) {
-  static const char *const n[HLS_PAT_SIGNAL_COUNT] = {"expected_new_places", "null_mean", "baseline_share",
-                                                      "expected_place_weeks", "null_mean"};
+  static const char *const n[HLS_PAT_SIGNAL_COUNT] = {"expected_new_places", "places_tested", "baseline_share",
+                                                      "expected_place_weeks", "places_tested"};
   return signal >= 0 && signal < HLS_PAT_SIGNAL_COUNT ? n[signal] : "score2";
 }
 
@@ -569,19 +569,20 @@ static void method_text(const struct hls_pat_params *p, int signal, const char *
   case HLS_PAT_EMERGING:
     n = snprintf(out, size,
                  "Emerging compares each place's count of this theme in the last week, and in the last %d weeks, "
-                 "with the place's own usual level over the %d weeks before (withheld and rounded counts taken at "
-                 "the middle of their range, and the place's usual ups and downs allowed for), then finds the "
-                 "group of %d to %d places whose jump together is largest. That scan is judged against its own "
-                 "values over the %d weeks before, so a theme that is always noisy does not stand out.",
-                 p->emerging_weeks, p->baseline_weeks, p->emerging_min_places, p->max_scan_places,
-                 p->reference_weeks);
+                 "with the place's own usual level over the %d weeks before (an exact test that allows for a short "
+                 "history and the place's usual ups and downs; a withheld count taken as one record, a rounded one "
+                 "at the middle of its range), then combines the places that stand out (p at most 0.05; at least "
+                 "%d of them) by the truncated product method, which asks how unlikely so many and so strong "
+                 "would be among all the places tested if nothing had changed.",
+                 p->emerging_weeks, p->baseline_weeks, p->emerging_min_places);
     break;
   case HLS_PAT_RISING:
     n = snprintf(out, size,
-                 "Rising compares the share of all reports of this theme that come from %s over the last %d "
-                 "weeks with its share in the %d weeks before, as a z-score judged against its own past values "
-                 "over %d weeks; at least %d places of the region report the theme.",
-                 region && region[0] ? region : "the region", p->rising_weeks, p->baseline_weeks, p->reference_weeks,
+                 "Rising asks whether %s's reports of this theme grew over the last %d weeks, against the %d "
+                 "weeks before, more than the rest of the network's did (Fisher's exact test of the two regions' "
+                 "counts, so that a rise everywhere at once is not a rise here); at least %d places of the region "
+                 "report the theme.",
+                 region && region[0] ? region : "the region", p->rising_weeks, p->baseline_weeks,
                  p->rising_min_places);
     break;
   case HLS_PAT_TOGETHER:
@@ -596,10 +597,9 @@ static void method_text(const struct hls_pat_params *p, int signal, const char *
     n = snprintf(out, size,
                  "Cross-scale looks, over the last %d weeks, for places where this theme is above the place's usual "
                  "level at %d or more scales at once (person, organisation, place, country), each against its own "
-                 "baseline of %d weeks, then finds the group of %d to %d places with the largest excess, judged "
-                 "against its own past values over %d weeks.",
-                 p->cross_weeks, p->cross_min_scales, p->baseline_weeks, p->cross_min_places, p->max_scan_places,
-                 p->reference_weeks);
+                 "baseline of %d weeks, then combines those places (at least %d) by the truncated product method, "
+                 "as emerging does.",
+                 p->cross_weeks, p->cross_min_scales, p->baseline_weeks, p->cross_min_places);
     break;
   }
   if (n < 0 || (size_t)n >= size) return;

@@ -2400,13 +2400,6 @@ static int together_emit(struct hls_patterns *pt, struct ctx_update *cu) {
     size_t ti = (size_t)(tw - pt->gmin);
     double cut = ti < pt->n_cutoff ? pt->tcutoff[ti] : 0;
     bool filling = w->k * W + W - 1 > pt->gmax;
-    /* runs not seen in this window end (but for a window still filling) */
-    for (size_t r = 0; r < nr && rc == 0; r++) {
-      if (!runs[r].open || runs[r].k_to >= w->k) continue;
-      if (filling && runs[r].k_to == w->k - 1) continue;
-      runs[r].open = false;
-      rc = trun_emit(pt, &runs[r], false, cu);
-    }
     for (size_t f = 0; f < w->n_found && rc == 0; f++) {
       const struct pfound *pf = &w->found[f];
       struct trun key = {.a = pf->a, .b = pf->b}, *r = NULL;
@@ -2437,6 +2430,14 @@ static int together_emit(struct hls_patterns *pt, struct ctx_update *cu) {
       for (size_t q = 0; q < r->n_places; q++)
         if (keep == 0 || r->places[keep - 1] != r->places[q]) r->places[keep++] = r->places[q];
       r->n_places = keep;
+    }
+    /* runs this window did not go on with end (but for a window still
+     * filling, which cannot end the run before it) */
+    for (size_t r = 0; r < nr && rc == 0; r++) {
+      if (!runs[r].open || runs[r].k_to >= w->k) continue;
+      if (filling && runs[r].k_to == w->k - 1) continue;
+      runs[r].open = false;
+      rc = trun_emit(pt, &runs[r], false, cu);
     }
   }
   int32_t klast = nw ? ws[nw - 1]->k : 0;
