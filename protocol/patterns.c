@@ -197,8 +197,6 @@ struct theme {
   float *sc1, *sc2;  /* [week][unit]: the statistic and its expectation */
   uint8_t *back;     /* [week][unit]: weeks its test looked back, less one */
   uint32_t **mem;    /* [week][unit]: its places (count first) when p <= keep_p */
-  float *tv;         /* [week][column]: scans' values, regions' z, for calibration */
-  size_t tv_cols;
   int32_t test_from; /* tests from this week on need computing; INT32_MAX: none */
   UT_hash_handle hh;
 };
@@ -1553,16 +1551,15 @@ static int keep_members(struct hls_patterns *pt, struct theme *t, const struct t
 static void theme_tests_free(struct theme *t) {
   if (t->mem != NULL)
     for (size_t k = 0; k < t->pv_len * t->pv_units; k++) free(t->mem[k]);
-  free(t->mem), free(t->pv), free(t->sc1), free(t->sc2), free(t->back), free(t->tv);
-  t->mem = NULL, t->pv = t->sc1 = t->sc2 = t->tv = NULL, t->back = NULL;
-  t->pv_len = t->pv_units = t->tv_cols = 0;
+  free(t->mem), free(t->pv), free(t->sc1), free(t->sc2), free(t->back);
+  t->mem = NULL, t->pv = t->sc1 = t->sc2 = NULL, t->back = NULL;
+  t->pv_len = t->pv_units = 0;
 }
 
 /* Size theme t's stored tests for L weeks of units; a change of units
  * (a new region) starts them again. Returns the first week index that
  * must be computed at least. */
 static int theme_tests_size(struct theme *t, size_t L, size_t units, int32_t *from) {
-  size_t cols = 3 + units - U_RISING;
   if (t->pv_units != units || L < t->pv_len) {
     theme_tests_free(t);
     *from = 0;
@@ -1582,18 +1579,12 @@ static int theme_tests_size(struct theme *t, size_t L, size_t units, int32_t *fr
     uint8_t *bk = realloc(t->back, (cells ? cells : 1) * sizeof *bk);
     if (bk == NULL) return HLS_ENOMEM;
     t->back = bk;
-    size_t tcells = L * cols;
-    float *tv = realloc(t->tv, (tcells > 0 ? tcells : 1) * sizeof *tv);
-    if (tv == NULL) return HLS_ENOMEM;
-    t->tv = tv;
     uint32_t **mem = realloc(t->mem, (cells ? cells : 1) * sizeof *mem);
     if (mem == NULL) return HLS_ENOMEM;
     t->mem = mem;
     for (size_t k = old * units; k < cells; k++) mem[k] = NULL, pv[k] = NAN;
-    for (size_t k = old * cols; k < L * cols; k++) tv[k] = NAN;
     t->pv_len = L;
     t->pv_units = units;
-    t->tv_cols = cols;
     if (*from > (int32_t)old) *from = (int32_t)old;
   }
   return 0;
@@ -1912,8 +1903,6 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
             p = a > e && a >= 5 ? fisher_sf(a, b, cc, d) : 1.0;
           }
         }
-        size_t col = 3 + r - 1;
-        t->tv[(size_t)i * t->tv_cols + col] = (float)z;
         size_t m = 0;
         if (!isnan(p) && p <= prm->keep_p)
           for (size_t s = 0; s < n; s++)
