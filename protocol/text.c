@@ -105,9 +105,19 @@ int hls_theme_normalise(const char *in, size_t len, char *out, size_t out_size,
   return 0;
 }
 
+static bool slug_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
 bool hls_theme_is_slug(const char *s) {
   char buf[HLS_THEME_MAX + 1];
   size_t len = strlen(s);
+  /* Fast path (every slug a digest carries is checked here): ASCII
+   * letters and digits in runs joined by single hyphens are what
+   * normalising gives back unchanged. */
+  if (len > 0 && len <= HLS_THEME_MAX && slug_char(s[0]) && slug_char(s[len - 1])) {
+    bool plain = true;
+    for (size_t i = 1; i < len && plain; i++) plain = slug_char(s[i]) || (s[i] == '-' && s[i - 1] != '-');
+    if (plain) return true;
+  }
   if (hls_theme_normalise(s, len, buf, sizeof buf, NULL) != 0) return false;
   return strcmp(buf, s) == 0;
 }

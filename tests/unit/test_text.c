@@ -301,6 +301,29 @@ static void test_is_slug(void **state) {
   assert_true(hls_theme_is_slug(long_slug));
 }
 
+/* hls_theme_is_slug's fast path agrees with "normalising gives it back"
+ * on random strings of slug-like characters (and some that are not). */
+static void test_is_slug_fast_path_agrees(void **state) {
+  (void)state;
+  static const char alphabet[] = "ab9--A' _";
+  uint32_t seed = 11;
+  int yes = 0;
+  for (int n = 0; n < 20000; n++) {
+    char s[12], norm[HLS_THEME_MAX + 1];
+    seed = seed * 1103515245u + 12345u;
+    size_t len = (seed >> 16) % 10;
+    for (size_t i = 0; i < len; i++) {
+      seed = seed * 1103515245u + 12345u;
+      s[i] = alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+    }
+    s[len] = '\0';
+    bool want = hls_theme_normalise(s, len, norm, sizeof norm, NULL) == 0 && strcmp(norm, s) == 0;
+    assert_int_equal(hls_theme_is_slug(s), want);
+    yes += want;
+  }
+  assert_true(yes > 1000); /* both answers were exercised */
+}
+
 /* ASCII themes take a fast path; it must agree with the Unicode path.
  * A leading no-break space (not ASCII, dropped as a separator) forces the
  * Unicode path for the same text. */
@@ -339,6 +362,7 @@ int main(void) {
       cmocka_unit_test(test_normalise_refuses_controls_and_bad_utf8),
       cmocka_unit_test(test_normalise_length_limits),
       cmocka_unit_test(test_is_slug),
+      cmocka_unit_test(test_is_slug_fast_path_agrees),
       cmocka_unit_test(test_theme_ascii_fast_path_agrees),
   };
   return cmocka_run_group_tests_name("text", tests, NULL, NULL);
