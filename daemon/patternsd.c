@@ -1093,12 +1093,13 @@ static int load_stored(struct hls_patternsd *pd, struct stored_row **out, size_t
 }
 
 /* The change from a stored row to the engine's pattern now, judged as the
- * engine judges its own (patterns.h): ended, joined, left, grew, shrank,
- * else a quiet update. Places are compared by origin (names can change);
+ * engine judges its own (patterns.h): ended, new again, joined, left,
+ * grew, shrank, else a quiet update. Places are compared by origin (names can change);
  * a row written before schema 9 was a pattern of the old methods: new. */
 static int stored_change(const struct stored_row *was, const struct hls_pattern *now, const struct built *b) {
   if (was->origins == NULL) return HLS_PAT_NEW;
   if (was->row.live && !now->live) return HLS_PAT_ENDED;
+  if (!was->row.live && now->live) return HLS_PAT_NEW; /* ended, and holds again */
   bool joined = false, left = false;
   size_t i = 0, j = 0;
   while (i < was->n_origins || j < b->n_origins) {
@@ -1283,10 +1284,9 @@ int hls_patternsd_flush(struct hls_patternsd *pd, struct hls_why *why) {
     if (!why->text[0]) hls_why_set(why, rc, "patterns: %s", hls_strerror(rc));
     return rc;
   }
-  if (pd->events != before) {
-    hls_log_debug("patterns_updated", "events=%zu took_us=%lld", pd->events - before, (long long)pd->last_flush_us);
-    pump_all(pd);
-  }
+  /* every computation, changes or not (debug: what it cost) */
+  hls_log_debug("patterns_updated", "events=%zu took_us=%lld", pd->events - before, (long long)pd->last_flush_us);
+  if (pd->events != before) pump_all(pd);
   return 0;
 }
 

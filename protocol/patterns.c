@@ -198,6 +198,8 @@ struct theme {
   uint8_t *back;     /* [week][unit]: weeks its test looked back, less one */
   uint32_t **mem;    /* [week][unit]: its places (count first) when p <= keep_p */
   int32_t test_from; /* tests from this week on need computing; INT32_MAX: none */
+  int32_t test_last; /* the last week whose data changed; INT32_MAX: tests to the end */
+  uint64_t first_sig; /* of its places' first reports, as last computed; 0: none */
   UT_hash_handle hh;
 };
 
@@ -467,6 +469,7 @@ static struct theme *theme_get(struct hls_patterns *pt, const char *name, int ki
   t->name = t->key + 2;
   t->kind = kind;
   t->test_from = INT32_MIN;
+  t->test_last = INT32_MAX;
   t->ix = (uint32_t)pt->n_themes;
   oom_flag = false;
   HASH_ADD(hh, pt->themes_by_key, key, (size_t)len, t);
@@ -488,9 +491,21 @@ static bool mark_theme_episodes(struct hls_patterns *pt, struct theme *t) {
   return true;
 }
 
-/* Theme t's tests from week on need computing (its data there changed). */
+/* Theme t's tests from week on need computing, to the last week held
+ * (what changed reaches every later test: a place's history start, new
+ * weeks). */
 static bool mark_theme_at(struct hls_patterns *pt, struct theme *t, int32_t week) {
   if (week < t->test_from) t->test_from = week;
+  t->test_last = INT32_MAX;
+  return mark_theme_episodes(pt, t);
+}
+
+/* Theme t's cells of one week changed: the tests that look back at that
+ * week need computing (theme_tests goes on to the end when a place's first
+ * report of the theme moved). */
+static bool mark_theme_week(struct hls_patterns *pt, struct theme *t, int32_t week) {
+  if (week < t->test_from) t->test_from = week;
+  if (t->test_last == INT32_MIN || (t->test_last != INT32_MAX && week > t->test_last)) t->test_last = week;
   return mark_theme_episodes(pt, t);
 }
 
@@ -643,7 +658,7 @@ static void unit_refs_remove(struct hls_patterns *pt, const struct unit *u, size
         free(b);
       }
     }
-    (void)mark_theme_at(pt, t, u->week);
+    (void)mark_theme_week(pt, t, u->week);
   }
 }
 
@@ -678,7 +693,7 @@ static bool unit_link(struct hls_patterns *pt, struct unit *u) {
     const struct cell *c = &u->cells[i];
     struct theme *t = pt->themes[c->theme];
     struct bucket *b = bucket_get(t, u->week, true);
-    if (b == NULL || !GROW(b->refs, b->cap, b->n + 1) || !mark_theme_at(pt, t, u->week)) {
+    if (b == NULL || !GROW(b->refs, b->cap, b->n + 1) || !mark_theme_week(pt, t, u->week)) {
       if (b != NULL && b->n == 0) {
         HASH_DEL(t->weeks, b);
         free(b->refs);
@@ -1398,12 +1413,14 @@ static int tcomp_size(struct tcomp *c, size_t n, size_t span, size_t regions) {
  * Binomial(x + s, R / (R + nb)); s gets two weeks of the theme's mean
  * (prior_mu), and is at least half a cell, so that a place that never
  * reported the theme is not infinitely surprised by one cell. *pz: that
- * upper tail; *z: the signed root of the Poisson deviance, for direction
- * and size. False if the place cannot be tested: its baseline is too short
- * or it reported in fewer than min_nz of those weeks. */
+ * upper tail, computed only when z > zmin (else 1: a caller that keeps
+ * only small p-values passes the z below which none can be small); *z: the
+ * signed root of the Poisson deviance, for direction and size. False if
+ * the place cannot be tested: its baseline is too short or it reported in
+ * fewer than min_nz of those weeks. */
 static bool place_z(const struct hls_pat_params *prm, const double *P, const double *Q, const int32_t *NZ,
                     int32_t lo, int32_t first, int32_t i, int32_t R, int32_t min_nz, double prior_mu,
-                    double prior_ratio, double *z, double *pz) {
+                    double prior_ratio, double zmin, double *z, double *pz) {
   int32_t r0 = i - R + 1;
   if (first < lo) first = lo;
   if (r0 < first || r0 < 1) return false;
@@ -1426,7 +1443,9 @@ static bool place_z(const struct hls_pat_params *prm, const double *P, const dou
   double dev = x > 0 ? 2 * (x * log(x / e) - (x - e)) : 2 * e;
   if (dev < 0) dev = 0;
   *z = x >= e ? sqrt(dev) : -sqrt(dev);
-  if (pz != NULL) *pz = x > 0 ? binom_midp(x, x + s, q) : 1.0;
+  /* x <= e is at or below the binomial's mean: its upper tail is at least
+   * about a half */
+  if (pz != NULL) *pz = x > e && *z > zmin ? binom_midp(x, x + s, q) : 1.0;
   return true;
 }
 
@@ -1442,6 +1461,7 @@ static int zasc_cmp(const void *a, const void *b) {
 }
 
 #define TPM_TAU 0.05
+#define EMERGING_ZMIN 1.0
 
 /* The scan over places by their p-values (zv[].z holds each place's
  * upper-tail p here), by the truncated product method (Zaykin, Zhivotovsky,
@@ -1602,9 +1622,19 @@ static bool place_testable(const struct hls_pat_params *prm, const struct tcomp 
   return NZ[r0 - c->lo] - NZ[b0 - c->lo] >= min_nz;
 }
 
+static uint64_t mix64(uint64_t x) {
+  x ^= x >> 30, x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27, x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
 /* Compute theme t's tests for week indexes [from, L): each unit's p-value,
- * its statistic, and (when it has evidence) its places. */
-static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
+ * its statistic, and (when it has evidence) its places. last (a week
+ * index; INT32_MAX: none) is the last week whose cells changed since the
+ * tests were computed: when no place's first report of the theme moved,
+ * only the tests that look back at [from, last] are computed again (a test
+ * of week i reads weeks i - R - baseline_weeks .. i). */
+static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, int32_t last) {
   const struct hls_pat_params *prm = &pt->prm;
   if (!pt->have_weeks) {
     theme_tests_free(t);
@@ -1614,8 +1644,10 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
   struct tcomp *c = pt->tc;
   size_t L = (size_t)(pt->gmax - pt->gmin + 1), R_n = pt->n_regions, units = U_RISING + R_n;
   if (from < 0) from = 0;
+  int32_t asked = from;
   int rc = theme_tests_size(t, L, units, &from);
   if (rc != 0) return rc;
+  if (from != asked) last = INT32_MAX; /* computed again from the start */
   if (from >= (int32_t)L) return 0;
   int32_t Re = prm->emerging_weeks, Rc = prm->cross_weeks, Rs = prm->spread_weeks, Rr = prm->rising_weeks;
   int32_t Rmax = Re > Rc ? Re : Rc;
@@ -1624,7 +1656,6 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
   /* the weeks the data are needed for: the baselines of the first week */
   int32_t lo = from - Rmax - prm->baseline_weeks - 1;
   if (lo < 0) lo = 0;
-  size_t span = L - (size_t)lo, W1 = span + 1;
 
   /* Slots: the places that reported the theme, and when they first did. */
   size_t n = 0;
@@ -1640,6 +1671,26 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
       pt->slot_of[pl] = (uint32_t)n;
       pt->scratch_places[n++] = pl;
     }
+  if ((rc = tcomp_size(c, n, 0, R_n)) != 0) return rc;
+  for (size_t s = 0; s < n; s++) c->first_report[s] = INT32_MAX;
+  for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next) {
+    int32_t i = bk->week - pt->gmin;
+    for (size_t j = 0; j < bk->n; j++) {
+      uint32_t s = pt->slot_of[bk->refs[j].place];
+      if (i < c->first_report[s]) c->first_report[s] = i;
+    }
+  }
+  /* Where a place first reported the theme decides spread's places at
+   * risk in every later week: if that moved, every later test changes. */
+  uint64_t sig = mix64(n + 1);
+  for (size_t s = 0; s < n; s++)
+    sig += mix64((uint64_t)pt->scratch_places[s] << 32 | (uint32_t)c->first_report[s]);
+  if (sig == 0) sig = 1;
+  int32_t end = (int32_t)L;
+  if (last != INT32_MAX && sig == t->first_sig && last < (int32_t)L - Rmax - prm->baseline_weeks - 1)
+    end = (last < from ? from : last) + Rmax + prm->baseline_weeks + 1;
+  if (end > (int32_t)L) end = (int32_t)L;
+  size_t span = (size_t)(end - lo), W1 = span + 1;
   if ((rc = tcomp_size(c, n, span, R_n)) != 0) return rc;
   c->lo = lo;
   for (size_t s = 0; s < n; s++) {
@@ -1647,7 +1698,6 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
     c->place[s] = pl->ix;
     int32_t f = pl->has_week ? pl->first_week - pt->gmin : 0;
     c->first[s] = f < 0 ? 0 : f;
-    c->first_report[s] = INT32_MAX;
     c->region[s] = pl->region_ix;
   }
   for (int sr = 0; sr < NSER; sr++) {
@@ -1659,11 +1709,10 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
   memset(c->NQ, 0, W1 * sizeof *c->NQ);
   for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next) {
     int32_t i = bk->week - pt->gmin;
+    if (i < lo || i >= end) continue;
     for (size_t j = 0; j < bk->n; j++) {
       const struct cref *r = &bk->refs[j];
       uint32_t s = pt->slot_of[r->place];
-      if (i < c->first_report[s]) c->first_report[s] = i;
-      if (i < lo) continue;
       size_t at = s * W1 + (size_t)(i - lo) + 1;
       double tot = 0;
       for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
@@ -1702,7 +1751,7 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
 #define AT_WEEK(arr, wk, d)                         \
   do {                                             \
     int32_t wk_ = (wk) < lo ? lo : (wk);            \
-    if (wk_ < (int32_t)L) (arr)[wk_ - lo + 1] += (d); \
+    if (wk_ < end) (arr)[wk_ - lo + 1] += (d);      \
   } while (0)
   for (size_t k = 0; k < pt->n_places; k++) {
     const struct place *pl = pt->places[k];
@@ -1716,7 +1765,7 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
     int32_t fr = c->first_report[s], at_risk_from = c->first[s] + H;
     if (fr + 1 > at_risk_from) AT_WEEK(c->elig, fr + 1, -1);
     else AT_WEEK(c->elig, at_risk_from, -1);
-    if (fr >= at_risk_from && fr >= lo && fr < (int32_t)L) c->adopt[fr - lo + 1] += 1;
+    if (fr >= at_risk_from && fr >= lo && fr < end) c->adopt[fr - lo + 1] += 1;
   }
 #undef AT_WEEK
   for (size_t i = 1; i <= span; i++) c->act[i] += c->act[i - 1], c->elig[i] += c->elig[i - 1];
@@ -1753,7 +1802,7 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
   int32_t tfirst = INT32_MAX;
   for (size_t s = 0; s < n; s++)
     if (c->first_report[s] < tfirst) tfirst = c->first_report[s];
-  for (int32_t i = from; i < (int32_t)L && rc == 0; i++) {
+  for (int32_t i = from; i < end && rc == 0; i++) {
     if (i < tfirst) {
       for (size_t u = 0; u < units; u++) {
         size_t at = TV(t, i, u);
@@ -1801,7 +1850,12 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
         for (size_t k = 0; k < mc; k++) {
           uint32_t s = cand[k];
           double z, pz;
-          if (place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, c->first[s], i, Rk[v], 2, pm, pr, &z, &pz) && z > 0)
+          /* only p-values at most TPM_TAU count in the scan: below
+           * EMERGING_ZMIN, the deviance's normal approximation puts p near
+           * 0.16 or more (the conditional test's p is larger still) */
+          if (place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, c->first[s], i, Rk[v], 2, pm, pr, EMERGING_ZMIN, &z,
+                      &pz) &&
+              pz <= TPM_TAU)
             c->zv[mz++] = (struct zent){pz, s};
         }
         if (nt[v] == 0) continue;
@@ -1835,17 +1889,17 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
       for (size_t k = 0; k < mc; k++) {
         uint32_t s = cand[k];
         int32_t first = c->first[s];
-        double z0, p0;
-        if (!place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, first, i, Rc, 2, pm, pr, &z0, &p0)) continue;
+        double z0;
+        if (!place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, first, i, Rc, 2, pm, pr, 0, &z0, NULL)) continue;
         double ps[HLS_SCALE_COUNT];
         int nps = 0;
         for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
           double z, pz;
           /* a scale's own variance is not kept: its mean times the size
            * of one cell of the theme (compound Poisson) */
-          if (place_z(prm, PS(1 + sc, s), NULL, NZS(1 + sc, s), lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, pr, &z,
+          if (place_z(prm, PS(1 + sc, s), NULL, NZS(1 + sc, s), lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, pr, 0, &z,
                       &pz))
-            ps[nps++] = z > 0 ? pz : 1.0;
+            ps[nps++] = pz;
         }
         if (nps < prm->cross_min_scales) continue;
         qsort(ps, (size_t)nps, sizeof *ps, dbl_cmp);
@@ -1917,6 +1971,7 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from) {
 #undef QS
 #undef NZS
   free(mem);
+  if (rc == 0) t->first_sig = sig;
   return rc;
 }
 
@@ -2347,8 +2402,11 @@ static int trun_emit(struct hls_patterns *pt, const struct trun *r, bool live, s
   bd.p.theme2 = r->b;
   places_begin(pt, &bd);
   for (size_t i = 0; i < r->n_places; i++) place_add(pt, &bd, r->places[i]);
+  /* its windows' weeks, within the weeks held (a window may start before
+   * the first) */
   bd.p.week_from = r->k_from * prm->together_weeks;
   bd.p.week_to = r->k_to * prm->together_weeks + prm->together_weeks - 1;
+  if (bd.p.week_from < pt->gmin) bd.p.week_from = pt->gmin;
   if (bd.p.week_to > pt->gmax) bd.p.week_to = pt->gmax;
   bd.p.live = live;
   bd.p.p = r->pmin;
@@ -2457,9 +2515,13 @@ static int float_cmp(const void *a, const void *b) {
  * all: nothing new, no place beyond its baseline) is not counted. The
  * cutoff is the largest p(k) with p(k) <= k (fdr / 2) / m. */
 static int bh_family(struct hls_patterns *pt, bool pairs, size_t L, double *cut) {
+  /* Only p-values at most alpha can be a week's cutoff (p(k) <= k alpha / m
+   * <= alpha), so only they are kept and sorted; m counts every test. */
+  const double alpha = pt->prm.fdr / 2;
   size_t *count = calloc(L ? L : 1, sizeof *count), *off = malloc((L + 1) * sizeof *off), total = 0;
-  if (count == NULL || off == NULL) {
-    free(count), free(off);
+  size_t *tests = calloc(L ? L : 1, sizeof *tests);
+  if (count == NULL || off == NULL || tests == NULL) {
+    free(count), free(off), free(tests);
     return HLS_ENOMEM;
   }
   for (int pass = 0; pass < 2; pass++) {
@@ -2468,16 +2530,19 @@ static int bh_family(struct hls_patterns *pt, bool pairs, size_t L, double *cut)
       off[0] = 0;
       for (size_t i = 0; i < L; i++) off[i + 1] = off[i] + count[i], count[i] = 0;
       if ((all = malloc((total ? total : 1) * sizeof *all)) == NULL) {
-        free(count), free(off);
+        free(count), free(off), free(tests);
         return HLS_ENOMEM;
       }
     }
-#define TAKE(i, p)                                             \
-  do {                                                         \
-    if ((p) < 1) {                                             \
-      if (pass == 0) count[i]++, total++;                      \
-      else all[off[i] + count[i]++] = (p);                     \
-    }                                                          \
+#define TAKE(i, p)                                                       \
+  do {                                                                   \
+    if ((p) < 1) {                                                       \
+      if (pass == 0) {                                                   \
+        tests[i]++;                                                      \
+        if ((double)(p) <= alpha) count[i]++, total++;                   \
+      } else if ((double)(p) <= alpha)                                   \
+        all[off[i] + count[i]++] = (p);                                  \
+    }                                                                    \
   } while (0)
     if (!pairs) {
       for (size_t ti = 0; ti < pt->n_themes; ti++) {
@@ -2496,12 +2561,12 @@ static int bh_family(struct hls_patterns *pt, bool pairs, size_t L, double *cut)
 #undef TAKE
     if (pass == 1) {
       for (size_t i = 0; i < L; i++) {
-        size_t m = count[i];
+        size_t kept = count[i], m = tests[i];
         float *p = all + off[i];
-        qsort(p, m, sizeof *p, float_cmp);
+        qsort(p, kept, sizeof *p, float_cmp);
         cut[i] = 0;
-        for (size_t k = m; k > 0; k--)
-          if ((double)p[k - 1] <= (double)k * (pt->prm.fdr / 2) / (double)m) {
+        for (size_t k = kept; k > 0; k--)
+          if ((double)p[k - 1] <= (double)k * alpha / (double)m) {
             cut[i] = p[k - 1];
             break;
           }
@@ -2509,7 +2574,7 @@ static int bh_family(struct hls_patterns *pt, bool pairs, size_t L, double *cut)
       free(all);
     }
   }
-  free(count), free(off);
+  free(count), free(off), free(tests);
   return 0;
 }
 
@@ -2562,7 +2627,8 @@ int hls_patterns_update(struct hls_patterns *pt, hls_pat_change_fn fn, void *ctx
     struct theme *t = pt->dirty_themes[i];
     if (t->test_from == INT32_MAX) continue;
     int32_t from = t->test_from <= pt->gmin ? 0 : t->test_from - pt->gmin;
-    if ((rc = theme_tests(pt, t, from)) == 0) t->test_from = INT32_MAX;
+    int32_t last = t->test_last == INT32_MAX ? INT32_MAX : t->test_last - pt->gmin;
+    if ((rc = theme_tests(pt, t, from, last)) == 0) t->test_from = INT32_MAX, t->test_last = INT32_MIN;
   }
   /* A window's counts are the history of the next ones: recompute those
    * too, in order. */

@@ -157,7 +157,7 @@ int hls_patterns_erase(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
  * weeks, counts or names moved, nothing a reader acts on). When several
  * apply, the first of: new, retracted, ended, joined, left, grew, shrank. */
 enum hls_pat_change {
-  HLS_PAT_NEW = 0,
+  HLS_PAT_NEW = 0,       /* an id not held, or one that had ended and holds again */
   HLS_PAT_UPDATED = 1,   /* quiet: weeks, counts, names, stories */
   HLS_PAT_RETRACTED = 2, /* the data no longer show it (erased or corrected digests) */
   HLS_PAT_ENDED = 3,     /* its evidence stopped holding */

@@ -19,9 +19,9 @@
  * most clear-cut (places new to a theme), and its lineage carries the
  * cells a case gives.
  *
- * Tests whose comment says EXPECTED TO FAIL assert what the engine should
- * do and, as of protocol/patterns.c at 880f7b7, does not (the numbers
- * measured and the cause are in the comment): a pair's discovery refused
+ * Tests whose comment says "A defect at 880f7b7" were written to fail on
+ * protocol/patterns.c at 880f7b7 (the numbers measured then and the cause
+ * are in the comment) and pass since the fixes: a pair's discovery refused
  * at its own cutoff (float against double), the strongest signals lost
  * (p-values underflowing to 0), ids changing when a new theme appears,
  * and a place met late (or a held strength 0.001 behind) making the
@@ -1520,7 +1520,7 @@ static void test_withheld_cells(void **state) {
  * up a new theme in the same week; bg-often at 40 times its rate at 30
  * places of 40.
  *
- * EXPECTED TO FAIL (measured: no pattern at all in either case; 20 new
+ * A defect at 880f7b7 (measured: no pattern at all in either case; 20 new
  * places give p = 3e-40 and are found, 25 or more give nothing; a 20x
  * jump gives p = 2e-43 and is found, 40x nothing). The weekly p-values
  * are kept as float (theme.pv): below 1.4e-45 they become 0. A week whose
@@ -1750,7 +1750,7 @@ static void history_add(struct history *h, const struct log *l, int week) {
  * a strength falling (no data was corrected). Its id is the one it ends
  * with, and the set at the end is the one a single update gives.
  *
- * EXPECTED TO FAIL (measured): in the update of week 32 the emerging
+ * A defect at 880f7b7 (measured): in the update of week 32 the emerging
  * pattern of bg-some opened in week 30 (p 1.9e-4, a discovery of week 30)
  * is RETRACTED and a NEW one of weeks 29.. takes its place: themes ta and
  * tb, first seen in week 32, add tests (spread, emerging and cross-scale
@@ -1804,7 +1804,7 @@ static void test_stable_ids_week_by_week(void **state) {
  * with the same id (JOINED: places 2, 5 and 8 take x up in week 31),
  * nothing is retracted.
  *
- * EXPECTED TO FAIL (measured): the new themes' tests of week 30 (spread,
+ * A defect at 880f7b7 (measured): the new themes' tests of week 30 (spread,
  * emerging and cross-scale are run for every week held, p = 1 where there
  * is nothing) add 30 tests to week 30, its cutoff falls below 4.3e-4, x is
  * no longer a discovery of week 30: the pattern is RETRACTED and reported
@@ -1926,7 +1926,7 @@ static void test_incremental_equals_batch(void **state) {
  * meets a peer that carries it. The result is what one update of
  * everything gives.
  *
- * EXPECTED TO FAIL (measured: spread of ta p 1.03e-19 here, 1.07e-19 in
+ * A defect at 880f7b7 (measured: spread of ta p 1.03e-19 here, 1.07e-19 in
  * one update), for two reasons:
  *   - a place's first digest starts its history: from that week it is
  *     among every theme's active places (emerging's prior) and, from
@@ -2217,7 +2217,8 @@ static void give_fact(const struct world *w, struct hls_patterns *pt, const stru
  * themes are numbered in the order they are met, so the engines number
  * them differently.
  *
- * EXPECTED TO FAIL on the third order as test_place_met_late does. */
+ * A defect at 880f7b7: it failed on the third order as test_place_met_late
+ * did. */
 static void test_ids_stable_across_orders(void **state) {
   (void)state;
   struct world w;
