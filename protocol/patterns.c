@@ -1341,6 +1341,7 @@ struct tcomp {
   double *adopt;     /* prefix sum of places taking it up */
   double *RP;        /* [regions * (span+1)]: prefix sums of a region's weekly total */
   uint32_t *rplaces; /* [regions] */
+  double *rtop_w, *rtop_b; /* [regions]: the window and baseline sums of its busiest place */
   struct zent *zv;   /* [n] scan scratch */
   uint32_t *seen;    /* [n] candidates of a week, by stamp */
   uint32_t seen_stamp;
@@ -1352,7 +1353,7 @@ static void tcomp_free(struct tcomp *c) {
   free(c->Q0);
   free(c->place), free(c->first), free(c->first_report), free(c->region);
   free(c->NP), free(c->NQ), free(c->act), free(c->elig), free(c->adopt);
-  free(c->RP), free(c->rplaces), free(c->zv), free(c->seen);
+  free(c->RP), free(c->rplaces), free(c->rtop_w), free(c->rtop_b), free(c->zv), free(c->seen);
   free(c);
 }
 
@@ -1394,6 +1395,8 @@ static int tcomp_size(struct tcomp *c, size_t n, size_t span, size_t regions) {
     REALLOC(c->adopt, l + 1);
     REALLOC(c->RP, r * (l + 1));
     REALLOC(c->rplaces, r);
+    REALLOC(c->rtop_w, r);
+    REALLOC(c->rtop_b, r);
     c->cap_span = l;
     c->cap_regions = r;
   }
@@ -1461,7 +1464,11 @@ static int zasc_cmp(const void *a, const void *b) {
 }
 
 #define TPM_TAU 0.05
+/* Below these deviances (z) a place's conditional mid-p is at least 0.14
+ * and 0.27: measured over R 1..13, baselines of 2..104 weeks, counts 0.02
+ * to 300 and baseline sums 0.5 to 400 (the test's whole range). */
 #define EMERGING_ZMIN 1.0
+static const double CROSS_ZMIN[3] = {0, 1.0, 0.5};
 
 /* The scan over places by their p-values (zv[].z holds each place's
  * upper-tail p here), by the truncated product method (Zaykin, Zhivotovsky,
@@ -1493,6 +1500,29 @@ static double scan_os(struct zent *zv, size_t m, size_t n, int kmin, size_t *kst
     if ((double)k > (double)n * TPM_TAU + 3 && term < total * 1e-12) break;
   }
   return total > 1 ? 1 : total < P_FLOOR ? P_FLOOR : total;
+}
+
+/* The larger of a test's p-value over every place and without one
+ * (below). A test with some evidence (p < 1) stays one of the week's
+ * tests (the FDR counts the tests with p < 1): taking a place out must
+ * not shrink the count and so loosen every other test's cutoff. */
+#define P_NEARLY_ONE 0.9999999
+static double p_robust(double p, double p_rest) {
+  if (isnan(p) || p >= 1) return p;
+  if (isnan(p_rest) || p_rest >= 1) return P_NEARLY_ONE;
+  return p_rest > p ? p_rest : p;
+}
+
+/* No one place makes a pattern: a member may publish any counts it
+ * likes, and a place's own jump is not a pattern across places. The scan
+ * again without the place of the smallest p-value (n - 1 places tested,
+ * one place fewer needed), and the larger of the two p-values (both valid,
+ * so their maximum is). *kstar and zv as scan_os over every place. */
+static double scan_robust(struct zent *zv, size_t m, size_t n, int kmin, size_t *kstar) {
+  double p = scan_os(zv, m, n, kmin, kstar);
+  if (p >= 1) return p;
+  size_t k_rest;
+  return p_robust(p, scan_os(zv + 1, m - 1, n - 1, kmin > 1 ? kmin - 1 : 1, &k_rest));
 }
 
 /* An episode of one unit being followed week by week. */
@@ -1622,6 +1652,31 @@ static bool place_testable(const struct hls_pat_params *prm, const struct tcomp 
   return NZ[r0 - c->lo] - NZ[b0 - c->lo] >= min_nz;
 }
 
+/* Rising's test: a region's count in the window (Sr) and its baseline (Sb)
+ * against the rest's (So, Sob), given their sums: Fisher's exact test, in
+ * units of one cell (cr), whole, the window's part rounded down. *z: its
+ * standardised excess. 1 when there is no excess of at least 5 cells;
+ * NAN when it cannot be tested. */
+static double rising_p(double Sr, double Sb, double So, double Sob, double cr, double *z) {
+  if (!(So > 0 && Sob > 0 && Sr + Sb > 0)) return NAN;
+  double a = floor(Sr / cr), b = floor(Sb / cr + 0.5), cc = floor(So / cr + 0.5), d = floor(Sob / cr + 0.5);
+  double e = (a + b) * (a + cc) / (a + b + cc + d);
+  *z = e > 0 ? (a - e) / sqrt(e) : 0;
+  return a > e && a >= 5 ? fisher_sf(a, b, cc, d) : 1.0;
+}
+
+/* The most records of one theme at one scale a place-week counts for in
+ * the tests. Values are halves (the middle of a rounded cell's interval),
+ * so every prefix sum below, and its squares (quarters), is exact in a
+ * double while it stays under 2^51: with this cap (a place-week's total
+ * at most 4,000, its square 1.6e7), for up to 140 million place-weeks,
+ * more than 100,000 places over the longest span held (1,040 weeks). Exact sums make a test's
+ * result the same whichever week the computation starts from, so that an
+ * engine updated fact by fact ends where one updated once; a larger
+ * count is no real place's week of learning (a fault or an attack, and
+ * no one place makes a pattern anyway). */
+#define TEST_MAX_COUNT 1000.0
+
 static uint64_t mix64(uint64_t x) {
   x ^= x >> 30, x *= 0xbf58476d1ce4e5b9ULL;
   x ^= x >> 27, x *= 0x94d049bb133111ebULL;
@@ -1716,7 +1771,7 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, i
       size_t at = s * W1 + (size_t)(i - lo) + 1;
       double tot = 0;
       for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
-        double v = r->ms[sc];
+        double v = r->ms[sc] < TEST_MAX_COUNT ? r->ms[sc] : TEST_MAX_COUNT;
         tot += v;
         if (v > 0) {
           c->P[1 + sc][at] += v;
@@ -1860,7 +1915,7 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, i
         }
         if (nt[v] == 0) continue;
         tested = true;
-        pk[v] = scan_os(c->zv, mz, nt[v], prm->emerging_min_places, &kst[v]);
+        pk[v] = scan_robust(c->zv, mz, nt[v], prm->emerging_min_places, &kst[v]);
         if (v == 0 || pk[v] < pk[best]) {
           best = (size_t)v;
           m = kst[v];
@@ -1886,6 +1941,13 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, i
       size_t ntc = 0;
       for (size_t s = 0; s < n; s++) ntc += place_testable(prm, c, s, i, Rc, 2);
       size_t mc = candidates(pt, t, c, i, Rc, cand), mz = 0;
+      /* A place enters the truncated product only if its combined p is at
+       * most TPM_TAU, which needs its m-th smallest scale p-value at most
+       * TPM_TAU^(1/m) (the combined p is at least that to the m-th power):
+       * for m = 1 (0.05) and m = 2 (0.224), scales whose deviance is
+       * below CROSS_ZMIN[m] (p-values at least 0.14 and 0.27) need no
+       * exact test; for more scales every one does. */
+      double zmin_scale = prm->cross_min_scales <= 2 ? CROSS_ZMIN[prm->cross_min_scales] : 0;
       for (size_t k = 0; k < mc; k++) {
         uint32_t s = cand[k];
         int32_t first = c->first[s];
@@ -1897,8 +1959,8 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, i
           double z, pz;
           /* a scale's own variance is not kept: its mean times the size
            * of one cell of the theme (compound Poisson) */
-          if (place_z(prm, PS(1 + sc, s), NULL, NZS(1 + sc, s), lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, pr, 0, &z,
-                      &pz))
+          if (place_z(prm, PS(1 + sc, s), NULL, NZS(1 + sc, s), lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, pr,
+                      zmin_scale, &z, &pz))
             ps[nps++] = pz;
         }
         if (nps < prm->cross_min_scales) continue;
@@ -1916,7 +1978,7 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, i
         c->zv[mz++] = (struct zent){pp, s};
       }
       size_t kst = 0;
-      double p = ntc > 0 ? scan_os(c->zv, mz, ntc, prm->cross_min_places, &kst) : NAN;
+      double p = ntc > 0 ? scan_robust(c->zv, mz, ntc, prm->cross_min_places, &kst) : NAN;
       size_t at = TV(t, i, U_CROSS);
       t->pv[at] = pv_store(p), t->sc1[at] = (float)kst, t->sc2[at] = (float)ntc, t->back[at] = (uint8_t)(Rc - 1);
       for (size_t k = 0; k < kst; k++) mem[k] = c->zv[k].slot;
@@ -1931,13 +1993,20 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, i
       bool testable = r0 >= 1 && r0 - b0 >= prm->min_baseline_weeks;
       double nat = 0, natb = 0, cr = 1;
       memset(c->rplaces, 0, R_n * sizeof *c->rplaces);
+      for (size_t r = 0; r < R_n; r++) c->rtop_w[r] = -1, c->rtop_b[r] = 0;
       if (testable) {
         nat = c->NP[i + 1 - lo] - c->NP[r0 - lo];
         natb = c->NP[r0 - lo] - c->NP[b0 - lo];
         double SQ = c->NQ[i + 1 - lo] - c->NQ[b0 - lo], S = nat + natb;
         cr = S > 0 ? SQ / S : 1;
-        for (size_t s = 0; s < n; s++)
-          if (c->region[s] != 0 && NZS(0, s)[i + 1 - lo] - NZS(0, s)[r0 - lo] > 0) c->rplaces[c->region[s]]++;
+        for (size_t s = 0; s < n; s++) {
+          uint32_t r = c->region[s];
+          if (r == 0 || NZS(0, s)[i + 1 - lo] - NZS(0, s)[r0 - lo] <= 0) continue;
+          c->rplaces[r]++;
+          const double *P0 = PS(0, s);
+          double wsum = P0[i + 1 - lo] - P0[r0 - lo];
+          if (wsum > c->rtop_w[r]) c->rtop_w[r] = wsum, c->rtop_b[r] = P0[r0 - lo] - P0[b0 - lo];
+        }
       }
       for (size_t r = 1; r < R_n && rc == 0; r++) {
         const double *RP = c->RP + r * W1;
@@ -1948,13 +2017,13 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, i
            * (conditional binomial), in units of one cell (cr). */
           double Sr = RP[i + 1 - lo] - RP[r0 - lo], Sb = RP[r0 - lo] - RP[b0 - lo];
           double So = nat - Sr, Sob = natb - Sb;
-          if (So > 0 && Sob > 0 && Sr + Sb > 0) {
-            /* in units of one cell, whole: the window's part rounded down */
-            double a = floor(Sr / cr), b = floor(Sb / cr + 0.5), cc = floor(So / cr + 0.5), d = floor(Sob / cr + 0.5);
-            pi0 = (Sb + 0.5) / (natb + 1.0);
-            double e = (a + b) * (a + cc) / (a + b + cc + d);
-            z = e > 0 ? (a - e) / sqrt(e) : 0;
-            p = a > e && a >= 5 ? fisher_sf(a, b, cc, d) : 1.0;
+          p = rising_p(Sr, Sb, So, Sob, cr, &z);
+          if (!isnan(p)) pi0 = (Sb + 0.5) / (natb + 1.0);
+          /* and without its busiest place in the window (no one place
+           * makes a pattern, see scan_robust) */
+          if (!isnan(p) && p < 1) {
+            double z_rest = 0;
+            p = p_robust(p, rising_p(Sr - c->rtop_w[r], Sb - c->rtop_b[r], So, Sob, cr, &z_rest));
           }
         }
         size_t m = 0;

@@ -1516,6 +1516,57 @@ static void test_withheld_cells(void **state) {
   engine_free(pt);
 }
 
+/* A member may publish any counts it likes: one place alone, however
+ * extreme, makes no pattern. In a steady world of 40 places in 4
+ * regions, place 1 reports bg-some (normally 1.5 a week) `attack` times
+ * a week at organisation and at person scale from week `from` to 39, and a theme
+ * no one else has, "fake", as often; place 5 (same region) reports
+ * bg-some a little more than usual (1-2 records a week more). No
+ * emerging, rising or cross-scale pattern of either theme may follow. */
+static void one_place_attack(int attack, int from) {
+  struct world w;
+  world_init(&w, 4242);
+  w.places = 40;
+  w.regions = 4;
+  struct hls_patterns *pt = new_engine(NULL);
+  world_names(&w, pt);
+  world_feed(&w, pt, 0, from - 1);
+  for (int wk = from; wk < w.weeks; wk++) {
+    for (int l = 1; l <= w.places; l++) {
+      if (l == 1) {
+        const struct spec extra[] = {{"bg-some", PROBLEM, ORG, attack, 0},
+                                     {"bg-some", PROBLEM, PERSON, attack, 0},
+                                     {"fake", PROBLEM, ORG, attack, 0}};
+        world_give_extra(&w, pt, l, wk, world_seq(wk), NULL, 3, extra);
+      } else if (l == 5) { /* place 1's region is every fourth label */
+        const struct spec extra[] = {{"bg-some", PROBLEM, ORG, 1 + wk % 2, 0}};
+        world_give_extra(&w, pt, l, wk, world_seq(wk), NULL, 1, extra);
+      } else {
+        world_give(&w, pt, l, wk);
+      }
+    }
+    assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
+  }
+  NOTE("attack %d:\n", attack);
+  held_print(pt);
+  static const int signals[] = {HLS_PAT_EMERGING, HLS_PAT_RISING, HLS_PAT_CROSS_SCALE};
+  for (size_t k = 0; k < sizeof signals / sizeof signals[0]; k++) {
+    assert_int_equal(held_count(pt, signals[k], "bg-some", PROBLEM), 0);
+    assert_int_equal(held_count(pt, signals[k], "fake", PROBLEM), 0);
+  }
+  engine_free(pt);
+}
+
+/* Measured on the engine before leave-one-out (16dcb83): a million a
+ * week in weeks 36-39 gave an emerging pattern of bg-some at places 1 and
+ * 15 (p 1e-38); 30 a week in weeks 32-39, a rising pattern of bg-some in
+ * place 1's region (p 9e-7). */
+static void test_one_place_makes_no_pattern(void **state) {
+  (void)state;
+  one_place_attack(1000000, 36);
+  one_place_attack(30, 32);
+}
+
 /* Signals far beyond any baseline are found too: 30 places of 60 taking
  * up a new theme in the same week; bg-often at 40 times its rate at 30
  * places of 40.
@@ -2573,6 +2624,7 @@ int main(void) {
       U(test_together_discovery_at_cutoff),
       U(test_cross_scale),
       U(test_withheld_cells),
+      U(test_one_place_makes_no_pattern),
       U(test_strong_signals_are_found),
       U(test_planted_world),
       U(test_fdr_tiny_opens_nothing),
