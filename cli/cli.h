@@ -113,6 +113,7 @@ int cmd_patterns_summary(struct cli *c, int argc, char **argv);
 int cmd_feed_subscribe(struct cli *c, int argc, char **argv);
 int cmd_feed_list(struct cli *c, int argc, char **argv);
 int cmd_feed_follow(struct cli *c, int argc, char **argv);
+int cmd_feed_ack(struct cli *c, int argc, char **argv);
 int cmd_feed_unsubscribe(struct cli *c, int argc, char **argv);
 int cmd_import_items(struct cli *c, int argc, char **argv);
 

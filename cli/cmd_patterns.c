@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -37,6 +40,7 @@ static const struct option all_opts[] = {{"signal", required_argument, NULL, 'S'
                                          {"all", no_argument, NULL, 'a'},
                                          {"limit", required_argument, NULL, 'l'},
                                          {"no-wait", no_argument, NULL, 'n'},
+                                         {"from", required_argument, NULL, 'F'},
                                          {"week", required_argument, NULL, 'w'},
                                          {"top", required_argument, NULL, 'T'},
                                          {"places", no_argument, NULL, 'P'},
@@ -47,7 +51,7 @@ static const struct option all_opts[] = {{"signal", required_argument, NULL, 'S'
 #define FILTER_CODES "Stkcrpsumx"
 static const char *const list_codes = FILTER_CODES "al";
 static const char *const subscribe_codes = FILTER_CODES;
-static const char *const follow_codes = "nl";
+static const char *const follow_codes = "nlF";
 static const char *const show_codes = "PC";
 static const char *const summary_codes = "wT";
 
@@ -55,9 +59,9 @@ struct args {
   const char *values[N_LIST_KEYS][FILTER_VALUES]; /* signal, theme, kind, scale, region, place */
   size_t n[N_LIST_KEYS];
   const char *since, *until, *week;
-  int64_t min_places, limit, top;
+  int64_t min_places, limit, top, from;
   double min_strength;
-  bool has_min_places, has_min_strength, has_limit, has_top, no_wait, all, places, cells;
+  bool has_min_places, has_min_strength, has_limit, has_top, has_from, no_wait, all, places, cells;
 };
 
 static const char *const list_keys[N_LIST_KEYS] = {"signal", "theme", "kind", "scale", "region", "place"};
@@ -71,7 +75,7 @@ static const char *opt_name(int opt) {
 /* One option into a; 0, or a usage exit code (already printed). */
 static int take_opt(struct cli *c, int opt, const char *codes, struct args *a) {
   if (opt != '?' && strchr(codes, opt) == NULL && codes == follow_codes)
-    return cli_usage(c, "feed follow takes --no-wait and --limit N only (filters belong to the feed)");
+    return cli_usage(c, "feed follow takes --no-wait, --limit N and --from SEQ only (filters belong to the feed)");
   if (opt == '?' || strchr(codes, opt) == NULL)
     return cli_usage(c, "--%s is not an option of this command", opt_name(opt));
   int slot = opt == 'S' ? 0 : opt == 't' ? 1 : opt == 'k' ? 2 : opt == 'c' ? 3 : opt == 'r' ? 4 : opt == 'p' ? 5 : -1;
@@ -104,6 +108,10 @@ static int take_opt(struct cli *c, int opt, const char *codes, struct args *a) {
   case 'T':
     if (cli_parse_limit(optarg, &a->top) != 0 || a->top > 50) return cli_usage(c, "--top takes a whole number, 0 to 50");
     a->has_top = true;
+    return 0;
+  case 'F':
+    if (cli_parse_limit(optarg, &a->from) != 0) return cli_usage(c, "--from takes an event seq (a whole number)");
+    a->has_from = true;
     return 0;
   case 'a': a->all = true; return 0;
   case 'n': a->no_wait = true; return 0;
@@ -887,14 +895,14 @@ int cmd_feed_unsubscribe(struct cli *c, int argc, char **argv) {
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }
 
-/* Print one event: a line of JSON (NDJSON) or of text. */
-static int print_event(struct cli *c, const struct hls_mp_value *e) {
+/* Print one event to out: a line of JSON (NDJSON) or of text. */
+static int print_event(struct cli *c, const struct hls_mp_value *e, FILE *out) {
   if (c->json) {
     json_t *j = hls_out_to_json(e);
     if (j == NULL) return HLS_ENOMEM;
-    int rc = json_dumpf(j, stdout, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15)) == 0 ? 0 : HLS_EIO;
+    int rc = json_dumpf(j, out, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15)) == 0 ? 0 : HLS_EIO;
     json_decref(j);
-    if (rc == 0 && fputc('\n', stdout) == EOF) rc = HLS_EIO;
+    if (rc == 0 && fputc('\n', out) == EOF) rc = HLS_EIO;
     return rc;
   }
   const struct hls_mp_value *p = hls_mp_get(e, "pattern");
@@ -906,11 +914,11 @@ static int print_event(struct cli *c, const struct hls_mp_value *e) {
   hls_patfmt_strength(num(p, "strength"), strength, sizeof strength);
   char r[HLS_REGION_MAX + 1];
   if (hls_out_str(p, "region", r, sizeof r)[0]) snprintf(region, sizeof region, " in %s", r);
-  printf("%lld %s %-9s %-11s %s %s places %lld%s (%s) strength %s%s id %s\n", (long long)hls_out_int(e, "seq"),
+  fprintf(out, "%lld %s %-9s %-11s %s %s places %lld%s (%s) strength %s%s id %s\n", (long long)hls_out_int(e, "seq"),
          hls_out_str(e, "at", at, sizeof at), hls_out_str(e, "change", change, sizeof change),
          hls_out_str(p, "signal", signal, sizeof signal), theme, weeks, (long long)hls_out_int(p, "n_places"), region,
          names, strength, flag(p, "live") ? "" : " (ended)", hls_out_str(p, "id", id, sizeof id));
-  return ferror(stdout) ? HLS_EIO : 0;
+  return ferror(out) ? HLS_EIO : 0;
 }
 
 static int send_ack(struct cli *c, const char *name, int64_t seq, uint64_t *ack_id) {
@@ -926,9 +934,101 @@ static int send_ack(struct cli *c, const char *name, int64_t seq, uint64_t *ack_
   return rc == 0 ? 0 : cli_fail(c, rc, "acknowledging: %s", why.text);
 }
 
-/* Acknowledge after printing, at most every ACK_EVERY events and whenever
- * nothing more is waiting: an event printed and not acknowledged (the
- * process killed in between) comes again; one acknowledged never does. */
+/* What the reader of stdout has taken. An event is acknowledged (the
+ * feed's cursor moves past it) only once its last byte has left the pipe
+ * or socket hls writes to: a write that succeeds only puts it in the
+ * pipe's buffer, and a reader that stops early (| head) would lose every
+ * event still there. A file or a terminal takes what is written. */
+struct sink {
+  int fd;
+  int queued;        /* 'p' a pipe, 's' a socket: ask how much is still unread; 0 */
+  bool gone;         /* the reader closed its end */
+  uint64_t written;  /* bytes written to fd */
+  int64_t *seq;      /* events written and not yet known taken: seq */
+  uint64_t *end;     /* and the offset of their last byte + 1 */
+  size_t head, n, cap;
+};
+
+static void sink_init(struct sink *k) {
+  memset(k, 0, sizeof *k);
+  k->fd = STDOUT_FILENO;
+  struct stat st;
+  if (fstat(k->fd, &st) == 0) k->queued = S_ISFIFO(st.st_mode) ? 'p' : S_ISSOCK(st.st_mode) ? 's' : 0;
+}
+
+/* Bytes written and still waiting for the reader. */
+static uint64_t sink_unread(struct sink *k) {
+  if (!k->queued) return 0;
+  int unread = 0; /* still counted after the reader closed its end: those bytes are lost */
+  /* a pipe's unread bytes, from either end; a socket's not yet taken */
+  if (ioctl(k->fd, k->queued == 'p' ? FIONREAD : SIOCOUTQ, &unread) != 0) return 0;
+  return unread > 0 ? (uint64_t)unread : 0;
+}
+
+/* The reader closed its end (checked without writing). */
+static bool sink_reader_gone(struct sink *k) {
+  if (k->gone || !k->queued) return k->gone;
+  struct pollfd p = {.fd = k->fd, .events = 0};
+  if (poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP))) k->gone = true;
+  return k->gone;
+}
+
+/* The last seq wholly taken by the reader, or -1 if none since the last
+ * call; forgets the events taken. */
+static int64_t sink_taken(struct sink *k) {
+  uint64_t taken = k->written - sink_unread(k);
+  int64_t last = -1;
+  while (k->n > 0 && k->end[k->head] <= taken) {
+    last = k->seq[k->head];
+    k->head = (k->head + 1) % k->cap;
+    k->n--;
+  }
+  return last;
+}
+
+/* Write one event's bytes; HLS_ENOMEM, HLS_EIO, or 0 (also when the
+ * reader has gone: k->gone says so). */
+static int sink_write(struct sink *k, int64_t seq, const char *buf, size_t len) {
+  if (k->n == k->cap) {
+    size_t cap = k->cap ? 2 * k->cap : 64;
+    int64_t *s = malloc(cap * sizeof *s);
+    uint64_t *e = malloc(cap * sizeof *e);
+    if (s == NULL || e == NULL) {
+      free(s), free(e);
+      return HLS_ENOMEM;
+    }
+    for (size_t i = 0; i < k->n; i++) s[i] = k->seq[(k->head + i) % k->cap], e[i] = k->end[(k->head + i) % k->cap];
+    free(k->seq), free(k->end);
+    k->seq = s, k->end = e, k->cap = cap, k->head = 0;
+  }
+  for (size_t off = 0; off < len && !k->gone;) {
+    ssize_t w = write(k->fd, buf + off, len - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EPIPE) k->gone = true;
+    else if (w < 0) return HLS_EIO;
+    else off += (size_t)w, k->written += (uint64_t)w;
+  }
+  if (k->gone) return 0;
+  size_t at = (k->head + k->n) % k->cap;
+  k->seq[at] = seq, k->end[at] = k->written;
+  k->n++;
+  return 0;
+}
+
+static void sink_free(struct sink *k) { free(k->seq), free(k->end); }
+
+/* Wait until the reader has taken everything written, or closed its end. */
+static void sink_drain(struct sink *k) {
+  while (sink_unread(k) > 0 && !sink_reader_gone(k)) {
+    struct pollfd p = {.fd = k->fd, .events = 0};
+    (void)poll(&p, 1, 20); /* POLLERR/POLLHUP end it early; else look again */
+  }
+}
+
+/* Acknowledge the events taken, at most every ACK_EVERY events and
+ * whenever nothing more is waiting: an event not acknowledged (hls killed,
+ * or the reader stopped before it) comes again next time; one
+ * acknowledged never does. */
 #define ACK_EVERY 32
 
 int cmd_feed_follow(struct cli *c, int argc, char **argv) {
@@ -940,52 +1040,99 @@ int cmd_feed_follow(struct cli *c, int argc, char **argv) {
   if ((rc = cli_connect(c)) != 0) return rc;
   c->client.timeout_ms = 0; /* a stream waits as long as it takes */
   signal(SIGPIPE, SIG_IGN);
+  fflush(stdout);
   struct hls_client_req r;
   struct hls_why why = {{0}};
   hls_client_begin(&c->client, &r, "feed.follow");
-  msgpack_pack_map(&r.pk, 1);
+  msgpack_pack_map(&r.pk, a.has_from ? 2 : 1);
   hls_mp_pack_kv_str(&r.pk, "name", name);
+  if (a.has_from) hls_mp_pack_kv_i64(&r.pk, "from", a.from);
   uint64_t follow_id = r.id;
   rc = hls_client_send(&c->client, &r, &why);
   hls_client_req_free(&r);
   if (rc != 0) return cli_fail(c, rc, "%s", why.text);
-  int64_t printed = 0, last_printed = 0, acked = 0, caught_up = -1;
+  struct sink k;
+  sink_init(&k);
+  char *buf = NULL;
+  size_t buf_len = 0;
+  /* taken: the last event the reader took; caught_up: where the daemon's
+   * scan stopped, which may be acknowledged once every event before it
+   * was taken (it skips the events the feed's filter leaves out). */
+  int64_t printed = 0, taken = -1, acked = 0, caught_up = -1;
   size_t pending_acks = 0;
   for (;;) {
-    bool stop = (a.has_limit && a.limit > 0 && printed >= a.limit) || (a.no_wait && caught_up >= 0);
-    int64_t want = last_printed > caught_up ? last_printed : caught_up;
+    bool limit_reached = a.has_limit && a.limit > 0 && printed >= a.limit;
+    bool stop = k.gone || limit_reached || (a.no_wait && caught_up >= 0);
+    if (stop) sink_drain(&k);
+    int64_t t = sink_taken(&k);
+    if (t > taken) taken = t;
+    int64_t want = taken;
+    if (k.n == 0 && !k.gone && caught_up > want) want = caught_up;
     if (want > acked && (stop || printed % ACK_EVERY == 0 || !hls_client_readable(&c->client))) {
       uint64_t ack_id;
-      fflush(stdout);
-      if ((rc = send_ack(c, name, want, &ack_id)) != 0) return rc;
+      if ((rc = send_ack(c, name, want, &ack_id)) != 0) break;
       acked = want;
       pending_acks++;
     }
     if (stop && pending_acks == 0) break;
     struct hls_ctl_response resp;
-    if ((rc = hls_client_read(&c->client, &resp, &why)) != 0) return cli_fail(c, rc, "%s", why.text);
+    if ((rc = hls_client_read(&c->client, &resp, &why)) != 0) {
+      rc = cli_fail(c, rc, "%s", why.text);
+      break;
+    }
     if (resp.kind == HLS_CTL_EVENT && resp.id == follow_id) {
       if (strcmp(resp.event, "caught_up") == 0) {
         caught_up = hls_out_int(resp.result, "seq");
-      } else if (!(a.has_limit && a.limit > 0 && printed >= a.limit)) {
-        if ((rc = print_event(c, resp.result)) != 0) {
+      } else if (!limit_reached && !k.gone) {
+        FILE *mem = open_memstream(&buf, &buf_len);
+        rc = mem == NULL ? HLS_ENOMEM : print_event(c, resp.result, mem);
+        if (mem != NULL && fclose(mem) != 0 && rc == 0) rc = HLS_EIO;
+        if (rc == 0) rc = sink_write(&k, hls_out_int(resp.result, "seq"), buf, buf_len);
+        free(buf);
+        buf = NULL;
+        if (rc != 0) {
           hls_ctl_response_free(&resp);
-          return cli_fail(c, rc, "writing the event failed");
+          rc = cli_fail(c, rc, "writing the event failed");
+          break;
         }
-        printed++;
-        last_printed = hls_out_int(resp.result, "seq");
+        if (!k.gone) printed++;
         caught_up = -1;
       }
     } else if (resp.kind == HLS_CTL_ERROR) {
       int code = resp.error_code;
       rc = cli_fail(c, code, "%s", resp.error_message);
       hls_ctl_response_free(&resp);
-      return rc;
+      break;
     } else if (resp.id != follow_id && pending_acks > 0) {
       pending_acks--; /* an acknowledgement's reply */
     }
     hls_ctl_response_free(&resp);
   }
-  fflush(stdout);
-  return 0;
+  sink_free(&k);
+  return rc;
+}
+
+int cmd_feed_ack(struct cli *c, int argc, char **argv) {
+  struct cli_opts o;
+  int opt, ec, rc;
+  cli_opts_init(&o, NULL);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1)
+    if (ec >= 0) return ec;
+  if (argc - optind != 2) return cli_usage(c, "give a feed NAME and the SEQ of the last event handled");
+  const char *name = argv[optind];
+  int64_t seq;
+  if (cli_parse_limit(argv[optind + 1], &seq) != 0) return cli_usage(c, "SEQ: an event seq (a whole number)");
+  if ((rc = cli_connect(c)) != 0) return rc;
+  struct hls_client_req r;
+  struct hls_ctl_response resp;
+  hls_client_begin(&c->client, &r, "feed.ack");
+  msgpack_pack_map(&r.pk, 2);
+  hls_mp_pack_kv_str(&r.pk, "name", name);
+  hls_mp_pack_kv_i64(&r.pk, "seq", seq);
+  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  rc = 0;
+  if (c->json) rc = hls_out_print_json(resp.result);
+  else printf("Feed %s: cursor at %lld.\n", name, (long long)hls_out_int(resp.result, "cursor"));
+  hls_ctl_response_free(&resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }

@@ -176,14 +176,21 @@ static const struct cli_command commands[] = {
      "        A new feed starts at the first event this node recorded.\n"},
     {"feed list", cmd_feed_list, "feed list", "feeds: filters, cursor (the last event acknowledged), events after it",
      NULL},
-    {"feed follow", cmd_feed_follow, "feed follow NAME [--no-wait] [--limit N]",
+    {"feed follow", cmd_feed_follow, "feed follow NAME [--no-wait] [--limit N] [--from SEQ]",
      "print a feed's events after its cursor, in order, then new ones as they happen",
-     "  --no-wait  stop once every event so far has been printed (for cron jobs and scripts)\n"
-     "  --limit N  stop after N events\n"
+     "  --no-wait   stop once every event so far has been printed and read (for cron jobs and\n"
+     "              scripts)\n"
+     "  --limit N   stop after N events\n"
+     "  --from SEQ  replay the events after SEQ instead of after the cursor (which never moves back)\n"
      "  With --json, one JSON object a line (NDJSON): {seq, change, at, pattern}. hls acknowledges\n"
-     "  events after printing them, so the feed's cursor moves on: a follower that was away gets\n"
-     "  what it missed, once. An event printed but not acknowledged (hls killed at that moment)\n"
-     "  is printed again next time.\n"},
+     "  an event once whoever reads its output has taken it (into a pipe: when its last byte has\n"
+     "  left the pipe), so the feed's cursor moves on: a follower that was away gets what it\n"
+     "  missed, once, and a reader that stops early (| head) gets the rest next time. An event\n"
+     "  taken but not acknowledged (hls killed at that moment) is printed again next time.\n"},
+    {"feed ack", cmd_feed_ack, "feed ack NAME SEQ",
+     "move a feed's cursor forward to SEQ (for programs that say themselves what they handled)",
+     "  A program that reads 'feed follow --from SEQ' acknowledges with this what it has handled;\n"
+     "  the cursor never moves back.\n"},
     {"feed unsubscribe", cmd_feed_unsubscribe, "feed unsubscribe NAME", "drop a feed and its cursor", NULL},
     {"inspect", cmd_inspect, "inspect FILE", "decode and verify one envelope from a file, and explain any failure", NULL},
     {"backup", cmd_backup, "backup FILE",

@@ -1230,8 +1230,9 @@ static const struct api_command commands[] = {
     {"feed.subscribe", api_feed_subscribe, "a durable feed of pattern events: {name, same filters as patterns}"},
     {"feed.list", api_feed_list, "feeds with their filters and cursors"},
     {"feed.unsubscribe", api_feed_unsubscribe, "drop a feed: {name}"},
-    {"feed.follow", api_feed_follow, "stream a feed's events after its cursor: events \"pattern\" {seq, change, at,"
-                                     " pattern} and \"caught_up\" {seq}; no reply until the feed goes"},
+    {"feed.follow", api_feed_follow, "stream a feed's events after its cursor (or after from): {name, from?};"
+                                     " events \"pattern\" {seq, change, at, pattern} and \"caught_up\" {seq};"
+                                     " no reply until the feed goes"},
     {"feed.ack", api_feed_ack, "move a feed's cursor: {name, seq}"},
     {"backup", api_backup, "write a consistent copy of the store: {path} (absolute, must not exist)"},
     {"check", api_check, "check the whole store (PRAGMA integrity_check): {ok, problems: [...]}"},

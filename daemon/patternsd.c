@@ -2295,6 +2295,17 @@ int hls_patternsd_api_follow(struct hls_patternsd *pd, struct hls_control_call *
     free(f);
     return rc;
   }
+  /* from: replay the events after this seq instead of after the cursor
+   * (the cursor itself moves only forward, by acknowledgements) */
+  int64_t from = 0;
+  bool has_from = false;
+  if ((rc = hls_mp_get_i64(call->req->args, "from", &from, &has_from, &call->why)) == 0 && has_from && from < 0)
+    rc = hls_why_set(&call->why, HLS_EINVAL, "from: %lld is not an event seq (0 or more)", (long long)from);
+  if (rc != 0) {
+    free(f);
+    return rc;
+  }
+  if (has_from) f->sent = from;
   snprintf(f->feed, sizeof f->feed, "%s", name);
   f->client = call->client;
   f->req_id = call->req->id;

@@ -41,6 +41,8 @@ hls_at p feed subscribe spread --signal spread --theme warm-space-closures >/dev
 hls_at p feed subscribe away --signal together >/dev/null   # not followed until after a restart
 hls_at p feed subscribe strong --min-strength 10 >/dev/null
 hls_at p feed subscribe place03 --place "place 03" >/dev/null  # any case
+hls_at p feed subscribe partial >/dev/null   # read by readers that stop early
+hls_at p feed subscribe stalled >/dev/null
 expect_fail 1 "exists" hls_at p feed subscribe all
 expect_fail 1 "not one of" hls_at p feed subscribe bad --signal sideways
 expect_fail 2 "min-strength" hls_at p feed subscribe bad --min-strength -1
@@ -198,6 +200,48 @@ done
 grep -q "No pattern changed" <<<"$(hls_at p patterns summary --week 2024-W10)" || fail "summary of a quiet week"
 expect_fail 1 "week" hls_at p patterns summary --week soon
 pass "patterns summary: new, growing and ended by signal and region, week by week"
+
+# --- feeds: a reader that stops early or stalls loses nothing ------------------------------
+# Every event reaches the reader once it has taken it: `| head` takes a
+# few; the next follow starts at the first event head did not read whole.
+expected=$(hls_at p --json feed list | jq '.[] | select(.name == "partial") | .events_after_cursor')
+[ "$expected" -ge 5 ] || fail "the partial feed has only $expected events"
+hls_at p --json feed follow partial --no-wait | head -c 300 >"$WORK/head.out"
+whole=$(python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); print(d.count(b"\n"))' "$WORK/head.out")
+rest=$(hls_at p --json feed follow partial --no-wait)
+all=$(hls_at p --json feed follow partial --no-wait --from 0)
+[ "$(grep -c . <<<"$all")" = "$expected" ] || fail "--from 0 replays $(grep -c . <<<"$all") of $expected events"
+[ "$(head -n "$whole" "$WORK/head.out"; printf '%s\n' "$rest")" = "$all" ] \
+  || fail "| head: $whole whole events read, then the next follow gave $(grep -c . <<<"$rest") of $expected"
+[ -z "$(hls_at p --json feed follow partial --no-wait)" ] || fail "the partial feed repeats events"
+# A reader that takes a little and stalls, then hls is killed: what the
+# reader did not take comes again.
+python3 - "$HLS" "$WORK/p" "$WORK/stalled.out" <<'PY' || fail "the stalled reader"
+import os, signal, subprocess, sys
+hls, home, out = sys.argv[1:4]
+p = subprocess.Popen([hls, "--home", home, "--json", "feed", "follow", "stalled", "--no-wait"],
+                     stdout=subprocess.PIPE, bufsize=0)
+got = b""
+while len(got) < 200:             # exactly 200 bytes out of the pipe, unbuffered
+    chunk = os.read(p.stdout.fileno(), 200 - len(got))
+    if not chunk:
+        sys.exit("hls ended before 200 bytes")
+    got += chunk
+# then stalls: hls waits for the rest to be read, until it is killed
+p.send_signal(signal.SIGTERM)
+p.wait(timeout=30)
+open(out, "wb").write(got)
+PY
+whole=$(python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); print(d.count(b"\n"))' "$WORK/stalled.out")
+rest=$(hls_at p --json feed follow stalled --no-wait)
+[ "$(head -n "$whole" "$WORK/stalled.out"; printf '%s\n' "$rest")" = "$all" ] \
+  || fail "a stalled reader: $whole whole events read, then the next follow gave $(grep -c . <<<"$rest")"
+# A program says itself what it handled: feed ack.
+s=$(hls_at p --json feed ack stalled 1) || fail "feed ack"
+[ "$(jq .cursor <<<"$s")" -ge 1 ] || fail "feed ack: $s"
+expect_fail 1 "not an event" hls_at p feed ack stalled 999999999
+expect_fail 2 "SEQ" hls_at p feed ack stalled
+pass "feeds: a reader that stops early (| head) or stalls loses no event; feed ack, --from replay"
 
 # --- feeds: the new change names, in order, once per acknowledgement ----------------------
 events=$(hls_at p --json feed follow all --no-wait)
