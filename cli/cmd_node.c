@@ -236,7 +236,9 @@ int cmd_backup(struct cli *c, int argc, char **argv) {
 }
 
 /* hls sync: wait until this node holds everything its connected peers
- * advertise, with a progress bar on a terminal. */
+ * advertise, with a progress bar on a terminal: every peer being dialled
+ * has connected (or failed), every connected peer has sent its whole
+ * vector, and nothing it named is missing. */
 int cmd_sync(struct cli *c, int argc, char **argv) {
   static const struct option own[] = {{"timeout", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
   struct cli_opts o;
@@ -254,7 +256,7 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
   hls_progress_start(&bar, "sync");
   struct timespec t0, t;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  int64_t first_received = -1, received = 0, behind = 0, sessions = 0, items = 0;
+  int64_t first_received = -1, received = 0, behind = 0, sessions = 0, items = 0, pending = 0, connecting = 0;
   for (;;) {
     struct hls_client_req r;
     struct hls_ctl_response resp;
@@ -267,16 +269,22 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
     const struct hls_mp_value *g = hls_mp_get(resp.result, "gossip");
     received = hls_out_int(g, "items_received");
     behind = hls_out_int(g, "behind");
+    pending = hls_out_int(g, "vectors_pending");
+    connecting = hls_out_int(g, "peers_connecting");
     sessions = hls_out_int(g, "sessions");
     items = hls_out_int(g, "items");
     hls_ctl_response_free(&resp);
     if (first_received < 0) first_received = received;
     hls_progress_update(&bar, (uint64_t)(received - first_received), (uint64_t)(received - first_received + behind));
-    if (behind == 0) break;
+    if (behind == 0 && pending == 0 && connecting == 0) break;
     clock_gettime(CLOCK_MONOTONIC, &t);
     if (timeout_s > 0 && t.tv_sec - t0.tv_sec >= timeout_s) {
       hls_progress_end(&bar);
-      return cli_fail(c, HLS_ETIMEOUT, "still %lld items behind after %lld s", (long long)behind, (long long)timeout_s);
+      if (behind == 0 && pending == 0)
+        return cli_fail(c, HLS_ETIMEOUT, "%lld peer%s still connecting after %lld s", (long long)connecting,
+                        connecting == 1 ? "" : "s", (long long)timeout_s);
+      return cli_fail(c, HLS_ETIMEOUT, "still %lld items behind%s after %lld s", (long long)behind,
+                      pending > 0 ? " (and waiting for peers' vectors)" : "", (long long)timeout_s);
     }
     struct timespec pause = {0, 200 * 1000 * 1000};
     nanosleep(&pause, NULL);

@@ -378,7 +378,7 @@ int hls_gossipd_pack_status(struct hls_gossipd *gd, msgpack_packer *pk, struct h
   uint32_t n_forks = 0;
   rc = hls_gstore_each_fork(gd->gs, count_fork, &n_forks, why);
   if (rc != 0) return rc;
-  PACK(msgpack_pack_map(pk, 15));
+  PACK(msgpack_pack_map(pk, 17));
   PACK(hls_mp_pack_kv_i64(pk, "chains", (int64_t)st.origins));
   PACK(hls_mp_pack_kv_i64(pk, "items", counts.items));
   PACK(hls_mp_pack_kv_i64(pk, "bodies_held", counts.held));
@@ -386,7 +386,10 @@ int hls_gossipd_pack_status(struct hls_gossipd *gd, msgpack_packer *pk, struct h
   PACK(hls_mp_pack_kv_i64(pk, "erased", counts.erased));
   PACK(hls_mp_pack_kv_i64(pk, "sessions", (int64_t)st.sessions));
   PACK(hls_mp_pack_kv_i64(pk, "behind", (int64_t)st.behind));
-  PACK(hls_mp_pack_kv_bool(pk, "syncing", st.behind > 0));
+  PACK(hls_mp_pack_kv_bool(pk, "syncing", st.behind > 0 || st.vectors_pending > 0));
+  PACK(hls_mp_pack_kv_i64(pk, "vectors_pending", (int64_t)st.vectors_pending));
+  PACK(hls_mp_pack_kv_i64(pk, "peers_connecting",
+                          gd->node->peers != NULL ? (int64_t)hls_peers_connecting(gd->node->peers) : 0));
   PACK(hls_mp_pack_kv_i64(pk, "items_received", (int64_t)st.items_received));
   PACK(hls_mp_pack_kv_i64(pk, "items_duplicate", (int64_t)st.items_duplicate));
   PACK(hls_mp_pack_kv_i64(pk, "items_sent", (int64_t)st.items_sent));

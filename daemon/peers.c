@@ -378,6 +378,13 @@ void hls_peers_reload(struct hls_peers *p) {
 
 const char *hls_peers_address(const struct hls_peers *p) { return hls_net_address(p->net); }
 
+int hls_peers_connecting(const struct hls_peers *p) {
+  int n = 0;
+  for (size_t i = 0; i < p->n; i++)
+    if (p->peers[i]->dialing != NULL && p->peers[i]->conn == NULL && !p->peers[i]->removed) n++;
+  return n;
+}
+
 int hls_peers_connected(const struct hls_peers *p) {
   int n = 0;
   for (size_t i = 0; i < p->n; i++)

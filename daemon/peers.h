@@ -64,5 +64,7 @@ struct hls_peer_row;
 int hls_peers_score(const struct hls_peer_row *row);
 /* Sessions open now. */
 int hls_peers_connected(const struct hls_peers *p);
+/* Peers being dialled now (a connection not yet made or failed). */
+int hls_peers_connecting(const struct hls_peers *p);
 
 #endif

@@ -66,6 +66,14 @@ struct hls_gossip_session {
   void *ctx;
   uint8_t pk[HLS_KEY_BYTES];
   bool peer_vector_done;
+  /* Origins the peer's vector named that this node did not follow then,
+   * with the head it named: it pushes them (our vector lacks them), and
+   * until they arrive this node is behind by them. At most max_origins. */
+  struct unknown_head {
+    uint8_t pk[HLS_KEY_BYTES];
+    uint64_t head;
+  } *unknown;
+  size_t n_unknown, cap_unknown;
   uint32_t inflight; /* our ITEMS/BODIES frames not yet acknowledged */
   struct sess_origin *so;
   size_t so_cap;
@@ -255,6 +263,7 @@ int hls_gossip_new(struct hls_gossip **out, const struct hls_gossip_config *cfg,
 }
 
 static void session_free(struct hls_gossip_session *s) {
+  free(s->unknown);
   free(s->so);
   free(s->sendq.v);
   free(s->tellq.v);
@@ -711,6 +720,36 @@ void hls_gossip_disconnected(struct hls_gossip *g, struct hls_gossip_session *s)
   session_free(s);
 }
 
+/* How far origin f (-1: not followed) is behind head. */
+static uint64_t behind_by(const struct hls_gossip *g, int64_t f, uint64_t head) {
+  uint64_t have = f >= 0 ? g->o[f].head : 0;
+  return head > have ? head - have : 0;
+}
+
+/* Note that the peer holds head of an origin this node does not follow
+ * (yet). When the list is full, the entries that arrived make room; an
+ * entry that finds none is not kept (the list is a measure of progress,
+ * never needed for correctness). */
+static void unknown_note(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *pk, uint64_t head) {
+  if (s->n_unknown == s->cap_unknown) {
+    size_t keep = 0;
+    for (size_t i = 0; i < s->n_unknown; i++)
+      if (behind_by(g, origin_find(g, s->unknown[i].pk), s->unknown[i].head) > 0) s->unknown[keep++] = s->unknown[i];
+    s->n_unknown = keep;
+  }
+  if (s->n_unknown == s->cap_unknown) {
+    if (s->cap_unknown >= g->cfg.max_origins) return;
+    size_t cap = s->cap_unknown ? 2 * s->cap_unknown : 64;
+    if (cap > g->cfg.max_origins) cap = g->cfg.max_origins;
+    struct unknown_head *u = realloc(s->unknown, cap * sizeof *u);
+    if (u == NULL) return;
+    s->unknown = u;
+    s->cap_unknown = cap;
+  }
+  memcpy(s->unknown[s->n_unknown].pk, pk, HLS_KEY_BYTES);
+  s->unknown[s->n_unknown++].head = head;
+}
+
 static int on_vector(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *p, size_t len,
                      struct hls_why *why) {
   bool complete;
@@ -719,7 +758,10 @@ static int on_vector(struct hls_gossip *g, struct hls_gossip_session *s, const u
   if (rc != 0) return rc;
   for (size_t i = 0; i < n; i++) {
     int64_t f = origin_find(g, g->ventries[i].origin);
-    if (f < 0) continue; /* they will push it: our vector lacks it */
+    if (f < 0) { /* they will push it: our vector lacks it */
+      unknown_note(g, s, g->ventries[i].origin, g->ventries[i].head);
+      continue;
+    }
     uint32_t idx = (uint32_t)f;
     struct sess_origin *so = &s->so[idx];
     so->peer_has = max_u64(so->peer_has, g->ventries[i].head);
@@ -1353,6 +1395,7 @@ void hls_gossip_get_stats(const struct hls_gossip *g, struct hls_gossip_stats *o
   out->sessions = g->n_sessions;
   out->forked = 0;
   out->behind = 0;
+  out->vectors_pending = 0;
   for (size_t i = 0; i < g->n_o; i++) {
     if (g->o[i].forked) {
       out->forked++;
@@ -1360,6 +1403,17 @@ void hls_gossip_get_stats(const struct hls_gossip *g, struct hls_gossip_stats *o
     }
     uint64_t best = best_connected(g, i);
     if (best > g->o[i].head) out->behind += best - g->o[i].head;
+  }
+  /* and by what peers named that this node did not follow then (beyond
+   * what the sessions' vectors of followed origins count already) */
+  for (const struct hls_gossip_session *s = g->sessions; s; s = s->next) {
+    if (!s->peer_vector_done) out->vectors_pending++;
+    for (size_t k = 0; k < s->n_unknown; k++) {
+      int64_t f = origin_find(g, s->unknown[k].pk);
+      if (f >= 0 && g->o[f].forked) continue;
+      uint64_t have = f >= 0 ? max_u64(g->o[f].head, best_connected(g, (size_t)f)) : 0;
+      if (s->unknown[k].head > have) out->behind += s->unknown[k].head - have;
+    }
   }
 }
 

@@ -212,7 +212,8 @@ bool hls_gossip_peer_fault(int err);
 
 struct hls_gossip_stats {
   uint64_t origins, forked, sessions;
-  uint64_t behind;          /* items connected peers hold that this node lacks */
+  uint64_t behind;          /* items connected peers hold that this node lacks (as far as their vectors said) */
+  uint64_t vectors_pending; /* sessions whose peer has not yet sent its whole vector */
   uint64_t items_received;  /* new items accepted */
   uint64_t items_duplicate; /* items received already held */
   uint64_t items_sent, bodies_sent, bodies_received;

@@ -1393,6 +1393,45 @@ static void test_converge_1000(void **state) {
   world_free(w);
 }
 
+/* A fresh node is behind by every item its peer's vector names, chains
+ * it does not follow yet included, from the moment the whole vector has
+ * arrived: `hls sync` stops when behind and vectors_pending are 0, so
+ * counting only followed chains made it report "up to date" at once
+ * (issue 13). Frame by frame: before the vector, vectors_pending is 1;
+ * after it, behind + items held is 1,000 until all have arrived. */
+static void test_behind_counts_chains_not_followed(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct node *a = node_new(w, "A", 1), *b = node_new(w, "B", 2);
+  struct chain c[3];
+  size_t sizes[3] = {400, 350, 250};
+  for (int i = 0; i < 3; i++) {
+    chain_make(&c[i], (uint8_t)(10 + i), sizes[i]);
+    node_hold(a, &c[i], 1, sizes[i], false);
+  }
+  node_start(a);
+  node_start(b);
+  (void)connect_nodes(w, a, b);
+  struct hls_gossip_stats st;
+  hls_gossip_get_stats(b->g, &st);
+  assert_int_equal(st.vectors_pending, 1);
+  size_t checked = 0;
+  while (deliver_one(w)) {
+    hls_gossip_get_stats(b->g, &st);
+    if (st.vectors_pending == 0 && b->n_items_stored < 1000) {
+      assert_int_equal(st.behind + b->n_items_stored, 1000);
+      checked++;
+    }
+  }
+  assert_true(checked > 0);
+  hls_gossip_get_stats(b->g, &st);
+  assert_int_equal(b->n_items_stored, 1000);
+  assert_int_equal(st.behind, 0);
+  assert_int_equal(st.vectors_pending, 0);
+  for (int i = 0; i < 3; i++) chain_free(&c[i]);
+  world_free(w);
+}
+
 /* Both sides hold parts of each other's chains: after one exchange, both
  * hold the union. */
 static void test_converge_both_ways(void **state) {
@@ -2958,6 +2997,7 @@ int main(void) {
       cmocka_unit_test(test_codec_error_codes),
       cmocka_unit_test(test_codec_mutations),
       cmocka_unit_test(test_converge_1000),
+      cmocka_unit_test(test_behind_counts_chains_not_followed),
       cmocka_unit_test(test_converge_both_ways),
       cmocka_unit_test(test_eager_push),
       cmocka_unit_test(test_large_vector),
