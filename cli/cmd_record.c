@@ -15,29 +15,22 @@
 
 /* --- printing records ---------------------------------------------------- */
 
-static void print_record_table(const struct hls_mp_value *list) {
-  static const char *const headers[] = {"ID", "DATE", "SCALE", "STAGE", "CONSENT", "THEMES", "TITLE"};
-  struct hls_table *t = hls_table_new(7, headers);
-  if (t == NULL) return;
-  hls_table_set_right(t, 0);
-  hls_table_set_max_width(t, 5, 40);
-  hls_table_set_max_width(t, 6, 60);
-  for (uint32_t i = 0; list && list->type == HLS_MP_ARRAY && i < list->len; i++) {
-    const struct hls_mp_value *r = &list->v.items[i];
-    char id[24], date[16], scale[16], stage[16], consent[16], themes[1024], title[512];
-    snprintf(id, sizeof id, "%lld", (long long)hls_out_int(r, "id"));
-    hls_out_themes(r, themes, sizeof themes, false);
-    const char *cells[] = {id,
-                           hls_out_str(r, "date", date, sizeof date),
-                           hls_out_str(r, "scale", scale, sizeof scale),
-                           hls_out_str(r, "stage", stage, sizeof stage),
-                           hls_out_str(r, "consent", consent, sizeof consent),
-                           themes,
-                           hls_out_str(r, "title", title, sizeof title)};
-    hls_table_add(t, cells);
-  }
-  hls_table_print(t, stdout);
-  hls_table_free(t);
+/* Records a page of `record list` asks for (halved while a page does not
+ * fit in one reply: records with long texts). */
+#define RECORD_PAGE 2000
+
+static void record_row(struct hls_table *t, const struct hls_mp_value *r) {
+  char id[24], date[16], scale[16], stage[16], consent[16], themes[1024], title[512];
+  snprintf(id, sizeof id, "%lld", (long long)hls_out_int(r, "id"));
+  hls_out_themes(r, themes, sizeof themes, false);
+  const char *cells[] = {id,
+                         hls_out_str(r, "date", date, sizeof date),
+                         hls_out_str(r, "scale", scale, sizeof scale),
+                         hls_out_str(r, "stage", stage, sizeof stage),
+                         hls_out_str(r, "consent", consent, sizeof consent),
+                         themes,
+                         hls_out_str(r, "title", title, sizeof title)};
+  hls_table_add(t, cells);
 }
 
 static void print_record(const struct hls_mp_value *r) {
@@ -430,28 +423,82 @@ int cmd_record_list(struct cli *c, int argc, char **argv) {
   }
   if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
   if ((rc = cli_connect(c)) != 0) return rc;
-  struct hls_client_req r;
-  struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "record.list");
-  msgpack_pack_map(&r.pk, n + (limit >= 0 ? 1 : 0) + 1);
-  for (size_t i = 0; i < n; i++) hls_mp_pack_kv_str(&r.pk, keys[i], values[i]);
-  if (limit >= 0) hls_mp_pack_kv_i64(&r.pk, "limit", limit);
-  hls_mp_pack_kv_bool(&r.pk, "full", full);
-  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
-  if (c->json) {
-    rc = hls_out_print_json(resp.result);
-  } else if (resp.result == NULL || resp.result->type != HLS_MP_ARRAY || resp.result->len == 0) {
-    printf("No records%s.\n", n > 0 ? " match" : " yet; add one with 'hls record add'");
-  } else if (full) {
-    for (uint32_t i = 0; i < resp.result->len; i++) {
-      if (i > 0) printf("\n");
-      print_record(&resp.result->v.items[i]);
-    }
-  } else {
-    print_record_table(resp.result);
+  /* Pages of RECORD_PAGE, each after the last record of the one before
+   * (newest first), so any number of records can be listed: one reply
+   * holds at most limits.control_max_frame bytes. */
+  json_t *all = c->json ? json_array() : NULL;
+  static const char *const headers[] = {"ID", "DATE", "SCALE", "STAGE", "CONSENT", "THEMES", "TITLE"};
+  struct hls_table *table = !c->json && !full ? hls_table_new(7, headers) : NULL;
+  if ((c->json && all == NULL) || (!c->json && !full && table == NULL)) {
+    json_decref(all);
+    return cli_fail(c, HLS_ENOMEM, "out of memory");
   }
-  hls_ctl_response_free(&resp);
-  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+  if (table != NULL) {
+    hls_table_set_right(table, 0);
+    hls_table_set_max_width(table, 5, 40);
+    hls_table_set_max_width(table, 6, 60);
+  }
+  int64_t listed = 0, page_size = RECORD_PAGE;
+  char after_date[16] = "";
+  int64_t after_id = 0;
+  for (;;) {
+    int64_t want = page_size;
+    if (limit > 0 && limit - listed < want) want = limit - listed;
+    struct hls_client_req r;
+    struct hls_ctl_response resp;
+    hls_client_begin(&c->client, &r, "record.list");
+    msgpack_pack_map(&r.pk, n + 2 + (after_date[0] ? 2 : 0));
+    for (size_t i = 0; i < n; i++) hls_mp_pack_kv_str(&r.pk, keys[i], values[i]);
+    hls_mp_pack_kv_i64(&r.pk, "limit", want);
+    hls_mp_pack_kv_bool(&r.pk, "full", full);
+    if (after_date[0]) {
+      hls_mp_pack_kv_str(&r.pk, "after_date", after_date);
+      hls_mp_pack_kv_i64(&r.pk, "after_id", after_id);
+    }
+    struct hls_why why = {{0}};
+    rc = hls_client_call(&c->client, &r, &resp, NULL, NULL, &why);
+    hls_client_req_free(&r);
+    if (rc == HLS_ETOOBIG && want > 1) { /* long records: smaller pages */
+      page_size = want / 2;
+      rc = 0;
+      continue;
+    }
+    if (rc != 0) {
+      rc = cli_fail(c, rc, "%s", why.text[0] ? why.text : hls_strerror(rc));
+      break;
+    }
+    const struct hls_mp_value *page = resp.result;
+    uint32_t got = page != NULL && page->type == HLS_MP_ARRAY ? page->len : 0;
+    for (uint32_t i = 0; i < got && rc == 0; i++) {
+      const struct hls_mp_value *rec = &page->v.items[i];
+      if (all != NULL) {
+        json_t *j = hls_out_to_json(rec);
+        if (j == NULL || json_array_append_new(all, j) != 0) rc = cli_fail(c, HLS_ENOMEM, "out of memory");
+      } else if (full) {
+        if (listed + i > 0) printf("\n");
+        print_record(rec);
+      } else {
+        record_row(table, rec);
+      }
+    }
+    if (got > 0) {
+      const struct hls_mp_value *last = &page->v.items[got - 1];
+      hls_out_str(last, "date", after_date, sizeof after_date);
+      after_id = hls_out_int(last, "id");
+    }
+    listed += got;
+    hls_ctl_response_free(&resp);
+    if (rc != 0 || got < (uint32_t)want || (limit > 0 && listed >= limit)) break;
+  }
+  if (rc == 0) {
+    if (all != NULL) rc = hls_out_print_json_value(all);
+    else if (listed == 0) printf("No records%s.\n", n > 0 ? " match" : " yet; add one with 'hls record add'");
+    else if (table != NULL) hls_table_print(table, stdout);
+  }
+  json_decref(all);
+  hls_table_free(table);
+  if (rc != 0) return rc > 0 ? rc : HLS_EXIT_FAIL;
+  return 0;
 }
 
 int cmd_themes(struct cli *c, int argc, char **argv) {

@@ -318,9 +318,14 @@ static int api_record_list(struct hls_node *n, struct hls_control_call *call) {
       (rc = arg_date(a, "since", &f.has_since, &f.since, &call->why)) != 0 ||
       (rc = arg_date(a, "until", &f.has_until, &f.until, &call->why)) != 0 ||
       (rc = hls_mp_get_i64(a, "limit", &f.limit, &has_limit, &call->why)) != 0 ||
-      (rc = hls_mp_get_bool(a, "full", &f.full, &has_full, &call->why)) != 0)
+      (rc = hls_mp_get_bool(a, "full", &f.full, &has_full, &call->why)) != 0 ||
+      (rc = arg_date(a, "after_date", &f.has_after, &f.after_day, &call->why)) != 0)
     return rc;
   if (f.limit < 0) return hls_why_set(&call->why, HLS_EINVAL, "limit: must be 0 (no limit) or more");
+  bool has_after_id = false;
+  if ((rc = hls_mp_get_i64(a, "after_id", &f.after_id, &has_after_id, &call->why)) != 0) return rc;
+  if (has_after_id != f.has_after)
+    return hls_why_set(&call->why, HLS_EINVAL, "after_date and after_id: give both (the last record of a page) or neither");
   struct list_ctx l;
   list_init(&l);
   l.full = f.full;
@@ -1191,7 +1196,8 @@ static int api_check(struct hls_node *n, struct hls_control_call *call) {
 static const struct api_command commands[] = {
     {"status", api_status, "node identity, uptime, record counts and store size"},
     {"record.add", api_record_add, "add a record: {record: {...fields}}"},
-    {"record.list", api_record_list, "list records: {theme, scale, stage, consent, since, until, limit, full}"},
+    {"record.list", api_record_list, "list records, newest first: {theme, scale, stage, consent, since, until, limit,"
+                                     " full, after_date, after_id} (after: the next page, after that record)"},
     {"record.show", api_record_show, "one record with every field: {id}"},
     {"record.edit", api_record_edit, "change fields of a record: {id, set: {...fields}}"},
     {"record.delete", api_record_delete, "delete a record: {id}"},

@@ -379,7 +379,17 @@ static const char *const stmt_sql[ST__COUNT] = {
 };
 
 /* record list: one prepared statement per combination of filters. */
-enum { F_THEME = 1, F_SCALE = 2, F_STAGE = 4, F_CONSENT = 8, F_SINCE = 16, F_UNTIL = 32, F_FULL = 64, F__COMBOS = 128 };
+enum {
+  F_THEME = 1,
+  F_SCALE = 2,
+  F_STAGE = 4,
+  F_CONSENT = 8,
+  F_SINCE = 16,
+  F_UNTIL = 32,
+  F_FULL = 64,
+  F_AFTER = 128, /* a page after (day, id) */
+  F__COMBOS = 256
+};
 
 struct hls_store {
   sqlite3 *db;
@@ -727,6 +737,7 @@ static sqlite3_stmt *list_stmt(struct hls_store *s, int mask, struct hls_why *wh
   const char *id = (mask & F_THEME) ? "rt.record_id" : "r.id";
   if (mask & F_SINCE) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND %s.day>=?5", t);
   if (mask & F_UNTIL) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND %s.day<=?6", t);
+  if (mask & F_AFTER) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND (%s.day<?8 OR (%s.day=?8 AND %s<?9))", t, t, id);
   snprintf(sql + n, sizeof sql - (size_t)n, " ORDER BY %s.day DESC, %s DESC LIMIT ?7", t, id);
   int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->list_stmt[mask], NULL);
   if (rc != SQLITE_OK) {
@@ -740,7 +751,7 @@ int hls_store_record_list(struct hls_store *s, const struct hls_record_filter *f
                           struct hls_why *why) {
   int mask = (f->theme ? F_THEME : 0) | (f->scale >= 0 ? F_SCALE : 0) | (f->stage >= 0 ? F_STAGE : 0) |
              (f->consent >= 0 ? F_CONSENT : 0) | (f->has_since ? F_SINCE : 0) | (f->has_until ? F_UNTIL : 0) |
-             (f->full ? F_FULL : 0);
+             (f->full ? F_FULL : 0) | (f->has_after ? F_AFTER : 0);
   sqlite3_stmt *st = list_stmt(s, mask, why);
   if (st == NULL) return HLS_ESTORE;
   if (f->theme) sqlite3_bind_text(st, 1, f->theme, -1, SQLITE_STATIC);
@@ -750,6 +761,7 @@ int hls_store_record_list(struct hls_store *s, const struct hls_record_filter *f
   if (f->has_since) sqlite3_bind_int64(st, 5, f->since);
   if (f->has_until) sqlite3_bind_int64(st, 6, f->until);
   sqlite3_bind_int64(st, 7, f->limit > 0 ? f->limit : -1);
+  if (f->has_after) sqlite3_bind_int64(st, 8, f->after_day), sqlite3_bind_int64(st, 9, f->after_id);
   struct hls_record r;
   hls_record_init(&r);
   int rc, result = 0;

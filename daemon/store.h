@@ -70,6 +70,9 @@ struct hls_record_filter {
   hls_day since, until; /* inclusive, on the record's date */
   int64_t limit;        /* 0: no limit */
   bool full;            /* also load the free-text fields */
+  bool has_after;       /* a page: only records after (after_day, after_id) in the list's order */
+  hls_day after_day;
+  int64_t after_id;
 };
 void hls_record_filter_init(struct hls_record_filter *f);
 

@@ -743,6 +743,55 @@ static void test_list_filters(void **state) {
   assert_int_equal(all, N_DATASET);
 }
 
+/* Pages (after the last record of the page before) give the whole list,
+ * in its order, with every filter: pages of 1, 3 and 7, over the dataset
+ * (many records share a date, so the id breaks ties). */
+static void test_list_pages(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  static struct model_row model[N_DATASET];
+  memset(model, 0, sizeof model);
+  insert_dataset(fx->store, model);
+  const char *themes[] = {NULL, "housing"};
+  const int consents[] = {-1, HLS_CONSENT_NETWORK};
+  const int64_t pages[] = {1, 3, 7};
+  size_t compared = 0;
+  for (size_t ti = 0; ti < 2; ti++)
+    for (size_t ci = 0; ci < 2; ci++)
+      for (size_t pi = 0; pi < 3; pi++) {
+        struct hls_record_filter f;
+        hls_record_filter_init(&f);
+        f.theme = themes[ti];
+        f.consent = consents[ci];
+        static struct list_ctx whole, page;
+        memset(&whole, 0, sizeof whole);
+        ASSERT_OK(hls_store_record_list(fx->store, &f, collect_record, &whole, &why));
+        int64_t got[N_DATASET];
+        size_t n = 0;
+        for (;;) {
+          memset(&page, 0, sizeof page);
+          f.limit = pages[pi];
+          ASSERT_OK(hls_store_record_list(fx->store, &f, collect_record, &page, &why));
+          for (size_t k = 0; k < page.n; k++) {
+            assert_true(n < N_DATASET);
+            got[n++] = page.ids[k];
+          }
+          if (page.n < (size_t)pages[pi]) break;
+          struct hls_record last;
+          hls_record_init(&last);
+          ASSERT_OK(hls_store_record_get(fx->store, page.ids[page.n - 1], &last, &why));
+          f.has_after = true;
+          f.after_day = last.date;
+          f.after_id = last.id;
+          hls_record_clear(&last);
+        }
+        assert_int_equal(n, whole.n);
+        for (size_t k = 0; k < n; k++) assert_int_equal(got[k], whole.ids[k]);
+        compared += n;
+      }
+  assert_true(compared > 100);
+}
+
 static void test_list_date_bounds_inclusive(void **state) {
   struct fixture *fx = *state;
   struct hls_why why = {{0}};
@@ -1423,6 +1472,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_delete_cascades_themes, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_ids_never_reused, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_list_filters, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_list_pages, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_list_date_bounds_inclusive, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_list_callback_stops, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_counts, setup_store, teardown),
