@@ -220,6 +220,20 @@ static int load_one(void *ctx, const uint8_t origin[32], uint64_t head, const ui
   return hls_gossip_load_origin(gd->g, origin, head, head_id, forked, profile);
 }
 
+/* A blocked node's chain: refused from every peer, never relayed; said
+ * once in the log, not for every item refused. */
+static void on_block(void *ctx, const uint8_t pk[32], bool blocked) {
+  struct hls_gossipd *gd = ctx;
+  char id[HLS_NODEID_TEXT_SIZE];
+  hls_nodeid_format(pk, id);
+  int rc = hls_gossip_block(gd->g, pk, blocked);
+  if (rc != 0)
+    hls_log_error("origin_block_failed", "origin=%s blocked=%d error=%s", id, blocked, hls_err_name(rc));
+  else
+    hls_log_info(blocked ? "origin_blocked" : "origin_unblocked", "origin=%s detail=\"%s\"", id,
+                 blocked ? "its items are refused from every peer and not relayed" : "its items are taken again");
+}
+
 int hls_gossipd_start(struct hls_gossipd **out, struct hls_node *node, struct hls_why *why) {
   *out = NULL;
   struct hls_gossipd *gd = calloc(1, sizeof *gd);
@@ -267,7 +281,8 @@ int hls_gossipd_start(struct hls_gossipd **out, struct hls_node *node, struct hl
   gd->timer.data = gd;
   uint64_t every = (uint64_t)c->gossip_interval_ms < 100 ? (uint64_t)c->gossip_interval_ms : 100;
   uv_timer_start(&gd->timer, on_timer, every, every);
-  struct hls_peer_hooks hooks = {.on_open = on_open, .on_frame = on_frame, .on_close = on_close, .ctx = gd};
+  struct hls_peer_hooks hooks = {
+      .on_open = on_open, .on_frame = on_frame, .on_close = on_close, .on_block = on_block, .ctx = gd};
   hls_peers_set_hooks(node->peers, &hooks);
   *out = gd;
   return 0;
@@ -378,7 +393,7 @@ int hls_gossipd_pack_status(struct hls_gossipd *gd, msgpack_packer *pk, struct h
   uint32_t n_forks = 0;
   rc = hls_gstore_each_fork(gd->gs, count_fork, &n_forks, why);
   if (rc != 0) return rc;
-  PACK(msgpack_pack_map(pk, 17));
+  PACK(msgpack_pack_map(pk, 18));
   PACK(hls_mp_pack_kv_i64(pk, "chains", (int64_t)st.origins));
   PACK(hls_mp_pack_kv_i64(pk, "items", counts.items));
   PACK(hls_mp_pack_kv_i64(pk, "bodies_held", counts.held));
@@ -395,6 +410,7 @@ int hls_gossipd_pack_status(struct hls_gossipd *gd, msgpack_packer *pk, struct h
   PACK(hls_mp_pack_kv_i64(pk, "items_sent", (int64_t)st.items_sent));
   PACK(hls_mp_pack_kv_i64(pk, "signature_checks", (int64_t)st.verifications));
   PACK(hls_mp_pack_kv_i64(pk, "origins_refused", (int64_t)st.origins_refused));
+  PACK(hls_mp_pack_kv_i64(pk, "items_blocked", (int64_t)st.items_blocked));
   PACK(hls_mp_pack_cstr(pk, "forks"));
   PACK(msgpack_pack_array(pk, n_forks));
   rc = hls_gstore_each_fork(gd->gs, pack_fork, pk, why);

@@ -347,7 +347,13 @@ int hls_peers_start(struct hls_peers **out, struct hls_node *node, struct hls_wh
   return 0;
 }
 
-void hls_peers_set_hooks(struct hls_peers *p, const struct hls_peer_hooks *hooks) { p->hooks = *hooks; }
+void hls_peers_set_hooks(struct hls_peers *p, const struct hls_peer_hooks *hooks) {
+  p->hooks = *hooks;
+  if (p->hooks.on_block)
+    for (size_t i = 0; i < p->n; i++)
+      if (p->peers[i]->row.blocked && !p->peers[i]->removed)
+        p->hooks.on_block(p->hooks.ctx, p->peers[i]->row.node_id, true);
+}
 
 static void dial_timer_closed(uv_handle_t *h) {
   struct hls_peers *p = h->data;
@@ -446,6 +452,7 @@ int hls_peers_block(struct hls_peers *p, const uint8_t pk[32], bool block, struc
     peer->row.failures = 0;
   }
   save(p, peer);
+  if (p->hooks.on_block) p->hooks.on_block(p->hooks.ctx, pk, block);
   if (block) {
     if (peer->conn) hls_conn_close(peer->conn, "blocked");
     if (peer->dialing) hls_conn_close(peer->dialing, "blocked");

@@ -25,6 +25,9 @@ struct hls_peer_hooks {
                   struct hls_why *why);
   void (*on_writable)(void *ctx, struct hls_conn *c, const uint8_t pk[32]);
   void (*on_close)(void *ctx, struct hls_conn *c, const uint8_t pk[32]);
+  /* A node was blocked or unblocked (also called for every blocked node
+   * when the hooks are set): its items are refused from every peer. */
+  void (*on_block)(void *ctx, const uint8_t pk[32], bool blocked);
   void *ctx;
 };
 

@@ -44,6 +44,7 @@ struct origin {
   uint8_t head_id[HLS_HASH_BYTES];
   uint64_t last_dial_ms;
   bool forked, dialled;
+  bool blocked; /* the admin blocked it: its items are refused from anyone and never sent */
   bool head_ok; /* the head's own signature is known good (checked, or ours) */
   size_t n_addr;
   char **addr; /* owned */
@@ -365,11 +366,12 @@ static int session_reserve(struct hls_gossip_session *s, size_t cap) {
  * have not been sent yet? */
 static bool needs_send(const struct hls_gossip *g, const struct hls_gossip_session *s, uint32_t idx) {
   const struct sess_origin *so = &s->so[idx];
-  return g->o[idx].head > max_u64(so->peer_has, so->sent) && g->o[idx].head > so->stalled;
+  return !g->o[idx].blocked && g->o[idx].head > max_u64(so->peer_has, so->sent) && g->o[idx].head > so->stalled;
 }
 
 static void note_head(struct hls_gossip *g, struct hls_gossip_session *s, uint32_t idx) {
   struct sess_origin *so = &s->so[idx];
+  if (g->o[idx].blocked) return; /* never sent, never told */
   if (needs_send(g, s, idx)) {
     if (!so->in_send) {
       so->in_send = 1;
@@ -641,7 +643,7 @@ static int pump(struct hls_gossip *g, struct hls_gossip_session *s) {
 static int maybe_want(struct hls_gossip *g, struct hls_gossip_session *s) {
   if (s->want_out) return 0;
   int64_t idx = origin_find(g, s->pk);
-  if (idx < 0 || g->o[idx].forked) return 0;
+  if (idx < 0 || g->o[idx].forked || g->o[idx].blocked) return 0;
   size_t n = 0;
   int rc = g->store.stubs(g->store.ctx, s->pk, s->want_cursor, g->seqs, HLS_GOSSIP_MAX_WANT, &n);
   if (rc != 0) return rc;
@@ -695,7 +697,7 @@ int hls_gossip_connected(struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES], 
   size_t n = 0;
   int rc = 0;
   for (uint32_t i = 0; i < g->n_o && rc == 0; i++) {
-    if (g->o[i].head == 0) continue;
+    if (g->o[i].head == 0 || g->o[i].blocked) continue;
     idx[n++] = i;
     if (n == HLS_GOSSIP_MAX_VECTOR) {
       rc = send_vector(g, s, idx, n, false);
@@ -765,6 +767,13 @@ static int on_vector(struct hls_gossip *g, struct hls_gossip_session *s, const u
     uint32_t idx = (uint32_t)f;
     struct sess_origin *so = &s->so[idx];
     so->peer_has = max_u64(so->peer_has, g->ventries[i].head);
+    /* Everything sent was acknowledged, yet the peer says it holds less:
+     * it did not keep what was sent (it had blocked the origin): send it
+     * again from what it holds. */
+    if (s->inflight == 0 && g->ventries[i].head < so->sent) {
+      so->sent = so->peer_has;
+      if (s->peer_vector_done) note_head(g, s, idx);
+    }
   }
   if (complete && !s->peer_vector_done) {
     s->peer_vector_done = true;
@@ -986,6 +995,10 @@ static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct
   uint64_t head = f >= 0 ? g->o[f].head : 0;
   *ack = head;
   if (f >= 0 && g->o[f].forked) return 0;                    /* not following it any more */
+  if (f >= 0 && g->o[f].blocked) {                            /* refused, from anyone */
+    g->st.items_blocked += n;
+    return 0;
+  }
   if (f < 0 && g->n_o >= g->cfg.max_origins) return 0;        /* not followed: ignored */
   if (first > head + 1)
     return hls_why_set(why, HLS_ECHAIN, "items: seq %llu leaves a gap after %llu", (unsigned long long)first,
@@ -1267,7 +1280,7 @@ int hls_gossip_import(struct hls_gossip *g, const struct hls_envelope *envs, siz
   }
   res->error_seq = envs[0].h.seq;
   int64_t f = origin_find(g, opk);
-  if (f >= 0 && g->o[f].forked) {
+  if (f >= 0 && (g->o[f].forked || g->o[f].blocked)) {
     res->ignored += n;
     return 0;
   }
@@ -1322,7 +1335,7 @@ static int dial_some(struct hls_gossip *g) {
   for (size_t tries = 0; tries < 4 * want + 8 && want > 0; tries++) {
     uint32_t idx = (uint32_t)(rng_next(&g->rng) % g->n_o);
     struct origin *o = &g->o[idx];
-    if (o->n_addr == 0 || o->forked || memcmp(o->pk, g->cfg.self, HLS_KEY_BYTES) == 0) continue;
+    if (o->n_addr == 0 || o->forked || o->blocked || memcmp(o->pk, g->cfg.self, HLS_KEY_BYTES) == 0) continue;
     if (o->dialled && g->now_ms - o->last_dial_ms < g->cfg.redial_after_ms) continue;
     if (session_by_pk(g, o->pk) != NULL) continue;
     o->dialled = true;
@@ -1376,6 +1389,31 @@ int hls_gossip_tick(struct hls_gossip *g, uint64_t now_ms) {
   return 0;
 }
 
+/* --- blocking ---------------------------------------------------------------- */
+
+int hls_gossip_block(struct hls_gossip *g, const uint8_t origin[HLS_KEY_BYTES], bool block) {
+  if (memcmp(origin, g->cfg.self, HLS_KEY_BYTES) == 0) return HLS_EINVAL;
+  int64_t f = origin_find(g, origin);
+  if (f < 0 && !block) return 0;
+  if (f < 0) {
+    uint32_t idx;
+    int rc = origin_add(g, origin, &idx); /* followed only to be refused */
+    if (rc != 0) return rc;
+    f = idx;
+  }
+  if (g->o[f].blocked == block) return 0;
+  g->o[f].blocked = block;
+  /* Unblocked: tell every peer the head held, so that one that sent more
+   * (refused while blocked) sends it again. */
+  if (!block)
+    for (struct hls_gossip_session *s = g->sessions; s; s = s->next)
+      if ((size_t)f < s->so_cap) {
+        s->so[f].told = 0;
+        note_head(g, s, (uint32_t)f);
+      }
+  return 0;
+}
+
 /* --- observation ------------------------------------------------------------ */
 
 /* The highest head a connected peer is known to hold for origin i: what
@@ -1401,6 +1439,7 @@ void hls_gossip_get_stats(const struct hls_gossip *g, struct hls_gossip_stats *o
       out->forked++;
       continue;
     }
+    if (g->o[i].blocked) continue;
     uint64_t best = best_connected(g, i);
     if (best > g->o[i].head) out->behind += best - g->o[i].head;
   }
@@ -1410,7 +1449,7 @@ void hls_gossip_get_stats(const struct hls_gossip *g, struct hls_gossip_stats *o
     if (!s->peer_vector_done) out->vectors_pending++;
     for (size_t k = 0; k < s->n_unknown; k++) {
       int64_t f = origin_find(g, s->unknown[k].pk);
-      if (f >= 0 && g->o[f].forked) continue;
+      if (f >= 0 && (g->o[f].forked || g->o[f].blocked)) continue;
       uint64_t have = f >= 0 ? max_u64(g->o[f].head, best_connected(g, (size_t)f)) : 0;
       if (s->unknown[k].head > have) out->behind += s->unknown[k].head - have;
     }

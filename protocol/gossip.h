@@ -220,8 +220,16 @@ struct hls_gossip_stats {
   uint64_t frames_sent, frames_received, bytes_sent, bytes_received;
   uint64_t verifications; /* Ed25519 verifications done */
   uint64_t origins_refused; /* runs of new origins a peer was not admitted to bring (admit_origin) */
+  uint64_t items_blocked;   /* items of blocked origins refused */
 };
 void hls_gossip_get_stats(const struct hls_gossip *g, struct hls_gossip_stats *out);
+
+/* Block (or unblock) an origin: its items are refused from every peer,
+ * never sent or told to one, and not counted as missing; an origin not
+ * followed yet is followed only to be refused. Items already held stay
+ * held (the host decides what to do with them). HLS_EINVAL for this
+ * node's own id; HLS_ELIMIT or HLS_ENOMEM when it cannot be followed. */
+int hls_gossip_block(struct hls_gossip *g, const uint8_t origin[HLS_KEY_BYTES], bool block) HLS_WARN_UNUSED;
 
 struct hls_gossip_origin_info {
   const uint8_t *origin;

@@ -1463,6 +1463,55 @@ static void test_converge_both_ways(void **state) {
   world_free(w);
 }
 
+/* Blocking an origin (hls peer block): in a line A - B - C, A's chain
+ * reaches B and C; B blocks A; A's next items stop at B (refused when
+ * pushed and not counted as behind), and C, which joins B only now, gets
+ * none of A's chain from B. Unblocked, B takes the rest from A. */
+static void test_block_origin(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct node *a = node_new(w, "A", 1), *b = node_new(w, "B", 2), *c = node_new(w, "C", 3);
+  struct chain own;
+  chain_init(&own, 1); /* A's own key */
+  chain_add_profile(&own, 1, 1);
+  chain_add_story(&own, HLS_AUD_NETWORK, 0);
+  node_hold(a, &own, 1, 2, false);
+  node_start(a);
+  node_start(b);
+  node_start(c);
+  connect_nodes(w, a, b);
+  drain(w);
+  assert_holds(b, &own, 2);
+  assert_int_equal(hls_gossip_block(b->g, own.k.pk, true), 0);
+  assert_int_equal(hls_gossip_block(b->g, own.k.pk, true), 0); /* twice: the same */
+  for (int i = 0; i < 3; i++) {
+    chain_add_story(&own, HLS_AUD_NETWORK, 0);
+    node_publish(a, &own);
+  }
+  drain(w);
+  tick_all(w, 1000);
+  drain(w);
+  assert_holds(b, &own, 2);
+  struct hls_gossip_stats st;
+  hls_gossip_get_stats(b->g, &st);
+  assert_true(st.items_blocked >= 3);
+  assert_int_equal(st.behind, 0);
+  connect_nodes(w, b, c);
+  drain(w);
+  tick_all(w, 2000);
+  drain(w);
+  assert_int_equal(hls_gossip_head(c->g, own.k.pk), 0);
+  assert_int_equal(held_head(c, own.k.pk), 0);
+  assert_int_equal(hls_gossip_block(b->g, own.k.pk, false), 0);
+  drain(w);
+  tick_all(w, 3000);
+  drain(w);
+  assert_holds(b, &own, own.n);
+  assert_int_equal(hls_gossip_block(b->g, b->cfg.self, true), HLS_EINVAL);
+  chain_free(&own);
+  world_free(w);
+}
+
 /* A-B-C in a line: A's new item reaches B and, through B, C, without a tick. */
 static void test_eager_push(void **state) {
   (void)state;
@@ -2998,6 +3047,7 @@ int main(void) {
       cmocka_unit_test(test_codec_mutations),
       cmocka_unit_test(test_converge_1000),
       cmocka_unit_test(test_behind_counts_chains_not_followed),
+      cmocka_unit_test(test_block_origin),
       cmocka_unit_test(test_converge_both_ways),
       cmocka_unit_test(test_eager_push),
       cmocka_unit_test(test_large_vector),

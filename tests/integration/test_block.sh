@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Blocking holds across relays (issue 13, item 5). Nodes in a line
+# f - b - a - c (each lists its right-hand neighbour). a blocks f:
+#   - f's new story, which b holds, never reaches a, however long a syncs
+#     with b (hls sync returns: a blocked chain is not "behind");
+#   - c, which joins a after the block, gets none of f's items from a,
+#     not even those a held before (a no longer relays f's chain);
+#   - the block is logged once, not once per item;
+#   - unblocked, a takes f's chain again.
+. "$(dirname "$0")/lib.sh"
+
+FAST=(--set publish.delay=1h --set network.reconnect_min=200ms --set network.reconnect_max=1s
+      --set network.keepalive=1s --set gossip.interval=50ms)
+init_node f
+key=$(hls_at f network key)
+for n in b a c; do init_node "$n" --network-key "$key"; done
+declare -A ID=() ADDR=()
+for n in f b a; do
+  start_node "$n" "${FAST[@]}"
+  ID[$n]=$(hls_at "$n" --json status | jq -r .node_id)
+  ADDR[$n]=$(hls_at "$n" --json status | jq -r .listening_on)
+done
+hls_at f peer add "${ADDR[b]}" "${ID[b]}" >/dev/null
+hls_at b peer add "${ADDR[a]}" "${ID[a]}" >/dev/null
+
+head_of() { hls_at "$1" --json status | jq --arg o "${ID[$2]}" '[.gossip.heads[] | select(.origin == $o) | .head] | .[0] // 0'; }
+head_is() { [ "$(head_of "$1" "$2")" = "$3" ]; }
+story() {
+  local r
+  r=$(hls_at "$1" --json record add --title "$2" --scale place --stage reflect --theme blocking --consent network \
+    --consent-by lead --date 2026-03-04 --tried "We tried it" --learnt "$2" | jq -r .id)
+  hls_at "$1" share approve "$r" >/dev/null
+}
+f_head() { hls_at f --json status | jq .chain.seq; }
+
+# Before the block: f's story reaches a through b.
+story f "Before the block"
+wait_for 10 [ "$(f_head)" -ge 2 ] || fail "f did not publish"
+h=$(f_head)
+wait_for 20 head_is a f "$h" || fail "f's story did not reach a before the block (a holds $(head_of a f) of $h)"
+
+# a blocks f (never a direct peer of a): its next story stops at b.
+hls_at a peer block "${ID[f]}" >/dev/null
+story f "After the block"
+wait_for 10 [ "$(f_head)" -gt "$h" ] || fail "f did not publish again"
+h2=$(f_head)
+wait_for 20 head_is b f "$h2" || fail "b did not get f's second story"
+out=$(hls_at a --json sync --timeout 30) || fail "sync on a with a blocked chain: $out"
+[ "$(head_of a f)" = "$h" ] || fail "a took f's story after blocking f (head $(head_of a f), was $h)"
+[ "$(hls_at a --json status | jq .gossip.items_blocked)" -ge 1 ] || fail "a counted no blocked item"
+[ "$(grep -c "event=origin_blocked origin=${ID[f]}" "$WORK/a.log")" = 1 ] || fail "the block is not logged once"
+pass "a blocked origin's items are refused when relayed, and not counted as behind"
+
+# c joins a after the block: nothing of f's chain comes from a.
+start_node c "${FAST[@]}"
+ID[c]=$(hls_at c --json status | jq -r .node_id)
+hls_at a peer add "$(hls_at c --json status | jq -r .listening_on)" "${ID[c]}" >/dev/null
+wait_for 20 head_is c b "$(head_of a b)" || fail "c did not get b's chain from a"
+hls_at c sync --timeout 30 >/dev/null || fail "sync on c"
+head_is c f 0 || fail "a relayed f's chain to c after blocking f (c holds $(head_of c f))"
+pass "a blocked origin's chain is not relayed, even what was held before"
+
+hls_at a peer unblock "${ID[f]}" >/dev/null
+wait_for 20 head_is a f "$h2" || fail "a did not take f's chain again once unblocked (holds $(head_of a f) of $h2)"
+pass "unblocked, the chain is taken again"
+for n in f b a c; do stop_node "$n"; done
