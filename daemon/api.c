@@ -154,6 +154,23 @@ static int update_record(struct hls_node *n, struct hls_record *r, bool forget_s
   return rc;
 }
 
+/* A record's date is a day of learning: from 1990 (before any learning
+ * system could have recorded it) to a year from today (a date planned
+ * ahead). A typo such as 1901 would otherwise make digests of weeks no
+ * one reads, and count in patterns there. */
+#define RECORD_FIRST_DATE "1990-01-01"
+static int record_date_plausible(struct hls_node *n, const struct hls_record *r, struct hls_why *why) {
+  if (!r->has_date) return 0;
+  hls_day first = 0, today = hls_node_today(n), last = today + 366;
+  if (hls_date_parse(RECORD_FIRST_DATE, strlen(RECORD_FIRST_DATE), &first) != 0) return HLS_EINVAL;
+  if (r->date >= first && r->date <= last) return 0;
+  char d[11], l[11];
+  hls_date_format(r->date, d);
+  hls_date_format(last, l);
+  return hls_why_set(why, HLS_EINVAL, "date: %s is not a plausible date of learning (%s to %s)", d,
+                     RECORD_FIRST_DATE, l);
+}
+
 /* Build a new record from a field map, applying defaults. */
 static int record_from_map(struct hls_node *n, const struct hls_mp_value *m, struct hls_record *r,
                            struct hls_why *why) {
@@ -161,6 +178,7 @@ static int record_from_map(struct hls_node *n, const struct hls_mp_value *m, str
   hls_record_init(r);
   int rc = hls_record_apply(r, m, &lim, why);
   if (rc == 0) rc = hls_record_validate(r, why);
+  if (rc == 0) rc = record_date_plausible(n, r, why);
   if (rc == 0 && !r->has_date) {
     r->date = hls_node_today(n);
     r->has_date = true;
@@ -223,6 +241,7 @@ static int api_record_edit(struct hls_node *n, struct hls_control_call *call) {
   enum hls_consent old_consent = r.consent;
   if (rc == 0) rc = hls_record_apply(&r, set, &lim, &call->why);
   if (rc == 0) rc = hls_record_validate(&r, &call->why);
+  if (rc == 0 && hls_mp_get(set, "date") != NULL) rc = record_date_plausible(n, &r, &call->why);
   if (rc == 0 && !r.has_date) { /* "date": null resets to today */
     r.date = hls_node_today(n);
     r.has_date = true;

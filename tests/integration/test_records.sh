@@ -50,6 +50,22 @@ hls_at a record add --file "$WORK/arr.json" >/dev/null
 [ "$(count_records a)" = "$((before + 2))" ] || fail "array add"
 pass "record add --file with an array is all-or-nothing"
 
+# Implausible dates are refused (a typo of 1901 made a 1901-W01 digest):
+# 1990-01-01 to a year from today.
+before=$(count_records a)
+expect_fail 1 "date: 1901-01-01 is not a plausible date of learning \(1990-01-01 to " \
+  hls_at a record add --title Typo --scale person --stage purpose --date 1901-01-01
+expect_fail 1 "not a plausible date" hls_at a record add --title Far --scale person --stage purpose --date 2099-01-01
+hls_at a record add --title Early --scale person --stage purpose --date 1990-01-01 >/dev/null || fail "1990-01-01 refused"
+[ "$(count_records a)" = $((before + 1)) ] || fail "implausible dates added records"
+early=$(hls_at a --json record list --until 1990-01-01 | jq '.[0].id')
+expect_fail 1 "not a plausible date" hls_at a record edit "$early" --date 1989-12-31
+hls_at a record delete "$early" >/dev/null
+printf 'title,scale,stage,date\nFine,person,purpose,2026-01-05\nTypo,person,purpose,1901-01-01\n' >"$WORK/dates.csv"
+expect_fail 1 "line 3.*plausible" hls_at a import "$WORK/dates.csv"
+[ "$(count_records a)" = "$before" ] || fail "an import with an implausible date added records"
+pass "dates outside 1990-01-01 .. a year from today are refused, in add, edit and import"
+
 # Filters
 [ "$(count_records a --theme housing)" = 3 ] || fail "theme filter"
 [ "$(count_records a --theme '  HOUSING ')" = 3 ] || fail "theme filter normalises"
