@@ -14,6 +14,8 @@
 #include "cli.h"
 #include "hls_version.h"
 
+static int cmd_version(struct cli *c, int argc, char **argv);
+
 static const struct cli_command commands[] = {
     {"init", cmd_init,
      "init --place NAME --region REGION [--role place|partner] [--network-key KEY] [--listen HOST:PORT]",
@@ -24,6 +26,7 @@ static const struct cli_command commands[] = {
      "  --network-key KEY    join an existing network (from 'hls network key' on a member);\n"
      "                       without it a new network is created\n"
      "  --listen HOST:PORT   peer address (default 0.0.0.0:7420)\n"},
+    {"version", cmd_version, "version", "this hls's version, and the running hlsd's when it answers", NULL},
     {"status", cmd_status, "status",
      "node id, place, network, uptime, record counts, store size, gossip (chains, items, sync, forks)", NULL},
     {"sync", cmd_sync, "sync [--timeout SECONDS]",
@@ -286,8 +289,51 @@ void cli_opts_init(struct cli_opts *o, const struct option *own) {
   snprintf(o->shortopts, sizeof o->shortopts, "h");
 }
 
+/* Edit distance (Levenshtein) of two short words, for "did you mean". */
+static size_t edit_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 31 || lb > 31) return 99;
+  size_t d[32][32];
+  for (size_t i = 0; i <= la; i++) d[i][0] = i;
+  for (size_t j = 0; j <= lb; j++) d[0][j] = j;
+  for (size_t i = 1; i <= la; i++)
+    for (size_t j = 1; j <= lb; j++) {
+      size_t sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]), del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+      d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+    }
+  return d[la][lb];
+}
+
+/* One line for an option getopt refused (opterr is off): a value
+ * missing, or an option the command does not take (and the closest one
+ * it does, when one is close). */
+static void bad_option(struct cli *c, const struct cli_opts *o, const char *arg) {
+  char name[64];
+  snprintf(name, sizeof name, "%s", arg != NULL ? arg : "?");
+  char *eq = strchr(name, '=');
+  if (eq != NULL) *eq = '\0';
+  const char *bare = strncmp(name, "--", 2) == 0 ? name + 2 : name[0] == '-' ? name + 1 : name;
+  const char *near = NULL;
+  size_t best = 3;
+  for (const struct option *x = o->all; x->name != NULL; x++) {
+    if (strcmp(x->name, bare) == 0 && x->has_arg == required_argument) {
+      fprintf(stderr, "hls: %s: option '--%s' needs a value. Try 'hls %s --help'.\n", c->cmd->name, x->name,
+              c->cmd->name);
+      return;
+    }
+    size_t d = edit_distance(bare, x->name);
+    if (d < best) best = d, near = x->name;
+  }
+  if (near != NULL)
+    fprintf(stderr, "hls: %s: unknown option '%s'. Did you mean '--%s'? Try 'hls %s --help'.\n", c->cmd->name, name,
+            near, c->cmd->name);
+  else
+    fprintf(stderr, "hls: %s: unknown option '%s'. Try 'hls %s --help'.\n", c->cmd->name, name, c->cmd->name);
+}
+
 int cli_next_opt(struct cli *c, struct cli_opts *o, int argc, char **argv, int *exit_code) {
   *exit_code = -1;
+  opterr = 0;
   for (;;) {
     int opt = getopt_long(argc, argv, o->shortopts, o->all, NULL);
     switch (opt) {
@@ -299,7 +345,7 @@ int cli_next_opt(struct cli *c, struct cli_opts *o, int argc, char **argv, int *
         return opt;
       case '?':
       case ':':
-        fprintf(stderr, "Try 'hls %s --help'.\n", c->cmd->name);
+        bad_option(c, o, optind > 0 && optind <= argc ? argv[optind - 1] : NULL);
         *exit_code = HLS_EXIT_USAGE;
         return opt;
       default: return opt;
@@ -415,6 +461,64 @@ int cli_read_file(const char *path, size_t max, char **data, size_t *len, struct
 
 /* Match argv against command names of one or two words; two words win
  * ("stories show ID" is not "stories" with arguments). */
+/* hls version: this program's, then hlsd's if it answers (not an error
+ * when it does not: hls works without a running node for some commands). */
+static int cmd_version(struct cli *c, int argc, char **argv) {
+  struct cli_opts o;
+  int opt, ec;
+  cli_opts_init(&o, NULL);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1)
+    if (ec >= 0) return ec;
+  if (optind < argc) return cli_usage(c, "this command takes no arguments ('%s'?)", argv[optind]);
+  char daemon[64] = "";
+  struct hls_why why = {{0}};
+  if (hls_home_resolve(c->home_flag, c->home, &why) == 0 &&
+      hls_client_connect(&c->client, c->home, c->home_flag != NULL, &why) == 0) {
+    c->connected = true;
+    struct hls_client_req r;
+    struct hls_ctl_response resp;
+    hls_client_begin(&c->client, &r, "status");
+    msgpack_pack_nil(&r.pk);
+    if (hls_client_call(&c->client, &r, &resp, NULL, NULL, &why) == 0) {
+      hls_out_str(resp.result, "version", daemon, sizeof daemon);
+      hls_ctl_response_free(&resp);
+    }
+    hls_client_req_free(&r);
+  }
+  if (c->json) {
+    json_t *j = json_pack("{s:s, s:s?}", "hls", HLS_VERSION, "hlsd", daemon[0] ? daemon : NULL);
+    int rc = j ? hls_out_print_json_value(j) : HLS_ENOMEM;
+    json_decref(j);
+    return rc == 0 ? 0 : HLS_EXIT_FAIL;
+  }
+  printf("hls %s\n", HLS_VERSION);
+  if (daemon[0]) printf("hlsd %s (running, %s)\n", daemon, c->home);
+  return 0;
+}
+
+/* The command (or group) name closest to what was typed, within two
+ * edits in all: "record lst" -> "record list", "recrod" -> "record". */
+static const char *closest_command(const char *word, const char *next, char *buf, size_t size) {
+  const char *best = NULL;
+  size_t best_d = 3;
+  for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
+    const char *name = commands[k].name, *space = strchr(name, ' ');
+    char group[64];
+    snprintf(group, sizeof group, "%.*s", space ? (int)(space - name) : (int)strlen(name), name);
+    size_t d = edit_distance(word, group);
+    const char *say = group;
+    if (space != NULL && next != NULL && next[0] != '-') {
+      d += edit_distance(next, space + 1);
+      say = name;
+    }
+    if (d < best_d) {
+      snprintf(buf, size, "%s", say);
+      best = buf, best_d = d;
+    }
+  }
+  return best;
+}
+
 static const struct cli_command *find_command(int argc, char **argv, int *words) {
   const struct cli_command *one_word = NULL;
   for (size_t i = 0; i < N_COMMANDS; i++) {
@@ -478,7 +582,13 @@ int main(int argc, char **argv) {
     bool help = next && (strcmp(next, "--help") == 0 || strcmp(next, "-h") == 0 || strcmp(next, "help") == 0);
     if (help && print_group(stdout, argv[i]) > 0) return HLS_EXIT_OK;
     if (next == NULL && print_group(stderr, argv[i]) > 0) return HLS_EXIT_USAGE;
-    fprintf(stderr, "hls: unknown command '%s%s%s'. Try 'hls --help'.\n", argv[i], next ? " " : "", next ? next : "");
+    char guess[64];
+    const char *near = closest_command(argv[i], next, guess, sizeof guess);
+    if (near != NULL)
+      fprintf(stderr, "hls: unknown command '%s%s%s'. Did you mean 'hls %s'? Try 'hls --help'.\n", argv[i],
+              next ? " " : "", next ? next : "", near);
+    else
+      fprintf(stderr, "hls: unknown command '%s%s%s'. Try 'hls --help'.\n", argv[i], next ? " " : "", next ? next : "");
     return HLS_EXIT_USAGE;
   }
   c.cmd = cmd;

@@ -56,5 +56,18 @@ expect_fail 2 "record ID" hls_at a record delete 0
 expect_fail 1 "no such record" hls_at a record edit 999999 --title X
 pass "enumerations, dates, ids"
 
+# Mistyped commands and options: one line, the command named, the
+# closest spelling offered, exit 2.
+expect_fail 2 "^hls: unknown command 'record lst'\. Did you mean 'hls record list'\?" hls_at a record lst
+expect_fail 2 "^hls: unknown command 'stauts'\. Did you mean 'hls status'\?" hls_at a stauts
+expect_fail 2 "^hls: unknown command 'xyzzy'\. Try 'hls --help'\.$" hls_at a xyzzy
+expect_fail 2 "^hls: record list: unknown option '--lmit'\. Did you mean '--limit'\?" hls_at a record list --lmit 3
+expect_fail 2 "^hls: record list: option '--limit' needs a value" hls_at a record list --limit
+expect_fail 2 "^hls: sync: unknown option '--timout'\. Did you mean '--timeout'\?" hls_at a sync --timout 3
+v=$(hls_at a --json version)
+jq -e '.hls == .hlsd and (.hls | length) > 0' <<<"$v" >/dev/null || fail "hls version: $v"
+grep -q "^hls [0-9]" <<<"$("$HLS" --home "$WORK/nowhere" version)" || fail "hls version without a node"
+pass "mistyped commands and options: one line with the closest spelling; hls version"
+
 [ "$(count_records a)" = 2 ] || fail "bad input changed the store"
 stop_node a
