@@ -30,6 +30,12 @@ int hls_client_connect(struct hls_client *c, const char *home, bool home_from_fl
     int e = errno;
     close(c->fd);
     c->fd = -1;
+    char key[sizeof c->socket_path + 16];
+    snprintf(key, sizeof key, "%s/secret.key", home);
+    if ((e == ENOENT || e == ECONNREFUSED) && access(key, F_OK) != 0 && errno == ENOENT)
+      return hls_why_set(why, HLS_ENOTRUNNING,
+                         "there is no node in %s; make one with: hls%s%s init --place NAME --region REGION", home,
+                         home_from_flag ? " --home " : "", home_from_flag ? home : "");
     if (e == ENOENT || e == ECONNREFUSED)
       return hls_why_set(why, HLS_ENOTRUNNING, "hlsd is not running for %s; start it with: hlsd%s%s", home,
                          home_from_flag ? " --home " : "", home_from_flag ? home : "");

@@ -67,7 +67,9 @@ expect_fail 2 "^hls: sync: unknown option '--timout'\. Did you mean '--timeout'\
 v=$(hls_at a --json version)
 jq -e '.hls == .hlsd and (.hls | length) > 0' <<<"$v" >/dev/null || fail "hls version: $v"
 grep -q "^hls [0-9]" <<<"$("$HLS" --home "$WORK/nowhere" version)" || fail "hls version without a node"
-pass "mistyped commands and options: one line with the closest spelling; hls version"
+expect_fail 3 "^hls: there is no node in $WORK/nowhere; make one with: hls --home $WORK/nowhere init" \
+  "$HLS" --home "$WORK/nowhere" status
+pass "mistyped commands and options: one line with the closest spelling; hls version; no node here"
 
 [ "$(count_records a)" = 2 ] || fail "bad input changed the store"
 stop_node a
