@@ -270,6 +270,11 @@ int cmd_share_publish(struct cli *c, int argc, char **argv) {
   int rc = cli_call_noargs(c, argc, argv, "share.publish", &resp, &done);
   if (done) return rc;
   if (c->json) rc = hls_out_print_json(resp.result);
+  else if (hls_out_int(resp.result, "published") == 0)
+    /* not a failure: an approval publishes its story at once, and digests
+     * wait for nothing else */
+    printf("Nothing was waiting to be published: everything is out (chain at %lld).\n",
+           (long long)hls_out_int(resp.result, "chain_seq"));
   else
     printf("Published %lld item%s (chain now at %lld).\n", (long long)hls_out_int(resp.result, "published"),
            hls_out_int(resp.result, "published") == 1 ? "" : "s", (long long)hls_out_int(resp.result, "chain_seq"));
