@@ -1,5 +1,7 @@
 /* hls: the admin CLI of hlsd. Talks to the daemon's control socket. */
 #include <errno.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
@@ -461,6 +463,14 @@ int cli_read_file(const char *path, size_t max, char **data, size_t *len, struct
 
 /* Match argv against command names of one or two words; two words win
  * ("stories show ID" is not "stories" with arguments). */
+/* stdout is a pipe or socket whose reader has closed its end. */
+static bool stdout_reader_gone(void) {
+  struct stat st;
+  if (fstat(STDOUT_FILENO, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) return false;
+  struct pollfd p = {.fd = STDOUT_FILENO, .events = 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0;
+}
+
 /* hls version: this program's, then hlsd's if it answers (not an error
  * when it does not: hls works without a running node for some commands). */
 static int cmd_version(struct cli *c, int argc, char **argv) {
@@ -598,6 +608,9 @@ int main(int argc, char **argv) {
   optind = 1;
   int rc = cmd->fn(&c, sub_argc, sub_argv);
   hls_client_close(&c.client);
+  /* A reader that stopped early (| head) took what it wanted: not an
+   * error to report into the pipe line, nor an exit code. */
+  if ((fflush(stdout) != 0 || ferror(stdout)) && stdout_reader_gone()) return HLS_EXIT_OK;
   if (fflush(stdout) != 0 && rc == 0) {
     fprintf(stderr, "hls: cannot write output: %s\n", strerror(errno));
     rc = HLS_EXIT_FAIL;

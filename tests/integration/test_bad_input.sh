@@ -67,6 +67,18 @@ expect_fail 2 "^hls: sync: unknown option '--timout'\. Did you mean '--timeout'\
 v=$(hls_at a --json version)
 jq -e '.hls == .hlsd and (.hls | length) > 0' <<<"$v" >/dev/null || fail "hls version: $v"
 grep -q "^hls [0-9]" <<<"$("$HLS" --home "$WORK/nowhere" version)" || fail "hls version without a node"
+# A reader that stops early: no "Broken pipe" into the pipe line, exit 0.
+for i in $(seq 1 40); do hls_at a record add --title "Row $i" --scale person --stage reflect >/dev/null; done
+set +o pipefail
+hls_at a status 2>"$WORK/pipe.err" | head -1 >/dev/null
+st=${PIPESTATUS[0]}
+hls_at a --json record list --full 2>>"$WORK/pipe.err" | head -c 10 >/dev/null
+st2=${PIPESTATUS[0]}
+set -o pipefail
+[ "$st" = 0 ] && [ "$st2" = 0 ] && [ ! -s "$WORK/pipe.err" ] || fail "| head: exit $st/$st2, stderr: $(cat "$WORK/pipe.err")"
+for id in $(hls_at a --json record list | jq '.[] | select(.title | startswith("Row ")) | .id'); do
+  hls_at a record delete "$id" >/dev/null
+done
 expect_fail 3 "^hls: there is no node in $WORK/nowhere; make one with: hls --home $WORK/nowhere init" \
   "$HLS" --home "$WORK/nowhere" status
 pass "mistyped commands and options: one line with the closest spelling; hls version; no node here"
