@@ -364,19 +364,66 @@ int cmd_record_show(struct cli *c, int argc, char **argv) {
   return print_result_record(c, &resp, NULL);
 }
 
+/* hls record delete ID...: one record, or several in one all-or-nothing
+ * call ('-' reads the ids from stdin, one or more a line). */
 int cmd_record_delete(struct cli *c, int argc, char **argv) {
-  int64_t id;
-  bool done;
-  int rc = id_command(c, argc, argv, &id, &done);
-  if (done) return rc;
+  struct cli_opts o;
+  int opt, ec, rc;
+  cli_opts_init(&o, NULL);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1)
+    if (ec >= 0) return ec;
+  if (optind >= argc) return cli_usage(c, "give one or more record IDs (or - to read them from stdin)");
+  int64_t *ids = NULL;
+  size_t n = 0, cap = 0;
+  bool from_stdin = optind + 1 == argc && strcmp(argv[optind], "-") == 0;
+  char word[32];
+  for (int k = optind; from_stdin || k < argc; k++) {
+    const char *text;
+    if (from_stdin) {
+      if (scanf("%31s", word) != 1) break;
+      text = word;
+    } else {
+      text = argv[k];
+    }
+    int64_t id;
+    if (cli_parse_id(text, &id) != 0) {
+      free(ids);
+      return cli_usage(c, "'%s' is not a record ID", text);
+    }
+    if (n == cap) {
+      size_t nc = cap ? 2 * cap : 64;
+      int64_t *m = realloc(ids, nc * sizeof *m);
+      if (m == NULL) {
+        free(ids);
+        return cli_fail(c, HLS_ENOMEM, "out of memory");
+      }
+      ids = m, cap = nc;
+    }
+    ids[n++] = id;
+  }
+  if (n == 0) return cli_usage(c, "no record IDs on stdin");
+  if ((rc = cli_connect(c)) != 0) {
+    free(ids);
+    return rc;
+  }
   struct hls_client_req r;
   struct hls_ctl_response resp;
   hls_client_begin(&c->client, &r, "record.delete");
   msgpack_pack_map(&r.pk, 1);
-  hls_mp_pack_kv_i64(&r.pk, "id", id);
+  if (n == 1 && !from_stdin) {
+    hls_mp_pack_kv_i64(&r.pk, "id", ids[0]);
+  } else {
+    msgpack_pack_str(&r.pk, 3);
+    msgpack_pack_str_body(&r.pk, "ids", 3);
+    msgpack_pack_array(&r.pk, (uint32_t)n);
+    for (size_t k = 0; k < n; k++) msgpack_pack_int64(&r.pk, ids[k]);
+  }
+  int64_t first = ids[0];
+  free(ids);
   if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
   if (c->json) rc = hls_out_print_json(resp.result);
-  else printf("Deleted record %lld.\n", (long long)id);
+  else if (n == 1 && !from_stdin) printf("Deleted record %lld.\n", (long long)first);
+  else printf("Deleted %lld records.\n", (long long)hls_out_int(resp.result, "deleted"));
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }

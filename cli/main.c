@@ -62,7 +62,10 @@ static const struct cli_command commands[] = {
      "change fields of a record (opens $EDITOR when run on a terminal with no flags)",
      "  Flags replace the field they name; --theme replaces the whole theme list.\n"
      "  An empty value (--context '') clears an optional field.\n"},
-    {"record delete", cmd_record_delete, "record delete ID", "delete a record", NULL},
+    {"record delete", cmd_record_delete, "record delete ID... | -",
+     "delete records: one, or several all or none (- reads the IDs from stdin)",
+     "  Several IDs go in one transaction: an unknown one deletes nothing and is named. Their\n"
+     "  published stories are erased and their weeks re-counted, as for one.\n"},
     {"import", cmd_import, "import FILE.csv | --status IMPORT_ID",
      "import records from a CSV file, all or nothing (docs/cli.md lists the columns)",
      "  The first row names the columns: title, scale, stage (required), date, themes,\n"

@@ -264,24 +264,70 @@ static int api_record_edit(struct hls_node *n, struct hls_control_call *call) {
   return rc;
 }
 
+/* Records one record.delete may delete (ids: a list). */
+#define DELETE_MAX_IDS 100000
+
+/* Delete one record or, with ids, several: all or none, in one
+ * transaction (an unknown id deletes nothing and is named). */
 static int api_record_delete(struct hls_node *n, struct hls_control_call *call) {
-  int64_t id;
-  struct hls_record r;
-  hls_record_init(&r);
-  int rc = arg_id(call->req->args, &id, &call->why);
-  if (rc == 0) rc = hls_store_record_get(n->store, id, &r, &call->why);
-  if (rc == 0) rc = hls_store_record_delete(n->store, id, &call->why);
-  hls_day date = r.date;
-  enum hls_consent consent = r.consent;
-  hls_record_clear(&r);
-  if (rc != 0) return rc;
-  hls_log_info("record_deleted", "id=%lld", (long long)id);
+  const struct hls_mp_value *list = hls_mp_get(call->req->args, "ids");
+  int64_t one;
+  size_t count = 1;
+  if (list != NULL) {
+    if (list->type != HLS_MP_ARRAY || list->len == 0 || list->len > DELETE_MAX_IDS)
+      return hls_why_set(&call->why, HLS_EINVAL, "ids: a list of 1 to %d record ids", DELETE_MAX_IDS);
+    count = list->len;
+    for (size_t k = 0; k < count; k++) {
+      const struct hls_mp_value *v = &list->v.items[k];
+      if (!((v->type == HLS_MP_UINT && v->v.u > 0 && v->v.u <= (uint64_t)INT64_MAX) ||
+            (v->type == HLS_MP_INT && v->v.i > 0)))
+        return hls_why_set(&call->why, HLS_EINVAL, "ids: entry %zu is not a positive record id", k);
+    }
+  } else {
+    int rc = arg_id(call->req->args, &one, &call->why);
+    if (rc != 0) return rc;
+  }
+  /* the dates of the shared ones, and whether a story may be out */
+  struct shared_date {
+    hls_day date;
+    bool story;
+  } *shared = malloc(count * sizeof *shared);
+  if (shared == NULL) return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
+  size_t n_shared = 0;
+  int rc = hls_store_begin(n->store, &call->why);
+  for (size_t k = 0; k < count && rc == 0; k++) {
+    int64_t id = list == NULL ? one
+                 : list->v.items[k].type == HLS_MP_UINT ? (int64_t)list->v.items[k].v.u
+                                                        : list->v.items[k].v.i;
+    struct hls_record r;
+    hls_record_init(&r);
+    rc = hls_store_record_get(n->store, id, &r, &call->why);
+    if (rc == 0) rc = hls_store_record_delete(n->store, id, &call->why);
+    if (rc == 0 && r.consent > HLS_CONSENT_PRIVATE)
+      shared[n_shared++] = (struct shared_date){r.date, r.consent >= HLS_CONSENT_PEERS};
+    hls_record_clear(&r);
+  }
+  if (rc == 0) rc = hls_store_commit(n->store, &call->why);
+  if (rc != 0) {
+    hls_store_rollback(n->store);
+    free(shared);
+    if (list != NULL) hls_why_prefix(&call->why, "nothing deleted: ");
+    return rc;
+  }
+  if (list == NULL) hls_log_info("record_deleted", "id=%lld", (long long)one);
+  else hls_log_info("records_deleted", "count=%zu", count);
   hls_node_erased(n);
-  /* A published story of it is erased at once; its weeks re-counted. */
-  if (consent > HLS_CONSENT_PRIVATE) hls_node_changed(n, date, date, consent >= HLS_CONSENT_PEERS);
-  PACK(msgpack_pack_map(call->pk, 2));
-  PACK(hls_mp_pack_kv_i64(call->pk, "id", id));
-  PACK(hls_mp_pack_kv_bool(call->pk, "deleted", true));
+  /* Published stories of them are erased at once; their weeks re-counted. */
+  for (size_t k = 0; k < n_shared; k++) hls_node_changed(n, shared[k].date, shared[k].date, shared[k].story);
+  free(shared);
+  if (list == NULL) {
+    PACK(msgpack_pack_map(call->pk, 2));
+    PACK(hls_mp_pack_kv_i64(call->pk, "id", one));
+    PACK(hls_mp_pack_kv_bool(call->pk, "deleted", true));
+  } else {
+    PACK(msgpack_pack_map(call->pk, 1));
+    PACK(hls_mp_pack_kv_i64(call->pk, "deleted", (int64_t)count));
+  }
   return 0;
 }
 
@@ -1219,7 +1265,7 @@ static const struct api_command commands[] = {
                                      " full, after_date, after_id} (after: the next page, after that record)"},
     {"record.show", api_record_show, "one record with every field: {id}"},
     {"record.edit", api_record_edit, "change fields of a record: {id, set: {...fields}}"},
-    {"record.delete", api_record_delete, "delete a record: {id}"},
+    {"record.delete", api_record_delete, "delete a record: {id}, or several, all or none: {ids: [...]}"},
     {"themes", api_themes, "themes in use with counts by kind and scale"},
     {"import.begin", api_import_begin, "start an all-or-nothing bulk import on this connection"},
     {"import.rows", api_import_rows, "stage a batch: {rows: [{line, record}]}; bad rows are reported"},

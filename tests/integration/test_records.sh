@@ -66,6 +66,18 @@ expect_fail 1 "line 3.*plausible" hls_at a import "$WORK/dates.csv"
 [ "$(count_records a)" = "$before" ] || fail "an import with an implausible date added records"
 pass "dates outside 1990-01-01 .. a year from today are refused, in add, edit and import"
 
+# record delete of several ids: all or none.
+before=$(count_records a)
+ids=()
+for t in D1 D2 D3; do ids+=("$(hls_at a --json record add --title "$t" --scale person --stage purpose | jq .id)"); done
+expect_fail 1 "nothing deleted: record 999999: no such record" hls_at a record delete "${ids[0]}" 999999 "${ids[1]}"
+[ "$(count_records a)" = $((before + 3)) ] || fail "a delete with an unknown id deleted something"
+grep -q "^Deleted 2 records\.$" <<<"$(hls_at a record delete "${ids[0]}" "${ids[1]}")" || fail "record delete ID ID"
+[ "$(printf '%s\n' "${ids[2]}" | hls_at a --json record delete - | jq .deleted)" = 1 ] || fail "record delete -"
+[ "$(count_records a)" = "$before" ] || fail "records left after deleting three"
+expect_fail 2 "not a record ID" hls_at a record delete 5 x
+pass "record delete of several ids, all or none; ids from stdin"
+
 # Filters
 [ "$(count_records a --theme housing)" = 3 ] || fail "theme filter"
 [ "$(count_records a --theme '  HOUSING ')" = 3 ] || fail "theme filter normalises"
