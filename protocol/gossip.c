@@ -69,7 +69,9 @@ struct hls_gossip_session {
   bool peer_vector_done;
   /* Origins the peer's vector named that this node did not follow then,
    * with the head it named: it pushes them (our vector lacks them), and
-   * until they arrive this node is behind by them. At most max_origins. */
+   * until they arrive this node is behind by them. Kept only for a direct
+   * peer (listed by the admin): any member could name 100,000 made-up
+   * chains in every session; at most max_origins. */
   struct unknown_head {
     uint8_t pk[HLS_KEY_BYTES];
     uint64_t head;
@@ -761,7 +763,8 @@ static int on_vector(struct hls_gossip *g, struct hls_gossip_session *s, const u
   for (size_t i = 0; i < n; i++) {
     int64_t f = origin_find(g, g->ventries[i].origin);
     if (f < 0) { /* they will push it: our vector lacks it */
-      unknown_note(g, s, g->ventries[i].origin, g->ventries[i].head);
+      if (g->store.is_direct_peer == NULL || g->store.is_direct_peer(g->store.ctx, s->pk))
+        unknown_note(g, s, g->ventries[i].origin, g->ventries[i].head);
       continue;
     }
     uint32_t idx = (uint32_t)f;
