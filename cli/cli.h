@@ -79,6 +79,7 @@ int cmd_sync(struct cli *c, int argc, char **argv);
 int cmd_network_key(struct cli *c, int argc, char **argv);
 int cmd_record_add(struct cli *c, int argc, char **argv);
 int cmd_record_list(struct cli *c, int argc, char **argv);
+int cmd_record_export(struct cli *c, int argc, char **argv);
 int cmd_record_show(struct cli *c, int argc, char **argv);
 int cmd_record_edit(struct cli *c, int argc, char **argv);
 int cmd_record_delete(struct cli *c, int argc, char **argv);

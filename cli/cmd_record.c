@@ -1,5 +1,6 @@
 /* hls record add|list|show|edit|delete, hls themes. */
 #include <errno.h>
+#include <csv.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -428,24 +429,76 @@ int cmd_record_delete(struct cli *c, int argc, char **argv) {
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }
 
-int cmd_record_list(struct cli *c, int argc, char **argv) {
+/* The columns hls record export writes, in the order hls import reads
+ * any: every field of a record but its id and times. */
+static const char *const export_columns[] = {"title",   "scale",  "stage",       "date",       "themes",
+                                             "context", "tried",  "happened",    "learnt",     "author_role",
+                                             "consent", "consent_by", "consent_purpose", "consent_expires"};
+#define N_EXPORT_COLUMNS (sizeof export_columns / sizeof export_columns[0])
+
+/* One CSV field (always quoted: commas, quotes and line breaks stay). */
+static int csv_field(const char *text, bool last) {
+  if (csv_fwrite(stdout, text, strlen(text)) != 0) return HLS_EIO;
+  return fputc(last ? '\n' : ',', stdout) == EOF ? HLS_EIO : 0;
+}
+
+/* One record as a CSV row; buf (size EXPORT_BUF) is scratch. */
+#define EXPORT_BUF (HLS_TEXT_HARD_MAX + 64)
+static int export_row(const struct hls_mp_value *rec, char *buf) {
+  int rc = 0;
+  for (size_t k = 0; k < N_EXPORT_COLUMNS && rc == 0; k++) {
+    const char *col = export_columns[k];
+    if (strcmp(col, "themes") == 0) {
+      const struct hls_mp_value *themes = hls_mp_get(rec, "themes");
+      size_t o = 0;
+      buf[0] = '\0';
+      for (uint32_t i = 0; themes && themes->type == HLS_MP_ARRAY && i < themes->len; i++) {
+        char name[HLS_THEME_MAX + 1], kind[24];
+        hls_out_str(&themes->v.items[i], "name", name, sizeof name);
+        hls_out_str(&themes->v.items[i], "kind", kind, sizeof kind);
+        int w = snprintf(buf + o, EXPORT_BUF - o, "%s%s:%s", i ? "; " : "", kind, name);
+        if (w < 0 || (size_t)w >= EXPORT_BUF - o) break;
+        o += (size_t)w;
+      }
+    } else {
+      hls_out_str(rec, col, buf, EXPORT_BUF);
+    }
+    rc = csv_field(buf, k + 1 == N_EXPORT_COLUMNS);
+  }
+  return rc;
+}
+
+/* record list and record export: export is 'c' (CSV) or 'j' (JSON), 0
+ * for a listing. */
+static int list_records(struct cli *c, int argc, char **argv, int export) {
   static const struct option opts[] = {
       {"theme", required_argument, NULL, 't'}, {"scale", required_argument, NULL, 's'},
       {"stage", required_argument, NULL, 'S'}, {"consent", required_argument, NULL, 'c'},
       {"since", required_argument, NULL, 'a'}, {"until", required_argument, NULL, 'b'},
       {"limit", required_argument, NULL, 'l'}, {"full", no_argument, NULL, 'F'},
       {NULL, 0, NULL, 0}};
+  static const struct option export_opts[] = {
+      {"theme", required_argument, NULL, 't'}, {"scale", required_argument, NULL, 's'},
+      {"stage", required_argument, NULL, 'S'}, {"consent", required_argument, NULL, 'c'},
+      {"since", required_argument, NULL, 'a'}, {"until", required_argument, NULL, 'b'},
+      {"limit", required_argument, NULL, 'l'}, {"format", required_argument, NULL, 'f'},
+      {NULL, 0, NULL, 0}};
   const char *keys[8] = {0}, *values[8] = {0};
   size_t n = 0;
   int64_t limit = -1;
-  bool full = false;
+  bool full = export != 0;
   struct cli_opts o;
   int opt, ec, rc;
-  cli_opts_init(&o, opts);
+  cli_opts_init(&o, export ? export_opts : opts);
   while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
     if (ec >= 0) return ec;
     const char *key = NULL;
     switch (opt) {
+      case 'f':
+        if (strcmp(optarg, "csv") == 0) export = 'c';
+        else if (strcmp(optarg, "json") == 0) export = 'j';
+        else return cli_usage(c, "--format: csv or json");
+        break;
       case 't': key = "theme"; break;
       case 's': key = "scale"; break;
       case 'S': key = "stage"; break;
@@ -473,10 +526,11 @@ int cmd_record_list(struct cli *c, int argc, char **argv) {
   /* Pages of RECORD_PAGE, each after the last record of the one before
    * (newest first), so any number of records can be listed: one reply
    * holds at most limits.control_max_frame bytes. */
-  json_t *all = c->json ? json_array() : NULL;
+  bool json = export ? export == 'j' : c->json, csv = export == 'c';
+  json_t *all = json ? json_array() : NULL;
   static const char *const headers[] = {"ID", "DATE", "SCALE", "STAGE", "CONSENT", "THEMES", "TITLE"};
-  struct hls_table *table = !c->json && !full ? hls_table_new(7, headers) : NULL;
-  if ((c->json && all == NULL) || (!c->json && !full && table == NULL)) {
+  struct hls_table *table = !json && !full ? hls_table_new(7, headers) : NULL;
+  if ((json && all == NULL) || (!json && !full && table == NULL)) {
     json_decref(all);
     return cli_fail(c, HLS_ENOMEM, "out of memory");
   }
@@ -485,6 +539,10 @@ int cmd_record_list(struct cli *c, int argc, char **argv) {
     hls_table_set_max_width(table, 5, 40);
     hls_table_set_max_width(table, 6, 60);
   }
+  char *scratch = csv ? malloc(EXPORT_BUF) : NULL;
+  if (csv && scratch == NULL) rc = cli_fail(c, HLS_ENOMEM, "out of memory");
+  if (csv)
+    for (size_t k = 0; k < N_EXPORT_COLUMNS && rc == 0; k++) rc = csv_field(export_columns[k], k + 1 == N_EXPORT_COLUMNS);
   int64_t listed = 0, page_size = RECORD_PAGE;
   char after_date[16] = "";
   int64_t after_id = 0;
@@ -518,7 +576,9 @@ int cmd_record_list(struct cli *c, int argc, char **argv) {
     uint32_t got = page != NULL && page->type == HLS_MP_ARRAY ? page->len : 0;
     for (uint32_t i = 0; i < got && rc == 0; i++) {
       const struct hls_mp_value *rec = &page->v.items[i];
-      if (all != NULL) {
+      if (csv) {
+        if ((rc = export_row(rec, scratch)) != 0) rc = cli_fail(c, rc, "writing the export failed");
+      } else if (all != NULL) {
         json_t *j = hls_out_to_json(rec);
         if (j == NULL || json_array_append_new(all, j) != 0) rc = cli_fail(c, HLS_ENOMEM, "out of memory");
       } else if (full) {
@@ -538,15 +598,20 @@ int cmd_record_list(struct cli *c, int argc, char **argv) {
     if (rc != 0 || got < (uint32_t)want || (limit > 0 && listed >= limit)) break;
   }
   if (rc == 0) {
-    if (all != NULL) rc = hls_out_print_json_value(all);
+    if (csv) rc = 0;
+    else if (all != NULL) rc = hls_out_print_json_value(all);
     else if (listed == 0) printf("No records%s.\n", n > 0 ? " match" : " yet; add one with 'hls record add'");
     else if (table != NULL) hls_table_print(table, stdout);
   }
   json_decref(all);
   hls_table_free(table);
+  free(scratch);
   if (rc != 0) return rc > 0 ? rc : HLS_EXIT_FAIL;
   return 0;
 }
+
+int cmd_record_list(struct cli *c, int argc, char **argv) { return list_records(c, argc, argv, 0); }
+int cmd_record_export(struct cli *c, int argc, char **argv) { return list_records(c, argc, argv, 'c'); }
 
 int cmd_themes(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;

@@ -62,6 +62,15 @@ static const struct cli_command commands[] = {
      "change fields of a record (opens $EDITOR when run on a terminal with no flags)",
      "  Flags replace the field they name; --theme replaces the whole theme list.\n"
      "  An empty value (--context '') clears an optional field.\n"},
+    {"record export", cmd_record_export,
+     "record export [--format csv|json] [the filters of record list]",
+     "write records, every field, as CSV that 'hls import' takes back (or a JSON array)",
+     "  --format csv   (default) one header row, then a row a record: title, scale, stage, date,\n"
+     "                 themes (KIND:NAME; ...), context, tried, happened, learnt, author_role,\n"
+     "                 consent, consent_by, consent_purpose, consent_expires; every field quoted\n"
+     "  --format json  the array of 'hls --json record list --full'\n"
+     "  Ids, times and approvals are not written: an import makes new records, whose stories\n"
+     "  wait for approval again.\n"},
     {"record delete", cmd_record_delete, "record delete ID... | -",
      "delete records: one, or several all or none (- reads the IDs from stdin)",
      "  Several IDs go in one transaction: an unknown one deletes nothing and is named. Their\n"
