@@ -613,11 +613,56 @@ static int list_records(struct cli *c, int argc, char **argv, int export) {
 int cmd_record_list(struct cli *c, int argc, char **argv) { return list_records(c, argc, argv, 0); }
 int cmd_record_export(struct cli *c, int argc, char **argv) { return list_records(c, argc, argv, 'c'); }
 
-int cmd_themes(struct cli *c, int argc, char **argv) {
+/* hls themes --network: the themes of every place's digests held. */
+static int network_themes(struct cli *c) {
+  struct hls_client_req r;
   struct hls_ctl_response resp;
-  bool done;
-  int rc = cli_call_noargs(c, argc, argv, "themes", &resp, &done);
-  if (done) return rc;
+  hls_client_begin(&c->client, &r, "themes.network");
+  msgpack_pack_nil(&r.pk);
+  int rc = cli_call(c, &r, &resp);
+  if (rc != 0) return rc;
+  const struct hls_mp_value *list = resp.result;
+  if (c->json) {
+    rc = hls_out_print_json(list);
+  } else if (list == NULL || list->type != HLS_MP_ARRAY || list->len == 0) {
+    printf("No themes in the digests this node holds yet (its own and its peers').\n");
+  } else {
+    static const char *const headers[] = {"THEME", "KIND", "PLACES", "LAST WEEK"};
+    struct hls_table *t = hls_table_new(4, headers);
+    if (t) hls_table_set_right(t, 2);
+    for (uint32_t i = 0; t && i < list->len; i++) {
+      const struct hls_mp_value *th = &list->v.items[i];
+      char name[128], kind[32], places[24], week[16];
+      snprintf(places, sizeof places, "%lld", (long long)hls_out_int(th, "places"));
+      const char *cells[] = {hls_out_str(th, "name", name, sizeof name), hls_out_str(th, "kind", kind, sizeof kind),
+                             places, hls_out_str(th, "last_week", week, sizeof week)};
+      hls_table_add(t, cells);
+    }
+    if (t) hls_table_print(t, stdout);
+    hls_table_free(t);
+  }
+  hls_ctl_response_free(&resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}
+
+int cmd_themes(struct cli *c, int argc, char **argv) {
+  static const struct option own[] = {{"network", no_argument, NULL, 'n'}, {NULL, 0, NULL, 0}};
+  struct cli_opts o;
+  int opt, ec, rc;
+  bool network = false;
+  cli_opts_init(&o, own);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
+    if (ec >= 0) return ec;
+    if (opt == 'n') network = true;
+  }
+  if (optind < argc) return cli_usage(c, "this command takes no arguments ('%s'?)", argv[optind]);
+  if ((rc = cli_connect(c)) != 0) return rc;
+  if (network) return network_themes(c);
+  struct hls_client_req r;
+  struct hls_ctl_response resp;
+  hls_client_begin(&c->client, &r, "themes");
+  msgpack_pack_nil(&r.pk);
+  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
   const struct hls_mp_value *list = resp.result;
   if (c->json) {
     rc = hls_out_print_json(list);

@@ -83,7 +83,10 @@ static const struct cli_command commands[] = {
      "  Every bad row is reported by line and column, and then nothing is imported.\n"
      "  --status IMPORT_ID  whether that import was committed (after exit code 4: the\n"
      "                      connection was lost after the commit was sent)\n"},
-    {"themes", cmd_themes, "themes", "themes in use, with counts by kind and scale", NULL},
+    {"themes", cmd_themes, "themes [--network]", "themes in use, with counts by kind and scale",
+     "  --network  the themes of every place's digests this node holds (its own and its peers'),\n"
+     "             with how many places use each and the latest week one did, most places first:\n"
+     "             the names to reuse so that the same theme counts as one across places\n"},
     {"consent set", cmd_consent_set,
      "consent set ID LEVEL [--by ROLE] [--expires YYYY-MM-DD] [--purpose T]",
      "give a record's consent: private, aggregate, peers or network",

@@ -412,6 +412,10 @@ static int theme_one(void *ctx, const struct hls_theme_count *t) {
   return 0;
 }
 
+static int api_themes_network(struct hls_node *n, struct hls_control_call *call) {
+  return hls_patternsd_api_network_themes(n->patterns, call);
+}
+
 static int api_themes(struct hls_node *n, struct hls_control_call *call) {
   struct list_ctx l;
   list_init(&l);
@@ -1267,6 +1271,8 @@ static const struct api_command commands[] = {
     {"record.edit", api_record_edit, "change fields of a record: {id, set: {...fields}}"},
     {"record.delete", api_record_delete, "delete a record: {id}, or several, all or none: {ids: [...]}"},
     {"themes", api_themes, "themes in use with counts by kind and scale"},
+    {"themes.network", api_themes_network, "themes of every place's digests held: [{name, kind, places, last_week}],"
+                                           " most places first"},
     {"import.begin", api_import_begin, "start an all-or-nothing bulk import on this connection"},
     {"import.rows", api_import_rows, "stage a batch: {rows: [{line, record}]}; bad rows are reported"},
     {"import.commit", api_import_commit, "import every staged row in one transaction"},

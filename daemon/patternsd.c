@@ -2167,6 +2167,49 @@ static int count_matching(struct hls_patternsd *pd, const struct filter *f, int6
   return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(pd->db, rc, why);
 }
 
+/* Themes every place uses (from the digests held), most places first:
+ * the names a learning lead can reuse. */
+struct theme_use {
+  uint32_t theme, places;
+  int32_t last;
+};
+
+static int theme_use_cmp(const void *a, const void *b) {
+  const struct theme_use *x = a, *y = b;
+  if (x->places != y->places) return x->places < y->places ? 1 : -1;
+  return (x->theme > y->theme) - (x->theme < y->theme);
+}
+
+int hls_patternsd_api_network_themes(struct hls_patternsd *pd, struct hls_control_call *call) {
+  struct hls_pat_stats st;
+  hls_patterns_stats(pd->pt, &st);
+  struct theme_use *u = malloc((st.themes ? st.themes : 1) * sizeof *u);
+  if (u == NULL) return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
+  size_t n = 0;
+  for (uint32_t t = 0; t < st.themes; t++) {
+    uint32_t places;
+    int32_t last;
+    if (hls_patterns_theme_usage(pd->pt, t, &places, &last) == 0 && places > 0)
+      u[n++] = (struct theme_use){t, places, last};
+  }
+  if (n > 1) qsort(u, n, sizeof *u, theme_use_cmp);
+  int rc = msgpack_pack_array(call->pk, (uint32_t)n) != 0 ? HLS_ENOMEM : 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const char *name;
+    int kind;
+    char week[9];
+    if (hls_patterns_theme_info(pd->pt, u[i].theme, &name, &kind) != 0) name = "", kind = 0;
+    week_text(u[i].last, week);
+    if (msgpack_pack_map(call->pk, 4) != 0 || hls_mp_pack_kv_str(call->pk, "name", name) != 0 ||
+        hls_mp_pack_kv_str(call->pk, "kind", hls_kind_name((enum hls_kind)kind)) != 0 ||
+        hls_mp_pack_kv_i64(call->pk, "places", u[i].places) != 0 ||
+        hls_mp_pack_kv_str(call->pk, "last_week", week) != 0)
+      rc = HLS_ENOMEM;
+  }
+  free(u);
+  return rc == 0 ? 0 : hls_why_set(&call->why, rc, "out of memory");
+}
+
 int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *call) {
   msgpack_sbuffer items;
   msgpack_sbuffer_init(&items);

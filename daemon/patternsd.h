@@ -46,6 +46,7 @@ int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *ca
 int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call *call);
 int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_call *call);
 int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *call);
+int hls_patternsd_api_network_themes(struct hls_patternsd *pd, struct hls_control_call *call);
 int hls_patternsd_api_unsubscribe(struct hls_patternsd *pd, struct hls_control_call *call);
 int hls_patternsd_api_follow(struct hls_patternsd *pd, struct hls_control_call *call);
 int hls_patternsd_api_ack(struct hls_patternsd *pd, struct hls_control_call *call);

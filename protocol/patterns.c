@@ -2783,6 +2783,20 @@ int hls_patterns_theme_info(const struct hls_patterns *pt, uint32_t theme, const
   return 0;
 }
 
+int hls_patterns_theme_usage(struct hls_patterns *pt, uint32_t theme, uint32_t *places, int32_t *last_week) {
+  if (theme >= pt->n_themes) return HLS_ENOTFOUND;
+  uint32_t st = next_stamp(pt), n = 0;
+  int32_t last = INT32_MIN;
+  for (const struct bucket *bk = pt->themes[theme]->weeks; bk != NULL; bk = bk->hh.next) {
+    if (bk->n > 0 && bk->week > last) last = bk->week;
+    for (size_t j = 0; j < bk->n; j++)
+      if (pt->mark[bk->refs[j].place] != st) pt->mark[bk->refs[j].place] = st, n++;
+  }
+  *places = n;
+  *last_week = last;
+  return 0;
+}
+
 static bool in_places(const struct hls_pattern *p, uint32_t place) {
   return bsearch(&place, p->places, p->n_places, sizeof *p->places, u32_cmp) != NULL;
 }

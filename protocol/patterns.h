@@ -193,6 +193,9 @@ struct hls_pat_place_info {
 };
 int hls_patterns_place_info(const struct hls_patterns *pt, uint32_t place, struct hls_pat_place_info *out);
 int hls_patterns_theme_info(const struct hls_patterns *pt, uint32_t theme, const char **name, int *kind);
+/* How many places reported theme in the digests held, and the latest week
+ * one did (INT32_MIN: none any more). */
+int hls_patterns_theme_usage(struct hls_patterns *pt, uint32_t theme, uint32_t *places, int32_t *last_week);
 
 /* Lineage of a pattern: the digest cells behind it, one per place and
  * week (the digest's seq; the count interval; whether any part of it was

@@ -57,6 +57,15 @@ pass "feed subscribe: errors are one line with an exit code"
 "$MAKE_PATTERNS" "$WORK/w44" || fail "make_patterns"
 manifest="$WORK/w44/manifest.json"
 hls_at p import-items "$WORK/w32" >/dev/null || fail "import-items (to 2024-W32)"
+# The themes other places use: from every place's digests, most places
+# first (a partner keeps no records: plain `hls themes` has none).
+nt=$(hls_at p --json themes --network)
+jq -e 'length > 3 and ([.[].places] == ([.[].places] | sort | reverse))
+       and any(.[]; .name == "warm-space-closures" and .kind == "problem" and .places >= 12)
+       and all(.[]; (.last_week | test("^[0-9]{4}-W[0-9]{2}$")))' <<<"$nt" >/dev/null \
+  || fail "themes --network: $nt"
+grep -q "^THEME  *KIND  *PLACES  *LAST WEEK" <<<"$(hls_at p themes --network)" || fail "themes --network as a table"
+pass "themes --network: the themes of every place's digests, most places first"
 # plant_found SIGNAL THEME: a live pattern of that signal and theme whose
 # places include every planted place.
 plant_found() {
