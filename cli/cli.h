@@ -49,6 +49,10 @@ struct cli_opts {
 void cli_opts_init(struct cli_opts *o, const struct option *own);
 int cli_next_opt(struct cli *c, struct cli_opts *o, int argc, char **argv, int *exit_code);
 
+/* fd is a pipe or socket whose reader has closed its end (checked
+ * without writing). */
+bool cli_reader_gone(int fd);
+
 /* Connect to hlsd (once); on failure prints the reason and returns the
  * exit code (3 when hlsd is not running). */
 int cli_connect(struct cli *c);

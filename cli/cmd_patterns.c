@@ -967,9 +967,7 @@ static uint64_t sink_unread(struct sink *k) {
 
 /* The reader closed its end (checked without writing). */
 static bool sink_reader_gone(struct sink *k) {
-  if (k->gone || !k->queued) return k->gone;
-  struct pollfd p = {.fd = k->fd, .events = 0};
-  if (poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP))) k->gone = true;
+  if (!k->gone && k->queued && cli_reader_gone(k->fd)) k->gone = true;
   return k->gone;
 }
 

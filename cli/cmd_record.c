@@ -598,9 +598,8 @@ static int list_records(struct cli *c, int argc, char **argv, int export) {
     if (rc != 0 || got < (uint32_t)want || (limit > 0 && listed >= limit)) break;
   }
   if (rc == 0) {
-    if (csv) rc = 0;
-    else if (all != NULL) rc = hls_out_print_json_value(all);
-    else if (listed == 0) printf("No records%s.\n", n > 0 ? " match" : " yet; add one with 'hls record add'");
+    if (all != NULL) rc = hls_out_print_json_value(all);
+    else if (!csv && listed == 0) printf("No records%s.\n", n > 0 ? " match" : " yet; add one with 'hls record add'");
     else if (table != NULL) hls_table_print(table, stdout);
   }
   json_decref(all);

@@ -476,13 +476,10 @@ int cli_read_file(const char *path, size_t max, char **data, size_t *len, struct
   return 0;
 }
 
-/* Match argv against command names of one or two words; two words win
- * ("stories show ID" is not "stories" with arguments). */
-/* stdout is a pipe or socket whose reader has closed its end. */
-static bool stdout_reader_gone(void) {
+bool cli_reader_gone(int fd) {
   struct stat st;
-  if (fstat(STDOUT_FILENO, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) return false;
-  struct pollfd p = {.fd = STDOUT_FILENO, .events = 0};
+  if (fstat(fd, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) return false;
+  struct pollfd p = {.fd = fd, .events = 0};
   return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0;
 }
 
@@ -544,6 +541,8 @@ static const char *closest_command(const char *word, const char *next, char *buf
   return best;
 }
 
+/* Match argv against command names of one or two words; two words win
+ * ("stories show ID" is not "stories" with arguments). */
 static const struct cli_command *find_command(int argc, char **argv, int *words) {
   const struct cli_command *one_word = NULL;
   for (size_t i = 0; i < N_COMMANDS; i++) {
@@ -625,9 +624,10 @@ int main(int argc, char **argv) {
   hls_client_close(&c.client);
   /* A reader that stopped early (| head) took what it wanted: not an
    * error to report into the pipe line, nor an exit code. */
-  if ((fflush(stdout) != 0 || ferror(stdout)) && stdout_reader_gone()) return HLS_EXIT_OK;
-  if (fflush(stdout) != 0 && rc == 0) {
-    fprintf(stderr, "hls: cannot write output: %s\n", strerror(errno));
+  int flushed = fflush(stdout), flush_errno = errno;
+  if ((flushed != 0 || ferror(stdout)) && cli_reader_gone(STDOUT_FILENO)) return HLS_EXIT_OK;
+  if (flushed != 0 && rc == 0) {
+    fprintf(stderr, "hls: cannot write output: %s\n", strerror(flush_errno));
     rc = HLS_EXIT_FAIL;
   }
   return rc;
