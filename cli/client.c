@@ -39,6 +39,11 @@ int hls_client_connect(struct hls_client *c, const char *home, bool home_from_fl
     if (e == ENOENT || e == ECONNREFUSED)
       return hls_why_set(why, HLS_ENOTRUNNING, "hlsd is not running for %s; start it with: hlsd%s%s", home,
                          home_from_flag ? " --home " : "", home_from_flag ? home : "");
+    if (e == EACCES)
+      return hls_why_set(why, HLS_EACCESS,
+                         "permission denied on %s: only hlsd's user and members of its control.group may use "
+                         "this node (ask its admin to add you to that group)",
+                         c->socket_path);
     return hls_why_set(why, HLS_EIO, "cannot connect to %s: %s", c->socket_path, strerror(e));
   }
   return 0;

@@ -158,6 +158,13 @@ static const struct hls_config_option options[] = {
     {"limits", "control_request_timeout", HLS_CFG_DURATION, OFF(control_request_timeout_ms),
      SZ(control_request_timeout_ms), 1 * SEC, 3600 * SEC, "30s", NULL, true,
      "A client that stops sending for this long in the middle of a request is disconnected.", 0, 0},
+    {"control", "group", HLS_CFG_STRING, OFF(control_group), SZ(control_group), 0, HLS_GROUP_NAME_MAX, "", NULL,
+     false,
+     "Unix group whose members may run hls against this node as themselves: the control socket is then mode "
+     "0660 owned by this group, and the data directory may be group-searchable (mode 0710 or 0750, owned by "
+     "this group). hlsd's user must be a member. Empty: only hlsd's own user (socket mode 0600). Every change "
+     "is logged with the caller's user name either way.",
+     0, 0},
     {"consent", "suppression_threshold", HLS_CFG_INT, OFF(suppression_threshold), SZ(suppression_threshold), 5,
      1000, "10", NULL, true,
      "Digests withhold person-scale counts below this many records (docs/consent.md). Below 5 is refused: it "

@@ -15,6 +15,9 @@
 #include "hls_limits.h"
 #include "patterns.h"
 
+/* Longest control.group name (Linux tools allow 32; NSS sources more). */
+#define HLS_GROUP_NAME_MAX 64
+
 enum hls_role { HLS_ROLE_PLACE, HLS_ROLE_PARTNER };
 /* Who may connect: any member of the network, or only listed peers. */
 enum hls_accept { HLS_ACCEPT_ANY, HLS_ACCEPT_LISTED };
@@ -58,6 +61,8 @@ struct hls_config {
   int64_t control_max_frame;
   int64_t control_max_clients;
   int64_t control_request_timeout_ms;
+  /* [control] */
+  char control_group[HLS_GROUP_NAME_MAX + 1]; /* "" = hlsd's own user only */
   /* [consent] */
   int64_t suppression_threshold;
   int64_t rounding;

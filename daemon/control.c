@@ -1,9 +1,14 @@
+/* struct ucred and SO_PEERCRED are Linux extensions. */
+#define _GNU_SOURCE
 #include "control.h"
 
 #include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -26,6 +31,8 @@ struct client {
   bool reading, closing, close_after_write;
   bool received; /* bytes arrived since the request timer was last armed */
   void *data; /* handler state */
+  uint32_t uid;                         /* the connecting process's user (SO_PEERCRED) */
+  char user[HLS_CONTROL_USER_MAX + 1]; /* its name, or "#N" when it has none */
 };
 
 struct hls_control {
@@ -61,6 +68,31 @@ void hls_control_client_set_data(struct hls_control_client *client, void *data) 
 }
 uint64_t hls_control_client_id(const struct hls_control_client *client) {
   return ((const struct client *)(const void *)client)->id;
+}
+const char *hls_control_client_user(const struct hls_control_client *client) {
+  return ((const struct client *)(const void *)client)->user;
+}
+uint32_t hls_control_client_uid(const struct hls_control_client *client) {
+  return ((const struct client *)(const void *)client)->uid;
+}
+
+/* Who is on the other end: the kernel's word (SO_PEERCRED, taken at
+ * connect), not anything the client says. A name lookup that fails
+ * (a uid with no passwd entry, e.g. in a container) leaves "#N". */
+static int read_peer_user(struct client *c) {
+  uv_os_fd_t fd;
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+    return -1;
+  c->uid = (uint32_t)cred.uid;
+  snprintf(c->user, sizeof c->user, "#%u", (unsigned)cred.uid);
+  struct passwd pw, *found = NULL;
+  char buf[4096];
+  if (getpwuid_r(cred.uid, &pw, buf, sizeof buf, &found) == 0 && found != NULL &&
+      strlen(found->pw_name) <= HLS_CONTROL_USER_MAX)
+    memcpy(c->user, found->pw_name, strlen(found->pw_name) + 1);
+  return 0;
 }
 
 static void maybe_free_control(struct hls_control *ctl) {
@@ -159,7 +191,8 @@ static void handle_request(struct client *c, const uint8_t *payload, size_t len)
   msgpack_packer pk;
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  struct hls_control_call call = {.req = &req, .pk = &pk, .client = (struct hls_control_client *)(void *)c};
+  struct hls_control_call call = {
+      .req = &req, .pk = &pk, .client = (struct hls_control_client *)(void *)c, .user = c->user, .uid = c->uid};
   rc = hls_ctl_begin_result(&pk, req.id);
   if (rc == 0) rc = ctl->dispatch(ctl->ctx, &call);
   if (rc == 0 && call.deferred) {
@@ -347,7 +380,7 @@ static void on_connection(uv_stream_t *server, int status) {
   if (ctl->clients) ctl->clients->prev = c;
   ctl->clients = c;
   ctl->n_clients++;
-  if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
+  if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0 || read_peer_user(c) != 0) {
     client_close(c);
     return;
   }
@@ -384,7 +417,16 @@ int hls_control_start(struct hls_control **out, uv_loop_t *loop, const char *pat
   /* The caller holds the node lock, so a socket file here is stale. */
   unlink(path);
   int rc = uv_pipe_bind(&ctl->server, path);
-  if (rc == 0) rc = chmod(path, 0600) == 0 ? 0 : uv_translate_sys_error(errno);
+  /* chown before chmod: the socket is never open to a group it is not in. */
+  if (rc == 0 && opt->group_set && chown(path, (uid_t)-1, opt->group) != 0) {
+    int e = errno;
+    hls_why_set(why, HLS_EPERM, "control socket %s: cannot give it to group %s: %s%s", path, opt->group_name,
+                strerror(e), e == EPERM ? " (hlsd's user must be a member of control.group)" : "");
+    ctl->closing = true;
+    hls_control_close(ctl);
+    return HLS_EPERM;
+  }
+  if (rc == 0) rc = chmod(path, opt->group_set ? 0660 : 0600) == 0 ? 0 : uv_translate_sys_error(errno);
   if (rc == 0) rc = uv_listen((uv_stream_t *)&ctl->server, 64, on_connection);
   if (rc != 0) {
     hls_why_set(why, HLS_EIO, "control socket %s: %s", path, uv_strerror(rc));

@@ -1,5 +1,8 @@
-/* The control socket server: a Unix socket (mode 0600) in the data
- * directory speaking the framed msgpack protocol of protocol/ctl.h.
+/* The control socket server: a Unix socket in the data directory, mode
+ * 0600 (hlsd's user only), or 0660 owned by control.group so that its
+ * members run hls as themselves. Every call carries the caller's user as
+ * the kernel reports it (SO_PEERCRED), for attributing changes. It
+ * speaks the framed msgpack protocol of protocol/ctl.h.
  *
  * Robustness rules: a client that sends a malformed request gets an error
  * reply and stays connected; one that breaks framing (empty or oversize
@@ -12,7 +15,9 @@
 #define HLS_CONTROL_H
 
 #include <msgpack.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <uv.h>
 
 #include "ctl.h"
@@ -26,6 +31,8 @@ struct hls_control_call {
   msgpack_packer *pk;                /* pack exactly one value: the result */
   struct hls_why why;                /* detail when the handler fails */
   struct hls_control_client *client; /* borrowed; valid during the call */
+  const char *user;                  /* borrowed: the caller's user name, or "#N" (a uid with no name) */
+  uint32_t uid;                      /* the caller's uid */
   bool deferred; /* set by a handler that replies later (hls_control_reply) */
 };
 
@@ -39,7 +46,13 @@ struct hls_control_options {
   size_t max_frame;
   int max_clients;
   int64_t request_timeout_ms;
+  bool group_set;               /* give the socket to group (mode 0660); else mode 0600 */
+  gid_t group;
+  const char *group_name;       /* borrowed, for messages */
 };
+
+/* Longest user name kept for a caller (longer ones are shown as "#N"). */
+#define HLS_CONTROL_USER_MAX 64
 
 int hls_control_start(struct hls_control **out, uv_loop_t *loop, const char *path,
                       const struct hls_control_options *opt, hls_control_dispatch_fn dispatch,
@@ -54,6 +67,9 @@ void hls_control_close(struct hls_control *ctl);
 void *hls_control_client_data(const struct hls_control_client *client);
 void hls_control_client_set_data(struct hls_control_client *client, void *data);
 uint64_t hls_control_client_id(const struct hls_control_client *client);
+/* The connected process's user name (or "#N") and uid, from the kernel. */
+const char *hls_control_client_user(const struct hls_control_client *client);
+uint32_t hls_control_client_uid(const struct hls_control_client *client);
 
 /* For deferred calls (streams): send an event frame, or the final reply,
  * for request id to a client still connected. pack packs exactly one value

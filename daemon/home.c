@@ -219,26 +219,29 @@ fail_keys:
   return rc;
 }
 
-static int check_private(const char *path, bool is_dir, struct hls_why *why) {
+static int check_private(const char *path, bool is_dir, const gid_t *group, struct hls_why *why) {
   struct stat st;
   if (stat(path, &st) != 0) return hls_why_set(why, HLS_ENOTFOUND, "%s: %s", path, strerror(errno));
   if (st.st_uid != geteuid())
     return hls_why_set(why, HLS_EPERM, "%s belongs to another user (uid %u); run hlsd as its owner", path,
                        (unsigned)st.st_uid);
-  if ((st.st_mode & 077) != 0)
+  /* The control group may search (and list) the directory, to reach the
+   * socket; never write it, and no one else may do anything. */
+  mode_t allowed = is_dir && group != NULL && st.st_gid == *group ? 050 : 0;
+  if ((st.st_mode & 077 & ~allowed) != 0)
     return hls_why_set(why, HLS_EPERM, "%s is accessible to other users (mode %04o); fix with: chmod %s %s", path,
-                       (unsigned)(st.st_mode & 07777), is_dir ? "700" : "600", path);
+                       (unsigned)(st.st_mode & 07777), is_dir ? (allowed ? "710" : "700") : "600", path);
   return 0;
 }
 
-int hls_home_check_permissions(const char *dir, struct hls_why *why) {
+int hls_home_check_permissions(const char *dir, const gid_t *control_group, struct hls_why *why) {
   char path[HLS_PATH_MAX];
   int rc;
-  if ((rc = check_private(dir, true, why)) != 0) return rc;
+  if ((rc = check_private(dir, true, control_group, why)) != 0) return rc;
   if (hls_home_path(dir, SECRET_FILE, path) != 0) return HLS_ETOOBIG;
-  if ((rc = check_private(path, false, why)) != 0) return rc;
+  if ((rc = check_private(path, false, NULL, why)) != 0) return rc;
   if (hls_home_path(dir, NETWORK_FILE, path) != 0) return HLS_ETOOBIG;
-  return check_private(path, false, why);
+  return check_private(path, false, NULL, why);
 }
 
 /* Read the one non-comment line of a key file into out (NUL-terminated). */

@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "err.h"
@@ -46,8 +47,10 @@ struct hls_init_params {
 int hls_home_init(const char *dir, const struct hls_init_params *p, struct hls_why *why) HLS_WARN_UNUSED;
 
 /* Refuse a directory or secret files that others can read or write, or
- * that another user owns (HLS_EPERM, naming the file and the fix). */
-int hls_home_check_permissions(const char *dir, struct hls_why *why) HLS_WARN_UNUSED;
+ * that another user owns (HLS_EPERM, naming the file and the fix). With
+ * control_group (non-NULL), the directory may also be readable and
+ * searchable (never writable) by that group when it owns it. */
+int hls_home_check_permissions(const char *dir, const gid_t *control_group, struct hls_why *why) HLS_WARN_UNUSED;
 
 int hls_home_load_identity(const char *dir, struct hls_identity *id, struct hls_why *why) HLS_WARN_UNUSED;
 int hls_home_load_network_key(const char *dir, uint8_t key[32], struct hls_why *why) HLS_WARN_UNUSED;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,13 +319,47 @@ static void start_expiry_timer(struct hls_node *n) {
   uv_timer_start(&n->expiry_timer, on_expiry_timer, every, every);
 }
 
-static struct hls_control_options control_options(const struct hls_config *c) {
+static struct hls_control_options control_options(const struct hls_node *n) {
+  const struct hls_config *c = n->config;
   struct hls_control_options o = {
       .max_frame = (size_t)c->control_max_frame,
       .max_clients = (int)c->control_max_clients,
       .request_timeout_ms = c->control_request_timeout_ms,
+      .group_set = n->control_group_set,
+      .group = n->control_gid,
+      .group_name = c->control_group,
   };
   return o;
+}
+
+/* control.group's id. A name that is not a group is an error at start,
+ * not a socket silently left to hlsd's user alone. */
+static int resolve_control_group(struct hls_node *n, struct hls_why *why) {
+  const char *name = n->config->control_group;
+  n->control_group_set = false;
+  if (name[0] == '\0') return 0;
+  struct group gr, *found = NULL;
+  char buf[16384];
+  int e = getgrnam_r(name, &gr, buf, sizeof buf, &found);
+  if (e != 0) return hls_why_set(why, HLS_ECONFIG, "control.group %s: cannot look it up: %s", name, strerror(e));
+  if (found == NULL) return hls_why_set(why, HLS_ECONFIG, "control.group %s: there is no such group", name);
+  n->control_gid = found->gr_gid;
+  n->control_group_set = true;
+  return 0;
+}
+
+/* With control.group set, its members reach the socket only if they may
+ * search the data directory: say so once at start rather than let them
+ * meet "permission denied". */
+static void warn_unreachable_socket(const struct hls_node *n) {
+  struct stat st;
+  if (stat(n->home, &st) != 0) return;
+  if (st.st_gid == n->control_gid && (st.st_mode & 010) != 0) return;
+  hls_log_warn("control_group_unreachable", "group=%s home=%s", n->config->control_group, n->home);
+  fprintf(stderr,
+          "hlsd: members of control.group %s cannot reach the control socket: %s is not searchable by that group; "
+          "fix with: chgrp %s %s && chmod 710 %s\n",
+          n->config->control_group, n->home, n->config->control_group, n->home, n->home);
 }
 
 /* One daemon per home: an exclusive lock on DIR/hlsd.lock, held until
@@ -413,7 +448,7 @@ static void on_signal(uv_signal_t *s, int signum) {
     if (!hls_log_enabled(level)) hls_log_set_level(level);
     hls_log_info("config_reloaded", "log_level=%s", hls_log_level_name(level));
     hls_log_set_level(level);
-    struct hls_control_options opt = control_options(n->config);
+    struct hls_control_options opt = control_options(n);
     hls_control_set_options(n->control, &opt);
     build_profile(n);
     start_expiry_timer(n);
@@ -546,7 +581,9 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   snprintf(n->home, sizeof n->home, "%s", home);
   n->started_ms = hls_node_now_ms(n);
 
-  if ((rc = hls_home_check_permissions(n->home, why)) != 0) return rc;
+  if ((rc = resolve_control_group(n, why)) != 0) return rc;
+  if ((rc = hls_home_check_permissions(n->home, n->control_group_set ? &n->control_gid : NULL, why)) != 0) return rc;
+  if (n->control_group_set) warn_unreachable_socket(n);
   if ((rc = take_lock(n, why)) != 0) return rc;
   if ((rc = hls_home_load_identity(n->home, &n->identity, why)) != 0) goto fail;
   if ((rc = hls_home_load_network_key(n->home, n->network_key, why)) != 0) goto fail;
@@ -580,7 +617,7 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
     uv_loop_close(&n->loop);
     goto fail;
   }
-  struct hls_control_options copt = control_options(config);
+  struct hls_control_options copt = control_options(n);
   if ((rc = hls_home_path(n->home, "hlsd.sock", path)) != 0 ||
       (rc = hls_control_start(&n->control, &n->loop, path, &copt, hls_api_dispatch, hls_api_client_gone, n, why)) !=
           0) {

@@ -26,6 +26,8 @@ typedef int (*hls_config_loader)(struct hls_config *out, void *ctx, struct hls_w
 struct hls_node {
   uv_loop_t loop;
   struct hls_config *config; /* borrowed: main's parsed configuration */
+  bool control_group_set;    /* control.group names a group: control_gid */
+  gid_t control_gid;
   hls_config_loader reload;
   void *reload_ctx;
   char home[HLS_PATH_MAX];

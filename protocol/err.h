@@ -49,7 +49,8 @@
   X(CORRUPT, "store_damaged", "the store file is damaged")                   \
   X(FOREIGN, "foreign_store", "the store belongs to another node")          \
   X(DISKFULL, "disk_full", "no space left on the disk")                      \
-  X(AUDIENCE, "audience_violation", "body sent beyond its audience")
+  X(AUDIENCE, "audience_violation", "body sent beyond its audience")         \
+  X(ACCESS, "access_denied", "access denied")
 
 enum hls_err {
   HLS_OK = 0,

@@ -50,6 +50,7 @@ static const struct {
     {HLS_EFOREIGN, -969, "foreign_store"},
     {HLS_EDISKFULL, -968, "disk_full"},
     {HLS_EAUDIENCE, -967, "audience_violation"},
+    {HLS_EACCESS, -966, "access_denied"},
 };
 #define N_EXPECTED (sizeof expected / sizeof expected[0])
 

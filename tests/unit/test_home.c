@@ -240,7 +240,7 @@ static void test_init_creates_private_files(void **state) {
   }
   assert_dir_lists(fx->node, "chain.head,hlsd.conf,network.key,secret.key");
   assert_dir_lists(fx->parent, "node"); /* no staging directory left */
-  ASSERT_OK(hls_home_check_permissions(fx->node, &why));
+  ASSERT_OK(hls_home_check_permissions(fx->node, NULL, &why));
 
   /* The config file holds what was asked, and passes the checks. */
   struct hls_config c;
@@ -553,7 +553,7 @@ static void test_network_key_corrupt(void **state) {
 static void expect_perm_refused(const char *dir, const char *path, const char *fix) {
   struct hls_why why = {{0}};
   char want[HLS_PATH_MAX + 32];
-  assert_int_equal(hls_home_check_permissions(dir, &why), HLS_EPERM);
+  assert_int_equal(hls_home_check_permissions(dir, NULL, &why), HLS_EPERM);
   if (strstr(why.text, path) == NULL) fail_msg("\"%s\" does not name %s", why.text, path);
   snprintf(want, sizeof want, "chmod %s %s", fix, path);
   if (strstr(why.text, want) == NULL) fail_msg("\"%s\" lacks \"%s\"", why.text, want);
@@ -563,7 +563,7 @@ static void test_check_permissions(void **state) {
   struct fixture *fx = *state;
   struct hls_why why = {{0}};
   ASSERT_OK(hls_home_init(fx->node, &default_params, &why));
-  ASSERT_OK(hls_home_check_permissions(fx->node, &why));
+  ASSERT_OK(hls_home_check_permissions(fx->node, NULL, &why));
   char secret[HLS_PATH_MAX], network[HLS_PATH_MAX];
   file_path(fx->node, "secret.key", secret);
   file_path(fx->node, "network.key", network);
@@ -583,25 +583,61 @@ static void test_check_permissions(void **state) {
       expect_perm_refused(fx->node, files[f], "600");
     }
     assert_int_equal(chmod(files[f], 0600), 0);
-    ASSERT_OK(hls_home_check_permissions(fx->node, &why));
+    ASSERT_OK(hls_home_check_permissions(fx->node, NULL, &why));
   }
   /* Stricter modes are fine. */
   assert_int_equal(chmod(secret, 0400), 0);
-  ASSERT_OK(hls_home_check_permissions(fx->node, &why));
+  ASSERT_OK(hls_home_check_permissions(fx->node, NULL, &why));
   assert_int_equal(chmod(secret, 0600), 0);
   /* Files of another user are refused (only root can make one here). */
   if (geteuid() == 0) {
     assert_int_equal(chown(secret, 4242, (gid_t)-1), 0);
-    assert_int_equal(hls_home_check_permissions(fx->node, &why), HLS_EPERM);
+    assert_int_equal(hls_home_check_permissions(fx->node, NULL, &why), HLS_EPERM);
     assert_non_null(strstr(why.text, secret));
     assert_non_null(strstr(why.text, "another user"));
     assert_int_equal(chown(secret, 0, (gid_t)-1), 0);
-    ASSERT_OK(hls_home_check_permissions(fx->node, &why));
+    ASSERT_OK(hls_home_check_permissions(fx->node, NULL, &why));
   }
   /* A missing key file is reported, not passed. */
   assert_int_equal(unlink(network), 0);
-  assert_int_not_equal(hls_home_check_permissions(fx->node, &why), 0);
+  assert_int_not_equal(hls_home_check_permissions(fx->node, NULL, &why), 0);
   assert_non_null(strstr(why.text, "network.key"));
+}
+
+/* control.group: the data directory may be readable and searchable by
+ * that group (when the group owns it), never writable, and never open to
+ * anyone else; the key files stay the owner's alone. */
+static void test_check_permissions_control_group(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  ASSERT_OK(hls_home_init(fx->node, &default_params, &why));
+  struct stat st;
+  assert_int_equal(stat(fx->node, &st), 0);
+  gid_t own = st.st_gid, other = st.st_gid + 1;
+  const int allowed[] = {0710, 0750, 0740, 0700};
+  for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
+    assert_int_equal(chmod(fx->node, (mode_t)allowed[i]), 0);
+    if (hls_home_check_permissions(fx->node, &own, &why) != 0) fail_msg("mode %o refused: %s", allowed[i], why.text);
+  }
+  const int refused[] = {0730, 0770, 0711, 0701, 0715};
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+    assert_int_equal(chmod(fx->node, (mode_t)refused[i]), 0);
+    assert_int_equal(hls_home_check_permissions(fx->node, &own, &why), HLS_EPERM);
+    assert_non_null(strstr(why.text, "chmod 710"));
+  }
+  /* A group that does not own the directory gets nothing. */
+  assert_int_equal(chmod(fx->node, 0710), 0);
+  assert_int_equal(hls_home_check_permissions(fx->node, &other, &why), HLS_EPERM);
+  assert_non_null(strstr(why.text, "chmod 700"));
+  /* Nor without control.group. */
+  assert_int_equal(hls_home_check_permissions(fx->node, NULL, &why), HLS_EPERM);
+  /* The key files are not loosened by it. */
+  assert_int_equal(chmod(fx->node, 0710), 0);
+  char secret[HLS_PATH_MAX];
+  file_path(fx->node, "secret.key", secret);
+  assert_int_equal(chmod(secret, 0640), 0);
+  assert_int_equal(hls_home_check_permissions(fx->node, &own, &why), HLS_EPERM);
+  assert_non_null(strstr(why.text, secret));
 }
 
 /* --- fingerprint --------------------------------------------------------- */
@@ -649,6 +685,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_identity_corrupt, setup, teardown),
       cmocka_unit_test_setup_teardown(test_network_key_corrupt, setup, teardown),
       cmocka_unit_test_setup_teardown(test_check_permissions, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_check_permissions_control_group, setup, teardown),
       cmocka_unit_test(test_fingerprint),
   };
   return cmocka_run_group_tests_name("home", tests, NULL, NULL);
