@@ -359,6 +359,7 @@ static int set_option(struct hls_config *c, const struct hls_config_option *o, c
         return hls_why_set(why, HLS_ECONFIG,
                            "%s.%s: must not start with ';', start or end with a space, or contain \" ;\"",
                            o->section, o->name);
+      memset(field, 0, o->size); /* the same bytes for the same value */
       memcpy(field, value, len + 1);
       return 0;
     }

@@ -496,6 +496,7 @@ static void all_changed(struct hls_config *c) {
   ASSERT_OK(hls_config_set(c, "node.role", "partner", &why));
   ASSERT_OK(hls_config_set(c, "network.listen", "[::1]:9999", &why));
   ASSERT_OK(hls_config_set(c, "log.level", "warn", &why));
+  ASSERT_OK(hls_config_set(c, "control.group", "staff", &why));
   ASSERT_OK(hls_config_set(c, "limits.max_text_bytes", "1KiB", &why));
   ASSERT_OK(hls_config_set(c, "limits.control_max_frame", "1MiB", &why));
   ASSERT_OK(hls_config_set(c, "limits.control_max_clients", "3", &why));
