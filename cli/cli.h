@@ -125,6 +125,11 @@ int cmd_import_items(struct cli *c, int argc, char **argv);
 struct hls_import;
 /* Send a checked import (or report its bad rows) and print the outcome.
  * unit names what a line number counts ("line" for CSV). */
-int hls_import_run(struct cli *c, struct hls_import *imp, const char *unit);
+/* Import the parsed rows of imp all or nothing (source: the file, kept
+ * with the import). Rows that duplicate records held are skipped and
+ * reported. */
+int cmd_import_list(struct cli *c, int argc, char **argv);
+int cmd_import_undo(struct cli *c, int argc, char **argv);
+int hls_import_run(struct cli *c, struct hls_import *imp, const char *unit, const char *source);
 
 #endif

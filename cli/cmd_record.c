@@ -88,7 +88,7 @@ static int load_json_file(struct cli *c, const char *path, json_t **out) {
 
 /* An array of records from a JSON file goes through the import path so it
  * is all-or-nothing too. */
-static int add_json_array(struct cli *c, const json_t *array) {
+static int add_json_array(struct cli *c, const json_t *array, const char *file) {
   struct hls_import imp;
   hls_import_init(&imp);
   size_t i;
@@ -112,7 +112,7 @@ static int add_json_array(struct cli *c, const json_t *array) {
     hls_import_free(&imp);
     return cli_fail(c, rc, "%s", hls_strerror(rc));
   }
-  rc = hls_import_run(c, &imp, "element");
+  rc = hls_import_run(c, &imp, "element", strcmp(file, "-") == 0 ? "stdin" : file);
   hls_import_free(&imp);
   return rc;
 }
@@ -154,7 +154,7 @@ int cmd_record_add(struct cli *c, int argc, char **argv) {
   if (file != NULL) {
     if ((rc = load_json_file(c, file, &j)) != 0) return rc;
     if (json_is_array(j)) {
-      rc = add_json_array(c, j);
+      rc = add_json_array(c, j, file);
       json_decref(j);
       return rc;
     }

@@ -75,14 +75,28 @@ static const struct cli_command commands[] = {
      "delete records: one, or several all or none (- reads the IDs from stdin)",
      "  Several IDs go in one transaction: an unknown one deletes nothing and is named. Their\n"
      "  published stories are erased and their weeks re-counted, as for one.\n"},
-    {"import", cmd_import, "import FILE.csv | --status IMPORT_ID",
+    {"import", cmd_import, "import FILE.csv|- [--dry-run] [--allow-duplicates] | --status IMPORT_ID",
      "import records from a CSV file, all or nothing (docs/cli.md lists the columns)",
      "  The first row names the columns: title, scale, stage (required), date, themes,\n"
      "  context, tried, happened, learnt, author_role, consent, consent_by,\n"
      "  consent_purpose, consent_expires. themes holds [KIND:]NAME entries separated by ';'.\n"
      "  Every bad row is reported by line and column, and then nothing is imported.\n"
+     "  A row with the content of a record held (title, scale, stage, date, the four texts,\n"
+     "  author_role, themes; not consent), or of an earlier row, is a duplicate: skipped\n"
+     "  and reported, so importing a file twice adds nothing the second time.\n"
+     "  --dry-run           check every row with hlsd and count duplicates; import nothing\n"
+     "  --allow-duplicates  import duplicates too\n"
      "  --status IMPORT_ID  whether that import was committed (after exit code 4: the\n"
      "                      connection was lost after the commit was sent)\n"},
+    {"import list", cmd_import_list, "import list [--limit N]",
+     "imports made on this node, newest first: when, by whom, records, duplicates skipped, file",
+     NULL},
+    {"import undo", cmd_import_undo, "import undo IMPORT_ID [--yes]",
+     "delete the records of one import (a wrong or doubled file), all or none",
+     "  IMPORT_ID  as 'hls import list' shows it (its first 8 or more hex digits will do)\n"
+     "  The records still held from that import are deleted in one transaction, edited ones\n"
+     "  too; their published stories are erased and their weeks re-counted, as 'record\n"
+     "  delete' does. Asks first on a terminal; elsewhere --yes is required.\n"},
     {"themes", cmd_themes, "themes [--network]", "themes in use, with counts by kind and scale",
      "  --network  the themes of every place's digests this node holds (its own and its peers'),\n"
      "             with how many places use each and the latest week one did, most places first:\n"

@@ -1,5 +1,6 @@
 #include "api.h"
 
+#include <ctype.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +271,13 @@ static int api_record_edit(struct hls_node *n, struct hls_control_call *call) {
 
 /* Delete one record or, with ids, several: all or none, in one
  * transaction (an unknown id deletes nothing and is named). */
+/* A deleted record's date, if it was counted, and whether a story of it
+ * may be out: what must be re-counted and erased after a delete. */
+struct shared_date {
+  hls_day date;
+  bool story;
+};
+
 static int api_record_delete(struct hls_node *n, struct hls_control_call *call) {
   const struct hls_mp_value *list = hls_mp_get(call->req->args, "ids");
   int64_t one;
@@ -288,11 +296,7 @@ static int api_record_delete(struct hls_node *n, struct hls_control_call *call) 
     int rc = arg_id(call->req->args, &one, &call->why);
     if (rc != 0) return rc;
   }
-  /* the dates of the shared ones, and whether a story may be out */
-  struct shared_date {
-    hls_day date;
-    bool story;
-  } *shared = malloc(count * sizeof *shared);
+  struct shared_date *shared = malloc(count * sizeof *shared);
   if (shared == NULL) return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
   size_t n_shared = 0;
   int rc = hls_store_begin(n->store, &call->why);
@@ -433,8 +437,12 @@ struct import_session {
   int64_t session;
   uint8_t id[HLS_IMPORT_ID_BYTES];
   int64_t batches;
-  int64_t rows;
+  int64_t rows;       /* rows received in kept batches (staged + duplicates) */
+  int64_t staged;     /* rows staged: the seq of the last */
+  int64_t duplicates; /* rows skipped as duplicates */
   int64_t bad_rows;
+  bool allow_duplicates;
+  char source[HLS_IMPORT_SOURCE_MAX + 1];
   struct import_session *prev, *next; /* n->imports */
 };
 
@@ -471,13 +479,31 @@ void hls_api_client_gone(void *node, struct hls_control_client *client) {
   hls_patternsd_client_gone(n->patterns, client);
 }
 
+/* {source?, allow_duplicates?}: where the rows come from (a file name,
+ * kept with the import), and whether rows that duplicate a record held
+ * (or an earlier row) are imported anyway rather than skipped. */
 static int api_import_begin(struct hls_node *n, struct hls_control_call *call) {
   int krc = check_keeps_records(n, &call->why);
   if (krc != 0) return krc;
+  const char *source = NULL;
+  uint32_t source_len = 0;
+  bool has_source = false, allow = false, has_allow = false;
+  int rc = hls_mp_get_str(call->req->args, "source", &source, &source_len, &has_source, &call->why);
+  if (rc == 0) rc = hls_mp_get_bool(call->req->args, "allow_duplicates", &allow, &has_allow, &call->why);
+  if (rc != 0) return rc;
+  if (has_source && (source_len > HLS_IMPORT_SOURCE_MAX ||
+                     hls_text_check(source, source_len, HLS_IMPORT_SOURCE_MAX, false, "source", &call->why) != 0))
+    return hls_why_set(&call->why, HLS_EINVAL, "source: one line of UTF-8 text, at most %d bytes",
+                       HLS_IMPORT_SOURCE_MAX);
   import_end(n, call->client); /* one import per client: a new begin drops the old */
   struct import_session *s = calloc(1, sizeof *s);
   if (s == NULL) return HLS_ENOMEM;
   s->session = ++n->next_import_session;
+  s->allow_duplicates = allow;
+  if (has_source) {
+    memcpy(s->source, source, source_len);
+    s->source[source_len] = '\0';
+  }
   randombytes_buf(s->id, sizeof s->id);
   s->next = n->imports;
   if (n->imports) n->imports->prev = s;
@@ -513,20 +539,38 @@ static int api_import_rows(struct hls_node *n, struct hls_control_call *call) {
   /* Check every row now, so errors come back while the client still knows
    * the line numbers (up to 100 reported per batch). Good rows are staged
    * while no row of the import has failed; a batch with a bad row is
-   * dropped whole, and the import can then only be aborted. */
-  msgpack_sbuffer errs;
-  msgpack_packer epk;
+   * dropped whole, and the import can then only be aborted. A row whose
+   * content a record held (or an earlier row) has is a duplicate: it is
+   * reported, every one, and not staged unless allow_duplicates. */
+  msgpack_sbuffer errs, dups;
+  msgpack_packer epk, dpk;
   msgpack_sbuffer_init(&errs);
   msgpack_packer_init(&epk, &errs, msgpack_sbuffer_write);
-  uint32_t bad = 0, reported = 0;
+  msgpack_sbuffer_init(&dups);
+  msgpack_packer_init(&dpk, &dups, msgpack_sbuffer_write);
+  uint32_t bad = 0, reported = 0, duplicates = 0;
+  int64_t staged = 0;
   int rc = hls_store_import_batch_begin(n->store, &call->why);
   for (uint32_t i = 0; i < rows->len && rc == 0; i++) {
     struct hls_record r;
     struct hls_why why = {{0}};
-    int64_t line = 0;
+    int64_t line = 0, held_id = 0, of_line = 0;
     int row_rc = import_row(n, &rows->v.items[i], &line, &r, &why);
-    if (row_rc == 0 && bad == 0 && s->bad_rows == 0)
-      rc = hls_store_import_stage(n->store, s->session, s->rows + i + 1, &r, &call->why);
+    if (row_rc == 0 && bad == 0 && s->bad_rows == 0) {
+      int dup = s->allow_duplicates ? 0 : hls_store_import_duplicate(n->store, s->session, &r, &held_id, &of_line,
+                                                                      &call->why);
+      if (dup < 0) {
+        rc = dup;
+      } else if (dup > 0) {
+        duplicates++;
+        if (msgpack_pack_map(&dpk, 2) != 0 || hls_mp_pack_kv_i64(&dpk, "line", line) != 0 ||
+            (held_id > 0 ? hls_mp_pack_kv_i64(&dpk, "record_id", held_id) : hls_mp_pack_kv_i64(&dpk, "of_line", of_line)) != 0)
+          rc = HLS_ENOMEM;
+      } else {
+        staged++;
+        rc = hls_store_import_stage(n->store, s->session, s->staged + staged, line, &r, &call->why);
+      }
+    }
     hls_record_clear(&r);
     if (row_rc == HLS_ENOMEM) rc = row_rc;
     if (row_rc != 0 && reported < 100) {
@@ -541,21 +585,51 @@ static int api_import_rows(struct hls_node *n, struct hls_control_call *call) {
   int end_rc = hls_store_import_batch_end(n->store, keep, rc == 0 ? &call->why : NULL);
   if (rc == 0) rc = end_rc;
   if (rc == 0) {
-    if (keep) s->rows += rows->len;
+    if (keep) {
+      s->rows += rows->len;
+      s->staged += staged;
+      s->duplicates += duplicates;
+    }
     s->batches++;
     s->bad_rows += bad;
     msgpack_packer *pk = call->pk;
-    if (msgpack_pack_map(pk, 3) != 0 || hls_mp_pack_kv_i64(pk, "accepted", rows->len - bad) != 0 ||
+    if (msgpack_pack_map(pk, 4) != 0 || hls_mp_pack_kv_i64(pk, "accepted", rows->len - bad) != 0 ||
         hls_mp_pack_kv_i64(pk, "bad", bad) != 0 || hls_mp_pack_cstr(pk, "errors") != 0 ||
         msgpack_pack_array(pk, reported) != 0 ||
-        (errs.size > 0 && msgpack_sbuffer_write(pk->data, errs.data, errs.size) != 0))
+        (errs.size > 0 && msgpack_sbuffer_write(pk->data, errs.data, errs.size) != 0) ||
+        hls_mp_pack_cstr(pk, "duplicates") != 0 || msgpack_pack_array(pk, keep ? duplicates : 0) != 0 ||
+        (keep && dups.size > 0 && msgpack_sbuffer_write(pk->data, dups.data, dups.size) != 0))
       rc = HLS_ENOMEM;
   } else {
     /* A store failure mid-batch leaves the import unusable. */
     s->bad_rows += rows->len;
   }
   msgpack_sbuffer_destroy(&errs);
+  msgpack_sbuffer_destroy(&dups);
   return rc;
+}
+
+/* A committed import as a map (import.commit, import.status, import.list). */
+static int pack_import(msgpack_packer *pk, const struct hls_import_result *r, const char *state) {
+  int fields = 9 + (state != NULL) + 2 * (r->undone_ms != 0);
+  PACK(msgpack_pack_map(pk, (uint32_t)fields));
+  PACK(pack_kv_import_id(pk, r->id));
+  if (state != NULL) PACK(hls_mp_pack_kv_str(pk, "state", state));
+  PACK(hls_mp_pack_kv_i64(pk, "imported", r->imported));
+  PACK(hls_mp_pack_kv_i64(pk, "duplicates", r->duplicates));
+  PACK(hls_mp_pack_kv_i64(pk, "first_id", r->first_id));
+  PACK(hls_mp_pack_kv_i64(pk, "last_id", r->last_id));
+  PACK(hls_mp_pack_kv_i64(pk, "held", r->held));
+  PACK(pack_kv_time(pk, "committed_at", r->committed_ms));
+  PACK(hls_mp_pack_cstr(pk, "source"));
+  PACK(r->source[0] ? hls_mp_pack_cstr(pk, r->source) : msgpack_pack_nil(pk));
+  PACK(hls_mp_pack_cstr(pk, "by"));
+  PACK(r->by[0] ? hls_mp_pack_cstr(pk, r->by) : msgpack_pack_nil(pk));
+  if (r->undone_ms != 0) {
+    PACK(pack_kv_time(pk, "undone_at", r->undone_ms));
+    PACK(hls_mp_pack_kv_str(pk, "undone_by", r->undone_by[0] ? r->undone_by : "?"));
+  }
+  return 0;
 }
 
 static int api_import_commit(struct hls_node *n, struct hls_control_call *call) {
@@ -573,17 +647,107 @@ static int api_import_commit(struct hls_node *n, struct hls_control_call *call) 
   char hex[IMPORT_ID_HEX_SIZE];
   memcpy(id, s->id, sizeof id);
   sodium_bin2hex(hex, sizeof hex, id, sizeof id);
-  rc = hls_store_import_commit(n->store, s->session, id, start, &result, &call->why);
-  hls_log_info("import_committed", "session=%lld import_id=%s rows=%lld result=%s ms=%lld", (long long)s->session,
-               hex, (long long)result.imported, hls_err_name(rc), (long long)(hls_node_now_ms(n) - start));
+  struct hls_import_meta meta = {.source = s->source[0] ? s->source : NULL,
+                                 .by = call->user,
+                                 .duplicates = s->duplicates,
+                                 .allow_duplicates = s->allow_duplicates};
+  rc = hls_store_import_commit(n->store, s->session, id, &meta, start, &result, &call->why);
+  hls_log_info("import_committed", "session=%lld import_id=%s rows=%lld duplicates=%lld result=%s ms=%lld",
+               (long long)s->session, hex, (long long)result.imported, (long long)s->duplicates, hls_err_name(rc),
+               (long long)(hls_node_now_ms(n) - start));
   import_end(n, call->client);
   if (rc != 0) return rc;
   hls_node_changed_all(n, false);
-  PACK(msgpack_pack_map(call->pk, 4));
-  PACK(hls_mp_pack_kv_i64(call->pk, "imported", result.imported));
-  PACK(hls_mp_pack_kv_i64(call->pk, "first_id", result.first_id));
-  PACK(hls_mp_pack_kv_i64(call->pk, "last_id", result.last_id));
-  PACK(pack_kv_import_id(call->pk, id));
+  return pack_import(call->pk, &result, NULL);
+}
+
+static int import_list_one(void *ctx, const struct hls_import_result *imp) {
+  struct list_ctx *l = ctx;
+  l->count++;
+  return pack_import(&l->pk, imp, NULL);
+}
+
+static int api_import_list(struct hls_node *n, struct hls_control_call *call) {
+  int64_t limit = 0;
+  bool present = false;
+  int rc = hls_mp_get_i64(call->req->args, "limit", &limit, &present, &call->why);
+  if (rc != 0) return rc;
+  if (limit < 0) return hls_why_set(&call->why, HLS_EINVAL, "limit: 0 (all) or more");
+  struct list_ctx l;
+  list_init(&l);
+  rc = hls_store_imports(n->store, limit, import_list_one, &l, &call->why);
+  return list_reply(n, call, &l, rc, "imports");
+}
+
+/* {import_id} (32 hex digits, or a prefix of 8 or more): delete every
+ * record of that import still held, as record.delete does (their
+ * published stories erased, their weeks re-counted), in one transaction
+ * that also marks the import undone. */
+static int api_import_undo(struct hls_node *n, struct hls_control_call *call) {
+  const char *text;
+  uint32_t len;
+  bool present = false;
+  int rc = hls_mp_get_str(call->req->args, "import_id", &text, &len, &present, &call->why);
+  if (rc != 0) return rc;
+  char prefix[IMPORT_ID_HEX_SIZE];
+  if (!present || len < 8 || len > 2 * HLS_IMPORT_ID_BYTES)
+    return hls_why_set(&call->why, HLS_EINVAL, "import_id: its 32 hex digits, or the first 8 or more");
+  for (uint32_t i = 0; i < len; i++)
+    if (!isxdigit((unsigned char)text[i]))
+      return hls_why_set(&call->why, HLS_EINVAL, "import_id: its 32 hex digits, or the first 8 or more");
+  memcpy(prefix, text, len);
+  prefix[len] = '\0';
+  struct hls_import_result imp;
+  if ((rc = hls_store_import_find_prefix(n->store, prefix, &imp, &call->why)) != 0) return rc;
+  char hex[IMPORT_ID_HEX_SIZE];
+  sodium_bin2hex(hex, sizeof hex, imp.id, sizeof imp.id);
+  if (imp.undone_ms != 0)
+    return hls_why_set(&call->why, HLS_ESTATE, "import %s was undone already (by %s)", hex,
+                       imp.undone_by[0] ? imp.undone_by : "?");
+  struct shared_date *shared = NULL;
+  size_t n_shared = 0;
+  int64_t deleted = 0, edited = 0;
+  if (imp.imported > 0 && (shared = malloc((size_t)imp.imported * sizeof *shared)) == NULL)
+    return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
+  int64_t start = hls_node_now_ms(n);
+  rc = hls_store_begin(n->store, &call->why);
+  for (int64_t id = imp.first_id; rc == 0 && imp.imported > 0 && id <= imp.last_id; id++) {
+    struct hls_record r;
+    hls_record_init(&r);
+    struct hls_why miss = {{0}};
+    int get = hls_store_record_get(n->store, id, &r, &miss);
+    if (get == HLS_ENOTFOUND) continue; /* deleted on its own since */
+    if (get != 0) {
+      rc = get;
+      call->why = miss;
+    }
+    if (rc == 0) rc = hls_store_record_delete(n->store, id, &call->why);
+    if (rc == 0) {
+      deleted++;
+      if (r.updated_ms > r.created_ms) edited++;
+      if (r.consent > HLS_CONSENT_PRIVATE) shared[n_shared++] = (struct shared_date){r.date, r.consent >= HLS_CONSENT_PEERS};
+    }
+    hls_record_clear(&r);
+  }
+  if (rc == 0) rc = hls_store_import_mark_undone(n->store, imp.id, start, call->user, deleted, &call->why);
+  if (rc == 0) rc = hls_store_commit(n->store, &call->why);
+  if (rc != 0) {
+    hls_store_rollback(n->store);
+    free(shared);
+    hls_why_prefix(&call->why, "nothing undone: ");
+    return rc;
+  }
+  hls_log_info("import_undone", "import_id=%s deleted=%lld edited=%lld ms=%lld", hex, (long long)deleted,
+               (long long)edited, (long long)(hls_node_now_ms(n) - start));
+  hls_node_erased(n);
+  for (size_t k = 0; k < n_shared; k++) hls_node_changed(n, shared[k].date, shared[k].date, shared[k].story);
+  free(shared);
+  PACK(msgpack_pack_map(call->pk, 5));
+  PACK(hls_mp_pack_kv_str(call->pk, "import_id", hex));
+  PACK(hls_mp_pack_kv_i64(call->pk, "deleted", deleted));
+  PACK(hls_mp_pack_kv_i64(call->pk, "edited", edited));
+  PACK(hls_mp_pack_kv_i64(call->pk, "already_gone", imp.imported - deleted));
+  PACK(hls_mp_pack_kv_i64(call->pk, "shared", (int64_t)n_shared));
   return 0;
 }
 
@@ -611,18 +775,12 @@ static int api_import_status(struct hls_node *n, struct hls_control_call *call) 
     if (sodium_memcmp(s->id, id, sizeof id) == 0) open = s;
   msgpack_packer *pk = call->pk;
   if (rc == 0) {
-    PACK(msgpack_pack_map(pk, 6));
-    PACK(pack_kv_import_id(pk, id));
-    PACK(hls_mp_pack_kv_str(pk, "state", "committed"));
-    PACK(hls_mp_pack_kv_i64(pk, "imported", result.imported));
-    PACK(hls_mp_pack_kv_i64(pk, "first_id", result.first_id));
-    PACK(hls_mp_pack_kv_i64(pk, "last_id", result.last_id));
-    PACK(pack_kv_time(pk, "committed_at", result.committed_ms));
+    return pack_import(pk, &result, "committed");
   } else if (open != NULL) {
     PACK(msgpack_pack_map(pk, 3));
     PACK(pack_kv_import_id(pk, id));
     PACK(hls_mp_pack_kv_str(pk, "state", "open"));
-    PACK(hls_mp_pack_kv_i64(pk, "staged", open->rows));
+    PACK(hls_mp_pack_kv_i64(pk, "staged", open->staged));
   } else {
     PACK(msgpack_pack_map(pk, 2));
     PACK(pack_kv_import_id(pk, id));
@@ -1278,6 +1436,8 @@ static const struct api_command commands[] = {
     {"import.rows", api_import_rows, "stage a batch: {rows: [{line, record}]}; bad rows are reported", false},
     {"import.commit", api_import_commit, "import every staged row in one transaction", true},
     {"import.abort", api_import_abort, "drop the staged rows", false},
+    {"import.list", api_import_list, "committed imports, newest first: {limit?}", false},
+    {"import.undo", api_import_undo, "delete an import's records: {import_id} (32 hex digits, or 8+)", true},
     {"import.status", api_import_status, "did an import go in: {import_id} -> committed, open or not_committed", false},
     {"consent.set", api_consent_set, "give consent: {id, level, by?, purpose?, expires?}", true},
     {"consent.withdraw", api_consent_withdraw, "withdraw consent: {id}; a published story is erased", true},
@@ -1344,6 +1504,8 @@ static void log_change(const struct api_command *c, const struct hls_control_cal
     snprintf(about, sizeof about, " ids=%u", (unsigned)v->len);
   else if ((v = hls_mp_get(call->req->args, "node_id")) != NULL && v->type == HLS_MP_STR)
     snprintf(about, sizeof about, " node_id=%.*s", (int)(v->len < 80 ? v->len : 80), v->v.str);
+  else if ((v = hls_mp_get(call->req->args, "import_id")) != NULL && v->type == HLS_MP_STR)
+    snprintf(about, sizeof about, " import_id=%.*s", (int)(v->len < 32 ? v->len : 32), v->v.str);
   else if ((v = hls_mp_get(call->req->args, "name")) != NULL && v->type == HLS_MP_STR)
     snprintf(about, sizeof about, " name=%.*s", (int)(v->len < 80 ? v->len : 80), v->v.str);
   hls_text_sanitize(about);

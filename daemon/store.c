@@ -204,6 +204,23 @@ static const char *const migrations[] = {
     "ALTER TABLE pattern_events ADD COLUMN places TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE pattern_events ADD COLUMN week INTEGER;"
     "CREATE INDEX pattern_events_week ON pattern_events(week, seq) WHERE week IS NOT NULL;",
+
+    /* 10: imports that skip what is held, and can be undone. Each record
+     * keeps its content fingerprint (hls_record_fingerprint; filled for
+     * the records already held by fill_fingerprints, in this migration's
+     * transaction); each import keeps where it came from, who made it,
+     * the rows it skipped as duplicates, and whether it was undone. An
+     * import's records are exactly the ids first_id..last_id (ids are
+     * never reused), so undoing it needs no column on records. */
+    "ALTER TABLE records ADD COLUMN fingerprint BLOB;"
+    "CREATE INDEX records_fingerprint ON records(fingerprint);"
+    "ALTER TABLE imports ADD COLUMN source TEXT;"
+    "ALTER TABLE imports ADD COLUMN by_user TEXT;"
+    "ALTER TABLE imports ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE imports ADD COLUMN undone_ms INTEGER;"
+    "ALTER TABLE imports ADD COLUMN undone_by TEXT;"
+    "ALTER TABLE imports ADD COLUMN undone_records INTEGER;"
+    "CREATE INDEX imports_by_time ON imports(committed_ms DESC);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -235,6 +252,12 @@ enum stmt_id {
   ST_IMPORT_NEW_THEMES,
   ST_IMPORT_RECORDS,
   ST_IMPORT_RECORD_THEMES,
+  ST_IMPORT_HELD_PRINT,
+  ST_IMPORT_STAGED_PRINT,
+  ST_IMPORT_HELD_SINCE,
+  ST_IMPORT_LIST,
+  ST_IMPORT_FIND_PREFIX,
+  ST_IMPORT_UNDONE,
   ST_SAVEPOINT,
   ST_RELEASE,
   ST_ROLLBACK_TO,
@@ -272,18 +295,24 @@ enum stmt_id {
   "r.consent_expires, r.created_ms, r.updated_ms, r.consent_ended"
 #define REC_COLS REC_COLS_SHORT ", r.context, r.tried, r.happened, r.learnt"
 
+/* An import's row, with how many of its records are still held. */
+#define IMPORT_COLS                                                                                          \
+  "i.id, i.records, i.first_id, i.last_id, i.committed_ms, i.source, i.by_user, i.duplicates, i.undone_ms," \
+  " i.undone_by, i.undone_records,"                                                                      \
+  " (SELECT count(*) FROM records r WHERE r.id BETWEEN i.first_id AND i.last_id AND i.records > 0)"
+
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_REC_INSERT] =
         "INSERT INTO records(title, scale, stage, day, context, tried, happened, learnt, author_role, consent,"
-        " consent_by, consent_purpose, consent_expires, created_ms, updated_ms, consent_ended)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?16)",
+        " consent_by, consent_purpose, consent_expires, created_ms, updated_ms, consent_ended,"
+        " fingerprint) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?16, ?17)",
     [ST_REC_UPDATE] =
         "UPDATE records SET title=?1, scale=?2, stage=?3, day=?4, context=?5, tried=?6, happened=?7, learnt=?8,"
         " author_role=?9, consent=?10, consent_by=?11, consent_purpose=?12, consent_expires=?13, updated_ms=?14,"
-        " consent_ended=?16 WHERE id=?15",
+        " consent_ended=?16, fingerprint=?17 WHERE id=?15",
     [ST_REC_DELETE] = "DELETE FROM records WHERE id=?1",
     [ST_REC_GET] = "SELECT " REC_COLS " FROM records r WHERE r.id=?1",
     [ST_REC_THEMES] = "SELECT t.slug, rt.kind FROM record_themes rt JOIN themes t ON t.id=rt.theme_id"
@@ -300,8 +329,8 @@ static const char *const stmt_sql[ST__COUNT] = {
                   " GROUP BY rt.theme_id, rt.kind ORDER BY total DESC, t.slug, rt.kind",
     [ST_IMPORT_STAGE] =
         "INSERT INTO temp.import_records(session, seq, title, scale, stage, day, context, tried, happened, learnt,"
-        " author_role, consent, consent_by, consent_purpose, consent_expires)"
-        " VALUES(?15, ?16, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        " author_role, consent, consent_by, consent_purpose, consent_expires, fingerprint, line)"
+        " VALUES(?15, ?16, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?17, ?18)",
     [ST_IMPORT_STAGE_THEME] = "INSERT INTO temp.import_themes(session, seq, slug, kind, day) VALUES(?1, ?2, ?3, ?4, ?5)",
     [ST_IMPORT_DROP] = "DELETE FROM temp.import_records WHERE session=?1",
     [ST_IMPORT_DROP_THEMES] = "DELETE FROM temp.import_themes WHERE session=?1",
@@ -311,19 +340,32 @@ static const char *const stmt_sql[ST__COUNT] = {
     /* Ids continue after every id ever used (AUTOINCREMENT's rule). */
     [ST_IMPORT_BASE] = "SELECT max(ifnull((SELECT seq FROM sqlite_sequence WHERE name='records'), 0),"
                        " ifnull((SELECT max(id) FROM records), 0))",
-    [ST_IMPORT_DONE] = "INSERT INTO imports(id, records, first_id, last_id, committed_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
-    [ST_IMPORT_FIND] = "SELECT records, first_id, last_id, committed_ms FROM imports WHERE id=?1",
+    [ST_IMPORT_DONE] = "INSERT INTO imports(id, records, first_id, last_id, committed_ms, source, by_user, duplicates)"
+                       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_IMPORT_FIND] = "SELECT " IMPORT_COLS " FROM imports i WHERE id=?1",
     [ST_IMPORT_NEW_THEMES] = "INSERT INTO themes(slug) SELECT DISTINCT slug FROM temp.import_themes"
                              " WHERE session=?1 AND slug NOT IN (SELECT slug FROM themes)",
     [ST_IMPORT_RECORDS] =
         "INSERT INTO records(id, title, scale, stage, day, context, tried, happened, learnt, author_role, consent,"
-        " consent_by, consent_purpose, consent_expires, created_ms, updated_ms)"
+        " consent_by, consent_purpose, consent_expires, created_ms, updated_ms, fingerprint)"
         " SELECT ?2 + seq, title, scale, stage, day, context, tried, happened, learnt, author_role, consent,"
-        " consent_by, consent_purpose, consent_expires, ?3, ?3 FROM temp.import_records WHERE session=?1 ORDER BY seq",
+        " consent_by, consent_purpose, consent_expires, ?3, ?3, fingerprint FROM temp.import_records"
+        " WHERE session=?1 ORDER BY seq",
     [ST_IMPORT_RECORD_THEMES] =
         "INSERT INTO record_themes(record_id, theme_id, kind, day)"
         " SELECT ?2 + it.seq, t.id, it.kind, it.day FROM temp.import_themes it JOIN themes t ON t.slug=it.slug"
         " WHERE it.session=?1 ORDER BY it.seq",
+    [ST_IMPORT_HELD_PRINT] = "SELECT id FROM records WHERE fingerprint=?1 ORDER BY id LIMIT 1",
+    [ST_IMPORT_STAGED_PRINT] =
+        "SELECT line FROM temp.import_records WHERE session=?1 AND fingerprint=?2 ORDER BY seq LIMIT 1",
+    /* Staged rows that a record added since they were checked now holds. */
+    [ST_IMPORT_HELD_SINCE] = "SELECT count(*) FROM temp.import_records t WHERE t.session=?1"
+                             " AND EXISTS(SELECT 1 FROM records r WHERE r.fingerprint=t.fingerprint)",
+    [ST_IMPORT_LIST] = "SELECT " IMPORT_COLS " FROM imports i ORDER BY committed_ms DESC, id LIMIT ?1",
+    [ST_IMPORT_FIND_PREFIX] = "SELECT " IMPORT_COLS " FROM imports i WHERE substr(hex(id), 1, length(?1)) = upper(?1)"
+                              " ORDER BY committed_ms DESC LIMIT 2",
+    [ST_IMPORT_UNDONE] = "UPDATE imports SET undone_ms=?2, undone_by=?3, undone_records=?4"
+                         " WHERE id=?1 AND undone_ms IS NULL",
     [ST_SAVEPOINT] = "SAVEPOINT import_batch",
     [ST_RELEASE] = "RELEASE import_batch",
     [ST_ROLLBACK_TO] = "ROLLBACK TO import_batch",
@@ -446,6 +488,70 @@ static void rollback(struct hls_store *s) {
 
 int hls_store_schema_version(void) { return SCHEMA_VERSION; }
 
+static char *column_strdup(sqlite3_stmt *st, int col);
+
+/* Migration 10: the fingerprint of every record already held, as
+ * hls_record_fingerprint computes it for new ones. Walks records in id
+ * order with their themes (one join, ordered), in the migration's
+ * transaction. */
+static int fill_fingerprints(struct hls_store *s, struct hls_why *why) {
+  sqlite3_stmt *rd = NULL, *up = NULL;
+  int rc = sqlite3_prepare_v2(s->db,
+                              "SELECT r.id, r.title, r.scale, r.stage, r.day, r.context, r.tried, r.happened, r.learnt,"
+                              " r.author_role, t.slug, rt.kind FROM records r"
+                              " LEFT JOIN record_themes rt ON rt.record_id = r.id"
+                              " LEFT JOIN themes t ON t.id = rt.theme_id ORDER BY r.id, t.slug",
+                              -1, &rd, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(s->db, "UPDATE records SET fingerprint=?2 WHERE id=?1", -1, &up, NULL);
+  if (rc != SQLITE_OK) {
+    rc = hls_store_sqlite_error(s->db, rc, why);
+    goto out;
+  }
+  struct hls_record r;
+  hls_record_init(&r);
+  int step;
+  bool have = false;
+  for (;;) {
+    step = sqlite3_step(rd);
+    int64_t id = step == SQLITE_ROW ? sqlite3_column_int64(rd, 0) : -1;
+    if (have && id != r.id) { /* r is complete: store its fingerprint */
+      uint8_t print[HLS_RECORD_FINGERPRINT_BYTES];
+      hls_record_fingerprint(&r, print);
+      sqlite3_bind_int64(up, 1, r.id);
+      sqlite3_bind_blob(up, 2, print, sizeof print, SQLITE_STATIC);
+      if ((rc = step_done(s, up, why)) != 0) break;
+      hls_record_clear(&r);
+      have = false;
+    }
+    if (step != SQLITE_ROW) break;
+    if (!have) {
+      r.id = id;
+      r.title = column_strdup(rd, 1);
+      r.scale = (enum hls_scale)sqlite3_column_int(rd, 2);
+      r.stage = (enum hls_stage)sqlite3_column_int(rd, 3);
+      r.date = (hls_day)sqlite3_column_int64(rd, 4);
+      r.context = column_strdup(rd, 5);
+      r.tried = column_strdup(rd, 6);
+      r.happened = column_strdup(rd, 7);
+      r.learnt = column_strdup(rd, 8);
+      r.author_role = column_strdup(rd, 9);
+      have = true;
+    }
+    const unsigned char *slug = sqlite3_column_text(rd, 10);
+    if (slug != NULL && r.n_themes < HLS_THEMES_PER_RECORD) {
+      snprintf(r.themes[r.n_themes].slug, sizeof r.themes[r.n_themes].slug, "%s", (const char *)slug);
+      r.themes[r.n_themes].kind = (enum hls_kind)sqlite3_column_int(rd, 11);
+      r.n_themes++;
+    }
+  }
+  hls_record_clear(&r);
+  if (rc == 0 && step != SQLITE_DONE) rc = hls_store_sqlite_error(s->db, step, why);
+out:
+  sqlite3_finalize(rd);
+  sqlite3_finalize(up);
+  return rc;
+}
+
 static int migrate(struct hls_store *s, struct hls_why *why) {
   sqlite3_stmt *st;
   int version = 0, rc;
@@ -461,7 +567,8 @@ static int migrate(struct hls_store *s, struct hls_why *why) {
     char bump[64];
     snprintf(bump, sizeof bump, "PRAGMA user_version=%d", v + 1);
     if ((rc = exec(s, "BEGIN IMMEDIATE", why)) != 0) return rc;
-    if ((rc = exec(s, migrations[v], why)) != 0 || (rc = exec(s, bump, why)) != 0 ||
+    if ((rc = exec(s, migrations[v], why)) != 0 || (v + 1 == 10 && (rc = fill_fingerprints(s, why)) != 0) ||
+        (rc = exec(s, bump, why)) != 0 ||
         (rc = exec(s, "COMMIT", why)) != 0) {
       exec(s, "ROLLBACK", NULL);
       hls_why_prefix(why, "migrating to schema %d: ", v + 1);
@@ -509,7 +616,9 @@ int hls_store_open(struct hls_store **out, const char *path, const struct hls_st
                  "CREATE TEMP TABLE import_records(session INTEGER NOT NULL, seq INTEGER NOT NULL,"
                  " title TEXT NOT NULL, scale INTEGER NOT NULL, stage INTEGER NOT NULL, day INTEGER NOT NULL,"
                  " context TEXT, tried TEXT, happened TEXT, learnt TEXT, author_role TEXT, consent INTEGER NOT NULL,"
-                 " consent_by TEXT, consent_purpose TEXT, consent_expires INTEGER, PRIMARY KEY(session, seq));"
+                 " consent_by TEXT, consent_purpose TEXT, consent_expires INTEGER, fingerprint BLOB NOT NULL,"
+                 " line INTEGER NOT NULL, PRIMARY KEY(session, seq));"
+                 "CREATE INDEX temp.import_records_print ON import_records(session, fingerprint, seq);"
                  "CREATE TEMP TABLE import_themes(session INTEGER NOT NULL, seq INTEGER NOT NULL,"
                  " slug TEXT NOT NULL, kind INTEGER NOT NULL, day INTEGER NOT NULL);"
                  "CREATE INDEX temp.import_themes_session ON import_themes(session, seq);",
@@ -565,6 +674,9 @@ static void bind_record(sqlite3_stmt *st, const struct hls_record *r, int64_t no
     sqlite3_bind_null(st, 13);
   sqlite3_bind_int64(st, 14, now_ms);
   sqlite3_bind_int(st, 16, r->consent_ended);
+  uint8_t print[HLS_RECORD_FINGERPRINT_BYTES];
+  hls_record_fingerprint(r, print);
+  sqlite3_bind_blob(st, 17, print, sizeof print, SQLITE_TRANSIENT);
 }
 
 /* The id of a theme slug, creating the theme if it is new. A lookup
@@ -955,13 +1067,14 @@ int hls_store_import_batch_end(struct hls_store *s, bool keep, struct hls_why *w
   return rc != 0 ? rc : release;
 }
 
-int hls_store_import_stage(struct hls_store *s, int64_t session, int64_t seq, const struct hls_record *r,
-                           struct hls_why *why) {
+int hls_store_import_stage(struct hls_store *s, int64_t session, int64_t seq, int64_t line,
+                           const struct hls_record *r, struct hls_why *why) {
   sqlite3_stmt *st = s->stmt[ST_IMPORT_STAGE];
   bind_record(st, r, 0);
   sqlite3_bind_null(st, 14);
   sqlite3_bind_int64(st, 15, session);
   sqlite3_bind_int64(st, 16, seq);
+  sqlite3_bind_int64(st, 18, line);
   int rc = step_done(s, st, why);
   for (size_t i = 0; rc == 0 && i < r->n_themes; i++) {
     st = s->stmt[ST_IMPORT_STAGE_THEME];
@@ -973,6 +1086,31 @@ int hls_store_import_stage(struct hls_store *s, int64_t session, int64_t seq, co
     rc = step_done(s, st, why);
   }
   return rc;
+}
+
+int hls_store_import_duplicate(struct hls_store *s, int64_t session, const struct hls_record *r,
+                               int64_t *held_id, int64_t *staged_line, struct hls_why *why) {
+  uint8_t print[HLS_RECORD_FINGERPRINT_BYTES];
+  hls_record_fingerprint(r, print);
+  *held_id = *staged_line = 0;
+  sqlite3_stmt *st = s->stmt[ST_IMPORT_HELD_PRINT];
+  sqlite3_bind_blob(st, 1, print, sizeof print, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *held_id = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (rc == SQLITE_ROW) return 1;
+  if (rc != SQLITE_DONE) return hls_store_sqlite_error(s->db, rc, why);
+  st = s->stmt[ST_IMPORT_STAGED_PRINT];
+  sqlite3_bind_int64(st, 1, session);
+  sqlite3_bind_blob(st, 2, print, sizeof print, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *staged_line = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (rc == SQLITE_ROW) return 1;
+  if (rc != SQLITE_DONE) return hls_store_sqlite_error(s->db, rc, why);
+  return 0;
 }
 
 void hls_store_import_drop(struct hls_store *s, int64_t session) {
@@ -1005,8 +1143,9 @@ static int query_ints(struct hls_store *s, sqlite3_stmt *st, int64_t session, in
 }
 
 int hls_store_import_commit(struct hls_store *s, int64_t session, const uint8_t import_id[HLS_IMPORT_ID_BYTES],
-                            int64_t now_ms, struct hls_import_result *out, struct hls_why *why) {
-  int64_t span[3] = {0}, base = 0;
+                            const struct hls_import_meta *meta, int64_t now_ms, struct hls_import_result *out,
+                            struct hls_why *why) {
+  int64_t span[3] = {0}, base = 0, raced = 0;
   sqlite3_stmt *st;
   memset(out, 0, sizeof *out);
   int rc = query_ints(s, s->stmt[ST_IMPORT_SPAN], session, span, 3, why);
@@ -1019,6 +1158,18 @@ int hls_store_import_commit(struct hls_store *s, int64_t session, const uint8_t 
    * (The pragma is a no-op inside a transaction, so it goes first.) */
   if ((rc = exec(s, "PRAGMA foreign_keys=OFF", why)) != 0) goto out;
   if ((rc = begin(s, why)) != 0) goto fks_on;
+  /* Rows were checked against the records held when they were staged; a
+   * record added since (by hand, or another import) may now hold one. */
+  if (!meta->allow_duplicates && span[0] > 0) {
+    if ((rc = query_ints(s, s->stmt[ST_IMPORT_HELD_SINCE], session, &raced, 1, why)) != 0) goto fail;
+    if (raced > 0) {
+      rc = hls_why_set(why, HLS_ESTATE,
+                       "%lld row%s of this import %s added meanwhile by another change; nothing imported: run the "
+                       "import again to skip them",
+                       (long long)raced, raced == 1 ? "" : "s", raced == 1 ? "was" : "were");
+      goto fail;
+    }
+  }
   if (span[0] > 0) {
     if ((rc = query_ints(s, s->stmt[ST_IMPORT_BASE], -1, &base, 1, why)) != 0) goto fail;
     st = s->stmt[ST_IMPORT_NEW_THEMES];
@@ -1040,12 +1191,19 @@ int hls_store_import_commit(struct hls_store *s, int64_t session, const uint8_t 
   sqlite3_bind_int64(st, 3, span[0] > 0 ? base + 1 : 0);
   sqlite3_bind_int64(st, 4, span[0] > 0 ? base + span[0] : 0);
   sqlite3_bind_int64(st, 5, now_ms);
+  bind_text_or_null(st, 6, meta->source);
+  bind_text_or_null(st, 7, meta->by);
+  sqlite3_bind_int64(st, 8, meta->duplicates);
   if ((rc = step_done(s, st, why)) != 0) goto fail;
   if ((rc = commit(s, why)) != 0) goto fail;
-  out->imported = span[0];
+  memcpy(out->id, import_id, HLS_IMPORT_ID_BYTES);
+  out->imported = out->held = span[0];
   out->first_id = span[0] > 0 ? base + 1 : 0;
   out->last_id = span[0] > 0 ? base + span[0] : 0;
   out->committed_ms = now_ms;
+  out->duplicates = meta->duplicates;
+  snprintf(out->source, sizeof out->source, "%s", meta->source ? meta->source : "");
+  snprintf(out->by, sizeof out->by, "%s", meta->by ? meta->by : "");
   goto fks_on;
 fail:
   rollback(s);
@@ -1059,23 +1217,90 @@ out:
   return rc;
 }
 
+static void column_copy(sqlite3_stmt *st, int col, char *out, size_t size) {
+  const unsigned char *text = sqlite3_column_text(st, col);
+  snprintf(out, size, "%s", text ? (const char *)text : "");
+}
+
+/* Fill out from a row of IMPORT_COLS. */
+static void load_import(sqlite3_stmt *st, struct hls_import_result *out) {
+  memset(out, 0, sizeof *out);
+  if (sqlite3_column_bytes(st, 0) == HLS_IMPORT_ID_BYTES)
+    memcpy(out->id, sqlite3_column_blob(st, 0), HLS_IMPORT_ID_BYTES);
+  out->imported = sqlite3_column_int64(st, 1);
+  out->first_id = sqlite3_column_int64(st, 2);
+  out->last_id = sqlite3_column_int64(st, 3);
+  out->committed_ms = sqlite3_column_int64(st, 4);
+  column_copy(st, 5, out->source, sizeof out->source);
+  column_copy(st, 6, out->by, sizeof out->by);
+  out->duplicates = sqlite3_column_int64(st, 7);
+  out->undone_ms = sqlite3_column_int64(st, 8);
+  column_copy(st, 9, out->undone_by, sizeof out->undone_by);
+  out->undone_records = sqlite3_column_int64(st, 10);
+  out->held = sqlite3_column_int64(st, 11);
+}
+
 int hls_store_import_find(struct hls_store *s, const uint8_t import_id[HLS_IMPORT_ID_BYTES],
                           struct hls_import_result *out, struct hls_why *why) {
   sqlite3_stmt *st = s->stmt[ST_IMPORT_FIND];
   memset(out, 0, sizeof *out);
   sqlite3_bind_blob(st, 1, import_id, HLS_IMPORT_ID_BYTES, SQLITE_STATIC);
   int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    out->imported = sqlite3_column_int64(st, 0);
-    out->first_id = sqlite3_column_int64(st, 1);
-    out->last_id = sqlite3_column_int64(st, 2);
-    out->committed_ms = sqlite3_column_int64(st, 3);
-  }
+  if (rc == SQLITE_ROW) load_import(st, out);
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);
   if (rc == SQLITE_ROW) return 0;
   if (rc == SQLITE_DONE) return HLS_ENOTFOUND;
   return hls_store_sqlite_error(s->db, rc, why);
+}
+
+int hls_store_import_find_prefix(struct hls_store *s, const char *hex_prefix, struct hls_import_result *out,
+                                 struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_IMPORT_FIND_PREFIX];
+  memset(out, 0, sizeof *out);
+  sqlite3_bind_text(st, 1, hex_prefix, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st), found = 0;
+  if (rc == SQLITE_ROW) {
+    load_import(st, out);
+    found = 1;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) found = 2;
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return hls_store_sqlite_error(s->db, rc, why);
+  if (found == 0) return hls_why_set(why, HLS_ENOTFOUND, "no import %s (hls import list shows them)", hex_prefix);
+  if (found == 2)
+    return hls_why_set(why, HLS_EINVAL, "import %s: more than one import starts so; give more of its id",
+                       hex_prefix);
+  return 0;
+}
+
+int hls_store_imports(struct hls_store *s, int64_t limit, hls_store_import_fn fn, void *ctx, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_IMPORT_LIST];
+  sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
+  int rc, cb = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct hls_import_result r;
+    load_import(st, &r);
+    if ((cb = fn(ctx, &r)) != 0) break;
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (cb != 0) return cb;
+  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(s->db, rc, why);
+}
+
+int hls_store_import_mark_undone(struct hls_store *s, const uint8_t import_id[HLS_IMPORT_ID_BYTES], int64_t now_ms,
+                                 const char *by, int64_t records, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_IMPORT_UNDONE];
+  sqlite3_bind_blob(st, 1, import_id, HLS_IMPORT_ID_BYTES, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, now_ms);
+  bind_text_or_null(st, 3, by);
+  sqlite3_bind_int64(st, 4, records);
+  int rc = step_done(s, st, why);
+  if (rc == 0 && sqlite3_changes(s->db) == 0) rc = hls_why_set(why, HLS_ESTATE, "the import was undone already");
+  return rc;
 }
 
 /* --- transactions ------------------------------------------------------------ */

@@ -115,29 +115,72 @@ int hls_store_backup(struct hls_store *s, const char *path, struct hls_why *why)
  * are to get ids. Stage a batch between import_batch_begin and
  * import_batch_end (keep=false discards that batch). */
 int hls_store_import_batch_begin(struct hls_store *s, struct hls_why *why) HLS_WARN_UNUSED;
-int hls_store_import_stage(struct hls_store *s, int64_t session, int64_t seq, const struct hls_record *r,
-                           struct hls_why *why) HLS_WARN_UNUSED;
+/* Stage r as row seq (1, 2, ... in order) of session; line is where the
+ * client read it, for reporting duplicates of it. */
+int hls_store_import_stage(struct hls_store *s, int64_t session, int64_t seq, int64_t line,
+                           const struct hls_record *r, struct hls_why *why) HLS_WARN_UNUSED;
+/* Whether r duplicates a record held (1, its id in held_id) or a row
+ * staged earlier in session (1, that row's line in staged_line), by
+ * content fingerprint (hls_record_fingerprint); 0 if not; or an error. */
+int hls_store_import_duplicate(struct hls_store *s, int64_t session, const struct hls_record *r,
+                               int64_t *held_id, int64_t *staged_line, struct hls_why *why) HLS_WARN_UNUSED;
 int hls_store_import_batch_end(struct hls_store *s, bool keep, struct hls_why *why) HLS_WARN_UNUSED;
 
 /* An import's id: random, given by import.begin, recorded at commit. */
 #define HLS_IMPORT_ID_BYTES 16
+#define HLS_IMPORT_SOURCE_MAX 255 /* bytes of the file name an import keeps */
+#define HLS_IMPORT_USER_MAX 64
 
+/* What an import is recorded with at commit. */
+struct hls_import_meta {
+  const char *source;    /* borrowed, may be NULL: the file it came from */
+  const char *by;        /* borrowed, may be NULL: the user who made it */
+  int64_t duplicates;    /* rows skipped as duplicates */
+  bool allow_duplicates; /* rows duplicating records were staged on purpose */
+};
+
+/* A committed import. Its records are exactly the ids first_id..last_id:
+ * ids are never reused, and nothing else is inserted while it commits. */
 struct hls_import_result {
+  uint8_t id[HLS_IMPORT_ID_BYTES];
   int64_t imported, first_id, last_id; /* ids 0 when nothing was imported */
   int64_t committed_ms;
+  int64_t duplicates;     /* rows skipped as already held */
+  int64_t held;           /* of its records, those still held */
+  int64_t undone_ms;      /* 0 unless undone */
+  int64_t undone_records; /* records the undo deleted */
+  char source[HLS_IMPORT_SOURCE_MAX + 1];
+  char by[HLS_IMPORT_USER_MAX + 1];
+  char undone_by[HLS_IMPORT_USER_MAX + 1];
 };
 /* Insert every staged row of session as records with ids first_id + seq - 1
  * (consecutive, after every id ever used), created now_ms, and record the
- * import under import_id. One transaction: on any error nothing is
- * inserted and the id is not recorded. The staged rows are dropped either
- * way. HLS_EINTERNAL if the staged seqs are not exactly 1..N;
- * HLS_ESTORE if import_id was used before. */
+ * import under import_id with meta. One transaction: on any error nothing
+ * is inserted and the id is not recorded. The staged rows are dropped
+ * either way. Unless meta->allow_duplicates, HLS_ESTATE if a record added
+ * since the rows were staged duplicates one of them. HLS_EINTERNAL if the
+ * staged seqs are not exactly 1..N; HLS_ESTORE if import_id was used
+ * before. */
 int hls_store_import_commit(struct hls_store *s, int64_t session, const uint8_t import_id[HLS_IMPORT_ID_BYTES],
-                            int64_t now_ms, struct hls_import_result *out, struct hls_why *why) HLS_WARN_UNUSED;
-/* The committed import import_id: its result. HLS_ENOTFOUND if no import
- * with that id was committed. */
+                            const struct hls_import_meta *meta, int64_t now_ms, struct hls_import_result *out,
+                            struct hls_why *why) HLS_WARN_UNUSED;
+/* The committed import import_id. HLS_ENOTFOUND if no import with that id
+ * was committed. */
 int hls_store_import_find(struct hls_store *s, const uint8_t import_id[HLS_IMPORT_ID_BYTES],
                           struct hls_import_result *out, struct hls_why *why) HLS_WARN_UNUSED;
+/* The one import whose id (hex) starts with hex_prefix: HLS_ENOTFOUND if
+ * none, HLS_EINVAL if several. */
+int hls_store_import_find_prefix(struct hls_store *s, const char *hex_prefix, struct hls_import_result *out,
+                                 struct hls_why *why) HLS_WARN_UNUSED;
+/* Imports, newest first, at most limit (0: all); fn returning non-zero
+ * stops the walk and is returned. */
+typedef int (*hls_store_import_fn)(void *ctx, const struct hls_import_result *imp);
+int hls_store_imports(struct hls_store *s, int64_t limit, hls_store_import_fn fn, void *ctx,
+                      struct hls_why *why) HLS_WARN_UNUSED;
+/* Record that an import was undone (records: how many the undo deleted),
+ * in the caller's transaction. HLS_ESTATE if it was undone already. */
+int hls_store_import_mark_undone(struct hls_store *s, const uint8_t import_id[HLS_IMPORT_ID_BYTES], int64_t now_ms,
+                                 const char *by, int64_t records, struct hls_why *why) HLS_WARN_UNUSED;
 void hls_store_import_drop(struct hls_store *s, int64_t session);
 
 /* --- transactions ------------------------------------------------------------

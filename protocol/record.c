@@ -1,5 +1,6 @@
 #include "record.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -348,4 +349,52 @@ int hls_record_pack(msgpack_packer *pk, const struct hls_record *r, bool full) {
       (rc = hls_mp_pack_kv_str(pk, "updated_at", updated)))
     return rc;
   return 0;
+}
+
+/* Fingerprint fields: a tag (0 absent, 1 present), then a 4-byte
+ * little-endian length and the bytes. Version 1 of the layout. */
+static void fp_bytes(crypto_generichash_state *h, const void *p, size_t len, bool present) {
+  uint8_t head[5] = {present ? 1 : 0, (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
+  crypto_generichash_update(h, head, sizeof head);
+  if (present && len > 0) crypto_generichash_update(h, p, len);
+}
+
+static void fp_text(crypto_generichash_state *h, const char *s) { fp_bytes(h, s, s ? strlen(s) : 0, s != NULL); }
+
+static void fp_int(crypto_generichash_state *h, int64_t v) {
+  uint8_t b[8];
+  for (int i = 0; i < 8; i++) b[i] = (uint8_t)((uint64_t)v >> (8 * i));
+  fp_bytes(h, b, sizeof b, true);
+}
+
+static int theme_order(const void *a, const void *b) {
+  const struct hls_theme *x = *(const struct hls_theme *const *)a, *y = *(const struct hls_theme *const *)b;
+  int c = strcmp(x->slug, y->slug);
+  return c != 0 ? c : (int)x->kind - (int)y->kind;
+}
+
+void hls_record_fingerprint(const struct hls_record *r, uint8_t out[HLS_RECORD_FINGERPRINT_BYTES]) {
+  crypto_generichash_state h;
+  static const char tag[] = "hls record fingerprint v1";
+  crypto_generichash_init(&h, NULL, 0, HLS_RECORD_FINGERPRINT_BYTES);
+  crypto_generichash_update(&h, (const unsigned char *)tag, sizeof tag);
+  fp_text(&h, r->title);
+  fp_int(&h, (int64_t)r->scale);
+  fp_int(&h, (int64_t)r->stage);
+  fp_int(&h, (int64_t)r->date);
+  fp_text(&h, r->context);
+  fp_text(&h, r->tried);
+  fp_text(&h, r->happened);
+  fp_text(&h, r->learnt);
+  fp_text(&h, r->author_role);
+  const struct hls_theme *sorted[HLS_THEMES_PER_RECORD];
+  size_t n = r->n_themes < HLS_THEMES_PER_RECORD ? r->n_themes : HLS_THEMES_PER_RECORD;
+  for (size_t i = 0; i < n; i++) sorted[i] = &r->themes[i];
+  qsort(sorted, n, sizeof sorted[0], theme_order);
+  fp_int(&h, (int64_t)n);
+  for (size_t i = 0; i < n; i++) {
+    fp_text(&h, sorted[i]->slug);
+    fp_int(&h, (int64_t)sorted[i]->kind);
+  }
+  crypto_generichash_final(&h, out, HLS_RECORD_FINGERPRINT_BYTES);
 }

@@ -98,6 +98,14 @@ int hls_record_validate(const struct hls_record *r, struct hls_why *why) HLS_WAR
 /* Pack as a map. full=false leaves out the four free-text fields. */
 int hls_record_pack(msgpack_packer *pk, const struct hls_record *r, bool full) HLS_WARN_UNUSED;
 
+/* A record's content fingerprint: BLAKE2b-128 of its title, scale,
+ * stage, date, the four free-text fields, author role and themes with
+ * their kinds (in slug order), each length-prefixed, absent apart from
+ * empty. Consent, ids and times are not content: a row whose fingerprint
+ * a held record has is a duplicate of it (hls import skips it). */
+#define HLS_RECORD_FINGERPRINT_BYTES 16
+void hls_record_fingerprint(const struct hls_record *r, uint8_t out[HLS_RECORD_FINGERPRINT_BYTES]);
+
 /* Field names accepted by hls_record_apply, NULL-terminated (the CSV
  * importer uses it to check a header row). */
 extern const char *const hls_record_fields[];

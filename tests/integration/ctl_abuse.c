@@ -353,7 +353,10 @@ static void pack_rows(msgpack_packer *pk, void *ctx) {
     hls_mp_pack_kv_i64(pk, "line", i + 2);
     hls_mp_pack_cstr(pk, "record");
     msgpack_pack_map(pk, 3);
-    hls_mp_pack_kv_str(pk, "title", "staged");
+    static long staged_rows; /* every row of the run has its own title: none duplicates another */
+    char title[32];
+    snprintf(title, sizeof title, "staged %ld", ++staged_rows);
+    hls_mp_pack_kv_str(pk, "title", title);
     hls_mp_pack_kv_str(pk, "scale", "person");
     hls_mp_pack_kv_str(pk, "stage", "reflect");
   }

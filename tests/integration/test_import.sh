@@ -73,6 +73,61 @@ strip='[.[] | del(.id, .created_at, .updated_at)] | sort_by(.title)'
 stop_node b
 pass "record export: CSV that import takes back unchanged (10,000 records), JSON, filters"
 
+# The same file twice: the second import adds nothing (before: 20,000
+# records, and digests with doubled counts); duplicates are counted and
+# named; --dry-run checks and imports nothing; --allow-duplicates doubles
+# on purpose; import list shows each import with its file and user;
+# import undo takes one import's records back out, and the digests of
+# their weeks are published again with the old counts.
+digest_total() { hls_at a --json share preview | jq '[.digests[] | select(.state != "superseded") | .cells[].count] | add // 0'; }
+hls_at a share publish >/dev/null
+total_before=$(digest_total)
+out=$(hls_at a --json import "$WORK/big.csv") || fail "second import of big.csv: $out"
+[ "$(jq -r '"\(.imported) \(.duplicates) \(.duplicate_rows | length)"' <<<"$out")" = "0 10000 10000" ] \
+  || fail "second import: $(jq -c '{imported, duplicates}' <<<"$out")"
+[ "$(jq -r '.duplicate_rows[0] | "\(.line) \(.record_id)"' <<<"$out")" = "2 $first" ] \
+  || fail "first duplicate: $(jq -c '.duplicate_rows[0]' <<<"$out")"
+[ "$(count_records a)" = 10000 ] || fail "the second import added records"
+human=$(hls_at a import "$WORK/big.csv")
+grep -q "^Imported nothing new" <<<"$human" || fail "second import, human: $human"
+grep -q "^Skipped 10000 rows already held or repeated (line 2 is record $first, " <<<"$human" \
+  || fail "second import, duplicates: $human"
+# A row repeated within a file is a duplicate of its first line.
+printf 'title,scale,stage,date\nTwin,place,reflect,2026-05-01\nOther,place,reflect,2026-05-01\nTwin,place,reflect,2026-05-01\n' \
+  >"$WORK/twins.csv"
+out=$(hls_at a --json import --dry-run "$WORK/twins.csv") || fail "dry run: $out"
+[ "$(jq -c '[.dry_run, .would_import, .duplicate_rows]' <<<"$out")" = '[true,2,[{"line":4,"of_line":2}]]' ] \
+  || fail "dry run of twins.csv: $out"
+[ "$(count_records a)" = 10000 ] || fail "--dry-run imported"
+grep -q "^Dry run: every row is valid; would import 2 records" <<<"$(hls_at a import --dry-run "$WORK/twins.csv")" \
+  || fail "dry run, human"
+[ "$(hls_at a --json import "$WORK/twins.csv" | jq -c '[.imported, .duplicates]')" = "[2,1]" ] || fail "twins import"
+pass "importing a file again adds nothing; duplicates named; --dry-run"
+
+out=$(hls_at a --json import --allow-duplicates "$WORK/big.csv") || fail "--allow-duplicates: $out"
+[ "$(jq -r .imported <<<"$out")" = 10000 ] || fail "--allow-duplicates imported $(jq .imported <<<"$out")"
+doubled=$(jq -r .import_id <<<"$out")
+[ "$(count_records a)" = 20002 ] || fail "records after --allow-duplicates"
+hls_at a share publish >/dev/null
+[ "$(digest_total)" -gt "$total_before" ] || fail "digests did not count the doubled records"
+list=$(hls_at a --json import list)
+jq -e --arg id "$doubled" --arg me "$(id -un)" --arg f "$WORK/big.csv" \
+  '.[0] | .import_id == $id and .imported == 10000 and .held == 10000 and .by == $me and .source == $f' \
+  <<<"$list" >/dev/null || fail "import list: $(jq -c '.[0]' <<<"$list")"
+[ "$(jq length <<<"$list")" -ge 4 ] || fail "import list has $(jq length <<<"$list") imports"
+hls_at a import list | grep -q "^${doubled:0:12} .* 10000 .* held .*big.csv$" || fail "import list table: $(hls_at a import list)"
+expect_fail 2 "say --yes" hls_at a import undo "${doubled:0:8}" </dev/null
+out=$(hls_at a --json import undo "${doubled:0:8}" --yes) || fail "import undo: $out"
+[ "$(jq -c '[.deleted, .already_gone]' <<<"$out")" = "[10000,0]" ] || fail "import undo: $out"
+[ "$(count_records a)" = 10002 ] || fail "records after undo: $(count_records a)"
+hls_at a share publish >/dev/null
+[ "$(digest_total)" = "$total_before" ] || fail "digests after undo: $(digest_total), before $total_before"
+expect_fail 1 "was undone already" hls_at a import undo "$doubled" --yes
+expect_fail 1 "no import ffffffff" hls_at a import undo ffffffff --yes
+expect_fail 2 "import id 'xyz'" hls_at a import undo xyz --yes
+hls_at a import list | grep -q "^${doubled:0:12} .*undone .* by $(id -un) " || fail "import list after undo"
+pass "--allow-duplicates; import list; import undo re-counts the weeks"
+
 # Bad rows: every one reported (line, column), nothing imported.
 cat >"$WORK/bad.csv" <<'CSV'
 title,scale,stage,themes,learnt
@@ -95,7 +150,7 @@ grep -q "^line 8, column 4 (themes): theme: unknown kind" <<<"$errs" || fail "li
 grep -q "^line 9: 2 cells, but the header has 5 columns" <<<"$errs" || fail "line 9: $errs"
 grep -q "^line 10, column 1 (title): title: invalid UTF-8" <<<"$errs" || fail "line 10: $errs"
 grep -q "7 bad rows; nothing imported" <<<"$errs" || fail "summary: $errs"
-[ "$(count_records a)" = 10000 ] || fail "a bad file imported something"
+[ "$(count_records a)" = 10002 ] || fail "a bad file imported something"
 js=$(hls_at a --json import "$WORK/bad.csv" 2>/dev/null) && fail "bad CSV accepted (json)"
 [ "$(jq -r '.errors | length' <<<"$js")" = 7 ] || fail "json errors: $js"
 [ "$(jq -r '.errors[0] | "\(.line) \(.column) \(.column_name)"' <<<"$js")" = "3 2 scale" ] || fail "json error shape"
@@ -121,7 +176,7 @@ expect_fail 1 "No such file" hls_at a import "$WORK/nonexistent.csv"
 # A BOM and CRLF line ends (a spreadsheet export) are fine.
 printf '\xef\xbb\xbfTitle,Scale,Stage\r\nExcel row,place,embed\r\n\r\n' >"$WORK/excel.csv"
 grep -q "Imported 1 record" <<<"$(hls_at a import "$WORK/excel.csv")" || fail "excel csv"
-[ "$(count_records a)" = 10001 ] || fail "excel row"
+[ "$(count_records a)" = 10003 ] || fail "excel row"
 pass "header errors, BOM, CRLF"
 
 stop_node a

@@ -26,14 +26,15 @@ stop_proxy() {
   wait "$PROXY_PID" 2>/dev/null || true
 }
 
-# make_csv ROWS FILE
+# make_csv N FILE TITLE: N rows titled "TITLE 1".. (files with other
+# titles hold no duplicates of each other).
 make_csv() {
-  awk -v n="$1" 'BEGIN {
+  awk -v n="$1" -v title="$3" 'BEGIN {
     print "title,scale,stage,themes,date,learnt,consent,consent_by";
     split("person organisation place country", scales, " ");
     split("purpose understand co-design experiment reflect embed", stages, " ");
     for (i = 1; i <= n; i++)
-      printf "Row %d,%s,%s,problem:theme %d,2026-%02d-%02d,\"learnt, %d\",%s,%s\n", i, scales[i % 4 + 1],
+      printf "%s %d,%s,%s,problem:theme %d,2026-%02d-%02d,\"learnt, %d\",%s,%s\n", title, i, scales[i % 4 + 1],
         stages[i % 6 + 1], i % 50, i % 12 + 1, i % 28 + 1, i, (i % 2 ? "aggregate" : "private"),
         (i % 2 ? "practitioner" : "");
   }' >"$2"
@@ -50,8 +51,9 @@ run_import() {
   err=$(cat "$WORK/err")
 }
 
-make_csv 50000 "$WORK/big.csv"
-make_csv 3000 "$WORK/small.csv"
+make_csv 50000 "$WORK/big.csv" Row
+make_csv 3000 "$WORK/small.csv" Small
+make_csv 3000 "$WORK/later.csv" Later
 
 # 1. hlsd commits 50,000 rows, and the reply is lost (hlsd stopping after
 # the transaction looks the same to hls). hls used to say "hlsd closed the
@@ -104,7 +106,7 @@ pass "hlsd unreachable after the commit: exit 4, 'may have been committed', impo
 # give up on an import hlsd goes on to commit.
 start_proxy hold-reply 1500
 before=$(total)
-run_import p "$WORK/small.csv" HLS_TIMEOUT_MS=300
+run_import p "$WORK/later.csv" HLS_TIMEOUT_MS=300
 [ "$status" = 0 ] || fail "a slow commit reported as failed (exit $status): $err"
 grep -q "^Imported 3000 records" <<<"$out" || fail "output: $out"
 [ -z "$err" ] || fail "stderr: $err"

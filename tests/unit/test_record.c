@@ -765,6 +765,63 @@ static void test_clear_resets(void **state) {
   hls_record_clear(&r); /* twice is fine */
 }
 
+
+/* The fingerprint covers content (title, scale, stage, date, texts,
+ * author role, themes and kinds), not consent, ids or times, and not the
+ * order themes were given in. */
+static void test_fingerprint(void **state) {
+  (void)state;
+  struct hls_record a, b;
+  uint8_t fa[HLS_RECORD_FINGERPRINT_BYTES], fb[HLS_RECORD_FINGERPRINT_BYTES];
+  fill_full(&a);
+  hls_record_fingerprint(&a, fa);
+  fill_full(&b);
+  b.id = 99;
+  b.created_ms = b.updated_ms = 12345;
+  b.consent = HLS_CONSENT_PRIVATE;
+  free(b.consent_by);
+  b.consent_by = NULL;
+  struct hls_theme t = b.themes[0];
+  b.themes[0] = b.themes[1];
+  b.themes[1] = t;
+  hls_record_fingerprint(&b, fb);
+  assert_memory_equal(fa, fb, sizeof fa);
+  hls_record_clear(&b);
+
+  /* Each content field changes it. */
+  for (int field = 0; field < 11; field++) {
+    fill_full(&b);
+    char **text[] = {&b.title, &b.context, &b.tried, &b.happened, &b.learnt, &b.author_role};
+    if (field < 6) {
+      free(*text[field]);
+      *text[field] = field == 0 ? strdup("Community cafe pilot.") : NULL; /* absent differs from present */
+    } else if (field == 6) {
+      b.scale = HLS_SCALE_PERSON;
+    } else if (field == 7) {
+      b.stage = HLS_STAGE_EMBED;
+    } else if (field == 8) {
+      b.date += 1;
+    } else if (field == 9) {
+      b.themes[1].kind = HLS_KIND_PRACTICE;
+    } else {
+      b.n_themes = 1;
+    }
+    hls_record_fingerprint(&b, fb);
+    if (memcmp(fa, fb, sizeof fa) == 0) fail_msg("changing field %d left the fingerprint", field);
+    hls_record_clear(&b);
+  }
+  /* Text moved from one field to the next is another record. */
+  fill_full(&b);
+  free(b.tried);
+  free(b.happened);
+  b.tried = strdup("People came");
+  b.happened = strdup("\tA weekly cafe");
+  hls_record_fingerprint(&b, fb);
+  assert_memory_not_equal(fa, fb, sizeof fa);
+  hls_record_clear(&b);
+  hls_record_clear(&a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_enum_names_round_trip),
@@ -790,6 +847,7 @@ int main(void) {
       cmocka_unit_test(test_pack_round_trip_sparse),
       cmocka_unit_test(test_pack_summary_leaves_out_free_text),
       cmocka_unit_test(test_clear_resets),
+      cmocka_unit_test(test_fingerprint),
   };
   return cmocka_run_group_tests_name("record", tests, NULL, NULL);
 }

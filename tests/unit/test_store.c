@@ -1,5 +1,7 @@
 /* Unit tests for daemon/store.c: the SQLite store. Each test opens a
  * fresh database in its own temporary directory, removed in teardown. */
+#include <ctype.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -227,6 +229,13 @@ static void test_newer_schema_refused(void **state) {
   sqlite3_close(db);
 }
 
+/* SQL that takes a new store back to schema 9. */
+#define UNDO_SCHEMA_10                                                                                      \
+  "DROP INDEX records_fingerprint; DROP INDEX imports_by_time; ALTER TABLE records DROP COLUMN fingerprint;" \
+  "ALTER TABLE imports DROP COLUMN source; ALTER TABLE imports DROP COLUMN by_user;"                         \
+  "ALTER TABLE imports DROP COLUMN duplicates; ALTER TABLE imports DROP COLUMN undone_ms;"                   \
+  "ALTER TABLE imports DROP COLUMN undone_by; ALTER TABLE imports DROP COLUMN undone_records;"
+
 /* Schema 9 (patterns of issue 12) keeps the pattern rows and events of a
  * store written before it: retracted ones are marked so, live ones wait
  * for the first start's diff (docs/data-model.md). The store before it is
@@ -237,7 +246,7 @@ static void test_patterns_migration_keeps_rows(void **state) {
   hls_store_free(fx->store);
   fx->store = NULL;
   sqlite3 *db = raw_open(fx->db_path);
-  static const char undo[] =
+  static const char undo[] = UNDO_SCHEMA_10
       "DROP INDEX patterns_by_strength; DROP INDEX pattern_events_week;"
       "ALTER TABLE patterns DROP COLUMN retracted; ALTER TABLE patterns DROP COLUMN strength;"
       "ALTER TABLE patterns DROP COLUMN p; ALTER TABLE patterns DROP COLUMN p_now;"
@@ -947,6 +956,9 @@ static void test_themes_counts(void **state) {
 
 /* Stage n rows seq first_seq.. of session in one batch, as the daemon does
  * with rows it has checked. */
+/* The commits of tests about staging, not duplicates. */
+static const struct hls_import_meta any_rows = {.allow_duplicates = true};
+
 /* A new import id for each commit (the store refuses one used before). */
 static const uint8_t *fresh_import_id(void) {
   static uint8_t id[HLS_IMPORT_ID_BYTES];
@@ -969,7 +981,7 @@ static void stage_rows(struct hls_store *s, int64_t session, int64_t first_seq, 
     r.themes[0].kind = HLS_KIND_PROBLEM;
     snprintf(r.themes[1].slug, sizeof r.themes[1].slug, "pilot-%s", prefix);
     r.themes[1].kind = HLS_KIND_STRENGTH;
-    ASSERT_OK(hls_store_import_stage(s, session, first_seq + i, &r, &why));
+    ASSERT_OK(hls_store_import_stage(s, session, first_seq + i, 0, &r, &why));
     hls_record_clear(&r);
   }
   ASSERT_OK(hls_store_import_batch_end(s, keep, &why));
@@ -989,6 +1001,162 @@ static int collect_title(void *ctx, const struct hls_record *r) {
   return 0;
 }
 
+
+/* A record with two themes, for the duplicate tests. */
+static void make_themed(struct hls_record *r, const char *title, enum hls_consent consent, bool reversed) {
+  make_record(r, title, HLS_SCALE_PLACE, HLS_STAGE_REFLECT, hls_date_from_ymd(2026, 3, 2), consent);
+  r->tried = dup_or_null("a drop-in at the library");
+  r->n_themes = 2;
+  snprintf(r->themes[reversed ? 1 : 0].slug, sizeof r->themes[0].slug, "housing");
+  r->themes[reversed ? 1 : 0].kind = HLS_KIND_PROBLEM;
+  snprintf(r->themes[reversed ? 0 : 1].slug, sizeof r->themes[0].slug, "loneliness");
+  r->themes[reversed ? 0 : 1].kind = HLS_KIND_ASPIRATION;
+}
+
+static void stage_one(struct hls_store *s, int64_t session, int64_t seq, int64_t line, const struct hls_record *r) {
+  struct hls_why why = {{0}};
+  ASSERT_OK(hls_store_import_batch_begin(s, &why));
+  ASSERT_OK(hls_store_import_stage(s, session, seq, line, r, &why));
+  ASSERT_OK(hls_store_import_batch_end(s, true, &why));
+}
+
+static int collect_import(void *ctx, const struct hls_import_result *imp) {
+  struct hls_import_result *out = ctx;
+  for (int i = 0; i < 4; i++)
+    if (out[i].committed_ms == 0) {
+      out[i] = *imp;
+      return 0;
+    }
+  return 0;
+}
+
+/* A row is a duplicate of a record held (whatever its consent or theme
+ * order) or of a row staged before it; the commit records where the
+ * import came from and who made it, refuses rows a record added since
+ * duplicates, and an import is found by a prefix of its id and undone
+ * once. */
+static void test_import_duplicates(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct hls_record held, row, other;
+  int64_t held_id, line;
+  make_themed(&held, "Drop-in", HLS_CONSENT_PRIVATE, false);
+  ASSERT_OK(hls_store_record_insert(fx->store, &held, 10, &why));
+
+  make_themed(&row, "Drop-in", HLS_CONSENT_NETWORK, true); /* same content, other consent and theme order */
+  assert_int_equal(hls_store_import_duplicate(fx->store, 1, &row, &held_id, &line, &why), 1);
+  assert_int_equal(held_id, held.id);
+  assert_int_equal(line, 0);
+  hls_record_clear(&row);
+  make_themed(&row, "Drop-in", HLS_CONSENT_PRIVATE, false);
+  row.themes[1].kind = HLS_KIND_STRENGTH; /* a theme's kind is content */
+  assert_int_equal(hls_store_import_duplicate(fx->store, 1, &row, &held_id, &line, &why), 0);
+  stage_one(fx->store, 1, 1, 7, &row);
+  /* The same row again: a duplicate of line 7, not of a record. */
+  assert_int_equal(hls_store_import_duplicate(fx->store, 1, &row, &held_id, &line, &why), 1);
+  assert_int_equal(held_id, 0);
+  assert_int_equal(line, 7);
+  /* Another session's staged rows are not this one's. */
+  assert_int_equal(hls_store_import_duplicate(fx->store, 2, &row, &held_id, &line, &why), 0);
+
+  struct hls_import_result res;
+  const uint8_t *id1 = fresh_import_id();
+  uint8_t first_id[HLS_IMPORT_ID_BYTES];
+  memcpy(first_id, id1, sizeof first_id);
+  struct hls_import_meta meta = {.source = "visits.csv", .by = "alice", .duplicates = 2};
+  ASSERT_OK(hls_store_import_commit(fx->store, 1, first_id, &meta, 20, &res, &why));
+  assert_int_equal(res.imported, 1);
+  assert_int_equal(res.duplicates, 2);
+  struct hls_import_result found;
+  ASSERT_OK(hls_store_import_find(fx->store, first_id, &found, &why));
+  assert_string_equal(found.source, "visits.csv");
+  assert_string_equal(found.by, "alice");
+  assert_int_equal(found.duplicates, 2);
+  assert_int_equal(found.held, 1);
+  assert_int_equal(found.undone_ms, 0);
+  /* Now held, the row is a duplicate of the record it became. */
+  assert_int_equal(hls_store_import_duplicate(fx->store, 3, &row, &held_id, &line, &why), 1);
+  assert_int_equal(held_id, res.first_id);
+  hls_record_clear(&row);
+
+  /* A record added between staging and commit that duplicates a row:
+   * the commit refuses, nothing goes in; allowed, it goes in. */
+  make_themed(&other, "Walk and talk", HLS_CONSENT_PRIVATE, false);
+  stage_one(fx->store, 4, 1, 3, &other);
+  ASSERT_OK(hls_store_record_insert(fx->store, &other, 30, &why));
+  int64_t before = count_records(fx->store);
+  struct hls_import_meta strict = {.source = "b.csv"};
+  assert_int_equal(hls_store_import_commit(fx->store, 4, fresh_import_id(), &strict, 40, &res, &why), HLS_ESTATE);
+  assert_non_null(strstr(why.text, "1 row of this import was added meanwhile"));
+  assert_int_equal(count_records(fx->store), before);
+  stage_one(fx->store, 5, 1, 3, &other);
+  ASSERT_OK(hls_store_import_commit(fx->store, 5, fresh_import_id(), &any_rows, 50, &res, &why));
+  assert_int_equal(count_records(fx->store), before + 1);
+  hls_record_clear(&other);
+
+  /* Found by a prefix of its id (either case); an ambiguous prefix is
+   * refused. */
+  char hex[2 * HLS_IMPORT_ID_BYTES + 1];
+  sodium_bin2hex(hex, sizeof hex, first_id, sizeof first_id);
+  hex[8] = '\0';
+  ASSERT_OK(hls_store_import_find_prefix(fx->store, hex, &found, &why));
+  assert_memory_equal(found.id, first_id, HLS_IMPORT_ID_BYTES);
+  for (char *p = hex; *p; p++) *p = (char)toupper((unsigned char)*p);
+  ASSERT_OK(hls_store_import_find_prefix(fx->store, hex, &found, &why));
+  assert_int_equal(hls_store_import_find_prefix(fx->store, "ffffffff", &found, &why), HLS_ENOTFOUND);
+  assert_int_equal(hls_store_import_find_prefix(fx->store, "0", &found, &why), HLS_EINVAL);
+
+  /* Listed newest first; undone once. */
+  struct hls_import_result listed[4];
+  memset(listed, 0, sizeof listed);
+  ASSERT_OK(hls_store_imports(fx->store, 0, collect_import, listed, &why));
+  assert_int_equal(listed[0].committed_ms, 50);
+  assert_int_equal(listed[1].committed_ms, 20);
+  assert_int_equal(listed[2].committed_ms, 0);
+  ASSERT_OK(hls_store_import_mark_undone(fx->store, first_id, 60, "bob", 1, &why));
+  assert_int_equal(hls_store_import_mark_undone(fx->store, first_id, 61, "bob", 1, &why), HLS_ESTATE);
+  ASSERT_OK(hls_store_import_find(fx->store, first_id, &found, &why));
+  assert_int_equal(found.undone_ms, 60);
+  assert_string_equal(found.undone_by, "bob");
+  assert_int_equal(found.undone_records, 1);
+  hls_record_clear(&held);
+}
+
+/* Schema 10 gives the records already held the fingerprint new ones get:
+ * a store from before it is made by undoing migration 10. */
+static void test_fingerprint_migration(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct hls_record a, b;
+  make_themed(&a, "With themes", HLS_CONSENT_AGGREGATE, false);
+  make_record(&b, "Without", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 100, HLS_CONSENT_PRIVATE);
+  ASSERT_OK(hls_store_record_insert(fx->store, &a, 1, &why));
+  ASSERT_OK(hls_store_record_insert(fx->store, &b, 1, &why));
+  uint8_t print_a[HLS_RECORD_FINGERPRINT_BYTES], print_b[HLS_RECORD_FINGERPRINT_BYTES];
+  hls_record_fingerprint(&a, print_a);
+  hls_record_fingerprint(&b, print_b);
+  hls_store_free(fx->store);
+  fx->store = NULL;
+  sqlite3 *db = raw_open(fx->db_path);
+  static const char undo[] = UNDO_SCHEMA_10 "PRAGMA user_version=9;";
+  char *err = NULL;
+  if (sqlite3_exec(db, undo, NULL, NULL, &err) != SQLITE_OK) fail_msg("undoing schema 10: %s", err);
+  sqlite3_close(db);
+
+  ASSERT_OK(hls_store_open(&fx->store, fx->db_path, NULL, &why));
+  assert_int_equal(hls_store_schema_version(), 10);
+  int64_t held_id, line;
+  assert_int_equal(hls_store_import_duplicate(fx->store, 1, &a, &held_id, &line, &why), 1);
+  assert_int_equal(held_id, a.id);
+  assert_int_equal(hls_store_import_duplicate(fx->store, 1, &b, &held_id, &line, &why), 1);
+  assert_int_equal(held_id, b.id);
+  db = raw_open(fx->db_path);
+  assert_int_equal(raw_int(db, "SELECT count(*) FROM records WHERE fingerprint IS NULL"), 0);
+  sqlite3_close(db);
+  hls_record_clear(&a);
+  hls_record_clear(&b);
+}
+
 static void test_import_commit(void **state) {
   struct fixture *fx = *state;
   struct hls_why why = {{0}};
@@ -1004,7 +1172,7 @@ static void test_import_commit(void **state) {
   stage_rows(fx->store, 2, 1, 4, "other", true);
   assert_int_equal(count_records(fx->store), 0); /* staging writes no records */
 
-  ASSERT_OK(hls_store_import_commit(fx->store, 1, fresh_import_id(), 777, &res, &why));
+  ASSERT_OK(hls_store_import_commit(fx->store, 1, fresh_import_id(), &any_rows, 777, &res, &why));
   assert_int_equal(res.imported, 5);
   assert_int_equal(res.first_id, old.id + 1);
   assert_int_equal(res.last_id, old.id + 5);
@@ -1035,9 +1203,9 @@ static void test_import_commit(void **state) {
   assert_string_equal(l.titles[0], "second 1");
 
   /* The session's staged rows are gone; the other session's are not. */
-  ASSERT_OK(hls_store_import_commit(fx->store, 1, fresh_import_id(), 778, &res, &why));
+  ASSERT_OK(hls_store_import_commit(fx->store, 1, fresh_import_id(), &any_rows, 778, &res, &why));
   assert_int_equal(res.imported, 0);
-  ASSERT_OK(hls_store_import_commit(fx->store, 2, fresh_import_id(), 779, &res, &why));
+  ASSERT_OK(hls_store_import_commit(fx->store, 2, fresh_import_id(), &any_rows, 779, &res, &why));
   assert_int_equal(res.imported, 4);
   assert_int_equal(res.first_id, old.id + 6);
   assert_int_equal(count_records(fx->store), 9);
@@ -1047,14 +1215,14 @@ static void test_import_commit(void **state) {
   struct hls_record r;
   make_record(&r, "dup again", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 1, HLS_CONSENT_PRIVATE);
   ASSERT_OK(hls_store_import_batch_begin(fx->store, &why));
-  assert_int_not_equal(hls_store_import_stage(fx->store, 3, 1, &r, &why), 0);
+  assert_int_not_equal(hls_store_import_stage(fx->store, 3, 1, 0, &r, &why), 0);
   ASSERT_OK(hls_store_import_batch_end(fx->store, false, &why));
   hls_record_clear(&r);
   hls_store_import_drop(fx->store, 3);
 
   /* Seqs must be exactly 1..N. */
   stage_rows(fx->store, 4, 2, 2, "gap", true);
-  assert_int_equal(hls_store_import_commit(fx->store, 4, fresh_import_id(), 780, &res, &why), HLS_EINTERNAL);
+  assert_int_equal(hls_store_import_commit(fx->store, 4, fresh_import_id(), &any_rows, 780, &res, &why), HLS_EINTERNAL);
   assert_int_equal(count_records(fx->store), 9);
   hls_record_clear(&old);
 }
@@ -1072,7 +1240,7 @@ static void test_import_ids(void **state) {
   memset(d, 0xdd, sizeof d);
   assert_int_equal(hls_store_import_find(fx->store, a, &found, &why), HLS_ENOTFOUND);
   stage_rows(fx->store, 1, 1, 3, "a", true);
-  ASSERT_OK(hls_store_import_commit(fx->store, 1, a, 500, &res, &why));
+  ASSERT_OK(hls_store_import_commit(fx->store, 1, a, &any_rows, 500, &res, &why));
   ASSERT_OK(hls_store_import_find(fx->store, a, &found, &why));
   assert_int_equal(found.imported, 3);
   assert_int_equal(found.first_id, res.first_id);
@@ -1082,18 +1250,18 @@ static void test_import_ids(void **state) {
 
   /* An id is used once: a second commit under it fails whole. */
   stage_rows(fx->store, 2, 1, 2, "again", true);
-  assert_int_not_equal(hls_store_import_commit(fx->store, 2, a, 501, &res, &why), 0);
+  assert_int_not_equal(hls_store_import_commit(fx->store, 2, a, &any_rows, 501, &res, &why), 0);
   assert_int_equal(count_records(fx->store), 3);
   ASSERT_OK(hls_store_import_find(fx->store, a, &found, &why));
   assert_int_equal(found.committed_ms, 500);
 
   /* A commit that fails records nothing. */
   stage_rows(fx->store, 3, 2, 2, "gap", true);
-  assert_int_equal(hls_store_import_commit(fx->store, 3, c, 502, &res, &why), HLS_EINTERNAL);
+  assert_int_equal(hls_store_import_commit(fx->store, 3, c, &any_rows, 502, &res, &why), HLS_EINTERNAL);
   assert_int_equal(hls_store_import_find(fx->store, c, &found, &why), HLS_ENOTFOUND);
 
   /* An empty import is committed too, with no ids. */
-  ASSERT_OK(hls_store_import_commit(fx->store, 4, d, 503, &res, &why));
+  ASSERT_OK(hls_store_import_commit(fx->store, 4, d, &any_rows, 503, &res, &why));
   assert_int_equal(res.imported, 0);
   ASSERT_OK(hls_store_import_find(fx->store, d, &found, &why));
   assert_int_equal(found.imported, 0);
@@ -1122,7 +1290,7 @@ static void test_import_rollback(void **state) {
 
   /* A batch ended with keep=false leaves nothing staged. */
   stage_rows(fx->store, 8, 1, 3, "discarded", false);
-  ASSERT_OK(hls_store_import_commit(fx->store, 8, fresh_import_id(), 1, &res, &why));
+  ASSERT_OK(hls_store_import_commit(fx->store, 8, fresh_import_id(), &any_rows, 1, &res, &why));
   assert_int_equal(res.imported, 0);
 
   /* A commit that fails half way (the last row breaks a CHECK constraint
@@ -1132,10 +1300,10 @@ static void test_import_rollback(void **state) {
   make_record(&bad, "bad", HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 1, HLS_CONSENT_PRIVATE);
   bad.scale = (enum hls_scale)9;
   ASSERT_OK(hls_store_import_batch_begin(fx->store, &why));
-  ASSERT_OK(hls_store_import_stage(fx->store, 9, 4, &bad, &why));
+  ASSERT_OK(hls_store_import_stage(fx->store, 9, 4, 0, &bad, &why));
   ASSERT_OK(hls_store_import_batch_end(fx->store, true, &why));
   hls_record_clear(&bad);
-  assert_int_not_equal(hls_store_import_commit(fx->store, 9, fresh_import_id(), 1, &res, &why), 0);
+  assert_int_not_equal(hls_store_import_commit(fx->store, 9, fresh_import_id(), &any_rows, 1, &res, &why), 0);
   assert_int_equal(res.imported, 0);
   assert_int_equal(count_records(fx->store), 1);
   sqlite3 *db = raw_open(fx->db_path);
@@ -1145,7 +1313,7 @@ static void test_import_rollback(void **state) {
   sqlite3_close(db);
 
   /* The staged rows were dropped too. */
-  ASSERT_OK(hls_store_import_commit(fx->store, 9, fresh_import_id(), 1, &res, &why));
+  ASSERT_OK(hls_store_import_commit(fx->store, 9, fresh_import_id(), &any_rows, 1, &res, &why));
   assert_int_equal(res.imported, 0);
 
   /* Foreign keys are on again: deleting a record cascades to its themes. */
@@ -1174,10 +1342,10 @@ static void test_import_drop(void **state) {
   stage_rows(fx->store, 4, 4, 3, "dropped", true);
   stage_rows(fx->store, 5, 1, 2, "kept", true);
   hls_store_import_drop(fx->store, 4);
-  ASSERT_OK(hls_store_import_commit(fx->store, 4, fresh_import_id(), 1, &res, &why));
+  ASSERT_OK(hls_store_import_commit(fx->store, 4, fresh_import_id(), &any_rows, 1, &res, &why));
   assert_int_equal(res.imported, 0);
   assert_int_equal(count_records(fx->store), 0);
-  ASSERT_OK(hls_store_import_commit(fx->store, 5, fresh_import_id(), 1, &res, &why));
+  ASSERT_OK(hls_store_import_commit(fx->store, 5, fresh_import_id(), &any_rows, 1, &res, &why));
   assert_int_equal(res.imported, 2);
   assert_int_equal(count_records(fx->store), 2);
   /* Dropping an unknown session is harmless. */
@@ -1188,7 +1356,7 @@ static void test_import_drop(void **state) {
   hls_store_free(fx->store);
   fx->store = NULL;
   ASSERT_OK(hls_store_open(&fx->store, fx->db_path, NULL, &why));
-  ASSERT_OK(hls_store_import_commit(fx->store, 6, fresh_import_id(), 1, &res, &why));
+  ASSERT_OK(hls_store_import_commit(fx->store, 6, fresh_import_id(), &any_rows, 1, &res, &why));
   assert_int_equal(res.imported, 0);
   assert_int_equal(count_records(fx->store), 2);
 }
@@ -1423,7 +1591,7 @@ static void test_full_disk_is_disk_full(void **state) {
   struct hls_import_result res;
   uint8_t import_id[HLS_IMPORT_ID_BYTES] = {42};
   memset(&why, 0, sizeof why);
-  rc = hls_store_import_commit(fx->store, 1, import_id, 2, &res, &why);
+  rc = hls_store_import_commit(fx->store, 1, import_id, &any_rows, 2, &res, &why);
   if (rc != HLS_EDISKFULL) fail_msg("import commit on a full disk: %s (%s)", hls_err_name(rc), why.text);
   assert_int_equal(count_records(fx->store), held);
   assert_int_equal(hls_store_import_find(fx->store, import_id, &res, &why), HLS_ENOTFOUND);
@@ -1481,6 +1649,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_import_ids, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_import_rollback, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_import_drop, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_import_duplicates, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_fingerprint_migration, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_wal_and_foreign_keys, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_file_not_world_readable, setup_dir, teardown),
       cmocka_unit_test_setup_teardown(test_claim_owner, setup_store, teardown),
