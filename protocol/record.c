@@ -387,7 +387,7 @@ void hls_record_fingerprint(const struct hls_record *r, uint8_t out[HLS_RECORD_F
   fp_text(&h, r->happened);
   fp_text(&h, r->learnt);
   fp_text(&h, r->author_role);
-  const struct hls_theme *sorted[HLS_THEMES_PER_RECORD];
+  const struct hls_theme *sorted[HLS_THEMES_PER_RECORD] = {NULL};
   size_t n = r->n_themes < HLS_THEMES_PER_RECORD ? r->n_themes : HLS_THEMES_PER_RECORD;
   for (size_t i = 0; i < n; i++) sorted[i] = &r->themes[i];
   qsort(sorted, n, sizeof sorted[0], theme_order);
