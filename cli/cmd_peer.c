@@ -81,10 +81,10 @@ int cmd_peer_list(struct cli *c, int argc, char **argv) {
                                           "LAST ERROR"};
     struct hls_table *t = hls_table_new(9, headers);
     for (int col = 4; t && col <= 7; col++) hls_table_set_right(t, (size_t)col);
-    if (t) hls_table_set_max_width(t, 8, 40);
+    if (t) hls_table_set_shrink(t, 8, 12);
     for (uint32_t i = 0; t && i < list->len; i++) {
       const struct hls_mp_value *p = &list->v.items[i];
-      char id[64], addr[300], state[48], seen[32], in[32], out[32], fails[24], score[24], err[100], dir[8];
+      char id[64], addr[300], state[48], seen[32], in[32], out[32], fails[24], score[24], err[512], dir[8];
       hls_out_str(p, "state", state, sizeof state);
       if (strcmp(state, "connected") == 0 && hls_out_str(p, "direction", dir, sizeof dir)[0])
         snprintf(state + strlen(state), sizeof state - strlen(state), " (%s)", dir);

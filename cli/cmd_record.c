@@ -21,7 +21,7 @@
 #define RECORD_PAGE 2000
 
 static void record_row(struct hls_table *t, const struct hls_mp_value *r) {
-  char id[24], date[16], scale[16], stage[16], consent[16], themes[1024], title[512];
+  char id[24], date[16], scale[16], stage[16], consent[16], themes[HLS_OUT_THEMES_SIZE], title[HLS_TITLE_MAX + 1];
   snprintf(id, sizeof id, "%lld", (long long)hls_out_int(r, "id"));
   hls_out_themes(r, themes, sizeof themes, false);
   const char *cells[] = {id,
@@ -35,7 +35,7 @@ static void record_row(struct hls_table *t, const struct hls_mp_value *r) {
 }
 
 static void print_record(const struct hls_mp_value *r) {
-  char b1[512], b2[128], b3[128], themes[2048];
+  char b1[512], b2[128], b3[128], themes[HLS_OUT_THEMES_SIZE];
   printf("Record %lld: %s\n", (long long)hls_out_int(r, "id"), hls_out_str(r, "title", b1, sizeof b1));
   printf("  date      %s\n", hls_out_str(r, "date", b1, sizeof b1));
   printf("  scale     %s\n", hls_out_str(r, "scale", b1, sizeof b1));
@@ -536,8 +536,8 @@ static int list_records(struct cli *c, int argc, char **argv, int export) {
   }
   if (table != NULL) {
     hls_table_set_right(table, 0);
-    hls_table_set_max_width(table, 5, 40);
-    hls_table_set_max_width(table, 6, 60);
+    hls_table_set_shrink(table, 5, 8);
+    hls_table_set_shrink(table, 6, 12);
   }
   char *scratch = csv ? malloc(EXPORT_BUF) : NULL;
   if (csv && scratch == NULL) rc = cli_fail(c, HLS_ENOMEM, "out of memory");
@@ -628,7 +628,10 @@ static int network_themes(struct cli *c) {
   } else {
     static const char *const headers[] = {"THEME", "KIND", "PLACES", "LAST WEEK"};
     struct hls_table *t = hls_table_new(4, headers);
-    if (t) hls_table_set_right(t, 2);
+    if (t) {
+      hls_table_set_right(t, 2);
+      hls_table_set_shrink(t, 0, 12);
+    }
     for (uint32_t i = 0; t && i < list->len; i++) {
       const struct hls_mp_value *th = &list->v.items[i];
       char name[128], kind[32], places[24], week[16];
@@ -672,6 +675,7 @@ int cmd_themes(struct cli *c, int argc, char **argv) {
     static const char *const keys[] = {"total", "person", "organisation", "place", "country"};
     struct hls_table *t = hls_table_new(7, headers);
     for (int col = 2; t && col < 7; col++) hls_table_set_right(t, (size_t)col);
+    if (t) hls_table_set_shrink(t, 0, 12);
     for (uint32_t i = 0; t && i < list->len; i++) {
       const struct hls_mp_value *th = &list->v.items[i];
       char name[128], kind[32], num[5][24];

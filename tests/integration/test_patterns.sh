@@ -156,7 +156,7 @@ for cmd in "patterns --all" "patterns summary" "patterns summary --week 2024-W32
            "patterns show $spread_id --places" \
            "patterns show $(jq -r '.[] | select(.signal == "together") | .id' <<<"$j" | head -1)"; do
   # shellcheck disable=SC2086
-  COLUMNS=80 hls_at p $cmd | fits 80 || fail "hls $cmd is wider than 80 columns"
+  on_tty 80 "$HLS" --home "$WORK/p" $cmd | fits 80 || fail "hls $cmd is wider than an 80-column terminal"
 done
 pass "listings, the summary and patterns show fit 80 columns"
 
@@ -169,7 +169,7 @@ jq -e --arg id "$spread_id" '.pattern.id == $id and (.places | length) == 12
   and (.stories | length) == 12 and (.method_text | test("false discovery rate"))
   and all(.cells[]; (.item | test(":[0-9]+$")) and .count_min <= .count_max)' <<<"$show" >/dev/null \
   || fail "patterns show --json: $show"
-text=$(COLUMNS=80 hls_at p patterns show "$spread_id")
+text=$(hls_at p patterns show "$spread_id")
 for want in "^spread: problem:warm-space-closures$" "^  state     ended" "^  strength  [0-9.]+ \(p = " \
             "^  withheld  " "^  places    12 in 3 regions$" "^    East \(4\): " "^Week by week at its 12 places" \
             "^2024-W31 \* +12 +12 +#+$" "^How it was found$" "^Stories behind it \(12; " "^  and 2 more"; do
