@@ -666,6 +666,7 @@ int cmd_patterns_show(struct cli *c, int argc, char **argv) {
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
+  c->refused_is_failure = true; /* an ambiguous prefix */
   hls_client_begin(&c->client, &r, "patterns.show");
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_kv_str(&r.pk, "id", id);
@@ -775,10 +776,20 @@ int cmd_patterns_summary(struct cli *c, int argc, char **argv) {
 
 /* --- feeds -------------------------------------------------------------------------- */
 
+/* A feed name's form, as hlsd checks it (patternsd.c arg_feed_name), so
+ * that a bad one is bad usage even when hlsd is not running. */
+static int check_feed_name(struct cli *c, const char *name) {
+  size_t len = strlen(name);
+  if (len == 0 || len > 64) return cli_usage(c, "NAME: a feed name is 1 to 64 characters");
+  if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != len)
+    return cli_usage(c, "NAME: use letters, digits, '-', '_' and '.' only, not '%.64s'", name);
+  return 0;
+}
+
 static int feed_name_arg(struct cli *c, int argc, char **argv, const char **name) {
   if (argc - optind != 1) return cli_usage(c, "give one feed NAME");
   *name = argv[optind];
-  return 0;
+  return check_feed_name(c, *name);
 }
 
 int cmd_feed_subscribe(struct cli *c, int argc, char **argv) {
@@ -1030,6 +1041,7 @@ int cmd_feed_follow(struct cli *c, int argc, char **argv) {
   fflush(stdout);
   struct hls_client_req r;
   struct hls_why why = {{0}};
+  c->refused_is_failure = true; /* --from past the feed's end */
   hls_client_begin(&c->client, &r, "feed.follow");
   msgpack_pack_map(&r.pk, a.has_from ? 2 : 1);
   hls_mp_pack_kv_str(&r.pk, "name", name);
@@ -1087,7 +1099,7 @@ int cmd_feed_follow(struct cli *c, int argc, char **argv) {
       }
     } else if (resp.kind == HLS_CTL_ERROR) {
       int code = resp.error_code;
-      rc = cli_fail(c, code, "%s", resp.error_message);
+      rc = cli_refused(c, code, resp.error_message);
       hls_ctl_response_free(&resp);
       break;
     } else if (resp.id != follow_id && pending_acks > 0) {
@@ -1108,7 +1120,9 @@ int cmd_feed_ack(struct cli *c, int argc, char **argv) {
   if (argc - optind != 2) return cli_usage(c, "give a feed NAME and the SEQ of the last event handled");
   const char *name = argv[optind];
   int64_t seq;
+  if ((rc = check_feed_name(c, name)) != 0) return rc;
   if (cli_parse_limit(argv[optind + 1], &seq) != 0) return cli_usage(c, "SEQ: an event seq (a whole number)");
+  c->refused_is_failure = true; /* a seq past the feed's end */
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;

@@ -28,6 +28,7 @@ int cmd_peer_add(struct cli *c, int argc, char **argv) {
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
+  c->refused_is_failure = true; /* this node's own id */
   hls_client_begin(&c->client, &r, "peer.add");
   msgpack_pack_map(&r.pk, 2);
   hls_mp_pack_kv_str(&r.pk, "address", address);
@@ -50,6 +51,7 @@ static int node_id_command(struct cli *c, int argc, char **argv, const char *cmd
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
+  c->refused_is_failure = true; /* this node's own id */
   hls_client_begin(&c->client, &r, cmd);
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_kv_str(&r.pk, "node_id", argv[optind]);

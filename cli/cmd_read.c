@@ -196,6 +196,7 @@ int cmd_stories_show(struct cli *c, int argc, char **argv) {
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
+  c->refused_is_failure = true; /* not a story, or an ambiguous prefix */
   hls_client_begin(&c->client, &r, "stories.show");
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_kv_str(&r.pk, "id", argv[optind]);

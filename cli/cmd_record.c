@@ -139,7 +139,7 @@ int cmd_record_add(struct cli *c, int argc, char **argv) {
     if (opt == 'f') file = optarg;
     else if (fields_take_option(&f, opt, optarg, &err) && err.text[0]) {
       fields_free(&f);
-      return cli_fail(c, HLS_EINVAL, "%s", err.text);
+      return cli_usage(c, "%s", err.text);
     }
   }
   if (optind < argc) {
@@ -173,6 +173,7 @@ int cmd_record_add(struct cli *c, int argc, char **argv) {
       fields_free(&f);
       return cli_fail(c, HLS_EINVAL, "cancelled; nothing recorded");
     }
+    c->refused_is_failure = true; /* answers to prompts, not flags */
   }
   if ((rc = cli_connect(c)) != 0) {
     fields_free(&f);
@@ -181,6 +182,7 @@ int cmd_record_add(struct cli *c, int argc, char **argv) {
   }
   struct hls_client_req r;
   struct hls_ctl_response resp;
+  if (j != NULL) c->refused_is_failure = true; /* a record from a file */
   hls_client_begin(&c->client, &r, "record.add");
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_cstr(&r.pk, "record");
@@ -286,7 +288,7 @@ int cmd_record_edit(struct cli *c, int argc, char **argv) {
     if (opt == 'f') file = optarg;
     else if (fields_take_option(&f, opt, optarg, &err) && err.text[0]) {
       fields_free(&f);
-      return cli_fail(c, HLS_EINVAL, "%s", err.text);
+      return cli_usage(c, "%s", err.text);
     }
   }
   int64_t id;
@@ -319,6 +321,7 @@ int cmd_record_edit(struct cli *c, int argc, char **argv) {
   }
   struct hls_client_req r;
   struct hls_ctl_response resp;
+  c->refused_is_failure = j != NULL; /* fields from --file or the editor */
   hls_client_begin(&c->client, &r, "record.edit");
   msgpack_pack_map(&r.pk, 2);
   hls_mp_pack_kv_i64(&r.pk, "id", id);
@@ -513,7 +516,7 @@ static int list_records(struct cli *c, int argc, char **argv, int export) {
     }
     if (key != NULL) {
       struct hls_why why;
-      if (hls_text_check(optarg, strlen(optarg), 1024, false, key, &why) != 0) return cli_fail(c, HLS_EINVAL, "%s", why.text);
+      if (hls_text_check(optarg, strlen(optarg), 1024, false, key, &why) != 0) return cli_usage(c, "%s", why.text);
       size_t k = 0;
       while (k < n && strcmp(keys[k], key) != 0) k++;
       keys[k] = key;
@@ -569,7 +572,7 @@ static int list_records(struct cli *c, int argc, char **argv, int export) {
       continue;
     }
     if (rc != 0) {
-      rc = cli_fail(c, rc, "%s", why.text[0] ? why.text : hls_strerror(rc));
+      rc = cli_refused(c, rc, why.text[0] ? why.text : hls_strerror(rc));
       break;
     }
     const struct hls_mp_value *page = resp.result;

@@ -31,7 +31,7 @@ static int plain_args(struct cli *c, int argc, char **argv, const struct option 
 
 static int check_text_arg(struct cli *c, const char *name, const char *value) {
   struct hls_why why;
-  if (hls_text_check(value, strlen(value), 1024, false, name, &why) != 0) return cli_fail(c, HLS_EINVAL, "%s", why.text);
+  if (hls_text_check(value, strlen(value), 1024, false, name, &why) != 0) return cli_usage(c, "%s", why.text);
   return 0;
 }
 
