@@ -20,6 +20,12 @@ struct cli {
   char home[HLS_PATH_MAX];
   bool json;
   bool connected;
+  /* hlsd's invalid_argument is a failure (1), not bad usage (2): the
+   * request carries data read from a file, stdin, prompts or an editor,
+   * or well-formed ids that hlsd resolves against what it holds (an item
+   * that is not a story, an ambiguous prefix, this node's own id, a seq
+   * past a feed's end). hls checks the form of such values itself. */
+  bool refused_is_failure;
   struct hls_client client;
   const struct cli_command *cmd;
 };
@@ -38,6 +44,11 @@ struct cli_command {
 int cli_fail(struct cli *c, int code, const char *fmt, ...) HLS_PRINTF(3, 4);
 /* A usage error: the reason, then "Try 'hls CMD --help'." Returns 2. */
 int cli_usage(struct cli *c, const char *fmt, ...) HLS_PRINTF(2, 3);
+/* A request refused with code (hlsd's error, or hls's own check of a value)
+ * and message: invalid_argument, invalid_utf8 or too_large is a bad value
+ * on the command line, so bad usage (cli_usage, 2), unless
+ * c->refused_is_failure; any other code fails (cli_fail). */
+int cli_refused(struct cli *c, int code, const char *message);
 
 /* getopt_long over the command's options plus --json, --home and --help.
  * Returns the option, -1 at the end, or 'h'/'?' already handled: callers
@@ -57,7 +68,8 @@ bool cli_reader_gone(int fd);
  * exit code (3 when hlsd is not running). */
 int cli_connect(struct cli *c);
 /* Send a request built with hls_client_begin and wait for the reply.
- * Prints the daemon's error and returns 1 on failure. */
+ * Prints the daemon's error and returns its exit code on failure
+ * (cli_refused: 2 for a bad value, else 1; 3 when hlsd is not running). */
 int cli_call(struct cli *c, struct hls_client_req *r, struct hls_ctl_response *resp);
 int cli_call_events(struct cli *c, struct hls_client_req *r, struct hls_ctl_response *resp, hls_client_event_fn fn,
                     void *ctx);

@@ -44,7 +44,7 @@ int cmd_init(struct cli *c, int argc, char **argv) {
   struct hls_why why = {{0}};
   int rc = hls_home_resolve(c->home_flag, c->home, &why);
   if (rc == 0) rc = hls_home_init(c->home, &p, &why);
-  if (rc != 0) return cli_fail(c, rc, "%s", why.text);
+  if (rc != 0) return cli_refused(c, rc, why.text); /* a bad --place, --listen, --network-key: 2 */
   struct hls_identity id;
   uint8_t netkey[32];
   char node_id[HLS_NODEID_TEXT_SIZE], fingerprint[17];
@@ -215,7 +215,7 @@ int cmd_backup(struct cli *c, int argc, char **argv) {
     if (snprintf(path, sizeof path, "%s/%s", cwd, arg) >= (int)sizeof path) return cli_fail(c, HLS_ETOOBIG, "path too long");
   }
   struct hls_why why;
-  if (hls_text_check(path, strlen(path), sizeof path, false, "path", &why) != 0) return cli_fail(c, HLS_EINVAL, "%s", why.text);
+  if (hls_text_check(path, strlen(path), sizeof path, false, "path", &why) != 0) return cli_usage(c, "%s", why.text);
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;

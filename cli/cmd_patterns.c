@@ -1,8 +1,8 @@
 /* hls patterns [filters] | patterns show ID | patterns summary, and hls
  * feed subscribe | list | follow | unsubscribe: the patterns this node
  * finds across places (docs/patterns.md) and the durable feeds of their
- * changes. Text fits the terminal (COLUMNS, else its width, when stdout
- * is one); --json prints what hlsd sends. */
+ * changes. Text fits the terminal (hls_out_term_width: on a terminal
+ * only, never cut into a pipe); --json prints what hlsd sends. */
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -157,21 +157,6 @@ static void filter_pack(msgpack_packer *pk, const struct args *a) {
   }
 }
 
-/* Characters a line may take: COLUMNS when set, else the terminal's width
- * when stdout is one (80 if it cannot be read); 0 (no limit) otherwise. */
-static size_t term_width(void) {
-  const char *cols = getenv("COLUMNS");
-  if (cols != NULL && cols[0]) {
-    char *end;
-    long v = strtol(cols, &end, 10);
-    if (*end == '\0' && v >= 40 && v <= 1000) return (size_t)v;
-  }
-  if (!isatty(STDOUT_FILENO)) return 0;
-  struct winsize ws;
-  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40) return ws.ws_col;
-  return 80;
-}
-
 static double num(const struct hls_mp_value *m, const char *key) {
   const struct hls_mp_value *v = hls_mp_get(m, key);
   if (v == NULL) return NAN;
@@ -241,11 +226,11 @@ static void pattern_row(const struct hls_mp_value *p, bool kinds, char cells[N_C
   snprintf(cells[COL_LIVE], CELL, "%s", flag(p, "live") ? "live" : "ended");
 }
 
-/* The cells of every row and each column's widest cell; false if the
- * table is wider than width (0: no limit). */
+/* The cells of every row; false if the table is wider than width (0: no
+ * limit). */
 static bool table_cells(const struct hls_mp_value *const *rows, size_t n, bool kinds, char (*cells)[N_COLS][CELL],
-                        size_t natural[N_COLS], size_t width) {
-  size_t total = 2 * (N_COLS - 1);
+                        size_t width) {
+  size_t natural[N_COLS], total = 2 * (N_COLS - 1);
   for (int k = 0; k < N_COLS; k++) natural[k] = hls_patfmt_width(pattern_headers[k]);
   for (size_t i = 0; i < n; i++) {
     pattern_row(rows[i], kinds, cells[i]);
@@ -261,19 +246,17 @@ static bool table_cells(const struct hls_mp_value *const *rows, size_t n, bool k
 static void patterns_table(const struct hls_mp_value *const *rows, size_t n, size_t width, const char *indent) {
   char(*cells)[N_COLS][CELL] = calloc(n ? n : 1, sizeof *cells);
   if (cells == NULL) return;
-  size_t natural[N_COLS], least[N_COLS], fitted[N_COLS];
   size_t indent_w = hls_patfmt_width(indent);
   width = width > indent_w ? width - indent_w : width;
   /* Too wide with the themes' kinds: without them, before cutting. */
-  if (!table_cells(rows, n, true, cells, natural, width)) (void)table_cells(rows, n, false, cells, natural, width);
+  if (!table_cells(rows, n, true, cells, width)) (void)table_cells(rows, n, false, cells, width);
   /* Only the theme(s) and the places give way. */
-  for (int k = 0; k < N_COLS; k++) least[k] = natural[k];
-  least[COL_THEMES] = natural[COL_THEMES] < 16 ? natural[COL_THEMES] : 16;
-  least[COL_PLACES] = natural[COL_PLACES] < 8 ? natural[COL_PLACES] : 8;
-  hls_patfmt_fit(natural, least, N_COLS, 2, width, fitted);
   struct hls_table *t = hls_table_new(N_COLS, pattern_headers);
-  for (int k = 0; t && k < N_COLS; k++)
-    if (fitted[k] < natural[k]) hls_table_set_max_width(t, (size_t)k, fitted[k]);
+  if (t) {
+    hls_table_set_width(t, width);
+    hls_table_set_shrink(t, COL_THEMES, 16);
+    hls_table_set_shrink(t, COL_PLACES, 8);
+  }
   for (size_t i = 0; t && i < n; i++) {
     const char *row[N_COLS];
     for (int k = 0; k < N_COLS; k++) row[k] = cells[i][k];
@@ -390,7 +373,7 @@ int cmd_patterns(struct cli *c, int argc, char **argv) {
     else printf("%lld pattern%s live%s: %s\n", (long long)total, total == 1 ? "" : "s", filtered ? " match" : "", by);
     const struct hls_mp_value **rows = malloc((list->len ? list->len : 1) * sizeof *rows);
     for (uint32_t i = 0; rows && i < list->len; i++) rows[i] = &list->v.items[i];
-    if (rows) patterns_table(rows, list->len, term_width(), "");
+    if (rows) patterns_table(rows, list->len, hls_out_term_width(), "");
     free(rows);
     if ((int64_t)got < total)
       printf("%zu of %lld shown, strongest first (--limit N shows N; --limit 0 all).\n", got, (long long)total);
@@ -490,7 +473,9 @@ static void print_weeks(const struct hls_mp_value *weeks, const struct hls_mp_va
   struct hls_table *t = hls_table_new(n_cols, two ? h2 : h1);
   if (t == NULL) return;
   for (size_t k = 1; k + 1 < n_cols; k++) hls_table_set_right(t, k);
-  /* The bar takes what the other columns leave, 10 to 40 characters. */
+  /* The bar takes what the other columns leave, 10 to 40 characters: the
+   * bars make it fit, not cutting (no column holds free text). */
+  hls_table_set_width(t, 0);
   char(*cells)[4][48] = calloc(weeks->len, sizeof *cells);
   if (cells == NULL) {
     hls_table_free(t);
@@ -542,7 +527,11 @@ static void print_cells(const struct hls_mp_value *cells) {
   printf("\nDigest cells behind it (one row per place, week and theme)\n");
   static const char *const headers[] = {"WEEK", "PLACE", "REGION", "THEME", "COUNT", "SCALES", "ITEM"};
   struct hls_table *t = hls_table_new(7, headers);
-  if (t) hls_table_set_max_width(t, 1, 40);
+  if (t) {
+    hls_table_set_shrink(t, 1, 10);
+    hls_table_set_shrink(t, 2, 8);
+    hls_table_set_shrink(t, 3, 12);
+  }
   for (uint32_t i = 0; t && i < cells->len; i++) {
     const struct hls_mp_value *cl = &cells->v.items[i];
     char week[16], place[HLS_PLACE_MAX + 32], region[HLS_REGION_MAX + 1], theme[HLS_THEME_MAX + 1], count[64],
@@ -677,13 +666,14 @@ int cmd_patterns_show(struct cli *c, int argc, char **argv) {
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
+  c->refused_is_failure = true; /* an ambiguous prefix */
   hls_client_begin(&c->client, &r, "patterns.show");
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_kv_str(&r.pk, "id", id);
   if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
   rc = 0;
   if (c->json) rc = hls_out_print_json(resp.result);
-  else print_pattern(resp.result, &a, term_width());
+  else print_pattern(resp.result, &a, hls_out_term_width());
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }
@@ -754,7 +744,7 @@ int cmd_patterns_summary(struct cli *c, int argc, char **argv) {
     char week[16], latest[16];
     hls_out_str(res, "week", week, sizeof week);
     hls_out_str(res, "latest_week", latest, sizeof latest);
-    size_t width = term_width();
+    size_t width = hls_out_term_width();
     if (!week[0]) {
       printf("No digests held yet: nothing to read.\n");
     } else {
@@ -786,10 +776,20 @@ int cmd_patterns_summary(struct cli *c, int argc, char **argv) {
 
 /* --- feeds -------------------------------------------------------------------------- */
 
+/* A feed name's form, as hlsd checks it (patternsd.c arg_feed_name), so
+ * that a bad one is bad usage even when hlsd is not running. */
+static int check_feed_name(struct cli *c, const char *name) {
+  size_t len = strlen(name);
+  if (len == 0 || len > 64) return cli_usage(c, "NAME: a feed name is 1 to 64 characters");
+  if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != len)
+    return cli_usage(c, "NAME: use letters, digits, '-', '_' and '.' only, not '%.64s'", name);
+  return 0;
+}
+
 static int feed_name_arg(struct cli *c, int argc, char **argv, const char **name) {
   if (argc - optind != 1) return cli_usage(c, "give one feed NAME");
   *name = argv[optind];
-  return 0;
+  return check_feed_name(c, *name);
 }
 
 int cmd_feed_subscribe(struct cli *c, int argc, char **argv) {
@@ -843,10 +843,10 @@ static void filter_text(const struct hls_mp_value *f, char *out, size_t size) {
 static void feeds_table(const struct hls_mp_value *list) {
   static const char *const headers[] = {"FEED", "FILTER", "CURSOR", "EVENTS AFTER", "ACKED", "FOLLOWERS"};
   struct hls_table *t = hls_table_new(6, headers);
-  if (t) hls_table_set_max_width(t, 1, 60);
+  if (t) hls_table_set_shrink(t, 1, 12);
   for (uint32_t i = 0; t && i < list->len; i++) {
     const struct hls_mp_value *f = &list->v.items[i];
-    char name[80], filter[1024], cursor[24], after[24], acked[32], followers[16];
+    char name[80], filter[4096], cursor[24], after[24], acked[32], followers[16];
     filter_text(hls_mp_get(f, "filter"), filter, sizeof filter);
     snprintf(cursor, sizeof cursor, "%lld", (long long)hls_out_int(f, "cursor"));
     snprintf(after, sizeof after, "%lld", (long long)hls_out_int(f, "events_after_cursor"));
@@ -1041,6 +1041,7 @@ int cmd_feed_follow(struct cli *c, int argc, char **argv) {
   fflush(stdout);
   struct hls_client_req r;
   struct hls_why why = {{0}};
+  c->refused_is_failure = true; /* --from past the feed's end */
   hls_client_begin(&c->client, &r, "feed.follow");
   msgpack_pack_map(&r.pk, a.has_from ? 2 : 1);
   hls_mp_pack_kv_str(&r.pk, "name", name);
@@ -1098,7 +1099,7 @@ int cmd_feed_follow(struct cli *c, int argc, char **argv) {
       }
     } else if (resp.kind == HLS_CTL_ERROR) {
       int code = resp.error_code;
-      rc = cli_fail(c, code, "%s", resp.error_message);
+      rc = cli_refused(c, code, resp.error_message);
       hls_ctl_response_free(&resp);
       break;
     } else if (resp.id != follow_id && pending_acks > 0) {
@@ -1119,7 +1120,9 @@ int cmd_feed_ack(struct cli *c, int argc, char **argv) {
   if (argc - optind != 2) return cli_usage(c, "give a feed NAME and the SEQ of the last event handled");
   const char *name = argv[optind];
   int64_t seq;
+  if ((rc = check_feed_name(c, name)) != 0) return rc;
   if (cli_parse_limit(argv[optind + 1], &seq) != 0) return cli_usage(c, "SEQ: an event seq (a whole number)");
+  c->refused_is_failure = true; /* a seq past the feed's end */
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;

@@ -28,6 +28,7 @@ int cmd_peer_add(struct cli *c, int argc, char **argv) {
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
+  c->refused_is_failure = true; /* this node's own id */
   hls_client_begin(&c->client, &r, "peer.add");
   msgpack_pack_map(&r.pk, 2);
   hls_mp_pack_kv_str(&r.pk, "address", address);
@@ -50,6 +51,7 @@ static int node_id_command(struct cli *c, int argc, char **argv, const char *cmd
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
+  c->refused_is_failure = true; /* this node's own id */
   hls_client_begin(&c->client, &r, cmd);
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_kv_str(&r.pk, "node_id", argv[optind]);
@@ -81,10 +83,10 @@ int cmd_peer_list(struct cli *c, int argc, char **argv) {
                                           "LAST ERROR"};
     struct hls_table *t = hls_table_new(9, headers);
     for (int col = 4; t && col <= 7; col++) hls_table_set_right(t, (size_t)col);
-    if (t) hls_table_set_max_width(t, 8, 40);
+    if (t) hls_table_set_shrink(t, 8, 12);
     for (uint32_t i = 0; t && i < list->len; i++) {
       const struct hls_mp_value *p = &list->v.items[i];
-      char id[64], addr[300], state[48], seen[32], in[32], out[32], fails[24], score[24], err[100], dir[8];
+      char id[64], addr[300], state[48], seen[32], in[32], out[32], fails[24], score[24], err[512], dir[8];
       hls_out_str(p, "state", state, sizeof state);
       if (strcmp(state, "connected") == 0 && hls_out_str(p, "direction", dir, sizeof dir)[0])
         snprintf(state + strlen(state), sizeof state - strlen(state), " (%s)", dir);

@@ -52,7 +52,10 @@ static void places_table(const struct hls_mp_value *list) {
                                         "NODE"};
   struct hls_table *t = hls_table_new(9, headers);
   for (size_t col = 3; t && col <= 6; col++) hls_table_set_right(t, col);
-  if (t) hls_table_set_max_width(t, 0, 50);
+  if (t) {
+    hls_table_set_shrink(t, 0, 12);
+    hls_table_set_shrink(t, 1, 8);
+  }
   for (uint32_t i = 0; t && i < list->len; i++) {
     const struct hls_mp_value *p = &list->v.items[i];
     char place[HLS_PLACE_MAX + 16], region[HLS_REGION_MAX + 1], role[16], heard[24], node[HLS_NODEID_TEXT_SIZE];
@@ -90,13 +93,13 @@ static void stories_table(const struct hls_mp_value *list) {
   static const char *const headers[] = {"ID", "WEEK", "PLACE", "THEMES", "TITLE"};
   struct hls_table *t = hls_table_new(5, headers);
   if (t) {
-    hls_table_set_max_width(t, 2, 30);
-    hls_table_set_max_width(t, 3, 40);
-    hls_table_set_max_width(t, 4, 60);
+    hls_table_set_shrink(t, 2, 10);
+    hls_table_set_shrink(t, 3, 12);
+    hls_table_set_shrink(t, 4, 16);
   }
   for (uint32_t i = 0; t && i < list->len; i++) {
     const struct hls_mp_value *s = &list->v.items[i];
-    char id[HLS_ITEM_ID_HEX_SIZE], week[16], place[HLS_PLACE_MAX + 1], themes[1024], title[HLS_TITLE_MAX + 1];
+    char id[HLS_ITEM_ID_HEX_SIZE], week[16], place[HLS_PLACE_MAX + 1], themes[HLS_OUT_THEMES_SIZE], title[HLS_TITLE_MAX + 1];
     hls_out_themes(s, themes, sizeof themes, false);
     const char *row[] = {short_id(s, "id", id, sizeof id), hls_out_str(s, "week", week, sizeof week),
                          place_cell(s, "place", place, sizeof place), themes, hls_out_str(s, "title", title, sizeof title)};
@@ -153,7 +156,7 @@ int cmd_stories(struct cli *c, int argc, char **argv) {
 }
 
 static void print_story(const struct hls_mp_value *s) {
-  char b1[HLS_TITLE_MAX + 1], b2[HLS_REGION_MAX + 1], b3[32], themes[2048];
+  char b1[HLS_TITLE_MAX + 1], b2[HLS_REGION_MAX + 1], b3[32], themes[HLS_OUT_THEMES_SIZE];
   printf("%s\n", hls_out_str(s, "title", b1, sizeof b1));
   if (hls_out_str(s, "place", b1, sizeof b1)[0]) {
     printf("  place     %s", b1);
@@ -193,6 +196,7 @@ int cmd_stories_show(struct cli *c, int argc, char **argv) {
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
+  c->refused_is_failure = true; /* not a story, or an ambiguous prefix */
   hls_client_begin(&c->client, &r, "stories.show");
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_kv_str(&r.pk, "id", argv[optind]);

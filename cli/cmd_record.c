@@ -21,7 +21,7 @@
 #define RECORD_PAGE 2000
 
 static void record_row(struct hls_table *t, const struct hls_mp_value *r) {
-  char id[24], date[16], scale[16], stage[16], consent[16], themes[1024], title[512];
+  char id[24], date[16], scale[16], stage[16], consent[16], themes[HLS_OUT_THEMES_SIZE], title[HLS_TITLE_MAX + 1];
   snprintf(id, sizeof id, "%lld", (long long)hls_out_int(r, "id"));
   hls_out_themes(r, themes, sizeof themes, false);
   const char *cells[] = {id,
@@ -35,7 +35,7 @@ static void record_row(struct hls_table *t, const struct hls_mp_value *r) {
 }
 
 static void print_record(const struct hls_mp_value *r) {
-  char b1[512], b2[128], b3[128], themes[2048];
+  char b1[512], b2[128], b3[128], themes[HLS_OUT_THEMES_SIZE];
   printf("Record %lld: %s\n", (long long)hls_out_int(r, "id"), hls_out_str(r, "title", b1, sizeof b1));
   printf("  date      %s\n", hls_out_str(r, "date", b1, sizeof b1));
   printf("  scale     %s\n", hls_out_str(r, "scale", b1, sizeof b1));
@@ -139,7 +139,7 @@ int cmd_record_add(struct cli *c, int argc, char **argv) {
     if (opt == 'f') file = optarg;
     else if (fields_take_option(&f, opt, optarg, &err) && err.text[0]) {
       fields_free(&f);
-      return cli_fail(c, HLS_EINVAL, "%s", err.text);
+      return cli_usage(c, "%s", err.text);
     }
   }
   if (optind < argc) {
@@ -173,6 +173,7 @@ int cmd_record_add(struct cli *c, int argc, char **argv) {
       fields_free(&f);
       return cli_fail(c, HLS_EINVAL, "cancelled; nothing recorded");
     }
+    c->refused_is_failure = true; /* answers to prompts, not flags */
   }
   if ((rc = cli_connect(c)) != 0) {
     fields_free(&f);
@@ -181,6 +182,7 @@ int cmd_record_add(struct cli *c, int argc, char **argv) {
   }
   struct hls_client_req r;
   struct hls_ctl_response resp;
+  if (j != NULL) c->refused_is_failure = true; /* a record from a file */
   hls_client_begin(&c->client, &r, "record.add");
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_cstr(&r.pk, "record");
@@ -286,7 +288,7 @@ int cmd_record_edit(struct cli *c, int argc, char **argv) {
     if (opt == 'f') file = optarg;
     else if (fields_take_option(&f, opt, optarg, &err) && err.text[0]) {
       fields_free(&f);
-      return cli_fail(c, HLS_EINVAL, "%s", err.text);
+      return cli_usage(c, "%s", err.text);
     }
   }
   int64_t id;
@@ -319,6 +321,7 @@ int cmd_record_edit(struct cli *c, int argc, char **argv) {
   }
   struct hls_client_req r;
   struct hls_ctl_response resp;
+  c->refused_is_failure = j != NULL; /* fields from --file or the editor */
   hls_client_begin(&c->client, &r, "record.edit");
   msgpack_pack_map(&r.pk, 2);
   hls_mp_pack_kv_i64(&r.pk, "id", id);
@@ -513,7 +516,7 @@ static int list_records(struct cli *c, int argc, char **argv, int export) {
     }
     if (key != NULL) {
       struct hls_why why;
-      if (hls_text_check(optarg, strlen(optarg), 1024, false, key, &why) != 0) return cli_fail(c, HLS_EINVAL, "%s", why.text);
+      if (hls_text_check(optarg, strlen(optarg), 1024, false, key, &why) != 0) return cli_usage(c, "%s", why.text);
       size_t k = 0;
       while (k < n && strcmp(keys[k], key) != 0) k++;
       keys[k] = key;
@@ -536,8 +539,8 @@ static int list_records(struct cli *c, int argc, char **argv, int export) {
   }
   if (table != NULL) {
     hls_table_set_right(table, 0);
-    hls_table_set_max_width(table, 5, 40);
-    hls_table_set_max_width(table, 6, 60);
+    hls_table_set_shrink(table, 5, 8);
+    hls_table_set_shrink(table, 6, 12);
   }
   char *scratch = csv ? malloc(EXPORT_BUF) : NULL;
   if (csv && scratch == NULL) rc = cli_fail(c, HLS_ENOMEM, "out of memory");
@@ -569,7 +572,7 @@ static int list_records(struct cli *c, int argc, char **argv, int export) {
       continue;
     }
     if (rc != 0) {
-      rc = cli_fail(c, rc, "%s", why.text[0] ? why.text : hls_strerror(rc));
+      rc = cli_refused(c, rc, why.text[0] ? why.text : hls_strerror(rc));
       break;
     }
     const struct hls_mp_value *page = resp.result;
@@ -628,7 +631,10 @@ static int network_themes(struct cli *c) {
   } else {
     static const char *const headers[] = {"THEME", "KIND", "PLACES", "LAST WEEK"};
     struct hls_table *t = hls_table_new(4, headers);
-    if (t) hls_table_set_right(t, 2);
+    if (t) {
+      hls_table_set_right(t, 2);
+      hls_table_set_shrink(t, 0, 12);
+    }
     for (uint32_t i = 0; t && i < list->len; i++) {
       const struct hls_mp_value *th = &list->v.items[i];
       char name[128], kind[32], places[24], week[16];
@@ -672,6 +678,7 @@ int cmd_themes(struct cli *c, int argc, char **argv) {
     static const char *const keys[] = {"total", "person", "organisation", "place", "country"};
     struct hls_table *t = hls_table_new(7, headers);
     for (int col = 2; t && col < 7; col++) hls_table_set_right(t, (size_t)col);
+    if (t) hls_table_set_shrink(t, 0, 12);
     for (uint32_t i = 0; t && i < list->len; i++) {
       const struct hls_mp_value *th = &list->v.items[i];
       char name[128], kind[32], num[5][24];

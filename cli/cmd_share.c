@@ -31,7 +31,7 @@ static int plain_args(struct cli *c, int argc, char **argv, const struct option 
 
 static int check_text_arg(struct cli *c, const char *name, const char *value) {
   struct hls_why why;
-  if (hls_text_check(value, strlen(value), 1024, false, name, &why) != 0) return cli_fail(c, HLS_EINVAL, "%s", why.text);
+  if (hls_text_check(value, strlen(value), 1024, false, name, &why) != 0) return cli_usage(c, "%s", why.text);
   return 0;
 }
 
@@ -126,7 +126,7 @@ int cmd_consent_withdraw(struct cli *c, int argc, char **argv) {
 /* --- share ------------------------------------------------------------------------ */
 
 static void print_story(const struct hls_mp_value *s, const char *lead) {
-  char title[400], week[16], aud[16], scale[24], stage[24], themes[1024];
+  char title[400], week[16], aud[16], scale[24], stage[24], themes[HLS_OUT_THEMES_SIZE];
   printf("%s%s  [%s, %s, %s/%s]\n", lead, hls_out_str(s, "title", title, sizeof title),
          hls_out_str(s, "week", week, sizeof week), hls_out_str(s, "audience", aud, sizeof aud),
          hls_out_str(s, "scale", scale, sizeof scale), hls_out_str(s, "stage", stage, sizeof stage));
@@ -161,7 +161,12 @@ int cmd_share_preview(struct cli *c, int argc, char **argv) {
     printf("\n");
     static const char *const headers[] = {"THEME", "KIND", "SCALE", "STAGE", "COUNT"};
     struct hls_table *t = hls_table_new(5, headers);
-    if (t) hls_table_set_right(t, 4);
+    if (t) {
+      size_t width = hls_out_term_width();
+      hls_table_set_right(t, 4);
+      hls_table_set_shrink(t, 0, 12);
+      hls_table_set_width(t, width > 4 ? width - 4 : width); /* indented 4 */
+    }
     for (uint32_t k = 0; t && cells && cells->type == HLS_MP_ARRAY && k < cells->len; k++) {
       const struct hls_mp_value *cell = &cells->v.items[k];
       const struct hls_mp_value *count = hls_mp_get(cell, "count");

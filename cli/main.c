@@ -263,12 +263,34 @@ static void print_usage(FILE *f) {
           "  --json       machine-readable output\n"
           "  --version    print the version\n"
           "\n"
-          "'hls COMMAND --help' explains one command. Exit codes: 0 done, 1 failed,\n"
-          "2 bad usage, 3 hlsd not running.\n");
+          "'hls COMMAND --help' explains one command.\n"
+          "\n"
+          "Exit codes:\n"
+          "  0  done\n"
+          "  1  failed (the reason is on stderr)\n"
+          "  2  bad usage: an unknown command or option, a missing or extra argument, a bad value\n"
+          "  3  hlsd is not running for this data directory\n"
+          "  4  the outcome is unknown: the connection was lost after a change was sent\n");
 }
 
-/* "hls peer" and the like: the commands of one group, or 0 if word names
- * no group. */
+/* "hls peer" alone: one line naming the group's commands; 0 if word
+ * names no group. */
+static int print_group_line(const char *word) {
+  size_t len = strlen(word);
+  char names[256] = "";
+  int n = 0;
+  for (size_t i = 0; i < N_COMMANDS; i++) {
+    const char *name = commands[i].name;
+    if (strncmp(name, word, len) != 0 || name[len] != ' ') continue;
+    size_t used = strlen(names);
+    snprintf(names + used, sizeof names - used, "%s'%s'", n++ ? ", " : "", name);
+  }
+  if (n > 0) fprintf(stderr, "hls: '%s' needs a subcommand: %s. Try 'hls %s --help'.\n", word, names, word);
+  return n;
+}
+
+/* "hls peer --help" and the like: the commands of one group, or 0 if word
+ * names no group. */
 static int print_group(FILE *f, const char *word) {
   size_t len = strlen(word);
   int n = 0;
@@ -307,6 +329,12 @@ int cli_usage(struct cli *c, const char *fmt, ...) {
   va_end(ap);
   fprintf(stderr, "hls: %s. Try 'hls %s%s--help'.\n", msg, c->cmd ? c->cmd->name : "", c->cmd ? " " : "");
   return HLS_EXIT_USAGE;
+}
+
+int cli_refused(struct cli *c, int code, const char *message) {
+  bool bad_value = code == HLS_EINVAL || code == HLS_EUTF8 || code == HLS_ETOOBIG;
+  if (bad_value && !c->refused_is_failure) return cli_usage(c, "%s", message);
+  return cli_fail(c, code, "%s", message);
 }
 
 void cli_opts_init(struct cli_opts *o, const struct option *own) {
@@ -388,7 +416,8 @@ int cli_connect(struct cli *c) {
   if (c->connected) return 0;
   struct hls_why why = {{0}};
   int rc = hls_home_resolve(c->home_flag, c->home, &why);
-  if (rc == 0) rc = hls_client_connect(&c->client, c->home, c->home_flag != NULL, &why);
+  if (rc != 0) return cli_refused(c, rc, why.text); /* --home '' */
+  rc = hls_client_connect(&c->client, c->home, c->home_flag != NULL, &why);
   if (rc != 0) return cli_fail(c, rc, "%s", why.text);
   c->connected = true;
   return 0;
@@ -404,7 +433,7 @@ int cli_call_events(struct cli *c, struct hls_client_req *r, struct hls_ctl_resp
   }
   rc = hls_client_call(&c->client, r, resp, fn, ctx, &why);
   hls_client_req_free(r);
-  if (rc != 0) return cli_fail(c, rc, "%s", why.text[0] ? why.text : hls_strerror(rc));
+  if (rc != 0) return cli_refused(c, rc, why.text[0] ? why.text : hls_strerror(rc));
   return 0;
 }
 
@@ -589,6 +618,9 @@ int main(int argc, char **argv) {
       c.json = true;
     } else if (strcmp(argv[i], "--home") == 0 && i + 1 < argc) {
       c.home_flag = argv[++i];
+    } else if (strcmp(argv[i], "--home") == 0) {
+      fprintf(stderr, "hls: option '--home' needs a value. Try 'hls --help'.\n");
+      return HLS_EXIT_USAGE;
     } else if (strncmp(argv[i], "--home=", 7) == 0) {
       c.home_flag = argv[i] + 7;
     } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -619,7 +651,7 @@ int main(int argc, char **argv) {
     const char *next = i + 1 < argc ? argv[i + 1] : NULL;
     bool help = next && (strcmp(next, "--help") == 0 || strcmp(next, "-h") == 0 || strcmp(next, "help") == 0);
     if (help && print_group(stdout, argv[i]) > 0) return HLS_EXIT_OK;
-    if (next == NULL && print_group(stderr, argv[i]) > 0) return HLS_EXIT_USAGE;
+    if (next == NULL && print_group_line(argv[i]) > 0) return HLS_EXIT_USAGE;
     char guess[64];
     const char *near = closest_command(argv[i], next, guess, sizeof guess);
     if (near != NULL)

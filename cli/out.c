@@ -3,8 +3,12 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uniwidth.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <unistr.h>
+#include <uniwidth.h>
+
+#include "patfmt.h"
 
 json_t *hls_out_to_json(const struct hls_mp_value *v) {
   if (v == NULL) return json_null();
@@ -147,21 +151,48 @@ void hls_out_paragraph(const struct hls_mp_value *m, const char *key, const char
 
 /* --- tables ---------------------------------------------------------------- */
 
-struct hls_table {
-  size_t columns, rows, cap;
-  char **cells; /* rows x columns, owned */
-  size_t *width, *max_width;
-  bool *right;
-};
-
-static size_t text_width(const char *s) {
-  int w = u8_strwidth((const uint8_t *)s, "UTF-8");
-  return w < 0 ? strlen(s) : (size_t)w;
+size_t hls_out_term_width(void) {
+  if (!isatty(STDOUT_FILENO)) return 0;
+  size_t width = 80;
+  const char *cols = getenv("COLUMNS");
+  struct winsize ws;
+  char *end = NULL;
+  long v = cols != NULL ? strtol(cols, &end, 10) : 0;
+  if (cols != NULL && cols[0] != '\0' && *end == '\0' && v > 0)
+    width = v > HLS_OUT_MAX_WIDTH ? HLS_OUT_MAX_WIDTH : (size_t)v;
+  else if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+    width = ws.ws_col;
+  return width < HLS_OUT_MIN_WIDTH ? HLS_OUT_MIN_WIDTH : width;
 }
 
-/* Cut s to at most max columns, ending in "…" when cut. */
+struct hls_table {
+  size_t columns, rows, cap;
+  char **cells;       /* rows x columns, row 0 the headers, owned */
+  size_t *least;      /* per column: 0 never cut, else the width it may be cut to */
+  bool *right;
+  size_t width;       /* the width to fit, 0: no limit */
+};
+
+/* Columns on screen of a UTF-8 string, as u8_strwidth counts them (wide
+ * characters 2, combining ones 0), except that a control character or a
+ * byte that is not UTF-8 counts 1, as cut() counts it. */
+static size_t text_width(const char *s) {
+  size_t len = strlen(s), o = 0, w = 0;
+  while (o < len) {
+    ucs4_t c;
+    int n = u8_mbtouc(&c, (const uint8_t *)s + o, len - o);
+    int cw = uc_width(c, "UTF-8");
+    w += cw < 0 ? 1 : (size_t)cw;
+    o += n > 0 ? (size_t)n : 1;
+  }
+  return w;
+}
+
+/* s cut to at most max (>= 1) columns, ending in "…" when cut; never
+ * inside a UTF-8 sequence, and combining marks stay with their letter.
+ * NULL on out of memory. */
 static char *cut(const char *s, size_t max) {
-  if (max == 0 || text_width(s) <= max) return strdup(s);
+  if (text_width(s) <= max) return strdup(s);
   size_t len = strlen(s), o = 0, w = 0;
   char *out = malloc(len + 4);
   if (out == NULL) return NULL;
@@ -169,10 +200,10 @@ static char *cut(const char *s, size_t max) {
     ucs4_t c;
     int n = u8_mbtouc(&c, (const uint8_t *)s + o, len - o);
     int cw = uc_width(c, "UTF-8");
-    if (n <= 0) break;
-    if (w + (size_t)(cw < 0 ? 1 : cw) + 1 > max) break;
-    w += (size_t)(cw < 0 ? 1 : cw);
-    o += (size_t)n;
+    size_t char_w = cw < 0 ? 1 : (size_t)cw;
+    if (w + char_w + 1 > max) break; /* the ellipsis takes one column */
+    w += char_w;
+    o += n > 0 ? (size_t)n : 1;
   }
   memcpy(out, s, o);
   memcpy(out + o, "\xe2\x80\xa6", 4); /* U+2026 */
@@ -183,23 +214,25 @@ struct hls_table *hls_table_new(size_t columns, const char *const *headers) {
   struct hls_table *t = calloc(1, sizeof *t);
   if (t == NULL) return NULL;
   t->columns = columns;
-  t->width = calloc(columns, sizeof *t->width);
-  t->max_width = calloc(columns, sizeof *t->max_width);
+  t->width = hls_out_term_width();
+  t->least = calloc(columns, sizeof *t->least);
   t->right = calloc(columns, sizeof *t->right);
-  if (t->width == NULL || t->max_width == NULL || t->right == NULL || hls_table_add(t, headers) != 0) {
+  if (t->least == NULL || t->right == NULL || hls_table_add(t, headers) != 0) {
     hls_table_free(t);
     return NULL;
   }
   return t;
 }
 
-void hls_table_set_max_width(struct hls_table *t, size_t column, size_t max_width) {
-  if (column < t->columns) t->max_width[column] = max_width;
+void hls_table_set_shrink(struct hls_table *t, size_t column, size_t least) {
+  if (column < t->columns) t->least[column] = least > 0 ? least : 1;
 }
 
 void hls_table_set_right(struct hls_table *t, size_t column) {
   if (column < t->columns) t->right[column] = true;
 }
+
+void hls_table_set_width(struct hls_table *t, size_t width) { t->width = width; }
 
 int hls_table_add(struct hls_table *t, const char *const *cells) {
   if (t->rows == t->cap) {
@@ -211,47 +244,95 @@ int hls_table_add(struct hls_table *t, const char *const *cells) {
   }
   for (size_t i = 0; i < t->columns; i++) {
     char *cell = strdup(cells[i] ? cells[i] : "");
-    if (cell == NULL) return HLS_ENOMEM;
+    if (cell == NULL) {
+      while (i-- > 0) free(t->cells[t->rows * t->columns + i]);
+      return HLS_ENOMEM;
+    }
     t->cells[t->rows * t->columns + i] = cell;
   }
   t->rows++;
   return 0;
 }
 
-void hls_table_print(struct hls_table *t, FILE *f) {
-  for (size_t r = 0; r < t->rows; r++)
-    for (size_t c = 0; c < t->columns; c++) {
-      char **cell = &t->cells[r * t->columns + c];
-      if (t->max_width[c] > 0) {
-        char *cut_cell = cut(*cell, t->max_width[c]);
-        if (cut_cell != NULL) {
-          free(*cell);
-          *cell = cut_cell;
-        }
-      }
-      size_t w = text_width(*cell);
-      if (w > t->width[c]) t->width[c] = w;
-    }
-  for (size_t r = 0; r < t->rows; r++) {
+/* Print cell padded to width (on the left for a right-aligned column),
+ * cut to width first when it is wider. No padding after the last column. */
+static void print_cell(FILE *f, const char *cell, size_t width, bool right, bool last) {
+  char *shown = NULL;
+  size_t w = text_width(cell);
+  if (w > width && (shown = cut(cell, width)) != NULL) {
+    cell = shown;
+    w = text_width(cell);
+  }
+  size_t pad = w < width ? width - w : 0;
+  if (right) fprintf(f, "%*s", (int)pad, "");
+  fputs(cell, f);
+  if (!right && !last) fprintf(f, "%*s", (int)pad, "");
+  free(shown);
+}
+
+/* One block per row, a line per column: "HEADER  value". For a table
+ * whose uncuttable columns alone are wider than t->width (node ids): no
+ * id is cut, and only free text is cut to the line. */
+static void print_expanded(const struct hls_table *t, FILE *f) {
+  size_t label = 0;
+  for (size_t c = 0; c < t->columns; c++) {
+    size_t w = text_width(t->cells[c]);
+    if (w > label) label = w;
+  }
+  size_t room = t->width > label + 2 + 1 ? t->width - label - 2 : 1;
+  for (size_t r = 1; r < t->rows; r++) {
+    if (r > 1) fputc('\n', f);
     for (size_t c = 0; c < t->columns; c++) {
       const char *cell = t->cells[r * t->columns + c];
-      size_t pad = t->width[c] - text_width(cell);
+      print_cell(f, t->cells[c], label, false, false);
+      fputs("  ", f);
+      print_cell(f, cell, t->least[c] > 0 ? room : text_width(cell), false, true);
+      fputc('\n', f);
+    }
+  }
+}
+
+void hls_table_print(struct hls_table *t, FILE *f) {
+  size_t *natural = calloc(t->columns, sizeof *natural), *least = calloc(t->columns, sizeof *least),
+         *fitted = calloc(t->columns, sizeof *fitted);
+  if (natural == NULL || least == NULL || fitted == NULL) goto done;
+  size_t sum_least = 2 * (t->columns - 1);
+  for (size_t c = 0; c < t->columns; c++) {
+    for (size_t r = 0; r < t->rows; r++) {
+      size_t w = text_width(t->cells[r * t->columns + c]);
+      if (w > natural[c]) natural[c] = w;
+    }
+    /* A cut column keeps its header whole. */
+    size_t header = text_width(t->cells[c]);
+    least[c] = t->least[c] == 0 || t->least[c] >= natural[c] ? natural[c]
+               : t->least[c] > header                        ? t->least[c]
+                                                              : header;
+    sum_least += least[c];
+  }
+  if (t->width > 0 && sum_least > t->width) {
+    print_expanded(t, f);
+    goto done;
+  }
+  hls_patfmt_fit(natural, least, t->columns, 2, t->width, fitted);
+  for (size_t r = 0; r < t->rows; r++) {
+    for (size_t c = 0; c < t->columns; c++) {
       bool last = c + 1 == t->columns;
-      if (t->right[c]) fprintf(f, "%*s", (int)pad, "");
-      fputs(cell, f);
-      if (!last && !t->right[c]) fprintf(f, "%*s", (int)pad, "");
+      print_cell(f, t->cells[r * t->columns + c], fitted[c], t->right[c], last);
       if (!last) fputs("  ", f);
     }
     fputc('\n', f);
   }
+done:
+  free(natural);
+  free(least);
+  free(fitted);
 }
 
 void hls_table_free(struct hls_table *t) {
   if (t == NULL) return;
   for (size_t i = 0; i < t->rows * t->columns; i++) free(t->cells[i]);
   free(t->cells);
-  free(t->width);
-  free(t->max_width);
+  free(t->least);
   free(t->right);
   free(t);
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "hls_limits.h"
 #include "mp.h"
 
 /* msgpack value -> JSON (binary values become base64 strings). NULL on
@@ -23,6 +24,9 @@ int hls_out_print_json_value(const json_t *j);
 /* String member of a map as a C string in buf ("" if absent or nil). */
 const char *hls_out_str(const struct hls_mp_value *m, const char *key, char *buf, size_t size);
 int64_t hls_out_int(const struct hls_mp_value *m, const char *key);
+/* Room for a record's themes as hls_out_themes writes them, every one:
+ * "NAME (aspiration), " is at most HLS_THEME_MAX + 15 bytes. */
+#define HLS_OUT_THEMES_SIZE (HLS_THEMES_PER_RECORD * (HLS_THEME_MAX + 16) + 1)
 /* The "themes" list of m ([{name, kind}]) on one line in buf:
  * "housing (problem), peer-support (strength)" with with_kind, else
  * "problem:housing, strength:peer-support". */
@@ -31,14 +35,31 @@ void hls_out_themes(const struct hls_mp_value *m, char *buf, size_t size, bool w
  * nothing when the text is absent or empty. */
 void hls_out_paragraph(const struct hls_mp_value *m, const char *key, const char *heading, const char *indent);
 
-/* A table: add cells row by row, then print with aligned columns. */
+/* The width tables and text fit: 0 (no limit: every value whole) when
+ * stdout is not a terminal; on one, COLUMNS when it is set to a number,
+ * else the terminal's width (TIOCGWINSZ), else 80; never less than
+ * HLS_OUT_MIN_WIDTH. */
+#define HLS_OUT_MIN_WIDTH 20
+#define HLS_OUT_MAX_WIDTH 10000
+size_t hls_out_term_width(void);
+
+/* A table: add cells row by row, then print with aligned columns. Widths
+ * count columns on screen (UTF-8, wide characters two). A table fits
+ * hls_out_term_width() (or hls_table_set_width): when the cells are
+ * wider, the columns marked with hls_table_set_shrink (free text: titles,
+ * themes, place names) are cut, the widest first, and cut values end in
+ * "…"; other columns (ids, dates, counts, states) are never cut. When even
+ * that cannot fit, each row prints as a block of "HEADER  value" lines. */
 struct hls_table;
 struct hls_table *hls_table_new(size_t columns, const char *const *headers);
-/* Cells are copied. Widths count characters on screen (UTF-8 aware);
- * cells wider than max_width (0: unlimited) are cut with an ellipsis. */
-void hls_table_set_max_width(struct hls_table *t, size_t column, size_t max_width);
-void hls_table_set_right(struct hls_table *t, size_t column);
+/* Cells are copied. */
 int hls_table_add(struct hls_table *t, const char *const *cells);
+/* column may be cut to fit, down to least columns (never below its
+ * header's width). */
+void hls_table_set_shrink(struct hls_table *t, size_t column, size_t least);
+void hls_table_set_right(struct hls_table *t, size_t column);
+/* Fit width instead (0: no limit), e.g. the terminal's less an indent. */
+void hls_table_set_width(struct hls_table *t, size_t width);
 void hls_table_print(struct hls_table *t, FILE *f);
 void hls_table_free(struct hls_table *t);
 

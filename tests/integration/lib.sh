@@ -96,3 +96,14 @@ expect_fail() {
 
 # count_records NAME [record list flags]: number of matching records.
 count_records() { local name=$1; shift; hls_at "$name" --json record list "$@" | jq length; }
+
+# on_tty COLS COMMAND...: run COMMAND with stdout (and stderr) on a
+# pseudo-terminal COLS columns wide (script(1), from util-linux), stdin
+# empty; prints its output without the terminal's carriage returns, and
+# returns its exit status.
+on_tty() {
+  local cols=$1 cmd
+  shift
+  printf -v cmd '%q ' "$@"
+  script -qec "stty cols $cols && exec $cmd" /dev/null </dev/null | tr -d '\r'
+}

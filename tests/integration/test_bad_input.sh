@@ -24,33 +24,33 @@ pass "bad JSON and wrong field types"
 
 # Oversize fields: the title limit (300 bytes) and limits.max_text_bytes (16 KiB)
 long_title=$(head -c 301 /dev/zero | tr '\0' 'a')
-expect_fail 1 "title: 301 bytes, at most 300" hls_at a record add --title "$long_title" --scale person --stage reflect
+expect_fail 2 "title: 301 bytes, at most 300" hls_at a record add --title "$long_title" --scale person --stage reflect
 long_text=$(head -c 16385 /dev/zero | tr '\0' 'b')
-expect_fail 1 "context: 16385 bytes, at most 16384" hls_at a record add --title T --scale person --stage reflect \
+expect_fail 2 "context: 16385 bytes, at most 16384" hls_at a record add --title T --scale person --stage reflect \
   --context "$long_text"
 ok_text=$(head -c 16384 /dev/zero | tr '\0' 'b')
 hls_at a record add --title T --scale person --stage reflect --context "$ok_text" >/dev/null || fail "16 KiB text refused"
 themes=()
 for i in $(seq 1 33); do themes+=(--theme "t$i"); done
-expect_fail 1 "at most 32 per record" hls_at a record add --title T --scale person --stage reflect "${themes[@]}"
+expect_fail 2 "at most 32 per record" hls_at a record add --title T --scale person --stage reflect "${themes[@]}"
 long_theme=$(head -c 65 /dev/zero | tr '\0' 'c')
-expect_fail 1 "slug longer than 64" hls_at a record add --title T --scale person --stage reflect --theme "$long_theme"
+expect_fail 2 "slug longer than 64" hls_at a record add --title T --scale person --stage reflect --theme "$long_theme"
 pass "oversize fields and too many themes"
 
 # Invalid UTF-8 and control characters, from flags and from JSON
-expect_fail 1 "title: invalid UTF-8" hls_at a record add --title $'bad \xc3\x28' --scale person --stage reflect
-expect_fail 1 "title: control character" hls_at a record add --title $'bell\a' --scale person --stage reflect
-expect_fail 1 "theme: invalid UTF-8" hls_at a record add --title T --scale person --stage reflect --theme $'\xff'
+expect_fail 2 "title: invalid UTF-8" hls_at a record add --title $'bad \xc3\x28' --scale person --stage reflect
+expect_fail 2 "title: control character" hls_at a record add --title $'bell\a' --scale person --stage reflect
+expect_fail 2 "theme: invalid UTF-8" hls_at a record add --title T --scale person --stage reflect --theme $'\xff'
 printf '{"title":"x\xe2\x82","scale":"person","stage":"reflect"}' >"$WORK/utf8.json"
 expect_fail 1 "bad JSON" hls_at a record add --file "$WORK/utf8.json"
 pass "invalid UTF-8 and control characters"
 
 # Enumerations, dates, ids
-expect_fail 1 "scale: expected person\|organisation\|place\|country" hls_at a record add --title T --scale galaxy --stage reflect
-expect_fail 1 "date: expected a date YYYY-MM-DD" hls_at a record add --title T --scale person --stage reflect --date 2026-02-30
-expect_fail 1 "consent_by: required" hls_at a record add --title T --scale person --stage reflect --consent network
-expect_fail 1 "stage: required" hls_at a record add --title T --scale person
-expect_fail 1 "since: expected a date" hls_at a record list --since yesterday
+expect_fail 2 "scale: expected person\|organisation\|place\|country" hls_at a record add --title T --scale galaxy --stage reflect
+expect_fail 2 "date: expected a date YYYY-MM-DD" hls_at a record add --title T --scale person --stage reflect --date 2026-02-30
+expect_fail 2 "consent_by: required" hls_at a record add --title T --scale person --stage reflect --consent network
+expect_fail 2 "stage: required" hls_at a record add --title T --scale person
+expect_fail 2 "since: expected a date" hls_at a record list --since yesterday
 expect_fail 2 "whole number" hls_at a record list --limit -3
 expect_fail 2 "record ID" hls_at a record delete 0
 expect_fail 1 "no such record" hls_at a record edit 999999 --title X

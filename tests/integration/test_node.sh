@@ -11,8 +11,8 @@ for f in hlsd.conf secret.key network.key; do [ -f "$WORK/a/$f" ] || fail "init 
 [ "$(stat -c %a "$WORK/a/network.key")" = 600 ] || fail "network.key mode"
 expect_fail 1 "already holds a node" hls_at a init --place X --region Y
 expect_fail 2 "--region REGION is required" "$HLS" --home "$WORK/b" init --place X
-expect_fail 1 "network key: expected 44 characters" "$HLS" --home "$WORK/b" init --place X --region Y --network-key nope
-expect_fail 1 "node.place: must be 1-120 bytes" "$HLS" --home "$WORK/b" init --place "" --region Y
+expect_fail 2 "network key: expected 44 characters" "$HLS" --home "$WORK/b" init --place X --region Y --network-key nope
+expect_fail 2 "node.place: must be 1-120 bytes" "$HLS" --home "$WORK/b" init --place "" --region Y
 [ ! -e "$WORK/b" ] || fail "a failed init left $WORK/b behind"
 pass "hls init"
 

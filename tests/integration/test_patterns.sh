@@ -44,7 +44,7 @@ hls_at p feed subscribe place03 --place "place 03" >/dev/null  # any case
 hls_at p feed subscribe partial >/dev/null   # read by readers that stop early
 hls_at p feed subscribe stalled >/dev/null
 expect_fail 1 "exists" hls_at p feed subscribe all
-expect_fail 1 "not one of" hls_at p feed subscribe bad --signal sideways
+expect_fail 2 "not one of" hls_at p feed subscribe bad --signal sideways
 expect_fail 2 "min-strength" hls_at p feed subscribe bad --min-strength -1
 expect_fail 2 "not an option" hls_at p feed subscribe bad --all
 expect_fail 2 "feed NAME" hls_at p feed follow
@@ -148,7 +148,7 @@ hls_at p --json patterns --all --region South --limit 0 | jq -e 'length > 0 and 
   >/dev/null || fail "--region"
 hls_at p --json patterns --all --min-places 10 --limit 0 | jq -e 'length > 0 and all(.[]; .n_places >= 10)' >/dev/null \
   || fail "--min-places"
-expect_fail 1 "since" hls_at p patterns --since yesterday
+expect_fail 2 "since" hls_at p patterns --since yesterday
 pass "filters: --place (name in any case, node id), --min-strength, --region, --min-places"
 
 # --- 80 columns ------------------------------------------------------------------------------
@@ -156,7 +156,7 @@ for cmd in "patterns --all" "patterns summary" "patterns summary --week 2024-W32
            "patterns show $spread_id --places" \
            "patterns show $(jq -r '.[] | select(.signal == "together") | .id' <<<"$j" | head -1)"; do
   # shellcheck disable=SC2086
-  COLUMNS=80 hls_at p $cmd | fits 80 || fail "hls $cmd is wider than 80 columns"
+  on_tty 80 "$HLS" --home "$WORK/p" $cmd | fits 80 || fail "hls $cmd is wider than an 80-column terminal"
 done
 pass "listings, the summary and patterns show fit 80 columns"
 
@@ -169,7 +169,7 @@ jq -e --arg id "$spread_id" '.pattern.id == $id and (.places | length) == 12
   and (.stories | length) == 12 and (.method_text | test("false discovery rate"))
   and all(.cells[]; (.item | test(":[0-9]+$")) and .count_min <= .count_max)' <<<"$show" >/dev/null \
   || fail "patterns show --json: $show"
-text=$(COLUMNS=80 hls_at p patterns show "$spread_id")
+text=$(hls_at p patterns show "$spread_id")
 for want in "^spread: problem:warm-space-closures$" "^  state     ended" "^  strength  [0-9.]+ \(p = " \
             "^  withheld  " "^  places    12 in 3 regions$" "^    East \(4\): " "^Week by week at its 12 places" \
             "^2024-W31 \* +12 +12 +#+$" "^How it was found$" "^Stories behind it \(12; " "^  and 2 more"; do
@@ -207,7 +207,7 @@ for want in "^Week 2024-W42 \(the latest week of digests held is 2024-W44\)" "^N
   grep -Eq "$want" <<<"$text" || fail "patterns summary --week 2024-W42 lacks /$want/: $text"
 done
 grep -q "No pattern changed" <<<"$(hls_at p patterns summary --week 2024-W10)" || fail "summary of a quiet week"
-expect_fail 1 "week" hls_at p patterns summary --week soon
+expect_fail 2 "week" hls_at p patterns summary --week soon
 pass "patterns summary: new, growing and ended by signal and region, week by week"
 
 # --- feeds: a reader that stops early or stalls loses nothing ------------------------------

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Exit codes (docs/cli.md): every command answers an unknown option, a
+# missing or extra argument and a bad option value with exit 2 and exactly
+# one line "hls: ..." on stderr; a command that runs and fails exits 1;
+# without hlsd, 3.
+. "$(dirname "$0")/lib.sh"
+
+init_node a
+start_node a
+node=$(hls_at a --json status | jq -r .node_id)
+record=$(hls_at a --json record add --title Keep --scale person --stage reflect --theme housing \
+  --consent network --consent-by lead | jq -r .id)
+hls_at a share approve "$record" >/dev/null
+hls_at a feed subscribe watch >/dev/null
+profile=$(hls_at a --json items --type profile | jq -r '.[0].item_id[0:8]')
+
+# exits CODE PATTERN ARGS...: hls ARGS exits with CODE and prints exactly
+# one line on stderr, "hls: " and then PATTERN (a regex); exit 2 also
+# points to the command's --help.
+exits() {
+  local code=$1 pattern=$2 out status=0
+  shift 2
+  out=$(hls_at a "$@" 2>&1 >/dev/null </dev/null) || status=$?
+  [ "$status" -eq "$code" ] || fail "hls $*: exit $status, not $code ($out)"
+  [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] || fail "hls $*: not one line on stderr: $out"
+  [[ "$out" =~ ^hls:\ $pattern ]] || fail "hls $*: stderr does not match /hls: $pattern/: $out"
+  if [ "$code" -eq 2 ]; then
+    [[ "$out" =~ Try\ \'hls\ .*--help\'\.$ ]] || fail "hls $*: no pointer to --help: $out"
+  fi
+}
+
+# Every command of 'hls --help', each listed here once.
+commands=("init" "version" "status" "sync" "network key" "record add" "record list" "record show" "record edit"
+  "record export" "record delete" "import" "themes" "consent set" "consent withdraw" "share preview"
+  "share review" "share approve" "share reject" "share log" "share publish" "share export" "peer add" "peer list"
+  "peer remove" "peer block" "peer unblock" "places" "stories" "stories show" "items" "import-items" "patterns"
+  "patterns show" "patterns summary" "feed subscribe" "feed list" "feed follow" "feed ack" "feed unsubscribe"
+  "inspect" "backup" "check" "chain" "chain accept-loss")
+listed=$("$HLS" --help | sed -n '/^Commands:/,/^$/p' | grep -c '^  [a-z]')
+[ "$listed" -eq "${#commands[@]}" ] || fail "hls --help lists $listed commands, this test ${#commands[@]}"
+for cmd in "${commands[@]}"; do
+  "$HLS" --help | grep -Eq "^  $cmd +[a-z]" || fail "hls --help does not list '$cmd'"
+  # shellcheck disable=SC2086
+  exits 2 "$cmd: unknown option '--no-such-option'\. Try" $cmd --no-such-option
+done
+exits 2 "record list: unknown option '--lmit'\. Did you mean '--limit'\?" record list --lmit 3
+exits 2 "record list: option '--limit' needs a value" record list --limit
+exits 2 "patterns: option '--signal' needs a value" patterns --signal
+pass "every command: an unknown option is exit 2 and one line (with 'did you mean')"
+
+for cmd in "record show" "record edit" "record delete" "import" "consent set" "consent withdraw" "share approve" \
+  "share reject" "share export" "peer add" "peer remove" "peer block" "peer unblock" "stories show" \
+  "import-items" "patterns show" "feed subscribe" "feed follow" "feed ack" "feed unsubscribe" "inspect" "backup"; do
+  # shellcheck disable=SC2086
+  exits 2 "give " $cmd
+done
+for cmd in "version" "status" "sync" "network key" "record list" "record export" "themes" "share preview" \
+  "share review" "share log" "share publish" "peer list" "places" "stories" "items" "patterns" \
+  "patterns summary" "feed list" "check" "chain"; do
+  # shellcheck disable=SC2086
+  exits 2 ".*('extra'|argument)" $cmd extra
+done
+for args in "record show 1 2" "consent withdraw 1 2" "share approve 1 2" "stories show a b" "patterns show a b" \
+  "feed unsubscribe a b" "inspect a b" "backup a b" "import a b" "import-items a b" "feed ack watch 1 2" \
+  "share export 1 f g" "peer remove $node x" "record edit 1 2 --title x"; do
+  # shellcheck disable=SC2086
+  exits 2 "" $args
+done
+pass "a missing or an extra argument is exit 2 and one line"
+
+bad_values=(
+  "record add --title T --scale galaxy --stage reflect"
+  "record add --title T --scale place --stage nope"
+  "record add --title T --scale place --stage reflect --date 2024-13-45"
+  "record add --title T --scale place --stage reflect --date 1901-01-01"
+  "record add --title T --scale place --stage reflect --consent maybe"
+  "record add --title T --scale place --stage reflect --consent-expires tomorrow"
+  "record add --title T --scale place --stage reflect --theme colour:red"
+  "record add --title T --scale place"
+  "record list --limit -1"
+  "record list --limit x"
+  "record list --scale galaxy"
+  "record list --stage nope"
+  "record list --consent maybe"
+  "record list --since yesterday"
+  "record list --until 2024-02-30"
+  "record export --format xml"
+  "record export --scale galaxy"
+  "record show abc"
+  "record show 0"
+  "record edit abc --title x"
+  "record edit $record --scale galaxy"
+  "record edit $record --date 1901-01-01"
+  "record delete abc"
+  "consent set abc peers"
+  "consent set $record maybe"
+  "consent set $record network --by lead --expires nope"
+  "consent set $record network --by lead --expires 2020-01-01"
+  "consent withdraw abc"
+  "share approve abc"
+  "share reject -1"
+  "share log --limit -1"
+  "share export abc $WORK/x.env"
+  "sync --timeout -1"
+  "peer add nohostport $node"
+  "peer add 127.0.0.1:1 notanid"
+  "peer remove notanid"
+  "peer block notanid"
+  "peer unblock notanid"
+  "stories --since yesterday"
+  "stories --limit -1"
+  "stories show zz"
+  "items --origin notanid"
+  "items --type nope"
+  "items --limit -1"
+  "patterns --signal nope"
+  "patterns --kind nope"
+  "patterns --scale galaxy"
+  "patterns --since yesterday"
+  "patterns --until yesterday"
+  "patterns --min-places -1"
+  "patterns --min-strength lots"
+  "patterns --limit -1"
+  "patterns show xyz"
+  "patterns summary --week nope"
+  "patterns summary --top 99"
+  "feed subscribe bad/name"
+  "feed subscribe other --signal nope"
+  "feed follow bad/name"
+  "feed follow watch --limit -1"
+  "feed follow watch --from x"
+  "feed ack watch x"
+  "feed ack bad/name 1"
+  "feed unsubscribe bad/name"
+  "import --status nope"
+  "chain accept-loss"
+)
+for args in "${bad_values[@]}"; do
+  # shellcheck disable=SC2086
+  exits 2 "" $args
+done
+exits 2 "home: empty path" --home "" status
+rm -rf "$WORK/new"
+for args in "--place P --region R --role king" "--place P --region R --listen nope" \
+  "--place P --region R --network-key nope" "--place '' --region R" "--place P"; do
+  out=$(eval "\"\$HLS\" --home \"\$WORK/new\" init $args" 2>&1 >/dev/null) && fail "init $args succeeded"
+  [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && [[ "$out" =~ ^hls:\ .*Try\ \'hls\ init\ --help\'\.$ ]] \
+    || fail "init $args: $out"
+  eval "\"\$HLS\" --home \"\$WORK/new\" init $args" 2>/dev/null || [ $? -eq 2 ] || fail "init $args: not exit 2"
+done
+[ ! -e "$WORK/new" ] || fail "a refused init left $WORK/new behind"
+pass "a bad option value or id is exit 2 and one line, for every command that takes one"
+
+# Top level: one line, exit 2; 'hls' alone prints the usage.
+for args in "--no-such-option" "--home" "peer" "feed" "recrod list" "record lst"; do
+  out=$("$HLS" $args 2>&1 >/dev/null) && fail "hls $args succeeded"
+  [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && [[ "$out" =~ ^hls:\ .*--help\'\.$ ]] || fail "hls $args: $out"
+  "$HLS" $args 2>/dev/null || [ $? -eq 2 ] || fail "hls $args: not exit 2"
+done
+grep -q "Did you mean 'hls record list'" <<<"$("$HLS" record lst 2>&1 || true)" || fail "record lst: no did you mean"
+"$HLS" >/dev/null 2>&1 || [ $? -eq 2 ] || fail "hls alone: not exit 2"
+{ "$HLS" 2>&1 || true; } | grep -q '^Exit codes:' || fail "hls alone: no usage with the exit codes"
+pass "top level: an unknown option or command, a missing value or subcommand: exit 2, one line"
+
+# Commands that run and fail: exit 1, one line.
+printf '{"title":"T","scale":"galaxy","stage":"reflect"}' >"$WORK/bad.json"
+exits 1 "record 999999: no such record" record show 999999
+exits 1 "record 999999: no such record" record delete 999999
+exits 1 "scale: expected" record add --file "$WORK/bad.json"
+exits 1 "scale: expected" record edit "$record" --file "$WORK/bad.json"
+exits 1 "no feed \"nosuch\"" feed unsubscribe nosuch
+exits 1 "seq: 999 is not an event" feed ack watch 999
+exits 1 "item $profile is a profile, not a story" stories show "$profile"
+exits 1 "no pattern" patterns show 0000000000000000
+exits 1 "that is this node's own id" peer add 127.0.0.1:1 "$node"
+exits 1 "that is this node's own id" peer block "$node"
+exits 1 ".*Nowhere" stories --place Nowhere
+exits 1 ".*/nonexistent" inspect /nonexistent
+exits 1 ".*/nonexistent" import /nonexistent.csv
+pass "a command that runs and fails: exit 1, one line"
+
+# Without hlsd: 3, but a bad command line is still 2.
+stop_node a
+exits 3 "hlsd is not running" status
+exits 3 "hlsd is not running" record list
+exits 2 "record list: unknown option" record list --no-such-option
+exits 2 "give one record ID" record show abc
+pass "hlsd not running: exit 3; a bad command line is still exit 2"
