@@ -18,15 +18,31 @@ static void put_char(FILE *f, char ch) {
   else fputc(ch, f);
 }
 
+/* A word that names something (an option, a file, a key: "--home",
+ * "operations.md", "consent_purpose") is not hyphenated at a line's end. */
+static bool is_name(const char *w, size_t n) {
+  for (size_t i = 0; i + 1 < n; i++)
+    if (strchr("-_./", w[i]) != NULL && (isalnum((unsigned char)w[i + 1]) || w[i + 1] == '-')) return true;
+  return false;
+}
+
 /* n bytes of s as one input line: leading blanks dropped (a line that
  * starts with a blank breaks the fill), a '.' or '\'' that would start a
- * request made plain with \&. Nothing for a blank line. */
+ * request made plain with \&, names kept whole with \%. Nothing for a
+ * blank line. */
 static void put_line(FILE *f, const char *s, size_t n) {
   while (n > 0 && (*s == ' ' || *s == '\t')) s++, n--;
   while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
   if (n == 0) return;
-  if (*s == '.' || *s == '\'') fputs("\\&", f);
-  for (size_t i = 0; i < n; i++) put_char(f, s[i]);
+  for (size_t i = 0; i < n; i++) {
+    if (i == 0 || s[i - 1] == ' ') {
+      size_t len = strcspn(s + i, " ");
+      if (len > n - i) len = n - i;
+      if (is_name(s + i, len)) fputs("\\%", f);
+      else if (i == 0 && (*s == '.' || *s == '\'')) fputs("\\&", f);
+    }
+    put_char(f, s[i]);
+  }
   fputc('\n', f);
 }
 
@@ -50,7 +66,6 @@ void hls_man_begin(FILE *f, const char *name, const char *section, const char *s
   fprintf(f, ".TH ");
   put_argument(f, upper);
   fprintf(f, " %s \"\" \"hlsd %s\" \"hlsd manual\"\n", section, HLS_VERSION);
-  fputs(".nh\n", f); /* no hyphens inside names of options and files */
   hls_man_section(f, "NAME");
   for (const char *p = name; *p; p++) put_char(f, *p);
   fputs(" \\- ", f);

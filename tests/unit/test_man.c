@@ -41,14 +41,16 @@ static void test_text_escapes_roff_specials(void **state) {
   (void)state;
   struct capture c;
   capture_begin(&c);
-  hls_man_text(c.f, ".start is no request\n'nor is this\nback\\slash a-b --flag\n    indented\n\n  \nend");
+  hls_man_text(c.f,
+               ". is no request\n'nor is this\nback\\slash - and ...\n    indented\n\n  \n"
+               "names stay whole: --home, operations.md, consent_purpose, a/b, .hidden.");
   char *got = capture_end(&c);
   assert_text(got,
-              "\\&.start is no request\n"
+              "\\&. is no request\n"
               "\\&'nor is this\n"
-              "back\\eslash a\\-b \\-\\-flag\n"
+              "back\\eslash \\- and ...\n"
               "indented\n"
-              "end\n");
+              "names stay whole: \\%\\-\\-home, \\%operations.md, \\%consent_purpose, \\%a/b, \\%.hidden.\n");
   free(got);
 }
 
@@ -84,7 +86,7 @@ static void test_help_becomes_tagged_paragraphs(void **state) {
               ".TP\n\\fB\\-\\-scale\\fR\\ \\fIS\\fR\nperson|organisation\nor place\n"
               ".PP\nProse, with two  blanks, is not a tag;\nit goes on.\n"
               ".TP\n\\fIID\\fR\nthe id\n"
-              ".PP\n\\&.hidden request\n");
+              ".PP\n\\%.hidden request\n");
   free(got);
 }
 
