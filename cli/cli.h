@@ -40,6 +40,22 @@ struct cli_command {
   const char *help;    /* option details, may be NULL */
 };
 
+/* An option of hls itself, before the command ("hls --home DIR status"). */
+struct cli_global_option {
+  const char *name;    /* "home" */
+  const char *arg;     /* its value's name ("DIR"), NULL if it takes none */
+  bool after_command;  /* also taken after the command (cli_opts_init) */
+  const char *help;    /* one line */
+};
+
+/* hls's tables, for the man page and the completion written from them. */
+struct cli_tables {
+  const struct cli_command *commands;
+  size_t n_commands;
+  const struct cli_global_option *options;
+  size_t n_options;
+};
+
 /* Print "hls: <message>" on stderr and return the exit code for code. */
 int cli_fail(struct cli *c, int code, const char *fmt, ...) HLS_PRINTF(3, 4);
 /* A usage error: the reason, then "Try 'hls CMD --help'." Returns 2. */

@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "completion.h"
 #include "hls_version.h"
+#include "manpage.h"
 
 static int cmd_version(struct cli *c, int argc, char **argv);
 
@@ -63,7 +65,8 @@ static const struct cli_command commands[] = {
      "  Flags replace the field they name; --theme replaces the whole theme list.\n"
      "  An empty value (--context '') clears an optional field.\n"},
     {"record export", cmd_record_export,
-     "record export [--format csv|json] [the filters of record list]",
+     "record export [--format csv|json] [--theme NAME] [--scale S] [--stage S] [--consent LEVEL]\n"
+     "              [--since DATE] [--until DATE] [--limit N]",
      "write records, every field, as CSV that 'hls import' takes back (or a JSON array)",
      "  --format csv   (default) one header row, then a row a record: title, scale, stage, date,\n"
      "                 themes (KIND:NAME; ...), context, tried, happened, learnt, author_role,\n"
@@ -203,7 +206,9 @@ static const struct cli_command commands[] = {
      "            digests this node holds. A change counts in the week that was the latest held\n"
      "            when hlsd recorded it.\n"
      "  --top N   the strongest N of each kind (default 5, at most 50)\n"},
-    {"feed subscribe", cmd_feed_subscribe, "feed subscribe NAME [the filters of patterns]",
+    {"feed subscribe", cmd_feed_subscribe,
+     "feed subscribe NAME [--signal S] [--theme T] [--kind K] [--scale S] [--region R] [--place P]\n"
+     "               [--since WHEN] [--until WHEN] [--min-places N] [--min-strength X]",
      "make a durable feed of pattern events (new, joined, grew, left, shrank, ended, retracted)",
      "  NAME  letters, digits, '-', '_' and '.', up to 64. The filters are those of 'hls patterns'\n"
      "        (without --all and --limit: a feed carries every change, ended patterns' too).\n"
@@ -248,6 +253,13 @@ static const struct cli_command commands[] = {
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
+static const struct cli_global_option global_options[] = {
+    {"home", "DIR", true, "data directory (default $HLS_HOME, else ~/.local/share/hlsd)"},
+    {"json", NULL, true, "machine-readable output"},
+    {"version", NULL, false, "print the version"},
+};
+#define N_GLOBAL_OPTIONS (sizeof global_options / sizeof global_options[0])
+
 static void print_usage(FILE *f) {
   fprintf(f,
           "Usage: hls [--home DIR] [--json] COMMAND [ARGS]\n"
@@ -256,12 +268,14 @@ static void print_usage(FILE *f) {
           "\n"
           "Commands:\n");
   for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "\nOptions:\n");
+  for (size_t i = 0; i < N_GLOBAL_OPTIONS; i++) {
+    char flag[32];
+    const struct cli_global_option *o = &global_options[i];
+    snprintf(flag, sizeof flag, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+    fprintf(f, "  %-12s %s\n", flag, o->help);
+  }
   fprintf(f,
-          "\n"
-          "Options:\n"
-          "  --home DIR   data directory (default $HLS_HOME, else ~/.local/share/hlsd)\n"
-          "  --json       machine-readable output\n"
-          "  --version    print the version\n"
           "\n"
           "'hls COMMAND --help' explains one command.\n"
           "\n"
@@ -629,6 +643,12 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[i], "--version") == 0) {
       printf("hls %s\n", HLS_VERSION);
       return HLS_EXIT_OK;
+    } else if (strcmp(argv[i], "--man") == 0 || strcmp(argv[i], "--bash-completion") == 0) {
+      /* Not in --help: the build writes hls(1) and the completion with
+       * them, from the tables above. */
+      const struct cli_tables t = {commands, N_COMMANDS, global_options, N_GLOBAL_OPTIONS};
+      int rc = argv[i][2] == 'm' ? cli_manpage_write(stdout, &t) : cli_completion_write(stdout, &t);
+      return rc == 0 ? HLS_EXIT_OK : HLS_EXIT_FAIL;
     } else {
       fprintf(stderr, "hls: unknown option '%s'. Try 'hls --help'.\n", argv[i]);
       return HLS_EXIT_USAGE;

@@ -676,3 +676,18 @@ void hls_config_print_help(FILE *f) {
     fprintf(f, "    %s\n", o->help);
   }
 }
+
+void hls_config_describe_bounds(const struct hls_config_option *o, char *out, size_t size) {
+  ensure_defaults();
+  describe_bounds(o, out, size);
+}
+
+void hls_config_units_text(enum hls_config_type type, char *out, size_t size) {
+  const struct unit *units = type == HLS_CFG_SIZE ? size_units : type == HLS_CFG_DURATION ? duration_units : no_units;
+  out[0] = '\0';
+  for (size_t i = 0; units[i].suffix != NULL; i++) {
+    const char *sep = i == 0 ? "" : units[i + 1].suffix == NULL ? " or " : ", ";
+    size_t used = strlen(out);
+    snprintf(out + used, size - used, "%s%s", sep, units[i].suffix);
+  }
+}

@@ -129,5 +129,10 @@ void hls_config_apply_reload(struct hls_config *live, const struct hls_config *f
 int hls_config_write(FILE *f, const struct hls_config *c);
 /* Plain-text table of every option (hlsd --help-config). */
 void hls_config_print_help(FILE *f);
+/* What values o allows, as --help-config says it ("1s to 60s",
+ * "error|warn|info|debug"), for the man page. */
+void hls_config_describe_bounds(const struct hls_config_option *o, char *out, size_t size);
+/* The units a value of type may carry ("B, KiB, ... or G"), "" if none. */
+void hls_config_units_text(enum hls_config_type type, char *out, size_t size);
 
 #endif

@@ -11,8 +11,10 @@
 #include "hls_version.h"
 #include "home.h"
 #include "log.h"
+#include "man.h"
 #include "node.h"
 #include "store.h"
+#include "usage.h"
 
 #define MAX_OVERRIDES 64
 
@@ -30,29 +32,48 @@ struct cmdline {
 /* The daemon's parsed configuration: the one global, owned by main. */
 static struct hls_config config;
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "Usage: hlsd [--home DIR] [--config FILE] [--log-level LEVEL] [--listen HOST:PORT]\n"
-          "            [--set SECTION.NAME=VALUE]...\n"
-          "\n"
-          "Runs an hlsd node in the foreground, logging to stderr.\n"
-          "\n"
-          "  --home DIR          data directory (default $HLS_HOME, else ~/.local/share/hlsd)\n"
-          "  --config FILE       configuration file (default DIR/hlsd.conf)\n"
-          "  --log-level LEVEL   error|warn|info|debug (overrides log.level)\n"
-          "  --listen HOST:PORT  peer address (overrides network.listen)\n"
-          "  --set S.NAME=VALUE  override any option of the configuration file\n"
-          "  --help-config       list every configuration option\n"
-          "  --version           print the version\n"
-          "  --accept-new-store  start although the store is missing, empty or another node's file was\n"
-          "                      moved away: an empty store that signs nothing until this node's own\n"
-          "                      chain is back from peers (docs/operations.md, Restore)\n"
-          "  --check             check the whole store (PRAGMA integrity_check), report, and exit\n"
-          "  --clock-offset S    for tests: run the node's clock S seconds ahead (or behind)\n"
-          "\n"
-          "Create a node first with: hls init --place NAME --region REGION\n"
-          "Signals: SIGHUP reloads the configuration; SIGINT and SIGTERM stop cleanly.\n");
-}
+/* hlsd's options: getopt_long, --help, hlsd(8) and the completion are
+ * made from this table (daemon/usage.h). */
+static const struct hls_usage_option options[] = {
+    {"home", 'H', "DIR", HLS_USAGE_DIR, NULL, false, "data directory (default $HLS_HOME, else ~/.local/share/hlsd)"},
+    {"config", 'c', "FILE", HLS_USAGE_FILE, NULL, false, "configuration file (default DIR/hlsd.conf)"},
+    {"log-level", 'l', "LEVEL", HLS_USAGE_CHOICE, "log.level", false, "error|warn|info|debug (overrides log.level)"},
+    {"listen", 'L', "HOST:PORT", HLS_USAGE_TEXT, NULL, false, "peer address (overrides network.listen)"},
+    {"set", 's', "S.NAME=VALUE", HLS_USAGE_SETTING, NULL, false, "override any option of the configuration file"},
+    {"help", 'h', NULL, HLS_USAGE_TEXT, NULL, false, "print this help"},
+    {"help-config", 'C', NULL, HLS_USAGE_TEXT, NULL, false, "list every configuration option"},
+    {"version", 'V', NULL, HLS_USAGE_TEXT, NULL, false, "print the version"},
+    {"accept-new-store", 'A', NULL, HLS_USAGE_TEXT, NULL, false,
+     "start although the store is missing, empty or another node's file was\n"
+     "moved away: an empty store that signs nothing until this node's own\n"
+     "chain is back from peers (docs/operations.md, Restore)"},
+    {"check", 'K', NULL, HLS_USAGE_TEXT, NULL, false,
+     "check the whole store (PRAGMA integrity_check), report, and exit"},
+    {"clock-offset", 'O', "S", HLS_USAGE_TEXT, NULL, false,
+     "for tests: run the node's clock S seconds ahead (or behind)"},
+    /* The build writes hlsd(8), hlsd.conf(5) and the completion with these. */
+    {"man", 'M', NULL, HLS_USAGE_TEXT, NULL, true, "write hlsd(8)"},
+    {"man-config", 'N', NULL, HLS_USAGE_TEXT, NULL, true, "write hlsd.conf(5)"},
+    {"bash-completion", 'B', NULL, HLS_USAGE_TEXT, NULL, true, "write the bash completion of hlsd"},
+};
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+static const char *const synopsis[] = {
+    "[--home DIR] [--config FILE] [--log-level LEVEL] [--listen HOST:PORT]\n"
+    "            [--set SECTION.NAME=VALUE]... [--accept-new-store]",
+    "--check [--home DIR] [--config FILE]",
+    "--help | --help-config | --version",
+    NULL,
+};
+
+static const struct hls_usage usage = {
+    synopsis,
+    "Runs an hlsd node in the foreground, logging to stderr.",
+    options,
+    N_OPTIONS,
+    "Create a node first with: hls init --place NAME --region REGION\n"
+    "Signals: SIGHUP reloads the configuration; SIGINT and SIGTERM stop cleanly.\n",
+};
 
 static int add_override(struct cmdline *cl, const char *key, const char *value) {
   if (cl->n_overrides >= MAX_OVERRIDES) {
@@ -112,14 +133,7 @@ static int check_store(const char *home, const struct hls_config *cfg) {
 }
 
 int main(int argc, char **argv) {
-  static const struct option long_options[] = {
-      {"home", required_argument, NULL, 'H'},   {"config", required_argument, NULL, 'c'},
-      {"log-level", required_argument, NULL, 'l'}, {"listen", required_argument, NULL, 'L'},
-      {"set", required_argument, NULL, 's'},    {"help", no_argument, NULL, 'h'},
-      {"help-config", no_argument, NULL, 'C'},  {"version", no_argument, NULL, 'V'},
-      {"clock-offset", required_argument, NULL, 'O'}, {"accept-new-store", no_argument, NULL, 'A'},
-      {"check", no_argument, NULL, 'K'},
-      {NULL, 0, NULL, 0}};
+  struct option long_options[N_OPTIONS + 1];
   struct cmdline cl;
   struct hls_why why = {{0}};
   const char *config_flag = NULL;
@@ -127,6 +141,7 @@ int main(int argc, char **argv) {
   bool check_only = false;
   int opt, rc = 1;
   memset(&cl, 0, sizeof cl);
+  hls_usage_getopt(&usage, long_options);
   while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
     switch (opt) {
       case 'H': cl.home_flag = optarg; break;
@@ -151,7 +166,10 @@ int main(int argc, char **argv) {
         if (add_override(&cl, copy, eq + 1) != 0) goto out;
         break;
       }
-      case 'h': usage(stdout); rc = 0; goto out;
+      case 'h': hls_usage_print_help(stdout, &usage); rc = 0; goto out;
+      case 'M': rc = hls_usage_man_page(stdout, &usage) == 0 ? 0 : 1; goto out;
+      case 'N': rc = hls_man_config_page(stdout) == 0 ? 0 : 1; goto out;
+      case 'B': rc = hls_usage_bash_completion(stdout, &usage) == 0 ? 0 : 1; goto out;
       case 'C': hls_config_print_help(stdout); rc = 0; goto out;
       case 'V': printf("hlsd %s\n", HLS_VERSION); rc = 0; goto out;
       case 'O': {
