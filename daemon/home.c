@@ -54,6 +54,30 @@ int hls_home_resolve(const char *flag, char out[HLS_PATH_MAX], struct hls_why *w
   return absolutise(buf, out, why);
 }
 
+/* dir/name exists, or dir exists but may not be searched by this user. */
+static bool present_or_hidden(const char *dir, const char *name) {
+  char path[HLS_PATH_MAX];
+  struct stat st;
+  if (hls_home_path(dir, name, path) != 0) return false;
+  return stat(path, &st) == 0 || errno == EACCES;
+}
+
+int hls_home_resolve_client(const char *flag, const char *system_dir, char out[HLS_PATH_MAX], bool *is_system,
+                            struct hls_why *why) {
+  *is_system = false;
+  int rc = hls_home_resolve(flag, out, why);
+  const char *env = getenv("HLS_HOME");
+  if (flag != NULL || (env != NULL && env[0] != '\0') || system_dir == NULL || system_dir[0] == '\0') return rc;
+  if (rc == 0 && hls_home_exists(out)) return 0;
+  if (!present_or_hidden(system_dir, CONFIG_FILE) && !present_or_hidden(system_dir, "hlsd.sock")) return rc;
+  char system_out[HLS_PATH_MAX];
+  struct hls_why ignored;
+  if (absolutise(system_dir, system_out, &ignored) != 0) return rc;
+  memcpy(out, system_out, HLS_PATH_MAX);
+  *is_system = true;
+  return 0;
+}
+
 bool hls_home_exists(const char *dir) {
   char path[HLS_PATH_MAX];
   struct stat st;

@@ -208,6 +208,92 @@ static void test_resolve_precedence(void **state) {
   env_restore(&saved);
 }
 
+/* An empty file at dir/name (stat is all hls_home_resolve_client looks at). */
+static void touch(const char *dir, const char *name) {
+  char path[HLS_PATH_MAX];
+  file_path(dir, name, path);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fclose(f);
+}
+
+static void expect_client(const char *flag, const char *system_dir, const char *expected, bool expect_system) {
+  char out[HLS_PATH_MAX];
+  bool is_system = !expect_system;
+  struct hls_why why = {{0}};
+  ASSERT_OK(hls_home_resolve_client(flag, system_dir, out, &is_system, &why));
+  assert_string_equal(out, expected);
+  assert_int_equal(is_system, expect_system);
+}
+
+/* hls falls back to the system node only when nothing else names a
+ * directory and the user has no node of their own. */
+static void test_resolve_client_system_node(void **state) {
+  struct fixture *fx = *state;
+  struct saved_env saved;
+  env_save(&saved);
+  char xdg[HLS_PATH_MAX], own[HLS_PATH_MAX], sys[HLS_PATH_MAX];
+  snprintf(xdg, sizeof xdg, "%s/xdg", fx->parent);
+  snprintf(own, sizeof own, "%s/xdg/hlsd", fx->parent);
+  snprintf(sys, sizeof sys, "%s/system", fx->parent);
+  unsetenv("HLS_HOME");
+  setenv("XDG_DATA_HOME", xdg, 1);
+  setenv("HOME", "/home/someone", 1);
+
+  /* No system directory, or an empty one: the per-user default. */
+  expect_client(NULL, sys, own, false);
+  assert_int_equal(mkdir(sys, 0710), 0);
+  expect_client(NULL, sys, own, false);
+  expect_client(NULL, NULL, own, false);
+  expect_client(NULL, "", own, false);
+  /* A node there (hlsd.conf), or a running one (hlsd.sock): the system node. */
+  touch(sys, "hlsd.sock");
+  expect_client(NULL, sys, sys, true);
+  touch(sys, "hlsd.conf");
+  char sock[HLS_PATH_MAX];
+  file_path(sys, "hlsd.sock", sock);
+  assert_int_equal(unlink(sock), 0);
+  expect_client(NULL, sys, sys, true);
+  /* Trailing slashes go, as for every home. */
+  char sys_slash[HLS_PATH_MAX + 2];
+  snprintf(sys_slash, sizeof sys_slash, "%s//", sys);
+  expect_client(NULL, sys_slash, sys, true);
+  /* --home and HLS_HOME always win, even naming no node. */
+  expect_client("/flag/dir", sys, "/flag/dir", false);
+  setenv("HLS_HOME", "/env/hls", 1);
+  expect_client(NULL, sys, "/env/hls", false);
+  unsetenv("HLS_HOME");
+  /* A node of one's own wins over the system node. */
+  struct hls_why why = {{0}};
+  ASSERT_OK(hls_home_init(own, &default_params, &why));
+  expect_client(NULL, sys, own, false);
+  /* No $HOME to find a node of one's own in: the system node, if any. */
+  unsetenv("XDG_DATA_HOME");
+  unsetenv("HOME");
+  expect_client(NULL, sys, sys, true);
+  char out[HLS_PATH_MAX];
+  bool is_system = true;
+  snprintf(sock, sizeof sock, "%s/none", fx->parent);
+  assert_int_equal(hls_home_resolve_client(NULL, sock, out, &is_system, &why), HLS_EINVAL);
+  assert_false(is_system);
+  /* A system directory this user may not search: the system node, so that
+   * connecting says "permission denied" (root searches anything). */
+  setenv("XDG_DATA_HOME", xdg, 1);
+  remove_tree(own);
+  if (geteuid() != 0) {
+    char locked[HLS_PATH_MAX];
+    snprintf(locked, sizeof locked, "%s/locked", fx->parent);
+    assert_int_equal(mkdir(locked, 0700), 0);
+    char inner[HLS_PATH_MAX + 8];
+    snprintf(inner, sizeof inner, "%s/node", locked);
+    assert_int_equal(mkdir(inner, 0700), 0);
+    assert_int_equal(chmod(locked, 0), 0);
+    expect_client(NULL, inner, inner, true);
+    assert_int_equal(chmod(locked, 0700), 0);
+  }
+  env_restore(&saved);
+}
+
 static void test_home_path(void **state) {
   (void)state;
   char out[HLS_PATH_MAX];
@@ -639,6 +725,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_resolve_precedence),
       cmocka_unit_test(test_home_path),
+      cmocka_unit_test_setup_teardown(test_resolve_client_system_node, setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_creates_private_files, setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_options, setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_refuses_existing_node, setup, teardown),
