@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -416,6 +417,79 @@ static void test_init_existing_dirs(void **state) {
   assert_dir_lists(fx->parent, "node");
 }
 
+/* hls_home_init(dir) as a user who may write dir but not its parent
+ * (the system node: user hlsd, /var/lib/hlsd made by the package, /var/lib
+ * root's). As root, a child process drops to nobody for it. */
+static int init_unprivileged(const char *parent, const char *dir, char *why_text, size_t size) {
+  struct hls_why why = {{0}};
+  if (geteuid() != 0) {
+    assert_int_equal(chmod(parent, 0500), 0);
+    int rc = hls_home_init(dir, &default_params, &why);
+    assert_int_equal(chmod(parent, 0700), 0);
+    snprintf(why_text, size, "%s", why.text);
+    return rc;
+  }
+  int pipe_fd[2];
+  assert_int_equal(pipe(pipe_fd), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(pipe_fd[0]);
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(100);
+    int rc = hls_home_init(dir, &default_params, &why);
+    ssize_t w = write(pipe_fd[1], why.text, strlen(why.text));
+    _exit(w < 0 ? 101 : rc == 0 ? 0 : rc == HLS_EEXISTS ? 2 : 1);
+  }
+  close(pipe_fd[1]);
+  ssize_t n = read(pipe_fd[0], why_text, size - 1);
+  why_text[n > 0 ? n : 0] = '\0';
+  close(pipe_fd[0]);
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  int code = WEXITSTATUS(status);
+  if (code >= 100) fail_msg("child could not run as nobody (%d)", code);
+  return code == 0 ? 0 : code == 2 ? HLS_EEXISTS : HLS_EIO;
+}
+
+/* An empty directory made for the node, in a parent the user may not
+ * write: init stages inside it and keeps its mode (the package's 0710). */
+static void test_init_in_place(void **state) {
+  struct fixture *fx = *state;
+  char parent[HLS_PATH_MAX], dir[HLS_PATH_MAX + 8], text[512], path[HLS_PATH_MAX];
+  snprintf(parent, sizeof parent, "%s/var-lib", fx->parent);
+  snprintf(dir, sizeof dir, "%s/hlsd", parent);
+  assert_int_equal(chmod(fx->parent, 0711), 0); /* nobody passes through */
+  assert_int_equal(mkdir(parent, 0755), 0);
+  assert_int_equal(mkdir(dir, 0710), 0);
+  assert_int_equal(chmod(dir, 0710), 0); /* whatever the umask */
+  if (geteuid() == 0) assert_int_equal(chown(dir, 65534, 65534), 0);
+
+  /* Not empty: refused, nothing left behind. */
+  file_path(dir, "notes.txt", path);
+  rewrite(path, "mine\n");
+  if (geteuid() == 0) assert_int_equal(chown(path, 65534, 65534), 0);
+  assert_int_equal(init_unprivileged(parent, dir, text, sizeof text), HLS_EEXISTS);
+  if (strstr(text, "not empty") == NULL) fail_msg("%s", text);
+  assert_dir_lists(dir, "notes.txt");
+  assert_int_equal(unlink(path), 0);
+
+  int rc = init_unprivileged(parent, dir, text, sizeof text);
+  if (rc != 0) fail_msg("init in place: %s", text);
+  assert_dir_lists(dir, "chain.head,hlsd.conf,network.key,secret.key"); /* no staging left */
+  assert_dir_lists(parent, "hlsd");
+  assert_int_equal(mode_of(dir), 0710);
+  const char *files[] = {"hlsd.conf", "network.key", "secret.key", "chain.head"};
+  for (int i = 0; i < 4; i++) {
+    file_path(dir, files[i], path);
+    assert_int_equal(mode_of(path), 0600);
+  }
+  assert_true(hls_home_exists(dir));
+  struct hls_identity id;
+  struct hls_why why = {{0}};
+  ASSERT_OK(hls_home_load_identity(dir, &id, &why));
+}
+
 static void expect_init_invalid(const struct fixture *fx, const struct hls_init_params *p, const char *frag) {
   struct hls_why why = {{0}};
   assert_int_equal(hls_home_init(fx->node, p, &why), HLS_EINVAL);
@@ -726,6 +800,7 @@ int main(void) {
       cmocka_unit_test(test_resolve_precedence),
       cmocka_unit_test(test_home_path),
       cmocka_unit_test_setup_teardown(test_resolve_client_system_node, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_init_in_place, setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_creates_private_files, setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_options, setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_refuses_existing_node, setup, teardown),
