@@ -18,6 +18,7 @@ struct cli_command;
 struct cli {
   const char *home_flag; /* --home as given, NULL if not */
   char home[HLS_PATH_MAX];
+  bool home_is_system; /* home is the system node's (no --home, HLS_HOME or node of one's own) */
   bool json;
   bool connected;
   /* hlsd's invalid_argument is a failure (1), not bad usage (2): the
@@ -80,6 +81,10 @@ int cli_next_opt(struct cli *c, struct cli_opts *o, int argc, char **argv, int *
  * without writing). */
 bool cli_reader_gone(int fd);
 
+/* Set c->home for a command on an existing node: --home, else HLS_HOME,
+ * else the per-user default, else the system node's directory
+ * (hls_home_resolve_client). */
+int cli_resolve_home(struct cli *c, struct hls_why *why) HLS_WARN_UNUSED;
 /* Connect to hlsd (once); on failure prints the reason and returns the
  * exit code (3 when hlsd is not running). */
 int cli_connect(struct cli *c);

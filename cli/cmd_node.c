@@ -172,7 +172,7 @@ int cmd_network_key(struct cli *c, int argc, char **argv) {
   struct hls_why why = {{0}};
   uint8_t key[32];
   char text[HLS_KEY32_TEXT_SIZE], fingerprint[17];
-  int rc = hls_home_resolve(c->home_flag, c->home, &why);
+  int rc = cli_resolve_home(c, &why);
   if (rc == 0 && !hls_home_exists(c->home))
     rc = hls_why_set(&why, HLS_ENOTFOUND, "no node in %s; create one with hls init", c->home);
   if (rc == 0) rc = hls_home_load_network_key(c->home, key, &why);

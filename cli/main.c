@@ -254,7 +254,9 @@ static const struct cli_command commands[] = {
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static const struct cli_global_option global_options[] = {
-    {"home", "DIR", true, "data directory (default $HLS_HOME, else ~/.local/share/hlsd)"},
+    {"home", "DIR", true,
+     "data directory (default $HLS_HOME, else ~/.local/share/hlsd; when that holds no node, the system node's "
+     HLS_SYSTEM_HOME ", whose hls users are the members of group hlsd)"},
     {"json", NULL, true, "machine-readable output"},
     {"version", NULL, false, "print the version"},
 };
@@ -426,12 +428,21 @@ int cli_next_opt(struct cli *c, struct cli_opts *o, int argc, char **argv, int *
   }
 }
 
+int cli_resolve_home(struct cli *c, struct hls_why *why) {
+  /* HLS_TEST_SYSTEM_HOME: for tests only, which cannot use the real one. */
+  const char *system_home = getenv("HLS_TEST_SYSTEM_HOME");
+  if (system_home == NULL) system_home = HLS_SYSTEM_HOME;
+  return hls_home_resolve_client(c->home_flag, system_home, c->home, &c->home_is_system, why);
+}
+
 int cli_connect(struct cli *c) {
   if (c->connected) return 0;
   struct hls_why why = {{0}};
-  int rc = hls_home_resolve(c->home_flag, c->home, &why);
+  int rc = cli_resolve_home(c, &why);
   if (rc != 0) return cli_refused(c, rc, why.text); /* --home '' */
   rc = hls_client_connect(&c->client, c->home, c->home_flag != NULL, &why);
+  if (rc == HLS_ENOTRUNNING && c->home_is_system)
+    hls_why_set(&why, rc, "the system node's hlsd (%s) is not running; start it with: systemctl start hlsd", c->home);
   if (rc != 0) return cli_fail(c, rc, "%s", why.text);
   c->connected = true;
   return 0;
@@ -551,7 +562,7 @@ static int cmd_version(struct cli *c, int argc, char **argv) {
   if (optind < argc) return cli_usage(c, "this command takes no arguments ('%s'?)", argv[optind]);
   char daemon[64] = "";
   struct hls_why why = {{0}};
-  if (hls_home_resolve(c->home_flag, c->home, &why) == 0 &&
+  if (cli_resolve_home(c, &why) == 0 &&
       hls_client_connect(&c->client, c->home, c->home_flag != NULL, &why) == 0) {
     c->connected = true;
     struct hls_client_req r;

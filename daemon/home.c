@@ -1,5 +1,6 @@
 #include "home.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -52,6 +53,30 @@ int hls_home_resolve(const char *flag, char out[HLS_PATH_MAX], struct hls_why *w
     return hls_why_set(why, HLS_EINVAL, "home: $HOME is not set; pass --home DIR or set HLS_HOME");
   if (snprintf(buf, sizeof buf, "%s/.local/share/hlsd", env) >= (int)sizeof buf) return HLS_ETOOBIG;
   return absolutise(buf, out, why);
+}
+
+/* dir/name exists, or dir exists but may not be searched by this user. */
+static bool present_or_hidden(const char *dir, const char *name) {
+  char path[HLS_PATH_MAX];
+  struct stat st;
+  if (hls_home_path(dir, name, path) != 0) return false;
+  return stat(path, &st) == 0 || errno == EACCES;
+}
+
+int hls_home_resolve_client(const char *flag, const char *system_dir, char out[HLS_PATH_MAX], bool *is_system,
+                            struct hls_why *why) {
+  *is_system = false;
+  int rc = hls_home_resolve(flag, out, why);
+  const char *env = getenv("HLS_HOME");
+  if (flag != NULL || (env != NULL && env[0] != '\0') || system_dir == NULL || system_dir[0] == '\0') return rc;
+  if (rc == 0 && hls_home_exists(out)) return 0;
+  if (!present_or_hidden(system_dir, CONFIG_FILE) && !present_or_hidden(system_dir, "hlsd.sock")) return rc;
+  char system_out[HLS_PATH_MAX];
+  struct hls_why ignored;
+  if (absolutise(system_dir, system_out, &ignored) != 0) return rc;
+  memcpy(out, system_out, HLS_PATH_MAX);
+  *is_system = true;
+  return 0;
 }
 
 bool hls_home_exists(const char *dir) {
@@ -113,12 +138,57 @@ static int remove_tree_flat(const char *dir) {
   return rmdir(dir);
 }
 
+/* dir is a directory with nothing in it. */
+static bool dir_is_empty(const char *dir) {
+  DIR *d = opendir(dir);
+  if (d == NULL) return false;
+  bool empty = true;
+  for (struct dirent *e; empty && (e = readdir(d)) != NULL;)
+    empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+  closedir(d);
+  return empty;
+}
+
+/* The files of a node, in the order they are published in place:
+ * hlsd.conf last, as it makes dir a node (hls_home_exists). */
+static const char *const node_files[] = {SECRET_FILE, NETWORK_FILE, HLS_CHAINMARK_FILE, CONFIG_FILE};
+#define N_NODE_FILES (sizeof node_files / sizeof node_files[0])
+
+/* Move the files staged in staging (a directory inside dir) into dir,
+ * never replacing one, then remove staging. Interrupted, dir holds no
+ * hlsd.conf and so no node; on an error, the files moved so far go. */
+static int publish_in_place(const char *staging, const char *dir, struct hls_why *why) {
+  char from[HLS_PATH_MAX], to[HLS_PATH_MAX];
+  size_t moved = 0;
+  int rc = 0;
+  for (; moved < N_NODE_FILES; moved++) {
+    if (hls_home_path(staging, node_files[moved], from) != 0 || hls_home_path(dir, node_files[moved], to) != 0) {
+      rc = hls_why_set(why, HLS_ETOOBIG, "home: path too long");
+      break;
+    }
+    if (link(from, to) != 0) {
+      rc = errno == EEXIST ? hls_why_set(why, HLS_EEXISTS, "%s exists and is not empty; choose another --home", dir)
+                           : hls_why_set(why, HLS_EIO, "cannot create %s: %s", to, strerror(errno));
+      break;
+    }
+  }
+  if (rc != 0) {
+    while (moved-- > 0)
+      if (hls_home_path(dir, node_files[moved], to) == 0) unlink(to);
+    return rc;
+  }
+  remove_tree_flat(staging);
+  if (fsync_dir(dir) != 0) return hls_why_set(why, HLS_EIO, "%s: fsync: %s", dir, strerror(errno));
+  return 0;
+}
+
 int hls_home_init(const char *dir, const struct hls_init_params *p, struct hls_why *why) {
   struct hls_config cfg;
   struct hls_why detail;
   uint8_t network_key[32];
   struct hls_identity id;
   char staging[HLS_PATH_MAX], text[1024], b64[128], node_id[HLS_NODEID_TEXT_SIZE];
+  bool in_place = false;
   int rc;
 
   if (hls_home_exists(dir))
@@ -143,8 +213,22 @@ int hls_home_init(const char *dir, const struct hls_init_params *p, struct hls_w
     goto fail_keys;
   }
   if (mkdtemp(staging) == NULL) {
-    rc = hls_why_set(why, HLS_EIO, "cannot create a directory next to %s: %s", dir, strerror(errno));
-    goto fail_keys;
+    int e = errno;
+    /* The parent is not this user's to write (/var/lib, for the system
+     * node's user hlsd): an empty dir made for the node is staged inside
+     * instead, and keeps its owner and mode (the package's 0710). */
+    in_place = (e == EACCES || e == EPERM || e == EROFS) && dir_is_empty(dir);
+    if (in_place && snprintf(staging, sizeof staging, "%s/.init-XXXXXX", dir) >= (int)sizeof staging) {
+      rc = hls_why_set(why, HLS_ETOOBIG, "home: path too long");
+      goto fail_keys;
+    }
+    if (!in_place || mkdtemp(staging) == NULL) {
+      rc = access(dir, F_OK) == 0 && !dir_is_empty(dir)
+               ? hls_why_set(why, HLS_EEXISTS, "%s exists and is not empty; choose another --home", dir)
+               : hls_why_set(why, HLS_EIO, "cannot create a directory %s %s: %s", in_place ? "in" : "next to", dir,
+                             strerror(in_place ? errno : e));
+      goto fail_keys;
+    }
   }
   /* mkdtemp makes it 0700 already. */
   hls_nodeid_format(id.public_key, node_id);
@@ -194,6 +278,12 @@ int hls_home_init(const char *dir, const struct hls_init_params *p, struct hls_w
     rc = hls_why_set(why, hls_err_from_errno(write_errno), "%s: write failed: %s", conf_path,
                      strerror(write_errno ? write_errno : EIO));
     goto fail_staging;
+  }
+  if (in_place) {
+    if ((rc = publish_in_place(staging, dir, why)) != 0) goto fail_staging;
+    sodium_memzero(&id, sizeof id);
+    sodium_memzero(network_key, sizeof network_key);
+    return 0;
   }
   /* Publish the node in one step: an empty existing dir is replaced. */
   if (rename(staging, dir) != 0) {

@@ -29,6 +29,16 @@ struct hls_identity {
 
 /* Pick the data directory. flag may be NULL. */
 int hls_home_resolve(const char *flag, char out[HLS_PATH_MAX], struct hls_why *why) HLS_WARN_UNUSED;
+/* hls's data directory: as hls_home_resolve, except that when neither
+ * flag nor $HLS_HOME names one and the per-user default holds no node (or
+ * there is no $HOME), it is system_dir (the system node's, HLS_SYSTEM_HOME,
+ * which the packaged service runs) if a node is there: system_dir holds
+ * hlsd.conf or hlsd.sock, or exists but this user may not look inside
+ * (then connecting says why, not "no node in ~/.local/share/hlsd").
+ * *is_system says whether it was. system_dir NULL or "": no fallback.
+ * hlsd never falls back: it runs the directory it is given. */
+int hls_home_resolve_client(const char *flag, const char *system_dir, char out[HLS_PATH_MAX], bool *is_system,
+                            struct hls_why *why) HLS_WARN_UNUSED;
 /* out = dir + "/" + name; HLS_ETOOBIG if it does not fit. */
 int hls_home_path(const char *dir, const char *name, char out[HLS_PATH_MAX]) HLS_WARN_UNUSED;
 bool hls_home_exists(const char *dir);

@@ -16,6 +16,7 @@
 #include "api.h"
 #include "hls_version.h"
 #include "log.h"
+#include "notify.h"
 
 int64_t hls_node_now_ms(const struct hls_node *n) {
   struct timespec ts;
@@ -388,6 +389,7 @@ static void node_stop(struct hls_node *n, const char *why) {
   if (n->stopping) return;
   n->stopping = true;
   hls_log_info("shutting_down", "reason=%s", why);
+  hls_notify_stopping("Stopping (%s)", why);
   hls_control_close(n->control);
   n->control = NULL;
   hls_gossipd_close(n->gossip);
@@ -429,16 +431,25 @@ static void restart_needed(const struct hls_config_option *o, void *ctx) {
   hls_log_warn("config_needs_restart", "option=%s.%s", o->section, o->name);
 }
 
+/* READY=1 for systemd (notify.h), with what the node serves: the
+ * status line of systemctl status. */
+static void notify_ready(const struct hls_node *n, const char *note) {
+  hls_notify_ready("%s: peers on %s, hls on %s/hlsd.sock%s%s", n->config->place, hls_peers_address(n->peers), n->home,
+                   n->recovering ? "; publishing paused until its chain is back (hls chain)" : "", note);
+}
+
 static void on_signal(uv_signal_t *s, int signum) {
   struct hls_node *n = s->data;
   if (signum == SIGHUP) {
     struct hls_config fresh;
     struct hls_why why = {{0}};
+    hls_notify_reloading();
     int rc = n->reload(&fresh, n->reload_ctx, &why);
     if (rc != 0) {
       hls_log_error("config_reload_failed", "error=%s keeping=current_config", hls_err_name(rc));
       /* The detail names the option and range; it holds no secrets. */
       fprintf(stderr, "hlsd: %s\n", why.text);
+      notify_ready(n, "; the last reload failed, the previous configuration runs (see the log)");
       return;
     }
     hls_config_apply_reload(n->config, &fresh, restart_needed, n);
@@ -455,6 +466,7 @@ static void on_signal(uv_signal_t *s, int signum) {
     ensure_descriptors(n->config);
     hls_peers_reload(n->peers);
     hls_node_changed_all(n, true); /* profile, threshold or rounding may have changed */
+    notify_ready(n, "");
     return;
   }
   node_stop(n, signum == SIGINT ? "SIGINT" : "SIGTERM");
@@ -590,6 +602,7 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   hls_nodeid_format(n->identity.public_key, n->node_id);
   hls_network_fingerprint(n->network_key, n->network_fingerprint);
 
+  hls_notify_status("Starting: checking the store");
   if ((rc = open_store(n, run->accept_new_store, why)) != 0) goto fail;
 
   if ((rc = uv_loop_init(&n->loop)) != 0) {
@@ -610,6 +623,7 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   n->publish_timer.data = n->week_timer.data = n->expiry_timer.data = n->scrub_timer.data = n;
 
   ensure_descriptors(config);
+  hls_notify_status("Starting: computing patterns");
   if ((rc = hls_peers_start(&n->peers, n, why)) != 0 || (rc = hls_gossipd_start(&n->gossip, n, why)) != 0 ||
       (rc = hls_patternsd_start(&n->patterns, n, why)) != 0) {
     node_stop(n, "startup_failed");
@@ -639,6 +653,10 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   hls_log_info("started", "version=%s node_id=%s place=%s network_id=%s control=%s listen=%s pid=%d", HLS_VERSION,
                n->node_id, hls_log_quote(config->place, quoted, sizeof quoted), n->network_fingerprint, path,
                hls_peers_address(n->peers), (int)getpid());
+  /* The peer port is bound and the control socket listens: hls can talk
+   * to the node from here on (the kernel queues connections until the
+   * loop runs). */
+  notify_ready(n, "");
 
   uv_run(&n->loop, UV_RUN_DEFAULT);
   /* Everything is closed by node_stop; anything left is a bug, but close

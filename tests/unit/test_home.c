@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -208,6 +209,92 @@ static void test_resolve_precedence(void **state) {
   env_restore(&saved);
 }
 
+/* An empty file at dir/name (stat is all hls_home_resolve_client looks at). */
+static void touch(const char *dir, const char *name) {
+  char path[HLS_PATH_MAX];
+  file_path(dir, name, path);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fclose(f);
+}
+
+static void expect_client(const char *flag, const char *system_dir, const char *expected, bool expect_system) {
+  char out[HLS_PATH_MAX];
+  bool is_system = !expect_system;
+  struct hls_why why = {{0}};
+  ASSERT_OK(hls_home_resolve_client(flag, system_dir, out, &is_system, &why));
+  assert_string_equal(out, expected);
+  assert_int_equal(is_system, expect_system);
+}
+
+/* hls falls back to the system node only when nothing else names a
+ * directory and the user has no node of their own. */
+static void test_resolve_client_system_node(void **state) {
+  struct fixture *fx = *state;
+  struct saved_env saved;
+  env_save(&saved);
+  char xdg[HLS_PATH_MAX], own[HLS_PATH_MAX], sys[HLS_PATH_MAX];
+  snprintf(xdg, sizeof xdg, "%s/xdg", fx->parent);
+  snprintf(own, sizeof own, "%s/xdg/hlsd", fx->parent);
+  snprintf(sys, sizeof sys, "%s/system", fx->parent);
+  unsetenv("HLS_HOME");
+  setenv("XDG_DATA_HOME", xdg, 1);
+  setenv("HOME", "/home/someone", 1);
+
+  /* No system directory, or an empty one: the per-user default. */
+  expect_client(NULL, sys, own, false);
+  assert_int_equal(mkdir(sys, 0710), 0);
+  expect_client(NULL, sys, own, false);
+  expect_client(NULL, NULL, own, false);
+  expect_client(NULL, "", own, false);
+  /* A node there (hlsd.conf), or a running one (hlsd.sock): the system node. */
+  touch(sys, "hlsd.sock");
+  expect_client(NULL, sys, sys, true);
+  touch(sys, "hlsd.conf");
+  char sock[HLS_PATH_MAX];
+  file_path(sys, "hlsd.sock", sock);
+  assert_int_equal(unlink(sock), 0);
+  expect_client(NULL, sys, sys, true);
+  /* Trailing slashes go, as for every home. */
+  char sys_slash[HLS_PATH_MAX + 2];
+  snprintf(sys_slash, sizeof sys_slash, "%s//", sys);
+  expect_client(NULL, sys_slash, sys, true);
+  /* --home and HLS_HOME always win, even naming no node. */
+  expect_client("/flag/dir", sys, "/flag/dir", false);
+  setenv("HLS_HOME", "/env/hls", 1);
+  expect_client(NULL, sys, "/env/hls", false);
+  unsetenv("HLS_HOME");
+  /* A node of one's own wins over the system node. */
+  struct hls_why why = {{0}};
+  ASSERT_OK(hls_home_init(own, &default_params, &why));
+  expect_client(NULL, sys, own, false);
+  /* No $HOME to find a node of one's own in: the system node, if any. */
+  unsetenv("XDG_DATA_HOME");
+  unsetenv("HOME");
+  expect_client(NULL, sys, sys, true);
+  char out[HLS_PATH_MAX];
+  bool is_system = true;
+  snprintf(sock, sizeof sock, "%s/none", fx->parent);
+  assert_int_equal(hls_home_resolve_client(NULL, sock, out, &is_system, &why), HLS_EINVAL);
+  assert_false(is_system);
+  /* A system directory this user may not search: the system node, so that
+   * connecting says "permission denied" (root searches anything). */
+  setenv("XDG_DATA_HOME", xdg, 1);
+  remove_tree(own);
+  if (geteuid() != 0) {
+    char locked[HLS_PATH_MAX];
+    snprintf(locked, sizeof locked, "%s/locked", fx->parent);
+    assert_int_equal(mkdir(locked, 0700), 0);
+    char inner[HLS_PATH_MAX + 8];
+    snprintf(inner, sizeof inner, "%s/node", locked);
+    assert_int_equal(mkdir(inner, 0700), 0);
+    assert_int_equal(chmod(locked, 0), 0);
+    expect_client(NULL, inner, inner, true);
+    assert_int_equal(chmod(locked, 0700), 0);
+  }
+  env_restore(&saved);
+}
+
 static void test_home_path(void **state) {
   (void)state;
   char out[HLS_PATH_MAX];
@@ -328,6 +415,79 @@ static void test_init_existing_dirs(void **state) {
   assert_dir_lists(fx->node, "chain.head,hlsd.conf,network.key,secret.key");
   assert_int_equal(mode_of(fx->node), 0700);
   assert_dir_lists(fx->parent, "node");
+}
+
+/* hls_home_init(dir) as a user who may write dir but not its parent
+ * (the system node: user hlsd, /var/lib/hlsd made by the package, /var/lib
+ * root's). As root, a child process drops to nobody for it. */
+static int init_unprivileged(const char *parent, const char *dir, char *why_text, size_t size) {
+  struct hls_why why = {{0}};
+  if (geteuid() != 0) {
+    assert_int_equal(chmod(parent, 0500), 0);
+    int rc = hls_home_init(dir, &default_params, &why);
+    assert_int_equal(chmod(parent, 0700), 0);
+    snprintf(why_text, size, "%s", why.text);
+    return rc;
+  }
+  int pipe_fd[2];
+  assert_int_equal(pipe(pipe_fd), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(pipe_fd[0]);
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(100);
+    int rc = hls_home_init(dir, &default_params, &why);
+    ssize_t w = write(pipe_fd[1], why.text, strlen(why.text));
+    _exit(w < 0 ? 101 : rc == 0 ? 0 : rc == HLS_EEXISTS ? 2 : 1);
+  }
+  close(pipe_fd[1]);
+  ssize_t n = read(pipe_fd[0], why_text, size - 1);
+  why_text[n > 0 ? n : 0] = '\0';
+  close(pipe_fd[0]);
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  int code = WEXITSTATUS(status);
+  if (code >= 100) fail_msg("child could not run as nobody (%d)", code);
+  return code == 0 ? 0 : code == 2 ? HLS_EEXISTS : HLS_EIO;
+}
+
+/* An empty directory made for the node, in a parent the user may not
+ * write: init stages inside it and keeps its mode (the package's 0710). */
+static void test_init_in_place(void **state) {
+  struct fixture *fx = *state;
+  char parent[HLS_PATH_MAX], dir[HLS_PATH_MAX + 8], text[512], path[HLS_PATH_MAX];
+  snprintf(parent, sizeof parent, "%s/var-lib", fx->parent);
+  snprintf(dir, sizeof dir, "%s/hlsd", parent);
+  assert_int_equal(chmod(fx->parent, 0711), 0); /* nobody passes through */
+  assert_int_equal(mkdir(parent, 0755), 0);
+  assert_int_equal(mkdir(dir, 0710), 0);
+  assert_int_equal(chmod(dir, 0710), 0); /* whatever the umask */
+  if (geteuid() == 0) assert_int_equal(chown(dir, 65534, 65534), 0);
+
+  /* Not empty: refused, nothing left behind. */
+  file_path(dir, "notes.txt", path);
+  rewrite(path, "mine\n");
+  if (geteuid() == 0) assert_int_equal(chown(path, 65534, 65534), 0);
+  assert_int_equal(init_unprivileged(parent, dir, text, sizeof text), HLS_EEXISTS);
+  if (strstr(text, "not empty") == NULL) fail_msg("%s", text);
+  assert_dir_lists(dir, "notes.txt");
+  assert_int_equal(unlink(path), 0);
+
+  int rc = init_unprivileged(parent, dir, text, sizeof text);
+  if (rc != 0) fail_msg("init in place: %s", text);
+  assert_dir_lists(dir, "chain.head,hlsd.conf,network.key,secret.key"); /* no staging left */
+  assert_dir_lists(parent, "hlsd");
+  assert_int_equal(mode_of(dir), 0710);
+  const char *files[] = {"hlsd.conf", "network.key", "secret.key", "chain.head"};
+  for (int i = 0; i < 4; i++) {
+    file_path(dir, files[i], path);
+    assert_int_equal(mode_of(path), 0600);
+  }
+  assert_true(hls_home_exists(dir));
+  struct hls_identity id;
+  struct hls_why why = {{0}};
+  ASSERT_OK(hls_home_load_identity(dir, &id, &why));
 }
 
 static void expect_init_invalid(const struct fixture *fx, const struct hls_init_params *p, const char *frag) {
@@ -675,6 +835,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_resolve_precedence),
       cmocka_unit_test(test_home_path),
+      cmocka_unit_test_setup_teardown(test_resolve_client_system_node, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_init_in_place, setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_creates_private_files, setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_options, setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_refuses_existing_node, setup, teardown),
