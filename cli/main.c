@@ -78,7 +78,7 @@ static const struct cli_command commands[] = {
      "delete records: one, or several all or none (- reads the IDs from stdin)",
      "  Several IDs go in one transaction: an unknown one deletes nothing and is named. Their\n"
      "  published stories are erased and their weeks re-counted, as for one.\n"},
-    {"import", cmd_import, "import FILE.csv|- [--dry-run] [--allow-duplicates] | --status IMPORT_ID",
+    {"import", cmd_import, "import FILE.csv [--dry-run] [--allow-duplicates] | --status IMPORT_ID",
      "import records from a CSV file, all or nothing (docs/cli.md lists the columns)",
      "  The first row names the columns: title, scale, stage (required), date, themes,\n"
      "  context, tried, happened, learnt, author_role, consent, consent_by,\n"

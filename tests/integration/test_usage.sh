@@ -31,7 +31,7 @@ exits() {
 
 # Every command of 'hls --help', each listed here once.
 commands=("init" "version" "status" "sync" "network key" "record add" "record list" "record show" "record edit"
-  "record export" "record delete" "import" "themes" "consent set" "consent withdraw" "share preview"
+  "record export" "record delete" "import" "import list" "import undo" "themes" "consent set" "consent withdraw" "share preview"
   "share review" "share approve" "share reject" "share log" "share publish" "share export" "peer add" "peer list"
   "peer remove" "peer block" "peer unblock" "places" "stories" "stories show" "items" "import-items" "patterns"
   "patterns show" "patterns summary" "feed subscribe" "feed list" "feed follow" "feed ack" "feed unsubscribe"
@@ -48,21 +48,21 @@ exits 2 "record list: option '--limit' needs a value" record list --limit
 exits 2 "patterns: option '--signal' needs a value" patterns --signal
 pass "every command: an unknown option is exit 2 and one line (with 'did you mean')"
 
-for cmd in "record show" "record edit" "record delete" "import" "consent set" "consent withdraw" "share approve" \
+for cmd in "record show" "record edit" "record delete" "import" "import undo" "consent set" "consent withdraw" "share approve" \
   "share reject" "share export" "peer add" "peer remove" "peer block" "peer unblock" "stories show" \
   "import-items" "patterns show" "feed subscribe" "feed follow" "feed ack" "feed unsubscribe" "inspect" "backup"; do
   # shellcheck disable=SC2086
   exits 2 "give " $cmd
 done
 for cmd in "version" "status" "sync" "network key" "record list" "record export" "themes" "share preview" \
-  "share review" "share log" "share publish" "peer list" "places" "stories" "items" "patterns" \
+  "share review" "share log" "share publish" "import list" "peer list" "places" "stories" "items" "patterns" \
   "patterns summary" "feed list" "check" "chain"; do
   # shellcheck disable=SC2086
   exits 2 ".*('extra'|argument)" $cmd extra
 done
 for args in "record show 1 2" "consent withdraw 1 2" "share approve 1 2" "stories show a b" "patterns show a b" \
   "feed unsubscribe a b" "inspect a b" "backup a b" "import a b" "import-items a b" "feed ack watch 1 2" \
-  "share export 1 f g" "peer remove $node x" "record edit 1 2 --title x"; do
+  "share export 1 f g" "peer remove $node x" "record edit 1 2 --title x" "import undo 0123abcd 0123abcd --yes"; do
   # shellcheck disable=SC2086
   exits 2 "" $args
 done
