@@ -765,7 +765,8 @@ static int api_import_status(struct hls_node *n, struct hls_control_call *call) 
   if (rc != 0) return rc;
   if (!present || len != 2 * HLS_IMPORT_ID_BYTES ||
       sodium_hex2bin(id, sizeof id, text, len, NULL, &id_len, NULL) != 0 || id_len != sizeof id)
-    return hls_why_set(&call->why, HLS_EINVAL, "import_id: expected the %d hex digits import.begin gave",
+    return hls_why_set(&call->why, HLS_EINVAL,
+                       "import_id: expected the %d hex digits of an import id (hls import list shows them)",
                        2 * HLS_IMPORT_ID_BYTES);
   struct hls_import_result result;
   rc = hls_store_import_find(n->store, id, &result, &call->why);
