@@ -101,12 +101,15 @@ grep -q "^Import $id: committed at .*, 3000 records (ids $((before + 1)) to $((b
 stop_proxy
 pass "hlsd unreachable after the commit: exit 4, 'may have been committed', import --status says it was"
 
-# 4. hlsd is slow to answer the commit (the proxy holds the reply 1.5 s)
+# 4. hlsd is slow to answer the commit (the proxy holds the reply 6 s)
 # and hls's reply timeout is short: hls waits for the commit rather than
 # give up on an import hlsd goes on to commit.
-start_proxy hold-reply 1500
+start_proxy hold-reply 6000
 before=$(total)
-run_import p "$WORK/later.csv" HLS_TIMEOUT_MS=300
+# HLS_TIMEOUT_MS also bounds each batch's reply (rows checked for
+# duplicates): 3 s leaves headroom on a loaded machine under ASan, and is
+# still half the hold.
+run_import p "$WORK/later.csv" HLS_TIMEOUT_MS=3000
 [ "$status" = 0 ] || fail "a slow commit reported as failed (exit $status): $err"
 grep -q "^Imported 3000 records" <<<"$out" || fail "output: $out"
 [ -z "$err" ] || fail "stderr: $err"
