@@ -1083,8 +1083,7 @@ static int load_stored(struct hls_patternsd *pd, struct stored_row **out, size_t
   done(st);
   if (rc != SQLITE_DONE) {
     stored_free(rows, n);
-    return rc == SQLITE_NOMEM ? hls_why_set(why, HLS_ENOMEM, "patterns: out of memory")
-                              : hls_store_sqlite_error(pd->db, rc, why);
+    return hls_store_sqlite_error(pd->db, rc, why);
   }
   if (n > 1) qsort(rows, n, sizeof *rows, stored_cmp);
   *out = rows;
@@ -1584,8 +1583,7 @@ int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *ca
   done(st);
   if (rc != SQLITE_DONE) {
     msgpack_sbuffer_destroy(&items);
-    return rc == SQLITE_NOMEM ? hls_why_set(&call->why, HLS_ENOMEM, "out of memory")
-                              : hls_store_sqlite_error(pd->db, rc, &call->why);
+    return hls_store_sqlite_error(pd->db, rc, &call->why);
   }
   msgpack_packer *pk = call->pk;
   rc = msgpack_pack_map(pk, 6) != 0 || hls_mp_pack_kv_i64(pk, "total", total) != 0 ||
@@ -2003,7 +2001,7 @@ static int load_week_events(struct hls_patternsd *pd, int32_t week, struct week_
   done(st);
   if (rc != SQLITE_DONE) {
     week_events_free(ev, n);
-    return rc == SQLITE_NOMEM ? hls_why_set(why, HLS_ENOMEM, "out of memory") : hls_store_sqlite_error(pd->db, rc, why);
+    return hls_store_sqlite_error(pd->db, rc, why);
   }
   *out = ev;
   *n_out = n;
@@ -2252,8 +2250,7 @@ int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *c
     f->acked = sqlite3_column_int64(st, 4);
   }
   done(st);
-  if (rc != SQLITE_DONE) rc = rc == SQLITE_NOMEM ? hls_why_set(&call->why, HLS_ENOMEM, "out of memory")
-                                                  : hls_store_sqlite_error(pd->db, rc, &call->why);
+  if (rc != SQLITE_DONE) rc = hls_store_sqlite_error(pd->db, rc, &call->why);
   else rc = 0;
   for (size_t i = 0; rc == 0 && i < n; i++) {
     struct feed_row *f = &rows[i];
