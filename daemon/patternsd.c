@@ -1208,9 +1208,26 @@ static void follower_remove(struct hls_patternsd *pd, struct follower *f) {
     }
 }
 
-/* Send f what it has not seen, up to its window. Returns false if f is
- * gone (its client could not be written to). */
-static bool pump(struct hls_patternsd *pd, struct follower *f) {
+/* A store error reading f's events ends its stream with that error:
+ * following again resumes from the feed's cursor, so nothing is lost.
+ * Logs it, frees f and returns the HLS_E* code. */
+static int follower_fail(struct hls_patternsd *pd, struct follower *f, int sqlite_rc) {
+  struct hls_why why = {{0}};
+  int code = hls_store_sqlite_error(pd->db, sqlite_rc, &why);
+  struct hls_control_client *client = f->client;
+  uint64_t id = f->req_id;
+  hls_log_error("feed_follow_failed", "name=%s client=%llu error=%s detail=\"%s\"", f->feed,
+                (unsigned long long)hls_control_client_id(client), hls_err_name(code), why.text);
+  follower_remove(pd, f);
+  (void)hls_control_reply(client, id, code, why.text, NULL, NULL);
+  return code;
+}
+
+/* Send f what it has not seen, up to its window. Returns 0; HLS_ECLOSED
+ * if f's client could not be written to (client_gone freed f); or the
+ * store's error reading the events (follower_fail: f's stream ended, f
+ * freed). Either way the caller has nothing left to do for f. */
+static int pump(struct hls_patternsd *pd, struct follower *f) {
   while (f->n_unacked < FOLLOW_WINDOW) {
     sqlite3_stmt *st = pd->st[P_EVENTS_AFTER];
     sqlite3_bind_int64(st, 1, f->sent);
@@ -1229,27 +1246,30 @@ static bool pump(struct hls_patternsd *pd, struct follower *f) {
       f->caught_up_sent = false;
       if (hls_control_event(client, f->req_id, "pattern", pack_event, &e) != 0) {
         done(st);
-        return false; /* the client was closed: client_gone freed f */
+        return HLS_ECLOSED; /* the client was closed: client_gone freed f */
       }
     }
     done(st);
+    /* SQLITE_ROW: the window filled before the batch ended. Anything but
+     * that or the batch's end is a failure, not "caught up". */
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return follower_fail(pd, f, rc);
     if (rows == 0) {
       if (!f->caught_up_sent) {
         f->caught_up_sent = true;
         int64_t seq = f->sent;
-        if (hls_control_event(f->client, f->req_id, "caught_up", pack_caught_up, &seq) != 0) return false;
+        if (hls_control_event(f->client, f->req_id, "caught_up", pack_caught_up, &seq) != 0) return HLS_ECLOSED;
       }
       break;
     }
   }
-  return true;
+  return 0;
 }
 
 static void pump_all(struct hls_patternsd *pd) {
-  for (struct follower *f = pd->followers, *next; f; f = next) {
-    next = f->next;
-    (void)pump(pd, f);
-  }
+  /* A follower pump could not serve is gone, and so may be the others of
+   * its client (client_gone): start again from the head. That ends, as
+   * each restart removes one, and sends nothing twice to those served. */
+  for (struct follower *f = pd->followers; f;) f = pump(pd, f) == 0 ? f->next : pd->followers;
 }
 
 /* --- flushing ---------------------------------------------------------------------------- */
@@ -2355,7 +2375,8 @@ int hls_patternsd_api_follow(struct hls_patternsd *pd, struct hls_control_call *
   hls_log_debug("feed_follow", "name=%s from=%lld client=%llu", name, (long long)f->sent,
                 (unsigned long long)hls_control_client_id(call->client));
   /* The reply is deferred: the events go out after this call returns
-   * nothing, in the order the client will read them. */
+   * nothing, in the order the client will read them. A store error ends
+   * the stream with an error reply (pump). */
   (void)pump(pd, f);
   return 0;
 }
