@@ -10,6 +10,7 @@
 #include <uninorm.h>
 #include <uv.h>
 
+#include "api.h"
 #include "date.h"
 #include "log.h"
 #include "mp.h"
@@ -23,7 +24,7 @@
 #define FLUSH_MAX_DELAY_MS 1000
 #define FOLLOW_WINDOW 64  /* unacknowledged events per follower */
 #define SCAN_BATCH 256    /* events read per query when following */
-#define LIST_DEFAULT 50
+#define LIST_DEFAULT 50   /* patterns listed when the request gives no limit (a page) */
 #define FILTER_MAX 16     /* values per filter key */
 #define FEED_NAME_MAX 64
 #define MAX_FOLLOWERS 256 /* streams at once, all clients */
@@ -1532,15 +1533,6 @@ static int write_raw(msgpack_packer *pk, const void *data, size_t len) {
   return pk->callback(pk->data, data, len) == 0 ? 0 : HLS_ENOMEM;
 }
 
-static int arg_limit(const struct hls_mp_value *args, int64_t *limit, struct hls_why *why) {
-  bool present = false;
-  int rc = hls_mp_get_i64(args, "limit", limit, &present, why);
-  if (rc != 0) return rc;
-  if (!present) *limit = LIST_DEFAULT;
-  else if (*limit < 0) return hls_why_set(why, HLS_EINVAL, "limit: must be 0 (no limit) or more");
-  return 0;
-}
-
 /* Place filter values that are node ids become their place's name (as
  * patterns carry it). must_exist: a value that names no place is
  * not_found (a listing; a feed may name a place that joins later). */
@@ -1573,7 +1565,7 @@ int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *ca
   int64_t offset = 0;
   bool has_offset = false, all = false;
   int rc = filter_parse(call->req->args, &f, &call->why);
-  if (rc == 0) rc = arg_limit(call->req->args, &limit, &call->why);
+  if (rc == 0) rc = hls_api_arg_limit(call->req->args, LIST_DEFAULT, &limit, &call->why);
   if (rc == 0) rc = hls_mp_get_i64(call->req->args, "offset", &offset, &has_offset, &call->why);
   if (rc == 0) rc = hls_mp_get_bool(call->req->args, "all", &all, NULL, &call->why);
   if (rc == 0) rc = filter_resolve_places(pd, &f, true, &call->why);
