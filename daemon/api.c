@@ -376,7 +376,7 @@ static int api_record_list(struct hls_node *n, struct hls_control_call *call) {
   int rc;
   const char *theme;
   uint32_t theme_len;
-  bool has_theme = false, has_limit = false, has_full = false;
+  bool has_theme = false, has_full = false;
   if ((rc = hls_mp_get_str(a, "theme", &theme, &theme_len, &has_theme, &call->why)) != 0) return rc;
   if (has_theme) {
     if ((rc = hls_theme_normalise(theme, theme_len, slug, sizeof slug, &call->why)) != 0) return rc;
@@ -387,11 +387,10 @@ static int api_record_list(struct hls_node *n, struct hls_control_call *call) {
       (rc = arg_enum(a, "consent", parse_consent, &f.consent, &call->why)) != 0 ||
       (rc = arg_date(a, "since", &f.has_since, &f.since, &call->why)) != 0 ||
       (rc = arg_date(a, "until", &f.has_until, &f.until, &call->why)) != 0 ||
-      (rc = hls_mp_get_i64(a, "limit", &f.limit, &has_limit, &call->why)) != 0 ||
+      (rc = hls_api_arg_limit(a, HLS_API_LIMIT_ALL, &f.limit, &call->why)) != 0 ||
       (rc = hls_mp_get_bool(a, "full", &f.full, &has_full, &call->why)) != 0 ||
       (rc = arg_date(a, "after_date", &f.has_after, &f.after_day, &call->why)) != 0)
     return rc;
-  if (f.limit < 0) return hls_why_set(&call->why, HLS_EINVAL, "limit: must be 0 (no limit) or more");
   bool has_after_id = false;
   if ((rc = hls_mp_get_i64(a, "after_id", &f.after_id, &has_after_id, &call->why)) != 0) return rc;
   if (has_after_id != f.has_after)
@@ -668,11 +667,9 @@ static int import_list_one(void *ctx, const struct hls_import_result *imp) {
 }
 
 static int api_import_list(struct hls_node *n, struct hls_control_call *call) {
-  int64_t limit = 0;
-  bool present = false;
-  int rc = hls_mp_get_i64(call->req->args, "limit", &limit, &present, &call->why);
+  int64_t limit;
+  int rc = hls_api_arg_limit(call->req->args, HLS_API_LIMIT_ALL, &limit, &call->why);
   if (rc != 0) return rc;
-  if (limit < 0) return hls_why_set(&call->why, HLS_EINVAL, "limit: 0 (all) or more");
   struct list_ctx l;
   list_init(&l);
   rc = hls_store_imports(n->store, limit, import_list_one, &l, &call->why);
@@ -1029,11 +1026,9 @@ static int count_one(void *ctx, const struct hls_published *p) {
 }
 
 static int api_share_log(struct hls_node *n, struct hls_control_call *call) {
-  int64_t limit = 0;
-  bool has_limit = false;
-  int rc = hls_mp_get_i64(call->req->args, "limit", &limit, &has_limit, &call->why);
+  int64_t limit;
+  int rc = hls_api_arg_limit(call->req->args, HLS_API_LIMIT_ALL, &limit, &call->why);
   if (rc != 0) return rc;
-  if (limit < 0) return hls_why_set(&call->why, HLS_EINVAL, "limit: must be 0 (no limit) or more");
   struct counter c = {0};
   if ((rc = hls_store_published_list(n->store, true, limit, count_one, &c, &call->why)) != 0) return rc;
   PACK(msgpack_pack_array(call->pk, c.n));
@@ -1251,10 +1246,9 @@ static int arg_text(const struct hls_mp_value *a, const char *key, size_t max, c
   return 0;
 }
 
-static int arg_limit(const struct hls_mp_value *a, int64_t *limit, struct hls_why *why) {
-  bool present = false;
-  *limit = 0;
-  int rc = hls_mp_get_i64(a, "limit", limit, &present, why);
+int hls_api_arg_limit(const struct hls_mp_value *args, int64_t absent_limit, int64_t *limit, struct hls_why *why) {
+  *limit = absent_limit;
+  int rc = hls_mp_get_i64(args, "limit", limit, NULL, why);
   if (rc == 0 && *limit < 0) rc = hls_why_set(why, HLS_EINVAL, "limit: must be 0 (no limit) or more");
   return rc;
 }
@@ -1270,7 +1264,7 @@ static int api_stories(struct hls_node *n, struct hls_control_call *call) {
   if ((rc = arg_text(a, "place", PLACE_ARG_MAX, place, &has_place, &call->why)) != 0 ||
       (rc = arg_text(a, "theme", sizeof theme - 1, theme, &has_theme, &call->why)) != 0 ||
       (rc = arg_date(a, "since", &f.has_since, &f.since, &call->why)) != 0 ||
-      (rc = arg_limit(a, &f.limit, &call->why)) != 0)
+      (rc = hls_api_arg_limit(a, HLS_API_LIMIT_ALL, &f.limit, &call->why)) != 0)
     return rc;
   if (has_theme && (rc = hls_theme_normalise(theme, strlen(theme), slug, sizeof slug, &call->why)) != 0) return rc;
   f.place = has_place ? place : NULL;
@@ -1331,7 +1325,7 @@ static int api_items(struct hls_node *n, struct hls_control_call *call) {
   bool has_type;
   int rc;
   if ((rc = arg_node_id_key(a, "origin", false, &f.has_origin, f.origin, &call->why)) != 0 ||
-      (rc = arg_limit(a, &f.limit, &call->why)) != 0)
+      (rc = hls_api_arg_limit(a, HLS_API_LIMIT_ALL, &f.limit, &call->why)) != 0)
     return rc;
   rc = arg_text(a, "type", sizeof type - 1, type, &has_type, &call->why);
   if (rc == HLS_ETOOBIG || (rc == 0 && has_type && hls_env_type_parse(type, &f.type) != 0))

@@ -10,6 +10,7 @@
 #include <uninorm.h>
 #include <uv.h>
 
+#include "api.h"
 #include "date.h"
 #include "log.h"
 #include "mp.h"
@@ -23,7 +24,7 @@
 #define FLUSH_MAX_DELAY_MS 1000
 #define FOLLOW_WINDOW 64  /* unacknowledged events per follower */
 #define SCAN_BATCH 256    /* events read per query when following */
-#define LIST_DEFAULT 50
+#define LIST_DEFAULT 50   /* patterns listed when the request gives no limit (a page) */
 #define FILTER_MAX 16     /* values per filter key */
 #define FEED_NAME_MAX 64
 #define MAX_FOLLOWERS 256 /* streams at once, all clients */
@@ -1083,8 +1084,7 @@ static int load_stored(struct hls_patternsd *pd, struct stored_row **out, size_t
   done(st);
   if (rc != SQLITE_DONE) {
     stored_free(rows, n);
-    return rc == SQLITE_NOMEM ? hls_why_set(why, HLS_ENOMEM, "patterns: out of memory")
-                              : hls_store_sqlite_error(pd->db, rc, why);
+    return hls_store_sqlite_error(pd->db, rc, why);
   }
   if (n > 1) qsort(rows, n, sizeof *rows, stored_cmp);
   *out = rows;
@@ -1209,9 +1209,26 @@ static void follower_remove(struct hls_patternsd *pd, struct follower *f) {
     }
 }
 
-/* Send f what it has not seen, up to its window. Returns false if f is
- * gone (its client could not be written to). */
-static bool pump(struct hls_patternsd *pd, struct follower *f) {
+/* A store error reading f's events ends its stream with that error:
+ * following again resumes from the feed's cursor, so nothing is lost.
+ * Logs it, frees f and returns the HLS_E* code. */
+static int follower_fail(struct hls_patternsd *pd, struct follower *f, int sqlite_rc) {
+  struct hls_why why = {{0}};
+  int code = hls_store_sqlite_error(pd->db, sqlite_rc, &why);
+  struct hls_control_client *client = f->client;
+  uint64_t id = f->req_id;
+  hls_log_error("feed_follow_failed", "name=%s client=%llu error=%s detail=\"%s\"", f->feed,
+                (unsigned long long)hls_control_client_id(client), hls_err_name(code), why.text);
+  follower_remove(pd, f);
+  (void)hls_control_reply(client, id, code, why.text, NULL, NULL);
+  return code;
+}
+
+/* Send f what it has not seen, up to its window. Returns 0; HLS_ECLOSED
+ * if f's client could not be written to (client_gone freed f); or the
+ * store's error reading the events (follower_fail: f's stream ended, f
+ * freed). Either way the caller has nothing left to do for f. */
+static int pump(struct hls_patternsd *pd, struct follower *f) {
   while (f->n_unacked < FOLLOW_WINDOW) {
     sqlite3_stmt *st = pd->st[P_EVENTS_AFTER];
     sqlite3_bind_int64(st, 1, f->sent);
@@ -1230,27 +1247,30 @@ static bool pump(struct hls_patternsd *pd, struct follower *f) {
       f->caught_up_sent = false;
       if (hls_control_event(client, f->req_id, "pattern", pack_event, &e) != 0) {
         done(st);
-        return false; /* the client was closed: client_gone freed f */
+        return HLS_ECLOSED; /* the client was closed: client_gone freed f */
       }
     }
     done(st);
+    /* SQLITE_ROW: the window filled before the batch ended. Anything but
+     * that or the batch's end is a failure, not "caught up". */
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return follower_fail(pd, f, rc);
     if (rows == 0) {
       if (!f->caught_up_sent) {
         f->caught_up_sent = true;
         int64_t seq = f->sent;
-        if (hls_control_event(f->client, f->req_id, "caught_up", pack_caught_up, &seq) != 0) return false;
+        if (hls_control_event(f->client, f->req_id, "caught_up", pack_caught_up, &seq) != 0) return HLS_ECLOSED;
       }
       break;
     }
   }
-  return true;
+  return 0;
 }
 
 static void pump_all(struct hls_patternsd *pd) {
-  for (struct follower *f = pd->followers, *next; f; f = next) {
-    next = f->next;
-    (void)pump(pd, f);
-  }
+  /* A follower pump could not serve is gone, and so may be the others of
+   * its client (client_gone): start again from the head. That ends, as
+   * each restart removes one, and sends nothing twice to those served. */
+  for (struct follower *f = pd->followers; f;) f = pump(pd, f) == 0 ? f->next : pd->followers;
 }
 
 /* --- flushing ---------------------------------------------------------------------------- */
@@ -1513,15 +1533,6 @@ static int write_raw(msgpack_packer *pk, const void *data, size_t len) {
   return pk->callback(pk->data, data, len) == 0 ? 0 : HLS_ENOMEM;
 }
 
-static int arg_limit(const struct hls_mp_value *args, int64_t *limit, struct hls_why *why) {
-  bool present = false;
-  int rc = hls_mp_get_i64(args, "limit", limit, &present, why);
-  if (rc != 0) return rc;
-  if (!present) *limit = LIST_DEFAULT;
-  else if (*limit < 0) return hls_why_set(why, HLS_EINVAL, "limit: must be 0 (no limit) or more");
-  return 0;
-}
-
 /* Place filter values that are node ids become their place's name (as
  * patterns carry it). must_exist: a value that names no place is
  * not_found (a listing; a feed may name a place that joins later). */
@@ -1554,7 +1565,7 @@ int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *ca
   int64_t offset = 0;
   bool has_offset = false, all = false;
   int rc = filter_parse(call->req->args, &f, &call->why);
-  if (rc == 0) rc = arg_limit(call->req->args, &limit, &call->why);
+  if (rc == 0) rc = hls_api_arg_limit(call->req->args, LIST_DEFAULT, &limit, &call->why);
   if (rc == 0) rc = hls_mp_get_i64(call->req->args, "offset", &offset, &has_offset, &call->why);
   if (rc == 0) rc = hls_mp_get_bool(call->req->args, "all", &all, NULL, &call->why);
   if (rc == 0) rc = filter_resolve_places(pd, &f, true, &call->why);
@@ -1584,8 +1595,7 @@ int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *ca
   done(st);
   if (rc != SQLITE_DONE) {
     msgpack_sbuffer_destroy(&items);
-    return rc == SQLITE_NOMEM ? hls_why_set(&call->why, HLS_ENOMEM, "out of memory")
-                              : hls_store_sqlite_error(pd->db, rc, &call->why);
+    return hls_store_sqlite_error(pd->db, rc, &call->why);
   }
   msgpack_packer *pk = call->pk;
   rc = msgpack_pack_map(pk, 6) != 0 || hls_mp_pack_kv_i64(pk, "total", total) != 0 ||
@@ -2003,7 +2013,7 @@ static int load_week_events(struct hls_patternsd *pd, int32_t week, struct week_
   done(st);
   if (rc != SQLITE_DONE) {
     week_events_free(ev, n);
-    return rc == SQLITE_NOMEM ? hls_why_set(why, HLS_ENOMEM, "out of memory") : hls_store_sqlite_error(pd->db, rc, why);
+    return hls_store_sqlite_error(pd->db, rc, why);
   }
   *out = ev;
   *n_out = n;
@@ -2252,8 +2262,7 @@ int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *c
     f->acked = sqlite3_column_int64(st, 4);
   }
   done(st);
-  if (rc != SQLITE_DONE) rc = rc == SQLITE_NOMEM ? hls_why_set(&call->why, HLS_ENOMEM, "out of memory")
-                                                  : hls_store_sqlite_error(pd->db, rc, &call->why);
+  if (rc != SQLITE_DONE) rc = hls_store_sqlite_error(pd->db, rc, &call->why);
   else rc = 0;
   for (size_t i = 0; rc == 0 && i < n; i++) {
     struct feed_row *f = &rows[i];
@@ -2358,7 +2367,8 @@ int hls_patternsd_api_follow(struct hls_patternsd *pd, struct hls_control_call *
   hls_log_debug("feed_follow", "name=%s from=%lld client=%llu", name, (long long)f->sent,
                 (unsigned long long)hls_control_client_id(call->client));
   /* The reply is deferred: the events go out after this call returns
-   * nothing, in the order the client will read them. */
+   * nothing, in the order the client will read them. A store error ends
+   * the stream with an error reply (pump). */
   (void)pump(pd, f);
   return 0;
 }

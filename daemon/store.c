@@ -459,7 +459,10 @@ int hls_store_sqlite_error(struct sqlite3 *db, int sqlite_rc, struct hls_why *wh
     case SQLITE_CORRUPT: code = HLS_ECORRUPT; break;
     default: code = HLS_ESTORE; break;
   }
-  hls_why_set(why, code, "store: %s", db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(sqlite_rc));
+  /* db's message is of its last failed call: a caller that passes another
+   * code (SQLITE_NOMEM for its own allocation) gets that code's text. */
+  bool own = db != NULL && (sqlite3_extended_errcode(db) & 0xff) == (sqlite_rc & 0xff);
+  hls_why_set(why, code, "store: %s", own ? sqlite3_errmsg(db) : sqlite3_errstr(sqlite_rc));
   return code;
 }
 

@@ -344,9 +344,15 @@ struct sqlite3 *hls_store_db(struct hls_store *s);
  *   SQLITE_NOMEM                                      HLS_ENOMEM
  *   SQLITE_BUSY, SQLITE_LOCKED                        HLS_EBUSY
  *   SQLITE_TOOBIG (a value over SQLite's limits)      HLS_ETOOBIG
- *   anything else (corrupt, constraint, ...)          HLS_ESTORE
- * why (may be NULL) gets "store: " and SQLite's message for db (may be
- * NULL: the message of the code alone). Returns the code. */
+ *   SQLITE_CORRUPT                                    HLS_ECORRUPT
+ *   anything else (NOTADB, CONSTRAINT, READONLY, ...) HLS_ESTORE
+ * SQLITE_NOTADB is not store_damaged: it is what a file that never was a
+ * store gives (hls_store_open says "not an hlsd store"). A constraint a
+ * caller expects (a duplicate) it names itself, as already_exists.
+ * why (may be NULL) gets "store: " and SQLite's message for db if
+ * sqlite_rc is db's last error, else (db NULL, or a code of the caller's
+ * own, such as SQLITE_NOMEM for a failed malloc) the message of the code.
+ * Returns the code. */
 int hls_store_sqlite_error(struct sqlite3 *db, int sqlite_rc, struct hls_why *why);
 
 /* One origin held. The profile is the latest one whose body is held. */

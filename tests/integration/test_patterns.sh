@@ -51,6 +51,26 @@ expect_fail 2 "feed NAME" hls_at p feed follow
 expect_fail 1 'no feed "nope"' hls_at p feed follow nope --no-wait
 pass "feed subscribe: errors are one line with an exit code"
 
+# --- a store error while reading a feed's events ends the stream with it -------------
+# (not a "caught up" that hides it). The events table, renamed away by
+# another connection, is such an error; the cursor stays, so following
+# again once it is back works.
+rename_events() {
+  python3 - "$WORK/p/hlsd.db" "$1" "$2" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=10)
+db.execute("ALTER TABLE %s RENAME TO %s" % (sys.argv[2], sys.argv[3]))
+db.commit()
+PY
+}
+rename_events pattern_events pattern_events_away
+expect_fail 1 "no such table: pattern_events" hls_at p feed follow all --no-wait
+rename_events pattern_events_away pattern_events
+grep -q "event=feed_follow_failed.* name=all .*error=store_error" "$WORK/p.log" \
+  || fail "the failed follow is not logged: $(grep feed_follow "$WORK/p.log")"
+hls_at p feed follow all --no-wait >/dev/null || fail "following again, the store whole again"
+pass "feed follow: a store error ends the stream with it, logged; following again works"
+
 # --- up to 2024-W32: spread and together found, live ---------------------------------
 "$MAKE_PATTERNS" "$WORK/w32" 32 || fail "make_patterns"
 "$MAKE_PATTERNS" "$WORK/w42" 42 || fail "make_patterns"

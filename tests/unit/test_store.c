@@ -1618,7 +1618,10 @@ static void test_sqlite_error_mapping(void **state) {
       {SQLITE_NOMEM, HLS_ENOMEM},        {SQLITE_BUSY, HLS_EBUSY},
       {SQLITE_BUSY_SNAPSHOT, HLS_EBUSY}, {SQLITE_LOCKED, HLS_EBUSY},
       {SQLITE_TOOBIG, HLS_ETOOBIG},      {SQLITE_CORRUPT, HLS_ECORRUPT},
+      {SQLITE_CORRUPT_INDEX, HLS_ECORRUPT}, {SQLITE_IOERR_SHORT_READ, HLS_EIO},
+      {SQLITE_NOTADB, HLS_ESTORE},       {SQLITE_CONSTRAINT, HLS_ESTORE},
       {SQLITE_CONSTRAINT_UNIQUE, HLS_ESTORE}, {SQLITE_READONLY, HLS_ESTORE},
+      {SQLITE_ERROR, HLS_ESTORE},        {SQLITE_CANTOPEN, HLS_ESTORE},
   };
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
     struct hls_why why = {{0}};
@@ -1626,6 +1629,27 @@ static void test_sqlite_error_mapping(void **state) {
     assert_non_null(strstr(why.text, "store: "));
   }
   assert_int_equal(hls_store_sqlite_error(NULL, SQLITE_FULL, NULL), HLS_EDISKFULL);
+}
+
+/* The message is SQLite's for the call that failed, and the code's own
+ * text for a code the caller made up (a malloc of its own that failed),
+ * not whatever the connection failed with last. */
+static void test_sqlite_error_message(void **state) {
+  (void)state;
+  sqlite3 *db = NULL;
+  struct hls_why why = {{0}};
+  assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+  sqlite3_extended_result_codes(db, 1);
+  assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x UNIQUE); INSERT INTO t VALUES (1)", NULL, NULL, NULL), SQLITE_OK);
+  int rc = sqlite3_exec(db, "INSERT INTO t VALUES (1)", NULL, NULL, NULL);
+  assert_int_equal(rc, SQLITE_CONSTRAINT_UNIQUE);
+  assert_int_equal(hls_store_sqlite_error(db, rc, &why), HLS_ESTORE);
+  if (strstr(why.text, "UNIQUE constraint failed") == NULL) fail_msg("the failed call's message: %s", why.text);
+
+  memset(&why, 0, sizeof why);
+  assert_int_equal(hls_store_sqlite_error(db, SQLITE_NOMEM, &why), HLS_ENOMEM);
+  if (strcmp(why.text, "store: out of memory") != 0) fail_msg("a code of the caller's own: %s", why.text);
+  assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
 int main(void) {
@@ -1658,6 +1682,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_deleted_text_leaves_every_file, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_full_disk_is_disk_full, setup_store, teardown),
       cmocka_unit_test(test_sqlite_error_mapping),
+      cmocka_unit_test(test_sqlite_error_message),
   };
   return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
