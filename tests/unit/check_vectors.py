@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Check docs/test-vectors/envelopes.json without hlsd's C code.
+"""Check docs/test-vectors/envelopes.json and gossip.json without hlsd's C code.
 
 Uses only the Python standard library (a small msgpack decoder and
 canonical encoder below, hashlib's BLAKE2b) and the openssl command line
-for Ed25519. For every vector it checks that:
+for Ed25519, and follows docs/protocol.md. For every envelope vector it
+checks that:
 
   - the body, re-encoded here from the input fields, is the body bytes;
   - body_hash = BLAKE2b-256(body), item_id = BLAKE2b-256(header || signature);
@@ -17,16 +18,40 @@ for Ed25519. For every vector it checks that:
     bytes; a signature with one bit flipped is refused;
   - digest counts are the disclosure rule applied to the raw counts.
 
-Usage: check_vectors.py [path/to/envelopes.json]. Exit status 0 when every
-check passes, 1 otherwise (also when openssl is missing)."""
+For every gossip frame (sections 7 and 8) it checks that:
 
+  - the 4-byte length is the payload's, within 1..max_frame; the payload is
+    one canonical array of exactly one of the shapes of 8.1 (VECTOR, ITEMS,
+    ACK, WANT, BODIES), within its limits;
+  - every envelope in ITEMS and BODIES decodes on its own (section 3:
+    header fields, body hash, the body schema of section 4), its signature
+    verifies (openssl), ITEMS runs link (seq + 1, prev = item id) with one
+    run per origin and no tombstone as a stub, and BODIES are full;
+  - the frames of each scenario keep the rules of one session (8.1-8.6):
+    each ITEMS/BODIES ACKed once, in order, one entry per run or none; no
+    ITEMS before the peer's complete vector; BODIES only of seqs asked for;
+  - each side's frames are, byte for byte, the frames re-encoded here from
+    the scenario's stated holdings and envelopes.json (gossip_expected).
+
+Usage: check_vectors.py [--self-test] [ENVELOPES.json [GOSSIP.json]]
+(defaults: docs/test-vectors/envelopes.json, and gossip.json beside it).
+--self-test then proves the checks can fail: every bit-flip position of
+every gossip frame, and dropped, repeated, swapped and re-attributed frames,
+must be refused, as must a byte flipped in each field of each envelope
+vector and a copy of gossip.json with one hex digit changed. Exit status 0
+when every check passes, 1 otherwise (also when openssl is missing)."""
+
+import datetime
 import hashlib
+import ipaddress
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import unicodedata
 
 ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
 ED25519_PKCS8_PREFIX = bytes.fromhex("302e020100300506032b657004220420")
@@ -316,15 +341,451 @@ def check_vector(doc, v, prev_id, ossl, seed, public_key):
     return hx["item_id"]
 
 
+# --- gossip frames (docs/protocol.md sections 7 and 8) ------------------------------
+
+VECTOR, ITEMS, ACK, WANT, BODIES = 16, 17, 18, 19, 20
+GOSSIP_TYPES = {VECTOR: "VECTOR", ITEMS: "ITEMS", ACK: "ACK", WANT: "WANT", BODIES: "BODIES"}
+MAX_FRAME_DEFAULT = 4 << 20      # section 7: network.max_frame, 4 MiB by default
+MAX_FRAME_FLOOR = 64 << 10       # ... and never less than 64 KiB
+ENTRIES_MAX = 1024               # section 8.1
+WINDOW = 4                       # section 8.2 step 3: gossip.window
+ENV_MAX_BYTES = 2097408          # section 3.4
+BODY_MAX_BYTES = 2 << 20
+
+
+def is_uint(v):
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def is_bin(v, n=None):
+    return isinstance(v, bytes) and (n is None or len(v) == n)
+
+
+def check_text(v, what, lo, hi, free=False):
+    """Section 4: valid UTF-8 (the decoder made it a str), no control
+    characters; the free texts may hold tabs and line breaks."""
+    check(isinstance(v, str), "%s is not a str" % what)
+    n = len(v.encode("utf-8"))
+    check(lo <= n <= hi, "%s: %d bytes, not %d-%d" % (what, n, lo, hi))
+    allowed = "\t\r\n" if free else ""
+    check(all(c in allowed or unicodedata.category(c) != "Cc" for c in v), "%s holds a control character" % what)
+
+
+def check_slug(v, what):
+    """data-model.md, Themes: NFC, lower case, no apostrophes, runs of other
+    characters made one hyphen, none at either end, 1-64 bytes, at least one
+    letter or digit."""
+    check(isinstance(v, str) and 1 <= len(v.encode("utf-8")) <= 64, "%s: not a str of 1-64 bytes" % what)
+    check(unicodedata.normalize("NFC", v) == v and v.lower() == v, "%s: not NFC lower case" % what)
+    check(not v.startswith("-") and not v.endswith("-") and "--" not in v, "%s: hyphens" % what)
+    check(all(c == "-" or unicodedata.category(c)[0] in "LNM" for c in v), "%s: a character a slug cannot hold" % what)
+    check(any(unicodedata.category(c)[0] in "LN" for c in v), "%s: no letter or digit" % what)
+
+
+def check_week(year, week, what):
+    check(is_uint(year) and is_uint(week) and 1 <= week <= 53, "%s: iso_year/iso_week" % what)
+    try:
+        datetime.date.fromisocalendar(year, week, 1)
+    except ValueError:
+        raise CheckFailed("%s: %d-W%02d does not exist" % (what, year, week))
+
+
+def check_address(a, what):
+    """Section 4.1: HOST:PORT with an IPv4 address, [IPv6] or a DNS name."""
+    check(isinstance(a, str) and ":" in a, "%s: %r is not HOST:PORT" % (what, a))
+    host, port = a.rsplit(":", 1)
+    check(port.isdigit() and 1 <= int(port) <= 65535 and str(int(port)) == port, "%s: port of %r" % (what, a))
+    if host.startswith("["):
+        check(host.endswith("]"), "%s: %r" % (what, a))
+        check(isinstance(ipaddress.ip_address(host[1:-1]), ipaddress.IPv6Address), "%s: %r" % (what, a))
+    elif re.fullmatch(r"[0-9.]+", host):
+        check(isinstance(ipaddress.ip_address(host), ipaddress.IPv4Address), "%s: %r" % (what, a))
+    else:
+        label = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+        check(len(host) <= 253 and re.fullmatch(r"%s(\.%s)*" % (label, label), host), "%s: host of %r" % (what, a))
+
+
+def check_body(type_code, seq, body, what):
+    """The body schemas of section 4, read from the decoded value."""
+    check(isinstance(body, list), "%s: body is not an array" % what)
+    if type_code == 1:
+        check(len(body) == 4, "%s: profile is not [place, region, role, addresses]" % what)
+        check_text(body[0], what + " place", 1, 120)
+        check_text(body[1], what + " region", 1, 120)
+        check(body[2] in (0, 1) and is_uint(body[2]), "%s: role" % what)
+        check(isinstance(body[3], list) and len(body[3]) <= 8, "%s: addresses" % what)
+        for a in body[3]:
+            check_address(a, what)
+    elif type_code == 2:
+        check(len(body) == 4, "%s: digest is not [iso_year, iso_week, method, cells]" % what)
+        check_week(body[0], body[1], what)
+        m = body[2]
+        check(isinstance(m, list) and len(m) == 3 and m[0] == "hls-sdc-1" and is_uint(m[1]) and is_uint(m[2]),
+              "%s: method is not [\"hls-sdc-1\", threshold, rounding]" % what)
+        cells = body[3]
+        check(isinstance(cells, list) and len(cells) <= 20000, "%s: cells" % what)
+        for c in cells:
+            check(isinstance(c, list) and len(c) == 5, "%s: cell is not [theme, kind, scale, stage, count]" % what)
+            check_slug(c[0], what + " cell theme")
+            check(is_uint(c[1]) and c[1] <= 3 and is_uint(c[2]) and c[2] <= 3 and is_uint(c[3]) and c[3] <= 5,
+                  "%s: cell kind/scale/stage" % what)
+            count = c[4]
+            if c[2] == 0:   # person scale: withheld below threshold, else rounded
+                check(count is None or (is_uint(count) and count >= m[1] and (m[2] <= 1 or count % m[2] == 0)),
+                      "%s: person-scale count %r breaks hls-sdc-1 %d/%d" % (what, count, m[1], m[2]))
+            else:           # other scales exact, never withheld
+                check(is_uint(count), "%s: a non-person count must be exact" % what)
+        keys = [(c[0].encode("utf-8"), c[1], c[2], c[3]) for c in cells]
+        check(all(a < b for a, b in zip(keys, keys[1:])), "%s: cells not strictly sorted" % what)
+    elif type_code == 3:
+        check(len(body) == 8, "%s: story is not an array of 8" % what)
+        check_week(body[0], body[1], what)
+        check_text(body[2], what + " title", 1, 300)
+        for i in (3, 4):
+            if body[i] is not None:
+                check_text(body[i], what + " tried/learnt", 1, 65536, free=True)
+        check(isinstance(body[5], list) and len(body[5]) <= 32, "%s: themes" % what)
+        for t in body[5]:
+            check(isinstance(t, list) and len(t) == 2 and is_uint(t[1]) and t[1] <= 3, "%s: theme" % what)
+            check_slug(t[0], what + " theme")
+        check(len({t[0] for t in body[5]}) == len(body[5]), "%s: a slug twice" % what)
+        check(is_uint(body[6]) and body[6] <= 3 and is_uint(body[7]) and body[7] <= 5, "%s: scale/stage" % what)
+    elif type_code == 4:
+        check(len(body) == 2 and is_uint(body[0]) and is_uint(body[1]), "%s: tombstone is not [target_seq, reason]" % what)
+        check(1 <= body[0] < seq and body[1] <= 3, "%s: tombstone target %r / reason %r" % (what, body[0], body[1]))
+
+
+class Envelope:
+    """One envelope decoded and checked on its own (sections 3 and 4):
+    canonical, header fields in range, body matching body_hash and its
+    schema. The signature is checked by the caller (openssl)."""
+
+    def __init__(self, data, what):
+        check(len(data) <= ENV_MAX_BYTES, "%s: envelope over %d bytes" % (what, ENV_MAX_BYTES))
+        header, header_bytes, sig, body, body_bytes = split_envelope(data)
+        check(pack([header, sig, body]) == data, "%s: envelope is not canonical" % what)
+        check(isinstance(header, list) and len(header) == 8, "%s: header is not an array of 8" % what)
+        version, type_code, origin, seq, prev, timestamp, audience, body_hash = header
+        check(version == 1, "%s: version %r" % (what, version))
+        check(type_code in (1, 2, 3, 4) and is_uint(type_code), "%s: type %r" % (what, type_code))
+        check(is_bin(origin, 32), "%s: origin is not bin 32" % what)
+        check(is_uint(seq) and 1 <= seq <= (1 << 63) - 1, "%s: seq %r" % (what, seq))
+        check(prev is None if seq == 1 else is_bin(prev, 32), "%s: prev must be nil exactly at seq 1" % what)
+        check(is_uint(timestamp), "%s: timestamp" % what)
+        check(audience in (0, 1) and is_uint(audience) and (audience == 0 or type_code == 3),
+              "%s: audience %r for type %r" % (what, audience, type_code))
+        check(is_bin(body_hash, 32), "%s: body_hash is not bin 32" % what)
+        check(is_bin(sig, 64), "%s: signature is not bin 64" % what)
+        if body is not None:
+            check(len(body_bytes) <= BODY_MAX_BYTES, "%s: body too large" % what)
+            check(blake2b_256(body_bytes) == body_hash, "%s: H(body) is not body_hash" % what)
+            check_body(type_code, seq, body, what)
+        self.data, self.header_bytes, self.sig = data, header_bytes, sig
+        self.type, self.origin, self.seq, self.prev, self.audience = type_code, origin, seq, prev, audience
+        self.body, self.body_bytes = body, body_bytes
+        self.full = body is not None
+        self.item_id = blake2b_256(header_bytes, sig)
+
+
+def decode_frame(hexstr, what):
+    """Section 7: a 4-byte big-endian length L, 1 <= L <= max_frame, then one
+    canonical msgpack array whose first element is the frame type; section
+    8.1: exactly one of the gossip shapes. Returns (type, fields)."""
+    raw = bytes.fromhex(hexstr)
+    check(len(raw) >= 4, "%s: shorter than the length prefix" % what)
+    n = int.from_bytes(raw[:4], "big")
+    check(n == len(raw) - 4, "%s: length prefix %d, payload %d bytes" % (what, n, len(raw) - 4))
+    check(1 <= n <= MAX_FRAME_DEFAULT, "%s: length %d outside 1..max_frame" % (what, n))
+    payload = raw[4:]
+    v = unpack(payload)
+    check(pack(v) == payload, "%s: payload is not canonical" % what)
+    check(isinstance(v, list) and len(v) >= 1 and is_uint(v[0]), "%s: not an array starting with a uint" % what)
+    t = v[0]
+    check(t in GOSSIP_TYPES, "%s: frame type %r is not a gossip frame" % (what, t))
+    name = "%s (%s)" % (what, GOSSIP_TYPES[t])
+    if t in (VECTOR, BODIES):
+        check(len(v) == 3 and isinstance(v[1], bool) and isinstance(v[2], list), "%s: shape" % name)
+    else:
+        check(len(v) == 2 and isinstance(v[1], list), "%s: shape" % name)
+    lst = v[-1]
+    check(len(lst) <= ENTRIES_MAX, "%s: over %d entries" % (name, ENTRIES_MAX))
+    if t in (VECTOR, ACK):
+        for e in lst:
+            check(isinstance(e, list) and len(e) == 2 and is_bin(e[0], 32) and is_uint(e[1]),
+                  "%s: entry is not [origin bin 32, head]" % name)
+            check(t == ACK or e[1] >= 1, "%s: a VECTOR head must be >= 1" % name)
+        if t == VECTOR:
+            check(len({e[0] for e in lst}) == len(lst), "%s: an origin twice" % name)
+    elif t == WANT:
+        check(1 <= len(lst) and all(is_uint(s) and s >= 1 for s in lst), "%s: 1 to 1024 seqs" % name)
+        check(all(a < b for a, b in zip(lst, lst[1:])), "%s: seqs not strictly ascending" % name)
+    else:
+        check(t == BODIES or len(lst) >= 1, "%s: ITEMS carries 1 to 1024 envelopes" % name)
+        check(all(is_bin(e) for e in lst), "%s: an envelope is not a bin" % name)
+        envs = [Envelope(e, "%s envelope %d" % (name, i)) for i, e in enumerate(lst)]
+        if t == BODIES:
+            check(all(e.full for e in envs), "%s: BODIES carries full envelopes" % name)
+        else:   # runs: one origin, consecutive seqs linking; an origin has one run
+            seen = set()
+            for i, e in enumerate(envs):
+                if i > 0 and envs[i - 1].origin == e.origin:
+                    check(e.seq == envs[i - 1].seq + 1 and e.prev == envs[i - 1].item_id,
+                          "%s: envelope %d does not link to the one before" % (name, i))
+                else:
+                    check(e.origin not in seen, "%s: an origin has two runs" % name)
+                    seen.add(e.origin)
+            for e in envs:   # section 8.3 step 7
+                check(e.type != 4 or e.full, "%s: a tombstone without its body" % name)
+        lst = envs
+    return t, ([v[1]] if t in (VECTOR, BODIES) else []) + [lst]
+
+
+def items_runs(envs):
+    runs = []
+    for e in envs:
+        if runs and runs[-1][0] == e.origin:
+            runs[-1][1].append(e)
+        else:
+            runs.append((e.origin, [e]))
+    return runs
+
+
+def check_session(frames, name):
+    """The order rules of sections 8.1-8.6 for the frames of one scenario,
+    as two sides see them: each ITEMS and BODIES frame is ACKed once, in
+    order, by its receiver (an ACK of ITEMS: one entry per run, in run
+    order; of BODIES: none); no ACK with nothing in flight; at most gossip.window frames
+    unacknowledged; ITEMS only after the peer's complete VECTOR; BODIES
+    only in answer to a WANT, of seqs asked for, in the order asked; no
+    second WANT before the first is answered."""
+    sides = {s: {"in_flight": [], "got_vector": False, "vector_open": False, "want": None}
+             for s in ("A", "B")}
+    for i, (frm, t, fields) in enumerate(frames):
+        what = "%s frame %d from %s (%s)" % (name, i, frm, GOSSIP_TYPES[t])
+        me, peer = sides[frm], sides["B" if frm == "A" else "A"]
+        if t == VECTOR:
+            complete = fields[0]
+            check(not peer["got_vector"] or complete, "%s: a later VECTOR must be complete" % what)
+            if complete:
+                peer["got_vector"] = True
+        elif t == ITEMS:
+            check(me["got_vector"], "%s: ITEMS before the peer's complete vector" % what)
+        if t in (ITEMS, BODIES):
+            check(len(me["in_flight"]) < WINDOW, "%s: over the window" % what)
+            me["in_flight"].append((t, fields))
+        if t == ACK:
+            check(peer["in_flight"], "%s: an ACK with nothing in flight" % what)
+            ft, ff = peer["in_flight"].pop(0)
+            if ft == BODIES:
+                check(fields[0] == [], "%s: an ACK of BODIES has no entries" % what)
+            else:
+                runs = items_runs(ff[0])
+                check(len(fields[0]) == len(runs), "%s: not one entry per run" % what)
+                for (origin, head), (r_origin, r_envs) in zip(fields[0], runs):
+                    check(origin == r_origin, "%s: entries not in run order" % what)
+        if t == WANT:
+            check(peer["want"] is None, "%s: a second WANT before the first is answered" % what)
+            peer["want"] = list(fields[0])   # seqs the peer (the receiver) is asked for
+        if t == BODIES:
+            complete, envs = fields
+            check(me["want"] is not None, "%s: BODIES nobody asked for" % what)
+            for e in envs:
+                check(e.seq in me["want"], "%s: seq %d was not asked for" % (what, e.seq))
+                me["want"] = me["want"][me["want"].index(e.seq) + 1:]
+            if complete:
+                me["want"] = None
+    for s, st in sides.items():
+        check(not st["in_flight"], "%s: a frame from %s is never ACKed" % (name, s))
+        check(st["want"] is None, "%s: a WANT to %s is never answered" % (name, s))
+
+
+class SignatureCache:
+    """openssl verifications, each (key, message, signature) once."""
+
+    def __init__(self, ossl, tag):
+        self.ossl, self.tag, self.done = ossl, tag, {}
+
+    def verify(self, env):
+        key = (env.origin, env.header_bytes, env.sig)
+        if key not in self.done:
+            self.done[key] = self.ossl.verify(env.origin, self.tag + env.header_bytes, env.sig)
+        return self.done[key]
+
+
+def gossip_expected(env_doc):
+    """The frames each side must send in each scenario of gossip.json, built
+    from its stated holdings, sections 8.1-8.4 and envelopes.json (whose
+    envelopes are checked above): per sender, in order. In the text of
+    gossip.json: A is the origin, B is A's direct peer.
+
+    sync: A holds 1-4 (story 3 erased by tombstone 4), B nothing. Each sends
+    its whole vector (B's is empty); A sends 1-4 in one run, the erased story
+    as its stub (8.4: erased items are served as stubs, even to a direct
+    peer), the others full; B ACKs with its head for A, now 4.
+    want: both hold 1-3, B the peers story 3 as a stub. Each sends its
+    vector; B, holding a peers stub of A's and in session with A, sends
+    WANT [3] (8.2 step 1, 8.4); A, whose direct peer B is, answers with the
+    full story in one complete BODIES; B ACKs it with no entries."""
+    pk = bytes.fromhex(env_doc["public_key"])
+    v = {x["input"]["seq"]: x for x in env_doc["vectors"]}
+    full = {s: bytes.fromhex(v[s]["envelope"]) for s in v}
+    stub = {s: bytes.fromhex(v[s]["stub"]) for s in v}
+    check(sorted(v) == [1, 2, 3, 4] and v[3]["input"]["type"] == 3 and v[3]["input"]["audience"] == 1
+          and v[4]["input"]["type"] == 4 and v[4]["input"]["body"]["target_seq"] == 3,
+          "envelopes.json is not the chain gossip.json describes (story 3 to peers, tombstone 4 of it)")
+    return {
+        "sync": {
+            "A": [[VECTOR, True, [[pk, 4]]], [ITEMS, [full[1], full[2], stub[3], full[4]]]],
+            "B": [[VECTOR, True, []], [ACK, [[pk, 4]]]],
+        },
+        "want": {
+            "A": [[VECTOR, True, [[pk, 3]]], [BODIES, True, [full[3]]]],
+            "B": [[VECTOR, True, [[pk, 3]]], [WANT, [3]], [ACK, []]],
+        },
+    }
+
+
+def check_gossip(doc, env_doc, sigs, out=None):
+    """Every frame of gossip.json: framing and shape (section 7, 8.1), every
+    envelope on its own (section 3, 4; signature by openssl), the order
+    rules of one session (check_session), then byte for byte against the
+    frames the scenario calls for (gossip_expected). CheckFailed messages
+    start with the stage that failed: frame, signature, session, expected."""
+    def stage(name, fn, *args):
+        try:
+            return fn(*args)
+        except CheckFailed as e:
+            raise CheckFailed("%s: %s" % (name, e))
+        except (KeyError, ValueError, TypeError, IndexError, UnicodeDecodeError) as e:
+            raise CheckFailed("%s: %s: %s" % (name, type(e).__name__, e))
+
+    expected = stage("expected", gossip_expected, env_doc)
+    scen = doc["scenarios"]
+    check(sorted(scen) == sorted(expected), "frame: scenarios %s, not %s" % (sorted(scen), sorted(expected)))
+    count = 0
+    for name in sorted(scen):
+        frames = []
+        for i, f in enumerate(scen[name]):
+            what = "%s frame %d" % (name, i)
+            check(f.get("from") in ("A", "B") and sorted(f) == ["frame", "from"], "frame: %s: not {from, frame}" % what)
+            t, fields = stage("frame", decode_frame, f["frame"], "%s from %s" % (what, f["from"]))
+            if t in (ITEMS, BODIES):
+                for j, e in enumerate(fields[-1]):
+                    check(sigs.verify(e), "signature: %s envelope %d (seq %d): openssl does not verify it"
+                          % (what, j, e.seq))
+            frames.append((f["from"], t, fields))
+        stage("session", check_session, frames, name)
+        for side in ("A", "B"):
+            got = [bytes.fromhex(f["frame"])[4:] for f in scen[name] if f["from"] == side]
+            want = [pack(x) for x in expected[name][side]]
+            check(len(got) == len(want), "expected: %s: %s sends %d frames, not %d" % (name, side, len(got), len(want)))
+            for k, (g, w) in enumerate(zip(got, want)):
+                check(g == w, "expected: %s: %s's frame %d is not %s (first difference at payload byte %d)" % (
+                    name, side, k, GOSSIP_TYPES[w[1]], next(i for i in range(min(len(g), len(w)) + 1)
+                                                          if i >= min(len(g), len(w)) or g[i] != w[i])))
+        count += len(frames)
+        if out:
+            print("ok gossip %s: %s" % (name, ", ".join("%s %s %d bytes" % (frm, GOSSIP_TYPES[t], len(f["frame"]) // 2 - 4)
+                                                      for (frm, t, _), f in zip(frames, scen[name]))), file=out)
+    return count
+
+
+def mutations(doc):
+    """Copies of gossip.json, each with one change: every bit-flip position
+    of every frame (one bit per byte, the bit moving with the offset), and
+    dropping, duplicating, swapping or re-attributing whole frames."""
+    for name in sorted(doc["scenarios"]):
+        frames = doc["scenarios"][name]
+        for i, f in enumerate(frames):
+            raw = bytes.fromhex(f["frame"])
+            for off in range(len(raw)):
+                bad = bytearray(raw)
+                bad[off] ^= 1 << (off % 8)
+                m = json.loads(json.dumps(doc))
+                m["scenarios"][name][i]["frame"] = bad.hex()
+                yield "%s frame %d byte %d" % (name, i, off), m
+            m = json.loads(json.dumps(doc))
+            m["scenarios"][name][i]["from"] = "B" if f["from"] == "A" else "A"
+            yield "%s frame %d from the other side" % (name, i), m
+            m = json.loads(json.dumps(doc))
+            del m["scenarios"][name][i]
+            yield "%s frame %d dropped" % (name, i), m
+            m = json.loads(json.dumps(doc))
+            m["scenarios"][name].insert(i, dict(f))
+            yield "%s frame %d twice" % (name, i), m
+            # Swapping the two sides' opening VECTORs is a valid order (no
+            # rule orders frames of different senders that do not answer
+            # each other), so that swap is not a mutation.
+            if i + 1 < len(frames) and not (f["from"] != frames[i + 1]["from"] and
+                                            f["frame"][10:12] == frames[i + 1]["frame"][10:12] == "10"):
+                m = json.loads(json.dumps(doc))
+                fs = m["scenarios"][name]
+                fs[i], fs[i + 1] = fs[i + 1], fs[i]
+                yield "%s frames %d and %d swapped" % (name, i, i + 1), m
+
+
+def self_test(env_path, env_doc, gossip_doc, gossip_path, sigs, ossl, seed, public_key):
+    """Proves the checks can fail: every mutation of gossip.json must be
+    refused, a mutated copy written to a file must make main() fail, and
+    a byte flipped in each field of each envelope vector must be refused."""
+    stages = {}
+    n = 0
+    for what, m in mutations(gossip_doc):
+        n += 1
+        try:
+            check_gossip(m, env_doc, sigs)
+        except CheckFailed as e:
+            s = str(e).split(":", 1)[0]
+            stages[s] = stages.get(s, 0) + 1
+            continue
+        raise CheckFailed("self-test: gossip.json with %s passes" % what)
+    print("ok self-test: %d mutations of gossip.json refused (%s)" % (
+        n, ", ".join("%d at %s" % (stages[s], s) for s in sorted(stages))))
+    for v in env_doc["vectors"]:
+        prev = None if v["input"]["prev"] is None else bytes.fromhex(v["input"]["prev"])
+        for field in ("body", "body_hash", "header", "signature", "envelope", "stub", "item_id"):
+            raw = bytearray(bytes.fromhex(v[field]))
+            raw[len(raw) // 2] ^= 0x10
+            m = json.loads(json.dumps(v))
+            m[field] = raw.hex()
+            try:
+                check_vector(env_doc, m, prev, ossl, seed, public_key)
+            except (CheckFailed, KeyError, ValueError, TypeError, IndexError, UnicodeDecodeError):
+                continue
+            raise CheckFailed("self-test: envelopes.json %s with %s mutated passes" % (v["name"], field))
+    print("ok self-test: a byte flipped in each field of each envelope vector refused")
+    with tempfile.TemporaryDirectory(prefix="hls-vectors-mut-") as tmp:
+        raw = bytearray(open(gossip_path, "rb").read())
+        key = b'"frame": "'
+        at = raw.index(key, raw.index(b'"sync"', raw.index(b'"scenarios"'))) + len(key) + 8 + 20
+        raw[at:at + 1] = b"1" if raw[at:at + 1] != b"1" else b"2"   # one hex digit of A's first frame
+        copy = os.path.join(tmp, "gossip.json")
+        with open(copy, "wb") as fh:
+            fh.write(raw)
+        r = subprocess.run([sys.executable, os.path.abspath(__file__), env_path, copy],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        check(r.returncode == 1 and b"FAILED" in r.stderr, "self-test: a copy with one hex digit changed passes")
+        print("ok self-test: a copy of gossip.json with one hex digit changed fails: %s"
+              % r.stderr.decode().strip().splitlines()[-1])
+
+
 def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
-    path = argv[1] if len(argv) > 1 else os.path.join(here, "..", "..", "docs", "test-vectors", "envelopes.json")
+    args = [a for a in argv[1:] if a != "--self-test"]
+    selftest = len(args) < len(argv) - 1
+    if len(args) > 2 or any(a.startswith("-") for a in args):
+        print(__doc__.split("\n\n")[-1], file=sys.stderr)
+        return 2
+    path = args[0] if args else os.path.join(here, "..", "..", "docs", "test-vectors", "envelopes.json")
+    gossip_path = args[1] if len(args) > 1 else os.path.join(os.path.dirname(path), "gossip.json")
     exe = shutil.which("openssl")
     if exe is None:
         print("check_vectors: openssl not found (needed to check Ed25519 signatures)", file=sys.stderr)
         return 1
     with open(path, encoding="utf-8") as fh:
         doc = json.load(fh)
+    with open(gossip_path, encoding="utf-8") as fh:
+        gossip_doc = json.load(fh)
     try:
         seed = bytes.fromhex(doc["seed"])
         public_key = bytes.fromhex(doc["public_key"])
@@ -340,11 +801,16 @@ def main(argv):
                 prev_id = check_vector(doc, v, prev_id, ossl, seed, public_key)
                 print("ok %s (envelope %d bytes, stub %d bytes)" % (v["name"], len(v["envelope"]) // 2,
                                                                    len(v["stub"]) // 2))
+            sigs = SignatureCache(ossl, doc["signature_tag"].encode("ascii"))
+            frames = check_gossip(gossip_doc, doc, sigs, sys.stdout)
+            if selftest:
+                self_test(path, doc, gossip_doc, gossip_path, sigs, ossl, seed, public_key)
     except (CheckFailed, KeyError, ValueError, TypeError, IndexError, UnicodeDecodeError) as e:
         print("check_vectors: FAILED: %s: %s" % (type(e).__name__, e), file=sys.stderr)
         return 1
-    print("check_vectors: %d vectors checked with python %s and %s" % (
-        len(vectors), sys.version.split()[0], subprocess.run([exe, "version"], stdout=subprocess.PIPE).stdout.decode().strip()))
+    print("check_vectors: %d envelope vectors and %d gossip frames checked%s with python %s and %s" % (
+        len(vectors), frames, " (and the self-test passed)" if selftest else "", sys.version.split()[0],
+        subprocess.run([exe, "version"], stdout=subprocess.PIPE).stdout.decode().strip()))
     return 0
 
 

@@ -14,14 +14,21 @@ target_compile_definitions(test_envelope PRIVATE
 # Prints docs/test-vectors/envelopes.json; run by hand, never by ctest.
 add_executable(make_vectors ${CMAKE_CURRENT_LIST_DIR}/make_vectors.c)
 target_link_libraries(make_vectors PRIVATE hlsproto PkgConfig::JANSSON hls_warnings)
-# The same vectors checked without our C code (python3 + openssl). A
-# missing python3 makes the test fail ("could not find executable"); the
-# script fails without openssl.
+# The envelope and gossip vectors checked without our C code (python3 +
+# openssl, from docs/protocol.md). A missing python3 makes the tests fail
+# ("could not find executable"); the script fails without openssl. The
+# self-test proves the checks refuse mutated vectors (about 1,700 copies).
 find_program(HLS_PYTHON3 python3)
 add_test(NAME unit.vectors_independent
   COMMAND ${HLS_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/check_vectors.py
-          ${PROJECT_SOURCE_DIR}/docs/test-vectors/envelopes.json)
+          ${PROJECT_SOURCE_DIR}/docs/test-vectors/envelopes.json
+          ${PROJECT_SOURCE_DIR}/docs/test-vectors/gossip.json)
 set_tests_properties(unit.vectors_independent PROPERTIES TIMEOUT 120 LABELS unit)
+add_test(NAME unit.vectors_independent_selftest
+  COMMAND ${HLS_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/check_vectors.py --self-test
+          ${PROJECT_SOURCE_DIR}/docs/test-vectors/envelopes.json
+          ${PROJECT_SOURCE_DIR}/docs/test-vectors/gossip.json)
+set_tests_properties(unit.vectors_independent_selftest PROPERTIES TIMEOUT 300 LABELS unit)
 hls_unit_test(shs hlsproto PkgConfig::JANSSON)
 target_compile_definitions(test_shs PRIVATE HLS_SHS_VECTORS="${PROJECT_SOURCE_DIR}/docs/test-vectors/shs.json")
 hls_unit_test(boxstream hlsproto)
