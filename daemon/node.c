@@ -237,10 +237,13 @@ static void on_publish_timer(uv_timer_t *t) {
  * last change, at most five delays after the first, at once if urgent. */
 static void schedule_publish(struct hls_node *n, bool urgent) {
   if (n->stopping) return;
-  int64_t now = hls_node_now_ms(n);
+  /* Loop time, not the wall clock: a debounce of elapsed time, that a
+   * clock step (NTP, or a test clock frozen at a date) must not stretch
+   * or cut short. */
+  uint64_t now = uv_now(&n->loop);
   int64_t delay = urgent ? 0 : n->config->publish_delay_ms;
   if (n->first_change_ms == 0) n->first_change_ms = now;
-  int64_t latest = n->first_change_ms + 5 * n->config->publish_delay_ms - now;
+  int64_t latest = 5 * n->config->publish_delay_ms - (int64_t)(now - n->first_change_ms);
   if (delay > latest) delay = latest > 0 ? latest : 0;
   if (uv_is_active((uv_handle_t *)&n->publish_timer) && !urgent &&
       (int64_t)uv_timer_get_due_in(&n->publish_timer) <= delay)

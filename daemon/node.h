@@ -54,7 +54,7 @@ struct hls_node {
   bool dirty_all;
   int *dirty_weeks; /* owned: ISO week keys, year * 100 + week */
   size_t n_dirty, cap_dirty;
-  int64_t first_change_ms; /* of the batch waiting; 0 if none */
+  uint64_t first_change_ms; /* loop time (uv_now) of the batch waiting; 0 if none */
   uv_timer_t publish_timer, week_timer, expiry_timer;
   int64_t last_publish_ms;
   uint64_t chain_seq; /* own chain head, for status */
