@@ -1416,6 +1416,48 @@ static int api_check(struct hls_node *n, struct hls_control_call *call) {
   return rc;
 }
 
+/* --- the test clock (hlsd --test-clock; docs/cli.md, "Testing") --------------- */
+
+/* Far enough for any test, and the clock stays within the years dates take. */
+#define TEST_CLOCK_MAX_MS 253402300799000LL /* 9999-12-31T23:59:59Z */
+
+static int pack_test_clock(struct hls_node *n, msgpack_packer *pk) {
+  char now[21], today[11];
+  int64_t ms = hls_node_now_ms(n);
+  hls_time_format(ms, now);
+  hls_date_format(hls_node_today(n), today);
+  PACK(msgpack_pack_map(pk, 3));
+  PACK(hls_mp_pack_kv_str(pk, "now", now));
+  PACK(hls_mp_pack_kv_i64(pk, "now_ms", ms));
+  PACK(hls_mp_pack_kv_str(pk, "today", today));
+  return 0;
+}
+
+static int api_test_clock_set(struct hls_node *n, struct hls_control_call *call) {
+  const char *at;
+  uint32_t len;
+  bool present = false;
+  int64_t ms;
+  int rc = hls_mp_get_str(call->req->args, "at", &at, &len, &present, &call->why);
+  if (rc != 0) return rc;
+  if (!present || hls_time_parse(at, len, &ms) != 0)
+    return hls_why_set(&call->why, HLS_EINVAL, "at: a UTC time is required, e.g. 2026-03-02T10:00:00Z");
+  if ((rc = hls_node_test_clock_set(n, ms, &call->why)) != 0) return rc;
+  return pack_test_clock(n, call->pk);
+}
+
+static int api_test_clock_advance(struct hls_node *n, struct hls_control_call *call) {
+  int64_t ms = 0, now = hls_node_now_ms(n);
+  bool present = false;
+  int rc = hls_mp_get_i64(call->req->args, "ms", &ms, &present, &call->why);
+  if (rc != 0) return rc;
+  if (!present || ms < 0 || ms > TEST_CLOCK_MAX_MS - now)
+    return hls_why_set(&call->why, HLS_EINVAL, "ms: the milliseconds to move forward are required (0 or more, "
+                       "up to 9999-12-31)");
+  if ((rc = hls_node_test_clock_set(n, now + ms, &call->why)) != 0) return rc;
+  return pack_test_clock(n, call->pk);
+}
+
 static const struct api_command commands[] = {
     {"status", api_status, "node identity, uptime, record counts and store size", false},
     {"record.add", api_record_add, "add a record: {record: {...fields}}", true},
@@ -1475,14 +1517,33 @@ static const struct api_command commands[] = {
     {"commands", api_commands, "this list", false},
 };
 
+/* Only on hlsd --test-clock; on the system clock they are unknown
+ * commands, and not listed. */
+static const struct api_command test_clock_commands[] = {
+    {"test.clock.set", api_test_clock_set, "tests: move the frozen clock to {at} (UTC) and do what came due:"
+                                           " {now, now_ms, today}", true},
+    {"test.clock.advance", api_test_clock_advance, "tests: move the frozen clock {ms} forward and do what came due:"
+                                                   " {now, now_ms, today}", true},
+};
+
+/* The node's commands in order, i from 0: NULL past the last. */
+static const struct api_command *command_at(const struct hls_node *n, size_t i) {
+  size_t base = sizeof commands / sizeof commands[0];
+  if (i < base) return &commands[i];
+  if (n->test_clock && i - base < sizeof test_clock_commands / sizeof test_clock_commands[0])
+    return &test_clock_commands[i - base];
+  return NULL;
+}
+
 static int api_commands(struct hls_node *n, struct hls_control_call *call) {
-  (void)n;
-  size_t count = sizeof commands / sizeof commands[0];
+  size_t count = 0;
+  const struct api_command *c;
+  while (command_at(n, count) != NULL) count++;
   PACK(msgpack_pack_array(call->pk, count));
-  for (size_t i = 0; i < count; i++) {
+  for (size_t i = 0; (c = command_at(n, i)) != NULL; i++) {
     PACK(msgpack_pack_map(call->pk, 2));
-    PACK(hls_mp_pack_kv_str(call->pk, "name", commands[i].name));
-    PACK(hls_mp_pack_kv_str(call->pk, "help", commands[i].help));
+    PACK(hls_mp_pack_kv_str(call->pk, "name", c->name));
+    PACK(hls_mp_pack_kv_str(call->pk, "help", c->help));
   }
   return 0;
 }
@@ -1510,10 +1571,11 @@ static void log_change(const struct api_command *c, const struct hls_control_cal
 
 int hls_api_dispatch(void *node, struct hls_control_call *call) {
   struct hls_node *n = node;
-  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    if (strcmp(commands[i].name, call->req->cmd) == 0) {
-      int rc = commands[i].fn(n, call);
-      if (commands[i].changes) log_change(&commands[i], call, rc);
+  const struct api_command *c;
+  for (size_t i = 0; (c = command_at(n, i)) != NULL; i++)
+    if (strcmp(c->name, call->req->cmd) == 0) {
+      int rc = c->fn(n, call);
+      if (c->changes) log_change(c, call, rc);
       return rc;
     }
   char name[64];

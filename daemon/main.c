@@ -1,4 +1,5 @@
 /* hlsd: the hlsd node daemon. Runs in the foreground; logs to stderr. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <sodium.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "date.h"
 #include "hls_version.h"
 #include "home.h"
 #include "log.h"
@@ -49,12 +51,14 @@ static const struct hls_usage_option options[] = {
      "chain is back from peers (docs/operations.md, Restore)"},
     {"check", 'K', NULL, HLS_USAGE_TEXT, NULL, false,
      "check the whole store (PRAGMA integrity_check), report, and exit"},
-    {"clock-offset", 'O', "S", HLS_USAGE_TEXT, NULL, false,
-     "for tests: run the node's clock S seconds ahead (or behind)"},
     /* The build writes hlsd(8), hlsd.conf(5) and the completion with these. */
     {"man", 'M', NULL, HLS_USAGE_TEXT, NULL, true, "write hlsd(8)"},
     {"man-config", 'N', NULL, HLS_USAGE_TEXT, NULL, true, "write hlsd.conf(5)"},
     {"bash-completion", 'B', NULL, HLS_USAGE_TEXT, NULL, true, "write the bash completion of hlsd"},
+    /* For tests only (docs/cli.md, "Testing"): a frozen wall clock that
+     * the control commands test.clock.set and test.clock.advance move. */
+    {"test-clock", 'T', "TIME", HLS_USAGE_TEXT, NULL, true,
+     "start the wall clock frozen at TIME (2026-03-02T10:00:00Z, or Unix seconds)"},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -97,6 +101,18 @@ static int load_config(struct hls_config *out, void *ctx, struct hls_why *why) {
       return rc;
     }
   return hls_config_check(out, why);
+}
+
+/* hlsd --test-clock TIME: "2026-03-02T10:00:00Z", or whole seconds since
+ * the Unix epoch (as date +%s prints them), within the years dates take. */
+static int parse_test_clock(const char *text, int64_t *unix_ms) {
+  if (hls_time_parse(text, strlen(text), unix_ms) == 0) return 0;
+  char *end = NULL;
+  errno = 0;
+  long long secs = strtoll(text, &end, 10);
+  if (end == text || *end != '\0' || errno != 0 || secs < -2208988800LL || secs > 253402300799LL) return HLS_EINVAL;
+  *unix_ms = (int64_t)secs * 1000;
+  return 0;
 }
 
 static int print_problem(void *ctx, const char *problem) {
@@ -172,16 +188,14 @@ int main(int argc, char **argv) {
       case 'B': rc = hls_usage_bash_completion(stdout, &usage) == 0 ? 0 : 1; goto out;
       case 'C': hls_config_print_help(stdout); rc = 0; goto out;
       case 'V': printf("hlsd %s\n", HLS_VERSION); rc = 0; goto out;
-      case 'O': {
-        char *end = NULL;
-        double secs = strtod(optarg, &end);
-        if (end == optarg || *end != '\0' || secs < -1e9 || secs > 1e9) {
-          fprintf(stderr, "hlsd: --clock-offset takes seconds, e.g. 3600 or -86400\n");
+      case 'T':
+        if (parse_test_clock(optarg, &run.test_clock_ms) != 0) {
+          fprintf(stderr, "hlsd: --test-clock takes a UTC time, 2026-03-02T10:00:00Z, or Unix seconds\n");
+          rc = 2;
           goto out;
         }
-        run.clock_offset_ms = (int64_t)(secs * 1000.0);
+        run.test_clock = true;
         break;
-      }
       case 'A': run.accept_new_store = true; break;
       case 'K': check_only = true; break;
       default: fprintf(stderr, "Try 'hlsd --help'.\n"); rc = 2; goto out;

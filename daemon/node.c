@@ -19,9 +19,10 @@
 #include "notify.h"
 
 int64_t hls_node_now_ms(const struct hls_node *n) {
+  if (n != NULL && n->test_clock) return n->test_clock_ms;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + (n ? n->clock_offset_ms : 0);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static hls_day local_day(int64_t unix_ms) {
@@ -237,10 +238,13 @@ static void on_publish_timer(uv_timer_t *t) {
  * last change, at most five delays after the first, at once if urgent. */
 static void schedule_publish(struct hls_node *n, bool urgent) {
   if (n->stopping) return;
-  int64_t now = hls_node_now_ms(n);
+  /* Loop time, not the wall clock: a debounce of elapsed time, that a
+   * clock step (NTP, or a test clock frozen at a date) must not stretch
+   * or cut short. */
+  uint64_t now = uv_now(&n->loop);
   int64_t delay = urgent ? 0 : n->config->publish_delay_ms;
   if (n->first_change_ms == 0) n->first_change_ms = now;
-  int64_t latest = n->first_change_ms + 5 * n->config->publish_delay_ms - now;
+  int64_t latest = 5 * n->config->publish_delay_ms - (int64_t)(now - n->first_change_ms);
   if (delay > latest) delay = latest > 0 ? latest : 0;
   if (uv_is_active((uv_handle_t *)&n->publish_timer) && !urgent &&
       (int64_t)uv_timer_get_due_in(&n->publish_timer) <= delay)
@@ -284,10 +288,21 @@ void hls_node_changed_all(struct hls_node *n, bool urgent) {
 }
 
 /* At the start of each local Monday, the week that just ended is
- * published. */
+ * published: every week from the one holding day `since` to the one
+ * before today's. */
+static void weeks_ended(struct hls_node *n, hls_day since) {
+  hls_day today = hls_node_today(n);
+  hls_log_info("week_ended", "week=%d", hls_week_key(today - 1));
+  hls_node_changed(n, since, today - 1, true);
+}
+
 static void on_week_timer(uv_timer_t *t);
 
+/* The wall-clock timers (week end, expiry) are not armed on the test
+ * clock: the loop's timers run in real time against a frozen date, and
+ * hls_node_test_clock_set does their work when the clock moves. */
 static void schedule_week_end(struct hls_node *n) {
+  if (n->test_clock) return;
   hls_day today = hls_node_today(n);
   int y, w;
   hls_iso_week(today, &y, &w);
@@ -301,23 +316,53 @@ static void schedule_week_end(struct hls_node *n) {
 
 static void on_week_timer(uv_timer_t *t) {
   struct hls_node *n = t->data;
-  hls_day today = hls_node_today(n);
-  hls_log_info("week_ended", "week=%d", hls_week_key(today - 1));
-  hls_node_changed(n, today - 1, today - 1, true);
+  weeks_ended(n, hls_node_today(n) - 1);
   schedule_week_end(n);
 }
 
 /* Consent ends at the start of its expiry date: look every
- * consent.expiry_check. */
-static void on_expiry_timer(uv_timer_t *t) {
-  struct hls_node *n = t->data;
+ * consent.expiry_check. True if some consent's date has come (publishing
+ * is then scheduled at once, and ends it). */
+static bool check_expiry(struct hls_node *n) {
   hls_day next;
-  if (hls_store_next_expiry(n->store, &next, NULL) == 0 && next <= hls_node_today(n)) hls_node_changed_all(n, true);
+  if (hls_store_next_expiry(n->store, &next, NULL) != 0 || next > hls_node_today(n)) return false;
+  hls_node_changed_all(n, true);
+  return true;
 }
 
+static void on_expiry_timer(uv_timer_t *t) { check_expiry(t->data); }
+
 static void start_expiry_timer(struct hls_node *n) {
+  if (n->test_clock) return;
   uint64_t every = (uint64_t)n->config->expiry_check_ms;
   uv_timer_start(&n->expiry_timer, on_expiry_timer, every, every);
+}
+
+int hls_node_test_clock_set(struct hls_node *n, int64_t unix_ms, struct hls_why *why) {
+  if (!n->test_clock) return hls_why_set(why, HLS_ESTATE, "this node runs on the system clock (hlsd --test-clock)");
+  char from[21], to[21];
+  hls_time_format(n->test_clock_ms, from);
+  hls_time_format(unix_ms, to);
+  hls_day before = hls_node_today(n);
+  n->test_clock_ms = unix_ms;
+  hls_log_info("test_clock_moved", "from=%s to=%s", from, to);
+  hls_day today = hls_node_today(n);
+  bool due = false;
+  if (hls_week_key(today) > hls_week_key(before)) {
+    weeks_ended(n, before);
+    due = true;
+  }
+  if (check_expiry(n)) due = true;
+  if (!due) return 0;
+  /* What the timers would have published on the loop's next turn is
+   * published now, so that the reply means it is done. */
+  uv_timer_stop(&n->publish_timer);
+  int rc = hls_node_publish(n, why);
+  if (rc == HLS_ESTATE) { /* recovering: nothing is signed, as on the timers */
+    why->text[0] = '\0';
+    rc = 0;
+  }
+  return rc;
 }
 
 static struct hls_control_options control_options(const struct hls_node *n) {
@@ -589,9 +634,15 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   n->config = config;
   n->reload = reload;
   n->reload_ctx = reload_ctx;
-  n->clock_offset_ms = run->clock_offset_ms;
+  n->test_clock = run->test_clock;
+  n->test_clock_ms = run->test_clock_ms;
   snprintf(n->home, sizeof n->home, "%s", home);
   n->started_ms = hls_node_now_ms(n);
+  if (n->test_clock) {
+    char at[21];
+    hls_time_format(n->test_clock_ms, at);
+    hls_log_warn("test_clock", "at=%s detail=\"for tests: the wall clock is frozen; only test.clock.* moves it\"", at);
+  }
 
   if ((rc = resolve_control_group(n, why)) != 0) return rc;
   if ((rc = hls_home_check_permissions(n->home, n->control_group_set ? &n->control_gid : NULL, why)) != 0) return rc;

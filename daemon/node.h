@@ -46,7 +46,11 @@ struct hls_node {
   int64_t next_import_session;
   struct import_session *imports; /* open imports, one per control client (api.c) */
   bool stopping;
-  int64_t clock_offset_ms; /* tests shift the node's clock (hlsd --clock-offset) */
+  /* The wall clock behind hls_node_now_ms: the system's or, in tests
+   * (hlsd --test-clock), one frozen at test_clock_ms that only
+   * test.clock.* moves (hls_node_test_clock_set). */
+  bool test_clock;
+  int64_t test_clock_ms;
 
   /* Publishing (docs/consent.md): what changed since the last run of the
    * summariser, and the timers that run it. */
@@ -54,7 +58,7 @@ struct hls_node {
   bool dirty_all;
   int *dirty_weeks; /* owned: ISO week keys, year * 100 + week */
   size_t n_dirty, cap_dirty;
-  int64_t first_change_ms; /* of the batch waiting; 0 if none */
+  uint64_t first_change_ms; /* loop time (uv_now) of the batch waiting; 0 if none */
   uv_timer_t publish_timer, week_timer, expiry_timer;
   int64_t last_publish_ms;
   uint64_t chain_seq; /* own chain head, for status */
@@ -72,8 +76,9 @@ struct hls_node {
 
 /* How hlsd was started (its command line). */
 struct hls_run_options {
-  int64_t clock_offset_ms; /* tests shift the node's clock (hlsd --clock-offset) */
-  bool accept_new_store;   /* hlsd --accept-new-store */
+  bool test_clock;        /* hlsd --test-clock: the wall clock starts frozen at test_clock_ms */
+  int64_t test_clock_ms;  /* Unix ms */
+  bool accept_new_store;  /* hlsd --accept-new-store */
 };
 
 /* Open the home (permissions, lock, keys, store), start the control
@@ -82,11 +87,20 @@ struct hls_run_options {
 int hls_node_run(struct hls_node *node, const char *home, struct hls_config *config, hls_config_loader reload,
                  void *reload_ctx, const struct hls_run_options *run, struct hls_why *why) HLS_WARN_UNUSED;
 
-/* Wall-clock milliseconds since the Unix epoch (shifted by the test clock
- * offset). */
+/* Wall-clock milliseconds since the Unix epoch: the system's, or the test
+ * clock's (hlsd --test-clock). Dates, week ends, consent expiry and the
+ * times stored and published come from here; I/O timeouts and other
+ * intervals run on the loop's monotonic clock instead. */
 int64_t hls_node_now_ms(const struct hls_node *n);
 /* Today's date in local time. */
 hls_day hls_node_today(const struct hls_node *n);
+/* For tests, on a node started with hlsd --test-clock: move its frozen
+ * wall clock to unix_ms (forward or back) and, before returning, do what
+ * the move made due, as the wall-clock timers would have: the weeks that
+ * ended are published, consent whose expiry date came ends, and the
+ * publishing that follows is done (a failure of it is returned; the clock
+ * has moved all the same). HLS_ESTATE on the system clock. */
+int hls_node_test_clock_set(struct hls_node *n, int64_t unix_ms, struct hls_why *why) HLS_WARN_UNUSED;
 
 /* Records dated first..last changed (or everything, with all): their
  * weeks' digests and the stories are looked at again, after

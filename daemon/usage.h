@@ -24,7 +24,7 @@ struct hls_usage_option {
   const char *arg;            /* its value's name ("DIR"), NULL if it takes none */
   enum hls_usage_value value; /* what completes the value */
   const char *config_key;     /* HLS_USAGE_CHOICE: "log.level" */
-  bool hidden;                /* not in --help nor hlsd(8): for the build */
+  bool hidden;                /* not in --help, hlsd(8) nor the completion: for the build, or tests */
   const char *help;           /* lines after the first are indented under it */
 };
 

@@ -97,3 +97,14 @@ void hls_time_format(int64_t unix_ms, char out[21]) {
            (unsigned)d % 100u, (unsigned)(rem / 3600) % 100u, (unsigned)(rem / 60 % 60) % 100u,
            (unsigned)(rem % 60) % 100u);
 }
+
+int hls_time_parse(const char *s, size_t len, int64_t *unix_ms) {
+  hls_day day;
+  if (s == NULL || len != 20 || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z' ||
+      hls_date_parse(s, 10, &day) != 0)
+    return HLS_EINVAL;
+  int h = digits(s + 11, 2), m = digits(s + 14, 2), sec = digits(s + 17, 2);
+  if (h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 59) return HLS_EINVAL;
+  *unix_ms = ((int64_t)day * 86400 + h * 3600 + m * 60 + sec) * 1000;
+  return 0;
+}

@@ -33,5 +33,9 @@ void hls_iso_week_format(int iso_year, int iso_week, char out[9]);
 /* Milliseconds since the Unix epoch as "2026-11-21T09:30:00Z" into
  * out[21] (seconds precision, UTC). */
 void hls_time_format(int64_t unix_ms, char out[21]);
+/* Parse exactly what hls_time_format writes, "2026-11-21T09:30:00Z" (a
+ * real date, years 1900..9999, 00:00:00 to 23:59:59 UTC), into
+ * milliseconds since the Unix epoch; HLS_EINVAL otherwise. */
+int hls_time_parse(const char *s, size_t len, int64_t *unix_ms) HLS_WARN_UNUSED;
 
 #endif

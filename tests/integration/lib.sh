@@ -94,6 +94,20 @@ expect_fail() {
   [[ "$out" =~ $pattern ]] || fail "stderr of '$*' does not match /$pattern/: $out"
 }
 
+# ctl_at NAME COMMAND [ARGS_JSON]: one raw request on node NAME's control
+# socket (ctl_request.py), for commands hls has no verb for; prints the
+# result as JSON, or fails (exit 1) with "CODE: MESSAGE" on stderr.
+ctl_at() { local name=$1; shift; python3 "$(dirname "${BASH_SOURCE[0]}")/ctl_request.py" "$WORK/$name/hlsd.sock" "$@"; }
+
+# clock_at NAME "LOCAL TIME": move node NAME's test clock (hlsd --test-clock)
+# to that time, as date -d reads it; returns once what the move made due
+# (week ends, consent expiry) is published.
+clock_at() {
+  local at
+  at=$(date -u -d "@$(date -d "$2" +%s)" +%Y-%m-%dT%H:%M:%SZ) || fail "clock_at: cannot read the time '$2'"
+  ctl_at "$1" test.clock.set "{\"at\": \"$at\"}" >/dev/null || fail "test.clock.set $at on $1"
+}
+
 # count_records NAME [record list flags]: number of matching records.
 count_records() { local name=$1; shift; hls_at "$name" --json record list "$@" | jq length; }
 

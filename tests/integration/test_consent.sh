@@ -2,10 +2,17 @@
 # Consent and signed summaries through hls on a real hlsd: the consent
 # matrix, disclosure control, approval, withdrawal, deletion, correction,
 # expiry (while running and across a restart), week ends, and inspect.
+#
+# hlsd runs on a frozen test clock (hlsd --test-clock; times are local, as
+# the node's dates are): nothing here depends on the machine's date, and
+# days pass only when the test moves the clock (clock_at, test.clock.*),
+# which returns once what the move made due is published.
 . "$(dirname "$0")/lib.sh"
 
+# Wednesday of ISO week 2026-W12.
+T0="2026-03-18 10:00:00"
 init_node a
-start_node a --set publish.delay=0 --set consent.expiry_check=1s
+start_node a --test-clock "$(date -d "$T0" +%s)" --set publish.delay=0
 H=(--home "$WORK/a")
 
 # A past week: ISO week of 2026-03-02 (Monday) is 2026-W10.
@@ -132,52 +139,62 @@ pass "inspect refuses and explains tampered and truncated envelopes"
 stop_node a
 
 # Expiry across a restart: consent that ended while hlsd was stopped is
-# acted on when it starts.
-tomorrow=$(date -d tomorrow +%F)
-start_node a --set publish.delay=0 --set consent.expiry_check=1s
+# acted on when it starts, before it answers.
+start_node a --test-clock "$(date -d "$T0" +%s)" --set publish.delay=0
 exp=$(add --title "Expiring" --scale place --stage embed --theme expiry --consent network --consent-by lead \
-  --consent-expires "$tomorrow" --date 2026-03-09 --learnt "EXPIRING-TEXT")
+  --consent-expires 2026-03-19 --date 2026-03-09 --learnt "EXPIRING-TEXT")
 hls_at a share approve "$exp" >/dev/null
 wait_for 20 bash -c "'$HLS' --home '$WORK/a' --json share log | jq -e '.[] | select(.type==\"story\" and .record==$exp)'" \
   || fail "expiring story not published"
 exp_seq=$(hls_at a --json share log | jq -r --argjson r "$exp" '.[] | select(.type=="story" and .record==$r) | .seq')
 stop_node a
 # Two days on: the expiry date has passed.
-start_node a --set publish.delay=0 --set consent.expiry_check=1s --clock-offset $((2 * 86400))
-wait_for 20 bash -c "'$HLS' --home '$WORK/a' --json share log | jq -e '.[] | select(.type==\"tombstone\" and .target==$exp_seq and .reason==\"consent_expired\")'" \
+start_node a --test-clock "$(date -d "2026-03-20 10:00:00" +%s)" --set publish.delay=0
+hls_at a --json share log | jq -e --argjson s "$exp_seq" '.[] | select(.type=="tombstone" and .target==$s and .reason=="consent_expired")' >/dev/null \
   || fail "consent that expired while stopped was not acted on at start"
 [ "$(hls_at a --json record show "$exp" | jq -r '.consent + " " + .consent_ended')" = "private expired" ] || fail "record consent after expiry"
 pass "expiry while stopped is acted on at start"
-stop_node a
 
-# Expiry while running: 3 seconds before the expiry day starts.
-start_node a --set publish.delay=0 --set consent.expiry_check=1s
+# Expiry while running: nothing at the last second before the expiry
+# date, the tombstone once it starts.
 exp2=$(add --title "Expiring soon" --scale place --stage embed --theme expiry --consent peers --consent-by lead \
-  --consent-expires "$tomorrow" --date 2026-03-10)
+  --consent-expires 2026-03-21 --date 2026-03-10)
 hls_at a share approve "$exp2" >/dev/null
 wait_for 20 bash -c "'$HLS' --home '$WORK/a' --json share log | jq -e '.[] | select(.type==\"story\" and .record==$exp2)'" \
   || fail "second expiring story not published"
 exp2_seq=$(hls_at a --json share log | jq -r --argjson r "$exp2" '.[] | select(.type=="story" and .record==$r) | .seq')
-stop_node a
-offset=$(( $(date -d "$tomorrow 00:00:00" +%s) - $(date +%s) - 3 ))
-start_node a --set publish.delay=0 --set consent.expiry_check=1s --clock-offset "$offset"
+expired2() {
+  hls_at a --json share log | jq -e --argjson s "$exp2_seq" 'any(.[]; .type=="tombstone" and .target==$s and .reason=="consent_expired")' >/dev/null
+}
+clock_at a "2026-03-20 23:59:59"
 [ "$(hls_at a --json record show "$exp2" | jq -r .consent)" = peers ] || fail "consent ended before its date"
-wait_for 30 bash -c "'$HLS' --home '$WORK/a' --json share log | jq -e '.[] | select(.type==\"tombstone\" and .target==$exp2_seq and .reason==\"consent_expired\")'" \
-  || fail "consent did not end within the check interval of its expiry"
-pass "expiry while running: acted on within seconds of the deadline"
-stop_node a
+! expired2 || fail "a tombstone before the expiry date"
+ctl_at a test.clock.advance '{"ms": 1000}' | jq -e '.today == "2026-03-21"' >/dev/null || fail "test.clock.advance"
+expired2 || fail "consent did not end when its expiry date came"
+[ "$(hls_at a --json record show "$exp2" | jq -r '.consent + " " + .consent_ended')" = "private expired" ] \
+  || fail "record consent after expiry while running"
+pass "expiry while running: not before the date, at once when it comes"
 
 # Week end: the current week waits, and is published once it ends.
-sunday=$(date -d "next sunday" +%F)
-[ "$(date +%u)" = 7 ] && sunday=$(date +%F)
-offset=$(( $(date -d "$sunday 23:59:57" +%s) - $(date +%s) ))
-start_node a --set publish.delay=0 --clock-offset "$offset"
+clock_at a "2026-03-22 23:59:59" # Sunday, the last second of 2026-W12
 add --title "This week" --scale organisation --stage purpose --theme weekend --consent aggregate --consent-by lead \
-  --date "$sunday" >/dev/null
-week=$(hls_at a --json share preview | jq -r '.digests[] | select(.cells[] | .theme=="weekend") | .week')
-[ "$(hls_at a --json share preview | jq -r --arg w "$week" '.digests[] | select(.week==$w) | .state')" = waits_for_week_end ] \
+  --date 2026-03-22 >/dev/null
+week_published() {
+  hls_at a --json share log | jq -e 'any(.[]; .type=="digest" and .week=="2026-W12")' >/dev/null
+}
+[ "$(hls_at a --json share preview | jq -r '.digests[] | select(.cells[] | .theme=="weekend") | .week')" = 2026-W12 ] \
+  || fail "the record's week is not 2026-W12"
+[ "$(hls_at a --json share preview | jq -r '.digests[] | select(.week=="2026-W12") | .state')" = waits_for_week_end ] \
   || fail "the current week was not waiting for its end"
-wait_for 30 bash -c "'$HLS' --home '$WORK/a' --json share log | jq -e '.[] | select(.type==\"digest\" and .week==\"$week\")'" \
-  || fail "the week was not published when it ended"
+! week_published || fail "the current week was published before it ended"
+ctl_at a test.clock.advance '{"ms": 1000}' >/dev/null || fail "test.clock.advance"
+week_published || fail "the week was not published when it ended"
 pass "the current week is published when it ends"
+stop_node a
+
+# On the system clock, the test clock's commands do not exist.
+start_node a
+expect_fail 1 "^unknown_command: " ctl_at a test.clock.advance '{"ms": 1000}'
+ctl_at a commands | jq -e 'all(.[]; .name | startswith("test.") | not)' >/dev/null || fail "test.clock.* listed"
+pass "test.clock.* is unknown to a node on the system clock"
 stop_node a

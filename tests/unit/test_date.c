@@ -272,6 +272,38 @@ static void test_time_format(void **state) {
   expect_time(253402300799000, "9999-12-31T23:59:59Z");
 }
 
+static void expect_parse_time(const char *text, int64_t want) {
+  int64_t ms = 42;
+  assert_int_equal(hls_time_parse(text, strlen(text), &ms), 0);
+  assert_true(ms == want);
+  char back[21];
+  hls_time_format(ms, back);
+  assert_string_equal(back, text);
+}
+
+static void test_time_parse(void **state) {
+  (void)state;
+  expect_parse_time("1970-01-01T00:00:00Z", 0);
+  expect_parse_time("2026-11-21T09:30:00Z", 1795253400000);
+  expect_parse_time("2000-02-29T23:59:59Z", 951868799000);
+  expect_parse_time("1969-12-31T23:59:59Z", -1000);
+  expect_parse_time("1900-01-01T00:00:00Z", -2208988800000);
+  expect_parse_time("9999-12-31T23:59:59Z", 253402300799000);
+  static const char *const bad[] = {
+      "", "2026-11-21", "2026-11-21T09:30:00", "2026-11-21T09:30:00+00:00", "2026-11-21 09:30:00Z",
+      "2026-11-21t09:30:00Z", "2026-11-21T24:00:00Z", "2026-11-21T09:60:00Z", "2026-11-21T09:30:60Z",
+      "2026-02-29T09:30:00Z", "1899-12-31T23:59:59Z", "2026-11-21T9:30:00Z ", "2026-11-21T09:3a:00Z",
+      "2026-11-21T09:30:00z",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    int64_t ms = 42;
+    assert_int_equal(hls_time_parse(bad[i], strlen(bad[i]), &ms), HLS_EINVAL);
+    assert_true(ms == 42);
+  }
+  int64_t ms;
+  assert_int_equal(hls_time_parse(NULL, 0, &ms), HLS_EINVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_known_days),
@@ -286,6 +318,7 @@ int main(void) {
       cmocka_unit_test(test_iso_week_consistency),
       cmocka_unit_test(test_iso_week_format),
       cmocka_unit_test(test_time_format),
+      cmocka_unit_test(test_time_parse),
   };
   return cmocka_run_group_tests_name("date", tests, NULL, NULL);
 }
