@@ -4,7 +4,6 @@
 #include <ini.h>
 #include <inttypes.h>
 #include <math.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,16 +23,17 @@ static const char *const accept_choices[] = {"any", "listed", NULL};
 #define MiB ((int64_t)1024 * 1024)
 #define SEC ((int64_t)1000)
 
-/* The default texts of the [patterns] options, written from
- * hls_pat_params_default at first use (one source of truth). */
-#define PAT_OPTIONS 21
-static char pat_default_text[PAT_OPTIONS][32];
-#define PAT_INT(name, ix, lo, hi, help)                                                                         \
-  {"patterns", #name, HLS_CFG_INT, OFF(patterns.name), SZ(patterns.name), lo, hi, pat_default_text[ix], NULL, false, \
-   help, 0, 0}
-#define PAT_REAL(name, ix, lo, hi, help)                                                                        \
-  {"patterns", #name, HLS_CFG_REAL, OFF(patterns.name), SZ(patterns.name), 0, 0, pat_default_text[ix], NULL,      \
-   false, help, lo, hi}
+/* A [patterns] option from a row of HLS_PAT_PARAMS (protocol/patterns.h):
+ * its name, field, default (as the row writes it), bounds and help. A
+ * bound that depends on another parameter is hls_pat_params_check's,
+ * which hls_config_check runs. */
+#define PAT_IBOUND_INT(v) (v)
+#define PAT_IBOUND_REAL(v) 0
+#define PAT_RBOUND_INT(v) 0
+#define PAT_RBOUND_REAL(v) (v)
+#define PAT_OPTION(type, name, def, lo, hi, lo_by, hi_by, signals, help)                                       \
+  {"patterns", #name, HLS_CFG_##type, OFF(patterns.name), SZ(patterns.name), PAT_IBOUND_##type(lo),              \
+   PAT_IBOUND_##type(hi), #def, NULL, false, help, PAT_RBOUND_##type(lo), PAT_RBOUND_##type(hi)},
 
 static const struct hls_config_option options[] = {
     {"node", "place", HLS_CFG_STRING, OFF(place), SZ(place), 1, HLS_PLACE_MAX, NULL, NULL, true,
@@ -103,47 +103,9 @@ static const struct hls_config_option options[] = {
      "New chains (places this node did not follow yet) one unlisted peer may bring in an hour; the items of "
      "further new chains from it are ignored and it is counted a violation. Listed peers are not limited: a new "
      "node catches up from the peers its admin added.", 0, 0},
-    /* [patterns]: the engine's parameters (protocol/patterns.h). Their
-     * defaults are hls_pat_params_default's (filled in at first use:
-     * pattern_defaults); their bounds those of hls_pat_params_check, which
-     * hls_config_check also runs for the bounds that depend on another
-     * parameter (tests/unit/test_config.c holds the two together). */
-    PAT_REAL(fdr, 0, 1e-9, 0.5,
-             "The false discovery rate of each week's tests (Benjamini-Hochberg over every theme and signal): "
-             "about this share of the patterns a week opens are chance. Lower: fewer, stronger patterns."),
-    PAT_REAL(keep_p, 1, 1e-9, 0.5,
-             "A pattern holds while its own test's p-value is at most this (at least patterns.fdr)."),
-    PAT_INT(end_weeks, 2, 1, 52, "A pattern ends after this many weeks in a row without evidence."),
-    PAT_INT(baseline_weeks, 3, 4, 260, "A place's (a region's) usual level is taken from this many weeks before the "
-                                       "weeks tested."),
-    PAT_INT(min_baseline_weeks, 4, 2, 260,
-            "A place with fewer weeks of digests than this before the weeks tested is not tested (at most "
-            "patterns.baseline_weeks)."),
-    PAT_INT(reference_weeks, 5, 8, 520,
-            "Reserved: no method uses it now (its tests need no calibration against their own past values); "
-            "kept so that configuration files stay valid."),
-    PAT_INT(min_reference, 6, 4, 520,
-            "Reserved, as patterns.reference_weeks (at most patterns.reference_weeks)."),
-    PAT_INT(max_scan_places, 7, 1, 4096,
-            "Bounds patterns.emerging_min_places and patterns.cross_min_places."),
-    PAT_INT(spread_weeks, 8, 1, 52, "spread: places new to a theme are counted over the last this many weeks."),
-    PAT_INT(spread_history_weeks, 9, 1, 260,
-            "spread: a place is new to a theme after this many weeks of digests without it."),
-    PAT_INT(spread_min_places, 10, 1, 1000000, "spread: at least this many new places."),
-    PAT_INT(emerging_weeks, 11, 1, 26,
-            "emerging: a jump is tested over the last week and over the last this many weeks."),
-    PAT_INT(emerging_min_places, 12, 1, 4096,
-            "emerging: the jump is at this many places at least (at most patterns.max_scan_places)."),
-    PAT_INT(rising_weeks, 13, 2, 104, "rising: a region's share of a theme over the last this many weeks."),
-    PAT_INT(rising_min_places, 14, 1, 1000000, "rising: places of the region reporting the theme, at least."),
-    PAT_INT(together_weeks, 15, 1, 104,
-            "together: two themes are tested in fixed windows of this many weeks (aligned on every node)."),
-    PAT_INT(together_min_count, 16, 1, 1000000000, "together: place-weeks reporting both themes, at least."),
-    PAT_INT(together_min_places, 17, 1, 1000000, "together: distinct places among those place-weeks, at least."),
-    PAT_INT(cross_weeks, 18, 1, 52, "cross-scale: the last this many weeks are tested."),
-    PAT_INT(cross_min_scales, 19, 2, 4, "cross-scale: scales beyond the place's baseline at once, at least."),
-    PAT_INT(cross_min_places, 20, 1, 4096,
-            "cross-scale: places in the scan, at least (at most patterns.max_scan_places)."),
+    /* [patterns]: the engine's parameters, one option per row of
+     * HLS_PAT_PARAMS (tests/unit/test_config.c holds them together). */
+    HLS_PAT_PARAMS(PAT_OPTION)
     {"log", "level", HLS_CFG_ENUM, OFF(log_level), SZ(log_level), 0, 0, "info", level_choices, true,
      "Least severe log level written to stderr.", 0, 0},
     {"limits", "max_text_bytes", HLS_CFG_SIZE, OFF(max_text_bytes), SZ(max_text_bytes), 256,
@@ -216,35 +178,7 @@ static void int_put(const struct hls_config_option *o, void *field, int64_t v) {
   }
 }
 
-static void pattern_defaults(void) {
-  struct hls_config d;
-  memset(&d, 0, sizeof d);
-  hls_pat_params_default(&d.patterns);
-  size_t k = 0;
-  for (size_t i = 0; i < N_OPTIONS; i++) {
-    const struct hls_config_option *o = &options[i];
-    if (strcmp(o->section, "patterns") != 0) continue;
-    if (k >= PAT_OPTIONS || o->default_text != pat_default_text[k]) abort(); /* the table's numbering */
-    const char *field = (const char *)&d + o->offset;
-    if (o->type == HLS_CFG_REAL) {
-      double v;
-      memcpy(&v, field, sizeof v);
-      format_real(v, pat_default_text[k], sizeof pat_default_text[k]);
-    } else {
-      int64_t v;
-      int_get(o, field, &v);
-      snprintf(pat_default_text[k], sizeof pat_default_text[k], "%" PRId64, v);
-    }
-    k++;
-  }
-  if (k != PAT_OPTIONS) abort();
-}
-
-static pthread_once_t defaults_once = PTHREAD_ONCE_INIT;
-static void ensure_defaults(void) { pthread_once(&defaults_once, pattern_defaults); }
-
 const struct hls_config_option *hls_config_options(size_t *count) {
-  ensure_defaults();
   *count = N_OPTIONS;
   return options;
 }
@@ -275,7 +209,6 @@ static const struct retired_option *find_retired(const char *section, size_t sec
 }
 
 static const struct hls_config_option *find_option(const char *section, size_t section_len, const char *name) {
-  ensure_defaults();
   for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
     if (strlen(options[i].section) == section_len && strncmp(options[i].section, section, section_len) == 0 &&
         strcmp(options[i].name, name) == 0)
@@ -455,7 +388,6 @@ int hls_config_set(struct hls_config *c, const char *key, const char *value, str
 }
 
 void hls_config_defaults(struct hls_config *c) {
-  ensure_defaults();
   memset(c, 0, sizeof *c);
   for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
     if (options[i].default_text != NULL && set_option(c, &options[i], options[i].default_text, NULL) != 0)
@@ -635,7 +567,6 @@ static void describe_bounds(const struct hls_config_option *o, char *out, size_t
 }
 
 int hls_config_write(FILE *f, const struct hls_config *c) {
-  ensure_defaults();
   struct hls_config defaults;
   hls_config_defaults(&defaults);
   fprintf(f,
@@ -666,7 +597,6 @@ int hls_config_write(FILE *f, const struct hls_config *c) {
 }
 
 void hls_config_print_help(FILE *f) {
-  ensure_defaults();
   for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
     const struct hls_config_option *o = &options[i];
     char bounds[160];
@@ -678,7 +608,6 @@ void hls_config_print_help(FILE *f) {
 }
 
 void hls_config_describe_bounds(const struct hls_config_option *o, char *out, size_t size) {
-  ensure_defaults();
   describe_bounds(o, out, size);
 }
 

@@ -74,9 +74,9 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
     struct hls_gstore_counts *counts = own ? &gd->own : &gd->others;
     for (size_t i = 0; rc == 0 && i < a->n; i++) {
       counts->items++;
-      if (a->states[i] == 0) counts->held++;
+      if (a->states[i] == HLS_BODY_HELD) counts->held++;
       else counts->stubs++;
-      if (a->states[i] == 0) hls_patternsd_item(gd->node->patterns, &a->envs[i]);
+      if (a->states[i] == HLS_BODY_HELD) hls_patternsd_item(gd->node->patterns, &a->envs[i]);
     }
     /* This node's own items, back from a peer after its store was lost or
      * restored (node.c: the chain's recovery). */
@@ -93,8 +93,8 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
   case HLS_GA_ERASE: {
     int was = hls_gstore_state(gd->gs, a->origin, a->seq);
     rc = hls_store_item_erase(gd->node->store, a->origin, a->seq, &why);
-    if (rc == 0 && (was == 0 || was == 1)) {
-      if (was == 0) gd->others.held--;
+    if (rc == 0 && (was == HLS_BODY_HELD || was == HLS_BODY_STUB)) {
+      if (was == HLS_BODY_HELD) gd->others.held--;
       else gd->others.stubs--;
       gd->others.erased++;
     }

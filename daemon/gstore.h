@@ -30,7 +30,7 @@ int hls_gstore_put_run(struct hls_gstore *gs, const struct hls_envelope *envs, c
  * *changed says). */
 int hls_gstore_put_body(struct hls_gstore *gs, const struct hls_envelope *env, bool *changed,
                         struct hls_why *why) HLS_WARN_UNUSED;
-/* The body state of an item, -1 if not held. */
+/* The body state of an item (enum hls_body_state), -1 if not held. */
 int hls_gstore_state(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq);
 int hls_gstore_fork_put(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq, const uint8_t *ours,
                         size_t ours_len, const uint8_t *theirs, size_t theirs_len, int64_t now_ms,

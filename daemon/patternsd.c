@@ -488,71 +488,40 @@ static int pack_kv_p(msgpack_packer *pk, const char *key, double v) {
   return hls_mp_pack_cstr(pk, key) != 0 || msgpack_pack_double(pk, strtod(text, NULL)) != 0 ? HLS_ENOMEM : 0;
 }
 
-/* The parameters every signal shares: the weekly FDR and how long a
- * pattern lasts. */
-static int pack_common(msgpack_packer *pk, const struct hls_pat_params *p) {
-  PK(pack_kv_p(pk, "fdr", p->fdr));
-  PK(pack_kv_p(pk, "keep_p", p->keep_p));
-  PK(hls_mp_pack_kv_i64(pk, "end_weeks", p->end_weeks));
-  return 0;
+static const char *const method_names[HLS_PAT_SIGNAL_COUNT] = {
+    [HLS_PAT_SPREAD] = "new places taking up a theme, against the rate its history predicts",
+    [HLS_PAT_EMERGING] = "a jump at some places against their own baseline (a scan over places)",
+    [HLS_PAT_RISING] = "a region's share of a theme growing against its baseline share",
+    [HLS_PAT_TOGETHER] = ("two themes in the same weeks at the same places, beyond what each place's frequencies "
+                          "and history predict"),
+    [HLS_PAT_CROSS_SCALE] = "beyond the baseline at several scales at once (a scan over places)",
+};
+
+static int signals_sharing(unsigned signals) {
+  int n = 0;
+  for (; signals != 0; signals &= signals - 1) n++;
+  return n;
 }
 
-static int pack_baseline(msgpack_packer *pk, const struct hls_pat_params *p, bool reference) {
-  PK(hls_mp_pack_kv_i64(pk, "baseline_weeks", p->baseline_weeks));
-  PK(hls_mp_pack_kv_i64(pk, "min_baseline_weeks", p->min_baseline_weeks));
-  if (reference) {
-    PK(hls_mp_pack_kv_i64(pk, "reference_weeks", p->reference_weeks));
-    PK(hls_mp_pack_kv_i64(pk, "min_reference", p->min_reference));
-  }
-  return 0;
-}
-
-/* The method's name and every parameter it uses (docs/patterns.md). */
+/* The method's name and every parameter it uses (the signals column of
+ * HLS_PAT_PARAMS; docs/patterns.md): its own first, then those it shares,
+ * from the fewest signals sharing them to all of them (fdr, keep_p,
+ * end_weeks last), each group in the table's order. */
 static int pack_method(msgpack_packer *pk, const struct hls_pat_params *p, int signal) {
+  size_t n_params;
+  const struct hls_pat_param *t = hls_pat_params_table(&n_params);
+  size_t used = 0;
+  for (size_t i = 0; i < n_params; i++) used += (t[i].signals & HLS_PAT_USES(signal)) != 0;
   PK(hls_mp_pack_cstr(pk, "method"));
-  switch (signal) {
-  case HLS_PAT_SPREAD:
-    PK(msgpack_pack_map(pk, 1 + 3 + 3 + 2));
-    PK(hls_mp_pack_kv_str(pk, "name", "new places taking up a theme, against the rate its history predicts"));
-    PK(hls_mp_pack_kv_i64(pk, "spread_weeks", p->spread_weeks));
-    PK(hls_mp_pack_kv_i64(pk, "spread_history_weeks", p->spread_history_weeks));
-    PK(hls_mp_pack_kv_i64(pk, "spread_min_places", p->spread_min_places));
-    PK(pack_baseline(pk, p, false));
-    break;
-  case HLS_PAT_EMERGING:
-    PK(msgpack_pack_map(pk, 1 + 3 + 3 + 4));
-    PK(hls_mp_pack_kv_str(pk, "name", "a jump at some places against their own baseline (a scan over places)"));
-    PK(hls_mp_pack_kv_i64(pk, "emerging_weeks", p->emerging_weeks));
-    PK(hls_mp_pack_kv_i64(pk, "emerging_min_places", p->emerging_min_places));
-    PK(hls_mp_pack_kv_i64(pk, "max_scan_places", p->max_scan_places));
-    PK(pack_baseline(pk, p, true));
-    break;
-  case HLS_PAT_RISING:
-    PK(msgpack_pack_map(pk, 1 + 3 + 2 + 4));
-    PK(hls_mp_pack_kv_str(pk, "name", "a region's share of a theme growing against its baseline share"));
-    PK(hls_mp_pack_kv_i64(pk, "rising_weeks", p->rising_weeks));
-    PK(hls_mp_pack_kv_i64(pk, "rising_min_places", p->rising_min_places));
-    PK(pack_baseline(pk, p, true));
-    break;
-  case HLS_PAT_TOGETHER:
-    PK(msgpack_pack_map(pk, 1 + 3 + 3));
-    PK(hls_mp_pack_kv_str(pk, "name", "two themes in the same weeks at the same places, beyond what each place's "
-                                      "frequencies and history predict"));
-    PK(hls_mp_pack_kv_i64(pk, "together_weeks", p->together_weeks));
-    PK(hls_mp_pack_kv_i64(pk, "together_min_count", p->together_min_count));
-    PK(hls_mp_pack_kv_i64(pk, "together_min_places", p->together_min_places));
-    break;
-  default:
-    PK(msgpack_pack_map(pk, 1 + 3 + 4 + 4));
-    PK(hls_mp_pack_kv_str(pk, "name", "beyond the baseline at several scales at once (a scan over places)"));
-    PK(hls_mp_pack_kv_i64(pk, "cross_weeks", p->cross_weeks));
-    PK(hls_mp_pack_kv_i64(pk, "cross_min_scales", p->cross_min_scales));
-    PK(hls_mp_pack_kv_i64(pk, "cross_min_places", p->cross_min_places));
-    PK(hls_mp_pack_kv_i64(pk, "max_scan_places", p->max_scan_places));
-    PK(pack_baseline(pk, p, true));
-    break;
-  }
-  PK(pack_common(pk, p));
+  PK(msgpack_pack_map(pk, 1 + used));
+  PK(hls_mp_pack_kv_str(pk, "name", method_names[signal]));
+  for (int sharing = 1; sharing <= HLS_PAT_SIGNAL_COUNT; sharing++)
+    for (size_t i = 0; i < n_params; i++) {
+      if ((t[i].signals & HLS_PAT_USES(signal)) == 0 || signals_sharing(t[i].signals) != sharing) continue;
+      double v = hls_pat_param_get(p, (int)i);
+      PK(t[i].type == HLS_PAT_PARAM_REAL ? pack_kv_p(pk, t[i].name, v)
+                                         : hls_mp_pack_kv_i64(pk, t[i].name, (int64_t)v));
+    }
   return 0;
 }
 

@@ -1339,10 +1339,6 @@ int hls_store_next_expiry(struct hls_store *s, hls_day *day, struct hls_why *why
 
 /* --- items ------------------------------------------------------------------------ */
 
-const char *hls_body_state_name(int state) {
-  return state == HLS_BODY_HELD ? "held" : state == HLS_BODY_STUB ? "stub" : state == HLS_BODY_ERASED ? "erased" : "?";
-}
-
 void hls_item_clear(struct hls_item *it) {
   free(it->stub);
   free(it->body);

@@ -202,9 +202,6 @@ int hls_store_next_expiry(struct hls_store *s, hls_day *day, struct hls_why *why
 
 /* --- items (envelopes held) ------------------------------------------------------- */
 
-enum hls_body_state { HLS_BODY_HELD = 0, HLS_BODY_STUB = 1, HLS_BODY_ERASED = 2 };
-const char *hls_body_state_name(int state);
-
 struct hls_item {
   uint8_t origin[32];
   uint64_t seq;
@@ -215,7 +212,7 @@ struct hls_item {
   size_t stub_len;
   uint8_t *body; /* owned; NULL unless held */
   size_t body_len;
-  int body_state;
+  int body_state; /* enum hls_body_state (protocol/envelope.h) */
 };
 void hls_item_clear(struct hls_item *it);
 

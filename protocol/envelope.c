@@ -27,6 +27,10 @@ const char *hls_env_audience_name(int audience) {
   return audience == HLS_AUD_NETWORK ? "network" : audience == HLS_AUD_PEERS ? "peers" : "unknown";
 }
 
+const char *hls_body_state_name(int state) {
+  return state == HLS_BODY_HELD ? "held" : state == HLS_BODY_STUB ? "stub" : state == HLS_BODY_ERASED ? "erased" : "?";
+}
+
 const char *hls_tomb_reason_name(int reason) {
   return reason >= 0 && reason <= HLS_TOMB_RECORD_DELETED ? reason_names[reason] : "unknown";
 }

@@ -43,6 +43,16 @@ int hls_env_type_parse(const char *name, int *type);
 enum hls_env_audience { HLS_AUD_NETWORK = 0, HLS_AUD_PEERS = 1 };
 const char *hls_env_audience_name(int audience);
 
+/* What a node holds of an item: its body; only its stub (the envelope
+ * without its body, e.g. a peers-only story whose body this node was not
+ * given); or the stub alone since its place erased the body. Stored with
+ * every item (daemon/store.c's body_state column, whose SQL names the
+ * numbers: never renumber) and told between the store and gossip (struct
+ * hls_gossip_item, HLS_GA_STORE). */
+enum hls_body_state { HLS_BODY_HELD = 0, HLS_BODY_STUB = 1, HLS_BODY_ERASED = 2 };
+/* "held", "stub", "erased"; "?" for anything else. */
+const char *hls_body_state_name(int state);
+
 struct hls_env_header {
   uint32_t version;
   int type;

@@ -478,7 +478,7 @@ static bool stub_verifies(struct hls_gossip *g, const struct hls_gossip_item *it
  * is this node's own and the peer is its direct peer (asked before the
  * item was read: any store call ends the item's views). */
 static bool body_allowed(const struct hls_gossip_item *it, bool direct) {
-  if (it->state != 0 || it->body == NULL) return false;
+  if (it->state != HLS_BODY_HELD || it->body == NULL) return false;
   return it->audience == HLS_AUD_NETWORK || direct;
 }
 
@@ -600,7 +600,7 @@ static int send_bodies(struct hls_gossip *g, struct hls_gossip_session *s) {
     int rc = g->store.get(g->store.ctx, g->cfg.self, q, &it);
     if (rc == HLS_ENOTFOUND) continue;
     if (rc != 0) return rc;
-    if (it.audience != HLS_AUD_PEERS || it.state != 0 || it.body == NULL) continue;
+    if (it.audience != HLS_AUD_PEERS || it.state != HLS_BODY_HELD || it.body == NULL) continue;
     rc = pack_envelope_bin(&g->tmp, &it, true);
     if (rc != 0) return rc;
     n++;
@@ -1028,7 +1028,7 @@ static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct
       if (!from_origin) return hls_why_set(why, HLS_EAUDIENCE, "items: relayed the body of a peers-only story");
       rc = g->store.get(g->store.ctx, opk, e[i].h.seq, &ours);
       if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
-      if (ours.state != 1) continue; /* held already, or erased: never again */
+      if (ours.state != HLS_BODY_STUB) continue; /* held already, or erased: never again */
       struct hls_gossip_action a = {.type = HLS_GA_BODY, .n = 1, .envs = &e[i]};
       rc = g->emit(g->emit_ctx, &a);
       if (rc != 0) return rc;
@@ -1046,7 +1046,7 @@ static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct
         return hls_why_set(why, HLS_EAUDIENCE, "items: relayed the body of a peers-only story");
       if (e[i].body == NULL && e[i].h.type == HLS_ENV_TOMBSTONE)
         return hls_why_set(why, HLS_EMALFORMED, "items: a tombstone without its body");
-      states[i - k] = e[i].body != NULL ? 0 : 1;
+      states[i - k] = e[i].body != NULL ? HLS_BODY_HELD : HLS_BODY_STUB;
     }
     uint32_t idx;
     if (f < 0) {
@@ -1195,7 +1195,7 @@ static int on_bodies(struct hls_gossip *g, struct hls_gossip_session *s, const u
     if (hls_env_decode(&oe, ours.stub, ours.stub_len, NULL) != 0) return HLS_EINTERNAL;
     if (memcmp(oe.id, e->id, HLS_HASH_BYTES) != 0)
       return hls_why_set(why, HLS_EMALFORMED, "bodies: seq %llu is not the item held", (unsigned long long)e->h.seq);
-    if (ours.state != 1) continue; /* erased meanwhile: never again */
+    if (ours.state != HLS_BODY_STUB) continue; /* erased meanwhile: never again */
     struct hls_gossip_action a = {.type = HLS_GA_BODY, .n = 1, .envs = e};
     rc = g->emit(g->emit_ctx, &a);
     if (rc != 0) return rc;

@@ -79,7 +79,7 @@ struct hls_gossip_item {
   size_t stub_len;
   const uint8_t *body; /* NULL unless the body is held */
   size_t body_len;
-  int state; /* 0 held, 1 stub, 2 erased (enum hls_body_state) */
+  int state; /* enum hls_body_state */
   int audience;
 };
 
@@ -88,7 +88,7 @@ struct hls_gossip_store {
   /* The item (origin, seq): 0, HLS_ENOTFOUND, or another error. */
   int (*get)(void *ctx, const uint8_t origin[HLS_KEY_BYTES], uint64_t seq, struct hls_gossip_item *out);
   /* Up to max seqs, ascending and above after, of origin's items with
-   * audience peers held as stubs (state 1). *n gets the count. */
+   * audience peers held as stubs (HLS_BODY_STUB). *n gets the count. */
   int (*stubs)(void *ctx, const uint8_t origin[HLS_KEY_BYTES], uint64_t after, uint64_t *seqs, size_t max, size_t *n);
   /* Is pk one of this node's direct peers (listed by its admin, not
    * blocked)? Only they get the bodies of its peers-audience stories. */
@@ -119,7 +119,7 @@ struct hls_gossip_action {
   const uint8_t *frame; /* whole frame, header included; borrowed */
   size_t frame_len;
   /* STORE: n envelopes of one origin, seqs consecutive, each with the
-   * state to store (0 body held, 1 stub). BODY: envs[0] is a full
+   * state to store (HLS_BODY_HELD or HLS_BODY_STUB). BODY: envs[0] is a full
    * envelope whose body to keep. */
   size_t n;
   const struct hls_envelope *envs;

@@ -59,59 +59,57 @@ int hls_pat_change_parse(const char *name, int *change) {
 }
 
 void hls_pat_params_default(struct hls_pat_params *p) {
-  *p = (struct hls_pat_params){
-      .fdr = 0.05,
-      .keep_p = 0.05,
-      .end_weeks = 3,
-      .baseline_weeks = 26,
-      .min_baseline_weeks = 8,
-      .reference_weeks = 52,
-      .min_reference = 13,
-      .max_scan_places = 64,
-      .spread_weeks = 4,
-      .spread_history_weeks = 13,
-      .spread_min_places = 3,
-      .emerging_weeks = 3,
-      .emerging_min_places = 2,
-      .rising_weeks = 8,
-      .rising_min_places = 3,
-      .together_weeks = 8,
-      .together_min_count = 3,
-      .together_min_places = 3,
-      .cross_weeks = 4,
-      .cross_min_scales = 2,
-      .cross_min_places = 2,
-  };
+#define DEFAULT_(type, name, def, ...) .name = def,
+  *p = (struct hls_pat_params){HLS_PAT_PARAMS(DEFAULT_)};
+#undef DEFAULT_
 }
 
-#define CHECK_RANGE(field, lo, hi)                                                                          \
-  do {                                                                                                      \
-    if (!(p->field >= (lo) && p->field <= (hi)))                                                            \
-      return hls_why_set(why, HLS_EINVAL, "patterns: %s must be in %g..%g", #field, (double)(lo), (double)(hi)); \
-  } while (0)
+static const struct hls_pat_param param_table[HLS_PAT_PARAM_COUNT] = {
+#define ROW_(type, name, def, lo, hi, lo_by, hi_by, signals, help)                                                \
+  {#name, HLS_PAT_PARAM_##type, offsetof(struct hls_pat_params, name), def, lo, hi, HLS_PAT_IX_##lo_by,            \
+   HLS_PAT_IX_##hi_by, signals, help},
+    HLS_PAT_PARAMS(ROW_)
+#undef ROW_
+};
 
+const struct hls_pat_param *hls_pat_params_table(size_t *count) {
+  *count = HLS_PAT_PARAM_COUNT;
+  return param_table;
+}
+
+double hls_pat_param_get(const struct hls_pat_params *p, int ix) {
+  const char *field = (const char *)p + param_table[ix].offset;
+  if (param_table[ix].type == HLS_PAT_PARAM_REAL) {
+    double v;
+    memcpy(&v, field, sizeof v);
+    return v;
+  }
+  int v;
+  memcpy(&v, field, sizeof v);
+  return v;
+}
+
+void hls_pat_param_set(struct hls_pat_params *p, int ix, double v) {
+  char *field = (char *)p + param_table[ix].offset;
+  if (param_table[ix].type == HLS_PAT_PARAM_REAL) {
+    memcpy(field, &v, sizeof v);
+  } else {
+    int x = (int)v;
+    memcpy(field, &x, sizeof x);
+  }
+}
+
+/* In table order, so that a bound taken from another parameter (always an
+ * earlier one) has been checked itself: keep_p's least is fdr, never
+ * below fdr's own least. */
 int hls_pat_params_check(const struct hls_pat_params *p, struct hls_why *why) {
-  CHECK_RANGE(fdr, 1e-9, 0.5);
-  CHECK_RANGE(keep_p, p->fdr, 0.5);
-  CHECK_RANGE(end_weeks, 1, 52);
-  CHECK_RANGE(baseline_weeks, 4, 260);
-  CHECK_RANGE(min_baseline_weeks, 2, p->baseline_weeks);
-  CHECK_RANGE(reference_weeks, 8, 520);
-  CHECK_RANGE(min_reference, 4, p->reference_weeks);
-  CHECK_RANGE(max_scan_places, 1, 4096);
-  CHECK_RANGE(spread_weeks, 1, 52);
-  CHECK_RANGE(spread_history_weeks, 1, 260);
-  CHECK_RANGE(spread_min_places, 1, 1000000);
-  CHECK_RANGE(emerging_weeks, 1, 26);
-  CHECK_RANGE(emerging_min_places, 1, p->max_scan_places);
-  CHECK_RANGE(rising_weeks, 2, 104);
-  CHECK_RANGE(rising_min_places, 1, 1000000);
-  CHECK_RANGE(together_weeks, 1, 104);
-  CHECK_RANGE(together_min_count, 1, 1000000000);
-  CHECK_RANGE(together_min_places, 1, 1000000);
-  CHECK_RANGE(cross_weeks, 1, 52);
-  CHECK_RANGE(cross_min_scales, 2, HLS_SCALE_COUNT);
-  CHECK_RANGE(cross_min_places, 1, p->max_scan_places);
+  for (int i = 0; i < HLS_PAT_PARAM_COUNT; i++) {
+    const struct hls_pat_param *r = &param_table[i];
+    double v = hls_pat_param_get(p, i), lo = r->min, hi = r->max;
+    if (r->min_by != HLS_PAT_IX_NONE) lo = fmax(lo, hls_pat_param_get(p, r->min_by));
+    if (r->max_by != HLS_PAT_IX_NONE) hi = fmin(hi, hls_pat_param_get(p, r->max_by));
+    if (!(v >= lo && v <= hi)) return hls_why_set(why, HLS_EINVAL, "patterns: %s must be in %g..%g", r->name, lo, hi);
+  }
   return 0;
 }
 

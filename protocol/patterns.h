@@ -44,43 +44,124 @@ enum hls_pat_signal {
 const char *hls_pat_signal_name(int signal);
 int hls_pat_signal_parse(const char *name, int *signal);
 
-/* Every parameter of every method, with the defaults of
- * hls_pat_params_default (documented in docs/patterns.md, "Methods").
+/* Which signals' methods use a parameter (HLS_PAT_PARAMS' signals column). */
+#define HLS_PAT_USES(signal) (1u << (signal))
+#define HLS_PAT_USES_ALL ((1u << HLS_PAT_SIGNAL_COUNT) - 1)
+#define HLS_PAT_USES_BASELINE (HLS_PAT_USES_ALL & ~HLS_PAT_USES(HLS_PAT_TOGETHER))
+#define HLS_PAT_USES_REFERENCE \
+  (HLS_PAT_USES(HLS_PAT_EMERGING) | HLS_PAT_USES(HLS_PAT_RISING) | HLS_PAT_USES(HLS_PAT_CROSS_SCALE))
+#define HLS_PAT_USES_SCAN (HLS_PAT_USES(HLS_PAT_EMERGING) | HLS_PAT_USES(HLS_PAT_CROSS_SCALE))
+
+/* Every parameter of every method, one row each: the only place they are
+ * defined (docs/patterns.md, "Methods", explains them). The rows make the
+ * fields of struct hls_pat_params, hls_pat_params_default,
+ * hls_pat_params_check and hls_pat_params_table here, and the [patterns]
+ * options of hlsd's configuration in daemon/config.c (their defaults,
+ * bounds and help, hence hlsd --help-config, hlsd.conf(5) and the file hls
+ * init writes).
  *
  * Every signal is a test of change against a baseline, run for every week
  * held: a theme (a pair of themes, a theme in a region) gets a p-value each
  * week; the week's p-values of all themes and signals are held to a false
  * discovery rate with Benjamini-Hochberg; a discovery opens a pattern that
- * lasts while its evidence holds. */
+ * lasts while its evidence holds.
+ *
+ * X(type, name, default, min, max, min_by, max_by, signals, help):
+ *   type      INT (an int field) or REAL (a double)
+ *   default   a number as hlsd --help-config shows it (it is stringified)
+ *   min, max  inclusive bounds
+ *   min_by, max_by  an earlier parameter whose value bounds this one
+ *             further (at least, at most that value), or NONE
+ *   signals   HLS_PAT_USES bits: the methods that use it (patterns.show
+ *             reports those with each pattern)
+ *   help      what it does, for hlsd --help-config and hlsd.conf(5)
+ * The bounds are the engine's: hls_patterns_new refuses anything else (a
+ * test's lookback is kept in a byte, struct theme's back in patterns.c:
+ * the windows' maxima, 104 at most, stay well within it). */
+#define HLS_PAT_PARAMS(X)                                                                                          \
+  X(REAL, fdr, 0.05, 1e-9, 0.5, NONE, NONE, HLS_PAT_USES_ALL,                                                      \
+    "The false discovery rate of each week's tests (Benjamini-Hochberg over every theme and signal): "             \
+    "about this share of the patterns a week opens are chance. Lower: fewer, stronger patterns.")                  \
+  X(REAL, keep_p, 0.05, 1e-9, 0.5, fdr, NONE, HLS_PAT_USES_ALL,                                                    \
+    "A pattern holds while its own test's p-value is at most this (at least patterns.fdr).")                       \
+  X(INT, end_weeks, 3, 1, 52, NONE, NONE, HLS_PAT_USES_ALL,                                                        \
+    "A pattern ends after this many weeks in a row without evidence.")                                             \
+  X(INT, baseline_weeks, 26, 4, 260, NONE, NONE, HLS_PAT_USES_BASELINE,                                            \
+    "A place's (a region's) usual level is taken from this many weeks before the weeks tested.")                   \
+  X(INT, min_baseline_weeks, 8, 2, 260, NONE, baseline_weeks, HLS_PAT_USES_BASELINE,                               \
+    "A place with fewer weeks of digests than this before the weeks tested is not tested (at most "                \
+    "patterns.baseline_weeks).")                                                                                   \
+  X(INT, reference_weeks, 52, 8, 520, NONE, NONE, HLS_PAT_USES_REFERENCE,                                          \
+    "Reserved: no method uses it now (its tests need no calibration against their own past values); "              \
+    "kept so that configuration files stay valid.")                                                                \
+  X(INT, min_reference, 13, 4, 520, NONE, reference_weeks, HLS_PAT_USES_REFERENCE,                                 \
+    "Reserved, as patterns.reference_weeks (at most patterns.reference_weeks).")                                   \
+  X(INT, max_scan_places, 64, 1, 4096, NONE, NONE, HLS_PAT_USES_SCAN,                                              \
+    "Bounds patterns.emerging_min_places and patterns.cross_min_places.")                                          \
+  X(INT, spread_weeks, 4, 1, 52, NONE, NONE, HLS_PAT_USES(HLS_PAT_SPREAD),                                         \
+    "spread: places new to a theme are counted over the last this many weeks.")                                    \
+  X(INT, spread_history_weeks, 13, 1, 260, NONE, NONE, HLS_PAT_USES(HLS_PAT_SPREAD),                               \
+    "spread: a place is new to a theme after this many weeks of digests without it.")                              \
+  X(INT, spread_min_places, 3, 1, 1000000, NONE, NONE, HLS_PAT_USES(HLS_PAT_SPREAD),                               \
+    "spread: at least this many new places.")                                                                      \
+  X(INT, emerging_weeks, 3, 1, 26, NONE, NONE, HLS_PAT_USES(HLS_PAT_EMERGING),                                     \
+    "emerging: a jump is tested over the last week and over the last this many weeks.")                            \
+  X(INT, emerging_min_places, 2, 1, 4096, NONE, max_scan_places, HLS_PAT_USES(HLS_PAT_EMERGING),                   \
+    "emerging: the jump is at this many places at least (at most patterns.max_scan_places).")                      \
+  X(INT, rising_weeks, 8, 2, 104, NONE, NONE, HLS_PAT_USES(HLS_PAT_RISING),                                        \
+    "rising: a region's share of a theme over the last this many weeks.")                                          \
+  X(INT, rising_min_places, 3, 1, 1000000, NONE, NONE, HLS_PAT_USES(HLS_PAT_RISING),                               \
+    "rising: places of the region reporting the theme, at least.")                                                 \
+  X(INT, together_weeks, 8, 1, 104, NONE, NONE, HLS_PAT_USES(HLS_PAT_TOGETHER),                                    \
+    "together: two themes are tested in fixed windows of this many weeks (aligned on every node).")                \
+  X(INT, together_min_count, 3, 1, 1000000000, NONE, NONE, HLS_PAT_USES(HLS_PAT_TOGETHER),                         \
+    "together: place-weeks reporting both themes, at least.")                                                      \
+  X(INT, together_min_places, 3, 1, 1000000, NONE, NONE, HLS_PAT_USES(HLS_PAT_TOGETHER),                           \
+    "together: distinct places among those place-weeks, at least.")                                                \
+  X(INT, cross_weeks, 4, 1, 52, NONE, NONE, HLS_PAT_USES(HLS_PAT_CROSS_SCALE),                                     \
+    "cross-scale: the last this many weeks are tested.")                                                           \
+  X(INT, cross_min_scales, 2, 2, HLS_SCALE_COUNT, NONE, NONE, HLS_PAT_USES(HLS_PAT_CROSS_SCALE),                   \
+    "cross-scale: scales beyond the place's baseline at once, at least.")                                          \
+  X(INT, cross_min_places, 2, 1, 4096, NONE, max_scan_places, HLS_PAT_USES(HLS_PAT_CROSS_SCALE),                   \
+    "cross-scale: places in the scan, at least (at most patterns.max_scan_places).")
+
+#define HLS_PAT_CTYPE_INT int
+#define HLS_PAT_CTYPE_REAL double
+
 struct hls_pat_params {
-  double fdr;             /* q: the false discovery rate of each week's tests: 0.01 */
-  double keep_p;          /* a pattern holds while its test's own p-value is at most this: 0.05 */
-  int end_weeks;          /* and ends after this many weeks without it: 3 */
-  int baseline_weeks;     /* B: a place's (region's) usual level, from the weeks just before: 26 */
-  int min_baseline_weeks; /* a place with fewer weeks of digests is not tested: 8 */
-  int reference_weeks;    /* a scan's null distribution, from its own past weeks: 52 */
-  int min_reference;      /* at least this many: 13 */
-  int max_scan_places;    /* a scan takes the best 1..this many places: 64 */
-  /* spread: new places taking up a theme */
-  int spread_weeks;         /* new places counted over the last this many weeks: 4 */
-  int spread_history_weeks; /* a place is new to a theme after this many weeks of digests without it: 13 */
-  int spread_min_places;    /* 3 */
-  /* emerging: a jump at some places (a scan over places) */
-  int emerging_weeks;      /* the jump's weeks tested: the last 1 and the last this many: 3 */
-  int emerging_min_places; /* 2 */
-  /* rising: a region's share of a theme growing */
-  int rising_weeks;      /* the region's share in the last this many weeks: 8 */
-  int rising_min_places; /* places of the region reporting it: 3 */
-  /* together: two themes reported in the same weeks by the same places
-   * more than their history and their own frequencies predict */
-  int together_weeks;       /* 8 */
-  int together_min_count;   /* place-weeks reporting both: 3 */
-  int together_min_places;  /* distinct places among them: 3 */
-  /* cross-scale: beyond the baseline at several scales in the same places */
-  int cross_weeks;      /* 4 */
-  int cross_min_scales; /* 2 */
-  int cross_min_places; /* 2 */
+#define HLS_PAT_FIELD_(type, name, ...) HLS_PAT_CTYPE_##type name;
+  HLS_PAT_PARAMS(HLS_PAT_FIELD_)
+#undef HLS_PAT_FIELD_
 };
+
+/* A parameter's row number in hls_pat_params_table: HLS_PAT_IX_fdr, ... */
+enum hls_pat_param_ix {
+  HLS_PAT_IX_NONE = -1,
+#define HLS_PAT_IX_(type, name, ...) HLS_PAT_IX_##name,
+  HLS_PAT_PARAMS(HLS_PAT_IX_)
+#undef HLS_PAT_IX_
+  HLS_PAT_PARAM_COUNT
+};
+
+enum hls_pat_param_type { HLS_PAT_PARAM_INT, HLS_PAT_PARAM_REAL };
+
+/* HLS_PAT_PARAMS as data, for code that goes through every parameter. */
+struct hls_pat_param {
+  const char *name;
+  enum hls_pat_param_type type;
+  size_t offset;          /* of the field in struct hls_pat_params */
+  double def, min, max;   /* min, max: inclusive */
+  int min_by, max_by;     /* enum hls_pat_param_ix of an earlier parameter bounding it, or HLS_PAT_IX_NONE */
+  unsigned signals;       /* HLS_PAT_USES bits */
+  const char *help;
+};
+/* The rows in struct order; *count gets HLS_PAT_PARAM_COUNT. */
+const struct hls_pat_param *hls_pat_params_table(size_t *count);
+/* The field of row ix (< HLS_PAT_PARAM_COUNT) of p, as a double; set it
+ * (an INT field takes v converted to int). */
+double hls_pat_param_get(const struct hls_pat_params *p, int ix);
+void hls_pat_param_set(struct hls_pat_params *p, int ix, double v);
+
 void hls_pat_params_default(struct hls_pat_params *p);
 /* HLS_EINVAL (with why) when a parameter is out of its range. */
 int hls_pat_params_check(const struct hls_pat_params *p, struct hls_why *why) HLS_WARN_UNUSED;

@@ -144,16 +144,10 @@ static const struct par_row gen_table[] = {
     GEN(person_share, PAR_DOUBLE, "chance a drawn scale is person; -1: built-in (0.78, practices 0.40)"),
 };
 #undef GEN
-#define PAT(name, type) {#name, type, offsetof(struct hls_pat_params, name), NULL}
-static const struct par_row engine_table[] = {
-    PAT(fdr, PAR_DOUBLE), PAT(keep_p, PAR_DOUBLE), PAT(end_weeks, PAR_INT), PAT(baseline_weeks, PAR_INT),
-    PAT(min_baseline_weeks, PAR_INT), PAT(reference_weeks, PAR_INT), PAT(min_reference, PAR_INT),
-    PAT(max_scan_places, PAR_INT), PAT(spread_weeks, PAR_INT), PAT(spread_history_weeks, PAR_INT),
-    PAT(spread_min_places, PAR_INT), PAT(emerging_weeks, PAR_INT), PAT(emerging_min_places, PAR_INT),
-    PAT(rising_weeks, PAR_INT), PAT(rising_min_places, PAR_INT), PAT(together_weeks, PAR_INT),
-    PAT(together_min_count, PAR_INT), PAT(together_min_places, PAR_INT), PAT(cross_weeks, PAR_INT),
-    PAT(cross_min_scales, PAR_INT), PAT(cross_min_places, PAR_INT),
-};
+#define PAR_OF_INT PAR_INT
+#define PAR_OF_REAL PAR_DOUBLE
+#define PAT(type, name, ...) {#name, PAR_OF_##type, offsetof(struct hls_pat_params, name), NULL},
+static const struct par_row engine_table[] = {HLS_PAT_PARAMS(PAT)};
 #undef PAT
 #define TABLE_N(t) (sizeof(t) / sizeof(t)[0])
 

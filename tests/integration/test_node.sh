@@ -98,3 +98,24 @@ for opt in $("$HLSD" --help-config | grep -o '^[a-z_]*\.[a-z_]*'); do
   grep -q "\`$opt\`" "$docs" || fail "docs/operations.md does not document $opt"
 done
 pass "every option is documented"
+
+# The [patterns] rows of docs/operations.md (several options to a row, their
+# defaults separated by "; ") and of docs/patterns.md give the defaults
+# hlsd has (protocol/patterns.h, HLS_PAT_PARAMS).
+pdocs="$(dirname "$0")/../../docs/patterns.md"
+while IFS= read -r line; do
+  opt=${line%%  *}
+  want=$(sed 's/.*; default \([^;)]*\).*/\1/' <<<"$line")
+  row=$(grep "^| \`$opt\`\|, \`$opt\`" "$docs") || fail "docs/operations.md: no row for $opt"
+  names=$(cut -d'|' -f2 <<<"$row" | grep -o 'patterns\.[a-z_]*' | tr '\n' ' ')
+  defaults=$(cut -d'|' -f4 <<<"$row" | sed 's/; /;/g; s/^ *//; s/ *$//')
+  i=0 got=
+  for n in $names; do
+    i=$((i + 1))
+    [ "$n" = "$opt" ] && got=$(cut -d';' -f"$i" <<<"$defaults")
+  done
+  [ "$got" = "$want" ] || fail "docs/operations.md: $opt defaults to $want, not '$got'"
+  got=$(grep "^| \`${opt#patterns.}\` |" "$pdocs" | cut -d'|' -f3 | tr -d ' ')
+  [ "$got" = "$want" ] || fail "docs/patterns.md: ${opt#patterns.} defaults to $want, not '$got'"
+done < <("$HLSD" --help-config | grep '^patterns\.')
+pass "docs give the [patterns] defaults hlsd has"

@@ -72,7 +72,7 @@ int sim_store_state(const struct sim_store *st, uint32_t o, uint64_t seq) {
 int sim_store_latest_profile(const struct sim_store *st, uint32_t o, struct hls_profile *out) {
   for (uint64_t seq = st->held[o].n; seq >= 1; seq--) {
     const struct sim_item *it = sim_store_item(st, o, seq);
-    if (it->type != HLS_ENV_PROFILE || sim_store_state(st, o, seq) != 0) continue;
+    if (it->type != HLS_ENV_PROFILE || sim_store_state(st, o, seq) != HLS_BODY_HELD) continue;
     struct hls_why why = {{0}};
     if (hls_profile_decode(out, it->body, it->body_len, &why) == 0) return 0;
   }
@@ -88,8 +88,8 @@ static int get(void *ctx, const uint8_t origin[HLS_KEY_BYTES], uint64_t seq, str
   int state = sim_store_state(st, o, seq);
   out->stub = it->stub;
   out->stub_len = it->stub_len;
-  out->body = state == 0 ? it->body : NULL;
-  out->body_len = state == 0 ? it->body_len : 0;
+  out->body = state == HLS_BODY_HELD ? it->body : NULL;
+  out->body_len = state == HLS_BODY_HELD ? it->body_len : 0;
   out->state = state;
   out->audience = it->audience;
   return 0;
@@ -103,7 +103,7 @@ static int stubs(void *ctx, const uint8_t origin[HLS_KEY_BYTES], uint64_t after,
   if (o == SIM_NONE) return 0;
   for (uint64_t seq = after + 1; seq <= st->held[o].n && *n < max; seq++) {
     const struct sim_item *it = sim_store_item(st, o, seq);
-    if (it->audience == HLS_AUD_PEERS && sim_store_state(st, o, seq) == 1) seqs[(*n)++] = seq;
+    if (it->audience == HLS_AUD_PEERS && sim_store_state(st, o, seq) == HLS_BODY_STUB) seqs[(*n)++] = seq;
   }
   return 0;
 }
@@ -201,14 +201,14 @@ static void apply_store(struct sim_store *st, const struct hls_gossip_action *a)
         h->n >= st->w->origins[o].fork_seq && branch != h->branch)
       violation(st, "STORE links origin %" PRIu32 " seq %" PRIu64 " to the other branch", o,
                     env->h.seq);
-    if (state == 0) {
+    if (state == HLS_BODY_HELD) {
       if (!same_body(it, env))
         violation(st, "STORE with state held of origin %" PRIu32 " seq %" PRIu64
                       " without its published body", o, env->h.seq);
       if (!sim_world_body_allowed(st->w, st->node, o, it))
         violation(st, "STORE of the body of origin %" PRIu32 " seq %" PRIu64
                       " (audience peers) at a node the origin did not list", o, env->h.seq);
-    } else if (state == 2) {
+    } else if (state == HLS_BODY_ERASED) {
       /* Stored already erased: only for the target of a tombstone of the
        * same run (a tombstone and its target received together). */
       bool vouched = false;
@@ -220,9 +220,9 @@ static void apply_store(struct sim_store *st, const struct hls_gossip_action *a)
       if (!vouched)
         violation(st, "STORE of origin %" PRIu32 " seq %" PRIu64
                       " as erased without its tombstone in the run", o, env->h.seq);
-    } else if (state != 1) {
+    } else if (state != HLS_BODY_STUB) {
       violation(st, "STORE with state %d", state);
-      state = 1;
+      state = HLS_BODY_STUB;
     }
     append(st, o, branch, env->h.seq, state);
   }
@@ -248,16 +248,16 @@ static void apply_body(struct sim_store *st, const struct hls_gossip_action *a) 
     violation(st, "BODY of origin %" PRIu32 " seq %" PRIu64
                   " (audience peers) at a node the origin did not list", o, env->h.seq);
   int state = sim_store_state(st, o, env->h.seq);
-  if (state == 2) {
+  if (state == HLS_BODY_ERASED) {
     violation(st, "BODY of origin %" PRIu32 " seq %" PRIu64 " after its tombstone erased it", o,
                   env->h.seq);
     return;
   }
-  if (state == 0) {
+  if (state == HLS_BODY_HELD) {
     st->bodies_duplicate++;
     return;
   }
-  set_state(st, o, env->h.seq, 0);
+  set_state(st, o, env->h.seq, HLS_BODY_HELD);
 }
 
 /* Did the origin publish a tombstone of (o, seq) (on either branch of
@@ -282,7 +282,7 @@ static void apply_erase(struct sim_store *st, const struct hls_gossip_action *a)
   if (!tombstone_published(st, o, a->seq))
     violation(st, "ERASE of origin %" PRIu32 " seq %" PRIu64 ", which no tombstone erases", o,
                   a->seq);
-  set_state(st, o, a->seq, 2);
+  set_state(st, o, a->seq, HLS_BODY_ERASED);
 }
 
 /* Fork evidence (docs/protocol.md 8.5) is two items the origin signed
@@ -348,7 +348,7 @@ void sim_store_publish(struct sim_store *st, uint32_t o, int branch, const struc
     violation(st, "publishes seq %" PRIu64 " over head %" PRIu32, it->seq, st->held[o].n);
     return;
   }
-  append(st, o, branch, it->seq, 0);
+  append(st, o, branch, it->seq, HLS_BODY_HELD);
   if (it->type == HLS_ENV_TOMBSTONE && sim_store_state(st, o, it->target_seq) >= 0)
-    set_state(st, o, it->target_seq, 2);
+    set_state(st, o, it->target_seq, HLS_BODY_ERASED);
 }

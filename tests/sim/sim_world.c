@@ -78,8 +78,8 @@ bool sim_world_checked(const struct sim_world *w, uint32_t node, uint32_t o) {
 }
 
 int sim_world_expected(const struct sim_world *w, uint32_t node, uint32_t o, const struct sim_item *it) {
-  if (it->tombstoned) return 2;
-  return sim_world_body_allowed(w, node, o, it) ? 0 : 1;
+  if (it->tombstoned) return HLS_BODY_ERASED;
+  return sim_world_body_allowed(w, node, o, it) ? HLS_BODY_HELD : HLS_BODY_STUB;
 }
 
 uint32_t sim_world_parse_address(const struct sim_world *w, const char *address) {

@@ -113,7 +113,7 @@ bool sim_world_body_allowed(const struct sim_world *w, uint32_t node, uint32_t o
 /* Is (node, origin) a pair the oracle checks: an honest node and an
  * honest origin? */
 bool sim_world_checked(const struct sim_world *w, uint32_t node, uint32_t o);
-/* The state (enum hls_body_state: 0 held, 1 stub, 2 erased) the oracle
+/* The state (enum hls_body_state) the oracle
  * requires of a checked pair's item once the network has converged. */
 int sim_world_expected(const struct sim_world *w, uint32_t node, uint32_t o, const struct sim_item *it);
 

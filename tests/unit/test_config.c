@@ -846,8 +846,110 @@ static void test_patterns_options_are_the_engine_params(void **state) {
     }
   }
   /* Every field of the struct is an option. */
-  assert_int_equal(count, 21);
+  assert_int_equal(count, HLS_PAT_PARAM_COUNT);
   assert_true(bytes <= sizeof(struct hls_pat_params) && sizeof(struct hls_pat_params) - bytes < sizeof(double));
+}
+
+/* The [patterns] options are the rows of HLS_PAT_PARAMS, one for one and
+ * in order: name, type, field, bounds, default and help. A row added to
+ * one side only (a hand-written option, a table row config does not
+ * expand) fails here. */
+static void test_patterns_options_are_the_table(void **state) {
+  (void)state;
+  size_t n, n_rows, k = 0;
+  const struct hls_config_option *o = hls_config_options(&n);
+  const struct hls_pat_param *t = hls_pat_params_table(&n_rows);
+  assert_int_equal(n_rows, HLS_PAT_PARAM_COUNT);
+  struct hls_config d;
+  hls_config_defaults(&d);
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(o[i].section, "patterns") != 0) continue;
+    if (k >= n_rows) fail_msg("patterns.%s: an option with no row in HLS_PAT_PARAMS", o[i].name);
+    const struct hls_pat_param *r = &t[k];
+    assert_string_equal(o[i].name, r->name);
+    assert_int_equal(o[i].type, r->type == HLS_PAT_PARAM_REAL ? HLS_CFG_REAL : HLS_CFG_INT);
+    assert_int_equal(o[i].offset, offsetof(struct hls_config, patterns) + r->offset);
+    assert_int_equal(o[i].size, r->type == HLS_PAT_PARAM_REAL ? sizeof(double) : sizeof(int));
+    if (r->type == HLS_PAT_PARAM_REAL) {
+      assert_true(o[i].rmin == r->min && o[i].rmax == r->max);
+    } else {
+      assert_true((double)o[i].min == r->min && (double)o[i].max == r->max);
+    }
+    assert_non_null(o[i].default_text);
+    if (strtod(o[i].default_text, NULL) != r->def)
+      fail_msg("patterns.%s: default text %s is not the row's %g", r->name, o[i].default_text, r->def);
+    if (hls_pat_param_get(&d.patterns, (int)k) != r->def)
+      fail_msg("patterns.%s: the configuration's default is not the row's", r->name);
+    assert_string_equal(o[i].help, r->help);
+    k++;
+  }
+  if (k != n_rows) fail_msg("%s: a row of HLS_PAT_PARAMS with no [patterns] option", t[k].name);
+}
+
+/* Each parameter's default lies within its own bounds and those another
+ * parameter sets (an earlier one, so that hls_pat_params_check checks it
+ * first); the defaults together pass the engine's check. */
+static void test_patterns_defaults_within_bounds(void **state) {
+  (void)state;
+  size_t n;
+  const struct hls_pat_param *t = hls_pat_params_table(&n);
+  struct hls_pat_params d;
+  hls_pat_params_default(&d);
+  for (size_t i = 0; i < n; i++) {
+    const struct hls_pat_param *r = &t[i];
+    double v = hls_pat_param_get(&d, (int)i);
+    assert_true(v == r->def);
+    if (!(r->min <= r->def && r->def <= r->max))
+      fail_msg("%s: default %g not in %g..%g", r->name, r->def, r->min, r->max);
+    if (r->type == HLS_PAT_PARAM_INT)
+      assert_true(r->def == (int)r->def && r->min == (int)r->min && r->max == (int)r->max);
+    assert_true(r->min_by == HLS_PAT_IX_NONE || (r->min_by >= 0 && (size_t)r->min_by < i));
+    assert_true(r->max_by == HLS_PAT_IX_NONE || (r->max_by >= 0 && (size_t)r->max_by < i));
+    if (r->min_by != HLS_PAT_IX_NONE) assert_true(r->def >= t[r->min_by].def);
+    if (r->max_by != HLS_PAT_IX_NONE) assert_true(r->def <= t[r->max_by].def);
+    /* The help names the parameter that bounds it. */
+    int by = r->min_by != HLS_PAT_IX_NONE ? r->min_by : r->max_by;
+    if (by != HLS_PAT_IX_NONE && strstr(r->help, t[by].name) == NULL)
+      fail_msg("patterns.%s: the help does not say it is bounded by %s", r->name, t[by].name);
+    assert_true(r->signals != 0 && r->signals <= HLS_PAT_USES_ALL);
+  }
+  struct hls_why why = {{0}};
+  assert_int_equal(hls_pat_params_check(&d, &why), 0);
+}
+
+/* hlsd --set patterns.NAME=V (hls_config_set) reaches the engine's field
+ * NAME and no other, and the engine takes it. */
+static void test_patterns_set_reaches_the_engine(void **state) {
+  (void)state;
+  size_t n;
+  const struct hls_pat_param *t = hls_pat_params_table(&n);
+  for (size_t i = 0; i < n; i++) {
+    const struct hls_pat_param *r = &t[i];
+    /* A value other than the default that the others' defaults allow: the
+     * least when another parameter bounds it or it bounds another from
+     * below, else the most. */
+    bool low = r->max_by != HLS_PAT_IX_NONE;
+    for (size_t j = 0; j < n; j++) low = low || t[j].min_by == (int)i;
+    double v = low ? r->min : r->max;
+    assert_true(v != r->def);
+    char key[64], text[32];
+    snprintf(key, sizeof key, "patterns.%s", r->name);
+    snprintf(text, sizeof text, "%.17g", v);
+    struct hls_config c;
+    struct hls_why why = {{0}};
+    hls_config_defaults(&c);
+    struct hls_pat_params want;
+    hls_pat_params_default(&want);
+    hls_pat_param_set(&want, (int)i, v);
+    ASSERT_OK(hls_config_set(&c, key, text, &why));
+    for (size_t j = 0; j < n; j++) /* field by field: padding aside */
+      if (hls_pat_param_get(&c.patterns, (int)j) != hls_pat_param_get(&want, (int)j))
+        fail_msg("%s=%s: the field %s is not as set", key, text, t[j].name);
+    struct hls_patterns *pt = NULL;
+    if (hls_patterns_new(&pt, &c.patterns, &why) != 0)
+      fail_msg("%s=%s: the engine refuses it: %s", key, text, why.text);
+    hls_patterns_free(pt);
+  }
 }
 
 static void test_patterns_cross_bounds(void **state) {
@@ -934,6 +1036,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_write_round_trip, setup_tmp, teardown_tmp),
       cmocka_unit_test(test_print_help_lists_every_option),
       cmocka_unit_test(test_patterns_options_are_the_engine_params),
+      cmocka_unit_test(test_patterns_options_are_the_table),
+      cmocka_unit_test(test_patterns_defaults_within_bounds),
+      cmocka_unit_test(test_patterns_set_reaches_the_engine),
       cmocka_unit_test(test_patterns_cross_bounds),
       cmocka_unit_test_setup_teardown(test_patterns_retired_options, setup_tmp, teardown_tmp),
   };

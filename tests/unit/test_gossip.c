@@ -411,8 +411,8 @@ static struct held *held_at(struct node *n, const uint8_t origin[HLS_KEY_BYTES],
   return c != NULL && seq >= 1 && seq <= c->n ? &c->it[seq - 1] : NULL;
 }
 
-/* Append a decoded envelope to the held chain (state 0 body, 1 stub). The
- * harness's own invariant: it must extend the chain. */
+/* Append a decoded envelope to the held chain (state HLS_BODY_HELD or
+ * HLS_BODY_STUB). The harness's own invariant: it must extend the chain. */
 static void held_append(struct node *n, const struct hls_envelope *e, int state) {
   struct ochain *c = oc_get(n, e->h.origin);
   if (e->h.seq != c->n + 1)
@@ -435,8 +435,8 @@ static void held_append(struct node *n, const struct hls_envelope *e, int state)
   assert_int_equal(hls_env_encode_stub(&sb, e), 0);
   h->stub = blob_copy(sb.data, sb.size);
   msgpack_sbuffer_destroy(&sb);
-  if (state == 0) {
-    if (e->body == NULL) fail_msg("%s: STORE with state 0 and no body", n->name);
+  if (state == HLS_BODY_HELD) {
+    if (e->body == NULL) fail_msg("%s: STORE of a held body without one", n->name);
     h->body = blob_copy(e->body, e->body_len);
   }
   h->state = state;
@@ -446,7 +446,7 @@ static void held_append(struct node *n, const struct hls_envelope *e, int state)
 }
 
 /* Put items from..to of c into n's store directly (before node_start):
- * bodies held (state 0), or stubs for peers-audience items if
+ * bodies held (HLS_BODY_HELD), or stubs for peers-audience items if
  * peers_as_stubs. */
 static void node_hold(struct node *n, const struct chain *c, uint64_t from, uint64_t to, bool peers_as_stubs) {
   for (uint64_t q = from; q <= to; q++) {
@@ -496,7 +496,7 @@ static int st_stubs(void *ctx, const uint8_t origin[HLS_KEY_BYTES], uint64_t aft
   struct ochain *c = oc_find(n, origin);
   if (c == NULL) return 0;
   for (uint64_t q = after + 1; q <= c->n && *count < max; q++)
-    if (c->it[q - 1].state == 1 && c->it[q - 1].audience == HLS_AUD_PEERS) seqs[(*count)++] = q;
+    if (c->it[q - 1].state == HLS_BODY_STUB && c->it[q - 1].audience == HLS_AUD_PEERS) seqs[(*count)++] = q;
   return 0;
 }
 
@@ -672,11 +672,12 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
       const struct hls_envelope *e = &a->envs[0];
       struct held *h = held_at(n, e->h.origin, e->h.seq);
       if (h == NULL) fail_msg("%s: BODY for an item not held", n->name);
-      if (h->state == 2) fail_msg("%s: BODY for an erased item (seq %llu)", n->name, (unsigned long long)e->h.seq);
-      if (h->state != 1) fail_msg("%s: BODY for an item whose body is held", n->name);
+      if (h->state == HLS_BODY_ERASED)
+        fail_msg("%s: BODY for an erased item (seq %llu)", n->name, (unsigned long long)e->h.seq);
+      if (h->state != HLS_BODY_STUB) fail_msg("%s: BODY for an item whose body is held", n->name);
       if (memcmp(h->id, e->id, HLS_HASH_BYTES) != 0 || e->body == NULL) fail_msg("%s: BODY of another item", n->name);
       h->body = blob_copy(e->body, e->body_len);
-      h->state = 0;
+      h->state = HLS_BODY_HELD;
       n->n_body++;
       return 0;
     }
@@ -690,7 +691,7 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
       if (h == NULL) fail_msg("%s: ERASE of an item not held", n->name);
       free(h->body.p);
       h->body = (struct blob){NULL, 0};
-      h->state = 2;
+      h->state = HLS_BODY_ERASED;
       n->n_erase++;
       return 0;
     }
@@ -947,7 +948,7 @@ static void world_free(struct world *w) {
 }
 
 /* n holds exactly c's first `upto` items (ids equal), with bodies as
- * expected (state per item: 0 held, 1 stub). */
+ * expected (enum hls_body_state per item). */
 static void assert_holds(struct node *n, const struct chain *c, uint64_t upto) {
   assert_int_equal(held_head(n, c->k.pk), upto);
   assert_int_equal(hls_gossip_head(n->g, c->k.pk), upto);
@@ -1047,7 +1048,7 @@ static void test_codec_roundtrip(void **state) {
   /* C asked A for the body of its stub and got it. */
   assert_int_equal(frame_count(ca, HLS_GF_WANT), 1);
   assert_int_equal(frame_count(ca->rev, HLS_GF_BODIES), 1);
-  assert_int_equal(state_of(c, &own, 2), 0);
+  assert_int_equal(state_of(c, &own, 2), HLS_BODY_HELD);
   for (int t = HLS_GF_VECTOR; t <= HLS_GF_BODIES; t++) {
     int seen = 0;
     for (size_t i = 0; i < w->n_links; i++) seen += frame_count(w->links[i], t);
@@ -1371,7 +1372,7 @@ static void test_converge_1000(void **state) {
   size_t batches = 0;
   for (int i = 0; i < 3; i++) {
     assert_holds(b, &c[i], sizes[i]);
-    for (uint64_t q = 1; q <= sizes[i]; q++) assert_int_equal(state_of(b, &c[i], q), 0);
+    for (uint64_t q = 1; q <= sizes[i]; q++) assert_int_equal(state_of(b, &c[i], q), HLS_BODY_HELD);
     batches += (sizes[i] + a->cfg.batch_items - 1) / a->cfg.batch_items;
   }
   assert_int_equal(b->n_items_stored, 1000);
@@ -1695,11 +1696,11 @@ static void test_audience(void **state) {
   assert_holds(b, &own, 3);
   assert_holds(c, &own, 3);
   assert_holds(d, &own, 3);
-  assert_int_equal(state_of(b, &own, 2), 0);
-  assert_int_equal(state_of(c, &own, 2), 1);
-  assert_int_equal(state_of(d, &own, 2), 1);
-  assert_int_equal(state_of(c, &own, 3), 0);
-  assert_int_equal(state_of(d, &own, 3), 0);
+  assert_int_equal(state_of(b, &own, 2), HLS_BODY_HELD);
+  assert_int_equal(state_of(c, &own, 2), HLS_BODY_STUB);
+  assert_int_equal(state_of(d, &own, 2), HLS_BODY_STUB);
+  assert_int_equal(state_of(c, &own, 3), HLS_BODY_HELD);
+  assert_int_equal(state_of(d, &own, 3), HLS_BODY_HELD);
   assert_int_equal(d->n_body, 0);
   chain_free(&own);
   world_free(w);
@@ -1737,13 +1738,13 @@ static void test_audience_relay_refused(void **state) {
   const struct blob *v[3] = {chain_at(&own, 1), &s2, chain_at(&own, 3)};
   pay_items(&sb, HLS_GF_ITEMS, true, v, 3);
   assert_int_equal(inject_free(cb, &sb), 0);
-  assert_int_equal(state_of(c, &own, 2), 1);
+  assert_int_equal(state_of(c, &own, 2), HLS_BODY_STUB);
   pay_items_range(&sb, &own, 2, 2);
   rc = inject(cb, &sb, &why);
   msgpack_sbuffer_destroy(&sb);
   assert_int_equal(rc, HLS_EAUDIENCE);
   assert_true(hls_gossip_peer_fault(rc));
-  assert_int_equal(state_of(c, &own, 2), 1);
+  assert_int_equal(state_of(c, &own, 2), HLS_BODY_STUB);
   assert_int_equal(c->n_body, 0);
   link_close(cb);
   free(s2.p);
@@ -1767,15 +1768,15 @@ static void test_audience_body_from_origin(void **state) {
   node_start(d);
   connect_nodes(w, a, c);
   drain(w);
-  assert_int_equal(state_of(c, &own, 2), 1);
+  assert_int_equal(state_of(c, &own, 2), HLS_BODY_STUB);
   connect_nodes(w, c, d);
   drain(w);
-  assert_int_equal(state_of(d, &own, 2), 1);
+  assert_int_equal(state_of(d, &own, 2), HLS_BODY_STUB);
   struct link *da = connect_nodes(w, d, a);
   drain(w);
   assert_int_equal(frame_count(da, HLS_GF_WANT), 1);
   assert_int_equal(frame_count(da->rev, HLS_GF_BODIES), 1);
-  assert_int_equal(state_of(d, &own, 2), 0);
+  assert_int_equal(state_of(d, &own, 2), HLS_BODY_HELD);
   assert_int_equal(d->n_body, 1);
   assert_int_equal(da->rev->unacked, 0);
 
@@ -1784,20 +1785,20 @@ static void test_audience_body_from_origin(void **state) {
   chain_add_story(&own, HLS_AUD_PEERS, 0);
   node_publish(a, &own);
   drain(w);
-  assert_int_equal(state_of(d, &own, 4), 0);
-  assert_int_equal(state_of(c, &own, 4), 1);
+  assert_int_equal(state_of(d, &own, 4), HLS_BODY_HELD);
+  assert_int_equal(state_of(c, &own, 4), HLS_BODY_STUB);
   /* A's third one reaches D first as a stub through C, while A's own
    * push to D is still on its way: D asks A for the body meanwhile. */
   da->rev->hold = true;
   chain_add_story(&own, HLS_AUD_PEERS, 0);
   node_publish(a, &own);
   drain(w);
-  assert_int_equal(state_of(d, &own, 5), 1);
+  assert_int_equal(state_of(d, &own, 5), HLS_BODY_STUB);
   assert_int_equal(frame_count(da, HLS_GF_WANT), 2);
   release(w, da->rev);
   drain(w);
-  assert_int_equal(state_of(d, &own, 5), 0);
-  assert_int_equal(state_of(c, &own, 5), 1);
+  assert_int_equal(state_of(d, &own, 5), HLS_BODY_HELD);
+  assert_int_equal(state_of(c, &own, 5), HLS_BODY_STUB);
   assert_int_equal(d->n_body, 2);
   chain_free(&own);
   world_free(w);
@@ -1820,7 +1821,7 @@ static void test_store_views_contract(void **state) {
   connect_nodes(w, a, b);
   drain(w);
   assert_holds(b, &own, 3);
-  assert_int_equal(state_of(b, &own, 2), 0);
+  assert_int_equal(state_of(b, &own, 2), HLS_BODY_HELD);
   chain_free(&own);
   world_free(w);
 }
@@ -1847,10 +1848,10 @@ static void test_tombstone(void **state) {
   connect_nodes(w, a, b);
   connect_nodes(w, b, c);
   drain(w);
-  assert_int_equal(state_of(c, &own, 2), 0);
+  assert_int_equal(state_of(c, &own, 2), HLS_BODY_HELD);
   chain_add_tombstone(&own, 2); /* 4 */
   node_publish(a, &own);
-  held_at(a, own.k.pk, 2)->state = 2; /* A's own store erases it too */
+  held_at(a, own.k.pk, 2)->state = HLS_BODY_ERASED; /* A's own store erases it too */
   free(held_at(a, own.k.pk, 2)->body.p);
   held_at(a, own.k.pk, 2)->body = (struct blob){NULL, 0};
   drain(w);
@@ -1858,8 +1859,8 @@ static void test_tombstone(void **state) {
   assert_holds(c, &own, 4);
   assert_int_equal(b->n_erase, 1);
   assert_int_equal(c->n_erase, 1);
-  assert_int_equal(state_of(b, &own, 2), 2);
-  assert_int_equal(state_of(c, &own, 2), 2);
+  assert_int_equal(state_of(b, &own, 2), HLS_BODY_ERASED);
+  assert_int_equal(state_of(c, &own, 2), HLS_BODY_ERASED);
   /* A forger sends the full envelope of 2 to C in ITEMS */
   struct link *fc = connect_fake(w, c, own.k.pk);
   fake_hello(fc);
@@ -1869,7 +1870,7 @@ static void test_tombstone(void **state) {
   int rc = inject(fc, &sb, &why);
   msgpack_sbuffer_destroy(&sb);
   if (rc != 0) assert_true(hls_gossip_peer_fault(rc));
-  assert_int_equal(state_of(c, &own, 2), 2);
+  assert_int_equal(state_of(c, &own, 2), HLS_BODY_ERASED);
   assert_null(held_at(c, own.k.pk, 2)->body.p);
   link_close(fc);
   /* A new node D gets the chain from C: 2 goes as a stub, then erased. */
@@ -1878,8 +1879,8 @@ static void test_tombstone(void **state) {
   connect_nodes(w, c, d);
   drain(w);
   assert_holds(d, &own, 4);
-  assert_int_equal(state_of(d, &own, 2), 2);
-  assert_int_equal(state_of(d, &own, 3), 0);
+  assert_int_equal(state_of(d, &own, 2), HLS_BODY_ERASED);
+  assert_int_equal(state_of(d, &own, 3), HLS_BODY_HELD);
   chain_free(&own);
   world_free(w);
 }
@@ -1904,7 +1905,7 @@ static void test_tombstone_before_bodies(void **state) {
   pay_items_range(&sb, &own, 4, 4); /* the tombstone, from A itself */
   assert_int_equal(inject_free(da, &sb), 0);
   assert_int_equal(d->n_erase, 1);
-  assert_int_equal(state_of(d, &own, 2), 2);
+  assert_int_equal(state_of(d, &own, 2), HLS_BODY_ERASED);
   const struct blob *v[1] = {chain_at(&own, 2)};
   pay_items(&sb, HLS_GF_BODIES, true, v, 1);
   struct hls_why why;
@@ -1912,13 +1913,13 @@ static void test_tombstone_before_bodies(void **state) {
   msgpack_sbuffer_destroy(&sb);
   assert_int_equal(rc, 0);
   assert_int_equal(d->n_body, 0);
-  assert_int_equal(state_of(d, &own, 2), 2);
+  assert_int_equal(state_of(d, &own, 2), HLS_BODY_ERASED);
   /* and as ITEMS, from the origin */
   pay_items_range(&sb, &own, 2, 2);
   rc = inject(da, &sb, &why);
   msgpack_sbuffer_destroy(&sb);
   assert_int_equal(rc, 0);
-  assert_int_equal(state_of(d, &own, 2), 2);
+  assert_int_equal(state_of(d, &own, 2), HLS_BODY_ERASED);
   chain_free(&own);
   world_free(w);
 }
@@ -1945,13 +1946,13 @@ static void test_tombstone_of_tombstone(void **state) {
   connect_nodes(w, a, b);
   drain(w);
   assert_holds(b, &own, 5);
-  assert_int_equal(state_of(b, &own, 2), 2);
-  assert_int_equal(state_of(b, &own, 3), 0); /* the tombstone stays whole */
+  assert_int_equal(state_of(b, &own, 2), HLS_BODY_ERASED);
+  assert_int_equal(state_of(b, &own, 3), HLS_BODY_HELD); /* the tombstone stays whole */
   connect_nodes(w, b, c);
   drain(w); /* fails on any error */
   assert_holds(c, &own, 5);
-  assert_int_equal(state_of(c, &own, 2), 2);
-  assert_int_equal(state_of(b, &own, 2), 2);
+  assert_int_equal(state_of(c, &own, 2), HLS_BODY_ERASED);
+  assert_int_equal(state_of(b, &own, 2), HLS_BODY_ERASED);
   chain_free(&own);
   world_free(w);
 }
@@ -1973,7 +1974,7 @@ static void test_tombstone_erase_failure(void **state) {
   node_start(b);
   connect_nodes(w, a, b);
   drain(w);
-  assert_int_equal(state_of(b, &own, 2), 0);
+  assert_int_equal(state_of(b, &own, 2), HLS_BODY_HELD);
   chain_add_tombstone(&own, 2); /* 4 */
   node_publish(a, &own);
   b->fail_erase = HLS_ESTORE;
@@ -2805,7 +2806,7 @@ static void test_import_run(void **state) {
   assert_int_equal(res.held, 0);
   assert_int_equal(res.forks + res.ignored + res.stubbed, 0);
   assert_holds(b, &x, 10);
-  for (uint64_t q = 1; q <= 10; q++) assert_int_equal(state_of(b, &x, q), 0);
+  for (uint64_t q = 1; q <= 10; q++) assert_int_equal(state_of(b, &x, q), HLS_BODY_HELD);
   assert_true(stat_verifications(b) >= 10); /* not one per run: every item */
   int actions = b->n_store_actions;
   memset(&res, 0, sizeof res);
@@ -2899,18 +2900,18 @@ static void test_import_tombstone(void **state) {
   assert_int_equal(res.held, 3);
   assert_int_equal(res.imported, 3);
   assert_int_equal(b->n_erase, 2);
-  assert_int_equal(state_of(b, &x, 2), 2);
-  assert_int_equal(state_of(b, &x, 3), 2);
-  assert_int_equal(state_of(b, &x, 6), 0);
+  assert_int_equal(state_of(b, &x, 2), HLS_BODY_ERASED);
+  assert_int_equal(state_of(b, &x, 3), HLS_BODY_ERASED);
+  assert_int_equal(state_of(b, &x, 6), HLS_BODY_HELD);
   memset(&res, 0, sizeof res);
   struct hls_why why;
   assert_int_equal(import_range(c, &x, 1, 3, true, &res, &why), 0); /* stubs */
-  assert_int_equal(state_of(c, &x, 2), 1);
+  assert_int_equal(state_of(c, &x, 2), HLS_BODY_STUB);
   import_ok(c, &x, 1, 6, &res);
   assert_int_equal(c->n_erase, 2);
-  assert_int_equal(state_of(c, &x, 2), 2);
-  assert_int_equal(state_of(c, &x, 3), 2);
-  assert_int_equal(state_of(c, &x, 4), 0);
+  assert_int_equal(state_of(c, &x, 2), HLS_BODY_ERASED);
+  assert_int_equal(state_of(c, &x, 3), HLS_BODY_ERASED);
+  assert_int_equal(state_of(c, &x, 4), HLS_BODY_HELD);
   assert_holds(c, &x, 6);
   chain_free(&x);
   world_free(w);
@@ -2932,8 +2933,8 @@ static void test_import_peers_stub(void **state) {
   import_ok(c, &own, 1, 3, &res);
   assert_int_equal(res.imported, 3);
   assert_int_equal(res.stubbed, 1);
-  assert_int_equal(state_of(c, &own, 2), 1);
-  assert_int_equal(state_of(c, &own, 3), 0);
+  assert_int_equal(state_of(c, &own, 2), HLS_BODY_STUB);
+  assert_int_equal(state_of(c, &own, 3), HLS_BODY_HELD);
   assert_null(held_at(c, own.k.pk, 2)->body.p);
   /* again: held, and the body still not taken (no BODY action) */
   memset(&res, 0, sizeof res);
@@ -2941,7 +2942,7 @@ static void test_import_peers_stub(void **state) {
   assert_int_equal(res.held, 3);
   assert_int_equal(res.stubbed, 0);
   assert_int_equal(c->n_body, 0);
-  assert_int_equal(state_of(c, &own, 2), 1);
+  assert_int_equal(state_of(c, &own, 2), HLS_BODY_STUB);
   /* D is connected to A (a fake peer with A's key): the import makes it ask */
   struct link *da = connect_fake(w, d, a->key.pk);
   fake_hello(da);
@@ -2981,8 +2982,8 @@ static void test_import_pushed(void **state) {
   assert_holds(b, &x, 30);
   assert_holds(c, &x, 30);
   assert_holds(c, &p, 3);
-  assert_int_equal(state_of(c, &p, 2), 1);
-  assert_int_equal(state_of(c, &p, 3), 0);
+  assert_int_equal(state_of(c, &p, 2), HLS_BODY_STUB);
+  assert_int_equal(state_of(c, &p, 3), HLS_BODY_HELD);
   chain_free(&x);
   chain_free(&p);
   world_free(w);

@@ -82,7 +82,7 @@ static int st_stubs(void *ctx, const uint8_t origin[32], uint64_t after, uint64_
   *n = 0;
   if (memcmp(origin, nd->origin, 32) != 0) return 0;
   for (uint64_t q = after + 1; q <= nd->head && *n < max; q++)
-    if (nd->items[q].state == 1 && nd->items[q].audience == HLS_AUD_PEERS) seqs[(*n)++] = q;
+    if (nd->items[q].state == HLS_BODY_STUB && nd->items[q].audience == HLS_AUD_PEERS) seqs[(*n)++] = q;
   return 0;
 }
 
@@ -101,7 +101,7 @@ static void set_item(struct item *it, const struct hls_envelope *e, int state) {
   free(it->body);
   it->body = NULL;
   it->body_len = 0;
-  if (state == 0 && e->body != NULL) {
+  if (state == HLS_BODY_HELD && e->body != NULL) {
     it->body = malloc(e->body_len);
     memcpy(it->body, e->body, e->body_len);
     it->body_len = e->body_len;
@@ -136,7 +136,7 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
   case HLS_GA_ERASE:
     free(n->items[a->seq].body);
     n->items[a->seq].body = NULL;
-    n->items[a->seq].state = 2;
+    n->items[a->seq].state = HLS_BODY_ERASED;
     return 0;
   default:
     fail_msg("unexpected action %d", a->type);
