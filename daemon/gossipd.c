@@ -10,7 +10,6 @@
 #include "log.h"
 #include "mp.h"
 #include "net.h"
-#include "node.h"
 #include "nodeid.h"
 #include "peers.h"
 
@@ -32,7 +31,7 @@ struct dial {
 #define MAX_PENDING_DIALS 64
 
 struct hls_gossipd {
-  struct hls_node *node;
+  struct hls_gossipd_env env;
   struct hls_gstore *gs;
   struct hls_gossip *g;
   uv_timer_t timer;
@@ -69,37 +68,36 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
     return 0;
   }
   case HLS_GA_STORE: {
-    rc = hls_gstore_put_run(gd->gs, a->envs, a->states, a->n, hls_node_now_ms(gd->node), &why);
-    bool own = memcmp(a->envs[0].h.origin, gd->node->identity.public_key, 32) == 0;
+    rc = hls_gstore_put_run(gd->gs, a->envs, a->states, a->n, gd->env.now_ms(gd->env.ctx), &why);
+    bool own = memcmp(a->envs[0].h.origin, gd->env.self, 32) == 0;
     struct hls_gstore_counts *counts = own ? &gd->own : &gd->others;
     for (size_t i = 0; rc == 0 && i < a->n; i++) {
       counts->items++;
       if (a->states[i] == HLS_BODY_HELD) counts->held++;
       else counts->stubs++;
-      if (a->states[i] == HLS_BODY_HELD) hls_patternsd_item(gd->node->patterns, &a->envs[i]);
+      if (a->states[i] == HLS_BODY_HELD) gd->env.item_held(gd->env.ctx, &a->envs[i]);
     }
     /* This node's own items, back from a peer after its store was lost or
      * restored (node.c: the chain's recovery). */
-    if (rc == 0 && own) hls_node_own_items_arrived(gd->node);
+    if (rc == 0 && own) gd->env.own_items_arrived(gd->env.ctx);
     break;
   }
   case HLS_GA_BODY: {
     bool changed = false;
     rc = hls_gstore_put_body(gd->gs, &a->envs[0], &changed, &why);
     if (rc == 0 && changed) gd->others.stubs--, gd->others.held++;
-    if (rc == 0 && changed) hls_patternsd_item(gd->node->patterns, &a->envs[0]);
+    if (rc == 0 && changed) gd->env.item_held(gd->env.ctx, &a->envs[0]);
     break;
   }
   case HLS_GA_ERASE: {
     int was = hls_gstore_state(gd->gs, a->origin, a->seq);
-    rc = hls_store_item_erase(gd->node->store, a->origin, a->seq, &why);
+    rc = hls_store_item_erase(gd->env.store, a->origin, a->seq, &why);
     if (rc == 0 && (was == HLS_BODY_HELD || was == HLS_BODY_STUB)) {
       if (was == HLS_BODY_HELD) gd->others.held--;
       else gd->others.stubs--;
       gd->others.erased++;
     }
-    if (rc == 0) hls_patternsd_erased(gd->node->patterns, a->origin, a->seq);
-    if (rc == 0) hls_node_erased(gd->node);
+    if (rc == 0) gd->env.item_erased(gd->env.ctx, a->origin, a->seq);
     if (rc == 0) {
       fmt_id(a->origin, id);
       hls_log_info("item_erased", "origin=%s seq=%llu", id, (unsigned long long)a->seq);
@@ -107,7 +105,7 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
     break;
   case HLS_GA_FORK:
     rc = hls_gstore_fork_put(gd->gs, a->origin, a->seq, a->ours, a->ours_len, a->theirs, a->theirs_len,
-                             hls_node_now_ms(gd->node), &why);
+                             gd->env.now_ms(gd->env.ctx), &why);
     if (rc == 0) {
       fmt_id(a->origin, id);
       hls_log_warn("fork_detected", "origin=%s seq=%llu action=stopped_following detail=\"two signed items with one "
@@ -131,7 +129,7 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
 
 static bool is_direct_peer(void *ctx, const uint8_t pk[32]) {
   struct hls_gossipd *gd = ctx;
-  return gd->node->peers != NULL && hls_peers_is_listed(gd->node->peers, pk);
+  return gd->env.peers != NULL && hls_peers_is_listed(gd->env.peers, pk);
 }
 
 /* The engine's store: reads through gstore, direct peers from the peer
@@ -143,7 +141,7 @@ static int st_get(void *ctx, const uint8_t origin[32], uint64_t seq, struct hls_
 
 static bool st_admit_origin(void *ctx, const uint8_t pk[32]) {
   struct hls_gossipd *gd = ctx;
-  return gd->node->peers == NULL || hls_peers_admit_origin(gd->node->peers, pk);
+  return gd->env.peers == NULL || hls_peers_admit_origin(gd->env.peers, pk);
 }
 
 static int st_stubs(void *ctx, const uint8_t origin[32], uint64_t after, uint64_t *seqs, size_t max, size_t *n) {
@@ -182,7 +180,7 @@ static int on_frame(void *ctx, struct hls_conn *c, const uint8_t pk[32], const u
   struct gsess *gs = find_conn(gd, c);
   if (gs == NULL || gs->doomed || gs->s == NULL) return 0;
   int rc = hls_gossip_frame(gd->g, gs->s, payload, len, why);
-  if (rc != 0 && hls_gossip_peer_fault(rc)) hls_peers_violation(gd->node->peers, pk, hls_err_name(rc));
+  if (rc != 0 && hls_gossip_peer_fault(rc)) hls_peers_violation(gd->env.peers, pk, hls_err_name(rc));
   return rc;
 }
 
@@ -199,7 +197,7 @@ static void on_close(void *ctx, struct hls_conn *c, const uint8_t pk[32]) {
 
 static void on_timer(uv_timer_t *t) {
   struct hls_gossipd *gd = t->data;
-  int rc = hls_gossip_tick(gd->g, (uint64_t)hls_node_now_ms(gd->node));
+  int rc = hls_gossip_tick(gd->g, (uint64_t)gd->env.now_ms(gd->env.ctx));
   if (rc != 0) hls_log_error("gossip_tick_failed", "error=%s", hls_err_name(rc));
   /* Doomed sessions: closing runs on_close, which edits the array. */
   struct hls_conn *doomed[16];
@@ -209,7 +207,7 @@ static void on_timer(uv_timer_t *t) {
   for (size_t i = 0; i < nd; i++) hls_conn_close(doomed[i], "slow_reader");
   size_t n = gd->n_dials;
   gd->n_dials = 0;
-  for (size_t i = 0; i < n && gd->node->peers; i++) hls_peers_learn(gd->node->peers, gd->dials[i].pk, gd->dials[i].address);
+  for (size_t i = 0; i < n && gd->env.peers; i++) hls_peers_learn(gd->env.peers, gd->dials[i].pk, gd->dials[i].address);
 }
 
 /* --- start / stop ------------------------------------------------------------------- */
@@ -234,19 +232,19 @@ static void on_block(void *ctx, const uint8_t pk[32], bool blocked) {
                  blocked ? "its items are refused from every peer and not relayed" : "its items are taken again");
 }
 
-int hls_gossipd_start(struct hls_gossipd **out, struct hls_node *node, struct hls_why *why) {
+int hls_gossipd_start(struct hls_gossipd **out, const struct hls_gossipd_env *env, struct hls_why *why) {
   *out = NULL;
   struct hls_gossipd *gd = calloc(1, sizeof *gd);
   if (gd == NULL) return HLS_ENOMEM;
-  gd->node = node;
-  int rc = hls_gstore_open(&gd->gs, node->store, why);
+  gd->env = *env;
+  int rc = hls_gstore_open(&gd->gs, env->store, why);
   if (rc != 0) {
     free(gd);
     return rc;
   }
   struct hls_gossip_config cfg;
-  hls_gossip_config_init(&cfg, node->identity.public_key);
-  const struct hls_config *c = node->config;
+  hls_gossip_config_init(&cfg, env->self);
+  const struct hls_config *c = env->config;
   cfg.target_connections = (uint32_t)c->gossip_connections;
   cfg.vector_interval_ms = (uint64_t)c->gossip_interval_ms;
   cfg.window = (uint32_t)c->gossip_window;
@@ -266,7 +264,7 @@ int hls_gossipd_start(struct hls_gossipd **out, struct hls_node *node, struct hl
   rc = hls_gossip_new(&gd->g, &cfg, &st, emit, gd);
   if (rc == 0) rc = hls_gstore_each_origin(gd->gs, load_one, gd, why);
   if (rc == 0) rc = hls_gstore_counts(gd->gs, &gd->others, why);
-  if (rc == 0) rc = hls_gstore_origin_counts(gd->gs, node->identity.public_key, &gd->own, why);
+  if (rc == 0) rc = hls_gstore_origin_counts(gd->gs, env->self, &gd->own, why);
   if (rc == 0) {
     gd->others.items -= gd->own.items, gd->others.held -= gd->own.held;
     gd->others.stubs -= gd->own.stubs, gd->others.erased -= gd->own.erased;
@@ -277,13 +275,13 @@ int hls_gossipd_start(struct hls_gossipd **out, struct hls_node *node, struct hl
     free(gd);
     return rc == HLS_ENOMEM ? rc : hls_why_set(why, rc, "gossip: loading the chains held: %s", hls_err_name(rc));
   }
-  uv_timer_init(&node->loop, &gd->timer);
+  uv_timer_init(env->loop, &gd->timer);
   gd->timer.data = gd;
   uint64_t every = (uint64_t)c->gossip_interval_ms < 100 ? (uint64_t)c->gossip_interval_ms : 100;
   uv_timer_start(&gd->timer, on_timer, every, every);
   struct hls_peer_hooks hooks = {
       .on_open = on_open, .on_frame = on_frame, .on_close = on_close, .on_block = on_block, .ctx = gd};
-  hls_peers_set_hooks(node->peers, &hooks);
+  hls_peers_set_hooks(env->peers, &hooks);
   *out = gd;
   return 0;
 }
@@ -302,24 +300,24 @@ void hls_gossipd_close(struct hls_gossipd *gd) {
   for (size_t i = 0; i < gd->n_sess; i++) hls_gossip_disconnected(gd->g, gd->sess[i].s);
   gd->n_sess = 0;
   struct hls_peer_hooks none = {0};
-  if (gd->node->peers) hls_peers_set_hooks(gd->node->peers, &none);
+  if (gd->env.peers) hls_peers_set_hooks(gd->env.peers, &none);
   uv_close((uv_handle_t *)&gd->timer, timer_closed);
 }
 
 void hls_gossipd_published(struct hls_gossipd *gd) {
   if (gd == NULL) return;
   struct hls_gstore_counts own;
-  if (hls_gstore_origin_counts(gd->gs, gd->node->identity.public_key, &own, NULL) == 0) gd->own = own;
-  const uint8_t *self = gd->node->identity.public_key;
+  if (hls_gstore_origin_counts(gd->gs, gd->env.self, &own, NULL) == 0) gd->own = own;
+  const uint8_t *self = gd->env.self;
   uint64_t have = hls_gossip_head(gd->g, self), head = 0;
   uint8_t id[32];
-  if (hls_store_chain_head(gd->node->store, self, &head, id, NULL) != 0) return;
+  if (hls_store_chain_head(gd->env.store, self, &head, id, NULL) != 0) return;
   msgpack_sbuffer sb;
   msgpack_sbuffer_init(&sb);
   for (uint64_t q = have + 1; q <= head; q++) {
     struct hls_item it;
     struct hls_why why = {{0}};
-    int rc = hls_store_item_get(gd->node->store, self, q, &it, &why);
+    int rc = hls_store_item_get(gd->env.store, self, q, &it, &why);
     if (rc == 0) {
       sb.size = 0;
       msgpack_sbuffer_write(&sb, (const char *)it.stub, it.stub_len - 1);
@@ -329,7 +327,7 @@ void hls_gossipd_published(struct hls_gossipd *gd) {
       struct hls_envelope env;
       struct hls_why ignore;
       if (rc == 0 && hls_env_decode(&env, (const uint8_t *)sb.data, sb.size, &ignore) == 0)
-        hls_patternsd_item(gd->node->patterns, &env);
+        gd->env.item_held(gd->env.ctx, &env);
       hls_item_clear(&it);
     }
     if (rc != 0) {
@@ -404,7 +402,7 @@ int hls_gossipd_pack_status(struct hls_gossipd *gd, msgpack_packer *pk, struct h
   PACK(hls_mp_pack_kv_bool(pk, "syncing", st.behind > 0 || st.vectors_pending > 0));
   PACK(hls_mp_pack_kv_i64(pk, "vectors_pending", (int64_t)st.vectors_pending));
   PACK(hls_mp_pack_kv_i64(pk, "peers_connecting",
-                          gd->node->peers != NULL ? (int64_t)hls_peers_connecting(gd->node->peers) : 0));
+                          gd->env.peers != NULL ? (int64_t)hls_peers_connecting(gd->env.peers) : 0));
   PACK(hls_mp_pack_kv_i64(pk, "items_received", (int64_t)st.items_received));
   PACK(hls_mp_pack_kv_i64(pk, "items_duplicate", (int64_t)st.items_duplicate));
   PACK(hls_mp_pack_kv_i64(pk, "items_sent", (int64_t)st.items_sent));

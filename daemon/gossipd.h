@@ -5,22 +5,44 @@
 #define HLS_GOSSIPD_H
 
 #include <msgpack.h>
+#include <uv.h>
 
+#include "config.h"
+#include "envelope.h"
 #include "err.h"
+#include "peers.h"
+#include "store.h"
 
-struct hls_node;
 struct hls_gossipd;
 
-/* Load the chains held and hook into the peer sessions (node->peers must
- * be started). */
-int hls_gossipd_start(struct hls_gossipd **out, struct hls_node *node, struct hls_why *why) HLS_WARN_UNUSED;
+/* What gossipd takes from the node: all borrowed, and must outlive it;
+ * what it tells the node goes through the callbacks (ctx is theirs). The
+ * module sees nothing else of the node. */
+struct hls_gossipd_env {
+  uv_loop_t *loop;
+  struct hls_store *store;
+  const struct hls_config *config;
+  const uint8_t *self;      /* this node's public key, 32 bytes */
+  struct hls_peers *peers;  /* started: the sessions come from it */
+  int64_t (*now_ms)(void *ctx);
+  /* A body is held now (stored with its item, or arrived for a stub). */
+  void (*item_held)(void *ctx, const struct hls_envelope *env);
+  /* A tombstone erased the body of origin's item seq. */
+  void (*item_erased)(void *ctx, const uint8_t origin[32], uint64_t seq);
+  /* Items of this node's own chain arrived from a peer (after its store
+   * was lost or restored). */
+  void (*own_items_arrived)(void *ctx);
+  void *ctx;
+};
+
+/* Load the chains held and hook into the peer sessions. */
+int hls_gossipd_start(struct hls_gossipd **out, const struct hls_gossipd_env *env, struct hls_why *why) HLS_WARN_UNUSED;
 /* Before the peers close. NULL is a no-op. */
 void hls_gossipd_close(struct hls_gossipd *gd);
 /* This node's chain grew (the summariser published): push the new items. */
 void hls_gossipd_published(struct hls_gossipd *gd);
 /* Import one run of envelopes (one origin, consecutive, linked) as if a
  * peer had sent them: hls_gossip_import (protocol/gossip.h). */
-struct hls_envelope;
 struct hls_gossip_import_result;
 int hls_gossipd_import(struct hls_gossipd *gd, const struct hls_envelope *envs, size_t n,
                        struct hls_gossip_import_result *res, struct hls_why *why) HLS_WARN_UNUSED;

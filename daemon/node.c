@@ -25,6 +25,22 @@ int64_t hls_node_now_ms(const struct hls_node *n) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* hls_node_now_ms for modules that take a clock, not the node. */
+static int64_t node_clock(void *node) { return hls_node_now_ms(node); }
+
+/* What gossipd tells the node (hls_gossipd_env): a body held goes to the
+ * pattern engine; an erased one leaves it, and the store's erasure
+ * follow-up runs; own items back from a peer resume the chain. */
+static void gossip_item_held(void *node, const struct hls_envelope *env) {
+  hls_patternsd_item(((struct hls_node *)node)->patterns, env);
+}
+static void gossip_item_erased(void *node, const uint8_t origin[32], uint64_t seq) {
+  struct hls_node *n = node;
+  hls_patternsd_erased(n->patterns, origin, seq);
+  hls_node_erased(n);
+}
+static void gossip_own_items(void *node) { hls_node_own_items_arrived(node); }
+
 static hls_day local_day(int64_t unix_ms) {
   time_t t = (time_t)(unix_ms / 1000);
   struct tm tm;
@@ -675,7 +691,25 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
 
   ensure_descriptors(config);
   hls_notify_status("Starting: computing patterns");
-  if ((rc = hls_peers_start(&n->peers, n, why)) != 0 || (rc = hls_gossipd_start(&n->gossip, n, why)) != 0 ||
+  struct hls_peers_env peers_env = {.loop = &n->loop,
+                                    .store = n->store,
+                                    .config = n->config,
+                                    .identity = &n->identity,
+                                    .network_key = n->network_key,
+                                    .now_ms = node_clock,
+                                    .clock = n};
+  struct hls_gossipd_env gossip_env = {.loop = &n->loop,
+                                       .store = n->store,
+                                       .config = n->config,
+                                       .self = n->identity.public_key,
+                                       .now_ms = node_clock,
+                                       .item_held = gossip_item_held,
+                                       .item_erased = gossip_item_erased,
+                                       .own_items_arrived = gossip_own_items,
+                                       .ctx = n};
+  rc = hls_peers_start(&n->peers, &peers_env, why);
+  gossip_env.peers = n->peers; /* gossip rides on the peers' sessions */
+  if (rc != 0 || (rc = hls_gossipd_start(&n->gossip, &gossip_env, why)) != 0 ||
       (rc = hls_patternsd_start(&n->patterns, n, why)) != 0) {
     node_stop(n, "startup_failed");
     uv_run(&n->loop, UV_RUN_DEFAULT);

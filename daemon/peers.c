@@ -9,7 +9,6 @@
 #include "log.h"
 #include "mp.h"
 #include "net.h"
-#include "node.h"
 #include "nodeid.h"
 
 struct peer {
@@ -28,7 +27,7 @@ struct peer {
 };
 
 struct hls_peers {
-  struct hls_node *node;
+  struct hls_peers_env env;
   struct hls_net *net;
   uv_timer_t dial_timer;
   struct peer **peers; /* owned */
@@ -36,6 +35,8 @@ struct hls_peers {
   struct hls_peer_hooks hooks;
   bool closing;
 };
+
+static int64_t now_ms(const struct hls_peers *p) { return p->env.now_ms(p->env.clock); }
 
 /* --- the table ---------------------------------------------------------------------- */
 
@@ -56,7 +57,7 @@ static struct peer *add_peer(struct hls_peers *p, const uint8_t pk[32]) {
   struct peer *peer = calloc(1, sizeof *peer);
   if (peer == NULL) return NULL;
   memcpy(peer->row.node_id, pk, 32);
-  peer->row.added_ms = hls_node_now_ms(p->node);
+  peer->row.added_ms = now_ms(p);
   p->peers[p->n++] = peer;
   return peer;
 }
@@ -70,7 +71,7 @@ static void revive(struct hls_peers *p, struct peer *peer) {
   if (!peer->removed) return;
   struct hls_peer_row fresh = {0};
   memcpy(fresh.node_id, peer->row.node_id, 32);
-  fresh.added_ms = hls_node_now_ms(p->node);
+  fresh.added_ms = now_ms(p);
   peer->row = fresh;
   peer->removed = false;
 }
@@ -87,7 +88,7 @@ static void drop_peer(struct hls_peers *p, struct peer *peer) {
 static void save(struct hls_peers *p, struct peer *peer) {
   struct hls_why why = {{0}};
   if (peer->removed) return;
-  int rc = hls_store_peer_put(p->node->store, &peer->row, &why);
+  int rc = hls_store_peer_put(p->env.store, &peer->row, &why);
   if (rc != 0) hls_log_error("peer_save_failed", "error=%s detail=\"%s\"", hls_err_name(rc), why.text);
 }
 
@@ -97,7 +98,7 @@ static void save(struct hls_peers *p, struct peer *peer) {
  * reconnect_max, times a jitter in [0.5, 1.5) so peers do not retry in
  * step. */
 static int64_t backoff_ms(const struct hls_peers *p, int64_t failures) {
-  int64_t lo = p->node->config->reconnect_min_ms, hi = p->node->config->reconnect_max_ms;
+  int64_t lo = p->env.config->reconnect_min_ms, hi = p->env.config->reconnect_max_ms;
   int64_t d = lo;
   for (int64_t i = 1; i < failures && d < hi; i++) d *= 2;
   if (d > hi) d = hi;
@@ -108,7 +109,7 @@ static int64_t backoff_ms(const struct hls_peers *p, int64_t failures) {
 static bool dialable(const struct hls_peers *p, const struct peer *peer) {
   return !peer->removed && !peer->row.blocked && (peer->row.admin || peer->dial_once) &&
          peer->row.address[0] != '\0' && peer->conn == NULL && peer->dialing == NULL &&
-         peer->penalty_until_ms <= hls_node_now_ms(p->node);
+         peer->penalty_until_ms <= now_ms(p);
 }
 
 static void dial(struct hls_peers *p, struct peer *peer) {
@@ -117,11 +118,11 @@ static void dial(struct hls_peers *p, struct peer *peer) {
   struct hls_why why = {{0}};
   if (hls_hostport_parse(peer->row.address, &hp, true, false, &why) != 0) return;
   peer->dialing = hls_net_dial(p->net, hp.host, hp.port, peer->row.node_id, &why);
-  if (peer->dialing == NULL) peer->next_dial_ms = hls_node_now_ms(p->node) + backoff_ms(p, 1);
+  if (peer->dialing == NULL) peer->next_dial_ms = now_ms(p) + backoff_ms(p, 1);
 }
 
 static void dial_due(struct hls_peers *p) {
-  int64_t now = hls_node_now_ms(p->node);
+  int64_t now = now_ms(p);
   for (size_t i = 0; i < p->n && !p->closing; i++) {
     struct peer *peer = p->peers[i];
     if (dialable(p, peer) && peer->next_dial_ms <= now) dial(p, peer);
@@ -147,7 +148,7 @@ static void close_idle(struct hls_peers *p) {
   size_t n = 0;
   for (size_t i = 0; i < p->n && n < sizeof idle / sizeof idle[0]; i++) {
     struct peer *peer = p->peers[i];
-    if (peer->conn != NULL && !listed(peer) && hls_conn_idle_ms(peer->conn) >= p->node->config->idle_timeout_ms)
+    if (peer->conn != NULL && !listed(peer) && hls_conn_idle_ms(peer->conn) >= p->env.config->idle_timeout_ms)
       idle[n++] = peer->conn;
   }
   for (size_t i = 0; i < n; i++) hls_conn_close(idle[i], "idle_session");
@@ -165,8 +166,8 @@ static const char *allow(void *ctx, const uint8_t pk[32], bool inbound) {
   struct hls_peers *p = ctx;
   struct peer *peer = find(p, pk);
   if (peer != NULL && peer->row.blocked) return "blocked";
-  if (peer != NULL && peer->penalty_until_ms > hls_node_now_ms(p->node)) return "backed_off";
-  if (inbound && p->node->config->accept == HLS_ACCEPT_LISTED && !listed(peer)) return "not_listed";
+  if (peer != NULL && peer->penalty_until_ms > now_ms(p)) return "backed_off";
+  if (inbound && p->env.config->accept == HLS_ACCEPT_LISTED && !listed(peer)) return "not_listed";
   /* Session slots, once the identity is known. A second session of a
    * connected peer replaces its first, so takes no slot. Outbound sessions
    * are this node's own choice (dial limits keep them in bounds). */
@@ -177,7 +178,7 @@ static const char *allow(void *ctx, const uint8_t pk[32], bool inbound) {
         sessions++;
         if (!listed(p->peers[i])) unlisted++;
       }
-    const struct hls_config *c = p->node->config;
+    const struct hls_config *c = p->env.config;
     if (sessions >= c->max_connections) return "too_many_connections";
     if (!listed(peer) && unlisted >= c->max_connections - c->reserved_for_listed) return "reserved_for_listed";
   }
@@ -187,8 +188,8 @@ static const char *allow(void *ctx, const uint8_t pk[32], bool inbound) {
 /* One session per peer. With two (both dialled at once), both sides keep
  * the one dialled by the node with the smaller key. */
 static bool preferred(const struct hls_peers *p, struct hls_conn *c, const uint8_t remote[32]) {
-  const uint8_t *dialer = hls_conn_inbound(c) ? remote : p->node->identity.public_key;
-  const uint8_t *listener = hls_conn_inbound(c) ? p->node->identity.public_key : remote;
+  const uint8_t *dialer = hls_conn_inbound(c) ? remote : p->env.identity->public_key;
+  const uint8_t *listener = hls_conn_inbound(c) ? p->env.identity->public_key : remote;
   return memcmp(dialer, listener, 32) < 0;
 }
 
@@ -225,7 +226,7 @@ static void on_open(void *ctx, struct hls_conn *c) {
   peer->conn = c;
   hls_conn_set_data(c, peer);
   hls_conn_set_exempt(c, listed(peer));
-  peer->connected_ms = hls_node_now_ms(p->node);
+  peer->connected_ms = now_ms(p);
   peer->row.last_seen_ms = peer->connected_ms;
   peer->row.failures = 0;
   peer->row.last_error[0] = '\0';
@@ -237,7 +238,7 @@ static int on_frame(void *ctx, struct hls_conn *c, const uint8_t *payload, size_
   struct hls_peers *p = ctx;
   struct peer *peer = hls_conn_data(c);
   if (peer == NULL) return 0; /* a duplicate on its way out */
-  peer->row.last_seen_ms = hls_node_now_ms(p->node);
+  peer->row.last_seen_ms = now_ms(p);
   if (p->hooks.on_frame) return p->hooks.on_frame(p->hooks.ctx, c, peer->row.node_id, payload, len, why);
   return hls_why_set(why, HLS_EUNSUPPORTED, "no gossip on this node yet");
 }
@@ -285,7 +286,7 @@ static void on_close(void *ctx, struct hls_conn *c, const uint8_t *remote, bool 
   hls_conn_stats(c, &in, &out);
   peer->row.bytes_in += in;
   peer->row.bytes_out += out;
-  int64_t now = hls_node_now_ms(p->node);
+  int64_t now = now_ms(p);
   if (was_open) peer->row.last_seen_ms = now;
   if (!clean_end(reason)) {
     peer->row.failures++;
@@ -324,23 +325,23 @@ static struct hls_net_options net_options(const struct hls_config *c) {
   return o;
 }
 
-int hls_peers_start(struct hls_peers **out, struct hls_node *node, struct hls_why *why) {
+int hls_peers_start(struct hls_peers **out, const struct hls_peers_env *env, struct hls_why *why) {
   *out = NULL;
   struct hls_peers *p = calloc(1, sizeof *p);
   if (p == NULL) return HLS_ENOMEM;
-  p->node = node;
-  int rc = hls_store_peer_list(node->store, load_one, p, why);
-  struct hls_net_options opt = net_options(node->config);
+  p->env = *env;
+  int rc = hls_store_peer_list(env->store, load_one, p, why);
+  struct hls_net_options opt = net_options(env->config);
   static const struct hls_net_callbacks cb = {
       .allow = allow, .on_open = on_open, .on_frame = on_frame, .on_writable = on_writable, .on_close = on_close};
-  if (rc == 0) rc = hls_net_start(&p->net, &node->loop, &node->identity, node->network_key, &opt, &cb, p, why);
+  if (rc == 0) rc = hls_net_start(&p->net, env->loop, env->identity, env->network_key, &opt, &cb, p, why);
   if (rc != 0) {
     for (size_t i = 0; i < p->n; i++) free(p->peers[i]);
     free(p->peers);
     free(p);
     return rc;
   }
-  uv_timer_init(&node->loop, &p->dial_timer);
+  uv_timer_init(env->loop, &p->dial_timer);
   p->dial_timer.data = p;
   uv_timer_start(&p->dial_timer, on_dial_timer, 0, 1000);
   *out = p;
@@ -372,7 +373,7 @@ void hls_peers_close(struct hls_peers *p) {
 }
 
 void hls_peers_reload(struct hls_peers *p) {
-  struct hls_net_options opt = net_options(p->node->config);
+  struct hls_net_options opt = net_options(p->env.config);
   hls_net_set_options(p->net, &opt);
   /* Under "listed", peers no longer allowed are let go. */
   for (size_t i = 0; i < p->n; i++) {
@@ -404,7 +405,7 @@ int hls_peers_add(struct hls_peers *p, const uint8_t pk[32], const char *address
   struct hls_hostport hp;
   int rc = hls_hostport_parse(address, &hp, true, false, why);
   if (rc != 0) return rc;
-  if (memcmp(pk, p->node->identity.public_key, 32) == 0)
+  if (memcmp(pk, p->env.identity->public_key, 32) == 0)
     return hls_why_set(why, HLS_EINVAL, "that is this node's own id");
   struct peer *peer = find(p, pk);
   if (peer == NULL && (peer = add_peer(p, pk)) == NULL) return HLS_ENOMEM;
@@ -426,7 +427,7 @@ int hls_peers_add(struct hls_peers *p, const uint8_t pk[32], const char *address
 int hls_peers_remove(struct hls_peers *p, const uint8_t pk[32], struct hls_why *why) {
   struct peer *peer = find(p, pk);
   if (peer == NULL || peer->removed) return hls_why_set(why, HLS_ENOTFOUND, "no such peer");
-  int rc = hls_store_peer_delete(p->node->store, pk, why);
+  int rc = hls_store_peer_delete(p->env.store, pk, why);
   if (rc != 0 && rc != HLS_ENOTFOUND) return rc;
   peer->removed = true;
   /* on_close runs inside these and clears the pointers; it never frees. */
@@ -437,7 +438,7 @@ int hls_peers_remove(struct hls_peers *p, const uint8_t pk[32], struct hls_why *
 }
 
 int hls_peers_block(struct hls_peers *p, const uint8_t pk[32], bool block, struct hls_why *why) {
-  if (memcmp(pk, p->node->identity.public_key, 32) == 0)
+  if (memcmp(pk, p->env.identity->public_key, 32) == 0)
     return hls_why_set(why, HLS_EINVAL, "that is this node's own id");
   struct peer *peer = find(p, pk);
   if (peer == NULL) {
@@ -474,20 +475,20 @@ void hls_peers_violation(struct hls_peers *p, const uint8_t pk[32], const char *
   snprintf(peer->row.last_error, sizeof peer->row.last_error, "violation: %s", what);
   /* Backed off as after that many failures in a row, and refused inbound
    * for as long. */
-  peer->penalty_until_ms = hls_node_now_ms(p->node) + backoff_ms(p, peer->row.failures + peer->row.violations + 1);
+  peer->penalty_until_ms = now_ms(p) + backoff_ms(p, peer->row.failures + peer->row.violations + 1);
   save(p, peer);
 }
 
 bool hls_peers_admit_origin(struct hls_peers *p, const uint8_t pk[32]) {
   struct peer *peer = find(p, pk);
   if (peer == NULL || listed(peer)) return true;
-  int64_t now = hls_node_now_ms(p->node);
+  int64_t now = now_ms(p);
   if (now - peer->origins_window_ms >= 3600 * 1000 || now < peer->origins_window_ms) {
     peer->origins_window_ms = now;
     peer->origins_in_window = 0;
     peer->origins_violation = false;
   }
-  if (peer->origins_in_window < p->node->config->gossip_new_origins_per_hour) {
+  if (peer->origins_in_window < p->env.config->gossip_new_origins_per_hour) {
     peer->origins_in_window++;
     return true;
   }
@@ -497,7 +498,7 @@ bool hls_peers_admit_origin(struct hls_peers *p, const uint8_t pk[32]) {
     hls_nodeid_format(pk, id);
     hls_log_warn("peer_origin_quota", "peer=%s limit=%lld detail=\"more new chains in an hour than "
                  "gossip.new_origins_per_hour; the rest are ignored\"", id,
-                 (long long)p->node->config->gossip_new_origins_per_hour);
+                 (long long)p->env.config->gossip_new_origins_per_hour);
     hls_peers_violation(p, pk, "new_origins_per_hour");
   }
   return false;
@@ -505,7 +506,7 @@ bool hls_peers_admit_origin(struct hls_peers *p, const uint8_t pk[32]) {
 
 void hls_peers_learn(struct hls_peers *p, const uint8_t pk[32], const char *address) {
   struct hls_hostport hp;
-  if (p->closing || memcmp(pk, p->node->identity.public_key, 32) == 0) return;
+  if (p->closing || memcmp(pk, p->env.identity->public_key, 32) == 0) return;
   if (hls_hostport_parse(address, &hp, true, false, NULL) != 0) return;
   struct peer *peer = find(p, pk);
   if (peer == NULL && (peer = add_peer(p, pk)) == NULL) return;
@@ -525,7 +526,7 @@ int hls_peers_pack(struct hls_peers *p, msgpack_packer *pk) {
   for (size_t i = 0; i < p->n; i++)
     if (!p->peers[i]->removed) n++;
   if (msgpack_pack_array(pk, n) != 0) return HLS_ENOMEM;
-  int64_t now = hls_node_now_ms(p->node);
+  int64_t now = now_ms(p);
   for (size_t i = 0; i < p->n; i++) {
     const struct peer *peer = p->peers[i];
     if (peer->removed) continue;

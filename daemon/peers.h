@@ -10,11 +10,27 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "err.h"
+#include <uv.h>
 
-struct hls_node;
+#include "config.h"
+#include "err.h"
+#include "home.h"
+#include "store.h"
+
 struct hls_peers;
 struct hls_conn;
+
+/* What the peers module takes from the node: all borrowed, and must
+ * outlive it. The module sees nothing else of the node. */
+struct hls_peers_env {
+  uv_loop_t *loop;
+  struct hls_store *store;             /* the peer table */
+  const struct hls_config *config;     /* read live: a reload changes it */
+  const struct hls_identity *identity; /* this node's keys (the handshake) */
+  const uint8_t *network_key;          /* 32 bytes */
+  int64_t (*now_ms)(void *clock);      /* the node's wall clock (hls_node_now_ms) */
+  void *clock;
+};
 
 /* Upper layer (gossip) hooks: a session with a peer opened or closed, a
  * frame arrived (payload borrowed; non-zero return closes the session),
@@ -32,7 +48,7 @@ struct hls_peer_hooks {
 };
 
 /* Load the peer table, start listening (network.listen) and dialling. */
-int hls_peers_start(struct hls_peers **out, struct hls_node *node, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_peers_start(struct hls_peers **out, const struct hls_peers_env *env, struct hls_why *why) HLS_WARN_UNUSED;
 void hls_peers_set_hooks(struct hls_peers *p, const struct hls_peer_hooks *hooks);
 /* Persist the counters, say goodbye to every peer, stop. NULL is a no-op. */
 void hls_peers_close(struct hls_peers *p);
