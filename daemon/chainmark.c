@@ -8,10 +8,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "home.h"
 #include "nodeid.h"
 
 #define MARK_MAX 4096 /* the file is about 200 bytes; anything longer is not a mark */
+#define MARK_PATH_MAX 4096
+
+/* dir/name in out. The chain mark knows its file by name only: where the
+ * data directory is, and what else is in it, is home.c's business (home.c
+ * uses this module, not the other way round). */
+static int mark_path(const char *dir, const char *name, char out[MARK_PATH_MAX]) {
+  int n = snprintf(out, MARK_PATH_MAX, "%s/%s", dir, name);
+  return n < 0 || n >= MARK_PATH_MAX ? HLS_ETOOBIG : 0;
+}
 
 void hls_chainmark_format(const uint8_t node_pk[32], const struct hls_chainmark *m, char *out, size_t size) {
   char id[HLS_NODEID_TEXT_SIZE], hex[65];
@@ -44,10 +52,10 @@ static bool field(const char *text, const char *key, char *value, size_t cap) {
 
 int hls_chainmark_load(const char *dir, const uint8_t node_pk[32], struct hls_chainmark *out, bool *present,
                        struct hls_why *why) {
-  char path[HLS_PATH_MAX], text[MARK_MAX + 1];
+  char path[MARK_PATH_MAX], text[MARK_MAX + 1];
   memset(out, 0, sizeof *out);
   *present = false;
-  if (hls_home_path(dir, HLS_CHAINMARK_FILE, path) != 0) return hls_why_set(why, HLS_ETOOBIG, "home path too long");
+  if (mark_path(dir, HLS_CHAINMARK_FILE, path) != 0) return hls_why_set(why, HLS_ETOOBIG, "home path too long");
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return 0;
@@ -107,8 +115,8 @@ int hls_chainmark_parse(const char *data, size_t len, const uint8_t node_pk[32],
 
 int hls_chainmark_save(const char *dir, const uint8_t node_pk[32], const struct hls_chainmark *m,
                        struct hls_why *why) {
-  char path[HLS_PATH_MAX], tmp[HLS_PATH_MAX], text[512];
-  if (hls_home_path(dir, HLS_CHAINMARK_FILE, path) != 0 || hls_home_path(dir, HLS_CHAINMARK_FILE ".tmp", tmp) != 0)
+  char path[MARK_PATH_MAX], tmp[MARK_PATH_MAX], text[512];
+  if (mark_path(dir, HLS_CHAINMARK_FILE, path) != 0 || mark_path(dir, HLS_CHAINMARK_FILE ".tmp", tmp) != 0)
     return hls_why_set(why, HLS_ETOOBIG, "home path too long");
   hls_chainmark_format(node_pk, m, text, sizeof text);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
