@@ -1,4 +1,5 @@
 #include "api.h"
+#include "api_handlers.h"
 
 #include <ctype.h>
 #include <sodium.h>
@@ -21,20 +22,14 @@ struct api_command {
   bool changes; /* changes the node: logged with the caller's user */
 };
 
-#define PACK(expr)                      \
-  do {                                  \
-    int pack_rc_ = (expr);              \
-    if (pack_rc_ != 0) return HLS_ENOMEM; \
-  } while (0)
-
-static struct hls_record_limits record_limits(const struct hls_node *n) {
+struct hls_record_limits api_record_limits(const struct hls_node *n) {
   struct hls_record_limits lim = {.max_text_bytes = (size_t)n->config->max_text_bytes};
   return lim;
 }
 
 /* --- argument helpers ------------------------------------------------------ */
 
-static int arg_id(const struct hls_mp_value *args, int64_t *id, struct hls_why *why) {
+int api_arg_id(const struct hls_mp_value *args, int64_t *id, struct hls_why *why) {
   bool present = false;
   int rc = hls_mp_get_i64(args, "id", id, &present, why);
   if (rc != 0) return rc;
@@ -42,8 +37,8 @@ static int arg_id(const struct hls_mp_value *args, int64_t *id, struct hls_why *
   return 0;
 }
 
-static int arg_enum(const struct hls_mp_value *args, const char *key,
-                    int (*parse)(const char *, size_t, void *, struct hls_why *), int *out, struct hls_why *why) {
+int api_arg_enum(const struct hls_mp_value *args, const char *key,
+                 int (*parse)(const char *, size_t, void *, struct hls_why *), int *out, struct hls_why *why) {
   const char *s;
   uint32_t len;
   bool present = false;
@@ -56,26 +51,26 @@ static int arg_enum(const struct hls_mp_value *args, const char *key,
 }
 
 /* Adapters so one helper handles every enumeration (all are int-sized). */
-static int parse_scale(const char *s, size_t n, void *out, struct hls_why *w) {
+int api_parse_scale(const char *s, size_t n, void *out, struct hls_why *w) {
   enum hls_scale v;
   int rc = hls_scale_parse(s, n, &v, w);
   if (rc == 0) *(int *)out = (int)v;
   return rc;
 }
-static int parse_stage(const char *s, size_t n, void *out, struct hls_why *w) {
+int api_parse_stage(const char *s, size_t n, void *out, struct hls_why *w) {
   enum hls_stage v;
   int rc = hls_stage_parse(s, n, &v, w);
   if (rc == 0) *(int *)out = (int)v;
   return rc;
 }
-static int parse_consent(const char *s, size_t n, void *out, struct hls_why *w) {
+int api_parse_consent(const char *s, size_t n, void *out, struct hls_why *w) {
   enum hls_consent v;
   int rc = hls_consent_parse(s, n, &v, w);
   if (rc == 0) *(int *)out = (int)v;
   return rc;
 }
 
-static int arg_date(const struct hls_mp_value *args, const char *key, bool *has, hls_day *out, struct hls_why *why) {
+int api_arg_date(const struct hls_mp_value *args, const char *key, bool *has, hls_day *out, struct hls_why *why) {
   const char *s;
   uint32_t len;
   int rc = hls_mp_get_str(args, key, &s, &len, has, why);
@@ -143,9 +138,7 @@ static int api_status(struct hls_node *n, struct hls_control_call *call) {
 
 /* --- records -------------------------------------------------------------- */
 
-/* Store an edited record and, when its story consent is gone, forget any
- * approval given under it: one transaction. */
-static int update_record(struct hls_node *n, struct hls_record *r, bool forget_share, struct hls_why *why) {
+int api_update_record(struct hls_node *n, struct hls_record *r, bool forget_share, struct hls_why *why) {
   int rc = hls_store_begin(n->store, why);
   if (rc != 0) return rc;
   rc = hls_store_record_update(n->store, r, hls_node_now_ms(n), why);
@@ -173,10 +166,9 @@ static int record_date_plausible(struct hls_node *n, const struct hls_record *r,
                      RECORD_FIRST_DATE, l);
 }
 
-/* Build a new record from a field map, applying defaults. */
-static int record_from_map(struct hls_node *n, const struct hls_mp_value *m, struct hls_record *r,
-                           struct hls_why *why) {
-  struct hls_record_limits lim = record_limits(n);
+int api_record_from_map(struct hls_node *n, const struct hls_mp_value *m, struct hls_record *r,
+                        struct hls_why *why) {
+  struct hls_record_limits lim = api_record_limits(n);
   hls_record_init(r);
   int rc = hls_record_apply(r, m, &lim, why);
   if (rc == 0) rc = hls_record_validate(r, why);
@@ -188,8 +180,7 @@ static int record_from_map(struct hls_node *n, const struct hls_mp_value *m, str
   return rc;
 }
 
-/* A partner keeps no records of its own unless node.records = on. */
-static int check_keeps_records(const struct hls_node *n, struct hls_why *why) {
+int api_check_keeps_records(const struct hls_node *n, struct hls_why *why) {
   int mode = n->config->node_records;
   bool keeps = mode == 1 || (mode == 0 && n->config->role != HLS_ROLE_PARTNER);
   if (keeps) return 0;
@@ -200,12 +191,12 @@ static int check_keeps_records(const struct hls_node *n, struct hls_why *why) {
 }
 
 static int api_record_add(struct hls_node *n, struct hls_control_call *call) {
-  int krc = check_keeps_records(n, &call->why);
+  int krc = api_check_keeps_records(n, &call->why);
   if (krc != 0) return krc;
   const struct hls_mp_value *fields = hls_mp_get(call->req->args, "record");
   if (fields == NULL) return hls_why_set(&call->why, HLS_EINVAL, "record: missing");
   struct hls_record r;
-  int rc = record_from_map(n, fields, &r, &call->why);
+  int rc = api_record_from_map(n, fields, &r, &call->why);
   if (rc == 0) rc = hls_store_record_insert(n->store, &r, hls_node_now_ms(n), &call->why);
   if (rc == 0) {
     hls_log_info("record_added", "id=%lld", (long long)r.id);
@@ -218,7 +209,7 @@ static int api_record_add(struct hls_node *n, struct hls_control_call *call) {
 
 static int api_record_show(struct hls_node *n, struct hls_control_call *call) {
   int64_t id;
-  int rc = arg_id(call->req->args, &id, &call->why);
+  int rc = api_arg_id(call->req->args, &id, &call->why);
   if (rc != 0) return rc;
   struct hls_record r;
   hls_record_init(&r);
@@ -230,13 +221,13 @@ static int api_record_show(struct hls_node *n, struct hls_control_call *call) {
 
 static int api_record_edit(struct hls_node *n, struct hls_control_call *call) {
   int64_t id;
-  int rc = arg_id(call->req->args, &id, &call->why);
+  int rc = api_arg_id(call->req->args, &id, &call->why);
   if (rc != 0) return rc;
   const struct hls_mp_value *set = hls_mp_get(call->req->args, "set");
   if (set == NULL || set->type != HLS_MP_MAP || set->len == 0)
     return hls_why_set(&call->why, HLS_EINVAL, "set: give at least one field to change");
   struct hls_record r;
-  struct hls_record_limits lim = record_limits(n);
+  struct hls_record_limits lim = api_record_limits(n);
   hls_record_init(&r);
   rc = hls_store_record_get(n->store, id, &r, &call->why);
   hls_day old_date = r.date;
@@ -252,7 +243,7 @@ static int api_record_edit(struct hls_node *n, struct hls_control_call *call) {
   if (rc == 0 && hls_mp_get(set, "consent") != NULL) r.consent_ended = HLS_CONSENT_CURRENT;
   /* Story consent gone: so is any approval given under it. */
   if (rc == 0)
-    rc = update_record(n, &r, old_consent >= HLS_CONSENT_PEERS && r.consent < HLS_CONSENT_PEERS, &call->why);
+    rc = api_update_record(n, &r, old_consent >= HLS_CONSENT_PEERS && r.consent < HLS_CONSENT_PEERS, &call->why);
   if (rc == 0) {
     hls_log_info("record_edited", "id=%lld", (long long)id);
     if (old_consent > HLS_CONSENT_PRIVATE || r.consent > HLS_CONSENT_PRIVATE) {
@@ -271,13 +262,6 @@ static int api_record_edit(struct hls_node *n, struct hls_control_call *call) {
 
 /* Delete one record or, with ids, several: all or none, in one
  * transaction (an unknown id deletes nothing and is named). */
-/* A deleted record's date, if it was counted, and whether a story of it
- * may be out: what must be re-counted and erased after a delete. */
-struct shared_date {
-  hls_day date;
-  bool story;
-};
-
 static int api_record_delete(struct hls_node *n, struct hls_control_call *call) {
   const struct hls_mp_value *list = hls_mp_get(call->req->args, "ids");
   int64_t one;
@@ -293,7 +277,7 @@ static int api_record_delete(struct hls_node *n, struct hls_control_call *call) 
         return hls_why_set(&call->why, HLS_EINVAL, "ids: entry %zu is not a positive record id", k);
     }
   } else {
-    int rc = arg_id(call->req->args, &one, &call->why);
+    int rc = api_arg_id(call->req->args, &one, &call->why);
     if (rc != 0) return rc;
   }
   struct shared_date *shared = malloc(count * sizeof *shared);
@@ -336,24 +320,13 @@ static int api_record_delete(struct hls_node *n, struct hls_control_call *call) 
   return 0;
 }
 
-struct list_ctx {
-  msgpack_sbuffer sb; /* entries packed here first: the count comes first on the wire */
-  msgpack_packer pk;
-  bool full;
-  uint32_t count;
-  const uint8_t *self; /* borrowed: this node's id, for the read-side lists */
-};
-
-static void list_init(struct list_ctx *l) {
+void api_list_init(struct list_ctx *l) {
   memset(l, 0, sizeof *l);
   msgpack_sbuffer_init(&l->sb);
   msgpack_packer_init(&l->pk, &l->sb, msgpack_sbuffer_write);
 }
 
-/* Reply with the entries packed in l (after rc, the walk's result), or
- * too_large when they would not fit in one reply frame; frees l. what
- * names the entries in that message. */
-static int list_reply(struct hls_node *n, struct hls_control_call *call, struct list_ctx *l, int rc, const char *what) {
+int api_list_reply(struct hls_node *n, struct hls_control_call *call, struct list_ctx *l, int rc, const char *what) {
   if (rc == 0 && l->sb.size > (size_t)n->config->control_max_frame)
     rc = hls_why_set(&call->why, HLS_ETOOBIG, "%u %s do not fit in one reply; use --limit or filters", l->count, what);
   if (rc == 0 && msgpack_pack_array(call->pk, l->count) != 0) rc = HLS_ENOMEM;
@@ -382,24 +355,24 @@ static int api_record_list(struct hls_node *n, struct hls_control_call *call) {
     if ((rc = hls_theme_normalise(theme, theme_len, slug, sizeof slug, &call->why)) != 0) return rc;
     f.theme = slug;
   }
-  if ((rc = arg_enum(a, "scale", parse_scale, &f.scale, &call->why)) != 0 ||
-      (rc = arg_enum(a, "stage", parse_stage, &f.stage, &call->why)) != 0 ||
-      (rc = arg_enum(a, "consent", parse_consent, &f.consent, &call->why)) != 0 ||
-      (rc = arg_date(a, "since", &f.has_since, &f.since, &call->why)) != 0 ||
-      (rc = arg_date(a, "until", &f.has_until, &f.until, &call->why)) != 0 ||
+  if ((rc = api_arg_enum(a, "scale", api_parse_scale, &f.scale, &call->why)) != 0 ||
+      (rc = api_arg_enum(a, "stage", api_parse_stage, &f.stage, &call->why)) != 0 ||
+      (rc = api_arg_enum(a, "consent", api_parse_consent, &f.consent, &call->why)) != 0 ||
+      (rc = api_arg_date(a, "since", &f.has_since, &f.since, &call->why)) != 0 ||
+      (rc = api_arg_date(a, "until", &f.has_until, &f.until, &call->why)) != 0 ||
       (rc = hls_api_arg_limit(a, HLS_API_LIMIT_ALL, &f.limit, &call->why)) != 0 ||
       (rc = hls_mp_get_bool(a, "full", &f.full, &has_full, &call->why)) != 0 ||
-      (rc = arg_date(a, "after_date", &f.has_after, &f.after_day, &call->why)) != 0)
+      (rc = api_arg_date(a, "after_date", &f.has_after, &f.after_day, &call->why)) != 0)
     return rc;
   bool has_after_id = false;
   if ((rc = hls_mp_get_i64(a, "after_id", &f.after_id, &has_after_id, &call->why)) != 0) return rc;
   if (has_after_id != f.has_after)
     return hls_why_set(&call->why, HLS_EINVAL, "after_date and after_id: give both (the last record of a page) or neither");
   struct list_ctx l;
-  list_init(&l);
+  api_list_init(&l);
   l.full = f.full;
   rc = hls_store_record_list(n->store, &f, list_one, &l, &call->why);
-  return list_reply(n, call, &l, rc, "records");
+  return api_list_reply(n, call, &l, rc, "records");
 }
 
 /* --- themes --------------------------------------------------------------- */
@@ -422,9 +395,9 @@ static int api_themes_network(struct hls_node *n, struct hls_control_call *call)
 
 static int api_themes(struct hls_node *n, struct hls_control_call *call) {
   struct list_ctx l;
-  list_init(&l);
+  api_list_init(&l);
   int rc = hls_store_themes(n->store, theme_one, &l, &call->why);
-  return list_reply(n, call, &l, rc, "themes");
+  return api_list_reply(n, call, &l, rc, "themes");
 }
 
 /* --- import ----------------------------------------------------------------- */
@@ -446,8 +419,6 @@ struct import_session {
 };
 
 #define IMPORT_ID_HEX_SIZE (2 * HLS_IMPORT_ID_BYTES + 1)
-
-static int pack_kv_time(msgpack_packer *pk, const char *key, int64_t ms);
 
 static struct import_session *import_of(struct hls_control_call *call) {
   return hls_control_client_data(call->client);
@@ -482,7 +453,7 @@ void hls_api_client_gone(void *node, struct hls_control_client *client) {
  * kept with the import), and whether rows that duplicate a record held
  * (or an earlier row) are imported anyway rather than skipped. */
 static int api_import_begin(struct hls_node *n, struct hls_control_call *call) {
-  int krc = check_keeps_records(n, &call->why);
+  int krc = api_check_keeps_records(n, &call->why);
   if (krc != 0) return krc;
   const char *source = NULL;
   uint32_t source_len = 0;
@@ -524,7 +495,7 @@ static int import_row(struct hls_node *n, const struct hls_mp_value *row, int64_
   if (rc != 0) return rc;
   const struct hls_mp_value *fields = hls_mp_get(row, "record");
   if (fields == NULL) return hls_why_set(why, HLS_EINVAL, "row without a record");
-  return record_from_map(n, fields, r, why);
+  return api_record_from_map(n, fields, r, why);
 }
 
 static int api_import_rows(struct hls_node *n, struct hls_control_call *call) {
@@ -619,13 +590,13 @@ static int pack_import(msgpack_packer *pk, const struct hls_import_result *r, co
   PACK(hls_mp_pack_kv_i64(pk, "first_id", r->first_id));
   PACK(hls_mp_pack_kv_i64(pk, "last_id", r->last_id));
   PACK(hls_mp_pack_kv_i64(pk, "held", r->held));
-  PACK(pack_kv_time(pk, "committed_at", r->committed_ms));
+  PACK(api_pack_kv_time(pk, "committed_at", r->committed_ms));
   PACK(hls_mp_pack_cstr(pk, "source"));
   PACK(r->source[0] ? hls_mp_pack_cstr(pk, r->source) : msgpack_pack_nil(pk));
   PACK(hls_mp_pack_cstr(pk, "by"));
   PACK(r->by[0] ? hls_mp_pack_cstr(pk, r->by) : msgpack_pack_nil(pk));
   if (r->undone_ms != 0) {
-    PACK(pack_kv_time(pk, "undone_at", r->undone_ms));
+    PACK(api_pack_kv_time(pk, "undone_at", r->undone_ms));
     PACK(hls_mp_pack_kv_str(pk, "undone_by", r->undone_by[0] ? r->undone_by : "?"));
   }
   return 0;
@@ -671,9 +642,9 @@ static int api_import_list(struct hls_node *n, struct hls_control_call *call) {
   int rc = hls_api_arg_limit(call->req->args, HLS_API_LIMIT_ALL, &limit, &call->why);
   if (rc != 0) return rc;
   struct list_ctx l;
-  list_init(&l);
+  api_list_init(&l);
   rc = hls_store_imports(n->store, limit, import_list_one, &l, &call->why);
-  return list_reply(n, call, &l, rc, "imports");
+  return api_list_reply(n, call, &l, rc, "imports");
 }
 
 /* {import_id} (32 hex digits, or a prefix of 8 or more): delete every
@@ -856,10 +827,10 @@ static int pack_consent_reply(struct hls_node *n, struct hls_control_call *call,
 static int api_consent_set(struct hls_node *n, struct hls_control_call *call) {
   const struct hls_mp_value *a = call->req->args;
   int64_t id;
-  int rc = arg_id(a, &id, &call->why);
+  int rc = api_arg_id(a, &id, &call->why);
   if (rc != 0) return rc;
   int level = -1;
-  if ((rc = arg_enum(a, "level", parse_consent, &level, &call->why)) != 0) return rc;
+  if ((rc = api_arg_enum(a, "level", api_parse_consent, &level, &call->why)) != 0) return rc;
   if (level < 0) return hls_why_set(&call->why, HLS_EINVAL, "level: required (private|aggregate|peers|network)");
   struct hls_record r;
   hls_record_init(&r);
@@ -876,7 +847,7 @@ static int api_consent_set(struct hls_node *n, struct hls_control_call *call) {
     nkv++;
   }
   struct hls_mp_value m = {.type = HLS_MP_MAP, .len = nkv, .v.kv = kv};
-  struct hls_record_limits lim = record_limits(n);
+  struct hls_record_limits lim = api_record_limits(n);
   enum hls_consent old = r.consent;
   rc = hls_record_apply(&r, &m, &lim, &call->why);
   r.consent = (enum hls_consent)level;
@@ -884,7 +855,7 @@ static int api_consent_set(struct hls_node *n, struct hls_control_call *call) {
   if (rc == 0) rc = hls_record_validate(&r, &call->why);
   if (rc == 0 && r.has_consent_expires && r.consent > HLS_CONSENT_PRIVATE && r.consent_expires <= hls_node_today(n))
     rc = hls_why_set(&call->why, HLS_EINVAL, "expires: that date has come; consent would end at once");
-  if (rc == 0) rc = update_record(n, &r, r.consent < HLS_CONSENT_PEERS, &call->why);
+  if (rc == 0) rc = api_update_record(n, &r, r.consent < HLS_CONSENT_PEERS, &call->why);
   if (rc == 0) {
     hls_log_info("consent_set", "id=%lld level=%s", (long long)id, hls_consent_name(r.consent));
     bool narrowed = r.consent < old;
@@ -897,7 +868,7 @@ static int api_consent_set(struct hls_node *n, struct hls_control_call *call) {
 
 static int api_consent_withdraw(struct hls_node *n, struct hls_control_call *call) {
   int64_t id;
-  int rc = arg_id(call->req->args, &id, &call->why);
+  int rc = api_arg_id(call->req->args, &id, &call->why);
   if (rc != 0) return rc;
   struct hls_record r;
   hls_record_init(&r);
@@ -907,7 +878,7 @@ static int api_consent_withdraw(struct hls_node *n, struct hls_control_call *cal
   r.consent_ended = HLS_CONSENT_WITHDRAWN;
   /* An approval was given under the consent just withdrawn: consent given
    * again later needs a new review. */
-  rc = update_record(n, &r, true, &call->why);
+  rc = api_update_record(n, &r, true, &call->why);
   if (rc == 0) {
     hls_log_info("consent_withdrawn", "id=%lld was=%s", (long long)id, hls_consent_name(old));
     if (old > HLS_CONSENT_PRIVATE) hls_node_changed(n, r.date, r.date, true);
@@ -945,7 +916,7 @@ static int arg_by(const struct hls_mp_value *a, char out[HLS_ROLE_MAX + 1], stru
 static int decide(struct hls_node *n, struct hls_control_call *call, bool approve) {
   int64_t id;
   struct hls_share sh = {0};
-  int rc = arg_id(call->req->args, &id, &call->why);
+  int rc = api_arg_id(call->req->args, &id, &call->why);
   if (rc == 0) rc = arg_by(call->req->args, sh.decided_by, &call->why);
   if (rc != 0) return rc;
   struct hls_record r;
@@ -1058,9 +1029,8 @@ static int api_share_export(struct hls_node *n, struct hls_control_call *call) {
 
 /* --- peers ------------------------------------------------------------------------ */
 
-/* A node id member key; *present false if absent (required: an error). */
-static int arg_node_id_key(const struct hls_mp_value *a, const char *key, bool required, bool *present, uint8_t pk[32],
-                           struct hls_why *why) {
+int api_arg_node_id_key(const struct hls_mp_value *a, const char *key, bool required, bool *present, uint8_t pk[32],
+                        struct hls_why *why) {
   const char *s;
   uint32_t len;
   char text[HLS_NODEID_TEXT_SIZE];
@@ -1078,7 +1048,7 @@ static int arg_node_id_key(const struct hls_mp_value *a, const char *key, bool r
 
 static int arg_node_id(const struct hls_mp_value *a, uint8_t pk[32], struct hls_why *why) {
   bool present;
-  return arg_node_id_key(a, "node_id", true, &present, pk, why);
+  return api_arg_node_id_key(a, "node_id", true, &present, pk, why);
 }
 
 static int peer_reply(struct hls_node *n, struct hls_control_call *call, const uint8_t pk[32], const char *done) {
@@ -1147,7 +1117,7 @@ static int pack_kv_item_id(msgpack_packer *pk, const char *key, const uint8_t id
   return hls_mp_pack_kv_str(pk, key, hex);
 }
 
-static int pack_kv_time(msgpack_packer *pk, const char *key, int64_t ms) {
+int api_pack_kv_time(msgpack_packer *pk, const char *key, int64_t ms) {
   char when[21];
   hls_time_format(ms, when);
   return hls_mp_pack_kv_str(pk, key, when);
@@ -1186,16 +1156,16 @@ static int place_one(void *ctx, const struct hls_place_row *p) {
   PACK(hls_mp_pack_kv_i64(pk, "erased", p->erased));
   PACK(hls_mp_pack_kv_i64(pk, "chain_seq", (int64_t)p->chain_seq));
   PACK(pack_kv_item_id(pk, "head", p->head_id));
-  PACK(pack_kv_time(pk, "last_heard", p->last_heard_ms));
+  PACK(api_pack_kv_time(pk, "last_heard", p->last_heard_ms));
   return 0;
 }
 
 static int api_places(struct hls_node *n, struct hls_control_call *call) {
   struct list_ctx l;
-  list_init(&l);
+  api_list_init(&l);
   l.self = n->identity.public_key;
   int rc = hls_store_places(n->store, place_one, &l, &call->why);
-  return list_reply(n, call, &l, rc, "places");
+  return api_list_reply(n, call, &l, rc, "places");
 }
 
 /* {id, origin, seq, self, place, region, published_at} and the story's
@@ -1209,7 +1179,7 @@ static int pack_story_row(msgpack_packer *pk, const struct hls_story_row *r, con
   PACK(hls_mp_pack_kv_bool(pk, "self", memcmp(r->origin, self, 32) == 0));
   PACK(hls_mp_pack_kv_str(pk, "place", place_name(p)));
   PACK(hls_mp_pack_kv_str(pk, "region", place_region(p)));
-  PACK(pack_kv_time(pk, "published_at", r->timestamp_ms));
+  PACK(api_pack_kv_time(pk, "published_at", r->timestamp_ms));
   PACK(hls_summarise_pack_story(pk, r->story, r->audience));
   if (!full) return 0;
   hls_day monday = 0;
@@ -1220,7 +1190,7 @@ static int pack_story_row(msgpack_packer *pk, const struct hls_story_row *r, con
   PACK(hls_mp_pack_kv_str(pk, "role", place_role(p)));
   PACK(hls_mp_pack_kv_str(pk, "week_start", start));
   PACK(hls_mp_pack_kv_str(pk, "week_end", end));
-  PACK(pack_kv_time(pk, "received_at", r->stored_ms));
+  PACK(api_pack_kv_time(pk, "received_at", r->stored_ms));
   return 0;
 }
 
@@ -1263,17 +1233,17 @@ static int api_stories(struct hls_node *n, struct hls_control_call *call) {
   int rc;
   if ((rc = arg_text(a, "place", PLACE_ARG_MAX, place, &has_place, &call->why)) != 0 ||
       (rc = arg_text(a, "theme", sizeof theme - 1, theme, &has_theme, &call->why)) != 0 ||
-      (rc = arg_date(a, "since", &f.has_since, &f.since, &call->why)) != 0 ||
+      (rc = api_arg_date(a, "since", &f.has_since, &f.since, &call->why)) != 0 ||
       (rc = hls_api_arg_limit(a, HLS_API_LIMIT_ALL, &f.limit, &call->why)) != 0)
     return rc;
   if (has_theme && (rc = hls_theme_normalise(theme, strlen(theme), slug, sizeof slug, &call->why)) != 0) return rc;
   f.place = has_place ? place : NULL;
   f.theme = has_theme ? slug : NULL;
   struct list_ctx l;
-  list_init(&l);
+  api_list_init(&l);
   l.self = n->identity.public_key;
   rc = hls_store_stories(n->store, &f, story_one, &l, &call->why);
-  return list_reply(n, call, &l, rc, "stories");
+  return api_list_reply(n, call, &l, rc, "stories");
 }
 
 struct story_show {
@@ -1312,8 +1282,8 @@ static int item_one(void *ctx, const struct hls_item_row *r) {
   PACK(hls_mp_pack_kv_str(pk, "audience", hls_env_audience_name(r->audience)));
   PACK(hls_mp_pack_kv_str(pk, "body", hls_body_state_name(r->body_state)));
   PACK(hls_mp_pack_kv_i64(pk, "body_bytes", r->body_bytes));
-  PACK(pack_kv_time(pk, "published_at", r->timestamp_ms));
-  PACK(pack_kv_time(pk, "stored_at", r->stored_ms));
+  PACK(api_pack_kv_time(pk, "published_at", r->timestamp_ms));
+  PACK(api_pack_kv_time(pk, "stored_at", r->stored_ms));
   PACK(pack_kv_item_id(pk, "item_id", r->item_id));
   return 0;
 }
@@ -1324,7 +1294,7 @@ static int api_items(struct hls_node *n, struct hls_control_call *call) {
   char type[16];
   bool has_type;
   int rc;
-  if ((rc = arg_node_id_key(a, "origin", false, &f.has_origin, f.origin, &call->why)) != 0 ||
+  if ((rc = api_arg_node_id_key(a, "origin", false, &f.has_origin, f.origin, &call->why)) != 0 ||
       (rc = hls_api_arg_limit(a, HLS_API_LIMIT_ALL, &f.limit, &call->why)) != 0)
     return rc;
   rc = arg_text(a, "type", sizeof type - 1, type, &has_type, &call->why);
@@ -1332,10 +1302,10 @@ static int api_items(struct hls_node *n, struct hls_control_call *call) {
     return hls_why_set(&call->why, HLS_EINVAL, "type: expected profile|digest|story|tombstone");
   if (rc != 0) return rc;
   struct list_ctx l;
-  list_init(&l);
+  api_list_init(&l);
   l.self = n->identity.public_key;
   rc = hls_store_items(n->store, &f, item_one, &l, &call->why);
-  return list_reply(n, call, &l, rc, "items");
+  return api_list_reply(n, call, &l, rc, "items");
 }
 
 static int api_commands(struct hls_node *n, struct hls_control_call *call);
