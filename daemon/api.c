@@ -79,6 +79,53 @@ int api_arg_date(const struct hls_mp_value *args, const char *key, bool *has, hl
   return 0;
 }
 
+int api_arg_node_id_key(const struct hls_mp_value *a, const char *key, bool required, bool *present, uint8_t pk[32],
+                        struct hls_why *why) {
+  const char *s;
+  uint32_t len;
+  char text[HLS_NODEID_TEXT_SIZE];
+  *present = false;
+  int rc = hls_mp_get_str(a, key, &s, &len, present, why);
+  if (rc != 0 || (!*present && !required)) return rc;
+  if (!*present || len != HLS_NODEID_TEXT_SIZE - 1)
+    return hls_why_set(why, HLS_EINVAL, "%s: expected @<44 characters of base64>.ed25519", key);
+  memcpy(text, s, len);
+  text[len] = '\0';
+  if (hls_nodeid_parse(text, pk) != 0)
+    return hls_why_set(why, HLS_EINVAL, "%s: expected @<44 characters of base64>.ed25519", key);
+  return 0;
+}
+
+int hls_api_arg_limit(const struct hls_mp_value *args, int64_t absent_limit, int64_t *limit, struct hls_why *why) {
+  *limit = absent_limit;
+  int rc = hls_mp_get_i64(args, "limit", limit, NULL, why);
+  if (rc == 0 && *limit < 0) rc = hls_why_set(why, HLS_EINVAL, "limit: must be 0 (no limit) or more");
+  return rc;
+}
+
+/* --- replies ---------------------------------------------------------------- */
+
+void api_list_init(struct list_ctx *l) {
+  memset(l, 0, sizeof *l);
+  msgpack_sbuffer_init(&l->sb);
+  msgpack_packer_init(&l->pk, &l->sb, msgpack_sbuffer_write);
+}
+
+int api_list_reply(struct hls_node *n, struct hls_control_call *call, struct list_ctx *l, int rc, const char *what) {
+  if (rc == 0 && l->sb.size > (size_t)n->config->control_max_frame)
+    rc = hls_why_set(&call->why, HLS_ETOOBIG, "%u %s do not fit in one reply; use --limit or filters", l->count, what);
+  if (rc == 0 && msgpack_pack_array(call->pk, l->count) != 0) rc = HLS_ENOMEM;
+  if (rc == 0 && l->sb.size > 0 && msgpack_sbuffer_write(call->pk->data, l->sb.data, l->sb.size) != 0) rc = HLS_ENOMEM;
+  msgpack_sbuffer_destroy(&l->sb);
+  return rc;
+}
+
+int api_pack_kv_time(msgpack_packer *pk, const char *key, int64_t ms) {
+  char when[21];
+  hls_time_format(ms, when);
+  return hls_mp_pack_kv_str(pk, key, when);
+}
+
 /* --- status ----------------------------------------------------------------- */
 
 /* "signed": the highest seq this node ever signed (its chain mark), nil
@@ -318,21 +365,6 @@ static int api_record_delete(struct hls_node *n, struct hls_control_call *call) 
     PACK(hls_mp_pack_kv_i64(call->pk, "deleted", (int64_t)count));
   }
   return 0;
-}
-
-void api_list_init(struct list_ctx *l) {
-  memset(l, 0, sizeof *l);
-  msgpack_sbuffer_init(&l->sb);
-  msgpack_packer_init(&l->pk, &l->sb, msgpack_sbuffer_write);
-}
-
-int api_list_reply(struct hls_node *n, struct hls_control_call *call, struct list_ctx *l, int rc, const char *what) {
-  if (rc == 0 && l->sb.size > (size_t)n->config->control_max_frame)
-    rc = hls_why_set(&call->why, HLS_ETOOBIG, "%u %s do not fit in one reply; use --limit or filters", l->count, what);
-  if (rc == 0 && msgpack_pack_array(call->pk, l->count) != 0) rc = HLS_ENOMEM;
-  if (rc == 0 && l->sb.size > 0 && msgpack_sbuffer_write(call->pk->data, l->sb.data, l->sb.size) != 0) rc = HLS_ENOMEM;
-  msgpack_sbuffer_destroy(&l->sb);
-  return rc;
 }
 
 static int list_one(void *ctx, const struct hls_record *r) {
@@ -1029,23 +1061,6 @@ static int api_share_export(struct hls_node *n, struct hls_control_call *call) {
 
 /* --- peers ------------------------------------------------------------------------ */
 
-int api_arg_node_id_key(const struct hls_mp_value *a, const char *key, bool required, bool *present, uint8_t pk[32],
-                        struct hls_why *why) {
-  const char *s;
-  uint32_t len;
-  char text[HLS_NODEID_TEXT_SIZE];
-  *present = false;
-  int rc = hls_mp_get_str(a, key, &s, &len, present, why);
-  if (rc != 0 || (!*present && !required)) return rc;
-  if (!*present || len != HLS_NODEID_TEXT_SIZE - 1)
-    return hls_why_set(why, HLS_EINVAL, "%s: expected @<44 characters of base64>.ed25519", key);
-  memcpy(text, s, len);
-  text[len] = '\0';
-  if (hls_nodeid_parse(text, pk) != 0)
-    return hls_why_set(why, HLS_EINVAL, "%s: expected @<44 characters of base64>.ed25519", key);
-  return 0;
-}
-
 static int arg_node_id(const struct hls_mp_value *a, uint8_t pk[32], struct hls_why *why) {
   bool present;
   return api_arg_node_id_key(a, "node_id", true, &present, pk, why);
@@ -1115,12 +1130,6 @@ static int pack_kv_item_id(msgpack_packer *pk, const char *key, const uint8_t id
   char hex[HLS_ITEM_ID_HEX_SIZE];
   hls_item_id_format(id, hex);
   return hls_mp_pack_kv_str(pk, key, hex);
-}
-
-int api_pack_kv_time(msgpack_packer *pk, const char *key, int64_t ms) {
-  char when[21];
-  hls_time_format(ms, when);
-  return hls_mp_pack_kv_str(pk, key, when);
 }
 
 /* The place of p, nil when no profile of it is held. */
@@ -1214,13 +1223,6 @@ static int arg_text(const struct hls_mp_value *a, const char *key, size_t max, c
   memcpy(out, s, len);
   out[len] = '\0';
   return 0;
-}
-
-int hls_api_arg_limit(const struct hls_mp_value *args, int64_t absent_limit, int64_t *limit, struct hls_why *why) {
-  *limit = absent_limit;
-  int rc = hls_mp_get_i64(args, "limit", limit, NULL, why);
-  if (rc == 0 && *limit < 0) rc = hls_why_set(why, HLS_EINVAL, "limit: must be 0 (no limit) or more");
-  return rc;
 }
 
 #define PLACE_ARG_MAX (HLS_PLACE_MAX > HLS_NODEID_TEXT_SIZE ? HLS_PLACE_MAX : HLS_NODEID_TEXT_SIZE)
