@@ -56,8 +56,17 @@ int api_list_reply(struct hls_node *n, struct hls_control_call *call, struct lis
 /* key: ms as a UTC time (2026-03-02T10:00:00Z). */
 int api_pack_kv_time(msgpack_packer *pk, const char *key, int64_t ms);
 
-/* --- records: helpers shared with imports and consent -------------------- */
+/* --- records and themes (api_records.c) ------------------------------------ */
 
+int api_record_add(struct hls_node *n, struct hls_control_call *call);
+int api_record_show(struct hls_node *n, struct hls_control_call *call);
+int api_record_edit(struct hls_node *n, struct hls_control_call *call);
+int api_record_delete(struct hls_node *n, struct hls_control_call *call);
+int api_record_list(struct hls_node *n, struct hls_control_call *call);
+int api_themes(struct hls_node *n, struct hls_control_call *call);
+int api_themes_network(struct hls_node *n, struct hls_control_call *call);
+
+/* Shared with imports and consent. */
 /* The limits a record's fields are checked against (hlsd.conf). */
 struct hls_record_limits api_record_limits(const struct hls_node *n);
 /* Store an edited record and, when its story consent is gone, forget any
