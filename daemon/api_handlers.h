@@ -84,4 +84,14 @@ struct shared_date {
   bool story;
 };
 
+/* --- imports (api_import.c) ------------------------------------------------ */
+
+int api_import_begin(struct hls_node *n, struct hls_control_call *call);
+int api_import_rows(struct hls_node *n, struct hls_control_call *call);
+int api_import_commit(struct hls_node *n, struct hls_control_call *call);
+int api_import_abort(struct hls_node *n, struct hls_control_call *call);
+int api_import_list(struct hls_node *n, struct hls_control_call *call);
+int api_import_undo(struct hls_node *n, struct hls_control_call *call);
+int api_import_status(struct hls_node *n, struct hls_control_call *call);
+
 #endif
