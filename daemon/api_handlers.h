@@ -94,4 +94,16 @@ int api_import_list(struct hls_node *n, struct hls_control_call *call);
 int api_import_undo(struct hls_node *n, struct hls_control_call *call);
 int api_import_status(struct hls_node *n, struct hls_control_call *call);
 
+/* --- consent and sharing (api_share.c) ------------------------------------- */
+
+int api_consent_set(struct hls_node *n, struct hls_control_call *call);
+int api_consent_withdraw(struct hls_node *n, struct hls_control_call *call);
+int api_share_preview(struct hls_node *n, struct hls_control_call *call);
+int api_share_review(struct hls_node *n, struct hls_control_call *call);
+int api_share_approve(struct hls_node *n, struct hls_control_call *call);
+int api_share_reject(struct hls_node *n, struct hls_control_call *call);
+int api_share_publish(struct hls_node *n, struct hls_control_call *call);
+int api_share_log(struct hls_node *n, struct hls_control_call *call);
+int api_share_export(struct hls_node *n, struct hls_control_call *call);
+
 #endif
