@@ -106,4 +106,12 @@ int api_share_publish(struct hls_node *n, struct hls_control_call *call);
 int api_share_log(struct hls_node *n, struct hls_control_call *call);
 int api_share_export(struct hls_node *n, struct hls_control_call *call);
 
+/* --- peers (api_peers.c) --------------------------------------------------- */
+
+int api_peer_add(struct hls_node *n, struct hls_control_call *call);
+int api_peer_list(struct hls_node *n, struct hls_control_call *call);
+int api_peer_remove(struct hls_node *n, struct hls_control_call *call);
+int api_peer_block(struct hls_node *n, struct hls_control_call *call);
+int api_peer_unblock(struct hls_node *n, struct hls_control_call *call);
+
 #endif
