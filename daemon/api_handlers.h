@@ -114,4 +114,11 @@ int api_peer_remove(struct hls_node *n, struct hls_control_call *call);
 int api_peer_block(struct hls_node *n, struct hls_control_call *call);
 int api_peer_unblock(struct hls_node *n, struct hls_control_call *call);
 
+/* --- what this node holds: places, stories, items (api_read.c) ------------- */
+
+int api_places(struct hls_node *n, struct hls_control_call *call);
+int api_stories(struct hls_node *n, struct hls_control_call *call);
+int api_stories_show(struct hls_node *n, struct hls_control_call *call);
+int api_items(struct hls_node *n, struct hls_control_call *call);
+
 #endif
