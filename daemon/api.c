@@ -204,31 +204,6 @@ static int api_backup(struct hls_node *n, struct hls_control_call *call) {
 
 static int api_commands(struct hls_node *n, struct hls_control_call *call);
 
-static int api_patterns(struct hls_node *n, struct hls_control_call *call) {
-  return hls_patternsd_api_list(n->patterns, call);
-}
-static int api_patterns_show(struct hls_node *n, struct hls_control_call *call) {
-  return hls_patternsd_api_show(n->patterns, call);
-}
-static int api_patterns_summary(struct hls_node *n, struct hls_control_call *call) {
-  return hls_patternsd_api_summary(n->patterns, call);
-}
-static int api_feed_subscribe(struct hls_node *n, struct hls_control_call *call) {
-  return hls_patternsd_api_subscribe(n->patterns, call);
-}
-static int api_feed_list(struct hls_node *n, struct hls_control_call *call) {
-  return hls_patternsd_api_feeds(n->patterns, call);
-}
-static int api_feed_unsubscribe(struct hls_node *n, struct hls_control_call *call) {
-  return hls_patternsd_api_unsubscribe(n->patterns, call);
-}
-static int api_feed_follow(struct hls_node *n, struct hls_control_call *call) {
-  return hls_patternsd_api_follow(n->patterns, call);
-}
-static int api_feed_ack(struct hls_node *n, struct hls_control_call *call) {
-  return hls_patternsd_api_ack(n->patterns, call);
-}
-
 /* --- the chain and the store ------------------------------------------------- */
 
 static int pack_chain(struct hls_node *n, msgpack_packer *pk) {

@@ -121,4 +121,15 @@ int api_stories(struct hls_node *n, struct hls_control_call *call);
 int api_stories_show(struct hls_node *n, struct hls_control_call *call);
 int api_items(struct hls_node *n, struct hls_control_call *call);
 
+/* --- patterns and feeds, answered by patternsd (api_patterns.c) ------------ */
+
+int api_patterns(struct hls_node *n, struct hls_control_call *call);
+int api_patterns_show(struct hls_node *n, struct hls_control_call *call);
+int api_patterns_summary(struct hls_node *n, struct hls_control_call *call);
+int api_feed_subscribe(struct hls_node *n, struct hls_control_call *call);
+int api_feed_list(struct hls_node *n, struct hls_control_call *call);
+int api_feed_unsubscribe(struct hls_node *n, struct hls_control_call *call);
+int api_feed_follow(struct hls_node *n, struct hls_control_call *call);
+int api_feed_ack(struct hls_node *n, struct hls_control_call *call);
+
 #endif
