@@ -132,4 +132,14 @@ int api_feed_unsubscribe(struct hls_node *n, struct hls_control_call *call);
 int api_feed_follow(struct hls_node *n, struct hls_control_call *call);
 int api_feed_ack(struct hls_node *n, struct hls_control_call *call);
 
+/* --- the node: status, backup, check, chain, test clock (api_node.c) ------- */
+
+int api_status(struct hls_node *n, struct hls_control_call *call);
+int api_backup(struct hls_node *n, struct hls_control_call *call);
+int api_check(struct hls_node *n, struct hls_control_call *call);
+int api_chain(struct hls_node *n, struct hls_control_call *call);
+int api_chain_accept_loss(struct hls_node *n, struct hls_control_call *call);
+int api_test_clock_set(struct hls_node *n, struct hls_control_call *call);
+int api_test_clock_advance(struct hls_node *n, struct hls_control_call *call);
+
 #endif
