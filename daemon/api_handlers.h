@@ -1,0 +1,145 @@
+/* Inside the control API: the handlers that api.c's one method table
+ * names, grouped by the file that holds them, and the helpers they share.
+ * Not for use outside daemon/api*.c (api.h is the API's outside). Every
+ * handler has the api_fn contract: it reads call->req->args, packs its
+ * reply into call->pk, and returns 0 or an HLS_E code with call->why set.
+ * Handlers run on the loop thread. */
+#ifndef HLS_API_HANDLERS_H
+#define HLS_API_HANDLERS_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api.h"
+
+/* Pack expr; a packer fails only when out of memory: return HLS_ENOMEM. */
+#define PACK(expr)                      \
+  do {                                  \
+    int pack_rc_ = (expr);              \
+    if (pack_rc_ != 0) return HLS_ENOMEM; \
+  } while (0)
+
+/* --- shared helpers (api.c) ---------------------------------------------- */
+
+/* {id}: a positive record id, required. */
+int api_arg_id(const struct hls_mp_value *args, int64_t *id /* out */, struct hls_why *why);
+/* An enumeration member key: *out set by parse when present, untouched
+ * when absent. parse is one of the api_parse_* adapters. */
+int api_arg_enum(const struct hls_mp_value *args, const char *key,
+                 int (*parse)(const char *, size_t, void *, struct hls_why *), int *out /* out */,
+                 struct hls_why *why);
+int api_parse_scale(const char *s, size_t n, void *out /* int */, struct hls_why *w);
+int api_parse_stage(const char *s, size_t n, void *out /* int */, struct hls_why *w);
+int api_parse_consent(const char *s, size_t n, void *out /* int */, struct hls_why *w);
+/* A date member key (YYYY-MM-DD): *has whether it was given. */
+int api_arg_date(const struct hls_mp_value *args, const char *key, bool *has /* out */, hls_day *out /* out */,
+                 struct hls_why *why);
+/* A node id member key; *present false if absent (required: an error). */
+int api_arg_node_id_key(const struct hls_mp_value *a, const char *key, bool required, bool *present /* out */,
+                        uint8_t pk[32] /* out */, struct hls_why *why);
+
+/* A listing being packed: records, themes, imports, places, stories, items. */
+struct list_ctx {
+  msgpack_sbuffer sb; /* entries packed here first: the count comes first on the wire */
+  msgpack_packer pk;
+  bool full;
+  uint32_t count;
+  const uint8_t *self; /* borrowed: this node's id, for the read-side lists */
+};
+void api_list_init(struct list_ctx *l);
+/* Reply with the entries packed in l (after rc, the walk's result), or
+ * too_large when they would not fit in one reply frame; frees l. what
+ * names the entries in that message. */
+int api_list_reply(struct hls_node *n, struct hls_control_call *call, struct list_ctx *l, int rc, const char *what);
+
+/* key: ms as a UTC time (2026-03-02T10:00:00Z). */
+int api_pack_kv_time(msgpack_packer *pk, const char *key, int64_t ms);
+
+/* --- records and themes (api_records.c) ------------------------------------ */
+
+int api_record_add(struct hls_node *n, struct hls_control_call *call);
+int api_record_show(struct hls_node *n, struct hls_control_call *call);
+int api_record_edit(struct hls_node *n, struct hls_control_call *call);
+int api_record_delete(struct hls_node *n, struct hls_control_call *call);
+int api_record_list(struct hls_node *n, struct hls_control_call *call);
+int api_themes(struct hls_node *n, struct hls_control_call *call);
+int api_themes_network(struct hls_node *n, struct hls_control_call *call);
+
+/* Shared with imports and consent. */
+/* The limits a record's fields are checked against (hlsd.conf). */
+struct hls_record_limits api_record_limits(const struct hls_node *n);
+/* Store an edited record and, when its story consent is gone, forget any
+ * approval given under it: one transaction. */
+int api_update_record(struct hls_node *n, struct hls_record *r, bool forget_share, struct hls_why *why);
+/* Build a new record from a field map, applying defaults. */
+int api_record_from_map(struct hls_node *n, const struct hls_mp_value *m, struct hls_record *r /* out */,
+                        struct hls_why *why);
+/* A partner keeps no records of its own unless node.records = on. */
+int api_check_keeps_records(const struct hls_node *n, struct hls_why *why);
+/* A deleted record's date, if it was counted, and whether a story of it
+ * may be out: what must be re-counted and erased after a delete. */
+struct shared_date {
+  hls_day date;
+  bool story;
+};
+
+/* --- imports (api_import.c) ------------------------------------------------ */
+
+int api_import_begin(struct hls_node *n, struct hls_control_call *call);
+int api_import_rows(struct hls_node *n, struct hls_control_call *call);
+int api_import_commit(struct hls_node *n, struct hls_control_call *call);
+int api_import_abort(struct hls_node *n, struct hls_control_call *call);
+int api_import_list(struct hls_node *n, struct hls_control_call *call);
+int api_import_undo(struct hls_node *n, struct hls_control_call *call);
+int api_import_status(struct hls_node *n, struct hls_control_call *call);
+
+/* --- consent and sharing (api_share.c) ------------------------------------- */
+
+int api_consent_set(struct hls_node *n, struct hls_control_call *call);
+int api_consent_withdraw(struct hls_node *n, struct hls_control_call *call);
+int api_share_preview(struct hls_node *n, struct hls_control_call *call);
+int api_share_review(struct hls_node *n, struct hls_control_call *call);
+int api_share_approve(struct hls_node *n, struct hls_control_call *call);
+int api_share_reject(struct hls_node *n, struct hls_control_call *call);
+int api_share_publish(struct hls_node *n, struct hls_control_call *call);
+int api_share_log(struct hls_node *n, struct hls_control_call *call);
+int api_share_export(struct hls_node *n, struct hls_control_call *call);
+
+/* --- peers (api_peers.c) --------------------------------------------------- */
+
+int api_peer_add(struct hls_node *n, struct hls_control_call *call);
+int api_peer_list(struct hls_node *n, struct hls_control_call *call);
+int api_peer_remove(struct hls_node *n, struct hls_control_call *call);
+int api_peer_block(struct hls_node *n, struct hls_control_call *call);
+int api_peer_unblock(struct hls_node *n, struct hls_control_call *call);
+
+/* --- what this node holds: places, stories, items (api_read.c) ------------- */
+
+int api_places(struct hls_node *n, struct hls_control_call *call);
+int api_stories(struct hls_node *n, struct hls_control_call *call);
+int api_stories_show(struct hls_node *n, struct hls_control_call *call);
+int api_items(struct hls_node *n, struct hls_control_call *call);
+
+/* --- patterns and feeds, answered by patternsd (api_patterns.c) ------------ */
+
+int api_patterns(struct hls_node *n, struct hls_control_call *call);
+int api_patterns_show(struct hls_node *n, struct hls_control_call *call);
+int api_patterns_summary(struct hls_node *n, struct hls_control_call *call);
+int api_feed_subscribe(struct hls_node *n, struct hls_control_call *call);
+int api_feed_list(struct hls_node *n, struct hls_control_call *call);
+int api_feed_unsubscribe(struct hls_node *n, struct hls_control_call *call);
+int api_feed_follow(struct hls_node *n, struct hls_control_call *call);
+int api_feed_ack(struct hls_node *n, struct hls_control_call *call);
+
+/* --- the node: status, backup, check, chain, test clock (api_node.c) ------- */
+
+int api_status(struct hls_node *n, struct hls_control_call *call);
+int api_backup(struct hls_node *n, struct hls_control_call *call);
+int api_check(struct hls_node *n, struct hls_control_call *call);
+int api_chain(struct hls_node *n, struct hls_control_call *call);
+int api_chain_accept_loss(struct hls_node *n, struct hls_control_call *call);
+int api_test_clock_set(struct hls_node *n, struct hls_control_call *call);
+int api_test_clock_advance(struct hls_node *n, struct hls_control_call *call);
+
+#endif

@@ -1,0 +1,200 @@
+/* The commands that read what this node holds (docs/control.md): places,
+ * stories, stories.show, items. */
+#include "api_handlers.h"
+
+#include <string.h>
+
+#include "nodeid.h"
+#include "text.h"
+
+/* --- what this node holds: places, stories, items ------------------------------------ */
+
+static int pack_kv_node_id(msgpack_packer *pk, const char *key, const uint8_t id[32]) {
+  char text[HLS_NODEID_TEXT_SIZE];
+  hls_nodeid_format(id, text);
+  return hls_mp_pack_kv_str(pk, key, text);
+}
+
+static int pack_kv_item_id(msgpack_packer *pk, const char *key, const uint8_t id[32]) {
+  char hex[HLS_ITEM_ID_HEX_SIZE];
+  hls_item_id_format(id, hex);
+  return hls_mp_pack_kv_str(pk, key, hex);
+}
+
+/* The place of p, nil when no profile of it is held. */
+static const char *place_name(const struct hls_place_row *p) {
+  return p != NULL && p->has_profile ? p->profile.place : NULL;
+}
+static const char *place_region(const struct hls_place_row *p) {
+  return p != NULL && p->has_profile ? p->profile.region : NULL;
+}
+static const char *place_role(const struct hls_place_row *p) {
+  if (p == NULL || !p->has_profile) return NULL;
+  return p->profile.role == HLS_PROFILE_PARTNER ? "partner" : "place";
+}
+
+static int place_one(void *ctx, const struct hls_place_row *p) {
+  struct list_ctx *l = ctx;
+  msgpack_packer *pk = &l->pk;
+  l->count++;
+  PACK(msgpack_pack_map(pk, 14));
+  PACK(pack_kv_node_id(pk, "node_id", p->node_id));
+  PACK(hls_mp_pack_kv_bool(pk, "self", memcmp(p->node_id, l->self, 32) == 0));
+  PACK(hls_mp_pack_kv_str(pk, "place", place_name(p)));
+  PACK(hls_mp_pack_kv_str(pk, "region", place_region(p)));
+  PACK(hls_mp_pack_kv_str(pk, "role", place_role(p)));
+  PACK(hls_mp_pack_cstr(pk, "addresses"));
+  PACK(msgpack_pack_array(pk, p->has_profile ? p->profile.n_addresses : 0));
+  for (size_t i = 0; p->has_profile && i < p->profile.n_addresses; i++) PACK(hls_mp_pack_cstr(pk, p->profile.addresses[i]));
+  PACK(hls_mp_pack_cstr(pk, "profile_seq"));
+  PACK(p->has_profile ? msgpack_pack_uint64(pk, p->profile_seq) : msgpack_pack_nil(pk));
+  PACK(hls_mp_pack_kv_i64(pk, "items", p->items));
+  PACK(hls_mp_pack_kv_i64(pk, "held", p->items - p->stubs - p->erased));
+  PACK(hls_mp_pack_kv_i64(pk, "stubs", p->stubs));
+  PACK(hls_mp_pack_kv_i64(pk, "erased", p->erased));
+  PACK(hls_mp_pack_kv_i64(pk, "chain_seq", (int64_t)p->chain_seq));
+  PACK(pack_kv_item_id(pk, "head", p->head_id));
+  PACK(api_pack_kv_time(pk, "last_heard", p->last_heard_ms));
+  return 0;
+}
+
+int api_places(struct hls_node *n, struct hls_control_call *call) {
+  struct list_ctx l;
+  api_list_init(&l);
+  l.self = n->identity.public_key;
+  int rc = hls_store_places(n->store, place_one, &l, &call->why);
+  return api_list_reply(n, call, &l, rc, "places");
+}
+
+/* {id, origin, seq, self, place, region, published_at} and the story's
+ * fields (15 pairs); full adds {role, week_start, week_end, received_at}. */
+static int pack_story_row(msgpack_packer *pk, const struct hls_story_row *r, const uint8_t *self, bool full) {
+  const struct hls_place_row *p = r->place;
+  PACK(msgpack_pack_map(pk, full ? 19 : 15));
+  PACK(pack_kv_item_id(pk, "id", r->item_id));
+  PACK(pack_kv_node_id(pk, "origin", r->origin));
+  PACK(hls_mp_pack_kv_i64(pk, "seq", (int64_t)r->seq));
+  PACK(hls_mp_pack_kv_bool(pk, "self", memcmp(r->origin, self, 32) == 0));
+  PACK(hls_mp_pack_kv_str(pk, "place", place_name(p)));
+  PACK(hls_mp_pack_kv_str(pk, "region", place_region(p)));
+  PACK(api_pack_kv_time(pk, "published_at", r->timestamp_ms));
+  PACK(hls_summarise_pack_story(pk, r->story, r->audience));
+  if (!full) return 0;
+  hls_day monday = 0;
+  char start[11], end[11];
+  if (hls_iso_week_monday(r->story->iso_year, r->story->iso_week, &monday) != 0) return HLS_EINTERNAL;
+  hls_date_format(monday, start);
+  hls_date_format(monday + 6, end);
+  PACK(hls_mp_pack_kv_str(pk, "role", place_role(p)));
+  PACK(hls_mp_pack_kv_str(pk, "week_start", start));
+  PACK(hls_mp_pack_kv_str(pk, "week_end", end));
+  PACK(api_pack_kv_time(pk, "received_at", r->stored_ms));
+  return 0;
+}
+
+static int story_one(void *ctx, const struct hls_story_row *r) {
+  struct list_ctx *l = ctx;
+  l->count++;
+  return pack_story_row(&l->pk, r, l->self, false);
+}
+
+/* A string member copied into out (NUL-terminated), checked as one line of
+ * at most max bytes. */
+static int arg_text(const struct hls_mp_value *a, const char *key, size_t max, char *out, bool *present,
+                    struct hls_why *why) {
+  const char *s;
+  uint32_t len;
+  *present = false;
+  int rc = hls_mp_get_str(a, key, &s, &len, present, why);
+  if (rc != 0 || !*present) return rc;
+  if ((rc = hls_text_check(s, len, max, false, key, why)) != 0) return rc;
+  if (len == 0) return hls_why_set(why, HLS_EINVAL, "%s: empty", key);
+  memcpy(out, s, len);
+  out[len] = '\0';
+  return 0;
+}
+
+#define PLACE_ARG_MAX (HLS_PLACE_MAX > HLS_NODEID_TEXT_SIZE ? HLS_PLACE_MAX : HLS_NODEID_TEXT_SIZE)
+
+int api_stories(struct hls_node *n, struct hls_control_call *call) {
+  const struct hls_mp_value *a = call->req->args;
+  struct hls_story_filter f = {0};
+  char place[PLACE_ARG_MAX + 1], theme[HLS_THEME_MAX * 4 + 1], slug[HLS_THEME_MAX + 1];
+  bool has_place, has_theme;
+  int rc;
+  if ((rc = arg_text(a, "place", PLACE_ARG_MAX, place, &has_place, &call->why)) != 0 ||
+      (rc = arg_text(a, "theme", sizeof theme - 1, theme, &has_theme, &call->why)) != 0 ||
+      (rc = api_arg_date(a, "since", &f.has_since, &f.since, &call->why)) != 0 ||
+      (rc = hls_api_arg_limit(a, HLS_API_LIMIT_ALL, &f.limit, &call->why)) != 0)
+    return rc;
+  if (has_theme && (rc = hls_theme_normalise(theme, strlen(theme), slug, sizeof slug, &call->why)) != 0) return rc;
+  f.place = has_place ? place : NULL;
+  f.theme = has_theme ? slug : NULL;
+  struct list_ctx l;
+  api_list_init(&l);
+  l.self = n->identity.public_key;
+  rc = hls_store_stories(n->store, &f, story_one, &l, &call->why);
+  return api_list_reply(n, call, &l, rc, "stories");
+}
+
+struct story_show {
+  msgpack_packer *pk; /* borrowed: the reply */
+  const uint8_t *self;
+};
+
+static int story_show_one(void *ctx, const struct hls_story_row *r) {
+  struct story_show *show = ctx;
+  return pack_story_row(show->pk, r, show->self, true);
+}
+
+int api_stories_show(struct hls_node *n, struct hls_control_call *call) {
+  char id[128];
+  bool present;
+  struct hls_item_ref ref;
+  int rc = arg_text(call->req->args, "id", sizeof id - 1, id, &present, &call->why);
+  if (rc != 0) return rc;
+  if (!present || hls_item_ref_parse(id, &ref) != 0)
+    return hls_why_set(&call->why, HLS_EINVAL,
+                       "id: expected a story id (8 to 64 hex digits of its item id) or NODE_ID:SEQ");
+  struct story_show show = {.pk = call->pk, .self = n->identity.public_key};
+  return hls_store_story_find(n->store, &ref, story_show_one, &show, &call->why);
+}
+
+static int item_one(void *ctx, const struct hls_item_row *r) {
+  struct list_ctx *l = ctx;
+  msgpack_packer *pk = &l->pk;
+  l->count++;
+  PACK(msgpack_pack_map(pk, 11));
+  PACK(pack_kv_node_id(pk, "origin", r->origin));
+  PACK(hls_mp_pack_kv_bool(pk, "self", memcmp(r->origin, l->self, 32) == 0));
+  PACK(hls_mp_pack_kv_str(pk, "place", place_name(r->place)));
+  PACK(hls_mp_pack_kv_i64(pk, "seq", (int64_t)r->seq));
+  PACK(hls_mp_pack_kv_str(pk, "type", hls_env_type_name(r->type)));
+  PACK(hls_mp_pack_kv_str(pk, "audience", hls_env_audience_name(r->audience)));
+  PACK(hls_mp_pack_kv_str(pk, "body", hls_body_state_name(r->body_state)));
+  PACK(hls_mp_pack_kv_i64(pk, "body_bytes", r->body_bytes));
+  PACK(api_pack_kv_time(pk, "published_at", r->timestamp_ms));
+  PACK(api_pack_kv_time(pk, "stored_at", r->stored_ms));
+  PACK(pack_kv_item_id(pk, "item_id", r->item_id));
+  return 0;
+}
+
+int api_items(struct hls_node *n, struct hls_control_call *call) {
+  const struct hls_mp_value *a = call->req->args;
+  struct hls_item_filter f = {0};
+  char type[16];
+  bool has_type;
+  int rc;
+  if ((rc = api_arg_node_id_key(a, "origin", false, &f.has_origin, f.origin, &call->why)) != 0 ||
+      (rc = hls_api_arg_limit(a, HLS_API_LIMIT_ALL, &f.limit, &call->why)) != 0)
+    return rc;
+  rc = arg_text(a, "type", sizeof type - 1, type, &has_type, &call->why);
+  if (rc == HLS_ETOOBIG || (rc == 0 && has_type && hls_env_type_parse(type, &f.type) != 0))
+    return hls_why_set(&call->why, HLS_EINVAL, "type: expected profile|digest|story|tombstone");
+  if (rc != 0) return rc;
+  struct list_ctx l;
+  api_list_init(&l);
+  l.self = n->identity.public_key;
+  rc = hls_store_items(n->store, &f, item_one, &l, &call->why);
+  return api_list_reply(n, call, &l, rc, "items");
+}

@@ -1,0 +1,246 @@
+/* The consent and sharing commands (docs/control.md): consent.set,
+ * consent.withdraw, share.preview, share.review, share.approve,
+ * share.reject, share.publish, share.log, share.export. */
+#include "api_handlers.h"
+
+#include <string.h>
+
+#include "log.h"
+#include "text.h"
+
+/* --- consent ------------------------------------------------------------------ */
+
+/* The published story of a record that is still live, if any (seq 0). */
+struct live_find {
+  int64_t record_id;
+  uint64_t seq;
+};
+
+static int find_live(void *ctx, const struct hls_published *p) {
+  struct live_find *f = ctx;
+  if (p->record_id == f->record_id) f->seq = p->seq;
+  return 0;
+}
+
+static uint64_t live_story_of(struct hls_node *n, int64_t record_id) {
+  struct live_find f = {.record_id = record_id};
+  if (hls_store_published_live_stories(n->store, find_live, &f, NULL) != 0) return 0;
+  return f.seq;
+}
+
+/* Reply: {record: {...}, story_seq} where story_seq names a published
+ * story that the change will erase (nil if none). */
+static int pack_consent_reply(struct hls_node *n, struct hls_control_call *call, const struct hls_record *r,
+                              bool story_erased) {
+  uint64_t story = story_erased ? live_story_of(n, r->id) : 0;
+  PACK(msgpack_pack_map(call->pk, 2));
+  PACK(hls_mp_pack_cstr(call->pk, "record"));
+  int rc = hls_record_pack(call->pk, r, true);
+  if (rc != 0) return rc;
+  PACK(hls_mp_pack_cstr(call->pk, "erasing_story_seq"));
+  PACK(story ? msgpack_pack_uint64(call->pk, story) : msgpack_pack_nil(call->pk));
+  return 0;
+}
+
+int api_consent_set(struct hls_node *n, struct hls_control_call *call) {
+  const struct hls_mp_value *a = call->req->args;
+  int64_t id;
+  int rc = api_arg_id(a, &id, &call->why);
+  if (rc != 0) return rc;
+  int level = -1;
+  if ((rc = api_arg_enum(a, "level", api_parse_consent, &level, &call->why)) != 0) return rc;
+  if (level < 0) return hls_why_set(&call->why, HLS_EINVAL, "level: required (private|aggregate|peers|network)");
+  struct hls_record r;
+  hls_record_init(&r);
+  if ((rc = hls_store_record_get(n->store, id, &r, &call->why)) != 0) return rc;
+  /* The optional fields go through the record's own checks. */
+  struct hls_mp_kv kv[3];
+  uint32_t nkv = 0;
+  static const char *const keys[][2] = {{"by", "consent_by"}, {"purpose", "consent_purpose"}, {"expires", "consent_expires"}};
+  for (int i = 0; i < 3; i++) {
+    const struct hls_mp_value *v = hls_mp_get(a, keys[i][0]);
+    if (v == NULL) continue;
+    kv[nkv].key = (struct hls_mp_value){.type = HLS_MP_STR, .len = (uint32_t)strlen(keys[i][1]), .v.str = keys[i][1]};
+    kv[nkv].val = *v;
+    nkv++;
+  }
+  struct hls_mp_value m = {.type = HLS_MP_MAP, .len = nkv, .v.kv = kv};
+  struct hls_record_limits lim = api_record_limits(n);
+  enum hls_consent old = r.consent;
+  rc = hls_record_apply(&r, &m, &lim, &call->why);
+  r.consent = (enum hls_consent)level;
+  r.consent_ended = HLS_CONSENT_CURRENT;
+  if (rc == 0) rc = hls_record_validate(&r, &call->why);
+  if (rc == 0 && r.has_consent_expires && r.consent > HLS_CONSENT_PRIVATE && r.consent_expires <= hls_node_today(n))
+    rc = hls_why_set(&call->why, HLS_EINVAL, "expires: that date has come; consent would end at once");
+  if (rc == 0) rc = api_update_record(n, &r, r.consent < HLS_CONSENT_PEERS, &call->why);
+  if (rc == 0) {
+    hls_log_info("consent_set", "id=%lld level=%s", (long long)id, hls_consent_name(r.consent));
+    bool narrowed = r.consent < old;
+    if (old > HLS_CONSENT_PRIVATE || r.consent > HLS_CONSENT_PRIVATE) hls_node_changed(n, r.date, r.date, narrowed);
+    rc = pack_consent_reply(n, call, &r, narrowed && r.consent < HLS_CONSENT_PEERS);
+  }
+  hls_record_clear(&r);
+  return rc;
+}
+
+int api_consent_withdraw(struct hls_node *n, struct hls_control_call *call) {
+  int64_t id;
+  int rc = api_arg_id(call->req->args, &id, &call->why);
+  if (rc != 0) return rc;
+  struct hls_record r;
+  hls_record_init(&r);
+  if ((rc = hls_store_record_get(n->store, id, &r, &call->why)) != 0) return rc;
+  enum hls_consent old = r.consent;
+  r.consent = HLS_CONSENT_PRIVATE;
+  r.consent_ended = HLS_CONSENT_WITHDRAWN;
+  /* An approval was given under the consent just withdrawn: consent given
+   * again later needs a new review. */
+  rc = api_update_record(n, &r, true, &call->why);
+  if (rc == 0) {
+    hls_log_info("consent_withdrawn", "id=%lld was=%s", (long long)id, hls_consent_name(old));
+    if (old > HLS_CONSENT_PRIVATE) hls_node_changed(n, r.date, r.date, true);
+    rc = pack_consent_reply(n, call, &r, true);
+  }
+  hls_record_clear(&r);
+  return rc;
+}
+
+/* --- sharing --------------------------------------------------------------------- */
+
+int api_share_preview(struct hls_node *n, struct hls_control_call *call) {
+  struct hls_summarise_ctx ctx = hls_node_summarise_ctx(n);
+  return hls_summarise_preview(&ctx, call->pk, &call->why);
+}
+
+int api_share_review(struct hls_node *n, struct hls_control_call *call) {
+  struct hls_summarise_ctx ctx = hls_node_summarise_ctx(n);
+  return hls_summarise_review(&ctx, call->pk, &call->why);
+}
+
+static int arg_by(const struct hls_mp_value *a, char out[HLS_ROLE_MAX + 1], struct hls_why *why) {
+  const char *s;
+  uint32_t len;
+  bool present = false;
+  out[0] = '\0';
+  int rc = hls_mp_get_str(a, "by", &s, &len, &present, why);
+  if (rc != 0 || !present) return rc;
+  if ((rc = hls_text_check(s, len, HLS_ROLE_MAX, false, "by", why)) != 0) return rc;
+  memcpy(out, s, len);
+  out[len] = '\0';
+  return 0;
+}
+
+static int decide(struct hls_node *n, struct hls_control_call *call, bool approve) {
+  int64_t id;
+  struct hls_share sh = {0};
+  int rc = api_arg_id(call->req->args, &id, &call->why);
+  if (rc == 0) rc = arg_by(call->req->args, sh.decided_by, &call->why);
+  if (rc != 0) return rc;
+  struct hls_record r;
+  hls_record_init(&r);
+  if ((rc = hls_store_record_get(n->store, id, &r, &call->why)) != 0) return rc;
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  int audience = 0;
+  rc = hls_summarise_story(&r, hls_node_today(n), &body, &audience, sh.approved_hash);
+  msgpack_sbuffer_destroy(&body);
+  if (rc == HLS_ECONSENT) {
+    rc = hls_why_set(&call->why, HLS_ECONSENT, "record %lld has consent %s%s; stories need peers or network",
+                     (long long)id, hls_consent_name(r.consent),
+                     r.consent >= HLS_CONSENT_PEERS ? " that has expired" : "");
+    if (!approve) rc = 0; /* rejecting is always allowed */
+  }
+  hls_record_clear(&r);
+  if (rc != 0) return rc;
+  sh.record_id = id;
+  sh.state = approve ? HLS_SHARE_APPROVED : HLS_SHARE_REJECTED;
+  sh.has_hash = approve;
+  sh.decided_ms = hls_node_now_ms(n);
+  if ((rc = hls_store_share_set(n->store, &sh, &call->why)) != 0) return rc;
+  hls_log_info(approve ? "story_approved" : "story_rejected", "record=%lld", (long long)id);
+  hls_node_changed_all(n, true);
+  PACK(msgpack_pack_map(call->pk, 3));
+  PACK(hls_mp_pack_kv_i64(call->pk, "record", id));
+  PACK(hls_mp_pack_kv_str(call->pk, "state", hls_share_state_name(sh.state)));
+  PACK(hls_mp_pack_kv_str(call->pk, "audience", approve ? hls_env_audience_name(audience) : NULL));
+  return 0;
+}
+
+int api_share_approve(struct hls_node *n, struct hls_control_call *call) { return decide(n, call, true); }
+int api_share_reject(struct hls_node *n, struct hls_control_call *call) { return decide(n, call, false); }
+
+int api_share_publish(struct hls_node *n, struct hls_control_call *call) {
+  uint64_t before = n->chain_seq;
+  n->dirty_all = true;
+  int rc = hls_node_publish(n, &call->why);
+  if (rc != 0) return rc;
+  PACK(msgpack_pack_map(call->pk, 2));
+  PACK(hls_mp_pack_kv_i64(call->pk, "published", (int64_t)(n->chain_seq - before)));
+  PACK(hls_mp_pack_kv_i64(call->pk, "chain_seq", (int64_t)n->chain_seq));
+  return 0;
+}
+
+static int pack_log_entry(void *ctx, const struct hls_published *p) {
+  msgpack_packer *pk = ctx;
+  char when[21], week[9];
+  hls_time_format(p->published_ms, when);
+  PACK(msgpack_pack_map(pk, 11));
+  PACK(hls_mp_pack_kv_i64(pk, "seq", (int64_t)p->seq));
+  PACK(hls_mp_pack_kv_str(pk, "type", hls_env_type_name(p->type)));
+  PACK(hls_mp_pack_kv_str(pk, "audience", hls_env_audience_name(p->audience)));
+  PACK(hls_mp_pack_kv_str(pk, "published_at", when));
+  if (p->iso_week > 0) hls_iso_week_format(p->iso_year, p->iso_week, week);
+  PACK(hls_mp_pack_kv_str(pk, "week", p->iso_week > 0 ? week : NULL));
+  PACK(hls_mp_pack_cstr(pk, "record"));
+  PACK(p->record_id ? msgpack_pack_int64(pk, p->record_id) : msgpack_pack_nil(pk));
+  PACK(hls_mp_pack_cstr(pk, "target"));
+  PACK(p->target_seq ? msgpack_pack_uint64(pk, p->target_seq) : msgpack_pack_nil(pk));
+  PACK(hls_mp_pack_kv_str(pk, "reason", p->type == HLS_ENV_TOMBSTONE ? hls_tomb_reason_name(p->reason) : NULL));
+  PACK(hls_mp_pack_kv_str(pk, "state", p->erased_by ? "erased" : p->superseded_by ? "superseded" : "current"));
+  PACK(hls_mp_pack_cstr(pk, "superseded_by"));
+  PACK(p->superseded_by ? msgpack_pack_uint64(pk, p->superseded_by) : msgpack_pack_nil(pk));
+  PACK(hls_mp_pack_cstr(pk, "erased_by"));
+  PACK(p->erased_by ? msgpack_pack_uint64(pk, p->erased_by) : msgpack_pack_nil(pk));
+  return 0;
+}
+
+struct counter {
+  uint32_t n;
+};
+static int count_one(void *ctx, const struct hls_published *p) {
+  (void)p;
+  ((struct counter *)ctx)->n++;
+  return 0;
+}
+
+int api_share_log(struct hls_node *n, struct hls_control_call *call) {
+  int64_t limit;
+  int rc = hls_api_arg_limit(call->req->args, HLS_API_LIMIT_ALL, &limit, &call->why);
+  if (rc != 0) return rc;
+  struct counter c = {0};
+  if ((rc = hls_store_published_list(n->store, true, limit, count_one, &c, &call->why)) != 0) return rc;
+  PACK(msgpack_pack_array(call->pk, c.n));
+  return hls_store_published_list(n->store, true, limit, pack_log_entry, call->pk, &call->why);
+}
+
+int api_share_export(struct hls_node *n, struct hls_control_call *call) {
+  int64_t seq = 0;
+  bool present = false;
+  int rc = hls_mp_get_i64(call->req->args, "seq", &seq, &present, &call->why);
+  if (rc != 0) return rc;
+  if (!present || seq <= 0) return hls_why_set(&call->why, HLS_EINVAL, "seq: a positive item seq is required");
+  struct hls_item it;
+  if ((rc = hls_store_item_get(n->store, n->identity.public_key, (uint64_t)seq, &it, &call->why)) != 0) return rc;
+  /* The stub is [header, sig, nil]: the full envelope replaces the final
+   * nil with the body. */
+  size_t len = it.body ? it.stub_len - 1 + it.body_len : it.stub_len;
+  if (msgpack_pack_map(call->pk, 3) != 0 || hls_mp_pack_kv_i64(call->pk, "seq", seq) != 0 ||
+      hls_mp_pack_kv_str(call->pk, "body", hls_body_state_name(it.body_state)) != 0 ||
+      hls_mp_pack_cstr(call->pk, "envelope") != 0 || msgpack_pack_bin(call->pk, len) != 0 ||
+      msgpack_pack_bin_body(call->pk, it.stub, it.body ? it.stub_len - 1 : it.stub_len) != 0 ||
+      (it.body && msgpack_pack_bin_body(call->pk, it.body, it.body_len) != 0))
+    rc = HLS_ENOMEM;
+  hls_item_clear(&it);
+  return rc;
+}
