@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
 #include "hls_version.h"
 #include "log.h"
 #include "notify.h"
@@ -718,7 +717,7 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   }
   struct hls_control_options copt = control_options(n);
   if ((rc = hls_home_path(n->home, "hlsd.sock", path)) != 0 ||
-      (rc = hls_control_start(&n->control, &n->loop, path, &copt, hls_api_dispatch, hls_api_client_gone, n, why)) !=
+      (rc = hls_control_start(&n->control, &n->loop, path, &copt, run->dispatch, run->client_gone, n, why)) !=
           0) {
     node_stop(n, "startup_failed");
     uv_run(&n->loop, UV_RUN_DEFAULT);

@@ -74,8 +74,12 @@ struct hls_node {
   int scrub_retries;
 };
 
-/* How hlsd was started (its command line). */
+/* How hlsd was started (its command line), and the control methods it
+ * serves: main wires api.c's here, so that the node does not depend on
+ * the methods that use it. */
 struct hls_run_options {
+  hls_control_dispatch_fn dispatch;        /* required: the control socket's methods */
+  hls_control_disconnect_fn client_gone;   /* may be NULL */
   bool test_clock;        /* hlsd --test-clock: the wall clock starts frozen at test_clock_ms */
   int64_t test_clock_ms;  /* Unix ms */
   bool accept_new_store;  /* hlsd --accept-new-store */
