@@ -2,7 +2,6 @@
 
 #include <math.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -16,6 +15,7 @@
 #include "mp.h"
 #include "node.h"
 #include "nodeid.h"
+#include "patstore.h"
 #include "patterns.h"
 #include "record.h"
 #include "store.h"
@@ -33,67 +33,6 @@
 #define CONTEXT_WEEKS 8   /* patterns.show: weeks before a pattern in its week table */
 #define SHOW_MAX_WEEKS 520
 
-enum {
-  P_LOAD_ITEMS,
-  P_ROWS,
-  P_UPSERT,
-  P_RETRACT,
-  P_EVENT,
-  P_LIST,
-  P_IDS,
-  P_GET,
-  P_FEED_ADD,
-  P_FEED_GET,
-  P_FEED_LIST,
-  P_FEED_DEL,
-  P_FEED_ACK,
-  P_EVENTS_AFTER,
-  P_EVENTS_FROM,
-  P_EVENT_MAX,
-  P_COUNT,
-  P_WEEK_EVENTS,
-  P__COUNT
-};
-
-/* The columns a filter reads, the same in patterns and pattern_events
- * (col_row reads them from a column on). summary is column 10. */
-#define PCOLS                                                                                                   \
-  "signal, theme, kind, theme2, kind2, week_from, week_to, n_places, scales, regions, summary, strength, live, " \
-  "region, places"
-#define N_PCOLS 15
-#define SUMMARY_COL 10
-
-static const char *const sql[P__COUNT] = {
-    [P_LOAD_ITEMS] = "SELECT origin, seq, type, body FROM items WHERE body_state=0 AND type IN (1, 2, 3)"
-                     " ORDER BY origin, seq",
-    [P_ROWS] = "SELECT id, " PCOLS ", origins FROM patterns WHERE retracted=0",
-    [P_UPSERT] = "INSERT INTO patterns(id, retracted, " PCOLS ", score, p, p_now, expected, withheld, origins,"
-                 " first_ms, updated_ms)"
-                 " VALUES(?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
-                 " ?20, ?21, ?22, ?23, ?23)"
-                 " ON CONFLICT(id) DO UPDATE SET retracted=0, signal=?2, theme=?3, kind=?4, theme2=?5, kind2=?6,"
-                 " week_from=?7, week_to=?8, n_places=?9, scales=?10, regions=?11, summary=?12, strength=?13,"
-                 " live=?14, region=?15, places=?16, score=?17, p=?18, p_now=?19, expected=?20, withheld=?21,"
-                 " origins=?22, updated_ms=?23",
-    [P_RETRACT] = "UPDATE patterns SET retracted=1, live=0, updated_ms=?2 WHERE id=?1",
-    [P_EVENT] = "INSERT INTO pattern_events(id, change, " PCOLS ", week, at_ms)"
-                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-    /* The order of the patterns_by_strength index. */
-    [P_LIST] = "SELECT " PCOLS ", id FROM patterns WHERE retracted=0 ORDER BY strength DESC, week_to DESC, id",
-    [P_IDS] = "SELECT id FROM patterns",
-    [P_GET] = "SELECT " PCOLS ", retracted FROM patterns WHERE id=?1",
-    [P_FEED_ADD] = "INSERT INTO feeds(name, filter, cursor, created_ms) VALUES(?1, ?2, 0, ?3)",
-    [P_FEED_GET] = "SELECT filter, cursor FROM feeds WHERE name=?1",
-    [P_FEED_LIST] = "SELECT name, filter, cursor, created_ms, acked_ms FROM feeds ORDER BY name",
-    [P_FEED_DEL] = "DELETE FROM feeds WHERE name=?1",
-    [P_FEED_ACK] = "UPDATE feeds SET cursor=?2, acked_ms=?3 WHERE name=?1 AND cursor<?2",
-    [P_EVENTS_AFTER] = "SELECT seq, change, " PCOLS ", at_ms FROM pattern_events WHERE seq>?1 ORDER BY seq LIMIT ?2",
-    [P_EVENTS_FROM] = "SELECT " PCOLS " FROM pattern_events WHERE seq>?1",
-    [P_EVENT_MAX] = "SELECT ifnull(max(seq), 0) FROM pattern_events",
-    [P_COUNT] = "SELECT signal, live, count(*) FROM patterns WHERE retracted=0 GROUP BY signal, live",
-    [P_WEEK_EVENTS] = "SELECT id, change, " PCOLS " FROM pattern_events WHERE week=?1 ORDER BY seq",
-};
-
 /* --- filters ---------------------------------------------------------------------------- */
 
 /* What hls patterns and a feed select: any of the values of a key, all
@@ -110,22 +49,6 @@ struct filter {
   bool has_since, has_until;
   int32_t since, until; /* week numbers; a pattern matches if its weeks overlap */
   bool include_ended;   /* listings: ended patterns too (feeds: always) */
-};
-
-/* The columns a filter looks at, as stored with patterns and events. */
-struct prow {
-  int signal, kind, kind2;
-  const char *theme, *theme2; /* theme2 NULL unless together */
-  int32_t week_from, week_to;
-  int64_t n_places;
-  unsigned scales;
-  const char *regions; /* each followed by '\n' */
-  double strength;
-  bool live;
-  const char *region; /* rising: its region, else "" */
-  const char *places; /* place names, each followed by '\n' */
-  const void *summary;
-  size_t summary_len;
 };
 
 /* Place names compare as people read them, ignoring case and Unicode
@@ -155,7 +78,7 @@ static bool lines_have(const char *list, const char *value, bool as_name) {
   return false;
 }
 
-static bool filter_match(const struct filter *f, const struct prow *r) {
+static bool filter_match(const struct filter *f, const struct hls_patrow *r) {
   if (!f->include_ended && !r->live) return false;
   if (f->signals && !(f->signals & (1u << r->signal))) return false;
   if (f->kinds && !(f->kinds & (1u << r->kind)) && !(r->theme2 && (f->kinds & (1u << r->kind2)))) return false;
@@ -384,8 +307,7 @@ struct placedir {
 
 struct hls_patternsd {
   struct hls_node *node;
-  sqlite3 *db;
-  sqlite3_stmt *st[P__COUNT];
+  struct hls_patstore *ps;
   struct hls_patterns *pt;
   struct hls_pat_params params;
   struct placedir dir;
@@ -400,36 +322,6 @@ struct hls_patternsd {
   int64_t last_flush_us;
   uint64_t flushes, events;
 };
-
-static void done(sqlite3_stmt *st) {
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-}
-
-static const char *col_text(sqlite3_stmt *st, int c) {
-  const char *s = (const char *)sqlite3_column_text(st, c);
-  return s ? s : "";
-}
-
-/* The PCOLS columns from column c on. */
-static void col_row(sqlite3_stmt *st, int c, struct prow *r) {
-  r->signal = sqlite3_column_int(st, c + 0);
-  r->theme = col_text(st, c + 1);
-  r->kind = sqlite3_column_int(st, c + 2);
-  r->theme2 = sqlite3_column_type(st, c + 3) == SQLITE_NULL ? NULL : col_text(st, c + 3);
-  r->kind2 = sqlite3_column_int(st, c + 4);
-  r->week_from = sqlite3_column_int(st, c + 5);
-  r->week_to = sqlite3_column_int(st, c + 6);
-  r->n_places = sqlite3_column_int64(st, c + 7);
-  r->scales = (unsigned)sqlite3_column_int(st, c + 8);
-  r->regions = col_text(st, c + 9);
-  r->summary = sqlite3_column_blob(st, c + SUMMARY_COL);
-  r->summary_len = (size_t)sqlite3_column_bytes(st, c + SUMMARY_COL);
-  r->strength = sqlite3_column_double(st, c + 11);
-  r->live = sqlite3_column_int(st, c + 12) != 0;
-  r->region = col_text(st, c + 13);
-  r->places = col_text(st, c + 14);
-}
 
 /* --- summaries -------------------------------------------------------------------------- */
 
@@ -812,7 +704,7 @@ static int pack_summary(struct hls_patternsd *pd, msgpack_packer *pk, const stru
 
 /* A core pattern as the columns and summary the store keeps. */
 struct built {
-  struct prow row;
+  struct hls_patrow row;
   msgpack_sbuffer sb;
   char *regions, *places; /* owned: '\n'-terminated lines */
   uint8_t *origins;       /* owned: the places' origins, sorted, HLS_KEY_BYTES each */
@@ -858,7 +750,7 @@ static int build(struct hls_patternsd *pd, const struct hls_pattern *p, struct b
   rc = pack_summary(pd, &pk, p, b->regions, n_regions, order);
   free(order);
   if (rc != 0) return rc;
-  struct prow *r = &b->row;
+  struct hls_patrow *r = &b->row;
   r->signal = p->signal;
   if (hls_patterns_theme_info(pd->pt, p->theme, &r->theme, &r->kind) != 0) return HLS_EINTERNAL;
   if (p->theme2 != HLS_PAT_NONE && hls_patterns_theme_info(pd->pt, p->theme2, &r->theme2, &r->kind2) != 0)
@@ -886,70 +778,23 @@ static void built_free(struct built *b) {
   free(b->origins);
 }
 
-/* The PCOLS of r as parameters first .. first + N_PCOLS - 1. */
-static void bind_row(sqlite3_stmt *st, int first, const struct prow *r) {
-  sqlite3_bind_int(st, first + 0, r->signal);
-  sqlite3_bind_text(st, first + 1, r->theme, -1, SQLITE_STATIC);
-  sqlite3_bind_int(st, first + 2, r->kind);
-  if (r->theme2) {
-    sqlite3_bind_text(st, first + 3, r->theme2, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, first + 4, r->kind2);
-  }
-  sqlite3_bind_int(st, first + 5, r->week_from);
-  sqlite3_bind_int(st, first + 6, r->week_to);
-  sqlite3_bind_int64(st, first + 7, r->n_places);
-  sqlite3_bind_int(st, first + 8, (int)r->scales);
-  sqlite3_bind_text(st, first + 9, r->regions, -1, SQLITE_STATIC);
-  sqlite3_bind_blob(st, first + SUMMARY_COL, r->summary, (int)r->summary_len, SQLITE_STATIC);
-  sqlite3_bind_double(st, first + 11, r->strength);
-  sqlite3_bind_int(st, first + 12, r->live);
-  sqlite3_bind_text(st, first + 13, r->region, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, first + 14, r->places, -1, SQLITE_STATIC);
-}
-
-static int step_done(struct hls_patternsd *pd, sqlite3_stmt *st, struct hls_why *why) {
-  int rc = sqlite3_step(st);
-  done(st);
-  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(pd->db, rc, why);
-}
-
 /* An event: the change and the pattern as it is now (for a retraction, as
  * it last held), with the latest week of digests held. */
-static int write_event(struct hls_patternsd *pd, const uint8_t id[HLS_PAT_ID_BYTES], int change, const struct prow *r,
+static int write_event(struct hls_patternsd *pd, const uint8_t id[HLS_PAT_ID_BYTES], int change, const struct hls_patrow *r,
                        int64_t now, struct hls_why *why) {
-  sqlite3_stmt *st = pd->st[P_EVENT];
-  sqlite3_bind_blob(st, 1, id, HLS_PAT_ID_BYTES, SQLITE_STATIC);
-  sqlite3_bind_int(st, 2, change);
-  bind_row(st, 3, r);
-  if (pd->latest_week != NO_WEEK) sqlite3_bind_int(st, 3 + N_PCOLS, pd->latest_week);
-  sqlite3_bind_int64(st, 4 + N_PCOLS, now);
-  int rc = step_done(pd, st, why);
+  int rc = hls_patstore_add_event(pd->ps, id, change, r, pd->latest_week != NO_WEEK ? &pd->latest_week : NULL, now, why);
   if (rc == 0) pd->events++;
   return rc;
 }
 
 static int write_row(struct hls_patternsd *pd, const struct hls_pattern *p, const struct built *b, int64_t now,
                      struct hls_why *why) {
-  sqlite3_stmt *st = pd->st[P_UPSERT];
-  sqlite3_bind_blob(st, 1, p->id, HLS_PAT_ID_BYTES, SQLITE_STATIC);
-  bind_row(st, 2, &b->row);
-  int c = 2 + N_PCOLS;
-  sqlite3_bind_double(st, c + 0, p->score);
-  sqlite3_bind_double(st, c + 1, p->p);
-  sqlite3_bind_double(st, c + 2, p->p_now);
-  sqlite3_bind_double(st, c + 3, p->expected);
-  sqlite3_bind_double(st, c + 4, p->withheld);
-  sqlite3_bind_blob(st, c + 5, b->origins, (int)(b->n_origins * HLS_KEY_BYTES), SQLITE_STATIC);
-  sqlite3_bind_int64(st, c + 6, now);
-  return step_done(pd, st, why);
+  return hls_patstore_upsert(pd->ps, p, &b->row, b->origins, b->n_origins, now, why);
 }
 
 static int write_retract(struct hls_patternsd *pd, const uint8_t id[HLS_PAT_ID_BYTES], int64_t now,
                          struct hls_why *why) {
-  sqlite3_stmt *st = pd->st[P_RETRACT];
-  sqlite3_bind_blob(st, 1, id, HLS_PAT_ID_BYTES, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, now);
-  return step_done(pd, st, why);
+  return hls_patstore_retract(pd->ps, id, now, why);
 }
 
 struct change_ctx {
@@ -974,7 +819,7 @@ static int on_change(void *ctx, int change, const struct hls_pattern *p) {
 /* The store's patterns that are not retracted, for the full diff. */
 struct stored_row {
   uint8_t id[HLS_PAT_ID_BYTES];
-  struct prow row;
+  struct hls_patrow row;
   char *theme, *theme2, *regions, *region, *places;
   void *summary;
   uint8_t *origins; /* NULL: written before schema 9 */
@@ -1004,60 +849,57 @@ static char *dup_or_null(const char *s, bool *failed) {
   return d;
 }
 
+struct stored_list {
+  struct stored_row *rows;
+  size_t n, cap;
+};
+
+static int add_stored(void *ctx, const struct hls_patstore_live *s) {
+  struct stored_list *sl = ctx;
+  if (sl->n == sl->cap) {
+    sl->cap = sl->cap ? sl->cap * 2 : 256;
+    struct stored_row *nr = realloc(sl->rows, sl->cap * sizeof *nr);
+    if (nr == NULL) return HLS_ENOMEM;
+    sl->rows = nr;
+  }
+  struct stored_row *l = &sl->rows[sl->n++];
+  memset(l, 0, sizeof *l);
+  memcpy(l->id, s->id, HLS_PAT_ID_BYTES);
+  l->row = s->row;
+  bool failed = false;
+  l->theme = dup_or_null(l->row.theme, &failed);
+  l->theme2 = dup_or_null(l->row.theme2, &failed);
+  l->regions = dup_or_null(l->row.regions, &failed);
+  l->region = dup_or_null(l->row.region, &failed);
+  l->places = dup_or_null(l->row.places, &failed);
+  l->summary = malloc(l->row.summary_len ? l->row.summary_len : 1);
+  if (s->has_origins) {
+    l->origins = malloc(s->origins_len > 0 ? s->origins_len : 1);
+    if (l->origins == NULL) failed = true;
+    else if (s->origins_len > 0) memcpy(l->origins, s->origins, s->origins_len);
+    l->n_origins = s->origins_len / HLS_KEY_BYTES;
+  }
+  if (failed || l->summary == NULL) return HLS_ENOMEM;
+  if (l->row.summary_len) memcpy(l->summary, l->row.summary, l->row.summary_len);
+  l->row.theme = l->theme;
+  l->row.theme2 = l->theme2;
+  l->row.regions = l->regions;
+  l->row.region = l->region;
+  l->row.places = l->places;
+  l->row.summary = l->summary;
+  return 0;
+}
+
 static int load_stored(struct hls_patternsd *pd, struct stored_row **out, size_t *n_out, struct hls_why *why) {
-  sqlite3_stmt *st = pd->st[P_ROWS];
-  struct stored_row *rows = NULL;
-  size_t n = 0, cap = 0;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (sqlite3_column_bytes(st, 0) != HLS_PAT_ID_BYTES) continue;
-    if (n == cap) {
-      cap = cap ? cap * 2 : 256;
-      struct stored_row *nr = realloc(rows, cap * sizeof *nr);
-      if (nr == NULL) {
-        rc = SQLITE_NOMEM;
-        break;
-      }
-      rows = nr;
-    }
-    struct stored_row *l = &rows[n++];
-    memset(l, 0, sizeof *l);
-    memcpy(l->id, sqlite3_column_blob(st, 0), HLS_PAT_ID_BYTES);
-    col_row(st, 1, &l->row);
-    bool failed = false;
-    l->theme = dup_or_null(l->row.theme, &failed);
-    l->theme2 = dup_or_null(l->row.theme2, &failed);
-    l->regions = dup_or_null(l->row.regions, &failed);
-    l->region = dup_or_null(l->row.region, &failed);
-    l->places = dup_or_null(l->row.places, &failed);
-    l->summary = malloc(l->row.summary_len ? l->row.summary_len : 1);
-    int ob = sqlite3_column_bytes(st, 1 + N_PCOLS);
-    if (sqlite3_column_type(st, 1 + N_PCOLS) != SQLITE_NULL) {
-      l->origins = malloc(ob > 0 ? (size_t)ob : 1);
-      if (l->origins == NULL) failed = true;
-      else if (ob > 0) memcpy(l->origins, sqlite3_column_blob(st, 1 + N_PCOLS), (size_t)ob);
-      l->n_origins = (size_t)ob / HLS_KEY_BYTES;
-    }
-    if (failed || l->summary == NULL) {
-      rc = SQLITE_NOMEM;
-      break;
-    }
-    if (l->row.summary_len) memcpy(l->summary, l->row.summary, l->row.summary_len);
-    l->row.theme = l->theme;
-    l->row.theme2 = l->theme2;
-    l->row.regions = l->regions;
-    l->row.region = l->region;
-    l->row.places = l->places;
-    l->row.summary = l->summary;
+  struct stored_list sl = {0};
+  int rc = hls_patstore_each_live(pd->ps, add_stored, &sl, why);
+  if (rc != 0) {
+    stored_free(sl.rows, sl.n);
+    return rc == HLS_ENOMEM ? hls_patstore_oom(why) : rc;
   }
-  done(st);
-  if (rc != SQLITE_DONE) {
-    stored_free(rows, n);
-    return hls_store_sqlite_error(pd->db, rc, why);
-  }
-  if (n > 1) qsort(rows, n, sizeof *rows, stored_cmp);
-  *out = rows;
-  *n_out = n;
+  if (sl.n > 1) qsort(sl.rows, sl.n, sizeof *sl.rows, stored_cmp);
+  *out = sl.rows;
+  *n_out = sl.n;
   return 0;
 }
 
@@ -1150,7 +992,7 @@ static int sync_all(struct hls_patternsd *pd, size_t *changes, struct hls_why *w
 struct event_pack {
   int64_t seq, at;
   int change;
-  const struct prow *row;
+  const struct hls_patrow *row;
 };
 
 static int pack_event(void *ctx, msgpack_packer *pk) {
@@ -1178,18 +1020,16 @@ static void follower_remove(struct hls_patternsd *pd, struct follower *f) {
     }
 }
 
-/* A store error reading f's events ends its stream with that error:
- * following again resumes from the feed's cursor, so nothing is lost.
- * Logs it, frees f and returns the HLS_E* code. */
-static int follower_fail(struct hls_patternsd *pd, struct follower *f, int sqlite_rc) {
-  struct hls_why why = {{0}};
-  int code = hls_store_sqlite_error(pd->db, sqlite_rc, &why);
+/* A store error reading f's events (code, why) ends its stream with that
+ * error: following again resumes from the feed's cursor, so nothing is
+ * lost. Logs it, frees f and returns code. */
+static int follower_fail(struct hls_patternsd *pd, struct follower *f, int code, const struct hls_why *why) {
   struct hls_control_client *client = f->client;
   uint64_t id = f->req_id;
   hls_log_error("feed_follow_failed", "name=%s client=%llu error=%s detail=\"%s\"", f->feed,
-                (unsigned long long)hls_control_client_id(client), hls_err_name(code), why.text);
+                (unsigned long long)hls_control_client_id(client), hls_err_name(code), why->text);
   follower_remove(pd, f);
-  (void)hls_control_reply(client, id, code, why.text, NULL, NULL);
+  (void)hls_control_reply(client, id, code, why->text, NULL, NULL);
   return code;
 }
 
@@ -1197,32 +1037,31 @@ static int follower_fail(struct hls_patternsd *pd, struct follower *f, int sqlit
  * if f's client could not be written to (client_gone freed f); or the
  * store's error reading the events (follower_fail: f's stream ended, f
  * freed). Either way the caller has nothing left to do for f. */
+/* One event to f: HLS_ECLOSED if f's client could not be written to
+ * (client_gone freed f), 1 once f's window is full. */
+static int pump_event(void *ctx, const struct hls_patstore_event *ev) {
+  struct follower *f = ctx;
+  struct event_pack e = {.seq = ev->seq, .at = ev->at_ms, .change = ev->change, .row = &ev->row};
+  f->sent = e.seq;
+  if (filter_match(&f->filter, &ev->row)) {
+    struct hls_control_client *client = f->client;
+    f->unacked[f->n_unacked++] = e.seq;
+    f->caught_up_sent = false;
+    if (hls_control_event(client, f->req_id, "pattern", pack_event, &e) != 0)
+      return HLS_ECLOSED; /* the client was closed: client_gone freed f */
+  }
+  return f->n_unacked < FOLLOW_WINDOW ? 0 : 1;
+}
+
 static int pump(struct hls_patternsd *pd, struct follower *f) {
   while (f->n_unacked < FOLLOW_WINDOW) {
-    sqlite3_stmt *st = pd->st[P_EVENTS_AFTER];
-    sqlite3_bind_int64(st, 1, f->sent);
-    sqlite3_bind_int(st, 2, SCAN_BATCH);
-    int rows = 0, rc;
-    while (f->n_unacked < FOLLOW_WINDOW && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-      rows++;
-      struct prow r;
-      struct event_pack e = {.seq = sqlite3_column_int64(st, 0), .change = sqlite3_column_int(st, 1), .row = &r};
-      col_row(st, 2, &r);
-      e.at = sqlite3_column_int64(st, 2 + N_PCOLS);
-      f->sent = e.seq;
-      if (!filter_match(&f->filter, &r)) continue;
-      struct hls_control_client *client = f->client;
-      f->unacked[f->n_unacked++] = e.seq;
-      f->caught_up_sent = false;
-      if (hls_control_event(client, f->req_id, "pattern", pack_event, &e) != 0) {
-        done(st);
-        return HLS_ECLOSED; /* the client was closed: client_gone freed f */
-      }
-    }
-    done(st);
-    /* SQLITE_ROW: the window filled before the batch ended. Anything but
-     * that or the batch's end is a failure, not "caught up". */
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return follower_fail(pd, f, rc);
+    struct hls_why why = {{0}};
+    size_t rows = 0;
+    int rc = hls_patstore_each_event_after(pd->ps, f->sent, SCAN_BATCH, pump_event, f, &rows, &why);
+    if (rc == HLS_ECLOSED) return rc;
+    /* 1: the window filled before the batch ended. Anything but that or
+     * the batch's end is a failure, not "caught up". */
+    if (rc < 0) return follower_fail(pd, f, rc, &why);
     if (rows == 0) {
       if (!f->caught_up_sent) {
         f->caught_up_sent = true;
@@ -1399,27 +1238,31 @@ void hls_patternsd_erased(struct hls_patternsd *pd, const uint8_t origin[32], ui
 
 /* --- start / stop ------------------------------------------------------------------------ */
 
-static int load_items(struct hls_patternsd *pd, size_t *n_items, struct hls_why *why) {
-  sqlite3_stmt *st = pd->st[P_LOAD_ITEMS];
-  int rc;
-  *n_items = 0;
-  refresh_now_week(pd);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (sqlite3_column_bytes(st, 0) != 32) continue;
-    const uint8_t *body = sqlite3_column_blob(st, 3);
-    int len = sqlite3_column_bytes(st, 3);
-    if (body == NULL) continue;
-    /* A body that does not decode was checked when stored: only a damaged
-     * store gets here, and feed_body logs it. */
-    if (feed_body(pd, sqlite3_column_blob(st, 0), (uint64_t)sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2),
-                  body, (size_t)len) == HLS_ENOMEM) {
-      done(st);
-      return hls_why_set(why, HLS_ENOMEM, "patterns: out of memory loading items");
-    }
-    (*n_items)++;
+struct load_ctx {
+  struct hls_patternsd *pd;
+  size_t n_items;
+  bool out_of_memory;
+};
+
+static int load_item(void *ctx, const uint8_t origin[32], uint64_t seq, int type, const uint8_t *body, size_t len) {
+  struct load_ctx *lc = ctx;
+  /* A body that does not decode was checked when stored: only a damaged
+   * store gets here, and feed_body logs it. */
+  if (feed_body(lc->pd, origin, seq, type, body, len) == HLS_ENOMEM) {
+    lc->out_of_memory = true;
+    return HLS_ENOMEM;
   }
-  done(st);
-  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(pd->db, rc, why);
+  lc->n_items++;
+  return 0;
+}
+
+static int load_items(struct hls_patternsd *pd, size_t *n_items, struct hls_why *why) {
+  struct load_ctx lc = {.pd = pd};
+  refresh_now_week(pd);
+  int rc = hls_patstore_each_item(pd->ps, load_item, &lc, why);
+  *n_items = lc.n_items;
+  if (lc.out_of_memory) return hls_why_set(why, HLS_ENOMEM, "patterns: out of memory loading items");
+  return rc;
 }
 
 int hls_patternsd_start(struct hls_patternsd **out, struct hls_node *node, struct hls_why *why) {
@@ -1427,17 +1270,10 @@ int hls_patternsd_start(struct hls_patternsd **out, struct hls_node *node, struc
   struct hls_patternsd *pd = calloc(1, sizeof *pd);
   if (pd == NULL) return hls_why_set(why, HLS_ENOMEM, "patterns: out of memory");
   pd->node = node;
-  pd->db = hls_store_db(node->store);
   pd->params = node->config->patterns; /* checked with the configuration (hls_config_check) */
   pd->latest_week = NO_WEEK;
   int rc = hls_patterns_new(&pd->pt, &pd->params, why);
-  for (int i = 0; rc == 0 && i < P__COUNT; i++) {
-    int src = sqlite3_prepare_v3(pd->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &pd->st[i], NULL);
-    if (src != SQLITE_OK) {
-      rc = hls_store_sqlite_error(pd->db, src, why);
-      hls_why_prefix(why, "patterns: preparing statement %d: ", i);
-    }
-  }
+  if (rc == 0) rc = hls_patstore_open(&pd->ps, hls_store_db(node->store), why);
   uint64_t t0 = uv_hrtime();
   size_t n_items = 0, changes = 0;
   if (rc == 0) rc = load_items(pd, &n_items, why);
@@ -1478,7 +1314,7 @@ void hls_patternsd_close(struct hls_patternsd *pd) {
     pd->followers = f->next;
     free(f);
   }
-  for (int i = 0; i < P__COUNT; i++) sqlite3_finalize(pd->st[i]);
+  hls_patstore_free(pd->ps);
   hls_patterns_free(pd->pt);
   placedir_free(&pd->dir);
   if (pd->timer_open) {
@@ -1528,6 +1364,25 @@ static int filter_resolve_places(struct hls_patternsd *pd, struct filter *f, boo
   return 0;
 }
 
+struct list_ctx {
+  const struct filter *f;
+  int64_t offset, limit;
+  int64_t total, shown, live, by_signal[HLS_PAT_SIGNAL_COUNT];
+  msgpack_sbuffer items;
+};
+
+static int list_one(void *ctx, const struct hls_patrow *r) {
+  struct list_ctx *l = ctx;
+  if (!filter_match(l->f, r)) return 0;
+  l->total++;
+  l->live += r->live;
+  if (r->signal >= 0 && r->signal < HLS_PAT_SIGNAL_COUNT) l->by_signal[r->signal]++;
+  if (l->total <= l->offset || (l->limit != 0 && l->shown >= l->limit)) return 0;
+  if (msgpack_sbuffer_write(&l->items, r->summary, r->summary_len) != 0) return HLS_ENOMEM;
+  l->shown++;
+  return 0;
+}
+
 int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *call) {
   struct filter f;
   int64_t limit;
@@ -1543,29 +1398,15 @@ int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *ca
   f.include_ended = all;
   /* Every matching row is counted (by signal, live or ended); the page's
    * summaries go to a side buffer, as the array needs its length first. */
-  msgpack_sbuffer items;
-  msgpack_sbuffer_init(&items);
-  sqlite3_stmt *st = pd->st[P_LIST];
-  int64_t total = 0, shown = 0, live = 0, by_signal[HLS_PAT_SIGNAL_COUNT] = {0};
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    struct prow r;
-    col_row(st, 0, &r);
-    if (!filter_match(&f, &r)) continue;
-    total++;
-    live += r.live;
-    if (r.signal >= 0 && r.signal < HLS_PAT_SIGNAL_COUNT) by_signal[r.signal]++;
-    if (total <= offset || (limit != 0 && shown >= limit)) continue;
-    if (msgpack_sbuffer_write(&items, r.summary, r.summary_len) != 0) {
-      rc = SQLITE_NOMEM;
-      break;
-    }
-    shown++;
+  struct list_ctx l = {.f = &f, .offset = offset, .limit = limit};
+  msgpack_sbuffer_init(&l.items);
+  rc = hls_patstore_each_pattern(pd->ps, list_one, &l, &call->why);
+  if (rc != 0) {
+    msgpack_sbuffer_destroy(&l.items);
+    return rc == HLS_ENOMEM ? hls_patstore_oom(&call->why) : rc;
   }
-  done(st);
-  if (rc != SQLITE_DONE) {
-    msgpack_sbuffer_destroy(&items);
-    return hls_store_sqlite_error(pd->db, rc, &call->why);
-  }
+  msgpack_sbuffer items = l.items;
+  int64_t total = l.total, shown = l.shown, live = l.live, *by_signal = l.by_signal;
   msgpack_packer *pk = call->pk;
   rc = msgpack_pack_map(pk, 6) != 0 || hls_mp_pack_kv_i64(pk, "total", total) != 0 ||
        hls_mp_pack_kv_i64(pk, "live", live) != 0 || hls_mp_pack_kv_i64(pk, "ended", total - live) != 0 ||
@@ -1726,6 +1567,42 @@ static bool is_id_prefix(const char *s, uint32_t len) {
   return true;
 }
 
+struct prefix_ctx {
+  const char *prefix;
+  uint32_t len;
+  int matches;
+  uint8_t found[HLS_PAT_ID_BYTES];
+};
+
+static int prefix_one(void *ctx, const uint8_t id[HLS_PAT_ID_BYTES]) {
+  struct prefix_ctx *pc = ctx;
+  char idt[2 * HLS_PAT_ID_BYTES + 1];
+  id_hex(id, idt);
+  if (strncasecmp(idt, pc->prefix, pc->len) == 0 && pc->matches++ == 0) memcpy(pc->found, id, HLS_PAT_ID_BYTES);
+  return 0;
+}
+
+/* The head of patterns.show, from the stored row: state, summary, method. */
+struct show_head {
+  struct hls_patternsd *pd;
+  msgpack_packer *pk;
+  bool retracted;
+};
+
+static int show_head(void *ctx, const struct hls_patrow *r, bool retracted) {
+  struct show_head *h = ctx;
+  msgpack_packer *pk = h->pk;
+  h->retracted = retracted;
+  char text[2048];
+  method_text(&h->pd->params, r->signal, r->region, text, sizeof text);
+  if (msgpack_pack_map(pk, 8) != 0 ||
+      hls_mp_pack_kv_str(pk, "state", retracted ? "retracted" : r->live ? "live" : "ended") != 0 ||
+      hls_mp_pack_kv_bool(pk, "live", !retracted && r->live) != 0 || hls_mp_pack_cstr(pk, "pattern") != 0 ||
+      write_raw(pk, r->summary, r->summary_len) != 0 || hls_mp_pack_kv_str(pk, "method_text", text) != 0)
+    return HLS_ENOMEM;
+  return 0;
+}
+
 int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *call) {
   const char *s;
   uint32_t len;
@@ -1734,44 +1611,21 @@ int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *ca
   if (!is_id_prefix(s, len))
     return hls_why_set(&call->why, HLS_EINVAL, "id: expected a pattern id (4 to 16 hex digits, as hls patterns prints)");
   /* Find by prefix among all rows (live, ended and retracted). */
-  sqlite3_stmt *st = pd->st[P_IDS];
-  int matches = 0;
-  uint8_t found[HLS_PAT_ID_BYTES];
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (sqlite3_column_bytes(st, 0) != HLS_PAT_ID_BYTES) continue;
-    char idt[2 * HLS_PAT_ID_BYTES + 1];
-    id_hex(sqlite3_column_blob(st, 0), idt);
-    if (strncasecmp(idt, s, len) == 0 && matches++ == 0) memcpy(found, sqlite3_column_blob(st, 0), HLS_PAT_ID_BYTES);
-  }
-  done(st);
-  if (rc != SQLITE_DONE) return hls_store_sqlite_error(pd->db, rc, &call->why);
+  struct prefix_ctx pc = {.prefix = s, .len = len};
+  if ((rc = hls_patstore_each_id(pd->ps, prefix_one, &pc, &call->why)) != 0) return rc;
+  int matches = pc.matches;
+  const uint8_t *found = pc.found;
   if (matches == 0) return hls_why_set(&call->why, HLS_ENOTFOUND, "no pattern %.*s (hls patterns lists them)", (int)len, s);
   if (matches > 1)
     return hls_why_set(&call->why, HLS_EINVAL, "pattern id %.*s is ambiguous (%d match); give more digits", (int)len, s,
                        matches);
-  st = pd->st[P_GET];
-  sqlite3_bind_blob(st, 1, found, HLS_PAT_ID_BYTES, SQLITE_STATIC);
-  rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    done(st);
-    return rc == SQLITE_DONE ? hls_why_set(&call->why, HLS_ENOTFOUND, "pattern gone")
-                             : hls_store_sqlite_error(pd->db, rc, &call->why);
-  }
-  struct prow r;
-  col_row(st, 0, &r);
-  bool retracted = sqlite3_column_int(st, N_PCOLS) != 0;
-  const struct hls_pattern *p = retracted ? NULL : hls_patterns_find(pd->pt, found);
-  char text[2048];
-  method_text(&pd->params, r.signal, r.region, text, sizeof text);
+  struct show_head h = {.pd = pd, .pk = call->pk};
+  rc = hls_patstore_get(pd->ps, found, show_head, &h, &call->why);
+  if (rc == HLS_ENOTFOUND) return hls_why_set(&call->why, HLS_ENOTFOUND, "pattern gone");
+  if (rc == HLS_ENOMEM) return hls_why_set(&call->why, rc, "out of memory");
+  if (rc != 0) return rc;
+  const struct hls_pattern *p = h.retracted ? NULL : hls_patterns_find(pd->pt, found);
   msgpack_packer *pk = call->pk;
-  rc = 0;
-  if (msgpack_pack_map(pk, 8) != 0 ||
-      hls_mp_pack_kv_str(pk, "state", retracted ? "retracted" : r.live ? "live" : "ended") != 0 ||
-      hls_mp_pack_kv_bool(pk, "live", !retracted && r.live) != 0 || hls_mp_pack_cstr(pk, "pattern") != 0 ||
-      write_raw(pk, r.summary, r.summary_len) != 0 || hls_mp_pack_kv_str(pk, "method_text", text) != 0)
-    rc = HLS_ENOMEM;
-  done(st);
-  if (rc != 0) return hls_why_set(&call->why, rc, "out of memory");
   PACK(hls_mp_pack_cstr(pk, "places"));
   if (p != NULL) rc = pack_show_places(pd, pk, p);
   else PACK(msgpack_pack_array(pk, 0));
@@ -1942,71 +1796,46 @@ static void week_events_free(struct week_event *ev, size_t n) {
 
 /* The pattern events written while week was the latest week of digests
  * held, ordered; *out owned by the caller. */
-static int load_week_events(struct hls_patternsd *pd, int32_t week, struct week_event **out, size_t *n_out,
-                            struct hls_why *why) {
-  sqlite3_stmt *st = pd->st[P_WEEK_EVENTS];
-  sqlite3_bind_int(st, 1, week);
-  struct week_event *ev = NULL;
-  size_t n = 0, cap = 0;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (sqlite3_column_bytes(st, 0) != HLS_PAT_ID_BYTES) continue;
-    if (n == cap) {
-      cap = cap ? 2 * cap : 64;
-      struct week_event *ne = realloc(ev, cap * sizeof *ne);
-      if (ne == NULL) {
-        rc = SQLITE_NOMEM;
-        break;
-      }
-      ev = ne;
-    }
-    struct prow r;
-    col_row(st, 2, &r);
-    struct week_event *e = &ev[n++];
-    memset(e, 0, sizeof *e);
-    memcpy(e->id, sqlite3_column_blob(st, 0), HLS_PAT_ID_BYTES);
-    e->order = n;
-    e->change = sqlite3_column_int(st, 1);
-    e->signal = r.signal;
-    e->live = r.live;
-    e->strength = r.strength;
-    e->regions = strdup(r.regions);
-    e->summary = malloc(r.summary_len ? r.summary_len : 1);
-    e->summary_len = r.summary_len;
-    if (e->regions == NULL || e->summary == NULL) {
-      rc = SQLITE_NOMEM;
-      break;
-    }
-    if (r.summary_len) memcpy(e->summary, r.summary, r.summary_len);
+struct week_list {
+  struct week_event *ev;
+  size_t n, cap;
+};
+
+static int add_week_event(void *ctx, const uint8_t id[HLS_PAT_ID_BYTES], int change, const struct hls_patrow *r) {
+  struct week_list *wl = ctx;
+  if (wl->n == wl->cap) {
+    wl->cap = wl->cap ? 2 * wl->cap : 64;
+    struct week_event *ne = realloc(wl->ev, wl->cap * sizeof *ne);
+    if (ne == NULL) return HLS_ENOMEM;
+    wl->ev = ne;
   }
-  done(st);
-  if (rc != SQLITE_DONE) {
-    week_events_free(ev, n);
-    return hls_store_sqlite_error(pd->db, rc, why);
-  }
-  *out = ev;
-  *n_out = n;
+  struct week_event *e = &wl->ev[wl->n++];
+  memset(e, 0, sizeof *e);
+  memcpy(e->id, id, HLS_PAT_ID_BYTES);
+  e->order = wl->n;
+  e->change = change;
+  e->signal = r->signal;
+  e->live = r->live;
+  e->strength = r->strength;
+  e->regions = strdup(r->regions);
+  e->summary = malloc(r->summary_len ? r->summary_len : 1);
+  e->summary_len = r->summary_len;
+  if (e->regions == NULL || e->summary == NULL) return HLS_ENOMEM;
+  if (r->summary_len) memcpy(e->summary, r->summary, r->summary_len);
   return 0;
 }
 
-static int count_patterns(struct hls_patternsd *pd, int64_t by_signal[HLS_PAT_SIGNAL_COUNT], int64_t *live,
-                          int64_t *ended) {
-  sqlite3_stmt *st = pd->st[P_COUNT];
-  *live = *ended = 0;
-  if (by_signal) memset(by_signal, 0, HLS_PAT_SIGNAL_COUNT * sizeof *by_signal);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    int s = sqlite3_column_int(st, 0);
-    int64_t n = sqlite3_column_int64(st, 2);
-    if (sqlite3_column_int(st, 1)) {
-      *live += n;
-      if (by_signal && s >= 0 && s < HLS_PAT_SIGNAL_COUNT) by_signal[s] += n;
-    } else {
-      *ended += n;
-    }
+static int load_week_events(struct hls_patternsd *pd, int32_t week, struct week_event **out, size_t *n_out,
+                            struct hls_why *why) {
+  struct week_list wl = {0};
+  int rc = hls_patstore_each_week_event(pd->ps, week, add_week_event, &wl, why);
+  if (rc != 0) {
+    week_events_free(wl.ev, wl.n);
+    return rc == HLS_ENOMEM ? hls_patstore_oom(why) : rc;
   }
-  done(st);
-  return rc == SQLITE_DONE ? 0 : rc;
+  *out = wl.ev;
+  *n_out = wl.n;
+  return 0;
 }
 
 int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call *call) {
@@ -2019,7 +1848,7 @@ int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call 
   if (top < 0 || top > SUMMARY_TOP_MAX)
     return hls_why_set(&call->why, HLS_EINVAL, "top: must be 0 to %d", SUMMARY_TOP_MAX);
   int64_t live = 0, ended = 0;
-  if ((rc = count_patterns(pd, NULL, &live, &ended)) != 0) return hls_store_sqlite_error(pd->db, rc, &call->why);
+  if ((rc = hls_patstore_count(pd->ps, NULL, &live, &ended, &call->why)) != 0) return rc;
   struct week_event *ev = NULL;
   size_t n_ev = 0;
   if (week != NO_WEEK && (rc = load_week_events(pd, week, &ev, &n_ev, &call->why)) != 0) return rc;
@@ -2091,16 +1920,9 @@ int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_cal
     msgpack_sbuffer_destroy(&sb);
     return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
   }
-  sqlite3_stmt *st = pd->st[P_FEED_ADD];
-  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  sqlite3_bind_blob(st, 2, sb.data, (int)sb.size, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 3, hls_node_now_ms(pd->node));
-  int src = sqlite3_step(st);
-  done(st);
-  if (src != SQLITE_DONE) {
-    bool exists = (src & 0xff) == SQLITE_CONSTRAINT;
-    rc = exists ? hls_why_set(&call->why, HLS_EEXISTS, "feed \"%s\" exists (hls feed list)", name)
-                : hls_store_sqlite_error(pd->db, src, &call->why);
+  rc = hls_patstore_feed_add(pd->ps, name, sb.data, sb.size, hls_node_now_ms(pd->node), &call->why);
+  if (rc != 0) {
+    if (rc == HLS_EEXISTS) hls_why_set(&call->why, HLS_EEXISTS, "feed \"%s\" exists (hls feed list)", name);
     msgpack_sbuffer_destroy(&sb);
     return rc;
   }
@@ -2131,19 +1953,23 @@ static int feed_filter(struct hls_patternsd *pd, const void *data, size_t len, s
 }
 
 /* Events after cursor that the filter selects. */
+struct matching_ctx {
+  const struct filter *f;
+  int64_t n;
+};
+
+static int count_one(void *ctx, const struct hls_patrow *r) {
+  struct matching_ctx *m = ctx;
+  m->n += filter_match(m->f, r);
+  return 0;
+}
+
 static int count_matching(struct hls_patternsd *pd, const struct filter *f, int64_t cursor, int64_t *n,
                           struct hls_why *why) {
-  sqlite3_stmt *st = pd->st[P_EVENTS_FROM];
-  sqlite3_bind_int64(st, 1, cursor);
-  int rc;
-  *n = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    struct prow r;
-    col_row(st, 0, &r);
-    *n += filter_match(f, &r);
-  }
-  done(st);
-  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(pd->db, rc, why);
+  struct matching_ctx m = {.f = f};
+  int rc = hls_patstore_each_event_from(pd->ps, cursor, count_one, &m, why);
+  *n = m.n;
+  return rc;
 }
 
 /* Themes every place uses (from the digests held), most places first:
@@ -2189,50 +2015,52 @@ int hls_patternsd_api_network_themes(struct hls_patternsd *pd, struct hls_contro
   return rc == 0 ? 0 : hls_why_set(&call->why, rc, "out of memory");
 }
 
+struct feed_row {
+  char name[FEED_NAME_MAX + 1];
+  void *filter;
+  size_t filter_len;
+  int64_t cursor, created, acked;
+  bool has_acked;
+};
+
+struct feed_list {
+  struct feed_row *rows;
+  size_t n, cap;
+};
+
+static int add_feed(void *ctx, const struct hls_patstore_feed *sf) {
+  struct feed_list *fl = ctx;
+  if (fl->n == fl->cap) {
+    fl->cap = fl->cap ? 2 * fl->cap : 16;
+    struct feed_row *nr = realloc(fl->rows, fl->cap * sizeof *nr);
+    if (nr == NULL) return HLS_ENOMEM;
+    fl->rows = nr;
+  }
+  struct feed_row *f = &fl->rows[fl->n];
+  snprintf(f->name, sizeof f->name, "%s", sf->name);
+  f->filter_len = sf->filter_len;
+  f->filter = malloc(f->filter_len ? f->filter_len : 1);
+  if (f->filter == NULL) return HLS_ENOMEM;
+  fl->n++;
+  if (f->filter_len) memcpy(f->filter, sf->filter, f->filter_len);
+  f->cursor = sf->cursor;
+  f->created = sf->created_ms;
+  f->has_acked = sf->has_acked;
+  f->acked = sf->acked_ms;
+  return 0;
+}
+
 int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *call) {
   msgpack_sbuffer items;
   msgpack_sbuffer_init(&items);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &items, msgpack_sbuffer_write);
   /* The feeds first (the counts below use statements of their own). */
-  struct feed_row {
-    char name[FEED_NAME_MAX + 1];
-    void *filter;
-    size_t filter_len;
-    int64_t cursor, created, acked;
-    bool has_acked;
-  } *rows = NULL;
-  size_t n = 0, cap = 0;
-  sqlite3_stmt *st = pd->st[P_FEED_LIST];
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (n == cap) {
-      cap = cap ? 2 * cap : 16;
-      struct feed_row *nr = realloc(rows, cap * sizeof *nr);
-      if (nr == NULL) {
-        rc = SQLITE_NOMEM;
-        break;
-      }
-      rows = nr;
-    }
-    struct feed_row *f = &rows[n];
-    snprintf(f->name, sizeof f->name, "%s", col_text(st, 0));
-    f->filter_len = (size_t)sqlite3_column_bytes(st, 1);
-    f->filter = malloc(f->filter_len ? f->filter_len : 1);
-    if (f->filter == NULL) {
-      rc = SQLITE_NOMEM;
-      break;
-    }
-    n++;
-    if (f->filter_len) memcpy(f->filter, sqlite3_column_blob(st, 1), f->filter_len);
-    f->cursor = sqlite3_column_int64(st, 2);
-    f->created = sqlite3_column_int64(st, 3);
-    f->has_acked = sqlite3_column_type(st, 4) != SQLITE_NULL;
-    f->acked = sqlite3_column_int64(st, 4);
-  }
-  done(st);
-  if (rc != SQLITE_DONE) rc = hls_store_sqlite_error(pd->db, rc, &call->why);
-  else rc = 0;
+  struct feed_list fl = {0};
+  int rc = hls_patstore_each_feed(pd->ps, add_feed, &fl, &call->why);
+  if (rc == HLS_ENOMEM) rc = hls_patstore_oom(&call->why);
+  struct feed_row *rows = fl.rows;
+  size_t n = fl.n;
   for (size_t i = 0; rc == 0 && i < n; i++) {
     struct feed_row *f = &rows[i];
     struct filter filt;
@@ -2267,10 +2095,9 @@ int hls_patternsd_api_unsubscribe(struct hls_patternsd *pd, struct hls_control_c
   char name[FEED_NAME_MAX + 1];
   int rc = arg_feed_name(call->req->args, name, &call->why);
   if (rc != 0) return rc;
-  sqlite3_stmt *st = pd->st[P_FEED_DEL];
-  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  if ((rc = step_done(pd, st, &call->why)) != 0) return rc;
-  if (sqlite3_changes(pd->db) == 0) return hls_why_set(&call->why, HLS_ENOTFOUND, "no feed \"%s\" (hls feed list)", name);
+  bool deleted = false;
+  if ((rc = hls_patstore_feed_delete(pd->ps, name, &deleted, &call->why)) != 0) return rc;
+  if (!deleted) return hls_why_set(&call->why, HLS_ENOTFOUND, "no feed \"%s\" (hls feed list)", name);
   /* Its followers' streams end with an error reply. */
   for (struct follower *f = pd->followers, *next; f; f = next) {
     next = f->next;
@@ -2286,19 +2113,27 @@ int hls_patternsd_api_unsubscribe(struct hls_patternsd *pd, struct hls_control_c
   return 0;
 }
 
+struct feed_load_ctx {
+  struct hls_patternsd *pd;
+  struct filter *f;
+  int64_t *cursor;
+  struct hls_why *why;
+  bool found;
+};
+
+static int feed_loaded(void *ctx, const void *filter, size_t filter_len, int64_t cursor) {
+  struct feed_load_ctx *fc = ctx;
+  fc->found = true;
+  *fc->cursor = cursor;
+  return feed_filter(fc->pd, filter, filter_len, fc->f, fc->why);
+}
+
 static int feed_load(struct hls_patternsd *pd, const char *name, struct filter *f, int64_t *cursor, struct hls_why *why) {
-  sqlite3_stmt *st = pd->st[P_FEED_GET];
-  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    done(st);
-    return rc == SQLITE_DONE ? hls_why_set(why, HLS_ENOTFOUND, "no feed \"%s\" (hls feed subscribe %s ...)", name, name)
-                             : hls_store_sqlite_error(pd->db, rc, why);
-  }
-  *cursor = sqlite3_column_int64(st, 1);
-  rc = feed_filter(pd, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), f, why);
-  done(st);
-  if (rc != 0) hls_why_prefix(why, "feed \"%s\": stored filter: ", name);
+  struct feed_load_ctx fc = {.pd = pd, .f = f, .cursor = cursor, .why = why};
+  int rc = hls_patstore_feed_get(pd->ps, name, feed_loaded, &fc, why);
+  if (rc == HLS_ENOTFOUND && !fc.found)
+    return hls_why_set(why, HLS_ENOTFOUND, "no feed \"%s\" (hls feed subscribe %s ...)", name, name);
+  if (rc != 0 && fc.found) hls_why_prefix(why, "feed \"%s\": stored filter: ", name);
   return rc;
 }
 
@@ -2348,19 +2183,12 @@ int hls_patternsd_api_ack(struct hls_patternsd *pd, struct hls_control_call *cal
   int rc = arg_feed_name(call->req->args, name, &call->why);
   if (rc == 0) rc = hls_mp_get_i64(call->req->args, "seq", &seq, NULL, &call->why);
   if (rc != 0) return rc;
-  sqlite3_stmt *st = pd->st[P_EVENT_MAX];
   int64_t max = 0;
-  if ((rc = sqlite3_step(st)) == SQLITE_ROW) max = sqlite3_column_int64(st, 0);
-  done(st);
-  if (rc != SQLITE_ROW) return hls_store_sqlite_error(pd->db, rc, &call->why);
+  if ((rc = hls_patstore_last_event(pd->ps, &max, &call->why)) != 0) return rc;
   if (seq < 0 || seq > max)
     return hls_why_set(&call->why, HLS_EINVAL, "seq: %lld is not an event of this node (the last is %lld)",
                        (long long)seq, (long long)max);
-  st = pd->st[P_FEED_ACK];
-  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, seq);
-  sqlite3_bind_int64(st, 3, hls_node_now_ms(pd->node));
-  if ((rc = step_done(pd, st, &call->why)) != 0) return rc;
+  if ((rc = hls_patstore_feed_ack(pd->ps, name, seq, hls_node_now_ms(pd->node), &call->why)) != 0) return rc;
   int64_t cursor;
   struct filter ignore;
   if ((rc = feed_load(pd, name, &ignore, &cursor, &call->why)) != 0) return rc;
@@ -2391,11 +2219,10 @@ void hls_patternsd_client_gone(struct hls_patternsd *pd, struct hls_control_clie
 
 int hls_patternsd_pack_status(struct hls_patternsd *pd, msgpack_packer *pk) {
   int64_t by[HLS_PAT_SIGNAL_COUNT], live = 0, ended = 0;
-  if (count_patterns(pd, by, &live, &ended) != 0) live = ended = 0;
+  struct hls_why ignore = {{0}};
+  if (hls_patstore_count(pd->ps, by, &live, &ended, &ignore) != 0) live = ended = 0;
   int64_t events = 0;
-  sqlite3_stmt *st = pd->st[P_EVENT_MAX];
-  if (sqlite3_step(st) == SQLITE_ROW) events = sqlite3_column_int64(st, 0);
-  done(st);
+  (void)hls_patstore_last_event(pd->ps, &events, &ignore);
   size_t followers = 0;
   for (struct follower *f = pd->followers; f; f = f->next) followers++;
   char lt[9] = "";
