@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unicase.h>
-#include <uninorm.h>
 #include <uv.h>
 
 #include "api.h"
@@ -15,6 +13,7 @@
 #include "mp.h"
 #include "node.h"
 #include "nodeid.h"
+#include "patfilter.h"
 #include "patstore.h"
 #include "patterns.h"
 #include "record.h"
@@ -25,256 +24,12 @@
 #define FOLLOW_WINDOW 64  /* unacknowledged events per follower */
 #define SCAN_BATCH 256    /* events read per query when following */
 #define LIST_DEFAULT 50   /* patterns listed when the request gives no limit (a page) */
-#define FILTER_MAX 16     /* values per filter key */
 #define FEED_NAME_MAX 64
 #define MAX_FOLLOWERS 256 /* streams at once, all clients */
 #define SUMMARY_TOP_DEFAULT 5
 #define SUMMARY_TOP_MAX 50
 #define CONTEXT_WEEKS 8   /* patterns.show: weeks before a pattern in its week table */
 #define SHOW_MAX_WEEKS 520
-
-/* --- filters ---------------------------------------------------------------------------- */
-
-/* What hls patterns and a feed select: any of the values of a key, all
- * keys given. Empty keys select everything. */
-struct filter {
-  unsigned signals, kinds, scales; /* bit masks; 0 = any */
-  size_t n_themes, n_regions, n_places;
-  char themes[FILTER_MAX][HLS_THEME_MAX + 1];
-  int theme_kinds[FILTER_MAX]; /* -1 = any kind */
-  char regions[FILTER_MAX][HLS_REGION_MAX + 1];
-  char places[FILTER_MAX][HLS_PLACE_MAX + 32]; /* names as patterns carry them */
-  int64_t min_places;
-  double min_strength;
-  bool has_since, has_until;
-  int32_t since, until; /* week numbers; a pattern matches if its weeks overlap */
-  bool include_ended;   /* listings: ended patterns too (feeds: always) */
-};
-
-/* Place names compare as people read them, ignoring case and Unicode
- * normalisation, as hls stories --place does. */
-static bool name_eq(const char *a, size_t a_len, const char *b) {
-  int result = 0;
-  if (u8_casecmp((const uint8_t *)a, a_len, (const uint8_t *)b, strlen(b), NULL, UNINORM_NFC, &result) != 0)
-    return a_len == strlen(b) && memcmp(a, b, a_len) == 0;
-  return result == 0;
-}
-
-static bool theme_matches(const struct filter *f, size_t i, const char *theme, int kind) {
-  return theme != NULL && strcmp(f->themes[i], theme) == 0 && (f->theme_kinds[i] < 0 || f->theme_kinds[i] == kind);
-}
-
-/* Whether one of the '\n'-terminated lines of list is value (exactly, or
- * as a place name). */
-static bool lines_have(const char *list, const char *value, bool as_name) {
-  size_t len = strlen(value);
-  for (const char *p = list; *p;) {
-    const char *nl = strchr(p, '\n');
-    if (nl == NULL) break;
-    size_t l = (size_t)(nl - p);
-    if (as_name ? name_eq(p, l, value) : (l == len && memcmp(p, value, len) == 0)) return true;
-    p = nl + 1;
-  }
-  return false;
-}
-
-static bool filter_match(const struct filter *f, const struct hls_patrow *r) {
-  if (!f->include_ended && !r->live) return false;
-  if (f->signals && !(f->signals & (1u << r->signal))) return false;
-  if (f->kinds && !(f->kinds & (1u << r->kind)) && !(r->theme2 && (f->kinds & (1u << r->kind2)))) return false;
-  if (f->scales && !(f->scales & r->scales)) return false;
-  if (r->n_places < f->min_places) return false;
-  if (r->strength < f->min_strength) return false;
-  if (f->has_since && r->week_to < f->since) return false;
-  if (f->has_until && r->week_from > f->until) return false;
-  if (f->n_themes) {
-    bool any = false;
-    for (size_t i = 0; i < f->n_themes && !any; i++)
-      any = theme_matches(f, i, r->theme, r->kind) || theme_matches(f, i, r->theme2, r->kind2);
-    if (!any) return false;
-  }
-  if (f->n_regions) {
-    bool any = false;
-    for (size_t i = 0; i < f->n_regions && !any; i++)
-      any = lines_have(r->regions, f->regions[i], false) || strcmp(r->region, f->regions[i]) == 0;
-    if (!any) return false;
-  }
-  if (f->n_places) {
-    bool any = false;
-    for (size_t i = 0; i < f->n_places && !any; i++) any = lines_have(r->places, f->places[i], true);
-    if (!any) return false;
-  }
-  return true;
-}
-
-/* A filter value: a string or an array of strings. */
-static int each_str(const struct hls_mp_value *args, const char *key, size_t max_len,
-                    int (*fn)(void *ctx, const char *s, struct hls_why *why), void *ctx, struct hls_why *why) {
-  const struct hls_mp_value *v = hls_mp_get(args, key);
-  if (v == NULL || v->type == HLS_MP_NIL) return 0;
-  const struct hls_mp_value *items = v;
-  uint32_t n = 1;
-  if (v->type == HLS_MP_ARRAY) {
-    items = v->v.items;
-    n = v->len;
-  }
-  if (n > FILTER_MAX) return hls_why_set(why, HLS_EINVAL, "%s: at most %d values", key, FILTER_MAX);
-  for (uint32_t i = 0; i < n; i++) {
-    if (items[i].type != HLS_MP_STR) return hls_why_set(why, HLS_EINVAL, "%s: expected a string", key);
-    if (items[i].len == 0 || items[i].len > max_len)
-      return hls_why_set(why, HLS_EINVAL, "%s: must be 1 to %zu bytes", key, max_len);
-    char buf[256];
-    memcpy(buf, items[i].v.str, items[i].len);
-    buf[items[i].len] = '\0';
-    if (strlen(buf) != items[i].len) return hls_why_set(why, HLS_EINVAL, "%s: contains a NUL byte", key);
-    int rc = fn(ctx, buf, why);
-    if (rc != 0) return rc;
-  }
-  return 0;
-}
-
-static int add_signal(void *ctx, const char *s, struct hls_why *why) {
-  int sig;
-  if (hls_pat_signal_parse(s, &sig) != 0)
-    return hls_why_set(why, HLS_EINVAL, "signal: \"%s\" is not one of spread, emerging, rising, together, cross-scale", s);
-  ((struct filter *)ctx)->signals |= 1u << sig;
-  return 0;
-}
-
-static int add_kind(void *ctx, const char *s, struct hls_why *why) {
-  enum hls_kind k;
-  int rc = hls_kind_parse(s, strlen(s), &k, why);
-  if (rc != 0) return rc;
-  ((struct filter *)ctx)->kinds |= 1u << k;
-  return 0;
-}
-
-static int add_scale(void *ctx, const char *s, struct hls_why *why) {
-  enum hls_scale sc;
-  int rc = hls_scale_parse(s, strlen(s), &sc, why);
-  if (rc != 0) return rc;
-  ((struct filter *)ctx)->scales |= 1u << sc;
-  return 0;
-}
-
-/* "NAME" (any kind) or "KIND:NAME". */
-static int add_theme(void *ctx, const char *s, struct hls_why *why) {
-  struct filter *f = ctx;
-  int kind = -1;
-  const char *colon = strchr(s, ':');
-  if (colon != NULL) {
-    enum hls_kind k;
-    struct hls_why ignore;
-    if (hls_kind_parse(s, (size_t)(colon - s), &k, &ignore) == 0) {
-      kind = (int)k;
-      s = colon + 1;
-    }
-  }
-  struct hls_theme t;
-  int rc = hls_theme_parse(s, strlen(s), &t, why);
-  if (rc != 0) return rc;
-  f->theme_kinds[f->n_themes] = kind;
-  snprintf(f->themes[f->n_themes++], sizeof f->themes[0], "%s", t.slug);
-  return 0;
-}
-
-static int add_region(void *ctx, const char *s, struct hls_why *why) {
-  struct filter *f = ctx;
-  if (strchr(s, '\n')) return hls_why_set(why, HLS_EINVAL, "region: contains a newline");
-  snprintf(f->regions[f->n_regions++], sizeof f->regions[0], "%s", s);
-  return 0;
-}
-
-/* A place name, or a node id (resolved to its place's name later:
- * filter_resolve_places). */
-static int add_place(void *ctx, const char *s, struct hls_why *why) {
-  struct filter *f = ctx;
-  if (strchr(s, '\n')) return hls_why_set(why, HLS_EINVAL, "place: contains a newline");
-  snprintf(f->places[f->n_places++], sizeof f->places[0], "%s", s);
-  return 0;
-}
-
-/* "YYYY-MM-DD" (its week) or "YYYY-Www". */
-static int parse_week(const char *s, uint32_t len, int32_t *week) {
-  char buf[16];
-  if (len >= sizeof buf) return HLS_EINVAL;
-  memcpy(buf, s, len);
-  buf[len] = '\0';
-  int y, w;
-  char tail;
-  if (sscanf(buf, "%4d-W%2d%c", &y, &w, &tail) == 2 && len == 8) return hls_patterns_week(y, w, week);
-  hls_day d;
-  if (hls_date_parse(buf, len, &d) != 0) return HLS_EINVAL;
-  hls_iso_week(d, &y, &w);
-  return hls_patterns_week(y, w, week);
-}
-
-static int arg_week(const struct hls_mp_value *args, const char *key, bool *has, int32_t *week, struct hls_why *why) {
-  const char *s;
-  uint32_t len;
-  bool present = false;
-  int rc = hls_mp_get_str(args, key, &s, &len, &present, why);
-  if (rc != 0 || !present) return rc;
-  if (parse_week(s, len, week) != 0)
-    return hls_why_set(why, HLS_EINVAL, "%s: expected YYYY-MM-DD or YYYY-Www", key);
-  *has = true;
-  return 0;
-}
-
-/* A number (integer or float) argument. */
-static int arg_number(const struct hls_mp_value *args, const char *key, double *out, bool *present,
-                      struct hls_why *why) {
-  const struct hls_mp_value *v = hls_mp_get(args, key);
-  *present = false;
-  if (v == NULL || v->type == HLS_MP_NIL) return 0;
-  if (v->type == HLS_MP_FLOAT) *out = v->v.f;
-  else if (v->type == HLS_MP_UINT) *out = (double)v->v.u;
-  else if (v->type == HLS_MP_INT) *out = (double)v->v.i;
-  else return hls_why_set(why, HLS_EINVAL, "%s: expected a number", key);
-  if (!isfinite(*out)) return hls_why_set(why, HLS_EINVAL, "%s: expected a finite number", key);
-  *present = true;
-  return 0;
-}
-
-static int filter_parse(const struct hls_mp_value *args, struct filter *f, struct hls_why *why) {
-  memset(f, 0, sizeof *f);
-  int rc;
-  if ((rc = each_str(args, "signal", 32, add_signal, f, why)) != 0 ||
-      (rc = each_str(args, "kind", 32, add_kind, f, why)) != 0 ||
-      (rc = each_str(args, "scale", 32, add_scale, f, why)) != 0 ||
-      (rc = each_str(args, "theme", HLS_THEME_MAX + 16, add_theme, f, why)) != 0 ||
-      (rc = each_str(args, "region", HLS_REGION_MAX, add_region, f, why)) != 0 ||
-      (rc = each_str(args, "place", HLS_PLACE_MAX, add_place, f, why)) != 0 ||
-      (rc = arg_week(args, "since", &f->has_since, &f->since, why)) != 0 ||
-      (rc = arg_week(args, "until", &f->has_until, &f->until, why)) != 0)
-    return rc;
-  bool present = false;
-  if ((rc = hls_mp_get_i64(args, "min_places", &f->min_places, &present, why)) != 0) return rc;
-  if (present && f->min_places < 0) return hls_why_set(why, HLS_EINVAL, "min_places: must be 0 or more");
-  if ((rc = arg_number(args, "min_strength", &f->min_strength, &present, why)) != 0) return rc;
-  if (present && f->min_strength < 0)
-    return hls_why_set(why, HLS_EINVAL, "min_strength: must be 0 or more (2 is p = 0.01)");
-  return 0;
-}
-
-/* The filter's keys from args, re-packed: what a feed stores. */
-static const char *const filter_keys[] = {"signal", "kind",  "scale",      "theme",       "region",
-                                          "place",  "since", "until",      "min_places", "min_strength"};
-
-static int filter_pack_args(msgpack_packer *pk, const struct hls_mp_value *args) {
-  size_t n = 0;
-  for (size_t i = 0; i < sizeof filter_keys / sizeof *filter_keys; i++) {
-    const struct hls_mp_value *v = hls_mp_get(args, filter_keys[i]);
-    n += v != NULL && v->type != HLS_MP_NIL;
-  }
-  if (msgpack_pack_map(pk, n) != 0) return HLS_ENOMEM;
-  for (size_t i = 0; i < sizeof filter_keys / sizeof *filter_keys; i++) {
-    const struct hls_mp_value *v = hls_mp_get(args, filter_keys[i]);
-    if (v == NULL || v->type == HLS_MP_NIL) continue;
-    if (hls_mp_pack_cstr(pk, filter_keys[i]) != 0 || hls_mp_pack_value(pk, v) != 0) return HLS_ENOMEM;
-  }
-  return 0;
-}
 
 /* --- state ------------------------------------------------------------------------------ */
 
@@ -283,7 +38,7 @@ struct follower {
   struct hls_control_client *client;
   uint64_t req_id;
   char feed[FEED_NAME_MAX + 1];
-  struct filter filter;
+  struct hls_patfilter filter;
   int64_t sent;           /* the last event seq looked at */
   int64_t unacked[FOLLOW_WINDOW];
   size_t n_unacked;
@@ -1043,7 +798,7 @@ static int pump_event(void *ctx, const struct hls_patstore_event *ev) {
   struct follower *f = ctx;
   struct event_pack e = {.seq = ev->seq, .at = ev->at_ms, .change = ev->change, .row = &ev->row};
   f->sent = e.seq;
-  if (filter_match(&f->filter, &ev->row)) {
+  if (hls_patfilter_match(&f->filter, &ev->row)) {
     struct hls_control_client *client = f->client;
     f->unacked[f->n_unacked++] = e.seq;
     f->caught_up_sent = false;
@@ -1341,7 +1096,7 @@ static int write_raw(msgpack_packer *pk, const void *data, size_t len) {
 /* Place filter values that are node ids become their place's name (as
  * patterns carry it). must_exist: a value that names no place is
  * not_found (a listing; a feed may name a place that joins later). */
-static int filter_resolve_places(struct hls_patternsd *pd, struct filter *f, bool must_exist, struct hls_why *why) {
+static int filter_resolve_places(struct hls_patternsd *pd, struct hls_patfilter *f, bool must_exist, struct hls_why *why) {
   if (f->n_places == 0) return 0;
   if (placedir_ensure(pd) != 0) return hls_why_set(why, HLS_ENOMEM, "out of memory");
   for (size_t i = 0; i < f->n_places; i++) {
@@ -1355,7 +1110,7 @@ static int filter_resolve_places(struct hls_patternsd *pd, struct filter *f, boo
           found = true;
         }
     } else {
-      for (size_t k = 0; !found && k < pd->dir.n; k++) found = name_eq(f->places[i], strlen(f->places[i]), pd->dir.label[k]);
+      for (size_t k = 0; !found && k < pd->dir.n; k++) found = hls_patfilter_name_eq(f->places[i], strlen(f->places[i]), pd->dir.label[k]);
     }
     if (!found && must_exist)
       return hls_why_set(why, HLS_ENOTFOUND, "place: no place \"%s\" is known here (hls places lists them)",
@@ -1365,7 +1120,7 @@ static int filter_resolve_places(struct hls_patternsd *pd, struct filter *f, boo
 }
 
 struct list_ctx {
-  const struct filter *f;
+  const struct hls_patfilter *f;
   int64_t offset, limit;
   int64_t total, shown, live, by_signal[HLS_PAT_SIGNAL_COUNT];
   msgpack_sbuffer items;
@@ -1373,7 +1128,7 @@ struct list_ctx {
 
 static int list_one(void *ctx, const struct hls_patrow *r) {
   struct list_ctx *l = ctx;
-  if (!filter_match(l->f, r)) return 0;
+  if (!hls_patfilter_match(l->f, r)) return 0;
   l->total++;
   l->live += r->live;
   if (r->signal >= 0 && r->signal < HLS_PAT_SIGNAL_COUNT) l->by_signal[r->signal]++;
@@ -1384,11 +1139,11 @@ static int list_one(void *ctx, const struct hls_patrow *r) {
 }
 
 int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *call) {
-  struct filter f;
+  struct hls_patfilter f;
   int64_t limit;
   int64_t offset = 0;
   bool has_offset = false, all = false;
-  int rc = filter_parse(call->req->args, &f, &call->why);
+  int rc = hls_patfilter_parse(call->req->args, &f, &call->why);
   if (rc == 0) rc = hls_api_arg_limit(call->req->args, LIST_DEFAULT, &limit, &call->why);
   if (rc == 0) rc = hls_mp_get_i64(call->req->args, "offset", &offset, &has_offset, &call->why);
   if (rc == 0) rc = hls_mp_get_bool(call->req->args, "all", &all, NULL, &call->why);
@@ -1842,7 +1597,7 @@ int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call 
   bool has_week = false, present = false;
   int32_t week = pd->latest_week;
   int64_t top = SUMMARY_TOP_DEFAULT;
-  int rc = arg_week(call->req->args, "week", &has_week, &week, &call->why);
+  int rc = hls_patfilter_arg_week(call->req->args, "week", &has_week, &week, &call->why);
   if (rc == 0) rc = hls_mp_get_i64(call->req->args, "top", &top, &present, &call->why);
   if (rc != 0) return rc;
   if (top < 0 || top > SUMMARY_TOP_MAX)
@@ -1908,15 +1663,15 @@ static int arg_feed_name(const struct hls_mp_value *args, char out[FEED_NAME_MAX
 
 int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_call *call) {
   char name[FEED_NAME_MAX + 1];
-  struct filter f;
+  struct hls_patfilter f;
   int rc = arg_feed_name(call->req->args, name, &call->why);
-  if (rc == 0) rc = filter_parse(call->req->args, &f, &call->why);
+  if (rc == 0) rc = hls_patfilter_parse(call->req->args, &f, &call->why);
   if (rc != 0) return rc;
   msgpack_sbuffer sb;
   msgpack_packer pk;
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  if (filter_pack_args(&pk, call->req->args) != 0) {
+  if (hls_patfilter_pack_args(&pk, call->req->args) != 0) {
     msgpack_sbuffer_destroy(&sb);
     return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
   }
@@ -1936,15 +1691,15 @@ int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_cal
   return rc == 0 ? 0 : hls_why_set(&call->why, rc, "out of memory");
 }
 
-static int feed_load(struct hls_patternsd *pd, const char *name, struct filter *f, int64_t *cursor, struct hls_why *why);
+static int feed_load(struct hls_patternsd *pd, const char *name, struct hls_patfilter *f, int64_t *cursor, struct hls_why *why);
 
 /* The feed's filter from its stored map: node ids resolved to names,
  * ended patterns' events included (a feed carries every change). */
-static int feed_filter(struct hls_patternsd *pd, const void *data, size_t len, struct filter *f, struct hls_why *why) {
+static int feed_filter(struct hls_patternsd *pd, const void *data, size_t len, struct hls_patfilter *f, struct hls_why *why) {
   struct hls_mp_tree tree;
   int rc = hls_mp_tree_decode(&tree, data, len, false, 4096, why);
   if (rc == 0) {
-    rc = filter_parse(&tree.root, f, why);
+    rc = hls_patfilter_parse(&tree.root, f, why);
     hls_mp_tree_free(&tree);
   }
   if (rc == 0) rc = filter_resolve_places(pd, f, false, why);
@@ -1954,17 +1709,17 @@ static int feed_filter(struct hls_patternsd *pd, const void *data, size_t len, s
 
 /* Events after cursor that the filter selects. */
 struct matching_ctx {
-  const struct filter *f;
+  const struct hls_patfilter *f;
   int64_t n;
 };
 
 static int count_one(void *ctx, const struct hls_patrow *r) {
   struct matching_ctx *m = ctx;
-  m->n += filter_match(m->f, r);
+  m->n += hls_patfilter_match(m->f, r);
   return 0;
 }
 
-static int count_matching(struct hls_patternsd *pd, const struct filter *f, int64_t cursor, int64_t *n,
+static int count_matching(struct hls_patternsd *pd, const struct hls_patfilter *f, int64_t cursor, int64_t *n,
                           struct hls_why *why) {
   struct matching_ctx m = {.f = f};
   int rc = hls_patstore_each_event_from(pd->ps, cursor, count_one, &m, why);
@@ -2063,7 +1818,7 @@ int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *c
   size_t n = fl.n;
   for (size_t i = 0; rc == 0 && i < n; i++) {
     struct feed_row *f = &rows[i];
-    struct filter filt;
+    struct hls_patfilter filt;
     int64_t after = 0;
     if ((rc = feed_filter(pd, f->filter, f->filter_len, &filt, &call->why)) != 0) {
       hls_why_prefix(&call->why, "feed \"%s\": stored filter: ", f->name);
@@ -2115,7 +1870,7 @@ int hls_patternsd_api_unsubscribe(struct hls_patternsd *pd, struct hls_control_c
 
 struct feed_load_ctx {
   struct hls_patternsd *pd;
-  struct filter *f;
+  struct hls_patfilter *f;
   int64_t *cursor;
   struct hls_why *why;
   bool found;
@@ -2128,7 +1883,7 @@ static int feed_loaded(void *ctx, const void *filter, size_t filter_len, int64_t
   return feed_filter(fc->pd, filter, filter_len, fc->f, fc->why);
 }
 
-static int feed_load(struct hls_patternsd *pd, const char *name, struct filter *f, int64_t *cursor, struct hls_why *why) {
+static int feed_load(struct hls_patternsd *pd, const char *name, struct hls_patfilter *f, int64_t *cursor, struct hls_why *why) {
   struct feed_load_ctx fc = {.pd = pd, .f = f, .cursor = cursor, .why = why};
   int rc = hls_patstore_feed_get(pd->ps, name, feed_loaded, &fc, why);
   if (rc == HLS_ENOTFOUND && !fc.found)
@@ -2190,7 +1945,7 @@ int hls_patternsd_api_ack(struct hls_patternsd *pd, struct hls_control_call *cal
                        (long long)seq, (long long)max);
   if ((rc = hls_patstore_feed_ack(pd->ps, name, seq, hls_node_now_ms(pd->node), &call->why)) != 0) return rc;
   int64_t cursor;
-  struct filter ignore;
+  struct hls_patfilter ignore;
   if ((rc = feed_load(pd, name, &ignore, &cursor, &call->why)) != 0) return rc;
   /* This client's follower of the feed may send more now. */
   for (struct follower *f = pd->followers; f; f = f->next) {
