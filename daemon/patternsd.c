@@ -14,6 +14,7 @@
 #include "node.h"
 #include "nodeid.h"
 #include "patfilter.h"
+#include "patternsd_internal.h"
 #include "patstore.h"
 #include "patterns.h"
 #include "record.h"
@@ -23,13 +24,8 @@
 #define FLUSH_MAX_DELAY_MS 1000
 #define FOLLOW_WINDOW 64  /* unacknowledged events per follower */
 #define SCAN_BATCH 256    /* events read per query when following */
-#define LIST_DEFAULT 50   /* patterns listed when the request gives no limit (a page) */
 #define FEED_NAME_MAX 64
 #define MAX_FOLLOWERS 256 /* streams at once, all clients */
-#define SUMMARY_TOP_DEFAULT 5
-#define SUMMARY_TOP_MAX 50
-#define CONTEXT_WEEKS 8   /* patterns.show: weeks before a pattern in its week table */
-#define SHOW_MAX_WEEKS 520
 
 /* --- state ------------------------------------------------------------------------------ */
 
@@ -45,42 +41,9 @@ struct follower {
   bool caught_up_sent;
 };
 
-enum { LABEL = HLS_PLACE_MAX + 32 };
-struct placedir {
-  size_t n;
-  char (*label)[LABEL];
-  uint32_t *rank;   /* [n]: the place's position by label */
-  uint32_t *region; /* [n]: its region's number, UINT32_MAX if none */
-  size_t n_regions;
-  char **region_name; /* [n_regions], sorted */
-  uint32_t *seen;     /* [n_regions]: stamps */
-  uint32_t stamp;
-  bool stale;
-};
-
-#define NO_WEEK INT32_MIN
-
-struct hls_patternsd {
-  struct hls_node *node;
-  struct hls_patstore *ps;
-  struct hls_patterns *pt;
-  struct hls_pat_params params;
-  struct placedir dir;
-  int32_t now_week;    /* for week_plausible: refresh_now_week */
-  int32_t latest_week; /* the latest week of a digest given to the engine, NO_WEEK before one */
-  uv_timer_t timer, pump_timer;
-  bool timer_open;
-  int open_timers;
-  uint64_t first_pending; /* loop time of the first fact waiting */
-  bool resync; /* the store missed changes: diff everything at the next flush */
-  struct follower *followers;
-  int64_t last_flush_us;
-  uint64_t flushes, events;
-};
-
 /* --- summaries -------------------------------------------------------------------------- */
 
-static void place_label(struct hls_patternsd *pd, uint32_t place, char *out, size_t size) {
+void hls_patternsd__place_label(struct hls_patternsd *pd, uint32_t place, char *out, size_t size) {
   struct hls_pat_place_info pi;
   if (hls_patterns_place_info(pd->pt, place, &pi) != 0) {
     snprintf(out, size, "?");
@@ -95,7 +58,7 @@ static void place_label(struct hls_patternsd *pd, uint32_t place, char *out, siz
   snprintf(out, size, "(no profile: %.12s)", id);
 }
 
-static void week_text(int32_t week, char out[9]) {
+void hls_patternsd__week_text(int32_t week, char out[9]) {
   int y, w;
   hls_patterns_iso_week(week, &y, &w);
   hls_iso_week_format(y, w, out);
@@ -173,7 +136,7 @@ static int pack_method(msgpack_packer *pk, const struct hls_pat_params *p, int s
 }
 
 /* The method in plain words, with its parameters (patterns.show). */
-static void method_text(const struct hls_pat_params *p, int signal, const char *region, char *out, size_t size) {
+void hls_patternsd__method_text(const struct hls_pat_params *p, int signal, const char *region, char *out, size_t size) {
   int n = 0;
   switch (signal) {
   case HLS_PAT_SPREAD:
@@ -227,7 +190,7 @@ static void method_text(const struct hls_pat_params *p, int signal, const char *
            p->fdr, p->keep_p, p->end_weeks);
 }
 
-static int pack_count(msgpack_packer *pk, uint64_t lo, uint64_t hi) {
+int hls_patternsd__pack_count(msgpack_packer *pk, uint64_t lo, uint64_t hi) {
   char text[48];
   if (lo == hi) snprintf(text, sizeof text, "%llu", (unsigned long long)lo);
   else snprintf(text, sizeof text, "%llu-%llu", (unsigned long long)lo, (unsigned long long)hi);
@@ -237,7 +200,7 @@ static int pack_count(msgpack_packer *pk, uint64_t lo, uint64_t hi) {
   return 0;
 }
 
-static int pack_scales(msgpack_packer *pk, unsigned scales) {
+int hls_patternsd__pack_scales(msgpack_packer *pk, unsigned scales) {
   PK(msgpack_pack_array(pk, (size_t)__builtin_popcount(scales)));
   for (int s = 0; s < HLS_SCALE_COUNT; s++)
     if (scales & (1u << s)) PK(hls_mp_pack_cstr(pk, hls_scale_name((enum hls_scale)s)));
@@ -265,7 +228,7 @@ static int by_label(const void *a, const void *b) {
 }
 static int cstr_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static int placedir_ensure(struct hls_patternsd *pd) {
+int hls_patternsd__placedir_ensure(struct hls_patternsd *pd) {
   struct placedir *d = &pd->dir;
   struct hls_pat_place_info pi;
   if (!d->stale && hls_patterns_place_info(pd->pt, (uint32_t)d->n, &pi) != 0) return 0;
@@ -285,7 +248,7 @@ static int placedir_ensure(struct hls_patternsd *pd) {
   }
   d->n = n;
   for (size_t i = 0; i < n; i++) {
-    place_label(pd, (uint32_t)i, d->label[i], LABEL);
+    hls_patternsd__place_label(pd, (uint32_t)i, d->label[i], LABEL);
     order[i] = (uint32_t)i;
   }
   sort_labels_base = (const char *)d->label; /* event-loop thread only */
@@ -324,9 +287,9 @@ static int placedir_ensure(struct hls_patternsd *pd) {
 }
 
 /* A place's label (placedir_ensure first). */
-static const char *dir_label(struct hls_patternsd *pd, uint32_t place, char *buf, size_t size) {
+const char *hls_patternsd__dir_label(struct hls_patternsd *pd, uint32_t place, char *buf, size_t size) {
   if (place < pd->dir.n) return pd->dir.label[place];
-  place_label(pd, place, buf, size);
+  hls_patternsd__place_label(pd, place, buf, size);
   return buf;
 }
 
@@ -334,7 +297,7 @@ static const char *dir_label(struct hls_patternsd *pd, uint32_t place, char *buf
  * '\n'. */
 static char *regions_of(struct hls_patternsd *pd, const struct hls_pattern *p, size_t *count) {
   struct placedir *d = &pd->dir;
-  if (placedir_ensure(pd) != 0) return NULL;
+  if (hls_patternsd__placedir_ensure(pd) != 0) return NULL;
   if (++d->stamp == 0) {
     memset(d->seen, 0, d->n_regions * sizeof *d->seen);
     d->stamp = 1;
@@ -368,7 +331,7 @@ static int pack_regions(msgpack_packer *pk, const char *regions, size_t count) {
   return 0;
 }
 
-static void id_hex(const uint8_t id[HLS_PAT_ID_BYTES], char out[2 * HLS_PAT_ID_BYTES + 1]) {
+void hls_patternsd__id_hex(const uint8_t id[HLS_PAT_ID_BYTES], char out[2 * HLS_PAT_ID_BYTES + 1]) {
   sodium_bin2hex(out, 2 * HLS_PAT_ID_BYTES + 1, id, HLS_PAT_ID_BYTES);
 }
 
@@ -379,10 +342,10 @@ static int u64_cmp(const void *a, const void *b) {
 
 /* The pattern's places in the order of their labels (placedir ranks):
  * *out (owned by the caller) holds engine place numbers. */
-static int places_by_label(struct hls_patternsd *pd, const struct hls_pattern *p, uint32_t **out) {
+int hls_patternsd__places_by_label(struct hls_patternsd *pd, const struct hls_pattern *p, uint32_t **out) {
   struct placedir *d = &pd->dir;
   *out = NULL;
-  if (placedir_ensure(pd) != 0) return HLS_ENOMEM;
+  if (hls_patternsd__placedir_ensure(pd) != 0) return HLS_ENOMEM;
   uint64_t *keys = malloc((p->n_places ? p->n_places : 1) * sizeof *keys);
   uint32_t *order = malloc((p->n_places ? p->n_places : 1) * sizeof *order);
   if (keys == NULL || order == NULL) {
@@ -411,9 +374,9 @@ static int pack_summary(struct hls_patternsd *pd, msgpack_packer *pk, const stru
   if (p->theme2 != HLS_PAT_NONE && hls_patterns_theme_info(pd->pt, p->theme2, &theme2, &kind2) != 0)
     return HLS_EINTERNAL;
   char idtext[2 * HLS_PAT_ID_BYTES + 1], from[9], to[9];
-  id_hex(p->id, idtext);
-  week_text(p->week_from, from);
-  week_text(p->week_to, to);
+  hls_patternsd__id_hex(p->id, idtext);
+  hls_patternsd__week_text(p->week_from, from);
+  hls_patternsd__week_text(p->week_to, to);
   PK(msgpack_pack_map(pk, 28 + (theme2 ? 2 : 0)));
   PK(hls_mp_pack_kv_str(pk, "id", idtext));
   PK(hls_mp_pack_kv_str(pk, "signal", hls_pat_signal_name(p->signal)));
@@ -435,18 +398,18 @@ static int pack_summary(struct hls_patternsd *pd, msgpack_packer *pk, const stru
   PK(pack_kv_f(pk, "score", p->score));
   PK(hls_mp_pack_kv_str(pk, "score2_name", score2_name(p->signal)));
   PK(pack_kv_f(pk, "score2", p->score2));
-  PK(pack_count(pk, p->lo, p->hi));
+  PK(hls_patternsd__pack_count(pk, p->lo, p->hi));
   PK(pack_kv_f(pk, "expected", p->expected));
   PK(pack_kv_f(pk, "withheld", p->withheld));
   PK(pack_kv_f(pk, "withheld_share", p->expected > 0 ? p->withheld / p->expected : 0));
   PK(hls_mp_pack_cstr(pk, "scales"));
-  PK(pack_scales(pk, p->scales));
+  PK(hls_patternsd__pack_scales(pk, p->scales));
   PK(hls_mp_pack_kv_i64(pk, "n_places", (int64_t)p->n_places));
   PK(hls_mp_pack_cstr(pk, "places"));
   PK(msgpack_pack_array(pk, p->n_places));
   for (size_t i = 0; i < p->n_places; i++) {
     char label[LABEL];
-    PK(hls_mp_pack_cstr(pk, dir_label(pd, order[i], label, sizeof label)));
+    PK(hls_mp_pack_cstr(pk, hls_patternsd__dir_label(pd, order[i], label, sizeof label)));
   }
   PK(hls_mp_pack_cstr(pk, "regions"));
   PK(pack_regions(pk, regions, n_regions));
@@ -475,12 +438,12 @@ static int build(struct hls_patternsd *pd, const struct hls_pattern *p, struct b
   b->regions = regions_of(pd, p, &n_regions);
   if (b->regions == NULL) return HLS_ENOMEM;
   uint32_t *order;
-  int rc = places_by_label(pd, p, &order);
+  int rc = hls_patternsd__places_by_label(pd, p, &order);
   if (rc != 0) return rc;
   /* Place names, for --place. */
   size_t len = 1;
   char label[LABEL];
-  for (size_t i = 0; i < p->n_places; i++) len += strlen(dir_label(pd, order[i], label, sizeof label)) + 1;
+  for (size_t i = 0; i < p->n_places; i++) len += strlen(hls_patternsd__dir_label(pd, order[i], label, sizeof label)) + 1;
   b->places = malloc(len);
   b->origins = malloc((p->n_places ? p->n_places : 1) * HLS_KEY_BYTES);
   if (b->places == NULL || b->origins == NULL) {
@@ -489,7 +452,7 @@ static int build(struct hls_patternsd *pd, const struct hls_pattern *p, struct b
   }
   size_t at = 0;
   for (size_t i = 0; i < p->n_places; i++) {
-    const char *name = dir_label(pd, order[i], label, sizeof label);
+    const char *name = hls_patternsd__dir_label(pd, order[i], label, sizeof label);
     size_t l = strlen(name);
     memcpy(b->places + at, name, l);
     at += l;
@@ -1089,16 +1052,16 @@ void hls_patternsd_close(struct hls_patternsd *pd) {
     if ((x) != 0) return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");                                   \
   } while (0)
 
-static int write_raw(msgpack_packer *pk, const void *data, size_t len) {
+int hls_patternsd__write_raw(msgpack_packer *pk, const void *data, size_t len) {
   return pk->callback(pk->data, data, len) == 0 ? 0 : HLS_ENOMEM;
 }
 
 /* Place filter values that are node ids become their place's name (as
  * patterns carry it). must_exist: a value that names no place is
  * not_found (a listing; a feed may name a place that joins later). */
-static int filter_resolve_places(struct hls_patternsd *pd, struct hls_patfilter *f, bool must_exist, struct hls_why *why) {
+int hls_patternsd__filter_resolve_places(struct hls_patternsd *pd, struct hls_patfilter *f, bool must_exist, struct hls_why *why) {
   if (f->n_places == 0) return 0;
-  if (placedir_ensure(pd) != 0) return hls_why_set(why, HLS_ENOMEM, "out of memory");
+  if (hls_patternsd__placedir_ensure(pd) != 0) return hls_why_set(why, HLS_ENOMEM, "out of memory");
   for (size_t i = 0; i < f->n_places; i++) {
     uint8_t pk[HLS_NODEID_BYTES];
     bool found = false;
@@ -1117,528 +1080,6 @@ static int filter_resolve_places(struct hls_patternsd *pd, struct hls_patfilter 
                          f->places[i]);
   }
   return 0;
-}
-
-struct list_ctx {
-  const struct hls_patfilter *f;
-  int64_t offset, limit;
-  int64_t total, shown, live, by_signal[HLS_PAT_SIGNAL_COUNT];
-  msgpack_sbuffer items;
-};
-
-static int list_one(void *ctx, const struct hls_patrow *r) {
-  struct list_ctx *l = ctx;
-  if (!hls_patfilter_match(l->f, r)) return 0;
-  l->total++;
-  l->live += r->live;
-  if (r->signal >= 0 && r->signal < HLS_PAT_SIGNAL_COUNT) l->by_signal[r->signal]++;
-  if (l->total <= l->offset || (l->limit != 0 && l->shown >= l->limit)) return 0;
-  if (msgpack_sbuffer_write(&l->items, r->summary, r->summary_len) != 0) return HLS_ENOMEM;
-  l->shown++;
-  return 0;
-}
-
-int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *call) {
-  struct hls_patfilter f;
-  int64_t limit;
-  int64_t offset = 0;
-  bool has_offset = false, all = false;
-  int rc = hls_patfilter_parse(call->req->args, &f, &call->why);
-  if (rc == 0) rc = hls_api_arg_limit(call->req->args, LIST_DEFAULT, &limit, &call->why);
-  if (rc == 0) rc = hls_mp_get_i64(call->req->args, "offset", &offset, &has_offset, &call->why);
-  if (rc == 0) rc = hls_mp_get_bool(call->req->args, "all", &all, NULL, &call->why);
-  if (rc == 0) rc = filter_resolve_places(pd, &f, true, &call->why);
-  if (rc != 0) return rc;
-  if (offset < 0) return hls_why_set(&call->why, HLS_EINVAL, "offset: must be 0 or more");
-  f.include_ended = all;
-  /* Every matching row is counted (by signal, live or ended); the page's
-   * summaries go to a side buffer, as the array needs its length first. */
-  struct list_ctx l = {.f = &f, .offset = offset, .limit = limit};
-  msgpack_sbuffer_init(&l.items);
-  rc = hls_patstore_each_pattern(pd->ps, list_one, &l, &call->why);
-  if (rc != 0) {
-    msgpack_sbuffer_destroy(&l.items);
-    return rc == HLS_ENOMEM ? hls_patstore_oom(&call->why) : rc;
-  }
-  msgpack_sbuffer items = l.items;
-  int64_t total = l.total, shown = l.shown, live = l.live, *by_signal = l.by_signal;
-  msgpack_packer *pk = call->pk;
-  rc = msgpack_pack_map(pk, 6) != 0 || hls_mp_pack_kv_i64(pk, "total", total) != 0 ||
-       hls_mp_pack_kv_i64(pk, "live", live) != 0 || hls_mp_pack_kv_i64(pk, "ended", total - live) != 0 ||
-       hls_mp_pack_cstr(pk, "by_signal") != 0 || msgpack_pack_map(pk, HLS_PAT_SIGNAL_COUNT) != 0;
-  for (int s = 0; rc == 0 && s < HLS_PAT_SIGNAL_COUNT; s++) rc = hls_mp_pack_kv_i64(pk, hls_pat_signal_name(s), by_signal[s]);
-  if (rc == 0)
-    rc = hls_mp_pack_kv_i64(pk, "offset", offset) != 0 || hls_mp_pack_cstr(pk, "patterns") != 0 ||
-         msgpack_pack_array(pk, (size_t)shown) != 0 || write_raw(pk, items.data, items.size) != 0;
-  msgpack_sbuffer_destroy(&items);
-  return rc == 0 ? 0 : hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
-}
-
-/* --- patterns.show ------------------------------------------------------------------------ */
-
-struct show_ctx {
-  struct hls_patternsd *pd;
-  msgpack_packer *pk;
-  size_t n;
-  bool count_only;
-};
-
-static int show_cell(void *ctx, const struct hls_pat_cell_ref *c) {
-  struct show_ctx *s = ctx;
-  s->n++;
-  if (s->count_only) return 0;
-  msgpack_packer *pk = s->pk;
-  struct hls_pat_place_info pi;
-  const char *theme;
-  int kind;
-  if (hls_patterns_place_info(s->pd->pt, c->place, &pi) != 0 || hls_patterns_theme_info(s->pd->pt, c->theme, &theme, &kind) != 0)
-    return HLS_EINTERNAL;
-  char label[LABEL], id[HLS_NODEID_TEXT_SIZE], item[HLS_NODEID_TEXT_SIZE + 24], week[9];
-  place_label(s->pd, c->place, label, sizeof label);
-  hls_nodeid_format(pi.origin, id);
-  snprintf(item, sizeof item, "%s:%llu", id, (unsigned long long)c->seq);
-  week_text(c->week, week);
-  if (msgpack_pack_map(pk, 11) != 0 || hls_mp_pack_kv_str(pk, "place", label) != 0 ||
-      hls_mp_pack_kv_str(pk, "region", pi.region) != 0 || hls_mp_pack_kv_str(pk, "week", week) != 0 ||
-      hls_mp_pack_kv_str(pk, "theme", theme) != 0 || hls_mp_pack_kv_str(pk, "kind", hls_kind_name((enum hls_kind)kind)) != 0 ||
-      pack_count(pk, c->lo, c->hi) != 0 || hls_mp_pack_kv_bool(pk, "withheld", c->withheld) != 0 ||
-      hls_mp_pack_cstr(pk, "scales") != 0 || pack_scales(pk, c->scales) != 0 || hls_mp_pack_kv_str(pk, "item", item) != 0)
-    return HLS_ENOMEM;
-  return 0;
-}
-
-static int show_story(void *ctx, const struct hls_pat_story_ref *r) {
-  struct show_ctx *s = ctx;
-  s->n++;
-  if (s->count_only) return 0;
-  struct hls_pat_place_info pi;
-  if (hls_patterns_place_info(s->pd->pt, r->place, &pi) != 0) return HLS_EINTERNAL;
-  char label[LABEL], id[HLS_NODEID_TEXT_SIZE], item[HLS_NODEID_TEXT_SIZE + 24], week[9];
-  place_label(s->pd, r->place, label, sizeof label);
-  hls_nodeid_format(pi.origin, id);
-  snprintf(item, sizeof item, "%s:%llu", id, (unsigned long long)r->seq);
-  week_text(r->week, week);
-  msgpack_packer *pk = s->pk;
-  if (msgpack_pack_map(pk, 4) != 0 || hls_mp_pack_kv_str(pk, "place", label) != 0 ||
-      hls_mp_pack_kv_str(pk, "week", week) != 0 || hls_mp_pack_kv_str(pk, "title", r->title) != 0 ||
-      hls_mp_pack_kv_str(pk, "item", item) != 0)
-    return HLS_ENOMEM;
-  return 0;
-}
-
-/* The counts of a pattern's theme(s) at its places, week by week, from a
- * few weeks before it (the lineage of the same pattern over more weeks):
- * for together, each theme's and the places reporting both. */
-struct week_sum {
-  uint64_t lo[2], hi[2];
-  uint32_t places[2], both;
-  bool withheld;
-};
-
-struct weeks_ctx {
-  const struct hls_pattern *p;
-  int32_t from;
-  size_t n_weeks;
-  struct week_sum *sums;
-  int32_t last_week; /* the cell before: lineage is sorted by week, place, theme */
-  uint32_t last_place;
-};
-
-static int weeks_cell(void *ctx, const struct hls_pat_cell_ref *c) {
-  struct weeks_ctx *w = ctx;
-  if (c->week < w->from || (size_t)(c->week - w->from) >= w->n_weeks) return 0;
-  size_t ti = c->theme == w->p->theme ? 0 : 1;
-  struct week_sum *s = &w->sums[c->week - w->from];
-  s->lo[ti] += c->lo;
-  s->hi[ti] += c->hi;
-  s->places[ti]++;
-  s->withheld |= c->withheld;
-  if (w->last_week == c->week && w->last_place == c->place) s->both++; /* its other theme came just before */
-  w->last_week = c->week;
-  w->last_place = c->place;
-  return 0;
-}
-
-static int pack_weeks(struct hls_patternsd *pd, msgpack_packer *pk, const struct hls_pattern *p) {
-  struct hls_pattern q = *p;
-  q.week_from = p->week_from - CONTEXT_WEEKS;
-  if (q.week_to - q.week_from + 1 > SHOW_MAX_WEEKS) q.week_from = q.week_to - SHOW_MAX_WEEKS + 1;
-  struct weeks_ctx w = {.p = p, .from = q.week_from, .n_weeks = (size_t)(q.week_to - q.week_from + 1),
-                        .last_week = INT32_MIN};
-  w.sums = calloc(w.n_weeks, sizeof *w.sums);
-  if (w.sums == NULL) return HLS_ENOMEM;
-  int rc = hls_patterns_lineage(pd->pt, &q, weeks_cell, NULL, &w);
-  bool two = p->theme2 != HLS_PAT_NONE;
-  if (rc == 0 && msgpack_pack_array(pk, w.n_weeks) != 0) rc = HLS_ENOMEM;
-  for (size_t i = 0; rc == 0 && i < w.n_weeks; i++) {
-    const struct week_sum *s = &w.sums[i];
-    int32_t week = w.from + (int32_t)i;
-    char wt[9], c2[48];
-    week_text(week, wt);
-    if (msgpack_pack_map(pk, 7 + (two ? 5 : 0)) != 0 || hls_mp_pack_kv_str(pk, "week", wt) != 0 ||
-        hls_mp_pack_kv_bool(pk, "in_pattern", week >= p->week_from) != 0 || pack_count(pk, s->lo[0], s->hi[0]) != 0 ||
-        hls_mp_pack_kv_i64(pk, "places", s->places[0]) != 0 || hls_mp_pack_kv_bool(pk, "withheld", s->withheld) != 0)
-      rc = HLS_ENOMEM;
-    if (rc == 0 && two) {
-      if (s->lo[1] == s->hi[1]) snprintf(c2, sizeof c2, "%llu", (unsigned long long)s->lo[1]);
-      else snprintf(c2, sizeof c2, "%llu-%llu", (unsigned long long)s->lo[1], (unsigned long long)s->hi[1]);
-      if (hls_mp_pack_kv_i64(pk, "count2_min", (int64_t)s->lo[1]) != 0 ||
-          hls_mp_pack_kv_i64(pk, "count2_max", (int64_t)s->hi[1]) != 0 || hls_mp_pack_kv_str(pk, "count2", c2) != 0 ||
-          hls_mp_pack_kv_i64(pk, "places2", s->places[1]) != 0 || hls_mp_pack_kv_i64(pk, "both", s->both) != 0)
-        rc = HLS_ENOMEM;
-    }
-  }
-  free(w.sums);
-  return rc;
-}
-
-/* The pattern's places by label: name, region, node id. */
-static int pack_show_places(struct hls_patternsd *pd, msgpack_packer *pk, const struct hls_pattern *p) {
-  uint32_t *order;
-  int rc = places_by_label(pd, p, &order);
-  if (rc != 0) return rc;
-  if (msgpack_pack_array(pk, p->n_places) != 0) rc = HLS_ENOMEM;
-  for (size_t i = 0; rc == 0 && i < p->n_places; i++) {
-    struct hls_pat_place_info pi;
-    char label[LABEL], id[HLS_NODEID_TEXT_SIZE];
-    if (hls_patterns_place_info(pd->pt, order[i], &pi) != 0) {
-      rc = HLS_EINTERNAL;
-      break;
-    }
-    hls_nodeid_format(pi.origin, id);
-    if (msgpack_pack_map(pk, 3) != 0 || hls_mp_pack_kv_str(pk, "name", dir_label(pd, order[i], label, sizeof label)) != 0 ||
-        hls_mp_pack_kv_str(pk, "region", pi.region) != 0 || hls_mp_pack_kv_str(pk, "node_id", id) != 0)
-      rc = HLS_ENOMEM;
-  }
-  free(order);
-  return rc;
-}
-
-/* A pattern id or a prefix of it: 4 to 16 hex digits. */
-static bool is_id_prefix(const char *s, uint32_t len) {
-  if (len < 4 || len > 2 * HLS_PAT_ID_BYTES) return false;
-  for (uint32_t i = 0; i < len; i++)
-    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F'))) return false;
-  return true;
-}
-
-struct prefix_ctx {
-  const char *prefix;
-  uint32_t len;
-  int matches;
-  uint8_t found[HLS_PAT_ID_BYTES];
-};
-
-static int prefix_one(void *ctx, const uint8_t id[HLS_PAT_ID_BYTES]) {
-  struct prefix_ctx *pc = ctx;
-  char idt[2 * HLS_PAT_ID_BYTES + 1];
-  id_hex(id, idt);
-  if (strncasecmp(idt, pc->prefix, pc->len) == 0 && pc->matches++ == 0) memcpy(pc->found, id, HLS_PAT_ID_BYTES);
-  return 0;
-}
-
-/* The head of patterns.show, from the stored row: state, summary, method. */
-struct show_head {
-  struct hls_patternsd *pd;
-  msgpack_packer *pk;
-  bool retracted;
-};
-
-static int show_head(void *ctx, const struct hls_patrow *r, bool retracted) {
-  struct show_head *h = ctx;
-  msgpack_packer *pk = h->pk;
-  h->retracted = retracted;
-  char text[2048];
-  method_text(&h->pd->params, r->signal, r->region, text, sizeof text);
-  if (msgpack_pack_map(pk, 8) != 0 ||
-      hls_mp_pack_kv_str(pk, "state", retracted ? "retracted" : r->live ? "live" : "ended") != 0 ||
-      hls_mp_pack_kv_bool(pk, "live", !retracted && r->live) != 0 || hls_mp_pack_cstr(pk, "pattern") != 0 ||
-      write_raw(pk, r->summary, r->summary_len) != 0 || hls_mp_pack_kv_str(pk, "method_text", text) != 0)
-    return HLS_ENOMEM;
-  return 0;
-}
-
-int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *call) {
-  const char *s;
-  uint32_t len;
-  int rc = hls_mp_get_str(call->req->args, "id", &s, &len, NULL, &call->why);
-  if (rc != 0) return rc;
-  if (!is_id_prefix(s, len))
-    return hls_why_set(&call->why, HLS_EINVAL, "id: expected a pattern id (4 to 16 hex digits, as hls patterns prints)");
-  /* Find by prefix among all rows (live, ended and retracted). */
-  struct prefix_ctx pc = {.prefix = s, .len = len};
-  if ((rc = hls_patstore_each_id(pd->ps, prefix_one, &pc, &call->why)) != 0) return rc;
-  int matches = pc.matches;
-  const uint8_t *found = pc.found;
-  if (matches == 0) return hls_why_set(&call->why, HLS_ENOTFOUND, "no pattern %.*s (hls patterns lists them)", (int)len, s);
-  if (matches > 1)
-    return hls_why_set(&call->why, HLS_EINVAL, "pattern id %.*s is ambiguous (%d match); give more digits", (int)len, s,
-                       matches);
-  struct show_head h = {.pd = pd, .pk = call->pk};
-  rc = hls_patstore_get(pd->ps, found, show_head, &h, &call->why);
-  if (rc == HLS_ENOTFOUND) return hls_why_set(&call->why, HLS_ENOTFOUND, "pattern gone");
-  if (rc == HLS_ENOMEM) return hls_why_set(&call->why, rc, "out of memory");
-  if (rc != 0) return rc;
-  const struct hls_pattern *p = h.retracted ? NULL : hls_patterns_find(pd->pt, found);
-  msgpack_packer *pk = call->pk;
-  PACK(hls_mp_pack_cstr(pk, "places"));
-  if (p != NULL) rc = pack_show_places(pd, pk, p);
-  else PACK(msgpack_pack_array(pk, 0));
-  if (rc == 0) PACK(hls_mp_pack_cstr(pk, "weeks"));
-  if (rc == 0 && p != NULL) rc = pack_weeks(pd, pk, p);
-  else if (rc == 0) PACK(msgpack_pack_array(pk, 0));
-  struct show_ctx sc = {.pd = pd, .pk = pk, .count_only = true};
-  size_t n_cells = 0, n_stories = 0;
-  if (rc == 0 && p != NULL) {
-    rc = hls_patterns_lineage(pd->pt, p, show_cell, NULL, &sc);
-    n_cells = sc.n;
-    sc.n = 0;
-    if (rc == 0) rc = hls_patterns_lineage(pd->pt, p, NULL, show_story, &sc);
-    n_stories = sc.n;
-  }
-  if (rc != 0) return hls_why_set(&call->why, rc, "lineage: %s", hls_strerror(rc));
-  sc.count_only = false;
-  PACK(hls_mp_pack_cstr(pk, "cells"));
-  PACK(msgpack_pack_array(pk, n_cells));
-  if (p != NULL && rc == 0) rc = hls_patterns_lineage(pd->pt, p, show_cell, NULL, &sc);
-  PACK(hls_mp_pack_cstr(pk, "stories"));
-  PACK(msgpack_pack_array(pk, n_stories));
-  if (p != NULL && rc == 0) rc = hls_patterns_lineage(pd->pt, p, NULL, show_story, &sc);
-  return rc == 0 ? 0 : hls_why_set(&call->why, rc, "lineage: %s", hls_strerror(rc));
-}
-
-/* --- patterns.summary: the weekly read ------------------------------------------------------ */
-
-/* One event of the week. */
-struct week_event {
-  uint8_t id[HLS_PAT_ID_BYTES];
-  size_t order;
-  int change, signal;
-  bool live;
-  double strength;
-  char *regions;
-  void *summary;
-  size_t summary_len;
-};
-
-/* One pattern's events of the week: its flags, and its last event. */
-enum { CAT_NEW, CAT_GROWING, CAT_SHRINKING, CAT_ENDED, CAT_RETRACTED, CAT__COUNT };
-static const char *const cat_names[CAT__COUNT] = {"new", "growing", "shrinking", "ended", "retracted"};
-
-struct week_pattern {
-  const struct week_event *last;
-  unsigned changes;   /* bit per enum hls_pat_change */
-  bool new_live;      /* a new event while it held */
-};
-
-static int week_event_cmp(const void *a, const void *b) {
-  const struct week_event *x = a, *y = b;
-  int c = memcmp(x->id, y->id, HLS_PAT_ID_BYTES);
-  return c != 0 ? c : (x->order > y->order) - (x->order < y->order);
-}
-
-static const struct week_pattern *strength_base;
-static int by_strength(const void *a, const void *b) {
-  const struct week_pattern *x = &strength_base[*(const size_t *)a], *y = &strength_base[*(const size_t *)b];
-  if (x->last->strength != y->last->strength) return x->last->strength < y->last->strength ? 1 : -1;
-  return memcmp(x->last->id, y->last->id, HLS_PAT_ID_BYTES);
-}
-
-static bool in_category(const struct week_pattern *w, int cat) {
-  unsigned c = w->changes;
-  bool is_new = c & (1u << HLS_PAT_NEW);
-  switch (cat) {
-  case CAT_NEW: return w->new_live;
-  case CAT_GROWING: return !is_new && (c & (1u << HLS_PAT_JOINED | 1u << HLS_PAT_GREW));
-  case CAT_SHRINKING: return !is_new && (c & (1u << HLS_PAT_LEFT | 1u << HLS_PAT_SHRANK));
-  case CAT_ENDED: return c & (1u << HLS_PAT_ENDED);
-  default: return c & (1u << HLS_PAT_RETRACTED);
-  }
-}
-
-struct region_count {
-  const char *name; /* borrowed from an event's regions */
-  size_t len;
-  int64_t count;
-};
-
-static int region_count_cmp(const void *a, const void *b) {
-  const struct region_count *x = a, *y = b;
-  if (x->count != y->count) return x->count < y->count ? 1 : -1;
-  size_t l = x->len < y->len ? x->len : y->len;
-  int c = memcmp(x->name, y->name, l);
-  return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
-}
-
-static int pack_category(msgpack_packer *pk, int cat, const struct week_pattern *wp, size_t n, size_t top) {
-  size_t *idx = malloc((n ? n : 1) * sizeof *idx), m = 0;
-  struct region_count *rc_list = NULL;
-  size_t n_rc = 0, cap_rc = 0;
-  int64_t by_signal[HLS_PAT_SIGNAL_COUNT] = {0}, sub[2] = {0, 0};
-  int rc = idx == NULL ? HLS_ENOMEM : 0;
-  for (size_t i = 0; rc == 0 && i < n; i++) {
-    if (!in_category(&wp[i], cat)) continue;
-    idx[m++] = i;
-    const struct week_event *e = wp[i].last;
-    if (e->signal >= 0 && e->signal < HLS_PAT_SIGNAL_COUNT) by_signal[e->signal]++;
-    if (cat == CAT_GROWING) {
-      sub[0] += (wp[i].changes >> HLS_PAT_JOINED) & 1;
-      sub[1] += (wp[i].changes >> HLS_PAT_GREW) & 1;
-    } else if (cat == CAT_SHRINKING) {
-      sub[0] += (wp[i].changes >> HLS_PAT_LEFT) & 1;
-      sub[1] += (wp[i].changes >> HLS_PAT_SHRANK) & 1;
-    }
-    for (const char *q = e->regions; rc == 0 && *q;) {
-      const char *nl = strchr(q, '\n');
-      if (nl == NULL) break;
-      size_t len = (size_t)(nl - q), k = 0;
-      while (k < n_rc && !(rc_list[k].len == len && memcmp(rc_list[k].name, q, len) == 0)) k++;
-      if (k == n_rc) {
-        if (n_rc == cap_rc) {
-          cap_rc = cap_rc ? 2 * cap_rc : 16;
-          struct region_count *nr = realloc(rc_list, cap_rc * sizeof *nr);
-          if (nr == NULL) {
-            rc = HLS_ENOMEM;
-            break;
-          }
-          rc_list = nr;
-        }
-        rc_list[n_rc++] = (struct region_count){q, len, 0};
-      }
-      rc_list[k].count++;
-      q = nl + 1;
-    }
-  }
-  if (rc == 0) {
-    strength_base = wp; /* event-loop thread only */
-    qsort(idx, m, sizeof *idx, by_strength);
-    if (n_rc > 1) qsort(rc_list, n_rc, sizeof *rc_list, region_count_cmp);
-    bool extra = cat == CAT_GROWING || cat == CAT_SHRINKING;
-    if (hls_mp_pack_cstr(pk, cat_names[cat]) != 0 || msgpack_pack_map(pk, 4 + (extra ? 2 : 0)) != 0 ||
-        hls_mp_pack_kv_i64(pk, "count", (int64_t)m) != 0)
-      rc = HLS_ENOMEM;
-    if (rc == 0 && extra &&
-        (hls_mp_pack_kv_i64(pk, cat == CAT_GROWING ? "joined" : "left", sub[0]) != 0 ||
-         hls_mp_pack_kv_i64(pk, cat == CAT_GROWING ? "grew" : "shrank", sub[1]) != 0))
-      rc = HLS_ENOMEM;
-    if (rc == 0 && (hls_mp_pack_cstr(pk, "by_signal") != 0 || msgpack_pack_map(pk, HLS_PAT_SIGNAL_COUNT) != 0))
-      rc = HLS_ENOMEM;
-    for (int s = 0; rc == 0 && s < HLS_PAT_SIGNAL_COUNT; s++)
-      if (hls_mp_pack_kv_i64(pk, hls_pat_signal_name(s), by_signal[s]) != 0) rc = HLS_ENOMEM;
-    if (rc == 0 && (hls_mp_pack_cstr(pk, "by_region") != 0 || msgpack_pack_array(pk, n_rc) != 0)) rc = HLS_ENOMEM;
-    for (size_t k = 0; rc == 0 && k < n_rc; k++)
-      if (msgpack_pack_map(pk, 2) != 0 || hls_mp_pack_cstr(pk, "region") != 0 ||
-          hls_mp_pack_strn(pk, rc_list[k].name, rc_list[k].len) != 0 ||
-          hls_mp_pack_kv_i64(pk, "count", rc_list[k].count) != 0)
-        rc = HLS_ENOMEM;
-    size_t shown = m < top ? m : top;
-    if (rc == 0 && (hls_mp_pack_cstr(pk, "top") != 0 || msgpack_pack_array(pk, shown) != 0)) rc = HLS_ENOMEM;
-    for (size_t k = 0; rc == 0 && k < shown; k++)
-      rc = write_raw(pk, wp[idx[k]].last->summary, wp[idx[k]].last->summary_len);
-  }
-  free(idx);
-  free(rc_list);
-  return rc;
-}
-
-static void week_events_free(struct week_event *ev, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    free(ev[i].regions);
-    free(ev[i].summary);
-  }
-  free(ev);
-}
-
-/* The pattern events written while week was the latest week of digests
- * held, ordered; *out owned by the caller. */
-struct week_list {
-  struct week_event *ev;
-  size_t n, cap;
-};
-
-static int add_week_event(void *ctx, const uint8_t id[HLS_PAT_ID_BYTES], int change, const struct hls_patrow *r) {
-  struct week_list *wl = ctx;
-  if (wl->n == wl->cap) {
-    wl->cap = wl->cap ? 2 * wl->cap : 64;
-    struct week_event *ne = realloc(wl->ev, wl->cap * sizeof *ne);
-    if (ne == NULL) return HLS_ENOMEM;
-    wl->ev = ne;
-  }
-  struct week_event *e = &wl->ev[wl->n++];
-  memset(e, 0, sizeof *e);
-  memcpy(e->id, id, HLS_PAT_ID_BYTES);
-  e->order = wl->n;
-  e->change = change;
-  e->signal = r->signal;
-  e->live = r->live;
-  e->strength = r->strength;
-  e->regions = strdup(r->regions);
-  e->summary = malloc(r->summary_len ? r->summary_len : 1);
-  e->summary_len = r->summary_len;
-  if (e->regions == NULL || e->summary == NULL) return HLS_ENOMEM;
-  if (r->summary_len) memcpy(e->summary, r->summary, r->summary_len);
-  return 0;
-}
-
-static int load_week_events(struct hls_patternsd *pd, int32_t week, struct week_event **out, size_t *n_out,
-                            struct hls_why *why) {
-  struct week_list wl = {0};
-  int rc = hls_patstore_each_week_event(pd->ps, week, add_week_event, &wl, why);
-  if (rc != 0) {
-    week_events_free(wl.ev, wl.n);
-    return rc == HLS_ENOMEM ? hls_patstore_oom(why) : rc;
-  }
-  *out = wl.ev;
-  *n_out = wl.n;
-  return 0;
-}
-
-int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call *call) {
-  bool has_week = false, present = false;
-  int32_t week = pd->latest_week;
-  int64_t top = SUMMARY_TOP_DEFAULT;
-  int rc = hls_patfilter_arg_week(call->req->args, "week", &has_week, &week, &call->why);
-  if (rc == 0) rc = hls_mp_get_i64(call->req->args, "top", &top, &present, &call->why);
-  if (rc != 0) return rc;
-  if (top < 0 || top > SUMMARY_TOP_MAX)
-    return hls_why_set(&call->why, HLS_EINVAL, "top: must be 0 to %d", SUMMARY_TOP_MAX);
-  int64_t live = 0, ended = 0;
-  if ((rc = hls_patstore_count(pd->ps, NULL, &live, &ended, &call->why)) != 0) return rc;
-  struct week_event *ev = NULL;
-  size_t n_ev = 0;
-  if (week != NO_WEEK && (rc = load_week_events(pd, week, &ev, &n_ev, &call->why)) != 0) return rc;
-  /* By pattern, in order: its changes this week, its last event. */
-  if (n_ev > 1) qsort(ev, n_ev, sizeof *ev, week_event_cmp);
-  struct week_pattern *wp = calloc(n_ev ? n_ev : 1, sizeof *wp);
-  size_t n_wp = 0;
-  int64_t found_ended = 0;
-  if (wp == NULL) {
-    week_events_free(ev, n_ev);
-    return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
-  }
-  for (size_t i = 0; i < n_ev; i++) {
-    if (i == 0 || memcmp(ev[i].id, ev[i - 1].id, HLS_PAT_ID_BYTES) != 0) n_wp++;
-    struct week_pattern *w = &wp[n_wp - 1];
-    w->last = &ev[i];
-    if (ev[i].change >= 0 && ev[i].change < HLS_PAT_CHANGE_COUNT) w->changes |= 1u << ev[i].change;
-    if (ev[i].change == HLS_PAT_NEW && ev[i].live) w->new_live = true;
-  }
-  for (size_t i = 0; i < n_wp; i++) found_ended += (wp[i].changes & (1u << HLS_PAT_NEW)) && !wp[i].new_live;
-  msgpack_packer *pk = call->pk;
-  char wt[9] = "", lt[9] = "";
-  if (week != NO_WEEK) week_text(week, wt);
-  if (pd->latest_week != NO_WEEK) week_text(pd->latest_week, lt);
-  rc = msgpack_pack_map(pk, 6 + CAT__COUNT) != 0 || hls_mp_pack_kv_str(pk, "week", wt[0] ? wt : NULL) != 0 ||
-               hls_mp_pack_kv_str(pk, "latest_week", lt[0] ? lt : NULL) != 0 ||
-               hls_mp_pack_kv_i64(pk, "live_now", live) != 0 || hls_mp_pack_kv_i64(pk, "ended_now", ended) != 0 ||
-               hls_mp_pack_kv_i64(pk, "events", (int64_t)n_ev) != 0 ||
-               hls_mp_pack_kv_i64(pk, "found_ended", found_ended) != 0
-           ? HLS_ENOMEM
-           : 0;
-  for (int c = 0; rc == 0 && c < CAT__COUNT; c++) rc = pack_category(pk, c, wp, n_wp, (size_t)top);
-  free(wp);
-  week_events_free(ev, n_ev);
-  return rc == 0 ? 0 : hls_why_set(&call->why, rc, "out of memory");
 }
 
 /* --- feeds ------------------------------------------------------------------------------- */
@@ -1683,7 +1124,7 @@ int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_cal
   }
   hls_log_info("feed_subscribed", "name=%s", name);
   rc = msgpack_pack_map(call->pk, 3) == 0 && hls_mp_pack_kv_str(call->pk, "name", name) == 0 &&
-               hls_mp_pack_cstr(call->pk, "filter") == 0 && write_raw(call->pk, sb.data, sb.size) == 0 &&
+               hls_mp_pack_cstr(call->pk, "filter") == 0 && hls_patternsd__write_raw(call->pk, sb.data, sb.size) == 0 &&
                hls_mp_pack_kv_i64(call->pk, "cursor", 0) == 0
            ? 0
            : HLS_ENOMEM;
@@ -1702,7 +1143,7 @@ static int feed_filter(struct hls_patternsd *pd, const void *data, size_t len, s
     rc = hls_patfilter_parse(&tree.root, f, why);
     hls_mp_tree_free(&tree);
   }
-  if (rc == 0) rc = filter_resolve_places(pd, f, false, why);
+  if (rc == 0) rc = hls_patternsd__filter_resolve_places(pd, f, false, why);
   f->include_ended = true;
   return rc;
 }
@@ -1725,49 +1166,6 @@ static int count_matching(struct hls_patternsd *pd, const struct hls_patfilter *
   int rc = hls_patstore_each_event_from(pd->ps, cursor, count_one, &m, why);
   *n = m.n;
   return rc;
-}
-
-/* Themes every place uses (from the digests held), most places first:
- * the names a learning lead can reuse. */
-struct theme_use {
-  uint32_t theme, places;
-  int32_t last;
-};
-
-static int theme_use_cmp(const void *a, const void *b) {
-  const struct theme_use *x = a, *y = b;
-  if (x->places != y->places) return x->places < y->places ? 1 : -1;
-  return (x->theme > y->theme) - (x->theme < y->theme);
-}
-
-int hls_patternsd_api_network_themes(struct hls_patternsd *pd, struct hls_control_call *call) {
-  struct hls_pat_stats st;
-  hls_patterns_stats(pd->pt, &st);
-  struct theme_use *u = malloc((st.themes ? st.themes : 1) * sizeof *u);
-  if (u == NULL) return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
-  size_t n = 0;
-  for (uint32_t t = 0; t < st.themes; t++) {
-    uint32_t places;
-    int32_t last;
-    if (hls_patterns_theme_usage(pd->pt, t, &places, &last) == 0 && places > 0)
-      u[n++] = (struct theme_use){t, places, last};
-  }
-  if (n > 1) qsort(u, n, sizeof *u, theme_use_cmp);
-  int rc = msgpack_pack_array(call->pk, (uint32_t)n) != 0 ? HLS_ENOMEM : 0;
-  for (size_t i = 0; i < n && rc == 0; i++) {
-    const char *name;
-    int kind;
-    char week[9];
-    if (hls_patterns_theme_info(pd->pt, u[i].theme, &name, &kind) != 0) name = "", kind = 0;
-    week_text(u[i].last, week);
-    if (msgpack_pack_map(call->pk, 4) != 0 || hls_mp_pack_kv_str(call->pk, "name", name) != 0 ||
-        hls_mp_pack_kv_str(call->pk, "kind", hls_kind_name((enum hls_kind)kind)) != 0 ||
-        hls_mp_pack_kv_i64(call->pk, "places", u[i].places) != 0 ||
-        hls_mp_pack_kv_str(call->pk, "last_week", week) != 0)
-      rc = HLS_ENOMEM;
-  }
-  free(u);
-  return rc == 0 ? 0 : hls_why_set(&call->why, rc, "out of memory");
 }
 
 struct feed_row {
@@ -1831,7 +1229,7 @@ int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *c
     int following = 0;
     for (struct follower *fo = pd->followers; fo; fo = fo->next) following += strcmp(fo->feed, f->name) == 0;
     if (msgpack_pack_map(&pk, 7) != 0 || hls_mp_pack_kv_str(&pk, "name", f->name) != 0 ||
-        hls_mp_pack_cstr(&pk, "filter") != 0 || write_raw(&pk, f->filter, f->filter_len) != 0 ||
+        hls_mp_pack_cstr(&pk, "filter") != 0 || hls_patternsd__write_raw(&pk, f->filter, f->filter_len) != 0 ||
         hls_mp_pack_kv_i64(&pk, "cursor", f->cursor) != 0 || hls_mp_pack_kv_i64(&pk, "events_after_cursor", after) != 0 ||
         hls_mp_pack_kv_str(&pk, "created", created) != 0 ||
         hls_mp_pack_kv_str(&pk, "acked", f->has_acked ? acked : NULL) != 0 ||
@@ -1840,7 +1238,7 @@ int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *c
   }
   for (size_t i = 0; i < n; i++) free(rows[i].filter);
   free(rows);
-  if (rc == 0 && (msgpack_pack_array(call->pk, n) != 0 || write_raw(call->pk, items.data, items.size) != 0))
+  if (rc == 0 && (msgpack_pack_array(call->pk, n) != 0 || hls_patternsd__write_raw(call->pk, items.data, items.size) != 0))
     rc = hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
   msgpack_sbuffer_destroy(&items);
   return rc;
@@ -1981,7 +1379,7 @@ int hls_patternsd_pack_status(struct hls_patternsd *pd, msgpack_packer *pk) {
   size_t followers = 0;
   for (struct follower *f = pd->followers; f; f = f->next) followers++;
   char lt[9] = "";
-  if (pd->latest_week != NO_WEEK) week_text(pd->latest_week, lt);
+  if (pd->latest_week != NO_WEEK) hls_patternsd__week_text(pd->latest_week, lt);
   if (msgpack_pack_map(pk, 7) != 0 || hls_mp_pack_kv_i64(pk, "live", live) != 0 ||
       hls_mp_pack_kv_i64(pk, "ended", ended) != 0 || hls_mp_pack_cstr(pk, "by_signal") != 0 ||
       msgpack_pack_map(pk, HLS_PAT_SIGNAL_COUNT) != 0)
