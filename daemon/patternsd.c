@@ -2,438 +2,29 @@
 
 #include <math.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unicase.h>
-#include <uninorm.h>
 #include <uv.h>
 
-#include "api.h"
 #include "date.h"
 #include "log.h"
 #include "mp.h"
 #include "node.h"
 #include "nodeid.h"
+#include "feeds.h"
+#include "patfilter.h"
+#include "patternsd_internal.h"
+#include "patstore.h"
 #include "patterns.h"
 #include "record.h"
 #include "store.h"
 
 #define FLUSH_DELAY_MS 50
 #define FLUSH_MAX_DELAY_MS 1000
-#define FOLLOW_WINDOW 64  /* unacknowledged events per follower */
-#define SCAN_BATCH 256    /* events read per query when following */
-#define LIST_DEFAULT 50   /* patterns listed when the request gives no limit (a page) */
-#define FILTER_MAX 16     /* values per filter key */
-#define FEED_NAME_MAX 64
-#define MAX_FOLLOWERS 256 /* streams at once, all clients */
-#define SUMMARY_TOP_DEFAULT 5
-#define SUMMARY_TOP_MAX 50
-#define CONTEXT_WEEKS 8   /* patterns.show: weeks before a pattern in its week table */
-#define SHOW_MAX_WEEKS 520
-
-enum {
-  P_LOAD_ITEMS,
-  P_ROWS,
-  P_UPSERT,
-  P_RETRACT,
-  P_EVENT,
-  P_LIST,
-  P_IDS,
-  P_GET,
-  P_FEED_ADD,
-  P_FEED_GET,
-  P_FEED_LIST,
-  P_FEED_DEL,
-  P_FEED_ACK,
-  P_EVENTS_AFTER,
-  P_EVENTS_FROM,
-  P_EVENT_MAX,
-  P_COUNT,
-  P_WEEK_EVENTS,
-  P__COUNT
-};
-
-/* The columns a filter reads, the same in patterns and pattern_events
- * (col_row reads them from a column on). summary is column 10. */
-#define PCOLS                                                                                                   \
-  "signal, theme, kind, theme2, kind2, week_from, week_to, n_places, scales, regions, summary, strength, live, " \
-  "region, places"
-#define N_PCOLS 15
-#define SUMMARY_COL 10
-
-static const char *const sql[P__COUNT] = {
-    [P_LOAD_ITEMS] = "SELECT origin, seq, type, body FROM items WHERE body_state=0 AND type IN (1, 2, 3)"
-                     " ORDER BY origin, seq",
-    [P_ROWS] = "SELECT id, " PCOLS ", origins FROM patterns WHERE retracted=0",
-    [P_UPSERT] = "INSERT INTO patterns(id, retracted, " PCOLS ", score, p, p_now, expected, withheld, origins,"
-                 " first_ms, updated_ms)"
-                 " VALUES(?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
-                 " ?20, ?21, ?22, ?23, ?23)"
-                 " ON CONFLICT(id) DO UPDATE SET retracted=0, signal=?2, theme=?3, kind=?4, theme2=?5, kind2=?6,"
-                 " week_from=?7, week_to=?8, n_places=?9, scales=?10, regions=?11, summary=?12, strength=?13,"
-                 " live=?14, region=?15, places=?16, score=?17, p=?18, p_now=?19, expected=?20, withheld=?21,"
-                 " origins=?22, updated_ms=?23",
-    [P_RETRACT] = "UPDATE patterns SET retracted=1, live=0, updated_ms=?2 WHERE id=?1",
-    [P_EVENT] = "INSERT INTO pattern_events(id, change, " PCOLS ", week, at_ms)"
-                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-    /* The order of the patterns_by_strength index. */
-    [P_LIST] = "SELECT " PCOLS ", id FROM patterns WHERE retracted=0 ORDER BY strength DESC, week_to DESC, id",
-    [P_IDS] = "SELECT id FROM patterns",
-    [P_GET] = "SELECT " PCOLS ", retracted FROM patterns WHERE id=?1",
-    [P_FEED_ADD] = "INSERT INTO feeds(name, filter, cursor, created_ms) VALUES(?1, ?2, 0, ?3)",
-    [P_FEED_GET] = "SELECT filter, cursor FROM feeds WHERE name=?1",
-    [P_FEED_LIST] = "SELECT name, filter, cursor, created_ms, acked_ms FROM feeds ORDER BY name",
-    [P_FEED_DEL] = "DELETE FROM feeds WHERE name=?1",
-    [P_FEED_ACK] = "UPDATE feeds SET cursor=?2, acked_ms=?3 WHERE name=?1 AND cursor<?2",
-    [P_EVENTS_AFTER] = "SELECT seq, change, " PCOLS ", at_ms FROM pattern_events WHERE seq>?1 ORDER BY seq LIMIT ?2",
-    [P_EVENTS_FROM] = "SELECT " PCOLS " FROM pattern_events WHERE seq>?1",
-    [P_EVENT_MAX] = "SELECT ifnull(max(seq), 0) FROM pattern_events",
-    [P_COUNT] = "SELECT signal, live, count(*) FROM patterns WHERE retracted=0 GROUP BY signal, live",
-    [P_WEEK_EVENTS] = "SELECT id, change, " PCOLS " FROM pattern_events WHERE week=?1 ORDER BY seq",
-};
-
-/* --- filters ---------------------------------------------------------------------------- */
-
-/* What hls patterns and a feed select: any of the values of a key, all
- * keys given. Empty keys select everything. */
-struct filter {
-  unsigned signals, kinds, scales; /* bit masks; 0 = any */
-  size_t n_themes, n_regions, n_places;
-  char themes[FILTER_MAX][HLS_THEME_MAX + 1];
-  int theme_kinds[FILTER_MAX]; /* -1 = any kind */
-  char regions[FILTER_MAX][HLS_REGION_MAX + 1];
-  char places[FILTER_MAX][HLS_PLACE_MAX + 32]; /* names as patterns carry them */
-  int64_t min_places;
-  double min_strength;
-  bool has_since, has_until;
-  int32_t since, until; /* week numbers; a pattern matches if its weeks overlap */
-  bool include_ended;   /* listings: ended patterns too (feeds: always) */
-};
-
-/* The columns a filter looks at, as stored with patterns and events. */
-struct prow {
-  int signal, kind, kind2;
-  const char *theme, *theme2; /* theme2 NULL unless together */
-  int32_t week_from, week_to;
-  int64_t n_places;
-  unsigned scales;
-  const char *regions; /* each followed by '\n' */
-  double strength;
-  bool live;
-  const char *region; /* rising: its region, else "" */
-  const char *places; /* place names, each followed by '\n' */
-  const void *summary;
-  size_t summary_len;
-};
-
-/* Place names compare as people read them, ignoring case and Unicode
- * normalisation, as hls stories --place does. */
-static bool name_eq(const char *a, size_t a_len, const char *b) {
-  int result = 0;
-  if (u8_casecmp((const uint8_t *)a, a_len, (const uint8_t *)b, strlen(b), NULL, UNINORM_NFC, &result) != 0)
-    return a_len == strlen(b) && memcmp(a, b, a_len) == 0;
-  return result == 0;
-}
-
-static bool theme_matches(const struct filter *f, size_t i, const char *theme, int kind) {
-  return theme != NULL && strcmp(f->themes[i], theme) == 0 && (f->theme_kinds[i] < 0 || f->theme_kinds[i] == kind);
-}
-
-/* Whether one of the '\n'-terminated lines of list is value (exactly, or
- * as a place name). */
-static bool lines_have(const char *list, const char *value, bool as_name) {
-  size_t len = strlen(value);
-  for (const char *p = list; *p;) {
-    const char *nl = strchr(p, '\n');
-    if (nl == NULL) break;
-    size_t l = (size_t)(nl - p);
-    if (as_name ? name_eq(p, l, value) : (l == len && memcmp(p, value, len) == 0)) return true;
-    p = nl + 1;
-  }
-  return false;
-}
-
-static bool filter_match(const struct filter *f, const struct prow *r) {
-  if (!f->include_ended && !r->live) return false;
-  if (f->signals && !(f->signals & (1u << r->signal))) return false;
-  if (f->kinds && !(f->kinds & (1u << r->kind)) && !(r->theme2 && (f->kinds & (1u << r->kind2)))) return false;
-  if (f->scales && !(f->scales & r->scales)) return false;
-  if (r->n_places < f->min_places) return false;
-  if (r->strength < f->min_strength) return false;
-  if (f->has_since && r->week_to < f->since) return false;
-  if (f->has_until && r->week_from > f->until) return false;
-  if (f->n_themes) {
-    bool any = false;
-    for (size_t i = 0; i < f->n_themes && !any; i++)
-      any = theme_matches(f, i, r->theme, r->kind) || theme_matches(f, i, r->theme2, r->kind2);
-    if (!any) return false;
-  }
-  if (f->n_regions) {
-    bool any = false;
-    for (size_t i = 0; i < f->n_regions && !any; i++)
-      any = lines_have(r->regions, f->regions[i], false) || strcmp(r->region, f->regions[i]) == 0;
-    if (!any) return false;
-  }
-  if (f->n_places) {
-    bool any = false;
-    for (size_t i = 0; i < f->n_places && !any; i++) any = lines_have(r->places, f->places[i], true);
-    if (!any) return false;
-  }
-  return true;
-}
-
-/* A filter value: a string or an array of strings. */
-static int each_str(const struct hls_mp_value *args, const char *key, size_t max_len,
-                    int (*fn)(void *ctx, const char *s, struct hls_why *why), void *ctx, struct hls_why *why) {
-  const struct hls_mp_value *v = hls_mp_get(args, key);
-  if (v == NULL || v->type == HLS_MP_NIL) return 0;
-  const struct hls_mp_value *items = v;
-  uint32_t n = 1;
-  if (v->type == HLS_MP_ARRAY) {
-    items = v->v.items;
-    n = v->len;
-  }
-  if (n > FILTER_MAX) return hls_why_set(why, HLS_EINVAL, "%s: at most %d values", key, FILTER_MAX);
-  for (uint32_t i = 0; i < n; i++) {
-    if (items[i].type != HLS_MP_STR) return hls_why_set(why, HLS_EINVAL, "%s: expected a string", key);
-    if (items[i].len == 0 || items[i].len > max_len)
-      return hls_why_set(why, HLS_EINVAL, "%s: must be 1 to %zu bytes", key, max_len);
-    char buf[256];
-    memcpy(buf, items[i].v.str, items[i].len);
-    buf[items[i].len] = '\0';
-    if (strlen(buf) != items[i].len) return hls_why_set(why, HLS_EINVAL, "%s: contains a NUL byte", key);
-    int rc = fn(ctx, buf, why);
-    if (rc != 0) return rc;
-  }
-  return 0;
-}
-
-static int add_signal(void *ctx, const char *s, struct hls_why *why) {
-  int sig;
-  if (hls_pat_signal_parse(s, &sig) != 0)
-    return hls_why_set(why, HLS_EINVAL, "signal: \"%s\" is not one of spread, emerging, rising, together, cross-scale", s);
-  ((struct filter *)ctx)->signals |= 1u << sig;
-  return 0;
-}
-
-static int add_kind(void *ctx, const char *s, struct hls_why *why) {
-  enum hls_kind k;
-  int rc = hls_kind_parse(s, strlen(s), &k, why);
-  if (rc != 0) return rc;
-  ((struct filter *)ctx)->kinds |= 1u << k;
-  return 0;
-}
-
-static int add_scale(void *ctx, const char *s, struct hls_why *why) {
-  enum hls_scale sc;
-  int rc = hls_scale_parse(s, strlen(s), &sc, why);
-  if (rc != 0) return rc;
-  ((struct filter *)ctx)->scales |= 1u << sc;
-  return 0;
-}
-
-/* "NAME" (any kind) or "KIND:NAME". */
-static int add_theme(void *ctx, const char *s, struct hls_why *why) {
-  struct filter *f = ctx;
-  int kind = -1;
-  const char *colon = strchr(s, ':');
-  if (colon != NULL) {
-    enum hls_kind k;
-    struct hls_why ignore;
-    if (hls_kind_parse(s, (size_t)(colon - s), &k, &ignore) == 0) {
-      kind = (int)k;
-      s = colon + 1;
-    }
-  }
-  struct hls_theme t;
-  int rc = hls_theme_parse(s, strlen(s), &t, why);
-  if (rc != 0) return rc;
-  f->theme_kinds[f->n_themes] = kind;
-  snprintf(f->themes[f->n_themes++], sizeof f->themes[0], "%s", t.slug);
-  return 0;
-}
-
-static int add_region(void *ctx, const char *s, struct hls_why *why) {
-  struct filter *f = ctx;
-  if (strchr(s, '\n')) return hls_why_set(why, HLS_EINVAL, "region: contains a newline");
-  snprintf(f->regions[f->n_regions++], sizeof f->regions[0], "%s", s);
-  return 0;
-}
-
-/* A place name, or a node id (resolved to its place's name later:
- * filter_resolve_places). */
-static int add_place(void *ctx, const char *s, struct hls_why *why) {
-  struct filter *f = ctx;
-  if (strchr(s, '\n')) return hls_why_set(why, HLS_EINVAL, "place: contains a newline");
-  snprintf(f->places[f->n_places++], sizeof f->places[0], "%s", s);
-  return 0;
-}
-
-/* "YYYY-MM-DD" (its week) or "YYYY-Www". */
-static int parse_week(const char *s, uint32_t len, int32_t *week) {
-  char buf[16];
-  if (len >= sizeof buf) return HLS_EINVAL;
-  memcpy(buf, s, len);
-  buf[len] = '\0';
-  int y, w;
-  char tail;
-  if (sscanf(buf, "%4d-W%2d%c", &y, &w, &tail) == 2 && len == 8) return hls_patterns_week(y, w, week);
-  hls_day d;
-  if (hls_date_parse(buf, len, &d) != 0) return HLS_EINVAL;
-  hls_iso_week(d, &y, &w);
-  return hls_patterns_week(y, w, week);
-}
-
-static int arg_week(const struct hls_mp_value *args, const char *key, bool *has, int32_t *week, struct hls_why *why) {
-  const char *s;
-  uint32_t len;
-  bool present = false;
-  int rc = hls_mp_get_str(args, key, &s, &len, &present, why);
-  if (rc != 0 || !present) return rc;
-  if (parse_week(s, len, week) != 0)
-    return hls_why_set(why, HLS_EINVAL, "%s: expected YYYY-MM-DD or YYYY-Www", key);
-  *has = true;
-  return 0;
-}
-
-/* A number (integer or float) argument. */
-static int arg_number(const struct hls_mp_value *args, const char *key, double *out, bool *present,
-                      struct hls_why *why) {
-  const struct hls_mp_value *v = hls_mp_get(args, key);
-  *present = false;
-  if (v == NULL || v->type == HLS_MP_NIL) return 0;
-  if (v->type == HLS_MP_FLOAT) *out = v->v.f;
-  else if (v->type == HLS_MP_UINT) *out = (double)v->v.u;
-  else if (v->type == HLS_MP_INT) *out = (double)v->v.i;
-  else return hls_why_set(why, HLS_EINVAL, "%s: expected a number", key);
-  if (!isfinite(*out)) return hls_why_set(why, HLS_EINVAL, "%s: expected a finite number", key);
-  *present = true;
-  return 0;
-}
-
-static int filter_parse(const struct hls_mp_value *args, struct filter *f, struct hls_why *why) {
-  memset(f, 0, sizeof *f);
-  int rc;
-  if ((rc = each_str(args, "signal", 32, add_signal, f, why)) != 0 ||
-      (rc = each_str(args, "kind", 32, add_kind, f, why)) != 0 ||
-      (rc = each_str(args, "scale", 32, add_scale, f, why)) != 0 ||
-      (rc = each_str(args, "theme", HLS_THEME_MAX + 16, add_theme, f, why)) != 0 ||
-      (rc = each_str(args, "region", HLS_REGION_MAX, add_region, f, why)) != 0 ||
-      (rc = each_str(args, "place", HLS_PLACE_MAX, add_place, f, why)) != 0 ||
-      (rc = arg_week(args, "since", &f->has_since, &f->since, why)) != 0 ||
-      (rc = arg_week(args, "until", &f->has_until, &f->until, why)) != 0)
-    return rc;
-  bool present = false;
-  if ((rc = hls_mp_get_i64(args, "min_places", &f->min_places, &present, why)) != 0) return rc;
-  if (present && f->min_places < 0) return hls_why_set(why, HLS_EINVAL, "min_places: must be 0 or more");
-  if ((rc = arg_number(args, "min_strength", &f->min_strength, &present, why)) != 0) return rc;
-  if (present && f->min_strength < 0)
-    return hls_why_set(why, HLS_EINVAL, "min_strength: must be 0 or more (2 is p = 0.01)");
-  return 0;
-}
-
-/* The filter's keys from args, re-packed: what a feed stores. */
-static const char *const filter_keys[] = {"signal", "kind",  "scale",      "theme",       "region",
-                                          "place",  "since", "until",      "min_places", "min_strength"};
-
-static int filter_pack_args(msgpack_packer *pk, const struct hls_mp_value *args) {
-  size_t n = 0;
-  for (size_t i = 0; i < sizeof filter_keys / sizeof *filter_keys; i++) {
-    const struct hls_mp_value *v = hls_mp_get(args, filter_keys[i]);
-    n += v != NULL && v->type != HLS_MP_NIL;
-  }
-  if (msgpack_pack_map(pk, n) != 0) return HLS_ENOMEM;
-  for (size_t i = 0; i < sizeof filter_keys / sizeof *filter_keys; i++) {
-    const struct hls_mp_value *v = hls_mp_get(args, filter_keys[i]);
-    if (v == NULL || v->type == HLS_MP_NIL) continue;
-    if (hls_mp_pack_cstr(pk, filter_keys[i]) != 0 || hls_mp_pack_value(pk, v) != 0) return HLS_ENOMEM;
-  }
-  return 0;
-}
-
-/* --- state ------------------------------------------------------------------------------ */
-
-struct follower {
-  struct follower *next;
-  struct hls_control_client *client;
-  uint64_t req_id;
-  char feed[FEED_NAME_MAX + 1];
-  struct filter filter;
-  int64_t sent;           /* the last event seq looked at */
-  int64_t unacked[FOLLOW_WINDOW];
-  size_t n_unacked;
-  bool caught_up_sent;
-};
-
-enum { LABEL = HLS_PLACE_MAX + 32 };
-struct placedir {
-  size_t n;
-  char (*label)[LABEL];
-  uint32_t *rank;   /* [n]: the place's position by label */
-  uint32_t *region; /* [n]: its region's number, UINT32_MAX if none */
-  size_t n_regions;
-  char **region_name; /* [n_regions], sorted */
-  uint32_t *seen;     /* [n_regions]: stamps */
-  uint32_t stamp;
-  bool stale;
-};
-
-#define NO_WEEK INT32_MIN
-
-struct hls_patternsd {
-  struct hls_node *node;
-  sqlite3 *db;
-  sqlite3_stmt *st[P__COUNT];
-  struct hls_patterns *pt;
-  struct hls_pat_params params;
-  struct placedir dir;
-  int32_t now_week;    /* for week_plausible: refresh_now_week */
-  int32_t latest_week; /* the latest week of a digest given to the engine, NO_WEEK before one */
-  uv_timer_t timer, pump_timer;
-  bool timer_open;
-  int open_timers;
-  uint64_t first_pending; /* loop time of the first fact waiting */
-  bool resync; /* the store missed changes: diff everything at the next flush */
-  struct follower *followers;
-  int64_t last_flush_us;
-  uint64_t flushes, events;
-};
-
-static void done(sqlite3_stmt *st) {
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-}
-
-static const char *col_text(sqlite3_stmt *st, int c) {
-  const char *s = (const char *)sqlite3_column_text(st, c);
-  return s ? s : "";
-}
-
-/* The PCOLS columns from column c on. */
-static void col_row(sqlite3_stmt *st, int c, struct prow *r) {
-  r->signal = sqlite3_column_int(st, c + 0);
-  r->theme = col_text(st, c + 1);
-  r->kind = sqlite3_column_int(st, c + 2);
-  r->theme2 = sqlite3_column_type(st, c + 3) == SQLITE_NULL ? NULL : col_text(st, c + 3);
-  r->kind2 = sqlite3_column_int(st, c + 4);
-  r->week_from = sqlite3_column_int(st, c + 5);
-  r->week_to = sqlite3_column_int(st, c + 6);
-  r->n_places = sqlite3_column_int64(st, c + 7);
-  r->scales = (unsigned)sqlite3_column_int(st, c + 8);
-  r->regions = col_text(st, c + 9);
-  r->summary = sqlite3_column_blob(st, c + SUMMARY_COL);
-  r->summary_len = (size_t)sqlite3_column_bytes(st, c + SUMMARY_COL);
-  r->strength = sqlite3_column_double(st, c + 11);
-  r->live = sqlite3_column_int(st, c + 12) != 0;
-  r->region = col_text(st, c + 13);
-  r->places = col_text(st, c + 14);
-}
 
 /* --- summaries -------------------------------------------------------------------------- */
 
-static void place_label(struct hls_patternsd *pd, uint32_t place, char *out, size_t size) {
+void hls_patternsd__place_label(struct hls_patternsd *pd, uint32_t place, char *out, size_t size) {
   struct hls_pat_place_info pi;
   if (hls_patterns_place_info(pd->pt, place, &pi) != 0) {
     snprintf(out, size, "?");
@@ -448,7 +39,7 @@ static void place_label(struct hls_patternsd *pd, uint32_t place, char *out, siz
   snprintf(out, size, "(no profile: %.12s)", id);
 }
 
-static void week_text(int32_t week, char out[9]) {
+void hls_patternsd__week_text(int32_t week, char out[9]) {
   int y, w;
   hls_patterns_iso_week(week, &y, &w);
   hls_iso_week_format(y, w, out);
@@ -526,7 +117,7 @@ static int pack_method(msgpack_packer *pk, const struct hls_pat_params *p, int s
 }
 
 /* The method in plain words, with its parameters (patterns.show). */
-static void method_text(const struct hls_pat_params *p, int signal, const char *region, char *out, size_t size) {
+void hls_patternsd__method_text(const struct hls_pat_params *p, int signal, const char *region, char *out, size_t size) {
   int n = 0;
   switch (signal) {
   case HLS_PAT_SPREAD:
@@ -580,7 +171,7 @@ static void method_text(const struct hls_pat_params *p, int signal, const char *
            p->fdr, p->keep_p, p->end_weeks);
 }
 
-static int pack_count(msgpack_packer *pk, uint64_t lo, uint64_t hi) {
+int hls_patternsd__pack_count(msgpack_packer *pk, uint64_t lo, uint64_t hi) {
   char text[48];
   if (lo == hi) snprintf(text, sizeof text, "%llu", (unsigned long long)lo);
   else snprintf(text, sizeof text, "%llu-%llu", (unsigned long long)lo, (unsigned long long)hi);
@@ -590,7 +181,7 @@ static int pack_count(msgpack_packer *pk, uint64_t lo, uint64_t hi) {
   return 0;
 }
 
-static int pack_scales(msgpack_packer *pk, unsigned scales) {
+int hls_patternsd__pack_scales(msgpack_packer *pk, unsigned scales) {
   PK(msgpack_pack_array(pk, (size_t)__builtin_popcount(scales)));
   for (int s = 0; s < HLS_SCALE_COUNT; s++)
     if (scales & (1u << s)) PK(hls_mp_pack_cstr(pk, hls_scale_name((enum hls_scale)s)));
@@ -618,7 +209,7 @@ static int by_label(const void *a, const void *b) {
 }
 static int cstr_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static int placedir_ensure(struct hls_patternsd *pd) {
+int hls_patternsd__placedir_ensure(struct hls_patternsd *pd) {
   struct placedir *d = &pd->dir;
   struct hls_pat_place_info pi;
   if (!d->stale && hls_patterns_place_info(pd->pt, (uint32_t)d->n, &pi) != 0) return 0;
@@ -638,7 +229,7 @@ static int placedir_ensure(struct hls_patternsd *pd) {
   }
   d->n = n;
   for (size_t i = 0; i < n; i++) {
-    place_label(pd, (uint32_t)i, d->label[i], LABEL);
+    hls_patternsd__place_label(pd, (uint32_t)i, d->label[i], LABEL);
     order[i] = (uint32_t)i;
   }
   sort_labels_base = (const char *)d->label; /* event-loop thread only */
@@ -677,9 +268,9 @@ static int placedir_ensure(struct hls_patternsd *pd) {
 }
 
 /* A place's label (placedir_ensure first). */
-static const char *dir_label(struct hls_patternsd *pd, uint32_t place, char *buf, size_t size) {
+const char *hls_patternsd__dir_label(struct hls_patternsd *pd, uint32_t place, char *buf, size_t size) {
   if (place < pd->dir.n) return pd->dir.label[place];
-  place_label(pd, place, buf, size);
+  hls_patternsd__place_label(pd, place, buf, size);
   return buf;
 }
 
@@ -687,7 +278,7 @@ static const char *dir_label(struct hls_patternsd *pd, uint32_t place, char *buf
  * '\n'. */
 static char *regions_of(struct hls_patternsd *pd, const struct hls_pattern *p, size_t *count) {
   struct placedir *d = &pd->dir;
-  if (placedir_ensure(pd) != 0) return NULL;
+  if (hls_patternsd__placedir_ensure(pd) != 0) return NULL;
   if (++d->stamp == 0) {
     memset(d->seen, 0, d->n_regions * sizeof *d->seen);
     d->stamp = 1;
@@ -721,7 +312,7 @@ static int pack_regions(msgpack_packer *pk, const char *regions, size_t count) {
   return 0;
 }
 
-static void id_hex(const uint8_t id[HLS_PAT_ID_BYTES], char out[2 * HLS_PAT_ID_BYTES + 1]) {
+void hls_patternsd__id_hex(const uint8_t id[HLS_PAT_ID_BYTES], char out[2 * HLS_PAT_ID_BYTES + 1]) {
   sodium_bin2hex(out, 2 * HLS_PAT_ID_BYTES + 1, id, HLS_PAT_ID_BYTES);
 }
 
@@ -732,10 +323,10 @@ static int u64_cmp(const void *a, const void *b) {
 
 /* The pattern's places in the order of their labels (placedir ranks):
  * *out (owned by the caller) holds engine place numbers. */
-static int places_by_label(struct hls_patternsd *pd, const struct hls_pattern *p, uint32_t **out) {
+int hls_patternsd__places_by_label(struct hls_patternsd *pd, const struct hls_pattern *p, uint32_t **out) {
   struct placedir *d = &pd->dir;
   *out = NULL;
-  if (placedir_ensure(pd) != 0) return HLS_ENOMEM;
+  if (hls_patternsd__placedir_ensure(pd) != 0) return HLS_ENOMEM;
   uint64_t *keys = malloc((p->n_places ? p->n_places : 1) * sizeof *keys);
   uint32_t *order = malloc((p->n_places ? p->n_places : 1) * sizeof *order);
   if (keys == NULL || order == NULL) {
@@ -764,9 +355,9 @@ static int pack_summary(struct hls_patternsd *pd, msgpack_packer *pk, const stru
   if (p->theme2 != HLS_PAT_NONE && hls_patterns_theme_info(pd->pt, p->theme2, &theme2, &kind2) != 0)
     return HLS_EINTERNAL;
   char idtext[2 * HLS_PAT_ID_BYTES + 1], from[9], to[9];
-  id_hex(p->id, idtext);
-  week_text(p->week_from, from);
-  week_text(p->week_to, to);
+  hls_patternsd__id_hex(p->id, idtext);
+  hls_patternsd__week_text(p->week_from, from);
+  hls_patternsd__week_text(p->week_to, to);
   PK(msgpack_pack_map(pk, 28 + (theme2 ? 2 : 0)));
   PK(hls_mp_pack_kv_str(pk, "id", idtext));
   PK(hls_mp_pack_kv_str(pk, "signal", hls_pat_signal_name(p->signal)));
@@ -788,18 +379,18 @@ static int pack_summary(struct hls_patternsd *pd, msgpack_packer *pk, const stru
   PK(pack_kv_f(pk, "score", p->score));
   PK(hls_mp_pack_kv_str(pk, "score2_name", score2_name(p->signal)));
   PK(pack_kv_f(pk, "score2", p->score2));
-  PK(pack_count(pk, p->lo, p->hi));
+  PK(hls_patternsd__pack_count(pk, p->lo, p->hi));
   PK(pack_kv_f(pk, "expected", p->expected));
   PK(pack_kv_f(pk, "withheld", p->withheld));
   PK(pack_kv_f(pk, "withheld_share", p->expected > 0 ? p->withheld / p->expected : 0));
   PK(hls_mp_pack_cstr(pk, "scales"));
-  PK(pack_scales(pk, p->scales));
+  PK(hls_patternsd__pack_scales(pk, p->scales));
   PK(hls_mp_pack_kv_i64(pk, "n_places", (int64_t)p->n_places));
   PK(hls_mp_pack_cstr(pk, "places"));
   PK(msgpack_pack_array(pk, p->n_places));
   for (size_t i = 0; i < p->n_places; i++) {
     char label[LABEL];
-    PK(hls_mp_pack_cstr(pk, dir_label(pd, order[i], label, sizeof label)));
+    PK(hls_mp_pack_cstr(pk, hls_patternsd__dir_label(pd, order[i], label, sizeof label)));
   }
   PK(hls_mp_pack_cstr(pk, "regions"));
   PK(pack_regions(pk, regions, n_regions));
@@ -812,7 +403,7 @@ static int pack_summary(struct hls_patternsd *pd, msgpack_packer *pk, const stru
 
 /* A core pattern as the columns and summary the store keeps. */
 struct built {
-  struct prow row;
+  struct hls_patrow row;
   msgpack_sbuffer sb;
   char *regions, *places; /* owned: '\n'-terminated lines */
   uint8_t *origins;       /* owned: the places' origins, sorted, HLS_KEY_BYTES each */
@@ -828,12 +419,12 @@ static int build(struct hls_patternsd *pd, const struct hls_pattern *p, struct b
   b->regions = regions_of(pd, p, &n_regions);
   if (b->regions == NULL) return HLS_ENOMEM;
   uint32_t *order;
-  int rc = places_by_label(pd, p, &order);
+  int rc = hls_patternsd__places_by_label(pd, p, &order);
   if (rc != 0) return rc;
   /* Place names, for --place. */
   size_t len = 1;
   char label[LABEL];
-  for (size_t i = 0; i < p->n_places; i++) len += strlen(dir_label(pd, order[i], label, sizeof label)) + 1;
+  for (size_t i = 0; i < p->n_places; i++) len += strlen(hls_patternsd__dir_label(pd, order[i], label, sizeof label)) + 1;
   b->places = malloc(len);
   b->origins = malloc((p->n_places ? p->n_places : 1) * HLS_KEY_BYTES);
   if (b->places == NULL || b->origins == NULL) {
@@ -842,7 +433,7 @@ static int build(struct hls_patternsd *pd, const struct hls_pattern *p, struct b
   }
   size_t at = 0;
   for (size_t i = 0; i < p->n_places; i++) {
-    const char *name = dir_label(pd, order[i], label, sizeof label);
+    const char *name = hls_patternsd__dir_label(pd, order[i], label, sizeof label);
     size_t l = strlen(name);
     memcpy(b->places + at, name, l);
     at += l;
@@ -858,7 +449,7 @@ static int build(struct hls_patternsd *pd, const struct hls_pattern *p, struct b
   rc = pack_summary(pd, &pk, p, b->regions, n_regions, order);
   free(order);
   if (rc != 0) return rc;
-  struct prow *r = &b->row;
+  struct hls_patrow *r = &b->row;
   r->signal = p->signal;
   if (hls_patterns_theme_info(pd->pt, p->theme, &r->theme, &r->kind) != 0) return HLS_EINTERNAL;
   if (p->theme2 != HLS_PAT_NONE && hls_patterns_theme_info(pd->pt, p->theme2, &r->theme2, &r->kind2) != 0)
@@ -886,70 +477,23 @@ static void built_free(struct built *b) {
   free(b->origins);
 }
 
-/* The PCOLS of r as parameters first .. first + N_PCOLS - 1. */
-static void bind_row(sqlite3_stmt *st, int first, const struct prow *r) {
-  sqlite3_bind_int(st, first + 0, r->signal);
-  sqlite3_bind_text(st, first + 1, r->theme, -1, SQLITE_STATIC);
-  sqlite3_bind_int(st, first + 2, r->kind);
-  if (r->theme2) {
-    sqlite3_bind_text(st, first + 3, r->theme2, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, first + 4, r->kind2);
-  }
-  sqlite3_bind_int(st, first + 5, r->week_from);
-  sqlite3_bind_int(st, first + 6, r->week_to);
-  sqlite3_bind_int64(st, first + 7, r->n_places);
-  sqlite3_bind_int(st, first + 8, (int)r->scales);
-  sqlite3_bind_text(st, first + 9, r->regions, -1, SQLITE_STATIC);
-  sqlite3_bind_blob(st, first + SUMMARY_COL, r->summary, (int)r->summary_len, SQLITE_STATIC);
-  sqlite3_bind_double(st, first + 11, r->strength);
-  sqlite3_bind_int(st, first + 12, r->live);
-  sqlite3_bind_text(st, first + 13, r->region, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, first + 14, r->places, -1, SQLITE_STATIC);
-}
-
-static int step_done(struct hls_patternsd *pd, sqlite3_stmt *st, struct hls_why *why) {
-  int rc = sqlite3_step(st);
-  done(st);
-  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(pd->db, rc, why);
-}
-
 /* An event: the change and the pattern as it is now (for a retraction, as
  * it last held), with the latest week of digests held. */
-static int write_event(struct hls_patternsd *pd, const uint8_t id[HLS_PAT_ID_BYTES], int change, const struct prow *r,
+static int write_event(struct hls_patternsd *pd, const uint8_t id[HLS_PAT_ID_BYTES], int change, const struct hls_patrow *r,
                        int64_t now, struct hls_why *why) {
-  sqlite3_stmt *st = pd->st[P_EVENT];
-  sqlite3_bind_blob(st, 1, id, HLS_PAT_ID_BYTES, SQLITE_STATIC);
-  sqlite3_bind_int(st, 2, change);
-  bind_row(st, 3, r);
-  if (pd->latest_week != NO_WEEK) sqlite3_bind_int(st, 3 + N_PCOLS, pd->latest_week);
-  sqlite3_bind_int64(st, 4 + N_PCOLS, now);
-  int rc = step_done(pd, st, why);
+  int rc = hls_patstore_add_event(pd->ps, id, change, r, pd->latest_week != NO_WEEK ? &pd->latest_week : NULL, now, why);
   if (rc == 0) pd->events++;
   return rc;
 }
 
 static int write_row(struct hls_patternsd *pd, const struct hls_pattern *p, const struct built *b, int64_t now,
                      struct hls_why *why) {
-  sqlite3_stmt *st = pd->st[P_UPSERT];
-  sqlite3_bind_blob(st, 1, p->id, HLS_PAT_ID_BYTES, SQLITE_STATIC);
-  bind_row(st, 2, &b->row);
-  int c = 2 + N_PCOLS;
-  sqlite3_bind_double(st, c + 0, p->score);
-  sqlite3_bind_double(st, c + 1, p->p);
-  sqlite3_bind_double(st, c + 2, p->p_now);
-  sqlite3_bind_double(st, c + 3, p->expected);
-  sqlite3_bind_double(st, c + 4, p->withheld);
-  sqlite3_bind_blob(st, c + 5, b->origins, (int)(b->n_origins * HLS_KEY_BYTES), SQLITE_STATIC);
-  sqlite3_bind_int64(st, c + 6, now);
-  return step_done(pd, st, why);
+  return hls_patstore_upsert(pd->ps, p, &b->row, b->origins, b->n_origins, now, why);
 }
 
 static int write_retract(struct hls_patternsd *pd, const uint8_t id[HLS_PAT_ID_BYTES], int64_t now,
                          struct hls_why *why) {
-  sqlite3_stmt *st = pd->st[P_RETRACT];
-  sqlite3_bind_blob(st, 1, id, HLS_PAT_ID_BYTES, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, now);
-  return step_done(pd, st, why);
+  return hls_patstore_retract(pd->ps, id, now, why);
 }
 
 struct change_ctx {
@@ -974,7 +518,7 @@ static int on_change(void *ctx, int change, const struct hls_pattern *p) {
 /* The store's patterns that are not retracted, for the full diff. */
 struct stored_row {
   uint8_t id[HLS_PAT_ID_BYTES];
-  struct prow row;
+  struct hls_patrow row;
   char *theme, *theme2, *regions, *region, *places;
   void *summary;
   uint8_t *origins; /* NULL: written before schema 9 */
@@ -1004,60 +548,57 @@ static char *dup_or_null(const char *s, bool *failed) {
   return d;
 }
 
+struct stored_list {
+  struct stored_row *rows;
+  size_t n, cap;
+};
+
+static int add_stored(void *ctx, const struct hls_patstore_live *s) {
+  struct stored_list *sl = ctx;
+  if (sl->n == sl->cap) {
+    sl->cap = sl->cap ? sl->cap * 2 : 256;
+    struct stored_row *nr = realloc(sl->rows, sl->cap * sizeof *nr);
+    if (nr == NULL) return HLS_ENOMEM;
+    sl->rows = nr;
+  }
+  struct stored_row *l = &sl->rows[sl->n++];
+  memset(l, 0, sizeof *l);
+  memcpy(l->id, s->id, HLS_PAT_ID_BYTES);
+  l->row = s->row;
+  bool failed = false;
+  l->theme = dup_or_null(l->row.theme, &failed);
+  l->theme2 = dup_or_null(l->row.theme2, &failed);
+  l->regions = dup_or_null(l->row.regions, &failed);
+  l->region = dup_or_null(l->row.region, &failed);
+  l->places = dup_or_null(l->row.places, &failed);
+  l->summary = malloc(l->row.summary_len ? l->row.summary_len : 1);
+  if (s->has_origins) {
+    l->origins = malloc(s->origins_len > 0 ? s->origins_len : 1);
+    if (l->origins == NULL) failed = true;
+    else if (s->origins_len > 0) memcpy(l->origins, s->origins, s->origins_len);
+    l->n_origins = s->origins_len / HLS_KEY_BYTES;
+  }
+  if (failed || l->summary == NULL) return HLS_ENOMEM;
+  if (l->row.summary_len) memcpy(l->summary, l->row.summary, l->row.summary_len);
+  l->row.theme = l->theme;
+  l->row.theme2 = l->theme2;
+  l->row.regions = l->regions;
+  l->row.region = l->region;
+  l->row.places = l->places;
+  l->row.summary = l->summary;
+  return 0;
+}
+
 static int load_stored(struct hls_patternsd *pd, struct stored_row **out, size_t *n_out, struct hls_why *why) {
-  sqlite3_stmt *st = pd->st[P_ROWS];
-  struct stored_row *rows = NULL;
-  size_t n = 0, cap = 0;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (sqlite3_column_bytes(st, 0) != HLS_PAT_ID_BYTES) continue;
-    if (n == cap) {
-      cap = cap ? cap * 2 : 256;
-      struct stored_row *nr = realloc(rows, cap * sizeof *nr);
-      if (nr == NULL) {
-        rc = SQLITE_NOMEM;
-        break;
-      }
-      rows = nr;
-    }
-    struct stored_row *l = &rows[n++];
-    memset(l, 0, sizeof *l);
-    memcpy(l->id, sqlite3_column_blob(st, 0), HLS_PAT_ID_BYTES);
-    col_row(st, 1, &l->row);
-    bool failed = false;
-    l->theme = dup_or_null(l->row.theme, &failed);
-    l->theme2 = dup_or_null(l->row.theme2, &failed);
-    l->regions = dup_or_null(l->row.regions, &failed);
-    l->region = dup_or_null(l->row.region, &failed);
-    l->places = dup_or_null(l->row.places, &failed);
-    l->summary = malloc(l->row.summary_len ? l->row.summary_len : 1);
-    int ob = sqlite3_column_bytes(st, 1 + N_PCOLS);
-    if (sqlite3_column_type(st, 1 + N_PCOLS) != SQLITE_NULL) {
-      l->origins = malloc(ob > 0 ? (size_t)ob : 1);
-      if (l->origins == NULL) failed = true;
-      else if (ob > 0) memcpy(l->origins, sqlite3_column_blob(st, 1 + N_PCOLS), (size_t)ob);
-      l->n_origins = (size_t)ob / HLS_KEY_BYTES;
-    }
-    if (failed || l->summary == NULL) {
-      rc = SQLITE_NOMEM;
-      break;
-    }
-    if (l->row.summary_len) memcpy(l->summary, l->row.summary, l->row.summary_len);
-    l->row.theme = l->theme;
-    l->row.theme2 = l->theme2;
-    l->row.regions = l->regions;
-    l->row.region = l->region;
-    l->row.places = l->places;
-    l->row.summary = l->summary;
+  struct stored_list sl = {0};
+  int rc = hls_patstore_each_live(pd->ps, add_stored, &sl, why);
+  if (rc != 0) {
+    stored_free(sl.rows, sl.n);
+    return rc == HLS_ENOMEM ? hls_patstore_oom(why) : rc;
   }
-  done(st);
-  if (rc != SQLITE_DONE) {
-    stored_free(rows, n);
-    return hls_store_sqlite_error(pd->db, rc, why);
-  }
-  if (n > 1) qsort(rows, n, sizeof *rows, stored_cmp);
-  *out = rows;
-  *n_out = n;
+  if (sl.n > 1) qsort(sl.rows, sl.n, sizeof *sl.rows, stored_cmp);
+  *out = sl.rows;
+  *n_out = sl.n;
   return 0;
 }
 
@@ -1145,103 +686,6 @@ static int sync_all(struct hls_patternsd *pd, size_t *changes, struct hls_why *w
   return 0;
 }
 
-/* --- following -------------------------------------------------------------------------- */
-
-struct event_pack {
-  int64_t seq, at;
-  int change;
-  const struct prow *row;
-};
-
-static int pack_event(void *ctx, msgpack_packer *pk) {
-  const struct event_pack *e = ctx;
-  char at[21];
-  hls_time_format(e->at, at);
-  if (msgpack_pack_map(pk, 4) != 0 || hls_mp_pack_kv_i64(pk, "seq", e->seq) != 0 ||
-      hls_mp_pack_kv_str(pk, "change", hls_pat_change_name(e->change)) != 0 || hls_mp_pack_kv_str(pk, "at", at) != 0 ||
-      hls_mp_pack_cstr(pk, "pattern") != 0)
-    return HLS_ENOMEM;
-  return pk->callback(pk->data, e->row->summary, e->row->summary_len) == 0 ? 0 : HLS_ENOMEM;
-}
-
-static int pack_caught_up(void *ctx, msgpack_packer *pk) {
-  const int64_t *seq = ctx;
-  return msgpack_pack_map(pk, 1) == 0 && hls_mp_pack_kv_i64(pk, "seq", *seq) == 0 ? 0 : HLS_ENOMEM;
-}
-
-static void follower_remove(struct hls_patternsd *pd, struct follower *f) {
-  for (struct follower **pp = &pd->followers; *pp; pp = &(*pp)->next)
-    if (*pp == f) {
-      *pp = f->next;
-      free(f);
-      return;
-    }
-}
-
-/* A store error reading f's events ends its stream with that error:
- * following again resumes from the feed's cursor, so nothing is lost.
- * Logs it, frees f and returns the HLS_E* code. */
-static int follower_fail(struct hls_patternsd *pd, struct follower *f, int sqlite_rc) {
-  struct hls_why why = {{0}};
-  int code = hls_store_sqlite_error(pd->db, sqlite_rc, &why);
-  struct hls_control_client *client = f->client;
-  uint64_t id = f->req_id;
-  hls_log_error("feed_follow_failed", "name=%s client=%llu error=%s detail=\"%s\"", f->feed,
-                (unsigned long long)hls_control_client_id(client), hls_err_name(code), why.text);
-  follower_remove(pd, f);
-  (void)hls_control_reply(client, id, code, why.text, NULL, NULL);
-  return code;
-}
-
-/* Send f what it has not seen, up to its window. Returns 0; HLS_ECLOSED
- * if f's client could not be written to (client_gone freed f); or the
- * store's error reading the events (follower_fail: f's stream ended, f
- * freed). Either way the caller has nothing left to do for f. */
-static int pump(struct hls_patternsd *pd, struct follower *f) {
-  while (f->n_unacked < FOLLOW_WINDOW) {
-    sqlite3_stmt *st = pd->st[P_EVENTS_AFTER];
-    sqlite3_bind_int64(st, 1, f->sent);
-    sqlite3_bind_int(st, 2, SCAN_BATCH);
-    int rows = 0, rc;
-    while (f->n_unacked < FOLLOW_WINDOW && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-      rows++;
-      struct prow r;
-      struct event_pack e = {.seq = sqlite3_column_int64(st, 0), .change = sqlite3_column_int(st, 1), .row = &r};
-      col_row(st, 2, &r);
-      e.at = sqlite3_column_int64(st, 2 + N_PCOLS);
-      f->sent = e.seq;
-      if (!filter_match(&f->filter, &r)) continue;
-      struct hls_control_client *client = f->client;
-      f->unacked[f->n_unacked++] = e.seq;
-      f->caught_up_sent = false;
-      if (hls_control_event(client, f->req_id, "pattern", pack_event, &e) != 0) {
-        done(st);
-        return HLS_ECLOSED; /* the client was closed: client_gone freed f */
-      }
-    }
-    done(st);
-    /* SQLITE_ROW: the window filled before the batch ended. Anything but
-     * that or the batch's end is a failure, not "caught up". */
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return follower_fail(pd, f, rc);
-    if (rows == 0) {
-      if (!f->caught_up_sent) {
-        f->caught_up_sent = true;
-        int64_t seq = f->sent;
-        if (hls_control_event(f->client, f->req_id, "caught_up", pack_caught_up, &seq) != 0) return HLS_ECLOSED;
-      }
-      break;
-    }
-  }
-  return 0;
-}
-
-static void pump_all(struct hls_patternsd *pd) {
-  /* A follower pump could not serve is gone, and so may be the others of
-   * its client (client_gone): start again from the head. That ends, as
-   * each restart removes one, and sends nothing twice to those served. */
-  for (struct follower *f = pd->followers; f;) f = pump(pd, f) == 0 ? f->next : pd->followers;
-}
-
 /* --- flushing ---------------------------------------------------------------------------- */
 
 int hls_patternsd_flush(struct hls_patternsd *pd, struct hls_why *why) {
@@ -1275,7 +719,7 @@ int hls_patternsd_flush(struct hls_patternsd *pd, struct hls_why *why) {
   }
   /* every computation, changes or not (debug: what it cost) */
   hls_log_debug("patterns_updated", "events=%zu took_us=%lld", pd->events - before, (long long)pd->last_flush_us);
-  if (pd->events != before) pump_all(pd);
+  if (pd->events != before) hls_feeds_pump_all(pd);
   return 0;
 }
 
@@ -1287,8 +731,6 @@ static void on_timer(uv_timer_t *t) {
     uv_timer_start(&pd->timer, on_timer, 1000, 0);
   }
 }
-
-static void on_pump(uv_timer_t *t) { pump_all(t->data); }
 
 /* Recompute once no new fact came for a quiet spell (FLUSH_DELAY_MS, or
  * as long as the last flush took, up to 1 s), and at most FLUSH_MAX_DELAY_MS
@@ -1399,27 +841,31 @@ void hls_patternsd_erased(struct hls_patternsd *pd, const uint8_t origin[32], ui
 
 /* --- start / stop ------------------------------------------------------------------------ */
 
-static int load_items(struct hls_patternsd *pd, size_t *n_items, struct hls_why *why) {
-  sqlite3_stmt *st = pd->st[P_LOAD_ITEMS];
-  int rc;
-  *n_items = 0;
-  refresh_now_week(pd);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (sqlite3_column_bytes(st, 0) != 32) continue;
-    const uint8_t *body = sqlite3_column_blob(st, 3);
-    int len = sqlite3_column_bytes(st, 3);
-    if (body == NULL) continue;
-    /* A body that does not decode was checked when stored: only a damaged
-     * store gets here, and feed_body logs it. */
-    if (feed_body(pd, sqlite3_column_blob(st, 0), (uint64_t)sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2),
-                  body, (size_t)len) == HLS_ENOMEM) {
-      done(st);
-      return hls_why_set(why, HLS_ENOMEM, "patterns: out of memory loading items");
-    }
-    (*n_items)++;
+struct load_ctx {
+  struct hls_patternsd *pd;
+  size_t n_items;
+  bool out_of_memory;
+};
+
+static int load_item(void *ctx, const uint8_t origin[32], uint64_t seq, int type, const uint8_t *body, size_t len) {
+  struct load_ctx *lc = ctx;
+  /* A body that does not decode was checked when stored: only a damaged
+   * store gets here, and feed_body logs it. */
+  if (feed_body(lc->pd, origin, seq, type, body, len) == HLS_ENOMEM) {
+    lc->out_of_memory = true;
+    return HLS_ENOMEM;
   }
-  done(st);
-  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(pd->db, rc, why);
+  lc->n_items++;
+  return 0;
+}
+
+static int load_items(struct hls_patternsd *pd, size_t *n_items, struct hls_why *why) {
+  struct load_ctx lc = {.pd = pd};
+  refresh_now_week(pd);
+  int rc = hls_patstore_each_item(pd->ps, load_item, &lc, why);
+  *n_items = lc.n_items;
+  if (lc.out_of_memory) return hls_why_set(why, HLS_ENOMEM, "patterns: out of memory loading items");
+  return rc;
 }
 
 int hls_patternsd_start(struct hls_patternsd **out, struct hls_node *node, struct hls_why *why) {
@@ -1427,17 +873,10 @@ int hls_patternsd_start(struct hls_patternsd **out, struct hls_node *node, struc
   struct hls_patternsd *pd = calloc(1, sizeof *pd);
   if (pd == NULL) return hls_why_set(why, HLS_ENOMEM, "patterns: out of memory");
   pd->node = node;
-  pd->db = hls_store_db(node->store);
   pd->params = node->config->patterns; /* checked with the configuration (hls_config_check) */
   pd->latest_week = NO_WEEK;
   int rc = hls_patterns_new(&pd->pt, &pd->params, why);
-  for (int i = 0; rc == 0 && i < P__COUNT; i++) {
-    int src = sqlite3_prepare_v3(pd->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &pd->st[i], NULL);
-    if (src != SQLITE_OK) {
-      rc = hls_store_sqlite_error(pd->db, src, why);
-      hls_why_prefix(why, "patterns: preparing statement %d: ", i);
-    }
-  }
+  if (rc == 0) rc = hls_patstore_open(&pd->ps, hls_store_db(node->store), why);
   uint64_t t0 = uv_hrtime();
   size_t n_items = 0, changes = 0;
   if (rc == 0) rc = load_items(pd, &n_items, why);
@@ -1473,12 +912,8 @@ static void timer_closed(uv_handle_t *h) {
 
 void hls_patternsd_close(struct hls_patternsd *pd) {
   if (pd == NULL) return;
-  while (pd->followers) {
-    struct follower *f = pd->followers;
-    pd->followers = f->next;
-    free(f);
-  }
-  for (int i = 0; i < P__COUNT; i++) sqlite3_finalize(pd->st[i]);
+  hls_feeds_free_followers(pd);
+  hls_patstore_free(pd->ps);
   hls_patterns_free(pd->pt);
   placedir_free(&pd->dir);
   if (pd->timer_open) {
@@ -1491,23 +926,18 @@ void hls_patternsd_close(struct hls_patternsd *pd) {
   free(pd);
 }
 
-/* --- control commands ------------------------------------------------------------------- */
+/* --- for the control commands (patapi.c, feeds.c) -------------------------------------------- */
 
-#define PACK(x)                                                                                                  \
-  do {                                                                                                           \
-    if ((x) != 0) return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");                                   \
-  } while (0)
-
-static int write_raw(msgpack_packer *pk, const void *data, size_t len) {
+int hls_patternsd__write_raw(msgpack_packer *pk, const void *data, size_t len) {
   return pk->callback(pk->data, data, len) == 0 ? 0 : HLS_ENOMEM;
 }
 
 /* Place filter values that are node ids become their place's name (as
  * patterns carry it). must_exist: a value that names no place is
  * not_found (a listing; a feed may name a place that joins later). */
-static int filter_resolve_places(struct hls_patternsd *pd, struct filter *f, bool must_exist, struct hls_why *why) {
+int hls_patternsd__filter_resolve_places(struct hls_patternsd *pd, struct hls_patfilter *f, bool must_exist, struct hls_why *why) {
   if (f->n_places == 0) return 0;
-  if (placedir_ensure(pd) != 0) return hls_why_set(why, HLS_ENOMEM, "out of memory");
+  if (hls_patternsd__placedir_ensure(pd) != 0) return hls_why_set(why, HLS_ENOMEM, "out of memory");
   for (size_t i = 0; i < f->n_places; i++) {
     uint8_t pk[HLS_NODEID_BYTES];
     bool found = false;
@@ -1519,7 +949,7 @@ static int filter_resolve_places(struct hls_patternsd *pd, struct filter *f, boo
           found = true;
         }
     } else {
-      for (size_t k = 0; !found && k < pd->dir.n; k++) found = name_eq(f->places[i], strlen(f->places[i]), pd->dir.label[k]);
+      for (size_t k = 0; !found && k < pd->dir.n; k++) found = hls_patfilter_name_eq(f->places[i], strlen(f->places[i]), pd->dir.label[k]);
     }
     if (!found && must_exist)
       return hls_why_set(why, HLS_ENOTFOUND, "place: no place \"%s\" is known here (hls places lists them)",
@@ -1528,878 +958,15 @@ static int filter_resolve_places(struct hls_patternsd *pd, struct filter *f, boo
   return 0;
 }
 
-int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *call) {
-  struct filter f;
-  int64_t limit;
-  int64_t offset = 0;
-  bool has_offset = false, all = false;
-  int rc = filter_parse(call->req->args, &f, &call->why);
-  if (rc == 0) rc = hls_api_arg_limit(call->req->args, LIST_DEFAULT, &limit, &call->why);
-  if (rc == 0) rc = hls_mp_get_i64(call->req->args, "offset", &offset, &has_offset, &call->why);
-  if (rc == 0) rc = hls_mp_get_bool(call->req->args, "all", &all, NULL, &call->why);
-  if (rc == 0) rc = filter_resolve_places(pd, &f, true, &call->why);
-  if (rc != 0) return rc;
-  if (offset < 0) return hls_why_set(&call->why, HLS_EINVAL, "offset: must be 0 or more");
-  f.include_ended = all;
-  /* Every matching row is counted (by signal, live or ended); the page's
-   * summaries go to a side buffer, as the array needs its length first. */
-  msgpack_sbuffer items;
-  msgpack_sbuffer_init(&items);
-  sqlite3_stmt *st = pd->st[P_LIST];
-  int64_t total = 0, shown = 0, live = 0, by_signal[HLS_PAT_SIGNAL_COUNT] = {0};
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    struct prow r;
-    col_row(st, 0, &r);
-    if (!filter_match(&f, &r)) continue;
-    total++;
-    live += r.live;
-    if (r.signal >= 0 && r.signal < HLS_PAT_SIGNAL_COUNT) by_signal[r.signal]++;
-    if (total <= offset || (limit != 0 && shown >= limit)) continue;
-    if (msgpack_sbuffer_write(&items, r.summary, r.summary_len) != 0) {
-      rc = SQLITE_NOMEM;
-      break;
-    }
-    shown++;
-  }
-  done(st);
-  if (rc != SQLITE_DONE) {
-    msgpack_sbuffer_destroy(&items);
-    return hls_store_sqlite_error(pd->db, rc, &call->why);
-  }
-  msgpack_packer *pk = call->pk;
-  rc = msgpack_pack_map(pk, 6) != 0 || hls_mp_pack_kv_i64(pk, "total", total) != 0 ||
-       hls_mp_pack_kv_i64(pk, "live", live) != 0 || hls_mp_pack_kv_i64(pk, "ended", total - live) != 0 ||
-       hls_mp_pack_cstr(pk, "by_signal") != 0 || msgpack_pack_map(pk, HLS_PAT_SIGNAL_COUNT) != 0;
-  for (int s = 0; rc == 0 && s < HLS_PAT_SIGNAL_COUNT; s++) rc = hls_mp_pack_kv_i64(pk, hls_pat_signal_name(s), by_signal[s]);
-  if (rc == 0)
-    rc = hls_mp_pack_kv_i64(pk, "offset", offset) != 0 || hls_mp_pack_cstr(pk, "patterns") != 0 ||
-         msgpack_pack_array(pk, (size_t)shown) != 0 || write_raw(pk, items.data, items.size) != 0;
-  msgpack_sbuffer_destroy(&items);
-  return rc == 0 ? 0 : hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
-}
-
-/* --- patterns.show ------------------------------------------------------------------------ */
-
-struct show_ctx {
-  struct hls_patternsd *pd;
-  msgpack_packer *pk;
-  size_t n;
-  bool count_only;
-};
-
-static int show_cell(void *ctx, const struct hls_pat_cell_ref *c) {
-  struct show_ctx *s = ctx;
-  s->n++;
-  if (s->count_only) return 0;
-  msgpack_packer *pk = s->pk;
-  struct hls_pat_place_info pi;
-  const char *theme;
-  int kind;
-  if (hls_patterns_place_info(s->pd->pt, c->place, &pi) != 0 || hls_patterns_theme_info(s->pd->pt, c->theme, &theme, &kind) != 0)
-    return HLS_EINTERNAL;
-  char label[LABEL], id[HLS_NODEID_TEXT_SIZE], item[HLS_NODEID_TEXT_SIZE + 24], week[9];
-  place_label(s->pd, c->place, label, sizeof label);
-  hls_nodeid_format(pi.origin, id);
-  snprintf(item, sizeof item, "%s:%llu", id, (unsigned long long)c->seq);
-  week_text(c->week, week);
-  if (msgpack_pack_map(pk, 11) != 0 || hls_mp_pack_kv_str(pk, "place", label) != 0 ||
-      hls_mp_pack_kv_str(pk, "region", pi.region) != 0 || hls_mp_pack_kv_str(pk, "week", week) != 0 ||
-      hls_mp_pack_kv_str(pk, "theme", theme) != 0 || hls_mp_pack_kv_str(pk, "kind", hls_kind_name((enum hls_kind)kind)) != 0 ||
-      pack_count(pk, c->lo, c->hi) != 0 || hls_mp_pack_kv_bool(pk, "withheld", c->withheld) != 0 ||
-      hls_mp_pack_cstr(pk, "scales") != 0 || pack_scales(pk, c->scales) != 0 || hls_mp_pack_kv_str(pk, "item", item) != 0)
-    return HLS_ENOMEM;
-  return 0;
-}
-
-static int show_story(void *ctx, const struct hls_pat_story_ref *r) {
-  struct show_ctx *s = ctx;
-  s->n++;
-  if (s->count_only) return 0;
-  struct hls_pat_place_info pi;
-  if (hls_patterns_place_info(s->pd->pt, r->place, &pi) != 0) return HLS_EINTERNAL;
-  char label[LABEL], id[HLS_NODEID_TEXT_SIZE], item[HLS_NODEID_TEXT_SIZE + 24], week[9];
-  place_label(s->pd, r->place, label, sizeof label);
-  hls_nodeid_format(pi.origin, id);
-  snprintf(item, sizeof item, "%s:%llu", id, (unsigned long long)r->seq);
-  week_text(r->week, week);
-  msgpack_packer *pk = s->pk;
-  if (msgpack_pack_map(pk, 4) != 0 || hls_mp_pack_kv_str(pk, "place", label) != 0 ||
-      hls_mp_pack_kv_str(pk, "week", week) != 0 || hls_mp_pack_kv_str(pk, "title", r->title) != 0 ||
-      hls_mp_pack_kv_str(pk, "item", item) != 0)
-    return HLS_ENOMEM;
-  return 0;
-}
-
-/* The counts of a pattern's theme(s) at its places, week by week, from a
- * few weeks before it (the lineage of the same pattern over more weeks):
- * for together, each theme's and the places reporting both. */
-struct week_sum {
-  uint64_t lo[2], hi[2];
-  uint32_t places[2], both;
-  bool withheld;
-};
-
-struct weeks_ctx {
-  const struct hls_pattern *p;
-  int32_t from;
-  size_t n_weeks;
-  struct week_sum *sums;
-  int32_t last_week; /* the cell before: lineage is sorted by week, place, theme */
-  uint32_t last_place;
-};
-
-static int weeks_cell(void *ctx, const struct hls_pat_cell_ref *c) {
-  struct weeks_ctx *w = ctx;
-  if (c->week < w->from || (size_t)(c->week - w->from) >= w->n_weeks) return 0;
-  size_t ti = c->theme == w->p->theme ? 0 : 1;
-  struct week_sum *s = &w->sums[c->week - w->from];
-  s->lo[ti] += c->lo;
-  s->hi[ti] += c->hi;
-  s->places[ti]++;
-  s->withheld |= c->withheld;
-  if (w->last_week == c->week && w->last_place == c->place) s->both++; /* its other theme came just before */
-  w->last_week = c->week;
-  w->last_place = c->place;
-  return 0;
-}
-
-static int pack_weeks(struct hls_patternsd *pd, msgpack_packer *pk, const struct hls_pattern *p) {
-  struct hls_pattern q = *p;
-  q.week_from = p->week_from - CONTEXT_WEEKS;
-  if (q.week_to - q.week_from + 1 > SHOW_MAX_WEEKS) q.week_from = q.week_to - SHOW_MAX_WEEKS + 1;
-  struct weeks_ctx w = {.p = p, .from = q.week_from, .n_weeks = (size_t)(q.week_to - q.week_from + 1),
-                        .last_week = INT32_MIN};
-  w.sums = calloc(w.n_weeks, sizeof *w.sums);
-  if (w.sums == NULL) return HLS_ENOMEM;
-  int rc = hls_patterns_lineage(pd->pt, &q, weeks_cell, NULL, &w);
-  bool two = p->theme2 != HLS_PAT_NONE;
-  if (rc == 0 && msgpack_pack_array(pk, w.n_weeks) != 0) rc = HLS_ENOMEM;
-  for (size_t i = 0; rc == 0 && i < w.n_weeks; i++) {
-    const struct week_sum *s = &w.sums[i];
-    int32_t week = w.from + (int32_t)i;
-    char wt[9], c2[48];
-    week_text(week, wt);
-    if (msgpack_pack_map(pk, 7 + (two ? 5 : 0)) != 0 || hls_mp_pack_kv_str(pk, "week", wt) != 0 ||
-        hls_mp_pack_kv_bool(pk, "in_pattern", week >= p->week_from) != 0 || pack_count(pk, s->lo[0], s->hi[0]) != 0 ||
-        hls_mp_pack_kv_i64(pk, "places", s->places[0]) != 0 || hls_mp_pack_kv_bool(pk, "withheld", s->withheld) != 0)
-      rc = HLS_ENOMEM;
-    if (rc == 0 && two) {
-      if (s->lo[1] == s->hi[1]) snprintf(c2, sizeof c2, "%llu", (unsigned long long)s->lo[1]);
-      else snprintf(c2, sizeof c2, "%llu-%llu", (unsigned long long)s->lo[1], (unsigned long long)s->hi[1]);
-      if (hls_mp_pack_kv_i64(pk, "count2_min", (int64_t)s->lo[1]) != 0 ||
-          hls_mp_pack_kv_i64(pk, "count2_max", (int64_t)s->hi[1]) != 0 || hls_mp_pack_kv_str(pk, "count2", c2) != 0 ||
-          hls_mp_pack_kv_i64(pk, "places2", s->places[1]) != 0 || hls_mp_pack_kv_i64(pk, "both", s->both) != 0)
-        rc = HLS_ENOMEM;
-    }
-  }
-  free(w.sums);
-  return rc;
-}
-
-/* The pattern's places by label: name, region, node id. */
-static int pack_show_places(struct hls_patternsd *pd, msgpack_packer *pk, const struct hls_pattern *p) {
-  uint32_t *order;
-  int rc = places_by_label(pd, p, &order);
-  if (rc != 0) return rc;
-  if (msgpack_pack_array(pk, p->n_places) != 0) rc = HLS_ENOMEM;
-  for (size_t i = 0; rc == 0 && i < p->n_places; i++) {
-    struct hls_pat_place_info pi;
-    char label[LABEL], id[HLS_NODEID_TEXT_SIZE];
-    if (hls_patterns_place_info(pd->pt, order[i], &pi) != 0) {
-      rc = HLS_EINTERNAL;
-      break;
-    }
-    hls_nodeid_format(pi.origin, id);
-    if (msgpack_pack_map(pk, 3) != 0 || hls_mp_pack_kv_str(pk, "name", dir_label(pd, order[i], label, sizeof label)) != 0 ||
-        hls_mp_pack_kv_str(pk, "region", pi.region) != 0 || hls_mp_pack_kv_str(pk, "node_id", id) != 0)
-      rc = HLS_ENOMEM;
-  }
-  free(order);
-  return rc;
-}
-
-/* A pattern id or a prefix of it: 4 to 16 hex digits. */
-static bool is_id_prefix(const char *s, uint32_t len) {
-  if (len < 4 || len > 2 * HLS_PAT_ID_BYTES) return false;
-  for (uint32_t i = 0; i < len; i++)
-    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F'))) return false;
-  return true;
-}
-
-int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *call) {
-  const char *s;
-  uint32_t len;
-  int rc = hls_mp_get_str(call->req->args, "id", &s, &len, NULL, &call->why);
-  if (rc != 0) return rc;
-  if (!is_id_prefix(s, len))
-    return hls_why_set(&call->why, HLS_EINVAL, "id: expected a pattern id (4 to 16 hex digits, as hls patterns prints)");
-  /* Find by prefix among all rows (live, ended and retracted). */
-  sqlite3_stmt *st = pd->st[P_IDS];
-  int matches = 0;
-  uint8_t found[HLS_PAT_ID_BYTES];
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (sqlite3_column_bytes(st, 0) != HLS_PAT_ID_BYTES) continue;
-    char idt[2 * HLS_PAT_ID_BYTES + 1];
-    id_hex(sqlite3_column_blob(st, 0), idt);
-    if (strncasecmp(idt, s, len) == 0 && matches++ == 0) memcpy(found, sqlite3_column_blob(st, 0), HLS_PAT_ID_BYTES);
-  }
-  done(st);
-  if (rc != SQLITE_DONE) return hls_store_sqlite_error(pd->db, rc, &call->why);
-  if (matches == 0) return hls_why_set(&call->why, HLS_ENOTFOUND, "no pattern %.*s (hls patterns lists them)", (int)len, s);
-  if (matches > 1)
-    return hls_why_set(&call->why, HLS_EINVAL, "pattern id %.*s is ambiguous (%d match); give more digits", (int)len, s,
-                       matches);
-  st = pd->st[P_GET];
-  sqlite3_bind_blob(st, 1, found, HLS_PAT_ID_BYTES, SQLITE_STATIC);
-  rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    done(st);
-    return rc == SQLITE_DONE ? hls_why_set(&call->why, HLS_ENOTFOUND, "pattern gone")
-                             : hls_store_sqlite_error(pd->db, rc, &call->why);
-  }
-  struct prow r;
-  col_row(st, 0, &r);
-  bool retracted = sqlite3_column_int(st, N_PCOLS) != 0;
-  const struct hls_pattern *p = retracted ? NULL : hls_patterns_find(pd->pt, found);
-  char text[2048];
-  method_text(&pd->params, r.signal, r.region, text, sizeof text);
-  msgpack_packer *pk = call->pk;
-  rc = 0;
-  if (msgpack_pack_map(pk, 8) != 0 ||
-      hls_mp_pack_kv_str(pk, "state", retracted ? "retracted" : r.live ? "live" : "ended") != 0 ||
-      hls_mp_pack_kv_bool(pk, "live", !retracted && r.live) != 0 || hls_mp_pack_cstr(pk, "pattern") != 0 ||
-      write_raw(pk, r.summary, r.summary_len) != 0 || hls_mp_pack_kv_str(pk, "method_text", text) != 0)
-    rc = HLS_ENOMEM;
-  done(st);
-  if (rc != 0) return hls_why_set(&call->why, rc, "out of memory");
-  PACK(hls_mp_pack_cstr(pk, "places"));
-  if (p != NULL) rc = pack_show_places(pd, pk, p);
-  else PACK(msgpack_pack_array(pk, 0));
-  if (rc == 0) PACK(hls_mp_pack_cstr(pk, "weeks"));
-  if (rc == 0 && p != NULL) rc = pack_weeks(pd, pk, p);
-  else if (rc == 0) PACK(msgpack_pack_array(pk, 0));
-  struct show_ctx sc = {.pd = pd, .pk = pk, .count_only = true};
-  size_t n_cells = 0, n_stories = 0;
-  if (rc == 0 && p != NULL) {
-    rc = hls_patterns_lineage(pd->pt, p, show_cell, NULL, &sc);
-    n_cells = sc.n;
-    sc.n = 0;
-    if (rc == 0) rc = hls_patterns_lineage(pd->pt, p, NULL, show_story, &sc);
-    n_stories = sc.n;
-  }
-  if (rc != 0) return hls_why_set(&call->why, rc, "lineage: %s", hls_strerror(rc));
-  sc.count_only = false;
-  PACK(hls_mp_pack_cstr(pk, "cells"));
-  PACK(msgpack_pack_array(pk, n_cells));
-  if (p != NULL && rc == 0) rc = hls_patterns_lineage(pd->pt, p, show_cell, NULL, &sc);
-  PACK(hls_mp_pack_cstr(pk, "stories"));
-  PACK(msgpack_pack_array(pk, n_stories));
-  if (p != NULL && rc == 0) rc = hls_patterns_lineage(pd->pt, p, NULL, show_story, &sc);
-  return rc == 0 ? 0 : hls_why_set(&call->why, rc, "lineage: %s", hls_strerror(rc));
-}
-
-/* --- patterns.summary: the weekly read ------------------------------------------------------ */
-
-/* One event of the week. */
-struct week_event {
-  uint8_t id[HLS_PAT_ID_BYTES];
-  size_t order;
-  int change, signal;
-  bool live;
-  double strength;
-  char *regions;
-  void *summary;
-  size_t summary_len;
-};
-
-/* One pattern's events of the week: its flags, and its last event. */
-enum { CAT_NEW, CAT_GROWING, CAT_SHRINKING, CAT_ENDED, CAT_RETRACTED, CAT__COUNT };
-static const char *const cat_names[CAT__COUNT] = {"new", "growing", "shrinking", "ended", "retracted"};
-
-struct week_pattern {
-  const struct week_event *last;
-  unsigned changes;   /* bit per enum hls_pat_change */
-  bool new_live;      /* a new event while it held */
-};
-
-static int week_event_cmp(const void *a, const void *b) {
-  const struct week_event *x = a, *y = b;
-  int c = memcmp(x->id, y->id, HLS_PAT_ID_BYTES);
-  return c != 0 ? c : (x->order > y->order) - (x->order < y->order);
-}
-
-static const struct week_pattern *strength_base;
-static int by_strength(const void *a, const void *b) {
-  const struct week_pattern *x = &strength_base[*(const size_t *)a], *y = &strength_base[*(const size_t *)b];
-  if (x->last->strength != y->last->strength) return x->last->strength < y->last->strength ? 1 : -1;
-  return memcmp(x->last->id, y->last->id, HLS_PAT_ID_BYTES);
-}
-
-static bool in_category(const struct week_pattern *w, int cat) {
-  unsigned c = w->changes;
-  bool is_new = c & (1u << HLS_PAT_NEW);
-  switch (cat) {
-  case CAT_NEW: return w->new_live;
-  case CAT_GROWING: return !is_new && (c & (1u << HLS_PAT_JOINED | 1u << HLS_PAT_GREW));
-  case CAT_SHRINKING: return !is_new && (c & (1u << HLS_PAT_LEFT | 1u << HLS_PAT_SHRANK));
-  case CAT_ENDED: return c & (1u << HLS_PAT_ENDED);
-  default: return c & (1u << HLS_PAT_RETRACTED);
-  }
-}
-
-struct region_count {
-  const char *name; /* borrowed from an event's regions */
-  size_t len;
-  int64_t count;
-};
-
-static int region_count_cmp(const void *a, const void *b) {
-  const struct region_count *x = a, *y = b;
-  if (x->count != y->count) return x->count < y->count ? 1 : -1;
-  size_t l = x->len < y->len ? x->len : y->len;
-  int c = memcmp(x->name, y->name, l);
-  return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
-}
-
-static int pack_category(msgpack_packer *pk, int cat, const struct week_pattern *wp, size_t n, size_t top) {
-  size_t *idx = malloc((n ? n : 1) * sizeof *idx), m = 0;
-  struct region_count *rc_list = NULL;
-  size_t n_rc = 0, cap_rc = 0;
-  int64_t by_signal[HLS_PAT_SIGNAL_COUNT] = {0}, sub[2] = {0, 0};
-  int rc = idx == NULL ? HLS_ENOMEM : 0;
-  for (size_t i = 0; rc == 0 && i < n; i++) {
-    if (!in_category(&wp[i], cat)) continue;
-    idx[m++] = i;
-    const struct week_event *e = wp[i].last;
-    if (e->signal >= 0 && e->signal < HLS_PAT_SIGNAL_COUNT) by_signal[e->signal]++;
-    if (cat == CAT_GROWING) {
-      sub[0] += (wp[i].changes >> HLS_PAT_JOINED) & 1;
-      sub[1] += (wp[i].changes >> HLS_PAT_GREW) & 1;
-    } else if (cat == CAT_SHRINKING) {
-      sub[0] += (wp[i].changes >> HLS_PAT_LEFT) & 1;
-      sub[1] += (wp[i].changes >> HLS_PAT_SHRANK) & 1;
-    }
-    for (const char *q = e->regions; rc == 0 && *q;) {
-      const char *nl = strchr(q, '\n');
-      if (nl == NULL) break;
-      size_t len = (size_t)(nl - q), k = 0;
-      while (k < n_rc && !(rc_list[k].len == len && memcmp(rc_list[k].name, q, len) == 0)) k++;
-      if (k == n_rc) {
-        if (n_rc == cap_rc) {
-          cap_rc = cap_rc ? 2 * cap_rc : 16;
-          struct region_count *nr = realloc(rc_list, cap_rc * sizeof *nr);
-          if (nr == NULL) {
-            rc = HLS_ENOMEM;
-            break;
-          }
-          rc_list = nr;
-        }
-        rc_list[n_rc++] = (struct region_count){q, len, 0};
-      }
-      rc_list[k].count++;
-      q = nl + 1;
-    }
-  }
-  if (rc == 0) {
-    strength_base = wp; /* event-loop thread only */
-    qsort(idx, m, sizeof *idx, by_strength);
-    if (n_rc > 1) qsort(rc_list, n_rc, sizeof *rc_list, region_count_cmp);
-    bool extra = cat == CAT_GROWING || cat == CAT_SHRINKING;
-    if (hls_mp_pack_cstr(pk, cat_names[cat]) != 0 || msgpack_pack_map(pk, 4 + (extra ? 2 : 0)) != 0 ||
-        hls_mp_pack_kv_i64(pk, "count", (int64_t)m) != 0)
-      rc = HLS_ENOMEM;
-    if (rc == 0 && extra &&
-        (hls_mp_pack_kv_i64(pk, cat == CAT_GROWING ? "joined" : "left", sub[0]) != 0 ||
-         hls_mp_pack_kv_i64(pk, cat == CAT_GROWING ? "grew" : "shrank", sub[1]) != 0))
-      rc = HLS_ENOMEM;
-    if (rc == 0 && (hls_mp_pack_cstr(pk, "by_signal") != 0 || msgpack_pack_map(pk, HLS_PAT_SIGNAL_COUNT) != 0))
-      rc = HLS_ENOMEM;
-    for (int s = 0; rc == 0 && s < HLS_PAT_SIGNAL_COUNT; s++)
-      if (hls_mp_pack_kv_i64(pk, hls_pat_signal_name(s), by_signal[s]) != 0) rc = HLS_ENOMEM;
-    if (rc == 0 && (hls_mp_pack_cstr(pk, "by_region") != 0 || msgpack_pack_array(pk, n_rc) != 0)) rc = HLS_ENOMEM;
-    for (size_t k = 0; rc == 0 && k < n_rc; k++)
-      if (msgpack_pack_map(pk, 2) != 0 || hls_mp_pack_cstr(pk, "region") != 0 ||
-          hls_mp_pack_strn(pk, rc_list[k].name, rc_list[k].len) != 0 ||
-          hls_mp_pack_kv_i64(pk, "count", rc_list[k].count) != 0)
-        rc = HLS_ENOMEM;
-    size_t shown = m < top ? m : top;
-    if (rc == 0 && (hls_mp_pack_cstr(pk, "top") != 0 || msgpack_pack_array(pk, shown) != 0)) rc = HLS_ENOMEM;
-    for (size_t k = 0; rc == 0 && k < shown; k++)
-      rc = write_raw(pk, wp[idx[k]].last->summary, wp[idx[k]].last->summary_len);
-  }
-  free(idx);
-  free(rc_list);
-  return rc;
-}
-
-static void week_events_free(struct week_event *ev, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    free(ev[i].regions);
-    free(ev[i].summary);
-  }
-  free(ev);
-}
-
-/* The pattern events written while week was the latest week of digests
- * held, ordered; *out owned by the caller. */
-static int load_week_events(struct hls_patternsd *pd, int32_t week, struct week_event **out, size_t *n_out,
-                            struct hls_why *why) {
-  sqlite3_stmt *st = pd->st[P_WEEK_EVENTS];
-  sqlite3_bind_int(st, 1, week);
-  struct week_event *ev = NULL;
-  size_t n = 0, cap = 0;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (sqlite3_column_bytes(st, 0) != HLS_PAT_ID_BYTES) continue;
-    if (n == cap) {
-      cap = cap ? 2 * cap : 64;
-      struct week_event *ne = realloc(ev, cap * sizeof *ne);
-      if (ne == NULL) {
-        rc = SQLITE_NOMEM;
-        break;
-      }
-      ev = ne;
-    }
-    struct prow r;
-    col_row(st, 2, &r);
-    struct week_event *e = &ev[n++];
-    memset(e, 0, sizeof *e);
-    memcpy(e->id, sqlite3_column_blob(st, 0), HLS_PAT_ID_BYTES);
-    e->order = n;
-    e->change = sqlite3_column_int(st, 1);
-    e->signal = r.signal;
-    e->live = r.live;
-    e->strength = r.strength;
-    e->regions = strdup(r.regions);
-    e->summary = malloc(r.summary_len ? r.summary_len : 1);
-    e->summary_len = r.summary_len;
-    if (e->regions == NULL || e->summary == NULL) {
-      rc = SQLITE_NOMEM;
-      break;
-    }
-    if (r.summary_len) memcpy(e->summary, r.summary, r.summary_len);
-  }
-  done(st);
-  if (rc != SQLITE_DONE) {
-    week_events_free(ev, n);
-    return hls_store_sqlite_error(pd->db, rc, why);
-  }
-  *out = ev;
-  *n_out = n;
-  return 0;
-}
-
-static int count_patterns(struct hls_patternsd *pd, int64_t by_signal[HLS_PAT_SIGNAL_COUNT], int64_t *live,
-                          int64_t *ended) {
-  sqlite3_stmt *st = pd->st[P_COUNT];
-  *live = *ended = 0;
-  if (by_signal) memset(by_signal, 0, HLS_PAT_SIGNAL_COUNT * sizeof *by_signal);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    int s = sqlite3_column_int(st, 0);
-    int64_t n = sqlite3_column_int64(st, 2);
-    if (sqlite3_column_int(st, 1)) {
-      *live += n;
-      if (by_signal && s >= 0 && s < HLS_PAT_SIGNAL_COUNT) by_signal[s] += n;
-    } else {
-      *ended += n;
-    }
-  }
-  done(st);
-  return rc == SQLITE_DONE ? 0 : rc;
-}
-
-int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call *call) {
-  bool has_week = false, present = false;
-  int32_t week = pd->latest_week;
-  int64_t top = SUMMARY_TOP_DEFAULT;
-  int rc = arg_week(call->req->args, "week", &has_week, &week, &call->why);
-  if (rc == 0) rc = hls_mp_get_i64(call->req->args, "top", &top, &present, &call->why);
-  if (rc != 0) return rc;
-  if (top < 0 || top > SUMMARY_TOP_MAX)
-    return hls_why_set(&call->why, HLS_EINVAL, "top: must be 0 to %d", SUMMARY_TOP_MAX);
-  int64_t live = 0, ended = 0;
-  if ((rc = count_patterns(pd, NULL, &live, &ended)) != 0) return hls_store_sqlite_error(pd->db, rc, &call->why);
-  struct week_event *ev = NULL;
-  size_t n_ev = 0;
-  if (week != NO_WEEK && (rc = load_week_events(pd, week, &ev, &n_ev, &call->why)) != 0) return rc;
-  /* By pattern, in order: its changes this week, its last event. */
-  if (n_ev > 1) qsort(ev, n_ev, sizeof *ev, week_event_cmp);
-  struct week_pattern *wp = calloc(n_ev ? n_ev : 1, sizeof *wp);
-  size_t n_wp = 0;
-  int64_t found_ended = 0;
-  if (wp == NULL) {
-    week_events_free(ev, n_ev);
-    return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
-  }
-  for (size_t i = 0; i < n_ev; i++) {
-    if (i == 0 || memcmp(ev[i].id, ev[i - 1].id, HLS_PAT_ID_BYTES) != 0) n_wp++;
-    struct week_pattern *w = &wp[n_wp - 1];
-    w->last = &ev[i];
-    if (ev[i].change >= 0 && ev[i].change < HLS_PAT_CHANGE_COUNT) w->changes |= 1u << ev[i].change;
-    if (ev[i].change == HLS_PAT_NEW && ev[i].live) w->new_live = true;
-  }
-  for (size_t i = 0; i < n_wp; i++) found_ended += (wp[i].changes & (1u << HLS_PAT_NEW)) && !wp[i].new_live;
-  msgpack_packer *pk = call->pk;
-  char wt[9] = "", lt[9] = "";
-  if (week != NO_WEEK) week_text(week, wt);
-  if (pd->latest_week != NO_WEEK) week_text(pd->latest_week, lt);
-  rc = msgpack_pack_map(pk, 6 + CAT__COUNT) != 0 || hls_mp_pack_kv_str(pk, "week", wt[0] ? wt : NULL) != 0 ||
-               hls_mp_pack_kv_str(pk, "latest_week", lt[0] ? lt : NULL) != 0 ||
-               hls_mp_pack_kv_i64(pk, "live_now", live) != 0 || hls_mp_pack_kv_i64(pk, "ended_now", ended) != 0 ||
-               hls_mp_pack_kv_i64(pk, "events", (int64_t)n_ev) != 0 ||
-               hls_mp_pack_kv_i64(pk, "found_ended", found_ended) != 0
-           ? HLS_ENOMEM
-           : 0;
-  for (int c = 0; rc == 0 && c < CAT__COUNT; c++) rc = pack_category(pk, c, wp, n_wp, (size_t)top);
-  free(wp);
-  week_events_free(ev, n_ev);
-  return rc == 0 ? 0 : hls_why_set(&call->why, rc, "out of memory");
-}
-
-/* --- feeds ------------------------------------------------------------------------------- */
-
-static int arg_feed_name(const struct hls_mp_value *args, char out[FEED_NAME_MAX + 1], struct hls_why *why) {
-  const char *s;
-  uint32_t len;
-  int rc = hls_mp_get_str(args, "name", &s, &len, NULL, why);
-  if (rc != 0) return rc;
-  if (len == 0 || len > FEED_NAME_MAX)
-    return hls_why_set(why, HLS_EINVAL, "name: a feed name is 1 to %d characters", FEED_NAME_MAX);
-  for (uint32_t i = 0; i < len; i++) {
-    char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-          c == '.'))
-      return hls_why_set(why, HLS_EINVAL, "name: use letters, digits, '-', '_' and '.' only");
-  }
-  memcpy(out, s, len);
-  out[len] = '\0';
-  return 0;
-}
-
-int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_call *call) {
-  char name[FEED_NAME_MAX + 1];
-  struct filter f;
-  int rc = arg_feed_name(call->req->args, name, &call->why);
-  if (rc == 0) rc = filter_parse(call->req->args, &f, &call->why);
-  if (rc != 0) return rc;
-  msgpack_sbuffer sb;
-  msgpack_packer pk;
-  msgpack_sbuffer_init(&sb);
-  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  if (filter_pack_args(&pk, call->req->args) != 0) {
-    msgpack_sbuffer_destroy(&sb);
-    return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
-  }
-  sqlite3_stmt *st = pd->st[P_FEED_ADD];
-  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  sqlite3_bind_blob(st, 2, sb.data, (int)sb.size, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 3, hls_node_now_ms(pd->node));
-  int src = sqlite3_step(st);
-  done(st);
-  if (src != SQLITE_DONE) {
-    bool exists = (src & 0xff) == SQLITE_CONSTRAINT;
-    rc = exists ? hls_why_set(&call->why, HLS_EEXISTS, "feed \"%s\" exists (hls feed list)", name)
-                : hls_store_sqlite_error(pd->db, src, &call->why);
-    msgpack_sbuffer_destroy(&sb);
-    return rc;
-  }
-  hls_log_info("feed_subscribed", "name=%s", name);
-  rc = msgpack_pack_map(call->pk, 3) == 0 && hls_mp_pack_kv_str(call->pk, "name", name) == 0 &&
-               hls_mp_pack_cstr(call->pk, "filter") == 0 && write_raw(call->pk, sb.data, sb.size) == 0 &&
-               hls_mp_pack_kv_i64(call->pk, "cursor", 0) == 0
-           ? 0
-           : HLS_ENOMEM;
-  msgpack_sbuffer_destroy(&sb);
-  return rc == 0 ? 0 : hls_why_set(&call->why, rc, "out of memory");
-}
-
-static int feed_load(struct hls_patternsd *pd, const char *name, struct filter *f, int64_t *cursor, struct hls_why *why);
-
-/* The feed's filter from its stored map: node ids resolved to names,
- * ended patterns' events included (a feed carries every change). */
-static int feed_filter(struct hls_patternsd *pd, const void *data, size_t len, struct filter *f, struct hls_why *why) {
-  struct hls_mp_tree tree;
-  int rc = hls_mp_tree_decode(&tree, data, len, false, 4096, why);
-  if (rc == 0) {
-    rc = filter_parse(&tree.root, f, why);
-    hls_mp_tree_free(&tree);
-  }
-  if (rc == 0) rc = filter_resolve_places(pd, f, false, why);
-  f->include_ended = true;
-  return rc;
-}
-
-/* Events after cursor that the filter selects. */
-static int count_matching(struct hls_patternsd *pd, const struct filter *f, int64_t cursor, int64_t *n,
-                          struct hls_why *why) {
-  sqlite3_stmt *st = pd->st[P_EVENTS_FROM];
-  sqlite3_bind_int64(st, 1, cursor);
-  int rc;
-  *n = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    struct prow r;
-    col_row(st, 0, &r);
-    *n += filter_match(f, &r);
-  }
-  done(st);
-  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(pd->db, rc, why);
-}
-
-/* Themes every place uses (from the digests held), most places first:
- * the names a learning lead can reuse. */
-struct theme_use {
-  uint32_t theme, places;
-  int32_t last;
-};
-
-static int theme_use_cmp(const void *a, const void *b) {
-  const struct theme_use *x = a, *y = b;
-  if (x->places != y->places) return x->places < y->places ? 1 : -1;
-  return (x->theme > y->theme) - (x->theme < y->theme);
-}
-
-int hls_patternsd_api_network_themes(struct hls_patternsd *pd, struct hls_control_call *call) {
-  struct hls_pat_stats st;
-  hls_patterns_stats(pd->pt, &st);
-  struct theme_use *u = malloc((st.themes ? st.themes : 1) * sizeof *u);
-  if (u == NULL) return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
-  size_t n = 0;
-  for (uint32_t t = 0; t < st.themes; t++) {
-    uint32_t places;
-    int32_t last;
-    if (hls_patterns_theme_usage(pd->pt, t, &places, &last) == 0 && places > 0)
-      u[n++] = (struct theme_use){t, places, last};
-  }
-  if (n > 1) qsort(u, n, sizeof *u, theme_use_cmp);
-  int rc = msgpack_pack_array(call->pk, (uint32_t)n) != 0 ? HLS_ENOMEM : 0;
-  for (size_t i = 0; i < n && rc == 0; i++) {
-    const char *name;
-    int kind;
-    char week[9];
-    if (hls_patterns_theme_info(pd->pt, u[i].theme, &name, &kind) != 0) name = "", kind = 0;
-    week_text(u[i].last, week);
-    if (msgpack_pack_map(call->pk, 4) != 0 || hls_mp_pack_kv_str(call->pk, "name", name) != 0 ||
-        hls_mp_pack_kv_str(call->pk, "kind", hls_kind_name((enum hls_kind)kind)) != 0 ||
-        hls_mp_pack_kv_i64(call->pk, "places", u[i].places) != 0 ||
-        hls_mp_pack_kv_str(call->pk, "last_week", week) != 0)
-      rc = HLS_ENOMEM;
-  }
-  free(u);
-  return rc == 0 ? 0 : hls_why_set(&call->why, rc, "out of memory");
-}
-
-int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *call) {
-  msgpack_sbuffer items;
-  msgpack_sbuffer_init(&items);
-  msgpack_packer pk;
-  msgpack_packer_init(&pk, &items, msgpack_sbuffer_write);
-  /* The feeds first (the counts below use statements of their own). */
-  struct feed_row {
-    char name[FEED_NAME_MAX + 1];
-    void *filter;
-    size_t filter_len;
-    int64_t cursor, created, acked;
-    bool has_acked;
-  } *rows = NULL;
-  size_t n = 0, cap = 0;
-  sqlite3_stmt *st = pd->st[P_FEED_LIST];
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (n == cap) {
-      cap = cap ? 2 * cap : 16;
-      struct feed_row *nr = realloc(rows, cap * sizeof *nr);
-      if (nr == NULL) {
-        rc = SQLITE_NOMEM;
-        break;
-      }
-      rows = nr;
-    }
-    struct feed_row *f = &rows[n];
-    snprintf(f->name, sizeof f->name, "%s", col_text(st, 0));
-    f->filter_len = (size_t)sqlite3_column_bytes(st, 1);
-    f->filter = malloc(f->filter_len ? f->filter_len : 1);
-    if (f->filter == NULL) {
-      rc = SQLITE_NOMEM;
-      break;
-    }
-    n++;
-    if (f->filter_len) memcpy(f->filter, sqlite3_column_blob(st, 1), f->filter_len);
-    f->cursor = sqlite3_column_int64(st, 2);
-    f->created = sqlite3_column_int64(st, 3);
-    f->has_acked = sqlite3_column_type(st, 4) != SQLITE_NULL;
-    f->acked = sqlite3_column_int64(st, 4);
-  }
-  done(st);
-  if (rc != SQLITE_DONE) rc = hls_store_sqlite_error(pd->db, rc, &call->why);
-  else rc = 0;
-  for (size_t i = 0; rc == 0 && i < n; i++) {
-    struct feed_row *f = &rows[i];
-    struct filter filt;
-    int64_t after = 0;
-    if ((rc = feed_filter(pd, f->filter, f->filter_len, &filt, &call->why)) != 0) {
-      hls_why_prefix(&call->why, "feed \"%s\": stored filter: ", f->name);
-      break;
-    }
-    if ((rc = count_matching(pd, &filt, f->cursor, &after, &call->why)) != 0) break;
-    char created[21], acked[21] = "";
-    hls_time_format(f->created, created);
-    if (f->has_acked) hls_time_format(f->acked, acked);
-    int following = 0;
-    for (struct follower *fo = pd->followers; fo; fo = fo->next) following += strcmp(fo->feed, f->name) == 0;
-    if (msgpack_pack_map(&pk, 7) != 0 || hls_mp_pack_kv_str(&pk, "name", f->name) != 0 ||
-        hls_mp_pack_cstr(&pk, "filter") != 0 || write_raw(&pk, f->filter, f->filter_len) != 0 ||
-        hls_mp_pack_kv_i64(&pk, "cursor", f->cursor) != 0 || hls_mp_pack_kv_i64(&pk, "events_after_cursor", after) != 0 ||
-        hls_mp_pack_kv_str(&pk, "created", created) != 0 ||
-        hls_mp_pack_kv_str(&pk, "acked", f->has_acked ? acked : NULL) != 0 ||
-        hls_mp_pack_kv_i64(&pk, "followers", following) != 0)
-      rc = hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
-  }
-  for (size_t i = 0; i < n; i++) free(rows[i].filter);
-  free(rows);
-  if (rc == 0 && (msgpack_pack_array(call->pk, n) != 0 || write_raw(call->pk, items.data, items.size) != 0))
-    rc = hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
-  msgpack_sbuffer_destroy(&items);
-  return rc;
-}
-
-int hls_patternsd_api_unsubscribe(struct hls_patternsd *pd, struct hls_control_call *call) {
-  char name[FEED_NAME_MAX + 1];
-  int rc = arg_feed_name(call->req->args, name, &call->why);
-  if (rc != 0) return rc;
-  sqlite3_stmt *st = pd->st[P_FEED_DEL];
-  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  if ((rc = step_done(pd, st, &call->why)) != 0) return rc;
-  if (sqlite3_changes(pd->db) == 0) return hls_why_set(&call->why, HLS_ENOTFOUND, "no feed \"%s\" (hls feed list)", name);
-  /* Its followers' streams end with an error reply. */
-  for (struct follower *f = pd->followers, *next; f; f = next) {
-    next = f->next;
-    if (strcmp(f->feed, name) != 0) continue;
-    struct hls_control_client *client = f->client;
-    uint64_t id = f->req_id;
-    follower_remove(pd, f);
-    (void)hls_control_reply(client, id, HLS_ENOTFOUND, "the feed was unsubscribed", NULL, NULL);
-  }
-  hls_log_info("feed_unsubscribed", "name=%s", name);
-  PACK(msgpack_pack_map(call->pk, 1));
-  PACK(hls_mp_pack_kv_str(call->pk, "name", name));
-  return 0;
-}
-
-static int feed_load(struct hls_patternsd *pd, const char *name, struct filter *f, int64_t *cursor, struct hls_why *why) {
-  sqlite3_stmt *st = pd->st[P_FEED_GET];
-  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    done(st);
-    return rc == SQLITE_DONE ? hls_why_set(why, HLS_ENOTFOUND, "no feed \"%s\" (hls feed subscribe %s ...)", name, name)
-                             : hls_store_sqlite_error(pd->db, rc, why);
-  }
-  *cursor = sqlite3_column_int64(st, 1);
-  rc = feed_filter(pd, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), f, why);
-  done(st);
-  if (rc != 0) hls_why_prefix(why, "feed \"%s\": stored filter: ", name);
-  return rc;
-}
-
-int hls_patternsd_api_follow(struct hls_patternsd *pd, struct hls_control_call *call) {
-  char name[FEED_NAME_MAX + 1];
-  int rc = arg_feed_name(call->req->args, name, &call->why);
-  if (rc != 0) return rc;
-  size_t following = 0;
-  for (struct follower *g = pd->followers; g; g = g->next) following++;
-  if (following >= MAX_FOLLOWERS)
-    return hls_why_set(&call->why, HLS_ELIMIT, "%d feed followers already; stop one first", MAX_FOLLOWERS);
-  struct follower *f = calloc(1, sizeof *f);
-  if (f == NULL) return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
-  if ((rc = feed_load(pd, name, &f->filter, &f->sent, &call->why)) != 0) {
-    free(f);
-    return rc;
-  }
-  /* from: replay the events after this seq instead of after the cursor
-   * (the cursor itself moves only forward, by acknowledgements) */
-  int64_t from = 0;
-  bool has_from = false;
-  if ((rc = hls_mp_get_i64(call->req->args, "from", &from, &has_from, &call->why)) == 0 && has_from && from < 0)
-    rc = hls_why_set(&call->why, HLS_EINVAL, "from: %lld is not an event seq (0 or more)", (long long)from);
-  if (rc != 0) {
-    free(f);
-    return rc;
-  }
-  if (has_from) f->sent = from;
-  snprintf(f->feed, sizeof f->feed, "%s", name);
-  f->client = call->client;
-  f->req_id = call->req->id;
-  f->next = pd->followers;
-  pd->followers = f;
-  call->deferred = true;
-  hls_log_debug("feed_follow", "name=%s from=%lld client=%llu", name, (long long)f->sent,
-                (unsigned long long)hls_control_client_id(call->client));
-  /* The reply is deferred: the events go out after this call returns
-   * nothing, in the order the client will read them. A store error ends
-   * the stream with an error reply (pump). */
-  (void)pump(pd, f);
-  return 0;
-}
-
-int hls_patternsd_api_ack(struct hls_patternsd *pd, struct hls_control_call *call) {
-  char name[FEED_NAME_MAX + 1];
-  int64_t seq = 0;
-  int rc = arg_feed_name(call->req->args, name, &call->why);
-  if (rc == 0) rc = hls_mp_get_i64(call->req->args, "seq", &seq, NULL, &call->why);
-  if (rc != 0) return rc;
-  sqlite3_stmt *st = pd->st[P_EVENT_MAX];
-  int64_t max = 0;
-  if ((rc = sqlite3_step(st)) == SQLITE_ROW) max = sqlite3_column_int64(st, 0);
-  done(st);
-  if (rc != SQLITE_ROW) return hls_store_sqlite_error(pd->db, rc, &call->why);
-  if (seq < 0 || seq > max)
-    return hls_why_set(&call->why, HLS_EINVAL, "seq: %lld is not an event of this node (the last is %lld)",
-                       (long long)seq, (long long)max);
-  st = pd->st[P_FEED_ACK];
-  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, seq);
-  sqlite3_bind_int64(st, 3, hls_node_now_ms(pd->node));
-  if ((rc = step_done(pd, st, &call->why)) != 0) return rc;
-  int64_t cursor;
-  struct filter ignore;
-  if ((rc = feed_load(pd, name, &ignore, &cursor, &call->why)) != 0) return rc;
-  /* This client's follower of the feed may send more now. */
-  for (struct follower *f = pd->followers; f; f = f->next) {
-    if (f->client != call->client || strcmp(f->feed, name) != 0) continue;
-    size_t keep = 0;
-    for (size_t i = 0; i < f->n_unacked; i++)
-      if (f->unacked[i] > seq) f->unacked[keep++] = f->unacked[i];
-    f->n_unacked = keep;
-    /* Sent from the loop, after this reply: never from inside a call. */
-    if (pd->timer_open && !uv_is_active((uv_handle_t *)&pd->pump_timer)) uv_timer_start(&pd->pump_timer, on_pump, 0, 0);
-    break;
-  }
-  PACK(msgpack_pack_map(call->pk, 2));
-  PACK(hls_mp_pack_kv_str(call->pk, "name", name));
-  PACK(hls_mp_pack_kv_i64(call->pk, "cursor", cursor));
-  return 0;
-}
-
-void hls_patternsd_client_gone(struct hls_patternsd *pd, struct hls_control_client *client) {
-  if (pd == NULL) return;
-  for (struct follower *f = pd->followers, *next; f; f = next) {
-    next = f->next;
-    if (f->client == client) follower_remove(pd, f);
-  }
-}
-
 int hls_patternsd_pack_status(struct hls_patternsd *pd, msgpack_packer *pk) {
   int64_t by[HLS_PAT_SIGNAL_COUNT], live = 0, ended = 0;
-  if (count_patterns(pd, by, &live, &ended) != 0) live = ended = 0;
+  struct hls_why ignore = {{0}};
+  if (hls_patstore_count(pd->ps, by, &live, &ended, &ignore) != 0) live = ended = 0;
   int64_t events = 0;
-  sqlite3_stmt *st = pd->st[P_EVENT_MAX];
-  if (sqlite3_step(st) == SQLITE_ROW) events = sqlite3_column_int64(st, 0);
-  done(st);
-  size_t followers = 0;
-  for (struct follower *f = pd->followers; f; f = f->next) followers++;
+  (void)hls_patstore_last_event(pd->ps, &events, &ignore);
+  size_t followers = hls_feeds_count_followers(pd);
   char lt[9] = "";
-  if (pd->latest_week != NO_WEEK) week_text(pd->latest_week, lt);
+  if (pd->latest_week != NO_WEEK) hls_patternsd__week_text(pd->latest_week, lt);
   if (msgpack_pack_map(pk, 7) != 0 || hls_mp_pack_kv_i64(pk, "live", live) != 0 ||
       hls_mp_pack_kv_i64(pk, "ended", ended) != 0 || hls_mp_pack_cstr(pk, "by_signal") != 0 ||
       msgpack_pack_map(pk, HLS_PAT_SIGNAL_COUNT) != 0)

@@ -1,0 +1,438 @@
+/* Feeds and their followers (docs/control.md): feed.subscribe, feed.list,
+ * feed.unsubscribe, feed.follow and feed.ack; a feed is a stored filter
+ * with a cursor, a follower a stream of the events after it, at most
+ * FOLLOW_WINDOW of them unacknowledged, pumped when the host writes new
+ * events (hls_feeds_pump_all) or an ack opens the window. */
+#include "feeds.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "date.h"
+#include "log.h"
+#include "mp.h"
+#include "node.h"
+#include "patfilter.h"
+#include "patstore.h"
+#include "patternsd_internal.h"
+
+#define FOLLOW_WINDOW 64  /* unacknowledged events per follower */
+#define SCAN_BATCH 256    /* events read per query when following */
+#define FEED_NAME_MAX 64
+#define MAX_FOLLOWERS 256 /* streams at once, all clients */
+
+#define PACK(x)                                                                                                  \
+  do {                                                                                                           \
+    if ((x) != 0) return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");                                   \
+  } while (0)
+
+struct follower {
+  struct follower *next;
+  struct hls_control_client *client;
+  uint64_t req_id;
+  char feed[FEED_NAME_MAX + 1];
+  struct hls_patfilter filter;
+  int64_t sent;           /* the last event seq looked at */
+  int64_t unacked[FOLLOW_WINDOW];
+  size_t n_unacked;
+  bool caught_up_sent;
+};
+
+/* --- following -------------------------------------------------------------------------- */
+
+struct event_pack {
+  int64_t seq, at;
+  int change;
+  const struct hls_patrow *row;
+};
+
+static int pack_event(void *ctx, msgpack_packer *pk) {
+  const struct event_pack *e = ctx;
+  char at[21];
+  hls_time_format(e->at, at);
+  if (msgpack_pack_map(pk, 4) != 0 || hls_mp_pack_kv_i64(pk, "seq", e->seq) != 0 ||
+      hls_mp_pack_kv_str(pk, "change", hls_pat_change_name(e->change)) != 0 || hls_mp_pack_kv_str(pk, "at", at) != 0 ||
+      hls_mp_pack_cstr(pk, "pattern") != 0)
+    return HLS_ENOMEM;
+  return pk->callback(pk->data, e->row->summary, e->row->summary_len) == 0 ? 0 : HLS_ENOMEM;
+}
+
+static int pack_caught_up(void *ctx, msgpack_packer *pk) {
+  const int64_t *seq = ctx;
+  return msgpack_pack_map(pk, 1) == 0 && hls_mp_pack_kv_i64(pk, "seq", *seq) == 0 ? 0 : HLS_ENOMEM;
+}
+
+static void follower_remove(struct hls_patternsd *pd, struct follower *f) {
+  for (struct follower **pp = &pd->followers; *pp; pp = &(*pp)->next)
+    if (*pp == f) {
+      *pp = f->next;
+      free(f);
+      return;
+    }
+}
+
+/* A store error reading f's events (code, why) ends its stream with that
+ * error: following again resumes from the feed's cursor, so nothing is
+ * lost. Logs it, frees f and returns code. */
+static int follower_fail(struct hls_patternsd *pd, struct follower *f, int code, const struct hls_why *why) {
+  struct hls_control_client *client = f->client;
+  uint64_t id = f->req_id;
+  hls_log_error("feed_follow_failed", "name=%s client=%llu error=%s detail=\"%s\"", f->feed,
+                (unsigned long long)hls_control_client_id(client), hls_err_name(code), why->text);
+  follower_remove(pd, f);
+  (void)hls_control_reply(client, id, code, why->text, NULL, NULL);
+  return code;
+}
+
+/* Send f what it has not seen, up to its window. Returns 0; HLS_ECLOSED
+ * if f's client could not be written to (client_gone freed f); or the
+ * store's error reading the events (follower_fail: f's stream ended, f
+ * freed). Either way the caller has nothing left to do for f. */
+/* One event to f: HLS_ECLOSED if f's client could not be written to
+ * (client_gone freed f), 1 once f's window is full. */
+static int pump_event(void *ctx, const struct hls_patstore_event *ev) {
+  struct follower *f = ctx;
+  struct event_pack e = {.seq = ev->seq, .at = ev->at_ms, .change = ev->change, .row = &ev->row};
+  f->sent = e.seq;
+  if (hls_patfilter_match(&f->filter, &ev->row)) {
+    struct hls_control_client *client = f->client;
+    f->unacked[f->n_unacked++] = e.seq;
+    f->caught_up_sent = false;
+    if (hls_control_event(client, f->req_id, "pattern", pack_event, &e) != 0)
+      return HLS_ECLOSED; /* the client was closed: client_gone freed f */
+  }
+  return f->n_unacked < FOLLOW_WINDOW ? 0 : 1;
+}
+
+static int pump(struct hls_patternsd *pd, struct follower *f) {
+  while (f->n_unacked < FOLLOW_WINDOW) {
+    struct hls_why why = {{0}};
+    size_t rows = 0;
+    int rc = hls_patstore_each_event_after(pd->ps, f->sent, SCAN_BATCH, pump_event, f, &rows, &why);
+    if (rc == HLS_ECLOSED) return rc;
+    /* 1: the window filled before the batch ended. Anything but that or
+     * the batch's end is a failure, not "caught up". */
+    if (rc < 0) return follower_fail(pd, f, rc, &why);
+    if (rows == 0) {
+      if (!f->caught_up_sent) {
+        f->caught_up_sent = true;
+        int64_t seq = f->sent;
+        if (hls_control_event(f->client, f->req_id, "caught_up", pack_caught_up, &seq) != 0) return HLS_ECLOSED;
+      }
+      break;
+    }
+  }
+  return 0;
+}
+
+void hls_feeds_pump_all(struct hls_patternsd *pd) {
+  /* A follower pump could not serve is gone, and so may be the others of
+   * its client (client_gone): start again from the head. That ends, as
+   * each restart removes one, and sends nothing twice to those served. */
+  for (struct follower *f = pd->followers; f;) f = pump(pd, f) == 0 ? f->next : pd->followers;
+}
+
+static void on_pump(uv_timer_t *t) { hls_feeds_pump_all(t->data); }
+
+void hls_feeds_free_followers(struct hls_patternsd *pd) {
+  while (pd->followers) {
+    struct follower *f = pd->followers;
+    pd->followers = f->next;
+    free(f);
+  }
+}
+
+size_t hls_feeds_count_followers(const struct hls_patternsd *pd) {
+  size_t n = 0;
+  for (const struct follower *f = pd->followers; f; f = f->next) n++;
+  return n;
+}
+
+/* --- feeds ------------------------------------------------------------------------------- */
+
+static int arg_feed_name(const struct hls_mp_value *args, char out[FEED_NAME_MAX + 1], struct hls_why *why) {
+  const char *s;
+  uint32_t len;
+  int rc = hls_mp_get_str(args, "name", &s, &len, NULL, why);
+  if (rc != 0) return rc;
+  if (len == 0 || len > FEED_NAME_MAX)
+    return hls_why_set(why, HLS_EINVAL, "name: a feed name is 1 to %d characters", FEED_NAME_MAX);
+  for (uint32_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+          c == '.'))
+      return hls_why_set(why, HLS_EINVAL, "name: use letters, digits, '-', '_' and '.' only");
+  }
+  memcpy(out, s, len);
+  out[len] = '\0';
+  return 0;
+}
+
+int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_call *call) {
+  char name[FEED_NAME_MAX + 1];
+  struct hls_patfilter f;
+  int rc = arg_feed_name(call->req->args, name, &call->why);
+  if (rc == 0) rc = hls_patfilter_parse(call->req->args, &f, &call->why);
+  if (rc != 0) return rc;
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  if (hls_patfilter_pack_args(&pk, call->req->args) != 0) {
+    msgpack_sbuffer_destroy(&sb);
+    return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
+  }
+  rc = hls_patstore_feed_add(pd->ps, name, sb.data, sb.size, hls_node_now_ms(pd->node), &call->why);
+  if (rc != 0) {
+    if (rc == HLS_EEXISTS) hls_why_set(&call->why, HLS_EEXISTS, "feed \"%s\" exists (hls feed list)", name);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+  }
+  hls_log_info("feed_subscribed", "name=%s", name);
+  rc = msgpack_pack_map(call->pk, 3) == 0 && hls_mp_pack_kv_str(call->pk, "name", name) == 0 &&
+               hls_mp_pack_cstr(call->pk, "filter") == 0 && hls_patternsd__write_raw(call->pk, sb.data, sb.size) == 0 &&
+               hls_mp_pack_kv_i64(call->pk, "cursor", 0) == 0
+           ? 0
+           : HLS_ENOMEM;
+  msgpack_sbuffer_destroy(&sb);
+  return rc == 0 ? 0 : hls_why_set(&call->why, rc, "out of memory");
+}
+
+static int feed_load(struct hls_patternsd *pd, const char *name, struct hls_patfilter *f, int64_t *cursor, struct hls_why *why);
+
+/* The feed's filter from its stored map: node ids resolved to names,
+ * ended patterns' events included (a feed carries every change). */
+static int feed_filter(struct hls_patternsd *pd, const void *data, size_t len, struct hls_patfilter *f, struct hls_why *why) {
+  struct hls_mp_tree tree;
+  int rc = hls_mp_tree_decode(&tree, data, len, false, 4096, why);
+  if (rc == 0) {
+    rc = hls_patfilter_parse(&tree.root, f, why);
+    hls_mp_tree_free(&tree);
+  }
+  if (rc == 0) rc = hls_patternsd__filter_resolve_places(pd, f, false, why);
+  f->include_ended = true;
+  return rc;
+}
+
+/* Events after cursor that the filter selects. */
+struct matching_ctx {
+  const struct hls_patfilter *f;
+  int64_t n;
+};
+
+static int count_one(void *ctx, const struct hls_patrow *r) {
+  struct matching_ctx *m = ctx;
+  m->n += hls_patfilter_match(m->f, r);
+  return 0;
+}
+
+static int count_matching(struct hls_patternsd *pd, const struct hls_patfilter *f, int64_t cursor, int64_t *n,
+                          struct hls_why *why) {
+  struct matching_ctx m = {.f = f};
+  int rc = hls_patstore_each_event_from(pd->ps, cursor, count_one, &m, why);
+  *n = m.n;
+  return rc;
+}
+
+struct feed_row {
+  char name[FEED_NAME_MAX + 1];
+  void *filter;
+  size_t filter_len;
+  int64_t cursor, created, acked;
+  bool has_acked;
+};
+
+struct feed_list {
+  struct feed_row *rows;
+  size_t n, cap;
+};
+
+static int add_feed(void *ctx, const struct hls_patstore_feed *sf) {
+  struct feed_list *fl = ctx;
+  if (fl->n == fl->cap) {
+    fl->cap = fl->cap ? 2 * fl->cap : 16;
+    struct feed_row *nr = realloc(fl->rows, fl->cap * sizeof *nr);
+    if (nr == NULL) return HLS_ENOMEM;
+    fl->rows = nr;
+  }
+  struct feed_row *f = &fl->rows[fl->n];
+  snprintf(f->name, sizeof f->name, "%s", sf->name);
+  f->filter_len = sf->filter_len;
+  f->filter = malloc(f->filter_len ? f->filter_len : 1);
+  if (f->filter == NULL) return HLS_ENOMEM;
+  fl->n++;
+  if (f->filter_len) memcpy(f->filter, sf->filter, f->filter_len);
+  f->cursor = sf->cursor;
+  f->created = sf->created_ms;
+  f->has_acked = sf->has_acked;
+  f->acked = sf->acked_ms;
+  return 0;
+}
+
+int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *call) {
+  msgpack_sbuffer items;
+  msgpack_sbuffer_init(&items);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &items, msgpack_sbuffer_write);
+  /* The feeds first (the counts below use statements of their own). */
+  struct feed_list fl = {0};
+  int rc = hls_patstore_each_feed(pd->ps, add_feed, &fl, &call->why);
+  if (rc == HLS_ENOMEM) rc = hls_patstore_oom(&call->why);
+  struct feed_row *rows = fl.rows;
+  size_t n = fl.n;
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    struct feed_row *f = &rows[i];
+    struct hls_patfilter filt;
+    int64_t after = 0;
+    if ((rc = feed_filter(pd, f->filter, f->filter_len, &filt, &call->why)) != 0) {
+      hls_why_prefix(&call->why, "feed \"%s\": stored filter: ", f->name);
+      break;
+    }
+    if ((rc = count_matching(pd, &filt, f->cursor, &after, &call->why)) != 0) break;
+    char created[21], acked[21] = "";
+    hls_time_format(f->created, created);
+    if (f->has_acked) hls_time_format(f->acked, acked);
+    int following = 0;
+    for (struct follower *fo = pd->followers; fo; fo = fo->next) following += strcmp(fo->feed, f->name) == 0;
+    if (msgpack_pack_map(&pk, 7) != 0 || hls_mp_pack_kv_str(&pk, "name", f->name) != 0 ||
+        hls_mp_pack_cstr(&pk, "filter") != 0 || hls_patternsd__write_raw(&pk, f->filter, f->filter_len) != 0 ||
+        hls_mp_pack_kv_i64(&pk, "cursor", f->cursor) != 0 || hls_mp_pack_kv_i64(&pk, "events_after_cursor", after) != 0 ||
+        hls_mp_pack_kv_str(&pk, "created", created) != 0 ||
+        hls_mp_pack_kv_str(&pk, "acked", f->has_acked ? acked : NULL) != 0 ||
+        hls_mp_pack_kv_i64(&pk, "followers", following) != 0)
+      rc = hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < n; i++) free(rows[i].filter);
+  free(rows);
+  if (rc == 0 && (msgpack_pack_array(call->pk, n) != 0 || hls_patternsd__write_raw(call->pk, items.data, items.size) != 0))
+    rc = hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
+  msgpack_sbuffer_destroy(&items);
+  return rc;
+}
+
+int hls_patternsd_api_unsubscribe(struct hls_patternsd *pd, struct hls_control_call *call) {
+  char name[FEED_NAME_MAX + 1];
+  int rc = arg_feed_name(call->req->args, name, &call->why);
+  if (rc != 0) return rc;
+  bool deleted = false;
+  if ((rc = hls_patstore_feed_delete(pd->ps, name, &deleted, &call->why)) != 0) return rc;
+  if (!deleted) return hls_why_set(&call->why, HLS_ENOTFOUND, "no feed \"%s\" (hls feed list)", name);
+  /* Its followers' streams end with an error reply. */
+  for (struct follower *f = pd->followers, *next; f; f = next) {
+    next = f->next;
+    if (strcmp(f->feed, name) != 0) continue;
+    struct hls_control_client *client = f->client;
+    uint64_t id = f->req_id;
+    follower_remove(pd, f);
+    (void)hls_control_reply(client, id, HLS_ENOTFOUND, "the feed was unsubscribed", NULL, NULL);
+  }
+  hls_log_info("feed_unsubscribed", "name=%s", name);
+  PACK(msgpack_pack_map(call->pk, 1));
+  PACK(hls_mp_pack_kv_str(call->pk, "name", name));
+  return 0;
+}
+
+struct feed_load_ctx {
+  struct hls_patternsd *pd;
+  struct hls_patfilter *f;
+  int64_t *cursor;
+  struct hls_why *why;
+  bool found;
+};
+
+static int feed_loaded(void *ctx, const void *filter, size_t filter_len, int64_t cursor) {
+  struct feed_load_ctx *fc = ctx;
+  fc->found = true;
+  *fc->cursor = cursor;
+  return feed_filter(fc->pd, filter, filter_len, fc->f, fc->why);
+}
+
+static int feed_load(struct hls_patternsd *pd, const char *name, struct hls_patfilter *f, int64_t *cursor, struct hls_why *why) {
+  struct feed_load_ctx fc = {.pd = pd, .f = f, .cursor = cursor, .why = why};
+  int rc = hls_patstore_feed_get(pd->ps, name, feed_loaded, &fc, why);
+  if (rc == HLS_ENOTFOUND && !fc.found)
+    return hls_why_set(why, HLS_ENOTFOUND, "no feed \"%s\" (hls feed subscribe %s ...)", name, name);
+  if (rc != 0 && fc.found) hls_why_prefix(why, "feed \"%s\": stored filter: ", name);
+  return rc;
+}
+
+int hls_patternsd_api_follow(struct hls_patternsd *pd, struct hls_control_call *call) {
+  char name[FEED_NAME_MAX + 1];
+  int rc = arg_feed_name(call->req->args, name, &call->why);
+  if (rc != 0) return rc;
+  size_t following = 0;
+  for (struct follower *g = pd->followers; g; g = g->next) following++;
+  if (following >= MAX_FOLLOWERS)
+    return hls_why_set(&call->why, HLS_ELIMIT, "%d feed followers already; stop one first", MAX_FOLLOWERS);
+  struct follower *f = calloc(1, sizeof *f);
+  if (f == NULL) return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
+  if ((rc = feed_load(pd, name, &f->filter, &f->sent, &call->why)) != 0) {
+    free(f);
+    return rc;
+  }
+  /* from: replay the events after this seq instead of after the cursor
+   * (the cursor itself moves only forward, by acknowledgements) */
+  int64_t from = 0;
+  bool has_from = false;
+  if ((rc = hls_mp_get_i64(call->req->args, "from", &from, &has_from, &call->why)) == 0 && has_from && from < 0)
+    rc = hls_why_set(&call->why, HLS_EINVAL, "from: %lld is not an event seq (0 or more)", (long long)from);
+  if (rc != 0) {
+    free(f);
+    return rc;
+  }
+  if (has_from) f->sent = from;
+  snprintf(f->feed, sizeof f->feed, "%s", name);
+  f->client = call->client;
+  f->req_id = call->req->id;
+  f->next = pd->followers;
+  pd->followers = f;
+  call->deferred = true;
+  hls_log_debug("feed_follow", "name=%s from=%lld client=%llu", name, (long long)f->sent,
+                (unsigned long long)hls_control_client_id(call->client));
+  /* The reply is deferred: the events go out after this call returns
+   * nothing, in the order the client will read them. A store error ends
+   * the stream with an error reply (pump). */
+  (void)pump(pd, f);
+  return 0;
+}
+
+int hls_patternsd_api_ack(struct hls_patternsd *pd, struct hls_control_call *call) {
+  char name[FEED_NAME_MAX + 1];
+  int64_t seq = 0;
+  int rc = arg_feed_name(call->req->args, name, &call->why);
+  if (rc == 0) rc = hls_mp_get_i64(call->req->args, "seq", &seq, NULL, &call->why);
+  if (rc != 0) return rc;
+  int64_t max = 0;
+  if ((rc = hls_patstore_last_event(pd->ps, &max, &call->why)) != 0) return rc;
+  if (seq < 0 || seq > max)
+    return hls_why_set(&call->why, HLS_EINVAL, "seq: %lld is not an event of this node (the last is %lld)",
+                       (long long)seq, (long long)max);
+  if ((rc = hls_patstore_feed_ack(pd->ps, name, seq, hls_node_now_ms(pd->node), &call->why)) != 0) return rc;
+  int64_t cursor;
+  struct hls_patfilter ignore;
+  if ((rc = feed_load(pd, name, &ignore, &cursor, &call->why)) != 0) return rc;
+  /* This client's follower of the feed may send more now. */
+  for (struct follower *f = pd->followers; f; f = f->next) {
+    if (f->client != call->client || strcmp(f->feed, name) != 0) continue;
+    size_t keep = 0;
+    for (size_t i = 0; i < f->n_unacked; i++)
+      if (f->unacked[i] > seq) f->unacked[keep++] = f->unacked[i];
+    f->n_unacked = keep;
+    /* Sent from the loop, after this reply: never from inside a call. */
+    if (pd->timer_open && !uv_is_active((uv_handle_t *)&pd->pump_timer)) uv_timer_start(&pd->pump_timer, on_pump, 0, 0);
+    break;
+  }
+  PACK(msgpack_pack_map(call->pk, 2));
+  PACK(hls_mp_pack_kv_str(call->pk, "name", name));
+  PACK(hls_mp_pack_kv_i64(call->pk, "cursor", cursor));
+  return 0;
+}
+
+void hls_patternsd_client_gone(struct hls_patternsd *pd, struct hls_control_client *client) {
+  if (pd == NULL) return;
+  for (struct follower *f = pd->followers, *next; f; f = next) {
+    next = f->next;
+    if (f->client == client) follower_remove(pd, f);
+  }
+}
+

@@ -1,0 +1,412 @@
+/* The pattern store (patstore.h): the statements on the patterns,
+ * pattern_events and feeds tables, and the columns they share. */
+#include "patstore.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "store.h"
+
+enum {
+  P_LOAD_ITEMS,
+  P_ROWS,
+  P_UPSERT,
+  P_RETRACT,
+  P_EVENT,
+  P_LIST,
+  P_IDS,
+  P_GET,
+  P_FEED_ADD,
+  P_FEED_GET,
+  P_FEED_LIST,
+  P_FEED_DEL,
+  P_FEED_ACK,
+  P_EVENTS_AFTER,
+  P_EVENTS_FROM,
+  P_EVENT_MAX,
+  P_COUNT,
+  P_WEEK_EVENTS,
+  P__COUNT
+};
+
+/* The columns a filter reads, the same in patterns and pattern_events
+ * (col_row reads them from a column on). summary is column 10. */
+#define PCOLS                                                                                                   \
+  "signal, theme, kind, theme2, kind2, week_from, week_to, n_places, scales, regions, summary, strength, live, " \
+  "region, places"
+#define N_PCOLS 15
+#define SUMMARY_COL 10
+
+static const char *const sql[P__COUNT] = {
+    [P_LOAD_ITEMS] = "SELECT origin, seq, type, body FROM items WHERE body_state=0 AND type IN (1, 2, 3)"
+                     " ORDER BY origin, seq",
+    [P_ROWS] = "SELECT id, " PCOLS ", origins FROM patterns WHERE retracted=0",
+    [P_UPSERT] = "INSERT INTO patterns(id, retracted, " PCOLS ", score, p, p_now, expected, withheld, origins,"
+                 " first_ms, updated_ms)"
+                 " VALUES(?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
+                 " ?20, ?21, ?22, ?23, ?23)"
+                 " ON CONFLICT(id) DO UPDATE SET retracted=0, signal=?2, theme=?3, kind=?4, theme2=?5, kind2=?6,"
+                 " week_from=?7, week_to=?8, n_places=?9, scales=?10, regions=?11, summary=?12, strength=?13,"
+                 " live=?14, region=?15, places=?16, score=?17, p=?18, p_now=?19, expected=?20, withheld=?21,"
+                 " origins=?22, updated_ms=?23",
+    [P_RETRACT] = "UPDATE patterns SET retracted=1, live=0, updated_ms=?2 WHERE id=?1",
+    [P_EVENT] = "INSERT INTO pattern_events(id, change, " PCOLS ", week, at_ms)"
+                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+    /* The order of the patterns_by_strength index. */
+    [P_LIST] = "SELECT " PCOLS ", id FROM patterns WHERE retracted=0 ORDER BY strength DESC, week_to DESC, id",
+    [P_IDS] = "SELECT id FROM patterns",
+    [P_GET] = "SELECT " PCOLS ", retracted FROM patterns WHERE id=?1",
+    [P_FEED_ADD] = "INSERT INTO feeds(name, filter, cursor, created_ms) VALUES(?1, ?2, 0, ?3)",
+    [P_FEED_GET] = "SELECT filter, cursor FROM feeds WHERE name=?1",
+    [P_FEED_LIST] = "SELECT name, filter, cursor, created_ms, acked_ms FROM feeds ORDER BY name",
+    [P_FEED_DEL] = "DELETE FROM feeds WHERE name=?1",
+    [P_FEED_ACK] = "UPDATE feeds SET cursor=?2, acked_ms=?3 WHERE name=?1 AND cursor<?2",
+    [P_EVENTS_AFTER] = "SELECT seq, change, " PCOLS ", at_ms FROM pattern_events WHERE seq>?1 ORDER BY seq LIMIT ?2",
+    [P_EVENTS_FROM] = "SELECT " PCOLS " FROM pattern_events WHERE seq>?1",
+    [P_EVENT_MAX] = "SELECT ifnull(max(seq), 0) FROM pattern_events",
+    [P_COUNT] = "SELECT signal, live, count(*) FROM patterns WHERE retracted=0 GROUP BY signal, live",
+    [P_WEEK_EVENTS] = "SELECT id, change, " PCOLS " FROM pattern_events WHERE week=?1 ORDER BY seq",
+};
+
+struct hls_patstore {
+  sqlite3 *db; /* borrowed */
+  sqlite3_stmt *st[P__COUNT];
+};
+
+int hls_patstore_open(struct hls_patstore **out, sqlite3 *db, struct hls_why *why) {
+  *out = NULL;
+  struct hls_patstore *ps = calloc(1, sizeof *ps);
+  if (ps == NULL) return hls_why_set(why, HLS_ENOMEM, "patterns: out of memory");
+  ps->db = db;
+  for (int i = 0; i < P__COUNT; i++) {
+    int src = sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &ps->st[i], NULL);
+    if (src != SQLITE_OK) {
+      int rc = hls_store_sqlite_error(db, src, why);
+      hls_why_prefix(why, "patterns: preparing statement %d: ", i);
+      hls_patstore_free(ps);
+      return rc;
+    }
+  }
+  *out = ps;
+  return 0;
+}
+
+void hls_patstore_free(struct hls_patstore *ps) {
+  if (ps == NULL) return;
+  for (int i = 0; i < P__COUNT; i++) sqlite3_finalize(ps->st[i]);
+  free(ps);
+}
+
+int hls_patstore_oom(struct hls_why *why) { return hls_store_sqlite_error(NULL, SQLITE_NOMEM, why); }
+
+static void done(sqlite3_stmt *st) {
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+}
+
+static const char *col_text(sqlite3_stmt *st, int c) {
+  const char *s = (const char *)sqlite3_column_text(st, c);
+  return s ? s : "";
+}
+
+/* The PCOLS columns from column c on. */
+static void col_row(sqlite3_stmt *st, int c, struct hls_patrow *r) {
+  r->signal = sqlite3_column_int(st, c + 0);
+  r->theme = col_text(st, c + 1);
+  r->kind = sqlite3_column_int(st, c + 2);
+  r->theme2 = sqlite3_column_type(st, c + 3) == SQLITE_NULL ? NULL : col_text(st, c + 3);
+  r->kind2 = sqlite3_column_int(st, c + 4);
+  r->week_from = sqlite3_column_int(st, c + 5);
+  r->week_to = sqlite3_column_int(st, c + 6);
+  r->n_places = sqlite3_column_int64(st, c + 7);
+  r->scales = (unsigned)sqlite3_column_int(st, c + 8);
+  r->regions = col_text(st, c + 9);
+  r->summary = sqlite3_column_blob(st, c + SUMMARY_COL);
+  r->summary_len = (size_t)sqlite3_column_bytes(st, c + SUMMARY_COL);
+  r->strength = sqlite3_column_double(st, c + 11);
+  r->live = sqlite3_column_int(st, c + 12) != 0;
+  r->region = col_text(st, c + 13);
+  r->places = col_text(st, c + 14);
+}
+
+/* The PCOLS of r as parameters first .. first + N_PCOLS - 1. */
+static void bind_row(sqlite3_stmt *st, int first, const struct hls_patrow *r) {
+  sqlite3_bind_int(st, first + 0, r->signal);
+  sqlite3_bind_text(st, first + 1, r->theme, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, first + 2, r->kind);
+  if (r->theme2) {
+    sqlite3_bind_text(st, first + 3, r->theme2, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, first + 4, r->kind2);
+  }
+  sqlite3_bind_int(st, first + 5, r->week_from);
+  sqlite3_bind_int(st, first + 6, r->week_to);
+  sqlite3_bind_int64(st, first + 7, r->n_places);
+  sqlite3_bind_int(st, first + 8, (int)r->scales);
+  sqlite3_bind_text(st, first + 9, r->regions, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(st, first + SUMMARY_COL, r->summary, (int)r->summary_len, SQLITE_STATIC);
+  sqlite3_bind_double(st, first + 11, r->strength);
+  sqlite3_bind_int(st, first + 12, r->live);
+  sqlite3_bind_text(st, first + 13, r->region, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, first + 14, r->places, -1, SQLITE_STATIC);
+}
+
+static int step_done(struct hls_patstore *ps, sqlite3_stmt *st, struct hls_why *why) {
+  int rc = sqlite3_step(st);
+  done(st);
+  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(ps->db, rc, why);
+}
+
+/* The end of a walk over st's rows: rc the last sqlite3_step's, or
+ * SQLITE_ROW when a callback stopped it with cb. */
+static int walk_end(struct hls_patstore *ps, sqlite3_stmt *st, int rc, int cb, struct hls_why *why) {
+  done(st);
+  if (cb != 0) return cb;
+  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(ps->db, rc, why);
+}
+
+int hls_patstore_each_item(struct hls_patstore *ps, hls_patstore_item_fn *fn, void *ctx, struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_LOAD_ITEMS];
+  int rc = SQLITE_DONE, cb = 0;
+  while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(st, 0) != 32) continue;
+    const uint8_t *body = sqlite3_column_blob(st, 3);
+    int len = sqlite3_column_bytes(st, 3);
+    if (body == NULL) continue;
+    cb = fn(ctx, sqlite3_column_blob(st, 0), (uint64_t)sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2), body,
+            (size_t)len);
+  }
+  return walk_end(ps, st, rc, cb, why);
+}
+
+/* --- patterns and their events --- */
+
+int hls_patstore_upsert(struct hls_patstore *ps, const struct hls_pattern *p, const struct hls_patrow *r,
+                        const uint8_t *origins, size_t n_origins, int64_t now_ms, struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_UPSERT];
+  sqlite3_bind_blob(st, 1, p->id, HLS_PAT_ID_BYTES, SQLITE_STATIC);
+  bind_row(st, 2, r);
+  int c = 2 + N_PCOLS;
+  sqlite3_bind_double(st, c + 0, p->score);
+  sqlite3_bind_double(st, c + 1, p->p);
+  sqlite3_bind_double(st, c + 2, p->p_now);
+  sqlite3_bind_double(st, c + 3, p->expected);
+  sqlite3_bind_double(st, c + 4, p->withheld);
+  sqlite3_bind_blob(st, c + 5, origins, (int)(n_origins * HLS_KEY_BYTES), SQLITE_STATIC);
+  sqlite3_bind_int64(st, c + 6, now_ms);
+  return step_done(ps, st, why);
+}
+
+int hls_patstore_retract(struct hls_patstore *ps, const uint8_t id[HLS_PAT_ID_BYTES], int64_t now_ms,
+                         struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_RETRACT];
+  sqlite3_bind_blob(st, 1, id, HLS_PAT_ID_BYTES, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, now_ms);
+  return step_done(ps, st, why);
+}
+
+int hls_patstore_add_event(struct hls_patstore *ps, const uint8_t id[HLS_PAT_ID_BYTES], int change,
+                           const struct hls_patrow *r, const int32_t *week, int64_t now_ms, struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_EVENT];
+  sqlite3_bind_blob(st, 1, id, HLS_PAT_ID_BYTES, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, change);
+  bind_row(st, 3, r);
+  if (week != NULL) sqlite3_bind_int(st, 3 + N_PCOLS, *week);
+  sqlite3_bind_int64(st, 4 + N_PCOLS, now_ms);
+  return step_done(ps, st, why);
+}
+
+int hls_patstore_each_live(struct hls_patstore *ps, int (*fn)(void *ctx, const struct hls_patstore_live *l),
+                           void *ctx, struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_ROWS];
+  int rc = SQLITE_DONE, cb = 0;
+  while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(st, 0) != HLS_PAT_ID_BYTES) continue;
+    struct hls_patstore_live l = {.id = sqlite3_column_blob(st, 0)};
+    col_row(st, 1, &l.row);
+    int ob = sqlite3_column_bytes(st, 1 + N_PCOLS);
+    l.has_origins = sqlite3_column_type(st, 1 + N_PCOLS) != SQLITE_NULL;
+    l.origins = sqlite3_column_blob(st, 1 + N_PCOLS);
+    l.origins_len = ob > 0 ? (size_t)ob : 0;
+    cb = fn(ctx, &l);
+  }
+  return walk_end(ps, st, rc, cb, why);
+}
+
+int hls_patstore_each_pattern(struct hls_patstore *ps, int (*fn)(void *ctx, const struct hls_patrow *r), void *ctx,
+                              struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_LIST];
+  int rc = SQLITE_DONE, cb = 0;
+  while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct hls_patrow r;
+    col_row(st, 0, &r);
+    cb = fn(ctx, &r);
+  }
+  return walk_end(ps, st, rc, cb, why);
+}
+
+int hls_patstore_each_id(struct hls_patstore *ps, int (*fn)(void *ctx, const uint8_t id[HLS_PAT_ID_BYTES]), void *ctx,
+                         struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_IDS];
+  int rc = SQLITE_DONE, cb = 0;
+  while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(st, 0) != HLS_PAT_ID_BYTES) continue;
+    cb = fn(ctx, sqlite3_column_blob(st, 0));
+  }
+  return walk_end(ps, st, rc, cb, why);
+}
+
+int hls_patstore_get(struct hls_patstore *ps, const uint8_t id[HLS_PAT_ID_BYTES],
+                     int (*fn)(void *ctx, const struct hls_patrow *r, bool retracted), void *ctx, struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_GET];
+  sqlite3_bind_blob(st, 1, id, HLS_PAT_ID_BYTES, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    done(st);
+    return rc == SQLITE_DONE ? HLS_ENOTFOUND : hls_store_sqlite_error(ps->db, rc, why);
+  }
+  struct hls_patrow r;
+  col_row(st, 0, &r);
+  rc = fn(ctx, &r, sqlite3_column_int(st, N_PCOLS) != 0);
+  done(st);
+  return rc;
+}
+
+int hls_patstore_count(struct hls_patstore *ps, int64_t by_signal[HLS_PAT_SIGNAL_COUNT], int64_t *live, int64_t *ended,
+                       struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_COUNT];
+  *live = *ended = 0;
+  if (by_signal) memset(by_signal, 0, HLS_PAT_SIGNAL_COUNT * sizeof *by_signal);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int s = sqlite3_column_int(st, 0);
+    int64_t n = sqlite3_column_int64(st, 2);
+    if (sqlite3_column_int(st, 1)) {
+      *live += n;
+      if (by_signal && s >= 0 && s < HLS_PAT_SIGNAL_COUNT) by_signal[s] += n;
+    } else {
+      *ended += n;
+    }
+  }
+  return walk_end(ps, st, rc, 0, why);
+}
+
+int hls_patstore_each_event_after(struct hls_patstore *ps, int64_t after, int limit,
+                                  int (*fn)(void *ctx, const struct hls_patstore_event *e), void *ctx, size_t *rows,
+                                  struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_EVENTS_AFTER];
+  sqlite3_bind_int64(st, 1, after);
+  sqlite3_bind_int(st, 2, limit);
+  int rc = SQLITE_DONE, cb = 0;
+  *rows = 0;
+  while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    (*rows)++;
+    struct hls_patstore_event e = {.seq = sqlite3_column_int64(st, 0), .change = sqlite3_column_int(st, 1)};
+    col_row(st, 2, &e.row);
+    e.at_ms = sqlite3_column_int64(st, 2 + N_PCOLS);
+    cb = fn(ctx, &e);
+  }
+  return walk_end(ps, st, rc, cb, why);
+}
+
+int hls_patstore_each_event_from(struct hls_patstore *ps, int64_t after,
+                                 int (*fn)(void *ctx, const struct hls_patrow *r), void *ctx, struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_EVENTS_FROM];
+  sqlite3_bind_int64(st, 1, after);
+  int rc = SQLITE_DONE, cb = 0;
+  while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct hls_patrow r;
+    col_row(st, 0, &r);
+    cb = fn(ctx, &r);
+  }
+  return walk_end(ps, st, rc, cb, why);
+}
+
+int hls_patstore_each_week_event(struct hls_patstore *ps, int32_t week,
+                                 int (*fn)(void *ctx, const uint8_t id[HLS_PAT_ID_BYTES], int change,
+                                           const struct hls_patrow *r),
+                                 void *ctx, struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_WEEK_EVENTS];
+  sqlite3_bind_int(st, 1, week);
+  int rc = SQLITE_DONE, cb = 0;
+  while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(st, 0) != HLS_PAT_ID_BYTES) continue;
+    struct hls_patrow r;
+    col_row(st, 2, &r);
+    cb = fn(ctx, sqlite3_column_blob(st, 0), sqlite3_column_int(st, 1), &r);
+  }
+  return walk_end(ps, st, rc, cb, why);
+}
+
+int hls_patstore_last_event(struct hls_patstore *ps, int64_t *seq, struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_EVENT_MAX];
+  *seq = 0;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *seq = sqlite3_column_int64(st, 0);
+  done(st);
+  return rc == SQLITE_ROW ? 0 : hls_store_sqlite_error(ps->db, rc, why);
+}
+
+/* --- feeds --- */
+
+int hls_patstore_feed_add(struct hls_patstore *ps, const char *name, const void *filter, size_t filter_len,
+                          int64_t now_ms, struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_FEED_ADD];
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 2, filter, (int)filter_len, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, now_ms);
+  int src = sqlite3_step(st);
+  done(st);
+  if (src == SQLITE_DONE) return 0;
+  return (src & 0xff) == SQLITE_CONSTRAINT ? HLS_EEXISTS : hls_store_sqlite_error(ps->db, src, why);
+}
+
+int hls_patstore_feed_get(struct hls_patstore *ps, const char *name,
+                          int (*fn)(void *ctx, const void *filter, size_t filter_len, int64_t cursor), void *ctx,
+                          struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_FEED_GET];
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    done(st);
+    return rc == SQLITE_DONE ? HLS_ENOTFOUND : hls_store_sqlite_error(ps->db, rc, why);
+  }
+  int64_t cursor = sqlite3_column_int64(st, 1);
+  rc = fn(ctx, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), cursor);
+  done(st);
+  return rc;
+}
+
+int hls_patstore_each_feed(struct hls_patstore *ps, int (*fn)(void *ctx, const struct hls_patstore_feed *f), void *ctx,
+                           struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_FEED_LIST];
+  int rc = SQLITE_DONE, cb = 0;
+  while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct hls_patstore_feed f = {.name = col_text(st, 0)};
+    f.filter_len = (size_t)sqlite3_column_bytes(st, 1);
+    f.filter = sqlite3_column_blob(st, 1);
+    f.cursor = sqlite3_column_int64(st, 2);
+    f.created_ms = sqlite3_column_int64(st, 3);
+    f.has_acked = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    f.acked_ms = sqlite3_column_int64(st, 4);
+    cb = fn(ctx, &f);
+  }
+  return walk_end(ps, st, rc, cb, why);
+}
+
+int hls_patstore_feed_delete(struct hls_patstore *ps, const char *name, bool *deleted, struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_FEED_DEL];
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  int rc = step_done(ps, st, why);
+  *deleted = rc == 0 && sqlite3_changes(ps->db) != 0;
+  return rc;
+}
+
+int hls_patstore_feed_ack(struct hls_patstore *ps, const char *name, int64_t seq, int64_t now_ms, struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_FEED_ACK];
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, seq);
+  sqlite3_bind_int64(st, 3, now_ms);
+  return step_done(ps, st, why);
+}
