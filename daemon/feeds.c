@@ -11,7 +11,6 @@
 #include "date.h"
 #include "log.h"
 #include "mp.h"
-#include "node.h"
 #include "patfilter.h"
 #include "patstore.h"
 #include "patternsd_internal.h"
@@ -182,7 +181,7 @@ int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_cal
     msgpack_sbuffer_destroy(&sb);
     return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
   }
-  rc = hls_patstore_feed_add(pd->ps, name, sb.data, sb.size, hls_node_now_ms(pd->node), &call->why);
+  rc = hls_patstore_feed_add(pd->ps, name, sb.data, sb.size, pd->env.now_ms(pd->env.clock), &call->why);
   if (rc != 0) {
     if (rc == HLS_EEXISTS) hls_why_set(&call->why, HLS_EEXISTS, "feed \"%s\" exists (hls feed list)", name);
     msgpack_sbuffer_destroy(&sb);
@@ -407,7 +406,7 @@ int hls_patternsd_api_ack(struct hls_patternsd *pd, struct hls_control_call *cal
   if (seq < 0 || seq > max)
     return hls_why_set(&call->why, HLS_EINVAL, "seq: %lld is not an event of this node (the last is %lld)",
                        (long long)seq, (long long)max);
-  if ((rc = hls_patstore_feed_ack(pd->ps, name, seq, hls_node_now_ms(pd->node), &call->why)) != 0) return rc;
+  if ((rc = hls_patstore_feed_ack(pd->ps, name, seq, pd->env.now_ms(pd->env.clock), &call->why)) != 0) return rc;
   int64_t cursor;
   struct hls_patfilter ignore;
   if ((rc = feed_load(pd, name, &ignore, &cursor, &call->why)) != 0) return rc;

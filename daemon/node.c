@@ -26,6 +26,7 @@ int64_t hls_node_now_ms(const struct hls_node *n) {
 
 /* hls_node_now_ms for modules that take a clock, not the node. */
 static int64_t node_clock(void *node) { return hls_node_now_ms(node); }
+static hls_day node_today(void *node) { return hls_node_today(node); }
 
 /* What gossipd tells the node (hls_gossipd_env): a body held goes to the
  * pattern engine; an erased one leaves it, and the store's erasure
@@ -706,10 +707,16 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
                                        .item_erased = gossip_item_erased,
                                        .own_items_arrived = gossip_own_items,
                                        .ctx = n};
+  struct hls_patternsd_env patterns_env = {.loop = &n->loop,
+                                          .store = n->store,
+                                          .params = &n->config->patterns,
+                                          .now_ms = node_clock,
+                                          .today = node_today,
+                                          .clock = n};
   rc = hls_peers_start(&n->peers, &peers_env, why);
   gossip_env.peers = n->peers; /* gossip rides on the peers' sessions */
   if (rc != 0 || (rc = hls_gossipd_start(&n->gossip, &gossip_env, why)) != 0 ||
-      (rc = hls_patternsd_start(&n->patterns, n, why)) != 0) {
+      (rc = hls_patternsd_start(&n->patterns, &patterns_env, why)) != 0) {
     node_stop(n, "startup_failed");
     uv_run(&n->loop, UV_RUN_DEFAULT);
     uv_loop_close(&n->loop);

@@ -9,7 +9,6 @@
 #include "date.h"
 #include "log.h"
 #include "mp.h"
-#include "node.h"
 #include "nodeid.h"
 #include "feeds.h"
 #include "patfilter.h"
@@ -664,8 +663,8 @@ static int diff_one(void *ctx, const struct hls_pattern *p) {
 
 /* Make the store's patterns what the engine holds: one transaction. */
 static int sync_all(struct hls_patternsd *pd, size_t *changes, struct hls_why *why) {
-  struct diff_ctx d = {.pd = pd, .now = hls_node_now_ms(pd->node), .why = why};
-  int rc = hls_store_begin(pd->node->store, why);
+  struct diff_ctx d = {.pd = pd, .now = pd->env.now_ms(pd->env.clock), .why = why};
+  int rc = hls_store_begin(pd->env.store, why);
   if (rc != 0) return rc;
   rc = load_stored(pd, &d.rows, &d.n, why);
   if (rc == 0) rc = hls_patterns_each(pd->pt, diff_one, &d);
@@ -676,9 +675,9 @@ static int sync_all(struct hls_patternsd *pd, size_t *changes, struct hls_why *w
     if (rc == 0) d.changes++;
   }
   stored_free(d.rows, d.n);
-  if (rc == 0) rc = hls_store_commit(pd->node->store, why);
+  if (rc == 0) rc = hls_store_commit(pd->env.store, why);
   if (rc != 0) {
-    hls_store_rollback(pd->node->store);
+    hls_store_rollback(pd->env.store);
     if (!why->text[0]) hls_why_set(why, rc, "patterns: %s", hls_strerror(rc));
     return rc;
   }
@@ -698,13 +697,13 @@ int hls_patternsd_flush(struct hls_patternsd *pd, struct hls_why *why) {
     if (rc == 0) rc = sync_all(pd, NULL, why);
     if (rc == 0) pd->resync = false;
   } else {
-    struct change_ctx cc = {.pd = pd, .now = hls_node_now_ms(pd->node), .why = why};
-    rc = hls_store_begin(pd->node->store, why);
+    struct change_ctx cc = {.pd = pd, .now = pd->env.now_ms(pd->env.clock), .why = why};
+    rc = hls_store_begin(pd->env.store, why);
     if (rc == 0) {
       rc = hls_patterns_update(pd->pt, on_change, &cc);
-      if (rc == 0) rc = hls_store_commit(pd->node->store, why);
+      if (rc == 0) rc = hls_store_commit(pd->env.store, why);
       if (rc != 0) {
-        hls_store_rollback(pd->node->store);
+        hls_store_rollback(pd->env.store);
         /* The engine moved on; the store did not: diff it all next time. */
         pd->resync = true;
         pd->events = before;
@@ -740,7 +739,7 @@ static void on_timer(uv_timer_t *t) {
  * takes at most about a tenth of the time. */
 static void schedule(struct hls_patternsd *pd) {
   if (!pd->timer_open) return;
-  uint64_t now = uv_now(&pd->node->loop);
+  uint64_t now = uv_now(pd->env.loop);
   uint64_t last_ms = (uint64_t)pd->last_flush_us / 1000;
   uint64_t quiet = last_ms < FLUSH_DELAY_MS ? FLUSH_DELAY_MS : last_ms > 1000 ? 1000 : last_ms;
   uint64_t cap = 10 * last_ms > FLUSH_MAX_DELAY_MS ? 10 * last_ms : FLUSH_MAX_DELAY_MS;
@@ -764,7 +763,7 @@ static bool week_plausible(const struct hls_patternsd *pd, int iso_year, int iso
  * start: once for every held item), not once per digest. */
 static void refresh_now_week(struct hls_patternsd *pd) {
   int y, w;
-  hls_iso_week(hls_node_today(pd->node), &y, &w);
+  hls_iso_week(pd->env.today(pd->env.clock), &y, &w);
   if (hls_patterns_week(y, w, &pd->now_week) != 0) pd->now_week = 0;
 }
 
@@ -868,15 +867,15 @@ static int load_items(struct hls_patternsd *pd, size_t *n_items, struct hls_why 
   return rc;
 }
 
-int hls_patternsd_start(struct hls_patternsd **out, struct hls_node *node, struct hls_why *why) {
+int hls_patternsd_start(struct hls_patternsd **out, const struct hls_patternsd_env *env, struct hls_why *why) {
   *out = NULL;
   struct hls_patternsd *pd = calloc(1, sizeof *pd);
   if (pd == NULL) return hls_why_set(why, HLS_ENOMEM, "patterns: out of memory");
-  pd->node = node;
-  pd->params = node->config->patterns; /* checked with the configuration (hls_config_check) */
+  pd->env = *env;
+  pd->params = *env->params; /* checked with the configuration (hls_config_check) */
   pd->latest_week = NO_WEEK;
   int rc = hls_patterns_new(&pd->pt, &pd->params, why);
-  if (rc == 0) rc = hls_patstore_open(&pd->ps, hls_store_db(node->store), why);
+  if (rc == 0) rc = hls_patstore_open(&pd->ps, hls_store_db(env->store), why);
   uint64_t t0 = uv_hrtime();
   size_t n_items = 0, changes = 0;
   if (rc == 0) rc = load_items(pd, &n_items, why);
@@ -890,8 +889,8 @@ int hls_patternsd_start(struct hls_patternsd **out, struct hls_node *node, struc
     hls_patternsd_close(pd);
     return rc;
   }
-  uv_timer_init(&node->loop, &pd->timer);
-  uv_timer_init(&node->loop, &pd->pump_timer);
+  uv_timer_init(env->loop, &pd->timer);
+  uv_timer_init(env->loop, &pd->pump_timer);
   pd->timer.data = pd->pump_timer.data = pd;
   pd->timer_open = true;
   struct hls_pat_stats s;

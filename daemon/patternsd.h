@@ -18,12 +18,28 @@
 #include "envelope.h"
 #include "err.h"
 
-struct hls_node;
+#include <uv.h>
+
+#include "date.h"
+#include "patterns.h"
+#include "store.h"
+
+/* What the pattern host takes from the node: all borrowed, and must
+ * outlive it. It sees nothing else of the node. */
+struct hls_patternsd_env {
+  uv_loop_t *loop;
+  struct hls_store *store;              /* the pattern tables live in its file */
+  const struct hls_pat_params *params;  /* checked (hls_config_check); copied at start */
+  int64_t (*now_ms)(void *clock);       /* the node's wall clock */
+  hls_day (*today)(void *clock);        /* its local date */
+  void *clock;
+};
 struct hls_patternsd;
 
 /* Load the held digests, stories and profiles, compute every pattern, and
  * bring the store's patterns up to date (events for real changes only). */
-int hls_patternsd_start(struct hls_patternsd **out, struct hls_node *node, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_patternsd_start(struct hls_patternsd **out, const struct hls_patternsd_env *env,
+                        struct hls_why *why) HLS_WARN_UNUSED;
 /* Followers get a final reply; NULL is a no-op. */
 void hls_patternsd_close(struct hls_patternsd *pd);
 

@@ -34,7 +34,7 @@ struct placedir {
 #define NO_WEEK INT32_MIN
 
 struct hls_patternsd {
-  struct hls_node *node;
+  struct hls_patternsd_env env;
   struct hls_patstore *ps;
   struct hls_patterns *pt;
   struct hls_pat_params params;

@@ -17,7 +17,6 @@
 
 #include "config.h"
 #include "mp_build.h"
-#include "node.h"
 #include "patternsd.h"
 #include "store.h"
 
@@ -25,9 +24,20 @@ struct fixture {
   char dir[64];
   char db_path[128];
   struct hls_config config;
-  struct hls_node node;
+  uv_loop_t loop;
+  struct hls_store *store;
   struct hls_patternsd *pd;
 };
+
+/* patternsd's clock: a fixed Monday, 2026-03-02 10:00 UTC. */
+static int64_t fixed_now_ms(void *clock) {
+  (void)clock;
+  return 1772445600000LL;
+}
+static hls_day fixed_today(void *clock) {
+  (void)clock;
+  return hls_date_from_ymd(2026, 3, 2);
+}
 
 static int setup(void **state) {
   struct fixture *fx = calloc(1, sizeof *fx);
@@ -36,11 +46,18 @@ static int setup(void **state) {
   if (mkdtemp(fx->dir) == NULL) return -1;
   snprintf(fx->db_path, sizeof fx->db_path, "%s/hlsd.db", fx->dir);
   hls_config_defaults(&fx->config);
-  fx->node.config = &fx->config;
   struct hls_why why = {{0}};
   struct hls_store_options opt = {.synchronous_full = false};
-  if (uv_loop_init(&fx->node.loop) != 0 || hls_store_open(&fx->node.store, fx->db_path, &opt, &why) != 0 ||
-      hls_patternsd_start(&fx->pd, &fx->node, &why) != 0) {
+  if (uv_loop_init(&fx->loop) != 0 || hls_store_open(&fx->store, fx->db_path, &opt, &why) != 0) {
+    fprintf(stderr, "setup: %s\n", why.text);
+    return -1;
+  }
+  struct hls_patternsd_env env = {.loop = &fx->loop,
+                                  .store = fx->store,
+                                  .params = &fx->config.patterns,
+                                  .now_ms = fixed_now_ms,
+                                  .today = fixed_today};
+  if (hls_patternsd_start(&fx->pd, &env, &why) != 0) {
     fprintf(stderr, "setup: %s\n", why.text);
     return -1;
   }
@@ -51,9 +68,9 @@ static int setup(void **state) {
 static int teardown(void **state) {
   struct fixture *fx = *state;
   hls_patternsd_close(fx->pd);
-  uv_run(&fx->node.loop, UV_RUN_DEFAULT); /* the timers' close callbacks */
-  assert_int_equal(uv_loop_close(&fx->node.loop), 0);
-  hls_store_free(fx->node.store);
+  uv_run(&fx->loop, UV_RUN_DEFAULT); /* the timers' close callbacks */
+  assert_int_equal(uv_loop_close(&fx->loop), 0);
+  hls_store_free(fx->store);
   test_remove_tree(fx->dir);
   free(fx);
   return 0;
@@ -82,7 +99,7 @@ static int subscribe(struct hls_patternsd *pd, const char *name, struct hls_why 
 static void test_full_disk_is_disk_full(void **state) {
   struct fixture *fx = *state;
   struct hls_why why = {{0}};
-  sqlite3 *db = hls_store_db(fx->node.store);
+  sqlite3 *db = hls_store_db(fx->store);
   assert_int_equal(sqlite3_exec(db, "PRAGMA max_page_count = 1; SELECT 1", NULL, NULL, NULL), SQLITE_OK);
   int rc = 0;
   for (int i = 0; rc == 0 && i < 10000; i++) {
