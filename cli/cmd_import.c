@@ -490,6 +490,7 @@ int cmd_import_list(struct cli *c, int argc, char **argv) {
   }
   hls_table_set_right(t, 3);
   hls_table_set_right(t, 4);
+  hls_table_set_shrink(t, 6, 12); /* the file: cut on a narrow terminal */
   for (uint32_t i = 0; i < n; i++) {
     const struct hls_mp_value *imp = &list->v.items[i];
     char id[40], at[40], when[24], by[80], source[300], records[24], skipped[24], now[120], undone_by[80];

@@ -59,8 +59,15 @@ hls_at a peer add 127.0.0.1:9 "@AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=.ed2
 themes=$(hls_at a --json record show "$long_id" | jq -r '[.themes[] | "\(.kind):\(.name)"] | join(", ")')
 [ "${#themes}" -gt 100 ] || fail "the themes of record $long_id are too short to test: $themes"
 
+# An import from a file whose path is longer than a terminal is wide.
+long_dir="$WORK/an import of the learning records of Ymgynghoriad â'r gymuned ynglŷn â thai/2026"
+mkdir -p "$long_dir"
+printf 'title,scale,stage\nImported row,place,reflect\n' >"$long_dir/records.csv"
+hls_at a import "$long_dir/records.csv" >/dev/null || fail "import for import list"
+
 # --- on an 80-column terminal ---------------------------------------------------------
-tables=("record list" "record list --limit 2" "themes" "places" "stories" "items" "share log" "peer list" "feed list")
+tables=("record list" "record list --limit 2" "themes" "places" "stories" "items" "share log" "peer list" "feed list"
+  "import list")
 for cmd in "${tables[@]}"; do
   # shellcheck disable=SC2086
   out=$(on_tty 80 "$HLS" --home "$WORK/a" $cmd) || fail "hls $cmd on a terminal failed: $out"
