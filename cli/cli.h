@@ -101,6 +101,10 @@ int cli_call_events(struct cli *c, struct hls_client_req *r, struct hls_ctl_resp
  * (0 after --help, or the failure already printed). */
 int cli_call_noargs(struct cli *c, int argc, char **argv, const char *method, struct hls_ctl_response *resp,
                     bool *done);
+/* The same for a listing whose one option is --limit N (sent as {limit};
+ * 0, the default, is all). */
+int cli_call_limit(struct cli *c, int argc, char **argv, const char *method, struct hls_ctl_response *resp,
+                   bool *done) HLS_WARN_UNUSED;
 
 /* Parse a positive record id argument. */
 int cli_parse_id(const char *s, int64_t *id);

@@ -453,23 +453,10 @@ static void short_time(const char *rfc3339, char *out, size_t size) {
 
 /* hls import list: every import, newest first. */
 int cmd_import_list(struct cli *c, int argc, char **argv) {
-  static const struct option own[] = {{"limit", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
-  struct cli_opts o;
-  int opt, ec, rc;
-  int64_t limit = 0;
-  cli_opts_init(&o, own);
-  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
-    if (ec >= 0) return ec;
-    if (opt == 'l' && cli_parse_limit(optarg, &limit) != 0) return cli_usage(c, "--limit takes a whole number");
-  }
-  if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
-  if ((rc = cli_connect(c)) != 0) return rc;
-  struct hls_client_req r;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "import.list");
-  msgpack_pack_map(&r.pk, limit > 0 ? 1 : 0);
-  if (limit > 0) hls_mp_pack_kv_i64(&r.pk, "limit", limit);
-  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  bool done;
+  int rc = cli_call_limit(c, argc, argv, "import.list", &resp, &done);
+  if (done) return rc;
   const struct hls_mp_value *list = resp.result;
   if (c->json) {
     rc = hls_out_print_json(list) == 0 ? 0 : HLS_EXIT_FAIL;

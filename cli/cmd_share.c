@@ -288,23 +288,10 @@ int cmd_share_publish(struct cli *c, int argc, char **argv) {
 }
 
 int cmd_share_log(struct cli *c, int argc, char **argv) {
-  static const struct option own[] = {{"limit", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
-  struct cli_opts o;
-  int opt, ec, rc;
-  int64_t limit = 0;
-  cli_opts_init(&o, own);
-  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
-    if (ec >= 0) return ec;
-    if (opt == 'l' && cli_parse_limit(optarg, &limit) != 0) return cli_usage(c, "--limit takes a whole number");
-  }
-  if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
-  if ((rc = cli_connect(c)) != 0) return rc;
-  struct hls_client_req r;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "share.log");
-  msgpack_pack_map(&r.pk, 1);
-  hls_mp_pack_kv_i64(&r.pk, "limit", limit);
-  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  bool done;
+  int rc = cli_call_limit(c, argc, argv, "share.log", &resp, &done);
+  if (done) return rc;
   const struct hls_mp_value *list = resp.result;
   if (c->json) {
     rc = hls_out_print_json(list);

@@ -234,9 +234,10 @@ int hls_patstore_each_live(struct hls_patstore *ps, int (*fn)(void *ctx, const s
   return walk_end(ps, st, rc, cb, why);
 }
 
-int hls_patstore_each_pattern(struct hls_patstore *ps, int (*fn)(void *ctx, const struct hls_patrow *r), void *ctx,
-                              struct hls_why *why) {
-  sqlite3_stmt *st = ps->st[P_LIST];
+/* Each row of st (bound already) as a pattern row, until fn returns
+ * non-zero (returned). */
+static int each_row(struct hls_patstore *ps, sqlite3_stmt *st, int (*fn)(void *ctx, const struct hls_patrow *r),
+                    void *ctx, struct hls_why *why) {
   int rc = SQLITE_DONE, cb = 0;
   while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     struct hls_patrow r;
@@ -244,6 +245,11 @@ int hls_patstore_each_pattern(struct hls_patstore *ps, int (*fn)(void *ctx, cons
     cb = fn(ctx, &r);
   }
   return walk_end(ps, st, rc, cb, why);
+}
+
+int hls_patstore_each_pattern(struct hls_patstore *ps, int (*fn)(void *ctx, const struct hls_patrow *r), void *ctx,
+                              struct hls_why *why) {
+  return each_row(ps, ps->st[P_LIST], fn, ctx, why);
 }
 
 int hls_patstore_each_id(struct hls_patstore *ps, int (*fn)(void *ctx, const uint8_t id[HLS_PAT_ID_BYTES]), void *ctx,
@@ -314,13 +320,7 @@ int hls_patstore_each_event_from(struct hls_patstore *ps, int64_t after,
                                  int (*fn)(void *ctx, const struct hls_patrow *r), void *ctx, struct hls_why *why) {
   sqlite3_stmt *st = ps->st[P_EVENTS_FROM];
   sqlite3_bind_int64(st, 1, after);
-  int rc = SQLITE_DONE, cb = 0;
-  while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    struct hls_patrow r;
-    col_row(st, 0, &r);
-    cb = fn(ctx, &r);
-  }
-  return walk_end(ps, st, rc, cb, why);
+  return each_row(ps, st, fn, ctx, why);
 }
 
 int hls_patstore_each_week_event(struct hls_patstore *ps, int32_t week,
