@@ -33,13 +33,24 @@ struct cli {
 
 typedef int (*cli_fn)(struct cli *c, int argc, char **argv);
 
+/* A command that calls no method of hlsd, or several (import). */
+#define HLS_CLI_NO_METHOD (-1)
+
 struct cli_command {
   const char *name;    /* "record add" */
   cli_fn fn;
+  int method;          /* enum hls_method_id it calls, or HLS_CLI_NO_METHOD */
   const char *usage;   /* after "hls " */
-  const char *summary; /* one line */
-  const char *help;    /* option details, may be NULL */
+  const char *summary; /* one line; NULL: the method's (protocol/methods.def) */
+  const char *help;    /* what the method table does not say (notes, hls's own options); may be NULL */
 };
+
+/* cmd's summary: its own, else its method's. */
+const char *cli_command_summary(const struct cli_command *cmd);
+/* cmd's help after its usage and summary: a line for each option of its
+ * method (the method's arguments that hls takes as --flags, from the
+ * method table), then cmd->help. Cut to fit size. */
+void cli_command_help(const struct cli_command *cmd, char *out, size_t size);
 
 /* An option of hls itself, before the command ("hls --home DIR status"). */
 struct cli_global_option {
@@ -99,11 +110,11 @@ int cli_call_events(struct cli *c, struct hls_client_req *r, struct hls_ctl_resp
  * the common options, connects, calls. When *done is false, *resp holds
  * the reply (the caller frees it); when true, return the returned code
  * (0 after --help, or the failure already printed). */
-int cli_call_noargs(struct cli *c, int argc, char **argv, const char *method, struct hls_ctl_response *resp,
+int cli_call_noargs(struct cli *c, int argc, char **argv, enum hls_method_id method, struct hls_ctl_response *resp,
                     bool *done);
 /* The same for a listing whose one option is --limit N (sent as {limit};
  * 0, the default, is all). */
-int cli_call_limit(struct cli *c, int argc, char **argv, const char *method, struct hls_ctl_response *resp,
+int cli_call_limit(struct cli *c, int argc, char **argv, enum hls_method_id method, struct hls_ctl_response *resp,
                    bool *done) HLS_WARN_UNUSED;
 
 /* Parse a positive record id argument. */

@@ -54,12 +54,12 @@ void hls_client_close(struct hls_client *c) {
   c->fd = -1;
 }
 
-void hls_client_begin(struct hls_client *c, struct hls_client_req *r, const char *cmd) {
+void hls_client_begin(struct hls_client *c, struct hls_client_req *r, enum hls_method_id method) {
   msgpack_sbuffer_init(&r->sb);
   msgpack_packer_init(&r->pk, &r->sb, msgpack_sbuffer_write);
   r->id = ++c->next_id;
   /* Only fails on out of memory, which the send then reports. */
-  if (hls_ctl_begin_request(&r->pk, r->id, cmd) != 0) r->sb.size = 0;
+  if (hls_ctl_begin_request(&r->pk, r->id, hls_methods[method].name) != 0) r->sb.size = 0;
 }
 
 void hls_client_req_free(struct hls_client_req *r) { msgpack_sbuffer_destroy(&r->sb); }

@@ -8,6 +8,7 @@
 
 #include "ctl.h"
 #include "err.h"
+#include "methods.h"
 
 struct hls_client {
   int fd;
@@ -22,13 +23,14 @@ int hls_client_connect(struct hls_client *c, const char *home, bool home_from_fl
 void hls_client_close(struct hls_client *c);
 
 /* A request being built: pack exactly one value (the args map, or nil)
- * into pk after hls_client_begin. */
+ * into pk after hls_client_begin. The method is one of the table's
+ * (protocol/methods.def): hls cannot call a method hlsd does not have. */
 struct hls_client_req {
   msgpack_sbuffer sb;
   msgpack_packer pk;
   uint64_t id;
 };
-void hls_client_begin(struct hls_client *c, struct hls_client_req *r, const char *cmd);
+void hls_client_begin(struct hls_client *c, struct hls_client_req *r, enum hls_method_id method);
 void hls_client_req_free(struct hls_client_req *r);
 
 /* Called for every event frame before the reply. */

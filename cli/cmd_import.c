@@ -91,7 +91,7 @@ static int sender_send(void *ctx, struct hls_import_batch *b) {
   if (s->n_pending == IN_FLIGHT && sender_reply(s) != 0) return HLS_ECLOSED;
   struct hls_client_req r;
   struct hls_why why = {{0}};
-  hls_client_begin(&s->c->client, &r, "import.rows");
+  hls_client_begin(&s->c->client, &r, HLS_M_IMPORT_ROWS);
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_cstr(&r.pk, "rows");
   msgpack_pack_array(&r.pk, b->count);
@@ -113,9 +113,9 @@ static int sender_drain(struct sender *s) {
   return s->exit_code;
 }
 
-static int simple_call(struct cli *c, const char *cmd, struct hls_ctl_response *resp) {
+static int simple_call(struct cli *c, enum hls_method_id method, struct hls_ctl_response *resp) {
   struct hls_client_req r;
-  hls_client_begin(&c->client, &r, cmd);
+  hls_client_begin(&c->client, &r, method);
   msgpack_pack_nil(&r.pk);
   return cli_call(c, &r, resp);
 }
@@ -126,7 +126,7 @@ static int begin_import(struct cli *c, struct sender *s) {
   struct hls_client_req r;
   s->duplicate_rows = json_array();
   if (s->duplicate_rows == NULL) return cli_fail(c, HLS_ENOMEM, "out of memory");
-  hls_client_begin(&c->client, &r, "import.begin");
+  hls_client_begin(&c->client, &r, HLS_M_IMPORT_BEGIN);
   msgpack_pack_map(&r.pk, s->source ? 2 : 1);
   if (s->source) hls_mp_pack_kv_str(&r.pk, "source", s->source);
   hls_mp_pack_kv_bool(&r.pk, "allow_duplicates", s->allow_duplicates);
@@ -204,7 +204,7 @@ static int import_status(struct cli *c, const char *id, struct hls_ctl_response 
   int rc = hls_client_connect(&probe, c->home, c->home_flag != NULL, why);
   if (rc != 0) return rc;
   struct hls_client_req r;
-  hls_client_begin(&probe, &r, "import.status");
+  hls_client_begin(&probe, &r, HLS_M_IMPORT_STATUS);
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_kv_str(&r.pk, "import_id", id);
   rc = hls_client_call(&probe, &r, resp, NULL, NULL, why);
@@ -301,7 +301,7 @@ static int finish(struct cli *c, struct sender *s) {
   struct hls_why why = {{0}};
   if (s->dry_run) {
     /* Every row was checked and counted by hlsd; drop them. */
-    if ((rc = simple_call(c, "import.abort", &resp)) != 0) return rc;
+    if ((rc = simple_call(c, HLS_M_IMPORT_ABORT, &resp)) != 0) return rc;
     hls_ctl_response_free(&resp);
     int64_t would = s->rows_sent - s->duplicates;
     if (c->json) {
@@ -316,7 +316,7 @@ static int finish(struct cli *c, struct sender *s) {
     printf("Nothing was imported.\n");
     return 0;
   }
-  hls_client_begin(&c->client, &r, "import.commit");
+  hls_client_begin(&c->client, &r, HLS_M_IMPORT_COMMIT);
   msgpack_pack_nil(&r.pk);
   /* hlsd is committing for us: wait as long as it takes (a connection
    * that breaks ends the wait). Giving up early would not stop it. */
@@ -351,7 +351,7 @@ static int import_status_cmd(struct cli *c, const char *id) {
   int rc = cli_connect(c);
   if (rc != 0) return rc;
   struct hls_client_req r;
-  hls_client_begin(&c->client, &r, "import.status");
+  hls_client_begin(&c->client, &r, HLS_M_IMPORT_STATUS);
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_kv_str(&r.pk, "import_id", id);
   if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
@@ -455,7 +455,7 @@ static void short_time(const char *rfc3339, char *out, size_t size) {
 int cmd_import_list(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_limit(c, argc, argv, "import.list", &resp, &done);
+  int rc = cli_call_limit(c, argc, argv, HLS_M_IMPORT_LIST, &resp, &done);
   if (done) return rc;
   const struct hls_mp_value *list = resp.result;
   if (c->json) {
@@ -542,7 +542,7 @@ int cmd_import_undo(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   if (!yes) {
     /* On a terminal: say what goes, and ask. */
-    hls_client_begin(&c->client, &r, "import.list");
+    hls_client_begin(&c->client, &r, HLS_M_IMPORT_LIST);
     msgpack_pack_map(&r.pk, 0);
     if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
     char question[600] = "";
@@ -562,7 +562,7 @@ int cmd_import_undo(struct cli *c, int argc, char **argv) {
       return HLS_EXIT_FAIL;
     }
   }
-  hls_client_begin(&c->client, &r, "import.undo");
+  hls_client_begin(&c->client, &r, HLS_M_IMPORT_UNDO);
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_kv_str(&r.pk, "import_id", id);
   c->client.timeout_ms = 0; /* a large import takes a while; hlsd does it whole or not at all */

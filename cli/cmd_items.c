@@ -226,7 +226,7 @@ static int read_back(struct importer *im, const struct hls_items_entry *x) {
 static int send_batch(struct importer *im, size_t from, size_t to) {
   struct cli *c = im->c;
   struct hls_client_req r;
-  hls_client_begin(&c->client, &r, "items.import");
+  hls_client_begin(&c->client, &r, HLS_M_ITEMS_IMPORT);
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_cstr(&r.pk, "envelopes");
   msgpack_pack_array(&r.pk, (uint32_t)(to - from));

@@ -110,7 +110,7 @@ static void print_gossip(const struct hls_mp_value *g) {
 int cmd_status(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_noargs(c, argc, argv, "status", &resp, &done);
+  int rc = cli_call_noargs(c, argc, argv, HLS_M_STATUS, &resp, &done);
   if (done) return rc;
   const struct hls_mp_value *s = resp.result;
   if (c->json) {
@@ -219,7 +219,7 @@ int cmd_backup(struct cli *c, int argc, char **argv) {
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "backup");
+  hls_client_begin(&c->client, &r, HLS_M_BACKUP);
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_kv_str(&r.pk, "path", path);
   if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
@@ -260,7 +260,7 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
   for (;;) {
     struct hls_client_req r;
     struct hls_ctl_response resp;
-    hls_client_begin(&c->client, &r, "status");
+    hls_client_begin(&c->client, &r, HLS_M_STATUS);
     msgpack_pack_nil(&r.pk);
     if ((rc = cli_call(c, &r, &resp)) != 0) {
       hls_progress_end(&bar);
@@ -337,7 +337,7 @@ static void print_chain(const struct hls_mp_value *ch) {
 int cmd_chain(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_noargs(c, argc, argv, "chain", &resp, &done);
+  int rc = cli_call_noargs(c, argc, argv, HLS_M_CHAIN, &resp, &done);
   if (done) return rc;
   if (c->json) rc = hls_out_print_json(resp.result);
   else print_chain(resp.result);
@@ -362,7 +362,7 @@ int cmd_chain_accept_loss(struct cli *c, int argc, char **argv) {
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "chain.accept_loss");
+  hls_client_begin(&c->client, &r, HLS_M_CHAIN_ACCEPT_LOSS);
   msgpack_pack_nil(&r.pk);
   if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
   if (c->json) rc = hls_out_print_json(resp.result);
@@ -375,7 +375,7 @@ int cmd_chain_accept_loss(struct cli *c, int argc, char **argv) {
 int cmd_check(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_noargs(c, argc, argv, "check", &resp, &done);
+  int rc = cli_call_noargs(c, argc, argv, HLS_M_CHECK, &resp, &done);
   if (done) {
     if (rc == HLS_EXIT_NOT_RUNNING)
       fprintf(stderr, "hls: with hlsd stopped, 'hlsd --home %s --check' checks the store\n", c->home);

@@ -320,7 +320,7 @@ int cmd_patterns(struct cli *c, int argc, char **argv) {
     int64_t ask = want == 0 || want - (int64_t)got > PAGE ? PAGE : want - (int64_t)got;
     struct hls_client_req r;
     struct hls_ctl_response resp;
-    hls_client_begin(&c->client, &r, "patterns");
+    hls_client_begin(&c->client, &r, HLS_M_PATTERNS);
     msgpack_pack_map(&r.pk, filter_count(&a) + 3);
     filter_pack(&r.pk, &a);
     hls_mp_pack_kv_bool(&r.pk, "all", a.all);
@@ -667,7 +667,7 @@ int cmd_patterns_show(struct cli *c, int argc, char **argv) {
   struct hls_client_req r;
   struct hls_ctl_response resp;
   c->refused_is_failure = true; /* an ambiguous prefix */
-  hls_client_begin(&c->client, &r, "patterns.show");
+  hls_client_begin(&c->client, &r, HLS_M_PATTERNS_SHOW);
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_kv_str(&r.pk, "id", id);
   if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
@@ -731,7 +731,7 @@ int cmd_patterns_summary(struct cli *c, int argc, char **argv) {
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "patterns.summary");
+  hls_client_begin(&c->client, &r, HLS_M_PATTERNS_SUMMARY);
   msgpack_pack_map(&r.pk, (a.week ? 1 : 0) + (a.has_top ? 1 : 0));
   if (a.week) hls_mp_pack_kv_str(&r.pk, "week", a.week);
   if (a.has_top) hls_mp_pack_kv_i64(&r.pk, "top", a.top);
@@ -801,7 +801,7 @@ int cmd_feed_subscribe(struct cli *c, int argc, char **argv) {
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "feed.subscribe");
+  hls_client_begin(&c->client, &r, HLS_M_FEED_SUBSCRIBE);
   msgpack_pack_map(&r.pk, 1 + filter_count(&a));
   hls_mp_pack_kv_str(&r.pk, "name", name);
   filter_pack(&r.pk, &a);
@@ -862,7 +862,7 @@ static void feeds_table(const struct hls_mp_value *list) {
 int cmd_feed_list(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_noargs(c, argc, argv, "feed.list", &resp, &done);
+  int rc = cli_call_noargs(c, argc, argv, HLS_M_FEED_LIST, &resp, &done);
   if (done) return rc;
   rc = 0;
   if (c->json) rc = hls_out_print_json(resp.result);
@@ -884,7 +884,7 @@ int cmd_feed_unsubscribe(struct cli *c, int argc, char **argv) {
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "feed.unsubscribe");
+  hls_client_begin(&c->client, &r, HLS_M_FEED_UNSUBSCRIBE);
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_kv_str(&r.pk, "name", name);
   if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
@@ -924,7 +924,7 @@ static int print_event(struct cli *c, const struct hls_mp_value *e, FILE *out) {
 static int send_ack(struct cli *c, const char *name, int64_t seq, uint64_t *ack_id) {
   struct hls_client_req r;
   struct hls_why why = {{0}};
-  hls_client_begin(&c->client, &r, "feed.ack");
+  hls_client_begin(&c->client, &r, HLS_M_FEED_ACK);
   msgpack_pack_map(&r.pk, 2);
   hls_mp_pack_kv_str(&r.pk, "name", name);
   hls_mp_pack_kv_i64(&r.pk, "seq", seq);
@@ -1042,7 +1042,7 @@ int cmd_feed_follow(struct cli *c, int argc, char **argv) {
   struct hls_client_req r;
   struct hls_why why = {{0}};
   c->refused_is_failure = true; /* --from past the feed's end */
-  hls_client_begin(&c->client, &r, "feed.follow");
+  hls_client_begin(&c->client, &r, HLS_M_FEED_FOLLOW);
   msgpack_pack_map(&r.pk, a.has_from ? 2 : 1);
   hls_mp_pack_kv_str(&r.pk, "name", name);
   if (a.has_from) hls_mp_pack_kv_i64(&r.pk, "from", a.from);
@@ -1126,7 +1126,7 @@ int cmd_feed_ack(struct cli *c, int argc, char **argv) {
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "feed.ack");
+  hls_client_begin(&c->client, &r, HLS_M_FEED_ACK);
   msgpack_pack_map(&r.pk, 2);
   hls_mp_pack_kv_str(&r.pk, "name", name);
   hls_mp_pack_kv_i64(&r.pk, "seq", seq);

@@ -29,7 +29,7 @@ int cmd_peer_add(struct cli *c, int argc, char **argv) {
   struct hls_client_req r;
   struct hls_ctl_response resp;
   c->refused_is_failure = true; /* this node's own id */
-  hls_client_begin(&c->client, &r, "peer.add");
+  hls_client_begin(&c->client, &r, HLS_M_PEER_ADD);
   msgpack_pack_map(&r.pk, 2);
   hls_mp_pack_kv_str(&r.pk, "address", address);
   hls_mp_pack_kv_str(&r.pk, "node_id", node_id);
@@ -40,7 +40,7 @@ int cmd_peer_add(struct cli *c, int argc, char **argv) {
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }
 
-static int node_id_command(struct cli *c, int argc, char **argv, const char *cmd, const char *done) {
+static int node_id_command(struct cli *c, int argc, char **argv, enum hls_method_id method, const char *done) {
   struct cli_opts o;
   int opt, ec, rc;
   cli_opts_init(&o, NULL);
@@ -52,7 +52,7 @@ static int node_id_command(struct cli *c, int argc, char **argv, const char *cmd
   struct hls_client_req r;
   struct hls_ctl_response resp;
   c->refused_is_failure = true; /* this node's own id */
-  hls_client_begin(&c->client, &r, cmd);
+  hls_client_begin(&c->client, &r, method);
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_kv_str(&r.pk, "node_id", argv[optind]);
   if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
@@ -62,16 +62,16 @@ static int node_id_command(struct cli *c, int argc, char **argv, const char *cmd
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }
 
-int cmd_peer_remove(struct cli *c, int argc, char **argv) { return node_id_command(c, argc, argv, "peer.remove", "Removed"); }
-int cmd_peer_block(struct cli *c, int argc, char **argv) { return node_id_command(c, argc, argv, "peer.block", "Blocked"); }
+int cmd_peer_remove(struct cli *c, int argc, char **argv) { return node_id_command(c, argc, argv, HLS_M_PEER_REMOVE, "Removed"); }
+int cmd_peer_block(struct cli *c, int argc, char **argv) { return node_id_command(c, argc, argv, HLS_M_PEER_BLOCK, "Blocked"); }
 int cmd_peer_unblock(struct cli *c, int argc, char **argv) {
-  return node_id_command(c, argc, argv, "peer.unblock", "Unblocked");
+  return node_id_command(c, argc, argv, HLS_M_PEER_UNBLOCK, "Unblocked");
 }
 
 int cmd_peer_list(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_noargs(c, argc, argv, "peer.list", &resp, &done);
+  int rc = cli_call_noargs(c, argc, argv, HLS_M_PEER_LIST, &resp, &done);
   if (done) return rc;
   const struct hls_mp_value *list = resp.result;
   if (c->json) {

@@ -82,7 +82,7 @@ static void places_table(const struct hls_mp_value *list) {
 int cmd_places(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_noargs(c, argc, argv, "places", &resp, &done);
+  int rc = cli_call_noargs(c, argc, argv, HLS_M_PLACES, &resp, &done);
   if (done) return rc;
   return print_list(c, &resp, places_table, "No places yet: this node holds no items (it publishes its profile when it starts).");
 }
@@ -143,7 +143,7 @@ int cmd_stories(struct cli *c, int argc, char **argv) {
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "stories");
+  hls_client_begin(&c->client, &r, HLS_M_STORIES);
   msgpack_pack_map(&r.pk, 1 + (place != NULL) + (theme != NULL) + (since != NULL));
   hls_mp_pack_kv_i64(&r.pk, "limit", limit);
   if (place) hls_mp_pack_kv_str(&r.pk, "place", place);
@@ -197,7 +197,7 @@ int cmd_stories_show(struct cli *c, int argc, char **argv) {
   struct hls_client_req r;
   struct hls_ctl_response resp;
   c->refused_is_failure = true; /* not a story, or an ambiguous prefix */
-  hls_client_begin(&c->client, &r, "stories.show");
+  hls_client_begin(&c->client, &r, HLS_M_STORIES_SHOW);
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_kv_str(&r.pk, "id", argv[optind]);
   if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
@@ -253,7 +253,7 @@ int cmd_items(struct cli *c, int argc, char **argv) {
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "items");
+  hls_client_begin(&c->client, &r, HLS_M_ITEMS);
   msgpack_pack_map(&r.pk, 1 + (origin != NULL) + (type != NULL));
   hls_mp_pack_kv_i64(&r.pk, "limit", limit);
   if (origin) hls_mp_pack_kv_str(&r.pk, "origin", origin);

@@ -183,7 +183,7 @@ int cmd_record_add(struct cli *c, int argc, char **argv) {
   struct hls_client_req r;
   struct hls_ctl_response resp;
   if (j != NULL) c->refused_is_failure = true; /* a record from a file */
-  hls_client_begin(&c->client, &r, "record.add");
+  hls_client_begin(&c->client, &r, HLS_M_RECORD_ADD);
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_cstr(&r.pk, "record");
   rc = j ? hls_out_pack_json(&r.pk, j) : fields_pack(&f, &r.pk);
@@ -201,7 +201,7 @@ int cmd_record_add(struct cli *c, int argc, char **argv) {
 static int fetch_record_json(struct cli *c, int64_t id, json_t **out) {
   struct hls_client_req r;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "record.show");
+  hls_client_begin(&c->client, &r, HLS_M_RECORD_SHOW);
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_kv_i64(&r.pk, "id", id);
   int rc = cli_call(c, &r, &resp);
@@ -322,7 +322,7 @@ int cmd_record_edit(struct cli *c, int argc, char **argv) {
   struct hls_client_req r;
   struct hls_ctl_response resp;
   c->refused_is_failure = j != NULL; /* fields from --file or the editor */
-  hls_client_begin(&c->client, &r, "record.edit");
+  hls_client_begin(&c->client, &r, HLS_M_RECORD_EDIT);
   msgpack_pack_map(&r.pk, 2);
   hls_mp_pack_kv_i64(&r.pk, "id", id);
   hls_mp_pack_cstr(&r.pk, "set");
@@ -361,7 +361,7 @@ int cmd_record_show(struct cli *c, int argc, char **argv) {
   if (done) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "record.show");
+  hls_client_begin(&c->client, &r, HLS_M_RECORD_SHOW);
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_kv_i64(&r.pk, "id", id);
   if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
@@ -412,7 +412,7 @@ int cmd_record_delete(struct cli *c, int argc, char **argv) {
   }
   struct hls_client_req r;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "record.delete");
+  hls_client_begin(&c->client, &r, HLS_M_RECORD_DELETE);
   msgpack_pack_map(&r.pk, 1);
   if (n == 1 && !from_stdin) {
     hls_mp_pack_kv_i64(&r.pk, "id", ids[0]);
@@ -554,7 +554,7 @@ static int list_records(struct cli *c, int argc, char **argv, int export) {
     if (limit > 0 && limit - listed < want) want = limit - listed;
     struct hls_client_req r;
     struct hls_ctl_response resp;
-    hls_client_begin(&c->client, &r, "record.list");
+    hls_client_begin(&c->client, &r, HLS_M_RECORD_LIST);
     msgpack_pack_map(&r.pk, n + 2 + (after_date[0] ? 2 : 0));
     for (size_t i = 0; i < n; i++) hls_mp_pack_kv_str(&r.pk, keys[i], values[i]);
     hls_mp_pack_kv_i64(&r.pk, "limit", want);
@@ -619,7 +619,7 @@ int cmd_record_export(struct cli *c, int argc, char **argv) { return list_record
 static int network_themes(struct cli *c) {
   struct hls_client_req r;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "themes.network");
+  hls_client_begin(&c->client, &r, HLS_M_THEMES_NETWORK);
   msgpack_pack_nil(&r.pk);
   int rc = cli_call(c, &r, &resp);
   if (rc != 0) return rc;
@@ -665,7 +665,7 @@ int cmd_themes(struct cli *c, int argc, char **argv) {
   if (network) return network_themes(c);
   struct hls_client_req r;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "themes");
+  hls_client_begin(&c->client, &r, HLS_M_THEMES);
   msgpack_pack_nil(&r.pk);
   if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
   const struct hls_mp_value *list = resp.result;

@@ -74,7 +74,7 @@ int cmd_consent_set(struct cli *c, int argc, char **argv) {
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "consent.set");
+  hls_client_begin(&c->client, &r, HLS_M_CONSENT_SET);
   msgpack_pack_map(&r.pk, 2 + (by != NULL) + (expires != NULL) + (purpose != NULL));
   hls_mp_pack_kv_i64(&r.pk, "id", id);
   hls_mp_pack_kv_str(&r.pk, "level", level);
@@ -88,7 +88,7 @@ int cmd_consent_set(struct cli *c, int argc, char **argv) {
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }
 
-static int id_call(struct cli *c, int argc, char **argv, const char *cmd, const struct option *own, const char **by,
+static int id_call(struct cli *c, int argc, char **argv, enum hls_method_id method, const struct option *own, const char **by,
                    struct hls_ctl_response *resp, bool *done) {
   struct cli_opts o;
   int opt, ec, rc;
@@ -103,7 +103,7 @@ static int id_call(struct cli *c, int argc, char **argv, const char *cmd, const 
   if (by && *by && (rc = check_text_arg(c, "by", *by)) != 0) return rc;
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
-  hls_client_begin(&c->client, &r, cmd);
+  hls_client_begin(&c->client, &r, method);
   msgpack_pack_map(&r.pk, 1 + (by && *by ? 1 : 0));
   hls_mp_pack_kv_i64(&r.pk, "id", id);
   if (by && *by) hls_mp_pack_kv_str(&r.pk, "by", *by);
@@ -115,7 +115,7 @@ static int id_call(struct cli *c, int argc, char **argv, const char *cmd, const 
 int cmd_consent_withdraw(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = id_call(c, argc, argv, "consent.withdraw", NULL, NULL, &resp, &done);
+  int rc = id_call(c, argc, argv, HLS_M_CONSENT_WITHDRAW, NULL, NULL, &resp, &done);
   if (done) return rc;
   if (c->json) rc = hls_out_print_json(resp.result);
   else print_consent_result(&resp);
@@ -139,7 +139,7 @@ static void print_story(const struct hls_mp_value *s, const char *lead) {
 int cmd_share_preview(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_noargs(c, argc, argv, "share.preview", &resp, &done);
+  int rc = cli_call_noargs(c, argc, argv, HLS_M_SHARE_PREVIEW, &resp, &done);
   if (done) return rc;
   if (c->json) {
     rc = hls_out_print_json(resp.result);
@@ -221,7 +221,7 @@ int cmd_share_preview(struct cli *c, int argc, char **argv) {
 int cmd_share_review(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_noargs(c, argc, argv, "share.review", &resp, &done);
+  int rc = cli_call_noargs(c, argc, argv, HLS_M_SHARE_REVIEW, &resp, &done);
   if (done) return rc;
   const struct hls_mp_value *list = resp.result;
   if (c->json) {
@@ -246,12 +246,12 @@ int cmd_share_review(struct cli *c, int argc, char **argv) {
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }
 
-static int decision(struct cli *c, int argc, char **argv, const char *cmd, const char *verb) {
+static int decision(struct cli *c, int argc, char **argv, enum hls_method_id method, const char *verb) {
   static const struct option own[] = {{"by", required_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
   const char *by = NULL;
   struct hls_ctl_response resp;
   bool done;
-  int rc = id_call(c, argc, argv, cmd, own, &by, &resp, &done);
+  int rc = id_call(c, argc, argv, method, own, &by, &resp, &done);
   if (done) return rc;
   if (c->json) {
     rc = hls_out_print_json(resp.result);
@@ -266,13 +266,13 @@ static int decision(struct cli *c, int argc, char **argv, const char *cmd, const
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }
 
-int cmd_share_approve(struct cli *c, int argc, char **argv) { return decision(c, argc, argv, "share.approve", "Approved"); }
-int cmd_share_reject(struct cli *c, int argc, char **argv) { return decision(c, argc, argv, "share.reject", "Rejected"); }
+int cmd_share_approve(struct cli *c, int argc, char **argv) { return decision(c, argc, argv, HLS_M_SHARE_APPROVE, "Approved"); }
+int cmd_share_reject(struct cli *c, int argc, char **argv) { return decision(c, argc, argv, HLS_M_SHARE_REJECT, "Rejected"); }
 
 int cmd_share_publish(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_noargs(c, argc, argv, "share.publish", &resp, &done);
+  int rc = cli_call_noargs(c, argc, argv, HLS_M_SHARE_PUBLISH, &resp, &done);
   if (done) return rc;
   if (c->json) rc = hls_out_print_json(resp.result);
   else if (hls_out_int(resp.result, "published") == 0)
@@ -290,7 +290,7 @@ int cmd_share_publish(struct cli *c, int argc, char **argv) {
 int cmd_share_log(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_limit(c, argc, argv, "share.log", &resp, &done);
+  int rc = cli_call_limit(c, argc, argv, HLS_M_SHARE_LOG, &resp, &done);
   if (done) return rc;
   const struct hls_mp_value *list = resp.result;
   if (c->json) {
@@ -364,7 +364,7 @@ int cmd_share_export(struct cli *c, int argc, char **argv) {
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, "share.export");
+  hls_client_begin(&c->client, &r, HLS_M_SHARE_EXPORT);
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_kv_i64(&r.pk, "seq", seq);
   if ((rc = cli_call(c, &r, &resp)) != 0) return rc;

@@ -21,7 +21,7 @@
 static int cmd_version(struct cli *c, int argc, char **argv);
 
 static const struct cli_command commands[] = {
-    {"init", cmd_init,
+    {"init", cmd_init, HLS_CLI_NO_METHOD,
      "init --place NAME --region REGION [--role place|partner] [--network-key KEY] [--listen HOST:PORT]",
      "create a node: data directory, identity, network key and configuration",
      "  --place NAME         this place's name as other nodes see it (required)\n"
@@ -30,14 +30,14 @@ static const struct cli_command commands[] = {
      "  --network-key KEY    join an existing network (from 'hls network key' on a member);\n"
      "                       without it a new network is created\n"
      "  --listen HOST:PORT   peer address (default 0.0.0.0:7420)\n"},
-    {"version", cmd_version, "version", "this hls's version, and the running hlsd's when it answers", NULL},
-    {"status", cmd_status, "status",
+    {"version", cmd_version, HLS_CLI_NO_METHOD, "version", "this hls's version, and the running hlsd's when it answers", NULL},
+    {"status", cmd_status, HLS_M_STATUS, "status",
      "node id, place, network, uptime, record counts, store size, gossip (chains, items, sync, forks)", NULL},
-    {"sync", cmd_sync, "sync [--timeout SECONDS]",
+    {"sync", cmd_sync, HLS_CLI_NO_METHOD, "sync [--timeout SECONDS]",
      "wait until this node holds everything its connected peers have (a progress bar on a terminal)", NULL},
-    {"network key", cmd_network_key, "network key",
+    {"network key", cmd_network_key, HLS_CLI_NO_METHOD, "network key",
      "print the network key to give a new member place (a secret: share it only with members)", NULL},
-    {"record add", cmd_record_add,
+    {"record add", cmd_record_add, HLS_M_RECORD_ADD,
      "record add --title T --scale S --stage S [--theme [KIND:]NAME]... [--context T] [--tried T]\n"
      "           [--happened T] [--learnt T] [--consent LEVEL] [--consent-by ROLE]\n"
      "           [--consent-purpose T] [--consent-expires YYYY-MM-DD] [--date YYYY-MM-DD]\n"
@@ -51,20 +51,17 @@ static const struct cli_command commands[] = {
      "  --date DATE          the date the learning is about (default today)\n"
      "  --file FILE|-        a JSON object of these fields (as 'record show --json' prints),\n"
      "                       or an array of them, added all-or-nothing\n"},
-    {"record list", cmd_record_list,
+    {"record list", cmd_record_list, HLS_M_RECORD_LIST,
      "record list [--theme NAME] [--scale S] [--stage S] [--consent LEVEL] [--since DATE] [--until DATE]\n"
      "            [--limit N] [--full]",
-     "list records, newest first",
-     "  --since/--until DATE  on the record's date, inclusive\n"
-     "  --limit N             at most N records (default: all)\n"
-     "  --full                include the free-text fields (context, tried, happened, learnt)\n"},
-    {"record show", cmd_record_show, "record show ID", "show one record with every field", NULL},
-    {"record edit", cmd_record_edit,
+     NULL, NULL},
+    {"record show", cmd_record_show, HLS_M_RECORD_SHOW, "record show ID", "show one record with every field", NULL},
+    {"record edit", cmd_record_edit, HLS_M_RECORD_EDIT,
      "record edit ID [the flags of record add] | --file FILE|-",
      "change fields of a record (opens $EDITOR when run on a terminal with no flags)",
      "  Flags replace the field they name; --theme replaces the whole theme list.\n"
      "  An empty value (--context '') clears an optional field.\n"},
-    {"record export", cmd_record_export,
+    {"record export", cmd_record_export, HLS_CLI_NO_METHOD,
      "record export [--format csv|json] [--theme NAME] [--scale S] [--stage S] [--consent LEVEL]\n"
      "              [--since DATE] [--until DATE] [--limit N]",
      "write records, every field, as CSV that 'hls import' takes back (or a JSON array)",
@@ -74,11 +71,11 @@ static const struct cli_command commands[] = {
      "  --format json  the array of 'hls --json record list --full'\n"
      "  Ids, times and approvals are not written: an import makes new records, whose stories\n"
      "  wait for approval again.\n"},
-    {"record delete", cmd_record_delete, "record delete ID... | -",
+    {"record delete", cmd_record_delete, HLS_M_RECORD_DELETE, "record delete ID... | -",
      "delete records: one, or several all or none (- reads the IDs from stdin)",
      "  Several IDs go in one transaction: an unknown one deletes nothing and is named. Their\n"
      "  published stories are erased and their weeks re-counted, as for one.\n"},
-    {"import", cmd_import, "import FILE.csv [--dry-run] [--allow-duplicates] | --status IMPORT_ID",
+    {"import", cmd_import, HLS_CLI_NO_METHOD, "import FILE.csv [--dry-run] [--allow-duplicates] | --status IMPORT_ID",
      "import records from a CSV file, all or nothing (docs/cli.md lists the columns)",
      "  The first row names the columns: title, scale, stage (required), date, themes,\n"
      "  context, tried, happened, learnt, author_role, consent, consent_by,\n"
@@ -91,78 +88,69 @@ static const struct cli_command commands[] = {
      "  --allow-duplicates  import duplicates too\n"
      "  --status IMPORT_ID  whether that import was committed (after exit code 4: the\n"
      "                      connection was lost after the commit was sent)\n"},
-    {"import list", cmd_import_list, "import list [--limit N]",
+    {"import list", cmd_import_list, HLS_M_IMPORT_LIST, "import list [--limit N]",
      "imports made on this node, newest first: when, by whom, records, duplicates skipped, file",
      NULL},
-    {"import undo", cmd_import_undo, "import undo IMPORT_ID [--yes]",
+    {"import undo", cmd_import_undo, HLS_M_IMPORT_UNDO, "import undo IMPORT_ID [--yes]",
      "delete the records of one import (a wrong or doubled file), all or none",
      "  IMPORT_ID  as 'hls import list' shows it (its first 8 or more hex digits will do)\n"
      "  The records still held from that import are deleted in one transaction, edited ones\n"
      "  too; their published stories are erased and their weeks re-counted, as 'record\n"
      "  delete' does. Asks first on a terminal; elsewhere --yes is required.\n"},
-    {"themes", cmd_themes, "themes [--network]", "themes in use, with counts by kind and scale",
+    {"themes", cmd_themes, HLS_CLI_NO_METHOD, "themes [--network]", "themes in use, with counts by kind and scale",
      "  --network  the themes of every place's digests this node holds (its own and its peers'),\n"
      "             with how many places use each and the latest week one did, most places first:\n"
      "             the names to reuse so that the same theme counts as one across places\n"},
-    {"consent set", cmd_consent_set,
+    {"consent set", cmd_consent_set, HLS_M_CONSENT_SET,
      "consent set ID LEVEL [--by ROLE] [--expires YYYY-MM-DD] [--purpose T]",
-     "give a record's consent: private, aggregate, peers or network",
-     "  LEVEL      private < aggregate (counted in digests) < peers (story to direct peers)\n"
-     "             < network (story to the whole network); stories also need 'hls share approve'\n"
-     "  --by ROLE  who gave consent (required above private unless the record has it)\n"
-     "  --expires  consent ends at the start of that day; hlsd acts on it by itself\n"
+     NULL,
+     "  LEVEL  private < aggregate (counted in digests) < peers (story to direct peers)\n"
+     "         < network (story to the whole network); stories also need 'hls share approve'\n"
      "  Narrowing consent erases a published story at once.\n"},
-    {"consent withdraw", cmd_consent_withdraw, "consent withdraw ID",
+    {"consent withdraw", cmd_consent_withdraw, HLS_M_CONSENT_WITHDRAW, "consent withdraw ID",
      "withdraw a record's consent: it becomes private, a published story is erased everywhere", NULL},
-    {"share preview", cmd_share_preview, "share preview",
+    {"share preview", cmd_share_preview, HLS_M_SHARE_PREVIEW, "share preview",
      "everything this node shares, as other nodes see it, published or pending", NULL},
-    {"share review", cmd_share_review, "share review", "stories that wait for a person's approval", NULL},
-    {"share approve", cmd_share_approve, "share approve ID [--by ROLE]",
+    {"share review", cmd_share_review, HLS_M_SHARE_REVIEW, "share review", "stories that wait for a person's approval", NULL},
+    {"share approve", cmd_share_approve, HLS_M_SHARE_APPROVE, "share approve ID [--by ROLE]",
      "approve a record's story exactly as it is now; it is published at once", NULL},
-    {"share reject", cmd_share_reject, "share reject ID [--by ROLE]",
+    {"share reject", cmd_share_reject, HLS_M_SHARE_REJECT, "share reject ID [--by ROLE]",
      "reject a record's story; a published one is erased", NULL},
-    {"share log", cmd_share_log, "share log [--limit N]", "every item this node has published, newest first", NULL},
-    {"share publish", cmd_share_publish, "share publish", "publish what is due now instead of after publish.delay", NULL},
-    {"share export", cmd_share_export, "share export SEQ FILE", "write one of this node's items to FILE (for hls inspect)",
+    {"share log", cmd_share_log, HLS_M_SHARE_LOG, "share log [--limit N]", "every item this node has published, newest first", NULL},
+    {"share publish", cmd_share_publish, HLS_M_SHARE_PUBLISH, "share publish", "publish what is due now instead of after publish.delay", NULL},
+    {"share export", cmd_share_export, HLS_M_SHARE_EXPORT, "share export SEQ FILE", "write one of this node's items to FILE (for hls inspect)",
      NULL},
-    {"peer add", cmd_peer_add, "peer add HOST:PORT NODE_ID",
+    {"peer add", cmd_peer_add, HLS_M_PEER_ADD, "peer add HOST:PORT NODE_ID",
      "trust a peer (a member node) and keep connected to it",
      "  HOST:PORT  where it listens (its network.listen, or an address it advertises)\n"
      "  NODE_ID    its id as its 'hls status' shows: @<base64>.ed25519\n"
      "  hlsd dials it now and re-dials with back-off when the connection fails.\n"},
-    {"peer list", cmd_peer_list, "peer list",
+    {"peer list", cmd_peer_list, HLS_M_PEER_LIST, "peer list",
      "known peers: state, last seen, bytes in and out, failures, last error", NULL},
-    {"peer remove", cmd_peer_remove, "peer remove NODE_ID", "forget a peer and close its connection", NULL},
-    {"peer block", cmd_peer_block, "peer block NODE_ID",
+    {"peer remove", cmd_peer_remove, HLS_M_PEER_REMOVE, "peer remove NODE_ID", "forget a peer and close its connection", NULL},
+    {"peer block", cmd_peer_block, HLS_M_PEER_BLOCK, "peer block NODE_ID",
      "refuse a peer in both directions, even if it knows the network key", NULL},
-    {"peer unblock", cmd_peer_unblock, "peer unblock NODE_ID", "stop refusing a blocked peer", NULL},
-    {"places", cmd_places, "places",
+    {"peer unblock", cmd_peer_unblock, HLS_M_PEER_UNBLOCK, "peer unblock NODE_ID", "stop refusing a blocked peer", NULL},
+    {"places", cmd_places, HLS_M_PLACES, "places",
      "places whose items this node holds: name, region, role, items, last heard",
      "  ITEMS counts every envelope held of that place, STUBS those held without their body\n"
      "  (not meant for this node, or not received yet), ERASED those whose body a tombstone\n"
      "  erased. CHAIN is the highest seq held; LAST HEARD when its newest item was stored.\n"
      "  This node is listed too, marked (this node).\n"},
-    {"stories", cmd_stories, "stories [--place NAME|NODE_ID] [--theme T] [--since DATE] [--limit N] | stories show ID",
+    {"stories", cmd_stories, HLS_M_STORIES, "stories [--place NAME|NODE_ID] [--theme T] [--since DATE] [--limit N] | stories show ID",
      "read the learning places shared with this node (its own included), newest first",
-     "  --place P     a place name (any case) or a node id, as 'hls places' shows\n"
-     "  --theme T     stories with this theme (normalised like record themes)\n"
-     "  --since DATE  stories whose week ends on or after DATE (YYYY-MM-DD)\n"
-     "  --limit N     at most N stories (default: all)\n"
      "  ID is a story's item id in hex (the ID column; 8 or more of its digits do)\n"
      "  or NODE_ID:SEQ. Erased stories and stories whose body this node does not hold\n"
      "  are not listed ('hls items' lists them).\n"},
-    {"stories show", cmd_stories_show, "stories show ID",
+    {"stories show", cmd_stories_show, HLS_M_STORIES_SHOW, "stories show ID",
      "print one whole story: place, week, themes, what was tried and learnt",
      "  ID  the story's item id in hex, or 8 or more of its first digits (the ID column\n"
      "      of 'hls stories'), or NODE_ID:SEQ (its place's node id and the item's seq)\n"},
-    {"items", cmd_items, "items [--origin NODE_ID] [--type TYPE] [--limit N]",
-     "every envelope held, by origin and seq: body held, stub or erased",
-     "  --origin NODE_ID  one place's chain ('hls places' shows the node ids)\n"
-     "  --type TYPE       profile, digest, story or tombstone\n"
-     "  --limit N         at most N items (default: all)\n"
+    {"items", cmd_items, HLS_M_ITEMS, "items [--origin NODE_ID] [--type TYPE] [--limit N]",
+     NULL,
      "  BODY: held (the body is here), stub (only the signed header: the body was not for\n"
      "  this node, or has not arrived), erased (a tombstone of its place erased it).\n"},
-    {"import-items", cmd_import_items, "import-items DIR",
+    {"import-items", cmd_import_items, HLS_M_ITEMS_IMPORT, "import-items DIR",
      "load signed envelopes from DIR's .items files as if a peer had sent them (for tests)",
      "  DIR holds files named ORIGIN.items (ORIGIN: the origin's key in 64 hex digits), each\n"
      "  a concatenation of envelopes (docs/protocol.md section 3), full or stubs, of any\n"
@@ -172,81 +160,64 @@ static const struct cli_command commands[] = {
      "  items as received by gossip: tombstones erase, forks are detected, peers-only bodies\n"
      "  are kept as stubs (only their origin may give them), and connected peers get them.\n"
      "  Items already held are counted and skipped: importing again changes nothing.\n"},
-    {"patterns", cmd_patterns,
+    {"patterns", cmd_patterns, HLS_M_PATTERNS,
      "patterns [--signal S] [--theme T] [--kind K] [--scale S] [--region R] [--place P] [--since WHEN]\n"
      "             [--until WHEN] [--min-places N] [--min-strength X] [--all] [--limit N]\n"
      "         | patterns show ID | patterns summary",
-     "patterns across places found in the digests this node holds, strongest first",
-     "  --signal S        spread, emerging, rising, together or cross-scale\n"
-     "  --theme T         a theme name, or KIND:NAME (for together: either theme)\n"
-     "  --kind K          problem, aspiration, strength or practice\n"
-     "  --scale S         person, organisation, place or country (patterns with counts at S)\n"
-     "  --region R        patterns with a place in region R (rising: of region R)\n"
-     "  --place P         patterns that include place P (a name, any case, or a node id)\n"
-     "  --since WHEN      patterns whose weeks end at or after WHEN (YYYY-MM-DD or YYYY-Www)\n"
-     "  --until WHEN      patterns whose weeks start at or before WHEN\n"
-     "  --min-places N    patterns with at least N places\n"
-     "  --min-strength X  patterns at least this strong: strength is -log10 p (2 is p = 0.01)\n"
-     "  --all             ended patterns too (by default only live ones: their evidence still\n"
-     "                    holds at the latest week held)\n"
-     "  --limit N         at most N patterns (default 50; 0: all)\n"
+     NULL,
      "  Each of --signal, --theme, --kind, --scale, --region and --place may be given several\n"
      "  times (any of the values); different options must all hold. Tables fit the terminal\n"
      "  (or COLUMNS). Methods and parameters: docs/patterns.md.\n"},
-    {"patterns show", cmd_patterns_show, "patterns show ID [--places] [--cells]",
+    {"patterns show", cmd_patterns_show, HLS_M_PATTERNS_SHOW, "patterns show ID [--places] [--cells]",
      "explain one pattern: state, strength, counts, places by region, week by week, method, stories",
      "  ID        the pattern's id (the ID column of 'hls patterns'), or 4 or more of its first\n"
      "            digits. Ended and retracted patterns are shown too.\n"
      "  --places  every place, not only as many as fit a line per region\n"
      "  --cells   the digest cells behind it, one row per place, week and theme, with the item\n"
      "            (NODE_ID:SEQ) each count comes from\n"},
-    {"patterns summary", cmd_patterns_summary, "patterns summary [--week W] [--top N]",
-     "the week's read: patterns new, growing, weaker, ended and retracted, by signal and region",
-     "  --week W  an ISO week (YYYY-Www) or a day in it (YYYY-MM-DD); default: the latest week of\n"
-     "            digests this node holds. A change counts in the week that was the latest held\n"
-     "            when hlsd recorded it.\n"
-     "  --top N   the strongest N of each kind (default 5, at most 50)\n"},
-    {"feed subscribe", cmd_feed_subscribe,
+    {"patterns summary", cmd_patterns_summary, HLS_M_PATTERNS_SUMMARY, "patterns summary [--week W] [--top N]",
+     NULL,
+     "  A change counts in the week that was the latest held when hlsd recorded it.\n"},
+    {"feed subscribe", cmd_feed_subscribe, HLS_M_FEED_SUBSCRIBE,
      "feed subscribe NAME [--signal S] [--theme T] [--kind K] [--scale S] [--region R] [--place P]\n"
      "               [--since WHEN] [--until WHEN] [--min-places N] [--min-strength X]",
      "make a durable feed of pattern events (new, joined, grew, left, shrank, ended, retracted)",
      "  NAME  letters, digits, '-', '_' and '.', up to 64. The filters are those of 'hls patterns'\n"
      "        (without --all and --limit: a feed carries every change, ended patterns' too).\n"
      "        A new feed starts at the first event this node recorded.\n"},
-    {"feed list", cmd_feed_list, "feed list", "feeds: filters, cursor (the last event acknowledged), events after it",
+    {"feed list", cmd_feed_list, HLS_M_FEED_LIST, "feed list", "feeds: filters, cursor (the last event acknowledged), events after it",
      NULL},
-    {"feed follow", cmd_feed_follow, "feed follow NAME [--no-wait] [--limit N] [--from SEQ]",
+    {"feed follow", cmd_feed_follow, HLS_M_FEED_FOLLOW, "feed follow NAME [--no-wait] [--limit N] [--from SEQ]",
      "print a feed's events after its cursor, in order, then new ones as they happen",
      "  --no-wait   stop once every event so far has been printed and read (for cron jobs and\n"
      "              scripts)\n"
      "  --limit N   stop after N events\n"
-     "  --from SEQ  replay the events after SEQ instead of after the cursor (which never moves back)\n"
      "  With --json, one JSON object a line (NDJSON): {seq, change, at, pattern}. hls acknowledges\n"
      "  an event once whoever reads its output has taken it (into a pipe: when its last byte has\n"
      "  left the pipe), so the feed's cursor moves on: a follower that was away gets what it\n"
      "  missed, once, and a reader that stops early (| head) gets the rest next time. An event\n"
      "  taken but not acknowledged (hls killed at that moment) is printed again next time.\n"},
-    {"feed ack", cmd_feed_ack, "feed ack NAME SEQ",
+    {"feed ack", cmd_feed_ack, HLS_M_FEED_ACK, "feed ack NAME SEQ",
      "move a feed's cursor forward to SEQ (for programs that say themselves what they handled)",
      "  A program that reads 'feed follow --from SEQ' acknowledges with this what it has handled;\n"
      "  the cursor never moves back.\n"},
-    {"feed unsubscribe", cmd_feed_unsubscribe, "feed unsubscribe NAME", "drop a feed and its cursor", NULL},
-    {"inspect", cmd_inspect, "inspect FILE", "decode and verify one envelope from a file, and explain any failure", NULL},
-    {"backup", cmd_backup, "backup FILE",
+    {"feed unsubscribe", cmd_feed_unsubscribe, HLS_M_FEED_UNSUBSCRIBE, "feed unsubscribe NAME", "drop a feed and its cursor", NULL},
+    {"inspect", cmd_inspect, HLS_CLI_NO_METHOD, "inspect FILE", "decode and verify one envelope from a file, and explain any failure", NULL},
+    {"backup", cmd_backup, HLS_M_BACKUP, "backup FILE",
      "write a consistent copy of the node's store to FILE (which must not exist)",
      "  hlsd writes FILE (mode 0600) while it keeps running. The copy holds the records and\n"
      "  everything else in the store, not the keys: back up secret.key and network.key once.\n"
      "  Restore: stop hlsd, copy FILE to DIR/hlsd.db (removing hlsd.db-wal and -shm), start it;\n"
      "  docs/operations.md (Restore) says what hlsd then does before it signs anything new.\n"},
-    {"check", cmd_check, "check",
+    {"check", cmd_check, HLS_M_CHECK, "check",
      "check the whole store for damage (SQLite integrity_check); exit 1 if damaged",
      "  hlsd runs a quicker check at every start and refuses a damaged store. With hlsd\n"
      "  stopped, 'hlsd --check' does the same as this command.\n"},
-    {"chain", cmd_chain, "chain | chain accept-loss --yes",
+    {"chain", cmd_chain, HLS_M_CHAIN, "chain | chain accept-loss --yes",
      "this node's own chain: the seq held, the highest signed, whether publishing waits for lost items",
      "  After a restore from an older backup (or --accept-new-store), hlsd signs nothing until\n"
      "  peers have sent back the items the store lost, so that no seq is ever signed twice.\n"},
-    {"chain accept-loss", cmd_chain_accept_loss, "chain accept-loss --yes",
+    {"chain accept-loss", cmd_chain_accept_loss, HLS_M_CHAIN_ACCEPT_LOSS, "chain accept-loss --yes",
      "stop waiting for lost items of this node's chain and publish again from the store's head",
      "  Only when no peer holds them (e.g. they never left this node): a peer that does will\n"
      "  see two items with one seq (a fork) and stop following this place.\n"},
@@ -269,7 +240,7 @@ static void print_usage(FILE *f) {
           "The admin CLI of hlsd, the learning node of a Human Learning Systems place.\n"
           "\n"
           "Commands:\n");
-  for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
+  for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-16s %s\n", commands[i].name, cli_command_summary(&commands[i]));
   fprintf(f, "\nOptions:\n");
   for (size_t i = 0; i < N_GLOBAL_OPTIONS; i++) {
     char flag[32];
@@ -314,15 +285,85 @@ static int print_group(FILE *f, const char *word) {
     const char *name = commands[i].name;
     if (strncmp(name, word, len) != 0 || name[len] != ' ') continue;
     if (n++ == 0) fprintf(f, "Usage: hls %s SUBCOMMAND [ARGS]\n\nCommands:\n", word);
-    fprintf(f, "  %-16s %s\n", name, commands[i].summary);
+    fprintf(f, "  %-16s %s\n", name, cli_command_summary(&commands[i]));
   }
   if (n > 0) fprintf(f, "\n'hls %s SUBCOMMAND --help' explains one command.\n", word);
   return n;
 }
 
+const char *cli_command_summary(const struct cli_command *cmd) {
+  if (cmd->summary != NULL || cmd->method == HLS_CLI_NO_METHOD) return cmd->summary;
+  return hls_methods[cmd->method].summary;
+}
+
+/* "--min-places" for min_places. */
+static void flag_of(const char *key, char *out, size_t size) {
+  snprintf(out, size, "--%s", key);
+  for (char *p = out + 2; *p; p++)
+    if (*p == '_') *p = '-';
+}
+
+/* usage names the option flag ("--theme" followed by a space, ']' or the end). */
+static bool usage_has_flag(const char *usage, const char *flag) {
+  size_t len = strlen(flag);
+  for (const char *p = strstr(usage, flag); p != NULL; p = strstr(p + 1, flag))
+    if (p[len] == ' ' || p[len] == ']' || p[len] == '\0' || p[len] == '\n') return true;
+  return false;
+}
+
+/* "  --flag X   help" with help wrapped at HELP_WIDTH columns under itself
+ * (below the flag when the flag is too long for its column). */
+#define HELP_WIDTH 94
+#define HELP_COLUMN 21
+static size_t append_option(char *out, size_t size, size_t used, const char *shown, const char *help) {
+  char text[1024];
+  size_t len = 0, line_start = 0;
+#define PUT(c) (len + 1 < sizeof text ? (void)(text[len++] = (c)) : (void)0)
+  PUT(' '), PUT(' ');
+  for (const char *p = shown; *p; p++) PUT(*p);
+  if (len + 1 >= HELP_COLUMN) PUT('\n'), line_start = len;
+  for (const char *p = help; *p != '\0';) {
+    size_t word = strcspn(p, " ");
+    if (len - line_start > HELP_COLUMN && len - line_start + 1 + word > HELP_WIDTH) PUT('\n'), line_start = len;
+    if (len - line_start < HELP_COLUMN) {
+      while (len - line_start < HELP_COLUMN) PUT(' ');
+    } else {
+      PUT(' ');
+    }
+    for (size_t i = 0; i < word; i++) PUT(p[i]);
+    p += word;
+    while (*p == ' ') p++;
+  }
+  PUT('\n');
+#undef PUT
+  text[len] = '\0';
+  int n = snprintf(out + used, size - used, "%s", text);
+  return n < 0 || (size_t)n >= size - used ? size : used + (size_t)n;
+}
+
+void cli_command_help(const struct cli_command *cmd, char *out, size_t size) {
+  size_t used = 0;
+  out[0] = '\0';
+  if (cmd->method != HLS_CLI_NO_METHOD) {
+    const struct hls_method *m = &hls_methods[cmd->method];
+    for (size_t i = 0; i < m->n_args && used < size; i++) {
+      const struct hls_method_arg *a = &m->args[i];
+      char flag[64], shown[96];
+      if (a->metavar == NULL || (a->flags & HLS_AF_POS)) continue;
+      flag_of(a->key, flag, sizeof flag);
+      if (!usage_has_flag(cmd->usage, flag)) continue;
+      snprintf(shown, sizeof shown, "%s%s%s", flag, a->metavar[0] ? " " : "", a->metavar);
+      used = append_option(out, size, used, shown, a->help);
+    }
+  }
+  if (cmd->help != NULL && used < size) snprintf(out + used, size - used, "%s", cmd->help);
+}
+
 static void print_command_help(const struct cli_command *cmd) {
-  printf("Usage: hls %s\n\n%s.\n", cmd->usage, cmd->summary);
-  if (cmd->help) printf("\n%s", cmd->help);
+  char help[8192];
+  printf("Usage: hls %s\n\n%s.\n", cmd->usage, cli_command_summary(cmd));
+  cli_command_help(cmd, help, sizeof help);
+  if (help[0]) printf("\n%s", help);
   printf("\nCommon options: --home DIR, --json, --help\n");
 }
 
@@ -468,7 +509,7 @@ int cli_call(struct cli *c, struct hls_client_req *r, struct hls_ctl_response *r
 
 /* cli_call_noargs and cli_call_limit: with_limit takes --limit N and
  * sends {limit} (0: all). */
-static int call_simple(struct cli *c, int argc, char **argv, const char *method, bool with_limit,
+static int call_simple(struct cli *c, int argc, char **argv, enum hls_method_id method, bool with_limit,
                        struct hls_ctl_response *resp, bool *done) {
   static const struct option limit_opts[] = {{"limit", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
   struct cli_opts o;
@@ -497,12 +538,12 @@ static int call_simple(struct cli *c, int argc, char **argv, const char *method,
   return 0;
 }
 
-int cli_call_noargs(struct cli *c, int argc, char **argv, const char *method, struct hls_ctl_response *resp,
+int cli_call_noargs(struct cli *c, int argc, char **argv, enum hls_method_id method, struct hls_ctl_response *resp,
                     bool *done) {
   return call_simple(c, argc, argv, method, false, resp, done);
 }
 
-int cli_call_limit(struct cli *c, int argc, char **argv, const char *method, struct hls_ctl_response *resp,
+int cli_call_limit(struct cli *c, int argc, char **argv, enum hls_method_id method, struct hls_ctl_response *resp,
                    bool *done) {
   return call_simple(c, argc, argv, method, true, resp, done);
 }
@@ -590,7 +631,7 @@ static int cmd_version(struct cli *c, int argc, char **argv) {
     c->connected = true;
     struct hls_client_req r;
     struct hls_ctl_response resp;
-    hls_client_begin(&c->client, &r, "status");
+    hls_client_begin(&c->client, &r, HLS_M_STATUS);
     msgpack_pack_nil(&r.pk);
     if (hls_client_call(&c->client, &r, &resp, NULL, NULL, &why) == 0) {
       hls_out_str(resp.result, "version", daemon, sizeof daemon);
@@ -607,6 +648,36 @@ static int cmd_version(struct cli *c, int argc, char **argv) {
   printf("hls %s\n", HLS_VERSION);
   if (daemon[0]) printf("hlsd %s (running, %s)\n", daemon, c->home);
   return 0;
+}
+
+/* hls --methods: {"methods": the table as hlsd's "commands" gives it
+ * (with the test methods), "commands": [{name, method, usage, summary}]}. */
+static int print_methods(void) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  struct hls_mp_tree tree;
+  struct hls_why why = {{0}};
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  int rc = msgpack_pack_map(&pk, 2) == 0 && hls_mp_pack_cstr(&pk, "methods") == 0 ? hls_methods_pack(&pk, true)
+                                                                                  : HLS_ENOMEM;
+  if (rc == 0 && (hls_mp_pack_cstr(&pk, "commands") != 0 || msgpack_pack_array(&pk, N_COMMANDS) != 0)) rc = HLS_ENOMEM;
+  for (size_t i = 0; rc == 0 && i < N_COMMANDS; i++) {
+    const struct cli_command *cmd = &commands[i];
+    if (msgpack_pack_map(&pk, 4) != 0 || hls_mp_pack_kv_str(&pk, "name", cmd->name) != 0 ||
+        hls_mp_pack_cstr(&pk, "method") != 0 ||
+        (cmd->method == HLS_CLI_NO_METHOD ? msgpack_pack_nil(&pk) : hls_mp_pack_cstr(&pk, hls_methods[cmd->method].name)) != 0 ||
+        hls_mp_pack_kv_str(&pk, "usage", cmd->usage) != 0 ||
+        hls_mp_pack_kv_str(&pk, "summary", cli_command_summary(cmd)) != 0)
+      rc = HLS_ENOMEM;
+  }
+  if (rc == 0) rc = hls_mp_tree_decode(&tree, sb.data, sb.size, false, HLS_CTL_MAX_VALUES, &why);
+  if (rc == 0) {
+    rc = hls_out_print_json(&tree.root);
+    hls_mp_tree_free(&tree);
+  }
+  msgpack_sbuffer_destroy(&sb);
+  return rc;
 }
 
 /* The command (or group) name closest to what was typed, within two
@@ -677,6 +748,10 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[i], "--version") == 0) {
       printf("hls %s\n", HLS_VERSION);
       return HLS_EXIT_OK;
+    } else if (strcmp(argv[i], "--methods") == 0) {
+      /* Not in --help: the method table and hls's commands on it, as
+       * JSON, for tests/unit/check_docs.py. */
+      return print_methods() == 0 ? HLS_EXIT_OK : HLS_EXIT_FAIL;
     } else if (strcmp(argv[i], "--man") == 0 || strcmp(argv[i], "--bash-completion") == 0) {
       /* Not in --help: the build writes hls(1) and the completion with
        * them, from the tables above. */

@@ -71,9 +71,12 @@ static void write_commands(FILE *f, const struct cli_tables *t) {
     snprintf(title, sizeof title, "hls %s", cmd->name);
     hls_man_subsection(f, title);
     hls_man_synopsis(f, "hls", cmd->usage, (int)count_words(cmd->name));
-    snprintf(summary, sizeof summary, "%c%s.", toupper((unsigned char)cmd->summary[0]), cmd->summary + 1);
+    const char *one_line = cli_command_summary(cmd);
+    snprintf(summary, sizeof summary, "%c%s.", toupper((unsigned char)one_line[0]), one_line + 1);
     hls_man_paragraph(f, summary);
-    if (cmd->help != NULL) hls_man_help(f, cmd->help);
+    char help[8192];
+    cli_command_help(cmd, help, sizeof help);
+    if (help[0]) hls_man_help(f, help);
   }
 }
 

@@ -7,6 +7,7 @@
  * the client's decoder must accept and which must apply back to the same
  * record. A refused request or record gets the error reply hlsd would send
  * (daemon/control.c), which the client must decode with the same code.
+ * The args then go through the method table's check (protocol/methods.c).
  * The same bytes are also decoded as a response, as hls does. */
 #include <msgpack.h>
 #include <stdbool.h>
@@ -15,6 +16,7 @@
 #include "ctl.h"
 #include "fuzz.h"
 #include "hls_limits.h"
+#include "methods.h"
 #include "record.h"
 
 static bool same_text(const char *a, const char *b) {
@@ -121,6 +123,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(req.args != NULL && req.args->type == HLS_MP_MAP);
     const struct hls_mp_value *fields = hls_mp_get(req.args, "record");
     if (fields != NULL) record_add(req.id, fields);
+    /* The args pass hlsd's schema check of the method named, or of every
+     * method when cmd names none: a code and a one-line reason naming a
+     * key, never a crash or a read past the tree. */
+    const struct hls_method *named = hls_method_find(req.cmd, strlen(req.cmd));
+    for (size_t i = 0; i < HLS_M__COUNT; i++) {
+      if (named != NULL && named != &hls_methods[i]) continue;
+      struct hls_why arg_why = {{0}};
+      int arc = hls_method_check_args(&hls_methods[i], req.args, &arg_why);
+      FUZZ_CHECK(arc == 0 || arc == HLS_EINVAL || arc == HLS_ETOOBIG);
+      FUZZ_CHECK(arc == 0 || (arg_why.text[0] != '\0' && strchr(arg_why.text, '\n') == NULL));
+    }
     hls_ctl_request_free(&req);
   } else {
     FUZZ_CHECK(req.tree.storage == NULL); /* a failed decode owns nothing */

@@ -140,7 +140,10 @@ expect_ctl() {
   got=$(ctl "$@")
   [[ "$got" =~ $want ]] || fail "control $1: got '$got', want /$want/"
 }
-expect_ctl "^invalid_argument: envelopes: expected a list" items.import '{}'
+expect_ctl "^invalid_argument: envelopes: required" items.import '{}'
+expect_ctl "^invalid_argument: envelopes: expected a list" items.import '{"envelopes": 3}'
+expect_ctl "^invalid_argument: envelopes: item 0 is not bytes" items.import '{"envelopes": [3]}'
+expect_ctl "^invalid_argument: envelops: not an argument of items.import" items.import '{"envelops": []}'
 expect_ctl "^invalid_argument: envelopes: empty$" items.import '{"envelopes": []}'
 expect_ctl "^invalid_argument: envelopes: item 0 is not bytes$" items.import '{"envelopes": ["x"]}'
 expect_ctl "^malformed: envelopes: item 0: " items.import '{"envelopes": ["hex:93c0c0c0"]}'

@@ -214,7 +214,7 @@ expect_ctl "^invalid_argument: place: expected a string" stories '{"place": 5}'
 expect_ctl "^not_found: no known place is named" stories '{"place": "Atlantis"}'
 expect_ctl "^ok$" stories '{"place": "GATESHEAD COUNCIL", "theme": "Community Cafe", "since": "2026-01-01", "limit": 1}'
 expect_ctl "^invalid_argument: id: expected a story id" stories.show '{"id": "12"}'
-expect_ctl "^invalid_argument: id: expected a story id" stories.show '{}'
+expect_ctl "^invalid_argument: id: required" stories.show '{}'
 expect_ctl "^erased: story " stories.show "{\"id\": \"$drop_id\"}"
 budget_seq=$(hls_at a --json stories | jq '.[0].seq')
 expect_ctl "^ok$" stories.show "{\"id\": \"$node:$budget_seq\"}"

@@ -19,3 +19,10 @@ find_program(HLS_PYTHON3 python3)
 add_test(NAME unit.include_graph COMMAND ${HLS_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/check_includes.py
                                          ${PROJECT_SOURCE_DIR}/daemon)
 set_tests_properties(unit.include_graph PROPERTIES TIMEOUT 60 LABELS unit)
+# The method table against hls and docs/control.md, docs/cli.md.
+add_test(NAME unit.method_docs COMMAND ${HLS_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/check_docs.py
+                                       $<TARGET_FILE:hls> ${PROJECT_SOURCE_DIR}/docs)
+set_tests_properties(unit.method_docs PROPERTIES TIMEOUT 60 LABELS unit)
+add_test(NAME unit.method_docs_selftest COMMAND ${HLS_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/check_docs.py --self-test
+                                                $<TARGET_FILE:hls> ${PROJECT_SOURCE_DIR}/docs)
+set_tests_properties(unit.method_docs_selftest PROPERTIES TIMEOUT 60 LABELS unit)

@@ -6,6 +6,7 @@ hls_unit_test(record hlsproto)
 hls_unit_test(nodeid hlsproto)
 hls_unit_test(addr hlsproto)
 hls_unit_test(ctl hlsproto)
+hls_unit_test(methods hlsproto)
 hls_unit_test(disclosure hlsproto)
 hls_unit_test(envelope hlsproto PkgConfig::JANSSON)
 # The known-answer vectors test_envelope rebuilds (argv[1] overrides).
