@@ -106,16 +106,13 @@ int cli_call(struct cli *c, struct hls_client_req *r, struct hls_ctl_response *r
 int cli_call_events(struct cli *c, struct hls_client_req *r, struct hls_ctl_response *resp, hls_client_event_fn fn,
                     void *ctx);
 
-/* A command with no arguments that calls method with nil params: parses
- * the common options, connects, calls. When *done is false, *resp holds
- * the reply (the caller frees it); when true, return the returned code
- * (0 after --help, or the failure already printed). */
-int cli_call_noargs(struct cli *c, int argc, char **argv, enum hls_method_id method, struct hls_ctl_response *resp,
-                    bool *done);
-/* The same for a listing whose one option is --limit N (sent as {limit};
- * 0, the default, is all). */
-int cli_call_limit(struct cli *c, int argc, char **argv, enum hls_method_id method, struct hls_ctl_response *resp,
-                   bool *done) HLS_WARN_UNUSED;
+/* A command whose arguments are all its method's options (the method
+ * table's, params.h), with no positional word: parses them, checks them,
+ * connects, calls. When *done is false, *resp holds the reply (the caller
+ * frees it); when true, return the returned code (0 after --help, or the
+ * failure already printed). */
+int cli_call_simple(struct cli *c, int argc, char **argv, enum hls_method_id method, struct hls_ctl_response *resp,
+                    bool *done) HLS_WARN_UNUSED;
 
 /* Parse a positive record id argument. */
 int cli_parse_id(const char *s, int64_t *id);

@@ -455,7 +455,7 @@ static void short_time(const char *rfc3339, char *out, size_t size) {
 int cmd_import_list(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_limit(c, argc, argv, HLS_M_IMPORT_LIST, &resp, &done);
+  int rc = cli_call_simple(c, argc, argv, HLS_M_IMPORT_LIST, &resp, &done);
   if (done) return rc;
   const struct hls_mp_value *list = resp.result;
   if (c->json) {

@@ -110,7 +110,7 @@ static void print_gossip(const struct hls_mp_value *g) {
 int cmd_status(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_noargs(c, argc, argv, HLS_M_STATUS, &resp, &done);
+  int rc = cli_call_simple(c, argc, argv, HLS_M_STATUS, &resp, &done);
   if (done) return rc;
   const struct hls_mp_value *s = resp.result;
   if (c->json) {
@@ -337,7 +337,7 @@ static void print_chain(const struct hls_mp_value *ch) {
 int cmd_chain(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_noargs(c, argc, argv, HLS_M_CHAIN, &resp, &done);
+  int rc = cli_call_simple(c, argc, argv, HLS_M_CHAIN, &resp, &done);
   if (done) return rc;
   if (c->json) rc = hls_out_print_json(resp.result);
   else print_chain(resp.result);
@@ -375,7 +375,7 @@ int cmd_chain_accept_loss(struct cli *c, int argc, char **argv) {
 int cmd_check(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_noargs(c, argc, argv, HLS_M_CHECK, &resp, &done);
+  int rc = cli_call_simple(c, argc, argv, HLS_M_CHECK, &resp, &done);
   if (done) {
     if (rc == HLS_EXIT_NOT_RUNNING)
       fprintf(stderr, "hls: with hlsd stopped, 'hlsd --home %s --check' checks the store\n", c->home);

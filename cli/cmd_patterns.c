@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "params.h"
 #include "patfmt.h"
 #include "patterns.h"
 #include "text.h"
@@ -41,8 +42,6 @@ static const struct option all_opts[] = {{"signal", required_argument, NULL, 'S'
                                          {"limit", required_argument, NULL, 'l'},
                                          {"no-wait", no_argument, NULL, 'n'},
                                          {"from", required_argument, NULL, 'F'},
-                                         {"week", required_argument, NULL, 'w'},
-                                         {"top", required_argument, NULL, 'T'},
                                          {"places", no_argument, NULL, 'P'},
                                          {"cells", no_argument, NULL, 'C'},
                                          {NULL, 0, NULL, 0}};
@@ -53,15 +52,14 @@ static const char *const list_codes = FILTER_CODES "al";
 static const char *const subscribe_codes = FILTER_CODES;
 static const char *const follow_codes = "nlF";
 static const char *const show_codes = "PC";
-static const char *const summary_codes = "wT";
 
 struct args {
   const char *values[N_LIST_KEYS][FILTER_VALUES]; /* signal, theme, kind, scale, region, place */
   size_t n[N_LIST_KEYS];
-  const char *since, *until, *week;
-  int64_t min_places, limit, top, from;
+  const char *since, *until;
+  int64_t min_places, limit, from;
   double min_strength;
-  bool has_min_places, has_min_strength, has_limit, has_top, has_from, no_wait, all, places, cells;
+  bool has_min_places, has_min_strength, has_limit, has_from, no_wait, all, places, cells;
 };
 
 static const char *const list_keys[N_LIST_KEYS] = {"signal", "theme", "kind", "scale", "region", "place"};
@@ -89,7 +87,6 @@ static int take_opt(struct cli *c, int opt, const char *codes, struct args *a) {
   switch (opt) {
   case 's': a->since = optarg; return 0;
   case 'u': a->until = optarg; return 0;
-  case 'w': a->week = optarg; return 0;
   case 'm':
     if (cli_parse_limit(optarg, &a->min_places) != 0) return cli_usage(c, "--min-places takes a whole number");
     a->has_min_places = true;
@@ -104,10 +101,6 @@ static int take_opt(struct cli *c, int opt, const char *codes, struct args *a) {
   case 'l':
     if (cli_parse_limit(optarg, &a->limit) != 0) return cli_usage(c, "--limit takes a whole number (0: all)");
     a->has_limit = true;
-    return 0;
-  case 'T':
-    if (cli_parse_limit(optarg, &a->top) != 0 || a->top > 50) return cli_usage(c, "--top takes a whole number, 0 to 50");
-    a->has_top = true;
     return 0;
   case 'F':
     if (cli_parse_limit(optarg, &a->from) != 0) return cli_usage(c, "--from takes an event seq (a whole number)");
@@ -724,19 +717,11 @@ static void print_category(const struct hls_mp_value *res, const char *key, cons
 }
 
 int cmd_patterns_summary(struct cli *c, int argc, char **argv) {
-  struct args a;
-  int rc = parse_args(c, argc, argv, summary_codes, &a);
-  if (rc != 0) return rc < 0 ? 0 : rc;
-  if (optind < argc) return cli_usage(c, "unexpected argument '%s' (--week YYYY-Www reads another week)", argv[optind]);
-  if ((rc = cli_connect(c)) != 0) return rc;
-  struct hls_client_req r;
+  struct cli_params p;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, HLS_M_PATTERNS_SUMMARY);
-  msgpack_pack_map(&r.pk, (a.week ? 1 : 0) + (a.has_top ? 1 : 0));
-  if (a.week) hls_mp_pack_kv_str(&r.pk, "week", a.week);
-  if (a.has_top) hls_mp_pack_kv_i64(&r.pk, "top", a.top);
-  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
-  rc = 0;
+  bool done;
+  int rc = cli_params_call(c, argc, argv, HLS_M_PATTERNS_SUMMARY, &p, &resp, &done);
+  if (done) return rc;
   if (c->json) {
     rc = hls_out_print_json(resp.result);
   } else {
@@ -862,7 +847,7 @@ static void feeds_table(const struct hls_mp_value *list) {
 int cmd_feed_list(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_noargs(c, argc, argv, HLS_M_FEED_LIST, &resp, &done);
+  int rc = cli_call_simple(c, argc, argv, HLS_M_FEED_LIST, &resp, &done);
   if (done) return rc;
   rc = 0;
   if (c->json) rc = hls_out_print_json(resp.result);
@@ -874,23 +859,13 @@ int cmd_feed_list(struct cli *c, int argc, char **argv) {
 }
 
 int cmd_feed_unsubscribe(struct cli *c, int argc, char **argv) {
-  struct cli_opts o;
-  int opt, ec, rc;
-  cli_opts_init(&o, NULL);
-  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1)
-    if (ec >= 0) return ec;
-  const char *name = NULL;
-  if ((rc = feed_name_arg(c, argc, argv, &name)) != 0) return rc;
-  if ((rc = cli_connect(c)) != 0) return rc;
-  struct hls_client_req r;
+  struct cli_params p;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, HLS_M_FEED_UNSUBSCRIBE);
-  msgpack_pack_map(&r.pk, 1);
-  hls_mp_pack_kv_str(&r.pk, "name", name);
-  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
-  rc = 0;
+  bool done;
+  int rc = cli_params_call(c, argc, argv, HLS_M_FEED_UNSUBSCRIBE, &p, &resp, &done);
+  if (done) return rc;
   if (c->json) rc = hls_out_print_json(resp.result);
-  else printf("Unsubscribed feed %s.\n", name);
+  else printf("Unsubscribed feed %s.\n", cli_params_str(&p, "name"));
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }
@@ -1112,28 +1087,14 @@ int cmd_feed_follow(struct cli *c, int argc, char **argv) {
 }
 
 int cmd_feed_ack(struct cli *c, int argc, char **argv) {
-  struct cli_opts o;
-  int opt, ec, rc;
-  cli_opts_init(&o, NULL);
-  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1)
-    if (ec >= 0) return ec;
-  if (argc - optind != 2) return cli_usage(c, "give a feed NAME and the SEQ of the last event handled");
-  const char *name = argv[optind];
-  int64_t seq;
-  if ((rc = check_feed_name(c, name)) != 0) return rc;
-  if (cli_parse_limit(argv[optind + 1], &seq) != 0) return cli_usage(c, "SEQ: an event seq (a whole number)");
-  c->refused_is_failure = true; /* a seq past the feed's end */
-  if ((rc = cli_connect(c)) != 0) return rc;
-  struct hls_client_req r;
+  struct cli_params p;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, HLS_M_FEED_ACK);
-  msgpack_pack_map(&r.pk, 2);
-  hls_mp_pack_kv_str(&r.pk, "name", name);
-  hls_mp_pack_kv_i64(&r.pk, "seq", seq);
-  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
-  rc = 0;
+  bool done;
+  c->refused_is_failure = true; /* a seq past the feed's end */
+  int rc = cli_params_call(c, argc, argv, HLS_M_FEED_ACK, &p, &resp, &done);
+  if (done) return rc;
   if (c->json) rc = hls_out_print_json(resp.result);
-  else printf("Feed %s: cursor at %lld.\n", name, (long long)hls_out_int(resp.result, "cursor"));
+  else printf("Feed %s: cursor at %lld.\n", cli_params_str(&p, "name"), (long long)hls_out_int(resp.result, "cursor"));
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }

@@ -4,6 +4,7 @@
 
 #include "addr.h"
 #include "cli.h"
+#include "params.h"
 #include "nodeid.h"
 
 static int check_node_id(struct cli *c, const char *text) {
@@ -40,24 +41,15 @@ int cmd_peer_add(struct cli *c, int argc, char **argv) {
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }
 
-static int node_id_command(struct cli *c, int argc, char **argv, enum hls_method_id method, const char *done) {
-  struct cli_opts o;
-  int opt, ec, rc;
-  cli_opts_init(&o, NULL);
-  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1)
-    if (ec >= 0) return ec;
-  if (argc - optind != 1) return cli_usage(c, "give one NODE_ID");
-  if ((rc = check_node_id(c, argv[optind])) != 0) return rc;
-  if ((rc = cli_connect(c)) != 0) return rc;
-  struct hls_client_req r;
+static int node_id_command(struct cli *c, int argc, char **argv, enum hls_method_id method, const char *done_verb) {
+  struct cli_params p;
   struct hls_ctl_response resp;
+  bool done;
   c->refused_is_failure = true; /* this node's own id */
-  hls_client_begin(&c->client, &r, method);
-  msgpack_pack_map(&r.pk, 1);
-  hls_mp_pack_kv_str(&r.pk, "node_id", argv[optind]);
-  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  int rc = cli_params_call(c, argc, argv, method, &p, &resp, &done);
+  if (done) return rc;
   if (c->json) rc = hls_out_print_json(resp.result);
-  else printf("%s peer %s.\n", done, argv[optind]);
+  else printf("%s peer %s.\n", done_verb, cli_params_str(&p, "node_id"));
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }
@@ -71,7 +63,7 @@ int cmd_peer_unblock(struct cli *c, int argc, char **argv) {
 int cmd_peer_list(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_noargs(c, argc, argv, HLS_M_PEER_LIST, &resp, &done);
+  int rc = cli_call_simple(c, argc, argv, HLS_M_PEER_LIST, &resp, &done);
   if (done) return rc;
   const struct hls_mp_value *list = resp.result;
   if (c->json) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "params.h"
 #include "date.h"
 #include "envelope.h"
 #include "nodeid.h"
@@ -82,7 +83,7 @@ static void places_table(const struct hls_mp_value *list) {
 int cmd_places(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_noargs(c, argc, argv, HLS_M_PLACES, &resp, &done);
+  int rc = cli_call_simple(c, argc, argv, HLS_M_PLACES, &resp, &done);
   if (done) return rc;
   return print_list(c, &resp, places_table, "No places yet: this node holds no items (it publishes its profile when it starts).");
 }
@@ -111,48 +112,15 @@ static void stories_table(const struct hls_mp_value *list) {
 }
 
 int cmd_stories(struct cli *c, int argc, char **argv) {
-  static const struct option own[] = {{"place", required_argument, NULL, 'p'},
-                                      {"theme", required_argument, NULL, 't'},
-                                      {"since", required_argument, NULL, 's'},
-                                      {"limit", required_argument, NULL, 'l'},
-                                      {NULL, 0, NULL, 0}};
-  struct cli_opts o;
-  const char *place = NULL, *theme = NULL, *since = NULL;
-  int64_t limit = 0;
-  int opt, ec, rc;
-  cli_opts_init(&o, own);
-  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
-    if (ec >= 0) return ec;
-    if (opt == 'p') place = optarg;
-    else if (opt == 't') theme = optarg;
-    else if (opt == 's') since = optarg;
-    else if (opt == 'l' && cli_parse_limit(optarg, &limit) != 0) return cli_usage(c, "--limit takes a whole number");
-  }
-  if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
-  /* Check what can be checked here, so a typo is a usage error. */
-  struct hls_why why = {{0}};
-  char slug[HLS_THEME_MAX + 1];
-  hls_day day;
-  if (place && hls_text_check(place, strlen(place), HLS_PLACE_MAX, false, "place", &why) != 0)
-    return cli_usage(c, "%s", why.text);
-  if (place && !place[0]) return cli_usage(c, "--place: give a place name or node id");
-  if (theme && hls_theme_normalise(theme, strlen(theme), slug, sizeof slug, &why) != 0)
-    return cli_usage(c, "%s", why.text);
-  if (since && hls_date_parse(since, strlen(since), &day) != 0)
-    return cli_usage(c, "--since: expected a date YYYY-MM-DD, not '%.40s'", since);
-  if ((rc = cli_connect(c)) != 0) return rc;
-  struct hls_client_req r;
+  struct cli_params p;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, HLS_M_STORIES);
-  msgpack_pack_map(&r.pk, 1 + (place != NULL) + (theme != NULL) + (since != NULL));
-  hls_mp_pack_kv_i64(&r.pk, "limit", limit);
-  if (place) hls_mp_pack_kv_str(&r.pk, "place", place);
-  if (theme) hls_mp_pack_kv_str(&r.pk, "theme", slug);
-  if (since) hls_mp_pack_kv_str(&r.pk, "since", since);
-  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  bool done;
+  int rc = cli_params_call(c, argc, argv, HLS_M_STORIES, &p, &resp, &done);
+  if (done) return rc;
+  bool filtered = cli_params_has(&p, "place") || cli_params_has(&p, "theme") || cli_params_has(&p, "since");
   return print_list(c, &resp, stories_table,
-                    place || theme || since ? "No stories match."
-                                            : "No stories held yet: none shared with this node, none published by it.");
+                    filtered ? "No stories match."
+                             : "No stories held yet: none shared with this node, none published by it.");
 }
 
 static void print_story(const struct hls_mp_value *s) {
@@ -228,36 +196,11 @@ static void items_table(const struct hls_mp_value *list) {
 }
 
 int cmd_items(struct cli *c, int argc, char **argv) {
-  static const struct option own[] = {{"origin", required_argument, NULL, 'o'},
-                                      {"type", required_argument, NULL, 't'},
-                                      {"limit", required_argument, NULL, 'l'},
-                                      {NULL, 0, NULL, 0}};
-  struct cli_opts o;
-  const char *origin = NULL, *type = NULL;
-  int64_t limit = 0;
-  int opt, ec, rc, type_code;
-  uint8_t pk[HLS_NODEID_BYTES];
-  cli_opts_init(&o, own);
-  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
-    if (ec >= 0) return ec;
-    if (opt == 'o') origin = optarg;
-    else if (opt == 't') type = optarg;
-    else if (opt == 'l' && cli_parse_limit(optarg, &limit) != 0) return cli_usage(c, "--limit takes a whole number");
-  }
-  if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
-  if (origin && hls_nodeid_parse(origin, pk) != 0)
-    return cli_usage(c, "--origin: '%.60s' is not a node id (@<44 characters of base64>.ed25519, as hls places shows)",
-                     origin);
-  if (type && hls_env_type_parse(type, &type_code) != 0)
-    return cli_usage(c, "--type: expected profile|digest|story|tombstone, not '%.20s'", type);
-  if ((rc = cli_connect(c)) != 0) return rc;
-  struct hls_client_req r;
+  struct cli_params p;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, HLS_M_ITEMS);
-  msgpack_pack_map(&r.pk, 1 + (origin != NULL) + (type != NULL));
-  hls_mp_pack_kv_i64(&r.pk, "limit", limit);
-  if (origin) hls_mp_pack_kv_str(&r.pk, "origin", origin);
-  if (type) hls_mp_pack_kv_str(&r.pk, "type", type);
-  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
-  return print_list(c, &resp, items_table, origin || type ? "No items match." : "No items held yet.");
+  bool done;
+  int rc = cli_params_call(c, argc, argv, HLS_M_ITEMS, &p, &resp, &done);
+  if (done) return rc;
+  bool filtered = cli_params_has(&p, "origin") || cli_params_has(&p, "type");
+  return print_list(c, &resp, items_table, filtered ? "No items match." : "No items held yet.");
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "params.h"
 #include "envelope.h"
 #include "nodeid.h"
 #include "text.h"
@@ -26,12 +27,6 @@ static int plain_args(struct cli *c, int argc, char **argv, const struct option 
     if (ec >= 0) return ec;
   if (argc - optind != want) return cli_usage(c, "%s", what);
   *done = false;
-  return 0;
-}
-
-static int check_text_arg(struct cli *c, const char *name, const char *value) {
-  struct hls_why why;
-  if (hls_text_check(value, strlen(value), 1024, false, name, &why) != 0) return cli_usage(c, "%s", why.text);
   return 0;
 }
 
@@ -51,71 +46,22 @@ static void print_consent_result(const struct hls_ctl_response *resp) {
 }
 
 int cmd_consent_set(struct cli *c, int argc, char **argv) {
-  static const struct option own[] = {{"by", required_argument, NULL, 'b'},
-                                      {"expires", required_argument, NULL, 'e'},
-                                      {"purpose", required_argument, NULL, 'p'},
-                                      {NULL, 0, NULL, 0}};
-  struct cli_opts o;
-  const char *by = NULL, *expires = NULL, *purpose = NULL;
-  int opt, ec, rc;
-  cli_opts_init(&o, own);
-  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
-    if (ec >= 0) return ec;
-    if (opt == 'b') by = optarg;
-    else if (opt == 'e') expires = optarg;
-    else if (opt == 'p') purpose = optarg;
-  }
-  int64_t id;
-  if (argc - optind != 2 || cli_parse_id(argv[optind], &id) != 0) return cli_usage(c, "give a record ID and a LEVEL");
-  const char *level = argv[optind + 1];
-  if ((by && (rc = check_text_arg(c, "by", by)) != 0) || (expires && (rc = check_text_arg(c, "expires", expires)) != 0) ||
-      (purpose && (rc = check_text_arg(c, "purpose", purpose)) != 0) || (rc = check_text_arg(c, "level", level)) != 0)
-    return rc;
-  if ((rc = cli_connect(c)) != 0) return rc;
-  struct hls_client_req r;
+  struct cli_params p;
   struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, HLS_M_CONSENT_SET);
-  msgpack_pack_map(&r.pk, 2 + (by != NULL) + (expires != NULL) + (purpose != NULL));
-  hls_mp_pack_kv_i64(&r.pk, "id", id);
-  hls_mp_pack_kv_str(&r.pk, "level", level);
-  if (by) hls_mp_pack_kv_str(&r.pk, "by", by);
-  if (expires) hls_mp_pack_kv_str(&r.pk, "expires", expires);
-  if (purpose) hls_mp_pack_kv_str(&r.pk, "purpose", purpose);
-  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  bool done;
+  int rc = cli_params_call(c, argc, argv, HLS_M_CONSENT_SET, &p, &resp, &done);
+  if (done) return rc;
   if (c->json) rc = hls_out_print_json(resp.result);
   else print_consent_result(&resp);
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }
 
-static int id_call(struct cli *c, int argc, char **argv, enum hls_method_id method, const struct option *own, const char **by,
-                   struct hls_ctl_response *resp, bool *done) {
-  struct cli_opts o;
-  int opt, ec, rc;
-  *done = true;
-  cli_opts_init(&o, own);
-  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
-    if (ec >= 0) return ec;
-    if (opt == 'b' && by) *by = optarg;
-  }
-  int64_t id;
-  if (argc - optind != 1 || cli_parse_id(argv[optind], &id) != 0) return cli_usage(c, "give one record ID");
-  if (by && *by && (rc = check_text_arg(c, "by", *by)) != 0) return rc;
-  if ((rc = cli_connect(c)) != 0) return rc;
-  struct hls_client_req r;
-  hls_client_begin(&c->client, &r, method);
-  msgpack_pack_map(&r.pk, 1 + (by && *by ? 1 : 0));
-  hls_mp_pack_kv_i64(&r.pk, "id", id);
-  if (by && *by) hls_mp_pack_kv_str(&r.pk, "by", *by);
-  if ((rc = cli_call(c, &r, resp)) != 0) return rc;
-  *done = false;
-  return 0;
-}
-
 int cmd_consent_withdraw(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = id_call(c, argc, argv, HLS_M_CONSENT_WITHDRAW, NULL, NULL, &resp, &done);
+  struct cli_params p;
+  int rc = cli_params_call(c, argc, argv, HLS_M_CONSENT_WITHDRAW, &p, &resp, &done);
   if (done) return rc;
   if (c->json) rc = hls_out_print_json(resp.result);
   else print_consent_result(&resp);
@@ -139,7 +85,7 @@ static void print_story(const struct hls_mp_value *s, const char *lead) {
 int cmd_share_preview(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_noargs(c, argc, argv, HLS_M_SHARE_PREVIEW, &resp, &done);
+  int rc = cli_call_simple(c, argc, argv, HLS_M_SHARE_PREVIEW, &resp, &done);
   if (done) return rc;
   if (c->json) {
     rc = hls_out_print_json(resp.result);
@@ -221,7 +167,7 @@ int cmd_share_preview(struct cli *c, int argc, char **argv) {
 int cmd_share_review(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_noargs(c, argc, argv, HLS_M_SHARE_REVIEW, &resp, &done);
+  int rc = cli_call_simple(c, argc, argv, HLS_M_SHARE_REVIEW, &resp, &done);
   if (done) return rc;
   const struct hls_mp_value *list = resp.result;
   if (c->json) {
@@ -247,11 +193,10 @@ int cmd_share_review(struct cli *c, int argc, char **argv) {
 }
 
 static int decision(struct cli *c, int argc, char **argv, enum hls_method_id method, const char *verb) {
-  static const struct option own[] = {{"by", required_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
-  const char *by = NULL;
+  struct cli_params p;
   struct hls_ctl_response resp;
   bool done;
-  int rc = id_call(c, argc, argv, method, own, &by, &resp, &done);
+  int rc = cli_params_call(c, argc, argv, method, &p, &resp, &done);
   if (done) return rc;
   if (c->json) {
     rc = hls_out_print_json(resp.result);
@@ -272,7 +217,7 @@ int cmd_share_reject(struct cli *c, int argc, char **argv) { return decision(c, 
 int cmd_share_publish(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_noargs(c, argc, argv, HLS_M_SHARE_PUBLISH, &resp, &done);
+  int rc = cli_call_simple(c, argc, argv, HLS_M_SHARE_PUBLISH, &resp, &done);
   if (done) return rc;
   if (c->json) rc = hls_out_print_json(resp.result);
   else if (hls_out_int(resp.result, "published") == 0)
@@ -290,7 +235,7 @@ int cmd_share_publish(struct cli *c, int argc, char **argv) {
 int cmd_share_log(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;
   bool done;
-  int rc = cli_call_limit(c, argc, argv, HLS_M_SHARE_LOG, &resp, &done);
+  int rc = cli_call_simple(c, argc, argv, HLS_M_SHARE_LOG, &resp, &done);
   if (done) return rc;
   const struct hls_mp_value *list = resp.result;
   if (c->json) {

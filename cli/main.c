@@ -17,6 +17,7 @@
 #include "completion.h"
 #include "hls_version.h"
 #include "manpage.h"
+#include "params.h"
 
 static int cmd_version(struct cli *c, int argc, char **argv);
 
@@ -507,45 +508,10 @@ int cli_call(struct cli *c, struct hls_client_req *r, struct hls_ctl_response *r
   return cli_call_events(c, r, resp, NULL, NULL);
 }
 
-/* cli_call_noargs and cli_call_limit: with_limit takes --limit N and
- * sends {limit} (0: all). */
-static int call_simple(struct cli *c, int argc, char **argv, enum hls_method_id method, bool with_limit,
-                       struct hls_ctl_response *resp, bool *done) {
-  static const struct option limit_opts[] = {{"limit", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
-  struct cli_opts o;
-  int opt, ec, rc;
-  int64_t limit = 0;
-  *done = true;
-  cli_opts_init(&o, with_limit ? limit_opts : NULL);
-  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
-    if (ec >= 0) return ec;
-    if (opt == 'l' && cli_parse_limit(optarg, &limit) != 0) return cli_usage(c, "--limit takes a whole number");
-  }
-  if (optind < argc)
-    return with_limit ? cli_usage(c, "unexpected argument '%s'", argv[optind])
-                      : cli_usage(c, "this command takes no arguments ('%s'?)", argv[optind]);
-  if ((rc = cli_connect(c)) != 0) return rc;
-  struct hls_client_req r;
-  hls_client_begin(&c->client, &r, method);
-  if (with_limit) {
-    msgpack_pack_map(&r.pk, 1);
-    hls_mp_pack_kv_i64(&r.pk, "limit", limit);
-  } else {
-    msgpack_pack_nil(&r.pk);
-  }
-  if ((rc = cli_call(c, &r, resp)) != 0) return rc;
-  *done = false;
-  return 0;
-}
-
-int cli_call_noargs(struct cli *c, int argc, char **argv, enum hls_method_id method, struct hls_ctl_response *resp,
+int cli_call_simple(struct cli *c, int argc, char **argv, enum hls_method_id method, struct hls_ctl_response *resp,
                     bool *done) {
-  return call_simple(c, argc, argv, method, false, resp, done);
-}
-
-int cli_call_limit(struct cli *c, int argc, char **argv, enum hls_method_id method, struct hls_ctl_response *resp,
-                   bool *done) {
-  return call_simple(c, argc, argv, method, true, resp, done);
+  struct cli_params p;
+  return cli_params_call(c, argc, argv, method, &p, resp, done);
 }
 
 int cli_parse_id(const char *s, int64_t *id) {

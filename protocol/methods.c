@@ -54,7 +54,7 @@ int hls_user_role_parse(const char *s, size_t len, enum hls_user_role *out, stru
 }
 
 static const char *const type_names[] = {
-    [HLS_ARG_STR] = "string",  [HLS_ARG_INT] = "integer",   [HLS_ARG_NUM] = "number",
+    [HLS_ARG_STR] = "string",  [HLS_ARG_NAME] = "name",     [HLS_ARG_INT] = "integer",   [HLS_ARG_NUM] = "number",
     [HLS_ARG_BOOL] = "boolean", [HLS_ARG_DATE] = "date",     [HLS_ARG_NODE_ID] = "node_id",
     [HLS_ARG_ENUM] = "enum",   [HLS_ARG_ENUMS] = "enums",   [HLS_ARG_STRS] = "strings",
     [HLS_ARG_MAP] = "map",     [HLS_ARG_MAPS] = "maps",     [HLS_ARG_IDS] = "ids",
@@ -148,6 +148,17 @@ static int check_value(const struct hls_method_arg *a, const struct hls_mp_value
     case HLS_ARG_STR:
       if (v->type != HLS_MP_STR) return hls_why_set(why, HLS_EINVAL, "%s: expected a string", a->key);
       return check_str_len(a, v, why);
+    case HLS_ARG_NAME:
+      if (v->type != HLS_MP_STR) return hls_why_set(why, HLS_EINVAL, "%s: expected a string", a->key);
+      if ((int64_t)v->len < a->min || (int64_t)v->len > a->max)
+        return hls_why_set(why, HLS_EINVAL, "%s: %lld to %lld characters", a->key, (long long)a->min, (long long)a->max);
+      for (uint32_t i = 0; i < v->len; i++) {
+        char c = v->v.str[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+              c == '.'))
+          return hls_why_set(why, HLS_EINVAL, "%s: use letters, digits, '-', '_' and '.' only", a->key);
+      }
+      return 0;
     case HLS_ARG_INT:
       if (!is_int(v)) return hls_why_set(why, HLS_EINVAL, "%s: expected an integer", a->key);
       return check_range(a, int_value(v), v->type == HLS_MP_UINT && v->v.u > (uint64_t)INT64_MAX, why);
@@ -263,7 +274,7 @@ int hls_method_check_args(const struct hls_method *m, const struct hls_mp_value 
   } while (0)
 
 static int pack_arg(msgpack_packer *pk, const struct hls_method_arg *a) {
-  bool bounded = a->type == HLS_ARG_STR || a->type == HLS_ARG_INT || a->type == HLS_ARG_NUM ||
+  bool bounded = a->type == HLS_ARG_STR || a->type == HLS_ARG_NAME || a->type == HLS_ARG_INT || a->type == HLS_ARG_NUM ||
                  a->type == HLS_ARG_STRS || a->type == HLS_ARG_MAPS || a->type == HLS_ARG_IDS ||
                  a->type == HLS_ARG_BINS;
   bool has_max = bounded && a->max != INT64_MAX; /* no "max": no bound (and none past 2^53 for JSON readers) */

@@ -34,6 +34,7 @@ enum {
 
 enum hls_arg_type {
   HLS_ARG_STR,
+  HLS_ARG_NAME,
   HLS_ARG_INT,
   HLS_ARG_NUM,
   HLS_ARG_BOOL,

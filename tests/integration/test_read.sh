@@ -119,7 +119,7 @@ stranger="@AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=.ed25519"
 expect_fail 1 "no known place is named \"Nowhere\"" hls_at a stories --place Nowhere
 expect_fail 1 "no items held from @A{43}=" hls_at a stories --place "$stranger"
 expect_fail 2 "--since: expected a date YYYY-MM-DD" hls_at a stories --since 2026-02-30
-expect_fail 2 "--limit takes a whole number" hls_at a stories --limit -1
+expect_fail 2 "--limit: must be 0 or more" hls_at a stories --limit -1
 expect_fail 2 "theme: has no letters or digits" hls_at a stories --theme "!!"
 expect_fail 2 "unexpected argument 'extra'" hls_at a stories extra
 expect_fail 2 "give one story ID" hls_at a stories show
@@ -128,7 +128,7 @@ expect_fail 1 "no item 00000000 is held" hls_at a stories show 00000000
 profile_id=$(hls_at a --json items --type profile | jq -r '.[0].item_id')
 expect_fail 1 "is a profile, not a story" hls_at a stories show "$profile_id"
 expect_fail 2 "--type: expected profile\|digest\|story\|tombstone" hls_at a items --type bogus
-expect_fail 2 "--origin: 'nope' is not a node id" hls_at a items --origin nope
+expect_fail 2 "--origin: expected @<44 characters of base64>.ed25519" hls_at a items --origin nope
 expect_fail 1 "no items held from @A{43}=" hls_at a items --origin "$stranger"
 expect_fail 2 "unknown option|unrecognized option" hls_at a places --bogus
 hls_at a stories --help | grep -q "stories show ID" || fail "stories --help"

@@ -98,7 +98,8 @@ static void table_is_well_formed(void **state) {
       assert_true(a->help != NULL && a->help[0] != '\0');
       bool enumerated = a->type == HLS_ARG_ENUM || a->type == HLS_ARG_ENUMS;
       assert_int_equal(a->values != NULL, enumerated);
-      if (a->type == HLS_ARG_STR || a->type == HLS_ARG_INT || a->type == HLS_ARG_NUM || a->type == HLS_ARG_STRS ||
+      if (a->type == HLS_ARG_STR || a->type == HLS_ARG_NAME || a->type == HLS_ARG_INT || a->type == HLS_ARG_NUM ||
+          a->type == HLS_ARG_STRS ||
           a->type == HLS_ARG_MAPS || a->type == HLS_ARG_IDS || a->type == HLS_ARG_BINS)
         assert_true(a->min <= a->max);
       if (a->flags & HLS_AF_POS) assert_true(a->metavar != NULL && a->metavar[0] != '\0');
@@ -197,6 +198,17 @@ static void strings_dates_and_ids(void **state) {
   expect("peer.remove", 0, NULL, "M1 s s", "node_id", "@hOm+rzsgFcmtDDc0t6dNFvFdJHgleir4LiIm0Ykt1lo=.ed25519");
 }
 
+static void names(void **state) {
+  (void)state;
+  expect("feed.unsubscribe", 0, NULL, "M1 s s", "name", "weekly-housing_2.0");
+  expect("feed.unsubscribe", HLS_EINVAL, "name: use letters, digits", "M1 s s", "name", "bad/name");
+  expect("feed.unsubscribe", HLS_EINVAL, "name: use letters, digits", "M1 s s", "name", "caf\xc3\xa9");
+  expect("feed.unsubscribe", HLS_EINVAL, "name: 1 to 64 characters", "M1 s s", "name", "");
+  expect("feed.unsubscribe", 0, NULL, "M1 s s", "name", "0123456789012345678901234567890123456789012345678901234567890123");
+  expect("feed.unsubscribe", HLS_EINVAL, "name: 1 to 64 characters", "M1 s s", "name",
+         "01234567890123456789012345678901234567890123456789012345678901234");
+}
+
 static void enumerations(void **state) {
   (void)state;
   expect("record.list", HLS_EINVAL, "scale: expected person|organisation|place|country", "M1 s s", "scale", "town");
@@ -229,7 +241,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(table_is_well_formed), cmocka_unit_test(user_roles), cmocka_unit_test(none_and_unknown_keys),
       cmocka_unit_test(required),             cmocka_unit_test(integers),   cmocka_unit_test(numbers),
-      cmocka_unit_test(strings_dates_and_ids), cmocka_unit_test(enumerations), cmocka_unit_test(lists),
+      cmocka_unit_test(strings_dates_and_ids), cmocka_unit_test(names), cmocka_unit_test(enumerations), cmocka_unit_test(lists),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

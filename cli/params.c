@@ -1,0 +1,217 @@
+/* Options from the method table (params.h). */
+#include "params.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An argument hls takes from its command line: an option, or a positional word. */
+static bool on_command_line(const struct hls_method_arg *a) { return a->metavar != NULL; }
+static bool is_option(const struct hls_method_arg *a) { return on_command_line(a) && !(a->flags & HLS_AF_POS); }
+
+static bool repeatable(const struct hls_method_arg *a) {
+  return a->type == HLS_ARG_ENUMS || a->type == HLS_ARG_STRS;
+}
+
+/* "min-places" for min_places, in buf. */
+static const char *option_name(const char *key, char *buf, size_t size) {
+  snprintf(buf, size, "%s", key);
+  for (char *q = buf; *q; q++)
+    if (*q == '_') *q = '-';
+  return buf;
+}
+
+void cli_opts_init_params(struct cli_opts *o, struct cli_params *p, enum hls_method_id method,
+                          const struct option *own) {
+  static char names[HLS_M__COUNT][CLI_PARAMS_MAX][32]; /* getopt keeps pointers to the names */
+  memset(p, 0, sizeof *p);
+  p->m = &hls_methods[method];
+  struct option all[40];
+  size_t n = 0;
+  for (; own != NULL && own[n].name != NULL && n < 20; n++) all[n] = own[n];
+  for (size_t k = 0; k < p->m->n_args && k < CLI_PARAMS_MAX && n + 1 < sizeof all / sizeof all[0]; k++) {
+    const struct hls_method_arg *a = &p->m->args[k];
+    if (!is_option(a)) continue;
+    all[n++] = (struct option){option_name(a->key, names[method][k], sizeof names[method][k]),
+                               a->type == HLS_ARG_BOOL ? no_argument : required_argument, NULL,
+                               CLI_OPT_PARAM + (int)k};
+  }
+  all[n] = (struct option){NULL, 0, NULL, 0};
+  cli_opts_init(o, all);
+}
+
+int cli_params_take(struct cli *c, struct cli_params *p, int opt, const char *value) {
+  if (opt < CLI_OPT_PARAM || opt >= CLI_OPT_PARAM + CLI_PARAMS_MAX) return 1;
+  size_t k = (size_t)(opt - CLI_OPT_PARAM);
+  const struct hls_method_arg *a = &p->m->args[k];
+  char name[32];
+  if (!repeatable(a)) p->n[k] = 0; /* the last one given counts, as getopt users expect */
+  if (p->n[k] == HLS_METHOD_LIST_MAX)
+    return cli_usage(c, "--%s: at most %d values", option_name(a->key, name, sizeof name), HLS_METHOD_LIST_MAX);
+  p->values[k][p->n[k]++] = a->type == HLS_ARG_BOOL ? "true" : value;
+  return 0;
+}
+
+/* One value as hlsd takes it; HLS_EINVAL when it is not of its type. */
+static int pack_value(msgpack_packer *pk, const struct hls_method_arg *a, const char *s) {
+  char *end = NULL;
+  errno = 0;
+  switch (a->type) {
+    case HLS_ARG_BOOL: return msgpack_pack_true(pk);
+    case HLS_ARG_INT: {
+      long long v = strtoll(s, &end, 10);
+      if (errno != 0 || end == s || *end != '\0') return HLS_EINVAL;
+      return msgpack_pack_int64(pk, v);
+    }
+    case HLS_ARG_NUM: {
+      double v = strtod(s, &end);
+      if (errno != 0 || end == s || *end != '\0' || !isfinite(v)) return HLS_EINVAL;
+      return msgpack_pack_double(pk, v);
+    }
+    default: return hls_mp_pack_cstr(pk, s);
+  }
+}
+
+size_t cli_params_count(const struct cli_params *p) {
+  size_t n = 0;
+  for (size_t k = 0; k < p->m->n_args && k < CLI_PARAMS_MAX; k++) n += p->n[k] > 0;
+  return n;
+}
+
+int cli_params_pack(const struct cli_params *p, msgpack_packer *pk) {
+  for (size_t k = 0; k < p->m->n_args && k < CLI_PARAMS_MAX; k++) {
+    const struct hls_method_arg *a = &p->m->args[k];
+    if (p->n[k] == 0) continue;
+    if (hls_mp_pack_cstr(pk, a->key) != 0) return HLS_ENOMEM;
+    if (repeatable(a) && p->n[k] > 1 && msgpack_pack_array(pk, p->n[k]) != 0) return HLS_ENOMEM;
+    for (uint32_t i = 0; i < p->n[k]; i++) {
+      int rc = pack_value(pk, a, p->values[k][i]);
+      if (rc != 0) return rc;
+    }
+  }
+  return 0;
+}
+
+int cli_params_check(struct cli *c, const struct cli_params *p) {
+  char name[32];
+  /* A value not of its type, named by its option. */
+  for (size_t k = 0; k < p->m->n_args && k < CLI_PARAMS_MAX; k++) {
+    const struct hls_method_arg *a = &p->m->args[k];
+    if (p->n[k] == 0 || (a->type != HLS_ARG_INT && a->type != HLS_ARG_NUM)) continue;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    int rc = pack_value(&pk, a, p->values[k][0]);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc == HLS_EINVAL && (a->flags & HLS_AF_POS))
+      return cli_usage(c, "%s takes %s, not '%.40s'", a->metavar, a->type == HLS_ARG_INT ? "a whole number" : "a number",
+                       p->values[k][0]);
+    if (rc == HLS_EINVAL)
+      return cli_usage(c, "--%s takes %s, not '%.40s'", option_name(a->key, name, sizeof name),
+                       a->type == HLS_ARG_INT ? "a whole number" : "a number", p->values[k][0]);
+  }
+  /* Then the method table's check, as hlsd will make it. */
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  struct hls_mp_tree tree;
+  struct hls_why why = {{0}};
+  int rc = msgpack_pack_map(&pk, cli_params_count(p)) == 0 ? cli_params_pack(p, &pk) : HLS_ENOMEM;
+  if (rc == 0) rc = hls_mp_tree_decode(&tree, sb.data, sb.size, false, HLS_CTL_MAX_VALUES, &why);
+  if (rc == 0) {
+    /* Only what hls takes from its command line (the rest is the command's). */
+    struct hls_method only = *p->m;
+    struct hls_method_arg args[CLI_PARAMS_MAX];
+    only.n_args = 0;
+    for (size_t k = 0; k < p->m->n_args && k < CLI_PARAMS_MAX; k++)
+      if (on_command_line(&p->m->args[k])) args[only.n_args++] = p->m->args[k];
+    only.args = args;
+    rc = hls_method_check_args(&only, &tree.root, &why);
+    hls_mp_tree_free(&tree);
+  }
+  msgpack_sbuffer_destroy(&sb);
+  if (rc == HLS_ENOMEM) return cli_fail(c, rc, "out of memory");
+  if (rc != 0) {
+    /* "limit: must be 0 or more" -> "--limit: must be 0 or more" */
+    const char *colon = strchr(why.text, ':');
+    if (colon != NULL && (size_t)(colon - why.text) < sizeof name) {
+      char key[32];
+      snprintf(key, sizeof key, "%.*s", (int)(colon - why.text), why.text);
+      const struct hls_method_arg *a = hls_method_arg(p->m, key);
+      if (a != NULL && (a->flags & HLS_AF_POS)) return cli_usage(c, "%s%s", a->metavar, colon);
+      return cli_usage(c, "--%s%s", option_name(key, name, sizeof name), colon);
+    }
+    return cli_usage(c, "%s", why.text);
+  }
+  return 0;
+}
+
+static int index_of(const struct cli_params *p, const char *key) {
+  for (size_t k = 0; k < p->m->n_args && k < CLI_PARAMS_MAX; k++)
+    if (strcmp(p->m->args[k].key, key) == 0) return (int)k;
+  return -1;
+}
+
+const char *cli_params_str(const struct cli_params *p, const char *key) {
+  int k = index_of(p, key);
+  return k >= 0 && p->n[k] > 0 ? p->values[k][0] : NULL;
+}
+
+bool cli_params_has(const struct cli_params *p, const char *key) { return cli_params_str(p, key) != NULL; }
+
+int64_t cli_params_int(const struct cli_params *p, const char *key, int64_t absent_value) {
+  const char *s = cli_params_str(p, key);
+  return s != NULL ? strtoll(s, NULL, 10) : absent_value;
+}
+
+int cli_params_positional(struct cli *c, struct cli_params *p, int argc, char **argv) {
+  char want[128] = "";
+  size_t n_pos = 0;
+  for (size_t k = 0; k < p->m->n_args && k < CLI_PARAMS_MAX; k++) {
+    const struct hls_method_arg *a = &p->m->args[k];
+    if (!on_command_line(a) || !(a->flags & HLS_AF_POS)) continue;
+    size_t used = strlen(want);
+    snprintf(want + used, sizeof want - used, "%s%s", n_pos ? " and " : "", a->metavar);
+    n_pos++;
+  }
+  if ((size_t)(argc - optind) != n_pos) {
+    if (n_pos == 0) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    return cli_usage(c, "give %s%s", n_pos == 1 ? "one " : "", want);
+  }
+  for (size_t k = 0, i = (size_t)optind; k < p->m->n_args && k < CLI_PARAMS_MAX; k++) {
+    const struct hls_method_arg *a = &p->m->args[k];
+    if (!on_command_line(a) || !(a->flags & HLS_AF_POS)) continue;
+    p->values[k][0] = argv[i++];
+    p->n[k] = 1;
+  }
+  return 0;
+}
+
+int cli_params_call(struct cli *c, int argc, char **argv, enum hls_method_id method, struct cli_params *p,
+                    struct hls_ctl_response *resp, bool *done) {
+  struct cli_opts o;
+  int opt, ec, rc;
+  *done = true;
+  cli_opts_init_params(&o, p, method, NULL);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
+    if (ec >= 0) return ec;
+    if ((rc = cli_params_take(c, p, opt, optarg)) != 0) return rc == 1 ? cli_usage(c, "unknown option") : rc;
+  }
+  if ((rc = cli_params_positional(c, p, argc, argv)) != 0) return rc;
+  if ((rc = cli_params_check(c, p)) != 0) return rc;
+  if ((rc = cli_connect(c)) != 0) return rc;
+  struct hls_client_req r;
+  hls_client_begin(&c->client, &r, method);
+  msgpack_pack_map(&r.pk, cli_params_count(p));
+  if (cli_params_pack(p, &r.pk) != 0) {
+    hls_client_req_free(&r);
+    return cli_fail(c, HLS_ENOMEM, "out of memory");
+  }
+  if ((rc = cli_call(c, &r, resp)) != 0) return rc;
+  *done = false;
+  return 0;
+}
