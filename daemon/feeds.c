@@ -14,6 +14,7 @@
 #include "patfilter.h"
 #include "patstore.h"
 #include "patternsd_internal.h"
+#include "patsummary.h"
 
 #define FOLLOW_WINDOW 64  /* unacknowledged events per follower */
 #define SCAN_BATCH 256    /* events read per query when following */
@@ -189,7 +190,7 @@ int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_cal
   }
   hls_log_info("feed_subscribed", "name=%s", name);
   rc = msgpack_pack_map(call->pk, 3) == 0 && hls_mp_pack_kv_str(call->pk, "name", name) == 0 &&
-               hls_mp_pack_cstr(call->pk, "filter") == 0 && hls_patternsd__write_raw(call->pk, sb.data, sb.size) == 0 &&
+               hls_mp_pack_cstr(call->pk, "filter") == 0 && hls_patsummary_write_raw(call->pk, sb.data, sb.size) == 0 &&
                hls_mp_pack_kv_i64(call->pk, "cursor", 0) == 0
            ? 0
            : HLS_ENOMEM;
@@ -208,7 +209,7 @@ static int feed_filter(struct hls_patternsd *pd, const void *data, size_t len, s
     rc = hls_patfilter_parse(&tree.root, f, why);
     hls_mp_tree_free(&tree);
   }
-  if (rc == 0) rc = hls_patternsd__filter_resolve_places(pd, f, false, why);
+  if (rc == 0) rc = hls_patsummary_filter_resolve_places(pd->summary, f, false, why);
   f->include_ended = true;
   return rc;
 }
@@ -294,7 +295,7 @@ int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *c
     int following = 0;
     for (struct follower *fo = pd->followers; fo; fo = fo->next) following += strcmp(fo->feed, f->name) == 0;
     if (msgpack_pack_map(&pk, 7) != 0 || hls_mp_pack_kv_str(&pk, "name", f->name) != 0 ||
-        hls_mp_pack_cstr(&pk, "filter") != 0 || hls_patternsd__write_raw(&pk, f->filter, f->filter_len) != 0 ||
+        hls_mp_pack_cstr(&pk, "filter") != 0 || hls_patsummary_write_raw(&pk, f->filter, f->filter_len) != 0 ||
         hls_mp_pack_kv_i64(&pk, "cursor", f->cursor) != 0 || hls_mp_pack_kv_i64(&pk, "events_after_cursor", after) != 0 ||
         hls_mp_pack_kv_str(&pk, "created", created) != 0 ||
         hls_mp_pack_kv_str(&pk, "acked", f->has_acked ? acked : NULL) != 0 ||
@@ -303,7 +304,7 @@ int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *c
   }
   for (size_t i = 0; i < n; i++) free(rows[i].filter);
   free(rows);
-  if (rc == 0 && (msgpack_pack_array(call->pk, n) != 0 || hls_patternsd__write_raw(call->pk, items.data, items.size) != 0))
+  if (rc == 0 && (msgpack_pack_array(call->pk, n) != 0 || hls_patsummary_write_raw(call->pk, items.data, items.size) != 0))
     rc = hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
   msgpack_sbuffer_destroy(&items);
   return rc;
