@@ -341,7 +341,7 @@ int hls_patternsd_flush(struct hls_patternsd *pd, struct hls_why *why) {
   }
   /* every computation, changes or not (debug: what it cost) */
   hls_log_debug("patterns_updated", "events=%zu took_us=%lld", pd->events - before, (long long)pd->last_flush_us);
-  if (pd->events != before) hls_feeds_pump_all(pd);
+  if (pd->events != before) hls_feeds_pump_all(pd->feeds);
   return 0;
 }
 
@@ -509,14 +509,20 @@ int hls_patternsd_start(struct hls_patternsd **out, const struct hls_patternsd_e
   uint64_t t2 = uv_hrtime();
   if (rc == 0) rc = sync_all(pd, &changes, why);
   uint64_t t3 = uv_hrtime();
+  struct hls_feeds_env feeds_env = {.loop = env->loop,
+                                    .ps = pd->ps,
+                                    .summary = pd->summary,
+                                    .now_ms = env->now_ms,
+                                    .clock = env->clock};
+  if (rc == 0 && hls_feeds_new(&pd->feeds, &feeds_env) != 0)
+    rc = hls_why_set(why, HLS_ENOMEM, "patterns: out of memory");
   if (rc != 0) {
     if (!why->text[0]) hls_why_set(why, rc, "patterns: %s", hls_strerror(rc));
     hls_patternsd_close(pd);
     return rc;
   }
   uv_timer_init(env->loop, &pd->timer);
-  uv_timer_init(env->loop, &pd->pump_timer);
-  pd->timer.data = pd->pump_timer.data = pd;
+  pd->timer.data = pd;
   pd->timer_open = true;
   struct hls_pat_stats s;
   hls_patterns_stats(pd->pt, &s);
@@ -529,22 +535,17 @@ int hls_patternsd_start(struct hls_patternsd **out, const struct hls_patternsd_e
   return 0;
 }
 
-static void timer_closed(uv_handle_t *h) {
-  struct hls_patternsd *pd = h->data;
-  if (--pd->open_timers == 0) free(pd);
-}
+static void timer_closed(uv_handle_t *h) { free(h->data); }
 
 void hls_patternsd_close(struct hls_patternsd *pd) {
   if (pd == NULL) return;
-  hls_feeds_free_followers(pd);
+  hls_feeds_close(pd->feeds);
   hls_patstore_free(pd->ps);
   hls_patsummary_free(pd->summary);
   hls_patterns_free(pd->pt);
   if (pd->timer_open) {
     pd->timer_open = false;
-    pd->open_timers = 2;
     uv_close((uv_handle_t *)&pd->timer, timer_closed);
-    uv_close((uv_handle_t *)&pd->pump_timer, timer_closed);
     return;
   }
   free(pd);
@@ -558,7 +559,7 @@ int hls_patternsd_pack_status(struct hls_patternsd *pd, msgpack_packer *pk) {
   if (hls_patstore_count(pd->ps, by, &live, &ended, &ignore) != 0) live = ended = 0;
   int64_t events = 0;
   (void)hls_patstore_last_event(pd->ps, &events, &ignore);
-  size_t followers = hls_feeds_count_followers(pd);
+  size_t followers = hls_feeds_count_followers(pd->feeds);
   char lt[9] = "";
   if (pd->latest_week != NO_WEEK) hls_patsummary_week_text(pd->latest_week, lt);
   if (msgpack_pack_map(pk, 7) != 0 || hls_mp_pack_kv_i64(pk, "live", live) != 0 ||
@@ -572,4 +573,30 @@ int hls_patternsd_pack_status(struct hls_patternsd *pd, msgpack_packer *pk) {
       hls_mp_pack_kv_str(pk, "latest_week", lt[0] ? lt : NULL) != 0)
     return HLS_ENOMEM;
   return 0;
+}
+
+/* --- feeds: feeds.c answers them --------------------------------------------------------- */
+
+int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_call *call) {
+  return hls_feeds_api_subscribe(pd->feeds, call);
+}
+
+int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *call) {
+  return hls_feeds_api_list(pd->feeds, call);
+}
+
+int hls_patternsd_api_unsubscribe(struct hls_patternsd *pd, struct hls_control_call *call) {
+  return hls_feeds_api_unsubscribe(pd->feeds, call);
+}
+
+int hls_patternsd_api_follow(struct hls_patternsd *pd, struct hls_control_call *call) {
+  return hls_feeds_api_follow(pd->feeds, call);
+}
+
+int hls_patternsd_api_ack(struct hls_patternsd *pd, struct hls_control_call *call) {
+  return hls_feeds_api_ack(pd->feeds, call);
+}
+
+void hls_patternsd_client_gone(struct hls_patternsd *pd, struct hls_control_client *client) {
+  if (pd != NULL) hls_feeds_client_gone(pd->feeds, client);
 }

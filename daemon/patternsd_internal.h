@@ -1,6 +1,6 @@
 /* What the parts of patterns in hlsd share (not for other modules): the
  * engine host's state (patternsd.c), which its control commands
- * (patapi.c) and feeds read. The handlers read the engine (pt, params,
+ * (patapi.c) read. The handlers read the engine (pt, params,
  * the place list in patsummary) the host keeps, so the state is shared
  * here rather than copied behind a narrower interface. */
 #ifndef HLS_PATTERNSD_INTERNAL_H
@@ -14,7 +14,7 @@
 #include "patterns.h"
 #include "patternsd.h"
 
-struct follower;
+struct hls_feeds;
 struct hls_patsummary;
 
 #define NO_WEEK INT32_MIN
@@ -27,12 +27,11 @@ struct hls_patternsd {
   struct hls_patsummary *summary; /* owned: the place list, for summaries */
   int32_t now_week;    /* for week_plausible: refresh_now_week */
   int32_t latest_week; /* the latest week of a digest given to the engine, NO_WEEK before one */
-  uv_timer_t timer, pump_timer;
+  uv_timer_t timer; /* the recomputation (schedule) */
   bool timer_open;
-  int open_timers;
   uint64_t first_pending; /* loop time of the first fact waiting */
   bool resync; /* the store missed changes: diff everything at the next flush */
-  struct follower *followers;
+  struct hls_feeds *feeds; /* owned: the feeds and their followers */
   int64_t last_flush_us;
   uint64_t flushes, events;
 };
