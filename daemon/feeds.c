@@ -13,7 +13,7 @@
 #include "mp.h"
 #include "patfilter.h"
 #include "patstore.h"
-#include "patternsd_internal.h"
+#include "patsummary.h"
 
 #define FOLLOW_WINDOW 64  /* unacknowledged events per follower */
 #define SCAN_BATCH 256    /* events read per query when following */
@@ -35,6 +35,12 @@ struct follower {
   int64_t unacked[FOLLOW_WINDOW];
   size_t n_unacked;
   bool caught_up_sent;
+};
+
+struct hls_feeds {
+  struct hls_feeds_env env;
+  uv_timer_t pump_timer; /* pumps after an ack, from the loop; closed by hls_feeds_close */
+  struct follower *followers;
 };
 
 /* --- following -------------------------------------------------------------------------- */
@@ -61,8 +67,8 @@ static int pack_caught_up(void *ctx, msgpack_packer *pk) {
   return msgpack_pack_map(pk, 1) == 0 && hls_mp_pack_kv_i64(pk, "seq", *seq) == 0 ? 0 : HLS_ENOMEM;
 }
 
-static void follower_remove(struct hls_patternsd *pd, struct follower *f) {
-  for (struct follower **pp = &pd->followers; *pp; pp = &(*pp)->next)
+static void follower_remove(struct hls_feeds *feeds, struct follower *f) {
+  for (struct follower **pp = &feeds->followers; *pp; pp = &(*pp)->next)
     if (*pp == f) {
       *pp = f->next;
       free(f);
@@ -73,12 +79,12 @@ static void follower_remove(struct hls_patternsd *pd, struct follower *f) {
 /* A store error reading f's events (code, why) ends its stream with that
  * error: following again resumes from the feed's cursor, so nothing is
  * lost. Logs it, frees f and returns code. */
-static int follower_fail(struct hls_patternsd *pd, struct follower *f, int code, const struct hls_why *why) {
+static int follower_fail(struct hls_feeds *feeds, struct follower *f, int code, const struct hls_why *why) {
   struct hls_control_client *client = f->client;
   uint64_t id = f->req_id;
   hls_log_error("feed_follow_failed", "name=%s client=%llu error=%s detail=\"%s\"", f->feed,
                 (unsigned long long)hls_control_client_id(client), hls_err_name(code), why->text);
-  follower_remove(pd, f);
+  follower_remove(feeds, f);
   (void)hls_control_reply(client, id, code, why->text, NULL, NULL);
   return code;
 }
@@ -103,15 +109,15 @@ static int pump_event(void *ctx, const struct hls_patstore_event *ev) {
   return f->n_unacked < FOLLOW_WINDOW ? 0 : 1;
 }
 
-static int pump(struct hls_patternsd *pd, struct follower *f) {
+static int pump(struct hls_feeds *feeds, struct follower *f) {
   while (f->n_unacked < FOLLOW_WINDOW) {
     struct hls_why why = {{0}};
     size_t rows = 0;
-    int rc = hls_patstore_each_event_after(pd->ps, f->sent, SCAN_BATCH, pump_event, f, &rows, &why);
+    int rc = hls_patstore_each_event_after(feeds->env.ps, f->sent, SCAN_BATCH, pump_event, f, &rows, &why);
     if (rc == HLS_ECLOSED) return rc;
     /* 1: the window filled before the batch ended. Anything but that or
      * the batch's end is a failure, not "caught up". */
-    if (rc < 0) return follower_fail(pd, f, rc, &why);
+    if (rc < 0) return follower_fail(feeds, f, rc, &why);
     if (rows == 0) {
       if (!f->caught_up_sent) {
         f->caught_up_sent = true;
@@ -124,26 +130,41 @@ static int pump(struct hls_patternsd *pd, struct follower *f) {
   return 0;
 }
 
-void hls_feeds_pump_all(struct hls_patternsd *pd) {
+void hls_feeds_pump_all(struct hls_feeds *feeds) {
   /* A follower pump could not serve is gone, and so may be the others of
    * its client (client_gone): start again from the head. That ends, as
    * each restart removes one, and sends nothing twice to those served. */
-  for (struct follower *f = pd->followers; f;) f = pump(pd, f) == 0 ? f->next : pd->followers;
+  for (struct follower *f = feeds->followers; f;) f = pump(feeds, f) == 0 ? f->next : feeds->followers;
 }
 
 static void on_pump(uv_timer_t *t) { hls_feeds_pump_all(t->data); }
 
-void hls_feeds_free_followers(struct hls_patternsd *pd) {
-  while (pd->followers) {
-    struct follower *f = pd->followers;
-    pd->followers = f->next;
-    free(f);
-  }
+int hls_feeds_new(struct hls_feeds **out, const struct hls_feeds_env *env) {
+  *out = NULL;
+  struct hls_feeds *feeds = calloc(1, sizeof *feeds);
+  if (feeds == NULL) return HLS_ENOMEM;
+  feeds->env = *env;
+  uv_timer_init(env->loop, &feeds->pump_timer);
+  feeds->pump_timer.data = feeds;
+  *out = feeds;
+  return 0;
 }
 
-size_t hls_feeds_count_followers(const struct hls_patternsd *pd) {
+static void pump_timer_closed(uv_handle_t *h) { free(h->data); }
+
+void hls_feeds_close(struct hls_feeds *feeds) {
+  if (feeds == NULL) return;
+  while (feeds->followers) {
+    struct follower *f = feeds->followers;
+    feeds->followers = f->next;
+    free(f);
+  }
+  uv_close((uv_handle_t *)&feeds->pump_timer, pump_timer_closed);
+}
+
+size_t hls_feeds_count_followers(const struct hls_feeds *feeds) {
   size_t n = 0;
-  for (const struct follower *f = pd->followers; f; f = f->next) n++;
+  for (const struct follower *f = feeds->followers; f; f = f->next) n++;
   return n;
 }
 
@@ -167,7 +188,7 @@ static int arg_feed_name(const struct hls_mp_value *args, char out[FEED_NAME_MAX
   return 0;
 }
 
-int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_call *call) {
+int hls_feeds_api_subscribe(struct hls_feeds *feeds, struct hls_control_call *call) {
   char name[FEED_NAME_MAX + 1];
   struct hls_patfilter f;
   int rc = arg_feed_name(call->req->args, name, &call->why);
@@ -181,7 +202,8 @@ int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_cal
     msgpack_sbuffer_destroy(&sb);
     return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
   }
-  rc = hls_patstore_feed_add(pd->ps, name, sb.data, sb.size, pd->env.now_ms(pd->env.clock), &call->why);
+  int64_t now = feeds->env.now_ms(feeds->env.clock);
+  rc = hls_patstore_feed_add(feeds->env.ps, name, sb.data, sb.size, now, &call->why);
   if (rc != 0) {
     if (rc == HLS_EEXISTS) hls_why_set(&call->why, HLS_EEXISTS, "feed \"%s\" exists (hls feed list)", name);
     msgpack_sbuffer_destroy(&sb);
@@ -189,7 +211,7 @@ int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_cal
   }
   hls_log_info("feed_subscribed", "name=%s", name);
   rc = msgpack_pack_map(call->pk, 3) == 0 && hls_mp_pack_kv_str(call->pk, "name", name) == 0 &&
-               hls_mp_pack_cstr(call->pk, "filter") == 0 && hls_patternsd__write_raw(call->pk, sb.data, sb.size) == 0 &&
+               hls_mp_pack_cstr(call->pk, "filter") == 0 && hls_patsummary_write_raw(call->pk, sb.data, sb.size) == 0 &&
                hls_mp_pack_kv_i64(call->pk, "cursor", 0) == 0
            ? 0
            : HLS_ENOMEM;
@@ -197,18 +219,18 @@ int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_cal
   return rc == 0 ? 0 : hls_why_set(&call->why, rc, "out of memory");
 }
 
-static int feed_load(struct hls_patternsd *pd, const char *name, struct hls_patfilter *f, int64_t *cursor, struct hls_why *why);
+static int feed_load(struct hls_feeds *feeds, const char *name, struct hls_patfilter *f, int64_t *cursor, struct hls_why *why);
 
 /* The feed's filter from its stored map: node ids resolved to names,
  * ended patterns' events included (a feed carries every change). */
-static int feed_filter(struct hls_patternsd *pd, const void *data, size_t len, struct hls_patfilter *f, struct hls_why *why) {
+static int feed_filter(struct hls_feeds *feeds, const void *data, size_t len, struct hls_patfilter *f, struct hls_why *why) {
   struct hls_mp_tree tree;
   int rc = hls_mp_tree_decode(&tree, data, len, false, 4096, why);
   if (rc == 0) {
     rc = hls_patfilter_parse(&tree.root, f, why);
     hls_mp_tree_free(&tree);
   }
-  if (rc == 0) rc = hls_patternsd__filter_resolve_places(pd, f, false, why);
+  if (rc == 0) rc = hls_patsummary_filter_resolve_places(feeds->env.summary, f, false, why);
   f->include_ended = true;
   return rc;
 }
@@ -225,10 +247,10 @@ static int count_one(void *ctx, const struct hls_patrow *r) {
   return 0;
 }
 
-static int count_matching(struct hls_patternsd *pd, const struct hls_patfilter *f, int64_t cursor, int64_t *n,
+static int count_matching(struct hls_feeds *feeds, const struct hls_patfilter *f, int64_t cursor, int64_t *n,
                           struct hls_why *why) {
   struct matching_ctx m = {.f = f};
-  int rc = hls_patstore_each_event_from(pd->ps, cursor, count_one, &m, why);
+  int rc = hls_patstore_each_event_from(feeds->env.ps, cursor, count_one, &m, why);
   *n = m.n;
   return rc;
 }
@@ -268,14 +290,14 @@ static int add_feed(void *ctx, const struct hls_patstore_feed *sf) {
   return 0;
 }
 
-int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *call) {
+int hls_feeds_api_list(struct hls_feeds *feeds, struct hls_control_call *call) {
   msgpack_sbuffer items;
   msgpack_sbuffer_init(&items);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &items, msgpack_sbuffer_write);
   /* The feeds first (the counts below use statements of their own). */
   struct feed_list fl = {0};
-  int rc = hls_patstore_each_feed(pd->ps, add_feed, &fl, &call->why);
+  int rc = hls_patstore_each_feed(feeds->env.ps, add_feed, &fl, &call->why);
   if (rc == HLS_ENOMEM) rc = hls_patstore_oom(&call->why);
   struct feed_row *rows = fl.rows;
   size_t n = fl.n;
@@ -283,18 +305,18 @@ int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *c
     struct feed_row *f = &rows[i];
     struct hls_patfilter filt;
     int64_t after = 0;
-    if ((rc = feed_filter(pd, f->filter, f->filter_len, &filt, &call->why)) != 0) {
+    if ((rc = feed_filter(feeds, f->filter, f->filter_len, &filt, &call->why)) != 0) {
       hls_why_prefix(&call->why, "feed \"%s\": stored filter: ", f->name);
       break;
     }
-    if ((rc = count_matching(pd, &filt, f->cursor, &after, &call->why)) != 0) break;
+    if ((rc = count_matching(feeds, &filt, f->cursor, &after, &call->why)) != 0) break;
     char created[21], acked[21] = "";
     hls_time_format(f->created, created);
     if (f->has_acked) hls_time_format(f->acked, acked);
     int following = 0;
-    for (struct follower *fo = pd->followers; fo; fo = fo->next) following += strcmp(fo->feed, f->name) == 0;
+    for (struct follower *fo = feeds->followers; fo; fo = fo->next) following += strcmp(fo->feed, f->name) == 0;
     if (msgpack_pack_map(&pk, 7) != 0 || hls_mp_pack_kv_str(&pk, "name", f->name) != 0 ||
-        hls_mp_pack_cstr(&pk, "filter") != 0 || hls_patternsd__write_raw(&pk, f->filter, f->filter_len) != 0 ||
+        hls_mp_pack_cstr(&pk, "filter") != 0 || hls_patsummary_write_raw(&pk, f->filter, f->filter_len) != 0 ||
         hls_mp_pack_kv_i64(&pk, "cursor", f->cursor) != 0 || hls_mp_pack_kv_i64(&pk, "events_after_cursor", after) != 0 ||
         hls_mp_pack_kv_str(&pk, "created", created) != 0 ||
         hls_mp_pack_kv_str(&pk, "acked", f->has_acked ? acked : NULL) != 0 ||
@@ -303,26 +325,26 @@ int hls_patternsd_api_feeds(struct hls_patternsd *pd, struct hls_control_call *c
   }
   for (size_t i = 0; i < n; i++) free(rows[i].filter);
   free(rows);
-  if (rc == 0 && (msgpack_pack_array(call->pk, n) != 0 || hls_patternsd__write_raw(call->pk, items.data, items.size) != 0))
+  if (rc == 0 && (msgpack_pack_array(call->pk, n) != 0 || hls_patsummary_write_raw(call->pk, items.data, items.size) != 0))
     rc = hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
   msgpack_sbuffer_destroy(&items);
   return rc;
 }
 
-int hls_patternsd_api_unsubscribe(struct hls_patternsd *pd, struct hls_control_call *call) {
+int hls_feeds_api_unsubscribe(struct hls_feeds *feeds, struct hls_control_call *call) {
   char name[FEED_NAME_MAX + 1];
   int rc = arg_feed_name(call->req->args, name, &call->why);
   if (rc != 0) return rc;
   bool deleted = false;
-  if ((rc = hls_patstore_feed_delete(pd->ps, name, &deleted, &call->why)) != 0) return rc;
+  if ((rc = hls_patstore_feed_delete(feeds->env.ps, name, &deleted, &call->why)) != 0) return rc;
   if (!deleted) return hls_why_set(&call->why, HLS_ENOTFOUND, "no feed \"%s\" (hls feed list)", name);
   /* Its followers' streams end with an error reply. */
-  for (struct follower *f = pd->followers, *next; f; f = next) {
+  for (struct follower *f = feeds->followers, *next; f; f = next) {
     next = f->next;
     if (strcmp(f->feed, name) != 0) continue;
     struct hls_control_client *client = f->client;
     uint64_t id = f->req_id;
-    follower_remove(pd, f);
+    follower_remove(feeds, f);
     (void)hls_control_reply(client, id, HLS_ENOTFOUND, "the feed was unsubscribed", NULL, NULL);
   }
   hls_log_info("feed_unsubscribed", "name=%s", name);
@@ -332,7 +354,7 @@ int hls_patternsd_api_unsubscribe(struct hls_patternsd *pd, struct hls_control_c
 }
 
 struct feed_load_ctx {
-  struct hls_patternsd *pd;
+  struct hls_feeds *feeds;
   struct hls_patfilter *f;
   int64_t *cursor;
   struct hls_why *why;
@@ -343,29 +365,29 @@ static int feed_loaded(void *ctx, const void *filter, size_t filter_len, int64_t
   struct feed_load_ctx *fc = ctx;
   fc->found = true;
   *fc->cursor = cursor;
-  return feed_filter(fc->pd, filter, filter_len, fc->f, fc->why);
+  return feed_filter(fc->feeds, filter, filter_len, fc->f, fc->why);
 }
 
-static int feed_load(struct hls_patternsd *pd, const char *name, struct hls_patfilter *f, int64_t *cursor, struct hls_why *why) {
-  struct feed_load_ctx fc = {.pd = pd, .f = f, .cursor = cursor, .why = why};
-  int rc = hls_patstore_feed_get(pd->ps, name, feed_loaded, &fc, why);
+static int feed_load(struct hls_feeds *feeds, const char *name, struct hls_patfilter *f, int64_t *cursor, struct hls_why *why) {
+  struct feed_load_ctx fc = {.feeds = feeds, .f = f, .cursor = cursor, .why = why};
+  int rc = hls_patstore_feed_get(feeds->env.ps, name, feed_loaded, &fc, why);
   if (rc == HLS_ENOTFOUND && !fc.found)
     return hls_why_set(why, HLS_ENOTFOUND, "no feed \"%s\" (hls feed subscribe %s ...)", name, name);
   if (rc != 0 && fc.found) hls_why_prefix(why, "feed \"%s\": stored filter: ", name);
   return rc;
 }
 
-int hls_patternsd_api_follow(struct hls_patternsd *pd, struct hls_control_call *call) {
+int hls_feeds_api_follow(struct hls_feeds *feeds, struct hls_control_call *call) {
   char name[FEED_NAME_MAX + 1];
   int rc = arg_feed_name(call->req->args, name, &call->why);
   if (rc != 0) return rc;
   size_t following = 0;
-  for (struct follower *g = pd->followers; g; g = g->next) following++;
+  for (struct follower *g = feeds->followers; g; g = g->next) following++;
   if (following >= MAX_FOLLOWERS)
     return hls_why_set(&call->why, HLS_ELIMIT, "%d feed followers already; stop one first", MAX_FOLLOWERS);
   struct follower *f = calloc(1, sizeof *f);
   if (f == NULL) return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
-  if ((rc = feed_load(pd, name, &f->filter, &f->sent, &call->why)) != 0) {
+  if ((rc = feed_load(feeds, name, &f->filter, &f->sent, &call->why)) != 0) {
     free(f);
     return rc;
   }
@@ -383,42 +405,44 @@ int hls_patternsd_api_follow(struct hls_patternsd *pd, struct hls_control_call *
   snprintf(f->feed, sizeof f->feed, "%s", name);
   f->client = call->client;
   f->req_id = call->req->id;
-  f->next = pd->followers;
-  pd->followers = f;
+  f->next = feeds->followers;
+  feeds->followers = f;
   call->deferred = true;
   hls_log_debug("feed_follow", "name=%s from=%lld client=%llu", name, (long long)f->sent,
                 (unsigned long long)hls_control_client_id(call->client));
   /* The reply is deferred: the events go out after this call returns
    * nothing, in the order the client will read them. A store error ends
    * the stream with an error reply (pump). */
-  (void)pump(pd, f);
+  (void)pump(feeds, f);
   return 0;
 }
 
-int hls_patternsd_api_ack(struct hls_patternsd *pd, struct hls_control_call *call) {
+int hls_feeds_api_ack(struct hls_feeds *feeds, struct hls_control_call *call) {
   char name[FEED_NAME_MAX + 1];
   int64_t seq = 0;
   int rc = arg_feed_name(call->req->args, name, &call->why);
   if (rc == 0) rc = hls_mp_get_i64(call->req->args, "seq", &seq, NULL, &call->why);
   if (rc != 0) return rc;
   int64_t max = 0;
-  if ((rc = hls_patstore_last_event(pd->ps, &max, &call->why)) != 0) return rc;
+  if ((rc = hls_patstore_last_event(feeds->env.ps, &max, &call->why)) != 0) return rc;
   if (seq < 0 || seq > max)
     return hls_why_set(&call->why, HLS_EINVAL, "seq: %lld is not an event of this node (the last is %lld)",
                        (long long)seq, (long long)max);
-  if ((rc = hls_patstore_feed_ack(pd->ps, name, seq, pd->env.now_ms(pd->env.clock), &call->why)) != 0) return rc;
+  int64_t now = feeds->env.now_ms(feeds->env.clock);
+  if ((rc = hls_patstore_feed_ack(feeds->env.ps, name, seq, now, &call->why)) != 0) return rc;
   int64_t cursor;
   struct hls_patfilter ignore;
-  if ((rc = feed_load(pd, name, &ignore, &cursor, &call->why)) != 0) return rc;
+  if ((rc = feed_load(feeds, name, &ignore, &cursor, &call->why)) != 0) return rc;
   /* This client's follower of the feed may send more now. */
-  for (struct follower *f = pd->followers; f; f = f->next) {
+  for (struct follower *f = feeds->followers; f; f = f->next) {
     if (f->client != call->client || strcmp(f->feed, name) != 0) continue;
     size_t keep = 0;
     for (size_t i = 0; i < f->n_unacked; i++)
       if (f->unacked[i] > seq) f->unacked[keep++] = f->unacked[i];
     f->n_unacked = keep;
     /* Sent from the loop, after this reply: never from inside a call. */
-    if (pd->timer_open && !uv_is_active((uv_handle_t *)&pd->pump_timer)) uv_timer_start(&pd->pump_timer, on_pump, 0, 0);
+    uv_handle_t *timer = (uv_handle_t *)&feeds->pump_timer;
+    if (!uv_is_closing(timer) && !uv_is_active(timer)) uv_timer_start(&feeds->pump_timer, on_pump, 0, 0);
     break;
   }
   PACK(msgpack_pack_map(call->pk, 2));
@@ -427,11 +451,10 @@ int hls_patternsd_api_ack(struct hls_patternsd *pd, struct hls_control_call *cal
   return 0;
 }
 
-void hls_patternsd_client_gone(struct hls_patternsd *pd, struct hls_control_client *client) {
-  if (pd == NULL) return;
-  for (struct follower *f = pd->followers, *next; f; f = next) {
+void hls_feeds_client_gone(struct hls_feeds *feeds, struct hls_control_client *client) {
+  for (struct follower *f = feeds->followers, *next; f; f = next) {
     next = f->next;
-    if (f->client == client) follower_remove(pd, f);
+    if (f->client == client) follower_remove(feeds, f);
   }
 }
 

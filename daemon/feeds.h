@@ -1,17 +1,53 @@
-/* Feeds and followers of pattern events (feeds.c); the control commands
- * feed.* are declared with the others in patternsd.h. Event-loop thread
- * only. */
+/* Feeds and their followers of pattern events (docs/control.md): the
+ * feed.* control commands, a feed's stored filter and cursor, and the
+ * streams of `hls feed follow`. The pattern host (patternsd) creates them
+ * on its pattern store, hands them the feed.* calls and tells them when
+ * it wrote new events (hls_feeds_pump_all); they know nothing else of it.
+ * Event-loop thread only. */
 #ifndef HLS_FEEDS_H
 #define HLS_FEEDS_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
 
-struct hls_patternsd;
+#include "control.h"
+#include "err.h"
 
-/* Send every follower what it has not seen, up to its window. */
-void hls_feeds_pump_all(struct hls_patternsd *pd);
-/* Drop every follower, without a reply (closing). */
-void hls_feeds_free_followers(struct hls_patternsd *pd);
-size_t hls_feeds_count_followers(const struct hls_patternsd *pd);
+struct hls_patstore;
+struct hls_patsummary;
+
+/* What feeds take from whoever creates them: all borrowed, and must
+ * outlive them. */
+struct hls_feeds_env {
+  uv_loop_t *loop;
+  struct hls_patstore *ps;        /* the feeds and pattern_events tables */
+  struct hls_patsummary *summary; /* the place list: place names in filters */
+  int64_t (*now_ms)(void *clock); /* the wall clock: when a feed was made, acked */
+  void *clock;
+};
+struct hls_feeds;
+
+/* *out: owned (hls_feeds_close). HLS_ENOMEM. */
+int hls_feeds_new(struct hls_feeds **out, const struct hls_feeds_env *env) HLS_WARN_UNUSED;
+/* Drop every follower, without a reply (closing), and close the timer;
+ * the memory is freed in its close callback, so the loop must run once
+ * more. NULL is a no-op. */
+void hls_feeds_close(struct hls_feeds *feeds);
+
+/* Send every follower what it has not seen, up to its window (after the
+ * host wrote new events). */
+void hls_feeds_pump_all(struct hls_feeds *feeds);
+size_t hls_feeds_count_followers(const struct hls_feeds *feeds);
+
+/* Control commands feed.subscribe, feed.list, feed.unsubscribe,
+ * feed.follow (deferred: a stream), feed.ack (docs/control.md). */
+int hls_feeds_api_subscribe(struct hls_feeds *feeds, struct hls_control_call *call);
+int hls_feeds_api_list(struct hls_feeds *feeds, struct hls_control_call *call);
+int hls_feeds_api_unsubscribe(struct hls_feeds *feeds, struct hls_control_call *call);
+int hls_feeds_api_follow(struct hls_feeds *feeds, struct hls_control_call *call);
+int hls_feeds_api_ack(struct hls_feeds *feeds, struct hls_control_call *call);
+/* The client's streams end (it closed): no reply. */
+void hls_feeds_client_gone(struct hls_feeds *feeds, struct hls_control_client *client);
 
 #endif

@@ -12,6 +12,7 @@
 #include "patfilter.h"
 #include "patstore.h"
 #include "patternsd_internal.h"
+#include "patsummary.h"
 
 #define LIST_DEFAULT 50   /* patterns listed when the request gives no limit (a page) */
 #define SUMMARY_TOP_DEFAULT 5
@@ -52,7 +53,7 @@ int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *ca
   if (rc == 0) rc = hls_api_arg_limit(call->req->args, LIST_DEFAULT, &limit, &call->why);
   if (rc == 0) rc = hls_mp_get_i64(call->req->args, "offset", &offset, &has_offset, &call->why);
   if (rc == 0) rc = hls_mp_get_bool(call->req->args, "all", &all, NULL, &call->why);
-  if (rc == 0) rc = hls_patternsd__filter_resolve_places(pd, &f, true, &call->why);
+  if (rc == 0) rc = hls_patsummary_filter_resolve_places(pd->summary, &f, true, &call->why);
   if (rc != 0) return rc;
   if (offset < 0) return hls_why_set(&call->why, HLS_EINVAL, "offset: must be 0 or more");
   f.include_ended = all;
@@ -74,7 +75,7 @@ int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *ca
   for (int s = 0; rc == 0 && s < HLS_PAT_SIGNAL_COUNT; s++) rc = hls_mp_pack_kv_i64(pk, hls_pat_signal_name(s), by_signal[s]);
   if (rc == 0)
     rc = hls_mp_pack_kv_i64(pk, "offset", offset) != 0 || hls_mp_pack_cstr(pk, "patterns") != 0 ||
-         msgpack_pack_array(pk, (size_t)shown) != 0 || hls_patternsd__write_raw(pk, items.data, items.size) != 0;
+         msgpack_pack_array(pk, (size_t)shown) != 0 || hls_patsummary_write_raw(pk, items.data, items.size) != 0;
   msgpack_sbuffer_destroy(&items);
   return rc == 0 ? 0 : hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
 }
@@ -98,16 +99,16 @@ static int show_cell(void *ctx, const struct hls_pat_cell_ref *c) {
   int kind;
   if (hls_patterns_place_info(s->pd->pt, c->place, &pi) != 0 || hls_patterns_theme_info(s->pd->pt, c->theme, &theme, &kind) != 0)
     return HLS_EINTERNAL;
-  char label[LABEL], id[HLS_NODEID_TEXT_SIZE], item[HLS_NODEID_TEXT_SIZE + 24], week[9];
-  hls_patternsd__place_label(s->pd, c->place, label, sizeof label);
+  char label[HLS_PATSUMMARY_LABEL], id[HLS_NODEID_TEXT_SIZE], item[HLS_NODEID_TEXT_SIZE + 24], week[9];
+  hls_patsummary_place_label(s->pd->summary, c->place, label, sizeof label);
   hls_nodeid_format(pi.origin, id);
   snprintf(item, sizeof item, "%s:%llu", id, (unsigned long long)c->seq);
-  hls_patternsd__week_text(c->week, week);
+  hls_patsummary_week_text(c->week, week);
   if (msgpack_pack_map(pk, 11) != 0 || hls_mp_pack_kv_str(pk, "place", label) != 0 ||
       hls_mp_pack_kv_str(pk, "region", pi.region) != 0 || hls_mp_pack_kv_str(pk, "week", week) != 0 ||
       hls_mp_pack_kv_str(pk, "theme", theme) != 0 || hls_mp_pack_kv_str(pk, "kind", hls_kind_name((enum hls_kind)kind)) != 0 ||
-      hls_patternsd__pack_count(pk, c->lo, c->hi) != 0 || hls_mp_pack_kv_bool(pk, "withheld", c->withheld) != 0 ||
-      hls_mp_pack_cstr(pk, "scales") != 0 || hls_patternsd__pack_scales(pk, c->scales) != 0 || hls_mp_pack_kv_str(pk, "item", item) != 0)
+      hls_patsummary_pack_count(pk, c->lo, c->hi) != 0 || hls_mp_pack_kv_bool(pk, "withheld", c->withheld) != 0 ||
+      hls_mp_pack_cstr(pk, "scales") != 0 || hls_patsummary_pack_scales(pk, c->scales) != 0 || hls_mp_pack_kv_str(pk, "item", item) != 0)
     return HLS_ENOMEM;
   return 0;
 }
@@ -118,11 +119,11 @@ static int show_story(void *ctx, const struct hls_pat_story_ref *r) {
   if (s->count_only) return 0;
   struct hls_pat_place_info pi;
   if (hls_patterns_place_info(s->pd->pt, r->place, &pi) != 0) return HLS_EINTERNAL;
-  char label[LABEL], id[HLS_NODEID_TEXT_SIZE], item[HLS_NODEID_TEXT_SIZE + 24], week[9];
-  hls_patternsd__place_label(s->pd, r->place, label, sizeof label);
+  char label[HLS_PATSUMMARY_LABEL], id[HLS_NODEID_TEXT_SIZE], item[HLS_NODEID_TEXT_SIZE + 24], week[9];
+  hls_patsummary_place_label(s->pd->summary, r->place, label, sizeof label);
   hls_nodeid_format(pi.origin, id);
   snprintf(item, sizeof item, "%s:%llu", id, (unsigned long long)r->seq);
-  hls_patternsd__week_text(r->week, week);
+  hls_patsummary_week_text(r->week, week);
   msgpack_packer *pk = s->pk;
   if (msgpack_pack_map(pk, 4) != 0 || hls_mp_pack_kv_str(pk, "place", label) != 0 ||
       hls_mp_pack_kv_str(pk, "week", week) != 0 || hls_mp_pack_kv_str(pk, "title", r->title) != 0 ||
@@ -179,9 +180,9 @@ static int pack_weeks(struct hls_patternsd *pd, msgpack_packer *pk, const struct
     const struct week_sum *s = &w.sums[i];
     int32_t week = w.from + (int32_t)i;
     char wt[9], c2[48];
-    hls_patternsd__week_text(week, wt);
+    hls_patsummary_week_text(week, wt);
     if (msgpack_pack_map(pk, 7 + (two ? 5 : 0)) != 0 || hls_mp_pack_kv_str(pk, "week", wt) != 0 ||
-        hls_mp_pack_kv_bool(pk, "in_pattern", week >= p->week_from) != 0 || hls_patternsd__pack_count(pk, s->lo[0], s->hi[0]) != 0 ||
+        hls_mp_pack_kv_bool(pk, "in_pattern", week >= p->week_from) != 0 || hls_patsummary_pack_count(pk, s->lo[0], s->hi[0]) != 0 ||
         hls_mp_pack_kv_i64(pk, "places", s->places[0]) != 0 || hls_mp_pack_kv_bool(pk, "withheld", s->withheld) != 0)
       rc = HLS_ENOMEM;
     if (rc == 0 && two) {
@@ -200,18 +201,18 @@ static int pack_weeks(struct hls_patternsd *pd, msgpack_packer *pk, const struct
 /* The pattern's places by label: name, region, node id. */
 static int pack_show_places(struct hls_patternsd *pd, msgpack_packer *pk, const struct hls_pattern *p) {
   uint32_t *order;
-  int rc = hls_patternsd__places_by_label(pd, p, &order);
+  int rc = hls_patsummary_places_by_label(pd->summary, p, &order);
   if (rc != 0) return rc;
   if (msgpack_pack_array(pk, p->n_places) != 0) rc = HLS_ENOMEM;
   for (size_t i = 0; rc == 0 && i < p->n_places; i++) {
     struct hls_pat_place_info pi;
-    char label[LABEL], id[HLS_NODEID_TEXT_SIZE];
+    char label[HLS_PATSUMMARY_LABEL], id[HLS_NODEID_TEXT_SIZE];
     if (hls_patterns_place_info(pd->pt, order[i], &pi) != 0) {
       rc = HLS_EINTERNAL;
       break;
     }
     hls_nodeid_format(pi.origin, id);
-    if (msgpack_pack_map(pk, 3) != 0 || hls_mp_pack_kv_str(pk, "name", hls_patternsd__dir_label(pd, order[i], label, sizeof label)) != 0 ||
+    if (msgpack_pack_map(pk, 3) != 0 || hls_mp_pack_kv_str(pk, "name", hls_patsummary_dir_label(pd->summary, order[i], label, sizeof label)) != 0 ||
         hls_mp_pack_kv_str(pk, "region", pi.region) != 0 || hls_mp_pack_kv_str(pk, "node_id", id) != 0)
       rc = HLS_ENOMEM;
   }
@@ -237,7 +238,7 @@ struct prefix_ctx {
 static int prefix_one(void *ctx, const uint8_t id[HLS_PAT_ID_BYTES]) {
   struct prefix_ctx *pc = ctx;
   char idt[2 * HLS_PAT_ID_BYTES + 1];
-  hls_patternsd__id_hex(id, idt);
+  hls_patsummary_id_hex(id, idt);
   if (strncasecmp(idt, pc->prefix, pc->len) == 0 && pc->matches++ == 0) memcpy(pc->found, id, HLS_PAT_ID_BYTES);
   return 0;
 }
@@ -254,11 +255,11 @@ static int show_head(void *ctx, const struct hls_patrow *r, bool retracted) {
   msgpack_packer *pk = h->pk;
   h->retracted = retracted;
   char text[2048];
-  hls_patternsd__method_text(&h->pd->params, r->signal, r->region, text, sizeof text);
+  hls_patsummary_method_text(&h->pd->params, r->signal, r->region, text, sizeof text);
   if (msgpack_pack_map(pk, 8) != 0 ||
       hls_mp_pack_kv_str(pk, "state", retracted ? "retracted" : r->live ? "live" : "ended") != 0 ||
       hls_mp_pack_kv_bool(pk, "live", !retracted && r->live) != 0 || hls_mp_pack_cstr(pk, "pattern") != 0 ||
-      hls_patternsd__write_raw(pk, r->summary, r->summary_len) != 0 || hls_mp_pack_kv_str(pk, "method_text", text) != 0)
+      hls_patsummary_write_raw(pk, r->summary, r->summary_len) != 0 || hls_mp_pack_kv_str(pk, "method_text", text) != 0)
     return HLS_ENOMEM;
   return 0;
 }
@@ -439,7 +440,7 @@ static int pack_category(msgpack_packer *pk, int cat, const struct week_pattern 
     size_t shown = m < top ? m : top;
     if (rc == 0 && (hls_mp_pack_cstr(pk, "top") != 0 || msgpack_pack_array(pk, shown) != 0)) rc = HLS_ENOMEM;
     for (size_t k = 0; rc == 0 && k < shown; k++)
-      rc = hls_patternsd__write_raw(pk, wp[idx[k]].last->summary, wp[idx[k]].last->summary_len);
+      rc = hls_patsummary_write_raw(pk, wp[idx[k]].last->summary, wp[idx[k]].last->summary_len);
   }
   free(idx);
   free(rc_list);
@@ -531,8 +532,8 @@ int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call 
   for (size_t i = 0; i < n_wp; i++) found_ended += (wp[i].changes & (1u << HLS_PAT_NEW)) && !wp[i].new_live;
   msgpack_packer *pk = call->pk;
   char wt[9] = "", lt[9] = "";
-  if (week != NO_WEEK) hls_patternsd__week_text(week, wt);
-  if (pd->latest_week != NO_WEEK) hls_patternsd__week_text(pd->latest_week, lt);
+  if (week != NO_WEEK) hls_patsummary_week_text(week, wt);
+  if (pd->latest_week != NO_WEEK) hls_patsummary_week_text(pd->latest_week, lt);
   rc = msgpack_pack_map(pk, 6 + CAT__COUNT) != 0 || hls_mp_pack_kv_str(pk, "week", wt[0] ? wt : NULL) != 0 ||
                hls_mp_pack_kv_str(pk, "latest_week", lt[0] ? lt : NULL) != 0 ||
                hls_mp_pack_kv_i64(pk, "live_now", live) != 0 || hls_mp_pack_kv_i64(pk, "ended_now", ended) != 0 ||
@@ -580,7 +581,7 @@ int hls_patternsd_api_network_themes(struct hls_patternsd *pd, struct hls_contro
     int kind;
     char week[9];
     if (hls_patterns_theme_info(pd->pt, u[i].theme, &name, &kind) != 0) name = "", kind = 0;
-    hls_patternsd__week_text(u[i].last, week);
+    hls_patsummary_week_text(u[i].last, week);
     if (msgpack_pack_map(call->pk, 4) != 0 || hls_mp_pack_kv_str(call->pk, "name", name) != 0 ||
         hls_mp_pack_kv_str(call->pk, "kind", hls_kind_name((enum hls_kind)kind)) != 0 ||
         hls_mp_pack_kv_i64(call->pk, "places", u[i].places) != 0 ||

@@ -40,7 +40,9 @@ struct hls_patternsd;
  * bring the store's patterns up to date (events for real changes only). */
 int hls_patternsd_start(struct hls_patternsd **out, const struct hls_patternsd_env *env,
                         struct hls_why *why) HLS_WARN_UNUSED;
-/* Followers get a final reply; NULL is a no-op. */
+/* Followers are dropped without a reply (their clients close with the
+ * control server). The timers are freed in their close
+ * callbacks: the loop must run once more. NULL is a no-op. */
 void hls_patternsd_close(struct hls_patternsd *pd);
 
 /* An item was stored with its body (profile, digest, story, tombstone). */
@@ -54,9 +56,10 @@ int hls_patternsd_flush(struct hls_patternsd *pd, struct hls_why *why) HLS_WARN_
 /* The "patterns" part of hls status. */
 int hls_patternsd_pack_status(struct hls_patternsd *pd, msgpack_packer *pk) HLS_WARN_UNUSED;
 
-/* Control commands (api.c): patterns, patterns.show, patterns.summary,
- * feed.subscribe, feed.list, feed.unsubscribe, feed.follow (deferred: a
- * stream), feed.ack (docs/control.md). */
+/* Control commands (api.c): patterns, patterns.show, patterns.summary
+ * (patapi.c), and feed.subscribe, feed.list, feed.unsubscribe,
+ * feed.follow (deferred: a stream), feed.ack, handed to the host's feeds
+ * (feeds.h) (docs/control.md). */
 int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *call);
 int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *call);
 int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call *call);
