@@ -1,205 +1,24 @@
-/* hls patterns [filters] | patterns show ID | patterns summary, and hls
- * feed subscribe | list | follow | unsubscribe: the patterns this node
- * finds across places (docs/patterns.md) and the durable feeds of their
- * changes. Text fits the terminal (hls_out_term_width: on a terminal
- * only, never cut into a pipe); --json prints what hlsd sends. */
-#include <errno.h>
-#include <jansson.h>
+/* hls patterns [filters] | patterns show ID | patterns summary: the
+ * patterns this node finds across places (docs/patterns.md); their feeds
+ * are cmd_feed.c's. Text fits the terminal (hls_out_term_width: on a
+ * terminal only, never cut into a pipe); --json prints what hlsd sends. */
 #include <math.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/sockios.h>
-#include <poll.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "params.h"
 #include "patfmt.h"
+#include "patview.h"
 #include "patterns.h"
 #include "text.h"
 
-#define FILTER_VALUES 16
-#define N_LIST_KEYS 6
 #define SHOW_STORIES 10 /* patterns show: stories listed before "N more" */
 
-/* Every option of these commands; each command takes its own (opt_ok). */
-static const struct option all_opts[] = {{"signal", required_argument, NULL, 'S'},
-                                         {"theme", required_argument, NULL, 't'},
-                                         {"kind", required_argument, NULL, 'k'},
-                                         {"scale", required_argument, NULL, 'c'},
-                                         {"region", required_argument, NULL, 'r'},
-                                         {"place", required_argument, NULL, 'p'},
-                                         {"since", required_argument, NULL, 's'},
-                                         {"until", required_argument, NULL, 'u'},
-                                         {"min-places", required_argument, NULL, 'm'},
-                                         {"min-strength", required_argument, NULL, 'x'},
-                                         {"all", no_argument, NULL, 'a'},
-                                         {"limit", required_argument, NULL, 'l'},
-                                         {"no-wait", no_argument, NULL, 'n'},
-                                         {"from", required_argument, NULL, 'F'},
-                                         {"places", no_argument, NULL, 'P'},
-                                         {"cells", no_argument, NULL, 'C'},
-                                         {NULL, 0, NULL, 0}};
-
-/* The options each command takes (all_opts' codes). */
-#define FILTER_CODES "Stkcrpsumx"
-static const char *const list_codes = FILTER_CODES "al";
-static const char *const subscribe_codes = FILTER_CODES;
-static const char *const follow_codes = "nlF";
-static const char *const show_codes = "PC";
-
-struct args {
-  const char *values[N_LIST_KEYS][FILTER_VALUES]; /* signal, theme, kind, scale, region, place */
-  size_t n[N_LIST_KEYS];
-  const char *since, *until;
-  int64_t min_places, limit, from;
-  double min_strength;
-  bool has_min_places, has_min_strength, has_limit, has_from, no_wait, all, places, cells;
-};
-
-static const char *const list_keys[N_LIST_KEYS] = {"signal", "theme", "kind", "scale", "region", "place"};
-
-static const char *opt_name(int opt) {
-  for (const struct option *o = all_opts; o->name; o++)
-    if (o->val == opt) return o->name;
-  return "?";
-}
-
-/* One option into a; 0, or a usage exit code (already printed). */
-static int take_opt(struct cli *c, int opt, const char *codes, struct args *a) {
-  if (opt != '?' && strchr(codes, opt) == NULL && codes == follow_codes)
-    return cli_usage(c, "feed follow takes --no-wait, --limit N and --from SEQ only (filters belong to the feed)");
-  if (opt == '?' || strchr(codes, opt) == NULL)
-    return cli_usage(c, "--%s is not an option of this command", opt_name(opt));
-  int slot = opt == 'S' ? 0 : opt == 't' ? 1 : opt == 'k' ? 2 : opt == 'c' ? 3 : opt == 'r' ? 4 : opt == 'p' ? 5 : -1;
-  if (slot >= 0) {
-    if (a->n[slot] == FILTER_VALUES) return cli_usage(c, "--%s: at most %d values", list_keys[slot], FILTER_VALUES);
-    if (!optarg[0]) return cli_usage(c, "--%s: give a value", list_keys[slot]);
-    a->values[slot][a->n[slot]++] = optarg;
-    return 0;
-  }
-  char *end = NULL;
-  switch (opt) {
-  case 's': a->since = optarg; return 0;
-  case 'u': a->until = optarg; return 0;
-  case 'm':
-    if (cli_parse_limit(optarg, &a->min_places) != 0) return cli_usage(c, "--min-places takes a whole number");
-    a->has_min_places = true;
-    return 0;
-  case 'x':
-    errno = 0;
-    a->min_strength = strtod(optarg, &end);
-    if (errno != 0 || end == optarg || *end != '\0' || !isfinite(a->min_strength) || a->min_strength < 0)
-      return cli_usage(c, "--min-strength takes a number, 0 or more (2 is p = 0.01)");
-    a->has_min_strength = true;
-    return 0;
-  case 'l':
-    if (cli_parse_limit(optarg, &a->limit) != 0) return cli_usage(c, "--limit takes a whole number (0: all)");
-    a->has_limit = true;
-    return 0;
-  case 'F':
-    if (cli_parse_limit(optarg, &a->from) != 0) return cli_usage(c, "--from takes an event seq (a whole number)");
-    a->has_from = true;
-    return 0;
-  case 'a': a->all = true; return 0;
-  case 'n': a->no_wait = true; return 0;
-  case 'P': a->places = true; return 0;
-  case 'C': a->cells = true; return 0;
-  default: return cli_usage(c, "unknown option");
-  }
-}
-
-/* Parse the command's options; 0, or an exit code to return (help
- * printed, or a usage error). */
-static int parse_args(struct cli *c, int argc, char **argv, const char *codes, struct args *a) {
-  struct cli_opts o;
-  int opt, ec, rc;
-  memset(a, 0, sizeof *a);
-  cli_opts_init(&o, all_opts);
-  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
-    if (ec >= 0) return ec == 0 ? -1 : ec;
-    if ((rc = take_opt(c, opt, codes, a)) != 0) return rc;
-  }
-  return 0;
-}
-
-static size_t filter_count(const struct args *a) {
-  size_t n = 0;
-  for (int i = 0; i < N_LIST_KEYS; i++) n += a->n[i] > 0;
-  return n + (a->since != NULL) + (a->until != NULL) + a->has_min_places + a->has_min_strength;
-}
-
-static void filter_pack(msgpack_packer *pk, const struct args *a) {
-  for (int i = 0; i < N_LIST_KEYS; i++) {
-    if (a->n[i] == 0) continue;
-    hls_mp_pack_cstr(pk, list_keys[i]);
-    msgpack_pack_array(pk, a->n[i]);
-    for (size_t j = 0; j < a->n[i]; j++) hls_mp_pack_cstr(pk, a->values[i][j]);
-  }
-  if (a->since) hls_mp_pack_kv_str(pk, "since", a->since);
-  if (a->until) hls_mp_pack_kv_str(pk, "until", a->until);
-  if (a->has_min_places) hls_mp_pack_kv_i64(pk, "min_places", a->min_places);
-  if (a->has_min_strength) {
-    hls_mp_pack_cstr(pk, "min_strength");
-    msgpack_pack_double(pk, a->min_strength);
-  }
-}
-
-static double num(const struct hls_mp_value *m, const char *key) {
-  const struct hls_mp_value *v = hls_mp_get(m, key);
-  if (v == NULL) return NAN;
-  if (v->type == HLS_MP_FLOAT) return v->v.f;
-  if (v->type == HLS_MP_UINT) return (double)v->v.u;
-  if (v->type == HLS_MP_INT) return (double)v->v.i;
-  return NAN;
-}
-
-static bool flag(const struct hls_mp_value *m, const char *key) {
-  const struct hls_mp_value *v = hls_mp_get(m, key);
-  return v != NULL && v->type == HLS_MP_BOOL && v->v.b;
-}
 
 /* --- patterns ----------------------------------------------------------------------- */
-
-/* "problem:housing" (or "housing" without kinds), "A + B" for together. */
-static void theme_text_kinds(const struct hls_mp_value *p, bool kinds, char *out, size_t size) {
-  char t1[HLS_THEME_MAX + 1], k1[16], t2[HLS_THEME_MAX + 1], k2[16];
-  hls_out_str(p, "theme", t1, sizeof t1);
-  hls_out_str(p, "kind", k1, sizeof k1);
-  hls_out_str(p, "kind2", k2, sizeof k2);
-  bool two = hls_out_str(p, "theme2", t2, sizeof t2)[0] != '\0';
-  if (two && kinds) snprintf(out, size, "%s:%s + %s:%s", k1, t1, k2, t2);
-  else if (two) snprintf(out, size, "%s + %s", t1, t2);
-  else if (kinds) snprintf(out, size, "%s:%s", k1, t1);
-  else snprintf(out, size, "%s", t1);
-}
-
-static void theme_text(const struct hls_mp_value *p, char *out, size_t size) { theme_text_kinds(p, true, out, size); }
-
-static void weeks_text(const struct hls_mp_value *p, char *out, size_t size) {
-  char from[16], to[16];
-  hls_patfmt_weeks(hls_out_str(p, "from", from, sizeof from), hls_out_str(p, "to", to, sizeof to), out, size);
-}
-
-static void places_text(const struct hls_mp_value *p, char *out, size_t size, size_t max_names) {
-  const struct hls_mp_value *places = hls_mp_get(p, "places");
-  out[0] = '\0';
-  if (places == NULL || places->type != HLS_MP_ARRAY) return;
-  size_t len = 0;
-  for (uint32_t i = 0; i < places->len && i < max_names; i++) {
-    const struct hls_mp_value *v = &places->v.items[i];
-    if (v->type != HLS_MP_STR) continue;
-    int w = snprintf(out + len, size - len, "%s%.*s", i ? ", " : "", (int)v->len, v->v.str);
-    if (w < 0 || (size_t)w >= size - len) return;
-    len += (size_t)w;
-  }
-  if (places->len > max_names) snprintf(out + len, size - len, " and %u more", places->len - (unsigned)max_names);
-}
 
 /* A table of pattern summaries that fits width (0: no limit). */
 enum { COL_ID, COL_STRENGTH, COL_SIGNAL, COL_THEMES, COL_PLACES, COL_WEEKS, COL_LIVE, N_COLS };
@@ -209,14 +28,14 @@ static const char *const pattern_headers[N_COLS] = {"ID", "STRENGTH", "SIGNAL", 
 static void pattern_row(const struct hls_mp_value *p, bool kinds, char cells[N_COLS][CELL]) {
   char id[40], region[HLS_REGION_MAX + 1];
   snprintf(cells[COL_ID], CELL, "%.8s", hls_out_str(p, "id", id, sizeof id));
-  hls_patfmt_strength(num(p, "strength"), cells[COL_STRENGTH], CELL);
+  hls_patfmt_strength(hls_patview_num(p, "strength"), cells[COL_STRENGTH], CELL);
   hls_out_str(p, "signal", cells[COL_SIGNAL], CELL);
-  theme_text_kinds(p, kinds, cells[COL_THEMES], CELL);
+  hls_patview_theme_kinds(p, kinds, cells[COL_THEMES], CELL);
   if (hls_out_str(p, "region", region, sizeof region)[0])
     snprintf(cells[COL_PLACES], CELL, "%lld in %s", (long long)hls_out_int(p, "n_places"), region);
   else snprintf(cells[COL_PLACES], CELL, "%lld", (long long)hls_out_int(p, "n_places"));
-  weeks_text(p, cells[COL_WEEKS], CELL);
-  snprintf(cells[COL_LIVE], CELL, "%s", flag(p, "live") ? "live" : "ended");
+  hls_patview_weeks(p, cells[COL_WEEKS], CELL);
+  snprintf(cells[COL_LIVE], CELL, "%s", hls_patview_flag(p, "live") ? "live" : "ended");
 }
 
 /* The cells of every row; false if the table is wider than width (0: no
@@ -292,16 +111,24 @@ static void by_signal_text(const struct hls_mp_value *by, char *out, size_t size
 #define PAGE 200
 
 int cmd_patterns(struct cli *c, int argc, char **argv) {
-  struct args a;
-  int rc = parse_args(c, argc, argv, list_codes, &a);
-  if (rc != 0) return rc < 0 ? 0 : rc;
+  static const char *const paging[] = {"all", "limit", "offset", NULL};
+  struct cli_opts o;
+  struct cli_params a;
+  int opt, ec, rc;
+  cli_opts_init_params(&o, &a, HLS_M_PATTERNS, NULL);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
+    if (ec >= 0) return ec;
+    if ((rc = cli_params_take(c, &a, opt, optarg)) != 0) return rc == 1 ? cli_usage(c, "unknown option") : rc;
+  }
   if (optind < argc)
     return cli_usage(c, "unexpected argument '%s' ('hls patterns show ID' explains one, 'hls patterns summary' "
                         "reads a week)", argv[optind]);
+  if ((rc = cli_params_check(c, &a)) != 0) return rc;
   if ((rc = cli_connect(c)) != 0) return rc;
+  bool with_ended = cli_params_has(&a, "all");
   /* Every page's items, re-packed into one array; the counts of the
    * first page. */
-  int64_t want = a.has_limit ? a.limit : 50; /* 0: all */
+  int64_t want = cli_params_int(&a, "limit", 50); /* 0: all */
   msgpack_sbuffer all;
   msgpack_packer apk;
   msgpack_sbuffer_init(&all);
@@ -314,9 +141,9 @@ int cmd_patterns(struct cli *c, int argc, char **argv) {
     struct hls_client_req r;
     struct hls_ctl_response resp;
     hls_client_begin(&c->client, &r, HLS_M_PATTERNS);
-    msgpack_pack_map(&r.pk, filter_count(&a) + 3);
-    filter_pack(&r.pk, &a);
-    hls_mp_pack_kv_bool(&r.pk, "all", a.all);
+    msgpack_pack_map(&r.pk, cli_params_count(&a, paging) + 3);
+    (void)cli_params_pack(&a, &r.pk, paging); /* checked above: only out of memory, which the call reports */
+    hls_mp_pack_kv_bool(&r.pk, "all", with_ended);
     hls_mp_pack_kv_i64(&r.pk, "limit", ask);
     hls_mp_pack_kv_i64(&r.pk, "offset", (int64_t)got);
     if ((rc = cli_call(c, &r, &resp)) != 0) {
@@ -352,15 +179,16 @@ int cmd_patterns(struct cli *c, int argc, char **argv) {
     return cli_fail(c, rc, "patterns: %s", why.text);
   }
   const struct hls_mp_value *list = &tree.root;
-  bool filtered = filter_count(&a) > 0;
+  bool filtered = cli_params_count(&a, paging) > 0;
   if (c->json) {
     rc = hls_out_print_json(list);
   } else if (total == 0) {
-    if (filtered) printf("No %spatterns match.%s\n", a.all ? "" : "live ", a.all ? "" : " (--all includes ended ones)");
-    else if (!a.all && ended > 0) printf("No patterns live; %lld ended ('hls patterns --all' lists them).\n", (long long)ended);
+    if (filtered)
+      printf("No %spatterns match.%s\n", with_ended ? "" : "live ", with_ended ? "" : " (--all includes ended ones)");
+    else if (!with_ended && ended > 0) printf("No patterns live; %lld ended ('hls patterns --all' lists them).\n", (long long)ended);
     else printf("No patterns yet: they appear when this node holds digests from several places.\n");
   } else {
-    if (a.all)
+    if (with_ended)
       printf("%lld pattern%s%s, %lld live and %lld ended: %s\n", (long long)total, total == 1 ? "" : "s",
              filtered ? " match" : "", (long long)live, (long long)ended, by);
     else printf("%lld pattern%s live%s: %s\n", (long long)total, total == 1 ? "" : "s", filtered ? " match" : "", by);
@@ -457,7 +285,7 @@ static void print_weeks(const struct hls_mp_value *weeks, const struct hls_mp_va
   printf("\nWeek by week at its %lld place%s (* the pattern's weeks)\n", (long long)n_places, n_places == 1 ? "" : "s");
   double max = 0;
   for (uint32_t i = 0; i < weeks->len; i++) {
-    double v = two ? num(&weeks->v.items[i], "both") : num(&weeks->v.items[i], "count_max");
+    double v = two ? hls_patview_num(&weeks->v.items[i], "both") : hls_patview_num(&weeks->v.items[i], "count_max");
     if (v > max) max = v;
   }
   static const char *const h1[] = {"WEEK", "COUNT", "PLACES", ""};
@@ -478,7 +306,7 @@ static void print_weeks(const struct hls_mp_value *weeks, const struct hls_mp_va
   for (uint32_t i = 0; i < weeks->len; i++) {
     const struct hls_mp_value *w = &weeks->v.items[i];
     char wk[16];
-    snprintf(cells[i][0], 48, "%s%s", hls_out_str(w, "week", wk, sizeof wk), flag(w, "in_pattern") ? " *" : "");
+    snprintf(cells[i][0], 48, "%s%s", hls_out_str(w, "week", wk, sizeof wk), hls_patview_flag(w, "in_pattern") ? " *" : "");
     hls_out_str(w, "count", cells[i][1], 48);
     if (two) {
       hls_out_str(w, "count2", cells[i][2], 48);
@@ -498,8 +326,8 @@ static void print_weeks(const struct hls_mp_value *weeks, const struct hls_mp_va
   for (uint32_t i = 0; i < weeks->len; i++) {
     const struct hls_mp_value *w = &weeks->v.items[i];
     char bar[64];
-    if (two) hls_patfmt_bar(num(w, "both"), num(w, "both"), max, bar_w, bar, sizeof bar);
-    else hls_patfmt_bar(num(w, "count_min"), num(w, "count_max"), max, bar_w, bar, sizeof bar);
+    if (two) hls_patfmt_bar(hls_patview_num(w, "both"), hls_patview_num(w, "both"), max, bar_w, bar, sizeof bar);
+    else hls_patfmt_bar(hls_patview_num(w, "count_min"), hls_patview_num(w, "count_max"), max, bar_w, bar, sizeof bar);
     const char *row[5] = {cells[i][0], cells[i][1], cells[i][2], two ? cells[i][3] : bar, bar};
     hls_table_add(t, row);
   }
@@ -536,7 +364,7 @@ static void print_cells(const struct hls_mp_value *cells) {
         snprintf(scales + strlen(scales), sizeof scales - strlen(scales), "%s%.*s", j ? "," : "",
                  (int)sc->v.items[j].len, sc->v.items[j].v.str);
     hls_out_str(cl, "count", count, sizeof count);
-    if (flag(cl, "withheld")) strncat(count, " (withheld)", sizeof count - strlen(count) - 1);
+    if (hls_patview_flag(cl, "withheld")) strncat(count, " (withheld)", sizeof count - strlen(count) - 1);
     const char *row[] = {hls_out_str(cl, "week", week, sizeof week), hls_out_str(cl, "place", place, sizeof place),
                          hls_out_str(cl, "region", region, sizeof region), hls_out_str(cl, "theme", theme, sizeof theme),
                          count, scales, hls_out_str(cl, "item", item, sizeof item)};
@@ -554,10 +382,11 @@ static int story_cmp(const void *a, const void *b) {
   return c != 0 ? c : strcmp(hls_out_str(x, "place", px, sizeof px), hls_out_str(y, "place", py, sizeof py));
 }
 
-static void print_pattern(const struct hls_mp_value *res, const struct args *a, size_t width) {
+/* all_places: every place, not as many as fit; cells: the digest cells too. */
+static void print_pattern(const struct hls_mp_value *res, bool all_places, bool cells, size_t width) {
   const struct hls_mp_value *p = hls_mp_get(res, "pattern");
   char b[2 * HLS_THEME_MAX + 64], b2[64], b3[64], state[16], region[HLS_REGION_MAX + 1];
-  theme_text(p, b, sizeof b);
+  hls_patview_theme(p, b, sizeof b);
   printf("%s: %s\n", hls_out_str(p, "signal", b2, sizeof b2), b);
   printf("  id        %s\n", hls_out_str(p, "id", b2, sizeof b2));
   char to[16], from[16];
@@ -569,17 +398,17 @@ static void print_pattern(const struct hls_mp_value *res, const struct args *a, 
   if (hls_out_str(p, "region", region, sizeof region)[0]) printf("  region    %s\n", region);
   printf("  weeks     %s to %s (%lld week%s)\n", hls_out_str(p, "from", from, sizeof from), to,
          (long long)hls_out_int(p, "weeks"), hls_out_int(p, "weeks") == 1 ? "" : "s");
-  hls_patfmt_strength(num(p, "strength"), b2, sizeof b2);
-  hls_patfmt_p(num(p, "p"), b3, sizeof b3);
+  hls_patfmt_strength(hls_patview_num(p, "strength"), b2, sizeof b2);
+  hls_patfmt_p(hls_patview_num(p, "p"), b3, sizeof b3);
   char pnow[32];
-  hls_patfmt_p(num(p, "p_now"), pnow, sizeof pnow);
+  hls_patfmt_p(hls_patview_num(p, "p_now"), pnow, sizeof pnow);
   printf("  strength  %s (p = %s at its strongest; p = %s in its last week)\n", b2, b3, pnow);
   char n1[64], n2[64], s1[40], s2[40];
   words(hls_out_str(p, "score_name", s1, sizeof s1), n1, sizeof n1);
   words(hls_out_str(p, "score2_name", s2, sizeof s2), n2, sizeof n2);
-  double v1 = num(p, "score"), v2 = num(p, "score2");
+  double v1 = hls_patview_num(p, "score"), v2 = hls_patview_num(p, "score2");
   printf("  test      %s %.*f (%s %.2f)\n", n1, v1 == floor(v1) ? 0 : 2, v1, n2, v2);
-  double expected = num(p, "expected"), withheld = num(p, "withheld");
+  double expected = hls_patview_num(p, "expected"), withheld = hls_patview_num(p, "withheld");
   char count[48];
   hls_out_str(p, "count", count, sizeof count);
   printf("  count     %s record%s of its theme%s at its places in its weeks", count, strcmp(count, "1") == 0 ? "" : "s",
@@ -598,10 +427,10 @@ static void print_pattern(const struct hls_mp_value *res, const struct args *a, 
   if (n_regions > 0) printf(" in %zu region%s", n_regions, n_regions == 1 ? "" : "s");
   printf("\n");
   if (places && places->type == HLS_MP_ARRAY && places->len) {
-    print_places_by_region(places, width, a->places);
+    print_places_by_region(places, width, all_places);
   } else {
     char names[4096];
-    places_text(p, names, sizeof names, a->places ? 100000 : 8);
+    hls_patview_places(p, names, sizeof names, all_places ? 100000 : 8);
     if (names[0]) printf("    %s\n", names);
   }
   print_weeks(hls_mp_get(res, "weeks"), p, width);
@@ -640,16 +469,24 @@ static void print_pattern(const struct hls_mp_value *res, const struct args *a, 
       printf("  and %u more ('hls --json patterns show ID' lists them all)\n", stories->len - shown);
     free(sorted);
   }
-  if (a->cells) print_cells(hls_mp_get(res, "cells"));
+  if (cells) print_cells(hls_mp_get(res, "cells"));
   else if (strcmp(state, "retracted") != 0)
     printf("\n'hls patterns show ID --cells' lists the digest cells behind it, place by place.\n");
   printf("A pattern is a prompt for a conversation with its places, not a verdict.\n");
 }
 
 int cmd_patterns_show(struct cli *c, int argc, char **argv) {
-  struct args a;
-  int rc = parse_args(c, argc, argv, show_codes, &a);
-  if (rc != 0) return rc < 0 ? 0 : rc;
+  static const struct option own[] = {{"places", no_argument, NULL, 'P'}, {"cells", no_argument, NULL, 'C'},
+                                      {NULL, 0, NULL, 0}};
+  struct cli_opts o;
+  bool all_places = false, cells = false;
+  int opt, ec, rc;
+  cli_opts_init(&o, own);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
+    if (ec >= 0) return ec;
+    if (opt == 'P') all_places = true;
+    else if (opt == 'C') cells = true;
+  }
   if (argc - optind != 1) return cli_usage(c, "give one pattern ID (the ID column of 'hls patterns')");
   const char *id = argv[optind];
   size_t len = strlen(id);
@@ -666,7 +503,7 @@ int cmd_patterns_show(struct cli *c, int argc, char **argv) {
   if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
   rc = 0;
   if (c->json) rc = hls_out_print_json(resp.result);
-  else print_pattern(resp.result, &a, hls_out_term_width());
+  else print_pattern(resp.result, all_places, cells, hls_out_term_width());
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }
@@ -759,342 +596,3 @@ int cmd_patterns_summary(struct cli *c, int argc, char **argv) {
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }
 
-/* --- feeds -------------------------------------------------------------------------- */
-
-/* A feed name's form, as hlsd checks it (patternsd.c arg_feed_name), so
- * that a bad one is bad usage even when hlsd is not running. */
-static int check_feed_name(struct cli *c, const char *name) {
-  size_t len = strlen(name);
-  if (len == 0 || len > 64) return cli_usage(c, "NAME: a feed name is 1 to 64 characters");
-  if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != len)
-    return cli_usage(c, "NAME: use letters, digits, '-', '_' and '.' only, not '%.64s'", name);
-  return 0;
-}
-
-static int feed_name_arg(struct cli *c, int argc, char **argv, const char **name) {
-  if (argc - optind != 1) return cli_usage(c, "give one feed NAME");
-  *name = argv[optind];
-  return check_feed_name(c, *name);
-}
-
-int cmd_feed_subscribe(struct cli *c, int argc, char **argv) {
-  struct args a;
-  int rc = parse_args(c, argc, argv, subscribe_codes, &a);
-  if (rc != 0) return rc < 0 ? 0 : rc;
-  const char *name = NULL;
-  if ((rc = feed_name_arg(c, argc, argv, &name)) != 0) return rc;
-  if ((rc = cli_connect(c)) != 0) return rc;
-  struct hls_client_req r;
-  struct hls_ctl_response resp;
-  hls_client_begin(&c->client, &r, HLS_M_FEED_SUBSCRIBE);
-  msgpack_pack_map(&r.pk, 1 + filter_count(&a));
-  hls_mp_pack_kv_str(&r.pk, "name", name);
-  filter_pack(&r.pk, &a);
-  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
-  rc = 0;
-  if (c->json) rc = hls_out_print_json(resp.result);
-  else
-    printf("Subscribed feed %s. 'hls feed follow %s' prints its events, from the first pattern this node found;\n"
-           "each is delivered once per acknowledgement, also across restarts.\n",
-           name, name);
-  hls_ctl_response_free(&resp);
-  return rc == 0 ? 0 : HLS_EXIT_FAIL;
-}
-
-static void filter_text(const struct hls_mp_value *f, char *out, size_t size) {
-  out[0] = '\0';
-  size_t len = 0;
-  for (uint32_t i = 0; f && f->type == HLS_MP_MAP && i < f->len; i++) {
-    const struct hls_mp_kv *kv = &f->v.kv[i];
-    int w = snprintf(out + len, size - len, "%s%.*s=", len ? " " : "", (int)kv->key.len, kv->key.v.str);
-    if (w < 0 || (size_t)w >= size - len) return;
-    len += (size_t)w;
-    const struct hls_mp_value *items = kv->val.type == HLS_MP_ARRAY ? kv->val.v.items : &kv->val;
-    uint32_t n = kv->val.type == HLS_MP_ARRAY ? kv->val.len : 1;
-    for (uint32_t j = 0; j < n; j++) {
-      const struct hls_mp_value *v = &items[j];
-      if (v->type == HLS_MP_STR) w = snprintf(out + len, size - len, "%s%.*s", j ? "," : "", (int)v->len, v->v.str);
-      else if (v->type == HLS_MP_UINT) w = snprintf(out + len, size - len, "%llu", (unsigned long long)v->v.u);
-      else if (v->type == HLS_MP_INT) w = snprintf(out + len, size - len, "%lld", (long long)v->v.i);
-      else if (v->type == HLS_MP_FLOAT) w = snprintf(out + len, size - len, "%g", v->v.f);
-      else w = snprintf(out + len, size - len, "?");
-      if (w < 0 || (size_t)w >= size - len) return;
-      len += (size_t)w;
-    }
-  }
-  if (!out[0]) snprintf(out, size, "(every pattern)");
-}
-
-static void feeds_table(const struct hls_mp_value *list) {
-  static const char *const headers[] = {"FEED", "FILTER", "CURSOR", "EVENTS AFTER", "ACKED", "FOLLOWERS"};
-  struct hls_table *t = hls_table_new(6, headers);
-  if (t) hls_table_set_shrink(t, 1, 12);
-  for (uint32_t i = 0; t && i < list->len; i++) {
-    const struct hls_mp_value *f = &list->v.items[i];
-    char name[80], filter[4096], cursor[24], after[24], acked[32], followers[16];
-    filter_text(hls_mp_get(f, "filter"), filter, sizeof filter);
-    snprintf(cursor, sizeof cursor, "%lld", (long long)hls_out_int(f, "cursor"));
-    snprintf(after, sizeof after, "%lld", (long long)hls_out_int(f, "events_after_cursor"));
-    snprintf(followers, sizeof followers, "%lld", (long long)hls_out_int(f, "followers"));
-    if (!hls_out_str(f, "acked", acked, sizeof acked)[0]) snprintf(acked, sizeof acked, "never");
-    const char *row[] = {hls_out_str(f, "name", name, sizeof name), filter, cursor, after, acked, followers};
-    hls_table_add(t, row);
-  }
-  if (t) hls_table_print(t, stdout);
-  hls_table_free(t);
-}
-
-int cmd_feed_list(struct cli *c, int argc, char **argv) {
-  struct hls_ctl_response resp;
-  bool done;
-  int rc = cli_call_simple(c, argc, argv, HLS_M_FEED_LIST, &resp, &done);
-  if (done) return rc;
-  rc = 0;
-  if (c->json) rc = hls_out_print_json(resp.result);
-  else if (resp.result == NULL || resp.result->type != HLS_MP_ARRAY || resp.result->len == 0)
-    printf("No feeds. 'hls feed subscribe NAME [filters]' makes one.\n");
-  else feeds_table(resp.result);
-  hls_ctl_response_free(&resp);
-  return rc == 0 ? 0 : HLS_EXIT_FAIL;
-}
-
-int cmd_feed_unsubscribe(struct cli *c, int argc, char **argv) {
-  struct cli_params p;
-  struct hls_ctl_response resp;
-  bool done;
-  int rc = cli_params_call(c, argc, argv, HLS_M_FEED_UNSUBSCRIBE, &p, &resp, &done);
-  if (done) return rc;
-  if (c->json) rc = hls_out_print_json(resp.result);
-  else printf("Unsubscribed feed %s.\n", cli_params_str(&p, "name"));
-  hls_ctl_response_free(&resp);
-  return rc == 0 ? 0 : HLS_EXIT_FAIL;
-}
-
-/* Print one event to out: a line of JSON (NDJSON) or of text. */
-static int print_event(struct cli *c, const struct hls_mp_value *e, FILE *out) {
-  if (c->json) {
-    json_t *j = hls_out_to_json(e);
-    if (j == NULL) return HLS_ENOMEM;
-    int rc = json_dumpf(j, out, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15)) == 0 ? 0 : HLS_EIO;
-    json_decref(j);
-    if (rc == 0 && fputc('\n', out) == EOF) rc = HLS_EIO;
-    return rc;
-  }
-  const struct hls_mp_value *p = hls_mp_get(e, "pattern");
-  char at[32], change[16], signal[16], theme[2 * HLS_THEME_MAX + 32], weeks[40], names[1024], id[32], strength[16],
-      region[HLS_REGION_MAX + 8] = "";
-  theme_text(p, theme, sizeof theme);
-  weeks_text(p, weeks, sizeof weeks);
-  places_text(p, names, sizeof names, 8);
-  hls_patfmt_strength(num(p, "strength"), strength, sizeof strength);
-  char r[HLS_REGION_MAX + 1];
-  if (hls_out_str(p, "region", r, sizeof r)[0]) snprintf(region, sizeof region, " in %s", r);
-  fprintf(out, "%lld %s %-9s %-11s %s %s places %lld%s (%s) strength %s%s id %s\n", (long long)hls_out_int(e, "seq"),
-         hls_out_str(e, "at", at, sizeof at), hls_out_str(e, "change", change, sizeof change),
-         hls_out_str(p, "signal", signal, sizeof signal), theme, weeks, (long long)hls_out_int(p, "n_places"), region,
-         names, strength, flag(p, "live") ? "" : " (ended)", hls_out_str(p, "id", id, sizeof id));
-  return ferror(out) ? HLS_EIO : 0;
-}
-
-static int send_ack(struct cli *c, const char *name, int64_t seq, uint64_t *ack_id) {
-  struct hls_client_req r;
-  struct hls_why why = {{0}};
-  hls_client_begin(&c->client, &r, HLS_M_FEED_ACK);
-  msgpack_pack_map(&r.pk, 2);
-  hls_mp_pack_kv_str(&r.pk, "name", name);
-  hls_mp_pack_kv_i64(&r.pk, "seq", seq);
-  *ack_id = r.id;
-  int rc = hls_client_send(&c->client, &r, &why);
-  hls_client_req_free(&r);
-  return rc == 0 ? 0 : cli_fail(c, rc, "acknowledging: %s", why.text);
-}
-
-/* What the reader of stdout has taken. An event is acknowledged (the
- * feed's cursor moves past it) only once its last byte has left the pipe
- * or socket hls writes to: a write that succeeds only puts it in the
- * pipe's buffer, and a reader that stops early (| head) would lose every
- * event still there. A file or a terminal takes what is written. */
-struct sink {
-  int fd;
-  int queued;        /* 'p' a pipe, 's' a socket: ask how much is still unread; 0 */
-  bool gone;         /* the reader closed its end */
-  uint64_t written;  /* bytes written to fd */
-  int64_t *seq;      /* events written and not yet known taken: seq */
-  uint64_t *end;     /* and the offset of their last byte + 1 */
-  size_t head, n, cap;
-};
-
-static void sink_init(struct sink *k) {
-  memset(k, 0, sizeof *k);
-  k->fd = STDOUT_FILENO;
-  struct stat st;
-  if (fstat(k->fd, &st) == 0) k->queued = S_ISFIFO(st.st_mode) ? 'p' : S_ISSOCK(st.st_mode) ? 's' : 0;
-}
-
-/* Bytes written and still waiting for the reader. */
-static uint64_t sink_unread(struct sink *k) {
-  if (!k->queued) return 0;
-  int unread = 0; /* still counted after the reader closed its end: those bytes are lost */
-  /* a pipe's unread bytes, from either end; a socket's not yet taken */
-  if (ioctl(k->fd, k->queued == 'p' ? FIONREAD : SIOCOUTQ, &unread) != 0) return 0;
-  return unread > 0 ? (uint64_t)unread : 0;
-}
-
-/* The reader closed its end (checked without writing). */
-static bool sink_reader_gone(struct sink *k) {
-  if (!k->gone && k->queued && cli_reader_gone(k->fd)) k->gone = true;
-  return k->gone;
-}
-
-/* The last seq wholly taken by the reader, or -1 if none since the last
- * call; forgets the events taken. */
-static int64_t sink_taken(struct sink *k) {
-  uint64_t taken = k->written - sink_unread(k);
-  int64_t last = -1;
-  while (k->n > 0 && k->end[k->head] <= taken) {
-    last = k->seq[k->head];
-    k->head = (k->head + 1) % k->cap;
-    k->n--;
-  }
-  return last;
-}
-
-/* Write one event's bytes; HLS_ENOMEM, HLS_EIO, or 0 (also when the
- * reader has gone: k->gone says so). */
-static int sink_write(struct sink *k, int64_t seq, const char *buf, size_t len) {
-  if (k->n == k->cap) {
-    size_t cap = k->cap ? 2 * k->cap : 64;
-    int64_t *s = malloc(cap * sizeof *s);
-    uint64_t *e = malloc(cap * sizeof *e);
-    if (s == NULL || e == NULL) {
-      free(s), free(e);
-      return HLS_ENOMEM;
-    }
-    for (size_t i = 0; i < k->n; i++) s[i] = k->seq[(k->head + i) % k->cap], e[i] = k->end[(k->head + i) % k->cap];
-    free(k->seq), free(k->end);
-    k->seq = s, k->end = e, k->cap = cap, k->head = 0;
-  }
-  for (size_t off = 0; off < len && !k->gone;) {
-    ssize_t w = write(k->fd, buf + off, len - off);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && errno == EPIPE) k->gone = true;
-    else if (w < 0) return HLS_EIO;
-    else off += (size_t)w, k->written += (uint64_t)w;
-  }
-  if (k->gone) return 0;
-  size_t at = (k->head + k->n) % k->cap;
-  k->seq[at] = seq, k->end[at] = k->written;
-  k->n++;
-  return 0;
-}
-
-static void sink_free(struct sink *k) { free(k->seq), free(k->end); }
-
-/* Wait until the reader has taken everything written, or closed its end. */
-static void sink_drain(struct sink *k) {
-  while (sink_unread(k) > 0 && !sink_reader_gone(k)) {
-    struct pollfd p = {.fd = k->fd, .events = 0};
-    (void)poll(&p, 1, 20); /* POLLERR/POLLHUP end it early; else look again */
-  }
-}
-
-/* Acknowledge the events taken, at most every ACK_EVERY events and
- * whenever nothing more is waiting: an event not acknowledged (hls killed,
- * or the reader stopped before it) comes again next time; one
- * acknowledged never does. */
-#define ACK_EVERY 32
-
-int cmd_feed_follow(struct cli *c, int argc, char **argv) {
-  struct args a;
-  int rc = parse_args(c, argc, argv, follow_codes, &a);
-  if (rc != 0) return rc < 0 ? 0 : rc;
-  const char *name = NULL;
-  if ((rc = feed_name_arg(c, argc, argv, &name)) != 0) return rc;
-  if ((rc = cli_connect(c)) != 0) return rc;
-  c->client.timeout_ms = 0; /* a stream waits as long as it takes */
-  signal(SIGPIPE, SIG_IGN);
-  fflush(stdout);
-  struct hls_client_req r;
-  struct hls_why why = {{0}};
-  c->refused_is_failure = true; /* --from past the feed's end */
-  hls_client_begin(&c->client, &r, HLS_M_FEED_FOLLOW);
-  msgpack_pack_map(&r.pk, a.has_from ? 2 : 1);
-  hls_mp_pack_kv_str(&r.pk, "name", name);
-  if (a.has_from) hls_mp_pack_kv_i64(&r.pk, "from", a.from);
-  uint64_t follow_id = r.id;
-  rc = hls_client_send(&c->client, &r, &why);
-  hls_client_req_free(&r);
-  if (rc != 0) return cli_fail(c, rc, "%s", why.text);
-  struct sink k;
-  sink_init(&k);
-  char *buf = NULL;
-  size_t buf_len = 0;
-  /* taken: the last event the reader took; caught_up: where the daemon's
-   * scan stopped, which may be acknowledged once every event before it
-   * was taken (it skips the events the feed's filter leaves out). */
-  int64_t printed = 0, taken = -1, acked = 0, caught_up = -1;
-  size_t pending_acks = 0;
-  for (;;) {
-    bool limit_reached = a.has_limit && a.limit > 0 && printed >= a.limit;
-    bool stop = k.gone || limit_reached || (a.no_wait && caught_up >= 0);
-    if (stop) sink_drain(&k);
-    int64_t t = sink_taken(&k);
-    if (t > taken) taken = t;
-    int64_t want = taken;
-    if (k.n == 0 && !k.gone && caught_up > want) want = caught_up;
-    if (want > acked && (stop || printed % ACK_EVERY == 0 || !hls_client_readable(&c->client))) {
-      uint64_t ack_id;
-      if ((rc = send_ack(c, name, want, &ack_id)) != 0) break;
-      acked = want;
-      pending_acks++;
-    }
-    if (stop && pending_acks == 0) break;
-    struct hls_ctl_response resp;
-    if ((rc = hls_client_read(&c->client, &resp, &why)) != 0) {
-      rc = cli_fail(c, rc, "%s", why.text);
-      break;
-    }
-    if (resp.kind == HLS_CTL_EVENT && resp.id == follow_id) {
-      if (strcmp(resp.event, "caught_up") == 0) {
-        caught_up = hls_out_int(resp.result, "seq");
-      } else if (!limit_reached && !k.gone) {
-        FILE *mem = open_memstream(&buf, &buf_len);
-        rc = mem == NULL ? HLS_ENOMEM : print_event(c, resp.result, mem);
-        if (mem != NULL && fclose(mem) != 0 && rc == 0) rc = HLS_EIO;
-        if (rc == 0) rc = sink_write(&k, hls_out_int(resp.result, "seq"), buf, buf_len);
-        free(buf);
-        buf = NULL;
-        if (rc != 0) {
-          hls_ctl_response_free(&resp);
-          rc = cli_fail(c, rc, "writing the event failed");
-          break;
-        }
-        if (!k.gone) printed++;
-        caught_up = -1;
-      }
-    } else if (resp.kind == HLS_CTL_ERROR) {
-      int code = resp.error_code;
-      rc = cli_refused(c, code, resp.error_message);
-      hls_ctl_response_free(&resp);
-      break;
-    } else if (resp.id != follow_id && pending_acks > 0) {
-      pending_acks--; /* an acknowledgement's reply */
-    }
-    hls_ctl_response_free(&resp);
-  }
-  sink_free(&k);
-  return rc;
-}
-
-int cmd_feed_ack(struct cli *c, int argc, char **argv) {
-  struct cli_params p;
-  struct hls_ctl_response resp;
-  bool done;
-  c->refused_is_failure = true; /* a seq past the feed's end */
-  int rc = cli_params_call(c, argc, argv, HLS_M_FEED_ACK, &p, &resp, &done);
-  if (done) return rc;
-  if (c->json) rc = hls_out_print_json(resp.result);
-  else printf("Feed %s: cursor at %lld.\n", cli_params_str(&p, "name"), (long long)hls_out_int(resp.result, "cursor"));
-  hls_ctl_response_free(&resp);
-  return rc == 0 ? 0 : HLS_EXIT_FAIL;
-}

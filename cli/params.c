@@ -74,16 +74,22 @@ static int pack_value(msgpack_packer *pk, const struct hls_method_arg *a, const 
   }
 }
 
-size_t cli_params_count(const struct cli_params *p) {
+static bool skipped(const char *key, const char *const *skip) {
+  for (; skip != NULL && *skip != NULL; skip++)
+    if (strcmp(*skip, key) == 0) return true;
+  return false;
+}
+
+size_t cli_params_count(const struct cli_params *p, const char *const *skip) {
   size_t n = 0;
-  for (size_t k = 0; k < p->m->n_args && k < CLI_PARAMS_MAX; k++) n += p->n[k] > 0;
+  for (size_t k = 0; k < p->m->n_args && k < CLI_PARAMS_MAX; k++) n += p->n[k] > 0 && !skipped(p->m->args[k].key, skip);
   return n;
 }
 
-int cli_params_pack(const struct cli_params *p, msgpack_packer *pk) {
+int cli_params_pack(const struct cli_params *p, msgpack_packer *pk, const char *const *skip) {
   for (size_t k = 0; k < p->m->n_args && k < CLI_PARAMS_MAX; k++) {
     const struct hls_method_arg *a = &p->m->args[k];
-    if (p->n[k] == 0) continue;
+    if (p->n[k] == 0 || skipped(a->key, skip)) continue;
     if (hls_mp_pack_cstr(pk, a->key) != 0) return HLS_ENOMEM;
     if (repeatable(a) && p->n[k] > 1 && msgpack_pack_array(pk, p->n[k]) != 0) return HLS_ENOMEM;
     for (uint32_t i = 0; i < p->n[k]; i++) {
@@ -120,7 +126,7 @@ int cli_params_check(struct cli *c, const struct cli_params *p) {
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
   struct hls_mp_tree tree;
   struct hls_why why = {{0}};
-  int rc = msgpack_pack_map(&pk, cli_params_count(p)) == 0 ? cli_params_pack(p, &pk) : HLS_ENOMEM;
+  int rc = msgpack_pack_map(&pk, cli_params_count(p, NULL)) == 0 ? cli_params_pack(p, &pk, NULL) : HLS_ENOMEM;
   if (rc == 0) rc = hls_mp_tree_decode(&tree, sb.data, sb.size, false, HLS_CTL_MAX_VALUES, &why);
   if (rc == 0) {
     /* Only what hls takes from its command line (the rest is the command's). */
@@ -206,8 +212,8 @@ int cli_params_call(struct cli *c, int argc, char **argv, enum hls_method_id met
   if ((rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   hls_client_begin(&c->client, &r, method);
-  msgpack_pack_map(&r.pk, cli_params_count(p));
-  if (cli_params_pack(p, &r.pk) != 0) {
+  msgpack_pack_map(&r.pk, cli_params_count(p, NULL));
+  if (cli_params_pack(p, &r.pk, NULL) != 0) {
     hls_client_req_free(&r);
     return cli_fail(c, HLS_ENOMEM, "out of memory");
   }

@@ -46,9 +46,10 @@ int cli_params_positional(struct cli *c, struct cli_params *p, int argc, char **
  * the reply (the caller frees it); true: return the returned code. */
 int cli_params_call(struct cli *c, int argc, char **argv, enum hls_method_id method, struct cli_params *p,
                     struct hls_ctl_response *resp, bool *done);
-/* Keys given (for msgpack_pack_map), and their key-value pairs packed. */
-size_t cli_params_count(const struct cli_params *p);
-int cli_params_pack(const struct cli_params *p, msgpack_packer *pk);
+/* Keys given (for msgpack_pack_map), and their key-value pairs packed,
+ * but for the keys in skip (NULL-terminated; NULL: none). */
+size_t cli_params_count(const struct cli_params *p, const char *const *skip);
+int cli_params_pack(const struct cli_params *p, msgpack_packer *pk, const char *const *skip);
 
 /* The argument key's (first) value when given, else NULL. */
 const char *cli_params_str(const struct cli_params *p, const char *key);

@@ -46,8 +46,8 @@ hls_at p feed subscribe stalled >/dev/null
 expect_fail 1 "exists" hls_at p feed subscribe all
 expect_fail 2 "not one of" hls_at p feed subscribe bad --signal sideways
 expect_fail 2 "min-strength" hls_at p feed subscribe bad --min-strength -1
-expect_fail 2 "not an option" hls_at p feed subscribe bad --all
-expect_fail 2 "feed NAME" hls_at p feed follow
+expect_fail 2 "unknown option '--all'" hls_at p feed subscribe bad --all
+expect_fail 2 "give one NAME" hls_at p feed follow
 expect_fail 1 'no feed "nope"' hls_at p feed follow nope --no-wait
 pass "feed subscribe: errors are one line with an exit code"
 
