@@ -1,3 +1,12 @@
+/* Peer connections: resolving and dialling, the Secret Handshake,
+ * box-stream framing, reading and writing with back-pressure, the
+ * listener.
+ *
+ * Over 800 lines on purpose: it is one state machine per connection
+ * (enum conn_state) whose sections (lifetime, writing, frames, handshake,
+ * reading) all act on struct hls_conn and on its close path; split, each
+ * file would need the struct and the close rules, which are the part most
+ * easily got wrong (libuv handles freed only in their close callbacks). */
 #include "net.h"
 
 #include <arpa/inet.h>

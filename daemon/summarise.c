@@ -1,3 +1,12 @@
+/* This node's own chain: its profile, stories and digests published,
+ * erased and re-issued from the records and their consent; items adopted
+ * back from peers after a restore; and the preview and review of what
+ * would be published.
+ *
+ * Over 800 lines on purpose: the preview must show exactly what
+ * publishing would do, so it runs the same decisions on the same state
+ * (the candidates, story states, week digests and own bodies below) as
+ * publishing; apart, they would drift. */
 #include "summarise.h"
 
 #include <sodium.h>
