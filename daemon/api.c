@@ -167,9 +167,11 @@ int hls_api_dispatch(void *node, struct hls_control_call *call) {
     return hls_why_set(&call->why, HLS_EUNKNOWN_CMD, "unknown command \"%s\" (the commands command lists them)",
                        name);
   }
-  /* Every caller of the control socket holds every role (the socket's
-   * mode and control.group decide who may connect). */
-  int rc = hls_method_check_args(m, call->req->args, &call->why);
+  int rc = 0;
+  if (call->role < m->role)
+    rc = hls_why_set(&call->why, HLS_EACCESS, "%s needs the %s role (%s is a %s)", m->name, hls_user_role_name(m->role),
+                     call->user ? call->user : "this caller", hls_user_role_name(call->role));
+  if (rc == 0) rc = hls_method_check_args(m, call->req->args, &call->why);
   if (rc == 0) rc = handlers[m->id](n, call);
   if (m->flags & HLS_MF_CHANGES) log_change(m, call, rc);
   return rc;

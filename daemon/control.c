@@ -192,7 +192,14 @@ static void handle_request(struct client *c, const uint8_t *payload, size_t len)
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
   struct hls_control_call call = {
-      .req = &req, .pk = &pk, .client = (struct hls_control_client *)(void *)c, .user = c->user, .uid = c->uid};
+      .req = &req,
+      .pk = &pk,
+      .client = (struct hls_control_client *)(void *)c,
+      .user = c->user,
+      .uid = c->uid,
+      /* Who may connect is decided by the socket's mode and control.group:
+       * every caller holds every role. */
+      .role = HLS_USER_ADMIN};
   rc = hls_ctl_begin_result(&pk, req.id);
   if (rc == 0) rc = ctl->dispatch(ctl->ctx, &call);
   if (rc == 0 && call.deferred) {

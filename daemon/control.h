@@ -22,6 +22,7 @@
 
 #include "ctl.h"
 #include "err.h"
+#include "methods.h"
 
 struct hls_control;
 struct hls_control_client;
@@ -33,6 +34,7 @@ struct hls_control_call {
   struct hls_control_client *client; /* borrowed; valid during the call */
   const char *user;                  /* borrowed: the caller's user name, or "#N" (a uid with no name) */
   uint32_t uid;                      /* the caller's uid */
+  enum hls_user_role role;           /* the caller's role (zero: viewer); a control-socket caller is an admin */
   bool deferred; /* set by a handler that replies later (hls_control_reply) */
 };
 
