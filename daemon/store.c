@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "store_internal.h"
+
 /* Forward migrations: entry i takes the schema from version i to i+1.
  * Never edit a released entry; append a new one. */
 static const char *const migrations[] = {
@@ -224,83 +226,14 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
-enum stmt_id {
-  ST_BEGIN,
-  ST_COMMIT,
-  ST_ROLLBACK,
-  ST_REC_INSERT,
-  ST_REC_UPDATE,
-  ST_REC_DELETE,
-  ST_REC_GET,
-  ST_REC_THEMES,
-  ST_THEME_FIND,
-  ST_THEME_NEW,
-  ST_RT_INSERT,
-  ST_RT_DELETE,
-  ST_COUNT_CONSENT,
-  ST_COUNT_THEMES,
-  ST_THEMES,
-  ST_IMPORT_STAGE,
-  ST_IMPORT_STAGE_THEME,
-  ST_IMPORT_DROP,
-  ST_IMPORT_DROP_THEMES,
-  ST_IMPORT_OTHERS,
-  ST_IMPORT_SPAN,
-  ST_IMPORT_BASE,
-  ST_IMPORT_DONE,
-  ST_IMPORT_FIND,
-  ST_IMPORT_NEW_THEMES,
-  ST_IMPORT_RECORDS,
-  ST_IMPORT_RECORD_THEMES,
-  ST_IMPORT_HELD_PRINT,
-  ST_IMPORT_STAGED_PRINT,
-  ST_IMPORT_HELD_SINCE,
-  ST_IMPORT_LIST,
-  ST_IMPORT_FIND_PREFIX,
-  ST_IMPORT_UNDONE,
-  ST_SAVEPOINT,
-  ST_RELEASE,
-  ST_ROLLBACK_TO,
-  ST_EXPIRE,
-  ST_EXPIRE_SHARES,
-  ST_NEXT_EXPIRY,
-  ST_ITEM_PUT,
-  ST_ITEM_GET,
-  ST_ITEM_ERASE,
-  ST_CHAIN_HEAD,
-  ST_PUB_ADD,
-  ST_PUB_SUPERSEDED,
-  ST_PUB_ERASED,
-  ST_PUB_LIST_ASC,
-  ST_PUB_LIST_DESC,
-  ST_PUB_CURRENT,
-  ST_PUB_GET,
-  ST_ITEM_RESTORE_BODY,
-  ST_PUB_LIVE_STORIES,
-  ST_PUB_DIGEST_WEEKS,
-  ST_COUNTABLE_DAYS,
-  ST_WEEK_COUNTS,
-  ST_STORY_CANDIDATES,
-  ST_SHARE_GET,
-  ST_SHARE_SET,
-  ST_SHARE_FORGET,
-  ST_PEER_PUT,
-  ST_PEER_DELETE,
-  ST_PEER_LIST,
-  ST__COUNT
-};
-
-#define REC_COLS_SHORT                                                                                \
-  "r.id, r.title, r.scale, r.stage, r.day, r.author_role, r.consent, r.consent_by, r.consent_purpose, " \
-  "r.consent_expires, r.created_ms, r.updated_ms, r.consent_ended"
-#define REC_COLS REC_COLS_SHORT ", r.context, r.tried, r.happened, r.learnt"
-
 /* An import's row, with how many of its records are still held. */
 #define IMPORT_COLS                                                                                          \
   "i.id, i.records, i.first_id, i.last_id, i.committed_ms, i.source, i.by_user, i.duplicates, i.undone_ms," \
   " i.undone_by, i.undone_records,"                                                                      \
   " (SELECT count(*) FROM records r WHERE r.id BETWEEN i.first_id AND i.last_id AND i.records > 0)"
 
+/* The SQL of every statement of enum stmt_id (store_internal.h), prepared
+ * at open. */
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
@@ -420,27 +353,6 @@ static const char *const stmt_sql[ST__COUNT] = {
                      " last_error, violations FROM peers ORDER BY added_ms, node_id",
 };
 
-/* record list: one prepared statement per combination of filters. */
-enum {
-  F_THEME = 1,
-  F_SCALE = 2,
-  F_STAGE = 4,
-  F_CONSENT = 8,
-  F_SINCE = 16,
-  F_UNTIL = 32,
-  F_FULL = 64,
-  F_AFTER = 128, /* a page after (day, id) */
-  F__COMBOS = 256
-};
-
-struct hls_store {
-  sqlite3 *db;
-  char path[4096];
-  sqlite3_stmt *stmt[ST__COUNT];
-  sqlite3_stmt *list_stmt[F__COMBOS];
-  bool foreign_keys_off; /* an import could not turn them back on: retry at the next begin */
-};
-
 int hls_store_sqlite_error(struct sqlite3 *db, int sqlite_rc, struct hls_why *why) {
   int code;
   switch (sqlite_rc & 0xff) {
@@ -466,13 +378,13 @@ int hls_store_sqlite_error(struct sqlite3 *db, int sqlite_rc, struct hls_why *wh
   return code;
 }
 
-static int exec(struct hls_store *s, const char *sql, struct hls_why *why) {
+int hls_store__exec(struct hls_store *s, const char *sql, struct hls_why *why) {
   int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
   return rc == SQLITE_OK ? 0 : hls_store_sqlite_error(s->db, rc, why);
 }
 
 /* Run a statement that returns no rows (or whose rows we ignore). */
-static int step_done(struct hls_store *s, sqlite3_stmt *st, struct hls_why *why) {
+int hls_store__step_done(struct hls_store *s, sqlite3_stmt *st, struct hls_why *why) {
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
   sqlite3_reset(st);
@@ -480,18 +392,18 @@ static int step_done(struct hls_store *s, sqlite3_stmt *st, struct hls_why *why)
   return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(s->db, rc, why);
 }
 
-static int begin(struct hls_store *s, struct hls_why *why) {
-  if (s->foreign_keys_off && exec(s, "PRAGMA foreign_keys=ON", NULL) == 0) s->foreign_keys_off = false;
-  return step_done(s, s->stmt[ST_BEGIN], why);
+int hls_store__begin(struct hls_store *s, struct hls_why *why) {
+  if (s->foreign_keys_off && hls_store__exec(s, "PRAGMA foreign_keys=ON", NULL) == 0) s->foreign_keys_off = false;
+  return hls_store__step_done(s, s->stmt[ST_BEGIN], why);
 }
-static int commit(struct hls_store *s, struct hls_why *why) { return step_done(s, s->stmt[ST_COMMIT], why); }
-static void rollback(struct hls_store *s) {
-  if (!sqlite3_get_autocommit(s->db)) step_done(s, s->stmt[ST_ROLLBACK], NULL);
+int hls_store__commit(struct hls_store *s, struct hls_why *why) {
+  return hls_store__step_done(s, s->stmt[ST_COMMIT], why);
+}
+void hls_store__rollback(struct hls_store *s) {
+  if (!sqlite3_get_autocommit(s->db)) hls_store__step_done(s, s->stmt[ST_ROLLBACK], NULL);
 }
 
 int hls_store_schema_version(void) { return SCHEMA_VERSION; }
-
-static char *column_strdup(sqlite3_stmt *st, int col);
 
 /* Migration 10: the fingerprint of every record already held, as
  * hls_record_fingerprint computes it for new ones. Walks records in id
@@ -522,22 +434,22 @@ static int fill_fingerprints(struct hls_store *s, struct hls_why *why) {
       hls_record_fingerprint(&r, print);
       sqlite3_bind_int64(up, 1, r.id);
       sqlite3_bind_blob(up, 2, print, sizeof print, SQLITE_STATIC);
-      if ((rc = step_done(s, up, why)) != 0) break;
+      if ((rc = hls_store__step_done(s, up, why)) != 0) break;
       hls_record_clear(&r);
       have = false;
     }
     if (step != SQLITE_ROW) break;
     if (!have) {
       r.id = id;
-      r.title = column_strdup(rd, 1);
+      r.title = hls_store__column_strdup(rd, 1);
       r.scale = (enum hls_scale)sqlite3_column_int(rd, 2);
       r.stage = (enum hls_stage)sqlite3_column_int(rd, 3);
       r.date = (hls_day)sqlite3_column_int64(rd, 4);
-      r.context = column_strdup(rd, 5);
-      r.tried = column_strdup(rd, 6);
-      r.happened = column_strdup(rd, 7);
-      r.learnt = column_strdup(rd, 8);
-      r.author_role = column_strdup(rd, 9);
+      r.context = hls_store__column_strdup(rd, 5);
+      r.tried = hls_store__column_strdup(rd, 6);
+      r.happened = hls_store__column_strdup(rd, 7);
+      r.learnt = hls_store__column_strdup(rd, 8);
+      r.author_role = hls_store__column_strdup(rd, 9);
       have = true;
     }
     const unsigned char *slug = sqlite3_column_text(rd, 10);
@@ -569,11 +481,11 @@ static int migrate(struct hls_store *s, struct hls_why *why) {
   for (int v = version; v < SCHEMA_VERSION; v++) {
     char bump[64];
     snprintf(bump, sizeof bump, "PRAGMA user_version=%d", v + 1);
-    if ((rc = exec(s, "BEGIN IMMEDIATE", why)) != 0) return rc;
-    if ((rc = exec(s, migrations[v], why)) != 0 || (v + 1 == 10 && (rc = fill_fingerprints(s, why)) != 0) ||
-        (rc = exec(s, bump, why)) != 0 ||
-        (rc = exec(s, "COMMIT", why)) != 0) {
-      exec(s, "ROLLBACK", NULL);
+    if ((rc = hls_store__exec(s, "BEGIN IMMEDIATE", why)) != 0) return rc;
+    if ((rc = hls_store__exec(s, migrations[v], why)) != 0 ||
+        (v + 1 == 10 && (rc = fill_fingerprints(s, why)) != 0) || (rc = hls_store__exec(s, bump, why)) != 0 ||
+        (rc = hls_store__exec(s, "COMMIT", why)) != 0) {
+      hls_store__exec(s, "ROLLBACK", NULL);
       hls_why_prefix(why, "migrating to schema %d: ", v + 1);
       return rc;
     }
@@ -597,25 +509,26 @@ int hls_store_open(struct hls_store **out, const char *path, const struct hls_st
   sqlite3_busy_timeout(s->db, 5000);
   /* Check the file is a database before anything else (setting
    * journal_mode on a non-database fails with a message naming no file). */
-  if ((rc = exec(s, "SELECT count(*) FROM sqlite_schema", why)) != 0) {
+  if ((rc = hls_store__exec(s, "SELECT count(*) FROM sqlite_schema", why)) != 0) {
     hls_why_prefix(why, rc == HLS_ECORRUPT ? "%s is damaged: " : "%s is not an hlsd store: ", path);
     goto fail;
   }
-  if ((rc = exec(s, "PRAGMA journal_mode=WAL", why)) != 0 || (rc = exec(s, "PRAGMA foreign_keys=ON", why)) != 0 ||
-      (rc = exec(s, opt && !opt->synchronous_full ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", why)) !=
-          0 ||
-      (rc = exec(s, "PRAGMA temp_store=FILE", why)) != 0 ||
+  if ((rc = hls_store__exec(s, "PRAGMA journal_mode=WAL", why)) != 0 ||
+      (rc = hls_store__exec(s, "PRAGMA foreign_keys=ON", why)) != 0 ||
+      (rc = hls_store__exec(s, opt && !opt->synchronous_full ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
+                            why)) != 0 ||
+      (rc = hls_store__exec(s, "PRAGMA temp_store=FILE", why)) != 0 ||
       /* Erased bodies and deleted records are overwritten, not left in
        * free pages (docs/consent.md, "Erasure"). */
-      (rc = exec(s, "PRAGMA secure_delete=ON", why)) != 0)
+      (rc = hls_store__exec(s, "PRAGMA secure_delete=ON", why)) != 0)
     goto fail;
   if (opt != NULL && opt->quick_check && (rc = hls_store_check(s, false, NULL, NULL, why)) != 0) goto fail;
   char cache[64];
   snprintf(cache, sizeof cache, "PRAGMA cache_size=-%lld",
            (long long)((opt && opt->cache_bytes > 0 ? opt->cache_bytes : 32ll * 1024 * 1024) / 1024));
-  if ((rc = exec(s, cache, why)) != 0) goto fail;
+  if ((rc = hls_store__exec(s, cache, why)) != 0) goto fail;
   if ((rc = migrate(s, why)) != 0) goto fail;
-  if ((rc = exec(s,
+  if ((rc = hls_store__exec(s,
                  "CREATE TEMP TABLE import_records(session INTEGER NOT NULL, seq INTEGER NOT NULL,"
                  " title TEXT NOT NULL, scale INTEGER NOT NULL, stage INTEGER NOT NULL, day INTEGER NOT NULL,"
                  " context TEXT, tried TEXT, happened TEXT, learnt TEXT, author_role TEXT, consent INTEGER NOT NULL,"
@@ -651,26 +564,26 @@ void hls_store_free(struct hls_store *s) {
 
 /* --- records ----------------------------------------------------------- */
 
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *text) {
+void hls_store__bind_text_or_null(sqlite3_stmt *st, int i, const char *text) {
   if (text != NULL)
     sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
   else
     sqlite3_bind_null(st, i);
 }
 
-static void bind_record(sqlite3_stmt *st, const struct hls_record *r, int64_t now_ms) {
+void hls_store__bind_record(sqlite3_stmt *st, const struct hls_record *r, int64_t now_ms) {
   sqlite3_bind_text(st, 1, r->title, -1, SQLITE_STATIC);
   sqlite3_bind_int(st, 2, (int)r->scale);
   sqlite3_bind_int(st, 3, (int)r->stage);
   sqlite3_bind_int64(st, 4, r->date);
-  bind_text_or_null(st, 5, r->context);
-  bind_text_or_null(st, 6, r->tried);
-  bind_text_or_null(st, 7, r->happened);
-  bind_text_or_null(st, 8, r->learnt);
-  bind_text_or_null(st, 9, r->author_role);
+  hls_store__bind_text_or_null(st, 5, r->context);
+  hls_store__bind_text_or_null(st, 6, r->tried);
+  hls_store__bind_text_or_null(st, 7, r->happened);
+  hls_store__bind_text_or_null(st, 8, r->learnt);
+  hls_store__bind_text_or_null(st, 9, r->author_role);
   sqlite3_bind_int(st, 10, (int)r->consent);
-  bind_text_or_null(st, 11, r->consent_by);
-  bind_text_or_null(st, 12, r->consent_purpose);
+  hls_store__bind_text_or_null(st, 11, r->consent_by);
+  hls_store__bind_text_or_null(st, 12, r->consent_purpose);
   if (r->has_consent_expires)
     sqlite3_bind_int64(st, 13, r->consent_expires);
   else
@@ -695,7 +608,7 @@ static int theme_id(struct hls_store *s, const char *slug, int64_t *id, struct h
   if (rc != SQLITE_DONE) return hls_store_sqlite_error(s->db, rc, why);
   st = s->stmt[ST_THEME_NEW];
   sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-  if ((rc = step_done(s, st, why)) != 0) return rc;
+  if ((rc = hls_store__step_done(s, st, why)) != 0) return rc;
   *id = sqlite3_last_insert_rowid(s->db);
   return 0;
 }
@@ -710,7 +623,7 @@ static int insert_themes(struct hls_store *s, int64_t record_id, const struct hl
     sqlite3_bind_int64(st, 2, id);
     sqlite3_bind_int(st, 3, (int)r->themes[i].kind);
     sqlite3_bind_int64(st, 4, r->date);
-    if ((rc = step_done(s, st, why)) != 0) return rc;
+    if ((rc = hls_store__step_done(s, st, why)) != 0) return rc;
   }
   return 0;
 }
@@ -718,22 +631,22 @@ static int insert_themes(struct hls_store *s, int64_t record_id, const struct hl
 int hls_store_record_insert(struct hls_store *s, struct hls_record *r, int64_t now_ms, struct hls_why *why) {
   bool own_txn = sqlite3_get_autocommit(s->db);
   int rc;
-  if (own_txn && (rc = begin(s, why)) != 0) return rc;
+  if (own_txn && (rc = hls_store__begin(s, why)) != 0) return rc;
   sqlite3_stmt *st = s->stmt[ST_REC_INSERT];
-  bind_record(st, r, now_ms);
-  if ((rc = step_done(s, st, why)) != 0) goto fail;
+  hls_store__bind_record(st, r, now_ms);
+  if ((rc = hls_store__step_done(s, st, why)) != 0) goto fail;
   int64_t id = sqlite3_last_insert_rowid(s->db);
   if ((rc = insert_themes(s, id, r, why)) != 0) goto fail;
-  if (own_txn && (rc = commit(s, why)) != 0) goto fail;
+  if (own_txn && (rc = hls_store__commit(s, why)) != 0) goto fail;
   r->id = id;
   r->created_ms = r->updated_ms = now_ms;
   return 0;
 fail:
-  if (own_txn) rollback(s);
+  if (own_txn) hls_store__rollback(s);
   return rc;
 }
 
-static char *column_strdup(sqlite3_stmt *st, int col) {
+char *hls_store__column_strdup(sqlite3_stmt *st, int col) {
   const unsigned char *text = sqlite3_column_text(st, col);
   if (text == NULL) return NULL;
   return strdup((const char *)text);
@@ -743,26 +656,26 @@ static char *column_strdup(sqlite3_stmt *st, int col) {
 static int load_row(struct hls_store *s, sqlite3_stmt *st, struct hls_record *r, bool full, struct hls_why *why) {
   hls_record_clear(r);
   r->id = sqlite3_column_int64(st, 0);
-  r->title = column_strdup(st, 1);
+  r->title = hls_store__column_strdup(st, 1);
   r->scale = (enum hls_scale)sqlite3_column_int(st, 2);
   r->stage = (enum hls_stage)sqlite3_column_int(st, 3);
   r->has_scale = r->has_stage = true;
   r->date = (hls_day)sqlite3_column_int64(st, 4);
   r->has_date = true;
-  r->author_role = column_strdup(st, 5);
+  r->author_role = hls_store__column_strdup(st, 5);
   r->consent = (enum hls_consent)sqlite3_column_int(st, 6);
-  r->consent_by = column_strdup(st, 7);
-  r->consent_purpose = column_strdup(st, 8);
+  r->consent_by = hls_store__column_strdup(st, 7);
+  r->consent_purpose = hls_store__column_strdup(st, 8);
   r->has_consent_expires = sqlite3_column_type(st, 9) != SQLITE_NULL;
   r->consent_expires = (hls_day)sqlite3_column_int64(st, 9);
   r->created_ms = sqlite3_column_int64(st, 10);
   r->updated_ms = sqlite3_column_int64(st, 11);
   r->consent_ended = sqlite3_column_int(st, 12);
   if (full) {
-    r->context = column_strdup(st, 13);
-    r->tried = column_strdup(st, 14);
-    r->happened = column_strdup(st, 15);
-    r->learnt = column_strdup(st, 16);
+    r->context = hls_store__column_strdup(st, 13);
+    r->tried = hls_store__column_strdup(st, 14);
+    r->happened = hls_store__column_strdup(st, 15);
+    r->learnt = hls_store__column_strdup(st, 16);
   }
   if (r->title == NULL) return HLS_ENOMEM;
   sqlite3_stmt *ts = s->stmt[ST_REC_THEMES];
@@ -796,31 +709,31 @@ int hls_store_record_get(struct hls_store *s, int64_t id, struct hls_record *out
 int hls_store_record_update(struct hls_store *s, struct hls_record *r, int64_t now_ms, struct hls_why *why) {
   bool own_txn = sqlite3_get_autocommit(s->db);
   int rc;
-  if (own_txn && (rc = begin(s, why)) != 0) return rc;
+  if (own_txn && (rc = hls_store__begin(s, why)) != 0) return rc;
   sqlite3_stmt *st = s->stmt[ST_REC_UPDATE];
-  bind_record(st, r, now_ms);
+  hls_store__bind_record(st, r, now_ms);
   sqlite3_bind_int64(st, 15, r->id);
-  if ((rc = step_done(s, st, why)) != 0) goto fail;
+  if ((rc = hls_store__step_done(s, st, why)) != 0) goto fail;
   if (sqlite3_changes(s->db) == 0) {
     rc = hls_why_set(why, HLS_ENOTFOUND, "record %lld: no such record", (long long)r->id);
     goto fail;
   }
   st = s->stmt[ST_RT_DELETE];
   sqlite3_bind_int64(st, 1, r->id);
-  if ((rc = step_done(s, st, why)) != 0) goto fail;
+  if ((rc = hls_store__step_done(s, st, why)) != 0) goto fail;
   if ((rc = insert_themes(s, r->id, r, why)) != 0) goto fail;
-  if (own_txn && (rc = commit(s, why)) != 0) goto fail;
+  if (own_txn && (rc = hls_store__commit(s, why)) != 0) goto fail;
   r->updated_ms = now_ms;
   return 0;
 fail:
-  if (own_txn) rollback(s);
+  if (own_txn) hls_store__rollback(s);
   return rc;
 }
 
 int hls_store_record_delete(struct hls_store *s, int64_t id, struct hls_why *why) {
   sqlite3_stmt *st = s->stmt[ST_REC_DELETE];
   sqlite3_bind_int64(st, 1, id);
-  int rc = step_done(s, st, why); /* record_themes rows go by ON DELETE CASCADE */
+  int rc = hls_store__step_done(s, st, why); /* record_themes rows go by ON DELETE CASCADE */
   if (rc == 0 && sqlite3_changes(s->db) == 0)
     rc = hls_why_set(why, HLS_ENOTFOUND, "record %lld: no such record", (long long)id);
   return rc;
@@ -1060,25 +973,25 @@ int hls_store_claim(struct hls_store *s, const uint8_t pk[32], struct hls_why *w
 /* --- import -------------------------------------------------------------- */
 
 int hls_store_import_batch_begin(struct hls_store *s, struct hls_why *why) {
-  return step_done(s, s->stmt[ST_SAVEPOINT], why);
+  return hls_store__step_done(s, s->stmt[ST_SAVEPOINT], why);
 }
 
 int hls_store_import_batch_end(struct hls_store *s, bool keep, struct hls_why *why) {
   int rc = 0;
-  if (!keep) rc = step_done(s, s->stmt[ST_ROLLBACK_TO], why);
-  int release = step_done(s, s->stmt[ST_RELEASE], rc == 0 ? why : NULL);
+  if (!keep) rc = hls_store__step_done(s, s->stmt[ST_ROLLBACK_TO], why);
+  int release = hls_store__step_done(s, s->stmt[ST_RELEASE], rc == 0 ? why : NULL);
   return rc != 0 ? rc : release;
 }
 
 int hls_store_import_stage(struct hls_store *s, int64_t session, int64_t seq, int64_t line,
                            const struct hls_record *r, struct hls_why *why) {
   sqlite3_stmt *st = s->stmt[ST_IMPORT_STAGE];
-  bind_record(st, r, 0);
+  hls_store__bind_record(st, r, 0);
   sqlite3_bind_null(st, 14);
   sqlite3_bind_int64(st, 15, session);
   sqlite3_bind_int64(st, 16, seq);
   sqlite3_bind_int64(st, 18, line);
-  int rc = step_done(s, st, why);
+  int rc = hls_store__step_done(s, st, why);
   for (size_t i = 0; rc == 0 && i < r->n_themes; i++) {
     st = s->stmt[ST_IMPORT_STAGE_THEME];
     sqlite3_bind_int64(st, 1, session);
@@ -1086,7 +999,7 @@ int hls_store_import_stage(struct hls_store *s, int64_t session, int64_t seq, in
     sqlite3_bind_text(st, 3, r->themes[i].slug, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 4, (int)r->themes[i].kind);
     sqlite3_bind_int64(st, 5, r->date);
-    rc = step_done(s, st, why);
+    rc = hls_store__step_done(s, st, why);
   }
   return rc;
 }
@@ -1124,15 +1037,15 @@ void hls_store_import_drop(struct hls_store *s, int64_t session) {
   bool alone = sqlite3_step(other) == SQLITE_DONE;
   sqlite3_reset(other);
   if (alone) {
-    exec(s, "DELETE FROM temp.import_records; DELETE FROM temp.import_themes", NULL);
+    hls_store__exec(s, "DELETE FROM temp.import_records; DELETE FROM temp.import_themes", NULL);
     return;
   }
   sqlite3_stmt *st = s->stmt[ST_IMPORT_DROP];
   sqlite3_bind_int64(st, 1, session);
-  step_done(s, st, NULL);
+  hls_store__step_done(s, st, NULL);
   st = s->stmt[ST_IMPORT_DROP_THEMES];
   sqlite3_bind_int64(st, 1, session);
-  step_done(s, st, NULL);
+  hls_store__step_done(s, st, NULL);
 }
 
 /* One row of integers from a statement bound to session. */
@@ -1159,8 +1072,8 @@ int hls_store_import_commit(struct hls_store *s, int64_t session, const uint8_t 
   /* The statements below build every reference from rows they insert
    * themselves; per-row foreign-key checks would only slow them down.
    * (The pragma is a no-op inside a transaction, so it goes first.) */
-  if ((rc = exec(s, "PRAGMA foreign_keys=OFF", why)) != 0) goto out;
-  if ((rc = begin(s, why)) != 0) goto fks_on;
+  if ((rc = hls_store__exec(s, "PRAGMA foreign_keys=OFF", why)) != 0) goto out;
+  if ((rc = hls_store__begin(s, why)) != 0) goto fks_on;
   /* Rows were checked against the records held when they were staged; a
    * record added since (by hand, or another import) may now hold one. */
   if (!meta->allow_duplicates && span[0] > 0) {
@@ -1177,16 +1090,16 @@ int hls_store_import_commit(struct hls_store *s, int64_t session, const uint8_t 
     if ((rc = query_ints(s, s->stmt[ST_IMPORT_BASE], -1, &base, 1, why)) != 0) goto fail;
     st = s->stmt[ST_IMPORT_NEW_THEMES];
     sqlite3_bind_int64(st, 1, session);
-    if ((rc = step_done(s, st, why)) != 0) goto fail;
+    if ((rc = hls_store__step_done(s, st, why)) != 0) goto fail;
     st = s->stmt[ST_IMPORT_RECORDS];
     sqlite3_bind_int64(st, 1, session);
     sqlite3_bind_int64(st, 2, base);
     sqlite3_bind_int64(st, 3, now_ms);
-    if ((rc = step_done(s, st, why)) != 0) goto fail;
+    if ((rc = hls_store__step_done(s, st, why)) != 0) goto fail;
     st = s->stmt[ST_IMPORT_RECORD_THEMES];
     sqlite3_bind_int64(st, 1, session);
     sqlite3_bind_int64(st, 2, base);
-    if ((rc = step_done(s, st, why)) != 0) goto fail;
+    if ((rc = hls_store__step_done(s, st, why)) != 0) goto fail;
   }
   st = s->stmt[ST_IMPORT_DONE];
   sqlite3_bind_blob(st, 1, import_id, HLS_IMPORT_ID_BYTES, SQLITE_STATIC);
@@ -1194,11 +1107,11 @@ int hls_store_import_commit(struct hls_store *s, int64_t session, const uint8_t 
   sqlite3_bind_int64(st, 3, span[0] > 0 ? base + 1 : 0);
   sqlite3_bind_int64(st, 4, span[0] > 0 ? base + span[0] : 0);
   sqlite3_bind_int64(st, 5, now_ms);
-  bind_text_or_null(st, 6, meta->source);
-  bind_text_or_null(st, 7, meta->by);
+  hls_store__bind_text_or_null(st, 6, meta->source);
+  hls_store__bind_text_or_null(st, 7, meta->by);
   sqlite3_bind_int64(st, 8, meta->duplicates);
-  if ((rc = step_done(s, st, why)) != 0) goto fail;
-  if ((rc = commit(s, why)) != 0) goto fail;
+  if ((rc = hls_store__step_done(s, st, why)) != 0) goto fail;
+  if ((rc = hls_store__commit(s, why)) != 0) goto fail;
   memcpy(out->id, import_id, HLS_IMPORT_ID_BYTES);
   out->imported = out->held = span[0];
   out->first_id = span[0] > 0 ? base + 1 : 0;
@@ -1209,12 +1122,12 @@ int hls_store_import_commit(struct hls_store *s, int64_t session, const uint8_t 
   snprintf(out->by, sizeof out->by, "%s", meta->by ? meta->by : "");
   goto fks_on;
 fail:
-  rollback(s);
+  hls_store__rollback(s);
 fks_on:
   /* After a commit, failing to turn the checks back on must not turn the
    * import into a failure (the client would import it again): the next
    * transaction retries. */
-  if (exec(s, "PRAGMA foreign_keys=ON", NULL) != 0) s->foreign_keys_off = true;
+  if (hls_store__exec(s, "PRAGMA foreign_keys=ON", NULL) != 0) s->foreign_keys_off = true;
 out:
   hls_store_import_drop(s, session);
   return rc;
@@ -1299,18 +1212,18 @@ int hls_store_import_mark_undone(struct hls_store *s, const uint8_t import_id[HL
   sqlite3_stmt *st = s->stmt[ST_IMPORT_UNDONE];
   sqlite3_bind_blob(st, 1, import_id, HLS_IMPORT_ID_BYTES, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, now_ms);
-  bind_text_or_null(st, 3, by);
+  hls_store__bind_text_or_null(st, 3, by);
   sqlite3_bind_int64(st, 4, records);
-  int rc = step_done(s, st, why);
+  int rc = hls_store__step_done(s, st, why);
   if (rc == 0 && sqlite3_changes(s->db) == 0) rc = hls_why_set(why, HLS_ESTATE, "the import was undone already");
   return rc;
 }
 
 /* --- transactions ------------------------------------------------------------ */
 
-int hls_store_begin(struct hls_store *s, struct hls_why *why) { return begin(s, why); }
-int hls_store_commit(struct hls_store *s, struct hls_why *why) { return commit(s, why); }
-void hls_store_rollback(struct hls_store *s) { rollback(s); }
+int hls_store_begin(struct hls_store *s, struct hls_why *why) { return hls_store__begin(s, why); }
+int hls_store_commit(struct hls_store *s, struct hls_why *why) { return hls_store__commit(s, why); }
+void hls_store_rollback(struct hls_store *s) { hls_store__rollback(s); }
 
 /* --- consent -------------------------------------------------------------------- */
 
@@ -1318,11 +1231,11 @@ int hls_store_expire_consents(struct hls_store *s, hls_day today, int64_t now_ms
                               struct hls_why *why) {
   sqlite3_stmt *st = s->stmt[ST_EXPIRE_SHARES];
   sqlite3_bind_int64(st, 1, today);
-  int rc = step_done(s, st, why);
+  int rc = hls_store__step_done(s, st, why);
   st = s->stmt[ST_EXPIRE];
   sqlite3_bind_int64(st, 1, today);
   sqlite3_bind_int64(st, 2, now_ms);
-  if (rc == 0) rc = step_done(s, st, why);
+  if (rc == 0) rc = hls_store__step_done(s, st, why);
   *count = rc == 0 ? sqlite3_changes(s->db) : 0;
   return rc;
 }
@@ -1366,7 +1279,7 @@ int hls_store_item_put(struct hls_store *s, const struct hls_envelope *env, int 
   else sqlite3_bind_null(st, 8);
   sqlite3_bind_int(st, 9, env->body != NULL ? HLS_BODY_HELD : body_state);
   sqlite3_bind_int64(st, 10, now_ms);
-  rc = step_done(s, st, why);
+  rc = hls_store__step_done(s, st, why);
   if (rc == HLS_ESTORE && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE)
     rc = hls_why_set(why, HLS_EEXISTS, "item %llu of that origin is held already", (unsigned long long)env->h.seq);
   msgpack_sbuffer_destroy(&stub);
@@ -1422,7 +1335,7 @@ int hls_store_item_erase(struct hls_store *s, const uint8_t origin[32], uint64_t
   sqlite3_stmt *st = s->stmt[ST_ITEM_ERASE];
   sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, (int64_t)seq);
-  return step_done(s, st, why);
+  return hls_store__step_done(s, st, why);
 }
 
 int hls_store_item_restore_body(struct hls_store *s, const uint8_t origin[32], uint64_t seq, const uint8_t *body,
@@ -1431,7 +1344,7 @@ int hls_store_item_restore_body(struct hls_store *s, const uint8_t origin[32], u
   sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, (int64_t)seq);
   sqlite3_bind_blob(st, 3, body, (int)len, SQLITE_STATIC);
-  return step_done(s, st, why);
+  return hls_store__step_done(s, st, why);
 }
 
 int hls_store_chain_head(struct hls_store *s, const uint8_t origin[32], uint64_t *seq, uint8_t id[32],
@@ -1471,14 +1384,14 @@ int hls_store_published_add(struct hls_store *s, const struct hls_published *p, 
   if (p->has_content_hash) sqlite3_bind_blob(st, 9, p->content_hash, 32, SQLITE_STATIC);
   else sqlite3_bind_null(st, 9);
   sqlite3_bind_int64(st, 10, p->published_ms);
-  return step_done(s, st, why);
+  return hls_store__step_done(s, st, why);
 }
 
 static int mark_published(struct hls_store *s, int stmt, uint64_t seq, uint64_t by, struct hls_why *why) {
   sqlite3_stmt *st = s->stmt[stmt];
   sqlite3_bind_int64(st, 1, (int64_t)seq);
   sqlite3_bind_int64(st, 2, (int64_t)by);
-  return step_done(s, st, why);
+  return hls_store__step_done(s, st, why);
 }
 
 int hls_store_published_superseded(struct hls_store *s, uint64_t seq, uint64_t by, struct hls_why *why) {
@@ -1657,15 +1570,15 @@ int hls_store_share_set(struct hls_store *s, const struct hls_share *sh, struct 
   sqlite3_bind_int(st, 2, sh->state);
   if (sh->has_hash) sqlite3_bind_blob(st, 3, sh->approved_hash, 32, SQLITE_STATIC);
   else sqlite3_bind_null(st, 3);
-  bind_text_or_null(st, 4, sh->decided_by[0] ? sh->decided_by : NULL);
+  hls_store__bind_text_or_null(st, 4, sh->decided_by[0] ? sh->decided_by : NULL);
   sqlite3_bind_int64(st, 5, sh->decided_ms);
-  return step_done(s, st, why);
+  return hls_store__step_done(s, st, why);
 }
 
 int hls_store_share_forget(struct hls_store *s, int64_t record_id, struct hls_why *why) {
   sqlite3_stmt *st = s->stmt[ST_SHARE_FORGET];
   sqlite3_bind_int64(st, 1, record_id);
-  return step_done(s, st, why);
+  return hls_store__step_done(s, st, why);
 }
 
 /* --- peers ------------------------------------------------------------------------------ */
@@ -1673,7 +1586,7 @@ int hls_store_share_forget(struct hls_store *s, int64_t record_id, struct hls_wh
 int hls_store_peer_put(struct hls_store *s, const struct hls_peer_row *p, struct hls_why *why) {
   sqlite3_stmt *st = s->stmt[ST_PEER_PUT];
   sqlite3_bind_blob(st, 1, p->node_id, 32, SQLITE_STATIC);
-  bind_text_or_null(st, 2, p->address[0] ? p->address : NULL);
+  hls_store__bind_text_or_null(st, 2, p->address[0] ? p->address : NULL);
   sqlite3_bind_int(st, 3, p->admin);
   sqlite3_bind_int(st, 4, p->blocked);
   sqlite3_bind_int64(st, 5, p->added_ms);
@@ -1681,15 +1594,15 @@ int hls_store_peer_put(struct hls_store *s, const struct hls_peer_row *p, struct
   sqlite3_bind_int64(st, 7, p->bytes_in);
   sqlite3_bind_int64(st, 8, p->bytes_out);
   sqlite3_bind_int64(st, 9, p->failures);
-  bind_text_or_null(st, 10, p->last_error[0] ? p->last_error : NULL);
+  hls_store__bind_text_or_null(st, 10, p->last_error[0] ? p->last_error : NULL);
   sqlite3_bind_int64(st, 11, p->violations);
-  return step_done(s, st, why);
+  return hls_store__step_done(s, st, why);
 }
 
 int hls_store_peer_delete(struct hls_store *s, const uint8_t node_id[32], struct hls_why *why) {
   sqlite3_stmt *st = s->stmt[ST_PEER_DELETE];
   sqlite3_bind_blob(st, 1, node_id, 32, SQLITE_STATIC);
-  int rc = step_done(s, st, why);
+  int rc = hls_store__step_done(s, st, why);
   if (rc == 0 && sqlite3_changes(s->db) == 0) rc = hls_why_set(why, HLS_ENOTFOUND, "no such peer");
   return rc;
 }
