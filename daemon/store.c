@@ -1,10 +1,17 @@
+/* The store's core (store.h): open (pragmas, forward migrations, every
+ * statement of the one table below prepared), the one translation of
+ * SQLite's errors, the helpers the other files share (store_internal.h),
+ * transactions, and the store itself: backup, check, checkpoint, owner.
+ * Its subjects are in store_records.c, store_import.c, store_items.c and
+ * store_query.c. */
 #include "store.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+
+#include "store_internal.h"
 
 /* Forward migrations: entry i takes the schema from version i to i+1.
  * Never edit a released entry; append a new one. */
@@ -224,83 +231,14 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
-enum stmt_id {
-  ST_BEGIN,
-  ST_COMMIT,
-  ST_ROLLBACK,
-  ST_REC_INSERT,
-  ST_REC_UPDATE,
-  ST_REC_DELETE,
-  ST_REC_GET,
-  ST_REC_THEMES,
-  ST_THEME_FIND,
-  ST_THEME_NEW,
-  ST_RT_INSERT,
-  ST_RT_DELETE,
-  ST_COUNT_CONSENT,
-  ST_COUNT_THEMES,
-  ST_THEMES,
-  ST_IMPORT_STAGE,
-  ST_IMPORT_STAGE_THEME,
-  ST_IMPORT_DROP,
-  ST_IMPORT_DROP_THEMES,
-  ST_IMPORT_OTHERS,
-  ST_IMPORT_SPAN,
-  ST_IMPORT_BASE,
-  ST_IMPORT_DONE,
-  ST_IMPORT_FIND,
-  ST_IMPORT_NEW_THEMES,
-  ST_IMPORT_RECORDS,
-  ST_IMPORT_RECORD_THEMES,
-  ST_IMPORT_HELD_PRINT,
-  ST_IMPORT_STAGED_PRINT,
-  ST_IMPORT_HELD_SINCE,
-  ST_IMPORT_LIST,
-  ST_IMPORT_FIND_PREFIX,
-  ST_IMPORT_UNDONE,
-  ST_SAVEPOINT,
-  ST_RELEASE,
-  ST_ROLLBACK_TO,
-  ST_EXPIRE,
-  ST_EXPIRE_SHARES,
-  ST_NEXT_EXPIRY,
-  ST_ITEM_PUT,
-  ST_ITEM_GET,
-  ST_ITEM_ERASE,
-  ST_CHAIN_HEAD,
-  ST_PUB_ADD,
-  ST_PUB_SUPERSEDED,
-  ST_PUB_ERASED,
-  ST_PUB_LIST_ASC,
-  ST_PUB_LIST_DESC,
-  ST_PUB_CURRENT,
-  ST_PUB_GET,
-  ST_ITEM_RESTORE_BODY,
-  ST_PUB_LIVE_STORIES,
-  ST_PUB_DIGEST_WEEKS,
-  ST_COUNTABLE_DAYS,
-  ST_WEEK_COUNTS,
-  ST_STORY_CANDIDATES,
-  ST_SHARE_GET,
-  ST_SHARE_SET,
-  ST_SHARE_FORGET,
-  ST_PEER_PUT,
-  ST_PEER_DELETE,
-  ST_PEER_LIST,
-  ST__COUNT
-};
-
-#define REC_COLS_SHORT                                                                                \
-  "r.id, r.title, r.scale, r.stage, r.day, r.author_role, r.consent, r.consent_by, r.consent_purpose, " \
-  "r.consent_expires, r.created_ms, r.updated_ms, r.consent_ended"
-#define REC_COLS REC_COLS_SHORT ", r.context, r.tried, r.happened, r.learnt"
-
 /* An import's row, with how many of its records are still held. */
 #define IMPORT_COLS                                                                                          \
   "i.id, i.records, i.first_id, i.last_id, i.committed_ms, i.source, i.by_user, i.duplicates, i.undone_ms," \
   " i.undone_by, i.undone_records,"                                                                      \
   " (SELECT count(*) FROM records r WHERE r.id BETWEEN i.first_id AND i.last_id AND i.records > 0)"
 
+/* The SQL of every statement of enum stmt_id (store_internal.h), prepared
+ * at open. */
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
@@ -420,27 +358,6 @@ static const char *const stmt_sql[ST__COUNT] = {
                      " last_error, violations FROM peers ORDER BY added_ms, node_id",
 };
 
-/* record list: one prepared statement per combination of filters. */
-enum {
-  F_THEME = 1,
-  F_SCALE = 2,
-  F_STAGE = 4,
-  F_CONSENT = 8,
-  F_SINCE = 16,
-  F_UNTIL = 32,
-  F_FULL = 64,
-  F_AFTER = 128, /* a page after (day, id) */
-  F__COMBOS = 256
-};
-
-struct hls_store {
-  sqlite3 *db;
-  char path[4096];
-  sqlite3_stmt *stmt[ST__COUNT];
-  sqlite3_stmt *list_stmt[F__COMBOS];
-  bool foreign_keys_off; /* an import could not turn them back on: retry at the next begin */
-};
-
 int hls_store_sqlite_error(struct sqlite3 *db, int sqlite_rc, struct hls_why *why) {
   int code;
   switch (sqlite_rc & 0xff) {
@@ -466,13 +383,13 @@ int hls_store_sqlite_error(struct sqlite3 *db, int sqlite_rc, struct hls_why *wh
   return code;
 }
 
-static int exec(struct hls_store *s, const char *sql, struct hls_why *why) {
+int hls_store__exec(struct hls_store *s, const char *sql, struct hls_why *why) {
   int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
   return rc == SQLITE_OK ? 0 : hls_store_sqlite_error(s->db, rc, why);
 }
 
 /* Run a statement that returns no rows (or whose rows we ignore). */
-static int step_done(struct hls_store *s, sqlite3_stmt *st, struct hls_why *why) {
+int hls_store__step_done(struct hls_store *s, sqlite3_stmt *st, struct hls_why *why) {
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
   sqlite3_reset(st);
@@ -480,18 +397,31 @@ static int step_done(struct hls_store *s, sqlite3_stmt *st, struct hls_why *why)
   return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(s->db, rc, why);
 }
 
-static int begin(struct hls_store *s, struct hls_why *why) {
-  if (s->foreign_keys_off && exec(s, "PRAGMA foreign_keys=ON", NULL) == 0) s->foreign_keys_off = false;
-  return step_done(s, s->stmt[ST_BEGIN], why);
+int hls_store__begin(struct hls_store *s, struct hls_why *why) {
+  if (s->foreign_keys_off && hls_store__exec(s, "PRAGMA foreign_keys=ON", NULL) == 0) s->foreign_keys_off = false;
+  return hls_store__step_done(s, s->stmt[ST_BEGIN], why);
 }
-static int commit(struct hls_store *s, struct hls_why *why) { return step_done(s, s->stmt[ST_COMMIT], why); }
-static void rollback(struct hls_store *s) {
-  if (!sqlite3_get_autocommit(s->db)) step_done(s, s->stmt[ST_ROLLBACK], NULL);
+int hls_store__commit(struct hls_store *s, struct hls_why *why) {
+  return hls_store__step_done(s, s->stmt[ST_COMMIT], why);
+}
+void hls_store__rollback(struct hls_store *s) {
+  if (!sqlite3_get_autocommit(s->db)) hls_store__step_done(s, s->stmt[ST_ROLLBACK], NULL);
+}
+
+void hls_store__bind_text_or_null(sqlite3_stmt *st, int i, const char *text) {
+  if (text != NULL)
+    sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(st, i);
+}
+
+char *hls_store__column_strdup(sqlite3_stmt *st, int col) {
+  const unsigned char *text = sqlite3_column_text(st, col);
+  if (text == NULL) return NULL;
+  return strdup((const char *)text);
 }
 
 int hls_store_schema_version(void) { return SCHEMA_VERSION; }
-
-static char *column_strdup(sqlite3_stmt *st, int col);
 
 /* Migration 10: the fingerprint of every record already held, as
  * hls_record_fingerprint computes it for new ones. Walks records in id
@@ -522,22 +452,22 @@ static int fill_fingerprints(struct hls_store *s, struct hls_why *why) {
       hls_record_fingerprint(&r, print);
       sqlite3_bind_int64(up, 1, r.id);
       sqlite3_bind_blob(up, 2, print, sizeof print, SQLITE_STATIC);
-      if ((rc = step_done(s, up, why)) != 0) break;
+      if ((rc = hls_store__step_done(s, up, why)) != 0) break;
       hls_record_clear(&r);
       have = false;
     }
     if (step != SQLITE_ROW) break;
     if (!have) {
       r.id = id;
-      r.title = column_strdup(rd, 1);
+      r.title = hls_store__column_strdup(rd, 1);
       r.scale = (enum hls_scale)sqlite3_column_int(rd, 2);
       r.stage = (enum hls_stage)sqlite3_column_int(rd, 3);
       r.date = (hls_day)sqlite3_column_int64(rd, 4);
-      r.context = column_strdup(rd, 5);
-      r.tried = column_strdup(rd, 6);
-      r.happened = column_strdup(rd, 7);
-      r.learnt = column_strdup(rd, 8);
-      r.author_role = column_strdup(rd, 9);
+      r.context = hls_store__column_strdup(rd, 5);
+      r.tried = hls_store__column_strdup(rd, 6);
+      r.happened = hls_store__column_strdup(rd, 7);
+      r.learnt = hls_store__column_strdup(rd, 8);
+      r.author_role = hls_store__column_strdup(rd, 9);
       have = true;
     }
     const unsigned char *slug = sqlite3_column_text(rd, 10);
@@ -569,11 +499,11 @@ static int migrate(struct hls_store *s, struct hls_why *why) {
   for (int v = version; v < SCHEMA_VERSION; v++) {
     char bump[64];
     snprintf(bump, sizeof bump, "PRAGMA user_version=%d", v + 1);
-    if ((rc = exec(s, "BEGIN IMMEDIATE", why)) != 0) return rc;
-    if ((rc = exec(s, migrations[v], why)) != 0 || (v + 1 == 10 && (rc = fill_fingerprints(s, why)) != 0) ||
-        (rc = exec(s, bump, why)) != 0 ||
-        (rc = exec(s, "COMMIT", why)) != 0) {
-      exec(s, "ROLLBACK", NULL);
+    if ((rc = hls_store__exec(s, "BEGIN IMMEDIATE", why)) != 0) return rc;
+    if ((rc = hls_store__exec(s, migrations[v], why)) != 0 ||
+        (v + 1 == 10 && (rc = fill_fingerprints(s, why)) != 0) || (rc = hls_store__exec(s, bump, why)) != 0 ||
+        (rc = hls_store__exec(s, "COMMIT", why)) != 0) {
+      hls_store__exec(s, "ROLLBACK", NULL);
       hls_why_prefix(why, "migrating to schema %d: ", v + 1);
       return rc;
     }
@@ -597,25 +527,26 @@ int hls_store_open(struct hls_store **out, const char *path, const struct hls_st
   sqlite3_busy_timeout(s->db, 5000);
   /* Check the file is a database before anything else (setting
    * journal_mode on a non-database fails with a message naming no file). */
-  if ((rc = exec(s, "SELECT count(*) FROM sqlite_schema", why)) != 0) {
+  if ((rc = hls_store__exec(s, "SELECT count(*) FROM sqlite_schema", why)) != 0) {
     hls_why_prefix(why, rc == HLS_ECORRUPT ? "%s is damaged: " : "%s is not an hlsd store: ", path);
     goto fail;
   }
-  if ((rc = exec(s, "PRAGMA journal_mode=WAL", why)) != 0 || (rc = exec(s, "PRAGMA foreign_keys=ON", why)) != 0 ||
-      (rc = exec(s, opt && !opt->synchronous_full ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", why)) !=
-          0 ||
-      (rc = exec(s, "PRAGMA temp_store=FILE", why)) != 0 ||
+  if ((rc = hls_store__exec(s, "PRAGMA journal_mode=WAL", why)) != 0 ||
+      (rc = hls_store__exec(s, "PRAGMA foreign_keys=ON", why)) != 0 ||
+      (rc = hls_store__exec(s, opt && !opt->synchronous_full ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
+                            why)) != 0 ||
+      (rc = hls_store__exec(s, "PRAGMA temp_store=FILE", why)) != 0 ||
       /* Erased bodies and deleted records are overwritten, not left in
        * free pages (docs/consent.md, "Erasure"). */
-      (rc = exec(s, "PRAGMA secure_delete=ON", why)) != 0)
+      (rc = hls_store__exec(s, "PRAGMA secure_delete=ON", why)) != 0)
     goto fail;
   if (opt != NULL && opt->quick_check && (rc = hls_store_check(s, false, NULL, NULL, why)) != 0) goto fail;
   char cache[64];
   snprintf(cache, sizeof cache, "PRAGMA cache_size=-%lld",
            (long long)((opt && opt->cache_bytes > 0 ? opt->cache_bytes : 32ll * 1024 * 1024) / 1024));
-  if ((rc = exec(s, cache, why)) != 0) goto fail;
+  if ((rc = hls_store__exec(s, cache, why)) != 0) goto fail;
   if ((rc = migrate(s, why)) != 0) goto fail;
-  if ((rc = exec(s,
+  if ((rc = hls_store__exec(s,
                  "CREATE TEMP TABLE import_records(session INTEGER NOT NULL, seq INTEGER NOT NULL,"
                  " title TEXT NOT NULL, scale INTEGER NOT NULL, stage INTEGER NOT NULL, day INTEGER NOT NULL,"
                  " context TEXT, tried TEXT, happened TEXT, learnt TEXT, author_role TEXT, consent INTEGER NOT NULL,"
@@ -649,291 +580,7 @@ void hls_store_free(struct hls_store *s) {
   free(s);
 }
 
-/* --- records ----------------------------------------------------------- */
-
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *text) {
-  if (text != NULL)
-    sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
-  else
-    sqlite3_bind_null(st, i);
-}
-
-static void bind_record(sqlite3_stmt *st, const struct hls_record *r, int64_t now_ms) {
-  sqlite3_bind_text(st, 1, r->title, -1, SQLITE_STATIC);
-  sqlite3_bind_int(st, 2, (int)r->scale);
-  sqlite3_bind_int(st, 3, (int)r->stage);
-  sqlite3_bind_int64(st, 4, r->date);
-  bind_text_or_null(st, 5, r->context);
-  bind_text_or_null(st, 6, r->tried);
-  bind_text_or_null(st, 7, r->happened);
-  bind_text_or_null(st, 8, r->learnt);
-  bind_text_or_null(st, 9, r->author_role);
-  sqlite3_bind_int(st, 10, (int)r->consent);
-  bind_text_or_null(st, 11, r->consent_by);
-  bind_text_or_null(st, 12, r->consent_purpose);
-  if (r->has_consent_expires)
-    sqlite3_bind_int64(st, 13, r->consent_expires);
-  else
-    sqlite3_bind_null(st, 13);
-  sqlite3_bind_int64(st, 14, now_ms);
-  sqlite3_bind_int(st, 16, r->consent_ended);
-  uint8_t print[HLS_RECORD_FINGERPRINT_BYTES];
-  hls_record_fingerprint(r, print);
-  sqlite3_bind_blob(st, 17, print, sizeof print, SQLITE_TRANSIENT);
-}
-
-/* The id of a theme slug, creating the theme if it is new. A lookup
- * first: an upsert would rewrite the row every time. */
-static int theme_id(struct hls_store *s, const char *slug, int64_t *id, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_THEME_FIND];
-  sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) *id = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  if (rc == SQLITE_ROW) return 0;
-  if (rc != SQLITE_DONE) return hls_store_sqlite_error(s->db, rc, why);
-  st = s->stmt[ST_THEME_NEW];
-  sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-  if ((rc = step_done(s, st, why)) != 0) return rc;
-  *id = sqlite3_last_insert_rowid(s->db);
-  return 0;
-}
-
-static int insert_themes(struct hls_store *s, int64_t record_id, const struct hls_record *r, struct hls_why *why) {
-  int rc;
-  for (size_t i = 0; i < r->n_themes; i++) {
-    int64_t id = 0;
-    if ((rc = theme_id(s, r->themes[i].slug, &id, why)) != 0) return rc;
-    sqlite3_stmt *st = s->stmt[ST_RT_INSERT];
-    sqlite3_bind_int64(st, 1, record_id);
-    sqlite3_bind_int64(st, 2, id);
-    sqlite3_bind_int(st, 3, (int)r->themes[i].kind);
-    sqlite3_bind_int64(st, 4, r->date);
-    if ((rc = step_done(s, st, why)) != 0) return rc;
-  }
-  return 0;
-}
-
-int hls_store_record_insert(struct hls_store *s, struct hls_record *r, int64_t now_ms, struct hls_why *why) {
-  bool own_txn = sqlite3_get_autocommit(s->db);
-  int rc;
-  if (own_txn && (rc = begin(s, why)) != 0) return rc;
-  sqlite3_stmt *st = s->stmt[ST_REC_INSERT];
-  bind_record(st, r, now_ms);
-  if ((rc = step_done(s, st, why)) != 0) goto fail;
-  int64_t id = sqlite3_last_insert_rowid(s->db);
-  if ((rc = insert_themes(s, id, r, why)) != 0) goto fail;
-  if (own_txn && (rc = commit(s, why)) != 0) goto fail;
-  r->id = id;
-  r->created_ms = r->updated_ms = now_ms;
-  return 0;
-fail:
-  if (own_txn) rollback(s);
-  return rc;
-}
-
-static char *column_strdup(sqlite3_stmt *st, int col) {
-  const unsigned char *text = sqlite3_column_text(st, col);
-  if (text == NULL) return NULL;
-  return strdup((const char *)text);
-}
-
-/* Fill r from a row of REC_COLS (or REC_COLS_SHORT when !full). */
-static int load_row(struct hls_store *s, sqlite3_stmt *st, struct hls_record *r, bool full, struct hls_why *why) {
-  hls_record_clear(r);
-  r->id = sqlite3_column_int64(st, 0);
-  r->title = column_strdup(st, 1);
-  r->scale = (enum hls_scale)sqlite3_column_int(st, 2);
-  r->stage = (enum hls_stage)sqlite3_column_int(st, 3);
-  r->has_scale = r->has_stage = true;
-  r->date = (hls_day)sqlite3_column_int64(st, 4);
-  r->has_date = true;
-  r->author_role = column_strdup(st, 5);
-  r->consent = (enum hls_consent)sqlite3_column_int(st, 6);
-  r->consent_by = column_strdup(st, 7);
-  r->consent_purpose = column_strdup(st, 8);
-  r->has_consent_expires = sqlite3_column_type(st, 9) != SQLITE_NULL;
-  r->consent_expires = (hls_day)sqlite3_column_int64(st, 9);
-  r->created_ms = sqlite3_column_int64(st, 10);
-  r->updated_ms = sqlite3_column_int64(st, 11);
-  r->consent_ended = sqlite3_column_int(st, 12);
-  if (full) {
-    r->context = column_strdup(st, 13);
-    r->tried = column_strdup(st, 14);
-    r->happened = column_strdup(st, 15);
-    r->learnt = column_strdup(st, 16);
-  }
-  if (r->title == NULL) return HLS_ENOMEM;
-  sqlite3_stmt *ts = s->stmt[ST_REC_THEMES];
-  sqlite3_bind_int64(ts, 1, r->id);
-  int rc;
-  while ((rc = sqlite3_step(ts)) == SQLITE_ROW && r->n_themes < HLS_THEMES_PER_RECORD) {
-    struct hls_theme *t = &r->themes[r->n_themes++];
-    snprintf(t->slug, sizeof t->slug, "%s", (const char *)sqlite3_column_text(ts, 0));
-    t->kind = (enum hls_kind)sqlite3_column_int(ts, 1);
-  }
-  sqlite3_reset(ts);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return hls_store_sqlite_error(s->db, rc, why);
-  return 0;
-}
-
-int hls_store_record_get(struct hls_store *s, int64_t id, struct hls_record *out, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_REC_GET];
-  sqlite3_bind_int64(st, 1, id);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    rc = load_row(s, st, out, true, why);
-  } else if (rc == SQLITE_DONE) {
-    rc = hls_why_set(why, HLS_ENOTFOUND, "record %lld: no such record", (long long)id);
-  } else {
-    rc = hls_store_sqlite_error(s->db, rc, why);
-  }
-  sqlite3_reset(st);
-  return rc;
-}
-
-int hls_store_record_update(struct hls_store *s, struct hls_record *r, int64_t now_ms, struct hls_why *why) {
-  bool own_txn = sqlite3_get_autocommit(s->db);
-  int rc;
-  if (own_txn && (rc = begin(s, why)) != 0) return rc;
-  sqlite3_stmt *st = s->stmt[ST_REC_UPDATE];
-  bind_record(st, r, now_ms);
-  sqlite3_bind_int64(st, 15, r->id);
-  if ((rc = step_done(s, st, why)) != 0) goto fail;
-  if (sqlite3_changes(s->db) == 0) {
-    rc = hls_why_set(why, HLS_ENOTFOUND, "record %lld: no such record", (long long)r->id);
-    goto fail;
-  }
-  st = s->stmt[ST_RT_DELETE];
-  sqlite3_bind_int64(st, 1, r->id);
-  if ((rc = step_done(s, st, why)) != 0) goto fail;
-  if ((rc = insert_themes(s, r->id, r, why)) != 0) goto fail;
-  if (own_txn && (rc = commit(s, why)) != 0) goto fail;
-  r->updated_ms = now_ms;
-  return 0;
-fail:
-  if (own_txn) rollback(s);
-  return rc;
-}
-
-int hls_store_record_delete(struct hls_store *s, int64_t id, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_REC_DELETE];
-  sqlite3_bind_int64(st, 1, id);
-  int rc = step_done(s, st, why); /* record_themes rows go by ON DELETE CASCADE */
-  if (rc == 0 && sqlite3_changes(s->db) == 0)
-    rc = hls_why_set(why, HLS_ENOTFOUND, "record %lld: no such record", (long long)id);
-  return rc;
-}
-
-void hls_record_filter_init(struct hls_record_filter *f) {
-  memset(f, 0, sizeof *f);
-  f->scale = f->stage = f->consent = -1;
-}
-
-static sqlite3_stmt *list_stmt(struct hls_store *s, int mask, struct hls_why *why) {
-  if (s->list_stmt[mask] != NULL) return s->list_stmt[mask];
-  char sql[1024];
-  int n = snprintf(sql, sizeof sql, "SELECT %s FROM ", (mask & F_FULL) ? REC_COLS : REC_COLS_SHORT);
-  /* With a theme, start from the theme index; otherwise walk records in
-   * date order so LIMIT stops early. */
-  if (mask & F_THEME)
-    n += snprintf(sql + n, sizeof sql - (size_t)n,
-                  "record_themes rt JOIN records r ON r.id=rt.record_id"
-                  " WHERE rt.theme_id=(SELECT id FROM themes WHERE slug=?1)");
-  else
-    n += snprintf(sql + n, sizeof sql - (size_t)n, "records r WHERE 1");
-  if (mask & F_SCALE) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND r.scale=?2");
-  if (mask & F_STAGE) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND r.stage=?3");
-  if (mask & F_CONSENT) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND r.consent=?4");
-  /* Order (and date ranges) on the driving table's columns, so the index
-   * walk needs no sort. */
-  const char *t = (mask & F_THEME) ? "rt" : "r";
-  const char *id = (mask & F_THEME) ? "rt.record_id" : "r.id";
-  if (mask & F_SINCE) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND %s.day>=?5", t);
-  if (mask & F_UNTIL) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND %s.day<=?6", t);
-  if (mask & F_AFTER) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND (%s.day<?8 OR (%s.day=?8 AND %s<?9))", t, t, id);
-  snprintf(sql + n, sizeof sql - (size_t)n, " ORDER BY %s.day DESC, %s DESC LIMIT ?7", t, id);
-  int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->list_stmt[mask], NULL);
-  if (rc != SQLITE_OK) {
-    hls_store_sqlite_error(s->db, rc, why);
-    return NULL;
-  }
-  return s->list_stmt[mask];
-}
-
-int hls_store_record_list(struct hls_store *s, const struct hls_record_filter *f, hls_record_cb cb, void *ctx,
-                          struct hls_why *why) {
-  int mask = (f->theme ? F_THEME : 0) | (f->scale >= 0 ? F_SCALE : 0) | (f->stage >= 0 ? F_STAGE : 0) |
-             (f->consent >= 0 ? F_CONSENT : 0) | (f->has_since ? F_SINCE : 0) | (f->has_until ? F_UNTIL : 0) |
-             (f->full ? F_FULL : 0) | (f->has_after ? F_AFTER : 0);
-  sqlite3_stmt *st = list_stmt(s, mask, why);
-  if (st == NULL) return HLS_ESTORE;
-  if (f->theme) sqlite3_bind_text(st, 1, f->theme, -1, SQLITE_STATIC);
-  if (f->scale >= 0) sqlite3_bind_int(st, 2, f->scale);
-  if (f->stage >= 0) sqlite3_bind_int(st, 3, f->stage);
-  if (f->consent >= 0) sqlite3_bind_int(st, 4, f->consent);
-  if (f->has_since) sqlite3_bind_int64(st, 5, f->since);
-  if (f->has_until) sqlite3_bind_int64(st, 6, f->until);
-  sqlite3_bind_int64(st, 7, f->limit > 0 ? f->limit : -1);
-  if (f->has_after) sqlite3_bind_int64(st, 8, f->after_day), sqlite3_bind_int64(st, 9, f->after_id);
-  struct hls_record r;
-  hls_record_init(&r);
-  int rc, result = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if ((result = load_row(s, st, &r, f->full, why)) != 0) break;
-    if ((result = cb(ctx, &r)) != 0) break;
-  }
-  if (result == 0 && rc != SQLITE_DONE) result = hls_store_sqlite_error(s->db, rc, why);
-  hls_record_clear(&r);
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  return result;
-}
-
-static int64_t file_size(const char *path) {
-  struct stat st;
-  return stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
-}
-
-int hls_store_counts(struct hls_store *s, struct hls_store_counts *out, struct hls_why *why) {
-  memset(out, 0, sizeof *out);
-  sqlite3_stmt *st = s->stmt[ST_COUNT_CONSENT];
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    int level = sqlite3_column_int(st, 0);
-    int64_t n = sqlite3_column_int64(st, 1);
-    if (level >= 0 && level < HLS_CONSENT_COUNT) out->by_consent[level] = n;
-    out->records += n;
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return hls_store_sqlite_error(s->db, rc, why);
-  st = s->stmt[ST_COUNT_THEMES];
-  if ((rc = sqlite3_step(st)) == SQLITE_ROW) out->themes = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
-  if (rc != SQLITE_ROW) return hls_store_sqlite_error(s->db, rc, why);
-  char wal[4096 + 8];
-  snprintf(wal, sizeof wal, "%s-wal", s->path);
-  out->bytes = file_size(s->path) + file_size(wal);
-  return 0;
-}
-
-int hls_store_themes(struct hls_store *s, hls_theme_cb cb, void *ctx, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_THEMES];
-  int rc, result = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    struct hls_theme_count t = {
-        .slug = (const char *)sqlite3_column_text(st, 0),
-        .kind = (enum hls_kind)sqlite3_column_int(st, 1),
-        .total = sqlite3_column_int64(st, 2),
-    };
-    for (int i = 0; i < HLS_SCALE_COUNT; i++) t.by_scale[i] = sqlite3_column_int64(st, 3 + i);
-    if ((result = cb(ctx, &t)) != 0) break;
-  }
-  if (result == 0 && rc != SQLITE_DONE) result = hls_store_sqlite_error(s->db, rc, why);
-  sqlite3_reset(st);
-  return result;
-}
+/* --- the store itself ------------------------------------------------------ */
 
 int hls_store_backup(struct hls_store *s, const char *path, struct hls_why *why) {
   sqlite3_stmt *st;
@@ -951,8 +598,6 @@ int hls_store_backup(struct hls_store *s, const char *path, struct hls_why *why)
   }
   return 0;
 }
-
-/* --- the store itself ------------------------------------------------------ */
 
 int hls_store_check(struct hls_store *s, bool full, hls_store_problem_cb cb, void *ctx, struct hls_why *why) {
   sqlite3_stmt *st;
@@ -1057,668 +702,11 @@ int hls_store_claim(struct hls_store *s, const uint8_t pk[32], struct hls_why *w
   return meta_set(s, "owner", pk, 32, why);
 }
 
-/* --- import -------------------------------------------------------------- */
-
-int hls_store_import_batch_begin(struct hls_store *s, struct hls_why *why) {
-  return step_done(s, s->stmt[ST_SAVEPOINT], why);
-}
-
-int hls_store_import_batch_end(struct hls_store *s, bool keep, struct hls_why *why) {
-  int rc = 0;
-  if (!keep) rc = step_done(s, s->stmt[ST_ROLLBACK_TO], why);
-  int release = step_done(s, s->stmt[ST_RELEASE], rc == 0 ? why : NULL);
-  return rc != 0 ? rc : release;
-}
-
-int hls_store_import_stage(struct hls_store *s, int64_t session, int64_t seq, int64_t line,
-                           const struct hls_record *r, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_IMPORT_STAGE];
-  bind_record(st, r, 0);
-  sqlite3_bind_null(st, 14);
-  sqlite3_bind_int64(st, 15, session);
-  sqlite3_bind_int64(st, 16, seq);
-  sqlite3_bind_int64(st, 18, line);
-  int rc = step_done(s, st, why);
-  for (size_t i = 0; rc == 0 && i < r->n_themes; i++) {
-    st = s->stmt[ST_IMPORT_STAGE_THEME];
-    sqlite3_bind_int64(st, 1, session);
-    sqlite3_bind_int64(st, 2, seq);
-    sqlite3_bind_text(st, 3, r->themes[i].slug, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, (int)r->themes[i].kind);
-    sqlite3_bind_int64(st, 5, r->date);
-    rc = step_done(s, st, why);
-  }
-  return rc;
-}
-
-int hls_store_import_duplicate(struct hls_store *s, int64_t session, const struct hls_record *r,
-                               int64_t *held_id, int64_t *staged_line, struct hls_why *why) {
-  uint8_t print[HLS_RECORD_FINGERPRINT_BYTES];
-  hls_record_fingerprint(r, print);
-  *held_id = *staged_line = 0;
-  sqlite3_stmt *st = s->stmt[ST_IMPORT_HELD_PRINT];
-  sqlite3_bind_blob(st, 1, print, sizeof print, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) *held_id = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  if (rc == SQLITE_ROW) return 1;
-  if (rc != SQLITE_DONE) return hls_store_sqlite_error(s->db, rc, why);
-  st = s->stmt[ST_IMPORT_STAGED_PRINT];
-  sqlite3_bind_int64(st, 1, session);
-  sqlite3_bind_blob(st, 2, print, sizeof print, SQLITE_STATIC);
-  rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) *staged_line = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  if (rc == SQLITE_ROW) return 1;
-  if (rc != SQLITE_DONE) return hls_store_sqlite_error(s->db, rc, why);
-  return 0;
-}
-
-void hls_store_import_drop(struct hls_store *s, int64_t session) {
-  /* With no other import staged, empty the tables whole (SQLite's truncate
-   * optimisation) instead of deleting row by row. */
-  sqlite3_stmt *other = s->stmt[ST_IMPORT_OTHERS];
-  sqlite3_bind_int64(other, 1, session);
-  bool alone = sqlite3_step(other) == SQLITE_DONE;
-  sqlite3_reset(other);
-  if (alone) {
-    exec(s, "DELETE FROM temp.import_records; DELETE FROM temp.import_themes", NULL);
-    return;
-  }
-  sqlite3_stmt *st = s->stmt[ST_IMPORT_DROP];
-  sqlite3_bind_int64(st, 1, session);
-  step_done(s, st, NULL);
-  st = s->stmt[ST_IMPORT_DROP_THEMES];
-  sqlite3_bind_int64(st, 1, session);
-  step_done(s, st, NULL);
-}
-
-/* One row of integers from a statement bound to session. */
-static int query_ints(struct hls_store *s, sqlite3_stmt *st, int64_t session, int64_t *out, int n, struct hls_why *why) {
-  if (session >= 0) sqlite3_bind_int64(st, 1, session);
-  int rc = sqlite3_step(st);
-  for (int i = 0; rc == SQLITE_ROW && i < n; i++) out[i] = sqlite3_column_int64(st, i);
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  return rc == SQLITE_ROW ? 0 : hls_store_sqlite_error(s->db, rc, why);
-}
-
-int hls_store_import_commit(struct hls_store *s, int64_t session, const uint8_t import_id[HLS_IMPORT_ID_BYTES],
-                            const struct hls_import_meta *meta, int64_t now_ms, struct hls_import_result *out,
-                            struct hls_why *why) {
-  int64_t span[3] = {0}, base = 0, raced = 0;
-  sqlite3_stmt *st;
-  memset(out, 0, sizeof *out);
-  int rc = query_ints(s, s->stmt[ST_IMPORT_SPAN], session, span, 3, why);
-  if (rc == 0 && span[0] > 0 && (span[1] != 1 || span[2] != span[0]))
-    rc = hls_why_set(why, HLS_EINTERNAL, "import %lld: staged rows are not numbered 1..%lld", (long long)session,
-                     (long long)span[0]);
-  if (rc != 0) goto out;
-  /* The statements below build every reference from rows they insert
-   * themselves; per-row foreign-key checks would only slow them down.
-   * (The pragma is a no-op inside a transaction, so it goes first.) */
-  if ((rc = exec(s, "PRAGMA foreign_keys=OFF", why)) != 0) goto out;
-  if ((rc = begin(s, why)) != 0) goto fks_on;
-  /* Rows were checked against the records held when they were staged; a
-   * record added since (by hand, or another import) may now hold one. */
-  if (!meta->allow_duplicates && span[0] > 0) {
-    if ((rc = query_ints(s, s->stmt[ST_IMPORT_HELD_SINCE], session, &raced, 1, why)) != 0) goto fail;
-    if (raced > 0) {
-      rc = hls_why_set(why, HLS_ESTATE,
-                       "%lld row%s of this import %s added meanwhile by another change; nothing imported: run the "
-                       "import again to skip them",
-                       (long long)raced, raced == 1 ? "" : "s", raced == 1 ? "was" : "were");
-      goto fail;
-    }
-  }
-  if (span[0] > 0) {
-    if ((rc = query_ints(s, s->stmt[ST_IMPORT_BASE], -1, &base, 1, why)) != 0) goto fail;
-    st = s->stmt[ST_IMPORT_NEW_THEMES];
-    sqlite3_bind_int64(st, 1, session);
-    if ((rc = step_done(s, st, why)) != 0) goto fail;
-    st = s->stmt[ST_IMPORT_RECORDS];
-    sqlite3_bind_int64(st, 1, session);
-    sqlite3_bind_int64(st, 2, base);
-    sqlite3_bind_int64(st, 3, now_ms);
-    if ((rc = step_done(s, st, why)) != 0) goto fail;
-    st = s->stmt[ST_IMPORT_RECORD_THEMES];
-    sqlite3_bind_int64(st, 1, session);
-    sqlite3_bind_int64(st, 2, base);
-    if ((rc = step_done(s, st, why)) != 0) goto fail;
-  }
-  st = s->stmt[ST_IMPORT_DONE];
-  sqlite3_bind_blob(st, 1, import_id, HLS_IMPORT_ID_BYTES, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, span[0]);
-  sqlite3_bind_int64(st, 3, span[0] > 0 ? base + 1 : 0);
-  sqlite3_bind_int64(st, 4, span[0] > 0 ? base + span[0] : 0);
-  sqlite3_bind_int64(st, 5, now_ms);
-  bind_text_or_null(st, 6, meta->source);
-  bind_text_or_null(st, 7, meta->by);
-  sqlite3_bind_int64(st, 8, meta->duplicates);
-  if ((rc = step_done(s, st, why)) != 0) goto fail;
-  if ((rc = commit(s, why)) != 0) goto fail;
-  memcpy(out->id, import_id, HLS_IMPORT_ID_BYTES);
-  out->imported = out->held = span[0];
-  out->first_id = span[0] > 0 ? base + 1 : 0;
-  out->last_id = span[0] > 0 ? base + span[0] : 0;
-  out->committed_ms = now_ms;
-  out->duplicates = meta->duplicates;
-  snprintf(out->source, sizeof out->source, "%s", meta->source ? meta->source : "");
-  snprintf(out->by, sizeof out->by, "%s", meta->by ? meta->by : "");
-  goto fks_on;
-fail:
-  rollback(s);
-fks_on:
-  /* After a commit, failing to turn the checks back on must not turn the
-   * import into a failure (the client would import it again): the next
-   * transaction retries. */
-  if (exec(s, "PRAGMA foreign_keys=ON", NULL) != 0) s->foreign_keys_off = true;
-out:
-  hls_store_import_drop(s, session);
-  return rc;
-}
-
-static void column_copy(sqlite3_stmt *st, int col, char *out, size_t size) {
-  const unsigned char *text = sqlite3_column_text(st, col);
-  snprintf(out, size, "%s", text ? (const char *)text : "");
-}
-
-/* Fill out from a row of IMPORT_COLS. */
-static void load_import(sqlite3_stmt *st, struct hls_import_result *out) {
-  memset(out, 0, sizeof *out);
-  if (sqlite3_column_bytes(st, 0) == HLS_IMPORT_ID_BYTES)
-    memcpy(out->id, sqlite3_column_blob(st, 0), HLS_IMPORT_ID_BYTES);
-  out->imported = sqlite3_column_int64(st, 1);
-  out->first_id = sqlite3_column_int64(st, 2);
-  out->last_id = sqlite3_column_int64(st, 3);
-  out->committed_ms = sqlite3_column_int64(st, 4);
-  column_copy(st, 5, out->source, sizeof out->source);
-  column_copy(st, 6, out->by, sizeof out->by);
-  out->duplicates = sqlite3_column_int64(st, 7);
-  out->undone_ms = sqlite3_column_int64(st, 8);
-  column_copy(st, 9, out->undone_by, sizeof out->undone_by);
-  out->undone_records = sqlite3_column_int64(st, 10);
-  out->held = sqlite3_column_int64(st, 11);
-}
-
-int hls_store_import_find(struct hls_store *s, const uint8_t import_id[HLS_IMPORT_ID_BYTES],
-                          struct hls_import_result *out, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_IMPORT_FIND];
-  memset(out, 0, sizeof *out);
-  sqlite3_bind_blob(st, 1, import_id, HLS_IMPORT_ID_BYTES, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) load_import(st, out);
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  if (rc == SQLITE_ROW) return 0;
-  if (rc == SQLITE_DONE) return HLS_ENOTFOUND;
-  return hls_store_sqlite_error(s->db, rc, why);
-}
-
-int hls_store_import_find_prefix(struct hls_store *s, const char *hex_prefix, struct hls_import_result *out,
-                                 struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_IMPORT_FIND_PREFIX];
-  memset(out, 0, sizeof *out);
-  sqlite3_bind_text(st, 1, hex_prefix, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(st), found = 0;
-  if (rc == SQLITE_ROW) {
-    load_import(st, out);
-    found = 1;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) found = 2;
-  }
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return hls_store_sqlite_error(s->db, rc, why);
-  if (found == 0) return hls_why_set(why, HLS_ENOTFOUND, "no import %s (hls import list shows them)", hex_prefix);
-  if (found == 2)
-    return hls_why_set(why, HLS_EINVAL, "import %s: more than one import starts so; give more of its id",
-                       hex_prefix);
-  return 0;
-}
-
-int hls_store_imports(struct hls_store *s, int64_t limit, hls_store_import_fn fn, void *ctx, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_IMPORT_LIST];
-  sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
-  int rc, cb = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    struct hls_import_result r;
-    load_import(st, &r);
-    if ((cb = fn(ctx, &r)) != 0) break;
-  }
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  if (cb != 0) return cb;
-  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(s->db, rc, why);
-}
-
-int hls_store_import_mark_undone(struct hls_store *s, const uint8_t import_id[HLS_IMPORT_ID_BYTES], int64_t now_ms,
-                                 const char *by, int64_t records, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_IMPORT_UNDONE];
-  sqlite3_bind_blob(st, 1, import_id, HLS_IMPORT_ID_BYTES, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, now_ms);
-  bind_text_or_null(st, 3, by);
-  sqlite3_bind_int64(st, 4, records);
-  int rc = step_done(s, st, why);
-  if (rc == 0 && sqlite3_changes(s->db) == 0) rc = hls_why_set(why, HLS_ESTATE, "the import was undone already");
-  return rc;
-}
-
 /* --- transactions ------------------------------------------------------------ */
 
-int hls_store_begin(struct hls_store *s, struct hls_why *why) { return begin(s, why); }
-int hls_store_commit(struct hls_store *s, struct hls_why *why) { return commit(s, why); }
-void hls_store_rollback(struct hls_store *s) { rollback(s); }
-
-/* --- consent -------------------------------------------------------------------- */
-
-int hls_store_expire_consents(struct hls_store *s, hls_day today, int64_t now_ms, int64_t *count,
-                              struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_EXPIRE_SHARES];
-  sqlite3_bind_int64(st, 1, today);
-  int rc = step_done(s, st, why);
-  st = s->stmt[ST_EXPIRE];
-  sqlite3_bind_int64(st, 1, today);
-  sqlite3_bind_int64(st, 2, now_ms);
-  if (rc == 0) rc = step_done(s, st, why);
-  *count = rc == 0 ? sqlite3_changes(s->db) : 0;
-  return rc;
-}
-
-int hls_store_next_expiry(struct hls_store *s, hls_day *day, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_NEXT_EXPIRY];
-  int rc = sqlite3_step(st);
-  bool found = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
-  if (found) *day = (hls_day)sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
-  if (rc != SQLITE_ROW) return hls_store_sqlite_error(s->db, rc, why);
-  return found ? 0 : HLS_ENOTFOUND;
-}
-
-/* --- items ------------------------------------------------------------------------ */
-
-void hls_item_clear(struct hls_item *it) {
-  free(it->stub);
-  free(it->body);
-  memset(it, 0, sizeof *it);
-}
-
-int hls_store_item_put(struct hls_store *s, const struct hls_envelope *env, int body_state, int64_t now_ms,
-                       struct hls_why *why) {
-  msgpack_sbuffer stub;
-  msgpack_sbuffer_init(&stub);
-  int rc = hls_env_encode_stub(&stub, env);
-  if (rc != 0) {
-    msgpack_sbuffer_destroy(&stub);
-    return rc;
-  }
-  sqlite3_stmt *st = s->stmt[ST_ITEM_PUT];
-  sqlite3_bind_blob(st, 1, env->h.origin, 32, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, (int64_t)env->h.seq);
-  sqlite3_bind_int(st, 3, env->h.type);
-  sqlite3_bind_int(st, 4, env->h.audience);
-  sqlite3_bind_int64(st, 5, (int64_t)env->h.timestamp_ms);
-  sqlite3_bind_blob(st, 6, env->id, 32, SQLITE_STATIC);
-  sqlite3_bind_blob(st, 7, stub.data, (int)stub.size, SQLITE_STATIC);
-  if (env->body != NULL) sqlite3_bind_blob(st, 8, env->body, (int)env->body_len, SQLITE_STATIC);
-  else sqlite3_bind_null(st, 8);
-  sqlite3_bind_int(st, 9, env->body != NULL ? HLS_BODY_HELD : body_state);
-  sqlite3_bind_int64(st, 10, now_ms);
-  rc = step_done(s, st, why);
-  if (rc == HLS_ESTORE && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE)
-    rc = hls_why_set(why, HLS_EEXISTS, "item %llu of that origin is held already", (unsigned long long)env->h.seq);
-  msgpack_sbuffer_destroy(&stub);
-  return rc;
-}
-
-static uint8_t *column_blob_dup(sqlite3_stmt *st, int col, size_t *len) {
-  const void *b = sqlite3_column_blob(st, col);
-  *len = (size_t)sqlite3_column_bytes(st, col);
-  if (b == NULL) return NULL;
-  uint8_t *copy = malloc(*len > 0 ? *len : 1);
-  if (copy != NULL) memcpy(copy, b, *len);
-  return copy;
-}
-
-static void copy_blob32(sqlite3_stmt *st, int col, uint8_t out[32]) {
-  const void *b = sqlite3_column_blob(st, col);
-  if (b != NULL && sqlite3_column_bytes(st, col) == 32) memcpy(out, b, 32);
-  else memset(out, 0, 32);
-}
-
-int hls_store_item_get(struct hls_store *s, const uint8_t origin[32], uint64_t seq, struct hls_item *out,
-                       struct hls_why *why) {
-  memset(out, 0, sizeof *out);
-  sqlite3_stmt *st = s->stmt[ST_ITEM_GET];
-  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, (int64_t)seq);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    copy_blob32(st, 0, out->origin);
-    out->seq = (uint64_t)sqlite3_column_int64(st, 1);
-    out->type = sqlite3_column_int(st, 2);
-    out->audience = sqlite3_column_int(st, 3);
-    out->timestamp_ms = sqlite3_column_int64(st, 4);
-    copy_blob32(st, 5, out->item_id);
-    out->stub = column_blob_dup(st, 6, &out->stub_len);
-    out->body = column_blob_dup(st, 7, &out->body_len);
-    out->body_state = sqlite3_column_int(st, 8);
-    out->stored_ms = sqlite3_column_int64(st, 9);
-    rc = out->stub == NULL || (out->body_state == HLS_BODY_HELD && out->body == NULL) ? HLS_ENOMEM : 0;
-  } else if (rc == SQLITE_DONE) {
-    rc = hls_why_set(why, HLS_ENOTFOUND, "no item %llu of that origin", (unsigned long long)seq);
-  } else {
-    rc = hls_store_sqlite_error(s->db, rc, why);
-  }
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  if (rc != 0) hls_item_clear(out);
-  return rc;
-}
-
-int hls_store_item_erase(struct hls_store *s, const uint8_t origin[32], uint64_t seq, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_ITEM_ERASE];
-  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, (int64_t)seq);
-  return step_done(s, st, why);
-}
-
-int hls_store_item_restore_body(struct hls_store *s, const uint8_t origin[32], uint64_t seq, const uint8_t *body,
-                                size_t len, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_ITEM_RESTORE_BODY];
-  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, (int64_t)seq);
-  sqlite3_bind_blob(st, 3, body, (int)len, SQLITE_STATIC);
-  return step_done(s, st, why);
-}
-
-int hls_store_chain_head(struct hls_store *s, const uint8_t origin[32], uint64_t *seq, uint8_t id[32],
-                         struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_CHAIN_HEAD];
-  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  *seq = 0;
-  memset(id, 0, 32);
-  if (rc == SQLITE_ROW) {
-    *seq = (uint64_t)sqlite3_column_int64(st, 0);
-    copy_blob32(st, 1, id);
-  }
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(s->db, rc, why);
-}
-
-/* --- publications ---------------------------------------------------------------- */
-
-static void bind_int_or_null(sqlite3_stmt *st, int i, int64_t v) {
-  if (v != 0) sqlite3_bind_int64(st, i, v);
-  else sqlite3_bind_null(st, i);
-}
-
-int hls_store_published_add(struct hls_store *s, const struct hls_published *p, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_PUB_ADD];
-  sqlite3_bind_int64(st, 1, (int64_t)p->seq);
-  sqlite3_bind_int(st, 2, p->type);
-  sqlite3_bind_int(st, 3, p->audience);
-  bind_int_or_null(st, 4, p->record_id);
-  bind_int_or_null(st, 5, p->iso_year);
-  bind_int_or_null(st, 6, p->iso_week);
-  bind_int_or_null(st, 7, (int64_t)p->target_seq);
-  if (p->type == HLS_ENV_TOMBSTONE) sqlite3_bind_int(st, 8, p->reason);
-  else sqlite3_bind_null(st, 8);
-  if (p->has_content_hash) sqlite3_bind_blob(st, 9, p->content_hash, 32, SQLITE_STATIC);
-  else sqlite3_bind_null(st, 9);
-  sqlite3_bind_int64(st, 10, p->published_ms);
-  return step_done(s, st, why);
-}
-
-static int mark_published(struct hls_store *s, int stmt, uint64_t seq, uint64_t by, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[stmt];
-  sqlite3_bind_int64(st, 1, (int64_t)seq);
-  sqlite3_bind_int64(st, 2, (int64_t)by);
-  return step_done(s, st, why);
-}
-
-int hls_store_published_superseded(struct hls_store *s, uint64_t seq, uint64_t by, struct hls_why *why) {
-  return mark_published(s, ST_PUB_SUPERSEDED, seq, by, why);
-}
-
-int hls_store_published_erased(struct hls_store *s, uint64_t seq, uint64_t by, struct hls_why *why) {
-  return mark_published(s, ST_PUB_ERASED, seq, by, why);
-}
-
-static void load_published(sqlite3_stmt *st, struct hls_published *p) {
-  memset(p, 0, sizeof *p);
-  p->seq = (uint64_t)sqlite3_column_int64(st, 0);
-  p->type = sqlite3_column_int(st, 1);
-  p->audience = sqlite3_column_int(st, 2);
-  p->record_id = sqlite3_column_int64(st, 3);
-  p->iso_year = sqlite3_column_int(st, 4);
-  p->iso_week = sqlite3_column_int(st, 5);
-  p->target_seq = (uint64_t)sqlite3_column_int64(st, 6);
-  p->reason = sqlite3_column_int(st, 7);
-  p->has_content_hash = sqlite3_column_bytes(st, 8) == 32;
-  if (p->has_content_hash) memcpy(p->content_hash, sqlite3_column_blob(st, 8), 32);
-  p->superseded_by = (uint64_t)sqlite3_column_int64(st, 9);
-  p->erased_by = (uint64_t)sqlite3_column_int64(st, 10);
-  p->published_ms = sqlite3_column_int64(st, 11);
-}
-
-static int walk_published(struct hls_store *s, sqlite3_stmt *st, hls_published_cb cb, void *ctx, struct hls_why *why) {
-  int rc, result = 0;
-  struct hls_published p;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    load_published(st, &p);
-    if ((result = cb(ctx, &p)) != 0) break;
-  }
-  if (result == 0 && rc != SQLITE_DONE) result = hls_store_sqlite_error(s->db, rc, why);
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  return result;
-}
-
-int hls_store_published_list(struct hls_store *s, bool newest_first, int64_t limit, hls_published_cb cb, void *ctx,
-                             struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[newest_first ? ST_PUB_LIST_DESC : ST_PUB_LIST_ASC];
-  sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
-  return walk_published(s, st, cb, ctx, why);
-}
-
-int hls_store_published_current(struct hls_store *s, int type, int iso_year, int iso_week, struct hls_published *out,
-                                struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_PUB_CURRENT];
-  sqlite3_bind_int(st, 1, type);
-  sqlite3_bind_int(st, 2, iso_year);
-  sqlite3_bind_int(st, 3, iso_week);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) load_published(st, out);
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  if (rc == SQLITE_ROW) return 0;
-  if (rc == SQLITE_DONE) return HLS_ENOTFOUND;
-  return hls_store_sqlite_error(s->db, rc, why);
-}
-
-int hls_store_published_get(struct hls_store *s, uint64_t seq, struct hls_published *out, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_PUB_GET];
-  sqlite3_bind_int64(st, 1, (int64_t)seq);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) load_published(st, out);
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  if (rc == SQLITE_ROW) return 0;
-  if (rc == SQLITE_DONE) return HLS_ENOTFOUND;
-  return hls_store_sqlite_error(s->db, rc, why);
-}
-
-int hls_store_published_live_stories(struct hls_store *s, hls_published_cb cb, void *ctx, struct hls_why *why) {
-  return walk_published(s, s->stmt[ST_PUB_LIVE_STORIES], cb, ctx, why);
-}
-
-int hls_store_published_digest_weeks(struct hls_store *s, hls_week_cb cb, void *ctx, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_PUB_DIGEST_WEEKS];
-  int rc, result = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-    if ((result = cb(ctx, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1))) != 0) break;
-  if (result == 0 && rc != SQLITE_DONE) result = hls_store_sqlite_error(s->db, rc, why);
-  sqlite3_reset(st);
-  return result;
-}
-
-/* --- what there is to publish -------------------------------------------------------- */
-
-int hls_store_countable_days(struct hls_store *s, hls_day today, hls_day_cb cb, void *ctx, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_COUNTABLE_DAYS];
-  sqlite3_bind_int64(st, 1, today);
-  int rc, result = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-    if ((result = cb(ctx, (hls_day)sqlite3_column_int64(st, 0))) != 0) break;
-  if (result == 0 && rc != SQLITE_DONE) result = hls_store_sqlite_error(s->db, rc, why);
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  return result;
-}
-
-int hls_store_week_counts(struct hls_store *s, hls_day first, hls_day last, hls_day today, hls_cell_cb cb, void *ctx,
-                          struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_WEEK_COUNTS];
-  sqlite3_bind_int64(st, 1, first);
-  sqlite3_bind_int64(st, 2, last);
-  sqlite3_bind_int64(st, 3, today);
-  int rc, result = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    int64_t n = sqlite3_column_int64(st, 4);
-    struct hls_cell_raw c = {
-        .theme = (const char *)sqlite3_column_text(st, 0),
-        .kind = sqlite3_column_int(st, 1),
-        .scale = sqlite3_column_int(st, 2),
-        .stage = sqlite3_column_int(st, 3),
-        .count = n > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)n,
-    };
-    if ((result = cb(ctx, &c)) != 0) break;
-  }
-  if (result == 0 && rc != SQLITE_DONE) result = hls_store_sqlite_error(s->db, rc, why);
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  return result;
-}
-
-int hls_store_story_candidates(struct hls_store *s, hls_day today, hls_record_cb cb, void *ctx,
-                               struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_STORY_CANDIDATES];
-  sqlite3_bind_int64(st, 1, today);
-  struct hls_record r;
-  hls_record_init(&r);
-  int rc, result = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if ((result = load_row(s, st, &r, true, why)) != 0) break;
-    if ((result = cb(ctx, &r)) != 0) break;
-  }
-  if (result == 0 && rc != SQLITE_DONE) result = hls_store_sqlite_error(s->db, rc, why);
-  hls_record_clear(&r);
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  return result;
-}
-
-/* --- share decisions --------------------------------------------------------------------- */
-
-const char *hls_share_state_name(int state) {
-  return state == HLS_SHARE_PENDING ? "awaiting_review" : state == HLS_SHARE_APPROVED ? "approved"
-                                                         : state == HLS_SHARE_REJECTED ? "rejected" : "?";
-}
-
-int hls_store_share_get(struct hls_store *s, int64_t record_id, struct hls_share *out, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_SHARE_GET];
-  memset(out, 0, sizeof *out);
-  sqlite3_bind_int64(st, 1, record_id);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    out->record_id = sqlite3_column_int64(st, 0);
-    out->state = sqlite3_column_int(st, 1);
-    out->has_hash = sqlite3_column_bytes(st, 2) == 32;
-    if (out->has_hash) memcpy(out->approved_hash, sqlite3_column_blob(st, 2), 32);
-    const unsigned char *by = sqlite3_column_text(st, 3);
-    snprintf(out->decided_by, sizeof out->decided_by, "%s", by ? (const char *)by : "");
-    out->decided_ms = sqlite3_column_int64(st, 4);
-  }
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  if (rc == SQLITE_ROW) return 0;
-  if (rc == SQLITE_DONE) return HLS_ENOTFOUND;
-  return hls_store_sqlite_error(s->db, rc, why);
-}
-
-int hls_store_share_set(struct hls_store *s, const struct hls_share *sh, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_SHARE_SET];
-  sqlite3_bind_int64(st, 1, sh->record_id);
-  sqlite3_bind_int(st, 2, sh->state);
-  if (sh->has_hash) sqlite3_bind_blob(st, 3, sh->approved_hash, 32, SQLITE_STATIC);
-  else sqlite3_bind_null(st, 3);
-  bind_text_or_null(st, 4, sh->decided_by[0] ? sh->decided_by : NULL);
-  sqlite3_bind_int64(st, 5, sh->decided_ms);
-  return step_done(s, st, why);
-}
-
-int hls_store_share_forget(struct hls_store *s, int64_t record_id, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_SHARE_FORGET];
-  sqlite3_bind_int64(st, 1, record_id);
-  return step_done(s, st, why);
-}
-
-/* --- peers ------------------------------------------------------------------------------ */
-
-int hls_store_peer_put(struct hls_store *s, const struct hls_peer_row *p, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_PEER_PUT];
-  sqlite3_bind_blob(st, 1, p->node_id, 32, SQLITE_STATIC);
-  bind_text_or_null(st, 2, p->address[0] ? p->address : NULL);
-  sqlite3_bind_int(st, 3, p->admin);
-  sqlite3_bind_int(st, 4, p->blocked);
-  sqlite3_bind_int64(st, 5, p->added_ms);
-  bind_int_or_null(st, 6, p->last_seen_ms);
-  sqlite3_bind_int64(st, 7, p->bytes_in);
-  sqlite3_bind_int64(st, 8, p->bytes_out);
-  sqlite3_bind_int64(st, 9, p->failures);
-  bind_text_or_null(st, 10, p->last_error[0] ? p->last_error : NULL);
-  sqlite3_bind_int64(st, 11, p->violations);
-  return step_done(s, st, why);
-}
-
-int hls_store_peer_delete(struct hls_store *s, const uint8_t node_id[32], struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_PEER_DELETE];
-  sqlite3_bind_blob(st, 1, node_id, 32, SQLITE_STATIC);
-  int rc = step_done(s, st, why);
-  if (rc == 0 && sqlite3_changes(s->db) == 0) rc = hls_why_set(why, HLS_ENOTFOUND, "no such peer");
-  return rc;
-}
-
-int hls_store_peer_list(struct hls_store *s, hls_peer_cb cb, void *ctx, struct hls_why *why) {
-  sqlite3_stmt *st = s->stmt[ST_PEER_LIST];
-  int rc, result = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    struct hls_peer_row p;
-    memset(&p, 0, sizeof p);
-    copy_blob32(st, 0, p.node_id);
-    const unsigned char *addr = sqlite3_column_text(st, 1);
-    snprintf(p.address, sizeof p.address, "%s", addr ? (const char *)addr : "");
-    p.admin = sqlite3_column_int(st, 2);
-    p.blocked = sqlite3_column_int(st, 3);
-    p.added_ms = sqlite3_column_int64(st, 4);
-    p.last_seen_ms = sqlite3_column_int64(st, 5);
-    p.bytes_in = sqlite3_column_int64(st, 6);
-    p.bytes_out = sqlite3_column_int64(st, 7);
-    p.failures = sqlite3_column_int64(st, 8);
-    p.violations = sqlite3_column_int64(st, 10);
-    const unsigned char *err = sqlite3_column_text(st, 9);
-    snprintf(p.last_error, sizeof p.last_error, "%s", err ? (const char *)err : "");
-    if ((result = cb(ctx, &p)) != 0) break;
-  }
-  if (result == 0 && rc != SQLITE_DONE) result = hls_store_sqlite_error(s->db, rc, why);
-  sqlite3_reset(st);
-  return result;
-}
+int hls_store_begin(struct hls_store *s, struct hls_why *why) { return hls_store__begin(s, why); }
+int hls_store_commit(struct hls_store *s, struct hls_why *why) { return hls_store__commit(s, why); }
+void hls_store_rollback(struct hls_store *s) { hls_store__rollback(s); }
 
 /* --- the connection, for store_query.c ---------------------------------------------- */
 

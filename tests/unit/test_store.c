@@ -1,4 +1,4 @@
-/* Unit tests for daemon/store.c: the SQLite store. Each test opens a
+/* Unit tests for daemon/store*.c: the SQLite store. Each test opens a
  * fresh database in its own temporary directory, removed in teardown. */
 #include <ctype.h>
 #include <sodium.h>
@@ -1580,7 +1580,7 @@ static void test_full_disk_is_disk_full(void **state) {
   hls_record_clear(&r);
   fill_disk(fx->store);
 
-  /* Records (store.c). */
+  /* Records (store_records.c). */
   int rc = insert_until_full(fx->store, &why);
   if (rc != HLS_EDISKFULL) fail_msg("record insert on a full disk: %s (%s)", hls_err_name(rc), why.text);
   assert_non_null(strstr(why.text, "full"));

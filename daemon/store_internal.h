@@ -1,0 +1,127 @@
+/* What the files of the store share (not for other modules; store.h is
+ * the store's outside): the connection with its prepared statements, and
+ * the few helpers every file runs them with. store.c prepares every
+ * statement of enum stmt_id at open, from its one table of SQL; the
+ * other files use them by number. */
+#ifndef HLS_STORE_INTERNAL_H
+#define HLS_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "record.h"
+#include "store.h"
+
+enum stmt_id {
+  ST_BEGIN,
+  ST_COMMIT,
+  ST_ROLLBACK,
+  ST_REC_INSERT,
+  ST_REC_UPDATE,
+  ST_REC_DELETE,
+  ST_REC_GET,
+  ST_REC_THEMES,
+  ST_THEME_FIND,
+  ST_THEME_NEW,
+  ST_RT_INSERT,
+  ST_RT_DELETE,
+  ST_COUNT_CONSENT,
+  ST_COUNT_THEMES,
+  ST_THEMES,
+  ST_IMPORT_STAGE,
+  ST_IMPORT_STAGE_THEME,
+  ST_IMPORT_DROP,
+  ST_IMPORT_DROP_THEMES,
+  ST_IMPORT_OTHERS,
+  ST_IMPORT_SPAN,
+  ST_IMPORT_BASE,
+  ST_IMPORT_DONE,
+  ST_IMPORT_FIND,
+  ST_IMPORT_NEW_THEMES,
+  ST_IMPORT_RECORDS,
+  ST_IMPORT_RECORD_THEMES,
+  ST_IMPORT_HELD_PRINT,
+  ST_IMPORT_STAGED_PRINT,
+  ST_IMPORT_HELD_SINCE,
+  ST_IMPORT_LIST,
+  ST_IMPORT_FIND_PREFIX,
+  ST_IMPORT_UNDONE,
+  ST_SAVEPOINT,
+  ST_RELEASE,
+  ST_ROLLBACK_TO,
+  ST_EXPIRE,
+  ST_EXPIRE_SHARES,
+  ST_NEXT_EXPIRY,
+  ST_ITEM_PUT,
+  ST_ITEM_GET,
+  ST_ITEM_ERASE,
+  ST_CHAIN_HEAD,
+  ST_PUB_ADD,
+  ST_PUB_SUPERSEDED,
+  ST_PUB_ERASED,
+  ST_PUB_LIST_ASC,
+  ST_PUB_LIST_DESC,
+  ST_PUB_CURRENT,
+  ST_PUB_GET,
+  ST_ITEM_RESTORE_BODY,
+  ST_PUB_LIVE_STORIES,
+  ST_PUB_DIGEST_WEEKS,
+  ST_COUNTABLE_DAYS,
+  ST_WEEK_COUNTS,
+  ST_STORY_CANDIDATES,
+  ST_SHARE_GET,
+  ST_SHARE_SET,
+  ST_SHARE_FORGET,
+  ST_PEER_PUT,
+  ST_PEER_DELETE,
+  ST_PEER_LIST,
+  ST__COUNT
+};
+
+#define REC_COLS_SHORT                                                                                \
+  "r.id, r.title, r.scale, r.stage, r.day, r.author_role, r.consent, r.consent_by, r.consent_purpose, " \
+  "r.consent_expires, r.created_ms, r.updated_ms, r.consent_ended"
+#define REC_COLS REC_COLS_SHORT ", r.context, r.tried, r.happened, r.learnt"
+
+/* record list: one prepared statement per combination of filters. */
+enum {
+  F_THEME = 1,
+  F_SCALE = 2,
+  F_STAGE = 4,
+  F_CONSENT = 8,
+  F_SINCE = 16,
+  F_UNTIL = 32,
+  F_FULL = 64,
+  F_AFTER = 128, /* a page after (day, id) */
+  F__COMBOS = 256
+};
+
+struct hls_store {
+  sqlite3 *db;
+  char path[4096];
+  sqlite3_stmt *stmt[ST__COUNT];
+  sqlite3_stmt *list_stmt[F__COMBOS];
+  bool foreign_keys_off; /* an import could not turn them back on: retry at the next begin */
+};
+
+/* --- helpers (store.c, but bind_record: store_records.c) ------------------ */
+
+/* Run SQL text that returns no rows (or whose rows we ignore). */
+int hls_store__exec(struct hls_store *s, const char *sql, struct hls_why *why);
+/* Run a statement that returns no rows (or whose rows we ignore). */
+int hls_store__step_done(struct hls_store *s, sqlite3_stmt *st, struct hls_why *why);
+/* BEGIN IMMEDIATE (first turning foreign keys back on if an import could
+ * not), COMMIT, and ROLLBACK when a transaction is open. */
+int hls_store__begin(struct hls_store *s, struct hls_why *why);
+int hls_store__commit(struct hls_store *s, struct hls_why *why);
+void hls_store__rollback(struct hls_store *s);
+/* text, or NULL, as parameter i (text borrowed until the statement runs). */
+void hls_store__bind_text_or_null(sqlite3_stmt *st, int i, const char *text);
+/* A copy of a text column (owned by the caller), NULL if it is NULL. */
+char *hls_store__column_strdup(sqlite3_stmt *st, int col);
+/* r's columns as the parameters of ST_REC_INSERT, ST_REC_UPDATE and
+ * ST_IMPORT_STAGE (?1-?13, ?16, its fingerprint ?17), now_ms as ?14. */
+void hls_store__bind_record(sqlite3_stmt *st, const struct hls_record *r, int64_t now_ms);
+
+#endif
