@@ -18,6 +18,7 @@
 #include <uthash.h>
 
 #include "date.h"
+#include "patterns_internal.h"
 #include "record.h"
 
 #undef uthash_nonfatal_oom
@@ -132,191 +133,6 @@ static int32_t floor_div(int32_t a, int32_t b) { return a >= 0 ? a / b : -((-a +
 
 /* --- state ------------------------------------------------------------------------------ */
 
-/* A theme's cells of one digest, folded: the interval of the true count;
- * what the tests count at each scale (ms: rounded cells at the middle of
- * their interval, withheld ones at their least); withheld cells at the
- * middle of their interval (mw) and at their least (wlo). */
-struct cell {
-  uint32_t theme;
-  uint32_t lo, hi;
-  float ms[HLS_SCALE_COUNT];
-  float mw, wlo;
-  uint8_t scales;
-  bool withheld;
-};
-
-struct cref { /* a place's cell of one theme in one week */
-  uint32_t place;
-  uint32_t lo, hi;
-  uint64_t seq;
-  float ms[HLS_SCALE_COUNT];
-  float mw, wlo;
-  uint8_t scales;
-  bool withheld;
-};
-
-struct bucket {
-  int32_t week;
-  size_t n, cap;
-  struct cref *refs;
-  UT_hash_handle hh;
-};
-
-struct story {
-  struct {
-    uint32_t place, pad;
-    uint64_t seq;
-  } key;
-  int32_t week;
-  char title[HLS_TITLE_MAX + 1];
-  size_t n_themes;
-  uint32_t themes[HLS_THEMES_PER_RECORD];
-  UT_hash_handle hh;
-};
-
-struct pat;
-
-struct theme {
-  char key[HLS_THEME_MAX + 3]; /* "K:name", K the kind digit */
-  uint32_t ix;
-  int kind;
-  const char *name; /* into key */
-  struct bucket *weeks; /* by week */
-  struct story **stories;
-  size_t n_stories, cap_stories;
-  struct pat **pats; /* its single-theme patterns */
-  size_t n_pats, cap_pats;
-  bool dirty;
-  /* Its tests' p-values for the weeks held (gmin..gmax), unit by unit
-   * (spread, emerging, cross-scale, then rising in region 1, 2, ...);
-   * NAN where a unit was not tested. Read by the weekly FDR. */
-  float *pv;
-  size_t pv_units, pv_len;
-  float *sc1, *sc2;  /* [week][unit]: the statistic and its expectation */
-  uint8_t *back;     /* [week][unit]: weeks its test looked back, less one */
-  uint32_t **mem;    /* [week][unit]: its places (count first) when p <= keep_p */
-  int32_t test_from; /* tests from this week on need computing; INT32_MAX: none */
-  int32_t test_last; /* the last week whose data changed; INT32_MAX: tests to the end */
-  uint64_t first_sig; /* of its places' first reports, as last computed; 0: none */
-  UT_hash_handle hh;
-};
-
-struct unit {
-  uint64_t key; /* place << 32 | (uint32_t)week */
-  uint32_t place;
-  int32_t week;
-  uint64_t seq;
-  bool erased; /* the newest digest was erased: no cells, older ones stay out */
-  size_t n;
-  struct cell *cells; /* sorted by theme */
-  size_t win_pos;     /* index in its window's units, if in_window */
-  bool in_window;
-  UT_hash_handle hh;
-};
-
-struct dseq { /* a digest's (place, seq) -> its week, for erasure */
-  struct {
-    uint32_t place, pad;
-    uint64_t seq;
-  } key;
-  int32_t week;
-  UT_hash_handle hh;
-};
-
-/* A pair of themes whose test in a window kept evidence (p <= keep_p). */
-struct pfound {
-  uint32_t a, b;
-  double p, o, e;
-  uint32_t *places; /* its places with more place-weeks of both than expected */
-  size_t n_places;
-};
-
-struct window {
-  int32_t k;
-  struct unit **units;
-  size_t n, cap;
-  float *tests; /* the p-values of its pairs tested, for the weekly FDR */
-  size_t n_tests, cap_tests;
-  struct pfound *found; /* its pairs that kept evidence */
-  size_t n_found, cap_found;
-  uint64_t *pk; /* every pair reported in the same week, sorted */
-  uint32_t *pc; /* and its place-weeks */
-  size_t n_pk, cap_pk, cap_pc;
-  bool dirty;
-  UT_hash_handle hh;
-};
-
-struct place {
-  uint8_t origin[HLS_KEY_BYTES];
-  uint32_t ix;
-  char name[HLS_PLACE_MAX + 1];
-  char region[HLS_REGION_MAX + 1];
-  uint32_t version; /* bumped by every rename */
-  size_t facts;     /* digest weeks and stories ever given */
-  uint32_t region_ix; /* into hls_patterns.regions; 0: none */
-  bool has_week;
-  int32_t first_week; /* its first digest's week: its history starts there */
-  UT_hash_handle hh;
-};
-
-struct pat {
-  struct hls_pattern p;
-  uint8_t fp[16];
-  uint32_t gen;
-  UT_hash_handle hh;
-};
-
-struct hls_patterns {
-  struct hls_pat_params prm;
-  struct place *places_by_origin;
-  struct place **places;
-  size_t n_places, cap_places;
-  struct theme *themes_by_key;
-  struct theme **themes;
-  size_t n_themes, cap_themes;
-  struct unit *units;
-  struct dseq *dseqs;
-  struct story *stories;
-  struct window *windows;
-  struct pat *pats;
-  size_t n_digests;
-  bool have_weeks;
-  int32_t gmin, gmax;
-  struct theme **dirty_themes;
-  size_t n_dirty_themes, cap_dirty_themes;
-  struct window **dirty_windows;
-  size_t n_dirty_windows, cap_dirty_windows;
-  uint32_t gen;
-  struct pat **tpats; /* together patterns */
-  size_t n_tpats, cap_tpats;
-  bool together_dirty;
-  struct tcomp *tc;
-  char **regions; /* regions[0] = "": places without one */
-  size_t n_regions;
-  /* The weekly FDR: each week's largest p-value that is a discovery
-   * (0: none), gmin..gmax. */
-  double *cutoff, *tcutoff; /* single themes, pairs */
-  size_t n_cutoff;
-  int32_t cutoff_gmin;
-  /* scratch */
-  uint32_t *mark; /* per place: stamp */
-  uint32_t stamp;
-  uint32_t *scratch_places;
-  uint32_t *slot_of; /* per place: its slot in the theme being computed */
-};
-
-static bool grow(void **arr, size_t *cap, size_t need, size_t size) {
-  if (need <= *cap) return true;
-  size_t c = *cap ? *cap * 2 : 8;
-  while (c < need) c *= 2;
-  void *p = realloc(*arr, c * size);
-  if (p == NULL) return false;
-  *arr = p;
-  *cap = c;
-  return true;
-}
-#define GROW(arr, cap, need) grow((void **)&(arr), &(cap), (need), sizeof *(arr))
-
 int hls_patterns_new(struct hls_patterns **out, const struct hls_pat_params *params, struct hls_why *why) {
   struct hls_pat_params def;
   if (params == NULL) {
@@ -338,17 +154,6 @@ int hls_patterns_new(struct hls_patterns **out, const struct hls_pat_params *par
   pt->n_regions = 1;
   *out = pt;
   return 0;
-}
-
-struct tcomp;
-static void tcomp_free(struct tcomp *c);
-struct theme;
-static void theme_tests_free(struct theme *t);
-
-static void pat_free(struct pat *p) {
-  if (p == NULL) return;
-  free(p->p.places);
-  free(p);
 }
 
 void hls_patterns_free(struct hls_patterns *pt) {
@@ -396,7 +201,7 @@ void hls_patterns_free(struct hls_patterns *pt) {
     }
     free(t->stories);
     free(t->pats);
-    theme_tests_free(t);
+    hls_pat__theme_tests_free(t);
     free(t);
   }
   free(pt->themes);
@@ -409,7 +214,7 @@ void hls_patterns_free(struct hls_patterns *pt) {
   free(pt->scratch_places);
   free(pt->slot_of);
   free(pt->tpats);
-  tcomp_free(pt->tc);
+  hls_pat__tcomp_free(pt->tc);
   for (size_t i = 0; i < pt->n_regions; i++) free(pt->regions[i]);
   free(pt->regions);
   free(pt->cutoff);
@@ -481,7 +286,7 @@ static struct theme *theme_get(struct hls_patterns *pt, const char *name, int ki
 
 /* Theme t's patterns need recomputing (their stories, names, or a week's
  * FDR cutoff changed); its tests do not. */
-static bool mark_theme_episodes(struct hls_patterns *pt, struct theme *t) {
+bool hls_pat__mark_theme_episodes(struct hls_patterns *pt, struct theme *t) {
   if (t->dirty) return true;
   if (!GROW(pt->dirty_themes, pt->cap_dirty_themes, pt->n_dirty_themes + 1)) return false;
   t->dirty = true;
@@ -495,16 +300,16 @@ static bool mark_theme_episodes(struct hls_patterns *pt, struct theme *t) {
 static bool mark_theme_at(struct hls_patterns *pt, struct theme *t, int32_t week) {
   if (week < t->test_from) t->test_from = week;
   t->test_last = INT32_MAX;
-  return mark_theme_episodes(pt, t);
+  return hls_pat__mark_theme_episodes(pt, t);
 }
 
 /* Theme t's cells of one week changed: the tests that look back at that
- * week need computing (theme_tests goes on to the end when a place's first
+ * week need computing (hls_pat__theme_tests goes on to the end when a place's first
  * report of the theme moved). */
 static bool mark_theme_week(struct hls_patterns *pt, struct theme *t, int32_t week) {
   if (week < t->test_from) t->test_from = week;
   if (t->test_last == INT32_MIN || (t->test_last != INT32_MAX && week > t->test_last)) t->test_last = week;
-  return mark_theme_episodes(pt, t);
+  return hls_pat__mark_theme_episodes(pt, t);
 }
 
 /* All of theme t's tests need computing. */
@@ -594,7 +399,7 @@ int hls_patterns_place(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
   for (struct story *s = pt->stories; s != NULL; s = s->hh.next) {
     if (s->key.place != p->ix) continue;
     for (size_t i = 0; i < s->n_themes; i++)
-      if (!mark_theme_episodes(pt, pt->themes[s->themes[i]])) return HLS_ENOMEM;
+      if (!hls_pat__mark_theme_episodes(pt, pt->themes[s->themes[i]])) return HLS_ENOMEM;
     if (!mark_window_of(pt, s->week)) return HLS_ENOMEM;
   }
   return 0;
@@ -622,7 +427,7 @@ static bool week_seen(struct hls_patterns *pt, int32_t week) {
   return mark_all_themes_at(pt, was + 1);
 }
 
-static struct bucket *bucket_get(struct theme *t, int32_t week, bool create) {
+struct bucket *hls_pat__bucket_get(struct theme *t, int32_t week, bool create) {
   struct bucket *b;
   HASH_FIND(hh, t->weeks, &week, sizeof week, b);
   if (b != NULL || !create) return b;
@@ -643,7 +448,7 @@ static struct bucket *bucket_get(struct theme *t, int32_t week, bool create) {
 static void unit_refs_remove(struct hls_patterns *pt, const struct unit *u, size_t k) {
   for (size_t i = 0; i < k; i++) {
     struct theme *t = pt->themes[u->cells[i].theme];
-    struct bucket *b = bucket_get(t, u->week, false);
+    struct bucket *b = hls_pat__bucket_get(t, u->week, false);
     if (b != NULL) {
       for (size_t j = 0; j < b->n; j++)
         if (b->refs[j].place == u->place) {
@@ -690,7 +495,7 @@ static bool unit_link(struct hls_patterns *pt, struct unit *u) {
   for (size_t i = 0; i < u->n; i++) {
     const struct cell *c = &u->cells[i];
     struct theme *t = pt->themes[c->theme];
-    struct bucket *b = bucket_get(t, u->week, true);
+    struct bucket *b = hls_pat__bucket_get(t, u->week, true);
     if (b == NULL || !GROW(b->refs, b->cap, b->n + 1) || !mark_theme_week(pt, t, u->week)) {
       if (b != NULL && b->n == 0) {
         HASH_DEL(t->weeks, b);
@@ -870,7 +675,7 @@ static void story_unlink(struct hls_patterns *pt, struct story *s) {
         t->stories[j] = t->stories[--t->n_stories];
         break;
       }
-    (void)mark_theme_episodes(pt, t);
+    (void)hls_pat__mark_theme_episodes(pt, t);
   }
 }
 
@@ -896,7 +701,7 @@ int hls_patterns_story(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
   snprintf(s->title, sizeof s->title, "%s", st->title);
   for (size_t i = 0; i < st->n_themes && i < HLS_THEMES_PER_RECORD; i++) {
     struct theme *t = theme_get(pt, st->themes[i].slug, (int)st->themes[i].kind);
-    if (t == NULL || !GROW(t->stories, t->cap_stories, t->n_stories + 1) || !mark_theme_episodes(pt, t)) {
+    if (t == NULL || !GROW(t->stories, t->cap_stories, t->n_stories + 1) || !hls_pat__mark_theme_episodes(pt, t)) {
       s->n_themes = i;
       story_unlink(pt, s);
       free(s);
@@ -951,13 +756,7 @@ bool hls_patterns_dirty(const struct hls_patterns *pt) {
 
 /* --- computing -------------------------------------------------------------------------- */
 
-/* A pattern being built: places gathered with the stamp array. */
-struct build {
-  struct hls_pattern p;
-  size_t n_places;
-};
-
-static void places_begin(struct hls_patterns *pt, struct build *b) {
+void hls_pat__places_begin(struct hls_patterns *pt, struct build *b) {
   if (++pt->stamp == 0) {
     memset(pt->mark, 0, pt->n_places * sizeof *pt->mark);
     pt->stamp = 1;
@@ -965,15 +764,10 @@ static void places_begin(struct hls_patterns *pt, struct build *b) {
   b->n_places = 0;
 }
 
-static void place_add(struct hls_patterns *pt, struct build *b, uint32_t place) {
+void hls_pat__place_add(struct hls_patterns *pt, struct build *b, uint32_t place) {
   if (pt->mark[place] == pt->stamp) return;
   pt->mark[place] = pt->stamp;
   pt->scratch_places[b->n_places++] = place;
-}
-
-static int u32_cmp(const void *a, const void *b) {
-  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-  return (x > y) - (x < y);
 }
 
 static void pat_id(struct hls_patterns *pt, struct hls_pattern *p) {
@@ -1032,12 +826,6 @@ static size_t count_stories(const struct hls_patterns *pt, const struct hls_patt
   return n;
 }
 
-struct ctx_update {
-  hls_pat_change_fn fn;
-  void *ctx;
-  int rc;
-};
-
 /* Whether the sorted sets a and b differ by places joining (some of b not
  * in a) and by places leaving (some of a not in b). */
 static void set_diff(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, bool *joined, bool *left) {
@@ -1066,8 +854,8 @@ static int change_of(const struct hls_pattern *was, const struct hls_pattern *no
 }
 
 /* Keep b's pattern as holding now: new or changed, owned by list. */
-static int emit(struct hls_patterns *pt, struct build *b, struct pat ***list, size_t *n_list, size_t *cap_list,
-                struct ctx_update *cu) {
+int hls_pat__emit(struct hls_patterns *pt, struct build *b, struct pat ***list, size_t *n_list, size_t *cap_list,
+                  struct ctx_update *cu) {
   struct hls_pattern *np = &b->p;
   qsort(pt->scratch_places, b->n_places, sizeof(uint32_t), u32_cmp);
   np->n_places = b->n_places;
@@ -1131,7 +919,7 @@ static int emit(struct hls_patterns *pt, struct build *b, struct pat ***list, si
 }
 
 /* Retract the list's patterns not produced in this round. */
-static int sweep(struct hls_patterns *pt, struct pat **list, size_t *n_list, struct ctx_update *cu) {
+int hls_pat__sweep(struct hls_patterns *pt, struct pat **list, size_t *n_list, struct ctx_update *cu) {
   size_t keep = 0;
   for (size_t i = 0; i < *n_list; i++) {
     struct pat *p = list[i];
@@ -1149,7 +937,7 @@ static int sweep(struct hls_patterns *pt, struct pat **list, size_t *n_list, str
   return 0;
 }
 
-static void build_init(struct build *b, int signal, uint32_t theme) {
+void hls_pat__build_init(struct build *b, int signal, uint32_t theme) {
   memset(b, 0, sizeof *b);
   b->p.signal = signal;
   b->p.theme = theme;
@@ -1159,9 +947,9 @@ static void build_init(struct build *b, int signal, uint32_t theme) {
 
 /* Add theme t's cells of weeks [from, to] at the places marked in b to
  * its counts. */
-static void gather_counts(struct hls_patterns *pt, struct theme *t, struct build *b, int32_t from, int32_t to) {
+void hls_pat__gather_counts(struct hls_patterns *pt, struct theme *t, struct build *b, int32_t from, int32_t to) {
   for (int32_t w = from; w <= to; w++) {
-    struct bucket *bk = bucket_get(t, w, false);
+    struct bucket *bk = hls_pat__bucket_get(t, w, false);
     if (bk == NULL) continue;
     for (size_t i = 0; i < bk->n; i++) {
       const struct cref *c = &bk->refs[i];
@@ -1260,7 +1048,7 @@ static double ibeta(double a, double b, double x) {
  * p-value P(X >= x) is conservative, the more so the smaller the counts;
  * its mid-p is close to uniform when nothing changed, which the
  * truncated product and the FDR assume. */
-static double poisson_midp(double k, double mu) {
+double hls_pat__poisson_midp(double k, double mu) {
   if (k <= 0) return 1;
   if (mu <= 0) return 0;
   double pmf = exp(k * log(mu) - mu - lgamma(k + 1));
@@ -1270,7 +1058,7 @@ static double poisson_midp(double k, double mu) {
 
 /* Fisher's exact test, one-sided: the chance of a first cell at least a
  * in a 2x2 table [[a, b], [c, d]] with its margins (hypergeometric). */
-static double fisher_sf(double a, double b, double c, double d) {
+double hls_pat__fisher_sf(double a, double b, double c, double d) {
   double r1 = a + b, c1 = a + c, n = a + b + c + d;
   double kmax = r1 < c1 ? r1 : c1;
   double base = lgamma(r1 + 1) + lgamma(n - r1 + 1) + lgamma(c1 + 1) + lgamma(n - c1 + 1) - lgamma(n + 1);
@@ -1292,7 +1080,7 @@ static double binom_sf(double x, double n, double q) {
   return r < 0 ? 0 : r > 1 ? 1 : r;
 }
 
-/* Its mid-p (see poisson_midp). */
+/* Its mid-p (see hls_pat__poisson_midp). */
 static double binom_midp(double x, double n, double q) {
   if (x <= 0) return 1;
   if (x > n) return 0;
@@ -1301,51 +1089,9 @@ static double binom_midp(double x, double n, double q) {
   return r < 0 ? 0 : r;
 }
 
-
-#define P_FLOOR 1e-300
-
-static double strength_of(double p) { return p < P_FLOOR ? 300.0 : -log10(p); }
-
 /* --- one theme's tests ------------------------------------------------------------------- */
 
-/* Series of a theme: the total and each scale. */
-#define NSER (1 + HLS_SCALE_COUNT)
-
-/* The units a theme is tested in: spread, emerging, cross-scale, then
- * rising in each region (region 0, none, is not tested). */
-enum { U_SPREAD = 0, U_EMERGING = 1, U_CROSS = 2, U_RISING = 3 };
-
-struct zent {
-  double z;
-  uint32_t slot;
-};
-
-/* Scratch for computing one theme's tests, kept between themes. Rows are
- * slots (the places that reported the theme), columns the week indexes
- * lo..L-1 (gmin = 0) as prefix sums (one more column). */
-struct tcomp {
-  size_t n, span, cap_rows, cap_span, cap_n, cap_regions, cap_member;
-  int32_t lo;
-  double *P[NSER];   /* prefix sums of a place's weekly value: total, each scale */
-  double *Q0;        /* and of the total's square */
-  int32_t *NZ[NSER]; /* prefix count of weeks with a value */
-  uint32_t *place;   /* [n] */
-  int32_t *first;    /* [n]: its history's first week index */
-  int32_t *first_report; /* [n]: the first week index it reported the theme */
-  uint32_t *region;  /* [n] */
-  double *NP, *NQ;   /* national prefix sums of cells and squares */
-  double *act;       /* prefix sum of places whose history had started */
-  double *elig;      /* prefix sum of places at risk of taking the theme up (spread) */
-  double *adopt;     /* prefix sum of places taking it up */
-  double *RP;        /* [regions * (span+1)]: prefix sums of a region's weekly total */
-  uint32_t *rplaces; /* [regions] */
-  double *rtop_w, *rtop_b; /* [regions]: the window and baseline sums of its busiest place */
-  struct zent *zv;   /* [n] scan scratch */
-  uint32_t *seen;    /* [n] candidates of a week, by stamp */
-  uint32_t seen_stamp;
-};
-
-static void tcomp_free(struct tcomp *c) {
+void hls_pat__tcomp_free(struct tcomp *c) {
   if (c == NULL) return;
   for (int s = 0; s < NSER; s++) free(c->P[s]), free(c->NZ[s]);
   free(c->Q0);
@@ -1419,9 +1165,9 @@ static int tcomp_size(struct tcomp *c, size_t n, size_t span, size_t regions) {
  * signed root of the Poisson deviance, for direction and size. False if
  * the place cannot be tested: its baseline is too short or it reported in
  * fewer than min_nz of those weeks. */
-static bool place_z(const struct hls_pat_params *prm, const double *P, const double *Q, const int32_t *NZ,
-                    int32_t lo, int32_t first, int32_t i, int32_t R, int32_t min_nz, double prior_mu,
-                    double prior_ratio, double zmin, double *z, double *pz) {
+bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const double *Q, const int32_t *NZ,
+                      int32_t lo, int32_t first, int32_t i, int32_t R, int32_t min_nz, double prior_mu,
+                      double prior_ratio, double zmin, double *z, double *pz) {
   int32_t r0 = i - R + 1;
   if (first < lo) first = lo;
   if (r0 < first || r0 < 1) return false;
@@ -1461,7 +1207,6 @@ static int zasc_cmp(const void *a, const void *b) {
   return (x->slot > y->slot) - (x->slot < y->slot);
 }
 
-#define TPM_TAU 0.05
 /* Below these deviances (z) a place's conditional mid-p is at least 0.14
  * and 0.27: measured over R 1..13, baselines of 2..104 weeks, counts 0.02
  * to 300 and baseline sums 0.5 to 400 (the test's whole range). */
@@ -1505,7 +1250,7 @@ static double scan_os(struct zent *zv, size_t m, size_t n, int kmin, size_t *kst
  * tests (the FDR counts the tests with p < 1): taking a place out must
  * not shrink the count and so loosen every other test's cutoff. */
 #define P_NEARLY_ONE 0.9999999
-static double p_robust(double p, double p_rest) {
+double hls_pat__p_robust(double p, double p_rest) {
   if (isnan(p) || p >= 1) return p;
   if (isnan(p_rest) || p_rest >= 1) return P_NEARLY_ONE;
   return p_rest > p ? p_rest : p;
@@ -1516,11 +1261,11 @@ static double p_robust(double p, double p_rest) {
  * again without the place of the smallest p-value (n - 1 places tested,
  * one place fewer needed), and the larger of the two p-values (both valid,
  * so their maximum is). *kstar and zv as scan_os over every place. */
-static double scan_robust(struct zent *zv, size_t m, size_t n, int kmin, size_t *kstar) {
+double hls_pat__scan_robust(struct zent *zv, size_t m, size_t n, int kmin, size_t *kstar) {
   double p = scan_os(zv, m, n, kmin, kstar);
   if (p >= 1) return p;
   size_t k_rest;
-  return p_robust(p, scan_os(zv + 1, m - 1, n - 1, kmin > 1 ? kmin - 1 : 1, &k_rest));
+  return hls_pat__p_robust(p, scan_os(zv + 1, m - 1, n - 1, kmin > 1 ? kmin - 1 : 1, &k_rest));
 }
 
 /* An episode of one unit being followed week by week. */
@@ -1532,20 +1277,10 @@ struct episode {
   size_t n_places, cap_places;
 };
 
-/* The stored result of unit u's test in week i of theme t. */
-#define TV(t, i, u) ((size_t)(i) * (t)->pv_units + (size_t)(u))
-
-/* A p-value as stored (float): never 0, which would read as "no
- * discovery" in a week's cutoff; strength is then at most 37.9. */
-static float pv_store(double p) {
-  if (isnan(p)) return NAN;
-  return p < (double)FLT_MIN ? FLT_MIN : (float)p;
-}
-
 /* Candidates of week i over the last R weeks: the slots that reported the
  * theme in those weeks (a place with nothing there has no excess). */
-static size_t candidates(struct hls_patterns *pt, struct theme *t, struct tcomp *c, int32_t i, int32_t R,
-                         uint32_t *out) {
+size_t hls_pat__candidates(struct hls_patterns *pt, struct theme *t, struct tcomp *c, int32_t i, int32_t R,
+                           uint32_t *out) {
   if (++c->seen_stamp == 0) {
     memset(c->seen, 0, c->n * sizeof *c->seen);
     c->seen_stamp = 1;
@@ -1553,7 +1288,7 @@ static size_t candidates(struct hls_patterns *pt, struct theme *t, struct tcomp 
   size_t m = 0;
   for (int32_t j = i - R + 1; j <= i; j++) {
     if (j < 0) continue;
-    struct bucket *bk = bucket_get(t, pt->gmin + j, false);
+    struct bucket *bk = hls_pat__bucket_get(t, pt->gmin + j, false);
     if (bk == NULL) continue;
     for (size_t r = 0; r < bk->n; r++) {
       uint32_t s = pt->slot_of[bk->refs[r].place];
@@ -1567,9 +1302,9 @@ static size_t candidates(struct hls_patterns *pt, struct theme *t, struct tcomp 
 
 /* The theme's mean value per place-week in the baseline of a window
  * [i-R+1, i] (over places whose history had started), and E[x^2]/E[x] of
- * its cells there: the priors of place_z. */
-static void priors(const struct hls_pat_params *prm, const struct tcomp *c, int32_t i, int32_t R, double *mu,
-                   double *ratio) {
+ * its cells there: the priors of hls_pat__place_z. */
+void hls_pat__priors(const struct hls_pat_params *prm, const struct tcomp *c, int32_t i, int32_t R, double *mu,
+                     double *ratio) {
   int32_t b1 = i - R, b0 = b1 - prm->baseline_weeks + 1;
   if (b0 < c->lo) b0 = c->lo;
   *mu = 0;
@@ -1583,8 +1318,8 @@ static void priors(const struct hls_pat_params *prm, const struct tcomp *c, int3
 
 /* Keep week i's members of unit u (slots -> places), when it has
  * evidence. */
-static int keep_members(struct hls_patterns *pt, struct theme *t, const struct tcomp *c, int32_t i, size_t u,
-                        const uint32_t *slots, size_t n) {
+int hls_pat__keep_members(struct hls_patterns *pt, struct theme *t, const struct tcomp *c, int32_t i, size_t u,
+                          const uint32_t *slots, size_t n) {
   uint32_t **m = &t->mem[TV(t, i, u)];
   free(*m);
   *m = NULL;
@@ -1596,7 +1331,7 @@ static int keep_members(struct hls_patterns *pt, struct theme *t, const struct t
   return 0;
 }
 
-static void theme_tests_free(struct theme *t) {
+void hls_pat__theme_tests_free(struct theme *t) {
   if (t->mem != NULL)
     for (size_t k = 0; k < t->pv_len * t->pv_units; k++) free(t->mem[k]);
   free(t->mem), free(t->pv), free(t->sc1), free(t->sc2), free(t->back);
@@ -1609,7 +1344,7 @@ static void theme_tests_free(struct theme *t) {
  * must be computed at least. */
 static int theme_tests_size(struct theme *t, size_t L, size_t units, int32_t *from) {
   if (t->pv_units != units || L < t->pv_len) {
-    theme_tests_free(t);
+    hls_pat__theme_tests_free(t);
     *from = 0;
   }
   size_t old = t->pv_len;
@@ -1638,9 +1373,9 @@ static int theme_tests_size(struct theme *t, size_t L, size_t units, int32_t *fr
   return 0;
 }
 
-/* Whether slot s can be tested in week i over R weeks (as place_z). */
-static bool place_testable(const struct hls_pat_params *prm, const struct tcomp *c, size_t s, int32_t i, int32_t R,
-                           int32_t min_nz) {
+/* Whether slot s can be tested in week i over R weeks (as hls_pat__place_z). */
+bool hls_pat__place_testable(const struct hls_pat_params *prm, const struct tcomp *c, size_t s, int32_t i, int32_t R,
+                             int32_t min_nz) {
   int32_t r0 = i - R + 1, first = c->first[s] < c->lo ? c->lo : c->first[s];
   if (r0 < first || r0 < 1) return false;
   int32_t b0 = r0 - prm->baseline_weeks;
@@ -1660,7 +1395,7 @@ static double rising_p(double Sr, double Sb, double So, double Sob, double cr, d
   double a = floor(Sr / cr), b = floor(Sb / cr + 0.5), cc = floor(So / cr + 0.5), d = floor(Sob / cr + 0.5);
   double e = (a + b) * (a + cc) / (a + b + cc + d);
   *z = e > 0 ? (a - e) / sqrt(e) : 0;
-  return a > e && a >= 5 ? fisher_sf(a, b, cc, d) : 1.0;
+  return a > e && a >= 5 ? hls_pat__fisher_sf(a, b, cc, d) : 1.0;
 }
 
 /* The most records of one theme at one scale a place-week counts for in
@@ -1687,10 +1422,10 @@ static uint64_t mix64(uint64_t x) {
  * tests were computed: when no place's first report of the theme moved,
  * only the tests that look back at [from, last] are computed again (a test
  * of week i reads weeks i - R - baseline_weeks .. i). */
-static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, int32_t last) {
+int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, int32_t last) {
   const struct hls_pat_params *prm = &pt->prm;
   if (!pt->have_weeks) {
-    theme_tests_free(t);
+    hls_pat__theme_tests_free(t);
     return 0;
   }
   if (pt->tc == NULL && (pt->tc = calloc(1, sizeof *pt->tc)) == NULL) return HLS_ENOMEM;
@@ -1878,7 +1613,7 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, i
         double Er = c->elig[i + 1 - lo] - c->elig[r0 - lo], Ab = c->adopt[r0 - lo] - c->adopt[b0 - lo],
                Eb = c->elig[r0 - lo] - c->elig[b0 - lo];
         mu = (Ab + 0.5) / (Eb + 1.0) * Er;
-        p = K >= prm->spread_min_places ? poisson_midp(K, mu) : 1.0;
+        p = K >= prm->spread_min_places ? hls_pat__poisson_midp(K, mu) : 1.0;
         if (p <= prm->keep_p)
           for (size_t s = 0; s < n; s++)
             if (c->first_report[s] >= r0 && c->first_report[s] <= i && c->first_report[s] >= c->first[s] + H)
@@ -1886,7 +1621,7 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, i
       }
       size_t at = TV(t, i, U_SPREAD);
       t->pv[at] = pv_store(p), t->sc1[at] = (float)K, t->sc2[at] = (float)mu, t->back[at] = (uint8_t)(Rs - 1);
-      rc = keep_members(pt, t, c, i, U_SPREAD, mem, m);
+      rc = hls_pat__keep_members(pt, t, c, i, U_SPREAD, mem, m);
     }
     /* emerging: a scan over places of their jump over the last week and
      * over the last Re weeks (the better of the two, Bonferroni). */
@@ -1897,23 +1632,23 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, i
       bool tested = false;
       for (int v = 0; v < (Re > 1 ? 2 : 1); v++) {
         double pm, pr;
-        priors(prm, c, i, Rk[v], &pm, &pr);
-        for (size_t s = 0; s < n; s++) nt[v] += place_testable(prm, c, s, i, Rk[v], 2);
-        size_t mc = candidates(pt, t, c, i, Rk[v], cand), mz = 0;
+        hls_pat__priors(prm, c, i, Rk[v], &pm, &pr);
+        for (size_t s = 0; s < n; s++) nt[v] += hls_pat__place_testable(prm, c, s, i, Rk[v], 2);
+        size_t mc = hls_pat__candidates(pt, t, c, i, Rk[v], cand), mz = 0;
         for (size_t k = 0; k < mc; k++) {
           uint32_t s = cand[k];
           double z, pz;
           /* only p-values at most TPM_TAU count in the scan: below
            * EMERGING_ZMIN, the deviance's normal approximation puts p near
            * 0.16 or more (the conditional test's p is larger still) */
-          if (place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, c->first[s], i, Rk[v], 2, pm, pr, EMERGING_ZMIN, &z,
-                      &pz) &&
+          if (hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, c->first[s], i, Rk[v], 2, pm, pr, EMERGING_ZMIN, &z,
+                               &pz) &&
               pz <= TPM_TAU)
             c->zv[mz++] = (struct zent){pz, s};
         }
         if (nt[v] == 0) continue;
         tested = true;
-        pk[v] = scan_robust(c->zv, mz, nt[v], prm->emerging_min_places, &kst[v]);
+        pk[v] = hls_pat__scan_robust(c->zv, mz, nt[v], prm->emerging_min_places, &kst[v]);
         if (v == 0 || pk[v] < pk[best]) {
           best = (size_t)v;
           m = kst[v];
@@ -1928,17 +1663,17 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, i
       size_t at = TV(t, i, U_EMERGING);
       t->pv[at] = pv_store(p), t->sc1[at] = (float)kst[best], t->sc2[at] = (float)nt[best];
       t->back[at] = (uint8_t)(Rk[best] - 1);
-      rc = keep_members(pt, t, c, i, U_EMERGING, mem, !isnan(p) && p <= prm->keep_p ? m : 0);
+      rc = hls_pat__keep_members(pt, t, c, i, U_EMERGING, mem, !isnan(p) && p <= prm->keep_p ? m : 0);
     }
     /* cross-scale: a scan over places of the chance that cross_min_scales
      * of its scales are as far beyond their baselines as they are, over
      * the last Rc weeks. */
     if (rc == 0) {
       double pm, pr;
-      priors(prm, c, i, Rc, &pm, &pr);
+      hls_pat__priors(prm, c, i, Rc, &pm, &pr);
       size_t ntc = 0;
-      for (size_t s = 0; s < n; s++) ntc += place_testable(prm, c, s, i, Rc, 2);
-      size_t mc = candidates(pt, t, c, i, Rc, cand), mz = 0;
+      for (size_t s = 0; s < n; s++) ntc += hls_pat__place_testable(prm, c, s, i, Rc, 2);
+      size_t mc = hls_pat__candidates(pt, t, c, i, Rc, cand), mz = 0;
       /* A place enters the truncated product only if its combined p is at
        * most TPM_TAU, which needs its m-th smallest scale p-value at most
        * TPM_TAU^(1/m) (the combined p is at least that to the m-th power):
@@ -1950,15 +1685,15 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, i
         uint32_t s = cand[k];
         int32_t first = c->first[s];
         double z0;
-        if (!place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, first, i, Rc, 2, pm, pr, 0, &z0, NULL)) continue;
+        if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, first, i, Rc, 2, pm, pr, 0, &z0, NULL)) continue;
         double ps[HLS_SCALE_COUNT];
         int nps = 0;
         for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
           double z, pz;
           /* a scale's own variance is not kept: its mean times the size
            * of one cell of the theme (compound Poisson) */
-          if (place_z(prm, PS(1 + sc, s), NULL, NZS(1 + sc, s), lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, pr,
-                      zmin_scale, &z, &pz))
+          if (hls_pat__place_z(prm, PS(1 + sc, s), NULL, NZS(1 + sc, s), lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, pr,
+                               zmin_scale, &z, &pz))
             ps[nps++] = pz;
         }
         if (nps < prm->cross_min_scales) continue;
@@ -1976,11 +1711,11 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, i
         c->zv[mz++] = (struct zent){pp, s};
       }
       size_t kst = 0;
-      double p = ntc > 0 ? scan_robust(c->zv, mz, ntc, prm->cross_min_places, &kst) : NAN;
+      double p = ntc > 0 ? hls_pat__scan_robust(c->zv, mz, ntc, prm->cross_min_places, &kst) : NAN;
       size_t at = TV(t, i, U_CROSS);
       t->pv[at] = pv_store(p), t->sc1[at] = (float)kst, t->sc2[at] = (float)ntc, t->back[at] = (uint8_t)(Rc - 1);
       for (size_t k = 0; k < kst; k++) mem[k] = c->zv[k].slot;
-      rc = keep_members(pt, t, c, i, U_CROSS, mem, !isnan(p) && p <= prm->keep_p ? kst : 0);
+      rc = hls_pat__keep_members(pt, t, c, i, U_CROSS, mem, !isnan(p) && p <= prm->keep_p ? kst : 0);
     }
     /* rising: each region's share of the theme over the last Rr weeks
      * against its share in the baseline before, z standardised by its own
@@ -2018,10 +1753,10 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, i
           p = rising_p(Sr, Sb, So, Sob, cr, &z);
           if (!isnan(p)) pi0 = (Sb + 0.5) / (natb + 1.0);
           /* and without its busiest place in the window (no one place
-           * makes a pattern, see scan_robust) */
+           * makes a pattern, see hls_pat__scan_robust) */
           if (!isnan(p) && p < 1) {
             double z_rest = 0;
-            p = p_robust(p, rising_p(Sr - c->rtop_w[r], Sb - c->rtop_b[r], So, Sob, cr, &z_rest));
+            p = hls_pat__p_robust(p, rising_p(Sr - c->rtop_w[r], Sb - c->rtop_b[r], So, Sob, cr, &z_rest));
           }
         }
         size_t m = 0;
@@ -2030,7 +1765,7 @@ static int theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, i
             if (c->region[s] == r && NZS(0, s)[i + 1 - lo] - NZS(0, s)[r0 - lo] > 0) mem[m++] = (uint32_t)s;
         size_t at = TV(t, i, U_RISING + r);
         t->pv[at] = pv_store(p), t->sc1[at] = (float)z, t->sc2[at] = (float)pi0, t->back[at] = (uint8_t)(Rr - 1);
-        rc = keep_members(pt, t, c, i, U_RISING + r, mem, m);
+        rc = hls_pat__keep_members(pt, t, c, i, U_RISING + r, mem, m);
       }
     }
   }
@@ -2048,10 +1783,10 @@ static int episode_emit(struct hls_patterns *pt, struct theme *t, size_t u, cons
   static const int signal_of[U_RISING + 1] = {HLS_PAT_SPREAD, HLS_PAT_EMERGING, HLS_PAT_CROSS_SCALE, HLS_PAT_RISING};
   if (ep->n_places == 0) return 0;
   struct build b;
-  build_init(&b, signal_of[u < U_RISING ? u : U_RISING], t->ix);
+  hls_pat__build_init(&b, signal_of[u < U_RISING ? u : U_RISING], t->ix);
   if (u >= U_RISING) b.p.region = pt->regions[u - U_RISING];
-  places_begin(pt, &b);
-  for (size_t k = 0; k < ep->n_places; k++) place_add(pt, &b, ep->places[k]);
+  hls_pat__places_begin(pt, &b);
+  for (size_t k = 0; k < ep->n_places; k++) hls_pat__place_add(pt, &b, ep->places[k]);
   b.p.week_from = pt->gmin + ep->from;
   b.p.week_to = pt->gmin + ep->last_ev;
   b.p.live = live;
@@ -2060,8 +1795,8 @@ static int episode_emit(struct hls_patterns *pt, struct theme *t, size_t u, cons
   b.p.p_now = ep->p_now;
   b.p.score = ep->score;
   b.p.score2 = ep->score2;
-  gather_counts(pt, t, &b, b.p.week_from, b.p.week_to);
-  return emit(pt, &b, &t->pats, &t->n_pats, &t->cap_pats, cu);
+  hls_pat__gather_counts(pt, t, &b, b.p.week_from, b.p.week_to);
+  return hls_pat__emit(pt, &b, &t->pats, &t->n_pats, &t->cap_pats, cu);
 }
 
 static int episode_add_places(struct episode *ep, const uint32_t *m) {
@@ -2081,7 +1816,7 @@ static int episode_add_places(struct episode *ep, const uint32_t *m) {
 /* Theme t's patterns from its stored tests: a unit's test that is a
  * discovery of its week's FDR opens a pattern; it goes on while its
  * p-value is at most keep_p, and ends after end_weeks weeks without. */
-static int theme_episodes(struct hls_patterns *pt, struct theme *t, struct ctx_update *cu) {
+int hls_pat__theme_episodes(struct hls_patterns *pt, struct theme *t, struct ctx_update *cu) {
   const struct hls_pat_params *prm = &pt->prm;
   int rc = 0;
   size_t L = t->pv_len, U = t->pv_units;
@@ -2123,7 +1858,7 @@ static int theme_episodes(struct hls_patterns *pt, struct theme *t, struct ctx_u
     free(ep.places);
   }
   if (rc != 0) return rc;
-  return sweep(pt, t->pats, &t->n_pats, cu);
+  return hls_pat__sweep(pt, t->pats, &t->n_pats, cu);
 }
 
 /* --- together --------------------------------------------------------------------------- */
@@ -2153,8 +1888,6 @@ static int pcount_cmp(const void *x, const void *y) {
   return (a > b) - (a < b);
 }
 
-#define TOGETHER_HISTORY 3 /* windows of a pair's history */
-
 /* Test pair (a, b) in window w: place-weeks reporting both against the
  * larger of two expectations at each place, its own frequencies of each
  * theme this window (independence) and its rate of reporting both in the
@@ -2168,21 +1901,14 @@ struct tscratch {
   uint32_t *touched;
 };
 
-static uint32_t next_stamp(struct hls_patterns *pt) {
-  if (++pt->stamp == 0) {
-    memset(pt->mark, 0, pt->n_places * sizeof *pt->mark);
-    pt->stamp = 1;
-  }
-  return pt->stamp;
-}
-
 /* Count, week by week from the themes' buckets, the place-weeks of a, of
  * b, and of both in weeks [from, to]; both counts only (history) when
  * hist. */
 static void pair_weeks(struct hls_patterns *pt, struct tscratch *ts, size_t *nt, uint32_t a, uint32_t b, int32_t from,
                        int32_t to, bool hist) {
   for (int32_t wk = from; wk <= to; wk++) {
-    struct bucket *ba = bucket_get(pt->themes[a], wk, false), *bb = bucket_get(pt->themes[b], wk, false);
+    struct bucket *ba = hls_pat__bucket_get(pt->themes[a], wk, false);
+    struct bucket *bb = hls_pat__bucket_get(pt->themes[b], wk, false);
     if (ba == NULL || bb == NULL) {
       if (hist) continue;
     }
@@ -2263,7 +1989,9 @@ static int together_test(struct hls_patterns *pt, struct window *w, struct tscra
   }
   *o_out = o;
   *e_out = e;
-  *p_out = o >= prm->together_min_count && places >= (size_t)prm->together_min_places ? poisson_midp(o, e) : 1.0;
+  *p_out = o >= prm->together_min_count && places >= (size_t)prm->together_min_places
+               ? hls_pat__poisson_midp(o, e)
+               : 1.0;
   return 0;
 }
 
@@ -2286,7 +2014,7 @@ static uint32_t window_pair_count(const struct window *w, uint64_t key) {
  * and the pair's own rate in the windows before; test those the screen
  * keeps (together_test). Every p-value goes to w->tests; pairs that kept
  * evidence (p <= keep_p), with their places, to w->found. */
-static int window_compute(struct hls_patterns *pt, struct window *w) {
+int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
   const struct hls_pat_params *prm = &pt->prm;
   for (size_t i = 0; i < w->n_found; i++) free(w->found[i].places);
   w->n_found = 0;
@@ -2397,7 +2125,7 @@ static int window_compute(struct hls_patterns *pt, struct window *w) {
       double eh = (oh + 0.5) / hist_units * (double)w->n;
       if (eh > e) e = eh;
     }
-    double pscreen = poisson_midp(o, e);
+    double pscreen = hls_pat__poisson_midp(o, e);
     if (!GROW(w->tests, w->cap_tests, w->n_tests + 1)) {
       rc = HLS_ENOMEM;
       break;
@@ -2447,11 +2175,6 @@ done:
   return rc;
 }
 
-static int window_k_cmp(const void *a, const void *b) {
-  int32_t x = (*(struct window *const *)a)->k, y = (*(struct window *const *)b)->k;
-  return (x > y) - (x < y);
-}
-
 /* A run of windows in which a pair held. */
 struct trun {
   uint32_t a, b;
@@ -2465,10 +2188,10 @@ struct trun {
 static int trun_emit(struct hls_patterns *pt, const struct trun *r, bool live, struct ctx_update *cu) {
   const struct hls_pat_params *prm = &pt->prm;
   struct build bd;
-  build_init(&bd, HLS_PAT_TOGETHER, r->a);
+  hls_pat__build_init(&bd, HLS_PAT_TOGETHER, r->a);
   bd.p.theme2 = r->b;
-  places_begin(pt, &bd);
-  for (size_t i = 0; i < r->n_places; i++) place_add(pt, &bd, r->places[i]);
+  hls_pat__places_begin(pt, &bd);
+  for (size_t i = 0; i < r->n_places; i++) hls_pat__place_add(pt, &bd, r->places[i]);
   /* its windows' weeks, within the weeks held (a window may start before
    * the first) */
   bd.p.week_from = r->k_from * prm->together_weeks;
@@ -2481,9 +2204,9 @@ static int trun_emit(struct hls_patterns *pt, const struct trun *r, bool live, s
   bd.p.p_now = r->p_now;
   bd.p.score = r->o;
   bd.p.score2 = r->e;
-  gather_counts(pt, pt->themes[r->a], &bd, bd.p.week_from, bd.p.week_to);
-  gather_counts(pt, pt->themes[r->b], &bd, bd.p.week_from, bd.p.week_to);
-  return emit(pt, &bd, &pt->tpats, &pt->n_tpats, &pt->cap_tpats, cu);
+  hls_pat__gather_counts(pt, pt->themes[r->a], &bd, bd.p.week_from, bd.p.week_to);
+  hls_pat__gather_counts(pt, pt->themes[r->b], &bd, bd.p.week_from, bd.p.week_to);
+  return hls_pat__emit(pt, &bd, &pt->tpats, &pt->n_tpats, &pt->cap_tpats, cu);
 }
 
 static int trun_cmp(const void *x, const void *y) {
@@ -2492,13 +2215,11 @@ static int trun_cmp(const void *x, const void *y) {
   return (a->b > b->b) - (a->b < b->b);
 }
 
-static int u32_cmp(const void *a, const void *b);
-
 /* Every together pattern from the windows' pairs that held: a pair opens
  * a pattern in a window where its test is a discovery of that window's
  * FDR week, which goes on while the next windows keep its evidence (a
  * window still filling does not end it). */
-static int together_emit(struct hls_patterns *pt, struct ctx_update *cu) {
+int hls_pat__together_emit(struct hls_patterns *pt, struct ctx_update *cu) {
   size_t nw = HASH_COUNT(pt->windows), nr = 0, cap_r = 0;
   struct window **ws = malloc((nw ? nw : 1) * sizeof *ws);
   struct trun *runs = NULL;
@@ -2564,7 +2285,7 @@ static int together_emit(struct hls_patterns *pt, struct ctx_update *cu) {
   free(runs);
   free(ws);
   if (rc != 0) return rc;
-  return sweep(pt, pt->tpats, &pt->n_tpats, cu);
+  return hls_pat__sweep(pt, pt->tpats, &pt->n_tpats, cu);
 }
 
 /* --- the weekly false discovery rate ------------------------------------------------------ */
@@ -2648,7 +2369,7 @@ static int bh_family(struct hls_patterns *pt, bool pairs, size_t L, double *cut)
 /* Each week's cutoffs; marks dirty what a changed cutoff may decide
  * differently (a theme with a test between the old and the new cutoff
  * that week; the pairs' patterns, which are cheap to redo). */
-static int cutoffs_compute(struct hls_patterns *pt) {
+int hls_pat__cutoffs_compute(struct hls_patterns *pt) {
   size_t L = pt->have_weeks ? (size_t)(pt->gmax - pt->gmin + 1) : 0;
   double *cut = malloc((L ? L : 1) * sizeof *cut), *tcut = malloc((L ? L : 1) * sizeof *tcut);
   int rc = cut == NULL || tcut == NULL ? HLS_ENOMEM : 0;
@@ -2666,7 +2387,7 @@ static int cutoffs_compute(struct hls_patterns *pt) {
       for (size_t u = 0; u < t->pv_units; u++) {
         float p = t->pv[TV(t, i, u)];
         if (!isnan(p) && p > lo && p <= hi) {
-          if (!mark_theme_episodes(pt, t)) rc = HLS_ENOMEM;
+          if (!hls_pat__mark_theme_episodes(pt, t)) rc = HLS_ENOMEM;
           break;
         }
       }
@@ -2695,7 +2416,7 @@ int hls_patterns_update(struct hls_patterns *pt, hls_pat_change_fn fn, void *ctx
     if (t->test_from == INT32_MAX) continue;
     int32_t from = t->test_from <= pt->gmin ? 0 : t->test_from - pt->gmin;
     int32_t last = t->test_last == INT32_MAX ? INT32_MAX : t->test_last - pt->gmin;
-    if ((rc = theme_tests(pt, t, from, last)) == 0) t->test_from = INT32_MAX, t->test_last = INT32_MIN;
+    if ((rc = hls_pat__theme_tests(pt, t, from, last)) == 0) t->test_from = INT32_MAX, t->test_last = INT32_MIN;
   }
   /* A window's counts are the history of the next ones: recompute those
    * too, in order. */
@@ -2708,19 +2429,19 @@ int hls_patterns_update(struct hls_patterns *pt, hls_pat_change_fn fn, void *ctx
     }
   if (pt->n_dirty_windows > 1) qsort(pt->dirty_windows, pt->n_dirty_windows, sizeof *pt->dirty_windows, window_k_cmp);
   for (size_t i = 0; i < pt->n_dirty_windows && rc == 0; i++) {
-    rc = window_compute(pt, pt->dirty_windows[i]);
+    rc = hls_pat__window_compute(pt, pt->dirty_windows[i]);
     pt->together_dirty = true;
   }
   /* 2. Each week's FDR cutoff; the themes it decides differently. */
-  if (rc == 0) rc = cutoffs_compute(pt);
+  if (rc == 0) rc = hls_pat__cutoffs_compute(pt);
   /* 3. Their patterns. */
   size_t done_t = 0;
   for (; done_t < pt->n_dirty_themes && rc == 0 && cu.rc == 0; done_t++) {
-    rc = theme_episodes(pt, pt->dirty_themes[done_t], &cu);
+    rc = hls_pat__theme_episodes(pt, pt->dirty_themes[done_t], &cu);
     if (rc == 0 && cu.rc == 0) pt->dirty_themes[done_t]->dirty = false;
   }
   if (rc == 0 && cu.rc == 0 && pt->together_dirty) {
-    rc = together_emit(pt, &cu);
+    rc = hls_pat__together_emit(pt, &cu);
     if (rc == 0 && cu.rc == 0) {
       pt->together_dirty = false;
       for (size_t i = 0; i < pt->n_dirty_windows; i++) pt->dirty_windows[i]->dirty = false;
@@ -2816,7 +2537,7 @@ int hls_patterns_lineage(const struct hls_patterns *pt, const struct hls_pattern
   for (size_t ti = 0; ti < nt; ti++) {
     struct theme *t = pt->themes[themes[ti]];
     for (int32_t w = p->week_from; w <= p->week_to; w++) {
-      struct bucket *bk = bucket_get(t, w, false);
+      struct bucket *bk = hls_pat__bucket_get(t, w, false);
       if (bk == NULL) continue;
       for (size_t i = 0; i < bk->n; i++) {
         const struct cref *c = &bk->refs[i];
