@@ -1416,6 +1416,208 @@ static uint64_t mix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+/* spread: places new to the theme in [i-Rs+1, i] against the rate its
+ * history predicts for the places at risk. */
+int hls_pat__spread_test(const struct theme_week *tw, int32_t i) {
+  struct hls_patterns *pt = tw->pt;
+  const struct hls_pat_params *prm = &pt->prm;
+  struct theme *t = tw->t;
+  struct tcomp *c = tw->c;
+  int32_t lo = tw->lo, e0 = tw->e0, H = prm->spread_history_weeks, Rs = prm->spread_weeks;
+  size_t n = tw->n;
+  uint32_t *mem = tw->mem;
+  double p = NAN, K = 0, mu = 0;
+  int32_t r0 = i - Rs + 1, b0 = r0 - prm->baseline_weeks;
+  if (b0 < 0) b0 = 0;
+  if (b0 < e0) b0 = e0;
+  size_t m = 0;
+  if (r0 >= 1 && r0 - b0 >= prm->min_baseline_weeks) {
+    K = c->adopt[i + 1 - lo] - c->adopt[r0 - lo];
+    double Er = c->elig[i + 1 - lo] - c->elig[r0 - lo], Ab = c->adopt[r0 - lo] - c->adopt[b0 - lo],
+           Eb = c->elig[r0 - lo] - c->elig[b0 - lo];
+    mu = (Ab + 0.5) / (Eb + 1.0) * Er;
+    p = K >= prm->spread_min_places ? hls_pat__poisson_midp(K, mu) : 1.0;
+    if (p <= prm->keep_p)
+      for (size_t s = 0; s < n; s++)
+        if (c->first_report[s] >= r0 && c->first_report[s] <= i && c->first_report[s] >= c->first[s] + H)
+          mem[m++] = (uint32_t)s;
+  }
+  size_t at = TV(t, i, U_SPREAD);
+  t->pv[at] = pv_store(p), t->sc1[at] = (float)K, t->sc2[at] = (float)mu, t->back[at] = (uint8_t)(Rs - 1);
+  return hls_pat__keep_members(pt, t, c, i, U_SPREAD, mem, m);
+}
+
+/* emerging: a scan over places of their jump over the last week and
+ * over the last Re weeks (the better of the two, Bonferroni). */
+int hls_pat__emerging_test(const struct theme_week *tw, int32_t i) {
+  struct hls_patterns *pt = tw->pt;
+  const struct hls_pat_params *prm = &pt->prm;
+  struct theme *t = tw->t;
+  struct tcomp *c = tw->c;
+  int32_t lo = tw->lo, Re = prm->emerging_weeks;
+  size_t n = tw->n, W1 = tw->W1;
+  uint32_t *cand = tw->cand, *mem = tw->mem;
+  double pk[2] = {1, 1};
+  int32_t Rk[2] = {1, Re};
+  size_t kst[2] = {0, 0}, nt[2] = {0, 0}, best = 0, m = 0;
+  bool tested = false;
+  for (int v = 0; v < (Re > 1 ? 2 : 1); v++) {
+    double pm, pr;
+    hls_pat__priors(prm, c, i, Rk[v], &pm, &pr);
+    for (size_t s = 0; s < n; s++) nt[v] += hls_pat__place_testable(prm, c, s, i, Rk[v], 2);
+    size_t mc = hls_pat__candidates(pt, t, c, i, Rk[v], cand), mz = 0;
+    for (size_t k = 0; k < mc; k++) {
+      uint32_t s = cand[k];
+      double z, pz;
+      /* only p-values at most TPM_TAU count in the scan: below
+       * EMERGING_ZMIN, the deviance's normal approximation puts p near
+       * 0.16 or more (the conditional test's p is larger still) */
+      if (hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, c->first[s], i, Rk[v], 2, pm, pr, EMERGING_ZMIN, &z,
+                           &pz) &&
+          pz <= TPM_TAU)
+        c->zv[mz++] = (struct zent){pz, s};
+    }
+    if (nt[v] == 0) continue;
+    tested = true;
+    pk[v] = hls_pat__scan_robust(c->zv, mz, nt[v], prm->emerging_min_places, &kst[v]);
+    if (v == 0 || pk[v] < pk[best]) {
+      best = (size_t)v;
+      m = kst[v];
+      for (size_t k = 0; k < m; k++) mem[k] = c->zv[k].slot;
+    }
+  }
+  double p = NAN;
+  if (tested) {
+    p = (Re > 1 ? 2 : 1) * pk[best];
+    if (p > 1) p = 1;
+  }
+  size_t at = TV(t, i, U_EMERGING);
+  t->pv[at] = pv_store(p), t->sc1[at] = (float)kst[best], t->sc2[at] = (float)nt[best];
+  t->back[at] = (uint8_t)(Rk[best] - 1);
+  return hls_pat__keep_members(pt, t, c, i, U_EMERGING, mem, !isnan(p) && p <= prm->keep_p ? m : 0);
+}
+
+/* cross-scale: a scan over places of the chance that cross_min_scales
+ * of its scales are as far beyond their baselines as they are, over
+ * the last Rc weeks. */
+int hls_pat__cross_test(const struct theme_week *tw, int32_t i) {
+  struct hls_patterns *pt = tw->pt;
+  const struct hls_pat_params *prm = &pt->prm;
+  struct theme *t = tw->t;
+  struct tcomp *c = tw->c;
+  int32_t lo = tw->lo, Rc = prm->cross_weeks;
+  size_t n = tw->n, W1 = tw->W1;
+  uint32_t *cand = tw->cand, *mem = tw->mem;
+  double pm, pr;
+  hls_pat__priors(prm, c, i, Rc, &pm, &pr);
+  size_t ntc = 0;
+  for (size_t s = 0; s < n; s++) ntc += hls_pat__place_testable(prm, c, s, i, Rc, 2);
+  size_t mc = hls_pat__candidates(pt, t, c, i, Rc, cand), mz = 0;
+  /* A place enters the truncated product only if its combined p is at
+   * most TPM_TAU, which needs its m-th smallest scale p-value at most
+   * TPM_TAU^(1/m) (the combined p is at least that to the m-th power):
+   * for m = 1 (0.05) and m = 2 (0.224), scales whose deviance is
+   * below CROSS_ZMIN[m] (p-values at least 0.14 and 0.27) need no
+   * exact test; for more scales every one does. */
+  double zmin_scale = prm->cross_min_scales <= 2 ? CROSS_ZMIN[prm->cross_min_scales] : 0;
+  for (size_t k = 0; k < mc; k++) {
+    uint32_t s = cand[k];
+    int32_t first = c->first[s];
+    double z0;
+    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, first, i, Rc, 2, pm, pr, 0, &z0, NULL)) continue;
+    double ps[HLS_SCALE_COUNT];
+    int nps = 0;
+    for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
+      double z, pz;
+      /* a scale's own variance is not kept: its mean times the size
+       * of one cell of the theme (compound Poisson) */
+      if (hls_pat__place_z(prm, PS(1 + sc, s), NULL, NZS(1 + sc, s), lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, pr,
+                           zmin_scale, &z, &pz))
+        ps[nps++] = pz;
+    }
+    if (nps < prm->cross_min_scales) continue;
+    qsort(ps, (size_t)nps, sizeof *ps, dbl_cmp);
+    /* P(at least m of the nps scales at most ps[m-1]) */
+    double x = ps[prm->cross_min_scales - 1];
+    if (x >= 1) continue;
+    double below = 0, term = pow(1 - x, nps); /* P(Bin(nps, x) < m) */
+    for (int j = 0; j < prm->cross_min_scales; j++) {
+      below += term;
+      term = term * (nps - j) / (j + 1) * x / (1 - x);
+    }
+    double pp = 1 - below;
+    if (pp < x * x * 1e-3) pp = x * x * 1e-3; /* rounding: it cannot be that small */
+    c->zv[mz++] = (struct zent){pp, s};
+  }
+  size_t kst = 0;
+  double p = ntc > 0 ? hls_pat__scan_robust(c->zv, mz, ntc, prm->cross_min_places, &kst) : NAN;
+  size_t at = TV(t, i, U_CROSS);
+  t->pv[at] = pv_store(p), t->sc1[at] = (float)kst, t->sc2[at] = (float)ntc, t->back[at] = (uint8_t)(Rc - 1);
+  for (size_t k = 0; k < kst; k++) mem[k] = c->zv[k].slot;
+  return hls_pat__keep_members(pt, t, c, i, U_CROSS, mem, !isnan(p) && p <= prm->keep_p ? kst : 0);
+}
+
+/* rising: each region's share of the theme over the last Rr weeks
+ * against its share in the baseline before, z standardised by its own
+ * past values. */
+int hls_pat__rising_test(const struct theme_week *tw, int32_t i) {
+  struct hls_patterns *pt = tw->pt;
+  const struct hls_pat_params *prm = &pt->prm;
+  struct theme *t = tw->t;
+  struct tcomp *c = tw->c;
+  int32_t lo = tw->lo, Rr = prm->rising_weeks;
+  size_t n = tw->n, W1 = tw->W1, R_n = pt->n_regions;
+  uint32_t *mem = tw->mem;
+  int rc = 0;
+  int32_t r0 = i - Rr + 1, b0 = r0 - prm->baseline_weeks;
+  if (b0 < 0) b0 = 0;
+  bool testable = r0 >= 1 && r0 - b0 >= prm->min_baseline_weeks;
+  double nat = 0, natb = 0, cr = 1;
+  memset(c->rplaces, 0, R_n * sizeof *c->rplaces);
+  for (size_t r = 0; r < R_n; r++) c->rtop_w[r] = -1, c->rtop_b[r] = 0;
+  if (testable) {
+    nat = c->NP[i + 1 - lo] - c->NP[r0 - lo];
+    natb = c->NP[r0 - lo] - c->NP[b0 - lo];
+    double SQ = c->NQ[i + 1 - lo] - c->NQ[b0 - lo], S = nat + natb;
+    cr = S > 0 ? SQ / S : 1;
+    for (size_t s = 0; s < n; s++) {
+      uint32_t r = c->region[s];
+      if (r == 0 || NZS(0, s)[i + 1 - lo] - NZS(0, s)[r0 - lo] <= 0) continue;
+      c->rplaces[r]++;
+      const double *P0 = PS(0, s);
+      double wsum = P0[i + 1 - lo] - P0[r0 - lo];
+      if (wsum > c->rtop_w[r]) c->rtop_w[r] = wsum, c->rtop_b[r] = P0[r0 - lo] - P0[b0 - lo];
+    }
+  }
+  for (size_t r = 1; r < R_n && rc == 0; r++) {
+    const double *RP = c->RP + r * W1;
+    double z = NAN, p = NAN, pi0 = 0;
+    if (testable && nat > 0 && natb > 0 && c->rplaces[r] >= (uint32_t)prm->rising_min_places) {
+      /* Given the region's count over the baseline and the window,
+       * the window's part of it against the rest's: exact
+       * (conditional binomial), in units of one cell (cr). */
+      double Sr = RP[i + 1 - lo] - RP[r0 - lo], Sb = RP[r0 - lo] - RP[b0 - lo];
+      double So = nat - Sr, Sob = natb - Sb;
+      p = rising_p(Sr, Sb, So, Sob, cr, &z);
+      if (!isnan(p)) pi0 = (Sb + 0.5) / (natb + 1.0);
+      /* and without its busiest place in the window (no one place
+       * makes a pattern, see hls_pat__scan_robust) */
+      if (!isnan(p) && p < 1) {
+        double z_rest = 0;
+        p = hls_pat__p_robust(p, rising_p(Sr - c->rtop_w[r], Sb - c->rtop_b[r], So, Sob, cr, &z_rest));
+      }
+    }
+    size_t m = 0;
+    if (!isnan(p) && p <= prm->keep_p)
+      for (size_t s = 0; s < n; s++)
+        if (c->region[s] == r && NZS(0, s)[i + 1 - lo] - NZS(0, s)[r0 - lo] > 0) mem[m++] = (uint32_t)s;
+    size_t at = TV(t, i, U_RISING + r);
+    t->pv[at] = pv_store(p), t->sc1[at] = (float)z, t->sc2[at] = (float)pi0, t->back[at] = (uint8_t)(Rr - 1);
+    rc = hls_pat__keep_members(pt, t, c, i, U_RISING + r, mem, m);
+  }
+  return rc;
+}
+
 /* Compute theme t's tests for week indexes [from, L): each unit's p-value,
  * its statistic, and (when it has evidence) its places. last (a week
  * index; INT32_MAX: none) is the last week whose cells changed since the
@@ -1581,15 +1783,13 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from,
   uint32_t *cand = pt->scratch_places; /* free now: slots are numbered */
   uint32_t *mem = malloc((n ? n : 1) * sizeof *mem);
   if (mem == NULL) return HLS_ENOMEM;
-#define PS(sr, s) (c->P[sr] + (size_t)(s) * W1)
-#define QS(s) (c->Q0 + (size_t)(s) * W1)
-#define NZS(sr, s) (c->NZ[sr] + (size_t)(s) * W1)
   /* Before the theme was first reported anywhere, it was not tested: a
    * theme met late must not add tests (p-values of 1) to past weeks and
    * move their cutoffs. */
   int32_t tfirst = INT32_MAX;
   for (size_t s = 0; s < n; s++)
     if (c->first_report[s] < tfirst) tfirst = c->first_report[s];
+  struct theme_week tw = {.pt = pt, .t = t, .c = c, .lo = lo, .e0 = e0, .n = n, .W1 = W1, .cand = cand, .mem = mem};
   for (int32_t i = from; i < end && rc == 0; i++) {
     if (i < tfirst) {
       for (size_t u = 0; u < units; u++) {
@@ -1600,178 +1800,11 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from,
       }
       continue;
     }
-    /* spread: places new to the theme in [i-Rs+1, i] against the rate its
-     * history predicts for the places at risk. */
-    {
-      double p = NAN, K = 0, mu = 0;
-      int32_t r0 = i - Rs + 1, b0 = r0 - prm->baseline_weeks;
-      if (b0 < 0) b0 = 0;
-      if (b0 < e0) b0 = e0;
-      size_t m = 0;
-      if (r0 >= 1 && r0 - b0 >= prm->min_baseline_weeks) {
-        K = c->adopt[i + 1 - lo] - c->adopt[r0 - lo];
-        double Er = c->elig[i + 1 - lo] - c->elig[r0 - lo], Ab = c->adopt[r0 - lo] - c->adopt[b0 - lo],
-               Eb = c->elig[r0 - lo] - c->elig[b0 - lo];
-        mu = (Ab + 0.5) / (Eb + 1.0) * Er;
-        p = K >= prm->spread_min_places ? hls_pat__poisson_midp(K, mu) : 1.0;
-        if (p <= prm->keep_p)
-          for (size_t s = 0; s < n; s++)
-            if (c->first_report[s] >= r0 && c->first_report[s] <= i && c->first_report[s] >= c->first[s] + H)
-              mem[m++] = (uint32_t)s;
-      }
-      size_t at = TV(t, i, U_SPREAD);
-      t->pv[at] = pv_store(p), t->sc1[at] = (float)K, t->sc2[at] = (float)mu, t->back[at] = (uint8_t)(Rs - 1);
-      rc = hls_pat__keep_members(pt, t, c, i, U_SPREAD, mem, m);
-    }
-    /* emerging: a scan over places of their jump over the last week and
-     * over the last Re weeks (the better of the two, Bonferroni). */
-    if (rc == 0) {
-      double pk[2] = {1, 1};
-      int32_t Rk[2] = {1, Re};
-      size_t kst[2] = {0, 0}, nt[2] = {0, 0}, best = 0, m = 0;
-      bool tested = false;
-      for (int v = 0; v < (Re > 1 ? 2 : 1); v++) {
-        double pm, pr;
-        hls_pat__priors(prm, c, i, Rk[v], &pm, &pr);
-        for (size_t s = 0; s < n; s++) nt[v] += hls_pat__place_testable(prm, c, s, i, Rk[v], 2);
-        size_t mc = hls_pat__candidates(pt, t, c, i, Rk[v], cand), mz = 0;
-        for (size_t k = 0; k < mc; k++) {
-          uint32_t s = cand[k];
-          double z, pz;
-          /* only p-values at most TPM_TAU count in the scan: below
-           * EMERGING_ZMIN, the deviance's normal approximation puts p near
-           * 0.16 or more (the conditional test's p is larger still) */
-          if (hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, c->first[s], i, Rk[v], 2, pm, pr, EMERGING_ZMIN, &z,
-                               &pz) &&
-              pz <= TPM_TAU)
-            c->zv[mz++] = (struct zent){pz, s};
-        }
-        if (nt[v] == 0) continue;
-        tested = true;
-        pk[v] = hls_pat__scan_robust(c->zv, mz, nt[v], prm->emerging_min_places, &kst[v]);
-        if (v == 0 || pk[v] < pk[best]) {
-          best = (size_t)v;
-          m = kst[v];
-          for (size_t k = 0; k < m; k++) mem[k] = c->zv[k].slot;
-        }
-      }
-      double p = NAN;
-      if (tested) {
-        p = (Re > 1 ? 2 : 1) * pk[best];
-        if (p > 1) p = 1;
-      }
-      size_t at = TV(t, i, U_EMERGING);
-      t->pv[at] = pv_store(p), t->sc1[at] = (float)kst[best], t->sc2[at] = (float)nt[best];
-      t->back[at] = (uint8_t)(Rk[best] - 1);
-      rc = hls_pat__keep_members(pt, t, c, i, U_EMERGING, mem, !isnan(p) && p <= prm->keep_p ? m : 0);
-    }
-    /* cross-scale: a scan over places of the chance that cross_min_scales
-     * of its scales are as far beyond their baselines as they are, over
-     * the last Rc weeks. */
-    if (rc == 0) {
-      double pm, pr;
-      hls_pat__priors(prm, c, i, Rc, &pm, &pr);
-      size_t ntc = 0;
-      for (size_t s = 0; s < n; s++) ntc += hls_pat__place_testable(prm, c, s, i, Rc, 2);
-      size_t mc = hls_pat__candidates(pt, t, c, i, Rc, cand), mz = 0;
-      /* A place enters the truncated product only if its combined p is at
-       * most TPM_TAU, which needs its m-th smallest scale p-value at most
-       * TPM_TAU^(1/m) (the combined p is at least that to the m-th power):
-       * for m = 1 (0.05) and m = 2 (0.224), scales whose deviance is
-       * below CROSS_ZMIN[m] (p-values at least 0.14 and 0.27) need no
-       * exact test; for more scales every one does. */
-      double zmin_scale = prm->cross_min_scales <= 2 ? CROSS_ZMIN[prm->cross_min_scales] : 0;
-      for (size_t k = 0; k < mc; k++) {
-        uint32_t s = cand[k];
-        int32_t first = c->first[s];
-        double z0;
-        if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, first, i, Rc, 2, pm, pr, 0, &z0, NULL)) continue;
-        double ps[HLS_SCALE_COUNT];
-        int nps = 0;
-        for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
-          double z, pz;
-          /* a scale's own variance is not kept: its mean times the size
-           * of one cell of the theme (compound Poisson) */
-          if (hls_pat__place_z(prm, PS(1 + sc, s), NULL, NZS(1 + sc, s), lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, pr,
-                               zmin_scale, &z, &pz))
-            ps[nps++] = pz;
-        }
-        if (nps < prm->cross_min_scales) continue;
-        qsort(ps, (size_t)nps, sizeof *ps, dbl_cmp);
-        /* P(at least m of the nps scales at most ps[m-1]) */
-        double x = ps[prm->cross_min_scales - 1];
-        if (x >= 1) continue;
-        double below = 0, term = pow(1 - x, nps); /* P(Bin(nps, x) < m) */
-        for (int j = 0; j < prm->cross_min_scales; j++) {
-          below += term;
-          term = term * (nps - j) / (j + 1) * x / (1 - x);
-        }
-        double pp = 1 - below;
-        if (pp < x * x * 1e-3) pp = x * x * 1e-3; /* rounding: it cannot be that small */
-        c->zv[mz++] = (struct zent){pp, s};
-      }
-      size_t kst = 0;
-      double p = ntc > 0 ? hls_pat__scan_robust(c->zv, mz, ntc, prm->cross_min_places, &kst) : NAN;
-      size_t at = TV(t, i, U_CROSS);
-      t->pv[at] = pv_store(p), t->sc1[at] = (float)kst, t->sc2[at] = (float)ntc, t->back[at] = (uint8_t)(Rc - 1);
-      for (size_t k = 0; k < kst; k++) mem[k] = c->zv[k].slot;
-      rc = hls_pat__keep_members(pt, t, c, i, U_CROSS, mem, !isnan(p) && p <= prm->keep_p ? kst : 0);
-    }
-    /* rising: each region's share of the theme over the last Rr weeks
-     * against its share in the baseline before, z standardised by its own
-     * past values. */
-    if (rc == 0 && R_n > 1) {
-      int32_t r0 = i - Rr + 1, b0 = r0 - prm->baseline_weeks;
-      if (b0 < 0) b0 = 0;
-      bool testable = r0 >= 1 && r0 - b0 >= prm->min_baseline_weeks;
-      double nat = 0, natb = 0, cr = 1;
-      memset(c->rplaces, 0, R_n * sizeof *c->rplaces);
-      for (size_t r = 0; r < R_n; r++) c->rtop_w[r] = -1, c->rtop_b[r] = 0;
-      if (testable) {
-        nat = c->NP[i + 1 - lo] - c->NP[r0 - lo];
-        natb = c->NP[r0 - lo] - c->NP[b0 - lo];
-        double SQ = c->NQ[i + 1 - lo] - c->NQ[b0 - lo], S = nat + natb;
-        cr = S > 0 ? SQ / S : 1;
-        for (size_t s = 0; s < n; s++) {
-          uint32_t r = c->region[s];
-          if (r == 0 || NZS(0, s)[i + 1 - lo] - NZS(0, s)[r0 - lo] <= 0) continue;
-          c->rplaces[r]++;
-          const double *P0 = PS(0, s);
-          double wsum = P0[i + 1 - lo] - P0[r0 - lo];
-          if (wsum > c->rtop_w[r]) c->rtop_w[r] = wsum, c->rtop_b[r] = P0[r0 - lo] - P0[b0 - lo];
-        }
-      }
-      for (size_t r = 1; r < R_n && rc == 0; r++) {
-        const double *RP = c->RP + r * W1;
-        double z = NAN, p = NAN, pi0 = 0;
-        if (testable && nat > 0 && natb > 0 && c->rplaces[r] >= (uint32_t)prm->rising_min_places) {
-          /* Given the region's count over the baseline and the window,
-           * the window's part of it against the rest's: exact
-           * (conditional binomial), in units of one cell (cr). */
-          double Sr = RP[i + 1 - lo] - RP[r0 - lo], Sb = RP[r0 - lo] - RP[b0 - lo];
-          double So = nat - Sr, Sob = natb - Sb;
-          p = rising_p(Sr, Sb, So, Sob, cr, &z);
-          if (!isnan(p)) pi0 = (Sb + 0.5) / (natb + 1.0);
-          /* and without its busiest place in the window (no one place
-           * makes a pattern, see hls_pat__scan_robust) */
-          if (!isnan(p) && p < 1) {
-            double z_rest = 0;
-            p = hls_pat__p_robust(p, rising_p(Sr - c->rtop_w[r], Sb - c->rtop_b[r], So, Sob, cr, &z_rest));
-          }
-        }
-        size_t m = 0;
-        if (!isnan(p) && p <= prm->keep_p)
-          for (size_t s = 0; s < n; s++)
-            if (c->region[s] == r && NZS(0, s)[i + 1 - lo] - NZS(0, s)[r0 - lo] > 0) mem[m++] = (uint32_t)s;
-        size_t at = TV(t, i, U_RISING + r);
-        t->pv[at] = pv_store(p), t->sc1[at] = (float)z, t->sc2[at] = (float)pi0, t->back[at] = (uint8_t)(Rr - 1);
-        rc = hls_pat__keep_members(pt, t, c, i, U_RISING + r, mem, m);
-      }
-    }
+    rc = hls_pat__spread_test(&tw, i);
+    if (rc == 0) rc = hls_pat__emerging_test(&tw, i);
+    if (rc == 0) rc = hls_pat__cross_test(&tw, i);
+    if (rc == 0 && R_n > 1) rc = hls_pat__rising_test(&tw, i);
   }
-#undef PS
-#undef QS
-#undef NZS
   free(mem);
   if (rc == 0) t->first_sig = sig;
   return rc;

@@ -331,6 +331,33 @@ void hls_pat__theme_tests_free(struct theme *t);
 bool hls_pat__place_testable(const struct hls_pat_params *prm, const struct tcomp *c, size_t s, int32_t i,
                              int32_t R, int32_t min_nz);
 int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, int32_t last);
+
+/* One week's tests of one theme, as each signal's test reads them
+ * (hls_pat__theme_tests sets them up): the theme's n slots and their
+ * prefix sums (c: rows of W1 from week index lo), the first week any place
+ * was at risk of taking the theme up (e0: spread's baseline starts there),
+ * and scratch of n slots for the candidates and the members of a test. */
+struct theme_week {
+  struct hls_patterns *pt;
+  struct theme *t;
+  struct tcomp *c;
+  int32_t lo, e0;
+  size_t n, W1;
+  uint32_t *cand, *mem;
+};
+
+/* Slot s's prefix sums of series sr, of the total's squares, and its
+ * prefix count of weeks with a value (with c and W1 in scope). */
+#define PS(sr, s) (c->P[sr] + (size_t)(s) * W1)
+#define QS(s) (c->Q0 + (size_t)(s) * W1)
+#define NZS(sr, s) (c->NZ[sr] + (size_t)(s) * W1)
+
+/* Each signal's test of week index i: its units' p-values, statistics and
+ * members in the theme's stored tests. 0 or HLS_ENOMEM. */
+int hls_pat__spread_test(const struct theme_week *tw, int32_t i);
+int hls_pat__emerging_test(const struct theme_week *tw, int32_t i);
+int hls_pat__cross_test(const struct theme_week *tw, int32_t i);
+int hls_pat__rising_test(const struct theme_week *tw, int32_t i);
 int hls_pat__theme_episodes(struct hls_patterns *pt, struct theme *t, struct ctx_update *cu);
 
 /* --- together --------------------------------------------------------------------------- */
