@@ -255,14 +255,27 @@ int hls_pat__sweep(struct hls_patterns *pt, struct pat **list, size_t *n_list, s
 void hls_pat__build_init(struct build *b, int signal, uint32_t theme);
 void hls_pat__gather_counts(struct hls_patterns *pt, struct theme *t, struct build *b, int32_t from, int32_t to);
 
-/* --- statistics ------------------------------------------------------------------------- */
+/* --- statistics (patterns_stats.c) ----------------------------------------------------- */
 
 #define P_FLOOR 1e-300
 
 static inline double strength_of(double p) { return p < P_FLOOR ? 300.0 : -log10(p); }
 
+#define TPM_TAU 0.05
+
+/* A place in a scan: its upper-tail p-value (z), its slot. */
+struct zent {
+  double z;
+  uint32_t slot;
+};
+
 double hls_pat__poisson_midp(double k, double mu);
 double hls_pat__fisher_sf(double a, double b, double c, double d);
+bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const double *Q, const int32_t *NZ,
+                      int32_t lo, int32_t first, int32_t i, int32_t R, int32_t min_nz, double prior_mu,
+                      double prior_ratio, double zmin, double *z, double *pz);
+double hls_pat__p_robust(double p, double p_rest);
+double hls_pat__scan_robust(struct zent *zv, size_t m, size_t n, int kmin, size_t *kstar);
 
 /* --- one theme's tests ------------------------------------------------------------------- */
 
@@ -272,11 +285,6 @@ double hls_pat__fisher_sf(double a, double b, double c, double d);
 /* The units a theme is tested in: spread, emerging, cross-scale, then
  * rising in each region (region 0, none, is not tested). */
 enum { U_SPREAD = 0, U_EMERGING = 1, U_CROSS = 2, U_RISING = 3 };
-
-struct zent {
-  double z;
-  uint32_t slot;
-};
 
 /* Scratch for computing one theme's tests, kept between themes. Rows are
  * slots (the places that reported the theme), columns the week indexes
@@ -303,8 +311,6 @@ struct tcomp {
   uint32_t seen_stamp;
 };
 
-#define TPM_TAU 0.05
-
 /* The stored result of unit u's test in week i of theme t. */
 #define TV(t, i, u) ((size_t)(i) * (t)->pv_units + (size_t)(u))
 
@@ -316,11 +322,6 @@ static inline float pv_store(double p) {
 }
 
 void hls_pat__tcomp_free(struct tcomp *c);
-bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const double *Q, const int32_t *NZ,
-                      int32_t lo, int32_t first, int32_t i, int32_t R, int32_t min_nz, double prior_mu,
-                      double prior_ratio, double zmin, double *z, double *pz);
-double hls_pat__p_robust(double p, double p_rest);
-double hls_pat__scan_robust(struct zent *zv, size_t m, size_t n, int kmin, size_t *kstar);
 size_t hls_pat__candidates(struct hls_patterns *pt, struct theme *t, struct tcomp *c, int32_t i, int32_t R,
                            uint32_t *out);
 void hls_pat__priors(const struct hls_pat_params *prm, const struct tcomp *c, int32_t i, int32_t R, double *mu,
