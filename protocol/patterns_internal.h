@@ -233,7 +233,7 @@ static inline int window_k_cmp(const void *a, const void *b) {
 bool hls_pat__mark_theme_episodes(struct hls_patterns *pt, struct theme *t);
 struct bucket *hls_pat__bucket_get(struct theme *t, int32_t week, bool create);
 
-/* --- computing -------------------------------------------------------------------------- */
+/* --- computing (patterns_emit.c) ------------------------------------------------------ */
 
 /* A pattern being built: places gathered with the stamp array. */
 struct build {
