@@ -353,8 +353,9 @@ struct theme_week {
 #define QS(s) (c->Q0 + (size_t)(s) * W1)
 #define NZS(sr, s) (c->NZ[sr] + (size_t)(s) * W1)
 
-/* Each signal's test of week index i: its units' p-values, statistics and
- * members in the theme's stored tests. 0 or HLS_ENOMEM. */
+/* Each signal's test of week index i (patterns_SIGNAL.c): its units'
+ * p-values, statistics and members in the theme's stored tests. 0 or
+ * HLS_ENOMEM. */
 int hls_pat__spread_test(const struct theme_week *tw, int32_t i);
 int hls_pat__emerging_test(const struct theme_week *tw, int32_t i);
 int hls_pat__cross_test(const struct theme_week *tw, int32_t i);
