@@ -362,9 +362,16 @@ int hls_pat__cross_test(const struct theme_week *tw, int32_t i);
 int hls_pat__rising_test(const struct theme_week *tw, int32_t i);
 int hls_pat__theme_episodes(struct hls_patterns *pt, struct theme *t, struct ctx_update *cu);
 
-/* --- together --------------------------------------------------------------------------- */
+/* --- together (patterns_together.c) -------------------------------------------------- */
 
 #define TOGETHER_HISTORY 3 /* windows of a pair's history */
+
+/* The week a window's tests count in for the FDR: its last week, or the
+ * latest week held if that is earlier. */
+static inline int32_t window_test_week(const struct hls_patterns *pt, const struct window *w) {
+  int32_t end = w->k * pt->prm.together_weeks + pt->prm.together_weeks - 1;
+  return end < pt->gmax ? end : pt->gmax;
+}
 
 int hls_pat__window_compute(struct hls_patterns *pt, struct window *w);
 int hls_pat__together_emit(struct hls_patterns *pt, struct ctx_update *cu);
