@@ -376,7 +376,7 @@ static inline int32_t window_test_week(const struct hls_patterns *pt, const stru
 int hls_pat__window_compute(struct hls_patterns *pt, struct window *w);
 int hls_pat__together_emit(struct hls_patterns *pt, struct ctx_update *cu);
 
-/* --- the weekly false discovery rate ------------------------------------------------------ */
+/* --- the weekly false discovery rate (patterns_fdr.c) ---------------------------------- */
 
 int hls_pat__cutoffs_compute(struct hls_patterns *pt);
 
