@@ -277,7 +277,7 @@ bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const d
 double hls_pat__p_robust(double p, double p_rest);
 double hls_pat__scan_robust(struct zent *zv, size_t m, size_t n, int kmin, size_t *kstar);
 
-/* --- one theme's tests ------------------------------------------------------------------- */
+/* --- one theme's tests (patterns_theme.c) --------------------------------------------- */
 
 /* Series of a theme: the total and each scale. */
 #define NSER (1 + HLS_SCALE_COUNT)
