@@ -1,5 +1,21 @@
 /* Cross-place patterns: see patterns.h and docs/patterns.md.
  *
+ * This file is the engine's core: its state (new, free), the facts it is
+ * given (places, digests, stories, erasures) and hls_patterns_update,
+ * which recomputes what they changed. The rest, a file a job (the state
+ * and what the files share are in patterns_internal.h):
+ *   patterns_params.c     the names, the parameter table
+ *   patterns_theme.c      one theme's tests, week by week, and its patterns
+ *   patterns_spread.c, patterns_emerging.c, patterns_crossscale.c,
+ *   patterns_rising.c     each single-theme signal's test of a week
+ *   patterns_together.c   pairs of themes: their tests and patterns
+ *   patterns_stats.c      distribution tails; a place against its own
+ *                         baseline; places combined
+ *   patterns_fdr.c        the weekly false discovery rate
+ *   patterns_emit.c       a pattern's id, fingerprint and change; keeping
+ *                         and retracting patterns
+ *   patterns_read.c       patterns, places, themes, lineage, counts
+ *
  * State. Each (place, week) holds at most one digest: a unit with its cells
  * folded per theme key. Each theme keeps, per week, a bucket of copies of
  * its cells (one per place), and the stories that name it. Each fixed
@@ -10,8 +26,6 @@
  * and fingerprint. */
 #include "patterns.h"
 
-#include <float.h>
-#include <math.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -664,6 +678,8 @@ int hls_patterns_erase(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
 bool hls_patterns_dirty(const struct hls_patterns *pt) {
   return pt->n_dirty_themes > 0 || pt->n_dirty_windows > 0 || pt->together_dirty;
 }
+
+/* --- the update ------------------------------------------------------------------------- */
 
 int hls_patterns_update(struct hls_patterns *pt, hls_pat_change_fn fn, void *ctx) {
   struct ctx_update cu = {fn, ctx, 0};

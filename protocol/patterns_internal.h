@@ -1,7 +1,8 @@
 /* Inside the pattern engine (not for other modules: patterns.h is the
- * engine's outside): its state, and what the parts of patterns.c share.
- * Small helpers several parts use are static inline here; the rest carry
- * the hls_pat__ prefix, each described where it is defined. */
+ * engine's outside): its state, and what its files (patterns*.c, listed
+ * at the top of patterns.c) share. Small helpers several files use are
+ * static inline here; the rest carry the hls_pat__ prefix, each described
+ * where it is defined, under the file that defines it. */
 #ifndef HLS_PATTERNS_INTERNAL_H
 #define HLS_PATTERNS_INTERNAL_H
 
@@ -228,12 +229,12 @@ static inline int window_k_cmp(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* --- facts ------------------------------------------------------------------------------ */
+/* --- facts (patterns.c) ----------------------------------------------------------------- */
 
 bool hls_pat__mark_theme_episodes(struct hls_patterns *pt, struct theme *t);
 struct bucket *hls_pat__bucket_get(struct theme *t, int32_t week, bool create);
 
-/* --- computing (patterns_emit.c) ------------------------------------------------------ */
+/* --- computing (patterns_emit.c) -------------------------------------------------------- */
 
 /* A pattern being built: places gathered with the stamp array. */
 struct build {
@@ -255,7 +256,7 @@ int hls_pat__sweep(struct hls_patterns *pt, struct pat **list, size_t *n_list, s
 void hls_pat__build_init(struct build *b, int signal, uint32_t theme);
 void hls_pat__gather_counts(struct hls_patterns *pt, struct theme *t, struct build *b, int32_t from, int32_t to);
 
-/* --- statistics (patterns_stats.c) ----------------------------------------------------- */
+/* --- statistics (patterns_stats.c) ------------------------------------------------------ */
 
 #define P_FLOOR 1e-300
 
@@ -277,7 +278,7 @@ bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const d
 double hls_pat__p_robust(double p, double p_rest);
 double hls_pat__scan_robust(struct zent *zv, size_t m, size_t n, int kmin, size_t *kstar);
 
-/* --- one theme's tests (patterns_theme.c) --------------------------------------------- */
+/* --- one theme's tests (patterns_theme.c) ----------------------------------------------- */
 
 /* Series of a theme: the total and each scale. */
 #define NSER (1 + HLS_SCALE_COUNT)
@@ -332,6 +333,9 @@ void hls_pat__theme_tests_free(struct theme *t);
 bool hls_pat__place_testable(const struct hls_pat_params *prm, const struct tcomp *c, size_t s, int32_t i,
                              int32_t R, int32_t min_nz);
 int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, int32_t last);
+int hls_pat__theme_episodes(struct hls_patterns *pt, struct theme *t, struct ctx_update *cu);
+
+/* --- the signals' tests of a week (patterns_SIGNAL.c) ----------------------------------- */
 
 /* One week's tests of one theme, as each signal's test reads them
  * (hls_pat__theme_tests sets them up): the theme's n slots and their
@@ -353,16 +357,14 @@ struct theme_week {
 #define QS(s) (c->Q0 + (size_t)(s) * W1)
 #define NZS(sr, s) (c->NZ[sr] + (size_t)(s) * W1)
 
-/* Each signal's test of week index i (patterns_SIGNAL.c): its units'
- * p-values, statistics and members in the theme's stored tests. 0 or
- * HLS_ENOMEM. */
+/* Each signal's test of week index i: its units' p-values, statistics
+ * and members in the theme's stored tests. 0 or HLS_ENOMEM. */
 int hls_pat__spread_test(const struct theme_week *tw, int32_t i);
 int hls_pat__emerging_test(const struct theme_week *tw, int32_t i);
 int hls_pat__cross_test(const struct theme_week *tw, int32_t i);
 int hls_pat__rising_test(const struct theme_week *tw, int32_t i);
-int hls_pat__theme_episodes(struct hls_patterns *pt, struct theme *t, struct ctx_update *cu);
 
-/* --- together (patterns_together.c) -------------------------------------------------- */
+/* --- together (patterns_together.c) ----------------------------------------------------- */
 
 #define TOGETHER_HISTORY 3 /* windows of a pair's history */
 
@@ -376,7 +378,7 @@ static inline int32_t window_test_week(const struct hls_patterns *pt, const stru
 int hls_pat__window_compute(struct hls_patterns *pt, struct window *w);
 int hls_pat__together_emit(struct hls_patterns *pt, struct ctx_update *cu);
 
-/* --- the weekly false discovery rate (patterns_fdr.c) ---------------------------------- */
+/* --- the weekly false discovery rate (patterns_fdr.c) ----------------------------------- */
 
 int hls_pat__cutoffs_compute(struct hls_patterns *pt);
 
