@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gossip_internal.h"
 #include "mp.h"
 #include "nodeid.h"
 #include "wire.h"
@@ -34,101 +35,7 @@ static uint64_t rng_next(uint64_t *s) { /* splitmix64 */
   return z ^ (z >> 31);
 }
 
-static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
-
 /* --- state ---------------------------------------------------------------- */
-
-struct origin {
-  uint8_t pk[HLS_KEY_BYTES];
-  uint64_t head;
-  uint8_t head_id[HLS_HASH_BYTES];
-  uint64_t last_dial_ms;
-  bool forked, dialled;
-  bool blocked; /* the admin blocked it: its items are refused from anyone and never sent */
-  bool head_ok; /* the head's own signature is known good (checked, or ours) */
-  size_t n_addr;
-  char **addr; /* owned */
-};
-
-struct fifo { /* origin indexes, each at most once (guarded by flags) */
-  uint32_t *v;
-  size_t head, tail, cap;
-};
-
-struct sess_origin {
-  uint64_t peer_has, sent, told;
-  uint64_t stalled; /* no batch could end on a verifiable item while head <= this */
-  uint8_t in_send, in_tell;
-};
-
-struct hls_gossip_session {
-  struct hls_gossip *g;
-  struct hls_gossip_session *next, *prev;
-  void *ctx;
-  uint8_t pk[HLS_KEY_BYTES];
-  bool peer_vector_done;
-  /* Origins the peer's vector named that this node did not follow then,
-   * with the head it named: it pushes them (our vector lacks them), and
-   * until they arrive this node is behind by them. Kept only for a direct
-   * peer (listed by the admin): any member could name 100,000 made-up
-   * chains in every session; at most max_origins. */
-  struct unknown_head {
-    uint8_t pk[HLS_KEY_BYTES];
-    uint64_t head;
-  } *unknown;
-  size_t n_unknown, cap_unknown;
-  uint32_t inflight; /* our ITEMS/BODIES frames not yet acknowledged */
-  struct sess_origin *so;
-  size_t so_cap;
-  struct fifo sendq, tellq;
-  /* Bodies we asked this peer (its own items) for. */
-  bool want_out;
-  uint64_t *wanted;
-  size_t n_wanted;
-  uint64_t want_cursor; /* highest seq ever asked in this session */
-  /* Bodies this peer asked us for, served by the pump. */
-  bool asked_pending;
-  uint64_t *asked;
-  size_t n_asked, asked_pos;
-};
-
-struct hls_gossip {
-  struct hls_gossip_config cfg;
-  struct hls_gossip_store store;
-  hls_gossip_emit_fn emit;
-  void *emit_ctx;
-  uint64_t rng;
-  uint8_t hash_key[crypto_shorthash_KEYBYTES];
-  /* origins */
-  struct origin *o;
-  size_t n_o, cap_o;
-  uint32_t *map; /* open addressing: index+1, 0 empty */
-  size_t map_cap;
-  /* sessions */
-  struct hls_gossip_session *sessions;
-  size_t n_sessions;
-  /* timers */
-  uint64_t now_ms, last_tell_ms, last_dial_ms;
-  bool ticked;
-  /* scratch */
-  msgpack_sbuffer out, tmp;
-  struct hls_envelope *envs; /* HLS_GOSSIP_MAX_BATCH */
-  int *states;
-  struct hls_gossip_vector_entry *ventries;
-  struct hls_gossip_vector_entry *acks; /* HLS_GOSSIP_MAX_BATCH: runs of an ITEMS frame */
-  uint64_t *seqs;
-  struct hls_gossip_stats st;
-  /* Fork evidence not recorded yet because a store action failed, at most
-   * one per origin (so at most max_origins): recorded by the tick, as the
-   * conflicting item may never come again. */
-  struct pending_fork {
-    uint32_t idx;
-    uint64_t seq;
-    uint8_t *ours, *theirs; /* owned stubs */
-    size_t ours_len, theirs_len;
-  } *pforks; /* owned */
-  size_t n_pforks, cap_pforks;
-};
 
 void hls_gossip_config_init(struct hls_gossip_config *c, const uint8_t self[HLS_KEY_BYTES]) {
   memset(c, 0, sizeof *c);
@@ -155,7 +62,7 @@ static size_t key_hash(const struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTE
   return (size_t)v;
 }
 
-static int64_t origin_find(const struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES]) {
+int64_t hls_gossip__origin_find(const struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES]) {
   if (g->map_cap == 0) return -1;
   size_t mask = g->map_cap - 1;
   for (size_t i = key_hash(g, pk) & mask;; i = (i + 1) & mask) {
@@ -165,7 +72,7 @@ static int64_t origin_find(const struct hls_gossip *g, const uint8_t pk[HLS_KEY_
   }
 }
 
-static void map_insert(struct hls_gossip *g, uint32_t idx) {
+void hls_gossip__map_insert(struct hls_gossip *g, uint32_t idx) {
   size_t mask = g->map_cap - 1;
   size_t i = key_hash(g, g->o[idx].pk) & mask;
   while (g->map[i] != 0) i = (i + 1) & mask;
@@ -175,7 +82,7 @@ static void map_insert(struct hls_gossip *g, uint32_t idx) {
 static int session_reserve(struct hls_gossip_session *s, size_t cap);
 
 /* Add an origin (not present). HLS_ELIMIT at max_origins. */
-static int origin_add(struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES], uint32_t *idx) {
+int hls_gossip__origin_add(struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES], uint32_t *idx) {
   if (g->n_o >= g->cfg.max_origins) return HLS_ELIMIT;
   if (g->n_o == g->cap_o) {
     size_t cap = g->cap_o ? g->cap_o * 2 : 64;
@@ -193,24 +100,24 @@ static int origin_add(struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES], uin
     free(g->map);
     g->map = m;
     g->map_cap = cap;
-    for (uint32_t i = 0; i < g->n_o; i++) map_insert(g, i);
+    for (uint32_t i = 0; i < g->n_o; i++) hls_gossip__map_insert(g, i);
   }
   struct origin *o = &g->o[g->n_o];
   memset(o, 0, sizeof *o);
   memcpy(o->pk, pk, HLS_KEY_BYTES);
   *idx = (uint32_t)g->n_o++;
-  map_insert(g, *idx);
+  hls_gossip__map_insert(g, *idx);
   return 0;
 }
 
-static void origin_free_addr(struct origin *o) {
+void hls_gossip__origin_free_addr(struct origin *o) {
   for (size_t i = 0; i < o->n_addr; i++) free(o->addr[i]);
   free(o->addr);
   o->addr = NULL;
   o->n_addr = 0;
 }
 
-static int origin_set_profile(struct origin *o, const struct hls_profile *p) {
+int hls_gossip__origin_set_profile(struct origin *o, const struct hls_profile *p) {
   char **a = NULL;
   if (p->n_addresses > 0) {
     a = calloc(p->n_addresses, sizeof *a);
@@ -224,7 +131,7 @@ static int origin_set_profile(struct origin *o, const struct hls_profile *p) {
       }
     }
   }
-  origin_free_addr(o);
+  hls_gossip__origin_free_addr(o);
   o->addr = a;
   o->n_addr = p->n_addresses;
   return 0;
@@ -282,7 +189,7 @@ void hls_gossip_free(struct hls_gossip *g) {
     g->sessions = s->next;
     session_free(s);
   }
-  for (size_t i = 0; i < g->n_o; i++) origin_free_addr(&g->o[i]);
+  for (size_t i = 0; i < g->n_o; i++) hls_gossip__origin_free_addr(&g->o[i]);
   free(g->o);
   free(g->map);
   msgpack_sbuffer_destroy(&g->out);
@@ -302,12 +209,12 @@ void hls_gossip_free(struct hls_gossip *g) {
 
 int hls_gossip_load_origin(struct hls_gossip *g, const uint8_t origin[HLS_KEY_BYTES], uint64_t head_seq,
                            const uint8_t head_id[HLS_HASH_BYTES], bool forked, const struct hls_profile *profile) {
-  int64_t found = origin_find(g, origin);
+  int64_t found = hls_gossip__origin_find(g, origin);
   uint32_t idx;
   if (found >= 0) {
     idx = (uint32_t)found;
   } else {
-    int rc = origin_add(g, origin, &idx);
+    int rc = hls_gossip__origin_add(g, origin, &idx);
     if (rc != 0) return rc;
   }
   struct origin *o = &g->o[idx];
@@ -315,7 +222,7 @@ int hls_gossip_load_origin(struct hls_gossip *g, const uint8_t origin[HLS_KEY_BY
   if (head_seq > 0) memcpy(o->head_id, head_id, HLS_HASH_BYTES);
   o->head_ok = memcmp(origin, g->cfg.self, HLS_KEY_BYTES) == 0;
   o->forked = forked;
-  if (profile != NULL) return origin_set_profile(o, profile);
+  if (profile != NULL) return hls_gossip__origin_set_profile(o, profile);
   return 0;
 }
 
@@ -335,23 +242,6 @@ static int fifo_reserve(struct fifo *q, size_t cap) {
   return 0;
 }
 
-static void fifo_push(struct fifo *q, uint32_t x) {
-  if (q->tail == q->cap) { /* live entries < cap: compact */
-    size_t n = q->tail - q->head;
-    memmove(q->v, q->v + q->head, n * sizeof *q->v);
-    q->head = 0;
-    q->tail = n;
-  }
-  q->v[q->tail++] = x;
-}
-
-static bool fifo_pop(struct fifo *q, uint32_t *x) {
-  if (q->head == q->tail) return false;
-  *x = q->v[q->head++];
-  if (q->head == q->tail) q->head = q->tail = 0;
-  return true;
-}
-
 static int session_reserve(struct hls_gossip_session *s, size_t cap) {
   if (s->so_cap < cap) {
     struct sess_origin *so = realloc(s->so, cap * sizeof *so);
@@ -366,15 +256,15 @@ static int session_reserve(struct hls_gossip_session *s, size_t cap) {
 
 /* Does this node hold items of origin idx that the peer lacks and that
  * have not been sent yet? */
-static bool needs_send(const struct hls_gossip *g, const struct hls_gossip_session *s, uint32_t idx) {
+bool hls_gossip__needs_send(const struct hls_gossip *g, const struct hls_gossip_session *s, uint32_t idx) {
   const struct sess_origin *so = &s->so[idx];
   return !g->o[idx].blocked && g->o[idx].head > max_u64(so->peer_has, so->sent) && g->o[idx].head > so->stalled;
 }
 
-static void note_head(struct hls_gossip *g, struct hls_gossip_session *s, uint32_t idx) {
+void hls_gossip__note_head(struct hls_gossip *g, struct hls_gossip_session *s, uint32_t idx) {
   struct sess_origin *so = &s->so[idx];
   if (g->o[idx].blocked) return; /* never sent, never told */
-  if (needs_send(g, s, idx)) {
+  if (hls_gossip__needs_send(g, s, idx)) {
     if (!so->in_send) {
       so->in_send = 1;
       fifo_push(&s->sendq, idx);
@@ -406,8 +296,8 @@ static int send_frame(struct hls_gossip *g, struct hls_gossip_session *s, size_t
 
 /* ACK [18, [[origin, head], ...]]: one entry per run of the ITEMS frame
  * acknowledged (none for BODIES). */
-static int send_ack(struct hls_gossip *g, struct hls_gossip_session *s, const struct hls_gossip_vector_entry *acks,
-                    size_t n) {
+int hls_gossip__send_ack(struct hls_gossip *g, struct hls_gossip_session *s, const struct hls_gossip_vector_entry *acks,
+                         size_t n) {
   msgpack_packer pk;
   msgpack_packer_init(&pk, &g->out, msgpack_sbuffer_write);
   g->out.size = 0;
@@ -420,15 +310,15 @@ static int send_ack(struct hls_gossip *g, struct hls_gossip_session *s, const st
     PK(msgpack_pack_bin(&pk, HLS_KEY_BYTES));
     PK(msgpack_pack_bin_body(&pk, acks[i].origin, HLS_KEY_BYTES));
     PK(msgpack_pack_uint64(&pk, acks[i].head));
-    int64_t f = origin_find(g, acks[i].origin);
+    int64_t f = hls_gossip__origin_find(g, acks[i].origin);
     if (f >= 0 && s->so[f].told < acks[i].head) s->so[f].told = acks[i].head; /* the ACK tells it */
   }
   return send_frame(g, s, at);
 }
 
 /* A VECTOR frame of the given origin indexes. */
-static int send_vector(struct hls_gossip *g, struct hls_gossip_session *s, const uint32_t *idx, size_t n,
-                       bool complete) {
+int hls_gossip__send_vector(struct hls_gossip *g, struct hls_gossip_session *s, const uint32_t *idx, size_t n,
+                            bool complete) {
   msgpack_packer pk;
   msgpack_packer_init(&pk, &g->out, msgpack_sbuffer_write);
   g->out.size = 0;
@@ -560,15 +450,15 @@ static int send_items(struct hls_gossip *g, struct hls_gossip_session *s, bool *
   g->tmp.size = 0;
   while (total < g->cfg.batch_items && g->tmp.size < g->cfg.batch_bytes && fifo_pop(&s->sendq, &idx)) {
     s->so[idx].in_send = 0;
-    if (!needs_send(g, s, idx)) {
-      note_head(g, s, idx); /* maybe only a tell now */
+    if (!hls_gossip__needs_send(g, s, idx)) {
+      hls_gossip__note_head(g, s, idx); /* maybe only a tell now */
       continue;
     }
     size_t added;
     rc = append_run(g, s, idx, g->cfg.batch_items - total, &added);
     if (rc != 0) break;
     total += added;
-    if (needs_send(g, s, idx)) requeue[n_requeue++] = idx; /* never twice in one frame */
+    if (hls_gossip__needs_send(g, s, idx)) requeue[n_requeue++] = idx; /* never twice in one frame */
   }
   for (size_t i = 0; i < n_requeue; i++) {
     s->so[requeue[i]].in_send = 1;
@@ -625,7 +515,7 @@ static int send_bodies(struct hls_gossip *g, struct hls_gossip_session *s) {
 }
 
 /* Send what the peer lacks while the window allows. */
-static int pump(struct hls_gossip *g, struct hls_gossip_session *s) {
+int hls_gossip__pump(struct hls_gossip *g, struct hls_gossip_session *s) {
   if (!s->peer_vector_done) return 0;
   while (s->inflight < g->cfg.window) {
     if (s->asked_pending) {
@@ -642,9 +532,9 @@ static int pump(struct hls_gossip *g, struct hls_gossip_session *s) {
 }
 
 /* Ask the peer (an origin) for the bodies of its items we hold as stubs. */
-static int maybe_want(struct hls_gossip *g, struct hls_gossip_session *s) {
+int hls_gossip__maybe_want(struct hls_gossip *g, struct hls_gossip_session *s) {
   if (s->want_out) return 0;
-  int64_t idx = origin_find(g, s->pk);
+  int64_t idx = hls_gossip__origin_find(g, s->pk);
   if (idx < 0 || g->o[idx].forked || g->o[idx].blocked) return 0;
   size_t n = 0;
   int rc = g->store.stubs(g->store.ctx, s->pk, s->want_cursor, g->seqs, HLS_GOSSIP_MAX_WANT, &n);
@@ -671,7 +561,7 @@ static int maybe_want(struct hls_gossip *g, struct hls_gossip_session *s) {
 
 /* --- events ----------------------------------------------------------------- */
 
-static struct hls_gossip_session *session_by_pk(struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES]) {
+struct hls_gossip_session *hls_gossip__session_by_pk(struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES]) {
   for (struct hls_gossip_session *s = g->sessions; s; s = s->next)
     if (memcmp(s->pk, pk, HLS_KEY_BYTES) == 0) return s;
   return NULL;
@@ -702,12 +592,12 @@ int hls_gossip_connected(struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES], 
     if (g->o[i].head == 0 || g->o[i].blocked) continue;
     idx[n++] = i;
     if (n == HLS_GOSSIP_MAX_VECTOR) {
-      rc = send_vector(g, s, idx, n, false);
+      rc = hls_gossip__send_vector(g, s, idx, n, false);
       n = 0;
     }
   }
-  if (rc == 0) rc = send_vector(g, s, idx, n, true);
-  if (rc == 0) rc = maybe_want(g, s);
+  if (rc == 0) rc = hls_gossip__send_vector(g, s, idx, n, true);
+  if (rc == 0) rc = hls_gossip__maybe_want(g, s);
   if (rc != 0) {
     hls_gossip_disconnected(g, s);
     *out = NULL;
@@ -738,7 +628,8 @@ static void unknown_note(struct hls_gossip *g, struct hls_gossip_session *s, con
   if (s->n_unknown == s->cap_unknown) {
     size_t keep = 0;
     for (size_t i = 0; i < s->n_unknown; i++)
-      if (behind_by(g, origin_find(g, s->unknown[i].pk), s->unknown[i].head) > 0) s->unknown[keep++] = s->unknown[i];
+      if (behind_by(g, hls_gossip__origin_find(g, s->unknown[i].pk), s->unknown[i].head) > 0)
+        s->unknown[keep++] = s->unknown[i];
     s->n_unknown = keep;
   }
   if (s->n_unknown == s->cap_unknown) {
@@ -761,7 +652,7 @@ static int on_vector(struct hls_gossip *g, struct hls_gossip_session *s, const u
   int rc = hls_gossip_vector_decode(p, len, &complete, g->ventries, &n, why);
   if (rc != 0) return rc;
   for (size_t i = 0; i < n; i++) {
-    int64_t f = origin_find(g, g->ventries[i].origin);
+    int64_t f = hls_gossip__origin_find(g, g->ventries[i].origin);
     if (f < 0) { /* they will push it: our vector lacks it */
       if (g->store.is_direct_peer == NULL || g->store.is_direct_peer(g->store.ctx, s->pk))
         unknown_note(g, s, g->ventries[i].origin, g->ventries[i].head);
@@ -775,14 +666,14 @@ static int on_vector(struct hls_gossip *g, struct hls_gossip_session *s, const u
      * again from what it holds. */
     if (s->inflight == 0 && g->ventries[i].head < so->sent) {
       so->sent = so->peer_has;
-      if (s->peer_vector_done) note_head(g, s, idx);
+      if (s->peer_vector_done) hls_gossip__note_head(g, s, idx);
     }
   }
   if (complete && !s->peer_vector_done) {
     s->peer_vector_done = true;
-    for (uint32_t i = 0; i < g->n_o; i++) note_head(g, s, i);
+    for (uint32_t i = 0; i < g->n_o; i++) hls_gossip__note_head(g, s, i);
   }
-  return pump(g, s);
+  return hls_gossip__pump(g, s);
 }
 
 static bool fork_pending(const struct hls_gossip *g, uint32_t idx) {
@@ -839,7 +730,7 @@ static int fork_found(struct hls_gossip *g, uint32_t idx, uint64_t seq, const st
 
 /* Record the fork evidence kept after failed store actions, in the order
  * found; at the first failure the rest stay kept for a later tick. */
-static int retry_forks(struct hls_gossip *g) {
+int hls_gossip__retry_forks(struct hls_gossip *g) {
   size_t kept = 0;
   int rc = 0;
   for (size_t i = 0; i < g->n_pforks; i++) {
@@ -880,7 +771,7 @@ static int store_run(struct hls_gossip *g, uint32_t idx, const struct hls_envelo
     if (e[i].h.type != HLS_ENV_PROFILE || e[i].body == NULL) continue;
     struct hls_profile prof;
     if (hls_profile_decode(&prof, e[i].body, e[i].body_len, NULL) == 0) {
-      rc = origin_set_profile(o, &prof);
+      rc = hls_gossip__origin_set_profile(o, &prof);
       if (rc != 0) return rc;
     }
   }
@@ -916,11 +807,11 @@ static int verify(struct hls_gossip *g, const struct hls_envelope *e) {
 }
 
 /* After origin idx's head moved: tell or push to every session. */
-static int head_moved(struct hls_gossip *g, uint32_t idx) {
+int hls_gossip__head_moved(struct hls_gossip *g, uint32_t idx) {
   for (struct hls_gossip_session *t = g->sessions; t; t = t->next) {
     if (!t->peer_vector_done) continue;
-    note_head(g, t, idx);
-    int rc = pump(g, t);
+    hls_gossip__note_head(g, t, idx);
+    int rc = hls_gossip__pump(g, t);
     if (rc != 0) return rc;
   }
   return 0;
@@ -971,7 +862,7 @@ static int run_conflict(struct hls_gossip *g, uint32_t idx, const struct hls_env
 static void keep_forks_after_failure(struct hls_gossip *g, const struct hls_envelope *e, size_t n) {
   for (size_t a = 0, b; a < n; a = b) {
     for (b = a + 1; b < n && memcmp(e[b].h.origin, e[a].h.origin, HLS_KEY_BYTES) == 0; b++) continue;
-    int64_t f = origin_find(g, e[a].h.origin);
+    int64_t f = hls_gossip__origin_find(g, e[a].h.origin);
     if (f < 0 || g->o[f].forked || fork_pending(g, (uint32_t)f) || e[a].h.seq > g->o[f].head + 1) continue;
     size_t at;
     uint64_t seq;
@@ -994,7 +885,7 @@ static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct
   uint64_t first = e[0].h.seq, last = e[n - 1].h.seq;
   bool from_origin = s != NULL && memcmp(opk, s->pk, HLS_KEY_BYTES) == 0;
 
-  int64_t f = origin_find(g, opk);
+  int64_t f = hls_gossip__origin_find(g, opk);
   uint64_t head = f >= 0 ? g->o[f].head : 0;
   *ack = head;
   if (f >= 0 && g->o[f].forked) return 0;                    /* not following it any more */
@@ -1055,7 +946,7 @@ static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct
         g->st.origins_refused++;
         return 0; /* not followed: ignored */
       }
-      rc = origin_add(g, opk, &idx);
+      rc = hls_gossip__origin_add(g, opk, &idx);
       if (rc == HLS_ELIMIT) return 0; /* not followed: ignored */
       if (rc != 0) return rc;
     } else {
@@ -1074,10 +965,10 @@ static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct
         rc = store_run(g, idx, &e[from], &states[from - k], i - from, i == n);
         if (rc != 0) {
           if (f < 0 && from == k) { /* forget the origin just added */
-            origin_free_addr(&g->o[idx]);
+            hls_gossip__origin_free_addr(&g->o[idx]);
             g->n_o--;
             memset(g->map, 0, g->map_cap * sizeof *g->map);
-            for (uint32_t j = 0; j < g->n_o; j++) map_insert(g, j);
+            for (uint32_t j = 0; j < g->n_o; j++) hls_gossip__map_insert(g, j);
           }
           return rc;
         }
@@ -1094,11 +985,11 @@ static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct
       so->told = max_u64(so->told, last); /* the ACK will say so */
     }
     *ack = last;
-    rc = head_moved(g, idx);
+    rc = hls_gossip__head_moved(g, idx);
     if (rc != 0) return rc;
     /* Stubs of an origin we are connected to: ask it for the bodies. */
-    struct hls_gossip_session *os = from_origin ? s : session_by_pk(g, opk);
-    if (os != NULL && !from_origin) return maybe_want(g, os);
+    struct hls_gossip_session *os = from_origin ? s : hls_gossip__session_by_pk(g, opk);
+    if (os != NULL && !from_origin) return hls_gossip__maybe_want(g, os);
     return 0;
   }
   if (f >= 0 && s != NULL) s->so[f].peer_has = max_u64(s->so[f].peer_has, last);
@@ -1107,8 +998,8 @@ static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct
 
 /* ITEMS: runs of one origin each, every origin at most once; one ACK
  * listing this node's head for each run's origin. */
-static int on_items(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *p, size_t len,
-                    struct hls_why *why) {
+int hls_gossip__on_items(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *p, size_t len,
+                         struct hls_why *why) {
   size_t n;
   bool complete;
   int rc = hls_gossip_items_decode(p, len, HLS_GF_ITEMS, &complete, g->envs, &n, why);
@@ -1137,7 +1028,7 @@ static int on_items(struct hls_gossip *g, struct hls_gossip_session *s, const ui
       return rc;
     }
   }
-  return send_ack(g, s, g->acks, n_runs);
+  return hls_gossip__send_ack(g, s, g->acks, n_runs);
 }
 
 static int on_ack(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *p, size_t len,
@@ -1148,12 +1039,12 @@ static int on_ack(struct hls_gossip *g, struct hls_gossip_session *s, const uint
   if (s->inflight == 0) return hls_why_set(why, HLS_EMALFORMED, "ack: nothing was sent");
   s->inflight--;
   for (size_t i = 0; i < n; i++) {
-    int64_t f = origin_find(g, g->acks[i].origin);
+    int64_t f = hls_gossip__origin_find(g, g->acks[i].origin);
     if (f < 0) continue;
     struct sess_origin *so = &s->so[f];
     so->peer_has = max_u64(so->peer_has, g->acks[i].head);
   }
-  return pump(g, s);
+  return hls_gossip__pump(g, s);
 }
 
 static int on_want(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *p, size_t len,
@@ -1169,7 +1060,7 @@ static int on_want(struct hls_gossip *g, struct hls_gossip_session *s, const uin
   s->n_asked = n;
   s->asked_pos = 0;
   s->asked_pending = true;
-  return pump(g, s);
+  return hls_gossip__pump(g, s);
 }
 
 static int on_bodies(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *p, size_t len,
@@ -1201,12 +1092,12 @@ static int on_bodies(struct hls_gossip *g, struct hls_gossip_session *s, const u
     if (rc != 0) return rc;
     g->st.bodies_received++;
   }
-  rc = send_ack(g, s, NULL, 0);
+  rc = hls_gossip__send_ack(g, s, NULL, 0);
   if (rc != 0) return rc;
   if (complete) {
     s->want_out = false;
     s->n_wanted = 0;
-    return maybe_want(g, s); /* more stubs above the cursor? */
+    return hls_gossip__maybe_want(g, s); /* more stubs above the cursor? */
   }
   return 0;
 }
@@ -1218,7 +1109,7 @@ int hls_gossip_frame(struct hls_gossip *g, struct hls_gossip_session *s, const u
   g->st.frames_received++;
   switch (type) {
   case HLS_GF_VECTOR: return on_vector(g, s, payload, len, why);
-  case HLS_GF_ITEMS: return on_items(g, s, payload, len, why);
+  case HLS_GF_ITEMS: return hls_gossip__on_items(g, s, payload, len, why);
   case HLS_GF_ACK: return on_ack(g, s, payload, len, why);
   case HLS_GF_WANT: return on_want(g, s, payload, len, why);
   case HLS_GF_BODIES: return on_bodies(g, s, payload, len, why);
@@ -1232,10 +1123,10 @@ int hls_gossip_local_item(struct hls_gossip *g, const uint8_t *envelope, size_t 
   if (rc != 0) return rc;
   if (memcmp(e.h.origin, g->cfg.self, HLS_KEY_BYTES) != 0)
     return hls_why_set(why, HLS_EINVAL, "local item: not this node's");
-  int64_t f = origin_find(g, e.h.origin);
+  int64_t f = hls_gossip__origin_find(g, e.h.origin);
   uint32_t idx;
   if (f < 0) {
-    rc = origin_add(g, e.h.origin, &idx);
+    rc = hls_gossip__origin_add(g, e.h.origin, &idx);
     if (rc != 0) return hls_why_set(why, rc, "local item: cannot follow this node's own chain");
   } else {
     idx = (uint32_t)f;
@@ -1250,11 +1141,11 @@ int hls_gossip_local_item(struct hls_gossip *g, const uint8_t *envelope, size_t 
   if (e.h.type == HLS_ENV_PROFILE && e.body != NULL) {
     struct hls_profile prof;
     if (hls_profile_decode(&prof, e.body, e.body_len, NULL) == 0) {
-      rc = origin_set_profile(o, &prof);
+      rc = hls_gossip__origin_set_profile(o, &prof);
       if (rc != 0) return rc;
     }
   }
-  return head_moved(g, idx);
+  return hls_gossip__head_moved(g, idx);
 }
 
 /* Import: see gossip.h. The whole call is checked (origin, links, every
@@ -1282,7 +1173,7 @@ int hls_gossip_import(struct hls_gossip *g, const struct hls_envelope *envs, siz
       return hls_why_set(why, HLS_EBADSIG, "origin %s seq %llu: bad signature", who, (unsigned long long)e->h.seq);
   }
   res->error_seq = envs[0].h.seq;
-  int64_t f = origin_find(g, opk);
+  int64_t f = hls_gossip__origin_find(g, opk);
   if (f >= 0 && (g->o[f].forked || g->o[f].blocked)) {
     res->ignored += n;
     return 0;
@@ -1311,7 +1202,7 @@ int hls_gossip_import(struct hls_gossip *g, const struct hls_envelope *envs, siz
     uint64_t ack;
     int rc = accept_run(g, NULL, g->envs, m, g->states, &ack, why);
     if (rc != 0) return rc;
-    f = origin_find(g, opk);
+    f = hls_gossip__origin_find(g, opk);
     if (f < 0) { /* not followed after all (cannot happen: checked above) */
       res->ignored += n - at;
       return 0;
@@ -1340,7 +1231,7 @@ static int dial_some(struct hls_gossip *g) {
     struct origin *o = &g->o[idx];
     if (o->n_addr == 0 || o->forked || o->blocked || memcmp(o->pk, g->cfg.self, HLS_KEY_BYTES) == 0) continue;
     if (o->dialled && g->now_ms - o->last_dial_ms < g->cfg.redial_after_ms) continue;
-    if (session_by_pk(g, o->pk) != NULL) continue;
+    if (hls_gossip__session_by_pk(g, o->pk) != NULL) continue;
     o->dialled = true;
     o->last_dial_ms = g->now_ms;
     const char *addr = o->addr[rng_next(&g->rng) % o->n_addr];
@@ -1355,7 +1246,7 @@ static int dial_some(struct hls_gossip *g) {
 int hls_gossip_tick(struct hls_gossip *g, uint64_t now_ms) {
   if (now_ms > g->now_ms) g->now_ms = now_ms;
   if (g->n_pforks > 0) {
-    int rc = retry_forks(g);
+    int rc = hls_gossip__retry_forks(g);
     if (rc != 0) return rc;
   }
   if (!g->ticked) {
@@ -1374,13 +1265,13 @@ int hls_gossip_tick(struct hls_gossip *g, uint64_t now_ms) {
         if (s->so[x].told >= g->o[x].head) continue;
         idx[n++] = x;
         if (n == HLS_GOSSIP_MAX_VECTOR) {
-          int rc = send_vector(g, s, idx, n, true);
+          int rc = hls_gossip__send_vector(g, s, idx, n, true);
           if (rc != 0) return rc;
           n = 0;
         }
       }
       if (n > 0) {
-        int rc = send_vector(g, s, idx, n, true);
+        int rc = hls_gossip__send_vector(g, s, idx, n, true);
         if (rc != 0) return rc;
       }
     }
@@ -1396,11 +1287,11 @@ int hls_gossip_tick(struct hls_gossip *g, uint64_t now_ms) {
 
 int hls_gossip_block(struct hls_gossip *g, const uint8_t origin[HLS_KEY_BYTES], bool block) {
   if (memcmp(origin, g->cfg.self, HLS_KEY_BYTES) == 0) return HLS_EINVAL;
-  int64_t f = origin_find(g, origin);
+  int64_t f = hls_gossip__origin_find(g, origin);
   if (f < 0 && !block) return 0;
   if (f < 0) {
     uint32_t idx;
-    int rc = origin_add(g, origin, &idx); /* followed only to be refused */
+    int rc = hls_gossip__origin_add(g, origin, &idx); /* followed only to be refused */
     if (rc != 0) return rc;
     f = idx;
   }
@@ -1412,7 +1303,7 @@ int hls_gossip_block(struct hls_gossip *g, const uint8_t origin[HLS_KEY_BYTES], 
     for (struct hls_gossip_session *s = g->sessions; s; s = s->next)
       if ((size_t)f < s->so_cap) {
         s->so[f].told = 0;
-        note_head(g, s, (uint32_t)f);
+        hls_gossip__note_head(g, s, (uint32_t)f);
       }
   return 0;
 }
@@ -1451,7 +1342,7 @@ void hls_gossip_get_stats(const struct hls_gossip *g, struct hls_gossip_stats *o
   for (const struct hls_gossip_session *s = g->sessions; s; s = s->next) {
     if (!s->peer_vector_done) out->vectors_pending++;
     for (size_t k = 0; k < s->n_unknown; k++) {
-      int64_t f = origin_find(g, s->unknown[k].pk);
+      int64_t f = hls_gossip__origin_find(g, s->unknown[k].pk);
       if (f >= 0 && (g->o[f].forked || g->o[f].blocked)) continue;
       uint64_t have = f >= 0 ? max_u64(g->o[f].head, best_connected(g, (size_t)f)) : 0;
       if (s->unknown[k].head > have) out->behind += s->unknown[k].head - have;
@@ -1471,7 +1362,7 @@ void hls_gossip_each_origin(const struct hls_gossip *g, void (*fn)(void *ctx, co
 }
 
 uint64_t hls_gossip_head(const struct hls_gossip *g, const uint8_t origin[HLS_KEY_BYTES]) {
-  int64_t f = origin_find(g, origin);
+  int64_t f = hls_gossip__origin_find(g, origin);
   return f >= 0 ? g->o[f].head : 0;
 }
 
