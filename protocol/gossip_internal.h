@@ -153,8 +153,11 @@ int hls_gossip__maybe_want(struct hls_gossip *g, struct hls_gossip_session *s);
 /* --- events ----------------------------------------------------------------- */
 
 struct hls_gossip_session *hls_gossip__session_by_pk(struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES]);
-int hls_gossip__retry_forks(struct hls_gossip *g);
 int hls_gossip__head_moved(struct hls_gossip *g, uint32_t idx);
+
+/* --- accepting items (gossip_accept.c) -------------------------------------- */
+
+int hls_gossip__retry_forks(struct hls_gossip *g);
 int hls_gossip__on_items(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *p, size_t len,
                          struct hls_why *why);
 
