@@ -2,7 +2,7 @@
  * of VECTOR, ITEMS, ACK, WANT and BODIES payloads (gossip.h). Each checks
  * the frame's exact shape, canonical form and limits, capping every count
  * before it is used. The frames this node sends are packed as they are
- * sent, from the session's state (gossip.c, "frames out"). */
+ * sent, from the session's state (gossip_send.c). */
 #include "gossip.h"
 
 #include "mp.h"

@@ -141,7 +141,7 @@ int hls_gossip__origin_set_profile(struct origin *o, const struct hls_profile *p
 bool hls_gossip__needs_send(const struct hls_gossip *g, const struct hls_gossip_session *s, uint32_t idx);
 void hls_gossip__note_head(struct hls_gossip *g, struct hls_gossip_session *s, uint32_t idx);
 
-/* --- frames out ------------------------------------------------------------- */
+/* --- frames out (gossip_send.c) --------------------------------------------- */
 
 int hls_gossip__send_ack(struct hls_gossip *g, struct hls_gossip_session *s,
                          const struct hls_gossip_vector_entry *acks, size_t n);
