@@ -1,5 +1,16 @@
 /* The gossip engine: see gossip.h and docs/protocol.md section 8.
  *
+ * This file is the engine's state machine: its origins and sessions, the
+ * queues of what each peer lacks, the frames it takes in but ITEMS
+ * (VECTOR, ACK, WANT, BODIES), this node's own items, the tick (deltas,
+ * fork evidence to record, peer exchange), blocking, and what it reports.
+ * The rest, a file a job (the state and what the files share are in
+ * gossip_internal.h):
+ *   gossip_send.c    the frames a session sends, within its window (8.2, 8.4)
+ *   gossip_accept.c  ITEMS taken into the chains held; forks; imports
+ *                    (8.3, 8.5, 8.9)
+ *   gossip_codec.c   the decoders of the frames (8.1)
+ *
  * State. The engine follows a table of origins (index -> key, chain head
  * seq and item id, forked, addresses). Each session keeps, per origin
  * index, what the peer is known to hold (peer_has: from its vector, its
@@ -22,7 +33,6 @@
 #include <string.h>
 
 #include "gossip_internal.h"
-#include "mp.h"
 #include "wire.h"
 
 /* --- small helpers ---------------------------------------------------------- */
