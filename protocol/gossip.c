@@ -1,5 +1,16 @@
 /* The gossip engine: see gossip.h and docs/protocol.md section 8.
  *
+ * This file is the engine's state machine: its origins and sessions, the
+ * queues of what each peer lacks, the frames it takes in but ITEMS
+ * (VECTOR, ACK, WANT, BODIES), this node's own items, the tick (deltas,
+ * fork evidence to record, peer exchange), blocking, and what it reports.
+ * The rest, a file a job (the state and what the files share are in
+ * gossip_internal.h):
+ *   gossip_send.c    the frames a session sends, within its window (8.2, 8.4)
+ *   gossip_accept.c  ITEMS taken into the chains held; forks; imports
+ *                    (8.3, 8.5, 8.9)
+ *   gossip_codec.c   the decoders of the frames (8.1)
+ *
  * State. The engine follows a table of origins (index -> key, chain head
  * seq and item id, forked, addresses). Each session keeps, per origin
  * index, what the peer is known to hold (peer_has: from its vector, its
@@ -21,8 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mp.h"
-#include "nodeid.h"
+#include "gossip_internal.h"
 #include "wire.h"
 
 /* --- small helpers ---------------------------------------------------------- */
@@ -34,101 +44,7 @@ static uint64_t rng_next(uint64_t *s) { /* splitmix64 */
   return z ^ (z >> 31);
 }
 
-static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
-
 /* --- state ---------------------------------------------------------------- */
-
-struct origin {
-  uint8_t pk[HLS_KEY_BYTES];
-  uint64_t head;
-  uint8_t head_id[HLS_HASH_BYTES];
-  uint64_t last_dial_ms;
-  bool forked, dialled;
-  bool blocked; /* the admin blocked it: its items are refused from anyone and never sent */
-  bool head_ok; /* the head's own signature is known good (checked, or ours) */
-  size_t n_addr;
-  char **addr; /* owned */
-};
-
-struct fifo { /* origin indexes, each at most once (guarded by flags) */
-  uint32_t *v;
-  size_t head, tail, cap;
-};
-
-struct sess_origin {
-  uint64_t peer_has, sent, told;
-  uint64_t stalled; /* no batch could end on a verifiable item while head <= this */
-  uint8_t in_send, in_tell;
-};
-
-struct hls_gossip_session {
-  struct hls_gossip *g;
-  struct hls_gossip_session *next, *prev;
-  void *ctx;
-  uint8_t pk[HLS_KEY_BYTES];
-  bool peer_vector_done;
-  /* Origins the peer's vector named that this node did not follow then,
-   * with the head it named: it pushes them (our vector lacks them), and
-   * until they arrive this node is behind by them. Kept only for a direct
-   * peer (listed by the admin): any member could name 100,000 made-up
-   * chains in every session; at most max_origins. */
-  struct unknown_head {
-    uint8_t pk[HLS_KEY_BYTES];
-    uint64_t head;
-  } *unknown;
-  size_t n_unknown, cap_unknown;
-  uint32_t inflight; /* our ITEMS/BODIES frames not yet acknowledged */
-  struct sess_origin *so;
-  size_t so_cap;
-  struct fifo sendq, tellq;
-  /* Bodies we asked this peer (its own items) for. */
-  bool want_out;
-  uint64_t *wanted;
-  size_t n_wanted;
-  uint64_t want_cursor; /* highest seq ever asked in this session */
-  /* Bodies this peer asked us for, served by the pump. */
-  bool asked_pending;
-  uint64_t *asked;
-  size_t n_asked, asked_pos;
-};
-
-struct hls_gossip {
-  struct hls_gossip_config cfg;
-  struct hls_gossip_store store;
-  hls_gossip_emit_fn emit;
-  void *emit_ctx;
-  uint64_t rng;
-  uint8_t hash_key[crypto_shorthash_KEYBYTES];
-  /* origins */
-  struct origin *o;
-  size_t n_o, cap_o;
-  uint32_t *map; /* open addressing: index+1, 0 empty */
-  size_t map_cap;
-  /* sessions */
-  struct hls_gossip_session *sessions;
-  size_t n_sessions;
-  /* timers */
-  uint64_t now_ms, last_tell_ms, last_dial_ms;
-  bool ticked;
-  /* scratch */
-  msgpack_sbuffer out, tmp;
-  struct hls_envelope *envs; /* HLS_GOSSIP_MAX_BATCH */
-  int *states;
-  struct hls_gossip_vector_entry *ventries;
-  struct hls_gossip_vector_entry *acks; /* HLS_GOSSIP_MAX_BATCH: runs of an ITEMS frame */
-  uint64_t *seqs;
-  struct hls_gossip_stats st;
-  /* Fork evidence not recorded yet because a store action failed, at most
-   * one per origin (so at most max_origins): recorded by the tick, as the
-   * conflicting item may never come again. */
-  struct pending_fork {
-    uint32_t idx;
-    uint64_t seq;
-    uint8_t *ours, *theirs; /* owned stubs */
-    size_t ours_len, theirs_len;
-  } *pforks; /* owned */
-  size_t n_pforks, cap_pforks;
-};
 
 void hls_gossip_config_init(struct hls_gossip_config *c, const uint8_t self[HLS_KEY_BYTES]) {
   memset(c, 0, sizeof *c);
@@ -155,7 +71,7 @@ static size_t key_hash(const struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTE
   return (size_t)v;
 }
 
-static int64_t origin_find(const struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES]) {
+int64_t hls_gossip__origin_find(const struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES]) {
   if (g->map_cap == 0) return -1;
   size_t mask = g->map_cap - 1;
   for (size_t i = key_hash(g, pk) & mask;; i = (i + 1) & mask) {
@@ -165,7 +81,7 @@ static int64_t origin_find(const struct hls_gossip *g, const uint8_t pk[HLS_KEY_
   }
 }
 
-static void map_insert(struct hls_gossip *g, uint32_t idx) {
+void hls_gossip__map_insert(struct hls_gossip *g, uint32_t idx) {
   size_t mask = g->map_cap - 1;
   size_t i = key_hash(g, g->o[idx].pk) & mask;
   while (g->map[i] != 0) i = (i + 1) & mask;
@@ -175,7 +91,7 @@ static void map_insert(struct hls_gossip *g, uint32_t idx) {
 static int session_reserve(struct hls_gossip_session *s, size_t cap);
 
 /* Add an origin (not present). HLS_ELIMIT at max_origins. */
-static int origin_add(struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES], uint32_t *idx) {
+int hls_gossip__origin_add(struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES], uint32_t *idx) {
   if (g->n_o >= g->cfg.max_origins) return HLS_ELIMIT;
   if (g->n_o == g->cap_o) {
     size_t cap = g->cap_o ? g->cap_o * 2 : 64;
@@ -193,24 +109,24 @@ static int origin_add(struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES], uin
     free(g->map);
     g->map = m;
     g->map_cap = cap;
-    for (uint32_t i = 0; i < g->n_o; i++) map_insert(g, i);
+    for (uint32_t i = 0; i < g->n_o; i++) hls_gossip__map_insert(g, i);
   }
   struct origin *o = &g->o[g->n_o];
   memset(o, 0, sizeof *o);
   memcpy(o->pk, pk, HLS_KEY_BYTES);
   *idx = (uint32_t)g->n_o++;
-  map_insert(g, *idx);
+  hls_gossip__map_insert(g, *idx);
   return 0;
 }
 
-static void origin_free_addr(struct origin *o) {
+void hls_gossip__origin_free_addr(struct origin *o) {
   for (size_t i = 0; i < o->n_addr; i++) free(o->addr[i]);
   free(o->addr);
   o->addr = NULL;
   o->n_addr = 0;
 }
 
-static int origin_set_profile(struct origin *o, const struct hls_profile *p) {
+int hls_gossip__origin_set_profile(struct origin *o, const struct hls_profile *p) {
   char **a = NULL;
   if (p->n_addresses > 0) {
     a = calloc(p->n_addresses, sizeof *a);
@@ -224,7 +140,7 @@ static int origin_set_profile(struct origin *o, const struct hls_profile *p) {
       }
     }
   }
-  origin_free_addr(o);
+  hls_gossip__origin_free_addr(o);
   o->addr = a;
   o->n_addr = p->n_addresses;
   return 0;
@@ -282,7 +198,7 @@ void hls_gossip_free(struct hls_gossip *g) {
     g->sessions = s->next;
     session_free(s);
   }
-  for (size_t i = 0; i < g->n_o; i++) origin_free_addr(&g->o[i]);
+  for (size_t i = 0; i < g->n_o; i++) hls_gossip__origin_free_addr(&g->o[i]);
   free(g->o);
   free(g->map);
   msgpack_sbuffer_destroy(&g->out);
@@ -302,12 +218,12 @@ void hls_gossip_free(struct hls_gossip *g) {
 
 int hls_gossip_load_origin(struct hls_gossip *g, const uint8_t origin[HLS_KEY_BYTES], uint64_t head_seq,
                            const uint8_t head_id[HLS_HASH_BYTES], bool forked, const struct hls_profile *profile) {
-  int64_t found = origin_find(g, origin);
+  int64_t found = hls_gossip__origin_find(g, origin);
   uint32_t idx;
   if (found >= 0) {
     idx = (uint32_t)found;
   } else {
-    int rc = origin_add(g, origin, &idx);
+    int rc = hls_gossip__origin_add(g, origin, &idx);
     if (rc != 0) return rc;
   }
   struct origin *o = &g->o[idx];
@@ -315,7 +231,7 @@ int hls_gossip_load_origin(struct hls_gossip *g, const uint8_t origin[HLS_KEY_BY
   if (head_seq > 0) memcpy(o->head_id, head_id, HLS_HASH_BYTES);
   o->head_ok = memcmp(origin, g->cfg.self, HLS_KEY_BYTES) == 0;
   o->forked = forked;
-  if (profile != NULL) return origin_set_profile(o, profile);
+  if (profile != NULL) return hls_gossip__origin_set_profile(o, profile);
   return 0;
 }
 
@@ -335,23 +251,6 @@ static int fifo_reserve(struct fifo *q, size_t cap) {
   return 0;
 }
 
-static void fifo_push(struct fifo *q, uint32_t x) {
-  if (q->tail == q->cap) { /* live entries < cap: compact */
-    size_t n = q->tail - q->head;
-    memmove(q->v, q->v + q->head, n * sizeof *q->v);
-    q->head = 0;
-    q->tail = n;
-  }
-  q->v[q->tail++] = x;
-}
-
-static bool fifo_pop(struct fifo *q, uint32_t *x) {
-  if (q->head == q->tail) return false;
-  *x = q->v[q->head++];
-  if (q->head == q->tail) q->head = q->tail = 0;
-  return true;
-}
-
 static int session_reserve(struct hls_gossip_session *s, size_t cap) {
   if (s->so_cap < cap) {
     struct sess_origin *so = realloc(s->so, cap * sizeof *so);
@@ -366,15 +265,15 @@ static int session_reserve(struct hls_gossip_session *s, size_t cap) {
 
 /* Does this node hold items of origin idx that the peer lacks and that
  * have not been sent yet? */
-static bool needs_send(const struct hls_gossip *g, const struct hls_gossip_session *s, uint32_t idx) {
+bool hls_gossip__needs_send(const struct hls_gossip *g, const struct hls_gossip_session *s, uint32_t idx) {
   const struct sess_origin *so = &s->so[idx];
   return !g->o[idx].blocked && g->o[idx].head > max_u64(so->peer_has, so->sent) && g->o[idx].head > so->stalled;
 }
 
-static void note_head(struct hls_gossip *g, struct hls_gossip_session *s, uint32_t idx) {
+void hls_gossip__note_head(struct hls_gossip *g, struct hls_gossip_session *s, uint32_t idx) {
   struct sess_origin *so = &s->so[idx];
   if (g->o[idx].blocked) return; /* never sent, never told */
-  if (needs_send(g, s, idx)) {
+  if (hls_gossip__needs_send(g, s, idx)) {
     if (!so->in_send) {
       so->in_send = 1;
       fifo_push(&s->sendq, idx);
@@ -385,293 +284,9 @@ static void note_head(struct hls_gossip *g, struct hls_gossip_session *s, uint32
   }
 }
 
-/* --- frames out ------------------------------------------------------------- */
-
-#define PK(x)                 \
-  do {                        \
-    if ((x) != 0) return HLS_ENOMEM; \
-  } while (0)
-
-static int send_frame(struct hls_gossip *g, struct hls_gossip_session *s, size_t at) {
-  int rc = hls_frame_end(&g->out, at, UINT32_MAX);
-  if (rc != 0) return rc == HLS_ETOOBIG ? HLS_EINTERNAL : rc;
-  struct hls_gossip_action a = {.type = HLS_GA_SEND, .session = s, .session_ctx = s->ctx,
-                                .frame = (const uint8_t *)g->out.data, .frame_len = g->out.size};
-  g->st.frames_sent++;
-  g->st.bytes_sent += g->out.size;
-  rc = g->emit(g->emit_ctx, &a);
-  g->out.size = 0;
-  return rc;
-}
-
-/* ACK [18, [[origin, head], ...]]: one entry per run of the ITEMS frame
- * acknowledged (none for BODIES). */
-static int send_ack(struct hls_gossip *g, struct hls_gossip_session *s, const struct hls_gossip_vector_entry *acks,
-                    size_t n) {
-  msgpack_packer pk;
-  msgpack_packer_init(&pk, &g->out, msgpack_sbuffer_write);
-  g->out.size = 0;
-  size_t at = hls_frame_begin(&g->out);
-  PK(msgpack_pack_array(&pk, 2));
-  PK(msgpack_pack_uint32(&pk, HLS_GF_ACK));
-  PK(msgpack_pack_array(&pk, (uint32_t)n));
-  for (size_t i = 0; i < n; i++) {
-    PK(msgpack_pack_array(&pk, 2));
-    PK(msgpack_pack_bin(&pk, HLS_KEY_BYTES));
-    PK(msgpack_pack_bin_body(&pk, acks[i].origin, HLS_KEY_BYTES));
-    PK(msgpack_pack_uint64(&pk, acks[i].head));
-    int64_t f = origin_find(g, acks[i].origin);
-    if (f >= 0 && s->so[f].told < acks[i].head) s->so[f].told = acks[i].head; /* the ACK tells it */
-  }
-  return send_frame(g, s, at);
-}
-
-/* A VECTOR frame of the given origin indexes. */
-static int send_vector(struct hls_gossip *g, struct hls_gossip_session *s, const uint32_t *idx, size_t n,
-                       bool complete) {
-  msgpack_packer pk;
-  msgpack_packer_init(&pk, &g->out, msgpack_sbuffer_write);
-  g->out.size = 0;
-  size_t at = hls_frame_begin(&g->out);
-  PK(msgpack_pack_array(&pk, 3));
-  PK(msgpack_pack_uint32(&pk, HLS_GF_VECTOR));
-  PK(complete ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk));
-  PK(msgpack_pack_array(&pk, (uint32_t)n));
-  for (size_t i = 0; i < n; i++) {
-    const struct origin *o = &g->o[idx[i]];
-    PK(msgpack_pack_array(&pk, 2));
-    PK(msgpack_pack_bin(&pk, HLS_KEY_BYTES));
-    PK(msgpack_pack_bin_body(&pk, o->pk, HLS_KEY_BYTES));
-    PK(msgpack_pack_uint64(&pk, o->head));
-    s->so[idx[i]].told = o->head;
-  }
-  return send_frame(g, s, at);
-}
-
-/* Append one envelope (stub + optional body) as a msgpack bin to tmp. */
-static int pack_envelope_bin(msgpack_sbuffer *buf, const struct hls_gossip_item *it, bool with_body) {
-  msgpack_packer pk;
-  msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-  if (!with_body || it->body == NULL) {
-    PK(msgpack_pack_bin(&pk, it->stub_len));
-    PK(msgpack_pack_bin_body(&pk, it->stub, it->stub_len));
-    return 0;
-  }
-  /* stub = [header, sig, nil]: the full envelope is the stub without its
-   * final nil byte, then the body. */
-  if (it->stub_len < 1 || it->stub[it->stub_len - 1] != 0xc0) return HLS_EINTERNAL;
-  size_t len = it->stub_len - 1 + it->body_len;
-  PK(msgpack_pack_bin(&pk, len));
-  PK(msgpack_pack_bin_body(&pk, it->stub, it->stub_len - 1));
-  PK(msgpack_pack_bin_body(&pk, it->body, it->body_len));
-  return 0;
-}
-
-/* Does the stub's own signature verify? */
-static bool stub_verifies(struct hls_gossip *g, const struct hls_gossip_item *it) {
-  struct hls_envelope env;
-  g->st.verifications++;
-  return hls_env_decode(&env, it->stub, it->stub_len, NULL) == 0 && hls_env_verify(&env) == 0;
-}
-
-/* Should the body of an item go to this session's peer? direct: the item
- * is this node's own and the peer is its direct peer (asked before the
- * item was read: any store call ends the item's views). */
-static bool body_allowed(const struct hls_gossip_item *it, bool direct) {
-  if (it->state != HLS_BODY_HELD || it->body == NULL) return false;
-  return it->audience == HLS_AUD_NETWORK || direct;
-}
-
-/* Append to tmp the next run of origin idx for s: items from what the peer
- * holds (or was sent) + 1, at most budget of them, ending at an item whose
- * own signature verifies, so the receiver checks the run with that one
- * signature. *added gets the number of items (0: none could go). */
-static int append_run(struct hls_gossip *g, struct hls_gossip_session *s, uint32_t idx, size_t budget,
-                      size_t *added) {
-  struct origin *o = &g->o[idx];
-  struct sess_origin *so = &s->so[idx];
-  uint64_t from = max_u64(so->peer_has, so->sent) + 1;
-  uint64_t to = o->head;
-  *added = 0;
-  if (to - from + 1 > budget) to = from + budget - 1;
-  size_t start = g->tmp.size;
-  size_t ends[HLS_GOSSIP_MAX_BATCH];
-  size_t n = 0, bodies = 0;
-  uint64_t last_ok = 0;
-  size_t last_ok_n = 0;
-  bool direct = memcmp(o->pk, g->cfg.self, HLS_KEY_BYTES) == 0 && g->store.is_direct_peer(g->store.ctx, s->pk);
-  for (uint64_t q = from; q <= to; q++) {
-    struct hls_gossip_item it;
-    int rc = g->store.get(g->store.ctx, o->pk, q, &it);
-    if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
-    bool body = body_allowed(&it, direct);
-    rc = pack_envelope_bin(&g->tmp, &it, body);
-    if (rc != 0) return rc;
-    ends[n++] = g->tmp.size;
-    if (body) bodies++;
-    bool stop = g->tmp.size >= g->cfg.batch_bytes || q == to;
-    if (stop) {
-      if ((q == o->head && o->head_ok) || stub_verifies(g, &it)) {
-        if (q == o->head) o->head_ok = true;
-        last_ok = q;
-        last_ok_n = n;
-        break;
-      }
-      /* A bad signature that a later header vouches for (only its origin
-       * can make one): end the run earlier, at an item that verifies. */
-      for (uint64_t b = q; b > from; b--) {
-        rc = g->store.get(g->store.ctx, o->pk, b - 1, &it);
-        if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
-        if (stub_verifies(g, &it)) {
-          last_ok = b - 1;
-          last_ok_n = (size_t)(b - 1 - from + 1);
-          break;
-        }
-      }
-      break;
-    }
-  }
-  if (last_ok == 0) {
-    /* No item in reach verifies its own signature (only a broken or
-     * malicious origin makes such a chain): wait for the chain to grow. */
-    g->tmp.size = start;
-    so->stalled = o->head;
-    return 0;
-  }
-  g->tmp.size = ends[last_ok_n - 1];
-  so->sent = last_ok;
-  so->told = max_u64(so->told, last_ok);
-  g->st.items_sent += last_ok_n;
-  g->st.bodies_sent += bodies; /* (counted before a shrink: a bad-signature chain only) */
-  *added = last_ok_n;
-  return 0;
-}
-
-/* Send one ITEMS frame: runs of the origins waiting in the send queue, in
- * turn, up to batch_items envelopes and about batch_bytes. Origins with
- * more to send go to the back of the queue (round robin). *sent: whether
- * a frame went. */
-static int send_items(struct hls_gossip *g, struct hls_gossip_session *s, bool *sent) {
-  uint32_t requeue[HLS_GOSSIP_MAX_BATCH];
-  size_t n_requeue = 0, total = 0;
-  uint32_t idx;
-  int rc = 0;
-  *sent = false;
-  g->tmp.size = 0;
-  while (total < g->cfg.batch_items && g->tmp.size < g->cfg.batch_bytes && fifo_pop(&s->sendq, &idx)) {
-    s->so[idx].in_send = 0;
-    if (!needs_send(g, s, idx)) {
-      note_head(g, s, idx); /* maybe only a tell now */
-      continue;
-    }
-    size_t added;
-    rc = append_run(g, s, idx, g->cfg.batch_items - total, &added);
-    if (rc != 0) break;
-    total += added;
-    if (needs_send(g, s, idx)) requeue[n_requeue++] = idx; /* never twice in one frame */
-  }
-  for (size_t i = 0; i < n_requeue; i++) {
-    s->so[requeue[i]].in_send = 1;
-    fifo_push(&s->sendq, requeue[i]);
-  }
-  if (rc != 0 || total == 0) return rc;
-  msgpack_packer pk;
-  msgpack_packer_init(&pk, &g->out, msgpack_sbuffer_write);
-  g->out.size = 0;
-  size_t at = hls_frame_begin(&g->out);
-  PK(msgpack_pack_array(&pk, 2));
-  PK(msgpack_pack_uint32(&pk, HLS_GF_ITEMS));
-  PK(msgpack_pack_array(&pk, (uint32_t)total));
-  PK(msgpack_sbuffer_write(&g->out, g->tmp.data, g->tmp.size));
-  s->inflight++;
-  *sent = true;
-  return send_frame(g, s, at);
-}
-
-/* Serve the bodies the peer asked for (it asked for its direct peer's,
- * i.e. our own, peers-audience stories). */
-static int send_bodies(struct hls_gossip *g, struct hls_gossip_session *s) {
-  bool direct = g->store.is_direct_peer(g->store.ctx, s->pk);
-  g->tmp.size = 0;
-  size_t n = 0;
-  while (direct && s->asked_pos < s->n_asked && n < g->cfg.batch_items && g->tmp.size < g->cfg.batch_bytes) {
-    uint64_t q = s->asked[s->asked_pos++];
-    struct hls_gossip_item it;
-    int rc = g->store.get(g->store.ctx, g->cfg.self, q, &it);
-    if (rc == HLS_ENOTFOUND) continue;
-    if (rc != 0) return rc;
-    if (it.audience != HLS_AUD_PEERS || it.state != HLS_BODY_HELD || it.body == NULL) continue;
-    rc = pack_envelope_bin(&g->tmp, &it, true);
-    if (rc != 0) return rc;
-    n++;
-    g->st.bodies_sent++;
-  }
-  bool complete = !direct || s->asked_pos >= s->n_asked;
-  msgpack_packer pk;
-  msgpack_packer_init(&pk, &g->out, msgpack_sbuffer_write);
-  g->out.size = 0;
-  size_t at = hls_frame_begin(&g->out);
-  PK(msgpack_pack_array(&pk, 3));
-  PK(msgpack_pack_uint32(&pk, HLS_GF_BODIES));
-  PK(complete ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk));
-  PK(msgpack_pack_array(&pk, (uint32_t)n));
-  PK(msgpack_sbuffer_write(&g->out, g->tmp.data, g->tmp.size));
-  if (complete) {
-    s->asked_pending = false;
-    s->n_asked = s->asked_pos = 0;
-  }
-  s->inflight++;
-  return send_frame(g, s, at);
-}
-
-/* Send what the peer lacks while the window allows. */
-static int pump(struct hls_gossip *g, struct hls_gossip_session *s) {
-  if (!s->peer_vector_done) return 0;
-  while (s->inflight < g->cfg.window) {
-    if (s->asked_pending) {
-      int rc = send_bodies(g, s);
-      if (rc != 0) return rc;
-      continue;
-    }
-    bool sent;
-    int rc = send_items(g, s, &sent);
-    if (rc != 0) return rc;
-    if (!sent) break;
-  }
-  return 0;
-}
-
-/* Ask the peer (an origin) for the bodies of its items we hold as stubs. */
-static int maybe_want(struct hls_gossip *g, struct hls_gossip_session *s) {
-  if (s->want_out) return 0;
-  int64_t idx = origin_find(g, s->pk);
-  if (idx < 0 || g->o[idx].forked || g->o[idx].blocked) return 0;
-  size_t n = 0;
-  int rc = g->store.stubs(g->store.ctx, s->pk, s->want_cursor, g->seqs, HLS_GOSSIP_MAX_WANT, &n);
-  if (rc != 0) return rc;
-  if (n == 0) return 0;
-  if (s->wanted == NULL) {
-    s->wanted = malloc(HLS_GOSSIP_MAX_WANT * sizeof *s->wanted);
-    if (s->wanted == NULL) return HLS_ENOMEM;
-  }
-  memcpy(s->wanted, g->seqs, n * sizeof *s->wanted);
-  s->n_wanted = n;
-  s->want_out = true;
-  s->want_cursor = g->seqs[n - 1];
-  msgpack_packer pk;
-  msgpack_packer_init(&pk, &g->out, msgpack_sbuffer_write);
-  g->out.size = 0;
-  size_t at = hls_frame_begin(&g->out);
-  PK(msgpack_pack_array(&pk, 2));
-  PK(msgpack_pack_uint32(&pk, HLS_GF_WANT));
-  PK(msgpack_pack_array(&pk, (uint32_t)n));
-  for (size_t i = 0; i < n; i++) PK(msgpack_pack_uint64(&pk, g->seqs[i]));
-  return send_frame(g, s, at);
-}
-
 /* --- events ----------------------------------------------------------------- */
 
-static struct hls_gossip_session *session_by_pk(struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES]) {
+struct hls_gossip_session *hls_gossip__session_by_pk(struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES]) {
   for (struct hls_gossip_session *s = g->sessions; s; s = s->next)
     if (memcmp(s->pk, pk, HLS_KEY_BYTES) == 0) return s;
   return NULL;
@@ -702,12 +317,12 @@ int hls_gossip_connected(struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES], 
     if (g->o[i].head == 0 || g->o[i].blocked) continue;
     idx[n++] = i;
     if (n == HLS_GOSSIP_MAX_VECTOR) {
-      rc = send_vector(g, s, idx, n, false);
+      rc = hls_gossip__send_vector(g, s, idx, n, false);
       n = 0;
     }
   }
-  if (rc == 0) rc = send_vector(g, s, idx, n, true);
-  if (rc == 0) rc = maybe_want(g, s);
+  if (rc == 0) rc = hls_gossip__send_vector(g, s, idx, n, true);
+  if (rc == 0) rc = hls_gossip__maybe_want(g, s);
   if (rc != 0) {
     hls_gossip_disconnected(g, s);
     *out = NULL;
@@ -738,7 +353,8 @@ static void unknown_note(struct hls_gossip *g, struct hls_gossip_session *s, con
   if (s->n_unknown == s->cap_unknown) {
     size_t keep = 0;
     for (size_t i = 0; i < s->n_unknown; i++)
-      if (behind_by(g, origin_find(g, s->unknown[i].pk), s->unknown[i].head) > 0) s->unknown[keep++] = s->unknown[i];
+      if (behind_by(g, hls_gossip__origin_find(g, s->unknown[i].pk), s->unknown[i].head) > 0)
+        s->unknown[keep++] = s->unknown[i];
     s->n_unknown = keep;
   }
   if (s->n_unknown == s->cap_unknown) {
@@ -761,7 +377,7 @@ static int on_vector(struct hls_gossip *g, struct hls_gossip_session *s, const u
   int rc = hls_gossip_vector_decode(p, len, &complete, g->ventries, &n, why);
   if (rc != 0) return rc;
   for (size_t i = 0; i < n; i++) {
-    int64_t f = origin_find(g, g->ventries[i].origin);
+    int64_t f = hls_gossip__origin_find(g, g->ventries[i].origin);
     if (f < 0) { /* they will push it: our vector lacks it */
       if (g->store.is_direct_peer == NULL || g->store.is_direct_peer(g->store.ctx, s->pk))
         unknown_note(g, s, g->ventries[i].origin, g->ventries[i].head);
@@ -775,369 +391,25 @@ static int on_vector(struct hls_gossip *g, struct hls_gossip_session *s, const u
      * again from what it holds. */
     if (s->inflight == 0 && g->ventries[i].head < so->sent) {
       so->sent = so->peer_has;
-      if (s->peer_vector_done) note_head(g, s, idx);
+      if (s->peer_vector_done) hls_gossip__note_head(g, s, idx);
     }
   }
   if (complete && !s->peer_vector_done) {
     s->peer_vector_done = true;
-    for (uint32_t i = 0; i < g->n_o; i++) note_head(g, s, i);
+    for (uint32_t i = 0; i < g->n_o; i++) hls_gossip__note_head(g, s, i);
   }
-  return pump(g, s);
-}
-
-static bool fork_pending(const struct hls_gossip *g, uint32_t idx) {
-  for (size_t i = 0; i < g->n_pforks; i++)
-    if (g->pforks[i].idx == idx) return true;
-  return false;
-}
-
-/* Keep fork evidence of origin idx (stubs copied) for the tick to record,
- * unless some is kept for that origin already. Only a failed allocation
- * loses it. */
-static void fork_keep(struct hls_gossip *g, uint32_t idx, uint64_t seq, const uint8_t *ours, size_t ours_len,
-                      const uint8_t *theirs, size_t theirs_len) {
-  if (fork_pending(g, idx)) return;
-  if (g->n_pforks == g->cap_pforks) {
-    size_t cap = g->cap_pforks ? 2 * g->cap_pforks : 4;
-    struct pending_fork *p = realloc(g->pforks, cap * sizeof *p);
-    if (p == NULL) return;
-    g->pforks = p;
-    g->cap_pforks = cap;
-  }
-  uint8_t *o = malloc(ours_len), *t = malloc(theirs_len);
-  if (o == NULL || t == NULL) {
-    free(o);
-    free(t);
-    return;
-  }
-  memcpy(o, ours, ours_len);
-  memcpy(t, theirs, theirs_len);
-  g->pforks[g->n_pforks++] = (struct pending_fork){.idx = idx, .seq = seq, .ours = o, .ours_len = ours_len,
-                                                   .theirs = t, .theirs_len = theirs_len};
-}
-
-/* Record fork evidence and stop following the origin. If the store fails
- * to, the evidence is kept for the tick (peers send only what is above
- * our head: the conflicting item may never come again). */
-static int fork_found(struct hls_gossip *g, uint32_t idx, uint64_t seq, const struct hls_gossip_item *ours,
-                      const struct hls_envelope *theirs) {
-  g->tmp.size = 0;
-  int rc = hls_env_encode_stub(&g->tmp, theirs);
-  if (rc != 0) return rc;
-  struct hls_gossip_action a = {.type = HLS_GA_FORK, .origin = g->o[idx].pk, .seq = seq, .ours = ours->stub,
-                                .ours_len = ours->stub_len, .theirs = (const uint8_t *)g->tmp.data,
-                                .theirs_len = g->tmp.size};
-  rc = g->emit(g->emit_ctx, &a);
-  if (rc != 0) {
-    fork_keep(g, idx, seq, ours->stub, ours->stub_len, (const uint8_t *)g->tmp.data, g->tmp.size);
-    return rc;
-  }
-  g->o[idx].forked = true;
-  g->st.forked++;
-  return 0;
-}
-
-/* Record the fork evidence kept after failed store actions, in the order
- * found; at the first failure the rest stay kept for a later tick. */
-static int retry_forks(struct hls_gossip *g) {
-  size_t kept = 0;
-  int rc = 0;
-  for (size_t i = 0; i < g->n_pforks; i++) {
-    struct pending_fork *p = &g->pforks[i];
-    if (rc == 0 && !g->o[p->idx].forked) {
-      struct hls_gossip_action a = {.type = HLS_GA_FORK, .origin = g->o[p->idx].pk, .seq = p->seq, .ours = p->ours,
-                                    .ours_len = p->ours_len, .theirs = p->theirs, .theirs_len = p->theirs_len};
-      rc = g->emit(g->emit_ctx, &a);
-      if (rc == 0) {
-        g->o[p->idx].forked = true;
-        g->st.forked++;
-      }
-    }
-    if (rc != 0 && !g->o[p->idx].forked) {
-      g->pforks[kept++] = *p;
-    } else {
-      free(p->ours);
-      free(p->theirs);
-    }
-  }
-  g->n_pforks = kept;
-  return rc;
-}
-
-/* Emit STORE for n consecutive new items of origin idx and move its head;
- * the newest profile among them gives the origin's addresses. */
-static int store_run(struct hls_gossip *g, uint32_t idx, const struct hls_envelope *e, const int *states, size_t n,
-                     bool verified) {
-  struct hls_gossip_action a = {.type = HLS_GA_STORE, .n = n, .envs = e, .states = states};
-  int rc = g->emit(g->emit_ctx, &a);
-  if (rc != 0) return rc;
-  struct origin *o = &g->o[idx];
-  o->head = e[n - 1].h.seq;
-  memcpy(o->head_id, e[n - 1].id, HLS_HASH_BYTES);
-  o->head_ok = verified; /* the batch's newest item had its signature checked */
-  g->st.items_received += n;
-  for (size_t i = 0; i < n; i++) {
-    if (e[i].h.type != HLS_ENV_PROFILE || e[i].body == NULL) continue;
-    struct hls_profile prof;
-    if (hls_profile_decode(&prof, e[i].body, e[i].body_len, NULL) == 0) {
-      rc = origin_set_profile(o, &prof);
-      if (rc != 0) return rc;
-    }
-  }
-  return 0;
-}
-
-/* Erase the body tombstone t names (t is in the batch e[0..n)), if it is a
- * story or a digest: a tombstone naming a profile or a tombstone erases
- * nothing, so those always travel whole. */
-static int erase_for(struct hls_gossip *g, uint32_t idx, const struct hls_envelope *t, const struct hls_envelope *e,
-                     size_t n) {
-  struct hls_tombstone tb;
-  if (hls_tombstone_decode(&tb, t->body, t->body_len, NULL) != 0 || tb.target_seq >= t->h.seq) return 0;
-  int type = 0;
-  if (tb.target_seq >= e[0].h.seq && tb.target_seq - e[0].h.seq < n) {
-    type = e[tb.target_seq - e[0].h.seq].h.type;
-  } else {
-    struct hls_gossip_item it;
-    struct hls_envelope te;
-    int rc = g->store.get(g->store.ctx, g->o[idx].pk, tb.target_seq, &it);
-    if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
-    if (hls_env_decode(&te, it.stub, it.stub_len, NULL) != 0) return HLS_EINTERNAL;
-    type = te.h.type;
-  }
-  if (type != HLS_ENV_STORY && type != HLS_ENV_DIGEST) return 0;
-  struct hls_gossip_action er = {.type = HLS_GA_ERASE, .origin = g->o[idx].pk, .seq = tb.target_seq};
-  return g->emit(g->emit_ctx, &er);
-}
-
-static int verify(struct hls_gossip *g, const struct hls_envelope *e) {
-  g->st.verifications++;
-  return hls_env_verify(e);
+  return hls_gossip__pump(g, s);
 }
 
 /* After origin idx's head moved: tell or push to every session. */
-static int head_moved(struct hls_gossip *g, uint32_t idx) {
+int hls_gossip__head_moved(struct hls_gossip *g, uint32_t idx) {
   for (struct hls_gossip_session *t = g->sessions; t; t = t->next) {
     if (!t->peer_vector_done) continue;
-    note_head(g, t, idx);
-    int rc = pump(g, t);
+    hls_gossip__note_head(g, t, idx);
+    int rc = hls_gossip__pump(g, t);
     if (rc != 0) return rc;
   }
   return 0;
-}
-
-/* Does the run e[0..n) (linked) of origin idx, followed and not forked,
- * whose first seq is at most its head + 1, contradict the chain held
- * (docs/protocol.md 8.3 steps 4-5)? The newest item it overlaps must be
- * the one held (the links then make every earlier one ours too); if
- * none, the first must link to the head. *at gets the index of the
- * conflicting item (n: none), *seq and *ours the held item it conflicts
- * with (a store view). A conflicting item whose own signature does not
- * verify is HLS_EBADSIG, not evidence; a store error comes back. */
-static int run_conflict(struct hls_gossip *g, uint32_t idx, const struct hls_envelope *e, size_t n, size_t *at,
-                        uint64_t *seq, struct hls_gossip_item *ours, struct hls_why *why) {
-  const struct origin *o = &g->o[idx];
-  uint64_t first = e[0].h.seq, last = e[n - 1].h.seq;
-  size_t c;
-  *at = n;
-  if (first <= o->head) {
-    *seq = last < o->head ? last : o->head;
-    c = (size_t)(*seq - first);
-  } else if (o->head > 0 && sodium_memcmp(e[0].h.prev, o->head_id, HLS_HASH_BYTES) != 0) {
-    *seq = o->head;
-    c = 0;
-  } else {
-    return 0;
-  }
-  int rc = g->store.get(g->store.ctx, o->pk, *seq, ours);
-  if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
-  if (e[c].h.seq == *seq) {
-    struct hls_envelope oe;
-    if (hls_env_decode(&oe, ours->stub, ours->stub_len, NULL) != 0) return HLS_EINTERNAL;
-    if (memcmp(oe.id, e[c].id, HLS_HASH_BYTES) == 0) return 0;
-  }
-  if (verify(g, &e[c]) != 0)
-    return hls_why_set(why, HLS_EBADSIG, "items: item %llu has a bad signature", (unsigned long long)e[c].h.seq);
-  *at = c;
-  return 0;
-}
-
-/* An ITEMS frame ended early, at the run e[0..): the event failed on
- * this node's side (a store action, ...), so the runs from there on were
- * not taken. Their fork evidence is kept all the same, for the tick to
- * record: the conflicting items may never come again. Nothing is
- * emitted (the event is over); what cannot be checked now (a store
- * error, a bad signature) is left. */
-static void keep_forks_after_failure(struct hls_gossip *g, const struct hls_envelope *e, size_t n) {
-  for (size_t a = 0, b; a < n; a = b) {
-    for (b = a + 1; b < n && memcmp(e[b].h.origin, e[a].h.origin, HLS_KEY_BYTES) == 0; b++) continue;
-    int64_t f = origin_find(g, e[a].h.origin);
-    if (f < 0 || g->o[f].forked || fork_pending(g, (uint32_t)f) || e[a].h.seq > g->o[f].head + 1) continue;
-    size_t at;
-    uint64_t seq;
-    struct hls_gossip_item ours;
-    if (run_conflict(g, (uint32_t)f, &e[a], b - a, &at, &seq, &ours, NULL) != 0 || at == b - a) continue;
-    g->tmp.size = 0;
-    if (hls_env_encode_stub(&g->tmp, &e[a + at]) != 0) continue;
-    fork_keep(g, (uint32_t)f, seq, ours.stub, ours.stub_len, (const uint8_t *)g->tmp.data, g->tmp.size);
-  }
-}
-
-/* One run of an ITEMS frame: n linked items e[0..n) of one origin, whose
- * states go in states[0..n). *ack gets this node's head for the origin
- * afterwards (docs/protocol.md 8.3). s is NULL for an import
- * (hls_gossip_import): items from no session, so from no origin. */
-static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct hls_envelope *e, size_t n,
-                      int *states, uint64_t *ack, struct hls_why *why) {
-  int rc;
-  const uint8_t *opk = e[0].h.origin;
-  uint64_t first = e[0].h.seq, last = e[n - 1].h.seq;
-  bool from_origin = s != NULL && memcmp(opk, s->pk, HLS_KEY_BYTES) == 0;
-
-  int64_t f = origin_find(g, opk);
-  uint64_t head = f >= 0 ? g->o[f].head : 0;
-  *ack = head;
-  if (f >= 0 && g->o[f].forked) return 0;                    /* not following it any more */
-  if (f >= 0 && g->o[f].blocked) {                            /* refused, from anyone */
-    g->st.items_blocked += n;
-    return 0;
-  }
-  if (f < 0 && g->n_o >= g->cfg.max_origins) return 0;        /* not followed: ignored */
-  if (first > head + 1)
-    return hls_why_set(why, HLS_ECHAIN, "items: seq %llu leaves a gap after %llu", (unsigned long long)first,
-                       (unsigned long long)head);
-
-  if (f >= 0) {
-    size_t at;
-    uint64_t seq;
-    struct hls_gossip_item ours;
-    rc = run_conflict(g, (uint32_t)f, e, n, &at, &seq, &ours, why);
-    if (rc != 0) return rc;
-    if (at < n) return fork_found(g, (uint32_t)f, seq, &ours, &e[at]);
-  }
-
-  /* Items up to the head are ours (run_conflict): duplicates. */
-  size_t k = first <= head ? (size_t)((last < head ? last : head) - first + 1) : 0; /* the first new one */
-  if (k > 0) {
-    g->st.items_duplicate += k;
-    /* The origin sending bodies of its peers-audience stories we hold as
-     * stubs (we are its direct peer). */
-    struct hls_gossip_item ours;
-    for (size_t i = 0; i < k; i++) {
-      if (e[i].body == NULL || e[i].h.audience != HLS_AUD_PEERS) continue;
-      if (!from_origin) return hls_why_set(why, HLS_EAUDIENCE, "items: relayed the body of a peers-only story");
-      rc = g->store.get(g->store.ctx, opk, e[i].h.seq, &ours);
-      if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
-      if (ours.state != HLS_BODY_STUB) continue; /* held already, or erased: never again */
-      struct hls_gossip_action a = {.type = HLS_GA_BODY, .n = 1, .envs = &e[i]};
-      rc = g->emit(g->emit_ctx, &a);
-      if (rc != 0) return rc;
-      g->st.bodies_received++;
-    }
-  }
-
-  if (k < n) {
-    /* New items (the first links to our head: run_conflict); the newest
-     * is signed. */
-    if (verify(g, &e[n - 1]) != 0)
-      return hls_why_set(why, HLS_EBADSIG, "items: item %llu has a bad signature", (unsigned long long)last);
-    for (size_t i = k; i < n; i++) {
-      if (e[i].body != NULL && e[i].h.audience == HLS_AUD_PEERS && !from_origin)
-        return hls_why_set(why, HLS_EAUDIENCE, "items: relayed the body of a peers-only story");
-      if (e[i].body == NULL && e[i].h.type == HLS_ENV_TOMBSTONE)
-        return hls_why_set(why, HLS_EMALFORMED, "items: a tombstone without its body");
-      states[i - k] = e[i].body != NULL ? HLS_BODY_HELD : HLS_BODY_STUB;
-    }
-    uint32_t idx;
-    if (f < 0) {
-      if (s != NULL && !from_origin && g->store.admit_origin != NULL &&
-          memcmp(opk, g->cfg.self, HLS_KEY_BYTES) != 0 && !g->store.admit_origin(g->store.ctx, s->pk)) {
-        g->st.origins_refused++;
-        return 0; /* not followed: ignored */
-      }
-      rc = origin_add(g, opk, &idx);
-      if (rc == HLS_ELIMIT) return 0; /* not followed: ignored */
-      if (rc != 0) return rc;
-    } else {
-      idx = (uint32_t)f;
-    }
-    /* Stored in runs cut before each tombstone, whose target is erased
-     * before the tombstone itself is stored: if the erasure fails, the
-     * tombstone is not held either and comes again (and erases) in a
-     * later session. A body never stays held under a held tombstone,
-     * whatever the host's transactions. */
-    size_t from = k;
-    for (size_t i = k; i <= n; i++) {
-      bool tomb = i < n && e[i].h.type == HLS_ENV_TOMBSTONE;
-      if (i < n && !tomb) continue;
-      if (i > from) {
-        rc = store_run(g, idx, &e[from], &states[from - k], i - from, i == n);
-        if (rc != 0) {
-          if (f < 0 && from == k) { /* forget the origin just added */
-            origin_free_addr(&g->o[idx]);
-            g->n_o--;
-            memset(g->map, 0, g->map_cap * sizeof *g->map);
-            for (uint32_t j = 0; j < g->n_o; j++) map_insert(g, j);
-          }
-          return rc;
-        }
-      }
-      if (tomb) {
-        rc = erase_for(g, idx, &e[i], e, n);
-        if (rc != 0) return rc;
-      }
-      from = i;
-    }
-    if (s != NULL) {
-      struct sess_origin *so = &s->so[idx];
-      so->peer_has = max_u64(so->peer_has, last);
-      so->told = max_u64(so->told, last); /* the ACK will say so */
-    }
-    *ack = last;
-    rc = head_moved(g, idx);
-    if (rc != 0) return rc;
-    /* Stubs of an origin we are connected to: ask it for the bodies. */
-    struct hls_gossip_session *os = from_origin ? s : session_by_pk(g, opk);
-    if (os != NULL && !from_origin) return maybe_want(g, os);
-    return 0;
-  }
-  if (f >= 0 && s != NULL) s->so[f].peer_has = max_u64(s->so[f].peer_has, last);
-  return 0;
-}
-
-/* ITEMS: runs of one origin each, every origin at most once; one ACK
- * listing this node's head for each run's origin. */
-static int on_items(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *p, size_t len,
-                    struct hls_why *why) {
-  size_t n;
-  bool complete;
-  int rc = hls_gossip_items_decode(p, len, HLS_GF_ITEMS, &complete, g->envs, &n, why);
-  if (rc != 0) return rc;
-  g->st.bytes_received += len;
-  struct hls_envelope *e = g->envs;
-  size_t n_runs = 0;
-  for (size_t a = 0, i = 1; i <= n; i++) {
-    if (i < n && memcmp(e[i].h.origin, e[a].h.origin, HLS_KEY_BYTES) == 0) {
-      if (hls_env_check_link(&e[i - 1], &e[i]) != 0)
-        return hls_why_set(why, HLS_ECHAIN, "items: item %zu does not follow item %zu of the batch", i, i - 1);
-      continue;
-    }
-    for (size_t r = 0; r < n_runs; r++)
-      if (memcmp(g->acks[r].origin, e[a].h.origin, HLS_KEY_BYTES) == 0)
-        return hls_why_set(why, HLS_EMALFORMED, "items: origin of item %zu has two runs in one frame", a);
-    g->acks[n_runs].origin = e[a].h.origin;
-    g->acks[n_runs++].head = (uint64_t)a | ((uint64_t)(i - a) << 32); /* run start and length, for now */
-    a = i;
-  }
-  for (size_t r = 0; r < n_runs; r++) {
-    size_t a = (size_t)(g->acks[r].head & 0xffffffffu), m = (size_t)(g->acks[r].head >> 32);
-    rc = accept_run(g, s, &e[a], m, &g->states[a], &g->acks[r].head, why);
-    if (rc != 0) {
-      if (!hls_gossip_peer_fault(rc)) keep_forks_after_failure(g, &e[a], n - a);
-      return rc;
-    }
-  }
-  return send_ack(g, s, g->acks, n_runs);
 }
 
 static int on_ack(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *p, size_t len,
@@ -1148,12 +420,12 @@ static int on_ack(struct hls_gossip *g, struct hls_gossip_session *s, const uint
   if (s->inflight == 0) return hls_why_set(why, HLS_EMALFORMED, "ack: nothing was sent");
   s->inflight--;
   for (size_t i = 0; i < n; i++) {
-    int64_t f = origin_find(g, g->acks[i].origin);
+    int64_t f = hls_gossip__origin_find(g, g->acks[i].origin);
     if (f < 0) continue;
     struct sess_origin *so = &s->so[f];
     so->peer_has = max_u64(so->peer_has, g->acks[i].head);
   }
-  return pump(g, s);
+  return hls_gossip__pump(g, s);
 }
 
 static int on_want(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *p, size_t len,
@@ -1169,7 +441,7 @@ static int on_want(struct hls_gossip *g, struct hls_gossip_session *s, const uin
   s->n_asked = n;
   s->asked_pos = 0;
   s->asked_pending = true;
-  return pump(g, s);
+  return hls_gossip__pump(g, s);
 }
 
 static int on_bodies(struct hls_gossip *g, struct hls_gossip_session *s, const uint8_t *p, size_t len,
@@ -1201,12 +473,12 @@ static int on_bodies(struct hls_gossip *g, struct hls_gossip_session *s, const u
     if (rc != 0) return rc;
     g->st.bodies_received++;
   }
-  rc = send_ack(g, s, NULL, 0);
+  rc = hls_gossip__send_ack(g, s, NULL, 0);
   if (rc != 0) return rc;
   if (complete) {
     s->want_out = false;
     s->n_wanted = 0;
-    return maybe_want(g, s); /* more stubs above the cursor? */
+    return hls_gossip__maybe_want(g, s); /* more stubs above the cursor? */
   }
   return 0;
 }
@@ -1218,7 +490,7 @@ int hls_gossip_frame(struct hls_gossip *g, struct hls_gossip_session *s, const u
   g->st.frames_received++;
   switch (type) {
   case HLS_GF_VECTOR: return on_vector(g, s, payload, len, why);
-  case HLS_GF_ITEMS: return on_items(g, s, payload, len, why);
+  case HLS_GF_ITEMS: return hls_gossip__on_items(g, s, payload, len, why);
   case HLS_GF_ACK: return on_ack(g, s, payload, len, why);
   case HLS_GF_WANT: return on_want(g, s, payload, len, why);
   case HLS_GF_BODIES: return on_bodies(g, s, payload, len, why);
@@ -1232,10 +504,10 @@ int hls_gossip_local_item(struct hls_gossip *g, const uint8_t *envelope, size_t 
   if (rc != 0) return rc;
   if (memcmp(e.h.origin, g->cfg.self, HLS_KEY_BYTES) != 0)
     return hls_why_set(why, HLS_EINVAL, "local item: not this node's");
-  int64_t f = origin_find(g, e.h.origin);
+  int64_t f = hls_gossip__origin_find(g, e.h.origin);
   uint32_t idx;
   if (f < 0) {
-    rc = origin_add(g, e.h.origin, &idx);
+    rc = hls_gossip__origin_add(g, e.h.origin, &idx);
     if (rc != 0) return hls_why_set(why, rc, "local item: cannot follow this node's own chain");
   } else {
     idx = (uint32_t)f;
@@ -1250,84 +522,11 @@ int hls_gossip_local_item(struct hls_gossip *g, const uint8_t *envelope, size_t 
   if (e.h.type == HLS_ENV_PROFILE && e.body != NULL) {
     struct hls_profile prof;
     if (hls_profile_decode(&prof, e.body, e.body_len, NULL) == 0) {
-      rc = origin_set_profile(o, &prof);
+      rc = hls_gossip__origin_set_profile(o, &prof);
       if (rc != 0) return rc;
     }
   }
-  return head_moved(g, idx);
-}
-
-/* Import: see gossip.h. The whole call is checked (origin, links, every
- * signature, the gap, max_origins) before anything is emitted; then it
- * goes through accept_run, as ITEMS would, in pieces of the scratch
- * batch's size, with peers-audience bodies cut off (kept as stubs). */
-int hls_gossip_import(struct hls_gossip *g, const struct hls_envelope *envs, size_t n,
-                      struct hls_gossip_import_result *res, struct hls_why *why) {
-  if (n == 0) return hls_why_set(why, HLS_EINVAL, "import: no items");
-  const uint8_t *opk = envs[0].h.origin;
-  char who[HLS_NODEID_TEXT_SIZE];
-  hls_nodeid_format(opk, who);
-  for (size_t i = 0; i < n; i++) {
-    const struct hls_envelope *e = &envs[i];
-    res->error_seq = e->h.seq;
-    if (i > 0 && memcmp(e->h.origin, opk, HLS_KEY_BYTES) != 0)
-      return hls_why_set(why, HLS_EINVAL, "import: item %zu is not of origin %s", i, who);
-    if (i > 0 && hls_env_check_link(&envs[i - 1], e) != 0)
-      return hls_why_set(why, HLS_ECHAIN, "origin %s seq %llu: does not follow seq %llu (no link to it)", who,
-                         (unsigned long long)e->h.seq, (unsigned long long)envs[i - 1].h.seq);
-    if (e->body == NULL && e->h.type == HLS_ENV_TOMBSTONE)
-      return hls_why_set(why, HLS_EMALFORMED, "origin %s seq %llu: a tombstone without its body", who,
-                         (unsigned long long)e->h.seq);
-    if (verify(g, e) != 0)
-      return hls_why_set(why, HLS_EBADSIG, "origin %s seq %llu: bad signature", who, (unsigned long long)e->h.seq);
-  }
-  res->error_seq = envs[0].h.seq;
-  int64_t f = origin_find(g, opk);
-  if (f >= 0 && (g->o[f].forked || g->o[f].blocked)) {
-    res->ignored += n;
-    return 0;
-  }
-  if (f < 0 && g->n_o >= g->cfg.max_origins)
-    return hls_why_set(why, HLS_ELIMIT, "origin %s: this node follows %u origins already (gossip.max_origins)", who,
-                       g->cfg.max_origins);
-  uint64_t head = f >= 0 ? g->o[f].head : 0;
-  if (envs[0].h.seq > head + 1 && head == 0)
-    return hls_why_set(why, HLS_ECHAIN, "origin %s: seq %llu leaves a gap (this node holds none of its items)", who,
-                       (unsigned long long)envs[0].h.seq);
-  if (envs[0].h.seq > head + 1)
-    return hls_why_set(why, HLS_ECHAIN, "origin %s: seq %llu leaves a gap (this node holds up to seq %llu)", who,
-                       (unsigned long long)envs[0].h.seq, (unsigned long long)head);
-  for (size_t at = 0; at < n;) {
-    size_t m = n - at < HLS_GOSSIP_MAX_BATCH ? n - at : HLS_GOSSIP_MAX_BATCH;
-    uint64_t before = hls_gossip_head(g, opk), stripped = 0;
-    for (size_t i = 0; i < m; i++) {
-      g->envs[i] = envs[at + i];
-      if (g->envs[i].body != NULL && g->envs[i].h.audience == HLS_AUD_PEERS) {
-        g->envs[i].body = NULL;
-        g->envs[i].body_len = 0;
-        if (g->envs[i].h.seq > before) stripped++;
-      }
-    }
-    uint64_t ack;
-    int rc = accept_run(g, NULL, g->envs, m, g->states, &ack, why);
-    if (rc != 0) return rc;
-    f = origin_find(g, opk);
-    if (f < 0) { /* not followed after all (cannot happen: checked above) */
-      res->ignored += n - at;
-      return 0;
-    }
-    if (g->o[f].forked) {
-      res->forks++;
-      res->ignored += n - at;
-      return 0;
-    }
-    uint64_t added = g->o[f].head - before;
-    res->imported += added;
-    res->held += m - added;
-    res->stubbed += stripped;
-    at += m;
-  }
-  return 0;
+  return hls_gossip__head_moved(g, idx);
 }
 
 /* Peer exchange: keep target_connections sessions, dialling members at
@@ -1340,7 +539,7 @@ static int dial_some(struct hls_gossip *g) {
     struct origin *o = &g->o[idx];
     if (o->n_addr == 0 || o->forked || o->blocked || memcmp(o->pk, g->cfg.self, HLS_KEY_BYTES) == 0) continue;
     if (o->dialled && g->now_ms - o->last_dial_ms < g->cfg.redial_after_ms) continue;
-    if (session_by_pk(g, o->pk) != NULL) continue;
+    if (hls_gossip__session_by_pk(g, o->pk) != NULL) continue;
     o->dialled = true;
     o->last_dial_ms = g->now_ms;
     const char *addr = o->addr[rng_next(&g->rng) % o->n_addr];
@@ -1355,7 +554,7 @@ static int dial_some(struct hls_gossip *g) {
 int hls_gossip_tick(struct hls_gossip *g, uint64_t now_ms) {
   if (now_ms > g->now_ms) g->now_ms = now_ms;
   if (g->n_pforks > 0) {
-    int rc = retry_forks(g);
+    int rc = hls_gossip__retry_forks(g);
     if (rc != 0) return rc;
   }
   if (!g->ticked) {
@@ -1374,13 +573,13 @@ int hls_gossip_tick(struct hls_gossip *g, uint64_t now_ms) {
         if (s->so[x].told >= g->o[x].head) continue;
         idx[n++] = x;
         if (n == HLS_GOSSIP_MAX_VECTOR) {
-          int rc = send_vector(g, s, idx, n, true);
+          int rc = hls_gossip__send_vector(g, s, idx, n, true);
           if (rc != 0) return rc;
           n = 0;
         }
       }
       if (n > 0) {
-        int rc = send_vector(g, s, idx, n, true);
+        int rc = hls_gossip__send_vector(g, s, idx, n, true);
         if (rc != 0) return rc;
       }
     }
@@ -1396,11 +595,11 @@ int hls_gossip_tick(struct hls_gossip *g, uint64_t now_ms) {
 
 int hls_gossip_block(struct hls_gossip *g, const uint8_t origin[HLS_KEY_BYTES], bool block) {
   if (memcmp(origin, g->cfg.self, HLS_KEY_BYTES) == 0) return HLS_EINVAL;
-  int64_t f = origin_find(g, origin);
+  int64_t f = hls_gossip__origin_find(g, origin);
   if (f < 0 && !block) return 0;
   if (f < 0) {
     uint32_t idx;
-    int rc = origin_add(g, origin, &idx); /* followed only to be refused */
+    int rc = hls_gossip__origin_add(g, origin, &idx); /* followed only to be refused */
     if (rc != 0) return rc;
     f = idx;
   }
@@ -1412,7 +611,7 @@ int hls_gossip_block(struct hls_gossip *g, const uint8_t origin[HLS_KEY_BYTES], 
     for (struct hls_gossip_session *s = g->sessions; s; s = s->next)
       if ((size_t)f < s->so_cap) {
         s->so[f].told = 0;
-        note_head(g, s, (uint32_t)f);
+        hls_gossip__note_head(g, s, (uint32_t)f);
       }
   return 0;
 }
@@ -1451,7 +650,7 @@ void hls_gossip_get_stats(const struct hls_gossip *g, struct hls_gossip_stats *o
   for (const struct hls_gossip_session *s = g->sessions; s; s = s->next) {
     if (!s->peer_vector_done) out->vectors_pending++;
     for (size_t k = 0; k < s->n_unknown; k++) {
-      int64_t f = origin_find(g, s->unknown[k].pk);
+      int64_t f = hls_gossip__origin_find(g, s->unknown[k].pk);
       if (f >= 0 && (g->o[f].forked || g->o[f].blocked)) continue;
       uint64_t have = f >= 0 ? max_u64(g->o[f].head, best_connected(g, (size_t)f)) : 0;
       if (s->unknown[k].head > have) out->behind += s->unknown[k].head - have;
@@ -1471,130 +670,6 @@ void hls_gossip_each_origin(const struct hls_gossip *g, void (*fn)(void *ctx, co
 }
 
 uint64_t hls_gossip_head(const struct hls_gossip *g, const uint8_t origin[HLS_KEY_BYTES]) {
-  int64_t f = origin_find(g, origin);
+  int64_t f = hls_gossip__origin_find(g, origin);
   return f >= 0 ? g->o[f].head : 0;
-}
-
-/* --- codecs ------------------------------------------------------------------- */
-
-/* A reader error as the decoders report it: truncated and non-canonical
- * input keep their codes, anything else is malformed. */
-static int mperr(int rc) { return rc == HLS_ETRUNCATED || rc == HLS_ENONCANON ? rc : HLS_EMALFORMED; }
-
-#define RD(expr, ...)                                        \
-  do {                                                       \
-    int rd_rc_ = (expr);                                     \
-    if (rd_rc_ != 0) return hls_why_set(why, mperr(rd_rc_), __VA_ARGS__); \
-  } while (0)
-#define NEED(cond, ...)                                          \
-  do {                                                           \
-    if (!(cond)) return hls_why_set(why, HLS_EMALFORMED, __VA_ARGS__); \
-  } while (0)
-
-static int read_head(struct hls_mp_reader *r, const uint8_t *p, size_t len, int type, uint32_t count,
-                     const char *name, struct hls_why *why) {
-  uint32_t n;
-  uint64_t t;
-  hls_mp_reader_init(r, p, len, true);
-  RD(hls_mp_read_array(r, &n), "%s: not an array", name);
-  NEED(n == count, "%s: expected an array of %u", name, count);
-  RD(hls_mp_read_uint(r, &t), "%s: bad type", name);
-  NEED(t == (uint64_t)type, "%s: expected type %d", name, type);
-  return 0;
-}
-
-static int read_key(struct hls_mp_reader *r, const uint8_t **key, const char *name, struct hls_why *why) {
-  uint32_t n;
-  RD(hls_mp_read_bin(r, key, &n), "%s: origin is not bytes", name);
-  NEED(n == HLS_KEY_BYTES, "%s: origin of %u bytes", name, n);
-  return 0;
-}
-
-static int finish(const struct hls_mp_reader *r, const char *name, struct hls_why *why) {
-  if (r->pos != r->end) return hls_why_set(why, HLS_ETRAILING, "%s: trailing bytes", name);
-  return 0;
-}
-
-int hls_gossip_vector_decode(const uint8_t *payload, size_t len, bool *complete,
-                             struct hls_gossip_vector_entry *entries, size_t *n, struct hls_why *why) {
-  struct hls_mp_reader r;
-  uint32_t count, two;
-  int rc = read_head(&r, payload, len, HLS_GF_VECTOR, 3, "vector", why);
-  if (rc != 0) return rc;
-  RD(hls_mp_read_bool(&r, complete), "vector: complete is not a boolean");
-  RD(hls_mp_read_array(&r, &count), "vector: entries are not a list");
-  if (count > HLS_GOSSIP_MAX_VECTOR)
-    return hls_why_set(why, HLS_ETOOBIG, "vector: %u entries (at most %u)", count, HLS_GOSSIP_MAX_VECTOR);
-  for (uint32_t i = 0; i < count; i++) {
-    RD(hls_mp_read_array(&r, &two), "vector: entry %u is not [origin, head]", i);
-    NEED(two == 2, "vector: entry %u is not [origin, head]", i);
-    rc = read_key(&r, &entries[i].origin, "vector", why);
-    if (rc != 0) return rc;
-    RD(hls_mp_read_uint(&r, &entries[i].head), "vector: entry %u: bad head", i);
-    NEED(entries[i].head >= 1, "vector: entry %u: head 0", i);
-  }
-  *n = count;
-  return finish(&r, "vector", why);
-}
-
-int hls_gossip_items_decode(const uint8_t *payload, size_t len, int type, bool *complete, struct hls_envelope *envs,
-                            size_t *n, struct hls_why *why) {
-  struct hls_mp_reader r;
-  uint32_t count;
-  const char *name = type == HLS_GF_ITEMS ? "items" : "bodies";
-  int rc = read_head(&r, payload, len, type, type == HLS_GF_ITEMS ? 2 : 3, name, why);
-  if (rc != 0) return rc;
-  *complete = true;
-  if (type == HLS_GF_BODIES) RD(hls_mp_read_bool(&r, complete), "bodies: complete is not a boolean");
-  RD(hls_mp_read_array(&r, &count), "%s: expected a list of envelopes", name);
-  if (count > HLS_GOSSIP_MAX_BATCH)
-    return hls_why_set(why, HLS_ETOOBIG, "%s: %u envelopes (at most %u)", name, count, HLS_GOSSIP_MAX_BATCH);
-  NEED(count > 0 || type != HLS_GF_ITEMS, "items: empty");
-  for (uint32_t i = 0; i < count; i++) {
-    const uint8_t *b;
-    uint32_t blen;
-    RD(hls_mp_read_bin(&r, &b, &blen), "%s: envelope %u is not bytes", name, i);
-    struct hls_why ew = {{0}};
-    rc = hls_env_decode(&envs[i], b, blen, &ew);
-    if (rc != 0) return hls_why_set(why, rc, "%s: envelope %u: %s", name, i, ew.text);
-  }
-  *n = count;
-  return finish(&r, name, why);
-}
-
-int hls_gossip_ack_decode(const uint8_t *payload, size_t len, struct hls_gossip_vector_entry *entries, size_t *n,
-                          struct hls_why *why) {
-  struct hls_mp_reader r;
-  uint32_t count, two;
-  int rc = read_head(&r, payload, len, HLS_GF_ACK, 2, "ack", why);
-  if (rc != 0) return rc;
-  RD(hls_mp_read_array(&r, &count), "ack: expected [18, [[origin, head], ...]]");
-  if (count > HLS_GOSSIP_MAX_BATCH)
-    return hls_why_set(why, HLS_ETOOBIG, "ack: %u entries (at most %u)", count, HLS_GOSSIP_MAX_BATCH);
-  for (uint32_t i = 0; i < count; i++) {
-    RD(hls_mp_read_array(&r, &two), "ack: entry %u is not [origin, head]", i);
-    NEED(two == 2, "ack: entry %u is not [origin, head]", i);
-    rc = read_key(&r, &entries[i].origin, "ack", why);
-    if (rc != 0) return rc;
-    RD(hls_mp_read_uint(&r, &entries[i].head), "ack: entry %u: bad head", i);
-  }
-  *n = count;
-  return finish(&r, "ack", why);
-}
-
-int hls_gossip_want_decode(const uint8_t *payload, size_t len, uint64_t *seqs, size_t *n, struct hls_why *why) {
-  struct hls_mp_reader r;
-  uint32_t count;
-  int rc = read_head(&r, payload, len, HLS_GF_WANT, 2, "want", why);
-  if (rc != 0) return rc;
-  RD(hls_mp_read_array(&r, &count), "want: expected [19, [seq, ...]]");
-  if (count > HLS_GOSSIP_MAX_WANT)
-    return hls_why_set(why, HLS_ETOOBIG, "want: %u seqs (at most %u)", count, HLS_GOSSIP_MAX_WANT);
-  NEED(count >= 1, "want: no seqs");
-  for (uint32_t i = 0; i < count; i++) {
-    RD(hls_mp_read_uint(&r, &seqs[i]), "want: seq %u is not a number", i);
-    NEED(seqs[i] >= 1 && (i == 0 || seqs[i] > seqs[i - 1]), "want: seqs must be ascending and >= 1");
-  }
-  *n = count;
-  return finish(&r, "want", why);
 }

@@ -76,7 +76,7 @@ int hls_pat_signal_parse(const char *name, int *signal);
  *             reports those with each pattern)
  *   help      what it does, for hlsd --help-config and hlsd.conf(5)
  * The bounds are the engine's: hls_patterns_new refuses anything else (a
- * test's lookback is kept in a byte, struct theme's back in patterns.c:
+ * test's lookback is kept in a byte, struct theme's back in patterns_internal.h:
  * the windows' maxima, 104 at most, stay well within it). */
 #define HLS_PAT_PARAMS(X)                                                                                          \
   X(REAL, fdr, 0.05, 1e-9, 0.5, NONE, NONE, HLS_PAT_USES_ALL,                                                      \

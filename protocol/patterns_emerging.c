@@ -1,0 +1,60 @@
+/* emerging, a signal of the pattern engine (docs/patterns.md, "emerging:
+ * a jump at some places"): its test of a week of one theme. */
+#include "patterns_internal.h"
+
+#include <math.h>
+
+/* Below this deviance (z) a place's conditional mid-p is at least 0.14:
+ * measured over R 1..13, baselines of 2..104 weeks, counts 0.02 to 300
+ * and baseline sums 0.5 to 400 (the test's whole range). */
+#define EMERGING_ZMIN 1.0
+
+/* emerging: a scan over places of their jump over the last week and
+ * over the last Re weeks (the better of the two, Bonferroni). */
+int hls_pat__emerging_test(const struct theme_week *tw, int32_t i) {
+  struct hls_patterns *pt = tw->pt;
+  const struct hls_pat_params *prm = &pt->prm;
+  struct theme *t = tw->t;
+  struct tcomp *c = tw->c;
+  int32_t lo = tw->lo, Re = prm->emerging_weeks;
+  size_t n = tw->n, W1 = tw->W1;
+  uint32_t *cand = tw->cand, *mem = tw->mem;
+  double pk[2] = {1, 1};
+  int32_t Rk[2] = {1, Re};
+  size_t kst[2] = {0, 0}, nt[2] = {0, 0}, best = 0, m = 0;
+  bool tested = false;
+  for (int v = 0; v < (Re > 1 ? 2 : 1); v++) {
+    double pm, pr;
+    hls_pat__priors(prm, c, i, Rk[v], &pm, &pr);
+    for (size_t s = 0; s < n; s++) nt[v] += hls_pat__place_testable(prm, c, s, i, Rk[v], 2);
+    size_t mc = hls_pat__candidates(pt, t, c, i, Rk[v], cand), mz = 0;
+    for (size_t k = 0; k < mc; k++) {
+      uint32_t s = cand[k];
+      double z, pz;
+      /* only p-values at most TPM_TAU count in the scan: below
+       * EMERGING_ZMIN, the deviance's normal approximation puts p near
+       * 0.16 or more (the conditional test's p is larger still) */
+      if (hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, c->first[s], i, Rk[v], 2, pm, pr, EMERGING_ZMIN, &z,
+                           &pz) &&
+          pz <= TPM_TAU)
+        c->zv[mz++] = (struct zent){pz, s};
+    }
+    if (nt[v] == 0) continue;
+    tested = true;
+    pk[v] = hls_pat__scan_robust(c->zv, mz, nt[v], prm->emerging_min_places, &kst[v]);
+    if (v == 0 || pk[v] < pk[best]) {
+      best = (size_t)v;
+      m = kst[v];
+      for (size_t k = 0; k < m; k++) mem[k] = c->zv[k].slot;
+    }
+  }
+  double p = NAN;
+  if (tested) {
+    p = (Re > 1 ? 2 : 1) * pk[best];
+    if (p > 1) p = 1;
+  }
+  size_t at = TV(t, i, U_EMERGING);
+  t->pv[at] = pv_store(p), t->sc1[at] = (float)kst[best], t->sc2[at] = (float)nt[best];
+  t->back[at] = (uint8_t)(Rk[best] - 1);
+  return hls_pat__keep_members(pt, t, c, i, U_EMERGING, mem, !isnan(p) && p <= prm->keep_p ? m : 0);
+}

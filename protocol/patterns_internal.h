@@ -1,0 +1,385 @@
+/* Inside the pattern engine (not for other modules: patterns.h is the
+ * engine's outside): its state, and what its files (patterns*.c, listed
+ * at the top of patterns.c) share. Small helpers several files use are
+ * static inline here; the rest carry the hls_pat__ prefix, each described
+ * where it is defined, under the file that defines it. */
+#ifndef HLS_PATTERNS_INTERNAL_H
+#define HLS_PATTERNS_INTERNAL_H
+
+#include <float.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "patterns.h"
+
+/* --- state ------------------------------------------------------------------------------ */
+
+/* A theme's cells of one digest, folded: the interval of the true count;
+ * what the tests count at each scale (ms: rounded cells at the middle of
+ * their interval, withheld ones at their least); withheld cells at the
+ * middle of their interval (mw) and at their least (wlo). */
+struct cell {
+  uint32_t theme;
+  uint32_t lo, hi;
+  float ms[HLS_SCALE_COUNT];
+  float mw, wlo;
+  uint8_t scales;
+  bool withheld;
+};
+
+struct cref { /* a place's cell of one theme in one week */
+  uint32_t place;
+  uint32_t lo, hi;
+  uint64_t seq;
+  float ms[HLS_SCALE_COUNT];
+  float mw, wlo;
+  uint8_t scales;
+  bool withheld;
+};
+
+struct bucket {
+  int32_t week;
+  size_t n, cap;
+  struct cref *refs;
+  UT_hash_handle hh;
+};
+
+struct story {
+  struct {
+    uint32_t place, pad;
+    uint64_t seq;
+  } key;
+  int32_t week;
+  char title[HLS_TITLE_MAX + 1];
+  size_t n_themes;
+  uint32_t themes[HLS_THEMES_PER_RECORD];
+  UT_hash_handle hh;
+};
+
+struct pat;
+
+struct theme {
+  char key[HLS_THEME_MAX + 3]; /* "K:name", K the kind digit */
+  uint32_t ix;
+  int kind;
+  const char *name; /* into key */
+  struct bucket *weeks; /* by week */
+  struct story **stories;
+  size_t n_stories, cap_stories;
+  struct pat **pats; /* its single-theme patterns */
+  size_t n_pats, cap_pats;
+  bool dirty;
+  /* Its tests' p-values for the weeks held (gmin..gmax), unit by unit
+   * (spread, emerging, cross-scale, then rising in region 1, 2, ...);
+   * NAN where a unit was not tested. Read by the weekly FDR. */
+  float *pv;
+  size_t pv_units, pv_len;
+  float *sc1, *sc2;  /* [week][unit]: the statistic and its expectation */
+  uint8_t *back;     /* [week][unit]: weeks its test looked back, less one */
+  uint32_t **mem;    /* [week][unit]: its places (count first) when p <= keep_p */
+  int32_t test_from; /* tests from this week on need computing; INT32_MAX: none */
+  int32_t test_last; /* the last week whose data changed; INT32_MAX: tests to the end */
+  uint64_t first_sig; /* of its places' first reports, as last computed; 0: none */
+  UT_hash_handle hh;
+};
+
+struct unit {
+  uint64_t key; /* place << 32 | (uint32_t)week */
+  uint32_t place;
+  int32_t week;
+  uint64_t seq;
+  bool erased; /* the newest digest was erased: no cells, older ones stay out */
+  size_t n;
+  struct cell *cells; /* sorted by theme */
+  size_t win_pos;     /* index in its window's units, if in_window */
+  bool in_window;
+  UT_hash_handle hh;
+};
+
+struct dseq { /* a digest's (place, seq) -> its week, for erasure */
+  struct {
+    uint32_t place, pad;
+    uint64_t seq;
+  } key;
+  int32_t week;
+  UT_hash_handle hh;
+};
+
+/* A pair of themes whose test in a window kept evidence (p <= keep_p). */
+struct pfound {
+  uint32_t a, b;
+  double p, o, e;
+  uint32_t *places; /* its places with more place-weeks of both than expected */
+  size_t n_places;
+};
+
+struct window {
+  int32_t k;
+  struct unit **units;
+  size_t n, cap;
+  float *tests; /* the p-values of its pairs tested, for the weekly FDR */
+  size_t n_tests, cap_tests;
+  struct pfound *found; /* its pairs that kept evidence */
+  size_t n_found, cap_found;
+  uint64_t *pk; /* every pair reported in the same week, sorted */
+  uint32_t *pc; /* and its place-weeks */
+  size_t n_pk, cap_pk, cap_pc;
+  bool dirty;
+  UT_hash_handle hh;
+};
+
+struct place {
+  uint8_t origin[HLS_KEY_BYTES];
+  uint32_t ix;
+  char name[HLS_PLACE_MAX + 1];
+  char region[HLS_REGION_MAX + 1];
+  uint32_t version; /* bumped by every rename */
+  size_t facts;     /* digest weeks and stories ever given */
+  uint32_t region_ix; /* into hls_patterns.regions; 0: none */
+  bool has_week;
+  int32_t first_week; /* its first digest's week: its history starts there */
+  UT_hash_handle hh;
+};
+
+struct pat {
+  struct hls_pattern p;
+  uint8_t fp[16];
+  uint32_t gen;
+  UT_hash_handle hh;
+};
+
+struct hls_patterns {
+  struct hls_pat_params prm;
+  struct place *places_by_origin;
+  struct place **places;
+  size_t n_places, cap_places;
+  struct theme *themes_by_key;
+  struct theme **themes;
+  size_t n_themes, cap_themes;
+  struct unit *units;
+  struct dseq *dseqs;
+  struct story *stories;
+  struct window *windows;
+  struct pat *pats;
+  size_t n_digests;
+  bool have_weeks;
+  int32_t gmin, gmax;
+  struct theme **dirty_themes;
+  size_t n_dirty_themes, cap_dirty_themes;
+  struct window **dirty_windows;
+  size_t n_dirty_windows, cap_dirty_windows;
+  uint32_t gen;
+  struct pat **tpats; /* together patterns */
+  size_t n_tpats, cap_tpats;
+  bool together_dirty;
+  struct tcomp *tc;
+  char **regions; /* regions[0] = "": places without one */
+  size_t n_regions;
+  /* The weekly FDR: each week's largest p-value that is a discovery
+   * (0: none), gmin..gmax. */
+  double *cutoff, *tcutoff; /* single themes, pairs */
+  size_t n_cutoff;
+  int32_t cutoff_gmin;
+  /* scratch */
+  uint32_t *mark; /* per place: stamp */
+  uint32_t stamp;
+  uint32_t *scratch_places;
+  uint32_t *slot_of; /* per place: its slot in the theme being computed */
+};
+
+static inline bool grow(void **arr, size_t *cap, size_t need, size_t size) {
+  if (need <= *cap) return true;
+  size_t c = *cap ? *cap * 2 : 8;
+  while (c < need) c *= 2;
+  void *p = realloc(*arr, c * size);
+  if (p == NULL) return false;
+  *arr = p;
+  *cap = c;
+  return true;
+}
+#define GROW(arr, cap, need) grow((void **)&(arr), &(cap), (need), sizeof *(arr))
+
+static inline void pat_free(struct pat *p) {
+  if (p == NULL) return;
+  free(p->p.places);
+  free(p);
+}
+
+static inline int u32_cmp(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* A fresh stamp of pt->mark: every place unmarked. */
+static inline uint32_t next_stamp(struct hls_patterns *pt) {
+  if (++pt->stamp == 0) {
+    memset(pt->mark, 0, pt->n_places * sizeof *pt->mark);
+    pt->stamp = 1;
+  }
+  return pt->stamp;
+}
+
+static inline int window_k_cmp(const void *a, const void *b) {
+  int32_t x = (*(struct window *const *)a)->k, y = (*(struct window *const *)b)->k;
+  return (x > y) - (x < y);
+}
+
+/* --- facts (patterns.c) ----------------------------------------------------------------- */
+
+bool hls_pat__mark_theme_episodes(struct hls_patterns *pt, struct theme *t);
+struct bucket *hls_pat__bucket_get(struct theme *t, int32_t week, bool create);
+
+/* --- computing (patterns_emit.c) -------------------------------------------------------- */
+
+/* A pattern being built: places gathered with the stamp array. */
+struct build {
+  struct hls_pattern p;
+  size_t n_places;
+};
+
+struct ctx_update {
+  hls_pat_change_fn fn;
+  void *ctx;
+  int rc;
+};
+
+void hls_pat__places_begin(struct hls_patterns *pt, struct build *b);
+void hls_pat__place_add(struct hls_patterns *pt, struct build *b, uint32_t place);
+int hls_pat__emit(struct hls_patterns *pt, struct build *b, struct pat ***list, size_t *n_list, size_t *cap_list,
+                  struct ctx_update *cu);
+int hls_pat__sweep(struct hls_patterns *pt, struct pat **list, size_t *n_list, struct ctx_update *cu);
+void hls_pat__build_init(struct build *b, int signal, uint32_t theme);
+void hls_pat__gather_counts(struct hls_patterns *pt, struct theme *t, struct build *b, int32_t from, int32_t to);
+
+/* --- statistics (patterns_stats.c) ------------------------------------------------------ */
+
+#define P_FLOOR 1e-300
+
+static inline double strength_of(double p) { return p < P_FLOOR ? 300.0 : -log10(p); }
+
+#define TPM_TAU 0.05
+
+/* A place in a scan: its upper-tail p-value (z), its slot. */
+struct zent {
+  double z;
+  uint32_t slot;
+};
+
+double hls_pat__poisson_midp(double k, double mu);
+double hls_pat__fisher_sf(double a, double b, double c, double d);
+bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const double *Q, const int32_t *NZ,
+                      int32_t lo, int32_t first, int32_t i, int32_t R, int32_t min_nz, double prior_mu,
+                      double prior_ratio, double zmin, double *z, double *pz);
+double hls_pat__p_robust(double p, double p_rest);
+double hls_pat__scan_robust(struct zent *zv, size_t m, size_t n, int kmin, size_t *kstar);
+
+/* --- one theme's tests (patterns_theme.c) ----------------------------------------------- */
+
+/* Series of a theme: the total and each scale. */
+#define NSER (1 + HLS_SCALE_COUNT)
+
+/* The units a theme is tested in: spread, emerging, cross-scale, then
+ * rising in each region (region 0, none, is not tested). */
+enum { U_SPREAD = 0, U_EMERGING = 1, U_CROSS = 2, U_RISING = 3 };
+
+/* Scratch for computing one theme's tests, kept between themes. Rows are
+ * slots (the places that reported the theme), columns the week indexes
+ * lo..L-1 (gmin = 0) as prefix sums (one more column). */
+struct tcomp {
+  size_t n, span, cap_rows, cap_span, cap_n, cap_regions, cap_member;
+  int32_t lo;
+  double *P[NSER];   /* prefix sums of a place's weekly value: total, each scale */
+  double *Q0;        /* and of the total's square */
+  int32_t *NZ[NSER]; /* prefix count of weeks with a value */
+  uint32_t *place;   /* [n] */
+  int32_t *first;    /* [n]: its history's first week index */
+  int32_t *first_report; /* [n]: the first week index it reported the theme */
+  uint32_t *region;  /* [n] */
+  double *NP, *NQ;   /* national prefix sums of cells and squares */
+  double *act;       /* prefix sum of places whose history had started */
+  double *elig;      /* prefix sum of places at risk of taking the theme up (spread) */
+  double *adopt;     /* prefix sum of places taking it up */
+  double *RP;        /* [regions * (span+1)]: prefix sums of a region's weekly total */
+  uint32_t *rplaces; /* [regions] */
+  double *rtop_w, *rtop_b; /* [regions]: the window and baseline sums of its busiest place */
+  struct zent *zv;   /* [n] scan scratch */
+  uint32_t *seen;    /* [n] candidates of a week, by stamp */
+  uint32_t seen_stamp;
+};
+
+/* The stored result of unit u's test in week i of theme t. */
+#define TV(t, i, u) ((size_t)(i) * (t)->pv_units + (size_t)(u))
+
+/* A p-value as stored (float): never 0, which would read as "no
+ * discovery" in a week's cutoff; strength is then at most 37.9. */
+static inline float pv_store(double p) {
+  if (isnan(p)) return NAN;
+  return p < (double)FLT_MIN ? FLT_MIN : (float)p;
+}
+
+void hls_pat__tcomp_free(struct tcomp *c);
+size_t hls_pat__candidates(struct hls_patterns *pt, struct theme *t, struct tcomp *c, int32_t i, int32_t R,
+                           uint32_t *out);
+void hls_pat__priors(const struct hls_pat_params *prm, const struct tcomp *c, int32_t i, int32_t R, double *mu,
+                     double *ratio);
+int hls_pat__keep_members(struct hls_patterns *pt, struct theme *t, const struct tcomp *c, int32_t i, size_t u,
+                          const uint32_t *slots, size_t n);
+void hls_pat__theme_tests_free(struct theme *t);
+bool hls_pat__place_testable(const struct hls_pat_params *prm, const struct tcomp *c, size_t s, int32_t i,
+                             int32_t R, int32_t min_nz);
+int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, int32_t last);
+int hls_pat__theme_episodes(struct hls_patterns *pt, struct theme *t, struct ctx_update *cu);
+
+/* --- the signals' tests of a week (patterns_SIGNAL.c) ----------------------------------- */
+
+/* One week's tests of one theme, as each signal's test reads them
+ * (hls_pat__theme_tests sets them up): the theme's n slots and their
+ * prefix sums (c: rows of W1 from week index lo), the first week any place
+ * was at risk of taking the theme up (e0: spread's baseline starts there),
+ * and scratch of n slots for the candidates and the members of a test. */
+struct theme_week {
+  struct hls_patterns *pt;
+  struct theme *t;
+  struct tcomp *c;
+  int32_t lo, e0;
+  size_t n, W1;
+  uint32_t *cand, *mem;
+};
+
+/* Slot s's prefix sums of series sr, of the total's squares, and its
+ * prefix count of weeks with a value (with c and W1 in scope). */
+#define PS(sr, s) (c->P[sr] + (size_t)(s) * W1)
+#define QS(s) (c->Q0 + (size_t)(s) * W1)
+#define NZS(sr, s) (c->NZ[sr] + (size_t)(s) * W1)
+
+/* Each signal's test of week index i: its units' p-values, statistics
+ * and members in the theme's stored tests. 0 or HLS_ENOMEM. */
+int hls_pat__spread_test(const struct theme_week *tw, int32_t i);
+int hls_pat__emerging_test(const struct theme_week *tw, int32_t i);
+int hls_pat__cross_test(const struct theme_week *tw, int32_t i);
+int hls_pat__rising_test(const struct theme_week *tw, int32_t i);
+
+/* --- together (patterns_together.c) ----------------------------------------------------- */
+
+#define TOGETHER_HISTORY 3 /* windows of a pair's history */
+
+/* The week a window's tests count in for the FDR: its last week, or the
+ * latest week held if that is earlier. */
+static inline int32_t window_test_week(const struct hls_patterns *pt, const struct window *w) {
+  int32_t end = w->k * pt->prm.together_weeks + pt->prm.together_weeks - 1;
+  return end < pt->gmax ? end : pt->gmax;
+}
+
+int hls_pat__window_compute(struct hls_patterns *pt, struct window *w);
+int hls_pat__together_emit(struct hls_patterns *pt, struct ctx_update *cu);
+
+/* --- the weekly false discovery rate (patterns_fdr.c) ----------------------------------- */
+
+int hls_pat__cutoffs_compute(struct hls_patterns *pt);
+
+#endif

@@ -1,0 +1,128 @@
+/* Reading the pattern engine (patterns.h): its patterns, by id or all in
+ * order, their places and themes, their lineage (docs/patterns.md,
+ * "Lineage": the cells and stories behind a pattern), and counts. */
+#include "patterns_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+/* --- reading ---------------------------------------------------------------------------- */
+
+static int pat_ptr_cmp(const void *a, const void *b) {
+  return memcmp((*(struct pat *const *)a)->p.id, (*(struct pat *const *)b)->p.id, HLS_PAT_ID_BYTES);
+}
+
+int hls_patterns_each(const struct hls_patterns *pt, hls_pat_each_fn fn, void *ctx) {
+  size_t n = HASH_COUNT(pt->pats);
+  if (n == 0) return 0;
+  struct pat **all = malloc(n * sizeof *all);
+  if (all == NULL) return HLS_ENOMEM;
+  size_t i = 0;
+  for (struct pat *p = pt->pats; p != NULL; p = p->hh.next) all[i++] = p;
+  qsort(all, n, sizeof *all, pat_ptr_cmp);
+  int rc = 0;
+  for (i = 0; i < n && rc == 0; i++) rc = fn(ctx, &all[i]->p);
+  free(all);
+  return rc;
+}
+
+const struct hls_pattern *hls_patterns_find(const struct hls_patterns *pt, const uint8_t id[HLS_PAT_ID_BYTES]) {
+  struct pat *p;
+  HASH_FIND(hh, pt->pats, id, HLS_PAT_ID_BYTES, p);
+  return p ? &p->p : NULL;
+}
+
+int hls_patterns_place_info(const struct hls_patterns *pt, uint32_t place, struct hls_pat_place_info *out) {
+  if (place >= pt->n_places) return HLS_ENOTFOUND;
+  const struct place *p = pt->places[place];
+  out->origin = p->origin;
+  out->name = p->name;
+  out->region = p->region;
+  return 0;
+}
+
+int hls_patterns_theme_info(const struct hls_patterns *pt, uint32_t theme, const char **name, int *kind) {
+  if (theme >= pt->n_themes) return HLS_ENOTFOUND;
+  *name = pt->themes[theme]->name;
+  *kind = pt->themes[theme]->kind;
+  return 0;
+}
+
+int hls_patterns_theme_usage(struct hls_patterns *pt, uint32_t theme, uint32_t *places, int32_t *last_week) {
+  if (theme >= pt->n_themes) return HLS_ENOTFOUND;
+  uint32_t st = next_stamp(pt), n = 0;
+  int32_t last = INT32_MIN;
+  for (const struct bucket *bk = pt->themes[theme]->weeks; bk != NULL; bk = bk->hh.next) {
+    if (bk->n > 0 && bk->week > last) last = bk->week;
+    for (size_t j = 0; j < bk->n; j++)
+      if (pt->mark[bk->refs[j].place] != st) pt->mark[bk->refs[j].place] = st, n++;
+  }
+  *places = n;
+  *last_week = last;
+  return 0;
+}
+
+static bool in_places(const struct hls_pattern *p, uint32_t place) {
+  return bsearch(&place, p->places, p->n_places, sizeof *p->places, u32_cmp) != NULL;
+}
+
+static int cref_cmp(const void *a, const void *b) {
+  const struct hls_pat_cell_ref *x = a, *y = b;
+  if (x->week != y->week) return (x->week > y->week) - (x->week < y->week);
+  if (x->place != y->place) return (x->place > y->place) - (x->place < y->place);
+  return (x->theme > y->theme) - (x->theme < y->theme);
+}
+
+int hls_patterns_lineage(const struct hls_patterns *pt, const struct hls_pattern *p, hls_pat_cell_fn cell,
+                         hls_pat_story_fn story, void *ctx) {
+  uint32_t themes[2] = {p->theme, p->theme2};
+  size_t nt = p->theme2 == HLS_PAT_NONE ? 1 : 2;
+  struct hls_pat_cell_ref *refs = NULL;
+  size_t n = 0, cap = 0;
+  int rc = 0;
+  for (size_t ti = 0; ti < nt; ti++) {
+    struct theme *t = pt->themes[themes[ti]];
+    for (int32_t w = p->week_from; w <= p->week_to; w++) {
+      struct bucket *bk = hls_pat__bucket_get(t, w, false);
+      if (bk == NULL) continue;
+      for (size_t i = 0; i < bk->n; i++) {
+        const struct cref *c = &bk->refs[i];
+        if (!in_places(p, c->place)) continue;
+        if (!GROW(refs, cap, n + 1)) {
+          free(refs);
+          return HLS_ENOMEM;
+        }
+        refs[n++] = (struct hls_pat_cell_ref){.place = c->place, .week = w, .seq = c->seq, .theme = t->ix,
+                                              .lo = c->lo, .hi = c->hi, .withheld = c->withheld, .scales = c->scales};
+      }
+    }
+  }
+  if (n > 1) qsort(refs, n, sizeof *refs, cref_cmp);
+  for (size_t i = 0; i < n && rc == 0 && cell != NULL; i++) rc = cell(ctx, &refs[i]);
+  free(refs);
+  if (rc != 0 || story == NULL) return rc;
+  const struct theme *t = pt->themes[p->theme];
+  for (size_t i = 0; i < t->n_stories && rc == 0; i++) {
+    const struct story *s = t->stories[i];
+    if (s->week < p->week_from || s->week > p->week_to || !in_places(p, s->key.place)) continue;
+    if (nt == 2) {
+      bool both = false;
+      for (size_t j = 0; j < s->n_themes; j++) both |= s->themes[j] == p->theme2;
+      if (!both) continue;
+    }
+    struct hls_pat_story_ref r = {.place = s->key.place, .week = s->week, .seq = s->key.seq, .title = s->title};
+    rc = story(ctx, &r);
+  }
+  return rc;
+}
+
+void hls_patterns_stats(const struct hls_patterns *pt, struct hls_pat_stats *out) {
+  memset(out, 0, sizeof *out);
+  out->places = pt->n_places;
+  out->themes = pt->n_themes;
+  out->digests = pt->n_digests;
+  out->stories = HASH_COUNT(pt->stories);
+  out->patterns = HASH_COUNT(pt->pats);
+  for (const struct pat *p = pt->pats; p != NULL; p = p->hh.next) out->by_signal[p->p.signal]++;
+}

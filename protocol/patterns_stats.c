@@ -1,0 +1,244 @@
+/* The pattern engine's statistics (docs/patterns.md, "The signals"):
+ * the tails of the Poisson, binomial and hypergeometric distributions and
+ * their mid-p values; a place's test against its own baseline; the
+ * truncated product that combines places; and the rule that no one place
+ * makes a pattern. None of them reads or keeps the engine's state. */
+#include "patterns_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+/* --- statistics ------------------------------------------------------------------------- */
+
+/* The regularised lower incomplete gamma function P(a, x) (series below
+ * a + 1, continued fraction above: Numerical Recipes 6.2). */
+static double gamma_p(double a, double x) {
+  if (x <= 0) return 0;
+  double lg = a * log(x) - x - lgamma(a);
+  if (x < a + 1) {
+    double ap = a, sum = 1 / a, del = sum;
+    for (int n = 0; n < 10000; n++) {
+      ap += 1;
+      del *= x / ap;
+      sum += del;
+      if (fabs(del) < fabs(sum) * 1e-15) break;
+    }
+    double r = sum * exp(lg);
+    return r > 1 ? 1 : r;
+  }
+  double b = x + 1 - a, c = 1e300, d = 1 / b, h = d;
+  for (int i = 1; i < 10000; i++) {
+    double an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (fabs(d) < 1e-300) d = 1e-300;
+    c = b + an / c;
+    if (fabs(c) < 1e-300) c = 1e-300;
+    d = 1 / d;
+    double del = d * c;
+    h *= del;
+    if (fabs(del - 1) < 1e-15) break;
+  }
+  double q = exp(lg) * h;
+  return q >= 1 ? 0 : 1 - q;
+}
+
+/* P(X >= k) for X ~ Poisson(mu). */
+static double poisson_sf(double k, double mu) {
+  if (k <= 0) return 1;
+  if (mu <= 0) return 0;
+  return gamma_p(k, mu);
+}
+
+/* The continued fraction of the incomplete beta function (Numerical
+ * Recipes 6.4). */
+static double beta_cf(double a, double b, double x) {
+  double qab = a + b, qap = a + 1, qam = a - 1, c = 1, d = 1 - qab * x / qap;
+  if (fabs(d) < 1e-300) d = 1e-300;
+  d = 1 / d;
+  double h = d;
+  for (int m = 1; m < 10000; m++) {
+    double m2 = 2.0 * m, aa = m * (b - m) * x / ((qam + m2) * (a + m2));
+    d = 1 + aa * d;
+    if (fabs(d) < 1e-300) d = 1e-300;
+    c = 1 + aa / c;
+    if (fabs(c) < 1e-300) c = 1e-300;
+    d = 1 / d;
+    h *= d * c;
+    aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+    d = 1 + aa * d;
+    if (fabs(d) < 1e-300) d = 1e-300;
+    c = 1 + aa / c;
+    if (fabs(c) < 1e-300) c = 1e-300;
+    d = 1 / d;
+    double del = d * c;
+    h *= del;
+    if (fabs(del - 1) < 1e-15) break;
+  }
+  return h;
+}
+
+/* The regularised incomplete beta function I_x(a, b). */
+static double ibeta(double a, double b, double x) {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  double lbt = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x);
+  if (x < (a + 1) / (a + b + 2)) return exp(lbt) * beta_cf(a, b, x) / a;
+  return 1 - exp(lbt) * beta_cf(b, a, 1 - x) / b;
+}
+
+/* Mid-p values: the chance of data beyond the observed, and half the
+ * chance of the observed (Lancaster 1961). A discrete test's plain
+ * p-value P(X >= x) is conservative, the more so the smaller the counts;
+ * its mid-p is close to uniform when nothing changed, which the
+ * truncated product and the FDR assume. */
+double hls_pat__poisson_midp(double k, double mu) {
+  if (k <= 0) return 1;
+  if (mu <= 0) return 0;
+  double pmf = exp(k * log(mu) - mu - lgamma(k + 1));
+  double r = poisson_sf(k, mu) - 0.5 * pmf;
+  return r < 0 ? 0 : r;
+}
+
+/* Fisher's exact test, one-sided: the chance of a first cell at least a
+ * in a 2x2 table [[a, b], [c, d]] with its margins (hypergeometric). */
+double hls_pat__fisher_sf(double a, double b, double c, double d) {
+  double r1 = a + b, c1 = a + c, n = a + b + c + d;
+  double kmax = r1 < c1 ? r1 : c1;
+  double base = lgamma(r1 + 1) + lgamma(n - r1 + 1) + lgamma(c1 + 1) + lgamma(n - c1 + 1) - lgamma(n + 1);
+  double total = 0;
+  for (double k = a; k <= kmax; k += 1) {
+    double lp = base - lgamma(k + 1) - lgamma(r1 - k + 1) - lgamma(c1 - k + 1) - lgamma(n - r1 - c1 + k + 1);
+    double term = exp(lp);
+    total += k == a ? 0.5 * term : term; /* mid-p */
+    if (term < total * 1e-12) break;
+  }
+  return total > 1 ? 1 : total;
+}
+
+/* P(X >= x) for X ~ Binomial(n, q), for real x and n (I_q(x, n-x+1)). */
+static double binom_sf(double x, double n, double q) {
+  if (x <= 0) return 1;
+  if (x > n) return 0;
+  double r = ibeta(x, n - x + 1, q);
+  return r < 0 ? 0 : r > 1 ? 1 : r;
+}
+
+/* Its mid-p (see hls_pat__poisson_midp). */
+static double binom_midp(double x, double n, double q) {
+  if (x <= 0) return 1;
+  if (x > n) return 0;
+  double pmf = exp(lgamma(n + 1) - lgamma(x + 1) - lgamma(n - x + 1) + x * log(q) + (n - x) * log1p(-q));
+  double r = binom_sf(x, n, q) - 0.5 * pmf;
+  return r < 0 ? 0 : r;
+}
+
+/* --- places against their own baselines, combined --------------------------------------- */
+
+/* A place's surprise in weeks [i-R+1, i] of one series against its own
+ * baseline (the baseline_weeks before, from its history's start, at
+ * least min_baseline_weeks). Counts are taken in units of one cell's size
+ * (quasi-Poisson: phi, the larger of E[x^2]/E[x] and the baseline's
+ * variance over its mean, so that a withheld cell counted at the middle
+ * of its interval, or a busy week, is not taken for many records). The
+ * test is conditional, so that a short baseline's own noise counts: with
+ * s in the baseline's nb weeks and x in the R weeks, under no change x is
+ * Binomial(x + s, R / (R + nb)); s gets two weeks of the theme's mean
+ * (prior_mu), and is at least half a cell, so that a place that never
+ * reported the theme is not infinitely surprised by one cell. *pz: that
+ * upper tail, computed only when z > zmin (else 1: a caller that keeps
+ * only small p-values passes the z below which none can be small); *z: the
+ * signed root of the Poisson deviance, for direction and size. False if
+ * the place cannot be tested: its baseline is too short or it reported in
+ * fewer than min_nz of those weeks. */
+bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const double *Q, const int32_t *NZ,
+                      int32_t lo, int32_t first, int32_t i, int32_t R, int32_t min_nz, double prior_mu,
+                      double prior_ratio, double zmin, double *z, double *pz) {
+  int32_t r0 = i - R + 1;
+  if (first < lo) first = lo;
+  if (r0 < first || r0 < 1) return false;
+  int32_t b1 = r0 - 1, b0 = r0 - prm->baseline_weeks;
+  if (b0 < first) b0 = first;
+  int32_t nb = b1 - b0 + 1;
+  if (nb < prm->min_baseline_weeks || NZ[b1 + 1 - lo] - NZ[b0 - lo] < min_nz) return false;
+  double S = P[b1 + 1 - lo] - P[b0 - lo], SQ = Q != NULL ? Q[b1 + 1 - lo] - Q[b0 - lo] : 0;
+  const double k = 2.0;
+  double phi = Q != NULL && S > 0 ? SQ / S : prior_ratio;
+  if (!(phi > 0)) phi = 1;
+  if (Q != NULL && nb > 1 && S > 0) {
+    double var = (SQ - S * S / nb) / (nb - 1);
+    if (var / (S / nb) > phi) phi = var / (S / nb);
+  }
+  double s = (S + k * prior_mu) / phi;
+  if (s < 0.5) s = 0.5;
+  double x = (P[i + 1 - lo] - P[r0 - lo]) / phi, q = R / (R + nb + k);
+  double e = s * R / (nb + k);
+  double dev = x > 0 ? 2 * (x * log(x / e) - (x - e)) : 2 * e;
+  if (dev < 0) dev = 0;
+  *z = x >= e ? sqrt(dev) : -sqrt(dev);
+  /* x <= e is at or below the binomial's mean: its upper tail is at least
+   * about a half */
+  if (pz != NULL) *pz = x > e && *z > zmin ? binom_midp(x, x + s, q) : 1.0;
+  return true;
+}
+
+static int zasc_cmp(const void *a, const void *b) {
+  const struct zent *x = a, *y = b;
+  if (x->z != y->z) return (x->z > y->z) - (x->z < y->z);
+  return (x->slot > y->slot) - (x->slot < y->slot);
+}
+
+/* The scan over places by their p-values (zv[].z holds each place's
+ * upper-tail p here), by the truncated product method (Zaykin, Zhivotovsky,
+ * Westfall and Weir 2002): W, the product of the p-values at most tau
+ * among the n places tested, is the statistic; under no change (places
+ * independent, p-values uniform or conservative)
+ *   P(W <= w) = sum_k C(n,k) (1-tau)^(n-k) tau^k H_k,
+ *   H_k = P(Poisson(k ln tau - ln w) <= k - 1) if w <= tau^k, else 1.
+ * Powerful when a few places change much or several change a little,
+ * and needs no calibration. *kstar: the places in W (at least kmin, else
+ * 1 is returned); zv is left sorted, smallest p first. */
+static double scan_os(struct zent *zv, size_t m, size_t n, int kmin, size_t *kstar) {
+  *kstar = 0;
+  if (m < (size_t)kmin || n == 0) return 1.0;
+  qsort(zv, m, sizeof *zv, zasc_cmp);
+  size_t kobs = 0;
+  double logw = 0;
+  while (kobs < m && zv[kobs].z <= TPM_TAU) logw += log(zv[kobs].z > P_FLOOR ? zv[kobs].z : P_FLOOR), kobs++;
+  if (kobs < (size_t)kmin) return 1.0;
+  *kstar = kobs;
+  double lt = log(TPM_TAU), l1t = log1p(-TPM_TAU), total = 0, lfn = lgamma((double)n + 1);
+  for (size_t k = 1; k <= n; k++) {
+    double lw = lfn - lgamma((double)k + 1) - lgamma((double)(n - k) + 1) + (double)(n - k) * l1t + (double)k * lt;
+    double h = 1.0;
+    if (logw <= (double)k * lt) h = 1.0 - gamma_p((double)k, (double)k * lt - logw);
+    double term = exp(lw) * h;
+    total += term;
+    /* past the mean of K, once terms no longer matter */
+    if ((double)k > (double)n * TPM_TAU + 3 && term < total * 1e-12) break;
+  }
+  return total > 1 ? 1 : total < P_FLOOR ? P_FLOOR : total;
+}
+
+/* The larger of a test's p-value over every place and without one
+ * (below). A test with some evidence (p < 1) stays one of the week's
+ * tests (the FDR counts the tests with p < 1): taking a place out must
+ * not shrink the count and so loosen every other test's cutoff. */
+#define P_NEARLY_ONE 0.9999999
+double hls_pat__p_robust(double p, double p_rest) {
+  if (isnan(p) || p >= 1) return p;
+  if (isnan(p_rest) || p_rest >= 1) return P_NEARLY_ONE;
+  return p_rest > p ? p_rest : p;
+}
+
+/* No one place makes a pattern: a member may publish any counts it
+ * likes, and a place's own jump is not a pattern across places. The scan
+ * again without the place of the smallest p-value (n - 1 places tested,
+ * one place fewer needed), and the larger of the two p-values (both valid,
+ * so their maximum is). *kstar and zv as scan_os over every place. */
+double hls_pat__scan_robust(struct zent *zv, size_t m, size_t n, int kmin, size_t *kstar) {
+  double p = scan_os(zv, m, n, kmin, kstar);
+  if (p >= 1) return p;
+  size_t k_rest;
+  return hls_pat__p_robust(p, scan_os(zv + 1, m - 1, n - 1, kmin > 1 ? kmin - 1 : 1, &k_rest));
+}

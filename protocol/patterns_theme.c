@@ -1,0 +1,482 @@
+/* One theme's tests and patterns (docs/patterns.md, "The signals"): the
+ * theme's weekly series as prefix sums (struct tcomp), the week by week
+ * tests of the single-theme signals over them (each signal's own in
+ * patterns_SIGNAL.c), what those share (candidates, priors, members), and
+ * the patterns that the tests which are discoveries open and keep going
+ * (2, "One pattern while it lasts"). */
+#include "patterns_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- one theme's tests ------------------------------------------------------------------- */
+
+void hls_pat__tcomp_free(struct tcomp *c) {
+  if (c == NULL) return;
+  for (int s = 0; s < NSER; s++) free(c->P[s]), free(c->NZ[s]);
+  free(c->Q0);
+  free(c->place), free(c->first), free(c->first_report), free(c->region);
+  free(c->NP), free(c->NQ), free(c->act), free(c->elig), free(c->adopt);
+  free(c->RP), free(c->rplaces), free(c->rtop_w), free(c->rtop_b), free(c->zv), free(c->seen);
+  free(c);
+}
+
+#define REALLOC(ptr, count)                                                                   \
+  do {                                                                                      \
+    size_t n_ = (count);                                                                    \
+    void *np_ = realloc((ptr), (n_ ? n_ : 1) * sizeof *(ptr));                              \
+    if (np_ == NULL) return HLS_ENOMEM;                                                     \
+    (ptr) = np_;                                                                            \
+  } while (0)
+
+static int tcomp_size(struct tcomp *c, size_t n, size_t span, size_t regions) {
+  size_t cells = n * (span + 1);
+  if (cells > c->cap_rows || c->P[0] == NULL) {
+    for (int s = 0; s < NSER; s++) {
+      REALLOC(c->P[s], cells);
+      REALLOC(c->NZ[s], cells);
+    }
+    REALLOC(c->Q0, cells);
+    c->cap_rows = cells;
+  }
+  if (n > c->cap_n) {
+    REALLOC(c->place, n);
+    REALLOC(c->first, n);
+    REALLOC(c->first_report, n);
+    REALLOC(c->region, n);
+    REALLOC(c->zv, n);
+    REALLOC(c->seen, n);
+    memset(c->seen, 0, n * sizeof *c->seen);
+    c->seen_stamp = 0;
+    c->cap_n = n;
+  }
+  if (span > c->cap_span || regions > c->cap_regions) {
+    size_t l = span > c->cap_span ? span : c->cap_span, r = regions > c->cap_regions ? regions : c->cap_regions;
+    REALLOC(c->NP, l + 1);
+    REALLOC(c->NQ, l + 1);
+    REALLOC(c->act, l + 1);
+    REALLOC(c->elig, l + 1);
+    REALLOC(c->adopt, l + 1);
+    REALLOC(c->RP, r * (l + 1));
+    REALLOC(c->rplaces, r);
+    REALLOC(c->rtop_w, r);
+    REALLOC(c->rtop_b, r);
+    c->cap_span = l;
+    c->cap_regions = r;
+  }
+  c->n = n;
+  c->span = span;
+  return 0;
+}
+
+/* An episode of one unit being followed week by week. */
+struct episode {
+  bool open;
+  int32_t from, last_ev; /* week indexes */
+  double pmin, p_now, score, score2;
+  uint32_t *places; /* its places so far (engine place numbers), sorted */
+  size_t n_places, cap_places;
+};
+
+/* Candidates of week i over the last R weeks: the slots that reported the
+ * theme in those weeks (a place with nothing there has no excess). */
+size_t hls_pat__candidates(struct hls_patterns *pt, struct theme *t, struct tcomp *c, int32_t i, int32_t R,
+                           uint32_t *out) {
+  if (++c->seen_stamp == 0) {
+    memset(c->seen, 0, c->n * sizeof *c->seen);
+    c->seen_stamp = 1;
+  }
+  size_t m = 0;
+  for (int32_t j = i - R + 1; j <= i; j++) {
+    if (j < 0) continue;
+    struct bucket *bk = hls_pat__bucket_get(t, pt->gmin + j, false);
+    if (bk == NULL) continue;
+    for (size_t r = 0; r < bk->n; r++) {
+      uint32_t s = pt->slot_of[bk->refs[r].place];
+      if (c->seen[s] == c->seen_stamp) continue;
+      c->seen[s] = c->seen_stamp;
+      out[m++] = s;
+    }
+  }
+  return m;
+}
+
+/* The theme's mean value per place-week in the baseline of a window
+ * [i-R+1, i] (over places whose history had started), and E[x^2]/E[x] of
+ * its cells there: the priors of hls_pat__place_z. */
+void hls_pat__priors(const struct hls_pat_params *prm, const struct tcomp *c, int32_t i, int32_t R, double *mu,
+                     double *ratio) {
+  int32_t b1 = i - R, b0 = b1 - prm->baseline_weeks + 1;
+  if (b0 < c->lo) b0 = c->lo;
+  *mu = 0;
+  *ratio = 1;
+  if (b1 < b0) return;
+  double S = c->NP[b1 + 1 - c->lo] - c->NP[b0 - c->lo], SQ = c->NQ[b1 + 1 - c->lo] - c->NQ[b0 - c->lo];
+  double A = c->act[b1 + 1 - c->lo] - c->act[b0 - c->lo];
+  if (A > 0) *mu = S / A;
+  if (S > 0) *ratio = SQ / S;
+}
+
+/* Keep week i's members of unit u (slots -> places), when it has
+ * evidence. */
+int hls_pat__keep_members(struct hls_patterns *pt, struct theme *t, const struct tcomp *c, int32_t i, size_t u,
+                          const uint32_t *slots, size_t n) {
+  uint32_t **m = &t->mem[TV(t, i, u)];
+  free(*m);
+  *m = NULL;
+  if (n == 0) return 0;
+  if ((*m = malloc((n + 1) * sizeof **m)) == NULL) return HLS_ENOMEM;
+  (*m)[0] = (uint32_t)n;
+  for (size_t k = 0; k < n; k++) (*m)[k + 1] = c->place[slots[k]];
+  (void)pt;
+  return 0;
+}
+
+void hls_pat__theme_tests_free(struct theme *t) {
+  if (t->mem != NULL)
+    for (size_t k = 0; k < t->pv_len * t->pv_units; k++) free(t->mem[k]);
+  free(t->mem), free(t->pv), free(t->sc1), free(t->sc2), free(t->back);
+  t->mem = NULL, t->pv = t->sc1 = t->sc2 = NULL, t->back = NULL;
+  t->pv_len = t->pv_units = 0;
+}
+
+/* Size theme t's stored tests for L weeks of units; a change of units
+ * (a new region) starts them again. Returns the first week index that
+ * must be computed at least. */
+static int theme_tests_size(struct theme *t, size_t L, size_t units, int32_t *from) {
+  if (t->pv_units != units || L < t->pv_len) {
+    hls_pat__theme_tests_free(t);
+    *from = 0;
+  }
+  size_t old = t->pv_len;
+  if (L != old || t->pv == NULL) {
+    size_t cells = L * units;
+    float *pv = realloc(t->pv, (cells ? cells : 1) * sizeof *pv);
+    if (pv == NULL) return HLS_ENOMEM;
+    t->pv = pv;
+    float *s1 = realloc(t->sc1, (cells ? cells : 1) * sizeof *s1);
+    if (s1 == NULL) return HLS_ENOMEM;
+    t->sc1 = s1;
+    float *s2 = realloc(t->sc2, (cells ? cells : 1) * sizeof *s2);
+    if (s2 == NULL) return HLS_ENOMEM;
+    t->sc2 = s2;
+    uint8_t *bk = realloc(t->back, (cells ? cells : 1) * sizeof *bk);
+    if (bk == NULL) return HLS_ENOMEM;
+    t->back = bk;
+    uint32_t **mem = realloc(t->mem, (cells ? cells : 1) * sizeof *mem);
+    if (mem == NULL) return HLS_ENOMEM;
+    t->mem = mem;
+    for (size_t k = old * units; k < cells; k++) mem[k] = NULL, pv[k] = NAN;
+    t->pv_len = L;
+    t->pv_units = units;
+    if (*from > (int32_t)old) *from = (int32_t)old;
+  }
+  return 0;
+}
+
+/* Whether slot s can be tested in week i over R weeks (as hls_pat__place_z). */
+bool hls_pat__place_testable(const struct hls_pat_params *prm, const struct tcomp *c, size_t s, int32_t i, int32_t R,
+                             int32_t min_nz) {
+  int32_t r0 = i - R + 1, first = c->first[s] < c->lo ? c->lo : c->first[s];
+  if (r0 < first || r0 < 1) return false;
+  int32_t b0 = r0 - prm->baseline_weeks;
+  if (b0 < first) b0 = first;
+  if (r0 - b0 < prm->min_baseline_weeks) return false;
+  const int32_t *NZ = c->NZ[0] + s * (c->span + 1);
+  return NZ[r0 - c->lo] - NZ[b0 - c->lo] >= min_nz;
+}
+
+/* The most records of one theme at one scale a place-week counts for in
+ * the tests. Values are halves (the middle of a rounded cell's interval),
+ * so every prefix sum below, and its squares (quarters), is exact in a
+ * double while it stays under 2^51: with this cap (a place-week's total
+ * at most 4,000, its square 1.6e7), for up to 140 million place-weeks,
+ * more than 100,000 places over the longest span held (1,040 weeks). Exact sums make a test's
+ * result the same whichever week the computation starts from, so that an
+ * engine updated fact by fact ends where one updated once; a larger
+ * count is no real place's week of learning (a fault or an attack, and
+ * no one place makes a pattern anyway). */
+#define TEST_MAX_COUNT 1000.0
+
+static uint64_t mix64(uint64_t x) {
+  x ^= x >> 30, x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27, x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+/* Compute theme t's tests for week indexes [from, L): each unit's p-value,
+ * its statistic, and (when it has evidence) its places. last (a week
+ * index; INT32_MAX: none) is the last week whose cells changed since the
+ * tests were computed: when no place's first report of the theme moved,
+ * only the tests that look back at [from, last] are computed again (a test
+ * of week i reads weeks i - R - baseline_weeks .. i). */
+int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, int32_t last) {
+  const struct hls_pat_params *prm = &pt->prm;
+  if (!pt->have_weeks) {
+    hls_pat__theme_tests_free(t);
+    return 0;
+  }
+  if (pt->tc == NULL && (pt->tc = calloc(1, sizeof *pt->tc)) == NULL) return HLS_ENOMEM;
+  struct tcomp *c = pt->tc;
+  size_t L = (size_t)(pt->gmax - pt->gmin + 1), R_n = pt->n_regions, units = U_RISING + R_n;
+  if (from < 0) from = 0;
+  int32_t asked = from;
+  int rc = theme_tests_size(t, L, units, &from);
+  if (rc != 0) return rc;
+  if (from != asked) last = INT32_MAX; /* computed again from the start */
+  if (from >= (int32_t)L) return 0;
+  int32_t Re = prm->emerging_weeks, Rc = prm->cross_weeks, Rs = prm->spread_weeks, Rr = prm->rising_weeks;
+  int32_t Rmax = Re > Rc ? Re : Rc;
+  if (Rs > Rmax) Rmax = Rs;
+  if (Rr > Rmax) Rmax = Rr;
+  /* the weeks the data are needed for: the baselines of the first week */
+  int32_t lo = from - Rmax - prm->baseline_weeks - 1;
+  if (lo < 0) lo = 0;
+
+  /* Slots: the places that reported the theme, and when they first did. */
+  size_t n = 0;
+  if (++pt->stamp == 0) {
+    memset(pt->mark, 0, pt->n_places * sizeof *pt->mark);
+    pt->stamp = 1;
+  }
+  for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next)
+    for (size_t j = 0; j < bk->n; j++) {
+      uint32_t pl = bk->refs[j].place;
+      if (pt->mark[pl] == pt->stamp) continue;
+      pt->mark[pl] = pt->stamp;
+      pt->slot_of[pl] = (uint32_t)n;
+      pt->scratch_places[n++] = pl;
+    }
+  if ((rc = tcomp_size(c, n, 0, R_n)) != 0) return rc;
+  for (size_t s = 0; s < n; s++) c->first_report[s] = INT32_MAX;
+  for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next) {
+    int32_t i = bk->week - pt->gmin;
+    for (size_t j = 0; j < bk->n; j++) {
+      uint32_t s = pt->slot_of[bk->refs[j].place];
+      if (i < c->first_report[s]) c->first_report[s] = i;
+    }
+  }
+  /* Where a place first reported the theme decides spread's places at
+   * risk in every later week: if that moved, every later test changes. */
+  uint64_t sig = mix64(n + 1);
+  for (size_t s = 0; s < n; s++)
+    sig += mix64((uint64_t)pt->scratch_places[s] << 32 | (uint32_t)c->first_report[s]);
+  if (sig == 0) sig = 1;
+  int32_t end = (int32_t)L;
+  if (last != INT32_MAX && sig == t->first_sig && last < (int32_t)L - Rmax - prm->baseline_weeks - 1)
+    end = (last < from ? from : last) + Rmax + prm->baseline_weeks + 1;
+  if (end > (int32_t)L) end = (int32_t)L;
+  size_t span = (size_t)(end - lo), W1 = span + 1;
+  if ((rc = tcomp_size(c, n, span, R_n)) != 0) return rc;
+  c->lo = lo;
+  for (size_t s = 0; s < n; s++) {
+    const struct place *pl = pt->places[pt->scratch_places[s]];
+    c->place[s] = pl->ix;
+    int32_t f = pl->has_week ? pl->first_week - pt->gmin : 0;
+    c->first[s] = f < 0 ? 0 : f;
+    c->region[s] = pl->region_ix;
+  }
+  for (int sr = 0; sr < NSER; sr++) {
+    memset(c->P[sr], 0, n * W1 * sizeof *c->P[sr]);
+    memset(c->NZ[sr], 0, n * W1 * sizeof *c->NZ[sr]);
+  }
+  memset(c->Q0, 0, n * W1 * sizeof *c->Q0);
+  memset(c->NP, 0, W1 * sizeof *c->NP);
+  memset(c->NQ, 0, W1 * sizeof *c->NQ);
+  for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next) {
+    int32_t i = bk->week - pt->gmin;
+    if (i < lo || i >= end) continue;
+    for (size_t j = 0; j < bk->n; j++) {
+      const struct cref *r = &bk->refs[j];
+      uint32_t s = pt->slot_of[r->place];
+      size_t at = s * W1 + (size_t)(i - lo) + 1;
+      double tot = 0;
+      for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
+        double v = r->ms[sc] < TEST_MAX_COUNT ? r->ms[sc] : TEST_MAX_COUNT;
+        tot += v;
+        if (v > 0) {
+          c->P[1 + sc][at] += v;
+          c->NZ[1 + sc][at] = 1;
+        }
+      }
+      c->P[0][at] += tot;
+      c->Q0[at] += tot * tot;
+      c->NZ[0][at] = 1;
+      c->NP[i - lo + 1] += tot;
+      c->NQ[i - lo + 1] += tot * tot;
+    }
+  }
+  for (size_t s = 0; s < n; s++) {
+    for (int sr = 0; sr < NSER; sr++) {
+      double *P = c->P[sr] + s * W1;
+      int32_t *NZ = c->NZ[sr] + s * W1;
+      for (size_t i = 1; i <= span; i++) P[i] += P[i - 1], NZ[i] += NZ[i - 1];
+    }
+    double *Q = c->Q0 + s * W1;
+    for (size_t i = 1; i <= span; i++) Q[i] += Q[i - 1];
+  }
+  for (size_t i = 1; i <= span; i++) c->NP[i] += c->NP[i - 1], c->NQ[i] += c->NQ[i - 1];
+
+  /* Places whose history had started (act), places at risk of taking the
+   * theme up (elig: spread_history_weeks of digests without it), places
+   * taking it up (adopt): counts per week, then prefix sums. */
+  int32_t H = prm->spread_history_weeks;
+  memset(c->act, 0, W1 * sizeof *c->act);
+  memset(c->elig, 0, W1 * sizeof *c->elig);
+  memset(c->adopt, 0, W1 * sizeof *c->adopt);
+#define AT_WEEK(arr, wk, d)                         \
+  do {                                             \
+    int32_t wk_ = (wk) < lo ? lo : (wk);            \
+    if (wk_ < end) (arr)[wk_ - lo + 1] += (d);      \
+  } while (0)
+  for (size_t k = 0; k < pt->n_places; k++) {
+    const struct place *pl = pt->places[k];
+    if (!pl->has_week) continue;
+    int32_t f = pl->first_week - pt->gmin;
+    if (f < 0) f = 0;
+    AT_WEEK(c->act, f, 1);
+    AT_WEEK(c->elig, f + H, 1);
+  }
+  for (size_t s = 0; s < n; s++) {
+    int32_t fr = c->first_report[s], at_risk_from = c->first[s] + H;
+    if (fr + 1 > at_risk_from) AT_WEEK(c->elig, fr + 1, -1);
+    else AT_WEEK(c->elig, at_risk_from, -1);
+    if (fr >= at_risk_from && fr >= lo && fr < end) c->adopt[fr - lo + 1] += 1;
+  }
+#undef AT_WEEK
+  for (size_t i = 1; i <= span; i++) c->act[i] += c->act[i - 1], c->elig[i] += c->elig[i - 1];
+  /* the first week any place was at risk: a baseline of new places
+   * starts there */
+  int32_t e0 = INT32_MAX;
+  {
+    int32_t H0 = INT32_MAX;
+    for (size_t k = 0; k < pt->n_places; k++)
+      if (pt->places[k]->has_week && pt->places[k]->first_week - pt->gmin < H0) H0 = pt->places[k]->first_week - pt->gmin;
+    if (H0 != INT32_MAX) e0 = (H0 < 0 ? 0 : H0) + H;
+  }
+  for (size_t i = 1; i <= span; i++)
+    c->act[i] += c->act[i - 1], c->elig[i] += c->elig[i - 1], c->adopt[i] += c->adopt[i - 1];
+
+  /* Regions' weekly totals. */
+  memset(c->RP, 0, R_n * W1 * sizeof *c->RP);
+  for (size_t s = 0; s < n; s++) {
+    if (c->region[s] == 0) continue;
+    double *RP = c->RP + c->region[s] * W1;
+    const double *P = c->P[0] + s * W1;
+    for (size_t i = 0; i <= span; i++) RP[i] += P[i];
+  }
+
+  uint32_t *cand = pt->scratch_places; /* free now: slots are numbered */
+  uint32_t *mem = malloc((n ? n : 1) * sizeof *mem);
+  if (mem == NULL) return HLS_ENOMEM;
+  /* Before the theme was first reported anywhere, it was not tested: a
+   * theme met late must not add tests (p-values of 1) to past weeks and
+   * move their cutoffs. */
+  int32_t tfirst = INT32_MAX;
+  for (size_t s = 0; s < n; s++)
+    if (c->first_report[s] < tfirst) tfirst = c->first_report[s];
+  struct theme_week tw = {.pt = pt, .t = t, .c = c, .lo = lo, .e0 = e0, .n = n, .W1 = W1, .cand = cand, .mem = mem};
+  for (int32_t i = from; i < end && rc == 0; i++) {
+    if (i < tfirst) {
+      for (size_t u = 0; u < units; u++) {
+        size_t at = TV(t, i, u);
+        t->pv[at] = NAN;
+        free(t->mem[at]);
+        t->mem[at] = NULL;
+      }
+      continue;
+    }
+    rc = hls_pat__spread_test(&tw, i);
+    if (rc == 0) rc = hls_pat__emerging_test(&tw, i);
+    if (rc == 0) rc = hls_pat__cross_test(&tw, i);
+    if (rc == 0 && R_n > 1) rc = hls_pat__rising_test(&tw, i);
+  }
+  free(mem);
+  if (rc == 0) t->first_sig = sig;
+  return rc;
+}
+
+/* Emit unit u's episode of theme t. */
+static int episode_emit(struct hls_patterns *pt, struct theme *t, size_t u, const struct episode *ep, bool live,
+                        struct ctx_update *cu) {
+  static const int signal_of[U_RISING + 1] = {HLS_PAT_SPREAD, HLS_PAT_EMERGING, HLS_PAT_CROSS_SCALE, HLS_PAT_RISING};
+  if (ep->n_places == 0) return 0;
+  struct build b;
+  hls_pat__build_init(&b, signal_of[u < U_RISING ? u : U_RISING], t->ix);
+  if (u >= U_RISING) b.p.region = pt->regions[u - U_RISING];
+  hls_pat__places_begin(pt, &b);
+  for (size_t k = 0; k < ep->n_places; k++) hls_pat__place_add(pt, &b, ep->places[k]);
+  b.p.week_from = pt->gmin + ep->from;
+  b.p.week_to = pt->gmin + ep->last_ev;
+  b.p.live = live;
+  b.p.p = ep->pmin;
+  b.p.strength = strength_of(ep->pmin);
+  b.p.p_now = ep->p_now;
+  b.p.score = ep->score;
+  b.p.score2 = ep->score2;
+  hls_pat__gather_counts(pt, t, &b, b.p.week_from, b.p.week_to);
+  return hls_pat__emit(pt, &b, &t->pats, &t->n_pats, &t->cap_pats, cu);
+}
+
+static int episode_add_places(struct episode *ep, const uint32_t *m) {
+  if (m == NULL) return 0;
+  size_t n = m[0];
+  if (!grow((void **)&ep->places, &ep->cap_places, ep->n_places + n, sizeof *ep->places)) return HLS_ENOMEM;
+  memcpy(ep->places + ep->n_places, m + 1, n * sizeof *m);
+  ep->n_places += n;
+  qsort(ep->places, ep->n_places, sizeof *ep->places, u32_cmp);
+  size_t keep = 0;
+  for (size_t k = 0; k < ep->n_places; k++)
+    if (keep == 0 || ep->places[keep - 1] != ep->places[k]) ep->places[keep++] = ep->places[k];
+  ep->n_places = keep;
+  return 0;
+}
+
+/* Theme t's patterns from its stored tests: a unit's test that is a
+ * discovery of its week's FDR opens a pattern; it goes on while its
+ * p-value is at most keep_p, and ends after end_weeks weeks without. */
+int hls_pat__theme_episodes(struct hls_patterns *pt, struct theme *t, struct ctx_update *cu) {
+  const struct hls_pat_params *prm = &pt->prm;
+  int rc = 0;
+  size_t L = t->pv_len, U = t->pv_units;
+  if (!pt->have_weeks || L != (size_t)(pt->gmax - pt->gmin + 1)) L = 0;
+  struct episode ep;
+  for (size_t u = 0; u < U && rc == 0 && L > 0; u++) {
+    memset(&ep, 0, sizeof ep);
+    for (size_t i = 0; i < L && rc == 0; i++) {
+      size_t at = TV(t, i, u);
+      double p = t->pv[at];
+      double cut = i < pt->n_cutoff ? pt->cutoff[i] : 0;
+      bool discovery = !isnan(p) && cut > 0 && p <= cut;
+      bool evidence = !isnan(p) && p <= prm->keep_p;
+      if (!ep.open) {
+        if (!discovery) continue;
+        int32_t from = (int32_t)i - t->back[at];
+        ep.open = true;
+        ep.from = from < 0 ? 0 : from;
+        ep.last_ev = (int32_t)i;
+        ep.pmin = ep.p_now = p;
+        ep.score = t->sc1[at];
+        ep.score2 = t->sc2[at];
+        ep.n_places = 0;
+        rc = episode_add_places(&ep, t->mem[at]);
+      } else if (evidence) {
+        ep.last_ev = (int32_t)i;
+        ep.p_now = p;
+        if (p < ep.pmin) ep.pmin = p, ep.score = t->sc1[at], ep.score2 = t->sc2[at];
+        rc = episode_add_places(&ep, t->mem[at]);
+      } else {
+        ep.p_now = isnan(p) ? 1.0 : p;
+        if ((int32_t)i - ep.last_ev >= prm->end_weeks) {
+          ep.open = false;
+          rc = episode_emit(pt, t, u, &ep, false, cu);
+        }
+      }
+    }
+    if (rc == 0 && ep.open) rc = episode_emit(pt, t, u, &ep, true, cu);
+    free(ep.places);
+  }
+  if (rc != 0) return rc;
+  return hls_pat__sweep(pt, t->pats, &t->n_pats, cu);
+}
