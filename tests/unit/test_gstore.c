@@ -936,6 +936,48 @@ static void test_failing_store_is_an_error(void **state) {
   chain_free(&a);
 }
 
+/* each_origin reads four things per origin; a failure of any of them is
+ * the walk's error, not an origin reported without its fork mark, head
+ * id or profile (the engine would follow a forked origin again, or take a
+ * zero head id for its chain). */
+static void test_each_origin_read_errors(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct chain a;
+  chain_init(&a, 19);
+  chain_add_profile(&a, "Alpha");
+  chain_add_digest(&a);
+  ASSERT_OK(put_run(fx, &a, 1, 2, NULL, &why));
+  struct blob ev = stub_of(&a.env[1]);
+  ASSERT_OK(hls_gstore_fork_put(fx->gs, a.pk, 2, ev.p, ev.len, ev.p, ev.len, 1, &why));
+
+  static const char *const reads[] = {
+      "max(seq) FROM items",        /* the heads */
+      "SELECT item_id FROM items",  /* the head's id */
+      "FROM forks WHERE origin",    /* forked? */
+      "type=1 AND body_state=0",    /* the latest profile */
+  };
+  for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+    struct inject in;
+    struct origins o = {0};
+    inject_start(&in, fx, reads[i]);
+    memset(&why, 0, sizeof why);
+    int rc = hls_gstore_each_origin(fx->gs, collect_origin, &o, &why);
+    inject_stop(&in);
+    assert_true(in.hits > 0);
+    if (rc != HLS_ESTORE) fail_msg("each_origin with \"%s\" failing: %s, %zu origins", reads[i], hls_err_name(rc), o.n);
+    assert_int_equal(o.n, 0);
+    assert_non_null(strstr(why.text, "store: "));
+  }
+  struct origins o = {0};
+  ASSERT_OK(hls_gstore_each_origin(fx->gs, collect_origin, &o, &why));
+  assert_int_equal(o.n, 1);
+  assert_true(o.rows[0].forked);
+  assert_string_equal(o.rows[0].place, "Alpha");
+  free(ev.p);
+  chain_free(&a);
+}
+
 /* A full disk is disk_full, and a run that does not fit is not kept at
  * all; a body that does not fit leaves its stub a stub. */
 static void test_full_disk(void **state) {
@@ -1001,6 +1043,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_forks_kept_as_evidence, setup, teardown),
       cmocka_unit_test_setup_teardown(test_each_origin_heads_and_profiles, setup, teardown),
       cmocka_unit_test_setup_teardown(test_failing_store_is_an_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_each_origin_read_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
       cmocka_unit_test_setup_teardown(test_open_fails_cleanly, setup, teardown),
   };
