@@ -201,22 +201,35 @@ int hls_gstore_each_origin(struct hls_gstore *gs, hls_gstore_origin_fn fn, void 
     uint8_t id[32] = {0};
     bool forked = false, has_profile = false;
     struct hls_profile prof;
+    /* A read that fails is the walk's error: an origin loaded without its
+     * fork mark would be followed again, one with a zero head id would
+     * refuse the next item of its chain. */
     st = gs->st[G_HEAD_ID];
     sqlite3_bind_blob(st, 1, heads[i].origin, 32, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)heads[i].seq);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) memcpy(id, sqlite3_column_blob(st, 0), 32);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) memcpy(id, sqlite3_column_blob(st, 0), 32);
     done(st);
-    st = gs->st[G_FORKED];
-    sqlite3_bind_blob(st, 1, heads[i].origin, 32, SQLITE_STATIC);
-    forked = sqlite3_step(st) == SQLITE_ROW;
-    done(st);
-    st = gs->st[G_PROFILE];
-    sqlite3_bind_blob(st, 1, heads[i].origin, 32, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-      has_profile = hls_profile_decode(&prof, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-                                       NULL) == 0;
-    done(st);
-    rc = fn(ctx, heads[i].origin, heads[i].seq, id, forked, has_profile ? &prof : NULL);
+    if (step == SQLITE_ROW || step == SQLITE_DONE) {
+      st = gs->st[G_FORKED];
+      sqlite3_bind_blob(st, 1, heads[i].origin, 32, SQLITE_STATIC);
+      step = sqlite3_step(st);
+      forked = step == SQLITE_ROW;
+      done(st);
+    }
+    if (step == SQLITE_ROW || step == SQLITE_DONE) {
+      st = gs->st[G_PROFILE];
+      sqlite3_bind_blob(st, 1, heads[i].origin, 32, SQLITE_STATIC);
+      step = sqlite3_step(st);
+      if (step == SQLITE_ROW)
+        has_profile = hls_profile_decode(&prof, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+                                         NULL) == 0;
+      done(st);
+    }
+    if (step == SQLITE_ROW || step == SQLITE_DONE)
+      rc = fn(ctx, heads[i].origin, heads[i].seq, id, forked, has_profile ? &prof : NULL);
+    else
+      rc = hls_store_sqlite_error(gs->db, step, why);
   }
   free(heads);
   return rc;

@@ -1,5 +1,7 @@
 hls_unit_test(store hlsdcore)
 hls_unit_test(store_query hlsdcore)
+hls_unit_test(gstore hlsdcore)
+hls_unit_test(control hlsdcore)
 hls_unit_test(api hlsdcore)
 hls_unit_test(patternsd hlsdcore)
 hls_unit_test(config hlshome)

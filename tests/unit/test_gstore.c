@@ -1,0 +1,1051 @@
+/* Unit tests for daemon/gstore.c: the gossip engine's view of the SQLite
+ * store. Each test opens a fresh store in its own temporary directory,
+ * builds signed chains with real keys (protocol/envelope.c), and checks
+ * what gstore.h promises: items and stubs read back byte for byte, the
+ * heads (the engine's vector) and profiles of every origin, bodies filled
+ * in only for stubs, erased bodies never coming back, fork evidence kept
+ * once, whole runs or nothing. Store failures are injected with SQLite's
+ * progress handler (a chosen statement is interrupted) and a capped
+ * database (a full disk). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "test_util.h"
+
+#include <msgpack.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "gstore.h"
+#include "store.h"
+
+#define TS0 1771232400000ull /* 2026-02-16T09:00:00Z */
+#define NOW_MS 1771300000000ll
+#define MAX_ITEMS 16
+
+#define ASSERT_OK(expr)                                                           \
+  do {                                                                            \
+    int rc_ = (expr);                                                             \
+    if (rc_ != 0) fail_msg("%s -> %s (%s)", #expr, hls_err_name(rc_), why.text); \
+  } while (0)
+
+/* --- signed chains ----------------------------------------------------------- */
+
+struct blob {
+  uint8_t *p; /* owned */
+  size_t len;
+};
+
+static struct blob blob_copy(const void *p, size_t len) {
+  struct blob b = {malloc(len ? len : 1), len};
+  assert_non_null(b.p);
+  if (len) memcpy(b.p, p, len);
+  return b;
+}
+
+static void decode(struct hls_envelope *env, const struct blob *b) {
+  struct hls_why why = {{0}};
+  int rc = hls_env_decode(env, b->p, b->len, &why);
+  if (rc != 0) fail_msg("decode: %s (%s)", hls_err_name(rc), why.text);
+}
+
+/* The stub (the envelope with a nil body) of a full envelope. */
+static struct blob stub_of(const struct blob *full) {
+  struct hls_envelope env;
+  decode(&env, full);
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  assert_int_equal(hls_env_encode_stub(&sb, &env), 0);
+  struct blob b = blob_copy(sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  return b;
+}
+
+/* One origin's chain: env[i] is seq i+1, with its body. */
+struct chain {
+  uint8_t pk[HLS_KEY_BYTES];
+  uint8_t sk[64];
+  struct blob env[MAX_ITEMS]; /* owned */
+  size_t n;
+  uint8_t prev[HLS_HASH_BYTES]; /* the id of the last item */
+};
+
+static void chain_init(struct chain *c, uint8_t seed_byte) {
+  memset(c, 0, sizeof *c);
+  uint8_t seed[crypto_sign_SEEDBYTES];
+  for (size_t i = 0; i < sizeof seed; i++) seed[i] = (uint8_t)(seed_byte * 7 + i);
+  assert_int_equal(crypto_sign_seed_keypair(c->pk, c->sk, seed), 0);
+}
+
+static void chain_free(struct chain *c) {
+  for (size_t i = 0; i < c->n; i++) free(c->env[i].p);
+  memset(c, 0, sizeof *c);
+}
+
+static void chain_add(struct chain *c, int type, int audience, const msgpack_sbuffer *body) {
+  assert_true(c->n < MAX_ITEMS);
+  msgpack_sbuffer out;
+  msgpack_sbuffer_init(&out);
+  uint64_t seq = c->n + 1;
+  int rc = hls_env_build(&out, type, c->sk, seq, seq > 1 ? c->prev : NULL, TS0 + seq * 1000, audience,
+                         (const uint8_t *)body->data, body->size);
+  assert_int_equal(rc, 0);
+  c->env[c->n] = blob_copy(out.data, out.size);
+  msgpack_sbuffer_destroy(&out);
+  struct hls_envelope env;
+  decode(&env, &c->env[c->n]);
+  memcpy(c->prev, env.id, HLS_HASH_BYTES);
+  c->n++;
+}
+
+/* A copy of src's first n items (same key), to grow differently: a fork. */
+static void chain_fork(struct chain *dst, const struct chain *src, size_t n) {
+  memset(dst, 0, sizeof *dst);
+  memcpy(dst->pk, src->pk, sizeof dst->pk);
+  memcpy(dst->sk, src->sk, sizeof dst->sk);
+  for (size_t i = 0; i < n; i++) dst->env[i] = blob_copy(src->env[i].p, src->env[i].len);
+  dst->n = n;
+  struct hls_envelope env;
+  decode(&env, &dst->env[n - 1]);
+  memcpy(dst->prev, env.id, HLS_HASH_BYTES);
+}
+
+static void chain_add_profile(struct chain *c, const char *place) {
+  struct hls_profile p;
+  memset(&p, 0, sizeof p);
+  snprintf(p.place, sizeof p.place, "%s", place);
+  snprintf(p.region, sizeof p.region, "Region");
+  p.role = HLS_PROFILE_PLACE;
+  p.n_addresses = 1;
+  snprintf(p.addresses[0], sizeof p.addresses[0], "10.0.0.%zu:7420", c->n + 1);
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  assert_int_equal(hls_profile_pack(&body, &p), 0);
+  chain_add(c, HLS_ENV_PROFILE, HLS_AUD_NETWORK, &body);
+  msgpack_sbuffer_destroy(&body);
+}
+
+/* A story whose title names its seq and variant (forks differ by it);
+ * learnt_len bytes of text make its body as large as a test needs. */
+static void chain_add_story(struct chain *c, int audience, int variant, size_t learnt_len) {
+  struct hls_story s;
+  memset(&s, 0, sizeof s);
+  s.iso_year = 2026;
+  s.iso_week = 7;
+  snprintf(s.title, sizeof s.title, "Story %zu/%d", c->n + 1, variant);
+  char *learnt = NULL;
+  if (learnt_len > 0) {
+    learnt = malloc(learnt_len + 1);
+    assert_non_null(learnt);
+    memset(learnt, 'l', learnt_len);
+    learnt[learnt_len] = '\0';
+    s.learnt = learnt;
+  }
+  s.n_themes = 1;
+  snprintf(s.themes[0].slug, sizeof s.themes[0].slug, "loneliness");
+  s.themes[0].kind = HLS_KIND_PROBLEM;
+  s.scale = HLS_SCALE_PLACE;
+  s.stage = HLS_STAGE_EXPERIMENT;
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  assert_int_equal(hls_story_pack(&body, &s), 0);
+  chain_add(c, HLS_ENV_STORY, audience, &body);
+  msgpack_sbuffer_destroy(&body);
+  free(learnt);
+}
+
+static void chain_add_digest(struct chain *c) {
+  struct hls_digest_cell cell;
+  memset(&cell, 0, sizeof cell);
+  snprintf(cell.theme, sizeof cell.theme, "loneliness");
+  cell.kind = HLS_KIND_PROBLEM;
+  cell.scale = HLS_SCALE_PLACE;
+  cell.stage = HLS_STAGE_REFLECT;
+  cell.count = 10;
+  struct hls_digest d = {.iso_year = 2026, .iso_week = 7, .method = {10, 5}, .n_cells = 1, .cells = &cell};
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  assert_int_equal(hls_digest_pack(&body, &d), 0);
+  chain_add(c, HLS_ENV_DIGEST, HLS_AUD_NETWORK, &body);
+  msgpack_sbuffer_destroy(&body);
+}
+
+static void chain_add_tombstone(struct chain *c, uint64_t target) {
+  struct hls_tombstone t = {.target_seq = target, .reason = HLS_TOMB_CONSENT_WITHDRAWN};
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  assert_int_equal(hls_tombstone_pack(&body, &t), 0);
+  chain_add(c, HLS_ENV_TOMBSTONE, HLS_AUD_NETWORK, &body);
+  msgpack_sbuffer_destroy(&body);
+}
+
+/* --- fixture ------------------------------------------------------------------ */
+
+struct fixture {
+  char dir[64];
+  char db_path[128];
+  struct hls_store *store;
+  struct hls_gstore *gs;
+};
+
+static int setup(void **state) {
+  struct fixture *fx = calloc(1, sizeof *fx);
+  if (fx == NULL) return -1;
+  snprintf(fx->dir, sizeof fx->dir, "/tmp/hls-test-gstore-XXXXXX");
+  if (mkdtemp(fx->dir) == NULL) {
+    free(fx);
+    return -1;
+  }
+  snprintf(fx->db_path, sizeof fx->db_path, "%s/hlsd.db", fx->dir);
+  *state = fx;
+  struct hls_why why = {{0}};
+  struct hls_store_options opt = {.synchronous_full = false};
+  if (hls_store_open(&fx->store, fx->db_path, &opt, &why) != 0 || hls_gstore_open(&fx->gs, fx->store, &why) != 0) {
+    fprintf(stderr, "open: %s\n", why.text);
+    return -1;
+  }
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fixture *fx = *state;
+  hls_gstore_free(fx->gs);
+  hls_store_free(fx->store);
+  test_remove_tree(fx->dir);
+  free(fx);
+  return 0;
+}
+
+/* --- helpers ------------------------------------------------------------------ */
+
+/* Put c's items first..last as one run, each held or as states[] says
+ * (NULL: all held): a stub state is given the stub, as the engine does.
+ * Returns hls_gstore_put_run's code. */
+static int put_run(struct fixture *fx, const struct chain *c, uint64_t first, uint64_t last, const int *states,
+                   struct hls_why *why) {
+  assert_true(first >= 1 && first <= last && last <= c->n);
+  size_t n = (size_t)(last - first + 1);
+  struct hls_envelope envs[MAX_ITEMS];
+  int st[MAX_ITEMS];
+  struct blob stubs[MAX_ITEMS];
+  memset(stubs, 0, sizeof stubs);
+  for (size_t i = 0; i < n; i++) {
+    st[i] = states != NULL ? states[i] : HLS_BODY_HELD;
+    const struct blob *full = &c->env[first - 1 + i];
+    if (st[i] == HLS_BODY_HELD) {
+      decode(&envs[i], full);
+    } else {
+      stubs[i] = stub_of(full);
+      decode(&envs[i], &stubs[i]);
+    }
+  }
+  int rc = hls_gstore_put_run(fx->gs, envs, st, n, NOW_MS, why);
+  for (size_t i = 0; i < n; i++) free(stubs[i].p);
+  return rc;
+}
+
+static int put_body(struct fixture *fx, const struct chain *c, uint64_t seq, bool *changed, struct hls_why *why) {
+  struct hls_envelope env;
+  decode(&env, &c->env[seq - 1]);
+  return hls_gstore_put_body(fx->gs, &env, changed, why);
+}
+
+static void erase(struct fixture *fx, const struct chain *c, uint64_t seq) {
+  struct hls_why why = {{0}};
+  ASSERT_OK(hls_store_item_erase(fx->store, c->pk, seq, &why));
+}
+
+/* get returns c's item seq as held in state: the same signed stub, the
+ * body only when held, the audience of its header. */
+static void assert_item(struct fixture *fx, const struct chain *c, uint64_t seq, int state) {
+  struct hls_gossip_item it;
+  int rc = hls_gstore_get(fx->gs, c->pk, seq, &it);
+  if (rc != 0) fail_msg("get seq %llu: %s", (unsigned long long)seq, hls_err_name(rc));
+  struct hls_envelope full, stub;
+  decode(&full, &c->env[seq - 1]);
+  struct blob want_stub = stub_of(&c->env[seq - 1]);
+  assert_int_equal(it.stub_len, want_stub.len);
+  assert_memory_equal(it.stub, want_stub.p, want_stub.len);
+  struct blob got_stub = blob_copy(it.stub, it.stub_len);
+  decode(&stub, &got_stub);
+  assert_null(stub.body);
+  assert_memory_equal(stub.id, full.id, HLS_HASH_BYTES);
+  assert_int_equal(it.state, state);
+  assert_int_equal(it.audience, full.h.audience);
+  if (state == HLS_BODY_HELD) {
+    assert_non_null(it.body);
+    assert_int_equal(it.body_len, full.body_len);
+    assert_memory_equal(it.body, full.body, full.body_len);
+  } else {
+    assert_null(it.body);
+    assert_int_equal(it.body_len, 0);
+  }
+  assert_int_equal(hls_gstore_state(fx->gs, c->pk, seq), state);
+  free(want_stub.p);
+  free(got_stub.p);
+}
+
+static void assert_counts(const struct hls_gstore_counts *got, int64_t items, int64_t held, int64_t stubs,
+                          int64_t erased, int64_t forks) {
+  assert_int_equal(got->items, items);
+  assert_int_equal(got->held, held);
+  assert_int_equal(got->stubs, stubs);
+  assert_int_equal(got->erased, erased);
+  assert_int_equal(got->forks, forks);
+}
+
+static void assert_store_counts(struct fixture *fx, int64_t items, int64_t held, int64_t stubs, int64_t erased,
+                                int64_t forks) {
+  struct hls_why why = {{0}};
+  struct hls_gstore_counts counts;
+  ASSERT_OK(hls_gstore_counts(fx->gs, &counts, &why));
+  assert_counts(&counts, items, held, stubs, erased, forks);
+}
+
+static void assert_origin_counts(struct fixture *fx, const struct chain *c, int64_t held, int64_t stubs,
+                                 int64_t erased) {
+  struct hls_why why = {{0}};
+  struct hls_gstore_counts counts;
+  ASSERT_OK(hls_gstore_origin_counts(fx->gs, c->pk, &counts, &why));
+  assert_counts(&counts, held + stubs + erased, held, stubs, erased, 0);
+}
+
+/* hls_gstore_stubs(c, after, max) gives exactly want[0..n_want). */
+static void assert_stubs(struct fixture *fx, const uint8_t origin[32], uint64_t after, size_t max,
+                         const uint64_t *want, size_t n_want) {
+  uint64_t seqs[MAX_ITEMS + 1];
+  for (size_t i = 0; i < MAX_ITEMS + 1; i++) seqs[i] = 999;
+  size_t n = 12345;
+  assert_true(max <= MAX_ITEMS);
+  assert_int_equal(hls_gstore_stubs(fx->gs, origin, after, seqs, max, &n), 0);
+  assert_int_equal(n, n_want);
+  for (size_t i = 0; i < n; i++) assert_int_equal(seqs[i], want[i]);
+  for (size_t i = max; i < MAX_ITEMS + 1; i++) assert_int_equal(seqs[i], 999); /* nothing beyond max */
+}
+
+/* What each_origin reports, one row per origin. */
+struct origin_row {
+  uint8_t origin[32];
+  uint64_t head;
+  uint8_t head_id[32];
+  bool forked, has_profile;
+  char place[HLS_PLACE_MAX + 1];
+};
+
+struct origins {
+  struct origin_row rows[8];
+  size_t n;
+  int stop_after; /* > 0: return HLS_ECLOSED from call number stop_after */
+};
+
+static int collect_origin(void *ctx, const uint8_t origin[32], uint64_t head, const uint8_t head_id[32], bool forked,
+                          const struct hls_profile *profile) {
+  struct origins *o = ctx;
+  assert_true(o->n < sizeof o->rows / sizeof o->rows[0]);
+  struct origin_row *r = &o->rows[o->n++];
+  memcpy(r->origin, origin, 32);
+  r->head = head;
+  memcpy(r->head_id, head_id, 32);
+  r->forked = forked;
+  r->has_profile = profile != NULL;
+  if (profile != NULL) snprintf(r->place, sizeof r->place, "%s", profile->place);
+  return o->stop_after > 0 && (int)o->n >= o->stop_after ? HLS_ECLOSED : 0;
+}
+
+static const struct origin_row *find_origin(const struct origins *o, const struct chain *c) {
+  for (size_t i = 0; i < o->n; i++)
+    if (memcmp(o->rows[i].origin, c->pk, 32) == 0) return &o->rows[i];
+  fail_msg("origin not reported by each_origin");
+  return NULL;
+}
+
+/* The id of c's item seq. */
+static void item_id(const struct chain *c, uint64_t seq, uint8_t id[32]) {
+  struct hls_envelope env;
+  decode(&env, &c->env[seq - 1]);
+  memcpy(id, env.id, 32);
+}
+
+struct forks {
+  struct {
+    uint8_t origin[32];
+    uint64_t seq;
+    int64_t found_ms;
+  } rows[8];
+  size_t n;
+  int stop_after;
+};
+
+static int collect_fork(void *ctx, const uint8_t origin[32], uint64_t seq, int64_t found_ms) {
+  struct forks *f = ctx;
+  assert_true(f->n < sizeof f->rows / sizeof f->rows[0]);
+  memcpy(f->rows[f->n].origin, origin, 32);
+  f->rows[f->n].seq = seq;
+  f->rows[f->n].found_ms = found_ms;
+  f->n++;
+  return f->stop_after > 0 && (int)f->n >= f->stop_after ? HLS_ECLOSED : 0;
+}
+
+/* --- items of several origins ------------------------------------------------- */
+
+/* Items of three origins, held and as stubs, read back byte for byte; an
+ * item not held is not_found with an empty view; counts add up. */
+static void test_put_get_several_origins(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct chain a, b, c, unknown;
+  chain_init(&a, 1);
+  chain_add_profile(&a, "Alpha");
+  chain_add_digest(&a);
+  chain_add_story(&a, HLS_AUD_NETWORK, 0, 0);
+  chain_init(&b, 2);
+  chain_add_profile(&b, "Beta");
+  chain_add_story(&b, HLS_AUD_PEERS, 0, 100);
+  chain_init(&c, 3);
+  chain_add_digest(&c);
+  chain_init(&unknown, 4);
+
+  assert_store_counts(fx, 0, 0, 0, 0, 0);
+  ASSERT_OK(put_run(fx, &a, 1, 3, NULL, &why));
+  const int b_states[] = {HLS_BODY_HELD, HLS_BODY_STUB};
+  ASSERT_OK(put_run(fx, &b, 1, 2, b_states, &why));
+  ASSERT_OK(put_run(fx, &c, 1, 1, NULL, &why));
+
+  for (uint64_t seq = 1; seq <= 3; seq++) assert_item(fx, &a, seq, HLS_BODY_HELD);
+  assert_item(fx, &b, 1, HLS_BODY_HELD);
+  assert_item(fx, &b, 2, HLS_BODY_STUB);
+  assert_item(fx, &c, 1, HLS_BODY_HELD);
+
+  /* Not held: the next seq, seq 0, a seq beyond SQLite's integers, an
+   * origin never seen. */
+  const struct {
+    const uint8_t *origin;
+    uint64_t seq;
+  } missing[] = {{a.pk, 4}, {a.pk, 0}, {a.pk, (uint64_t)INT64_MAX + 1}, {a.pk, UINT64_MAX}, {unknown.pk, 1}};
+  for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
+    struct hls_gossip_item it;
+    memset(&it, 0xab, sizeof it);
+    assert_int_equal(hls_gstore_get(fx->gs, missing[i].origin, missing[i].seq, &it), HLS_ENOTFOUND);
+    assert_null(it.stub);
+    assert_null(it.body);
+    assert_int_equal(it.stub_len + it.body_len, 0);
+    assert_int_equal(hls_gstore_state(fx->gs, missing[i].origin, missing[i].seq), -1);
+  }
+
+  assert_store_counts(fx, 6, 5, 1, 0, 0);
+  assert_origin_counts(fx, &a, 3, 0, 0);
+  assert_origin_counts(fx, &b, 1, 1, 0);
+  assert_origin_counts(fx, &c, 1, 0, 0);
+  assert_origin_counts(fx, &unknown, 0, 0, 0);
+  chain_free(&a);
+  chain_free(&b);
+  chain_free(&c);
+  chain_free(&unknown);
+}
+
+/* The views get gives are copies: other calls and writes to the row leave
+ * them as read, until the next get (of a larger or a smaller item). */
+static void test_get_views_last_until_next_get(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct chain a;
+  chain_init(&a, 5);
+  chain_add_profile(&a, "Alpha");
+  chain_add_story(&a, HLS_AUD_NETWORK, 0, 4000);
+  chain_add_story(&a, HLS_AUD_PEERS, 0, 10);
+  chain_add_story(&a, HLS_AUD_NETWORK, 0, 20000);
+  const int states[] = {HLS_BODY_HELD, HLS_BODY_HELD, HLS_BODY_STUB};
+  ASSERT_OK(put_run(fx, &a, 1, 3, states, &why));
+
+  struct hls_gossip_item it;
+  ASSERT_OK(hls_gstore_get(fx->gs, a.pk, 2, &it));
+  struct blob stub = blob_copy(it.stub, it.stub_len), body = blob_copy(it.body, it.body_len);
+
+  /* Reads of other statements, a write to the same row, a new item. */
+  uint64_t seqs[4];
+  size_t n;
+  ASSERT_OK(hls_gstore_stubs(fx->gs, a.pk, 0, seqs, 4, &n));
+  assert_int_equal(hls_gstore_state(fx->gs, a.pk, 3), HLS_BODY_STUB);
+  struct hls_gstore_counts counts;
+  ASSERT_OK(hls_gstore_counts(fx->gs, &counts, &why));
+  erase(fx, &a, 2);
+  ASSERT_OK(put_run(fx, &a, 4, 4, NULL, &why));
+  assert_int_equal(it.stub_len, stub.len);
+  assert_memory_equal(it.stub, stub.p, stub.len);
+  assert_int_equal(it.body_len, body.len);
+  assert_memory_equal(it.body, body.p, body.len);
+
+  /* The next gets, larger then smaller, give their own items. */
+  assert_item(fx, &a, 4, HLS_BODY_HELD);
+  assert_item(fx, &a, 1, HLS_BODY_HELD);
+  assert_item(fx, &a, 2, HLS_BODY_ERASED);
+  assert_item(fx, &a, 3, HLS_BODY_STUB);
+  free(stub.p);
+  free(body.p);
+  chain_free(&a);
+}
+
+/* --- stubs -------------------------------------------------------------------- */
+
+/* stubs lists the peers-audience items held as stubs (the bodies this
+ * node may ask the origin's direct peers for), ascending, above after, at
+ * most max; not the held, erased or network ones, nor another origin's. */
+static void test_stubs(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct chain d, other;
+  chain_init(&d, 6);
+  chain_add_profile(&d, "Delta");                /* 1 held */
+  chain_add_story(&d, HLS_AUD_PEERS, 0, 0);      /* 2 stub */
+  chain_add_story(&d, HLS_AUD_PEERS, 0, 0);      /* 3 stub */
+  chain_add_story(&d, HLS_AUD_NETWORK, 0, 0);    /* 4 stub, network */
+  chain_add_story(&d, HLS_AUD_PEERS, 0, 0);      /* 5 held */
+  chain_add_story(&d, HLS_AUD_PEERS, 0, 0);      /* 6 stub */
+  chain_add_story(&d, HLS_AUD_PEERS, 0, 0);      /* 7 stub, then erased */
+  const int states[] = {HLS_BODY_HELD, HLS_BODY_STUB, HLS_BODY_STUB, HLS_BODY_STUB,
+                        HLS_BODY_HELD, HLS_BODY_STUB, HLS_BODY_STUB};
+  ASSERT_OK(put_run(fx, &d, 1, 7, states, &why));
+  erase(fx, &d, 7);
+  chain_init(&other, 7);
+  chain_add_profile(&other, "Other");
+  chain_add_story(&other, HLS_AUD_PEERS, 0, 0);
+  const int other_states[] = {HLS_BODY_HELD, HLS_BODY_STUB};
+  ASSERT_OK(put_run(fx, &other, 1, 2, other_states, &why));
+
+  assert_stubs(fx, d.pk, 0, MAX_ITEMS, (const uint64_t[]){2, 3, 6}, 3);
+  assert_stubs(fx, d.pk, 2, MAX_ITEMS, (const uint64_t[]){3, 6}, 2);
+  assert_stubs(fx, d.pk, 0, 2, (const uint64_t[]){2, 3}, 2);
+  assert_stubs(fx, d.pk, 3, 1, (const uint64_t[]){6}, 1);
+  assert_stubs(fx, d.pk, 6, MAX_ITEMS, NULL, 0);
+  assert_stubs(fx, d.pk, 0, 0, NULL, 0);
+  assert_stubs(fx, d.pk, UINT64_MAX, MAX_ITEMS, NULL, 0);
+  assert_stubs(fx, other.pk, 0, MAX_ITEMS, (const uint64_t[]){2}, 1);
+  struct chain none;
+  chain_init(&none, 8);
+  assert_stubs(fx, none.pk, 0, MAX_ITEMS, NULL, 0);
+
+  /* A body received leaves the list. */
+  bool changed = false;
+  ASSERT_OK(put_body(fx, &d, 3, &changed, &why));
+  assert_true(changed);
+  assert_stubs(fx, d.pk, 0, MAX_ITEMS, (const uint64_t[]){2, 6}, 2);
+  chain_free(&d);
+  chain_free(&other);
+  chain_free(&none);
+}
+
+/* --- bodies and erasure ------------------------------------------------------- */
+
+/* put_body fills in a stub's body and says so; anything else (a body held
+ * already, an erased one, an item not held) is left as it is, changed
+ * false, and no error. */
+static void test_put_body_only_fills_stubs(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct chain e;
+  chain_init(&e, 9);
+  chain_add_profile(&e, "Echo");
+  chain_add_story(&e, HLS_AUD_PEERS, 0, 0);
+  chain_add_story(&e, HLS_AUD_PEERS, 0, 0);
+  chain_add_story(&e, HLS_AUD_PEERS, 0, 0); /* 4: never stored */
+  const int states[] = {HLS_BODY_HELD, HLS_BODY_STUB, HLS_BODY_STUB};
+  ASSERT_OK(put_run(fx, &e, 1, 3, states, &why));
+
+  bool changed = false;
+  ASSERT_OK(put_body(fx, &e, 2, &changed, &why));
+  assert_true(changed);
+  assert_item(fx, &e, 2, HLS_BODY_HELD);
+  assert_origin_counts(fx, &e, 2, 1, 0);
+
+  changed = true;
+  ASSERT_OK(put_body(fx, &e, 2, &changed, &why)); /* again */
+  assert_false(changed);
+  assert_item(fx, &e, 2, HLS_BODY_HELD);
+  changed = true;
+  ASSERT_OK(put_body(fx, &e, 1, &changed, &why)); /* held from the start */
+  assert_false(changed);
+  changed = true;
+  ASSERT_OK(put_body(fx, &e, 4, &changed, &why)); /* not held: not created */
+  assert_false(changed);
+  assert_int_equal(hls_gstore_state(fx->gs, e.pk, 4), -1);
+
+  erase(fx, &e, 3);
+  changed = true;
+  ASSERT_OK(put_body(fx, &e, 3, &changed, &why));
+  assert_false(changed);
+  assert_item(fx, &e, 3, HLS_BODY_ERASED);
+  assert_origin_counts(fx, &e, 2, 0, 1);
+  assert_store_counts(fx, 3, 2, 0, 1, 0);
+  chain_free(&e);
+}
+
+/* A tombstone's target (erased the way gossipd does on HLS_GA_ERASE)
+ * keeps its signed stub, so the chain still verifies, and its body never
+ * comes back: not as a body, not as the same item delivered again. */
+static void test_tombstone_erases_and_body_stays_gone(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct chain f;
+  chain_init(&f, 10);
+  chain_add_profile(&f, "Foxtrot");
+  chain_add_story(&f, HLS_AUD_NETWORK, 0, 500);
+  chain_add_tombstone(&f, 2);
+  ASSERT_OK(put_run(fx, &f, 1, 2, NULL, &why));
+  assert_item(fx, &f, 2, HLS_BODY_HELD);
+
+  ASSERT_OK(put_run(fx, &f, 3, 3, NULL, &why));
+  erase(fx, &f, 2);
+  assert_item(fx, &f, 2, HLS_BODY_ERASED); /* the same stub, no body */
+  assert_item(fx, &f, 3, HLS_BODY_HELD);
+  struct hls_gossip_item it;
+  ASSERT_OK(hls_gstore_get(fx->gs, f.pk, 3, &it));
+  struct hls_tombstone t;
+  ASSERT_OK(hls_tombstone_decode(&t, it.body, it.body_len, &why));
+  assert_int_equal(t.target_seq, 2);
+  assert_store_counts(fx, 3, 2, 0, 1, 0);
+
+  bool changed = true;
+  ASSERT_OK(put_body(fx, &f, 2, &changed, &why));
+  assert_false(changed);
+  memset(&why, 0, sizeof why);
+  assert_int_equal(put_run(fx, &f, 2, 2, NULL, &why), HLS_EEXISTS);
+  assert_item(fx, &f, 2, HLS_BODY_ERASED);
+  assert_store_counts(fx, 3, 2, 0, 1, 0);
+  chain_free(&f);
+}
+
+/* --- runs: all or nothing ----------------------------------------------------- */
+
+/* A run is one transaction: an item held already (the same or another
+ * one at that seq), a duplicate within the run, or a row the store
+ * refuses (a body state out of range) fails the whole run, and the store
+ * takes the next run as if nothing happened. An empty run is a no-op. */
+static void test_put_run_all_or_nothing(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  sqlite3 *db = hls_store_db(fx->store);
+  struct chain g, fork;
+  chain_init(&g, 11);
+  chain_add_profile(&g, "Golf");
+  for (int i = 0; i < 5; i++) chain_add_digest(&g);
+  ASSERT_OK(put_run(fx, &g, 1, 3, NULL, &why));
+
+  ASSERT_OK(hls_gstore_put_run(fx->gs, NULL, NULL, 0, NOW_MS, &why));
+  assert_store_counts(fx, 3, 3, 0, 0, 0);
+
+  /* 3 is held: 4 must not be kept either. */
+  memset(&why, 0, sizeof why);
+  assert_int_equal(put_run(fx, &g, 3, 4, NULL, &why), HLS_EEXISTS);
+  assert_non_null(strstr(why.text, "held already"));
+  assert_int_equal(hls_gstore_state(fx->gs, g.pk, 4), -1);
+  assert_true(sqlite3_get_autocommit(db));
+
+  /* Another item at a seq held (a fork): refused the same way. */
+  chain_fork(&fork, &g, 2);
+  chain_add_story(&fork, HLS_AUD_NETWORK, 1, 0);
+  assert_int_equal(put_run(fx, &fork, 3, 3, NULL, &why), HLS_EEXISTS);
+  assert_item(fx, &g, 3, HLS_BODY_HELD);
+
+  /* One item twice in a run. */
+  struct hls_envelope twice[2];
+  decode(&twice[0], &g.env[3]);
+  decode(&twice[1], &g.env[3]);
+  const int held2[] = {HLS_BODY_HELD, HLS_BODY_HELD};
+  assert_int_equal(hls_gstore_put_run(fx->gs, twice, held2, 2, NOW_MS, &why), HLS_EEXISTS);
+  assert_int_equal(hls_gstore_state(fx->gs, g.pk, 4), -1);
+
+  /* A stub with a body state the store does not know. */
+  const int bad[] = {HLS_BODY_HELD, 7};
+  memset(&why, 0, sizeof why);
+  assert_int_equal(put_run(fx, &g, 4, 5, bad, &why), HLS_ESTORE);
+  assert_non_null(strstr(why.text, "store: "));
+  assert_int_equal(hls_gstore_state(fx->gs, g.pk, 4), -1);
+  assert_int_equal(hls_gstore_state(fx->gs, g.pk, 5), -1);
+  assert_true(sqlite3_get_autocommit(db));
+  assert_store_counts(fx, 3, 3, 0, 0, 0);
+
+  ASSERT_OK(put_run(fx, &g, 4, 6, NULL, &why));
+  for (uint64_t seq = 1; seq <= 6; seq++) assert_item(fx, &g, seq, HLS_BODY_HELD);
+  assert_store_counts(fx, 6, 6, 0, 0, 0);
+  chain_free(&g);
+  chain_free(&fork);
+}
+
+/* --- forks -------------------------------------------------------------------- */
+
+/* Fork evidence (two signed headers of one origin and seq) is kept once,
+ * as first found; listed newest first; counted; and marks its origin as
+ * forked in each_origin. */
+static void test_forks_kept_as_evidence(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct forks forks = {0};
+  ASSERT_OK(hls_gstore_each_fork(fx->gs, collect_fork, &forks, &why));
+  assert_int_equal(forks.n, 0);
+
+  struct chain g, g2, h, h2, quiet;
+  chain_init(&g, 12);
+  chain_add_profile(&g, "Golf");
+  chain_add_digest(&g);
+  chain_add_story(&g, HLS_AUD_NETWORK, 0, 0);
+  chain_fork(&g2, &g, 2);
+  chain_add_story(&g2, HLS_AUD_NETWORK, 1, 0); /* another seq 3, same key */
+  chain_init(&h, 13);
+  chain_add_profile(&h, "Hotel");
+  chain_add_digest(&h);
+  chain_fork(&h2, &h, 1);
+  chain_add_story(&h2, HLS_AUD_NETWORK, 1, 0);
+  chain_init(&quiet, 14);
+  chain_add_profile(&quiet, "India");
+  ASSERT_OK(put_run(fx, &g, 1, 3, NULL, &why));
+  ASSERT_OK(put_run(fx, &h, 1, 2, NULL, &why));
+  ASSERT_OK(put_run(fx, &quiet, 1, 1, NULL, &why));
+
+  struct blob g_ours = stub_of(&g.env[2]), g_theirs = stub_of(&g2.env[2]);
+  struct blob h_ours = stub_of(&h.env[1]), h_theirs = stub_of(&h2.env[1]);
+  ASSERT_OK(hls_gstore_fork_put(fx->gs, g.pk, 3, g_ours.p, g_ours.len, g_theirs.p, g_theirs.len, 1000, &why));
+  ASSERT_OK(hls_gstore_fork_put(fx->gs, h.pk, 2, h_ours.p, h_ours.len, h_theirs.p, h_theirs.len, 2000, &why));
+  /* Found again later (from another peer, the other way round): the
+   * first evidence stays. */
+  ASSERT_OK(hls_gstore_fork_put(fx->gs, g.pk, 3, g_theirs.p, g_theirs.len, g_ours.p, g_ours.len, 3000, &why));
+
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(hls_store_db(fx->store), "SELECT ours, theirs, found_ms FROM forks"
+                                      " WHERE origin=?1 AND seq=3", -1, &st, NULL), SQLITE_OK);
+  sqlite3_bind_blob(st, 1, g.pk, 32, SQLITE_STATIC);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_bytes(st, 0), g_ours.len);
+  assert_memory_equal(sqlite3_column_blob(st, 0), g_ours.p, g_ours.len);
+  assert_int_equal(sqlite3_column_bytes(st, 1), g_theirs.len);
+  assert_memory_equal(sqlite3_column_blob(st, 1), g_theirs.p, g_theirs.len);
+  assert_int_equal(sqlite3_column_int64(st, 2), 1000);
+  assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+  sqlite3_finalize(st);
+
+  ASSERT_OK(hls_gstore_each_fork(fx->gs, collect_fork, &forks, &why));
+  assert_int_equal(forks.n, 2);
+  assert_memory_equal(forks.rows[0].origin, h.pk, 32);
+  assert_int_equal(forks.rows[0].seq, 2);
+  assert_int_equal(forks.rows[0].found_ms, 2000);
+  assert_memory_equal(forks.rows[1].origin, g.pk, 32);
+  assert_int_equal(forks.rows[1].seq, 3);
+  assert_int_equal(forks.rows[1].found_ms, 1000);
+  assert_store_counts(fx, 6, 6, 0, 0, 2);
+
+  /* The item held at the forked seq is still ours; the other is evidence. */
+  assert_item(fx, &g, 3, HLS_BODY_HELD);
+
+  struct origins o = {0};
+  ASSERT_OK(hls_gstore_each_origin(fx->gs, collect_origin, &o, &why));
+  assert_int_equal(o.n, 3);
+  assert_true(find_origin(&o, &g)->forked);
+  assert_true(find_origin(&o, &h)->forked);
+  assert_false(find_origin(&o, &quiet)->forked);
+
+  /* A callback's error stops the walk and is returned; the next walk
+   * starts from the top. */
+  struct forks first = {.stop_after = 1};
+  assert_int_equal(hls_gstore_each_fork(fx->gs, collect_fork, &first, &why), HLS_ECLOSED);
+  assert_int_equal(first.n, 1);
+  struct forks again = {0};
+  ASSERT_OK(hls_gstore_each_fork(fx->gs, collect_fork, &again, &why));
+  assert_int_equal(again.n, 2);
+
+  free(g_ours.p);
+  free(g_theirs.p);
+  free(h_ours.p);
+  free(h_theirs.p);
+  chain_free(&g);
+  chain_free(&g2);
+  chain_free(&h);
+  chain_free(&h2);
+  chain_free(&quiet);
+}
+
+/* --- origins: the engine's vector at start -------------------------------------- */
+
+/* each_origin gives every origin held once, with its head (the highest
+ * seq held, held or not: the engine's vector), the head's item id, and
+ * its latest profile whose body is held. */
+static void test_each_origin_heads_and_profiles(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct origins o = {0};
+  ASSERT_OK(hls_gstore_each_origin(fx->gs, collect_origin, &o, &why));
+  assert_int_equal(o.n, 0);
+
+  struct chain a, b, c;
+  chain_init(&a, 15);
+  chain_add_profile(&a, "First");  /* 1 */
+  chain_add_digest(&a);            /* 2 */
+  chain_add_profile(&a, "Second"); /* 3 */
+  chain_add_profile(&a, "Third");  /* 4: a stub, then 3 erased */
+  chain_add_story(&a, HLS_AUD_PEERS, 0, 0); /* 5: a stub */
+  const int a_states[] = {HLS_BODY_HELD, HLS_BODY_HELD, HLS_BODY_HELD, HLS_BODY_STUB, HLS_BODY_STUB};
+  ASSERT_OK(put_run(fx, &a, 1, 5, a_states, &why));
+  chain_init(&b, 16);
+  chain_add_digest(&b);
+  ASSERT_OK(put_run(fx, &b, 1, 1, NULL, &why));
+  chain_init(&c, 17);
+  chain_add_profile(&c, "Charlie");
+  chain_add_digest(&c);
+  chain_add_digest(&c);
+  chain_add_digest(&c);
+  ASSERT_OK(put_run(fx, &c, 1, 2, NULL, &why));
+
+  ASSERT_OK(hls_gstore_each_origin(fx->gs, collect_origin, &o, &why));
+  assert_int_equal(o.n, 3);
+  uint8_t id[32];
+  const struct origin_row *r = find_origin(&o, &a);
+  assert_int_equal(r->head, 5);
+  item_id(&a, 5, id);
+  assert_memory_equal(r->head_id, id, 32);
+  assert_true(r->has_profile);
+  assert_string_equal(r->place, "Second"); /* "Third" is only a stub */
+  assert_false(r->forked);
+  r = find_origin(&o, &b);
+  assert_int_equal(r->head, 1);
+  item_id(&b, 1, id);
+  assert_memory_equal(r->head_id, id, 32);
+  assert_false(r->has_profile);
+  r = find_origin(&o, &c);
+  assert_int_equal(r->head, 2);
+  assert_string_equal(r->place, "Charlie");
+
+  /* A run moves the head; an erased profile is no longer the latest. */
+  ASSERT_OK(put_run(fx, &c, 3, 4, NULL, &why));
+  erase(fx, &a, 3);
+  memset(&o, 0, sizeof o);
+  ASSERT_OK(hls_gstore_each_origin(fx->gs, collect_origin, &o, &why));
+  r = find_origin(&o, &c);
+  assert_int_equal(r->head, 4);
+  item_id(&c, 4, id);
+  assert_memory_equal(r->head_id, id, 32);
+  assert_string_equal(find_origin(&o, &a)->place, "First");
+
+  /* The callback's error stops the walk and is returned. */
+  struct origins one = {.stop_after = 1};
+  assert_int_equal(hls_gstore_each_origin(fx->gs, collect_origin, &one, &why), HLS_ECLOSED);
+  assert_int_equal(one.n, 1);
+  chain_free(&a);
+  chain_free(&b);
+  chain_free(&c);
+}
+
+/* --- a failing store ---------------------------------------------------------- */
+
+/* Fault injection: SQLite's progress handler interrupts any running
+ * statement whose SQL contains sql_part ("" for every statement), so a
+ * chosen read or write fails as an I/O error would, mid-call. */
+struct inject {
+  sqlite3 *db;
+  const char *sql_part;
+  int hits;
+};
+
+static int inject_cb(void *ctx) {
+  struct inject *in = ctx;
+  for (sqlite3_stmt *st = sqlite3_next_stmt(in->db, NULL); st != NULL; st = sqlite3_next_stmt(in->db, st)) {
+    if (sqlite3_stmt_busy(st) && strstr(sqlite3_sql(st), in->sql_part) != NULL) {
+      in->hits++;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static void inject_start(struct inject *in, struct fixture *fx, const char *sql_part) {
+  in->db = hls_store_db(fx->store);
+  in->sql_part = sql_part;
+  in->hits = 0;
+  sqlite3_progress_handler(in->db, 1, inject_cb, in);
+}
+
+static void inject_stop(struct inject *in) { sqlite3_progress_handler(in->db, 0, NULL, NULL); }
+
+/* Every function reports a failing store as an error (never as "nothing
+ * there"), leaves nothing half-written, and works again once the store
+ * does: no statement is left mid-step, no transaction open. */
+static void test_failing_store_is_an_error(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct chain a;
+  chain_init(&a, 18);
+  chain_add_profile(&a, "Alpha");
+  chain_add_story(&a, HLS_AUD_PEERS, 0, 0);
+  chain_add_digest(&a);
+  const int states[] = {HLS_BODY_HELD, HLS_BODY_STUB};
+  ASSERT_OK(put_run(fx, &a, 1, 2, states, &why));
+  struct blob ev = stub_of(&a.env[1]);
+
+  struct inject in;
+  inject_start(&in, fx, "");
+  struct hls_gossip_item it;
+  int rc = hls_gstore_get(fx->gs, a.pk, 1, &it);
+  assert_true(rc != 0 && rc != HLS_ENOTFOUND);
+  assert_null(it.stub);
+  uint64_t seqs[4];
+  size_t n = 7;
+  assert_int_equal(hls_gstore_stubs(fx->gs, a.pk, 0, seqs, 4, &n), HLS_ESTORE);
+  assert_int_equal(n, 0);
+  assert_int_equal(hls_gstore_state(fx->gs, a.pk, 1), -1);
+  memset(&why, 0, sizeof why);
+  assert_int_equal(put_run(fx, &a, 3, 3, NULL, &why), HLS_ESTORE);
+  assert_non_null(strstr(why.text, "store: "));
+  bool changed = true;
+  assert_int_equal(put_body(fx, &a, 2, &changed, &why), HLS_ESTORE);
+  assert_false(changed);
+  assert_int_equal(hls_gstore_fork_put(fx->gs, a.pk, 2, ev.p, ev.len, ev.p, ev.len, 1, &why), HLS_ESTORE);
+  struct origins o = {0};
+  assert_int_equal(hls_gstore_each_origin(fx->gs, collect_origin, &o, &why), HLS_ESTORE);
+  assert_int_equal(o.n, 0);
+  struct hls_gstore_counts counts;
+  assert_int_equal(hls_gstore_counts(fx->gs, &counts, &why), HLS_ESTORE);
+  assert_int_equal(hls_gstore_origin_counts(fx->gs, a.pk, &counts, &why), HLS_ESTORE);
+  struct forks f = {0};
+  assert_int_equal(hls_gstore_each_fork(fx->gs, collect_fork, &f, &why), HLS_ESTORE);
+  inject_stop(&in);
+  assert_true(in.hits >= 10);
+
+  /* Only the run's insert fails: the run is not kept. */
+  inject_start(&in, fx, "INSERT INTO items");
+  assert_int_equal(put_run(fx, &a, 3, 3, NULL, &why), HLS_ESTORE);
+  inject_stop(&in);
+  assert_true(in.hits > 0);
+  assert_true(sqlite3_get_autocommit(hls_store_db(fx->store)));
+
+  /* All as before. */
+  assert_item(fx, &a, 1, HLS_BODY_HELD);
+  assert_item(fx, &a, 2, HLS_BODY_STUB);
+  assert_int_equal(hls_gstore_state(fx->gs, a.pk, 3), -1);
+  assert_stubs(fx, a.pk, 0, 4, (const uint64_t[]){2}, 1);
+  assert_store_counts(fx, 2, 1, 1, 0, 0);
+  ASSERT_OK(hls_gstore_each_fork(fx->gs, collect_fork, &f, &why));
+  assert_int_equal(f.n, 0);
+  ASSERT_OK(put_run(fx, &a, 3, 3, NULL, &why));
+  ASSERT_OK(put_body(fx, &a, 2, &changed, &why));
+  assert_true(changed);
+  free(ev.p);
+  chain_free(&a);
+}
+
+/* each_origin reads four things per origin; a failure of any of them is
+ * the walk's error, not an origin reported without its fork mark, head
+ * id or profile (the engine would follow a forked origin again, or take a
+ * zero head id for its chain). */
+static void test_each_origin_read_errors(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct chain a;
+  chain_init(&a, 19);
+  chain_add_profile(&a, "Alpha");
+  chain_add_digest(&a);
+  ASSERT_OK(put_run(fx, &a, 1, 2, NULL, &why));
+  struct blob ev = stub_of(&a.env[1]);
+  ASSERT_OK(hls_gstore_fork_put(fx->gs, a.pk, 2, ev.p, ev.len, ev.p, ev.len, 1, &why));
+
+  static const char *const reads[] = {
+      "max(seq) FROM items",        /* the heads */
+      "SELECT item_id FROM items",  /* the head's id */
+      "FROM forks WHERE origin",    /* forked? */
+      "type=1 AND body_state=0",    /* the latest profile */
+  };
+  for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+    struct inject in;
+    struct origins o = {0};
+    inject_start(&in, fx, reads[i]);
+    memset(&why, 0, sizeof why);
+    int rc = hls_gstore_each_origin(fx->gs, collect_origin, &o, &why);
+    inject_stop(&in);
+    assert_true(in.hits > 0);
+    if (rc != HLS_ESTORE) fail_msg("each_origin with \"%s\" failing: %s, %zu origins", reads[i], hls_err_name(rc), o.n);
+    assert_int_equal(o.n, 0);
+    assert_non_null(strstr(why.text, "store: "));
+  }
+  struct origins o = {0};
+  ASSERT_OK(hls_gstore_each_origin(fx->gs, collect_origin, &o, &why));
+  assert_int_equal(o.n, 1);
+  assert_true(o.rows[0].forked);
+  assert_string_equal(o.rows[0].place, "Alpha");
+  free(ev.p);
+  chain_free(&a);
+}
+
+/* A full disk is disk_full, and a run that does not fit is not kept at
+ * all; a body that does not fit leaves its stub a stub. */
+static void test_full_disk(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct chain a;
+  chain_init(&a, 20);
+  chain_add_profile(&a, "Alpha");
+  chain_add_story(&a, HLS_AUD_PEERS, 0, 60000);
+  for (int i = 0; i < 4; i++) chain_add_story(&a, HLS_AUD_NETWORK, 0, 60000);
+  const int states[] = {HLS_BODY_HELD, HLS_BODY_STUB};
+  ASSERT_OK(put_run(fx, &a, 1, 2, states, &why));
+
+  /* Cap the database at the pages it has now, as a disk with no space left. */
+  sqlite3 *db = hls_store_db(fx->store);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  char sql[64];
+  snprintf(sql, sizeof sql, "PRAGMA max_page_count=%lld", (long long)sqlite3_column_int64(st, 0));
+  sqlite3_finalize(st);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+
+  memset(&why, 0, sizeof why);
+  int rc = put_run(fx, &a, 3, 6, NULL, &why);
+  if (rc != HLS_EDISKFULL) fail_msg("run on a full disk: %s (%s)", hls_err_name(rc), why.text);
+  for (uint64_t seq = 3; seq <= 6; seq++) assert_int_equal(hls_gstore_state(fx->gs, a.pk, seq), -1);
+  assert_true(sqlite3_get_autocommit(db));
+  bool changed = true;
+  assert_int_equal(put_body(fx, &a, 2, &changed, &why), HLS_EDISKFULL);
+  assert_false(changed);
+  assert_item(fx, &a, 2, HLS_BODY_STUB);
+  assert_store_counts(fx, 2, 1, 1, 0, 0);
+  chain_free(&a);
+}
+
+/* --- open --------------------------------------------------------------------- */
+
+/* A store without the tables gstore needs fails to open with the store's
+ * error and gives nothing back; free(NULL) is a no-op. */
+static void test_open_fails_cleanly(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  hls_gstore_free(fx->gs);
+  fx->gs = NULL;
+  hls_gstore_free(NULL);
+  assert_int_equal(sqlite3_exec(hls_store_db(fx->store), "DROP TABLE forks", NULL, NULL, NULL), SQLITE_OK);
+  struct hls_gstore *gs = (struct hls_gstore *)&why; /* not NULL: open must clear it */
+  assert_int_equal(hls_gstore_open(&gs, fx->store, &why), HLS_ESTORE);
+  assert_null(gs);
+  assert_non_null(strstr(why.text, "forks"));
+}
+
+int main(void) {
+  if (sodium_init() < 0) return 1;
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_put_get_several_origins, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_get_views_last_until_next_get, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stubs, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_put_body_only_fills_stubs, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_tombstone_erases_and_body_stays_gone, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_put_run_all_or_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_forks_kept_as_evidence, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_each_origin_heads_and_profiles, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_failing_store_is_an_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_each_origin_read_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_open_fails_cleanly, setup, teardown),
+  };
+  return cmocka_run_group_tests_name("gstore", tests, NULL, NULL);
+}
