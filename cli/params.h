@@ -16,7 +16,7 @@
 #include "client.h"
 #include "methods.h"
 
-#define CLI_PARAMS_MAX 24     /* arguments of one method that are options */
+#define CLI_PARAMS_MAX HLS_METHOD_MAX_ARGS /* arguments of one method */
 #define CLI_OPT_PARAM 0x200   /* getopt value of the method's argument k: CLI_OPT_PARAM + k */
 
 struct cli_params {

@@ -54,6 +54,10 @@ enum {
   HLS_AF_POS = 1 << 1, /* a positional word on the command line */
 };
 
+/* Arguments of one method at most (hls keeps its options in arrays of
+ * this size; test_methods checks the table). */
+#define HLS_METHOD_MAX_ARGS 24
+
 /* Values an ENUMS or STRS argument may list at most. */
 #define HLS_METHOD_LIST_MAX 16
 

@@ -92,6 +92,7 @@ static void table_is_well_formed(void **state) {
     assert_true(m->role >= HLS_USER_VIEWER && m->role <= HLS_USER_ADMIN);
     if (m->flags & HLS_MF_TEST) assert_true(m->flags & HLS_MF_LOCAL);
     for (size_t j = 0; j < i; j++) assert_string_not_equal(hls_methods[j].name, m->name);
+    assert_true(m->n_args <= HLS_METHOD_MAX_ARGS);
     for (size_t k = 0; k < m->n_args; k++) {
       const struct hls_method_arg *a = &m->args[k];
       assert_ptr_equal(hls_method_arg(m, a->key), a); /* keys are unique */
