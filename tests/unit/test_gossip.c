@@ -26,168 +26,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain_build.h"
 #include "envelope.h"
 #include "gossip.h"
 #include "wire.h"
 
-#define TS0 1771232400000ull /* 2026-02-16T09:00:00Z */
 #define MAX_NODES 6
 
-/* --- keys, envelopes and chains --------------------------------------------- */
+/* --- chains (chain_build.h), as these tests use them ------------------------- */
 
-struct key {
-  uint8_t pk[HLS_KEY_BYTES];
-  uint8_t sk[64];
-};
-
-static void key_make(struct key *k, uint8_t seed_byte) {
-  uint8_t seed[crypto_sign_SEEDBYTES];
-  for (size_t i = 0; i < sizeof seed; i++) seed[i] = (uint8_t)(seed_byte * 7 + i);
-  assert_int_equal(crypto_sign_seed_keypair(k->pk, k->sk, seed), 0);
-}
-
-struct blob {
-  uint8_t *p;
-  size_t len;
-};
-
-static struct blob blob_copy(const void *p, size_t len) {
-  struct blob b = {malloc(len ? len : 1), len};
-  assert_non_null(b.p);
-  if (len) memcpy(b.p, p, len);
-  return b;
-}
-
-static void decode_ok(struct hls_envelope *env, const uint8_t *bytes, size_t len) {
-  struct hls_why why = {{0}};
-  int rc = hls_env_decode(env, bytes, len, &why);
-  if (rc != 0) fail_msg("decode: %s (%s)", hls_err_name(rc), why.text);
-}
-
-/* The stub of a full envelope. */
-static struct blob stub_of(const struct blob *env) {
-  struct hls_envelope e;
-  decode_ok(&e, env->p, env->len);
-  msgpack_sbuffer sb;
-  msgpack_sbuffer_init(&sb);
-  assert_int_equal(hls_env_encode_stub(&sb, &e), 0);
-  struct blob b = blob_copy(sb.data, sb.size);
-  msgpack_sbuffer_destroy(&sb);
-  return b;
-}
-
-/* A signed chain: env[i] is seq i+1, full envelope. */
-struct chain {
-  struct key k;
-  struct blob *env;
-  size_t n, cap;
-  uint8_t prev[HLS_HASH_BYTES];
-};
-
-static void chain_init(struct chain *c, uint8_t seed_byte) {
-  memset(c, 0, sizeof *c);
-  key_make(&c->k, seed_byte);
-}
-
-static void chain_free(struct chain *c) {
-  for (size_t i = 0; i < c->n; i++) free(c->env[i].p);
-  free(c->env);
-  memset(c, 0, sizeof *c);
-}
-
-static void chain_push(struct chain *c, struct blob b) {
-  if (c->n == c->cap) {
-    c->cap = c->cap ? c->cap * 2 : 16;
-    c->env = realloc(c->env, c->cap * sizeof *c->env);
-    assert_non_null(c->env);
-  }
-  struct hls_envelope e;
-  decode_ok(&e, b.p, b.len);
-  memcpy(c->prev, e.id, HLS_HASH_BYTES);
-  c->env[c->n++] = b;
-}
-
-/* A copy of c's first n items (same key), to grow differently: a fork. */
-static void chain_fork(struct chain *dst, const struct chain *c, size_t n) {
-  memset(dst, 0, sizeof *dst);
-  dst->k = c->k;
-  for (size_t i = 0; i < n; i++) chain_push(dst, blob_copy(c->env[i].p, c->env[i].len));
-}
-
-static const struct blob *chain_at(const struct chain *c, uint64_t seq) {
-  assert_true(seq >= 1 && seq <= c->n);
-  return &c->env[seq - 1];
-}
-
-static void chain_add(struct chain *c, int type, int audience, const msgpack_sbuffer *body) {
-  msgpack_sbuffer out;
-  msgpack_sbuffer_init(&out);
-  uint64_t seq = c->n + 1;
-  int rc = hls_env_build(&out, type, c->k.sk, seq, seq > 1 ? c->prev : NULL, TS0 + seq * 1000, audience,
-                         (const uint8_t *)body->data, body->size);
-  assert_int_equal(rc, 0);
-  chain_push(c, blob_copy(out.data, out.size));
-  msgpack_sbuffer_destroy(&out);
-}
-
-/* A profile with n_addr addresses "10.0.<tag>.<i>:7420". */
+/* A profile "Place <tag>" with n_addr addresses "10.0.<tag>.<i>:7420". */
 static void chain_add_profile(struct chain *c, int tag, size_t n_addr) {
+  char place[HLS_PLACE_MAX + 1];
+  snprintf(place, sizeof place, "Place %d", tag);
   struct hls_profile p;
-  memset(&p, 0, sizeof p);
-  snprintf(p.place, sizeof p.place, "Place %d", tag);
-  strcpy(p.region, "Region");
-  p.role = HLS_PROFILE_PLACE;
+  profile_of_place(&p, place);
   p.n_addresses = n_addr;
   for (size_t i = 0; i < n_addr; i++) snprintf(p.addresses[i], sizeof p.addresses[i], "10.0.%d.%zu:7420", tag, i + 1);
-  msgpack_sbuffer body;
-  msgpack_sbuffer_init(&body);
-  assert_int_equal(hls_profile_pack(&body, &p), 0);
-  chain_add(c, HLS_ENV_PROFILE, HLS_AUD_NETWORK, &body);
-  msgpack_sbuffer_destroy(&body);
-}
-
-/* A story whose title names its seq (and variant, for forks). */
-static void chain_add_story(struct chain *c, int audience, int variant) {
-  struct hls_story s;
-  memset(&s, 0, sizeof s);
-  s.iso_year = 2026;
-  s.iso_week = 7;
-  snprintf(s.title, sizeof s.title, "Story %zu/%d", c->n + 1, variant);
-  s.n_themes = 1;
-  strcpy(s.themes[0].slug, "loneliness");
-  s.themes[0].kind = HLS_KIND_PROBLEM;
-  s.scale = HLS_SCALE_PLACE;
-  s.stage = HLS_STAGE_EXPERIMENT;
-  msgpack_sbuffer body;
-  msgpack_sbuffer_init(&body);
-  assert_int_equal(hls_story_pack(&body, &s), 0);
-  chain_add(c, HLS_ENV_STORY, audience, &body);
-  msgpack_sbuffer_destroy(&body);
-}
-
-static void chain_add_digest(struct chain *c) {
-  struct hls_digest_cell cell;
-  memset(&cell, 0, sizeof cell);
-  strcpy(cell.theme, "loneliness");
-  cell.kind = HLS_KIND_PROBLEM;
-  cell.scale = HLS_SCALE_PLACE;
-  cell.stage = HLS_STAGE_REFLECT;
-  cell.count = (uint32_t)c->n;
-  struct hls_digest d = {.iso_year = 2026, .iso_week = 7, .method = {10, 5}, .n_cells = 1, .cells = &cell};
-  msgpack_sbuffer body;
-  msgpack_sbuffer_init(&body);
-  assert_int_equal(hls_digest_pack(&body, &d), 0);
-  chain_add(c, HLS_ENV_DIGEST, HLS_AUD_NETWORK, &body);
-  msgpack_sbuffer_destroy(&body);
-}
-
-static void chain_add_tombstone(struct chain *c, uint64_t target) {
-  struct hls_tombstone t = {.target_seq = target, .reason = HLS_TOMB_CONSENT_WITHDRAWN};
-  msgpack_sbuffer body;
-  msgpack_sbuffer_init(&body);
-  assert_int_equal(hls_tombstone_pack(&body, &t), 0);
-  chain_add(c, HLS_ENV_TOMBSTONE, HLS_AUD_NETWORK, &body);
-  msgpack_sbuffer_destroy(&body);
+  chain_add_profile_of(c, &p);
 }
 
 /* A profile, then n-1 items: digests and network stories. */
@@ -195,7 +51,7 @@ static void chain_make(struct chain *c, uint8_t seed_byte, size_t n) {
   chain_init(c, seed_byte);
   chain_add_profile(c, seed_byte, 1);
   while (c->n < n) {
-    if (c->n % 5 == 0) chain_add_digest(c);
+    if (c->n % 5 == 0) chain_add_digest(c, (uint32_t)c->n);
     else chain_add_story(c, HLS_AUD_NETWORK, 0);
   }
 }
@@ -2888,7 +2744,7 @@ static void test_import_tombstone(void **state) {
   chain_init(&x, 94);
   chain_add_profile(&x, 94, 1);
   chain_add_story(&x, HLS_AUD_NETWORK, 0); /* 2: erased by 4 */
-  chain_add_digest(&x);                    /* 3: erased by 5 */
+  chain_add_digest(&x, 2);                 /* 3: erased by 5 */
   chain_add_tombstone(&x, 2);
   chain_add_tombstone(&x, 3);
   chain_add_story(&x, HLS_AUD_NETWORK, 0); /* 6 */

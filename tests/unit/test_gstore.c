@@ -15,20 +15,19 @@
 
 #include "test_util.h"
 
-#include <msgpack.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain_build.h"
 #include "envelope.h"
 #include "gstore.h"
 #include "store.h"
 
-#define TS0 1771232400000ull /* 2026-02-16T09:00:00Z */
 #define NOW_MS 1771300000000ll
-#define MAX_ITEMS 16
+#define MAX_ITEMS 16 /* the most items one put_run or stubs query here takes */
 
 #define ASSERT_OK(expr)                                                           \
   do {                                                                            \
@@ -36,154 +35,15 @@
     if (rc_ != 0) fail_msg("%s -> %s (%s)", #expr, hls_err_name(rc_), why.text); \
   } while (0)
 
-/* --- signed chains ----------------------------------------------------------- */
+/* --- signed chains (chain_build.h), as these tests use them ------------------- */
 
-struct blob {
-  uint8_t *p; /* owned */
-  size_t len;
-};
-
-static struct blob blob_copy(const void *p, size_t len) {
-  struct blob b = {malloc(len ? len : 1), len};
-  assert_non_null(b.p);
-  if (len) memcpy(b.p, p, len);
-  return b;
-}
-
-static void decode(struct hls_envelope *env, const struct blob *b) {
-  struct hls_why why = {{0}};
-  int rc = hls_env_decode(env, b->p, b->len, &why);
-  if (rc != 0) fail_msg("decode: %s (%s)", hls_err_name(rc), why.text);
-}
-
-/* The stub (the envelope with a nil body) of a full envelope. */
-static struct blob stub_of(const struct blob *full) {
-  struct hls_envelope env;
-  decode(&env, full);
-  msgpack_sbuffer sb;
-  msgpack_sbuffer_init(&sb);
-  assert_int_equal(hls_env_encode_stub(&sb, &env), 0);
-  struct blob b = blob_copy(sb.data, sb.size);
-  msgpack_sbuffer_destroy(&sb);
-  return b;
-}
-
-/* One origin's chain: env[i] is seq i+1, with its body. */
-struct chain {
-  uint8_t pk[HLS_KEY_BYTES];
-  uint8_t sk[64];
-  struct blob env[MAX_ITEMS]; /* owned */
-  size_t n;
-  uint8_t prev[HLS_HASH_BYTES]; /* the id of the last item */
-};
-
-static void chain_init(struct chain *c, uint8_t seed_byte) {
-  memset(c, 0, sizeof *c);
-  uint8_t seed[crypto_sign_SEEDBYTES];
-  for (size_t i = 0; i < sizeof seed; i++) seed[i] = (uint8_t)(seed_byte * 7 + i);
-  assert_int_equal(crypto_sign_seed_keypair(c->pk, c->sk, seed), 0);
-}
-
-static void chain_free(struct chain *c) {
-  for (size_t i = 0; i < c->n; i++) free(c->env[i].p);
-  memset(c, 0, sizeof *c);
-}
-
-static void chain_add(struct chain *c, int type, int audience, const msgpack_sbuffer *body) {
-  assert_true(c->n < MAX_ITEMS);
-  msgpack_sbuffer out;
-  msgpack_sbuffer_init(&out);
-  uint64_t seq = c->n + 1;
-  int rc = hls_env_build(&out, type, c->sk, seq, seq > 1 ? c->prev : NULL, TS0 + seq * 1000, audience,
-                         (const uint8_t *)body->data, body->size);
-  assert_int_equal(rc, 0);
-  c->env[c->n] = blob_copy(out.data, out.size);
-  msgpack_sbuffer_destroy(&out);
-  struct hls_envelope env;
-  decode(&env, &c->env[c->n]);
-  memcpy(c->prev, env.id, HLS_HASH_BYTES);
-  c->n++;
-}
-
-/* A copy of src's first n items (same key), to grow differently: a fork. */
-static void chain_fork(struct chain *dst, const struct chain *src, size_t n) {
-  memset(dst, 0, sizeof *dst);
-  memcpy(dst->pk, src->pk, sizeof dst->pk);
-  memcpy(dst->sk, src->sk, sizeof dst->sk);
-  for (size_t i = 0; i < n; i++) dst->env[i] = blob_copy(src->env[i].p, src->env[i].len);
-  dst->n = n;
-  struct hls_envelope env;
-  decode(&env, &dst->env[n - 1]);
-  memcpy(dst->prev, env.id, HLS_HASH_BYTES);
-}
-
+/* A profile of place, its one address naming its seq. */
 static void chain_add_profile(struct chain *c, const char *place) {
   struct hls_profile p;
-  memset(&p, 0, sizeof p);
-  snprintf(p.place, sizeof p.place, "%s", place);
-  snprintf(p.region, sizeof p.region, "Region");
-  p.role = HLS_PROFILE_PLACE;
+  profile_of_place(&p, place);
   p.n_addresses = 1;
   snprintf(p.addresses[0], sizeof p.addresses[0], "10.0.0.%zu:7420", c->n + 1);
-  msgpack_sbuffer body;
-  msgpack_sbuffer_init(&body);
-  assert_int_equal(hls_profile_pack(&body, &p), 0);
-  chain_add(c, HLS_ENV_PROFILE, HLS_AUD_NETWORK, &body);
-  msgpack_sbuffer_destroy(&body);
-}
-
-/* A story whose title names its seq and variant (forks differ by it);
- * learnt_len bytes of text make its body as large as a test needs. */
-static void chain_add_story(struct chain *c, int audience, int variant, size_t learnt_len) {
-  struct hls_story s;
-  memset(&s, 0, sizeof s);
-  s.iso_year = 2026;
-  s.iso_week = 7;
-  snprintf(s.title, sizeof s.title, "Story %zu/%d", c->n + 1, variant);
-  char *learnt = NULL;
-  if (learnt_len > 0) {
-    learnt = malloc(learnt_len + 1);
-    assert_non_null(learnt);
-    memset(learnt, 'l', learnt_len);
-    learnt[learnt_len] = '\0';
-    s.learnt = learnt;
-  }
-  s.n_themes = 1;
-  snprintf(s.themes[0].slug, sizeof s.themes[0].slug, "loneliness");
-  s.themes[0].kind = HLS_KIND_PROBLEM;
-  s.scale = HLS_SCALE_PLACE;
-  s.stage = HLS_STAGE_EXPERIMENT;
-  msgpack_sbuffer body;
-  msgpack_sbuffer_init(&body);
-  assert_int_equal(hls_story_pack(&body, &s), 0);
-  chain_add(c, HLS_ENV_STORY, audience, &body);
-  msgpack_sbuffer_destroy(&body);
-  free(learnt);
-}
-
-static void chain_add_digest(struct chain *c) {
-  struct hls_digest_cell cell;
-  memset(&cell, 0, sizeof cell);
-  snprintf(cell.theme, sizeof cell.theme, "loneliness");
-  cell.kind = HLS_KIND_PROBLEM;
-  cell.scale = HLS_SCALE_PLACE;
-  cell.stage = HLS_STAGE_REFLECT;
-  cell.count = 10;
-  struct hls_digest d = {.iso_year = 2026, .iso_week = 7, .method = {10, 5}, .n_cells = 1, .cells = &cell};
-  msgpack_sbuffer body;
-  msgpack_sbuffer_init(&body);
-  assert_int_equal(hls_digest_pack(&body, &d), 0);
-  chain_add(c, HLS_ENV_DIGEST, HLS_AUD_NETWORK, &body);
-  msgpack_sbuffer_destroy(&body);
-}
-
-static void chain_add_tombstone(struct chain *c, uint64_t target) {
-  struct hls_tombstone t = {.target_seq = target, .reason = HLS_TOMB_CONSENT_WITHDRAWN};
-  msgpack_sbuffer body;
-  msgpack_sbuffer_init(&body);
-  assert_int_equal(hls_tombstone_pack(&body, &t), 0);
-  chain_add(c, HLS_ENV_TOMBSTONE, HLS_AUD_NETWORK, &body);
-  msgpack_sbuffer_destroy(&body);
+  chain_add_profile_of(c, &p);
 }
 
 /* --- fixture ------------------------------------------------------------------ */
@@ -232,6 +92,7 @@ static int put_run(struct fixture *fx, const struct chain *c, uint64_t first, ui
                    struct hls_why *why) {
   assert_true(first >= 1 && first <= last && last <= c->n);
   size_t n = (size_t)(last - first + 1);
+  assert_true(n <= MAX_ITEMS);
   struct hls_envelope envs[MAX_ITEMS];
   int st[MAX_ITEMS];
   struct blob stubs[MAX_ITEMS];
@@ -240,10 +101,10 @@ static int put_run(struct fixture *fx, const struct chain *c, uint64_t first, ui
     st[i] = states != NULL ? states[i] : HLS_BODY_HELD;
     const struct blob *full = &c->env[first - 1 + i];
     if (st[i] == HLS_BODY_HELD) {
-      decode(&envs[i], full);
+      blob_decode(&envs[i], full);
     } else {
       stubs[i] = stub_of(full);
-      decode(&envs[i], &stubs[i]);
+      blob_decode(&envs[i], &stubs[i]);
     }
   }
   int rc = hls_gstore_put_run(fx->gs, envs, st, n, NOW_MS, why);
@@ -253,28 +114,28 @@ static int put_run(struct fixture *fx, const struct chain *c, uint64_t first, ui
 
 static int put_body(struct fixture *fx, const struct chain *c, uint64_t seq, bool *changed, struct hls_why *why) {
   struct hls_envelope env;
-  decode(&env, &c->env[seq - 1]);
+  blob_decode(&env, &c->env[seq - 1]);
   return hls_gstore_put_body(fx->gs, &env, changed, why);
 }
 
 static void erase(struct fixture *fx, const struct chain *c, uint64_t seq) {
   struct hls_why why = {{0}};
-  ASSERT_OK(hls_store_item_erase(fx->store, c->pk, seq, &why));
+  ASSERT_OK(hls_store_item_erase(fx->store, c->k.pk, seq, &why));
 }
 
 /* get returns c's item seq as held in state: the same signed stub, the
  * body only when held, the audience of its header. */
 static void assert_item(struct fixture *fx, const struct chain *c, uint64_t seq, int state) {
   struct hls_gossip_item it;
-  int rc = hls_gstore_get(fx->gs, c->pk, seq, &it);
+  int rc = hls_gstore_get(fx->gs, c->k.pk, seq, &it);
   if (rc != 0) fail_msg("get seq %llu: %s", (unsigned long long)seq, hls_err_name(rc));
   struct hls_envelope full, stub;
-  decode(&full, &c->env[seq - 1]);
+  blob_decode(&full, &c->env[seq - 1]);
   struct blob want_stub = stub_of(&c->env[seq - 1]);
   assert_int_equal(it.stub_len, want_stub.len);
   assert_memory_equal(it.stub, want_stub.p, want_stub.len);
   struct blob got_stub = blob_copy(it.stub, it.stub_len);
-  decode(&stub, &got_stub);
+  blob_decode(&stub, &got_stub);
   assert_null(stub.body);
   assert_memory_equal(stub.id, full.id, HLS_HASH_BYTES);
   assert_int_equal(it.state, state);
@@ -287,7 +148,7 @@ static void assert_item(struct fixture *fx, const struct chain *c, uint64_t seq,
     assert_null(it.body);
     assert_int_equal(it.body_len, 0);
   }
-  assert_int_equal(hls_gstore_state(fx->gs, c->pk, seq), state);
+  assert_int_equal(hls_gstore_state(fx->gs, c->k.pk, seq), state);
   free(want_stub.p);
   free(got_stub.p);
 }
@@ -313,7 +174,7 @@ static void assert_origin_counts(struct fixture *fx, const struct chain *c, int6
                                  int64_t erased) {
   struct hls_why why = {{0}};
   struct hls_gstore_counts counts;
-  ASSERT_OK(hls_gstore_origin_counts(fx->gs, c->pk, &counts, &why));
+  ASSERT_OK(hls_gstore_origin_counts(fx->gs, c->k.pk, &counts, &why));
   assert_counts(&counts, held + stubs + erased, held, stubs, erased, 0);
 }
 
@@ -361,7 +222,7 @@ static int collect_origin(void *ctx, const uint8_t origin[32], uint64_t head, co
 
 static const struct origin_row *find_origin(const struct origins *o, const struct chain *c) {
   for (size_t i = 0; i < o->n; i++)
-    if (memcmp(o->rows[i].origin, c->pk, 32) == 0) return &o->rows[i];
+    if (memcmp(o->rows[i].origin, c->k.pk, 32) == 0) return &o->rows[i];
   fail_msg("origin not reported by each_origin");
   return NULL;
 }
@@ -369,7 +230,7 @@ static const struct origin_row *find_origin(const struct origins *o, const struc
 /* The id of c's item seq. */
 static void item_id(const struct chain *c, uint64_t seq, uint8_t id[32]) {
   struct hls_envelope env;
-  decode(&env, &c->env[seq - 1]);
+  blob_decode(&env, &c->env[seq - 1]);
   memcpy(id, env.id, 32);
 }
 
@@ -403,13 +264,13 @@ static void test_put_get_several_origins(void **state) {
   struct chain a, b, c, unknown;
   chain_init(&a, 1);
   chain_add_profile(&a, "Alpha");
-  chain_add_digest(&a);
-  chain_add_story(&a, HLS_AUD_NETWORK, 0, 0);
+  chain_add_digest(&a, 10);
+  chain_add_story(&a, HLS_AUD_NETWORK, 0);
   chain_init(&b, 2);
   chain_add_profile(&b, "Beta");
-  chain_add_story(&b, HLS_AUD_PEERS, 0, 100);
+  chain_add_story_sized(&b, HLS_AUD_PEERS, 0, 100);
   chain_init(&c, 3);
-  chain_add_digest(&c);
+  chain_add_digest(&c, 10);
   chain_init(&unknown, 4);
 
   assert_store_counts(fx, 0, 0, 0, 0, 0);
@@ -428,7 +289,7 @@ static void test_put_get_several_origins(void **state) {
   const struct {
     const uint8_t *origin;
     uint64_t seq;
-  } missing[] = {{a.pk, 4}, {a.pk, 0}, {a.pk, (uint64_t)INT64_MAX + 1}, {a.pk, UINT64_MAX}, {unknown.pk, 1}};
+  } missing[] = {{a.k.pk, 4}, {a.k.pk, 0}, {a.k.pk, (uint64_t)INT64_MAX + 1}, {a.k.pk, UINT64_MAX}, {unknown.k.pk, 1}};
   for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
     struct hls_gossip_item it;
     memset(&it, 0xab, sizeof it);
@@ -458,21 +319,21 @@ static void test_get_views_last_until_next_get(void **state) {
   struct chain a;
   chain_init(&a, 5);
   chain_add_profile(&a, "Alpha");
-  chain_add_story(&a, HLS_AUD_NETWORK, 0, 4000);
-  chain_add_story(&a, HLS_AUD_PEERS, 0, 10);
-  chain_add_story(&a, HLS_AUD_NETWORK, 0, 20000);
+  chain_add_story_sized(&a, HLS_AUD_NETWORK, 0, 4000);
+  chain_add_story_sized(&a, HLS_AUD_PEERS, 0, 10);
+  chain_add_story_sized(&a, HLS_AUD_NETWORK, 0, 20000);
   const int states[] = {HLS_BODY_HELD, HLS_BODY_HELD, HLS_BODY_STUB};
   ASSERT_OK(put_run(fx, &a, 1, 3, states, &why));
 
   struct hls_gossip_item it;
-  ASSERT_OK(hls_gstore_get(fx->gs, a.pk, 2, &it));
+  ASSERT_OK(hls_gstore_get(fx->gs, a.k.pk, 2, &it));
   struct blob stub = blob_copy(it.stub, it.stub_len), body = blob_copy(it.body, it.body_len);
 
   /* Reads of other statements, a write to the same row, a new item. */
   uint64_t seqs[4];
   size_t n;
-  ASSERT_OK(hls_gstore_stubs(fx->gs, a.pk, 0, seqs, 4, &n));
-  assert_int_equal(hls_gstore_state(fx->gs, a.pk, 3), HLS_BODY_STUB);
+  ASSERT_OK(hls_gstore_stubs(fx->gs, a.k.pk, 0, seqs, 4, &n));
+  assert_int_equal(hls_gstore_state(fx->gs, a.k.pk, 3), HLS_BODY_STUB);
   struct hls_gstore_counts counts;
   ASSERT_OK(hls_gstore_counts(fx->gs, &counts, &why));
   erase(fx, &a, 2);
@@ -502,40 +363,40 @@ static void test_stubs(void **state) {
   struct hls_why why = {{0}};
   struct chain d, other;
   chain_init(&d, 6);
-  chain_add_profile(&d, "Delta");                /* 1 held */
-  chain_add_story(&d, HLS_AUD_PEERS, 0, 0);      /* 2 stub */
-  chain_add_story(&d, HLS_AUD_PEERS, 0, 0);      /* 3 stub */
-  chain_add_story(&d, HLS_AUD_NETWORK, 0, 0);    /* 4 stub, network */
-  chain_add_story(&d, HLS_AUD_PEERS, 0, 0);      /* 5 held */
-  chain_add_story(&d, HLS_AUD_PEERS, 0, 0);      /* 6 stub */
-  chain_add_story(&d, HLS_AUD_PEERS, 0, 0);      /* 7 stub, then erased */
+  chain_add_profile(&d, "Delta");          /* 1 held */
+  chain_add_story(&d, HLS_AUD_PEERS, 0);   /* 2 stub */
+  chain_add_story(&d, HLS_AUD_PEERS, 0);   /* 3 stub */
+  chain_add_story(&d, HLS_AUD_NETWORK, 0); /* 4 stub, network */
+  chain_add_story(&d, HLS_AUD_PEERS, 0);   /* 5 held */
+  chain_add_story(&d, HLS_AUD_PEERS, 0);   /* 6 stub */
+  chain_add_story(&d, HLS_AUD_PEERS, 0);   /* 7 stub, then erased */
   const int states[] = {HLS_BODY_HELD, HLS_BODY_STUB, HLS_BODY_STUB, HLS_BODY_STUB,
                         HLS_BODY_HELD, HLS_BODY_STUB, HLS_BODY_STUB};
   ASSERT_OK(put_run(fx, &d, 1, 7, states, &why));
   erase(fx, &d, 7);
   chain_init(&other, 7);
   chain_add_profile(&other, "Other");
-  chain_add_story(&other, HLS_AUD_PEERS, 0, 0);
+  chain_add_story(&other, HLS_AUD_PEERS, 0);
   const int other_states[] = {HLS_BODY_HELD, HLS_BODY_STUB};
   ASSERT_OK(put_run(fx, &other, 1, 2, other_states, &why));
 
-  assert_stubs(fx, d.pk, 0, MAX_ITEMS, (const uint64_t[]){2, 3, 6}, 3);
-  assert_stubs(fx, d.pk, 2, MAX_ITEMS, (const uint64_t[]){3, 6}, 2);
-  assert_stubs(fx, d.pk, 0, 2, (const uint64_t[]){2, 3}, 2);
-  assert_stubs(fx, d.pk, 3, 1, (const uint64_t[]){6}, 1);
-  assert_stubs(fx, d.pk, 6, MAX_ITEMS, NULL, 0);
-  assert_stubs(fx, d.pk, 0, 0, NULL, 0);
-  assert_stubs(fx, d.pk, UINT64_MAX, MAX_ITEMS, NULL, 0);
-  assert_stubs(fx, other.pk, 0, MAX_ITEMS, (const uint64_t[]){2}, 1);
+  assert_stubs(fx, d.k.pk, 0, MAX_ITEMS, (const uint64_t[]){2, 3, 6}, 3);
+  assert_stubs(fx, d.k.pk, 2, MAX_ITEMS, (const uint64_t[]){3, 6}, 2);
+  assert_stubs(fx, d.k.pk, 0, 2, (const uint64_t[]){2, 3}, 2);
+  assert_stubs(fx, d.k.pk, 3, 1, (const uint64_t[]){6}, 1);
+  assert_stubs(fx, d.k.pk, 6, MAX_ITEMS, NULL, 0);
+  assert_stubs(fx, d.k.pk, 0, 0, NULL, 0);
+  assert_stubs(fx, d.k.pk, UINT64_MAX, MAX_ITEMS, NULL, 0);
+  assert_stubs(fx, other.k.pk, 0, MAX_ITEMS, (const uint64_t[]){2}, 1);
   struct chain none;
   chain_init(&none, 8);
-  assert_stubs(fx, none.pk, 0, MAX_ITEMS, NULL, 0);
+  assert_stubs(fx, none.k.pk, 0, MAX_ITEMS, NULL, 0);
 
   /* A body received leaves the list. */
   bool changed = false;
   ASSERT_OK(put_body(fx, &d, 3, &changed, &why));
   assert_true(changed);
-  assert_stubs(fx, d.pk, 0, MAX_ITEMS, (const uint64_t[]){2, 6}, 2);
+  assert_stubs(fx, d.k.pk, 0, MAX_ITEMS, (const uint64_t[]){2, 6}, 2);
   chain_free(&d);
   chain_free(&other);
   chain_free(&none);
@@ -552,9 +413,9 @@ static void test_put_body_only_fills_stubs(void **state) {
   struct chain e;
   chain_init(&e, 9);
   chain_add_profile(&e, "Echo");
-  chain_add_story(&e, HLS_AUD_PEERS, 0, 0);
-  chain_add_story(&e, HLS_AUD_PEERS, 0, 0);
-  chain_add_story(&e, HLS_AUD_PEERS, 0, 0); /* 4: never stored */
+  chain_add_story(&e, HLS_AUD_PEERS, 0);
+  chain_add_story(&e, HLS_AUD_PEERS, 0);
+  chain_add_story(&e, HLS_AUD_PEERS, 0); /* 4: never stored */
   const int states[] = {HLS_BODY_HELD, HLS_BODY_STUB, HLS_BODY_STUB};
   ASSERT_OK(put_run(fx, &e, 1, 3, states, &why));
 
@@ -574,7 +435,7 @@ static void test_put_body_only_fills_stubs(void **state) {
   changed = true;
   ASSERT_OK(put_body(fx, &e, 4, &changed, &why)); /* not held: not created */
   assert_false(changed);
-  assert_int_equal(hls_gstore_state(fx->gs, e.pk, 4), -1);
+  assert_int_equal(hls_gstore_state(fx->gs, e.k.pk, 4), -1);
 
   erase(fx, &e, 3);
   changed = true;
@@ -595,7 +456,7 @@ static void test_tombstone_erases_and_body_stays_gone(void **state) {
   struct chain f;
   chain_init(&f, 10);
   chain_add_profile(&f, "Foxtrot");
-  chain_add_story(&f, HLS_AUD_NETWORK, 0, 500);
+  chain_add_story_sized(&f, HLS_AUD_NETWORK, 0, 500);
   chain_add_tombstone(&f, 2);
   ASSERT_OK(put_run(fx, &f, 1, 2, NULL, &why));
   assert_item(fx, &f, 2, HLS_BODY_HELD);
@@ -605,7 +466,7 @@ static void test_tombstone_erases_and_body_stays_gone(void **state) {
   assert_item(fx, &f, 2, HLS_BODY_ERASED); /* the same stub, no body */
   assert_item(fx, &f, 3, HLS_BODY_HELD);
   struct hls_gossip_item it;
-  ASSERT_OK(hls_gstore_get(fx->gs, f.pk, 3, &it));
+  ASSERT_OK(hls_gstore_get(fx->gs, f.k.pk, 3, &it));
   struct hls_tombstone t;
   ASSERT_OK(hls_tombstone_decode(&t, it.body, it.body_len, &why));
   assert_int_equal(t.target_seq, 2);
@@ -634,7 +495,7 @@ static void test_put_run_all_or_nothing(void **state) {
   struct chain g, fork;
   chain_init(&g, 11);
   chain_add_profile(&g, "Golf");
-  for (int i = 0; i < 5; i++) chain_add_digest(&g);
+  for (int i = 0; i < 5; i++) chain_add_digest(&g, 10);
   ASSERT_OK(put_run(fx, &g, 1, 3, NULL, &why));
 
   ASSERT_OK(hls_gstore_put_run(fx->gs, NULL, NULL, 0, NOW_MS, &why));
@@ -644,30 +505,30 @@ static void test_put_run_all_or_nothing(void **state) {
   memset(&why, 0, sizeof why);
   assert_int_equal(put_run(fx, &g, 3, 4, NULL, &why), HLS_EEXISTS);
   assert_non_null(strstr(why.text, "held already"));
-  assert_int_equal(hls_gstore_state(fx->gs, g.pk, 4), -1);
+  assert_int_equal(hls_gstore_state(fx->gs, g.k.pk, 4), -1);
   assert_true(sqlite3_get_autocommit(db));
 
   /* Another item at a seq held (a fork): refused the same way. */
   chain_fork(&fork, &g, 2);
-  chain_add_story(&fork, HLS_AUD_NETWORK, 1, 0);
+  chain_add_story(&fork, HLS_AUD_NETWORK, 1);
   assert_int_equal(put_run(fx, &fork, 3, 3, NULL, &why), HLS_EEXISTS);
   assert_item(fx, &g, 3, HLS_BODY_HELD);
 
   /* One item twice in a run. */
   struct hls_envelope twice[2];
-  decode(&twice[0], &g.env[3]);
-  decode(&twice[1], &g.env[3]);
+  blob_decode(&twice[0], &g.env[3]);
+  blob_decode(&twice[1], &g.env[3]);
   const int held2[] = {HLS_BODY_HELD, HLS_BODY_HELD};
   assert_int_equal(hls_gstore_put_run(fx->gs, twice, held2, 2, NOW_MS, &why), HLS_EEXISTS);
-  assert_int_equal(hls_gstore_state(fx->gs, g.pk, 4), -1);
+  assert_int_equal(hls_gstore_state(fx->gs, g.k.pk, 4), -1);
 
   /* A stub with a body state the store does not know. */
   const int bad[] = {HLS_BODY_HELD, 7};
   memset(&why, 0, sizeof why);
   assert_int_equal(put_run(fx, &g, 4, 5, bad, &why), HLS_ESTORE);
   assert_non_null(strstr(why.text, "store: "));
-  assert_int_equal(hls_gstore_state(fx->gs, g.pk, 4), -1);
-  assert_int_equal(hls_gstore_state(fx->gs, g.pk, 5), -1);
+  assert_int_equal(hls_gstore_state(fx->gs, g.k.pk, 4), -1);
+  assert_int_equal(hls_gstore_state(fx->gs, g.k.pk, 5), -1);
   assert_true(sqlite3_get_autocommit(db));
   assert_store_counts(fx, 3, 3, 0, 0, 0);
 
@@ -693,15 +554,15 @@ static void test_forks_kept_as_evidence(void **state) {
   struct chain g, g2, h, h2, quiet;
   chain_init(&g, 12);
   chain_add_profile(&g, "Golf");
-  chain_add_digest(&g);
-  chain_add_story(&g, HLS_AUD_NETWORK, 0, 0);
+  chain_add_digest(&g, 10);
+  chain_add_story(&g, HLS_AUD_NETWORK, 0);
   chain_fork(&g2, &g, 2);
-  chain_add_story(&g2, HLS_AUD_NETWORK, 1, 0); /* another seq 3, same key */
+  chain_add_story(&g2, HLS_AUD_NETWORK, 1); /* another seq 3, same key */
   chain_init(&h, 13);
   chain_add_profile(&h, "Hotel");
-  chain_add_digest(&h);
+  chain_add_digest(&h, 10);
   chain_fork(&h2, &h, 1);
-  chain_add_story(&h2, HLS_AUD_NETWORK, 1, 0);
+  chain_add_story(&h2, HLS_AUD_NETWORK, 1);
   chain_init(&quiet, 14);
   chain_add_profile(&quiet, "India");
   ASSERT_OK(put_run(fx, &g, 1, 3, NULL, &why));
@@ -710,16 +571,16 @@ static void test_forks_kept_as_evidence(void **state) {
 
   struct blob g_ours = stub_of(&g.env[2]), g_theirs = stub_of(&g2.env[2]);
   struct blob h_ours = stub_of(&h.env[1]), h_theirs = stub_of(&h2.env[1]);
-  ASSERT_OK(hls_gstore_fork_put(fx->gs, g.pk, 3, g_ours.p, g_ours.len, g_theirs.p, g_theirs.len, 1000, &why));
-  ASSERT_OK(hls_gstore_fork_put(fx->gs, h.pk, 2, h_ours.p, h_ours.len, h_theirs.p, h_theirs.len, 2000, &why));
+  ASSERT_OK(hls_gstore_fork_put(fx->gs, g.k.pk, 3, g_ours.p, g_ours.len, g_theirs.p, g_theirs.len, 1000, &why));
+  ASSERT_OK(hls_gstore_fork_put(fx->gs, h.k.pk, 2, h_ours.p, h_ours.len, h_theirs.p, h_theirs.len, 2000, &why));
   /* Found again later (from another peer, the other way round): the
    * first evidence stays. */
-  ASSERT_OK(hls_gstore_fork_put(fx->gs, g.pk, 3, g_theirs.p, g_theirs.len, g_ours.p, g_ours.len, 3000, &why));
+  ASSERT_OK(hls_gstore_fork_put(fx->gs, g.k.pk, 3, g_theirs.p, g_theirs.len, g_ours.p, g_ours.len, 3000, &why));
 
   sqlite3_stmt *st;
   assert_int_equal(sqlite3_prepare_v2(hls_store_db(fx->store), "SELECT ours, theirs, found_ms FROM forks"
                                       " WHERE origin=?1 AND seq=3", -1, &st, NULL), SQLITE_OK);
-  sqlite3_bind_blob(st, 1, g.pk, 32, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 1, g.k.pk, 32, SQLITE_STATIC);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   assert_int_equal(sqlite3_column_bytes(st, 0), g_ours.len);
   assert_memory_equal(sqlite3_column_blob(st, 0), g_ours.p, g_ours.len);
@@ -731,10 +592,10 @@ static void test_forks_kept_as_evidence(void **state) {
 
   ASSERT_OK(hls_gstore_each_fork(fx->gs, collect_fork, &forks, &why));
   assert_int_equal(forks.n, 2);
-  assert_memory_equal(forks.rows[0].origin, h.pk, 32);
+  assert_memory_equal(forks.rows[0].origin, h.k.pk, 32);
   assert_int_equal(forks.rows[0].seq, 2);
   assert_int_equal(forks.rows[0].found_ms, 2000);
-  assert_memory_equal(forks.rows[1].origin, g.pk, 32);
+  assert_memory_equal(forks.rows[1].origin, g.k.pk, 32);
   assert_int_equal(forks.rows[1].seq, 3);
   assert_int_equal(forks.rows[1].found_ms, 1000);
   assert_store_counts(fx, 6, 6, 0, 0, 2);
@@ -784,20 +645,20 @@ static void test_each_origin_heads_and_profiles(void **state) {
   struct chain a, b, c;
   chain_init(&a, 15);
   chain_add_profile(&a, "First");  /* 1 */
-  chain_add_digest(&a);            /* 2 */
+  chain_add_digest(&a, 10);        /* 2 */
   chain_add_profile(&a, "Second"); /* 3 */
   chain_add_profile(&a, "Third");  /* 4: a stub, then 3 erased */
-  chain_add_story(&a, HLS_AUD_PEERS, 0, 0); /* 5: a stub */
+  chain_add_story(&a, HLS_AUD_PEERS, 0); /* 5: a stub */
   const int a_states[] = {HLS_BODY_HELD, HLS_BODY_HELD, HLS_BODY_HELD, HLS_BODY_STUB, HLS_BODY_STUB};
   ASSERT_OK(put_run(fx, &a, 1, 5, a_states, &why));
   chain_init(&b, 16);
-  chain_add_digest(&b);
+  chain_add_digest(&b, 10);
   ASSERT_OK(put_run(fx, &b, 1, 1, NULL, &why));
   chain_init(&c, 17);
   chain_add_profile(&c, "Charlie");
-  chain_add_digest(&c);
-  chain_add_digest(&c);
-  chain_add_digest(&c);
+  chain_add_digest(&c, 10);
+  chain_add_digest(&c, 10);
+  chain_add_digest(&c, 10);
   ASSERT_OK(put_run(fx, &c, 1, 2, NULL, &why));
 
   ASSERT_OK(hls_gstore_each_origin(fx->gs, collect_origin, &o, &why));
@@ -879,8 +740,8 @@ static void test_failing_store_is_an_error(void **state) {
   struct chain a;
   chain_init(&a, 18);
   chain_add_profile(&a, "Alpha");
-  chain_add_story(&a, HLS_AUD_PEERS, 0, 0);
-  chain_add_digest(&a);
+  chain_add_story(&a, HLS_AUD_PEERS, 0);
+  chain_add_digest(&a, 10);
   const int states[] = {HLS_BODY_HELD, HLS_BODY_STUB};
   ASSERT_OK(put_run(fx, &a, 1, 2, states, &why));
   struct blob ev = stub_of(&a.env[1]);
@@ -888,27 +749,27 @@ static void test_failing_store_is_an_error(void **state) {
   struct inject in;
   inject_start(&in, fx, "");
   struct hls_gossip_item it;
-  int rc = hls_gstore_get(fx->gs, a.pk, 1, &it);
+  int rc = hls_gstore_get(fx->gs, a.k.pk, 1, &it);
   assert_true(rc != 0 && rc != HLS_ENOTFOUND);
   assert_null(it.stub);
   uint64_t seqs[4];
   size_t n = 7;
-  assert_int_equal(hls_gstore_stubs(fx->gs, a.pk, 0, seqs, 4, &n), HLS_ESTORE);
+  assert_int_equal(hls_gstore_stubs(fx->gs, a.k.pk, 0, seqs, 4, &n), HLS_ESTORE);
   assert_int_equal(n, 0);
-  assert_int_equal(hls_gstore_state(fx->gs, a.pk, 1), -1);
+  assert_int_equal(hls_gstore_state(fx->gs, a.k.pk, 1), -1);
   memset(&why, 0, sizeof why);
   assert_int_equal(put_run(fx, &a, 3, 3, NULL, &why), HLS_ESTORE);
   assert_non_null(strstr(why.text, "store: "));
   bool changed = true;
   assert_int_equal(put_body(fx, &a, 2, &changed, &why), HLS_ESTORE);
   assert_false(changed);
-  assert_int_equal(hls_gstore_fork_put(fx->gs, a.pk, 2, ev.p, ev.len, ev.p, ev.len, 1, &why), HLS_ESTORE);
+  assert_int_equal(hls_gstore_fork_put(fx->gs, a.k.pk, 2, ev.p, ev.len, ev.p, ev.len, 1, &why), HLS_ESTORE);
   struct origins o = {0};
   assert_int_equal(hls_gstore_each_origin(fx->gs, collect_origin, &o, &why), HLS_ESTORE);
   assert_int_equal(o.n, 0);
   struct hls_gstore_counts counts;
   assert_int_equal(hls_gstore_counts(fx->gs, &counts, &why), HLS_ESTORE);
-  assert_int_equal(hls_gstore_origin_counts(fx->gs, a.pk, &counts, &why), HLS_ESTORE);
+  assert_int_equal(hls_gstore_origin_counts(fx->gs, a.k.pk, &counts, &why), HLS_ESTORE);
   struct forks f = {0};
   assert_int_equal(hls_gstore_each_fork(fx->gs, collect_fork, &f, &why), HLS_ESTORE);
   inject_stop(&in);
@@ -924,8 +785,8 @@ static void test_failing_store_is_an_error(void **state) {
   /* All as before. */
   assert_item(fx, &a, 1, HLS_BODY_HELD);
   assert_item(fx, &a, 2, HLS_BODY_STUB);
-  assert_int_equal(hls_gstore_state(fx->gs, a.pk, 3), -1);
-  assert_stubs(fx, a.pk, 0, 4, (const uint64_t[]){2}, 1);
+  assert_int_equal(hls_gstore_state(fx->gs, a.k.pk, 3), -1);
+  assert_stubs(fx, a.k.pk, 0, 4, (const uint64_t[]){2}, 1);
   assert_store_counts(fx, 2, 1, 1, 0, 0);
   ASSERT_OK(hls_gstore_each_fork(fx->gs, collect_fork, &f, &why));
   assert_int_equal(f.n, 0);
@@ -946,10 +807,10 @@ static void test_each_origin_read_errors(void **state) {
   struct chain a;
   chain_init(&a, 19);
   chain_add_profile(&a, "Alpha");
-  chain_add_digest(&a);
+  chain_add_digest(&a, 10);
   ASSERT_OK(put_run(fx, &a, 1, 2, NULL, &why));
   struct blob ev = stub_of(&a.env[1]);
-  ASSERT_OK(hls_gstore_fork_put(fx->gs, a.pk, 2, ev.p, ev.len, ev.p, ev.len, 1, &why));
+  ASSERT_OK(hls_gstore_fork_put(fx->gs, a.k.pk, 2, ev.p, ev.len, ev.p, ev.len, 1, &why));
 
   static const char *const reads[] = {
       "max(seq) FROM items",        /* the heads */
@@ -986,8 +847,8 @@ static void test_full_disk(void **state) {
   struct chain a;
   chain_init(&a, 20);
   chain_add_profile(&a, "Alpha");
-  chain_add_story(&a, HLS_AUD_PEERS, 0, 60000);
-  for (int i = 0; i < 4; i++) chain_add_story(&a, HLS_AUD_NETWORK, 0, 60000);
+  chain_add_story_sized(&a, HLS_AUD_PEERS, 0, 60000);
+  for (int i = 0; i < 4; i++) chain_add_story_sized(&a, HLS_AUD_NETWORK, 0, 60000);
   const int states[] = {HLS_BODY_HELD, HLS_BODY_STUB};
   ASSERT_OK(put_run(fx, &a, 1, 2, states, &why));
 
@@ -1004,7 +865,7 @@ static void test_full_disk(void **state) {
   memset(&why, 0, sizeof why);
   int rc = put_run(fx, &a, 3, 6, NULL, &why);
   if (rc != HLS_EDISKFULL) fail_msg("run on a full disk: %s (%s)", hls_err_name(rc), why.text);
-  for (uint64_t seq = 3; seq <= 6; seq++) assert_int_equal(hls_gstore_state(fx->gs, a.pk, seq), -1);
+  for (uint64_t seq = 3; seq <= 6; seq++) assert_int_equal(hls_gstore_state(fx->gs, a.k.pk, seq), -1);
   assert_true(sqlite3_get_autocommit(db));
   bool changed = true;
   assert_int_equal(put_body(fx, &a, 2, &changed, &why), HLS_EDISKFULL);
