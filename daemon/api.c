@@ -5,15 +5,30 @@
 #include "api_handlers.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "items_import.h"
 #include "log.h"
 #include "methods.h"
 #include "nodeid.h"
 #include "text.h"
 
-typedef int (*api_fn)(struct hls_node *n, struct hls_control_call *call);
+typedef int (*api_fn)(struct hls_api *api, struct hls_control_call *call);
+
+/* --- the api object ------------------------------------------------------ */
+
+struct hls_api *hls_api_new(const struct hls_api_env *env) {
+  struct hls_api *api = calloc(1, sizeof *api);
+  if (api == NULL) return NULL;
+  api->env = *env;
+  return api;
+}
+
+void hls_api_free(struct hls_api *api) {
+  if (api == NULL) return;
+  api_imports_free(api);
+  free(api);
+}
 
 /* --- argument helpers ------------------------------------------------------ */
 
@@ -39,21 +54,21 @@ int api_arg_enum(const struct hls_mp_value *args, const char *key,
 }
 
 /* Adapters so one helper handles every enumeration (all are int-sized). */
-int api_parse_scale(const char *s, size_t n, void *out, struct hls_why *w) {
+int api_parse_scale(const char *s, size_t api, void *out, struct hls_why *w) {
   enum hls_scale v;
-  int rc = hls_scale_parse(s, n, &v, w);
+  int rc = hls_scale_parse(s, api, &v, w);
   if (rc == 0) *(int *)out = (int)v;
   return rc;
 }
-int api_parse_stage(const char *s, size_t n, void *out, struct hls_why *w) {
+int api_parse_stage(const char *s, size_t api, void *out, struct hls_why *w) {
   enum hls_stage v;
-  int rc = hls_stage_parse(s, n, &v, w);
+  int rc = hls_stage_parse(s, api, &v, w);
   if (rc == 0) *(int *)out = (int)v;
   return rc;
 }
-int api_parse_consent(const char *s, size_t n, void *out, struct hls_why *w) {
+int api_parse_consent(const char *s, size_t api, void *out, struct hls_why *w) {
   enum hls_consent v;
-  int rc = hls_consent_parse(s, n, &v, w);
+  int rc = hls_consent_parse(s, api, &v, w);
   if (rc == 0) *(int *)out = (int)v;
   return rc;
 }
@@ -99,8 +114,8 @@ void api_list_init(struct list_ctx *l) {
   msgpack_packer_init(&l->pk, &l->sb, msgpack_sbuffer_write);
 }
 
-int api_list_reply(struct hls_node *n, struct hls_control_call *call, struct list_ctx *l, int rc, const char *what) {
-  if (rc == 0 && l->sb.size > (size_t)n->config->control_max_frame)
+int api_list_reply(struct hls_api *api, struct hls_control_call *call, struct list_ctx *l, int rc, const char *what) {
+  if (rc == 0 && l->sb.size > (size_t)api->env.config->control_max_frame)
     rc = hls_why_set(&call->why, HLS_ETOOBIG, "%u %s do not fit in one reply; use --limit or filters", l->count, what);
   if (rc == 0 && msgpack_pack_array(call->pk, l->count) != 0) rc = HLS_ENOMEM;
   if (rc == 0 && l->sb.size > 0 && msgpack_sbuffer_write(call->pk->data, l->sb.data, l->sb.size) != 0) rc = HLS_ENOMEM;
@@ -116,7 +131,7 @@ int api_pack_kv_time(msgpack_packer *pk, const char *key, int64_t ms) {
 
 /* --- the method table ------------------------------------------------------- */
 
-static int api_commands(struct hls_node *n, struct hls_control_call *call);
+static int api_commands(struct hls_api *api, struct hls_control_call *call);
 
 /* The handler of each method of protocol/methods.def, by its ID. */
 static const api_fn handlers[HLS_M__COUNT] = {
@@ -127,13 +142,13 @@ static const api_fn handlers[HLS_M__COUNT] = {
 
 /* The node's methods: the test clock's only on hlsd --test-clock (on the
  * system clock they are unknown, and not listed). */
-static bool method_offered(const struct hls_node *n, const struct hls_method *m) {
-  return !(m->flags & HLS_MF_TEST) || n->test_clock;
+static bool method_offered(const struct hls_api *api, const struct hls_method *m) {
+  return !(m->flags & HLS_MF_TEST) || api->env.test_clock;
 }
 
 /* The method table as data: what a front end needs to offer a method. */
-static int api_commands(struct hls_node *n, struct hls_control_call *call) {
-  return hls_methods_pack(call->pk, n->test_clock);
+static int api_commands(struct hls_api *api, struct hls_control_call *call) {
+  return hls_methods_pack(call->pk, api->env.test_clock);
 }
 
 /* One log line per change, naming who made it (the kernel's word on the
@@ -157,10 +172,10 @@ static void log_change(const struct hls_method *m, const struct hls_control_call
                (unsigned)call->uid, about, rc == 0 ? "ok" : hls_err_name(rc));
 }
 
-int hls_api_dispatch(void *node, struct hls_control_call *call) {
-  struct hls_node *n = node;
+int hls_api_dispatch(void *ctx, struct hls_control_call *call) {
+  struct hls_api *api = ctx;
   const struct hls_method *m = hls_method_find(call->req->cmd, strlen(call->req->cmd));
-  if (m == NULL || !method_offered(n, m)) {
+  if (m == NULL || !method_offered(api, m)) {
     char name[64];
     snprintf(name, sizeof name, "%s", call->req->cmd);
     hls_text_sanitize(name);
@@ -172,7 +187,7 @@ int hls_api_dispatch(void *node, struct hls_control_call *call) {
     rc = hls_why_set(&call->why, HLS_EACCESS, "%s needs the %s role (%s is a %s)", m->name, hls_user_role_name(m->role),
                      call->user ? call->user : "this caller", hls_user_role_name(call->role));
   if (rc == 0) rc = hls_method_check_args(m, call->req->args, &call->why);
-  if (rc == 0) rc = handlers[m->id](n, call);
+  if (rc == 0) rc = handlers[m->id](api, call);
   if (m->flags & HLS_MF_CHANGES) log_change(m, call, rc);
   return rc;
 }

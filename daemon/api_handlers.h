@@ -13,6 +13,26 @@
 
 #include "api.h"
 
+/* The control API (api.h): what it was given, and the imports open on
+ * control clients (api_import.c). */
+struct import_session;
+struct hls_api {
+  struct hls_api_env env;
+  struct import_session *imports; /* owned: one per client that began one */
+  int64_t next_import_session;
+};
+
+/* The node's side of the env, called as the handlers need it. */
+static inline int64_t api_now_ms(const struct hls_api *api) { return api->env.now_ms(api->env.ctx); }
+static inline hls_day api_today(const struct hls_api *api) { return api->env.today(api->env.ctx); }
+static inline void api_changed(const struct hls_api *api, hls_day first, hls_day last, bool urgent) {
+  api->env.changed(api->env.ctx, first, last, urgent);
+}
+static inline void api_changed_all(const struct hls_api *api, bool urgent) {
+  api->env.changed_all(api->env.ctx, urgent);
+}
+static inline void api_erased(const struct hls_api *api) { api->env.erased(api->env.ctx); }
+
 /* Pack expr; a packer fails only when out of memory: return HLS_ENOMEM. */
 #define PACK(expr)                      \
   do {                                  \
@@ -51,32 +71,32 @@ void api_list_init(struct list_ctx *l);
 /* Reply with the entries packed in l (after rc, the walk's result), or
  * too_large when they would not fit in one reply frame; frees l. what
  * names the entries in that message. */
-int api_list_reply(struct hls_node *n, struct hls_control_call *call, struct list_ctx *l, int rc, const char *what);
+int api_list_reply(struct hls_api *api, struct hls_control_call *call, struct list_ctx *l, int rc, const char *what);
 
 /* key: ms as a UTC time (2026-03-02T10:00:00Z). */
 int api_pack_kv_time(msgpack_packer *pk, const char *key, int64_t ms);
 
 /* --- records and themes (api_records.c) ------------------------------------ */
 
-int api_record_add(struct hls_node *n, struct hls_control_call *call);
-int api_record_show(struct hls_node *n, struct hls_control_call *call);
-int api_record_edit(struct hls_node *n, struct hls_control_call *call);
-int api_record_delete(struct hls_node *n, struct hls_control_call *call);
-int api_record_list(struct hls_node *n, struct hls_control_call *call);
-int api_themes(struct hls_node *n, struct hls_control_call *call);
-int api_themes_network(struct hls_node *n, struct hls_control_call *call);
+int api_record_add(struct hls_api *api, struct hls_control_call *call);
+int api_record_show(struct hls_api *api, struct hls_control_call *call);
+int api_record_edit(struct hls_api *api, struct hls_control_call *call);
+int api_record_delete(struct hls_api *api, struct hls_control_call *call);
+int api_record_list(struct hls_api *api, struct hls_control_call *call);
+int api_themes(struct hls_api *api, struct hls_control_call *call);
+int api_themes_network(struct hls_api *api, struct hls_control_call *call);
 
 /* Shared with imports and consent. */
 /* The limits a record's fields are checked against (hlsd.conf). */
-struct hls_record_limits api_record_limits(const struct hls_node *n);
+struct hls_record_limits api_record_limits(const struct hls_api *api);
 /* Store an edited record and, when its story consent is gone, forget any
  * approval given under it: one transaction. */
-int api_update_record(struct hls_node *n, struct hls_record *r, bool forget_share, struct hls_why *why);
+int api_update_record(struct hls_api *api, struct hls_record *r, bool forget_share, struct hls_why *why);
 /* Build a new record from a field map, applying defaults. */
-int api_record_from_map(struct hls_node *n, const struct hls_mp_value *m, struct hls_record *r /* out */,
+int api_record_from_map(struct hls_api *api, const struct hls_mp_value *m, struct hls_record *r /* out */,
                         struct hls_why *why);
 /* A partner keeps no records of its own unless node.records = on. */
-int api_check_keeps_records(const struct hls_node *n, struct hls_why *why);
+int api_check_keeps_records(const struct hls_api *api, struct hls_why *why);
 /* A deleted record's date, if it was counted, and whether a story of it
  * may be out: what must be re-counted and erased after a delete. */
 struct shared_date {
@@ -86,60 +106,64 @@ struct shared_date {
 
 /* --- imports (api_import.c) ------------------------------------------------ */
 
-int api_import_begin(struct hls_node *n, struct hls_control_call *call);
-int api_import_rows(struct hls_node *n, struct hls_control_call *call);
-int api_import_commit(struct hls_node *n, struct hls_control_call *call);
-int api_import_abort(struct hls_node *n, struct hls_control_call *call);
-int api_import_list(struct hls_node *n, struct hls_control_call *call);
-int api_import_undo(struct hls_node *n, struct hls_control_call *call);
-int api_import_status(struct hls_node *n, struct hls_control_call *call);
+int api_import_begin(struct hls_api *api, struct hls_control_call *call);
+int api_import_rows(struct hls_api *api, struct hls_control_call *call);
+int api_import_commit(struct hls_api *api, struct hls_control_call *call);
+int api_import_abort(struct hls_api *api, struct hls_control_call *call);
+int api_import_list(struct hls_api *api, struct hls_control_call *call);
+int api_import_undo(struct hls_api *api, struct hls_control_call *call);
+int api_import_status(struct hls_api *api, struct hls_control_call *call);
+/* Free the imports still open (hls_api_free): their clients are gone. */
+void api_imports_free(struct hls_api *api);
 
 /* --- consent and sharing (api_share.c) ------------------------------------- */
 
-int api_consent_set(struct hls_node *n, struct hls_control_call *call);
-int api_consent_withdraw(struct hls_node *n, struct hls_control_call *call);
-int api_share_preview(struct hls_node *n, struct hls_control_call *call);
-int api_share_review(struct hls_node *n, struct hls_control_call *call);
-int api_share_approve(struct hls_node *n, struct hls_control_call *call);
-int api_share_reject(struct hls_node *n, struct hls_control_call *call);
-int api_share_publish(struct hls_node *n, struct hls_control_call *call);
-int api_share_log(struct hls_node *n, struct hls_control_call *call);
-int api_share_export(struct hls_node *n, struct hls_control_call *call);
+int api_consent_set(struct hls_api *api, struct hls_control_call *call);
+int api_consent_withdraw(struct hls_api *api, struct hls_control_call *call);
+int api_share_preview(struct hls_api *api, struct hls_control_call *call);
+int api_share_review(struct hls_api *api, struct hls_control_call *call);
+int api_share_approve(struct hls_api *api, struct hls_control_call *call);
+int api_share_reject(struct hls_api *api, struct hls_control_call *call);
+int api_share_publish(struct hls_api *api, struct hls_control_call *call);
+int api_share_log(struct hls_api *api, struct hls_control_call *call);
+int api_share_export(struct hls_api *api, struct hls_control_call *call);
 
 /* --- peers (api_peers.c) --------------------------------------------------- */
 
-int api_peer_add(struct hls_node *n, struct hls_control_call *call);
-int api_peer_list(struct hls_node *n, struct hls_control_call *call);
-int api_peer_remove(struct hls_node *n, struct hls_control_call *call);
-int api_peer_block(struct hls_node *n, struct hls_control_call *call);
-int api_peer_unblock(struct hls_node *n, struct hls_control_call *call);
+int api_peer_add(struct hls_api *api, struct hls_control_call *call);
+int api_peer_list(struct hls_api *api, struct hls_control_call *call);
+int api_peer_remove(struct hls_api *api, struct hls_control_call *call);
+int api_peer_block(struct hls_api *api, struct hls_control_call *call);
+int api_peer_unblock(struct hls_api *api, struct hls_control_call *call);
 
 /* --- what this node holds: places, stories, items (api_read.c) ------------- */
 
-int api_places(struct hls_node *n, struct hls_control_call *call);
-int api_stories(struct hls_node *n, struct hls_control_call *call);
-int api_stories_show(struct hls_node *n, struct hls_control_call *call);
-int api_items(struct hls_node *n, struct hls_control_call *call);
+int api_places(struct hls_api *api, struct hls_control_call *call);
+int api_stories(struct hls_api *api, struct hls_control_call *call);
+int api_stories_show(struct hls_api *api, struct hls_control_call *call);
+int api_items(struct hls_api *api, struct hls_control_call *call);
+/* items.import: gossipd takes the envelopes (items_import.h). */
+int api_items_import(struct hls_api *api, struct hls_control_call *call);
 
 /* --- patterns and feeds, answered by patternsd (api_patterns.c) ------------ */
 
-int api_patterns(struct hls_node *n, struct hls_control_call *call);
-int api_patterns_show(struct hls_node *n, struct hls_control_call *call);
-int api_patterns_summary(struct hls_node *n, struct hls_control_call *call);
-int api_feed_subscribe(struct hls_node *n, struct hls_control_call *call);
-int api_feed_list(struct hls_node *n, struct hls_control_call *call);
-int api_feed_unsubscribe(struct hls_node *n, struct hls_control_call *call);
-int api_feed_follow(struct hls_node *n, struct hls_control_call *call);
-int api_feed_ack(struct hls_node *n, struct hls_control_call *call);
+int api_patterns(struct hls_api *api, struct hls_control_call *call);
+int api_patterns_show(struct hls_api *api, struct hls_control_call *call);
+int api_patterns_summary(struct hls_api *api, struct hls_control_call *call);
+int api_feed_subscribe(struct hls_api *api, struct hls_control_call *call);
+int api_feed_list(struct hls_api *api, struct hls_control_call *call);
+int api_feed_unsubscribe(struct hls_api *api, struct hls_control_call *call);
+int api_feed_follow(struct hls_api *api, struct hls_control_call *call);
+int api_feed_ack(struct hls_api *api, struct hls_control_call *call);
 
 /* --- the node: status, backup, check, chain, test clock (api_node.c) ------- */
 
-int api_status(struct hls_node *n, struct hls_control_call *call);
-int api_backup(struct hls_node *n, struct hls_control_call *call);
-int api_check(struct hls_node *n, struct hls_control_call *call);
-int api_chain(struct hls_node *n, struct hls_control_call *call);
-int api_chain_accept_loss(struct hls_node *n, struct hls_control_call *call);
-int api_test_clock_set(struct hls_node *n, struct hls_control_call *call);
-int api_test_clock_advance(struct hls_node *n, struct hls_control_call *call);
+int api_status(struct hls_api *api, struct hls_control_call *call);
+int api_backup(struct hls_api *api, struct hls_control_call *call);
+int api_check(struct hls_api *api, struct hls_control_call *call);
+int api_chain(struct hls_api *api, struct hls_control_call *call);
+int api_chain_accept_loss(struct hls_api *api, struct hls_control_call *call);
+int api_test_clock_set(struct hls_api *api, struct hls_control_call *call);
+int api_test_clock_advance(struct hls_api *api, struct hls_control_call *call);
 
 #endif

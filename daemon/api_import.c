@@ -26,7 +26,7 @@ struct import_session {
   int64_t bad_rows;
   bool allow_duplicates;
   char source[HLS_IMPORT_SOURCE_MAX + 1];
-  struct import_session *prev, *next; /* n->imports */
+  struct import_session *prev, *next; /* api->imports */
 };
 
 #define IMPORT_ID_HEX_SIZE (2 * HLS_IMPORT_ID_BYTES + 1)
@@ -35,12 +35,12 @@ static struct import_session *import_of(struct hls_control_call *call) {
   return hls_control_client_data(call->client);
 }
 
-static void import_end(struct hls_node *n, struct hls_control_client *client) {
+static void import_end(struct hls_api *api, struct hls_control_client *client) {
   struct import_session *s = hls_control_client_data(client);
   if (s == NULL) return;
-  hls_store_import_drop(n->store, s->session);
+  hls_store_import_drop(api->env.store, s->session);
   if (s->prev) s->prev->next = s->next;
-  else n->imports = s->next;
+  else api->imports = s->next;
   if (s->next) s->next->prev = s->prev;
   free(s);
   hls_control_client_set_data(client, NULL);
@@ -52,19 +52,27 @@ static int pack_kv_import_id(msgpack_packer *pk, const uint8_t id[HLS_IMPORT_ID_
   return hls_mp_pack_kv_str(pk, "import_id", hex);
 }
 
-void hls_api_client_gone(void *node, struct hls_control_client *client) {
-  struct hls_node *n = node;
+void api_imports_free(struct hls_api *api) {
+  while (api->imports != NULL) {
+    struct import_session *s = api->imports;
+    api->imports = s->next;
+    free(s);
+  }
+}
+
+void hls_api_client_gone(void *ctx, struct hls_control_client *client) {
+  struct hls_api *api = ctx;
   struct import_session *s = hls_control_client_data(client);
   if (s != NULL) hls_log_info("import_abandoned", "session=%lld rows=%lld", (long long)s->session, (long long)s->rows);
-  import_end(n, client);
-  hls_patternsd_client_gone(n->patterns, client);
+  import_end(api, client);
+  hls_patternsd_client_gone(api->env.patterns, client);
 }
 
 /* {source?, allow_duplicates?}: where the rows come from (a file name,
  * kept with the import), and whether rows that duplicate a record held
  * (or an earlier row) are imported anyway rather than skipped. */
-int api_import_begin(struct hls_node *n, struct hls_control_call *call) {
-  int krc = api_check_keeps_records(n, &call->why);
+int api_import_begin(struct hls_api *api, struct hls_control_call *call) {
+  int krc = api_check_keeps_records(api, &call->why);
   if (krc != 0) return krc;
   const char *source = NULL;
   uint32_t source_len = 0;
@@ -76,19 +84,19 @@ int api_import_begin(struct hls_node *n, struct hls_control_call *call) {
                      hls_text_check(source, source_len, HLS_IMPORT_SOURCE_MAX, false, "source", &call->why) != 0))
     return hls_why_set(&call->why, HLS_EINVAL, "source: one line of UTF-8 text, at most %d bytes",
                        HLS_IMPORT_SOURCE_MAX);
-  import_end(n, call->client); /* one import per client: a new begin drops the old */
+  import_end(api, call->client); /* one import per client: a new begin drops the old */
   struct import_session *s = calloc(1, sizeof *s);
   if (s == NULL) return HLS_ENOMEM;
-  s->session = ++n->next_import_session;
+  s->session = ++api->next_import_session;
   s->allow_duplicates = allow;
   if (has_source) {
     memcpy(s->source, source, source_len);
     s->source[source_len] = '\0';
   }
   randombytes_buf(s->id, sizeof s->id);
-  s->next = n->imports;
-  if (n->imports) n->imports->prev = s;
-  n->imports = s;
+  s->next = api->imports;
+  if (api->imports) api->imports->prev = s;
+  api->imports = s;
   hls_control_client_set_data(call->client, s);
   PACK(msgpack_pack_map(call->pk, 2));
   PACK(hls_mp_pack_kv_i64(call->pk, "session", s->session));
@@ -97,7 +105,7 @@ int api_import_begin(struct hls_node *n, struct hls_control_call *call) {
 }
 
 /* One row of a batch: {"line": N, "record": {...}}. */
-static int import_row(struct hls_node *n, const struct hls_mp_value *row, int64_t *line, struct hls_record *r,
+static int import_row(struct hls_api *api, const struct hls_mp_value *row, int64_t *line, struct hls_record *r,
                       struct hls_why *why) {
   *line = 0;
   hls_record_init(r);
@@ -106,10 +114,10 @@ static int import_row(struct hls_node *n, const struct hls_mp_value *row, int64_
   if (rc != 0) return rc;
   const struct hls_mp_value *fields = hls_mp_get(row, "record");
   if (fields == NULL) return hls_why_set(why, HLS_EINVAL, "row without a record");
-  return api_record_from_map(n, fields, r, why);
+  return api_record_from_map(api, fields, r, why);
 }
 
-int api_import_rows(struct hls_node *n, struct hls_control_call *call) {
+int api_import_rows(struct hls_api *api, struct hls_control_call *call) {
   struct import_session *s = import_of(call);
   if (s == NULL) return hls_why_set(&call->why, HLS_ESTATE, "no import in progress (send import.begin first)");
   const struct hls_mp_value *rows = hls_mp_get(call->req->args, "rows");
@@ -131,15 +139,16 @@ int api_import_rows(struct hls_node *n, struct hls_control_call *call) {
   msgpack_packer_init(&dpk, &dups, msgpack_sbuffer_write);
   uint32_t bad = 0, reported = 0, duplicates = 0;
   int64_t staged = 0;
-  int rc = hls_store_import_batch_begin(n->store, &call->why);
+  int rc = hls_store_import_batch_begin(api->env.store, &call->why);
   for (uint32_t i = 0; i < rows->len && rc == 0; i++) {
     struct hls_record r;
     struct hls_why why = {{0}};
     int64_t line = 0, held_id = 0, of_line = 0;
-    int row_rc = import_row(n, &rows->v.items[i], &line, &r, &why);
+    int row_rc = import_row(api, &rows->v.items[i], &line, &r, &why);
     if (row_rc == 0 && bad == 0 && s->bad_rows == 0) {
-      int dup = s->allow_duplicates ? 0 : hls_store_import_duplicate(n->store, s->session, &r, &held_id, &of_line,
-                                                                      &call->why);
+      int dup = s->allow_duplicates
+                    ? 0
+                    : hls_store_import_duplicate(api->env.store, s->session, &r, &held_id, &of_line, &call->why);
       if (dup < 0) {
         rc = dup;
       } else if (dup > 0) {
@@ -149,7 +158,7 @@ int api_import_rows(struct hls_node *n, struct hls_control_call *call) {
           rc = HLS_ENOMEM;
       } else {
         staged++;
-        rc = hls_store_import_stage(n->store, s->session, s->staged + staged, line, &r, &call->why);
+        rc = hls_store_import_stage(api->env.store, s->session, s->staged + staged, line, &r, &call->why);
       }
     }
     hls_record_clear(&r);
@@ -163,7 +172,7 @@ int api_import_rows(struct hls_node *n, struct hls_control_call *call) {
     if (row_rc != 0) bad++;
   }
   bool keep = rc == 0 && bad == 0 && s->bad_rows == 0;
-  int end_rc = hls_store_import_batch_end(n->store, keep, rc == 0 ? &call->why : NULL);
+  int end_rc = hls_store_import_batch_end(api->env.store, keep, rc == 0 ? &call->why : NULL);
   if (rc == 0) rc = end_rc;
   if (rc == 0) {
     if (keep) {
@@ -213,16 +222,16 @@ static int pack_import(msgpack_packer *pk, const struct hls_import_result *r, co
   return 0;
 }
 
-int api_import_commit(struct hls_node *n, struct hls_control_call *call) {
+int api_import_commit(struct hls_api *api, struct hls_control_call *call) {
   struct import_session *s = import_of(call);
   if (s == NULL) return hls_why_set(&call->why, HLS_ESTATE, "no import in progress (send import.begin first)");
   int rc;
   if (s->bad_rows > 0) {
     rc = hls_why_set(&call->why, HLS_EINVAL, "%lld bad rows; nothing imported", (long long)s->bad_rows);
-    import_end(n, call->client);
+    import_end(api, call->client);
     return rc;
   }
-  int64_t start = hls_node_now_ms(n);
+  int64_t start = api_now_ms(api);
   struct hls_import_result result;
   uint8_t id[HLS_IMPORT_ID_BYTES];
   char hex[IMPORT_ID_HEX_SIZE];
@@ -232,13 +241,13 @@ int api_import_commit(struct hls_node *n, struct hls_control_call *call) {
                                  .by = call->user,
                                  .duplicates = s->duplicates,
                                  .allow_duplicates = s->allow_duplicates};
-  rc = hls_store_import_commit(n->store, s->session, id, &meta, start, &result, &call->why);
+  rc = hls_store_import_commit(api->env.store, s->session, id, &meta, start, &result, &call->why);
   hls_log_info("import_committed", "session=%lld import_id=%s rows=%lld duplicates=%lld result=%s ms=%lld",
                (long long)s->session, hex, (long long)result.imported, (long long)s->duplicates, hls_err_name(rc),
-               (long long)(hls_node_now_ms(n) - start));
-  import_end(n, call->client);
+               (long long)(api_now_ms(api) - start));
+  import_end(api, call->client);
   if (rc != 0) return rc;
-  hls_node_changed_all(n, false);
+  api_changed_all(api, false);
   return pack_import(call->pk, &result, NULL);
 }
 
@@ -248,21 +257,21 @@ static int import_list_one(void *ctx, const struct hls_import_result *imp) {
   return pack_import(&l->pk, imp, NULL);
 }
 
-int api_import_list(struct hls_node *n, struct hls_control_call *call) {
+int api_import_list(struct hls_api *api, struct hls_control_call *call) {
   int64_t limit;
   int rc = hls_api_arg_limit(call->req->args, HLS_API_LIMIT_ALL, &limit, &call->why);
   if (rc != 0) return rc;
   struct list_ctx l;
   api_list_init(&l);
-  rc = hls_store_imports(n->store, limit, import_list_one, &l, &call->why);
-  return api_list_reply(n, call, &l, rc, "imports");
+  rc = hls_store_imports(api->env.store, limit, import_list_one, &l, &call->why);
+  return api_list_reply(api, call, &l, rc, "imports");
 }
 
 /* {import_id} (32 hex digits, or a prefix of 8 or more): delete every
  * record of that import still held, as record.delete does (their
  * published stories erased, their weeks re-counted), in one transaction
  * that also marks the import undone. */
-int api_import_undo(struct hls_node *n, struct hls_control_call *call) {
+int api_import_undo(struct hls_api *api, struct hls_control_call *call) {
   const char *text;
   uint32_t len;
   bool present = false;
@@ -277,7 +286,7 @@ int api_import_undo(struct hls_node *n, struct hls_control_call *call) {
   memcpy(prefix, text, len);
   prefix[len] = '\0';
   struct hls_import_result imp;
-  if ((rc = hls_store_import_find_prefix(n->store, prefix, &imp, &call->why)) != 0) return rc;
+  if ((rc = hls_store_import_find_prefix(api->env.store, prefix, &imp, &call->why)) != 0) return rc;
   char hex[IMPORT_ID_HEX_SIZE];
   sodium_bin2hex(hex, sizeof hex, imp.id, sizeof imp.id);
   if (imp.undone_ms != 0)
@@ -288,19 +297,19 @@ int api_import_undo(struct hls_node *n, struct hls_control_call *call) {
   int64_t deleted = 0, edited = 0;
   if (imp.imported > 0 && (shared = malloc((size_t)imp.imported * sizeof *shared)) == NULL)
     return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
-  int64_t start = hls_node_now_ms(n);
-  rc = hls_store_begin(n->store, &call->why);
+  int64_t start = api_now_ms(api);
+  rc = hls_store_begin(api->env.store, &call->why);
   for (int64_t id = imp.first_id; rc == 0 && imp.imported > 0 && id <= imp.last_id; id++) {
     struct hls_record r;
     hls_record_init(&r);
     struct hls_why miss = {{0}};
-    int get = hls_store_record_get(n->store, id, &r, &miss);
+    int get = hls_store_record_get(api->env.store, id, &r, &miss);
     if (get == HLS_ENOTFOUND) continue; /* deleted on its own since */
     if (get != 0) {
       rc = get;
       call->why = miss;
     }
-    if (rc == 0) rc = hls_store_record_delete(n->store, id, &call->why);
+    if (rc == 0) rc = hls_store_record_delete(api->env.store, id, &call->why);
     if (rc == 0) {
       deleted++;
       if (r.updated_ms > r.created_ms) edited++;
@@ -308,18 +317,18 @@ int api_import_undo(struct hls_node *n, struct hls_control_call *call) {
     }
     hls_record_clear(&r);
   }
-  if (rc == 0) rc = hls_store_import_mark_undone(n->store, imp.id, start, call->user, deleted, &call->why);
-  if (rc == 0) rc = hls_store_commit(n->store, &call->why);
+  if (rc == 0) rc = hls_store_import_mark_undone(api->env.store, imp.id, start, call->user, deleted, &call->why);
+  if (rc == 0) rc = hls_store_commit(api->env.store, &call->why);
   if (rc != 0) {
-    hls_store_rollback(n->store);
+    hls_store_rollback(api->env.store);
     free(shared);
     hls_why_prefix(&call->why, "nothing undone: ");
     return rc;
   }
   hls_log_info("import_undone", "import_id=%s deleted=%lld edited=%lld ms=%lld", hex, (long long)deleted,
-               (long long)edited, (long long)(hls_node_now_ms(n) - start));
-  hls_node_erased(n);
-  for (size_t k = 0; k < n_shared; k++) hls_node_changed(n, shared[k].date, shared[k].date, shared[k].story);
+               (long long)edited, (long long)(api_now_ms(api) - start));
+  api_erased(api);
+  for (size_t k = 0; k < n_shared; k++) api_changed(api, shared[k].date, shared[k].date, shared[k].story);
   free(shared);
   PACK(msgpack_pack_map(call->pk, 5));
   PACK(hls_mp_pack_kv_str(call->pk, "import_id", hex));
@@ -334,7 +343,7 @@ int api_import_undo(struct hls_node *n, struct hls_control_call *call) {
  * "open" (a connection still holds it staged: it may yet be committed or
  * dropped), or "not_committed" (nothing with that id was committed, and
  * nothing holds it open, so nothing ever will be). */
-int api_import_status(struct hls_node *n, struct hls_control_call *call) {
+int api_import_status(struct hls_api *api, struct hls_control_call *call) {
   const char *text;
   uint32_t len;
   bool present = false;
@@ -348,10 +357,10 @@ int api_import_status(struct hls_node *n, struct hls_control_call *call) {
                        "import_id: expected the %d hex digits of an import id (hls import list shows them)",
                        2 * HLS_IMPORT_ID_BYTES);
   struct hls_import_result result;
-  rc = hls_store_import_find(n->store, id, &result, &call->why);
+  rc = hls_store_import_find(api->env.store, id, &result, &call->why);
   if (rc != 0 && rc != HLS_ENOTFOUND) return rc;
   const struct import_session *open = NULL;
-  for (const struct import_session *s = n->imports; rc == HLS_ENOTFOUND && s != NULL && open == NULL; s = s->next)
+  for (const struct import_session *s = api->imports; rc == HLS_ENOTFOUND && s != NULL && open == NULL; s = s->next)
     if (sodium_memcmp(s->id, id, sizeof id) == 0) open = s;
   msgpack_packer *pk = call->pk;
   if (rc == 0) {
@@ -369,9 +378,9 @@ int api_import_status(struct hls_node *n, struct hls_control_call *call) {
   return 0;
 }
 
-int api_import_abort(struct hls_node *n, struct hls_control_call *call) {
+int api_import_abort(struct hls_api *api, struct hls_control_call *call) {
   bool had = import_of(call) != NULL;
-  import_end(n, call->client);
+  import_end(api, call->client);
   PACK(msgpack_pack_map(call->pk, 1));
   PACK(hls_mp_pack_kv_bool(call->pk, "aborted", had));
   return 0;

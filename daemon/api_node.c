@@ -13,34 +13,35 @@
 
 /* "signed": the highest seq this node ever signed (its chain mark), nil
  * when that is not known (the mark was lost). */
-static int pack_signed(msgpack_packer *pk, const struct hls_node *n) {
-  if (n->recovering && !n->recover_target_known)
+static int pack_signed(msgpack_packer *pk, const struct hls_api_chain *chain) {
+  if (!chain->signed_known)
     return hls_mp_pack_cstr(pk, "signed") != 0 || msgpack_pack_nil(pk) != 0 ? HLS_ENOMEM : 0;
-  return hls_mp_pack_kv_i64(pk, "signed", (int64_t)(n->mark.seq > n->chain_seq ? n->mark.seq : n->chain_seq));
+  return hls_mp_pack_kv_i64(pk, "signed", (int64_t)chain->signed_seq);
 }
 
-int api_status(struct hls_node *n, struct hls_control_call *call) {
+int api_status(struct hls_api *api, struct hls_control_call *call) {
+  const struct hls_api_env *env = &api->env;
   struct hls_store_counts counts;
-  int rc = hls_store_counts(n->store, &counts, &call->why);
+  int rc = hls_store_counts(env->store, &counts, &call->why);
   if (rc != 0) return rc;
   msgpack_packer *pk = call->pk;
   char started[21];
-  int64_t now = hls_node_now_ms(n);
-  hls_time_format(n->started_ms, started);
+  int64_t now = api_now_ms(api);
+  hls_time_format(env->started_ms, started);
   PACK(msgpack_pack_map(pk, 20));
-  PACK(hls_mp_pack_kv_str(pk, "node_id", n->node_id));
-  PACK(hls_mp_pack_kv_str(pk, "place", n->config->place));
-  PACK(hls_mp_pack_kv_str(pk, "region", n->config->region));
-  PACK(hls_mp_pack_kv_str(pk, "role", n->config->role == HLS_ROLE_PARTNER ? "partner" : "place"));
-  PACK(hls_mp_pack_kv_str(pk, "listen", n->config->listen));
-  PACK(hls_mp_pack_kv_str(pk, "listening_on", hls_peers_address(n->peers)));
-  PACK(hls_mp_pack_kv_i64(pk, "peers_connected", hls_peers_connected(n->peers)));
-  PACK(hls_mp_pack_kv_str(pk, "network_id", n->network_fingerprint));
+  PACK(hls_mp_pack_kv_str(pk, "node_id", env->node_id));
+  PACK(hls_mp_pack_kv_str(pk, "place", env->config->place));
+  PACK(hls_mp_pack_kv_str(pk, "region", env->config->region));
+  PACK(hls_mp_pack_kv_str(pk, "role", env->config->role == HLS_ROLE_PARTNER ? "partner" : "place"));
+  PACK(hls_mp_pack_kv_str(pk, "listen", env->config->listen));
+  PACK(hls_mp_pack_kv_str(pk, "listening_on", hls_peers_address(env->peers)));
+  PACK(hls_mp_pack_kv_i64(pk, "peers_connected", hls_peers_connected(env->peers)));
+  PACK(hls_mp_pack_kv_str(pk, "network_id", env->network_id));
   PACK(hls_mp_pack_kv_str(pk, "version", HLS_VERSION));
   PACK(hls_mp_pack_kv_str(pk, "started_at", started));
-  PACK(hls_mp_pack_kv_i64(pk, "uptime_s", (now - n->started_ms) / 1000));
+  PACK(hls_mp_pack_kv_i64(pk, "uptime_s", (now - env->started_ms) / 1000));
   PACK(hls_mp_pack_kv_i64(pk, "pid", (int64_t)uv_os_getpid()));
-  PACK(hls_mp_pack_kv_str(pk, "home", n->home));
+  PACK(hls_mp_pack_kv_str(pk, "home", env->home));
   PACK(hls_mp_pack_cstr(pk, "records"));
   PACK(msgpack_pack_map(pk, 1 + HLS_CONSENT_COUNT));
   PACK(hls_mp_pack_kv_i64(pk, "total", counts.records));
@@ -49,24 +50,26 @@ int api_status(struct hls_node *n, struct hls_control_call *call) {
   PACK(hls_mp_pack_kv_i64(pk, "themes", counts.themes));
   PACK(hls_mp_pack_kv_i64(pk, "store_bytes", counts.bytes));
   PACK(hls_mp_pack_kv_i64(pk, "schema_version", hls_store_schema_version()));
+  struct hls_api_chain chain;
+  env->chain(env->ctx, &chain);
   char last[21];
-  if (n->last_publish_ms) hls_time_format(n->last_publish_ms, last);
+  if (chain.last_publish_ms) hls_time_format(chain.last_publish_ms, last);
   PACK(hls_mp_pack_cstr(pk, "chain"));
   PACK(msgpack_pack_map(pk, 5));
-  PACK(hls_mp_pack_kv_i64(pk, "seq", (int64_t)n->chain_seq));
-  PACK(hls_mp_pack_kv_str(pk, "last_publish", n->last_publish_ms ? last : NULL));
-  PACK(hls_mp_pack_kv_bool(pk, "changes_pending", n->first_change_ms != 0 || n->dirty_all || n->n_dirty > 0));
-  PACK(pack_signed(pk, n));
-  PACK(hls_mp_pack_kv_bool(pk, "recovering", n->recovering));
+  PACK(hls_mp_pack_kv_i64(pk, "seq", (int64_t)chain.seq));
+  PACK(hls_mp_pack_kv_str(pk, "last_publish", chain.last_publish_ms ? last : NULL));
+  PACK(hls_mp_pack_kv_bool(pk, "changes_pending", chain.changes_pending));
+  PACK(pack_signed(pk, &chain));
+  PACK(hls_mp_pack_kv_bool(pk, "recovering", chain.recovering));
   PACK(hls_mp_pack_cstr(pk, "patterns"));
-  if (n->patterns == NULL) PACK(msgpack_pack_nil(pk));
-  else PACK(hls_patternsd_pack_status(n->patterns, pk));
+  if (env->patterns == NULL) PACK(msgpack_pack_nil(pk));
+  else PACK(hls_patternsd_pack_status(env->patterns, pk));
   PACK(hls_mp_pack_cstr(pk, "gossip"));
-  if (n->gossip == NULL) return msgpack_pack_nil(pk) != 0 ? HLS_ENOMEM : 0;
-  return hls_gossipd_pack_status(n->gossip, pk, &call->why);
+  if (env->gossip == NULL) return msgpack_pack_nil(pk) != 0 ? HLS_ENOMEM : 0;
+  return hls_gossipd_pack_status(env->gossip, pk, &call->why);
 }
 
-int api_backup(struct hls_node *n, struct hls_control_call *call) {
+int api_backup(struct hls_api *api, struct hls_control_call *call) {
   const char *path;
   uint32_t len;
   bool present = false;
@@ -79,10 +82,10 @@ int api_backup(struct hls_node *n, struct hls_control_call *call) {
   buf[len] = '\0';
   struct stat st;
   if (stat(buf, &st) == 0) return hls_why_set(&call->why, HLS_EEXISTS, "%s exists; choose a new file", buf);
-  int64_t start = hls_node_now_ms(n);
-  if ((rc = hls_store_backup(n->store, buf, &call->why)) != 0) return rc;
+  int64_t start = api_now_ms(api);
+  if ((rc = hls_store_backup(api->env.store, buf, &call->why)) != 0) return rc;
   if (stat(buf, &st) != 0) return hls_why_set(&call->why, HLS_EIO, "backup file vanished");
-  hls_log_info("backup_written", "bytes=%lld ms=%lld", (long long)st.st_size, (long long)(hls_node_now_ms(n) - start));
+  hls_log_info("backup_written", "bytes=%lld ms=%lld", (long long)st.st_size, (long long)(api_now_ms(api) - start));
   PACK(msgpack_pack_map(call->pk, 3));
   PACK(hls_mp_pack_kv_str(call->pk, "path", buf));
   PACK(hls_mp_pack_kv_i64(call->pk, "bytes", (int64_t)st.st_size));
@@ -92,21 +95,23 @@ int api_backup(struct hls_node *n, struct hls_control_call *call) {
 
 /* --- the chain and the store ------------------------------------------------- */
 
-static int pack_chain(struct hls_node *n, msgpack_packer *pk) {
+static int pack_chain(struct hls_api *api, msgpack_packer *pk) {
+  struct hls_api_chain chain;
+  api->env.chain(api->env.ctx, &chain);
   PACK(msgpack_pack_map(pk, 4));
-  PACK(hls_mp_pack_kv_i64(pk, "seq", (int64_t)n->chain_seq));
-  PACK(pack_signed(pk, n));
-  PACK(hls_mp_pack_kv_bool(pk, "recovering", n->recovering));
-  PACK(hls_mp_pack_kv_bool(pk, "mark_lost", n->recovering && !n->recover_target_known));
+  PACK(hls_mp_pack_kv_i64(pk, "seq", (int64_t)chain.seq));
+  PACK(pack_signed(pk, &chain));
+  PACK(hls_mp_pack_kv_bool(pk, "recovering", chain.recovering));
+  PACK(hls_mp_pack_kv_bool(pk, "mark_lost", !chain.signed_known));
   return 0;
 }
 
-int api_chain(struct hls_node *n, struct hls_control_call *call) { return pack_chain(n, call->pk); }
+int api_chain(struct hls_api *api, struct hls_control_call *call) { return pack_chain(api, call->pk); }
 
-int api_chain_accept_loss(struct hls_node *n, struct hls_control_call *call) {
-  int rc = hls_node_accept_chain_loss(n, &call->why);
+int api_chain_accept_loss(struct hls_api *api, struct hls_control_call *call) {
+  int rc = api->env.accept_chain_loss(api->env.ctx, &call->why);
   if (rc != 0) return rc;
-  return pack_chain(n, call->pk);
+  return pack_chain(api, call->pk);
 }
 
 struct problems {
@@ -121,12 +126,12 @@ static int add_problem(void *ctx, const char *problem) {
   return hls_mp_pack_cstr(&p->pk, problem) != 0 ? HLS_ENOMEM : 0;
 }
 
-int api_check(struct hls_node *n, struct hls_control_call *call) {
+int api_check(struct hls_api *api, struct hls_control_call *call) {
   struct problems p = {.n = 0};
   msgpack_sbuffer_init(&p.sb);
   msgpack_packer_init(&p.pk, &p.sb, msgpack_sbuffer_write);
   struct hls_why why = {{0}};
-  int rc = hls_store_check(n->store, true, add_problem, &p, &why);
+  int rc = hls_store_check(api->env.store, true, add_problem, &p, &why);
   if (rc == 0 || rc == HLS_ECORRUPT) {
     rc = 0;
     if (msgpack_pack_map(call->pk, 2) != 0 || hls_mp_pack_kv_bool(call->pk, "ok", p.n == 0) != 0 ||
@@ -146,11 +151,11 @@ int api_check(struct hls_node *n, struct hls_control_call *call) {
 /* Far enough for any test, and the clock stays within the years dates take. */
 #define TEST_CLOCK_MAX_MS 253402300799000LL /* 9999-12-31T23:59:59Z */
 
-static int pack_test_clock(struct hls_node *n, msgpack_packer *pk) {
+static int pack_test_clock(struct hls_api *api, msgpack_packer *pk) {
   char now[21], today[11];
-  int64_t ms = hls_node_now_ms(n);
+  int64_t ms = api_now_ms(api);
   hls_time_format(ms, now);
-  hls_date_format(hls_node_today(n), today);
+  hls_date_format(api_today(api), today);
   PACK(msgpack_pack_map(pk, 3));
   PACK(hls_mp_pack_kv_str(pk, "now", now));
   PACK(hls_mp_pack_kv_i64(pk, "now_ms", ms));
@@ -158,7 +163,7 @@ static int pack_test_clock(struct hls_node *n, msgpack_packer *pk) {
   return 0;
 }
 
-int api_test_clock_set(struct hls_node *n, struct hls_control_call *call) {
+int api_test_clock_set(struct hls_api *api, struct hls_control_call *call) {
   const char *at;
   uint32_t len;
   bool present = false;
@@ -167,18 +172,18 @@ int api_test_clock_set(struct hls_node *n, struct hls_control_call *call) {
   if (rc != 0) return rc;
   if (!present || hls_time_parse(at, len, &ms) != 0)
     return hls_why_set(&call->why, HLS_EINVAL, "at: a UTC time is required, e.g. 2026-03-02T10:00:00Z");
-  if ((rc = hls_node_test_clock_set(n, ms, &call->why)) != 0) return rc;
-  return pack_test_clock(n, call->pk);
+  if ((rc = api->env.test_clock_set(api->env.ctx, ms, &call->why)) != 0) return rc;
+  return pack_test_clock(api, call->pk);
 }
 
-int api_test_clock_advance(struct hls_node *n, struct hls_control_call *call) {
-  int64_t ms = 0, now = hls_node_now_ms(n);
+int api_test_clock_advance(struct hls_api *api, struct hls_control_call *call) {
+  int64_t ms = 0, now = api_now_ms(api);
   bool present = false;
   int rc = hls_mp_get_i64(call->req->args, "ms", &ms, &present, &call->why);
   if (rc != 0) return rc;
   if (!present || ms < 0 || ms > TEST_CLOCK_MAX_MS - now)
     return hls_why_set(&call->why, HLS_EINVAL, "ms: the milliseconds to move forward are required (0 or more, "
                        "up to 9999-12-31)");
-  if ((rc = hls_node_test_clock_set(n, now + ms, &call->why)) != 0) return rc;
-  return pack_test_clock(n, call->pk);
+  if ((rc = api->env.test_clock_set(api->env.ctx, now + ms, &call->why)) != 0) return rc;
+  return pack_test_clock(api, call->pk);
 }

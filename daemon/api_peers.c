@@ -14,18 +14,18 @@ static int arg_node_id(const struct hls_mp_value *a, uint8_t pk[32], struct hls_
   return api_arg_node_id_key(a, "node_id", true, &present, pk, why);
 }
 
-static int peer_reply(struct hls_node *n, struct hls_control_call *call, const uint8_t pk[32], const char *done) {
+static int peer_reply(struct hls_api *api, struct hls_control_call *call, const uint8_t pk[32], const char *done) {
   char id[HLS_NODEID_TEXT_SIZE];
   hls_nodeid_format(pk, id);
   hls_log_info("peer_changed", "peer=%s change=%s", id, done);
   PACK(msgpack_pack_map(call->pk, 2));
   PACK(hls_mp_pack_kv_str(call->pk, "node_id", id));
   PACK(hls_mp_pack_kv_str(call->pk, "change", done));
-  (void)n;
+  (void)api;
   return 0;
 }
 
-int api_peer_add(struct hls_node *n, struct hls_control_call *call) {
+int api_peer_add(struct hls_api *api, struct hls_control_call *call) {
   uint8_t pk[32];
   const char *addr;
   uint32_t len;
@@ -37,31 +37,31 @@ int api_peer_add(struct hls_node *n, struct hls_control_call *call) {
   if (!present || len == 0 || len >= sizeof address) return hls_why_set(&call->why, HLS_EINVAL, "address: HOST:PORT required");
   memcpy(address, addr, len);
   address[len] = '\0';
-  if ((rc = hls_peers_add(n->peers, pk, address, &call->why)) != 0) return rc;
-  return peer_reply(n, call, pk, "added");
+  if ((rc = hls_peers_add(api->env.peers, pk, address, &call->why)) != 0) return rc;
+  return peer_reply(api, call, pk, "added");
 }
 
-int api_peer_remove(struct hls_node *n, struct hls_control_call *call) {
+int api_peer_remove(struct hls_api *api, struct hls_control_call *call) {
   uint8_t pk[32];
   int rc = arg_node_id(call->req->args, pk, &call->why);
-  if (rc == 0) rc = hls_peers_remove(n->peers, pk, &call->why);
-  return rc != 0 ? rc : peer_reply(n, call, pk, "removed");
+  if (rc == 0) rc = hls_peers_remove(api->env.peers, pk, &call->why);
+  return rc != 0 ? rc : peer_reply(api, call, pk, "removed");
 }
 
-int api_peer_block(struct hls_node *n, struct hls_control_call *call) {
+int api_peer_block(struct hls_api *api, struct hls_control_call *call) {
   uint8_t pk[32];
   int rc = arg_node_id(call->req->args, pk, &call->why);
-  if (rc == 0) rc = hls_peers_block(n->peers, pk, true, &call->why);
-  return rc != 0 ? rc : peer_reply(n, call, pk, "blocked");
+  if (rc == 0) rc = hls_peers_block(api->env.peers, pk, true, &call->why);
+  return rc != 0 ? rc : peer_reply(api, call, pk, "blocked");
 }
 
-int api_peer_unblock(struct hls_node *n, struct hls_control_call *call) {
+int api_peer_unblock(struct hls_api *api, struct hls_control_call *call) {
   uint8_t pk[32];
   int rc = arg_node_id(call->req->args, pk, &call->why);
-  if (rc == 0) rc = hls_peers_block(n->peers, pk, false, &call->why);
-  return rc != 0 ? rc : peer_reply(n, call, pk, "unblocked");
+  if (rc == 0) rc = hls_peers_block(api->env.peers, pk, false, &call->why);
+  return rc != 0 ? rc : peer_reply(api, call, pk, "unblocked");
 }
 
-int api_peer_list(struct hls_node *n, struct hls_control_call *call) {
-  return hls_peers_pack(n->peers, call->pk);
+int api_peer_list(struct hls_api *api, struct hls_control_call *call) {
+  return hls_peers_pack(api->env.peers, call->pk);
 }

@@ -1,9 +1,10 @@
-/* The commands that read what this node holds (docs/control.md): places,
- * stories, stories.show, items. */
+/* The commands about the items this node holds (docs/control.md): places,
+ * stories, stories.show, items; and items.import, handed to items_import.c. */
 #include "api_handlers.h"
 
 #include <string.h>
 
+#include "items_import.h"
 #include "nodeid.h"
 #include "text.h"
 
@@ -58,12 +59,12 @@ static int place_one(void *ctx, const struct hls_place_row *p) {
   return 0;
 }
 
-int api_places(struct hls_node *n, struct hls_control_call *call) {
+int api_places(struct hls_api *api, struct hls_control_call *call) {
   struct list_ctx l;
   api_list_init(&l);
-  l.self = n->identity.public_key;
-  int rc = hls_store_places(n->store, place_one, &l, &call->why);
-  return api_list_reply(n, call, &l, rc, "places");
+  l.self = api->env.identity->public_key;
+  int rc = hls_store_places(api->env.store, place_one, &l, &call->why);
+  return api_list_reply(api, call, &l, rc, "places");
 }
 
 /* {id, origin, seq, self, place, region, published_at} and the story's
@@ -116,7 +117,7 @@ static int arg_text(const struct hls_mp_value *a, const char *key, size_t max, c
 
 #define PLACE_ARG_MAX (HLS_PLACE_MAX > HLS_NODEID_TEXT_SIZE ? HLS_PLACE_MAX : HLS_NODEID_TEXT_SIZE)
 
-int api_stories(struct hls_node *n, struct hls_control_call *call) {
+int api_stories(struct hls_api *api, struct hls_control_call *call) {
   const struct hls_mp_value *a = call->req->args;
   struct hls_story_filter f = {0};
   char place[PLACE_ARG_MAX + 1], theme[HLS_THEME_MAX * 4 + 1], slug[HLS_THEME_MAX + 1];
@@ -132,9 +133,9 @@ int api_stories(struct hls_node *n, struct hls_control_call *call) {
   f.theme = has_theme ? slug : NULL;
   struct list_ctx l;
   api_list_init(&l);
-  l.self = n->identity.public_key;
-  rc = hls_store_stories(n->store, &f, story_one, &l, &call->why);
-  return api_list_reply(n, call, &l, rc, "stories");
+  l.self = api->env.identity->public_key;
+  rc = hls_store_stories(api->env.store, &f, story_one, &l, &call->why);
+  return api_list_reply(api, call, &l, rc, "stories");
 }
 
 struct story_show {
@@ -147,7 +148,7 @@ static int story_show_one(void *ctx, const struct hls_story_row *r) {
   return pack_story_row(show->pk, r, show->self, true);
 }
 
-int api_stories_show(struct hls_node *n, struct hls_control_call *call) {
+int api_stories_show(struct hls_api *api, struct hls_control_call *call) {
   char id[128];
   bool present;
   struct hls_item_ref ref;
@@ -156,8 +157,8 @@ int api_stories_show(struct hls_node *n, struct hls_control_call *call) {
   if (!present || hls_item_ref_parse(id, &ref) != 0)
     return hls_why_set(&call->why, HLS_EINVAL,
                        "id: expected a story id (8 to 64 hex digits of its item id) or NODE_ID:SEQ");
-  struct story_show show = {.pk = call->pk, .self = n->identity.public_key};
-  return hls_store_story_find(n->store, &ref, story_show_one, &show, &call->why);
+  struct story_show show = {.pk = call->pk, .self = api->env.identity->public_key};
+  return hls_store_story_find(api->env.store, &ref, story_show_one, &show, &call->why);
 }
 
 static int item_one(void *ctx, const struct hls_item_row *r) {
@@ -179,7 +180,7 @@ static int item_one(void *ctx, const struct hls_item_row *r) {
   return 0;
 }
 
-int api_items(struct hls_node *n, struct hls_control_call *call) {
+int api_items(struct hls_api *api, struct hls_control_call *call) {
   const struct hls_mp_value *a = call->req->args;
   struct hls_item_filter f = {0};
   char type[16];
@@ -194,7 +195,11 @@ int api_items(struct hls_node *n, struct hls_control_call *call) {
   if (rc != 0) return rc;
   struct list_ctx l;
   api_list_init(&l);
-  l.self = n->identity.public_key;
-  rc = hls_store_items(n->store, &f, item_one, &l, &call->why);
-  return api_list_reply(n, call, &l, rc, "items");
+  l.self = api->env.identity->public_key;
+  rc = hls_store_items(api->env.store, &f, item_one, &l, &call->why);
+  return api_list_reply(api, call, &l, rc, "items");
+}
+
+int api_items_import(struct hls_api *api, struct hls_control_call *call) {
+  return hls_items_import_api(api->env.gossip, call);
 }

@@ -11,19 +11,19 @@
 
 /* --- records -------------------------------------------------------------- */
 
-struct hls_record_limits api_record_limits(const struct hls_node *n) {
-  struct hls_record_limits lim = {.max_text_bytes = (size_t)n->config->max_text_bytes};
+struct hls_record_limits api_record_limits(const struct hls_api *api) {
+  struct hls_record_limits lim = {.max_text_bytes = (size_t)api->env.config->max_text_bytes};
   return lim;
 }
 
-int api_update_record(struct hls_node *n, struct hls_record *r, bool forget_share, struct hls_why *why) {
-  int rc = hls_store_begin(n->store, why);
+int api_update_record(struct hls_api *api, struct hls_record *r, bool forget_share, struct hls_why *why) {
+  int rc = hls_store_begin(api->env.store, why);
   if (rc != 0) return rc;
-  rc = hls_store_record_update(n->store, r, hls_node_now_ms(n), why);
-  if (rc == 0 && forget_share) rc = hls_store_share_forget(n->store, r->id, why);
-  if (rc == 0) rc = hls_store_commit(n->store, why);
-  if (rc != 0) hls_store_rollback(n->store);
-  if (rc == 0) hls_node_erased(n); /* the old text leaves the WAL too */
+  rc = hls_store_record_update(api->env.store, r, api_now_ms(api), why);
+  if (rc == 0 && forget_share) rc = hls_store_share_forget(api->env.store, r->id, why);
+  if (rc == 0) rc = hls_store_commit(api->env.store, why);
+  if (rc != 0) hls_store_rollback(api->env.store);
+  if (rc == 0) api_erased(api); /* the old text leaves the WAL too */
   return rc;
 }
 
@@ -32,9 +32,9 @@ int api_update_record(struct hls_node *n, struct hls_record *r, bool forget_shar
  * ahead). A typo such as 1901 would otherwise make digests of weeks no
  * one reads, and count in patterns there. */
 #define RECORD_FIRST_DATE "1990-01-01"
-static int record_date_plausible(struct hls_node *n, const struct hls_record *r, struct hls_why *why) {
+static int record_date_plausible(struct hls_api *api, const struct hls_record *r, struct hls_why *why) {
   if (!r->has_date) return 0;
-  hls_day first = 0, today = hls_node_today(n), last = today + 366;
+  hls_day first = 0, today = api_today(api), last = today + 366;
   if (hls_date_parse(RECORD_FIRST_DATE, strlen(RECORD_FIRST_DATE), &first) != 0) return HLS_EINVAL;
   if (r->date >= first && r->date <= last) return 0;
   char d[11], l[11];
@@ -44,23 +44,23 @@ static int record_date_plausible(struct hls_node *n, const struct hls_record *r,
                      RECORD_FIRST_DATE, l);
 }
 
-int api_record_from_map(struct hls_node *n, const struct hls_mp_value *m, struct hls_record *r,
+int api_record_from_map(struct hls_api *api, const struct hls_mp_value *m, struct hls_record *r,
                         struct hls_why *why) {
-  struct hls_record_limits lim = api_record_limits(n);
+  struct hls_record_limits lim = api_record_limits(api);
   hls_record_init(r);
   int rc = hls_record_apply(r, m, &lim, why);
   if (rc == 0) rc = hls_record_validate(r, why);
-  if (rc == 0) rc = record_date_plausible(n, r, why);
+  if (rc == 0) rc = record_date_plausible(api, r, why);
   if (rc == 0 && !r->has_date) {
-    r->date = hls_node_today(n);
+    r->date = api_today(api);
     r->has_date = true;
   }
   return rc;
 }
 
-int api_check_keeps_records(const struct hls_node *n, struct hls_why *why) {
-  int mode = n->config->node_records;
-  bool keeps = mode == 1 || (mode == 0 && n->config->role != HLS_ROLE_PARTNER);
+int api_check_keeps_records(const struct hls_api *api, struct hls_why *why) {
+  int mode = api->env.config->node_records;
+  bool keeps = mode == 1 || (mode == 0 && api->env.config->role != HLS_ROLE_PARTNER);
   if (keeps) return 0;
   return hls_why_set(why, HLS_ESTATE,
                      mode == 2 ? "this node keeps no records of its own (node.records = off in hlsd.conf)"
@@ -68,36 +68,36 @@ int api_check_keeps_records(const struct hls_node *n, struct hls_why *why) {
                                  "set node.records = on in hlsd.conf to record learning here");
 }
 
-int api_record_add(struct hls_node *n, struct hls_control_call *call) {
-  int krc = api_check_keeps_records(n, &call->why);
+int api_record_add(struct hls_api *api, struct hls_control_call *call) {
+  int krc = api_check_keeps_records(api, &call->why);
   if (krc != 0) return krc;
   const struct hls_mp_value *fields = hls_mp_get(call->req->args, "record");
   if (fields == NULL) return hls_why_set(&call->why, HLS_EINVAL, "record: missing");
   struct hls_record r;
-  int rc = api_record_from_map(n, fields, &r, &call->why);
-  if (rc == 0) rc = hls_store_record_insert(n->store, &r, hls_node_now_ms(n), &call->why);
+  int rc = api_record_from_map(api, fields, &r, &call->why);
+  if (rc == 0) rc = hls_store_record_insert(api->env.store, &r, api_now_ms(api), &call->why);
   if (rc == 0) {
     hls_log_info("record_added", "id=%lld", (long long)r.id);
-    if (r.consent > HLS_CONSENT_PRIVATE) hls_node_changed(n, r.date, r.date, false);
+    if (r.consent > HLS_CONSENT_PRIVATE) api_changed(api, r.date, r.date, false);
     rc = hls_record_pack(call->pk, &r, true);
   }
   hls_record_clear(&r);
   return rc;
 }
 
-int api_record_show(struct hls_node *n, struct hls_control_call *call) {
+int api_record_show(struct hls_api *api, struct hls_control_call *call) {
   int64_t id;
   int rc = api_arg_id(call->req->args, &id, &call->why);
   if (rc != 0) return rc;
   struct hls_record r;
   hls_record_init(&r);
-  rc = hls_store_record_get(n->store, id, &r, &call->why);
+  rc = hls_store_record_get(api->env.store, id, &r, &call->why);
   if (rc == 0) rc = hls_record_pack(call->pk, &r, true);
   hls_record_clear(&r);
   return rc;
 }
 
-int api_record_edit(struct hls_node *n, struct hls_control_call *call) {
+int api_record_edit(struct hls_api *api, struct hls_control_call *call) {
   int64_t id;
   int rc = api_arg_id(call->req->args, &id, &call->why);
   if (rc != 0) return rc;
@@ -105,29 +105,29 @@ int api_record_edit(struct hls_node *n, struct hls_control_call *call) {
   if (set == NULL || set->type != HLS_MP_MAP || set->len == 0)
     return hls_why_set(&call->why, HLS_EINVAL, "set: give at least one field to change");
   struct hls_record r;
-  struct hls_record_limits lim = api_record_limits(n);
+  struct hls_record_limits lim = api_record_limits(api);
   hls_record_init(&r);
-  rc = hls_store_record_get(n->store, id, &r, &call->why);
+  rc = hls_store_record_get(api->env.store, id, &r, &call->why);
   hls_day old_date = r.date;
   enum hls_consent old_consent = r.consent;
   if (rc == 0) rc = hls_record_apply(&r, set, &lim, &call->why);
   if (rc == 0) rc = hls_record_validate(&r, &call->why);
-  if (rc == 0 && hls_mp_get(set, "date") != NULL) rc = record_date_plausible(n, &r, &call->why);
+  if (rc == 0 && hls_mp_get(set, "date") != NULL) rc = record_date_plausible(api, &r, &call->why);
   if (rc == 0 && !r.has_date) { /* "date": null resets to today */
-    r.date = hls_node_today(n);
+    r.date = api_today(api);
     r.has_date = true;
   }
   /* Consent given in an edit is consent given now. */
   if (rc == 0 && hls_mp_get(set, "consent") != NULL) r.consent_ended = HLS_CONSENT_CURRENT;
   /* Story consent gone: so is any approval given under it. */
   if (rc == 0)
-    rc = api_update_record(n, &r, old_consent >= HLS_CONSENT_PEERS && r.consent < HLS_CONSENT_PEERS, &call->why);
+    rc = api_update_record(api, &r, old_consent >= HLS_CONSENT_PEERS && r.consent < HLS_CONSENT_PEERS, &call->why);
   if (rc == 0) {
     hls_log_info("record_edited", "id=%lld", (long long)id);
     if (old_consent > HLS_CONSENT_PRIVATE || r.consent > HLS_CONSENT_PRIVATE) {
       bool less = r.consent < old_consent; /* consent narrowed: act at once */
-      hls_node_changed(n, old_date, old_date, less);
-      hls_node_changed(n, r.date, r.date, less);
+      api_changed(api, old_date, old_date, less);
+      api_changed(api, r.date, r.date, less);
     }
     rc = hls_record_pack(call->pk, &r, true);
   }
@@ -140,7 +140,7 @@ int api_record_edit(struct hls_node *n, struct hls_control_call *call) {
 
 /* Delete one record or, with ids, several: all or none, in one
  * transaction (an unknown id deletes nothing and is named). */
-int api_record_delete(struct hls_node *n, struct hls_control_call *call) {
+int api_record_delete(struct hls_api *api, struct hls_control_call *call) {
   const struct hls_mp_value *list = hls_mp_get(call->req->args, "ids");
   int64_t one;
   size_t count = 1;
@@ -161,31 +161,31 @@ int api_record_delete(struct hls_node *n, struct hls_control_call *call) {
   struct shared_date *shared = malloc(count * sizeof *shared);
   if (shared == NULL) return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
   size_t n_shared = 0;
-  int rc = hls_store_begin(n->store, &call->why);
+  int rc = hls_store_begin(api->env.store, &call->why);
   for (size_t k = 0; k < count && rc == 0; k++) {
     int64_t id = list == NULL ? one
                  : list->v.items[k].type == HLS_MP_UINT ? (int64_t)list->v.items[k].v.u
                                                         : list->v.items[k].v.i;
     struct hls_record r;
     hls_record_init(&r);
-    rc = hls_store_record_get(n->store, id, &r, &call->why);
-    if (rc == 0) rc = hls_store_record_delete(n->store, id, &call->why);
+    rc = hls_store_record_get(api->env.store, id, &r, &call->why);
+    if (rc == 0) rc = hls_store_record_delete(api->env.store, id, &call->why);
     if (rc == 0 && r.consent > HLS_CONSENT_PRIVATE)
       shared[n_shared++] = (struct shared_date){r.date, r.consent >= HLS_CONSENT_PEERS};
     hls_record_clear(&r);
   }
-  if (rc == 0) rc = hls_store_commit(n->store, &call->why);
+  if (rc == 0) rc = hls_store_commit(api->env.store, &call->why);
   if (rc != 0) {
-    hls_store_rollback(n->store);
+    hls_store_rollback(api->env.store);
     free(shared);
     if (list != NULL) hls_why_prefix(&call->why, "nothing deleted: ");
     return rc;
   }
   if (list == NULL) hls_log_info("record_deleted", "id=%lld", (long long)one);
   else hls_log_info("records_deleted", "count=%zu", count);
-  hls_node_erased(n);
+  api_erased(api);
   /* Published stories of them are erased at once; their weeks re-counted. */
-  for (size_t k = 0; k < n_shared; k++) hls_node_changed(n, shared[k].date, shared[k].date, shared[k].story);
+  for (size_t k = 0; k < n_shared; k++) api_changed(api, shared[k].date, shared[k].date, shared[k].story);
   free(shared);
   if (list == NULL) {
     PACK(msgpack_pack_map(call->pk, 2));
@@ -204,7 +204,7 @@ static int list_one(void *ctx, const struct hls_record *r) {
   return hls_record_pack(&l->pk, r, l->full);
 }
 
-int api_record_list(struct hls_node *n, struct hls_control_call *call) {
+int api_record_list(struct hls_api *api, struct hls_control_call *call) {
   const struct hls_mp_value *a = call->req->args;
   struct hls_record_filter f;
   char slug[HLS_THEME_MAX + 1];
@@ -234,8 +234,8 @@ int api_record_list(struct hls_node *n, struct hls_control_call *call) {
   struct list_ctx l;
   api_list_init(&l);
   l.full = f.full;
-  rc = hls_store_record_list(n->store, &f, list_one, &l, &call->why);
-  return api_list_reply(n, call, &l, rc, "records");
+  rc = hls_store_record_list(api->env.store, &f, list_one, &l, &call->why);
+  return api_list_reply(api, call, &l, rc, "records");
 }
 
 /* --- themes --------------------------------------------------------------- */
@@ -252,13 +252,13 @@ static int theme_one(void *ctx, const struct hls_theme_count *t) {
   return 0;
 }
 
-int api_themes_network(struct hls_node *n, struct hls_control_call *call) {
-  return hls_patternsd_api_network_themes(n->patterns, call);
+int api_themes_network(struct hls_api *api, struct hls_control_call *call) {
+  return hls_patternsd_api_network_themes(api->env.patterns, call);
 }
 
-int api_themes(struct hls_node *n, struct hls_control_call *call) {
+int api_themes(struct hls_api *api, struct hls_control_call *call) {
   struct list_ctx l;
   api_list_init(&l);
-  int rc = hls_store_themes(n->store, theme_one, &l, &call->why);
-  return api_list_reply(n, call, &l, rc, "themes");
+  int rc = hls_store_themes(api->env.store, theme_one, &l, &call->why);
+  return api_list_reply(api, call, &l, rc, "themes");
 }

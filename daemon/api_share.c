@@ -22,17 +22,17 @@ static int find_live(void *ctx, const struct hls_published *p) {
   return 0;
 }
 
-static uint64_t live_story_of(struct hls_node *n, int64_t record_id) {
+static uint64_t live_story_of(struct hls_api *api, int64_t record_id) {
   struct live_find f = {.record_id = record_id};
-  if (hls_store_published_live_stories(n->store, find_live, &f, NULL) != 0) return 0;
+  if (hls_store_published_live_stories(api->env.store, find_live, &f, NULL) != 0) return 0;
   return f.seq;
 }
 
 /* Reply: {record: {...}, story_seq} where story_seq names a published
  * story that the change will erase (nil if none). */
-static int pack_consent_reply(struct hls_node *n, struct hls_control_call *call, const struct hls_record *r,
+static int pack_consent_reply(struct hls_api *api, struct hls_control_call *call, const struct hls_record *r,
                               bool story_erased) {
-  uint64_t story = story_erased ? live_story_of(n, r->id) : 0;
+  uint64_t story = story_erased ? live_story_of(api, r->id) : 0;
   PACK(msgpack_pack_map(call->pk, 2));
   PACK(hls_mp_pack_cstr(call->pk, "record"));
   int rc = hls_record_pack(call->pk, r, true);
@@ -42,7 +42,7 @@ static int pack_consent_reply(struct hls_node *n, struct hls_control_call *call,
   return 0;
 }
 
-int api_consent_set(struct hls_node *n, struct hls_control_call *call) {
+int api_consent_set(struct hls_api *api, struct hls_control_call *call) {
   const struct hls_mp_value *a = call->req->args;
   int64_t id;
   int rc = api_arg_id(a, &id, &call->why);
@@ -52,7 +52,7 @@ int api_consent_set(struct hls_node *n, struct hls_control_call *call) {
   if (level < 0) return hls_why_set(&call->why, HLS_EINVAL, "level: required (private|aggregate|peers|network)");
   struct hls_record r;
   hls_record_init(&r);
-  if ((rc = hls_store_record_get(n->store, id, &r, &call->why)) != 0) return rc;
+  if ((rc = hls_store_record_get(api->env.store, id, &r, &call->why)) != 0) return rc;
   /* The optional fields go through the record's own checks. */
   struct hls_mp_kv kv[3];
   uint32_t nkv = 0;
@@ -65,42 +65,42 @@ int api_consent_set(struct hls_node *n, struct hls_control_call *call) {
     nkv++;
   }
   struct hls_mp_value m = {.type = HLS_MP_MAP, .len = nkv, .v.kv = kv};
-  struct hls_record_limits lim = api_record_limits(n);
+  struct hls_record_limits lim = api_record_limits(api);
   enum hls_consent old = r.consent;
   rc = hls_record_apply(&r, &m, &lim, &call->why);
   r.consent = (enum hls_consent)level;
   r.consent_ended = HLS_CONSENT_CURRENT;
   if (rc == 0) rc = hls_record_validate(&r, &call->why);
-  if (rc == 0 && r.has_consent_expires && r.consent > HLS_CONSENT_PRIVATE && r.consent_expires <= hls_node_today(n))
+  if (rc == 0 && r.has_consent_expires && r.consent > HLS_CONSENT_PRIVATE && r.consent_expires <= api_today(api))
     rc = hls_why_set(&call->why, HLS_EINVAL, "expires: that date has come; consent would end at once");
-  if (rc == 0) rc = api_update_record(n, &r, r.consent < HLS_CONSENT_PEERS, &call->why);
+  if (rc == 0) rc = api_update_record(api, &r, r.consent < HLS_CONSENT_PEERS, &call->why);
   if (rc == 0) {
     hls_log_info("consent_set", "id=%lld level=%s", (long long)id, hls_consent_name(r.consent));
     bool narrowed = r.consent < old;
-    if (old > HLS_CONSENT_PRIVATE || r.consent > HLS_CONSENT_PRIVATE) hls_node_changed(n, r.date, r.date, narrowed);
-    rc = pack_consent_reply(n, call, &r, narrowed && r.consent < HLS_CONSENT_PEERS);
+    if (old > HLS_CONSENT_PRIVATE || r.consent > HLS_CONSENT_PRIVATE) api_changed(api, r.date, r.date, narrowed);
+    rc = pack_consent_reply(api, call, &r, narrowed && r.consent < HLS_CONSENT_PEERS);
   }
   hls_record_clear(&r);
   return rc;
 }
 
-int api_consent_withdraw(struct hls_node *n, struct hls_control_call *call) {
+int api_consent_withdraw(struct hls_api *api, struct hls_control_call *call) {
   int64_t id;
   int rc = api_arg_id(call->req->args, &id, &call->why);
   if (rc != 0) return rc;
   struct hls_record r;
   hls_record_init(&r);
-  if ((rc = hls_store_record_get(n->store, id, &r, &call->why)) != 0) return rc;
+  if ((rc = hls_store_record_get(api->env.store, id, &r, &call->why)) != 0) return rc;
   enum hls_consent old = r.consent;
   r.consent = HLS_CONSENT_PRIVATE;
   r.consent_ended = HLS_CONSENT_WITHDRAWN;
   /* An approval was given under the consent just withdrawn: consent given
    * again later needs a new review. */
-  rc = api_update_record(n, &r, true, &call->why);
+  rc = api_update_record(api, &r, true, &call->why);
   if (rc == 0) {
     hls_log_info("consent_withdrawn", "id=%lld was=%s", (long long)id, hls_consent_name(old));
-    if (old > HLS_CONSENT_PRIVATE) hls_node_changed(n, r.date, r.date, true);
-    rc = pack_consent_reply(n, call, &r, true);
+    if (old > HLS_CONSENT_PRIVATE) api_changed(api, r.date, r.date, true);
+    rc = pack_consent_reply(api, call, &r, true);
   }
   hls_record_clear(&r);
   return rc;
@@ -108,13 +108,13 @@ int api_consent_withdraw(struct hls_node *n, struct hls_control_call *call) {
 
 /* --- sharing --------------------------------------------------------------------- */
 
-int api_share_preview(struct hls_node *n, struct hls_control_call *call) {
-  struct hls_summarise_ctx ctx = hls_node_summarise_ctx(n);
+int api_share_preview(struct hls_api *api, struct hls_control_call *call) {
+  struct hls_summarise_ctx ctx = api->env.summarise_ctx(api->env.ctx);
   return hls_summarise_preview(&ctx, call->pk, &call->why);
 }
 
-int api_share_review(struct hls_node *n, struct hls_control_call *call) {
-  struct hls_summarise_ctx ctx = hls_node_summarise_ctx(n);
+int api_share_review(struct hls_api *api, struct hls_control_call *call) {
+  struct hls_summarise_ctx ctx = api->env.summarise_ctx(api->env.ctx);
   return hls_summarise_review(&ctx, call->pk, &call->why);
 }
 
@@ -131,7 +131,7 @@ static int arg_by(const struct hls_mp_value *a, char out[HLS_ROLE_MAX + 1], stru
   return 0;
 }
 
-static int decide(struct hls_node *n, struct hls_control_call *call, bool approve) {
+static int decide(struct hls_api *api, struct hls_control_call *call, bool approve) {
   int64_t id;
   struct hls_share sh = {0};
   int rc = api_arg_id(call->req->args, &id, &call->why);
@@ -139,11 +139,11 @@ static int decide(struct hls_node *n, struct hls_control_call *call, bool approv
   if (rc != 0) return rc;
   struct hls_record r;
   hls_record_init(&r);
-  if ((rc = hls_store_record_get(n->store, id, &r, &call->why)) != 0) return rc;
+  if ((rc = hls_store_record_get(api->env.store, id, &r, &call->why)) != 0) return rc;
   msgpack_sbuffer body;
   msgpack_sbuffer_init(&body);
   int audience = 0;
-  rc = hls_summarise_story(&r, hls_node_today(n), &body, &audience, sh.approved_hash);
+  rc = hls_summarise_story(&r, api_today(api), &body, &audience, sh.approved_hash);
   msgpack_sbuffer_destroy(&body);
   if (rc == HLS_ECONSENT) {
     rc = hls_why_set(&call->why, HLS_ECONSENT, "record %lld has consent %s%s; stories need peers or network",
@@ -156,10 +156,10 @@ static int decide(struct hls_node *n, struct hls_control_call *call, bool approv
   sh.record_id = id;
   sh.state = approve ? HLS_SHARE_APPROVED : HLS_SHARE_REJECTED;
   sh.has_hash = approve;
-  sh.decided_ms = hls_node_now_ms(n);
-  if ((rc = hls_store_share_set(n->store, &sh, &call->why)) != 0) return rc;
+  sh.decided_ms = api_now_ms(api);
+  if ((rc = hls_store_share_set(api->env.store, &sh, &call->why)) != 0) return rc;
   hls_log_info(approve ? "story_approved" : "story_rejected", "record=%lld", (long long)id);
-  hls_node_changed_all(n, true);
+  api_changed_all(api, true);
   PACK(msgpack_pack_map(call->pk, 3));
   PACK(hls_mp_pack_kv_i64(call->pk, "record", id));
   PACK(hls_mp_pack_kv_str(call->pk, "state", hls_share_state_name(sh.state)));
@@ -167,17 +167,18 @@ static int decide(struct hls_node *n, struct hls_control_call *call, bool approv
   return 0;
 }
 
-int api_share_approve(struct hls_node *n, struct hls_control_call *call) { return decide(n, call, true); }
-int api_share_reject(struct hls_node *n, struct hls_control_call *call) { return decide(n, call, false); }
+int api_share_approve(struct hls_api *api, struct hls_control_call *call) { return decide(api, call, true); }
+int api_share_reject(struct hls_api *api, struct hls_control_call *call) { return decide(api, call, false); }
 
-int api_share_publish(struct hls_node *n, struct hls_control_call *call) {
-  uint64_t before = n->chain_seq;
-  n->dirty_all = true;
-  int rc = hls_node_publish(n, &call->why);
+int api_share_publish(struct hls_api *api, struct hls_control_call *call) {
+  struct hls_api_chain before, after;
+  api->env.chain(api->env.ctx, &before);
+  int rc = api->env.publish_all(api->env.ctx, &call->why);
   if (rc != 0) return rc;
+  api->env.chain(api->env.ctx, &after);
   PACK(msgpack_pack_map(call->pk, 2));
-  PACK(hls_mp_pack_kv_i64(call->pk, "published", (int64_t)(n->chain_seq - before)));
-  PACK(hls_mp_pack_kv_i64(call->pk, "chain_seq", (int64_t)n->chain_seq));
+  PACK(hls_mp_pack_kv_i64(call->pk, "published", (int64_t)(after.seq - before.seq)));
+  PACK(hls_mp_pack_kv_i64(call->pk, "chain_seq", (int64_t)after.seq));
   return 0;
 }
 
@@ -214,24 +215,25 @@ static int count_one(void *ctx, const struct hls_published *p) {
   return 0;
 }
 
-int api_share_log(struct hls_node *n, struct hls_control_call *call) {
+int api_share_log(struct hls_api *api, struct hls_control_call *call) {
   int64_t limit;
   int rc = hls_api_arg_limit(call->req->args, HLS_API_LIMIT_ALL, &limit, &call->why);
   if (rc != 0) return rc;
   struct counter c = {0};
-  if ((rc = hls_store_published_list(n->store, true, limit, count_one, &c, &call->why)) != 0) return rc;
+  if ((rc = hls_store_published_list(api->env.store, true, limit, count_one, &c, &call->why)) != 0) return rc;
   PACK(msgpack_pack_array(call->pk, c.n));
-  return hls_store_published_list(n->store, true, limit, pack_log_entry, call->pk, &call->why);
+  return hls_store_published_list(api->env.store, true, limit, pack_log_entry, call->pk, &call->why);
 }
 
-int api_share_export(struct hls_node *n, struct hls_control_call *call) {
+int api_share_export(struct hls_api *api, struct hls_control_call *call) {
   int64_t seq = 0;
   bool present = false;
   int rc = hls_mp_get_i64(call->req->args, "seq", &seq, &present, &call->why);
   if (rc != 0) return rc;
   if (!present || seq <= 0) return hls_why_set(&call->why, HLS_EINVAL, "seq: a positive item seq is required");
   struct hls_item it;
-  if ((rc = hls_store_item_get(n->store, n->identity.public_key, (uint64_t)seq, &it, &call->why)) != 0) return rc;
+  rc = hls_store_item_get(api->env.store, api->env.identity->public_key, (uint64_t)seq, &it, &call->why);
+  if (rc != 0) return rc;
   /* The stub is [header, sig, nil]: the full envelope replaces the final
    * nil with the body. */
   size_t len = it.body ? it.stub_len - 1 + it.body_len : it.stub_len;

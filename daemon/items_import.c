@@ -44,8 +44,8 @@ static int pack_reply(msgpack_packer *pk, const struct hls_gossip_import_result 
   return 0;
 }
 
-int hls_items_import_api(struct hls_node *n, struct hls_control_call *call) {
-  if (n->gossip == NULL) return hls_why_set(&call->why, HLS_ESTATE, "gossip is not running");
+int hls_items_import_api(struct hls_gossipd *gossip, struct hls_control_call *call) {
+  if (gossip == NULL) return hls_why_set(&call->why, HLS_ESTATE, "gossip is not running");
   /* Sized from the request only once the count is within the limit. */
   const struct hls_mp_value *list = hls_mp_get(call->req->args, "envelopes");
   size_t cap = list != NULL && list->type == HLS_MP_ARRAY && list->len > 0 && list->len <= HLS_IMPORT_ITEMS_MAX
@@ -64,7 +64,7 @@ int hls_items_import_api(struct hls_node *n, struct hls_control_call *call) {
   size_t at = 0, err_index = 0;
   while (at < count) {
     size_t m = hls_items_run_length(&envs[at], count - at);
-    rc = hls_gossipd_import(n->gossip, &envs[at], m, &res, &why);
+    rc = hls_gossipd_import(gossip, &envs[at], m, &res, &why);
     if (rc != 0) {
       err_index = at;
       if (res.error_seq >= envs[at].h.seq && res.error_seq - envs[at].h.seq < m)

@@ -4,9 +4,11 @@
 #define HLS_ITEMS_IMPORT_H
 
 #include "control.h"
-#include "node.h"
+#include "gossipd.h"
 
-/* Handler of the api table: args {envelopes: [bin, ...]}. */
-int hls_items_import_api(struct hls_node *n, struct hls_control_call *call) HLS_WARN_UNUSED;
+/* The items.import method (api_read.c hands it on): args {envelopes:
+ * [bin, ...]}, imported into gossip (NULL: HLS_ESTATE, gossip is not
+ * running). */
+int hls_items_import_api(struct hls_gossipd *gossip, struct hls_control_call *call) HLS_WARN_UNUSED;
 
 #endif

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "api.h"
 #include "config.h"
 #include "date.h"
 #include "hls_version.h"
@@ -154,7 +153,7 @@ int main(int argc, char **argv) {
   struct cmdline cl;
   struct hls_why why = {{0}};
   const char *config_flag = NULL;
-  struct hls_run_options run = {.dispatch = hls_api_dispatch, .client_gone = hls_api_client_gone};
+  struct hls_run_options run = {0};
   bool check_only = false;
   int opt, rc = 1;
   memset(&cl, 0, sizeof cl);

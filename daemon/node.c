@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "hls_version.h"
 #include "log.h"
 #include "notify.h"
@@ -499,6 +500,61 @@ static void notify_ready(const struct hls_node *n, const char *note) {
                    n->recovering ? "; publishing paused until its chain is back (hls chain)" : "", note);
 }
 
+/* --- what the control methods ask of the node (hls_api_env) ----------------- */
+
+static void node_api_changed(void *node, hls_day first, hls_day last, bool urgent) {
+  hls_node_changed(node, first, last, urgent);
+}
+static void node_api_changed_all(void *node, bool urgent) { hls_node_changed_all(node, urgent); }
+static void node_api_erased(void *node) { hls_node_erased(node); }
+/* hls share publish: everything is looked at again, now. */
+static int node_api_publish_all(void *node, struct hls_why *why) {
+  struct hls_node *n = node;
+  n->dirty_all = true;
+  return hls_node_publish(n, why);
+}
+static struct hls_summarise_ctx node_api_summarise_ctx(void *node) { return hls_node_summarise_ctx(node); }
+static void node_api_chain(void *node, struct hls_api_chain *out) {
+  const struct hls_node *n = node;
+  out->seq = n->chain_seq;
+  out->signed_known = !(n->recovering && !n->recover_target_known);
+  out->signed_seq = n->mark.seq > n->chain_seq ? n->mark.seq : n->chain_seq;
+  out->recovering = n->recovering;
+  out->last_publish_ms = n->last_publish_ms;
+  out->changes_pending = n->first_change_ms != 0 || n->dirty_all || n->n_dirty > 0;
+}
+static int node_api_accept_chain_loss(void *node, struct hls_why *why) { return hls_node_accept_chain_loss(node, why); }
+static int node_api_test_clock_set(void *node, int64_t unix_ms, struct hls_why *why) {
+  return hls_node_test_clock_set(node, unix_ms, why);
+}
+
+/* The control methods' view of the node, once its subsystems run. */
+static struct hls_api_env node_api_env(struct hls_node *n) {
+  struct hls_api_env env = {.store = n->store,
+                            .config = n->config,
+                            .identity = &n->identity,
+                            .node_id = n->node_id,
+                            .network_id = n->network_fingerprint,
+                            .home = n->home,
+                            .started_ms = n->started_ms,
+                            .test_clock = n->test_clock,
+                            .peers = n->peers,
+                            .gossip = n->gossip,
+                            .patterns = n->patterns,
+                            .now_ms = node_clock,
+                            .today = node_today,
+                            .changed = node_api_changed,
+                            .changed_all = node_api_changed_all,
+                            .erased = node_api_erased,
+                            .publish_all = node_api_publish_all,
+                            .summarise_ctx = node_api_summarise_ctx,
+                            .chain = node_api_chain,
+                            .accept_chain_loss = node_api_accept_chain_loss,
+                            .test_clock_set = node_api_test_clock_set,
+                            .ctx = n};
+  return env;
+}
+
 static void on_signal(uv_signal_t *s, int signum) {
   struct hls_node *n = s->data;
   if (signum == SIGHUP) {
@@ -723,9 +779,11 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
     goto fail;
   }
   struct hls_control_options copt = control_options(n);
-  if ((rc = hls_home_path(n->home, "hlsd.sock", path)) != 0 ||
-      (rc = hls_control_start(&n->control, &n->loop, path, &copt, run->dispatch, run->client_gone, n, why)) !=
-          0) {
+  struct hls_api_env env = node_api_env(n);
+  if ((n->api = hls_api_new(&env)) == NULL) rc = hls_why_set(why, HLS_ENOMEM, "out of memory");
+  else rc = hls_home_path(n->home, "hlsd.sock", path);
+  if (rc != 0 || (rc = hls_control_start(&n->control, &n->loop, path, &copt, hls_api_dispatch,
+                                         hls_api_client_gone, n->api, why)) != 0) {
     node_stop(n, "startup_failed");
     uv_run(&n->loop, UV_RUN_DEFAULT);
     uv_loop_close(&n->loop);
@@ -758,6 +816,8 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   rc = 0;
   hls_log_info("stopped", "uptime_ms=%lld", (long long)(hls_node_now_ms(n) - n->started_ms));
 fail:
+  hls_api_free(n->api); /* its clients are gone with the control socket */
+  n->api = NULL;
   free(n->dirty_weeks);
   n->dirty_weeks = NULL;
   hls_store_free(n->store);

@@ -17,10 +17,10 @@
 #include "peers.h"
 #include "summarise.h"
 
+struct hls_api; /* api.h: the control methods, which the node serves */
+
 /* Re-read the configuration (file, then command-line overrides) for
  * SIGHUP. Supplied by main, which owns the overrides. */
-struct import_session;
-
 typedef int (*hls_config_loader)(struct hls_config *out, void *ctx, struct hls_why *why);
 
 struct hls_node {
@@ -43,8 +43,7 @@ struct hls_node {
   uv_signal_t sig_int, sig_term, sig_hup;
   int lock_fd;
   int64_t started_ms;
-  int64_t next_import_session;
-  struct import_session *imports; /* open imports, one per control client (api.c) */
+  struct hls_api *api; /* owned: the control methods' state (hls_api_env) */
   bool stopping;
   /* The wall clock behind hls_node_now_ms: the system's or, in tests
    * (hlsd --test-clock), one frozen at test_clock_ms that only
@@ -74,12 +73,8 @@ struct hls_node {
   int scrub_retries;
 };
 
-/* How hlsd was started (its command line), and the control methods it
- * serves: main wires api.c's here, so that the node does not depend on
- * the methods that use it. */
+/* How hlsd was started (its command line). */
 struct hls_run_options {
-  hls_control_dispatch_fn dispatch;        /* required: the control socket's methods */
-  hls_control_disconnect_fn client_gone;   /* may be NULL */
   bool test_clock;        /* hlsd --test-clock: the wall clock starts frozen at test_clock_ms */
   int64_t test_clock_ms;  /* Unix ms */
   bool accept_new_store;  /* hlsd --accept-new-store */

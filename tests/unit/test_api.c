@@ -52,9 +52,9 @@ static void test_limit(void **state) {
   assert_non_null(strstr(why.text, "limit"));
 }
 
-/* Dispatch cmd with args (packed from fmt) as a caller of role on node n;
+/* Dispatch cmd with args (packed from fmt) as a caller of role to api;
  * returns the code, the message in why. */
-static int dispatch(struct hls_node *n, enum hls_user_role role, const char *cmd, struct hls_why *why, const char *fmt,
+static int dispatch(struct hls_api *api, enum hls_user_role role, const char *cmd, struct hls_why *why, const char *fmt,
                     ...) {
   struct mpb b;
   mpb_init(&b);
@@ -74,7 +74,7 @@ static int dispatch(struct hls_node *n, enum hls_user_role role, const char *cmd
   msgpack_sbuffer_init(&out);
   msgpack_packer_init(&pk, &out, msgpack_sbuffer_write);
   struct hls_control_call call = {.req = &req, .pk = &pk, .user = "tester", .role = role};
-  int rc = hls_api_dispatch(n, &call);
+  int rc = hls_api_dispatch(api, &call);
   *why = call.why;
   msgpack_sbuffer_destroy(&out);
   hls_ctl_request_free(&req);
@@ -85,38 +85,46 @@ static int dispatch(struct hls_node *n, enum hls_user_role role, const char *cmd
 /* A method needs its role: a viewer may not add a record, approve a
  * story or add a peer, and is told which role it would need. The check
  * comes before the arguments' and before the handler (which would need a
- * real node). */
+ * real node): an api on an env of NULLs is enough. */
 static void test_roles(void **state) {
   (void)state;
-  struct hls_node n;
-  memset(&n, 0, sizeof n);
+  struct hls_api_env env = {0};
+  struct hls_api *api = hls_api_new(&env);
+  assert_non_null(api);
   struct hls_why why = {{0}};
-  assert_int_equal(dispatch(&n, HLS_USER_VIEWER, "record.add", &why, "M", 0), HLS_EACCESS);
+  assert_int_equal(dispatch(api, HLS_USER_VIEWER, "record.add", &why, "M", 0), HLS_EACCESS);
   assert_string_equal(why.text, "record.add needs the practitioner role (tester is a viewer)");
-  assert_int_equal(dispatch(&n, HLS_USER_PRACTITIONER, "share.approve", &why, "M s i", 1, "id", 1LL), HLS_EACCESS);
+  assert_int_equal(dispatch(api, HLS_USER_PRACTITIONER, "share.approve", &why, "M s i", 1, "id", 1LL), HLS_EACCESS);
   assert_non_null(strstr(why.text, "needs the lead role"));
-  assert_int_equal(dispatch(&n, HLS_USER_LEAD, "peer.add", &why, "M", 0), HLS_EACCESS);
-  assert_int_equal(dispatch(&n, HLS_USER_LEAD, "backup", &why, "M", 0), HLS_EACCESS);
+  assert_int_equal(dispatch(api, HLS_USER_LEAD, "peer.add", &why, "M", 0), HLS_EACCESS);
+  assert_int_equal(dispatch(api, HLS_USER_LEAD, "backup", &why, "M", 0), HLS_EACCESS);
   /* A role high enough passes on to the argument check. */
-  assert_int_equal(dispatch(&n, HLS_USER_PRACTITIONER, "record.add", &why, "M", 0), HLS_EINVAL);
+  assert_int_equal(dispatch(api, HLS_USER_PRACTITIONER, "record.add", &why, "M", 0), HLS_EINVAL);
   assert_non_null(strstr(why.text, "record: required"));
-  assert_int_equal(dispatch(&n, HLS_USER_ADMIN, "peer.add", &why, "M s s", 1, "adress", "x"), HLS_EINVAL);
+  assert_int_equal(dispatch(api, HLS_USER_ADMIN, "peer.add", &why, "M s s", 1, "adress", "x"), HLS_EINVAL);
   assert_non_null(strstr(why.text, "adress: not an argument of peer.add"));
+  hls_api_free(api);
 }
 
 /* Unknown names, and the test clock's methods on a node without it. */
 static void test_unknown(void **state) {
   (void)state;
-  struct hls_node n;
-  memset(&n, 0, sizeof n);
+  struct hls_api_env env = {0};
+  struct hls_api *api = hls_api_new(&env);
+  assert_non_null(api);
   struct hls_why why = {{0}};
-  assert_int_equal(dispatch(&n, HLS_USER_ADMIN, "record.ad", &why, "M", 0), HLS_EUNKNOWN_CMD);
+  assert_int_equal(dispatch(api, HLS_USER_ADMIN, "record.ad", &why, "M", 0), HLS_EUNKNOWN_CMD);
   assert_non_null(strstr(why.text, "unknown command \"record.ad\""));
-  assert_int_equal(dispatch(&n, HLS_USER_ADMIN, "test.clock.advance", &why, "M s i", 1, "ms", 5LL),
+  assert_int_equal(dispatch(api, HLS_USER_ADMIN, "test.clock.advance", &why, "M s i", 1, "ms", 5LL),
                    HLS_EUNKNOWN_CMD);
-  n.test_clock = true;
-  assert_int_equal(dispatch(&n, HLS_USER_ADMIN, "test.clock.advance", &why, "M", 0), HLS_EINVAL);
+  hls_api_free(api);
+  env.test_clock = true;
+  api = hls_api_new(&env);
+  assert_non_null(api);
+  assert_int_equal(dispatch(api, HLS_USER_ADMIN, "test.clock.advance", &why, "M", 0), HLS_EINVAL);
   assert_non_null(strstr(why.text, "ms: required"));
+  hls_api_free(api);
+  hls_api_free(NULL);
 }
 
 int main(void) {
