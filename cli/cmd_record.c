@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "params.h"
 #include "fields.h"
 #include "text.h"
 #include "csvimport.h"
@@ -474,56 +475,28 @@ static int export_row(const struct hls_mp_value *rec, char *buf) {
 /* record list and record export: export is 'c' (CSV) or 'j' (JSON), 0
  * for a listing. */
 static int list_records(struct cli *c, int argc, char **argv, int export) {
-  static const struct option opts[] = {
-      {"theme", required_argument, NULL, 't'}, {"scale", required_argument, NULL, 's'},
-      {"stage", required_argument, NULL, 'S'}, {"consent", required_argument, NULL, 'c'},
-      {"since", required_argument, NULL, 'a'}, {"until", required_argument, NULL, 'b'},
-      {"limit", required_argument, NULL, 'l'}, {"full", no_argument, NULL, 'F'},
-      {NULL, 0, NULL, 0}};
-  static const struct option export_opts[] = {
-      {"theme", required_argument, NULL, 't'}, {"scale", required_argument, NULL, 's'},
-      {"stage", required_argument, NULL, 'S'}, {"consent", required_argument, NULL, 'c'},
-      {"since", required_argument, NULL, 'a'}, {"until", required_argument, NULL, 'b'},
-      {"limit", required_argument, NULL, 'l'}, {"format", required_argument, NULL, 'f'},
-      {NULL, 0, NULL, 0}};
-  const char *keys[8] = {0}, *values[8] = {0};
-  size_t n = 0;
-  int64_t limit = -1;
-  bool full = export != 0;
+  /* The method's options (the method table), and export's own --format. */
+  static const struct option export_opts[] = {{"format", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
+  static const char *const paging[] = {"limit", "full", "after_date", "after_id", NULL};
+  struct cli_params p;
   struct cli_opts o;
   int opt, ec, rc;
-  cli_opts_init(&o, export ? export_opts : opts);
+  cli_opts_init_params(&o, &p, HLS_M_RECORD_LIST, export ? export_opts : NULL);
   while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
     if (ec >= 0) return ec;
-    const char *key = NULL;
-    switch (opt) {
-      case 'f':
-        if (strcmp(optarg, "csv") == 0) export = 'c';
-        else if (strcmp(optarg, "json") == 0) export = 'j';
-        else return cli_usage(c, "--format: csv or json");
-        break;
-      case 't': key = "theme"; break;
-      case 's': key = "scale"; break;
-      case 'S': key = "stage"; break;
-      case 'c': key = "consent"; break;
-      case 'a': key = "since"; break;
-      case 'b': key = "until"; break;
-      case 'F': full = true; break;
-      case 'l':
-        if (cli_parse_limit(optarg, &limit) != 0) return cli_usage(c, "--limit takes a whole number");
-        break;
-      default: break;
-    }
-    if (key != NULL) {
-      struct hls_why why;
-      if (hls_text_check(optarg, strlen(optarg), 1024, false, key, &why) != 0) return cli_usage(c, "%s", why.text);
-      size_t k = 0;
-      while (k < n && strcmp(keys[k], key) != 0) k++;
-      keys[k] = key;
-      values[k] = optarg;
-      if (k == n) n++;
+    if (opt == 'f') {
+      if (strcmp(optarg, "csv") == 0) export = 'c';
+      else if (strcmp(optarg, "json") == 0) export = 'j';
+      else return cli_usage(c, "--format: csv or json");
+    } else if ((rc = cli_params_take(c, &p, opt, optarg)) != 0) {
+      return rc == 1 ? cli_usage(c, "unknown option") : rc;
     }
   }
+  if (export && cli_params_has(&p, "full"))
+    return cli_usage(c, "--full: an export has every field already");
+  if ((rc = cli_params_check(c, &p)) != 0) return rc;
+  int64_t limit = cli_params_int(&p, "limit", -1);
+  bool full = export != 0 || cli_params_has(&p, "full");
   if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
   if ((rc = cli_connect(c)) != 0) return rc;
   /* Pages of RECORD_PAGE, each after the last record of the one before
@@ -555,8 +528,8 @@ static int list_records(struct cli *c, int argc, char **argv, int export) {
     struct hls_client_req r;
     struct hls_ctl_response resp;
     hls_client_begin(&c->client, &r, HLS_M_RECORD_LIST);
-    msgpack_pack_map(&r.pk, n + 2 + (after_date[0] ? 2 : 0));
-    for (size_t i = 0; i < n; i++) hls_mp_pack_kv_str(&r.pk, keys[i], values[i]);
+    msgpack_pack_map(&r.pk, cli_params_count(&p, paging) + 2 + (after_date[0] ? 2 : 0));
+    (void)cli_params_pack(&p, &r.pk, paging); /* checked above: only out of memory, which the call reports */
     hls_mp_pack_kv_i64(&r.pk, "limit", want);
     hls_mp_pack_kv_bool(&r.pk, "full", full);
     if (after_date[0]) {
@@ -602,7 +575,7 @@ static int list_records(struct cli *c, int argc, char **argv, int export) {
   }
   if (rc == 0) {
     if (all != NULL) rc = hls_out_print_json_value(all);
-    else if (!csv && listed == 0) printf("No records%s.\n", n > 0 ? " match" : " yet; add one with 'hls record add'");
+    else if (!csv && listed == 0) printf("No records%s.\n", cli_params_count(&p, paging) > 0 ? " match" : " yet; add one with 'hls record add'");
     else if (table != NULL) hls_table_print(table, stdout);
   }
   json_decref(all);
