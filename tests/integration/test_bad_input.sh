@@ -51,7 +51,8 @@ expect_fail 2 "date: expected a date YYYY-MM-DD" hls_at a record add --title T -
 expect_fail 2 "consent_by: required" hls_at a record add --title T --scale person --stage reflect --consent network
 expect_fail 2 "stage: required" hls_at a record add --title T --scale person
 expect_fail 2 "since: expected a date" hls_at a record list --since yesterday
-expect_fail 2 "whole number" hls_at a record list --limit -3
+expect_fail 2 "--limit: must be 0 or more" hls_at a record list --limit -3
+expect_fail 2 "--limit takes a whole number" hls_at a record list --limit 3x
 expect_fail 2 "record ID" hls_at a record delete 0
 expect_fail 1 "no such record" hls_at a record edit 999999 --title X
 pass "enumerations, dates, ids"
