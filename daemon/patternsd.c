@@ -310,7 +310,15 @@ static int sync_all(struct hls_patternsd *pd, size_t *changes, struct hls_why *w
 
 /* --- flushing ---------------------------------------------------------------------------- */
 
+/* One line for the items left out of patterns since the last one. */
+static void log_ignored(struct hls_patternsd *pd) {
+  if (pd->ignored_pending == 0) return;
+  hls_log_warn("patterns_input_ignored", "count=%zu %s", pd->ignored_pending, pd->ignored_first);
+  pd->ignored_pending = 0;
+}
+
 int hls_patternsd_flush(struct hls_patternsd *pd, struct hls_why *why) {
+  log_ignored(pd);
   if (!pd->resync && !hls_patterns_dirty(pd->pt)) return 0;
   uint64_t t0 = uv_hrtime();
   int rc;
@@ -438,9 +446,11 @@ static int feed_body(struct hls_patternsd *pd, const uint8_t origin[32], uint64_
   if (rc != 0) {
     char id[HLS_NODEID_TEXT_SIZE];
     hls_nodeid_format(origin, id);
-    if (rc == HLS_ELIMIT)
-      hls_log_warn("patterns_input_ignored", "origin=%s seq=%llu detail=\"%s\"", id, (unsigned long long)seq, why.text);
-    else
+    if (rc == HLS_ELIMIT) {
+      if (pd->ignored_pending++ == 0)
+        snprintf(pd->ignored_first, sizeof pd->ignored_first, "first_origin=%s first_seq=%llu detail=\"%s\"", id,
+                 (unsigned long long)seq, why.text);
+    } else
       hls_log_error("patterns_input_failed", "origin=%s seq=%llu error=%s detail=\"%s\"", id,
                     (unsigned long long)seq, hls_err_name(rc), why.text);
     if (rc == HLS_ENOMEM) pd->resync = true;
@@ -526,6 +536,7 @@ int hls_patternsd_start(struct hls_patternsd **out, const struct hls_patternsd_e
   pd->timer_open = true;
   struct hls_pat_stats s;
   hls_patterns_stats(pd->pt, &s);
+  log_ignored(pd);
   hls_log_info("patterns_ready",
                "items=%zu places=%zu digests=%zu stories=%zu patterns=%zu events=%zu load_ms=%.1f compute_ms=%.1f "
                "store_ms=%.1f",
@@ -539,6 +550,7 @@ static void timer_closed(uv_handle_t *h) { free(h->data); }
 
 void hls_patternsd_close(struct hls_patternsd *pd) {
   if (pd == NULL) return;
+  log_ignored(pd);
   hls_feeds_close(pd->feeds);
   hls_patstore_free(pd->ps);
   hls_patsummary_free(pd->summary);

@@ -31,6 +31,11 @@ struct hls_patternsd {
   bool timer_open;
   uint64_t first_pending; /* loop time of the first fact waiting */
   bool resync; /* the store missed changes: diff everything at the next flush */
+  /* Items left out of patterns (too old, too far ahead) since they were
+   * last logged: one line for all of them (log_ignored), not one each,
+   * however many a catch-up brings. */
+  size_t ignored_pending;
+  char ignored_first[HLS_NODEID_TEXT_SIZE + 64 + sizeof(struct hls_why)]; /* the first of them: origin, seq, why */
   struct hls_feeds *feeds; /* owned: the feeds and their followers */
   int64_t last_flush_us;
   uint64_t flushes, events;
