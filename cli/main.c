@@ -297,21 +297,6 @@ const char *cli_command_summary(const struct cli_command *cmd) {
   return hls_methods[cmd->method].summary;
 }
 
-/* "--min-places" for min_places. */
-static void flag_of(const char *key, char *out, size_t size) {
-  snprintf(out, size, "--%s", key);
-  for (char *p = out + 2; *p; p++)
-    if (*p == '_') *p = '-';
-}
-
-/* usage names the option flag ("--theme" followed by a space, ']' or the end). */
-static bool usage_has_flag(const char *usage, const char *flag) {
-  size_t len = strlen(flag);
-  for (const char *p = strstr(usage, flag); p != NULL; p = strstr(p + 1, flag))
-    if (p[len] == ' ' || p[len] == ']' || p[len] == '\0' || p[len] == '\n') return true;
-  return false;
-}
-
 /* "  --flag X   help" with help wrapped at HELP_WIDTH columns under itself
  * (below the flag when the flag is too long for its column). */
 #define HELP_WIDTH 94
@@ -349,11 +334,10 @@ void cli_command_help(const struct cli_command *cmd, char *out, size_t size) {
     const struct hls_method *m = &hls_methods[cmd->method];
     for (size_t i = 0; i < m->n_args && used < size; i++) {
       const struct hls_method_arg *a = &m->args[i];
-      char flag[64], shown[96];
-      if (a->metavar == NULL || (a->flags & HLS_AF_POS)) continue;
-      flag_of(a->key, flag, sizeof flag);
-      if (!usage_has_flag(cmd->usage, flag)) continue;
-      snprintf(shown, sizeof shown, "%s%s%s", flag, a->metavar[0] ? " " : "", a->metavar);
+      char name[32], shown[96];
+      if (a->metavar == NULL || (a->flags & HLS_AF_POS)) continue; /* an option of hls (check_docs.py: in its usage) */
+      snprintf(shown, sizeof shown, "--%s%s%s", cli_params_option_name(a->key, name, sizeof name),
+               a->metavar[0] ? " " : "", a->metavar);
       used = append_option(out, size, used, shown, a->help);
     }
   }

@@ -15,8 +15,7 @@ static bool repeatable(const struct hls_method_arg *a) {
   return a->type == HLS_ARG_ENUMS || a->type == HLS_ARG_STRS;
 }
 
-/* "min-places" for min_places, in buf. */
-static const char *option_name(const char *key, char *buf, size_t size) {
+const char *cli_params_option_name(const char *key, char *buf, size_t size) {
   snprintf(buf, size, "%s", key);
   for (char *q = buf; *q; q++)
     if (*q == '_') *q = '-';
@@ -34,7 +33,7 @@ void cli_opts_init_params(struct cli_opts *o, struct cli_params *p, enum hls_met
   for (size_t k = 0; k < p->m->n_args && k < CLI_PARAMS_MAX && n + 1 < sizeof all / sizeof all[0]; k++) {
     const struct hls_method_arg *a = &p->m->args[k];
     if (!is_option(a)) continue;
-    all[n++] = (struct option){option_name(a->key, names[method][k], sizeof names[method][k]),
+    all[n++] = (struct option){cli_params_option_name(a->key, names[method][k], sizeof names[method][k]),
                                a->type == HLS_ARG_BOOL ? no_argument : required_argument, NULL,
                                CLI_OPT_PARAM + (int)k};
   }
@@ -49,27 +48,28 @@ int cli_params_take(struct cli *c, struct cli_params *p, int opt, const char *va
   char name[32];
   if (!repeatable(a)) p->n[k] = 0; /* the last one given counts, as getopt users expect */
   if (p->n[k] == HLS_METHOD_LIST_MAX)
-    return cli_usage(c, "--%s: at most %d values", option_name(a->key, name, sizeof name), HLS_METHOD_LIST_MAX);
+    return cli_usage(c, "--%s: at most %d values", cli_params_option_name(a->key, name, sizeof name), HLS_METHOD_LIST_MAX);
   p->values[k][p->n[k]++] = a->type == HLS_ARG_BOOL ? "true" : value;
   return 0;
 }
 
-/* One value as hlsd takes it; HLS_EINVAL when it is not of its type. */
-static int pack_value(msgpack_packer *pk, const struct hls_method_arg *a, const char *s) {
+/* s is a whole number (INT) or a finite number (NUM): *i or *d. */
+static bool number_of(const struct hls_method_arg *a, const char *s, long long *i, double *d) {
   char *end = NULL;
   errno = 0;
+  if (a->type == HLS_ARG_INT) *i = strtoll(s, &end, 10);
+  else *d = strtod(s, &end);
+  return errno == 0 && end != s && *end == '\0' && (a->type == HLS_ARG_INT || isfinite(*d));
+}
+
+/* One value as hlsd takes it; HLS_EINVAL when it is not of its type. */
+static int pack_value(msgpack_packer *pk, const struct hls_method_arg *a, const char *s) {
+  long long i = 0;
+  double d = 0;
   switch (a->type) {
     case HLS_ARG_BOOL: return msgpack_pack_true(pk);
-    case HLS_ARG_INT: {
-      long long v = strtoll(s, &end, 10);
-      if (errno != 0 || end == s || *end != '\0') return HLS_EINVAL;
-      return msgpack_pack_int64(pk, v);
-    }
-    case HLS_ARG_NUM: {
-      double v = strtod(s, &end);
-      if (errno != 0 || end == s || *end != '\0' || !isfinite(v)) return HLS_EINVAL;
-      return msgpack_pack_double(pk, v);
-    }
+    case HLS_ARG_INT: return number_of(a, s, &i, &d) ? msgpack_pack_int64(pk, i) : HLS_EINVAL;
+    case HLS_ARG_NUM: return number_of(a, s, &i, &d) ? msgpack_pack_double(pk, d) : HLS_EINVAL;
     default: return hls_mp_pack_cstr(pk, s);
   }
 }
@@ -105,18 +105,14 @@ int cli_params_check(struct cli *c, const struct cli_params *p) {
   /* A value not of its type, named by its option. */
   for (size_t k = 0; k < p->m->n_args && k < CLI_PARAMS_MAX; k++) {
     const struct hls_method_arg *a = &p->m->args[k];
-    if (p->n[k] == 0 || (a->type != HLS_ARG_INT && a->type != HLS_ARG_NUM)) continue;
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    int rc = pack_value(&pk, a, p->values[k][0]);
-    msgpack_sbuffer_destroy(&sb);
-    if (rc == HLS_EINVAL && (a->flags & HLS_AF_POS))
+    long long i;
+    double d;
+    if (p->n[k] == 0 || (a->type != HLS_ARG_INT && a->type != HLS_ARG_NUM) || number_of(a, p->values[k][0], &i, &d))
+      continue;
+    if (a->flags & HLS_AF_POS)
       return cli_usage(c, "%s takes %s, not '%.40s'", a->metavar, a->type == HLS_ARG_INT ? "a whole number" : "a number",
                        p->values[k][0]);
-    if (rc == HLS_EINVAL)
-      return cli_usage(c, "--%s takes %s, not '%.40s'", option_name(a->key, name, sizeof name),
+    return cli_usage(c, "--%s takes %s, not '%.40s'", cli_params_option_name(a->key, name, sizeof name),
                        a->type == HLS_ARG_INT ? "a whole number" : "a number", p->values[k][0]);
   }
   /* Then the method table's check, as hlsd will make it. */
@@ -149,7 +145,7 @@ int cli_params_check(struct cli *c, const struct cli_params *p) {
       snprintf(key, sizeof key, "%.*s", (int)(colon - why.text), why.text);
       const struct hls_method_arg *a = hls_method_arg(p->m, key);
       if (a != NULL && (a->flags & HLS_AF_POS)) return cli_usage(c, "%s%s", a->metavar, colon);
-      return cli_usage(c, "--%s%s", option_name(key, name, sizeof name), colon);
+      return cli_usage(c, "--%s%s", cli_params_option_name(key, name, sizeof name), colon);
     }
     return cli_usage(c, "%s", why.text);
   }

@@ -25,6 +25,9 @@ struct cli_params {
   const char *values[CLI_PARAMS_MAX][HLS_METHOD_LIST_MAX]; /* borrowed from argv */
 };
 
+/* The option of argument key, without its dashes: "min-places" for
+ * min_places, in buf. */
+const char *cli_params_option_name(const char *key, char *buf, size_t size);
 /* cli_opts_init with the options of method's arguments after own. */
 void cli_opts_init_params(struct cli_opts *o, struct cli_params *p, enum hls_method_id method,
                           const struct option *own);

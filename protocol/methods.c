@@ -6,6 +6,7 @@
 #include "date.h"
 #include "mp.h"
 #include "nodeid.h"
+#include "text.h"
 
 /* Each method's argument rows: args_STATUS[], args_RECORD_ADD[], ... with
  * one row more than it has ({NULL}), so that a method without arguments
@@ -92,15 +93,11 @@ static void enum_list(const char *values, char *out, size_t size) {
   out[o] = '\0';
 }
 
-/* A printable copy of a short string value for messages (bytes outside
- * printable ASCII shown as '?'). */
+/* A printable copy of a short string value for messages (cut to size;
+ * what is not printable UTF-8 shown as '?'). */
 static void quote(const struct hls_mp_value *v, char *out, size_t size) {
-  size_t n = v->len < size - 1 ? v->len : size - 1;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)v->v.str[i];
-    out[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-  }
-  out[n] = '\0';
+  snprintf(out, size, "%.*s", (int)(v->len < size ? v->len : size), v->v.str);
+  hls_text_sanitize(out);
 }
 
 static int check_str_len(const struct hls_method_arg *a, const struct hls_mp_value *v, struct hls_why *why) {
