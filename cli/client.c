@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hls_limits.h"
@@ -168,9 +169,30 @@ int hls_client_reply(struct hls_client *c, uint64_t id, struct hls_ctl_response 
   }
 }
 
+static uint64_t monotonic_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 int hls_client_call(struct hls_client *c, struct hls_client_req *r, struct hls_ctl_response *resp,
                     hls_client_event_fn on_event, void *ctx, struct hls_why *why) {
-  memset(resp, 0, sizeof *resp);
-  int rc = hls_client_send(c, r, why);
-  return rc != 0 ? rc : hls_client_reply(c, r->id, resp, on_event, ctx, why);
+  uint64_t start = 0, told = 0;
+  for (;;) {
+    memset(resp, 0, sizeof *resp);
+    int rc = hls_client_send(c, r, why);
+    if (rc == 0) rc = hls_client_reply(c, r->id, resp, on_event, ctx, why);
+    if (rc != HLS_EBUSY) return rc;
+    /* busy: nothing was done (hlsd is still computing patterns after its
+     * start, or the store was locked): ask again, saying why now and then. */
+    uint64_t now = monotonic_ms();
+    if (start == 0) start = now;
+    if (now - start >= HLS_CLIENT_BUSY_WAIT_MS) return rc;
+    if (told == 0 || now - told >= 30000) {
+      fprintf(stderr, "hls: waiting: %s\n", why->text);
+      told = now;
+    }
+    struct timespec pause = {.tv_sec = 0, .tv_nsec = 250 * 1000000L};
+    nanosleep(&pause, NULL);
+  }
 }

@@ -38,7 +38,11 @@ typedef void (*hls_client_event_fn)(void *ctx, const struct hls_ctl_response *ev
 
 /* Send r, then read frames until the reply. On a result, resp holds it
  * (free with hls_ctl_response_free) and 0 is returned; on an error reply,
- * the daemon's code is returned with its message in why. */
+ * the daemon's code is returned with its message in why. A busy reply
+ * (nothing done: hlsd still computing patterns after its start, or its
+ * store locked) is asked again every 250 ms for up to
+ * HLS_CLIENT_BUSY_WAIT_MS, saying why on stderr. */
+#define HLS_CLIENT_BUSY_WAIT_MS 300000
 int hls_client_call(struct hls_client *c, struct hls_client_req *r, struct hls_ctl_response *resp,
                     hls_client_event_fn on_event, void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
 /* The two halves of hls_client_call, for pipelining: send requests, then

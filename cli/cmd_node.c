@@ -151,6 +151,11 @@ int cmd_status(struct cli *c, int argc, char **argv) {
              (long long)hls_out_int(by, "together"), (long long)hls_out_int(by, "cross-scale"),
              (long long)hls_out_int(pat, "ended"), (long long)hls_out_int(pat, "last_event"),
              (long long)hls_out_int(pat, "followers"));
+      char state[16];
+      if (strcmp(hls_out_str(pat, "state", state, sizeof state), "loading") == 0)
+        printf("          computing the patterns of the items held (%lld read so far): 'patterns show',\n"
+               "          'patterns summary' and feeds wait for it\n",
+               (long long)hls_out_int(pat, "loaded_items"));
     }
     hls_out_bytes(hls_out_int(s, "store_bytes"), b5, sizeof b5);
     printf("Store     %s in %s\n", b5, hls_out_str(s, "home", b1, sizeof b1));

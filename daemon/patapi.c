@@ -53,6 +53,8 @@ int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *ca
   if (rc == 0) rc = hls_api_arg_limit(call->req->args, LIST_DEFAULT, &limit, &call->why);
   if (rc == 0) rc = hls_mp_get_i64(call->req->args, "offset", &offset, &has_offset, &call->why);
   if (rc == 0) rc = hls_mp_get_bool(call->req->args, "all", &all, NULL, &call->why);
+  /* Places are resolved with the engine's place list. */
+  if (rc == 0 && f.n_places > 0) rc = hls_patternsd__need_engine(pd, &call->why);
   if (rc == 0) rc = hls_patsummary_filter_resolve_places(pd->summary, &f, true, &call->why);
   if (rc != 0) return rc;
   if (offset < 0) return hls_why_set(&call->why, HLS_EINVAL, "offset: must be 0 or more");
@@ -271,6 +273,7 @@ int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *ca
   if (rc != 0) return rc;
   if (!is_id_prefix(s, len))
     return hls_why_set(&call->why, HLS_EINVAL, "id: expected a pattern id (4 to 16 hex digits, as hls patterns prints)");
+  if ((rc = hls_patternsd__need_engine(pd, &call->why)) != 0) return rc;
   /* Find by prefix among all rows (live, ended and retracted). */
   struct prefix_ctx pc = {.prefix = s, .len = len};
   if ((rc = hls_patstore_each_id(pd->ps, prefix_one, &pc, &call->why)) != 0) return rc;
@@ -501,9 +504,11 @@ static int load_week_events(struct hls_patternsd *pd, int32_t week, struct week_
 
 int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call *call) {
   bool has_week = false, present = false;
-  int32_t week = pd->latest_week;
+  int32_t week = pd->feed.latest_week;
   int64_t top = SUMMARY_TOP_DEFAULT;
-  int rc = hls_patfilter_arg_week(call->req->args, "week", &has_week, &week, &call->why);
+  int rc = hls_patternsd__need_engine(pd, &call->why);
+  if (rc != 0) return rc;
+  rc = hls_patfilter_arg_week(call->req->args, "week", &has_week, &week, &call->why);
   if (rc == 0) rc = hls_mp_get_i64(call->req->args, "top", &top, &present, &call->why);
   if (rc != 0) return rc;
   if (top < 0 || top > SUMMARY_TOP_MAX)
@@ -533,7 +538,7 @@ int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call 
   msgpack_packer *pk = call->pk;
   char wt[9] = "", lt[9] = "";
   if (week != NO_WEEK) hls_patsummary_week_text(week, wt);
-  if (pd->latest_week != NO_WEEK) hls_patsummary_week_text(pd->latest_week, lt);
+  if (pd->feed.latest_week != NO_WEEK) hls_patsummary_week_text(pd->feed.latest_week, lt);
   rc = msgpack_pack_map(pk, 6 + CAT__COUNT) != 0 || hls_mp_pack_kv_str(pk, "week", wt[0] ? wt : NULL) != 0 ||
                hls_mp_pack_kv_str(pk, "latest_week", lt[0] ? lt : NULL) != 0 ||
                hls_mp_pack_kv_i64(pk, "live_now", live) != 0 || hls_mp_pack_kv_i64(pk, "ended_now", ended) != 0 ||
@@ -563,6 +568,7 @@ static int theme_use_cmp(const void *a, const void *b) {
 }
 
 int hls_patternsd_api_network_themes(struct hls_patternsd *pd, struct hls_control_call *call) {
+  if (hls_patternsd__need_engine(pd, &call->why) != 0) return HLS_EBUSY;
   struct hls_pat_stats st;
   hls_patterns_stats(pd->pt, &st);
   struct theme_use *u = malloc((st.themes ? st.themes : 1) * sizeof *u);

@@ -10,7 +10,9 @@
 #include "store.h"
 
 enum {
-  P_LOAD_ITEMS,
+  P_ITEMS_AFTER,
+  P_ITEM_ROWID,
+  P_ITEM_NOW,
   P_ROWS,
   P_UPSERT,
   P_RETRACT,
@@ -40,8 +42,10 @@ enum {
 #define SUMMARY_COL 10
 
 static const char *const sql[P__COUNT] = {
-    [P_LOAD_ITEMS] = "SELECT origin, seq, type, body FROM items WHERE body_state=0 AND type IN (1, 2, 3)"
-                     " ORDER BY origin, seq",
+    [P_ITEMS_AFTER] = "SELECT origin, seq, type, body, id FROM items WHERE id>?1 AND body_state=0"
+                      " AND type IN (1, 2, 3, 4) ORDER BY id LIMIT ?2",
+    [P_ITEM_ROWID] = "SELECT id FROM items WHERE origin=?1 AND seq=?2",
+    [P_ITEM_NOW] = "SELECT origin, seq, type, body, body_state FROM items WHERE origin=?1 AND seq=?2",
     [P_ROWS] = "SELECT id, " PCOLS ", origins FROM patterns WHERE retracted=0",
     [P_UPSERT] = "INSERT INTO patterns(id, retracted, " PCOLS ", score, p, p_now, expected, withheld, origins,"
                  " first_ms, updated_ms)"
@@ -166,16 +170,98 @@ static int walk_end(struct hls_patstore *ps, sqlite3_stmt *st, int rc, int cb, s
   return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(ps->db, rc, why);
 }
 
-int hls_patstore_each_item(struct hls_patstore *ps, hls_patstore_item_fn *fn, void *ctx, struct hls_why *why) {
-  sqlite3_stmt *st = ps->st[P_LOAD_ITEMS];
+/* Hand the item of st's current row (origin, seq, type, body columns 0-3)
+ * to fn; a row with no body or a damaged origin is skipped. */
+static int item_row(sqlite3_stmt *st, hls_patstore_item_fn *fn, void *ctx) {
+  const uint8_t *body = sqlite3_column_blob(st, 3);
+  if (sqlite3_column_bytes(st, 0) != 32 || body == NULL) return 0;
+  return fn(ctx, sqlite3_column_blob(st, 0), (uint64_t)sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2), body,
+            (size_t)sqlite3_column_bytes(st, 3));
+}
+
+int hls_patstore_snapshot_open(sqlite3 *db, sqlite3 **out, int64_t *max_id, struct hls_why *why) {
+  *out = NULL;
+  *max_id = 0;
+  const char *path = sqlite3_db_filename(db, "main");
+  if (path == NULL || path[0] == '\0') return hls_why_set(why, HLS_EUNSUPPORTED, "patterns: the store has no file");
+  sqlite3 *snap = NULL;
+  sqlite3_stmt *st = NULL;
+  int src = sqlite3_open_v2(path, &snap, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+  /* The snapshot starts with the first read of the transaction. */
+  if (src == SQLITE_OK) src = sqlite3_exec(snap, "BEGIN", NULL, NULL, NULL);
+  if (src == SQLITE_OK) src = sqlite3_prepare_v2(snap, "SELECT ifnull(max(id), 0) FROM items", -1, &st, NULL);
+  if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+    *max_id = sqlite3_column_int64(st, 0);
+    src = SQLITE_OK;
+  }
+  int rc = src == SQLITE_OK ? 0 : hls_store_sqlite_error(snap, src, why);
+  sqlite3_finalize(st);
+  if (rc != 0) {
+    hls_why_prefix(why, "patterns: opening a snapshot of the store: ");
+    sqlite3_close(snap);
+    return rc;
+  }
+  *out = snap;
+  return 0;
+}
+
+int hls_patstore_snapshot_each(sqlite3 *snap, hls_patstore_item_fn *fn, void *ctx, struct hls_why *why) {
+  sqlite3_stmt *st = NULL;
+  int src = sqlite3_prepare_v2(snap,
+                               "SELECT origin, seq, type, body FROM items WHERE body_state=0 AND type IN (1, 2, 3)"
+                               " ORDER BY origin, seq",
+                               -1, &st, NULL);
+  int cb = 0;
+  while (src == SQLITE_OK && cb == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+    src = SQLITE_OK;
+    cb = item_row(st, fn, ctx);
+  }
+  int rc = cb != 0 ? cb : src == SQLITE_OK || src == SQLITE_DONE ? 0 : hls_store_sqlite_error(snap, src, why);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+void hls_patstore_snapshot_close(sqlite3 *snap) {
+  if (snap == NULL) return;
+  sqlite3_exec(snap, "COMMIT", NULL, NULL, NULL);
+  sqlite3_close(snap);
+}
+
+int hls_patstore_items_after(struct hls_patstore *ps, int64_t *after_id, int limit, hls_patstore_item_fn *fn,
+                             void *ctx, size_t *n, struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_ITEMS_AFTER];
+  sqlite3_bind_int64(st, 1, *after_id);
+  sqlite3_bind_int(st, 2, limit);
   int rc = SQLITE_DONE, cb = 0;
+  *n = 0;
   while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (sqlite3_column_bytes(st, 0) != 32) continue;
-    const uint8_t *body = sqlite3_column_blob(st, 3);
-    int len = sqlite3_column_bytes(st, 3);
-    if (body == NULL) continue;
-    cb = fn(ctx, sqlite3_column_blob(st, 0), (uint64_t)sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2), body,
-            (size_t)len);
+    *after_id = sqlite3_column_int64(st, 4);
+    (*n)++;
+    cb = item_row(st, fn, ctx);
+  }
+  return walk_end(ps, st, rc, cb, why);
+}
+
+int hls_patstore_item_rowid(struct hls_patstore *ps, const uint8_t origin[32], uint64_t seq, int64_t *id,
+                            struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_ITEM_ROWID];
+  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, (int64_t)seq);
+  int rc = sqlite3_step(st);
+  *id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  return walk_end(ps, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, 0, why);
+}
+
+int hls_patstore_item_now(struct hls_patstore *ps, const uint8_t origin[32], uint64_t seq, hls_patstore_item_fn *fn,
+                          void *ctx, bool *erased, struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_ITEM_NOW];
+  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, (int64_t)seq);
+  int rc = sqlite3_step(st), cb = 0;
+  *erased = rc == SQLITE_ROW && sqlite3_column_int(st, 4) == HLS_BODY_ERASED;
+  if (rc == SQLITE_ROW) {
+    cb = item_row(st, fn, ctx);
+    rc = SQLITE_DONE;
   }
   return walk_end(ps, st, rc, cb, why);
 }

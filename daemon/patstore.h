@@ -42,11 +42,37 @@ void hls_patstore_free(struct hls_patstore *ps);
  * text the store's own out-of-memory gives. */
 int hls_patstore_oom(struct hls_why *why);
 
-/* The held items patterns read (profiles, digests, stories), with bodies,
- * by origin and seq. */
+/* An item patterns read, with its body (a profile, digest, story or
+ * tombstone whose body is held). */
 typedef int hls_patstore_item_fn(void *ctx, const uint8_t origin[32], uint64_t seq, int type, const uint8_t *body,
                                  size_t len);
-int hls_patstore_each_item(struct hls_patstore *ps, hls_patstore_item_fn *fn, void *ctx, struct hls_why *why);
+
+/* The start-up load runs on a worker thread, on a snapshot: a read-only
+ * connection of its own on the store's file (db's "main" database),
+ * holding one read transaction open, so the loop goes on writing while
+ * the thread reads. Opened on the loop's thread; *max_id is the highest
+ * items rowid the snapshot holds (items are never deleted and rowids only
+ * grow, so what is stored later has a higher one). HLS_EUNSUPPORTED for a
+ * store with no file (in memory). */
+int hls_patstore_snapshot_open(struct sqlite3 *db, struct sqlite3 **out, int64_t *max_id, struct hls_why *why) HLS_WARN_UNUSED;
+/* The profiles, digests and stories held in the snapshot, by origin and
+ * seq; fn returning non-zero stops the walk with that value. Any thread,
+ * one at a time. */
+int hls_patstore_snapshot_each(struct sqlite3 *snap, hls_patstore_item_fn *fn, void *ctx, struct hls_why *why);
+void hls_patstore_snapshot_close(struct sqlite3 *snap);
+
+/* Up to limit items with a body and rowid above *after_id, in rowid
+ * order (what was stored since a snapshot); *after_id moves to the last
+ * one read, *n gets how many. */
+int hls_patstore_items_after(struct hls_patstore *ps, int64_t *after_id, int limit, hls_patstore_item_fn *fn,
+                             void *ctx, size_t *n, struct hls_why *why);
+/* The rowid of item origin:seq (0: not held). */
+int hls_patstore_item_rowid(struct hls_patstore *ps, const uint8_t origin[32], uint64_t seq, int64_t *id,
+                            struct hls_why *why);
+/* Item origin:seq as it is now: fn gets its body if held; *erased says
+ * whether its body was erased. */
+int hls_patstore_item_now(struct hls_patstore *ps, const uint8_t origin[32], uint64_t seq, hls_patstore_item_fn *fn,
+                          void *ctx, bool *erased, struct hls_why *why);
 
 /* --- patterns and their events --- */
 

@@ -223,6 +223,11 @@ void hls_patsummary_free(struct hls_patsummary *s) {
 
 void hls_patsummary_places_changed(struct hls_patsummary *s) { s->dir.stale = true; }
 
+void hls_patsummary_set_engine(struct hls_patsummary *s, const struct hls_patterns *pt) {
+  s->pt = pt;
+  s->dir.stale = true;
+}
+
 static const char *sort_labels_base;
 static int by_label(const void *a, const void *b) {
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;

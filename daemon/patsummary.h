@@ -28,6 +28,9 @@ struct hls_patsummary;
  * outlive it. HLS_ENOMEM. */
 int hls_patsummary_new(struct hls_patsummary **out, const struct hls_patterns *pt,
                        const struct hls_pat_params *params) HLS_WARN_UNUSED;
+/* Read another engine from now on (the host swapped its engine for the
+ * one its start-up load built); the place list is rebuilt. */
+void hls_patsummary_set_engine(struct hls_patsummary *s, const struct hls_patterns *pt);
 /* NULL is a no-op. */
 void hls_patsummary_free(struct hls_patsummary *s);
 /* A profile arrived: a place's name or region may have changed (the list

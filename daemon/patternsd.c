@@ -1,6 +1,9 @@
 #include "patternsd.h"
 
 #include <math.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -18,6 +21,11 @@
 #include "store.h"
 
 #define FLUSH_DELAY_MS 50
+/* The catch-up after the start-up load feeds at most this many items per
+ * turn of the loop (a few ms), so that gossip and calls go on. */
+#define CATCH_UP_SLICE 2000
+/* A start-up load that failed is tried again after this long. */
+#define LOAD_RETRY_MS 5000
 #define FLUSH_MAX_DELAY_MS 1000
 
 /* --- writing ---------------------------------------------------------------------------- */
@@ -103,7 +111,7 @@ static void built_free(struct built *b) {
  * it last held), with the latest week of digests held. */
 static int write_event(struct hls_patternsd *pd, const uint8_t id[HLS_PAT_ID_BYTES], int change, const struct hls_patrow *r,
                        int64_t now, struct hls_why *why) {
-  int rc = hls_patstore_add_event(pd->ps, id, change, r, pd->latest_week != NO_WEEK ? &pd->latest_week : NULL, now, why);
+  int rc = hls_patstore_add_event(pd->ps, id, change, r, pd->feed.latest_week != NO_WEEK ? &pd->feed.latest_week : NULL, now, why);
   if (rc == 0) pd->events++;
   return rc;
 }
@@ -312,13 +320,14 @@ static int sync_all(struct hls_patternsd *pd, size_t *changes, struct hls_why *w
 
 /* One line for the items left out of patterns since the last one. */
 static void log_ignored(struct hls_patternsd *pd) {
-  if (pd->ignored_pending == 0) return;
-  hls_log_warn("patterns_input_ignored", "count=%zu %s", pd->ignored_pending, pd->ignored_first);
-  pd->ignored_pending = 0;
+  if (pd->feed.ignored_pending == 0) return;
+  hls_log_warn("patterns_input_ignored", "count=%zu %s", pd->feed.ignored_pending, pd->feed.ignored_first);
+  pd->feed.ignored_pending = 0;
 }
 
 int hls_patternsd_flush(struct hls_patternsd *pd, struct hls_why *why) {
   log_ignored(pd);
+  if (pd->phase != PD_READY) return 0; /* the catch-up flushes when it ends */
   if (!pd->resync && !hls_patterns_dirty(pd->pt)) return 0;
   uint64_t t0 = uv_hrtime();
   int rc;
@@ -369,7 +378,7 @@ static void on_timer(uv_timer_t *t) {
  * on each partial state, a steady stream still gets through, and flushing
  * takes at most about a tenth of the time. */
 static void schedule(struct hls_patternsd *pd) {
-  if (!pd->timer_open) return;
+  if (!pd->timer_open || pd->phase != PD_READY) return; /* the catch-up flushes when it ends */
   uint64_t now = uv_now(pd->env.loop);
   uint64_t last_ms = (uint64_t)pd->last_flush_us / 1000;
   uint64_t quiet = last_ms < FLUSH_DELAY_MS ? FLUSH_DELAY_MS : last_ms > 1000 ? 1000 : last_ms;
@@ -384,10 +393,10 @@ static void schedule(struct hls_patternsd *pd) {
 /* Digests are published in or after their week; one dated far ahead or
  * far back (a wrong clock at its place) is left out rather than letting it
  * stretch every theme's series (HLS_PAT_MAX_SPAN_WEEKS). */
-static bool week_plausible(const struct hls_patternsd *pd, int iso_year, int iso_week) {
+static bool week_plausible(const struct hls_pat_feeder *f, int iso_year, int iso_week) {
   int32_t week;
   if (hls_patterns_week(iso_year, iso_week, &week) != 0) return false;
-  return week <= pd->now_week + 1 && week > pd->now_week - HLS_PAT_MAX_SPAN_WEEKS / 2;
+  return week <= f->now_week + 1 && week > f->now_week - HLS_PAT_MAX_SPAN_WEEKS / 2;
 }
 
 /* This week's number, read from the clock once per batch of facts (at
@@ -395,32 +404,41 @@ static bool week_plausible(const struct hls_patternsd *pd, int iso_year, int iso
 static void refresh_now_week(struct hls_patternsd *pd) {
   int y, w;
   hls_iso_week(pd->env.today(pd->env.clock), &y, &w);
-  if (hls_patterns_week(y, w, &pd->now_week) != 0) pd->now_week = 0;
+  if (hls_patterns_week(y, w, &pd->feed.now_week) != 0) pd->feed.now_week = 0;
 }
 
-static int feed_body(struct hls_patternsd *pd, const uint8_t origin[32], uint64_t seq, int type, const uint8_t *body,
+static void note_item(char *out, size_t size, const uint8_t origin[32], uint64_t seq, const char *what,
+                      const char *detail) {
+  char id[HLS_NODEID_TEXT_SIZE];
+  hls_nodeid_format(origin, id);
+  snprintf(out, size, "%sorigin=%s %sseq=%llu detail=\"%s\"", what, id, what, (unsigned long long)seq, detail);
+}
+
+/* Give one held item to f's engine. Thread-safe for distinct feeders: it
+ * touches f and its engine only (and logs only when !f->defer_errors). */
+static int feed_body(struct hls_pat_feeder *f, const uint8_t origin[32], uint64_t seq, int type, const uint8_t *body,
                      size_t len) {
   struct hls_why why = {{0}};
   int rc = 0;
   switch (type) {
   case HLS_ENV_PROFILE: {
     struct hls_profile p;
-    if ((rc = hls_profile_decode(&p, body, len, &why)) == 0) rc = hls_patterns_place(pd->pt, origin, p.place, p.region);
-    hls_patsummary_places_changed(pd->summary); /* a name or region may have changed */
+    if ((rc = hls_profile_decode(&p, body, len, &why)) == 0) rc = hls_patterns_place(f->pt, origin, p.place, p.region);
+    f->places_changed = true;
     break;
   }
   case HLS_ENV_DIGEST: {
     struct hls_digest d;
     if ((rc = hls_digest_decode(&d, body, len, &why)) == 0) {
-      if (!week_plausible(pd, d.iso_year, d.iso_week)) {
+      if (!week_plausible(f, d.iso_year, d.iso_week)) {
         rc = hls_why_set(&why, HLS_ELIMIT, "digest of %d-W%02d: more than a week ahead or %d weeks back; left out "
                          "of patterns", d.iso_year, d.iso_week, HLS_PAT_MAX_SPAN_WEEKS);
       } else {
-        rc = hls_patterns_digest(pd->pt, origin, seq, &d);
+        rc = hls_patterns_digest(f->pt, origin, seq, &d);
         int32_t week;
         if (rc == 0 && hls_patterns_week(d.iso_year, d.iso_week, &week) == 0 &&
-            (pd->latest_week == NO_WEEK || week > pd->latest_week))
-          pd->latest_week = week;
+            (f->latest_week == NO_WEEK || week > f->latest_week))
+          f->latest_week = week;
         if (rc == HLS_ELIMIT) hls_why_set(&why, rc, "digests would span over %d weeks; left out of patterns",
                                           HLS_PAT_MAX_SPAN_WEEKS);
       }
@@ -431,73 +449,331 @@ static int feed_body(struct hls_patternsd *pd, const uint8_t origin[32], uint64_
   case HLS_ENV_STORY: {
     struct hls_story s;
     if ((rc = hls_story_decode(&s, body, len, &why)) == 0) {
-      rc = hls_patterns_story(pd->pt, origin, seq, &s);
+      rc = hls_patterns_story(f->pt, origin, seq, &s);
       hls_story_free(&s);
     }
     break;
   }
   case HLS_ENV_TOMBSTONE: {
     struct hls_tombstone t;
-    if ((rc = hls_tombstone_decode(&t, body, len, &why)) == 0) rc = hls_patterns_erase(pd->pt, origin, t.target_seq);
+    if ((rc = hls_tombstone_decode(&t, body, len, &why)) == 0) rc = hls_patterns_erase(f->pt, origin, t.target_seq);
     break;
   }
   default: break;
   }
-  if (rc != 0) {
+  if (rc == HLS_ELIMIT) {
+    if (f->ignored_pending++ == 0) note_item(f->ignored_first, sizeof f->ignored_first, origin, seq, "first_", why.text);
+  } else if (rc != 0 && f->defer_errors) {
+    if (f->failed_pending++ == 0) note_item(f->failed_first, sizeof f->failed_first, origin, seq, "first_", why.text);
+  } else if (rc != 0) {
     char id[HLS_NODEID_TEXT_SIZE];
     hls_nodeid_format(origin, id);
-    if (rc == HLS_ELIMIT) {
-      if (pd->ignored_pending++ == 0)
-        snprintf(pd->ignored_first, sizeof pd->ignored_first, "first_origin=%s first_seq=%llu detail=\"%s\"", id,
-                 (unsigned long long)seq, why.text);
-    } else
-      hls_log_error("patterns_input_failed", "origin=%s seq=%llu error=%s detail=\"%s\"", id,
-                    (unsigned long long)seq, hls_err_name(rc), why.text);
-    if (rc == HLS_ENOMEM) pd->resync = true;
+    hls_log_error("patterns_input_failed", "origin=%s seq=%llu error=%s detail=\"%s\"", id, (unsigned long long)seq,
+                  hls_err_name(rc), why.text);
   }
+  if (rc == HLS_ENOMEM) f->out_of_memory = true;
   return rc;
+}
+
+/* Feed an item on the loop, and take what the feeder noted. */
+static void feed_live(struct hls_patternsd *pd, const uint8_t origin[32], uint64_t seq, int type, const uint8_t *body,
+                      size_t len) {
+  (void)feed_body(&pd->feed, origin, seq, type, body, len);
+  if (pd->feed.places_changed) hls_patsummary_places_changed(pd->summary);
+  if (pd->feed.out_of_memory) pd->resync = true;
+  pd->feed.places_changed = pd->feed.out_of_memory = false;
+}
+
+/* A change to an item at or below the cursor while the load runs: the
+ * load may have read the item before it, so it is applied again once the
+ * engine is installed (feeding and erasing are idempotent). */
+struct hls_pd_ref {
+  uint8_t origin[32];
+  uint64_t seq;
+  bool erased;
+};
+
+/* Changes waiting beyond this many: the load's result is dropped and the
+ * load starts again (it then reads them all). 24 MiB of refs. */
+#define MAX_REFS (1u << 19)
+
+static void restart_load(struct hls_patternsd *pd);
+
+static void remember(struct hls_patternsd *pd, const uint8_t origin[32], uint64_t seq, bool erased) {
+  if (pd->n_refs == pd->cap_refs && pd->cap_refs < MAX_REFS) {
+    size_t cap = pd->cap_refs ? pd->cap_refs * 2 : 256;
+    struct hls_pd_ref *r = realloc(pd->refs, cap * sizeof *r);
+    if (r != NULL) pd->refs = r, pd->cap_refs = cap;
+  }
+  if (pd->n_refs == pd->cap_refs) {
+    restart_load(pd);
+    return;
+  }
+  struct hls_pd_ref *r = &pd->refs[pd->n_refs++];
+  memcpy(r->origin, origin, 32);
+  r->seq = seq;
+  r->erased = erased;
+}
+
+/* Whether item origin:seq is beyond the cursor (the catch-up will read
+ * it). An item not found (cannot happen: it was just stored) counts as
+ * read already, so it is applied again rather than missed. */
+static bool beyond_cursor(struct hls_patternsd *pd, const uint8_t origin[32], uint64_t seq) {
+  int64_t id = 0;
+  struct hls_why why = {{0}};
+  if (hls_patstore_item_rowid(pd->ps, origin, seq, &id, &why) != 0) return false;
+  return id > pd->cursor;
 }
 
 void hls_patternsd_item(struct hls_patternsd *pd, const struct hls_envelope *env) {
   if (pd == NULL || env->body == NULL) return;
+  if (pd->phase != PD_READY && beyond_cursor(pd, env->h.origin, env->h.seq)) return;
+  if (pd->phase == PD_LOADING) {
+    remember(pd, env->h.origin, env->h.seq, false);
+    return;
+  }
   refresh_now_week(pd);
-  (void)feed_body(pd, env->h.origin, env->h.seq, env->h.type, env->body, env->body_len);
+  feed_live(pd, env->h.origin, env->h.seq, env->h.type, env->body, env->body_len);
   schedule(pd);
 }
 
 void hls_patternsd_erased(struct hls_patternsd *pd, const uint8_t origin[32], uint64_t seq) {
   if (pd == NULL) return;
+  if (pd->phase == PD_LOADING) {
+    remember(pd, origin, seq, true);
+    return;
+  }
   if (hls_patterns_erase(pd->pt, origin, seq) != 0) pd->resync = true;
   schedule(pd);
 }
 
-/* --- start / stop ------------------------------------------------------------------------ */
+/* --- start: the load on a worker thread, then the catch-up on the loop ------------------- */
 
-struct load_ctx {
-  struct hls_patternsd *pd;
-  size_t n_items;
-  bool out_of_memory;
+struct hls_pd_load {
+  uv_work_t work;
+  struct hls_patternsd *pd; /* NULL once the host closed: the job only frees itself */
+  sqlite3 *snap;            /* owned: the snapshot it reads */
+  struct hls_pat_feeder feed; /* feed.pt owned until installed */
+  atomic_bool stop;
+  atomic_size_t n_items;
+  int rc;
+  struct hls_why why;
+  uint64_t load_ns, compute_ns;
 };
 
+static bool load_stopped(void *ctx) { return atomic_load(&((struct hls_pd_load *)ctx)->stop); }
+
 static int load_item(void *ctx, const uint8_t origin[32], uint64_t seq, int type, const uint8_t *body, size_t len) {
-  struct load_ctx *lc = ctx;
+  struct hls_pd_load *job = ctx;
   /* A body that does not decode was checked when stored: only a damaged
-   * store gets here, and feed_body logs it. */
-  if (feed_body(lc->pd, origin, seq, type, body, len) == HLS_ENOMEM) {
-    lc->out_of_memory = true;
-    return HLS_ENOMEM;
-  }
-  lc->n_items++;
+   * store gets here, and the loop logs it. */
+  if (feed_body(&job->feed, origin, seq, type, body, len) == HLS_ENOMEM) return HLS_ENOMEM;
+  if ((atomic_fetch_add(&job->n_items, 1) & 4095) == 0 && load_stopped(job)) return HLS_ECLOSED;
   return 0;
 }
 
-static int load_items(struct hls_patternsd *pd, size_t *n_items, struct hls_why *why) {
-  struct load_ctx lc = {.pd = pd};
+/* The worker thread: read the snapshot into a fresh engine and compute. */
+static void load_work(uv_work_t *w) {
+  struct hls_pd_load *job = w->data;
+  uint64_t t0 = uv_hrtime();
+  int rc = hls_patstore_snapshot_each(job->snap, load_item, job, &job->why);
+  hls_patstore_snapshot_close(job->snap);
+  job->snap = NULL;
+  uint64_t t1 = uv_hrtime();
+  if (rc == 0) rc = hls_patterns_update(job->feed.pt, NULL, NULL);
+  job->load_ns = t1 - t0;
+  job->compute_ns = uv_hrtime() - t1;
+  if (rc == HLS_ENOMEM) hls_why_set(&job->why, rc, "patterns: out of memory loading the items held");
+  job->rc = rc;
+}
+
+static void load_job_free(struct hls_pd_load *job) {
+  if (job == NULL) return;
+  hls_patstore_snapshot_close(job->snap);
+  hls_patterns_free(job->feed.pt);
+  free(job);
+}
+
+static void catch_up(uv_timer_t *t);
+static int catch_up_item(void *ctx, const uint8_t origin[32], uint64_t seq, int type, const uint8_t *body,
+                         size_t len);
+static int start_load(struct hls_patternsd *pd, struct hls_why *why);
+static void retry_load(uv_timer_t *t);
+
+/* Log what the feeder kept for the loop. */
+static void log_deferred(struct hls_pat_feeder *f) {
+  if (f->failed_pending > 0)
+    hls_log_error("patterns_input_failed", "count=%zu %s", f->failed_pending, f->failed_first);
+  f->failed_pending = 0;
+}
+
+/* The loop, once the worker is done: install its engine, apply what
+ * changed meanwhile, bring the store up to date, and catch up. */
+static void load_done(uv_work_t *w, int status) {
+  struct hls_pd_load *job = w->data;
+  struct hls_patternsd *pd = job->pd;
+  if (pd == NULL || status == UV_ECANCELED) {
+    load_job_free(job);
+    return;
+  }
+  pd->load = NULL;
+  struct hls_why why = job->why;
+  int rc = job->rc;
+  size_t n_items = atomic_load(&job->n_items), changes = 0;
+  if (rc == 0) {
+    hls_patterns_set_stop(job->feed.pt, NULL, NULL);
+    hls_patterns_free(pd->pt);
+    pd->pt = job->feed.pt;
+    job->feed.pt = NULL;
+    hls_patsummary_set_engine(pd->summary, pd->pt);
+    log_deferred(&job->feed);
+    pd->feed = job->feed;
+    pd->feed.pt = pd->pt;
+    pd->feed.defer_errors = false;
+    pd->feed.places_changed = false;
+    pd->resync = pd->feed.out_of_memory;
+    pd->feed.out_of_memory = false;
+    pd->phase = PD_CATCHING_UP;
+    /* Changes to items the worker had read. */
+    refresh_now_week(pd);
+    for (size_t i = 0; i < pd->n_refs; i++) {
+      struct hls_pd_ref *r = &pd->refs[i];
+      if (r->erased) {
+        if (hls_patterns_erase(pd->pt, r->origin, r->seq) != 0) pd->resync = true;
+      } else {
+        bool erased = false;
+        (void)hls_patstore_item_now(pd->ps, r->origin, r->seq, catch_up_item, pd, &erased, &why);
+      }
+    }
+    pd->n_refs = 0;
+    uint64_t t0 = uv_hrtime();
+    rc = hls_patterns_update(pd->pt, NULL, NULL);
+    if (rc == 0) rc = sync_all(pd, &changes, &why);
+    pd->loaded_items = n_items;
+    pd->load_ms = (double)job->load_ns / 1e6;
+    pd->compute_ms = (double)job->compute_ns / 1e6;
+    pd->store_ms = (double)(uv_hrtime() - t0) / 1e6;
+  }
+  load_job_free(job);
+  if (rc != 0) {
+    /* The store's rows stay as they were; try again from the start. */
+    hls_log_error("patterns_load_failed", "error=%s detail=\"%s\" action=retrying", hls_err_name(rc), why.text);
+    pd->phase = PD_LOADING;
+    uv_timer_start(&pd->timer, retry_load, LOAD_RETRY_MS, 0);
+    return;
+  }
+  if (pd->events > 0) hls_feeds_pump_all(pd->feeds);
+  uv_timer_start(&pd->timer, catch_up, 0, 0);
+}
+
+
+static int catch_up_item(void *ctx, const uint8_t origin[32], uint64_t seq, int type, const uint8_t *body,
+                         size_t len) {
+  feed_live(ctx, origin, seq, type, body, len);
+  return 0;
+}
+
+static void catch_up(uv_timer_t *t) {
+  struct hls_patternsd *pd = t->data;
+  struct hls_why why = {{0}};
+  size_t n = 0;
   refresh_now_week(pd);
-  int rc = hls_patstore_each_item(pd->ps, load_item, &lc, why);
-  *n_items = lc.n_items;
-  if (lc.out_of_memory) return hls_why_set(why, HLS_ENOMEM, "patterns: out of memory loading items");
-  return rc;
+  int rc = hls_patstore_items_after(pd->ps, &pd->cursor, CATCH_UP_SLICE, catch_up_item, pd, &n, &why);
+  pd->caught_up_items += n;
+  if (rc != 0) {
+    hls_log_error("patterns_catch_up_failed", "detail=\"%s\" action=retrying", why.text);
+    uv_timer_start(&pd->timer, catch_up, 1000, 0);
+    return;
+  }
+  if (n == CATCH_UP_SLICE) {
+    uv_timer_start(&pd->timer, catch_up, 0, 0);
+    return;
+  }
+  pd->phase = PD_READY;
+  if (hls_patternsd_flush(pd, &why) != 0) {
+    hls_log_error("patterns_update_failed", "detail=\"%s\" action=retrying", why.text);
+    uv_timer_start(&pd->timer, on_timer, 1000, 0);
+  }
+  struct hls_pat_stats st;
+  hls_patterns_stats(pd->pt, &st);
+  log_ignored(pd);
+  /* events: written since start (the diff with the store, then what the
+   * catch-up changed). */
+  hls_log_info("patterns_ready",
+               "items=%zu caught_up=%zu places=%zu digests=%zu stories=%zu patterns=%zu events=%llu load_ms=%.1f "
+               "compute_ms=%.1f store_ms=%.1f since_start_ms=%.1f",
+               pd->loaded_items, pd->caught_up_items, st.places, st.digests, st.stories, st.patterns,
+               (unsigned long long)pd->events, pd->load_ms, pd->compute_ms, pd->store_ms,
+               (double)(uv_hrtime() - pd->started_ns) / 1e6);
+}
+
+/* Start the worker on a snapshot; the loop goes on. A store with no file
+ * (tests' in-memory stores) is loaded here, on the loop. */
+static int start_load(struct hls_patternsd *pd, struct hls_why *why) {
+  struct hls_pd_load *job = calloc(1, sizeof *job);
+  if (job == NULL) return hls_why_set(why, HLS_ENOMEM, "patterns: out of memory");
+  job->work.data = job;
+  job->pd = pd;
+  job->feed.latest_week = NO_WEEK;
+  job->feed.now_week = pd->feed.now_week;
+  job->feed.defer_errors = true;
+  atomic_init(&job->stop, false);
+  atomic_init(&job->n_items, 0);
+  int rc = hls_patterns_new(&job->feed.pt, &pd->params, why);
+  if (rc == 0) rc = hls_patstore_snapshot_open(hls_store_db(pd->env.store), &job->snap, &pd->cursor, why);
+  if (rc == 0) {
+    hls_patterns_set_stop(job->feed.pt, load_stopped, job);
+    pd->n_refs = 0;
+    pd->load = job;
+    if (uv_queue_work(pd->env.loop, &job->work, load_work, load_done) == 0) return 0;
+    pd->load = NULL;
+    rc = HLS_EUNSUPPORTED;
+  }
+  load_job_free(job);
+  if (rc != HLS_EUNSUPPORTED) return rc;
+  /* No snapshot (a store in memory) or no thread: read every item on the
+   * loop, in slices, into the engine as it is, then diff the store. */
+  pd->cursor = 0;
+  pd->phase = PD_CATCHING_UP;
+  pd->resync = true;
+  uv_timer_start(&pd->timer, catch_up, 0, 0);
+  return 0;
+}
+
+static void retry_load(uv_timer_t *t) {
+  struct hls_patternsd *pd = t->data;
+  struct hls_why why = {{0}};
+  if (start_load(pd, &why) != 0) {
+    hls_log_error("patterns_load_failed", "detail=\"%s\" action=retrying", why.text);
+    uv_timer_start(&pd->timer, retry_load, LOAD_RETRY_MS, 0);
+  }
+}
+
+/* Too many changes while loading to keep: drop the load and start again. */
+static void restart_load(struct hls_patternsd *pd) {
+  hls_log_warn("patterns_load_restarted", "changes=%zu", pd->n_refs);
+  if (pd->load != NULL) {
+    atomic_store(&pd->load->stop, true);
+    pd->load->pd = NULL; /* load_done frees it */
+    pd->load = NULL;
+  }
+  pd->n_refs = 0;
+  struct hls_why why = {{0}};
+  if (start_load(pd, &why) != 0) {
+    hls_log_error("patterns_load_failed", "detail=\"%s\" action=retrying", why.text);
+    uv_timer_start(&pd->timer, retry_load, LOAD_RETRY_MS, 0);
+  }
+}
+
+bool hls_patternsd_ready(const struct hls_patternsd *pd) { return pd != NULL && pd->phase == PD_READY; }
+
+int hls_patternsd__need_engine(const struct hls_patternsd *pd, struct hls_why *why) {
+  if (pd->phase == PD_READY) return 0;
+  size_t n = pd->load != NULL ? atomic_load(&pd->load->n_items) : 0;
+  return hls_why_set(why, HLS_EBUSY,
+                     "patterns are still being computed after hlsd started (%zu items read, %.0f s so far); "
+                     "try again shortly ('hls status' shows when they are ready)",
+                     n, (double)(uv_hrtime() - pd->started_ns) / 1e9);
 }
 
 int hls_patternsd_start(struct hls_patternsd **out, const struct hls_patternsd_env *env, struct hls_why *why) {
@@ -506,19 +782,14 @@ int hls_patternsd_start(struct hls_patternsd **out, const struct hls_patternsd_e
   if (pd == NULL) return hls_why_set(why, HLS_ENOMEM, "patterns: out of memory");
   pd->env = *env;
   pd->params = *env->params; /* checked with the configuration (hls_config_check) */
-  pd->latest_week = NO_WEEK;
+  pd->feed.latest_week = NO_WEEK;
+  pd->phase = PD_LOADING;
+  pd->started_ns = uv_hrtime();
   int rc = hls_patterns_new(&pd->pt, &pd->params, why);
+  pd->feed.pt = pd->pt;
   if (rc == 0 && hls_patsummary_new(&pd->summary, pd->pt, &pd->params) != 0)
     rc = hls_why_set(why, HLS_ENOMEM, "patterns: out of memory");
   if (rc == 0) rc = hls_patstore_open(&pd->ps, hls_store_db(env->store), why);
-  uint64_t t0 = uv_hrtime();
-  size_t n_items = 0, changes = 0;
-  if (rc == 0) rc = load_items(pd, &n_items, why);
-  uint64_t t1 = uv_hrtime();
-  if (rc == 0) rc = hls_patterns_update(pd->pt, NULL, NULL);
-  uint64_t t2 = uv_hrtime();
-  if (rc == 0) rc = sync_all(pd, &changes, why);
-  uint64_t t3 = uv_hrtime();
   struct hls_feeds_env feeds_env = {.loop = env->loop,
                                     .ps = pd->ps,
                                     .summary = pd->summary,
@@ -526,22 +797,18 @@ int hls_patternsd_start(struct hls_patternsd **out, const struct hls_patternsd_e
                                     .clock = env->clock};
   if (rc == 0 && hls_feeds_new(&pd->feeds, &feeds_env) != 0)
     rc = hls_why_set(why, HLS_ENOMEM, "patterns: out of memory");
+  if (rc == 0) {
+    uv_timer_init(env->loop, &pd->timer);
+    pd->timer.data = pd;
+    pd->timer_open = true;
+    refresh_now_week(pd);
+    rc = start_load(pd, why);
+  }
   if (rc != 0) {
     if (!why->text[0]) hls_why_set(why, rc, "patterns: %s", hls_strerror(rc));
     hls_patternsd_close(pd);
     return rc;
   }
-  uv_timer_init(env->loop, &pd->timer);
-  pd->timer.data = pd;
-  pd->timer_open = true;
-  struct hls_pat_stats s;
-  hls_patterns_stats(pd->pt, &s);
-  log_ignored(pd);
-  hls_log_info("patterns_ready",
-               "items=%zu places=%zu digests=%zu stories=%zu patterns=%zu events=%zu load_ms=%.1f compute_ms=%.1f "
-               "store_ms=%.1f",
-               n_items, s.places, s.digests, s.stories, s.patterns, changes, (double)(t1 - t0) / 1e6,
-               (double)(t2 - t1) / 1e6, (double)(t3 - t2) / 1e6);
   *out = pd;
   return 0;
 }
@@ -551,6 +818,13 @@ static void timer_closed(uv_handle_t *h) { free(h->data); }
 void hls_patternsd_close(struct hls_patternsd *pd) {
   if (pd == NULL) return;
   log_ignored(pd);
+  if (pd->load != NULL) {
+    /* The worker stops at its next check; load_done frees its job. */
+    atomic_store(&pd->load->stop, true);
+    pd->load->pd = NULL;
+    pd->load = NULL;
+  }
+  free(pd->refs);
   hls_feeds_close(pd->feeds);
   hls_patstore_free(pd->ps);
   hls_patsummary_free(pd->summary);
@@ -573,8 +847,11 @@ int hls_patternsd_pack_status(struct hls_patternsd *pd, msgpack_packer *pk) {
   (void)hls_patstore_last_event(pd->ps, &events, &ignore);
   size_t followers = hls_feeds_count_followers(pd->feeds);
   char lt[9] = "";
-  if (pd->latest_week != NO_WEEK) hls_patsummary_week_text(pd->latest_week, lt);
-  if (msgpack_pack_map(pk, 7) != 0 || hls_mp_pack_kv_i64(pk, "live", live) != 0 ||
+  if (pd->feed.latest_week != NO_WEEK) hls_patsummary_week_text(pd->feed.latest_week, lt);
+  if (msgpack_pack_map(pk, 9) != 0 ||
+      hls_mp_pack_kv_str(pk, "state", pd->phase == PD_READY ? "ready" : "loading") != 0 ||
+      hls_mp_pack_kv_i64(pk, "loaded_items", pd->load != NULL ? (int64_t)atomic_load(&pd->load->n_items) : 0) != 0 ||
+      hls_mp_pack_kv_i64(pk, "live", live) != 0 ||
       hls_mp_pack_kv_i64(pk, "ended", ended) != 0 || hls_mp_pack_cstr(pk, "by_signal") != 0 ||
       msgpack_pack_map(pk, HLS_PAT_SIGNAL_COUNT) != 0)
     return HLS_ENOMEM;
@@ -590,6 +867,8 @@ int hls_patternsd_pack_status(struct hls_patternsd *pd, msgpack_packer *pk) {
 /* --- feeds: feeds.c answers them --------------------------------------------------------- */
 
 int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_call *call) {
+  /* A feed's places are resolved with the engine's place list. */
+  if (hls_patternsd__need_engine(pd, &call->why) != 0) return HLS_EBUSY;
   return hls_feeds_api_subscribe(pd->feeds, call);
 }
 
@@ -602,6 +881,7 @@ int hls_patternsd_api_unsubscribe(struct hls_patternsd *pd, struct hls_control_c
 }
 
 int hls_patternsd_api_follow(struct hls_patternsd *pd, struct hls_control_call *call) {
+  if (hls_patternsd__need_engine(pd, &call->why) != 0) return HLS_EBUSY;
   return hls_feeds_api_follow(pd->feeds, call);
 }
 

@@ -12,6 +12,7 @@
 #define HLS_PATTERNSD_H
 
 #include <msgpack.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "control.h"
@@ -37,9 +38,17 @@ struct hls_patternsd_env {
 struct hls_patternsd;
 
 /* Load the held digests, stories and profiles, compute every pattern, and
- * bring the store's patterns up to date (events for real changes only). */
+ * bring the store's patterns up to date (events for real changes only):
+ * on a worker thread, with a read-only connection of its own on a
+ * snapshot of the store, then on the loop in slices for what was stored
+ * meanwhile (hls_patternsd_ready). A failed load is logged and tried
+ * again; only setting up (memory, the store's statements) fails here. */
 int hls_patternsd_start(struct hls_patternsd **out, const struct hls_patternsd_env *env,
                         struct hls_why *why) HLS_WARN_UNUSED;
+/* True once the engine holds every item: hls_patternsd_start reads the
+ * items held on a worker thread and returns at once (calls that need the
+ * engine answer HLS_EBUSY until then); the loop must run. */
+bool hls_patternsd_ready(const struct hls_patternsd *pd);
 /* Followers are dropped without a reply (their clients close with the
  * control server). The timers are freed in their close
  * callbacks: the loop must run once more. NULL is a no-op. */

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "nodeid.h"
 #include "patterns.h"
 #include "patternsd.h"
 
@@ -19,26 +20,59 @@ struct hls_patsummary;
 
 #define NO_WEEK INT32_MIN
 
+/* What feeding items to an engine keeps, apart from the host, so that
+ * the start-up load can feed a fresh engine on a worker thread. */
+struct hls_pat_feeder {
+  struct hls_patterns *pt; /* borrowed */
+  int32_t now_week;        /* for week_plausible: refresh_now_week */
+  int32_t latest_week;     /* the latest week of a digest given to the engine, NO_WEEK before one */
+  bool places_changed;     /* a profile was given: names or regions may have changed */
+  bool out_of_memory;      /* the engine missed a fact: diff everything at the next flush */
+  bool defer_errors;       /* on the worker thread: keep failures for the loop to log */
+  /* Items left out of patterns (too old, too far ahead) since they were
+   * last logged: one line for all of them (log_ignored), not one each,
+   * however many a catch-up brings; and, on the worker thread, items that
+   * failed (logged one line each, on the loop, once the load is done). */
+  size_t ignored_pending, failed_pending;
+  char ignored_first[HLS_NODEID_TEXT_SIZE + 64 + sizeof(struct hls_why)]; /* the first of them: origin, seq, why */
+  char failed_first[HLS_NODEID_TEXT_SIZE + 64 + sizeof(struct hls_why)];
+};
+
+/* From start to the first complete state: the items held at start are
+ * read and computed on a worker thread (PD_LOADING: the loop answers
+ * every call that needs only the store); then what was stored meanwhile
+ * is fed on the loop in slices (PD_CATCHING_UP); then PD_READY. */
+enum hls_pd_phase { PD_LOADING, PD_CATCHING_UP, PD_READY };
+
+struct hls_pd_load;
+struct hls_pd_ref; /* a change to an item the load had already read */
+
 struct hls_patternsd {
   struct hls_patternsd_env env;
   struct hls_patstore *ps;
-  struct hls_patterns *pt;
+  struct hls_patterns *pt;        /* owned; while PD_LOADING an empty one */
   struct hls_pat_params params;
   struct hls_patsummary *summary; /* owned: the place list, for summaries */
-  int32_t now_week;    /* for week_plausible: refresh_now_week */
-  int32_t latest_week; /* the latest week of a digest given to the engine, NO_WEEK before one */
-  uv_timer_t timer; /* the recomputation (schedule) */
+  struct hls_pat_feeder feed;     /* feeds pt */
+  enum hls_pd_phase phase;
+  struct hls_pd_load *load;       /* the worker's job while PD_LOADING, else NULL */
+  int64_t cursor;                 /* before PD_READY: items with a higher rowid are fed by the catch-up */
+  struct hls_pd_ref *refs;        /* PD_LOADING: changes to items at or below cursor, in order */
+  size_t n_refs, cap_refs;
+  uint64_t started_ns;            /* uv_hrtime at start */
+  size_t loaded_items, caught_up_items; /* by the worker; then by the catch-up */
+  double load_ms, compute_ms, store_ms; /* the worker's reading, computing; the diff with the store */
+  uv_timer_t timer; /* the recomputation (schedule); the catch-up slices */
   bool timer_open;
   uint64_t first_pending; /* loop time of the first fact waiting */
   bool resync; /* the store missed changes: diff everything at the next flush */
-  /* Items left out of patterns (too old, too far ahead) since they were
-   * last logged: one line for all of them (log_ignored), not one each,
-   * however many a catch-up brings. */
-  size_t ignored_pending;
-  char ignored_first[HLS_NODEID_TEXT_SIZE + 64 + sizeof(struct hls_why)]; /* the first of them: origin, seq, why */
   struct hls_feeds *feeds; /* owned: the feeds and their followers */
   int64_t last_flush_us;
   uint64_t flushes, events;
 };
+
+/* 0 when the engine holds every item (a call may read it), else
+ * HLS_EBUSY with a why that says how far the start-up load is. */
+int hls_patternsd__need_engine(const struct hls_patternsd *pd, struct hls_why *why);
 
 #endif

@@ -681,12 +681,23 @@ bool hls_patterns_dirty(const struct hls_patterns *pt) {
 
 /* --- the update ------------------------------------------------------------------------- */
 
+void hls_patterns_set_stop(struct hls_patterns *pt, bool (*stop)(void *ctx), void *ctx) {
+  pt->stop = stop;
+  pt->stop_ctx = ctx;
+}
+
+static bool stopped(const struct hls_patterns *pt) { return pt->stop != NULL && pt->stop(pt->stop_ctx); }
+
 int hls_patterns_update(struct hls_patterns *pt, hls_pat_change_fn fn, void *ctx) {
   struct ctx_update cu = {fn, ctx, 0};
   pt->gen++;
   int rc = 0;
   /* 1. The dirty themes' and windows' tests. */
   for (size_t i = 0; i < pt->n_dirty_themes && rc == 0; i++) {
+    if (stopped(pt)) {
+      rc = HLS_ECLOSED;
+      break;
+    }
     struct theme *t = pt->dirty_themes[i];
     if (t->test_from == INT32_MAX) continue;
     int32_t from = t->test_from <= pt->gmin ? 0 : t->test_from - pt->gmin;
@@ -704,6 +715,10 @@ int hls_patterns_update(struct hls_patterns *pt, hls_pat_change_fn fn, void *ctx
     }
   if (pt->n_dirty_windows > 1) qsort(pt->dirty_windows, pt->n_dirty_windows, sizeof *pt->dirty_windows, window_k_cmp);
   for (size_t i = 0; i < pt->n_dirty_windows && rc == 0; i++) {
+    if (stopped(pt)) {
+      rc = HLS_ECLOSED;
+      break;
+    }
     rc = hls_pat__window_compute(pt, pt->dirty_windows[i]);
     pt->together_dirty = true;
   }
@@ -712,6 +727,10 @@ int hls_patterns_update(struct hls_patterns *pt, hls_pat_change_fn fn, void *ctx
   /* 3. Their patterns. */
   size_t done_t = 0;
   for (; done_t < pt->n_dirty_themes && rc == 0 && cu.rc == 0; done_t++) {
+    if (stopped(pt)) {
+      rc = HLS_ECLOSED;
+      break;
+    }
     rc = hls_pat__theme_episodes(pt, pt->dirty_themes[done_t], &cu);
     if (rc == 0 && cu.rc == 0) pt->dirty_themes[done_t]->dirty = false;
   }

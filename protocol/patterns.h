@@ -257,8 +257,15 @@ int hls_pat_change_parse(const char *name, int *change);
 typedef int (*hls_pat_change_fn)(void *ctx, int change, const struct hls_pattern *p);
 
 /* Recompute what the facts given since the last update touched, and report
- * the differences. Returns 0, HLS_ENOMEM, or the callback's non-zero. */
+ * the differences. Returns 0, HLS_ENOMEM, HLS_ECLOSED (stopped:
+ * hls_patterns_set_stop), or the callback's non-zero. */
 int hls_patterns_update(struct hls_patterns *pt, hls_pat_change_fn fn, void *ctx) HLS_WARN_UNUSED;
+/* A check hls_patterns_update makes between one theme's (one window's)
+ * computation and the next: when stop(ctx) returns true, the update ends
+ * with HLS_ECLOSED and what it did not reach stays for the next call. For
+ * a host that computes on a worker thread and must be able to stop it.
+ * stop NULL: never (the default). */
+void hls_patterns_set_stop(struct hls_patterns *pt, bool (*stop)(void *ctx), void *ctx);
 /* True if facts were given since the last complete update. */
 bool hls_patterns_dirty(const struct hls_patterns *pt);
 

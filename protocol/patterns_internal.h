@@ -185,6 +185,8 @@ struct hls_patterns {
   double *cutoff, *tcutoff; /* single themes, pairs */
   size_t n_cutoff;
   int32_t cutoff_gmin;
+  bool (*stop)(void *ctx); /* hls_patterns_set_stop */
+  void *stop_ctx;
   /* scratch */
   uint32_t *mark; /* per place: stamp */
   uint32_t stamp;

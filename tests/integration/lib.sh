@@ -61,6 +61,14 @@ start_node() {
   wait_for 20 "$HLS" --home "$WORK/$name" status || fail "hlsd $name did not start (see $WORK/$name.log)"
 }
 
+# wait_patterns NAME: until NAME's pattern engine holds every item (hlsd
+# reads the items held on a worker thread after it starts, and logs
+# event=patterns_ready when done).
+patterns_ready_at() { [ "$("$HLS" --home "$WORK/$1" --json status | jq -r .patterns.state)" = ready ]; }
+wait_patterns() {
+  wait_for 60 patterns_ready_at "$1" || fail "the patterns of $1 were not ready in 60 s (see $WORK/$1.log)"
+}
+
 # stop_node NAME: SIGTERM, then require exit status 0 (under ASan this also
 # means no leak was reported).
 stop_node() {

@@ -313,6 +313,7 @@ pass "feeds: $n_events events named $(jq -s -c '[.[].change] | unique' <<<"$even
 # --- a restart ---------------------------------------------------------------------------------
 stop_node p
 start_node p "${FAST[@]}"
+wait_patterns p
 grep "event=patterns_ready" "$WORK/p.log" | tail -1 | grep -q " events=0 " \
   || fail "a restart with nothing new wrote events: $(grep patterns_ready "$WORK/p.log")"
 [ -z "$(hls_at p --json feed follow all --no-wait)" ] || fail "after a restart, the feed repeats events"
@@ -341,6 +342,7 @@ db.execute("INSERT INTO patterns(id, live, signal, theme, kind, week_from, week_
 db.commit()
 PY
 start_node p "${FAST[@]}"
+wait_patterns p
 grep "event=patterns_ready" "$WORK/p.log" | tail -1 | grep -q " events=2 " \
   || fail "old rows at start: $(grep patterns_ready "$WORK/p.log" | tail -1)"
 ev=$(hls_at p --json feed follow all --no-wait)

@@ -17,7 +17,10 @@
 
 #include "config.h"
 #include "mp_build.h"
+#include "chain_build.h"
+#include "patterns.h"
 #include "patternsd.h"
+#include "patternsd_internal.h"
 #include "store.h"
 
 struct fixture {
@@ -59,6 +62,13 @@ static int setup(void **state) {
                                   .today = fixed_today};
   if (hls_patternsd_start(&fx->pd, &env, &why) != 0) {
     fprintf(stderr, "setup: %s\n", why.text);
+    return -1;
+  }
+  /* The start-up load runs on a worker thread: the loop takes its result. */
+  uint64_t deadline = uv_hrtime() + 30 * 1000000000ull;
+  while (!hls_patternsd_ready(fx->pd) && uv_hrtime() < deadline) uv_run(&fx->loop, UV_RUN_ONCE);
+  if (!hls_patternsd_ready(fx->pd)) {
+    fprintf(stderr, "setup: the patterns were not ready in 30 s\n");
     return -1;
   }
   *state = fx;
@@ -111,9 +121,161 @@ static void test_full_disk_is_disk_full(void **state) {
   assert_non_null(strstr(why.text, "full"));
 }
 
+/* --- the start-up load ---------------------------------------------------------------- */
+
+/* A digest of one cell of theme, for week 2026-Wweek. */
+static void add_digest(struct chain *c, const char *theme, int week) {
+  struct hls_digest_cell cell;
+  memset(&cell, 0, sizeof cell);
+  snprintf(cell.theme, sizeof cell.theme, "%s", theme);
+  cell.kind = HLS_KIND_PROBLEM;
+  cell.scale = HLS_SCALE_PLACE;
+  cell.stage = HLS_STAGE_REFLECT;
+  cell.count = 4;
+  struct hls_digest d = {.iso_year = 2026, .iso_week = week, .method = {10, 5}, .n_cells = 1, .cells = &cell};
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  assert_int_equal(hls_digest_pack(&body, &d), 0);
+  chain_add(c, HLS_ENV_DIGEST, HLS_AUD_NETWORK, &body);
+  msgpack_sbuffer_destroy(&body);
+}
+
+/* Store item seq of c with its body; tell pd (if not NULL) as gossip does. */
+static void put(struct fixture *fx, const struct chain *c, uint64_t seq) {
+  struct hls_envelope env;
+  struct hls_why why = {{0}};
+  blob_decode(&env, chain_at(c, seq));
+  if (hls_store_item_put(fx->store, &env, HLS_BODY_HELD, 1, &why) != 0) fail_msg("put: %s", why.text);
+  if (fx->pd != NULL) hls_patternsd_item(fx->pd, &env);
+}
+
+static void restart(struct fixture *fx) {
+  hls_patternsd_close(fx->pd);
+  fx->pd = NULL;
+  uv_run(&fx->loop, UV_RUN_DEFAULT);
+  struct hls_patternsd_env env = {.loop = &fx->loop,
+                                  .store = fx->store,
+                                  .params = &fx->config.patterns,
+                                  .now_ms = fixed_now_ms,
+                                  .today = fixed_today};
+  struct hls_why why = {{0}};
+  if (hls_patternsd_start(&fx->pd, &env, &why) != 0) fail_msg("start: %s", why.text);
+}
+
+static void run_until_ready(struct fixture *fx) {
+  uint64_t deadline = uv_hrtime() + 30 * 1000000000ull;
+  while (!hls_patternsd_ready(fx->pd) && uv_hrtime() < deadline) uv_run(&fx->loop, UV_RUN_ONCE);
+  assert_true(hls_patternsd_ready(fx->pd));
+}
+
+/* Places reporting theme (problem) in the engine, and the latest week one did. */
+static uint32_t theme_places(struct hls_patternsd *pd, const char *theme, int *last_iso_week) {
+  struct hls_pat_stats st;
+  hls_patterns_stats(pd->pt, &st);
+  for (uint32_t t = 0; t < st.themes; t++) {
+    const char *name;
+    int kind;
+    uint32_t places;
+    int32_t last;
+    assert_int_equal(hls_patterns_theme_info(pd->pt, t, &name, &kind), 0);
+    if (strcmp(name, theme) != 0 || kind != HLS_KIND_PROBLEM) continue;
+    assert_int_equal(hls_patterns_theme_usage(pd->pt, t, &places, &last), 0);
+    int y = 0, w = 0;
+    if (places > 0) hls_patterns_iso_week(last, &y, &w);
+    *last_iso_week = w;
+    return places;
+  }
+  *last_iso_week = 0;
+  return 0;
+}
+
+/* hlsd answers at once after a start: the items held are read on a worker
+ * thread, from a snapshot. What is stored or erased meanwhile (a peer goes
+ * on sending) must still reach the engine, whether the worker had read the
+ * item or not: new items by the catch-up after the snapshot's last rowid,
+ * changes to items it may have read by being applied again. */
+static void test_start_load_misses_nothing_stored_meanwhile(void **state) {
+  struct fixture *fx = *state;
+  struct chain a, b, c;
+  chain_init(&a, 1);
+  chain_init(&b, 2);
+  chain_init(&c, 3);
+  struct hls_profile p;
+  profile_of_place(&p, "Alpha");
+  chain_add_profile_of(&a, &p);
+  profile_of_place(&p, "Beta");
+  chain_add_profile_of(&b, &p);
+  profile_of_place(&p, "Gamma");
+  chain_add_profile_of(&c, &p);
+  for (int w = 1; w <= 4; w++) add_digest(&a, "loneliness", w);
+  add_digest(&b, "loneliness", 2);
+  for (int w = 1; w <= 4; w++) add_digest(&c, "housing", w);
+  add_digest(&c, "loneliness", 5);
+  hls_patternsd_close(fx->pd);
+  fx->pd = NULL;
+  uv_run(&fx->loop, UV_RUN_DEFAULT);
+  /* Held before the start: a, b, and c but for its last digest. */
+  for (uint64_t s = 1; s <= a.n; s++) put(fx, &a, s);
+  for (uint64_t s = 1; s <= b.n; s++) put(fx, &b, s);
+  for (uint64_t s = 1; s < c.n; s++) put(fx, &c, s);
+
+  restart(fx);
+  /* The worker's result reaches the loop only when the loop runs. */
+  assert_false(hls_patternsd_ready(fx->pd));
+  struct hls_why why = {{0}};
+  assert_int_equal(hls_patternsd__need_engine(fx->pd, &why), HLS_EBUSY);
+  assert_non_null(strstr(why.text, "still being computed"));
+  /* Meanwhile: c's new digest arrives, and b's digest is erased. */
+  put(fx, &c, c.n);
+  assert_int_equal(hls_store_item_erase(fx->store, b.k.pk, 2, &why), 0);
+  hls_patternsd_erased(fx->pd, b.k.pk, 2);
+  run_until_ready(fx);
+
+  int week = 0;
+  assert_int_equal(theme_places(fx->pd, "loneliness", &week), 2); /* a and c; b's was erased */
+  assert_int_equal(week, 5);                                       /* c's, stored during the load */
+  assert_int_equal(theme_places(fx->pd, "housing", &week), 1);
+  assert_int_equal(week, 4);
+  assert_int_equal(hls_patternsd__need_engine(fx->pd, &why), 0);
+
+  /* A second start reads the same from the store alone. */
+  restart(fx);
+  run_until_ready(fx);
+  assert_int_equal(theme_places(fx->pd, "loneliness", &week), 2);
+  assert_int_equal(week, 5);
+  chain_free(&a);
+  chain_free(&b);
+  chain_free(&c);
+}
+
+/* Closing while the worker still reads stops it and frees everything
+ * (ASan checks the leaks); nothing is left for the loop but the close. */
+static void test_close_during_load(void **state) {
+  struct fixture *fx = *state;
+  struct chain a;
+  chain_init(&a, 4);
+  struct hls_profile p;
+  profile_of_place(&p, "Delta");
+  chain_add_profile_of(&a, &p);
+  for (int w = 1; w <= 30; w++) add_digest(&a, "loneliness", w % 52 + 1);
+  hls_patternsd_close(fx->pd);
+  fx->pd = NULL;
+  uv_run(&fx->loop, UV_RUN_DEFAULT);
+  for (uint64_t s = 1; s <= a.n; s++) put(fx, &a, s);
+  restart(fx);
+  assert_false(hls_patternsd_ready(fx->pd));
+  hls_patternsd_close(fx->pd);
+  fx->pd = NULL;
+  uv_run(&fx->loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_alive(&fx->loop), 0);
+  chain_free(&a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_full_disk_is_disk_full, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_start_load_misses_nothing_stored_meanwhile, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_close_during_load, setup, teardown),
   };
   return cmocka_run_group_tests_name("patternsd", tests, NULL, NULL);
 }
