@@ -187,6 +187,10 @@ int hls_api_dispatch(void *ctx, struct hls_control_call *call) {
     rc = hls_why_set(&call->why, HLS_EACCESS, "%s needs the %s role (%s is a %s)", m->name, hls_user_role_name(m->role),
                      call->user ? call->user : "this caller", hls_user_role_name(call->role));
   if (rc == 0) rc = hls_method_check_args(m, call->req->args, &call->why);
+  /* A change is durable when it is answered: none of it may wait in the
+   * store's deferred transaction of gossiped items (store.h). */
+  if (rc == 0 && (m->flags & HLS_MF_CHANGES) && api->env.store != NULL)
+    rc = hls_store_defer_commit(api->env.store, &call->why);
   if (rc == 0) rc = handlers[m->id](api, call);
   if (m->flags & HLS_MF_CHANGES) log_change(m, call, rc);
   return rc;

@@ -43,7 +43,45 @@ struct hls_gossipd {
    * engine's actions (counted once at start: hls status must not scan
    * millions of rows), this node's own recounted when it publishes. */
   struct hls_gstore_counts others, own;
+  /* Items a peer sent go into one deferred transaction (store.h), not one
+   * synced commit per run: committed before the loop waits if few came
+   * (one pushed item costs what it did), else once it holds
+   * DEFER_MAX_ITEMS or is DEFER_MAX_MS old (a catch-up: a few commits a
+   * second rather than hundreds). */
+  uv_prepare_t prepare;
+  size_t deferred_items;
+  uint64_t deferred_since; /* loop time of its first run */
+  int open_handles;        /* timer, prepare: freed when both are closed */
+  bool reload;             /* engine_reload failed: try again */
 };
+
+/* At most this many items, or this old, in the deferred transaction. */
+#define DEFER_MAX_ITEMS 16384
+#define DEFER_MAX_MS 100
+/* Fewer items than this are committed before the loop waits. */
+#define DEFER_LIGHT_ITEMS 64
+
+static void commit_deferred(struct hls_gossipd *gd) {
+  struct hls_why why = {{0}};
+  size_t n = gd->deferred_items;
+  gd->deferred_items = 0;
+  if (hls_store_defer_commit(gd->env.store, &why) != 0)
+    hls_log_error("items_commit_failed", "items=%zu detail=\"%s\" action=refetched_from_peers", n, why.text);
+}
+
+static void engine_reload(struct hls_gossipd *gd);
+
+static void before_poll(uv_prepare_t *p) {
+  struct hls_gossipd *gd = p->data;
+  if (gd->reload || hls_store_deferred_lost(gd->env.store)) engine_reload(gd);
+  if (!hls_store_deferred(gd->env.store)) {
+    gd->deferred_items = 0;
+    return;
+  }
+  if (gd->deferred_items < DEFER_LIGHT_ITEMS || uv_now(gd->env.loop) - gd->deferred_since >= DEFER_MAX_MS)
+    commit_deferred(gd);
+  /* else the gossip timer (every 100 ms at most) commits it */
+}
 
 static struct gsess *find_conn(struct hls_gossipd *gd, const struct hls_conn *c) {
   for (size_t i = 0; i < gd->n_sess; i++)
@@ -68,7 +106,9 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
     return 0;
   }
   case HLS_GA_STORE: {
+    if (!hls_store_deferred(gd->env.store)) gd->deferred_items = 0, gd->deferred_since = uv_now(gd->env.loop);
     rc = hls_gstore_put_run(gd->gs, a->envs, a->states, a->n, gd->env.now_ms(gd->env.ctx), &why);
+    if (rc == 0 && (gd->deferred_items += a->n) >= DEFER_MAX_ITEMS) commit_deferred(gd);
     bool own = memcmp(a->envs[0].h.origin, gd->env.self, 32) == 0;
     struct hls_gstore_counts *counts = own ? &gd->own : &gd->others;
     for (size_t i = 0; rc == 0 && i < a->n; i++) {
@@ -197,6 +237,8 @@ static void on_close(void *ctx, struct hls_conn *c, const uint8_t pk[32]) {
 
 static void on_timer(uv_timer_t *t) {
   struct hls_gossipd *gd = t->data;
+  if (hls_store_deferred(gd->env.store) && uv_now(gd->env.loop) - gd->deferred_since >= DEFER_MAX_MS)
+    commit_deferred(gd);
   int rc = hls_gossip_tick(gd->g, (uint64_t)gd->env.now_ms(gd->env.ctx));
   if (rc != 0) hls_log_error("gossip_tick_failed", "error=%s", hls_err_name(rc));
   /* Doomed sessions: closing runs on_close, which edits the array. */
@@ -232,19 +274,11 @@ static void on_block(void *ctx, const uint8_t pk[32], bool blocked) {
                  blocked ? "its items are refused from every peer and not relayed" : "its items are taken again");
 }
 
-int hls_gossipd_start(struct hls_gossipd **out, const struct hls_gossipd_env *env, struct hls_why *why) {
-  *out = NULL;
-  struct hls_gossipd *gd = calloc(1, sizeof *gd);
-  if (gd == NULL) return HLS_ENOMEM;
-  gd->env = *env;
-  int rc = hls_gstore_open(&gd->gs, env->store, why);
-  if (rc != 0) {
-    free(gd);
-    return rc;
-  }
+/* A gossip engine loaded with the chains the store holds, and the counts. */
+static int engine_load(struct hls_gossipd *gd, struct hls_gossip **out, struct hls_why *why) {
   struct hls_gossip_config cfg;
-  hls_gossip_config_init(&cfg, env->self);
-  const struct hls_config *c = env->config;
+  hls_gossip_config_init(&cfg, gd->env.self);
+  const struct hls_config *c = gd->env.config;
   cfg.target_connections = (uint32_t)c->gossip_connections;
   cfg.vector_interval_ms = (uint64_t)c->gossip_interval_ms;
   cfg.window = (uint32_t)c->gossip_window;
@@ -261,16 +295,66 @@ int hls_gossipd_start(struct hls_gossipd **out, const struct hls_gossipd_env *en
   randombytes_buf(&cfg.seed, sizeof cfg.seed);
   struct hls_gossip_store st = {.ctx = gd, .get = st_get, .stubs = st_stubs, .is_direct_peer = is_direct_peer,
                                 .admit_origin = st_admit_origin};
-  rc = hls_gossip_new(&gd->g, &cfg, &st, emit, gd);
+  struct hls_gossip *old = gd->g;
+  int rc = hls_gossip_new(&gd->g, &cfg, &st, emit, gd);
   if (rc == 0) rc = hls_gstore_each_origin(gd->gs, load_one, gd, why);
   if (rc == 0) rc = hls_gstore_counts(gd->gs, &gd->others, why);
-  if (rc == 0) rc = hls_gstore_origin_counts(gd->gs, env->self, &gd->own, why);
+  if (rc == 0) rc = hls_gstore_origin_counts(gd->gs, gd->env.self, &gd->own, why);
   if (rc == 0) {
     gd->others.items -= gd->own.items, gd->others.held -= gd->own.held;
     gd->others.stubs -= gd->own.stubs, gd->others.erased -= gd->own.erased;
   }
+  *out = gd->g;
+  gd->g = old;
   if (rc != 0) {
-    hls_gossip_free(gd->g);
+    hls_gossip_free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+/* The store lost items the engine counts as held (a deferred commit
+ * failed): end every session and load the engine again from the store,
+ * so that this node's vectors say what it really holds and its peers send
+ * the rest again when they reconnect. */
+static void engine_reload(struct hls_gossipd *gd) {
+  struct hls_why why = {{0}};
+  hls_log_error("gossip_items_lost", "detail=\"the store did not keep the items of the last moment\" "
+                "action=reloading_chains_from_store");
+  for (size_t i = 0; i < gd->n_sess; i++) hls_gossip_disconnected(gd->g, gd->sess[i].s);
+  struct hls_conn *conns[64];
+  while (gd->n_sess > 0) {
+    size_t n = gd->n_sess < 64 ? gd->n_sess : 64;
+    for (size_t i = 0; i < n; i++) conns[i] = gd->sess[gd->n_sess - 1 - i].conn;
+    gd->n_sess -= n; /* forgotten by the engine above: on_close finds nothing */
+    for (size_t i = 0; i < n; i++) hls_conn_close(conns[i], "store_failed");
+  }
+  struct hls_gossip *g = NULL;
+  if (engine_load(gd, &g, &why) != 0) {
+    hls_log_error("gossip_reload_failed", "detail=\"%s\" action=retrying", why.text);
+    gd->reload = true;
+    return;
+  }
+  hls_gossip_free(gd->g);
+  gd->g = g;
+  gd->reload = false;
+}
+
+int hls_gossipd_start(struct hls_gossipd **out, const struct hls_gossipd_env *env, struct hls_why *why) {
+  *out = NULL;
+  struct hls_gossipd *gd = calloc(1, sizeof *gd);
+  if (gd == NULL) return HLS_ENOMEM;
+  gd->env = *env;
+  int rc = hls_gstore_open(&gd->gs, env->store, why);
+  if (rc != 0) {
+    free(gd);
+    return rc;
+  }
+  const struct hls_config *c = env->config;
+  struct hls_gossip *g = NULL;
+  rc = engine_load(gd, &g, why);
+  gd->g = g;
+  if (rc != 0) {
     hls_gstore_free(gd->gs);
     free(gd);
     return rc == HLS_ENOMEM ? rc : hls_why_set(why, rc, "gossip: loading the chains held: %s", hls_err_name(rc));
@@ -279,6 +363,10 @@ int hls_gossipd_start(struct hls_gossipd **out, const struct hls_gossipd_env *en
   gd->timer.data = gd;
   uint64_t every = (uint64_t)c->gossip_interval_ms < 100 ? (uint64_t)c->gossip_interval_ms : 100;
   uv_timer_start(&gd->timer, on_timer, every, every);
+  uv_prepare_init(env->loop, &gd->prepare);
+  gd->prepare.data = gd;
+  uv_prepare_start(&gd->prepare, before_poll);
+  gd->open_handles = 2;
   struct hls_peer_hooks hooks = {
       .on_open = on_open, .on_frame = on_frame, .on_close = on_close, .on_block = on_block, .ctx = gd};
   hls_peers_set_hooks(env->peers, &hooks);
@@ -288,6 +376,7 @@ int hls_gossipd_start(struct hls_gossipd **out, const struct hls_gossipd_env *en
 
 static void timer_closed(uv_handle_t *h) {
   struct hls_gossipd *gd = h->data;
+  if (--gd->open_handles > 0) return;
   hls_gossip_free(gd->g);
   hls_gstore_free(gd->gs);
   free(gd->sess);
@@ -301,7 +390,9 @@ void hls_gossipd_close(struct hls_gossipd *gd) {
   gd->n_sess = 0;
   struct hls_peer_hooks none = {0};
   if (gd->env.peers) hls_peers_set_hooks(gd->env.peers, &none);
+  if (hls_store_deferred(gd->env.store)) commit_deferred(gd);
   uv_close((uv_handle_t *)&gd->timer, timer_closed);
+  uv_close((uv_handle_t *)&gd->prepare, timer_closed);
 }
 
 void hls_gossipd_published(struct hls_gossipd *gd) {

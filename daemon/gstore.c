@@ -138,12 +138,11 @@ int hls_gstore_stubs(void *ctx, const uint8_t origin[32], uint64_t after, uint64
 
 int hls_gstore_put_run(struct hls_gstore *gs, const struct hls_envelope *envs, const int *states, size_t n,
                        int64_t now_ms, struct hls_why *why) {
-  int rc = hls_store_begin(gs->store, why);
+  int rc = hls_store_defer_begin(gs->store, why);
   if (rc != 0) return rc;
   for (size_t i = 0; i < n && rc == 0; i++) rc = hls_store_item_put(gs->store, &envs[i], states[i], now_ms, why);
-  if (rc == 0) rc = hls_store_commit(gs->store, why);
-  if (rc != 0) hls_store_rollback(gs->store);
-  return rc;
+  int end = hls_store_defer_end(gs->store, rc == 0, rc == 0 ? why : NULL);
+  return rc != 0 ? rc : end;
 }
 
 int hls_gstore_put_body(struct hls_gstore *gs, const struct hls_envelope *env, bool *changed, struct hls_why *why) {

@@ -23,7 +23,8 @@ void hls_gstore_free(struct hls_gstore *gs);
 int hls_gstore_get(void *ctx, const uint8_t origin[32], uint64_t seq, struct hls_gossip_item *out);
 int hls_gstore_stubs(void *ctx, const uint8_t origin[32], uint64_t after, uint64_t *seqs, size_t max, size_t *n);
 
-/* Write n verified envelopes of one origin in one transaction. */
+/* Write n verified envelopes of one origin, all or none, in the store's
+ * deferred transaction (hls_store_defer_begin: gossipd commits it). */
 int hls_gstore_put_run(struct hls_gstore *gs, const struct hls_envelope *envs, const int *states, size_t n,
                        int64_t now_ms, struct hls_why *why) HLS_WARN_UNUSED;
 /* Keep the body of an item held as a stub (no-op unless it is one:

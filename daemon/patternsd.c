@@ -498,6 +498,8 @@ struct hls_pd_ref {
 #define MAX_REFS (1u << 19)
 
 static void restart_load(struct hls_patternsd *pd);
+static int start_load(struct hls_patternsd *pd, struct hls_why *why);
+static void retry_load(uv_timer_t *t);
 
 static void remember(struct hls_patternsd *pd, const uint8_t origin[32], uint64_t seq, bool erased) {
   if (pd->n_refs == pd->cap_refs && pd->cap_refs < MAX_REFS) {
@@ -525,8 +527,60 @@ static bool beyond_cursor(struct hls_patternsd *pd, const uint8_t origin[32], ui
   return id > pd->cursor;
 }
 
+/* Whether items come in a burst (a catch-up, an import of chains): at
+ * least max(BULK_MIN_ITEMS, an eighth of the items of the last load)
+ * within BULK_WINDOW_MS. Feeding them one by one costs far more than
+ * building the engine again from the store once they are in: each costs a
+ * decode and an insert on the loop, and each recomputation reads every
+ * week from the first one they touched. */
+#define BULK_WINDOW_MS 10000
+#define BULK_MIN_ITEMS 10000
+/* A burst has ended when no item came for BULK_QUIET_MS; the engine is
+ * then built again (on the worker). One that goes on longer than
+ * BULK_MAX_MS is taken in steps of that length. */
+#define BULK_QUIET_MS 1000
+#define BULK_MAX_MS 120000
+
+static bool burst(struct hls_patternsd *pd) {
+  uint64_t now = uv_now(pd->env.loop);
+  if (now - pd->burst_start_ms > BULK_WINDOW_MS) pd->burst_start_ms = now, pd->burst_items = 0;
+  size_t threshold = pd->loaded_items / 8 > BULK_MIN_ITEMS ? pd->loaded_items / 8 : BULK_MIN_ITEMS;
+  return ++pd->burst_items >= threshold;
+}
+
+static void bulk_ended(uv_timer_t *t) {
+  struct hls_patternsd *pd = t->data;
+  struct hls_why why = {{0}};
+  hls_log_info("patterns_rebuilding", "burst_ms=%llu detail=\"building the engine again from the items held\"",
+               (unsigned long long)(uv_now(pd->env.loop) - pd->bulk_start_ms));
+  pd->phase = PD_LOADING;
+  pd->rebuilds++;
+  pd->started_ns = uv_hrtime();
+  if (start_load(pd, &why) != 0) {
+    hls_log_error("patterns_load_failed", "detail=\"%s\" action=retrying", why.text);
+    uv_timer_start(&pd->timer, retry_load, LOAD_RETRY_MS, 0);
+  }
+}
+
+/* An item of a burst: not fed (the rebuild reads it from the store). */
+static void bulk_item(struct hls_patternsd *pd) {
+  uint64_t now = uv_now(pd->env.loop);
+  if (pd->phase != PD_BULK) {
+    pd->phase = PD_BULK;
+    pd->bulk_start_ms = now;
+    hls_log_info("patterns_burst", "items=%zu window_ms=%d detail=\"items are computed once the burst ends\"",
+                 pd->burst_items, BULK_WINDOW_MS);
+  }
+  if (now - pd->bulk_start_ms < BULK_MAX_MS || !uv_is_active((uv_handle_t *)&pd->timer))
+    uv_timer_start(&pd->timer, bulk_ended, BULK_QUIET_MS, 0);
+}
+
 void hls_patternsd_item(struct hls_patternsd *pd, const struct hls_envelope *env) {
   if (pd == NULL || env->body == NULL) return;
+  if (pd->phase == PD_BULK) {
+    bulk_item(pd);
+    return;
+  }
   if (pd->phase != PD_READY && beyond_cursor(pd, env->h.origin, env->h.seq)) return;
   if (pd->phase == PD_LOADING) {
     remember(pd, env->h.origin, env->h.seq, false);
@@ -534,16 +588,19 @@ void hls_patternsd_item(struct hls_patternsd *pd, const struct hls_envelope *env
   }
   refresh_now_week(pd);
   feed_live(pd, env->h.origin, env->h.seq, env->h.type, env->body, env->body_len);
+  if (pd->phase == PD_READY && burst(pd)) {
+    bulk_item(pd);
+    return;
+  }
   schedule(pd);
 }
 
 void hls_patternsd_erased(struct hls_patternsd *pd, const uint8_t origin[32], uint64_t seq) {
   if (pd == NULL) return;
-  if (pd->phase == PD_LOADING) {
-    remember(pd, origin, seq, true);
-    return;
-  }
-  if (hls_patterns_erase(pd->pt, origin, seq) != 0) pd->resync = true;
+  if (pd->phase == PD_LOADING) remember(pd, origin, seq, true);
+  /* The engine calls read now stops counting it at once (while loading:
+   * the previous one, if any). */
+  if ((pd->phase != PD_LOADING || pd->have_engine) && hls_patterns_erase(pd->pt, origin, seq) != 0) pd->resync = true;
   schedule(pd);
 }
 
@@ -597,8 +654,6 @@ static void load_job_free(struct hls_pd_load *job) {
 static void catch_up(uv_timer_t *t);
 static int catch_up_item(void *ctx, const uint8_t origin[32], uint64_t seq, int type, const uint8_t *body,
                          size_t len);
-static int start_load(struct hls_patternsd *pd, struct hls_why *why);
-static void retry_load(uv_timer_t *t);
 
 /* Log what the feeder kept for the loop. */
 static void log_deferred(struct hls_pat_feeder *f) {
@@ -634,6 +689,7 @@ static void load_done(uv_work_t *w, int status) {
     pd->resync = pd->feed.out_of_memory;
     pd->feed.out_of_memory = false;
     pd->phase = PD_CATCHING_UP;
+    pd->have_engine = true;
     /* Changes to items the worker had read. */
     refresh_now_week(pd);
     for (size_t i = 0; i < pd->n_refs; i++) {
@@ -768,7 +824,7 @@ static void restart_load(struct hls_patternsd *pd) {
 bool hls_patternsd_ready(const struct hls_patternsd *pd) { return pd != NULL && pd->phase == PD_READY; }
 
 int hls_patternsd__need_engine(const struct hls_patternsd *pd, struct hls_why *why) {
-  if (pd->phase == PD_READY) return 0;
+  if (pd->phase == PD_READY || pd->have_engine) return 0;
   size_t n = pd->load != NULL ? atomic_load(&pd->load->n_items) : 0;
   return hls_why_set(why, HLS_EBUSY,
                      "patterns are still being computed after hlsd started (%zu items read, %.0f s so far); "
@@ -849,7 +905,7 @@ int hls_patternsd_pack_status(struct hls_patternsd *pd, msgpack_packer *pk) {
   char lt[9] = "";
   if (pd->feed.latest_week != NO_WEEK) hls_patsummary_week_text(pd->feed.latest_week, lt);
   if (msgpack_pack_map(pk, 9) != 0 ||
-      hls_mp_pack_kv_str(pk, "state", pd->phase == PD_READY ? "ready" : "loading") != 0 ||
+      hls_mp_pack_kv_str(pk, "state", pd->phase == PD_READY ? "ready" : pd->have_engine ? "rebuilding" : "loading") != 0 ||
       hls_mp_pack_kv_i64(pk, "loaded_items", pd->load != NULL ? (int64_t)atomic_load(&pd->load->n_items) : 0) != 0 ||
       hls_mp_pack_kv_i64(pk, "live", live) != 0 ||
       hls_mp_pack_kv_i64(pk, "ended", ended) != 0 || hls_mp_pack_cstr(pk, "by_signal") != 0 ||

@@ -41,8 +41,11 @@ struct hls_pat_feeder {
 /* From start to the first complete state: the items held at start are
  * read and computed on a worker thread (PD_LOADING: the loop answers
  * every call that needs only the store); then what was stored meanwhile
- * is fed on the loop in slices (PD_CATCHING_UP); then PD_READY. */
-enum hls_pd_phase { PD_LOADING, PD_CATCHING_UP, PD_READY };
+ * is fed on the loop in slices (PD_CATCHING_UP); then PD_READY, where
+ * items are fed as they come. A burst of items (a catch-up) is not fed:
+ * PD_BULK waits for it to end, then the engine is built again the same
+ * way (PD_LOADING, the previous engine answering meanwhile). */
+enum hls_pd_phase { PD_LOADING, PD_CATCHING_UP, PD_READY, PD_BULK };
 
 struct hls_pd_load;
 struct hls_pd_ref; /* a change to an item the load had already read */
@@ -55,6 +58,11 @@ struct hls_patternsd {
   struct hls_patsummary *summary; /* owned: the place list, for summaries */
   struct hls_pat_feeder feed;     /* feeds pt */
   enum hls_pd_phase phase;
+  bool have_engine;               /* pt holds a whole load (calls may read it) */
+  uint64_t burst_start_ms;        /* loop time: the window items are counted in (burst) */
+  size_t burst_items;
+  uint64_t bulk_start_ms;         /* loop time PD_BULK began */
+  uint64_t rebuilds;              /* loads after a burst */
   struct hls_pd_load *load;       /* the worker's job while PD_LOADING, else NULL */
   int64_t cursor;                 /* before PD_READY: items with a higher rowid are fed by the catch-up */
   struct hls_pd_ref *refs;        /* PD_LOADING: changes to items at or below cursor, in order */

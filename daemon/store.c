@@ -307,6 +307,9 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_SAVEPOINT] = "SAVEPOINT import_batch",
     [ST_RELEASE] = "RELEASE import_batch",
     [ST_ROLLBACK_TO] = "ROLLBACK TO import_batch",
+    [ST_DEFER_SAVEPOINT] = "SAVEPOINT deferred_run",
+    [ST_DEFER_RELEASE] = "RELEASE deferred_run",
+    [ST_DEFER_ROLLBACK_TO] = "ROLLBACK TO deferred_run",
     [ST_EXPIRE] = "UPDATE records SET consent=0, consent_ended=2, updated_ms=?2"
                   " WHERE consent>0 AND consent_expires IS NOT NULL AND consent_expires<=?1",
     /* Consent given again after it ended needs a new review: the decision
@@ -398,8 +401,63 @@ int hls_store__step_done(struct hls_store *s, sqlite3_stmt *st, struct hls_why *
 }
 
 int hls_store__begin(struct hls_store *s, struct hls_why *why) {
+  /* Anyone else's change is never held back with the deferred ones. */
+  int rc = hls_store_defer_commit(s, why);
+  if (rc != 0) return rc;
   if (s->foreign_keys_off && hls_store__exec(s, "PRAGMA foreign_keys=ON", NULL) == 0) s->foreign_keys_off = false;
   return hls_store__step_done(s, s->stmt[ST_BEGIN], why);
+}
+
+/* SQLite rolls a transaction back by itself after some errors (a full
+ * disk, an I/O error): the deferred one is then gone. */
+static void defer_check(struct hls_store *s) {
+  if (s->deferred_open && sqlite3_get_autocommit(s->db)) {
+    s->deferred_open = false;
+    s->deferred_lost = true;
+  }
+}
+
+int hls_store_defer_begin(struct hls_store *s, struct hls_why *why) {
+  defer_check(s);
+  if (!s->deferred_open) {
+    int rc = hls_store__step_done(s, s->stmt[ST_BEGIN], why);
+    if (rc != 0) return rc;
+    s->deferred_open = true;
+  }
+  return hls_store__step_done(s, s->stmt[ST_DEFER_SAVEPOINT], why);
+}
+
+int hls_store_defer_end(struct hls_store *s, bool keep, struct hls_why *why) {
+  int rc = 0;
+  if (!keep) rc = hls_store__step_done(s, s->stmt[ST_DEFER_ROLLBACK_TO], why);
+  int release = hls_store__step_done(s, s->stmt[ST_DEFER_RELEASE], rc == 0 ? why : NULL);
+  return rc != 0 ? rc : release;
+}
+
+int hls_store_defer_commit(struct hls_store *s, struct hls_why *why) {
+  defer_check(s);
+  if (!s->deferred_open) return 0;
+  s->deferred_open = false;
+  int rc = hls_store__step_done(s, s->stmt[ST_COMMIT], why);
+  /* A commit that failed (a full disk) may leave the transaction open:
+   * give it up (its items come again from the peers). */
+  if (rc != 0) {
+    hls_store__rollback(s);
+    s->deferred_lost = true;
+  }
+  return rc;
+}
+
+bool hls_store_deferred(struct hls_store *s) {
+  defer_check(s);
+  return s->deferred_open;
+}
+
+bool hls_store_deferred_lost(struct hls_store *s) {
+  defer_check(s);
+  bool lost = s->deferred_lost;
+  s->deferred_lost = false;
+  return lost;
 }
 int hls_store__commit(struct hls_store *s, struct hls_why *why) {
   return hls_store__step_done(s, s->stmt[ST_COMMIT], why);
@@ -574,6 +632,7 @@ fail:
 
 void hls_store_free(struct hls_store *s) {
   if (s == NULL) return;
+  (void)hls_store_defer_commit(s, NULL);
   for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(s->stmt[i]);
   for (int i = 0; i < F__COMBOS; i++) sqlite3_finalize(s->list_stmt[i]);
   sqlite3_close(s->db);
@@ -583,6 +642,10 @@ void hls_store_free(struct hls_store *s) {
 /* --- the store itself ------------------------------------------------------ */
 
 int hls_store_backup(struct hls_store *s, const char *path, struct hls_why *why) {
+  {
+    int deferred = hls_store_defer_commit(s, why); /* what it copies or checkpoints is committed */
+    if (deferred != 0) return deferred;
+  }
   sqlite3_stmt *st;
   int rc = sqlite3_prepare_v2(s->db, "VACUUM INTO ?1", -1, &st, NULL);
   if (rc != SQLITE_OK) return hls_store_sqlite_error(s->db, rc, why);
@@ -631,6 +694,10 @@ int hls_store_check(struct hls_store *s, bool full, hls_store_problem_cb cb, voi
 }
 
 int hls_store_checkpoint(struct hls_store *s, struct hls_why *why) {
+  {
+    int deferred = hls_store_defer_commit(s, why); /* what it copies or checkpoints is committed */
+    if (deferred != 0) return deferred;
+  }
   sqlite3_stmt *st;
   int rc = sqlite3_prepare_v2(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &st, NULL);
   if (rc != SQLITE_OK) return hls_store_sqlite_error(s->db, rc, why);

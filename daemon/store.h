@@ -186,6 +186,26 @@ void hls_store_import_drop(struct hls_store *s, int64_t session);
 /* --- transactions ------------------------------------------------------------
  * For callers that group several writes (publishing a batch of items). */
 int hls_store_begin(struct hls_store *s, struct hls_why *why) HLS_WARN_UNUSED;
+
+/* Deferred commits, for what can be fetched again (items a peer sent):
+ * a catch-up need not pay a synced commit for each run of items. Between
+ * hls_store_defer_begin and _end (keep: true, or false to undo what was
+ * written between them) writes go into one open transaction, which
+ * hls_store_defer_commit ends (gossipd decides when: within a moment).
+ * Every hls_store_begin, backup, checkpoint and hls_store_free commits it
+ * first, so nobody else's change waits in it or is undone with it; a
+ * crash loses at most the items of the last moment, which anti-entropy
+ * fetches again (the node's vector says what it holds). A failed
+ * hls_store_defer_commit rolls the transaction back
+ * (hls_store_deferred_lost). */
+int hls_store_defer_begin(struct hls_store *s, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_store_defer_end(struct hls_store *s, bool keep, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_store_defer_commit(struct hls_store *s, struct hls_why *why);
+bool hls_store_deferred(struct hls_store *s);
+/* True (once) if a deferred transaction was rolled back since the last
+ * call (its commit failed, or SQLite undid it after an error): the items
+ * written in it are not held, whatever their writer was told. */
+bool hls_store_deferred_lost(struct hls_store *s);
 int hls_store_commit(struct hls_store *s, struct hls_why *why) HLS_WARN_UNUSED;
 void hls_store_rollback(struct hls_store *s);
 

@@ -50,6 +50,9 @@ enum stmt_id {
   ST_SAVEPOINT,
   ST_RELEASE,
   ST_ROLLBACK_TO,
+  ST_DEFER_SAVEPOINT,
+  ST_DEFER_RELEASE,
+  ST_DEFER_ROLLBACK_TO,
   ST_EXPIRE,
   ST_EXPIRE_SHARES,
   ST_NEXT_EXPIRY,
@@ -103,6 +106,8 @@ struct hls_store {
   sqlite3_stmt *stmt[ST__COUNT];
   sqlite3_stmt *list_stmt[F__COMBOS];
   bool foreign_keys_off; /* an import could not turn them back on: retry at the next begin */
+  bool deferred_open;    /* a transaction of deferred commits is open (hls_store_defer_begin) */
+  bool deferred_lost;    /* one was rolled back (hls_store_deferred_lost) */
 };
 
 /* --- helpers (store.c, but bind_record: store_records.c) ------------------ */

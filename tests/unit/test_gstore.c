@@ -506,6 +506,9 @@ static void test_put_run_all_or_nothing(void **state) {
   assert_int_equal(put_run(fx, &g, 3, 4, NULL, &why), HLS_EEXISTS);
   assert_non_null(strstr(why.text, "held already"));
   assert_int_equal(hls_gstore_state(fx->gs, g.k.pk, 4), -1);
+  /* Runs go into the store's deferred transaction (gossipd commits it). */
+  assert_true(hls_store_deferred(fx->store));
+  ASSERT_OK(hls_store_defer_commit(fx->store, &why));
   assert_true(sqlite3_get_autocommit(db));
 
   /* Another item at a seq held (a fork): refused the same way. */
@@ -529,6 +532,8 @@ static void test_put_run_all_or_nothing(void **state) {
   assert_non_null(strstr(why.text, "store: "));
   assert_int_equal(hls_gstore_state(fx->gs, g.k.pk, 4), -1);
   assert_int_equal(hls_gstore_state(fx->gs, g.k.pk, 5), -1);
+  assert_false(hls_store_deferred_lost(fx->store)); /* only the run was undone */
+  ASSERT_OK(hls_store_defer_commit(fx->store, &why));
   assert_true(sqlite3_get_autocommit(db));
   assert_store_counts(fx, 3, 3, 0, 0, 0);
 
@@ -731,6 +736,38 @@ static void inject_start(struct inject *in, struct fixture *fx, const char *sql_
 
 static void inject_stop(struct inject *in) { sqlite3_progress_handler(in->db, 0, NULL, NULL); }
 
+/* Runs wait in the store's deferred transaction until gossipd commits it.
+ * A failure that makes SQLite undo that whole transaction (an interrupt, a
+ * full disk) loses the earlier runs too: the store says so once
+ * (hls_store_deferred_lost), so that gossipd reloads what it holds. */
+static void test_deferred_lost_is_reported(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct chain a;
+  chain_init(&a, 19);
+  chain_add_profile(&a, "Alpha");
+  chain_add_digest(&a, 10);
+  chain_add_digest(&a, 11);
+  ASSERT_OK(put_run(fx, &a, 1, 2, NULL, &why));
+  assert_true(hls_store_deferred(fx->store));
+  assert_false(hls_store_deferred_lost(fx->store));
+  struct inject in;
+  inject_start(&in, fx, "INSERT INTO items");
+  assert_int_equal(put_run(fx, &a, 3, 3, NULL, &why), HLS_ESTORE);
+  inject_stop(&in);
+  assert_false(hls_store_deferred(fx->store));
+  assert_true(hls_store_deferred_lost(fx->store));
+  assert_false(hls_store_deferred_lost(fx->store)); /* said once */
+  assert_int_equal(hls_gstore_state(fx->gs, a.k.pk, 1), -1);
+  /* The store goes on: the same runs again are kept, and committed. */
+  ASSERT_OK(put_run(fx, &a, 1, 3, NULL, &why));
+  ASSERT_OK(hls_store_defer_commit(fx->store, &why));
+  assert_true(sqlite3_get_autocommit(hls_store_db(fx->store)));
+  for (uint64_t seq = 1; seq <= 3; seq++) assert_item(fx, &a, seq, HLS_BODY_HELD);
+  assert_false(hls_store_deferred_lost(fx->store));
+  chain_free(&a);
+}
+
 /* Every function reports a failing store as an error (never as "nothing
  * there"), leaves nothing half-written, and works again once the store
  * does: no statement is left mid-step, no transaction open. */
@@ -744,6 +781,7 @@ static void test_failing_store_is_an_error(void **state) {
   chain_add_digest(&a, 10);
   const int states[] = {HLS_BODY_HELD, HLS_BODY_STUB};
   ASSERT_OK(put_run(fx, &a, 1, 2, states, &why));
+  ASSERT_OK(hls_store_defer_commit(fx->store, &why)); /* as gossipd does, a moment later */
   struct blob ev = stub_of(&a.env[1]);
 
   struct inject in;
@@ -851,6 +889,7 @@ static void test_full_disk(void **state) {
   for (int i = 0; i < 4; i++) chain_add_story_sized(&a, HLS_AUD_NETWORK, 0, 60000);
   const int states[] = {HLS_BODY_HELD, HLS_BODY_STUB};
   ASSERT_OK(put_run(fx, &a, 1, 2, states, &why));
+  ASSERT_OK(hls_store_defer_commit(fx->store, &why)); /* as gossipd does, a moment later */
 
   /* Cap the database at the pages it has now, as a disk with no space left. */
   sqlite3 *db = hls_store_db(fx->store);
@@ -866,6 +905,8 @@ static void test_full_disk(void **state) {
   int rc = put_run(fx, &a, 3, 6, NULL, &why);
   if (rc != HLS_EDISKFULL) fail_msg("run on a full disk: %s (%s)", hls_err_name(rc), why.text);
   for (uint64_t seq = 3; seq <= 6; seq++) assert_int_equal(hls_gstore_state(fx->gs, a.k.pk, seq), -1);
+  /* The deferred transaction held nothing else: committing it is a no-op. */
+  ASSERT_OK(hls_store_defer_commit(fx->store, &why));
   assert_true(sqlite3_get_autocommit(db));
   bool changed = true;
   assert_int_equal(put_body(fx, &a, 2, &changed, &why), HLS_EDISKFULL);
@@ -904,6 +945,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_forks_kept_as_evidence, setup, teardown),
       cmocka_unit_test_setup_teardown(test_each_origin_heads_and_profiles, setup, teardown),
       cmocka_unit_test_setup_teardown(test_failing_store_is_an_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_deferred_lost_is_reported, setup, teardown),
       cmocka_unit_test_setup_teardown(test_each_origin_read_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
       cmocka_unit_test_setup_teardown(test_open_fails_cleanly, setup, teardown),

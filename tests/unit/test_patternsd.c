@@ -123,8 +123,11 @@ static void test_full_disk_is_disk_full(void **state) {
 
 /* --- the start-up load ---------------------------------------------------------------- */
 
-/* A digest of one cell of theme, for week 2026-Wweek. */
+/* A digest of one cell of theme, for week 2026-Wweek (a week number above
+ * 100: (week / 100)-W(week % 100)). */
 static void add_digest(struct chain *c, const char *theme, int week) {
+  int year = week > 100 ? week / 100 : 2026;
+  week = week > 100 ? week % 100 : week;
   struct hls_digest_cell cell;
   memset(&cell, 0, sizeof cell);
   snprintf(cell.theme, sizeof cell.theme, "%s", theme);
@@ -132,7 +135,7 @@ static void add_digest(struct chain *c, const char *theme, int week) {
   cell.scale = HLS_SCALE_PLACE;
   cell.stage = HLS_STAGE_REFLECT;
   cell.count = 4;
-  struct hls_digest d = {.iso_year = 2026, .iso_week = week, .method = {10, 5}, .n_cells = 1, .cells = &cell};
+  struct hls_digest d = {.iso_year = year, .iso_week = week, .method = {10, 5}, .n_cells = 1, .cells = &cell};
   msgpack_sbuffer body;
   msgpack_sbuffer_init(&body);
   assert_int_equal(hls_digest_pack(&body, &d), 0);
@@ -248,6 +251,46 @@ static void test_start_load_misses_nothing_stored_meanwhile(void **state) {
   chain_free(&c);
 }
 
+/* A burst of items (a catch-up) is not fed one by one: once more than
+ * BULK_MIN_ITEMS (10,000) come within 10 s, hlsd waits for the burst to
+ * end and builds the engine again from the store, answering from the
+ * previous engine meanwhile; the result holds every item. */
+static void test_burst_is_computed_once_it_ends(void **state) {
+  struct fixture *fx = *state;
+  enum { ORIGINS = 210, WEEKS = 50 };
+  struct chain *c = calloc(ORIGINS, sizeof *c);
+  assert_non_null(c);
+  for (int o = 0; o < ORIGINS; o++) {
+    chain_init(&c[o], 0);
+    /* a key of its own (chain_init's seed byte would repeat) */
+    uint8_t seed[crypto_sign_SEEDBYTES];
+    for (size_t i = 0; i < sizeof seed; i++) seed[i] = (uint8_t)(o * 13 + i * 7 + 1);
+    seed[0] = (uint8_t)o;
+    seed[1] = (uint8_t)(o >> 8);
+    assert_int_equal(crypto_sign_seed_keypair(c[o].k.pk, c[o].k.sk, seed), 0);
+    for (int w = 1; w <= WEEKS; w++) add_digest(&c[o], o % 2 ? "loneliness" : "housing", 202500 + w);
+  }
+  struct hls_why why = {{0}};
+  assert_int_equal(hls_patternsd__need_engine(fx->pd, &why), 0);
+  for (int o = 0; o < ORIGINS; o++)
+    for (uint64_t s = 1; s <= c[o].n; s++) put(fx, &c[o], s);
+  /* 10,500 items in well under 10 s: a burst. The engine of before still
+   * answers. */
+  assert_false(hls_patternsd_ready(fx->pd));
+  assert_int_equal(hls_patternsd__need_engine(fx->pd, &why), 0);
+  run_until_ready(fx);
+  assert_int_equal(fx->pd->rebuilds, 1);
+  struct hls_pat_stats st;
+  hls_patterns_stats(fx->pd->pt, &st);
+  assert_int_equal(st.digests, ORIGINS * WEEKS);
+  int week = 0;
+  assert_int_equal(theme_places(fx->pd, "loneliness", &week), ORIGINS / 2);
+  assert_int_equal(week, WEEKS); /* 2025-W50 */
+  assert_int_equal(theme_places(fx->pd, "housing", &week), ORIGINS / 2);
+  for (int o = 0; o < ORIGINS; o++) chain_free(&c[o]);
+  free(c);
+}
+
 /* Closing while the worker still reads stops it and frees everything
  * (ASan checks the leaks); nothing is left for the loop but the close. */
 static void test_close_during_load(void **state) {
@@ -276,6 +319,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_full_disk_is_disk_full, setup, teardown),
       cmocka_unit_test_setup_teardown(test_start_load_misses_nothing_stored_meanwhile, setup, teardown),
       cmocka_unit_test_setup_teardown(test_close_during_load, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_burst_is_computed_once_it_ends, setup, teardown),
   };
   return cmocka_run_group_tests_name("patternsd", tests, NULL, NULL);
 }
