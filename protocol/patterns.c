@@ -91,7 +91,7 @@ void hls_patterns_free(struct hls_patterns *pt) {
   struct unit *u, *utmp;
   HASH_ITER(hh, pt->units, u, utmp) {
     HASH_DEL(pt->units, u);
-    free(u->cells);
+    free(u->themes);
     free(u);
   }
   struct dseq *d, *dtmp;
@@ -317,7 +317,7 @@ int hls_patterns_place(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
   for (struct unit *u = pt->units; u != NULL; u = u->hh.next) {
     if (u->place != p->ix || u->n == 0) continue;
     for (size_t i = 0; i < u->n; i++)
-      if (!mark_theme(pt, pt->themes[u->cells[i].theme])) return HLS_ENOMEM;
+      if (!mark_theme(pt, pt->themes[u->themes[i]])) return HLS_ENOMEM;
     struct window *w = window_get(pt, u->week);
     if (w == NULL || !mark_window(pt, w)) return HLS_ENOMEM;
   }
@@ -372,7 +372,7 @@ struct bucket *hls_pat__bucket_get(struct theme *t, int32_t week, bool create) {
 /* Take the refs of a unit's first k cells out of their themes' buckets. */
 static void unit_refs_remove(struct hls_patterns *pt, const struct unit *u, size_t k) {
   for (size_t i = 0; i < k; i++) {
-    struct theme *t = pt->themes[u->cells[i].theme];
+    struct theme *t = pt->themes[u->themes[i]];
     struct bucket *b = hls_pat__bucket_get(t, u->week, false);
     if (b != NULL) {
       for (size_t j = 0; j < b->n; j++)
@@ -406,19 +406,21 @@ static bool unit_unlink(struct hls_patterns *pt, struct unit *u) {
     }
     u->in_window = false;
   }
-  free(u->cells);
-  u->cells = NULL;
+  free(u->themes);
+  u->themes = NULL;
   u->n = 0;
   return ok;
 }
 
-/* Put a unit's cells into its themes' buckets and its window, all or
- * nothing: on failure (no memory) the unit is left with no cells, so the
- * state stays consistent (the digest's facts are lost; the caller says). */
-static bool unit_link(struct hls_patterns *pt, struct unit *u) {
+/* Put a unit's cells (cells[i] of theme u->themes[i]; borrowed) into its
+ * themes' buckets and its window, all or nothing: on failure (no memory)
+ * the unit is left with no cells, so the state stays consistent (the
+ * digest's facts are lost; the caller says). The unit keeps only the
+ * themes: the counts live in the buckets. */
+static bool unit_link(struct hls_patterns *pt, struct unit *u, const struct cell *cells) {
   if (u->n == 0) return true;
   for (size_t i = 0; i < u->n; i++) {
-    const struct cell *c = &u->cells[i];
+    const struct cell *c = &cells[i];
     struct theme *t = pt->themes[c->theme];
     struct bucket *b = hls_pat__bucket_get(t, u->week, true);
     if (b == NULL || !GROW(b->refs, b->cap, b->n + 1) || !mark_theme_week(pt, t, u->week)) {
@@ -428,8 +430,8 @@ static bool unit_link(struct hls_patterns *pt, struct unit *u) {
         free(b);
       }
       unit_refs_remove(pt, u, i);
-      free(u->cells);
-      u->cells = NULL;
+      free(u->themes);
+      u->themes = NULL;
       u->n = 0;
       return false;
     }
@@ -575,7 +577,13 @@ int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BY
   }
   u->seq = seq;
   u->erased = false;
-  u->cells = cells;
+  u->themes = n ? malloc(n * sizeof *u->themes) : NULL;
+  if (n && u->themes == NULL) {
+    free(ds);
+    free(cells);
+    return HLS_ENOMEM; /* the unit is left with no cells, as unit_link leaves it */
+  }
+  for (size_t i = 0; i < n; i++) u->themes[i] = cells[i].theme;
   u->n = n;
   ds->key.place = pl->ix;
   ds->key.seq = seq;
@@ -589,7 +597,9 @@ int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BY
   } else {
     free(ds);
   }
-  return unit_link(pt, u) ? 0 : HLS_ENOMEM;
+  bool linked = unit_link(pt, u, cells);
+  free(cells);
+  return linked ? 0 : HLS_ENOMEM;
 }
 
 static void story_unlink(struct hls_patterns *pt, struct story *s) {

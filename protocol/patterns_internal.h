@@ -32,10 +32,11 @@ struct cell {
   bool withheld;
 };
 
-struct cref { /* a place's cell of one theme in one week */
+struct cref { /* a place's cell of one theme in one week: the engine holds
+                 millions, so 48 bytes (seq first: no padding) */
+  uint64_t seq;
   uint32_t place;
   uint32_t lo, hi;
-  uint64_t seq;
   float ms[HLS_SCALE_COUNT];
   float mw, wlo;
   uint8_t scales;
@@ -95,7 +96,7 @@ struct unit {
   uint64_t seq;
   bool erased; /* the newest digest was erased: no cells, older ones stay out */
   size_t n;
-  struct cell *cells; /* sorted by theme */
+  uint32_t *themes; /* its cells' themes, sorted (their counts are in the themes' buckets) */
   size_t win_pos;     /* index in its window's units, if in_window */
   bool in_window;
   UT_hash_handle hh;

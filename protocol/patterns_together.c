@@ -187,7 +187,7 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
     pairs += d * (d - (d > 0)) / 2;
     D += (double)d;
     S2 += (double)d * (double)d;
-    for (size_t c = 0; c < d; c++) marg[w->units[i]->cells[c].theme]++;
+    for (size_t c = 0; c < d; c++) marg[w->units[i]->themes[c]]++;
   }
   size_t T = 0;
   for (uint32_t th = 0; th < pt->n_themes; th++)
@@ -202,8 +202,8 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
     for (size_t i = 0; i < w->n; i++) {
       const struct unit *u = w->units[i];
       for (size_t x = 0; x < u->n; x++) {
-        size_t row = (size_t)local[u->cells[x].theme] * T;
-        for (size_t y = x + 1; y < u->n; y++) dense[row + local[u->cells[y].theme]]++;
+        size_t row = (size_t)local[u->themes[x]] * T;
+        for (size_t y = x + 1; y < u->n; y++) dense[row + local[u->themes[y]]]++;
       }
     }
     for (size_t x = 0; x < T; x++)
@@ -228,7 +228,7 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
     for (size_t i = 0; i < w->n; i++) {
       const struct unit *u = w->units[i];
       for (size_t x = 0; x < u->n; x++)
-        for (size_t y = x + 1; y < u->n; y++) keys[nk++] = (uint64_t)u->cells[x].theme << 32 | u->cells[y].theme;
+        for (size_t y = x + 1; y < u->n; y++) keys[nk++] = (uint64_t)u->themes[x] << 32 | u->themes[y];
     }
     qsort(keys, nk, sizeof *keys, pair_key_cmp);
     for (size_t i = 0; i < nk;) {
