@@ -1,5 +1,6 @@
 #include "patternsd.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -637,6 +638,7 @@ static void load_work(uv_work_t *w) {
   hls_patstore_snapshot_close(job->snap);
   job->snap = NULL;
   uint64_t t1 = uv_hrtime();
+  if (rc == 0) hls_patterns_compact(job->feed.pt);
   if (rc == 0) rc = hls_patterns_update(job->feed.pt, NULL, NULL);
   job->load_ns = t1 - t0;
   job->compute_ns = uv_hrtime() - t1;
@@ -711,6 +713,9 @@ static void load_done(uv_work_t *w, int status) {
     pd->store_ms = (double)(uv_hrtime() - t0) / 1e6;
   }
   load_job_free(job);
+  /* The load freed as much as it keeps (decoded bodies, the previous
+   * engine): give the free pages back rather than hold the peak. */
+  malloc_trim(0);
   if (rc != 0) {
     /* The store's rows stay as they were; try again from the start. */
     hls_log_error("patterns_load_failed", "error=%s detail=\"%s\" action=retrying", hls_err_name(rc), why.text);

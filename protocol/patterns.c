@@ -691,6 +691,17 @@ bool hls_patterns_dirty(const struct hls_patterns *pt) {
 
 /* --- the update ------------------------------------------------------------------------- */
 
+void hls_patterns_compact(struct hls_patterns *pt) {
+  for (size_t i = 0; i < pt->n_themes; i++)
+    for (struct bucket *b = pt->themes[i]->weeks; b != NULL; b = b->hh.next) {
+      if (b->n == 0 || b->n == b->cap) continue;
+      struct cref *r = realloc(b->refs, b->n * sizeof *r);
+      if (r == NULL) continue; /* it keeps its room */
+      b->refs = r;
+      b->cap = b->n;
+    }
+}
+
 void hls_patterns_set_stop(struct hls_patterns *pt, bool (*stop)(void *ctx), void *ctx) {
   pt->stop = stop;
   pt->stop_ctx = ctx;

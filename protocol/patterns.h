@@ -260,6 +260,9 @@ typedef int (*hls_pat_change_fn)(void *ctx, int change, const struct hls_pattern
  * the differences. Returns 0, HLS_ENOMEM, HLS_ECLOSED (stopped:
  * hls_patterns_set_stop), or the callback's non-zero. */
 int hls_patterns_update(struct hls_patterns *pt, hls_pat_change_fn fn, void *ctx) HLS_WARN_UNUSED;
+/* Give back the room kept for growth (a bucket of a theme's week grows by
+ * doubling): after a bulk load, about a fifth of the cells' memory. */
+void hls_patterns_compact(struct hls_patterns *pt);
 /* A check hls_patterns_update makes between one theme's (one window's)
  * computation and the next: when stop(ctx) returns true, the update ends
  * with HLS_ECLOSED and what it did not reach stays for the next call. For
