@@ -40,6 +40,9 @@
  *    connect to the whole reply frame read, whatever the reply's shape
  *    (it is decoded after the clock stops, to see it is not an error).
  *    items100_ms, stories20_ms, places_ms: the medians.
+ * The machines are shared: for the restart and each read, the serving
+ * hlsd's time running on a CPU and waiting for one (/proc/PID/schedstat)
+ * is printed too.
  * Phases and details go to stderr as they happen, the results to stdout;
  * its last line is the summary: items=N catchup_items_s=... load=A->B,
  * the 1-minute load average at start and at end. */
@@ -190,8 +193,10 @@ static void wait_idle(pid_t pid, double timeout_s) {
 
 /* Fork hlsd and ask status until it answers (a connection refused or cut
  * while it starts is tried again, every 2 ms): the ms from the fork to the
- * reply read. */
-static double first_status_ms(struct bench_node *n, const char *hlsd, double timeout_s) {
+ * reply read. *run_s, *wait_s: the seconds hlsd had then run on a CPU and
+ * waited for one (the machine is shared). */
+static double first_status_ms(struct bench_node *n, const char *hlsd, double timeout_s, double *run_s,
+                              double *wait_s) {
   double t0 = now_s(), deadline = t0 + timeout_s;
   bench_node_start(n, hlsd, NULL);
   for (;;) {
@@ -202,6 +207,7 @@ static double first_status_ms(struct bench_node *n, const char *hlsd, double tim
       size_t len = 0;
       if (bench_ctl_try_send(&c) == 0 && bench_ctl_read_frame(c.fd, &payload, &len) == 0) {
         double ms = (now_s() - t0) * 1e3;
+        bench_proc_sched_s(n->pid, run_s, wait_s);
         struct hls_ctl_response r;
         bool ok = hls_ctl_response_decode(&r, payload, len, SIZE_MAX, NULL) == 0;
         if (ok) {
@@ -228,9 +234,12 @@ enum { READ_ITEMS, READ_STORIES, READ_PLACES, READ__COUNT };
 static const char *const read_names[READ__COUNT] = {"items (limit 100)", "stories (limit 20)", "places"};
 
 /* One read as a client: connect, request, the whole reply frame read (ms);
- * its size in *bytes. An error reply ends the benchmark. */
-static double timed_read(const struct bench_node *n, int which, size_t *bytes) {
+ * its size in *bytes; *run_ms, *wait_ms: the ms hlsd ran on a CPU and
+ * waited for one meanwhile. An error reply ends the benchmark. */
+static double timed_read(const struct bench_node *n, int which, size_t *bytes, double *run_ms, double *wait_ms) {
   struct bench_ctl c;
+  double run0, wait0, run1, wait1;
+  bench_proc_sched_s(n->pid, &run0, &wait0);
   double t0 = now_s();
   if (bench_ctl_try(&c, n->sock) != 0) bench_die("connect %s: %s", n->sock, strerror(errno));
   static const char *const cmd[READ__COUNT] = {"items", "stories", "places"};
@@ -246,6 +255,9 @@ static double timed_read(const struct bench_node *n, int which, size_t *bytes) {
   if (bench_ctl_try_send(&c) != 0 || bench_ctl_read_frame(c.fd, &payload, &len) != 0)
     bench_die("%s: no reply", cmd[which]);
   double ms = (now_s() - t0) * 1e3;
+  bench_proc_sched_s(n->pid, &run1, &wait1);
+  *run_ms = (run1 - run0) * 1e3;
+  *wait_ms = (wait1 - wait0) * 1e3;
   bench_ctl_close(&c);
   struct hls_ctl_response r;
   if (hls_ctl_response_decode(&r, payload, len, SIZE_MAX, NULL) != 0) bench_die("%s: a reply not decoded", cmd[which]);
@@ -405,7 +417,8 @@ int main(int argc, char **argv) {
 
   /* --- 4. restart, pattern tables kept -------------------------------------------------------- */
   log_pos = stat(serve.log, &sb) == 0 ? (long)sb.st_size : 0;
-  double status_ms = first_status_ms(&serve, hlsd, 3600);
+  double restart_run_s, restart_wait_s;
+  double status_ms = first_status_ms(&serve, hlsd, 3600, &restart_run_s, &restart_wait_s);
   if (!bench_log_wait(serve.log, &log_pos, "patterns_ready", serve.pid, 600, line, sizeof line))
     bench_die("no patterns_ready line after the restart (log %s)", serve.log);
   double load_ms = bench_log_field(line, "load_ms="), compute_ms = bench_log_field(line, "compute_ms="),
@@ -413,24 +426,32 @@ int main(int argc, char **argv) {
   bench_pause_ms(1000);
   long rss_idle = bench_proc_kb(serve.pid, "VmRSS:"), hwm_restart = bench_proc_kb(serve.pid, "VmHWM:");
   fprintf(stderr,
-          "restart: first status %.0f ms after the fork; patterns_ready: load %.0f ms, compute %.0f ms, store %.0f ms; "
+          "restart: first status %.0f ms after the fork (hlsd ran %.1f s, waited for a CPU %.1f s); patterns_ready: load %.0f ms, compute %.0f ms, store %.0f ms; "
           "idle VmRSS %.0f MiB (VmHWM %.0f MiB)\n",
-          status_ms, load_ms, compute_ms, store_ms, (double)rss_idle / 1024.0, (double)hwm_restart / 1024.0);
+          status_ms, restart_run_s, restart_wait_s, load_ms, compute_ms, store_ms, (double)rss_idle / 1024.0,
+          (double)hwm_restart / 1024.0);
 
   /* --- 5. reads -------------------------------------------------------------------------------- */
-  double *ms[READ__COUNT], first_ms[READ__COUNT];
+  double *ms[READ__COUNT], *run_ms[READ__COUNT], *wait_ms[READ__COUNT], first_ms[READ__COUNT];
   size_t bytes[READ__COUNT];
-  for (int k = 0; k < READ__COUNT; k++)
-    if ((ms[k] = calloc((size_t)runs, sizeof *ms[k])) == NULL) bench_die("out of memory");
+  for (int k = 0; k < READ__COUNT; k++) {
+    ms[k] = calloc((size_t)runs, sizeof *ms[k]);
+    run_ms[k] = calloc((size_t)runs, sizeof *run_ms[k]);
+    wait_ms[k] = calloc((size_t)runs, sizeof *wait_ms[k]);
+    if (ms[k] == NULL || run_ms[k] == NULL || wait_ms[k] == NULL) bench_die("out of memory");
+  }
   for (long i = 0; i < runs; i++)
-    for (int k = 0; k < READ__COUNT; k++) ms[k][i] = timed_read(&serve, k, &bytes[k]);
-  double med[READ__COUNT], lo[READ__COUNT], hi[READ__COUNT];
+    for (int k = 0; k < READ__COUNT; k++) ms[k][i] = timed_read(&serve, k, &bytes[k], &run_ms[k][i], &wait_ms[k][i]);
+  double med[READ__COUNT], lo[READ__COUNT], hi[READ__COUNT], run_med[READ__COUNT], wait_med[READ__COUNT];
   for (int k = 0; k < READ__COUNT; k++) {
     first_ms[k] = ms[k][0];
     med[k] = percentile(ms[k], (size_t)runs, 0.5); /* sorts */
     lo[k] = ms[k][0], hi[k] = ms[k][runs - 1];
-    fprintf(stderr, "%-20s median %8.1f ms, min %8.1f, max %8.1f, first %8.1f; reply %zu bytes\n", read_names[k],
-            med[k], lo[k], hi[k], first_ms[k], bytes[k]);
+    run_med[k] = percentile(run_ms[k], (size_t)runs, 0.5);
+    wait_med[k] = percentile(wait_ms[k], (size_t)runs, 0.5);
+    fprintf(stderr, "%-20s median %8.1f ms, min %8.1f, max %8.1f, first %8.1f; hlsd ran %.1f ms, waited %.1f ms "
+            "(medians); reply %zu bytes\n", read_names[k], med[k], lo[k], hi[k], first_ms[k], run_med[k],
+            wait_med[k], bytes[k]);
   }
   long hwm_end = bench_proc_kb(serve.pid, "VmHWM:");
   bench_hlsd_stop(serve.pid);
@@ -468,18 +489,19 @@ int main(int argc, char **argv) {
          "catch-up, %.1f MiB after the restart, %.1f MiB after the reads\n",
          (double)hwm_fresh / 1024.0, (double)rss_fresh / 1024.0, (double)hwm_serve1 / 1024.0,
          (double)hwm_restart / 1024.0, (double)hwm_end / 1024.0);
-  printf("restart, pattern tables kept: first status %.0f ms after the fork (load %.0f, compute %.0f, store %.0f ms); "
-         "idle VmRSS %.1f MiB\n",
-         status_ms, load_ms, compute_ms, store_ms, (double)rss_idle / 1024.0);
+  printf("restart, pattern tables kept: first status %.0f ms after the fork, hlsd ran %.1f s and waited for a CPU "
+         "%.1f s by then (load %.0f, compute %.0f, store %.0f ms); idle VmRSS %.1f MiB\n",
+         status_ms, restart_run_s, restart_wait_s, load_ms, compute_ms, store_ms, (double)rss_idle / 1024.0);
   for (int k = 0; k < READ__COUNT; k++)
-    printf("%-20s median %.1f ms of %ld (min %.1f, max %.1f, first %.1f); reply %zu bytes\n", read_names[k], med[k],
-           runs, lo[k], hi[k], first_ms[k], bytes[k]);
+    printf("%-20s median %.1f ms of %ld (min %.1f, max %.1f, first %.1f); hlsd ran %.1f ms, waited for a CPU %.1f "
+           "ms (medians); reply %zu bytes\n",
+           read_names[k], med[k], runs, lo[k], hi[k], first_ms[k], run_med[k], wait_med[k], bytes[k]);
   printf("items=%llu catchup_items_s=%.0f receiver_peak_rss_mib=%.0f idle_rss_mib=%.0f first_status_ms=%.0f "
          "items100_ms=%.1f stories20_ms=%.1f places_ms=%.1f sqlite_insert_rows_s=%.0f ed25519_verify_s=%.0f "
          "load=%.2f->%.2f\n",
          (unsigned long long)w.items, catchup_rate, (double)hwm_fresh / 1024.0, (double)rss_idle / 1024.0, status_ms,
          med[READ_ITEMS], med[READ_STORIES], med[READ_PLACES], insert_rate, verify_rate, load_start, load_end);
-  for (int k = 0; k < READ__COUNT; k++) free(ms[k]);
+  for (int k = 0; k < READ__COUNT; k++) free(ms[k]), free(run_ms[k]), free(wait_ms[k]);
   bench_sample_free(sample);
   return 0;
 }
