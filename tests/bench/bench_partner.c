@@ -29,8 +29,10 @@
  *    bench_gossip detects it: the last change of the fresh node's bytes
  *    out, once still for a second and status shows every item held).
  *    catchup_items_s: items received / the time from the peer.add to that
- *    end. receiver_peak_rss_mib: the fresh node's VmHWM once its CPU time
- *    has stopped growing (its trailing pattern work done).
+ *    end. Its event loop may still be busy (patterns) after that end, so
+ *    the time until its status answers with every item is printed too.
+ *    receiver_peak_rss_mib: the fresh node's VmHWM once its CPU time has
+ *    stopped growing (its trailing pattern work done).
  * 4. Restart of the serving node (pattern tables kept): first_status_ms
  *    is the time from the fork of hlsd to its first status reply, the
  *    control socket tried every 2 ms. idle_rss_mib: its VmRSS one second
@@ -388,7 +390,7 @@ int main(int argc, char **argv) {
   bench_node_peer_add(&fresh, &serve);
   int status_asked = 0;
   double t_end = bench_wait_catchup(&fresh, &serve, want, t0, 4 * 3600, &status_asked);
-  double catchup_s = t_end - t0;
+  double catchup_s = t_end - t0, confirmed_s = now_s() - t0;
   double run_s, wait_s, run_f, wait_f;
   bench_proc_sched_s(serve.pid, &run_s, &wait_s);
   bench_proc_sched_s(fresh.pid, &run_f, &wait_f);
@@ -406,9 +408,9 @@ int main(int argc, char **argv) {
   long hwm_serve1 = bench_proc_kb(serve.pid, "VmHWM:");
   double catchup_rate = (double)received / catchup_s;
   fprintf(stderr,
-          "caught up: %lld items in %.1f s = %.0f items/s; fresh hlsd ran %.1f s, waited for a CPU %.1f s; serving "
+          "caught up: %lld items in %.1f s = %.0f items/s (status showed them all at %.1f s); fresh hlsd ran %.1f s, waited for a CPU %.1f s; serving "
           "hlsd ran %.1f s; %.0f MiB in; fresh idle %.1f s after the end: VmHWM %.0f MiB, VmRSS %.0f MiB\n",
-          (long long)received, catchup_s, catchup_rate, run_f, wait_f, run_s, (double)in / 1048576.0,
+          (long long)received, catchup_s, catchup_rate, confirmed_s, run_f, wait_f, run_s, (double)in / 1048576.0,
           fresh_idle_after_s, (double)hwm_fresh / 1024.0, (double)rss_fresh / 1024.0);
   bench_ctl_close(&fresh.c);
   bench_hlsd_stop(fresh.pid);
@@ -481,10 +483,11 @@ int main(int argc, char **argv) {
   printf("first start, pattern tables empty: status after %.1f s (load %.0f, compute %.0f, store %.0f ms; %.0f "
          "patterns)\n",
          first_start_s, load0_ms, compute0_ms, store0_ms, patterns);
-  printf("catch-up: %lld items in %.2f s = %.0f items/s (%.2f x raw verify); fresh hlsd ran %.1f s, waited %.1f s; "
-         "serving hlsd ran %.1f s, waited %.1f s; %.1f bytes in per item; status asked %d time(s)\n",
-         (long long)received, catchup_s, catchup_rate, catchup_rate / verify_rate, run_f, wait_f, run_s, wait_s,
-         (double)in / (double)received, status_asked);
+  printf("catch-up: %lld items in %.2f s = %.0f items/s (%.2f x raw verify); the fresh node's status showed them all "
+         "%.1f s after the peer.add (asked %d time(s)); fresh hlsd ran %.1f s, waited %.1f s; serving hlsd ran %.1f s, "
+         "waited %.1f s; %.1f bytes in per item\n",
+         (long long)received, catchup_s, catchup_rate, catchup_rate / verify_rate, confirmed_s, status_asked, run_f,
+         wait_f, run_s, wait_s, (double)in / (double)received);
   printf("peak RSS: fresh hlsd %.1f MiB (VmRSS %.1f once idle); serving hlsd %.1f MiB after its first start and the "
          "catch-up, %.1f MiB after the restart, %.1f MiB after the reads\n",
          (double)hwm_fresh / 1024.0, (double)rss_fresh / 1024.0, (double)hwm_serve1 / 1024.0,
