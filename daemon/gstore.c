@@ -7,7 +7,6 @@
 enum {
   G_GET,
   G_STUBS,
-  G_BODY,
   G_FORK_PUT,
   G_HEADS,
   G_HEAD_ID,
@@ -25,7 +24,6 @@ static const char *const sql[G__COUNT] = {
     [G_GET] = "SELECT stub, body, body_state, audience FROM items WHERE origin=?1 AND seq=?2",
     [G_STUBS] = "SELECT seq FROM items WHERE origin=?1 AND seq>?2 AND body_state=1 AND audience=1 ORDER BY seq"
                 " LIMIT ?3",
-    [G_BODY] = "UPDATE items SET body=?3, body_state=0 WHERE origin=?1 AND seq=?2 AND body_state=1",
     [G_FORK_PUT] = "INSERT OR IGNORE INTO forks(origin, seq, ours, theirs, found_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
     [G_HEADS] = "SELECT origin, max(seq) FROM items GROUP BY origin",
     [G_HEAD_ID] = "SELECT item_id FROM items WHERE origin=?1 AND seq=?2",
@@ -140,21 +138,16 @@ int hls_gstore_put_run(struct hls_gstore *gs, const struct hls_envelope *envs, c
                        int64_t now_ms, struct hls_why *why) {
   int rc = hls_store_begin(gs->store, why);
   if (rc != 0) return rc;
-  for (size_t i = 0; i < n && rc == 0; i++) rc = hls_store_item_put(gs->store, &envs[i], states[i], now_ms, why);
+  rc = hls_store_item_put_run(gs->store, envs, states, n, now_ms, why);
   if (rc == 0) rc = hls_store_commit(gs->store, why);
   if (rc != 0) hls_store_rollback(gs->store);
   return rc;
 }
 
+/* Through the store, which keeps its summaries of items (origins,
+ * story_themes) with the body. */
 int hls_gstore_put_body(struct hls_gstore *gs, const struct hls_envelope *env, bool *changed, struct hls_why *why) {
-  sqlite3_stmt *st = gs->st[G_BODY];
-  sqlite3_bind_blob(st, 1, env->h.origin, 32, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, (int64_t)env->h.seq);
-  sqlite3_bind_blob(st, 3, env->body, (int)env->body_len, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  done(st);
-  *changed = rc == SQLITE_DONE && sqlite3_changes(gs->db) == 1;
-  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(gs->db, rc, why);
+  return hls_store_item_fill_body(gs->store, env->h.origin, env->h.seq, env->body, env->body_len, changed, why);
 }
 
 int hls_gstore_fork_put(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq, const uint8_t *ours,

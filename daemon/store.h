@@ -222,6 +222,14 @@ int hls_store_item_put(struct hls_store *s, const struct hls_envelope *env, int 
                        struct hls_why *why) HLS_WARN_UNUSED;
 int hls_store_item_get(struct hls_store *s, const uint8_t origin[32], uint64_t seq, struct hls_item *out,
                        struct hls_why *why) HLS_WARN_UNUSED;
+/* Store a run of envelopes (states[i] as for hls_store_item_put),
+ * keeping the store's summaries of items (docs/data-model.md, "The read
+ * side"); consecutive envelopes of one origin update its summary once.
+ * Outside a transaction it is one (all or none); inside the caller's, an
+ * error leaves that transaction to be rolled back (HLS_EEXISTS for a run
+ * of one envelope, as hls_store_item_put, writes nothing). */
+int hls_store_item_put_run(struct hls_store *s, const struct hls_envelope *envs, const int *states, size_t n,
+                           int64_t now_ms, struct hls_why *why) HLS_WARN_UNUSED;
 /* Delete an item's body, keeping its stub (state erased). */
 int hls_store_item_erase(struct hls_store *s, const uint8_t origin[32], uint64_t seq, struct hls_why *why) HLS_WARN_UNUSED;
 /* Put back the body of an item held as a stub (the caller checked it
@@ -229,6 +237,10 @@ int hls_store_item_erase(struct hls_store *s, const uint8_t origin[32], uint64_t
  * are. */
 int hls_store_item_restore_body(struct hls_store *s, const uint8_t origin[32], uint64_t seq, const uint8_t *body,
                                 size_t len, struct hls_why *why) HLS_WARN_UNUSED;
+/* Put back the body of an item held as a stub, as hls_store_item_restore_body;
+ * *changed: whether it was a stub (else nothing changed). */
+int hls_store_item_fill_body(struct hls_store *s, const uint8_t origin[32], uint64_t seq, const uint8_t *body,
+                             size_t len, bool *changed, struct hls_why *why) HLS_WARN_UNUSED;
 /* Highest seq held for origin (0 if none) and that item's id. */
 int hls_store_chain_head(struct hls_store *s, const uint8_t origin[32], uint64_t *seq, uint8_t id[32],
                          struct hls_why *why) HLS_WARN_UNUSED;
