@@ -95,8 +95,9 @@ static int read_pages(struct cli *c, const struct cli_params *p, struct listing 
 static int list_command(struct cli *c, int argc, char **argv, enum hls_method_id method, struct listing *ls,
                         const char *(*none)(const struct cli_params *p), const char *footer) {
   struct cli_params p;
-  int rc = cli_params_parse(c, argc, argv, method, &p);
-  if (rc != 0) return rc;
+  bool done;
+  int rc = cli_params_parse(c, argc, argv, method, &p, &done);
+  if (done) return rc;
   ls->as_json = c->json;
   if (!ls->as_json && ls->table == NULL) return cli_fail(c, HLS_ENOMEM, "out of memory");
   if ((rc = read_pages(c, &p, ls)) != 0) return rc;

@@ -96,4 +96,11 @@ expect_ctl_fail "^too_large: after: 700 bytes" items "{\"after\": \"$(printf 'A%
 [ "$(hls_at a --json status | jq .gossip.items)" = "$total" ] || fail "hlsd after bad cursors"
 pass "control: a page and a cursor; the cursor goes on; bad cursors are invalid_argument"
 
+# --help prints the usage and stops: no node needed, nothing listed.
+for cmd in items stories places; do
+  out=$("$HLS" --home "$WORK/nowhere" "$cmd" --limit 3 --help) || fail "hls $cmd --help exits $?"
+  [[ $out == "Usage: hls $cmd"* ]] && [ "$(wc -l <<<"$out")" -lt 30 ] || fail "hls $cmd --help: $out"
+done
+pass "--help of the listings prints their usage only"
+
 stop_node a
