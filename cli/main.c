@@ -132,7 +132,7 @@ static const struct cli_command commands[] = {
     {"peer block", cmd_peer_block, HLS_M_PEER_BLOCK, "peer block NODE_ID",
      "refuse a peer in both directions, even if it knows the network key", NULL},
     {"peer unblock", cmd_peer_unblock, HLS_M_PEER_UNBLOCK, "peer unblock NODE_ID", "stop refusing a blocked peer", NULL},
-    {"places", cmd_places, HLS_M_PLACES, "places",
+    {"places", cmd_places, HLS_M_PLACES, "places [--limit N]",
      "places whose items this node holds: name, region, role, items, last heard",
      "  ITEMS counts every envelope held of that place, STUBS those held without their body\n"
      "  (not meant for this node, or not received yet), ERASED those whose body a tombstone\n"

@@ -100,6 +100,33 @@ int hls_out_print_json(const struct hls_mp_value *v) {
   return rc;
 }
 
+void hls_out_json_list_begin(struct hls_out_json_list *l, FILE *f) {
+  l->f = f;
+  l->n = 0;
+}
+
+int hls_out_json_list_add(struct hls_out_json_list *l, const struct hls_mp_value *v) {
+  json_t *j = hls_out_to_json(v);
+  char *text = j != NULL ? json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+                         : NULL;
+  json_decref(j);
+  if (text == NULL) return HLS_ENOMEM;
+  /* As jansson prints an array: each item on its own lines, indented one
+   * step, after a comma. */
+  fputs(l->n++ == 0 ? "[\n  " : ",\n  ", l->f);
+  for (const char *p = text; *p; p++) {
+    fputc(*p, l->f);
+    if (*p == '\n') fputs("  ", l->f);
+  }
+  free(text);
+  return ferror(l->f) ? HLS_EIO : 0;
+}
+
+int hls_out_json_list_end(struct hls_out_json_list *l) {
+  fputs(l->n == 0 ? "[]\n" : "\n]\n", l->f);
+  return fflush(l->f) != 0 || ferror(l->f) ? HLS_EIO : 0;
+}
+
 const char *hls_out_str(const struct hls_mp_value *m, const char *key, char *buf, size_t size) {
   const struct hls_mp_value *v = hls_mp_get(m, key);
   buf[0] = '\0';
@@ -171,6 +198,11 @@ struct hls_table {
   size_t *least;      /* per column: 0 never cut, else the width it may be cut to */
   bool *right;
   size_t width;       /* the width to fit, 0: no limit */
+  /* Set by the first print (hls_table_flush): the widths every later
+   * row is printed with, or expanded blocks; and the rows printed. */
+  bool frozen, expanded;
+  size_t *fitted;     /* owned, when frozen and not expanded */
+  size_t printed;
 };
 
 /* Columns on screen of a UTF-8 string, as u8_strwidth counts them (wide
@@ -255,11 +287,12 @@ int hls_table_add(struct hls_table *t, const char *const *cells) {
 }
 
 /* Print cell padded to width (on the left for a right-aligned column),
- * cut to width first when it is wider. No padding after the last column. */
-static void print_cell(FILE *f, const char *cell, size_t width, bool right, bool last) {
+ * cut to width first when it is wider and may be cut (else whole). No
+ * padding after the last column. */
+static void print_cell(FILE *f, const char *cell, size_t width, bool right, bool last, bool may_cut) {
   char *shown = NULL;
   size_t w = text_width(cell);
-  if (w > width && (shown = cut(cell, width)) != NULL) {
+  if (w > width && may_cut && (shown = cut(cell, width)) != NULL) {
     cell = shown;
     w = text_width(cell);
   }
@@ -273,7 +306,7 @@ static void print_cell(FILE *f, const char *cell, size_t width, bool right, bool
 /* One block per row, a line per column: "HEADER  value". For a table
  * whose uncuttable columns alone are wider than t->width (node ids): no
  * id is cut, and only free text is cut to the line. */
-static void print_expanded(const struct hls_table *t, FILE *f) {
+static void print_expanded(struct hls_table *t, FILE *f) {
   size_t label = 0;
   for (size_t c = 0; c < t->columns; c++) {
     size_t w = text_width(t->cells[c]);
@@ -281,21 +314,29 @@ static void print_expanded(const struct hls_table *t, FILE *f) {
   }
   size_t room = t->width > label + 2 + 1 ? t->width - label - 2 : 1;
   for (size_t r = 1; r < t->rows; r++) {
-    if (r > 1) fputc('\n', f);
+    if (t->printed++ > 0) fputc('\n', f);
     for (size_t c = 0; c < t->columns; c++) {
       const char *cell = t->cells[r * t->columns + c];
-      print_cell(f, t->cells[c], label, false, false);
+      print_cell(f, t->cells[c], label, false, false, true);
       fputs("  ", f);
-      print_cell(f, cell, t->least[c] > 0 ? room : text_width(cell), false, true);
+      print_cell(f, cell, t->least[c] > 0 ? room : text_width(cell), false, true, true);
       fputc('\n', f);
     }
   }
 }
 
-void hls_table_print(struct hls_table *t, FILE *f) {
-  size_t *natural = calloc(t->columns, sizeof *natural), *least = calloc(t->columns, sizeof *least),
-         *fitted = calloc(t->columns, sizeof *fitted);
-  if (natural == NULL || least == NULL || fitted == NULL) goto done;
+/* The widths of the columns, from the rows so far: t->fitted, or
+ * t->expanded when the uncuttable columns alone are too wide. */
+static void freeze(struct hls_table *t) {
+  size_t *natural = calloc(t->columns, sizeof *natural), *least = calloc(t->columns, sizeof *least);
+  t->fitted = calloc(t->columns, sizeof *t->fitted);
+  t->frozen = true;
+  if (natural == NULL || least == NULL || t->fitted == NULL) {
+    /* Out of memory: every column as wide as its cells. */
+    free(t->fitted);
+    t->fitted = NULL;
+    goto done;
+  }
   size_t sum_least = 2 * (t->columns - 1);
   for (size_t c = 0; c < t->columns; c++) {
     for (size_t r = 0; r < t->rows; r++) {
@@ -310,26 +351,48 @@ void hls_table_print(struct hls_table *t, FILE *f) {
     sum_least += least[c];
   }
   if (t->width > 0 && sum_least > t->width) {
-    print_expanded(t, f);
+    t->expanded = true;
     goto done;
   }
-  hls_patfmt_fit(natural, least, t->columns, 2, t->width, fitted);
-  for (size_t r = 0; r < t->rows; r++) {
-    for (size_t c = 0; c < t->columns; c++) {
-      bool last = c + 1 == t->columns;
-      print_cell(f, t->cells[r * t->columns + c], fitted[c], t->right[c], last);
-      if (!last) fputs("  ", f);
-    }
-    fputc('\n', f);
-  }
+  hls_patfmt_fit(natural, least, t->columns, 2, t->width, t->fitted);
 done:
   free(natural);
   free(least);
-  free(fitted);
 }
+
+static void print_row(struct hls_table *t, size_t r, FILE *f) {
+  for (size_t c = 0; c < t->columns; c++) {
+    bool last = c + 1 == t->columns;
+    const char *cell = t->cells[r * t->columns + c];
+    /* Rows after the first print keep its widths: free text is cut to
+     * them on a terminal (never in a pipe, where nothing is cut), an id
+     * or a number is never cut (it shifts the rest of its row). */
+    size_t width = t->fitted != NULL ? t->fitted[c] : text_width(cell);
+    print_cell(f, cell, width, t->right[c], last, t->least[c] > 0 && (t->printed == 0 || t->width > 0));
+    if (!last) fputs("  ", f);
+  }
+  fputc('\n', f);
+}
+
+void hls_table_flush(struct hls_table *t, FILE *f) {
+  bool first = !t->frozen;
+  if (first) freeze(t);
+  if (t->expanded) {
+    print_expanded(t, f);
+  } else {
+    if (first) print_row(t, 0, f);
+    for (size_t r = 1; r < t->rows; r++) print_row(t, r, f);
+    t->printed += t->rows - 1;
+  }
+  for (size_t i = t->columns; i < t->rows * t->columns; i++) free(t->cells[i]);
+  t->rows = 1;
+}
+
+void hls_table_print(struct hls_table *t, FILE *f) { hls_table_flush(t, f); }
 
 void hls_table_free(struct hls_table *t) {
   if (t == NULL) return;
+  free(t->fitted);
   for (size_t i = 0; i < t->rows * t->columns; i++) free(t->cells[i]);
   free(t->cells);
   free(t->least);

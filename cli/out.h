@@ -21,6 +21,18 @@ int hls_out_print_json(const struct hls_mp_value *v);
 /* Print j (not consumed) the same way. */
 int hls_out_print_json_value(const json_t *j);
 
+/* A JSON array printed an item at a time, as a listing's pages come
+ * (hls items --json): the same text hls_out_print_json prints for the
+ * whole array, in bounded memory. */
+struct hls_out_json_list {
+  FILE *f; /* borrowed */
+  size_t n;
+};
+void hls_out_json_list_begin(struct hls_out_json_list *l, FILE *f);
+int hls_out_json_list_add(struct hls_out_json_list *l, const struct hls_mp_value *v);
+/* "]" (or "[]" for no item) and a newline; HLS_EIO if writing failed. */
+int hls_out_json_list_end(struct hls_out_json_list *l);
+
 /* String member of a map as a C string in buf ("" if absent or nil). */
 const char *hls_out_str(const struct hls_mp_value *m, const char *key, char *buf, size_t size);
 int64_t hls_out_int(const struct hls_mp_value *m, const char *key);
@@ -61,6 +73,13 @@ void hls_table_set_right(struct hls_table *t, size_t column);
 /* Fit width instead (0: no limit), e.g. the terminal's less an indent. */
 void hls_table_set_width(struct hls_table *t, size_t width);
 void hls_table_print(struct hls_table *t, FILE *f);
+/* Print the rows added since the last flush, and drop them: a table that
+ * comes in pages, in bounded memory. The first flush prints the headers
+ * and fixes the columns' widths (or the expanded form) from its rows;
+ * later rows keep them (free text wider than its column is cut on a
+ * terminal; ids and numbers are never cut, so a wider one shifts the rest
+ * of its row). hls_table_print is one flush of every row. */
+void hls_table_flush(struct hls_table *t, FILE *f);
 void hls_table_free(struct hls_table *t);
 
 void hls_out_bytes(int64_t bytes, char *buf, size_t size);    /* "1.2 MiB" */

@@ -193,19 +193,28 @@ int cli_params_positional(struct cli *c, struct cli_params *p, int argc, char **
   return 0;
 }
 
-int cli_params_call(struct cli *c, int argc, char **argv, enum hls_method_id method, struct cli_params *p,
-                    struct hls_ctl_response *resp, bool *done) {
+int cli_params_parse(struct cli *c, int argc, char **argv, enum hls_method_id method, struct cli_params *p,
+                     bool *done) {
   struct cli_opts o;
   int opt, ec, rc;
   *done = true;
   cli_opts_init_params(&o, p, method, NULL);
   while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
-    if (ec >= 0) return ec;
+    if (ec >= 0) return ec; /* --help printed (0), or a usage error */
     if ((rc = cli_params_take(c, p, opt, optarg)) != 0) return rc == 1 ? cli_usage(c, "unknown option") : rc;
   }
   if ((rc = cli_params_positional(c, p, argc, argv)) != 0) return rc;
   if ((rc = cli_params_check(c, p)) != 0) return rc;
   if ((rc = cli_connect(c)) != 0) return rc;
+  *done = false;
+  return 0;
+}
+
+int cli_params_call(struct cli *c, int argc, char **argv, enum hls_method_id method, struct cli_params *p,
+                    struct hls_ctl_response *resp, bool *done) {
+  int rc = cli_params_parse(c, argc, argv, method, p, done);
+  if (*done) return rc;
+  *done = true;
   struct hls_client_req r;
   hls_client_begin(&c->client, &r, method);
   msgpack_pack_map(&r.pk, cli_params_count(p, NULL));

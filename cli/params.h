@@ -44,6 +44,11 @@ int cli_params_check(struct cli *c, const struct cli_params *p);
  * table's order, exactly as many as it has. 0, or the exit code of the
  * usage error ("give one NODE_ID"). */
 int cli_params_positional(struct cli *c, struct cli_params *p, int argc, char **argv);
+/* For a command whose every argument is its method's: options,
+ * positional words, the check, connect. *done false: go on (0); true:
+ * return the returned code (0 after --help, else the error's). */
+int cli_params_parse(struct cli *c, int argc, char **argv, enum hls_method_id method, struct cli_params *p,
+                     bool *done);
 /* All of it for a command whose every argument is its method's: options,
  * positional words, the check, connect, call. *done false: *resp holds
  * the reply (the caller frees it); true: return the returned code. */

@@ -131,7 +131,7 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
   }
   case HLS_GA_ERASE: {
     int was = hls_gstore_state(gd->gs, a->origin, a->seq);
-    rc = hls_store_item_erase(gd->env.store, a->origin, a->seq, &why);
+    rc = hls_gstore_erase(gd->gs, a->origin, a->seq, &why);
     if (rc == 0 && (was == HLS_BODY_HELD || was == HLS_BODY_STUB)) {
       if (was == HLS_BODY_HELD) gd->others.held--;
       else gd->others.stubs--;

@@ -7,7 +7,6 @@
 enum {
   G_GET,
   G_STUBS,
-  G_BODY,
   G_FORK_PUT,
   G_HEADS,
   G_HEAD_ID,
@@ -25,19 +24,21 @@ static const char *const sql[G__COUNT] = {
     [G_GET] = "SELECT stub, body, body_state, audience FROM items WHERE origin=?1 AND seq=?2",
     [G_STUBS] = "SELECT seq FROM items WHERE origin=?1 AND seq>?2 AND body_state=1 AND audience=1 ORDER BY seq"
                 " LIMIT ?3",
-    [G_BODY] = "UPDATE items SET body=?3, body_state=0 WHERE origin=?1 AND seq=?2 AND body_state=1",
     [G_FORK_PUT] = "INSERT OR IGNORE INTO forks(origin, seq, ours, theirs, found_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
-    [G_HEADS] = "SELECT origin, max(seq) FROM items GROUP BY origin",
-    [G_HEAD_ID] = "SELECT item_id FROM items WHERE origin=?1 AND seq=?2",
-    [G_PROFILE] = "SELECT body FROM items WHERE origin=?1 AND type=1 AND body_state=0 ORDER BY seq DESC LIMIT 1",
+    /* Heads, head ids, profiles and counts from the origins summary the
+     * store keeps with every write (migration 11): at start, a read of one
+     * row per origin, not a scan of every item held. */
+    [G_HEADS] = "SELECT origin, head_seq FROM origins",
+    [G_HEAD_ID] = "SELECT head_id FROM origins WHERE origin=?1 AND head_seq=?2",
+    [G_PROFILE] = "SELECT profile FROM origins WHERE origin=?1 AND profile IS NOT NULL",
     [G_FORKED] = "SELECT 1 FROM forks WHERE origin=?1 LIMIT 1",
-    [G_COUNTS] = "SELECT count(*), ifnull(sum(body_state=0), 0), ifnull(sum(body_state=1), 0),"
-                 " ifnull(sum(body_state=2), 0) FROM items",
+    [G_COUNTS] = "SELECT ifnull(sum(items), 0), ifnull(sum(items - stubs - erased), 0), ifnull(sum(stubs), 0),"
+                 " ifnull(sum(erased), 0) FROM origins",
     [G_FORK_COUNT] = "SELECT count(*) FROM forks",
     [G_FORK_LIST] = "SELECT origin, seq, found_ms FROM forks ORDER BY found_ms DESC LIMIT 100",
     [G_STATE] = "SELECT body_state FROM items WHERE origin=?1 AND seq=?2",
-    [G_ORIGIN_COUNTS] = "SELECT ifnull(sum(body_state=0), 0), ifnull(sum(body_state=1), 0), ifnull(sum(body_state=2), 0)"
-                        " FROM items WHERE origin=?1",
+    [G_ORIGIN_COUNTS] = "SELECT ifnull(sum(items - stubs - erased), 0), ifnull(sum(stubs), 0), ifnull(sum(erased), 0)"
+                        " FROM origins WHERE origin=?1",
 };
 
 struct hls_gstore {
@@ -140,20 +141,29 @@ int hls_gstore_put_run(struct hls_gstore *gs, const struct hls_envelope *envs, c
                        int64_t now_ms, struct hls_why *why) {
   int rc = hls_store_defer_begin(gs->store, why);
   if (rc != 0) return rc;
-  for (size_t i = 0; i < n && rc == 0; i++) rc = hls_store_item_put(gs->store, &envs[i], states[i], now_ms, why);
+  rc = hls_store_item_put_run(gs->store, envs, states, n, now_ms, why);
   int end = hls_store_defer_end(gs->store, rc == 0, rc == 0 ? why : NULL);
   return rc != 0 ? rc : end;
 }
 
+/* Through the store, which keeps its summaries of items (origins,
+ * story_themes) with the body. */
 int hls_gstore_put_body(struct hls_gstore *gs, const struct hls_envelope *env, bool *changed, struct hls_why *why) {
-  sqlite3_stmt *st = gs->st[G_BODY];
-  sqlite3_bind_blob(st, 1, env->h.origin, 32, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, (int64_t)env->h.seq);
-  sqlite3_bind_blob(st, 3, env->body, (int)env->body_len, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  done(st);
-  *changed = rc == SQLITE_DONE && sqlite3_changes(gs->db) == 1;
-  return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(gs->db, rc, why);
+  *changed = false;
+  int rc = hls_store_defer_begin(gs->store, why);
+  if (rc != 0) return rc;
+  rc = hls_store_item_fill_body(gs->store, env->h.origin, env->h.seq, env->body, env->body_len, changed, why);
+  int end = hls_store_defer_end(gs->store, rc == 0, rc == 0 ? why : NULL);
+  if (rc == 0 && end != 0) *changed = false;
+  return rc != 0 ? rc : end;
+}
+
+int hls_gstore_erase(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq, struct hls_why *why) {
+  int rc = hls_store_defer_begin(gs->store, why);
+  if (rc != 0) return rc;
+  rc = hls_store_item_erase(gs->store, origin, seq, why);
+  int end = hls_store_defer_end(gs->store, rc == 0, rc == 0 ? why : NULL);
+  return rc != 0 ? rc : end;
 }
 
 int hls_gstore_fork_put(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq, const uint8_t *ours,

@@ -228,6 +228,45 @@ static const char *const migrations[] = {
     "ALTER TABLE imports ADD COLUMN undone_by TEXT;"
     "ALTER TABLE imports ADD COLUMN undone_records INTEGER;"
     "CREATE INDEX imports_by_time ON imports(committed_ms DESC);",
+
+    /* 11: reads that never scan the items table (docs/data-model.md,
+     * "The read side"). origins sums each origin's items as they are
+     * stored, filled body or erased, and keeps a copy of the latest
+     * profile held with its place's sort key (hls places, and the place
+     * of each row of hls items and hls stories, read from this small
+     * table rather than from profiles spread over items); items_profiles
+     * finds the profile before an erased one; items_stories walks the stories whose
+     * body is held newest first, and story_themes those of one theme.
+     * Only profiles and stories enter the partial indexes. Filled from
+     * the items held by fill_read_side, in this migration's
+     * transaction. */
+    "CREATE TABLE origins("
+    "  origin BLOB PRIMARY KEY CHECK(length(origin) = 32),"
+    "  items INTEGER NOT NULL,"
+    "  stubs INTEGER NOT NULL,"
+    "  erased INTEGER NOT NULL,"
+    "  last_stored_ms INTEGER NOT NULL,"
+    "  head_seq INTEGER NOT NULL,"
+    "  head_id BLOB NOT NULL,"
+    "  profile_seq INTEGER,"           /* the latest profile whose body is held and decodes; NULL: none */
+    "  profile BLOB,"                  /* its body */
+    "  place_key BLOB NOT NULL"        /* its place name's sort key; X'FF' (after every name) when none */
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX origins_by_place ON origins(place_key, origin);"
+    "CREATE INDEX items_profiles ON items(origin, seq) WHERE type = 1 AND body_state = 0;"
+    "CREATE INDEX items_stories ON items(timestamp_ms DESC, origin, seq DESC) WHERE type = 3 AND body_state = 0;"
+    "CREATE TABLE story_themes("
+    "  theme TEXT NOT NULL,"
+    "  timestamp_ms INTEGER NOT NULL,"
+    "  origin BLOB NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  PRIMARY KEY(theme, timestamp_ms DESC, origin, seq DESC)"
+    ") STRICT, WITHOUT ROWID;"
+    "INSERT INTO origins(origin, items, stubs, erased, last_stored_ms, head_seq, head_id, profile_seq, place_key)"
+    " SELECT a.origin, a.n, a.stubs, a.erased, a.heard, a.head, h.item_id, NULL, X'FF' FROM"
+    " (SELECT origin, count(*) AS n, sum(body_state = 1) AS stubs, sum(body_state = 2) AS erased,"
+    "  max(stored_ms) AS heard, max(seq) AS head FROM items GROUP BY origin) a"
+    " JOIN items h ON h.origin = a.origin AND h.seq = a.head;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -322,7 +361,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_ITEM_GET] = "SELECT origin, seq, type, audience, timestamp_ms, item_id, stub, body, body_state, stored_ms"
                     " FROM items WHERE origin=?1 AND seq=?2",
     [ST_ITEM_ERASE] = "UPDATE items SET body=NULL, body_state=2 WHERE origin=?1 AND seq=?2",
-    [ST_CHAIN_HEAD] = "SELECT seq, item_id FROM items WHERE origin=?1 ORDER BY seq DESC LIMIT 1",
+    [ST_CHAIN_HEAD] = "SELECT head_seq, head_id FROM origins WHERE origin=?1",
     [ST_PUB_ADD] = "INSERT INTO published(seq, type, audience, record_id, iso_year, iso_week, target_seq, reason,"
                    " content_hash, superseded_by, erased_by, published_ms)"
                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, NULL, ?10)",
@@ -336,7 +375,28 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_PUB_CURRENT] = "SELECT " PUB_COLS " FROM published WHERE type=?1 AND ifnull(iso_year, 0)=?2"
                        " AND ifnull(iso_week, 0)=?3 AND superseded_by IS NULL ORDER BY seq DESC LIMIT 1",
     [ST_PUB_GET] = "SELECT " PUB_COLS " FROM published WHERE seq=?1",
-    [ST_ITEM_RESTORE_BODY] = "UPDATE items SET body=?3, body_state=0 WHERE origin=?1 AND seq=?2 AND body_state=1",
+    [ST_ITEM_FILL] = "UPDATE items SET body=?3, body_state=0 WHERE origin=?1 AND seq=?2 AND body_state=1"
+                     " RETURNING type, timestamp_ms",
+    [ST_ITEM_STATE] = "SELECT body_state, type, timestamp_ms, body FROM items WHERE origin=?1 AND seq=?2",
+    [ST_ITEM_SAVEPOINT] = "SAVEPOINT item_write",
+    [ST_ITEM_RELEASE] = "RELEASE item_write",
+    [ST_ITEM_ROLLBACK_TO] = "ROLLBACK TO item_write",
+    /* The origins summary (migration 11). SET reads the row as it was,
+     * so head_id compares with the old head_seq. */
+    [ST_ORIGIN_ADD] = "INSERT INTO origins(origin, items, stubs, erased, last_stored_ms, head_seq, head_id, profile_seq,"
+                      " place_key) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, X'FF') ON CONFLICT(origin) DO UPDATE SET"
+                      " items=items+excluded.items, stubs=stubs+excluded.stubs, erased=erased+excluded.erased,"
+                      " last_stored_ms=max(last_stored_ms, excluded.last_stored_ms),"
+                      " head_id=CASE WHEN excluded.head_seq>head_seq THEN excluded.head_id ELSE head_id END,"
+                      " head_seq=max(head_seq, excluded.head_seq)",
+    [ST_ORIGIN_FILLED] = "UPDATE origins SET stubs=stubs-1 WHERE origin=?1",
+    [ST_ORIGIN_ERASED] = "UPDATE origins SET erased=erased+1, stubs=stubs-?2 WHERE origin=?1",
+    [ST_ORIGIN_PROFILE] = "SELECT profile_seq FROM origins WHERE origin=?1",
+    [ST_ORIGIN_SET_PROFILE] = "UPDATE origins SET profile_seq=?2, profile=?4, place_key=?3 WHERE origin=?1",
+    [ST_PROFILE_LATEST] = "SELECT seq, body FROM items WHERE origin=?1 AND type=1 AND body_state=0"
+                          " ORDER BY seq DESC",
+    [ST_STORY_THEME_ADD] = "INSERT OR IGNORE INTO story_themes(theme, timestamp_ms, origin, seq) VALUES(?1, ?2, ?3, ?4)",
+    [ST_STORY_THEME_DEL] = "DELETE FROM story_themes WHERE theme=?1 AND timestamp_ms=?2 AND origin=?3 AND seq=?4",
     [ST_PUB_LIVE_STORIES] = "SELECT " PUB_COLS " FROM published WHERE type=3 AND superseded_by IS NULL"
                             " AND erased_by IS NULL ORDER BY seq",
     [ST_PUB_DIGEST_WEEKS] = "SELECT DISTINCT iso_year, iso_week FROM published WHERE type=2 AND superseded_by IS NULL"
@@ -559,7 +619,8 @@ static int migrate(struct hls_store *s, struct hls_why *why) {
     snprintf(bump, sizeof bump, "PRAGMA user_version=%d", v + 1);
     if ((rc = hls_store__exec(s, "BEGIN IMMEDIATE", why)) != 0) return rc;
     if ((rc = hls_store__exec(s, migrations[v], why)) != 0 ||
-        (v + 1 == 10 && (rc = fill_fingerprints(s, why)) != 0) || (rc = hls_store__exec(s, bump, why)) != 0 ||
+        (v + 1 == 10 && (rc = fill_fingerprints(s, why)) != 0) ||
+        (v + 1 == 11 && (rc = hls_store__fill_read_side(s, why)) != 0) || (rc = hls_store__exec(s, bump, why)) != 0 ||
         (rc = hls_store__exec(s, "COMMIT", why)) != 0) {
       hls_store__exec(s, "ROLLBACK", NULL);
       hls_why_prefix(why, "migrating to schema %d: ", v + 1);

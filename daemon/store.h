@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cursor.h"
 #include "err.h"
 #include "envelope.h"
 #include "record.h"
@@ -242,6 +243,14 @@ int hls_store_item_put(struct hls_store *s, const struct hls_envelope *env, int 
                        struct hls_why *why) HLS_WARN_UNUSED;
 int hls_store_item_get(struct hls_store *s, const uint8_t origin[32], uint64_t seq, struct hls_item *out,
                        struct hls_why *why) HLS_WARN_UNUSED;
+/* Store a run of envelopes (states[i] as for hls_store_item_put),
+ * keeping the store's summaries of items (docs/data-model.md, "The read
+ * side"); consecutive envelopes of one origin update its summary once.
+ * Outside a transaction it is one (all or none); inside the caller's, an
+ * error leaves that transaction to be rolled back (HLS_EEXISTS for a run
+ * of one envelope, as hls_store_item_put, writes nothing). */
+int hls_store_item_put_run(struct hls_store *s, const struct hls_envelope *envs, const int *states, size_t n,
+                           int64_t now_ms, struct hls_why *why) HLS_WARN_UNUSED;
 /* Delete an item's body, keeping its stub (state erased). */
 int hls_store_item_erase(struct hls_store *s, const uint8_t origin[32], uint64_t seq, struct hls_why *why) HLS_WARN_UNUSED;
 /* Put back the body of an item held as a stub (the caller checked it
@@ -249,6 +258,10 @@ int hls_store_item_erase(struct hls_store *s, const uint8_t origin[32], uint64_t
  * are. */
 int hls_store_item_restore_body(struct hls_store *s, const uint8_t origin[32], uint64_t seq, const uint8_t *body,
                                 size_t len, struct hls_why *why) HLS_WARN_UNUSED;
+/* Put back the body of an item held as a stub, as hls_store_item_restore_body;
+ * *changed: whether it was a stub (else nothing changed). */
+int hls_store_item_fill_body(struct hls_store *s, const uint8_t origin[32], uint64_t seq, const uint8_t *body,
+                             size_t len, bool *changed, struct hls_why *why) HLS_WARN_UNUSED;
 /* Highest seq held for origin (0 if none) and that item's id. */
 int hls_store_chain_head(struct hls_store *s, const uint8_t origin[32], uint64_t *seq, uint8_t id[32],
                          struct hls_why *why) HLS_WARN_UNUSED;
@@ -372,7 +385,28 @@ struct sqlite3 *hls_store_db(struct hls_store *s);
  * Returns the code. */
 int hls_store_sqlite_error(struct sqlite3 *db, int sqlite_rc, struct hls_why *why);
 
-/* One origin held. The profile is the latest one whose body is held. */
+/* Pages (docs/control.md, "Pages"): every listing below walks its rows
+ * in one order, from the first row or after the row page->after names
+ * (keyset: rows added or removed meanwhile neither shift nor repeat the
+ * others), and stops when it has handed page->limit rows to its callback
+ * or read page->budget rows (those its filters skip too), or when the
+ * callback returns HLS_PAGE_FULL: that row is not taken. page->more then
+ * says the walk stopped before the end, and page->next is the key of the
+ * last row read, where the next page starts. page NULL: every row.
+ * Each walk reads only the rows it hands out or skips: no listing sorts
+ * or counts the whole items table. */
+struct hls_page {
+  const struct hls_cursor *after; /* borrowed, may be NULL; of the listing's kind (else HLS_EINVAL) */
+  int64_t limit;                  /* rows handed to cb, at most; 0: no bound */
+  int64_t budget;                 /* rows read, at most; 0: no bound */
+  bool more;                      /* out */
+  struct hls_cursor next;         /* out, when more */
+};
+/* A callback's return: the row does not fit in this page (not taken). */
+#define HLS_PAGE_FULL 1
+
+/* One origin held (the origins table). The profile is the latest one
+ * whose body is held. */
 struct hls_place_row {
   uint8_t node_id[32];
   bool has_profile;
@@ -385,18 +419,24 @@ struct hls_place_row {
   uint8_t head_id[32];        /* that item's id */
 };
 typedef int (*hls_place_cb)(void *ctx, const struct hls_place_row *p);
-/* Every origin held, by place name (case-insensitive; origins with no
- * profile held last), then node id. A non-zero return from cb stops the
- * walk and is returned. */
-int hls_store_places(struct hls_store *s, hls_place_cb cb, void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
+/* Every origin held, by place name (case-insensitive, Unicode-normalised;
+ * origins with no profile held last), then node id. Cursor kind
+ * HLS_CURSOR_PLACES. A non-zero return from cb but HLS_PAGE_FULL stops
+ * the walk and is returned. */
+int hls_store_places(struct hls_store *s, struct hls_page *page, hls_place_cb cb, void *ctx,
+                     struct hls_why *why) HLS_WARN_UNUSED;
 
 struct hls_story_filter {
   const char *place; /* a place name (case-insensitive, exact) or a node id; NULL for any */
   const char *theme; /* slug, NULL for any */
   bool has_since;
   hls_day since;     /* the story's week ends on or after this day */
-  int64_t limit;     /* 0: no limit */
 };
+/* --since reads stories published at most this many days before its day
+ * and after: hlsd dates no record more than a year ahead (api_records.c),
+ * so a story's week starts at most a year after it is published; the
+ * rest is slack for the clocks of places. */
+#define HLS_STORY_SINCE_REACH_DAYS 380
 
 /* A story whose body is held; every pointer is borrowed for the call. */
 struct hls_story_row {
@@ -409,11 +449,14 @@ struct hls_story_row {
   const struct hls_place_row *place; /* its origin (has_profile may be false) */
 };
 typedef int (*hls_story_cb)(void *ctx, const struct hls_story_row *r);
-/* Stories (type story, body held) matching f, newest published first.
- * A place that names no place held, or a node id with no items held, is
- * HLS_ENOTFOUND. */
-int hls_store_stories(struct hls_store *s, const struct hls_story_filter *f, hls_story_cb cb, void *ctx,
-                      struct hls_why *why) HLS_WARN_UNUSED;
+/* Stories (type story, body held) matching f, newest published first
+ * (then origin, then seq down). Cursor kind HLS_CURSOR_STORIES. A place
+ * that names no place held, or a node id with no items held, is
+ * HLS_ENOTFOUND. Walks: every story (an index of stories held, by
+ * time), a theme's (story_themes), a place's (its items); since bounds
+ * each walk at HLS_STORY_SINCE_REACH_DAYS before it. */
+int hls_store_stories(struct hls_store *s, const struct hls_story_filter *f, struct hls_page *page, hls_story_cb cb,
+                      void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
 
 struct hls_item_ref;
 /* The one story ref names (protocol/nodeid.h): cb is called once. Errors:
@@ -427,7 +470,6 @@ struct hls_item_filter {
   bool has_origin;
   uint8_t origin[32];
   int type;      /* enum hls_env_type, 0 for any */
-  int64_t limit; /* 0: no limit */
 };
 struct hls_item_row {
   uint8_t origin[32];
@@ -439,10 +481,10 @@ struct hls_item_row {
   const struct hls_place_row *place; /* borrowed for the call */
 };
 typedef int (*hls_item_row_cb)(void *ctx, const struct hls_item_row *r);
-/* Every envelope held matching f, by origin then seq. An origin with no
- * items held is HLS_ENOTFOUND. */
-int hls_store_items(struct hls_store *s, const struct hls_item_filter *f, hls_item_row_cb cb, void *ctx,
-                    struct hls_why *why) HLS_WARN_UNUSED;
+/* Every envelope held matching f, by origin then seq. Cursor kind
+ * HLS_CURSOR_ITEMS. An origin with no items held is HLS_ENOTFOUND. */
+int hls_store_items(struct hls_store *s, const struct hls_item_filter *f, struct hls_page *page, hls_item_row_cb cb,
+                    void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
 /* === end of the read side ==================================================== */
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cursor.h"
 #include "record.h"
 #include "store.h"
 
@@ -67,7 +68,19 @@ enum stmt_id {
   ST_PUB_LIST_DESC,
   ST_PUB_CURRENT,
   ST_PUB_GET,
-  ST_ITEM_RESTORE_BODY,
+  ST_ITEM_FILL,
+  ST_ITEM_STATE,
+  ST_ITEM_SAVEPOINT,
+  ST_ITEM_RELEASE,
+  ST_ITEM_ROLLBACK_TO,
+  ST_ORIGIN_ADD,
+  ST_ORIGIN_FILLED,
+  ST_ORIGIN_ERASED,
+  ST_ORIGIN_PROFILE,
+  ST_ORIGIN_SET_PROFILE,
+  ST_PROFILE_LATEST,
+  ST_STORY_THEME_ADD,
+  ST_STORY_THEME_DEL,
   ST_PUB_LIVE_STORIES,
   ST_PUB_DIGEST_WEEKS,
   ST_COUNTABLE_DAYS,
@@ -128,5 +141,18 @@ char *hls_store__column_strdup(sqlite3_stmt *st, int col);
 /* r's columns as the parameters of ST_REC_INSERT, ST_REC_UPDATE and
  * ST_IMPORT_STAGE (?1-?13, ?16, its fingerprint ?17), now_ms as ?14. */
 void hls_store__bind_record(sqlite3_stmt *st, const struct hls_record *r, int64_t now_ms);
+
+/* --- the read side's summaries (store_items.c) ----------------------------- */
+
+/* The sort key of a place name (hls places' order): the name case-folded
+ * and NFC-normalised, which is what libunistring's u8_casecmp compares,
+ * so memcmp on keys orders names as people read them; cut at
+ * HLS_CURSOR_KEY_MAX bytes. Returns its length (the name's own bytes if
+ * it cannot be folded). */
+#define HLS_STORE_NO_PLACE_KEY 0xff /* the key of an origin with no profile: after every name (no UTF-8 byte is 0xff) */
+size_t hls_store__place_key(const char *name, uint8_t out[HLS_CURSOR_KEY_MAX]);
+/* Migration 11: each origin's profile and place key, and the themes of
+ * every story held, from the items table. */
+int hls_store__fill_read_side(struct hls_store *s, struct hls_why *why);
 
 #endif

@@ -50,6 +50,23 @@
 #define HLS_IMPORT_ITEMS_MAX 4096
 #define HLS_IMPORT_ITEMS_BATCH_BYTES (1024u * 1024u)
 
+/* --- the read side's pages (places, stories, items; docs/control.md) ---
+ * hlsd answers on its one thread, between gossip's turns, so a page must
+ * take a few milliseconds whatever the store holds. Rows in one page, at
+ * most, whatever limit a client asks (measured on a shared 2-vCPU
+ * machine: ~5 us an item row read and packed, ~4 us a place, ~16 us a
+ * story, which decodes its body and packs its texts), and rows a filtered
+ * walk reads for one page, at most, matching or not (items --type,
+ * stories --since or --place with --theme; ~2 us an item, ~5 us a story):
+ * a page that reaches it ends with a cursor, maybe with fewer rows. A
+ * page also ends before its rows outgrow a reply frame
+ * (limits.control_max_frame). */
+#define HLS_PAGE_ITEMS_MAX 500
+#define HLS_PAGE_ITEMS_READ_MAX 2000
+#define HLS_PAGE_STORIES_MAX 200
+#define HLS_PAGE_STORIES_READ_MAX 1000
+#define HLS_PAGE_PLACES_MAX 500
+
 /* --- CSV files ----------------------------------------------------------
  * A CSV import file is read whole by the CLI: 1 GiB is far above 5
  * million rows of normal records. One field may not exceed the text hard

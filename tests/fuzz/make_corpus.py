@@ -362,6 +362,33 @@ def config_seeds():
     return s
 
 
+def cursor_seeds():
+    """The "after" of places, stories and items: [kind selector] + text
+    (protocol/cursor.h: base64url without padding of a kind byte and the
+    key, big-endian)."""
+    import base64
+
+    def text(kind, body):
+        return base64.urlsafe_b64encode(bytes([kind]) + body).rstrip(b"=")
+
+    origin = bytes(range(1, 33))
+    s = {}
+    s["items"] = b"\x00" + text(1, origin + struct.pack(">Q", 42))
+    s["items-seq0"] = b"\x00" + text(1, origin + struct.pack(">Q", 0))
+    s["items-seq-top"] = b"\x00" + text(1, origin + struct.pack(">Q", 2 ** 63))
+    s["items-short"] = b"\x00" + text(1, origin + struct.pack(">Q", 42))[:-2]
+    s["stories"] = b"\x01" + text(2, struct.pack(">Q", 1772400000000) + origin + struct.pack(">Q", 7))
+    s["stories-as-items"] = b"\x00" + text(2, struct.pack(">Q", 1772400000000) + origin + struct.pack(">Q", 7))
+    s["places"] = b"\x02" + text(3, origin + "bårford borough".encode())
+    s["places-no-profile"] = b"\x02" + text(3, origin + b"\xff")
+    s["places-longest"] = b"\x02" + text(3, origin + b"k" * 384)
+    s["places-too-long"] = b"\x02" + text(3, origin + b"k" * 385)
+    s["padded"] = b"\x00" + text(1, origin + struct.pack(">Q", 42)) + b"="
+    s["standard-alphabet"] = b"\x02" + base64.b64encode(bytes([3]) + origin + b"\xfb\xff")
+    s["junk"] = b"\x01not a cursor!"
+    return s
+
+
 def write(name, seeds):
     d = os.path.join(CORPUS, name)
     os.makedirs(d, exist_ok=True)
@@ -374,7 +401,8 @@ def write(name, seeds):
 def main():
     total = 0
     for name, seeds in (("mp_tree", mp_tree_seeds()), ("ctl_request", ctl_request_seeds()),
-                        ("csv_import", csv_import_seeds()), ("config", config_seeds())):
+                        ("csv_import", csv_import_seeds()), ("config", config_seeds()),
+                        ("cursor", cursor_seeds())):
         total += write(name, seeds)
     print("wrote %d seeds under %s" % (total, CORPUS))
     return 0

@@ -851,10 +851,10 @@ static void test_each_origin_read_errors(void **state) {
   ASSERT_OK(hls_gstore_fork_put(fx->gs, a.k.pk, 2, ev.p, ev.len, ev.p, ev.len, 1, &why));
 
   static const char *const reads[] = {
-      "max(seq) FROM items",        /* the heads */
-      "SELECT item_id FROM items",  /* the head's id */
-      "FROM forks WHERE origin",    /* forked? */
-      "type=1 AND body_state=0",    /* the latest profile */
+      "head_seq FROM origins",          /* the heads */
+      "SELECT head_id FROM origins",    /* the head's id */
+      "FROM forks WHERE origin",        /* forked? */
+      "SELECT profile FROM origins",    /* the latest profile */
   };
   for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
     struct inject in;

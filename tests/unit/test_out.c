@@ -1,6 +1,7 @@
 /* Unit tests for cli/out.c's tables: fitting a width, cutting free text
  * with "…" by columns on screen (never inside a UTF-8 character), never
- * cutting other columns, and whole values with no width. */
+ * cutting other columns, and whole values with no width; tables and JSON
+ * arrays printed a page at a time. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mp.h"
 #include "out.h"
 
 /* t printed to a string (the caller frees it); t is freed. */
@@ -126,6 +128,104 @@ static void test_term_width_into_a_pipe(void **state) {
   unsetenv("COLUMNS");
 }
 
+/* A table printed in pages: the first flush prints the headers and fixes
+ * the widths; later rows keep them. */
+static void test_flush_in_pages(void **state) {
+  (void)state;
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  assert_non_null(f);
+  struct hls_table *t = records(30);
+  hls_table_flush(t, f);
+  const char *const r3[] = {"8", "2026-03-05", "A title much longer than the column"};
+  const char *const r4[] = {"12345", "2026-03-06", "Short"};
+  assert_int_equal(hls_table_add(t, r3), 0);
+  assert_int_equal(hls_table_add(t, r4), 0);
+  hls_table_flush(t, f);
+  hls_table_flush(t, f); /* nothing new: prints nothing */
+  assert_int_equal(fclose(f), 0);
+  hls_table_free(t);
+  /* Free text is cut to the first page's width; a wider id is whole. */
+  assert_string_equal(buf, "ID  DATE        TITLE\n"
+                           " 7  2026-03-04  Library drop-\xe2\x80\xa6\n"
+                           "12  2026-03-02  Ynys M\xc3\xb4n\n"
+                           " 8  2026-03-05  A title much \xe2\x80\xa6\n"
+                           "12345  2026-03-06  Short\n");
+  free(buf);
+  /* With no width (a pipe), nothing is cut, later pages included. */
+  buf = NULL;
+  f = open_memstream(&buf, &len);
+  t = records(0);
+  hls_table_flush(t, f);
+  assert_int_equal(hls_table_add(t, r3), 0);
+  hls_table_flush(t, f);
+  assert_int_equal(fclose(f), 0);
+  hls_table_free(t);
+  assert_non_null(strstr(buf, " 8  2026-03-05  A title much longer than the column\n"));
+  free(buf);
+}
+
+/* The expanded form, in pages: blocks apart, as in one print. */
+static void test_flush_blocks(void **state) {
+  (void)state;
+  static const char *const headers[] = {"PLACE", "NODE"};
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  struct hls_table *t = hls_table_new(2, headers);
+  assert_non_null(t);
+  hls_table_set_shrink(t, 0, 4);
+  hls_table_set_width(t, 20);
+  const char *const r1[] = {"Leeds", "@0123456789abcdefghij.ed25519"};
+  assert_int_equal(hls_table_add(t, r1), 0);
+  hls_table_flush(t, f);
+  assert_int_equal(hls_table_add(t, r1), 0);
+  hls_table_flush(t, f);
+  assert_int_equal(fclose(f), 0);
+  hls_table_free(t);
+  assert_string_equal(buf, "PLACE  Leeds\nNODE   @0123456789abcdefghij.ed25519\n\n"
+                           "PLACE  Leeds\nNODE   @0123456789abcdefghij.ed25519\n");
+  free(buf);
+}
+
+/* A JSON array printed an item at a time is the text of the whole array
+ * printed at once. */
+static void test_json_list(void **state) {
+  (void)state;
+  /* [{"a": 1, "b": [true, null], "c": "x\n"}, {}, 2.5] as msgpack */
+  static const uint8_t packed[] = {0x93, 0x83, 0xa1, 'a', 0x01, 0xa1, 'b', 0x92, 0xc3, 0xc0, 0xa1, 'c', 0xa2, 'x', '\n',
+                                   0x80, 0xcb, 0x40, 0x04, 0, 0, 0, 0, 0, 0};
+  struct hls_mp_tree tree;
+  assert_int_equal(hls_mp_tree_decode(&tree, packed, sizeof packed, false, 1000, NULL), 0);
+  char *whole = NULL, *paged = NULL;
+  size_t len = 0;
+  json_t *j = hls_out_to_json(&tree.root);
+  whole = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+  json_decref(j);
+  FILE *f = open_memstream(&paged, &len);
+  struct hls_out_json_list l;
+  hls_out_json_list_begin(&l, f);
+  for (uint32_t i = 0; i < tree.root.len; i++) assert_int_equal(hls_out_json_list_add(&l, &tree.root.v.items[i]), 0);
+  assert_int_equal(hls_out_json_list_end(&l), 0);
+  assert_int_equal(fclose(f), 0);
+  size_t n = strlen(whole);
+  assert_int_equal(strlen(paged), n + 1);
+  assert_memory_equal(paged, whole, n);
+  assert_int_equal(paged[n], '\n');
+  free(whole);
+  free(paged);
+  hls_mp_tree_free(&tree);
+  /* No item: [] */
+  paged = NULL;
+  f = open_memstream(&paged, &len);
+  hls_out_json_list_begin(&l, f);
+  assert_int_equal(hls_out_json_list_end(&l), 0);
+  assert_int_equal(fclose(f), 0);
+  assert_string_equal(paged, "[]\n");
+  free(paged);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_whole_without_width),
@@ -134,6 +234,9 @@ int main(void) {
       cmocka_unit_test(test_header_and_uncut_columns_stay_whole),
       cmocka_unit_test(test_blocks_when_ids_do_not_fit),
       cmocka_unit_test(test_term_width_into_a_pipe),
+      cmocka_unit_test(test_flush_in_pages),
+      cmocka_unit_test(test_flush_blocks),
+      cmocka_unit_test(test_json_list),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -251,15 +251,22 @@ static const char *titles(const struct stories *s, char *buf, size_t size) {
 
 static int list_stories(struct fixture *fx, const struct hls_story_filter *f, struct stories *out, struct hls_why *why) {
   memset(out, 0, sizeof *out);
-  return hls_store_stories(fx->store, f, story_cb, out, why);
+  return hls_store_stories(fx->store, f, NULL, story_cb, out, why);
+}
+
+/* The first page of at most limit stories (0: all of them). */
+static void expect_stories_limit(struct fixture *fx, const struct hls_story_filter *f, int64_t limit, const char *want) {
+  struct stories s;
+  struct hls_why why = {{0}};
+  struct hls_page page = {.limit = limit};
+  char got[1024];
+  memset(&s, 0, sizeof s);
+  ASSERT_OK(hls_store_stories(fx->store, f, &page, story_cb, &s, &why));
+  assert_string_equal(titles(&s, got, sizeof got), want);
 }
 
 static void expect_stories(struct fixture *fx, const struct hls_story_filter *f, const char *want) {
-  struct stories s;
-  struct hls_why why = {{0}};
-  char got[1024];
-  ASSERT_OK(list_stories(fx, f, &s, &why));
-  assert_string_equal(titles(&s, got, sizeof got), want);
+  expect_stories_limit(fx, f, 0, want);
 }
 
 struct items {
@@ -281,7 +288,7 @@ static int item_cb(void *ctx, const struct hls_item_row *r) {
 
 static int list_items(struct fixture *fx, const struct hls_item_filter *f, struct items *out, struct hls_why *why) {
   memset(out, 0, sizeof *out);
-  return hls_store_items(fx->store, f, item_cb, out, why);
+  return hls_store_items(fx->store, f, NULL, item_cb, out, why);
 }
 
 /* --- places ---------------------------------------------------------------------- */
@@ -290,7 +297,7 @@ static void test_places(void **state) {
   struct fixture *fx = *state;
   struct hls_why why = {{0}};
   struct places p = {0};
-  ASSERT_OK(hls_store_places(fx->store, place_cb, &p, &why));
+  ASSERT_OK(hls_store_places(fx->store, NULL, place_cb, &p, &why));
   assert_int_equal(p.n, 3);
   /* By name (Anytown, Bårford Borough), the origin with no profile last. */
   const struct hls_place_row *a = &p.rows[0], *b = &p.rows[1], *c = &p.rows[2];
@@ -331,7 +338,7 @@ static void test_places(void **state) {
 
   /* A callback's non-zero return stops the walk and is returned. */
   struct places first = {.stop_after = 1};
-  assert_int_equal(hls_store_places(fx->store, place_cb, &first, &why), 42);
+  assert_int_equal(hls_store_places(fx->store, NULL, place_cb, &first, &why), 42);
   assert_int_equal(first.n, 1);
 }
 
@@ -341,7 +348,7 @@ static void test_places_profile_update(void **state) {
   /* A new profile of A renames it; it now sorts after Bårford. */
   publish_profile(fx, &fx->a, "Zedtown", "North", HLS_PROFILE_PARTNER, T0 + 80, HLS_BODY_HELD, 107);
   struct places p = {0};
-  ASSERT_OK(hls_store_places(fx->store, place_cb, &p, &why));
+  ASSERT_OK(hls_store_places(fx->store, NULL, place_cb, &p, &why));
   assert_int_equal(p.n, 3);
   assert_string_equal(p.rows[0].profile.place, "Bårford Borough");
   assert_string_equal(p.rows[1].profile.place, "Zedtown");
@@ -357,7 +364,7 @@ static void test_places_profile_update(void **state) {
   /* Its profile body erased: the one before speaks again. */
   ASSERT_OK(hls_store_item_erase(fx->store, fx->a.pk, 7, &why));
   memset(&p, 0, sizeof p);
-  ASSERT_OK(hls_store_places(fx->store, place_cb, &p, &why));
+  ASSERT_OK(hls_store_places(fx->store, NULL, place_cb, &p, &why));
   assert_string_equal(p.rows[0].profile.place, "Anytown");
   assert_int_equal(p.rows[0].profile_seq, 1);
   assert_int_equal(p.rows[0].erased, 2);
@@ -369,7 +376,7 @@ static void test_empty_store(void **state) {
   struct places p = {0};
   struct stories s;
   struct items it;
-  ASSERT_OK(hls_store_places(fx->store, place_cb, &p, &why));
+  ASSERT_OK(hls_store_places(fx->store, NULL, place_cb, &p, &why));
   assert_int_equal(p.n, 0);
   struct hls_story_filter f = {0};
   ASSERT_OK(list_stories(fx, &f, &s, &why));
@@ -450,13 +457,13 @@ static void test_stories_filters(void **state) {
   expect_stories(fx, &f, "");
 
   /* limit counts stories shown, after the other filters. */
-  f = (struct hls_story_filter){.limit = 2};
-  expect_stories(fx, &f, "A story for peers|C story");
-  f = (struct hls_story_filter){.limit = 1, .theme = "housing"};
-  expect_stories(fx, &f, "B story");
+  f = (struct hls_story_filter){0};
+  expect_stories_limit(fx, &f, 2, "A story for peers|C story");
+  f = (struct hls_story_filter){.theme = "housing"};
+  expect_stories_limit(fx, &f, 1, "B story");
   f = (struct hls_story_filter){.place = "anytown", .theme = "housing", .has_since = true,
-                                .since = hls_date_from_ymd(2026, 3, 2), .limit = 5};
-  expect_stories(fx, &f, "A story one");
+                                .since = hls_date_from_ymd(2026, 3, 2)};
+  expect_stories_limit(fx, &f, 5, "A story one");
 }
 
 /* --- stories show ------------------------------------------------------------------------ */
@@ -606,14 +613,295 @@ static void test_items(void **state) {
   ASSERT_OK(list_items(fx, &f, &it, &why));
   assert_int_equal(it.n, 0);
   /* limit */
-  f = (struct hls_item_filter){.limit = 3};
-  ASSERT_OK(list_items(fx, &f, &it, &why));
+  f = (struct hls_item_filter){0};
+  struct hls_page page = {.limit = 3};
+  memset(&it, 0, sizeof it);
+  ASSERT_OK(hls_store_items(fx->store, &f, &page, item_cb, &it, &why));
   assert_int_equal(it.n, 3);
+  assert_true(page.more);
   /* An origin nothing is held from. */
   f = (struct hls_item_filter){.has_origin = true};
   memset(f.origin, 9, 32);
   assert_int_equal(list_items(fx, &f, &it, &why), HLS_ENOTFOUND);
   assert_non_null(strstr(why.text, "no items held from @"));
+}
+
+/* --- pages ------------------------------------------------------------------------------ */
+
+/* A row's key, as a listing orders it: items (origin, seq); stories
+ * (timestamp down, origin, seq down); places by name key then origin. */
+struct key {
+  uint8_t origin[32];
+  uint64_t seq;
+  int64_t ts;
+};
+
+#define MAX_KEYS 64
+
+struct keys {
+  size_t n;
+  struct key k[MAX_KEYS];
+  int full_at; /* return HLS_PAGE_FULL on this row of a page (1-based; 0: never) */
+  int in_page;
+};
+
+static int key_item(void *ctx, const struct hls_item_row *r) {
+  struct keys *out = ctx;
+  if (++out->in_page == out->full_at) return HLS_PAGE_FULL;
+  assert_true(out->n < MAX_KEYS);
+  memcpy(out->k[out->n].origin, r->origin, 32);
+  out->k[out->n++].seq = r->seq;
+  return 0;
+}
+
+static int key_story(void *ctx, const struct hls_story_row *r) {
+  struct keys *out = ctx;
+  if (++out->in_page == out->full_at) return HLS_PAGE_FULL;
+  assert_true(out->n < MAX_KEYS);
+  memcpy(out->k[out->n].origin, r->origin, 32);
+  out->k[out->n].ts = r->timestamp_ms;
+  out->k[out->n++].seq = r->seq;
+  return 0;
+}
+
+static int key_place(void *ctx, const struct hls_place_row *p) {
+  struct keys *out = ctx;
+  if (++out->in_page == out->full_at) return HLS_PAGE_FULL;
+  assert_true(out->n < MAX_KEYS);
+  memcpy(out->k[out->n++].origin, p->node_id, 32);
+  return 0;
+}
+
+enum listing { L_ITEMS, L_STORIES, L_PLACES };
+
+/* One page of a listing after *after (NULL: the first), into out. */
+static int one_page(struct fixture *fx, enum listing l, const void *filter, struct hls_page *page, struct keys *out,
+                    struct hls_why *why) {
+  out->in_page = 0;
+  switch (l) {
+    case L_ITEMS: return hls_store_items(fx->store, filter, page, key_item, out, why);
+    case L_STORIES: return hls_store_stories(fx->store, filter, page, key_story, out, why);
+    default: return hls_store_places(fx->store, page, key_place, out, why);
+  }
+}
+
+/* Every page of at most limit rows (and budget reads), each after the
+ * cursor of the one before, into out; *pages gets how many. */
+static void all_pages(struct fixture *fx, enum listing l, const void *filter, int64_t limit, int64_t budget,
+                      struct keys *out, int *pages) {
+  struct hls_why why = {{0}};
+  struct hls_cursor cursor;
+  bool have = false;
+  *pages = 0;
+  for (;;) {
+    struct hls_page page = {.after = have ? &cursor : NULL, .limit = limit, .budget = budget};
+    size_t before = out->n;
+    ASSERT_OK(one_page(fx, l, filter, &page, out, &why));
+    assert_true(out->n - before <= (size_t)(limit ? limit : MAX_KEYS));
+    (*pages)++;
+    assert_true(*pages < 100);
+    if (!page.more) break;
+    /* The cursor goes through its text, as a client hands it back. */
+    char text[HLS_CURSOR_TEXT_SIZE];
+    ASSERT_OK(hls_cursor_format(&page.next, text));
+    ASSERT_OK(hls_cursor_parse(text, strlen(text), page.next.kind, &cursor, &why));
+    have = true;
+  }
+}
+
+static void assert_keys_equal(const struct keys *a, const struct keys *b) {
+  assert_int_equal(a->n, b->n);
+  for (size_t i = 0; i < a->n; i++) {
+    assert_memory_equal(a->k[i].origin, b->k[i].origin, 32);
+    assert_int_equal(a->k[i].seq, b->k[i].seq);
+    assert_int_equal(a->k[i].ts, b->k[i].ts);
+  }
+}
+
+/* Pages of any size list every row once, in the order of the whole
+ * listing, and the last page says so. */
+static void test_pages_cover_each_row_once(void **state) {
+  struct fixture *fx = *state;
+  struct hls_item_filter all_items = {0}, stories_only = {.type = HLS_ENV_STORY}, b_items = {.has_origin = true};
+  memcpy(b_items.origin, fx->b.pk, 32);
+  struct hls_story_filter all_stories = {0}, housing = {.theme = "housing"}, anytown = {.place = "anytown"},
+                          since = {.has_since = true, .since = hls_date_from_ymd(2026, 3, 8)},
+                          place_theme = {.place = "anytown", .theme = "peer-support"};
+  struct {
+    enum listing l;
+    const void *filter;
+    size_t rows;
+  } cases[] = {
+      {L_ITEMS, &all_items, N_ITEMS}, {L_ITEMS, &stories_only, 6}, {L_ITEMS, &b_items, 5},
+      {L_STORIES, &all_stories, 4},  {L_STORIES, &housing, 2},    {L_STORIES, &anytown, 2},
+      {L_STORIES, &since, 3},        {L_STORIES, &place_theme, 1}, {L_PLACES, NULL, 3},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    struct keys whole = {0};
+    int pages;
+    all_pages(fx, cases[c].l, cases[c].filter, 0, 0, &whole, &pages);
+    assert_int_equal(whole.n, cases[c].rows);
+    assert_int_equal(pages, 1);
+    for (int64_t limit = 1; limit <= (int64_t)cases[c].rows + 1; limit++)
+      for (int64_t budget = 0; budget <= 3; budget++) {
+        struct keys paged = {0};
+        all_pages(fx, cases[c].l, cases[c].filter, limit, budget, &paged, &pages);
+        assert_keys_equal(&paged, &whole);
+        /* The page that reaches its limit looks one row further: the
+         * last page is never an empty one. */
+        if (budget == 0) assert_int_equal(pages, (int)((cases[c].rows + (size_t)limit - 1) / (size_t)limit));
+      }
+  }
+}
+
+/* A callback's HLS_PAGE_FULL ends the page before that row, which the
+ * next page starts with. */
+static void test_page_full(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct hls_item_filter f = {0};
+  struct keys whole = {0}, paged = {.full_at = 3};
+  int pages;
+  all_pages(fx, L_ITEMS, &f, 0, 0, &whole, &pages);
+  all_pages(fx, L_ITEMS, &f, 0, 0, &paged, &pages);
+  assert_keys_equal(&paged, &whole);
+  assert_int_equal(pages, (N_ITEMS + 1) / 2);
+  struct hls_story_filter sf = {0};
+  memset(&whole, 0, sizeof whole);
+  memset(&paged, 0, sizeof paged);
+  paged.full_at = 2;
+  all_pages(fx, L_STORIES, &sf, 0, 0, &whole, &pages);
+  all_pages(fx, L_STORIES, &sf, 0, 0, &paged, &pages);
+  assert_keys_equal(&paged, &whole);
+  memset(&whole, 0, sizeof whole);
+  memset(&paged, 0, sizeof paged);
+  paged.full_at = 2;
+  all_pages(fx, L_PLACES, NULL, 0, 0, &whole, &pages);
+  all_pages(fx, L_PLACES, NULL, 0, 0, &paged, &pages);
+  assert_keys_equal(&paged, &whole);
+  /* A page refused before its first row with no cursor to go back to
+   * is the walk's error, never a page that repeats itself. */
+  struct keys first = {.full_at = 1};
+  struct hls_page page = {0};
+  assert_int_equal(one_page(fx, L_ITEMS, &f, &page, &first, &why), HLS_EINTERNAL);
+}
+
+static int key_cmp_items(const struct key *a, const struct key *b) {
+  int c = memcmp(a->origin, b->origin, 32);
+  return c != 0 ? c : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+static int key_cmp_stories(const struct key *a, const struct key *b) {
+  if (a->ts != b->ts) return a->ts > b->ts ? -1 : 1;
+  int c = memcmp(a->origin, b->origin, 32);
+  return c != 0 ? c : (a->seq < b->seq) - (a->seq > b->seq);
+}
+
+/* Rows added between pages: every row held at the start is listed once,
+ * in order; a row added after the cursor is listed, one before it not. */
+static void test_pages_while_rows_are_added(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct chain d;
+  chain_init(&d, 4);
+  struct keys at_start = {0};
+  struct hls_item_filter f = {0};
+  int pages;
+  all_pages(fx, L_ITEMS, &f, 0, 0, &at_start, &pages);
+
+  /* Items: three pages of 4, an item of A and of a new origin D added
+   * before each page after the first. */
+  struct keys got = {0};
+  struct hls_cursor cursor;
+  struct hls_page page = {.limit = 4};
+  ASSERT_OK(one_page(fx, L_ITEMS, &f, &page, &got, &why));
+  struct key added[4];
+  size_t n_added = 0;
+  for (int round = 0; page.more; round++) {
+    cursor = page.next;
+    struct key c = {.seq = cursor.seq};
+    memcpy(c.origin, cursor.origin, 32);
+    if (round < 2) {
+      struct chain *ch = round == 0 ? &fx->a : &d;
+      if (round == 0) publish_digest(fx, ch, T0 + 90, 500);
+      else publish_profile(fx, ch, "Dee", "East", HLS_PROFILE_PLACE, T0 + 91, HLS_BODY_HELD, 501);
+      struct key k = {.seq = ch->seq};
+      memcpy(k.origin, ch->pk, 32);
+      if (key_cmp_items(&k, &c) > 0) added[n_added++] = k;
+    }
+    page = (struct hls_page){.after = &cursor, .limit = 4};
+    ASSERT_OK(one_page(fx, L_ITEMS, &f, &page, &got, &why));
+  }
+  for (size_t i = 1; i < got.n; i++) assert_true(key_cmp_items(&got.k[i - 1], &got.k[i]) < 0);
+  for (size_t i = 0; i < at_start.n; i++) {
+    bool found = false;
+    for (size_t j = 0; j < got.n && !found; j++) found = key_cmp_items(&at_start.k[i], &got.k[j]) == 0;
+    assert_true(found);
+  }
+  for (size_t i = 0; i < n_added; i++) {
+    bool found = false;
+    for (size_t j = 0; j < got.n && !found; j++) found = key_cmp_items(&added[i], &got.k[j]) == 0;
+    assert_true(found);
+  }
+  assert_int_equal(got.n, at_start.n + n_added);
+
+  /* Stories: after the first page of one, a newer story (before the
+   * cursor: not listed) and an older one (listed). */
+  struct hls_story_filter sf = {0};
+  memset(&got, 0, sizeof got);
+  page = (struct hls_page){.limit = 1};
+  ASSERT_OK(one_page(fx, L_STORIES, &sf, &page, &got, &why));
+  assert_true(page.more);
+  cursor = page.next;
+  publish_story(fx, &fx->c, "C newest", 2026, 12, "0:housing", HLS_AUD_NETWORK, T0 + 100, HLS_BODY_HELD, 502);
+  publish_story(fx, &fx->c, "C oldest", 2026, 12, "0:housing", HLS_AUD_NETWORK, T0 + 5, HLS_BODY_HELD, 503);
+  for (;;) {
+    page = (struct hls_page){.after = &cursor, .limit = 1};
+    ASSERT_OK(one_page(fx, L_STORIES, &sf, &page, &got, &why));
+    if (!page.more) break;
+    cursor = page.next;
+  }
+  assert_int_equal(got.n, 5); /* the 4 of the start and "C oldest" */
+  for (size_t i = 1; i < got.n; i++) assert_true(key_cmp_stories(&got.k[i - 1], &got.k[i]) < 0);
+  assert_int_equal(got.k[4].ts, T0 + 5);
+}
+
+/* A cursor of another listing is refused, not misread. */
+static void test_page_cursor_kind(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct hls_cursor c = {.kind = HLS_CURSOR_STORIES, .seq = 1};
+  struct hls_page page = {.after = &c};
+  struct keys k = {0};
+  struct hls_item_filter f = {0};
+  assert_int_equal(one_page(fx, L_ITEMS, &f, &page, &k, &why), HLS_EINVAL);
+  c.kind = HLS_CURSOR_ITEMS;
+  struct hls_story_filter sf = {0};
+  assert_int_equal(one_page(fx, L_STORIES, &sf, &page, &k, &why), HLS_EINVAL);
+  assert_int_equal(one_page(fx, L_PLACES, NULL, &page, &k, &why), HLS_EINVAL);
+  assert_int_equal(k.n, 0);
+  /* A cursor past every row: an empty last page. */
+  c = (struct hls_cursor){.kind = HLS_CURSOR_ITEMS, .seq = INT64_MAX};
+  memset(c.origin, 0xff, 32);
+  ASSERT_OK(one_page(fx, L_ITEMS, &f, &page, &k, &why));
+  assert_int_equal(k.n, 0);
+  assert_false(page.more);
+}
+
+/* --since reads stories published at most HLS_STORY_SINCE_REACH_DAYS
+ * before the day: older ones end the walk. */
+static void test_stories_since_bound(void **state) {
+  struct fixture *fx = *state;
+  struct hls_story_filter f = {.has_since = true, .since = hls_date_from_ymd(2026, 3, 2)};
+  /* Published long before its week (a year and a half): past the reach. */
+  publish_story(fx, &fx->c, "From long ago", 2026, 10, "0:housing", HLS_AUD_NETWORK, T0 - 550ll * 86400000,
+                HLS_BODY_HELD, 600);
+  /* A year before: within it. */
+  publish_story(fx, &fx->c, "Planned ahead", 2026, 10, "0:housing", HLS_AUD_NETWORK, T0 - 360ll * 86400000,
+                HLS_BODY_HELD, 601);
+  expect_stories(fx, &f, "A story for peers|C story|A story one|Planned ahead");
+  f.has_since = false;
+  expect_stories(fx, &f, "A story for peers|C story|B story|A story one|Planned ahead|From long ago");
 }
 
 int main(void) {
@@ -626,6 +914,11 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_story_find, setup_filled, teardown),
       cmocka_unit_test_setup_teardown(test_story_find_refusals, setup_filled, teardown),
       cmocka_unit_test_setup_teardown(test_items, setup_filled, teardown),
+      cmocka_unit_test_setup_teardown(test_pages_cover_each_row_once, setup_filled, teardown),
+      cmocka_unit_test_setup_teardown(test_page_full, setup_filled, teardown),
+      cmocka_unit_test_setup_teardown(test_pages_while_rows_are_added, setup_filled, teardown),
+      cmocka_unit_test_setup_teardown(test_page_cursor_kind, setup_filled, teardown),
+      cmocka_unit_test_setup_teardown(test_stories_since_bound, setup_filled, teardown),
   };
   return cmocka_run_group_tests_name("store_query", tests, NULL, NULL);
 }
