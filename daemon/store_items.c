@@ -1,6 +1,7 @@
 /* What the node holds and publishes (store.h): items (envelopes held:
- * stubs, bodies, erasure, chain heads), the rows of this node's own
- * publications (profile, digests, stories, tombstones, and what
+ * stubs, bodies, erasure, chain heads) with the summaries of them that
+ * the read side reads (origins, story_themes), the rows of this node's
+ * own publications (profile, digests, stories, tombstones, and what
  * superseded or erased each), and the peers it exchanges them with. The
  * SQL is in store.c's statement table. */
 #include <sqlite3.h>
@@ -23,9 +24,9 @@ void hls_item_clear(struct hls_item *it) {
 
 /* --- the read side's summaries ---------------------------------------------------
  * Every change to items goes through the functions below, which keep, in
- * the same savepoint: origins (counts, head, last stored, the latest
- * profile held and its place key) and story_themes (docs/data-model.md,
- * "The read side"). */
+ * the same transaction: origins (counts, head, last stored, a copy of the
+ * latest profile held and its place key) and story_themes
+ * (docs/data-model.md, "The read side"). */
 
 size_t hls_store__place_key(const char *name, uint8_t out[HLS_CURSOR_KEY_MAX]) {
   size_t len = strlen(name), folded_len = 0;
