@@ -74,10 +74,7 @@ static void engine_reload(struct hls_gossipd *gd);
 static void before_poll(uv_prepare_t *p) {
   struct hls_gossipd *gd = p->data;
   if (gd->reload || hls_store_deferred_lost(gd->env.store)) engine_reload(gd);
-  if (!hls_store_deferred(gd->env.store)) {
-    gd->deferred_items = 0;
-    return;
-  }
+  if (!hls_store_deferred(gd->env.store)) return;
   if (gd->deferred_items < DEFER_LIGHT_ITEMS || uv_now(gd->env.loop) - gd->deferred_since >= DEFER_MAX_MS)
     commit_deferred(gd);
   /* else the gossip timer (every 100 ms at most) commits it */
@@ -254,10 +251,10 @@ static void on_timer(uv_timer_t *t) {
 
 /* --- start / stop ------------------------------------------------------------------- */
 
+/* ctx: the engine being loaded. */
 static int load_one(void *ctx, const uint8_t origin[32], uint64_t head, const uint8_t head_id[32], bool forked,
                     const struct hls_profile *profile) {
-  struct hls_gossipd *gd = ctx;
-  return hls_gossip_load_origin(gd->g, origin, head, head_id, forked, profile);
+  return hls_gossip_load_origin(ctx, origin, head, head_id, forked, profile);
 }
 
 /* A blocked node's chain: refused from every peer, never relayed; said
@@ -295,21 +292,20 @@ static int engine_load(struct hls_gossipd *gd, struct hls_gossip **out, struct h
   randombytes_buf(&cfg.seed, sizeof cfg.seed);
   struct hls_gossip_store st = {.ctx = gd, .get = st_get, .stubs = st_stubs, .is_direct_peer = is_direct_peer,
                                 .admit_origin = st_admit_origin};
-  struct hls_gossip *old = gd->g;
-  int rc = hls_gossip_new(&gd->g, &cfg, &st, emit, gd);
-  if (rc == 0) rc = hls_gstore_each_origin(gd->gs, load_one, gd, why);
+  struct hls_gossip *g = NULL;
+  int rc = hls_gossip_new(&g, &cfg, &st, emit, gd);
+  if (rc == 0) rc = hls_gstore_each_origin(gd->gs, load_one, g, why);
   if (rc == 0) rc = hls_gstore_counts(gd->gs, &gd->others, why);
   if (rc == 0) rc = hls_gstore_origin_counts(gd->gs, gd->env.self, &gd->own, why);
   if (rc == 0) {
     gd->others.items -= gd->own.items, gd->others.held -= gd->own.held;
     gd->others.stubs -= gd->own.stubs, gd->others.erased -= gd->own.erased;
   }
-  *out = gd->g;
-  gd->g = old;
   if (rc != 0) {
-    hls_gossip_free(*out);
-    *out = NULL;
+    hls_gossip_free(g);
+    g = NULL;
   }
+  *out = g;
   return rc;
 }
 

@@ -45,7 +45,7 @@ static const char *const sql[P__COUNT] = {
     [P_ITEMS_AFTER] = "SELECT origin, seq, type, body, id FROM items WHERE id>?1 AND body_state=0"
                       " AND type IN (1, 2, 3, 4) ORDER BY id LIMIT ?2",
     [P_ITEM_ROWID] = "SELECT id FROM items WHERE origin=?1 AND seq=?2",
-    [P_ITEM_NOW] = "SELECT origin, seq, type, body, body_state FROM items WHERE origin=?1 AND seq=?2",
+    [P_ITEM_NOW] = "SELECT origin, seq, type, body FROM items WHERE origin=?1 AND seq=?2",
     [P_ROWS] = "SELECT id, " PCOLS ", origins FROM patterns WHERE retracted=0",
     [P_UPSERT] = "INSERT INTO patterns(id, retracted, " PCOLS ", score, p, p_now, expected, withheld, origins,"
                  " first_ms, updated_ms)"
@@ -253,12 +253,11 @@ int hls_patstore_item_rowid(struct hls_patstore *ps, const uint8_t origin[32], u
 }
 
 int hls_patstore_item_now(struct hls_patstore *ps, const uint8_t origin[32], uint64_t seq, hls_patstore_item_fn *fn,
-                          void *ctx, bool *erased, struct hls_why *why) {
+                          void *ctx, struct hls_why *why) {
   sqlite3_stmt *st = ps->st[P_ITEM_NOW];
   sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, (int64_t)seq);
   int rc = sqlite3_step(st), cb = 0;
-  *erased = rc == SQLITE_ROW && sqlite3_column_int(st, 4) == HLS_BODY_ERASED;
   if (rc == SQLITE_ROW) {
     cb = item_row(st, fn, ctx);
     rc = SQLITE_DONE;

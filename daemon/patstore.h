@@ -69,10 +69,9 @@ int hls_patstore_items_after(struct hls_patstore *ps, int64_t *after_id, int lim
 /* The rowid of item origin:seq (0: not held). */
 int hls_patstore_item_rowid(struct hls_patstore *ps, const uint8_t origin[32], uint64_t seq, int64_t *id,
                             struct hls_why *why);
-/* Item origin:seq as it is now: fn gets its body if held; *erased says
- * whether its body was erased. */
+/* Item origin:seq as it is now: fn gets its body if it is held. */
 int hls_patstore_item_now(struct hls_patstore *ps, const uint8_t origin[32], uint64_t seq, hls_patstore_item_fn *fn,
-                          void *ctx, bool *erased, struct hls_why *why);
+                          void *ctx, struct hls_why *why);
 
 /* --- patterns and their events --- */
 

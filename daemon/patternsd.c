@@ -408,11 +408,11 @@ static void refresh_now_week(struct hls_patternsd *pd) {
   if (hls_patterns_week(y, w, &pd->feed.now_week) != 0) pd->feed.now_week = 0;
 }
 
-static void note_item(char *out, size_t size, const uint8_t origin[32], uint64_t seq, const char *what,
-                      const char *detail) {
+/* The first of several items, for the one line that logs them all. */
+static void note_first(char *out, size_t size, const uint8_t origin[32], uint64_t seq, const char *detail) {
   char id[HLS_NODEID_TEXT_SIZE];
   hls_nodeid_format(origin, id);
-  snprintf(out, size, "%sorigin=%s %sseq=%llu detail=\"%s\"", what, id, what, (unsigned long long)seq, detail);
+  snprintf(out, size, "first_origin=%s first_seq=%llu detail=\"%s\"", id, (unsigned long long)seq, detail);
 }
 
 /* Give one held item to f's engine. Thread-safe for distinct feeders: it
@@ -463,9 +463,9 @@ static int feed_body(struct hls_pat_feeder *f, const uint8_t origin[32], uint64_
   default: break;
   }
   if (rc == HLS_ELIMIT) {
-    if (f->ignored_pending++ == 0) note_item(f->ignored_first, sizeof f->ignored_first, origin, seq, "first_", why.text);
+    if (f->ignored_pending++ == 0) note_first(f->ignored_first, sizeof f->ignored_first, origin, seq, why.text);
   } else if (rc != 0 && f->defer_errors) {
-    if (f->failed_pending++ == 0) note_item(f->failed_first, sizeof f->failed_first, origin, seq, "first_", why.text);
+    if (f->failed_pending++ == 0) note_first(f->failed_first, sizeof f->failed_first, origin, seq, why.text);
   } else if (rc != 0) {
     char id[HLS_NODEID_TEXT_SIZE];
     hls_nodeid_format(origin, id);
@@ -676,7 +676,7 @@ static void load_done(uv_work_t *w, int status) {
   pd->load = NULL;
   struct hls_why why = job->why;
   int rc = job->rc;
-  size_t n_items = atomic_load(&job->n_items), changes = 0;
+  size_t n_items = atomic_load(&job->n_items);
   if (rc == 0) {
     hls_patterns_set_stop(job->feed.pt, NULL, NULL);
     hls_patterns_free(pd->pt);
@@ -699,14 +699,14 @@ static void load_done(uv_work_t *w, int status) {
       if (r->erased) {
         if (hls_patterns_erase(pd->pt, r->origin, r->seq) != 0) pd->resync = true;
       } else {
-        bool erased = false;
-        (void)hls_patstore_item_now(pd->ps, r->origin, r->seq, catch_up_item, pd, &erased, &why);
+        /* Its body as held now (an erasure came as its own ref). */
+        (void)hls_patstore_item_now(pd->ps, r->origin, r->seq, catch_up_item, pd, &why);
       }
     }
     pd->n_refs = 0;
     uint64_t t0 = uv_hrtime();
     rc = hls_patterns_update(pd->pt, NULL, NULL);
-    if (rc == 0) rc = sync_all(pd, &changes, &why);
+    if (rc == 0) rc = sync_all(pd, NULL, &why);
     pd->loaded_items = n_items;
     pd->load_ms = (double)job->load_ns / 1e6;
     pd->compute_ms = (double)job->compute_ns / 1e6;
