@@ -234,6 +234,7 @@ static void on_close(void *ctx, struct hls_conn *c, const uint8_t pk[32]) {
 
 static void on_timer(uv_timer_t *t) {
   struct hls_gossipd *gd = t->data;
+  hls_log_flush(false);
   if (hls_store_deferred(gd->env.store) && uv_now(gd->env.loop) - gd->deferred_since >= DEFER_MAX_MS)
     commit_deferred(gd);
   int rc = hls_gossip_tick(gd->g, (uint64_t)gd->env.now_ms(gd->env.ctx));

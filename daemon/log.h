@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "err.h"
 
@@ -20,8 +22,31 @@ const char *hls_log_level_name(enum hls_log_level level);
 int hls_log_level_parse(const char *s, enum hls_log_level *out);
 
 /* fields: "key=value key2=value2" (printf format); values that may hold
- * spaces go through hls_log_quote. */
+ * spaces go through hls_log_quote.
+ *
+ * Repeated lines are counted, not written: each event (by name) writes at
+ * most HLS_LOG_BURST lines in a window of HLS_LOG_WINDOW_MS; the lines past
+ * that are counted and the count is logged once, as
+ *   level=warn event=log_suppressed of=EVENT count=N window_ms=60000
+ * (at the most severe level suppressed), when the window has ended: at the
+ * event's next line or at hls_log_flush, whichever comes first. So a peer
+ * that makes a node warn a thousand times a second costs its log a few
+ * lines a minute. At level debug nothing is held back (an admin asked for
+ * every line). Safe to call from any thread. */
 void hls_log(enum hls_log_level level, const char *event, const char *fields, ...) HLS_PRINTF(3, 4);
+
+#define HLS_LOG_BURST 30
+#define HLS_LOG_WINDOW_MS 60000
+
+/* Writes the counts of every window that has ended (all: every count
+ * held). hlsd calls it from a timer (every 100 ms at most), and with all
+ * set before it exits. */
+void hls_log_flush(bool all);
+
+/* For tests: the monotonic clock in ms the windows are measured by
+ * (NULL: CLOCK_MONOTONIC), and the stream lines go to (NULL: stderr). */
+void hls_log_set_clock(uint64_t (*now_ms)(void));
+void hls_log_set_stream(FILE *stream);
 
 /* Quote a value for a log line: "a b" -> "\"a b\"", escaping '"', '\\'
  * and control characters. Returns buf. */

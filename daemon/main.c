@@ -244,6 +244,7 @@ int main(int argc, char **argv) {
   }
   rc = 0;
 out:
+  hls_log_flush(true);
   for (int i = 0; i < MAX_OVERRIDES; i++) free(cl.owned[i]);
   return rc;
 }

@@ -746,7 +746,7 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   n->publish_timer.data = n->week_timer.data = n->expiry_timer.data = n->scrub_timer.data = n;
 
   ensure_descriptors(config);
-  hls_notify_status("Starting: computing patterns");
+  hls_notify_status("Starting: loading the chains");
   struct hls_peers_env peers_env = {.loop = &n->loop,
                                     .store = n->store,
                                     .config = n->config,

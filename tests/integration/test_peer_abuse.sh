@@ -20,15 +20,19 @@ init_node b --network-key "$key"
 init_node good --network-key "$key"
 init_node mallory --network-key "$key"
 init_node outsider # another network
+# Nodes a and b log at level debug, so that no line is held back (at the
+# default levels hlsd counts repeated lines instead of writing them,
+# daemon/log.h): the checks below read every connection's end. Node c, at
+# the end, checks the counting at the default level.
 # network.reconnect_min sets how long a peer that broke the protocol is
 # backed off (about twice it, +-50%): 30s, so that the check of that back-off
 # (section 6) holds however slow a loaded machine is between the violation
 # and the next handshake. a dials no one, so nothing else depends on it.
-start_node a --set network.reconnect_min=30s --set network.handshake_timeout=1s --set network.keepalive=1s --set network.max_frame=64KiB \
+start_node a --log-level debug --set network.reconnect_min=30s --set network.handshake_timeout=1s --set network.keepalive=1s --set network.max_frame=64KiB \
   --set network.write_queue=64KiB --set network.max_handshakes=$MAX_HANDSHAKES \
   --set network.max_connections=$MAX_CONNECTIONS --set network.reserved_for_listed=0 \
   --set network.max_per_address=0
-start_node b --set network.accept=listed --set network.handshake_timeout=1s
+start_node b --log-level debug --set network.accept=listed --set network.handshake_timeout=1s
 
 declare -A ADDR=() ID=() RUN_NODE=() RUN_FROM=()
 for n in a b; do
@@ -255,3 +259,25 @@ pass "$FLOOD connections at once: capped ($tally), fds given back ($fds_before),
 
 stop_node a
 stop_node b
+
+# 8. The same flood at the default log level: each event writes at most
+#    HLS_LOG_BURST (30) lines a minute and counts the rest, written as
+#    event=log_suppressed when the minute ends or, here, when hlsd stops.
+init_node c --network-key "$key"
+start_node c --set network.handshake_timeout=1s --set network.max_handshakes=$MAX_HANDSHAKES \
+  --set network.max_connections=$MAX_CONNECTIONS --set network.reserved_for_listed=0 --set network.max_per_address=0
+ADDR[c]=$(hls_at c --json status | jq -r .listening_on)
+ID[c]=$(hls_at c --json status | jq -r .node_id)
+abuse flood-c c good flood $FLOOD
+stop_node c
+for ev in peer_refused peer_closed; do
+  written=$(grep -c "event=$ev " "$WORK/c.log" || true)
+  counted=$(sed -nE "s/.*event=log_suppressed of=$ev count=([0-9]+) .*/\1/p" "$WORK/c.log" | awk '{ n += $1 } END { print n + 0 }')
+  [ "$written" -le 30 ] || fail "default level: $written $ev lines written in well under a minute (at most 30)"
+  eval "${ev}_total=\$((written + counted))"
+done
+# shellcheck disable=SC2154 # set by the eval above
+ends_total=$((peer_refused_total + peer_closed_total))
+[ "$ends_total" -ge "$FLOOD" ] || fail "default level: $ends_total connection ends written or counted for $FLOOD connections"
+grep -q "event=log_suppressed of=peer_refused count=" "$WORK/c.log" || fail "default level: no count of the peer_refused lines held back"
+pass "default log level: $(wc -l <"$WORK/c.log") lines for $FLOOD refused connections, $ends_total ends written or counted"

@@ -21,7 +21,9 @@ init_node a
 key=$(hls_at a network key)
 init_node b --network-key "$key"
 init_node mallory --network-key "$key" # identity file only; peer_abuse makes fresh ones
-start_node a
+# Level debug: every duplicate session is logged (at the default levels
+# repeated lines are counted, not written: daemon/log.h).
+start_node a --log-level debug
 addr_a=$(hls_at a --json status | jq -r .listening_on)
 id_a=$(hls_at a --json status | jq -r .node_id)
 
