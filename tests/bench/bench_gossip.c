@@ -81,33 +81,6 @@ static uint32_t next_rand(uint32_t *seed) {
 /* ============================================================================
  * spread: one new item to every one of N daemons */
 
-static void add_record(struct bench_node *n, const char *date, const char *theme, int i) {
-  msgpack_packer *pk = bench_ctl_begin(&n->c, "record.add");
-  char title[64];
-  snprintf(title, sizeof title, "Spread bench record %d", i);
-  msgpack_pack_map(pk, 1);
-  hls_mp_pack_cstr(pk, "record");
-  msgpack_pack_map(pk, 7);
-  hls_mp_pack_kv_str(pk, "title", title);
-  hls_mp_pack_kv_str(pk, "scale", "organisation");
-  hls_mp_pack_kv_str(pk, "stage", "reflect");
-  hls_mp_pack_kv_str(pk, "date", date);
-  hls_mp_pack_kv_str(pk, "themes", theme);
-  hls_mp_pack_kv_str(pk, "consent", "aggregate");
-  hls_mp_pack_kv_str(pk, "consent_by", "lead");
-  struct hls_ctl_response r;
-  bench_ctl_call(&n->c, &r);
-  hls_ctl_response_free(&r);
-}
-
-/* The Monday of week k after 2020-01-06, as YYYY-MM-DD. */
-static void week_date(int k, char out[11]) {
-  struct tm tm = {.tm_year = 120, .tm_mon = 0, .tm_mday = 6, .tm_hour = 12};
-  time_t t = timegm(&tm) + (time_t)k * 7 * 86400;
-  gmtime_r(&t, &tm);
-  strftime(out, 11, "%Y-%m-%d", &tm);
-}
-
 /* Wait until every node has its sessions up and holds every profile. */
 static void wait_mesh(struct bench_node *nodes, int n, const int *degree, double timeout_s) {
   double deadline = now_s() + timeout_s;
@@ -212,10 +185,10 @@ static int run_spread(const char *hlsd, int n, int pubs, uint32_t seed) {
   for (int k = 0; k < total; k++) {
     int p = (int)(next_rand(&rng) % (uint32_t)n);
     char date[11], theme[32];
-    week_date(k, date);
+    bench_week_date(k, date);
     snprintf(theme, sizeof theme, "spread-%d", k);
-    add_record(&nodes[p], date, theme, 2 * k);
-    add_record(&nodes[p], date, theme, 2 * k + 1);
+    bench_node_record_add(&nodes[p], date, theme, 2 * k);
+    bench_node_record_add(&nodes[p], date, theme, 2 * k + 1);
     bench_pause_ms(150 + (long)(next_rand(&rng) % 201));
     char drain[4096];
     while (read(ino, drain, sizeof drain) > 0) {

@@ -455,6 +455,32 @@ int64_t bench_node_items(struct bench_node *n) {
   return items;
 }
 
+void bench_node_record_add(struct bench_node *n, const char *date, const char *theme, int i) {
+  msgpack_packer *pk = bench_ctl_begin(&n->c, "record.add");
+  char title[64];
+  snprintf(title, sizeof title, "Spread bench record %d", i);
+  msgpack_pack_map(pk, 1);
+  hls_mp_pack_cstr(pk, "record");
+  msgpack_pack_map(pk, 7);
+  hls_mp_pack_kv_str(pk, "title", title);
+  hls_mp_pack_kv_str(pk, "scale", "organisation");
+  hls_mp_pack_kv_str(pk, "stage", "reflect");
+  hls_mp_pack_kv_str(pk, "date", date);
+  hls_mp_pack_kv_str(pk, "themes", theme);
+  hls_mp_pack_kv_str(pk, "consent", "aggregate");
+  hls_mp_pack_kv_str(pk, "consent_by", "lead");
+  struct hls_ctl_response r;
+  bench_ctl_call(&n->c, &r);
+  hls_ctl_response_free(&r);
+}
+
+void bench_week_date(int k, char out[11]) {
+  struct tm tm = {.tm_year = 120, .tm_mon = 0, .tm_mday = 6, .tm_hour = 12};
+  time_t t = timegm(&tm) + (time_t)k * 7 * 86400;
+  gmtime_r(&t, &tm);
+  strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
 double bench_wait_catchup(struct bench_node *fresh, const struct bench_node *serve, int64_t want, double t0,
                           double timeout_s, int *status_asked) {
   int64_t in = 0, out = 0, last_out = -1;

@@ -125,6 +125,11 @@ void bench_node_peer_add(struct bench_node *n, const struct bench_node *peer);
 void bench_node_peer_bytes(struct bench_node *n, const char *peer, int64_t *in, int64_t *out);
 /* status: gossip.items. */
 int64_t bench_node_items(struct bench_node *n);
+/* record.add: "Spread bench record I", organisation scale, stage reflect,
+ * consent aggregate, one theme, dated date (YYYY-MM-DD). */
+void bench_node_record_add(struct bench_node *n, const char *date, const char *theme, int i);
+/* The Monday of week k after 2020-01-06, as YYYY-MM-DD. */
+void bench_week_date(int k, char out[11]);
 
 /* After fresh peer.add-ed serve at t0 (now_s()): poll fresh's peer.list
  * every 20 ms until it holds want items. The catch-up ends at the last

@@ -43,6 +43,18 @@
  *    connect to the whole reply frame read, whatever the reply's shape
  *    (it is decoded after the clock stops, to see it is not an error).
  *    items100_ms, stories20_ms, places_ms: the medians.
+ * 6. Spread while a client pages through every item: the fresh node
+ *    starts again (it lists the serving one) and, once its patterns are
+ *    ready, SPREAD_PUBS (20) times: the serving node adds a record and
+ *    publishes it (share.publish), and the time from that request to the
+ *    fresh node holding the new item is one latency (the fresh node's
+ *    items of the serving origin are read whenever its WAL changes, and
+ *    every 20 ms). Publications alternate: with the pager stopped
+ *    (SIGSTOP), and with it running: a client on its own connection to
+ *    the serving node asking items, 500 a page, each after the one
+ *    before, through every item and again. spread_idle_ms and
+ *    spread_paging_ms: the medians; their maxima and the pages served
+ *    are printed too.
  * The machines are shared: for the restart and each read, the serving
  * hlsd's time running on a CPU and waiting for one (/proc/PID/schedstat)
  * is printed too.
@@ -56,7 +68,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -201,7 +217,10 @@ static void wait_idle(pid_t pid, double timeout_s) {
 static double first_status_ms(struct bench_node *n, const char *hlsd, double timeout_s, double *run_s,
                               double *wait_s) {
   double t0 = now_s(), deadline = t0 + timeout_s;
-  bench_node_start(n, hlsd, NULL);
+  /* Records on: step 6 publishes from this node (a partner keeps none by
+   * default); nothing else here depends on it. */
+  static const char *const sets[] = {"node.records=on", NULL};
+  bench_node_start(n, hlsd, sets);
   for (;;) {
     struct bench_ctl c;
     if (bench_ctl_try(&c, n->sock) == 0) {
@@ -281,6 +300,84 @@ static void sample_medians(const struct bench_sample *sm, double wall[BENCH_M__C
   }
   for (int m = 0; m < BENCH_M__COUNT; m++)
     wall[m] = percentile(w[m], ROUNDS, 0.5), cpu[m] = percentile(c[m], ROUNDS, 0.5);
+}
+
+/* --- 6. spread while a client pages through every item ------------------------------------ */
+
+enum { SPREAD_PUBS = 20, PAGE_ITEMS = 500 };
+
+static volatile sig_atomic_t pager_stop;
+static void on_pager_term(int sig) {
+  (void)sig;
+  pager_stop = 1;
+}
+
+/* The pager (a child process): items, PAGE_ITEMS a page, each after the
+ * 'next' of the one before, through every item and again, until SIGTERM.
+ * Writes "pages items passes" to fd, then exits. */
+static void pager_run(const char *sock, int fd) {
+  signal(SIGTERM, on_pager_term);
+  struct bench_ctl c;
+  if (bench_ctl_try(&c, sock) != 0) bench_die("pager: connect %s: %s", sock, strerror(errno));
+  char after[700] = "";
+  long long pages = 0, items = 0, passes = 0;
+  while (!pager_stop) {
+    msgpack_packer *pk = bench_ctl_begin(&c, "items");
+    msgpack_pack_map(pk, after[0] ? 2 : 1);
+    hls_mp_pack_kv_i64(pk, "limit", PAGE_ITEMS);
+    if (after[0]) hls_mp_pack_kv_str(pk, "after", after);
+    struct hls_ctl_response r;
+    bench_ctl_call(&c, &r);
+    const struct hls_mp_value *list = hls_mp_get(r.result, "items"), *next = hls_mp_get(r.result, "next");
+    if (list == NULL || list->type != HLS_MP_ARRAY) bench_die("pager: a page without items");
+    pages++, items += list->len;
+    if (next != NULL && next->type == HLS_MP_STR && next->len > 0 && next->len < sizeof after) {
+      memcpy(after, next->v.str, next->len);
+      after[next->len] = '\0';
+    } else {
+      after[0] = '\0';
+      passes++;
+    }
+    hls_ctl_response_free(&r);
+  }
+  char out[96];
+  int len = snprintf(out, sizeof out, "%lld %lld %lld\n", pages, items, passes);
+  if (write(fd, out, (size_t)len) != len) _exit(1);
+  _exit(0);
+}
+
+/* The highest seq of origin's chain n holds (its items, a page). */
+static int64_t head_held(struct bench_node *n, const char *origin) {
+  msgpack_packer *pk = bench_ctl_begin(&n->c, "items");
+  msgpack_pack_map(pk, 2);
+  hls_mp_pack_kv_str(pk, "origin", origin);
+  hls_mp_pack_kv_i64(pk, "limit", PAGE_ITEMS);
+  struct hls_ctl_response r;
+  bench_ctl_call(&n->c, &r);
+  const struct hls_mp_value *list = hls_mp_get(r.result, "items");
+  int64_t head = 0;
+  for (uint32_t i = 0; list != NULL && list->type == HLS_MP_ARRAY && i < list->len; i++) {
+    int64_t seq = bench_mp_i64(&list->v.items[i], "seq");
+    if (seq > head) head = seq;
+  }
+  hls_ctl_response_free(&r);
+  return head;
+}
+
+/* Until fresh holds seq of origin: asked at every change of its WAL and
+ * every 20 ms. Returns that moment (now_s()); dies after 60 s. */
+static double wait_held(struct bench_node *fresh, int ino, const char *origin, int64_t seq) {
+  double deadline = now_s() + 60;
+  for (;;) {
+    if (head_held(fresh, origin) >= seq) return now_s();
+    if (now_s() > deadline) bench_die("spread: the fresh node never got seq %lld", (long long)seq);
+    struct pollfd pfd = {.fd = ino, .events = POLLIN};
+    if (poll(&pfd, 1, 20) > 0) {
+      char drain[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+      while (read(ino, drain, sizeof drain) > 0) {
+      }
+    }
+  }
 }
 
 static long arg_long(int argc, char **argv, int i, long def, long min, long max, const char *what) {
@@ -462,6 +559,96 @@ int main(int argc, char **argv) {
             wait_med[k], bytes[k]);
   }
   long hwm_end = bench_proc_kb(serve.pid, "VmHWM:");
+
+  /* --- 6. spread while a client pages through every item ------------------------------------ */
+  log_pos = stat(fresh.log, &sb) == 0 ? (long)sb.st_size : 0;
+  bench_node_start(&fresh, hlsd, NULL);
+  bench_node_open(&fresh, 600);
+  if (!bench_log_wait(fresh.log, &log_pos, "patterns_ready", fresh.pid, 3600, line, sizeof line))
+    bench_die("no patterns_ready line from the fresh node (log %s)", fresh.log);
+  bench_node_open(&serve, 60);
+  int ino = inotify_init1(IN_NONBLOCK);
+  if (ino < 0 || inotify_add_watch(ino, fresh.wal, IN_MODIFY) < 0) bench_die("inotify %s: %s", fresh.wal, strerror(errno));
+  /* Both listen on new ports since they started again: the fresh node
+   * lists the serving one at its new address, and its session comes up. */
+  bench_node_peer_add(&fresh, &serve);
+  for (double deadline = now_s() + 60;; bench_pause_ms(20)) {
+    struct hls_ctl_response lr;
+    bench_ctl_simple(&fresh.c, "peer.list", &lr);
+    bool up = false;
+    for (uint32_t i = 0; lr.result->type == HLS_MP_ARRAY && i < lr.result->len; i++) {
+      char id[HLS_NODEID_TEXT_SIZE], state[32];
+      bench_mp_str(&lr.result->v.items[i], "node_id", id, sizeof id);
+      bench_mp_str(&lr.result->v.items[i], "state", state, sizeof state);
+      up = up || (strcmp(id, serve.id) == 0 && strcmp(state, "connected") == 0);
+    }
+    hls_ctl_response_free(&lr);
+    if (up) break;
+    if (now_s() > deadline) bench_die("spread: the fresh node did not connect to the serving one");
+  }
+  int64_t serve_head = head_held(&serve, serve.id);
+  (void)wait_held(&fresh, ino, serve.id, serve_head);
+  int pager_pipe[2];
+  if (pipe(pager_pipe) != 0) bench_die("pipe: %s", strerror(errno));
+  pid_t pager = fork();
+  if (pager < 0) bench_die("fork: %s", strerror(errno));
+  if (pager == 0) {
+    close(pager_pipe[0]);
+    bench_ctl_close(&serve.c);
+    bench_ctl_close(&fresh.c);
+    pager_run(serve.sock, pager_pipe[1]);
+  }
+  close(pager_pipe[1]);
+  kill(pager, SIGSTOP);
+  double spread_ms[2][SPREAD_PUBS / 2];
+  double paging_s = 0;
+  for (int k = 0; k < SPREAD_PUBS; k++) {
+    int paging = k % 2;
+    char date[11], theme[32];
+    bench_week_date(k, date);
+    snprintf(theme, sizeof theme, "spread-%d", k);
+    bench_node_record_add(&serve, date, theme, k);
+    double t_cont = now_s();
+    if (paging) kill(pager, SIGCONT);
+    bench_pause_ms(150 + 10 * k);
+    double t0p = now_s();
+    struct hls_ctl_response pr;
+    bench_ctl_simple(&serve.c, "share.publish", &pr);
+    int64_t seq = bench_mp_i64(pr.result, "chain_seq");
+    hls_ctl_response_free(&pr);
+    if (seq <= serve_head) bench_die("spread: publication %d published nothing", k);
+    serve_head = seq;
+    spread_ms[paging][k / 2] = (wait_held(&fresh, ino, serve.id, seq) - t0p) * 1e3;
+    if (paging) {
+      kill(pager, SIGSTOP);
+      paging_s += now_s() - t_cont;
+    }
+    if (getenv("BENCH_VERBOSE"))
+      fprintf(stderr, "spread %d (%s): %.2f ms\n", k, paging ? "paging" : "idle", spread_ms[paging][k / 2]);
+  }
+  kill(pager, SIGTERM);
+  kill(pager, SIGCONT);
+  char pager_out[96] = "";
+  ssize_t got = read(pager_pipe[0], pager_out, sizeof pager_out - 1);
+  pager_out[got > 0 ? got : 0] = '\0';
+  close(pager_pipe[0]);
+  int pager_status = 0;
+  waitpid(pager, &pager_status, 0);
+  long long pages = 0, paged = 0, passes = 0;
+  if (sscanf(pager_out, "%lld %lld %lld", &pages, &paged, &passes) != 3 || !WIFEXITED(pager_status) ||
+      WEXITSTATUS(pager_status) != 0)
+    bench_die("the pager failed");
+  close(ino);
+  double spread_med[2], spread_max[2];
+  for (int m = 0; m < 2; m++) {
+    spread_med[m] = percentile(spread_ms[m], SPREAD_PUBS / 2, 0.5); /* sorts */
+    spread_max[m] = spread_ms[m][SPREAD_PUBS / 2 - 1];
+  }
+  fprintf(stderr, "spread to a peer: idle median %.1f ms (max %.1f); while paging median %.1f ms (max %.1f); pager: %lld pages, %lld items, %lld passes in all\n",
+          spread_med[0], spread_max[0], spread_med[1], spread_max[1], pages, paged, passes);
+  bench_ctl_close(&fresh.c);
+  bench_hlsd_stop(fresh.pid);
+  bench_ctl_close(&serve.c);
   bench_hlsd_stop(serve.pid);
 
   sample_medians(sample, wall1, cpu1);
@@ -505,11 +692,16 @@ int main(int argc, char **argv) {
     printf("%-20s median %.1f ms of %ld (min %.1f, max %.1f, first %.1f); hlsd ran %.1f ms, waited for a CPU %.1f "
            "ms (medians); reply %zu bytes\n",
            read_names[k], med[k], runs, lo[k], hi[k], first_ms[k], run_med[k], wait_med[k], bytes[k]);
+  printf("spread to a peer, %d publications alternating: with the pager stopped median %.1f ms (max %.1f); while it "
+         "paged through the items (%d a page) median %.1f ms (max %.1f); the pager read %lld pages, %lld items "
+         "(%lld whole passes), %.0f pages/s while running\n",
+         SPREAD_PUBS, spread_med[0], spread_max[0], PAGE_ITEMS, spread_med[1], spread_max[1], pages, paged, passes,
+         paging_s > 0 ? (double)pages / paging_s : 0.0);
   printf("items=%llu catchup_items_s=%.0f receiver_peak_rss_mib=%.0f idle_rss_mib=%.0f first_status_ms=%.0f "
-         "patterns_ready_ms=%.0f items100_ms=%.1f stories20_ms=%.1f places_ms=%.1f sqlite_insert_rows_s=%.0f "
-         "ed25519_verify_s=%.0f load=%.2f->%.2f\n",
+         "patterns_ready_ms=%.0f items100_ms=%.1f stories20_ms=%.1f places_ms=%.1f spread_idle_ms=%.1f "
+         "spread_paging_ms=%.1f sqlite_insert_rows_s=%.0f ed25519_verify_s=%.0f load=%.2f->%.2f\n",
          (unsigned long long)w.items, catchup_rate, (double)hwm_fresh / 1024.0, (double)rss_idle / 1024.0, status_ms,
-         ready_ms, med[READ_ITEMS], med[READ_STORIES], med[READ_PLACES], insert_rate, verify_rate, load_start, load_end);
+         ready_ms, med[READ_ITEMS], med[READ_STORIES], med[READ_PLACES], spread_med[0], spread_med[1], insert_rate, verify_rate, load_start, load_end);
   for (int k = 0; k < READ__COUNT; k++) free(ms[k]), free(run_ms[k]), free(wait_ms[k]);
   bench_sample_free(sample);
   return 0;
