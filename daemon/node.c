@@ -450,6 +450,7 @@ static void close_walk(uv_handle_t *h, void *arg) {
 static void node_stop(struct hls_node *n, const char *why) {
   if (n->stopping) return;
   n->stopping = true;
+  hls_store_bgcheck_interrupt(n->check); /* its work ends at once, unchecked */
   hls_log_info("shutting_down", "reason=%s", why);
   hls_notify_stopping("Stopping (%s)", why);
   hls_control_close(n->control);
@@ -600,6 +601,55 @@ static int remove_file(const char *path, struct hls_why *why) {
  * signed, another node's, or behind the mark (then open, but recovering:
  * nothing is signed until the items are back). docs/operations.md,
  * "Restore", tells the operator's side. */
+/* --- the store's check, when the start skipped it ----------------------------------------- */
+
+static void check_work(uv_work_t *w) {
+  struct hls_node *n = w->data;
+  n->check_rc = hls_store_bgcheck_run(n->check, &n->check_why);
+}
+
+static void check_done(uv_work_t *w, int status) {
+  struct hls_node *n = w->data;
+  hls_store_bgcheck_free(n->check);
+  n->check = NULL;
+  if (status != 0 || n->check_rc == HLS_ECLOSED) return; /* stopping: the next start checks */
+  long long took = (long long)(hls_node_now_ms(n) - n->check_started_ms);
+  if (n->check_rc == 0) {
+    hls_store_check_passed(n->store);
+    hls_log_info("store_checked", "took_ms=%lld detail=\"quick_check after a clean stop: sound\"", took);
+    return;
+  }
+  char quoted[sizeof n->check_why.text + 8];
+  hls_log_quote(n->check_why.text, quoted, sizeof quoted);
+  if (n->check_rc == HLS_ECORRUPT) {
+    hls_log_error("store_damaged", "took_ms=%lld detail=%s action=stopping", took, quoted);
+    n->store_damaged = true;
+    node_stop(n, "store_damaged");
+  } else {
+    hls_log_warn("store_check_failed", "error=%s detail=%s action=checking_at_next_start", hls_err_name(n->check_rc),
+                 quoted);
+  }
+}
+
+/* After a start that trusted the clean-close mark: the quick_check the
+ * start skipped, on a worker thread, so that hlsd answers at once. */
+static void start_store_check(struct hls_node *n) {
+  if (!hls_store_check_deferred(n->store)) return;
+  struct hls_why why = {{0}};
+  int rc = hls_store_bgcheck_new(&n->check, n->store, &why);
+  if (rc == 0) {
+    n->check_work.data = n;
+    n->check_started_ms = hls_node_now_ms(n);
+    if ((rc = uv_queue_work(&n->loop, &n->check_work, check_work, check_done)) == 0) return;
+    hls_store_bgcheck_free(n->check);
+    n->check = NULL;
+    snprintf(why.text, sizeof why.text, "%s", uv_strerror(rc));
+    rc = HLS_EIO;
+  }
+  hls_log_warn("store_check_failed", "error=%s detail=\"%s\" action=checking_at_next_start", hls_err_name(rc),
+               why.text);
+}
+
 static int open_store(struct hls_node *n, bool accept_new, struct hls_why *why) {
   char path[HLS_PATH_MAX];
   int rc;
@@ -635,7 +685,8 @@ static int open_store(struct hls_node *n, bool accept_new, struct hls_why *why) 
   }
   struct hls_store_options store_opt = {.synchronous_full = n->config->store_synchronous == 1,
                                         .cache_bytes = n->config->store_cache_bytes,
-                                        .quick_check = true};
+                                        .quick_check = true,
+                                        .trust_clean_close = true};
   if ((rc = hls_store_open(&n->store, path, &store_opt, why)) != 0) {
     if (rc == HLS_ECORRUPT)
       hls_why_prefix(why, "refusing to run on a damaged store: ");
@@ -806,6 +857,7 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
    * to the node from here on (the kernel queues connections until the
    * loop runs). */
   notify_ready(n, "");
+  start_store_check(n);
 
   uv_run(&n->loop, UV_RUN_DEFAULT);
   /* Everything is closed by node_stop; anything left is a bug, but close
@@ -814,7 +866,12 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   uv_run(&n->loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&n->loop) != 0) hls_log_error("loop_not_closed", "handles=open");
   rc = 0;
-  hls_log_info("stopped", "uptime_ms=%lld", (long long)(hls_node_now_ms(n) - n->started_ms));
+  if (n->store_damaged) {
+    rc = hls_why_set(why, HLS_ECORRUPT, "refusing to run on a damaged store: %s", n->check_why.text);
+  } else {
+    hls_store_mark_clean_on_close(n->store); /* written only if the store was checked this run */
+    hls_log_info("stopped", "uptime_ms=%lld", (long long)(hls_node_now_ms(n) - n->started_ms));
+  }
 fail:
   hls_api_free(n->api); /* its clients are gone with the control socket */
   n->api = NULL;

@@ -71,6 +71,15 @@ struct hls_node {
   /* Erased text leaves every file of the store within seconds. */
   uv_timer_t scrub_timer;
   int scrub_retries;
+
+  /* The store's quick_check, when the start skipped it (a clean-close
+   * mark): run on a worker thread; damage stops the node. */
+  uv_work_t check_work;
+  struct hls_store_bgcheck *check; /* owned while it runs */
+  int check_rc;
+  struct hls_why check_why;
+  int64_t check_started_ms;
+  bool store_damaged; /* found by that check: hls_node_run fails, no mark */
 };
 
 /* How hlsd was started (its command line). */

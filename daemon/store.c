@@ -637,6 +637,8 @@ int hls_store_open(struct hls_store **out, const char *path, const struct hls_st
   *out = NULL;
   if (s == NULL) return HLS_ENOMEM;
   snprintf(s->path, sizeof s->path, "%s", path);
+  /* Before SQLite opens the file (which makes a WAL beside it). */
+  bool clean = opt != NULL && opt->quick_check && opt->trust_clean_close && hls_store__clean_mark_take(path);
   rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK) {
     rc = hls_store_sqlite_error(s->db, rc, why);
@@ -659,7 +661,11 @@ int hls_store_open(struct hls_store **out, const char *path, const struct hls_st
        * free pages (docs/consent.md, "Erasure"). */
       (rc = hls_store__exec(s, "PRAGMA secure_delete=ON", why)) != 0)
     goto fail;
-  if (opt != NULL && opt->quick_check && (rc = hls_store_check(s, false, NULL, NULL, why)) != 0) goto fail;
+  if (opt != NULL && opt->quick_check) {
+    if (clean) s->check_deferred = true;
+    else if ((rc = hls_store_check(s, false, NULL, NULL, why)) != 0) goto fail;
+    else s->checked = true;
+  }
   char cache[64];
   snprintf(cache, sizeof cache, "PRAGMA cache_size=-%lld",
            (long long)((opt && opt->cache_bytes > 0 ? opt->cache_bytes : 32ll * 1024 * 1024) / 1024));
@@ -696,7 +702,8 @@ void hls_store_free(struct hls_store *s) {
   (void)hls_store_defer_commit(s, NULL);
   for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(s->stmt[i]);
   for (int i = 0; i < F__COMBOS; i++) sqlite3_finalize(s->list_stmt[i]);
-  sqlite3_close(s->db);
+  /* The last connection's close checkpoints the WAL and removes it. */
+  if (sqlite3_close(s->db) == SQLITE_OK && s->mark_clean && s->checked) hls_store__clean_mark_write(s->path);
   free(s);
 }
 
@@ -720,37 +727,6 @@ int hls_store_backup(struct hls_store *s, const char *path, struct hls_why *why)
     hls_why_prefix(why, "backup to %s: ", path);
     return code == HLS_EDISKFULL ? code : HLS_EIO;
   }
-  return 0;
-}
-
-int hls_store_check(struct hls_store *s, bool full, hls_store_problem_cb cb, void *ctx, struct hls_why *why) {
-  sqlite3_stmt *st;
-  int rc = sqlite3_prepare_v2(s->db, full ? "PRAGMA integrity_check(100)" : "PRAGMA quick_check(100)", -1, &st, NULL);
-  if (rc != SQLITE_OK) {
-    hls_store_sqlite_error(s->db, rc, why);
-    hls_why_prefix(why, "%s: ", s->path);
-    return HLS_ECORRUPT;
-  }
-  int64_t problems = 0;
-  char first[160] = "";
-  int cb_rc = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *msg = (const char *)sqlite3_column_text(st, 0);
-    if (msg == NULL || strcmp(msg, "ok") == 0) continue;
-    if (problems++ == 0) snprintf(first, sizeof first, "%s", msg);
-    if (cb != NULL && cb_rc == 0) cb_rc = cb(ctx, msg);
-  }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) {
-    /* Damage bad enough that the check itself cannot read the file. */
-    hls_store_sqlite_error(s->db, rc, why);
-    hls_why_prefix(why, "%s is damaged: ", s->path);
-    return HLS_ECORRUPT;
-  }
-  if (cb_rc != 0) return cb_rc;
-  if (problems > 0)
-    return hls_why_set(why, HLS_ECORRUPT, "%s is damaged (%s found %lld problem%s; the first: %s)", s->path,
-                       full ? "integrity_check" : "quick_check", (long long)problems, problems == 1 ? "" : "s", first);
   return 0;
 }
 

@@ -21,6 +21,12 @@ struct hls_store_options {
   bool synchronous_full; /* PRAGMA synchronous=FULL (else NORMAL) */
   int64_t cache_bytes;   /* PRAGMA cache_size; 0: 32 MiB */
   bool quick_check;      /* refuse a damaged file at open (PRAGMA quick_check): HLS_ECORRUPT */
+  /* With quick_check: when the file is exactly as the last close that
+   * hls_store_mark_clean_on_close asked for left it (its clean-close mark,
+   * DIR/hlsd.db.clean, names its device, inode, size and modification
+   * time to the nanosecond, and no WAL is beside it), open without the
+   * check and leave it to the caller (hls_store_check_deferred). */
+  bool trust_clean_close;
 };
 
 int hls_store_open(struct hls_store **out, const char *path, const struct hls_store_options *opt,
@@ -39,6 +45,28 @@ int hls_store_schema_version(void);
 typedef int (*hls_store_problem_cb)(void *ctx, const char *problem);
 int hls_store_check(struct hls_store *s, bool full, hls_store_problem_cb cb, void *ctx,
                     struct hls_why *why) HLS_WARN_UNUSED;
+
+/* The check at open was skipped on a clean-close mark (trust_clean_close):
+ * the caller runs it (hls_store_bgcheck) and reports a pass with
+ * hls_store_check_passed. */
+bool hls_store_check_deferred(const struct hls_store *s);
+void hls_store_check_passed(struct hls_store *s);
+/* Write the clean-close mark when hls_store_free closes the file, if a
+ * quick_check of this open passed (at open or deferred): a node that
+ * stops cleanly asks for it, one that found damage does not. */
+void hls_store_mark_clean_on_close(struct hls_store *s);
+
+/* A quick_check of the file on a connection of its own, read-only, for a
+ * worker thread: _new on the caller's thread, _run on any one thread,
+ * _interrupt from any thread while it runs (it then returns HLS_ECLOSED:
+ * the store is closing), _free after _run returned. */
+struct hls_store_bgcheck;
+int hls_store_bgcheck_new(struct hls_store_bgcheck **out, const struct hls_store *s,
+                          struct hls_why *why) HLS_WARN_UNUSED;
+int hls_store_bgcheck_run(struct hls_store_bgcheck *c, struct hls_why *why) HLS_WARN_UNUSED;
+void hls_store_bgcheck_interrupt(struct hls_store_bgcheck *c);
+void hls_store_bgcheck_free(struct hls_store_bgcheck *c);
+
 /* Copy the WAL into the database and truncate it to nothing, so that no
  * page of an erased body stays in DIR/hlsd.db-wal. HLS_EBUSY if a reader
  * kept it from finishing (try again later). */

@@ -121,6 +121,9 @@ struct hls_store {
   bool foreign_keys_off; /* an import could not turn them back on: retry at the next begin */
   bool deferred_open;    /* a transaction of deferred commits is open (hls_store_defer_begin) */
   bool deferred_lost;    /* one was rolled back (hls_store_deferred_lost) */
+  bool check_deferred;   /* opened on a clean-close mark: the quick_check is the caller's (store_check.c) */
+  bool checked;          /* a quick_check of this open passed (at open, or hls_store_check_passed) */
+  bool mark_clean;       /* hls_store_mark_clean_on_close */
 };
 
 /* --- helpers (store.c, but bind_record: store_records.c) ------------------ */
@@ -141,6 +144,16 @@ char *hls_store__column_strdup(sqlite3_stmt *st, int col);
 /* r's columns as the parameters of ST_REC_INSERT, ST_REC_UPDATE and
  * ST_IMPORT_STAGE (?1-?13, ?16, its fingerprint ?17), now_ms as ?14. */
 void hls_store__bind_record(sqlite3_stmt *st, const struct hls_record *r, int64_t now_ms);
+
+/* --- the clean-close mark (store_check.c) --------------------------------- */
+
+/* Whether path's clean-close mark matches the file as it is now (and no
+ * WAL is beside it); the mark is removed either way, before SQLite opens
+ * the file, so that it vouches for one start at most. */
+bool hls_store__clean_mark_take(const char *path);
+/* Writes path's mark (after the last connection closed). Failure to
+ * write it only costs the next start a quick_check. */
+void hls_store__clean_mark_write(const char *path);
 
 /* --- the read side's summaries (store_items.c) ----------------------------- */
 

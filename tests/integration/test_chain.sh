@@ -11,7 +11,8 @@
 #   - hls chain accept-loss resumes without the lost items (and a peer that
 #     holds them sees the fork the docs warn of);
 #   - a damaged store is refused at start, and hlsd --check / hls check
-#     report it.
+#     report it; damage behind a clean-close mark (the start skips the
+#     check) is found by the check on a worker thread, and hlsd stops.
 . "$(dirname "$0")/lib.sh"
 
 FAST=(--set publish.delay=1h --set network.reconnect_min=200ms --set network.reconnect_max=1s
@@ -180,3 +181,30 @@ hls_at a check >/dev/null || fail "hls check on a sound store"
 stop_node a
 stop_node b
 pass "a sound store: hlsd --check and hls check say ok"
+
+# --- 5. damage the start does not see --------------------------------------------
+# A clean stop leaves a clean-close mark; a start that finds the file as
+# it was left skips the quick_check and runs it on a worker thread. Damage
+# that keeps the file's size and modification time (a failing disk's way)
+# is found there: hlsd stops, exit 1, and the next start checks and refuses.
+[ -s "$WORK/a/hlsd.db.clean" ] || fail "a clean stop left no clean-close mark"
+touch -r "$WORK/a/hlsd.db" "$WORK/a.mtime"
+size=$(stat -c %s "$WORK/a/hlsd.db")
+pages=$((size / 4096))
+for p in $(seq $((pages - 1)) -2 $((pages * 2 / 3))); do # the last pages: rows, not the schema
+  head -c 64 /dev/urandom | dd of="$WORK/a/hlsd.db" bs=1 seek=$((p * 4096 + 8)) conv=notrunc status=none
+done
+touch -r "$WORK/a.mtime" "$WORK/a/hlsd.db"
+"$HLSD" --home "$WORK/a" "${FAST[@]}" >"$WORK/a-damaged.log" 2>&1 &
+pid=$!
+running() { kill -0 "$1" 2>/dev/null; }
+wait_for 30 eval '! running $pid' || fail "hlsd kept running on a damaged store (see $WORK/a-damaged.log)"
+status=0
+wait "$pid" || status=$?
+[ "$status" = 1 ] || fail "hlsd exited $status on damage found after its start: $(tail -3 "$WORK/a-damaged.log")"
+grep -q "event=store_damaged .*action=stopping" "$WORK/a-damaged.log" ||
+  fail "no store_damaged line: $(tail -3 "$WORK/a-damaged.log")"
+grep -q "^hlsd: refusing to run on a damaged store" "$WORK/a-damaged.log" || fail "no refusal: $(tail -1 "$WORK/a-damaged.log")"
+[ ! -e "$WORK/a/hlsd.db.clean" ] || fail "a damaged store was marked clean"
+start_refused a "refusing to run on a damaged store"
+pass "damage behind a clean-close mark: found by the check after the start, hlsd stops (1); the next start refuses"

@@ -11,6 +11,7 @@
 #include "test_util.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <msgpack.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -1479,6 +1480,136 @@ static void test_check_finds_damage(void **state) {
   }
 }
 
+/* The clean-close mark: a close that asked for it, after a passed check,
+ * lets the next open skip the check (and leave it to the caller); it
+ * vouches for one open only, and for nothing once the file changed. */
+static bool mark_exists(const struct fixture *fx) {
+  char mark[160];
+  snprintf(mark, sizeof mark, "%s.clean", fx->db_path);
+  return access(mark, F_OK) == 0;
+}
+
+static void reopen_trusting(struct fixture *fx, bool mark_on_close) {
+  struct hls_why why = {{0}};
+  if (fx->store != NULL && mark_on_close) hls_store_mark_clean_on_close(fx->store);
+  hls_store_free(fx->store);
+  fx->store = NULL;
+  struct hls_store_options opt = {.quick_check = true, .trust_clean_close = true};
+  ASSERT_OK(hls_store_open(&fx->store, fx->db_path, &opt, &why));
+}
+
+static void test_clean_close_mark(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  /* The fixture opened without a check: no mark at its close. */
+  hls_store_mark_clean_on_close(fx->store);
+  reopen_trusting(fx, false);
+  assert_false(mark_exists(fx));
+  assert_false(hls_store_check_deferred(fx->store)); /* checked at open */
+
+  /* Checked at open, closed cleanly: marked; the next open skips. */
+  reopen_trusting(fx, true);
+  assert_true(hls_store_check_deferred(fx->store));
+  assert_false(mark_exists(fx)); /* taken at open */
+
+  /* Closed again before the deferred check passed: no mark. */
+  reopen_trusting(fx, true);
+  assert_false(hls_store_check_deferred(fx->store));
+  reopen_trusting(fx, true);
+  assert_true(hls_store_check_deferred(fx->store));
+  hls_store_check_passed(fx->store);
+  assert_false(hls_store_check_deferred(fx->store));
+  reopen_trusting(fx, true); /* passed: marked again */
+  assert_true(hls_store_check_deferred(fx->store));
+
+  /* A closed file that changed (its modification time) is checked. */
+  hls_store_check_passed(fx->store);
+  hls_store_mark_clean_on_close(fx->store);
+  hls_store_free(fx->store);
+  fx->store = NULL;
+  assert_true(mark_exists(fx));
+  struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = 1000000000, .tv_nsec = 1}};
+  assert_int_equal(utimensat(AT_FDCWD, fx->db_path, times, 0), 0);
+  struct hls_store_options opt = {.quick_check = true, .trust_clean_close = true};
+  ASSERT_OK(hls_store_open(&fx->store, fx->db_path, &opt, &why));
+  assert_false(hls_store_check_deferred(fx->store));
+  assert_false(mark_exists(fx));
+
+  /* A mark is not trusted without the check option, and left alone. */
+  hls_store_mark_clean_on_close(fx->store);
+  hls_store_free(fx->store);
+  fx->store = NULL;
+  assert_true(mark_exists(fx));
+  opt.quick_check = false;
+  ASSERT_OK(hls_store_open(&fx->store, fx->db_path, &opt, &why));
+  assert_false(hls_store_check_deferred(fx->store));
+  assert_true(mark_exists(fx));
+}
+
+/* The check on a worker's connection: sound, then damaged behind a mark
+ * (the damage keeps the file's modification time, as a failing disk
+ * would): the open trusts the mark, the worker's check finds it. */
+static void test_bgcheck(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  ASSERT_OK(hls_store_begin(fx->store, &why));
+  for (int i = 0; i < 400; i++) {
+    struct hls_record r;
+    make_record(&r, "a record long enough to fill the pages of the store quickly", HLS_SCALE_PERSON,
+                HLS_STAGE_PURPOSE, 1 + i, HLS_CONSENT_PRIVATE);
+    set_theme(&r, "damage", HLS_KIND_PROBLEM);
+    ASSERT_OK(hls_store_record_insert(fx->store, &r, 1, &why));
+    hls_record_clear(&r);
+  }
+  ASSERT_OK(hls_store_commit(fx->store, &why));
+  reopen_trusting(fx, false);
+  struct hls_store_bgcheck *c = NULL;
+  ASSERT_OK(hls_store_bgcheck_new(&c, fx->store, &why));
+  ASSERT_OK(hls_store_bgcheck_run(c, &why));
+  hls_store_bgcheck_free(c);
+  hls_store_bgcheck_free(NULL);
+  hls_store_bgcheck_interrupt(NULL);
+
+  hls_store_mark_clean_on_close(fx->store);
+  hls_store_free(fx->store);
+  fx->store = NULL;
+  assert_true(mark_exists(fx));
+  struct stat before;
+  assert_int_equal(stat(fx->db_path, &before), 0);
+  sqlite3 *db = raw_open(fx->db_path);
+  int pages = raw_int(db, "PRAGMA page_count"), page_size = raw_int(db, "PRAGMA page_size");
+  sqlite3_close(db);
+  FILE *f = fopen(fx->db_path, "r+b");
+  assert_non_null(f);
+  for (int p = pages - 1; p > pages - pages / 3; p -= 2) { /* the records' pages, not the schema's */
+    static const uint8_t junk[16] = {0x0d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    fseek(f, (long)p * page_size, SEEK_SET);
+    fwrite(junk, 1, sizeof junk, f);
+  }
+  fclose(f);
+  char side[160];
+  snprintf(side, sizeof side, "%s-wal", fx->db_path);
+  unlink(side);
+  snprintf(side, sizeof side, "%s-shm", fx->db_path);
+  unlink(side);
+  struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, before.st_mtim};
+  assert_int_equal(utimensat(AT_FDCWD, fx->db_path, times, 0), 0);
+  struct hls_store_options opt = {.quick_check = true, .trust_clean_close = true};
+  ASSERT_OK(hls_store_open(&fx->store, fx->db_path, &opt, &why));
+  assert_true(hls_store_check_deferred(fx->store));
+  ASSERT_OK(hls_store_bgcheck_new(&c, fx->store, &why));
+  assert_int_equal(hls_store_bgcheck_run(c, &why), HLS_ECORRUPT);
+  assert_non_null(strstr(why.text, "damaged"));
+  hls_store_bgcheck_free(c);
+  /* Not passed: its close leaves no mark, so the next open checks. */
+  hls_store_mark_clean_on_close(fx->store);
+  hls_store_free(fx->store);
+  fx->store = NULL;
+  assert_false(mark_exists(fx));
+  assert_int_equal(hls_store_open(&fx->store, fx->db_path, &opt, &why), HLS_ECORRUPT);
+}
+
 /* secure_delete: a deleted record's text is gone from every file of the
  * store once the WAL is checkpointed. */
 static bool file_has(const char *path, const char *needle) {
@@ -1683,6 +1814,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_file_not_world_readable, setup_dir, teardown),
       cmocka_unit_test_setup_teardown(test_claim_owner, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_check_finds_damage, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_clean_close_mark, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_bgcheck, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_deleted_text_leaves_every_file, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_full_disk_is_disk_full, setup_store, teardown),
       cmocka_unit_test(test_sqlite_error_mapping),
