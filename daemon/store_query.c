@@ -443,8 +443,9 @@ static int story_not_held(struct hls_store *s, sqlite3_stmt *st, const char *ref
 /* How many items the hex prefix of ref matches. */
 static int count_prefix(struct hls_store *s, const struct hls_item_ref *ref, int64_t *n, struct hls_why *why) {
   sqlite3_stmt *st = NULL;
-  /* Blobs compare bytewise: a prefix is a range of item ids. */
-  int rc = prepare(s, "SELECT count(*) FROM items WHERE item_id BETWEEN ?1 AND ?2", &st, why);
+  /* Blobs compare bytewise: a prefix is a range of item ids. Stories
+   * only (the index items_story_ids holds nothing else). */
+  int rc = prepare(s, "SELECT count(*) FROM items WHERE type = 3 AND item_id BETWEEN ?1 AND ?2", &st, why);
   if (rc == 0) {
     sqlite3_bind_blob(st, 1, ref->low, 32, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, ref->high, 32, SQLITE_STATIC);
@@ -466,7 +467,7 @@ int hls_store_story_find(struct hls_store *s, const struct hls_item_ref *ref, hl
   int rc = ref->by_origin ? 0 : count_prefix(s, ref, &n, why);
   if (rc != 0) return rc;
   if (n > 1)
-    return hls_why_set(why, HLS_EINVAL, "%s matches %lld items; give more of its characters", text, (long long)n);
+    return hls_why_set(why, HLS_EINVAL, "%s matches %lld stories; give more of its characters", text, (long long)n);
   if ((rc = place_cache_new(s, &places, why)) != 0) return rc;
   if (ref->by_origin) {
     rc = prepare(s, "SELECT " STORY_COLS " FROM items i WHERE origin=?1 AND seq=?2", &st, why);
@@ -475,13 +476,15 @@ int hls_store_story_find(struct hls_store *s, const struct hls_item_ref *ref, hl
       sqlite3_bind_int64(st, 2, (int64_t)ref->seq);
     }
   } else {
-    rc = prepare(s, "SELECT " STORY_COLS " FROM items i WHERE item_id BETWEEN ?1 AND ?2", &st, why);
+    rc = prepare(s, "SELECT " STORY_COLS " FROM items i WHERE type = 3 AND item_id BETWEEN ?1 AND ?2", &st, why);
     if (rc == 0) {
       sqlite3_bind_blob(st, 1, ref->low, 32, SQLITE_STATIC);
       sqlite3_bind_blob(st, 2, ref->high, 32, SQLITE_STATIC);
     }
   }
-  if (rc == 0 && (rc = step(s, st, why)) == 0) rc = hls_why_set(why, HLS_ENOTFOUND, "no item %s is held", text);
+  if (rc == 0 && (rc = step(s, st, why)) == 0)
+    rc = ref->by_origin ? hls_why_set(why, HLS_ENOTFOUND, "no item %s is held", text)
+                        : hls_why_set(why, HLS_ENOTFOUND, "no story %s is held ('hls items' lists every item)", text);
   if (rc == 1) {
     int type = sqlite3_column_int(st, 7), state = sqlite3_column_int(st, 8);
     bool matched = false;

@@ -124,9 +124,9 @@ expect_fail 2 "theme: has no letters or digits" hls_at a stories --theme "!!"
 expect_fail 2 "unexpected argument 'extra'" hls_at a stories extra
 expect_fail 2 "give one story ID" hls_at a stories show
 expect_fail 2 "'xyz' is not a story ID" hls_at a stories show xyz
-expect_fail 1 "no item 00000000 is held" hls_at a stories show 00000000
+expect_fail 1 "no story 00000000 is held" hls_at a stories show 00000000
 profile_id=$(hls_at a --json items --type profile | jq -r '.[0].item_id')
-expect_fail 1 "is a profile, not a story" hls_at a stories show "$profile_id"
+expect_fail 1 "no story $profile_id is held" hls_at a stories show "$profile_id"
 expect_fail 2 "--type: expected profile\|digest\|story\|tombstone" hls_at a items --type bogus
 expect_fail 2 "--origin: expected @<44 characters of base64>.ed25519" hls_at a items --origin nope
 expect_fail 1 "no items held from @A{43}=" hls_at a items --origin "$stranger"

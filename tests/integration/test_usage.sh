@@ -170,7 +170,7 @@ exits 1 "scale: expected" record add --file "$WORK/bad.json"
 exits 1 "scale: expected" record edit "$record" --file "$WORK/bad.json"
 exits 1 "no feed \"nosuch\"" feed unsubscribe nosuch
 exits 1 "seq: 999 is not an event" feed ack watch 999
-exits 1 "item $profile is a profile, not a story" stories show "$profile"
+exits 1 "no story $profile is held" stories show "$profile"
 exits 1 "no pattern" patterns show 0000000000000000
 exits 1 "that is this node's own id" peer add 127.0.0.1:1 "$node"
 exits 1 "that is this node's own id" peer block "$node"

@@ -528,7 +528,7 @@ static void test_story_find_refusals(void **state) {
   assert_int_equal(find(fx, text, &s, &why), HLS_ENOTFOUND);
   assert_non_null(strstr(why.text, "no item @"));
   assert_int_equal(find(fx, "00000000", &s, &why), HLS_ENOTFOUND);
-  assert_string_equal(why.text, "no item 00000000 is held");
+  assert_string_equal(why.text, "no story 00000000 is held ('hls items' lists every item)");
   /* A stub: only its header is here. */
   hls_nodeid_format(fx->b.pk, node);
   snprintf(text, sizeof text, "%s:5", node);
@@ -540,12 +540,17 @@ static void test_story_find_refusals(void **state) {
   hls_item_id_format(fx->b.ids[5], hex);
   assert_int_equal(find(fx, hex, &s, &why), HLS_ENOTFOUND);
   assert_non_null(strstr(why.text, "only the header"));
-  /* A prefix matching several items is refused, not guessed. */
+  /* An item id that is not a story's is not looked for among the rest
+   * (only stories are indexed by item id). */
+  hls_item_id_format(fx->a.ids[3], hex);
+  assert_int_equal(find(fx, hex, &s, &why), HLS_ENOTFOUND);
+  assert_non_null(strstr(why.text, "no story "));
+  /* A prefix matching several stories is refused, not guessed. */
   struct hls_item_ref all;
   memset(&all, 0, sizeof all);
   memset(all.high, 0xff, sizeof all.high);
   assert_int_equal(hls_store_story_find(fx->store, &all, story_cb, &s, &why), HLS_EINVAL);
-  assert_non_null(strstr(why.text, "matches 13 items; give more of its characters"));
+  assert_non_null(strstr(why.text, " stories; give more of its characters"));
   assert_int_equal(s.n, 0);
 }
 
