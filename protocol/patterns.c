@@ -435,7 +435,7 @@ static bool unit_link(struct hls_patterns *pt, struct unit *u, const struct cell
       u->n = 0;
       return false;
     }
-    b->refs[b->n] = (struct cref){.place = u->place, .lo = c->lo, .hi = c->hi, .seq = u->seq, .mw = c->mw,
+    b->refs[b->n] = (struct cref){.place = u->place, .lo = c->lo, .hi = c->hi, .mw = c->mw,
                                   .wlo = c->wlo,
                                   .scales = c->scales, .withheld = c->withheld};
     memcpy(b->refs[b->n].ms, c->ms, sizeof c->ms);

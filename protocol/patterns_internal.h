@@ -33,8 +33,7 @@ struct cell {
 };
 
 struct cref { /* a place's cell of one theme in one week: the engine holds
-                 millions, so 48 bytes (seq first: no padding) */
-  uint64_t seq;
+                 millions, so 40 bytes (its digest's seq is its unit's) */
   uint32_t place;
   uint32_t lo, hi;
   float ms[HLS_SCALE_COUNT];
@@ -42,6 +41,8 @@ struct cref { /* a place's cell of one theme in one week: the engine holds
   uint8_t scales;
   bool withheld;
 };
+
+_Static_assert(sizeof(struct cref) == 40, "struct cref grew: the engine holds millions of them");
 
 struct bucket {
   int32_t week;

@@ -67,6 +67,14 @@ static bool in_places(const struct hls_pattern *p, uint32_t place) {
   return bsearch(&place, p->places, p->n_places, sizeof *p->places, u32_cmp) != NULL;
 }
 
+/* The seq of the digest that gave place its cells of week. */
+static uint64_t unit_seq(const struct hls_patterns *pt, uint32_t place, int32_t week) {
+  uint64_t key = (uint64_t)place << 32 | (uint32_t)week;
+  const struct unit *u;
+  HASH_FIND(hh, pt->units, &key, sizeof key, u);
+  return u != NULL ? u->seq : 0;
+}
+
 static int cref_cmp(const void *a, const void *b) {
   const struct hls_pat_cell_ref *x = a, *y = b;
   if (x->week != y->week) return (x->week > y->week) - (x->week < y->week);
@@ -93,7 +101,8 @@ int hls_patterns_lineage(const struct hls_patterns *pt, const struct hls_pattern
           free(refs);
           return HLS_ENOMEM;
         }
-        refs[n++] = (struct hls_pat_cell_ref){.place = c->place, .week = w, .seq = c->seq, .theme = t->ix,
+        refs[n++] = (struct hls_pat_cell_ref){.place = c->place, .week = w, .seq = unit_seq(pt, c->place, w),
+                                              .theme = t->ix,
                                               .lo = c->lo, .hi = c->hi, .withheld = c->withheld, .scales = c->scales};
       }
     }
