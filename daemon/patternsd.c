@@ -503,8 +503,10 @@ static int start_load(struct hls_patternsd *pd, struct hls_why *why);
 static void retry_load(uv_timer_t *t);
 
 static void remember(struct hls_patternsd *pd, const uint8_t origin[32], uint64_t seq, bool erased) {
-  if (pd->n_refs == pd->cap_refs && pd->cap_refs < MAX_REFS) {
+  size_t max = pd->env.max_changes_while_loading ? pd->env.max_changes_while_loading : MAX_REFS;
+  if (pd->n_refs == pd->cap_refs && pd->cap_refs < max) {
     size_t cap = pd->cap_refs ? pd->cap_refs * 2 : 256;
+    if (cap > max) cap = max;
     struct hls_pd_ref *r = realloc(pd->refs, cap * sizeof *r);
     if (r != NULL) pd->refs = r, pd->cap_refs = cap;
   }
@@ -813,6 +815,7 @@ static void retry_load(uv_timer_t *t) {
 /* Too many changes while loading to keep: drop the load and start again. */
 static void restart_load(struct hls_patternsd *pd) {
   hls_log_warn("patterns_load_restarted", "changes=%zu", pd->n_refs);
+  pd->load_restarts++;
   if (pd->load != NULL) {
     atomic_store(&pd->load->stop, true);
     pd->load->pd = NULL; /* load_done frees it */

@@ -34,6 +34,7 @@ struct hls_patternsd_env {
   int64_t (*now_ms)(void *clock);       /* the node's wall clock */
   hls_day (*today)(void *clock);        /* its local date */
   void *clock;
+  size_t max_changes_while_loading;     /* 0: 524,288 (tests set fewer: the load starts again past it) */
 };
 struct hls_patternsd;
 

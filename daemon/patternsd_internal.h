@@ -63,6 +63,7 @@ struct hls_patternsd {
   size_t burst_items;
   uint64_t bulk_start_ms;         /* loop time PD_BULK began */
   uint64_t rebuilds;              /* loads after a burst */
+  uint64_t load_restarts;         /* loads dropped for too many changes meanwhile */
   struct hls_pd_load *load;       /* the worker's job while PD_LOADING, else NULL */
   int64_t cursor;                 /* before PD_READY: items with a higher rowid are fed by the catch-up */
   struct hls_pd_ref *refs;        /* PD_LOADING: changes to items at or below cursor, in order */

@@ -152,7 +152,7 @@ static void put(struct fixture *fx, const struct chain *c, uint64_t seq) {
   if (fx->pd != NULL) hls_patternsd_item(fx->pd, &env);
 }
 
-static void restart(struct fixture *fx) {
+static void restart_with(struct fixture *fx, size_t max_changes_while_loading) {
   hls_patternsd_close(fx->pd);
   fx->pd = NULL;
   uv_run(&fx->loop, UV_RUN_DEFAULT);
@@ -160,10 +160,13 @@ static void restart(struct fixture *fx) {
                                   .store = fx->store,
                                   .params = &fx->config.patterns,
                                   .now_ms = fixed_now_ms,
-                                  .today = fixed_today};
+                                  .today = fixed_today,
+                                  .max_changes_while_loading = max_changes_while_loading};
   struct hls_why why = {{0}};
   if (hls_patternsd_start(&fx->pd, &env, &why) != 0) fail_msg("start: %s", why.text);
 }
+
+static void restart(struct fixture *fx) { restart_with(fx, 0); }
 
 static void run_until_ready(struct fixture *fx) {
   uint64_t deadline = uv_hrtime() + 30 * 1000000000ull;
@@ -251,6 +254,46 @@ static void test_start_load_misses_nothing_stored_meanwhile(void **state) {
   chain_free(&c);
 }
 
+/* More changes to items the worker may have read than the load keeps
+ * (here 2): the load is dropped and starts again, reading them all from
+ * the store; none is lost. */
+static void test_too_many_changes_restart_the_load(void **state) {
+  struct fixture *fx = *state;
+  struct chain a, b;
+  chain_init(&a, 5);
+  chain_init(&b, 6);
+  struct hls_profile p;
+  profile_of_place(&p, "Alpha");
+  chain_add_profile_of(&a, &p);
+  profile_of_place(&p, "Beta");
+  chain_add_profile_of(&b, &p);
+  for (int w = 1; w <= 4; w++) add_digest(&a, "loneliness", w);
+  for (int w = 1; w <= 4; w++) add_digest(&b, "loneliness", w);
+  add_digest(&b, "housing", 5);
+  hls_patternsd_close(fx->pd);
+  fx->pd = NULL;
+  uv_run(&fx->loop, UV_RUN_DEFAULT);
+  for (uint64_t s = 1; s <= a.n; s++) put(fx, &a, s);
+  for (uint64_t s = 1; s <= b.n; s++) put(fx, &b, s);
+  restart_with(fx, 2);
+  assert_false(hls_patternsd_ready(fx->pd));
+  /* Every loneliness digest of a erased while the worker reads: four
+   * changes, two more than kept. */
+  struct hls_why why = {{0}};
+  for (uint64_t s = 2; s <= 5; s++) {
+    assert_int_equal(hls_store_item_erase(fx->store, a.k.pk, s, &why), 0);
+    hls_patternsd_erased(fx->pd, a.k.pk, s);
+  }
+  run_until_ready(fx);
+  assert_true(fx->pd->load_restarts >= 1);
+  int week = 0;
+  assert_int_equal(theme_places(fx->pd, "loneliness", &week), 1); /* b alone */
+  assert_int_equal(theme_places(fx->pd, "housing", &week), 1);
+  assert_int_equal(week, 5);
+  chain_free(&a);
+  chain_free(&b);
+}
+
 /* A burst of items (a catch-up) is not fed one by one: once more than
  * BULK_MIN_ITEMS (10,000) come within 10 s, hlsd waits for the burst to
  * end and builds the engine again from the store, answering from the
@@ -319,6 +362,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_full_disk_is_disk_full, setup, teardown),
       cmocka_unit_test_setup_teardown(test_start_load_misses_nothing_stored_meanwhile, setup, teardown),
       cmocka_unit_test_setup_teardown(test_close_during_load, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_too_many_changes_restart_the_load, setup, teardown),
       cmocka_unit_test_setup_teardown(test_burst_is_computed_once_it_ends, setup, teardown),
   };
   return cmocka_run_group_tests_name("patternsd", tests, NULL, NULL);
