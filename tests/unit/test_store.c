@@ -1427,6 +1427,34 @@ static void test_claim_owner(void **state) {
   assert_false(present);
 }
 
+/* Enough records for several pages of an index and its table. */
+static void fill_pages(struct fixture *fx) {
+  struct hls_why why = {{0}};
+  ASSERT_OK(hls_store_begin(fx->store, &why));
+  for (int i = 0; i < 400; i++) {
+    struct hls_record r;
+    make_record(&r, "a record long enough to fill the pages of the store quickly", HLS_SCALE_PERSON,
+                HLS_STAGE_PURPOSE, 1 + i, HLS_CONSENT_PRIVATE);
+    set_theme(&r, "damage", HLS_KIND_PROBLEM);
+    ASSERT_OK(hls_store_record_insert(fx->store, &r, 1, &why));
+    hls_record_clear(&r);
+  }
+  ASSERT_OK(hls_store_commit(fx->store, &why));
+}
+
+/* Junk over the headers of every other page in [from, to). */
+static void scribble(const char *path, int page_size, int from, int to) {
+  FILE *f = fopen(path, "r+b");
+  assert_non_null(f);
+  for (int p = from | 1; p < to; p += 2) {
+    static const uint8_t junk[16] = {0x0d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    fseek(f, (long)p * page_size, SEEK_SET);
+    fwrite(junk, 1, sizeof junk, f);
+  }
+  fclose(f);
+}
+
 /* A damaged page is found by the quick check at open and by the full one,
  * with SQLite's words for it. */
 static int count_problem(void *ctx, const char *problem) {
@@ -1442,16 +1470,7 @@ static void test_check_finds_damage(void **state) {
   ASSERT_OK(hls_store_check(fx->store, true, count_problem, &problems, &why));
   assert_int_equal(problems, 0);
   /* Enough rows for several pages of an index and its table. */
-  ASSERT_OK(hls_store_begin(fx->store, &why));
-  for (int i = 0; i < 400; i++) {
-    struct hls_record r;
-    make_record(&r, "a record long enough to fill the pages of the store quickly", HLS_SCALE_PERSON,
-                HLS_STAGE_PURPOSE, 1 + i, HLS_CONSENT_PRIVATE);
-    set_theme(&r, "damage", HLS_KIND_PROBLEM);
-    ASSERT_OK(hls_store_record_insert(fx->store, &r, 1, &why));
-    hls_record_clear(&r);
-  }
-  ASSERT_OK(hls_store_commit(fx->store, &why));
+  fill_pages(fx);
   hls_store_free(fx->store);
   fx->store = NULL;
   /* Checkpoint into the main file, then scribble over page headers. */
@@ -1460,15 +1479,7 @@ static void test_check_finds_damage(void **state) {
   int pages = raw_int(db, "PRAGMA page_count"), page_size = raw_int(db, "PRAGMA page_size");
   sqlite3_close(db);
   assert_true(pages > 6);
-  FILE *f = fopen(fx->db_path, "r+b");
-  assert_non_null(f);
-  for (int p = 3; p < pages; p += 2) {
-    static const uint8_t junk[16] = {0x0d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-    fseek(f, (long)p * page_size, SEEK_SET);
-    fwrite(junk, 1, sizeof junk, f);
-  }
-  fclose(f);
+  scribble(fx->db_path, page_size, 3, pages); /* schema pages too */
   struct hls_store_options opt = {.quick_check = true};
   assert_int_equal(hls_store_open(&fx->store, fx->db_path, &opt, &why), HLS_ECORRUPT);
   assert_null(fx->store);
@@ -1553,16 +1564,7 @@ static void test_clean_close_mark(void **state) {
 static void test_bgcheck(void **state) {
   struct fixture *fx = *state;
   struct hls_why why = {{0}};
-  ASSERT_OK(hls_store_begin(fx->store, &why));
-  for (int i = 0; i < 400; i++) {
-    struct hls_record r;
-    make_record(&r, "a record long enough to fill the pages of the store quickly", HLS_SCALE_PERSON,
-                HLS_STAGE_PURPOSE, 1 + i, HLS_CONSENT_PRIVATE);
-    set_theme(&r, "damage", HLS_KIND_PROBLEM);
-    ASSERT_OK(hls_store_record_insert(fx->store, &r, 1, &why));
-    hls_record_clear(&r);
-  }
-  ASSERT_OK(hls_store_commit(fx->store, &why));
+  fill_pages(fx);
   reopen_trusting(fx, false);
   struct hls_store_bgcheck *c = NULL;
   ASSERT_OK(hls_store_bgcheck_new(&c, fx->store, &why));
@@ -1580,15 +1582,7 @@ static void test_bgcheck(void **state) {
   sqlite3 *db = raw_open(fx->db_path);
   int pages = raw_int(db, "PRAGMA page_count"), page_size = raw_int(db, "PRAGMA page_size");
   sqlite3_close(db);
-  FILE *f = fopen(fx->db_path, "r+b");
-  assert_non_null(f);
-  for (int p = pages - 1; p > pages - pages / 3; p -= 2) { /* the records' pages, not the schema's */
-    static const uint8_t junk[16] = {0x0d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-    fseek(f, (long)p * page_size, SEEK_SET);
-    fwrite(junk, 1, sizeof junk, f);
-  }
-  fclose(f);
+  scribble(fx->db_path, page_size, pages - pages / 3, pages); /* the records' pages, not the schema's */
   char side[160];
   snprintf(side, sizeof side, "%s-wal", fx->db_path);
   unlink(side);
