@@ -215,7 +215,7 @@ static void wait_idle(pid_t pid, double timeout_s) {
  * reply read. *run_s, *wait_s: the seconds hlsd had then run on a CPU and
  * waited for one (the machine is shared). */
 static double first_status_ms(struct bench_node *n, const char *hlsd, double timeout_s, double *run_s,
-                              double *wait_s) {
+                              double *wait_s, size_t *reply_bytes) {
   double t0 = now_s(), deadline = t0 + timeout_s;
   /* Records on: step 6 publishes from this node (a partner keeps none by
    * default); nothing else here depends on it. */
@@ -230,6 +230,7 @@ static double first_status_ms(struct bench_node *n, const char *hlsd, double tim
       if (bench_ctl_try_send(&c) == 0 && bench_ctl_read_frame(c.fd, &payload, &len) == 0) {
         double ms = (now_s() - t0) * 1e3;
         bench_proc_sched_s(n->pid, run_s, wait_s);
+        *reply_bytes = len;
         struct hls_ctl_response r;
         bool ok = hls_ctl_response_decode(&r, payload, len, SIZE_MAX, NULL) == 0;
         if (ok) {
@@ -521,7 +522,8 @@ int main(int argc, char **argv) {
   log_pos = stat(serve.log, &sb) == 0 ? (long)sb.st_size : 0;
   double restart_run_s, restart_wait_s;
   double restart_t0 = now_s();
-  double status_ms = first_status_ms(&serve, hlsd, 3600, &restart_run_s, &restart_wait_s);
+  size_t status_bytes = 0;
+  double status_ms = first_status_ms(&serve, hlsd, 3600, &restart_run_s, &restart_wait_s, &status_bytes);
   if (!bench_log_wait(serve.log, &log_pos, "patterns_ready", serve.pid, 3600, line, sizeof line))
     bench_die("no patterns_ready line after the restart (log %s)", serve.log);
   /* From just before the fork: within a millisecond of first_status_ms's clock. */
@@ -685,9 +687,10 @@ int main(int argc, char **argv) {
          "catch-up, %.1f MiB after the restart, %.1f MiB after the reads\n",
          (double)hwm_fresh / 1024.0, (double)rss_fresh / 1024.0, (double)hwm_serve1 / 1024.0,
          (double)hwm_restart / 1024.0, (double)hwm_end / 1024.0);
-  printf("restart, pattern tables kept: first status %.0f ms after the fork, hlsd ran %.1f s and waited for a CPU "
-         "%.1f s by then (load %.0f, compute %.0f, store %.0f ms); idle VmRSS %.1f MiB\n",
-         status_ms, restart_run_s, restart_wait_s, load_ms, compute_ms, store_ms, (double)rss_idle / 1024.0);
+  printf("restart, pattern tables kept: first status %.0f ms after the fork (its reply %zu bytes), hlsd ran %.1f s "
+         "and waited for a CPU %.1f s by then (load %.0f, compute %.0f, store %.0f ms); idle VmRSS %.1f MiB\n",
+         status_ms, status_bytes, restart_run_s, restart_wait_s, load_ms, compute_ms, store_ms,
+         (double)rss_idle / 1024.0);
   for (int k = 0; k < READ__COUNT; k++)
     printf("%-20s median %.1f ms of %ld (min %.1f, max %.1f, first %.1f); hlsd ran %.1f ms, waited for a CPU %.1f "
            "ms (medians); reply %zu bytes\n",
