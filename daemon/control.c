@@ -183,7 +183,7 @@ static void handle_request(struct client *c, const uint8_t *payload, size_t len)
   struct hls_why why = {{0}};
   int rc = hls_ctl_request_decode(&req, payload, len, HLS_CTL_MAX_VALUES, &why);
   if (rc != 0) {
-    hls_log_warn("control_bad_request", "client=%llu error=%s", (unsigned long long)c->id, hls_err_name(rc));
+    hls_log_counted_warn("control_bad_request", "client=%llu error=%s", (unsigned long long)c->id, hls_err_name(rc));
     send_error(c, req.id, rc, why.text);
     return;
   }
@@ -272,7 +272,7 @@ static void on_timeout(uv_timer_t *t) {
     uv_timer_start(&c->timer, on_timeout, (uint64_t)c->ctl->opt.request_timeout_ms, 0);
     return;
   }
-  hls_log_warn("control_request_timeout", "client=%llu buffered_bytes=%zu", (unsigned long long)c->id, c->len);
+  hls_log_counted_warn("control_request_timeout", "client=%llu buffered_bytes=%zu", (unsigned long long)c->id, c->len);
   client_close(c);
 }
 
@@ -302,7 +302,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   }
   if (nread < 0) {
     if (c->len > 0)
-      hls_log_info("control_client_left_mid_request", "client=%llu buffered_bytes=%zu", (unsigned long long)c->id,
+      hls_log_counted_info("control_client_left_mid_request", "client=%llu buffered_bytes=%zu", (unsigned long long)c->id,
                    c->len);
     client_close(c);
     return;
@@ -322,7 +322,7 @@ static void client_process(struct client *c) {
     size_t payload = 0;
     int rc = hls_ctl_frame_length(c->buf + off, ctl->opt.max_frame, &payload);
     if (rc != 0) {
-      hls_log_warn("control_bad_frame", "client=%llu error=%s", (unsigned long long)c->id, hls_err_name(rc));
+      hls_log_counted_warn("control_bad_frame", "client=%llu error=%s", (unsigned long long)c->id, hls_err_name(rc));
       send_error(c, 0, rc,
                  rc == HLS_ETOOBIG ? "request larger than limits.control_max_frame" : "empty frame");
       c->close_after_write = true; /* framing is lost: cannot resynchronise */
@@ -371,7 +371,7 @@ static void client_process(struct client *c) {
 static void on_connection(uv_stream_t *server, int status) {
   struct hls_control *ctl = server->data;
   if (status < 0) {
-    hls_log_warn("control_accept_failed", "error=%s", uv_err_name(status));
+    hls_log_counted_warn("control_accept_failed", "error=%s", uv_err_name(status));
     return;
   }
   struct client *c = calloc(1, sizeof *c);
@@ -392,7 +392,7 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   }
   if (ctl->n_clients > ctl->opt.max_clients) {
-    hls_log_warn("control_too_many_clients", "limit=%d", ctl->opt.max_clients);
+    hls_log_counted_warn("control_too_many_clients", "limit=%d", ctl->opt.max_clients);
     send_error(c, 0, HLS_ELIMIT, "too many control clients (limits.control_max_clients)");
     c->close_after_write = true;
     return;

@@ -137,7 +137,7 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
     if (rc == 0) gd->env.item_erased(gd->env.ctx, a->origin, a->seq);
     if (rc == 0) {
       fmt_id(a->origin, id);
-      hls_log_info("item_erased", "origin=%s seq=%llu", id, (unsigned long long)a->seq);
+      hls_log_counted_info("item_erased", "origin=%s seq=%llu", id, (unsigned long long)a->seq);
     }
     break;
   case HLS_GA_FORK:
@@ -145,7 +145,7 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
                              gd->env.now_ms(gd->env.ctx), &why);
     if (rc == 0) {
       fmt_id(a->origin, id);
-      hls_log_warn("fork_detected", "origin=%s seq=%llu action=stopped_following detail=\"two signed items with one "
+      hls_log_counted_warn("fork_detected", "origin=%s seq=%llu action=stopped_following detail=\"two signed items with one "
                    "seq; evidence kept (hls status)\"", id, (unsigned long long)a->seq);
     }
     break;

@@ -153,6 +153,16 @@ void hls_log_flush(bool all) {
 void hls_log(enum hls_log_level level, const char *event, const char *fields, ...) {
   if (!hls_log_enabled(level)) return;
   pthread_mutex_lock(&log_lock);
+  va_list ap;
+  va_start(ap, fields);
+  log_write(level, event, fields, ap);
+  va_end(ap);
+  pthread_mutex_unlock(&log_lock);
+}
+
+void hls_log_counted(enum hls_log_level level, const char *event, const char *fields, ...) {
+  if (!hls_log_enabled(level)) return;
+  pthread_mutex_lock(&log_lock);
   if (log_level == HLS_LOG_DEBUG || log_admit(level, event, log_now_ms())) {
     va_list ap;
     va_start(ap, fields);

@@ -22,18 +22,23 @@ const char *hls_log_level_name(enum hls_log_level level);
 int hls_log_level_parse(const char *s, enum hls_log_level *out);
 
 /* fields: "key=value key2=value2" (printf format); values that may hold
- * spaces go through hls_log_quote.
- *
- * Repeated lines are counted, not written: each event (by name) writes at
- * most HLS_LOG_BURST lines in a window of HLS_LOG_WINDOW_MS; the lines past
- * that are counted and the count is logged once, as
+ * spaces go through hls_log_quote. Always written (at an enabled level):
+ * the node's account of what it and its own users did. */
+void hls_log(enum hls_log_level level, const char *event, const char *fields, ...) HLS_PRINTF(3, 4);
+
+/* The same, for lines someone else can cause at will (a peer's
+ * connections and frames, an outsider's handshakes, a member's erasures
+ * and forks, a local client's bad requests): repeated lines are counted,
+ * not written. Each event (by name) writes at most HLS_LOG_BURST such
+ * lines in a window of HLS_LOG_WINDOW_MS; the lines past that are counted
+ * and the count is logged once, as
  *   level=warn event=log_suppressed of=EVENT count=N window_ms=60000
- * (at the most severe level suppressed), when the window has ended: at the
+ * (at the most severe level held back), when the window has ended: at the
  * event's next line or at hls_log_flush, whichever comes first. So a peer
  * that makes a node warn a thousand times a second costs its log a few
  * lines a minute. At level debug nothing is held back (an admin asked for
- * every line). Safe to call from any thread. */
-void hls_log(enum hls_log_level level, const char *event, const char *fields, ...) HLS_PRINTF(3, 4);
+ * every line). Both are safe to call from any thread. */
+void hls_log_counted(enum hls_log_level level, const char *event, const char *fields, ...) HLS_PRINTF(3, 4);
 
 #define HLS_LOG_BURST 30
 #define HLS_LOG_WINDOW_MS 60000
@@ -55,6 +60,9 @@ const char *hls_log_quote(const char *s, char *buf, size_t size);
 #define hls_log_error(ev, ...) hls_log(HLS_LOG_ERROR, ev, __VA_ARGS__)
 #define hls_log_warn(ev, ...) hls_log(HLS_LOG_WARN, ev, __VA_ARGS__)
 #define hls_log_info(ev, ...) hls_log(HLS_LOG_INFO, ev, __VA_ARGS__)
+#define hls_log_counted_error(ev, ...) hls_log_counted(HLS_LOG_ERROR, ev, __VA_ARGS__)
+#define hls_log_counted_warn(ev, ...) hls_log_counted(HLS_LOG_WARN, ev, __VA_ARGS__)
+#define hls_log_counted_info(ev, ...) hls_log_counted(HLS_LOG_INFO, ev, __VA_ARGS__)
 #define hls_log_debug(ev, ...) \
   do { if (hls_log_enabled(HLS_LOG_DEBUG)) hls_log(HLS_LOG_DEBUG, ev, __VA_ARGS__); } while (0)
 

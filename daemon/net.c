@@ -160,7 +160,7 @@ static void conn_drop(struct hls_conn *c, const char *reason) {
 
 static void log_close(const struct hls_conn *c, const char *reason) {
   char id[HLS_NODEID_TEXT_SIZE];
-  hls_log_info("peer_closed", "peer=%s address=%s direction=%s reason=%s bytes_in=%lld bytes_out=%lld",
+  hls_log_counted_info("peer_closed", "peer=%s address=%s direction=%s reason=%s bytes_in=%lld bytes_out=%lld",
                peer_label(c, id), c->address, c->inbound ? "in" : "out", reason, (long long)c->bytes_in,
                (long long)c->bytes_out);
 }
@@ -355,7 +355,7 @@ static int handle_frame(struct hls_conn *c, const uint8_t *payload, size_t len) 
      * counts against the peer. */
     bool peer_fault = hls_gossip_peer_fault(frc);
     if (peer_fault)
-      hls_log_warn("peer_bad_frame", "peer=%s type=%d error=%s detail=%s", peer_label(c, id), type, hls_err_name(frc),
+      hls_log_counted_warn("peer_bad_frame", "peer=%s type=%d error=%s detail=%s", peer_label(c, id), type, hls_err_name(frc),
                    hls_log_quote(why.text, quoted, sizeof quoted));
     else
       hls_log_error("session_local_error", "peer=%s type=%d error=%s detail=%s", peer_label(c, id), type,
@@ -381,7 +381,7 @@ static int on_body(void *ctx, const uint8_t *plain, size_t len) {
   int rc = hls_frame_reader_feed(&c->frames, plain, len, on_frame_ready, c, &why);
   if (rc != 0 && c->state == C_OPEN) { /* the reader's own error: the frame layer broken */
     char id[HLS_NODEID_TEXT_SIZE], quoted[300];
-    hls_log_warn("peer_bad_frame", "peer=%s detail=%s", peer_label(c, id), hls_log_quote(why.text, quoted, sizeof quoted));
+    hls_log_counted_warn("peer_bad_frame", "peer=%s detail=%s", peer_label(c, id), hls_log_quote(why.text, quoted, sizeof quoted));
     conn_close(c, rc == HLS_EMALFORMED ? "empty_frame" : rc == HLS_ETOOBIG ? "frame_too_large" : "out_of_memory");
   }
   return rc;
@@ -422,7 +422,7 @@ static void session_open(struct hls_conn *c) {
   uint64_t tick = session_tick_ms(&c->net->opt);
   uv_timer_start(&c->timer, on_timer, tick, tick);
   char id[HLS_NODEID_TEXT_SIZE];
-  hls_log_info("peer_connected", "peer=%s address=%s direction=%s", peer_label(c, id), c->address,
+  hls_log_counted_info("peer_connected", "peer=%s address=%s direction=%s", peer_label(c, id), c->address,
                c->inbound ? "in" : "out");
   msgpack_sbuffer sb;
   msgpack_sbuffer_init(&sb);
@@ -445,7 +445,7 @@ static ssize_t handshake_feed(struct hls_conn *c, const uint8_t *in, size_t len)
   struct hls_why why = {{0}};
   if (hls_shs_read(&c->shs, c->hs_buf, want, out, &out_len, &why) != 0) {
     /* No reply of any kind: an outsider learns nothing. */
-    hls_log_warn("peer_refused", "address=%s direction=%s reason=handshake_failed detail=\"%s\"", c->address,
+    hls_log_counted_warn("peer_refused", "address=%s direction=%s reason=handshake_failed detail=\"%s\"", c->address,
                  c->inbound ? "in" : "out", why.text);
     snprintf(c->close_reason, sizeof c->close_reason, "handshake_failed");
     conn_drop(c, "handshake_failed");
@@ -463,7 +463,7 @@ static ssize_t handshake_feed(struct hls_conn *c, const uint8_t *in, size_t len)
     else if (c->net->cb.allow) refusal = c->net->cb.allow(c->net->ctx, c->remote_pk, true);
     if (refusal != NULL) {
       char id[HLS_NODEID_TEXT_SIZE];
-      hls_log_warn("peer_refused", "peer=%s address=%s direction=in reason=%s", peer_label(c, id), c->address, refusal);
+      hls_log_counted_warn("peer_refused", "peer=%s address=%s direction=in reason=%s", peer_label(c, id), c->address, refusal);
       snprintf(c->close_reason, sizeof c->close_reason, "%s", refusal);
       conn_drop(c, refusal);
       return -1;
@@ -558,7 +558,7 @@ static void on_timer(uv_timer_t *t) {
   }
   if (c->state == C_HANDSHAKE || c->state == C_CONNECTING || c->state == C_RESOLVING) {
     char id[HLS_NODEID_TEXT_SIZE];
-    hls_log_warn("peer_refused", "peer=%s address=%s direction=%s reason=handshake_timeout", peer_label(c, id),
+    hls_log_counted_warn("peer_refused", "peer=%s address=%s direction=%s reason=handshake_timeout", peer_label(c, id),
                  c->address, c->inbound ? "in" : "out");
     snprintf(c->close_reason, sizeof c->close_reason, "handshake_timeout");
     conn_drop(c, "handshake_timeout");
@@ -676,17 +676,17 @@ static void start_handshake(struct hls_conn *c, const uint8_t *server_pk) {
 static void on_connection(uv_stream_t *server, int status) {
   struct hls_net *n = server->data;
   if (status < 0) {
-    hls_log_warn("peer_accept_failed", "error=%s", uv_err_name(status));
+    hls_log_counted_warn("peer_accept_failed", "error=%s", uv_err_name(status));
     return;
   }
   struct hls_conn *c = conn_new(n, true);
   if (c == NULL) {
-    hls_log_warn("peer_accept_failed", "error=out_of_memory");
+    hls_log_counted_warn("peer_accept_failed", "error=out_of_memory");
     return;
   }
   int rc = uv_accept(server, (uv_stream_t *)&c->tcp);
   if (rc != 0) {
-    hls_log_warn("peer_accept_failed", "error=%s", uv_err_name(rc));
+    hls_log_counted_warn("peer_accept_failed", "error=%s", uv_err_name(rc));
     conn_drop(c, "accept_failed");
     return;
   }
@@ -708,7 +708,7 @@ static void on_connection(uv_stream_t *server, int status) {
   else if (n->opt.max_per_address > 0 && c->addr_family != 0 && from_same_address(n, c) >= n->opt.max_per_address)
     limit = "too_many_from_address";
   if (limit != NULL) {
-    hls_log_warn("peer_refused", "address=%s direction=in reason=%s", c->address, limit);
+    hls_log_counted_warn("peer_refused", "address=%s direction=in reason=%s", c->address, limit);
     c->state = C_CONNECTING; /* not counted as a handshake */
     conn_drop(c, limit);
     return;

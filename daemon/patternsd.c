@@ -333,6 +333,7 @@ int hls_patternsd_flush(struct hls_patternsd *pd, struct hls_why *why) {
   uint64_t t0 = uv_hrtime();
   int rc;
   size_t before = pd->events;
+  double share = hls_patterns_pending_share(pd->pt);
   if (pd->resync) {
     rc = hls_patterns_update(pd->pt, NULL, NULL);
     if (rc == 0) rc = sync_all(pd, NULL, why);
@@ -353,6 +354,10 @@ int hls_patternsd_flush(struct hls_patternsd *pd, struct hls_why *why) {
   }
   pd->last_flush_us = (int64_t)((uv_hrtime() - t0) / 1000);
   pd->flushes++;
+  /* What a computation from scratch would take now, for heavy_update: the
+   * engine grows between loads. */
+  if (rc == 0 && share >= 0.01 && pd->last_flush_us / 1e3 / share > pd->full_compute_ms)
+    pd->full_compute_ms = pd->last_flush_us / 1e3 / share;
   if (rc != 0) {
     if (!why->text[0]) hls_why_set(why, rc, "patterns: %s", hls_strerror(rc));
     return rc;
@@ -565,6 +570,20 @@ static void bulk_ended(uv_timer_t *t) {
   }
 }
 
+/* An update on the loop estimated longer than this (the share of the
+ * engine it recomputes times the last computation from scratch, on the
+ * worker) is not run there: the engine is built again on the worker, as
+ * after a burst. A place's first digest, or one far back, recomputes
+ * every theme from its week on: at 435,000 items that is 40 s, which
+ * would stop gossip and every hls call for as long. */
+#define MAX_UPDATE_MS 100.0
+
+static bool heavy_update(struct hls_patternsd *pd, double *estimate_ms) {
+  double max = pd->env.max_update_ms > 0 ? pd->env.max_update_ms : MAX_UPDATE_MS;
+  *estimate_ms = pd->full_compute_ms * hls_patterns_pending_share(pd->pt);
+  return *estimate_ms > max;
+}
+
 /* An item of a burst: not fed (the rebuild reads it from the store). */
 static void bulk_item(struct hls_patternsd *pd) {
   uint64_t now = uv_now(pd->env.loop);
@@ -576,6 +595,24 @@ static void bulk_item(struct hls_patternsd *pd) {
   }
   if (now - pd->bulk_start_ms < BULK_MAX_MS || !uv_is_active((uv_handle_t *)&pd->timer))
     uv_timer_start(&pd->timer, bulk_ended, BULK_QUIET_MS, 0);
+}
+
+/* After a fact on the loop: a flush soon, or, when it would recompute
+ * too much of the engine to run on the loop, a rebuild on the worker (the
+ * engine of before answers meanwhile, and the fact is read from the store). */
+static void schedule_or_rebuild(struct hls_patternsd *pd) {
+  double estimate_ms = 0;
+  if (pd->phase == PD_READY && heavy_update(pd, &estimate_ms)) {
+    hls_log_info("patterns_heavy_update",
+                 "estimate_ms=%.0f share=%.3f detail=\"recomputed on the worker, not on the loop\"", estimate_ms,
+                 hls_patterns_pending_share(pd->pt));
+    pd->phase = PD_BULK;
+    pd->bulk_start_ms = uv_now(pd->env.loop);
+    pd->heavy_updates++;
+    uv_timer_start(&pd->timer, bulk_ended, BULK_QUIET_MS, 0);
+    return;
+  }
+  schedule(pd);
 }
 
 void hls_patternsd_item(struct hls_patternsd *pd, const struct hls_envelope *env) {
@@ -595,7 +632,7 @@ void hls_patternsd_item(struct hls_patternsd *pd, const struct hls_envelope *env
     bulk_item(pd);
     return;
   }
-  schedule(pd);
+  schedule_or_rebuild(pd);
 }
 
 void hls_patternsd_erased(struct hls_patternsd *pd, const uint8_t origin[32], uint64_t seq) {
@@ -604,7 +641,7 @@ void hls_patternsd_erased(struct hls_patternsd *pd, const uint8_t origin[32], ui
   /* The engine calls read now stops counting it at once (while loading:
    * the previous one, if any). */
   if ((pd->phase != PD_LOADING || pd->have_engine) && hls_patterns_erase(pd->pt, origin, seq) != 0) pd->resync = true;
-  schedule(pd);
+  schedule_or_rebuild(pd);
 }
 
 /* --- start: the load on a worker thread, then the catch-up on the loop ------------------- */
@@ -711,7 +748,7 @@ static void load_done(uv_work_t *w, int status) {
     if (rc == 0) rc = sync_all(pd, NULL, &why);
     pd->loaded_items = n_items;
     pd->load_ms = (double)job->load_ns / 1e6;
-    pd->compute_ms = (double)job->compute_ns / 1e6;
+    pd->compute_ms = pd->full_compute_ms = (double)job->compute_ns / 1e6;
     pd->store_ms = (double)(uv_hrtime() - t0) / 1e6;
   }
   load_job_free(job);

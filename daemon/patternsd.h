@@ -35,6 +35,7 @@ struct hls_patternsd_env {
   hls_day (*today)(void *clock);        /* its local date */
   void *clock;
   size_t max_changes_while_loading;     /* 0: 524,288 (tests set fewer: the load starts again past it) */
+  double max_update_ms;                 /* 0: 100; an update estimated longer is a rebuild on the worker */
 };
 struct hls_patternsd;
 

@@ -64,6 +64,7 @@ struct hls_patternsd {
   uint64_t bulk_start_ms;         /* loop time PD_BULK began */
   uint64_t rebuilds;              /* loads after a burst */
   uint64_t load_restarts;         /* loads dropped for too many changes meanwhile */
+  uint64_t heavy_updates;         /* updates too long for the loop, rebuilt on the worker */
   struct hls_pd_load *load;       /* the worker's job while PD_LOADING, else NULL */
   int64_t cursor;                 /* before PD_READY: items with a higher rowid are fed by the catch-up */
   struct hls_pd_ref *refs;        /* PD_LOADING: changes to items at or below cursor, in order */
@@ -71,6 +72,7 @@ struct hls_patternsd {
   uint64_t started_ns;            /* uv_hrtime at start */
   size_t loaded_items, caught_up_items; /* by the worker; then by the catch-up */
   double load_ms, compute_ms, store_ms; /* the worker's reading, computing; the diff with the store */
+  double full_compute_ms; /* a computation from scratch, as last measured (a load, or a flush / its share) */
   uv_timer_t timer; /* the recomputation (schedule); the catch-up slices */
   bool timer_open;
   uint64_t first_pending; /* loop time of the first fact waiting */

@@ -496,7 +496,7 @@ bool hls_peers_admit_origin(struct hls_peers *p, const uint8_t pk[32]) {
     peer->origins_violation = true;
     char id[HLS_NODEID_TEXT_SIZE];
     hls_nodeid_format(pk, id);
-    hls_log_warn("peer_origin_quota", "peer=%s limit=%lld detail=\"more new chains in an hour than "
+    hls_log_counted_warn("peer_origin_quota", "peer=%s limit=%lld detail=\"more new chains in an hour than "
                  "gossip.new_origins_per_hour; the rest are ignored\"", id,
                  (long long)p->env.config->gossip_new_origins_per_hour);
     hls_peers_violation(p, pk, "new_origins_per_hour");

@@ -689,6 +689,29 @@ bool hls_patterns_dirty(const struct hls_patterns *pt) {
   return pt->n_dirty_themes > 0 || pt->n_dirty_windows > 0 || pt->together_dirty;
 }
 
+double hls_patterns_pending_share(const struct hls_patterns *pt) {
+  if (!pt->have_weeks || pt->n_themes == 0) return 0;
+  const struct hls_pat_params *prm = &pt->prm;
+  int64_t reach = prm->emerging_weeks;
+  if (prm->cross_weeks > reach) reach = prm->cross_weeks;
+  if (prm->spread_weeks > reach) reach = prm->spread_weeks;
+  if (prm->rising_weeks > reach) reach = prm->rising_weeks;
+  reach += prm->baseline_weeks + 1; /* as hls_pat__theme_tests reads: the baselines before */
+  int64_t span = (int64_t)pt->gmax - pt->gmin + 1;
+  double pending = 0;
+  for (size_t i = 0; i < pt->n_dirty_themes; i++) {
+    const struct theme *t = pt->dirty_themes[i];
+    if (t->test_from == INT32_MAX) continue;
+    int64_t from = (int64_t)t->test_from - reach, to = pt->gmax;
+    if (from < pt->gmin) from = pt->gmin;
+    if (t->test_last != INT32_MAX && t->test_last != INT32_MIN && (int64_t)t->test_last + reach < to)
+      to = (int64_t)t->test_last + reach;
+    if (to >= from) pending += (double)(to - from + 1);
+  }
+  double share = pending / ((double)span * (double)pt->n_themes);
+  return share > 1 ? 1 : share;
+}
+
 /* --- the update ------------------------------------------------------------------------- */
 
 void hls_patterns_compact(struct hls_patterns *pt) {

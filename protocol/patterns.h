@@ -271,6 +271,13 @@ void hls_patterns_compact(struct hls_patterns *pt);
 void hls_patterns_set_stop(struct hls_patterns *pt, bool (*stop)(void *ctx), void *ctx);
 /* True if facts were given since the last complete update. */
 bool hls_patterns_dirty(const struct hls_patterns *pt);
+/* How much of a computation from scratch the next hls_patterns_update
+ * would do, 0 to 1: an estimate by the weeks of the single-theme tests it
+ * reads (pairs of themes not counted). A new place's first digest, or
+ * one far back, makes every theme's tests from that week on computed
+ * again; a host that must not block for long can build the engine again
+ * elsewhere instead. */
+double hls_patterns_pending_share(const struct hls_patterns *pt);
 
 /* Every pattern now holding, in id order. */
 typedef int (*hls_pat_each_fn)(void *ctx, const struct hls_pattern *p);

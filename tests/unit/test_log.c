@@ -1,5 +1,5 @@
 /* Unit tests for daemon/log.c: the line format, quoting, and repeated
- * lines counted rather than written (a fake clock drives the windows; the
+ * lines others cause counted rather than written (a fake clock drives the windows; the
  * lines go to a temporary file). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -88,8 +88,8 @@ static void test_flood_counted_once_per_window(void **state) {
   (void)state;
   long pos = 0;
   char *text;
-  for (int i = 0; i < 1000; i++) hls_log_warn("peer_bad_frame", "peer=p%d", i);
-  hls_log_info("peer_connected", "peer=q");
+  for (int i = 0; i < 1000; i++) hls_log_counted_warn("peer_bad_frame", "peer=p%d", i);
+  hls_log_counted_info("peer_connected", "peer=q");
   assert_int_equal(lines_since(&pos, &text), HLS_LOG_BURST + 1);
   assert_int_equal(count_of(text, "event=peer_bad_frame"), HLS_LOG_BURST);
   assert_int_equal(count_of(text, "event=peer_connected"), 1);
@@ -112,7 +112,7 @@ static void test_flood_counted_once_per_window(void **state) {
   free(text);
 
   /* A new window: the event writes again. */
-  hls_log_warn("peer_bad_frame", "peer=again");
+  hls_log_counted_warn("peer_bad_frame", "peer=again");
   assert_int_equal(lines_since(&pos, &text), 1);
   assert_non_null(strstr(text, "peer=again"));
   free(text);
@@ -124,12 +124,12 @@ static void test_count_before_next_line(void **state) {
   (void)state;
   long pos = 0;
   char *text;
-  for (int i = 0; i < HLS_LOG_BURST + 3; i++) hls_log_info("store_slow", "i=%d", i);
-  hls_log_error("store_slow", "i=last");
+  for (int i = 0; i < HLS_LOG_BURST + 3; i++) hls_log_counted_info("store_slow", "i=%d", i);
+  hls_log_counted_error("store_slow", "i=last");
   assert_int_equal(lines_since(&pos, &text), HLS_LOG_BURST);
   free(text);
   fake_now += HLS_LOG_WINDOW_MS;
-  hls_log_info("store_slow", "i=next");
+  hls_log_counted_info("store_slow", "i=next");
   assert_int_equal(lines_since(&pos, &text), 2);
   const char *count = strstr(text, "level=error event=log_suppressed of=store_slow count=4 ");
   const char *next = strstr(text, "i=next");
@@ -146,7 +146,7 @@ static void test_steady_and_debug(void **state) {
   long pos = 0;
   char *text;
   for (int w = 0; w < 5; w++) {
-    for (int i = 0; i < HLS_LOG_BURST; i++) hls_log_info("peer_closed", "w=%d i=%d", w, i);
+    for (int i = 0; i < HLS_LOG_BURST; i++) hls_log_counted_info("peer_closed", "w=%d i=%d", w, i);
     fake_now += HLS_LOG_WINDOW_MS;
   }
   assert_int_equal(lines_since(&pos, &text), 5 * HLS_LOG_BURST);
@@ -154,11 +154,11 @@ static void test_steady_and_debug(void **state) {
   free(text);
   hls_log_set_level(HLS_LOG_DEBUG);
   for (int i = 0; i < 3 * HLS_LOG_BURST; i++) hls_log_debug("gossip_sent", "i=%d", i);
-  for (int i = 0; i < 3 * HLS_LOG_BURST; i++) hls_log_warn("gossip_failed", "i=%d", i);
+  for (int i = 0; i < 3 * HLS_LOG_BURST; i++) hls_log_counted_warn("gossip_failed", "i=%d", i);
   assert_int_equal(lines_since(&pos, &text), 6 * HLS_LOG_BURST);
   free(text);
   hls_log_set_level(HLS_LOG_INFO);
-  for (int i = 0; i < HLS_LOG_BURST + 7; i++) hls_log_warn("peer_refused", "i=%d", i);
+  for (int i = 0; i < HLS_LOG_BURST + 7; i++) hls_log_counted_warn("peer_refused", "i=%d", i);
   hls_log_flush(true);
   assert_int_equal(lines_since(&pos, &text), HLS_LOG_BURST + 1);
   assert_non_null(strstr(text, "of=peer_refused count=7 "));
@@ -173,7 +173,7 @@ static void test_many_events(void **state) {
   char name[32];
   for (int e = 0; e < 300; e++) {
     snprintf(name, sizeof name, "event_%d", e);
-    for (int i = 0; i < 2; i++) hls_log_info(name, "i=%d", i);
+    for (int i = 0; i < 2; i++) hls_log_counted_info(name, "i=%d", i);
   }
   assert_int_equal(lines_since(&pos, &text), 600);
   free(text);
@@ -181,8 +181,22 @@ static void test_many_events(void **state) {
   char longname[100];
   memset(longname, 'x', sizeof longname - 1);
   longname[sizeof longname - 1] = '\0';
-  for (int i = 0; i < HLS_LOG_BURST + 5; i++) hls_log_info(longname, "i=%d", i);
+  for (int i = 0; i < HLS_LOG_BURST + 5; i++) hls_log_counted_info(longname, "i=%d", i);
   assert_int_equal(lines_since(&pos, &text), HLS_LOG_BURST + 5);
+  free(text);
+}
+
+/* The node's account of what it and its users did is never held back,
+ * however many lines (a script adding a thousand records). */
+static void test_plain_lines_always_written(void **state) {
+  (void)state;
+  long pos = 0;
+  char *text;
+  for (int i = 0; i < 10 * HLS_LOG_BURST; i++) hls_log_info("change", "method=record.add i=%d", i);
+  for (int i = 0; i < 10 * HLS_LOG_BURST; i++) hls_log_warn("store_slow_commit", "i=%d", i);
+  hls_log_flush(true);
+  assert_int_equal(lines_since(&pos, &text), 20 * HLS_LOG_BURST);
+  assert_int_equal(count_of(text, "log_suppressed"), 0);
   free(text);
 }
 
@@ -193,6 +207,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_count_before_next_line, setup, teardown),
       cmocka_unit_test_setup_teardown(test_steady_and_debug, setup, teardown),
       cmocka_unit_test_setup_teardown(test_many_events, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_plain_lines_always_written, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

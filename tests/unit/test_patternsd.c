@@ -294,6 +294,69 @@ static void test_too_many_changes_restart_the_load(void **state) {
   chain_free(&b);
 }
 
+/* 113 consecutive ISO weeks, 2024-W01 to 2026-W09 (2024 and 2025 have 52). */
+static int nth_week(int i) { return i < 52 ? 202401 + i : i < 104 ? 202501 + (i - 52) : 202601 + (i - 104); }
+
+/* An update that would recompute much of the engine (a new place whose
+ * first digest is far back: every theme's tests from that week on) is not
+ * run on the loop: the engine is built again on the worker. A digest of
+ * the latest week, which recomputes a few weeks of one theme, is computed
+ * on the loop. */
+static void test_heavy_update_goes_to_the_worker(void **state) {
+  struct fixture *fx = *state;
+  enum { PLACES = 10, WEEKS = 113 };
+  struct chain c[PLACES + 1];
+  struct hls_profile p;
+  char name[32];
+  for (int o = 0; o <= PLACES; o++) {
+    chain_init(&c[o], (uint8_t)(20 + o));
+    snprintf(name, sizeof name, "Place %d", o);
+    profile_of_place(&p, name);
+    chain_add_profile_of(&c[o], &p);
+  }
+  for (int o = 0; o < PLACES; o++)
+    for (int i = 0; i < WEEKS; i++) add_digest(&c[o], o % 2 ? "loneliness" : "housing", nth_week(i));
+  hls_patternsd_close(fx->pd);
+  fx->pd = NULL;
+  uv_run(&fx->loop, UV_RUN_DEFAULT);
+  for (int o = 0; o < PLACES; o++)
+    for (uint64_t s = 1; s <= c[o].n; s++) put(fx, &c[o], s);
+  restart(fx);
+  run_until_ready(fx);
+  uint64_t rebuilds = fx->pd->rebuilds;
+  assert_true(fx->pd->full_compute_ms > 0);
+  /* Heavy: over half of a computation from scratch. */
+  fx->pd->env.max_update_ms = fx->pd->full_compute_ms / 2;
+
+  /* Place 0 publishes its latest week again: computed on the loop. */
+  add_digest(&c[0], "housing", nth_week(WEEKS - 1));
+  double share_before = hls_patterns_pending_share(fx->pd->pt);
+  put(fx, &c[0], c[0].n);
+  assert_true(hls_patterns_pending_share(fx->pd->pt) > share_before);
+  assert_true(hls_patterns_pending_share(fx->pd->pt) < 0.5);
+  assert_int_equal(fx->pd->heavy_updates, 0);
+  assert_true(hls_patternsd_ready(fx->pd));
+  uint64_t deadline = uv_hrtime() + 30 * 1000000000ull;
+  while (hls_patterns_dirty(fx->pd->pt) && uv_hrtime() < deadline) uv_run(&fx->loop, UV_RUN_ONCE);
+  assert_false(hls_patterns_dirty(fx->pd->pt));
+  assert_int_equal(fx->pd->rebuilds, rebuilds);
+
+  /* A new place whose first digest is the first week held: every theme
+   * from there on. The engine of before answers meanwhile. */
+  add_digest(&c[PLACES], "loneliness", nth_week(0));
+  put(fx, &c[PLACES], 1);
+  put(fx, &c[PLACES], 2);
+  assert_int_equal(fx->pd->heavy_updates, 1);
+  assert_false(hls_patternsd_ready(fx->pd));
+  struct hls_why why = {{0}};
+  assert_int_equal(hls_patternsd__need_engine(fx->pd, &why), 0);
+  run_until_ready(fx);
+  assert_int_equal(fx->pd->rebuilds, rebuilds + 1);
+  int week = 0;
+  assert_int_equal(theme_places(fx->pd, "loneliness", &week), PLACES / 2 + 1);
+  for (int o = 0; o <= PLACES; o++) chain_free(&c[o]);
+}
+
 /* A burst of items (a catch-up) is not fed one by one: once more than
  * BULK_MIN_ITEMS (10,000) come within 10 s, hlsd waits for the burst to
  * end and builds the engine again from the store, answering from the
@@ -363,6 +426,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_start_load_misses_nothing_stored_meanwhile, setup, teardown),
       cmocka_unit_test_setup_teardown(test_close_during_load, setup, teardown),
       cmocka_unit_test_setup_teardown(test_too_many_changes_restart_the_load, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_heavy_update_goes_to_the_worker, setup, teardown),
       cmocka_unit_test_setup_teardown(test_burst_is_computed_once_it_ends, setup, teardown),
   };
   return cmocka_run_group_tests_name("patternsd", tests, NULL, NULL);
