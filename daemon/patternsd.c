@@ -570,18 +570,24 @@ static void bulk_ended(uv_timer_t *t) {
   }
 }
 
-/* An update on the loop estimated longer than this (the share of the
- * engine it recomputes times the last computation from scratch, on the
- * worker) is not run there: the engine is built again on the worker, as
- * after a burst. A place's first digest, or one far back, recomputes
- * every theme from its week on: at 435,000 items that is 40 s, which
- * would stop gossip and every hls call for as long. */
+/* An update on the loop that recomputes at least HEAVY_SHARE of the
+ * engine (hls_patterns_pending_share) and is estimated longer than
+ * MAX_UPDATE_MS (that share of the last computation from scratch) is not
+ * run there: the engine is built again on the worker, as after a burst. A
+ * place's first digest far back, or a digest years old, recomputes every
+ * theme from its week on: at 435,000 items that is 40 s, which would stop
+ * gossip and every hls call for as long. The estimate reads weeks, not
+ * tests, so it overshoots small updates (a superseded digest: 0.02 of the
+ * engine, 60 ms at 109,000 items); those, and a new week's first digest
+ * (a third), stay on the loop. */
+#define HEAVY_SHARE 0.5
 #define MAX_UPDATE_MS 100.0
 
-static bool heavy_update(struct hls_patternsd *pd, double *estimate_ms) {
+static bool heavy_update(struct hls_patternsd *pd, double *share, double *estimate_ms) {
   double max = pd->env.max_update_ms > 0 ? pd->env.max_update_ms : MAX_UPDATE_MS;
-  *estimate_ms = pd->full_compute_ms * hls_patterns_pending_share(pd->pt);
-  return *estimate_ms > max;
+  *share = hls_patterns_pending_share(pd->pt);
+  *estimate_ms = pd->full_compute_ms * *share;
+  return *share >= HEAVY_SHARE && *estimate_ms > max;
 }
 
 /* An item of a burst: not fed (the rebuild reads it from the store). */
@@ -601,11 +607,11 @@ static void bulk_item(struct hls_patternsd *pd) {
  * too much of the engine to run on the loop, a rebuild on the worker (the
  * engine of before answers meanwhile, and the fact is read from the store). */
 static void schedule_or_rebuild(struct hls_patternsd *pd) {
-  double estimate_ms = 0;
-  if (pd->phase == PD_READY && heavy_update(pd, &estimate_ms)) {
+  double share = 0, estimate_ms = 0;
+  if (pd->phase == PD_READY && heavy_update(pd, &share, &estimate_ms)) {
     hls_log_info("patterns_heavy_update",
                  "estimate_ms=%.0f share=%.3f detail=\"recomputed on the worker, not on the loop\"", estimate_ms,
-                 hls_patterns_pending_share(pd->pt));
+                 share);
     pd->phase = PD_BULK;
     pd->bulk_start_ms = uv_now(pd->env.loop);
     pd->heavy_updates++;

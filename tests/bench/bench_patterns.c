@@ -824,6 +824,17 @@ static bool wait_log(struct daemon *d, const char *event, double timeout_s, char
   }
 }
 
+/* wait_log for a line written before or after the position: lines whose
+ * order changed between builds (started, patterns_ready). The position
+ * ends after whichever of the two is later. */
+static bool wait_log_anywhere(struct daemon *d, const char *event, double timeout_s, char *line, size_t size) {
+  long was = d->pos;
+  d->pos = 0;
+  bool found = wait_log(d, event, timeout_s, line, size);
+  if (d->pos < was) d->pos = was;
+  return found;
+}
+
 /* The value of key (e.g. "load_ms=") in a log line, NAN if absent. */
 static double field(const char *line, const char *key) {
   const char *p = strstr(line, key);
@@ -1019,13 +1030,16 @@ static void run_daemon(const struct opts *o, const char *hlsd, const char *hls, 
     add(empty ? &df->start_wall : &df->kstart_wall, wall * 1e3);
     fprintf(stderr, "start %ld (%s): load %.1f ms, compute %.1f ms, store %.1f ms; patterns_ready %.2f s after exec\n",
             r + 1, empty ? "tables emptied" : "tables kept", lm, cm, sm, wall);
-    if (!wait_log(&d, "started", 60, line, sizeof line)) die("hlsd did not start (log %s)", d.log);
+    if (!wait_log_anywhere(&d, "started", 60, line, sizeof line)) die("hlsd did not start (log %s)", d.log);
     hlsd_stop();
   }
 
-  /* One item at a time into the running hlsd. */
+  /* One item at a time into the running hlsd, once its engine holds
+   * every item (hlsd answers first and computes the patterns on a worker
+   * thread since issue 15; builds before that log patterns_ready first). */
   hlsd_start(&d, true);
-  if (!wait_log(&d, "started", 600, line, sizeof line)) die("hlsd did not start (log %s)", d.log);
+  if (!wait_log_anywhere(&d, "started", 600, line, sizeof line)) die("hlsd did not start (log %s)", d.log);
+  if (!wait_log_anywhere(&d, "patterns_ready", 600, line, sizeof line)) die("no patterns_ready (log %s)", d.log);
   size_t n = placegen_n_places(w->g);
   uint32_t *order = malloc(n * sizeof *order);
   if (order == NULL) die("out of memory");
