@@ -6,9 +6,9 @@
 #include <string.h>
 #include <time.h>
 
-/* The one piece of process-wide state besides the configuration it
- * mirrors: a log line must not need a context pointer threaded through
- * every call. */
+/* Process-wide state besides the configuration it mirrors (the level),
+ * and the counts of repeated lines below: a log line must not need a
+ * context pointer threaded through every call. */
 static enum hls_log_level log_level = HLS_LOG_INFO;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -32,9 +32,10 @@ int hls_log_level_parse(const char *s, enum hls_log_level *out) {
 
 /* --- repeated lines ---------------------------------------------------------------------- */
 
-/* One slot per event name, found by hashing the name (open addressing):
- * hlsd has well under a hundred event names, so the table never fills; if
- * it did, the events without a slot would simply not be held back. */
+/* One slot per event name logged through hls_log_counted, found by
+ * hashing the name (open addressing): hlsd has a score of such events, so
+ * the table never fills; if it did, the events without a slot would simply
+ * not be held back. */
 #define LOG_SLOTS 256
 #define LOG_EVENT_MAX 64
 

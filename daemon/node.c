@@ -596,11 +596,6 @@ static int remove_file(const char *path, struct hls_why *why) {
   return 0;
 }
 
-/* Open DIR/hlsd.db, refusing a store that would make this node sign its
- * chain again: missing or empty while the chain mark says items were
- * signed, another node's, or behind the mark (then open, but recovering:
- * nothing is signed until the items are back). docs/operations.md,
- * "Restore", tells the operator's side. */
 /* --- the store's check, when the start skipped it ----------------------------------------- */
 
 static void check_work(uv_work_t *w) {
@@ -650,6 +645,11 @@ static void start_store_check(struct hls_node *n) {
                why.text);
 }
 
+/* Open DIR/hlsd.db, refusing a store that would make this node sign its
+ * chain again: missing or empty while the chain mark says items were
+ * signed, another node's, or behind the mark (then open, but recovering:
+ * nothing is signed until the items are back). docs/operations.md,
+ * "Restore", tells the operator's side. */
 static int open_store(struct hls_node *n, bool accept_new, struct hls_why *why) {
   char path[HLS_PATH_MAX];
   int rc;

@@ -356,7 +356,7 @@ int hls_patternsd_flush(struct hls_patternsd *pd, struct hls_why *why) {
   pd->flushes++;
   /* What a computation from scratch would take now, for heavy_update: the
    * engine grows between loads. */
-  if (rc == 0 && share >= 0.01 && pd->last_flush_us / 1e3 / share > pd->full_compute_ms)
+  if (rc == 0 && share >= 0.05 && pd->last_flush_us / 1e3 / share > pd->full_compute_ms)
     pd->full_compute_ms = pd->last_flush_us / 1e3 / share;
   if (rc != 0) {
     if (!why->text[0]) hls_why_set(why, rc, "patterns: %s", hls_strerror(rc));
