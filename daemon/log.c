@@ -82,6 +82,7 @@ static struct log_slot *log_slot_of(const char *event) {
 /* Formats and writes one line; the caller holds log_lock, so that a
  * count written by one thread never lands between another's lines out of
  * order with the window it counts. */
+static void log_write(enum hls_log_level level, const char *event, const char *fields, va_list ap) HLS_PRINTF(3, 0);
 static void log_write(enum hls_log_level level, const char *event, const char *fields, va_list ap) {
   struct timespec ts;
   struct tm tm;
@@ -105,6 +106,7 @@ static void log_write(enum hls_log_level level, const char *event, const char *f
   fflush(out);
 }
 
+static void log_write_fmt(enum hls_log_level level, const char *event, const char *fields, ...) HLS_PRINTF(3, 4);
 static void log_write_fmt(enum hls_log_level level, const char *event, const char *fields, ...) {
   va_list ap;
   va_start(ap, fields);
