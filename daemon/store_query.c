@@ -54,10 +54,10 @@ static int no_items_from(const uint8_t origin[32], struct hls_why *why) {
 
 /* --- pages ------------------------------------------------------------------------ */
 
-/* A walk of one page: before each row read, page_full says whether the
+/* A walk of one page: before each row read, walk_full says whether the
  * page has ended (limit or budget reached: a row is there, so more
- * follow); page_read and page_took count; page_end notes where the walk
- * stopped. */
+ * follow); walk_read counts each row read and keeps its key; walk_stop
+ * notes where the walk stopped. */
 struct walk {
   struct hls_page *page; /* NULL: every row */
   int64_t read, taken;
@@ -72,6 +72,15 @@ static void walk_init(struct walk *w, struct hls_page *page) {
     page->more = false;
     memset(&page->next, 0, sizeof page->next);
   }
+}
+
+/* A row read (taken: given to the callback, not filtered out); key: its
+ * cursor, where the next page starts if this one ends after it. */
+static void walk_read(struct walk *w, bool taken, const struct hls_cursor *key) {
+  w->read++;
+  w->taken += taken;
+  w->key = *key;
+  w->have_key = true;
 }
 
 static bool walk_full(const struct walk *w) {
@@ -162,10 +171,9 @@ int hls_store_places(struct hls_store *s, struct hls_page *page, hls_place_cb cb
       break;
     }
     if (rc != 0) break;
-    w.read++;
-    w.taken++;
-    place_key_of_row(st, &w.key);
-    w.have_key = true;
+    struct hls_cursor at;
+    place_key_of_row(st, &at);
+    walk_read(&w, true, &at);
   }
   free(row);
   sqlite3_finalize(st);
@@ -368,14 +376,11 @@ int hls_store_stories(struct hls_store *s, const struct hls_story_filter *f, str
       break;
     }
     if (rc != 0) break;
-    w.read++;
-    w.taken += matched;
-    memset(&w.key, 0, sizeof w.key);
-    w.key.kind = HLS_CURSOR_STORIES;
-    column_id(st, 0, w.key.origin);
-    w.key.seq = (uint64_t)sqlite3_column_int64(st, 1);
-    w.key.timestamp_ms = sqlite3_column_int64(st, 3);
-    w.have_key = true;
+    struct hls_cursor at = {.kind = HLS_CURSOR_STORIES,
+                            .seq = (uint64_t)sqlite3_column_int64(st, 1),
+                            .timestamp_ms = sqlite3_column_int64(st, 3)};
+    column_id(st, 0, at.origin);
+    walk_read(&w, matched, &at);
   }
   sqlite3_finalize(st);
   place_cache_free(places);
@@ -558,13 +563,9 @@ int hls_store_items(struct hls_store *s, const struct hls_item_filter *f, struct
       }
       if (rc != 0) break;
     }
-    w.read++;
-    w.taken += matched;
-    memset(&w.key, 0, sizeof w.key);
-    w.key.kind = HLS_CURSOR_ITEMS;
-    memcpy(w.key.origin, row.origin, 32);
-    w.key.seq = row.seq;
-    w.have_key = true;
+    struct hls_cursor at = {.kind = HLS_CURSOR_ITEMS, .seq = row.seq};
+    memcpy(at.origin, row.origin, 32);
+    walk_read(&w, matched, &at);
   }
   sqlite3_finalize(st);
   place_cache_free(places);
