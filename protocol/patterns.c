@@ -126,6 +126,7 @@ void hls_patterns_free(struct hls_patterns *pt) {
     }
     free(t->stories);
     free(t->pats);
+    free(t->frozen_first);
     hls_pat__theme_tests_free(t);
     free(t);
   }
@@ -198,6 +199,8 @@ static struct theme *theme_get(struct hls_patterns *pt, const char *name, int ki
   t->kind = kind;
   t->test_from = INT32_MIN;
   t->test_last = INT32_MAX;
+  t->frozen_last = INT32_MIN;
+  t->cells_from = INT32_MIN;
   t->ix = (uint32_t)pt->n_themes;
   oom_flag = false;
   HASH_ADD(hh, pt->themes_by_key, key, (size_t)len, t);
@@ -277,13 +280,9 @@ static bool mark_window(struct hls_patterns *pt, struct window *w) {
   return true;
 }
 
-/* Together patterns count the stories of their window. */
-static bool mark_window_of(struct hls_patterns *pt, int32_t week) {
-  int32_t k = floor_div(week, pt->prm.together_weeks);
-  struct window *w;
-  HASH_FIND(hh, pt->windows, &k, sizeof k, w);
-  return w == NULL || mark_window(pt, w);
-}
+/* Together patterns count the stories of their window: they are emitted
+ * again (a window's tests do not read stories). */
+static void mark_stories_of(struct hls_patterns *pt) { pt->together_dirty = true; }
 
 int hls_patterns_place(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYTES], const char *name,
                        const char *region) {
@@ -293,14 +292,22 @@ int hls_patterns_place(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
   uint32_t rix = 0;
   if (region[0] != '\0') {
     while (rix < pt->n_regions && strcmp(pt->regions[rix], region) != 0) rix++;
+    /* Frozen weeks' tests are final: a new region (tested in every week)
+     * or a place moving between regions needs them computed again. */
+    if (pt->frozen && rix == pt->n_regions) return HLS_ESTATE;
     if (rix == pt->n_regions) {
       char **rs = realloc(pt->regions, (pt->n_regions + 1) * sizeof *rs);
       if (rs == NULL) return HLS_ENOMEM;
       pt->regions = rs;
       if ((rs[rix] = strdup(region)) == NULL) return HLS_ENOMEM;
       pt->n_regions++;
+      /* Every theme is tested in every region: each theme's table of
+       * tests is made anew, so all of them are computed again now (not
+       * when some later fact happens to mark one, from its week only). */
+      if (pt->have_weeks && !mark_all_themes(pt)) return HLS_ENOMEM;
     }
   }
+  if (pt->frozen && p->facts > 0 && rix != p->region_ix) return HLS_ESTATE;
   snprintf(p->name, sizeof p->name, "%s", name);
   snprintf(p->region, sizeof p->region, "%s", region);
   bool moved = p->region_ix != rix;
@@ -314,6 +321,14 @@ int hls_patterns_place(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
    * cells' themes and windows, its stories' themes), so the change reaches
    * the feeds. */
   (void)moved;
+  if (pt->frozen) {
+    /* The region did not move (above): no test changes, but any pattern
+     * may hold the place (frozen weeks no longer say which). */
+    for (size_t i = 0; i < pt->n_themes; i++)
+      if (!hls_pat__mark_theme_episodes(pt, pt->themes[i])) return HLS_ENOMEM;
+    mark_stories_of(pt);
+    return 0;
+  }
   for (struct unit *u = pt->units; u != NULL; u = u->hh.next) {
     if (u->place != p->ix || u->n == 0) continue;
     for (size_t i = 0; i < u->n; i++)
@@ -325,8 +340,8 @@ int hls_patterns_place(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
     if (s->key.place != p->ix) continue;
     for (size_t i = 0; i < s->n_themes; i++)
       if (!hls_pat__mark_theme_episodes(pt, pt->themes[s->themes[i]])) return HLS_ENOMEM;
-    if (!mark_window_of(pt, s->week)) return HLS_ENOMEM;
   }
+  if (p->facts > 0) mark_stories_of(pt);
   return 0;
 }
 
@@ -483,6 +498,19 @@ static void cell_bounds(const struct hls_digest_method *m, const struct hls_dige
   *hi = h > UINT32_MAX ? UINT32_MAX : (uint32_t)h;
 }
 
+/* Whether a place other than pl had digests by week. A place's history
+ * starting earlier changes the tests from that week on, and spread's
+ * baseline in every week if no place's history had started by then (the
+ * first week any place was at risk of taking a theme up): once weeks are
+ * frozen, that needs the engine built again. */
+static bool history_starts_before(const struct hls_patterns *pt, const struct place *pl, int32_t week) {
+  for (size_t k = 0; k < pt->n_places; k++) {
+    const struct place *o = pt->places[k];
+    if (o != pl && o->has_week && o->first_week <= week) return true;
+  }
+  return false;
+}
+
 static uint32_t sat_add32(uint32_t a, uint32_t b) { return a > UINT32_MAX - b ? UINT32_MAX : a + b; }
 
 int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYTES], uint64_t seq,
@@ -491,6 +519,9 @@ int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BY
   if (hls_patterns_week(d->iso_year, d->iso_week, &week) != 0) return HLS_EINVAL;
   for (size_t i = 0; i < d->n_cells; i++)
     if (d->cells[i].kind < 0 || d->cells[i].kind >= HLS_KIND_COUNT) return HLS_EINVAL;
+  /* A frozen week's tests are final: a fact of one needs the engine built
+   * again (hls_patterns_freeze). */
+  if (pt->frozen && week < pt->freeze_week) return HLS_ESTATE;
   /* Every theme's series spans all weeks held: one far-off date must not
    * make each update walk centuries. */
   if (pt->have_weeks && ((int64_t)(week > pt->gmax ? week : pt->gmax) - (week < pt->gmin ? week : pt->gmin) + 1 >
@@ -537,14 +568,19 @@ int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BY
   }
   if (n > 1) qsort(cells, n, sizeof *cells, cell_cmp);
 
-  struct dseq *ds = calloc(1, sizeof *ds);
   /* A place whose history starts earlier: every theme's tests of new
    * places (spread) and baselines count it from there. */
   bool earlier = pl->has_week && week < pl->first_week;
+  if (earlier && pt->frozen && !history_starts_before(pt, pl, week)) {
+    free(cells);
+    return HLS_ESTATE;
+  }
+  struct dseq *ds = calloc(1, sizeof *ds);
   /* A place's first digest changes every theme's places at risk and
    * tested, from its week on. */
   bool first = !pl->has_week;
-  if (ds == NULL || !week_seen(pt, week) || (earlier && !mark_all_themes(pt)) ||
+  if (ds == NULL || !week_seen(pt, week) ||
+      (earlier && !(pt->frozen ? mark_all_themes_at(pt, week) : mark_all_themes(pt))) ||
       (first && !mark_all_themes_at(pt, week))) {
     free(ds);
     free(cells);
@@ -653,7 +689,8 @@ int hls_patterns_story(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
     return HLS_ENOMEM;
   }
   pl->facts++;
-  return mark_window_of(pt, week) ? 0 : HLS_ENOMEM;
+  mark_stories_of(pt);
+  return 0;
 }
 
 int hls_patterns_erase(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYTES], uint64_t seq) {
@@ -667,14 +704,17 @@ int hls_patterns_erase(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
   struct story *s;
   HASH_FIND(hh, pt->stories, &key, sizeof key, s);
   if (s != NULL) {
-    int32_t week = s->week;
     story_unlink(pt, s);
     HASH_DEL(pt->stories, s);
     free(s);
-    return mark_window_of(pt, week) ? 0 : HLS_ENOMEM;
+    mark_stories_of(pt);
+    return 0;
   }
   struct dseq *ds;
   HASH_FIND(hh, pt->dseqs, &key, sizeof key, ds);
+  /* A digest of a frozen week (its seq no longer says which week once
+   * frozen weeks gave their digests up): the engine is built again. */
+  if (pt->frozen && (ds != NULL ? ds->week < pt->freeze_week : seq <= pl->frozen_seq)) return HLS_ESTATE;
   if (ds == NULL) return 0;
   uint64_t ukey = (uint64_t)pl->ix << 32 | (uint32_t)ds->week;
   struct unit *u;
@@ -691,18 +731,14 @@ bool hls_patterns_dirty(const struct hls_patterns *pt) {
 
 double hls_patterns_pending_share(const struct hls_patterns *pt) {
   if (!pt->have_weeks || pt->n_themes == 0) return 0;
-  const struct hls_pat_params *prm = &pt->prm;
-  int64_t reach = prm->emerging_weeks;
-  if (prm->cross_weeks > reach) reach = prm->cross_weeks;
-  if (prm->spread_weeks > reach) reach = prm->spread_weeks;
-  if (prm->rising_weeks > reach) reach = prm->rising_weeks;
-  reach += prm->baseline_weeks + 1; /* as hls_pat__theme_tests reads: the baselines before */
+  int64_t reach = tests_reach(&pt->prm); /* as hls_pat__theme_tests reads: the baselines before */
   int64_t span = (int64_t)pt->gmax - pt->gmin + 1;
   double pending = 0;
   for (size_t i = 0; i < pt->n_dirty_themes; i++) {
     const struct theme *t = pt->dirty_themes[i];
     if (t->test_from == INT32_MAX) continue;
     int64_t from = (int64_t)t->test_from - reach, to = pt->gmax;
+    if (pt->frozen && from < (int64_t)pt->freeze_week - reach) from = (int64_t)pt->freeze_week - reach;
     if (from < pt->gmin) from = pt->gmin;
     if (t->test_last != INT32_MAX && t->test_last != INT32_MIN && (int64_t)t->test_last + reach < to)
       to = (int64_t)t->test_last + reach;
@@ -724,6 +760,160 @@ void hls_patterns_compact(struct hls_patterns *pt) {
       b->cap = b->n;
     }
 }
+
+/* --- freezing weeks --------------------------------------------------------------------- */
+
+/* Whether place is one of pattern p's and p covers week. */
+static bool pat_holds(const struct hls_pattern *p, uint32_t place, int32_t week) {
+  return week >= p->week_from && week <= p->week_to &&
+         bsearch(&place, p->places, p->n_places, sizeof *p->places, u32_cmp) != NULL;
+}
+
+/* Theme t's patterns that may still change (a discovery in a week from
+ * freeze_week on can extend them) read every cell of their weeks: t keeps
+ * its cells whole from the first of their weeks (or from 'from'). */
+static int32_t theme_keep_from(const struct hls_patterns *pt, const struct theme *t, int32_t week, int32_t win_open,
+                               int32_t from) {
+  for (size_t i = 0; i < t->n_pats; i++) {
+    const struct hls_pattern *p = &t->pats[i]->p;
+    /* an episode closes end_weeks after its last evidence */
+    if (p->week_to >= week - pt->prm.end_weeks && p->week_from < from) from = p->week_from;
+  }
+  for (size_t i = 0; i < pt->n_tpats; i++) {
+    const struct hls_pattern *p = &pt->tpats[i]->p;
+    if (p->theme != t->ix && p->theme2 != t->ix) continue;
+    /* a run of windows goes on in the next window only */
+    if (p->week_to >= win_open && p->week_from < from) from = p->week_from;
+  }
+  return from;
+}
+
+/* Room in t->frozen_first for every place. */
+static bool theme_frozen_first_size(struct hls_patterns *pt, struct theme *t) {
+  if (t->n_frozen_first >= pt->n_places) return true;
+  int32_t *ff = realloc(t->frozen_first, pt->n_places * sizeof *ff);
+  if (ff == NULL) return false;
+  for (size_t k = t->n_frozen_first; k < pt->n_places; k++) ff[k] = INT32_MAX;
+  t->frozen_first = ff;
+  t->n_frozen_first = pt->n_places;
+  return true;
+}
+
+/* Give up theme t's cells of weeks [t->cells_from, keep): each place's
+ * first such week is kept (its history of the theme), and the cells of
+ * the places of the patterns of t in their weeks (their counts and
+ * lineage). t->frozen_first is sized (theme_frozen_first_size): nothing
+ * here fails. */
+static void theme_freeze(struct hls_patterns *pt, struct theme *t, int32_t keep) {
+  int32_t from = t->cells_from == INT32_MIN ? pt->gmin : t->cells_from;
+  if (from >= keep) return;
+  for (int32_t w = from; w < keep; w++) {
+    struct bucket *b = hls_pat__bucket_get(t, w, false);
+    if (b == NULL) continue;
+    size_t n = 0;
+    for (size_t j = 0; j < b->n; j++) {
+      uint32_t pl = b->refs[j].place;
+      if (w < t->frozen_first[pl]) t->frozen_first[pl] = w;
+      if (w > t->frozen_last) t->frozen_last = w;
+      bool held = false;
+      for (size_t i = 0; i < t->n_pats && !held; i++) held = pat_holds(&t->pats[i]->p, pl, w);
+      for (size_t i = 0; i < pt->n_tpats && !held; i++) {
+        const struct hls_pattern *p = &pt->tpats[i]->p;
+        held = (p->theme == t->ix || p->theme2 == t->ix) && pat_holds(p, pl, w);
+      }
+      if (held) b->refs[n++] = b->refs[j];
+    }
+    b->n = n;
+    if (n == 0) {
+      HASH_DEL(t->weeks, b);
+      free(b->refs);
+      free(b);
+    } else if (n < b->cap) {
+      struct cref *r = realloc(b->refs, n * sizeof *r);
+      if (r != NULL) b->refs = r, b->cap = n;
+    }
+  }
+  t->cells_from = keep;
+}
+
+/* Whether any of a unit's themes still holds its cells of its week. */
+static bool unit_has_cells(const struct hls_patterns *pt, const struct unit *u) {
+  for (size_t i = 0; i < u->n; i++) {
+    const struct bucket *b = hls_pat__bucket_get(pt->themes[u->themes[i]], u->week, false);
+    if (b == NULL) continue;
+    for (size_t j = 0; j < b->n; j++)
+      if (b->refs[j].place == u->place) return true;
+  }
+  return false;
+}
+
+int hls_patterns_freeze(struct hls_patterns *pt, int32_t week) {
+  if (hls_patterns_dirty(pt)) return HLS_ESTATE;
+  if (!pt->have_weeks) return 0;
+  /* Weeks not held yet are not computed yet: they cannot be final. */
+  if (week > pt->gmax + 1) week = pt->gmax + 1;
+  if (week <= pt->gmin || (pt->frozen && week <= pt->freeze_week)) return 0;
+  const struct hls_pat_params *prm = &pt->prm;
+  int32_t W = prm->together_weeks, kf = floor_div(week, W);
+  /* Windows from kf on may be computed again; their tests read the units
+   * and cells of the TOGETHER_HISTORY windows before. */
+  int32_t win_hist = (kf - TOGETHER_HISTORY) * W, win_open = (kf - 1) * W;
+  int32_t cells = week - tests_reach(prm);
+  if (win_hist < cells) cells = win_hist;
+  int32_t units_was = pt->frozen ? pt->frozen_units : pt->gmin;
+  /* All that is allocated first: what follows does not fail. */
+  for (size_t i = 0; i < pt->n_themes; i++)
+    if (!theme_frozen_first_size(pt, pt->themes[i])) return HLS_ENOMEM;
+  for (size_t i = 0; i < pt->n_themes; i++) {
+    struct theme *t = pt->themes[i];
+    theme_freeze(pt, t, theme_keep_from(pt, t, week, win_open, cells));
+  }
+  /* Digests of frozen weeks: no fact about them is taken any more, so
+   * their (place, seq) -> week entries go; a place's highest such seq
+   * tells an erasure of one. */
+  struct dseq *d, *dtmp;
+  HASH_ITER(hh, pt->dseqs, d, dtmp) {
+    if (d->week >= week) continue;
+    struct place *pl = pt->places[d->key.place];
+    if (d->key.seq > pl->frozen_seq) pl->frozen_seq = d->key.seq;
+    HASH_DEL(pt->dseqs, d);
+    free(d);
+  }
+  /* Windows no later window reads: their units go. */
+  for (struct window *w = pt->windows; w != NULL; w = w->hh.next) {
+    if (w->frozen || w->k * W + W > win_hist) continue;
+    for (size_t i = 0; i < w->n; i++) w->units[i]->in_window = false;
+    free(w->units);
+    w->units = NULL;
+    w->n = w->cap = 0;
+    w->frozen = true;
+  }
+  /* Units of those weeks: kept without their themes where a pattern kept
+   * their cells (lineage gives their seq), else gone. */
+  for (int32_t wk = units_was; wk < win_hist; wk++)
+    for (size_t k = 0; k < pt->n_places; k++) {
+      uint64_t key = (uint64_t)k << 32 | (uint32_t)wk;
+      struct unit *u;
+      HASH_FIND(hh, pt->units, &key, sizeof key, u);
+      if (u == NULL || u->frozen) continue;
+      if (unit_has_cells(pt, u)) {
+        free(u->themes);
+        u->themes = NULL;
+        u->n = 0;
+        u->frozen = true;
+      } else {
+        HASH_DEL(pt->units, u);
+        free(u->themes);
+        free(u);
+      }
+    }
+  pt->frozen = true;
+  pt->freeze_week = week;
+  pt->frozen_units = win_hist > units_was ? win_hist : units_was;
+  return 0;
+}
+
+int32_t hls_patterns_frozen_before(const struct hls_patterns *pt) { return pt->frozen ? pt->freeze_week : INT32_MIN; }
 
 void hls_patterns_set_stop(struct hls_patterns *pt, bool (*stop)(void *ctx), void *ctx) {
   pt->stop = stop;

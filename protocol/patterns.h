@@ -271,6 +271,31 @@ void hls_patterns_compact(struct hls_patterns *pt);
 void hls_patterns_set_stop(struct hls_patterns *pt, bool (*stop)(void *ctx), void *ctx);
 /* True if facts were given since the last complete update. */
 bool hls_patterns_dirty(const struct hls_patterns *pt);
+/* Freeze the weeks before week: their tests become final and the engine
+ * gives up what no later test or pattern reads of them (docs/patterns.md,
+ * "Memory: frozen weeks"): the cells of weeks more than the tests' reach
+ * before week (but those of the places of patterns, and those patterns
+ * that may still go on read), their digests' entries, the pairs of
+ * windows no later window reads. The patterns, and what later updates
+ * compute, are those of an engine that froze nothing. From then on a
+ * fact that would change a frozen week's tests is refused with
+ * HLS_ESTATE, changing nothing: a digest of a frozen week or its
+ * erasure, a place whose history would start before any other place's, a
+ * new region, a place moving region; the host builds the engine again
+ * from the facts it holds. Stories of any week, renames and later weeks'
+ * facts are taken as before. Call on an engine with nothing pending
+ * (after hls_patterns_update; else HLS_ESTATE); a week at or before the
+ * one frozen already changes nothing, and one after the latest week held
+ * freezes the weeks held. 0, HLS_ENOMEM (the engine is as
+ * consistent as before: call again), HLS_ESTATE. */
+int hls_patterns_freeze(struct hls_patterns *pt, int32_t week) HLS_WARN_UNUSED;
+/* A hash of every test's result held (each theme's p-values, statistics
+ * and places week by week, each window's pairs, the weekly cutoffs), by
+ * theme keys and place origins: two engines given the same facts have
+ * the same, however they were updated or frozen. For tests. */
+int hls_patterns_tests_hash(const struct hls_patterns *pt, uint8_t out[32]) HLS_WARN_UNUSED;
+/* The week hls_patterns_freeze froze the weeks before, INT32_MIN if none. */
+int32_t hls_patterns_frozen_before(const struct hls_patterns *pt);
 /* How much of a computation from scratch the next hls_patterns_update
  * would do, 0 to 1: an estimate by the weeks of the single-theme tests it
  * reads (pairs of themes not counted). A new place's first digest, or
@@ -321,6 +346,8 @@ int hls_patterns_lineage(const struct hls_patterns *pt, const struct hls_pattern
 
 struct hls_pat_stats {
   size_t places, themes, digests, stories, patterns;
+  size_t cells;          /* (place, week, theme) cells held in memory */
+  int32_t frozen_before; /* hls_patterns_frozen_before */
   size_t by_signal[HLS_PAT_SIGNAL_COUNT];
 };
 void hls_patterns_stats(const struct hls_patterns *pt, struct hls_pat_stats *out);

@@ -87,6 +87,13 @@ struct theme {
   int32_t test_from; /* tests from this week on need computing; INT32_MAX: none */
   int32_t test_last; /* the last week whose data changed; INT32_MAX: tests to the end */
   uint64_t first_sig; /* of its places' first reports, as last computed; 0: none */
+  /* Once weeks are frozen (hls_patterns_freeze): each place's first week
+   * reporting the theme in the cells given up (INT32_MAX: none), by place
+   * number (n_frozen_first of them), and the latest such week. */
+  int32_t *frozen_first;
+  size_t n_frozen_first;
+  int32_t frozen_last;
+  int32_t cells_from; /* its buckets before this week keep only its patterns' places (INT32_MIN: all) */
   UT_hash_handle hh;
 };
 
@@ -100,6 +107,7 @@ struct unit {
   uint32_t *themes; /* its cells' themes, sorted (their counts are in the themes' buckets) */
   size_t win_pos;     /* index in its window's units, if in_window */
   bool in_window;
+  bool frozen; /* in a frozen week: kept (no themes) only for its seq, which lineage gives */
   UT_hash_handle hh;
 };
 
@@ -132,6 +140,7 @@ struct window {
   uint32_t *pc; /* and its place-weeks */
   size_t n_pk, cap_pk, cap_pc;
   bool dirty;
+  bool frozen; /* its units given up: its tests and pairs are final */
   UT_hash_handle hh;
 };
 
@@ -145,6 +154,7 @@ struct place {
   uint32_t region_ix; /* into hls_patterns.regions; 0: none */
   bool has_week;
   int32_t first_week; /* its first digest's week: its history starts there */
+  uint64_t frozen_seq; /* the highest seq of its digests in frozen weeks (0: none) */
   UT_hash_handle hh;
 };
 
@@ -187,6 +197,11 @@ struct hls_patterns {
   double *cutoff, *tcutoff; /* single themes, pairs */
   size_t n_cutoff;
   int32_t cutoff_gmin;
+  /* hls_patterns_freeze: the tests of weeks before freeze_week are final,
+   * and only what later tests and patterns read of them is held. */
+  bool frozen;
+  int32_t freeze_week;
+  int32_t frozen_units; /* units of weeks before it are given up (or kept for lineage) */
   bool (*stop)(void *ctx); /* hls_patterns_set_stop */
   void *stop_ctx;
   /* scratch */
@@ -231,6 +246,16 @@ static inline uint32_t next_stamp(struct hls_patterns *pt) {
 static inline int window_k_cmp(const void *a, const void *b) {
   int32_t x = (*(struct window *const *)a)->k, y = (*(struct window *const *)b)->k;
   return (x > y) - (x < y);
+}
+
+/* The weeks a test of week i reads: i - reach .. i (its baseline before
+ * the longest window of a signal, and the week before). */
+static inline int32_t tests_reach(const struct hls_pat_params *prm) {
+  int32_t r = prm->emerging_weeks;
+  if (prm->cross_weeks > r) r = prm->cross_weeks;
+  if (prm->spread_weeks > r) r = prm->spread_weeks;
+  if (prm->rising_weeks > r) r = prm->rising_weeks;
+  return r + prm->baseline_weeks + 1;
 }
 
 /* --- facts (patterns.c) ----------------------------------------------------------------- */

@@ -3,6 +3,7 @@
  * "Lineage": the cells and stories behind a pattern), and counts. */
 #include "patterns_internal.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
@@ -52,8 +53,11 @@ int hls_patterns_theme_info(const struct hls_patterns *pt, uint32_t theme, const
 int hls_patterns_theme_usage(struct hls_patterns *pt, uint32_t theme, uint32_t *places, int32_t *last_week) {
   if (theme >= pt->n_themes) return HLS_ENOTFOUND;
   uint32_t st = next_stamp(pt), n = 0;
-  int32_t last = INT32_MIN;
-  for (const struct bucket *bk = pt->themes[theme]->weeks; bk != NULL; bk = bk->hh.next) {
+  const struct theme *t = pt->themes[theme];
+  int32_t last = t->frozen_last; /* the cells frozen weeks gave up (INT32_MIN: none) */
+  for (size_t k = 0; k < t->n_frozen_first; k++)
+    if (t->frozen_first[k] != INT32_MAX) pt->mark[k] = st, n++;
+  for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next) {
     if (bk->n > 0 && bk->week > last) last = bk->week;
     for (size_t j = 0; j < bk->n; j++)
       if (pt->mark[bk->refs[j].place] != st) pt->mark[bk->refs[j].place] = st, n++;
@@ -133,5 +137,73 @@ void hls_patterns_stats(const struct hls_patterns *pt, struct hls_pat_stats *out
   out->digests = pt->n_digests;
   out->stories = HASH_COUNT(pt->stories);
   out->patterns = HASH_COUNT(pt->pats);
+  for (size_t i = 0; i < pt->n_themes; i++)
+    for (const struct bucket *b = pt->themes[i]->weeks; b != NULL; b = b->hh.next) out->cells += b->n;
+  out->frozen_before = pt->frozen ? pt->freeze_week : INT32_MIN;
   for (const struct pat *p = pt->pats; p != NULL; p = p->hh.next) out->by_signal[p->p.signal]++;
+}
+
+/* --- the tests as one hash ---------------------------------------------------------------- */
+
+static int theme_ptr_cmp(const void *a, const void *b) {
+  return strcmp((*(struct theme *const *)a)->key, (*(struct theme *const *)b)->key);
+}
+
+static void hash_places(crypto_generichash_state *st, const struct hls_patterns *pt, const uint32_t *places,
+                        size_t n) {
+  for (size_t i = 0; i < n; i++)
+    crypto_generichash_update(st, pt->places[places[i]]->origin, HLS_KEY_BYTES);
+}
+
+int hls_patterns_tests_hash(const struct hls_patterns *pt, uint8_t out[32]) {
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, NULL, 0, 32);
+  int32_t span[2] = {pt->have_weeks ? pt->gmin : 0, pt->have_weeks ? pt->gmax : -1};
+  crypto_generichash_update(&st, (const uint8_t *)span, sizeof span);
+  struct theme **ts = malloc((pt->n_themes ? pt->n_themes : 1) * sizeof *ts);
+  if (ts == NULL) return HLS_ENOMEM;
+  if (pt->n_themes > 0) {
+    memcpy(ts, pt->themes, pt->n_themes * sizeof *ts);
+    qsort(ts, pt->n_themes, sizeof *ts, theme_ptr_cmp);
+  }
+  for (size_t i = 0; i < pt->n_themes; i++) {
+    const struct theme *t = ts[i];
+    crypto_generichash_update(&st, (const uint8_t *)t->key, strlen(t->key) + 1);
+    /* The tests run (NAN: none), by week and unit: how many units a
+     * theme's table has room for (regions met before it was last
+     * computed) is not a result. */
+    for (size_t k = 0; k < t->pv_len * t->pv_units; k++) {
+      if (isnan(t->pv[k])) continue;
+      uint32_t at[2] = {(uint32_t)(k / t->pv_units), (uint32_t)(k % t->pv_units)};
+      float v[3] = {t->pv[k], t->sc1[k], t->sc2[k]};
+      crypto_generichash_update(&st, (const uint8_t *)at, sizeof at);
+      crypto_generichash_update(&st, (const uint8_t *)v, sizeof v);
+      crypto_generichash_update(&st, &t->back[k], 1);
+      if (t->mem[k] != NULL) hash_places(&st, pt, t->mem[k] + 1, t->mem[k][0]);
+    }
+  }
+  free(ts);
+  size_t nw = HASH_COUNT(pt->windows), i = 0;
+  struct window **ws = malloc((nw ? nw : 1) * sizeof *ws);
+  if (ws == NULL) return HLS_ENOMEM;
+  for (struct window *w = pt->windows; w != NULL; w = w->hh.next) ws[i++] = w;
+  qsort(ws, nw, sizeof *ws, window_k_cmp);
+  for (i = 0; i < nw; i++) {
+    const struct window *w = ws[i];
+    crypto_generichash_update(&st, (const uint8_t *)&w->k, sizeof w->k);
+    crypto_generichash_update(&st, (const uint8_t *)w->tests, w->n_tests * sizeof *w->tests);
+    for (size_t f = 0; f < w->n_found; f++) {
+      const struct pfound *pf = &w->found[f];
+      crypto_generichash_update(&st, (const uint8_t *)pt->themes[pf->a]->key, strlen(pt->themes[pf->a]->key) + 1);
+      crypto_generichash_update(&st, (const uint8_t *)pt->themes[pf->b]->key, strlen(pt->themes[pf->b]->key) + 1);
+      double v[3] = {pf->p, pf->o, pf->e};
+      crypto_generichash_update(&st, (const uint8_t *)v, sizeof v);
+      hash_places(&st, pt, pf->places, pf->n_places);
+    }
+  }
+  free(ws);
+  crypto_generichash_update(&st, (const uint8_t *)pt->cutoff, pt->n_cutoff * sizeof *pt->cutoff);
+  crypto_generichash_update(&st, (const uint8_t *)pt->tcutoff, pt->n_cutoff * sizeof *pt->tcutoff);
+  crypto_generichash_final(&st, out, 32);
+  return 0;
 }

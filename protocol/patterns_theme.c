@@ -221,10 +221,21 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from,
   struct tcomp *c = pt->tc;
   size_t L = (size_t)(pt->gmax - pt->gmin + 1), R_n = pt->n_regions, units = U_RISING + R_n;
   if (from < 0) from = 0;
+  /* The tests of frozen weeks are final (hls_patterns_freeze): their
+   * cells are no longer all held. */
+  if (pt->frozen && from < pt->freeze_week - pt->gmin) from = pt->freeze_week - pt->gmin;
   int32_t asked = from;
+  bool remade = t->pv != NULL && (t->pv_units != units || L < t->pv_len);
+  /* Frozen weeks' tables are never made anew: a new region is refused
+   * once weeks are frozen, and one met before was given to every theme
+   * (hls_patterns_place marks them all). */
+  if (remade && pt->frozen) return HLS_EINTERNAL;
   int rc = theme_tests_size(t, L, units, &from);
   if (rc != 0) return rc;
-  if (from != asked) last = INT32_MAX; /* computed again from the start */
+  /* Computed again from the start (a table made anew: a new region; a
+   * theme's first computation), or from weeks not computed yet: to the
+   * end, whatever week changed. */
+  if (from != asked || remade) last = INT32_MAX;
   if (from >= (int32_t)L) return 0;
   int32_t Re = prm->emerging_weeks, Rc = prm->cross_weeks, Rs = prm->spread_weeks, Rr = prm->rising_weeks;
   int32_t Rmax = Re > Rc ? Re : Rc;
@@ -234,22 +245,26 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from,
   int32_t lo = from - Rmax - prm->baseline_weeks - 1;
   if (lo < 0) lo = 0;
 
-  /* Slots: the places that reported the theme, and when they first did. */
+  /* Slots: the places that reported the theme (in the cells held, and in
+   * those frozen weeks gave up), in place order whatever order the facts
+   * came in, and when they first did. */
   size_t n = 0;
-  if (++pt->stamp == 0) {
-    memset(pt->mark, 0, pt->n_places * sizeof *pt->mark);
-    pt->stamp = 1;
-  }
+  uint32_t st = next_stamp(pt);
+  for (size_t k = 0; k < t->n_frozen_first; k++)
+    if (t->frozen_first[k] != INT32_MAX) pt->mark[k] = st;
   for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next)
-    for (size_t j = 0; j < bk->n; j++) {
-      uint32_t pl = bk->refs[j].place;
-      if (pt->mark[pl] == pt->stamp) continue;
-      pt->mark[pl] = pt->stamp;
-      pt->slot_of[pl] = (uint32_t)n;
-      pt->scratch_places[n++] = pl;
+    for (size_t j = 0; j < bk->n; j++) pt->mark[bk->refs[j].place] = st;
+  for (size_t k = 0; k < pt->n_places; k++)
+    if (pt->mark[k] == st) {
+      pt->slot_of[k] = (uint32_t)n;
+      pt->scratch_places[n++] = (uint32_t)k;
     }
   if ((rc = tcomp_size(c, n, 0, R_n)) != 0) return rc;
-  for (size_t s = 0; s < n; s++) c->first_report[s] = INT32_MAX;
+  for (size_t s = 0; s < n; s++) {
+    uint32_t k = pt->scratch_places[s];
+    c->first_report[s] = k < t->n_frozen_first && t->frozen_first[k] != INT32_MAX ? t->frozen_first[k] - pt->gmin
+                                                                                  : INT32_MAX;
+  }
   for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next) {
     int32_t i = bk->week - pt->gmin;
     for (size_t j = 0; j < bk->n; j++) {

@@ -155,6 +155,7 @@ static uint32_t window_pair_count(const struct window *w, uint64_t key) {
  * keeps (together_test). Every p-value goes to w->tests; pairs that kept
  * evidence (p <= keep_p), with their places, to w->found. */
 int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
+  if (w->frozen) return 0; /* final: its units are given up (hls_patterns_freeze) */
   const struct hls_pat_params *prm = &pt->prm;
   for (size_t i = 0; i < w->n_found; i++) free(w->found[i].places);
   w->n_found = 0;

@@ -16,8 +16,9 @@
  *             that has 53rd weeks, year ends and weeks that do not exist
  *   3 STORY   [label] [seq] [week] [n] n x [theme | kind << 4]
  *   4 ERASE   [label] [seq]
- *   5 UPDATE  [refuse]: the change callback refuses its refuse-th call (0:
- *             never)
+ *   5 UPDATE  [refuse] [freeze]: the change callback refuses its refuse-th
+ *             call (0: never); then the third engine (below) is updated
+ *             and frozen before week BASE - 4 + freeze % 80
  *   6 CHECK   every held pattern: find, lineage, and the invariants below
  *   7 AGAIN   [seq] [label]: the last valid digest given again, at this seq
  *             and place
@@ -63,9 +64,24 @@
  *    strength, scores and expected count to the precision of the change
  *    fingerprint (a difference below it is not an update, so a held value
  *    may be that much behind; p_now is not compared: it is not in the
- *    fingerprint at all). */
+ *    fingerprint at all);
+ *  - a third engine given the same facts, updated with the first and then
+ *    frozen (hls_patterns_freeze) at a week the script picks, holds the
+ *    same patterns as the first at the end (to the fingerprint's
+ *    precision, as the second); a fact it refuses (HLS_ESTATE: a frozen
+ *    week's) makes it be built again, as hlsd does, from every fact given
+ *    so far, at the next UPDATE. A fourth, its twin, is given the same
+ *    facts, updated and built again with it but freezes nothing: after
+ *    every update the two hold the same patterns to the bit, with the same
+ *    lineage and the same results of every test (hls_patterns_tests_hash).
+ *    And the first engine's test results are the fourth's, to the bit: a
+ *    test's result does not depend on the updates it took to get there
+ *    (at d0d1e3e a new region left some themes' tables of tests made
+ *    anew but computed only near the week that marked them). */
 #include <math.h>
+#include <sodium.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
@@ -114,9 +130,26 @@ struct shadow {
   struct held *v;
 };
 
+/* A fact given, for building the third engine again. */
+struct fact {
+  int kind; /* 0 place, 1 digest, 2 story, 3 erase */
+  uint8_t origin[HLS_KEY_BYTES];
+  uint64_t seq;
+  const char *name, *region;
+  struct hls_digest d; /* cells point at cells */
+  struct hls_digest_cell cells[MAX_CELLS];
+  struct hls_story s;
+  int rc; /* what the engines answered */
+};
+
 struct run {
   struct hls_pat_params prm;
   struct hls_patterns *a, *b; /* a: updated as the script says; b: once, at the end */
+  struct hls_patterns *c;     /* c: updated with a, then frozen; built again after a refusal */
+  struct hls_patterns *d;     /* d: c's twin that freezes nothing (built again, fed and updated with c) */
+  bool c_stale;
+  struct fact *log;
+  size_t n_log, cap_log;
   struct shadow sh;
   size_t places, themes; /* a's, before the update or check running */
   int calls, refuse_at;
@@ -368,6 +401,67 @@ static void origin_of(int label, uint8_t out[HLS_KEY_BYTES]) {
   out[0] = (uint8_t)label;
 }
 
+static void check_same(const struct hls_patterns *a, const struct hls_patterns *b, bool exact);
+
+static int fact_apply(struct hls_patterns *pt, struct fact *f) {
+  switch (f->kind) {
+  case 0: return hls_patterns_place(pt, f->origin, f->name, f->region);
+  case 1: f->d.cells = f->d.n_cells ? f->cells : NULL; return hls_patterns_digest(pt, f->origin, f->seq, &f->d);
+  case 2: return hls_patterns_story(pt, f->origin, f->seq, &f->s);
+  default: return hls_patterns_erase(pt, f->origin, f->seq);
+  }
+}
+
+/* Log a fact the first two engines answered rc to, and give it to the
+ * third: the same answer, or HLS_ESTATE (it is built again later). */
+static void fact_give(struct run *r, struct fact *f) {
+  if (r->n_log == r->cap_log) {
+    size_t cap = r->cap_log ? r->cap_log * 2 : 256;
+    void *q = realloc(r->log, cap * sizeof *r->log);
+    FUZZ_CHECK(q != NULL);
+    r->log = q;
+    r->cap_log = cap;
+  }
+  struct fact *g = &r->log[r->n_log++];
+  *g = *f;
+  if (r->c_stale) return;
+  FUZZ_CHECK(fact_apply(r->d, g) == f->rc);
+  int rc = fact_apply(r->c, g);
+  if (rc == HLS_ESTATE) {
+    FUZZ_CHECK(hls_patterns_frozen_before(r->c) != INT32_MIN);
+    r->c_stale = true;
+  } else {
+    FUZZ_CHECK(rc == f->rc);
+  }
+}
+
+static void c_rebuild(struct run *r) {
+  if (!r->c_stale) return;
+  hls_patterns_free(r->c);
+  hls_patterns_free(r->d);
+  FUZZ_CHECK(hls_patterns_new(&r->c, &r->prm, NULL) == 0);
+  FUZZ_CHECK(hls_patterns_new(&r->d, &r->prm, NULL) == 0);
+  for (size_t i = 0; i < r->n_log; i++) {
+    FUZZ_CHECK(fact_apply(r->c, &r->log[i]) == r->log[i].rc);
+    FUZZ_CHECK(fact_apply(r->d, &r->log[i]) == r->log[i].rc);
+  }
+  r->c_stale = false;
+}
+
+/* The third engine at an UPDATE: built again if it refused a fact,
+ * updated, frozen before week. */
+static void c_update(struct run *r, int32_t week) {
+  c_rebuild(r);
+  FUZZ_CHECK(hls_patterns_update(r->c, NULL, NULL) == 0);
+  FUZZ_CHECK(hls_patterns_update(r->d, NULL, NULL) == 0);
+  check_same(r->d, r->c, true);
+  int32_t was = hls_patterns_frozen_before(r->c);
+  FUZZ_CHECK(hls_patterns_freeze(r->c, week) == 0);
+  int32_t now = hls_patterns_frozen_before(r->c);
+  FUZZ_CHECK(now >= was && (now == was || now <= week)); /* never back; at most the latest week held + 1 */
+  FUZZ_CHECK(!hls_patterns_dirty(r->c));
+}
+
 static void give_digest(struct run *r, int label, uint64_t seq, const struct hls_digest *d) {
   uint8_t o[HLS_KEY_BYTES];
   origin_of(label, o);
@@ -380,6 +474,15 @@ static void give_digest(struct run *r, int label, uint64_t seq, const struct hls
   }
   FUZZ_CHECK(hls_patterns_digest(r->a, o, seq, d) == want);
   FUZZ_CHECK(hls_patterns_digest(r->b, o, seq, d) == want);
+  static struct fact f;
+  memset(&f, 0, sizeof f);
+  f.kind = 1;
+  memcpy(f.origin, o, sizeof o);
+  f.seq = seq;
+  f.d = *d;
+  if (d->n_cells) memcpy(f.cells, d->cells, d->n_cells * sizeof *d->cells);
+  f.rc = want;
+  fact_give(r, &f);
   if (want != 0) return;
   if (!r->have_weeks || week < r->wmin) r->wmin = week;
   if (!r->have_weeks || week > r->wmax) r->wmax = week;
@@ -438,6 +541,13 @@ static void read_story(struct in *in, struct run *r) {
   origin_of(label, o);
   FUZZ_CHECK(hls_patterns_story(r->a, o, seq, &s) == 0);
   FUZZ_CHECK(hls_patterns_story(r->b, o, seq, &s) == 0);
+  static struct fact f;
+  memset(&f, 0, sizeof f);
+  f.kind = 2;
+  memcpy(f.origin, o, sizeof o);
+  f.seq = seq;
+  f.s = s;
+  fact_give(r, &f);
 }
 
 static uint64_t splitmix64(uint64_t *s) {
@@ -516,24 +626,55 @@ static int list_add(void *ctx, const struct hls_pattern *p) {
   return 0;
 }
 
-static bool same_theme(const struct run *r, uint32_t x, uint32_t y) {
+static bool same_theme(const struct hls_patterns *a, const struct hls_patterns *b, uint32_t x, uint32_t y) {
   if (x == HLS_PAT_NONE || y == HLS_PAT_NONE) return x == y;
   const char *n1, *n2;
   int k1, k2;
-  FUZZ_CHECK(hls_patterns_theme_info(r->a, x, &n1, &k1) == 0);
-  FUZZ_CHECK(hls_patterns_theme_info(r->b, y, &n2, &k2) == 0);
+  FUZZ_CHECK(hls_patterns_theme_info(a, x, &n1, &k1) == 0);
+  FUZZ_CHECK(hls_patterns_theme_info(b, y, &n2, &k2) == 0);
   return k1 == k2 && strcmp(n1, n2) == 0;
 }
 
-static void check_same(const struct run *r) {
+/* A pattern's lineage as one hash (place numbers are the same in engines
+ * given the same facts in the same order). */
+struct linhash {
+  crypto_generichash_state st;
+};
+
+static int lh_cell(void *ctx, const struct hls_pat_cell_ref *c) {
+  struct linhash *h = ctx;
+  uint64_t v[8] = {c->place, (uint64_t)(int64_t)c->week, c->seq, c->theme, c->lo, c->hi, c->withheld, c->scales};
+  crypto_generichash_update(&h->st, (const uint8_t *)v, sizeof v);
+  return 0;
+}
+
+static int lh_story(void *ctx, const struct hls_pat_story_ref *s) {
+  struct linhash *h = ctx;
+  uint64_t v[3] = {s->place, (uint64_t)(int64_t)s->week, s->seq};
+  crypto_generichash_update(&h->st, (const uint8_t *)v, sizeof v);
+  crypto_generichash_update(&h->st, (const uint8_t *)s->title, strlen(s->title) + 1);
+  return 0;
+}
+
+static void lineage_hash(const struct hls_patterns *pt, const struct hls_pattern *p, uint8_t out[32]) {
+  struct linhash h;
+  crypto_generichash_init(&h.st, NULL, 0, 32);
+  FUZZ_CHECK(hls_patterns_lineage(pt, p, lh_cell, lh_story, &h) == 0);
+  crypto_generichash_final(&h.st, out, 32);
+}
+
+/* Engines a and b hold the same patterns; exact: the same values to the
+ * bit, the same lineage (a and the frozen engine, updated alike). */
+static void check_same(const struct hls_patterns *a, const struct hls_patterns *b, bool exact) {
   struct list la = {0}, lb = {0};
-  FUZZ_CHECK(hls_patterns_each(r->a, list_add, &la) == 0);
-  FUZZ_CHECK(hls_patterns_each(r->b, list_add, &lb) == 0);
+  FUZZ_CHECK(hls_patterns_each(a, list_add, &la) == 0);
+  FUZZ_CHECK(hls_patterns_each(b, list_add, &lb) == 0);
   FUZZ_CHECK(la.n == lb.n);
   for (size_t i = 0; i < la.n; i++) {
     const struct hls_pattern *x = la.p[i], *y = lb.p[i];
     FUZZ_CHECK(memcmp(x->id, y->id, HLS_PAT_ID_BYTES) == 0);
-    FUZZ_CHECK(x->signal == y->signal && same_theme(r, x->theme, y->theme) && same_theme(r, x->theme2, y->theme2));
+    FUZZ_CHECK(x->signal == y->signal && same_theme(a, b, x->theme, y->theme) &&
+               same_theme(a, b, x->theme2, y->theme2));
     FUZZ_CHECK(strcmp(x->region, y->region) == 0);
     FUZZ_CHECK(x->week_from == y->week_from && x->week_to == y->week_to && x->live == y->live);
     /* Places are numbered in the order met: the same in both (the same
@@ -546,9 +687,21 @@ static void check_same(const struct run *r) {
     FUZZ_CHECK(llround(x->score * 1000.0) == llround(y->score * 1000.0));
     FUZZ_CHECK(llround(x->score2 * 1000.0) == llround(y->score2 * 1000.0));
     FUZZ_CHECK(llround(x->expected * 10.0) == llround(y->expected * 10.0));
+    if (exact) {
+      FUZZ_CHECK(x->p == y->p && x->p_now == y->p_now && x->score == y->score && x->expected == y->expected);
+      uint8_t hx[32], hy[32];
+      lineage_hash(a, x, hx);
+      lineage_hash(b, y, hy);
+      FUZZ_CHECK(memcmp(hx, hy, sizeof hx) == 0);
+    }
   }
   free(la.p);
   free(lb.p);
+  if (exact) {
+    uint8_t hx[32], hy[32];
+    FUZZ_CHECK(hls_patterns_tests_hash(a, hx) == 0 && hls_patterns_tests_hash(b, hy) == 0);
+    FUZZ_CHECK(memcmp(hx, hy, sizeof hx) == 0);
+  }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -587,6 +740,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_CHECK(hls_pat_params_check(&r.prm, NULL) == 0);
   FUZZ_CHECK(hls_patterns_new(&r.a, &r.prm, NULL) == 0);
   FUZZ_CHECK(hls_patterns_new(&r.b, &r.prm, NULL) == 0);
+  FUZZ_CHECK(hls_patterns_new(&r.c, &r.prm, NULL) == 0);
+  FUZZ_CHECK(hls_patterns_new(&r.d, &r.prm, NULL) == 0);
   r.have_last = false;
 
   for (int ops = 0; in.n > 0 && ops < MAX_OPS; ops++) {
@@ -597,6 +752,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       const char *name = place_names[u8(&in) % 4], *region = region_names[u8(&in) % 3];
       FUZZ_CHECK(hls_patterns_place(r.a, o, name, region) == 0);
       FUZZ_CHECK(hls_patterns_place(r.b, o, name, region) == 0);
+      struct fact f = {.kind = 0, .name = name, .region = region};
+      memcpy(f.origin, o, sizeof o);
+      fact_give(&r, &f);
       break;
     }
     case 1: read_digest(&in, &r, false); break;
@@ -608,9 +766,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       uint64_t seq = u8(&in);
       FUZZ_CHECK(hls_patterns_erase(r.a, o, seq) == 0);
       FUZZ_CHECK(hls_patterns_erase(r.b, o, seq) == 0);
+      struct fact f = {.kind = 3, .seq = seq};
+      memcpy(f.origin, o, sizeof o);
+      fact_give(&r, &f);
       break;
     }
-    case 5: update_a(&r, u8(&in) % 8); break;
+    case 5: {
+      update_a(&r, u8(&in) % 8);
+      c_update(&r, BASE - 4 + u8(&in) % N_WEEKS);
+      break;
+    }
     case 6: check_held(&r, true); break;
     case 7: {
       uint64_t seq = u8(&in);
@@ -623,9 +788,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   update_a(&r, 0);
   check_held(&r, true);
   FUZZ_CHECK(hls_patterns_update(r.b, NULL, NULL) == 0);
-  check_same(&r);
+  check_same(r.a, r.b, false);
+  c_rebuild(&r);
+  FUZZ_CHECK(hls_patterns_update(r.c, NULL, NULL) == 0);
+  FUZZ_CHECK(hls_patterns_update(r.d, NULL, NULL) == 0);
+  check_same(r.a, r.c, false);
+  check_same(r.d, r.c, true);
+  /* The first engine, updated as the script said (some updates stopped
+   * by the callback), computed the same tests as the fourth, built again
+   * now and then: a test's result does not depend on the updates it took
+   * to get there. */
+  uint8_t ha[32], hd[32];
+  FUZZ_CHECK(hls_patterns_tests_hash(r.a, ha) == 0 && hls_patterns_tests_hash(r.d, hd) == 0);
+  FUZZ_CHECK(memcmp(ha, hd, sizeof ha) == 0);
   hls_patterns_free(r.a);
   hls_patterns_free(r.b);
+  hls_patterns_free(r.c);
+  hls_patterns_free(r.d);
+  free(r.log);
+  r.log = NULL;
+  r.n_log = r.cap_log = 0;
+  r.c_stale = false;
   shadow_free(&r.sh);
   return 0;
 }

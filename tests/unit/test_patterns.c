@@ -61,7 +61,7 @@ enum {
   MAX_PLACES = 64,
   MAX_LINEAGE = 512,
   MAX_THEMES = 8,
-  MAX_PLANTS = 6,
+  MAX_PLANTS = 10,
 };
 
 static const struct hls_digest_method sdc_default = {10, 5};
@@ -316,7 +316,7 @@ static void world_give_extra(const struct world *w, struct hls_patterns *pt, int
   struct spec cells[MAX_CELLS];
   size_t n = world_cells(w, label, wk, cells);
   assert_true(n + n_extra <= MAX_CELLS);
-  memcpy(cells + n, extra, n_extra * sizeof *extra);
+  if (n_extra > 0) memcpy(cells + n, extra, n_extra * sizeof *extra);
   give(pt, label, seq, BASE + wk, m != NULL ? m : &w->method, n + n_extra, cells);
 }
 
@@ -2601,6 +2601,298 @@ static void test_story_only_theme(void **state) {
   engine_free(pt);
 }
 
+
+/* --- frozen weeks ---------------------------------------------------------------- */
+
+/* The planted world run to 120 weeks, with a second round of plants
+ * from week 80 and the cross-scale plant going on to week 100: patterns
+ * that end long before the weeks a freeze keeps, patterns that go on
+ * across every freeze, and patterns that open after them. */
+static void long_world(struct world *w) {
+  planted_world(w, 9001, ALL_SIGNALS);
+  w->weeks = 120;
+  w->plants[3].week_to = 100; /* cross-scale of bg-some at places 33-38 */
+  struct plant *pl = world_plant(w);
+  *pl = (struct plant){.theme = "y", .place_from = 20, .place_to = 27, .week_from = 90, .week_to = 92, .add = 0.5,
+                       .once = true, .scale = ORG, .scale2 = -1};
+  pl = world_plant(w);
+  *pl = (struct plant){.theme = "bg-often", .place_from = 1, .place_to = 8, .week_from = 85, .week_to = 87,
+                       .mult = 5, .scale = ORG, .scale2 = -1};
+  /* a slow rise over 70 weeks in one region: a pattern that goes on
+   * across many freezes (rising of bg-lots in South, weeks 49-95; its
+   * places are the region's from the start: no place joins a pattern
+   * here after its first weeks were frozen) */
+  pl = world_plant(w);
+  *pl = (struct plant){.theme = "bg-lots", .place_from = 1, .place_to = 40, .region = 2, .week_from = 40,
+                       .week_to = 110, .mult = 4, .ramp = true, .scale = ORG, .scale2 = -1};
+  pl = world_plant(w);
+  *pl = (struct plant){.theme = "tc", .theme2 = "td", .place_from = 2, .place_to = 16, .week_from = 80,
+                       .week_to = 95, .add = 0.5, .chance = 0.3, .scale = ORG, .scale2 = -1};
+}
+
+/* A pattern's lineage, whatever its size, as text: one line a cell or
+ * story, by place label and theme name (engines number them apart). */
+struct lintext {
+  const struct hls_patterns *pt;
+  char *buf;
+  size_t len, cap;
+};
+
+static void lintext_add(struct lintext *t, const char *line) {
+  size_t n = strlen(line);
+  if (t->len + n + 1 > t->cap) {
+    t->cap = (t->len + n + 1) * 2;
+    t->buf = realloc(t->buf, t->cap);
+    assert_non_null(t->buf);
+  }
+  memcpy(t->buf + t->len, line, n + 1);
+  t->len += n;
+}
+
+static int lintext_cell(void *ctx, const struct hls_pat_cell_ref *c) {
+  struct lintext *t = ctx;
+  char line[160];
+  snprintf(line, sizeof line, "c %d %d %llu %s %u..%u %d %x\n", label_of(t->pt, c->place), c->week,
+           (unsigned long long)c->seq, theme_name(t->pt, c->theme, NULL), c->lo, c->hi, c->withheld, c->scales);
+  lintext_add(t, line);
+  return 0;
+}
+
+static int lintext_story(void *ctx, const struct hls_pat_story_ref *s) {
+  struct lintext *t = ctx;
+  char line[160];
+  snprintf(line, sizeof line, "s %d %d %llu %s\n", label_of(t->pt, s->place), s->week, (unsigned long long)s->seq,
+           s->title);
+  lintext_add(t, line);
+  return 0;
+}
+
+/* The same patterns (assert_same_patterns), each with the same lineage,
+ * and the same results of every test. */
+static void assert_same_lineage(const struct hls_patterns *a, const struct hls_patterns *b) {
+  assert_same_patterns(a, b);
+  uint8_t hx[32], hy[32];
+  assert_int_equal(hls_patterns_tests_hash(a, hx), 0);
+  assert_int_equal(hls_patterns_tests_hash(b, hy), 0);
+  assert_memory_equal(hx, hy, sizeof hx);
+  struct held ha = held_all(a), hb = held_all(b);
+  size_t cells = 0;
+  for (size_t i = 0; i < ha.n; i++) {
+    struct lintext ta = {.pt = a}, tb = {.pt = b};
+    lintext_add(&ta, "");
+    lintext_add(&tb, "");
+    assert_int_equal(hls_patterns_lineage(a, ha.p[i], lintext_cell, lintext_story, &ta), 0);
+    assert_int_equal(hls_patterns_lineage(b, hb.p[i], lintext_cell, lintext_story, &tb), 0);
+    if (strcmp(ta.buf, tb.buf) != 0) {
+      pattern_print(a, "pattern: ", ha.p[i]);
+      NOTE("first engine's lineage:\n%s\nsecond engine's:\n%s\n", ta.buf, tb.buf);
+      fail_msg("lineage of pattern %zu differs", i);
+    }
+    for (const char *c = ta.buf; *c; c++) cells += *c == '\n';
+    free(ta.buf);
+    free(tb.buf);
+  }
+  NOTE("%zu patterns, %zu lines of lineage alike\n", ha.n, cells);
+}
+
+/* The changes of one update, in an order of their own (id, change). */
+static int seen_cmp(const void *x, const void *y) {
+  const struct seen *a = x, *b = y;
+  int c = memcmp(a->p.id, b->p.id, HLS_PAT_ID_BYTES);
+  return c != 0 ? c : (a->change > b->change) - (a->change < b->change);
+}
+
+static void update_logged(struct hls_patterns *pt, struct log *l) {
+  memset(l, 0, sizeof *l);
+  l->pt = pt;
+  assert_int_equal(hls_patterns_update(pt, on_change, l), 0);
+  qsort(l->c, l->n, sizeof l->c[0], seen_cmp);
+}
+
+static void assert_same_log(const struct log *a, const struct log *b, int wk) {
+  bool same = a->n == b->n;
+  for (size_t i = 0; same && i < a->n; i++)
+    same = memcmp(a->c[i].p.id, b->c[i].p.id, HLS_PAT_ID_BYTES) == 0 && a->c[i].change == b->c[i].change;
+  if (!same) {
+    for (size_t i = 0; i < a->n; i++) NOTE("unfrozen: %s %s\n", hls_pat_change_name(a->c[i].change), a->c[i].theme);
+    for (size_t i = 0; i < b->n; i++) NOTE("frozen:   %s %s\n", hls_pat_change_name(b->c[i].change), b->c[i].theme);
+    fail_msg("week %d: %zu changes unfrozen, %zu frozen", wk, a->n, b->n);
+  }
+}
+
+#define FREEZE_LAG 12 /* weeks back from the latest a late fact is taken in */
+
+/* A late correction's cells beyond the world's: themes of every signal. */
+static const struct spec late_extra[] = {
+    {"bg-always", PROBLEM, ORG, 40, 0}, {"ta", PROBLEM, ORG, 5, 0}, {"tb", PROBLEM, ORG, 5, 0}};
+
+/* An engine that freezes the weeks before the last 12 after every weekly
+ * update reports the changes, and ends with the patterns and lineage, of
+ * one that froze nothing, while it holds far fewer cells; a fact that
+ * would change a frozen week is refused (HLS_ESTATE) and changes
+ * nothing; an engine built again from every fact and frozen is the one
+ * that froze nothing too. */
+static void freeze_changes_nothing(const struct hls_pat_params *prm) {
+  static struct world w;
+  long_world(&w);
+  struct hls_patterns *plain = new_engine(prm), *fz = new_engine(prm);
+  world_names(&w, plain);
+  world_names(&w, fz);
+  static struct log la, lb;
+  size_t changes = 0, freezes = 0;
+  for (int wk = 0; wk < w.weeks; wk++) {
+    world_feed(&w, plain, wk, wk);
+    world_feed(&w, fz, wk, wk);
+    if (wk == 70) { /* stories of a frozen week and of this one */
+      give_story(plain, 3, 5001, BASE + 40, "Early lessons", "ta", "tb");
+      give_story(fz, 3, 5001, BASE + 40, "Early lessons", "ta", "tb");
+      give_story(plain, 20, 5002, BASE + 70, "Now", "bg-some", NULL);
+      give_story(fz, 20, 5002, BASE + 70, "Now", "bg-some", NULL);
+    }
+    update_logged(plain, &la);
+    update_logged(fz, &lb);
+    assert_same_log(&la, &lb, wk);
+    changes += la.n;
+    if (wk >= 40) {
+      assert_int_equal(hls_patterns_freeze(fz, BASE + wk - FREEZE_LAG), 0);
+      assert_int_equal(hls_patterns_frozen_before(fz), BASE + wk - FREEZE_LAG);
+      assert_false(hls_patterns_dirty(fz));
+      freezes++;
+    }
+  }
+  NOTE("%zu changes alike over %d weekly updates, %zu freezes\n", changes, w.weeks, freezes);
+
+  assert_true(changes > 20);
+  assert_true(held_all(fz).n >= 8); /* of both rounds of plants */
+  assert_same_lineage(plain, fz);
+  struct hls_pat_stats sa, sb;
+  hls_patterns_stats(plain, &sa);
+  hls_patterns_stats(fz, &sb);
+  NOTE("cells held: %zu unfrozen, %zu frozen\n", sa.cells, sb.cells);
+  assert_true(sb.cells * 10 < sa.cells * 6);
+  assert_int_equal(sa.frozen_before, INT32_MIN);
+  assert_int_equal(sb.frozen_before, BASE + w.weeks - 1 - FREEZE_LAG);
+  assert_int_equal(sb.digests, sa.digests);
+
+  /* Refused, changing nothing. */
+  int32_t frozen = BASE + w.weeks - 1 - FREEZE_LAG;
+  uint8_t o[HLS_KEY_BYTES];
+  origin_of(5, o);
+  struct hls_digest d = {.method = sdc_default};
+  hls_patterns_iso_week(frozen - 1, &d.iso_year, &d.iso_week);
+  assert_int_equal(hls_patterns_digest(fz, o, 9999, &d), HLS_ESTATE); /* a correction of a frozen week */
+  assert_int_equal(hls_patterns_erase(fz, o, world_seq(50)), HLS_ESTATE); /* a frozen digest */
+  assert_int_equal(hls_patterns_erase(fz, o, 1), HLS_ESTATE); /* a seq among frozen digests' */
+  assert_int_equal(hls_patterns_place(fz, o, "Place 05", "East"), HLS_ESTATE); /* moves region */
+  origin_of(41, o);
+  assert_int_equal(hls_patterns_place(fz, o, "Place 41", "Islands"), HLS_ESTATE); /* a new region */
+  origin_of(42, o);
+  assert_int_equal(hls_patterns_digest(fz, o, 10, &d), HLS_ESTATE); /* a new place in a frozen week */
+  assert_false(hls_patterns_dirty(fz));
+  assert_int_equal(hls_patterns_freeze(fz, frozen - 5), 0); /* earlier: nothing */
+  assert_int_equal(hls_patterns_frozen_before(fz), frozen);
+
+  /* Taken as before: a story of a frozen week, a rename, a new place
+   * from a held week (and its history starting a week earlier), a
+   * correction and an erasure of held weeks. */
+  struct hls_patterns *both[2] = {plain, fz};
+  const struct hls_pattern *first = held_all(plain).p[0]; /* rename one of its places */
+  int renamed = label_of(plain, first->places[0]);
+  for (int e = 0; e < 2; e++) {
+    struct hls_patterns *pt = both[e];
+    give_story(pt, 33, 6001, BASE + 45, "Scales", "bg-some", NULL);
+    name_place(pt, renamed, "Renamed", region_names[(renamed - 1) % w.regions]);
+    for (int wk = w.weeks - 8; wk < w.weeks; wk++) {
+      struct spec cells[MAX_CELLS];
+      size_t n = world_cells(&w, 7, wk, cells);
+      give(pt, 42, world_seq(wk), BASE + wk, &w.method, n, cells);
+    }
+    struct spec cells[MAX_CELLS];
+    size_t n = world_cells(&w, 7, w.weeks - 10, cells);
+    give(pt, 42, world_seq(w.weeks - 10), BASE + w.weeks - 10, &w.method, n, cells);
+    world_give_extra(&w, pt, 9, w.weeks - 3, world_seq(w.weeks - 3) + 1, NULL, 0, NULL);
+    /* the first week not frozen: its tests read the most weeks before it */
+    world_give_extra(&w, pt, 10, frozen - BASE, world_seq(frozen - BASE) + 1, NULL, 3, late_extra);
+    erase(pt, 11, world_seq(w.weeks - 2));
+  }
+  update_logged(plain, &la);
+  update_logged(fz, &lb);
+  assert_same_log(&la, &lb, w.weeks);
+  assert_true(la.n > 0); /* the rename reaches the place's patterns */
+  assert_same_lineage(plain, fz);
+
+  /* Built again from every fact, then frozen, as a host does. */
+  struct hls_patterns *again = new_engine(prm);
+  world_names(&w, again);
+  name_place(again, renamed, "Renamed", region_names[(renamed - 1) % w.regions]);
+  world_feed(&w, again, 0, w.weeks - 1);
+  give_story(again, 3, 5001, BASE + 40, "Early lessons", "ta", "tb");
+  give_story(again, 20, 5002, BASE + 70, "Now", "bg-some", NULL);
+  give_story(again, 33, 6001, BASE + 45, "Scales", "bg-some", NULL);
+  for (int wk = w.weeks - 10; wk < w.weeks; wk++) {
+    if (wk == w.weeks - 9) continue;
+    struct spec cells[MAX_CELLS];
+    size_t n = world_cells(&w, 7, wk, cells);
+    give(again, 42, world_seq(wk), BASE + wk, &w.method, n, cells);
+  }
+  world_give_extra(&w, again, 9, w.weeks - 3, world_seq(w.weeks - 3) + 1, NULL, 0, NULL);
+  world_give_extra(&w, again, 10, frozen - BASE, world_seq(frozen - BASE) + 1, NULL, 3, late_extra);
+  erase(again, 11, world_seq(w.weeks - 2));
+  assert_int_equal(hls_patterns_freeze(again, frozen), HLS_ESTATE); /* not updated yet */
+  assert_int_equal(hls_patterns_update(again, NULL, NULL), 0);
+  assert_int_equal(hls_patterns_freeze(again, frozen), 0);
+  assert_same_lineage(plain, again);
+  engine_free(again);
+  engine_free(plain);
+  engine_free(fz);
+}
+
+static void test_freeze_changes_nothing(void **state) {
+  (void)state;
+  freeze_changes_nothing(NULL);
+  /* Short baselines and windows: the weeks a freeze keeps are fewer
+   * than those of the patterns that go on across it. */
+  struct hls_pat_params prm;
+  hls_pat_params_default(&prm);
+  prm.baseline_weeks = 8;
+  prm.min_baseline_weeks = 4;
+  prm.rising_weeks = 4;
+  prm.together_weeks = 4;
+  freeze_changes_nothing(&prm);
+}
+
+/* A region met once the weeks were computed (a new place's profile, no
+ * digest yet) gives every theme a test in it: the tests are then those of
+ * an engine given everything at once, even when the next fact touches only
+ * the first week. At d0d1e3e the themes' tables of tests were made anew
+ * by the next update that marked them, which computed only the weeks near
+ * the one marked (a correction of the first week: its first weeks), and
+ * left every later test unset. */
+static void test_new_region_later(void **state) {
+  (void)state;
+  struct world w;
+  planted_world(&w, 9001, ALL_SIGNALS);
+  struct hls_patterns *inc = new_engine(NULL), *batch = new_engine(NULL);
+  world_names(&w, inc);
+  world_feed(&w, inc, 0, w.weeks - 1);
+  assert_int_equal(hls_patterns_update(inc, NULL, NULL), 0);
+  name_place(inc, 41, "Place 41", "Islands");
+  world_give_extra(&w, inc, 5, 0, world_seq(0) + 1, NULL, 0, NULL);
+  assert_int_equal(hls_patterns_update(inc, NULL, NULL), 0);
+  world_names(&w, batch);
+  world_feed(&w, batch, 0, w.weeks - 1);
+  name_place(batch, 41, "Place 41", "Islands");
+  world_give_extra(&w, batch, 5, 0, world_seq(0) + 1, NULL, 0, NULL);
+  assert_int_equal(hls_patterns_update(batch, NULL, NULL), 0);
+  uint8_t hx[32], hy[32];
+  assert_int_equal(hls_patterns_tests_hash(inc, hx), 0);
+  assert_int_equal(hls_patterns_tests_hash(batch, hy), 0);
+  assert_memory_equal(hx, hy, sizeof hx);
+  assert_same_patterns(inc, batch);
+  engine_free(inc);
+  engine_free(batch);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 #define U(name) cmocka_unit_test_teardown(name, free_engines)
 
@@ -2646,6 +2938,8 @@ int main(void) {
       T(test_story_updates_together),
       T(test_callback_stop_then_complete),
       U(test_update_without_callback),
+      U(test_freeze_changes_nothing),
+      U(test_new_region_later),
       U(test_story_only_theme), /* last: under UBSan it aborts the binary */
   };
   const char *filter = getenv("HLS_TEST_FILTER"); /* one test by name, e.g. "test_spread*" */
