@@ -156,6 +156,11 @@ int cmd_status(struct cli *c, int argc, char **argv) {
         printf("          computing the patterns of the items held (%lld read so far): 'patterns show',\n"
                "          'patterns summary' and feeds wait for it\n",
                (long long)hls_out_int(pat, "loaded_items"));
+      const struct hls_mp_value *late = hls_mp_get(pat, "late_pending");
+      if (late && late->type == HLS_MP_BOOL && late->v.b)
+        printf("          late facts of weeks before %s wait for the engine to be built again\n"
+               "          (within 10 minutes): the patterns leave them out until then\n",
+               hls_out_str(pat, "frozen_before", b1, sizeof b1));
     }
     hls_out_bytes(hls_out_int(s, "store_bytes"), b5, sizeof b5);
     printf("Store     %s in %s\n", b5, hls_out_str(s, "home", b1, sizeof b1));

@@ -120,6 +120,13 @@ static const struct hls_config_option options[] = {
     {"limits", "control_request_timeout", HLS_CFG_DURATION, OFF(control_request_timeout_ms),
      SZ(control_request_timeout_ms), 1 * SEC, 3600 * SEC, "30s", NULL, true,
      "A client that stops sending for this long in the middle of a request is disconnected.", 0, 0},
+    {"limits", "patterns_late_weeks", HLS_CFG_INT, OFF(patterns_late_weeks), SZ(patterns_late_weeks), 0, 1040, "26",
+     NULL, false,
+     "Weeks back from the latest digest within which a late digest, its correction or its erasure is taken into "
+     "the patterns at once. The pattern engine keeps in memory only the cells its tests read from there on (and "
+     "those of the places of its patterns), so a partner node's memory follows the weeks, not the years, it "
+     "holds. A fact of an older week makes hlsd build the engine again from the store, on a worker thread, at "
+     "most once every 10 minutes; the patterns meanwhile leave it out. 0: keep every week in memory.", 0, 0},
     {"control", "group", HLS_CFG_STRING, OFF(control_group), SZ(control_group), 0, HLS_GROUP_NAME_MAX, "", NULL,
      false,
      "Unix group whose members may run hls against this node as themselves: the control socket is then mode "

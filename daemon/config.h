@@ -61,6 +61,7 @@ struct hls_config {
   int64_t control_max_frame;
   int64_t control_max_clients;
   int64_t control_request_timeout_ms;
+  int64_t patterns_late_weeks; /* limits.patterns_late_weeks: weeks of cells the pattern engine keeps (0: all) */
   /* [control] */
   char control_group[HLS_GROUP_NAME_MAX + 1]; /* "" = hlsd's own user only */
   /* [consent] */

@@ -819,6 +819,7 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
                                           .params = &n->config->patterns,
                                           .now_ms = node_clock,
                                           .today = node_today,
+                                          .late_weeks = (int32_t)n->config->patterns_late_weeks,
                                           .clock = n};
   rc = hls_peers_start(&n->peers, &peers_env, why);
   gossip_env.peers = n->peers; /* gossip rides on the peers' sessions */

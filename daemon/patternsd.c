@@ -326,6 +326,22 @@ static void log_ignored(struct hls_patternsd *pd) {
   pd->feed.ignored_pending = 0;
 }
 
+/* A new latest week: freeze the weeks a late fact is no longer taken in
+ * (limits.patterns_late_weeks). Each call gives up the weeks between the
+ * last freeze and this one (and walks the digests of the weeks held):
+ * milliseconds, once a week of data. */
+static void freeze_more(struct hls_patternsd *pd) {
+  if (pd->env.late_weeks <= 0 || pd->feed.latest_week == NO_WEEK || hls_patterns_dirty(pd->pt)) return;
+  int32_t week = pd->feed.latest_week - pd->env.late_weeks;
+  if (week <= hls_patterns_frozen_before(pd->pt)) return;
+  uint64_t t0 = uv_hrtime();
+  int rc = hls_patterns_freeze(pd->pt, week);
+  char wt[9];
+  hls_patsummary_week_text(week, wt);
+  if (rc == 0)
+    hls_log_debug("patterns_frozen", "before=%s took_us=%llu", wt, (unsigned long long)((uv_hrtime() - t0) / 1000));
+}
+
 int hls_patternsd_flush(struct hls_patternsd *pd, struct hls_why *why) {
   log_ignored(pd);
   if (pd->phase != PD_READY) return 0; /* the catch-up flushes when it ends */
@@ -365,6 +381,7 @@ int hls_patternsd_flush(struct hls_patternsd *pd, struct hls_why *why) {
   /* every computation, changes or not (debug: what it cost) */
   hls_log_debug("patterns_updated", "events=%zu took_us=%lld", pd->events - before, (long long)pd->last_flush_us);
   if (pd->events != before) hls_feeds_pump_all(pd->feeds);
+  freeze_more(pd);
   return 0;
 }
 
@@ -467,6 +484,10 @@ static int feed_body(struct hls_pat_feeder *f, const uint8_t origin[32], uint64_
   }
   default: break;
   }
+  if (rc == HLS_ESTATE) { /* a fact of a frozen week: the host builds the engine again */
+    f->frozen_missed = true;
+    return 0;
+  }
   if (rc == HLS_ELIMIT) {
     if (f->ignored_pending++ == 0) note_first(f->ignored_first, sizeof f->ignored_first, origin, seq, why.text);
   } else if (rc != 0 && f->defer_errors) {
@@ -481,13 +502,23 @@ static int feed_body(struct hls_pat_feeder *f, const uint8_t origin[32], uint64_
   return rc;
 }
 
+static void late_fact(struct hls_patternsd *pd);
+
 /* Feed an item on the loop, and take what the feeder noted. */
 static void feed_live(struct hls_patternsd *pd, const uint8_t origin[32], uint64_t seq, int type, const uint8_t *body,
                       size_t len) {
   (void)feed_body(&pd->feed, origin, seq, type, body, len);
   if (pd->feed.places_changed) hls_patsummary_places_changed(pd->summary);
   if (pd->feed.out_of_memory) pd->resync = true;
-  pd->feed.places_changed = pd->feed.out_of_memory = false;
+  if (pd->feed.frozen_missed) late_fact(pd);
+  pd->feed.places_changed = pd->feed.out_of_memory = pd->feed.frozen_missed = false;
+}
+
+/* An erasure given to the engine on the loop. */
+static void erase_live(struct hls_patternsd *pd, const uint8_t origin[32], uint64_t seq) {
+  int rc = hls_patterns_erase(pd->pt, origin, seq);
+  if (rc == HLS_ESTATE) late_fact(pd);
+  else if (rc != 0) pd->resync = true;
 }
 
 /* A change to an item at or below the cursor while the load runs: the
@@ -646,8 +677,47 @@ void hls_patternsd_erased(struct hls_patternsd *pd, const uint8_t origin[32], ui
   if (pd->phase == PD_LOADING) remember(pd, origin, seq, true);
   /* The engine calls read now stops counting it at once (while loading:
    * the previous one, if any). */
-  if ((pd->phase != PD_LOADING || pd->have_engine) && hls_patterns_erase(pd->pt, origin, seq) != 0) pd->resync = true;
+  if (pd->phase != PD_LOADING || pd->have_engine) erase_live(pd, origin, seq);
   schedule_or_rebuild(pd);
+}
+
+/* --- late facts: built again ------------------------------------------------------------- */
+
+#define LATE_REBUILD_MIN_MS 600000
+
+static void late_fire(uv_timer_t *t) {
+  struct hls_patternsd *pd = t->data;
+  /* Not ready: a load is under way or about to be, and it reads them. */
+  if (!pd->stale || pd->phase != PD_READY) return;
+  hls_log_info("patterns_rebuilding", "late_facts=%llu detail=\"facts of weeks frozen in memory: building the "
+               "engine again from the items held\"", (unsigned long long)pd->stale_facts);
+  pd->late_rebuilds++;
+  pd->phase = PD_LOADING;
+  pd->started_ns = uv_hrtime();
+  uv_timer_stop(&pd->timer); /* the load computes what was pending */
+  struct hls_why why = {{0}};
+  if (start_load(pd, &why) != 0) {
+    hls_log_error("patterns_load_failed", "detail=\"%s\" action=retrying", why.text);
+    uv_timer_start(&pd->timer, retry_load, LOAD_RETRY_MS, 0);
+  }
+}
+
+/* Build the engine again for the late facts, once LATE_REBUILD_MIN_MS
+ * (or env.late_rebuild_min_ms) after the last load ended: a stream of
+ * them (a place sending its history one digest at a time) costs one
+ * load in that time. Readers meanwhile get the patterns without them. */
+static void late_schedule(struct hls_patternsd *pd) {
+  if (!pd->stale || !pd->late_timer_open || pd->phase != PD_READY || uv_is_active((uv_handle_t *)&pd->late_timer))
+    return;
+  uint64_t min = pd->env.late_rebuild_min_ms ? pd->env.late_rebuild_min_ms : LATE_REBUILD_MIN_MS;
+  uint64_t now = uv_now(pd->env.loop), due = pd->load_ended_ms + min;
+  uv_timer_start(&pd->late_timer, late_fire, due > now ? due - now : 0, 0);
+}
+
+static void late_fact(struct hls_patternsd *pd) {
+  pd->stale = true;
+  pd->stale_facts++;
+  late_schedule(pd);
 }
 
 /* --- start: the load on a worker thread, then the catch-up on the loop ------------------- */
@@ -659,6 +729,8 @@ struct hls_pd_load {
   struct hls_pat_feeder feed; /* feed.pt owned until installed */
   atomic_bool stop;
   atomic_size_t n_items;
+  int32_t late_weeks; /* freeze the weeks before the latest digest's less these (0: none) */
+  bool freeze_failed;
   int rc;
   struct hls_why why;
   uint64_t load_ns, compute_ns;
@@ -685,6 +757,11 @@ static void load_work(uv_work_t *w) {
   uint64_t t1 = uv_hrtime();
   if (rc == 0) hls_patterns_compact(job->feed.pt);
   if (rc == 0) rc = hls_patterns_update(job->feed.pt, NULL, NULL);
+  /* Out of memory freezing, the engine stays whole (and consistent): the
+   * loop freezes again after its next update (freeze_more). */
+  if (rc == 0 && job->late_weeks > 0 && job->feed.latest_week != NO_WEEK &&
+      hls_patterns_freeze(job->feed.pt, job->feed.latest_week - job->late_weeks) != 0)
+    job->freeze_failed = true;
   job->load_ns = t1 - t0;
   job->compute_ns = uv_hrtime() - t1;
   if (rc == HLS_ENOMEM) hls_why_set(&job->why, rc, "patterns: out of memory loading the items held");
@@ -729,6 +806,8 @@ static void load_done(uv_work_t *w, int status) {
     job->feed.pt = NULL;
     hls_patsummary_set_engine(pd->summary, pd->pt);
     log_deferred(&job->feed);
+    if (job->freeze_failed)
+      hls_log_warn("patterns_freeze_failed", "detail=\"out of memory: every week stays in memory for now\"");
     pd->feed = job->feed;
     pd->feed.pt = pd->pt;
     pd->feed.defer_errors = false;
@@ -737,12 +816,14 @@ static void load_done(uv_work_t *w, int status) {
     pd->feed.out_of_memory = false;
     pd->phase = PD_CATCHING_UP;
     pd->have_engine = true;
-    /* Changes to items the worker had read. */
+    /* Changes to items the worker had read. (What the previous engine
+     * refused meanwhile is given to this one again: it decides.) */
+    pd->stale = false;
     refresh_now_week(pd);
     for (size_t i = 0; i < pd->n_refs; i++) {
       struct hls_pd_ref *r = &pd->refs[i];
       if (r->erased) {
-        if (hls_patterns_erase(pd->pt, r->origin, r->seq) != 0) pd->resync = true;
+        erase_live(pd, r->origin, r->seq);
       } else {
         /* Its body as held now (an erasure came as its own ref). */
         (void)hls_patstore_item_now(pd->ps, r->origin, r->seq, catch_up_item, pd, &why);
@@ -757,6 +838,7 @@ static void load_done(uv_work_t *w, int status) {
     pd->compute_ms = pd->full_compute_ms = (double)job->compute_ns / 1e6;
     pd->store_ms = (double)(uv_hrtime() - t0) / 1e6;
   }
+  pd->load_ended_ms = uv_now(pd->env.loop);
   load_job_free(job);
   /* The load freed as much as it keeps (decoded bodies, the previous
    * engine): give the free pages back rather than hold the peak. */
@@ -800,15 +882,18 @@ static void catch_up(uv_timer_t *t) {
     hls_log_error("patterns_update_failed", "detail=\"%s\" action=retrying", why.text);
     uv_timer_start(&pd->timer, on_timer, 1000, 0);
   }
+  late_schedule(pd);
   struct hls_pat_stats st;
   hls_patterns_stats(pd->pt, &st);
   log_ignored(pd);
   /* events: written since start (the diff with the store, then what the
    * catch-up changed). */
+  char fb[9] = "none";
+  if (st.frozen_before != INT32_MIN) hls_patsummary_week_text(st.frozen_before, fb);
   hls_log_info("patterns_ready",
-               "items=%zu caught_up=%zu places=%zu digests=%zu stories=%zu patterns=%zu events=%llu load_ms=%.1f "
-               "compute_ms=%.1f store_ms=%.1f since_start_ms=%.1f",
-               pd->loaded_items, pd->caught_up_items, st.places, st.digests, st.stories, st.patterns,
+               "items=%zu caught_up=%zu places=%zu digests=%zu stories=%zu patterns=%zu cells=%zu frozen_before=%s "
+               "events=%llu load_ms=%.1f compute_ms=%.1f store_ms=%.1f since_start_ms=%.1f",
+               pd->loaded_items, pd->caught_up_items, st.places, st.digests, st.stories, st.patterns, st.cells, fb,
                (unsigned long long)pd->events, pd->load_ms, pd->compute_ms, pd->store_ms,
                (double)(uv_hrtime() - pd->started_ns) / 1e6);
 }
@@ -823,6 +908,7 @@ static int start_load(struct hls_patternsd *pd, struct hls_why *why) {
   job->feed.latest_week = NO_WEEK;
   job->feed.now_week = pd->feed.now_week;
   job->feed.defer_errors = true;
+  job->late_weeks = pd->env.late_weeks;
   atomic_init(&job->stop, false);
   atomic_init(&job->n_items, 0);
   int rc = hls_patterns_new(&job->feed.pt, &pd->params, why);
@@ -831,6 +917,7 @@ static int start_load(struct hls_patternsd *pd, struct hls_why *why) {
     hls_patterns_set_stop(job->feed.pt, load_stopped, job);
     pd->n_refs = 0;
     pd->load = job;
+    pd->stale = false; /* the load reads every fact stored: a later one is fed again */
     if (uv_queue_work(pd->env.loop, &job->work, load_work, load_done) == 0) return 0;
     pd->load = NULL;
     rc = HLS_EUNSUPPORTED;
@@ -908,6 +995,9 @@ int hls_patternsd_start(struct hls_patternsd **out, const struct hls_patternsd_e
     uv_timer_init(env->loop, &pd->timer);
     pd->timer.data = pd;
     pd->timer_open = true;
+    uv_timer_init(env->loop, &pd->late_timer);
+    pd->late_timer.data = pd;
+    pd->late_timer_open = true;
     refresh_now_week(pd);
     rc = start_load(pd, why);
   }
@@ -920,7 +1010,11 @@ int hls_patternsd_start(struct hls_patternsd **out, const struct hls_patternsd_e
   return 0;
 }
 
-static void timer_closed(uv_handle_t *h) { free(h->data); }
+/* pd is freed once both its timers closed. */
+static void timer_closed(uv_handle_t *h) {
+  struct hls_patternsd *pd = h->data;
+  if (--pd->handles_closing == 0) free(pd);
+}
 
 void hls_patternsd_close(struct hls_patternsd *pd) {
   if (pd == NULL) return;
@@ -936,12 +1030,11 @@ void hls_patternsd_close(struct hls_patternsd *pd) {
   hls_patstore_free(pd->ps);
   hls_patsummary_free(pd->summary);
   hls_patterns_free(pd->pt);
-  if (pd->timer_open) {
-    pd->timer_open = false;
-    uv_close((uv_handle_t *)&pd->timer, timer_closed);
-    return;
-  }
-  free(pd);
+  pd->stale = false;
+  if (pd->timer_open) pd->handles_closing++, uv_close((uv_handle_t *)&pd->timer, timer_closed);
+  if (pd->late_timer_open) pd->handles_closing++, uv_close((uv_handle_t *)&pd->late_timer, timer_closed);
+  pd->timer_open = pd->late_timer_open = false;
+  if (pd->handles_closing == 0) free(pd);
 }
 
 /* --- status ------------------------------------------------------------------------------ */
@@ -953,9 +1046,11 @@ int hls_patternsd_pack_status(struct hls_patternsd *pd, msgpack_packer *pk) {
   int64_t events = 0;
   (void)hls_patstore_last_event(pd->ps, &events, &ignore);
   size_t followers = hls_feeds_count_followers(pd->feeds);
-  char lt[9] = "";
+  char lt[9] = "", fb[9] = "";
   if (pd->feed.latest_week != NO_WEEK) hls_patsummary_week_text(pd->feed.latest_week, lt);
-  if (msgpack_pack_map(pk, 9) != 0 ||
+  int32_t frozen = hls_patterns_frozen_before(pd->pt);
+  if (frozen != INT32_MIN) hls_patsummary_week_text(frozen, fb);
+  if (msgpack_pack_map(pk, 13) != 0 ||
       hls_mp_pack_kv_str(pk, "state", pd->phase == PD_READY ? "ready" : pd->have_engine ? "rebuilding" : "loading") != 0 ||
       hls_mp_pack_kv_i64(pk, "loaded_items", pd->load != NULL ? (int64_t)atomic_load(&pd->load->n_items) : 0) != 0 ||
       hls_mp_pack_kv_i64(pk, "live", live) != 0 ||
@@ -966,7 +1061,11 @@ int hls_patternsd_pack_status(struct hls_patternsd *pd, msgpack_packer *pk) {
     if (hls_mp_pack_kv_i64(pk, hls_pat_signal_name(s), by[s]) != 0) return HLS_ENOMEM;
   if (hls_mp_pack_kv_i64(pk, "last_event", events) != 0 || hls_mp_pack_kv_i64(pk, "followers", (int64_t)followers) != 0 ||
       hls_mp_pack_kv_i64(pk, "last_update_us", pd->last_flush_us) != 0 ||
-      hls_mp_pack_kv_str(pk, "latest_week", lt[0] ? lt : NULL) != 0)
+      hls_mp_pack_kv_str(pk, "latest_week", lt[0] ? lt : NULL) != 0 ||
+      hls_mp_pack_kv_str(pk, "frozen_before", fb[0] ? fb : NULL) != 0 ||
+      hls_mp_pack_kv_i64(pk, "late_facts", (int64_t)pd->stale_facts) != 0 ||
+      hls_mp_pack_kv_i64(pk, "late_rebuilds", (int64_t)pd->late_rebuilds) != 0 ||
+      hls_mp_pack_kv_bool(pk, "late_pending", pd->stale) != 0)
     return HLS_ENOMEM;
   return 0;
 }

@@ -36,6 +36,12 @@ struct hls_patternsd_env {
   void *clock;
   size_t max_changes_while_loading;     /* 0: 524,288 (tests set fewer: the load starts again past it) */
   double max_update_ms;                 /* 0: 100; an update estimated longer is a rebuild on the worker */
+  /* Weeks back from the latest digest that late facts are taken in at
+   * once (limits.patterns_late_weeks): the engine freezes the weeks
+   * before (hls_patterns_freeze) and a fact of one is computed by
+   * building the engine again from the store. 0: never freeze. */
+  int32_t late_weeks;
+  uint64_t late_rebuild_min_ms;         /* 0: 600,000; the least time from a load to a rebuild for late facts */
 };
 struct hls_patternsd;
 

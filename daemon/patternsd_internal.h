@@ -28,6 +28,7 @@ struct hls_pat_feeder {
   int32_t latest_week;     /* the latest week of a digest given to the engine, NO_WEEK before one */
   bool places_changed;     /* a profile was given: names or regions may have changed */
   bool out_of_memory;      /* the engine missed a fact: diff everything at the next flush */
+  bool frozen_missed;      /* the engine refused a fact of a frozen week: build it again */
   bool defer_errors;       /* on the worker thread: keep failures for the loop to log */
   /* Items left out of patterns (too old, too far ahead) since they were
    * last logged: one line for all of them (log_ignored), not one each,
@@ -75,6 +76,16 @@ struct hls_patternsd {
   double full_compute_ms; /* a computation from scratch, as last measured (a load, or a flush / its share) */
   uv_timer_t timer; /* the recomputation (schedule); the catch-up slices */
   bool timer_open;
+  /* Facts of frozen weeks (hls_patterns_freeze) the engine refused since
+   * the last load: it is built again from the store (late_rebuild), at
+   * most once every LATE_REBUILD_MIN_MS after the last load ended. */
+  bool stale;
+  uint64_t stale_facts;      /* refused since start */
+  uint64_t late_rebuilds;    /* loads for them */
+  uint64_t load_ended_ms;    /* loop time */
+  uv_timer_t late_timer;
+  bool late_timer_open;
+  int handles_closing; /* hls_patternsd_close: pd is freed when both timers closed */
   uint64_t first_pending; /* loop time of the first fact waiting */
   bool resync; /* the store missed changes: diff everything at the next flush */
   struct hls_feeds *feeds; /* owned: the feeds and their followers */

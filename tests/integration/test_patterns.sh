@@ -124,6 +124,12 @@ wait_for 60 spread_ended || fail "the spread pattern $spread_id did not keep its
 hls_at p --json patterns show "$spread_id" | jq -e '.state == "ended" and (.live | not)' >/dev/null \
   || fail "patterns show: the ended pattern's state"
 pass "patterns keep their ids across new weeks of digests: places join one ($emerging_id), another ends ($spread_id)"
+# limits.patterns_late_weeks (26): the engine keeps in memory only what
+# its tests read of the weeks before 2024-W44 less 26.
+frozen_at() { hls_at p --json status | jq -e '.patterns.frozen_before == "2024-W18" and .patterns.late_pending == false
+  and .patterns.late_facts == 0' >/dev/null; }
+wait_for 30 frozen_at || fail "status: weeks not frozen before 2024-W18: $(hls_at p --json status | jq -c .patterns)"
+pass "the weeks before the latest less limits.patterns_late_weeks are frozen (status: frozen_before 2024-W18)"
 
 # --- listings: strongest first, N of M shown, the contract's fields ---------------------
 j=$(hls_at p --json patterns --all --limit 0)

@@ -152,18 +152,21 @@ static void put(struct fixture *fx, const struct chain *c, uint64_t seq) {
   if (fx->pd != NULL) hls_patternsd_item(fx->pd, &env);
 }
 
-static void restart_with(struct fixture *fx, size_t max_changes_while_loading) {
+static void restart_env(struct fixture *fx, struct hls_patternsd_env env) {
   hls_patternsd_close(fx->pd);
   fx->pd = NULL;
   uv_run(&fx->loop, UV_RUN_DEFAULT);
-  struct hls_patternsd_env env = {.loop = &fx->loop,
-                                  .store = fx->store,
-                                  .params = &fx->config.patterns,
-                                  .now_ms = fixed_now_ms,
-                                  .today = fixed_today,
-                                  .max_changes_while_loading = max_changes_while_loading};
+  env.loop = &fx->loop;
+  env.store = fx->store;
+  env.params = &fx->config.patterns;
+  env.now_ms = fixed_now_ms;
+  env.today = fixed_today;
   struct hls_why why = {{0}};
   if (hls_patternsd_start(&fx->pd, &env, &why) != 0) fail_msg("start: %s", why.text);
+}
+
+static void restart_with(struct fixture *fx, size_t max_changes_while_loading) {
+  restart_env(fx, (struct hls_patternsd_env){.max_changes_while_loading = max_changes_while_loading});
 }
 
 static void restart(struct fixture *fx) { restart_with(fx, 0); }
@@ -357,6 +360,83 @@ static void test_heavy_update_goes_to_the_worker(void **state) {
   for (int o = 0; o <= PLACES; o++) chain_free(&c[o]);
 }
 
+static int32_t week_of(int yyyyww) {
+  int32_t w;
+  assert_int_equal(hls_patterns_week(yyyyww / 100, yyyyww % 100, &w), 0);
+  return w;
+}
+
+/* With limits.patterns_late_weeks (here 8), the engine loaded at start
+ * freezes the weeks before the latest digest's less 8, and freezes on
+ * as new weeks come; a fact of a frozen week (a new place's history) is
+ * refused by the engine and the engine is built again from the store, on
+ * the worker (here at once: the least time between loads is 1 ms), and
+ * then holds it. A fact of a week not frozen is computed on the loop. */
+static void test_late_fact_is_built_again(void **state) {
+  struct fixture *fx = *state;
+  enum { PLACES = 6, WEEKS = 100, LATE = 8 };
+  struct chain c[PLACES + 1];
+  struct hls_profile p;
+  char name[32];
+  for (int o = 0; o <= PLACES; o++) {
+    chain_init(&c[o], (uint8_t)(40 + o));
+    snprintf(name, sizeof name, "Place %d", o);
+    profile_of_place(&p, name);
+    chain_add_profile_of(&c[o], &p);
+  }
+  for (int o = 0; o < PLACES; o++)
+    for (int i = 0; i < WEEKS; i++) add_digest(&c[o], o % 2 ? "loneliness" : "housing", nth_week(i));
+  hls_patternsd_close(fx->pd);
+  fx->pd = NULL;
+  uv_run(&fx->loop, UV_RUN_DEFAULT);
+  for (int o = 0; o < PLACES; o++)
+    for (uint64_t s = 1; s <= c[o].n; s++) put(fx, &c[o], s);
+  restart_env(fx, (struct hls_patternsd_env){.late_weeks = LATE, .late_rebuild_min_ms = 1});
+  run_until_ready(fx);
+  assert_int_equal(hls_patterns_frozen_before(fx->pd->pt), week_of(nth_week(WEEKS - 1)) - LATE);
+  struct hls_pat_stats st;
+  hls_patterns_stats(fx->pd->pt, &st);
+  assert_int_equal(st.digests, PLACES * WEEKS);
+  assert_true(st.cells < st.digests / 2); /* one cell a digest: most given up */
+
+  /* A new week: computed on the loop, and one more week frozen. */
+  add_digest(&c[0], "housing", nth_week(WEEKS));
+  put(fx, &c[0], c[0].n);
+  uint64_t deadline = uv_hrtime() + 30 * 1000000000ull;
+  while (hls_patterns_dirty(fx->pd->pt) && uv_hrtime() < deadline) uv_run(&fx->loop, UV_RUN_ONCE);
+  assert_false(hls_patterns_dirty(fx->pd->pt));
+  assert_int_equal(hls_patterns_frozen_before(fx->pd->pt), week_of(nth_week(WEEKS)) - LATE);
+  assert_int_equal(fx->pd->late_rebuilds, 0);
+
+  /* A new place's history from a frozen week on: refused by the engine,
+   * then built again. */
+  add_digest(&c[PLACES], "transport", nth_week(10));
+  add_digest(&c[PLACES], "transport", nth_week(WEEKS));
+  put(fx, &c[PLACES], 1);
+  put(fx, &c[PLACES], 2);
+  int week = 0;
+  assert_int_equal(fx->pd->stale_facts, 1);
+  assert_int_equal(theme_places(fx->pd, "transport", &week), 0); /* not yet */
+  deadline = uv_hrtime() + 30 * 1000000000ull;
+  while ((fx->pd->late_rebuilds == 0 || !hls_patternsd_ready(fx->pd)) && uv_hrtime() < deadline)
+    uv_run(&fx->loop, UV_RUN_ONCE);
+  assert_int_equal(fx->pd->late_rebuilds, 1);
+  assert_true(hls_patternsd_ready(fx->pd));
+  assert_int_equal(theme_places(fx->pd, "transport", &week), 1);
+  assert_int_equal(hls_patterns_frozen_before(fx->pd->pt), week_of(nth_week(WEEKS)) - LATE);
+
+  /* Its next week is taken on the loop. */
+  add_digest(&c[PLACES], "transport", nth_week(WEEKS + 1));
+  put(fx, &c[PLACES], 4);
+  while (hls_patterns_dirty(fx->pd->pt) && uv_hrtime() < deadline) uv_run(&fx->loop, UV_RUN_ONCE);
+  assert_int_equal(fx->pd->stale_facts, 1);
+  assert_int_equal(theme_places(fx->pd, "transport", &week), 1);
+  int y = 0, w = 0;
+  hls_patterns_iso_week(week_of(nth_week(WEEKS + 1)), &y, &w);
+  assert_int_equal(week, w);
+  for (int o = 0; o <= PLACES; o++) chain_free(&c[o]);
+}
+
 /* A burst of items (a catch-up) is not fed one by one: once more than
  * BULK_MIN_ITEMS (10,000) come within 10 s, hlsd waits for the burst to
  * end and builds the engine again from the store, answering from the
@@ -428,6 +508,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_too_many_changes_restart_the_load, setup, teardown),
       cmocka_unit_test_setup_teardown(test_heavy_update_goes_to_the_worker, setup, teardown),
       cmocka_unit_test_setup_teardown(test_burst_is_computed_once_it_ends, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_late_fact_is_built_again, setup, teardown),
   };
   return cmocka_run_group_tests_name("patternsd", tests, NULL, NULL);
 }
