@@ -871,8 +871,8 @@ int hls_patterns_freeze(struct hls_patterns *pt, int32_t week) {
   /* Digests of frozen weeks: no fact about them is taken any more, so
    * their (place, seq) -> week entries go; a place's highest such seq
    * tells an erasure of one. */
-  struct dseq *d, *dtmp;
-  HASH_ITER(hh, pt->dseqs, d, dtmp) {
+  for (struct dseq *d = pt->dseqs, *next; d != NULL; d = next) {
+    next = d->hh.next; /* d may be deleted */
     if (d->week >= week) continue;
     struct place *pl = pt->places[d->key.place];
     if (d->key.seq > pl->frozen_seq) pl->frozen_seq = d->key.seq;

@@ -300,6 +300,28 @@ static void test_too_many_changes_restart_the_load(void **state) {
 /* 113 consecutive ISO weeks, 2024-W01 to 2026-W09 (2024 and 2025 have 52). */
 static int nth_week(int i) { return i < 52 ? 202401 + i : i < 104 ? 202501 + (i - 52) : 202601 + (i - 104); }
 
+/* Chains c[0..places] (keys key, key + 1, ...), each with a profile
+ * "Place N"; c[0..places-1] with a digest of weeks nth_week(0..weeks-1)
+ * (housing or loneliness, alternately), all stored while patternsd is
+ * stopped (fx->pd NULL: restart it); c[places] is left for the test. */
+static void weekly_places(struct fixture *fx, struct chain *c, int places, int weeks, uint8_t key) {
+  struct hls_profile p;
+  char name[32];
+  for (int o = 0; o <= places; o++) {
+    chain_init(&c[o], (uint8_t)(key + o));
+    snprintf(name, sizeof name, "Place %d", o);
+    profile_of_place(&p, name);
+    chain_add_profile_of(&c[o], &p);
+  }
+  for (int o = 0; o < places; o++)
+    for (int i = 0; i < weeks; i++) add_digest(&c[o], o % 2 ? "loneliness" : "housing", nth_week(i));
+  hls_patternsd_close(fx->pd);
+  fx->pd = NULL;
+  uv_run(&fx->loop, UV_RUN_DEFAULT);
+  for (int o = 0; o < places; o++)
+    for (uint64_t s = 1; s <= c[o].n; s++) put(fx, &c[o], s);
+}
+
 /* An update that would recompute much of the engine (a new place whose
  * first digest is far back: every theme's tests from that week on) is not
  * run on the loop: the engine is built again on the worker. A digest of
@@ -309,21 +331,7 @@ static void test_heavy_update_goes_to_the_worker(void **state) {
   struct fixture *fx = *state;
   enum { PLACES = 10, WEEKS = 113 };
   struct chain c[PLACES + 1];
-  struct hls_profile p;
-  char name[32];
-  for (int o = 0; o <= PLACES; o++) {
-    chain_init(&c[o], (uint8_t)(20 + o));
-    snprintf(name, sizeof name, "Place %d", o);
-    profile_of_place(&p, name);
-    chain_add_profile_of(&c[o], &p);
-  }
-  for (int o = 0; o < PLACES; o++)
-    for (int i = 0; i < WEEKS; i++) add_digest(&c[o], o % 2 ? "loneliness" : "housing", nth_week(i));
-  hls_patternsd_close(fx->pd);
-  fx->pd = NULL;
-  uv_run(&fx->loop, UV_RUN_DEFAULT);
-  for (int o = 0; o < PLACES; o++)
-    for (uint64_t s = 1; s <= c[o].n; s++) put(fx, &c[o], s);
+  weekly_places(fx, c, PLACES, WEEKS, 20);
   restart(fx);
   run_until_ready(fx);
   uint64_t rebuilds = fx->pd->rebuilds;
@@ -376,21 +384,7 @@ static void test_late_fact_is_built_again(void **state) {
   struct fixture *fx = *state;
   enum { PLACES = 6, WEEKS = 100, LATE = 8 };
   struct chain c[PLACES + 1];
-  struct hls_profile p;
-  char name[32];
-  for (int o = 0; o <= PLACES; o++) {
-    chain_init(&c[o], (uint8_t)(40 + o));
-    snprintf(name, sizeof name, "Place %d", o);
-    profile_of_place(&p, name);
-    chain_add_profile_of(&c[o], &p);
-  }
-  for (int o = 0; o < PLACES; o++)
-    for (int i = 0; i < WEEKS; i++) add_digest(&c[o], o % 2 ? "loneliness" : "housing", nth_week(i));
-  hls_patternsd_close(fx->pd);
-  fx->pd = NULL;
-  uv_run(&fx->loop, UV_RUN_DEFAULT);
-  for (int o = 0; o < PLACES; o++)
-    for (uint64_t s = 1; s <= c[o].n; s++) put(fx, &c[o], s);
+  weekly_places(fx, c, PLACES, WEEKS, 40);
   restart_env(fx, (struct hls_patternsd_env){.late_weeks = LATE, .late_rebuild_min_ms = 1});
   run_until_ready(fx);
   assert_int_equal(hls_patterns_frozen_before(fx->pd->pt), week_of(nth_week(WEEKS - 1)) - LATE);
