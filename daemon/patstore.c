@@ -205,18 +205,42 @@ int hls_patstore_snapshot_open(sqlite3 *db, sqlite3 **out, int64_t *max_id, stru
   return 0;
 }
 
-int hls_patstore_snapshot_each(sqlite3 *snap, hls_patstore_item_fn *fn, void *ctx, struct hls_why *why) {
+int hls_patstore_snapshot_each_id(sqlite3 *snap, hls_patstore_item_fn *fn, void *ctx, int64_t *id_out,
+                                  struct hls_why *why) {
   sqlite3_stmt *st = NULL;
   int src = sqlite3_prepare_v2(snap,
-                               "SELECT origin, seq, type, body FROM items WHERE body_state=0 AND type IN (1, 2, 3)"
+                               "SELECT origin, seq, type, body, rowid FROM items WHERE body_state=0 AND type IN (1, 2, 3)"
                                " ORDER BY origin, seq",
                                -1, &st, NULL);
   int cb = 0;
   while (src == SQLITE_OK && cb == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
     src = SQLITE_OK;
+    if (id_out != NULL) *id_out = sqlite3_column_int64(st, 4);
     cb = item_row(st, fn, ctx);
   }
   int rc = cb != 0 ? cb : src == SQLITE_OK || src == SQLITE_DONE ? 0 : hls_store_sqlite_error(snap, src, why);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int hls_patstore_snapshot_each(sqlite3 *snap, hls_patstore_item_fn *fn, void *ctx, struct hls_why *why) {
+  return hls_patstore_snapshot_each_id(snap, fn, ctx, NULL, why);
+}
+
+int hls_patstore_snapshot_items(sqlite3 *snap, const int64_t *ids, size_t n, hls_patstore_item_fn *fn, void *ctx,
+                                struct hls_why *why) {
+  sqlite3_stmt *st = NULL;
+  int src = sqlite3_prepare_v2(snap, "SELECT origin, seq, type, body FROM items WHERE rowid=? AND body_state=0", -1,
+                               &st, NULL);
+  int cb = 0;
+  for (size_t i = 0; i < n && src == SQLITE_OK && cb == 0; i++) {
+    sqlite3_bind_int64(st, 1, ids[i]);
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW) cb = item_row(st, fn, ctx);
+    if (src == SQLITE_ROW || src == SQLITE_DONE) src = SQLITE_OK;
+    sqlite3_reset(st);
+  }
+  int rc = cb != 0 ? cb : src == SQLITE_OK ? 0 : hls_store_sqlite_error(snap, src, why);
   sqlite3_finalize(st);
   return rc;
 }

@@ -59,6 +59,14 @@ int hls_patstore_snapshot_open(struct sqlite3 *db, struct sqlite3 **out, int64_t
  * seq; fn returning non-zero stops the walk with that value. Any thread,
  * one at a time. */
 int hls_patstore_snapshot_each(struct sqlite3 *snap, hls_patstore_item_fn *fn, void *ctx, struct hls_why *why);
+/* The same walk, each item with its rowid (*id_out, set before fn is
+ * called), for reading some again by id. */
+int hls_patstore_snapshot_each_id(struct sqlite3 *snap, hls_patstore_item_fn *fn, void *ctx, int64_t *id_out,
+                                  struct hls_why *why);
+/* Items ids[0..n) of the snapshot, in that order (an id without a body
+ * is skipped); fn returning non-zero stops with that value. */
+int hls_patstore_snapshot_items(struct sqlite3 *snap, const int64_t *ids, size_t n, hls_patstore_item_fn *fn,
+                                void *ctx, struct hls_why *why);
 void hls_patstore_snapshot_close(struct sqlite3 *snap);
 
 /* Up to limit items with a body and rowid above *after_id, in rowid

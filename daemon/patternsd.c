@@ -731,9 +731,13 @@ struct hls_pd_load {
   atomic_size_t n_items;
   int32_t late_weeks; /* freeze the weeks before the latest digest's less these (0: none) */
   bool freeze_failed;
+  /* With late_weeks: the digests in week order (load_by_week). */
+  struct load_digest *order;
+  size_t n_order, cap_order;
+  int64_t scan_id; /* the rowid of the item the scan is at */
   int rc;
   struct hls_why why;
-  uint64_t load_ns, compute_ns;
+  uint64_t load_ns, compute_ns; /* compute_ns: every update of the load (load_by_week's too) */
 };
 
 static bool load_stopped(void *ctx) { return atomic_load(&((struct hls_pd_load *)ctx)->stop); }
@@ -747,11 +751,87 @@ static int load_item(void *ctx, const uint8_t origin[32], uint64_t seq, int type
   return 0;
 }
 
+/* A digest of the load, by week. */
+struct load_digest {
+  int32_t week;
+  int64_t id;
+};
+
+static int load_digest_cmp(const void *a, const void *b) {
+  const struct load_digest *x = a, *y = b;
+  if (x->week != y->week) return (x->week > y->week) - (x->week < y->week);
+  return (x->id > y->id) - (x->id < y->id);
+}
+
+/* The first pass of load_by_week: profiles, stories (and digests the
+ * engine will not take) are fed now; the others are kept by week. */
+static int load_scan(void *ctx, const uint8_t origin[32], uint64_t seq, int type, const uint8_t *body, size_t len) {
+  struct hls_pd_load *job = ctx;
+  if (type == HLS_ENV_DIGEST) {
+    struct hls_digest d;
+    struct hls_why why = {{0}};
+    int32_t week;
+    if (hls_digest_decode(&d, body, len, &why) == 0) {
+      bool later = hls_patterns_week(d.iso_year, d.iso_week, &week) == 0 &&
+                   week_plausible(&job->feed, d.iso_year, d.iso_week);
+      hls_digest_free(&d);
+      if (later) {
+        if (job->n_order == job->cap_order) {
+          size_t cap = job->cap_order ? job->cap_order * 2 : 4096;
+          struct load_digest *o = realloc(job->order, cap * sizeof *o);
+          if (o == NULL) return HLS_ENOMEM;
+          job->order = o;
+          job->cap_order = cap;
+        }
+        job->order[job->n_order++] = (struct load_digest){week, job->scan_id};
+        return 0;
+      }
+    }
+  }
+  return load_item(ctx, origin, seq, type, body, len);
+}
+
+/* Weeks a freeze of the load waits for: an update each. */
+#define LOAD_FREEZE_WEEKS 8
+
+/* The load when weeks are frozen: digests in week order, an update and a
+ * freeze every LOAD_FREEZE_WEEKS weeks, so that the engine never holds
+ * much more than it keeps once loaded (weeks before the one being read
+ * are whole: a freeze there refuses nothing the load still gives). The
+ * result is the engine that one update of every item gives (what
+ * hls_patterns_freeze keeps: docs/patterns.md, "Frozen weeks"). */
+static int load_by_week(struct hls_pd_load *job) {
+  int rc = hls_patstore_snapshot_each_id(job->snap, load_scan, job, &job->scan_id, &job->why);
+  size_t n = job->n_order;
+  if (rc != 0 || n == 0) return rc;
+  qsort(job->order, n, sizeof *job->order, load_digest_cmp);
+  int32_t last = job->order[n - 1].week - job->late_weeks;
+  int64_t *ids = malloc(n * sizeof *ids);
+  if (ids == NULL) return HLS_ENOMEM;
+  for (size_t i = 0; i < n; i++) ids[i] = job->order[i].id;
+  for (size_t i = 0, j; i < n && rc == 0; i = j) {
+    int32_t from = job->order[i].week;
+    for (j = i; j < n && job->order[j].week < from + LOAD_FREEZE_WEEKS; j++) continue;
+    rc = hls_patstore_snapshot_items(job->snap, ids + i, j - i, load_item, job, &job->why);
+    if (rc != 0 || j == n) break;
+    int32_t before = job->order[j].week < last ? job->order[j].week : last;
+    uint64_t t0 = uv_hrtime();
+    rc = hls_patterns_update(job->feed.pt, NULL, NULL);
+    job->compute_ns += uv_hrtime() - t0;
+    if (rc == 0 && hls_patterns_freeze(job->feed.pt, before) != 0) job->freeze_failed = true;
+  }
+  free(ids);
+  free(job->order);
+  job->order = NULL;
+  job->n_order = job->cap_order = 0;
+  return rc;
+}
+
 /* The worker thread: read the snapshot into a fresh engine and compute. */
 static void load_work(uv_work_t *w) {
   struct hls_pd_load *job = w->data;
   uint64_t t0 = uv_hrtime();
-  int rc = hls_patstore_snapshot_each(job->snap, load_item, job, &job->why);
+  int rc = job->late_weeks > 0 ? load_by_week(job) : hls_patstore_snapshot_each(job->snap, load_item, job, &job->why);
   hls_patstore_snapshot_close(job->snap);
   job->snap = NULL;
   uint64_t t1 = uv_hrtime();
@@ -762,14 +842,16 @@ static void load_work(uv_work_t *w) {
   if (rc == 0 && job->late_weeks > 0 && job->feed.latest_week != NO_WEEK &&
       hls_patterns_freeze(job->feed.pt, job->feed.latest_week - job->late_weeks) != 0)
     job->freeze_failed = true;
-  job->load_ns = t1 - t0;
-  job->compute_ns = uv_hrtime() - t1;
+  /* the updates load_by_week made count as computing, not reading */
+  job->load_ns = t1 - t0 - job->compute_ns;
+  job->compute_ns += uv_hrtime() - t1;
   if (rc == HLS_ENOMEM) hls_why_set(&job->why, rc, "patterns: out of memory loading the items held");
   job->rc = rc;
 }
 
 static void load_job_free(struct hls_pd_load *job) {
   if (job == NULL) return;
+  free(job->order);
   hls_patstore_snapshot_close(job->snap);
   hls_patterns_free(job->feed.pt);
   free(job);

@@ -431,6 +431,40 @@ static void test_late_fact_is_built_again(void **state) {
   for (int o = 0; o <= PLACES; o++) chain_free(&c[o]);
 }
 
+/* With weeks frozen the start-up load reads digests week by week and
+ * freezes as it goes: the engine it ends with computed what the load of
+ * every item at once computes (every test's result alike), and holds
+ * fewer cells. */
+static void test_week_ordered_load_is_the_same(void **state) {
+  struct fixture *fx = *state;
+  enum { PLACES = 8, WEEKS = 100, LATE = 8 };
+  struct chain c[PLACES + 1];
+  weekly_places(fx, c, PLACES, WEEKS, 60);
+  /* a theme taken up late by half the places, and a jump, so that tests
+   * find something */
+  for (int o = 0; o < PLACES; o += 2) {
+    add_digest(&c[o], "transport", nth_week(WEEKS - 20 + o));
+    put(fx, &c[o], c[o].n);
+  }
+  uint8_t whole[32], by_week[32];
+  struct hls_pat_stats sw, sb;
+  restart_env(fx, (struct hls_patternsd_env){0});
+  run_until_ready(fx);
+  assert_int_equal(hls_patterns_frozen_before(fx->pd->pt), INT32_MIN);
+  assert_int_equal(hls_patterns_tests_hash(fx->pd->pt, whole), 0);
+  hls_patterns_stats(fx->pd->pt, &sw);
+  restart_env(fx, (struct hls_patternsd_env){.late_weeks = LATE});
+  run_until_ready(fx);
+  assert_int_equal(hls_patterns_frozen_before(fx->pd->pt), week_of(nth_week(WEEKS - 1)) - LATE);
+  assert_int_equal(hls_patterns_tests_hash(fx->pd->pt, by_week), 0);
+  hls_patterns_stats(fx->pd->pt, &sb);
+  assert_memory_equal(whole, by_week, sizeof whole);
+  assert_int_equal(sb.digests, sw.digests);
+  assert_int_equal(sb.patterns, sw.patterns);
+  assert_true(sb.cells < sw.cells / 2);
+  for (int o = 0; o <= PLACES; o++) chain_free(&c[o]);
+}
+
 /* A burst of items (a catch-up) is not fed one by one: once more than
  * BULK_MIN_ITEMS (10,000) come within 10 s, hlsd waits for the burst to
  * end and builds the engine again from the store, answering from the
@@ -503,6 +537,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_heavy_update_goes_to_the_worker, setup, teardown),
       cmocka_unit_test_setup_teardown(test_burst_is_computed_once_it_ends, setup, teardown),
       cmocka_unit_test_setup_teardown(test_late_fact_is_built_again, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_week_ordered_load_is_the_same, setup, teardown),
   };
   return cmocka_run_group_tests_name("patternsd", tests, NULL, NULL);
 }
