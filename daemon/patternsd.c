@@ -538,6 +538,26 @@ static void restart_load(struct hls_patternsd *pd);
 static int start_load(struct hls_patternsd *pd, struct hls_why *why);
 static void retry_load(uv_timer_t *t);
 
+/* Start the load; if it cannot start, log it and try again in
+ * LOAD_RETRY_MS. */
+static void load_or_retry(struct hls_patternsd *pd) {
+  struct hls_why why = {{0}};
+  if (start_load(pd, &why) != 0) {
+    hls_log_error("patterns_load_failed", "detail=\"%s\" action=retrying", why.text);
+    uv_timer_start(&pd->timer, retry_load, LOAD_RETRY_MS, 0);
+  }
+}
+
+/* Build the engine again on the worker (after a burst, a heavy update,
+ * late facts): the previous engine answers meanwhile, and the load
+ * computes whatever was pending. */
+static void rebuild(struct hls_patternsd *pd) {
+  pd->phase = PD_LOADING;
+  pd->started_ns = uv_hrtime();
+  uv_timer_stop(&pd->timer);
+  load_or_retry(pd);
+}
+
 static void remember(struct hls_patternsd *pd, const uint8_t origin[32], uint64_t seq, bool erased) {
   size_t max = pd->env.max_changes_while_loading ? pd->env.max_changes_while_loading : MAX_REFS;
   if (pd->n_refs == pd->cap_refs && pd->cap_refs < max) {
@@ -589,16 +609,10 @@ static bool burst(struct hls_patternsd *pd) {
 
 static void bulk_ended(uv_timer_t *t) {
   struct hls_patternsd *pd = t->data;
-  struct hls_why why = {{0}};
   hls_log_info("patterns_rebuilding", "burst_ms=%llu detail=\"building the engine again from the items held\"",
                (unsigned long long)(uv_now(pd->env.loop) - pd->bulk_start_ms));
-  pd->phase = PD_LOADING;
   pd->rebuilds++;
-  pd->started_ns = uv_hrtime();
-  if (start_load(pd, &why) != 0) {
-    hls_log_error("patterns_load_failed", "detail=\"%s\" action=retrying", why.text);
-    uv_timer_start(&pd->timer, retry_load, LOAD_RETRY_MS, 0);
-  }
+  rebuild(pd);
 }
 
 /* An update on the loop that recomputes at least HEAVY_SHARE of the
@@ -692,14 +706,7 @@ static void late_fire(uv_timer_t *t) {
   hls_log_info("patterns_rebuilding", "late_facts=%llu detail=\"facts of weeks frozen in memory: building the "
                "engine again from the items held\"", (unsigned long long)pd->stale_facts);
   pd->late_rebuilds++;
-  pd->phase = PD_LOADING;
-  pd->started_ns = uv_hrtime();
-  uv_timer_stop(&pd->timer); /* the load computes what was pending */
-  struct hls_why why = {{0}};
-  if (start_load(pd, &why) != 0) {
-    hls_log_error("patterns_load_failed", "detail=\"%s\" action=retrying", why.text);
-    uv_timer_start(&pd->timer, retry_load, LOAD_RETRY_MS, 0);
-  }
+  rebuild(pd);
 }
 
 /* Build the engine again for the late facts, once LATE_REBUILD_MIN_MS
@@ -1015,14 +1022,7 @@ static int start_load(struct hls_patternsd *pd, struct hls_why *why) {
   return 0;
 }
 
-static void retry_load(uv_timer_t *t) {
-  struct hls_patternsd *pd = t->data;
-  struct hls_why why = {{0}};
-  if (start_load(pd, &why) != 0) {
-    hls_log_error("patterns_load_failed", "detail=\"%s\" action=retrying", why.text);
-    uv_timer_start(&pd->timer, retry_load, LOAD_RETRY_MS, 0);
-  }
-}
+static void retry_load(uv_timer_t *t) { load_or_retry(t->data); }
 
 /* Too many changes while loading to keep: drop the load and start again. */
 static void restart_load(struct hls_patternsd *pd) {
@@ -1034,11 +1034,7 @@ static void restart_load(struct hls_patternsd *pd) {
     pd->load = NULL;
   }
   pd->n_refs = 0;
-  struct hls_why why = {{0}};
-  if (start_load(pd, &why) != 0) {
-    hls_log_error("patterns_load_failed", "detail=\"%s\" action=retrying", why.text);
-    uv_timer_start(&pd->timer, retry_load, LOAD_RETRY_MS, 0);
-  }
+  load_or_retry(pd);
 }
 
 bool hls_patternsd_ready(const struct hls_patternsd *pd) { return pd != NULL && pd->phase == PD_READY; }

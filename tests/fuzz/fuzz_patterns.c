@@ -412,9 +412,9 @@ static int fact_apply(struct hls_patterns *pt, struct fact *f) {
   }
 }
 
-/* Log a fact the first two engines answered rc to, and give it to the
- * third: the same answer, or HLS_ESTATE (it is built again later). */
-static void fact_give(struct run *r, struct fact *f) {
+/* A new fact at the end of the log (the caller fills in the rest, then
+ * calls fact_give). */
+static struct fact *fact_add(struct run *r, int kind, const uint8_t origin[HLS_KEY_BYTES], uint64_t seq) {
   if (r->n_log == r->cap_log) {
     size_t cap = r->cap_log ? r->cap_log * 2 : 256;
     void *q = realloc(r->log, cap * sizeof *r->log);
@@ -422,11 +422,22 @@ static void fact_give(struct run *r, struct fact *f) {
     r->log = q;
     r->cap_log = cap;
   }
-  struct fact *g = &r->log[r->n_log++];
-  *g = *f;
+  struct fact *f = &r->log[r->n_log++];
+  memset(f, 0, sizeof *f);
+  f->kind = kind;
+  memcpy(f->origin, origin, HLS_KEY_BYTES);
+  f->seq = seq;
+  return f;
+}
+
+/* Give the last fact logged, which the first two engines answered f->rc
+ * to, to the third and its twin: the same answer, or HLS_ESTATE from the
+ * third (both are built again later). */
+static void fact_give(struct run *r) {
+  struct fact *f = &r->log[r->n_log - 1];
   if (r->c_stale) return;
-  FUZZ_CHECK(fact_apply(r->d, g) == f->rc);
-  int rc = fact_apply(r->c, g);
+  FUZZ_CHECK(fact_apply(r->d, f) == f->rc);
+  int rc = fact_apply(r->c, f);
   if (rc == HLS_ESTATE) {
     FUZZ_CHECK(hls_patterns_frozen_before(r->c) != INT32_MIN);
     r->c_stale = true;
@@ -474,15 +485,11 @@ static void give_digest(struct run *r, int label, uint64_t seq, const struct hls
   }
   FUZZ_CHECK(hls_patterns_digest(r->a, o, seq, d) == want);
   FUZZ_CHECK(hls_patterns_digest(r->b, o, seq, d) == want);
-  static struct fact f;
-  memset(&f, 0, sizeof f);
-  f.kind = 1;
-  memcpy(f.origin, o, sizeof o);
-  f.seq = seq;
-  f.d = *d;
-  if (d->n_cells) memcpy(f.cells, d->cells, d->n_cells * sizeof *d->cells);
-  f.rc = want;
-  fact_give(r, &f);
+  struct fact *f = fact_add(r, 1, o, seq);
+  f->d = *d;
+  if (d->n_cells) memcpy(f->cells, d->cells, d->n_cells * sizeof *d->cells);
+  f->rc = want;
+  fact_give(r);
   if (want != 0) return;
   if (!r->have_weeks || week < r->wmin) r->wmin = week;
   if (!r->have_weeks || week > r->wmax) r->wmax = week;
@@ -541,13 +548,8 @@ static void read_story(struct in *in, struct run *r) {
   origin_of(label, o);
   FUZZ_CHECK(hls_patterns_story(r->a, o, seq, &s) == 0);
   FUZZ_CHECK(hls_patterns_story(r->b, o, seq, &s) == 0);
-  static struct fact f;
-  memset(&f, 0, sizeof f);
-  f.kind = 2;
-  memcpy(f.origin, o, sizeof o);
-  f.seq = seq;
-  f.s = s;
-  fact_give(r, &f);
+  fact_add(r, 2, o, seq)->s = s;
+  fact_give(r);
 }
 
 static uint64_t splitmix64(uint64_t *s) {
@@ -752,9 +754,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       const char *name = place_names[u8(&in) % 4], *region = region_names[u8(&in) % 3];
       FUZZ_CHECK(hls_patterns_place(r.a, o, name, region) == 0);
       FUZZ_CHECK(hls_patterns_place(r.b, o, name, region) == 0);
-      struct fact f = {.kind = 0, .name = name, .region = region};
-      memcpy(f.origin, o, sizeof o);
-      fact_give(&r, &f);
+      struct fact *f = fact_add(&r, 0, o, 0);
+      f->name = name;
+      f->region = region;
+      fact_give(&r);
       break;
     }
     case 1: read_digest(&in, &r, false); break;
@@ -766,9 +769,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       uint64_t seq = u8(&in);
       FUZZ_CHECK(hls_patterns_erase(r.a, o, seq) == 0);
       FUZZ_CHECK(hls_patterns_erase(r.b, o, seq) == 0);
-      struct fact f = {.kind = 3, .seq = seq};
-      memcpy(f.origin, o, sizeof o);
-      fact_give(&r, &f);
+      fact_add(&r, 3, o, seq);
+      fact_give(&r);
       break;
     }
     case 5: {
