@@ -165,6 +165,13 @@ int cmd_feed_list(struct cli *c, int argc, char **argv);
 int cmd_feed_follow(struct cli *c, int argc, char **argv);
 int cmd_feed_ack(struct cli *c, int argc, char **argv);
 int cmd_feed_unsubscribe(struct cli *c, int argc, char **argv);
+int cmd_feed_events(struct cli *c, int argc, char **argv);
+int cmd_feed_token(struct cli *c, int argc, char **argv);
+int cmd_user_add(struct cli *c, int argc, char **argv);
+int cmd_user_list(struct cli *c, int argc, char **argv);
+int cmd_user_remove(struct cli *c, int argc, char **argv);
+int cmd_user_reset(struct cli *c, int argc, char **argv);
+int cmd_web_open(struct cli *c, int argc, char **argv);
 int cmd_import_items(struct cli *c, int argc, char **argv);
 
 struct hls_import;

@@ -108,7 +108,7 @@ int cmd_feed_unsubscribe(struct cli *c, int argc, char **argv) {
 /* Print one event to out: a line of JSON (NDJSON) or of text. */
 static int print_event(struct cli *c, const struct hls_mp_value *e, FILE *out) {
   if (c->json) {
-    json_t *j = hls_out_to_json(e);
+    json_t *j = hls_mpjson_from_mp(e);
     if (j == NULL) return HLS_ENOMEM;
     int rc = json_dumpf(j, out, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15)) == 0 ? 0 : HLS_EIO;
     json_decref(j);
@@ -340,6 +340,46 @@ int cmd_feed_ack(struct cli *c, int argc, char **argv) {
   if (done) return rc;
   if (c->json) rc = hls_out_print_json(resp.result);
   else printf("Feed %s: cursor at %lld.\n", cli_params_str(&p, "name"), (long long)hls_out_int(resp.result, "cursor"));
+  hls_ctl_response_free(&resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}
+
+int cmd_feed_events(struct cli *c, int argc, char **argv) {
+  struct cli_params p;
+  struct hls_ctl_response resp;
+  bool done;
+  int rc = cli_params_call(c, argc, argv, HLS_M_FEED_EVENTS, &p, &resp, &done);
+  if (done) return rc;
+  const struct hls_mp_value *list = resp.result;
+  if (c->json) {
+    rc = hls_out_print_json(list);
+  } else if (list == NULL || list->type != HLS_MP_ARRAY || list->len == 0) {
+    printf("Feed %s has no events yet.\n", cli_params_str(&p, "name"));
+  } else {
+    for (uint32_t i = 0; rc == 0 && i < list->len; i++) rc = print_event(c, &list->v.items[i], stdout);
+  }
+  hls_ctl_response_free(&resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}
+
+int cmd_feed_token(struct cli *c, int argc, char **argv) {
+  struct cli_params p;
+  struct hls_ctl_response resp;
+  bool done;
+  int rc = cli_params_call(c, argc, argv, HLS_M_FEED_TOKEN, &p, &resp, &done);
+  if (done) return rc;
+  if (c->json) {
+    rc = hls_out_print_json(resp.result);
+  } else {
+    char json_url[1024], atom_url[1024];
+    printf("Feed %s, for feed readers, spreadsheets and chat bots (keep these addresses secret: the token\n"
+           "in them is the feed's key; hls feed token %s again replaces it):\n  JSON Feed: %s\n  Atom:      %s\n",
+           cli_params_str(&p, "name"), cli_params_str(&p, "name"),
+           hls_out_str(resp.result, "json_url", json_url, sizeof json_url),
+           hls_out_str(resp.result, "atom_url", atom_url, sizeof atom_url));
+    if (!hls_patview_flag(resp.result, "web_running"))
+      printf("The web app is not serving now (hls status says why): the addresses work once it is.\n");
+  }
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }

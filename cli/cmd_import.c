@@ -72,7 +72,7 @@ static int sender_reply(struct sender *s) {
   }
   const struct hls_mp_value *dups = hls_mp_get(resp.result, "duplicates");
   for (uint32_t k = 0; dups && dups->type == HLS_MP_ARRAY && k < dups->len; k++) {
-    json_t *row = hls_out_to_json(&dups->v.items[k]);
+    json_t *row = hls_mpjson_from_mp(&dups->v.items[k]);
     if (row == NULL || json_array_append_new(s->duplicate_rows, row) != 0) {
       hls_ctl_response_free(&resp);
       if (s->bar) hls_progress_end(s->bar);

@@ -9,6 +9,7 @@
 #include "chainmark.h"
 #include "cli.h"
 #include "nodeid.h"
+#include "patview.h"
 #include "progress.h"
 #include "text.h"
 
@@ -18,6 +19,7 @@ int cmd_init(struct cli *c, int argc, char **argv) {
                                        {"role", required_argument, NULL, 'R'},
                                        {"network-key", required_argument, NULL, 'k'},
                                        {"listen", required_argument, NULL, 'l'},
+                                       {"web", required_argument, NULL, 'w'},
                                        {NULL, 0, NULL, 0}};
   struct cli_opts o;
   struct hls_init_params p = {.role = HLS_ROLE_PLACE};
@@ -35,6 +37,7 @@ int cmd_init(struct cli *c, int argc, char **argv) {
         break;
       case 'k': p.network_key = optarg; break;
       case 'l': p.listen = optarg; break;
+      case 'w': p.web = optarg; break;
       default: break;
     }
   }
@@ -124,6 +127,12 @@ int cmd_status(struct cli *c, int argc, char **argv) {
     printf("Network   id %s\n", hls_out_str(s, "network_id", b1, sizeof b1));
     printf("Listen    %s (peers connected: %lld)\n", hls_out_str(s, "listening_on", b1, sizeof b1),
            (long long)hls_out_int(s, "peers_connected"));
+    const struct hls_mp_value *web = hls_mp_get(s, "web");
+    char wb[600];
+    if (hls_patview_flag(web, "running"))
+      printf("Web       %s (hls web open signs you in)\n", hls_out_str(web, "url", wb, sizeof wb));
+    else if (web != NULL)
+      printf("Web       not serving: %s\n", hls_out_str(web, "problem", wb, sizeof wb));
     hls_out_duration(hls_out_int(s, "uptime_s"), b4, sizeof b4);
     printf("Uptime    %s (since %s)\n", b4, hls_out_str(s, "started_at", b1, sizeof b1));
     printf("Records   %lld (private %lld, aggregate %lld, peers %lld, network %lld)\n",

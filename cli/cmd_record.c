@@ -104,7 +104,7 @@ static int add_json_array(struct cli *c, const json_t *array, const char *file) 
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    rc = hls_out_pack_json(&pk, item);
+    rc = hls_mpjson_pack(&pk, item);
     if (rc == 0) rc = hls_import_add_packed(&imp, (int64_t)i + 1, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     if (rc != 0) break;
@@ -187,7 +187,7 @@ int cmd_record_add(struct cli *c, int argc, char **argv) {
   hls_client_begin(&c->client, &r, HLS_M_RECORD_ADD);
   msgpack_pack_map(&r.pk, 1);
   hls_mp_pack_cstr(&r.pk, "record");
-  rc = j ? hls_out_pack_json(&r.pk, j) : fields_pack(&f, &r.pk);
+  rc = j ? hls_mpjson_pack(&r.pk, j) : fields_pack(&f, &r.pk);
   fields_free(&f);
   json_decref(j);
   if (rc != 0) {
@@ -207,7 +207,7 @@ static int fetch_record_json(struct cli *c, int64_t id, json_t **out) {
   hls_mp_pack_kv_i64(&r.pk, "id", id);
   int rc = cli_call(c, &r, &resp);
   if (rc != 0) return rc;
-  *out = hls_out_to_json(resp.result);
+  *out = hls_mpjson_from_mp(resp.result);
   hls_ctl_response_free(&resp);
   if (*out == NULL) return cli_fail(c, HLS_ENOMEM, "out of memory");
   json_object_del(*out, "id");
@@ -327,7 +327,7 @@ int cmd_record_edit(struct cli *c, int argc, char **argv) {
   msgpack_pack_map(&r.pk, 2);
   hls_mp_pack_kv_i64(&r.pk, "id", id);
   hls_mp_pack_cstr(&r.pk, "set");
-  rc = j ? hls_out_pack_json(&r.pk, j) : fields_pack(&f, &r.pk);
+  rc = j ? hls_mpjson_pack(&r.pk, j) : fields_pack(&f, &r.pk);
   fields_free(&f);
   json_decref(j);
   if (rc != 0) {
@@ -555,7 +555,7 @@ static int list_records(struct cli *c, int argc, char **argv, int export) {
       if (csv) {
         if ((rc = export_row(rec, scratch)) != 0) rc = cli_fail(c, rc, "writing the export failed");
       } else if (all != NULL) {
-        json_t *j = hls_out_to_json(rec);
+        json_t *j = hls_mpjson_from_mp(rec);
         if (j == NULL || json_array_append_new(all, j) != 0) rc = cli_fail(c, HLS_ENOMEM, "out of memory");
       } else if (full) {
         if (listed + i > 0) printf("\n");

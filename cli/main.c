@@ -23,14 +23,16 @@ static int cmd_version(struct cli *c, int argc, char **argv);
 
 static const struct cli_command commands[] = {
     {"init", cmd_init, HLS_CLI_NO_METHOD,
-     "init --place NAME --region REGION [--role place|partner] [--network-key KEY] [--listen HOST:PORT]",
+     "init --place NAME --region REGION [--role place|partner] [--network-key KEY] [--listen HOST:PORT]\n"
+     "     [--web HOST:PORT|off]",
      "create a node: data directory, identity, network key and configuration",
      "  --place NAME         this place's name as other nodes see it (required)\n"
      "  --region REGION      its region (required)\n"
      "  --role ROLE          place (default) or partner (a national learning partner)\n"
      "  --network-key KEY    join an existing network (from 'hls network key' on a member);\n"
      "                       without it a new network is created\n"
-     "  --listen HOST:PORT   peer address (default 0.0.0.0:7420)\n"},
+     "  --listen HOST:PORT   peer address (default 0.0.0.0:7420)\n"
+     "  --web HOST:PORT|off  the web app's address (default 127.0.0.1:7480; port 0 picks a free port)\n"},
     {"version", cmd_version, HLS_CLI_NO_METHOD, "version", "this hls's version, and the running hlsd's when it answers", NULL},
     {"status", cmd_status, HLS_M_STATUS, "status",
      "node id, place, network, uptime, record counts, store size, gossip (chains, items, sync, forks)", NULL},
@@ -203,6 +205,29 @@ static const struct cli_command commands[] = {
      "  A program that reads 'feed follow --from SEQ' acknowledges with this what it has handled;\n"
      "  the cursor never moves back.\n"},
     {"feed unsubscribe", cmd_feed_unsubscribe, HLS_M_FEED_UNSUBSCRIBE, "feed unsubscribe NAME", "drop a feed and its cursor", NULL},
+    {"feed events", cmd_feed_events, HLS_M_FEED_EVENTS, "feed events NAME [--limit N]",
+     "a feed's newest events, newest first (what its web addresses serve); the cursor does not move", NULL},
+    {"feed token", cmd_feed_token, HLS_M_FEED_TOKEN, "feed token NAME",
+     "a new token for a feed's web addresses (JSON Feed 1.1 and Atom); the old token stops working",
+     "  Prints the feed's two addresses with the token in them, for feed readers, spreadsheets\n"
+     "  and chat bots: anyone with an address reads the feed (its patterns, not the records).\n"},
+    {"user add", cmd_user_add, HLS_M_USER_ADD, "user add NAME --role viewer|practitioner|lead|admin",
+     "add a person to the web app; prints their one-time sign-in link",
+     "  viewer        reads records, stories, patterns and the network\n"
+     "  practitioner  also records learning, and edits and deletes the records they added\n"
+     "  lead          also sets consent, approves and rejects stories, undoes imports\n"
+     "  admin         also manages peers, users and feeds\n"
+     "  The link (valid for web.link_ttl, 3 days by default) lets them choose a password.\n"},
+    {"user list", cmd_user_list, HLS_M_USER_LIST, "user list",
+     "the web app's people: role, whether a password is set, last sign-in, a link waiting", NULL},
+    {"user remove", cmd_user_remove, HLS_M_USER_REMOVE, "user remove NAME",
+     "remove a person from the web app; their sessions end at once", NULL},
+    {"user reset", cmd_user_reset, HLS_M_USER_RESET, "user reset NAME",
+     "forget a person's password, end their sessions and print a new one-time sign-in link", NULL},
+    {"web open", cmd_web_open, HLS_M_WEB_OPEN, "web open [--name NAME]",
+     "print a one-time link that signs you in to the web app",
+     "  Signs in as the web user named after your Unix user (made an admin the first time:\n"
+     "  whoever may run hls on this node may do everything), or as NAME. The link works once.\n"},
     {"inspect", cmd_inspect, HLS_CLI_NO_METHOD, "inspect FILE", "decode and verify one envelope from a file, and explain any failure", NULL},
     {"backup", cmd_backup, HLS_M_BACKUP, "backup FILE",
      "write a consistent copy of the node's store to FILE (which must not exist)",

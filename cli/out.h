@@ -9,13 +9,8 @@
 
 #include "hls_limits.h"
 #include "mp.h"
+#include "mpjson.h" /* hls_mpjson_from_mp, hls_mpjson_pack */
 
-/* msgpack value -> JSON (binary values become base64 strings). NULL on
- * out of memory. */
-json_t *hls_out_to_json(const struct hls_mp_value *v);
-/* JSON -> msgpack (for --file input). Integers, reals, strings, bools,
- * null, arrays and objects map one to one. */
-int hls_out_pack_json(msgpack_packer *pk, const json_t *j);
 /* Print v as indented JSON and a newline on stdout. */
 int hls_out_print_json(const struct hls_mp_value *v);
 /* Print j (not consumed) the same way. */

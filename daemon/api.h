@@ -58,6 +58,9 @@ struct hls_api_env {
   /* The chain now; and hls chain accept-loss (HLS_ESTATE if not recovering). */
   void (*chain)(void *ctx, struct hls_api_chain *out /* out */);
   int (*accept_chain_loss)(void *ctx, struct hls_why *why);
+  /* The web app's address for links (web.url, or from web.listen), into
+   * out; whether the web app is serving now. */
+  bool (*web_url)(void *ctx, char *out, size_t size);
   /* test.clock.*: move the frozen wall clock (HLS_ESTATE on the system clock). */
   int (*test_clock_set)(void *ctx, int64_t unix_ms, struct hls_why *why);
   void *ctx;

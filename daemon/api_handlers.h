@@ -155,6 +155,16 @@ int api_feed_list(struct hls_api *api, struct hls_control_call *call);
 int api_feed_unsubscribe(struct hls_api *api, struct hls_control_call *call);
 int api_feed_follow(struct hls_api *api, struct hls_control_call *call);
 int api_feed_ack(struct hls_api *api, struct hls_control_call *call);
+int api_feed_events(struct hls_api *api, struct hls_control_call *call);
+
+/* --- people of the web app, feed tokens (api_users.c) ------------------------ */
+
+int api_user_add(struct hls_api *api, struct hls_control_call *call);
+int api_user_list(struct hls_api *api, struct hls_control_call *call);
+int api_user_remove(struct hls_api *api, struct hls_control_call *call);
+int api_user_reset(struct hls_api *api, struct hls_control_call *call);
+int api_web_open(struct hls_api *api, struct hls_control_call *call);
+int api_feed_token(struct hls_api *api, struct hls_control_call *call);
 
 /* --- the node: status, backup, check, chain, test clock (api_node.c) ------- */
 

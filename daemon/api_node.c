@@ -28,7 +28,7 @@ int api_status(struct hls_api *api, struct hls_control_call *call) {
   char started[21];
   int64_t now = api_now_ms(api);
   hls_time_format(env->started_ms, started);
-  PACK(msgpack_pack_map(pk, 20));
+  PACK(msgpack_pack_map(pk, 21));
   PACK(hls_mp_pack_kv_str(pk, "node_id", env->node_id));
   PACK(hls_mp_pack_kv_str(pk, "place", env->config->place));
   PACK(hls_mp_pack_kv_str(pk, "region", env->config->region));
@@ -61,6 +61,14 @@ int api_status(struct hls_api *api, struct hls_control_call *call) {
   PACK(hls_mp_pack_kv_bool(pk, "changes_pending", chain.changes_pending));
   PACK(pack_signed(pk, &chain));
   PACK(hls_mp_pack_kv_bool(pk, "recovering", chain.recovering));
+  /* web: {running, url (or nil), problem (why it is not serving, or nil)} */
+  char web[512] = "";
+  bool web_running = env->web_url != NULL && env->web_url(env->ctx, web, sizeof web);
+  PACK(hls_mp_pack_cstr(pk, "web"));
+  PACK(msgpack_pack_map(pk, 3));
+  PACK(hls_mp_pack_kv_bool(pk, "running", web_running));
+  PACK(hls_mp_pack_kv_str(pk, "url", web_running ? web : NULL));
+  PACK(hls_mp_pack_kv_str(pk, "problem", web_running || web[0] == '\0' ? NULL : web));
   PACK(hls_mp_pack_cstr(pk, "patterns"));
   if (env->patterns == NULL) PACK(msgpack_pack_nil(pk));
   else PACK(hls_patternsd_pack_status(env->patterns, pk));

@@ -1,6 +1,6 @@
 /* The pattern and feed commands (docs/control.md): patterns,
  * patterns.show, patterns.summary, feed.subscribe, feed.list,
- * feed.unsubscribe, feed.follow, feed.ack. patternsd answers them
+ * feed.unsubscribe, feed.follow, feed.ack, feed.events. patternsd answers them
  * (patternsd.h); these hand it the call. */
 #include "api_handlers.h"
 
@@ -29,4 +29,7 @@ int api_feed_follow(struct hls_api *api, struct hls_control_call *call) {
 }
 int api_feed_ack(struct hls_api *api, struct hls_control_call *call) {
   return hls_patternsd_api_ack(api->env.patterns, call);
+}
+int api_feed_events(struct hls_api *api, struct hls_control_call *call) {
+  return hls_patternsd_api_feed_events(api->env.patterns, call);
 }

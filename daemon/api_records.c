@@ -68,6 +68,16 @@ int api_check_keeps_records(const struct hls_api *api, struct hls_why *why) {
                                  "set node.records = on in hlsd.conf to record learning here");
 }
 
+/* A practitioner changes only the records they added (a lead or an admin
+ * any); consent is a lead's to change (consent.set), so a practitioner's
+ * edit may not touch it. */
+static int check_owner(const struct hls_control_call *call, const struct hls_record *r, struct hls_why *why) {
+  if (call->role != HLS_USER_PRACTITIONER) return 0;
+  if (r->created_by != NULL && call->user != NULL && strcmp(r->created_by, call->user) == 0) return 0;
+  return hls_why_set(why, HLS_EACCESS, "record %lld was added by %s: a practitioner changes only their own records",
+                     (long long)r->id, r->created_by ? r->created_by : "someone else");
+}
+
 int api_record_add(struct hls_api *api, struct hls_control_call *call) {
   int krc = api_check_keeps_records(api, &call->why);
   if (krc != 0) return krc;
@@ -75,6 +85,8 @@ int api_record_add(struct hls_api *api, struct hls_control_call *call) {
   if (fields == NULL) return hls_why_set(&call->why, HLS_EINVAL, "record: missing");
   struct hls_record r;
   int rc = api_record_from_map(api, fields, &r, &call->why);
+  if (rc == 0 && call->user != NULL && (r.created_by = strdup(call->user)) == NULL)
+    rc = hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
   if (rc == 0) rc = hls_store_record_insert(api->env.store, &r, api_now_ms(api), &call->why);
   if (rc == 0) {
     hls_log_info("record_added", "id=%lld", (long long)r.id);
@@ -110,6 +122,13 @@ int api_record_edit(struct hls_api *api, struct hls_control_call *call) {
   rc = hls_store_record_get(api->env.store, id, &r, &call->why);
   hls_day old_date = r.date;
   enum hls_consent old_consent = r.consent;
+  if (rc == 0) rc = check_owner(call, &r, &call->why);
+  if (rc == 0 && call->role == HLS_USER_PRACTITIONER)
+    for (uint32_t k = 0; k < set->len; k++) {
+      const struct hls_mp_value *key = &set->v.kv[k].key;
+      if (key->type == HLS_MP_STR && key->len >= 7 && memcmp(key->v.str, "consent", 7) == 0)
+        rc = hls_why_set(&call->why, HLS_EACCESS, "changing a record's consent needs the lead role (consent.set)");
+    }
   if (rc == 0) rc = hls_record_apply(&r, set, &lim, &call->why);
   if (rc == 0) rc = hls_record_validate(&r, &call->why);
   if (rc == 0 && hls_mp_get(set, "date") != NULL) rc = record_date_plausible(api, &r, &call->why);
@@ -169,6 +188,7 @@ int api_record_delete(struct hls_api *api, struct hls_control_call *call) {
     struct hls_record r;
     hls_record_init(&r);
     rc = hls_store_record_get(api->env.store, id, &r, &call->why);
+    if (rc == 0) rc = check_owner(call, &r, &call->why);
     if (rc == 0) rc = hls_store_record_delete(api->env.store, id, &call->why);
     if (rc == 0 && r.consent > HLS_CONSENT_PRIVATE)
       shared[n_shared++] = (struct shared_date){r.date, r.consent >= HLS_CONSENT_PEERS};

@@ -134,6 +134,26 @@ static const struct hls_config_option options[] = {
      "this group). hlsd's user must be a member. Empty: only hlsd's own user (socket mode 0600). Every change "
      "is logged with the caller's user name either way.",
      0, 0},
+    {"web", "listen", HLS_CFG_STRING, OFF(web_listen), SZ(web_listen), 1, HLS_HOSTPORT_MAX + 2, "127.0.0.1:7480",
+     NULL, false,
+     "Address of the web app and its HTTP API, HOST:PORT (IP literal; port 0 picks a free port), or off. "
+     "An address other than loopback (127.0.0.1, ::1) is refused unless web.tls_cert and web.tls_key are set. "
+     "If the address cannot be bound, hlsd runs without the web app and says why (hls status, the log).", 0, 0},
+    {"web", "url", HLS_CFG_STRING, OFF(web_url), SZ(web_url), 0, 255, "", NULL, true,
+     "The address people open the web app at, for the links hlsd prints (e.g. https://learning.example.org "
+     "behind a reverse proxy). Empty: http(s)://web.listen.", 0, 0},
+    {"web", "tls_cert", HLS_CFG_STRING, OFF(web_tls_cert), SZ(web_tls_cert), 0, 1023, "", NULL, false,
+     "PEM certificate chain file: with web.tls_key, the web app speaks HTTPS only.", 0, 0},
+    {"web", "tls_key", HLS_CFG_STRING, OFF(web_tls_key), SZ(web_tls_key), 0, 1023, "", NULL, false,
+     "PEM private key file of web.tls_cert (readable by hlsd's user only).", 0, 0},
+    {"web", "max_body", HLS_CFG_SIZE, OFF(web_max_body), SZ(web_max_body), 4 * KiB, 64 * MiB, "1MiB", NULL, true,
+     "Largest HTTP request body; larger ones are refused (413) without being read.", 0, 0},
+    {"web", "max_connections", HLS_CFG_INT, OFF(web_max_connections), SZ(web_max_connections), 1, 4096, "64", NULL,
+     false, "Most HTTP connections open at once.", 0, 0},
+    {"web", "session_idle", HLS_CFG_DURATION, OFF(web_session_idle_ms), SZ(web_session_idle_ms), 60 * SEC,
+     30LL * 86400 * SEC, "8h", NULL, true, "A web session unused for this long ends; its user signs in again.", 0, 0},
+    {"web", "link_ttl", HLS_CFG_DURATION, OFF(web_link_ttl_ms), SZ(web_link_ttl_ms), 60 * SEC, 30LL * 86400 * SEC,
+     "3d", NULL, true, "How long a one-time sign-in link (hls user add, reset, web open) stays valid.", 0, 0},
     {"consent", "suppression_threshold", HLS_CFG_INT, OFF(suppression_threshold), SZ(suppression_threshold), 5,
      1000, "10", NULL, true,
      "Digests withhold person-scale counts below this many records (docs/consent.md). Below 5 is refused: it "
@@ -481,7 +501,17 @@ int hls_config_load_file(struct hls_config *c, const char *path, struct hls_why 
   return hls_why_set(why, HLS_ECONFIG, "%s:%d: syntax error (expected [section] or name = value)", path, line);
 }
 
+int hls_config_check_web(const struct hls_config *c, struct hls_why *why) {
+  struct hls_hostport hp;
+  struct hls_why detail = {{0}};
+  if (strcmp(c->web_listen, "off") != 0 && hls_hostport_parse(c->web_listen, &hp, false, true, &detail) != 0)
+    return hls_why_set(why, HLS_ECONFIG, "web.listen: %s (HOST:PORT with an IP address, or off)", detail.text);
+  return 0;
+}
+
 int hls_config_check(const struct hls_config *c, struct hls_why *why) {
+  int wrc = hls_config_check_web(c, why);
+  if (wrc != 0) return wrc;
   for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
     const struct hls_config_option *o = &options[i];
     if (o->default_text == NULL && o->type == HLS_CFG_STRING && ((const char *)c + o->offset)[0] == '\0')

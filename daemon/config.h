@@ -64,6 +64,14 @@ struct hls_config {
   int64_t patterns_late_weeks; /* limits.patterns_late_weeks: weeks of cells the pattern engine keeps (0: all) */
   /* [control] */
   char control_group[HLS_GROUP_NAME_MAX + 1]; /* "" = hlsd's own user only */
+  /* [web] (docs/web.md) */
+  char web_listen[HLS_HOSTPORT_MAX + 3]; /* HOST:PORT, or "off" */
+  char web_url[256];                     /* the address people open ("" : from web_listen) */
+  char web_tls_cert[1024], web_tls_key[1024];
+  int64_t web_max_body;
+  int64_t web_max_connections;
+  int64_t web_session_idle_ms;
+  int64_t web_link_ttl_ms;
   /* [consent] */
   int64_t suppression_threshold;
   int64_t rounding;
@@ -119,6 +127,9 @@ int hls_config_load_file(struct hls_config *c, const char *path, struct hls_why 
 /* Checks that span options (required ones present; the [patterns]
  * parameters together, hls_pat_params_check). */
 int hls_config_check(const struct hls_config *c, struct hls_why *why) HLS_WARN_UNUSED;
+/* web.listen is "off" or HOST:PORT with an IP literal (part of
+ * hls_config_check; hls init checks it alone, before the rest is set). */
+int hls_config_check_web(const struct hls_config *c, struct hls_why *why) HLS_WARN_UNUSED;
 /* Current value of an option as text (for status and the default file). */
 void hls_config_format_value(const struct hls_config *c, const struct hls_config_option *o, char *out, size_t size);
 /* Copy the reloadable options of fresh into live. For every option that

@@ -458,3 +458,65 @@ void hls_feeds_client_gone(struct hls_feeds *feeds, struct hls_control_client *c
   }
 }
 
+
+/* --- feed.events: the newest events of a feed, for its web addresses ---------------------- */
+
+/* Events the web reads of a feed at most (feed.events limit). */
+#define EVENTS_MAX 200
+
+struct recent {
+  struct hls_patfilter *filter;
+  msgpack_sbuffer ring[EVENTS_MAX]; /* the newest matching events, packed; ring[next % n] is the oldest once full */
+  int n, next;
+  int64_t last_seq;
+  int rc;
+};
+
+static int recent_event(void *ctx, const struct hls_patstore_event *ev) {
+  struct recent *r = ctx;
+  r->last_seq = ev->seq;
+  if (!hls_patfilter_match(r->filter, &ev->row)) return 0;
+  msgpack_sbuffer *sb = &r->ring[r->next % r->n];
+  msgpack_sbuffer_clear(sb);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+  struct event_pack e = {.seq = ev->seq, .at = ev->at_ms, .change = ev->change, .row = &ev->row};
+  if (pack_event(&e, &pk) != 0) return r->rc = HLS_ENOMEM;
+  r->next++;
+  return 0;
+}
+
+int hls_feeds_api_events(struct hls_feeds *feeds, struct hls_control_call *call) {
+  char name[FEED_NAME_MAX + 1];
+  int rc = arg_feed_name(call->req->args, name, &call->why);
+  if (rc != 0) return rc;
+  int64_t limit = 50;
+  if ((rc = hls_mp_get_i64(call->req->args, "limit", &limit, NULL, &call->why)) != 0) return rc;
+  if (limit < 1 || limit > EVENTS_MAX)
+    return hls_why_set(&call->why, HLS_EINVAL, "limit: 1 to %d events", EVENTS_MAX);
+  struct hls_patfilter filter;
+  int64_t cursor = 0;
+  if ((rc = feed_load(feeds, name, &filter, &cursor, &call->why)) != 0) return rc;
+  struct recent *r = calloc(1, sizeof *r);
+  if (r == NULL) return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
+  r->filter = &filter;
+  r->n = (int)limit;
+  for (int i = 0; i < r->n; i++) msgpack_sbuffer_init(&r->ring[i]);
+  for (;;) {
+    size_t rows = 0;
+    int64_t after = r->last_seq;
+    rc = hls_patstore_each_event_after(feeds->env.ps, after, SCAN_BATCH, recent_event, r, &rows, &call->why);
+    if (rc == 0 && r->rc != 0) rc = hls_why_set(&call->why, r->rc, "out of memory");
+    if (rc != 0 || rows == 0) break;
+  }
+  int held = r->next < r->n ? r->next : r->n;
+  if (rc == 0 && msgpack_pack_array(call->pk, (uint32_t)held) != 0) rc = HLS_ENOMEM;
+  /* Newest first. */
+  for (int k = 0; rc == 0 && k < held; k++) {
+    const msgpack_sbuffer *sb = &r->ring[(r->next - 1 - k) % r->n];
+    if (call->pk->callback(call->pk->data, sb->data, sb->size) != 0) rc = HLS_ENOMEM;
+  }
+  for (int i = 0; i < r->n; i++) msgpack_sbuffer_destroy(&r->ring[i]);
+  free(r);
+  return rc;
+}

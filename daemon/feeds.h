@@ -47,6 +47,9 @@ int hls_feeds_api_list(struct hls_feeds *feeds, struct hls_control_call *call);
 int hls_feeds_api_unsubscribe(struct hls_feeds *feeds, struct hls_control_call *call);
 int hls_feeds_api_follow(struct hls_feeds *feeds, struct hls_control_call *call);
 int hls_feeds_api_ack(struct hls_feeds *feeds, struct hls_control_call *call);
+/* feed.events: the newest events the feed's filter selects (its web
+ * addresses' content); the cursor does not move. */
+int hls_feeds_api_events(struct hls_feeds *feeds, struct hls_control_call *call);
 /* The client's streams end (it closed): no reply. */
 void hls_feeds_client_gone(struct hls_feeds *feeds, struct hls_control_client *client);
 

@@ -196,7 +196,9 @@ int hls_home_init(const char *dir, const struct hls_init_params *p, struct hls_w
   hls_config_defaults(&cfg);
   if ((rc = hls_config_set(&cfg, "node.place", p->place ? p->place : "", &detail)) != 0 ||
       (rc = hls_config_set(&cfg, "node.region", p->region ? p->region : "", &detail)) != 0 ||
-      (p->listen && (rc = hls_config_set(&cfg, "network.listen", p->listen, &detail)) != 0))
+      (p->listen && (rc = hls_config_set(&cfg, "network.listen", p->listen, &detail)) != 0) ||
+      (p->web && (rc = hls_config_set(&cfg, "web.listen", p->web, &detail)) != 0) ||
+      (rc = hls_config_check_web(&cfg, &detail)) != 0)
     return hls_why_set(why, HLS_EINVAL, "%s", detail.text);
   cfg.role = p->role;
   if (p->network_key != NULL) {

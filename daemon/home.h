@@ -48,6 +48,7 @@ struct hls_init_params {
   int role;                   /* enum hls_role */
   const char *network_key;    /* base64 to join a network, NULL to create one */
   const char *listen;         /* NULL: default */
+  const char *web;            /* web.listen: HOST:PORT or "off"; NULL: default */
 };
 
 /* Create a node in dir: the directory (0700), a fresh identity, the

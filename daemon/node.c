@@ -17,6 +17,7 @@
 #include "hls_version.h"
 #include "log.h"
 #include "notify.h"
+#include "web.h"
 
 int64_t hls_node_now_ms(const struct hls_node *n) {
   if (n != NULL && n->test_clock) return n->test_clock_ms;
@@ -453,6 +454,8 @@ static void node_stop(struct hls_node *n, const char *why) {
   hls_store_bgcheck_interrupt(n->check); /* its work ends at once, unchecked */
   hls_log_info("shutting_down", "reason=%s", why);
   hls_notify_stopping("Stopping (%s)", why);
+  hls_web_close(n->web);
+  n->web = NULL;
   hls_control_close(n->control);
   n->control = NULL;
   hls_gossipd_close(n->gossip);
@@ -529,6 +532,16 @@ static int node_api_test_clock_set(void *node, int64_t unix_ms, struct hls_why *
   return hls_node_test_clock_set(node, unix_ms, why);
 }
 
+static bool node_api_web_url(void *node, char *out, size_t size) {
+  struct hls_node *n = node;
+  if (n->web != NULL) {
+    hls_web_url(n->web, out, size);
+    return true;
+  }
+  snprintf(out, size, "%s", n->web_problem);
+  return false;
+}
+
 /* The control methods' view of the node, once its subsystems run. */
 static struct hls_api_env node_api_env(struct hls_node *n) {
   struct hls_api_env env = {.store = n->store,
@@ -552,6 +565,7 @@ static struct hls_api_env node_api_env(struct hls_node *n) {
                             .chain = node_api_chain,
                             .accept_chain_loss = node_api_accept_chain_loss,
                             .test_clock_set = node_api_test_clock_set,
+                            .web_url = node_api_web_url,
                             .ctx = n};
   return env;
 }
@@ -840,6 +854,33 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
     uv_run(&n->loop, UV_RUN_DEFAULT);
     uv_loop_close(&n->loop);
     goto fail;
+  }
+  /* The web app: a configuration it refuses stops hlsd; an address it
+   * cannot bind (another node has it) leaves hlsd running without it,
+   * saying why in the log and in hls status. */
+  struct hls_web_env web_env = {.loop = &n->loop,
+                                .dispatch = hls_api_dispatch,
+                                .dispatch_ctx = n->api,
+                                .store = n->store,
+                                .config = n->config,
+                                .node_id = n->node_id,
+                                .now_ms = node_clock,
+                                .ctx = n};
+  struct hls_why web_why = {{0}};
+  if ((rc = hls_web_start(&n->web, &web_env, &web_why)) == HLS_ECONFIG) {
+    *why = web_why;
+    node_stop(n, "startup_failed");
+    uv_run(&n->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&n->loop);
+    goto fail;
+  } else if (rc != 0) {
+    snprintf(n->web_problem, sizeof n->web_problem, "%s", web_why.text);
+    /* A warning: the node serves its peers and hls; a second node on one
+     * machine meets this until it is given its own web.listen. */
+    hls_log_warn("web_not_serving", "detail=\"%s\"", web_why.text);
+    rc = 0;
+  } else if (strcmp(config->web_listen, "off") == 0) {
+    snprintf(n->web_problem, sizeof n->web_problem, "web.listen is off");
   }
   /* Publish what is due (anything missed while stopped) before serving. */
   build_profile(n);

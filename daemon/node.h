@@ -23,6 +23,8 @@ struct hls_api; /* api.h: the control methods, which the node serves */
  * SIGHUP. Supplied by main, which owns the overrides. */
 typedef int (*hls_config_loader)(struct hls_config *out, void *ctx, struct hls_why *why);
 
+struct hls_web;
+
 struct hls_node {
   uv_loop_t loop;
   struct hls_config *config; /* borrowed: main's parsed configuration */
@@ -37,6 +39,8 @@ struct hls_node {
   char network_fingerprint[17];
   struct hls_store *store;
   struct hls_control *control;
+  struct hls_web *web;    /* NULL: web.listen is off, or it could not start (web_problem) */
+  char web_problem[sizeof(struct hls_why)]; /* why the web app is not serving, "" if it is or is off */
   struct hls_peers *peers;
   struct hls_gossipd *gossip;
   struct hls_patternsd *patterns;

@@ -1173,6 +1173,10 @@ int hls_patternsd_api_ack(struct hls_patternsd *pd, struct hls_control_call *cal
   return hls_feeds_api_ack(pd->feeds, call);
 }
 
+int hls_patternsd_api_feed_events(struct hls_patternsd *pd, struct hls_control_call *call) {
+  return hls_feeds_api_events(pd->feeds, call);
+}
+
 void hls_patternsd_client_gone(struct hls_patternsd *pd, struct hls_control_client *client) {
   if (pd != NULL) hls_feeds_client_gone(pd->feeds, client);
 }

@@ -86,6 +86,7 @@ int hls_patternsd_api_network_themes(struct hls_patternsd *pd, struct hls_contro
 int hls_patternsd_api_unsubscribe(struct hls_patternsd *pd, struct hls_control_call *call);
 int hls_patternsd_api_follow(struct hls_patternsd *pd, struct hls_control_call *call);
 int hls_patternsd_api_ack(struct hls_patternsd *pd, struct hls_control_call *call);
+int hls_patternsd_api_feed_events(struct hls_patternsd *pd, struct hls_control_call *call);
 void hls_patternsd_client_gone(struct hls_patternsd *pd, struct hls_control_client *client);
 
 #endif

@@ -270,6 +270,23 @@ static const char *const migrations[] = {
     /* 12: a story found by a prefix of its item id (hls stories show)
      * without reading every item: stories only, a few in a hundred. */
     "CREATE INDEX items_story_ids ON items(item_id) WHERE type = 3;",
+    /* 13: the web app (docs/web.md). Who added each record (practitioners
+     * edit their own); the web app's users, with a password hash
+     * (argon2id, crypto_pwhash_str) and the hash of a one-time sign-in
+     * link, never the link itself; a feed's token for its URLs, hashed. */
+    "ALTER TABLE records ADD COLUMN created_by TEXT;"
+    "CREATE TABLE users("
+    "  name TEXT PRIMARY KEY,"
+    "  role INTEGER NOT NULL CHECK(role BETWEEN 0 AND 3),"
+    "  pwhash TEXT,"
+    "  link_hash BLOB,"
+    "  link_expires_ms INTEGER,"
+    "  created_ms INTEGER NOT NULL,"
+    "  created_by TEXT,"
+    "  last_signin_ms INTEGER,"
+    "  generation INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+    "ALTER TABLE feeds ADD COLUMN token_hash BLOB;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -288,7 +305,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_REC_INSERT] =
         "INSERT INTO records(title, scale, stage, day, context, tried, happened, learnt, author_role, consent,"
         " consent_by, consent_purpose, consent_expires, created_ms, updated_ms, consent_ended,"
-        " fingerprint) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?16, ?17)",
+        " fingerprint, created_by) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?16, ?17,"
+        " ?18)",
     [ST_REC_UPDATE] =
         "UPDATE records SET title=?1, scale=?2, stage=?3, day=?4, context=?5, tried=?6, happened=?7, learnt=?8,"
         " author_role=?9, consent=?10, consent_by=?11, consent_purpose=?12, consent_expires=?13, updated_ms=?14,"

@@ -97,7 +97,7 @@ enum stmt_id {
 
 #define REC_COLS_SHORT                                                                                \
   "r.id, r.title, r.scale, r.stage, r.day, r.author_role, r.consent, r.consent_by, r.consent_purpose, " \
-  "r.consent_expires, r.created_ms, r.updated_ms, r.consent_ended"
+  "r.consent_expires, r.created_ms, r.updated_ms, r.consent_ended, r.created_by"
 #define REC_COLS REC_COLS_SHORT ", r.context, r.tried, r.happened, r.learnt"
 
 /* record list: one prepared statement per combination of filters. */

@@ -33,6 +33,7 @@ void hls_store__bind_record(sqlite3_stmt *st, const struct hls_record *r, int64_
     sqlite3_bind_null(st, 13);
   sqlite3_bind_int64(st, 14, now_ms);
   sqlite3_bind_int(st, 16, r->consent_ended);
+  hls_store__bind_text_or_null(st, 18, r->created_by);
   uint8_t print[HLS_RECORD_FINGERPRINT_BYTES];
   hls_record_fingerprint(r, print);
   sqlite3_bind_blob(st, 17, print, sizeof print, SQLITE_TRANSIENT);
@@ -108,11 +109,12 @@ static int load_row(struct hls_store *s, sqlite3_stmt *st, struct hls_record *r,
   r->created_ms = sqlite3_column_int64(st, 10);
   r->updated_ms = sqlite3_column_int64(st, 11);
   r->consent_ended = sqlite3_column_int(st, 12);
+  r->created_by = hls_store__column_strdup(st, 13);
   if (full) {
-    r->context = hls_store__column_strdup(st, 13);
-    r->tried = hls_store__column_strdup(st, 14);
-    r->happened = hls_store__column_strdup(st, 15);
-    r->learnt = hls_store__column_strdup(st, 16);
+    r->context = hls_store__column_strdup(st, 14);
+    r->tried = hls_store__column_strdup(st, 15);
+    r->happened = hls_store__column_strdup(st, 16);
+    r->learnt = hls_store__column_strdup(st, 17);
   }
   if (r->title == NULL) return HLS_ENOMEM;
   sqlite3_stmt *ts = s->stmt[ST_REC_THEMES];

@@ -91,6 +91,7 @@ void hls_record_clear(struct hls_record *r) {
   free(r->author_role);
   free(r->consent_by);
   free(r->consent_purpose);
+  free(r->created_by);
   hls_record_init(r);
 }
 
@@ -276,7 +277,7 @@ int hls_record_apply(struct hls_record *r, const struct hls_mp_value *m,
       rc = set_text(&r->consent_purpose, v, "consent_purpose", HLS_PURPOSE_MAX, false, why);
     } else if (hls_mp_str_eq(k, "consent_expires")) {
       rc = set_date(&r->consent_expires, &r->has_consent_expires, v, "consent_expires", why);
-    } else if (hls_mp_str_eq(k, "id") || hls_mp_str_eq(k, "created_at") || hls_mp_str_eq(k, "updated_at") ||
+    } else if (hls_mp_str_eq(k, "id") || hls_mp_str_eq(k, "created_at") || hls_mp_str_eq(k, "updated_at") || hls_mp_str_eq(k, "created_by") ||
                hls_mp_str_eq(k, "consent_ended")) {
       rc = 0;
     } else {
@@ -317,7 +318,7 @@ int hls_record_pack(msgpack_packer *pk, const struct hls_record *r, bool full) {
   int rc = 0;
   hls_time_format(r->created_ms, created);
   hls_time_format(r->updated_ms, updated);
-  if (msgpack_pack_map(pk, full ? 18 : 14) != 0) return HLS_ENOMEM;
+  if (msgpack_pack_map(pk, full ? 19 : 15) != 0) return HLS_ENOMEM;
   if ((rc = hls_mp_pack_kv_i64(pk, "id", r->id)) ||
       (rc = hls_mp_pack_kv_str(pk, "title", r->title)) ||
       (rc = hls_mp_pack_kv_str(pk, "scale", hls_scale_name(r->scale))) ||
@@ -346,7 +347,8 @@ int hls_record_pack(msgpack_packer *pk, const struct hls_record *r, bool full) {
       (rc = pack_opt_date(pk, "consent_expires", r->has_consent_expires, r->consent_expires)) ||
       (rc = hls_mp_pack_kv_str(pk, "consent_ended", hls_consent_end_name(r->consent_ended))) ||
       (rc = hls_mp_pack_kv_str(pk, "created_at", created)) ||
-      (rc = hls_mp_pack_kv_str(pk, "updated_at", updated)))
+      (rc = hls_mp_pack_kv_str(pk, "updated_at", updated)) ||
+      (rc = hls_mp_pack_kv_str(pk, "created_by", r->created_by)))
     return rc;
   return 0;
 }

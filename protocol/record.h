@@ -72,6 +72,10 @@ struct hls_record {
    * expiry, cleared whenever consent is given again. Read-only input. */
   int consent_ended; /* enum hls_consent_end */
   int64_t created_ms, updated_ms; /* set by the store */
+  /* Who added it: the Unix user of an hls call or "web:NAME"; NULL for
+   * records older than that (schema 13) and imports. Set by the store
+   * from the caller; read-only input. */
+  char *created_by;
 };
 
 struct hls_record_limits {

@@ -614,7 +614,8 @@ int main(int argc, char **argv) {
   if (strlen(home) + sizeof "/hlsd.sock" > sizeof sock_path) return 1;
   memcpy(sock_path, home, strlen(home));
   memcpy(sock_path + strlen(home), "/hlsd.sock", sizeof "/hlsd.sock");
-  struct hls_init_params p = {.place = "Abuse Test", .region = "Nowhere", .listen = "127.0.0.1:0"};
+  struct hls_init_params p = {
+      .place = "Abuse Test", .region = "Nowhere", .listen = "127.0.0.1:0", .web = "127.0.0.1:0"};
   struct hls_why why = {{0}};
   if (sodium_init() < 0 || hls_home_init(home, &p, &why) != 0) {
     fprintf(stderr, "init: %s\n", why.text);

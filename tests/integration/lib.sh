@@ -49,7 +49,7 @@ wait_for() {
 init_node() {
   local name=$1; shift
   "$HLS" --home "$WORK/$name" init --place "${PLACE:-Place $name}" --region "${REGION:-Test Region}" \
-    --listen 127.0.0.1:0 "$@" >/dev/null
+    --listen 127.0.0.1:0 --web 127.0.0.1:0 "$@" >/dev/null
 }
 
 # start_node NAME [hlsd flags...]: runs hlsd in the background, logging to

@@ -497,6 +497,14 @@ static void all_changed(struct hls_config *c) {
   ASSERT_OK(hls_config_set(c, "network.listen", "[::1]:9999", &why));
   ASSERT_OK(hls_config_set(c, "log.level", "warn", &why));
   ASSERT_OK(hls_config_set(c, "control.group", "staff", &why));
+  ASSERT_OK(hls_config_set(c, "web.listen", "127.0.0.1:9480", &why));
+  ASSERT_OK(hls_config_set(c, "web.url", "https://learning.example.org", &why));
+  ASSERT_OK(hls_config_set(c, "web.tls_cert", "/etc/ssl/hlsd.pem", &why));
+  ASSERT_OK(hls_config_set(c, "web.tls_key", "/etc/ssl/hlsd.key", &why));
+  ASSERT_OK(hls_config_set(c, "web.max_body", "2MiB", &why));
+  ASSERT_OK(hls_config_set(c, "web.max_connections", "9", &why));
+  ASSERT_OK(hls_config_set(c, "web.session_idle", "2h", &why));
+  ASSERT_OK(hls_config_set(c, "web.link_ttl", "1d", &why));
   ASSERT_OK(hls_config_set(c, "limits.max_text_bytes", "1KiB", &why));
   ASSERT_OK(hls_config_set(c, "limits.control_max_frame", "1MiB", &why));
   ASSERT_OK(hls_config_set(c, "limits.control_max_clients", "3", &why));

@@ -200,7 +200,7 @@ static void test_json_list(void **state) {
   assert_int_equal(hls_mp_tree_decode(&tree, packed, sizeof packed, false, 1000, NULL), 0);
   char *whole = NULL, *paged = NULL;
   size_t len = 0;
-  json_t *j = hls_out_to_json(&tree.root);
+  json_t *j = hls_mpjson_from_mp(&tree.root);
   whole = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
   json_decref(j);
   FILE *f = open_memstream(&paged, &len);
