@@ -289,20 +289,29 @@ static json_t *session_json(const struct hls_web *web, const struct session *s, 
 
 /* --- failed sign-ins ------------------------------------------------------------ */
 
+/* key's slot; with create, a new one when it has none: a free slot, else
+ * the oldest not locked, else the oldest. A client cannot free its own
+ * locked address by trying many names: it is locked before it can. */
 static struct failures *fail_slot(struct hls_web *web, const char *key, bool create) {
   int64_t now = now_ms(web);
-  struct failures *oldest = &web->fails[0];
+  struct failures *free_slot = NULL, *unlocked = NULL, *oldest = &web->fails[0];
   for (int i = 0; i < MAX_FAIL_KEYS; i++) {
     struct failures *f = &web->fails[i];
     if (f->key[0] != '\0' && now - f->first_ms >= FAIL_WINDOW_MS) memset(f, 0, sizeof *f);
-    if (f->key[0] != '\0' && strcmp(f->key, key) == 0) return f;
-    if (f->key[0] == '\0' || f->first_ms < oldest->first_ms) oldest = f;
+    if (f->key[0] == '\0') {
+      if (free_slot == NULL) free_slot = f;
+      continue;
+    }
+    if (strcmp(f->key, key) == 0) return f;
+    if (f->count < FAIL_LIMIT && (unlocked == NULL || f->first_ms < unlocked->first_ms)) unlocked = f;
+    if (f->first_ms < oldest->first_ms) oldest = f;
   }
   if (!create) return NULL;
-  memset(oldest, 0, sizeof *oldest);
-  snprintf(oldest->key, sizeof oldest->key, "%s", key);
-  oldest->first_ms = now;
-  return oldest;
+  struct failures *slot = free_slot ? free_slot : unlocked ? unlocked : oldest;
+  memset(slot, 0, sizeof *slot);
+  snprintf(slot->key, sizeof slot->key, "%s", key);
+  slot->first_ms = now;
+  return slot;
 }
 
 /* Seconds until key may try again; 0 if it may now. */

@@ -43,6 +43,12 @@ json_t *hls_mpjson_from_mp(const struct hls_mp_value *v) {
       for (uint32_t i = 0; o && i < v->len; i++) {
         json_t *item = hls_mpjson_from_mp(&v->v.kv[i].val);
         const struct hls_mp_value *k = &v->v.kv[i].key;
+        /* A key with a NUL byte has no JSON object key a reader keeps: no JSON. */
+        if (item != NULL && (k->type != HLS_MP_STR || memchr(k->v.str, 0, k->len) != NULL)) {
+          json_decref(item);
+          item = NULL;
+        }
+        /* json_object_setn_new takes item even when it fails. */
         if (item == NULL || json_object_setn_new(o, k->v.str, k->len, item) != 0) {
           json_decref(o);
           return NULL;

@@ -10,7 +10,9 @@
 
 #include "mp.h"
 
-/* A new JSON value for v (NULL v: null); NULL when out of memory. */
+/* A new JSON value for v (NULL v: null); NULL when out of memory or when
+ * v holds what JSON cannot (a map key with a NUL byte, a string that is
+ * not UTF-8). */
 json_t *hls_mpjson_from_mp(const struct hls_mp_value *v);
 /* Pack j as msgpack: 0, or HLS_ENOMEM. */
 int hls_mpjson_pack(msgpack_packer *pk, const json_t *j);
