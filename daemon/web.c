@@ -40,7 +40,10 @@
 /* Events a feed's web addresses serve. */
 #define FEED_EVENTS 50
 
-#define COOKIE "hls_session"
+/* The session cookie is named hls_session_PORT: browsers keep cookies by
+ * host, not port, so two nodes on one machine (127.0.0.1:7480 and :7481)
+ * would otherwise overwrite each other's sessions. */
+#define COOKIE "hls_session_"
 #define CSP                                                                                                      \
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "          \
   "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -227,7 +230,9 @@ static bool cross_site(const struct hls_web *web, struct MHD_Connection *c) {
 /* --- sessions ------------------------------------------------------------------ */
 
 static struct session *session_find(struct hls_web *web, struct MHD_Connection *c) {
-  const char *token = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE);
+  char name[32];
+  snprintf(name, sizeof name, COOKIE "%d", web->port);
+  const char *token = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, name);
   if (token == NULL || strlen(token) != HLS_USER_TOKEN_TEXT - 1) return NULL;
   uint8_t hash[32];
   hls_user_token_hash(token, strlen(token), hash);
@@ -274,7 +279,8 @@ static struct session *session_new(struct hls_web *web, const struct hls_user *u
   snprintf(s->user, sizeof s->user, "%s", u->name);
   s->generation = u->generation;
   s->last_ms = now_ms(web);
-  snprintf(cookie, size, COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict%s", token, web->tls ? "; Secure" : "");
+  snprintf(cookie, size, COOKIE "%d=%s; Path=/; HttpOnly; SameSite=Strict%s", web->port, token,
+           web->tls ? "; Secure" : "");
   sodium_memzero(token, sizeof token);
   return s;
 }
@@ -544,8 +550,9 @@ static enum MHD_Result route_signout(struct hls_web *web, struct MHD_Connection 
   struct session *s = post_session(web, c, &u, &r);
   if (s == NULL) return r;
   session_end(s);
-  return reply_ok(c, json_pack("{s:b}", "signed_out", 1),
-                  COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+  char cookie[80];
+  snprintf(cookie, sizeof cookie, COOKIE "%d=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", web->port);
+  return reply_ok(c, json_pack("{s:b}", "signed_out", 1), cookie);
 }
 
 static enum MHD_Result route_methods(struct hls_web *web, struct MHD_Connection *c) {
@@ -853,6 +860,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
   *con_cls = NULL;
 }
 
+/* libmicrohttpd's messages (its own format strings). */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
   char text[300];
   vsnprintf(text, sizeof text, fmt, ap);

@@ -32,7 +32,7 @@ for _ in $(seq 3000); do
   sleep 0.2
 done
 {
-  echo "title,scale,stage,date,theme,learnt,consent,consent_by"
+  echo "title,scale,stage,date,themes,learnt,consent,consent_by"
   for i in $(seq 500); do
     echo "Record $i,person,experiment,2026-0$((i % 9 + 1))-1$((i % 9)),theme-$((i % 40)),What we learnt $i,network,person"
   done
@@ -43,6 +43,9 @@ token=$(hls --json user add bench --role admin | jq -r .link)
 token=${token##*/#/welcome/}
 csrf=$(curl -s -c "$WORK/jar" -b "$WORK/jar" -X POST "$url/api/session/redeem" -d "{\"token\":\"$token\"}" |
   jq -r .result.csrf)
+# A password, or the app asks for one before any page.
+curl -s -b "$WORK/jar" -X POST "$url/api/session/password" -H "X-CSRF-Token: $csrf" \
+  -d '{"password":"benchmark password"}' >/dev/null
 pattern=$(curl -s -b "$WORK/jar" -X POST "$url/api/call/patterns" -H "X-CSRF-Token: $csrf" -d '{"limit":1}' |
   jq -r '.result.patterns[0].id')
 story=$(curl -s -b "$WORK/jar" -X POST "$url/api/call/stories" -H "X-CSRF-Token: $csrf" -d '{"limit":1}' |
@@ -89,15 +92,19 @@ for page in record records review stories story patterns pattern network; do
   printf "%-10s %-40s %s\n" "$page" "(the page)" "$(stats <"$WORK/page")"
 done
 
-if python3 -c 'import selenium' 2>/dev/null && command -v chromium >/dev/null; then
-  session_cookie=$(awk '$6 == "hls_session" {print $7}' "$WORK/jar")
-  python3 - "$url" "$session_cookie" "$pattern" "$RUNS" <<'PY'
+# Debian's python3-selenium is for Debian's python3 (not a pyenv's or a venv's).
+py=python3
+[ -x /usr/bin/python3 ] && py=/usr/bin/python3
+if "$py" -c 'import selenium' 2>/dev/null && command -v chromium >/dev/null; then
+  cookie_name="hls_session_${url##*:}"
+  session_cookie=$(awk -v n="$cookie_name" '$6 == n {print $7}' "$WORK/jar")
+  "$py" - "$url" "$cookie_name" "$session_cookie" "$pattern" "$RUNS" <<'PY'
 import statistics, sys
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
-url, cookie, pattern, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+url, cookie_name, cookie, pattern, runs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 o = Options()
 for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900"):
     o.add_argument(a)
@@ -105,7 +112,7 @@ o.binary_location = "/usr/bin/chromium"
 d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
 try:
     d.get(url + "/")
-    d.add_cookie({"name": "hls_session", "value": cookie, "path": "/"})
+    d.add_cookie({"name": cookie_name, "value": cookie, "path": "/"})
     times = []
     for _ in range(runs):
         d.get("about:blank")

@@ -73,7 +73,7 @@ redeem() { # NAME TOKEN -> the session's CSRF token
 lee_csrf=$(redeem lee "$lee_token")
 sam_csrf=$(redeem sam "$sam_token")
 vic_csrf=$(redeem vic "$vic_token")
-grep -qi 'set-cookie: hls_session=.*HttpOnly; SameSite=Strict' < <(curl -s -D - -o /dev/null -X POST \
+grep -qi 'set-cookie: hls_session_.*HttpOnly; SameSite=Strict' < <(curl -s -D - -o /dev/null -X POST \
   "$url/api/session/redeem" -d "{\"token\":\"$lee_token\"}") && fail "a spent link signed in again"
 # shellcheck disable=SC2046
 expect_http 200 - POST /api/session/password $(jar lee) -H "X-CSRF-Token: $lee_csrf" -d '{"password":"lee has a long password"}'
@@ -82,7 +82,8 @@ expect_http 400 invalid_argument POST /api/session/password $(jar sam) -H "X-CSR
 # A password sign-in gives a fresh session with its own token.
 cookie=$(curl -s -D - -o "$WORK/body" -X POST "$url/api/session" -d '{"name":"lee","password":"lee has a long password"}' \
   | tr -d '\r' | grep -i '^set-cookie:')
-[[ "$cookie" =~ hls_session=[A-Za-z0-9_-]{43}\;\ Path=/\;\ HttpOnly\;\ SameSite=Strict ]] || fail "cookie: $cookie"
+port=${url##*:}
+[[ "$cookie" =~ hls_session_$port=[A-Za-z0-9_-]{43}\;\ Path=/\;\ HttpOnly\;\ SameSite=Strict ]] || fail "cookie: $cookie"
 jq -e '.result.user == "lee" and .result.role == "lead" and .result.must_set_password == false' "$WORK/body" >/dev/null \
   || fail "sign-in: $(cat "$WORK/body")"
 hls_at a --json user list | jq -e 'map({(.name): [.role, .has_password, .link_pending]}) | add ==
@@ -261,7 +262,7 @@ curl_url=$(hls_at c --json status | jq -r .web.url)
 [[ "$curl_url" =~ ^https:// ]] || fail "status web.url over TLS: $curl_url"
 c_token=$(hls_at c --json user add ana --role admin | token_of)
 curl -sk -D "$WORK/ch" -o "$WORK/cb" -X POST "$curl_url/api/session/redeem" -d "{\"token\":\"$c_token\"}"
-grep -qi 'set-cookie: hls_session=.*SameSite=Strict; Secure' "$WORK/ch" || fail "no Secure cookie over HTTPS: $(cat "$WORK/ch")"
+grep -qi 'set-cookie: hls_session_[0-9]*=.*SameSite=Strict; Secure' "$WORK/ch" || fail "no Secure cookie over HTTPS: $(cat "$WORK/ch")"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "${curl_url/https/http}/api/session")" = 000 ] \
   || fail "plain HTTP answered on the TLS port"
 pass "HTTPS with web.tls_cert/web.tls_key (Secure cookies); 0.0.0.0 without TLS refused at start"
