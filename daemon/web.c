@@ -655,7 +655,8 @@ static void event_words(const json_t *e, char *title, size_t tsize, char *text, 
       used += (size_t)snprintf(places + used, sizeof places - used, ", ...");
       break;
     }
-    used += (size_t)snprintf(places + used, sizeof places - used, "%s%s", i ? ", " : "", json_string_value(pl));
+    const char *place = json_string_value(pl);
+    used += (size_t)snprintf(places + used, sizeof places - used, "%s%s", i ? ", " : "", place ? place : "?");
     if (used >= sizeof places) break;
   }
   snprintf(text, xsize, "%s pattern of %s%s%s, weeks %s to %s, strength %.1f (-log10 p). Places: %s.",
