@@ -83,14 +83,13 @@ int hls_users_add(sqlite3 *db, const char *name, enum hls_user_role role, const 
   return 0;
 }
 
-int hls_users_reset(sqlite3 *db, const char *name, int64_t link_expires_ms, char token[HLS_USER_TOKEN_TEXT],
-                    struct hls_why *why) {
+/* A new one-time link for name with sql (?1 name, ?2 the token's hash,
+ * ?3 its expiry), which may also forget the password (reset). */
+static int set_link(sqlite3 *db, const char *sql, const char *name, int64_t link_expires_ms,
+                    char token[HLS_USER_TOKEN_TEXT], struct hls_why *why) {
   uint8_t hash[32];
   sqlite3_stmt *st;
-  int rc = prepare(db,
-                   "UPDATE users SET pwhash = NULL, link_hash = ?2, link_expires_ms = ?3, generation = generation + 1"
-                   " WHERE name = ?1",
-                   &st, why);
+  int rc = prepare(db, sql, &st, why);
   if (rc != 0) return rc;
   hls_user_token_new(token, hash);
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -102,6 +101,14 @@ int hls_users_reset(sqlite3 *db, const char *name, int64_t link_expires_ms, char
     return hls_why_set(why, HLS_ENOTFOUND, "no user named %s (hls user list shows them)", name);
   }
   return 0;
+}
+
+int hls_users_reset(sqlite3 *db, const char *name, int64_t link_expires_ms, char token[HLS_USER_TOKEN_TEXT],
+                    struct hls_why *why) {
+  return set_link(db,
+                  "UPDATE users SET pwhash = NULL, link_hash = ?2, link_expires_ms = ?3, generation = generation + 1"
+                  " WHERE name = ?1",
+                  name, link_expires_ms, token, why);
 }
 
 int hls_users_remove(sqlite3 *db, const char *name, struct hls_why *why) {
@@ -239,20 +246,8 @@ int hls_users_set_password(sqlite3 *db, const char *name, const char *password, 
 
 int hls_users_new_link(sqlite3 *db, const char *name, int64_t link_expires_ms, char token[HLS_USER_TOKEN_TEXT],
                        struct hls_why *why) {
-  uint8_t hash[32];
-  sqlite3_stmt *st;
-  int rc = prepare(db, "UPDATE users SET link_hash = ?2, link_expires_ms = ?3 WHERE name = ?1", &st, why);
-  if (rc != 0) return rc;
-  hls_user_token_new(token, hash);
-  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  sqlite3_bind_blob(st, 2, hash, sizeof hash, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(st, 3, link_expires_ms);
-  if ((rc = run(db, st, why)) != 0) return rc;
-  if (sqlite3_changes(db) == 0) {
-    sodium_memzero(token, HLS_USER_TOKEN_TEXT);
-    return hls_why_set(why, HLS_ENOTFOUND, "no user named %s", name);
-  }
-  return 0;
+  return set_link(db, "UPDATE users SET link_hash = ?2, link_expires_ms = ?3 WHERE name = ?1", name, link_expires_ms,
+                  token, why);
 }
 
 int hls_users_feed_token_set(sqlite3 *db, const char *feed, char token[HLS_USER_TOKEN_TEXT], struct hls_why *why) {
