@@ -172,6 +172,8 @@ int cmd_user_list(struct cli *c, int argc, char **argv);
 int cmd_user_remove(struct cli *c, int argc, char **argv);
 int cmd_user_reset(struct cli *c, int argc, char **argv);
 int cmd_web_open(struct cli *c, int argc, char **argv);
+int cmd_audit(struct cli *c, int argc, char **argv);
+int cmd_audit_verify(struct cli *c, int argc, char **argv);
 int cmd_import_items(struct cli *c, int argc, char **argv);
 
 struct hls_import;

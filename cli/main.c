@@ -228,6 +228,16 @@ static const struct cli_command commands[] = {
      "print a one-time link that signs you in to the web app",
      "  Signs in as the web user named after your Unix user (made an admin the first time:\n"
      "  whoever may run hls on this node may do everything), or as NAME. The link works once.\n"},
+    {"audit", cmd_audit, HLS_M_AUDIT, "audit [--since DATE] [--record ID] [--who USER] [--limit N] [--csv]",
+     "the audit log: every change to this node, who made it and when (newest 1000 unless --limit)",
+     "  One entry per change made through hls or the web app (refused ones too, with their\n"
+     "  error), and per change hlsd made itself (consent that expired, a configuration\n"
+     "  reload). A record's entries hold its fields before and after, never its free text.\n"
+     "  --csv  every field, for a spreadsheet (with --json: a list of objects)\n"},
+    {"audit verify", cmd_audit_verify, HLS_M_AUDIT_VERIFY, "audit verify",
+     "check the audit log's hash chain: exit 1 if an entry was changed or removed",
+     "  Prints the head hash: note it somewhere else; a later verify that still finds it\n"
+     "  shows that no entry up to it was rewritten.\n"},
     {"inspect", cmd_inspect, HLS_CLI_NO_METHOD, "inspect FILE", "decode and verify one envelope from a file, and explain any failure", NULL},
     {"backup", cmd_backup, HLS_M_BACKUP, "backup FILE",
      "write a consistent copy of the node's store to FILE (which must not exist)",

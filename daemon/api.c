@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "audit.h"
 #include "log.h"
 #include "methods.h"
 #include "nodeid.h"
@@ -151,25 +154,109 @@ static int api_commands(struct hls_api *api, struct hls_control_call *call) {
   return hls_methods_pack(call->pk, api->env.test_clock);
 }
 
-/* One log line per change, naming who made it (the kernel's word on the
- * caller, hls_control_client_user) and what it was about: the raw
- * material of an audit log. */
-static void log_change(const struct hls_method *m, const struct hls_control_call *call, int rc) {
-  char about[160] = "";
+/* What a change was about besides a record: the first of its arguments
+ * that names something (" id=12", " ids=3", " node_id=@...", ...), for
+ * the log line and the audit log. */
+static void change_about(const struct hls_control_call *call, char *about, size_t size) {
   const struct hls_mp_value *v;
+  about[0] = '\0';
   if ((v = hls_mp_get(call->req->args, "id")) != NULL && (v->type == HLS_MP_UINT || v->type == HLS_MP_INT))
-    snprintf(about, sizeof about, " id=%lld", v->type == HLS_MP_UINT ? (long long)v->v.u : (long long)v->v.i);
+    snprintf(about, size, " id=%lld", v->type == HLS_MP_UINT ? (long long)v->v.u : (long long)v->v.i);
   else if ((v = hls_mp_get(call->req->args, "ids")) != NULL && v->type == HLS_MP_ARRAY)
-    snprintf(about, sizeof about, " ids=%u", (unsigned)v->len);
+    snprintf(about, size, " ids=%u", (unsigned)v->len);
   else if ((v = hls_mp_get(call->req->args, "node_id")) != NULL && v->type == HLS_MP_STR)
-    snprintf(about, sizeof about, " node_id=%.*s", (int)(v->len < 80 ? v->len : 80), v->v.str);
+    snprintf(about, size, " node_id=%.*s", (int)(v->len < 80 ? v->len : 80), v->v.str);
   else if ((v = hls_mp_get(call->req->args, "import_id")) != NULL && v->type == HLS_MP_STR)
-    snprintf(about, sizeof about, " import_id=%.*s", (int)(v->len < 32 ? v->len : 32), v->v.str);
+    snprintf(about, size, " import_id=%.*s", (int)(v->len < 32 ? v->len : 32), v->v.str);
   else if ((v = hls_mp_get(call->req->args, "name")) != NULL && v->type == HLS_MP_STR)
-    snprintf(about, sizeof about, " name=%.*s", (int)(v->len < 80 ? v->len : 80), v->v.str);
+    snprintf(about, size, " name=%.*s", (int)(v->len < 80 ? v->len : 80), v->v.str);
   hls_text_sanitize(about);
+}
+
+/* One log line per change, naming who made it (the kernel's word on the
+ * caller, hls_control_client_user, or the web user) and what it was
+ * about. */
+static void log_change(const struct hls_method *m, const struct hls_control_call *call, const char *about, int rc) {
   hls_log_info("change", "method=%s user=%s uid=%u%s result=%s", m->name, call->user ? call->user : "-",
                (unsigned)call->uid, about, rc == 0 ? "ok" : hls_err_name(rc));
+}
+
+/* --- the audit log (docs/governance.md) ------------------------------------- */
+
+/* The methods that change one record named by their id argument: the
+ * audit log keeps its fields before and after. */
+static bool changes_one_record(const struct hls_method *m) {
+  switch (m->id) {
+    case HLS_M_RECORD_EDIT:
+    case HLS_M_RECORD_DELETE:
+    case HLS_M_CONSENT_SET:
+    case HLS_M_CONSENT_WITHDRAW:
+    case HLS_M_SHARE_APPROVE:
+    case HLS_M_SHARE_REJECT: return true;
+    default: return false;
+  }
+}
+
+/* A record as the audit log keeps it: every field but the free text
+ * (title, context, tried, happened, learnt), and its story's decision;
+ * NULL when it is not held (or out of memory). Owned by the caller. */
+static char *record_summary(struct hls_api *api, int64_t id) {
+  struct hls_record r;
+  struct hls_why why = {{0}};
+  hls_record_init(&r);
+  if (hls_store_record_get(api->env.store, id, &r, &why) != 0) {
+    hls_record_clear(&r);
+    return NULL;
+  }
+  char date[11], expires[11] = "";
+  hls_date_format(r.date, date);
+  if (r.has_consent_expires) hls_date_format(r.consent_expires, expires);
+  json_t *themes = json_array();
+  for (size_t i = 0; themes && i < r.n_themes; i++) {
+    char t[HLS_THEME_MAX + 24];
+    snprintf(t, sizeof t, "%s:%s", hls_kind_name(r.themes[i].kind), r.themes[i].slug);
+    json_array_append_new(themes, json_string(t));
+  }
+  struct hls_share sh;
+  const char *story = "none";
+  if (hls_store_share_get(api->env.store, id, &sh, &why) == 0) story = hls_share_state_name(sh.state);
+  json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s?, s:s?, s:s?, s:s?, s:s}", "scale", hls_scale_name(r.scale),
+                        "stage", hls_stage_name(r.stage), "date", date, "themes", themes ? themes : json_array(),
+                        "consent", hls_consent_name(r.consent), "consent_by", r.consent_by, "consent_purpose",
+                        r.consent_purpose, "consent_expires", r.has_consent_expires ? expires : NULL, "author_role",
+                        r.author_role, "story", story);
+  char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+  json_decref(j);
+  hls_record_clear(&r);
+  return text;
+}
+
+/* The record a change is about (its id argument, or the one it added). */
+static int64_t change_record(const struct hls_method *m, const struct hls_control_call *call) {
+  if (call->record_id > 0) return call->record_id;
+  int64_t id = 0;
+  if (!changes_one_record(m) || hls_mp_get_i64(call->req->args, "id", &id, NULL, NULL) != 0 || id < 0) return 0;
+  return id;
+}
+
+static void audit_change(struct hls_api *api, const struct hls_method *m, const struct hls_control_call *call,
+                         const char *about, char *before, int rc) {
+  int64_t record_id = change_record(m, call);
+  char *after = record_id > 0 && rc == 0 ? record_summary(api, record_id) : NULL;
+  char uid[24];
+  snprintf(uid, sizeof uid, "#%u", (unsigned)call->uid);
+  struct hls_audit_entry e = {.at_ms = api_now_ms(api),
+                              .who = call->user ? call->user : uid,
+                              .action = m->name,
+                              .record_id = record_id,
+                              .about = about[0] ? about + 1 : NULL,
+                              .before = before,
+                              .after = rc == 0 ? after : NULL,
+                              .result = rc == 0 ? "ok" : hls_err_name(rc)};
+  struct hls_why why = {{0}};
+  if (hls_audit_append(hls_store_db(api->env.store), &e, &why) != 0)
+    hls_log_error("audit_failed", "method=%s user=%s detail=\"%s\"", m->name, e.who, why.text);
+  free(after);
 }
 
 int hls_api_dispatch(void *ctx, struct hls_control_call *call) {
@@ -191,7 +278,18 @@ int hls_api_dispatch(void *ctx, struct hls_control_call *call) {
    * store's deferred transaction of gossiped items (store.h). */
   if (rc == 0 && (m->flags & HLS_MF_CHANGES) && api->env.store != NULL)
     rc = hls_store_defer_commit(api->env.store, &call->why);
+  char *before = NULL;
+  if (rc == 0 && (m->flags & HLS_MF_CHANGES) && changes_one_record(m)) {
+    int64_t id = change_record(m, call);
+    if (id > 0) before = record_summary(api, id);
+  }
   if (rc == 0) rc = handlers[m->id](api, call);
-  if (m->flags & HLS_MF_CHANGES) log_change(m, call, rc);
+  if (m->flags & HLS_MF_CHANGES) {
+    char about[160];
+    change_about(call, about, sizeof about);
+    log_change(m, call, about, rc);
+    if (api->env.store != NULL) audit_change(api, m, call, about, before, rc);
+  }
+  free(before);
   return rc;
 }

@@ -166,6 +166,11 @@ int api_user_reset(struct hls_api *api, struct hls_control_call *call);
 int api_web_open(struct hls_api *api, struct hls_control_call *call);
 int api_feed_token(struct hls_api *api, struct hls_control_call *call);
 
+/* --- the audit log (api_audit.c) -------------------------------------------- */
+
+int api_audit(struct hls_api *api, struct hls_control_call *call);
+int api_audit_verify(struct hls_api *api, struct hls_control_call *call);
+
 /* --- the node: status, backup, check, chain, test clock (api_node.c) ------- */
 
 int api_status(struct hls_api *api, struct hls_control_call *call);

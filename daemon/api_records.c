@@ -90,6 +90,7 @@ int api_record_add(struct hls_api *api, struct hls_control_call *call) {
   if (rc == 0) rc = hls_store_record_insert(api->env.store, &r, api_now_ms(api), &call->why);
   if (rc == 0) {
     hls_log_info("record_added", "id=%lld", (long long)r.id);
+    call->record_id = r.id;
     if (r.consent > HLS_CONSENT_PRIVATE) api_changed(api, r.date, r.date, false);
     rc = hls_record_pack(call->pk, &r, true);
   }

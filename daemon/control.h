@@ -36,6 +36,7 @@ struct hls_control_call {
   uint32_t uid;                      /* the caller's uid */
   enum hls_user_role role;           /* the caller's role (zero: viewer); a control-socket caller is an admin */
   bool deferred; /* set by a handler that replies later (hls_control_reply) */
+  int64_t record_id; /* out: the record a change added (record.add), for the audit log */
 };
 
 /* Handle one request. Return 0 after packing the result, or an HLS_E*

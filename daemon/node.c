@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "audit.h"
 #include "hls_version.h"
 #include "log.h"
 #include "notify.h"
@@ -94,6 +95,15 @@ struct hls_summarise_ctx hls_node_summarise_ctx(struct hls_node *n) {
 }
 
 static void on_publish_timer(uv_timer_t *t);
+
+/* An entry in the audit log for what hlsd did itself (who: "hlsd"). */
+static void audit_node(struct hls_node *n, const char *action, const char *about, const char *result) {
+  struct hls_audit_entry e = {.at_ms = hls_node_now_ms(n), .who = "hlsd", .action = action, .about = about,
+                              .result = result};
+  struct hls_why why = {{0}};
+  if (hls_audit_append(hls_store_db(n->store), &e, &why) != 0)
+    hls_log_error("audit_failed", "action=%s detail=\"%s\"", action, why.text);
+}
 
 /* --- erasure on disk ---------------------------------------------------------- */
 
@@ -239,6 +249,11 @@ int hls_node_publish(struct hls_node *n, struct hls_why *why) {
     }
   }
   hls_gossipd_published(n->gossip);
+  if (res.expired > 0) {
+    char about[40];
+    snprintf(about, sizeof about, "records=%lld", (long long)res.expired);
+    audit_node(n, "consent.expired", about, "ok");
+  }
   if (res.profiles + res.digests + res.stories + res.tombstones > 0)
     hls_log_info("published", "profiles=%d digests=%d stories=%d tombstones=%d chain_seq=%llu", res.profiles,
                  res.digests, res.stories, res.tombstones, (unsigned long long)n->chain_seq);
@@ -579,6 +594,7 @@ static void on_signal(uv_signal_t *s, int signum) {
     int rc = n->reload(&fresh, n->reload_ctx, &why);
     if (rc != 0) {
       hls_log_error("config_reload_failed", "error=%s keeping=current_config", hls_err_name(rc));
+      audit_node(n, "config.reload", NULL, hls_err_name(rc));
       /* The detail names the option and range; it holds no secrets. */
       fprintf(stderr, "hlsd: %s\n", why.text);
       notify_ready(n, "; the last reload failed, the previous configuration runs (see the log)");
@@ -590,6 +606,7 @@ static void on_signal(uv_signal_t *s, int signum) {
     enum hls_log_level level = (enum hls_log_level)n->config->log_level;
     if (!hls_log_enabled(level)) hls_log_set_level(level);
     hls_log_info("config_reloaded", "log_level=%s", hls_log_level_name(level));
+    audit_node(n, "config.reload", NULL, "ok");
     hls_log_set_level(level);
     struct hls_control_options opt = control_options(n);
     hls_control_set_options(n->control, &opt);

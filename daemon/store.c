@@ -287,6 +287,23 @@ static const char *const migrations[] = {
     "  generation INTEGER NOT NULL DEFAULT 0"
     ") STRICT;"
     "ALTER TABLE feeds ADD COLUMN token_hash BLOB;",
+    /* 14: the audit log (daemon/audit.h, docs/governance.md): every change,
+     * hash-chained; never updated or deleted (the triggers refuse it). */
+    "CREATE TABLE audit("
+    "  seq INTEGER PRIMARY KEY,"
+    "  at_ms INTEGER NOT NULL,"
+    "  who TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  record_id INTEGER,"
+    "  about TEXT, before TEXT, after TEXT,"
+    "  result TEXT NOT NULL,"
+    "  hash BLOB NOT NULL CHECK(length(hash) = 32)"
+    ") STRICT;"
+    "CREATE INDEX audit_record ON audit(record_id) WHERE record_id IS NOT NULL;"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN"
+    "  SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
+    "  SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

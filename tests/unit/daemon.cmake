@@ -1,5 +1,6 @@
 hls_unit_test(store hlsdcore)
 hls_unit_test(users hlsdcore)
+hls_unit_test(audit hlsdcore)
 hls_unit_test(store_query hlsdcore)
 hls_unit_test(store_items hlsdcore)
 hls_unit_test(gstore hlsdcore)
