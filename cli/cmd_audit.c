@@ -57,6 +57,18 @@ static void change_words(const char *before, const char *after, char *out, size_
     json_object_foreach(a, key, av) {
       json_t *bv = json_object_get(b, key);
       if (json_equal(av, bv)) continue;
+      if (strcmp(key, "text_bytes") == 0 && json_is_object(av) && json_is_object(bv)) {
+        /* The log keeps only the length of typed text: say which changed. */
+        const char *field;
+        json_t *fv;
+        json_object_foreach(av, field, fv) {
+          if (json_equal(fv, json_object_get(bv, field))) continue;
+          int n = snprintf(out + used, size - used, "%s%s text changed", used ? "; " : "", field);
+          if (n < 0 || (size_t)n >= size - used) break;
+          used += (size_t)n;
+        }
+        continue;
+      }
       char *bt = bv ? json_dumps(bv, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
       char *at = json_dumps(av, JSON_ENCODE_ANY | JSON_COMPACT);
       int n = snprintf(out + used, size - used, "%s%s %s -> %s", used ? "; " : "", key, bt ? bt : "null",

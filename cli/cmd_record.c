@@ -666,3 +666,82 @@ int cmd_themes(struct cli *c, int argc, char **argv) {
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }
+
+/* hls record search TEXT [filters] [--format csv|json] [--delete --yes]:
+ * a subject access request (docs/governance.md): the records whose text
+ * holds every word, every field; with --delete, deleted in one
+ * transaction (their stories erased everywhere, as record delete does). */
+int cmd_record_search(struct cli *c, int argc, char **argv) {
+  static const struct option own[] = {{"format", required_argument, NULL, 'f'},
+                                      {"delete", no_argument, NULL, 'D'},
+                                      {"yes", no_argument, NULL, 'y'},
+                                      {NULL, 0, NULL, 0}};
+  struct cli_params p;
+  struct cli_opts o;
+  int opt, ec, rc, format = 0;
+  bool delete = false, yes = false;
+  cli_opts_init_params(&o, &p, HLS_M_RECORD_SEARCH, own);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
+    if (ec >= 0) return ec;
+    if (opt == 'f') {
+      if (strcmp(optarg, "csv") == 0) format = 'c';
+      else if (strcmp(optarg, "json") == 0) format = 'j';
+      else return cli_usage(c, "--format: csv or json");
+    } else if (opt == 'D') {
+      delete = true;
+    } else if (opt == 'y') {
+      yes = true;
+    } else if ((rc = cli_params_take(c, &p, opt, optarg)) != 0) {
+      return rc == 1 ? cli_usage(c, "unknown option") : rc;
+    }
+  }
+  if (delete && !yes)
+    return cli_usage(c, "--delete deletes every record found, and erases their stories everywhere: add --yes "
+                        "(search without --delete first to see them)");
+  if ((rc = cli_params_positional(c, &p, argc, argv)) != 0) return rc;
+  if ((rc = cli_params_check(c, &p)) != 0) return rc;
+  if ((rc = cli_connect(c)) != 0) return rc;
+  struct hls_client_req r;
+  struct hls_ctl_response resp;
+  hls_client_begin(&c->client, &r, HLS_M_RECORD_SEARCH);
+  msgpack_pack_map(&r.pk, (uint32_t)cli_params_count(&p, NULL));
+  (void)cli_params_pack(&p, &r.pk, NULL);
+  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  const struct hls_mp_value *list = resp.result;
+  uint32_t n = list != NULL && list->type == HLS_MP_ARRAY ? list->len : 0;
+  bool json = format ? format == 'j' : c->json;
+  char *scratch = NULL;
+  if (json) {
+    rc = hls_out_print_json(list);
+  } else if (format == 'c') {
+    if ((scratch = malloc(EXPORT_BUF)) == NULL) rc = HLS_ENOMEM;
+    for (size_t k = 0; k < N_EXPORT_COLUMNS && rc == 0; k++) rc = csv_field(export_columns[k], k + 1 == N_EXPORT_COLUMNS);
+    for (uint32_t i = 0; i < n && rc == 0; i++) rc = export_row(&list->v.items[i], scratch);
+  } else if (n == 0) {
+    printf("No record holds every word of \"%s\".\n", cli_params_str(&p, "text"));
+  } else {
+    for (uint32_t i = 0; i < n; i++) {
+      if (i > 0) printf("\n");
+      print_record(&list->v.items[i]);
+    }
+  }
+  free(scratch);
+  if (rc == 0 && delete && n > 0) {
+    struct hls_client_req d;
+    struct hls_ctl_response dresp;
+    hls_client_begin(&c->client, &d, HLS_M_RECORD_DELETE);
+    msgpack_pack_map(&d.pk, 1);
+    hls_mp_pack_cstr(&d.pk, "ids");
+    msgpack_pack_array(&d.pk, n);
+    for (uint32_t i = 0; i < n; i++) msgpack_pack_int64(&d.pk, hls_out_int(&list->v.items[i], "id"));
+    hls_ctl_response_free(&resp);
+    if ((rc = cli_call(c, &d, &dresp)) != 0) return rc;
+    /* What was done goes to stderr: stdout holds the records, as asked. */
+    fprintf(stderr, "Deleted %lld records; their stories, if any went out, are erased at every place.\n",
+            (long long)hls_out_int(dresp.result, "deleted"));
+    hls_ctl_response_free(&dresp);
+    return 0;
+  }
+  hls_ctl_response_free(&resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}

@@ -64,6 +64,14 @@ static const struct cli_command commands[] = {
      "change fields of a record (opens $EDITOR when run on a terminal with no flags)",
      "  Flags replace the field they name; --theme replaces the whole theme list.\n"
      "  An empty value (--context '') clears an optional field.\n"},
+    {"record search", cmd_record_search, HLS_M_RECORD_SEARCH,
+     "record search TEXT [--theme NAME] [--scale S] [--stage S] [--consent LEVEL] [--since DATE] [--until DATE]\n"
+     "              [--limit N] [--format csv|json] [--delete --yes]",
+     "records whose text holds every word of TEXT (a subject access request), with every field",
+     "  Searches every text field (title, context, tried, happened, learnt, author role, consent by\n"
+     "  and purpose), any case, accents ignored: 'zoe smith' finds Zoë Smith. --format csv or json\n"
+     "  exports the matches for the request. --delete --yes then deletes them all in one step\n"
+     "  (their stories are erased at every place, as record delete does).\n"},
     {"record export", cmd_record_export, HLS_CLI_NO_METHOD,
      "record export [--format csv|json] [--theme NAME] [--scale S] [--stage S] [--consent LEVEL]\n"
      "              [--since DATE] [--until DATE] [--limit N]",

@@ -197,9 +197,13 @@ static bool changes_one_record(const struct hls_method *m) {
   }
 }
 
-/* A record as the audit log keeps it: every field but the free text
- * (title, context, tried, happened, learnt), and its story's decision;
- * NULL when it is not held (or out of memory). Owned by the caller. */
+/* A record as the audit log keeps it: its scale, stage, date, themes,
+ * consent level and expiry, its story's decision, and of every field
+ * people type (title, context, tried, happened, learnt, author role,
+ * consent by and purpose) only its length in bytes: the log is never a
+ * copy of what a person may ask to be erased, and a name typed where a
+ * role was meant stays out of it too. NULL when the record is not held
+ * (or out of memory). Owned by the caller. */
 static char *record_summary(struct hls_api *api, int64_t id) {
   struct hls_record r;
   struct hls_why why = {{0}};
@@ -220,11 +224,15 @@ static char *record_summary(struct hls_api *api, int64_t id) {
   struct hls_share sh;
   const char *story = "none";
   if (hls_store_share_get(api->env.store, id, &sh, &why) == 0) story = hls_share_state_name(sh.state);
-  json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s?, s:s?, s:s?, s:s?, s:s}", "scale", hls_scale_name(r.scale),
-                        "stage", hls_stage_name(r.stage), "date", date, "themes", themes ? themes : json_array(),
-                        "consent", hls_consent_name(r.consent), "consent_by", r.consent_by, "consent_purpose",
-                        r.consent_purpose, "consent_expires", r.has_consent_expires ? expires : NULL, "author_role",
-                        r.author_role, "story", story);
+#define LEN(s) ((json_int_t)((s) ? strlen(s) : 0))
+  json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s?, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "scale",
+                        hls_scale_name(r.scale), "stage", hls_stage_name(r.stage), "date", date, "themes",
+                        themes ? themes : json_array(), "consent", hls_consent_name(r.consent), "consent_expires",
+                        r.has_consent_expires ? expires : NULL, "story", story, "text_bytes", "title", LEN(r.title),
+                        "context", LEN(r.context), "tried", LEN(r.tried), "happened", LEN(r.happened), "learnt",
+                        LEN(r.learnt), "author_role", LEN(r.author_role), "consent_by", LEN(r.consent_by),
+                        "consent_purpose", LEN(r.consent_purpose));
+#undef LEN
   char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   json_decref(j);
   hls_record_clear(&r);

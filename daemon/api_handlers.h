@@ -83,6 +83,7 @@ int api_record_show(struct hls_api *api, struct hls_control_call *call);
 int api_record_edit(struct hls_api *api, struct hls_control_call *call);
 int api_record_delete(struct hls_api *api, struct hls_control_call *call);
 int api_record_list(struct hls_api *api, struct hls_control_call *call);
+int api_record_search(struct hls_api *api, struct hls_control_call *call);
 int api_themes(struct hls_api *api, struct hls_control_call *call);
 int api_themes_network(struct hls_api *api, struct hls_control_call *call);
 

@@ -225,27 +225,81 @@ static int list_one(void *ctx, const struct hls_record *r) {
   return hls_record_pack(&l->pk, r, l->full);
 }
 
+/* The filters record.list and record.search share: theme (normalised
+ * into slug), scale, stage, consent, since, until, limit. */
+static int filter_args(const struct hls_mp_value *a, struct hls_record_filter *f, char slug[HLS_THEME_MAX + 1],
+                       struct hls_why *why) {
+  hls_record_filter_init(f);
+  const char *theme;
+  uint32_t theme_len;
+  bool has_theme = false;
+  int rc;
+  if ((rc = hls_mp_get_str(a, "theme", &theme, &theme_len, &has_theme, why)) != 0) return rc;
+  if (has_theme) {
+    if ((rc = hls_theme_normalise(theme, theme_len, slug, HLS_THEME_MAX + 1, why)) != 0) return rc;
+    f->theme = slug;
+  }
+  if ((rc = api_arg_enum(a, "scale", api_parse_scale, &f->scale, why)) != 0 ||
+      (rc = api_arg_enum(a, "stage", api_parse_stage, &f->stage, why)) != 0 ||
+      (rc = api_arg_enum(a, "consent", api_parse_consent, &f->consent, why)) != 0 ||
+      (rc = api_arg_date(a, "since", &f->has_since, &f->since, why)) != 0 ||
+      (rc = api_arg_date(a, "until", &f->has_until, &f->until, why)) != 0)
+    return rc;
+  return hls_api_arg_limit(a, HLS_API_LIMIT_ALL, &f->limit, why);
+}
+
+/* text as an FTS5 query: each of its words (split at white space) a quoted
+ * string, so that every word must occur and no character of it is FTS5
+ * syntax. HLS_EINVAL for no word, HLS_ETOOBIG beyond size. */
+static int search_query(const char *text, size_t len, char *out, size_t size, struct hls_why *why) {
+  size_t o = 0, words = 0;
+  for (size_t i = 0; i < len;) {
+    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) i++;
+    if (i >= len) break;
+    if (o + 3 >= size) return hls_why_set(why, HLS_ETOOBIG, "text: too long");
+    if (words++) out[o++] = ' ';
+    out[o++] = '"';
+    for (; i < len && !(text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'); i++) {
+      if (o + 3 >= size) return hls_why_set(why, HLS_ETOOBIG, "text: too long");
+      if (text[i] == '"') out[o++] = '"';
+      out[o++] = text[i];
+    }
+    out[o++] = '"';
+  }
+  out[o] = '\0';
+  if (words == 0) return hls_why_set(why, HLS_EINVAL, "text: give a word or a name to search for");
+  return 0;
+}
+
+int api_record_search(struct hls_api *api, struct hls_control_call *call) {
+  const struct hls_mp_value *a = call->req->args;
+  struct hls_record_filter f;
+  char slug[HLS_THEME_MAX + 1], query[1024];
+  const char *text;
+  uint32_t len;
+  bool has_text = false;
+  int rc = filter_args(a, &f, slug, &call->why);
+  if (rc == 0) rc = hls_mp_get_str(a, "text", &text, &len, &has_text, &call->why);
+  if (rc == 0 && !has_text) rc = hls_why_set(&call->why, HLS_EINVAL, "text: required");
+  if (rc == 0) rc = search_query(text, len, query, sizeof query, &call->why);
+  if (rc != 0) return rc;
+  f.text = query;
+  f.full = true;
+  struct list_ctx l;
+  api_list_init(&l);
+  l.full = true;
+  rc = hls_store_record_list(api->env.store, &f, list_one, &l, &call->why);
+  return api_list_reply(api, call, &l, rc, "records");
+}
+
 int api_record_list(struct hls_api *api, struct hls_control_call *call) {
   const struct hls_mp_value *a = call->req->args;
   struct hls_record_filter f;
   char slug[HLS_THEME_MAX + 1];
-  hls_record_filter_init(&f);
-  int rc;
-  const char *theme;
-  uint32_t theme_len;
-  bool has_theme = false, has_full = false;
-  if ((rc = hls_mp_get_str(a, "theme", &theme, &theme_len, &has_theme, &call->why)) != 0) return rc;
-  if (has_theme) {
-    if ((rc = hls_theme_normalise(theme, theme_len, slug, sizeof slug, &call->why)) != 0) return rc;
-    f.theme = slug;
-  }
-  if ((rc = api_arg_enum(a, "scale", api_parse_scale, &f.scale, &call->why)) != 0 ||
-      (rc = api_arg_enum(a, "stage", api_parse_stage, &f.stage, &call->why)) != 0 ||
-      (rc = api_arg_enum(a, "consent", api_parse_consent, &f.consent, &call->why)) != 0 ||
-      (rc = api_arg_date(a, "since", &f.has_since, &f.since, &call->why)) != 0 ||
-      (rc = api_arg_date(a, "until", &f.has_until, &f.until, &call->why)) != 0 ||
-      (rc = hls_api_arg_limit(a, HLS_API_LIMIT_ALL, &f.limit, &call->why)) != 0 ||
-      (rc = hls_mp_get_bool(a, "full", &f.full, &has_full, &call->why)) != 0 ||
+  bool has_full = false;
+  int rc = filter_args(a, &f, slug, &call->why);
+  if (rc != 0) return rc;
+  if ((rc = hls_mp_get_bool(a, "full", &f.full, &has_full, &call->why)) != 0 ||
       (rc = api_arg_date(a, "after_date", &f.has_after, &f.after_day, &call->why)) != 0)
     return rc;
   bool has_after_id = false;

@@ -113,7 +113,8 @@ static void audit_node(struct hls_node *n, const char *action, const char *about
 static void on_scrub_timer(uv_timer_t *t) {
   struct hls_node *n = t->data;
   struct hls_why why = {{0}};
-  int rc = hls_store_checkpoint(n->store, &why);
+  int rc = hls_store_text_index_optimize(n->store, &why);
+  if (rc == 0) rc = hls_store_checkpoint(n->store, &why);
   if (rc == HLS_EBUSY && ++n->scrub_retries < SCRUB_MAX_RETRIES) {
     uv_timer_start(t, on_scrub_timer, SCRUB_DELAY_MS, 0);
     return;

@@ -304,6 +304,28 @@ static const char *const migrations[] = {
     "  SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
     "  SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    /* 15: subject access (docs/governance.md): a full-text index over every
+     * text field of the records, kept by triggers, filled from the records
+     * held. Its deleted terms go at the next scrub after an erasure
+     * (hls_store_text_index_optimize), with secure_delete zeroing the pages. */
+    "CREATE VIRTUAL TABLE records_fts USING fts5(title, context, tried, happened, learnt, author_role, consent_by,"
+    "  consent_purpose, content='records', content_rowid='id', tokenize='unicode61 remove_diacritics 2');"
+    "CREATE TRIGGER records_fts_insert AFTER INSERT ON records BEGIN"
+    "  INSERT INTO records_fts(rowid, title, context, tried, happened, learnt, author_role, consent_by,"
+    "   consent_purpose) VALUES(new.id, new.title, new.context, new.tried, new.happened, new.learnt,"
+    "   new.author_role, new.consent_by, new.consent_purpose); END;"
+    "CREATE TRIGGER records_fts_delete AFTER DELETE ON records BEGIN"
+    "  INSERT INTO records_fts(records_fts, rowid, title, context, tried, happened, learnt, author_role, consent_by,"
+    "   consent_purpose) VALUES('delete', old.id, old.title, old.context, old.tried, old.happened, old.learnt,"
+    "   old.author_role, old.consent_by, old.consent_purpose); END;"
+    "CREATE TRIGGER records_fts_update AFTER UPDATE ON records BEGIN"
+    "  INSERT INTO records_fts(records_fts, rowid, title, context, tried, happened, learnt, author_role, consent_by,"
+    "   consent_purpose) VALUES('delete', old.id, old.title, old.context, old.tried, old.happened, old.learnt,"
+    "   old.author_role, old.consent_by, old.consent_purpose);"
+    "  INSERT INTO records_fts(rowid, title, context, tried, happened, learnt, author_role, consent_by,"
+    "   consent_purpose) VALUES(new.id, new.title, new.context, new.tried, new.happened, new.learnt,"
+    "   new.author_role, new.consent_by, new.consent_purpose); END;"
+    "INSERT INTO records_fts(records_fts) VALUES('rebuild');",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -766,6 +788,12 @@ int hls_store_backup(struct hls_store *s, const char *path, struct hls_why *why)
     return code == HLS_EDISKFULL ? code : HLS_EIO;
   }
   return 0;
+}
+
+int hls_store_text_index_optimize(struct hls_store *s, struct hls_why *why) {
+  int rc = hls_store_defer_commit(s, why);
+  if (rc != 0) return rc;
+  return hls_store__exec(s, "INSERT INTO records_fts(records_fts) VALUES('optimize')", why);
 }
 
 int hls_store_checkpoint(struct hls_store *s, struct hls_why *why) {

@@ -67,6 +67,12 @@ int hls_store_bgcheck_run(struct hls_store_bgcheck *c, struct hls_why *why) HLS_
 void hls_store_bgcheck_interrupt(struct hls_store_bgcheck *c);
 void hls_store_bgcheck_free(struct hls_store_bgcheck *c);
 
+/* Merge the records' full-text index into one segment, which drops the
+ * terms of deleted and edited records (FTS5 keeps them in older segments
+ * until a merge); the scrub after an erasure runs it before the
+ * checkpoint, so that no erased word stays in the file. */
+int hls_store_text_index_optimize(struct hls_store *s, struct hls_why *why) HLS_WARN_UNUSED;
+
 /* Copy the WAL into the database and truncate it to nothing, so that no
  * page of an erased body stays in DIR/hlsd.db-wal. HLS_EBUSY if a reader
  * kept it from finishing (try again later). */
@@ -100,6 +106,7 @@ struct hls_record_filter {
   int64_t limit;        /* 0: no limit */
   bool full;            /* also load the free-text fields */
   bool has_after;       /* a page: only records after (after_day, after_id) in the list's order */
+  const char *text;     /* an FTS5 query over every text field (hls_record_search_query); NULL: none */
   hls_day after_day;
   int64_t after_id;
 };

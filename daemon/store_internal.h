@@ -110,7 +110,8 @@ enum {
   F_UNTIL = 32,
   F_FULL = 64,
   F_AFTER = 128, /* a page after (day, id) */
-  F__COMBOS = 256
+  F_TEXT = 256,  /* records whose text matches (records_fts, subject access) */
+  F__COMBOS = 512
 };
 
 struct hls_store {

@@ -198,6 +198,8 @@ static sqlite3_stmt *list_stmt(struct hls_store *s, int mask, struct hls_why *wh
   if (mask & F_SCALE) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND r.scale=?2");
   if (mask & F_STAGE) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND r.stage=?3");
   if (mask & F_CONSENT) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND r.consent=?4");
+  if (mask & F_TEXT)
+    n += snprintf(sql + n, sizeof sql - (size_t)n, " AND r.id IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?10)");
   /* Order (and date ranges) on the driving table's columns, so the index
    * walk needs no sort. */
   const char *t = (mask & F_THEME) ? "rt" : "r";
@@ -218,7 +220,7 @@ int hls_store_record_list(struct hls_store *s, const struct hls_record_filter *f
                           struct hls_why *why) {
   int mask = (f->theme ? F_THEME : 0) | (f->scale >= 0 ? F_SCALE : 0) | (f->stage >= 0 ? F_STAGE : 0) |
              (f->consent >= 0 ? F_CONSENT : 0) | (f->has_since ? F_SINCE : 0) | (f->has_until ? F_UNTIL : 0) |
-             (f->full ? F_FULL : 0) | (f->has_after ? F_AFTER : 0);
+             (f->full ? F_FULL : 0) | (f->has_after ? F_AFTER : 0) | (f->text ? F_TEXT : 0);
   sqlite3_stmt *st = list_stmt(s, mask, why);
   if (st == NULL) return HLS_ESTORE;
   if (f->theme) sqlite3_bind_text(st, 1, f->theme, -1, SQLITE_STATIC);
@@ -229,6 +231,7 @@ int hls_store_record_list(struct hls_store *s, const struct hls_record_filter *f
   if (f->has_until) sqlite3_bind_int64(st, 6, f->until);
   sqlite3_bind_int64(st, 7, f->limit > 0 ? f->limit : -1);
   if (f->has_after) sqlite3_bind_int64(st, 8, f->after_day), sqlite3_bind_int64(st, 9, f->after_id);
+  if (f->text) sqlite3_bind_text(st, 10, f->text, -1, SQLITE_STATIC);
   struct hls_record r;
   hls_record_init(&r);
   int rc, result = 0;

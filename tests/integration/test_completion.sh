@@ -70,10 +70,10 @@ expect "hls --json record li" list
 expect "hls he" help
 pass "hls: commands by prefix, after hls's options"
 
-expect "hls record " add list show edit export delete
+expect "hls record " add list show edit export delete search
 expect "hls chain " accept-loss
 expect "hls share ex" export
-expect "hls help record " add list show edit export delete
+expect "hls help record " add list show edit export delete search
 expect "hls help fe" feed
 pass "hls: sub-commands of a group (and of hls help)"
 

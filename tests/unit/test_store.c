@@ -231,7 +231,10 @@ static void test_newer_schema_refused(void **state) {
 }
 
 /* SQL that takes a new store back to schema 10. */
-#define UNDO_SCHEMA_14 "DROP TABLE audit;"
+#define UNDO_SCHEMA_15 \
+  "DROP TRIGGER records_fts_insert; DROP TRIGGER records_fts_update; DROP TRIGGER records_fts_delete;" \
+  "DROP TABLE records_fts;"
+#define UNDO_SCHEMA_14 UNDO_SCHEMA_15 "DROP TABLE audit;"
 #define UNDO_SCHEMA_13 UNDO_SCHEMA_14 \
   "ALTER TABLE records DROP COLUMN created_by; DROP TABLE users; ALTER TABLE feeds DROP COLUMN token_hash;"
 #define UNDO_SCHEMA_12 UNDO_SCHEMA_13 "DROP INDEX items_story_ids;"
@@ -1153,7 +1156,7 @@ static void test_fingerprint_migration(void **state) {
   sqlite3_close(db);
 
   ASSERT_OK(hls_store_open(&fx->store, fx->db_path, NULL, &why));
-  assert_int_equal(hls_store_schema_version(), 14);
+  assert_int_equal(hls_store_schema_version(), 15);
   int64_t held_id, line;
   assert_int_equal(hls_store_import_duplicate(fx->store, 1, &a, &held_id, &line, &why), 1);
   assert_int_equal(held_id, a.id);
