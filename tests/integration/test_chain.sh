@@ -189,10 +189,19 @@ pass "a sound store: hlsd --check and hls check say ok"
 # is found there: hlsd stops, exit 1, and the next start checks and refuses.
 [ -s "$WORK/a/hlsd.db.clean" ] || fail "a clean stop left no clean-close mark"
 touch -r "$WORK/a/hlsd.db" "$WORK/a.mtime"
-size=$(stat -c %s "$WORK/a/hlsd.db")
-pages=$((size / 4096))
-for p in $(seq $((pages - 1)) -2 $((pages * 2 / 3))); do # the last pages: rows, not the schema
-  head -c 64 /dev/urandom | dd of="$WORK/a/hlsd.db" bs=1 seek=$((p * 4096 + 8)) conv=notrunc status=none
+# Pages of rows (the items table's), not of the schema, which a start
+# reads at once: SQLite's dbstat says which pages hold what (the schema's
+# grow at the end of the file too, with each migration).
+pages=$(python3 - "$WORK/a/hlsd.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+pages = [p for (p,) in db.execute("SELECT pageno FROM dbstat WHERE name = 'items' ORDER BY pageno")]
+print(" ".join(str(p) for p in pages[len(pages) // 3::2]))
+PY
+) || fail "reading the pages of the items table (dbstat)"
+[ -n "$pages" ] || fail "no pages of the items table to damage"
+for p in $pages; do # dbstat's page numbers start at 1
+  head -c 64 /dev/urandom | dd of="$WORK/a/hlsd.db" bs=1 seek=$(((p - 1) * 4096 + 8)) conv=notrunc status=none
 done
 touch -r "$WORK/a.mtime" "$WORK/a/hlsd.db"
 "$HLSD" --home "$WORK/a" "${FAST[@]}" >"$WORK/a-damaged.log" 2>&1 &

@@ -14,45 +14,11 @@
 #include <string.h>
 
 #include "audit.h"
-#include "store.h"
-#include "test_util.h"
+#include "store_fixture.h"
 
-#define ASSERT_OK(expr)                                                            \
-  do {                                                                             \
-    int rc_ = (expr);                                                              \
-    if (rc_ != 0) fail_msg("%s -> %s (%s)", #expr, hls_err_name(rc_), why.text); \
-  } while (0)
-
-struct fixture {
-  char dir[64], path[96];
-  struct hls_store *store;
-  sqlite3 *db;
-};
-
-static int setup(void **state) {
-  struct fixture *fx = calloc(1, sizeof *fx);
-  if (fx == NULL) return -1;
-  snprintf(fx->dir, sizeof fx->dir, "/tmp/hls-test-audit-XXXXXX");
-  if (mkdtemp(fx->dir) == NULL) return -1;
-  snprintf(fx->path, sizeof fx->path, "%s/hlsd.db", fx->dir);
-  struct hls_why why = {{0}};
-  struct hls_store_options opt = {.synchronous_full = false};
-  if (hls_store_open(&fx->store, fx->path, &opt, &why) != 0) return -1;
-  fx->db = hls_store_db(fx->store);
-  *state = fx;
-  return 0;
-}
-
-static int teardown(void **state) {
-  struct fixture *fx = *state;
-  hls_store_free(fx->store);
-  test_remove_tree(fx->dir);
-  free(fx);
-  return 0;
-}
 
 /* n entries more; the seq goes on from the last. */
-static void add_entries(struct fixture *fx, int n) {
+static void add_entries(struct store_fixture *fx, int n) {
   struct hls_why why = {{0}};
   int64_t first = 0;
   for (int i = 0; i < n; i++) {
@@ -84,7 +50,7 @@ static int collect(void *ctx, const struct hls_audit_entry *e) {
 }
 
 static void test_chain_and_filters(void **state) {
-  struct fixture *fx = *state;
+  struct store_fixture *fx = *state;
   struct hls_why why = {{0}};
   int64_t entries, bad;
   uint8_t head[HLS_AUDIT_HASH_BYTES], zero[HLS_AUDIT_HASH_BYTES] = {0};
@@ -121,7 +87,7 @@ static void test_chain_and_filters(void **state) {
 }
 
 static void test_append_only_and_tampering(void **state) {
-  struct fixture *fx = *state;
+  struct store_fixture *fx = *state;
   struct hls_why why = {{0}};
   int64_t entries, bad;
   uint8_t head[HLS_AUDIT_HASH_BYTES];
@@ -160,8 +126,8 @@ static void test_append_only_and_tampering(void **state) {
 int main(void) {
   if (sodium_init() < 0) return 1;
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_chain_and_filters, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_append_only_and_tampering, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_chain_and_filters, store_fixture_setup, store_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_append_only_and_tampering, store_fixture_setup, store_fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

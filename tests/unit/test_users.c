@@ -13,46 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
-#include "test_util.h"
+#include "store_fixture.h"
 #include "users.h"
 
-#define ASSERT_OK(expr)                                                            \
-  do {                                                                             \
-    int rc_ = (expr);                                                              \
-    if (rc_ != 0) fail_msg("%s -> %s (%s)", #expr, hls_err_name(rc_), why.text); \
-  } while (0)
-
-struct fixture {
-  char dir[64], path[96];
-  struct hls_store *store;
-  sqlite3 *db;
-};
-
-static int setup(void **state) {
-  struct fixture *fx = calloc(1, sizeof *fx);
-  if (fx == NULL) return -1;
-  snprintf(fx->dir, sizeof fx->dir, "/tmp/hls-test-users-XXXXXX");
-  if (mkdtemp(fx->dir) == NULL) return -1;
-  snprintf(fx->path, sizeof fx->path, "%s/hlsd.db", fx->dir);
-  struct hls_why why = {{0}};
-  struct hls_store_options opt = {.synchronous_full = false};
-  if (hls_store_open(&fx->store, fx->path, &opt, &why) != 0) return -1;
-  fx->db = hls_store_db(fx->store);
-  *state = fx;
-  return 0;
-}
-
-static int teardown(void **state) {
-  struct fixture *fx = *state;
-  hls_store_free(fx->store);
-  test_remove_tree(fx->dir);
-  free(fx);
-  return 0;
-}
 
 static void test_link_is_single_use_and_expires(void **state) {
-  struct fixture *fx = *state;
+  struct store_fixture *fx = *state;
   struct hls_why why = {{0}};
   char token[HLS_USER_TOKEN_TEXT], other[HLS_USER_TOKEN_TEXT];
   struct hls_user u;
@@ -84,7 +50,7 @@ static void test_link_is_single_use_and_expires(void **state) {
 }
 
 static void test_password_and_reset(void **state) {
-  struct fixture *fx = *state;
+  struct store_fixture *fx = *state;
   struct hls_why why = {{0}};
   char token[HLS_USER_TOKEN_TEXT];
   struct hls_user u;
@@ -121,7 +87,7 @@ static void test_password_and_reset(void **state) {
 }
 
 static void test_feed_tokens(void **state) {
-  struct fixture *fx = *state;
+  struct store_fixture *fx = *state;
   struct hls_why why = {{0}};
   char a[HLS_USER_TOKEN_TEXT], b[HLS_USER_TOKEN_TEXT];
   assert_int_equal(hls_users_feed_token_set(fx->db, "north", a, &why), HLS_ENOTFOUND);
@@ -145,9 +111,9 @@ static void test_feed_tokens(void **state) {
 int main(void) {
   if (sodium_init() < 0) return 1;
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_link_is_single_use_and_expires, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_password_and_reset, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_feed_tokens, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_link_is_single_use_and_expires, store_fixture_setup, store_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_password_and_reset, store_fixture_setup, store_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_feed_tokens, store_fixture_setup, store_fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
