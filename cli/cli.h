@@ -174,6 +174,7 @@ int cmd_user_reset(struct cli *c, int argc, char **argv);
 int cmd_web_open(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_record_search(struct cli *c, int argc, char **argv);
+int cmd_governance_report(struct cli *c, int argc, char **argv);
 int cmd_audit_verify(struct cli *c, int argc, char **argv);
 int cmd_import_items(struct cli *c, int argc, char **argv);
 

@@ -246,6 +246,12 @@ static const struct cli_command commands[] = {
      "check the audit log's hash chain: exit 1 if an entry was changed or removed",
      "  Prints the head hash: note it somewhere else; a later verify that still finds it\n"
      "  shows that no entry up to it was rewritten.\n"},
+    {"governance report", cmd_governance_report, HLS_M_GOVERNANCE_REPORT, "governance report [--format md|html|json]",
+     "the record of processing (UK GDPR Art. 30), generated from this node's real state",
+     "  Purposes (from consent), categories and counts of records, what leaves and with what\n"
+     "  disclosure control, the recipients (direct peers, the places of the network), retention,\n"
+     "  and security measures (transport, at rest, the web app, the audit log). Counts and\n"
+     "  settings only: no record's text. Markdown by default; --format html for a page.\n"},
     {"inspect", cmd_inspect, HLS_CLI_NO_METHOD, "inspect FILE", "decode and verify one envelope from a file, and explain any failure", NULL},
     {"backup", cmd_backup, HLS_M_BACKUP, "backup FILE",
      "write a consistent copy of the node's store to FILE (which must not exist)",

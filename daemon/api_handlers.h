@@ -171,6 +171,7 @@ int api_feed_token(struct hls_api *api, struct hls_control_call *call);
 
 int api_audit(struct hls_api *api, struct hls_control_call *call);
 int api_audit_verify(struct hls_api *api, struct hls_control_call *call);
+int api_governance_report(struct hls_api *api, struct hls_control_call *call);
 
 /* --- the node: status, backup, check, chain, test clock (api_node.c) ------- */
 
