@@ -106,7 +106,9 @@ static void counts(const struct doc *d, const json_t *o, const char *what) {
   const char *key;
   json_t *v;
   table_start(d, what, "records");
-  json_object_foreach((json_t *)(uintptr_t)o, key, v) row_int(d, key, json_integer_value(v));
+  json_object_foreach((json_t *)(uintptr_t)o, key, v) {
+    row_int(d, key, json_integer_value(v));
+  }
   table_end(d);
 }
 
@@ -167,10 +169,14 @@ static void render(const struct doc *d, const json_t *r) {
   table_start(d, "items this node has published", "count");
   const char *key;
   json_t *v;
-  json_object_foreach(json_object_get(sh, "published"), key, v) row_int(d, key, json_integer_value(v));
+  json_object_foreach(json_object_get(sh, "published"), key, v) {
+    row_int(d, key, json_integer_value(v));
+  }
   table_end(d);
   table_start(d, "story decisions", "records");
-  json_object_foreach(json_object_get(sh, "stories"), key, v) row_int(d, key, json_integer_value(v));
+  json_object_foreach(json_object_get(sh, "stories"), key, v) {
+    row_int(d, key, json_integer_value(v));
+  }
   table_end(d);
 
   heading(d, 2, "Recipients");
@@ -179,7 +185,9 @@ static void render(const struct doc *d, const json_t *r) {
            (long long)json_integer_value(json_object_get(rcp, "places_known")));
   para(d, line);
   table_start(d, "direct peer (node id)", "address");
-  json_array_foreach(json_object_get(rcp, "peers"), i, p) row(d, str(p, "node_id"), str(p, "address"));
+  json_array_foreach(json_object_get(rcp, "peers"), i, p) {
+    row(d, str(p, "node_id"), str(p, "address"));
+  }
   table_end(d);
 
   heading(d, 2, "Retention");
