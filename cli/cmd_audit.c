@@ -1,6 +1,5 @@
 /* hls audit [--since DATE] [--record ID] [--who USER] [--limit N] [--csv],
  * hls audit verify (docs/governance.md). */
-#include <csv.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -16,15 +15,9 @@ static const char *const audit_columns[] = {"seq", "at", "who", "action", "recor
                                             "result", "hash"};
 #define N_AUDIT_COLUMNS (sizeof audit_columns / sizeof audit_columns[0])
 
-/* One CSV field, always quoted. */
-static int csv_out(const char *text, bool last) {
-  if (csv_fwrite(stdout, text, strlen(text)) != 0) return HLS_EIO;
-  return fputc(last ? '\n' : ',', stdout) == EOF ? HLS_EIO : 0;
-}
-
 static int print_csv(const struct hls_mp_value *list) {
   int rc = 0;
-  for (size_t k = 0; k < N_AUDIT_COLUMNS && rc == 0; k++) rc = csv_out(audit_columns[k], k + 1 == N_AUDIT_COLUMNS);
+  for (size_t k = 0; k < N_AUDIT_COLUMNS && rc == 0; k++) rc = hls_out_csv_field(audit_columns[k], k + 1 == N_AUDIT_COLUMNS);
   for (uint32_t i = 0; rc == 0 && i < list->len; i++) {
     const struct hls_mp_value *e = &list->v.items[i];
     for (size_t k = 0; k < N_AUDIT_COLUMNS && rc == 0; k++) {
@@ -37,7 +30,7 @@ static int print_csv(const struct hls_mp_value *list) {
       } else {
         hls_out_str(e, col, buf, sizeof buf);
       }
-      rc = csv_out(buf, k + 1 == N_AUDIT_COLUMNS);
+      rc = hls_out_csv_field(buf, k + 1 == N_AUDIT_COLUMNS);
     }
   }
   return rc;

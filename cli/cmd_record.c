@@ -1,6 +1,5 @@
 /* hls record add|list|show|edit|delete, hls themes. */
 #include <errno.h>
-#include <csv.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -440,11 +439,6 @@ static const char *const export_columns[] = {"title",   "scale",  "stage",      
                                              "consent", "consent_by", "consent_purpose", "consent_expires"};
 #define N_EXPORT_COLUMNS (sizeof export_columns / sizeof export_columns[0])
 
-/* One CSV field (always quoted: commas, quotes and line breaks stay). */
-static int csv_field(const char *text, bool last) {
-  if (csv_fwrite(stdout, text, strlen(text)) != 0) return HLS_EIO;
-  return fputc(last ? '\n' : ',', stdout) == EOF ? HLS_EIO : 0;
-}
 
 /* One record as a CSV row; buf (size EXPORT_BUF) is scratch. */
 #define EXPORT_BUF (HLS_TEXT_HARD_MAX + 64)
@@ -467,7 +461,7 @@ static int export_row(const struct hls_mp_value *rec, char *buf) {
     } else {
       hls_out_str(rec, col, buf, EXPORT_BUF);
     }
-    rc = csv_field(buf, k + 1 == N_EXPORT_COLUMNS);
+    rc = hls_out_csv_field(buf, k + 1 == N_EXPORT_COLUMNS);
   }
   return rc;
 }
@@ -518,7 +512,7 @@ static int list_records(struct cli *c, int argc, char **argv, int export) {
   char *scratch = csv ? malloc(EXPORT_BUF) : NULL;
   if (csv && scratch == NULL) rc = cli_fail(c, HLS_ENOMEM, "out of memory");
   if (csv)
-    for (size_t k = 0; k < N_EXPORT_COLUMNS && rc == 0; k++) rc = csv_field(export_columns[k], k + 1 == N_EXPORT_COLUMNS);
+    for (size_t k = 0; k < N_EXPORT_COLUMNS && rc == 0; k++) rc = hls_out_csv_field(export_columns[k], k + 1 == N_EXPORT_COLUMNS);
   int64_t listed = 0, page_size = RECORD_PAGE;
   char after_date[16] = "";
   int64_t after_id = 0;
@@ -715,7 +709,7 @@ int cmd_record_search(struct cli *c, int argc, char **argv) {
     rc = hls_out_print_json(list);
   } else if (format == 'c') {
     if ((scratch = malloc(EXPORT_BUF)) == NULL) rc = HLS_ENOMEM;
-    for (size_t k = 0; k < N_EXPORT_COLUMNS && rc == 0; k++) rc = csv_field(export_columns[k], k + 1 == N_EXPORT_COLUMNS);
+    for (size_t k = 0; k < N_EXPORT_COLUMNS && rc == 0; k++) rc = hls_out_csv_field(export_columns[k], k + 1 == N_EXPORT_COLUMNS);
     for (uint32_t i = 0; i < n && rc == 0; i++) rc = export_row(&list->v.items[i], scratch);
   } else if (n == 0) {
     printf("No record holds every word of \"%s\".\n", cli_params_str(&p, "text"));

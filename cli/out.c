@@ -1,5 +1,6 @@
 #include "out.h"
 
+#include <csv.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,4 +347,9 @@ void hls_out_duration(int64_t secs, char *buf, size_t size) {
     snprintf(buf, size, "%lldh %lldm", (long long)(secs / 3600), (long long)(secs / 60 % 60));
   else
     snprintf(buf, size, "%lldd %lldh", (long long)(secs / 86400), (long long)(secs / 3600 % 24));
+}
+
+int hls_out_csv_field(const char *text, bool last) {
+  if (csv_fwrite(stdout, text, strlen(text)) != 0) return HLS_EIO;
+  return fputc(last ? '\n' : ',', stdout) == EOF ? HLS_EIO : 0;
 }

@@ -28,6 +28,10 @@ int hls_out_json_list_add(struct hls_out_json_list *l, const struct hls_mp_value
 /* "]" (or "[]" for no item) and a newline; HLS_EIO if writing failed. */
 int hls_out_json_list_end(struct hls_out_json_list *l);
 
+/* One CSV field on stdout, always quoted (commas, quotes and line breaks
+ * stay), then ',' or, for the last of a row, a newline. 0 or HLS_EIO. */
+int hls_out_csv_field(const char *text, bool last);
+
 /* String member of a map as a C string in buf ("" if absent or nil). */
 const char *hls_out_str(const struct hls_mp_value *m, const char *key, char *buf, size_t size);
 int64_t hls_out_int(const struct hls_mp_value *m, const char *key);

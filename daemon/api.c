@@ -117,13 +117,21 @@ void api_list_init(struct list_ctx *l) {
   msgpack_packer_init(&l->pk, &l->sb, msgpack_sbuffer_write);
 }
 
+int api_list_pack(struct list_ctx *l, msgpack_packer *pk) {
+  int rc = msgpack_pack_array(pk, l->count) != 0 ? HLS_ENOMEM : 0;
+  if (rc == 0 && l->sb.size > 0 && pk->callback(pk->data, l->sb.data, l->sb.size) != 0) rc = HLS_ENOMEM;
+  msgpack_sbuffer_destroy(&l->sb);
+  return rc;
+}
+
 int api_list_reply(struct hls_api *api, struct hls_control_call *call, struct list_ctx *l, int rc, const char *what) {
   if (rc == 0 && l->sb.size > (size_t)api->env.config->control_max_frame)
     rc = hls_why_set(&call->why, HLS_ETOOBIG, "%u %s do not fit in one reply; use --limit or filters", l->count, what);
-  if (rc == 0 && msgpack_pack_array(call->pk, l->count) != 0) rc = HLS_ENOMEM;
-  if (rc == 0 && l->sb.size > 0 && msgpack_sbuffer_write(call->pk->data, l->sb.data, l->sb.size) != 0) rc = HLS_ENOMEM;
-  msgpack_sbuffer_destroy(&l->sb);
-  return rc;
+  if (rc != 0) {
+    msgpack_sbuffer_destroy(&l->sb);
+    return rc;
+  }
+  return api_list_pack(l, call->pk);
 }
 
 int api_pack_kv_time(msgpack_packer *pk, const char *key, int64_t ms) {
@@ -183,20 +191,6 @@ static void log_change(const struct hls_method *m, const struct hls_control_call
 
 /* --- the audit log (docs/governance.md) ------------------------------------- */
 
-/* The methods that change one record named by their id argument: the
- * audit log keeps its fields before and after. */
-static bool changes_one_record(const struct hls_method *m) {
-  switch (m->id) {
-    case HLS_M_RECORD_EDIT:
-    case HLS_M_RECORD_DELETE:
-    case HLS_M_CONSENT_SET:
-    case HLS_M_CONSENT_WITHDRAW:
-    case HLS_M_SHARE_APPROVE:
-    case HLS_M_SHARE_REJECT: return true;
-    default: return false;
-  }
-}
-
 /* A record as the audit log keeps it: its scale, stage, date, themes,
  * consent level and expiry, its story's decision, and of every field
  * people type (title, context, tried, happened, learnt, author role,
@@ -243,7 +237,7 @@ static char *record_summary(struct hls_api *api, int64_t id) {
 static int64_t change_record(const struct hls_method *m, const struct hls_control_call *call) {
   if (call->record_id > 0) return call->record_id;
   int64_t id = 0;
-  if (!changes_one_record(m) || hls_mp_get_i64(call->req->args, "id", &id, NULL, NULL) != 0 || id < 0) return 0;
+  if (!(m->flags & HLS_MF_RECORD) || hls_mp_get_i64(call->req->args, "id", &id, NULL, NULL) != 0 || id < 0) return 0;
   return id;
 }
 
@@ -287,7 +281,7 @@ int hls_api_dispatch(void *ctx, struct hls_control_call *call) {
   if (rc == 0 && (m->flags & HLS_MF_CHANGES) && api->env.store != NULL)
     rc = hls_store_defer_commit(api->env.store, &call->why);
   char *before = NULL;
-  if (rc == 0 && (m->flags & HLS_MF_CHANGES) && changes_one_record(m)) {
+  if (rc == 0 && (m->flags & HLS_MF_RECORD)) {
     int64_t id = change_record(m, call);
     if (id > 0) before = record_summary(api, id);
   }

@@ -79,11 +79,11 @@ static int pack_purposes(sqlite3 *db, msgpack_packer *pk, struct hls_why *why) {
     }
   }
   sqlite3_finalize(st);
-  int out = rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(db, rc, why);
-  if (out == 0 && msgpack_pack_array(pk, l.count) != 0) out = HLS_ENOMEM;
-  if (out == 0 && l.sb.size > 0 && pk->callback(pk->data, l.sb.data, l.sb.size) != 0) out = HLS_ENOMEM;
-  msgpack_sbuffer_destroy(&l.sb);
-  return out;
+  if (rc != SQLITE_DONE) {
+    msgpack_sbuffer_destroy(&l.sb);
+    return hls_store_sqlite_error(db, rc, why);
+  }
+  return api_list_pack(&l, pk);
 }
 
 /* [{node_id, address}] of the listed peers (not blocked). */
@@ -172,10 +172,11 @@ int api_governance_report(struct hls_api *api, struct hls_control_call *call) {
     struct list_ctx l;
     api_list_init(&l);
     rc = hls_store_peer_list(api->env.store, pack_peer, &l, why);
-    if (rc == 0 && msgpack_pack_array(pk, l.count) != 0) rc = HLS_ENOMEM;
-    if (rc == 0 && l.sb.size > 0 && pk->callback(pk->data, l.sb.data, l.sb.size) != 0) rc = HLS_ENOMEM;
-    msgpack_sbuffer_destroy(&l.sb);
-    if (rc != 0) return rc;
+    if (rc != 0) {
+      msgpack_sbuffer_destroy(&l.sb);
+      return rc;
+    }
+    if ((rc = api_list_pack(&l, pk)) != 0) return rc;
   }
   PACK(hls_mp_pack_kv_i64(pk, "places_known", places));
   PACK(hls_mp_pack_kv_i64(pk, "items_of_this_node", held_by_peers));

@@ -72,6 +72,9 @@ void api_list_init(struct list_ctx *l);
  * too_large when they would not fit in one reply frame; frees l. what
  * names the entries in that message. */
 int api_list_reply(struct hls_api *api, struct hls_control_call *call, struct list_ctx *l, int rc, const char *what);
+/* The entries packed in l as one array value in pk (inside a larger
+ * reply); frees l. 0 or HLS_ENOMEM. */
+int api_list_pack(struct list_ctx *l, msgpack_packer *pk);
 
 /* key: ms as a UTC time (2026-03-02T10:00:00Z). */
 int api_pack_kv_time(msgpack_packer *pk, const char *key, int64_t ms);

@@ -590,47 +590,15 @@ static enum MHD_Result route_call(struct hls_web *web, struct MHD_Connection *c,
 
 /* --- feeds as JSON Feed 1.1 and Atom ------------------------------------------------------ */
 
-/* s with &, <, >, " and ' escaped for XML, appended to *buf (grown). */
-static int xml_append(char **buf, size_t *len, size_t *cap, const char *s) {
-  for (; s && *s; s++) {
-    const char *rep = NULL;
-    char one[2] = {*s, '\0'};
-    switch (*s) {
-      case '&': rep = "&amp;"; break;
-      case '<': rep = "&lt;"; break;
-      case '>': rep = "&gt;"; break;
-      case '"': rep = "&quot;"; break;
-      case '\'': rep = "&apos;"; break;
-      default: rep = one;
-    }
-    size_t n = strlen(rep);
-    if (*len + n + 1 > *cap) {
-      size_t want = (*cap ? *cap * 2 : 4096) + n;
-      char *grown = realloc(*buf, want);
-      if (grown == NULL) return HLS_ENOMEM;
-      *buf = grown;
-      *cap = want;
-    }
-    memcpy(*buf + *len, rep, n);
-    *len += n;
-    (*buf)[*len] = '\0';
+/* raw (our own markup) then text (anything, a peer's included) with &, <,
+ * >, " and ' escaped, appended to sb; HLS_ENOMEM. */
+static int xml(msgpack_sbuffer *sb, const char *raw, const char *text) {
+  if (msgpack_sbuffer_write(sb, raw, strlen(raw)) != 0) return HLS_ENOMEM;
+  for (const char *p = text; p && *p; p++) {
+    const char *rep = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : *p == '"' ? "&quot;"
+                    : *p == '\'' ? "&apos;" : NULL;
+    if (msgpack_sbuffer_write(sb, rep ? rep : p, rep ? strlen(rep) : 1) != 0) return HLS_ENOMEM;
   }
-  return 0;
-}
-
-/* Raw markup (our own, never a peer's text). */
-#define XML_RAW(s) xml_raw(buf, len, cap, s)
-static int xml_raw(char **buf, size_t *len, size_t *cap, const char *s) {
-  size_t n = strlen(s);
-  if (*len + n + 1 > *cap) {
-    size_t want = (*cap ? *cap * 2 : 4096) + n;
-    char *grown = realloc(*buf, want);
-    if (grown == NULL) return HLS_ENOMEM;
-    *buf = grown;
-    *cap = want;
-  }
-  memcpy(*buf + *len, s, n + 1);
-  *len += n;
   return 0;
 }
 
@@ -727,24 +695,18 @@ static enum MHD_Result route_feed(struct hls_web *web, struct MHD_Connection *c,
     return r;
   }
   snprintf(self, sizeof self, "%s/feeds/%s.atom", base, name);
-  char *buf = NULL;
-  size_t len = 0, cap = 0;
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
   char id[300];
   snprintf(id, sizeof id, "urn:hlsd:%s:feed:%s", web->env.node_id, name);
-  int x = 0;
-  x |= xml_raw(&buf, &len, &cap, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n<title>");
-  x |= xml_append(&buf, &len, &cap, feed_title);
-  x |= xml_raw(&buf, &len, &cap, "</title>\n<id>");
-  x |= xml_append(&buf, &len, &cap, id);
-  x |= xml_raw(&buf, &len, &cap, "</id>\n<updated>");
-  x |= xml_append(&buf, &len, &cap, updated);
-  x |= xml_raw(&buf, &len, &cap, "</updated>\n<link rel=\"self\" href=\"");
-  x |= xml_append(&buf, &len, &cap, self);
-  x |= xml_raw(&buf, &len, &cap, "\"/>\n<link rel=\"alternate\" href=\"");
-  x |= xml_append(&buf, &len, &cap, home);
-  x |= xml_raw(&buf, &len, &cap, "\"/>\n<author><name>");
-  x |= xml_append(&buf, &len, &cap, cfg->place);
-  x |= xml_raw(&buf, &len, &cap, "</name></author>\n");
+  int x = xml(&sb, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n<title>",
+              feed_title);
+  x |= xml(&sb, "</title>\n<id>", id);
+  x |= xml(&sb, "</id>\n<updated>", updated);
+  x |= xml(&sb, "</updated>\n<link rel=\"self\" href=\"", self);
+  x |= xml(&sb, "\"/>\n<link rel=\"alternate\" href=\"", home);
+  x |= xml(&sb, "\"/>\n<author><name>", cfg->place);
+  x |= xml(&sb, "</name></author>\n", NULL);
   json_array_foreach(events, i, e) {
     char title[400], text[1200], eid[340], link[700];
     event_words(e, title, sizeof title, text, sizeof text);
@@ -752,23 +714,18 @@ static enum MHD_Result route_feed(struct hls_web *web, struct MHD_Connection *c,
     const char *at = json_string_value(json_object_get(e, "at"));
     snprintf(eid, sizeof eid, "%s:%lld", id, (long long)json_integer_value(json_object_get(e, "seq")));
     snprintf(link, sizeof link, "%s/#/pattern/%s", base, pid ? pid : "");
-    x |= xml_raw(&buf, &len, &cap, "<entry>\n<title>");
-    x |= xml_append(&buf, &len, &cap, title);
-    x |= xml_raw(&buf, &len, &cap, "</title>\n<id>");
-    x |= xml_append(&buf, &len, &cap, eid);
-    x |= xml_raw(&buf, &len, &cap, "</id>\n<updated>");
-    x |= xml_append(&buf, &len, &cap, at ? at : updated);
-    x |= xml_raw(&buf, &len, &cap, "</updated>\n<link href=\"");
-    x |= xml_append(&buf, &len, &cap, link);
-    x |= xml_raw(&buf, &len, &cap, "\"/>\n<summary type=\"text\">");
-    x |= xml_append(&buf, &len, &cap, text);
-    x |= xml_raw(&buf, &len, &cap, "</summary>\n</entry>\n");
+    x |= xml(&sb, "<entry>\n<title>", title);
+    x |= xml(&sb, "</title>\n<id>", eid);
+    x |= xml(&sb, "</id>\n<updated>", at ? at : updated);
+    x |= xml(&sb, "</updated>\n<link href=\"", link);
+    x |= xml(&sb, "\"/>\n<summary type=\"text\">", text);
+    x |= xml(&sb, "</summary>\n</entry>\n", NULL);
   }
-  x |= xml_raw(&buf, &len, &cap, "</feed>\n");
+  x |= xml(&sb, "</feed>\n", NULL);
   json_decref(events);
-  enum MHD_Result r = x != 0 || buf == NULL ? reply_error(c, 500, "out_of_memory", "out of memory")
-                                            : reply(c, 200, "application/atom+xml; charset=utf-8", buf, len, NULL, true);
-  free(buf);
+  enum MHD_Result r = x != 0 ? reply_error(c, 500, "out_of_memory", "out of memory")
+                             : reply(c, 200, "application/atom+xml; charset=utf-8", sb.data, sb.size, NULL, true);
+  msgpack_sbuffer_destroy(&sb);
   return r;
 }
 

@@ -30,6 +30,7 @@ enum {
   HLS_MF_LOCAL = 1 << 1,   /* control socket only */
   HLS_MF_STREAM = 1 << 2,  /* answers with events before (or instead of) a reply */
   HLS_MF_TEST = 1 << 3,    /* only on hlsd --test-clock */
+  HLS_MF_RECORD = 1 << 4,  /* changes the one record its id argument names: audited with its fields before and after */
 };
 
 enum hls_arg_type {

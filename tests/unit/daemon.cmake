@@ -14,7 +14,7 @@ hls_unit_test(chainmark hlshome)
 hls_unit_test(csvimport hlsimport)
 hls_unit_test(patfmt hlspatfmt)
 # cli/out.c (tables): hls compiles it into its executable; so does the test.
-hls_unit_test(out hlspatfmt hlsmpjson hlsproto PkgConfig::JANSSON)
+hls_unit_test(out hlspatfmt hlsmpjson hlsimport hlsproto PkgConfig::JANSSON)
 target_sources(test_out PRIVATE ${PROJECT_SOURCE_DIR}/cli/out.c)
 target_include_directories(test_out PRIVATE ${PROJECT_SOURCE_DIR}/cli)
 hls_unit_test(summarise hlsdcore)
