@@ -161,10 +161,12 @@ static void render(const struct doc *d, const json_t *r) {
 
   heading(d, 2, "What leaves, and disclosure control");
   snprintf(line, sizeof line, "Weekly digests count records of consent aggregate and above per theme, kind, scale and "
-           "stage. Person-scale counts below %lld are withheld and the others rounded to a multiple of %lld. Stories "
-           "leave only when a lead approved them, to the audience their consent allows.",
+           "stage. Person-scale counts below %lld are withheld and the others rounded to a multiple of %lld, up or "
+           "down by a secret key of this node (method %s), so that no comparison of a week's versions gives an "
+           "exact count. Stories leave only when a lead approved them, to the audience their consent allows.",
            (long long)json_integer_value(json_object_get(sh, "suppression_threshold")),
-           (long long)json_integer_value(json_object_get(sh, "rounding")));
+           (long long)json_integer_value(json_object_get(sh, "rounding")),
+           json_string_value(json_object_get(sh, "disclosure_method")) ? json_string_value(json_object_get(sh, "disclosure_method")) : "?");
   para(d, line);
   table_start(d, "items this node has published", "count");
   const char *key;

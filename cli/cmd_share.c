@@ -374,7 +374,7 @@ static json_t *body_json(const struct hls_envelope *env, struct hls_why *why, in
       char week[9];
       hls_iso_week_format(d.iso_year, d.iso_week, week);
       json_object_set_new(j, "week", json_string(week));
-      json_object_set_new(j, "method", json_pack("{s:s, s:i, s:i}", "name", HLS_DIGEST_METHOD, "threshold",
+      json_object_set_new(j, "method", json_pack("{s:s, s:i, s:i}", "name", hls_digest_method_name(d.method.kind), "threshold",
                                                  (int)d.method.threshold, "rounding", (int)d.method.rounding));
       json_t *cells = json_array();
       for (size_t i = 0; i < d.n_cells; i++) {

@@ -151,7 +151,7 @@ int api_governance_report(struct hls_api *api, struct hls_control_call *call) {
   PACK(hls_mp_pack_kv_i64(pk, "with_consent_expiry", with_expiry));
 
   PACK(hls_mp_pack_cstr(pk, "sharing"));
-  PACK(msgpack_pack_map(pk, 4));
+  PACK(msgpack_pack_map(pk, 5));
   PACK(hls_mp_pack_cstr(pk, "stories"));
   if ((rc = pack_counts(db, pk, "SELECT state, count(*) FROM shares GROUP BY 1", share_of, 3, why)) != 0) return rc;
   PACK(hls_mp_pack_cstr(pk, "published"));
@@ -164,6 +164,7 @@ int api_governance_report(struct hls_api *api, struct hls_control_call *call) {
   }
   PACK(hls_mp_pack_kv_i64(pk, "suppression_threshold", cfg->suppression_threshold));
   PACK(hls_mp_pack_kv_i64(pk, "rounding", cfg->rounding));
+  PACK(hls_mp_pack_kv_str(pk, "disclosure_method", HLS_DIGEST_METHOD_KEYED));
 
   PACK(hls_mp_pack_cstr(pk, "recipients"));
   PACK(msgpack_pack_map(pk, 3));

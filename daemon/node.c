@@ -86,7 +86,9 @@ struct hls_summarise_ctx hls_node_summarise_ctx(struct hls_node *n) {
   struct hls_summarise_ctx ctx = {
       .store = n->store,
       .identity = &n->identity,
-      .method = {.threshold = (uint32_t)n->config->suppression_threshold, .rounding = (uint32_t)n->config->rounding},
+      .method = {.threshold = (uint32_t)n->config->suppression_threshold,
+                 .rounding = (uint32_t)n->config->rounding,
+                 .kind = HLS_SDC_KEYED},
       .profile = &n->profile,
       .now_ms = hls_node_now_ms(n),
       .today = hls_node_today(n),

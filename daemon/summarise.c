@@ -385,6 +385,8 @@ struct cell_list {
   struct hls_digest_cell *cells;
   size_t n, cap;
   const struct hls_digest_method *method;
+  int iso_year, iso_week;
+  uint8_t key[HLS_DISCLOSURE_KEY_BYTES]; /* the node's disclosure key (hls-sdc-2) */
 };
 
 static int collect_cell(void *arg, const struct hls_cell_raw *raw) {
@@ -403,7 +405,11 @@ static int collect_cell(void *arg, const struct hls_cell_raw *raw) {
   c->kind = raw->kind;
   c->scale = raw->scale;
   c->stage = raw->stage;
-  hls_disclose(l->method, raw->scale, raw->count, &c->withheld, &c->count);
+  uint32_t offset = l->method->kind == HLS_SDC_KEYED && raw->scale == HLS_SCALE_PERSON
+                        ? hls_disclosure_offset(l->key, l->iso_year, l->iso_week, c->theme, c->kind, c->scale,
+                                                c->stage, l->method->rounding)
+                        : 0;
+  hls_disclose(l->method, raw->scale, raw->count, offset, &c->withheld, &c->count);
   return 0;
 }
 
@@ -413,7 +419,8 @@ static int week_digest(const struct hls_summarise_ctx *ctx, int key, msgpack_sbu
   hls_day monday;
   memset(d, 0, sizeof *d);
   if (hls_iso_week_monday(key / 100, key % 100, &monday) != 0) return HLS_EINVAL;
-  struct cell_list l = {.method = &ctx->method};
+  struct cell_list l = {.method = &ctx->method, .iso_year = key / 100, .iso_week = key % 100};
+  hls_disclosure_key(ctx->identity->secret_key, l.key);
   int rc = hls_store_week_counts(ctx->store, monday, monday + 6, ctx->today, collect_cell, &l, why);
   if (rc == HLS_ETOOBIG) rc = hls_why_set(why, rc, "week %d-W%02d: more than %d digest cells", key / 100, key % 100,
                                           HLS_DIGEST_MAX_CELLS);
@@ -422,6 +429,7 @@ static int week_digest(const struct hls_summarise_ctx *ctx, int key, msgpack_sbu
   d->method = ctx->method;
   d->cells = l.cells;
   d->n_cells = l.n;
+  sodium_memzero(l.key, sizeof l.key);
   if (rc == 0 && out != NULL) rc = hls_digest_pack(out, d);
   return rc;
 }
@@ -757,7 +765,7 @@ static int pack_digest_entry(msgpack_packer *pk, const struct hls_digest *d, con
   PK(seq ? msgpack_pack_uint64(pk, seq) : msgpack_pack_nil(pk));
   PK(hls_mp_pack_cstr(pk, "method"));
   PK(msgpack_pack_map(pk, 3));
-  PK(hls_mp_pack_kv_str(pk, "name", HLS_DIGEST_METHOD));
+  PK(hls_mp_pack_kv_str(pk, "name", hls_digest_method_name(d->method.kind)));
   PK(hls_mp_pack_kv_i64(pk, "threshold", d->method.threshold));
   PK(hls_mp_pack_kv_i64(pk, "rounding", d->method.rounding));
   PK(hls_mp_pack_cstr(pk, "cells"));

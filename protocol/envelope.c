@@ -405,11 +405,19 @@ static int cell_cmp(const void *a, const void *b) {
   return x->stage - y->stage;
 }
 
+const char *hls_digest_method_name(int kind) {
+  switch (kind) {
+  case HLS_SDC_NEAREST: return HLS_DIGEST_METHOD_NEAREST;
+  case HLS_SDC_KEYED: return HLS_DIGEST_METHOD_KEYED;
+  default: return NULL;
+  }
+}
+
 static int pack_digest(msgpack_sbuffer *out, struct hls_digest *d) {
   msgpack_packer pk;
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
   if (d->iso_week < 1 || d->iso_week > 53 || d->iso_year < HLS_DATE_MIN_YEAR || d->iso_year > HLS_DATE_MAX_YEAR ||
-      d->n_cells > HLS_DIGEST_MAX_CELLS || d->method.rounding == 0)
+      d->n_cells > HLS_DIGEST_MAX_CELLS || d->method.rounding == 0 || hls_digest_method_name(d->method.kind) == NULL)
     return HLS_EINVAL;
   if (d->n_cells > 1) qsort(d->cells, d->n_cells, sizeof d->cells[0], cell_cmp);
   for (size_t i = 0; i < d->n_cells; i++) {
@@ -423,7 +431,7 @@ static int pack_digest(msgpack_sbuffer *out, struct hls_digest *d) {
   PK(msgpack_pack_uint32(&pk, (uint32_t)d->iso_year));
   PK(msgpack_pack_uint32(&pk, (uint32_t)d->iso_week));
   PK(msgpack_pack_array(&pk, 3));
-  TRY(hls_mp_pack_cstr(&pk, HLS_DIGEST_METHOD));
+  TRY(hls_mp_pack_cstr(&pk, hls_digest_method_name(d->method.kind)));
   PK(msgpack_pack_uint32(&pk, d->method.threshold));
   PK(msgpack_pack_uint32(&pk, d->method.rounding));
   PK(msgpack_pack_array(&pk, d->n_cells));
@@ -470,7 +478,9 @@ int hls_digest_decode(struct hls_digest *d, const uint8_t *body, size_t len, str
     return hls_why_set(why, HLS_EMALFORMED, "week: %d-W%02d does not exist", d->iso_year, d->iso_week);
   TRY(read_array_n(&r, 3, "method", why));
   TRY(read_text(&r, method, sizeof method, 1, false, "method", why));
-  if (strcmp(method, HLS_DIGEST_METHOD) != 0) return hls_why_set(why, HLS_EUNSUPPORTED, "method: unknown");
+  if (strcmp(method, HLS_DIGEST_METHOD_NEAREST) == 0) d->method.kind = HLS_SDC_NEAREST;
+  else if (strcmp(method, HLS_DIGEST_METHOD_KEYED) == 0) d->method.kind = HLS_SDC_KEYED;
+  else return hls_why_set(why, HLS_EUNSUPPORTED, "method: unknown");
   TRY(read_uint_max(&r, HLS_DIGEST_MAX_COUNT, &v, "threshold", why));
   d->method.threshold = (uint32_t)v;
   TRY(read_uint_max(&r, HLS_DIGEST_MAX_COUNT, &v, "rounding", why));

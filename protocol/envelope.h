@@ -120,13 +120,23 @@ struct hls_profile {
   char addresses[HLS_PROFILE_MAX_ADDRESSES][HLS_PROFILE_ADDRESS_MAX + 1];
 };
 
-/* Disclosure control of a digest: person-scale cells below threshold are
- * withheld, the others rounded to the nearest multiple of rounding. */
-#define HLS_DIGEST_METHOD "hls-sdc-1"
+/* Disclosure control of a digest (docs/consent.md, protocol.md 4.2).
+ * hls-sdc-1: person-scale cells below threshold are withheld, the others
+ * rounded to the nearest multiple of rounding. hls-sdc-2 (what hlsd
+ * publishes): each person-scale cell's count plus a keyed offset in
+ * [0, rounding) is withheld below threshold + rounding - 1 and otherwise
+ * rounded down to a multiple of rounding, so no set of a week's versions
+ * pins a count (protocol/disclosure.h). */
+#define HLS_DIGEST_METHOD_NEAREST "hls-sdc-1"
+#define HLS_DIGEST_METHOD_KEYED "hls-sdc-2"
+enum hls_digest_method_kind { HLS_SDC_NEAREST = 0, HLS_SDC_KEYED = 1 };
 struct hls_digest_method {
   uint32_t threshold;
   uint32_t rounding;
+  int kind; /* enum hls_digest_method_kind */
 };
+/* "hls-sdc-1" / "hls-sdc-2"; NULL for an unknown kind. */
+const char *hls_digest_method_name(int kind);
 
 struct hls_digest_cell {
   char theme[HLS_THEME_MAX + 1];

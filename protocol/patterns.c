@@ -24,6 +24,7 @@
  * single-theme signals from their buckets and the dirty windows' pairs
  * from their units, and diffs the result against the patterns held by id
  * and fingerprint. */
+#include "disclosure.h"
 #include "patterns.h"
 
 #include <sodium.h>
@@ -472,32 +473,6 @@ static int cell_cmp(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* The interval of true counts behind a published cell (patterns.h). */
-static void cell_bounds(const struct hls_digest_method *m, const struct hls_digest_cell *c, uint32_t *lo,
-                        uint32_t *hi) {
-  uint32_t t = m->threshold;
-  /* Withheld is "present, value unknown" at any scale (hlsd withholds only
-   * person-scale cells, but a receiver takes what the digest says). */
-  if (c->withheld) {
-    *lo = 1;
-    *hi = t > 1 ? t - 1 : 1;
-    return;
-  }
-  if (c->scale != HLS_SCALE_PERSON) {
-    *lo = *hi = c->count;
-    return;
-  }
-  uint32_t r = m->rounding > 1 ? m->rounding : 1;
-  uint64_t down = r / 2, up = r - r / 2; /* floor(r/2), ceil(r/2) */
-  uint64_t l = c->count >= down ? c->count - down : 0;
-  uint64_t h = (uint64_t)c->count + up - 1;
-  if (r == 1) l = h = c->count;
-  if (l < t) l = t;
-  if (h < l) h = l;
-  *lo = (uint32_t)l;
-  *hi = h > UINT32_MAX ? UINT32_MAX : (uint32_t)h;
-}
-
 /* Whether a place other than pl had digests by week. A place's history
  * starting earlier changes the tests from that week on, and spread's
  * baseline in every week if no place's history had started by then (the
@@ -546,7 +521,7 @@ int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BY
       return HLS_ENOMEM;
     }
     uint32_t lo, hi;
-    cell_bounds(&d->method, c, &lo, &hi);
+    hls_disclosure_bounds(&d->method, c->scale, c->withheld, c->count, &lo, &hi);
     size_t j = 0;
     while (j < n && cells[j].theme != t->ix) j++;
     if (j == n) cells[n++] = (struct cell){.theme = t->ix};

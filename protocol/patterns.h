@@ -13,10 +13,12 @@
  * (theme, kind) over stage and scale, as an interval [lo, hi] of the true
  * record count, because disclosure control hides some values:
  *   - a withheld cell (person scale, below the threshold t) is present with
- *     a value in [1, t-1];
- *   - a rounded person-scale count c (base r, halves up) is in
- *     [max(t, c - floor(r/2)), c + ceil(r/2) - 1];
+ *     a value in [1, t-1] (hls-sdc-1) or [1, t+r-2] (hls-sdc-2);
+ *   - a rounded person-scale count c (base r) is in
+ *     [max(t, c - floor(r/2)), c + ceil(r/2) - 1] (hls-sdc-1, halves up) or
+ *     [max(t, c - r + 1), c + r - 1] (hls-sdc-2, keyed rounding down);
  *   - other scales are exact.
+ * (hls_disclosure_bounds, protocol/disclosure.h.)
  * Stories are context only (they are also counted in their place's digest):
  * they appear in lineage, never in a count.
  *

@@ -7,15 +7,21 @@
   var pages = (HLS.pages = HLS.pages || {});
 
   /* The interval of values a published cell stands for (docs/patterns.md,
-   * "Withheld and rounded counts"). */
+   * "Withheld and rounded counts"; hls_disclosure_bounds). */
   function cellMeaning(cell, method) {
     var t = method && method.threshold ? method.threshold : 10;
     var r = method && method.rounding ? method.rounding : 5;
+    var keyed = !method || method.name !== 'hls-sdc-1';
     if (cell.count === null || cell.count === undefined) {
-      return { text: 'withheld', note: 'between 1 and ' + (t - 1) + ': fewer than ' + t + ' about people are never shown' };
+      var top = keyed ? t + r - 2 : t - 1;
+      return { text: 'withheld', note: 'between 1 and ' + top + ': fewer than ' + t + ' about people are never shown' };
     }
     var c = cell.count;
     if (cell.scale !== 'person' || r <= 1) return { text: d.fmtNum(c), note: cell.scale === 'person' ? 'exact' : 'exact (not about people)' };
+    if (keyed) {
+      return { text: '~' + d.fmtNum(c), note: 'rounded to a multiple of ' + r + ', up or down by a fixed secret key: the true number is ' +
+        Math.max(t, c - r + 1) + ' to ' + (c + r - 1) };
+    }
     var lo = Math.max(t, c - Math.floor(r / 2)), hi = c + Math.ceil(r / 2) - 1;
     return { text: '~' + d.fmtNum(c), note: 'rounded to the nearest ' + r + ': the true number is ' + lo + ' to ' + hi };
   }
@@ -126,7 +132,8 @@
     sec.appendChild(el('p', null,
       'Each week with records of consent Counted only or above gets one set of counts: how many records per theme, kind, scale and stage. ' +
       'Counts at person scale below ' + (m.threshold || 10) + ' are withheld (other places see only that there were some), ' +
-      'and the others are rounded to the nearest ' + (m.rounding || 5) + '. ' +
+      'and the others are rounded to a multiple of ' + (m.rounding || 5) + ', up or down by a secret key of this node, ' +
+      'so that comparing one week\u2019s counts before and after a change never gives an exact number. ' +
       'Counts at organisation, place and country scale describe services, not people, and are exact. ' +
       'No title, text, record number or name is in them.'));
     digests.slice().reverse().forEach(function (dg) {

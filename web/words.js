@@ -76,7 +76,7 @@
     if (ctx.scale === 'person') {
       counted = 'It is counted in ' + place + '\u2019s weekly numbers by theme, which other places see. ' +
         'Because it is about a person, a count below 10 is withheld (shown only as \u201csome\u201d) and ' +
-        'other counts are rounded to the nearest 5, so that no one can be picked out.';
+        'other counts are rounded to a multiple of 5, so that no one can be picked out.';
     } else if (ctx.scale) {
       counted = 'It is counted in ' + place + '\u2019s weekly numbers by theme, which other places see. ' +
         'At this scale counts describe services and places, not people, so they are shown exactly.';

@@ -92,7 +92,7 @@ int main(int argc, char **argv) {
   snprintf(s.themes[1].slug, sizeof s.themes[1].slug, "loneliness");
   snprintf(s.themes[2].slug, sizeof s.themes[2].slug, "peer-support");
   s.themes[2].kind = HLS_KIND_STRENGTH;
-  struct hls_digest d = {.iso_year = 2026, .iso_week = 10, .method = {10, 5}, .n_cells = 60};
+  struct hls_digest d = {.iso_year = 2026, .iso_week = 10, .method = {10, 5, HLS_SDC_NEAREST}, .n_cells = 60};
   d.cells = calloc(60, sizeof *d.cells);
   for (int i = 0; i < 60; i++) {
     snprintf(d.cells[i].theme, sizeof d.cells[i].theme, "theme-%02d", i / 4);

@@ -364,7 +364,7 @@ static int make_body(msgpack_sbuffer *out, long o, uint64_t seq, int *type) {
   int week = (int)(seq / 2);
   if (seq % 2 == 0) {
     static struct hls_digest_cell cells[60];
-    struct hls_digest d = {.iso_year = 2000 + week / 52 % 25, .iso_week = week % 52 + 1, .method = {10, 5},
+    struct hls_digest d = {.iso_year = 2000 + week / 52 % 25, .iso_week = week % 52 + 1, .method = {10, 5, HLS_SDC_NEAREST},
                            .n_cells = 20 + (size_t)((seq * 7 + (uint64_t)o) % 41), .cells = cells};
     for (size_t i = 0; i < d.n_cells; i++) {
       memset(&cells[i], 0, sizeof cells[i]);

@@ -137,6 +137,7 @@ static const struct par_row gen_table[] = {
     GEN(regions, PAR_INT, "regions (a modest rising plant takes one)"),
     GEN(threshold, PAR_U32, "disclosure: person-scale counts below it are withheld"),
     GEN(rounding, PAR_U32, "disclosure: rounding base of person-scale counts"),
+    GEN(sdc_kind, PAR_INT, "disclosure: 1 keyed rounding, hls-sdc-2 (hlsd), 0 nearest, hls-sdc-1"),
     GEN(overdispersion, PAR_DOUBLE, "gamma-Poisson variance of a weekly rate's multiplier"),
     GEN(theme_drift_sigma, PAR_DOUBLE, "sd of every theme's slow national log-rate swing"),
     GEN(local_themes, PAR_INT, "the least popular themes, each reported by few places"),

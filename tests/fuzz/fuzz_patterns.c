@@ -101,7 +101,10 @@ static const char *const place_names[] = {
     ("A place whose name is longer than a place name may be, over one hundred and "
      "twenty characters: the engine keeps the first 120")};
 static const char *const region_names[] = {"", "North", "South"};
-static const struct hls_digest_method methods[] = {{10, 5}, {0, 1}, {1, 2}, {5, 3}, {100000000u, 100000000u}};
+static const struct hls_digest_method methods[] = {{10, 5, HLS_SDC_NEAREST}, {0, 1, HLS_SDC_NEAREST},     {1, 2, HLS_SDC_NEAREST},
+                                                      {5, 3, HLS_SDC_NEAREST},  {100000000u, 100000000u, HLS_SDC_NEAREST},
+                                                      {10, 5, HLS_SDC_KEYED},   {0, 1, HLS_SDC_KEYED},
+                                                      {1, 2, HLS_SDC_KEYED},    {100000000u, 100000000u, HLS_SDC_KEYED}};
 static const int odd_weeks[][2] = {{2020, 53}, {2021, 1},  {2021, 53}, {2026, 53}, {2027, 1}, {2025, 52},
                                    {2026, 0},  {2026, 54}, {1969, 52}, {1970, 1},  {2015, 53}, {2016, 1}};
 

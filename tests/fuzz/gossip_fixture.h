@@ -151,7 +151,7 @@ static inline void gfx_digest(struct gfx_chain *c) {
   cell.scale = HLS_SCALE_PLACE;
   cell.stage = HLS_STAGE_REFLECT;
   cell.count = 3;
-  struct hls_digest d = {.iso_year = 2026, .iso_week = 7, .method = {10, 5}, .n_cells = 1, .cells = &cell};
+  struct hls_digest d = {.iso_year = 2026, .iso_week = 7, .method = {10, 5, HLS_SDC_NEAREST}, .n_cells = 1, .cells = &cell};
   msgpack_sbuffer b;
   msgpack_sbuffer_init(&b);
   if (hls_digest_pack(&b, &d) != 0) abort();

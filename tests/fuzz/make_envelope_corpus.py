@@ -44,7 +44,8 @@ body = cv.unpack(dg['body'])
 cells = body[3]
 files['body-bad-digest-unsorted'] = cv.pack(body[:3] + [[cells[1], cells[0]] + cells[2:]])
 files['body-bad-digest-repeated'] = cv.pack(body[:3] + [[cells[0], cells[0]] + cells[1:]])
-files['body-bad-digest-method'] = cv.pack(body[:2] + [['hls-sdc-2', 10, 5]] + body[3:])
+files['body-bad-digest-method'] = cv.pack(body[:2] + [['hls-sdc-9', 10, 5]] + body[3:])
+files['body-digest-keyed'] = bytes.fromhex(json.load(open(os.path.join(ROOT, 'docs', 'test-vectors', 'sdc.json')))['body'])
 sb = st['body']; assert sb[5] == 0xb5
 files['body-bad-story-title-str8'] = sb[:5] + b'\xd9\x15' + sb[6:]
 files['body-bad-profile-9-addresses'] = cv.pack(['Leeds', 'Yorkshire', 0, ['192.0.2.%d:7420' % i for i in range(9)]])

@@ -331,6 +331,7 @@ void placegen_params_default(struct placegen_params *p) {
       .window_weeks = 8,
       .threshold = HLS_DISCLOSURE_DEFAULT_THRESHOLD,
       .rounding = HLS_DISCLOSURE_DEFAULT_ROUNDING,
+      .sdc_kind = HLS_SDC_KEYED,
       .plants = PLACEGEN_PLANT_ALL,
       .plant_style = PLACEGEN_STYLE_NEW_THEMES,
       .local_share = 0.05,
@@ -355,6 +356,7 @@ static int check_params(const struct placegen_params *p, struct hls_why *why) {
     return hls_why_set(why, HLS_EINVAL, "regions must be in 1..%d", PLACEGEN_MAX_REGIONS);
   if (p->window_weeks < 1 || p->window_weeks > 104) return hls_why_set(why, HLS_EINVAL, "window_weeks must be in 1..104");
   if (p->rounding < 1) return hls_why_set(why, HLS_EINVAL, "rounding must be at least 1");
+  if (hls_digest_method_name(p->sdc_kind) == NULL) return hls_why_set(why, HLS_EINVAL, "sdc_kind is not a method");
   if (!(p->zipf_exponent >= 0 && p->zipf_exponent <= 5) || !(p->top_rate > 0 && p->top_rate <= 1000) ||
       !(p->size_sigma >= 0 && p->size_sigma <= 3) || !(p->affinity_sigma >= 0 && p->affinity_sigma <= 3) ||
       !(p->activity_sigma >= 0 && p->activity_sigma <= 3) ||
@@ -1156,26 +1158,26 @@ static int digest_cell_cmp(const void *a, const void *b) {
   return x->stage - y->stage;
 }
 
-/* Redraw a raw count among those that publish the same (see placegen.h). */
-static uint32_t perturb(const struct placegen *g, struct rng *r, int scale, uint32_t raw) {
-  const struct hls_digest_method m = {g->prm.threshold, g->prm.rounding};
+/* Redraw a raw count among those that publish the same (see placegen.h),
+ * offset being the cell's. */
+static uint32_t perturb(const struct placegen *g, struct rng *r, int scale, uint32_t raw, uint32_t offset) {
+  const struct hls_digest_method m = {g->prm.threshold, g->prm.rounding, g->prm.sdc_kind};
   if (scale != HLS_SCALE_PERSON) return raw;
-  uint32_t t = g->prm.threshold, rd = g->prm.rounding;
-  if (raw < t) {
-    if (!(g->prm.perturb & PLACEGEN_PERTURB_WITHHELD) || t < 2) return raw;
-    return 1 + rng_below(r, t - 1);
-  }
-  if (!(g->prm.perturb & PLACEGEN_PERTURB_ROUNDED)) return raw;
   bool withheld;
-  uint32_t c;
-  hls_disclose(&m, scale, raw, &withheld, &c);
-  uint64_t lo = c >= rd / 2 ? c - rd / 2 : 0, hi = (uint64_t)c + (rd - rd / 2) - 1;
-  if (lo < t) lo = t;
-  uint32_t v = (uint32_t)(lo + rng_below(r, (uint32_t)(hi - lo + 1)));
+  uint32_t c, lo, hi;
+  hls_disclose(&m, scale, raw, offset, &withheld, &c);
+  if (!(g->prm.perturb & (withheld ? PLACEGEN_PERTURB_WITHHELD : PLACEGEN_PERTURB_ROUNDED))) return raw;
+  if (withheld && raw == 0) return raw;
+  /* The interval over every offset, narrowed to the counts that publish
+   * the same with this cell's offset (a run: u = raw + offset in one bin). */
+  hls_disclosure_bounds(&m, scale, withheld, c, &lo, &hi);
   bool w2;
   uint32_t c2;
-  hls_disclose(&m, scale, v, &w2, &c2);
-  return w2 || c2 != c ? raw : v; /* never publish differently */
+  while (lo < hi && (hls_disclose(&m, scale, lo, offset, &w2, &c2), w2 != withheld || c2 != c)) lo++;
+  while (hi > lo && (hls_disclose(&m, scale, hi, offset, &w2, &c2), w2 != withheld || c2 != c)) hi--;
+  uint32_t v = lo + rng_below(r, hi - lo + 1);
+  hls_disclose(&m, scale, v, offset, &w2, &c2);
+  return w2 != withheld || c2 != c ? raw : v; /* never publish differently */
 }
 
 /* A story's title and note: plain single-line text about its first theme. */
@@ -1331,14 +1333,20 @@ static int run_place(struct placegen *g, uint32_t p, const struct placegen_sink 
     qsort(wc->touched, wc->n_touched, sizeof *wc->touched, u32_cmp);
     size_t n_cells = 0;
     if (!GROW(st->cells, st->cap_cells, wc->n_touched * CELLS_PER_THEME)) rc = HLS_ENOMEM;
-    const struct hls_digest_method method = {prm->threshold, prm->rounding};
+    const struct hls_digest_method method = {prm->threshold, prm->rounding, prm->sdc_kind};
+    uint8_t sdc_key[HLS_DISCLOSURE_KEY_BYTES];
+    hls_disclosure_key(g->places[p].sk, sdc_key);
     for (size_t k = 0; k < wc->n_touched && rc == 0; k++) {
       uint32_t t = wc->touched[k];
       uint32_t *raw = &wc->raw[(size_t)t * CELLS_PER_THEME];
       for (int c = 0; c < CELLS_PER_THEME && rc == 0; c++) {
         if (raw[c] == 0) continue;
         int scale = c / HLS_STAGE_COUNT, stage = c % HLS_STAGE_COUNT;
-        if (prm->perturb) raw[c] = perturb(g, &rx, scale, raw[c]);
+        uint32_t offset = method.kind == HLS_SDC_KEYED && scale == HLS_SCALE_PERSON
+                              ? hls_disclosure_offset(sdc_key, iso_year, iso_week, g->themes[t].slug,
+                                                      g->themes[t].kind, scale, stage, method.rounding)
+                              : 0;
+        if (prm->perturb) raw[c] = perturb(g, &rx, scale, raw[c], offset);
         if (sink->on_raw != NULL) rc = sink->on_raw(sink->ctx, p, week, t, scale, stage, raw[c]);
         struct hls_digest_cell *dc = &st->cells[n_cells++];
         memset(dc, 0, sizeof *dc);
@@ -1346,7 +1354,7 @@ static int run_place(struct placegen *g, uint32_t p, const struct placegen_sink 
         dc->kind = g->themes[t].kind;
         dc->scale = scale;
         dc->stage = stage;
-        hls_disclose(&method, scale, raw[c], &dc->withheld, &dc->count);
+        hls_disclose(&method, scale, raw[c], offset, &dc->withheld, &dc->count);
       }
     }
     if (rc == 0 && n_cells > 0) {

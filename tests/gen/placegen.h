@@ -119,7 +119,8 @@
 /* Perturbations of raw counts that publish identically (suppression tests):
  * redraw every withheld person-scale count within [1, threshold-1], and
  * every rounded one within the values that round to the same published
- * count. Drawn from a stream of perturb_seed, so nothing else moves. */
+ * count (for hls-sdc-2, with the cell's own offset). Drawn from a stream of
+ * perturb_seed, so nothing else moves. */
 #define PLACEGEN_PERTURB_WITHHELD 1u
 #define PLACEGEN_PERTURB_ROUNDED 2u
 
@@ -140,6 +141,7 @@ struct placegen_params {
   int regions;               /* 5, at most PLACEGEN_MAX_REGIONS */
   int window_weeks;          /* the engine's W, to align plants with its windows: 8 */
   uint32_t threshold, rounding; /* disclosure control: 10, 5 */
+  int sdc_kind;              /* enum hls_digest_method_kind: HLS_SDC_KEYED (what hlsd publishes) */
   unsigned plants;           /* PLACEGEN_PLANT bits: all; 0 is the null mode (nothing planted) */
   unsigned perturb;          /* PLACEGEN_PERTURB bits: none */
   uint64_t perturb_seed;

@@ -111,7 +111,7 @@ static void add_digest(struct place *p) {
   cell.scale = HLS_SCALE_PLACE;
   cell.stage = HLS_STAGE_REFLECT;
   cell.count = 15;
-  struct hls_digest d = {.iso_year = 2026, .iso_week = 8, .method = {10, 5}, .n_cells = 1, .cells = &cell};
+  struct hls_digest d = {.iso_year = 2026, .iso_week = 8, .method = {10, 5, HLS_SDC_NEAREST}, .n_cells = 1, .cells = &cell};
   msgpack_sbuffer b;
   msgpack_sbuffer_init(&b);
   if (hls_digest_pack(&b, &d) != 0) die("digest");

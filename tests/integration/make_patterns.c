@@ -175,7 +175,7 @@ static void add_digest(struct place *pl, int p, int w) {
     extras[i] = (struct theme_def){slugs[i], HLS_KIND_PROBLEM};
     add_cell(cells, &n, &extras[i], 1);
   }
-  struct hls_digest d = {.iso_year = FIRST_YEAR, .iso_week = w, .method = {10, 5}, .n_cells = n, .cells = cells};
+  struct hls_digest d = {.iso_year = FIRST_YEAR, .iso_week = w, .method = {10, 5, HLS_SDC_NEAREST}, .n_cells = n, .cells = cells};
   msgpack_sbuffer b;
   msgpack_sbuffer_init(&b);
   if (hls_digest_pack(&b, &d) != 0) die("digest");

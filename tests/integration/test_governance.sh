@@ -37,7 +37,7 @@ jq -e --arg b "$id_b" --arg a "$id_a" '
     "with_consent_expiry": 1}
   and .sharing.stories.approved == 1 and .sharing.stories.rejected == 1
   and .sharing.published.profiles >= 1 and (.sharing.published | has("digests") and has("tombstones"))
-  and .sharing.suppression_threshold == 10 and .sharing.rounding == 5
+  and .sharing.suppression_threshold == 10 and .sharing.rounding == 5 and .sharing.disclosure_method == "hls-sdc-2"
   and (.recipients.peers | map(.node_id)) == [$b] and .recipients.places_known == 1
   and .retention.records_with_consent_expiry == 1
   and .security.audit.whole and .security.audit.entries >= 6 and (.security.web.url | startswith("http://127.0.0.1:"))

@@ -181,7 +181,7 @@ static inline void chain_add_digest(struct chain *c, uint32_t count) {
   cell.scale = HLS_SCALE_PLACE;
   cell.stage = HLS_STAGE_REFLECT;
   cell.count = count;
-  struct hls_digest d = {.iso_year = 2026, .iso_week = 7, .method = {10, 5}, .n_cells = 1, .cells = &cell};
+  struct hls_digest d = {.iso_year = 2026, .iso_week = 7, .method = {10, 5, HLS_SDC_NEAREST}, .n_cells = 1, .cells = &cell};
   msgpack_sbuffer body;
   msgpack_sbuffer_init(&body);
   assert_int_equal(hls_digest_pack(&body, &d), 0);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check docs/test-vectors/envelopes.json and gossip.json without hlsd's C code.
+"""Check docs/test-vectors/envelopes.json, gossip.json and sdc.json without hlsd's C code.
 
 Uses only the Python standard library (a small msgpack decoder and
 canonical encoder below, hashlib's BLAKE2b) and the openssl command line
@@ -17,6 +17,10 @@ checks that:
     over tag || header, and (Ed25519 being deterministic) signs the same
     bytes; a signature with one bit flipped is refused;
   - digest counts are the disclosure rule applied to the raw counts.
+
+For sdc.json (hls-sdc-2, keyed rounding) it derives the key from the seed,
+each person-scale cell's offset, and each published count, and re-encodes
+the digest body.
 
 For every gossip frame (sections 7 and 8) it checks that:
 
@@ -198,6 +202,61 @@ def disclose(threshold, rounding, scale, raw):
     if rounding <= 1:
         return raw
     return (raw + rounding // 2) // rounding * rounding
+
+
+def sdc_key(seed):
+    """hls-sdc-2: the node's disclosure key, BLAKE2b-256 keyed with its seed."""
+    return hashlib.blake2b(b"hls-sdc-2 key", digest_size=32, key=seed).digest()
+
+
+def sdc_offset(key, iso_year, iso_week, theme, kind, scale, stage, rounding):
+    """hls-sdc-2: a person-scale cell's offset in [0, rounding)."""
+    if rounding <= 1:
+        return 0
+    msg = iso_year.to_bytes(2, "big") + bytes([iso_week, kind, scale, stage]) + theme.encode("utf-8")
+    h = hashlib.blake2b(msg, digest_size=8, key=key).digest()
+    return int.from_bytes(h, "little") % rounding
+
+
+def disclose_keyed(threshold, rounding, scale, raw, offset):
+    """hls-sdc-2: u = raw + offset; withheld below threshold + rounding - 1,
+    else rounded down to a multiple of rounding; other scales exact."""
+    if scale != 0:
+        return raw
+    r = max(rounding, 1)
+    u = raw + offset
+    if u < threshold + r - 1:
+        return None
+    return u // r * r
+
+
+def check_sdc(path, out):
+    """docs/test-vectors/sdc.json: key, offsets, counts and the body."""
+    with open(path, encoding="utf-8") as fh:
+        doc = json.load(fh)
+    seed = bytes.fromhex(doc["seed"])
+    key = sdc_key(seed)
+    check(key.hex() == doc["key"], "sdc.json: key is not BLAKE2b-256(\"hls-sdc-2 key\", key = seed)")
+    m = doc["method"]
+    check(m["name"] == "hls-sdc-2", "sdc.json: method")
+    y, w, t, r = doc["iso_year"], doc["iso_week"], m["threshold"], m["rounding"]
+    cells = []
+    for c in doc["cells"]:
+        if c["scale"] == 0:
+            o = sdc_offset(key, y, w, c["theme"], c["kind"], c["scale"], c["stage"], r)
+            check(o == c["offset"], "sdc.json: %s/%d offset %d, want %d" % (c["theme"], c["stage"], c["offset"], o))
+        else:
+            o = 0
+            check(c["offset"] is None, "sdc.json: an offset on a cell not at person scale")
+        want = disclose_keyed(t, r, c["scale"], c["raw"], o)
+        check(c["count"] == want, "sdc.json: %s/%d count %r, want %r" % (c["theme"], c["stage"], c["count"], want))
+        cells.append([c["theme"], c["kind"], c["scale"], c["stage"], c["count"]])
+    cells.sort(key=lambda c: (c[0].encode("utf-8"), c[1], c[2], c[3]))
+    body = pack([y, w, ["hls-sdc-2", t, r], cells])
+    check(body.hex() == doc["body"], "sdc.json: body is not the canonical digest of the cells")
+    check(unpack(bytes.fromhex(doc["body"])) == [y, w, ["hls-sdc-2", t, r], cells], "sdc.json: body decodes")
+    print("ok sdc.json: key, %d offsets, %d counts and the digest body (%d bytes)" % (
+        sum(c["scale"] == 0 for c in doc["cells"]), len(doc["cells"]), len(body)), file=out)
 
 
 def body_value(type_code, f):
@@ -803,6 +862,7 @@ def main(argv):
                                                                    len(v["stub"]) // 2))
             sigs = SignatureCache(ossl, doc["signature_tag"].encode("ascii"))
             frames = check_gossip(gossip_doc, doc, sigs, sys.stdout)
+            check_sdc(os.path.join(os.path.dirname(path), "sdc.json"), sys.stdout)
             if selftest:
                 self_test(path, doc, gossip_doc, gossip_path, sigs, ossl, seed, public_key)
     except (CheckFailed, KeyError, ValueError, TypeError, IndexError, UnicodeDecodeError) as e:

@@ -10,6 +10,13 @@
  * fields and the hex of every byte string derived from them.
  * tests/unit/test_envelope.c rebuilds every vector from its input fields
  * and tests/unit/check_vectors.py checks them without our C code.
+ *
+ *   make_vectors sdc > docs/test-vectors/sdc.json
+ *
+ * prints the hls-sdc-2 vectors instead: the same node's disclosure key, and
+ * one digest body whose person-scale cells (counts around the threshold
+ * and rounding edges) carry their keyed offsets.
+ *
  * Built by CMake, never run by ctest: re-run it only when the wire format
  * changes on purpose, and review the diff. */
 #include <jansson.h>
@@ -79,7 +86,8 @@ static json_t *digest_body(msgpack_sbuffer *body) {
   uint32_t raw[N_DIGEST_CELLS];
   struct hls_digest d = {.iso_year = 2026,
                          .iso_week = 7,
-                         .method = {HLS_DISCLOSURE_DEFAULT_THRESHOLD, HLS_DISCLOSURE_DEFAULT_ROUNDING},
+                         .method = {HLS_DISCLOSURE_DEFAULT_THRESHOLD, HLS_DISCLOSURE_DEFAULT_ROUNDING,
+                                    HLS_SDC_NEAREST},
                          .n_cells = N_DIGEST_CELLS,
                          .cells = cells};
   memset(cells, 0, sizeof cells);
@@ -101,7 +109,7 @@ static json_t *digest_body(msgpack_sbuffer *body) {
   if (rc != 0) die("digest", rc);
   for (size_t i = 0; i < N_DIGEST_CELLS; i++) {
     raw[i] = cells[i].count;
-    hls_disclose(&d.method, cells[i].scale, raw[i], &cells[i].withheld, &cells[i].count);
+    hls_disclose(&d.method, cells[i].scale, raw[i], 0, &cells[i].withheld, &cells[i].count);
   }
   if ((rc = hls_digest_pack(body, &d)) != 0) die("digest", rc);
   json_t *jcells = json_array();
@@ -113,7 +121,7 @@ static json_t *digest_body(msgpack_sbuffer *body) {
                                             (json_int_t)raw[i]));
   }
   return json_pack("{s:i, s:i, s:{s:s, s:i, s:i}, s:o}", "iso_year", d.iso_year, "iso_week", d.iso_week, "method",
-                   "name", HLS_DIGEST_METHOD, "threshold", (int)d.method.threshold, "rounding",
+                   "name", HLS_DIGEST_METHOD_NEAREST, "threshold", (int)d.method.threshold, "rounding",
                    (int)d.method.rounding, "cells", jcells);
 }
 
@@ -149,11 +157,93 @@ static json_t *tombstone_body(msgpack_sbuffer *body) {
   return json_pack("{s:I, s:i}", "target_seq", (json_int_t)t.target_seq, "reason", t.reason);
 }
 
-int main(void) {
+/* Person-scale counts around the edges of hls-sdc-2 with the defaults
+ * (withheld below 14 - offset, bins of 5), and one organisation cell. */
+static const struct raw_cell sdc_cells[] = {
+    {"housing", HLS_KIND_PROBLEM, HLS_SCALE_PERSON, HLS_STAGE_UNDERSTAND, 9},
+    {"housing", HLS_KIND_PROBLEM, HLS_SCALE_PERSON, HLS_STAGE_EXPERIMENT, 10},
+    {"housing", HLS_KIND_PROBLEM, HLS_SCALE_PERSON, HLS_STAGE_REFLECT, 11},
+    {"loneliness", HLS_KIND_PROBLEM, HLS_SCALE_PERSON, HLS_STAGE_PURPOSE, 12},
+    {"loneliness", HLS_KIND_PROBLEM, HLS_SCALE_PERSON, HLS_STAGE_UNDERSTAND, 13},
+    {"loneliness", HLS_KIND_PROBLEM, HLS_SCALE_PERSON, HLS_STAGE_CO_DESIGN, 14},
+    {"loneliness", HLS_KIND_PROBLEM, HLS_SCALE_PERSON, HLS_STAGE_EXPERIMENT, 17},
+    {"loneliness", HLS_KIND_PROBLEM, HLS_SCALE_PERSON, HLS_STAGE_REFLECT, 23},
+    {"loneliness", HLS_KIND_PROBLEM, HLS_SCALE_PERSON, HLS_STAGE_EMBED, 31},
+    {"bien-\xc3\xaatre", HLS_KIND_STRENGTH, HLS_SCALE_PERSON, HLS_STAGE_EMBED, 12},
+    {"community-cafe", HLS_KIND_ASPIRATION, HLS_SCALE_PERSON, HLS_STAGE_EXPERIMENT, 16},
+    {"community-cafe", HLS_KIND_ASPIRATION, HLS_SCALE_ORGANISATION, HLS_STAGE_EXPERIMENT, 12},
+};
+#define N_SDC_CELLS (sizeof sdc_cells / sizeof sdc_cells[0])
+
+static int sdc_vectors(const uint8_t seed[32]) {
+  uint8_t key[HLS_DISCLOSURE_KEY_BYTES];
+  hls_disclosure_key(seed, key);
+  struct hls_digest_cell cells[N_SDC_CELLS];
+  struct hls_digest d = {.iso_year = 2026,
+                         .iso_week = 7,
+                         .method = {HLS_DISCLOSURE_DEFAULT_THRESHOLD, HLS_DISCLOSURE_DEFAULT_ROUNDING, HLS_SDC_KEYED},
+                         .n_cells = N_SDC_CELLS,
+                         .cells = cells};
+  memset(cells, 0, sizeof cells);
+  json_t *jcells = json_array();
+  for (size_t i = 0; i < N_SDC_CELLS; i++) {
+    const struct raw_cell *in = &sdc_cells[i];
+    struct hls_digest_cell *c = &cells[i];
+    strcpy(c->theme, in->theme);
+    c->kind = in->kind;
+    c->scale = in->scale;
+    c->stage = in->stage;
+    uint32_t offset = in->scale == HLS_SCALE_PERSON
+                          ? hls_disclosure_offset(key, d.iso_year, d.iso_week, c->theme, c->kind, c->scale, c->stage,
+                                                  d.method.rounding)
+                          : 0;
+    hls_disclose(&d.method, c->scale, in->raw, offset, &c->withheld, &c->count);
+    json_array_append_new(jcells, json_pack("{s:s, s:i, s:i, s:i, s:i, s:o, s:o}", "theme", c->theme, "kind", c->kind,
+                                            "scale", c->scale, "stage", c->stage, "raw", (int)in->raw, "offset",
+                                            in->scale == HLS_SCALE_PERSON ? json_integer(offset) : json_null(),
+                                            "count", c->withheld ? json_null() : json_integer(c->count)));
+  }
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  int rc = hls_digest_pack(&body, &d); /* sorts cells[], not jcells */
+  if (rc != 0) die("digest", rc);
+  json_t *doc = json_pack(
+      "{s:s, s:[s,s,s,s], s:o, s:o, s:i, s:i, s:{s:s, s:i, s:i}, s:o, s:o}", "description",
+      "hlsd hls-sdc-2 (keyed rounding) known-answer vectors. Generated by tests/unit/make_vectors.c sdc; checked by "
+      "tests/unit/test_envelope.c and tests/unit/check_vectors.py.",
+      "notes",
+      "key = BLAKE2b-256(message \"hls-sdc-2 key\", key = seed), the seed being the node's Ed25519 seed",
+      "offset = LE64(BLAKE2b-64(message = BE16 iso_year || u8 iso_week || u8 kind || u8 scale || u8 stage || theme "
+      "bytes, key = key)) mod rounding; person-scale cells only",
+      "u = raw + offset; u < threshold + rounding - 1: withheld (count null); else count = rounding * floor(u / "
+      "rounding); other scales: count = raw",
+      "body: the digest [iso_year, iso_week, [\"hls-sdc-2\", threshold, rounding], cells] with these cells in "
+      "canonical order (protocol.md 4.2)",
+      "seed", hex(seed, 32), "key", hex(key, sizeof key), "iso_year", d.iso_year, "iso_week", d.iso_week, "method",
+      "name", HLS_DIGEST_METHOD_KEYED, "threshold", (int)d.method.threshold, "rounding", (int)d.method.rounding,
+      "cells", jcells, "body", hex(body.data, body.size));
+  msgpack_sbuffer_destroy(&body);
+  sodium_memzero(key, sizeof key);
+  if (doc == NULL) die("json", HLS_ENOMEM);
+  char *text = json_dumps(doc, JSON_INDENT(2));
+  json_decref(doc);
+  if (text == NULL) die("json", HLS_ENOMEM);
+  fputs(text, stdout);
+  fputc('\n', stdout);
+  free(text);
+  return ferror(stdout) ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
   if (sodium_init() < 0) return 1;
   uint8_t seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
   for (size_t i = 0; i < sizeof seed; i++) seed[i] = (uint8_t)(i + 1);
   crypto_sign_seed_keypair(pk, sk, seed);
+  if (argc > 1) {
+    if (strcmp(argv[1], "sdc") == 0) return sdc_vectors(seed);
+    fprintf(stderr, "usage: make_vectors [sdc]\n");
+    return 2;
+  }
 
   json_t *vectors = json_array();
   uint8_t prev_id[HLS_HASH_BYTES];

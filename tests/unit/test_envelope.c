@@ -815,7 +815,7 @@ static void test_noncanonical(void **state) {
   /* Digest cells out of order, and repeated. */
   msgpack_sbuffer d;
   msgpack_packer pk;
-  const char *const method = HLS_DIGEST_METHOD;
+  const char *const method = HLS_DIGEST_METHOD_NEAREST;
   msgpack_sbuffer_init(&d);
   msgpack_packer_init(&pk, &d, msgpack_sbuffer_write);
   mpb_pack(&pk, "A u u A s u u A", 4, 2026ull, 7ull, 3, method, 10ull, 5ull, 2);
@@ -926,7 +926,7 @@ static void test_truncation(void **state) {
 static void digest_of_n_cells(msgpack_sbuffer *sb, uint32_t n) {
   msgpack_packer pk;
   msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-  mpb_pack(&pk, "A u u A s u u A", 4, 2026ull, 7ull, 3, HLS_DIGEST_METHOD, 10ull, 5ull, (int)n);
+  mpb_pack(&pk, "A u u A s u u A", 4, 2026ull, 7ull, 3, HLS_DIGEST_METHOD_NEAREST, 10ull, 5ull, (int)n);
   for (uint32_t i = 0; i < n; i++) {
     char theme[16];
     snprintf(theme, sizeof theme, "t%05u", i);
@@ -962,7 +962,7 @@ static void test_size_limits(void **state) {
   msgpack_sbuffer_clear(&d);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &d, msgpack_sbuffer_write);
-  mpb_pack(&pk, "A u u A s u u", 4, 2026ull, 7ull, 3, HLS_DIGEST_METHOD, 10ull, 5ull);
+  mpb_pack(&pk, "A u u A s u u", 4, 2026ull, 7ull, 3, HLS_DIGEST_METHOD_NEAREST, 10ull, 5ull);
   msgpack_sbuffer_write(&d, "\xdd\xff\xff\xff\xff\x95", 6);
   expect_body(HLS_ETRUNCATED, HLS_ENV_DIGEST, &d, "2^32-1 cells claimed");
   msgpack_sbuffer_destroy(&d);
@@ -1126,11 +1126,15 @@ static void expect_body_fmt(int want, int type, const char *what, const char *fm
 
 static void test_body_schema(void **state) {
   (void)state;
-  const char *m = HLS_DIGEST_METHOD;
+  const char *m = HLS_DIGEST_METHOD_NEAREST;
   /* digest */
   expect_body_fmt(0, HLS_ENV_DIGEST, "empty digest", "A u u A s u u A", 4, 2026ull, 7ull, 3, m, 10ull, 5ull, 0);
+  expect_body_fmt(0, HLS_ENV_DIGEST, "keyed method", "A u u A s u u A", 4, 2026ull, 7ull, 3, HLS_DIGEST_METHOD_KEYED,
+                  10ull, 5ull, 0);
   expect_body_fmt(HLS_EUNSUPPORTED, HLS_ENV_DIGEST, "unknown method", "A u u A s u u A", 4, 2026ull, 7ull, 3,
-                  "hls-sdc-2", 10ull, 5ull, 0);
+                  "hls-sdc-3", 10ull, 5ull, 0);
+  expect_body_fmt(HLS_EUNSUPPORTED, HLS_ENV_DIGEST, "method name prefix", "A u u A s u u A", 4, 2026ull, 7ull, 3,
+                  "hls-sdc-", 10ull, 5ull, 0);
   expect_body_fmt(0, HLS_ENV_DIGEST, "2020 has 53 weeks", "A u u A s u u A", 4, 2020ull, 53ull, 3, m, 10ull, 5ull, 0);
   expect_body_fmt(HLS_EMALFORMED, HLS_ENV_DIGEST, "2021 has 52 weeks", "A u u A s u u A", 4, 2021ull, 53ull, 3, m,
                   10ull, 5ull, 0);
@@ -1279,6 +1283,9 @@ static void test_packers_refuse(void **state) {
   d.method.rounding = 0;
   REFUSED(hls_digest_pack(&out, &d));
   sample_digest(&d, cells);
+  d.method.kind = HLS_SDC_KEYED + 1;
+  REFUSED(hls_digest_pack(&out, &d));
+  sample_digest(&d, cells);
   d.method.threshold = HLS_DIGEST_MAX_COUNT + 1;
   REFUSED(hls_digest_pack(&out, &d));
   sample_digest(&d, cells);
@@ -1359,6 +1366,29 @@ static void test_packers_refuse(void **state) {
 
 /* The digest packer sorts cells into canonical order, whatever order they
  * come in: the same bytes as from sorted input. */
+/* hls-sdc-2 travels by name and comes back as the keyed kind. */
+static void test_digest_keyed_round_trip(void **state) {
+  (void)state;
+  struct hls_digest d, back;
+  struct hls_digest_cell cells[5];
+  sample_digest(&d, cells);
+  d.method.kind = HLS_SDC_KEYED;
+  msgpack_sbuffer out;
+  msgpack_sbuffer_init(&out);
+  assert_int_equal(hls_digest_pack(&out, &d), 0);
+  const char *name = HLS_DIGEST_METHOD_KEYED;
+  bool found = false;
+  for (size_t i = 0; i + strlen(name) <= out.size && !found; i++) found = memcmp(out.data + i, name, strlen(name)) == 0;
+  assert_true(found);
+  struct hls_why why = {{0}};
+  assert_int_equal(hls_digest_decode(&back, sb_bytes(&out), out.size, &why), 0);
+  assert_int_equal(back.method.kind, HLS_SDC_KEYED);
+  assert_int_equal(back.method.threshold, d.method.threshold);
+  assert_int_equal(back.method.rounding, d.method.rounding);
+  hls_digest_free(&back);
+  msgpack_sbuffer_destroy(&out);
+}
+
 static void test_digest_pack_sorts(void **state) {
   (void)state;
   struct hls_digest d;
@@ -1457,13 +1487,13 @@ static void vector_profile(const json_t *f, msgpack_sbuffer *body) {
 
 static void vector_digest(const json_t *f, msgpack_sbuffer *body) {
   const json_t *method = jget(f, "method"), *jcells = jget(f, "cells");
-  assert_string_equal(jstr(method, "name"), HLS_DIGEST_METHOD);
+  assert_string_equal(jstr(method, "name"), HLS_DIGEST_METHOD_NEAREST);
   size_t n = json_array_size(jcells);
   struct hls_digest_cell *cells = calloc(n > 0 ? n : 1, sizeof *cells);
   assert_non_null(cells);
   struct hls_digest d = {.iso_year = (int)jint(f, "iso_year"),
                          .iso_week = (int)jint(f, "iso_week"),
-                         .method = {(uint32_t)jint(method, "threshold"), (uint32_t)jint(method, "rounding")},
+                         .method = {(uint32_t)jint(method, "threshold"), (uint32_t)jint(method, "rounding"), HLS_SDC_NEAREST},
                          .n_cells = n,
                          .cells = cells};
   /* Given in canonical order; packed from the reverse order. */
@@ -1479,7 +1509,7 @@ static void vector_digest(const json_t *f, msgpack_sbuffer *body) {
     /* The published count is disclosure control applied to the raw one. */
     bool withheld;
     uint32_t published;
-    hls_disclose(&d.method, c->scale, (uint32_t)jint(jc, "raw"), &withheld, &published);
+    hls_disclose(&d.method, c->scale, (uint32_t)jint(jc, "raw"), 0, &withheld, &published);
     assert_int_equal(withheld, c->withheld);
     assert_int_equal(published, c->count);
   }
@@ -1663,9 +1693,85 @@ static void test_vectors(void **state) {
   json_decref(doc);
 }
 
+/* docs/test-vectors/sdc.json (beside envelopes.json): the disclosure key
+ * from the seed, each cell's offset and published count, and the digest
+ * body, rebuilt with hlsd's code. */
+static void test_sdc_vectors(void **state) {
+  const char *path = *state;
+  json_error_t err;
+  json_t *doc = json_load_file(path, 0, &err);
+  if (doc == NULL) fail_msg("%s: %s", path, err.text);
+  size_t seed_len, key_len;
+  uint8_t *seed = jhex(doc, "seed", &seed_len), *want_key = jhex(doc, "key", &key_len);
+  assert_int_equal(seed_len, 32);
+  uint8_t key[HLS_DISCLOSURE_KEY_BYTES];
+  hls_disclosure_key(seed, key);
+  assert_int_equal(key_len, sizeof key);
+  assert_memory_equal(key, want_key, sizeof key);
+  const json_t *method = jget(doc, "method"), *jcells = jget(doc, "cells");
+  assert_string_equal(jstr(method, "name"), HLS_DIGEST_METHOD_KEYED);
+  struct hls_digest d = {.iso_year = (int)jint(doc, "iso_year"),
+                         .iso_week = (int)jint(doc, "iso_week"),
+                         .method = {(uint32_t)jint(method, "threshold"), (uint32_t)jint(method, "rounding"),
+                                    HLS_SDC_KEYED},
+                         .n_cells = json_array_size(jcells)};
+  assert_true(d.n_cells > 0 && d.n_cells <= 64);
+  struct hls_digest_cell cells[64];
+  memset(cells, 0, sizeof cells);
+  d.cells = cells;
+  size_t person = 0, withheld = 0;
+  for (size_t i = 0; i < d.n_cells; i++) {
+    const json_t *jc = json_array_get(jcells, i);
+    struct hls_digest_cell *c = &cells[i];
+    snprintf(c->theme, sizeof c->theme, "%s", jstr(jc, "theme"));
+    c->kind = (int)jint(jc, "kind");
+    c->scale = (int)jint(jc, "scale");
+    c->stage = (int)jint(jc, "stage");
+    uint32_t offset = 0;
+    if (c->scale == HLS_SCALE_PERSON) {
+      offset = hls_disclosure_offset(key, d.iso_year, d.iso_week, c->theme, c->kind, c->scale, c->stage,
+                                     d.method.rounding);
+      assert_int_equal(offset, jint(jc, "offset"));
+      person++;
+    } else {
+      assert_true(json_is_null(jget(jc, "offset")));
+    }
+    hls_disclose(&d.method, c->scale, (uint32_t)jint(jc, "raw"), offset, &c->withheld, &c->count);
+    const json_t *count = jget(jc, "count");
+    if (c->withheld) {
+      assert_true(json_is_null(count));
+      withheld++;
+    } else {
+      assert_int_equal(c->count, jint(jc, "count"));
+    }
+  }
+  assert_true(person > 0 && withheld > 0 && withheld < person); /* the vector shows both */
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  assert_int_equal(hls_digest_pack(&body, &d), 0);
+  size_t want_len;
+  uint8_t *want_body = jhex(doc, "body", &want_len);
+  assert_int_equal(body.size, want_len);
+  assert_memory_equal(body.data, want_body, want_len);
+  struct hls_digest back;
+  struct hls_why why = {{0}};
+  assert_int_equal(hls_digest_decode(&back, want_body, want_len, &why), 0);
+  assert_int_equal(back.method.kind, HLS_SDC_KEYED);
+  assert_int_equal(back.n_cells, d.n_cells);
+  hls_digest_free(&back);
+  free(want_body);
+  msgpack_sbuffer_destroy(&body);
+  free(seed);
+  free(want_key);
+  json_decref(doc);
+}
+
 int main(int argc, char **argv) {
   if (sodium_init() < 0) return 1;
   const char *vectors = argc > 1 ? argv[1] : HLS_ENVELOPE_VECTORS;
+  static char sdc_path[4096];
+  const char *slash = strrchr(vectors, '/');
+  snprintf(sdc_path, sizeof sdc_path, "%.*ssdc.json", slash != NULL ? (int)(slash - vectors + 1) : 0, vectors);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_names),
       cmocka_unit_test(test_round_trip),
@@ -1684,7 +1790,9 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_body_schema),
       cmocka_unit_test(test_packers_refuse),
       cmocka_unit_test(test_digest_pack_sorts),
+      cmocka_unit_test(test_digest_keyed_round_trip),
       cmocka_unit_test_prestate(test_vectors, (void *)(uintptr_t)vectors),
+      cmocka_unit_test_prestate(test_sdc_vectors, sdc_path),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,7 +64,7 @@ enum {
   MAX_PLANTS = 10,
 };
 
-static const struct hls_digest_method sdc_default = {10, 5};
+static const struct hls_digest_method sdc_default = {10, 5, HLS_SDC_NEAREST};
 
 /* Print the measured figures of the signal tests (always: they are the
  * numbers the comments quote, to compare when the engine is tuned). */
@@ -293,7 +293,7 @@ static size_t world_cells(const struct world *w, int label, int wk, struct spec 
   for (size_t i = 0; i < n; i++) {
     bool withheld;
     uint32_t published;
-    hls_disclose(&w->method, raw[i].scale, raw[i].raw, &withheld, &published);
+    hls_disclose(&w->method, raw[i].scale, raw[i].raw, 0, &withheld, &published);
     out[i] = (struct spec){raw[i].theme, PROBLEM, raw[i].scale, withheld ? WITHHELD : (int)published, 0};
   }
   return n;
@@ -1020,7 +1020,7 @@ struct bounds_case {
 static void expect_bounds(size_t n, const struct bounds_case *cases) {
   for (size_t i = 0; i < n; i++) {
     const struct bounds_case *b = &cases[i];
-    const struct hls_digest_method m = {b->threshold, b->rounding};
+    const struct hls_digest_method m = {b->threshold, b->rounding, HLS_SDC_NEAREST};
     const struct spec c = {"x", PROBLEM, b->scale, b->count, 0};
     struct hls_pat_cell_ref r;
     bounds_many(&m, 1, &c, &r);
@@ -1076,7 +1076,9 @@ static void test_cell_bounds_exact_other_scales(void **state) {
  * per raw count. */
 static void test_cell_bounds_match_disclosure(void **state) {
   (void)state;
-  static const struct hls_digest_method methods[] = {{10, 5}, {7, 10}, {5, 3}, {10, 2}, {10, 1}, {12, 4}, {20, 10}};
+  static const struct hls_digest_method methods[] = {{10, 5, HLS_SDC_NEAREST}, {7, 10, HLS_SDC_NEAREST}, {5, 3, HLS_SDC_NEAREST},
+                                                     {10, 2, HLS_SDC_NEAREST}, {10, 1, HLS_SDC_NEAREST}, {12, 4, HLS_SDC_NEAREST},
+                                                     {20, 10, HLS_SDC_NEAREST}};
   enum { RAW_MAX = 60 };
   for (size_t mi = 0; mi < sizeof methods / sizeof methods[0]; mi++) {
     const struct hls_digest_method *m = &methods[mi];
@@ -1084,7 +1086,7 @@ static void test_cell_bounds_match_disclosure(void **state) {
     bool withheld[RAW_MAX];
     uint32_t published[RAW_MAX];
     for (uint32_t raw = 1; raw <= RAW_MAX; raw++) {
-      hls_disclose(m, PERSON, raw, &withheld[raw - 1], &published[raw - 1]);
+      hls_disclose(m, PERSON, raw, 0, &withheld[raw - 1], &published[raw - 1]);
       cells[raw - 1] = (struct spec){"", PROBLEM, PERSON, withheld[raw - 1] ? WITHHELD : (int)published[raw - 1], 0};
     }
     struct hls_pat_cell_ref r[RAW_MAX];
@@ -1095,15 +1097,15 @@ static void test_cell_bounds_match_disclosure(void **state) {
         fail_msg("t=%u r=%u raw %u: [%u, %u]", m->threshold, m->rounding, raw, c->lo, c->hi);
       bool w2;
       uint32_t p2;
-      hls_disclose(m, PERSON, c->lo, &w2, &p2);
+      hls_disclose(m, PERSON, c->lo, 0, &w2, &p2);
       assert_true(w2 == withheld[raw - 1] && p2 == published[raw - 1]);
-      hls_disclose(m, PERSON, c->hi, &w2, &p2);
+      hls_disclose(m, PERSON, c->hi, 0, &w2, &p2);
       assert_true(w2 == withheld[raw - 1] && p2 == published[raw - 1]);
       if (c->lo > 1) {
-        hls_disclose(m, PERSON, c->lo - 1, &w2, &p2);
+        hls_disclose(m, PERSON, c->lo - 1, 0, &w2, &p2);
         assert_false(w2 == withheld[raw - 1] && p2 == published[raw - 1]);
       }
-      hls_disclose(m, PERSON, c->hi + 1, &w2, &p2);
+      hls_disclose(m, PERSON, c->hi + 1, 0, &w2, &p2);
       assert_false(w2 == withheld[raw - 1] && p2 == published[raw - 1]);
     }
   }

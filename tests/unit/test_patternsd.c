@@ -135,7 +135,7 @@ static void add_digest(struct chain *c, const char *theme, int week) {
   cell.scale = HLS_SCALE_PLACE;
   cell.stage = HLS_STAGE_REFLECT;
   cell.count = 4;
-  struct hls_digest d = {.iso_year = year, .iso_week = week, .method = {10, 5}, .n_cells = 1, .cells = &cell};
+  struct hls_digest d = {.iso_year = year, .iso_week = week, .method = {10, 5, HLS_SDC_NEAREST}, .n_cells = 1, .cells = &cell};
   msgpack_sbuffer body;
   msgpack_sbuffer_init(&body);
   assert_int_equal(hls_digest_pack(&body, &d), 0);

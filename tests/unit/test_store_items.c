@@ -114,7 +114,7 @@ static void body_of(struct fixture *fx, int type, uint64_t seq, msgpack_sbuffer 
     assert_int_equal(hls_story_pack(body, &s), 0);
   } else if (type == HLS_ENV_DIGEST) {
     struct hls_digest_cell cell = {.theme = "housing", .kind = 0, .scale = 1, .stage = 3, .count = 5};
-    struct hls_digest d = {.iso_year = 2026, .iso_week = 3, .method = {10, 5}, .n_cells = 1, .cells = &cell};
+    struct hls_digest d = {.iso_year = 2026, .iso_week = 3, .method = {10, 5, HLS_SDC_NEAREST}, .n_cells = 1, .cells = &cell};
     assert_int_equal(hls_digest_pack(body, &d), 0);
   } else {
     struct hls_tombstone t = {.target_seq = seq > 1 ? 1 + rnd(fx, (uint32_t)(seq - 1)) : 1, .reason = 0};

@@ -120,7 +120,7 @@ static void publish_story(struct fixture *fx, struct chain *ch, const char *titl
 
 static void publish_digest(struct fixture *fx, struct chain *ch, int64_t ts, int64_t stored_ms) {
   struct hls_digest_cell cell = {.theme = "housing", .kind = 0, .scale = 1, .stage = 3, .count = 4};
-  struct hls_digest d = {.iso_year = 2026, .iso_week = 10, .method = {10, 5}, .n_cells = 1, .cells = &cell};
+  struct hls_digest d = {.iso_year = 2026, .iso_week = 10, .method = {10, 5, HLS_SDC_NEAREST}, .n_cells = 1, .cells = &cell};
   msgpack_sbuffer body;
   msgpack_sbuffer_init(&body);
   assert_int_equal(hls_digest_pack(&body, &d), 0);

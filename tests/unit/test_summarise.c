@@ -735,6 +735,63 @@ static void test_story_in_current_week(void **state) {
 
 /* --- 2. suppression -------------------------------------------------------------------------- */
 
+/* hls-sdc-2 (what hlsd publishes): each person-scale cell is published
+ * with the offset keyed by this node's identity; a re-issue of the week
+ * publishes an unchanged cell the same; organisation counts stay exact. */
+static void test_keyed_suppression(void **state) {
+  struct fixture *fx = *state;
+  fx->ctx.method.kind = HLS_SDC_KEYED;
+  hls_day day = day_of(fx, 0, 2);
+  int y, w;
+  hls_iso_week(day, &y, &w);
+  enum { THEMES = 26 };
+  char themes[THEMES][16];
+  for (int n = 0; n < THEMES; n++) {
+    snprintf(themes[n], sizeof themes[n], "count-%d", n);
+    add_records(fx, n, day, HLS_SCALE_PERSON, HLS_CONSENT_AGGREGATE, themes[n]);
+  }
+  add_records(fx, 12, day, HLS_SCALE_ORGANISATION, HLS_CONSENT_AGGREGATE, "organisation");
+  set_today(fx, day_of(fx, 1, 2));
+  reconcile(fx);
+  uint8_t key[HLS_DISCLOSURE_KEY_BYTES];
+  hls_disclosure_key(fx->id.secret_key, key);
+  struct hls_digest d;
+  assert_true(digest_of(fx, day, &d, NULL));
+  assert_int_equal(d.method.kind, HLS_SDC_KEYED);
+  size_t withheld = 0, published = 0;
+  for (int n = 0; n < THEMES; n++) {
+    uint32_t o = hls_disclosure_offset(key, y, w, themes[n], HLS_KIND_PROBLEM, HLS_SCALE_PERSON,
+                                       HLS_STAGE_EXPERIMENT, 5);
+    bool wh;
+    uint32_t want;
+    hls_disclose(&d.method, HLS_SCALE_PERSON, (uint32_t)n, o, &wh, &want);
+    long got = cell_of(&d, themes[n], HLS_SCALE_PERSON);
+    if (n == 0) assert_int_equal(got, CELL_ABSENT);
+    else if (wh) assert_int_equal(got, CELL_WITHHELD);
+    else assert_int_equal(got, (long)want);
+    if (n > 0 && wh) withheld++;
+    if (n > 0 && !wh) published++;
+    if (n > 0 && n < 10) assert_int_equal(got, CELL_WITHHELD);
+  }
+  assert_true(withheld > 0 && published > 0);
+  assert_int_equal(cell_of(&d, "organisation", HLS_SCALE_ORGANISATION), 12);
+  hls_digest_free(&d);
+  check_disclosure(fx);
+
+  /* A new record of another theme re-issues the week; the others' cells
+   * publish as before (same counts, same offsets). */
+  struct hls_digest before, after;
+  assert_true(digest_of(fx, day, &before, NULL));
+  add_record(fx, day, HLS_SCALE_PERSON, HLS_CONSENT_AGGREGATE, "count-25");
+  reconcile(fx);
+  assert_true(digest_of(fx, day, &after, NULL));
+  for (int n = 1; n < THEMES - 1; n++)
+    assert_int_equal(cell_of(&before, themes[n], HLS_SCALE_PERSON), cell_of(&after, themes[n], HLS_SCALE_PERSON));
+  hls_digest_free(&before);
+  hls_digest_free(&after);
+  sodium_memzero(key, sizeof key);
+}
+
 static void test_suppression(void **state) {
   struct fixture *fx = *state;
   hls_day day = day_of(fx, 0, 1);
@@ -1841,6 +1898,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_consent_matrix, setup, teardown),
       cmocka_unit_test_setup_teardown(test_story_in_current_week, setup, teardown),
       cmocka_unit_test_setup_teardown(test_suppression, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_keyed_suppression, setup, teardown),
       cmocka_unit_test_setup_teardown(test_suppression_every_count, setup, teardown),
       cmocka_unit_test_setup_teardown(test_week_lifecycle, setup, teardown),
       cmocka_unit_test_setup_teardown(test_record_moves_week, setup, teardown),
