@@ -257,7 +257,9 @@ int cmd_backup(struct cli *c, int argc, char **argv) {
 /* hls sync: wait until this node holds everything its connected peers
  * advertise, with a progress bar on a terminal: every peer being dialled
  * has connected (or failed), every connected peer has sent its whole
- * vector, and nothing it named is missing. */
+ * vector, and nothing it named is missing. A session that drops while
+ * sync waits is waited for again (redialled within network.reconnect_max):
+ * no sessions left after having had some is not "up to date". */
 int cmd_sync(struct cli *c, int argc, char **argv) {
   static const struct option own[] = {{"timeout", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
   struct cli_opts o;
@@ -276,6 +278,7 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
   struct timespec t0, t;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   int64_t first_received = -1, received = 0, behind = 0, sessions = 0, items = 0, pending = 0, connecting = 0;
+  bool had_sessions = false;
   for (;;) {
     struct hls_client_req r;
     struct hls_ctl_response resp;
@@ -295,10 +298,15 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
     hls_ctl_response_free(&resp);
     if (first_received < 0) first_received = received;
     hls_progress_update(&bar, (uint64_t)(received - first_received), (uint64_t)(received - first_received + behind));
-    if (behind == 0 && pending == 0 && connecting == 0) break;
+    had_sessions |= sessions > 0;
+    bool dropped = had_sessions && sessions == 0;
+    if (behind == 0 && pending == 0 && connecting == 0 && !dropped) break;
     clock_gettime(CLOCK_MONOTONIC, &t);
     if (timeout_s > 0 && t.tv_sec - t0.tv_sec >= timeout_s) {
       hls_progress_end(&bar);
+      if (behind == 0 && pending == 0 && connecting == 0)
+        return cli_fail(c, HLS_ETIMEOUT, "the peers' sessions closed and none came back within %lld s (see hls peer list)",
+                        (long long)timeout_s);
       if (behind == 0 && pending == 0)
         return cli_fail(c, HLS_ETIMEOUT, "%lld peer%s still connecting after %lld s", (long long)connecting,
                         connecting == 1 ? "" : "s", (long long)timeout_s);

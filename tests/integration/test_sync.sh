@@ -35,4 +35,35 @@ jq -e '.gossip.vectors_pending == 0 and .gossip.behind == 0' <<<"$(hls_at new --
 # (received counts from sync's first look: items may flow from peer add on)
 jq -e '.up_to_date == true and .items >= '"$big_items" <<<"$out" >/dev/null || fail "sync's report: $out"
 pass "sync after peer add waits for the whole vector and every item ($new_items items)"
-for n in big new; do stop_node "$n"; done
+
+# A session that drops while sync waits: a third node starts catching up
+# from big, big is frozen (SIGSTOP) while it is behind, its session times
+# out (keepalive 1 s); sync must not call that up to date, and finishes
+# once big is back (SIGCONT) and every item has arrived. big sends one
+# item a frame, one frame in flight, so the catch-up lasts seconds, not
+# the moment between seeing it start and freezing big.
+stop_node new
+stop_node big
+start_node big "${FAST[@]}" --listen "$big_addr" --set gossip.batch_items=1 --set gossip.window=1
+PLACE="Late" init_node late --network-key "$(hls_at big network key)"
+start_node late "${FAST[@]}" --set network.idle_timeout=3s
+hls_at late peer add "$big_addr" "$big_id" >/dev/null || fail "peer add"
+catching_up() { jq -e '.gossip.sessions == 1 and .gossip.items_received > 0' <<<"$(hls_at late --json status)"; }
+wait_for 30 catching_up || fail "late did not start catching up"
+kill -STOP "${DAEMON_PID[big]}"
+held=$(hls_at late --json status | jq .gossip.items)
+if [ "$held" -ge "$big_items" ]; then
+  kill -CONT "${DAEMON_PID[big]}"
+  fail "late caught up before big was frozen ($held items): the test would prove nothing"
+fi
+hls_at late --json sync --timeout 120 >"$WORK/late-sync.json" 2>&1 &
+sync_pid=$!
+no_session() { [ "$(hls_at late --json status | jq .gossip.sessions)" = 0 ]; }
+wait_for 30 no_session || { kill -CONT "${DAEMON_PID[big]}"; fail "late's session with the frozen big did not close"; }
+kill -0 "$sync_pid" 2>/dev/null || { kill -CONT "${DAEMON_PID[big]}"; fail "sync returned once the session dropped: $(cat "$WORK/late-sync.json")"; }
+kill -CONT "${DAEMON_PID[big]}"
+wait "$sync_pid" || fail "sync after the drop: $(cat "$WORK/late-sync.json")"
+late_items=$(hls_at late --json status | jq .gossip.items)
+[ "$late_items" -ge "$big_items" ] || fail "sync said $(cat "$WORK/late-sync.json"), but late holds $late_items of $big_items"
+pass "a session dropped during sync (big frozen at $held of $big_items items held) is waited for: sync ended with all $late_items items"
+for n in big late; do stop_node "$n"; done
