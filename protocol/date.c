@@ -108,3 +108,75 @@ int hls_time_parse(const char *s, size_t len, int64_t *unix_ms) {
   *unix_ms = ((int64_t)day * 86400 + h * 3600 + m * 60 + sec) * 1000;
   return 0;
 }
+
+/* --- retention periods ------------------------------------------------------------ */
+
+static const char period_units[] = {'\0', 'd', 'm', 'y'};
+
+int hls_period_parse(const char *s, size_t len, struct hls_period *out) {
+  if (s == NULL) return HLS_EINVAL;
+  if (len == 0 || (len == 4 && s[0] == 'k' && s[1] == 'e' && s[2] == 'e' && s[3] == 'p')) {
+    *out = (struct hls_period){0, HLS_PERIOD_KEEP};
+    return 0;
+  }
+  if (len < 2 || len > 7 || s[0] < '1' || s[0] > '9') return HLS_EINVAL;
+  int count = digits(s, (int)len - 1);
+  int unit = s[len - 1] == 'd' ? HLS_PERIOD_DAYS : s[len - 1] == 'm' ? HLS_PERIOD_MONTHS
+           : s[len - 1] == 'y' ? HLS_PERIOD_YEARS : HLS_PERIOD_KEEP;
+  if (count < 1 || unit == HLS_PERIOD_KEEP) return HLS_EINVAL;
+  int max = unit == HLS_PERIOD_DAYS ? HLS_PERIOD_MAX_YEARS * 366 : unit == HLS_PERIOD_MONTHS ? HLS_PERIOD_MAX_YEARS * 12
+                                                                                             : HLS_PERIOD_MAX_YEARS;
+  if (count > max) return HLS_EINVAL;
+  *out = (struct hls_period){count, unit};
+  return 0;
+}
+
+void hls_period_format(const struct hls_period *p, char out[HLS_PERIOD_TEXT_MAX]) {
+  if (p->unit <= HLS_PERIOD_KEEP || p->unit > HLS_PERIOD_YEARS)
+    snprintf(out, HLS_PERIOD_TEXT_MAX, "keep");
+  else
+    snprintf(out, HLS_PERIOD_TEXT_MAX, "%d%c", (int)p->count, period_units[p->unit]);
+}
+
+static int month_days(int y, int m) {
+  static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return mdays[m - 1] + (m == 2 && leap);
+}
+
+/* day plus months (negative: back), on the last day of a shorter month. */
+static hls_day add_months(hls_day day, int months) {
+  int y, m, d;
+  hls_date_to_ymd(day, &y, &m, &d);
+  int total = y * 12 + (m - 1) + months;
+  y = total / 12;
+  m = total % 12 + 1;
+  if (d > month_days(y, m)) d = month_days(y, m);
+  return hls_date_from_ymd(y, m, d);
+}
+
+hls_day hls_period_add(hls_day day, const struct hls_period *p) {
+  switch (p->unit) {
+    case HLS_PERIOD_DAYS: return day + p->count;
+    case HLS_PERIOD_MONTHS: return add_months(day, p->count);
+    case HLS_PERIOD_YEARS: return add_months(day, p->count * 12);
+    default: return day;
+  }
+}
+
+bool hls_period_cutoff(hls_day before, const struct hls_period *p, hls_day *out) {
+  if (p->unit <= HLS_PERIOD_KEEP || p->unit > HLS_PERIOD_YEARS) return false;
+  if (p->unit == HLS_PERIOD_DAYS) {
+    *out = before - p->count - 1;
+    return true;
+  }
+  /* Adding months never moves a later day earlier, so the days that are
+   * past form a run up to the cutoff: start from before minus the period
+   * and step to its end (a few steps, at month ends). */
+  int months = p->unit == HLS_PERIOD_YEARS ? p->count * 12 : p->count;
+  hls_day d = add_months(before, -months);
+  while (hls_period_add(d, p) >= before) d--;
+  while (hls_period_add(d + 1, p) < before) d++;
+  *out = d;
+  return true;
+}

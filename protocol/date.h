@@ -38,4 +38,29 @@ void hls_time_format(int64_t unix_ms, char out[21]);
  * milliseconds since the Unix epoch; HLS_EINVAL otherwise. */
 int hls_time_parse(const char *s, size_t len, int64_t *unix_ms) HLS_WARN_UNUSED;
 
+/* A retention period (docs/governance.md#retention): a whole number of
+ * days, months or years, or keep (no period: kept until deleted). Months
+ * and years are calendar months: 2024-01-31 plus 1m is 2024-02-29, the
+ * last day of the shorter month. */
+enum hls_period_unit { HLS_PERIOD_KEEP = 0, HLS_PERIOD_DAYS, HLS_PERIOD_MONTHS, HLS_PERIOD_YEARS };
+struct hls_period {
+  int32_t count; /* 1..HLS_PERIOD_MAX_YEARS years' worth; 0 when keep */
+  int32_t unit;  /* enum hls_period_unit */
+};
+/* The longest period: a record's date (from 1990) plus it stays a date. */
+#define HLS_PERIOD_MAX_YEARS 200
+/* Longest text hls_period_format writes, with its NUL. */
+#define HLS_PERIOD_TEXT_MAX 16
+/* Parse "90d", "18m", "6y" (a whole number from 1, then d, m or y), or
+ * "keep" or "" (keep). HLS_EINVAL for anything else, or a period longer
+ * than HLS_PERIOD_MAX_YEARS. */
+int hls_period_parse(const char *s, size_t len, struct hls_period *out) HLS_WARN_UNUSED;
+/* "6y", "18m", "90d" or "keep" into out. */
+void hls_period_format(const struct hls_period *p, char out[HLS_PERIOD_TEXT_MAX]);
+/* day plus p (day itself when keep). */
+hls_day hls_period_add(hls_day day, const struct hls_period *p);
+/* The last day d whose d + p comes before `before` (so every record dated
+ * d or earlier is past its period on day `before`); false when keep. */
+bool hls_period_cutoff(hls_day before, const struct hls_period *p, hls_day *out);
+
 #endif

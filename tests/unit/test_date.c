@@ -304,6 +304,70 @@ static void test_time_parse(void **state) {
   assert_int_equal(hls_time_parse(NULL, 0, &ms), HLS_EINVAL);
 }
 
+/* --- retention periods --------------------------------------------------------- */
+
+static int period(const char *s, struct hls_period *p) { return hls_period_parse(s, strlen(s), p); }
+
+static void test_period_parse(void **state) {
+  (void)state;
+  struct hls_period p;
+  char text[HLS_PERIOD_TEXT_MAX];
+  const char *good[] = {"6y", "18m", "90d", "1d", "200y", "2400m", "73200d", "keep"};
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    assert_int_equal(period(good[i], &p), 0);
+    hls_period_format(&p, text);
+    assert_string_equal(text, good[i]); /* reads back as written */
+  }
+  assert_int_equal(period("", &p), 0);
+  assert_int_equal(p.unit, HLS_PERIOD_KEEP);
+  const char *bad[] = {"0d", "6", "y", "6w", "6Y", "-1y", "06y", " 6y", "6y ", "6 y", "201y", "2401m",
+                       "73201d", "9999999999y", "keeps", "1.5y", "6yy"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_int_equal(period(bad[i], &p), HLS_EINVAL);
+  assert_int_equal(hls_period_parse(NULL, 0, &p), HLS_EINVAL);
+}
+
+static void test_period_add(void **state) {
+  (void)state;
+  struct hls_period p;
+  hls_day d, want;
+  char text[11];
+  struct {
+    const char *from, *period, *to;
+  } cases[] = {
+      {"2020-03-02", "6y", "2026-03-02"}, {"2024-02-29", "1y", "2025-02-28"}, {"2024-02-29", "4y", "2028-02-29"},
+      {"2024-01-31", "1m", "2024-02-29"}, {"2023-01-31", "1m", "2023-02-28"}, {"2024-11-30", "18m", "2026-05-30"},
+      {"2026-01-01", "90d", "2026-04-01"}, {"2025-12-31", "1d", "2026-01-01"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    assert_int_equal(parse(cases[i].from, &d), 0);
+    assert_int_equal(period(cases[i].period, &p), 0);
+    hls_date_format(hls_period_add(d, &p), text);
+    assert_string_equal(text, cases[i].to);
+  }
+  assert_int_equal(period("keep", &p), 0);
+  assert_int_equal(hls_period_add(d, &p), d);
+  assert_false(hls_period_cutoff(d, &p, &want));
+}
+
+/* The cutoff is exactly the last day whose period has ended before the
+ * given day, for every day of four years and every kind of period. */
+static void test_period_cutoff(void **state) {
+  (void)state;
+  const char *periods[] = {"1d", "90d", "1m", "18m", "1y", "6y"};
+  hls_day start;
+  assert_int_equal(parse("2023-01-01", &start), 0);
+  for (size_t k = 0; k < sizeof periods / sizeof periods[0]; k++) {
+    struct hls_period p;
+    assert_int_equal(period(periods[k], &p), 0);
+    for (hls_day before = start; before < start + 4 * 366; before++) {
+      hls_day cut;
+      assert_true(hls_period_cutoff(before, &p, &cut));
+      assert_true(hls_period_add(cut, &p) < before);
+      assert_true(hls_period_add(cut + 1, &p) >= before);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_known_days),
@@ -319,6 +383,9 @@ int main(void) {
       cmocka_unit_test(test_iso_week_format),
       cmocka_unit_test(test_time_format),
       cmocka_unit_test(test_time_parse),
+      cmocka_unit_test(test_period_parse),
+      cmocka_unit_test(test_period_add),
+      cmocka_unit_test(test_period_cutoff),
   };
   return cmocka_run_group_tests_name("date", tests, NULL, NULL);
 }
