@@ -35,6 +35,15 @@ static const char *const accept_choices[] = {"any", "listed", NULL};
   {"patterns", #name, HLS_CFG_##type, OFF(patterns.name), SZ(patterns.name), PAT_IBOUND_##type(lo),              \
    PAT_IBOUND_##type(hi), #def, NULL, false, help, PAT_RBOUND_##type(lo), PAT_RBOUND_##type(hi)},
 
+/* A [retention] option: one period per scale. The default is keep: an
+ * upgrade, or a node set up before retention, never deletes a record
+ * until its admin sets a period (docs/governance.md#retention). */
+#define RETENTION_OPTION(scale_name, scale, what)                                                                \
+  {"retention", #scale_name, HLS_CFG_PERIOD, OFF(retention[scale]), SZ(retention[scale]), 0, 0, "keep", NULL, true, \
+   "How long a record at the scale of " what " is kept after its date; then hlsd deletes it, as hls record "    \
+   "delete does (its stories erased at every place), unless the record has its own retain_until date. keep: "   \
+   "no automatic deletion.", 0, 0},
+
 static const struct hls_config_option options[] = {
     {"node", "place", HLS_CFG_STRING, OFF(place), SZ(place), 1, HLS_PLACE_MAX, NULL, NULL, true,
      "Name of this place (or partner) as other nodes see it, e.g. \"Gateshead Council\".", 0, 0},
@@ -162,6 +171,10 @@ static const struct hls_config_option options[] = {
      "Digests round the person-scale counts they publish to the nearest multiple of this.", 0, 0},
     {"consent", "expiry_check", HLS_CFG_DURATION, OFF(expiry_check_ms), SZ(expiry_check_ms), 1 * SEC, 60 * SEC, "30s",
      NULL, true, "How often hlsd looks for consent that has reached its expiry date.", 0, 0},
+    RETENTION_OPTION(person, HLS_SCALE_PERSON, "a person (a life as a system)")
+    RETENTION_OPTION(organisation, HLS_SCALE_ORGANISATION, "an organisation")
+    RETENTION_OPTION(place, HLS_SCALE_PLACE, "a place")
+    RETENTION_OPTION(country, HLS_SCALE_COUNTRY, "a country")
     {"publish", "delay", HLS_CFG_DURATION, OFF(publish_delay_ms), SZ(publish_delay_ms), 0, 3600 * SEC, "10s", NULL,
      true,
      "Changes are published this long after the last one, in one batch (never later than five times this "
@@ -386,6 +399,15 @@ static int set_option(struct hls_config *c, const struct hls_config_option *o, c
       memcpy(field, &v, sizeof v);
       return 0;
     }
+    case HLS_CFG_PERIOD: {
+      struct hls_period p;
+      if (hls_period_parse(value, strlen(value), &p) != 0)
+        return hls_why_set(why, HLS_ECONFIG,
+                           "%s.%s: must be a period such as 6y, 18m or 90d (years, months or days, at most %dy), "
+                           "or keep", o->section, o->name, HLS_PERIOD_MAX_YEARS);
+      memcpy(field, &p, sizeof p);
+      return 0;
+    }
     case HLS_CFG_INT: rc = parse_scaled(value, no_units, 1, &n); break;
     case HLS_CFG_SIZE: rc = parse_scaled(value, size_units, 1, &n); break;
     case HLS_CFG_DURATION: rc = parse_scaled(value, duration_units, SEC, &n); break;
@@ -541,6 +563,14 @@ void hls_config_format_value(const struct hls_config *c, const struct hls_config
       format_real(v, out, size);
       break;
     }
+    case HLS_CFG_PERIOD: {
+      struct hls_period p;
+      char text[HLS_PERIOD_TEXT_MAX];
+      memcpy(&p, field, sizeof p);
+      hls_period_format(&p, text);
+      snprintf(out, size, "%s", text);
+      break;
+    }
     default: {
       int64_t v;
       int_get(o, field, &v);
@@ -591,6 +621,10 @@ static void describe_bounds(const struct hls_config_option *o, char *out, size_t
     case HLS_CFG_STRING: snprintf(out, size, "text, %" PRId64 "-%" PRId64 " bytes", o->min, o->max); break;
     case HLS_CFG_ADDR: snprintf(out, size, "HOST:PORT"); break;
     case HLS_CFG_ADDR_LIST: snprintf(out, size, "HOST:PORT list, comma-separated, at most %" PRId64, o->max); break;
+    case HLS_CFG_PERIOD:
+      snprintf(out, size, "a period in days, months or years (90d, 18m, 6y; at most %dy), or keep",
+               HLS_PERIOD_MAX_YEARS);
+      break;
     case HLS_CFG_REAL:
       format_real(o->rmin, lo, sizeof lo);
       format_real(o->rmax, hi, sizeof hi);

@@ -10,10 +10,12 @@
 #include <stdio.h>
 
 #include "addr.h"
+#include "date.h"
 #include "envelope.h"
 #include "err.h"
 #include "hls_limits.h"
 #include "patterns.h"
+#include "record.h"
 
 /* Longest control.group name (Linux tools allow 32; NSS sources more). */
 #define HLS_GROUP_NAME_MAX 64
@@ -76,6 +78,9 @@ struct hls_config {
   int64_t suppression_threshold;
   int64_t rounding;
   int64_t expiry_check_ms;
+  /* [retention] (docs/governance.md#retention): how long a record is kept
+   * after its date, per scale (enum hls_scale); keep: no rule */
+  struct hls_period retention[HLS_SCALE_COUNT];
   /* [publish] */
   int64_t publish_delay_ms;
   /* [store] */
@@ -93,7 +98,8 @@ enum hls_config_type {
   HLS_CFG_ENUM,
   HLS_CFG_ADDR,
   HLS_CFG_ADDR_LIST,
-  HLS_CFG_REAL
+  HLS_CFG_REAL,
+  HLS_CFG_PERIOD /* struct hls_period: 6y, 18m, 90d or keep (date.h) */
 };
 
 struct hls_config_option {

@@ -76,6 +76,13 @@ static void check_bounds(const struct hls_config *c) {
         FUZZ_CHECK(v >= o->rmin && v <= o->rmax);
         break;
       }
+      case HLS_CFG_PERIOD: {
+        struct hls_period p;
+        memcpy(&p, field, sizeof p);
+        FUZZ_CHECK(p.unit >= HLS_PERIOD_KEEP && p.unit <= HLS_PERIOD_YEARS);
+        FUZZ_CHECK(p.unit == HLS_PERIOD_KEEP ? p.count == 0 : p.count >= 1);
+        break;
+      }
       default: {
         int64_t v;
         if (o->size == sizeof(int)) { /* the engine's parameters */

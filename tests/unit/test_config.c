@@ -187,6 +187,13 @@ static void test_defaults_parse_within_bounds(void **state) {
         break;
       case HLS_CFG_ADDR: assert_true(strlen(field) > 0); break;
       case HLS_CFG_ADDR_LIST: assert_true(strlen(field) < o[i].size); break;
+      case HLS_CFG_PERIOD: {
+        struct hls_period p;
+        assert_int_equal(o[i].size, sizeof p);
+        memcpy(&p, field, sizeof p);
+        assert_int_equal(p.unit, HLS_PERIOD_KEEP); /* never delete until the admin says so */
+        break;
+      }
     }
     /* The formatted value parses back to the same value. */
     hls_config_format_value(&d, &o[i], value, sizeof value);
@@ -240,6 +247,32 @@ static void test_size_bounds(void **state) {
   for (int i = 0; bad_frame[i] != NULL; i++)
     expect_refused("limits.control_max_frame", bad_frame[i], "limits.control_max_frame", "between 64KiB and 16MiB",
                    NULL);
+}
+
+/* A retention period: days, months or years, or keep; anything else is
+ * refused with one line that says what a period looks like. */
+static void test_period_values(void **state) {
+  (void)state;
+  struct hls_config c;
+  struct hls_why why = {{0}};
+  hls_config_defaults(&c);
+  assert_int_equal(c.retention[HLS_SCALE_PERSON].unit, HLS_PERIOD_KEEP);
+  ASSERT_OK(hls_config_set(&c, "retention.person", "6y", &why));
+  assert_int_equal(c.retention[HLS_SCALE_PERSON].unit, HLS_PERIOD_YEARS);
+  assert_int_equal(c.retention[HLS_SCALE_PERSON].count, 6);
+  ASSERT_OK(hls_config_set(&c, "retention.place", "18m", &why));
+  assert_int_equal(c.retention[HLS_SCALE_PLACE].unit, HLS_PERIOD_MONTHS);
+  ASSERT_OK(hls_config_set(&c, "retention.place", "keep", &why));
+  assert_int_equal(c.retention[HLS_SCALE_PLACE].unit, HLS_PERIOD_KEEP);
+  ASSERT_OK(hls_config_set(&c, "retention.country", "", &why));
+  assert_int_equal(c.retention[HLS_SCALE_COUNTRY].unit, HLS_PERIOD_KEEP);
+  const char *bad[] = {"6", "6w", "0y", "-1y", "201y", "six years", "6 y", "1.5y", "forever", NULL};
+  for (int i = 0; bad[i] != NULL; i++) {
+    expect_refused("retention.organisation", bad[i], "retention.organisation", "must be a period such as 6y",
+                   "or keep", NULL);
+    assert_int_equal(hls_config_set(&c, "retention.organisation", bad[i], &why), HLS_ECONFIG);
+    assert_null(strchr(why.text, '\n'));
+  }
 }
 
 static void test_duration_bounds(void **state) {
@@ -560,6 +593,10 @@ static void all_changed(struct hls_config *c) {
   ASSERT_OK(hls_config_set(c, "patterns.cross_weeks", "3", &why));
   ASSERT_OK(hls_config_set(c, "patterns.cross_min_scales", "3", &why));
   ASSERT_OK(hls_config_set(c, "patterns.cross_min_places", "3", &why));
+  ASSERT_OK(hls_config_set(c, "retention.person", "6y", &why));
+  ASSERT_OK(hls_config_set(c, "retention.organisation", "18m", &why));
+  ASSERT_OK(hls_config_set(c, "retention.place", "90d", &why));
+  ASSERT_OK(hls_config_set(c, "retention.country", "100y", &why));
 }
 
 static void test_reserve_must_leave_slots(void **state) {
@@ -1029,6 +1066,7 @@ int main(void) {
       cmocka_unit_test(test_int_bounds),
       cmocka_unit_test(test_size_bounds),
       cmocka_unit_test(test_duration_bounds),
+      cmocka_unit_test(test_period_values),
       cmocka_unit_test(test_enum_choices),
       cmocka_unit_test(test_string_length),
       cmocka_unit_test(test_addr),
