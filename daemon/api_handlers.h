@@ -66,6 +66,7 @@ struct list_ctx {
   bool full;
   uint32_t count;
   const uint8_t *self; /* borrowed: this node's id, for the read-side lists */
+  const struct hls_period *retention; /* borrowed: retention.* by scale, for record lists; NULL: not shown */
 };
 void api_list_init(struct list_ctx *l);
 /* Reply with the entries packed in l (after rc, the walk's result), or
@@ -99,6 +100,8 @@ int api_update_record(struct hls_api *api, struct hls_record *r, bool forget_sha
 /* Build a new record from a field map, applying defaults. */
 int api_record_from_map(struct hls_api *api, const struct hls_mp_value *m, struct hls_record *r /* out */,
                         struct hls_why *why);
+/* Set r's retention (and where it comes from) from the [retention] rules. */
+void api_record_retention(const struct hls_api *api, struct hls_record *r);
 /* A partner keeps no records of its own unless node.records = on. */
 int api_check_keeps_records(const struct hls_api *api, struct hls_why *why);
 /* A deleted record's date, if it was counted, and whether a story of it

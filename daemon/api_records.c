@@ -44,6 +44,20 @@ static int record_date_plausible(struct hls_api *api, const struct hls_record *r
                      RECORD_FIRST_DATE, l);
 }
 
+/* A record's own retention date may not have passed: hlsd would delete
+ * it within seconds (hls record delete says so plainly). */
+static int retain_until_plausible(struct hls_api *api, const struct hls_record *r, struct hls_why *why) {
+  if (!r->has_retain_until || r->retain_until >= api_today(api)) return 0;
+  char d[11];
+  hls_date_format(r->retain_until, d);
+  return hls_why_set(why, HLS_EINVAL, "retain_until: %s has passed (a record is kept up to its retain_until date; "
+                     "to delete it now: hls record delete)", d);
+}
+
+void api_record_retention(const struct hls_api *api, struct hls_record *r) {
+  hls_record_retention(r, api->env.config->retention);
+}
+
 int api_record_from_map(struct hls_api *api, const struct hls_mp_value *m, struct hls_record *r,
                         struct hls_why *why) {
   struct hls_record_limits lim = api_record_limits(api);
@@ -51,6 +65,7 @@ int api_record_from_map(struct hls_api *api, const struct hls_mp_value *m, struc
   int rc = hls_record_apply(r, m, &lim, why);
   if (rc == 0) rc = hls_record_validate(r, why);
   if (rc == 0) rc = record_date_plausible(api, r, why);
+  if (rc == 0) rc = retain_until_plausible(api, r, why);
   if (rc == 0 && !r->has_date) {
     r->date = api_today(api);
     r->has_date = true;
@@ -92,6 +107,7 @@ int api_record_add(struct hls_api *api, struct hls_control_call *call) {
     hls_log_info("record_added", "id=%lld", (long long)r.id);
     call->record_id = r.id;
     if (r.consent > HLS_CONSENT_PRIVATE) api_changed(api, r.date, r.date, false);
+    api_record_retention(api, &r);
     rc = hls_record_pack(call->pk, &r, true);
   }
   hls_record_clear(&r);
@@ -105,6 +121,7 @@ int api_record_show(struct hls_api *api, struct hls_control_call *call) {
   struct hls_record r;
   hls_record_init(&r);
   rc = hls_store_record_get(api->env.store, id, &r, &call->why);
+  api_record_retention(api, &r);
   if (rc == 0) rc = hls_record_pack(call->pk, &r, true);
   hls_record_clear(&r);
   return rc;
@@ -133,6 +150,7 @@ int api_record_edit(struct hls_api *api, struct hls_control_call *call) {
   if (rc == 0) rc = hls_record_apply(&r, set, &lim, &call->why);
   if (rc == 0) rc = hls_record_validate(&r, &call->why);
   if (rc == 0 && hls_mp_get(set, "date") != NULL) rc = record_date_plausible(api, &r, &call->why);
+  if (rc == 0 && hls_mp_get(set, "retain_until") != NULL) rc = retain_until_plausible(api, &r, &call->why);
   if (rc == 0 && !r.has_date) { /* "date": null resets to today */
     r.date = api_today(api);
     r.has_date = true;
@@ -222,7 +240,9 @@ int api_record_delete(struct hls_api *api, struct hls_control_call *call) {
 static int list_one(void *ctx, const struct hls_record *r) {
   struct list_ctx *l = ctx;
   l->count++;
-  return hls_record_pack(&l->pk, r, l->full);
+  struct hls_record shown = *r; /* borrows r's strings */
+  if (l->retention != NULL) hls_record_retention(&shown, l->retention);
+  return hls_record_pack(&l->pk, &shown, l->full);
 }
 
 /* The filters record.list and record.search share: theme (normalised
@@ -288,6 +308,7 @@ int api_record_search(struct hls_api *api, struct hls_control_call *call) {
   struct list_ctx l;
   api_list_init(&l);
   l.full = true;
+  l.retention = api->env.config->retention;
   rc = hls_store_record_list(api->env.store, &f, list_one, &l, &call->why);
   return api_list_reply(api, call, &l, rc, "records");
 }
@@ -309,6 +330,7 @@ int api_record_list(struct hls_api *api, struct hls_control_call *call) {
   struct list_ctx l;
   api_list_init(&l);
   l.full = f.full;
+  l.retention = api->env.config->retention;
   rc = hls_store_record_list(api->env.store, &f, list_one, &l, &call->why);
   return api_list_reply(api, call, &l, rc, "records");
 }

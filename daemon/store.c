@@ -326,6 +326,13 @@ static const char *const migrations[] = {
     "   consent_purpose) VALUES(new.id, new.title, new.context, new.tried, new.happened, new.learnt,"
     "   new.author_role, new.consent_by, new.consent_purpose); END;"
     "INSERT INTO records_fts(records_fts) VALUES('rebuild');",
+    /* 16: retention (docs/governance.md#retention): a record's own
+     * retention date, overriding the [retention] period of its scale. The
+     * sweep (hls_store_retention_due) reads the records past either from
+     * these two indexes, not the whole table. */
+    "ALTER TABLE records ADD COLUMN retain_until INTEGER;"
+    "CREATE INDEX records_retain_until ON records(retain_until) WHERE retain_until IS NOT NULL;"
+    "CREATE INDEX records_scale_day ON records(scale, day) WHERE retain_until IS NULL;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -344,12 +351,12 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_REC_INSERT] =
         "INSERT INTO records(title, scale, stage, day, context, tried, happened, learnt, author_role, consent,"
         " consent_by, consent_purpose, consent_expires, created_ms, updated_ms, consent_ended,"
-        " fingerprint, created_by) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?16, ?17,"
-        " ?18)",
+        " fingerprint, created_by, retain_until) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+        " ?14, ?16, ?17, ?18, ?19)",
     [ST_REC_UPDATE] =
         "UPDATE records SET title=?1, scale=?2, stage=?3, day=?4, context=?5, tried=?6, happened=?7, learnt=?8,"
         " author_role=?9, consent=?10, consent_by=?11, consent_purpose=?12, consent_expires=?13, updated_ms=?14,"
-        " consent_ended=?16, fingerprint=?17 WHERE id=?15",
+        " consent_ended=?16, fingerprint=?17, retain_until=?19 WHERE id=?15",
     [ST_REC_DELETE] = "DELETE FROM records WHERE id=?1",
     [ST_REC_GET] = "SELECT " REC_COLS " FROM records r WHERE r.id=?1",
     [ST_REC_THEMES] = "SELECT t.slug, rt.kind FROM record_themes rt JOIN themes t ON t.id=rt.theme_id"
@@ -366,8 +373,8 @@ static const char *const stmt_sql[ST__COUNT] = {
                   " GROUP BY rt.theme_id, rt.kind ORDER BY total DESC, t.slug, rt.kind",
     [ST_IMPORT_STAGE] =
         "INSERT INTO temp.import_records(session, seq, title, scale, stage, day, context, tried, happened, learnt,"
-        " author_role, consent, consent_by, consent_purpose, consent_expires, fingerprint, line)"
-        " VALUES(?15, ?16, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?17, ?18)",
+        " author_role, consent, consent_by, consent_purpose, consent_expires, fingerprint, line, retain_until)"
+        " VALUES(?15, ?16, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?17, ?18, ?19)",
     [ST_IMPORT_STAGE_THEME] = "INSERT INTO temp.import_themes(session, seq, slug, kind, day) VALUES(?1, ?2, ?3, ?4, ?5)",
     [ST_IMPORT_DROP] = "DELETE FROM temp.import_records WHERE session=?1",
     [ST_IMPORT_DROP_THEMES] = "DELETE FROM temp.import_themes WHERE session=?1",
@@ -384,9 +391,9 @@ static const char *const stmt_sql[ST__COUNT] = {
                              " WHERE session=?1 AND slug NOT IN (SELECT slug FROM themes)",
     [ST_IMPORT_RECORDS] =
         "INSERT INTO records(id, title, scale, stage, day, context, tried, happened, learnt, author_role, consent,"
-        " consent_by, consent_purpose, consent_expires, created_ms, updated_ms, fingerprint)"
+        " consent_by, consent_purpose, consent_expires, created_ms, updated_ms, fingerprint, retain_until)"
         " SELECT ?2 + seq, title, scale, stage, day, context, tried, happened, learnt, author_role, consent,"
-        " consent_by, consent_purpose, consent_expires, ?3, ?3, fingerprint FROM temp.import_records"
+        " consent_by, consent_purpose, consent_expires, ?3, ?3, fingerprint, retain_until FROM temp.import_records"
         " WHERE session=?1 ORDER BY seq",
     [ST_IMPORT_RECORD_THEMES] =
         "INSERT INTO record_themes(record_id, theme_id, kind, day)"
@@ -415,6 +422,17 @@ static const char *const stmt_sql[ST__COUNT] = {
      * made under the ended consent goes with it. */
     [ST_EXPIRE_SHARES] = "DELETE FROM shares WHERE record_id IN (SELECT id FROM records"
                          " WHERE consent>0 AND consent_expires IS NOT NULL AND consent_expires<=?1)",
+    /* Records whose retention date comes before ?5: their own date, or
+     * (none of their own) a date on or before the cutoff of their scale
+     * (?1-?4; NULL, nothing, for keep). Written out term by term so that
+     * each reads one of migration 16's indexes. */
+#define RETENTION_DUE                                                                                   \
+  " FROM records WHERE retain_until < ?5 OR (retain_until IS NULL AND scale=0 AND day<=?1)"             \
+  " OR (retain_until IS NULL AND scale=1 AND day<=?2) OR (retain_until IS NULL AND scale=2 AND day<=?3)" \
+  " OR (retain_until IS NULL AND scale=3 AND day<=?4)"
+    [ST_RETENTION_DUE] = "SELECT id" RETENTION_DUE " ORDER BY id LIMIT ?6",
+    [ST_RETENTION_COUNT] = "SELECT count(*)" RETENTION_DUE,
+    [ST_RETAIN_OWN] = "SELECT count(*) FROM records WHERE retain_until IS NOT NULL",
     [ST_NEXT_EXPIRY] = "SELECT min(consent_expires) FROM records WHERE consent>0 AND consent_expires IS NOT NULL",
     [ST_ITEM_PUT] = "INSERT INTO items(origin, seq, type, audience, timestamp_ms, item_id, stub, body, body_state,"
                     " stored_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -736,7 +754,7 @@ int hls_store_open(struct hls_store **out, const char *path, const struct hls_st
                  " title TEXT NOT NULL, scale INTEGER NOT NULL, stage INTEGER NOT NULL, day INTEGER NOT NULL,"
                  " context TEXT, tried TEXT, happened TEXT, learnt TEXT, author_role TEXT, consent INTEGER NOT NULL,"
                  " consent_by TEXT, consent_purpose TEXT, consent_expires INTEGER, fingerprint BLOB NOT NULL,"
-                 " line INTEGER NOT NULL, PRIMARY KEY(session, seq));"
+                 " line INTEGER NOT NULL, retain_until INTEGER, PRIMARY KEY(session, seq));"
                  "CREATE INDEX temp.import_records_print ON import_records(session, fingerprint, seq);"
                  "CREATE TEMP TABLE import_themes(session INTEGER NOT NULL, seq INTEGER NOT NULL,"
                  " slug TEXT NOT NULL, kind INTEGER NOT NULL, day INTEGER NOT NULL);"

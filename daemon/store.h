@@ -256,6 +256,22 @@ int hls_store_expire_consents(struct hls_store *s, hls_day today, int64_t now_ms
  * HLS_ENOTFOUND. */
 int hls_store_next_expiry(struct hls_store *s, hls_day *day, struct hls_why *why) HLS_WARN_UNUSED;
 
+/* Retention (docs/governance.md#retention): the records whose retention
+ * date comes before `before`: their own retain_until, or else their date
+ * plus rules[their scale] (keep: never). */
+struct hls_retention_query {
+  const struct hls_period *rules; /* borrowed: HLS_SCALE_COUNT periods, by enum hls_scale */
+  hls_day before;
+};
+typedef int (*hls_id_cb)(void *ctx, int64_t id);
+/* Their ids in order, at most limit (0: all); a non-zero return of cb
+ * stops the walk and is returned. */
+int hls_store_retention_due(struct hls_store *s, const struct hls_retention_query *q, int64_t limit, hls_id_cb cb,
+                            void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
+/* How many (*due), and how many records have a retain_until of their own. */
+int hls_store_retention_count(struct hls_store *s, const struct hls_retention_query *q, int64_t *due /* out */,
+                              int64_t *own_date /* out */, struct hls_why *why) HLS_WARN_UNUSED;
+
 /* --- items (envelopes held) ------------------------------------------------------- */
 
 struct hls_item {

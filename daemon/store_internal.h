@@ -57,6 +57,9 @@ enum stmt_id {
   ST_EXPIRE,
   ST_EXPIRE_SHARES,
   ST_NEXT_EXPIRY,
+  ST_RETENTION_DUE,
+  ST_RETENTION_COUNT,
+  ST_RETAIN_OWN,
   ST_ITEM_PUT,
   ST_ITEM_GET,
   ST_ITEM_ERASE,
@@ -97,7 +100,7 @@ enum stmt_id {
 
 #define REC_COLS_SHORT                                                                                \
   "r.id, r.title, r.scale, r.stage, r.day, r.author_role, r.consent, r.consent_by, r.consent_purpose, " \
-  "r.consent_expires, r.created_ms, r.updated_ms, r.consent_ended, r.created_by"
+  "r.consent_expires, r.created_ms, r.updated_ms, r.consent_ended, r.created_by, r.retain_until"
 #define REC_COLS REC_COLS_SHORT ", r.context, r.tried, r.happened, r.learnt"
 
 /* record list: one prepared statement per combination of filters. */

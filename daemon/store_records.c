@@ -34,6 +34,10 @@ void hls_store__bind_record(sqlite3_stmt *st, const struct hls_record *r, int64_
   sqlite3_bind_int64(st, 14, now_ms);
   sqlite3_bind_int(st, 16, r->consent_ended);
   hls_store__bind_text_or_null(st, 18, r->created_by);
+  if (r->has_retain_until)
+    sqlite3_bind_int64(st, 19, r->retain_until);
+  else
+    sqlite3_bind_null(st, 19);
   uint8_t print[HLS_RECORD_FINGERPRINT_BYTES];
   hls_record_fingerprint(r, print);
   sqlite3_bind_blob(st, 17, print, sizeof print, SQLITE_TRANSIENT);
@@ -110,11 +114,13 @@ static int load_row(struct hls_store *s, sqlite3_stmt *st, struct hls_record *r,
   r->updated_ms = sqlite3_column_int64(st, 11);
   r->consent_ended = sqlite3_column_int(st, 12);
   r->created_by = hls_store__column_strdup(st, 13);
+  r->has_retain_until = sqlite3_column_type(st, 14) != SQLITE_NULL;
+  r->retain_until = (hls_day)sqlite3_column_int64(st, 14);
   if (full) {
-    r->context = hls_store__column_strdup(st, 14);
-    r->tried = hls_store__column_strdup(st, 15);
-    r->happened = hls_store__column_strdup(st, 16);
-    r->learnt = hls_store__column_strdup(st, 17);
+    r->context = hls_store__column_strdup(st, 15);
+    r->tried = hls_store__column_strdup(st, 16);
+    r->happened = hls_store__column_strdup(st, 17);
+    r->learnt = hls_store__column_strdup(st, 18);
   }
   if (r->title == NULL) return HLS_ENOMEM;
   sqlite3_stmt *ts = s->stmt[ST_REC_THEMES];
@@ -313,6 +319,51 @@ int hls_store_next_expiry(struct hls_store *s, hls_day *day, struct hls_why *why
   sqlite3_reset(st);
   if (rc != SQLITE_ROW) return hls_store_sqlite_error(s->db, rc, why);
   return found ? 0 : HLS_ENOTFOUND;
+}
+
+/* --- retention ---------------------------------------------------------------------- */
+
+static void bind_retention(sqlite3_stmt *st, const struct hls_retention_query *q) {
+  for (int scale = 0; scale < HLS_SCALE_COUNT; scale++) {
+    hls_day cut;
+    if (hls_period_cutoff(q->before, &q->rules[scale], &cut))
+      sqlite3_bind_int64(st, scale + 1, cut);
+    else
+      sqlite3_bind_null(st, scale + 1);
+  }
+  sqlite3_bind_int64(st, 5, q->before);
+}
+
+int hls_store_retention_due(struct hls_store *s, const struct hls_retention_query *q, int64_t limit, hls_id_cb cb,
+                            void *ctx, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_RETENTION_DUE];
+  bind_retention(st, q);
+  sqlite3_bind_int64(st, 6, limit > 0 ? limit : -1);
+  int rc, result = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    if ((result = cb(ctx, sqlite3_column_int64(st, 0))) != 0) break;
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (result != 0) return result;
+  if (rc != SQLITE_DONE) return hls_store_sqlite_error(s->db, rc, why);
+  return 0;
+}
+
+static int count_of(struct hls_store *s, sqlite3_stmt *st, int64_t *count, struct hls_why *why) {
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *count = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc == SQLITE_ROW ? 0 : hls_store_sqlite_error(s->db, rc, why);
+}
+
+int hls_store_retention_count(struct hls_store *s, const struct hls_retention_query *q, int64_t *due,
+                              int64_t *own_date, struct hls_why *why) {
+  sqlite3_stmt *st = s->stmt[ST_RETENTION_COUNT];
+  bind_retention(st, q);
+  int rc = count_of(s, st, due, why);
+  if (rc == 0) rc = count_of(s, s->stmt[ST_RETAIN_OWN], own_date, why);
+  return rc;
 }
 
 /* --- what there is to publish -------------------------------------------------------- */

@@ -14,7 +14,7 @@ static const char *const consent_names[] = {"private", "aggregate", "peers", "ne
 const char *const hls_record_fields[] = {
     "title",   "scale",       "stage",      "date",          "themes",          "context",
     "tried",   "happened",    "learnt",     "author_role",   "consent",         "consent_by",
-    "consent_purpose", "consent_expires", NULL};
+    "consent_purpose", "consent_expires", "retain_until", NULL};
 
 #define NAME_OF(table, v) ((size_t)(v) < sizeof table / sizeof table[0] ? table[v] : "?")
 
@@ -277,8 +277,14 @@ int hls_record_apply(struct hls_record *r, const struct hls_mp_value *m,
       rc = set_text(&r->consent_purpose, v, "consent_purpose", HLS_PURPOSE_MAX, false, why);
     } else if (hls_mp_str_eq(k, "consent_expires")) {
       rc = set_date(&r->consent_expires, &r->has_consent_expires, v, "consent_expires", why);
-    } else if (hls_mp_str_eq(k, "id") || hls_mp_str_eq(k, "created_at") || hls_mp_str_eq(k, "updated_at") || hls_mp_str_eq(k, "created_by") ||
-               hls_mp_str_eq(k, "consent_ended")) {
+    } else if (hls_mp_str_eq(k, "retain_until")) {
+      if (v->type == HLS_MP_STR && v->len == 4 && memcmp(v->v.str, "none", 4) == 0)
+        r->has_retain_until = false, rc = 0;
+      else
+        rc = set_date(&r->retain_until, &r->has_retain_until, v, "retain_until", why);
+    } else if (hls_mp_str_eq(k, "id") || hls_mp_str_eq(k, "created_at") || hls_mp_str_eq(k, "updated_at") ||
+               hls_mp_str_eq(k, "created_by") || hls_mp_str_eq(k, "consent_ended") ||
+               hls_mp_str_eq(k, "retention") || hls_mp_str_eq(k, "retention_from")) {
       rc = 0;
     } else {
       char name[64];
@@ -318,7 +324,8 @@ int hls_record_pack(msgpack_packer *pk, const struct hls_record *r, bool full) {
   int rc = 0;
   hls_time_format(r->created_ms, created);
   hls_time_format(r->updated_ms, updated);
-  if (msgpack_pack_map(pk, full ? 19 : 15) != 0) return HLS_ENOMEM;
+  bool retention = r->retention_from != HLS_RETENTION_UNKNOWN;
+  if (msgpack_pack_map(pk, (full ? 20 : 16) + (retention ? 2 : 0)) != 0) return HLS_ENOMEM;
   if ((rc = hls_mp_pack_kv_i64(pk, "id", r->id)) ||
       (rc = hls_mp_pack_kv_str(pk, "title", r->title)) ||
       (rc = hls_mp_pack_kv_str(pk, "scale", hls_scale_name(r->scale))) ||
@@ -348,9 +355,33 @@ int hls_record_pack(msgpack_packer *pk, const struct hls_record *r, bool full) {
       (rc = hls_mp_pack_kv_str(pk, "consent_ended", hls_consent_end_name(r->consent_ended))) ||
       (rc = hls_mp_pack_kv_str(pk, "created_at", created)) ||
       (rc = hls_mp_pack_kv_str(pk, "updated_at", updated)) ||
-      (rc = hls_mp_pack_kv_str(pk, "created_by", r->created_by)))
+      (rc = hls_mp_pack_kv_str(pk, "created_by", r->created_by)) ||
+      (rc = pack_opt_date(pk, "retain_until", r->has_retain_until, r->retain_until)))
+    return rc;
+  if (retention &&
+      ((rc = pack_opt_date(pk, "retention", r->retention_from != HLS_RETENTION_KEEP, r->retention)) ||
+       (rc = hls_mp_pack_kv_str(pk, "retention_from", hls_retention_from_name(r->retention_from)))))
     return rc;
   return 0;
+}
+
+const char *hls_retention_from_name(int from) {
+  return from == HLS_RETENTION_RECORD ? "record" : from == HLS_RETENTION_RULE ? "rule"
+         : from == HLS_RETENTION_KEEP ? "none" : NULL;
+}
+
+void hls_record_retention(struct hls_record *r, const struct hls_period rules[HLS_SCALE_COUNT]) {
+  const struct hls_period *rule = (size_t)r->scale < HLS_SCALE_COUNT ? &rules[r->scale] : NULL;
+  if (r->has_retain_until) {
+    r->retention = r->retain_until;
+    r->retention_from = HLS_RETENTION_RECORD;
+  } else if (rule != NULL && rule->unit != HLS_PERIOD_KEEP && r->has_date) {
+    r->retention = hls_period_add(r->date, rule);
+    r->retention_from = HLS_RETENTION_RULE;
+  } else {
+    r->retention = 0;
+    r->retention_from = HLS_RETENTION_KEEP;
+  }
 }
 
 /* Fingerprint fields: a tag (0 absent, 1 present), then a 4-byte

@@ -68,6 +68,15 @@ struct hls_record {
   char *consent_purpose;
   hls_day consent_expires;
   bool has_consent_expires;
+  /* The record's own retention date: kept up to and including it, then
+   * deleted by hlsd, whatever the rule for its scale (docs/governance.md
+   * #retention). */
+  hls_day retain_until;
+  bool has_retain_until;
+  /* Computed, never stored (hls_record_retention; read-only input): the
+   * last day the record is kept, and what set it. */
+  int retention_from; /* enum hls_retention_from; HLS_RETENTION_UNKNOWN: not computed, not packed */
+  hls_day retention;
   /* Why consent stopped, when it did: set by "consent withdraw" and by
    * expiry, cleared whenever consent is given again. Read-only input. */
   int consent_ended; /* enum hls_consent_end */
@@ -77,6 +86,18 @@ struct hls_record {
    * from the caller; read-only input. */
   char *created_by;
 };
+
+/* Where a record's retention comes from. */
+enum hls_retention_from {
+  HLS_RETENTION_UNKNOWN = 0,
+  HLS_RETENTION_RECORD, /* its own retain_until */
+  HLS_RETENTION_RULE,   /* its date plus the period of its scale */
+  HLS_RETENTION_KEEP    /* neither: kept until someone deletes it */
+};
+const char *hls_retention_from_name(int from); /* "record", "rule", "none"; NULL when unknown */
+/* Set r->retention and r->retention_from from its retain_until, or its
+ * date plus rules[its scale] (date.h periods, by enum hls_scale). */
+void hls_record_retention(struct hls_record *r, const struct hls_period rules[HLS_SCALE_COUNT]);
 
 struct hls_record_limits {
   size_t max_text_bytes; /* per free-text field, <= HLS_TEXT_HARD_MAX */
@@ -90,7 +111,9 @@ void hls_record_clear(struct hls_record *r);
  * are untouched; nil or "" clears an optional field). Every value is
  * checked (UTF-8, length, characters, enums, dates) and themes are
  * normalised. Unknown keys are refused so typos do not lose data; the
- * read-only keys id, created_at, updated_at and consent_ended are ignored. On error r may
+ * read-only keys id, created_at, updated_at, created_by, consent_ended,
+ * retention and retention_from are ignored. retain_until also takes
+ * "none", as nil and "" do: no date of its own. On error r may
  * be partly updated. */
 int hls_record_apply(struct hls_record *r, const struct hls_mp_value *m,
                      const struct hls_record_limits *lim, struct hls_why *why) HLS_WARN_UNUSED;
@@ -99,7 +122,8 @@ int hls_record_apply(struct hls_record *r, const struct hls_mp_value *m,
  * private names who gave it. */
 int hls_record_validate(const struct hls_record *r, struct hls_why *why) HLS_WARN_UNUSED;
 
-/* Pack as a map. full=false leaves out the four free-text fields. */
+/* Pack as a map. full=false leaves out the four free-text fields;
+ * retention and retention_from are there when computed. */
 int hls_record_pack(msgpack_packer *pk, const struct hls_record *r, bool full) HLS_WARN_UNUSED;
 
 /* A record's content fingerprint: BLAKE2b-128 of its title, scale,

@@ -34,12 +34,12 @@ static int apply_fmt(struct hls_record *r, const struct hls_record_limits *lim, 
 static void fill_full(struct hls_record *r) {
   hls_record_init(r);
   struct hls_why why = {{0}};
-  int rc = apply_fmt(r, NULL, &why, "M s s s s s s s s s A s s s s s s s s s s s s s s s s s s s s", 14,
+  int rc = apply_fmt(r, NULL, &why, "M s s s s s s s s s A s s s s s s s s s s s s s s s s s s s s s s", 15,
                      "title", "Community cafe pilot", "scale", "place", "stage", "experiment", "date", "2026-03-04",
                      "themes", 2, "Loneliness", "aspiration:Community Cafe", "context", "Line one\nLine two",
                      "tried", "\tA weekly cafe", "happened", "People came", "learnt", "Go slow", "author_role",
                      "practitioner", "consent", "peers", "consent_by", "learning lead", "consent_purpose",
-                     "Sharing with peer places", "consent_expires", "2027-03-04");
+                     "Sharing with peer places", "consent_expires", "2027-03-04", "retain_until", "2032-03-31");
   if (rc != 0) fail_msg("fill_full: %s (%s)", hls_err_name(rc), why.text);
 }
 
@@ -77,6 +77,8 @@ static void assert_records_equal(const struct hls_record *a, const struct hls_re
   assert_str_field(a->consent_purpose, b->consent_purpose);
   assert_int_equal(a->has_consent_expires, b->has_consent_expires);
   if (a->has_consent_expires) assert_int_equal(a->consent_expires, b->consent_expires);
+  assert_int_equal(a->has_retain_until, b->has_retain_until);
+  if (a->has_retain_until) assert_int_equal(a->retain_until, b->retain_until);
 }
 
 /* --- enums --------------------------------------------------------------- */
@@ -627,7 +629,7 @@ static void test_fields_table(void **state) {
     if (rc != 0) fail_msg("field %s refused: %s", f, hls_err_name(rc));
     hls_record_clear(&r);
   }
-  assert_int_equal(n, 14);
+  assert_int_equal(n, 15);
 }
 
 /* --- validate ------------------------------------------------------------ */
@@ -690,7 +692,9 @@ static void test_pack_round_trip_full(void **state) {
   pack_and_reapply(&r, true, &back, &b);
   assert_records_equal(&r, &back, true);
   const struct hls_mp_value *m = &b.tree.root;
-  assert_int_equal(m->len, 19);
+  assert_int_equal(m->len, 20);
+  assert_true(hls_mp_str_eq(hls_mp_get(m, "retain_until"), "2032-03-31"));
+  assert_null(hls_mp_get(m, "retention")); /* not computed: not sent */
   assert_true(hls_mp_get(m, "consent_ended") != NULL && hls_mp_get(m, "consent_ended")->type == HLS_MP_NIL);
   int64_t id = 0;
   assert_int_equal(hls_mp_get_i64(m, "id", &id, NULL, NULL), 0);
@@ -738,7 +742,7 @@ static void test_pack_summary_leaves_out_free_text(void **state) {
   fill_full(&r);
   pack_and_reapply(&r, false, &back, &b);
   const struct hls_mp_value *m = &b.tree.root;
-  assert_int_equal(m->len, 15);
+  assert_int_equal(m->len, 16);
   assert_null(hls_mp_get(m, "context"));
   assert_null(hls_mp_get(m, "tried"));
   assert_null(hls_mp_get(m, "happened"));
@@ -748,6 +752,57 @@ static void test_pack_summary_leaves_out_free_text(void **state) {
   assert_null(back.context);
   mpb_free(&b);
   hls_record_clear(&back);
+  hls_record_clear(&r);
+}
+
+/* --- retention ------------------------------------------------------------ */
+
+/* A record's retention: its own retain_until first, else its date plus
+ * its scale's period, else none; sent with where it comes from, and
+ * ignored when sent back (hls record show --json is valid input). */
+static void test_retention(void **state) {
+  (void)state;
+  struct hls_period rules[HLS_SCALE_COUNT] = {{0, HLS_PERIOD_KEEP}};
+  assert_int_equal(hls_period_parse("6y", 2, &rules[HLS_SCALE_PLACE]), 0);
+  struct hls_record r, back;
+  struct mpb b;
+  char d[11];
+  fill_full(&r); /* a place, dated 2026-03-04, retain_until 2032-03-31 */
+  hls_record_retention(&r, rules);
+  assert_int_equal(r.retention_from, HLS_RETENTION_RECORD);
+  hls_date_format(r.retention, d);
+  assert_string_equal(d, "2032-03-31");
+  pack_and_reapply(&r, true, &back, &b);
+  assert_int_equal(b.tree.root.len, 22);
+  assert_true(hls_mp_str_eq(hls_mp_get(&b.tree.root, "retention"), "2032-03-31"));
+  assert_true(hls_mp_str_eq(hls_mp_get(&b.tree.root, "retention_from"), "record"));
+  assert_int_equal(back.retention_from, HLS_RETENTION_UNKNOWN); /* read-only: not taken back */
+  mpb_free(&b);
+  hls_record_clear(&back);
+
+  /* "none" clears it (as nil and "" do): the scale's rule applies. */
+  assert_int_equal(apply_fmt(&r, NULL, NULL, "M s s", 1, "retain_until", "none"), 0);
+  assert_false(r.has_retain_until);
+  hls_record_retention(&r, rules);
+  assert_int_equal(r.retention_from, HLS_RETENTION_RULE);
+  hls_date_format(r.retention, d);
+  assert_string_equal(d, "2032-03-04");
+
+  /* keep for its scale, and no date of its own: none, sent as nil. */
+  r.scale = HLS_SCALE_PERSON;
+  hls_record_retention(&r, rules);
+  assert_int_equal(r.retention_from, HLS_RETENTION_KEEP);
+  pack_and_reapply(&r, false, &back, &b);
+  assert_int_equal(hls_mp_get(&b.tree.root, "retention")->type, HLS_MP_NIL);
+  assert_true(hls_mp_str_eq(hls_mp_get(&b.tree.root, "retention_from"), "none"));
+  mpb_free(&b);
+  hls_record_clear(&back);
+
+  /* A bad date is named. */
+  struct hls_why why = {{0}};
+  assert_int_equal(apply_fmt(&r, NULL, &why, "M s s", 1, "retain_until", "2032-02-30"), HLS_EINVAL);
+  assert_non_null(strstr(why.text, "retain_until: expected a date YYYY-MM-DD"));
+  assert_int_equal(apply_fmt(&r, NULL, &why, "M s s", 1, "retain_until", "never"), HLS_EINVAL);
   hls_record_clear(&r);
 }
 
@@ -843,6 +898,7 @@ int main(void) {
       cmocka_unit_test(test_apply_patch_semantics),
       cmocka_unit_test(test_fields_table),
       cmocka_unit_test(test_validate),
+      cmocka_unit_test(test_retention),
       cmocka_unit_test(test_pack_round_trip_full),
       cmocka_unit_test(test_pack_round_trip_sparse),
       cmocka_unit_test(test_pack_summary_leaves_out_free_text),

@@ -231,7 +231,9 @@ static void test_newer_schema_refused(void **state) {
 }
 
 /* SQL that takes a new store back to schema 10. */
-#define UNDO_SCHEMA_15 \
+#define UNDO_SCHEMA_16 \
+  "DROP INDEX records_retain_until; DROP INDEX records_scale_day; ALTER TABLE records DROP COLUMN retain_until;"
+#define UNDO_SCHEMA_15 UNDO_SCHEMA_16 \
   "DROP TRIGGER records_fts_insert; DROP TRIGGER records_fts_update; DROP TRIGGER records_fts_delete;" \
   "DROP TABLE records_fts;"
 #define UNDO_SCHEMA_14 UNDO_SCHEMA_15 "DROP TABLE audit;"
@@ -524,6 +526,91 @@ static void test_delete_cascades_themes(void **state) {
   sqlite3_close(db);
   hls_record_clear(&a);
   hls_record_clear(&b);
+}
+
+/* Retention: the records past their own retain_until, or past their
+ * date plus their scale's period (none for keep), read through migration
+ * 16's indexes; and how many have a date of their own. */
+static int collect_id(void *ctx, int64_t id) {
+  int64_t *ids = ctx;
+  ids[++ids[0]] = id;
+  return 0;
+}
+
+static void test_retention_due(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  hls_day d2020, d2024, today;
+  assert_int_equal(hls_date_parse("2020-03-01", 10, &d2020), 0);
+  assert_int_equal(hls_date_parse("2024-06-30", 10, &d2024), 0);
+  assert_int_equal(hls_date_parse("2026-03-02", 10, &today), 0);
+  struct {
+    enum hls_scale scale;
+    hls_day date;
+    const char *retain_until;
+  } rows[] = {
+      {HLS_SCALE_PERSON, d2020, NULL},                /* 1: 2020 + 6y = 2026-03-01, past */
+      {HLS_SCALE_PERSON, d2020 + 1, NULL},            /* 2: 2026-03-02, kept through today */
+      {HLS_SCALE_ORGANISATION, d2020, NULL},          /* 3: keep */
+      {HLS_SCALE_PLACE, d2024, NULL},                 /* 4: 2024-06-30 + 18m = 2025-12-30, past */
+      {HLS_SCALE_COUNTRY, d2020, NULL},               /* 5: 2020 + 10y, not yet */
+      {HLS_SCALE_ORGANISATION, d2020, "2026-03-01"},  /* 6: its own date, past, though its scale keeps */
+      {HLS_SCALE_PERSON, d2020, "2030-01-01"},        /* 7: its own date, later than the rule's */
+  };
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    struct hls_record r;
+    make_record(&r, "Retained", rows[i].scale, HLS_STAGE_REFLECT, rows[i].date, HLS_CONSENT_PRIVATE);
+    if (rows[i].retain_until != NULL) {
+      assert_int_equal(hls_date_parse(rows[i].retain_until, 10, &r.retain_until), 0);
+      r.has_retain_until = true;
+    }
+    ASSERT_OK(hls_store_record_insert(fx->store, &r, 1, &why));
+    struct hls_record back;
+    hls_record_init(&back);
+    ASSERT_OK(hls_store_record_get(fx->store, r.id, &back, &why));
+    assert_int_equal(back.has_retain_until, r.has_retain_until);
+    if (r.has_retain_until) assert_int_equal(back.retain_until, r.retain_until);
+    hls_record_clear(&back);
+    hls_record_clear(&r);
+  }
+  struct hls_period rules[HLS_SCALE_COUNT];
+  assert_int_equal(hls_period_parse("6y", 2, &rules[HLS_SCALE_PERSON]), 0);
+  assert_int_equal(hls_period_parse("keep", 4, &rules[HLS_SCALE_ORGANISATION]), 0);
+  assert_int_equal(hls_period_parse("18m", 3, &rules[HLS_SCALE_PLACE]), 0);
+  assert_int_equal(hls_period_parse("10y", 3, &rules[HLS_SCALE_COUNTRY]), 0);
+  struct hls_retention_query q = {.rules = rules, .before = today};
+  int64_t ids[16] = {0};
+  ASSERT_OK(hls_store_retention_due(fx->store, &q, 0, collect_id, ids, &why));
+  assert_int_equal(ids[0], 3);
+  assert_int_equal(ids[1], 1);
+  assert_int_equal(ids[2], 4);
+  assert_int_equal(ids[3], 6);
+  /* limit */
+  memset(ids, 0, sizeof ids);
+  ASSERT_OK(hls_store_retention_due(fx->store, &q, 2, collect_id, ids, &why));
+  assert_int_equal(ids[0], 2);
+  int64_t due = 0, own = 0;
+  ASSERT_OK(hls_store_retention_count(fx->store, &q, &due, &own, &why));
+  assert_int_equal(due, 3);
+  assert_int_equal(own, 2);
+  /* A day later, record 2 is past too. */
+  q.before = today + 1;
+  ASSERT_OK(hls_store_retention_count(fx->store, &q, &due, &own, &why));
+  assert_int_equal(due, 4);
+  /* Each term reads an index, not the table. */
+  sqlite3 *db = raw_open(fx->db_path);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT id FROM records WHERE retain_until < 5"
+                                          " OR (retain_until IS NULL AND scale=0 AND day<=1)"
+                                          " OR (retain_until IS NULL AND scale=1 AND day<=2)",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const char *detail = (const char *)sqlite3_column_text(st, 3);
+    if (strstr(detail, "SCAN records") != NULL) fail_msg("the retention query scans the table: %s", detail);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 static void test_ids_never_reused(void **state) {
@@ -1156,7 +1243,7 @@ static void test_fingerprint_migration(void **state) {
   sqlite3_close(db);
 
   ASSERT_OK(hls_store_open(&fx->store, fx->db_path, NULL, &why));
-  assert_int_equal(hls_store_schema_version(), 15);
+  assert_int_equal(hls_store_schema_version(), 16);
   int64_t held_id, line;
   assert_int_equal(hls_store_import_duplicate(fx->store, 1, &a, &held_id, &line, &why), 1);
   assert_int_equal(held_id, a.id);
@@ -1798,6 +1885,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_record_null_optionals, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_missing_id, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_delete_cascades_themes, setup_store, teardown),
+      cmocka_unit_test_setup_teardown(test_retention_due, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_ids_never_reused, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_list_filters, setup_store, teardown),
       cmocka_unit_test_setup_teardown(test_list_pages, setup_store, teardown),
