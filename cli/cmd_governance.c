@@ -193,10 +193,29 @@ static void render(const struct doc *d, const json_t *r) {
   table_end(d);
 
   heading(d, 2, "Retention");
-  para(d, str(ret, "rule"));
-  snprintf(line, sizeof line, "%lld records have a consent expiry date.",
-           (long long)json_integer_value(json_object_get(ret, "records_with_consent_expiry")));
-  para(d, line);
+  if (json_is_true(json_object_get(ret, "rule_set")))
+    para(d, "A record is kept up to its retention date, then hlsd deletes it and erases its stories at every place "
+            "they went, with an entry in the audit log. Its retention date is its own retain_until date if it has "
+            "one, or else its date plus the period for its scale:");
+  else
+    para(d, "NO RETENTION RULE IS SET: records are kept until someone deletes them (set a period per scale in "
+            "[retention] of hlsd.conf). A record with its own retain_until date is deleted after that date.");
+  table_start(d, "scale", "kept after its date");
+  json_object_foreach(json_object_get(ret, "rules"), key, v) {
+    const char *period = json_string_value(v);
+    row(d, key, period == NULL || strcmp(period, "keep") == 0 ? "keep (no automatic deletion)" : period);
+  }
+  table_end(d);
+  const char *last_sweep = json_string_value(json_object_get(ret, "last_sweep"));
+  const char *last_deleted = json_string_value(json_object_get(ret, "last_deleted"));
+  table_start(d, "", "");
+  row_int(d, "Records with a retain_until date of their own", json_integer_value(json_object_get(ret, "records_with_own_date")));
+  row_int(d, "Records due for deletion within 30 days", json_integer_value(json_object_get(ret, "due_within_30_days")));
+  row_int(d, "Records deleted by retention so far", json_integer_value(json_object_get(ret, "deleted")));
+  row(d, "Last deletion by retention", last_deleted ? last_deleted : "never");
+  row(d, "Last retention check", last_sweep ? last_sweep : "not yet since hlsd started");
+  row_int(d, "Records with a consent expiry date", json_integer_value(json_object_get(ret, "records_with_consent_expiry")));
+  table_end(d);
 
   heading(d, 2, "Security measures");
   const json_t *web = json_object_get(sec, "web"), *audit = json_object_get(sec, "audit");

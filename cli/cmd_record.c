@@ -49,6 +49,14 @@ static void print_record(const struct hls_mp_value *r) {
   printf("\n");
   if (hls_out_str(r, "consent_purpose", b1, sizeof b1)[0]) printf("  purpose   %s\n", b1);
   if (hls_out_str(r, "author_role", b1, sizeof b1)[0]) printf("  author    %s\n", b1);
+  /* Until when it is kept, and what says so (docs/governance.md#retention). */
+  hls_out_str(r, "retention_from", b2, sizeof b2);
+  if (strcmp(b2, "record") == 0)
+    printf("  retained  until %s (its own date)\n", hls_out_str(r, "retention", b1, sizeof b1));
+  else if (strcmp(b2, "rule") == 0)
+    printf("  retained  until %s (the retention period of its scale)\n", hls_out_str(r, "retention", b1, sizeof b1));
+  else if (strcmp(b2, "none") == 0)
+    printf("  retained  until deleted (no retention period for its scale)\n");
   printf("  created   %s\n", hls_out_str(r, "created_at", b1, sizeof b1));
   printf("  updated   %s\n", hls_out_str(r, "updated_at", b1, sizeof b1));
   hls_out_paragraph(r, "context", "\nContext\n", "  ");
@@ -436,7 +444,8 @@ int cmd_record_delete(struct cli *c, int argc, char **argv) {
  * any: every field of a record but its id and times. */
 static const char *const export_columns[] = {"title",   "scale",  "stage",       "date",       "themes",
                                              "context", "tried",  "happened",    "learnt",     "author_role",
-                                             "consent", "consent_by", "consent_purpose", "consent_expires"};
+                                             "consent", "consent_by", "consent_purpose", "consent_expires",
+                                             "retain_until"};
 #define N_EXPORT_COLUMNS (sizeof export_columns / sizeof export_columns[0])
 
 

@@ -25,6 +25,7 @@ static const char *const flag_fields[][2] = {
     {"consent-expires", "consent_expires"},
     {"date", "date"},
     {"author-role", "author_role"},
+    {"retain-until", "retain_until"},
 };
 #define N_FLAGS (sizeof flag_fields / sizeof flag_fields[0])
 
@@ -43,6 +44,7 @@ const struct option fields_options[] = {
     {"consent-expires", required_argument, NULL, FIELD_OPT_BASE + 11},
     {"date", required_argument, NULL, FIELD_OPT_BASE + 12},
     {"author-role", required_argument, NULL, FIELD_OPT_BASE + 13},
+    {"retain-until", required_argument, NULL, FIELD_OPT_BASE + 14},
     {NULL, 0, NULL, 0},
 };
 

@@ -44,7 +44,7 @@ static const struct cli_command commands[] = {
      "record add --title T --scale S --stage S [--theme [KIND:]NAME]... [--context T] [--tried T]\n"
      "           [--happened T] [--learnt T] [--consent LEVEL] [--consent-by ROLE]\n"
      "           [--consent-purpose T] [--consent-expires YYYY-MM-DD] [--date YYYY-MM-DD]\n"
-     "           [--author-role ROLE] | --file FILE|-",
+     "           [--author-role ROLE] [--retain-until YYYY-MM-DD] | --file FILE|-",
      "record what was tried and learnt (prompts for the fields when run on a terminal with no flags)",
      "  --scale S            person|organisation|place|country\n"
      "  --stage S            purpose|understand|co-design|experiment|reflect|embed\n"
@@ -52,6 +52,8 @@ static const struct cli_command commands[] = {
      "  --consent LEVEL      private (default), aggregate, peers, network\n"
      "  --consent-by ROLE    who gave consent (required above private)\n"
      "  --date DATE          the date the learning is about (default today)\n"
+     "  --retain-until DATE  keep the record up to this date, then hlsd deletes it, whatever the\n"
+     "                       [retention] period of its scale ('none' or '': the period applies)\n"
      "  --file FILE|-        a JSON object of these fields (as 'record show --json' prints),\n"
      "                       or an array of them, added all-or-nothing\n"},
     {"record list", cmd_record_list, HLS_M_RECORD_LIST,
@@ -63,7 +65,7 @@ static const struct cli_command commands[] = {
      "record edit ID [the flags of record add] | --file FILE|-",
      "change fields of a record (opens $EDITOR when run on a terminal with no flags)",
      "  Flags replace the field they name; --theme replaces the whole theme list.\n"
-     "  An empty value (--context '') clears an optional field.\n"},
+     "  An empty value (--context '') clears an optional field; --retain-until none too.\n"},
     {"record search", cmd_record_search, HLS_M_RECORD_SEARCH,
      "record search TEXT [--theme NAME] [--scale S] [--stage S] [--consent LEVEL] [--since DATE] [--until DATE]\n"
      "              [--limit N] [--format csv|json] [--delete --yes]",
@@ -78,7 +80,8 @@ static const struct cli_command commands[] = {
      "write records, every field, as CSV that 'hls import' takes back (or a JSON array)",
      "  --format csv   (default) one header row, then a row a record: title, scale, stage, date,\n"
      "                 themes (KIND:NAME; ...), context, tried, happened, learnt, author_role,\n"
-     "                 consent, consent_by, consent_purpose, consent_expires; every field quoted\n"
+     "                 consent, consent_by, consent_purpose, consent_expires, retain_until;\n"
+     "                 every field quoted\n"
      "  --format json  the array of 'hls --json record list --full'\n"
      "  Ids, times and approvals are not written: an import makes new records, whose stories\n"
      "  wait for approval again.\n"},
@@ -90,7 +93,8 @@ static const struct cli_command commands[] = {
      "import records from a CSV file, all or nothing (docs/cli.md lists the columns)",
      "  The first row names the columns: title, scale, stage (required), date, themes,\n"
      "  context, tried, happened, learnt, author_role, consent, consent_by,\n"
-     "  consent_purpose, consent_expires. themes holds [KIND:]NAME entries separated by ';'.\n"
+     "  consent_purpose, consent_expires, retain_until. themes holds [KIND:]NAME entries\n"
+     "  separated by ';'.\n"
      "  Every bad row is reported by line and column, and then nothing is imported.\n"
      "  A row with the content of a record held (title, scale, stage, date, the four texts,\n"
      "  author_role, themes; not consent), or of an earlier row, is a duplicate: skipped\n"

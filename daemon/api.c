@@ -198,7 +198,7 @@ static void log_change(const struct hls_method *m, const struct hls_control_call
  * copy of what a person may ask to be erased, and a name typed where a
  * role was meant stays out of it too. NULL when the record is not held
  * (or out of memory). Owned by the caller. */
-static char *record_summary(struct hls_api *api, int64_t id) {
+char *api_record_summary(struct hls_api *api, int64_t id) {
   struct hls_record r;
   struct hls_why why = {{0}};
   hls_record_init(&r);
@@ -206,9 +206,10 @@ static char *record_summary(struct hls_api *api, int64_t id) {
     hls_record_clear(&r);
     return NULL;
   }
-  char date[11], expires[11] = "";
+  char date[11], expires[11] = "", retain[11] = "";
   hls_date_format(r.date, date);
   if (r.has_consent_expires) hls_date_format(r.consent_expires, expires);
+  if (r.has_retain_until) hls_date_format(r.retain_until, retain);
   json_t *themes = json_array();
   for (size_t i = 0; themes && i < r.n_themes; i++) {
     char t[HLS_THEME_MAX + 24];
@@ -219,10 +220,11 @@ static char *record_summary(struct hls_api *api, int64_t id) {
   const char *story = "none";
   if (hls_store_share_get(api->env.store, id, &sh, &why) == 0) story = hls_share_state_name(sh.state);
 #define LEN(s) ((json_int_t)((s) ? strlen(s) : 0))
-  json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s?, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "scale",
+  json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s?, s:s?, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "scale",
                         hls_scale_name(r.scale), "stage", hls_stage_name(r.stage), "date", date, "themes",
                         themes ? themes : json_array(), "consent", hls_consent_name(r.consent), "consent_expires",
-                        r.has_consent_expires ? expires : NULL, "story", story, "text_bytes", "title", LEN(r.title),
+                        r.has_consent_expires ? expires : NULL, "retain_until", r.has_retain_until ? retain : NULL,
+                        "story", story, "text_bytes", "title", LEN(r.title),
                         "context", LEN(r.context), "tried", LEN(r.tried), "happened", LEN(r.happened), "learnt",
                         LEN(r.learnt), "author_role", LEN(r.author_role), "consent_by", LEN(r.consent_by),
                         "consent_purpose", LEN(r.consent_purpose));
@@ -244,7 +246,7 @@ static int64_t change_record(const struct hls_method *m, const struct hls_contro
 static void audit_change(struct hls_api *api, const struct hls_method *m, const struct hls_control_call *call,
                          const char *about, char *before, int rc) {
   int64_t record_id = change_record(m, call);
-  char *after = record_id > 0 && rc == 0 ? record_summary(api, record_id) : NULL;
+  char *after = record_id > 0 && rc == 0 ? api_record_summary(api, record_id) : NULL;
   char uid[24];
   snprintf(uid, sizeof uid, "#%u", (unsigned)call->uid);
   struct hls_audit_entry e = {.at_ms = api_now_ms(api),
@@ -283,7 +285,7 @@ int hls_api_dispatch(void *ctx, struct hls_control_call *call) {
   char *before = NULL;
   if (rc == 0 && (m->flags & HLS_MF_RECORD)) {
     int64_t id = change_record(m, call);
-    if (id > 0) before = record_summary(api, id);
+    if (id > 0) before = api_record_summary(api, id);
   }
   if (rc == 0) rc = handlers[m->id](api, call);
   if (m->flags & HLS_MF_CHANGES) {

@@ -85,6 +85,12 @@ void hls_api_client_gone(void *api, struct hls_control_client *client);
  * (docs/control.md): absent (or nil) is the command's default, absent_limit
  * (HLS_API_LIMIT_ALL for every listing but patterns, whose pages are 50);
  * 0 is all; negative, or not an integer, is HLS_EINVAL with why. */
+/* Retention (docs/governance.md#retention): delete the records whose
+ * retention date has passed (today, the env's), as record.delete does,
+ * with an audit entry each (record.retention_expired, by hlsd); at most
+ * 10,000 in one call. *deleted: how many. */
+int hls_api_retention_sweep(struct hls_api *api, int64_t *deleted /* out */, struct hls_why *why) HLS_WARN_UNUSED;
+
 #define HLS_API_LIMIT_ALL 0
 int hls_api_arg_limit(const struct hls_mp_value *args, int64_t absent_limit, int64_t *limit /* out */,
                       struct hls_why *why) HLS_WARN_UNUSED;

@@ -183,10 +183,7 @@ int api_governance_report(struct hls_api *api, struct hls_control_call *call) {
   PACK(hls_mp_pack_kv_i64(pk, "items_of_this_node", held_by_peers));
 
   PACK(hls_mp_pack_cstr(pk, "retention"));
-  PACK(msgpack_pack_map(pk, 2));
-  PACK(hls_mp_pack_kv_str(pk, "rule", "none set: a record stays until it is deleted; consent ends on its expiry "
-                                      "date, and its story is then erased everywhere"));
-  PACK(hls_mp_pack_kv_i64(pk, "records_with_consent_expiry", with_expiry));
+  if ((rc = api_retention_pack(api, pk, why)) != 0) return rc;
 
   PACK(hls_mp_pack_cstr(pk, "security"));
   PACK(msgpack_pack_map(pk, 4));

@@ -20,6 +20,7 @@ struct hls_api {
   struct hls_api_env env;
   struct import_session *imports; /* owned: one per client that began one */
   int64_t next_import_session;
+  int64_t retention_swept_ms; /* Unix ms of the last retention sweep since hlsd started; 0: none yet */
 };
 
 /* The node's side of the env, called as the handlers need it. */
@@ -104,12 +105,29 @@ int api_record_from_map(struct hls_api *api, const struct hls_mp_value *m, struc
 void api_record_retention(const struct hls_api *api, struct hls_record *r);
 /* A partner keeps no records of its own unless node.records = on. */
 int api_check_keeps_records(const struct hls_api *api, struct hls_why *why);
+/* Delete the records ids[0..count) in one transaction, all or none, as
+ * record.delete does: each is read and handed to each (NULL: none), which
+ * may refuse it (its error stops everything) or take note of it; after
+ * the commit the store is scrubbed, their weeks re-counted and their
+ * published stories erased at every place (tombstones, record_deleted).
+ * On error nothing is deleted. */
+typedef int (*api_delete_each)(void *ctx, const struct hls_record *r, struct hls_why *why);
+int api_delete_records(struct hls_api *api, const int64_t *ids, size_t count, api_delete_each each, void *ctx,
+                       struct hls_why *why);
+/* A record as the audit log keeps it (api.c): JSON of its fields but the
+ * free text, of which only lengths. NULL if not held. Owned by the caller. */
+char *api_record_summary(struct hls_api *api, int64_t id);
 /* A deleted record's date, if it was counted, and whether a story of it
  * may be out: what must be re-counted and erased after a delete. */
 struct shared_date {
   hls_day date;
   bool story;
 };
+
+/* --- retention (api_retention.c) ------------------------------------------- */
+
+/* governance.report's retention object (docs/control.md). */
+int api_retention_pack(struct hls_api *api, msgpack_packer *pk, struct hls_why *why);
 
 /* --- imports (api_import.c) ------------------------------------------------ */
 

@@ -167,6 +167,7 @@ int api_record_edit(struct hls_api *api, struct hls_control_call *call) {
       api_changed(api, old_date, old_date, less);
       api_changed(api, r.date, r.date, less);
     }
+    api_record_retention(api, &r);
     rc = hls_record_pack(call->pk, &r, true);
   }
   hls_record_clear(&r);
@@ -175,6 +176,39 @@ int api_record_edit(struct hls_api *api, struct hls_control_call *call) {
 
 /* Records one record.delete may delete (ids: a list). */
 #define DELETE_MAX_IDS 100000
+
+int api_delete_records(struct hls_api *api, const int64_t *ids, size_t count, api_delete_each each, void *ctx,
+                       struct hls_why *why) {
+  struct shared_date *shared = malloc((count ? count : 1) * sizeof *shared);
+  if (shared == NULL) return hls_why_set(why, HLS_ENOMEM, "out of memory");
+  size_t n_shared = 0;
+  int rc = hls_store_begin(api->env.store, why);
+  for (size_t k = 0; k < count && rc == 0; k++) {
+    struct hls_record r;
+    hls_record_init(&r);
+    rc = hls_store_record_get(api->env.store, ids[k], &r, why);
+    if (rc == 0 && each != NULL) rc = each(ctx, &r, why);
+    if (rc == 0) rc = hls_store_record_delete(api->env.store, ids[k], why);
+    if (rc == 0 && r.consent > HLS_CONSENT_PRIVATE)
+      shared[n_shared++] = (struct shared_date){r.date, r.consent >= HLS_CONSENT_PEERS};
+    hls_record_clear(&r);
+  }
+  if (rc == 0) rc = hls_store_commit(api->env.store, why);
+  if (rc != 0) {
+    hls_store_rollback(api->env.store);
+    free(shared);
+    return rc;
+  }
+  api_erased(api);
+  /* Published stories of them are erased at once; their weeks re-counted. */
+  for (size_t k = 0; k < n_shared; k++) api_changed(api, shared[k].date, shared[k].date, shared[k].story);
+  free(shared);
+  return 0;
+}
+
+static int owner_may_delete(void *call, const struct hls_record *r, struct hls_why *why) {
+  return check_owner(call, r, why);
+}
 
 /* Delete one record or, with ids, several: all or none, in one
  * transaction (an unknown id deletes nothing and is named). */
@@ -196,36 +230,18 @@ int api_record_delete(struct hls_api *api, struct hls_control_call *call) {
     int rc = api_arg_id(call->req->args, &one, &call->why);
     if (rc != 0) return rc;
   }
-  struct shared_date *shared = malloc(count * sizeof *shared);
-  if (shared == NULL) return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
-  size_t n_shared = 0;
-  int rc = hls_store_begin(api->env.store, &call->why);
-  for (size_t k = 0; k < count && rc == 0; k++) {
-    int64_t id = list == NULL ? one
-                 : list->v.items[k].type == HLS_MP_UINT ? (int64_t)list->v.items[k].v.u
-                                                        : list->v.items[k].v.i;
-    struct hls_record r;
-    hls_record_init(&r);
-    rc = hls_store_record_get(api->env.store, id, &r, &call->why);
-    if (rc == 0) rc = check_owner(call, &r, &call->why);
-    if (rc == 0) rc = hls_store_record_delete(api->env.store, id, &call->why);
-    if (rc == 0 && r.consent > HLS_CONSENT_PRIVATE)
-      shared[n_shared++] = (struct shared_date){r.date, r.consent >= HLS_CONSENT_PEERS};
-    hls_record_clear(&r);
-  }
-  if (rc == 0) rc = hls_store_commit(api->env.store, &call->why);
+  int64_t *ids = list == NULL ? &one : malloc(count * sizeof *ids);
+  if (ids == NULL) return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
+  for (size_t k = 0; list != NULL && k < count; k++)
+    ids[k] = list->v.items[k].type == HLS_MP_UINT ? (int64_t)list->v.items[k].v.u : list->v.items[k].v.i;
+  int rc = api_delete_records(api, ids, count, owner_may_delete, call, &call->why);
+  if (ids != &one) free(ids);
   if (rc != 0) {
-    hls_store_rollback(api->env.store);
-    free(shared);
     if (list != NULL) hls_why_prefix(&call->why, "nothing deleted: ");
     return rc;
   }
   if (list == NULL) hls_log_info("record_deleted", "id=%lld", (long long)one);
   else hls_log_info("records_deleted", "count=%zu", count);
-  api_erased(api);
-  /* Published stories of them are erased at once; their weeks re-counted. */
-  for (size_t k = 0; k < n_shared; k++) api_changed(api, shared[k].date, shared[k].date, shared[k].story);
-  free(shared);
   if (list == NULL) {
     PACK(msgpack_pack_map(call->pk, 2));
     PACK(hls_mp_pack_kv_i64(call->pk, "id", one));

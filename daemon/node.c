@@ -356,12 +356,26 @@ static void on_week_timer(uv_timer_t *t) {
   schedule_week_end(n);
 }
 
-/* Consent ends at the start of its expiry date: look every
- * consent.expiry_check. True if some consent's date has come (publishing
- * is then scheduled at once, and ends it). */
+/* Records past their retention date are deleted (hls_api_retention_sweep:
+ * as record.delete, so their stories' tombstones are scheduled at once).
+ * True if some were. */
+static bool sweep_retention(struct hls_node *n) {
+  int64_t deleted = 0;
+  struct hls_why why = {{0}};
+  if (n->api == NULL) return false;
+  if (hls_api_retention_sweep(n->api, &deleted, &why) != 0 && why.text[0])
+    fprintf(stderr, "hlsd: retention: %s\n", why.text);
+  return deleted > 0;
+}
+
+/* Consent ends at the start of its expiry date, and a record goes the
+ * day after its retention date: look every consent.expiry_check. True if
+ * some consent's date has come or some record was deleted (publishing is
+ * then scheduled at once, and ends it). */
 static bool check_expiry(struct hls_node *n) {
+  bool due = sweep_retention(n);
   hls_day next;
-  if (hls_store_next_expiry(n->store, &next, NULL) != 0 || next > hls_node_today(n)) return false;
+  if (hls_store_next_expiry(n->store, &next, NULL) != 0 || next > hls_node_today(n)) return due;
   hls_node_changed_all(n, true);
   return true;
 }
@@ -615,6 +629,7 @@ static void on_signal(uv_signal_t *s, int signum) {
     hls_control_set_options(n->control, &opt);
     build_profile(n);
     start_expiry_timer(n);
+    sweep_retention(n); /* the [retention] periods may have changed */
     ensure_descriptors(n->config);
     hls_peers_reload(n->peers);
     hls_node_changed_all(n, true); /* profile, threshold or rounding may have changed */
@@ -902,7 +917,9 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   } else if (strcmp(config->web_listen, "off") == 0) {
     snprintf(n->web_problem, sizeof n->web_problem, "web.listen is off");
   }
-  /* Publish what is due (anything missed while stopped) before serving. */
+  /* Delete what passed its retention while hlsd was stopped, and publish
+   * what is due (anything missed while stopped) before serving. */
+  sweep_retention(n);
   build_profile(n);
   n->dirty_all = true;
   struct hls_why publish_why = {{0}};
