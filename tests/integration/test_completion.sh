@@ -79,6 +79,7 @@ pass "hls: sub-commands of a group (and of hls help)"
 
 expect "hls record list --s" --scale --stage --since
 expect "hls record add --consent-" --consent-by --consent-purpose --consent-expires
+expect "hls record edit 3 --ret" --retain-until
 expect "hls patterns show --" --places --cells --home --json --help
 expect "hls -" --home --json --version --help
 expect "hls --j" --json

@@ -57,7 +57,7 @@ pass "record list pages through 10,000 records (replies of 256 KiB)"
 # another order: newest date first, then newest id, and an import gives
 # ids in file order), and the same records.
 hls_at a record export >"$WORK/export-a.csv" || fail "record export"
-[ "$(head -1 "$WORK/export-a.csv")" = '"title","scale","stage","date","themes","context","tried","happened","learnt","author_role","consent","consent_by","consent_purpose","consent_expires"' ] \
+[ "$(head -1 "$WORK/export-a.csv")" = '"title","scale","stage","date","themes","context","tried","happened","learnt","author_role","consent","consent_by","consent_purpose","consent_expires","retain_until"' ] \
   || fail "export header: $(head -1 "$WORK/export-a.csv")"
 init_node b
 start_node b
