@@ -14,7 +14,7 @@
   ];
 
   var CSV_COLUMNS = ['title', 'scale', 'stage', 'date', 'themes', 'context', 'tried', 'happened', 'learnt',
-    'author_role', 'consent', 'consent_by', 'consent_purpose', 'consent_expires'];
+    'author_role', 'consent', 'consent_by', 'consent_purpose', 'consent_expires', 'retain_until'];
 
   /* Theme suggestions: the network's (most places first), then ours. */
   function loadThemeSuggestions() {
@@ -520,6 +520,14 @@
     return text;
   }
 
+  /* Until when the record is kept, and what says so (docs/governance.md#retention). */
+  function retentionLine(r) {
+    if (r.retention_from === 'record') return 'until ' + d.fmtDate(r.retention) + ' (its own date), then deleted';
+    if (r.retention_from === 'rule') return 'until ' + d.fmtDate(r.retention) + ' (the retention period of its scale), then deleted';
+    if (r.retention_from === 'none') return 'until someone deletes it (no retention period for its scale)';
+    return null;
+  }
+
   /* Where the record's story is: shared, waiting for review, or neither. */
   function storyStatus(id) {
     var box = ui.slot('story-status');
@@ -614,6 +622,7 @@
           ['Themes', ui.themeList(r.themes)],
           ['Consent', el('span', { class: 'consent consent-' + r.consent }, consentLine(r))],
           ['Author\u2019s role', r.author_role],
+          ['Kept', retentionLine(r)],
           ['Added by', whoAdded(r.created_by)],
           ['Added', d.timeEl(r.created_at, true)],
           ['Last changed', r.updated_at !== r.created_at ? d.timeEl(r.updated_at, true) : null]
