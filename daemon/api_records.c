@@ -121,8 +121,10 @@ int api_record_show(struct hls_api *api, struct hls_control_call *call) {
   struct hls_record r;
   hls_record_init(&r);
   rc = hls_store_record_get(api->env.store, id, &r, &call->why);
-  api_record_retention(api, &r);
-  if (rc == 0) rc = hls_record_pack(call->pk, &r, true);
+  if (rc == 0) {
+    api_record_retention(api, &r);
+    rc = hls_record_pack(call->pk, &r, true);
+  }
   hls_record_clear(&r);
   return rc;
 }
