@@ -364,7 +364,7 @@ static bool sweep_retention(struct hls_node *n) {
   struct hls_why why = {{0}};
   if (n->api == NULL) return false;
   if (hls_api_retention_sweep(n->api, &deleted, &why) != 0 && why.text[0])
-    fprintf(stderr, "hlsd: retention: %s\n", why.text);
+    hls_log_warn("retention_check_failed", "detail=\"%s\"", why.text);
   return deleted > 0;
 }
 
