@@ -7,15 +7,15 @@
 #include "addr.h"
 #include "text.h"
 
-static const char *const type_names[] = {NULL, "profile", "digest", "story", "tombstone"};
+static const char *const type_names[] = {NULL, "profile", "digest", "story", "tombstone", "receipt"};
 static const char *const reason_names[] = {"consent_withdrawn", "consent_expired", "corrected", "record_deleted"};
 
 const char *hls_env_type_name(int type) {
-  return type >= HLS_ENV_PROFILE && type <= HLS_ENV_TOMBSTONE ? type_names[type] : "unknown";
+  return type >= HLS_ENV_PROFILE && type <= HLS_ENV_TYPE_MAX ? type_names[type] : "unknown";
 }
 
 int hls_env_type_parse(const char *name, int *type) {
-  for (int t = HLS_ENV_PROFILE; t <= HLS_ENV_TOMBSTONE; t++)
+  for (int t = HLS_ENV_PROFILE; t <= HLS_ENV_TYPE_MAX; t++)
     if (strcmp(type_names[t], name) == 0) {
       *type = t;
       return 0;
@@ -182,7 +182,7 @@ int hls_env_decode(struct hls_envelope *env, const uint8_t *bytes, size_t len, s
                        (unsigned long long)v, HLS_ENV_VERSION);
   h->version = (uint32_t)v;
   TRY(read_uint_max(&r, UINT32_MAX, &v, "type", why));
-  if (v < HLS_ENV_PROFILE || v > HLS_ENV_TOMBSTONE)
+  if (v < HLS_ENV_PROFILE || v > HLS_ENV_TYPE_MAX)
     return hls_why_set(why, HLS_EUNSUPPORTED, "unknown envelope type %llu", (unsigned long long)v);
   h->type = (int)v;
   TRY(read_fixed_bin(&r, h->origin, HLS_KEY_BYTES, "origin", why));
@@ -289,7 +289,7 @@ int hls_env_build(msgpack_sbuffer *out, int type, const uint8_t secret_key[64], 
                   size_t body_len) {
   struct hls_env_header h = {.version = HLS_ENV_VERSION, .type = type, .seq = seq, .timestamp_ms = timestamp_ms,
                              .audience = audience};
-  if (type < HLS_ENV_PROFILE || type > HLS_ENV_TOMBSTONE || seq == 0 || (seq > 1) != (prev != NULL) ||
+  if (type < HLS_ENV_PROFILE || type > HLS_ENV_TYPE_MAX || seq == 0 || (seq > 1) != (prev != NULL) ||
       body == NULL || body_len > HLS_ENV_MAX_BODY || (audience != HLS_AUD_NETWORK && type != HLS_ENV_STORY))
     return HLS_EINVAL;
   memcpy(h.origin, secret_key + 32, HLS_KEY_BYTES); /* libsodium keeps the public key there */
@@ -625,6 +625,83 @@ int hls_tombstone_decode(struct hls_tombstone *t, const uint8_t *body, size_t le
   return expect_end(&r, why);
 }
 
+/* --- receipt ----------------------------------------------------------------------- */
+
+static const char *const receipt_state_names[] = {"erased", "never_held"};
+
+const char *hls_receipt_state_name(int state) {
+  return state >= HLS_RECEIPT_ERASED && state <= HLS_RECEIPT_NEVER_HELD ? receipt_state_names[state] : "unknown";
+}
+
+int hls_receipt_entry_cmp(const struct hls_receipt_entry *a, const struct hls_receipt_entry *b) {
+  int c = memcmp(a->origin, b->origin, HLS_KEY_BYTES);
+  if (c != 0) return c;
+  return a->target_seq < b->target_seq ? -1 : a->target_seq > b->target_seq;
+}
+
+static int pack_receipt(msgpack_sbuffer *out, const struct hls_receipt *r) {
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  if (r->n_entries == 0 || r->n_entries > HLS_RECEIPT_MAX_ENTRIES) return HLS_EINVAL;
+  PK(msgpack_pack_array(&pk, r->n_entries));
+  for (size_t i = 0; i < r->n_entries; i++) {
+    const struct hls_receipt_entry *e = &r->entries[i];
+    PK(msgpack_pack_array(&pk, 3));
+    TRY(pack_bin(&pk, e->origin, HLS_KEY_BYTES));
+    PK(msgpack_pack_uint64(&pk, e->target_seq));
+    PK(msgpack_pack_uint32(&pk, (uint32_t)e->state));
+  }
+  return 0;
+}
+
+int hls_receipt_pack(msgpack_sbuffer *out, const struct hls_receipt *r) {
+  size_t start = out->size;
+  return packed_ok(out, start, HLS_ENV_RECEIPT, pack_receipt(out, r));
+}
+
+void hls_receipt_free(struct hls_receipt *r) {
+  if (r == NULL) return;
+  free(r->entries);
+  r->entries = NULL;
+  r->n_entries = 0;
+}
+
+int hls_receipt_decode(struct hls_receipt *r, const uint8_t *body, size_t len, struct hls_why *why) {
+  struct hls_mp_reader rd;
+  uint32_t n;
+  int rc;
+  memset(r, 0, sizeof *r);
+  hls_mp_reader_init(&rd, body, len, true);
+  TRY(read_array_max(&rd, HLS_RECEIPT_MAX_ENTRIES, &n, "receipt", why));
+  if (n == 0) return hls_why_set(why, HLS_EMALFORMED, "receipt: no entries");
+  /* n is at most HLS_RECEIPT_MAX_ENTRIES and at most the bytes left
+   * (hls_mp_read_array): the allocation is bounded before it is made. */
+  r->entries = calloc(n, sizeof *r->entries);
+  if (r->entries == NULL) return HLS_ENOMEM;
+  for (uint32_t i = 0; i < n; i++) {
+    struct hls_receipt_entry *e = &r->entries[i];
+    if ((rc = read_array_n(&rd, 3, "entry", why)) != 0 ||
+        (rc = read_fixed_bin(&rd, e->origin, HLS_KEY_BYTES, "origin", why)) != 0 ||
+        (rc = read_uint_max(&rd, INT64_MAX, &e->target_seq, "target", why)) != 0 ||
+        (rc = read_small(&rd, HLS_RECEIPT_NEVER_HELD, &e->state, "state", why)) != 0)
+      goto fail;
+    if (e->target_seq == 0) {
+      rc = hls_why_set(why, HLS_EMALFORMED, "target: seq 0 does not exist");
+      goto fail;
+    }
+    if (i > 0 && hls_receipt_entry_cmp(&r->entries[i - 1], e) >= 0) {
+      rc = hls_why_set(why, HLS_ENONCANON, "entries: not in canonical order, or repeated");
+      goto fail;
+    }
+  }
+  r->n_entries = n;
+  if ((rc = expect_end(&rd, why)) != 0) goto fail;
+  return 0;
+fail:
+  hls_receipt_free(r);
+  return rc;
+}
+
 int hls_env_body_check(int type, const uint8_t *body, size_t len, struct hls_why *why) {
   int rc;
   switch (type) {
@@ -647,6 +724,12 @@ int hls_env_body_check(int type, const uint8_t *body, size_t len, struct hls_why
     case HLS_ENV_TOMBSTONE: {
       struct hls_tombstone t;
       return hls_tombstone_decode(&t, body, len, why);
+    }
+    case HLS_ENV_RECEIPT: {
+      struct hls_receipt r;
+      rc = hls_receipt_decode(&r, body, len, why);
+      hls_receipt_free(&r);
+      return rc;
     }
     default: return hls_why_set(why, HLS_EUNSUPPORTED, "unknown envelope type");
   }

@@ -34,7 +34,9 @@ enum hls_env_type {
   HLS_ENV_DIGEST = 2,
   HLS_ENV_STORY = 3,
   HLS_ENV_TOMBSTONE = 4,
+  HLS_ENV_RECEIPT = 5,
 };
+#define HLS_ENV_TYPE_MAX HLS_ENV_RECEIPT
 const char *hls_env_type_name(int type);
 int hls_env_type_parse(const char *name, int *type);
 
@@ -175,18 +177,45 @@ struct hls_tombstone {
   int reason;
 };
 
+/* An erasure receipt (docs/protocol.md 4.5): what this node did about
+ * other origins' items their tombstones erased. It vouches for this node
+ * only. */
+enum hls_receipt_state {
+  HLS_RECEIPT_ERASED = 0,     /* held the body, erased it */
+  HLS_RECEIPT_NEVER_HELD = 1, /* held only the stub when the tombstone came */
+};
+const char *hls_receipt_state_name(int state); /* "erased", "never_held"; "unknown" */
+
+struct hls_receipt_entry {
+  uint8_t origin[HLS_KEY_BYTES]; /* the erased item's origin */
+  uint64_t target_seq;           /* its seq */
+  int state;                     /* enum hls_receipt_state */
+};
+
+struct hls_receipt {
+  size_t n_entries;                  /* 1..HLS_RECEIPT_MAX_ENTRIES */
+  struct hls_receipt_entry *entries; /* owned; strictly ascending by (origin bytes, target_seq) */
+};
+
 /* Pack a body in canonical form (appending to out). The digest's cells are
  * sorted by the packer. Errors: HLS_EINVAL for values outside the schema. */
 int hls_profile_pack(msgpack_sbuffer *out, const struct hls_profile *p) HLS_WARN_UNUSED;
 int hls_digest_pack(msgpack_sbuffer *out, struct hls_digest *d) HLS_WARN_UNUSED;
 int hls_story_pack(msgpack_sbuffer *out, const struct hls_story *s) HLS_WARN_UNUSED;
 int hls_tombstone_pack(msgpack_sbuffer *out, const struct hls_tombstone *t) HLS_WARN_UNUSED;
+/* The entries must already be in order (the packer does not sort: a
+ * caller that lists them from the store's index has them so). */
+int hls_receipt_pack(msgpack_sbuffer *out, const struct hls_receipt *r) HLS_WARN_UNUSED;
 
 /* Decode a body (canonical, exact length, schema checked). */
 int hls_profile_decode(struct hls_profile *p, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
 int hls_digest_decode(struct hls_digest *d, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
 int hls_story_decode(struct hls_story *s, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
 int hls_tombstone_decode(struct hls_tombstone *t, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_receipt_decode(struct hls_receipt *r, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
+void hls_receipt_free(struct hls_receipt *r);
+/* Order of receipt entries: by origin bytes, then target_seq. */
+int hls_receipt_entry_cmp(const struct hls_receipt_entry *a, const struct hls_receipt_entry *b);
 void hls_digest_free(struct hls_digest *d);
 void hls_story_free(struct hls_story *s);
 

@@ -88,5 +88,14 @@
 #define HLS_PROFILE_ADDRESS_MAX 261 /* "[" + 253-byte host + "]:65535" */
 /* Digest cells count records; a week of one place cannot exceed this. */
 #define HLS_DIGEST_MAX_COUNT 100000000u
+/* Entries in one erasure receipt (docs/protocol.md 4.5). An entry is at
+ * most 45 bytes (array header, bin 32 origin, uint64 seq, state), so 1024
+ * of them are a body of at most 46,083 bytes: a receipt envelope fits in
+ * the smallest frame a node may configure (64 KiB, network.max_frame)
+ * whatever its entries. A node publishes one receipt per publishing run
+ * and the rest in the next runs; 1024 is far above the erasures a network
+ * sees in one publish.delay, and the same count as gossip's other per-frame
+ * lists (VECTOR entries, ITEMS envelopes). */
+#define HLS_RECEIPT_MAX_ENTRIES 1024
 
 #endif

@@ -3,7 +3,7 @@
  * The input is decoded as an envelope; when accepted, it is verified,
  * stubbed, re-encoded and its body decoded by its type's decoder. Because
  * a mutated body no longer matches body_hash, the input is also given to
- * the four body decoders directly, so they are fuzzed too. Beyond memory
+ * the five body decoders directly, so they are fuzzed too. Beyond memory
  * safety, checks what envelope.h promises:
  *  - errors are the codes envelope.h lists, with a NUL-terminated why;
  *  - an accepted envelope is laid out as [header, bin 64, body | nil],
@@ -74,6 +74,19 @@ static int body_round_trip(int type, const uint8_t *data, size_t size) {
       hls_story_free(&s);
       break;
     }
+    case HLS_ENV_RECEIPT: {
+      struct hls_receipt r;
+      rc = hls_receipt_decode(&r, data, size, &why);
+      if (rc == 0) {
+        FUZZ_CHECK(r.n_entries >= 1 && r.n_entries <= HLS_RECEIPT_MAX_ENTRIES);
+        for (size_t i = 1; i < r.n_entries; i++) FUZZ_CHECK(hls_receipt_entry_cmp(&r.entries[i - 1], &r.entries[i]) < 0);
+        pack_rc = hls_receipt_pack(&sb, &r);
+      } else {
+        FUZZ_CHECK(r.entries == NULL && r.n_entries == 0);
+      }
+      hls_receipt_free(&r);
+      break;
+    }
     default: {
       struct hls_tombstone t;
       rc = hls_tombstone_decode(&t, data, size, &why);
@@ -100,7 +113,7 @@ static int body_round_trip(int type, const uint8_t *data, size_t size) {
 /* Stub, verify and re-encode an accepted envelope. */
 static void check_envelope(const struct hls_envelope *env, const uint8_t *data, size_t size) {
   FUZZ_CHECK(env->h.version == HLS_ENV_VERSION);
-  FUZZ_CHECK(env->h.type >= HLS_ENV_PROFILE && env->h.type <= HLS_ENV_TOMBSTONE);
+  FUZZ_CHECK(env->h.type >= HLS_ENV_PROFILE && env->h.type <= HLS_ENV_TYPE_MAX);
   FUZZ_CHECK(env->h.seq >= 1 && env->h.has_prev == (env->h.seq > 1));
   FUZZ_CHECK(env->h.audience == HLS_AUD_NETWORK || (env->h.audience == HLS_AUD_PEERS && env->h.type == HLS_ENV_STORY));
   FUZZ_CHECK(env->header_bytes == data + 1);
@@ -156,7 +169,7 @@ static void check_build(int body_type, const uint8_t *data, size_t size) {
     FUZZ_CHECK(hls_tombstone_decode(&t, data, size, NULL) == 0);
     early_target = t.target_seq < 7;
   }
-  const int types[2] = {body_type, body_type % HLS_ENV_TOMBSTONE + 1};
+  const int types[2] = {body_type, body_type % HLS_ENV_TYPE_MAX + 1};
   for (size_t i = 0; i < 2; i++) {
     int type = types[i];
     msgpack_sbuffer out;
@@ -184,9 +197,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (rc == 0) check_envelope(&env, data, size);
 
   int body_type = 0;
-  for (int type = HLS_ENV_PROFILE; type <= HLS_ENV_TOMBSTONE; type++)
+  for (int type = HLS_ENV_PROFILE; type <= HLS_ENV_TYPE_MAX; type++)
     if (body_round_trip(type, data, size) == 0) {
-      FUZZ_CHECK(body_type == 0); /* the four layouts never overlap */
+      FUZZ_CHECK(body_type == 0); /* the five layouts never overlap */
       body_type = type;
     }
   if (body_type != 0) check_build(body_type, data, size);

@@ -12,6 +12,9 @@ seed = bytes.fromhex(doc['seed']); pk = bytes.fromhex(doc['public_key'])
 tag = doc['signature_tag'].encode()
 V = {v['name']: {k: bytes.fromhex(v[k]) for k in ('body','header','signature','envelope','stub','item_id')} for v in doc['vectors']}
 files = {}
+# The receipt of receipt.json (item 5 of the same chain).
+rdoc = json.load(open(os.path.join(ROOT, 'docs', 'test-vectors', 'receipt.json')))
+V.update({v['name']: {k: bytes.fromhex(v[k]) for k in ('body','header','signature','envelope','stub','item_id')} for v in rdoc['vectors']})
 for n, v in V.items():
     files['env-' + n] = v['envelope']
     files['stub-' + n] = v['stub']
@@ -55,6 +58,13 @@ b = cv.pack([2026, 7, 'Minimal story', None, None, [], 0, 0])
 files['env-story-minimal'] = envelope(header(3, 1, None, 0, 0, b), b)
 b = cv.pack([2020, 53, ['hls-sdc-1', 0, 1], []])
 files['env-digest-empty-2020-w53'] = envelope(header(2, 2, bytes(range(32)), 2**63 - 1, 0, b), b)
+rb = cv.unpack(V['receipt']['body'])
+files['body-bad-receipt-unsorted'] = cv.pack([rb[1], rb[0]] + rb[2:])
+files['body-bad-receipt-repeated'] = cv.pack([rb[0], rb[0]] + rb[1:])
+files['body-bad-receipt-state-2'] = cv.pack([[rb[0][0], rb[0][1], 2]] + rb[1:])
+files['body-bad-receipt-empty'] = cv.pack([])
+files['body-bad-receipt-origin-31'] = cv.pack([[rb[0][0][:31], rb[0][1], 0]])
+files['body-receipt-max-seq'] = cv.pack([[rb[0][0], 2**63 - 1, 1]])
 for name, data in files.items():
     open(os.path.join(OUT, name), 'wb').write(data)
 print(len(files), 'files', sum(len(d) for d in files.values()), 'bytes')

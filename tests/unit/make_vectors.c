@@ -17,9 +17,16 @@
  * one digest body whose person-scale cells (counts around the threshold
  * and rounding edges) carry their keyed offsets.
  *
+ *   make_vectors receipt > docs/test-vectors/receipt.json
+ *
+ * prints the same node's next item instead: an erasure receipt (seq 5,
+ * linking to the tombstone) confirming two erasures of other nodes' items
+ * (docs/protocol.md 4.5), in the same layout.
+ *
  * Built by CMake, never run by ctest: re-run it only when the wire format
  * changes on purpose, and review the diff. */
 #include <jansson.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +35,7 @@
 #include "disclosure.h"
 #include "envelope.h"
 
-#define CHAIN_LEN 4
+#define CHAIN_LEN 5 /* the receipt (seq 5) goes to its own file */
 
 struct raw_cell {
   const char *theme;
@@ -50,7 +57,7 @@ static const struct raw_cell digest_cells[] = {
 #define N_DIGEST_CELLS (sizeof digest_cells / sizeof digest_cells[0])
 
 static const uint64_t timestamps[CHAIN_LEN] = {1771232400000ull, 1771236000000ull, 1771239600000ull,
-                                               1771243200000ull};
+                                               1771243200000ull, 1771246800000ull};
 
 static json_t *hex(const void *bytes, size_t len) {
   char *text = malloc(2 * len + 1);
@@ -234,21 +241,58 @@ static int sdc_vectors(const uint8_t seed[32]) {
   return ferror(stdout) ? 1 : 0;
 }
 
+/* Two other nodes' items this node erased or never held: the origins are
+ * the public keys of seeds 0x21..0x40 and 0x41..0x60, listed in canonical
+ * order (origin bytes, then seq). */
+static json_t *receipt_body(msgpack_sbuffer *body) {
+  struct hls_receipt_entry entries[3];
+  uint8_t seed[crypto_sign_SEEDBYTES], pk[2][crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+  for (int k = 0; k < 2; k++) {
+    for (size_t i = 0; i < sizeof seed; i++) seed[i] = (uint8_t)(0x21 + 0x20 * k + i);
+    crypto_sign_seed_keypair(pk[k], sk, seed);
+  }
+  sodium_memzero(sk, sizeof sk);
+  int lo = memcmp(pk[0], pk[1], HLS_KEY_BYTES) < 0 ? 0 : 1;
+  memcpy(entries[0].origin, pk[lo], HLS_KEY_BYTES);
+  entries[0].target_seq = 3;
+  entries[0].state = HLS_RECEIPT_ERASED;
+  memcpy(entries[1].origin, pk[lo], HLS_KEY_BYTES);
+  entries[1].target_seq = 300;
+  entries[1].state = HLS_RECEIPT_NEVER_HELD;
+  memcpy(entries[2].origin, pk[1 - lo], HLS_KEY_BYTES);
+  entries[2].target_seq = 12;
+  entries[2].state = HLS_RECEIPT_ERASED;
+  struct hls_receipt r = {.n_entries = 3, .entries = entries};
+  int rc = hls_receipt_pack(body, &r);
+  if (rc != 0) die("receipt", rc);
+  json_t *jentries = json_array();
+  for (size_t i = 0; i < r.n_entries; i++)
+    json_array_append_new(jentries, json_pack("{s:o, s:I, s:i, s:s}", "origin", hex(entries[i].origin, HLS_KEY_BYTES),
+                                              "target_seq", (json_int_t)entries[i].target_seq, "state",
+                                              entries[i].state, "state_name",
+                                              hls_receipt_state_name(entries[i].state)));
+  return json_pack("{s:o}", "entries", jentries);
+}
+
 int main(int argc, char **argv) {
   if (sodium_init() < 0) return 1;
+  bool receipt = argc > 1 && strcmp(argv[1], "receipt") == 0, sdc = argc > 1 && strcmp(argv[1], "sdc") == 0;
+  if (argc > 1 && !receipt && !sdc) {
+    fprintf(stderr, "usage: make_vectors [receipt|sdc]\n");
+    return 2;
+  }
   uint8_t seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
   for (size_t i = 0; i < sizeof seed; i++) seed[i] = (uint8_t)(i + 1);
   crypto_sign_seed_keypair(pk, sk, seed);
-  if (argc > 1) {
-    if (strcmp(argv[1], "sdc") == 0) return sdc_vectors(seed);
-    fprintf(stderr, "usage: make_vectors [sdc]\n");
-    return 2;
+  if (sdc) {
+    sodium_memzero(sk, sizeof sk);
+    return sdc_vectors(seed);
   }
 
   json_t *vectors = json_array();
   uint8_t prev_id[HLS_HASH_BYTES];
   for (int i = 0; i < CHAIN_LEN; i++) {
-    int type = i + 1; /* profile, digest, story, tombstone: seq i+1 */
+    int type = i + 1; /* profile, digest, story, tombstone, receipt: seq i+1 */
     uint64_t seq = (uint64_t)i + 1;
     int audience = type == HLS_ENV_STORY ? HLS_AUD_PEERS : HLS_AUD_NETWORK;
     msgpack_sbuffer body, out, stub;
@@ -258,7 +302,8 @@ int main(int argc, char **argv) {
     json_t *fields = type == HLS_ENV_PROFILE  ? profile_body(&body)
                      : type == HLS_ENV_DIGEST ? digest_body(&body)
                      : type == HLS_ENV_STORY  ? story_body(&body)
-                                              : tombstone_body(&body);
+                     : type == HLS_ENV_TOMBSTONE ? tombstone_body(&body)
+                                                 : receipt_body(&body);
     int rc = hls_env_build(&out, type, sk, seq, seq > 1 ? prev_id : NULL, timestamps[i], audience,
                            (const uint8_t *)body.data, body.size);
     if (rc != 0) die("build", rc);
@@ -281,7 +326,8 @@ int main(int argc, char **argv) {
                           "signature", hex(env.sig, HLS_SIG_BYTES), "envelope", hex(out.data, out.size), "stub",
                           hex(stub.data, stub.size), "item_id", hex(env.id, HLS_HASH_BYTES));
     if (v == NULL) die("json", HLS_ENOMEM);
-    json_array_append_new(vectors, v);
+    if (receipt == (type == HLS_ENV_RECEIPT)) json_array_append_new(vectors, v);
+    else json_decref(v);
     memcpy(prev_id, env.id, sizeof prev_id);
     msgpack_sbuffer_destroy(&body);
     msgpack_sbuffer_destroy(&out);
@@ -290,14 +336,21 @@ int main(int argc, char **argv) {
 
   json_t *doc = json_pack(
       "{s:s, s:[s,s,s,s,s,s], s:i, s:s, s:o, s:o, s:o}", "description",
-      "hlsd envelope known-answer vectors: one node's chain (profile, digest, story, tombstone). Generated by "
-      "tests/unit/make_vectors.c; checked by tests/unit/test_envelope.c and tests/unit/check_vectors.py.",
+      receipt ? "hlsd envelope known-answer vector of an erasure receipt: item 5 of the chain of envelopes.json "
+                "(same seed; prev is the tombstone's item id). Generated by tests/unit/make_vectors.c receipt; "
+                "checked by tests/unit/test_envelope.c."
+              : "hlsd envelope known-answer vectors: one node's chain (profile, digest, story, tombstone). "
+                "Generated by tests/unit/make_vectors.c; checked by tests/unit/test_envelope.c and "
+                "tests/unit/check_vectors.py.",
       "notes",
       "envelope = [header, signature (bin 64), body | nil]; stub = the same with body nil",
       "header = [version, type, origin (bin 32), seq, prev (bin 32) | nil, timestamp_ms, audience, body_hash (bin 32)]",
       "signature = Ed25519(secret key from seed, signature_tag || header); body_hash = BLAKE2b-256(body); "
       "item_id = BLAKE2b-256(header || signature)",
-      "type: 1 profile, 2 digest, 3 story, 4 tombstone; audience: 0 network, 1 peers; role: 0 place, 1 partner",
+      receipt ? "type 5 receipt, audience 0 network; body = [entries], entry = [origin (bin 32), target_seq, state]; "
+                "state: 0 erased, 1 never_held; entries in strictly ascending (origin bytes, target_seq)"
+              : "type: 1 profile, 2 digest, 3 story, 4 tombstone; audience: 0 network, 1 peers; role: 0 place, 1 "
+                "partner",
       "kind: 0 problem, 1 aspiration, 2 strength, 3 practice; scale: 0 person, 1 organisation, 2 place, 3 country; "
       "stage: 0 purpose, 1 understand, 2 co-design, 3 experiment, 4 reflect, 5 embed; tombstone reason: 0 "
       "consent_withdrawn, 1 consent_expired, 2 corrected, 3 record_deleted",

@@ -305,8 +305,8 @@ static void expect_body(int want, int type, const msgpack_sbuffer *body, const c
 
 static void test_names(void **state) {
   (void)state;
-  static const char *const names[] = {"profile", "digest", "story", "tombstone"};
-  for (int t = HLS_ENV_PROFILE; t <= HLS_ENV_TOMBSTONE; t++) {
+  static const char *const names[] = {"profile", "digest", "story", "tombstone", "receipt"};
+  for (int t = HLS_ENV_PROFILE; t <= HLS_ENV_RECEIPT; t++) {
     int parsed = 0;
     assert_string_equal(hls_env_type_name(t), names[t - 1]);
     assert_int_equal(hls_env_type_parse(names[t - 1], &parsed), 0);
@@ -315,7 +315,10 @@ static void test_names(void **state) {
   int parsed = 0;
   assert_int_equal(hls_env_type_parse("Story", &parsed), HLS_EINVAL);
   assert_string_equal(hls_env_type_name(0), "unknown");
-  assert_string_equal(hls_env_type_name(5), "unknown");
+  assert_string_equal(hls_env_type_name(6), "unknown");
+  assert_string_equal(hls_receipt_state_name(HLS_RECEIPT_ERASED), "erased");
+  assert_string_equal(hls_receipt_state_name(HLS_RECEIPT_NEVER_HELD), "never_held");
+  assert_string_equal(hls_receipt_state_name(2), "unknown");
   assert_string_equal(hls_env_audience_name(HLS_AUD_NETWORK), "network");
   assert_string_equal(hls_env_audience_name(HLS_AUD_PEERS), "peers");
   assert_string_equal(hls_env_audience_name(2), "unknown");
@@ -1044,9 +1047,14 @@ static void test_header_schema(void **state) {
   expect_craft(HLS_EMALFORMED, &k, &h, &digest, NULL, "version 2^32");
   h = hdr_default(&k, 0, 1);
   expect_craft(HLS_EUNSUPPORTED, &k, &h, &digest, NULL, "type 0");
-  h.type = 5;
-  expect_craft(HLS_EUNSUPPORTED, &k, &h, &digest, NULL, "type 5");
-  expect_craft(HLS_EUNSUPPORTED, &k, &h, NULL, NULL, "type 5 stub");
+  h.type = 6;
+  expect_craft(HLS_EUNSUPPORTED, &k, &h, &digest, NULL, "type 6");
+  expect_craft(HLS_EUNSUPPORTED, &k, &h, NULL, NULL, "type 6 stub");
+  h.type = HLS_ENV_RECEIPT;
+  expect_craft(HLS_EMALFORMED, &k, &h, &digest, NULL, "a digest's body as a receipt");
+  expect_craft(0, &k, &h, NULL, NULL, "a receipt's stub");
+  h.audience = HLS_AUD_PEERS;
+  expect_craft(HLS_EMALFORMED, &k, &h, NULL, NULL, "a receipt to peers only");
 
   h = hdr_default(&k, HLS_ENV_DIGEST, 0);
   expect_craft(HLS_EMALFORMED, &k, &h, &digest, NULL, "seq 0");
@@ -1230,7 +1238,186 @@ static void test_body_schema(void **state) {
   assert_string_equal(why.text, "title: invalid UTF-8");
   msgpack_sbuffer_destroy(&sb);
   assert_int_equal(hls_env_body_check(0, (const uint8_t *)"\x90", 1, &why), HLS_EUNSUPPORTED);
-  assert_int_equal(hls_env_body_check(5, (const uint8_t *)"\x90", 1, &why), HLS_EUNSUPPORTED);
+  assert_int_equal(hls_env_body_check(6, (const uint8_t *)"\x90", 1, &why), HLS_EUNSUPPORTED);
+}
+
+/* --- receipts ---------------------------------------------------------------------- */
+
+/* n entries, entry i naming origin {i / per_origin + 1, 0, ...} seq i % per_origin + 1 (state i % 2): in
+ * canonical order. */
+static void receipt_make(struct hls_receipt *r, size_t n, size_t per_origin) {
+  r->n_entries = n;
+  r->entries = calloc(n > 0 ? n : 1, sizeof *r->entries);
+  assert_non_null(r->entries);
+  for (size_t i = 0; i < n; i++) {
+    r->entries[i].origin[0] = (uint8_t)(i / per_origin / 256 + 1);
+    r->entries[i].origin[1] = (uint8_t)(i / per_origin % 256);
+    r->entries[i].target_seq = i % per_origin + 1;
+    r->entries[i].state = (int)(i % 2);
+  }
+}
+
+/* Pack r's entries as they are, without the packer's checks. */
+static void receipt_raw(msgpack_sbuffer *sb, const struct hls_receipt *r) {
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+  assert_int_equal(msgpack_pack_array(&pk, r->n_entries), 0);
+  for (size_t i = 0; i < r->n_entries; i++) {
+    assert_int_equal(msgpack_pack_array(&pk, 3), 0);
+    assert_int_equal(msgpack_pack_bin(&pk, HLS_KEY_BYTES), 0);
+    assert_int_equal(msgpack_pack_bin_body(&pk, r->entries[i].origin, HLS_KEY_BYTES), 0);
+    assert_int_equal(msgpack_pack_uint64(&pk, r->entries[i].target_seq), 0);
+    assert_int_equal(msgpack_pack_uint64(&pk, (uint64_t)r->entries[i].state), 0);
+  }
+}
+
+static void expect_receipt_raw(int want, const struct hls_receipt *r, const char *what) {
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  receipt_raw(&sb, r);
+  expect_body(want, HLS_ENV_RECEIPT, &sb, what);
+  msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_receipt_round_trip(void **state) {
+  (void)state;
+  size_t sizes[] = {1, 2, 3, 500, HLS_RECEIPT_MAX_ENTRIES};
+  for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+    struct hls_receipt r, back;
+    receipt_make(&r, sizes[k], 300);
+    r.entries[0].target_seq = (uint64_t)INT64_MAX; /* the largest seq, in the shortest form */
+    if (sizes[k] > 1 && r.entries[1].origin[1] == r.entries[0].origin[1]) r.entries[0].target_seq = 1;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(hls_receipt_pack(&sb, &r), 0);
+    struct hls_why why = {{0}};
+    assert_int_equal(hls_receipt_decode(&back, sb_bytes(&sb), sb.size, &why), 0);
+    assert_int_equal(back.n_entries, r.n_entries);
+    for (size_t i = 0; i < r.n_entries; i++) {
+      assert_memory_equal(back.entries[i].origin, r.entries[i].origin, HLS_KEY_BYTES);
+      assert_int_equal(back.entries[i].target_seq, r.entries[i].target_seq);
+      assert_int_equal(back.entries[i].state, r.entries[i].state);
+    }
+    /* The largest receipt fits the smallest frame a node may use. */
+    assert_true(sb.size <= 46083);
+    expect_body(0, HLS_ENV_RECEIPT, &sb, "a receipt");
+    /* Signed, stubbed and whole again. */
+    struct key key;
+    key_make(&key, 0x50);
+    msgpack_sbuffer env;
+    msgpack_sbuffer_init(&env);
+    uint8_t prev[HLS_HASH_BYTES] = {7};
+    assert_int_equal(hls_env_build(&env, HLS_ENV_RECEIPT, key.sk, 9, prev, TS0, HLS_AUD_NETWORK, sb_bytes(&sb),
+                                   sb.size), 0);
+    struct hls_envelope e;
+    decode_ok(&e, sb_bytes(&env), env.size);
+    assert_int_equal(e.h.type, HLS_ENV_RECEIPT);
+    assert_int_equal(hls_env_verify(&e), 0);
+    assert_true(env.size <= 64u * 1024u);
+    msgpack_sbuffer_destroy(&env);
+    /* Peers only: refused. */
+    msgpack_sbuffer_init(&env);
+    assert_int_equal(hls_env_build(&env, HLS_ENV_RECEIPT, key.sk, 9, prev, TS0, HLS_AUD_PEERS, sb_bytes(&sb), sb.size),
+                     HLS_EINVAL);
+    assert_int_equal(env.size, 0);
+    msgpack_sbuffer_destroy(&env);
+    hls_receipt_free(&back);
+    hls_receipt_free(&r);
+    hls_receipt_free(&r); /* twice: a no-op */
+    msgpack_sbuffer_destroy(&sb);
+  }
+  hls_receipt_free(NULL);
+}
+
+static void test_receipt_malformed(void **state) {
+  (void)state;
+  struct hls_receipt r;
+  receipt_make(&r, 4, 2); /* two origins, seqs 1 and 2 each */
+  expect_receipt_raw(0, &r, "four entries");
+  /* unsorted: seqs of one origin, then the origins */
+  struct hls_receipt_entry t = r.entries[0];
+  r.entries[0] = r.entries[1];
+  r.entries[1] = t;
+  expect_receipt_raw(HLS_ENONCANON, &r, "seqs out of order");
+  r.entries[1] = r.entries[0];
+  r.entries[0] = t;
+  t = r.entries[0];
+  r.entries[0] = r.entries[2];
+  r.entries[2] = t;
+  expect_receipt_raw(HLS_ENONCANON, &r, "origins out of order");
+  r.entries[2] = r.entries[0];
+  r.entries[0] = t;
+  /* repeated */
+  r.entries[1] = r.entries[0];
+  expect_receipt_raw(HLS_ENONCANON, &r, "an entry twice");
+  r.entries[1].state = 1 - r.entries[0].state;
+  expect_receipt_raw(HLS_ENONCANON, &r, "an item twice with two states");
+  hls_receipt_free(&r);
+  receipt_make(&r, 4, 2);
+  /* bad state, seq 0, seq too large */
+  r.entries[3].state = 2;
+  expect_receipt_raw(HLS_EMALFORMED, &r, "state 2");
+  r.entries[3].state = 0;
+  r.entries[0].target_seq = 0;
+  expect_receipt_raw(HLS_EMALFORMED, &r, "target 0");
+  r.entries[0].target_seq = (uint64_t)INT64_MAX + 1;
+  r.entries[1].target_seq = UINT64_MAX;
+  expect_receipt_raw(HLS_EMALFORMED, &r, "target 2^63");
+  hls_receipt_free(&r);
+  /* empty, too many */
+  receipt_make(&r, 0, 1);
+  expect_receipt_raw(HLS_EMALFORMED, &r, "no entries");
+  hls_receipt_free(&r);
+  receipt_make(&r, HLS_RECEIPT_MAX_ENTRIES + 1, 1000);
+  expect_receipt_raw(HLS_ETOOBIG, &r, "1025 entries");
+  msgpack_sbuffer out;
+  msgpack_sbuffer_init(&out);
+  assert_int_equal(hls_receipt_pack(&out, &r), HLS_EINVAL);
+  assert_int_equal(out.size, 0);
+  r.n_entries = 0;
+  assert_int_equal(hls_receipt_pack(&out, &r), HLS_EINVAL);
+  r.n_entries = 2;
+  r.entries[1] = r.entries[0];
+  assert_int_equal(hls_receipt_pack(&out, &r), HLS_EINVAL); /* repeated: the packer refuses what peers refuse */
+  r.entries[1].target_seq = 2;
+  r.entries[1].state = 5;
+  assert_int_equal(hls_receipt_pack(&out, &r), HLS_EINVAL);
+  assert_int_equal(out.size, 0);
+  msgpack_sbuffer_destroy(&out);
+  hls_receipt_free(&r);
+  /* wrong lengths and types */
+  uint8_t origin[HLS_KEY_BYTES] = {1};
+  expect_body_fmt(0, HLS_ENV_RECEIPT, "one entry", "A A b u u", 1, 3, origin, (size_t)32, 1ull, 0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_RECEIPT, "origin of 31 bytes", "A A b u u", 1, 3, origin, (size_t)31, 1ull,
+                  0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_RECEIPT, "origin of 33 bytes", "A A b u u", 1, 3, origin, (size_t)33, 1ull,
+                  0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_RECEIPT, "origin as a string", "A A S u u", 1, 3, (const char *)origin,
+                  (size_t)32, 1ull, 0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_RECEIPT, "entry of 2", "A A b u", 1, 2, origin, (size_t)32, 1ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_RECEIPT, "entry of 4", "A A b u u u", 1, 4, origin, (size_t)32, 1ull, 0ull,
+                  0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_RECEIPT, "negative target", "A A b i u", 1, 3, origin, (size_t)32, -1ll,
+                  0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_RECEIPT, "state nil", "A A b u n", 1, 3, origin, (size_t)32, 1ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_RECEIPT, "receipt as a map", "M", 0);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_RECEIPT, "entries as a number", "u", 1ull);
+  /* non-canonical and trailing bytes */
+  static const uint8_t wide_seq[] = {0x91, 0x93, 0xc4, 0x20, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                     0,    0,    0,    0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xcc, 0x03, 0x00};
+  struct hls_why why = {{0}};
+  assert_int_equal(hls_env_body_check(HLS_ENV_RECEIPT, wide_seq, sizeof wide_seq, &why), HLS_ENONCANON);
+  uint8_t ok[sizeof wide_seq];
+  memcpy(ok, wide_seq, sizeof ok);
+  ok[36] = 0x03; /* seq 3 in one byte, then state 0, then one byte too many */
+  ok[37] = 0x00;
+  ok[38] = 0x00;
+  assert_int_equal(hls_env_body_check(HLS_ENV_RECEIPT, ok, sizeof ok - 1, &why), 0);
+  assert_int_equal(hls_env_body_check(HLS_ENV_RECEIPT, ok, sizeof ok, &why), HLS_ETRAILING);
+  for (size_t cut = 0; cut < sizeof ok - 1; cut++) {
+    int rc = hls_env_body_check(HLS_ENV_RECEIPT, ok, cut, &why);
+    assert_true(rc == HLS_ETRUNCATED || rc == HLS_EMALFORMED);
+  }
 }
 
 /* --- packers ---------------------------------------------------------------------- */
@@ -1594,8 +1781,38 @@ static void vector_tombstone(const json_t *f, msgpack_sbuffer *body) {
   assert_int_equal(back.reason, t.reason);
 }
 
-static void test_vectors(void **state) {
-  const char *path = *state;
+static void vector_receipt(const json_t *f, msgpack_sbuffer *body) {
+  const json_t *jentries = jget(f, "entries");
+  size_t n = json_array_size(jentries);
+  assert_true(n >= 1 && n <= 8);
+  struct hls_receipt_entry entries[8];
+  memset(entries, 0, sizeof entries);
+  for (size_t i = 0; i < n; i++) {
+    const json_t *je = json_array_get(jentries, i);
+    size_t len;
+    uint8_t *origin = jhex(je, "origin", &len);
+    assert_int_equal(len, HLS_KEY_BYTES);
+    memcpy(entries[i].origin, origin, HLS_KEY_BYTES);
+    free(origin);
+    entries[i].target_seq = (uint64_t)jint(je, "target_seq");
+    entries[i].state = (int)jint(je, "state");
+    assert_string_equal(jstr(je, "state_name"), hls_receipt_state_name(entries[i].state));
+  }
+  struct hls_receipt r = {.n_entries = n, .entries = entries}, back;
+  assert_int_equal(hls_receipt_pack(body, &r), 0);
+  struct hls_why why = {{0}};
+  assert_int_equal(hls_receipt_decode(&back, sb_bytes(body), body->size, &why), 0);
+  assert_int_equal(back.n_entries, n);
+  for (size_t i = 0; i < n; i++) assert_int_equal(hls_receipt_entry_cmp(&back.entries[i], &entries[i]), 0);
+  for (size_t i = 0; i < n; i++) assert_int_equal(back.entries[i].state, entries[i].state);
+  hls_receipt_free(&back);
+}
+
+/* Rebuild every vector of the file at path: n_expected items from seq
+ * first_seq, the first linking to first_prev (NULL: seq 1). *types_seen
+ * gets a bit per type; last_id the last item's id. */
+static void check_vector_file(const char *path, size_t n_expected, uint64_t first_seq, const uint8_t *first_prev,
+                              int *types_seen, uint8_t last_id[HLS_HASH_BYTES]) {
   json_error_t err;
   json_t *doc = json_load_file(path, 0, &err);
   if (doc == NULL) fail_msg("%s:%d: %s", path, err.line, err.text);
@@ -1615,19 +1832,18 @@ static void test_vectors(void **state) {
 
   const json_t *vectors = jget(doc, "vectors");
   size_t n = json_array_size(vectors);
-  assert_int_equal(n, 4); /* profile, digest, story, tombstone */
+  assert_int_equal(n, n_expected);
   msgpack_sbuffer prev_bytes;
   struct hls_envelope prev_env;
   msgpack_sbuffer_init(&prev_bytes);
-  int types_seen = 0;
   for (size_t i = 0; i < n; i++) {
     const json_t *v = json_array_get(vectors, i), *in = jget(v, "input"), *fields = jget(in, "body");
     int type = (int)jint(in, "type");
     uint64_t seq = (uint64_t)jint(in, "seq");
     assert_string_equal(jstr(in, "type_name"), hls_env_type_name(type));
     assert_string_equal(jstr(v, "name"), hls_env_type_name(type));
-    assert_int_equal(seq, i + 1);
-    types_seen |= 1 << type;
+    assert_int_equal(seq, first_seq + i);
+    *types_seen |= 1 << type;
     msgpack_sbuffer body, out, stub;
     msgpack_sbuffer_init(&body);
     msgpack_sbuffer_init(&out);
@@ -1637,6 +1853,7 @@ static void test_vectors(void **state) {
       case HLS_ENV_DIGEST: vector_digest(fields, &body); break;
       case HLS_ENV_STORY: vector_story(fields, &body); break;
       case HLS_ENV_TOMBSTONE: vector_tombstone(fields, &body); break;
+      case HLS_ENV_RECEIPT: vector_receipt(fields, &body); break;
       default: fail_msg("vector %zu: type %d", i, type);
     }
     expect_hex(v, "body", body.data, body.size);
@@ -1649,10 +1866,15 @@ static void test_vectors(void **state) {
       size_t prev_len;
       prev = jhex(in, "prev", &prev_len);
       assert_int_equal(prev_len, HLS_HASH_BYTES);
-      assert_true(i > 0);
-      assert_memory_equal(prev, prev_env.id, HLS_HASH_BYTES); /* the chain links */
+      if (i == 0) {
+        assert_non_null(first_prev);
+        assert_memory_equal(prev, first_prev, HLS_HASH_BYTES); /* links to the file before */
+      } else {
+        assert_memory_equal(prev, prev_env.id, HLS_HASH_BYTES); /* the chain links */
+      }
     } else {
       assert_int_equal(seq, 1);
+      assert_null(first_prev);
     }
     int rc = hls_env_build(&out, type, k.sk, seq, prev, (uint64_t)jint(in, "timestamp_ms"), (int)jint(in, "audience"),
                            sb_bytes(&body), body.size);
@@ -1688,7 +1910,7 @@ static void test_vectors(void **state) {
     msgpack_sbuffer_destroy(&body);
     msgpack_sbuffer_destroy(&stub);
   }
-  assert_int_equal(types_seen, 0x1e);
+  if (n > 0) memcpy(last_id, prev_env.id, HLS_HASH_BYTES);
   msgpack_sbuffer_destroy(&prev_bytes);
   json_decref(doc);
 }
@@ -1766,6 +1988,21 @@ static void test_sdc_vectors(void **state) {
   json_decref(doc);
 }
 
+/* envelopes.json (profile, digest, story, tombstone), then receipt.json,
+ * the same node's item 5 (HLS_RECEIPT_VECTORS: beside envelopes.json). */
+static void test_vectors(void **state) {
+  const char *path = *state;
+  int types_seen = 0;
+  uint8_t last_id[HLS_HASH_BYTES];
+  check_vector_file(path, 4, 1, NULL, &types_seen, last_id);
+  assert_int_equal(types_seen, 0x1e);
+  char receipt_path[4096];
+  const char *slash = strrchr(path, '/');
+  snprintf(receipt_path, sizeof receipt_path, "%.*sreceipt.json", slash ? (int)(slash - path + 1) : 0, path);
+  check_vector_file(receipt_path, 1, 5, last_id, &types_seen, last_id);
+  assert_int_equal(types_seen, 0x3e);
+}
+
 int main(int argc, char **argv) {
   if (sodium_init() < 0) return 1;
   const char *vectors = argc > 1 ? argv[1] : HLS_ENVELOPE_VECTORS;
@@ -1791,6 +2028,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_packers_refuse),
       cmocka_unit_test(test_digest_pack_sorts),
       cmocka_unit_test(test_digest_keyed_round_trip),
+      cmocka_unit_test(test_receipt_round_trip),
+      cmocka_unit_test(test_receipt_malformed),
       cmocka_unit_test_prestate(test_vectors, (void *)(uintptr_t)vectors),
       cmocka_unit_test_prestate(test_sdc_vectors, sdc_path),
   };
