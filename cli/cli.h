@@ -146,6 +146,7 @@ int cmd_share_reject(struct cli *c, int argc, char **argv);
 int cmd_share_publish(struct cli *c, int argc, char **argv);
 int cmd_share_log(struct cli *c, int argc, char **argv);
 int cmd_share_export(struct cli *c, int argc, char **argv);
+int cmd_share_receipts(struct cli *c, int argc, char **argv);
 int cmd_inspect(struct cli *c, int argc, char **argv);
 int cmd_peer_add(struct cli *c, int argc, char **argv);
 int cmd_peer_list(struct cli *c, int argc, char **argv);

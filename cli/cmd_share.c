@@ -1,5 +1,5 @@
 /* hls consent set|withdraw, hls share preview|review|approve|reject|log|
- * publish|export, hls inspect. */
+ * publish|export|receipts, hls inspect. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -259,6 +259,8 @@ int cmd_share_log(struct cli *c, int argc, char **argv) {
         snprintf(about, sizeof about, "record %lld, %s", (long long)hls_out_int(e, "record"), week);
       else if (strcmp(type, "digest") == 0)
         snprintf(about, sizeof about, "week %s", week);
+      else if (strcmp(type, "receipt") == 0)
+        snprintf(about, sizeof about, "erasures done here");
       else
         snprintf(about, sizeof about, "this node");
       hls_out_str(e, "state", tmp, sizeof tmp);
@@ -331,6 +333,68 @@ int cmd_share_export(struct cli *c, int argc, char **argv) {
   }
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : cli_fail(c, rc, "%s", why.text);
+}
+
+/* --- erasure receipts ------------------------------------------------------------------ */
+
+int cmd_share_receipts(struct cli *c, int argc, char **argv) {
+  struct cli_params p;
+  struct hls_ctl_response resp;
+  bool done;
+  int rc = cli_params_call(c, argc, argv, HLS_M_SHARE_RECEIPTS, &p, &resp, &done);
+  if (done) return rc;
+  if (c->json) {
+    rc = hls_out_print_json(resp.result);
+    hls_ctl_response_free(&resp);
+    return rc == 0 ? 0 : HLS_EXIT_FAIL;
+  }
+  const struct hls_mp_value *item = hls_mp_get(resp.result, "item"), *places = hls_mp_get(resp.result, "places");
+  char type[16], aud[16], week[16], erased_at[32], reason[32], about[64] = "";
+  hls_out_str(item, "type", type, sizeof type);
+  hls_out_str(item, "week", week, sizeof week);
+  if (hls_out_int(item, "record") > 0)
+    snprintf(about, sizeof about, "record %lld, %s, ", (long long)hls_out_int(item, "record"), week);
+  else if (week[0])
+    snprintf(about, sizeof about, "week %s, ", week);
+  printf("Item %lld (%s, %s%s) was erased by tombstone %lld at %s (%s).\n", (long long)hls_out_int(item, "seq"), type,
+         about, hls_out_str(item, "audience", aud, sizeof aud), (long long)hls_out_int(item, "erased_by"),
+         hls_out_str(item, "erased_at", erased_at, sizeof erased_at), hls_out_str(item, "reason", reason, sizeof reason));
+  int64_t expected = hls_out_int(resp.result, "expected"), confirmed = hls_out_int(resp.result, "confirmed");
+  int64_t not_expected = hls_out_int(resp.result, "not_expected");
+  if (strcmp(aud, "peers") == 0)
+    printf("Expected to confirm: this node's direct peers (hls peer list), who alone were given its body.\n");
+  else
+    printf("Expected to confirm: every place this node knows that had joined the network before the erasure.\n");
+  if (places != NULL && places->type == HLS_MP_ARRAY && places->len > 0) {
+    static const char *const headers[] = {"PLACE", "NODE", "STATE", "WHEN", "RECEIPT"};
+    struct hls_table *t = hls_table_new(5, headers);
+    for (uint32_t i = 0; t && i < places->len; i++) {
+      const struct hls_mp_value *e = &places->v.items[i];
+      char place[HLS_PLACE_MAX + 40], node[HLS_NODEID_TEXT_SIZE], state[40], at[32], seq[48];
+      if (!hls_out_str(e, "place", place, sizeof place)[0]) snprintf(place, sizeof place, "(no profile held)");
+      const struct hls_mp_value *exp = hls_mp_get(e, "expected");
+      if (exp != NULL && exp->type == HLS_MP_BOOL && !exp->v.b)
+        snprintf(place + strlen(place), sizeof place - strlen(place), " (not expected)");
+      hls_out_str(e, "state", state, sizeof state);
+      if (strcmp(state, "not_yet") == 0) snprintf(state, sizeof state, "not yet");
+      else if (strcmp(state, "never_held") == 0) snprintf(state, sizeof state, "never held");
+      if (!hls_out_str(e, "at", at, sizeof at)[0]) snprintf(at, sizeof at, "-");
+      if (hls_out_int(e, "receipt_seq") > 0) snprintf(seq, sizeof seq, "item %lld", (long long)hls_out_int(e, "receipt_seq"));
+      else snprintf(seq, sizeof seq, "-");
+      const char *row[] = {place, hls_out_str(e, "node_id", node, sizeof node), state, at, seq};
+      hls_table_add(t, row);
+    }
+    if (t) hls_table_print(t, stdout);
+    hls_table_free(t);
+  }
+  printf("%lld of %lld expected place%s confirmed (%lld erased, %lld never held)", (long long)confirmed,
+         (long long)expected, expected == 1 ? "" : "s", (long long)hls_out_int(resp.result, "erased"),
+         (long long)hls_out_int(resp.result, "never_held"));
+  if (expected > confirmed) printf("; %lld not yet", (long long)(expected - confirmed));
+  if (not_expected > 0) printf("; %lld more not expected", (long long)not_expected);
+  printf(".\n");
+  hls_ctl_response_free(&resp);
+  return 0;
 }
 
 /* --- inspect ------------------------------------------------------------------------- */
@@ -413,6 +477,21 @@ static json_t *body_json(const struct hls_envelope *env, struct hls_why *why, in
       if ((*rc = hls_tombstone_decode(&t, env->body, env->body_len, why)) != 0) break;
       json_object_set_new(j, "target_seq", json_integer((json_int_t)t.target_seq));
       json_object_set_new(j, "reason", json_string(hls_tomb_reason_name(t.reason)));
+      break;
+    }
+    case HLS_ENV_RECEIPT: {
+      struct hls_receipt r;
+      if ((*rc = hls_receipt_decode(&r, env->body, env->body_len, why)) != 0) break;
+      json_t *entries = json_array();
+      for (size_t i = 0; i < r.n_entries; i++) {
+        char origin[HLS_NODEID_TEXT_SIZE];
+        hls_nodeid_format(r.entries[i].origin, origin);
+        json_array_append_new(entries, json_pack("{s:s, s:I, s:s}", "origin", origin, "target_seq",
+                                                 (json_int_t)r.entries[i].target_seq, "state",
+                                                 hls_receipt_state_name(r.entries[i].state)));
+      }
+      json_object_set_new(j, "entries", entries);
+      hls_receipt_free(&r);
       break;
     }
     default: break;

@@ -135,6 +135,10 @@ static const struct cli_command commands[] = {
     {"share publish", cmd_share_publish, HLS_M_SHARE_PUBLISH, "share publish", "publish what is due now instead of after publish.delay", NULL},
     {"share export", cmd_share_export, HLS_M_SHARE_EXPORT, "share export SEQ FILE", "write one of this node's items to FILE (for hls inspect)",
      NULL},
+    {"share receipts", cmd_share_receipts, HLS_M_SHARE_RECEIPTS, "share receipts ID [--record]",
+     "for an erased item: every place expected to have held its body, and whether and when each confirmed",
+     "  ID is the erased item's seq in this node's chain, or its tombstone's (hls share log);\n"
+     "  with --record, a record's id (the story of it erased last).\n"},
     {"peer add", cmd_peer_add, HLS_M_PEER_ADD, "peer add HOST:PORT NODE_ID",
      "trust a peer (a member node) and keep connected to it",
      "  HOST:PORT  where it listens (its network.listen, or an address it advertises)\n"

@@ -152,6 +152,7 @@ int api_share_reject(struct hls_api *api, struct hls_control_call *call);
 int api_share_publish(struct hls_api *api, struct hls_control_call *call);
 int api_share_log(struct hls_api *api, struct hls_control_call *call);
 int api_share_export(struct hls_api *api, struct hls_control_call *call);
+int api_share_receipts(struct hls_api *api, struct hls_control_call *call);
 
 /* --- peers (api_peers.c) --------------------------------------------------- */
 

@@ -1,11 +1,12 @@
 /* The consent and sharing commands (docs/control.md): consent.set,
  * consent.withdraw, share.preview, share.review, share.approve,
- * share.reject, share.publish, share.log, share.export. */
+ * share.reject, share.publish, share.log, share.export, share.receipts. */
 #include "api_handlers.h"
 
 #include <string.h>
 
 #include "log.h"
+#include "nodeid.h"
 #include "text.h"
 
 /* --- consent ------------------------------------------------------------------ */
@@ -245,4 +246,133 @@ int api_share_export(struct hls_api *api, struct hls_control_call *call) {
     rc = HLS_ENOMEM;
   hls_item_clear(&it);
   return rc;
+}
+
+/* --- erasure receipts ------------------------------------------------------------------ */
+
+/* The story of record_id erased last. */
+struct erased_story {
+  int64_t record_id;
+  struct hls_published found;
+  bool has;
+};
+
+static int find_erased_story(void *ctx, const struct hls_published *p) {
+  struct erased_story *f = ctx;
+  if (p->type == HLS_ENV_STORY && p->record_id == f->record_id && p->erased_by != 0 && !f->has) {
+    f->found = *p;
+    f->has = true;
+  }
+  return 0;
+}
+
+/* The erased item the arguments name: a seq of this node's chain (the
+ * item, or the tombstone that erased it), or with record, a record's
+ * story erased last. */
+static int receipts_item(struct hls_api *api, struct hls_control_call *call, struct hls_published *item) {
+  const struct hls_mp_value *a = call->req->args;
+  int64_t id = 0;
+  bool present = false, by_record = false;
+  int rc = hls_mp_get_i64(a, "id", &id, &present, &call->why);
+  if (rc == 0) rc = hls_mp_get_bool(a, "record", &by_record, &present, &call->why);
+  if (rc != 0) return rc;
+  if (id <= 0) return hls_why_set(&call->why, HLS_EINVAL, "id: a positive seq or record id is required");
+  if (by_record) {
+    struct erased_story f = {.record_id = id};
+    if ((rc = hls_store_published_list(api->env.store, true, 0, find_erased_story, &f, &call->why)) != 0) return rc;
+    if (!f.has) return hls_why_set(&call->why, HLS_ENOTFOUND, "record %lld has no erased story", (long long)id);
+    *item = f.found;
+    return 0;
+  }
+  rc = hls_store_published_get(api->env.store, (uint64_t)id, item, &call->why);
+  if (rc == HLS_ENOTFOUND) return hls_why_set(&call->why, rc, "this node has published no item %lld", (long long)id);
+  if (rc == 0 && item->type == HLS_ENV_TOMBSTONE) {
+    uint64_t target = item->target_seq;
+    rc = hls_store_published_get(api->env.store, target, item, &call->why);
+    if (rc == HLS_ENOTFOUND) rc = hls_why_set(&call->why, rc, "the item tombstone %lld erased is not in this node's "
+                                              "publication log", (long long)id);
+  }
+  if (rc != 0) return rc;
+  if (item->type != HLS_ENV_STORY && item->type != HLS_ENV_DIGEST)
+    return hls_why_set(&call->why, HLS_EINVAL, "item %llu is a %s: only stories and digests are erased",
+                       (unsigned long long)item->seq, hls_env_type_name(item->type));
+  if (item->erased_by == 0)
+    return hls_why_set(&call->why, HLS_ESTATE, "item %llu (%s) is not erased: there is nothing to confirm",
+                       (unsigned long long)item->seq, hls_env_type_name(item->type));
+  return 0;
+}
+
+struct receipts_ctx {
+  struct list_ctx l;
+  int64_t expected, confirmed, erased, never_held, unexpected;
+};
+
+static int pack_receipt_place(void *ctx, const struct hls_receipt_place *p) {
+  struct receipts_ctx *r = ctx;
+  msgpack_packer *pk = &r->l.pk;
+  char id[HLS_NODEID_TEXT_SIZE];
+  hls_nodeid_format(p->node_id, id);
+  r->l.count++;
+  r->expected += p->expected;
+  r->unexpected += !p->expected;
+  if (p->expected && p->state >= 0) r->confirmed++;
+  r->erased += p->state == HLS_RECEIPT_ERASED;
+  r->never_held += p->state == HLS_RECEIPT_NEVER_HELD;
+  PACK(msgpack_pack_map(pk, 6));
+  PACK(hls_mp_pack_kv_str(pk, "node_id", id));
+  PACK(hls_mp_pack_kv_str(pk, "place", p->has_place ? p->place : NULL));
+  PACK(hls_mp_pack_cstr(pk, "expected"));
+  PACK(p->expected ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
+  PACK(hls_mp_pack_kv_str(pk, "state", p->state >= 0 ? hls_receipt_state_name(p->state) : "not_yet"));
+  if (p->state >= 0) PACK(api_pack_kv_time(pk, "at", p->receipt_ms));
+  else PACK(hls_mp_pack_kv_str(pk, "at", NULL));
+  PACK(hls_mp_pack_cstr(pk, "receipt_seq"));
+  PACK(p->state >= 0 ? msgpack_pack_uint64(pk, p->receipt_seq) : msgpack_pack_nil(pk));
+  return 0;
+}
+
+int api_share_receipts(struct hls_api *api, struct hls_control_call *call) {
+  struct hls_published item, tomb;
+  int rc = receipts_item(api, call, &item);
+  if (rc == 0) rc = hls_store_published_get(api->env.store, item.erased_by, &tomb, &call->why);
+  if (rc != 0) return rc;
+  /* The time the members are judged at: the tombstone as signed. */
+  struct hls_item t;
+  if ((rc = hls_store_item_get(api->env.store, api->env.identity->public_key, item.erased_by, &t, &call->why)) != 0)
+    return rc;
+  int64_t erased_ms = t.timestamp_ms;
+  hls_item_clear(&t);
+  struct receipts_ctx r = {0};
+  api_list_init(&r.l);
+  rc = hls_store_receipt_places(api->env.store, api->env.identity->public_key, item.seq, item.audience, erased_ms,
+                                pack_receipt_place, &r, &call->why);
+  if (rc != 0) {
+    msgpack_sbuffer_destroy(&r.l.sb);
+    return rc;
+  }
+  if (r.l.sb.size > (size_t)api->env.config->control_max_frame) {
+    msgpack_sbuffer_destroy(&r.l.sb);
+    return hls_why_set(&call->why, HLS_ETOOBIG, "%u places do not fit in one reply", r.l.count);
+  }
+  msgpack_packer *pk = call->pk;
+  char week[9];
+  if (item.iso_week > 0) hls_iso_week_format(item.iso_year, item.iso_week, week);
+  if (msgpack_pack_map(pk, 7) != 0 || hls_mp_pack_cstr(pk, "item") != 0 || msgpack_pack_map(pk, 9) != 0 ||
+      hls_mp_pack_kv_i64(pk, "seq", (int64_t)item.seq) != 0 ||
+      hls_mp_pack_kv_str(pk, "type", hls_env_type_name(item.type)) != 0 ||
+      hls_mp_pack_kv_str(pk, "audience", hls_env_audience_name(item.audience)) != 0 ||
+      hls_mp_pack_cstr(pk, "record") != 0 ||
+      (item.record_id ? msgpack_pack_int64(pk, item.record_id) : msgpack_pack_nil(pk)) != 0 ||
+      hls_mp_pack_kv_str(pk, "week", item.iso_week > 0 ? week : NULL) != 0 ||
+      api_pack_kv_time(pk, "published_at", item.published_ms) != 0 ||
+      hls_mp_pack_kv_i64(pk, "erased_by", (int64_t)item.erased_by) != 0 ||
+      api_pack_kv_time(pk, "erased_at", erased_ms) != 0 ||
+      hls_mp_pack_kv_str(pk, "reason", hls_tomb_reason_name(tomb.reason)) != 0 ||
+      hls_mp_pack_kv_i64(pk, "expected", r.expected) != 0 || hls_mp_pack_kv_i64(pk, "confirmed", r.confirmed) != 0 ||
+      hls_mp_pack_kv_i64(pk, "erased", r.erased) != 0 || hls_mp_pack_kv_i64(pk, "never_held", r.never_held) != 0 ||
+      hls_mp_pack_kv_i64(pk, "not_expected", r.unexpected) != 0 || hls_mp_pack_cstr(pk, "places") != 0) {
+    msgpack_sbuffer_destroy(&r.l.sb);
+    return HLS_ENOMEM;
+  }
+  return api_list_pack(&r.l, pk);
 }

@@ -128,13 +128,15 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
   }
   case HLS_GA_ERASE: {
     int was = hls_gstore_state(gd->gs, a->origin, a->seq);
-    rc = hls_gstore_erase(gd->gs, a->origin, a->seq, &why);
+    bool owed = false;
+    rc = hls_gstore_erase(gd->gs, a->origin, a->seq, (int64_t)a->timestamp_ms, gd->env.now_ms(gd->env.ctx), &owed,
+                          &why);
     if (rc == 0 && (was == HLS_BODY_HELD || was == HLS_BODY_STUB)) {
       if (was == HLS_BODY_HELD) gd->others.held--;
       else gd->others.stubs--;
       gd->others.erased++;
     }
-    if (rc == 0) gd->env.item_erased(gd->env.ctx, a->origin, a->seq);
+    if (rc == 0) gd->env.item_erased(gd->env.ctx, a->origin, a->seq, owed);
     if (rc == 0) {
       fmt_id(a->origin, id);
       hls_log_counted_info("item_erased", "origin=%s seq=%llu", id, (unsigned long long)a->seq);

@@ -28,7 +28,8 @@ struct hls_gossipd_env {
   /* A body is held now (stored with its item, or arrived for a stub). */
   void (*item_held)(void *ctx, const struct hls_envelope *env);
   /* A tombstone erased the body of origin's item seq. */
-  void (*item_erased)(void *ctx, const uint8_t origin[32], uint64_t seq);
+  /* receipt_owed: the erasure noted a receipt entry this node owes origin. */
+  void (*item_erased)(void *ctx, const uint8_t origin[32], uint64_t seq, bool receipt_owed);
   /* Items of this node's own chain arrived from a peer (after its store
    * was lost or restored). */
   void (*own_items_arrived)(void *ctx);

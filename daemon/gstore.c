@@ -158,10 +158,15 @@ int hls_gstore_put_body(struct hls_gstore *gs, const struct hls_envelope *env, b
   return rc != 0 ? rc : end;
 }
 
-int hls_gstore_erase(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq, struct hls_why *why) {
+int hls_gstore_erase(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq, int64_t tombstone_ms,
+                     int64_t now_ms, bool *owed, struct hls_why *why) {
+  *owed = false;
   int rc = hls_store_defer_begin(gs->store, why);
   if (rc != 0) return rc;
+  int was = hls_gstore_state(gs, origin, seq);
   rc = hls_store_item_erase(gs->store, origin, seq, why);
+  if (rc == 0) rc = hls_store_receipt_owe(gs->store, origin, seq, was, tombstone_ms, now_ms, owed, why);
+  if (rc != 0) *owed = false;
   int end = hls_store_defer_end(gs->store, rc == 0, rc == 0 ? why : NULL);
   return rc != 0 ? rc : end;
 }

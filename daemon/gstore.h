@@ -31,9 +31,12 @@ int hls_gstore_put_run(struct hls_gstore *gs, const struct hls_envelope *envs, c
  * *changed says). */
 int hls_gstore_put_body(struct hls_gstore *gs, const struct hls_envelope *env, bool *changed,
                         struct hls_why *why) HLS_WARN_UNUSED;
-/* Erase the body of origin:seq (a tombstone came), in the deferred
- * transaction as the runs are. */
-int hls_gstore_erase(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq, struct hls_why *why) HLS_WARN_UNUSED;
+/* Erase the body of origin:seq (origin's tombstone signed at tombstone_ms
+ * came), and note the receipt entry this node owes origin for it
+ * (hls_store_receipt_owe; *owed says whether one was noted), in the
+ * deferred transaction as the runs are. */
+int hls_gstore_erase(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq, int64_t tombstone_ms,
+                     int64_t now_ms, bool *owed, struct hls_why *why) HLS_WARN_UNUSED;
 /* The body state of an item (enum hls_body_state), -1 if not held. */
 int hls_gstore_state(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq);
 int hls_gstore_fork_put(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq, const uint8_t *ours,

@@ -37,10 +37,14 @@ static hls_day node_today(void *node) { return hls_node_today(node); }
 static void gossip_item_held(void *node, const struct hls_envelope *env) {
   hls_patternsd_item(((struct hls_node *)node)->patterns, env);
 }
-static void gossip_item_erased(void *node, const uint8_t origin[32], uint64_t seq) {
+static void schedule_publish(struct hls_node *n, bool urgent);
+static void gossip_item_erased(void *node, const uint8_t origin[32], uint64_t seq, bool receipt_owed) {
   struct hls_node *n = node;
   hls_patternsd_erased(n->patterns, origin, seq);
   hls_node_erased(n);
+  /* The receipt goes out with the next batch (publish.delay), with every
+   * other erasure of that moment. */
+  if (receipt_owed) schedule_publish(n, false);
 }
 static void gossip_own_items(void *node) { hls_node_own_items_arrived(node); }
 
@@ -257,9 +261,11 @@ int hls_node_publish(struct hls_node *n, struct hls_why *why) {
     snprintf(about, sizeof about, "records=%lld", (long long)res.expired);
     audit_node(n, "consent.expired", about, "ok");
   }
-  if (res.profiles + res.digests + res.stories + res.tombstones > 0)
-    hls_log_info("published", "profiles=%d digests=%d stories=%d tombstones=%d chain_seq=%llu", res.profiles,
-                 res.digests, res.stories, res.tombstones, (unsigned long long)n->chain_seq);
+  if (res.profiles + res.digests + res.stories + res.tombstones + res.receipts > 0)
+    hls_log_info("published", "profiles=%d digests=%d stories=%d tombstones=%d receipts=%d chain_seq=%llu",
+                 res.profiles, res.digests, res.stories, res.tombstones, res.receipts,
+                 (unsigned long long)n->chain_seq);
+  if (res.receipts_waiting) schedule_publish(n, false); /* the rest of what is owed, one receipt a run */
   return 0;
 }
 

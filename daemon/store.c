@@ -333,6 +333,29 @@ static const char *const migrations[] = {
     "ALTER TABLE records ADD COLUMN retain_until INTEGER;"
     "CREATE INDEX records_retain_until ON records(retain_until) WHERE retain_until IS NOT NULL;"
     "CREATE INDEX records_scale_day ON records(scale, day) WHERE retain_until IS NULL;",
+    /* 17: erasure receipts (docs/protocol.md 4.5, store_receipts.c). What
+     * this node owes other origins for the bodies their tombstones erased
+     * here (pending until a receipt of this node's chain carries it), and
+     * the receipts of other nodes that name this node's own items, as
+     * they arrived. Receipts did not exist before (type 5 was refused):
+     * nothing to fill. */
+    "CREATE TABLE receipts_owed("
+    "  origin BLOB NOT NULL CHECK(length(origin) = 32),"
+    "  target_seq INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL CHECK(state BETWEEN 0 AND 1),"
+    "  noted_ms INTEGER NOT NULL,"
+    "  receipt_seq INTEGER,"
+    "  PRIMARY KEY(origin, target_seq)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX receipts_owed_pending ON receipts_owed(origin, target_seq) WHERE receipt_seq IS NULL;"
+    "CREATE TABLE receipts("
+    "  target_seq INTEGER NOT NULL,"
+    "  holder BLOB NOT NULL CHECK(length(holder) = 32),"
+    "  state INTEGER NOT NULL CHECK(state BETWEEN 0 AND 1),"
+    "  receipt_seq INTEGER NOT NULL,"
+    "  receipt_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(target_seq, holder)"
+    ") STRICT, WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

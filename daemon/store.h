@@ -317,6 +317,54 @@ int hls_store_item_fill_body(struct hls_store *s, const uint8_t origin[32], uint
 int hls_store_chain_head(struct hls_store *s, const uint8_t origin[32], uint64_t *seq, uint8_t id[32],
                          struct hls_why *why) HLS_WARN_UNUSED;
 
+/* --- erasure receipts (docs/protocol.md 4.5; store_receipts.c) ------------------
+ * A node that erases another origin's body because of its tombstone owes
+ * that origin a receipt entry; it publishes what it owes in receipts of
+ * its own chain. The origin indexes the receipts naming its own items as
+ * they are stored (any path that stores items: hls_store_item_put_run and
+ * hls_store_item_fill_body). */
+
+/* A tombstone of origin, signed at tombstone_ms, erased here the body of
+ * origin's item target_seq, whose body state before was was_state (enum
+ * hls_body_state): note the entry this node owes origin, unless origin is
+ * the store's owner or the entry is noted already. Erased if the body was
+ * held; never_held if only the stub was, and only if the tombstone is not
+ * older than the owner's first profile (seq 1): a node that joined after
+ * the erasure has nothing to confirm. *noted (may be NULL): whether an
+ * entry was added. */
+int hls_store_receipt_owe(struct hls_store *s, const uint8_t origin[32], uint64_t target_seq, int was_state,
+                          int64_t tombstone_ms, int64_t now_ms, bool *noted, struct hls_why *why) HLS_WARN_UNUSED;
+/* Up to max entries owed and in no receipt yet, in receipt order (origin
+ * bytes, target_seq); *n gets how many, *more whether others wait. */
+int hls_store_receipts_pending(struct hls_store *s, struct hls_receipt_entry *out, size_t max, size_t *n, bool *more,
+                               struct hls_why *why) HLS_WARN_UNUSED;
+/* The entries of r went out in this node's receipt receipt_seq. */
+int hls_store_receipts_sent(struct hls_store *s, const struct hls_receipt *r, uint64_t receipt_seq,
+                            struct hls_why *why) HLS_WARN_UNUSED;
+
+/* One place in the answer to "who erased my item?". */
+struct hls_receipt_place {
+  uint8_t node_id[32];
+  bool has_place;
+  char place[HLS_PLACE_MAX + 1]; /* its latest profile's place name, when has_place */
+  bool expected;                 /* expected to have held the body (below) */
+  int state;                     /* enum hls_receipt_state, or -1: no receipt yet */
+  uint64_t receipt_seq;          /* when state >= 0: the receipt in its chain */
+  int64_t receipt_ms;            /* and that receipt's timestamp */
+};
+typedef int (*hls_receipt_place_cb)(void *ctx, const struct hls_receipt_place *p);
+/* Every place expected to have held the body of the owner's own item
+ * target_seq (of the given audience) erased by a tombstone signed at
+ * tombstone_ms, and every place that sent a receipt for it, once each,
+ * by place name (any case; places with no profile held last), then node
+ * id. Expected: for audience network, every origin but self whose profile
+ * is held and whose first profile (seq 1) is older than the tombstone
+ * (members at the time of the erasure); for peers, this node's direct
+ * peers (added, not blocked). cb's non-zero return stops the walk. */
+int hls_store_receipt_places(struct hls_store *s, const uint8_t self[32], uint64_t target_seq, int audience,
+                             int64_t tombstone_ms, hls_receipt_place_cb cb, void *ctx,
+                             struct hls_why *why) HLS_WARN_UNUSED;
+
 /* --- this node's publications --------------------------------------------------- */
 
 struct hls_published {

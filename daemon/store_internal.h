@@ -128,6 +128,10 @@ struct hls_store {
   bool check_deferred;   /* opened on a clean-close mark: the quick_check is the caller's (store_check.c) */
   bool checked;          /* a quick_check of this open passed (at open, or hls_store_check_passed) */
   bool mark_clean;       /* hls_store_mark_clean_on_close */
+  /* The owner's key, read once when a receipt first needs it
+   * (store_receipts.c): 0 not read yet, 1 read, -1 none recorded. */
+  int owner_known;
+  uint8_t owner[32];
 };
 
 /* --- helpers (store.c, but bind_record: store_records.c) ------------------ */
@@ -171,5 +175,12 @@ size_t hls_store__place_key(const char *name, uint8_t out[HLS_CURSOR_KEY_MAX]);
 /* Migration 11: each origin's profile and place key, and the themes of
  * every story held, from the items table. */
 int hls_store__fill_read_side(struct hls_store *s, struct hls_why *why);
+
+/* --- erasure receipts (store_receipts.c) ------------------------------------ */
+
+/* A receipt body of holder (its seq and timestamp) is now held: index the
+ * entries that name the store owner's own items (table receipts). */
+int hls_store__receipt_held(struct hls_store *s, const uint8_t holder[32], uint64_t seq, int64_t timestamp_ms,
+                            const uint8_t *body, size_t len, struct hls_why *why);
 
 #endif

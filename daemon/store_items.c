@@ -141,6 +141,7 @@ static int body_held(struct hls_store *s, const uint8_t origin[32], uint64_t seq
                      const uint8_t *body, size_t len, struct hls_why *why) {
   if (type == HLS_ENV_PROFILE) return profile_held(s, origin, seq, body, len, why);
   if (type == HLS_ENV_STORY) return story_themes(s, ST_STORY_THEME_ADD, origin, seq, timestamp_ms, body, len, why);
+  if (type == HLS_ENV_RECEIPT) return hls_store__receipt_held(s, origin, seq, timestamp_ms, body, len, why);
   return 0;
 }
 

@@ -521,6 +521,33 @@ static int reconcile_digests(const struct hls_summarise_ctx *ctx, struct chain *
   return rc;
 }
 
+/* --- erasure receipts ------------------------------------------------------------- */
+
+/* One receipt of the entries owed (the oldest origins first, as the
+ * store lists them), if any are. */
+static int reconcile_receipts(const struct hls_summarise_ctx *ctx, struct chain *ch, struct hls_summarise_result *res,
+                              struct hls_why *why) {
+  struct hls_receipt r = {.entries = calloc(HLS_RECEIPT_MAX_ENTRIES, sizeof *r.entries)};
+  if (r.entries == NULL) return HLS_ENOMEM;
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  int rc = hls_store_receipts_pending(ctx->store, r.entries, HLS_RECEIPT_MAX_ENTRIES, &r.n_entries,
+                                      &res->receipts_waiting, why);
+  uint64_t seq = 0;
+  if (rc == 0 && r.n_entries > 0) {
+    rc = hls_receipt_pack(&body, &r);
+    if (rc == 0)
+      rc = chain_append(ctx, ch, HLS_ENV_RECEIPT, HLS_AUD_NETWORK, (const uint8_t *)body.data, body.size, &seq, why);
+    struct hls_published p = {.seq = seq, .type = HLS_ENV_RECEIPT, .published_ms = ctx->now_ms};
+    if (rc == 0) rc = hls_store_published_add(ctx->store, &p, why);
+    if (rc == 0) rc = hls_store_receipts_sent(ctx->store, &r, seq, why);
+    if (rc == 0) res->receipts++;
+  }
+  msgpack_sbuffer_destroy(&body);
+  hls_receipt_free(&r);
+  return rc;
+}
+
 int hls_summarise_reconcile(const struct hls_summarise_ctx *ctx, const struct hls_dirty *dirty,
                             struct hls_summarise_result *res, struct hls_why *why) {
   struct chain ch;
@@ -537,6 +564,7 @@ int hls_summarise_reconcile(const struct hls_summarise_ctx *ctx, const struct hl
   if (rc == 0) rc = reconcile_profile(ctx, &ch, res, why);
   if (rc == 0) rc = reconcile_stories(ctx, &ch, res, why);
   if (rc == 0) rc = reconcile_digests(ctx, &ch, dirty, res, why);
+  if (rc == 0) rc = reconcile_receipts(ctx, &ch, res, why);
   if (rc == 0) rc = hls_store_commit(ctx->store, why);
   if (rc != 0) {
     hls_store_rollback(ctx->store);
@@ -683,6 +711,15 @@ static int adopt_one(const struct hls_summarise_ctx *ctx, struct candidates *c, 
   }
   case HLS_ENV_STORY: rc = adopt_story(ctx, c, &env, &it, &p, out, why); break;
   case HLS_ENV_TOMBSTONE: rc = adopt_tombstone(ctx, &it, &p, why); break;
+  case HLS_ENV_RECEIPT: {
+    /* What it carried is not owed again. */
+    struct hls_receipt r;
+    if (it.body != NULL && hls_receipt_decode(&r, it.body, it.body_len, NULL) == 0) {
+      rc = hls_store_receipts_sent(ctx->store, &r, seq, why);
+      hls_receipt_free(&r);
+    }
+    break;
+  }
   default: break;
   }
   if (rc == 0) rc = hls_store_published_add(ctx->store, &p, why);

@@ -8,7 +8,10 @@
  *     local body is erased);
  *   - a story for every record whose consent allows one and whose current
  *     content a person approved (a corrected one replaces the old);
- *   - a digest for every ended ISO week whose counts changed.
+ *   - a digest for every ended ISO week whose counts changed;
+ *   - an erasure receipt of the entries this node owes other origins for
+ *     the bodies their tombstones erased here (docs/protocol.md 4.5), at
+ *     most HLS_RECEIPT_MAX_ENTRIES a run: the rest go in the next.
  *
  * Synchronous and clock-free: the caller passes the time. The daemon's
  * scheduling (batching delay, week ends, expiry checks) lives in node.c. */
@@ -41,7 +44,8 @@ struct hls_dirty {
 };
 
 struct hls_summarise_result {
-  int profiles, digests, stories, tombstones;
+  int profiles, digests, stories, tombstones, receipts;
+  bool receipts_waiting; /* more receipt entries are owed than one receipt carries: publish again */
   int64_t expired; /* consents that ended on expiry in this run */
 };
 

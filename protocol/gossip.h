@@ -124,7 +124,9 @@ struct hls_gossip_action {
   size_t n;
   const struct hls_envelope *envs;
   const int *states;
-  /* ERASE (origin, seq). FORK (origin, seq): ours is the stub held at
+  /* ERASE (origin, seq), because of origin's tombstone signed at
+   * timestamp_ms (the node owes origin a receipt: docs/protocol.md 4.5).
+   * FORK (origin, seq): ours is the stub held at
    * seq, theirs the other item's stub (at seq, or at seq + 1 when its prev
    * names another item than ours). DIAL origin at address. */
   const uint8_t *origin;
@@ -132,6 +134,7 @@ struct hls_gossip_action {
   const uint8_t *ours, *theirs;
   size_t ours_len, theirs_len;
   const char *address;
+  uint64_t timestamp_ms; /* ERASE */
 };
 
 /* The host applies an action before returning. A non-zero return (a

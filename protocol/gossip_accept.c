@@ -133,7 +133,8 @@ static int erase_for(struct hls_gossip *g, uint32_t idx, const struct hls_envelo
     type = te.h.type;
   }
   if (type != HLS_ENV_STORY && type != HLS_ENV_DIGEST) return 0;
-  struct hls_gossip_action er = {.type = HLS_GA_ERASE, .origin = g->o[idx].pk, .seq = tb.target_seq};
+  struct hls_gossip_action er = {.type = HLS_GA_ERASE, .origin = g->o[idx].pk, .seq = tb.target_seq,
+                                 .timestamp_ms = t->h.timestamp_ms};
   return g->emit(g->emit_ctx, &er);
 }
 
