@@ -387,11 +387,14 @@ int cmd_share_receipts(struct cli *c, int argc, char **argv) {
     if (t) hls_table_print(t, stdout);
     hls_table_free(t);
   }
-  printf("%lld of %lld expected place%s confirmed (%lld erased, %lld never held)", (long long)confirmed,
-         (long long)expected, expected == 1 ? "" : "s", (long long)hls_out_int(resp.result, "erased"),
-         (long long)hls_out_int(resp.result, "never_held"));
+  int64_t erased = hls_out_int(resp.result, "erased"), never_held = hls_out_int(resp.result, "never_held");
+  printf("%lld of %lld expected place%s confirmed", (long long)confirmed, (long long)expected, expected == 1 ? "" : "s");
+  if (erased > 0 && never_held > 0) printf(" (%lld erased, %lld never held)", (long long)erased, (long long)never_held);
+  else if (confirmed > 0) printf(" (%s)", erased > 0 ? "erased" : "never held");
   if (expected > confirmed) printf("; %lld not yet", (long long)(expected - confirmed));
-  if (not_expected > 0) printf("; %lld more not expected", (long long)not_expected);
+  if (not_expected > 0)
+    printf("; %lld more place%s, not expected, sent %s too", (long long)not_expected, not_expected == 1 ? "" : "s",
+           not_expected == 1 ? "a receipt" : "receipts");
   printf(".\n");
   hls_ctl_response_free(&resp);
   return 0;

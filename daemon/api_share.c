@@ -316,8 +316,8 @@ static int pack_receipt_place(void *ctx, const struct hls_receipt_place *p) {
   r->expected += p->expected;
   r->unexpected += !p->expected;
   if (p->expected && p->state >= 0) r->confirmed++;
-  r->erased += p->state == HLS_RECEIPT_ERASED;
-  r->never_held += p->state == HLS_RECEIPT_NEVER_HELD;
+  r->erased += p->expected && p->state == HLS_RECEIPT_ERASED;
+  r->never_held += p->expected && p->state == HLS_RECEIPT_NEVER_HELD;
   PACK(msgpack_pack_map(pk, 6));
   PACK(hls_mp_pack_kv_str(pk, "node_id", id));
   PACK(hls_mp_pack_kv_str(pk, "place", p->has_place ? p->place : NULL));
