@@ -194,6 +194,7 @@ struct node {
   int fail_fork;  /* the next FORK returns this */
   /* what the engine did */
   int n_store_actions, n_items_stored, n_body, n_erase, n_fork, n_dial, n_store_failed;
+  uint64_t last_erase_ms; /* the timestamp of the tombstone of the last ERASE (receipts) */
   struct fork_rec { /* the FORKs recorded, in order */
     uint8_t origin[HLS_KEY_BYTES];
     uint64_t seq;
@@ -549,6 +550,7 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
       h->body = (struct blob){NULL, 0};
       h->state = HLS_BODY_ERASED;
       n->n_erase++;
+      n->last_erase_ms = a->timestamp_ms;
       return 0;
     }
     case HLS_GA_FORK: {
@@ -1715,6 +1717,8 @@ static void test_tombstone(void **state) {
   assert_holds(c, &own, 4);
   assert_int_equal(b->n_erase, 1);
   assert_int_equal(c->n_erase, 1);
+  assert_int_equal(b->last_erase_ms, CHAIN_TS0 + 4 * 1000); /* the tombstone's time: what a receipt is judged by */
+  assert_int_equal(c->last_erase_ms, CHAIN_TS0 + 4 * 1000);
   assert_int_equal(state_of(b, &own, 2), HLS_BODY_ERASED);
   assert_int_equal(state_of(c, &own, 2), HLS_BODY_ERASED);
   /* A forger sends the full envelope of 2 to C in ITEMS */

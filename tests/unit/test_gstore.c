@@ -920,6 +920,262 @@ static void test_full_disk(void **state) {
 
 /* A store without the tables gstore needs fails to open with the store's
  * error and gives nothing back; free(NULL) is a no-op. */
+/* --- erasure receipts (docs/protocol.md 4.5) ------------------------------------ */
+
+static int64_t sql_int(sqlite3 *db, const char *sql) {
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+/* A profile of place as c's first item, signed at ts (a member that joined then). */
+static void chain_add_first_profile_at(struct chain *c, const char *place, uint64_t ts) {
+  assert_int_equal(c->n, 0);
+  struct hls_profile p;
+  profile_of_place(&p, place);
+  msgpack_sbuffer body, out;
+  msgpack_sbuffer_init(&body);
+  msgpack_sbuffer_init(&out);
+  assert_int_equal(hls_profile_pack(&body, &p), 0);
+  assert_int_equal(hls_env_build(&out, HLS_ENV_PROFILE, c->k.sk, 1, NULL, ts, HLS_AUD_NETWORK,
+                                 (const uint8_t *)body.data, body.size), 0);
+  chain_push(c, blob_copy(out.data, out.size));
+  msgpack_sbuffer_destroy(&body);
+  msgpack_sbuffer_destroy(&out);
+}
+
+/* A receipt of c confirming n entries (in receipt order). */
+static void chain_add_receipt(struct chain *c, const struct hls_receipt_entry *entries, size_t n) {
+  struct hls_receipt r = {.n_entries = n, .entries = (struct hls_receipt_entry *)(uintptr_t)entries};
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  assert_int_equal(hls_receipt_pack(&body, &r), 0);
+  chain_add(c, HLS_ENV_RECEIPT, HLS_AUD_NETWORK, &body);
+  msgpack_sbuffer_destroy(&body);
+}
+
+static bool owe(struct fixture *fx, const struct chain *c, uint64_t seq, int64_t tombstone_ms) {
+  struct hls_why why = {{0}};
+  bool owed = true;
+  ASSERT_OK(hls_gstore_erase(fx->gs, c->k.pk, seq, tombstone_ms, NOW_MS, &owed, &why));
+  ASSERT_OK(hls_store_defer_commit(fx->store, &why));
+  return owed;
+}
+
+static size_t pending(struct fixture *fx, struct hls_receipt_entry *out, size_t max, bool *more) {
+  struct hls_why why = {{0}};
+  size_t n = 0;
+  ASSERT_OK(hls_store_receipts_pending(fx->store, out, max, &n, more, &why));
+  return n;
+}
+
+/* What this node owes other origins when their tombstones erase bodies
+ * here: erased for a body held, never_held for a stub (unless the
+ * tombstone is older than this node's first profile: it joined after the
+ * erasure), nothing for its own items, nothing twice; pending entries
+ * survive a restart, in receipt order, and leave the list once sent. */
+static void test_receipts_owed(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct chain me, x, y;
+  chain_init(&me, 20);
+  chain_init(&x, 21);
+  chain_init(&y, 22);
+  chain_add_profile(&me, "Self");
+  chain_add_story(&me, HLS_AUD_NETWORK, 0);
+  chain_add_profile(&x, "Xray");
+  chain_add_story(&x, HLS_AUD_NETWORK, 0);  /* 2: held */
+  chain_add_story(&x, HLS_AUD_PEERS, 0);    /* 3: a stub here */
+  chain_add_digest(&x, 10);                 /* 4: held */
+  chain_add_story(&x, HLS_AUD_PEERS, 1);    /* 5: a stub, erased by an old tombstone */
+  chain_add_profile(&y, "Yankee");
+  chain_add_story(&y, HLS_AUD_NETWORK, 0);
+  ASSERT_OK(hls_store_claim(fx->store, me.k.pk, &why));
+  ASSERT_OK(put_run(fx, &me, 1, 2, NULL, &why));
+  int states[] = {HLS_BODY_HELD, HLS_BODY_HELD, HLS_BODY_STUB, HLS_BODY_HELD, HLS_BODY_STUB};
+  ASSERT_OK(put_run(fx, &x, 1, 5, states, &why));
+  ASSERT_OK(put_run(fx, &y, 1, 2, NULL, &why));
+  ASSERT_OK(hls_store_defer_commit(fx->store, &why));
+  int64_t joined = (int64_t)CHAIN_TS0 + 1000; /* me's first profile */
+
+  assert_true(owe(fx, &x, 2, joined + 5000));
+  assert_true(owe(fx, &x, 3, joined));       /* a stub, erased when this node was a member: never held */
+  assert_false(owe(fx, &x, 5, joined - 1));  /* a stub, erased before this node joined: nothing to confirm */
+  assert_true(owe(fx, &x, 4, joined + 6000));
+  assert_false(owe(fx, &x, 2, joined + 7000)); /* erased already */
+  assert_false(owe(fx, &me, 2, joined + 8000)); /* this node's own */
+  assert_true(owe(fx, &y, 2, joined + 9000));
+  assert_item(fx, &x, 5, HLS_BODY_ERASED); /* erased all the same */
+
+  /* A restart keeps what is owed. */
+  hls_gstore_free(fx->gs);
+  fx->gs = NULL;
+  hls_store_free(fx->store);
+  fx->store = NULL;
+  ASSERT_OK(hls_store_open(&fx->store, fx->db_path, NULL, &why));
+  ASSERT_OK(hls_gstore_open(&fx->gs, fx->store, &why));
+
+  struct hls_receipt_entry got[8];
+  bool more = true;
+  assert_int_equal(pending(fx, got, 8, &more), 4);
+  assert_false(more);
+  const struct chain *lo = memcmp(x.k.pk, y.k.pk, 32) < 0 ? &x : &y, *hi = lo == &x ? &y : &x;
+  struct hls_receipt_entry want[4];
+  size_t k = 0;
+  if (lo == &x) {
+    want[k++] = (struct hls_receipt_entry){.target_seq = 2, .state = HLS_RECEIPT_ERASED};
+    want[k++] = (struct hls_receipt_entry){.target_seq = 3, .state = HLS_RECEIPT_NEVER_HELD};
+    want[k++] = (struct hls_receipt_entry){.target_seq = 4, .state = HLS_RECEIPT_ERASED};
+    want[k++] = (struct hls_receipt_entry){.target_seq = 2, .state = HLS_RECEIPT_ERASED};
+  } else {
+    want[k++] = (struct hls_receipt_entry){.target_seq = 2, .state = HLS_RECEIPT_ERASED};
+    want[k++] = (struct hls_receipt_entry){.target_seq = 2, .state = HLS_RECEIPT_ERASED};
+    want[k++] = (struct hls_receipt_entry){.target_seq = 3, .state = HLS_RECEIPT_NEVER_HELD};
+    want[k++] = (struct hls_receipt_entry){.target_seq = 4, .state = HLS_RECEIPT_ERASED};
+  }
+  for (size_t i = 0; i < 4; i++) {
+    bool first_origin = lo == &x ? i < 3 : i < 1;
+    memcpy(want[i].origin, first_origin ? lo->k.pk : hi->k.pk, 32);
+    assert_memory_equal(got[i].origin, want[i].origin, 32);
+    assert_int_equal(got[i].target_seq, want[i].target_seq);
+    assert_int_equal(got[i].state, want[i].state);
+  }
+  /* In pieces: the first two, then the rest. */
+  assert_int_equal(pending(fx, got, 2, &more), 2);
+  assert_true(more);
+  struct hls_receipt r = {.n_entries = 2, .entries = got};
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  ASSERT_OK(hls_receipt_pack(&body, &r)); /* in receipt order, as listed */
+  msgpack_sbuffer_destroy(&body);
+  ASSERT_OK(hls_store_receipts_sent(fx->store, &r, 3, &why));
+  assert_int_equal(pending(fx, got, 8, &more), 2);
+  assert_false(more);
+  assert_memory_equal(got[0].origin, want[2].origin, 32);
+  assert_int_equal(got[0].target_seq, want[2].target_seq);
+  r.n_entries = 2;
+  ASSERT_OK(hls_store_receipts_sent(fx->store, &r, 4, &why));
+  assert_int_equal(pending(fx, got, 8, &more), 0);
+  /* Owed once: erasing again notes nothing new. */
+  assert_false(owe(fx, &x, 3, joined + 10000));
+  assert_int_equal(pending(fx, got, 8, &more), 0);
+  chain_free(&me);
+  chain_free(&x);
+  chain_free(&y);
+}
+
+/* The origin's side: receipts naming this node's own items are indexed
+ * as they are stored (entries about other origins are not), and the
+ * listing puts them beside the places expected to confirm: members whose
+ * first profile is older than the tombstone, or the direct peers for a
+ * peers item; a place that confirmed unasked is listed, not expected. */
+struct place_list {
+  struct hls_receipt_place p[8];
+  size_t n;
+};
+
+static int collect_place(void *ctx, const struct hls_receipt_place *p) {
+  struct place_list *l = ctx;
+  assert_true(l->n < 8);
+  l->p[l->n++] = *p;
+  return 0;
+}
+
+static const struct hls_receipt_place *place_of(const struct place_list *l, const struct chain *c) {
+  for (size_t i = 0; i < l->n; i++)
+    if (memcmp(l->p[i].node_id, c->k.pk, 32) == 0) return &l->p[i];
+  return NULL;
+}
+
+static void test_receipts_indexed_and_listed(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct chain me, h, x, late;
+  chain_init(&me, 30);
+  chain_init(&h, 31);
+  chain_init(&x, 32);
+  chain_init(&late, 33);
+  chain_add_profile(&me, "Mike");
+  chain_add_story(&me, HLS_AUD_NETWORK, 0); /* 2 */
+  chain_add_tombstone(&me, 2);              /* 3, at CHAIN_TS0 + 3 s */
+  int64_t tomb_ms = (int64_t)CHAIN_TS0 + 3000;
+  chain_add_profile(&h, "Hotel");
+  chain_add_profile(&x, "Xray");
+  chain_add_first_profile_at(&late, "Lima", (uint64_t)tomb_ms + 1); /* joined after the erasure */
+  struct hls_receipt_entry e[2];
+  memset(e, 0, sizeof e);
+  const struct chain *a = memcmp(me.k.pk, x.k.pk, 32) < 0 ? &me : &x, *b = a == &me ? &x : &me;
+  memcpy(e[0].origin, a->k.pk, 32);
+  e[0].target_seq = 2;
+  memcpy(e[1].origin, b->k.pk, 32);
+  e[1].target_seq = 2;
+  e[1].state = HLS_RECEIPT_NEVER_HELD;
+  chain_add_receipt(&h, e, 2); /* h: seq 2, erased or never held me's 2, and x's 2 */
+  struct hls_receipt_entry one = {.target_seq = 2, .state = HLS_RECEIPT_NEVER_HELD};
+  memcpy(one.origin, me.k.pk, 32);
+  chain_add_receipt(&late, &one, 1);
+  ASSERT_OK(hls_store_claim(fx->store, me.k.pk, &why));
+  ASSERT_OK(put_run(fx, &me, 1, 3, NULL, &why));
+  ASSERT_OK(put_run(fx, &h, 1, 2, NULL, &why));
+  ASSERT_OK(put_run(fx, &x, 1, 1, NULL, &why));
+  ASSERT_OK(put_run(fx, &late, 1, 2, NULL, &why));
+  ASSERT_OK(hls_store_defer_commit(fx->store, &why));
+  sqlite3 *db = hls_store_db(fx->store);
+  assert_int_equal(sql_int(db, "SELECT count(*) FROM receipts"), 2); /* h's and late's about me, not x's */
+
+  struct place_list l = {0};
+  ASSERT_OK(hls_store_receipt_places(fx->store, me.k.pk, 2, HLS_AUD_NETWORK, tomb_ms, collect_place, &l, &why));
+  assert_int_equal(l.n, 3);
+  /* by place name: Hotel, Lima, Xray */
+  assert_string_equal(l.p[0].place, "Hotel");
+  assert_string_equal(l.p[1].place, "Lima");
+  assert_string_equal(l.p[2].place, "Xray");
+  const struct hls_receipt_place *p = place_of(&l, &h);
+  bool me_first = a == &me;
+  assert_true(p->expected && p->has_place);
+  assert_int_equal(p->state, me_first ? HLS_RECEIPT_ERASED : HLS_RECEIPT_NEVER_HELD);
+  assert_int_equal(p->receipt_seq, 2);
+  assert_int_equal(p->receipt_ms, (int64_t)CHAIN_TS0 + 2000);
+  p = place_of(&l, &x);
+  assert_true(p->expected);
+  assert_int_equal(p->state, -1); /* not yet */
+  p = place_of(&l, &late);
+  assert_false(p->expected);
+  assert_int_equal(p->state, HLS_RECEIPT_NEVER_HELD);
+  assert_null(place_of(&l, &me));
+
+  /* A peers item: the direct peers are expected, and only they. */
+  struct hls_peer_row peer = {.admin = 1, .added_ms = 1};
+  memcpy(peer.node_id, x.k.pk, 32);
+  ASSERT_OK(hls_store_peer_put(fx->store, &peer, &why));
+  uint8_t stranger[32] = {0xee};
+  memcpy(peer.node_id, stranger, 32);
+  ASSERT_OK(hls_store_peer_put(fx->store, &peer, &why));
+  memcpy(peer.node_id, h.k.pk, 32);
+  peer.blocked = 1;
+  ASSERT_OK(hls_store_peer_put(fx->store, &peer, &why));
+  memset(&l, 0, sizeof l);
+  ASSERT_OK(hls_store_receipt_places(fx->store, me.k.pk, 2, HLS_AUD_PEERS, tomb_ms, collect_place, &l, &why));
+  assert_int_equal(l.n, 4);
+  assert_true(place_of(&l, &x)->expected);
+  assert_false(place_of(&l, &h)->expected); /* blocked: listed for its receipt only */
+  assert_false(place_of(&l, &late)->expected);
+  assert_false(l.p[3].has_place); /* the stranger: no profile held, listed last */
+  assert_true(l.p[3].expected);
+  assert_int_equal(l.p[3].state, -1);
+  /* No item, no receipts: only the expected. */
+  memset(&l, 0, sizeof l);
+  ASSERT_OK(hls_store_receipt_places(fx->store, me.k.pk, 9, HLS_AUD_NETWORK, tomb_ms, collect_place, &l, &why));
+  assert_int_equal(l.n, 2);
+  chain_free(&me);
+  chain_free(&h);
+  chain_free(&x);
+  chain_free(&late);
+}
+
 static void test_open_fails_cleanly(void **state) {
   struct fixture *fx = *state;
   struct hls_why why = {{0}};
@@ -949,6 +1205,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_each_origin_read_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
       cmocka_unit_test_setup_teardown(test_open_fails_cleanly, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_receipts_owed, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_receipts_indexed_and_listed, setup, teardown),
   };
   return cmocka_run_group_tests_name("gstore", tests, NULL, NULL);
 }

@@ -1714,6 +1714,64 @@ static void collect_sent_back(struct fixture *fx, uint64_t after, uint64_t head,
   }
 }
 
+/* Receipt entries owed go out one receipt a run, at most
+ * HLS_RECEIPT_MAX_ENTRIES in it, in receipt order; the rest in the next
+ * run (the daemon publishes again when receipts_waiting says so); nothing
+ * is signed when nothing is owed. */
+static void test_receipts_published(void **state) {
+  struct fixture *fx = *state;
+  OK(hls_store_claim(fx->store, fx->id.public_key, &fx->why));
+  struct hls_summarise_result res = reconcile(fx); /* the profile */
+  assert_int_equal(res.receipts, 0);
+  const size_t total = HLS_RECEIPT_MAX_ENTRIES + 6;
+  for (size_t i = 0; i < total; i++) {
+    uint8_t origin[32] = {0};
+    origin[0] = (uint8_t)(1 + i % 3); /* three other origins */
+    bool noted = false;
+    OK(hls_store_receipt_owe(fx->store, origin, 2 + i / 3, HLS_BODY_HELD, 1, 1, &noted, &fx->why));
+    assert_true(noted);
+  }
+  uint8_t self_origin[32];
+  memcpy(self_origin, fx->id.public_key, 32);
+  bool noted = true;
+  OK(hls_store_receipt_owe(fx->store, self_origin, 2, HLS_BODY_HELD, 1, 1, &noted, &fx->why));
+  assert_false(noted); /* never to itself */
+  res = reconcile(fx);
+  assert_int_equal(res.receipts, 1);
+  assert_true(res.receipts_waiting);
+  res = reconcile(fx);
+  assert_int_equal(res.receipts, 1);
+  assert_false(res.receipts_waiting);
+  res = reconcile(fx);
+  assert_int_equal(res.receipts, 0);
+  /* The two receipts: every entry once, in order within each. */
+  uint64_t head;
+  uint8_t head_id[32];
+  OK(hls_store_chain_head(fx->store, fx->id.public_key, &head, head_id, &fx->why));
+  size_t seen = 0;
+  for (uint64_t seq = head - 1; seq <= head; seq++) {
+    struct hls_item it;
+    item_load(fx, seq, &it);
+    assert_int_equal(it.type, HLS_ENV_RECEIPT);
+    struct hls_receipt r;
+    OK(hls_receipt_decode(&r, it.body, it.body_len, &fx->why));
+    assert_int_equal(r.n_entries, seq == head - 1 ? HLS_RECEIPT_MAX_ENTRIES : 6);
+    for (size_t i = 0; i < r.n_entries; i++) {
+      assert_int_equal(r.entries[i].state, HLS_RECEIPT_ERASED);
+      assert_true(r.entries[i].origin[0] >= 1 && r.entries[i].origin[0] <= 3);
+    }
+    seen += r.n_entries;
+    hls_receipt_free(&r);
+    hls_item_clear(&it);
+  }
+  assert_int_equal(seen, total);
+  struct hls_receipt_entry left[1];
+  size_t n;
+  bool more;
+  OK(hls_store_receipts_pending(fx->store, left, 1, &n, &more, &fx->why));
+  assert_int_equal(n, 0);
+}
+
 /* Restore: the store becomes the copy at path; the items come back. */
 static void restore_and_receive(struct fixture *fx, const char *path, struct sent_back *back) {
   hls_store_free(fx->store);
@@ -1921,6 +1979,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_preview_and_review, setup, teardown),
       cmocka_unit_test_setup_teardown(test_failed_reconcile_publishes_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_adopt_after_restore, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_receipts_published, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
