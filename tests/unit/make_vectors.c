@@ -243,7 +243,7 @@ static int sdc_vectors(const uint8_t seed[32]) {
 
 /* Two other nodes' items this node erased or never held: the origins are
  * the public keys of seeds 0x21..0x40 and 0x41..0x60, listed in canonical
- * order (origin bytes, then seq). */
+ * order (origin bytes, then seq: the second key first). */
 static json_t *receipt_body(msgpack_sbuffer *body) {
   struct hls_receipt_entry entries[3];
   uint8_t seed[crypto_sign_SEEDBYTES], pk[2][crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
