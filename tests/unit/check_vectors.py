@@ -278,6 +278,11 @@ def body_value(type_code, f):
                 [[t["slug"], t["kind"]] for t in f["themes"]], f["scale"], f["stage"]]
     if type_code == 4:
         return [f["target_seq"], f["reason"]]
+    if type_code == 5:
+        entries = [[bytes.fromhex(e["origin"]), e["target_seq"], e["state"]] for e in f["entries"]]
+        check(all(e["state_name"] == ("erased", "never_held")[e["state"]] for e in f["entries"]),
+              "receipt: a state name is not its number's")
+        return entries
     raise CheckFailed("unknown type %r" % type_code)
 
 
@@ -374,7 +379,7 @@ def check_vector(doc, v, prev_id, ossl, seed, public_key):
     check(isinstance(header, list) and len(header) == 8, "%s: header is not a list of 8" % name)
     version, type_code, origin, seq, prev, timestamp, audience, body_hash = header
     check(version == doc["version"] == 1, "%s: version" % name)
-    check(type_code == inp["type"] and type_code in (1, 2, 3, 4), "%s: type" % name)
+    check(type_code == inp["type"] and type_code in (1, 2, 3, 4, 5), "%s: type" % name)
     check(origin == public_key, "%s: origin is not the seed's public key" % name)
     check(seq == inp["seq"] and seq >= 1, "%s: seq" % name)
     if seq == 1:
@@ -387,6 +392,9 @@ def check_vector(doc, v, prev_id, ossl, seed, public_key):
     check(body_hash == hx["body_hash"], "%s: header body_hash" % name)
     if type_code == 4:
         check(body[0] < seq, "%s: tombstone target must be earlier" % name)
+    check_body(type_code, seq, body, name)
+    if type_code == 5:
+        check(all(e[0] != public_key for e in body), "%s: a receipt names its own origin's item" % name)
 
     # Ids and signatures.
     check(blake2b_256(hx["header"], hx["signature"]) == hx["item_id"], "%s: item_id" % name)
@@ -512,6 +520,14 @@ def check_body(type_code, seq, body, what):
     elif type_code == 4:
         check(len(body) == 2 and is_uint(body[0]) and is_uint(body[1]), "%s: tombstone is not [target_seq, reason]" % what)
         check(1 <= body[0] < seq and body[1] <= 3, "%s: tombstone target %r / reason %r" % (what, body[0], body[1]))
+    elif type_code == 5:
+        check(1 <= len(body) <= 1024, "%s: a receipt has 1 to 1024 entries" % what)
+        for e in body:
+            check(isinstance(e, list) and len(e) == 3 and is_bin(e[0], 32) and is_uint(e[1]) and is_uint(e[2]),
+                  "%s: entry is not [origin, target_seq, state]" % what)
+            check(1 <= e[1] < 2**63 and e[2] <= 1, "%s: entry seq %r / state %r" % (what, e[1], e[2]))
+        keys = [(e[0], e[1]) for e in body]
+        check(all(a < b for a, b in zip(keys, keys[1:])), "%s: entries not strictly sorted by (origin, seq)" % what)
 
 
 class Envelope:
@@ -860,6 +876,19 @@ def main(argv):
                 prev_id = check_vector(doc, v, prev_id, ossl, seed, public_key)
                 print("ok %s (envelope %d bytes, stub %d bytes)" % (v["name"], len(v["envelope"]) // 2,
                                                                    len(v["stub"]) // 2))
+            # receipt.json, beside envelopes.json: the same chain's item 5.
+            receipt_path = os.path.join(os.path.dirname(path), "receipt.json")
+            if os.path.exists(receipt_path):
+                with open(receipt_path, encoding="utf-8") as fh:
+                    rdoc = json.load(fh)
+                check(rdoc["seed"] == doc["seed"] and rdoc["public_key"] == doc["public_key"],
+                      "receipt.json is not of the same node")
+                check([v["input"]["type"] for v in rdoc["vectors"]] == [5], "receipt.json: one receipt")
+                for v in rdoc["vectors"]:
+                    check(v["input"]["seq"] == len(vectors) + 1, "receipt: seq")
+                    check_vector(rdoc, v, prev_id, ossl, seed, public_key)
+                    print("ok %s (envelope %d bytes, stub %d bytes)" % (v["name"], len(v["envelope"]) // 2,
+                                                                       len(v["stub"]) // 2))
             sigs = SignatureCache(ossl, doc["signature_tag"].encode("ascii"))
             frames = check_gossip(gossip_doc, doc, sigs, sys.stdout)
             check_sdc(os.path.join(os.path.dirname(path), "sdc.json"), sys.stdout)
