@@ -62,7 +62,7 @@ static const struct fault_rates fault_rates_on = {0.002, 0.001, 0.3, 0.3, 4};
 
 struct opts {
   uint64_t nodes, seed, seeds, publishers, items, fault_s, publish_s, deadline_s, window;
-  bool faults, adversaries, quiet, trace, verify_cache, publishers_set, adversaries_set, publish_set;
+  bool faults, adversaries, quiet, trace, verify_cache, publishers_set, adversaries_set, publish_set, receipts;
 };
 
 enum opt_kind { OPT_U64, OPT_ONOFF, OPT_FLAG, OPT_HELP };
@@ -91,6 +91,9 @@ static const struct opt opt_table[] = {
      "fail if not converged T virtual seconds after the faults stop (default 600)"},
     {"--verify-cache", "on|off", OPT_ONOFF, OFF(verify_cache), 0,
      "answer a repeated Ed25519 verification from memory (default on; sim_verify.h)"},
+    {"--receipts", "on|off", OPT_ONOFF, OFF(receipts), 0,
+     "some items are erasure receipts naming other origins' items (default off: the pinned seeds keep their "
+     "worlds)"},
     {"--window", "W", OPT_U64, OFF(window), 0,
      "the engine's flow-control window (unacknowledged ITEMS/BODIES frames; default: the engine's)"},
     {"--quiet", NULL, OPT_FLAG, OFF(quiet), 0, "print failures and the summary only"},
@@ -1171,6 +1174,7 @@ static struct result run_one(const struct opts *o, uint64_t seed) {
       .items_per_node = (uint32_t)o->items,
       .faults = o->faults,
       .adversaries = o->adversaries,
+      .receipts = o->receipts,
       .fault_ms = o->faults ? o->fault_s * 1000 : 0,
       .deadline_ms = o->deadline_s * 1000,
   };
@@ -1362,9 +1366,11 @@ int main(int argc, char **argv) {
       failed++;
       fprintf(stderr, "FAILED seed %" PRIu64 " (%" PRIu64 " violations); reproduce: hls_sim --nodes %" PRIu64
               " --publishers %" PRIu64 " --items-per-node %" PRIu64 " --faults %s --adversaries %s --fault-seconds %"
-              PRIu64 " --publish-seconds %" PRIu64 " --deadline %" PRIu64 " --window %" PRIu64 " --seed %" PRIu64 "\n",
+              PRIu64 " --publish-seconds %" PRIu64 " --deadline %" PRIu64 " --window %" PRIu64 " --receipts %s --seed %" PRIu64
+              "\n",
               seed, r.violations, o.nodes, o.publishers, o.items, o.faults ? "on" : "off",
-              o.adversaries ? "on" : "off", o.fault_s, o.publish_s, o.deadline_s, o.window, seed);
+              o.adversaries ? "on" : "off", o.fault_s, o.publish_s, o.deadline_s, o.window,
+              o.receipts ? "on" : "off", seed);
     }
     if (r.converged && r.mean_delay_ms > 0)
       rounds[n_rounds++] = (double)(r.conv_ms - r.last_pub_ms) / r.mean_delay_ms;

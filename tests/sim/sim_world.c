@@ -205,10 +205,35 @@ static int sign_item(struct sim_item *it, const uint8_t sk[64], const uint8_t *p
   return rc;
 }
 
+/* An erasure receipt of 1-3 entries naming random items of other origins
+ * (random keys: the engine relays what it cannot check the meaning of). */
+static int pack_receipt(msgpack_sbuffer *body, struct sim_rng *r) {
+  struct hls_receipt_entry e[3];
+  size_t n = (size_t)sim_rng_range(r, 1, 3);
+  memset(e, 0, sizeof e);
+  for (size_t i = 0; i < n; i++) {
+    for (size_t b = 0; b < HLS_KEY_BYTES; b += 8) {
+      uint64_t x = sim_rng_next(r);
+      memcpy(e[i].origin + b, &x, 8);
+    }
+    e[i].target_seq = sim_rng_range(r, 1, 1000);
+    e[i].state = (int)sim_rng_below(r, 2);
+  }
+  for (size_t i = 1; i < n; i++) /* insertion sort into receipt order */
+    for (size_t j = i; j > 0 && hls_receipt_entry_cmp(&e[j - 1], &e[j]) > 0; j--) {
+      struct hls_receipt_entry t = e[j];
+      e[j] = e[j - 1];
+      e[j - 1] = t;
+    }
+  struct hls_receipt rc = {.n_entries = n, .entries = e};
+  return hls_receipt_pack(body, &rc);
+}
+
 /* Plan and sign items[first..n) of a branch (items before first already
- * built: the shared prefix). Times: sorted in [from_ms, to_ms]. */
+ * built: the shared prefix). Times: sorted in [from_ms, to_ms]. With
+ * receipts, some items are erasure receipts. */
 static int build_branch(struct sim_rng *r, struct sim_item *items, size_t first, size_t n, const uint8_t sk[64],
-                        uint32_t node, uint64_t from_ms, uint64_t to_ms) {
+                        uint32_t node, uint64_t from_ms, uint64_t to_ms, bool receipts) {
   uint64_t *times = calloc(n + 1, sizeof *times);
   if (times == NULL) return HLS_ENOMEM;
   for (size_t i = first; i < n; i++) times[i] = sim_rng_range(r, from_ms, to_ms);
@@ -237,6 +262,9 @@ static int build_branch(struct sim_rng *r, struct sim_item *items, size_t first,
     if (i == 0) {
       it->type = HLS_ENV_PROFILE;
       rc = pack_profile(&body, r, node);
+    } else if (receipts && sim_rng_chance(r, 0.2)) {
+      it->type = HLS_ENV_RECEIPT;
+      rc = pack_receipt(&body, r);
     } else if (n_candidates > 0 && sim_rng_chance(r, 0.25)) {
       struct sim_item *target = &items[candidates[sim_rng_below(r, n_candidates)]];
       struct hls_tombstone t = {.target_seq = target->seq, .reason = (int)sim_rng_below(r, 4)};
@@ -348,8 +376,9 @@ static int build_chains(struct sim_world *w, struct sim_rng *r) {
     org->items = calloc(org->n_items, sizeof *org->items);
     if (org->items == NULL) return HLS_ENOMEM;
     /* The profile goes out as the node starts, the rest over the window. */
-    int rc = build_branch(r, org->items, 0, 1, node->sk, org->node, 0, 200);
-    if (rc == 0) rc = build_branch(r, org->items, 1, org->n_items, node->sk, org->node, first_item_ms, window);
+    int rc = build_branch(r, org->items, 0, 1, node->sk, org->node, 0, 200, p->receipts);
+    if (rc == 0)
+      rc = build_branch(r, org->items, 1, org->n_items, node->sk, org->node, first_item_ms, window, p->receipts);
     if (rc != 0) return rc;
     if (org->twin != SIM_NONE && org->n_items >= 2) {
       /* The twin: a restored copy holding items 1..fork_seq-1 comes up
@@ -365,7 +394,7 @@ static int build_chains(struct sim_world *w, struct sim_rng *r) {
       uint64_t prefix_done = org->items[org->fork_seq - 2].publish_ms + 1;
       org->twin_start_ms = sim_rng_range(r, prefix_done, prefix_done > window ? prefix_done : window);
       rc = build_branch(r, branch, org->fork_seq - 1, len, node->sk, org->node, org->twin_start_ms,
-                        org->twin_start_ms > window ? org->twin_start_ms : window);
+                        org->twin_start_ms > window ? org->twin_start_ms : window, p->receipts);
       org->alt = malloc(org->n_alt * sizeof *org->alt);
       if (org->alt != NULL) memcpy(org->alt, branch + org->fork_seq - 1, org->n_alt * sizeof *org->alt);
       else if (rc == 0) rc = HLS_ENOMEM;

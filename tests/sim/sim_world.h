@@ -70,6 +70,7 @@ struct sim_params {
   uint32_t items_per_node; /* items after the profile */
   bool faults;             /* loss, partitions, crashes, store failures */
   bool adversaries;        /* a forger and an equivocating twin */
+  bool receipts;           /* some items are erasure receipts (docs/protocol.md 4.5) */
   uint64_t publish_window_ms;
   uint64_t fault_ms;       /* faults stop at this virtual time */
   uint64_t deadline_ms;    /* fail if not converged this long after */
