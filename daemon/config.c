@@ -16,6 +16,7 @@ static const char *const level_choices[] = {"error", "warn", "info", "debug", NU
 static const char *const records_choices[] = {"auto", "on", "off", NULL};
 static const char *const sync_choices[] = {"normal", "full", NULL};
 static const char *const accept_choices[] = {"any", "listed", NULL};
+static const char *const off_on_choices[] = {"off", "on", NULL};
 
 #define OFF(field) offsetof(struct hls_config, field)
 #define SZ(field) sizeof(((struct hls_config *)0)->field)
@@ -179,6 +180,10 @@ static const struct hls_config_option options[] = {
      true,
      "Changes are published this long after the last one, in one batch (never later than five times this "
      "after the first). Withdrawals and decisions on stories are published at once.", 0, 0},
+    {"publish", "receipts", HLS_CFG_ENUM, OFF(publish_receipts), SZ(publish_receipts), 0, 0, "on", off_on_choices,
+     true,
+     "Publish erasure receipts (docs/governance.md). off: keep what is owed, and publish it when turned on again; "
+     "for a network whose nodes are not all upgraded yet (an older hlsd refuses receipts).", 0, 0},
     {"store", "synchronous", HLS_CFG_ENUM, OFF(store_synchronous), SZ(store_synchronous), 0, 0, "full",
      sync_choices, false,
      "SQLite fsync policy. full: a committed change survives power loss. normal: faster, may lose "

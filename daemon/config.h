@@ -83,6 +83,7 @@ struct hls_config {
   struct hls_period retention[HLS_SCALE_COUNT];
   /* [publish] */
   int64_t publish_delay_ms;
+  int publish_receipts; /* 0 off, 1 on */
   /* [store] */
   int store_synchronous; /* 0 normal, 1 full */
   int64_t store_cache_bytes;

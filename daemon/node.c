@@ -94,6 +94,7 @@ struct hls_summarise_ctx hls_node_summarise_ctx(struct hls_node *n) {
                  .rounding = (uint32_t)n->config->rounding,
                  .kind = HLS_SDC_KEYED},
       .profile = &n->profile,
+      .publish_receipts = n->config->publish_receipts == 1,
       .now_ms = hls_node_now_ms(n),
       .today = hls_node_today(n),
   };

@@ -527,6 +527,7 @@ static int reconcile_digests(const struct hls_summarise_ctx *ctx, struct chain *
  * store lists them), if any are. */
 static int reconcile_receipts(const struct hls_summarise_ctx *ctx, struct chain *ch, struct hls_summarise_result *res,
                               struct hls_why *why) {
+  if (!ctx->publish_receipts) return 0; /* kept in the store until publish.receipts is on */
   struct hls_receipt r = {.entries = calloc(HLS_RECEIPT_MAX_ENTRIES, sizeof *r.entries)};
   if (r.entries == NULL) return HLS_ENOMEM;
   msgpack_sbuffer body;

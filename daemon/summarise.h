@@ -31,6 +31,7 @@ struct hls_summarise_ctx {
   const struct hls_identity *identity;    /* borrowed: signs the items */
   struct hls_digest_method method;
   const struct hls_profile *profile;      /* borrowed: what the profile should say */
+  bool publish_receipts;                  /* publish.receipts: sign the receipts owed (else they wait) */
   int64_t now_ms;
   hls_day today;
 };
