@@ -1386,7 +1386,7 @@ static void test_receipt_malformed(void **state) {
   msgpack_sbuffer_destroy(&out);
   hls_receipt_free(&r);
   /* wrong lengths and types */
-  uint8_t origin[HLS_KEY_BYTES] = {1};
+  uint8_t origin[HLS_KEY_BYTES + 1] = {1}; /* one byte more: the 33-byte case */
   expect_body_fmt(0, HLS_ENV_RECEIPT, "one entry", "A A b u u", 1, 3, origin, (size_t)32, 1ull, 0ull);
   expect_body_fmt(HLS_EMALFORMED, HLS_ENV_RECEIPT, "origin of 31 bytes", "A A b u u", 1, 3, origin, (size_t)31, 1ull,
                   0ull);
