@@ -53,7 +53,7 @@ static const struct {
     {"LEVEL", consent_name, 0, HLS_CONSENT_COUNT}, /* consent set ID LEVEL */
     {"--kind", kind_name, 0, HLS_KIND_COUNT},
     {"--signal", hls_pat_signal_name, 0, HLS_PAT_SIGNAL_COUNT},
-    {"--type", hls_env_type_name, HLS_ENV_PROFILE, HLS_ENV_TOMBSTONE + 1},
+    {"--type", hls_env_type_name, HLS_ENV_PROFILE, HLS_ENV_TYPE_MAX + 1},
 };
 
 /* "csv|json": literal choices, lowercase words joined by '|'. */

@@ -50,10 +50,10 @@ static int64_t count_of(sqlite3 *db, const char *sql, const uint8_t *blob, int *
 static const char *scale_of(int k) { return hls_scale_name((enum hls_scale)k); }
 static const char *consent_of(int k) { return hls_consent_name((enum hls_consent)k); }
 static const char *share_of(int k) { return hls_share_state_name(k); }
-/* Item types 1..4 (envelope.h), as "SELECT type - 1". */
+/* Item types 1..5 (envelope.h), as "SELECT type - 1". */
 static const char *item_of(int k) {
-  static const char *const names[] = {"profiles", "digests", "stories", "tombstones"};
-  return k >= 0 && k < 4 ? names[k] : "other";
+  static const char *const names[] = {"profiles", "digests", "stories", "tombstones", "receipts"};
+  return k >= 0 && k < 5 ? names[k] : "other";
 }
 
 /* [{purpose, records}], most records first; "" for none given. */

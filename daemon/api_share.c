@@ -355,7 +355,7 @@ int api_share_receipts(struct hls_api *api, struct hls_control_call *call) {
     return hls_why_set(&call->why, HLS_ETOOBIG, "%u places do not fit in one reply", r.l.count);
   }
   msgpack_packer *pk = call->pk;
-  char week[9];
+  char week[9] = "";
   if (item.iso_week > 0) hls_iso_week_format(item.iso_year, item.iso_week, week);
   if (msgpack_pack_map(pk, 7) != 0 || hls_mp_pack_cstr(pk, "item") != 0 || msgpack_pack_map(pk, 9) != 0 ||
       hls_mp_pack_kv_i64(pk, "seq", (int64_t)item.seq) != 0 ||

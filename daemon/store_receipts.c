@@ -218,7 +218,7 @@ int hls_store_receipt_places(struct hls_store *s, const uint8_t self[32], uint64
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
       if (sqlite3_column_bytes(st, 0) != 32) continue;
-      struct hls_receipt_place key;
+      struct hls_receipt_place key = {.state = -1};
       memcpy(key.node_id, sqlite3_column_blob(st, 0), 32);
       struct hls_receipt_place *p = n_expected ? bsearch(&key, ps.p, n_expected, sizeof *ps.p, by_node) : NULL;
       if (p == NULL && (p = place_add(&ps, key.node_id)) == NULL) {
