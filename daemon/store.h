@@ -338,8 +338,11 @@ int hls_store_receipt_owe(struct hls_store *s, const uint8_t origin[32], uint64_
  * bytes, target_seq); *n gets how many, *more whether others wait. */
 int hls_store_receipts_pending(struct hls_store *s, struct hls_receipt_entry *out, size_t max, size_t *n, bool *more,
                                struct hls_why *why) HLS_WARN_UNUSED;
-/* The entries of r went out in this node's receipt receipt_seq. */
-int hls_store_receipts_sent(struct hls_store *s, const struct hls_receipt *r, uint64_t receipt_seq,
+/* The entries of r went out in this node's receipt receipt_seq, signed
+ * at receipt_ms: entries owed are owed no more, and entries not noted
+ * yet (a restored store adopting its receipts back from peers before the
+ * tombstones come again) are noted as sent, so never owed again. */
+int hls_store_receipts_sent(struct hls_store *s, const struct hls_receipt *r, uint64_t receipt_seq, int64_t receipt_ms,
                             struct hls_why *why) HLS_WARN_UNUSED;
 
 /* One place in the answer to "who erased my item?". */

@@ -100,15 +100,20 @@ int hls_store_receipts_pending(struct hls_store *s, struct hls_receipt_entry *ou
   return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : hls_store_sqlite_error(s->db, step, why);
 }
 
-int hls_store_receipts_sent(struct hls_store *s, const struct hls_receipt *r, uint64_t receipt_seq,
+int hls_store_receipts_sent(struct hls_store *s, const struct hls_receipt *r, uint64_t receipt_seq, int64_t receipt_ms,
                             struct hls_why *why) {
   sqlite3_stmt *st;
-  int rc = prepare(s, "UPDATE receipts_owed SET receipt_seq=?3 WHERE origin=?1 AND target_seq=?2 AND receipt_seq IS NULL",
+  int rc = prepare(s,
+                   "INSERT INTO receipts_owed(origin, target_seq, state, noted_ms, receipt_seq) VALUES(?1, ?2, ?3, ?4, ?5)"
+                   " ON CONFLICT(origin, target_seq) DO UPDATE SET receipt_seq=excluded.receipt_seq"
+                   " WHERE receipt_seq IS NULL",
                    &st, why);
   for (size_t i = 0; rc == 0 && i < r->n_entries; i++) {
     sqlite3_bind_blob(st, 1, r->entries[i].origin, 32, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)r->entries[i].target_seq);
-    sqlite3_bind_int64(st, 3, (int64_t)receipt_seq);
+    sqlite3_bind_int(st, 3, r->entries[i].state);
+    sqlite3_bind_int64(st, 4, receipt_ms);
+    sqlite3_bind_int64(st, 5, (int64_t)receipt_seq);
     rc = hls_store__step_done(s, st, why);
   }
   if (st != NULL) sqlite3_finalize(st);

@@ -541,7 +541,7 @@ static int reconcile_receipts(const struct hls_summarise_ctx *ctx, struct chain 
       rc = chain_append(ctx, ch, HLS_ENV_RECEIPT, HLS_AUD_NETWORK, (const uint8_t *)body.data, body.size, &seq, why);
     struct hls_published p = {.seq = seq, .type = HLS_ENV_RECEIPT, .published_ms = ctx->now_ms};
     if (rc == 0) rc = hls_store_published_add(ctx->store, &p, why);
-    if (rc == 0) rc = hls_store_receipts_sent(ctx->store, &r, seq, why);
+    if (rc == 0) rc = hls_store_receipts_sent(ctx->store, &r, seq, ctx->now_ms, why);
     if (rc == 0) res->receipts++;
   }
   msgpack_sbuffer_destroy(&body);
@@ -716,7 +716,7 @@ static int adopt_one(const struct hls_summarise_ctx *ctx, struct candidates *c, 
     /* What it carried is not owed again. */
     struct hls_receipt r;
     if (it.body != NULL && hls_receipt_decode(&r, it.body, it.body_len, NULL) == 0) {
-      rc = hls_store_receipts_sent(ctx->store, &r, seq, why);
+      rc = hls_store_receipts_sent(ctx->store, &r, seq, (int64_t)env.h.timestamp_ms, why);
       hls_receipt_free(&r);
     }
     break;

@@ -1038,17 +1038,31 @@ static void test_receipts_owed(void **state) {
   msgpack_sbuffer_init(&body);
   ASSERT_OK(hls_receipt_pack(&body, &r)); /* in receipt order, as listed */
   msgpack_sbuffer_destroy(&body);
-  ASSERT_OK(hls_store_receipts_sent(fx->store, &r, 3, &why));
+  ASSERT_OK(hls_store_receipts_sent(fx->store, &r, 3, NOW_MS, &why));
   assert_int_equal(pending(fx, got, 8, &more), 2);
   assert_false(more);
   assert_memory_equal(got[0].origin, want[2].origin, 32);
   assert_int_equal(got[0].target_seq, want[2].target_seq);
   r.n_entries = 2;
-  ASSERT_OK(hls_store_receipts_sent(fx->store, &r, 4, &why));
+  ASSERT_OK(hls_store_receipts_sent(fx->store, &r, 4, NOW_MS, &why));
   assert_int_equal(pending(fx, got, 8, &more), 0);
   /* Owed once: erasing again notes nothing new. */
   assert_false(owe(fx, &x, 3, joined + 10000));
   assert_int_equal(pending(fx, got, 8, &more), 0);
+  /* A restored store takes its own receipts back before the tombstones
+   * come again: what they carried is never owed a second time. */
+  struct chain z;
+  chain_init(&z, 23);
+  chain_add_profile(&z, "Zulu");
+  chain_add_story(&z, HLS_AUD_NETWORK, 0);
+  ASSERT_OK(put_run(fx, &z, 1, 2, NULL, &why));
+  struct hls_receipt_entry zr = {.target_seq = 2, .state = HLS_RECEIPT_ERASED};
+  memcpy(zr.origin, z.k.pk, 32);
+  struct hls_receipt adopted = {.n_entries = 1, .entries = &zr};
+  ASSERT_OK(hls_store_receipts_sent(fx->store, &adopted, 5, NOW_MS, &why));
+  assert_false(owe(fx, &z, 2, joined + 11000));
+  assert_int_equal(pending(fx, got, 8, &more), 0);
+  chain_free(&z);
   chain_free(&me);
   chain_free(&x);
   chain_free(&y);
