@@ -1745,6 +1745,48 @@ static void test_tombstone(void **state) {
   world_free(w);
 }
 
+/* A receipt (docs/protocol.md 4.5) travels whole like any network item,
+ * and a tombstone naming it (or a profile) erases nothing: no ERASE. */
+static void test_tombstone_of_receipt_erases_nothing(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct node *a = node_new(w, "A", 1), *b = node_new(w, "B", 2), *c = node_new(w, "C", 3);
+  struct chain own;
+  chain_init(&own, 1);
+  chain_add_profile(&own, 1, 1);
+  struct hls_receipt_entry e = {.target_seq = 9, .state = HLS_RECEIPT_ERASED};
+  memset(e.origin, 0x77, sizeof e.origin);
+  struct hls_receipt r = {.n_entries = 1, .entries = &e};
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  assert_int_equal(hls_receipt_pack(&body, &r), 0);
+  chain_add(&own, HLS_ENV_RECEIPT, HLS_AUD_NETWORK, &body); /* 2 */
+  msgpack_sbuffer_destroy(&body);
+  node_hold(a, &own, 1, 2, false);
+  node_start(a);
+  node_start(b);
+  node_start(c);
+  connect_nodes(w, a, b);
+  connect_nodes(w, b, c);
+  drain(w);
+  assert_holds(c, &own, 2);
+  assert_int_equal(state_of(c, &own, 2), HLS_BODY_HELD);
+  chain_add_tombstone(&own, 2); /* 3: names the receipt */
+  node_publish(a, &own);
+  drain(w);
+  chain_add_tombstone(&own, 1); /* 4: names the profile */
+  node_publish(a, &own);
+  drain(w);
+  assert_holds(b, &own, 4);
+  assert_holds(c, &own, 4);
+  assert_int_equal(b->n_erase, 0);
+  assert_int_equal(c->n_erase, 0);
+  assert_int_equal(state_of(c, &own, 2), HLS_BODY_HELD);
+  assert_int_equal(state_of(c, &own, 1), HLS_BODY_HELD);
+  chain_free(&own);
+  world_free(w);
+}
+
 /* D, a direct peer of A, holds A's peers story as a stub and asks A for
  * the body; the tombstone of that story reaches D before the answer: the
  * body the answer carries is not kept. */
@@ -2930,6 +2972,7 @@ int main(void) {
       cmocka_unit_test(test_audience_body_from_origin),
       cmocka_unit_test(test_store_views_contract),
       cmocka_unit_test(test_tombstone),
+      cmocka_unit_test(test_tombstone_of_receipt_erases_nothing),
       cmocka_unit_test(test_tombstone_before_bodies),
       cmocka_unit_test(test_tombstone_of_tombstone),
       cmocka_unit_test(test_tombstone_erase_failure),
