@@ -32,7 +32,7 @@ exits() {
 # Every command of 'hls --help', each listed here once.
 commands=("init" "version" "status" "sync" "network key" "record add" "record list" "record show" "record edit"
   "record export" "record delete" "import" "import list" "import undo" "themes" "consent set" "consent withdraw" "share preview"
-  "share review" "share approve" "share reject" "share log" "share publish" "share export" "peer add" "peer list"
+  "share review" "share approve" "share reject" "share log" "share publish" "share export" "share receipts" "peer add" "peer list"
   "peer remove" "peer block" "peer unblock" "places" "stories" "stories show" "items" "import-items" "patterns"
   "patterns show" "patterns summary" "feed subscribe" "feed list" "feed follow" "feed ack" "feed unsubscribe"
   "feed events" "feed token" "user add" "user list" "user remove" "user reset" "web open" "audit" "audit verify" "record search" "governance report"
@@ -50,7 +50,7 @@ exits 2 "patterns: option '--signal' needs a value" patterns --signal
 pass "every command: an unknown option is exit 2 and one line (with 'did you mean')"
 
 for cmd in "record show" "record edit" "record delete" "import" "import undo" "consent set" "consent withdraw" "share approve" \
-  "share reject" "share export" "peer add" "peer remove" "peer block" "peer unblock" "stories show" \
+  "share reject" "share export" "share receipts" "peer add" "peer remove" "peer block" "peer unblock" "stories show" \
   "import-items" "patterns show" "feed subscribe" "feed follow" "feed ack" "feed unsubscribe" "inspect" "backup"; do
   # shellcheck disable=SC2086
   exits 2 "give " $cmd
@@ -63,7 +63,7 @@ for cmd in "version" "status" "sync" "network key" "record list" "record export"
 done
 for args in "record show 1 2" "consent withdraw 1 2" "share approve 1 2" "stories show a b" "patterns show a b" \
   "feed unsubscribe a b" "inspect a b" "backup a b" "import a b" "import-items a b" "feed ack watch 1 2" \
-  "share export 1 f g" "peer remove $node x" "record edit 1 2 --title x" "import undo 0123abcd 0123abcd --yes"; do
+  "share export 1 f g" "share receipts 1 2" "peer remove $node x" "record edit 1 2 --title x" "import undo 0123abcd 0123abcd --yes"; do
   # shellcheck disable=SC2086
   exits 2 "" $args
 done
