@@ -160,7 +160,7 @@ int api_governance_report(struct hls_api *api, struct hls_control_call *call) {
     char hex[65];
     sodium_bin2hex(hex, sizeof hex, self, 32);
     snprintf(sql, sizeof sql, "SELECT type - 1, count(*) FROM items WHERE origin = x'%s' GROUP BY 1", hex);
-    if ((rc = pack_counts(db, pk, sql, item_of, 4, why)) != 0) return rc;
+    if ((rc = pack_counts(db, pk, sql, item_of, 5, why)) != 0) return rc;
   }
   PACK(hls_mp_pack_kv_i64(pk, "suppression_threshold", cfg->suppression_threshold));
   PACK(hls_mp_pack_kv_i64(pk, "rounding", cfg->rounding));
@@ -206,6 +206,7 @@ int api_governance_report(struct hls_api *api, struct hls_control_call *call) {
 
   PACK(hls_mp_pack_cstr(pk, "erasure"));
   PACK(hls_mp_pack_cstr(pk, "a deleted record or withdrawn consent publishes a signed tombstone; every node that "
-                            "holds the story erases its body (docs/consent.md)"));
+                            "holds the story erases its body (docs/consent.md) and sends back a signed erasure "
+                            "receipt (hls share receipts ID lists who confirmed)"));
   return 0;
 }

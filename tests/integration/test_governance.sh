@@ -36,7 +36,7 @@ jq -e --arg b "$id_b" --arg a "$id_a" '
     "by_scale": {"person": 1, "organisation": 1, "place": 1, "country": 0}, "with_free_text": 1,
     "with_consent_expiry": 1}
   and .sharing.stories.approved == 1 and .sharing.stories.rejected == 1
-  and .sharing.published.profiles >= 1 and (.sharing.published | has("digests") and has("tombstones"))
+  and .sharing.published.profiles >= 1 and (.sharing.published | has("digests") and has("tombstones") and has("receipts"))
   and .sharing.suppression_threshold == 10 and .sharing.rounding == 5 and .sharing.disclosure_method == "hls-sdc-2"
   and (.recipients.peers | map(.node_id)) == [$b] and .recipients.places_known == 1
   and .retention.records_with_consent_expiry == 1
