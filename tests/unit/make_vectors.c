@@ -73,6 +73,18 @@ static void die(const char *what, int rc) {
   exit(1);
 }
 
+/* Print doc (consumed) as indented JSON; the exit status. */
+static int print_doc(json_t *doc) {
+  if (doc == NULL) die("json", HLS_ENOMEM);
+  char *text = json_dumps(doc, JSON_INDENT(2));
+  json_decref(doc);
+  if (text == NULL) die("json", HLS_ENOMEM);
+  fputs(text, stdout);
+  fputc('\n', stdout);
+  free(text);
+  return ferror(stdout) ? 1 : 0;
+}
+
 static json_t *profile_body(msgpack_sbuffer *body) {
   struct hls_profile p = {.role = HLS_PROFILE_PLACE, .n_addresses = 3};
   strcpy(p.place, "Leeds");
@@ -231,14 +243,7 @@ static int sdc_vectors(const uint8_t seed[32]) {
       "cells", jcells, "body", hex(body.data, body.size));
   msgpack_sbuffer_destroy(&body);
   sodium_memzero(key, sizeof key);
-  if (doc == NULL) die("json", HLS_ENOMEM);
-  char *text = json_dumps(doc, JSON_INDENT(2));
-  json_decref(doc);
-  if (text == NULL) die("json", HLS_ENOMEM);
-  fputs(text, stdout);
-  fputc('\n', stdout);
-  free(text);
-  return ferror(stdout) ? 1 : 0;
+  return print_doc(doc);
 }
 
 /* Two other nodes' items this node erased or never held: the origins are
@@ -359,12 +364,5 @@ int main(int argc, char **argv) {
       "version", HLS_ENV_VERSION, "signature_tag", HLS_ENV_SIG_TAG, "seed", hex(seed, sizeof seed), "public_key",
       hex(pk, sizeof pk), "vectors", vectors);
   sodium_memzero(sk, sizeof sk);
-  if (doc == NULL) die("json", HLS_ENOMEM);
-  char *text = json_dumps(doc, JSON_INDENT(2));
-  json_decref(doc);
-  if (text == NULL) die("json", HLS_ENOMEM);
-  fputs(text, stdout);
-  fputc('\n', stdout);
-  free(text);
-  return ferror(stdout) ? 1 : 0;
+  return print_doc(doc);
 }
