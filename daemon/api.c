@@ -263,6 +263,63 @@ static void audit_change(struct hls_api *api, const struct hls_method *m, const 
   free(after);
 }
 
+/* Whether this call of an HLS_MF_EXPORT method is an export (methods.h):
+ * with a "full" argument only when it is true, and only a first page. */
+static bool export_call(const struct hls_method *m, const struct hls_control_call *call) {
+  if (!(m->flags & HLS_MF_EXPORT)) return false;
+  bool full = false, has = false;
+  if (hls_method_arg(m, "full") != NULL &&
+      (hls_mp_get_bool(call->req->args, "full", &full, &has, NULL) != 0 || !has || !full))
+    return false;
+  return hls_mp_get(call->req->args, "after_id") == NULL;
+}
+
+/* An export in the audit log: who, the method, and its arguments as
+ * " key=value" (strings cut to 64 bytes) except paging and the search
+ * words, of which only the count is kept: the words of a subject access
+ * search are often the person's name, and the log is never erased. */
+static void audit_export(struct hls_api *api, const struct hls_method *m, const struct hls_control_call *call, int rc) {
+  char about[256] = "", part[96];
+  size_t used = 0;
+  for (size_t i = 0; i < m->n_args; i++) {
+    const struct hls_method_arg *a = &m->args[i];
+    const struct hls_mp_value *v = hls_mp_get(call->req->args, a->key);
+    if (v == NULL || v->type == HLS_MP_NIL || strcmp(a->key, "after_date") == 0 || strcmp(a->key, "after_id") == 0 ||
+        strcmp(a->key, "full") == 0) /* paging, and what makes it an export */
+      continue;
+    part[0] = '\0';
+    if (strcmp(a->key, "text") == 0 && v->type == HLS_MP_STR) {
+      unsigned words = 0;
+      for (uint32_t k = 0; k < v->len; k++)
+        if (v->v.str[k] != ' ' && (k == 0 || v->v.str[k - 1] == ' ')) words++;
+      snprintf(part, sizeof part, " words=%u", words);
+    } else if (v->type == HLS_MP_STR) {
+      snprintf(part, sizeof part, " %s=%.*s", a->key, (int)(v->len < 64 ? v->len : 64), v->v.str);
+    } else if (v->type == HLS_MP_UINT || v->type == HLS_MP_INT) {
+      snprintf(part, sizeof part, " %s=%lld", a->key, v->type == HLS_MP_UINT ? (long long)v->v.u : (long long)v->v.i);
+    } else if (v->type == HLS_MP_BOOL) {
+      snprintf(part, sizeof part, " %s=%s", a->key, v->v.b ? "true" : "false");
+    } else {
+      snprintf(part, sizeof part, " %s=...", a->key);
+    }
+    size_t n = strlen(part);
+    if (used + n >= sizeof about) break;
+    memcpy(about + used, part, n + 1);
+    used += n;
+  }
+  hls_text_sanitize(about);
+  char uid[24];
+  snprintf(uid, sizeof uid, "#%u", (unsigned)call->uid);
+  struct hls_audit_entry e = {.at_ms = api_now_ms(api),
+                              .who = call->user ? call->user : uid,
+                              .action = m->name,
+                              .about = about[0] ? about + 1 : NULL,
+                              .result = rc == 0 ? "ok" : hls_err_name(rc)};
+  struct hls_why why = {{0}};
+  if (hls_audit_append(hls_store_db(api->env.store), &e, &why) != 0)
+    hls_log_error("audit_failed", "method=%s user=%s detail=\"%s\"", m->name, e.who, why.text);
+}
+
 int hls_api_dispatch(void *ctx, struct hls_control_call *call) {
   struct hls_api *api = ctx;
   const struct hls_method *m = hls_method_find(call->req->cmd, strlen(call->req->cmd));
@@ -294,6 +351,7 @@ int hls_api_dispatch(void *ctx, struct hls_control_call *call) {
     log_change(m, call, about, rc);
     if (api->env.store != NULL) audit_change(api, m, call, about, before, rc);
   }
+  if (export_call(m, call) && api->env.store != NULL) audit_export(api, m, call, rc);
   free(before);
   return rc;
 }

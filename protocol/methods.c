@@ -307,12 +307,13 @@ int hls_methods_pack(msgpack_packer *pk, bool with_test) {
   for (size_t i = 0; i < HLS_M__COUNT; i++) {
     const struct hls_method *m = &hls_methods[i];
     if (!with_test && (m->flags & HLS_MF_TEST)) continue;
-    PACK(msgpack_pack_map(pk, 9));
+    PACK(msgpack_pack_map(pk, 10));
     PACK(hls_mp_pack_kv_str(pk, "name", m->name));
     PACK(hls_mp_pack_kv_str(pk, "help", m->summary));
     PACK(hls_mp_pack_kv_str(pk, "cli", m->cli));
     PACK(hls_mp_pack_kv_str(pk, "role", hls_user_role_name(m->role)));
     PACK(hls_mp_pack_kv_bool(pk, "changes", (m->flags & HLS_MF_CHANGES) != 0));
+    PACK(hls_mp_pack_kv_bool(pk, "exports", (m->flags & HLS_MF_EXPORT) != 0));
     PACK(hls_mp_pack_kv_bool(pk, "local", (m->flags & HLS_MF_LOCAL) != 0));
     PACK(hls_mp_pack_kv_bool(pk, "stream", (m->flags & HLS_MF_STREAM) != 0));
     PACK(hls_mp_pack_kv_bool(pk, "test", (m->flags & HLS_MF_TEST) != 0));

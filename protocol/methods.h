@@ -31,6 +31,12 @@ enum {
   HLS_MF_STREAM = 1 << 2,  /* answers with events before (or instead of) a reply */
   HLS_MF_TEST = 1 << 3,    /* only on hlsd --test-clock */
   HLS_MF_RECORD = 1 << 4,  /* changes the one record its id argument names: audited with its fields before and after */
+  /* Hands out records' text or this node's signed items (an export, a
+   * subject access search): each call is kept in the audit log with who
+   * made it and its filters, never its search words. A method with a
+   * "full" argument is an export only when full is true, and a paged one
+   * only on its first page (no after_id). */
+  HLS_MF_EXPORT = 1 << 5,
 };
 
 enum hls_arg_type {

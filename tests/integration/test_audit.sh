@@ -84,6 +84,27 @@ hls_at a audit | grep -q 'consent.set .*consent "private" -> "network"' || fail 
 expect_fail 2 "csv and --json" hls_at a --json audit --csv
 pass "filters (--record, --who, --limit, --since), CSV and the table of changes"
 
+# Exports: a record export, a subject access search and a share export are
+# kept, with who and the filters (of the search only how many words); a
+# plain listing and later pages of an export are not.
+n_before=$(hls_at a --json audit --limit 0 | jq length)
+hls_at a record list >/dev/null
+[ "$(hls_at a --json audit --limit 0 | jq length)" = "$n_before" ] || fail "a plain record list was audited"
+hls_at a record export --scale person >/dev/null
+hls_at a --json record search "SECRET-TITLE life" >/dev/null
+hls_at a share export 2 "$WORK/item2.env" >/dev/null
+exports=$(hls_at a --json audit --limit 3)
+jq -e --arg me "$me" '[.[] | .who == $me and .result == "ok"] | all' <<<"$exports" >/dev/null || fail "exports' who: $exports"
+jq -e '.[0].action == "record.list" and (.[0].about | test("^scale=person( limit=[0-9]+)?$"))' <<<"$exports" >/dev/null \
+  || fail "the export's entry: $(jq -c '.[0]' <<<"$exports")"
+jq -e '.[1].action == "record.search" and .[1].about == "words=2"' <<<"$exports" >/dev/null \
+  || fail "the search's entry: $(jq -c '.[1]' <<<"$exports")"
+jq -e '.[2].action == "share.export" and .[2].about == "seq=2"' <<<"$exports" >/dev/null \
+  || fail "the share export's entry: $(jq -c '.[2]' <<<"$exports")"
+! hls_at a audit --csv | grep -q "SECRET" || fail "the search words are in the audit log"
+log=$(hls_at a --json audit --limit 0)
+pass "exports are kept (record export, a search without its words, share export); a plain listing is not"
+
 verify=$(hls_at a --json audit verify)
 jq -e --argjson n "$(jq length <<<"$log")" '.ok and .entries >= $n and (.head | test("^[0-9a-f]{64}$"))' \
   <<<"$verify" >/dev/null || fail "audit verify: $verify"
