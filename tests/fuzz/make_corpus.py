@@ -389,6 +389,37 @@ def cursor_seeds():
     return s
 
 
+def invite_seeds():
+    """Invite codes and the REDEEM / REDEEMED payloads (protocol/invite.h,
+    docs/protocol.md 7.1): [0 code | 1 REDEEM | 2 REDEEMED] + the input.
+    The code's check is BLAKE2b-256 (hashlib), its first 4 bytes."""
+    import base64
+    import hashlib
+
+    def code(addr=b"192.0.2.10:7420", ver=1):
+        b = bytes([ver]) + bytes(range(32)) + bytes(range(32, 64)) + bytes(range(64, 96)) + bytes([len(addr)]) + addr
+        b += hashlib.blake2b(b, digest_size=32).digest()[:4]
+        return b"hls1-" + base64.urlsafe_b64encode(b).rstrip(b"=")
+
+    secret = bytes(range(64, 96))
+    s = {}
+    s["code-vector"] = b"\x00" + code()
+    s["code-ipv6"] = b"\x00" + code(b"[2001:db8::1]:7420")
+    s["code-name-padded"] = b"\x00 " + code(b"council.example.org:7420") + b"\n"
+    s["code-version2"] = b"\x00" + code(ver=2)
+    s["code-bad-address"] = b"\x00" + code(b"192.0.2.10:0")
+    s["code-truncated"] = b"\x00" + code()[:60]
+    s["code-bad-char"] = b"\x00" + code().replace(b"A", b"+", 1)
+    s["code-network-key"] = b"\x00q3rm0Yw6AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+    s["redeem"] = b"\x01\x93\x08\xc4\x20" + secret + b"\xb1198.51.100.7:7420"
+    s["redeem-no-address"] = b"\x01\x93\x08\xc4\x20" + secret + b"\xa0"
+    s["redeem-short-secret"] = b"\x01\x93\x08\xc4\x1f" + secret[:31] + b"\xa0"
+    s["redeemed-spent"] = b"\x02\x92\x09\x02"
+    s["redeemed-ok"] = b"\x02\x92\x09\x00"
+    s["redeemed-trailing"] = b"\x02\x92\x09\x00\x00"
+    return s
+
+
 def write(name, seeds):
     d = os.path.join(CORPUS, name)
     os.makedirs(d, exist_ok=True)
@@ -402,7 +433,7 @@ def main():
     total = 0
     for name, seeds in (("mp_tree", mp_tree_seeds()), ("ctl_request", ctl_request_seeds()),
                         ("csv_import", csv_import_seeds()), ("config", config_seeds()),
-                        ("cursor", cursor_seeds())):
+                        ("cursor", cursor_seeds()), ("invite", invite_seeds())):
         total += write(name, seeds)
     print("wrote %d seeds under %s" % (total, CORPUS))
     return 0

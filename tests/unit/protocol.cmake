@@ -35,6 +35,7 @@ hls_unit_test(shs hlsproto PkgConfig::JANSSON)
 target_compile_definitions(test_shs PRIVATE HLS_SHS_VECTORS="${PROJECT_SOURCE_DIR}/docs/test-vectors/shs.json")
 hls_unit_test(boxstream hlsproto)
 hls_unit_test(wire hlsproto)
+hls_unit_test(invite hlsproto)
 # Known-answer gossip frames: test_gossip_vectors --write FILE regenerates
 # docs/test-vectors/gossip.json (run by hand; review the diff).
 hls_unit_test(gossip_vectors hlsproto PkgConfig::JANSSON)
