@@ -356,6 +356,38 @@ static const char *const migrations[] = {
     "  receipt_ms INTEGER NOT NULL,"
     "  PRIMARY KEY(target_seq, holder)"
     ") STRICT, WITHOUT ROWID;",
+    /* 18: invites (docs/operations.md "Joining a network", store_invites.c).
+     * The inviter keeps only a hash of each invite's secret, its uses,
+     * expiry, revocation and who redeemed it; the new node keeps the one
+     * invite it joined with (join: a single row) until the inviter
+     * answered, then only the answer. */
+    "CREATE TABLE invites("
+    "  id INTEGER PRIMARY KEY,"
+    "  secret_hash BLOB NOT NULL UNIQUE CHECK(length(secret_hash) = 32),"
+    "  max_uses INTEGER NOT NULL CHECK(max_uses >= 1),"
+    "  uses INTEGER NOT NULL DEFAULT 0,"
+    "  expires_ms INTEGER NOT NULL,"
+    "  note TEXT NOT NULL,"
+    "  created_by TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  revoked_ms INTEGER"
+    ") STRICT;"
+    "CREATE TABLE invite_redemptions("
+    "  invite_id INTEGER NOT NULL REFERENCES invites(id),"
+    "  node_id BLOB NOT NULL CHECK(length(node_id) = 32),"
+    "  address TEXT NOT NULL,"
+    "  redeemed_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(invite_id, node_id)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE join_invite("
+    "  id INTEGER PRIMARY KEY CHECK(id = 1),"
+    "  inviter BLOB NOT NULL CHECK(length(inviter) = 32),"
+    "  address TEXT NOT NULL,"
+    "  secret BLOB CHECK(secret IS NULL OR length(secret) = 32),"
+    "  created_ms INTEGER NOT NULL,"
+    "  outcome INTEGER,"
+    "  outcome_ms INTEGER"
+    ") STRICT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -589,4 +589,66 @@ int hls_store_items(struct hls_store *s, const struct hls_item_filter *f, struct
                     void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
 /* === end of the read side ==================================================== */
 
+/* --- invites (docs/operations.md "Joining a network"; store_invites.c) ---------------
+ * The inviter's side: an invite is kept as the hash of its secret
+ * (hls_invite_secret_hash), never the secret. The new node's side: the
+ * one invite it joined with (join_invite). */
+#define HLS_INVITE_NOTE_MAX 200
+#define HLS_INVITE_BY_MAX 64
+#define HLS_INVITE_LIST_REDEEMED 8
+
+struct hls_invite_row {
+  int64_t id;
+  int64_t max_uses, uses;
+  int64_t expires_ms, created_ms;
+  int64_t revoked_ms; /* 0: not revoked */
+  char note[HLS_INVITE_NOTE_MAX + 1];
+  char created_by[HLS_INVITE_BY_MAX + 1];
+  /* The nodes that redeemed it, oldest first (at most max_uses, and at
+   * most HLS_INVITE_LIST_REDEEMED of them here). */
+  size_t n_redeemed;
+  struct {
+    uint8_t node_id[32];
+    int64_t redeemed_ms;
+  } redeemed[HLS_INVITE_LIST_REDEEMED];
+};
+typedef int (*hls_invite_row_cb)(void *ctx, const struct hls_invite_row *r);
+
+/* A new invite; *id its number (hls invite list, revoke). */
+int hls_store_invite_add(struct hls_store *s, const uint8_t secret_hash[32], int64_t max_uses, int64_t expires_ms,
+                         const char *note, const char *created_by, int64_t now_ms, int64_t *id,
+                         struct hls_why *why) HLS_WARN_UNUSED;
+/* Every invite, newest first. */
+int hls_store_invite_list(struct hls_store *s, hls_invite_row_cb cb, void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
+/* Revoke invite id: HLS_ENOTFOUND if there is none, HLS_ESTATE if it
+ * was revoked already. */
+int hls_store_invite_revoke(struct hls_store *s, int64_t id, int64_t now_ms, struct hls_why *why) HLS_WARN_UNUSED;
+/* A peer (node_id, reachable at address, may be "") presents a secret
+ * whose hash is secret_hash: *outcome (enum hls_invite_outcome) says
+ * whether it may join; on HLS_INVITE_OK one use is taken and the
+ * redemption recorded, unless node_id redeemed this invite already (a
+ * redemption repeated after a lost answer takes no second use, and is OK
+ * even once the invite is spent, expired or revoked). *id: the invite's
+ * number (0 if unknown). */
+int hls_store_invite_redeem(struct hls_store *s, const uint8_t secret_hash[32], const uint8_t node_id[32],
+                            const char *address, int64_t now_ms, int *outcome, int64_t *id,
+                            struct hls_why *why) HLS_WARN_UNUSED;
+
+struct hls_join_row {
+  uint8_t inviter[32];
+  char address[256];
+  bool has_secret;       /* false once the inviter answered */
+  uint8_t secret[32];
+  int64_t created_ms;
+  int outcome;           /* enum hls_invite_outcome; -1 while waiting for the answer */
+  int64_t outcome_ms;
+};
+/* The invite this node joins with (replacing any). */
+int hls_store_join_set(struct hls_store *s, const uint8_t inviter[32], const char *address,
+                       const uint8_t secret[32], int64_t now_ms, struct hls_why *why) HLS_WARN_UNUSED;
+/* *present false if this node joined without an invite. */
+int hls_store_join_get(struct hls_store *s, struct hls_join_row *out, bool *present, struct hls_why *why) HLS_WARN_UNUSED;
+/* The inviter's answer: kept, and the secret forgotten. */
+int hls_store_join_answered(struct hls_store *s, int outcome, int64_t now_ms, struct hls_why *why) HLS_WARN_UNUSED;
+
 #endif
