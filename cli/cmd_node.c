@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "chainmark.h"
+#include "invite.h"
 #include "cli.h"
 #include "nodeid.h"
 #include "patview.h"
@@ -18,6 +19,7 @@ int cmd_init(struct cli *c, int argc, char **argv) {
                                        {"region", required_argument, NULL, 'r'},
                                        {"role", required_argument, NULL, 'R'},
                                        {"network-key", required_argument, NULL, 'k'},
+                                       {"join", required_argument, NULL, 'j'},
                                        {"listen", required_argument, NULL, 'l'},
                                        {"web", required_argument, NULL, 'w'},
                                        {NULL, 0, NULL, 0}};
@@ -36,6 +38,7 @@ int cmd_init(struct cli *c, int argc, char **argv) {
         else return cli_usage(c, "--role must be place or partner");
         break;
       case 'k': p.network_key = optarg; break;
+      case 'j': p.join_code = optarg; break;
       case 'l': p.listen = optarg; break;
       case 'w': p.web = optarg; break;
       default: break;
@@ -44,6 +47,15 @@ int cmd_init(struct cli *c, int argc, char **argv) {
   if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
   if (p.place == NULL) return cli_usage(c, "--place NAME is required");
   if (p.region == NULL) return cli_usage(c, "--region REGION is required");
+  if (p.join_code != NULL && p.network_key != NULL) return cli_usage(c, "give --join CODE or --network-key KEY, not both");
+  struct hls_invite code;
+  memset(&code, 0, sizeof code);
+  if (p.join_code != NULL) {
+    struct hls_why cwhy = {{0}};
+    if (hls_invite_decode(p.join_code, &code, &cwhy) != 0) return cli_usage(c, "--join: %s", cwhy.text);
+    sodium_memzero(code.network_key, sizeof code.network_key);
+    sodium_memzero(code.secret, sizeof code.secret);
+  }
   struct hls_why why = {{0}};
   int rc = hls_home_resolve(c->home_flag, c->home, &why);
   if (rc == 0) rc = hls_home_init(c->home, &p, &why);
@@ -59,18 +71,24 @@ int cmd_init(struct cli *c, int argc, char **argv) {
   sodium_memzero(&id, sizeof id);
   sodium_memzero(netkey, sizeof netkey);
   if (c->json) {
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:b}", "node_id", node_id, "home", c->home, "network_id", fingerprint,
-                          "place", p.place, "joined", p.network_key != NULL);
+    char inviter[HLS_NODEID_TEXT_SIZE] = "";
+    if (p.join_code != NULL) hls_nodeid_format(code.inviter, inviter);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s?, s:s?}", "node_id", node_id, "home", c->home, "network_id",
+                          fingerprint, "place", p.place, "joined", p.network_key != NULL || p.join_code != NULL,
+                          "inviter", p.join_code ? inviter : NULL, "inviter_address", p.join_code ? code.address : NULL);
     rc = j ? hls_out_print_json_value(j) : HLS_ENOMEM;
     json_decref(j);
     return rc == 0 ? 0 : HLS_EXIT_FAIL;
   }
   printf("Created node %s\n", node_id);
   printf("  home:     %s\n", c->home);
-  printf("  network:  %s (%s)\n", fingerprint, p.network_key ? "joined" : "new network");
+  printf("  network:  %s (%s)\n", fingerprint, p.network_key || p.join_code ? "joined" : "new network");
   printf("\nStart it with:  hlsd%s%s\n", c->home_flag ? " --home " : "", c->home_flag ? c->home : "");
-  if (p.network_key == NULL)
-    printf("Invite a place: give it the output of 'hls network key' over a trusted channel.\n");
+  if (p.join_code != NULL)
+    printf("It connects to the inviter at %s and redeems the invite; 'hls status' shows the answer.\n",
+           code.address);
+  else if (p.network_key == NULL)
+    printf("Invite a place: 'hls invite create' (once hlsd runs) prints a code it joins with.\n");
   return 0;
 }
 
@@ -125,6 +143,14 @@ int cmd_status(struct cli *c, int argc, char **argv) {
     printf("Place     %s (%s), role %s\n", hls_out_str(s, "place", b1, sizeof b1),
            hls_out_str(s, "region", b2, sizeof b2), hls_out_str(s, "role", b3, sizeof b3));
     printf("Network   id %s\n", hls_out_str(s, "network_id", b1, sizeof b1));
+    const struct hls_mp_value *join = hls_mp_get(s, "join");
+    if (join != NULL && join->type == HLS_MP_MAP) {
+      char outcome[32], detail[256];
+      hls_out_str(join, "outcome", outcome, sizeof outcome);
+      printf("Invite    %s from %s at %s: %s\n", strcmp(outcome, "waiting") == 0 ? "waiting for an answer" : outcome,
+             hls_out_str(join, "inviter", b1, sizeof b1), hls_out_str(join, "address", b2, sizeof b2),
+             hls_out_str(join, "detail", detail, sizeof detail));
+    }
     printf("Listen    %s (peers connected: %lld)\n", hls_out_str(s, "listening_on", b1, sizeof b1),
            (long long)hls_out_int(s, "peers_connected"));
     const struct hls_mp_value *web = hls_mp_get(s, "web");

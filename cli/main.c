@@ -23,14 +23,17 @@ static int cmd_version(struct cli *c, int argc, char **argv);
 
 static const struct cli_command commands[] = {
     {"init", cmd_init, HLS_CLI_NO_METHOD,
-     "init --place NAME --region REGION [--role place|partner] [--network-key KEY] [--listen HOST:PORT]\n"
-     "     [--web HOST:PORT|off]",
+     "init --place NAME --region REGION [--role place|partner] [--join CODE | --network-key KEY]\n"
+     "     [--listen HOST:PORT] [--web HOST:PORT|off]",
      "create a node: data directory, identity, network key and configuration",
      "  --place NAME         this place's name as other nodes see it (required)\n"
      "  --region REGION      its region (required)\n"
      "  --role ROLE          place (default) or partner (a national learning partner)\n"
-     "  --network-key KEY    join an existing network (from 'hls network key' on a member);\n"
-     "                       without it a new network is created\n"
+     "  --join CODE          join a network with an invite (from 'hls invite create' on a member):\n"
+     "                       hlsd connects to the inviter and redeems it; hls status shows the answer\n"
+     "  --network-key KEY    join an existing network by its key (from 'hls network key' on a\n"
+     "                       member; then 'hls peer add' on both sides); without it or --join a\n"
+     "                       new network is created\n"
      "  --listen HOST:PORT   peer address (default 0.0.0.0:7420)\n"
      "  --web HOST:PORT|off  the web app's address (default 127.0.0.1:7480; port 0 picks a free port)\n"},
     {"version", cmd_version, HLS_CLI_NO_METHOD, "version", "this hls's version, and the running hlsd's when it answers", NULL},
@@ -150,6 +153,19 @@ static const struct cli_command commands[] = {
     {"peer block", cmd_peer_block, HLS_M_PEER_BLOCK, "peer block NODE_ID",
      "refuse a peer in both directions, even if it knows the network key", NULL},
     {"peer unblock", cmd_peer_unblock, HLS_M_PEER_UNBLOCK, "peer unblock NODE_ID", "stop refusing a blocked peer", NULL},
+    {"invite create", cmd_invite_create, HLS_M_INVITE_CREATE, "invite create [--uses N] [--expires WHEN] [--note TEXT] [--address HOST:PORT]",
+     "a code a new place joins with (hls init --join): a secret, it holds the network key",
+     "  --uses N             how many places may join with it (default 1)\n"
+     "  --expires WHEN       YYYY-MM-DD (to the end of that day, UTC) or a duration from now:\n"
+     "                       30m, 12h, 7d, 2w (default 7d; at most a year)\n"
+     "  --note TEXT          who it is for (hls invite list shows it)\n"
+     "  --address HOST:PORT  where the new place reaches this node (default: the first\n"
+     "                       network.advertise address, else network.listen)\n"
+     "  This node lists each place that redeems it as a peer. The code holds the network key:\n"
+     "  give it only over a channel you trust.\n"},
+    {"invite list", cmd_invite_list, HLS_M_INVITE_LIST, "invite list",
+     "the invites this node gave: state, uses, expiry, note, who redeemed them (never their codes)", NULL},
+    {"invite revoke", cmd_invite_revoke, HLS_M_INVITE_REVOKE, "invite revoke ID", "refuse an invite from now on", NULL},
     {"places", cmd_places, HLS_M_PLACES, "places [--limit N]",
      "places whose items this node holds: name, region, role, items, last heard",
      "  ITEMS counts every envelope held of that place, STUBS those held without their body\n"

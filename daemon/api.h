@@ -42,6 +42,8 @@ struct hls_api_env {
   struct hls_peers *peers;
   struct hls_gossipd *gossip;          /* NULL: items.import and status say gossip is not running */
   struct hls_patternsd *patterns;
+  struct hls_invites *invites;         /* the invite this node joined with (status) */
+  const uint8_t *network_key;          /* 32 bytes: invite.create puts it in the code */
 
   /* The node's wall clock (hlsd --test-clock's, in tests) and local date. */
   int64_t (*now_ms)(void *ctx);

@@ -157,6 +157,9 @@ int api_share_receipts(struct hls_api *api, struct hls_control_call *call);
 /* --- peers (api_peers.c) --------------------------------------------------- */
 
 int api_peer_add(struct hls_api *api, struct hls_control_call *call);
+int api_invite_create(struct hls_api *api, struct hls_control_call *call);
+int api_invite_list(struct hls_api *api, struct hls_control_call *call);
+int api_invite_revoke(struct hls_api *api, struct hls_control_call *call);
 int api_peer_list(struct hls_api *api, struct hls_control_call *call);
 int api_peer_remove(struct hls_api *api, struct hls_control_call *call);
 int api_peer_block(struct hls_api *api, struct hls_control_call *call);

@@ -2,6 +2,7 @@
  * check, chain, chain.accept_loss, and on hlsd --test-clock only
  * test.clock.set and test.clock.advance. */
 #include "api_handlers.h"
+#include "invites.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -28,7 +29,7 @@ int api_status(struct hls_api *api, struct hls_control_call *call) {
   char started[21];
   int64_t now = api_now_ms(api);
   hls_time_format(env->started_ms, started);
-  PACK(msgpack_pack_map(pk, 21));
+  PACK(msgpack_pack_map(pk, 22));
   PACK(hls_mp_pack_kv_str(pk, "node_id", env->node_id));
   PACK(hls_mp_pack_kv_str(pk, "place", env->config->place));
   PACK(hls_mp_pack_kv_str(pk, "region", env->config->region));
@@ -72,6 +73,8 @@ int api_status(struct hls_api *api, struct hls_control_call *call) {
   PACK(hls_mp_pack_cstr(pk, "patterns"));
   if (env->patterns == NULL) PACK(msgpack_pack_nil(pk));
   else PACK(hls_patternsd_pack_status(env->patterns, pk));
+  PACK(hls_mp_pack_cstr(pk, "join"));
+  if ((rc = hls_invites_pack_status(env->invites, pk, &call->why)) != 0) return rc;
   PACK(hls_mp_pack_cstr(pk, "gossip"));
   if (env->gossip == NULL) return msgpack_pack_nil(pk) != 0 ? HLS_ENOMEM : 0;
   return hls_gossipd_pack_status(env->gossip, pk, &call->why);

@@ -7,6 +7,8 @@
 
 #include "gossip.h"
 #include "gstore.h"
+#include "invite.h"
+#include "wire.h"
 #include "log.h"
 #include "mp.h"
 #include "net.h"
@@ -211,6 +213,10 @@ static void on_open(void *ctx, struct hls_conn *c, const uint8_t pk[32]) {
     hls_log_error("gossip_session_failed", "error=%s", hls_err_name(rc));
     gs->doomed = true;
   }
+  /* After the engine's first frames: the hello went first, the REDEEM is
+   * the first the new node sends on its own (ordering between the two
+   * does not matter to the inviter). */
+  hls_invites_session_open(gd->env.invites, c, pk);
 }
 
 static int on_frame(void *ctx, struct hls_conn *c, const uint8_t pk[32], const uint8_t *payload, size_t len,
@@ -218,14 +224,21 @@ static int on_frame(void *ctx, struct hls_conn *c, const uint8_t pk[32], const u
   struct hls_gossipd *gd = ctx;
   struct gsess *gs = find_conn(gd, c);
   if (gs == NULL || gs->doomed || gs->s == NULL) return 0;
-  int rc = hls_gossip_frame(gd->g, gs->s, payload, len, why);
+  int type, rc;
+  if (gd->env.invites != NULL && hls_frame_type(payload, len, &type) == 0 &&
+      (type == HLS_FRAME_REDEEM || type == HLS_FRAME_REDEEMED)) {
+    rc = hls_invites_frame(gd->env.invites, c, pk, type, payload, len, why);
+    if (rc != 0 && hls_gossip_peer_fault(rc)) hls_peers_violation(gd->env.peers, pk, hls_err_name(rc));
+    return rc;
+  }
+  rc = hls_gossip_frame(gd->g, gs->s, payload, len, why);
   if (rc != 0 && hls_gossip_peer_fault(rc)) hls_peers_violation(gd->env.peers, pk, hls_err_name(rc));
   return rc;
 }
 
 static void on_close(void *ctx, struct hls_conn *c, const uint8_t pk[32]) {
-  (void)pk;
   struct hls_gossipd *gd = ctx;
+  hls_invites_session_closed(gd->env.invites, pk);
   struct gsess *gs = find_conn(gd, c);
   if (gs == NULL) return;
   hls_gossip_disconnected(gd->g, gs->s);

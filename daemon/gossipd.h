@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "invites.h"
 #include "envelope.h"
 #include "err.h"
 #include "peers.h"
@@ -24,6 +25,9 @@ struct hls_gossipd_env {
   const struct hls_config *config;
   const uint8_t *self;      /* this node's public key, 32 bytes */
   struct hls_peers *peers;  /* started: the sessions come from it */
+  /* Invites (invites.h): gets each session's opening and closing and the
+   * REDEEM / REDEEMED frames. NULL: those frames break the protocol. */
+  struct hls_invites *invites;
   int64_t (*now_ms)(void *ctx);
   /* A body is held now (stored with its item, or arrived for a stub). */
   void (*item_held)(void *ctx, const struct hls_envelope *env);

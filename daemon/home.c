@@ -1,4 +1,5 @@
 #include "home.h"
+#include "invite.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -201,7 +202,16 @@ int hls_home_init(const char *dir, const struct hls_init_params *p, struct hls_w
       (rc = hls_config_check_web(&cfg, &detail)) != 0)
     return hls_why_set(why, HLS_EINVAL, "%s", detail.text);
   cfg.role = p->role;
-  if (p->network_key != NULL) {
+  char join[HLS_INVITE_TEXT_MAX] = "";
+  if (p->join_code != NULL) {
+    struct hls_invite code;
+    if (p->network_key != NULL) return hls_why_set(why, HLS_EINVAL, "give --join or --network-key, not both");
+    if ((rc = hls_invite_decode(p->join_code, &code, why)) != 0) return rc;
+    memcpy(network_key, code.network_key, sizeof network_key);
+    rc = hls_invite_encode(&code, join, why); /* the code without what was pasted around it */
+    sodium_memzero(&code, sizeof code);
+    if (rc != 0) return rc;
+  } else if (p->network_key != NULL) {
     if (hls_key32_parse(p->network_key, strlen(p->network_key), network_key) != 0)
       return hls_why_set(why, HLS_EINVAL, "network key: expected 44 characters of base64 (from hls network key)");
   } else {
@@ -253,6 +263,17 @@ int hls_home_init(const char *dir, const struct hls_init_params *p, struct hls_w
   sodium_memzero(text, sizeof text);
   sodium_memzero(b64, sizeof b64);
   if (rc != 0) goto fail_staging;
+  if (p->join_code != NULL) {
+    /* The invite, for hlsd to redeem at its first start (invites.h): it
+     * holds the network key, so it is a secret file too. */
+    snprintf(text, sizeof text,
+             "# An invite to redeem: hlsd takes it into its store and removes this file.\n"
+             "# It holds the network key: never share it.\n%s\n", join);
+    rc = write_new_file(staging, "join.invite", text, 0600, why);
+    sodium_memzero(text, sizeof text);
+    sodium_memzero(join, sizeof join);
+    if (rc != 0) goto fail_staging;
+  }
 
   /* Nothing signed yet. A home without this file later is one whose state
    * was lost (chainmark.h). */
@@ -308,6 +329,7 @@ fail_staging:
 fail_keys:
   sodium_memzero(&id, sizeof id);
   sodium_memzero(network_key, sizeof network_key);
+  sodium_memzero(join, sizeof join);
   return rc;
 }
 

@@ -47,12 +47,15 @@ struct hls_init_params {
   const char *place, *region; /* required */
   int role;                   /* enum hls_role */
   const char *network_key;    /* base64 to join a network, NULL to create one */
+  const char *join_code;      /* an invite code (hls invite create): its network key, and DIR/join.invite
+                               * for hlsd to redeem it (invites.h); never with network_key */
   const char *listen;         /* NULL: default */
   const char *web;            /* web.listen: HOST:PORT or "off"; NULL: default */
 };
 
 /* Create a node in dir: the directory (0700), a fresh identity, the
- * network key, and the config file. Refuses (HLS_EEXISTS) if dir already
+ * network key, the config file, and the invite to redeem (join_code). A
+ * malformed code is HLS_EMALFORMED, saying what is wrong with it. Refuses (HLS_EEXISTS) if dir already
  * holds a node. Writes each file atomically (temporary file, fsync,
  * rename), so a crash never leaves a half-written key. */
 int hls_home_init(const char *dir, const struct hls_init_params *p, struct hls_why *why) HLS_WARN_UNUSED;

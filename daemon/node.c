@@ -499,6 +499,8 @@ static void node_stop(struct hls_node *n, const char *why) {
   n->control = NULL;
   hls_gossipd_close(n->gossip);
   n->gossip = NULL;
+  hls_invites_free(n->invites);
+  n->invites = NULL;
   hls_patternsd_close(n->patterns);
   n->patterns = NULL;
   hls_peers_close(n->peers);
@@ -593,6 +595,8 @@ static struct hls_api_env node_api_env(struct hls_node *n) {
                             .test_clock = n->test_clock,
                             .peers = n->peers,
                             .gossip = n->gossip,
+                            .invites = n->invites,
+                            .network_key = n->network_key,
                             .patterns = n->patterns,
                             .now_ms = node_clock,
                             .today = node_today,
@@ -879,6 +883,15 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
                                           .clock = n};
   rc = hls_peers_start(&n->peers, &peers_env, why);
   gossip_env.peers = n->peers; /* gossip rides on the peers' sessions */
+  struct hls_invites_env invites_env = {.store = n->store,
+                                        .peers = n->peers,
+                                        .config = n->config,
+                                        .self = n->identity.public_key,
+                                        .home = n->home,
+                                        .now_ms = node_clock,
+                                        .clock = n};
+  if (rc == 0) rc = hls_invites_new(&n->invites, &invites_env, why);
+  gossip_env.invites = n->invites;
   if (rc != 0 || (rc = hls_gossipd_start(&n->gossip, &gossip_env, why)) != 0 ||
       (rc = hls_patternsd_start(&n->patterns, &patterns_env, why)) != 0) {
     node_stop(n, "startup_failed");

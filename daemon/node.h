@@ -43,6 +43,7 @@ struct hls_node {
   char web_problem[sizeof(struct hls_why)]; /* why the web app is not serving, "" if it is or is off */
   struct hls_peers *peers;
   struct hls_gossipd *gossip;
+  struct hls_invites *invites;
   struct hls_patternsd *patterns;
   uv_signal_t sig_int, sig_term, sig_hup;
   int lock_fd;

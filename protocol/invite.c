@@ -8,14 +8,13 @@
 #include "mp.h"
 #include "wire.h"
 
-static const char *const outcome_names[] = {"ok", "unknown", "spent", "expired", "revoked", "refused"};
+static const char *const outcome_names[] = {"ok", "unknown", "spent", "expired", "revoked"};
 static const char *const outcome_texts[] = {
     "the invite was accepted: the inviter lists this node as a peer",
     "the inviter holds no such invite (a mistyped code, or one for another node)",
     "the invite was already used: ask the inviter for a new one (hls invite create)",
     "the invite expired: ask the inviter for a new one (hls invite create)",
     "the invite was revoked by the inviter: ask it for a new one",
-    "the inviter could not list this node as a peer (it may have blocked it): ask its admin",
 };
 
 const char *hls_invite_outcome_name(int outcome) {

@@ -47,11 +47,11 @@ enum hls_invite_outcome {
   HLS_INVITE_SPENT = 2,   /* every use taken */
   HLS_INVITE_EXPIRED = 3,
   HLS_INVITE_REVOKED = 4,
-  HLS_INVITE_REFUSED = 5, /* the inviter could not list the node (its own id, blocked, a store error) */
-  HLS_INVITE_OUTCOME_MAX = 5
+  HLS_INVITE_OUTCOME_MAX = 4
 };
 
-/* "ok", "unknown", "spent", "expired", "revoked", "refused"; NULL if out of range. */
+/* "ok", "unknown", "spent", "expired", "revoked"; NULL if out of range
+ * (an outcome of a later version). */
 const char *hls_invite_outcome_name(int outcome);
 /* One sentence for people: what the outcome means and what to do. */
 const char *hls_invite_outcome_text(int outcome);
