@@ -6,6 +6,7 @@
  *   DIR/hlsd.db        the SQLite store (+ -wal, -shm)
  *   DIR/hlsd.sock      the control socket, mode 0600
  *   DIR/hlsd.lock      held by the running daemon
+ *   DIR/join.invite    hls init --join's invite code, until hlsd's first start (invites.h)
  *
  * DIR is --home, else $HLS_HOME, else $XDG_DATA_HOME/hlsd, else
  * ~/.local/share/hlsd. */
