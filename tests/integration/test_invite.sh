@@ -27,6 +27,7 @@ done
 pass "20 nodes created, 19 of them with an invite"
 
 join_outcome() { hls_at "$1" --json status | jq -r '.join.outcome // "none"'; }
+outcome_is() { [ "$(join_outcome "$1")" = "$2" ]; }
 all_joined() { for i in $(seq 1 $((N - 1))); do [ "$(join_outcome "n$i")" = ok ] || return 1; done; }
 wait_for 30 all_joined ||
   fail "not every invite was redeemed: $(for i in $(seq 1 $((N - 1))); do printf 'n%s=%s ' "$i" "$(join_outcome "n$i")"; done)"
@@ -53,7 +54,7 @@ pass "all 20 nodes hold each other's profiles"
 # A spent invite: n1's code again, for another node.
 init_node dup --join "${CODE[n1]}"
 start_node dup "${FAST[@]}"
-wait_for 20 test "$(join_outcome dup)" = spent || fail "a spent invite was not refused: $(join_outcome dup)"
+wait_for 20 outcome_is dup spent || fail "a spent invite was not refused: $(join_outcome dup)"
 hls_at dup status | grep -q 'Invite    spent from .*already used' || fail "hls status does not say the invite was spent"
 wait_for 10 grep -q 'event=invite_refused .*outcome=spent' "$WORK/n0.log" ||
   fail "the inviter did not log the spent invite"
@@ -77,7 +78,7 @@ hls_at n3 --json invite list | jq -e --argjson id "${revoked_code#* }" '.[] | se
   >/dev/null || fail "invite list does not show the revoked invite"
 init_node rev --join "${revoked_code% *}"
 start_node rev "${FAST[@]}"
-wait_for 20 test "$(join_outcome rev)" = revoked || fail "a revoked invite was not refused: $(join_outcome rev)"
+wait_for 20 outcome_is rev revoked || fail "a revoked invite was not refused: $(join_outcome rev)"
 wait_for 10 grep -q 'event=invite_refused .*outcome=revoked' "$WORK/n3.log" || fail "the inviter did not log the revoked invite"
 stop_node rev
 [ -n "$id" ] && [ -n "$code" ] || fail "invite create --json"
@@ -90,7 +91,7 @@ code=$(hls_at gate --json invite create --expires 1h | jq -r .code)
 ctl_at gate test.clock.advance '{"ms": 7200000}' >/dev/null || fail "test.clock.advance"
 init_node late --join "$code"
 start_node late "${FAST[@]}"
-wait_for 20 test "$(join_outcome late)" = expired || fail "an expired invite was not refused: $(join_outcome late)"
+wait_for 20 outcome_is late expired || fail "an expired invite was not refused: $(join_outcome late)"
 wait_for 10 grep -q 'event=invite_refused .*outcome=expired' "$WORK/gate.log" || fail "the inviter did not log the expired invite"
 stop_node late
 stop_node gate

@@ -86,7 +86,8 @@ static void expect_malformed(const char *text, const char *why_part) {
   assert_memory_equal(&out, &zero, sizeof out);
 }
 
-/* Re-encode a binary form (with a fresh check unless keep_check). */
+/* A binary form as a code (with a fresh check if fix_check), into out of
+ * HLS_INVITE_TEXT_MAX + 64 bytes. */
 static void code_of(uint8_t *bin, size_t n, bool fix_check, char *out) {
   if (fix_check) {
     uint8_t h[32];
@@ -94,7 +95,7 @@ static void code_of(uint8_t *bin, size_t n, bool fix_check, char *out) {
     memcpy(bin + n - 4, h, 4);
   }
   memcpy(out, "hls1-", 5);
-  sodium_bin2base64(out + 5, HLS_INVITE_TEXT_MAX + 64, bin, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  sodium_bin2base64(out + 5, HLS_INVITE_TEXT_MAX + 64 - 5, bin, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 static void test_malformed(void **state) {
