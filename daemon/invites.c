@@ -20,6 +20,7 @@ struct hls_invites {
   struct hls_invites_env env;
   /* The new node's side, from the store: is an answer awaited, from whom. */
   bool waiting;
+  bool has_inviter; /* this node joined with an invite (answered or not) */
   uint8_t inviter[32];
   int attempts;        /* sessions with the inviter that carried a REDEEM */
   bool asked;          /* the current session with the inviter carries one */
@@ -79,8 +80,9 @@ int hls_invites_new(struct hls_invites **out, const struct hls_invites_env *env,
     free(inv);
     return rc;
   }
-  if (present && j.has_secret) {
-    inv->waiting = true;
+  if (present) {
+    inv->has_inviter = true;
+    inv->waiting = j.has_secret;
     memcpy(inv->inviter, j.inviter, 32);
   }
   sodium_memzero(&j, sizeof j);
@@ -200,8 +202,10 @@ static int on_redeemed(struct hls_invites *inv, const uint8_t pk[32], const uint
   int outcome;
   int rc = hls_frame_redeemed_decode(payload, len, &outcome, why);
   if (rc != 0) return rc;
-  if (!inv->waiting || !inv->asked || memcmp(pk, inv->inviter, 32) != 0)
-    return hls_why_set(why, HLS_EMALFORMED, "redeemed: no invite was redeemed with this peer");
+  bool from_inviter = inv->has_inviter && memcmp(pk, inv->inviter, 32) == 0;
+  if (!from_inviter) return hls_why_set(why, HLS_EMALFORMED, "redeemed: no invite was redeemed with this peer");
+  /* A second answer (a REDEEM sent in two sessions at once): the first stands. */
+  if (!inv->waiting || !inv->asked) return 0;
   inv->waiting = inv->asked = false;
   char id[HLS_NODEID_TEXT_SIZE];
   hls_nodeid_format(pk, id);

@@ -97,6 +97,26 @@ stop_node late
 stop_node gate
 pass "an expired invite is refused on both sides"
 
+# A well-formed code whose secret n0 never gave (the network key is real):
+# refused as unknown, and counted against the node that tried it.
+forged=$(python3 - "${CODE[n1]}" <<'PY'
+import base64, hashlib, sys
+body = sys.argv[1][5:]
+b = bytearray(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+b[65:97] = bytes(32)                      # the secret
+b[-4:] = hashlib.blake2b(bytes(b[:-4]), digest_size=32).digest()[:4]
+print("hls1-" + base64.urlsafe_b64encode(bytes(b)).decode().rstrip("="))
+PY
+)
+init_node guess --join "$forged"
+start_node guess "${FAST[@]}"
+wait_for 20 outcome_is guess unknown || fail "an unknown secret was not refused: $(join_outcome guess)"
+guess_id=$(hls_at guess --json status | jq -r .node_id)
+hls_at n0 --json peer list | jq -e --arg id "$guess_id" '.[] | select(.node_id == $id and .score < 100)' >/dev/null ||
+  fail "an unknown secret did not count against its node"
+stop_node guess
+pass "an unknown secret is refused and counted against the node"
+
 # Mangled codes: one clear line, no node created.
 good=${CODE[n1]}
 expect_fail 2 'does not start with .hls1-' "$HLS" --home "$WORK/bad" init --place B --region R --join "q3rm0Yw6"
