@@ -208,15 +208,14 @@ static void on_open(void *ctx, struct hls_conn *c, const uint8_t pk[32]) {
   memset(gs, 0, sizeof *gs);
   gs->conn = c;
   memcpy(gs->pk, pk, 32);
+  /* A node redeeming an invite sends REDEEM right after its hello, before
+   * the engine's first VECTOR (docs/protocol.md 7.1). */
+  hls_invites_session_open(gd->env.invites, c, pk);
   int rc = hls_gossip_connected(gd->g, pk, c, &gs->s);
   if (rc != 0) {
     hls_log_error("gossip_session_failed", "error=%s", hls_err_name(rc));
     gs->doomed = true;
   }
-  /* After the engine's first frames: the hello went first, the REDEEM is
-   * the first the new node sends on its own (ordering between the two
-   * does not matter to the inviter). */
-  hls_invites_session_open(gd->env.invites, c, pk);
 }
 
 static int on_frame(void *ctx, struct hls_conn *c, const uint8_t pk[32], const uint8_t *payload, size_t len,
