@@ -7,16 +7,20 @@
 #include "addr.h"
 #include "text.h"
 
-static const char *const type_names[] = {NULL, "profile", "digest", "story", "tombstone", "receipt"};
+static const char *const type_names[] = {NULL, "profile", "digest", "story", "tombstone", "receipt", NULL, "fork"};
 static const char *const reason_names[] = {"consent_withdrawn", "consent_expired", "corrected", "record_deleted"};
 
+bool hls_env_type_known(uint64_t type) {
+  return type >= HLS_ENV_PROFILE && type <= HLS_ENV_TYPE_MAX && type_names[type] != NULL;
+}
+
 const char *hls_env_type_name(int type) {
-  return type >= HLS_ENV_PROFILE && type <= HLS_ENV_TYPE_MAX ? type_names[type] : "unknown";
+  return type >= 0 && hls_env_type_known((uint64_t)type) ? type_names[type] : "unknown";
 }
 
 int hls_env_type_parse(const char *name, int *type) {
   for (int t = HLS_ENV_PROFILE; t <= HLS_ENV_TYPE_MAX; t++)
-    if (strcmp(type_names[t], name) == 0) {
+    if (type_names[t] != NULL && strcmp(type_names[t], name) == 0) {
       *type = t;
       return 0;
     }
@@ -182,7 +186,7 @@ int hls_env_decode(struct hls_envelope *env, const uint8_t *bytes, size_t len, s
                        (unsigned long long)v, HLS_ENV_VERSION);
   h->version = (uint32_t)v;
   TRY(read_uint_max(&r, UINT32_MAX, &v, "type", why));
-  if (v < HLS_ENV_PROFILE || v > HLS_ENV_TYPE_MAX)
+  if (!hls_env_type_known(v))
     return hls_why_set(why, HLS_EUNSUPPORTED, "unknown envelope type %llu", (unsigned long long)v);
   h->type = (int)v;
   TRY(read_fixed_bin(&r, h->origin, HLS_KEY_BYTES, "origin", why));
@@ -220,6 +224,12 @@ int hls_env_decode(struct hls_envelope *env, const uint8_t *bytes, size_t len, s
     if (sodium_memcmp(hash, h->body_hash, HLS_HASH_BYTES) != 0)
       return hls_why_set(why, HLS_EMALFORMED, "body does not match body_hash");
     if ((rc = hls_env_body_check(h->type, env->body, env->body_len, why)) != 0) return rc;
+    if (h->type == HLS_ENV_FORK) {
+      struct hls_fork f;
+      TRY(hls_fork_decode(&f, env->body, env->body_len, why));
+      if (sodium_memcmp(f.origin, h->origin, HLS_KEY_BYTES) == 0)
+        return hls_why_set(why, HLS_EMALFORMED, "fork: a node does not report its own fork");
+    }
     if (h->type == HLS_ENV_TOMBSTONE) {
       struct hls_tombstone t;
       TRY(hls_tombstone_decode(&t, env->body, env->body_len, why));
@@ -289,7 +299,7 @@ int hls_env_build(msgpack_sbuffer *out, int type, const uint8_t secret_key[64], 
                   size_t body_len) {
   struct hls_env_header h = {.version = HLS_ENV_VERSION, .type = type, .seq = seq, .timestamp_ms = timestamp_ms,
                              .audience = audience};
-  if (type < HLS_ENV_PROFILE || type > HLS_ENV_TYPE_MAX || seq == 0 || (seq > 1) != (prev != NULL) ||
+  if (type < 0 || !hls_env_type_known((uint64_t)type) || seq == 0 || (seq > 1) != (prev != NULL) ||
       body == NULL || body_len > HLS_ENV_MAX_BODY || (audience != HLS_AUD_NETWORK && type != HLS_ENV_STORY))
     return HLS_EINVAL;
   memcpy(h.origin, secret_key + 32, HLS_KEY_BYTES); /* libsodium keeps the public key there */
@@ -702,6 +712,71 @@ fail:
   return rc;
 }
 
+/* --- fork ----------------------------------------------------------------------- */
+
+/* One stub of a fork body: decoded, a stub, signed by its origin. */
+static int fork_stub(struct hls_mp_reader *r, struct hls_envelope *e, const uint8_t **bytes, size_t *len,
+                     const char *what, struct hls_why *why) {
+  uint32_t n;
+  int rc = hls_mp_read_bin(r, bytes, &n);
+  if (rc != 0) return hls_why_set(why, rc == HLS_EINVAL ? HLS_EMALFORMED : rc, "fork: %s: expected bytes", what);
+  if (n > HLS_FORK_STUB_MAX)
+    return hls_why_set(why, HLS_ETOOBIG, "fork: %s: %u bytes, at most %u", what, n, HLS_FORK_STUB_MAX);
+  *len = n;
+  struct hls_why inner = {0};
+  rc = hls_env_decode(e, *bytes, n, &inner);
+  if (rc != 0) return hls_why_set(why, rc, "fork: %s: %s", what, inner.text);
+  if (e->body != NULL) return hls_why_set(why, HLS_EMALFORMED, "fork: %s: not a stub", what);
+  rc = hls_env_verify(e);
+  if (rc == HLS_EBADSIG) return hls_why_set(why, rc, "fork: %s: bad signature", what);
+  return rc;
+}
+
+int hls_fork_decode(struct hls_fork *f, const uint8_t *body, size_t len, struct hls_why *why) {
+  struct hls_mp_reader rd;
+  struct hls_envelope a, b;
+  memset(f, 0, sizeof *f);
+  hls_mp_reader_init(&rd, body, len, true);
+  TRY(read_array_n(&rd, 2, "fork", why));
+  TRY(fork_stub(&rd, &a, &f->a, &f->a_len, "stub a", why));
+  TRY(fork_stub(&rd, &b, &f->b, &f->b_len, "stub b", why));
+  TRY(expect_end(&rd, why));
+  if (sodium_memcmp(a.h.origin, b.h.origin, HLS_KEY_BYTES) != 0)
+    return hls_why_set(why, HLS_EMALFORMED, "fork: the stubs are of two origins");
+  if (a.h.seq == b.h.seq) {
+    int c = memcmp(a.id, b.id, HLS_HASH_BYTES);
+    if (c == 0) return hls_why_set(why, HLS_EMALFORMED, "fork: the same item twice");
+    if (c > 0) return hls_why_set(why, HLS_ENONCANON, "fork: stubs of one seq not in item id order");
+  } else if (b.h.seq == a.h.seq + 1) {
+    if (sodium_memcmp(b.h.prev, a.id, HLS_HASH_BYTES) == 0)
+      return hls_why_set(why, HLS_EMALFORMED, "fork: stub b follows stub a (a chain, not a fork)");
+  } else if (a.h.seq == b.h.seq + 1) {
+    return hls_why_set(why, HLS_ENONCANON, "fork: the stub of the lower seq comes first");
+  } else {
+    return hls_why_set(why, HLS_EMALFORMED, "fork: seqs %llu and %llu are not a fork", (unsigned long long)a.h.seq,
+                       (unsigned long long)b.h.seq);
+  }
+  memcpy(f->origin, a.h.origin, HLS_KEY_BYTES);
+  f->seq = a.h.seq;
+  return 0;
+}
+
+int hls_fork_pack(msgpack_sbuffer *out, const uint8_t *stub1, size_t len1, const uint8_t *stub2, size_t len2) {
+  struct hls_envelope e1, e2;
+  if (len1 > HLS_FORK_STUB_MAX || len2 > HLS_FORK_STUB_MAX || hls_env_decode(&e1, stub1, len1, NULL) != 0 ||
+      hls_env_decode(&e2, stub2, len2, NULL) != 0)
+    return HLS_EINVAL;
+  bool swap = e1.h.seq > e2.h.seq || (e1.h.seq == e2.h.seq && memcmp(e1.id, e2.id, HLS_HASH_BYTES) > 0);
+  size_t start = out->size;
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  int rc = 0;
+  if (msgpack_pack_array(&pk, 2) != 0 || pack_bin(&pk, swap ? stub2 : stub1, swap ? len2 : len1) != 0 ||
+      pack_bin(&pk, swap ? stub1 : stub2, swap ? len1 : len2) != 0)
+    rc = HLS_ENOMEM;
+  return packed_ok(out, start, HLS_ENV_FORK, rc);
+}
+
 int hls_env_body_check(int type, const uint8_t *body, size_t len, struct hls_why *why) {
   int rc;
   switch (type) {
@@ -730,6 +805,10 @@ int hls_env_body_check(int type, const uint8_t *body, size_t len, struct hls_why
       rc = hls_receipt_decode(&r, body, len, why);
       hls_receipt_free(&r);
       return rc;
+    }
+    case HLS_ENV_FORK: {
+      struct hls_fork f;
+      return hls_fork_decode(&f, body, len, why);
     }
     default: return hls_why_set(why, HLS_EUNSUPPORTED, "unknown envelope type");
   }

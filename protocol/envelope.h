@@ -35,8 +35,12 @@ enum hls_env_type {
   HLS_ENV_STORY = 3,
   HLS_ENV_TOMBSTONE = 4,
   HLS_ENV_RECEIPT = 5,
+  /* 6 is vouch (issue 18, another branch); until it lands, 6 is unknown. */
+  HLS_ENV_FORK = 7,
 };
-#define HLS_ENV_TYPE_MAX HLS_ENV_RECEIPT
+#define HLS_ENV_TYPE_MAX HLS_ENV_FORK
+/* Is type one this build knows (the numbers have a gap until 6 lands)? */
+bool hls_env_type_known(uint64_t type);
 const char *hls_env_type_name(int type);
 int hls_env_type_parse(const char *name, int *type);
 
@@ -197,6 +201,17 @@ struct hls_receipt {
   struct hls_receipt_entry *entries; /* owned; strictly ascending by (origin bytes, target_seq) */
 };
 
+/* Fork evidence reported by a node (docs/protocol.md 4.7): two stubs of
+ * one other origin that cannot both be in its chain, each signed by it.
+ * Either both at one seq with different item ids (a before b by item id),
+ * or b at a's seq + 1 with a prev that is not a's item id. */
+struct hls_fork {
+  uint8_t origin[HLS_KEY_BYTES]; /* the forked origin */
+  uint64_t seq;                  /* stub a's seq */
+  const uint8_t *a, *b;          /* borrowed: the stubs' bytes, inside the body */
+  size_t a_len, b_len;
+};
+
 /* Pack a body in canonical form (appending to out). The digest's cells are
  * sorted by the packer. Errors: HLS_EINVAL for values outside the schema. */
 int hls_profile_pack(msgpack_sbuffer *out, const struct hls_profile *p) HLS_WARN_UNUSED;
@@ -206,6 +221,10 @@ int hls_tombstone_pack(msgpack_sbuffer *out, const struct hls_tombstone *t) HLS_
 /* The entries must already be in order (the packer does not sort: a
  * caller that lists them from the store's index has them so). */
 int hls_receipt_pack(msgpack_sbuffer *out, const struct hls_receipt *r) HLS_WARN_UNUSED;
+/* A fork body from two stubs in either order (the packer puts them in
+ * the canonical one). Both must verify: HLS_EINVAL otherwise. */
+int hls_fork_pack(msgpack_sbuffer *out, const uint8_t *stub1, size_t len1, const uint8_t *stub2, size_t len2)
+    HLS_WARN_UNUSED;
 
 /* Decode a body (canonical, exact length, schema checked). */
 int hls_profile_decode(struct hls_profile *p, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
@@ -214,6 +233,11 @@ int hls_story_decode(struct hls_story *s, const uint8_t *body, size_t len, struc
 int hls_tombstone_decode(struct hls_tombstone *t, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
 int hls_receipt_decode(struct hls_receipt *r, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
 void hls_receipt_free(struct hls_receipt *r);
+/* Decodes and checks the evidence: both stubs decode, are stubs, are of
+ * one origin, their signatures verify (HLS_EBADSIG), they are a fork and
+ * in canonical order. f borrows from body. Whether the reporter is the
+ * forked origin itself is hls_env_decode's check (it knows the header). */
+int hls_fork_decode(struct hls_fork *f, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
 /* Order of receipt entries: by origin bytes, then target_seq. */
 int hls_receipt_entry_cmp(const struct hls_receipt_entry *a, const struct hls_receipt_entry *b);
 void hls_digest_free(struct hls_digest *d);

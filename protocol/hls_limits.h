@@ -97,5 +97,9 @@
  * sees in one publish.delay, and the same count as gossip's other per-frame
  * lists (VECTOR entries, ITEMS envelopes). */
 #define HLS_RECEIPT_MAX_ENTRIES 1024
+/* One stub inside a fork report (docs/protocol.md 4.7). A stub is at
+ * most 180 bytes (array header, a header of at most 111 bytes, bin 64
+ * signature, nil); 256 leaves room and keeps a fork body under 520 bytes. */
+#define HLS_FORK_STUB_MAX 256
 
 #endif

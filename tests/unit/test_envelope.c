@@ -138,7 +138,7 @@ static void sample_body(msgpack_sbuffer *out, int type) {
  * malformed input, not invalid_utf8). */
 static void assert_decode_code(int rc) {
   if (rc != 0 && rc != HLS_ENONCANON && rc != HLS_ETRAILING && rc != HLS_ETRUNCATED && rc != HLS_ETOOBIG &&
-      rc != HLS_EUNSUPPORTED && rc != HLS_EMALFORMED)
+      rc != HLS_EUNSUPPORTED && rc != HLS_EMALFORMED && rc != HLS_EBADSIG /* a fork's stubs */)
     fail_msg("decode gave %s, not one of envelope.h's codes", hls_err_name(rc));
 }
 
@@ -301,12 +301,217 @@ static void expect_body(int want, int type, const msgpack_sbuffer *body, const c
   expect_craft(want, &k, &h, body, NULL, what);
 }
 
+/* --- fork ----------------------------------------------------------------------- */
+
+/* A stub of k's chain at seq (prev as given, NULL at seq 1), its body a
+ * receipt told apart by variant, appended to out. */
+static void fork_stub(msgpack_sbuffer *out, const struct key *k, uint64_t seq, const uint8_t *prev, uint8_t variant) {
+  struct hls_receipt_entry en = {.origin = {variant, 1}, .target_seq = 1, .state = HLS_RECEIPT_ERASED};
+  struct hls_receipt r = {.n_entries = 1, .entries = &en};
+  msgpack_sbuffer body, env;
+  msgpack_sbuffer_init(&body);
+  msgpack_sbuffer_init(&env);
+  assert_int_equal(hls_receipt_pack(&body, &r), 0);
+  assert_int_equal(hls_env_build(&env, HLS_ENV_RECEIPT, k->sk, seq, prev, TS0 + variant, HLS_AUD_NETWORK,
+                                 sb_bytes(&body), body.size), 0);
+  struct hls_envelope e;
+  decode_ok(&e, sb_bytes(&env), env.size);
+  assert_int_equal(hls_env_encode_stub(out, &e), 0);
+  msgpack_sbuffer_destroy(&env);
+  msgpack_sbuffer_destroy(&body);
+}
+
+static void stub_id(const msgpack_sbuffer *stub, uint8_t id[HLS_HASH_BYTES]) {
+  struct hls_envelope e;
+  decode_ok(&e, sb_bytes(stub), stub->size);
+  memcpy(id, e.id, HLS_HASH_BYTES);
+}
+
+/* A fork body as given, in this order, not checked. */
+static void fork_raw(msgpack_sbuffer *out, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len) {
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  assert_int_equal(msgpack_pack_array(&pk, 2), 0);
+  assert_int_equal(msgpack_pack_bin(&pk, a_len), 0);
+  assert_int_equal(msgpack_pack_bin_body(&pk, a, a_len), 0);
+  assert_int_equal(msgpack_pack_bin(&pk, b_len), 0);
+  assert_int_equal(msgpack_pack_bin_body(&pk, b, b_len), 0);
+}
+
+static void expect_fork(int want, const msgpack_sbuffer *a, const msgpack_sbuffer *b, const char *what) {
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  fork_raw(&sb, sb_bytes(a), a->size, sb_bytes(b), b->size);
+  struct hls_fork f;
+  struct hls_why why = {{0}};
+  int rc = hls_fork_decode(&f, sb_bytes(&sb), sb.size, &why);
+  if (rc != want) fail_msg("%s: fork decode gave %s (%s), want %s", what, hls_err_name(rc), why.text, hls_err_name(want));
+  expect_body(want, HLS_ENV_FORK, &sb, what);
+  msgpack_sbuffer_destroy(&sb);
+}
+
+/* Two stubs of one seq, the one of the lower item id first. */
+static void fork_pair(const struct key *k, uint64_t seq, msgpack_sbuffer *lo, msgpack_sbuffer *hi) {
+  uint8_t prev[HLS_HASH_BYTES] = {9}, id1[HLS_HASH_BYTES], id2[HLS_HASH_BYTES];
+  msgpack_sbuffer s1, s2;
+  msgpack_sbuffer_init(&s1);
+  msgpack_sbuffer_init(&s2);
+  fork_stub(&s1, k, seq, seq > 1 ? prev : NULL, 1);
+  fork_stub(&s2, k, seq, seq > 1 ? prev : NULL, 2);
+  stub_id(&s1, id1);
+  stub_id(&s2, id2);
+  bool first = memcmp(id1, id2, HLS_HASH_BYTES) < 0;
+  *lo = first ? s1 : s2;
+  *hi = first ? s2 : s1;
+}
+
+static void test_fork_round_trip(void **state) {
+  (void)state;
+  struct key x, reporter;
+  key_make(&x, 0x70);
+  key_make(&reporter, 0x71);
+  msgpack_sbuffer lo, hi, body, body2, env;
+  fork_pair(&x, 5, &lo, &hi);
+  msgpack_sbuffer_init(&body);
+  msgpack_sbuffer_init(&body2);
+  /* Either order in, the one canonical body out. */
+  assert_int_equal(hls_fork_pack(&body, sb_bytes(&hi), hi.size, sb_bytes(&lo), lo.size), 0);
+  assert_int_equal(hls_fork_pack(&body2, sb_bytes(&lo), lo.size, sb_bytes(&hi), hi.size), 0);
+  assert_int_equal(body.size, body2.size);
+  assert_memory_equal(body.data, body2.data, body.size);
+  struct hls_fork f;
+  struct hls_why why = {{0}};
+  assert_int_equal(hls_fork_decode(&f, sb_bytes(&body), body.size, &why), 0);
+  assert_memory_equal(f.origin, x.pk, HLS_KEY_BYTES);
+  assert_int_equal(f.seq, 5);
+  assert_int_equal(f.a_len, lo.size);
+  assert_memory_equal(f.a, lo.data, lo.size);
+  assert_memory_equal(f.b, hi.data, hi.size);
+  assert_true(body.size <= 2 * HLS_FORK_STUB_MAX + 8);
+  expect_body(0, HLS_ENV_FORK, &body, "a fork");
+  /* Signed by the reporter: an item like any other. */
+  uint8_t prev[HLS_HASH_BYTES] = {7};
+  msgpack_sbuffer_init(&env);
+  assert_int_equal(hls_env_build(&env, HLS_ENV_FORK, reporter.sk, 3, prev, TS0, HLS_AUD_NETWORK, sb_bytes(&body),
+                                 body.size), 0);
+  struct hls_envelope e;
+  decode_ok(&e, sb_bytes(&env), env.size);
+  assert_int_equal(e.h.type, HLS_ENV_FORK);
+  assert_int_equal(hls_env_verify(&e), 0);
+  msgpack_sbuffer_destroy(&env);
+  /* Signed by the forked origin itself: refused. */
+  struct hdr own = hdr_default(&x, HLS_ENV_FORK, 3);
+  expect_craft(HLS_EMALFORMED, &x, &own, &body, NULL, "a node reporting its own fork");
+  msgpack_sbuffer_init(&env);
+  assert_int_not_equal(hls_env_build(&env, HLS_ENV_FORK, x.sk, 3, prev, TS0, HLS_AUD_NETWORK, sb_bytes(&body),
+                                     body.size), 0);
+  msgpack_sbuffer_destroy(&env);
+  /* Peers only: refused. */
+  msgpack_sbuffer_init(&env);
+  assert_int_equal(hls_env_build(&env, HLS_ENV_FORK, reporter.sk, 3, prev, TS0, HLS_AUD_PEERS, sb_bytes(&body),
+                                 body.size), HLS_EINVAL);
+  msgpack_sbuffer_destroy(&env);
+  /* A pair that is not a fork is not packed. */
+  msgpack_sbuffer_destroy(&body2);
+  msgpack_sbuffer_init(&body2);
+  assert_int_equal(hls_fork_pack(&body2, sb_bytes(&lo), lo.size, sb_bytes(&lo), lo.size), HLS_EINVAL);
+  assert_int_equal(body2.size, 0);
+  msgpack_sbuffer_destroy(&body2);
+  msgpack_sbuffer_destroy(&body);
+  msgpack_sbuffer_destroy(&lo);
+  msgpack_sbuffer_destroy(&hi);
+}
+
+static void test_fork_next_seq(void **state) {
+  (void)state;
+  struct key x;
+  key_make(&x, 0x72);
+  uint8_t prev[HLS_HASH_BYTES] = {9}, id_a[HLS_HASH_BYTES], other[HLS_HASH_BYTES] = {3};
+  msgpack_sbuffer a, b, c;
+  msgpack_sbuffer_init(&a);
+  msgpack_sbuffer_init(&b);
+  msgpack_sbuffer_init(&c);
+  fork_stub(&a, &x, 5, prev, 1);
+  stub_id(&a, id_a);
+  fork_stub(&b, &x, 6, other, 2); /* seq 6 names another seq 5 than a */
+  fork_stub(&c, &x, 6, id_a, 3);  /* seq 6 follows a: a chain */
+  expect_fork(0, &a, &b, "seq + 1 naming another item");
+  expect_fork(HLS_ENONCANON, &b, &a, "the higher seq first");
+  expect_fork(HLS_EMALFORMED, &a, &c, "seq + 1 following the first");
+  msgpack_sbuffer_destroy(&a);
+  msgpack_sbuffer_destroy(&b);
+  msgpack_sbuffer_destroy(&c);
+}
+
+static void test_fork_refused(void **state) {
+  (void)state;
+  struct key x, y;
+  key_make(&x, 0x73);
+  key_make(&y, 0x74);
+  uint8_t prev[HLS_HASH_BYTES] = {9};
+  msgpack_sbuffer lo, hi, other, far, bad, sb;
+  fork_pair(&x, 5, &lo, &hi);
+  expect_fork(0, &lo, &hi, "a fork");
+  expect_fork(HLS_ENONCANON, &hi, &lo, "not in item id order");
+  expect_fork(HLS_EMALFORMED, &lo, &lo, "the same header twice");
+  msgpack_sbuffer_init(&other);
+  fork_stub(&other, &y, 5, prev, 2);
+  expect_fork(HLS_EMALFORMED, &lo, &other, "two origins");
+  msgpack_sbuffer_init(&far);
+  fork_stub(&far, &x, 7, prev, 2);
+  expect_fork(HLS_EMALFORMED, &lo, &far, "seqs 5 and 7");
+  msgpack_sbuffer_init(&bad);
+  msgpack_sbuffer_write(&bad, hi.data, hi.size);
+  bad.data[bad.size - 10] ^= 1; /* in the signature */
+  expect_fork(HLS_EBADSIG, &lo, &bad, "a bad signature");
+  /* A full envelope in place of a stub. */
+  bad.size = 0;
+  {
+    struct hls_receipt_entry en = {.origin = {1, 1}, .target_seq = 1, .state = 0};
+    struct hls_receipt r = {.n_entries = 1, .entries = &en};
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    assert_int_equal(hls_receipt_pack(&body, &r), 0);
+    assert_int_equal(hls_env_build(&bad, HLS_ENV_RECEIPT, x.sk, 5, prev, TS0, HLS_AUD_NETWORK, sb_bytes(&body),
+                                   body.size), 0);
+    msgpack_sbuffer_destroy(&body);
+  }
+  expect_fork(HLS_EMALFORMED, &lo, &bad, "a full envelope, not a stub");
+  /* A stub over the cap. */
+  bad.size = 0;
+  for (int i = 0; i < HLS_FORK_STUB_MAX + 1; i++) msgpack_sbuffer_write(&bad, "\xc0", 1);
+  expect_fork(HLS_ETOOBIG, &lo, &bad, "a stub over the cap");
+  /* Truncated, trailing bytes, one stub, three. */
+  msgpack_sbuffer_init(&sb);
+  fork_raw(&sb, sb_bytes(&lo), lo.size, sb_bytes(&hi), hi.size);
+  struct hls_fork f;
+  for (size_t cut = 1; cut < sb.size; cut++) {
+    int rc = hls_fork_decode(&f, sb_bytes(&sb), sb.size - cut, NULL);
+    if (rc != HLS_ETRUNCATED && rc != HLS_EMALFORMED) fail_msg("cut %zu: %s", cut, hls_err_name(rc));
+  }
+  assert_int_equal(hls_fork_decode(&f, sb_bytes(&sb), 3, NULL), HLS_ETRUNCATED);
+  msgpack_sbuffer_write(&sb, "\xc0", 1);
+  assert_int_equal(hls_fork_decode(&f, sb_bytes(&sb), sb.size, NULL), HLS_ETRAILING);
+  expect_body(HLS_ETRAILING, HLS_ENV_FORK, &sb, "trailing bytes");
+  sb.data[0] = (char)0x91;
+  assert_int_equal(hls_fork_decode(&f, sb_bytes(&sb), sb.size, NULL), HLS_EMALFORMED);
+  sb.data[0] = (char)0x93;
+  assert_int_equal(hls_fork_decode(&f, sb_bytes(&sb), sb.size, NULL), HLS_EMALFORMED);
+  msgpack_sbuffer_destroy(&sb);
+  msgpack_sbuffer_destroy(&bad);
+  msgpack_sbuffer_destroy(&far);
+  msgpack_sbuffer_destroy(&other);
+  msgpack_sbuffer_destroy(&lo);
+  msgpack_sbuffer_destroy(&hi);
+}
+
 /* --- names ---------------------------------------------------------------- */
 
 static void test_names(void **state) {
   (void)state;
-  static const char *const names[] = {"profile", "digest", "story", "tombstone", "receipt"};
-  for (int t = HLS_ENV_PROFILE; t <= HLS_ENV_RECEIPT; t++) {
+  static const char *const names[] = {"profile", "digest", "story", "tombstone", "receipt", "unknown", "fork"};
+  for (int t = HLS_ENV_PROFILE; t <= HLS_ENV_FORK; t++) {
+    if (t == 6) continue; /* vouch, another branch's */
     int parsed = 0;
     assert_string_equal(hls_env_type_name(t), names[t - 1]);
     assert_int_equal(hls_env_type_parse(names[t - 1], &parsed), 0);
@@ -316,6 +521,8 @@ static void test_names(void **state) {
   assert_int_equal(hls_env_type_parse("Story", &parsed), HLS_EINVAL);
   assert_string_equal(hls_env_type_name(0), "unknown");
   assert_string_equal(hls_env_type_name(6), "unknown");
+  assert_string_equal(hls_env_type_name(8), "unknown");
+  assert_int_equal(hls_env_type_parse("unknown", &parsed), HLS_EINVAL);
   assert_string_equal(hls_receipt_state_name(HLS_RECEIPT_ERASED), "erased");
   assert_string_equal(hls_receipt_state_name(HLS_RECEIPT_NEVER_HELD), "never_held");
   assert_string_equal(hls_receipt_state_name(2), "unknown");
@@ -2029,6 +2236,9 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_digest_pack_sorts),
       cmocka_unit_test(test_digest_keyed_round_trip),
       cmocka_unit_test(test_receipt_round_trip),
+      cmocka_unit_test(test_fork_round_trip),
+      cmocka_unit_test(test_fork_next_seq),
+      cmocka_unit_test(test_fork_refused),
       cmocka_unit_test(test_receipt_malformed),
       cmocka_unit_test_prestate(test_vectors, (void *)(uintptr_t)vectors),
       cmocka_unit_test_prestate(test_sdc_vectors, sdc_path),
