@@ -184,6 +184,10 @@ static const struct hls_config_option options[] = {
      true,
      "Publish erasure receipts (docs/governance.md). off: keep what is owed, and publish it when turned on again; "
      "for a network whose nodes are not all upgraded yet (an older hlsd refuses receipts).", 0, 0},
+    {"publish", "forks", HLS_CFG_ENUM, OFF(publish_forks), SZ(publish_forks), 0, 0, "on", off_on_choices, true,
+     "Report the forks this node finds, so every node stops following the forked place (docs/protocol.md 4.7). "
+     "off: keep them unreported, and report them when turned on again; for a network whose nodes are not all "
+     "upgraded yet (an older hlsd refuses fork reports).", 0, 0},
     {"store", "synchronous", HLS_CFG_ENUM, OFF(store_synchronous), SZ(store_synchronous), 0, 0, "full",
      sync_choices, false,
      "SQLite fsync policy. full: a committed change survives power loss. normal: faster, may lose "

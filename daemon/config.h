@@ -84,6 +84,7 @@ struct hls_config {
   /* [publish] */
   int64_t publish_delay_ms;
   int publish_receipts; /* 0 off, 1 on */
+  int publish_forks;    /* 0 off, 1 on */
   /* [store] */
   int store_synchronous; /* 0 normal, 1 full */
   int64_t store_cache_bytes;

@@ -144,15 +144,26 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
       hls_log_counted_info("item_erased", "origin=%s seq=%llu", id, (unsigned long long)a->seq);
     }
     break;
-  case HLS_GA_FORK:
+  case HLS_GA_FORK: {
+    struct hls_gstore_fork_report report = {.report_seq = a->report_seq};
+    if (a->reporter != NULL) memcpy(report.reporter, a->reporter, 32);
     rc = hls_gstore_fork_put(gd->gs, a->origin, a->seq, a->ours, a->ours_len, a->theirs, a->theirs_len,
-                             gd->env.now_ms(gd->env.ctx), &why);
-    if (rc == 0) {
+                             a->reporter != NULL ? &report : NULL, gd->env.now_ms(gd->env.ctx), &why);
+    if (rc == 0 && a->reporter == NULL) {
       fmt_id(a->origin, id);
       hls_log_counted_warn("fork_detected", "origin=%s seq=%llu action=stopped_following detail=\"two signed items with one "
-                   "seq; evidence kept (hls status)\"", id, (unsigned long long)a->seq);
+                   "seq; evidence kept (hls status) and reported\"", id, (unsigned long long)a->seq);
+      if (gd->env.fork_found != NULL) gd->env.fork_found(gd->env.ctx);
+    } else if (rc == 0) {
+      char by[HLS_NODEID_TEXT_SIZE];
+      fmt_id(a->origin, id);
+      fmt_id(a->reporter, by);
+      hls_log_counted_warn("fork_reported", "origin=%s seq=%llu reporter=%s report_seq=%llu action=stopped_following "
+                   "detail=\"another node's fork item; its evidence verified (hls status)\"", id,
+                   (unsigned long long)a->seq, by, (unsigned long long)a->report_seq);
     }
     break;
+  }
   case HLS_GA_DIAL:
     if (gd->n_dials < MAX_PENDING_DIALS) {
       memcpy(gd->dials[gd->n_dials].pk, a->origin, 32);
@@ -461,19 +472,42 @@ static void pack_head(void *ctx, const struct hls_gossip_origin_info *o) {
     h->rc = HLS_ENOMEM;
 }
 
-static int pack_fork(void *ctx, const uint8_t origin[32], uint64_t seq, int64_t found_ms) {
-  msgpack_packer *pk = ctx;
-  char id[HLS_NODEID_TEXT_SIZE], when[21];
+/* A fork in hls status: who reported it ("this node", or the reporting
+ * node and its place name when its profile is held) and when. */
+struct fork_pack_ctx {
+  msgpack_packer *pk;
+  struct hls_gossipd *gd;
+};
+
+static int pack_fork(void *ctx, const uint8_t origin[32], uint64_t seq, int64_t found_ms,
+                     const struct hls_gstore_fork_report *report) {
+  struct fork_pack_ctx *fc = ctx;
+  msgpack_packer *pk = fc->pk;
+  char id[HLS_NODEID_TEXT_SIZE], by[HLS_NODEID_TEXT_SIZE], when[21];
   fmt_id(origin, id);
   hls_time_format(found_ms, when);
-  if (msgpack_pack_map(pk, 3) != 0 || hls_mp_pack_kv_str(pk, "origin", id) != 0 ||
-      hls_mp_pack_kv_i64(pk, "seq", (int64_t)seq) != 0 || hls_mp_pack_kv_str(pk, "found_at", when) != 0)
+  struct hls_profile prof;
+  bool has_place = false;
+  if (report != NULL) {
+    int rc = hls_gstore_profile(fc->gd->gs, report->reporter, &prof, &has_place, NULL);
+    if (rc != 0) return rc;
+  }
+  if (msgpack_pack_map(pk, report != NULL ? 7 : 5) != 0 || hls_mp_pack_kv_str(pk, "origin", id) != 0 ||
+      hls_mp_pack_kv_i64(pk, "seq", (int64_t)seq) != 0 || hls_mp_pack_kv_str(pk, "found_at", when) != 0 ||
+      hls_mp_pack_kv_bool(pk, "found_here", report == NULL) != 0)
+    return HLS_ENOMEM;
+  if (report == NULL) return hls_mp_pack_kv_str(pk, "reported_by", "this node") != 0 ? HLS_ENOMEM : 0;
+  fmt_id(report->reporter, by);
+  if (hls_mp_pack_kv_str(pk, "reported_by", by) != 0 ||
+      hls_mp_pack_kv_i64(pk, "report_seq", (int64_t)report->report_seq) != 0 ||
+      hls_mp_pack_kv_str(pk, "reporter_place", has_place ? prof.place : "") != 0)
     return HLS_ENOMEM;
   return 0;
 }
 
-static int count_fork(void *ctx, const uint8_t origin[32], uint64_t seq, int64_t found_ms) {
-  (void)origin, (void)seq, (void)found_ms;
+static int count_fork(void *ctx, const uint8_t origin[32], uint64_t seq, int64_t found_ms,
+                      const struct hls_gstore_fork_report *report) {
+  (void)origin, (void)seq, (void)found_ms, (void)report;
   (*(uint32_t *)ctx)++;
   return 0;
 }
@@ -513,7 +547,8 @@ int hls_gossipd_pack_status(struct hls_gossipd *gd, msgpack_packer *pk, struct h
   PACK(hls_mp_pack_kv_i64(pk, "items_blocked", (int64_t)st.items_blocked));
   PACK(hls_mp_pack_cstr(pk, "forks"));
   PACK(msgpack_pack_array(pk, n_forks));
-  rc = hls_gstore_each_fork(gd->gs, pack_fork, pk, why);
+  struct fork_pack_ctx fc = {.pk = pk, .gd = gd};
+  rc = hls_gstore_each_fork(gd->gs, pack_fork, &fc, why);
   if (rc != 0) return rc;
   PACK(hls_mp_pack_cstr(pk, "heads"));
   PACK(msgpack_pack_array(pk, (uint32_t)st.origins));

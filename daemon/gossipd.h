@@ -37,6 +37,9 @@ struct hls_gossipd_env {
   /* Items of this node's own chain arrived from a peer (after its store
    * was lost or restored). */
   void (*own_items_arrived)(void *ctx);
+  /* This node found a fork itself (it reports it: docs/protocol.md 4.7).
+   * May be NULL. */
+  void (*fork_found)(void *ctx);
   void *ctx;
 };
 

@@ -24,18 +24,20 @@ static const char *const sql[G__COUNT] = {
     [G_GET] = "SELECT stub, body, body_state, audience FROM items WHERE origin=?1 AND seq=?2",
     [G_STUBS] = "SELECT seq FROM items WHERE origin=?1 AND seq>?2 AND body_state=1 AND audience=1 ORDER BY seq"
                 " LIMIT ?3",
-    [G_FORK_PUT] = "INSERT OR IGNORE INTO forks(origin, seq, ours, theirs, found_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
+    [G_FORK_PUT] = "INSERT OR IGNORE INTO forks(origin, seq, ours, theirs, found_ms, reporter, report_seq)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     /* Heads, head ids, profiles and counts from the origins summary the
      * store keeps with every write (migration 11): at start, a read of one
      * row per origin, not a scan of every item held. */
-    [G_HEADS] = "SELECT origin, head_seq FROM origins",
+    [G_HEADS] = "SELECT origin, head_seq FROM origins UNION ALL"
+                " SELECT DISTINCT origin, 0 FROM forks WHERE origin NOT IN (SELECT origin FROM origins)",
     [G_HEAD_ID] = "SELECT head_id FROM origins WHERE origin=?1 AND head_seq=?2",
     [G_PROFILE] = "SELECT profile FROM origins WHERE origin=?1 AND profile IS NOT NULL",
     [G_FORKED] = "SELECT 1 FROM forks WHERE origin=?1 LIMIT 1",
     [G_COUNTS] = "SELECT ifnull(sum(items), 0), ifnull(sum(items - stubs - erased), 0), ifnull(sum(stubs), 0),"
                  " ifnull(sum(erased), 0) FROM origins",
     [G_FORK_COUNT] = "SELECT count(*) FROM forks",
-    [G_FORK_LIST] = "SELECT origin, seq, found_ms FROM forks ORDER BY found_ms DESC LIMIT 100",
+    [G_FORK_LIST] = "SELECT origin, seq, found_ms, reporter, report_seq FROM forks ORDER BY found_ms DESC LIMIT 100",
     [G_STATE] = "SELECT body_state FROM items WHERE origin=?1 AND seq=?2",
     [G_ORIGIN_COUNTS] = "SELECT ifnull(sum(items - stubs - erased), 0), ifnull(sum(stubs), 0), ifnull(sum(erased), 0)"
                         " FROM origins WHERE origin=?1",
@@ -172,14 +174,21 @@ int hls_gstore_erase(struct hls_gstore *gs, const uint8_t origin[32], uint64_t s
 }
 
 int hls_gstore_fork_put(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq, const uint8_t *ours,
-                        size_t ours_len, const uint8_t *theirs, size_t theirs_len, int64_t now_ms,
-                        struct hls_why *why) {
+                        size_t ours_len, const uint8_t *theirs, size_t theirs_len,
+                        const struct hls_gstore_fork_report *report, int64_t now_ms, struct hls_why *why) {
   sqlite3_stmt *st = gs->st[G_FORK_PUT];
   sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, (int64_t)seq);
   sqlite3_bind_blob(st, 3, ours, (int)ours_len, SQLITE_STATIC);
   sqlite3_bind_blob(st, 4, theirs, (int)theirs_len, SQLITE_STATIC);
   sqlite3_bind_int64(st, 5, now_ms);
+  if (report != NULL) {
+    sqlite3_bind_blob(st, 6, report->reporter, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, (int64_t)report->report_seq);
+  } else {
+    sqlite3_bind_null(st, 6);
+    sqlite3_bind_null(st, 7);
+  }
   int rc = sqlite3_step(st);
   done(st);
   return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(gs->db, rc, why);
@@ -249,6 +258,17 @@ int hls_gstore_each_origin(struct hls_gstore *gs, hls_gstore_origin_fn fn, void 
   return rc;
 }
 
+int hls_gstore_profile(struct hls_gstore *gs, const uint8_t origin[32], struct hls_profile *out, bool *found,
+                       struct hls_why *why) {
+  sqlite3_stmt *st = gs->st[G_PROFILE];
+  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
+  int step = sqlite3_step(st);
+  *found = step == SQLITE_ROW &&
+           hls_profile_decode(out, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), NULL) == 0;
+  done(st);
+  return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : hls_store_sqlite_error(gs->db, step, why);
+}
+
 int hls_gstore_state(struct hls_gstore *gs, const uint8_t origin[32], uint64_t seq) {
   sqlite3_stmt *st = gs->st[G_STATE];
   sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
@@ -300,7 +320,11 @@ int hls_gstore_each_fork(struct hls_gstore *gs, hls_gstore_fork_fn fn, void *ctx
     if (sqlite3_column_bytes(st, 0) != 32) continue;
     uint8_t origin[32];
     memcpy(origin, sqlite3_column_blob(st, 0), 32);
-    frc = fn(ctx, origin, (uint64_t)sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
+    struct hls_gstore_fork_report report = {.report_seq = (uint64_t)sqlite3_column_int64(st, 4)};
+    bool reported = sqlite3_column_bytes(st, 3) == 32;
+    if (reported) memcpy(report.reporter, sqlite3_column_blob(st, 3), 32);
+    frc = fn(ctx, origin, (uint64_t)sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+             reported ? &report : NULL);
   }
   done(st);
   if (frc != 0) return frc;

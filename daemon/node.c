@@ -46,6 +46,8 @@ static void gossip_item_erased(void *node, const uint8_t origin[32], uint64_t se
    * other erasure of that moment. */
   if (receipt_owed) schedule_publish(n, false);
 }
+/* A fork found here is reported with the next batch (publish.delay). */
+static void gossip_fork_found(void *node) { schedule_publish(node, false); }
 static void gossip_own_items(void *node) { hls_node_own_items_arrived(node); }
 
 static hls_day local_day(int64_t unix_ms) {
@@ -95,6 +97,7 @@ struct hls_summarise_ctx hls_node_summarise_ctx(struct hls_node *n) {
                  .kind = HLS_SDC_KEYED},
       .profile = &n->profile,
       .publish_receipts = n->config->publish_receipts == 1,
+      .publish_forks = n->config->publish_forks == 1,
       .now_ms = hls_node_now_ms(n),
       .today = hls_node_today(n),
   };
@@ -262,9 +265,9 @@ int hls_node_publish(struct hls_node *n, struct hls_why *why) {
     snprintf(about, sizeof about, "records=%lld", (long long)res.expired);
     audit_node(n, "consent.expired", about, "ok");
   }
-  if (res.profiles + res.digests + res.stories + res.tombstones + res.receipts > 0)
-    hls_log_info("published", "profiles=%d digests=%d stories=%d tombstones=%d receipts=%d chain_seq=%llu",
-                 res.profiles, res.digests, res.stories, res.tombstones, res.receipts,
+  if (res.profiles + res.digests + res.stories + res.tombstones + res.receipts + res.forks > 0)
+    hls_log_info("published", "profiles=%d digests=%d stories=%d tombstones=%d receipts=%d forks=%d chain_seq=%llu",
+                 res.profiles, res.digests, res.stories, res.tombstones, res.receipts, res.forks,
                  (unsigned long long)n->chain_seq);
   if (res.receipts_waiting) schedule_publish(n, false); /* the rest of what is owed, one receipt a run */
   return 0;
@@ -873,6 +876,7 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
                                        .item_held = gossip_item_held,
                                        .item_erased = gossip_item_erased,
                                        .own_items_arrived = gossip_own_items,
+                                       .fork_found = gossip_fork_found,
                                        .ctx = n};
   struct hls_patternsd_env patterns_env = {.loop = &n->loop,
                                           .store = n->store,

@@ -388,6 +388,15 @@ static const char *const migrations[] = {
     "  outcome INTEGER,"
     "  outcome_ms INTEGER"
     ") STRICT;",
+    /* 19: fork reports (docs/protocol.md 4.7). Who told this node of a
+     * fork: NULL when it found the fork itself, else the reporting node
+     * and the seq of its fork item; and, for a fork found here, the seq
+     * of this node's own fork item (NULL until published, 0 when its
+     * evidence makes none). Forks found before this version were found
+     * here: reported at the next publishing run. */
+    "ALTER TABLE forks ADD COLUMN reporter BLOB CHECK(reporter IS NULL OR length(reporter) = 32);"
+    "ALTER TABLE forks ADD COLUMN report_seq INTEGER;"
+    "ALTER TABLE forks ADD COLUMN published_seq INTEGER;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -317,6 +317,21 @@ int hls_store_item_fill_body(struct hls_store *s, const uint8_t origin[32], uint
 int hls_store_chain_head(struct hls_store *s, const uint8_t origin[32], uint64_t *seq, uint8_t id[32],
                          struct hls_why *why) HLS_WARN_UNUSED;
 
+/* --- forks this node reports (docs/protocol.md 4.7; store_forks.c) ------------
+ * The forks this node found itself (not told of by another node's fork
+ * item) and has not reported yet, oldest first, at most
+ * HLS_FORKS_REPORTED_PER_RUN: fn gets the evidence (the stubs are
+ * borrowed for the call). A non-zero return from fn stops the walk and is
+ * returned. */
+#define HLS_FORKS_REPORTED_PER_RUN 16
+typedef int (*hls_store_fork_fn)(void *ctx, const uint8_t origin[32], uint64_t seq, const void *ours, size_t ours_len,
+                                 const void *theirs, size_t theirs_len);
+int hls_store_forks_unreported(struct hls_store *s, hls_store_fork_fn fn, void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
+/* The fork (origin, seq) is reported: in this node's fork item
+ * published_seq, or 0 when its evidence cannot make one (never again). */
+int hls_store_fork_reported(struct hls_store *s, const uint8_t origin[32], uint64_t seq, uint64_t published_seq,
+                            struct hls_why *why) HLS_WARN_UNUSED;
+
 /* --- erasure receipts (docs/protocol.md 4.5; store_receipts.c) ------------------
  * A node that erases another origin's body because of its tombstone owes
  * that origin a receipt entry; it publishes what it owes in receipts of

@@ -549,6 +549,46 @@ static int reconcile_receipts(const struct hls_summarise_ctx *ctx, struct chain 
   return rc;
 }
 
+/* --- fork reports ----------------------------------------------------------------- */
+
+struct fork_report_ctx {
+  const struct hls_summarise_ctx *ctx;
+  struct chain *ch;
+  struct hls_summarise_result *res;
+  struct hls_why *why;
+};
+
+/* One fork item for a fork found here (docs/protocol.md 4.7). Evidence
+ * that makes no valid report (cannot be from a fork found by the gossip
+ * engine, which checks both signatures) is marked so, never tried again. */
+static int report_fork(void *arg, const uint8_t origin[32], uint64_t seq, const void *ours, size_t ours_len,
+                       const void *theirs, size_t theirs_len) {
+  struct fork_report_ctx *fr = arg;
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  uint64_t item_seq = 0;
+  int rc = hls_fork_pack(&body, ours, ours_len, theirs, theirs_len);
+  if (rc == 0) {
+    rc = chain_append(fr->ctx, fr->ch, HLS_ENV_FORK, HLS_AUD_NETWORK, (const uint8_t *)body.data, body.size,
+                      &item_seq, fr->why);
+    struct hls_published p = {.seq = item_seq, .type = HLS_ENV_FORK, .published_ms = fr->ctx->now_ms};
+    if (rc == 0) rc = hls_store_published_add(fr->ctx->store, &p, fr->why);
+    if (rc == 0) fr->res->forks++;
+  } else if (rc == HLS_EINVAL) {
+    rc = 0; /* item_seq 0: no report from this evidence */
+  }
+  if (rc == 0) rc = hls_store_fork_reported(fr->ctx->store, origin, seq, item_seq, fr->why);
+  msgpack_sbuffer_destroy(&body);
+  return rc;
+}
+
+static int reconcile_forks(const struct hls_summarise_ctx *ctx, struct chain *ch, struct hls_summarise_result *res,
+                           struct hls_why *why) {
+  if (!ctx->publish_forks) return 0; /* kept unreported until publish.forks is on */
+  struct fork_report_ctx fr = {.ctx = ctx, .ch = ch, .res = res, .why = why};
+  return hls_store_forks_unreported(ctx->store, report_fork, &fr, why);
+}
+
 int hls_summarise_reconcile(const struct hls_summarise_ctx *ctx, const struct hls_dirty *dirty,
                             struct hls_summarise_result *res, struct hls_why *why) {
   struct chain ch;
@@ -566,6 +606,7 @@ int hls_summarise_reconcile(const struct hls_summarise_ctx *ctx, const struct hl
   if (rc == 0) rc = reconcile_stories(ctx, &ch, res, why);
   if (rc == 0) rc = reconcile_digests(ctx, &ch, dirty, res, why);
   if (rc == 0) rc = reconcile_receipts(ctx, &ch, res, why);
+  if (rc == 0) rc = reconcile_forks(ctx, &ch, res, why);
   if (rc == 0) rc = hls_store_commit(ctx->store, why);
   if (rc != 0) {
     hls_store_rollback(ctx->store);

@@ -32,6 +32,7 @@ struct hls_summarise_ctx {
   struct hls_digest_method method;
   const struct hls_profile *profile;      /* borrowed: what the profile should say */
   bool publish_receipts;                  /* publish.receipts: sign the receipts owed (else they wait) */
+  bool publish_forks;                     /* publish.forks: report the forks found here (else they wait) */
   int64_t now_ms;
   hls_day today;
 };
@@ -45,7 +46,7 @@ struct hls_dirty {
 };
 
 struct hls_summarise_result {
-  int profiles, digests, stories, tombstones, receipts;
+  int profiles, digests, stories, tombstones, receipts, forks;
   bool receipts_waiting; /* more receipt entries are owed than one receipt carries: publish again */
   int64_t expired; /* consents that ended on expiry in this run */
 };

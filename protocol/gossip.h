@@ -128,13 +128,19 @@ struct hls_gossip_action {
    * timestamp_ms (the node owes origin a receipt: docs/protocol.md 4.5).
    * FORK (origin, seq): ours is the stub held at
    * seq, theirs the other item's stub (at seq, or at seq + 1 when its prev
-   * names another item than ours). DIAL origin at address. */
+   * names another item than ours). A FORK with a reporter was found in
+   * another node's fork item (docs/protocol.md 4.7): ours and theirs are
+   * its two stubs, reporter its origin and report_seq its seq; without
+   * one, this node found the fork (and reports it: 4.7). DIAL origin at
+   * address. */
   const uint8_t *origin;
   uint64_t seq;
   const uint8_t *ours, *theirs;
   size_t ours_len, theirs_len;
   const char *address;
   uint64_t timestamp_ms; /* ERASE */
+  const uint8_t *reporter; /* FORK: NULL, or the node whose fork item told of it */
+  uint64_t report_seq;     /* FORK with a reporter: its fork item's seq */
 };
 
 /* The host applies an action before returning. A non-zero return (a

@@ -22,7 +22,7 @@ static bool fork_pending(const struct hls_gossip *g, uint32_t idx) {
  * unless some is kept for that origin already. Only a failed allocation
  * loses it. */
 static void fork_keep(struct hls_gossip *g, uint32_t idx, uint64_t seq, const uint8_t *ours, size_t ours_len,
-                      const uint8_t *theirs, size_t theirs_len) {
+                      const uint8_t *theirs, size_t theirs_len, const uint8_t *reporter, uint64_t report_seq) {
   if (fork_pending(g, idx)) return;
   if (g->n_pforks == g->cap_pforks) {
     size_t cap = g->cap_pforks ? 2 * g->cap_pforks : 4;
@@ -39,8 +39,10 @@ static void fork_keep(struct hls_gossip *g, uint32_t idx, uint64_t seq, const ui
   }
   memcpy(o, ours, ours_len);
   memcpy(t, theirs, theirs_len);
-  g->pforks[g->n_pforks++] = (struct pending_fork){.idx = idx, .seq = seq, .ours = o, .ours_len = ours_len,
-                                                   .theirs = t, .theirs_len = theirs_len};
+  struct pending_fork *p = &g->pforks[g->n_pforks++];
+  *p = (struct pending_fork){.idx = idx, .seq = seq, .ours = o, .ours_len = ours_len, .theirs = t,
+                             .theirs_len = theirs_len, .reported = reporter != NULL, .report_seq = report_seq};
+  if (reporter != NULL) memcpy(p->reporter, reporter, HLS_KEY_BYTES);
 }
 
 /* Record fork evidence and stop following the origin. If the store fails
@@ -56,7 +58,7 @@ static int fork_found(struct hls_gossip *g, uint32_t idx, uint64_t seq, const st
                                 .theirs_len = g->tmp.size};
   rc = g->emit(g->emit_ctx, &a);
   if (rc != 0) {
-    fork_keep(g, idx, seq, ours->stub, ours->stub_len, (const uint8_t *)g->tmp.data, g->tmp.size);
+    fork_keep(g, idx, seq, ours->stub, ours->stub_len, (const uint8_t *)g->tmp.data, g->tmp.size, NULL, 0);
     return rc;
   }
   g->o[idx].forked = true;
@@ -73,7 +75,8 @@ int hls_gossip__retry_forks(struct hls_gossip *g) {
     struct pending_fork *p = &g->pforks[i];
     if (rc == 0 && !g->o[p->idx].forked) {
       struct hls_gossip_action a = {.type = HLS_GA_FORK, .origin = g->o[p->idx].pk, .seq = p->seq, .ours = p->ours,
-                                    .ours_len = p->ours_len, .theirs = p->theirs, .theirs_len = p->theirs_len};
+                                    .ours_len = p->ours_len, .theirs = p->theirs, .theirs_len = p->theirs_len,
+                                    .reporter = p->reported ? p->reporter : NULL, .report_seq = p->report_seq};
       rc = g->emit(g->emit_ctx, &a);
       if (rc == 0) {
         g->o[p->idx].forked = true;
@@ -91,8 +94,46 @@ int hls_gossip__retry_forks(struct hls_gossip *g) {
   return rc;
 }
 
+/* A fork item of origin idx was stored (docs/protocol.md 4.7): its
+ * evidence, verified when the item was decoded, stops this node following
+ * the forked origin as if it had found the fork itself, unless it follows
+ * it no more already, or the origin is this node (nobody stops following
+ * itself; its admin sees the report among the items). If the store fails
+ * to record it, the evidence is kept for the tick: the item is stored
+ * already and does not come again. */
+static int fork_reported(struct hls_gossip *g, uint32_t idx, const struct hls_envelope *e) {
+  struct hls_fork f;
+  if (hls_fork_decode(&f, e->body, e->body_len, NULL) != 0) return 0; /* cannot be: decoded with the item */
+  if (memcmp(f.origin, g->cfg.self, HLS_KEY_BYTES) == 0) return 0;
+  uint8_t reporter[HLS_KEY_BYTES];
+  memcpy(reporter, g->o[idx].pk, HLS_KEY_BYTES); /* g->o may move below */
+  int64_t x = hls_gossip__origin_find(g, f.origin);
+  uint32_t xi;
+  if (x >= 0) {
+    xi = (uint32_t)x;
+  } else {
+    int rc = hls_gossip__origin_add(g, f.origin, &xi);
+    /* HLS_ELIMIT: not followed anyway. Out of memory: the report is lost
+     * here (the item is held), not the run (accept_run forgets the last
+     * origin added when a STORE fails). */
+    if (rc != 0) return 0;
+  }
+  if (g->o[xi].forked || fork_pending(g, xi)) return 0;
+  struct hls_gossip_action a = {.type = HLS_GA_FORK, .origin = g->o[xi].pk, .seq = f.seq, .ours = f.a,
+                                .ours_len = f.a_len, .theirs = f.b, .theirs_len = f.b_len, .reporter = reporter,
+                                .report_seq = e->h.seq};
+  if (g->emit(g->emit_ctx, &a) != 0) {
+    fork_keep(g, xi, f.seq, f.a, f.a_len, f.b, f.b_len, reporter, e->h.seq);
+    return 0;
+  }
+  g->o[xi].forked = true;
+  g->st.forked++;
+  return 0;
+}
+
 /* Emit STORE for n consecutive new items of origin idx and move its head;
- * the newest profile among them gives the origin's addresses. */
+ * the newest profile among them gives the origin's addresses; fork items
+ * among them stop this node following the origins they name. */
 static int store_run(struct hls_gossip *g, uint32_t idx, const struct hls_envelope *e, const int *states, size_t n,
                      bool verified) {
   struct hls_gossip_action a = {.type = HLS_GA_STORE, .n = n, .envs = e, .states = states};
@@ -110,6 +151,11 @@ static int store_run(struct hls_gossip *g, uint32_t idx, const struct hls_envelo
       rc = hls_gossip__origin_set_profile(o, &prof);
       if (rc != 0) return rc;
     }
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (e[i].h.type != HLS_ENV_FORK || e[i].body == NULL) continue;
+    rc = fork_reported(g, idx, &e[i]);
+    if (rc != 0) return rc;
   }
   return 0;
 }
@@ -196,7 +242,7 @@ static void keep_forks_after_failure(struct hls_gossip *g, const struct hls_enve
     if (run_conflict(g, (uint32_t)f, &e[a], b - a, &at, &seq, &ours, NULL) != 0 || at == b - a) continue;
     g->tmp.size = 0;
     if (hls_env_encode_stub(&g->tmp, &e[a + at]) != 0) continue;
-    fork_keep(g, (uint32_t)f, seq, ours.stub, ours.stub_len, (const uint8_t *)g->tmp.data, g->tmp.size);
+    fork_keep(g, (uint32_t)f, seq, ours.stub, ours.stub_len, (const uint8_t *)g->tmp.data, g->tmp.size, NULL, 0);
   }
 }
 

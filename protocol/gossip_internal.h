@@ -105,6 +105,9 @@ struct hls_gossip {
     uint64_t seq;
     uint8_t *ours, *theirs; /* owned stubs */
     size_t ours_len, theirs_len;
+    bool reported;                   /* by another node's fork item (4.7), not found here */
+    uint8_t reporter[HLS_KEY_BYTES]; /* if reported: its origin */
+    uint64_t report_seq;             /* and its seq */
   } *pforks; /* owned */
   size_t n_pforks, cap_pforks;
 };

@@ -198,6 +198,9 @@ struct node {
   struct fork_rec { /* the FORKs recorded, in order */
     uint8_t origin[HLS_KEY_BYTES];
     uint64_t seq;
+    bool reported;                   /* by another node's fork item */
+    uint8_t reporter[HLS_KEY_BYTES]; /* if reported */
+    uint64_t report_seq;
     struct blob ours, theirs;
   } forks[4];
   struct dial dials[64];
@@ -559,7 +562,8 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
         n->fail_fork = 0;
         return rc;
       }
-      struct ochain *c = oc_find(n, a->origin);
+      /* A reported fork may name an origin this node holds nothing of. */
+      struct ochain *c = a->reporter != NULL ? oc_get(n, a->origin) : oc_find(n, a->origin);
       if (c == NULL) fail_msg("%s: FORK of an origin not held", n->name);
       if (c->forked) fail_msg("%s: FORK of an origin recorded as forked already", n->name);
       if (n->n_fork == 4) fail_msg("%s: more than 4 FORKs", n->name);
@@ -569,6 +573,9 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
       f->seq = a->seq;
       f->ours = blob_copy(a->ours, a->ours_len);
       f->theirs = blob_copy(a->theirs, a->theirs_len);
+      f->reported = a->reporter != NULL;
+      if (f->reported) memcpy(f->reporter, a->reporter, HLS_KEY_BYTES);
+      f->report_seq = a->report_seq;
       return 0;
     }
     case HLS_GA_DIAL: {
@@ -2064,6 +2071,179 @@ static void test_fork(void **state) {
   world_free(w);
 }
 
+/* --- fork reports (docs/protocol.md 4.7) --------------------------------------- */
+
+/* r's next item: a fork item with the stubs of x's and y's items at seq. */
+static void chain_add_fork(struct chain *r, const struct chain *x, const struct chain *y, uint64_t seq) {
+  struct blob a = stub_of(chain_at(x, seq)), b = stub_of(chain_at(y, seq));
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  assert_int_equal(hls_fork_pack(&body, a.p, a.len, b.p, b.len), 0);
+  chain_add(r, HLS_ENV_FORK, HLS_AUD_NETWORK, &body);
+  msgpack_sbuffer_destroy(&body);
+  free(a.p);
+  free(b.p);
+}
+
+/* An envelope of c's next seq with any body, signed, not checked (what a
+ * bad peer can send); not pushed onto c. */
+static struct blob raw_envelope(const struct chain *c, int type, const uint8_t *body, size_t body_len) {
+  msgpack_sbuffer hdr, env;
+  msgpack_packer pk;
+  uint8_t hash[HLS_HASH_BYTES], sig[HLS_SIG_BYTES];
+  uint64_t seq = c->n + 1;
+  hls_env_hash(body, body_len, hash);
+  msgpack_sbuffer_init(&hdr);
+  msgpack_packer_init(&pk, &hdr, msgpack_sbuffer_write);
+  pk_ok(msgpack_pack_array(&pk, 8));
+  pk_ok(msgpack_pack_uint32(&pk, HLS_ENV_VERSION));
+  pk_ok(msgpack_pack_uint32(&pk, (uint32_t)type));
+  pk_ok(msgpack_pack_bin(&pk, HLS_KEY_BYTES));
+  pk_ok(msgpack_pack_bin_body(&pk, c->k.pk, HLS_KEY_BYTES));
+  pk_ok(msgpack_pack_uint64(&pk, seq));
+  pk_ok(msgpack_pack_bin(&pk, HLS_HASH_BYTES));
+  pk_ok(msgpack_pack_bin_body(&pk, c->prev, HLS_HASH_BYTES));
+  pk_ok(msgpack_pack_uint64(&pk, CHAIN_TS0 + seq * 1000));
+  pk_ok(msgpack_pack_uint32(&pk, HLS_AUD_NETWORK));
+  pk_ok(msgpack_pack_bin(&pk, HLS_HASH_BYTES));
+  pk_ok(msgpack_pack_bin_body(&pk, hash, HLS_HASH_BYTES));
+  size_t tag = sizeof HLS_ENV_SIG_TAG - 1;
+  uint8_t *msg = malloc(tag + hdr.size);
+  assert_non_null(msg);
+  memcpy(msg, HLS_ENV_SIG_TAG, tag);
+  memcpy(msg + tag, hdr.data, hdr.size);
+  crypto_sign_detached(sig, NULL, msg, tag + hdr.size, c->k.sk);
+  free(msg);
+  msgpack_sbuffer_init(&env);
+  msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
+  pk_ok(msgpack_pack_array(&pk, 3));
+  msgpack_sbuffer_write(&env, hdr.data, hdr.size);
+  pk_ok(msgpack_pack_bin(&pk, HLS_SIG_BYTES));
+  pk_ok(msgpack_pack_bin_body(&pk, sig, HLS_SIG_BYTES));
+  msgpack_sbuffer_write(&env, (const char *)body, body_len);
+  struct blob b = blob_copy(env.data, env.size);
+  msgpack_sbuffer_destroy(&env);
+  msgpack_sbuffer_destroy(&hdr);
+  return b;
+}
+
+/* R reports X's fork at seq 6. B, which holds X1..6, and C, which holds
+ * nothing of X, stop following X as if they had found the fork: FORK
+ * with R's two stubs, R as reporter, its fork item's seq. Neither reports
+ * it again (the engine marks it reported; the host publishes only forks
+ * without a reporter). */
+static void test_fork_reported(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct node *b = node_new(w, "B", 2);
+  struct node *c = node_new(w, "C", 3);
+  struct chain x, y, r;
+  chain_make(&x, 42, 5);
+  chain_fork(&y, &x, 5);
+  chain_add_story(&x, HLS_AUD_NETWORK, 1); /* X6 */
+  chain_add_story(&x, HLS_AUD_NETWORK, 1); /* X7 */
+  chain_add_story(&y, HLS_AUD_NETWORK, 2); /* Y6 */
+  chain_make(&r, 43, 1);
+  chain_add_fork(&r, &x, &y, 6); /* R2 */
+  node_hold(b, &x, 1, 6, false);
+  node_start(b);
+  node_start(c);
+  struct node *nodes[2] = {b, c};
+  for (size_t i = 0; i < 2; i++) {
+    struct node *n = nodes[i];
+    struct link *l = connect_fake(w, n, r.k.pk);
+    fake_hello(l);
+    msgpack_sbuffer sb;
+    pay_items_range(&sb, &r, 1, 2);
+    assert_int_equal(inject_free(l, &sb), 0);
+    assert_int_equal(hls_gossip_head(n->g, r.k.pk), 2);
+    assert_int_equal(n->n_fork, 1);
+    assert_memory_equal(n->forks[0].origin, x.k.pk, HLS_KEY_BYTES);
+    assert_int_equal(n->forks[0].seq, 6);
+    assert_true(n->forks[0].reported);
+    assert_memory_equal(n->forks[0].reporter, r.k.pk, HLS_KEY_BYTES);
+    assert_int_equal(n->forks[0].report_seq, 2);
+    struct hls_gossip_stats st;
+    hls_gossip_get_stats(n->g, &st);
+    assert_int_equal(st.forked, 1);
+    link_close(l);
+    /* X's items, from anyone: acked, ignored. */
+    uint64_t head = hls_gossip_head(n->g, x.k.pk);
+    l = connect_fake(w, n, x.k.pk);
+    fake_hello(l);
+    pay_items_range(&sb, &x, head + 1, 7);
+    assert_int_equal(inject_free(l, &sb), 0);
+    assert_int_equal(hls_gossip_head(n->g, x.k.pk), head);
+    link_close(l);
+  }
+  assert_int_equal(hls_gossip_head(c->g, x.k.pk), 0);
+  /* A restart keeps C's mark (the store loads X as forked, head 0). */
+  hls_gossip_free(c->g);
+  node_start(c);
+  struct hls_gossip_stats st;
+  hls_gossip_get_stats(c->g, &st);
+  assert_int_equal(st.forked, 1);
+  chain_free(&x);
+  chain_free(&y);
+  chain_free(&r);
+  world_free(w);
+}
+
+/* Forged fork items: a violation of the peer that sent them, nothing of
+ * the frame stored, no origin given up. */
+static void test_fork_report_forged(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct node *b = node_new(w, "B", 2);
+  struct chain x, y, z, r;
+  chain_make(&x, 44, 5);
+  chain_fork(&y, &x, 5);
+  chain_add_story(&x, HLS_AUD_NETWORK, 1); /* X6 */
+  chain_add_story(&y, HLS_AUD_NETWORK, 2); /* Y6 */
+  chain_make(&z, 45, 6);
+  chain_make(&r, 46, 1);
+  node_hold(b, &x, 1, 6, false);
+  node_start(b);
+  struct blob x6 = stub_of(chain_at(&x, 6)), y6 = stub_of(chain_at(&y, 6)), z6 = stub_of(chain_at(&z, 6)),
+              x5 = stub_of(chain_at(&x, 5));
+  y6.p[y6.len - 3] ^= 1; /* a bad signature */
+  const struct blob *pairs[][2] = {{&x6, &x6}, {&x6, &z6}, {&x5, &x6}, {&x6, &y6}};
+  for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+    msgpack_sbuffer body;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&body);
+    msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+    pk_ok(msgpack_pack_array(&pk, 2));
+    for (size_t k = 0; k < 2; k++) {
+      pk_ok(msgpack_pack_bin(&pk, pairs[i][k]->len));
+      pk_ok(msgpack_pack_bin_body(&pk, pairs[i][k]->p, pairs[i][k]->len));
+    }
+    struct blob forged = raw_envelope(&r, HLS_ENV_FORK, (const uint8_t *)body.data, body.size);
+    const struct blob *v[2] = {chain_at(&r, 1), &forged};
+    msgpack_sbuffer sb;
+    pay_items(&sb, HLS_GF_ITEMS, true, v, 2);
+    struct link *l = connect_fake(w, b, r.k.pk);
+    fake_hello(l);
+    int rc = inject_free(l, &sb);
+    if (rc == 0 || !hls_gossip_peer_fault(rc)) fail_msg("forged pair %zu: %s", i, hls_err_name(rc));
+    link_close(l);
+    free(forged.p);
+    msgpack_sbuffer_destroy(&body);
+  }
+  assert_int_equal(b->n_fork, 0);
+  assert_int_equal(hls_gossip_head(b->g, r.k.pk), 0);
+  assert_int_equal(hls_gossip_head(b->g, x.k.pk), 6);
+  free(x6.p);
+  free(y6.p);
+  free(z6.p);
+  free(x5.p);
+  chain_free(&x);
+  chain_free(&y);
+  chain_free(&z);
+  chain_free(&r);
+  world_free(w);
+}
+
 /* Two real nodes on different branches: A holds X1..6, C holds Y1..7. C
  * sends Y7, which does not link to A's head: A finds the fork (8.3 step
  * 5), with X6 and Y7 as evidence. */
@@ -2978,6 +3158,8 @@ int main(void) {
       cmocka_unit_test(test_tombstone_erase_failure),
       cmocka_unit_test(test_fork),
       cmocka_unit_test(test_fork_via_successor),
+      cmocka_unit_test(test_fork_reported),
+      cmocka_unit_test(test_fork_report_forged),
       cmocka_unit_test(test_fork_kept_while_another_pending),
       cmocka_unit_test(test_fork_kept_after_failure_in_frame),
       cmocka_unit_test(test_bad_peers),

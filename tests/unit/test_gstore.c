@@ -244,7 +244,9 @@ struct forks {
   int stop_after;
 };
 
-static int collect_fork(void *ctx, const uint8_t origin[32], uint64_t seq, int64_t found_ms) {
+static int collect_fork(void *ctx, const uint8_t origin[32], uint64_t seq, int64_t found_ms,
+                        const struct hls_gstore_fork_report *report) {
+  (void)report;
   struct forks *f = ctx;
   assert_true(f->n < sizeof f->rows / sizeof f->rows[0]);
   memcpy(f->rows[f->n].origin, origin, 32);
@@ -576,11 +578,11 @@ static void test_forks_kept_as_evidence(void **state) {
 
   struct blob g_ours = stub_of(&g.env[2]), g_theirs = stub_of(&g2.env[2]);
   struct blob h_ours = stub_of(&h.env[1]), h_theirs = stub_of(&h2.env[1]);
-  ASSERT_OK(hls_gstore_fork_put(fx->gs, g.k.pk, 3, g_ours.p, g_ours.len, g_theirs.p, g_theirs.len, 1000, &why));
-  ASSERT_OK(hls_gstore_fork_put(fx->gs, h.k.pk, 2, h_ours.p, h_ours.len, h_theirs.p, h_theirs.len, 2000, &why));
+  ASSERT_OK(hls_gstore_fork_put(fx->gs, g.k.pk, 3, g_ours.p, g_ours.len, g_theirs.p, g_theirs.len, NULL, 1000, &why));
+  ASSERT_OK(hls_gstore_fork_put(fx->gs, h.k.pk, 2, h_ours.p, h_ours.len, h_theirs.p, h_theirs.len, NULL, 2000, &why));
   /* Found again later (from another peer, the other way round): the
    * first evidence stays. */
-  ASSERT_OK(hls_gstore_fork_put(fx->gs, g.k.pk, 3, g_theirs.p, g_theirs.len, g_ours.p, g_ours.len, 3000, &why));
+  ASSERT_OK(hls_gstore_fork_put(fx->gs, g.k.pk, 3, g_theirs.p, g_theirs.len, g_ours.p, g_ours.len, NULL, 3000, &why));
 
   sqlite3_stmt *st;
   assert_int_equal(sqlite3_prepare_v2(hls_store_db(fx->store), "SELECT ours, theirs, found_ms FROM forks"
@@ -801,7 +803,7 @@ static void test_failing_store_is_an_error(void **state) {
   bool changed = true;
   assert_int_equal(put_body(fx, &a, 2, &changed, &why), HLS_ESTORE);
   assert_false(changed);
-  assert_int_equal(hls_gstore_fork_put(fx->gs, a.k.pk, 2, ev.p, ev.len, ev.p, ev.len, 1, &why), HLS_ESTORE);
+  assert_int_equal(hls_gstore_fork_put(fx->gs, a.k.pk, 2, ev.p, ev.len, ev.p, ev.len, NULL, 1, &why), HLS_ESTORE);
   struct origins o = {0};
   assert_int_equal(hls_gstore_each_origin(fx->gs, collect_origin, &o, &why), HLS_ESTORE);
   assert_int_equal(o.n, 0);
@@ -848,7 +850,7 @@ static void test_each_origin_read_errors(void **state) {
   chain_add_digest(&a, 10);
   ASSERT_OK(put_run(fx, &a, 1, 2, NULL, &why));
   struct blob ev = stub_of(&a.env[1]);
-  ASSERT_OK(hls_gstore_fork_put(fx->gs, a.k.pk, 2, ev.p, ev.len, ev.p, ev.len, 1, &why));
+  ASSERT_OK(hls_gstore_fork_put(fx->gs, a.k.pk, 2, ev.p, ev.len, ev.p, ev.len, NULL, 1, &why));
 
   static const char *const reads[] = {
       "head_seq FROM origins",          /* the heads */

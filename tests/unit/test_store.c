@@ -231,7 +231,10 @@ static void test_newer_schema_refused(void **state) {
 }
 
 /* SQL that takes a new store back to schema 10. */
-#define UNDO_SCHEMA_18 "DROP TABLE invite_redemptions; DROP TABLE invites; DROP TABLE join_invite;"
+#define UNDO_SCHEMA_19 \
+  "ALTER TABLE forks DROP COLUMN published_seq; ALTER TABLE forks DROP COLUMN report_seq;" \
+  " ALTER TABLE forks DROP COLUMN reporter;"
+#define UNDO_SCHEMA_18 UNDO_SCHEMA_19 " DROP TABLE invite_redemptions; DROP TABLE invites; DROP TABLE join_invite;"
 #define UNDO_SCHEMA_17 UNDO_SCHEMA_18 "DROP TABLE receipts; DROP INDEX receipts_owed_pending; DROP TABLE receipts_owed;"
 #define UNDO_SCHEMA_16 UNDO_SCHEMA_17 \
   "DROP INDEX records_retain_until; DROP INDEX records_scale_day; ALTER TABLE records DROP COLUMN retain_until;"
@@ -1245,7 +1248,7 @@ static void test_fingerprint_migration(void **state) {
   sqlite3_close(db);
 
   ASSERT_OK(hls_store_open(&fx->store, fx->db_path, NULL, &why));
-  assert_int_equal(hls_store_schema_version(), 18);
+  assert_int_equal(hls_store_schema_version(), 19);
   int64_t held_id, line;
   assert_int_equal(hls_store_import_duplicate(fx->store, 1, &a, &held_id, &line, &why), 1);
   assert_int_equal(held_id, a.id);
@@ -1849,7 +1852,7 @@ static void test_full_disk_is_disk_full(void **state) {
   static uint8_t evidence[64 * 1024];
   uint8_t origin[32] = {7};
   memset(&why, 0, sizeof why);
-  rc = hls_gstore_fork_put(gs, origin, 1, evidence, sizeof evidence, evidence, sizeof evidence, 1, &why);
+  rc = hls_gstore_fork_put(gs, origin, 1, evidence, sizeof evidence, evidence, sizeof evidence, NULL, 1, &why);
   hls_gstore_free(gs);
   if (rc != HLS_EDISKFULL) fail_msg("fork evidence on a full disk: %s (%s)", hls_err_name(rc), why.text);
 }

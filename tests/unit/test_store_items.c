@@ -406,7 +406,9 @@ static void test_migration_fills(void **state) {
   sqlite3 *db;
   assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
   assert_int_equal(sqlite3_exec(db,
-                                "DROP TABLE invite_redemptions; DROP TABLE invites; DROP TABLE join_invite;"
+                                "ALTER TABLE forks DROP COLUMN published_seq; ALTER TABLE forks DROP COLUMN report_seq;"
+                                " ALTER TABLE forks DROP COLUMN reporter;"
+                                " DROP TABLE invite_redemptions; DROP TABLE invites; DROP TABLE join_invite;"
                                 " DROP TABLE receipts; DROP INDEX receipts_owed_pending; DROP TABLE receipts_owed;"
                                 " DROP INDEX records_retain_until; DROP INDEX records_scale_day; ALTER TABLE records DROP COLUMN retain_until;"
                                 " DROP TRIGGER records_fts_insert; DROP TRIGGER records_fts_update; DROP TRIGGER records_fts_delete;"
