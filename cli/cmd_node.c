@@ -115,6 +115,15 @@ static void print_gossip(const struct hls_mp_value *g) {
     const struct hls_mp_value *f = &forks->v.items[i];
     printf("Fork      %s at seq %lld, found %s: not followed any more\n", hls_out_str(f, "origin", b1, sizeof b1),
            (long long)hls_out_int(f, "seq"), hls_out_str(f, "found_at", b2, sizeof b2));
+    /* Who reported it (docs/protocol.md 4.7): this node, or another node's fork item. */
+    char by[128], place[128];
+    hls_out_str(f, "reported_by", by, sizeof by);
+    hls_out_str(f, "reporter_place", place, sizeof place);
+    if (strcmp(by, "this node") == 0 || by[0] == '\0')
+      printf("          reported by this node (it found the fork)\n");
+    else
+      printf("          reported by %s%s%s (its item %lld)\n", place[0] ? place : "", place[0] ? " " : "", by,
+             (long long)hls_out_int(f, "report_seq"));
   }
   const struct hls_mp_value *heads = hls_mp_get(g, "heads");
   size_t nh = heads && heads->type == HLS_MP_ARRAY ? heads->len : 0;

@@ -15,7 +15,10 @@
  *   gap        C: 5 story (C's 4 is missing).
  *   badsig     A: 1..3, seq 2's signature broken.
  *   truncated  A: 1..3, the file cut inside seq 3.
- *   garbage    A: 1, then bytes that are no envelope. */
+ *   garbage    A: 1, then bytes that are no envelope.
+ *   fork       F: 1 profile, 2 story, 3 story (one branch); prints F's id only.
+ *   fork-other F: 3, another story signed at seq 3 (the other branch: a fork
+ *              with "fork"'s 3); prints F's id only. */
 #include <errno.h>
 #include <msgpack.h>
 #include <sodium.h>
@@ -154,7 +157,7 @@ static void write_file(const char *path, const void *data, size_t len) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3) die("usage: make_items good|more|gap|badsig|truncated|garbage DIR");
+  if (argc != 3) die("usage: make_items good|more|gap|badsig|truncated|garbage|fork|fork-other DIR");
   if (sodium_init() < 0) die("sodium_init");
   const char *mode = argv[1], *dir = argv[2];
   if (mkdir(dir, 0700) != 0 && errno != EEXIST) die(strerror(errno));
@@ -179,6 +182,30 @@ int main(int argc, char **argv) {
   add_story(&c, HLS_AUD_NETWORK, "housing"); /* 4: never written */
   add_story(&c, HLS_AUD_NETWORK, "housing"); /* 5: "gap" */
 
+  if (strncmp(mode, "fork", 4) == 0) {
+    /* One key, two branches from seq 3 (docs/protocol.md 8.5). */
+    struct place f, g;
+    place_init(&f, "Forking Place", 4);
+    place_init(&g, "Forking Place", 4);
+    struct place *both[] = {&f, &g};
+    for (int i = 0; i < 2; i++) {
+      add_profile(both[i]);
+      add_story(both[i], HLS_AUD_NETWORK, "housing");
+      add_story(both[i], HLS_AUD_NETWORK, i == 0 ? "housing" : "transport");
+    }
+    if (strcmp(mode, "fork") == 0) put_range(dir, &f, 1, 3);
+    else if (strcmp(mode, "fork-other") == 0) put_range(dir, &g, 3, 3);
+    else die("unknown mode");
+    char id[HLS_NODEID_TEXT_SIZE];
+    hls_nodeid_format(f.pk, id);
+    printf("%s\n", id);
+    place_free(&f);
+    place_free(&g);
+    place_free(&a);
+    place_free(&b);
+    place_free(&c);
+    return 0;
+  }
   if (strcmp(mode, "good") == 0) {
     put_range(dir, &a, 1, 6);
     FILE *f = open_items(dir, &b);

@@ -1321,6 +1321,105 @@ static void s_origins(int argc, char **argv) {
   fprintf(stderr, "ok - %d new chains pushed, each acknowledged\n", n);
 }
 
+/* An envelope of me's chain at seq (prev: the item id before, NULL at seq
+ * 1) with any body, signed but not checked: what hls_env_build refuses to
+ * sign. Appended to out; 0 or -1. */
+static int raw_envelope(msgpack_sbuffer *out, int type, uint64_t seq, const uint8_t *prev, const uint8_t *body,
+                        size_t body_len) {
+  uint8_t hash[HLS_HASH_BYTES], sig[HLS_SIG_BYTES];
+  hls_env_hash(body, body_len, hash);
+  msgpack_sbuffer hdr;
+  msgpack_sbuffer_init(&hdr);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &hdr, msgpack_sbuffer_write);
+  int rc = msgpack_pack_array(&pk, 8) || msgpack_pack_uint32(&pk, HLS_ENV_VERSION) ||
+                   msgpack_pack_uint32(&pk, (uint32_t)type) || msgpack_pack_bin(&pk, HLS_KEY_BYTES) ||
+                   msgpack_pack_bin_body(&pk, me.public_key, HLS_KEY_BYTES) || msgpack_pack_uint64(&pk, seq) ||
+                   (prev != NULL ? msgpack_pack_bin(&pk, HLS_HASH_BYTES) || msgpack_pack_bin_body(&pk, prev, HLS_HASH_BYTES)
+                                 : msgpack_pack_nil(&pk)) ||
+                   msgpack_pack_uint64(&pk, (uint64_t)time(NULL) * 1000) || msgpack_pack_uint32(&pk, HLS_AUD_NETWORK) ||
+                   msgpack_pack_bin(&pk, HLS_HASH_BYTES) || msgpack_pack_bin_body(&pk, hash, HLS_HASH_BYTES)
+               ? -1
+               : 0;
+  size_t tag = sizeof HLS_ENV_SIG_TAG - 1;
+  uint8_t *msg = rc == 0 ? malloc(tag + hdr.size) : NULL;
+  if (msg == NULL) rc = -1;
+  if (rc == 0) {
+    memcpy(msg, HLS_ENV_SIG_TAG, tag);
+    memcpy(msg + tag, hdr.data, hdr.size);
+    crypto_sign_detached(sig, NULL, msg, tag + hdr.size, me.secret_key);
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    rc = msgpack_pack_array(&pk, 3) || msgpack_sbuffer_write(out, hdr.data, hdr.size) ||
+                 msgpack_pack_bin(&pk, HLS_SIG_BYTES) || msgpack_pack_bin_body(&pk, sig, HLS_SIG_BYTES) ||
+                 msgpack_sbuffer_write(out, (const char *)body, body_len)
+             ? -1
+             : 0;
+  }
+  free(msg);
+  msgpack_sbuffer_destroy(&hdr);
+  return rc;
+}
+
+/* As me: an ITEMS frame of me's profile (seq 1) and a forged fork item
+ * (seq 2, docs/protocol.md 4.7) whose two stubs are one stub of another
+ * key's profile twice: not a fork. hlsd must close the session (a
+ * violation), keep nothing of the frame, follow that key as before. */
+static void s_fork_forged(int argc, char **argv) {
+  (void)argc, (void)argv;
+  struct hls_identity other;
+  crypto_sign_keypair(other.public_key, other.secret_key);
+  struct hls_profile prof;
+  memset(&prof, 0, sizeof prof);
+  snprintf(prof.place, sizeof prof.place, "Forger");
+  snprintf(prof.region, sizeof prof.region, "Abuse");
+  prof.role = HLS_PROFILE_PLACE;
+  msgpack_sbuffer pbody, mine, theirs, stub, fork, items;
+  msgpack_sbuffer *all[] = {&pbody, &mine, &theirs, &stub, &fork, &items};
+  for (size_t i = 0; i < 6; i++) msgpack_sbuffer_init(all[i]);
+  struct hls_envelope e1, eo;
+  uint64_t now = (uint64_t)time(NULL) * 1000;
+  int rc = hls_profile_pack(&pbody, &prof);
+  if (rc == 0)
+    rc = hls_env_build(&mine, HLS_ENV_PROFILE, me.secret_key, 1, NULL, now, HLS_AUD_NETWORK,
+                       (const uint8_t *)pbody.data, pbody.size);
+  if (rc == 0)
+    rc = hls_env_build(&theirs, HLS_ENV_PROFILE, other.secret_key, 1, NULL, now, HLS_AUD_NETWORK,
+                       (const uint8_t *)pbody.data, pbody.size);
+  if (rc == 0) rc = hls_env_decode(&e1, (const uint8_t *)mine.data, mine.size, NULL);
+  if (rc == 0) rc = hls_env_decode(&eo, (const uint8_t *)theirs.data, theirs.size, NULL);
+  if (rc == 0) rc = hls_env_encode_stub(&stub, &eo);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &fork, msgpack_sbuffer_write);
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  msgpack_packer bpk;
+  msgpack_packer_init(&bpk, &body, msgpack_sbuffer_write);
+  if (rc == 0)
+    rc = msgpack_pack_array(&bpk, 2) || msgpack_pack_bin(&bpk, stub.size) ||
+                 msgpack_pack_bin_body(&bpk, stub.data, stub.size) || msgpack_pack_bin(&bpk, stub.size) ||
+                 msgpack_pack_bin_body(&bpk, stub.data, stub.size)
+             ? -1
+             : 0;
+  if (rc == 0) rc = raw_envelope(&fork, HLS_ENV_FORK, 2, e1.id, (const uint8_t *)body.data, body.size);
+  msgpack_packer_init(&pk, &items, msgpack_sbuffer_write);
+  if (rc == 0)
+    rc = msgpack_pack_array(&pk, 2) || msgpack_pack_uint32(&pk, 17) || msgpack_pack_array(&pk, 2) ||
+                 msgpack_pack_bin(&pk, mine.size) || msgpack_pack_bin_body(&pk, mine.data, mine.size) ||
+                 msgpack_pack_bin(&pk, fork.size) || msgpack_pack_bin_body(&pk, fork.data, fork.size)
+             ? -1
+             : 0;
+  CHECK(rc == 0, "fork-forged: building the frame");
+  struct client *c = open_session("fork-forged");
+  CHECK(c != NULL && send_empty_vector(c) == 0, "fork-forged: session");
+  CHECK(send_frame(c, (const uint8_t *)items.data, items.size) == 0 && expect_no_answer(c) == 0,
+        "fork-forged: not closed");
+  client_free(c);
+  msgpack_sbuffer_destroy(&body);
+  for (size_t i = 0; i < 6; i++) msgpack_sbuffer_destroy(all[i]);
+  sodium_memzero(&other, sizeof other);
+  fprintf(stderr, "ok - a forged fork report (one stub twice) closed the session\n");
+}
+
 /* --- main --------------------------------------------------------------------------- */
 
 static const struct {
@@ -1349,6 +1448,7 @@ static const struct {
     {"reserve", s_reserve, "MAX_CONNECTIONS RESERVED: unlisted members fill the unreserved slots"},
     {"idle", s_idle, "IDLE_TIMEOUT_MS: unlisted and listed sessions that only ping"},
     {"origins", s_origins, "N: one member pushes N new chains"},
+    {"fork-forged", s_fork_forged, "a fork item whose evidence is one stub twice (a violation)"},
 };
 
 static int ipv4_address(const char *host, int port, struct sockaddr_in *out) {
