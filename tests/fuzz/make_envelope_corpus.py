@@ -15,6 +15,9 @@ files = {}
 # The receipt of receipt.json (item 5 of the same chain).
 rdoc = json.load(open(os.path.join(ROOT, 'docs', 'test-vectors', 'receipt.json')))
 V.update({v['name']: {k: bytes.fromhex(v[k]) for k in ('body','header','signature','envelope','stub','item_id')} for v in rdoc['vectors']})
+# The fork report of fork.json (item 6 of the same chain).
+fdoc = json.load(open(os.path.join(ROOT, 'docs', 'test-vectors', 'fork.json')))
+V.update({v['name']: {k: bytes.fromhex(v[k]) for k in ('body','header','signature','envelope','stub','item_id')} for v in fdoc['vectors']})
 for n, v in V.items():
     files['env-' + n] = v['envelope']
     files['stub-' + n] = v['stub']
@@ -65,6 +68,13 @@ files['body-bad-receipt-state-2'] = cv.pack([[rb[0][0], rb[0][1], 2]] + rb[1:])
 files['body-bad-receipt-empty'] = cv.pack([])
 files['body-bad-receipt-origin-31'] = cv.pack([[rb[0][0][:31], rb[0][1], 0]])
 files['body-receipt-max-seq'] = cv.pack([[rb[0][0], 2**63 - 1, 1]])
+fa, fb = cv.unpack(V['fork']['body'])
+files['body-bad-fork-same-twice'] = cv.pack([fa, fa])
+files['body-bad-fork-reversed'] = cv.pack([fb, fa])
+files['body-bad-fork-one-stub'] = cv.pack([fa])
+files['body-bad-fork-bad-sig'] = cv.pack([fa, fb[:-10] + bytes([fb[-10] ^ 1]) + fb[-9:]])
+files['body-bad-fork-two-origins'] = cv.pack([fa, V['receipt']['stub']])
+files['body-bad-fork-full-envelope'] = cv.pack([fa, V['tombstone']['envelope']])
 for name, data in files.items():
     open(os.path.join(OUT, name), 'wb').write(data)
 print(len(files), 'files', sum(len(d) for d in files.values()), 'bytes')

@@ -283,6 +283,8 @@ def body_value(type_code, f):
         check(all(e["state_name"] == ("erased", "never_held")[e["state"]] for e in f["entries"]),
               "receipt: a state name is not its number's")
         return entries
+    if type_code == 7:
+        return [bytes.fromhex(st["stub"]) for st in f["stubs"]]
     raise CheckFailed("unknown type %r" % type_code)
 
 
@@ -379,7 +381,7 @@ def check_vector(doc, v, prev_id, ossl, seed, public_key):
     check(isinstance(header, list) and len(header) == 8, "%s: header is not a list of 8" % name)
     version, type_code, origin, seq, prev, timestamp, audience, body_hash = header
     check(version == doc["version"] == 1, "%s: version" % name)
-    check(type_code == inp["type"] and type_code in (1, 2, 3, 4, 5), "%s: type" % name)
+    check(type_code == inp["type"] and type_code in (1, 2, 3, 4, 5, 7), "%s: type" % name)
     check(origin == public_key, "%s: origin is not the seed's public key" % name)
     check(seq == inp["seq"] and seq >= 1, "%s: seq" % name)
     if seq == 1:
@@ -395,6 +397,8 @@ def check_vector(doc, v, prev_id, ossl, seed, public_key):
     check_body(type_code, seq, body, name)
     if type_code == 5:
         check(all(e[0] != public_key for e in body), "%s: a receipt names its own origin's item" % name)
+    if type_code == 7:
+        check_fork_evidence(inp["body"], body, public_key, ossl, tag, name)
 
     # Ids and signatures.
     check(blake2b_256(hx["header"], hx["signature"]) == hx["item_id"], "%s: item_id" % name)
@@ -406,6 +410,28 @@ def check_vector(doc, v, prev_id, ossl, seed, public_key):
     check(not ossl.verify(public_key, msg, bytes(bad)), "%s: openssl verifies a corrupted signature" % name)
     check(not ossl.verify(public_key, msg + b"\x00", hx["signature"]), "%s: openssl verifies a longer message" % name)
     return hx["item_id"]
+
+
+def check_fork_evidence(f, body, reporter, ossl, tag, name):
+    """Section 4.7: two stubs of one other origin, each signed by it (openssl),
+    at one seq with different item ids in ascending order."""
+    origin = bytes.fromhex(f["origin"])
+    check(ossl.public_key_of_seed(bytes.fromhex(f["origin_seed"])) == origin, "%s: origin is not its seed's" % name)
+    check(origin != reporter, "%s: a node reports its own fork" % name)
+    ids, seqs = [], []
+    for i, stub in enumerate(body):
+        what = "%s stub %d" % (name, i)
+        header, header_bytes, sig, stub_body, _ = split_envelope(stub)
+        check(stub_body is None, "%s: not a stub" % what)
+        check(isinstance(header, list) and len(header) == 8 and header[2] == origin, "%s: not the origin's" % what)
+        check(pack([header, sig, None]) == stub, "%s: not canonical" % what)
+        check(ossl.verify(origin, tag + header_bytes, sig), "%s: openssl does not verify its signature" % what)
+        item_id = blake2b_256(header_bytes, sig)
+        check(item_id.hex() == f["stubs"][i]["item_id"], "%s: item_id" % what)
+        ids.append(item_id)
+        seqs.append(header[3])
+    check(seqs[0] == seqs[1] == f["seq"], "%s: the stubs are not of one seq" % name)
+    check(ids[0] < ids[1], "%s: the stubs are not in item id order (or the same item twice)" % name)
 
 
 # --- gossip frames (docs/protocol.md sections 7 and 8) ------------------------------
@@ -528,6 +554,9 @@ def check_body(type_code, seq, body, what):
             check(1 <= e[1] < 2**63 and e[2] <= 1, "%s: entry seq %r / state %r" % (what, e[1], e[2]))
         keys = [(e[0], e[1]) for e in body]
         check(all(a < b for a, b in zip(keys, keys[1:])), "%s: entries not strictly sorted by (origin, seq)" % what)
+    elif type_code == 7:
+        check(len(body) == 2 and all(is_bin(b) and len(b) <= 256 for b in body),
+              "%s: fork is not [stub_a, stub_b], each at most 256 bytes" % what)
 
 
 class Envelope:
@@ -886,7 +915,19 @@ def main(argv):
                 check([v["input"]["type"] for v in rdoc["vectors"]] == [5], "receipt.json: one receipt")
                 for v in rdoc["vectors"]:
                     check(v["input"]["seq"] == len(vectors) + 1, "receipt: seq")
-                    check_vector(rdoc, v, prev_id, ossl, seed, public_key)
+                    prev_id = check_vector(rdoc, v, prev_id, ossl, seed, public_key)
+                    print("ok %s (envelope %d bytes, stub %d bytes)" % (v["name"], len(v["envelope"]) // 2,
+                                                                       len(v["stub"]) // 2))
+                # fork.json: the same chain's item 6, after the receipt.
+                fork_path = os.path.join(os.path.dirname(path), "fork.json")
+                with open(fork_path, encoding="utf-8") as fh:
+                    fdoc = json.load(fh)
+                check(fdoc["seed"] == doc["seed"] and fdoc["public_key"] == doc["public_key"],
+                      "fork.json is not of the same node")
+                check([v["input"]["type"] for v in fdoc["vectors"]] == [7], "fork.json: one fork")
+                for v in fdoc["vectors"]:
+                    check(v["input"]["seq"] == len(vectors) + 2, "fork: seq")
+                    check_vector(fdoc, v, prev_id, ossl, seed, public_key)
                     print("ok %s (envelope %d bytes, stub %d bytes)" % (v["name"], len(v["envelope"]) // 2,
                                                                        len(v["stub"]) // 2))
             sigs = SignatureCache(ossl, doc["signature_tag"].encode("ascii"))

@@ -279,11 +279,72 @@ static json_t *receipt_body(msgpack_sbuffer *body) {
   return json_pack("{s:o}", "entries", jentries);
 }
 
+/* A fork of another node X (seed 0x61..0x80): X's profile at seq 1, then
+ * two tombstones of seq 1 (reasons 0 and 2) both signed at seq 2; their
+ * stubs, in canonical order (item id), are the fork body (protocol.md 4.7). */
+static json_t *fork_body(msgpack_sbuffer *body) {
+  uint8_t seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+  for (size_t i = 0; i < sizeof seed; i++) seed[i] = (uint8_t)(0x61 + i);
+  crypto_sign_seed_keypair(pk, sk, seed);
+  struct hls_profile p;
+  memset(&p, 0, sizeof p);
+  snprintf(p.place, sizeof p.place, "Forked Place");
+  snprintf(p.region, sizeof p.region, "North");
+  p.role = HLS_PROFILE_PLACE;
+  msgpack_sbuffer pb, first, items[2], stubs[2];
+  msgpack_sbuffer_init(&pb);
+  msgpack_sbuffer_init(&first);
+  int rc = hls_profile_pack(&pb, &p);
+  if (rc == 0)
+    rc = hls_env_build(&first, HLS_ENV_PROFILE, sk, 1, NULL, 1771232400000ull, HLS_AUD_NETWORK,
+                       (const uint8_t *)pb.data, pb.size);
+  struct hls_envelope e1, e[2];
+  if (rc == 0) rc = hls_env_decode(&e1, (const uint8_t *)first.data, first.size, NULL);
+  if (rc != 0) die("fork: X's profile", rc);
+  json_t *jstubs = json_array();
+  for (int k = 0; k < 2; k++) {
+    struct hls_tombstone t = {.target_seq = 1, .reason = k == 0 ? HLS_TOMB_CONSENT_WITHDRAWN : HLS_TOMB_CORRECTED};
+    msgpack_sbuffer tb;
+    msgpack_sbuffer_init(&tb);
+    msgpack_sbuffer_init(&items[k]);
+    msgpack_sbuffer_init(&stubs[k]);
+    rc = hls_tombstone_pack(&tb, &t);
+    if (rc == 0)
+      rc = hls_env_build(&items[k], HLS_ENV_TOMBSTONE, sk, 2, e1.id, 1771236000000ull, HLS_AUD_NETWORK,
+                         (const uint8_t *)tb.data, tb.size);
+    if (rc == 0) rc = hls_env_decode(&e[k], (const uint8_t *)items[k].data, items[k].size, NULL);
+    if (rc == 0) rc = hls_env_encode_stub(&stubs[k], &e[k]);
+    if (rc != 0) die("fork: X's seq 2", rc);
+    msgpack_sbuffer_destroy(&tb);
+  }
+  rc = hls_fork_pack(body, (const uint8_t *)stubs[0].data, stubs[0].size, (const uint8_t *)stubs[1].data,
+                     stubs[1].size);
+  if (rc != 0) die("fork", rc);
+  int lo = memcmp(e[0].id, e[1].id, HLS_HASH_BYTES) < 0 ? 0 : 1;
+  for (int k = 0; k < 2; k++) {
+    int i = k == 0 ? lo : 1 - lo;
+    json_array_append_new(jstubs, json_pack("{s:o, s:o, s:i}", "stub", hex(stubs[i].data, stubs[i].size), "item_id",
+                                            hex(e[i].id, HLS_HASH_BYTES), "tombstone_reason", i == 0 ? 0 : 2));
+  }
+  json_t *out = json_pack("{s:o, s:o, s:I, s:o, s:o}", "origin", hex(pk, sizeof pk), "origin_seed",
+                          hex(seed, sizeof seed), "seq", (json_int_t)2, "prev", hex(e1.id, HLS_HASH_BYTES), "stubs",
+                          jstubs);
+  for (int k = 0; k < 2; k++) {
+    msgpack_sbuffer_destroy(&items[k]);
+    msgpack_sbuffer_destroy(&stubs[k]);
+  }
+  msgpack_sbuffer_destroy(&pb);
+  msgpack_sbuffer_destroy(&first);
+  sodium_memzero(sk, sizeof sk);
+  return out;
+}
+
 int main(int argc, char **argv) {
   if (sodium_init() < 0) return 1;
   bool receipt = argc > 1 && strcmp(argv[1], "receipt") == 0, sdc = argc > 1 && strcmp(argv[1], "sdc") == 0;
-  if (argc > 1 && !receipt && !sdc) {
-    fprintf(stderr, "usage: make_vectors [receipt|sdc]\n");
+  bool fork = argc > 1 && strcmp(argv[1], "fork") == 0;
+  if (argc > 1 && !receipt && !sdc && !fork) {
+    fprintf(stderr, "usage: make_vectors [receipt|sdc|fork]\n");
     return 2;
   }
   uint8_t seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
@@ -296,8 +357,10 @@ int main(int argc, char **argv) {
 
   json_t *vectors = json_array();
   uint8_t prev_id[HLS_HASH_BYTES];
-  for (int i = 0; i < CHAIN_LEN; i++) {
-    int type = i + 1; /* profile, digest, story, tombstone, receipt: seq i+1 */
+  /* profile, digest, story, tombstone, receipt: seq i+1; with fork, seq 6
+   * is the fork (type 7). */
+  for (int i = 0; i < CHAIN_LEN + (fork ? 1 : 0); i++) {
+    int type = i < CHAIN_LEN ? i + 1 : HLS_ENV_FORK;
     uint64_t seq = (uint64_t)i + 1;
     int audience = type == HLS_ENV_STORY ? HLS_AUD_PEERS : HLS_AUD_NETWORK;
     msgpack_sbuffer body, out, stub;
@@ -308,8 +371,10 @@ int main(int argc, char **argv) {
                      : type == HLS_ENV_DIGEST ? digest_body(&body)
                      : type == HLS_ENV_STORY  ? story_body(&body)
                      : type == HLS_ENV_TOMBSTONE ? tombstone_body(&body)
-                                                 : receipt_body(&body);
-    int rc = hls_env_build(&out, type, sk, seq, seq > 1 ? prev_id : NULL, timestamps[i], audience,
+                     : type == HLS_ENV_RECEIPT   ? receipt_body(&body)
+                                                 : fork_body(&body);
+    uint64_t ts = i < CHAIN_LEN ? timestamps[i] : timestamps[CHAIN_LEN - 1] + 3600000;
+    int rc = hls_env_build(&out, type, sk, seq, seq > 1 ? prev_id : NULL, ts, audience,
                            (const uint8_t *)body.data, body.size);
     if (rc != 0) die("build", rc);
     struct hls_envelope env;
@@ -323,7 +388,7 @@ int main(int argc, char **argv) {
     json_t *input = json_pack("{s:i, s:s, s:I, s:o, s:I, s:i, s:s, s:o}", "type", type, "type_name",
                               hls_env_type_name(type), "seq", (json_int_t)seq, "prev",
                               seq > 1 ? hex(prev_id, sizeof prev_id) : json_null(), "timestamp_ms",
-                              (json_int_t)timestamps[i], "audience", audience, "audience_name",
+                              (json_int_t)ts, "audience", audience, "audience_name",
                               hls_env_audience_name(audience), "body", fields);
     json_t *v = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", hls_env_type_name(type), "input",
                           input, "body", hex(body.data, body.size), "body_hash",
@@ -331,7 +396,8 @@ int main(int argc, char **argv) {
                           "signature", hex(env.sig, HLS_SIG_BYTES), "envelope", hex(out.data, out.size), "stub",
                           hex(stub.data, stub.size), "item_id", hex(env.id, HLS_HASH_BYTES));
     if (v == NULL) die("json", HLS_ENOMEM);
-    if (receipt == (type == HLS_ENV_RECEIPT)) json_array_append_new(vectors, v);
+    bool want = fork ? type == HLS_ENV_FORK : receipt == (type == HLS_ENV_RECEIPT);
+    if (want) json_array_append_new(vectors, v);
     else json_decref(v);
     memcpy(prev_id, env.id, sizeof prev_id);
     msgpack_sbuffer_destroy(&body);
@@ -341,7 +407,10 @@ int main(int argc, char **argv) {
 
   json_t *doc = json_pack(
       "{s:s, s:[s,s,s,s,s,s], s:i, s:s, s:o, s:o, s:o}", "description",
-      receipt ? "hlsd envelope known-answer vector of an erasure receipt: item 5 of the chain of envelopes.json "
+      fork    ? "hlsd envelope known-answer vector of a fork report: item 6 of the chain of envelopes.json (same "
+                "seed; prev is the receipt's item id, receipt.json), reporting another node's fork. Generated by "
+                "tests/unit/make_vectors.c fork; checked by tests/unit/test_envelope.c and tests/unit/check_vectors.py."
+      : receipt ? "hlsd envelope known-answer vector of an erasure receipt: item 5 of the chain of envelopes.json "
                 "(same seed; prev is the tombstone's item id). Generated by tests/unit/make_vectors.c receipt; "
                 "checked by tests/unit/test_envelope.c."
               : "hlsd envelope known-answer vectors: one node's chain (profile, digest, story, tombstone). "
@@ -352,7 +421,10 @@ int main(int argc, char **argv) {
       "header = [version, type, origin (bin 32), seq, prev (bin 32) | nil, timestamp_ms, audience, body_hash (bin 32)]",
       "signature = Ed25519(secret key from seed, signature_tag || header); body_hash = BLAKE2b-256(body); "
       "item_id = BLAKE2b-256(header || signature)",
-      receipt ? "type 5 receipt, audience 0 network; body = [entries], entry = [origin (bin 32), target_seq, state]; "
+      fork    ? "type 7 fork, audience 0 network; body = [stub_a (bin), stub_b (bin)]: two stubs of another origin "
+                "signed by it at one seq with different item ids, stub_a's item id the lower (or stub_b at stub_a's "
+                "seq + 1 naming another prev); here two tombstones of X's seq 1 at X's seq 2"
+      : receipt ? "type 5 receipt, audience 0 network; body = [entries], entry = [origin (bin 32), target_seq, state]; "
                 "state: 0 erased, 1 never_held; entries in strictly ascending (origin bytes, target_seq)"
               : "type: 1 profile, 2 digest, 3 story, 4 tombstone; audience: 0 network, 1 peers; role: 0 place, 1 "
                 "partner",

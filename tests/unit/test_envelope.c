@@ -1988,6 +1988,44 @@ static void vector_tombstone(const json_t *f, msgpack_sbuffer *body) {
   assert_int_equal(back.reason, t.reason);
 }
 
+/* The fork body from the vector's two stubs (either order in: the one
+ * canonical body out), each X's (the key of origin_seed), with its item id. */
+static void vector_fork(const json_t *fields, msgpack_sbuffer *body) {
+  size_t seed_len, origin_len;
+  uint8_t *seed = jhex(fields, "origin_seed", &seed_len), *origin = jhex(fields, "origin", &origin_len);
+  uint8_t pk[HLS_KEY_BYTES], sk[64];
+  assert_int_equal(seed_len, 32);
+  assert_int_equal(crypto_sign_seed_keypair(pk, sk, seed), 0);
+  assert_int_equal(origin_len, HLS_KEY_BYTES);
+  assert_memory_equal(pk, origin, HLS_KEY_BYTES);
+  const json_t *stubs = jget(fields, "stubs");
+  assert_int_equal(json_array_size(stubs), 2);
+  uint8_t *b[2];
+  size_t len[2];
+  for (size_t i = 0; i < 2; i++) {
+    const json_t *st = json_array_get(stubs, i);
+    b[i] = jhex(st, "stub", &len[i]);
+    struct hls_envelope e;
+    decode_ok(&e, b[i], len[i]);
+    assert_null(e.body);
+    assert_int_equal(hls_env_verify(&e), 0);
+    assert_memory_equal(e.h.origin, pk, HLS_KEY_BYTES);
+    assert_int_equal(e.h.seq, (uint64_t)jint(fields, "seq"));
+    expect_hex(st, "item_id", e.id, HLS_HASH_BYTES);
+  }
+  assert_int_equal(hls_fork_pack(body, b[1], len[1], b[0], len[0]), 0);
+  struct hls_fork f;
+  assert_int_equal(hls_fork_decode(&f, sb_bytes(body), body->size, NULL), 0);
+  assert_memory_equal(f.origin, pk, HLS_KEY_BYTES);
+  assert_int_equal(f.a_len, len[0]);
+  assert_memory_equal(f.a, b[0], len[0]);
+  free(b[0]);
+  free(b[1]);
+  free(seed);
+  free(origin);
+  sodium_memzero(sk, sizeof sk);
+}
+
 static void vector_receipt(const json_t *f, msgpack_sbuffer *body) {
   const json_t *jentries = jget(f, "entries");
   size_t n = json_array_size(jentries);
@@ -2061,6 +2099,7 @@ static void check_vector_file(const char *path, size_t n_expected, uint64_t firs
       case HLS_ENV_STORY: vector_story(fields, &body); break;
       case HLS_ENV_TOMBSTONE: vector_tombstone(fields, &body); break;
       case HLS_ENV_RECEIPT: vector_receipt(fields, &body); break;
+      case HLS_ENV_FORK: vector_fork(fields, &body); break;
       default: fail_msg("vector %zu: type %d", i, type);
     }
     expect_hex(v, "body", body.data, body.size);
@@ -2196,7 +2235,7 @@ static void test_sdc_vectors(void **state) {
 }
 
 /* envelopes.json (profile, digest, story, tombstone), then receipt.json,
- * the same node's item 5 (HLS_RECEIPT_VECTORS: beside envelopes.json). */
+ * the same node's item 5, and fork.json, its item 6 (beside envelopes.json). */
 static void test_vectors(void **state) {
   const char *path = *state;
   int types_seen = 0;
@@ -2208,6 +2247,10 @@ static void test_vectors(void **state) {
   snprintf(receipt_path, sizeof receipt_path, "%.*sreceipt.json", slash ? (int)(slash - path + 1) : 0, path);
   check_vector_file(receipt_path, 1, 5, last_id, &types_seen, last_id);
   assert_int_equal(types_seen, 0x3e);
+  char fork_path[4096];
+  snprintf(fork_path, sizeof fork_path, "%.*sfork.json", slash ? (int)(slash - path + 1) : 0, path);
+  check_vector_file(fork_path, 1, 6, last_id, &types_seen, last_id);
+  assert_int_equal(types_seen, 0xbe);
 }
 
 int main(int argc, char **argv) {
