@@ -497,6 +497,28 @@ static json_t *body_json(const struct hls_envelope *env, struct hls_why *why, in
       hls_receipt_free(&r);
       break;
     }
+    case HLS_ENV_FORK: {
+      /* The evidence (docs/protocol.md 4.7): the forked origin and its two
+       * conflicting items (verified when the body was decoded). */
+      struct hls_fork f;
+      if ((*rc = hls_fork_decode(&f, env->body, env->body_len, why)) != 0) break;
+      char origin[HLS_NODEID_TEXT_SIZE];
+      hls_nodeid_format(f.origin, origin);
+      json_t *items = json_array();
+      const uint8_t *stub[2] = {f.a, f.b};
+      size_t len[2] = {f.a_len, f.b_len};
+      for (int i = 0; i < 2; i++) {
+        struct hls_envelope e;
+        if (hls_env_decode(&e, stub[i], len[i], NULL) != 0) continue; /* cannot be: decoded above */
+        char id[2 * HLS_HASH_BYTES + 1];
+        sodium_bin2hex(id, sizeof id, e.id, HLS_HASH_BYTES);
+        json_array_append_new(items, json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)e.h.seq, "type",
+                                               hls_env_type_name(e.h.type), "item_id", id));
+      }
+      json_object_set_new(j, "forked_origin", json_string(origin));
+      json_object_set_new(j, "items", items);
+      break;
+    }
     default: break;
   }
   return j;

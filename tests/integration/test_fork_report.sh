@@ -56,7 +56,13 @@ out=$(hls_at a import-items "$WORK/fork-other") || fail "import of the other bra
 grep -q "event=fork_detected origin=$F " "$WORK/a.log" || fail "a did not log fork_detected"
 reported_by a "$F" "this node" || fail "a's status: $(fork_of a "$F")"
 wait_for 20 fork_items_are a 1 || fail "a did not publish a fork item: $(hls_at a --json items --type fork)"
-pass "a found the fork and reported it in one fork item"
+# hls inspect decodes it: the forked origin and its two items at seq 3.
+seq=$(hls_at a --json items --type fork | jq '.[0].seq')
+hls_at a share export "$seq" "$WORK/fork.env" >/dev/null || fail "share export of a's fork item failed"
+body=$("$HLS" --json inspect "$WORK/fork.env" | jq -c .body)
+[ "$(jq -r .forked_origin <<<"$body")" = "$F" ] || fail "inspect: forked origin: $body"
+[ "$(jq -c '[.items[].seq]' <<<"$body")" = "[3,3]" ] || fail "inspect: the two items: $body"
+pass "a found the fork and reported it in one fork item (hls inspect shows F's two items at seq 3)"
 
 for n in b c d e; do
   wait_for 30 reported_by "$n" "$F" "${ID[a]}" || fail "$n: no fork of F reported by a: $(fork_of "$n" "$F")"
