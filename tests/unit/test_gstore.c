@@ -239,6 +239,9 @@ struct forks {
     uint8_t origin[32];
     uint64_t seq;
     int64_t found_ms;
+    bool reported;
+    uint8_t reporter[32];
+    uint64_t report_seq;
   } rows[8];
   size_t n;
   int stop_after;
@@ -246,17 +249,49 @@ struct forks {
 
 static int collect_fork(void *ctx, const uint8_t origin[32], uint64_t seq, int64_t found_ms,
                         const struct hls_gstore_fork_report *report) {
-  (void)report;
   struct forks *f = ctx;
   assert_true(f->n < sizeof f->rows / sizeof f->rows[0]);
   memcpy(f->rows[f->n].origin, origin, 32);
   f->rows[f->n].seq = seq;
   f->rows[f->n].found_ms = found_ms;
+  f->rows[f->n].reported = report != NULL;
+  if (report != NULL) {
+    memcpy(f->rows[f->n].reporter, report->reporter, 32);
+    f->rows[f->n].report_seq = report->report_seq;
+  }
   f->n++;
   return f->stop_after > 0 && (int)f->n >= f->stop_after ? HLS_ECLOSED : 0;
 }
 
 /* --- items of several origins ------------------------------------------------- */
+
+/* A fork told by another node's report (docs/protocol.md 4.7): listed with
+ * its reporter; its origin, of which nothing is held, is loaded as forked
+ * at head 0, so it stays refused after a restart. */
+static void test_fork_reported_row(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  uint8_t origin[32] = {0x77}, reporter[32] = {0x78};
+  struct hls_gstore_fork_report report = {.report_seq = 12};
+  memcpy(report.reporter, reporter, 32);
+  ASSERT_OK(hls_gstore_fork_put(fx->gs, origin, 3, (const uint8_t *)"a", 1, (const uint8_t *)"b", 1, &report, 10,
+                                &why));
+  ASSERT_OK(hls_gstore_fork_put(fx->gs, origin, 3, (const uint8_t *)"c", 1, (const uint8_t *)"d", 1, NULL, 20, &why));
+  struct forks f = {0};
+  ASSERT_OK(hls_gstore_each_fork(fx->gs, collect_fork, &f, &why));
+  assert_int_equal(f.n, 1); /* the first evidence stays */
+  assert_true(f.rows[0].reported);
+  assert_memory_equal(f.rows[0].reporter, reporter, 32);
+  assert_int_equal(f.rows[0].report_seq, 12);
+  assert_int_equal(f.rows[0].found_ms, 10);
+  struct origins o = {0};
+  ASSERT_OK(hls_gstore_each_origin(fx->gs, collect_origin, &o, &why));
+  assert_int_equal(o.n, 1);
+  assert_memory_equal(o.rows[0].origin, origin, 32);
+  assert_int_equal(o.rows[0].head, 0);
+  assert_true(o.rows[0].forked);
+  assert_false(o.rows[0].has_profile);
+}
 
 /* Items of three origins, held and as stubs, read back byte for byte; an
  * item not held is not_found with an empty view; counts add up. */
@@ -1203,6 +1238,7 @@ int main(void) {
   if (sodium_init() < 0) return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_put_get_several_origins, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_fork_reported_row, setup, teardown),
       cmocka_unit_test_setup_teardown(test_get_views_last_until_next_get, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stubs, setup, teardown),
       cmocka_unit_test_setup_teardown(test_put_body_only_fills_stubs, setup, teardown),

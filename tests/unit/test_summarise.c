@@ -1714,6 +1714,99 @@ static void collect_sent_back(struct fixture *fx, uint64_t after, uint64_t head,
   }
 }
 
+/* A fork row as gossip's store writes it (daemon/gstore.c), of origin
+ * at seq with the stubs given; reporter NULL: found here. */
+static void fork_row(struct fixture *fx, const uint8_t origin[32], uint64_t seq, const void *ours, size_t ours_len,
+                     const void *theirs, size_t theirs_len, const uint8_t *reporter) {
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(hls_store_db(fx->store),
+                                      "INSERT INTO forks(origin, seq, ours, theirs, found_ms, reporter, report_seq)"
+                                      " VALUES(?1, ?2, ?3, ?4, 5, ?5, ?6)",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, (int64_t)seq);
+  sqlite3_bind_blob(st, 3, ours, (int)ours_len, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 4, theirs, (int)theirs_len, SQLITE_STATIC);
+  if (reporter != NULL) {
+    sqlite3_bind_blob(st, 5, reporter, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, 4);
+  }
+  assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+  sqlite3_finalize(st);
+}
+
+static int64_t fork_published_seq(struct fixture *fx, const uint8_t origin[32]) {
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(hls_store_db(fx->store), "SELECT ifnull(published_seq, -1) FROM forks WHERE origin=?1",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+/* Forks found here are reported, one fork item each, once (docs/protocol.md
+ * 4.7); not while publish.forks is off; never one told by another node's
+ * report; evidence that makes no report is marked so and skipped. */
+static void test_forks_reported(void **state) {
+  struct fixture *fx = *state;
+  OK(hls_store_claim(fx->store, fx->id.public_key, &fx->why));
+  struct hls_summarise_result res = reconcile(fx); /* the profile */
+  assert_int_equal(res.forks, 0);
+  /* X signed two profiles at seq 1. */
+  uint8_t seed[32] = {0x55}, x_pk[32], x_sk[64], told[32] = {7}, told_by[32] = {8}, bad[32] = {9};
+  crypto_sign_seed_keypair(x_pk, x_sk, seed);
+  msgpack_sbuffer stubs[2];
+  for (int i = 0; i < 2; i++) {
+    struct hls_profile p = fx->profile;
+    snprintf(p.place, sizeof p.place, "Branch %d", i);
+    msgpack_sbuffer body, env;
+    msgpack_sbuffer_init(&body);
+    msgpack_sbuffer_init(&env);
+    msgpack_sbuffer_init(&stubs[i]);
+    OK(hls_profile_pack(&body, &p));
+    OK(hls_env_build(&env, HLS_ENV_PROFILE, x_sk, 1, NULL, 1000, HLS_AUD_NETWORK, (const uint8_t *)body.data,
+                     body.size));
+    struct hls_envelope e;
+    OK(hls_env_decode(&e, (const uint8_t *)env.data, env.size, &fx->why));
+    OK(hls_env_encode_stub(&stubs[i], &e));
+    msgpack_sbuffer_destroy(&body);
+    msgpack_sbuffer_destroy(&env);
+  }
+  fork_row(fx, x_pk, 1, stubs[0].data, stubs[0].size, stubs[1].data, stubs[1].size, NULL);
+  fork_row(fx, told, 1, stubs[0].data, stubs[0].size, stubs[1].data, stubs[1].size, told_by);
+  fork_row(fx, bad, 2, "x", 1, "y", 1, NULL);
+  fx->ctx.publish_forks = false; /* publish.forks = off: they wait */
+  res = reconcile(fx);
+  assert_int_equal(res.forks, 0);
+  assert_int_equal(fork_published_seq(fx, x_pk), -1);
+  fx->ctx.publish_forks = true;
+  res = reconcile(fx);
+  assert_int_equal(res.forks, 1);
+  uint64_t head;
+  uint8_t head_id[32];
+  OK(hls_store_chain_head(fx->store, fx->id.public_key, &head, head_id, &fx->why));
+  struct hls_item it;
+  item_load(fx, head, &it);
+  assert_int_equal(it.type, HLS_ENV_FORK);
+  struct hls_fork f;
+  OK(hls_fork_decode(&f, it.body, it.body_len, &fx->why));
+  assert_memory_equal(f.origin, x_pk, 32);
+  assert_int_equal(f.seq, 1);
+  hls_item_clear(&it);
+  assert_int_equal(fork_published_seq(fx, x_pk), (int64_t)head);
+  assert_int_equal(fork_published_seq(fx, bad), 0);
+  assert_int_equal(fork_published_seq(fx, told), -1);
+  res = reconcile(fx); /* once */
+  assert_int_equal(res.forks, 0);
+  msgpack_sbuffer_destroy(&stubs[0]);
+  msgpack_sbuffer_destroy(&stubs[1]);
+  sodium_memzero(x_sk, sizeof x_sk);
+}
+
 /* Receipt entries owed go out one receipt a run, at most
  * HLS_RECEIPT_MAX_ENTRIES in it, in receipt order; the rest in the next
  * run (the daemon publishes again when receipts_waiting says so); nothing
@@ -1987,6 +2080,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_failed_reconcile_publishes_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_adopt_after_restore, setup, teardown),
       cmocka_unit_test_setup_teardown(test_receipts_published, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_forks_reported, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
