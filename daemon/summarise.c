@@ -762,6 +762,14 @@ static int adopt_one(const struct hls_summarise_ctx *ctx, struct candidates *c, 
     }
     break;
   }
+  case HLS_ENV_FORK: {
+    /* The fork it reported is not reported again (a store restored from
+     * before the report still has it unreported). */
+    struct hls_fork f;
+    if (it.body != NULL && hls_fork_decode(&f, it.body, it.body_len, NULL) == 0)
+      rc = hls_store_fork_reported(ctx->store, f.origin, f.seq, seq, why);
+    break;
+  }
   default: break;
   }
   if (rc == 0) rc = hls_store_published_add(ctx->store, &p, why);
