@@ -2189,6 +2189,45 @@ static void test_fork_reported(void **state) {
   world_free(w);
 }
 
+/* The store fails the FORK of a report: the fork item is stored all the
+ * same (it does not come again), and the next tick records the fork with
+ * its reporter. */
+static void test_fork_reported_store_fails(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct node *b = node_new(w, "B", 2);
+  struct chain x, y, r;
+  chain_make(&x, 47, 5);
+  chain_fork(&y, &x, 5);
+  chain_add_story(&x, HLS_AUD_NETWORK, 1); /* X6 */
+  chain_add_story(&y, HLS_AUD_NETWORK, 2); /* Y6 */
+  chain_make(&r, 48, 1);
+  chain_add_fork(&r, &x, &y, 6); /* R2 */
+  node_hold(b, &x, 1, 6, false);
+  node_start(b);
+  struct link *l = connect_fake(w, b, r.k.pk);
+  fake_hello(l);
+  b->fail_fork = HLS_ESTORE;
+  msgpack_sbuffer sb;
+  pay_items_range(&sb, &r, 1, 2);
+  assert_int_equal(inject_free(l, &sb), 0);
+  assert_int_equal(hls_gossip_head(b->g, r.k.pk), 2);
+  assert_int_equal(b->n_fork, 0);
+  assert_int_equal(hls_gossip_tick(b->g, 1000), 0);
+  assert_int_equal(b->n_fork, 1);
+  assert_true(b->forks[0].reported);
+  assert_memory_equal(b->forks[0].reporter, r.k.pk, HLS_KEY_BYTES);
+  assert_int_equal(b->forks[0].report_seq, 2);
+  struct hls_gossip_stats st;
+  hls_gossip_get_stats(b->g, &st);
+  assert_int_equal(st.forked, 1);
+  link_close(l);
+  chain_free(&x);
+  chain_free(&y);
+  chain_free(&r);
+  world_free(w);
+}
+
 /* Forged fork items: a violation of the peer that sent them, nothing of
  * the frame stored, no origin given up. */
 static void test_fork_report_forged(void **state) {
@@ -3160,6 +3199,7 @@ int main(void) {
       cmocka_unit_test(test_fork_via_successor),
       cmocka_unit_test(test_fork_reported),
       cmocka_unit_test(test_fork_report_forged),
+      cmocka_unit_test(test_fork_reported_store_fails),
       cmocka_unit_test(test_fork_kept_while_another_pending),
       cmocka_unit_test(test_fork_kept_after_failure_in_frame),
       cmocka_unit_test(test_bad_peers),
