@@ -905,29 +905,22 @@ def main(argv):
                 prev_id = check_vector(doc, v, prev_id, ossl, seed, public_key)
                 print("ok %s (envelope %d bytes, stub %d bytes)" % (v["name"], len(v["envelope"]) // 2,
                                                                    len(v["stub"]) // 2))
-            # receipt.json, beside envelopes.json: the same chain's item 5.
-            receipt_path = os.path.join(os.path.dirname(path), "receipt.json")
-            if os.path.exists(receipt_path):
-                with open(receipt_path, encoding="utf-8") as fh:
-                    rdoc = json.load(fh)
-                check(rdoc["seed"] == doc["seed"] and rdoc["public_key"] == doc["public_key"],
-                      "receipt.json is not of the same node")
-                check([v["input"]["type"] for v in rdoc["vectors"]] == [5], "receipt.json: one receipt")
-                for v in rdoc["vectors"]:
-                    check(v["input"]["seq"] == len(vectors) + 1, "receipt: seq")
-                    prev_id = check_vector(rdoc, v, prev_id, ossl, seed, public_key)
-                    print("ok %s (envelope %d bytes, stub %d bytes)" % (v["name"], len(v["envelope"]) // 2,
-                                                                       len(v["stub"]) // 2))
-                # fork.json: the same chain's item 6, after the receipt.
-                fork_path = os.path.join(os.path.dirname(path), "fork.json")
-                with open(fork_path, encoding="utf-8") as fh:
-                    fdoc = json.load(fh)
-                check(fdoc["seed"] == doc["seed"] and fdoc["public_key"] == doc["public_key"],
-                      "fork.json is not of the same node")
-                check([v["input"]["type"] for v in fdoc["vectors"]] == [7], "fork.json: one fork")
-                for v in fdoc["vectors"]:
-                    check(v["input"]["seq"] == len(vectors) + 2, "fork: seq")
-                    check_vector(fdoc, v, prev_id, ossl, seed, public_key)
+            # Beside envelopes.json, the same chain goes on: receipt.json
+            # (item 5, a receipt), then fork.json (item 6, a fork report).
+            seq = len(vectors)
+            for file_name, type_code in (("receipt.json", 5), ("fork.json", 7)):
+                extra_path = os.path.join(os.path.dirname(path), file_name)
+                if not os.path.exists(extra_path):
+                    break
+                with open(extra_path, encoding="utf-8") as fh:
+                    xdoc = json.load(fh)
+                check(xdoc["seed"] == doc["seed"] and xdoc["public_key"] == doc["public_key"],
+                      "%s is not of the same node" % file_name)
+                check([v["input"]["type"] for v in xdoc["vectors"]] == [type_code], "%s: one item" % file_name)
+                for v in xdoc["vectors"]:
+                    seq += 1
+                    check(v["input"]["seq"] == seq, "%s: seq" % file_name)
+                    prev_id = check_vector(xdoc, v, prev_id, ossl, seed, public_key)
                     print("ok %s (envelope %d bytes, stub %d bytes)" % (v["name"], len(v["envelope"]) // 2,
                                                                        len(v["stub"]) // 2))
             sigs = SignatureCache(ossl, doc["signature_tag"].encode("ascii"))
