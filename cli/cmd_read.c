@@ -109,27 +109,51 @@ static int list_command(struct cli *c, int argc, char **argv, enum hls_method_id
 /* --- places ----------------------------------------------------------------------- */
 
 static struct hls_table *places_table(void) {
-  static const char *const headers[] = {"PLACE", "REGION", "ROLE", "ITEMS", "STUBS", "ERASED", "CHAIN", "LAST HEARD",
-                                        "NODE"};
-  struct hls_table *t = hls_table_new(9, headers);
-  for (size_t col = 3; t && col <= 6; col++) hls_table_set_right(t, col);
+  static const char *const headers[] = {"PLACE", "REGION", "ROLE", "VOUCHED BY", "ITEMS", "STUBS", "ERASED", "CHAIN",
+                                        "LAST HEARD", "NODE"};
+  struct hls_table *t = hls_table_new(10, headers);
+  for (size_t col = 4; t && col <= 7; col++) hls_table_set_right(t, col);
   if (t) {
     hls_table_set_shrink(t, 0, 12);
     hls_table_set_shrink(t, 1, 8);
+    hls_table_set_shrink(t, 3, 12);
   }
   return t;
 }
 
+/* The places vouching for p, by name ('*': the vouch does not count);
+ * "-" if none. */
+static const char *vouched_by(const struct hls_mp_value *p, char *buf, size_t size) {
+  const struct hls_mp_value *list = hls_mp_get(p, "vouched_by");
+  size_t used = 0;
+  buf[0] = '\0';
+  for (uint32_t i = 0; list != NULL && list->type == HLS_MP_ARRAY && i < list->len && used + 1 < size; i++) {
+    const struct hls_mp_value *v = &list->v.items[i], *counts = hls_mp_get(v, "counts");
+    char name[HLS_PLACE_MAX + 1];
+    if (!hls_out_str(v, "place", name, sizeof name)[0]) hls_out_str(v, "node_id", name, sizeof name);
+    bool no = counts == NULL || counts->type != HLS_MP_BOOL || !counts->v.b;
+    int n = snprintf(buf + used, size - used, "%s%s%s", i ? ", " : "", name, no ? "*" : "");
+    used = n < 0 ? size : used + (size_t)n;
+  }
+  return buf[0] ? buf : "-";
+}
+
 static void place_row(struct hls_table *t, const struct hls_mp_value *p) {
-  char place[HLS_PLACE_MAX + 16], region[HLS_REGION_MAX + 1], role[16], heard[24], node[HLS_NODEID_TEXT_SIZE];
+  char place[HLS_PLACE_MAX + 48], region[HLS_REGION_MAX + 1], role[32], heard[24], node[HLS_NODEID_TEXT_SIZE];
+  char vouchers[512];
   char num[4][24];
   static const char *const keys[] = {"items", "stubs", "erased", "chain_seq"};
   for (int k = 0; k < 4; k++) snprintf(num[k], sizeof num[k], "%lld", (long long)hls_out_int(p, keys[k]));
   if (!hls_out_str(p, "place", place, HLS_PLACE_MAX + 1)[0]) snprintf(place, sizeof place, "(no profile held)");
   if (is_self(p)) strcat(place, " (this node)");
+  const struct hls_mp_value *claims = hls_mp_get(p, "name_also_claimed_by"), *counts = hls_mp_get(p, "role_counts");
+  if (claims != NULL && claims->type == HLS_MP_ARRAY && claims->len > 0) strcat(place, " (name also claimed)");
+  place_cell(p, "role", role, sizeof role);
+  if (counts != NULL && counts->type == HLS_MP_BOOL && !counts->v.b) strcat(role, " (not counted)");
   const char *row[] = {place,
                        place_cell(p, "region", region, sizeof region),
-                       place_cell(p, "role", role, sizeof role),
+                       role,
+                       vouched_by(p, vouchers, sizeof vouchers),
                        num[0],
                        num[1],
                        num[2],

@@ -519,6 +519,19 @@ static json_t *body_json(const struct hls_envelope *env, struct hls_why *why, in
       json_object_set_new(j, "items", items);
       break;
     }
+    case HLS_ENV_VOUCH: {
+      struct hls_vouch v;
+      if ((*rc = hls_vouch_decode(&v, env->body, env->body_len, why)) != 0) break;
+      char subject[HLS_NODEID_TEXT_SIZE];
+      hls_nodeid_format(v.subject, subject);
+      json_object_set_new(j, "subject", json_string(subject));
+      json_object_set_new(j, "withdrawn", json_boolean(v.withdrawn));
+      json_object_set_new(j, "place", v.withdrawn ? json_null() : json_string(v.place));
+      json_object_set_new(j, "region", v.withdrawn ? json_null() : json_string(v.region));
+      json_object_set_new(j, "role", v.withdrawn ? json_null()
+                                                 : json_string(v.role == HLS_PROFILE_PARTNER ? "partner" : "place"));
+      break;
+    }
     default: break;
   }
   return j;

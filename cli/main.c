@@ -166,8 +166,21 @@ static const struct cli_command commands[] = {
     {"invite list", cmd_invite_list, HLS_M_INVITE_LIST, "invite list",
      "the invites this node gave: state, uses, expiry, note, who redeemed them (never their codes)", NULL},
     {"invite revoke", cmd_invite_revoke, HLS_M_INVITE_REVOKE, "invite revoke ID", "refuse an invite from now on", NULL},
+    {"vouch", cmd_vouch, HLS_M_VOUCH, "vouch NODE_ID [--role place|partner]",
+     "sign a vouch: node NODE_ID is the place its profile says (docs/protocol.md 4.6)",
+     "  The vouch copies the place, region and role of the node's latest profile held\n"
+     "  (--role place vouches for a partner's name but not its partner role). It is an\n"
+     "  item of this node's chain, signed and sent at once; a later vouch or unvouch for\n"
+     "  the same node supersedes it. hls places shows who vouched for whom.\n"},
+    {"vouch list", cmd_vouch_list, HLS_M_VOUCH_LIST, "vouch list",
+     "the vouches this node holds: who vouched for whom, as what, and whether each counts", NULL},
+    {"unvouch", cmd_unvouch, HLS_M_UNVOUCH, "unvouch NODE_ID", "withdraw this node's vouch for a node", NULL},
     {"places", cmd_places, HLS_M_PLACES, "places [--limit N]",
      "places whose items this node holds: name, region, role, items, last heard",
+     "  ROLE is marked (not counted) for a partner not vouched as partner by\n"
+     "  trust.partner_vouches vouched places. VOUCHED BY lists the places vouching for it\n"
+     "  (* : the vouch does not count). A name claimed by several nodes is marked\n"
+     "  (name also claimed); a place is vouched if this node or a vouched place vouched for it.\n"
      "  ITEMS counts every envelope held of that place, STUBS those held without their body\n"
      "  (not meant for this node, or not received yet), ERASED those whose body a tombstone\n"
      "  erased. CHAIN is the highest seq held; LAST HEARD when its newest item was stored.\n"
@@ -197,7 +210,7 @@ static const struct cli_command commands[] = {
      "  Items already held are counted and skipped: importing again changes nothing.\n"},
     {"patterns", cmd_patterns, HLS_M_PATTERNS,
      "patterns [--signal S] [--theme T] [--kind K] [--scale S] [--region R] [--place P] [--since WHEN]\n"
-     "             [--until WHEN] [--min-places N] [--min-strength X] [--all] [--limit N]\n"
+     "             [--until WHEN] [--min-places N] [--min-strength X] [--vouched] [--all] [--limit N]\n"
      "         | patterns show ID | patterns summary",
      NULL,
      "  Each of --signal, --theme, --kind, --scale, --region and --place may be given several\n"

@@ -168,6 +168,17 @@ int api_peer_unblock(struct hls_api *api, struct hls_control_call *call);
 /* --- what this node holds: places, stories, items (api_read.c) ------------- */
 
 int api_places(struct hls_api *api, struct hls_control_call *call);
+
+/* --- vouches (api_vouch.c) ------------------------------------------------------- */
+
+int api_vouch(struct hls_api *api, struct hls_control_call *call);
+int api_unvouch(struct hls_api *api, struct hls_control_call *call);
+int api_vouch_list(struct hls_api *api, struct hls_control_call *call);
+struct hls_trust;
+/* A place row's keys about vouches (docs/control.md, places): vouched,
+ * role_counts, partner_vouches, vouched_by, name_also_claimed_by. */
+#define API_PLACES_TRUST_KEYS 5
+int api_places_trust(msgpack_packer *pk, const struct hls_trust *t, const uint8_t node_id[32]);
 int api_stories(struct hls_api *api, struct hls_control_call *call);
 int api_stories_show(struct hls_api *api, struct hls_control_call *call);
 int api_items(struct hls_api *api, struct hls_control_call *call);

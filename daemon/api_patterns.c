@@ -4,10 +4,34 @@
  * (patternsd.h); these hand it the call. */
 #include "api_handlers.h"
 
-#include "patternsd.h"
+#include <stdlib.h>
+#include <string.h>
 
+#include "patternsd.h"
+#include "trust.h"
+
+/* patterns --vouched hands the engine's listing the vouched places
+ * (trust.h) as this node holds them now. */
 int api_patterns(struct hls_api *api, struct hls_control_call *call) {
-  return hls_patternsd_api_list(api->env.patterns, call);
+  bool vouched = false;
+  int rc = hls_mp_get_bool(call->req->args, "vouched", &vouched, NULL, &call->why);
+  if (rc != 0 || !vouched) return rc != 0 ? rc : hls_patternsd_api_list(api->env.patterns, call);
+  struct hls_trust t;
+  rc = hls_trust_load(&t, api->env.store, api->env.identity->public_key, api->env.config->trust_partner_vouches,
+                      &call->why);
+  if (rc != 0) return rc;
+  uint8_t *ids = malloc(t.n_nodes ? t.n_nodes * 32 : 1);
+  size_t n = 0;
+  if (ids == NULL) {
+    hls_trust_free(&t);
+    return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < t.n_nodes; i++) /* in node id order, as hls_trust keeps them */
+    if (t.nodes[i].vouched) memcpy(ids + 32 * n++, t.nodes[i].node_id, 32);
+  hls_trust_free(&t);
+  rc = hls_patternsd_api_list_vouched(api->env.patterns, call, ids, n);
+  free(ids);
+  return rc;
 }
 int api_patterns_show(struct hls_api *api, struct hls_control_call *call) {
   return hls_patternsd_api_show(api->env.patterns, call);

@@ -9,6 +9,7 @@
 #include "items_import.h"
 #include "nodeid.h"
 #include "text.h"
+#include "trust.h"
 
 /* --- what this node holds: places, stories, items ------------------------------------ */
 
@@ -47,6 +48,7 @@ static const char *place_role(const struct hls_place_row *p) {
 struct page_ctx {
   struct list_ctx l;
   size_t max_bytes;
+  const struct hls_trust *trust; /* borrowed: places only */
 };
 
 /* Room in a reply frame for all but the rows: the frame's own fields, the
@@ -119,8 +121,9 @@ static int page_reply(struct hls_api *api, struct hls_control_call *call, struct
   return rc;
 }
 
-static int pack_place(msgpack_packer *pk, const struct hls_place_row *p, const uint8_t *self) {
-  PACK(msgpack_pack_map(pk, 14));
+static int pack_place(msgpack_packer *pk, const struct hls_place_row *p, const uint8_t *self,
+                      const struct hls_trust *trust) {
+  PACK(msgpack_pack_map(pk, 14 + API_PLACES_TRUST_KEYS));
   PACK(pack_kv_node_id(pk, "node_id", p->node_id));
   PACK(hls_mp_pack_kv_bool(pk, "self", memcmp(p->node_id, self, 32) == 0));
   PACK(hls_mp_pack_kv_str(pk, "place", place_name(p)));
@@ -138,13 +141,13 @@ static int pack_place(msgpack_packer *pk, const struct hls_place_row *p, const u
   PACK(hls_mp_pack_kv_i64(pk, "chain_seq", (int64_t)p->chain_seq));
   PACK(pack_kv_item_id(pk, "head", p->head_id));
   PACK(api_pack_kv_time(pk, "last_heard", p->last_heard_ms));
-  return 0;
+  return api_places_trust(pk, trust, p->node_id);
 }
 
 static int place_one(void *ctx, const struct hls_place_row *p) {
   struct page_ctx *pc = ctx;
   size_t before = pc->l.sb.size;
-  return page_took(pc, before, pack_place(&pc->l.pk, p, pc->l.self));
+  return page_took(pc, before, pack_place(&pc->l.pk, p, pc->l.self, pc->trust));
 }
 
 int api_places(struct hls_api *api, struct hls_control_call *call) {
@@ -152,10 +155,17 @@ int api_places(struct hls_api *api, struct hls_control_call *call) {
   struct hls_cursor after;
   int rc = page_args(call->req->args, HLS_CURSOR_PLACES, HLS_PAGE_PLACES_MAX, 0, &page, &after, &call->why);
   if (rc != 0) return rc;
+  struct hls_trust trust;
+  rc = hls_trust_load(&trust, api->env.store, api->env.identity->public_key, api->env.config->trust_partner_vouches,
+                      &call->why);
+  if (rc != 0) return rc;
   struct page_ctx pc;
   page_init(api, &pc);
+  pc.trust = &trust;
   rc = hls_store_places(api->env.store, &page, place_one, &pc, &call->why);
-  return page_reply(api, call, &pc, rc, "places", &page);
+  rc = page_reply(api, call, &pc, rc, "places", &page);
+  hls_trust_free(&trust);
+  return rc;
 }
 
 /* {id, origin, seq, self, place, region, published_at} and the story's
@@ -290,7 +300,7 @@ int api_items(struct hls_api *api, struct hls_control_call *call) {
     return rc;
   rc = arg_text(a, "type", sizeof type - 1, type, &has_type, &call->why);
   if (rc == HLS_ETOOBIG || (rc == 0 && has_type && hls_env_type_parse(type, &f.type) != 0))
-    return hls_why_set(&call->why, HLS_EINVAL, "type: expected profile|digest|story|tombstone|receipt|fork");
+    return hls_why_set(&call->why, HLS_EINVAL, "type: expected profile|digest|story|tombstone|receipt|vouch|fork");
   if (rc != 0) return rc;
   struct page_ctx pc;
   page_init(api, &pc);

@@ -188,6 +188,10 @@ static const struct hls_config_option options[] = {
      "Report the forks this node finds, so every node stops following the forked place (docs/protocol.md 4.7). "
      "off: keep them unreported, and report them when turned on again; for a network whose nodes are not all "
      "upgraded yet (an older hlsd refuses fork reports).", 0, 0},
+    {"trust", "partner_vouches", HLS_CFG_INT, OFF(trust_partner_vouches), SZ(trust_partner_vouches), 0, 64, "2",
+     NULL, true,
+     "A node's partner role counts (hls places: role_counts) only when this many vouched places vouched for it as "
+     "a partner (hls vouch --role partner). 0: self-declared partner roles count, as before vouches.", 0, 0},
     {"store", "synchronous", HLS_CFG_ENUM, OFF(store_synchronous), SZ(store_synchronous), 0, 0, "full",
      sync_choices, false,
      "SQLite fsync policy. full: a committed change survives power loss. normal: faster, may lose "

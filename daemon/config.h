@@ -85,6 +85,9 @@ struct hls_config {
   int64_t publish_delay_ms;
   int publish_receipts; /* 0 off, 1 on */
   int publish_forks;    /* 0 off, 1 on */
+  /* [trust] (docs/operations.md#trust): a partner role counts when vouched
+   * as partner by this many vouched places; 0: a self-declared one counts */
+  int64_t trust_partner_vouches;
   /* [store] */
   int store_synchronous; /* 0 normal, 1 full */
   int64_t store_cache_bytes;

@@ -265,9 +265,9 @@ int hls_node_publish(struct hls_node *n, struct hls_why *why) {
     snprintf(about, sizeof about, "records=%lld", (long long)res.expired);
     audit_node(n, "consent.expired", about, "ok");
   }
-  if (res.profiles + res.digests + res.stories + res.tombstones + res.receipts + res.forks > 0)
-    hls_log_info("published", "profiles=%d digests=%d stories=%d tombstones=%d receipts=%d forks=%d chain_seq=%llu",
-                 res.profiles, res.digests, res.stories, res.tombstones, res.receipts, res.forks,
+  if (res.profiles + res.digests + res.stories + res.tombstones + res.receipts + res.forks + res.vouches > 0)
+    hls_log_info("published", "profiles=%d digests=%d stories=%d tombstones=%d receipts=%d forks=%d vouches=%d chain_seq=%llu",
+                 res.profiles, res.digests, res.stories, res.tombstones, res.receipts, res.forks, res.vouches,
                  (unsigned long long)n->chain_seq);
   if (res.receipts_waiting) schedule_publish(n, false); /* the rest of what is owed, one receipt a run */
   return 0;

@@ -45,6 +45,11 @@ static int list_one(void *ctx, const struct hls_patrow *r) {
 }
 
 int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *call) {
+  return hls_patternsd_api_list_vouched(pd, call, NULL, 0);
+}
+
+int hls_patternsd_api_list_vouched(struct hls_patternsd *pd, struct hls_control_call *call, const uint8_t *vouched_ids,
+                                   size_t n_vouched_ids) {
   struct hls_patfilter f;
   int64_t limit;
   int64_t offset = 0;
@@ -59,6 +64,19 @@ int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *ca
   if (rc != 0) return rc;
   if (offset < 0) return hls_why_set(&call->why, HLS_EINVAL, "offset: must be 0 or more");
   f.include_ended = all;
+  if (vouched_ids != NULL) {
+    /* The engine's minimum of places per signal: a pattern must keep it
+     * with the vouched places alone. */
+    const struct hls_pat_params *prm = &pd->params;
+    f.vouched = true;
+    f.vouched_ids = vouched_ids;
+    f.n_vouched_ids = n_vouched_ids;
+    f.min_places_of[HLS_PAT_SPREAD] = prm->spread_min_places;
+    f.min_places_of[HLS_PAT_EMERGING] = prm->emerging_min_places;
+    f.min_places_of[HLS_PAT_RISING] = prm->rising_min_places;
+    f.min_places_of[HLS_PAT_TOGETHER] = prm->together_min_places;
+    f.min_places_of[HLS_PAT_CROSS_SCALE] = prm->cross_min_places;
+  }
   /* Every matching row is counted (by signal, live or ended); the page's
    * summaries go to a side buffer, as the array needs its length first. */
   struct list_ctx l = {.f = &f, .offset = offset, .limit = limit};

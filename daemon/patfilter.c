@@ -41,6 +41,19 @@ static bool lines_have(const char *list, const char *value, bool as_name) {
   return false;
 }
 
+static int id_cmp(const void *a, const void *b) { return memcmp(a, b, HLS_KEY_BYTES); }
+
+/* --vouched: enough of r's places are vouched for. */
+static bool vouched_enough(const struct hls_patfilter *f, const struct hls_patrow *r) {
+  if (r->origins == NULL) return false;
+  int64_t n = 0;
+  for (size_t i = 0; i < r->n_origins; i++)
+    n += f->n_vouched_ids > 0 &&
+         bsearch(r->origins + i * HLS_KEY_BYTES, f->vouched_ids, f->n_vouched_ids, HLS_KEY_BYTES, id_cmp) != NULL;
+  int64_t need = r->signal >= 0 && r->signal < HLS_PAT_SIGNAL_COUNT ? f->min_places_of[r->signal] : 1;
+  return n >= need && n >= f->min_places && n >= 1;
+}
+
 bool hls_patfilter_match(const struct hls_patfilter *f, const struct hls_patrow *r) {
   if (!f->include_ended && !r->live) return false;
   if (f->signals && !(f->signals & (1u << r->signal))) return false;
@@ -48,6 +61,7 @@ bool hls_patfilter_match(const struct hls_patfilter *f, const struct hls_patrow 
   if (f->scales && !(f->scales & r->scales)) return false;
   if (r->n_places < f->min_places) return false;
   if (r->strength < f->min_strength) return false;
+  if (f->vouched && !vouched_enough(f, r)) return false;
   if (f->has_since && r->week_to < f->since) return false;
   if (f->has_until && r->week_from > f->until) return false;
   if (f->n_themes) {

@@ -31,6 +31,15 @@ struct hls_patfilter {
   bool has_since, has_until;
   int32_t since, until; /* week numbers; a pattern matches if its weeks overlap */
   bool include_ended;   /* listings: ended patterns too (feeds: always) */
+  /* hls patterns --vouched: only the vouched places (trust.h) count. A
+   * pattern is selected if at least min_places_of[signal] (the engine's
+   * minimum of places for its signal) and min_places of its places are
+   * in vouched_ids; one whose places were not kept (before schema 9) is
+   * not. */
+  bool vouched;
+  const uint8_t *vouched_ids; /* borrowed; HLS_KEY_BYTES each, sorted */
+  size_t n_vouched_ids;
+  int64_t min_places_of[HLS_PAT_SIGNAL_COUNT];
 };
 
 /* f from args (out; every key optional). */

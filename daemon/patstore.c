@@ -59,7 +59,7 @@ static const char *const sql[P__COUNT] = {
     [P_EVENT] = "INSERT INTO pattern_events(id, change, " PCOLS ", week, at_ms)"
                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     /* The order of the patterns_by_strength index. */
-    [P_LIST] = "SELECT " PCOLS ", id FROM patterns WHERE retracted=0 ORDER BY strength DESC, week_to DESC, id",
+    [P_LIST] = "SELECT " PCOLS ", id, origins FROM patterns WHERE retracted=0 ORDER BY strength DESC, week_to DESC, id",
     [P_IDS] = "SELECT id FROM patterns",
     [P_GET] = "SELECT " PCOLS ", retracted FROM patterns WHERE id=?1",
     [P_FEED_ADD] = "INSERT INTO feeds(name, filter, cursor, created_ms) VALUES(?1, ?2, 0, ?3)",
@@ -133,6 +133,8 @@ static void col_row(sqlite3_stmt *st, int c, struct hls_patrow *r) {
   r->live = sqlite3_column_int(st, c + 12) != 0;
   r->region = col_text(st, c + 13);
   r->places = col_text(st, c + 14);
+  r->origins = NULL;
+  r->n_origins = 0;
 }
 
 /* The PCOLS of r as parameters first .. first + N_PCOLS - 1. */
@@ -358,7 +360,18 @@ static int each_row(struct hls_patstore *ps, sqlite3_stmt *st, int (*fn)(void *c
 
 int hls_patstore_each_pattern(struct hls_patstore *ps, int (*fn)(void *ctx, const struct hls_patrow *r), void *ctx,
                               struct hls_why *why) {
-  return each_row(ps, ps->st[P_LIST], fn, ctx, why);
+  sqlite3_stmt *st = ps->st[P_LIST];
+  int rc = SQLITE_DONE, cb = 0;
+  while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct hls_patrow r;
+    col_row(st, 0, &r);
+    if (sqlite3_column_type(st, N_PCOLS + 1) == SQLITE_BLOB) {
+      r.origins = sqlite3_column_blob(st, N_PCOLS + 1);
+      r.n_origins = (size_t)sqlite3_column_bytes(st, N_PCOLS + 1) / HLS_KEY_BYTES;
+    }
+    cb = fn(ctx, &r);
+  }
+  return walk_end(ps, st, rc, cb, why);
 }
 
 int hls_patstore_each_id(struct hls_patstore *ps, int (*fn)(void *ctx, const uint8_t id[HLS_PAT_ID_BYTES]), void *ctx,

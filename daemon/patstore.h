@@ -32,6 +32,9 @@ struct hls_patrow {
   const char *places; /* place names, each followed by '\n' */
   const void *summary;
   size_t summary_len;
+  const uint8_t *origins; /* its places' node ids, HLS_KEY_BYTES each, sorted; NULL: not read (only
+                           * hls_patstore_each_pattern reads them) or a row from before schema 9 */
+  size_t n_origins;
 };
 
 /* Prepare the statements on db (borrowed, must outlive the store). */

@@ -397,6 +397,29 @@ static const char *const migrations[] = {
     "ALTER TABLE forks ADD COLUMN reporter BLOB CHECK(reporter IS NULL OR length(reporter) = 32);"
     "ALTER TABLE forks ADD COLUMN report_seq INTEGER;"
     "ALTER TABLE forks ADD COLUMN published_seq INTEGER;",
+    /* 20: vouches (docs/protocol.md 4.6, store_vouches.c). The latest
+     * vouch of each voucher for each subject as held (place, region and
+     * role NULL: withdrawn), and the vouches this node's admin asked for
+     * that its next publishing run signs. Vouches did not exist before
+     * (type 6 was refused): nothing to fill. */
+    "CREATE TABLE vouches("
+    "  voucher BLOB NOT NULL CHECK(length(voucher) = 32),"
+    "  subject BLOB NOT NULL CHECK(length(subject) = 32 AND subject != voucher),"
+    "  place TEXT,"
+    "  region TEXT,"
+    "  role INTEGER CHECK(role BETWEEN 0 AND 1),"
+    "  seq INTEGER NOT NULL,"
+    "  at_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(voucher, subject)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX vouches_by_subject ON vouches(subject, voucher);"
+    "CREATE TABLE vouches_asked("
+    "  subject BLOB PRIMARY KEY CHECK(length(subject) = 32),"
+    "  place TEXT,"
+    "  region TEXT,"
+    "  role INTEGER CHECK(role BETWEEN 0 AND 1),"
+    "  asked_ms INTEGER NOT NULL"
+    ") STRICT, WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -543,6 +543,32 @@ typedef int (*hls_place_cb)(void *ctx, const struct hls_place_row *p);
 int hls_store_places(struct hls_store *s, struct hls_page *page, hls_place_cb cb, void *ctx,
                      struct hls_why *why) HLS_WARN_UNUSED;
 
+/* --- vouches (store_vouches.c; docs/protocol.md 4.6) ------------------------------ */
+
+/* The latest vouch held of a voucher for a subject (vouch.withdrawn: it
+ * took it back). */
+struct hls_vouch_row {
+  uint8_t voucher[32];
+  struct hls_vouch vouch;
+  uint64_t seq;  /* the vouch item's seq in the voucher's chain */
+  int64_t at_ms; /* its timestamp */
+};
+typedef int (*hls_vouch_cb)(void *ctx, const struct hls_vouch_row *r);
+/* Every vouch held (this node's own too), by voucher then subject. A
+ * non-zero return from cb stops the walk and is returned. */
+int hls_store_vouches(struct hls_store *s, hls_vouch_cb cb, void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
+/* Ask the next publishing run to sign v (hls vouch, hls unvouch); it
+ * replaces an earlier ask for the same subject not signed yet. */
+int hls_store_vouch_ask(struct hls_store *s, const struct hls_vouch *v, int64_t now_ms, struct hls_why *why) HLS_WARN_UNUSED;
+/* The oldest asks, at most max, into out (*n of them). */
+int hls_store_vouches_asked(struct hls_store *s, struct hls_vouch *out, size_t max, size_t *n,
+                            struct hls_why *why) HLS_WARN_UNUSED;
+/* The ask for subject was signed: forget it. */
+int hls_store_vouch_asked_done(struct hls_store *s, const uint8_t subject[32], struct hls_why *why) HLS_WARN_UNUSED;
+typedef int (*hls_profile_cb)(void *ctx, const uint8_t origin[32], const struct hls_profile *p);
+/* Every origin's latest profile held, by origin. */
+int hls_store_profiles(struct hls_store *s, hls_profile_cb cb, void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
+
 struct hls_story_filter {
   const char *place; /* a place name (case-insensitive, exact) or a node id; NULL for any */
   const char *theme; /* slug, NULL for any */

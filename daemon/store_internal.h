@@ -183,4 +183,12 @@ int hls_store__fill_read_side(struct hls_store *s, struct hls_why *why);
 int hls_store__receipt_held(struct hls_store *s, const uint8_t holder[32], uint64_t seq, int64_t timestamp_ms,
                             const uint8_t *body, size_t len, struct hls_why *why);
 
+/* --- vouches (store_vouches.c) ---------------------------------------------------- */
+
+/* A vouch body of voucher (its seq and timestamp) is now held: it
+ * supersedes the voucher's earlier vouch for the same subject (table
+ * vouches). */
+int hls_store__vouch_held(struct hls_store *s, const uint8_t voucher[32], uint64_t seq, int64_t timestamp_ms,
+                          const uint8_t *body, size_t len, struct hls_why *why);
+
 #endif

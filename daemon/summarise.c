@@ -589,6 +589,32 @@ static int reconcile_forks(const struct hls_summarise_ctx *ctx, struct chain *ch
   return hls_store_forks_unreported(ctx->store, report_fork, &fr, why);
 }
 
+/* --- vouches ----------------------------------------------------------------------- */
+
+/* The vouches the admin asked for (hls vouch, hls unvouch), one item
+ * each, at most HLS_VOUCHES_PER_RUN a run (the rest in the next). */
+#define HLS_VOUCHES_PER_RUN 64
+static int reconcile_vouches(const struct hls_summarise_ctx *ctx, struct chain *ch, struct hls_summarise_result *res,
+                             struct hls_why *why) {
+  struct hls_vouch asked[HLS_VOUCHES_PER_RUN];
+  size_t n = 0;
+  int rc = hls_store_vouches_asked(ctx->store, asked, HLS_VOUCHES_PER_RUN, &n, why);
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    uint64_t seq = 0;
+    rc = hls_vouch_pack(&body, &asked[i]);
+    if (rc == 0)
+      rc = chain_append(ctx, ch, HLS_ENV_VOUCH, HLS_AUD_NETWORK, (const uint8_t *)body.data, body.size, &seq, why);
+    struct hls_published p = {.seq = seq, .type = HLS_ENV_VOUCH, .published_ms = ctx->now_ms};
+    if (rc == 0) rc = hls_store_published_add(ctx->store, &p, why);
+    if (rc == 0) rc = hls_store_vouch_asked_done(ctx->store, asked[i].subject, why);
+    if (rc == 0) res->vouches++;
+    msgpack_sbuffer_destroy(&body);
+  }
+  return rc;
+}
+
 int hls_summarise_reconcile(const struct hls_summarise_ctx *ctx, const struct hls_dirty *dirty,
                             struct hls_summarise_result *res, struct hls_why *why) {
   struct chain ch;
@@ -607,6 +633,7 @@ int hls_summarise_reconcile(const struct hls_summarise_ctx *ctx, const struct hl
   if (rc == 0) rc = reconcile_digests(ctx, &ch, dirty, res, why);
   if (rc == 0) rc = reconcile_receipts(ctx, &ch, res, why);
   if (rc == 0) rc = reconcile_forks(ctx, &ch, res, why);
+  if (rc == 0) rc = reconcile_vouches(ctx, &ch, res, why);
   if (rc == 0) rc = hls_store_commit(ctx->store, why);
   if (rc != 0) {
     hls_store_rollback(ctx->store);

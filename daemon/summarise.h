@@ -46,7 +46,7 @@ struct hls_dirty {
 };
 
 struct hls_summarise_result {
-  int profiles, digests, stories, tombstones, receipts, forks;
+  int profiles, digests, stories, tombstones, receipts, forks, vouches;
   bool receipts_waiting; /* more receipt entries are owed than one receipt carries: publish again */
   int64_t expired; /* consents that ended on expiry in this run */
 };

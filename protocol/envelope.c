@@ -7,7 +7,7 @@
 #include "addr.h"
 #include "text.h"
 
-static const char *const type_names[] = {NULL, "profile", "digest", "story", "tombstone", "receipt", NULL, "fork"};
+static const char *const type_names[] = {NULL, "profile", "digest", "story", "tombstone", "receipt", "vouch", "fork"};
 static const char *const reason_names[] = {"consent_withdrawn", "consent_expired", "corrected", "record_deleted"};
 
 bool hls_env_type_known(uint64_t type) {
@@ -236,6 +236,12 @@ int hls_env_decode(struct hls_envelope *env, const uint8_t *bytes, size_t len, s
       if (t.target_seq >= h->seq)
         return hls_why_set(why, HLS_EMALFORMED, "tombstone: target seq %llu is not earlier than %llu",
                            (unsigned long long)t.target_seq, (unsigned long long)h->seq);
+    }
+    if (h->type == HLS_ENV_VOUCH) {
+      struct hls_vouch vo;
+      TRY(hls_vouch_decode(&vo, env->body, env->body_len, why));
+      if (sodium_memcmp(vo.subject, h->origin, HLS_KEY_BYTES) == 0)
+        return hls_why_set(why, HLS_EMALFORMED, "vouch: a node cannot vouch for itself");
     }
   }
   hls_env_item_id(env->header_bytes, env->header_len, env->sig, env->id);
@@ -777,6 +783,48 @@ int hls_fork_pack(msgpack_sbuffer *out, const uint8_t *stub1, size_t len1, const
   return packed_ok(out, start, HLS_ENV_FORK, rc);
 }
 
+/* --- vouch ------------------------------------------------------------------------- */
+
+static int pack_vouch(msgpack_sbuffer *out, const struct hls_vouch *v) {
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  PK(msgpack_pack_array(&pk, 2));
+  TRY(pack_bin(&pk, v->subject, HLS_KEY_BYTES));
+  if (v->withdrawn) {
+    PK(msgpack_pack_nil(&pk));
+    return 0;
+  }
+  if (v->role != HLS_PROFILE_PLACE && v->role != HLS_PROFILE_PARTNER) return HLS_EINVAL;
+  PK(msgpack_pack_array(&pk, 3));
+  TRY(hls_mp_pack_cstr(&pk, v->place));
+  TRY(hls_mp_pack_cstr(&pk, v->region));
+  PK(msgpack_pack_uint32(&pk, (uint32_t)v->role));
+  return 0;
+}
+
+int hls_vouch_pack(msgpack_sbuffer *out, const struct hls_vouch *v) {
+  size_t start = out->size;
+  return packed_ok(out, start, HLS_ENV_VOUCH, pack_vouch(out, v));
+}
+
+int hls_vouch_decode(struct hls_vouch *v, const uint8_t *body, size_t len, struct hls_why *why) {
+  struct hls_mp_reader r;
+  memset(v, 0, sizeof *v);
+  hls_mp_reader_init(&r, body, len, true);
+  TRY(read_array_n(&r, 2, "vouch", why));
+  TRY(read_fixed_bin(&r, v->subject, HLS_KEY_BYTES, "subject", why));
+  if (hls_mp_peek(&r) == HLS_MP_NIL) {
+    TRY(hls_mp_read_nil(&r));
+    v->withdrawn = true;
+    return expect_end(&r, why);
+  }
+  TRY(read_array_n(&r, 3, "claim", why));
+  TRY(read_text(&r, v->place, sizeof v->place, 1, false, "place", why));
+  TRY(read_text(&r, v->region, sizeof v->region, 1, false, "region", why));
+  TRY(read_small(&r, HLS_PROFILE_PARTNER, &v->role, "role", why));
+  return expect_end(&r, why);
+}
+
 int hls_env_body_check(int type, const uint8_t *body, size_t len, struct hls_why *why) {
   int rc;
   switch (type) {
@@ -809,6 +857,10 @@ int hls_env_body_check(int type, const uint8_t *body, size_t len, struct hls_why
     case HLS_ENV_FORK: {
       struct hls_fork f;
       return hls_fork_decode(&f, body, len, why);
+    }
+    case HLS_ENV_VOUCH: {
+      struct hls_vouch v;
+      return hls_vouch_decode(&v, body, len, why);
     }
     default: return hls_why_set(why, HLS_EUNSUPPORTED, "unknown envelope type");
   }

@@ -35,11 +35,11 @@ enum hls_env_type {
   HLS_ENV_STORY = 3,
   HLS_ENV_TOMBSTONE = 4,
   HLS_ENV_RECEIPT = 5,
-  /* 6 is vouch (issue 18, another branch); until it lands, 6 is unknown. */
+  HLS_ENV_VOUCH = 6,
   HLS_ENV_FORK = 7,
 };
 #define HLS_ENV_TYPE_MAX HLS_ENV_FORK
-/* Is type one this build knows (the numbers have a gap until 6 lands)? */
+/* Is type one this build knows? */
 bool hls_env_type_known(uint64_t type);
 const char *hls_env_type_name(int type);
 int hls_env_type_parse(const char *name, int *type);
@@ -201,6 +201,19 @@ struct hls_receipt {
   struct hls_receipt_entry *entries; /* owned; strictly ascending by (origin bytes, target_seq) */
 };
 
+/* A vouch (docs/protocol.md 4.6): the publishing node (the voucher)
+ * states that node subject is the place named, in the region, with the
+ * role; or, withdrawn, takes back what it stated before. A later vouch of
+ * one voucher for one subject supersedes its earlier ones. Never about
+ * the voucher itself. */
+struct hls_vouch {
+  uint8_t subject[HLS_KEY_BYTES];
+  bool withdrawn; /* no claim: place, region and role are empty */
+  char place[HLS_PLACE_MAX + 1];
+  char region[HLS_REGION_MAX + 1];
+  int role; /* enum hls_role_code */
+};
+
 /* Fork evidence reported by a node (docs/protocol.md 4.7): two stubs of
  * one other origin that cannot both be in its chain, each signed by it.
  * Either both at one seq with different item ids (a before b by item id),
@@ -225,6 +238,7 @@ int hls_receipt_pack(msgpack_sbuffer *out, const struct hls_receipt *r) HLS_WARN
  * the canonical one). Both must verify: HLS_EINVAL otherwise. */
 int hls_fork_pack(msgpack_sbuffer *out, const uint8_t *stub1, size_t len1, const uint8_t *stub2, size_t len2)
     HLS_WARN_UNUSED;
+int hls_vouch_pack(msgpack_sbuffer *out, const struct hls_vouch *v) HLS_WARN_UNUSED;
 
 /* Decode a body (canonical, exact length, schema checked). */
 int hls_profile_decode(struct hls_profile *p, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
@@ -238,6 +252,9 @@ void hls_receipt_free(struct hls_receipt *r);
  * in canonical order. f borrows from body. Whether the reporter is the
  * forked origin itself is hls_env_decode's check (it knows the header). */
 int hls_fork_decode(struct hls_fork *f, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
+/* The body alone: that the subject is not the voucher is checked with
+ * the header, by hls_env_decode (HLS_EMALFORMED). */
+int hls_vouch_decode(struct hls_vouch *v, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
 /* Order of receipt entries: by origin bytes, then target_seq. */
 int hls_receipt_entry_cmp(const struct hls_receipt_entry *a, const struct hls_receipt_entry *b);
 void hls_digest_free(struct hls_digest *d);

@@ -15,7 +15,11 @@ files = {}
 # The receipt of receipt.json (item 5 of the same chain).
 rdoc = json.load(open(os.path.join(ROOT, 'docs', 'test-vectors', 'receipt.json')))
 V.update({v['name']: {k: bytes.fromhex(v[k]) for k in ('body','header','signature','envelope','stub','item_id')} for v in rdoc['vectors']})
-# The fork report of fork.json (item 6 of the same chain).
+# The vouch and its withdrawal of vouch.json (items 6 and 7).
+vdoc = json.load(open(os.path.join(ROOT, 'docs', 'test-vectors', 'vouch.json')))
+for n, v in zip(('vouch', 'vouch-withdrawn'), vdoc['vectors']):
+    V[n] = {k: bytes.fromhex(v[k]) for k in ('body','header','signature','envelope','stub','item_id')}
+# The fork report of fork.json (item 8 of the same chain).
 fdoc = json.load(open(os.path.join(ROOT, 'docs', 'test-vectors', 'fork.json')))
 V.update({v['name']: {k: bytes.fromhex(v[k]) for k in ('body','header','signature','envelope','stub','item_id')} for v in fdoc['vectors']})
 for n, v in V.items():
@@ -75,6 +79,13 @@ files['body-bad-fork-one-stub'] = cv.pack([fa])
 files['body-bad-fork-bad-sig'] = cv.pack([fa, fb[:-10] + bytes([fb[-10] ^ 1]) + fb[-9:]])
 files['body-bad-fork-two-origins'] = cv.pack([fa, V['receipt']['stub']])
 files['body-bad-fork-full-envelope'] = cv.pack([fa, V['tombstone']['envelope']])
+vb = cv.unpack(V['vouch']['body'])
+files['body-bad-vouch-role-2'] = cv.pack([vb[0], vb[1][:2] + [2]])
+files['body-bad-vouch-flat'] = cv.pack([vb[0]] + vb[1])
+files['body-bad-vouch-subject-31'] = cv.pack([vb[0][:31], None])
+files['body-bad-vouch-empty-place'] = cv.pack([vb[0], [''] + vb[1][1:]])
+b = cv.pack([pk, vb[1]])
+files['bad-vouch-self'] = envelope(header(6, 8, V['vouch-withdrawn']['item_id'], 1771257600000, 0, b), b)
 for name, data in files.items():
     open(os.path.join(OUT, name), 'wb').write(data)
 print(len(files), 'files', sum(len(d) for d in files.values()), 'bytes')

@@ -1321,43 +1321,37 @@ static void s_origins(int argc, char **argv) {
   fprintf(stderr, "ok - %d new chains pushed, each acknowledged\n", n);
 }
 
-/* An envelope of me's chain at seq (prev: the item id before, NULL at seq
- * 1) with any body, signed but not checked: what hls_env_build refuses to
- * sign. Appended to out; 0 or -1. */
-static int raw_envelope(msgpack_sbuffer *out, int type, uint64_t seq, const uint8_t *prev, const uint8_t *body,
-                        size_t body_len) {
+/* An envelope of id at seq (linked to prev, NULL at seq 1) around body,
+ * signed by hand: hls_env_build signs only what hls_env_decode accepts,
+ * and these are the envelopes it refuses. */
+static int raw_envelope(msgpack_sbuffer *out, const struct hls_identity *id, int type, uint64_t seq,
+                        const uint8_t *prev, const uint8_t *body, size_t body_len) {
   uint8_t hash[HLS_HASH_BYTES], sig[HLS_SIG_BYTES];
   hls_env_hash(body, body_len, hash);
-  msgpack_sbuffer hdr;
-  msgpack_sbuffer_init(&hdr);
-  msgpack_packer pk;
-  msgpack_packer_init(&pk, &hdr, msgpack_sbuffer_write);
-  int rc = msgpack_pack_array(&pk, 8) || msgpack_pack_uint32(&pk, HLS_ENV_VERSION) ||
-                   msgpack_pack_uint32(&pk, (uint32_t)type) || msgpack_pack_bin(&pk, HLS_KEY_BYTES) ||
-                   msgpack_pack_bin_body(&pk, me.public_key, HLS_KEY_BYTES) || msgpack_pack_uint64(&pk, seq) ||
-                   (prev != NULL ? msgpack_pack_bin(&pk, HLS_HASH_BYTES) || msgpack_pack_bin_body(&pk, prev, HLS_HASH_BYTES)
-                                 : msgpack_pack_nil(&pk)) ||
-                   msgpack_pack_uint64(&pk, (uint64_t)time(NULL) * 1000) || msgpack_pack_uint32(&pk, HLS_AUD_NETWORK) ||
-                   msgpack_pack_bin(&pk, HLS_HASH_BYTES) || msgpack_pack_bin_body(&pk, hash, HLS_HASH_BYTES)
-               ? -1
-               : 0;
-  size_t tag = sizeof HLS_ENV_SIG_TAG - 1;
-  uint8_t *msg = rc == 0 ? malloc(tag + hdr.size) : NULL;
+  msgpack_sbuffer header;
+  msgpack_sbuffer_init(&header);
+  msgpack_packer hp, pk;
+  msgpack_packer_init(&hp, &header, msgpack_sbuffer_write);
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  int rc = msgpack_pack_array(&hp, 8) || msgpack_pack_uint32(&hp, HLS_ENV_VERSION) || msgpack_pack_uint32(&hp, (uint32_t)type) ||
+           msgpack_pack_bin(&hp, 32) || msgpack_pack_bin_body(&hp, id->public_key, 32) || msgpack_pack_uint64(&hp, seq) ||
+           (prev ? msgpack_pack_bin(&hp, 32) || msgpack_pack_bin_body(&hp, prev, 32) : msgpack_pack_nil(&hp)) ||
+           msgpack_pack_uint64(&hp, (uint64_t)time(NULL) * 1000) || msgpack_pack_uint32(&hp, HLS_AUD_NETWORK) ||
+           msgpack_pack_bin(&hp, 32) || msgpack_pack_bin_body(&hp, hash, 32);
+  size_t tag_len = strlen(HLS_ENV_SIG_TAG);
+  uint8_t *msg = rc == 0 ? malloc(tag_len + header.size) : NULL;
   if (msg == NULL) rc = -1;
   if (rc == 0) {
-    memcpy(msg, HLS_ENV_SIG_TAG, tag);
-    memcpy(msg + tag, hdr.data, hdr.size);
-    crypto_sign_detached(sig, NULL, msg, tag + hdr.size, me.secret_key);
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    rc = msgpack_pack_array(&pk, 3) || msgpack_sbuffer_write(out, hdr.data, hdr.size) ||
-                 msgpack_pack_bin(&pk, HLS_SIG_BYTES) || msgpack_pack_bin_body(&pk, sig, HLS_SIG_BYTES) ||
-                 msgpack_sbuffer_write(out, (const char *)body, body_len)
-             ? -1
-             : 0;
+    memcpy(msg, HLS_ENV_SIG_TAG, tag_len);
+    memcpy(msg + tag_len, header.data, header.size);
+    crypto_sign_detached(sig, NULL, msg, tag_len + header.size, id->secret_key);
+    rc = msgpack_pack_array(&pk, 3) || msgpack_sbuffer_write(out, header.data, header.size) ||
+         msgpack_pack_bin(&pk, HLS_SIG_BYTES) || msgpack_pack_bin_body(&pk, sig, HLS_SIG_BYTES) ||
+         msgpack_sbuffer_write(out, (const char *)body, body_len);
   }
   free(msg);
-  msgpack_sbuffer_destroy(&hdr);
-  return rc;
+  msgpack_sbuffer_destroy(&header);
+  return rc == 0 ? 0 : -1;
 }
 
 /* As me: an ITEMS frame of me's profile (seq 1) and a forged fork item
@@ -1400,7 +1394,7 @@ static void s_fork_forged(int argc, char **argv) {
                  msgpack_pack_bin_body(&bpk, stub.data, stub.size)
              ? -1
              : 0;
-  if (rc == 0) rc = raw_envelope(&fork, HLS_ENV_FORK, 2, e1.id, (const uint8_t *)body.data, body.size);
+  if (rc == 0) rc = raw_envelope(&fork, &me, HLS_ENV_FORK, 2, e1.id, (const uint8_t *)body.data, body.size);
   msgpack_packer_init(&pk, &items, msgpack_sbuffer_write);
   if (rc == 0)
     rc = msgpack_pack_array(&pk, 2) || msgpack_pack_uint32(&pk, 17) || msgpack_pack_array(&pk, 2) ||
@@ -1418,6 +1412,64 @@ static void s_fork_forged(int argc, char **argv) {
   for (size_t i = 0; i < 6; i++) msgpack_sbuffer_destroy(all[i]);
   sodium_memzero(&other, sizeof other);
   fprintf(stderr, "ok - a forged fork report (one stub twice) closed the session\n");
+}
+
+/* ARG: self|malformed|good. As a member, send the member's profile (seq 1)
+ * and a vouch (seq 2) in one ITEMS frame: a vouch for the member itself, a
+ * vouch whose claim has an empty place name, or a good vouch for hlsd's
+ * own node. The bad ones must close the session (a violation: the script
+ * checks it is counted); the good one is acknowledged. */
+static void s_vouch(int argc, char **argv) {
+  CHECK(argc >= 1, "usage: vouch self|malformed|good");
+  const char *kind = argv[0];
+  bool good = strcmp(kind, "good") == 0;
+  struct hls_profile prof;
+  memset(&prof, 0, sizeof prof);
+  snprintf(prof.place, sizeof prof.place, "Vouch %s", kind);
+  snprintf(prof.region, sizeof prof.region, "Abuse");
+  msgpack_sbuffer body, profile, vouch, items;
+  msgpack_sbuffer_init(&body);
+  msgpack_sbuffer_init(&profile);
+  msgpack_sbuffer_init(&vouch);
+  msgpack_sbuffer_init(&items);
+  CHECK(hls_profile_pack(&body, &prof) == 0 &&
+            hls_env_build(&profile, HLS_ENV_PROFILE, me.secret_key, 1, NULL, (uint64_t)time(NULL) * 1000,
+                          HLS_AUD_NETWORK, (const uint8_t *)body.data, body.size) == 0,
+        "profile");
+  struct hls_envelope first;
+  CHECK(hls_env_decode(&first, (const uint8_t *)profile.data, profile.size, NULL) == 0, "profile decodes");
+  msgpack_sbuffer_clear(&body);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+  const uint8_t *subject = strcmp(kind, "self") == 0 ? me.public_key : server_pk;
+  const char *place = strcmp(kind, "malformed") == 0 ? "" : "Somewhere";
+  CHECK(msgpack_pack_array(&pk, 2) == 0 && msgpack_pack_bin(&pk, 32) == 0 && msgpack_pack_bin_body(&pk, subject, 32) == 0 &&
+            msgpack_pack_array(&pk, 3) == 0 && msgpack_pack_str(&pk, strlen(place)) == 0 &&
+            msgpack_pack_str_body(&pk, place, strlen(place)) == 0 && msgpack_pack_str(&pk, 5) == 0 &&
+            msgpack_pack_str_body(&pk, "Abuse", 5) == 0 && msgpack_pack_uint32(&pk, 0) == 0,
+        "vouch body");
+  CHECK(raw_envelope(&vouch, &me, HLS_ENV_VOUCH, 2, first.id, (const uint8_t *)body.data, body.size) == 0, "vouch");
+  msgpack_packer_init(&pk, &items, msgpack_sbuffer_write);
+  CHECK(msgpack_pack_array(&pk, 2) == 0 && msgpack_pack_uint32(&pk, 17) == 0 && msgpack_pack_array(&pk, 2) == 0 &&
+            msgpack_pack_bin(&pk, profile.size) == 0 && msgpack_pack_bin_body(&pk, profile.data, profile.size) == 0 &&
+            msgpack_pack_bin(&pk, vouch.size) == 0 && msgpack_pack_bin_body(&pk, vouch.data, vouch.size) == 0,
+        "items frame");
+  struct client *c = open_session(kind);
+  CHECK(c != NULL && send_empty_vector(c) == 0, "%s: session", kind);
+  CHECK(send_frame(c, (const uint8_t *)items.data, items.size) == 0, "%s: send", kind);
+  if (good) {
+    CHECK(expect_gossip(c, 18, REPLY_DEADLINE_MS) == 0, "good: the vouch was not acknowledged");
+    CHECK(end_session(c) == 0, "good: goodbye");
+  } else {
+    size_t bytes = 0;
+    CHECK(wait_closed(c, CLOSE_DEADLINE_MS, &bytes), "%s: the session was not closed", kind);
+  }
+  client_free(c);
+  msgpack_sbuffer_destroy(&body);
+  msgpack_sbuffer_destroy(&profile);
+  msgpack_sbuffer_destroy(&vouch);
+  msgpack_sbuffer_destroy(&items);
+  fprintf(stderr, "ok - vouch %s: %s\n", kind, good ? "acknowledged" : "the session closed");
 }
 
 /* --- main --------------------------------------------------------------------------- */
@@ -1449,6 +1501,7 @@ static const struct {
     {"idle", s_idle, "IDLE_TIMEOUT_MS: unlisted and listed sessions that only ping"},
     {"origins", s_origins, "N: one member pushes N new chains"},
     {"fork-forged", s_fork_forged, "a fork item whose evidence is one stub twice (a violation)"},
+    {"vouch", s_vouch, "self|malformed|good: a member sends its profile and a vouch"},
 };
 
 static int ipv4_address(const char *host, int port, struct sockaddr_in *out) {

@@ -105,7 +105,7 @@ out=$(on_tty 80 "$HLS" --home "$WORK/a" items)
 [ "$(grep -Fxc "ORIGIN     $node" <<<"$out")" = "$(hls_at a --json items | jq length)" ] \
   || fail "items on 80 columns: a node id per item, whole: $out"
 out=$(on_tty 200 "$HLS" --home "$WORK/a" places)
-head -1 <<<"$out" | grep -Eq '^PLACE +REGION +ROLE +ITEMS' || fail "places on 200 columns is not a table: $out"
+head -1 <<<"$out" | grep -Eq '^PLACE +REGION +ROLE +VOUCHED BY +ITEMS' || fail "places on 200 columns is not a table: $out"
 check_width 200 <<<"$out" || fail "places is wider than 200 columns"
 pass "places and items: a block per row when node ids do not fit, a table when they do"
 
@@ -130,7 +130,7 @@ out=$("$HLS" --home "$WORK/a" stories)
 grep -Fq "$welsh" <<<"$out" || fail "stories into a pipe cut the title: $out"
 grep -Fq "Canolfan Ddysgu Cymunedol Rhondda Cynon Taf — Tŷ'r Cwm" <<<"$out" || fail "stories cut the place: $out"
 out=$("$HLS" --home "$WORK/a" places)
-head -1 <<<"$out" | grep -Eq '^PLACE +REGION +ROLE +ITEMS' || fail "places into a pipe is not a table: $out"
+head -1 <<<"$out" | grep -Eq '^PLACE +REGION +ROLE +VOUCHED BY +ITEMS' || fail "places into a pipe is not a table: $out"
 grep -Fq "$node" <<<"$out" || fail "places into a pipe: no node id: $out"
 for cmd in "${tables[@]}"; do
   # shellcheck disable=SC2086

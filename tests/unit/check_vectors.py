@@ -283,6 +283,12 @@ def body_value(type_code, f):
         check(all(e["state_name"] == ("erased", "never_held")[e["state"]] for e in f["entries"]),
               "receipt: a state name is not its number's")
         return entries
+    if type_code == 6:
+        if f["withdrawn"]:
+            check(set(f) == {"subject", "withdrawn"}, "vouch: a withdrawal carries no claim")
+            return [bytes.fromhex(f["subject"]), None]
+        check(f["role_name"] == ("place", "partner")[f["role"]], "vouch: a role name is not its number's")
+        return [bytes.fromhex(f["subject"]), [f["place"], f["region"], f["role"]]]
     if type_code == 7:
         return [bytes.fromhex(st["stub"]) for st in f["stubs"]]
     raise CheckFailed("unknown type %r" % type_code)
@@ -381,7 +387,7 @@ def check_vector(doc, v, prev_id, ossl, seed, public_key):
     check(isinstance(header, list) and len(header) == 8, "%s: header is not a list of 8" % name)
     version, type_code, origin, seq, prev, timestamp, audience, body_hash = header
     check(version == doc["version"] == 1, "%s: version" % name)
-    check(type_code == inp["type"] and type_code in (1, 2, 3, 4, 5, 7), "%s: type" % name)
+    check(type_code == inp["type"] and type_code in (1, 2, 3, 4, 5, 6, 7), "%s: type" % name)
     check(origin == public_key, "%s: origin is not the seed's public key" % name)
     check(seq == inp["seq"] and seq >= 1, "%s: seq" % name)
     if seq == 1:
@@ -397,6 +403,8 @@ def check_vector(doc, v, prev_id, ossl, seed, public_key):
     check_body(type_code, seq, body, name)
     if type_code == 5:
         check(all(e[0] != public_key for e in body), "%s: a receipt names its own origin's item" % name)
+    if type_code == 6:
+        check(body[0] != public_key, "%s: a node vouches for itself" % name)
     if type_code == 7:
         check_fork_evidence(inp["body"], body, public_key, ossl, tag, name)
 
@@ -554,6 +562,14 @@ def check_body(type_code, seq, body, what):
             check(1 <= e[1] < 2**63 and e[2] <= 1, "%s: entry seq %r / state %r" % (what, e[1], e[2]))
         keys = [(e[0], e[1]) for e in body]
         check(all(a < b for a, b in zip(keys, keys[1:])), "%s: entries not strictly sorted by (origin, seq)" % what)
+    elif type_code == 6:
+        check(len(body) == 2 and is_bin(body[0], 32), "%s: vouch is not [subject, claim]" % what)
+        if body[1] is not None:
+            claim = body[1]
+            check(isinstance(claim, list) and len(claim) == 3, "%s: claim is not [place, region, role]" % what)
+            check_text(claim[0], what + " place", 1, 120)
+            check_text(claim[1], what + " region", 1, 120)
+            check(is_uint(claim[2]) and claim[2] <= 1, "%s: role %r" % (what, claim[2]))
     elif type_code == 7:
         check(len(body) == 2 and all(is_bin(b) and len(b) <= 256 for b in body),
               "%s: fork is not [stub_a, stub_b], each at most 256 bytes" % what)
@@ -906,9 +922,10 @@ def main(argv):
                 print("ok %s (envelope %d bytes, stub %d bytes)" % (v["name"], len(v["envelope"]) // 2,
                                                                    len(v["stub"]) // 2))
             # Beside envelopes.json, the same chain goes on: receipt.json
-            # (item 5, a receipt), then fork.json (item 6, a fork report).
+            # (item 5, a receipt), vouch.json (items 6 and 7, a vouch and its
+            # withdrawal), then fork.json (item 8, a fork report).
             seq = len(vectors)
-            for file_name, type_code in (("receipt.json", 5), ("fork.json", 7)):
+            for file_name, type_codes in (("receipt.json", [5]), ("vouch.json", [6, 6]), ("fork.json", [7])):
                 extra_path = os.path.join(os.path.dirname(path), file_name)
                 if not os.path.exists(extra_path):
                     break
@@ -916,7 +933,10 @@ def main(argv):
                     xdoc = json.load(fh)
                 check(xdoc["seed"] == doc["seed"] and xdoc["public_key"] == doc["public_key"],
                       "%s is not of the same node" % file_name)
-                check([v["input"]["type"] for v in xdoc["vectors"]] == [type_code], "%s: one item" % file_name)
+                check([v["input"]["type"] for v in xdoc["vectors"]] == type_codes, "%s: its items" % file_name)
+                if file_name == "vouch.json":
+                    check([v["input"]["body"]["withdrawn"] for v in xdoc["vectors"]] == [False, True],
+                          "vouch.json: a vouch, then its withdrawal")
                 for v in xdoc["vectors"]:
                     seq += 1
                     check(v["input"]["seq"] == seq, "%s: seq" % file_name)

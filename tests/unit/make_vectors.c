@@ -23,6 +23,19 @@
  * linking to the tombstone) confirming two erasures of other nodes' items
  * (docs/protocol.md 4.5), in the same layout.
  *
+ *   make_vectors vouch > docs/test-vectors/vouch.json
+ *
+ * prints the two items after it: a vouch (seq 6, linking to the receipt)
+ * stating that the node of seed 0x41..0x60 is "Gateshead Council"
+ * (North East, partner), and its withdrawal (seq 7) (docs/protocol.md
+ * 4.6).
+ *
+ *   make_vectors fork > docs/test-vectors/fork.json
+ *
+ * prints the item after those: a fork report (seq 8, linking to the
+ * withdrawal) of another node's fork, two tombstones at its seq 2
+ * (docs/protocol.md 4.7).
+ *
  * Built by CMake, never run by ctest: re-run it only when the wire format
  * changes on purpose, and review the diff. */
 #include <jansson.h>
@@ -35,7 +48,7 @@
 #include "disclosure.h"
 #include "envelope.h"
 
-#define CHAIN_LEN 5 /* the receipt (seq 5) goes to its own file */
+#define CHAIN_LEN 7 /* the receipt (5), the vouches (6, 7) and the fork (8) go to their own files */
 
 struct raw_cell {
   const char *theme;
@@ -57,7 +70,8 @@ static const struct raw_cell digest_cells[] = {
 #define N_DIGEST_CELLS (sizeof digest_cells / sizeof digest_cells[0])
 
 static const uint64_t timestamps[CHAIN_LEN] = {1771232400000ull, 1771236000000ull, 1771239600000ull,
-                                               1771243200000ull, 1771246800000ull};
+                                               1771243200000ull, 1771246800000ull, 1771250400000ull,
+                                               1771254000000ull};
 
 static json_t *hex(const void *bytes, size_t len) {
   char *text = malloc(2 * len + 1);
@@ -339,12 +353,30 @@ static json_t *fork_body(msgpack_sbuffer *body) {
   return out;
 }
 
+/* The vouch of seq 6 (withdrawn: seq 7's) for the node of seed 0x41..0x60. */
+static json_t *vouch_body(msgpack_sbuffer *body, bool withdrawn) {
+  uint8_t seed[crypto_sign_SEEDBYTES], sk[crypto_sign_SECRETKEYBYTES];
+  struct hls_vouch v = {.withdrawn = withdrawn, .role = HLS_PROFILE_PARTNER};
+  for (size_t i = 0; i < sizeof seed; i++) seed[i] = (uint8_t)(0x41 + i);
+  crypto_sign_seed_keypair(v.subject, sk, seed);
+  sodium_memzero(sk, sizeof sk);
+  if (!withdrawn) {
+    snprintf(v.place, sizeof v.place, "Gateshead Council");
+    snprintf(v.region, sizeof v.region, "North East");
+  }
+  int rc = hls_vouch_pack(body, &v);
+  if (rc != 0) die("vouch", rc);
+  if (withdrawn) return json_pack("{s:o, s:b}", "subject", hex(v.subject, HLS_KEY_BYTES), "withdrawn", 1);
+  return json_pack("{s:o, s:b, s:s, s:s, s:i, s:s}", "subject", hex(v.subject, HLS_KEY_BYTES), "withdrawn", 0,
+                   "place", v.place, "region", v.region, "role", v.role, "role_name", "partner");
+}
+
 int main(int argc, char **argv) {
   if (sodium_init() < 0) return 1;
   bool receipt = argc > 1 && strcmp(argv[1], "receipt") == 0, sdc = argc > 1 && strcmp(argv[1], "sdc") == 0;
-  bool fork = argc > 1 && strcmp(argv[1], "fork") == 0;
-  if (argc > 1 && !receipt && !sdc && !fork) {
-    fprintf(stderr, "usage: make_vectors [receipt|sdc|fork]\n");
+  bool vouch = argc > 1 && strcmp(argv[1], "vouch") == 0, fork = argc > 1 && strcmp(argv[1], "fork") == 0;
+  if (argc > 1 && !receipt && !sdc && !vouch && !fork) {
+    fprintf(stderr, "usage: make_vectors [receipt|sdc|vouch|fork]\n");
     return 2;
   }
   uint8_t seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
@@ -357,10 +389,10 @@ int main(int argc, char **argv) {
 
   json_t *vectors = json_array();
   uint8_t prev_id[HLS_HASH_BYTES];
-  /* profile, digest, story, tombstone, receipt: seq i+1; with fork, seq 6
-   * is the fork (type 7). */
+  /* profile, digest, story, tombstone, receipt, vouch, vouch: seq i+1;
+   * with fork, seq 8 is the fork (type 7). */
   for (int i = 0; i < CHAIN_LEN + (fork ? 1 : 0); i++) {
-    int type = i < CHAIN_LEN ? i + 1 : HLS_ENV_FORK;
+    int type = i < HLS_ENV_VOUCH ? i + 1 : i < CHAIN_LEN ? HLS_ENV_VOUCH : HLS_ENV_FORK;
     uint64_t seq = (uint64_t)i + 1;
     int audience = type == HLS_ENV_STORY ? HLS_AUD_PEERS : HLS_AUD_NETWORK;
     msgpack_sbuffer body, out, stub;
@@ -372,7 +404,8 @@ int main(int argc, char **argv) {
                      : type == HLS_ENV_STORY  ? story_body(&body)
                      : type == HLS_ENV_TOMBSTONE ? tombstone_body(&body)
                      : type == HLS_ENV_RECEIPT   ? receipt_body(&body)
-                                                 : fork_body(&body);
+                                                 : type == HLS_ENV_VOUCH     ? vouch_body(&body, seq == 7)
+                                                                             : fork_body(&body);
     uint64_t ts = i < CHAIN_LEN ? timestamps[i] : timestamps[CHAIN_LEN - 1] + 3600000;
     int rc = hls_env_build(&out, type, sk, seq, seq > 1 ? prev_id : NULL, ts, audience,
                            (const uint8_t *)body.data, body.size);
@@ -396,8 +429,11 @@ int main(int argc, char **argv) {
                           "signature", hex(env.sig, HLS_SIG_BYTES), "envelope", hex(out.data, out.size), "stub",
                           hex(stub.data, stub.size), "item_id", hex(env.id, HLS_HASH_BYTES));
     if (v == NULL) die("json", HLS_ENOMEM);
-    bool want = fork ? type == HLS_ENV_FORK : receipt == (type == HLS_ENV_RECEIPT);
-    if (want) json_array_append_new(vectors, v);
+    bool wanted = fork      ? type == HLS_ENV_FORK
+                  : receipt ? type == HLS_ENV_RECEIPT
+                  : vouch   ? type == HLS_ENV_VOUCH
+                            : type < HLS_ENV_RECEIPT;
+    if (wanted) json_array_append_new(vectors, v);
     else json_decref(v);
     memcpy(prev_id, env.id, sizeof prev_id);
     msgpack_sbuffer_destroy(&body);
@@ -407,12 +443,16 @@ int main(int argc, char **argv) {
 
   json_t *doc = json_pack(
       "{s:s, s:[s,s,s,s,s,s], s:i, s:s, s:o, s:o, s:o}", "description",
-      fork    ? "hlsd envelope known-answer vector of a fork report: item 6 of the chain of envelopes.json (same "
-                "seed; prev is the receipt's item id, receipt.json), reporting another node's fork. Generated by "
+      fork    ? "hlsd envelope known-answer vector of a fork report: item 8 of the chain of envelopes.json (same "
+                "seed; prev is the vouch withdrawal's item id, vouch.json), reporting another node's fork. Generated by "
                 "tests/unit/make_vectors.c fork; checked by tests/unit/test_envelope.c and tests/unit/check_vectors.py."
       : receipt ? "hlsd envelope known-answer vector of an erasure receipt: item 5 of the chain of envelopes.json "
                 "(same seed; prev is the tombstone's item id). Generated by tests/unit/make_vectors.c receipt; "
                 "checked by tests/unit/test_envelope.c."
+      : vouch ? "hlsd envelope known-answer vectors of a vouch and its withdrawal: items 6 and 7 of the chain of "
+                "envelopes.json (same seed; seq 6's prev is the receipt's item id, receipt.json). Generated by "
+                "tests/unit/make_vectors.c vouch; checked by tests/unit/test_envelope.c and "
+                "tests/unit/check_vectors.py."
               : "hlsd envelope known-answer vectors: one node's chain (profile, digest, story, tombstone). "
                 "Generated by tests/unit/make_vectors.c; checked by tests/unit/test_envelope.c and "
                 "tests/unit/check_vectors.py.",
@@ -426,6 +466,8 @@ int main(int argc, char **argv) {
                 "seq + 1 naming another prev); here two tombstones of X's seq 1 at X's seq 2"
       : receipt ? "type 5 receipt, audience 0 network; body = [entries], entry = [origin (bin 32), target_seq, state]; "
                 "state: 0 erased, 1 never_held; entries in strictly ascending (origin bytes, target_seq)"
+      : vouch ? "type 6 vouch, audience 0 network; body = [subject (bin 32), claim | nil], claim = [place, region, "
+                "role]; role: 0 place, 1 partner; nil claim = the voucher withdraws its vouch for subject"
               : "type: 1 profile, 2 digest, 3 story, 4 tombstone; audience: 0 network, 1 peers; role: 0 place, 1 "
                 "partner",
       "kind: 0 problem, 1 aspiration, 2 strength, 3 practice; scale: 0 person, 1 organisation, 2 place, 3 country; "

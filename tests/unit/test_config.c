@@ -552,6 +552,7 @@ static void all_changed(struct hls_config *c) {
   ASSERT_OK(hls_config_set(c, "publish.delay", "1m", &why));
   ASSERT_OK(hls_config_set(c, "publish.receipts", "off", &why));
   ASSERT_OK(hls_config_set(c, "publish.forks", "off", &why));
+  ASSERT_OK(hls_config_set(c, "trust.partner_vouches", "0", &why));
   ASSERT_OK(hls_config_set(c, "network.accept", "listed", &why));
   ASSERT_OK(hls_config_set(c, "network.handshake_timeout", "3s", &why));
   ASSERT_OK(hls_config_set(c, "network.max_connections", "10", &why));

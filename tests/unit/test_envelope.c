@@ -509,9 +509,8 @@ static void test_fork_refused(void **state) {
 
 static void test_names(void **state) {
   (void)state;
-  static const char *const names[] = {"profile", "digest", "story", "tombstone", "receipt", "unknown", "fork"};
+  static const char *const names[] = {"profile", "digest", "story", "tombstone", "receipt", "vouch", "fork"};
   for (int t = HLS_ENV_PROFILE; t <= HLS_ENV_FORK; t++) {
-    if (t == 6) continue; /* vouch, another branch's */
     int parsed = 0;
     assert_string_equal(hls_env_type_name(t), names[t - 1]);
     assert_int_equal(hls_env_type_parse(names[t - 1], &parsed), 0);
@@ -520,7 +519,6 @@ static void test_names(void **state) {
   int parsed = 0;
   assert_int_equal(hls_env_type_parse("Story", &parsed), HLS_EINVAL);
   assert_string_equal(hls_env_type_name(0), "unknown");
-  assert_string_equal(hls_env_type_name(6), "unknown");
   assert_string_equal(hls_env_type_name(8), "unknown");
   assert_int_equal(hls_env_type_parse("unknown", &parsed), HLS_EINVAL);
   assert_string_equal(hls_receipt_state_name(HLS_RECEIPT_ERASED), "erased");
@@ -1254,9 +1252,9 @@ static void test_header_schema(void **state) {
   expect_craft(HLS_EMALFORMED, &k, &h, &digest, NULL, "version 2^32");
   h = hdr_default(&k, 0, 1);
   expect_craft(HLS_EUNSUPPORTED, &k, &h, &digest, NULL, "type 0");
-  h.type = 6;
-  expect_craft(HLS_EUNSUPPORTED, &k, &h, &digest, NULL, "type 6");
-  expect_craft(HLS_EUNSUPPORTED, &k, &h, NULL, NULL, "type 6 stub");
+  h.type = 8;
+  expect_craft(HLS_EUNSUPPORTED, &k, &h, &digest, NULL, "type 8");
+  expect_craft(HLS_EUNSUPPORTED, &k, &h, NULL, NULL, "type 8 stub");
   h.type = HLS_ENV_RECEIPT;
   expect_craft(HLS_EMALFORMED, &k, &h, &digest, NULL, "a digest's body as a receipt");
   expect_craft(0, &k, &h, NULL, NULL, "a receipt's stub");
@@ -1445,7 +1443,138 @@ static void test_body_schema(void **state) {
   assert_string_equal(why.text, "title: invalid UTF-8");
   msgpack_sbuffer_destroy(&sb);
   assert_int_equal(hls_env_body_check(0, (const uint8_t *)"\x90", 1, &why), HLS_EUNSUPPORTED);
-  assert_int_equal(hls_env_body_check(6, (const uint8_t *)"\x90", 1, &why), HLS_EUNSUPPORTED);
+  assert_int_equal(hls_env_body_check(8, (const uint8_t *)"\x90", 1, &why), HLS_EUNSUPPORTED);
+}
+
+/* --- vouches ----------------------------------------------------------------------- */
+
+static void sample_vouch(struct hls_vouch *v) {
+  memset(v, 0, sizeof *v);
+  memset(v->subject, 0x11, sizeof v->subject);
+  snprintf(v->place, sizeof v->place, "Gateshead Council");
+  snprintf(v->region, sizeof v->region, "North East");
+  v->role = HLS_PROFILE_PARTNER;
+}
+
+static void test_vouch_round_trip(void **state) {
+  (void)state;
+  struct hls_vouch v, back;
+  struct hls_why why = {{0}};
+  for (int withdrawn = 0; withdrawn <= 1; withdrawn++) {
+    sample_vouch(&v);
+    if (withdrawn) {
+      v.withdrawn = true;
+      memset(v.place, 0, sizeof v.place);
+      memset(v.region, 0, sizeof v.region);
+      v.role = 0;
+    }
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(hls_vouch_pack(&sb, &v), 0);
+    assert_int_equal(hls_vouch_decode(&back, sb_bytes(&sb), sb.size, &why), 0);
+    assert_memory_equal(&back, &v, sizeof v);
+    expect_body(0, HLS_ENV_VOUCH, &sb, withdrawn ? "a withdrawal" : "a vouch");
+    /* In an envelope of another node it decodes; to peers only it does not. */
+    struct key key;
+    key_make(&key, 0x50);
+    uint8_t prev[HLS_HASH_BYTES] = {7};
+    msgpack_sbuffer env;
+    msgpack_sbuffer_init(&env);
+    assert_int_equal(hls_env_build(&env, HLS_ENV_VOUCH, key.sk, 9, prev, TS0, HLS_AUD_NETWORK, sb_bytes(&sb), sb.size),
+                     0);
+    struct hls_envelope e;
+    decode_ok(&e, sb_bytes(&env), env.size);
+    assert_int_equal(e.h.type, HLS_ENV_VOUCH);
+    env.size = 0;
+    assert_int_equal(hls_env_build(&env, HLS_ENV_VOUCH, key.sk, 9, prev, TS0, HLS_AUD_PEERS, sb_bytes(&sb), sb.size),
+                     HLS_EINVAL);
+    /* A vouch for its own signer is refused, by the builder and by every
+     * receiver (a violation in gossip). */
+    memcpy(v.subject, key.pk, HLS_KEY_BYTES);
+    msgpack_sbuffer self;
+    msgpack_sbuffer_init(&self);
+    assert_int_equal(hls_vouch_pack(&self, &v), 0); /* the body alone is well formed */
+    assert_int_equal(hls_env_build(&env, HLS_ENV_VOUCH, key.sk, 9, prev, TS0, HLS_AUD_NETWORK, sb_bytes(&self),
+                                   self.size),
+                     HLS_EINVAL);
+    struct hdr h = hdr_default(&key, HLS_ENV_VOUCH, 9);
+    expect_craft(HLS_EMALFORMED, &key, &h, &self, NULL, "a self-vouch");
+    msgpack_sbuffer_destroy(&self);
+    msgpack_sbuffer_destroy(&env);
+    msgpack_sbuffer_destroy(&sb);
+  }
+}
+
+static void test_vouch_malformed(void **state) {
+  (void)state;
+  uint8_t subject[33];
+  memset(subject, 0x11, sizeof subject);
+  const char *place = "Gateshead Council", *region = "North East";
+  expect_body_fmt(0, HLS_ENV_VOUCH, "a vouch", "A b A s s u", 2, subject, (size_t)32, 3, place, region, 1ull);
+  expect_body_fmt(0, HLS_ENV_VOUCH, "a withdrawal", "A b n", 2, subject, (size_t)32);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_VOUCH, "subject of 31 bytes", "A b n", 2, subject, (size_t)31);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_VOUCH, "subject of 33 bytes", "A b n", 2, subject, (size_t)33);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_VOUCH, "subject as a string", "A S n", 2, (const char *)subject, (size_t)32);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_VOUCH, "subject nil", "A n n", 2);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_VOUCH, "no claim", "A b", 1, subject, (size_t)32);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_VOUCH, "three elements", "A b n n", 3, subject, (size_t)32);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_VOUCH, "flat claim", "A b s s u", 4, subject, (size_t)32, place, region,
+                  1ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_VOUCH, "claim of 2", "A b A s s", 2, subject, (size_t)32, 2, place, region);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_VOUCH, "claim of 4", "A b A s s u u", 2, subject, (size_t)32, 4, place,
+                  region, 1ull, 1ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_VOUCH, "role 2", "A b A s s u", 2, subject, (size_t)32, 3, place, region,
+                  2ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_VOUCH, "role -1", "A b A s s i", 2, subject, (size_t)32, 3, place, region,
+                  -1ll);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_VOUCH, "empty place", "A b A s s u", 2, subject, (size_t)32, 3, "", region,
+                  0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_VOUCH, "empty region", "A b A s s u", 2, subject, (size_t)32, 3, place, "",
+                  0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_VOUCH, "place with a line break", "A b A s s u", 2, subject, (size_t)32, 3,
+                  "Gates\nhead", region, 0ull);
+  char long_place[HLS_PLACE_MAX + 2];
+  memset(long_place, 'x', sizeof long_place - 1);
+  long_place[sizeof long_place - 1] = '\0';
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_VOUCH, "place of 121 bytes", "A b A s s u", 2, subject, (size_t)32, 3,
+                  long_place, region, 0ull);
+  long_place[HLS_PLACE_MAX] = '\0';
+  expect_body_fmt(0, HLS_ENV_VOUCH, "place of 120 bytes", "A b A s s u", 2, subject, (size_t)32, 3, long_place, region,
+                  0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_VOUCH, "claim as a map", "A b M", 2, subject, (size_t)32, 0);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_VOUCH, "vouch as a map", "M", 0);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_VOUCH, "a profile's body", "A s s u A", 4, place, region, 1ull, 0);
+  /* Canonical form: a role in a wider integer than it needs; trailing
+   * bytes; every truncation. */
+  struct hls_vouch v;
+  sample_vouch(&v);
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  assert_int_equal(hls_vouch_pack(&sb, &v), 0);
+  struct hls_why why = {{0}};
+  uint8_t wide[256];
+  assert_true(sb.size + 2 < sizeof wide);
+  memcpy(wide, sb.data, sb.size - 1);
+  wide[sb.size - 1] = 0xcd; /* uint16 1 */
+  wide[sb.size] = 0x00;
+  wide[sb.size + 1] = 0x01;
+  assert_int_equal(hls_env_body_check(HLS_ENV_VOUCH, wide, sb.size + 2, &why), HLS_ENONCANON);
+  memcpy(wide, sb.data, sb.size);
+  wide[sb.size] = 0xc0;
+  assert_int_equal(hls_env_body_check(HLS_ENV_VOUCH, wide, sb.size + 1, &why), HLS_ETRAILING);
+  for (size_t cut = 0; cut < sb.size; cut++) {
+    int rc = hls_env_body_check(HLS_ENV_VOUCH, wide, cut, &why);
+    assert_true(rc == HLS_ETRUNCATED || rc == HLS_EMALFORMED);
+  }
+  /* The packer refuses what peers refuse. */
+  size_t before = sb.size;
+  v.role = 2;
+  assert_int_equal(hls_vouch_pack(&sb, &v), HLS_EINVAL);
+  v.role = 0;
+  v.place[0] = '\0';
+  assert_int_equal(hls_vouch_pack(&sb, &v), HLS_EINVAL);
+  assert_int_equal(sb.size, before);
+  msgpack_sbuffer_destroy(&sb);
 }
 
 /* --- receipts ---------------------------------------------------------------------- */
@@ -2026,6 +2155,27 @@ static void vector_fork(const json_t *fields, msgpack_sbuffer *body) {
   sodium_memzero(sk, sizeof sk);
 }
 
+static void vector_vouch(const json_t *f, msgpack_sbuffer *body) {
+  struct hls_vouch v, back;
+  memset(&v, 0, sizeof v);
+  size_t len;
+  uint8_t *subject = jhex(f, "subject", &len);
+  assert_int_equal(len, HLS_KEY_BYTES);
+  memcpy(v.subject, subject, HLS_KEY_BYTES);
+  free(subject);
+  v.withdrawn = json_is_true(jget(f, "withdrawn"));
+  if (!v.withdrawn) {
+    snprintf(v.place, sizeof v.place, "%s", jstr(f, "place"));
+    snprintf(v.region, sizeof v.region, "%s", jstr(f, "region"));
+    v.role = (int)jint(f, "role");
+    assert_string_equal(jstr(f, "role_name"), v.role == HLS_PROFILE_PARTNER ? "partner" : "place");
+  }
+  assert_int_equal(hls_vouch_pack(body, &v), 0);
+  struct hls_why why = {{0}};
+  assert_int_equal(hls_vouch_decode(&back, sb_bytes(body), body->size, &why), 0);
+  assert_memory_equal(&back, &v, sizeof v);
+}
+
 static void vector_receipt(const json_t *f, msgpack_sbuffer *body) {
   const json_t *jentries = jget(f, "entries");
   size_t n = json_array_size(jentries);
@@ -2100,6 +2250,7 @@ static void check_vector_file(const char *path, size_t n_expected, uint64_t firs
       case HLS_ENV_TOMBSTONE: vector_tombstone(fields, &body); break;
       case HLS_ENV_RECEIPT: vector_receipt(fields, &body); break;
       case HLS_ENV_FORK: vector_fork(fields, &body); break;
+      case HLS_ENV_VOUCH: vector_vouch(fields, &body); break;
       default: fail_msg("vector %zu: type %d", i, type);
     }
     expect_hex(v, "body", body.data, body.size);
@@ -2235,7 +2386,8 @@ static void test_sdc_vectors(void **state) {
 }
 
 /* envelopes.json (profile, digest, story, tombstone), then receipt.json,
- * the same node's item 5, and fork.json, its item 6 (beside envelopes.json). */
+ * the same node's item 5, vouch.json, its items 6 and 7, and fork.json, its
+ * item 8 (beside envelopes.json): one chain. */
 static void test_vectors(void **state) {
   const char *path = *state;
   int types_seen = 0;
@@ -2247,10 +2399,13 @@ static void test_vectors(void **state) {
   snprintf(receipt_path, sizeof receipt_path, "%.*sreceipt.json", slash ? (int)(slash - path + 1) : 0, path);
   check_vector_file(receipt_path, 1, 5, last_id, &types_seen, last_id);
   assert_int_equal(types_seen, 0x3e);
-  char fork_path[4096];
+  char vouch_path[4096], fork_path[4096];
+  snprintf(vouch_path, sizeof vouch_path, "%.*svouch.json", slash ? (int)(slash - path + 1) : 0, path);
+  check_vector_file(vouch_path, 2, 6, last_id, &types_seen, last_id);
+  assert_int_equal(types_seen, 0x7e);
   snprintf(fork_path, sizeof fork_path, "%.*sfork.json", slash ? (int)(slash - path + 1) : 0, path);
-  check_vector_file(fork_path, 1, 6, last_id, &types_seen, last_id);
-  assert_int_equal(types_seen, 0xbe);
+  check_vector_file(fork_path, 1, 8, last_id, &types_seen, last_id);
+  assert_int_equal(types_seen, 0xfe);
 }
 
 int main(int argc, char **argv) {
@@ -2275,6 +2430,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_size_limits),
       cmocka_unit_test(test_header_schema),
       cmocka_unit_test(test_body_schema),
+      cmocka_unit_test(test_vouch_round_trip),
+      cmocka_unit_test(test_vouch_malformed),
       cmocka_unit_test(test_packers_refuse),
       cmocka_unit_test(test_digest_pack_sorts),
       cmocka_unit_test(test_digest_keyed_round_trip),

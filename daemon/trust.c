@@ -1,0 +1,124 @@
+/* Who vouched for whom (trust.h). Small sets: one node per origin held
+ * (gossip.max_origins bounds them) and one vouch per voucher and subject,
+ * held in memory for one request. */
+#include "trust.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct growing {
+  void *items;
+  size_t n, cap, size;
+};
+
+static void *grow(struct growing *g) {
+  if (g->n == g->cap) {
+    size_t cap = g->cap ? 2 * g->cap : 16;
+    void *items = realloc(g->items, cap * g->size);
+    if (items == NULL) return NULL;
+    g->items = items;
+    g->cap = cap;
+  }
+  return (char *)g->items + g->n++ * g->size;
+}
+
+static int add_profile(void *ctx, const uint8_t origin[32], const struct hls_profile *p) {
+  struct hls_trust_node *node = grow(ctx);
+  if (node == NULL) return HLS_ENOMEM;
+  memset(node, 0, sizeof *node);
+  memcpy(node->node_id, origin, 32);
+  node->has_profile = true;
+  node->profile = *p;
+  return 0;
+}
+
+static int add_vouch(void *ctx, const struct hls_vouch_row *r) {
+  struct hls_vouch_row *v = grow(ctx);
+  if (v == NULL) return HLS_ENOMEM;
+  *v = *r;
+  return 0;
+}
+
+static int node_cmp(const void *a, const void *b) {
+  return memcmp(((const struct hls_trust_node *)a)->node_id, ((const struct hls_trust_node *)b)->node_id, 32);
+}
+
+/* bsearch's order of an id (the key) against a node. */
+static int id_node_cmp(const void *id, const void *node) {
+  return memcmp(id, ((const struct hls_trust_node *)node)->node_id, 32);
+}
+
+static struct hls_trust_node *node_of(const struct hls_trust *t, const uint8_t id[32]) {
+  return t->n_nodes ? bsearch(id, t->nodes, t->n_nodes, sizeof *t->nodes, id_node_cmp) : NULL;
+}
+
+const struct hls_trust_node *hls_trust_find(const struct hls_trust *t, const uint8_t id[32]) { return node_of(t, id); }
+
+bool hls_trust_claim_matches(const struct hls_vouch *v, const struct hls_profile *p) {
+  return !v->withdrawn && strcmp(v->place, p->place) == 0 && strcmp(v->region, p->region) == 0;
+}
+
+bool hls_trust_vouch_counts(const struct hls_trust *t, const struct hls_vouch_row *r) {
+  const struct hls_trust_node *voucher = hls_trust_find(t, r->voucher), *subject = hls_trust_find(t, r->vouch.subject);
+  return voucher != NULL && voucher->vouched && subject != NULL && subject->has_profile &&
+         hls_trust_claim_matches(&r->vouch, &subject->profile);
+}
+
+int hls_trust_load(struct hls_trust *t, struct hls_store *s, const uint8_t self[32], int64_t partner_vouches,
+                   struct hls_why *why) {
+  struct growing nodes = {.size = sizeof(struct hls_trust_node)}, vouches = {.size = sizeof(struct hls_vouch_row)};
+  memset(t, 0, sizeof *t);
+  int rc = hls_store_profiles(s, add_profile, &nodes, why);
+  if (rc == 0) rc = hls_store_vouches(s, add_vouch, &vouches, why);
+  t->nodes = nodes.items;
+  t->n_nodes = nodes.n;
+  t->vouches = vouches.items;
+  t->n_vouches = vouches.n;
+  if (rc == 0 && hls_trust_find(t, self) == NULL) { /* this node, before its first profile is stored */
+    struct hls_trust_node *node = grow(&nodes);
+    if (node == NULL) {
+      rc = HLS_ENOMEM;
+    } else {
+      memset(node, 0, sizeof *node);
+      memcpy(node->node_id, self, 32);
+      qsort(nodes.items, nodes.n, nodes.size, node_cmp);
+    }
+    t->nodes = nodes.items;
+    t->n_nodes = nodes.n;
+  }
+  if (rc != 0) {
+    hls_trust_free(t);
+    return rc == HLS_ENOMEM ? hls_why_set(why, HLS_ENOMEM, "out of memory") : rc;
+  }
+  /* From this node outwards, until nothing changes: at most one round per
+   * node. */
+  node_of(t, self)->vouched = true;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < t->n_vouches; i++) {
+      struct hls_trust_node *subject = node_of(t, t->vouches[i].vouch.subject);
+      if (subject != NULL && !subject->vouched && hls_trust_vouch_counts(t, &t->vouches[i])) {
+        subject->vouched = true;
+        changed = true;
+      }
+    }
+  }
+  for (size_t i = 0; i < t->n_vouches; i++) {
+    const struct hls_vouch_row *r = &t->vouches[i];
+    if (r->vouch.role != HLS_PROFILE_PARTNER || !hls_trust_vouch_counts(t, r)) continue;
+    node_of(t, r->vouch.subject)->partner_vouches++;
+  }
+  for (size_t i = 0; i < t->n_nodes; i++) {
+    struct hls_trust_node *n = &t->nodes[i];
+    n->role_counts = n->has_profile && (n->profile.role == HLS_PROFILE_PLACE || partner_vouches == 0 ||
+                                        n->partner_vouches >= partner_vouches);
+  }
+  return 0;
+}
+
+void hls_trust_free(struct hls_trust *t) {
+  if (t == NULL) return;
+  free(t->nodes);
+  free(t->vouches);
+  memset(t, 0, sizeof *t);
+}

@@ -1,0 +1,52 @@
+/* Who vouched for whom, as this node reads the vouches it holds
+ * (docs/protocol.md 4.6, docs/operations.md#trust).
+ *
+ * A node is **vouched** (from this node's view) if it is this node, or a
+ * vouched node holds a current vouch for it whose claim (place and region)
+ * is what the node's latest profile says. The trust so spreads out from
+ * this node only: two keys of one impostor vouching for each other stay
+ * unvouched until a vouched place vouches for one of them. A node's
+ * partner role counts if trust.partner_vouches is 0, or at least that many
+ * vouched nodes vouch for it as a partner (with a matching claim). A
+ * place role always counts. */
+#ifndef HLS_TRUST_H
+#define HLS_TRUST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "envelope.h"
+#include "err.h"
+#include "store.h"
+
+struct hls_trust_node {
+  uint8_t node_id[32];
+  bool has_profile;
+  struct hls_profile profile; /* its latest profile held, when has_profile */
+  bool vouched;
+  bool role_counts;
+  int64_t partner_vouches; /* vouched nodes that vouch for it as a partner, matching its profile */
+};
+
+struct hls_trust {
+  struct hls_trust_node *nodes; /* owned; sorted by node id */
+  size_t n_nodes;
+  struct hls_vouch_row *vouches; /* owned; every vouch held, by voucher then subject */
+  size_t n_vouches;
+};
+
+/* Read the profiles and vouches held in s and work out the above for
+ * self (this node) and partner_vouches (trust.partner_vouches). */
+int hls_trust_load(struct hls_trust *t, struct hls_store *s, const uint8_t self[32], int64_t partner_vouches,
+                   struct hls_why *why) HLS_WARN_UNUSED;
+void hls_trust_free(struct hls_trust *t); /* NULL is a no-op */
+/* The node of id, NULL if it has neither a profile held nor is this node. */
+const struct hls_trust_node *hls_trust_find(const struct hls_trust *t, const uint8_t id[32]);
+/* Whether v (not withdrawn) states what p says: same place and region. */
+bool hls_trust_claim_matches(const struct hls_vouch *v, const struct hls_profile *p);
+/* Whether the latest vouch of voucher for subject held counts (the
+ * voucher is vouched, and its claim matches the subject's profile). */
+bool hls_trust_vouch_counts(const struct hls_trust *t, const struct hls_vouch_row *r);
+
+#endif

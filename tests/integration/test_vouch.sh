@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Vouches (issue 18, docs/protocol.md 4.6) on real daemons. A partner (l)
+# and three places gossip; two of the places call themselves "Live a":
+# hls places flags the name on both. The partner's own role does not count
+# until two vouched places vouch for it as a partner. The three places take
+# up a theme (a spread of 3 places, the signal's minimum): hls patterns
+# shows it, --vouched not while fewer than 3 of them are vouched, and again
+# once they are. Members that send a vouch for themselves or a malformed
+# one are refused and the violation is counted against them; a good vouch
+# from a member is taken.
+. "$(dirname "$0")/lib.sh"
+: "${PEER_ABUSE:?PEER_ABUSE must name the peer_abuse binary}"
+
+FAST=(--set publish.delay=0 --set network.reconnect_min=200ms --set network.reconnect_max=1s
+      --set network.keepalive=1s --set gossip.interval=50ms)
+
+PLACE="Live Partner" REGION=National init_node l --role partner
+start_node l "${FAST[@]}" --log-level debug --set network.reconnect_min=30s
+key=$(hls_at l network key)
+declare -A ID=() ADDR=()
+ID[l]=$(hls_at l --json status | jq -r .node_id)
+ADDR[l]=$(hls_at l --json status | jq -r .listening_on)
+csv="$WORK/history.csv"
+{
+  echo "title,scale,stage,date,themes,consent,consent_by"
+  for w in $(seq 1 44); do
+    echo "Week $w drop-in,organisation,reflect,$(date -u -d "2024-01-01 + $(( (w - 1) * 7 )) days" +%F),housing,aggregate,lead"
+  done
+} >"$csv"
+for n in a b c; do
+  name="Live $n"
+  [ "$n" = c ] && name="Live a" # c claims a's name
+  PLACE="$name" REGION="Live Region" init_node "$n" --network-key "$key"
+  start_node "$n" "${FAST[@]}"
+  ID[$n]=$(hls_at "$n" --json status | jq -r .node_id)
+  hls_at "$n" import "$csv" >/dev/null || fail "import of the history at $n"
+  hls_at "$n" record add --title "Live record" --scale organisation --stage reflect --theme live-theme \
+    --date 2024-10-28 --consent aggregate --consent-by lead >/dev/null
+  hls_at "$n" peer add "${ADDR[l]}" "${ID[l]}" >/dev/null
+done
+
+# --- a name claimed by two nodes -----------------------------------------------------
+place_of() { hls_at l --json places | jq -c --arg id "$1" '.[] | select(.node_id == $id)'; }
+all_profiles() { [ "$(hls_at l --json places | jq '[.[] | select(.place != null)] | length')" = 4 ]; }
+wait_for 60 all_profiles || fail "l did not get every profile: $(hls_at l --json places)"
+for n in a c; do
+  other=$([ "$n" = a ] && echo c || echo a)
+  place_of "${ID[$n]}" | jq -e --arg o "${ID[$other]}" '.name_also_claimed_by | map(.node_id) == [$o]' >/dev/null \
+    || fail "the name of $n is not flagged as also claimed by $other: $(place_of "${ID[$n]}")"
+done
+place_of "${ID[b]}" | jq -e '.name_also_claimed_by == [] and (.vouched | not) and .vouched_by == []' >/dev/null \
+  || fail "b: $(place_of "${ID[b]}")"
+[ "$(hls_at l places | grep -c 'Live a (name also claimed)')" = 2 ] || fail "hls places: $(hls_at l places)"
+pass "a place name claimed by two nodes is flagged on both (hls places, --json)"
+
+# --- a self-declared partner role does not count until K vouches ---------------------
+place_of "${ID[l]}" | jq -e '.role == "partner" and .role_counts == false and .vouched and .partner_vouches == 0' \
+  >/dev/null || fail "l's own partner role counts unvouched: $(place_of "${ID[l]}")"
+hls_at l places | grep -q 'partner (not counted)' || fail "hls places does not mark the role: $(hls_at l places)"
+expect_fail 1 "cannot vouch for itself" hls_at l vouch "${ID[l]}"
+expect_fail 1 "no profile of .* is held" hls_at a vouch "@AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=.ed25519"
+expect_fail 1 "no vouch" hls_at l unvouch "${ID[a]}"
+hls_at l vouch "${ID[a]}" | grep -q "Vouched for ${ID[a]}: Live a (Live Region), role place" || fail "hls vouch"
+hls_at l vouch "${ID[b]}" >/dev/null || fail "hls vouch b"
+# a and b hold l's profile (their peer); each vouches for it as a partner.
+partner_vouches() { [ "$(place_of "${ID[l]}" | jq .partner_vouches)" = "$1" ]; }
+hls_at a vouch "${ID[l]}" --role partner >/dev/null || fail "a vouches for l"
+wait_for 30 partner_vouches 1 || fail "a's vouch did not reach l: $(place_of "${ID[l]}")"
+place_of "${ID[l]}" | jq -e '.role_counts == false' >/dev/null || fail "one vouch of two made the role count"
+hls_at b vouch "${ID[l]}" --role partner >/dev/null || fail "b vouches for l"
+wait_for 30 partner_vouches 2 || fail "b's vouch did not reach l: $(place_of "${ID[l]}")"
+place_of "${ID[l]}" | jq -e '.role_counts and (.vouched_by | map(.place) | sort == ["Live a", "Live b"])' >/dev/null \
+  || fail "after two vouches: $(place_of "${ID[l]}")"
+hls_at l places | grep -q 'partner (not counted)' && fail "still not counted: $(hls_at l places)"
+expect_fail 1 "says it is a place" hls_at l vouch "${ID[c]}" --role partner
+pass "a partner role counts after trust.partner_vouches (2) vouched places vouched for it; bad vouches refused"
+
+# --- patterns --vouched --------------------------------------------------------------
+spread() { hls_at l --json patterns --signal spread --theme live-theme "$@"; }
+live_spread() { spread | jq -e 'length == 1 and .[0].n_places == 3'; }
+wait_for 60 live_spread || fail "the live places' spread pattern did not appear: $(hls_at l --json patterns --all)"
+spread --vouched | jq -e 'length == 0' >/dev/null || fail "--vouched lists a spread of 2 vouched places: $(spread --vouched)"
+hls_at l vouch "${ID[c]}" >/dev/null || fail "hls vouch c"
+spread --vouched | jq -e 'length == 1' >/dev/null || fail "--vouched, all 3 vouched: $(spread --vouched)"
+hls_at l --json unvouch "${ID[c]}" | jq -e '.withdrawn' >/dev/null || fail "hls unvouch c"
+spread --vouched | jq -e 'length == 0' >/dev/null || fail "--vouched after unvouch: $(spread --vouched)"
+spread | jq -e 'length == 1' >/dev/null || fail "without --vouched the pattern stays"
+hls_at l --json vouch list | jq -e --arg c "${ID[c]}" \
+  '[.vouches[] | select(.subject == $c)] | length == 1 and .[0].withdrawn' >/dev/null \
+  || fail "vouch list: $(hls_at l --json vouch list)"
+pass "hls patterns --vouched leaves out a spread whose vouched places fall below its minimum"
+
+# --- bad vouches from a member: refused and counted ---------------------------------
+for m in self malformed good; do init_node "m_$m" --network-key "$key"; done
+for m in self malformed; do
+  mid=$("$PEER_ABUSE" id "$WORK/m_$m")
+  "$PEER_ABUSE" vouch "${ADDR[l]}" "${ID[l]}" "$WORK/m_$m" "$m" >/dev/null || fail "peer_abuse vouch $m"
+  violations() { [ "$(hls_at l --json peer list | jq --arg id "$1" '.[] | select(.node_id == $id) | .violations')" = 1 ]; }
+  wait_for 10 violations "$mid" || fail "the $m vouch was not counted against its sender: $(hls_at l --json peer list)"
+  grep -q "event=peer_bad_frame peer=$mid " "$WORK/l.log" || fail "the $m vouch is not logged as a bad frame"
+  [ -z "$(place_of "$mid")" ] || fail "an item of the $m vouch's frame was kept"
+done
+gid=$("$PEER_ABUSE" id "$WORK/m_good")
+"$PEER_ABUSE" vouch "${ADDR[l]}" "${ID[l]}" "$WORK/m_good" good >/dev/null || fail "peer_abuse vouch good"
+hls_at l --json vouch list | jq -e --arg g "$gid" '[.vouches[] | select(.voucher == $g)] | length == 1 and (.[0].counts | not)' \
+  >/dev/null || fail "the good vouch was not taken, or counts from an unvouched voucher: $(hls_at l --json vouch list)"
+pass "a vouch for oneself or a malformed one is refused and counted against the member; a good one is taken"
+
+for n in a b c l; do stop_node "$n"; done
