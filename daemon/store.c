@@ -616,6 +616,11 @@ int hls_store__exec(struct hls_store *s, const char *sql, struct hls_why *why) {
   return rc == SQLITE_OK ? 0 : hls_store_sqlite_error(s->db, rc, why);
 }
 
+int hls_store__prepare(struct hls_store *s, const char *sql, sqlite3_stmt **st, struct hls_why *why) {
+  int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+  return rc == SQLITE_OK ? 0 : hls_store_sqlite_error(s->db, rc, why);
+}
+
 /* Run a statement that returns no rows (or whose rows we ignore). */
 int hls_store__step_done(struct hls_store *s, sqlite3_stmt *st, struct hls_why *why) {
   int rc;

@@ -138,6 +138,8 @@ struct hls_store {
 
 /* Run SQL text that returns no rows (or whose rows we ignore). */
 int hls_store__exec(struct hls_store *s, const char *sql, struct hls_why *why);
+/* Prepare a statement used once (the store's own are prepared at open). */
+int hls_store__prepare(struct hls_store *s, const char *sql, sqlite3_stmt **st, struct hls_why *why);
 /* Run a statement that returns no rows (or whose rows we ignore). */
 int hls_store__step_done(struct hls_store *s, sqlite3_stmt *st, struct hls_why *why);
 /* BEGIN IMMEDIATE (first turning foreign keys back on if an import could

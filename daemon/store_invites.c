@@ -11,18 +11,13 @@
 #include "store.h"
 #include "store_internal.h"
 
-static int prepare(struct hls_store *s, const char *sql, sqlite3_stmt **st, struct hls_why *why) {
-  int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
-  return rc == SQLITE_OK ? 0 : hls_store_sqlite_error(s->db, rc, why);
-}
-
 int hls_store_invite_add(struct hls_store *s, const uint8_t secret_hash[32], int64_t max_uses, int64_t expires_ms,
                          const char *note, const char *created_by, int64_t now_ms, int64_t *id,
                          struct hls_why *why) {
   sqlite3_stmt *st;
   *id = 0;
   if (max_uses < 1) return hls_why_set(why, HLS_EINVAL, "uses: at least 1");
-  int rc = prepare(s,
+  int rc = hls_store__prepare(s,
                    "INSERT INTO invites(secret_hash, max_uses, expires_ms, note, created_by, created_ms)"
                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
                    &st, why);
@@ -45,7 +40,7 @@ static void copy_text(char *out, size_t size, const unsigned char *t) {
 
 static int redeemed_of(struct hls_store *s, struct hls_invite_row *r, struct hls_why *why) {
   sqlite3_stmt *st;
-  int rc = prepare(s,
+  int rc = hls_store__prepare(s,
                    "SELECT node_id, redeemed_ms FROM invite_redemptions WHERE invite_id=?1"
                    " ORDER BY redeemed_ms, node_id LIMIT 8",
                    &st, why);
@@ -64,7 +59,7 @@ static int redeemed_of(struct hls_store *s, struct hls_invite_row *r, struct hls
 
 int hls_store_invite_list(struct hls_store *s, hls_invite_row_cb cb, void *ctx, struct hls_why *why) {
   sqlite3_stmt *st;
-  int rc = prepare(s,
+  int rc = hls_store__prepare(s,
                    "SELECT id, max_uses, uses, expires_ms, created_ms, coalesce(revoked_ms, 0), note, created_by"
                    " FROM invites ORDER BY id DESC",
                    &st, why);
@@ -90,7 +85,7 @@ int hls_store_invite_list(struct hls_store *s, hls_invite_row_cb cb, void *ctx, 
 
 int hls_store_invite_revoke(struct hls_store *s, int64_t id, int64_t now_ms, struct hls_why *why) {
   sqlite3_stmt *st;
-  int rc = prepare(s, "SELECT revoked_ms IS NOT NULL FROM invites WHERE id=?1", &st, why);
+  int rc = hls_store__prepare(s, "SELECT revoked_ms IS NOT NULL FROM invites WHERE id=?1", &st, why);
   if (rc != 0) return rc;
   sqlite3_bind_int64(st, 1, id);
   int step = sqlite3_step(st);
@@ -99,7 +94,7 @@ int hls_store_invite_revoke(struct hls_store *s, int64_t id, int64_t now_ms, str
   if (step == SQLITE_DONE) return hls_why_set(why, HLS_ENOTFOUND, "no invite %lld (hls invite list)", (long long)id);
   if (step != SQLITE_ROW) return hls_store_sqlite_error(s->db, step, why);
   if (revoked) return hls_why_set(why, HLS_ESTATE, "invite %lld is revoked already", (long long)id);
-  if ((rc = prepare(s, "UPDATE invites SET revoked_ms=?2 WHERE id=?1", &st, why)) != 0) return rc;
+  if ((rc = hls_store__prepare(s, "UPDATE invites SET revoked_ms=?2 WHERE id=?1", &st, why)) != 0) return rc;
   sqlite3_bind_int64(st, 1, id);
   sqlite3_bind_int64(st, 2, now_ms);
   rc = hls_store__step_done(s, st, why);
@@ -111,7 +106,7 @@ int hls_store_invite_revoke(struct hls_store *s, int64_t id, int64_t now_ms, str
 static int redeem_in(struct hls_store *s, const uint8_t secret_hash[32], const uint8_t node_id[32],
                      const char *address, int64_t now_ms, int *outcome, int64_t *id, struct hls_why *why) {
   sqlite3_stmt *st;
-  int rc = prepare(s,
+  int rc = hls_store__prepare(s,
                    "SELECT id, max_uses, uses, expires_ms, revoked_ms IS NOT NULL,"
                    " EXISTS(SELECT 1 FROM invite_redemptions r WHERE r.invite_id=invites.id AND r.node_id=?2)"
                    " FROM invites WHERE secret_hash=?1",
@@ -140,12 +135,12 @@ static int redeem_in(struct hls_store *s, const uint8_t secret_hash[32], const u
   else if (now_ms >= expires_ms) *outcome = HLS_INVITE_EXPIRED;
   else *outcome = HLS_INVITE_OK;
   if (again || *outcome != HLS_INVITE_OK) return 0;
-  if ((rc = prepare(s, "UPDATE invites SET uses=uses+1 WHERE id=?1", &st, why)) != 0) return rc;
+  if ((rc = hls_store__prepare(s, "UPDATE invites SET uses=uses+1 WHERE id=?1", &st, why)) != 0) return rc;
   sqlite3_bind_int64(st, 1, *id);
   rc = hls_store__step_done(s, st, why);
   sqlite3_finalize(st);
   if (rc != 0) return rc;
-  if ((rc = prepare(s, "INSERT INTO invite_redemptions(invite_id, node_id, address, redeemed_ms) VALUES(?1, ?2, ?3, ?4)",
+  if ((rc = hls_store__prepare(s, "INSERT INTO invite_redemptions(invite_id, node_id, address, redeemed_ms) VALUES(?1, ?2, ?3, ?4)",
                     &st, why)) != 0)
     return rc;
   sqlite3_bind_int64(st, 1, *id);
@@ -174,7 +169,7 @@ int hls_store_invite_redeem(struct hls_store *s, const uint8_t secret_hash[32], 
 int hls_store_join_set(struct hls_store *s, const uint8_t inviter[32], const char *address, const uint8_t secret[32],
                        int64_t now_ms, struct hls_why *why) {
   sqlite3_stmt *st;
-  int rc = prepare(s,
+  int rc = hls_store__prepare(s,
                    "INSERT OR REPLACE INTO join_invite(id, inviter, address, secret, created_ms) VALUES(1, ?1, ?2, ?3, ?4)",
                    &st, why);
   if (rc != 0) return rc;
@@ -191,7 +186,7 @@ int hls_store_join_get(struct hls_store *s, struct hls_join_row *out, bool *pres
   sqlite3_stmt *st;
   memset(out, 0, sizeof *out);
   *present = false;
-  int rc = prepare(s,
+  int rc = hls_store__prepare(s,
                    "SELECT inviter, address, secret, created_ms, coalesce(outcome, -1), coalesce(outcome_ms, 0)"
                    " FROM join_invite WHERE id=1",
                    &st, why);
@@ -215,7 +210,7 @@ int hls_store_join_get(struct hls_store *s, struct hls_join_row *out, bool *pres
 
 int hls_store_join_answered(struct hls_store *s, int outcome, int64_t now_ms, struct hls_why *why) {
   sqlite3_stmt *st;
-  int rc = prepare(s, "UPDATE join_invite SET secret=NULL, outcome=?1, outcome_ms=?2 WHERE id=1", &st, why);
+  int rc = hls_store__prepare(s, "UPDATE join_invite SET secret=NULL, outcome=?1, outcome_ms=?2 WHERE id=1", &st, why);
   if (rc != 0) return rc;
   sqlite3_bind_int(st, 1, outcome);
   sqlite3_bind_int64(st, 2, now_ms);

@@ -26,12 +26,6 @@
 
 /* --- helpers --------------------------------------------------------------- */
 
-static int prepare(struct hls_store *s, const char *sql, sqlite3_stmt **st, struct hls_why *why) {
-  sqlite3 *db = hls_store_db(s);
-  int rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
-  return rc == SQLITE_OK ? 0 : hls_store_sqlite_error(db, rc, why);
-}
-
 /* Step st once: 1 for a row, 0 at the end, or an error. */
 static int step(struct hls_store *s, sqlite3_stmt *st, struct hls_why *why) {
   int rc = sqlite3_step(st);
@@ -149,7 +143,7 @@ int hls_store_places(struct hls_store *s, struct hls_page *page, hls_place_cb cb
   int rc = check_after(page, HLS_CURSOR_PLACES, why);
   bool after = page != NULL && page->after != NULL;
   if (rc == 0)
-    rc = prepare(s,
+    rc = hls_store__prepare(s,
                  after ? PLACE_SQL " WHERE (o.place_key, o.origin) > (?1, ?2) ORDER BY o.place_key, o.origin"
                        : PLACE_SQL " ORDER BY o.place_key, o.origin",
                  &st, why);
@@ -195,7 +189,7 @@ static int place_cache_new(struct hls_store *s, struct place_cache **out, struct
   struct place_cache *c = calloc(1, sizeof *c);
   *out = NULL;
   if (c == NULL) return HLS_ENOMEM;
-  int rc = prepare(s, PLACE_SQL " WHERE o.origin = ?1", &c->st, why);
+  int rc = hls_store__prepare(s, PLACE_SQL " WHERE o.origin = ?1", &c->st, why);
   if (rc != 0) {
     free(c);
     return rc;
@@ -291,7 +285,7 @@ static int story_place(struct hls_store *s, const char *name, bool *by_id, uint8
   sqlite3_stmt *st = NULL;
   *by_id = hls_nodeid_parse(name, origin) == 0;
   if (!*by_id) *key_len = hls_store__place_key(name, key);
-  int rc = prepare(s, *by_id ? "SELECT 1 FROM origins WHERE origin = ?1" : "SELECT 1 FROM origins WHERE place_key = ?1",
+  int rc = hls_store__prepare(s, *by_id ? "SELECT 1 FROM origins WHERE origin = ?1" : "SELECT 1 FROM origins WHERE place_key = ?1",
                    &st, why);
   if (rc == 0) {
     if (*by_id) sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
@@ -346,7 +340,7 @@ int hls_store_stories(struct hls_store *s, const struct hls_story_filter *f, str
   else
     snprintf(sql, sizeof sql, "SELECT " STORY_COLS " FROM items i WHERE i.type = 3 AND i.body_state = 0%s%s"
              STORY_ORDER("i"), floor_i, after ? STORY_AFTER("i") : "");
-  rc = prepare(s, sql, &st, why);
+  rc = hls_store__prepare(s, sql, &st, why);
   if (rc == 0) {
     if (f->place != NULL && by_id) sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
     else if (f->place != NULL) sqlite3_bind_blob(st, 1, key, (int)key_len, SQLITE_STATIC);
@@ -404,7 +398,7 @@ static int find_tombstone(struct hls_store *s, const uint8_t origin[32], uint64_
                           int *reason, struct hls_why *why) {
   sqlite3_stmt *st = NULL;
   *tomb_seq = 0;
-  int rc = prepare(s,
+  int rc = hls_store__prepare(s,
                    "SELECT seq, body FROM items WHERE origin=?1 AND seq>?2 AND type=4 AND body_state=0 ORDER BY seq",
                    &st, why);
   if (rc == 0) {
@@ -450,7 +444,7 @@ static int count_prefix(struct hls_store *s, const struct hls_item_ref *ref, int
   sqlite3_stmt *st = NULL;
   /* Blobs compare bytewise: a prefix is a range of item ids. Stories
    * only (the index items_story_ids holds nothing else). */
-  int rc = prepare(s, "SELECT count(*) FROM items WHERE type = 3 AND item_id BETWEEN ?1 AND ?2", &st, why);
+  int rc = hls_store__prepare(s, "SELECT count(*) FROM items WHERE type = 3 AND item_id BETWEEN ?1 AND ?2", &st, why);
   if (rc == 0) {
     sqlite3_bind_blob(st, 1, ref->low, 32, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, ref->high, 32, SQLITE_STATIC);
@@ -475,13 +469,13 @@ int hls_store_story_find(struct hls_store *s, const struct hls_item_ref *ref, hl
     return hls_why_set(why, HLS_EINVAL, "%s matches %lld stories; give more of its characters", text, (long long)n);
   if ((rc = place_cache_new(s, &places, why)) != 0) return rc;
   if (ref->by_origin) {
-    rc = prepare(s, "SELECT " STORY_COLS " FROM items i WHERE origin=?1 AND seq=?2", &st, why);
+    rc = hls_store__prepare(s, "SELECT " STORY_COLS " FROM items i WHERE origin=?1 AND seq=?2", &st, why);
     if (rc == 0) {
       sqlite3_bind_blob(st, 1, ref->origin, 32, SQLITE_STATIC);
       sqlite3_bind_int64(st, 2, (int64_t)ref->seq);
     }
   } else {
-    rc = prepare(s, "SELECT " STORY_COLS " FROM items i WHERE type = 3 AND item_id BETWEEN ?1 AND ?2", &st, why);
+    rc = hls_store__prepare(s, "SELECT " STORY_COLS " FROM items i WHERE type = 3 AND item_id BETWEEN ?1 AND ?2", &st, why);
     if (rc == 0) {
       sqlite3_bind_blob(st, 1, ref->low, 32, SQLITE_STATIC);
       sqlite3_bind_blob(st, 2, ref->high, 32, SQLITE_STATIC);
@@ -528,7 +522,7 @@ int hls_store_items(struct hls_store *s, const struct hls_item_filter *f, struct
            "SELECT origin, seq, type, audience, timestamp_ms, stored_ms, item_id, body_state, coalesce(length(body), 0)"
            " FROM items WHERE %s%s ORDER BY origin, seq",
            f->has_origin ? "origin = ?1" : "1", after ? " AND (origin, seq) > (?2, ?3)" : "");
-  if (rc == 0) rc = prepare(s, sql, &st, why);
+  if (rc == 0) rc = hls_store__prepare(s, sql, &st, why);
   if (rc == 0) {
     if (f->has_origin) sqlite3_bind_blob(st, 1, f->origin, 32, SQLITE_STATIC);
     if (after) {

@@ -11,11 +11,6 @@
 #include "store.h"
 #include "store_internal.h"
 
-static int prepare(struct hls_store *s, const char *sql, sqlite3_stmt **st, struct hls_why *why) {
-  int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
-  return rc == SQLITE_OK ? 0 : hls_store_sqlite_error(s->db, rc, why);
-}
-
 /* The owner's key into s->owner; false if none is recorded (a store
  * never claimed, as in some tests: every origin is then another's). */
 static int owner_of(struct hls_store *s, bool *present, struct hls_why *why) {
@@ -33,7 +28,7 @@ static int owner_of(struct hls_store *s, bool *present, struct hls_why *why) {
 static int first_profile_ms(struct hls_store *s, int64_t *ms, struct hls_why *why) {
   sqlite3_stmt *st;
   *ms = -1;
-  int rc = prepare(s, "SELECT timestamp_ms FROM items WHERE origin=?1 AND seq=1", &st, why);
+  int rc = hls_store__prepare(s, "SELECT timestamp_ms FROM items WHERE origin=?1 AND seq=1", &st, why);
   if (rc != 0) return rc;
   sqlite3_bind_blob(st, 1, s->owner, 32, SQLITE_STATIC);
   int step = sqlite3_step(st);
@@ -60,7 +55,7 @@ int hls_store_receipt_owe(struct hls_store *s, const uint8_t origin[32], uint64_
     state = HLS_RECEIPT_NEVER_HELD;
   }
   sqlite3_stmt *st;
-  if ((rc = prepare(s, "INSERT OR IGNORE INTO receipts_owed(origin, target_seq, state, noted_ms) VALUES(?1, ?2, ?3, ?4)",
+  if ((rc = hls_store__prepare(s, "INSERT OR IGNORE INTO receipts_owed(origin, target_seq, state, noted_ms) VALUES(?1, ?2, ?3, ?4)",
                     &st, why)) != 0)
     return rc;
   sqlite3_bind_blob(st, 1, origin, 32, SQLITE_STATIC);
@@ -78,7 +73,7 @@ int hls_store_receipts_pending(struct hls_store *s, struct hls_receipt_entry *ou
   sqlite3_stmt *st;
   *n = 0;
   *more = false;
-  int rc = prepare(s,
+  int rc = hls_store__prepare(s,
                    "SELECT origin, target_seq, state FROM receipts_owed WHERE receipt_seq IS NULL"
                    " ORDER BY origin, target_seq LIMIT ?1",
                    &st, why);
@@ -103,7 +98,7 @@ int hls_store_receipts_pending(struct hls_store *s, struct hls_receipt_entry *ou
 int hls_store_receipts_sent(struct hls_store *s, const struct hls_receipt *r, uint64_t receipt_seq, int64_t receipt_ms,
                             struct hls_why *why) {
   sqlite3_stmt *st;
-  int rc = prepare(s,
+  int rc = hls_store__prepare(s,
                    "INSERT INTO receipts_owed(origin, target_seq, state, noted_ms, receipt_seq) VALUES(?1, ?2, ?3, ?4, ?5)"
                    " ON CONFLICT(origin, target_seq) DO UPDATE SET receipt_seq=excluded.receipt_seq"
                    " WHERE receipt_seq IS NULL",
@@ -131,7 +126,7 @@ int hls_store__receipt_held(struct hls_store *s, const uint8_t holder[32], uint6
   for (size_t i = 0; rc == 0 && i < r.n_entries; i++) {
     if (memcmp(r.entries[i].origin, s->owner, 32) != 0) continue;
     if (st == NULL &&
-        (rc = prepare(s,
+        (rc = hls_store__prepare(s,
                       "INSERT OR IGNORE INTO receipts(target_seq, holder, state, receipt_seq, receipt_ms)"
                       " VALUES(?1, ?2, ?3, ?4, ?5)",
                       &st, why)) != 0)
@@ -199,9 +194,9 @@ int hls_store_receipt_places(struct hls_store *s, const uint8_t self[32], uint64
   sqlite3_stmt *st = NULL;
   int rc;
   if (audience == HLS_AUD_PEERS) {
-    rc = prepare(s, "SELECT node_id FROM peers WHERE admin=1 AND blocked=0 AND node_id<>?1", &st, why);
+    rc = hls_store__prepare(s, "SELECT node_id FROM peers WHERE admin=1 AND blocked=0 AND node_id<>?1", &st, why);
   } else {
-    rc = prepare(s,
+    rc = hls_store__prepare(s,
                  "SELECT o.origin FROM origins o JOIN items i ON i.origin=o.origin AND i.seq=1"
                  " WHERE o.origin<>?1 AND o.profile IS NOT NULL AND i.timestamp_ms<?2",
                  &st, why);
@@ -217,7 +212,7 @@ int hls_store_receipt_places(struct hls_store *s, const uint8_t self[32], uint64
   size_t n_expected = ps.n;
   if (rc == 0 && n_expected > 1) qsort(ps.p, n_expected, sizeof *ps.p, by_node);
   if (rc == 0)
-    rc = prepare(s, "SELECT holder, state, receipt_seq, receipt_ms FROM receipts WHERE target_seq=?1", &st, why);
+    rc = hls_store__prepare(s, "SELECT holder, state, receipt_seq, receipt_ms FROM receipts WHERE target_seq=?1", &st, why);
   if (rc == 0) {
     sqlite3_bind_int64(st, 1, (int64_t)target_seq);
     int step;
@@ -239,7 +234,7 @@ int hls_store_receipt_places(struct hls_store *s, const uint8_t self[32], uint64
   sqlite3_finalize(st);
   st = NULL;
   /* Their place names, from each origin's latest profile held. */
-  if (rc == 0) rc = prepare(s, "SELECT profile FROM origins WHERE origin=?1 AND profile IS NOT NULL", &st, why);
+  if (rc == 0) rc = hls_store__prepare(s, "SELECT profile FROM origins WHERE origin=?1 AND profile IS NOT NULL", &st, why);
   for (size_t i = 0; rc == 0 && i < ps.n; i++) {
     sqlite3_bind_blob(st, 1, ps.p[i].node_id, 32, SQLITE_STATIC);
     int step = sqlite3_step(st);

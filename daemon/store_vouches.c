@@ -10,11 +10,6 @@
 #include "store.h"
 #include "store_internal.h"
 
-static int prepare(struct hls_store *s, const char *sql, sqlite3_stmt **st, struct hls_why *why) {
-  int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
-  return rc == SQLITE_OK ? 0 : hls_store_sqlite_error(s->db, rc, why);
-}
-
 /* The claim of v into parameters first..first+2 (NULL when withdrawn). */
 static void bind_claim(sqlite3_stmt *st, int first, const struct hls_vouch *v) {
   if (v->withdrawn) {
@@ -44,7 +39,7 @@ int hls_store__vouch_held(struct hls_store *s, const uint8_t voucher[32], uint64
   if (body == NULL || hls_vouch_decode(&v, body, len, NULL) != 0) return 0; /* checked when stored: says nothing */
   if (memcmp(v.subject, voucher, 32) == 0) return 0;                         /* refused by the decoder of its envelope */
   sqlite3_stmt *st;
-  int rc = prepare(s,
+  int rc = hls_store__prepare(s,
                    "INSERT INTO vouches(voucher, subject, place, region, role, seq, at_ms)"
                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(voucher, subject) DO UPDATE SET"
                    " place=excluded.place, region=excluded.region, role=excluded.role, seq=excluded.seq,"
@@ -63,7 +58,7 @@ int hls_store__vouch_held(struct hls_store *s, const uint8_t voucher[32], uint64
 
 int hls_store_vouches(struct hls_store *s, hls_vouch_cb cb, void *ctx, struct hls_why *why) {
   sqlite3_stmt *st;
-  int rc = prepare(s, "SELECT voucher, subject, place, region, role, seq, at_ms FROM vouches ORDER BY voucher, subject",
+  int rc = hls_store__prepare(s, "SELECT voucher, subject, place, region, role, seq, at_ms FROM vouches ORDER BY voucher, subject",
                    &st, why);
   if (rc != 0) return rc;
   int step = SQLITE_DONE;
@@ -85,7 +80,7 @@ int hls_store_vouches(struct hls_store *s, hls_vouch_cb cb, void *ctx, struct hl
 
 int hls_store_vouch_ask(struct hls_store *s, const struct hls_vouch *v, int64_t now_ms, struct hls_why *why) {
   sqlite3_stmt *st;
-  int rc = prepare(s,
+  int rc = hls_store__prepare(s,
                    "INSERT OR REPLACE INTO vouches_asked(subject, place, region, role, asked_ms)"
                    " VALUES(?1, ?2, ?3, ?4, ?5)",
                    &st, why);
@@ -101,7 +96,7 @@ int hls_store_vouch_ask(struct hls_store *s, const struct hls_vouch *v, int64_t 
 int hls_store_vouches_asked(struct hls_store *s, struct hls_vouch *out, size_t max, size_t *n, struct hls_why *why) {
   sqlite3_stmt *st;
   *n = 0;
-  int rc = prepare(s, "SELECT subject, place, region, role FROM vouches_asked ORDER BY asked_ms, subject LIMIT ?1", &st,
+  int rc = hls_store__prepare(s, "SELECT subject, place, region, role FROM vouches_asked ORDER BY asked_ms, subject LIMIT ?1", &st,
                    why);
   if (rc != 0) return rc;
   sqlite3_bind_int64(st, 1, (int64_t)max);
@@ -120,7 +115,7 @@ int hls_store_vouches_asked(struct hls_store *s, struct hls_vouch *out, size_t m
 
 int hls_store_vouch_asked_done(struct hls_store *s, const uint8_t subject[32], struct hls_why *why) {
   sqlite3_stmt *st;
-  int rc = prepare(s, "DELETE FROM vouches_asked WHERE subject=?1", &st, why);
+  int rc = hls_store__prepare(s, "DELETE FROM vouches_asked WHERE subject=?1", &st, why);
   if (rc != 0) return rc;
   sqlite3_bind_blob(st, 1, subject, 32, SQLITE_STATIC);
   rc = hls_store__step_done(s, st, why);
@@ -130,7 +125,7 @@ int hls_store_vouch_asked_done(struct hls_store *s, const uint8_t subject[32], s
 
 int hls_store_profiles(struct hls_store *s, hls_profile_cb cb, void *ctx, struct hls_why *why) {
   sqlite3_stmt *st;
-  int rc = prepare(s, "SELECT origin, profile FROM origins WHERE profile IS NOT NULL ORDER BY origin", &st, why);
+  int rc = hls_store__prepare(s, "SELECT origin, profile FROM origins WHERE profile IS NOT NULL ORDER BY origin", &st, why);
   if (rc != 0) return rc;
   int step = SQLITE_DONE;
   while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
