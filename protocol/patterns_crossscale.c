@@ -33,6 +33,7 @@ int hls_pat__cross_test(const struct theme_week *tw, int32_t i) {
   size_t ntc = 0;
   for (size_t s = 0; s < n; s++) ntc += hls_pat__place_testable(prm, c, s, i, Rc, 2);
   size_t mc = hls_pat__candidates(pt, t, c, i, Rc, cand), mz = 0;
+  double rho = hls_pat__network_change(tw, i, Rc, pm, pr, cand, mc);
   /* A place enters the truncated product only if its combined p is at
    * most TPM_TAU, which needs its m-th smallest scale p-value at most
    * TPM_TAU^(1/m) (the combined p is at least that to the m-th power):
@@ -43,16 +44,17 @@ int hls_pat__cross_test(const struct theme_week *tw, int32_t i) {
   for (size_t k = 0; k < mc; k++) {
     uint32_t s = cand[k];
     int32_t first = c->first[s];
-    double z0;
-    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, first, i, Rc, 2, pm, pr, 0, &z0, NULL)) continue;
+    double z0, phi0;
+    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, first, i, Rc, 2, pm, pr, 1, 0, &z0, NULL, &phi0))
+      continue;
     double ps[HLS_SCALE_COUNT];
     int nps = 0;
     for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
       double z, pz;
       /* a scale's own variance is not kept: its mean times the size
        * of one cell of the theme (compound Poisson) */
-      if (hls_pat__place_z(prm, PS(1 + sc, s), NULL, NZS(1 + sc, s), lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, pr,
-                           zmin_scale, &z, &pz))
+      if (hls_pat__place_z(prm, PS(1 + sc, s), NULL, NZS(1 + sc, s), lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, phi0, rho,
+                           zmin_scale, &z, &pz, NULL))
         ps[nps++] = pz;
     }
     if (nps < prm->cross_min_scales) continue;

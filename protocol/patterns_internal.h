@@ -303,7 +303,7 @@ double hls_pat__poisson_midp(double k, double mu);
 double hls_pat__fisher_sf(double a, double b, double c, double d);
 bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const double *Q, const int32_t *NZ,
                       int32_t lo, int32_t first, int32_t i, int32_t R, int32_t min_nz, double prior_mu,
-                      double prior_ratio, double zmin, double *z, double *pz);
+                      double prior_ratio, double rho, double zmin, double *z, double *pz, double *phi_out);
 double hls_pat__p_robust(double p, double p_rest);
 double hls_pat__scan_robust(struct zent *zv, size_t m, size_t n, int kmin, size_t *kstar);
 
@@ -388,6 +388,8 @@ struct theme_week {
 
 /* Each signal's test of week index i: its units' p-values, statistics
  * and members in the theme's stored tests. 0 or HLS_ENOMEM. */
+double hls_pat__network_change(const struct theme_week *tw, int32_t i, int32_t R, double pm, double pr,
+                               const uint32_t *cand, size_t mc);
 int hls_pat__spread_test(const struct theme_week *tw, int32_t i);
 int hls_pat__emerging_test(const struct theme_week *tw, int32_t i);
 int hls_pat__cross_test(const struct theme_week *tw, int32_t i);

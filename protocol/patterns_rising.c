@@ -40,8 +40,19 @@ int hls_pat__rising_test(const struct theme_week *tw, int32_t i) {
   if (testable) {
     nat = c->NP[i + 1 - lo] - c->NP[r0 - lo];
     natb = c->NP[r0 - lo] - c->NP[b0 - lo];
-    double SQ = c->NQ[i + 1 - lo] - c->NQ[b0 - lo], S = nat + natb;
-    cr = S > 0 ? SQ / S : 1;
+    /* one cell's size: the places' variance over their mean in the
+     * baseline, pooled (quasi-Poisson; at least 1) */
+    double vsum = 0, msum = 0;
+    for (size_t s = 0; s < n; s++) {
+      int32_t f = c->first[s] < lo ? lo : c->first[s], sb0 = b0 < f ? f : b0, nw = r0 - sb0;
+      if (nw < 2) continue;
+      const double *P0 = PS(0, s), *Q0 = QS(s);
+      double Ss = P0[r0 - lo] - P0[sb0 - lo], SQs = Q0[r0 - lo] - Q0[sb0 - lo];
+      if (Ss <= 0) continue;
+      vsum += (SQs - Ss * Ss / nw) * nw / (nw - 1);
+      msum += Ss;
+    }
+    cr = msum > 0 && vsum / msum > 1 ? vsum / msum : 1;
     for (size_t s = 0; s < n; s++) {
       uint32_t r = c->region[s];
       if (r == 0 || NZS(0, s)[i + 1 - lo] - NZS(0, s)[r0 - lo] <= 0) continue;

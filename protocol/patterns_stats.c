@@ -138,22 +138,24 @@ static double binom_midp(double x, double n, double q) {
 /* A place's surprise in weeks [i-R+1, i] of one series against its own
  * baseline (the baseline_weeks before, from its history's start, at
  * least min_baseline_weeks). Counts are taken in units of one cell's size
- * (quasi-Poisson: phi, the larger of E[x^2]/E[x] and the baseline's
- * variance over its mean, so that a withheld cell counted at the middle
- * of its interval, or a busy week, is not taken for many records). The
- * test is conditional, so that a short baseline's own noise counts: with
- * s in the baseline's nb weeks and x in the R weeks, under no change x is
- * Binomial(x + s, R / (R + nb)); s gets two weeks of the theme's mean
+ * (quasi-Poisson: phi, the baseline's variance over its mean and at least
+ * 1, so that a rounded cell or a bursty week is not taken for many
+ * independent records; a series without its squares (Q NULL) takes
+ * prior_ratio). The test is conditional, so that a short baseline's own
+ * noise counts: with s in the baseline's nb weeks and x in the R weeks,
+ * under no change x is Binomial(x + s, R rho / (R rho + nb)), rho the
+ * network's change over the same weeks (hls_pat__network_change; 1 for
+ * none); s gets two weeks of the theme's mean
  * (prior_mu), and is at least half a cell, so that a place that never
  * reported the theme is not infinitely surprised by one cell. *pz: that
  * upper tail, computed only when z > zmin (else 1: a caller that keeps
  * only small p-values passes the z below which none can be small); *z: the
  * signed root of the Poisson deviance, for direction and size. False if
  * the place cannot be tested: its baseline is too short or it reported in
- * fewer than min_nz of those weeks. */
+ * fewer than min_nz of those weeks. *phi_out (if not NULL): the phi used. */
 bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const double *Q, const int32_t *NZ,
                       int32_t lo, int32_t first, int32_t i, int32_t R, int32_t min_nz, double prior_mu,
-                      double prior_ratio, double zmin, double *z, double *pz) {
+                      double prior_ratio, double rho, double zmin, double *z, double *pz, double *phi_out) {
   int32_t r0 = i - R + 1;
   if (first < lo) first = lo;
   if (r0 < first || r0 < 1) return false;
@@ -163,7 +165,7 @@ bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const d
   if (nb < prm->min_baseline_weeks || NZ[b1 + 1 - lo] - NZ[b0 - lo] < min_nz) return false;
   double S = P[b1 + 1 - lo] - P[b0 - lo], SQ = Q != NULL ? Q[b1 + 1 - lo] - Q[b0 - lo] : 0;
   const double k = 2.0;
-  double phi = Q != NULL && S > 0 ? SQ / S : prior_ratio;
+  double phi = Q != NULL ? 1 : prior_ratio;
   if (!(phi > 0)) phi = 1;
   if (Q != NULL && nb > 1 && S > 0) {
     double var = (SQ - S * S / nb) / (nb - 1);
@@ -171,14 +173,15 @@ bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const d
   }
   double s = (S + k * prior_mu) / phi;
   if (s < 0.5) s = 0.5;
-  double x = (P[i + 1 - lo] - P[r0 - lo]) / phi, q = R / (R + nb + k);
-  double e = s * R / (nb + k);
+  double x = (P[i + 1 - lo] - P[r0 - lo]) / phi, q = R * rho / (R * rho + nb + k);
+  double e = s * R * rho / (nb + k);
   double dev = x > 0 ? 2 * (x * log(x / e) - (x - e)) : 2 * e;
   if (dev < 0) dev = 0;
   *z = x >= e ? sqrt(dev) : -sqrt(dev);
   /* x <= e is at or below the binomial's mean: its upper tail is at least
    * about a half */
   if (pz != NULL) *pz = x > e && *z > zmin ? binom_midp(x, x + s, q) : 1.0;
+  if (phi_out != NULL) *phi_out = phi;
   return true;
 }
 
