@@ -33,7 +33,7 @@ int hls_pat__cross_test(const struct theme_week *tw, int32_t i) {
   size_t ntc = 0;
   for (size_t s = 0; s < n; s++) ntc += hls_pat__place_testable(prm, c, s, i, Rc, 2);
   size_t mc = hls_pat__candidates(pt, t, c, i, Rc, cand), mz = 0;
-  double rho = hls_pat__network_change(tw, i, Rc, pm, pr, cand, mc);
+  double rho = hls_pat__network_change(tw, i, Rc, pm, pr, cand, &mc, -INFINITY);
   /* A place enters the truncated product only if its combined p is at
    * most TPM_TAU, which needs its m-th smallest scale p-value at most
    * TPM_TAU^(1/m) (the combined p is at least that to the m-th power):

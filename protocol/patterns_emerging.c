@@ -28,7 +28,7 @@ int hls_pat__emerging_test(const struct theme_week *tw, int32_t i) {
     hls_pat__priors(prm, c, i, Rk[v], &pm, &pr);
     for (size_t s = 0; s < n; s++) nt[v] += hls_pat__place_testable(prm, c, s, i, Rk[v], 2);
     size_t mc = hls_pat__candidates(pt, t, c, i, Rk[v], cand), mz = 0;
-    double rho = hls_pat__network_change(tw, i, Rk[v], pm, pr, cand, mc);
+    double rho = hls_pat__network_change(tw, i, Rk[v], pm, pr, cand, &mc, EMERGING_ZMIN);
     for (size_t k = 0; k < mc; k++) {
       uint32_t s = cand[k];
       double z, pz;

@@ -389,7 +389,7 @@ struct theme_week {
 /* Each signal's test of week index i: its units' p-values, statistics
  * and members in the theme's stored tests. 0 or HLS_ENOMEM. */
 double hls_pat__network_change(const struct theme_week *tw, int32_t i, int32_t R, double pm, double pr,
-                               const uint32_t *cand, size_t mc);
+                               uint32_t *cand, size_t *mc, double zkeep);
 int hls_pat__spread_test(const struct theme_week *tw, int32_t i);
 int hls_pat__emerging_test(const struct theme_week *tw, int32_t i);
 int hls_pat__cross_test(const struct theme_week *tw, int32_t i);

@@ -40,27 +40,24 @@ int hls_pat__rising_test(const struct theme_week *tw, int32_t i) {
   if (testable) {
     nat = c->NP[i + 1 - lo] - c->NP[r0 - lo];
     natb = c->NP[r0 - lo] - c->NP[b0 - lo];
-    /* one cell's size: the places' variance over their mean in the
+    /* one cell's size (cr): the places' variance over their mean in the
      * baseline, pooled (quasi-Poisson; at least 1) */
     double vsum = 0, msum = 0;
     for (size_t s = 0; s < n; s++) {
-      int32_t f = c->first[s] < lo ? lo : c->first[s], sb0 = b0 < f ? f : b0, nw = r0 - sb0;
-      if (nw < 2) continue;
       const double *P0 = PS(0, s), *Q0 = QS(s);
-      double Ss = P0[r0 - lo] - P0[sb0 - lo], SQs = Q0[r0 - lo] - Q0[sb0 - lo];
-      if (Ss <= 0) continue;
-      vsum += (SQs - Ss * Ss / nw) * nw / (nw - 1);
-      msum += Ss;
-    }
-    cr = msum > 0 && vsum / msum > 1 ? vsum / msum : 1;
-    for (size_t s = 0; s < n; s++) {
+      int32_t f = c->first[s] < lo ? lo : c->first[s], sb0 = b0 < f ? f : b0, nw = r0 - sb0;
+      double Ss = nw >= 2 ? P0[r0 - lo] - P0[sb0 - lo] : 0;
+      if (Ss > 0) {
+        vsum += (Q0[r0 - lo] - Q0[sb0 - lo] - Ss * Ss / nw) * nw / (nw - 1);
+        msum += Ss;
+      }
       uint32_t r = c->region[s];
       if (r == 0 || NZS(0, s)[i + 1 - lo] - NZS(0, s)[r0 - lo] <= 0) continue;
       c->rplaces[r]++;
-      const double *P0 = PS(0, s);
       double wsum = P0[i + 1 - lo] - P0[r0 - lo];
       if (wsum > c->rtop_w[r]) c->rtop_w[r] = wsum, c->rtop_b[r] = P0[r0 - lo] - P0[b0 - lo];
     }
+    cr = msum > 0 && vsum / msum > 1 ? vsum / msum : 1;
   }
   for (size_t r = 1; r < R_n && rc == 0; r++) {
     const double *RP = c->RP + r * W1;

@@ -184,28 +184,33 @@ static int theme_tests_size(struct theme *t, size_t L, size_t units, int32_t *fr
  * places whose own jump is already clear (z > NETWORK_HOT_Z), and at
  * least 1: a rise everywhere at once (the news, a season, a national
  * campaign) is not a jump at some places, while a fall everywhere must
- * not make every place look high. */
+ * not make every place look high. Keeps in cand (*mc of them) the places
+ * that can be tested and whose z against their own baseline alone is
+ * above zkeep: against the network's change (rho >= 1) it is no higher. */
 double hls_pat__network_change(const struct theme_week *tw, int32_t i, int32_t R, double pm, double pr,
-                               const uint32_t *cand, size_t mc) {
+                               uint32_t *cand, size_t *mc, double zkeep) {
   const struct hls_pat_params *prm = &tw->pt->prm;
   const struct tcomp *c = tw->c;
   int32_t lo = tw->lo, r0 = i - R + 1, b1 = r0 - 1, b0 = r0 - prm->baseline_weeks;
   size_t W1 = tw->W1;
   if (b0 < lo) b0 = lo;
   if (b1 < b0 || r0 < lo) return 1;
+  size_t kept = 0;
   double Xr = c->NP[i + 1 - lo] - c->NP[r0 - lo], Ar = c->act[i + 1 - lo] - c->act[r0 - lo];
   double Xb = c->NP[b1 + 1 - lo] - c->NP[b0 - lo], Ab = c->act[b1 + 1 - lo] - c->act[b0 - lo];
-  for (size_t k = 0; k < mc; k++) {
+  for (size_t k = 0; k < *mc; k++) {
     uint32_t s = cand[k];
     double z;
-    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, c->first[s], i, R, 0, pm, pr, 1, 0, &z, NULL, NULL) ||
-        z <= NETWORK_HOT_Z)
+    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, c->first[s], i, R, 0, pm, pr, 1, 0, &z, NULL, NULL))
       continue;
+    if (z > zkeep) cand[kept++] = s;
+    if (z <= NETWORK_HOT_Z) continue;
     const double *P = PS(0, s);
     int32_t f = c->first[s] < lo ? lo : c->first[s], sb0 = b0 < f ? f : b0;
     Xr -= P[i + 1 - lo] - P[r0 - lo], Ar -= R;
     if (sb0 <= b1) Xb -= P[b1 + 1 - lo] - P[sb0 - lo], Ab -= b1 - sb0 + 1;
   }
+  *mc = kept;
   if (!(Xr > 0 && Ar > 0 && Xb > 0 && Ab > 0)) return 1;
   double rho = (Xr / Ar) / (Xb / Ab);
   return rho > 1 ? rho : 1;
