@@ -152,6 +152,14 @@ int cmd_peer_add(struct cli *c, int argc, char **argv);
 int cmd_peer_list(struct cli *c, int argc, char **argv);
 int cmd_peer_remove(struct cli *c, int argc, char **argv);
 int cmd_peer_block(struct cli *c, int argc, char **argv);
+int cmd_network_rotate(struct cli *c, int argc, char **argv);
+int cmd_network_retire_old(struct cli *c, int argc, char **argv);
+int cmd_network_stewards(struct cli *c, int argc, char **argv);
+int cmd_network_stewards_add(struct cli *c, int argc, char **argv);
+int cmd_network_stewards_remove(struct cli *c, int argc, char **argv);
+/* The network key's lines of hls status (the status map's network_key),
+ * each line after the first indented by indent. */
+void cli_print_network_key(const struct hls_mp_value *nk, const char *indent);
 int cmd_vouch(struct cli *c, int argc, char **argv);
 int cmd_unvouch(struct cli *c, int argc, char **argv);
 int cmd_vouch_list(struct cli *c, int argc, char **argv);

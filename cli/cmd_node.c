@@ -152,6 +152,7 @@ int cmd_status(struct cli *c, int argc, char **argv) {
     printf("Place     %s (%s), role %s\n", hls_out_str(s, "place", b1, sizeof b1),
            hls_out_str(s, "region", b2, sizeof b2), hls_out_str(s, "role", b3, sizeof b3));
     printf("Network   id %s\n", hls_out_str(s, "network_id", b1, sizeof b1));
+    cli_print_network_key(hls_mp_get(s, "network_key"), "          ");
     const struct hls_mp_value *join = hls_mp_get(s, "join");
     if (join != NULL && join->type == HLS_MP_MAP) {
       char outcome[32], detail[256];

@@ -10,6 +10,7 @@
 #include "control.h"
 #include "gossipd.h"
 #include "home.h"
+#include "netkeys.h"
 #include "patternsd.h"
 #include "peers.h"
 #include "store.h"
@@ -43,7 +44,8 @@ struct hls_api_env {
   struct hls_gossipd *gossip;          /* NULL: items.import and status say gossip is not running */
   struct hls_patternsd *patterns;
   struct hls_invites *invites;         /* the invite this node joined with (status) */
-  const uint8_t *network_key;          /* 32 bytes: invite.create puts it in the code */
+  const uint8_t *network_key;          /* 32 bytes: invite.create puts it in the code (the newest key) */
+  struct hls_netkeys *netkeys;         /* network key rotation (netkeys.h) */
 
   /* The node's wall clock (hlsd --test-clock's, in tests) and local date. */
   int64_t (*now_ms)(void *ctx);

@@ -157,6 +157,11 @@ int api_share_receipts(struct hls_api *api, struct hls_control_call *call);
 /* --- peers (api_peers.c) --------------------------------------------------- */
 
 int api_peer_add(struct hls_api *api, struct hls_control_call *call);
+int api_network_rotate(struct hls_api *api, struct hls_control_call *call);
+int api_network_retire_old(struct hls_api *api, struct hls_control_call *call);
+int api_network_stewards(struct hls_api *api, struct hls_control_call *call);
+int api_network_stewards_add(struct hls_api *api, struct hls_control_call *call);
+int api_network_stewards_remove(struct hls_api *api, struct hls_control_call *call);
 int api_invite_create(struct hls_api *api, struct hls_control_call *call);
 int api_invite_list(struct hls_api *api, struct hls_control_call *call);
 int api_invite_revoke(struct hls_api *api, struct hls_control_call *call);

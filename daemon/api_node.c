@@ -29,7 +29,7 @@ int api_status(struct hls_api *api, struct hls_control_call *call) {
   char started[21];
   int64_t now = api_now_ms(api);
   hls_time_format(env->started_ms, started);
-  PACK(msgpack_pack_map(pk, 22));
+  PACK(msgpack_pack_map(pk, 23));
   PACK(hls_mp_pack_kv_str(pk, "node_id", env->node_id));
   PACK(hls_mp_pack_kv_str(pk, "place", env->config->place));
   PACK(hls_mp_pack_kv_str(pk, "region", env->config->region));
@@ -73,6 +73,9 @@ int api_status(struct hls_api *api, struct hls_control_call *call) {
   PACK(hls_mp_pack_cstr(pk, "patterns"));
   if (env->patterns == NULL) PACK(msgpack_pack_nil(pk));
   else PACK(hls_patternsd_pack_status(env->patterns, pk));
+  PACK(hls_mp_pack_cstr(pk, "network_key"));
+  if (env->netkeys == NULL) PACK(msgpack_pack_nil(pk));
+  else if ((rc = hls_netkeys_pack_status(env->netkeys, pk)) != 0) return rc;
   PACK(hls_mp_pack_cstr(pk, "join"));
   if ((rc = hls_invites_pack_status(env->invites, pk, &call->why)) != 0) return rc;
   PACK(hls_mp_pack_cstr(pk, "gossip"));

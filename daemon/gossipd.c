@@ -8,6 +8,7 @@
 #include "gossip.h"
 #include "gstore.h"
 #include "invite.h"
+#include "netkeys.h"
 #include "wire.h"
 #include "log.h"
 #include "mp.h"
@@ -119,6 +120,9 @@ static int emit(void *ctx, const struct hls_gossip_action *a) {
     /* This node's own items, back from a peer after its store was lost or
      * restored (node.c: the chain's recovery). */
     if (rc == 0 && own) gd->env.own_items_arrived(gd->env.ctx);
+    for (size_t i = 0; rc == 0 && gd->env.netkeys != NULL && i < a->n; i++)
+      if (a->envs[i].h.type == HLS_ENV_REKEY && a->states[i] == HLS_BODY_HELD)
+        hls_netkeys_rekey_item(gd->env.netkeys, &a->envs[i]);
     break;
   }
   case HLS_GA_BODY: {
@@ -191,6 +195,11 @@ static int st_get(void *ctx, const uint8_t origin[32], uint64_t seq, struct hls_
   return hls_gstore_get(gd->gs, origin, seq, out);
 }
 
+static bool st_may_rekey(void *ctx, const uint8_t origin[32]) {
+  struct hls_gossipd *gd = ctx;
+  return gd->env.netkeys != NULL && hls_netkeys_is_steward(gd->env.netkeys, origin);
+}
+
 static bool st_admit_origin(void *ctx, const uint8_t pk[32]) {
   struct hls_gossipd *gd = ctx;
   return gd->env.peers == NULL || hls_peers_admit_origin(gd->env.peers, pk);
@@ -222,6 +231,8 @@ static void on_open(void *ctx, struct hls_conn *c, const uint8_t pk[32]) {
   /* A node redeeming an invite sends REDEEM right after its hello, before
    * the engine's first VECTOR (docs/protocol.md 7.1). */
   hls_invites_session_open(gd->env.invites, c, pk);
+  /* A rotated network key goes to every peer the rotation did not expel. */
+  if (gd->env.netkeys != NULL) hls_netkeys_session_open(gd->env.netkeys, c, pk);
   int rc = hls_gossip_connected(gd->g, pk, c, &gs->s);
   if (rc != 0) {
     hls_log_error("gossip_session_failed", "error=%s", hls_err_name(rc));
@@ -241,6 +252,11 @@ static int on_frame(void *ctx, struct hls_conn *c, const uint8_t pk[32], const u
     if (rc != 0 && hls_gossip_peer_fault(rc)) hls_peers_violation(gd->env.peers, pk, hls_err_name(rc));
     return rc;
   }
+  if (gd->env.netkeys != NULL && hls_frame_type(payload, len, &type) == 0 && type == HLS_FRAME_NETKEY) {
+    rc = hls_netkeys_frame(gd->env.netkeys, c, pk, payload, len, why);
+    if (rc != 0 && hls_gossip_peer_fault(rc)) hls_peers_violation(gd->env.peers, pk, hls_err_name(rc));
+    return rc;
+  }
   rc = hls_gossip_frame(gd->g, gs->s, payload, len, why);
   if (rc != 0 && hls_gossip_peer_fault(rc)) hls_peers_violation(gd->env.peers, pk, hls_err_name(rc));
   return rc;
@@ -249,10 +265,21 @@ static int on_frame(void *ctx, struct hls_conn *c, const uint8_t pk[32], const u
 static void on_close(void *ctx, struct hls_conn *c, const uint8_t pk[32]) {
   struct hls_gossipd *gd = ctx;
   hls_invites_session_closed(gd->env.invites, pk);
+  if (gd->env.netkeys != NULL) hls_netkeys_session_closed(gd->env.netkeys, c);
   struct gsess *gs = find_conn(gd, c);
   if (gs == NULL) return;
   hls_gossip_disconnected(gd->g, gs->s);
   *gs = gd->sess[--gd->n_sess];
+}
+
+static const char *refuse(void *ctx, const uint8_t pk[32]) {
+  struct hls_gossipd *gd = ctx;
+  return gd->env.netkeys != NULL ? hls_netkeys_refuse(gd->env.netkeys, pk) : NULL;
+}
+
+static void hello_unanswered(void *ctx, const uint8_t pk[32]) {
+  struct hls_gossipd *gd = ctx;
+  if (gd->env.netkeys != NULL) hls_netkeys_hello_unanswered(gd->env.netkeys, pk);
 }
 
 /* --- timer ------------------------------------------------------------------------ */
@@ -262,6 +289,7 @@ static void on_timer(uv_timer_t *t) {
   hls_log_flush(false);
   if (hls_store_deferred(gd->env.store) && uv_now(gd->env.loop) - gd->deferred_since >= DEFER_MAX_MS)
     commit_deferred(gd);
+  if (gd->env.netkeys != NULL) hls_netkeys_tick(gd->env.netkeys);
   int rc = hls_gossip_tick(gd->g, (uint64_t)gd->env.now_ms(gd->env.ctx));
   if (rc != 0) hls_log_error("gossip_tick_failed", "error=%s", hls_err_name(rc));
   /* Doomed sessions: closing runs on_close, which edits the array. */
@@ -317,7 +345,7 @@ static int engine_load(struct hls_gossipd *gd, struct hls_gossip **out, struct h
   cfg.redial_after_ms = (uint64_t)c->reconnect_max_ms;
   randombytes_buf(&cfg.seed, sizeof cfg.seed);
   struct hls_gossip_store st = {.ctx = gd, .get = st_get, .stubs = st_stubs, .is_direct_peer = is_direct_peer,
-                                .admit_origin = st_admit_origin};
+                                .admit_origin = st_admit_origin, .may_rekey = st_may_rekey};
   struct hls_gossip *g = NULL;
   int rc = hls_gossip_new(&g, &cfg, &st, emit, gd);
   if (rc == 0) rc = hls_gstore_each_origin(gd->gs, load_one, g, why);
@@ -389,8 +417,8 @@ int hls_gossipd_start(struct hls_gossipd **out, const struct hls_gossipd_env *en
   gd->prepare.data = gd;
   uv_prepare_start(&gd->prepare, before_poll);
   gd->open_handles = 2;
-  struct hls_peer_hooks hooks = {
-      .on_open = on_open, .on_frame = on_frame, .on_close = on_close, .on_block = on_block, .ctx = gd};
+  struct hls_peer_hooks hooks = {.on_open = on_open, .on_frame = on_frame, .on_close = on_close, .on_block = on_block,
+                                 .refuse = refuse, .hello_unanswered = hello_unanswered, .ctx = gd};
   hls_peers_set_hooks(env->peers, &hooks);
   *out = gd;
   return 0;

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "invites.h"
+#include "netkeys.h"
 #include "envelope.h"
 #include "err.h"
 #include "peers.h"
@@ -28,6 +29,9 @@ struct hls_gossipd_env {
   /* Invites (invites.h): gets each session's opening and closing and the
    * REDEEM / REDEEMED frames. NULL: those frames break the protocol. */
   struct hls_invites *invites;
+  /* Network key rotation (netkeys.h): rekey items stored, NETKEY frames,
+   * sessions, expelled peers refused. NULL: rekeys are refused. */
+  struct hls_netkeys *netkeys;
   int64_t (*now_ms)(void *ctx);
   /* A body is held now (stored with its item, or arrived for a stub). */
   void (*item_held)(void *ctx, const struct hls_envelope *env);

@@ -132,7 +132,8 @@ static int mkdir_parents(const char *dir, struct hls_why *why) {
 
 static int remove_tree_flat(const char *dir) {
   /* The staging directory holds only the files we wrote. */
-  static const char *const names[] = {SECRET_FILE, NETWORK_FILE, CONFIG_FILE, HLS_CHAINMARK_FILE};
+  static const char *const names[] = {SECRET_FILE, NETWORK_FILE, CONFIG_FILE, HLS_CHAINMARK_FILE, HLS_STEWARDS_FILE,
+                                      "join.invite"};
   char path[HLS_PATH_MAX];
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (hls_home_path(dir, names[i], path) == 0) unlink(path);
@@ -152,7 +153,8 @@ static bool dir_is_empty(const char *dir) {
 
 /* The files of a node, in the order they are published in place:
  * hlsd.conf last, as it makes dir a node (hls_home_exists). */
-static const char *const node_files[] = {SECRET_FILE, NETWORK_FILE, HLS_CHAINMARK_FILE, CONFIG_FILE};
+static const char *const node_files[] = {SECRET_FILE, NETWORK_FILE, HLS_CHAINMARK_FILE, HLS_STEWARDS_FILE,
+                                         CONFIG_FILE};
 #define N_NODE_FILES (sizeof node_files / sizeof node_files[0])
 
 /* Move the files staged in staging (a directory inside dir) into dir,
@@ -167,6 +169,7 @@ static int publish_in_place(const char *staging, const char *dir, struct hls_why
       rc = hls_why_set(why, HLS_ETOOBIG, "home: path too long");
       break;
     }
+    if (strcmp(node_files[moved], HLS_STEWARDS_FILE) == 0 && access(from, F_OK) != 0) continue; /* joined: none yet */
     if (link(from, to) != 0) {
       rc = errno == EEXIST ? hls_why_set(why, HLS_EEXISTS, "%s exists and is not empty; choose another --home", dir)
                            : hls_why_set(why, HLS_EIO, "cannot create %s: %s", to, strerror(errno));
@@ -273,6 +276,15 @@ int hls_home_init(const char *dir, const struct hls_init_params *p, struct hls_w
     sodium_memzero(text, sizeof text);
     sodium_memzero(join, sizeof join);
     if (rc != 0) goto fail_staging;
+  }
+
+  if (p->join_code == NULL && p->network_key == NULL) {
+    /* A new network: its creator is its steward, the one node that may
+     * rotate its key (docs/protocol.md 4.8) until hls network stewards
+     * names others. A node joining learns them from its inviter. */
+    snprintf(text, sizeof text, "# Stewards of this network: the nodes whose rekey items this node takes\n"
+             "# (hls network stewards). One node id a line.\n%s\n", node_id);
+    if ((rc = write_new_file(staging, HLS_STEWARDS_FILE, text, 0600, why)) != 0) goto fail_staging;
   }
 
   /* Nothing signed yet. A home without this file later is one whose state
@@ -413,13 +425,50 @@ int hls_home_load_identity(const char *dir, struct hls_identity *id, struct hls_
 }
 
 int hls_home_load_network_key(const char *dir, uint8_t key[32], struct hls_why *why) {
+  return hls_home_load_key(dir, NETWORK_FILE, key, why);
+}
+
+int hls_home_load_key(const char *dir, const char *name, uint8_t key[32], struct hls_why *why) {
   char line[128];
-  int rc = read_key_line(dir, NETWORK_FILE, line, sizeof line, why);
+  int rc = read_key_line(dir, name, line, sizeof line, why);
   if (rc != 0) return rc;
   if (hls_key32_parse(line, strlen(line), key) != 0)
-    rc = hls_why_set(why, HLS_EINVAL, "%s/" NETWORK_FILE ": malformed network key", dir);
+    rc = hls_why_set(why, HLS_EINVAL, "%s/%s: malformed network key", dir, name);
   sodium_memzero(line, sizeof line);
   return rc;
+}
+
+int hls_home_replace_file(const char *dir, const char *name, const char *content, struct hls_why *why) {
+  char tmp_name[128], tmp[HLS_PATH_MAX], path[HLS_PATH_MAX];
+  snprintf(tmp_name, sizeof tmp_name, "%s.tmp", name);
+  if (hls_home_path(dir, tmp_name, tmp) != 0 || hls_home_path(dir, name, path) != 0)
+    return hls_why_set(why, HLS_ETOOBIG, "path too long");
+  unlink(tmp);
+  int rc = write_new_file(dir, tmp_name, content, 0600, why);
+  if (rc == 0 && rename(tmp, path) != 0) rc = hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
+  if (rc == 0 && fsync_dir(dir) != 0) rc = hls_why_set(why, HLS_EIO, "%s: fsync of the directory failed", dir);
+  if (rc != 0) unlink(tmp);
+  return rc;
+}
+
+int hls_home_write_key(const char *dir, const char *name, const uint8_t key[32], struct hls_why *why) {
+  char b64[64], text[512];
+  hls_key32_format(key, b64);
+  snprintf(text, sizeof text,
+           "# hlsd network key: membership of one learning network. Give it only to\n"
+           "# member places, over a trusted channel (hls network key prints it).\n%s\n",
+           b64);
+  int rc = hls_home_replace_file(dir, name, text, why);
+  sodium_memzero(text, sizeof text);
+  sodium_memzero(b64, sizeof b64);
+  return rc;
+}
+
+int hls_home_remove_file(const char *dir, const char *name, struct hls_why *why) {
+  char path[HLS_PATH_MAX];
+  if (hls_home_path(dir, name, path) != 0) return hls_why_set(why, HLS_ETOOBIG, "path too long");
+  if (unlink(path) != 0 && errno != ENOENT) return hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
+  return 0;
 }
 
 void hls_network_fingerprint(const uint8_t key[32], char out[17]) {

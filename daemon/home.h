@@ -69,6 +69,16 @@ int hls_home_check_permissions(const char *dir, const gid_t *control_group, stru
 
 int hls_home_load_identity(const char *dir, struct hls_identity *id, struct hls_why *why) HLS_WARN_UNUSED;
 int hls_home_load_network_key(const char *dir, uint8_t key[32], struct hls_why *why) HLS_WARN_UNUSED;
+/* DIR/network.stewards: the node ids that may rotate the network key. */
+#define HLS_STEWARDS_FILE "network.stewards"
+/* A network key file of the home (network.key, network.key.old): read
+ * (HLS_ENOTFOUND when absent); written atomically, mode 0600. */
+int hls_home_load_key(const char *dir, const char *name, uint8_t key[32], struct hls_why *why) HLS_WARN_UNUSED;
+int hls_home_write_key(const char *dir, const char *name, const uint8_t key[32], struct hls_why *why) HLS_WARN_UNUSED;
+/* Replace DIR/name with content (0600; temporary file, fsync, rename). */
+int hls_home_replace_file(const char *dir, const char *name, const char *content, struct hls_why *why) HLS_WARN_UNUSED;
+/* Remove DIR/name; absent already is fine. */
+int hls_home_remove_file(const char *dir, const char *name, struct hls_why *why) HLS_WARN_UNUSED;
 /* Short public fingerprint of a network key (first 8 bytes of its
  * BLAKE2b hash, hex), safe to show and log. */
 void hls_network_fingerprint(const uint8_t key[32], char out[17]);

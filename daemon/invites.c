@@ -13,6 +13,7 @@
 #include "invite.h"
 #include "log.h"
 #include "mp.h"
+#include "netkeys.h"
 #include "nodeid.h"
 #include "wire.h"
 
@@ -173,7 +174,14 @@ static int on_redeem(struct hls_invites *inv, struct hls_conn *c, const uint8_t 
   /* Listing the node restarts its session ("listed"): the answer goes first. */
   msgpack_sbuffer sb;
   msgpack_sbuffer_init(&sb);
-  if (hls_frame_redeemed(&sb, outcome) == 0) send_frame(c, &sb);
+  /* A version 2 redeemer learns the network's stewards with the answer
+   * (docs/protocol.md 7.1): the nodes whose rekey items it is to take. */
+  uint8_t stewards[HLS_STEWARDS_MAX][32];
+  size_t n_stewards = inv->env.netkeys != NULL ? hls_netkeys_stewards(inv->env.netkeys, stewards) : 0;
+  if ((hls_conn_version(c) >= 2 && outcome == HLS_INVITE_OK
+           ? hls_frame_redeemed_stewards(&sb, outcome, (const uint8_t(*)[32])stewards, n_stewards)
+           : hls_frame_redeemed(&sb, outcome)) == 0)
+    send_frame(c, &sb);
   msgpack_sbuffer_destroy(&sb);
   if (outcome == HLS_INVITE_OK) {
     hls_log_info("invite_redeemed", "invite=%lld node=%s address=%s", (long long)id, node, address[0] ? address : "-");
@@ -200,7 +208,9 @@ static int on_redeem(struct hls_invites *inv, struct hls_conn *c, const uint8_t 
 static int on_redeemed(struct hls_invites *inv, const uint8_t pk[32], const uint8_t *payload, size_t len,
                        struct hls_why *why) {
   int outcome;
-  int rc = hls_frame_redeemed_decode(payload, len, &outcome, why);
+  uint8_t stewards[HLS_STEWARDS_MAX][32];
+  ptrdiff_t n_stewards = -1;
+  int rc = hls_frame_redeemed_decode_stewards(payload, len, &outcome, stewards, &n_stewards, why);
   if (rc != 0) return rc;
   bool from_inviter = inv->has_inviter && memcmp(pk, inv->inviter, 32) == 0;
   if (!from_inviter) return hls_why_set(why, HLS_EMALFORMED, "redeemed: no invite was redeemed with this peer");
@@ -212,6 +222,8 @@ static int on_redeemed(struct hls_invites *inv, const uint8_t pk[32], const uint
   if ((rc = hls_store_join_answered(inv->env.store, outcome, now(inv), why)) != 0) return rc;
   if (outcome == HLS_INVITE_OK) {
     hls_log_info("invite_accepted", "inviter=%s detail=\"%s\"", id, hls_invite_outcome_text(outcome));
+    if (n_stewards > 0 && inv->env.netkeys != NULL)
+      hls_netkeys_stewards_learnt(inv->env.netkeys, (const uint8_t(*)[32])stewards, (size_t)n_stewards);
     return 0;
   }
   const char *name = hls_invite_outcome_name(outcome);

@@ -22,6 +22,7 @@
 #include "err.h"
 #include "net.h"
 #include "peers.h"
+#include "netkeys.h"
 #include "store.h"
 
 /* The file hls init --join writes, hlsd takes (and removes) at start. */
@@ -38,6 +39,7 @@ struct hls_invites_env {
   const struct hls_config *config;
   const uint8_t *self; /* this node's public key, 32 bytes */
   const char *home;    /* the data directory (DIR/join.invite) */
+  struct hls_netkeys *netkeys; /* the stewards told to, and learnt from, the inviter; may be NULL */
   int64_t (*now_ms)(void *clock);
   void *clock;
 };

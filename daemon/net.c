@@ -24,6 +24,8 @@
 #include "text.h"
 #include "wire.h"
 
+#define NET_OLD_FIRST_MAX 64
+
 enum conn_state { C_RESOLVING, C_CONNECTING, C_HANDSHAKE, C_OPEN, C_CLOSING };
 
 struct hls_conn {
@@ -56,6 +58,7 @@ struct hls_conn {
   bool exempt;
   bool ping_outstanding;
   uint32_t version; /* the session's protocol version; 0 until the peer's hello */
+  bool dialled_old_key; /* outbound: the handshake runs under the previous network key */
   void *data;
   char close_reason[96];
   char close_soon[96]; /* a close asked for inside an upper-layer call: done from the timer */
@@ -70,6 +73,14 @@ struct hls_net {
   void *ctx;
   uint8_t pk[32], sk[64];
   uint8_t netkey[32];
+  /* During a key rotation's overlap (docs/protocol.md 7.2): the previous
+   * key, accepted from clients; and the peers whose last dial under the
+   * newest key got no answer to message 1, dialled next under the old
+   * one (alternating, so a peer that gets the new key is not missed). */
+  bool has_old;
+  uint8_t oldkey[32];
+  uint8_t old_first[NET_OLD_FIRST_MAX][32];
+  size_t n_old_first;
   char address[HLS_HOSTPORT_MAX + 3];
   struct hls_conn *conns;
   int n_conns, n_handshakes;
@@ -87,9 +98,11 @@ static void conn_close(struct hls_conn *c, const char *reason);
 static void conn_read_start(struct hls_conn *c);
 static void on_timer(uv_timer_t *t);
 static void close_handles(struct hls_conn *c);
+static void hello_unanswered(struct hls_conn *c);
 
 const uint8_t *hls_conn_remote(const struct hls_conn *c) { return c->remote_known ? c->remote_pk : NULL; }
 bool hls_conn_inbound(const struct hls_conn *c) { return c->inbound; }
+uint32_t hls_conn_version(const struct hls_conn *c) { return c->version; }
 bool hls_conn_is_open(const struct hls_conn *c) { return c->state == C_OPEN; }
 const char *hls_conn_address(const struct hls_conn *c) { return c->address; }
 void *hls_conn_data(const struct hls_conn *c) { return c->data; }
@@ -114,6 +127,7 @@ static void maybe_free_net(struct hls_net *n) {
   if (n->closing && !n->server_open && n->conns == NULL) {
     sodium_memzero(n->sk, sizeof n->sk);
     sodium_memzero(n->netkey, sizeof n->netkey);
+    sodium_memzero(n->oldkey, sizeof n->oldkey);
     free(n);
   }
 }
@@ -505,9 +519,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (nread < 0) {
     free(buf->base);
     if (c->state == C_CLOSING) return;
-    if (nread == UV_EOF || nread == UV_ECONNRESET) /* closed or aborted by the peer: not our error */
+    if (nread == UV_EOF || nread == UV_ECONNRESET) { /* closed or aborted by the peer: not our error */
+      if (!c->inbound && c->state == C_HANDSHAKE && c->shs.state == HLS_SHS_WAIT_HELLO) hello_unanswered(c);
       conn_close(c, c->state == C_OPEN ? "peer_closed_without_goodbye" : "peer_hung_up_during_handshake");
-    else if (nread == UV_ENOBUFS)
+    } else if (nread == UV_ENOBUFS)
       conn_close(c, "out_of_memory");
     else
       conn_close(c, "read_failed");
@@ -651,11 +666,35 @@ static void format_sockaddr(const struct sockaddr *sa, char *out, size_t size) {
   }
 }
 
+static ptrdiff_t old_first_find(const struct hls_net *n, const uint8_t pk[32]) {
+  for (size_t i = 0; i < n->n_old_first; i++)
+    if (memcmp(n->old_first[i], pk, 32) == 0) return (ptrdiff_t)i;
+  return -1;
+}
+
+/* An outbound handshake ended before the server's hello: the server did
+ * not take our key. Next time, the other key (while there are two). */
+static void hello_unanswered(struct hls_conn *c) {
+  struct hls_net *n = c->net;
+  ptrdiff_t i = old_first_find(n, c->remote_pk);
+  if (c->dialled_old_key && i >= 0) {
+    memmove(n->old_first[i], n->old_first[n->n_old_first - 1], 32);
+    n->n_old_first--;
+  } else if (!c->dialled_old_key && n->has_old && i < 0) {
+    if (n->n_old_first == NET_OLD_FIRST_MAX) memmove(n->old_first[0], n->old_first[1], 32 * --n->n_old_first);
+    memcpy(n->old_first[n->n_old_first++], c->remote_pk, 32);
+  }
+  if (n->cb.hello_unanswered) n->cb.hello_unanswered(n->ctx, c->remote_pk);
+}
+
 static void start_handshake(struct hls_conn *c, const uint8_t *server_pk) {
   uint8_t random[32];
   randombytes_buf(random, sizeof random);
-  int rc = hls_shs_init(&c->shs, server_pk ? HLS_SHS_CLIENT : HLS_SHS_SERVER, c->net->netkey, c->net->pk, c->net->sk,
-                        server_pk, random);
+  struct hls_net *n = c->net;
+  c->dialled_old_key = server_pk != NULL && n->has_old && old_first_find(n, server_pk) >= 0;
+  int rc = hls_shs_init(&c->shs, server_pk ? HLS_SHS_CLIENT : HLS_SHS_SERVER, c->dialled_old_key ? n->oldkey : n->netkey,
+                        n->pk, n->sk, server_pk, random);
+  if (rc == 0 && server_pk == NULL && n->has_old) hls_shs_server_also(&c->shs, n->oldkey);
   sodium_memzero(random, sizeof random);
   if (rc != 0) {
     conn_close(c, "internal_error");
@@ -853,6 +892,14 @@ int hls_net_start(struct hls_net **out, uv_loop_t *loop, const struct hls_identi
     format_sockaddr((struct sockaddr *)&ss, n->address, sizeof n->address);
   *out = n;
   return 0;
+}
+
+void hls_net_set_keys(struct hls_net *n, const uint8_t key[32], const uint8_t *old) {
+  memcpy(n->netkey, key, 32);
+  n->has_old = old != NULL;
+  if (old != NULL) memcpy(n->oldkey, old, 32);
+  else sodium_memzero(n->oldkey, sizeof n->oldkey);
+  if (old == NULL) n->n_old_first = 0;
 }
 
 void hls_net_set_options(struct hls_net *n, const struct hls_net_options *opt) {

@@ -50,11 +50,19 @@ struct hls_net_callbacks {
    * hls_conn_close (and from net callbacks), so it must not free anything
    * its caller may still hold. The connection stays valid until it returns. */
   void (*on_close)(void *ctx, struct hls_conn *c, const uint8_t *remote, bool was_open, const char *reason);
+  /* An outbound connection to pk closed before the server's hello: the
+   * server did not take our network key (docs/protocol.md 6: it answers
+   * nothing). May be NULL. Called just before on_close. */
+  void (*hello_unanswered)(void *ctx, const uint8_t pk[32]);
 };
 
 int hls_net_start(struct hls_net **out, uv_loop_t *loop, const struct hls_identity *id, const uint8_t network_key[32],
                   const struct hls_net_options *opt, const struct hls_net_callbacks *cb, void *ctx,
                   struct hls_why *why) HLS_WARN_UNUSED;
+/* The network keys (a rotation, docs/protocol.md 7.2): key is dialled
+ * with and accepted; old (NULL: none) is accepted too, and dialled with
+ * after a dial under key got no answer. Sessions up are not touched. */
+void hls_net_set_keys(struct hls_net *n, const uint8_t key[32], const uint8_t *old);
 /* New limits (SIGHUP); the listen address needs a restart. */
 void hls_net_set_options(struct hls_net *n, const struct hls_net_options *opt);
 /* Close the listener and every connection (goodbyes sent where open); the
@@ -79,6 +87,8 @@ void hls_conn_close(struct hls_conn *c, const char *reason);
 
 const uint8_t *hls_conn_remote(const struct hls_conn *c); /* NULL before the handshake */
 bool hls_conn_inbound(const struct hls_conn *c);
+/* The session's protocol version (the lower hello), 0 before the hello. */
+uint32_t hls_conn_version(const struct hls_conn *c);
 bool hls_conn_is_open(const struct hls_conn *c);
 const char *hls_conn_address(const struct hls_conn *c);
 void hls_conn_stats(const struct hls_conn *c, int64_t *bytes_in, int64_t *bytes_out);

@@ -98,6 +98,7 @@ struct hls_summarise_ctx hls_node_summarise_ctx(struct hls_node *n) {
       .profile = &n->profile,
       .publish_receipts = n->config->publish_receipts == 1,
       .publish_forks = n->config->publish_forks == 1,
+      .rekey = n->netkeys != NULL ? hls_netkeys_asked(n->netkeys) : NULL,
       .now_ms = hls_node_now_ms(n),
       .today = hls_node_today(n),
   };
@@ -259,6 +260,8 @@ int hls_node_publish(struct hls_node *n, struct hls_why *why) {
       return hls_why_set(why, rc, "%s", mark_why.text);
     }
   }
+  /* A steward's rotation: its rekey item is signed, so the new key is used. */
+  if (res.rekeys > 0) hls_netkeys_published(n->netkeys);
   hls_gossipd_published(n->gossip);
   if (res.expired > 0) {
     char about[40];
@@ -506,6 +509,7 @@ static void node_stop(struct hls_node *n, const char *why) {
   n->invites = NULL;
   hls_patternsd_close(n->patterns);
   n->patterns = NULL;
+  if (n->netkeys != NULL) hls_netkeys_attach(n->netkeys, NULL);
   hls_peers_close(n->peers);
   n->peers = NULL;
   uv_close((uv_handle_t *)&n->publish_timer, NULL);
@@ -599,7 +603,8 @@ static struct hls_api_env node_api_env(struct hls_node *n) {
                             .peers = n->peers,
                             .gossip = n->gossip,
                             .invites = n->invites,
-                            .network_key = n->network_key,
+                            .network_key = hls_netkeys_current(n->netkeys),
+                            .netkeys = n->netkeys,
                             .patterns = n->patterns,
                             .now_ms = node_clock,
                             .today = node_today,
@@ -838,6 +843,9 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   if ((rc = hls_home_load_network_key(n->home, n->network_key, why)) != 0) goto fail;
   hls_nodeid_format(n->identity.public_key, n->node_id);
   hls_network_fingerprint(n->network_key, n->network_fingerprint);
+  struct hls_netkeys_env netkeys_env = {.home = n->home, .self = n->identity.public_key, .now_ms = node_clock,
+                                        .clock = n};
+  if ((rc = hls_netkeys_new(&n->netkeys, &netkeys_env, n->network_key, why)) != 0) goto fail;
 
   hls_notify_status("Starting: checking the store");
   if ((rc = open_store(n, run->accept_new_store, why)) != 0) goto fail;
@@ -886,12 +894,15 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
                                           .late_weeks = (int32_t)n->config->patterns_late_weeks,
                                           .clock = n};
   rc = hls_peers_start(&n->peers, &peers_env, why);
+  if (rc == 0) hls_netkeys_attach(n->netkeys, n->peers); /* the keys of a rotation under way */
   gossip_env.peers = n->peers; /* gossip rides on the peers' sessions */
+  gossip_env.netkeys = n->netkeys;
   struct hls_invites_env invites_env = {.store = n->store,
                                         .peers = n->peers,
                                         .config = n->config,
                                         .self = n->identity.public_key,
                                         .home = n->home,
+                                        .netkeys = n->netkeys,
                                         .now_ms = node_clock,
                                         .clock = n};
   if (rc == 0) rc = hls_invites_new(&n->invites, &invites_env, why);
@@ -982,6 +993,8 @@ fail:
   n->dirty_weeks = NULL;
   hls_store_free(n->store);
   n->store = NULL;
+  hls_netkeys_free(n->netkeys);
+  n->netkeys = NULL;
   sodium_memzero(&n->identity, sizeof n->identity);
   sodium_memzero(n->network_key, sizeof n->network_key);
   if (n->lock_fd >= 0) close(n->lock_fd);

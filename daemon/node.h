@@ -13,6 +13,7 @@
 #include "nodeid.h"
 #include "store.h"
 #include "gossipd.h"
+#include "netkeys.h"
 #include "patternsd.h"
 #include "peers.h"
 #include "summarise.h"
@@ -44,6 +45,7 @@ struct hls_node {
   struct hls_peers *peers;
   struct hls_gossipd *gossip;
   struct hls_invites *invites;
+  struct hls_netkeys *netkeys; /* owned: network key rotation */
   struct hls_patternsd *patterns;
   uv_signal_t sig_int, sig_term, sig_hup;
   int lock_fd;

@@ -166,6 +166,8 @@ static const char *allow(void *ctx, const uint8_t pk[32], bool inbound) {
   struct hls_peers *p = ctx;
   struct peer *peer = find(p, pk);
   if (peer != NULL && peer->row.blocked) return "blocked";
+  const char *refused = p->hooks.refuse != NULL ? p->hooks.refuse(p->hooks.ctx, pk) : NULL;
+  if (refused != NULL) return refused;
   if (peer != NULL && peer->penalty_until_ms > now_ms(p)) return "backed_off";
   if (inbound && p->env.config->accept == HLS_ACCEPT_LISTED && !listed(peer)) return "not_listed";
   /* Session slots, once the identity is known. A second session of a
@@ -325,6 +327,11 @@ static struct hls_net_options net_options(const struct hls_config *c) {
   return o;
 }
 
+static void hello_unanswered(void *ctx, const uint8_t pk[32]) {
+  struct hls_peers *p = ctx;
+  if (p->hooks.hello_unanswered != NULL) p->hooks.hello_unanswered(p->hooks.ctx, pk);
+}
+
 int hls_peers_start(struct hls_peers **out, const struct hls_peers_env *env, struct hls_why *why) {
   *out = NULL;
   struct hls_peers *p = calloc(1, sizeof *p);
@@ -333,7 +340,8 @@ int hls_peers_start(struct hls_peers **out, const struct hls_peers_env *env, str
   int rc = hls_store_peer_list(env->store, load_one, p, why);
   struct hls_net_options opt = net_options(env->config);
   static const struct hls_net_callbacks cb = {
-      .allow = allow, .on_open = on_open, .on_frame = on_frame, .on_writable = on_writable, .on_close = on_close};
+      .allow = allow, .on_open = on_open, .on_frame = on_frame, .on_writable = on_writable, .on_close = on_close,
+      .hello_unanswered = hello_unanswered};
   if (rc == 0) rc = hls_net_start(&p->net, env->loop, env->identity, env->network_key, &opt, &cb, p, why);
   if (rc != 0) {
     for (size_t i = 0; i < p->n; i++) free(p->peers[i]);
@@ -381,6 +389,25 @@ void hls_peers_reload(struct hls_peers *p) {
     if (peer->conn && allow(p, peer->row.node_id, hls_conn_inbound(peer->conn)) != NULL)
       hls_conn_close(peer->conn, "not_listed");
   }
+}
+
+void hls_peers_set_keys(struct hls_peers *p, const uint8_t key[32], const uint8_t *old) {
+  hls_net_set_keys(p->net, key, old);
+}
+
+void hls_peers_recheck(struct hls_peers *p) {
+  struct hls_conn *gone[64];
+  const char *why[64];
+  size_t n = 0;
+  for (size_t i = 0; i < p->n && n < 64; i++) {
+    struct peer *peer = p->peers[i];
+    const char *r = peer->conn != NULL ? allow(p, peer->row.node_id, hls_conn_inbound(peer->conn)) : NULL;
+    if (r != NULL) {
+      gone[n] = peer->conn;
+      why[n++] = r;
+    }
+  }
+  for (size_t i = 0; i < n; i++) hls_conn_close(gone[i], why[i]);
 }
 
 const char *hls_peers_address(const struct hls_peers *p) { return hls_net_address(p->net); }

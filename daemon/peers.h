@@ -44,6 +44,12 @@ struct hls_peer_hooks {
   /* A node was blocked or unblocked (also called for every blocked node
    * when the hooks are set): its items are refused from every peer. */
   void (*on_block)(void *ctx, const uint8_t pk[32], bool blocked);
+  /* NULL, or why pk may not have a session now (an expelled node,
+   * netkeys.h): checked with blocks, both ways. May be NULL. */
+  const char *(*refuse)(void *ctx, const uint8_t pk[32]);
+  /* A dial of pk got no answer to the handshake's first message (net.h).
+   * May be NULL. */
+  void (*hello_unanswered)(void *ctx, const uint8_t pk[32]);
   void *ctx;
 };
 
@@ -54,6 +60,10 @@ void hls_peers_set_hooks(struct hls_peers *p, const struct hls_peer_hooks *hooks
 void hls_peers_close(struct hls_peers *p);
 /* Apply a reloaded configuration (limits, accept policy, back-off). */
 void hls_peers_reload(struct hls_peers *p);
+/* The network keys the handshake uses (hls_net_set_keys). */
+void hls_peers_set_keys(struct hls_peers *p, const uint8_t key[32], const uint8_t *old);
+/* Close the sessions of peers no longer allowed (refuse, blocks). */
+void hls_peers_recheck(struct hls_peers *p);
 /* "HOST:PORT" the listener is bound to. */
 const char *hls_peers_address(const struct hls_peers *p);
 

@@ -615,6 +615,26 @@ static int reconcile_vouches(const struct hls_summarise_ctx *ctx, struct chain *
   return rc;
 }
 
+/* --- a key rotation --------------------------------------------------------------- */
+
+/* The rekey item a steward's hls network rotate asked for (netkeys.h). */
+static int reconcile_rekey(const struct hls_summarise_ctx *ctx, struct chain *ch, struct hls_summarise_result *res,
+                           struct hls_why *why) {
+  if (ctx->rekey == NULL) return 0;
+  struct hls_rekey r = *ctx->rekey;
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  uint64_t seq = 0;
+  int rc = hls_rekey_pack(&body, &r);
+  if (rc == 0)
+    rc = chain_append(ctx, ch, HLS_ENV_REKEY, HLS_AUD_NETWORK, (const uint8_t *)body.data, body.size, &seq, why);
+  struct hls_published p = {.seq = seq, .type = HLS_ENV_REKEY, .published_ms = ctx->now_ms};
+  if (rc == 0) rc = hls_store_published_add(ctx->store, &p, why);
+  if (rc == 0) res->rekeys++;
+  msgpack_sbuffer_destroy(&body);
+  return rc;
+}
+
 int hls_summarise_reconcile(const struct hls_summarise_ctx *ctx, const struct hls_dirty *dirty,
                             struct hls_summarise_result *res, struct hls_why *why) {
   struct chain ch;
@@ -634,6 +654,7 @@ int hls_summarise_reconcile(const struct hls_summarise_ctx *ctx, const struct hl
   if (rc == 0) rc = reconcile_receipts(ctx, &ch, res, why);
   if (rc == 0) rc = reconcile_forks(ctx, &ch, res, why);
   if (rc == 0) rc = reconcile_vouches(ctx, &ch, res, why);
+  if (rc == 0) rc = reconcile_rekey(ctx, &ch, res, why);
   if (rc == 0) rc = hls_store_commit(ctx->store, why);
   if (rc != 0) {
     hls_store_rollback(ctx->store);

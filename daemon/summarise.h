@@ -33,6 +33,7 @@ struct hls_summarise_ctx {
   const struct hls_profile *profile;      /* borrowed: what the profile should say */
   bool publish_receipts;                  /* publish.receipts: sign the receipts owed (else they wait) */
   bool publish_forks;                     /* publish.forks: report the forks found here (else they wait) */
+  const struct hls_rekey *rekey;          /* borrowed: a key rotation to announce in this run, or NULL */
   int64_t now_ms;
   hls_day today;
 };
@@ -47,6 +48,7 @@ struct hls_dirty {
 
 struct hls_summarise_result {
   int profiles, digests, stories, tombstones, receipts, forks, vouches;
+  int rekeys; /* 1 when ctx->rekey was published */
   bool receipts_waiting; /* more receipt entries are owed than one receipt carries: publish again */
   int64_t expired; /* consents that ended on expiry in this run */
 };

@@ -7,7 +7,7 @@
 #include "addr.h"
 #include "text.h"
 
-static const char *const type_names[] = {NULL, "profile", "digest", "story", "tombstone", "receipt", "vouch", "fork"};
+static const char *const type_names[] = {NULL, "profile", "digest", "story", "tombstone", "receipt", "vouch", "fork", "rekey"};
 static const char *const reason_names[] = {"consent_withdrawn", "consent_expired", "corrected", "record_deleted"};
 
 bool hls_env_type_known(uint64_t type) {
@@ -236,6 +236,12 @@ int hls_env_decode(struct hls_envelope *env, const uint8_t *bytes, size_t len, s
       if (t.target_seq >= h->seq)
         return hls_why_set(why, HLS_EMALFORMED, "tombstone: target seq %llu is not earlier than %llu",
                            (unsigned long long)t.target_seq, (unsigned long long)h->seq);
+    }
+    if (h->type == HLS_ENV_REKEY) {
+      struct hls_rekey rk;
+      TRY(hls_rekey_decode(&rk, env->body, env->body_len, why));
+      if (hls_rekey_expels(&rk, h->origin))
+        return hls_why_set(why, HLS_EMALFORMED, "rekey: a steward cannot expel itself");
     }
     if (h->type == HLS_ENV_VOUCH) {
       struct hls_vouch vo;
@@ -825,6 +831,66 @@ int hls_vouch_decode(struct hls_vouch *v, const uint8_t *body, size_t len, struc
   return expect_end(&r, why);
 }
 
+/* --- rekey ------------------------------------------------------------------------- */
+
+#define HLS_REKEY_HASH_KEY "hlsd rekey key v1"
+
+void hls_rekey_key_hash(const uint8_t key[HLS_KEY_BYTES], uint8_t out[HLS_HASH_BYTES]) {
+  crypto_generichash(out, HLS_HASH_BYTES, key, HLS_KEY_BYTES, (const uint8_t *)HLS_REKEY_HASH_KEY,
+                     sizeof HLS_REKEY_HASH_KEY - 1);
+}
+
+bool hls_rekey_expels(const struct hls_rekey *r, const uint8_t pk[HLS_KEY_BYTES]) {
+  for (size_t i = 0; i < r->n_expelled; i++)
+    if (memcmp(r->expelled[i], pk, HLS_KEY_BYTES) == 0) return true;
+  return false;
+}
+
+static int key_cmp(const void *a, const void *b) { return memcmp(a, b, HLS_KEY_BYTES); }
+
+int hls_rekey_pack(msgpack_sbuffer *out, struct hls_rekey *r) {
+  if (r->epoch == 0 || r->epoch > INT64_MAX || r->overlap_until_ms > INT64_MAX ||
+      r->n_expelled > HLS_REKEY_MAX_EXPELLED)
+    return HLS_EINVAL;
+  qsort(r->expelled, r->n_expelled, HLS_KEY_BYTES, key_cmp);
+  size_t k = 0;
+  for (size_t i = 0; i < r->n_expelled; i++)
+    if (k == 0 || memcmp(r->expelled[k - 1], r->expelled[i], HLS_KEY_BYTES) != 0)
+      memmove(r->expelled[k++], r->expelled[i], HLS_KEY_BYTES);
+  r->n_expelled = k;
+  size_t start = out->size;
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  int rc = 0;
+  if (msgpack_pack_array(&pk, 4) != 0 || msgpack_pack_uint64(&pk, r->epoch) != 0 ||
+      pack_bin(&pk, r->key_hash, HLS_HASH_BYTES) != 0 || msgpack_pack_array(&pk, (uint32_t)k) != 0)
+    rc = HLS_ENOMEM;
+  for (size_t i = 0; rc == 0 && i < k; i++)
+    if (pack_bin(&pk, r->expelled[i], HLS_KEY_BYTES) != 0) rc = HLS_ENOMEM;
+  if (rc == 0 && msgpack_pack_uint64(&pk, r->overlap_until_ms) != 0) rc = HLS_ENOMEM;
+  return packed_ok(out, start, HLS_ENV_REKEY, rc);
+}
+
+int hls_rekey_decode(struct hls_rekey *r, const uint8_t *body, size_t len, struct hls_why *why) {
+  struct hls_mp_reader rd;
+  uint32_t n;
+  memset(r, 0, sizeof *r);
+  hls_mp_reader_init(&rd, body, len, true);
+  TRY(read_array_n(&rd, 4, "rekey", why));
+  TRY(read_uint_max(&rd, INT64_MAX, &r->epoch, "epoch", why));
+  if (r->epoch == 0) return hls_why_set(why, HLS_EMALFORMED, "epoch: 0 is the network's first key, never announced");
+  TRY(read_fixed_bin(&rd, r->key_hash, HLS_HASH_BYTES, "key_hash", why));
+  TRY(read_array_max(&rd, HLS_REKEY_MAX_EXPELLED, &n, "expelled", why));
+  for (uint32_t i = 0; i < n; i++) {
+    TRY(read_fixed_bin(&rd, r->expelled[i], HLS_KEY_BYTES, "expelled", why));
+    if (i > 0 && memcmp(r->expelled[i - 1], r->expelled[i], HLS_KEY_BYTES) >= 0)
+      return hls_why_set(why, HLS_ENONCANON, "expelled: not in ascending order, or repeated");
+  }
+  r->n_expelled = n;
+  TRY(read_uint_max(&rd, INT64_MAX, &r->overlap_until_ms, "overlap_until", why));
+  return expect_end(&rd, why);
+}
+
 int hls_env_body_check(int type, const uint8_t *body, size_t len, struct hls_why *why) {
   int rc;
   switch (type) {
@@ -861,6 +927,10 @@ int hls_env_body_check(int type, const uint8_t *body, size_t len, struct hls_why
     case HLS_ENV_VOUCH: {
       struct hls_vouch v;
       return hls_vouch_decode(&v, body, len, why);
+    }
+    case HLS_ENV_REKEY: {
+      struct hls_rekey r;
+      return hls_rekey_decode(&r, body, len, why);
     }
     default: return hls_why_set(why, HLS_EUNSUPPORTED, "unknown envelope type");
   }

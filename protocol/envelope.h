@@ -37,8 +37,9 @@ enum hls_env_type {
   HLS_ENV_RECEIPT = 5,
   HLS_ENV_VOUCH = 6,
   HLS_ENV_FORK = 7,
+  HLS_ENV_REKEY = 8,
 };
-#define HLS_ENV_TYPE_MAX HLS_ENV_FORK
+#define HLS_ENV_TYPE_MAX HLS_ENV_REKEY
 /* Is type one this build knows? */
 bool hls_env_type_known(uint64_t type);
 const char *hls_env_type_name(int type);
@@ -225,6 +226,24 @@ struct hls_fork {
   size_t a_len, b_len;
 };
 
+/* A network key rotation announced by a steward (docs/protocol.md 4.8):
+ * the key of epoch `epoch` is the one whose hls_rekey_key_hash is
+ * key_hash; the old key is accepted until overlap_until_ms; the expelled
+ * nodes are never handed the new key and are refused at once. The key
+ * itself is never in an item (it travels in session frames, 7.2). */
+struct hls_rekey {
+  uint64_t epoch;                  /* >= 1, one more than the key before */
+  uint8_t key_hash[HLS_HASH_BYTES];
+  size_t n_expelled;               /* 0..HLS_REKEY_MAX_EXPELLED */
+  uint8_t expelled[HLS_REKEY_MAX_EXPELLED][HLS_KEY_BYTES]; /* strictly ascending, never the origin */
+  uint64_t overlap_until_ms;       /* the old key is accepted until then */
+};
+/* BLAKE2b-256 keyed with "hlsd rekey key v1" of the key: names a key
+ * without revealing it. */
+void hls_rekey_key_hash(const uint8_t key[HLS_KEY_BYTES], uint8_t out[HLS_HASH_BYTES]);
+/* Is pk among r's expelled? */
+bool hls_rekey_expels(const struct hls_rekey *r, const uint8_t pk[HLS_KEY_BYTES]);
+
 /* Pack a body in canonical form (appending to out). The digest's cells are
  * sorted by the packer. Errors: HLS_EINVAL for values outside the schema. */
 int hls_profile_pack(msgpack_sbuffer *out, const struct hls_profile *p) HLS_WARN_UNUSED;
@@ -239,6 +258,9 @@ int hls_receipt_pack(msgpack_sbuffer *out, const struct hls_receipt *r) HLS_WARN
 int hls_fork_pack(msgpack_sbuffer *out, const uint8_t *stub1, size_t len1, const uint8_t *stub2, size_t len2)
     HLS_WARN_UNUSED;
 int hls_vouch_pack(msgpack_sbuffer *out, const struct hls_vouch *v) HLS_WARN_UNUSED;
+/* The expelled are sorted (and duplicates dropped) by the packer; r is
+ * updated to the canonical order. */
+int hls_rekey_pack(msgpack_sbuffer *out, struct hls_rekey *r) HLS_WARN_UNUSED;
 
 /* Decode a body (canonical, exact length, schema checked). */
 int hls_profile_decode(struct hls_profile *p, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
@@ -255,6 +277,9 @@ int hls_fork_decode(struct hls_fork *f, const uint8_t *body, size_t len, struct 
 /* The body alone: that the subject is not the voucher is checked with
  * the header, by hls_env_decode (HLS_EMALFORMED). */
 int hls_vouch_decode(struct hls_vouch *v, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
+/* The body alone: that the origin is not among the expelled is checked
+ * with the header, by hls_env_decode (HLS_EMALFORMED). */
+int hls_rekey_decode(struct hls_rekey *r, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
 /* Order of receipt entries: by origin bytes, then target_seq. */
 int hls_receipt_entry_cmp(const struct hls_receipt_entry *a, const struct hls_receipt_entry *b);
 void hls_digest_free(struct hls_digest *d);

@@ -97,6 +97,10 @@ struct hls_gossip_store {
    * follow yet, neither this node's own nor pk's own chain)? NULL: always.
    * When refused, the run is ignored like one beyond max_origins. */
   bool (*admit_origin)(void *ctx, const uint8_t pk[HLS_KEY_BYTES]);
+  /* May origin rotate the network key (is it a steward named here,
+   * docs/protocol.md 4.8)? A new rekey item of any other origin is a
+   * violation (HLS_EACCESS). NULL: nobody may. */
+  bool (*may_rekey)(void *ctx, const uint8_t origin[HLS_KEY_BYTES]);
 };
 
 struct hls_gossip;

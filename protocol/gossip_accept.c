@@ -309,6 +309,14 @@ static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct
         return hls_why_set(why, HLS_EAUDIENCE, "items: relayed the body of a peers-only story");
       if (e[i].body == NULL && e[i].h.type == HLS_ENV_TOMBSTONE)
         return hls_why_set(why, HLS_EMALFORMED, "items: a tombstone without its body");
+      if (e[i].h.type == HLS_ENV_REKEY) {
+        /* Only a steward named here may rotate the network key
+         * (docs/protocol.md 4.8); a rekey travels whole, like a tombstone. */
+        if (e[i].body == NULL) return hls_why_set(why, HLS_EMALFORMED, "items: a rekey without its body");
+        if (g->store.may_rekey == NULL || !g->store.may_rekey(g->store.ctx, opk))
+          return hls_why_set(why, HLS_EACCESS, "items: a rekey (seq %llu) from a node that is not a steward here",
+                             (unsigned long long)e[i].h.seq);
+      }
       states[i - k] = e[i].body != NULL ? HLS_BODY_HELD : HLS_BODY_STUB;
     }
     uint32_t idx;
@@ -423,6 +431,10 @@ int hls_gossip_import(struct hls_gossip *g, const struct hls_envelope *envs, siz
                          (unsigned long long)e->h.seq, (unsigned long long)envs[i - 1].h.seq);
     if (e->body == NULL && e->h.type == HLS_ENV_TOMBSTONE)
       return hls_why_set(why, HLS_EMALFORMED, "origin %s seq %llu: a tombstone without its body", who,
+                         (unsigned long long)e->h.seq);
+    if (e->h.type == HLS_ENV_REKEY &&
+        (e->body == NULL || g->store.may_rekey == NULL || !g->store.may_rekey(g->store.ctx, opk)))
+      return hls_why_set(why, HLS_EACCESS, "origin %s seq %llu: a rekey from a node that is not a steward here", who,
                          (unsigned long long)e->h.seq);
     if (verify(g, e) != 0)
       return hls_why_set(why, HLS_EBADSIG, "origin %s seq %llu: bad signature", who, (unsigned long long)e->h.seq);

@@ -103,5 +103,10 @@
  * 256 leaves room and keeps a fork body at most 521 bytes. Each stub costs
  * one Ed25519 verification wherever a fork body is decoded. */
 #define HLS_FORK_STUB_MAX 256
+/* Nodes one rekey item may expel (docs/protocol.md 4.8): 64 x 33 bytes
+ * keeps the body small; expelling more is a new network. */
+#define HLS_REKEY_MAX_EXPELLED 64
+/* Stewards a network names (who may rotate its key): a handful. */
+#define HLS_STEWARDS_MAX 16
 
 #endif

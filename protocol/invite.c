@@ -171,14 +171,45 @@ int hls_frame_redeem_decode(const uint8_t *payload, size_t len, uint8_t secret[H
   return 0;
 }
 
+int hls_frame_redeemed_stewards(msgpack_sbuffer *out, int outcome, const uint8_t (*stewards)[32], size_t n) {
+  if (outcome < 0 || outcome > HLS_INVITE_OUTCOME_MAX || n > HLS_STEWARDS_MAX) return HLS_EINVAL;
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  size_t at = hls_frame_begin(out);
+  if (msgpack_pack_array(&pk, 3) != 0 || msgpack_pack_uint32(&pk, HLS_FRAME_REDEEMED) != 0 ||
+      msgpack_pack_uint32(&pk, (uint32_t)outcome) != 0 || msgpack_pack_array(&pk, (uint32_t)n) != 0)
+    return HLS_ENOMEM;
+  for (size_t i = 0; i < n; i++)
+    if (msgpack_pack_bin(&pk, 32) != 0 || msgpack_pack_bin_body(&pk, stewards[i], 32) != 0) return HLS_ENOMEM;
+  return hls_frame_end(out, at, SIZE_MAX);
+}
+
 int hls_frame_redeemed_decode(const uint8_t *payload, size_t len, int *outcome, struct hls_why *why) {
+  return hls_frame_redeemed_decode_stewards(payload, len, outcome, NULL, NULL, why);
+}
+
+int hls_frame_redeemed_decode_stewards(const uint8_t *payload, size_t len, int *outcome,
+                                       uint8_t (*stewards)[32], ptrdiff_t *n_stewards, struct hls_why *why) {
   struct hls_mp_reader r;
-  uint32_t n;
+  uint32_t n, ns;
   uint64_t t, o;
   hls_mp_reader_init(&r, payload, len, true);
-  if (hls_mp_read_array(&r, &n) != 0 || n != 2 || hls_mp_read_uint(&r, &t) != 0 || t != HLS_FRAME_REDEEMED ||
-      hls_mp_read_uint(&r, &o) != 0)
-    return hls_why_set(why, HLS_EMALFORMED, "redeemed: expected [9, outcome]");
+  if (n_stewards != NULL) *n_stewards = -1;
+  if (hls_mp_read_array(&r, &n) != 0 || (n != 2 && n != 3) || hls_mp_read_uint(&r, &t) != 0 ||
+      t != HLS_FRAME_REDEEMED || hls_mp_read_uint(&r, &o) != 0)
+    return hls_why_set(why, HLS_EMALFORMED, "redeemed: expected [9, outcome] or [9, outcome, stewards]");
+  if (n == 3) {
+    if (hls_mp_read_array(&r, &ns) != 0 || ns > HLS_STEWARDS_MAX)
+      return hls_why_set(why, HLS_EMALFORMED, "redeemed: stewards: a list of at most %d node ids", HLS_STEWARDS_MAX);
+    for (uint32_t i = 0; i < ns; i++) {
+      const uint8_t *b;
+      uint32_t blen;
+      if (hls_mp_read_bin(&r, &b, &blen) != 0 || blen != 32)
+        return hls_why_set(why, HLS_EMALFORMED, "redeemed: stewards: a node id is 32 bytes");
+      if (stewards != NULL) memcpy(stewards[i], b, 32);
+    }
+    if (n_stewards != NULL) *n_stewards = (ptrdiff_t)ns;
+  }
   if (r.pos != r.end) return hls_why_set(why, HLS_ETRAILING, "redeemed: trailing bytes");
   /* An outcome from a later version: said as such, not a violation. */
   *outcome = o > 1000 ? 1000 : (int)o;

@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "err.h"
+#include "hls_limits.h"
 
 #define HLS_INVITE_VERSION 1
 #define HLS_INVITE_PREFIX "hls1-"
@@ -74,5 +75,13 @@ int hls_frame_redeemed(msgpack_sbuffer *out, int outcome) HLS_WARN_UNUSED;
 int hls_frame_redeem_decode(const uint8_t *payload, size_t len, uint8_t secret[HLS_INVITE_SECRET_BYTES],
                             char address[HLS_HOSTPORT_MAX + 3], struct hls_why *why) HLS_WARN_UNUSED;
 int hls_frame_redeemed_decode(const uint8_t *payload, size_t len, int *outcome, struct hls_why *why) HLS_WARN_UNUSED;
+/* REDEEMED with the inviter's network stewards (docs/protocol.md 7.1,
+ * sessions of version 2): [9, outcome, [node id, ...]]. */
+int hls_frame_redeemed_stewards(msgpack_sbuffer *out, int outcome, const uint8_t (*stewards)[32], size_t n)
+    HLS_WARN_UNUSED;
+/* Either form. stewards (room for HLS_STEWARDS_MAX) may be NULL;
+ * *n_stewards gets -1 for the two-element form. */
+int hls_frame_redeemed_decode_stewards(const uint8_t *payload, size_t len, int *outcome, uint8_t (*stewards)[32],
+                                       ptrdiff_t *n_stewards, struct hls_why *why) HLS_WARN_UNUSED;
 
 #endif

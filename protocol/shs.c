@@ -51,6 +51,11 @@ int hls_shs_init(struct hls_shs *h, int role, const uint8_t net[32], const uint8
   return 0;
 }
 
+void hls_shs_server_also(struct hls_shs *h, const uint8_t net[32]) {
+  memcpy(h->alt_net, net, 32);
+  h->has_alt = true;
+}
+
 void hls_shs_client_hello(const struct hls_shs *h, uint8_t out[HLS_SHS_HELLO_BYTES]) {
   memcpy(out, h->local_mac, 32);
   memcpy(out + 32, h->eph_pk, 32);
@@ -67,8 +72,15 @@ size_t hls_shs_want(const struct hls_shs *h) {
 
 /* A hello from the other side: its ephemeral key, authenticated with N. */
 static int read_hello(struct hls_shs *h, const uint8_t *in, struct hls_why *why) {
-  if (crypto_auth_verify(in, in + 32, 32, h->net) != 0)
-    return fail(h, why, "hello not authenticated with our network key (another network, or not hlsd)");
+  if (crypto_auth_verify(in, in + 32, 32, h->net) != 0) {
+    /* A server in a key rotation's overlap also takes the previous key,
+     * and answers under the key the client used. */
+    if (h->role != HLS_SHS_SERVER || !h->has_alt || crypto_auth_verify(in, in + 32, 32, h->alt_net) != 0)
+      return fail(h, why, "hello not authenticated with our network key (another network, or not hlsd)");
+    memcpy(h->net, h->alt_net, 32);
+    crypto_auth(h->local_mac, h->eph_pk, 32, h->net);
+    h->used_alt = true;
+  }
   memcpy(h->remote_mac, in, 32);
   memcpy(h->remote_eph, in + 32, 32);
   /* crypto_scalarmult refuses low-order points (an all-zero secret). */

@@ -47,6 +47,8 @@ struct hls_shs {
   uint8_t ab[32], aB[32], Ab[32];
   uint8_t shash[32];  /* sha256(ab) */
   uint8_t hello[96];  /* the client's sig_A | A_p */
+  uint8_t alt_net[32]; /* server: a second key accepted (a rotation's overlap) */
+  bool has_alt, used_alt; /* used_alt: the client's hello was under alt_net */
 };
 
 /* What a finished handshake gives the box streams. */
@@ -63,6 +65,10 @@ struct hls_shs_result {
  * Curve25519), so known-answer vectors match it byte for byte. */
 int hls_shs_init(struct hls_shs *h, int role, const uint8_t net[32], const uint8_t pk[32], const uint8_t sk[64],
                  const uint8_t *server_pk, const uint8_t random[32]) HLS_WARN_UNUSED;
+/* Server, before the client's hello: accept a hello under net too (the
+ * previous network key, during a rotation's overlap: docs/protocol.md
+ * 7.2); the handshake then goes on under that key. */
+void hls_shs_server_also(struct hls_shs *h, const uint8_t net[32]);
 /* Client: the first message. */
 void hls_shs_client_hello(const struct hls_shs *h, uint8_t out[HLS_SHS_HELLO_BYTES]);
 /* How many bytes the handshake reads next (0 if none). */

@@ -136,3 +136,30 @@ int hls_frame_reader_feed(struct hls_frame_reader *r, const uint8_t *in, size_t 
   }
   return 0;
 }
+
+int hls_frame_netkey(msgpack_sbuffer *out, uint64_t epoch, const uint8_t key[32]) {
+  if (epoch == 0 || epoch > INT64_MAX) return HLS_EINVAL;
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  size_t at = hls_frame_begin(out);
+  if (msgpack_pack_array(&pk, 3) != 0 || msgpack_pack_uint32(&pk, HLS_FRAME_NETKEY) != 0 ||
+      msgpack_pack_uint64(&pk, epoch) != 0 || msgpack_pack_bin(&pk, 32) != 0 || msgpack_pack_bin_body(&pk, key, 32) != 0)
+    return HLS_ENOMEM;
+  return hls_frame_end(out, at, SIZE_MAX);
+}
+
+int hls_frame_netkey_decode(const uint8_t *payload, size_t len, uint64_t *epoch, uint8_t key[32],
+                            struct hls_why *why) {
+  struct hls_mp_reader r;
+  uint32_t n, klen;
+  uint64_t t, e;
+  const uint8_t *k;
+  hls_mp_reader_init(&r, payload, len, true);
+  if (hls_mp_read_array(&r, &n) != 0 || n != 3 || hls_mp_read_uint(&r, &t) != 0 || t != HLS_FRAME_NETKEY ||
+      hls_mp_read_uint(&r, &e) != 0 || e == 0 || e > INT64_MAX || hls_mp_read_bin(&r, &k, &klen) != 0 || klen != 32)
+    return hls_why_set(why, HLS_EMALFORMED, "netkey: expected [10, epoch >= 1, key (32 bytes)]");
+  if (r.pos != r.end) return hls_why_set(why, HLS_ETRAILING, "netkey: trailing bytes");
+  *epoch = e;
+  memcpy(key, k, 32);
+  return 0;
+}

@@ -12,7 +12,9 @@
 
 #include "err.h"
 
-#define HLS_WIRE_VERSION 1
+/* 2: knows the network key frame (10) and REDEEMED's stewards
+ * (docs/protocol.md 7): sent only in sessions of version 2. */
+#define HLS_WIRE_VERSION 2
 #define HLS_WIRE_HEADER 4
 /* A ping's payload is echoed back: keep it small. */
 #define HLS_WIRE_MAX_PING 65536
@@ -21,6 +23,7 @@ enum hls_frame_type {
   HLS_FRAME_HELLO = 0, /* [0, version]: first frame each way */
   HLS_FRAME_PING = 1,  /* [1, bin]: answered by a pong with the same bytes */
   HLS_FRAME_PONG = 2,  /* [2, bin] */
+  HLS_FRAME_NETKEY = 10, /* [10, epoch, key]: a rotated network key (version 2) */
   HLS_FRAME_GOSSIP_FIRST = 16,
 };
 
@@ -31,6 +34,12 @@ int hls_frame_type(const uint8_t *payload, size_t len, int *type) HLS_WARN_UNUSE
 /* Pack a whole frame (length header included) into out. */
 int hls_frame_hello(msgpack_sbuffer *out) HLS_WARN_UNUSED;
 int hls_frame_ping(msgpack_sbuffer *out, int type, const uint8_t *data, size_t len) HLS_WARN_UNUSED;
+
+/* The network key of an epoch (docs/protocol.md 7.2): a secret, sent
+ * only inside the box stream. */
+int hls_frame_netkey(msgpack_sbuffer *out, uint64_t epoch, const uint8_t key[32]) HLS_WARN_UNUSED;
+int hls_frame_netkey_decode(const uint8_t *payload, size_t len, uint64_t *epoch, uint8_t key[32],
+                            struct hls_why *why) HLS_WARN_UNUSED;
 
 /* Decode: hello gives the peer's version; ping/pong a view of its bytes
  * (borrowed from payload). Canonical, exact length. */
