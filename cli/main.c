@@ -173,15 +173,15 @@ static const struct cli_command commands[] = {
      "  expel; members accept the old key too until the overlap ends (14d by default),\n"
      "  so a member offline now catches up if it returns before then. Expelled nodes are\n"
      "  refused at once and hold no valid key once the overlap ends (or every member ran\n"
-     "  hls network retire-old). Only a steward may rotate (hls network stewards).\n"},
+     "  hls network retire-old). Only a steward may rotate (hls stewards).\n"},
     {"network retire-old", cmd_network_retire_old, HLS_M_NETWORK_RETIRE_OLD, "network retire-old",
      "stop accepting the previous network key here now, before the rotation's overlap ends", NULL},
-    {"network stewards", cmd_network_stewards, HLS_M_NETWORK_STEWARDS, "network stewards",
+    {"stewards", cmd_network_stewards, HLS_M_NETWORK_STEWARDS, "stewards",
      "the stewards: the nodes whose rotations of the network key this node takes", NULL},
-    {"network stewards add", cmd_network_stewards_add, HLS_M_NETWORK_STEWARDS_ADD, "network stewards add NODE_ID",
+    {"stewards add", cmd_network_stewards_add, HLS_M_NETWORK_STEWARDS_ADD, "stewards add NODE_ID",
      "name a node a steward here (its rotations of the network key are taken)", NULL},
-    {"network stewards remove", cmd_network_stewards_remove, HLS_M_NETWORK_STEWARDS_REMOVE,
-     "network stewards remove NODE_ID", "stop taking a node's rotations of the network key", NULL},
+    {"stewards remove", cmd_network_stewards_remove, HLS_M_NETWORK_STEWARDS_REMOVE,
+     "stewards remove NODE_ID", "stop taking a node's rotations of the network key", NULL},
     {"vouch", cmd_vouch, HLS_M_VOUCH, "vouch NODE_ID [--role place|partner]",
      "sign a vouch: node NODE_ID is the place its profile says (docs/protocol.md 4.6)",
      "  The vouch copies the place, region and role of the node's latest profile held\n"

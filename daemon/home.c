@@ -280,10 +280,10 @@ int hls_home_init(const char *dir, const struct hls_init_params *p, struct hls_w
 
   if (p->join_code == NULL && p->network_key == NULL) {
     /* A new network: its creator is its steward, the one node that may
-     * rotate its key (docs/protocol.md 4.8) until hls network stewards
+     * rotate its key (docs/protocol.md 4.8) until hls stewards
      * names others. A node joining learns them from its inviter. */
     snprintf(text, sizeof text, "# Stewards of this network: the nodes whose rekey items this node takes\n"
-             "# (hls network stewards). One node id a line.\n%s\n", node_id);
+             "# (hls stewards). One node id a line.\n%s\n", node_id);
     if ((rc = write_new_file(staging, HLS_STEWARDS_FILE, text, 0600, why)) != 0) goto fail_staging;
   }
 

@@ -26,6 +26,7 @@
 struct ksess {
   struct hls_conn *conn;
   uint8_t pk[32];
+  uint64_t sent; /* the epoch of the key last sent in this session */
 };
 
 struct pending {
@@ -133,7 +134,7 @@ static int load_state(struct hls_netkeys *k, struct hls_why *why) {
 static int save_stewards(struct hls_netkeys *k, struct hls_why *why) {
   char text[256 + HLS_STEWARDS_MAX * (HLS_NODEID_TEXT_SIZE + 1)];
   size_t o = (size_t)snprintf(text, sizeof text, "# Stewards of this network: the nodes whose rekey items this "
-                                                 "node takes\n# (hls network stewards). One node id a line.\n");
+                                                 "node takes\n# (hls stewards). One node id a line.\n");
   for (size_t i = 0; i < k->n_stewards; i++) {
     char id[HLS_NODEID_TEXT_SIZE];
     hls_nodeid_format(k->stewards[i], id);
@@ -242,7 +243,7 @@ void hls_netkeys_stewards_learnt(struct hls_netkeys *k, const uint8_t (*ids)[32]
   if (hls_netkeys_stewards_set(k, ids, n, &why) != 0)
     hls_log_error("stewards_not_saved", "detail=\"%s\"", why.text);
   else
-    hls_log_info("stewards_learnt", "stewards=%zu detail=\"from the inviter (hls network stewards)\"", n);
+    hls_log_info("stewards_learnt", "stewards=%zu detail=\"from the inviter (hls stewards)\"", n);
 }
 
 /* --- keys ------------------------------------------------------------------------- */
@@ -251,9 +252,14 @@ static bool overlap_over(const struct hls_netkeys *k) {
   return k->retired || (k->announced && (int64_t)k->ann.overlap_until_ms <= now(k));
 }
 
-static void send_key(struct hls_netkeys *k, struct hls_conn *c, const uint8_t pk[32]) {
-  if (k->key_epoch == 0 || !k->announced || k->key_epoch != k->ann.epoch) return;
-  if (hls_rekey_expels(&k->ann, pk) || hls_conn_version(c) < 2) return;
+/* Send the newest key in session s if it has not had it: a key of a
+ * rekey held, to a peer not expelled whose hello said version 2 (the
+ * hello comes after the session opens: the tick tries again). */
+static void send_key(struct hls_netkeys *k, struct ksess *s) {
+  struct hls_conn *c = s->conn;
+  if (k->key_epoch == 0 || !k->announced || k->key_epoch != k->ann.epoch || s->sent >= k->key_epoch) return;
+  if (hls_rekey_expels(&k->ann, s->pk) || hls_conn_version(c) < 2) return;
+  s->sent = k->key_epoch;
   msgpack_sbuffer sb;
   msgpack_sbuffer_init(&sb);
   if (hls_frame_netkey(&sb, k->key_epoch, k->key) == 0 && hls_conn_send(c, (const uint8_t *)sb.data, sb.size) != 0)
@@ -288,7 +294,7 @@ static void adopt(struct hls_netkeys *k, const uint8_t key[32]) {
   hls_time_format((int64_t)k->ann.overlap_until_ms, until);
   hls_log_info("network_key_rotated", "epoch=%llu overlap_until=%s detail=\"the new network key is in use; the old "
                "one is accepted until then\"", (unsigned long long)k->key_epoch, until);
-  for (size_t i = 0; i < k->n_sess; i++) send_key(k, k->sess[i].conn, k->sess[i].pk);
+  for (size_t i = 0; i < k->n_sess; i++) send_key(k, &k->sess[i]);
 }
 
 static void try_pending(struct hls_netkeys *k) {
@@ -309,7 +315,7 @@ static void try_pending(struct hls_netkeys *k) {
 int hls_netkeys_rotate_begin(struct hls_netkeys *k, const uint8_t (*expel)[32], size_t n_expel, int64_t overlap_ms,
                              struct hls_rekey *out, struct hls_why *why) {
   if (!hls_netkeys_is_steward(k, k->env.self))
-    return hls_why_set(why, HLS_EACCESS, "this node is not a steward of the network (hls network stewards): only a "
+    return hls_why_set(why, HLS_EACCESS, "this node is not a steward of the network (hls stewards): only a "
                        "steward's rekey is taken by the others");
   if (n_expel > HLS_REKEY_MAX_EXPELLED)
     return hls_why_set(why, HLS_EINVAL, "at most %d nodes are expelled at once", HLS_REKEY_MAX_EXPELLED);
@@ -433,10 +439,11 @@ void hls_netkeys_session_open(struct hls_netkeys *k, struct hls_conn *c, const u
     k->sess = s;
     k->cap_sess = cap;
   }
-  k->sess[k->n_sess].conn = c;
-  memcpy(k->sess[k->n_sess].pk, pk, 32);
-  k->n_sess++;
-  send_key(k, c, pk);
+  struct ksess *s = &k->sess[k->n_sess++];
+  s->conn = c;
+  memcpy(s->pk, pk, 32);
+  s->sent = 0;
+  send_key(k, s);
 }
 
 void hls_netkeys_session_closed(struct hls_netkeys *k, struct hls_conn *c) {
@@ -494,6 +501,7 @@ void hls_netkeys_hello_unanswered(struct hls_netkeys *k, const uint8_t pk[32]) {
 }
 
 void hls_netkeys_tick(struct hls_netkeys *k) {
+  for (size_t i = 0; i < k->n_sess; i++) send_key(k, &k->sess[i]);
   if (!k->announced || (int64_t)k->ann.overlap_until_ms > now(k)) return;
   if (k->has_old && k->key_epoch == k->ann.epoch) drop_old(k, "overlap_ended");
   if (k->key_epoch < k->ann.epoch && !k->missed_logged) {
@@ -522,7 +530,7 @@ static const char *problem(const struct hls_netkeys *k) {
   if (k->unanswered >= UNANSWERED_WARN && k->n_sess == 0)
     return "no peer answers this node's handshake: the network key may have been rotated without it; ask a steward "
            "for an invite (hls init --join)";
-  if (k->n_stewards == 0) return "no stewards are named here: rekey items are refused (hls network stewards add)";
+  if (k->n_stewards == 0) return "no stewards are named here: rekey items are refused (hls stewards add)";
   return NULL;
 }
 

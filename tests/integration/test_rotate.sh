@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Network key rotation (issue 18; docs/protocol.md 4.8 and 7.2,
+# docs/operations.md "Rotating the network key") on real daemons, all on
+# frozen test clocks. A steward s founds the network; a, b, c, o and x join
+# with invites from s, and so learn that s is the steward. o stops; s
+# rotates the key expelling x. a, b and c get the new key through their
+# sessions, x is refused at once and never gets it; o comes back within
+# the overlap and catches up. When the overlap ends (s and a retire the
+# old key by hand, the others' clocks pass the deadline) x cannot connect
+# to anyone, and is told so, while the others connect on the new key. A
+# member that names itself steward and rotates is refused by the others,
+# and the violation counts against it.
+. "$(dirname "$0")/lib.sh"
+
+T0=$(date -d "2026-03-16 10:00:00" +%s)
+T1=$(date -d "2026-03-17 11:00:00" +%s) # after the overlap (1 day)
+FAST=(--test-clock "$T0" --set network.reconnect_min=200ms --set network.reconnect_max=1s
+      --set network.keepalive=1s --set gossip.interval=50ms --set publish.delay=1h)
+MEMBERS=(a b c o x)
+
+init_node s
+start_node s "${FAST[@]}"
+declare -A ID=()
+ID[s]=$(hls_at s --json status | jq -r .node_id)
+hls_at s --json stewards | jq -e --arg s "${ID[s]}" '.stewards == [$s]' >/dev/null ||
+  fail "the founder is not the steward of its new network: $(hls_at s --json stewards)"
+for n in "${MEMBERS[@]}"; do
+  code=$(hls_at s --json invite create --note "for $n" | jq -r .code)
+  init_node "$n" --join "$code"
+  start_node "$n" "${FAST[@]}"
+  ID[$n]=$(hls_at "$n" --json status | jq -r .node_id)
+done
+outcome_ok() { [ "$(hls_at "$1" --json status | jq -r '.join.outcome // "none"')" = ok ]; }
+stewards_of() { hls_at "$1" --json stewards | jq -c .stewards; }
+learnt() { [ "$(stewards_of "$1")" = "[\"${ID[s]}\"]" ]; }
+for n in "${MEMBERS[@]}"; do
+  wait_for 30 outcome_ok "$n" || fail "$n's invite was not redeemed: $(hls_at "$n" --json status | jq -c .join)"
+  wait_for 10 learnt "$n" || fail "$n did not learn the steward from its inviter: $(stewards_of "$n")"
+done
+places_at() { [ "$(hls_at "$1" --json places | jq length)" -eq 6 ]; }
+for n in s "${MEMBERS[@]}"; do wait_for 40 places_at "$n" || fail "$n does not hold every profile"; done
+pass "six nodes joined by invites; each learnt from its inviter that s is the steward"
+
+# --- a rotation that expels x, while o is offline -----------------------------------
+stop_node o
+expect_fail 1 'not a steward' hls_at a network rotate --yes
+expect_fail 1 'give --yes' hls_at s network rotate --expel "${ID[x]}"
+hls_at s network rotate --expel "${ID[x]}" --overlap 1d --yes | grep -q 'Rotated the network key: epoch 1' ||
+  fail "hls network rotate"
+nk() { hls_at "$1" --json status | jq -c .network_key; }
+epoch_is() { [ "$(nk "$1" | jq .epoch)" = "$2" ]; }
+for n in s a b c; do
+  wait_for 30 epoch_is "$n" 1 || fail "$n did not get the new key: $(nk "$n")"
+  nk "$n" | jq -e '.old_key_accepted and .announced_epoch == 1 and .problem == null' >/dev/null ||
+    fail "$n during the overlap: $(nk "$n")"
+done
+key_s=$(hls_at s network key)
+for n in a b c; do [ "$(hls_at "$n" network key)" = "$key_s" ] || fail "$n holds another key than s"; done
+[ "$(stat -c %a "$WORK/a/network.key")" = 600 ] && [ "$(stat -c %a "$WORK/a/network.key.old")" = 600 ] ||
+  fail "the key files are not private"
+[ "$(hls_at x network key)" != "$key_s" ] || fail "the expelled node got the new key"
+epoch_is x 0 || fail "x: $(nk x)"
+for n in s a b c; do
+  grep -q 'network_key_rotated epoch=1' "$WORK/$n.log" || fail "$n did not log the rotation"
+done
+connected_to() { hls_at "$1" --json peer list | jq -e --arg id "$2" '.[] | select(.node_id == $id and .state == "connected")' >/dev/null; }
+x_alone() { [ "$(hls_at x --json status | jq .peers_connected)" = 0 ]; }
+wait_for 30 x_alone || fail "x still has sessions: $(hls_at x --json peer list)"
+grep -q 'reason=expelled' "$WORK/s.log" || fail "s did not refuse x as expelled"
+pass "the steward's rotation reached a, b and c; x was refused at once and got no key"
+
+# --- o comes back within the overlap and catches up ---------------------------------
+start_node o "${FAST[@]}"
+wait_for 30 epoch_is o 1 || fail "o did not catch up within the overlap: $(nk o)"
+[ "$(hls_at o network key)" = "$key_s" ] || fail "o holds another key than s"
+pass "a member offline during the rotation got the key when it returned within the overlap"
+
+# --- the overlap ends: retire-old on s and a, the deadline on the others ------------
+expect_fail 1 'does not hold the key|no old network key' hls_at x network retire-old
+hls_at s network retire-old | grep -q 'no longer accepted' || fail "retire-old on s"
+hls_at a network retire-old >/dev/null || fail "retire-old on a"
+expect_fail 1 'no old network key' hls_at a network retire-old
+for n in b c o x; do clock_at "$n" "2026-03-17 11:00:00"; done
+old_gone() { nk "$1" | jq -e '.old_key_accepted == false' >/dev/null; }
+for n in s a b c o; do
+  wait_for 10 old_gone "$n" || fail "$n still accepts the old key: $(nk "$n")"
+  [ ! -e "$WORK/$n/network.key.old" ] || fail "$n kept the old key on disk"
+done
+grep -q 'network_key_old_retired epoch=1 how=overlap_ended' "$WORK/b.log" || fail "b did not log the overlap's end"
+pass "the old key is gone everywhere (retire-old on s and a, the deadline on b, c and o)"
+
+# x, restarted, dials its peers with the only key it has: nobody answers.
+# (Re-dials wait on the wall clock, frozen here: each poll moves it 2 s.)
+stop_node x
+start_node x "${FAST[@]}" --test-clock "$T1"
+told() {
+  ctl_at x test.clock.advance '{"ms": 2000}' >/dev/null
+  nk x | jq -e '.handshakes_unanswered >= 3 and (.problem | test("rotated|expelled"))' >/dev/null
+}
+wait_for 30 told || fail "x was not told: $(nk x)"
+x_alone || fail "x connected to someone after the overlap"
+hls_at x status | grep -q '! .*\(rotated\|expelled\)' || fail "hls status on x does not say why: $(hls_at x status)"
+for n in s a b c o; do
+  if hls_at "$n" --json peer list | jq -e --arg id "${ID[x]}" '.[] | select(.node_id == $id and .state == "connected")' \
+    >/dev/null; then fail "$n has a session with x"; fi
+done
+# Everyone else connects on the new key alone: b and o restarted find their peers.
+for n in b o; do
+  stop_node "$n"
+  start_node "$n" "${FAST[@]}" --test-clock "$T1"
+  wait_for 30 connected_to "$n" "${ID[s]}" || fail "$n did not reconnect to s on the new key: $(hls_at "$n" --json peer list)"
+done
+wait_for 30 connected_to a "${ID[s]}" || fail "a is not connected to s"
+pass "after the overlap the expelled node cannot connect to anyone (and says why); the others can"
+
+# --- a rekey from a node that is not a steward --------------------------------------
+hls_at a stewards add "${ID[a]}" >/dev/null || fail "stewards add"
+expect_fail 1 'a steward already' hls_at a stewards add "${ID[a]}"
+hls_at a network rotate --yes >/dev/null || fail "a's own rotation"
+violations() { hls_at s --json peer list | jq --arg id "${ID[a]}" '.[] | select(.node_id == $id) | .violations'; }
+counted() { [ "$(violations)" -ge 1 ]; }
+wait_for 30 counted || fail "a's rekey was not counted against it: $(hls_at s --json peer list)"
+wait_for 10 grep -q 'not a steward here' "$WORK/s.log" || fail "s did not log why it refused a's rekey"
+epoch_is s 1 || fail "s took a non-steward's rekey: $(nk s)"
+epoch_is b 1 || fail "b took a non-steward's rekey: $(nk b)"
+hls_at a stewards remove "${ID[a]}" >/dev/null || fail "stewards remove"
+pass "a rekey from a node that is not a steward is refused and counted against it"
+
+for n in s a b c o x; do stop_node "$n"; done
+pass "all nodes stopped cleanly"
