@@ -519,6 +519,24 @@ static json_t *body_json(const struct hls_envelope *env, struct hls_why *why, in
       json_object_set_new(j, "items", items);
       break;
     }
+    case HLS_ENV_REKEY: {
+      struct hls_rekey r;
+      if ((*rc = hls_rekey_decode(&r, env->body, env->body_len, why)) != 0) break;
+      char hash[65], until[21];
+      sodium_bin2hex(hash, sizeof hash, r.key_hash, sizeof r.key_hash);
+      hls_time_format((int64_t)r.overlap_until_ms, until);
+      json_object_set_new(j, "epoch", json_integer((json_int_t)r.epoch));
+      json_object_set_new(j, "key_hash", json_string(hash));
+      json_object_set_new(j, "overlap_until", json_string(until));
+      json_t *ex = json_array();
+      for (size_t i = 0; ex != NULL && i < r.n_expelled; i++) {
+        char id[HLS_NODEID_TEXT_SIZE];
+        hls_nodeid_format(r.expelled[i], id);
+        json_array_append_new(ex, json_string(id));
+      }
+      json_object_set_new(j, "expelled", ex != NULL ? ex : json_null());
+      break;
+    }
     case HLS_ENV_VOUCH: {
       struct hls_vouch v;
       if ((*rc = hls_vouch_decode(&v, env->body, env->body_len, why)) != 0) break;

@@ -105,6 +105,16 @@ static int body_round_trip(int type, const uint8_t *data, size_t size) {
       }
       break;
     }
+    case HLS_ENV_REKEY: {
+      struct hls_rekey r;
+      rc = hls_rekey_decode(&r, data, size, &why);
+      if (rc == 0) {
+        FUZZ_CHECK(r.epoch >= 1 && r.n_expelled <= HLS_REKEY_MAX_EXPELLED);
+        for (size_t i = 1; i < r.n_expelled; i++) FUZZ_CHECK(memcmp(r.expelled[i - 1], r.expelled[i], 32) < 0);
+        pack_rc = hls_rekey_pack(&sb, &r);
+      }
+      break;
+    }
     default: {
       struct hls_tombstone t;
       rc = hls_tombstone_decode(&t, data, size, &why);

@@ -33,7 +33,8 @@ exits() {
 commands=("init" "version" "status" "sync" "network key" "record add" "record list" "record show" "record edit"
   "record export" "record delete" "import" "import list" "import undo" "themes" "consent set" "consent withdraw" "share preview"
   "share review" "share approve" "share reject" "share log" "share publish" "share export" "share receipts" "peer add" "peer list"
-  "peer remove" "peer block" "peer unblock" "invite create" "invite list" "invite revoke" "vouch" "vouch list" "unvouch" "places" "stories" "stories show" "items" "import-items" "patterns"
+  "peer remove" "peer block" "peer unblock" "invite create" "invite list" "invite revoke" "network rotate" "network retire-old" "stewards" "stewards add"
+  "stewards remove" "vouch" "vouch list" "unvouch" "places" "stories" "stories show" "items" "import-items" "patterns"
   "patterns show" "patterns summary" "feed subscribe" "feed list" "feed follow" "feed ack" "feed unsubscribe"
   "feed events" "feed token" "user add" "user list" "user remove" "user reset" "web open" "audit" "audit verify" "record search" "governance report"
   "inspect" "backup" "check" "chain" "chain accept-loss")
@@ -50,14 +51,14 @@ exits 2 "patterns: option '--signal' needs a value" patterns --signal
 pass "every command: an unknown option is exit 2 and one line (with 'did you mean')"
 
 for cmd in "record show" "record edit" "record delete" "import" "import undo" "consent set" "consent withdraw" "share approve" \
-  "share reject" "share export" "share receipts" "peer add" "peer remove" "peer block" "peer unblock" "invite revoke" "vouch" "unvouch" "stories show" \
+  "share reject" "share export" "share receipts" "peer add" "peer remove" "peer block" "peer unblock" "invite revoke" "stewards add" "stewards remove" "vouch" "unvouch" "stories show" \
   "import-items" "patterns show" "feed subscribe" "feed follow" "feed ack" "feed unsubscribe" "inspect" "backup"; do
   # shellcheck disable=SC2086
   exits 2 "give " $cmd
 done
 for cmd in "version" "status" "sync" "network key" "record list" "record export" "themes" "share preview" \
   "share review" "share log" "share publish" "import list" "peer list" "invite create" "invite list" "places" "stories" "items" "patterns" \
-  "patterns summary" "feed list" "vouch list" "check" "chain"; do
+  "patterns summary" "feed list" "vouch list" "network retire-old" "stewards" "check" "chain"; do
   # shellcheck disable=SC2086
   exits 2 ".*('extra'|argument)" $cmd extra
 done

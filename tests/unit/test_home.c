@@ -325,7 +325,7 @@ static void test_init_creates_private_files(void **state) {
     file_path(fx->node, files[i], path);
     assert_int_equal(mode_of(path), 0600);
   }
-  assert_dir_lists(fx->node, "chain.head,hlsd.conf,network.key,secret.key");
+  assert_dir_lists(fx->node, "chain.head,hlsd.conf,network.key,network.stewards,secret.key");
   assert_dir_lists(fx->parent, "node"); /* no staging directory left */
   ASSERT_OK(hls_home_check_permissions(fx->node, NULL, &why));
 
@@ -393,7 +393,7 @@ static void test_init_refuses_existing_node(void **state) {
   free(before);
   free(after);
   assert_dir_lists(fx->parent, "node");
-  assert_dir_lists(fx->node, "chain.head,hlsd.conf,network.key,secret.key");
+  assert_dir_lists(fx->node, "chain.head,hlsd.conf,network.key,network.stewards,secret.key");
 }
 
 static void test_init_existing_dirs(void **state) {
@@ -412,7 +412,7 @@ static void test_init_existing_dirs(void **state) {
 
   /* An empty one is. */
   ASSERT_OK(hls_home_init(fx->node, &default_params, &why));
-  assert_dir_lists(fx->node, "chain.head,hlsd.conf,network.key,secret.key");
+  assert_dir_lists(fx->node, "chain.head,hlsd.conf,network.key,network.stewards,secret.key");
   assert_int_equal(mode_of(fx->node), 0700);
   assert_dir_lists(fx->parent, "node");
 }
@@ -476,7 +476,7 @@ static void test_init_in_place(void **state) {
 
   int rc = init_unprivileged(parent, dir, text, sizeof text);
   if (rc != 0) fail_msg("init in place: %s", text);
-  assert_dir_lists(dir, "chain.head,hlsd.conf,network.key,secret.key"); /* no staging left */
+  assert_dir_lists(dir, "chain.head,hlsd.conf,network.key,network.stewards,secret.key"); /* no staging left */
   assert_dir_lists(parent, "hlsd");
   assert_int_equal(mode_of(dir), 0710);
   const char *files[] = {"hlsd.conf", "network.key", "secret.key", "chain.head"};

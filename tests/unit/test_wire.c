@@ -19,7 +19,7 @@ static void test_hello_round_trip(void **state) {
   msgpack_sbuffer sb;
   msgpack_sbuffer_init(&sb);
   assert_int_equal(hls_frame_hello(&sb), 0);
-  static const uint8_t expected[] = {0, 0, 0, 3, 0x92, 0x00, 0x01}; /* length 3, [0, 1] */
+  static const uint8_t expected[] = {0, 0, 0, 3, 0x92, 0x00, 0x02}; /* length 3, [0, 2] */
   assert_int_equal(sb.size, sizeof expected);
   assert_memory_equal(sb.data, expected, sizeof expected);
   int type = -1;
