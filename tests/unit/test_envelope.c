@@ -1446,6 +1446,114 @@ static void test_body_schema(void **state) {
   assert_int_equal(hls_env_body_check(HLS_ENV_TYPE_MAX + 1, (const uint8_t *)"\x90", 1, &why), HLS_EUNSUPPORTED);
 }
 
+/* --- rekey (docs/protocol.md 4.8) ---------------------------------------------------- */
+
+static void test_rekey_round_trip(void **state) {
+  (void)state;
+  struct hls_rekey r, back;
+  struct hls_why why = {{0}};
+  memset(&r, 0, sizeof r);
+  r.epoch = 3;
+  uint8_t key[32];
+  memset(key, 0x5a, sizeof key);
+  hls_rekey_key_hash(key, r.key_hash);
+  /* The hash is keyed: not the plain BLAKE2b of the key. */
+  uint8_t plain[32];
+  hls_env_hash(key, sizeof key, plain);
+  assert_memory_not_equal(plain, r.key_hash, 32);
+  r.n_expelled = 3; /* out of order, one twice: the packer sorts and drops the repeat */
+  memset(r.expelled[0], 0x30, 32);
+  memset(r.expelled[1], 0x10, 32);
+  memset(r.expelled[2], 0x30, 32);
+  r.overlap_until_ms = TS0 + 14 * 86400000ull;
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  assert_int_equal(hls_rekey_pack(&sb, &r), 0);
+  assert_int_equal(r.n_expelled, 2);
+  assert_int_equal(r.expelled[0][0], 0x10);
+  assert_int_equal(hls_rekey_decode(&back, sb_bytes(&sb), sb.size, &why), 0);
+  assert_int_equal(back.epoch, 3);
+  assert_int_equal(back.n_expelled, 2);
+  assert_memory_equal(back.key_hash, r.key_hash, 32);
+  assert_memory_equal(back.expelled, r.expelled, 2 * 32);
+  assert_int_equal(back.overlap_until_ms, r.overlap_until_ms);
+  assert_true(hls_rekey_expels(&back, r.expelled[1]));
+  assert_false(hls_rekey_expels(&back, key));
+  expect_body(0, HLS_ENV_REKEY, &sb, "a rekey");
+  /* In a network envelope it decodes; to peers only, or expelling its own
+   * signer, it does not. */
+  struct key k;
+  key_make(&k, 0x51);
+  uint8_t prev[HLS_HASH_BYTES] = {7};
+  msgpack_sbuffer env;
+  msgpack_sbuffer_init(&env);
+  assert_int_equal(hls_env_build(&env, HLS_ENV_REKEY, k.sk, 4, prev, TS0, HLS_AUD_NETWORK, sb_bytes(&sb), sb.size), 0);
+  struct hls_envelope e;
+  decode_ok(&e, sb_bytes(&env), env.size);
+  assert_int_equal(e.h.type, HLS_ENV_REKEY);
+  assert_string_equal(hls_env_type_name(HLS_ENV_REKEY), "rekey");
+  env.size = 0;
+  assert_int_equal(hls_env_build(&env, HLS_ENV_REKEY, k.sk, 4, prev, TS0, HLS_AUD_PEERS, sb_bytes(&sb), sb.size),
+                   HLS_EINVAL);
+  memcpy(r.expelled[1], k.pk, 32);
+  msgpack_sbuffer self;
+  msgpack_sbuffer_init(&self);
+  assert_int_equal(hls_rekey_pack(&self, &r), 0);
+  struct hdr h = hdr_default(&k, HLS_ENV_REKEY, 4);
+  expect_craft(HLS_EMALFORMED, &k, &h, &self, NULL, "a steward expelling itself");
+  /* Epoch 0 is the network's first key; more than 64 expelled. */
+  r.epoch = 0;
+  env.size = 0;
+  assert_int_equal(hls_rekey_pack(&env, &r), HLS_EINVAL);
+  r.epoch = 1;
+  r.n_expelled = HLS_REKEY_MAX_EXPELLED + 1;
+  assert_int_equal(hls_rekey_pack(&env, &r), HLS_EINVAL);
+  msgpack_sbuffer_destroy(&self);
+  msgpack_sbuffer_destroy(&env);
+  msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_rekey_malformed(void **state) {
+  (void)state;
+  uint8_t a[33], b[32], hash[32];
+  memset(a, 0x11, sizeof a);
+  memset(b, 0x22, sizeof b);
+  memset(hash, 0x33, sizeof hash);
+  unsigned long long until = TS0;
+  expect_body_fmt(0, HLS_ENV_REKEY, "a rekey", "A u b A b b u", 4, 1ull, hash, (size_t)32, 2, a, (size_t)32, b,
+                  (size_t)32, until);
+  expect_body_fmt(0, HLS_ENV_REKEY, "none expelled", "A u b A u", 4, 7ull, hash, (size_t)32, 0, 0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_REKEY, "epoch 0", "A u b A u", 4, 0ull, hash, (size_t)32, 0, until);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_REKEY, "negative epoch", "A i b A u", 4, -1ll, hash, (size_t)32, 0, until);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_REKEY, "hash of 31 bytes", "A u b A u", 4, 1ull, hash, (size_t)31, 0, until);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_REKEY, "hash nil", "A u n A u", 4, 1ull, 0, until);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_REKEY, "expelled of 33 bytes", "A u b A b u", 4, 1ull, hash, (size_t)32, 1,
+                  a, (size_t)33, until);
+  expect_body_fmt(HLS_ENONCANON, HLS_ENV_REKEY, "expelled out of order", "A u b A b b u", 4, 1ull, hash, (size_t)32,
+                  2, b, (size_t)32, a, (size_t)32, until);
+  expect_body_fmt(HLS_ENONCANON, HLS_ENV_REKEY, "expelled twice", "A u b A b b u", 4, 1ull, hash, (size_t)32, 2, b,
+                  (size_t)32, b, (size_t)32, until);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_REKEY, "expelled not a list", "A u b n u", 4, 1ull, hash, (size_t)32, until);
+  msgpack_sbuffer many;
+  msgpack_packer pk;
+  msgpack_sbuffer_init(&many);
+  msgpack_packer_init(&pk, &many, msgpack_sbuffer_write);
+  mpb_pack(&pk, "A u b A", 4, 1ull, hash, (size_t)32, HLS_REKEY_MAX_EXPELLED + 1);
+  for (int i = 0; i <= HLS_REKEY_MAX_EXPELLED; i++) {
+    uint8_t id[32] = {(uint8_t)(i >> 8), (uint8_t)i};
+    mpb_pack(&pk, "b", id, (size_t)32);
+  }
+  mpb_pack(&pk, "u", until);
+  expect_body(HLS_ETOOBIG, HLS_ENV_REKEY, &many, "65 expelled");
+  msgpack_sbuffer_destroy(&many);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_REKEY, "no overlap", "A u b A", 3, 1ull, hash, (size_t)32, 0);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_REKEY, "five elements", "A u b A u u", 5, 1ull, hash, (size_t)32, 0, until,
+                  0ull);
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_REKEY, "overlap as a string", "A u b A s", 4, 1ull, hash, (size_t)32, 0,
+                  "soon");
+  expect_body_fmt(HLS_EMALFORMED, HLS_ENV_REKEY, "a map", "M", 0);
+}
+
 /* --- vouches ----------------------------------------------------------------------- */
 
 static void sample_vouch(struct hls_vouch *v) {
@@ -2430,6 +2538,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_size_limits),
       cmocka_unit_test(test_header_schema),
       cmocka_unit_test(test_body_schema),
+      cmocka_unit_test(test_rekey_round_trip),
+      cmocka_unit_test(test_rekey_malformed),
       cmocka_unit_test(test_vouch_round_trip),
       cmocka_unit_test(test_vouch_malformed),
       cmocka_unit_test(test_packers_refuse),

@@ -184,6 +184,8 @@ struct node {
   size_t n_oc, cap_oc;
   uint8_t direct[8][HLS_KEY_BYTES];
   size_t n_direct;
+  uint8_t stewards[4][HLS_KEY_BYTES]; /* whose rekey items it takes */
+  size_t n_stewards;
   /* Strict views: every store call invalidates (poisons) the views the
    * previous get handed out, as the store contract allows. */
   bool strict_views;
@@ -370,6 +372,14 @@ static bool st_is_direct_peer(void *ctx, const uint8_t pk[HLS_KEY_BYTES]) {
   struct node *n = ctx;
   views_poison(n);
   return is_direct(n, pk);
+}
+
+static bool st_may_rekey(void *ctx, const uint8_t origin[HLS_KEY_BYTES]) {
+  struct node *n = ctx;
+  views_poison(n);
+  for (size_t i = 0; i < n->n_stewards; i++)
+    if (memcmp(n->stewards[i], origin, HLS_KEY_BYTES) == 0) return true;
+  return false;
 }
 
 /* --- sending and checking frames ---------------------------------------------- */
@@ -633,7 +643,8 @@ static bool latest_profile(const struct ochain *c, struct hls_profile *p) {
 
 /* Make the engine and load what the store holds. */
 static void node_start(struct node *n) {
-  struct hls_gossip_store st = {.ctx = n, .get = st_get, .stubs = st_stubs, .is_direct_peer = st_is_direct_peer};
+  struct hls_gossip_store st = {.ctx = n, .get = st_get, .stubs = st_stubs, .is_direct_peer = st_is_direct_peer,
+                                .may_rekey = st_may_rekey};
   assert_int_equal(hls_gossip_new(&n->g, &n->cfg, &st, emit, n), 0);
   for (size_t i = 0; i < n->n_oc; i++) {
     const struct ochain *c = &n->oc[i];
@@ -2283,6 +2294,69 @@ static void test_fork_report_forged(void **state) {
   world_free(w);
 }
 
+/* A rekey item (docs/protocol.md 4.8) is taken only from a steward named
+ * here: from anyone else the ITEMS frame is a violation (access_denied)
+ * and nothing of it is stored; an import of it is refused too; a steward's
+ * is stored, and a steward's rekey without its body is malformed. */
+static void test_rekey_stewards(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct node *b = node_new(w, "B", 2);
+  struct chain r;
+  chain_make(&r, 47, 1);
+  node_start(b);
+  struct hls_rekey rk;
+  memset(&rk, 0, sizeof rk);
+  rk.epoch = 1;
+  memset(rk.key_hash, 0x42, sizeof rk.key_hash);
+  rk.overlap_until_ms = 1767225600000ull;
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  assert_int_equal(hls_rekey_pack(&body, &rk), 0);
+  struct blob rekey = raw_envelope(&r, HLS_ENV_REKEY, (const uint8_t *)body.data, body.size);
+  struct blob stub = stub_of(&rekey);
+  const struct blob *v[2] = {chain_at(&r, 1), &rekey};
+  for (int steward = 0; steward <= 1; steward++) {
+    msgpack_sbuffer sb;
+    pay_items(&sb, HLS_GF_ITEMS, true, v, 2);
+    struct link *l = connect_fake(w, b, r.k.pk);
+    fake_hello(l);
+    int rc = inject_free(l, &sb);
+    if (!steward) {
+      assert_int_equal(rc, HLS_EACCESS);
+      assert_true(hls_gossip_peer_fault(rc));
+      assert_int_equal(hls_gossip_head(b->g, r.k.pk), 0);
+      /* imported, the same */
+      struct hls_envelope e[2];
+      struct hls_gossip_import_result res = {0};
+      struct hls_why why = {{0}};
+      decode_ok(&e[0], v[0]->p, v[0]->len);
+      decode_ok(&e[1], v[1]->p, v[1]->len);
+      assert_int_equal(hls_gossip_import(b->g, e, 2, &res, &why), HLS_EACCESS);
+      assert_non_null(strstr(why.text, "not a steward here"));
+      assert_int_equal(hls_gossip_head(b->g, r.k.pk), 0);
+      memcpy(b->stewards[b->n_stewards++], r.k.pk, HLS_KEY_BYTES);
+      /* a steward's rekey as a stub */
+      const struct blob *sv[2] = {chain_at(&r, 1), &stub};
+      pay_items(&sb, HLS_GF_ITEMS, true, sv, 2);
+      link_close(l);
+      l = connect_fake(w, b, r.k.pk);
+      fake_hello(l);
+      assert_int_equal(inject_free(l, &sb), HLS_EMALFORMED);
+      assert_int_equal(hls_gossip_head(b->g, r.k.pk), 0);
+    } else {
+      assert_int_equal(rc, 0);
+      assert_int_equal(hls_gossip_head(b->g, r.k.pk), 2);
+    }
+    link_close(l);
+  }
+  free(rekey.p);
+  free(stub.p);
+  msgpack_sbuffer_destroy(&body);
+  chain_free(&r);
+  world_free(w);
+}
+
 /* Two real nodes on different branches: A holds X1..6, C holds Y1..7. C
  * sends Y7, which does not link to A's head: A finds the fork (8.3 step
  * 5), with X6 and Y7 as evidence. */
@@ -3199,6 +3273,7 @@ int main(void) {
       cmocka_unit_test(test_fork_via_successor),
       cmocka_unit_test(test_fork_reported),
       cmocka_unit_test(test_fork_report_forged),
+      cmocka_unit_test(test_rekey_stewards),
       cmocka_unit_test(test_fork_reported_store_fails),
       cmocka_unit_test(test_fork_kept_while_another_pending),
       cmocka_unit_test(test_fork_kept_after_failure_in_frame),
