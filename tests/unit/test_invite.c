@@ -204,6 +204,36 @@ static void test_frames(void **state) {
   msgpack_sbuffer_destroy(&sb);
   static const uint8_t bad[] = {0x93, 0x09, 0x00, 0x00};
   assert_int_equal(hls_frame_redeemed_decode(bad, sizeof bad, &outcome, &why), HLS_EMALFORMED);
+  /* Version 2: the inviter's stewards after the outcome; the two-element
+   * form decodes as "none told" (-1), the three-element one as the list. */
+  uint8_t stewards[HLS_STEWARDS_MAX][32], got[HLS_STEWARDS_MAX][32];
+  memset(stewards, 0, sizeof stewards);
+  stewards[0][0] = 0x11;
+  stewards[1][0] = 0x22;
+  ptrdiff_t n = 0;
+  msgpack_sbuffer_init(&sb);
+  assert_int_equal(hls_frame_redeemed_stewards(&sb, HLS_INVITE_OK, (const uint8_t(*)[32])stewards, 2), 0);
+  assert_int_equal(hls_frame_redeemed_decode_stewards((const uint8_t *)sb.data + 4, sb.size - 4, &outcome, got, &n,
+                                                      &why), 0);
+  assert_int_equal(outcome, HLS_INVITE_OK);
+  assert_int_equal(n, 2);
+  assert_memory_equal(got, stewards, 2 * 32);
+  /* A receiver that does not ask for them still reads the frame. */
+  assert_int_equal(hls_frame_redeemed_decode((const uint8_t *)sb.data + 4, sb.size - 4, &outcome, &why), 0);
+  assert_int_equal(hls_frame_redeemed_stewards(&sb, HLS_INVITE_OK, (const uint8_t(*)[32])stewards, HLS_STEWARDS_MAX + 1),
+                   HLS_EINVAL);
+  msgpack_sbuffer_destroy(&sb);
+  static const uint8_t two[] = {0x92, 0x09, 0x00};
+  assert_int_equal(hls_frame_redeemed_decode_stewards(two, sizeof two, &outcome, got, &n, &why), 0);
+  assert_int_equal(n, -1);
+  static const uint8_t none[] = {0x93, 0x09, 0x00, 0x90};
+  assert_int_equal(hls_frame_redeemed_decode_stewards(none, sizeof none, &outcome, got, &n, &why), 0);
+  assert_int_equal(n, 0);
+  static const uint8_t short_id[] = {0x93, 0x09, 0x00, 0x91, 0xc4, 0x01, 0x00};
+  assert_int_equal(hls_frame_redeemed_decode_stewards(short_id, sizeof short_id, &outcome, got, &n, &why),
+                   HLS_EMALFORMED);
+  static const uint8_t four[] = {0x94, 0x09, 0x00, 0x90, 0x00};
+  assert_int_equal(hls_frame_redeemed_decode_stewards(four, sizeof four, &outcome, got, &n, &why), HLS_EMALFORMED);
 }
 
 static void test_secret_hash(void **state) {

@@ -213,6 +213,62 @@ static void test_wrong_network_key(void **state) {
   hls_shs_wipe(&x.server);
 }
 
+/* During a key rotation's overlap a server takes a client's hello under
+ * the previous key too (hls_shs_server_also) and finishes the handshake
+ * under that key, so both sides derive the same streams; a third key is
+ * still refused, and a client is never lenient. */
+static void test_server_also_previous_key(void **state) {
+  (void)state;
+  struct session x;
+  size_t out_len;
+  session_init(&x);
+  uint8_t newest[32];
+  memcpy(newest, x.net, 32);
+  newest[0] ^= 0xff;
+  /* The client dials under x.net (the old key); the server's newest is another. */
+  assert_int_equal(hls_shs_init(&x.client, HLS_SHS_CLIENT, x.net, x.c.pk, x.c.sk, x.s.pk, x.c.random), 0);
+  assert_int_equal(hls_shs_init(&x.server, HLS_SHS_SERVER, newest, x.s.pk, x.s.sk, NULL, x.s.random), 0);
+  hls_shs_server_also(&x.server, x.net);
+  hls_shs_client_hello(&x.client, x.m1);
+  assert_int_equal(hls_shs_read(&x.server, x.m1, 64, x.m2, &out_len, NULL), 0);
+  assert_true(x.server.used_alt);
+  assert_int_equal(hls_shs_read(&x.client, x.m2, 64, x.m3, &out_len, NULL), 0);
+  assert_int_equal(hls_shs_read(&x.server, x.m3, 112, x.m4, &out_len, NULL), 0);
+  assert_int_equal(hls_shs_server_accept(&x.server, x.m4), 0);
+  assert_int_equal(hls_shs_read(&x.client, x.m4, 80, x.m3, &out_len, NULL), 0);
+  struct hls_shs_result rc, rs;
+  assert_int_equal(hls_shs_result(&x.client, &rc), 0);
+  assert_int_equal(hls_shs_result(&x.server, &rs), 0);
+  assert_memory_equal(rc.enc_key, rs.dec_key, 32);
+  assert_memory_equal(rc.dec_key, rs.enc_key, 32);
+  /* A client under the newest key: no fallback needed. */
+  assert_int_equal(hls_shs_init(&x.client, HLS_SHS_CLIENT, newest, x.c.pk, x.c.sk, x.s.pk, x.c.random), 0);
+  assert_int_equal(hls_shs_init(&x.server, HLS_SHS_SERVER, newest, x.s.pk, x.s.sk, NULL, x.s.random), 0);
+  hls_shs_server_also(&x.server, x.net);
+  hls_shs_client_hello(&x.client, x.m1);
+  assert_int_equal(hls_shs_read(&x.server, x.m1, 64, x.m2, &out_len, NULL), 0);
+  assert_false(x.server.used_alt);
+  /* A third key: refused, as any other network. */
+  uint8_t third[32];
+  memcpy(third, x.net, 32);
+  third[5] ^= 1;
+  assert_int_equal(hls_shs_init(&x.client, HLS_SHS_CLIENT, third, x.c.pk, x.c.sk, x.s.pk, x.c.random), 0);
+  assert_int_equal(hls_shs_init(&x.server, HLS_SHS_SERVER, newest, x.s.pk, x.s.sk, NULL, x.s.random), 0);
+  hls_shs_server_also(&x.server, x.net);
+  hls_shs_client_hello(&x.client, x.m1);
+  assert_refused(&x.server, x.m1, 64, "network key");
+  /* A client with a second key set is not lenient: the server's hello under the other key fails. */
+  assert_int_equal(hls_shs_init(&x.client, HLS_SHS_CLIENT, newest, x.c.pk, x.c.sk, x.s.pk, x.c.random), 0);
+  hls_shs_server_also(&x.client, x.net);
+  assert_int_equal(hls_shs_init(&x.server, HLS_SHS_SERVER, x.net, x.s.pk, x.s.sk, NULL, x.s.random), 0);
+  hls_shs_client_hello(&x.client, x.m1);
+  uint8_t hello_old[64];
+  hls_shs_client_hello(&x.server, hello_old); /* the server's hello bytes are the same shape: hmac | eph */
+  assert_refused(&x.client, hello_old, 64, "network key");
+  hls_shs_wipe(&x.client);
+  hls_shs_wipe(&x.server);
+}
+
 /* A hello authenticated with the network key but carrying a point of
  * small order (an all-zero shared secret) is refused. */
 static void test_degenerate_ephemeral_key(void **state) {
@@ -513,6 +569,7 @@ int main(void) {
       cmocka_unit_test(test_handshake_matches_reference),
       cmocka_unit_test(test_box_stream_matches_reference),
       cmocka_unit_test(test_wrong_network_key),
+      cmocka_unit_test(test_server_also_previous_key),
       cmocka_unit_test(test_degenerate_ephemeral_key),
       cmocka_unit_test(test_client_dialled_wrong_server),
       cmocka_unit_test(test_auth_for_another_server),

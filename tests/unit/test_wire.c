@@ -14,6 +14,35 @@
 
 /* --- building and decoding ------------------------------------------------------------ */
 
+/* NETKEY (docs/protocol.md 7.2): [10, epoch, key], exact. */
+static void test_netkey_frame(void **state) {
+  (void)state;
+  uint8_t key[32], got[32];
+  for (int i = 0; i < 32; i++) key[i] = (uint8_t)i;
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  assert_int_equal(hls_frame_netkey(&sb, 2, key), 0);
+  static const uint8_t head[] = {0, 0, 0, 0x25, 0x93, 0x0a, 0x02, 0xc4, 0x20};
+  assert_int_equal(sb.size, sizeof head + 32);
+  assert_memory_equal(sb.data, head, sizeof head);
+  uint64_t epoch = 0;
+  struct hls_why why = {{0}};
+  int type = -1;
+  assert_int_equal(hls_frame_type((const uint8_t *)sb.data + 4, sb.size - 4, &type), 0);
+  assert_int_equal(type, HLS_FRAME_NETKEY);
+  assert_int_equal(hls_frame_netkey_decode((const uint8_t *)sb.data + 4, sb.size - 4, &epoch, got, &why), 0);
+  assert_int_equal(epoch, 2);
+  assert_memory_equal(got, key, 32);
+  assert_int_equal(hls_frame_netkey(&sb, 0, key), HLS_EINVAL);
+  msgpack_sbuffer_destroy(&sb);
+  static const uint8_t epoch0[] = {0x93, 0x0a, 0x00, 0xc4, 0x01, 0x00};
+  assert_int_equal(hls_frame_netkey_decode(epoch0, sizeof epoch0, &epoch, got, &why), HLS_EMALFORMED);
+  static const uint8_t short_key[] = {0x93, 0x0a, 0x01, 0xc4, 0x01, 0x00};
+  assert_int_equal(hls_frame_netkey_decode(short_key, sizeof short_key, &epoch, got, &why), HLS_EMALFORMED);
+  static const uint8_t two[] = {0x92, 0x0a, 0x01};
+  assert_int_equal(hls_frame_netkey_decode(two, sizeof two, &epoch, got, &why), HLS_EMALFORMED);
+}
+
 static void test_hello_round_trip(void **state) {
   (void)state;
   msgpack_sbuffer sb;
@@ -265,6 +294,7 @@ static void test_reader_stop_and_release(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_hello_round_trip),     cmocka_unit_test(test_hello_versions),
+      cmocka_unit_test(test_netkey_frame),
       cmocka_unit_test(test_ping_limits),          cmocka_unit_test(test_frame_end_limits),
       cmocka_unit_test(test_reader_every_split),   cmocka_unit_test(test_reader_limits),
       cmocka_unit_test(test_reader_stop_and_release),
