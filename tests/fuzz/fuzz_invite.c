@@ -44,9 +44,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     else FUZZ_CHECK(why.text[0] != '\0');
   } else {
     int outcome;
-    int rc = hls_frame_redeemed_decode(in, len, &outcome, &why);
+    uint8_t stewards[HLS_STEWARDS_MAX][32];
+    ptrdiff_t n = -2;
+    int rc = hls_frame_redeemed_decode_stewards(in, len, &outcome, stewards, &n, &why);
     FUZZ_CHECK(rc == 0 || rc == HLS_EMALFORMED || rc == HLS_ETRAILING);
-    if (rc == 0) FUZZ_CHECK(outcome >= 0 && outcome <= 1000);
+    if (rc == 0) FUZZ_CHECK(outcome >= 0 && outcome <= 1000 && n >= -1 && n <= HLS_STEWARDS_MAX);
+    FUZZ_CHECK(rc == hls_frame_redeemed_decode(in, len, &outcome, &why));
   }
   return 0;
 }

@@ -1,6 +1,6 @@
 /* The session-frame decoders of protocol/wire.h on a frame payload (what
  * follows the 4-byte length): hls_frame_type, hls_frame_hello_decode,
- * hls_frame_ping_decode; and hls_frame_begin/hls_frame_end, which write
+ * hls_frame_ping_decode, hls_frame_netkey_decode; and hls_frame_begin/hls_frame_end, which write
  * the length prefix, around the same bytes.
  *
  * Beyond memory safety, checks:
@@ -82,6 +82,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     FUZZ_CHECK(hls_frame_ping(&sb, type, ping, ping_len) == 0);
+    FUZZ_CHECK(sb.size == HLS_WIRE_HEADER + size && memcmp(sb.data + HLS_WIRE_HEADER, data, size) == 0);
+    msgpack_sbuffer_destroy(&sb);
+  }
+
+  /* NETKEY (docs/protocol.md 7.2): exact, and re-encodes to its bytes. */
+  memset(&why, 'x', sizeof why);
+  uint64_t epoch = 0;
+  uint8_t key[32];
+  int key_rc = hls_frame_netkey_decode(data, size, &epoch, key, &why);
+  FUZZ_CHECK(key_rc == 0 || key_rc == HLS_EMALFORMED || key_rc == HLS_ETRAILING);
+  if (key_rc != 0) FUZZ_CHECK(why_ok(&why));
+  if (key_rc == 0) {
+    FUZZ_CHECK(type_rc == 0 && type == HLS_FRAME_NETKEY && epoch >= 1);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    FUZZ_CHECK(hls_frame_netkey(&sb, epoch, key) == 0);
     FUZZ_CHECK(sb.size == HLS_WIRE_HEADER + size && memcmp(sb.data + HLS_WIRE_HEADER, data, size) == 0);
     msgpack_sbuffer_destroy(&sb);
   }

@@ -417,6 +417,8 @@ def invite_seeds():
     s["redeemed-spent"] = b"\x02\x92\x09\x02"
     s["redeemed-ok"] = b"\x02\x92\x09\x00"
     s["redeemed-trailing"] = b"\x02\x92\x09\x00\x00"
+    s["redeemed-stewards"] = b"\x02\x93\x09\x00\x92\xc4\x20" + secret + b"\xc4\x20" + bytes(32)
+    s["redeemed-stewards-short"] = b"\x02\x93\x09\x00\x91\xc4\x1f" + secret[:31]
     return s
 
 

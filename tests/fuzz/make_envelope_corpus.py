@@ -22,6 +22,9 @@ for n, v in zip(('vouch', 'vouch-withdrawn'), vdoc['vectors']):
 # The fork report of fork.json (item 8 of the same chain).
 fdoc = json.load(open(os.path.join(ROOT, 'docs', 'test-vectors', 'fork.json')))
 V.update({v['name']: {k: bytes.fromhex(v[k]) for k in ('body','header','signature','envelope','stub','item_id')} for v in fdoc['vectors']})
+# The rekey of rekey.json (item 9).
+kdoc = json.load(open(os.path.join(ROOT, 'docs', 'test-vectors', 'rekey.json')))
+V.update({v['name']: {k: bytes.fromhex(v[k]) for k in ('body','header','signature','envelope','stub','item_id')} for v in kdoc['vectors']})
 for n, v in V.items():
     files['env-' + n] = v['envelope']
     files['stub-' + n] = v['stub']
@@ -86,6 +89,17 @@ files['body-bad-vouch-subject-31'] = cv.pack([vb[0][:31], None])
 files['body-bad-vouch-empty-place'] = cv.pack([vb[0], [''] + vb[1][1:]])
 b = cv.pack([pk, vb[1]])
 files['bad-vouch-self'] = envelope(header(6, 8, V['vouch-withdrawn']['item_id'], 1771257600000, 0, b), b)
+kb = cv.unpack(V['rekey']['body'])
+files['body-bad-rekey-epoch-0'] = cv.pack([0] + kb[1:])
+files['body-bad-rekey-hash-31'] = cv.pack([kb[0], kb[1][:31]] + kb[2:])
+files['body-bad-rekey-expelled-twice'] = cv.pack(kb[:2] + [[kb[2][0], kb[2][0]], kb[3]])
+files['body-bad-rekey-expelled-unsorted'] = cv.pack(kb[:2] + [[bytes([0xff] * 32), kb[2][0]], kb[3]])
+files['body-bad-rekey-no-overlap'] = cv.pack(kb[:3])
+files['body-rekey-none-expelled'] = cv.pack(kb[:2] + [[], kb[3]])
+b = cv.pack(kb[:2] + [[pk], kb[3]])
+files['bad-rekey-expels-itself'] = envelope(header(8, 9, V['fork']['item_id'], 1771264800000, 0, b), b)
+h = cv.unpack(V['rekey']['header']); h[6] = 1
+files['bad-rekey-peers-audience'] = envelope(h, V['rekey']['body'])
 for name, data in files.items():
     open(os.path.join(OUT, name), 'wb').write(data)
 print(len(files), 'files', sum(len(d) for d in files.values()), 'bytes')

@@ -336,6 +336,8 @@ static void wire_seeds(struct corpus *c) {
   wire_built(c, "ping-empty", hls_frame_ping(&sb, HLS_FRAME_PING, NULL, 0), &sb);
   wire_built(c, "ping-8", hls_frame_ping(&sb, HLS_FRAME_PING, data, 8), &sb);
   wire_built(c, "pong-300", hls_frame_ping(&sb, HLS_FRAME_PONG, data, 300), &sb);
+  wire_built(c, "netkey", hls_frame_netkey(&sb, 1, data), &sb);
+  wire_seed(c, "netkey-epoch-0", "\x93\x0a\x00\xc4\x01\x00", 6);
   /* A later version's hello: elements of every msgpack type after the
    * version, which this one skips. */
   msgpack_packer pk;

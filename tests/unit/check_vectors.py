@@ -291,6 +291,9 @@ def body_value(type_code, f):
         return [bytes.fromhex(f["subject"]), [f["place"], f["region"], f["role"]]]
     if type_code == 7:
         return [bytes.fromhex(st["stub"]) for st in f["stubs"]]
+    if type_code == 8:
+        return [f["epoch"], bytes.fromhex(f["key_hash"]), [bytes.fromhex(e) for e in f["expelled"]],
+                f["overlap_until_ms"]]
     raise CheckFailed("unknown type %r" % type_code)
 
 
@@ -387,7 +390,7 @@ def check_vector(doc, v, prev_id, ossl, seed, public_key):
     check(isinstance(header, list) and len(header) == 8, "%s: header is not a list of 8" % name)
     version, type_code, origin, seq, prev, timestamp, audience, body_hash = header
     check(version == doc["version"] == 1, "%s: version" % name)
-    check(type_code == inp["type"] and type_code in (1, 2, 3, 4, 5, 6, 7), "%s: type" % name)
+    check(type_code == inp["type"] and type_code in (1, 2, 3, 4, 5, 6, 7, 8), "%s: type" % name)
     check(origin == public_key, "%s: origin is not the seed's public key" % name)
     check(seq == inp["seq"] and seq >= 1, "%s: seq" % name)
     if seq == 1:
@@ -407,6 +410,14 @@ def check_vector(doc, v, prev_id, ossl, seed, public_key):
         check(body[0] != public_key, "%s: a node vouches for itself" % name)
     if type_code == 7:
         check_fork_evidence(inp["body"], body, public_key, ossl, tag, name)
+    if type_code == 8:
+        rk = inp["body"]
+        key = bytes.fromhex(rk["key"])
+        check(hashlib.blake2b(key, digest_size=32, key=b"hlsd rekey key v1").digest() == body[1] ==
+              bytes.fromhex(rk["key_hash"]), "%s: key_hash is not the keyed BLAKE2b-256 of the key" % name)
+        check(body[0] == rk["epoch"] and body[3] == rk["overlap_until_ms"], "%s: epoch / overlap_until" % name)
+        check([e.hex() for e in body[2]] == rk["expelled"], "%s: expelled" % name)
+        check(public_key not in body[2], "%s: a steward expels itself" % name)
 
     # Ids and signatures.
     check(blake2b_256(hx["header"], hx["signature"]) == hx["item_id"], "%s: item_id" % name)
@@ -573,6 +584,11 @@ def check_body(type_code, seq, body, what):
     elif type_code == 7:
         check(len(body) == 2 and all(is_bin(b) and len(b) <= 256 for b in body),
               "%s: fork is not [stub_a, stub_b], each at most 256 bytes" % what)
+    elif type_code == 8:
+        check(len(body) == 4 and is_uint(body[0]) and body[0] >= 1 and is_bin(body[1], 32) and
+              isinstance(body[2], list) and len(body[2]) <= 64 and all(is_bin(e, 32) for e in body[2]) and
+              is_uint(body[3]), "%s: rekey is not [epoch >= 1, key_hash, expelled, overlap_until]" % what)
+        check(all(a < b for a, b in zip(body[2], body[2][1:])), "%s: expelled not strictly ascending" % what)
 
 
 class Envelope:
@@ -923,9 +939,11 @@ def main(argv):
                                                                    len(v["stub"]) // 2))
             # Beside envelopes.json, the same chain goes on: receipt.json
             # (item 5, a receipt), vouch.json (items 6 and 7, a vouch and its
-            # withdrawal), then fork.json (item 8, a fork report).
+            # withdrawal), fork.json (item 8, a fork report), then rekey.json
+            # (item 9, a network key rotation).
             seq = len(vectors)
-            for file_name, type_codes in (("receipt.json", [5]), ("vouch.json", [6, 6]), ("fork.json", [7])):
+            for file_name, type_codes in (("receipt.json", [5]), ("vouch.json", [6, 6]), ("fork.json", [7]),
+                                          ("rekey.json", [8])):
                 extra_path = os.path.join(os.path.dirname(path), file_name)
                 if not os.path.exists(extra_path):
                     break

@@ -36,6 +36,13 @@
  * withdrawal) of another node's fork, two tombstones at its seq 2
  * (docs/protocol.md 4.7).
  *
+ *   make_vectors rekey > docs/test-vectors/rekey.json
+ *
+ * prints the item after the fork report: a rekey (seq 9, linking to it)
+ * announcing network key epoch 1, the key 0x00..0x1f named by its hash,
+ * expelling the node of seed 0x41..0x60, the old key accepted for 14 days
+ * (docs/protocol.md 4.8).
+ *
  * Built by CMake, never run by ctest: re-run it only when the wire format
  * changes on purpose, and review the diff. */
 #include <jansson.h>
@@ -371,12 +378,35 @@ static json_t *vouch_body(msgpack_sbuffer *body, bool withdrawn) {
                    "place", v.place, "region", v.region, "role", v.role, "role_name", "partner");
 }
 
+/* The rekey of seq 9 (docs/protocol.md 4.8): epoch 1, the new key
+ * 0x00..0x1f by its hash, the vouch's subject expelled, 14 days of overlap
+ * from ts. */
+static json_t *rekey_body(msgpack_sbuffer *body, uint64_t ts) {
+  uint8_t seed[crypto_sign_SEEDBYTES], sk[crypto_sign_SECRETKEYBYTES], key[32];
+  struct hls_rekey r;
+  memset(&r, 0, sizeof r);
+  for (size_t i = 0; i < sizeof seed; i++) seed[i] = (uint8_t)(0x41 + i);
+  crypto_sign_seed_keypair(r.expelled[0], sk, seed);
+  sodium_memzero(sk, sizeof sk);
+  r.n_expelled = 1;
+  for (size_t i = 0; i < sizeof key; i++) key[i] = (uint8_t)i;
+  r.epoch = 1;
+  hls_rekey_key_hash(key, r.key_hash);
+  r.overlap_until_ms = ts + 14ull * 86400000ull;
+  int rc = hls_rekey_pack(body, &r);
+  if (rc != 0) die("rekey", rc);
+  return json_pack("{s:I, s:o, s:s, s:o, s:[o], s:I}", "epoch", (json_int_t)r.epoch, "key", hex(key, sizeof key),
+                   "key_hash_key", "hlsd rekey key v1", "key_hash", hex(r.key_hash, HLS_HASH_BYTES), "expelled",
+                   hex(r.expelled[0], HLS_KEY_BYTES), "overlap_until_ms", (json_int_t)r.overlap_until_ms);
+}
+
 int main(int argc, char **argv) {
   if (sodium_init() < 0) return 1;
   bool receipt = argc > 1 && strcmp(argv[1], "receipt") == 0, sdc = argc > 1 && strcmp(argv[1], "sdc") == 0;
   bool vouch = argc > 1 && strcmp(argv[1], "vouch") == 0, fork = argc > 1 && strcmp(argv[1], "fork") == 0;
-  if (argc > 1 && !receipt && !sdc && !vouch && !fork) {
-    fprintf(stderr, "usage: make_vectors [receipt|sdc|vouch|fork]\n");
+  bool rekey = argc > 1 && strcmp(argv[1], "rekey") == 0;
+  if (argc > 1 && !receipt && !sdc && !vouch && !fork && !rekey) {
+    fprintf(stderr, "usage: make_vectors [receipt|sdc|vouch|fork|rekey]\n");
     return 2;
   }
   uint8_t seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
@@ -391,8 +421,8 @@ int main(int argc, char **argv) {
   uint8_t prev_id[HLS_HASH_BYTES];
   /* profile, digest, story, tombstone, receipt, vouch, vouch: seq i+1;
    * with fork, seq 8 is the fork (type 7). */
-  for (int i = 0; i < CHAIN_LEN + (fork ? 1 : 0); i++) {
-    int type = i < HLS_ENV_VOUCH ? i + 1 : i < CHAIN_LEN ? HLS_ENV_VOUCH : HLS_ENV_FORK;
+  for (int i = 0; i < CHAIN_LEN + (fork ? 1 : rekey ? 2 : 0); i++) {
+    int type = i < HLS_ENV_VOUCH ? i + 1 : i < CHAIN_LEN ? HLS_ENV_VOUCH : i == CHAIN_LEN ? HLS_ENV_FORK : HLS_ENV_REKEY;
     uint64_t seq = (uint64_t)i + 1;
     int audience = type == HLS_ENV_STORY ? HLS_AUD_PEERS : HLS_AUD_NETWORK;
     msgpack_sbuffer body, out, stub;
@@ -405,8 +435,9 @@ int main(int argc, char **argv) {
                      : type == HLS_ENV_TOMBSTONE ? tombstone_body(&body)
                      : type == HLS_ENV_RECEIPT   ? receipt_body(&body)
                                                  : type == HLS_ENV_VOUCH     ? vouch_body(&body, seq == 7)
-                                                                             : fork_body(&body);
-    uint64_t ts = i < CHAIN_LEN ? timestamps[i] : timestamps[CHAIN_LEN - 1] + 3600000;
+                                                 : type == HLS_ENV_FORK      ? fork_body(&body)
+                                                      : rekey_body(&body, timestamps[CHAIN_LEN - 1] + 7200000);
+    uint64_t ts = i < CHAIN_LEN ? timestamps[i] : timestamps[CHAIN_LEN - 1] + 3600000 * (uint64_t)(i - CHAIN_LEN + 1);
     int rc = hls_env_build(&out, type, sk, seq, seq > 1 ? prev_id : NULL, ts, audience,
                            (const uint8_t *)body.data, body.size);
     if (rc != 0) die("build", rc);
@@ -429,7 +460,8 @@ int main(int argc, char **argv) {
                           "signature", hex(env.sig, HLS_SIG_BYTES), "envelope", hex(out.data, out.size), "stub",
                           hex(stub.data, stub.size), "item_id", hex(env.id, HLS_HASH_BYTES));
     if (v == NULL) die("json", HLS_ENOMEM);
-    bool wanted = fork      ? type == HLS_ENV_FORK
+    bool wanted = rekey     ? type == HLS_ENV_REKEY
+                  : fork    ? type == HLS_ENV_FORK
                   : receipt ? type == HLS_ENV_RECEIPT
                   : vouch   ? type == HLS_ENV_VOUCH
                             : type < HLS_ENV_RECEIPT;
@@ -443,7 +475,10 @@ int main(int argc, char **argv) {
 
   json_t *doc = json_pack(
       "{s:s, s:[s,s,s,s,s,s], s:i, s:s, s:o, s:o, s:o}", "description",
-      fork    ? "hlsd envelope known-answer vector of a fork report: item 8 of the chain of envelopes.json (same "
+      rekey   ? "hlsd envelope known-answer vector of a rekey: item 9 of the chain of envelopes.json (same seed; "
+                "prev is the fork report's item id, fork.json), announcing network key epoch 1. Generated by "
+                "tests/unit/make_vectors.c rekey; checked by tests/unit/test_envelope.c and tests/unit/check_vectors.py."
+      : fork    ? "hlsd envelope known-answer vector of a fork report: item 8 of the chain of envelopes.json (same "
                 "seed; prev is the vouch withdrawal's item id, vouch.json), reporting another node's fork. Generated by "
                 "tests/unit/make_vectors.c fork; checked by tests/unit/test_envelope.c and tests/unit/check_vectors.py."
       : receipt ? "hlsd envelope known-answer vector of an erasure receipt: item 5 of the chain of envelopes.json "
@@ -461,7 +496,10 @@ int main(int argc, char **argv) {
       "header = [version, type, origin (bin 32), seq, prev (bin 32) | nil, timestamp_ms, audience, body_hash (bin 32)]",
       "signature = Ed25519(secret key from seed, signature_tag || header); body_hash = BLAKE2b-256(body); "
       "item_id = BLAKE2b-256(header || signature)",
-      fork    ? "type 7 fork, audience 0 network; body = [stub_a (bin), stub_b (bin)]: two stubs of another origin "
+      rekey   ? "type 8 rekey, audience 0 network; body = [epoch, key_hash (bin 32), expelled (list of bin 32, "
+                "strictly ascending), overlap_until_ms]; key_hash = BLAKE2b-256 keyed with the 17 ASCII bytes "
+                "'hlsd rekey key v1' of the new network key (key here: 00 01 .. 1f; never on the wire in an item)"
+      : fork    ? "type 7 fork, audience 0 network; body = [stub_a (bin), stub_b (bin)]: two stubs of another origin "
                 "signed by it at one seq with different item ids, stub_a's item id the lower (or stub_b at stub_a's "
                 "seq + 1 naming another prev); here two tombstones of X's seq 1 at X's seq 2"
       : receipt ? "type 5 receipt, audience 0 network; body = [entries], entry = [origin (bin 32), target_seq, state]; "

@@ -2284,6 +2284,41 @@ static void vector_vouch(const json_t *f, msgpack_sbuffer *body) {
   assert_memory_equal(&back, &v, sizeof v);
 }
 
+/* The rekey's fields: the body re-packed from them, and key_hash from the
+ * key (hls_rekey_key_hash: BLAKE2b-256 keyed with key_hash_key). */
+static void vector_rekey(const json_t *f, msgpack_sbuffer *body) {
+  struct hls_rekey r;
+  memset(&r, 0, sizeof r);
+  r.epoch = (uint64_t)jint(f, "epoch");
+  size_t len;
+  uint8_t *key = jhex(f, "key", &len);
+  assert_int_equal(len, 32);
+  uint8_t *hash = jhex(f, "key_hash", &len);
+  assert_int_equal(len, HLS_HASH_BYTES);
+  hls_rekey_key_hash(key, r.key_hash);
+  assert_memory_equal(r.key_hash, hash, HLS_HASH_BYTES);
+  assert_string_equal(jstr(f, "key_hash_key"), "hlsd rekey key v1");
+  free(key);
+  free(hash);
+  const json_t *ex = jget(f, "expelled");
+  assert_true(json_is_array(ex) && json_array_size(ex) <= HLS_REKEY_MAX_EXPELLED);
+  for (size_t i = 0; i < json_array_size(ex); i++) {
+    size_t n = 0;
+    uint8_t *id = NULL;
+    const char *text = json_string_value(json_array_get(ex, i));
+    assert_non_null(text);
+    n = strlen(text) / 2;
+    id = malloc(n);
+    assert_non_null(id);
+    assert_int_equal(sodium_hex2bin(id, n, text, strlen(text), NULL, &len, NULL), 0);
+    assert_int_equal(len, HLS_KEY_BYTES);
+    memcpy(r.expelled[r.n_expelled++], id, HLS_KEY_BYTES);
+    free(id);
+  }
+  r.overlap_until_ms = (uint64_t)jint(f, "overlap_until_ms");
+  assert_int_equal(hls_rekey_pack(body, &r), 0);
+}
+
 static void vector_receipt(const json_t *f, msgpack_sbuffer *body) {
   const json_t *jentries = jget(f, "entries");
   size_t n = json_array_size(jentries);
@@ -2359,6 +2394,7 @@ static void check_vector_file(const char *path, size_t n_expected, uint64_t firs
       case HLS_ENV_RECEIPT: vector_receipt(fields, &body); break;
       case HLS_ENV_FORK: vector_fork(fields, &body); break;
       case HLS_ENV_VOUCH: vector_vouch(fields, &body); break;
+      case HLS_ENV_REKEY: vector_rekey(fields, &body); break;
       default: fail_msg("vector %zu: type %d", i, type);
     }
     expect_hex(v, "body", body.data, body.size);
@@ -2514,6 +2550,10 @@ static void test_vectors(void **state) {
   snprintf(fork_path, sizeof fork_path, "%.*sfork.json", slash ? (int)(slash - path + 1) : 0, path);
   check_vector_file(fork_path, 1, 8, last_id, &types_seen, last_id);
   assert_int_equal(types_seen, 0xfe);
+  char rekey_path[4096];
+  snprintf(rekey_path, sizeof rekey_path, "%.*srekey.json", slash ? (int)(slash - path + 1) : 0, path);
+  check_vector_file(rekey_path, 1, 9, last_id, &types_seen, last_id);
+  assert_int_equal(types_seen, 0x1fe);
 }
 
 int main(int argc, char **argv) {
