@@ -227,7 +227,7 @@ int hls_netkeys_stewards_set(struct hls_netkeys *k, const uint8_t (*ids)[32], si
   uint8_t before[HLS_STEWARDS_MAX][32];
   size_t n_before = k->n_stewards;
   memcpy(before, k->stewards, sizeof before);
-  memcpy(k->stewards, ids, n * 32);
+  if (n > 0) memcpy(k->stewards, ids, n * 32);
   k->n_stewards = n;
   int rc = save_stewards(k, why);
   if (rc != 0) {
