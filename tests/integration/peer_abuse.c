@@ -1472,6 +1472,27 @@ static void s_vouch(int argc, char **argv) {
   fprintf(stderr, "ok - vouch %s: %s\n", kind, good ? "acknowledged" : "the session closed");
 }
 
+/* A member hands over a network key of epoch EPOCH that is not the one
+ * the node's rekey names (docs/protocol.md 7.2): the session closes, and
+ * the violation counts against the member. */
+static void s_netkey(int argc, char **argv) {
+  CHECK(argc >= 1, "usage: netkey EPOCH");
+  uint64_t epoch = strtoull(argv[0], NULL, 10);
+  uint8_t key[32];
+  randombytes_buf(key, sizeof key);
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  CHECK(hls_frame_netkey(&sb, epoch, key) == 0 && sb.size > HLS_WIRE_HEADER, "netkey frame");
+  struct client *c = open_session("netkey");
+  CHECK(c != NULL && send_empty_vector(c) == 0, "netkey: session");
+  CHECK(send_frame(c, (const uint8_t *)sb.data + HLS_WIRE_HEADER, sb.size - HLS_WIRE_HEADER) == 0, "netkey: send");
+  size_t bytes = 0;
+  CHECK(wait_closed(c, CLOSE_DEADLINE_MS, &bytes), "netkey: the session was not closed");
+  client_free(c);
+  msgpack_sbuffer_destroy(&sb);
+  fprintf(stderr, "ok - a network key that is not the rekey's closed the session\n");
+}
+
 /* --- main --------------------------------------------------------------------------- */
 
 static const struct {
@@ -1502,6 +1523,7 @@ static const struct {
     {"origins", s_origins, "N: one member pushes N new chains"},
     {"fork-forged", s_fork_forged, "a fork item whose evidence is one stub twice (a violation)"},
     {"vouch", s_vouch, "self|malformed|good: a member sends its profile and a vouch"},
+    {"netkey", s_netkey, "EPOCH: a member hands over a network key that is not its rekey's"},
 };
 
 static int ipv4_address(const char *host, int port, struct sockaddr_in *out) {

@@ -8,9 +8,11 @@
 # the overlap and catches up. When the overlap ends (s and a retire the
 # old key by hand, the others' clocks pass the deadline) x cannot connect
 # to anyone, and is told so, while the others connect on the new key. A
-# member that names itself steward and rotates is refused by the others,
-# and the violation counts against it.
+# member that hands over a key that is not the rekey's (peer_abuse netkey),
+# and one that names itself steward and rotates, are refused, and the
+# violations count against them.
 . "$(dirname "$0")/lib.sh"
+: "${PEER_ABUSE:?PEER_ABUSE must name the peer_abuse binary}"
 
 T0=$(date -d "2026-03-16 10:00:00" +%s)
 T1=$(date -d "2026-03-17 11:00:00" +%s) # after the overlap (1 day)
@@ -112,6 +114,18 @@ for n in b o; do
 done
 wait_for 30 connected_to a "${ID[s]}" || fail "a is not connected to s"
 pass "after the overlap the expelled node cannot connect to anyone (and says why); the others can"
+
+# --- a key that is not the rekey's, from a member -----------------------------------
+# (a node made with the new key, whose peer_abuse client hands s another key of epoch 1)
+init_node m --network-key "$key_s"
+mid=$("$PEER_ABUSE" id "$WORK/m")
+addr_s=$(hls_at s --json status | jq -r .listening_on)
+"$PEER_ABUSE" netkey "$addr_s" "${ID[s]}" "$WORK/m" 1 >/dev/null || fail "peer_abuse netkey"
+m_violations() { [ "$(hls_at s --json peer list | jq --arg id "$mid" '.[] | select(.node_id == $id) | .violations')" = 1 ]; }
+wait_for 10 m_violations || fail "the wrong key was not counted against its sender: $(hls_at s --json peer list)"
+grep -q "not the one its rekey item names" "$WORK/s.log" || fail "s did not log why it refused the key"
+[ "$(hls_at s network key)" = "$key_s" ] || fail "s took a key that is not its rekey's"
+pass "a network key that does not match the rekey is refused and counted against the member that sent it"
 
 # --- a rekey from a node that is not a steward --------------------------------------
 hls_at a stewards add "${ID[a]}" >/dev/null || fail "stewards add"
