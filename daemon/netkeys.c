@@ -57,6 +57,7 @@ struct hls_netkeys {
   size_t n_stewards;
   struct ksess *sess;
   size_t n_sess, cap_sess;
+  bool recheck_due; /* a rekey expelled someone: close their sessions at the next tick */
   int unanswered; /* dials in a row refused at message 1, no session since */
   bool unanswered_logged;
 };
@@ -414,7 +415,9 @@ static void announce(struct hls_netkeys *k, const struct hls_rekey *r, const uin
     hls_nodeid_format(r->expelled[i], id);
     hls_log_info("peer_expelled", "peer=%s epoch=%llu", id, (unsigned long long)r->epoch);
   }
-  if (k->peers != NULL) hls_peers_recheck(k->peers);
+  /* Not here: a rekey is stored from inside the gossip engine's handling
+   * of a frame, and closing sessions now would pull them from under it. */
+  k->recheck_due = r->n_expelled > 0;
   try_pending(k);
 }
 
@@ -501,6 +504,10 @@ void hls_netkeys_hello_unanswered(struct hls_netkeys *k, const uint8_t pk[32]) {
 }
 
 void hls_netkeys_tick(struct hls_netkeys *k) {
+  if (k->recheck_due && k->peers != NULL) {
+    k->recheck_due = false;
+    hls_peers_recheck(k->peers); /* the expelled: sessions closed */
+  }
   for (size_t i = 0; i < k->n_sess; i++) send_key(k, &k->sess[i]);
   if (!k->announced || (int64_t)k->ann.overlap_until_ms > now(k)) return;
   if (k->has_old && k->key_epoch == k->ann.epoch) drop_old(k, "overlap_ended");

@@ -57,7 +57,7 @@ function session (secure, label) {
       if (f[0] >= 0x91 && f[0] <= 0x9f && f[1] >= 0x10 && f[1] <= 0x7f) continue // gossip (types 16+): not ours
       if (f[0] !== 0x92) fail('frame is not a 2-element array: ' + f.slice(0, 8).toString('hex'))
       if (f[1] === 0x00) { // hello [0, version]
-        if (f[2] !== 0x01) fail('hello version ' + f[2])
+        if (f[2] !== 0x02) fail('hello version ' + f[2]) // hlsd speaks version 2 (protocol.md 7); this client says 1
         sawHello = true
         console.log('ok - ' + label + ': got hlsd hello frame')
         out.push(pingFrame(0x01, payload))
