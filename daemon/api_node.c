@@ -37,7 +37,10 @@ int api_status(struct hls_api *api, struct hls_control_call *call) {
   PACK(hls_mp_pack_kv_str(pk, "listen", env->config->listen));
   PACK(hls_mp_pack_kv_str(pk, "listening_on", hls_peers_address(env->peers)));
   PACK(hls_mp_pack_kv_i64(pk, "peers_connected", hls_peers_connected(env->peers)));
-  PACK(hls_mp_pack_kv_str(pk, "network_id", env->network_id));
+  char network_id[17];
+  if (env->netkeys != NULL) hls_network_fingerprint(hls_netkeys_current(env->netkeys), network_id);
+  else snprintf(network_id, sizeof network_id, "%s", env->network_id);
+  PACK(hls_mp_pack_kv_str(pk, "network_id", network_id)); /* of the newest key, after a rotation */
   PACK(hls_mp_pack_kv_str(pk, "version", HLS_VERSION));
   PACK(hls_mp_pack_kv_str(pk, "started_at", started));
   PACK(hls_mp_pack_kv_i64(pk, "uptime_s", (now - env->started_ms) / 1000));

@@ -49,6 +49,7 @@ struct hls_netkeys {
   uint64_t ann_seq;
   bool missed_logged; /* the overlap ended without the key */
   struct pending pending[PENDING_MAX];
+  size_t pending_turn;
   /* A rotation this node (a steward) began, waiting to be published. */
   bool asking;
   struct hls_rekey asked;
@@ -475,16 +476,21 @@ int hls_netkeys_frame(struct hls_netkeys *k, struct hls_conn *c, const uint8_t p
     }
     if (k->key_epoch < epoch) adopt(k, key);
   } else if (!k->announced || epoch > k->ann.epoch) {
-    /* Before its rekey item: kept (the newest epochs) until it comes. */
-    size_t slot = 0;
+    /* Before its rekey item (the steward hands the key on as it publishes
+     * the item, so its peers get the key first): kept until the item
+     * comes, up to PENDING_MAX keys. An empty slot first, else the one
+     * of the highest epoch if above this one (the next epoch is the one
+     * expected: a member cannot push it out with far epochs), else in
+     * turn. A key that matches no item is dropped when its epoch is
+     * announced. */
+    size_t slot = PENDING_MAX, high = 0;
     for (size_t i = 0; i < PENDING_MAX; i++) {
-      if (k->pending[i].epoch == epoch) {
-        slot = i;
-        break;
-      }
-      if (k->pending[i].epoch < k->pending[slot].epoch) slot = i;
+      if (k->pending[i].epoch == epoch && sodium_memcmp(k->pending[i].key, key, 32) == 0) slot = PENDING_MAX + 1;
+      else if (k->pending[i].epoch == 0 && slot == PENDING_MAX) slot = i;
+      if (k->pending[i].epoch > k->pending[high].epoch) high = i;
     }
-    if (k->pending[slot].epoch <= epoch) {
+    if (slot == PENDING_MAX) slot = k->pending[high].epoch > epoch ? high : k->pending_turn++ % PENDING_MAX;
+    if (slot < PENDING_MAX) {
       k->pending[slot].epoch = epoch;
       memcpy(k->pending[slot].key, key, 32);
     }
