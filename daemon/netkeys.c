@@ -275,7 +275,9 @@ static void send_key(struct hls_netkeys *k, struct ksess *s) {
  * session not expelled. */
 static void adopt(struct hls_netkeys *k, const uint8_t key[32]) {
   struct hls_why why = {{0}};
-  bool keep_old = !((int64_t)k->ann.overlap_until_ms <= now(k));
+  /* A node that joined with the new key (an invite made after the
+   * rotation) holds it already: no previous key to keep. */
+  bool keep_old = !((int64_t)k->ann.overlap_until_ms <= now(k)) && sodium_memcmp(key, k->key, 32) != 0;
   int rc = 0;
   if (keep_old) rc = hls_home_write_key(k->env.home, OLD_FILE, k->key, &why);
   else rc = hls_home_remove_file(k->env.home, OLD_FILE, &why);

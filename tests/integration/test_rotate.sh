@@ -115,6 +115,18 @@ done
 wait_for 30 connected_to a "${ID[s]}" || fail "a is not connected to s"
 pass "after the overlap the expelled node cannot connect to anyone (and says why); the others can"
 
+# A place that joins now, with an invite from s, gets the new key in its
+# code, learns the steward, and takes the rotation's epoch from its peers.
+code=$(hls_at s --json invite create --note late | jq -r .code)
+init_node late --join "$code"
+start_node late "${FAST[@]}" --test-clock "$T1"
+wait_for 30 outcome_ok late || fail "late's invite was not redeemed: $(hls_at late --json status | jq -c .join)"
+[ "$(hls_at late network key)" = "$key_s" ] || fail "an invite made after the rotation holds the old key"
+wait_for 10 learnt late || fail "late did not learn the steward: $(stewards_of late)"
+wait_for 30 epoch_is late 1 || fail "late did not take the rotation's epoch: $(nk late)"
+nk late | jq -e '.old_key_accepted == false and .problem == null' >/dev/null || fail "late: $(nk late)"
+pass "a place invited after the rotation joins with the new key"
+
 # --- a key that is not the rekey's, from a member -----------------------------------
 # (a node made with the new key, whose peer_abuse client hands s another key of epoch 1)
 init_node m --network-key "$key_s"
@@ -140,5 +152,5 @@ epoch_is b 1 || fail "b took a non-steward's rekey: $(nk b)"
 hls_at a stewards remove "${ID[a]}" >/dev/null || fail "stewards remove"
 pass "a rekey from a node that is not a steward is refused and counted against it"
 
-for n in s a b c o x; do stop_node "$n"; done
+for n in s a b c o x late; do stop_node "$n"; done
 pass "all nodes stopped cleanly"
