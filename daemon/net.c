@@ -418,6 +418,7 @@ static void session_open(struct hls_conn *c) {
     conn_close(c, "internal_error");
     return;
   }
+  bool previous = c->inbound ? c->shs.used_alt : c->dialled_old_key;
   hls_shs_wipe(&c->shs);
   c->dec = malloc(sizeof *c->dec);
   if (c->dec == NULL) {
@@ -436,8 +437,10 @@ static void session_open(struct hls_conn *c) {
   uint64_t tick = session_tick_ms(&c->net->opt);
   uv_timer_start(&c->timer, on_timer, tick, tick);
   char id[HLS_NODEID_TEXT_SIZE];
-  hls_log_counted_info("peer_connected", "peer=%s address=%s direction=%s", peer_label(c, id), c->address,
-               c->inbound ? "in" : "out");
+  /* During a key rotation's overlap: say when the session runs under the
+   * previous network key (the peer lacks the newest yet, or we do). */
+  hls_log_counted_info("peer_connected", "peer=%s address=%s direction=%s%s", peer_label(c, id), c->address,
+               c->inbound ? "in" : "out", previous ? " network_key=previous" : "");
   msgpack_sbuffer sb;
   msgpack_sbuffer_init(&sb);
   if (hls_frame_hello(&sb) == 0) send_session_frame(c, &sb);

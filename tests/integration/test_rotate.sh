@@ -5,9 +5,11 @@
 # with invites from s, and so learn that s is the steward. o stops; s
 # rotates the key expelling x. a, b and c get the new key through their
 # sessions, x is refused at once and never gets it; o comes back within
-# the overlap and catches up. When the overlap ends (s and a retire the
-# old key by hand, the others' clocks pass the deadline) x cannot connect
-# to anyone, and is told so, while the others connect on the new key. A
+# the overlap and catches up; q (joined the manual way, listed by s only
+# now) is dialled under the old key and gets the new one. When the overlap
+# ends (s and a retire the old key by hand, the others' clocks pass the
+# deadline) x cannot connect to anyone, and is told so, while the others
+# connect on the new key; a place invited now joins with the new key. A
 # member that hands over a key that is not the rekey's (peer_abuse netkey),
 # and one that names itself steward and rotates, are refused, and the
 # violations count against them.
@@ -39,6 +41,15 @@ for n in "${MEMBERS[@]}"; do
   wait_for 30 outcome_ok "$n" || fail "$n's invite was not redeemed: $(hls_at "$n" --json status | jq -c .join)"
   wait_for 10 learnt "$n" || fail "$n did not learn the steward from its inviter: $(stewards_of "$n")"
 done
+# q joins the manual way (the key, no invite, no peers, no peer exchange):
+# it names s its steward by hand, and s lists it only after the rotation.
+key0=$(hls_at s network key)
+init_node q --network-key "$key0"
+start_node q "${FAST[@]}" --set gossip.connections=0
+ID[q]=$(hls_at q --json status | jq -r .node_id)
+hls_at q stewards | grep -q 'stewards: none' || fail "a node made with --network-key names stewards"
+hls_at q status | grep -q '! no stewards are named here' || fail "hls status does not say q names no stewards"
+hls_at q stewards add "${ID[s]}" >/dev/null || fail "stewards add on q"
 places_at() { [ "$(hls_at "$1" --json places | jq length)" -eq 6 ]; }
 for n in s "${MEMBERS[@]}"; do wait_for 40 places_at "$n" || fail "$n does not hold every profile"; done
 pass "six nodes joined by invites; each learnt from its inviter that s is the steward"
@@ -75,16 +86,33 @@ pass "the steward's rotation reached a, b and c; x was refused at once and got n
 start_node o "${FAST[@]}"
 wait_for 30 epoch_is o 1 || fail "o did not catch up within the overlap: $(nk o)"
 [ "$(hls_at o network key)" = "$key_s" ] || fail "o holds another key than s"
+# o came back with the old key only: the first session ran under it (s
+# accepted it, or dialled o under it after the newest got no answer).
+grep -q "event=peer_connected peer=${ID[o]} .*network_key=previous" "$WORK/s.log" ||
+  fail "s did not log a session with o under the previous key"
 pass "a member offline during the rotation got the key when it returned within the overlap"
+
+# s dials q, which holds only the old key, first under the newest: no
+# answer; then under the previous one (re-dials wait on s's frozen clock:
+# each poll moves it 2 s).
+hls_at s peer add "$(hls_at q --json status | jq -r .listening_on)" "${ID[q]}" >/dev/null || fail "peer add q"
+q_caught_up() {
+  ctl_at s test.clock.advance '{"ms": 2000}' >/dev/null
+  epoch_is q 1
+}
+wait_for 30 q_caught_up || fail "q did not get the key from s: $(nk q)"
+grep -q "event=peer_connected peer=${ID[q]} .*direction=out network_key=previous" "$WORK/s.log" ||
+  fail "s did not dial q under the previous key"
+pass "a member that lacks the new key is dialled under the old one during the overlap, and gets the new key"
 
 # --- the overlap ends: retire-old on s and a, the deadline on the others ------------
 expect_fail 1 'does not hold the key|no old network key' hls_at x network retire-old
 hls_at s network retire-old | grep -q 'no longer accepted' || fail "retire-old on s"
 hls_at a network retire-old >/dev/null || fail "retire-old on a"
 expect_fail 1 'no old network key' hls_at a network retire-old
-for n in b c o x; do clock_at "$n" "2026-03-17 11:00:00"; done
+for n in b c o x q; do clock_at "$n" "2026-03-17 11:00:00"; done
 old_gone() { nk "$1" | jq -e '.old_key_accepted == false' >/dev/null; }
-for n in s a b c o; do
+for n in s a b c o q; do
   wait_for 10 old_gone "$n" || fail "$n still accepts the old key: $(nk "$n")"
   [ ! -e "$WORK/$n/network.key.old" ] || fail "$n kept the old key on disk"
 done
@@ -152,5 +180,5 @@ epoch_is b 1 || fail "b took a non-steward's rekey: $(nk b)"
 hls_at a stewards remove "${ID[a]}" >/dev/null || fail "stewards remove"
 pass "a rekey from a node that is not a steward is refused and counted against it"
 
-for n in s a b c o x late; do stop_node "$n"; done
+for n in s a b c o x q late; do stop_node "$n"; done
 pass "all nodes stopped cleanly"
