@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Network key rotation (issue 18; docs/protocol.md 4.8 and 7.2,
 # docs/operations.md "Rotating the network key") on real daemons, all on
-# frozen test clocks. A steward s founds the network; a, b, c, o and x join
-# with invites from s, and so learn that s is the steward. o stops; s
-# rotates the key expelling x. a, b and c get the new key through their
-# sessions, x is refused at once and never gets it; o comes back within
-# the overlap and catches up; q (joined the manual way, listed by s only
-# now) is dialled under the old key and gets the new one. When the overlap
-# ends (s and a retire the old key by hand, the others' clocks pass the
-# deadline) x cannot connect to anyone, and is told so, while the others
-# connect on the new key; a place invited now joins with the new key. A
-# member that hands over a key that is not the rekey's (peer_abuse netkey),
-# and one that names itself steward and rotates, are refused, and the
-# violations count against them.
+# frozen test clocks. A steward s founds the network; a, b, c, o, x and z
+# join with invites from s, and so learn that s is the steward. o and z
+# stop; s rotates the key expelling x. a, b and c get the new key through
+# their sessions, x is refused at once and never gets it; o comes back
+# within the overlap and catches up; q (joined the manual way, listed by s
+# only now) is dialled under the old key and gets the new one. When the
+# overlap ends (s and a retire the old key by hand, the others' clocks pass
+# the deadline) x cannot connect to anyone, nor can z, back too late, and
+# both are told so, while the others connect on the new key; a place
+# invited now joins with the new key. A member that hands over a key that
+# is not the rekey's (peer_abuse netkey), and one that names itself steward
+# and rotates, are refused, and the violations count against them.
 . "$(dirname "$0")/lib.sh"
 : "${PEER_ABUSE:?PEER_ABUSE must name the peer_abuse binary}"
 
@@ -20,7 +20,7 @@ T0=$(date -d "2026-03-16 10:00:00" +%s)
 T1=$(date -d "2026-03-17 11:00:00" +%s) # after the overlap (1 day)
 FAST=(--test-clock "$T0" --set network.reconnect_min=200ms --set network.reconnect_max=1s
       --set network.keepalive=1s --set gossip.interval=50ms --set publish.delay=1h)
-MEMBERS=(a b c o x)
+MEMBERS=(a b c o x z)
 
 init_node s
 start_node s "${FAST[@]}"
@@ -50,12 +50,13 @@ ID[q]=$(hls_at q --json status | jq -r .node_id)
 hls_at q stewards | grep -q 'stewards: none' || fail "a node made with --network-key names stewards"
 hls_at q status | grep -q '! no stewards are named here' || fail "hls status does not say q names no stewards"
 hls_at q stewards add "${ID[s]}" >/dev/null || fail "stewards add on q"
-places_at() { [ "$(hls_at "$1" --json places | jq length)" -eq 6 ]; }
+places_at() { [ "$(hls_at "$1" --json places | jq length)" -eq 7 ]; }
 for n in s "${MEMBERS[@]}"; do wait_for 40 places_at "$n" || fail "$n does not hold every profile"; done
-pass "six nodes joined by invites; each learnt from its inviter that s is the steward"
+pass "seven nodes joined by invites; each learnt from its inviter that s is the steward"
 
-# --- a rotation that expels x, while o is offline -----------------------------------
+# --- a rotation that expels x, while o and z are offline ----------------------------
 stop_node o
+stop_node z
 expect_fail 1 'not a steward' hls_at a network rotate --yes
 expect_fail 1 'give --yes' hls_at s network rotate --expel "${ID[x]}"
 hls_at s network rotate --expel "${ID[x]}" --overlap 1d --yes | grep -q 'Rotated the network key: epoch 1' ||
@@ -134,6 +135,16 @@ for n in s a b c o; do
   if hls_at "$n" --json peer list | jq -e --arg id "${ID[x]}" '.[] | select(.node_id == $id and .state == "connected")' \
     >/dev/null; then fail "$n has a session with x"; fi
 done
+# z, offline through the whole overlap, comes back with the old key: not
+# expelled, but cut off all the same, and told to ask for an invite.
+start_node z "${FAST[@]}" --test-clock "$T1"
+z_told() {
+  ctl_at z test.clock.advance '{"ms": 2000}' >/dev/null
+  nk z | jq -e '.handshakes_unanswered >= 3 and .expelled == false and (.problem | test("rotated without it"))' >/dev/null
+}
+wait_for 30 z_told || fail "z was not told: $(nk z)"
+[ "$(hls_at z --json status | jq .peers_connected)" = 0 ] || fail "z connected after the overlap"
+wait_for 10 grep -q 'event=network_key_refused' "$WORK/z.log" || fail "z did not log it"
 # Everyone else connects on the new key alone: b and o restarted find their peers.
 for n in b o; do
   stop_node "$n"
@@ -141,7 +152,7 @@ for n in b o; do
   wait_for 30 connected_to "$n" "${ID[s]}" || fail "$n did not reconnect to s on the new key: $(hls_at "$n" --json peer list)"
 done
 wait_for 30 connected_to a "${ID[s]}" || fail "a is not connected to s"
-pass "after the overlap the expelled node cannot connect to anyone (and says why); the others can"
+pass "after the overlap the expelled node, and one back too late, cannot connect to anyone (and say why); the others can"
 
 # A place that joins now, with an invite from s, gets the new key in its
 # code, learns the steward, and takes the rotation's epoch from its peers.
@@ -180,5 +191,5 @@ epoch_is b 1 || fail "b took a non-steward's rekey: $(nk b)"
 hls_at a stewards remove "${ID[a]}" >/dev/null || fail "stewards remove"
 pass "a rekey from a node that is not a steward is refused and counted against it"
 
-for n in s a b c o x q late; do stop_node "$n"; done
+for n in s a b c o x z q late; do stop_node "$n"; done
 pass "all nodes stopped cleanly"
