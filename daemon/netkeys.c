@@ -54,6 +54,7 @@ struct hls_netkeys {
   bool asking;
   struct hls_rekey asked;
   uint8_t next[32];
+  bool next_held; /* next came from DIR/network.key.next at start */
   uint8_t stewards[HLS_STEWARDS_MAX][32];
   size_t n_stewards;
   struct ksess *sess;
@@ -184,11 +185,11 @@ int hls_netkeys_new(struct hls_netkeys **out, const struct hls_netkeys_env *env,
     else if (rc == HLS_ENOTFOUND) rc = 0;
   }
   if (rc == 0) {
-    /* A rotation begun but never published (hlsd stopped between the two
-     * steps): nobody was told of that key. */
-    struct hls_why ignored = {{0}};
-    if (hls_home_remove_file(env->home, NEXT_FILE, &ignored) != 0)
-      hls_log_warn("netkey_next_left", "detail=\"%s\"", ignored.text);
+    /* A rotation begun before hlsd stopped: its rekey may be signed
+     * (hls_netkeys_recover decides). */
+    rc = hls_home_load_key(env->home, NEXT_FILE, k->next, why);
+    if (rc == 0) k->next_held = true;
+    else if (rc == HLS_ENOTFOUND) rc = 0;
   }
   if (rc != 0) {
     hls_netkeys_free(k);
@@ -249,6 +250,8 @@ void hls_netkeys_stewards_learnt(struct hls_netkeys *k, const uint8_t (*ids)[32]
 }
 
 /* --- keys ------------------------------------------------------------------------- */
+
+static void announce(struct hls_netkeys *k, const struct hls_rekey *r, const uint8_t origin[32], uint64_t seq);
 
 static bool overlap_over(const struct hls_netkeys *k) {
   return k->retired || (k->announced && (int64_t)k->ann.overlap_until_ms <= now(k));
@@ -336,6 +339,7 @@ int hls_netkeys_rotate_begin(struct hls_netkeys *k, const uint8_t (*expel)[32], 
   uint64_t top = k->announced && k->ann.epoch > k->key_epoch ? k->ann.epoch : k->key_epoch;
   out->epoch = top + 1;
   out->overlap_until_ms = (uint64_t)(now(k) + (overlap_ms > 0 ? overlap_ms : 0));
+  k->next_held = false;
   randombytes_buf(k->next, 32);
   hls_rekey_key_hash(k->next, out->key_hash);
   int rc = hls_home_write_key(k->env.home, NEXT_FILE, k->next, why);
@@ -347,7 +351,27 @@ int hls_netkeys_rotate_begin(struct hls_netkeys *k, const uint8_t (*expel)[32], 
 
 const struct hls_rekey *hls_netkeys_asked(const struct hls_netkeys *k) { return k->asking ? &k->asked : NULL; }
 
-static void announce(struct hls_netkeys *k, const struct hls_rekey *r, const uint8_t origin[32], uint64_t seq);
+bool hls_netkeys_next_held(const struct hls_netkeys *k) { return k->next_held; }
+
+void hls_netkeys_recover(struct hls_netkeys *k, const struct hls_rekey *own) {
+  if (!k->next_held) return;
+  k->next_held = false;
+  uint8_t h[32];
+  hls_rekey_key_hash(k->next, h);
+  if (own != NULL && sodium_memcmp(h, own->key_hash, 32) == 0 && own->epoch > k->key_epoch) {
+    /* Signed and published, then stopped before the key was taken. */
+    announce(k, own, k->env.self, 0);
+    if (k->key_epoch < k->ann.epoch) adopt(k, k->next);
+    hls_log_warn("netkey_recovered", "epoch=%llu detail=\"this node's rekey was signed before hlsd stopped: its key "
+                 "is taken now\"", (unsigned long long)own->epoch);
+  } else {
+    hls_log_info("netkey_next_dropped", "detail=\"a rotation begun before hlsd stopped was never signed\"");
+  }
+  struct hls_why why = {{0}};
+  if (hls_home_remove_file(k->env.home, NEXT_FILE, &why) != 0) hls_log_warn("netkey_next_left", "detail=\"%s\"", why.text);
+  sodium_memzero(k->next, sizeof k->next);
+}
+
 
 void hls_netkeys_published(struct hls_netkeys *k) {
   if (!k->asking) return;

@@ -67,6 +67,12 @@ int hls_netkeys_rotate_begin(struct hls_netkeys *k, const uint8_t (*expel)[32], 
 const struct hls_rekey *hls_netkeys_asked(const struct hls_netkeys *k);
 /* Step two: the rekey item is in this node's chain: take the new key. */
 void hls_netkeys_published(struct hls_netkeys *k);
+/* At start, when a rotation was begun before hlsd stopped (DIR/network.key.next
+ * held: hls_netkeys_next_held): own is this node's newest rekey in its
+ * chain (NULL: none). If it names that key, the rotation was signed and
+ * the key is taken now; else it was never signed and is dropped. */
+bool hls_netkeys_next_held(const struct hls_netkeys *k);
+void hls_netkeys_recover(struct hls_netkeys *k, const struct hls_rekey *own);
 /* hls network retire-old: stop accepting the previous key now. HLS_ESTATE
  * when there is none, or when this node lacks the newest key announced. */
 int hls_netkeys_retire_old(struct hls_netkeys *k, struct hls_why *why) HLS_WARN_UNUSED;

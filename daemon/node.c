@@ -816,6 +816,22 @@ static int open_store(struct hls_node *n, bool accept_new, struct hls_why *why) 
   return 0;
 }
 
+/* A steward's rotation begun before hlsd stopped: signed (its rekey is
+ * this node's newest in the store) or not (netkeys.h). */
+static void recover_rotation(struct hls_node *n) {
+  if (!hls_netkeys_next_held(n->netkeys)) return;
+  struct hls_published cur;
+  struct hls_item it;
+  struct hls_rekey r;
+  bool found = false;
+  if (hls_store_published_current(n->store, HLS_ENV_REKEY, 0, 0, &cur, NULL) == 0 &&
+      hls_store_item_get(n->store, n->identity.public_key, cur.seq, &it, NULL) == 0) {
+    found = it.body != NULL && hls_rekey_decode(&r, it.body, it.body_len, NULL) == 0;
+    hls_item_clear(&it);
+  }
+  hls_netkeys_recover(n->netkeys, found ? &r : NULL);
+}
+
 int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config, hls_config_loader reload,
                  void *reload_ctx, const struct hls_run_options *run, struct hls_why *why) {
   int rc;
@@ -849,6 +865,7 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
 
   hls_notify_status("Starting: checking the store");
   if ((rc = open_store(n, run->accept_new_store, why)) != 0) goto fail;
+  recover_rotation(n);
 
   if ((rc = uv_loop_init(&n->loop)) != 0) {
     rc = hls_why_set(why, HLS_EIO, "event loop: %s", uv_strerror(rc));

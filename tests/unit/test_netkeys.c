@@ -256,6 +256,22 @@ static void test_steward_rotates(void **state) {
   assert_int_equal(r.epoch, 2);
   hls_netkeys_free(k); /* begun, never published: the next start drops the key aside */
   k = open_keys(f, f->steward_pk);
+  assert_true(hls_netkeys_next_held(k));
+  hls_netkeys_recover(k, NULL);
+  assert_false(file_exists(f, "network.key.next"));
+  const uint8_t *one = hls_netkeys_current(k);
+  uint8_t before[32];
+  memcpy(before, one, 32);
+  /* begun and signed, stopped before the key was taken: taken at start */
+  assert_int_equal(hls_netkeys_rotate_begin(k, NULL, 0, DAY, &r, &why), 0);
+  assert_int_equal(r.epoch, 2);
+  hls_netkeys_free(k);
+  k = open_keys(f, f->steward_pk);
+  assert_true(hls_netkeys_next_held(k));
+  hls_netkeys_recover(k, &r);
+  assert_memory_not_equal(hls_netkeys_current(k), before, 32);
+  hls_rekey_key_hash(hls_netkeys_current(k), h);
+  assert_memory_equal(h, r.key_hash, 32);
   assert_false(file_exists(f, "network.key.next"));
   hls_netkeys_free(k);
 }
