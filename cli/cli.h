@@ -137,6 +137,7 @@ int cmd_backup(struct cli *c, int argc, char **argv);
 int cmd_check(struct cli *c, int argc, char **argv);
 int cmd_chain(struct cli *c, int argc, char **argv);
 int cmd_chain_accept_loss(struct cli *c, int argc, char **argv);
+int cmd_identity_rotate(struct cli *c, int argc, char **argv);
 int cmd_consent_set(struct cli *c, int argc, char **argv);
 int cmd_consent_withdraw(struct cli *c, int argc, char **argv);
 int cmd_share_preview(struct cli *c, int argc, char **argv);

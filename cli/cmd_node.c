@@ -434,6 +434,43 @@ int cmd_chain_accept_loss(struct cli *c, int argc, char **argv) {
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }
 
+/* hls identity rotate --yes (docs/operations.md, Moving a place to a new key). */
+int cmd_identity_rotate(struct cli *c, int argc, char **argv) {
+  static const struct option own[] = {{"yes", no_argument, NULL, 'y'}, {NULL, 0, NULL, 0}};
+  struct cli_opts o;
+  int opt, ec, rc;
+  bool yes = false;
+  cli_opts_init(&o, own);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
+    if (ec >= 0) return ec;
+    if (opt == 'y') yes = true;
+  }
+  if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
+  if (!yes)
+    return cli_usage(c, "this node's key signs a successor and nothing more: the place goes on under a new key, "
+                        "and every peer must run an hlsd that knows successors (docs/protocol.md 4.9). Say --yes");
+  if ((rc = cli_connect(c)) != 0) return rc;
+  struct hls_client_req r;
+  struct hls_ctl_response resp;
+  hls_client_begin(&c->client, &r, HLS_M_IDENTITY_ROTATE);
+  msgpack_pack_nil(&r.pk);
+  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  if (c->json) {
+    rc = hls_out_print_json(resp.result);
+  } else {
+    char old_id[64], new_id[64], retired[96];
+    printf("This place's node id is now %s\n", hls_out_str(resp.result, "node_id", new_id, sizeof new_id));
+    printf("The old key %s signed its successor (seq %lld) and signs nothing more.\n",
+           hls_out_str(resp.result, "old_node_id", old_id, sizeof old_id),
+           (long long)hls_out_int(resp.result, "successor_seq"));
+    printf("Its secret key is kept in %s/%s (back it up, then it may be removed).\n", c->home,
+           hls_out_str(resp.result, "retired_key_file", retired, sizeof retired));
+    printf("Peers follow the new key once they hold the successor; tell admins who listed this node by id.\n");
+  }
+  hls_ctl_response_free(&resp);
+  return rc == 0 ? 0 : HLS_EXIT_FAIL;
+}
+
 /* hls check: the whole store, by the running hlsd. */
 int cmd_check(struct cli *c, int argc, char **argv) {
   struct hls_ctl_response resp;

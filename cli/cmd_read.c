@@ -148,6 +148,11 @@ static void place_row(struct hls_table *t, const struct hls_mp_value *p) {
   if (is_self(p)) strcat(place, " (this node)");
   const struct hls_mp_value *claims = hls_mp_get(p, "name_also_claimed_by"), *counts = hls_mp_get(p, "role_counts");
   if (claims != NULL && claims->type == HLS_MP_ARRAY && claims->len > 0) strcat(place, " (name also claimed)");
+  /* Key succession: one place, under its latest key; its earlier keys'
+   * rows keep their own items. */
+  const struct hls_mp_value *next = hls_mp_get(p, "succeeded_by"), *formerly = hls_mp_get(p, "formerly");
+  if (next != NULL && next->type == HLS_MP_STR) strcat(place, " (earlier key)");
+  else if (formerly != NULL && formerly->type == HLS_MP_ARRAY && formerly->len > 0) strcat(place, " (new key)");
   place_cell(p, "role", role, sizeof role);
   if (counts != NULL && counts->type == HLS_MP_BOOL && !counts->v.b) strcat(role, " (not counted)");
   const char *row[] = {place,

@@ -88,6 +88,7 @@ static void value_of(const char *key, const char *metavar, struct value *v) {
     if (strcmp(key ? key : metavar, named_values[i].key) != 0) continue;
     v->kind = VALUE_WORDS;
     for (int k = named_values[i].first; k < named_values[i].end; k++) {
+      if (strcmp(named_values[i].name(k), "unknown") == 0) continue; /* a gap (a type reserved, not known) */
       size_t used = strlen(v->words);
       snprintf(v->words + used, sizeof v->words - used, "%s%s", used ? " " : "", named_values[i].name(k));
     }

@@ -324,6 +324,11 @@ static const struct cli_command commands[] = {
      "stop waiting for lost items of this node's chain and publish again from the store's head",
      "  Only when no peer holds them (e.g. they never left this node): a peer that does will\n"
      "  see two items with one seq (a fork) and stop following this place.\n"},
+    {"identity rotate", cmd_identity_rotate, HLS_M_IDENTITY_ROTATE, "identity rotate --yes",
+     "move this place to a new node key; the old key signs a successor naming it",
+     "  Peers that hold the successor follow the place under the new key: its stories and\n"
+     "  patterns go on; its old items stay attributed to the old key. The old secret key is\n"
+     "  kept as DIR/secret.retired-STAMP (0600); docs/operations.md, Moving a place to a new key.\n"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

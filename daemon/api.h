@@ -62,6 +62,9 @@ struct hls_api_env {
   /* The chain now; and hls chain accept-loss (HLS_ESTATE if not recovering). */
   void (*chain)(void *ctx, struct hls_api_chain *out /* out */);
   int (*accept_chain_loss)(void *ctx, struct hls_why *why);
+  /* hls identity rotate (node.h, hls_node_rotate_identity). */
+  int (*rotate_identity)(void *ctx, uint8_t old_id[32] /* out */, uint8_t new_id[32] /* out */,
+                         uint64_t *successor_seq /* out */, char retired[64] /* out */, struct hls_why *why);
   /* The web app's address for links (web.url, or from web.listen), into
    * out; whether the web app is serving now. */
   bool (*web_url)(void *ctx, char *out, size_t size);

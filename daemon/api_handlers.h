@@ -182,7 +182,7 @@ int api_vouch_list(struct hls_api *api, struct hls_control_call *call);
 struct hls_trust;
 /* A place row's keys about vouches (docs/control.md, places): vouched,
  * role_counts, partner_vouches, vouched_by, name_also_claimed_by. */
-#define API_PLACES_TRUST_KEYS 5
+#define API_PLACES_TRUST_KEYS 8
 int api_places_trust(msgpack_packer *pk, const struct hls_trust *t, const uint8_t node_id[32]);
 int api_stories(struct hls_api *api, struct hls_control_call *call);
 int api_stories_show(struct hls_api *api, struct hls_control_call *call);
@@ -224,6 +224,7 @@ int api_backup(struct hls_api *api, struct hls_control_call *call);
 int api_check(struct hls_api *api, struct hls_control_call *call);
 int api_chain(struct hls_api *api, struct hls_control_call *call);
 int api_chain_accept_loss(struct hls_api *api, struct hls_control_call *call);
+int api_identity_rotate(struct hls_api *api, struct hls_control_call *call);
 int api_test_clock_set(struct hls_api *api, struct hls_control_call *call);
 int api_test_clock_advance(struct hls_api *api, struct hls_control_call *call);
 

@@ -2,6 +2,7 @@
  * check, chain, chain.accept_loss, and on hlsd --test-clock only
  * test.clock.set and test.clock.advance. */
 #include "api_handlers.h"
+#include "nodeid.h"
 #include "invites.h"
 
 #include <string.h>
@@ -129,6 +130,22 @@ int api_chain_accept_loss(struct hls_api *api, struct hls_control_call *call) {
   int rc = api->env.accept_chain_loss(api->env.ctx, &call->why);
   if (rc != 0) return rc;
   return pack_chain(api, call->pk);
+}
+
+int api_identity_rotate(struct hls_api *api, struct hls_control_call *call) {
+  uint8_t old_id[32], new_id[32];
+  uint64_t seq = 0;
+  char retired[64] = "", old_text[HLS_NODEID_TEXT_SIZE], new_text[HLS_NODEID_TEXT_SIZE];
+  int rc = api->env.rotate_identity(api->env.ctx, old_id, new_id, &seq, retired, &call->why);
+  if (rc != 0) return rc;
+  hls_nodeid_format(old_id, old_text);
+  hls_nodeid_format(new_id, new_text);
+  PACK(msgpack_pack_map(call->pk, 4));
+  PACK(hls_mp_pack_kv_str(call->pk, "old_node_id", old_text));
+  PACK(hls_mp_pack_kv_str(call->pk, "node_id", new_text));
+  PACK(hls_mp_pack_kv_i64(call->pk, "successor_seq", (int64_t)seq));
+  PACK(hls_mp_pack_kv_str(call->pk, "retired_key_file", retired));
+  return 0;
 }
 
 struct problems {

@@ -10,6 +10,8 @@
 #include "patternsd.h"
 #include "trust.h"
 
+static int id_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
+
 /* patterns --vouched hands the engine's listing the vouched places
  * (trust.h) as this node holds them now. */
 int api_patterns(struct hls_api *api, struct hls_control_call *call) {
@@ -20,15 +22,21 @@ int api_patterns(struct hls_api *api, struct hls_control_call *call) {
   rc = hls_trust_load(&t, api->env.store, api->env.identity->public_key, api->env.config->trust_partner_vouches,
                       &call->why);
   if (rc != 0) return rc;
-  uint8_t *ids = malloc(t.n_nodes ? t.n_nodes * 32 : 1);
+  uint8_t *ids = malloc(t.n_nodes ? 2 * t.n_nodes * 32 : 1);
   size_t n = 0;
   if (ids == NULL) {
     hls_trust_free(&t);
     return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
   }
-  for (size_t i = 0; i < t.n_nodes; i++) /* in node id order, as hls_trust keeps them */
-    if (t.nodes[i].vouched) memcpy(ids + 32 * n++, t.nodes[i].node_id, 32);
+  /* Patterns know a place by the first key of its succession (its root):
+   * a vouched key vouches for its place's root too. */
+  for (size_t i = 0; i < t.n_nodes; i++) {
+    if (!t.nodes[i].vouched) continue;
+    memcpy(ids + 32 * n++, t.nodes[i].node_id, 32);
+    if (memcmp(t.nodes[i].root, t.nodes[i].node_id, 32) != 0) memcpy(ids + 32 * n++, t.nodes[i].root, 32);
+  }
   hls_trust_free(&t);
+  qsort(ids, n, 32, id_cmp); /* patfilter looks them up by bsearch */
   rc = hls_patternsd_api_list_vouched(api->env.patterns, call, ids, n);
   free(ids);
   return rc;

@@ -124,6 +124,12 @@ static int pack_kv_node(msgpack_packer *pk, const char *key, const uint8_t id[32
   return hls_mp_pack_kv_str(pk, key, text);
 }
 
+static int pack_node_id(msgpack_packer *pk, const uint8_t id[32]) {
+  char text[HLS_NODEID_TEXT_SIZE];
+  hls_nodeid_format(id, text);
+  return hls_mp_pack_cstr(pk, text);
+}
+
 int api_vouch_list(struct hls_api *api, struct hls_control_call *call) {
   struct hls_trust t;
   int rc = hls_trust_load(&t, api->env.store, api->env.identity->public_key, api->env.config->trust_partner_vouches,
@@ -155,8 +161,36 @@ done:
 
 /* --- what hls places shows ------------------------------------------------------------ */
 
+/* Key succession (docs/protocol.md 4.9): the key that succeeded node_id
+ * (nil), the first key of its place (root), and its earlier keys, nearest
+ * first. */
+static int pack_succession(msgpack_packer *pk, const struct hls_trust *t, const uint8_t node_id[32]) {
+  const struct hls_succession_row *next = NULL;
+  for (size_t j = 0; j < t->n_successions && next == NULL; j++)
+    if (memcmp(t->successions[j].old_id, node_id, 32) == 0) next = &t->successions[j];
+  PACK(hls_mp_pack_cstr(pk, "succeeded_by"));
+  PACK(next != NULL ? pack_node_id(pk, next->new_id) : msgpack_pack_nil(pk));
+  const uint8_t *chain[HLS_SUCCESSION_MAX_DEPTH];
+  uint32_t n = 0;
+  const uint8_t *at = node_id;
+  while (n < HLS_SUCCESSION_MAX_DEPTH) {
+    const struct hls_succession_row *pred = NULL;
+    for (size_t j = 0; j < t->n_successions && pred == NULL; j++)
+      if (memcmp(t->successions[j].new_id, at, 32) == 0) pred = &t->successions[j];
+    if (pred == NULL || memcmp(pred->old_id, node_id, 32) == 0) break;
+    chain[n++] = at = pred->old_id;
+  }
+  PACK(hls_mp_pack_cstr(pk, "place_root"));
+  PACK(pack_node_id(pk, n > 0 ? chain[n - 1] : node_id));
+  PACK(hls_mp_pack_cstr(pk, "formerly"));
+  PACK(msgpack_pack_array(pk, n));
+  for (uint32_t i = 0; i < n; i++) PACK(pack_node_id(pk, chain[i]));
+  return 0;
+}
+
 int api_places_trust(msgpack_packer *pk, const struct hls_trust *t, const uint8_t node_id[32]) {
   const struct hls_trust_node *n = hls_trust_find(t, node_id);
+  PACK(pack_succession(pk, t, node_id));
   PACK(hls_mp_pack_kv_bool(pk, "vouched", n != NULL && n->vouched));
   PACK(hls_mp_pack_cstr(pk, "role_counts"));
   PACK(n == NULL || !n->has_profile ? msgpack_pack_nil(pk) : n->role_counts ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
@@ -180,14 +214,16 @@ int api_places_trust(msgpack_packer *pk, const struct hls_trust *t, const uint8_
   /* Other nodes whose profiles claim the same place name (any case). */
   count = 0;
   for (size_t i = 0; n != NULL && n->has_profile && i < t->n_nodes; i++)
-    count += t->nodes[i].has_profile && &t->nodes[i] != n && hls_patfilter_name_eq(t->nodes[i].profile.place,
+    count += t->nodes[i].has_profile && &t->nodes[i] != n && memcmp(t->nodes[i].root, n->root, 32) != 0 &&
+             hls_patfilter_name_eq(t->nodes[i].profile.place,
                                                                                    strlen(t->nodes[i].profile.place),
                                                                                    n->profile.place);
   PACK(hls_mp_pack_cstr(pk, "name_also_claimed_by"));
   PACK(msgpack_pack_array(pk, count));
   for (size_t i = 0; count > 0 && i < t->n_nodes; i++) {
     const struct hls_trust_node *o = &t->nodes[i];
-    if (!o->has_profile || o == n || !hls_patfilter_name_eq(o->profile.place, strlen(o->profile.place), n->profile.place))
+    if (!o->has_profile || o == n || memcmp(o->root, n->root, 32) == 0 ||
+        !hls_patfilter_name_eq(o->profile.place, strlen(o->profile.place), n->profile.place))
       continue;
     PACK(msgpack_pack_map(pk, 2));
     PACK(pack_kv_node(pk, "node_id", o->node_id));

@@ -205,6 +205,11 @@ static bool st_admit_origin(void *ctx, const uint8_t pk[32]) {
   return gd->env.peers == NULL || hls_peers_admit_origin(gd->env.peers, pk);
 }
 
+static int st_successor_seq(void *ctx, const uint8_t origin[32], uint64_t *seq) {
+  struct hls_gossipd *gd = ctx;
+  return hls_store_successor_seq(gd->env.store, origin, seq, NULL);
+}
+
 static int st_stubs(void *ctx, const uint8_t origin[32], uint64_t after, uint64_t *seqs, size_t max, size_t *n) {
   struct hls_gossipd *gd = ctx;
   return hls_gstore_stubs(gd->gs, origin, after, seqs, max, n);
@@ -345,7 +350,8 @@ static int engine_load(struct hls_gossipd *gd, struct hls_gossip **out, struct h
   cfg.redial_after_ms = (uint64_t)c->reconnect_max_ms;
   randombytes_buf(&cfg.seed, sizeof cfg.seed);
   struct hls_gossip_store st = {.ctx = gd, .get = st_get, .stubs = st_stubs, .is_direct_peer = is_direct_peer,
-                                .admit_origin = st_admit_origin, .may_rekey = st_may_rekey};
+                                .admit_origin = st_admit_origin, .may_rekey = st_may_rekey,
+                                .successor_seq = st_successor_seq};
   struct hls_gossip *g = NULL;
   int rc = hls_gossip_new(&g, &cfg, &st, emit, gd);
   if (rc == 0) rc = hls_gstore_each_origin(gd->gs, load_one, g, why);
@@ -433,6 +439,28 @@ static void timer_closed(uv_handle_t *h) {
   free(gd);
 }
 
+void hls_gossipd_rekey(struct hls_gossipd *gd) {
+  if (hls_store_deferred(gd->env.store)) commit_deferred(gd);
+  for (size_t i = 0; i < gd->n_sess; i++) hls_gossip_disconnected(gd->g, gd->sess[i].s);
+  struct hls_conn *conns[64];
+  while (gd->n_sess > 0) {
+    size_t n = gd->n_sess < 64 ? gd->n_sess : 64;
+    for (size_t i = 0; i < n; i++) conns[i] = gd->sess[gd->n_sess - 1 - i].conn;
+    gd->n_sess -= n; /* forgotten by the engine above: on_close finds nothing */
+    for (size_t i = 0; i < n; i++) hls_conn_close(conns[i], "identity_rotated");
+  }
+  struct hls_gossip *g = NULL;
+  struct hls_why why = {{0}};
+  if (engine_load(gd, &g, &why) != 0) {
+    hls_log_error("gossip_reload_failed", "detail=\"%s\" action=retrying", why.text);
+    gd->reload = true;
+    return;
+  }
+  hls_gossip_free(gd->g);
+  gd->g = g;
+  gd->reload = false;
+}
+
 void hls_gossipd_close(struct hls_gossipd *gd) {
   if (gd == NULL) return;
   /* The sessions end with the peers; the engine forgets them now. */
@@ -445,11 +473,22 @@ void hls_gossipd_close(struct hls_gossipd *gd) {
   uv_close((uv_handle_t *)&gd->prepare, timer_closed);
 }
 
+static void push_signed(struct hls_gossipd *gd, const uint8_t *self, bool retired);
+
 void hls_gossipd_published(struct hls_gossipd *gd) {
   if (gd == NULL) return;
   struct hls_gstore_counts own;
   if (hls_gstore_origin_counts(gd->gs, gd->env.self, &own, NULL) == 0) gd->own = own;
-  const uint8_t *self = gd->env.self;
+  push_signed(gd, gd->env.self, false);
+}
+
+void hls_gossipd_published_retired(struct hls_gossipd *gd, const uint8_t old_id[32]) {
+  if (gd != NULL) push_signed(gd, old_id, true);
+}
+
+/* The items of self's chain (this node's, or a key it held before) that
+ * the store holds past the engine's head: to the engine, and pushed. */
+static void push_signed(struct hls_gossipd *gd, const uint8_t *self, bool retired) {
   uint64_t have = hls_gossip_head(gd->g, self), head = 0;
   uint8_t id[32];
   if (hls_store_chain_head(gd->env.store, self, &head, id, NULL) != 0) return;
@@ -464,7 +503,8 @@ void hls_gossipd_published(struct hls_gossipd *gd) {
       msgpack_sbuffer_write(&sb, (const char *)it.stub, it.stub_len - 1);
       if (it.body != NULL) msgpack_sbuffer_write(&sb, (const char *)it.body, it.body_len);
       else msgpack_sbuffer_write(&sb, "\xc0", 1);
-      rc = hls_gossip_local_item(gd->g, (const uint8_t *)sb.data, sb.size, &why);
+      rc = retired ? hls_gossip_retired_item(gd->g, (const uint8_t *)sb.data, sb.size, &why)
+                   : hls_gossip_local_item(gd->g, (const uint8_t *)sb.data, sb.size, &why);
       struct hls_envelope env;
       struct hls_why ignore;
       if (rc == 0 && hls_env_decode(&env, (const uint8_t *)sb.data, sb.size, &ignore) == 0)

@@ -50,6 +50,12 @@ struct hls_gossipd_env {
 /* Load the chains held and hook into the peer sessions. */
 int hls_gossipd_start(struct hls_gossipd **out, const struct hls_gossipd_env *env, struct hls_why *why) HLS_WARN_UNUSED;
 /* Before the peers close. NULL is a no-op. */
+/* hls identity rotate: env's self changed in place; the sessions end and
+ * the engine is loaded again from the store under the new key. */
+/* Tombstones this node signed with a key it held before (old_id), stored
+ * already: to the engine and pushed (hls_gossip_retired_item). */
+void hls_gossipd_published_retired(struct hls_gossipd *gd, const uint8_t old_id[32]);
+void hls_gossipd_rekey(struct hls_gossipd *gd);
 void hls_gossipd_close(struct hls_gossipd *gd);
 /* This node's chain grew (the summariser published): push the new items. */
 void hls_gossipd_published(struct hls_gossipd *gd);

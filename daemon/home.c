@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chainmark.h"
+#include "disclosure.h"
 #include "nodeid.h"
 
 #define SECRET_FILE "secret.key"
@@ -398,23 +400,46 @@ static int read_key_line(const char *dir, const char *name, char *out, size_t si
   return rc;
 }
 
+static int load_identity_file(const char *dir, const char *name, struct hls_identity *id, struct hls_why *why);
+
 int hls_home_load_identity(const char *dir, struct hls_identity *id, struct hls_why *why) {
+  return load_identity_file(dir, SECRET_FILE, id, why);
+}
+
+int hls_home_load_retired(const char *dir, struct hls_identity *out, size_t max, size_t *n, struct hls_why *why) {
+  *n = 0;
+  DIR *d = opendir(dir);
+  if (d == NULL) return hls_why_set(why, HLS_EIO, "%s: %s", dir, strerror(errno));
+  int rc = 0;
+  const struct dirent *e;
+  while (rc == 0 && *n < max && (e = readdir(d)) != NULL) {
+    if (strncmp(e->d_name, "secret.retired-", 15) != 0) continue;
+    char path[HLS_PATH_MAX];
+    if (hls_home_path(dir, e->d_name, path) != 0) continue;
+    if ((rc = check_private(path, false, NULL, why)) != 0) break;
+    if ((rc = load_identity_file(dir, e->d_name, &out[*n], why)) == 0) (*n)++;
+  }
+  closedir(d);
+  return rc;
+}
+
+static int load_identity_file(const char *dir, const char *name, struct hls_identity *id, struct hls_why *why) {
   char line[128];
   size_t bin_len = 0;
   const char *end = NULL;
-  int rc = read_key_line(dir, SECRET_FILE, line, sizeof line, why);
+  int rc = read_key_line(dir, name, line, sizeof line, why);
   if (rc != 0) return rc;
   uint8_t check_pk[32], check_sk[64];
   rc = 0;
   if (sodium_base642bin(id->secret_key, sizeof id->secret_key, line, strlen(line), NULL, &bin_len, &end,
                         sodium_base64_VARIANT_ORIGINAL) != 0 ||
       bin_len != 64 || *end != '\0') {
-    rc = hls_why_set(why, HLS_EINVAL, "%s/" SECRET_FILE ": malformed secret key", dir);
+    rc = hls_why_set(why, HLS_EINVAL, "%s/%s: malformed secret key", dir, name);
   } else {
     /* The file holds seed || public key: re-derive to catch corruption. */
     crypto_sign_seed_keypair(check_pk, check_sk, id->secret_key);
     if (sodium_memcmp(check_pk, id->secret_key + 32, 32) != 0)
-      rc = hls_why_set(why, HLS_EINVAL, "%s/" SECRET_FILE ": corrupt (public half does not match)", dir);
+      rc = hls_why_set(why, HLS_EINVAL, "%s/%s: corrupt (public half does not match)", dir, name);
     else
       memcpy(id->public_key, check_pk, 32);
   }
@@ -480,4 +505,161 @@ void hls_network_fingerprint(const uint8_t key[32], char out[17]) {
   crypto_generichash_update(&st, key, 32);
   crypto_generichash_final(&st, hash, sizeof hash);
   sodium_bin2hex(out, 17, hash, 8);
+}
+
+/* --- key succession (hls identity rotate) --------------------------------------- */
+
+#define DISCLOSURE_FILE "disclosure.key"
+
+/* Write name in dir atomically: a temporary file (mode 0600), fsynced,
+ * renamed over name, the directory fsynced. */
+static int write_file_atomic(const char *dir, const char *name, const char *content, struct hls_why *why) {
+  char tmp_name[128], tmp[HLS_PATH_MAX], path[HLS_PATH_MAX];
+  snprintf(tmp_name, sizeof tmp_name, "%s.tmp", name);
+  if (hls_home_path(dir, tmp_name, tmp) != 0 || hls_home_path(dir, name, path) != 0)
+    return hls_why_set(why, HLS_ETOOBIG, "path too long");
+  if (unlink(tmp) != 0 && errno != ENOENT) return hls_why_set(why, HLS_EIO, "%s: %s", tmp, strerror(errno));
+  int rc = write_new_file(dir, tmp_name, content, 0600, why);
+  if (rc != 0) {
+    unlink(tmp);
+    return rc;
+  }
+  if (rename(tmp, path) != 0) {
+    rc = hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
+    unlink(tmp);
+    return rc;
+  }
+  return fsync_dir(dir) == 0 ? 0 : hls_why_set(why, HLS_EIO, "%s: fsync", dir);
+}
+
+int hls_home_load_disclosure_key(const char *dir, uint8_t key[32], bool *present, struct hls_why *why) {
+  char line[128];
+  *present = false;
+  int rc = read_key_line(dir, DISCLOSURE_FILE, line, sizeof line, why);
+  if (rc == HLS_ENOTFOUND) {
+    if (why != NULL) why->text[0] = '\0';
+    return 0;
+  }
+  if (rc != 0) return rc;
+  if (hls_key32_parse(line, strlen(line), key) != 0)
+    rc = hls_why_set(why, HLS_EINVAL, "%s/" DISCLOSURE_FILE ": malformed key", dir);
+  else
+    *present = true;
+  sodium_memzero(line, sizeof line);
+  return rc;
+}
+
+#define STAGED_FILE SECRET_FILE ".new"
+
+int hls_home_load_staged(const char *dir, struct hls_identity *fresh, bool *present, struct hls_why *why) {
+  *present = false;
+  int rc = load_identity_file(dir, STAGED_FILE, fresh, why);
+  if (rc == HLS_ENOTFOUND) {
+    if (why != NULL) why->text[0] = '\0';
+    return 0;
+  }
+  if (rc == 0) *present = true;
+  return rc;
+}
+
+void hls_home_unstage(const char *dir) {
+  char path[HLS_PATH_MAX];
+  if (hls_home_path(dir, STAGED_FILE, path) == 0) unlink(path);
+}
+
+int hls_home_stage_identity(const char *dir, const struct hls_identity *old, const struct hls_identity *fresh,
+                            struct hls_why *why) {
+  char text[512], b64[sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL)], node_id[HLS_NODEID_TEXT_SIZE];
+  int rc;
+  /* 1. The disclosure key carries over (docs/consent.md): kept the first
+   * time the node's key is rotated, from the seed of the key it had. */
+  uint8_t dkey[32];
+  bool have = false;
+  if ((rc = hls_home_load_disclosure_key(dir, dkey, &have, why)) != 0) return rc;
+  if (!have) {
+    hls_disclosure_key(old->secret_key, dkey);
+    char hex[HLS_KEY32_TEXT_SIZE];
+    hls_key32_format(dkey, hex);
+    snprintf(text, sizeof text,
+             "# hlsd disclosure key: the key of this place's keyed rounding (hls-sdc-2),\n"
+             "# kept when its node key was first rotated so that its digests round as\n"
+             "# before. A secret: back it up with secret.key.\n%s\n",
+             hex);
+    sodium_memzero(hex, sizeof hex);
+    rc = write_file_atomic(dir, DISCLOSURE_FILE, text, why);
+    sodium_memzero(text, sizeof text);
+    if (rc != 0) goto out;
+  }
+  /* 2. The new key beside the old (written before the successor goes
+   * out: a node stopped between the two finishes the move at its next
+   * start, hls_home_load_staged). */
+  hls_nodeid_format(fresh->public_key, node_id);
+  sodium_bin2base64(b64, sizeof b64, fresh->secret_key, sizeof fresh->secret_key, sodium_base64_VARIANT_ORIGINAL);
+  snprintf(text, sizeof text,
+           "# hlsd node secret key. Whoever holds this file can act as this node:\n"
+           "# never share it, keep a backup somewhere safe.\n"
+           "# Node id: %s\n%s\n",
+           node_id, b64);
+  rc = write_file_atomic(dir, STAGED_FILE, text, why);
+  sodium_memzero(text, sizeof text);
+  sodium_memzero(b64, sizeof b64);
+out:
+  sodium_memzero(dkey, sizeof dkey);
+  return rc;
+}
+
+int hls_home_rotate_identity(const char *dir, const struct hls_identity *old, const struct hls_identity *fresh,
+                             int64_t now_ms, char retired[64], struct hls_why *why) {
+  char from[HLS_PATH_MAX], to[HLS_PATH_MAX], name[96];
+  struct hls_identity staged;
+  bool have = false;
+  int rc = hls_home_load_staged(dir, &staged, &have, why);
+  if (rc == 0 && (!have || sodium_memcmp(staged.public_key, fresh->public_key, 32) != 0))
+    rc = hls_home_stage_identity(dir, old, fresh, why);
+  sodium_memzero(&staged, sizeof staged);
+  if (rc != 0) return rc;
+  /* The old key retired, the staged one in its place. */
+  time_t t = (time_t)(now_ms / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char stamp[32], base[24];
+  strftime(base, sizeof base, "%Y%m%dT%H%M%SZ", &tm);
+  if (hls_home_path(dir, SECRET_FILE, from) != 0) {
+    rc = hls_why_set(why, HLS_ETOOBIG, "path too long");
+    goto out;
+  }
+  /* Never over an earlier retired key: two moves in one second (or a
+   * frozen test clock) take -2, -3, ... */
+  for (int i = 1;; i++) {
+    if (i == 1) snprintf(stamp, sizeof stamp, "%s", base);
+    else snprintf(stamp, sizeof stamp, "%s-%d", base, i);
+    snprintf(retired, 64, "secret.retired-%s", stamp);
+    if (hls_home_path(dir, retired, to) != 0) {
+      rc = hls_why_set(why, HLS_ETOOBIG, "path too long");
+      goto out;
+    }
+    if (link(from, to) == 0) break;
+    if (errno != EEXIST || i == 100) {
+      rc = hls_why_set(why, HLS_EIO, "%s: %s", to, strerror(errno));
+      goto out;
+    }
+  }
+  if (hls_home_path(dir, STAGED_FILE, from) != 0 || hls_home_path(dir, SECRET_FILE, to) != 0 ||
+      rename(from, to) != 0) {
+    rc = hls_why_set(why, HLS_EIO, "%s: %s", to, strerror(errno));
+    goto out;
+  }
+  /* 3. The old chain's mark kept beside it; the new chain has signed
+   * nothing. */
+  snprintf(name, sizeof name, HLS_CHAINMARK_FILE ".retired-%s", stamp);
+  if (hls_home_path(dir, HLS_CHAINMARK_FILE, from) == 0 && hls_home_path(dir, name, to) == 0 &&
+      rename(from, to) != 0 && errno != ENOENT) {
+    rc = hls_why_set(why, HLS_EIO, "%s: %s", to, strerror(errno));
+    goto out;
+  }
+  struct hls_chainmark none = {0};
+  if ((rc = hls_chainmark_save(dir, fresh->public_key, &none, why)) != 0) goto out;
+  rc = fsync_dir(dir) == 0 ? 0 : hls_why_set(why, HLS_EIO, "%s: fsync", dir);
+out:
+  return rc;
 }

@@ -6,6 +6,8 @@
  *   DIR/hlsd.db        the SQLite store (+ -wal, -shm)
  *   DIR/hlsd.sock      the control socket, mode 0600
  *   DIR/hlsd.lock      held by the running daemon
+ *   DIR/disclosure.key the keyed rounding's key, once the node key was rotated
+ *   DIR/secret.retired-STAMP  a node key hls identity rotate replaced, mode 0600
  *   DIR/join.invite    hls init --join's invite code, until hlsd's first start (invites.h)
  *
  * DIR is --home, else $HLS_HOME, else $XDG_DATA_HOME/hlsd, else
@@ -79,6 +81,27 @@ int hls_home_write_key(const char *dir, const char *name, const uint8_t key[32],
 int hls_home_replace_file(const char *dir, const char *name, const char *content, struct hls_why *why) HLS_WARN_UNUSED;
 /* Remove DIR/name; absent already is fine. */
 int hls_home_remove_file(const char *dir, const char *name, struct hls_why *why) HLS_WARN_UNUSED;
+/* The keys hls identity rotate retired (DIR/secret.retired-*, each
+ * 0600: HLS_EPERM otherwise), at most max, into out[0..*n). */
+int hls_home_load_retired(const char *dir, struct hls_identity *out, size_t max, size_t *n, struct hls_why *why) HLS_WARN_UNUSED;
+/* DIR/disclosure.key (the key of keyed rounding, hls-sdc-2, kept at the
+ * first hls identity rotate): *present false (0 returned) if none. */
+int hls_home_load_disclosure_key(const char *dir, uint8_t key[32], bool *present, struct hls_why *why) HLS_WARN_UNUSED;
+/* hls identity rotate's files, in two steps. Before the successor item
+ * naming fresh is signed (stage): DIR/disclosure.key from old's seed
+ * (unless kept already) and fresh in DIR/secret.key.new (0600). After
+ * it is stored (rotate): secret.key becomes fresh, the old one kept as
+ * secret.retired-STAMP (its name into retired, STAMP the UTC time of
+ * now_ms); chain.head moved to chain.head.retired-STAMP and a new one
+ * (nothing signed) written. A node stopped between the two finds the
+ * staged key at its next start (load_staged) and finishes, or drops it
+ * (unstage) if no successor names it. */
+int hls_home_stage_identity(const char *dir, const struct hls_identity *old, const struct hls_identity *fresh,
+                            struct hls_why *why) HLS_WARN_UNUSED;
+int hls_home_load_staged(const char *dir, struct hls_identity *fresh, bool *present, struct hls_why *why) HLS_WARN_UNUSED;
+void hls_home_unstage(const char *dir);
+int hls_home_rotate_identity(const char *dir, const struct hls_identity *old, const struct hls_identity *fresh,
+                             int64_t now_ms, char retired[64], struct hls_why *why) HLS_WARN_UNUSED;
 /* Short public fingerprint of a network key (first 8 bytes of its
  * BLAKE2b hash, hex), safe to show and log. */
 void hls_network_fingerprint(const uint8_t key[32], char out[17]);

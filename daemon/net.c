@@ -905,6 +905,11 @@ void hls_net_set_keys(struct hls_net *n, const uint8_t key[32], const uint8_t *o
   if (old == NULL) n->n_old_first = 0;
 }
 
+void hls_net_set_identity(struct hls_net *n, const struct hls_identity *id) {
+  memcpy(n->pk, id->public_key, 32);
+  memcpy(n->sk, id->secret_key, 64);
+}
+
 void hls_net_set_options(struct hls_net *n, const struct hls_net_options *opt) {
   char listen[sizeof n->opt.listen];
   memcpy(listen, n->opt.listen, sizeof listen);

@@ -64,6 +64,9 @@ int hls_net_start(struct hls_net **out, uv_loop_t *loop, const struct hls_identi
  * after a dial under key got no answer. Sessions up are not touched. */
 void hls_net_set_keys(struct hls_net *n, const uint8_t key[32], const uint8_t *old);
 /* New limits (SIGHUP); the listen address needs a restart. */
+/* The node's keys for the handshakes from now on (hls identity rotate);
+ * sessions already open keep theirs until closed. */
+void hls_net_set_identity(struct hls_net *n, const struct hls_identity *id);
 void hls_net_set_options(struct hls_net *n, const struct hls_net_options *opt);
 /* Close the listener and every connection (goodbyes sent where open); the
  * memory goes once libuv has closed every handle. NULL is a no-op. */

@@ -15,6 +15,7 @@
 
 #include "api.h"
 #include "audit.h"
+#include "disclosure.h"
 #include "hls_version.h"
 #include "log.h"
 #include "notify.h"
@@ -35,7 +36,18 @@ static hls_day node_today(void *node) { return hls_node_today(node); }
  * pattern engine; an erased one leaves it, and the store's erasure
  * follow-up runs; own items back from a peer resume the chain. */
 static void gossip_item_held(void *node, const struct hls_envelope *env) {
-  hls_patternsd_item(((struct hls_node *)node)->patterns, env);
+  struct hls_node *n = node;
+  hls_patternsd_item(n->patterns, env);
+  struct hls_successor su;
+  if (env->h.type == HLS_ENV_SUCCESSOR && hls_successor_decode(&su, env->body, env->body_len, NULL) == 0) {
+    char from[HLS_NODEID_TEXT_SIZE], to[HLS_NODEID_TEXT_SIZE];
+    hls_nodeid_format(env->h.origin, from);
+    hls_nodeid_format(su.new_id, to);
+    hls_log_info("successor_held", "old=%s new=%s seq=%llu detail=\"the place goes on under the new key\"", from, to,
+                 (unsigned long long)env->h.seq);
+    hls_peers_succeed(n->peers, env->h.origin, su.new_id);
+    hls_patternsd_succession(n->patterns);
+  }
 }
 static void schedule_publish(struct hls_node *n, bool urgent);
 static void gossip_item_erased(void *node, const uint8_t origin[32], uint64_t seq, bool receipt_owed) {
@@ -92,6 +104,9 @@ struct hls_summarise_ctx hls_node_summarise_ctx(struct hls_node *n) {
   struct hls_summarise_ctx ctx = {
       .store = n->store,
       .identity = &n->identity,
+      .disclosure_key = n->have_disclosure_key ? n->disclosure_key : NULL,
+      .retired = n->retired,
+      .n_retired = n->n_retired,
       .method = {.threshold = (uint32_t)n->config->suppression_threshold,
                  .rounding = (uint32_t)n->config->rounding,
                  .kind = HLS_SDC_KEYED},
@@ -218,6 +233,78 @@ int hls_node_accept_chain_loss(struct hls_node *n, struct hls_why *why) {
   return rc;
 }
 
+/* Tests only (hlsd --test-clock and HLS_TEST_ROTATE_STOP=step): stop the
+ * process dead after a step of hls identity rotate, as a crash there
+ * would, so that a test sees the next start finish the move. */
+static void rotate_test_stop(const struct hls_node *n, const char *step) {
+  const char *at = n->test_clock ? getenv("HLS_TEST_ROTATE_STOP") : NULL;
+  if (at != NULL && strcmp(at, step) == 0) {
+    hls_log_warn("test_rotate_stop", "step=%s", step);
+    hls_log_flush(true);
+    _exit(70);
+  }
+}
+
+int hls_node_rotate_identity(struct hls_node *n, uint8_t old_id[32], uint8_t new_id[32], uint64_t *successor_seq,
+                             char retired[64], struct hls_why *why) {
+  if (n->recovering)
+    return hls_why_set(why, HLS_ESTATE, "this node's chain is being recovered (hls chain): rotate its key after");
+  struct hls_identity fresh, old = n->identity;
+  crypto_sign_keypair(fresh.public_key, fresh.secret_key);
+  memcpy(old_id, old.public_key, 32);
+  memcpy(new_id, fresh.public_key, 32);
+  /* 1. The new key staged on disk, then the old key's last item: its
+   * successor, out before anything else changes (the mark first, as for
+   * every item). */
+  int rc = hls_home_stage_identity(n->home, &old, &fresh, why);
+  if (rc != 0) goto out;
+  struct hls_summarise_ctx ctx = hls_node_summarise_ctx(n);
+  rc = hls_summarise_successor(&ctx, &fresh, successor_seq, why);
+  if (rc != 0) hls_home_unstage(n->home);
+  struct hls_chainmark head;
+  if (rc == 0) rc = own_head(n, &head, why);
+  if (rc == 0 && head.seq > n->mark.seq) rc = mark_save(n, &head, why);
+  if (rc != 0) goto out;
+  n->chain_seq = head.seq;
+  hls_gossipd_published(n->gossip);
+  rotate_test_stop(n, "successor");
+  /* 2. The home's files, then the store: from here on the node is the
+   * new key. A stop before the files finishes the move at the next start
+   * (finish_rotation); one between the files and the store, there too
+   * (open_store). */
+  if ((rc = hls_home_rotate_identity(n->home, &old, &fresh, hls_node_now_ms(n), retired, why)) != 0) goto out;
+  rotate_test_stop(n, "files");
+  if (!n->have_disclosure_key) {
+    hls_disclosure_key(old.secret_key, n->disclosure_key);
+    n->have_disclosure_key = true;
+  }
+  if ((rc = hls_store_rotate_owner(n->store, old.public_key, fresh.public_key, why)) != 0) goto out;
+  if (n->n_retired < HLS_NODE_RETIRED_MAX) n->retired[n->n_retired++] = old;
+  else hls_log_warn("retired_keys_full", "max=%d detail=\"this old key signs no tombstones until hlsd restarts\"",
+                    HLS_NODE_RETIRED_MAX);
+  n->identity = fresh;
+  hls_nodeid_format(n->identity.public_key, n->node_id);
+  memset(&n->mark, 0, sizeof n->mark);
+  n->chain_seq = 0;
+  n->pause_logged = false;
+  /* 3. Sessions again, under the new key; the new chain from the records. */
+  hls_peers_rekey(n->peers);
+  hls_gossipd_rekey(n->gossip);
+  hls_patternsd_succession(n->patterns);
+  char from[HLS_NODEID_TEXT_SIZE];
+  hls_nodeid_format(old.public_key, from);
+  hls_log_warn("identity_rotated", "old=%s new=%s successor_seq=%llu retired=%s detail=\"the old key signed its "
+               "successor; this node is the new key from now on\"", from, n->node_id,
+               (unsigned long long)*successor_seq, retired);
+  build_profile(n);
+  n->dirty_all = true;
+  schedule_publish(n, true);
+out:
+  sodium_memzero(&old, sizeof old);
+  sodium_memzero(&fresh, sizeof fresh);
+  return rc;
+}
+
 int hls_node_publish(struct hls_node *n, struct hls_why *why) {
   if (n->recovering) {
     if (!n->pause_logged)
@@ -231,6 +318,18 @@ int hls_node_publish(struct hls_node *n, struct hls_why *why) {
                          (unsigned long long)n->chain_seq, (unsigned long long)n->mark.seq);
     return hls_why_set(why, HLS_ESTATE, "publishing is paused: how far this node's chain went is not known (its "
                        "chain mark was lost); hls chain accept-loss resumes it");
+  }
+  /* A key with a successor signs nothing more (docs/protocol.md 4.9):
+   * a rotation that stopped half way (the files still name the old key). */
+  uint64_t closed = 0;
+  if (hls_store_successor_seq(n->store, n->identity.public_key, &closed, NULL) == 0 && closed != 0) {
+    if (!n->pause_logged)
+      hls_log_error("publish_refused", "successor_seq=%llu detail=\"this node's key has a successor: it signs "
+                    "nothing more; finish the rotation (docs/operations.md, Moving a place to a new key)\"",
+                    (unsigned long long)closed);
+    n->pause_logged = true;
+    return hls_why_set(why, HLS_ESTATE, "this node's key has a successor (seq %llu): it signs nothing more",
+                       (unsigned long long)closed);
   }
   struct hls_summarise_ctx ctx = hls_node_summarise_ctx(n);
   struct hls_dirty dirty = {.all = n->dirty_all, .n = n->n_dirty, .weeks = n->dirty_weeks};
@@ -263,6 +362,7 @@ int hls_node_publish(struct hls_node *n, struct hls_why *why) {
   /* A steward's rotation: its rekey item is signed, so the new key is used. */
   if (res.rekeys > 0) hls_netkeys_published(n->netkeys);
   hls_gossipd_published(n->gossip);
+  for (size_t i = 0; i < n->n_retired; i++) hls_gossipd_published_retired(n->gossip, n->retired[i].public_key);
   if (res.expired > 0) {
     char about[40];
     snprintf(about, sizeof about, "records=%lld", (long long)res.expired);
@@ -576,6 +676,10 @@ static void node_api_chain(void *node, struct hls_api_chain *out) {
   out->changes_pending = n->first_change_ms != 0 || n->dirty_all || n->n_dirty > 0;
 }
 static int node_api_accept_chain_loss(void *node, struct hls_why *why) { return hls_node_accept_chain_loss(node, why); }
+static int node_api_rotate_identity(void *node, uint8_t old_id[32], uint8_t new_id[32], uint64_t *successor_seq,
+                                    char retired[64], struct hls_why *why) {
+  return hls_node_rotate_identity(node, old_id, new_id, successor_seq, retired, why);
+}
 static int node_api_test_clock_set(void *node, int64_t unix_ms, struct hls_why *why) {
   return hls_node_test_clock_set(node, unix_ms, why);
 }
@@ -615,6 +719,7 @@ static struct hls_api_env node_api_env(struct hls_node *n) {
                             .summarise_ctx = node_api_summarise_ctx,
                             .chain = node_api_chain,
                             .accept_chain_loss = node_api_accept_chain_loss,
+                            .rotate_identity = node_api_rotate_identity,
                             .test_clock_set = node_api_test_clock_set,
                             .web_url = node_api_web_url,
                             .ctx = n};
@@ -763,7 +868,21 @@ static int open_store(struct hls_node *n, bool accept_new, struct hls_why *why) 
   uint8_t owner[32];
   bool owned = false;
   if ((rc = hls_store_owner(n->store, owner, &owned, why)) != 0) return rc;
-  if ((rc = hls_store_claim(n->store, n->identity.public_key, why)) != 0) {
+  rc = hls_store_claim(n->store, n->identity.public_key, why);
+  if (rc == HLS_EFOREIGN && owned) {
+    /* hls identity rotate stopped after the key files, before the store:
+     * the owner's successor names this key. */
+    uint8_t next[32];
+    bool found = false;
+    if (hls_store_successor_of(n->store, owner, next, &found, NULL) == 0 && found &&
+        memcmp(next, n->identity.public_key, 32) == 0 &&
+        hls_store_rotate_owner(n->store, owner, n->identity.public_key, why) == 0) {
+      hls_log_warn("identity_rotation_finished", "step=store detail=\"the store moves to the key that succeeded "
+                   "its owner\"");
+      rc = hls_store_claim(n->store, n->identity.public_key, why);
+    }
+  }
+  if (rc != 0) {
     if (rc != HLS_EFOREIGN) return rc;
     char theirs[HLS_NODEID_TEXT_SIZE];
     if (owned) hls_nodeid_format(owner, theirs);
@@ -832,6 +951,45 @@ static void recover_rotation(struct hls_node *n) {
   hls_netkeys_recover(n->netkeys, found ? &r : NULL);
 }
 
+/* A key staged by hls identity rotate (DIR/secret.key.new) whose
+ * successor the store holds: the node stopped between the successor and
+ * the key files; finish the move (files, store) before anything starts.
+ * Staged with no successor naming it: the move never happened; drop it. */
+static int finish_rotation(struct hls_node *n, struct hls_why *why) {
+  struct hls_identity staged;
+  bool present = false;
+  int rc = hls_home_load_staged(n->home, &staged, &present, why);
+  if (rc != 0 || !present) return rc;
+  uint8_t next[32];
+  bool found = false;
+  if ((rc = hls_store_successor_of(n->store, n->identity.public_key, next, &found, why)) != 0) goto out;
+  if (!found || memcmp(next, staged.public_key, 32) != 0) {
+    hls_log_warn("identity_rotation_dropped", "detail=\"a staged key no successor names: the rotation never "
+                 "happened; secret.key.new removed\"");
+    hls_home_unstage(n->home);
+    goto out;
+  }
+  char retired[64];
+  if ((rc = hls_home_rotate_identity(n->home, &n->identity, &staged, hls_node_now_ms(n), retired, why)) != 0 ||
+      (rc = hls_store_rotate_owner(n->store, n->identity.public_key, staged.public_key, why)) != 0)
+    goto out;
+  if (!n->have_disclosure_key &&
+      (rc = hls_home_load_disclosure_key(n->home, n->disclosure_key, &n->have_disclosure_key, why)) != 0)
+    goto out;
+  if (n->n_retired < HLS_NODE_RETIRED_MAX) n->retired[n->n_retired++] = n->identity;
+  char from[HLS_NODEID_TEXT_SIZE];
+  hls_nodeid_format(n->identity.public_key, from);
+  n->identity = staged;
+  hls_nodeid_format(n->identity.public_key, n->node_id);
+  memset(&n->mark, 0, sizeof n->mark);
+  n->chain_seq = 0;
+  n->recovering = false;
+  hls_log_warn("identity_rotation_finished", "step=files old=%s new=%s retired=%s", from, n->node_id, retired);
+out:
+  sodium_memzero(&staged, sizeof staged);
+  return rc;
+}
+
 int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config, hls_config_loader reload,
                  void *reload_ctx, const struct hls_run_options *run, struct hls_why *why) {
   int rc;
@@ -857,6 +1015,8 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   if ((rc = take_lock(n, why)) != 0) return rc;
   if ((rc = hls_home_load_identity(n->home, &n->identity, why)) != 0) goto fail;
   if ((rc = hls_home_load_network_key(n->home, n->network_key, why)) != 0) goto fail;
+  if ((rc = hls_home_load_disclosure_key(n->home, n->disclosure_key, &n->have_disclosure_key, why)) != 0) goto fail;
+  if ((rc = hls_home_load_retired(n->home, n->retired, HLS_NODE_RETIRED_MAX, &n->n_retired, why)) != 0) goto fail;
   hls_nodeid_format(n->identity.public_key, n->node_id);
   hls_network_fingerprint(n->network_key, n->network_fingerprint);
   struct hls_netkeys_env netkeys_env = {.home = n->home, .self = n->identity.public_key, .now_ms = node_clock,
@@ -865,6 +1025,7 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
 
   hls_notify_status("Starting: checking the store");
   if ((rc = open_store(n, run->accept_new_store, why)) != 0) goto fail;
+  if ((rc = finish_rotation(n, why)) != 0) goto fail;
   recover_rotation(n);
 
   if ((rc = uv_loop_init(&n->loop)) != 0) {
@@ -1013,6 +1174,8 @@ fail:
   hls_netkeys_free(n->netkeys);
   n->netkeys = NULL;
   sodium_memzero(&n->identity, sizeof n->identity);
+  sodium_memzero(n->disclosure_key, sizeof n->disclosure_key);
+  sodium_memzero(n->retired, sizeof n->retired);
   sodium_memzero(n->network_key, sizeof n->network_key);
   if (n->lock_fd >= 0) close(n->lock_fd);
   return rc;

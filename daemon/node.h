@@ -35,6 +35,15 @@ struct hls_node {
   void *reload_ctx;
   char home[HLS_PATH_MAX];
   struct hls_identity identity;
+  /* DIR/disclosure.key, kept at the first key rotation: the keyed
+   * rounding goes on with it (else it is derived from identity). */
+  uint8_t disclosure_key[32];
+  bool have_disclosure_key;
+  /* Keys hls identity rotate replaced (DIR/secret.retired-*): they sign
+   * tombstones in their closed chains only (consent withdrawn later). */
+#define HLS_NODE_RETIRED_MAX 16
+  struct hls_identity retired[HLS_NODE_RETIRED_MAX];
+  size_t n_retired;
   uint8_t network_key[32];
   char node_id[HLS_NODEID_TEXT_SIZE];
   char network_fingerprint[17];
@@ -140,5 +149,15 @@ void hls_node_own_items_arrived(struct hls_node *n);
  * sign from the store's head on (a peer that holds the lost ones will see
  * a fork). HLS_ESTATE if the chain is not being recovered. */
 int hls_node_accept_chain_loss(struct hls_node *n, struct hls_why *why) HLS_WARN_UNUSED;
+/* hls identity rotate (docs/operations.md, "Moving a place to a new
+ * key"): a new key; the old one signs a successor naming it, the last
+ * item of its chain; the home's files change (home.h,
+ * hls_home_rotate_identity), the store's owner and publication log move
+ * to the new key, the sessions start again under it, and the new chain
+ * starts with the profile, stories and digests the records give.
+ * old_id/new_id/retired (the old key file's name) are filled. HLS_ESTATE
+ * while the chain is being recovered or before anything was published. */
+int hls_node_rotate_identity(struct hls_node *n, uint8_t old_id[32], uint8_t new_id[32], uint64_t *successor_seq,
+                             char retired[64], struct hls_why *why) HLS_WARN_UNUSED;
 
 #endif

@@ -58,7 +58,19 @@ int hls_patternsd_api_list_vouched(struct hls_patternsd *pd, struct hls_control_
   if (rc == 0) rc = hls_api_arg_limit(call->req->args, LIST_DEFAULT, &limit, &call->why);
   if (rc == 0) rc = hls_mp_get_i64(call->req->args, "offset", &offset, &has_offset, &call->why);
   if (rc == 0) rc = hls_mp_get_bool(call->req->args, "all", &all, NULL, &call->why);
-  /* Places are resolved with the engine's place list. */
+  /* Places are resolved with the engine's place list, where a place that
+   * moved to a new key is known by its first one: a later key's id names
+   * the same place. */
+  for (size_t i = 0; rc == 0 && i < f.n_places; i++) {
+    uint8_t pk[32], root[32];
+    uint64_t ignored;
+    if (f.places[i][0] == '@' && hls_nodeid_parse(f.places[i], pk) == 0 &&
+        hls_pat__keymap_to_engine(pd->keys, pk, 1, root, &ignored)) {
+      char text[HLS_NODEID_TEXT_SIZE];
+      hls_nodeid_format(root, text);
+      snprintf(f.places[i], sizeof f.places[i], "%s", text);
+    }
+  }
   if (rc == 0 && f.n_places > 0) rc = hls_patternsd__need_engine(pd, &call->why);
   if (rc == 0) rc = hls_patsummary_filter_resolve_places(pd->summary, &f, true, &call->why);
   if (rc != 0) return rc;
@@ -121,8 +133,11 @@ static int show_cell(void *ctx, const struct hls_pat_cell_ref *c) {
     return HLS_EINTERNAL;
   char label[HLS_PATSUMMARY_LABEL], id[HLS_NODEID_TEXT_SIZE], item[HLS_NODEID_TEXT_SIZE + 24], week[9];
   hls_patsummary_place_label(s->pd->summary, c->place, label, sizeof label);
-  hls_nodeid_format(pi.origin, id);
-  snprintf(item, sizeof item, "%s:%llu", id, (unsigned long long)c->seq);
+  uint8_t key[32];
+  uint64_t seq;
+  hls_pat__keymap_from_engine(s->pd->keys, pi.origin, c->seq, key, &seq); /* the item's own key and seq */
+  hls_nodeid_format(key, id);
+  snprintf(item, sizeof item, "%s:%llu", id, (unsigned long long)seq);
   hls_patsummary_week_text(c->week, week);
   if (msgpack_pack_map(pk, 11) != 0 || hls_mp_pack_kv_str(pk, "place", label) != 0 ||
       hls_mp_pack_kv_str(pk, "region", pi.region) != 0 || hls_mp_pack_kv_str(pk, "week", week) != 0 ||
@@ -141,8 +156,11 @@ static int show_story(void *ctx, const struct hls_pat_story_ref *r) {
   if (hls_patterns_place_info(s->pd->pt, r->place, &pi) != 0) return HLS_EINTERNAL;
   char label[HLS_PATSUMMARY_LABEL], id[HLS_NODEID_TEXT_SIZE], item[HLS_NODEID_TEXT_SIZE + 24], week[9];
   hls_patsummary_place_label(s->pd->summary, r->place, label, sizeof label);
-  hls_nodeid_format(pi.origin, id);
-  snprintf(item, sizeof item, "%s:%llu", id, (unsigned long long)r->seq);
+  uint8_t key[32];
+  uint64_t seq;
+  hls_pat__keymap_from_engine(s->pd->keys, pi.origin, r->seq, key, &seq);
+  hls_nodeid_format(key, id);
+  snprintf(item, sizeof item, "%s:%llu", id, (unsigned long long)seq);
   hls_patsummary_week_text(r->week, week);
   msgpack_packer *pk = s->pk;
   if (msgpack_pack_map(pk, 4) != 0 || hls_mp_pack_kv_str(pk, "place", label) != 0 ||

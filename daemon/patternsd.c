@@ -430,6 +430,111 @@ static void refresh_now_week(struct hls_patternsd *pd) {
   if (hls_patterns_week(y, w, &pd->feed.now_week) != 0) pd->feed.now_week = 0;
 }
 
+/* --- place identity across key succession ------------------------------------------- */
+
+static int keymap_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
+
+struct keymap_rows {
+  struct hls_succession_row *r;
+  size_t n, cap;
+};
+
+static int keymap_row(void *ctx, const struct hls_succession_row *r) {
+  struct keymap_rows *l = ctx;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 16;
+    struct hls_succession_row *p = realloc(l->r, cap * sizeof *p);
+    if (p == NULL) return HLS_ENOMEM;
+    l->r = p;
+    l->cap = cap;
+  }
+  l->r[l->n++] = *r;
+  return 0;
+}
+
+/* The row whose new key is key, or NULL. */
+static const struct hls_succession_row *keymap_pred(const struct keymap_rows *l, const uint8_t key[32]) {
+  for (size_t i = 0; i < l->n; i++)
+    if (memcmp(l->r[i].new_id, key, 32) == 0) return &l->r[i];
+  return NULL;
+}
+
+/* key's root and gen: walked back through l, at most HLS_SUCCESSION_MAX_DEPTH. */
+static void keymap_walk(const struct keymap_rows *l, const uint8_t key[32], uint8_t root[32], uint32_t *gen) {
+  memcpy(root, key, 32);
+  *gen = 0;
+  const struct hls_succession_row *r;
+  while (*gen < HLS_SUCCESSION_MAX_DEPTH && (r = keymap_pred(l, root)) != NULL && memcmp(r->old_id, key, 32) != 0) {
+    memcpy(root, r->old_id, 32);
+    (*gen)++;
+  }
+}
+
+struct hls_pat_keymap *hls_pat__keymap_load(struct hls_store *store, struct hls_why *why) {
+  struct keymap_rows l = {0};
+  struct hls_pat_keymap *m = NULL;
+  if (hls_store_successions(store, keymap_row, &l, why) != 0 || l.n == 0) goto out;
+  if ((m = calloc(1, sizeof *m)) == NULL || (m->e = calloc(2 * l.n, sizeof *m->e)) == NULL) {
+    if (m != NULL) free(m);
+    m = NULL;
+    hls_why_set(why, HLS_ENOMEM, "out of memory");
+    goto out;
+  }
+  m->refs = 1;
+  for (size_t i = 0; i < 2 * l.n; i++) {
+    const uint8_t *key = i < l.n ? l.r[i].old_id : l.r[i - l.n].new_id;
+    bool seen = false;
+    for (size_t j = 0; j < m->n && !seen; j++) seen = memcmp(m->e[j].key, key, 32) == 0;
+    if (seen) continue;
+    struct hls_pat_keymap_entry *e = &m->e[m->n++];
+    memcpy(e->key, key, 32);
+    keymap_walk(&l, key, e->root, &e->gen);
+  }
+  qsort(m->e, m->n, sizeof *m->e, keymap_cmp);
+out:
+  free(l.r);
+  return m;
+}
+
+struct hls_pat_keymap *hls_pat__keymap_ref(struct hls_pat_keymap *m) {
+  if (m != NULL) m->refs++;
+  return m;
+}
+
+void hls_pat__keymap_unref(struct hls_pat_keymap *m) {
+  if (m == NULL || --m->refs > 0) return;
+  free(m->e);
+  free(m);
+}
+
+bool hls_pat__keymap_to_engine(const struct hls_pat_keymap *m, const uint8_t origin[32], uint64_t seq,
+                               uint8_t out_origin[32], uint64_t *out_seq) {
+  const struct hls_pat_keymap_entry *e = m != NULL ? bsearch(origin, m->e, m->n, sizeof *m->e, keymap_cmp) : NULL;
+  if (e == NULL || e->gen == 0) {
+    memcpy(out_origin, e != NULL ? e->root : origin, 32);
+    *out_seq = seq;
+    return e == NULL || seq < (1ull << HLS_PAT_GEN_SHIFT);
+  }
+  if (seq >= (1ull << HLS_PAT_GEN_SHIFT)) return false;
+  memcpy(out_origin, e->root, 32);
+  *out_seq = (uint64_t)e->gen << HLS_PAT_GEN_SHIFT | seq;
+  return true;
+}
+
+void hls_pat__keymap_from_engine(const struct hls_pat_keymap *m, const uint8_t origin[32], uint64_t seq,
+                                 uint8_t out_origin[32], uint64_t *out_seq) {
+  memcpy(out_origin, origin, 32);
+  *out_seq = seq;
+  uint32_t gen = (uint32_t)(seq >> HLS_PAT_GEN_SHIFT);
+  if (m == NULL || gen == 0) return;
+  for (size_t i = 0; i < m->n; i++)
+    if (m->e[i].gen == gen && memcmp(m->e[i].root, origin, 32) == 0) {
+      memcpy(out_origin, m->e[i].key, 32);
+      *out_seq = seq & ((1ull << HLS_PAT_GEN_SHIFT) - 1);
+      return;
+    }
+}
+
 /* The first of several items, for the one line that logs them all. */
 static void note_first(char *out, size_t size, const uint8_t origin[32], uint64_t seq, const char *detail) {
   char id[HLS_NODEID_TEXT_SIZE];
@@ -439,10 +544,14 @@ static void note_first(char *out, size_t size, const uint8_t origin[32], uint64_
 
 /* Give one held item to f's engine. Thread-safe for distinct feeders: it
  * touches f and its engine only (and logs only when !f->defer_errors). */
-static int feed_body(struct hls_pat_feeder *f, const uint8_t origin[32], uint64_t seq, int type, const uint8_t *body,
-                     size_t len) {
+static int feed_body(struct hls_pat_feeder *f, const uint8_t item_origin[32], uint64_t item_seq, int type,
+                     const uint8_t *body, size_t len) {
   struct hls_why why = {{0}};
   int rc = 0;
+  /* The place's root key, and the seq in the place's order of keys. */
+  uint8_t origin[32];
+  uint64_t seq;
+  if (!hls_pat__keymap_to_engine(f->keys, item_origin, item_seq, origin, &seq)) return 0;
   switch (type) {
   case HLS_ENV_PROFILE: {
     struct hls_profile p;
@@ -479,7 +588,11 @@ static int feed_body(struct hls_pat_feeder *f, const uint8_t origin[32], uint64_
   }
   case HLS_ENV_TOMBSTONE: {
     struct hls_tombstone t;
-    if ((rc = hls_tombstone_decode(&t, body, len, &why)) == 0) rc = hls_patterns_erase(f->pt, origin, t.target_seq);
+    uint8_t target_origin[32];
+    uint64_t target_seq;
+    if ((rc = hls_tombstone_decode(&t, body, len, &why)) == 0 &&
+        hls_pat__keymap_to_engine(f->keys, item_origin, t.target_seq, target_origin, &target_seq))
+      rc = hls_patterns_erase(f->pt, target_origin, target_seq);
     break;
   }
   default: break;
@@ -515,7 +628,10 @@ static void feed_live(struct hls_patternsd *pd, const uint8_t origin[32], uint64
 }
 
 /* An erasure given to the engine on the loop. */
-static void erase_live(struct hls_patternsd *pd, const uint8_t origin[32], uint64_t seq) {
+static void erase_live(struct hls_patternsd *pd, const uint8_t item_origin[32], uint64_t item_seq) {
+  uint8_t origin[32];
+  uint64_t seq;
+  if (!hls_pat__keymap_to_engine(pd->keys, item_origin, item_seq, origin, &seq)) return;
   int rc = hls_patterns_erase(pd->pt, origin, seq);
   if (rc == HLS_ESTATE) late_fact(pd);
   else if (rc != 0) pd->resync = true;
@@ -734,6 +850,7 @@ struct hls_pd_load {
   struct hls_patternsd *pd; /* NULL once the host closed: the job only frees itself */
   sqlite3 *snap;            /* owned: the snapshot it reads */
   struct hls_pat_feeder feed; /* feed.pt owned until installed */
+  struct hls_pat_keymap *keys; /* a reference: the successions when it started */
   atomic_bool stop;
   atomic_size_t n_items;
   int32_t late_weeks; /* freeze the weeks before the latest digest's less these (0: none) */
@@ -861,6 +978,7 @@ static void load_job_free(struct hls_pd_load *job) {
   free(job->order);
   hls_patstore_snapshot_close(job->snap);
   hls_patterns_free(job->feed.pt);
+  hls_pat__keymap_unref(job->keys);
   free(job);
 }
 
@@ -899,6 +1017,7 @@ static void load_done(uv_work_t *w, int status) {
       hls_log_warn("patterns_freeze_failed", "detail=\"out of memory: every week stays in memory for now\"");
     pd->feed = job->feed;
     pd->feed.pt = pd->pt;
+    pd->feed.keys = pd->keys;
     pd->feed.defer_errors = false;
     pd->feed.places_changed = false;
     pd->resync = pd->feed.out_of_memory;
@@ -997,6 +1116,8 @@ static int start_load(struct hls_patternsd *pd, struct hls_why *why) {
   job->feed.latest_week = NO_WEEK;
   job->feed.now_week = pd->feed.now_week;
   job->feed.defer_errors = true;
+  job->keys = hls_pat__keymap_ref(pd->keys);
+  job->feed.keys = job->keys;
   job->late_weeks = pd->env.late_weeks;
   atomic_init(&job->stop, false);
   atomic_init(&job->n_items, 0);
@@ -1035,6 +1156,26 @@ static void restart_load(struct hls_patternsd *pd) {
   }
   pd->n_refs = 0;
   load_or_retry(pd);
+}
+
+void hls_patternsd_succession(struct hls_patternsd *pd) {
+  if (pd == NULL) return;
+  struct hls_why why = {{0}};
+  struct hls_pat_keymap *keys = hls_pat__keymap_load(pd->env.store, &why);
+  if (keys == NULL && why.text[0]) {
+    hls_log_error("patterns_succession_failed", "detail=\"%s\" action=resync", why.text);
+    pd->resync = true;
+    return;
+  }
+  hls_pat__keymap_unref(pd->keys);
+  pd->keys = keys;
+  pd->feed.keys = keys;
+  /* Items given before under their own keys now belong to the root's
+   * place: the engine is built again from the store. */
+  hls_log_info("patterns_rebuilding", "detail=\"a key succession: places are known by their first key\"");
+  pd->rebuilds++;
+  if (pd->load != NULL) restart_load(pd);
+  else rebuild(pd);
 }
 
 bool hls_patternsd_ready(const struct hls_patternsd *pd) { return pd != NULL && pd->phase == PD_READY; }
@@ -1077,7 +1218,11 @@ int hls_patternsd_start(struct hls_patternsd **out, const struct hls_patternsd_e
     pd->late_timer.data = pd;
     pd->late_timer_open = true;
     refresh_now_week(pd);
-    rc = start_load(pd, why);
+    struct hls_why keys_why = {{0}};
+    pd->keys = hls_pat__keymap_load(env->store, &keys_why);
+    if (pd->keys == NULL && keys_why.text[0]) rc = hls_why_set(why, HLS_ENOMEM, "patterns: %s", keys_why.text);
+    pd->feed.keys = pd->keys;
+    if (rc == 0) rc = start_load(pd, why);
   }
   if (rc != 0) {
     if (!why->text[0]) hls_why_set(why, rc, "patterns: %s", hls_strerror(rc));
@@ -1108,6 +1253,8 @@ void hls_patternsd_close(struct hls_patternsd *pd) {
   hls_patstore_free(pd->ps);
   hls_patsummary_free(pd->summary);
   hls_patterns_free(pd->pt);
+  hls_pat__keymap_unref(pd->keys);
+  pd->keys = NULL;
   pd->stale = false;
   if (pd->timer_open) pd->handles_closing++, uv_close((uv_handle_t *)&pd->timer, timer_closed);
   if (pd->late_timer_open) pd->handles_closing++, uv_close((uv_handle_t *)&pd->late_timer, timer_closed);

@@ -66,6 +66,10 @@ void hls_patternsd_close(struct hls_patternsd *pd);
 void hls_patternsd_item(struct hls_patternsd *pd, const struct hls_envelope *env);
 /* Item origin:seq lost its body (a tombstone erased it). */
 void hls_patternsd_erased(struct hls_patternsd *pd, const uint8_t origin[32], uint64_t seq);
+/* The successions held changed (a successor item arrived, or this
+ * node's key was rotated): places are known by the first key of their
+ * succession, so the engine is built again (docs/patterns.md). */
+void hls_patternsd_succession(struct hls_patternsd *pd);
 /* Recompute now what is pending (tests and benchmarks; the timer does it
  * otherwise). */
 int hls_patternsd_flush(struct hls_patternsd *pd, struct hls_why *why) HLS_WARN_UNUSED;

@@ -20,10 +20,42 @@ struct hls_patsummary;
 
 #define NO_WEEK INT32_MIN
 
+/* Place identity across key succession (docs/patterns.md, "Places and
+ * keys"): every key in a succession maps to the root of its succession
+ * (the place's first key), and its items' seqs to gen << 40 | seq, gen
+ * being the key's place in the succession (0: the root). The engine then
+ * sees one place whose later keys' items come after its earlier keys'
+ * (a digest of the new key supersedes the old key's for its week), and
+ * lineage maps back to the real key and seq. Immutable once built; the
+ * loop thread holds and drops references (the worker only reads). */
+#define HLS_PAT_GEN_SHIFT 40
+struct hls_pat_keymap_entry {
+  uint8_t key[32], root[32];
+  uint32_t gen;
+};
+struct hls_pat_keymap {
+  int refs;
+  size_t n;
+  struct hls_pat_keymap_entry *e; /* owned, sorted by key */
+};
+/* The keymap of the successions the store holds (refs 1); NULL on error
+ * (why says it) or when there are none. */
+struct hls_pat_keymap *hls_pat__keymap_load(struct hls_store *store, struct hls_why *why);
+struct hls_pat_keymap *hls_pat__keymap_ref(struct hls_pat_keymap *m);
+void hls_pat__keymap_unref(struct hls_pat_keymap *m);
+/* (origin, seq) as the engine knows it; false if the item cannot be
+ * given (a later key's seq of 2^40 or more). m may be NULL. */
+bool hls_pat__keymap_to_engine(const struct hls_pat_keymap *m, const uint8_t origin[32], uint64_t seq,
+                               uint8_t out_origin[32], uint64_t *out_seq);
+/* The engine's (place origin, seq) back to the key and seq of the item. */
+void hls_pat__keymap_from_engine(const struct hls_pat_keymap *m, const uint8_t origin[32], uint64_t seq,
+                                 uint8_t out_origin[32], uint64_t *out_seq);
+
 /* What feeding items to an engine keeps, apart from the host, so that
  * the start-up load can feed a fresh engine on a worker thread. */
 struct hls_pat_feeder {
   struct hls_patterns *pt; /* borrowed */
+  const struct hls_pat_keymap *keys; /* borrowed (a reference its owner holds); NULL: no successions */
   int32_t now_week;        /* for week_plausible: refresh_now_week */
   int32_t latest_week;     /* the latest week of a digest given to the engine, NO_WEEK before one */
   bool places_changed;     /* a profile was given: names or regions may have changed */
@@ -58,6 +90,7 @@ struct hls_patternsd {
   struct hls_pat_params params;
   struct hls_patsummary *summary; /* owned: the place list, for summaries */
   struct hls_pat_feeder feed;     /* feeds pt */
+  struct hls_pat_keymap *keys;    /* a reference: the successions, for feed and lineage */
   enum hls_pd_phase phase;
   bool have_engine;               /* pt holds a whole load (calls may read it) */
   uint64_t burst_start_ms;        /* loop time: the window items are counted in (burst) */

@@ -410,6 +410,39 @@ void hls_peers_recheck(struct hls_peers *p) {
   for (size_t i = 0; i < n; i++) hls_conn_close(gone[i], why[i]);
 }
 
+void hls_peers_rekey(struct hls_peers *p) {
+  hls_net_set_identity(p->net, p->env.identity);
+  for (size_t i = 0; i < p->n; i++) {
+    struct peer *peer = p->peers[i];
+    if (peer->conn) hls_conn_close(peer->conn, "identity_rotated");
+    if (peer->dialing) hls_conn_close(peer->dialing, "identity_rotated");
+    peer->next_dial_ms = 0;
+  }
+}
+
+void hls_peers_succeed(struct hls_peers *p, const uint8_t old_id[32], const uint8_t new_id[32]) {
+  struct peer *old = find(p, old_id);
+  if (p->closing || old == NULL || old->removed || memcmp(new_id, p->env.identity->public_key, 32) == 0) return;
+  struct peer *fresh = find(p, new_id);
+  char from[HLS_NODEID_TEXT_SIZE], to[HLS_NODEID_TEXT_SIZE];
+  hls_nodeid_format(old_id, from);
+  hls_nodeid_format(new_id, to);
+  struct hls_why why = {{0}};
+  if (old->row.blocked) {
+    if (fresh != NULL && fresh->row.blocked) return;
+    if (hls_peers_block(p, new_id, true, &why) == 0)
+      hls_log_info("peer_succeeded", "old=%s new=%s action=blocked detail=\"the old key was blocked\"", from, to);
+  } else if (old->row.admin && old->row.address[0] && (fresh == NULL || !fresh->row.admin)) {
+    char address[sizeof old->row.address];
+    snprintf(address, sizeof address, "%s", old->row.address);
+    if (hls_peers_add(p, new_id, address, &why) == 0)
+      hls_log_info("peer_succeeded", "old=%s new=%s address=%s action=listed detail=\"the old key was listed\"", from,
+                   to, address);
+    else
+      hls_log_warn("peer_succession_failed", "old=%s new=%s detail=\"%s\"", from, to, why.text);
+  }
+}
+
 const char *hls_peers_address(const struct hls_peers *p) { return hls_net_address(p->net); }
 
 int hls_peers_connecting(const struct hls_peers *p) {

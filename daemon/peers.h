@@ -65,6 +65,14 @@ void hls_peers_set_keys(struct hls_peers *p, const uint8_t key[32], const uint8_
 /* Close the sessions of peers no longer allowed (refuse, blocks). */
 void hls_peers_recheck(struct hls_peers *p);
 /* "HOST:PORT" the listener is bound to. */
+/* hls identity rotate: the handshakes use the node's new keys (env's
+ * identity, changed in place) and every session and dial starts again. */
+void hls_peers_rekey(struct hls_peers *p);
+/* A successor item of old_id naming new_id is held (docs/protocol.md
+ * 4.9): what the admin said of the old key holds for the new one. A
+ * listed old key's new key is listed at the same address, a blocked
+ * one's blocked. */
+void hls_peers_succeed(struct hls_peers *p, const uint8_t old_id[32], const uint8_t new_id[32]);
 const char *hls_peers_address(const struct hls_peers *p);
 
 /* hls peer add: trust pk at address and keep connected to it. */

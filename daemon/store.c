@@ -420,6 +420,35 @@ static const char *const migrations[] = {
     "  role INTEGER CHECK(role BETWEEN 0 AND 1),"
     "  asked_ms INTEGER NOT NULL"
     ") STRICT, WITHOUT ROWID;",
+    /* 21: key succession (docs/protocol.md 4.9, store_succession.c).
+     * successions: each successor item held, old key -> new key (the
+     * root of a place is found by walking it back). published_retired:
+     * this node's published rows of the keys it held before (hls
+     * identity rotate moves them here: published is keyed by seq of the
+     * node's current chain). Successors did not exist before (type 9 was
+     * refused): nothing to fill. */
+    "CREATE TABLE successions("
+    "  old_id BLOB PRIMARY KEY CHECK(length(old_id) = 32),"
+    "  new_id BLOB NOT NULL UNIQUE CHECK(length(new_id) = 32 AND new_id != old_id),"
+    "  seq INTEGER NOT NULL,"
+    "  at_ms INTEGER NOT NULL"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE published_retired("
+    "  origin BLOB NOT NULL CHECK(length(origin) = 32),"
+    "  seq INTEGER NOT NULL,"
+    "  type INTEGER NOT NULL,"
+    "  audience INTEGER NOT NULL,"
+    "  record_id INTEGER,"
+    "  iso_year INTEGER,"
+    "  iso_week INTEGER,"
+    "  target_seq INTEGER,"
+    "  reason INTEGER,"
+    "  content_hash BLOB,"
+    "  superseded_by INTEGER,"
+    "  erased_by INTEGER,"
+    "  published_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(origin, seq)"
+    ") STRICT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -942,6 +971,7 @@ static int meta_get(struct hls_store *s, const char *key, uint8_t *out, size_t c
   return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(s->db, rc, why);
 }
 
+int hls_store__meta_set_owner(struct hls_store *s, const uint8_t pk[32], struct hls_why *why);
 static int meta_set(struct hls_store *s, const char *key, const uint8_t *value, size_t len, struct hls_why *why) {
   sqlite3_stmt *st;
   int rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)", -1, &st, NULL);
@@ -979,6 +1009,10 @@ int hls_store_claim(struct hls_store *s, const uint8_t pk[32], struct hls_why *w
   sqlite3_finalize(st);
   if (rc != SQLITE_ROW) return hls_store_sqlite_error(s->db, rc, why);
   if (foreign) return HLS_EFOREIGN;
+  return meta_set(s, "owner", pk, 32, why);
+}
+
+int hls_store__meta_set_owner(struct hls_store *s, const uint8_t pk[32], struct hls_why *why) {
   return meta_set(s, "owner", pk, 32, why);
 }
 

@@ -543,6 +543,48 @@ typedef int (*hls_place_cb)(void *ctx, const struct hls_place_row *p);
 int hls_store_places(struct hls_store *s, struct hls_page *page, hls_place_cb cb, void *ctx,
                      struct hls_why *why) HLS_WARN_UNUSED;
 
+/* --- successions (store_succession.c; docs/protocol.md 4.9) ----------------------- */
+
+/* The longest succession followed back to a root: keys rotated more often
+ * are cut there (a loop of successions cannot hang a walk). */
+#define HLS_SUCCESSION_MAX_DEPTH 64
+
+struct hls_succession_row {
+  uint8_t old_id[32], new_id[32];
+  uint64_t seq;  /* the successor item's seq in old_id's chain */
+  int64_t at_ms; /* its timestamp */
+};
+typedef int (*hls_succession_cb)(void *ctx, const struct hls_succession_row *r);
+/* Every succession held, by old key. A non-zero return from cb stops the
+ * walk and is returned. */
+int hls_store_successions(struct hls_store *s, hls_succession_cb cb, void *ctx, struct hls_why *why) HLS_WARN_UNUSED;
+/* The seq of origin's successor item held, 0 if none. */
+int hls_store_successor_seq(struct hls_store *s, const uint8_t origin[32], uint64_t *seq, struct hls_why *why) HLS_WARN_UNUSED;
+/* The successor of origin (new key), if any: *found. */
+int hls_store_successor_of(struct hls_store *s, const uint8_t origin[32], uint8_t new_id[32], bool *found,
+                           struct hls_why *why) HLS_WARN_UNUSED;
+/* The key origin succeeded, if any (the old key whose successor names
+ * it): *found. */
+int hls_store_predecessor_of(struct hls_store *s, const uint8_t origin[32], uint8_t old_id[32], bool *found,
+                             struct hls_why *why) HLS_WARN_UNUSED;
+/* The root of pk's succession: the first key of the place, pk itself if
+ * it succeeded none. */
+int hls_store_succession_root(struct hls_store *s, const uint8_t pk[32], uint8_t root[32], struct hls_why *why) HLS_WARN_UNUSED;
+/* hls identity rotate, in the store (one transaction): this node's
+ * published rows are moved to published_retired under old_id (its chain
+ * is closed; the new one starts empty), and new_id becomes the store's
+ * owner. The successor item must be held already. */
+int hls_store_rotate_owner(struct hls_store *s, const uint8_t old_id[32], const uint8_t new_id[32], struct hls_why *why) HLS_WARN_UNUSED;
+
+/* The live stories (neither superseded nor erased) of origin, a key this
+ * node held before, from published_retired: seq, audience, record_id. */
+int hls_store_retired_live_stories(struct hls_store *s, const uint8_t origin[32], hls_published_cb cb, void *ctx,
+                                   struct hls_why *why) HLS_WARN_UNUSED;
+/* origin (a key this node held before) signed tombstone tomb_seq erasing
+ * its story story_seq: logged in published_retired. */
+int hls_store_retired_tombstone(struct hls_store *s, const uint8_t origin[32], uint64_t story_seq, uint64_t tomb_seq,
+                                int64_t record_id, int reason, int64_t now_ms, struct hls_why *why) HLS_WARN_UNUSED;
+
 /* --- vouches (store_vouches.c; docs/protocol.md 4.6) ------------------------------ */
 
 /* The latest vouch held of a voucher for a subject (vouch.withdrawn: it

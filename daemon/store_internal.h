@@ -185,6 +185,16 @@ int hls_store__fill_read_side(struct hls_store *s, struct hls_why *why);
 int hls_store__receipt_held(struct hls_store *s, const uint8_t holder[32], uint64_t seq, int64_t timestamp_ms,
                             const uint8_t *body, size_t len, struct hls_why *why);
 
+/* --- successions (store_succession.c) --------------------------------------------- */
+
+/* A successor body of origin (its seq and timestamp) is now held: origin
+ * -> its new key (table successions; a second successor naming one new
+ * key is ignored). */
+int hls_store__successor_held(struct hls_store *s, const uint8_t origin[32], uint64_t seq, int64_t timestamp_ms,
+                              const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
+/* The meta row "owner" := pk (store.c). */
+int hls_store__meta_set_owner(struct hls_store *s, const uint8_t pk[32], struct hls_why *why) HLS_WARN_UNUSED;
+
 /* --- vouches (store_vouches.c) ---------------------------------------------------- */
 
 /* A vouch body of voucher (its seq and timestamp) is now held: it

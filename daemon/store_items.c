@@ -143,6 +143,7 @@ static int body_held(struct hls_store *s, const uint8_t origin[32], uint64_t seq
   if (type == HLS_ENV_STORY) return story_themes(s, ST_STORY_THEME_ADD, origin, seq, timestamp_ms, body, len, why);
   if (type == HLS_ENV_RECEIPT) return hls_store__receipt_held(s, origin, seq, timestamp_ms, body, len, why);
   if (type == HLS_ENV_VOUCH) return hls_store__vouch_held(s, origin, seq, timestamp_ms, body, len, why);
+  if (type == HLS_ENV_SUCCESSOR) return hls_store__successor_held(s, origin, seq, timestamp_ms, body, len, why);
   return 0;
 }
 

@@ -69,13 +69,24 @@ static int chain_load(const struct hls_summarise_ctx *ctx, struct chain *ch, str
   return hls_store_chain_head(ctx->store, ctx->identity->public_key, &ch->seq, ch->head, why);
 }
 
+static int chain_append_as(const struct hls_summarise_ctx *ctx, const struct hls_identity *id, struct chain *ch,
+                           int type, int audience, const uint8_t *body, size_t body_len, uint64_t *seq,
+                           struct hls_why *why);
+
 /* Sign and store the next item; *seq gets its seq. */
 static int chain_append(const struct hls_summarise_ctx *ctx, struct chain *ch, int type, int audience,
                         const uint8_t *body, size_t body_len, uint64_t *seq, struct hls_why *why) {
+  return chain_append_as(ctx, ctx->identity, ch, type, audience, body, body_len, seq, why);
+}
+
+/* The same in the chain of key id (this node's, or one it held before). */
+static int chain_append_as(const struct hls_summarise_ctx *ctx, const struct hls_identity *id, struct chain *ch,
+                           int type, int audience, const uint8_t *body, size_t body_len, uint64_t *seq,
+                           struct hls_why *why) {
   msgpack_sbuffer sb;
   msgpack_sbuffer_init(&sb);
   uint64_t next = ch->seq + 1;
-  int rc = hls_env_build(&sb, type, ctx->identity->secret_key, next, ch->seq > 0 ? ch->head : NULL,
+  int rc = hls_env_build(&sb, type, id->secret_key, next, ch->seq > 0 ? ch->head : NULL,
                          (uint64_t)ctx->now_ms, audience, body, body_len);
   struct hls_envelope env;
   if (rc == 0) rc = hls_env_decode(&env, (const uint8_t *)sb.data, sb.size, why);
@@ -379,6 +390,60 @@ static int reconcile_stories(const struct hls_summarise_ctx *ctx, struct chain *
   return rc;
 }
 
+/* The stories published with keys this node held before (hls identity
+ * rotate): a story whose record's consent no longer allows it is erased
+ * by a tombstone in the old key's closed chain (docs/protocol.md 4.9:
+ * tombstones may follow a successor), signed with the kept old key, so
+ * that a withdrawal after a move reaches every holder of the old copy. */
+static int reconcile_retired(const struct hls_summarise_ctx *ctx, struct hls_summarise_result *res,
+                             struct hls_why *why) {
+  if (ctx->n_retired == 0) return 0;
+  struct candidates c;
+  int rc = load_candidates(ctx, &c, why);
+  if (rc != 0) return rc;
+  for (size_t r = 0; rc == 0 && r < ctx->n_retired; r++) {
+    const struct hls_identity *old = &ctx->retired[r];
+    uint64_t closed = 0;
+    struct chain ch;
+    struct live_list live = {0};
+    rc = hls_store_successor_seq(ctx->store, old->public_key, &closed, why);
+    if (rc == 0) rc = hls_store_chain_head(ctx->store, old->public_key, &ch.seq, ch.head, why);
+    /* Only a closed chain held up to its successor at least (a key's
+     * tombstone goes after everything it signed). */
+    if (rc == 0 && (closed == 0 || ch.seq < closed)) continue;
+    if (rc == 0) rc = hls_store_retired_live_stories(ctx->store, old->public_key, collect_live, &live, why);
+    for (size_t i = 0; rc == 0 && i < live.n; i++) {
+      const struct hls_published *p = &live.items[i];
+      struct candidate *cd = find_candidate(&c, p->record_id);
+      if (story_allowed(p, cd)) continue;
+      bool gone;
+      int reason = end_reason(ctx, p->record_id, cd, &gone);
+      struct hls_tombstone t = {.target_seq = p->seq, .reason = reason};
+      msgpack_sbuffer body;
+      msgpack_sbuffer_init(&body);
+      uint64_t seq = 0;
+      rc = hls_tombstone_pack(&body, &t);
+      if (rc == 0)
+        rc = chain_append_as(ctx, old, &ch, HLS_ENV_TOMBSTONE, HLS_AUD_NETWORK, (const uint8_t *)body.data, body.size,
+                             &seq, why);
+      msgpack_sbuffer_destroy(&body);
+      if (rc == 0)
+        rc = hls_store_retired_tombstone(ctx->store, old->public_key, p->seq, seq, p->record_id, reason, ctx->now_ms,
+                                         why);
+      if (rc == 0) rc = hls_store_item_erase(ctx->store, old->public_key, p->seq, why);
+      if (rc == 0) {
+        res->tombstones++;
+        hls_log_info("story_erased", "key=retired seq=%llu record=%lld reason=%s tombstone=%llu",
+                     (unsigned long long)p->seq, (long long)p->record_id, hls_tomb_reason_name(reason),
+                     (unsigned long long)seq);
+      }
+    }
+    free(live.items);
+  }
+  candidates_free(&c);
+  return rc;
+}
+
 /* --- digests ---------------------------------------------------------------------- */
 
 struct cell_list {
@@ -420,7 +485,8 @@ static int week_digest(const struct hls_summarise_ctx *ctx, int key, msgpack_sbu
   memset(d, 0, sizeof *d);
   if (hls_iso_week_monday(key / 100, key % 100, &monday) != 0) return HLS_EINVAL;
   struct cell_list l = {.method = &ctx->method, .iso_year = key / 100, .iso_week = key % 100};
-  hls_disclosure_key(ctx->identity->secret_key, l.key);
+  if (ctx->disclosure_key != NULL) memcpy(l.key, ctx->disclosure_key, sizeof l.key);
+  else hls_disclosure_key(ctx->identity->secret_key, l.key);
   int rc = hls_store_week_counts(ctx->store, monday, monday + 6, ctx->today, collect_cell, &l, why);
   if (rc == HLS_ETOOBIG) rc = hls_why_set(why, rc, "week %d-W%02d: more than %d digest cells", key / 100, key % 100,
                                           HLS_DIGEST_MAX_CELLS);
@@ -635,6 +701,35 @@ static int reconcile_rekey(const struct hls_summarise_ctx *ctx, struct chain *ch
   return rc;
 }
 
+int hls_summarise_successor(const struct hls_summarise_ctx *ctx, const struct hls_identity *fresh, uint64_t *seq,
+                            struct hls_why *why) {
+  struct chain ch;
+  uint64_t closed = 0;
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  struct hls_successor su;
+  hls_successor_sign(&su, ctx->identity->public_key, fresh->secret_key);
+  int rc = hls_successor_pack(&body, &su);
+  if (rc == 0) rc = hls_store_begin(ctx->store, why);
+  if (rc != 0) {
+    msgpack_sbuffer_destroy(&body);
+    return rc;
+  }
+  rc = chain_load(ctx, &ch, why);
+  if (rc == 0) rc = hls_store_successor_seq(ctx->store, ctx->identity->public_key, &closed, why);
+  if (rc == 0 && ch.seq == 0) rc = hls_why_set(why, HLS_ESTATE, "this node has published nothing yet");
+  if (rc == 0 && closed != 0)
+    rc = hls_why_set(why, HLS_ESTATE, "this key has a successor already (seq %llu)", (unsigned long long)closed);
+  if (rc == 0)
+    rc = chain_append(ctx, &ch, HLS_ENV_SUCCESSOR, HLS_AUD_NETWORK, (const uint8_t *)body.data, body.size, seq, why);
+  struct hls_published p = {.seq = *seq, .type = HLS_ENV_SUCCESSOR, .published_ms = ctx->now_ms};
+  if (rc == 0) rc = hls_store_published_add(ctx->store, &p, why);
+  if (rc == 0) rc = hls_store_commit(ctx->store, why);
+  if (rc != 0) hls_store_rollback(ctx->store);
+  msgpack_sbuffer_destroy(&body);
+  return rc;
+}
+
 int hls_summarise_reconcile(const struct hls_summarise_ctx *ctx, const struct hls_dirty *dirty,
                             struct hls_summarise_result *res, struct hls_why *why) {
   struct chain ch;
@@ -655,6 +750,7 @@ int hls_summarise_reconcile(const struct hls_summarise_ctx *ctx, const struct hl
   if (rc == 0) rc = reconcile_forks(ctx, &ch, res, why);
   if (rc == 0) rc = reconcile_vouches(ctx, &ch, res, why);
   if (rc == 0) rc = reconcile_rekey(ctx, &ch, res, why);
+  if (rc == 0) rc = reconcile_retired(ctx, res, why);
   if (rc == 0) rc = hls_store_commit(ctx->store, why);
   if (rc != 0) {
     hls_store_rollback(ctx->store);

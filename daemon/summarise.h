@@ -29,6 +29,10 @@
 struct hls_summarise_ctx {
   struct hls_store *store;                /* borrowed */
   const struct hls_identity *identity;    /* borrowed: signs the items */
+  const struct hls_identity *retired;     /* borrowed: keys this node held before (hls identity rotate) */
+  size_t n_retired;
+  const uint8_t *disclosure_key;          /* borrowed, 32 bytes: keyed rounding's key kept at a key
+                                           * rotation (DIR/disclosure.key); NULL: derived from identity */
   struct hls_digest_method method;
   const struct hls_profile *profile;      /* borrowed: what the profile should say */
   bool publish_receipts;                  /* publish.receipts: sign the receipts owed (else they wait) */
@@ -52,6 +56,13 @@ struct hls_summarise_result {
   bool receipts_waiting; /* more receipt entries are owed than one receipt carries: publish again */
   int64_t expired; /* consents that ended on expiry in this run */
 };
+
+/* hls identity rotate: sign, as the last item of this node's chain, a
+ * successor naming the key fresh (which signs its half), and log it as
+ * published. *seq gets its seq. One transaction. HLS_ESTATE if the chain
+ * is empty (a chain starts with its profile) or closed already. */
+int hls_summarise_successor(const struct hls_summarise_ctx *ctx, const struct hls_identity *fresh, uint64_t *seq,
+                            struct hls_why *why) HLS_WARN_UNUSED;
 
 /* Bring the chain up to date (see above), ending expired consent first.
  * One transaction: on error nothing is published. */

@@ -39,6 +39,13 @@ static int add_vouch(void *ctx, const struct hls_vouch_row *r) {
   return 0;
 }
 
+static int add_succession(void *ctx, const struct hls_succession_row *r) {
+  struct hls_succession_row *v = grow(ctx);
+  if (v == NULL) return HLS_ENOMEM;
+  *v = *r;
+  return 0;
+}
+
 static int node_cmp(const void *a, const void *b) {
   return memcmp(((const struct hls_trust_node *)a)->node_id, ((const struct hls_trust_node *)b)->node_id, 32);
 }
@@ -67,9 +74,13 @@ bool hls_trust_vouch_counts(const struct hls_trust *t, const struct hls_vouch_ro
 int hls_trust_load(struct hls_trust *t, struct hls_store *s, const uint8_t self[32], int64_t partner_vouches,
                    struct hls_why *why) {
   struct growing nodes = {.size = sizeof(struct hls_trust_node)}, vouches = {.size = sizeof(struct hls_vouch_row)};
+  struct growing successions = {.size = sizeof(struct hls_succession_row)};
   memset(t, 0, sizeof *t);
   int rc = hls_store_profiles(s, add_profile, &nodes, why);
   if (rc == 0) rc = hls_store_vouches(s, add_vouch, &vouches, why);
+  if (rc == 0) rc = hls_store_successions(s, add_succession, &successions, why);
+  t->successions = successions.items;
+  t->n_successions = successions.n;
   t->nodes = nodes.items;
   t->n_nodes = nodes.n;
   t->vouches = vouches.items;
@@ -90,9 +101,27 @@ int hls_trust_load(struct hls_trust *t, struct hls_store *s, const uint8_t self[
     hls_trust_free(t);
     return rc == HLS_ENOMEM ? hls_why_set(why, HLS_ENOMEM, "out of memory") : rc;
   }
+  /* Roots: each node's succession walked back (bounded: a loop stops). */
+  for (size_t i = 0; i < t->n_nodes; i++) {
+    struct hls_trust_node *n = &t->nodes[i];
+    memcpy(n->root, n->node_id, 32);
+    for (int depth = 0; depth < HLS_SUCCESSION_MAX_DEPTH; depth++) {
+      const struct hls_succession_row *pred = NULL;
+      for (size_t j = 0; j < t->n_successions && pred == NULL; j++)
+        if (memcmp(t->successions[j].new_id, n->root, 32) == 0) pred = &t->successions[j];
+      if (pred == NULL || memcmp(pred->old_id, n->node_id, 32) == 0) break;
+      memcpy(n->root, pred->old_id, 32);
+    }
+  }
+  for (size_t j = 0; j < t->n_successions; j++) {
+    struct hls_trust_node *old = node_of(t, t->successions[j].old_id);
+    if (old != NULL) old->succeeded = true;
+  }
   /* From this node outwards, until nothing changes: at most one round per
    * node. */
-  node_of(t, self)->vouched = true;
+  const struct hls_trust_node *me = node_of(t, self);
+  for (size_t i = 0; i < t->n_nodes; i++)
+    if (&t->nodes[i] == me || memcmp(t->nodes[i].root, me->root, 32) == 0) t->nodes[i].vouched = true;
   for (bool changed = true; changed;) {
     changed = false;
     for (size_t i = 0; i < t->n_vouches; i++) {
@@ -102,12 +131,37 @@ int hls_trust_load(struct hls_trust *t, struct hls_store *s, const uint8_t self[
         changed = true;
       }
     }
+    for (size_t j = 0; j < t->n_successions; j++) {
+      const struct hls_trust_node *old = node_of(t, t->successions[j].old_id);
+      struct hls_trust_node *fresh = node_of(t, t->successions[j].new_id);
+      if (old != NULL && fresh != NULL && old->vouched && !fresh->vouched && old->has_profile && fresh->has_profile &&
+          strcmp(old->profile.place, fresh->profile.place) == 0 && strcmp(old->profile.region, fresh->profile.region) == 0) {
+        fresh->vouched = true;
+        changed = true;
+      }
+    }
   }
   for (size_t i = 0; i < t->n_vouches; i++) {
     const struct hls_vouch_row *r = &t->vouches[i];
     if (r->vouch.role != HLS_PROFILE_PARTNER || !hls_trust_vouch_counts(t, r)) continue;
     node_of(t, r->vouch.subject)->partner_vouches++;
   }
+  /* A successor that inherited its vouch has its predecessors' partner
+   * vouches too (one hop a round, as many rounds as successions). */
+  for (size_t round = 0; round < t->n_successions; round++)
+    for (size_t j = 0; j < t->n_successions; j++) {
+      const struct hls_trust_node *old = node_of(t, t->successions[j].old_id);
+      struct hls_trust_node *fresh = node_of(t, t->successions[j].new_id);
+      if (old == NULL || fresh == NULL || !fresh->vouched || !old->vouched) continue;
+      int64_t own = 0;
+      for (size_t i = 0; i < t->n_vouches; i++) {
+        const struct hls_vouch_row *r = &t->vouches[i];
+        if (r->vouch.role == HLS_PROFILE_PARTNER && memcmp(r->vouch.subject, fresh->node_id, 32) == 0 &&
+            hls_trust_vouch_counts(t, r))
+          own++;
+      }
+      if (own + old->partner_vouches > fresh->partner_vouches) fresh->partner_vouches = own + old->partner_vouches;
+    }
   for (size_t i = 0; i < t->n_nodes; i++) {
     struct hls_trust_node *n = &t->nodes[i];
     n->role_counts = n->has_profile && (n->profile.role == HLS_PROFILE_PLACE || partner_vouches == 0 ||
@@ -120,5 +174,6 @@ void hls_trust_free(struct hls_trust *t) {
   if (t == NULL) return;
   free(t->nodes);
   free(t->vouches);
+  free(t->successions);
   memset(t, 0, sizeof *t);
 }

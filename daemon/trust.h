@@ -8,7 +8,14 @@
  * unvouched until a vouched place vouches for one of them. A node's
  * partner role counts if trust.partner_vouches is 0, or at least that many
  * vouched nodes vouch for it as a partner (with a matching claim). A
- * place role always counts. */
+ * place role always counts.
+ *
+ * Key succession (docs/protocol.md 4.9): a node whose key succeeded a
+ * vouched key is vouched too if its profile names the same place and
+ * region (the old key signed the successor), and its partner vouches are
+ * the old key's plus its own; every key of this node's own succession is
+ * this node. A place's keys share one root (its first key): a name they
+ * all claim is not claimed twice. */
 #ifndef HLS_TRUST_H
 #define HLS_TRUST_H
 
@@ -27,6 +34,8 @@ struct hls_trust_node {
   bool vouched;
   bool role_counts;
   int64_t partner_vouches; /* vouched nodes that vouch for it as a partner, matching its profile */
+  uint8_t root[32];         /* the first key of its succession (node_id if none) */
+  bool succeeded;           /* its key has a successor: the place goes on under another key */
 };
 
 struct hls_trust {
@@ -34,6 +43,8 @@ struct hls_trust {
   size_t n_nodes;
   struct hls_vouch_row *vouches; /* owned; every vouch held, by voucher then subject */
   size_t n_vouches;
+  struct hls_succession_row *successions; /* owned; every succession held, by old key */
+  size_t n_successions;
 };
 
 /* Read the profiles and vouches held in s and work out the above for

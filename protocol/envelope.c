@@ -7,7 +7,8 @@
 #include "addr.h"
 #include "text.h"
 
-static const char *const type_names[] = {NULL, "profile", "digest", "story", "tombstone", "receipt", "vouch", "fork", "rekey"};
+static const char *const type_names[] = {NULL,      "profile", "digest", "story", "tombstone",
+                                          "receipt", "vouch",   "fork",   "rekey", "successor"};
 static const char *const reason_names[] = {"consent_withdrawn", "consent_expired", "corrected", "record_deleted"};
 
 bool hls_env_type_known(uint64_t type) {
@@ -242,6 +243,11 @@ int hls_env_decode(struct hls_envelope *env, const uint8_t *bytes, size_t len, s
       TRY(hls_rekey_decode(&rk, env->body, env->body_len, why));
       if (hls_rekey_expels(&rk, h->origin))
         return hls_why_set(why, HLS_EMALFORMED, "rekey: a steward cannot expel itself");
+    }
+    if (h->type == HLS_ENV_SUCCESSOR) {
+      struct hls_successor su;
+      TRY(hls_successor_decode(&su, env->body, env->body_len, why));
+      TRY(hls_successor_verify(&su, h->origin, why));
     }
     if (h->type == HLS_ENV_VOUCH) {
       struct hls_vouch vo;
@@ -755,7 +761,10 @@ int hls_fork_decode(struct hls_fork *f, const uint8_t *body, size_t len, struct 
   TRY(expect_end(&rd, why));
   if (sodium_memcmp(a.h.origin, b.h.origin, HLS_KEY_BYTES) != 0)
     return hls_why_set(why, HLS_EMALFORMED, "fork: the stubs are of two origins");
-  if (a.h.seq == b.h.seq) {
+  if (a.h.type == HLS_ENV_SUCCESSOR && b.h.seq > a.h.seq && b.h.type != HLS_ENV_TOMBSTONE) {
+    /* A closed chain (4.9): after its successor, an origin signs
+     * tombstones only, on any branch, so the pair needs no link. */
+  } else if (a.h.seq == b.h.seq) {
     int c = memcmp(a.id, b.id, HLS_HASH_BYTES);
     if (c == 0) return hls_why_set(why, HLS_EMALFORMED, "fork: the same item twice");
     if (c > 0) return hls_why_set(why, HLS_ENONCANON, "fork: stubs of one seq not in item id order");
@@ -891,6 +900,57 @@ int hls_rekey_decode(struct hls_rekey *r, const uint8_t *body, size_t len, struc
   return expect_end(&rd, why);
 }
 
+/* --- successor ---------------------------------------------------------------------- */
+
+/* HLS_SUCCESSOR_TAG || old id || new id. */
+static void successor_message(uint8_t msg[sizeof HLS_SUCCESSOR_TAG - 1 + 2 * HLS_KEY_BYTES],
+                              const uint8_t old_id[HLS_KEY_BYTES], const uint8_t new_id[HLS_KEY_BYTES]) {
+  size_t tag_len = sizeof HLS_SUCCESSOR_TAG - 1;
+  memcpy(msg, HLS_SUCCESSOR_TAG, tag_len);
+  memcpy(msg + tag_len, old_id, HLS_KEY_BYTES);
+  memcpy(msg + tag_len + HLS_KEY_BYTES, new_id, HLS_KEY_BYTES);
+}
+
+void hls_successor_sign(struct hls_successor *s, const uint8_t old_id[HLS_KEY_BYTES], const uint8_t new_sk[64]) {
+  uint8_t msg[sizeof HLS_SUCCESSOR_TAG - 1 + 2 * HLS_KEY_BYTES];
+  memcpy(s->new_id, new_sk + 32, HLS_KEY_BYTES); /* libsodium: seed || public key */
+  successor_message(msg, old_id, s->new_id);
+  crypto_sign_detached(s->new_sig, NULL, msg, sizeof msg, new_sk);
+}
+
+int hls_successor_verify(const struct hls_successor *s, const uint8_t old_id[HLS_KEY_BYTES], struct hls_why *why) {
+  if (sodium_memcmp(s->new_id, old_id, HLS_KEY_BYTES) == 0)
+    return hls_why_set(why, HLS_EMALFORMED, "successor: a key cannot succeed itself");
+  uint8_t msg[sizeof HLS_SUCCESSOR_TAG - 1 + 2 * HLS_KEY_BYTES];
+  successor_message(msg, old_id, s->new_id);
+  if (crypto_sign_verify_detached(s->new_sig, msg, sizeof msg, s->new_id) != 0)
+    return hls_why_set(why, HLS_EBADSIG, "successor: the new key did not sign its succession of this origin");
+  return 0;
+}
+
+static int pack_successor(msgpack_sbuffer *out, const struct hls_successor *s) {
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  PK(msgpack_pack_array(&pk, 2));
+  TRY(pack_bin(&pk, s->new_id, HLS_KEY_BYTES));
+  return pack_bin(&pk, s->new_sig, HLS_SIG_BYTES);
+}
+
+int hls_successor_pack(msgpack_sbuffer *out, const struct hls_successor *s) {
+  size_t start = out->size;
+  return packed_ok(out, start, HLS_ENV_SUCCESSOR, pack_successor(out, s));
+}
+
+int hls_successor_decode(struct hls_successor *s, const uint8_t *body, size_t len, struct hls_why *why) {
+  struct hls_mp_reader r;
+  memset(s, 0, sizeof *s);
+  hls_mp_reader_init(&r, body, len, true);
+  TRY(read_array_n(&r, 2, "successor", why));
+  TRY(read_fixed_bin(&r, s->new_id, HLS_KEY_BYTES, "new_id", why));
+  TRY(read_fixed_bin(&r, s->new_sig, HLS_SIG_BYTES, "new_sig", why));
+  return expect_end(&r, why);
+}
+
 int hls_env_body_check(int type, const uint8_t *body, size_t len, struct hls_why *why) {
   int rc;
   switch (type) {
@@ -931,6 +991,10 @@ int hls_env_body_check(int type, const uint8_t *body, size_t len, struct hls_why
     case HLS_ENV_REKEY: {
       struct hls_rekey r;
       return hls_rekey_decode(&r, body, len, why);
+    }
+    case HLS_ENV_SUCCESSOR: {
+      struct hls_successor su;
+      return hls_successor_decode(&su, body, len, why);
     }
     default: return hls_why_set(why, HLS_EUNSUPPORTED, "unknown envelope type");
   }

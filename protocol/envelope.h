@@ -38,8 +38,9 @@ enum hls_env_type {
   HLS_ENV_VOUCH = 6,
   HLS_ENV_FORK = 7,
   HLS_ENV_REKEY = 8,
+  HLS_ENV_SUCCESSOR = 9,
 };
-#define HLS_ENV_TYPE_MAX HLS_ENV_REKEY
+#define HLS_ENV_TYPE_MAX HLS_ENV_SUCCESSOR
 /* Is type one this build knows? */
 bool hls_env_type_known(uint64_t type);
 const char *hls_env_type_name(int type);
@@ -218,7 +219,8 @@ struct hls_vouch {
 /* Fork evidence reported by a node (docs/protocol.md 4.7): two stubs of
  * one other origin that cannot both be in its chain, each signed by it.
  * Either both at one seq with different item ids (a before b by item id),
- * or b at a's seq + 1 with a prev that is not a's item id. */
+ * or b at a's seq + 1 with a prev that is not a's item id, or a a
+ * successor and b a later item that is not a tombstone (4.9). */
 struct hls_fork {
   uint8_t origin[HLS_KEY_BYTES]; /* the forked origin */
   uint64_t seq;                  /* stub a's seq */
@@ -243,6 +245,23 @@ struct hls_rekey {
 void hls_rekey_key_hash(const uint8_t key[HLS_KEY_BYTES], uint8_t out[HLS_HASH_BYTES]);
 /* Is pk among r's expelled? */
 bool hls_rekey_expels(const struct hls_rekey *r, const uint8_t pk[HLS_KEY_BYTES]);
+/* A successor (docs/protocol.md 4.9): the last item of its origin's
+ * chain but tombstones, signed by the old key, naming the key the place
+ * continues under. new_sig is the new key's signature over
+ * HLS_SUCCESSOR_TAG || old id || new id, so that a key cannot name as its
+ * successor a key whose holder did not agree. */
+#define HLS_SUCCESSOR_TAG "hlsd-successor-v1"
+struct hls_successor {
+  uint8_t new_id[HLS_KEY_BYTES];
+  uint8_t new_sig[HLS_SIG_BYTES];
+};
+/* The new key's signature over (old_id, its own public key), from its
+ * 64-byte libsodium secret key. */
+void hls_successor_sign(struct hls_successor *s, const uint8_t old_id[HLS_KEY_BYTES], const uint8_t new_sk[64]);
+/* Check new_sig against (old_id, s->new_id), and that new_id is not
+ * old_id: 0, HLS_EBADSIG or HLS_EMALFORMED. */
+int hls_successor_verify(const struct hls_successor *s, const uint8_t old_id[HLS_KEY_BYTES], struct hls_why *why)
+    HLS_WARN_UNUSED;
 
 /* Pack a body in canonical form (appending to out). The digest's cells are
  * sorted by the packer. Errors: HLS_EINVAL for values outside the schema. */
@@ -261,6 +280,7 @@ int hls_vouch_pack(msgpack_sbuffer *out, const struct hls_vouch *v) HLS_WARN_UNU
 /* The expelled are sorted (and duplicates dropped) by the packer; r is
  * updated to the canonical order. */
 int hls_rekey_pack(msgpack_sbuffer *out, struct hls_rekey *r) HLS_WARN_UNUSED;
+int hls_successor_pack(msgpack_sbuffer *out, const struct hls_successor *s) HLS_WARN_UNUSED;
 
 /* Decode a body (canonical, exact length, schema checked). */
 int hls_profile_decode(struct hls_profile *p, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
@@ -280,6 +300,9 @@ int hls_vouch_decode(struct hls_vouch *v, const uint8_t *body, size_t len, struc
 /* The body alone: that the origin is not among the expelled is checked
  * with the header, by hls_env_decode (HLS_EMALFORMED). */
 int hls_rekey_decode(struct hls_rekey *r, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
+/* The body alone: new_sig and that new_id is not the origin are checked
+ * with the header, by hls_env_decode (hls_successor_verify). */
+int hls_successor_decode(struct hls_successor *s, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
 /* Order of receipt entries: by origin bytes, then target_seq. */
 int hls_receipt_entry_cmp(const struct hls_receipt_entry *a, const struct hls_receipt_entry *b);
 void hls_digest_free(struct hls_digest *d);

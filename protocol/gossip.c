@@ -504,6 +504,21 @@ int hls_gossip_local_item(struct hls_gossip *g, const uint8_t *envelope, size_t 
   if (rc != 0) return rc;
   if (memcmp(e.h.origin, g->cfg.self, HLS_KEY_BYTES) != 0)
     return hls_why_set(why, HLS_EINVAL, "local item: not this node's");
+  return hls_gossip__local(g, &e, why);
+}
+
+int hls_gossip_retired_item(struct hls_gossip *g, const uint8_t *envelope, size_t len, struct hls_why *why) {
+  struct hls_envelope e;
+  int rc = hls_env_decode(&e, envelope, len, why);
+  if (rc != 0) return rc;
+  if (e.h.type != HLS_ENV_TOMBSTONE || memcmp(e.h.origin, g->cfg.self, HLS_KEY_BYTES) == 0)
+    return hls_why_set(why, HLS_EINVAL, "retired item: a tombstone of another key than this node's");
+  return hls_gossip__local(g, &e, why);
+}
+
+int hls_gossip__local(struct hls_gossip *g, const struct hls_envelope *ep, struct hls_why *why) {
+  struct hls_envelope e = *ep;
+  int rc;
   int64_t f = hls_gossip__origin_find(g, e.h.origin);
   uint32_t idx;
   if (f < 0) {
@@ -538,6 +553,7 @@ static int dial_some(struct hls_gossip *g) {
     uint32_t idx = (uint32_t)(rng_next(&g->rng) % g->n_o);
     struct origin *o = &g->o[idx];
     if (o->n_addr == 0 || o->forked || o->blocked || memcmp(o->pk, g->cfg.self, HLS_KEY_BYTES) == 0) continue;
+    if (o->closed_known && o->closed != 0) continue; /* a key that moved (4.9): its place is under the new one */
     if (o->dialled && g->now_ms - o->last_dial_ms < g->cfg.redial_after_ms) continue;
     if (hls_gossip__session_by_pk(g, o->pk) != NULL) continue;
     o->dialled = true;

@@ -101,6 +101,10 @@ struct hls_gossip_store {
    * docs/protocol.md 4.8)? A new rekey item of any other origin is a
    * violation (HLS_EACCESS). NULL: nobody may. */
   bool (*may_rekey)(void *ctx, const uint8_t origin[HLS_KEY_BYTES]);
+  /* The seq of origin's successor item held (docs/protocol.md 4.9), 0 if
+   * none: 0 or a store error. NULL: the engine knows only the successors
+   * it stored itself since it started. */
+  int (*successor_seq)(void *ctx, const uint8_t origin[HLS_KEY_BYTES], uint64_t *seq);
 };
 
 struct hls_gossip;
@@ -184,6 +188,12 @@ void hls_gossip_disconnected(struct hls_gossip *g, struct hls_gossip_session *s)
 int hls_gossip_tick(struct hls_gossip *g, uint64_t now_ms) HLS_WARN_UNUSED;
 /* This node published an item (already in the store): push it. */
 int hls_gossip_local_item(struct hls_gossip *g, const uint8_t *envelope, size_t len, struct hls_why *why)
+    HLS_WARN_UNUSED;
+
+/* A tombstone this node signed (already in the store) with a key it held
+ * before its current one, in that key's closed chain (docs/protocol.md
+ * 4.9: a successor's chain takes tombstones only): push it. */
+int hls_gossip_retired_item(struct hls_gossip *g, const uint8_t *envelope, size_t len, struct hls_why *why)
     HLS_WARN_UNUSED;
 
 /* Items loaded without a session (hls import-items): they enter as if an

@@ -152,6 +152,11 @@ static int store_run(struct hls_gossip *g, uint32_t idx, const struct hls_envelo
       if (rc != 0) return rc;
     }
   }
+  for (size_t i = 0; i < n; i++)
+    if (e[i].h.type == HLS_ENV_SUCCESSOR && o->closed == 0) {
+      o->closed = e[i].h.seq;
+      o->closed_known = true;
+    }
   for (size_t i = 0; i < n; i++) {
     if (e[i].h.type != HLS_ENV_FORK || e[i].body == NULL) continue;
     rc = fork_reported(g, idx, &e[i]);
@@ -182,6 +187,44 @@ static int erase_for(struct hls_gossip *g, uint32_t idx, const struct hls_envelo
   struct hls_gossip_action er = {.type = HLS_GA_ERASE, .origin = g->o[idx].pk, .seq = tb.target_seq,
                                  .timestamp_ms = t->h.timestamp_ms};
   return g->emit(g->emit_ctx, &er);
+}
+
+/* The seq of origin idx's successor (0: its chain is open), asked of
+ * the store once. */
+static int origin_closed(struct hls_gossip *g, uint32_t idx, uint64_t *closed) {
+  struct origin *o = &g->o[idx];
+  if (!o->closed_known && g->store.successor_seq != NULL) {
+    uint64_t seq = 0;
+    int rc = g->store.successor_seq(g->store.ctx, o->pk, &seq);
+    if (rc != 0) return rc;
+    if (o->closed == 0) o->closed = seq;
+  }
+  o->closed_known = true;
+  *closed = o->closed;
+  return 0;
+}
+
+/* Where the new items e[k..n) of origin idx break its closed chain
+ * (docs/protocol.md 4.9): the index of the first that is not a
+ * tombstone after a successor (held, or earlier in the run), n if none;
+ * *succ_seq gets that successor's seq. */
+static int closed_cut(struct hls_gossip *g, int64_t f, const struct hls_envelope *e, size_t k, size_t n, size_t *cut,
+                      uint64_t *succ_seq) {
+  uint64_t closed = 0;
+  if (f >= 0) {
+    int rc = origin_closed(g, (uint32_t)f, &closed);
+    if (rc != 0) return rc;
+  }
+  *cut = n;
+  for (size_t i = k; i < n; i++) {
+    if (closed != 0 && e[i].h.type != HLS_ENV_TOMBSTONE) {
+      *cut = i;
+      *succ_seq = closed;
+      return 0;
+    }
+    if (closed == 0 && e[i].h.type == HLS_ENV_SUCCESSOR) closed = e[i].h.seq;
+  }
+  return 0;
 }
 
 static int verify(struct hls_gossip *g, const struct hls_envelope *e) {
@@ -317,7 +360,29 @@ static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct
           return hls_why_set(why, HLS_EACCESS, "items: a rekey (seq %llu) from a node that is not a steward here",
                              (unsigned long long)e[i].h.seq);
       }
+      if (e[i].body == NULL && e[i].h.type == HLS_ENV_SUCCESSOR)
+        return hls_why_set(why, HLS_EMALFORMED, "items: a successor without its body");
       states[i - k] = e[i].body != NULL ? HLS_BODY_HELD : HLS_BODY_STUB;
+    }
+    /* A closed chain (4.9): what precedes the first item after its
+     * successor is taken, then the origin is forked, the successor and
+     * that item the evidence. The newest item's signature and the links
+     * authenticate both: it is the origin's doing, not the peer's. */
+    size_t cut;
+    uint64_t succ_seq = 0;
+    rc = closed_cut(g, f, e, k, n, &cut, &succ_seq);
+    if (rc != 0) return rc;
+    if (cut < n) {
+      if (cut > k) {
+        rc = accept_run(g, s, e, cut, states, ack, why);
+        if (rc != 0) return rc;
+        f = hls_gossip__origin_find(g, opk);
+        if (f < 0 || g->o[f].forked) return 0;
+      }
+      struct hls_gossip_item succ;
+      rc = g->store.get(g->store.ctx, opk, succ_seq, &succ);
+      if (rc != 0) return rc == HLS_ENOTFOUND ? HLS_EINTERNAL : rc;
+      return fork_found(g, (uint32_t)f, succ_seq, &succ, &e[cut]);
     }
     uint32_t idx;
     if (f < 0) {

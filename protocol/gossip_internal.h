@@ -25,6 +25,8 @@ struct origin {
   bool forked, dialled;
   bool blocked; /* the admin blocked it: its items are refused from anyone and never sent */
   bool head_ok; /* the head's own signature is known good (checked, or ours) */
+  bool closed_known; /* closed is known (asked the store, or saw the successor) */
+  uint64_t closed;   /* seq of the origin's successor item (4.9): 0 while its chain is open */
   size_t n_addr;
   char **addr; /* owned */
 };
@@ -155,6 +157,9 @@ int hls_gossip__maybe_want(struct hls_gossip *g, struct hls_gossip_session *s);
 
 /* --- events ----------------------------------------------------------------- */
 
+/* An item this node signed, already stored, of its chain or (a tombstone)
+ * of a key it held before: follow it and push it. */
+int hls_gossip__local(struct hls_gossip *g, const struct hls_envelope *e, struct hls_why *why);
 struct hls_gossip_session *hls_gossip__session_by_pk(struct hls_gossip *g, const uint8_t pk[HLS_KEY_BYTES]);
 int hls_gossip__head_moved(struct hls_gossip *g, uint32_t idx);
 

@@ -25,6 +25,9 @@ V.update({v['name']: {k: bytes.fromhex(v[k]) for k in ('body','header','signatur
 # The rekey of rekey.json (item 9).
 kdoc = json.load(open(os.path.join(ROOT, 'docs', 'test-vectors', 'rekey.json')))
 V.update({v['name']: {k: bytes.fromhex(v[k]) for k in ('body','header','signature','envelope','stub','item_id')} for v in kdoc['vectors']})
+# The successor of successor.json (item 10 of the same chain).
+sdoc = json.load(open(os.path.join(ROOT, 'docs', 'test-vectors', 'successor.json')))
+V.update({v['name']: {k: bytes.fromhex(v[k]) for k in ('body','header','signature','envelope','stub','item_id')} for v in sdoc['vectors']})
 for n, v in V.items():
     files['env-' + n] = v['envelope']
     files['stub-' + n] = v['stub']
@@ -100,6 +103,17 @@ b = cv.pack(kb[:2] + [[pk], kb[3]])
 files['bad-rekey-expels-itself'] = envelope(header(8, 9, V['fork']['item_id'], 1771264800000, 0, b), b)
 h = cv.unpack(V['rekey']['header']); h[6] = 1
 files['bad-rekey-peers-audience'] = envelope(h, V['rekey']['body'])
+sn, ss = cv.unpack(V['successor']['body'])
+files['body-bad-successor-id-31'] = cv.pack([sn[:31], ss])
+files['body-bad-successor-sig-63'] = cv.pack([sn, ss[:63]])
+files['body-bad-successor-three'] = cv.pack([sn, ss, None])
+files['body-bad-successor-flat-sig'] = cv.pack([sn] + [ss[:32], ss[32:]])
+b = cv.pack([sn, flip(ss, 5)])
+files['bad-successor-new-sig-flipped'] = envelope(header(9, 10, V['rekey']['item_id'], 1771268400000, 0, b), b)
+b = cv.pack([pk, ossl.sign(seed, b'hlsd-successor-v1' + pk + pk)])
+files['bad-successor-self'] = envelope(header(9, 10, V['rekey']['item_id'], 1771268400000, 0, b), b)
+files['bad-successor-peers-audience'] = envelope(header(9, 10, V['rekey']['item_id'], 1771268400000, 1, V['successor']['body']),
+                                                 V['successor']['body'])
 for name, data in files.items():
     open(os.path.join(OUT, name), 'wb').write(data)
 print(len(files), 'files', sum(len(d) for d in files.values()), 'bytes')

@@ -1493,6 +1493,76 @@ static void s_netkey(int argc, char **argv) {
   fprintf(stderr, "ok - a network key that is not the rekey's closed the session\n");
 }
 
+/* ARG: forged|self|good. As a member, send the member's profile (seq 1)
+ * and a successor (seq 2, docs/protocol.md 4.9) in one ITEMS frame: one
+ * naming a new key that did not sign it (its new_sig made by another
+ * key), one naming the member itself, or a good one. The bad ones must
+ * close the session (a violation); the good one is acknowledged. */
+static void s_successor(int argc, char **argv) {
+  CHECK(argc >= 1, "usage: successor forged|self|good");
+  const char *kind = argv[0];
+  bool good = strcmp(kind, "good") == 0;
+  struct hls_profile prof;
+  memset(&prof, 0, sizeof prof);
+  snprintf(prof.place, sizeof prof.place, "Successor %s", kind);
+  snprintf(prof.region, sizeof prof.region, "Abuse");
+  msgpack_sbuffer body, profile, succ, items;
+  msgpack_sbuffer_init(&body);
+  msgpack_sbuffer_init(&profile);
+  msgpack_sbuffer_init(&succ);
+  msgpack_sbuffer_init(&items);
+  CHECK(hls_profile_pack(&body, &prof) == 0 &&
+            hls_env_build(&profile, HLS_ENV_PROFILE, me.secret_key, 1, NULL, (uint64_t)time(NULL) * 1000,
+                          HLS_AUD_NETWORK, (const uint8_t *)body.data, body.size) == 0,
+        "profile");
+  struct hls_envelope first;
+  CHECK(hls_env_decode(&first, (const uint8_t *)profile.data, profile.size, NULL) == 0, "profile decodes");
+  uint8_t new_pk[32], new_sk[64], wrong_pk[32], wrong_sk[64];
+  crypto_sign_keypair(new_pk, new_sk);
+  crypto_sign_keypair(wrong_pk, wrong_sk);
+  struct hls_successor su;
+  if (strcmp(kind, "self") == 0) {
+    hls_successor_sign(&su, me.public_key, me.secret_key);
+  } else if (strcmp(kind, "forged") == 0) {
+    hls_successor_sign(&su, me.public_key, wrong_sk);
+    memcpy(su.new_id, new_pk, 32); /* names new_pk; wrong_pk signed */
+  } else {
+    hls_successor_sign(&su, me.public_key, new_sk);
+  }
+  msgpack_sbuffer_clear(&body);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+  CHECK(msgpack_pack_array(&pk, 2) == 0 && msgpack_pack_bin(&pk, 32) == 0 &&
+            msgpack_pack_bin_body(&pk, su.new_id, 32) == 0 && msgpack_pack_bin(&pk, 64) == 0 &&
+            msgpack_pack_bin_body(&pk, su.new_sig, 64) == 0,
+        "successor body");
+  CHECK(raw_envelope(&succ, &me, HLS_ENV_SUCCESSOR, 2, first.id, (const uint8_t *)body.data, body.size) == 0,
+        "successor");
+  msgpack_packer_init(&pk, &items, msgpack_sbuffer_write);
+  CHECK(msgpack_pack_array(&pk, 2) == 0 && msgpack_pack_uint32(&pk, 17) == 0 && msgpack_pack_array(&pk, 2) == 0 &&
+            msgpack_pack_bin(&pk, profile.size) == 0 && msgpack_pack_bin_body(&pk, profile.data, profile.size) == 0 &&
+            msgpack_pack_bin(&pk, succ.size) == 0 && msgpack_pack_bin_body(&pk, succ.data, succ.size) == 0,
+        "items frame");
+  struct client *c = open_session(kind);
+  CHECK(c != NULL && send_empty_vector(c) == 0, "%s: session", kind);
+  CHECK(send_frame(c, (const uint8_t *)items.data, items.size) == 0, "%s: send", kind);
+  if (good) {
+    CHECK(expect_gossip(c, 18, REPLY_DEADLINE_MS) == 0, "good: the successor was not acknowledged");
+    CHECK(end_session(c) == 0, "good: goodbye");
+  } else {
+    size_t bytes = 0;
+    CHECK(wait_closed(c, CLOSE_DEADLINE_MS, &bytes), "%s: the session was not closed", kind);
+  }
+  client_free(c);
+  sodium_memzero(new_sk, sizeof new_sk);
+  sodium_memzero(wrong_sk, sizeof wrong_sk);
+  msgpack_sbuffer_destroy(&body);
+  msgpack_sbuffer_destroy(&profile);
+  msgpack_sbuffer_destroy(&succ);
+  msgpack_sbuffer_destroy(&items);
+  fprintf(stderr, "ok - successor %s: %s\n", kind, good ? "acknowledged" : "the session closed");
+}
+
 /* --- main --------------------------------------------------------------------------- */
 
 static const struct {
@@ -1524,6 +1594,7 @@ static const struct {
     {"fork-forged", s_fork_forged, "a fork item whose evidence is one stub twice (a violation)"},
     {"vouch", s_vouch, "self|malformed|good: a member sends its profile and a vouch"},
     {"netkey", s_netkey, "EPOCH: a member hands over a network key that is not its rekey's"},
+    {"successor", s_successor, "forged|self|good: a member sends its profile and a successor"},
 };
 
 static int ipv4_address(const char *host, int port, struct sockaddr_in *out) {

@@ -94,7 +94,7 @@ expect "hls record export --format " csv json
 expect "hls init --place X --role " place partner
 expect "hls patterns --signal " spread emerging rising together cross-scale
 expect "hls feed subscribe news --kind " problem aspiration strength practice
-expect "hls items --type " profile digest story tombstone receipt vouch fork rekey
+expect "hls items --type " profile digest story tombstone receipt vouch fork rekey successor
 expect "hls record add --scale=or" organisation
 expect "hls --home $WORK record add --consent a" aggregate
 expect "hls record list --theme "

@@ -37,7 +37,7 @@ commands=("init" "version" "status" "sync" "network key" "record add" "record li
   "stewards remove" "vouch" "vouch list" "unvouch" "places" "stories" "stories show" "items" "import-items" "patterns"
   "patterns show" "patterns summary" "feed subscribe" "feed list" "feed follow" "feed ack" "feed unsubscribe"
   "feed events" "feed token" "user add" "user list" "user remove" "user reset" "web open" "audit" "audit verify" "record search" "governance report"
-  "inspect" "backup" "check" "chain" "chain accept-loss")
+  "inspect" "backup" "check" "chain" "chain accept-loss" "identity rotate")
 listed=$("$HLS" --help | sed -n '/^Commands:/,/^$/p' | grep -c '^  [a-z]')
 [ "$listed" -eq "${#commands[@]}" ] || fail "hls --help lists $listed commands, this test ${#commands[@]}"
 for cmd in "${commands[@]}"; do

@@ -294,6 +294,8 @@ def body_value(type_code, f):
     if type_code == 8:
         return [f["epoch"], bytes.fromhex(f["key_hash"]), [bytes.fromhex(e) for e in f["expelled"]],
                 f["overlap_until_ms"]]
+    if type_code == 9:
+        return [bytes.fromhex(f["new_id"]), bytes.fromhex(f["new_sig"])]
     raise CheckFailed("unknown type %r" % type_code)
 
 
@@ -390,7 +392,7 @@ def check_vector(doc, v, prev_id, ossl, seed, public_key):
     check(isinstance(header, list) and len(header) == 8, "%s: header is not a list of 8" % name)
     version, type_code, origin, seq, prev, timestamp, audience, body_hash = header
     check(version == doc["version"] == 1, "%s: version" % name)
-    check(type_code == inp["type"] and type_code in (1, 2, 3, 4, 5, 6, 7, 8), "%s: type" % name)
+    check(type_code == inp["type"] and type_code in (1, 2, 3, 4, 5, 6, 7, 8, 9), "%s: type" % name)
     check(origin == public_key, "%s: origin is not the seed's public key" % name)
     check(seq == inp["seq"] and seq >= 1, "%s: seq" % name)
     if seq == 1:
@@ -418,6 +420,18 @@ def check_vector(doc, v, prev_id, ossl, seed, public_key):
         check(body[0] == rk["epoch"] and body[3] == rk["overlap_until_ms"], "%s: epoch / overlap_until" % name)
         check([e.hex() for e in body[2]] == rk["expelled"], "%s: expelled" % name)
         check(public_key not in body[2], "%s: a steward expels itself" % name)
+    if type_code == 9:
+        # Section 4.9: the new key (of new_seed) signs "hlsd-successor-v1" ||
+        # origin || new_id; it is not the origin.
+        new_id, new_sig = body
+        check(new_id != public_key, "%s: a key succeeds itself" % name)
+        check(ossl.public_key_of_seed(bytes.fromhex(inp["body"]["new_seed"])) == new_id,
+              "%s: new_id is not new_seed's key (openssl)" % name)
+        smsg = b"hlsd-successor-v1" + public_key + new_id
+        check(inp["body"]["signed_tag"] == "hlsd-successor-v1", "%s: signed_tag" % name)
+        check(ossl.verify(new_id, smsg, new_sig), "%s: openssl does not verify new_sig" % name)
+        check(not ossl.verify(new_id, b"hlsd-successor-v1" + new_id + public_key, new_sig),
+              "%s: new_sig verifies with the keys swapped" % name)
 
     # Ids and signatures.
     check(blake2b_256(hx["header"], hx["signature"]) == hx["item_id"], "%s: item_id" % name)
@@ -589,6 +603,9 @@ def check_body(type_code, seq, body, what):
               isinstance(body[2], list) and len(body[2]) <= 64 and all(is_bin(e, 32) for e in body[2]) and
               is_uint(body[3]), "%s: rekey is not [epoch >= 1, key_hash, expelled, overlap_until]" % what)
         check(all(a < b for a, b in zip(body[2], body[2][1:])), "%s: expelled not strictly ascending" % what)
+    elif type_code == 9:
+        check(len(body) == 2 and is_bin(body[0], 32) and is_bin(body[1], 64),
+              "%s: successor is not [new_id (bin 32), new_sig (bin 64)]" % what)
 
 
 class Envelope:
@@ -939,11 +956,12 @@ def main(argv):
                                                                    len(v["stub"]) // 2))
             # Beside envelopes.json, the same chain goes on: receipt.json
             # (item 5, a receipt), vouch.json (items 6 and 7, a vouch and its
-            # withdrawal), fork.json (item 8, a fork report), then rekey.json
-            # (item 9, a network key rotation).
+            # withdrawal), fork.json (item 8, a fork report), rekey.json
+            # (item 9, a network key rotation), then successor.json (item
+            # 10, the key's successor).
             seq = len(vectors)
             for file_name, type_codes in (("receipt.json", [5]), ("vouch.json", [6, 6]), ("fork.json", [7]),
-                                          ("rekey.json", [8])):
+                                          ("rekey.json", [8]), ("successor.json", [9])):
                 extra_path = os.path.join(os.path.dirname(path), file_name)
                 if not os.path.exists(extra_path):
                     break

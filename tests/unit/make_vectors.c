@@ -360,6 +360,21 @@ static json_t *fork_body(msgpack_sbuffer *body) {
   return out;
 }
 
+/* The successor of seq 9: the key of seed 0x81..0xa0 succeeds the chain's
+ * node (old_pk). */
+static json_t *successor_body(msgpack_sbuffer *body, const uint8_t old_pk[HLS_KEY_BYTES]) {
+  uint8_t seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+  for (size_t i = 0; i < sizeof seed; i++) seed[i] = (uint8_t)(0x81 + i);
+  crypto_sign_seed_keypair(pk, sk, seed);
+  struct hls_successor su;
+  hls_successor_sign(&su, old_pk, sk);
+  sodium_memzero(sk, sizeof sk);
+  int rc = hls_successor_pack(body, &su);
+  if (rc != 0) die("successor", rc);
+  return json_pack("{s:o, s:o, s:o, s:s}", "new_id", hex(su.new_id, HLS_KEY_BYTES), "new_seed",
+                   hex(seed, sizeof seed), "new_sig", hex(su.new_sig, HLS_SIG_BYTES), "signed_tag", HLS_SUCCESSOR_TAG);
+}
+
 /* The vouch of seq 6 (withdrawn: seq 7's) for the node of seed 0x41..0x60. */
 static json_t *vouch_body(msgpack_sbuffer *body, bool withdrawn) {
   uint8_t seed[crypto_sign_SEEDBYTES], sk[crypto_sign_SECRETKEYBYTES];
@@ -404,9 +419,9 @@ int main(int argc, char **argv) {
   if (sodium_init() < 0) return 1;
   bool receipt = argc > 1 && strcmp(argv[1], "receipt") == 0, sdc = argc > 1 && strcmp(argv[1], "sdc") == 0;
   bool vouch = argc > 1 && strcmp(argv[1], "vouch") == 0, fork = argc > 1 && strcmp(argv[1], "fork") == 0;
-  bool rekey = argc > 1 && strcmp(argv[1], "rekey") == 0;
-  if (argc > 1 && !receipt && !sdc && !vouch && !fork && !rekey) {
-    fprintf(stderr, "usage: make_vectors [receipt|sdc|vouch|fork|rekey]\n");
+  bool rekey = argc > 1 && strcmp(argv[1], "rekey") == 0, succ = argc > 1 && strcmp(argv[1], "successor") == 0;
+  if (argc > 1 && !receipt && !sdc && !vouch && !fork && !rekey && !succ) {
+    fprintf(stderr, "usage: make_vectors [receipt|sdc|vouch|fork|rekey|successor]\n");
     return 2;
   }
   uint8_t seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
@@ -421,8 +436,12 @@ int main(int argc, char **argv) {
   uint8_t prev_id[HLS_HASH_BYTES];
   /* profile, digest, story, tombstone, receipt, vouch, vouch: seq i+1;
    * with fork, seq 8 is the fork (type 7). */
-  for (int i = 0; i < CHAIN_LEN + (fork ? 1 : rekey ? 2 : 0); i++) {
-    int type = i < HLS_ENV_VOUCH ? i + 1 : i < CHAIN_LEN ? HLS_ENV_VOUCH : i == CHAIN_LEN ? HLS_ENV_FORK : HLS_ENV_REKEY;
+  for (int i = 0; i < CHAIN_LEN + (fork ? 1 : rekey ? 2 : succ ? 3 : 0); i++) {
+    int type = i < HLS_ENV_VOUCH       ? i + 1
+               : i < CHAIN_LEN         ? HLS_ENV_VOUCH
+               : i == CHAIN_LEN        ? HLS_ENV_FORK
+               : i == CHAIN_LEN + 1    ? HLS_ENV_REKEY
+                                       : HLS_ENV_SUCCESSOR;
     uint64_t seq = (uint64_t)i + 1;
     int audience = type == HLS_ENV_STORY ? HLS_AUD_PEERS : HLS_AUD_NETWORK;
     msgpack_sbuffer body, out, stub;
@@ -436,7 +455,8 @@ int main(int argc, char **argv) {
                      : type == HLS_ENV_RECEIPT   ? receipt_body(&body)
                                                  : type == HLS_ENV_VOUCH     ? vouch_body(&body, seq == 7)
                                                  : type == HLS_ENV_FORK      ? fork_body(&body)
-                                                      : rekey_body(&body, timestamps[CHAIN_LEN - 1] + 7200000);
+                                                 : type == HLS_ENV_REKEY     ? rekey_body(&body, timestamps[CHAIN_LEN - 1] + 7200000)
+                                                                             : successor_body(&body, pk);
     uint64_t ts = i < CHAIN_LEN ? timestamps[i] : timestamps[CHAIN_LEN - 1] + 3600000 * (uint64_t)(i - CHAIN_LEN + 1);
     int rc = hls_env_build(&out, type, sk, seq, seq > 1 ? prev_id : NULL, ts, audience,
                            (const uint8_t *)body.data, body.size);
@@ -460,7 +480,8 @@ int main(int argc, char **argv) {
                           "signature", hex(env.sig, HLS_SIG_BYTES), "envelope", hex(out.data, out.size), "stub",
                           hex(stub.data, stub.size), "item_id", hex(env.id, HLS_HASH_BYTES));
     if (v == NULL) die("json", HLS_ENOMEM);
-    bool wanted = rekey     ? type == HLS_ENV_REKEY
+    bool wanted = succ      ? type == HLS_ENV_SUCCESSOR
+                  : rekey   ? type == HLS_ENV_REKEY
                   : fork    ? type == HLS_ENV_FORK
                   : receipt ? type == HLS_ENV_RECEIPT
                   : vouch   ? type == HLS_ENV_VOUCH
@@ -475,7 +496,11 @@ int main(int argc, char **argv) {
 
   json_t *doc = json_pack(
       "{s:s, s:[s,s,s,s,s,s], s:i, s:s, s:o, s:o, s:o}", "description",
-      rekey   ? "hlsd envelope known-answer vector of a rekey: item 9 of the chain of envelopes.json (same seed; "
+      succ    ? "hlsd envelope known-answer vector of a successor: item 10 of the chain of envelopes.json (same seed; "
+                "prev is the rekey's item id, rekey.json), naming the key of seed 81 82 .. a0 as the node's next "
+                "key. Generated by tests/unit/make_vectors.c successor; checked by tests/unit/test_envelope.c and "
+                "tests/unit/check_vectors.py."
+      : rekey ? "hlsd envelope known-answer vector of a rekey: item 9 of the chain of envelopes.json (same seed; "
                 "prev is the fork report's item id, fork.json), announcing network key epoch 1. Generated by "
                 "tests/unit/make_vectors.c rekey; checked by tests/unit/test_envelope.c and tests/unit/check_vectors.py."
       : fork    ? "hlsd envelope known-answer vector of a fork report: item 8 of the chain of envelopes.json (same "
@@ -496,7 +521,10 @@ int main(int argc, char **argv) {
       "header = [version, type, origin (bin 32), seq, prev (bin 32) | nil, timestamp_ms, audience, body_hash (bin 32)]",
       "signature = Ed25519(secret key from seed, signature_tag || header); body_hash = BLAKE2b-256(body); "
       "item_id = BLAKE2b-256(header || signature)",
-      rekey   ? "type 8 rekey, audience 0 network; body = [epoch, key_hash (bin 32), expelled (list of bin 32, "
+      succ    ? "type 9 successor, audience 0 network; body = [new_id (bin 32), new_sig (bin 64)], new_sig = "
+                "Ed25519(the new key, \"hlsd-successor-v1\" || origin || new_id); the origin's chain closes here "
+                "(only tombstones may follow)"
+      : rekey ? "type 8 rekey, audience 0 network; body = [epoch, key_hash (bin 32), expelled (list of bin 32, "
                 "strictly ascending), overlap_until_ms]; key_hash = BLAKE2b-256 keyed with the 17 ASCII bytes "
                 "'hlsd rekey key v1' of the new network key (key here: 00 01 .. 1f; never on the wire in an item)"
       : fork    ? "type 7 fork, audience 0 network; body = [stub_a (bin), stub_b (bin)]: two stubs of another origin "

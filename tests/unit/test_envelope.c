@@ -505,6 +505,156 @@ static void test_fork_refused(void **state) {
   msgpack_sbuffer_destroy(&hi);
 }
 
+/* --- successor ------------------------------------------------------------------ */
+
+static void successor_body(msgpack_sbuffer *out, const struct hls_successor *su) {
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  assert_int_equal(msgpack_pack_array(&pk, 2), 0);
+  assert_int_equal(msgpack_pack_bin(&pk, HLS_KEY_BYTES), 0);
+  assert_int_equal(msgpack_pack_bin_body(&pk, su->new_id, HLS_KEY_BYTES), 0);
+  assert_int_equal(msgpack_pack_bin(&pk, HLS_SIG_BYTES), 0);
+  assert_int_equal(msgpack_pack_bin_body(&pk, su->new_sig, HLS_SIG_BYTES), 0);
+}
+
+static void test_successor(void **state) {
+  (void)state;
+  struct key old, fresh, other;
+  key_make(&old, 0x90);
+  key_make(&fresh, 0x91);
+  key_make(&other, 0x92);
+  struct hls_successor su, back;
+  hls_successor_sign(&su, old.pk, fresh.sk);
+  assert_memory_equal(su.new_id, fresh.pk, HLS_KEY_BYTES);
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  assert_int_equal(hls_successor_pack(&body, &su), 0);
+  assert_int_equal(body.size, 3 + 2 + HLS_KEY_BYTES + 2 + HLS_SIG_BYTES - 2);
+  struct hls_why why = {{0}};
+  assert_int_equal(hls_successor_decode(&back, sb_bytes(&body), body.size, &why), 0);
+  assert_memory_equal(&back, &su, sizeof su);
+  assert_int_equal(hls_successor_verify(&su, old.pk, &why), 0);
+  /* Signed by the old key, in its chain: an item like any other. */
+  struct hdr h = hdr_default(&old, HLS_ENV_SUCCESSOR, 4);
+  expect_craft(0, &old, &h, &body, NULL, "a successor");
+  expect_craft(0, &old, &h, NULL, NULL, "a successor's stub");
+  /* In another origin's chain, the new key's signature does not hold:
+   * nobody can claim someone else's successor. */
+  h = hdr_default(&other, HLS_ENV_SUCCESSOR, 4);
+  expect_craft(HLS_EBADSIG, &other, &h, &body, NULL, "another key claiming the successor");
+  /* A successor the new key did not sign (signed by the old key). */
+  struct hls_successor forged = su;
+  hls_successor_sign(&forged, old.pk, other.sk);
+  memcpy(forged.new_id, fresh.pk, HLS_KEY_BYTES);
+  assert_int_equal(hls_successor_verify(&forged, old.pk, NULL), HLS_EBADSIG);
+  msgpack_sbuffer bad;
+  msgpack_sbuffer_init(&bad);
+  successor_body(&bad, &forged);
+  h = hdr_default(&old, HLS_ENV_SUCCESSOR, 4);
+  expect_craft(HLS_EBADSIG, &old, &h, &bad, NULL, "new_sig by another key");
+  /* A flipped bit of new_sig. */
+  forged = su;
+  forged.new_sig[7] ^= 1;
+  bad.size = 0;
+  successor_body(&bad, &forged);
+  expect_craft(HLS_EBADSIG, &old, &h, &bad, NULL, "a flipped bit of new_sig");
+  /* Naming itself: refused, whatever signs it. */
+  struct hls_successor self;
+  hls_successor_sign(&self, old.pk, old.sk);
+  assert_int_equal(hls_successor_verify(&self, old.pk, NULL), HLS_EMALFORMED);
+  bad.size = 0;
+  successor_body(&bad, &self);
+  expect_craft(HLS_EMALFORMED, &old, &h, &bad, NULL, "a key succeeding itself");
+  /* Peers only: refused. */
+  h.audience = HLS_AUD_PEERS;
+  expect_craft(HLS_EMALFORMED, &old, &h, &body, NULL, "a successor to peers only");
+  /* Schema: short keys, a third element, a bad type. */
+  static const uint8_t short_id[] = {0x92, 0xc4, 0x01, 0x00, 0xc4, 0x01, 0x00};
+  assert_int_equal(hls_successor_decode(&back, short_id, sizeof short_id, NULL), HLS_EMALFORMED);
+  msgpack_sbuffer three;
+  msgpack_sbuffer_init(&three);
+  msgpack_sbuffer_write(&three, "\x93", 1);
+  msgpack_sbuffer_write(&three, body.data + 1, body.size - 1);
+  msgpack_sbuffer_write(&three, "\xc0", 1);
+  assert_int_equal(hls_successor_decode(&back, sb_bytes(&three), three.size, NULL), HLS_EMALFORMED);
+  assert_int_equal(hls_env_body_check(HLS_ENV_SUCCESSOR, sb_bytes(&three), three.size, NULL), HLS_EMALFORMED);
+  msgpack_sbuffer_write(&body, "\xc0", 1);
+  assert_int_equal(hls_successor_decode(&back, sb_bytes(&body), body.size, NULL), HLS_ETRAILING);
+  assert_string_equal(hls_env_type_name(HLS_ENV_SUCCESSOR), "successor");
+  int parsed = 0;
+  assert_int_equal(hls_env_type_parse("successor", &parsed), 0);
+  assert_int_equal(parsed, HLS_ENV_SUCCESSOR);
+  assert_false(hls_env_type_known(8));
+  msgpack_sbuffer_destroy(&three);
+  msgpack_sbuffer_destroy(&bad);
+  msgpack_sbuffer_destroy(&body);
+}
+
+/* A successor's stub at seq 5 of k's chain, appended to out. */
+static void successor_stub(msgpack_sbuffer *out, const struct key *k, const struct key *fresh, uint64_t seq,
+                           const uint8_t *prev) {
+  struct hls_successor su;
+  hls_successor_sign(&su, k->pk, fresh->sk);
+  msgpack_sbuffer body, env;
+  msgpack_sbuffer_init(&body);
+  msgpack_sbuffer_init(&env);
+  assert_int_equal(hls_successor_pack(&body, &su), 0);
+  assert_int_equal(hls_env_build(&env, HLS_ENV_SUCCESSOR, k->sk, seq, prev, TS0, HLS_AUD_NETWORK, sb_bytes(&body),
+                                 body.size), 0);
+  struct hls_envelope e;
+  decode_ok(&e, sb_bytes(&env), env.size);
+  assert_int_equal(hls_env_encode_stub(out, &e), 0);
+  msgpack_sbuffer_destroy(&env);
+  msgpack_sbuffer_destroy(&body);
+}
+
+/* Fork evidence of a closed chain: a successor and a later item that is
+ * not a tombstone, linked or not. */
+static void test_fork_after_successor(void **state) {
+  (void)state;
+  struct key x, fresh;
+  key_make(&x, 0x93);
+  key_make(&fresh, 0x94);
+  uint8_t prev[HLS_HASH_BYTES] = {9}, id_s[HLS_HASH_BYTES], other[HLS_HASH_BYTES] = {3};
+  msgpack_sbuffer s, next, far, tomb, body;
+  msgpack_sbuffer_init(&s);
+  msgpack_sbuffer_init(&next);
+  msgpack_sbuffer_init(&far);
+  msgpack_sbuffer_init(&tomb);
+  successor_stub(&s, &x, &fresh, 5, prev);
+  stub_id(&s, id_s);
+  fork_stub(&next, &x, 6, id_s, 1); /* follows the successor: a chain, but a closed one */
+  fork_stub(&far, &x, 9, other, 2);
+  expect_fork(0, &s, &next, "an item linked after a successor");
+  expect_fork(0, &s, &far, "an item later than a successor");
+  expect_fork(HLS_ENONCANON, &next, &s, "the successor second");
+  /* A tombstone after a successor is allowed: not a fork. */
+  struct hls_tombstone t = {.target_seq = 2, .reason = HLS_TOMB_CONSENT_WITHDRAWN};
+  msgpack_sbuffer_init(&body);
+  assert_int_equal(hls_tombstone_pack(&body, &t), 0);
+  msgpack_sbuffer env;
+  msgpack_sbuffer_init(&env);
+  assert_int_equal(hls_env_build(&env, HLS_ENV_TOMBSTONE, x.sk, 6, id_s, TS0, HLS_AUD_NETWORK, sb_bytes(&body),
+                                 body.size), 0);
+  struct hls_envelope e;
+  decode_ok(&e, sb_bytes(&env), env.size);
+  assert_int_equal(hls_env_encode_stub(&tomb, &e), 0);
+  expect_fork(HLS_EMALFORMED, &s, &tomb, "a tombstone after a successor");
+  msgpack_sbuffer out;
+  msgpack_sbuffer_init(&out);
+  assert_int_equal(hls_fork_pack(&out, sb_bytes(&next), next.size, sb_bytes(&s), s.size), 0);
+  struct hls_fork f;
+  assert_int_equal(hls_fork_decode(&f, sb_bytes(&out), out.size, NULL), 0);
+  assert_int_equal(f.seq, 5);
+  msgpack_sbuffer_destroy(&out);
+  msgpack_sbuffer_destroy(&env);
+  msgpack_sbuffer_destroy(&body);
+  msgpack_sbuffer_destroy(&tomb);
+  msgpack_sbuffer_destroy(&far);
+  msgpack_sbuffer_destroy(&next);
+  msgpack_sbuffer_destroy(&s);
+}
+
 /* --- names ---------------------------------------------------------------- */
 
 static void test_names(void **state) {
@@ -2319,6 +2469,31 @@ static void vector_rekey(const json_t *f, msgpack_sbuffer *body) {
   assert_int_equal(hls_rekey_pack(body, &r), 0);
 }
 
+/* The successor's new key from its seed; new_sig re-made and checked
+ * against the chain's key (the vector's origin: seed 01 02 .. 20). */
+static void vector_successor(const json_t *f, msgpack_sbuffer *body) {
+  size_t len;
+  uint8_t *seed = jhex(f, "new_seed", &len), *new_id = jhex(f, "new_id", &len), *new_sig = jhex(f, "new_sig", &len);
+  uint8_t pk[HLS_KEY_BYTES], sk[64], old_seed[32], old_pk[HLS_KEY_BYTES], old_sk[64];
+  for (size_t i = 0; i < sizeof old_seed; i++) old_seed[i] = (uint8_t)(i + 1);
+  assert_int_equal(crypto_sign_seed_keypair(old_pk, old_sk, old_seed), 0);
+  assert_int_equal(crypto_sign_seed_keypair(pk, sk, seed), 0);
+  assert_memory_equal(pk, new_id, HLS_KEY_BYTES);
+  assert_string_equal(jstr(f, "signed_tag"), HLS_SUCCESSOR_TAG);
+  struct hls_successor su, back;
+  hls_successor_sign(&su, old_pk, sk);
+  assert_memory_equal(su.new_sig, new_sig, HLS_SIG_BYTES); /* Ed25519 is deterministic */
+  assert_int_equal(hls_successor_verify(&su, old_pk, NULL), 0);
+  assert_int_equal(hls_successor_pack(body, &su), 0);
+  assert_int_equal(hls_successor_decode(&back, sb_bytes(body), body->size, NULL), 0);
+  assert_memory_equal(&back, &su, sizeof su);
+  sodium_memzero(sk, sizeof sk);
+  sodium_memzero(old_sk, sizeof old_sk);
+  free(seed);
+  free(new_id);
+  free(new_sig);
+}
+
 static void vector_receipt(const json_t *f, msgpack_sbuffer *body) {
   const json_t *jentries = jget(f, "entries");
   size_t n = json_array_size(jentries);
@@ -2395,6 +2570,7 @@ static void check_vector_file(const char *path, size_t n_expected, uint64_t firs
       case HLS_ENV_FORK: vector_fork(fields, &body); break;
       case HLS_ENV_VOUCH: vector_vouch(fields, &body); break;
       case HLS_ENV_REKEY: vector_rekey(fields, &body); break;
+      case HLS_ENV_SUCCESSOR: vector_successor(fields, &body); break;
       default: fail_msg("vector %zu: type %d", i, type);
     }
     expect_hex(v, "body", body.data, body.size);
@@ -2530,8 +2706,8 @@ static void test_sdc_vectors(void **state) {
 }
 
 /* envelopes.json (profile, digest, story, tombstone), then receipt.json,
- * the same node's item 5, vouch.json, its items 6 and 7, and fork.json, its
- * item 8 (beside envelopes.json): one chain. */
+ * the same node's item 5, vouch.json, its items 6 and 7, fork.json, its
+ * item 8, and successor.json, its item 9 (beside envelopes.json): one chain. */
 static void test_vectors(void **state) {
   const char *path = *state;
   int types_seen = 0;
@@ -2554,6 +2730,10 @@ static void test_vectors(void **state) {
   snprintf(rekey_path, sizeof rekey_path, "%.*srekey.json", slash ? (int)(slash - path + 1) : 0, path);
   check_vector_file(rekey_path, 1, 9, last_id, &types_seen, last_id);
   assert_int_equal(types_seen, 0x1fe);
+  char succ_path[4096];
+  snprintf(succ_path, sizeof succ_path, "%.*ssuccessor.json", slash ? (int)(slash - path + 1) : 0, path);
+  check_vector_file(succ_path, 1, 10, last_id, &types_seen, last_id);
+  assert_int_equal(types_seen, 0x3fe);
 }
 
 int main(int argc, char **argv) {
@@ -2589,6 +2769,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_fork_round_trip),
       cmocka_unit_test(test_fork_next_seq),
       cmocka_unit_test(test_fork_refused),
+      cmocka_unit_test(test_successor),
+      cmocka_unit_test(test_fork_after_successor),
       cmocka_unit_test(test_receipt_malformed),
       cmocka_unit_test_prestate(test_vectors, (void *)(uintptr_t)vectors),
       cmocka_unit_test_prestate(test_sdc_vectors, sdc_path),

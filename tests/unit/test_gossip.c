@@ -642,9 +642,25 @@ static bool latest_profile(const struct ochain *c, struct hls_profile *p) {
 }
 
 /* Make the engine and load what the store holds. */
+/* The seq of the origin's successor held, 0 if none (as hlsd's store
+ * index: docs/protocol.md 4.9). */
+static int st_successor_seq(void *ctx, const uint8_t origin[HLS_KEY_BYTES], uint64_t *seq) {
+  struct node *n = ctx;
+  *seq = 0;
+  for (uint64_t q = 1;; q++) {
+    struct held *h = held_at(n, origin, q);
+    if (h == NULL) return 0;
+    if (h->type == HLS_ENV_SUCCESSOR) {
+      *seq = q;
+      return 0;
+    }
+  }
+}
+
 static void node_start(struct node *n) {
   struct hls_gossip_store st = {.ctx = n, .get = st_get, .stubs = st_stubs, .is_direct_peer = st_is_direct_peer,
-                                .may_rekey = st_may_rekey};
+                                .may_rekey = st_may_rekey,
+                                .successor_seq = st_successor_seq};
   assert_int_equal(hls_gossip_new(&n->g, &n->cfg, &st, emit, n), 0);
   for (size_t i = 0; i < n->n_oc; i++) {
     const struct ochain *c = &n->oc[i];
@@ -2138,6 +2154,131 @@ static struct blob raw_envelope(const struct chain *c, int type, const uint8_t *
   return b;
 }
 
+/* --- successors (docs/protocol.md 4.9) ------------------------------------------- */
+
+/* c's next item: a successor naming the key of seed_byte. */
+static void chain_add_successor(struct chain *c, uint8_t seed_byte) {
+  struct key fresh;
+  key_make(&fresh, seed_byte);
+  struct hls_successor su;
+  hls_successor_sign(&su, c->k.pk, fresh.sk);
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  assert_int_equal(hls_successor_pack(&body, &su), 0);
+  chain_add(c, HLS_ENV_SUCCESSOR, HLS_AUD_NETWORK, &body);
+  msgpack_sbuffer_destroy(&body);
+}
+
+/* The FORK recorded for a closed chain: the successor at seq and a later
+ * item that is not a tombstone, evidence a fork item can carry. */
+static void assert_closed_fork(struct node *n, const struct chain *c, uint64_t succ_seq, uint64_t later) {
+  assert_int_equal(n->n_fork, 1);
+  struct fork_rec *f = &n->forks[0];
+  assert_memory_equal(f->origin, c->k.pk, HLS_KEY_BYTES);
+  assert_int_equal(f->seq, succ_seq);
+  struct hls_envelope ours, theirs;
+  decode_ok(&ours, f->ours.p, f->ours.len);
+  decode_ok(&theirs, f->theirs.p, f->theirs.len);
+  assert_int_equal(ours.h.type, HLS_ENV_SUCCESSOR);
+  assert_int_equal(ours.h.seq, succ_seq);
+  assert_int_equal(theirs.h.seq, later);
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  assert_int_equal(hls_fork_pack(&body, f->ours.p, f->ours.len, f->theirs.p, f->theirs.len), 0);
+  msgpack_sbuffer_destroy(&body);
+}
+
+/* X signs a successor at seq 4, then a tombstone (allowed: a closed chain
+ * may still erase its own items), then a story (not allowed). B takes
+ * X1..5; the story is the origin's fault, not the peer's: FORK with the
+ * successor and the story, no violation, X not followed any more; also
+ * after a restart, when the successor is known from the store. C gets
+ * all six in one run: it stores X1..5 and finds the same. */
+static void test_successor_closes_chain(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct node *b = node_new(w, "B", 2);
+  struct node *c = node_new(w, "C", 3);
+  struct chain x;
+  chain_make(&x, 50, 3);
+  chain_add_successor(&x, 51); /* X4 */
+  chain_add_tombstone(&x, 3);  /* X5 */
+  chain_add_story(&x, HLS_AUD_NETWORK, 9); /* X6: after the successor */
+  node_start(b);
+  struct link *l = connect_fake(w, b, x.k.pk);
+  fake_hello(l);
+  msgpack_sbuffer sb;
+  pay_items_range(&sb, &x, 1, 5);
+  assert_int_equal(inject_free(l, &sb), 0);
+  assert_int_equal(hls_gossip_head(b->g, x.k.pk), 5);
+  assert_int_equal(b->n_fork, 0);
+  link_close(l);
+  hls_gossip_free(b->g);
+  node_start(b);
+  l = connect_fake(w, b, x.k.pk);
+  fake_hello(l);
+  pay_items_range(&sb, &x, 6, 6);
+  assert_int_equal(inject_free(l, &sb), 0);
+  assert_int_equal(hls_gossip_head(b->g, x.k.pk), 5);
+  assert_closed_fork(b, &x, 4, 6);
+  link_close(l);
+
+  node_start(c);
+  l = connect_fake(w, c, x.k.pk);
+  fake_hello(l);
+  pay_items_range(&sb, &x, 1, 6);
+  assert_int_equal(inject_free(l, &sb), 0);
+  assert_int_equal(hls_gossip_head(c->g, x.k.pk), 5);
+  assert_closed_fork(c, &x, 4, 6);
+  link_close(l);
+  chain_free(&x);
+  world_free(w);
+}
+
+/* A successor that a wrong key signed (new_sig not by the key it names)
+ * is refused as malformed input: a violation of the peer that sent it,
+ * nothing of the frame kept. */
+static void test_successor_forged(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct node *b = node_new(w, "B", 2);
+  struct chain x;
+  chain_make(&x, 52, 2);
+  struct key fresh, wrong;
+  key_make(&fresh, 53);
+  key_make(&wrong, 54);
+  struct hls_successor su;
+  hls_successor_sign(&su, x.k.pk, wrong.sk);
+  memcpy(su.new_id, fresh.pk, HLS_KEY_BYTES);
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+  pk_ok(msgpack_pack_array(&pk, 2));
+  pk_ok(msgpack_pack_bin(&pk, HLS_KEY_BYTES));
+  pk_ok(msgpack_pack_bin_body(&pk, su.new_id, HLS_KEY_BYTES));
+  pk_ok(msgpack_pack_bin(&pk, HLS_SIG_BYTES));
+  pk_ok(msgpack_pack_bin_body(&pk, su.new_sig, HLS_SIG_BYTES));
+  struct blob forged = raw_envelope(&x, HLS_ENV_SUCCESSOR, (const uint8_t *)body.data, body.size);
+  msgpack_sbuffer_destroy(&body);
+  node_start(b);
+  struct link *l = connect_fake(w, b, x.k.pk);
+  fake_hello(l);
+  const struct blob *v[3] = {chain_at(&x, 1), chain_at(&x, 2), &forged};
+  msgpack_sbuffer sb;
+  pay_items(&sb, HLS_GF_ITEMS, false, v, 3);
+  struct hls_why why;
+  assert_int_equal(inject(l, &sb, &why), HLS_EBADSIG);
+  assert_true(hls_gossip_peer_fault(HLS_EBADSIG));
+  msgpack_sbuffer_destroy(&sb);
+  assert_int_equal(hls_gossip_head(b->g, x.k.pk), 0);
+  assert_int_equal(b->n_fork, 0);
+  link_close(l);
+  free(forged.p);
+  chain_free(&x);
+  world_free(w);
+}
+
 /* R reports X's fork at seq 6. B, which holds X1..6, and C, which holds
  * nothing of X, stop following X as if they had found the fork: FORK
  * with R's two stubs, R as reporter, its fork item's seq. Neither reports
@@ -3272,6 +3413,8 @@ int main(void) {
       cmocka_unit_test(test_fork),
       cmocka_unit_test(test_fork_via_successor),
       cmocka_unit_test(test_fork_reported),
+      cmocka_unit_test(test_successor_closes_chain),
+      cmocka_unit_test(test_successor_forged),
       cmocka_unit_test(test_fork_report_forged),
       cmocka_unit_test(test_rekey_stewards),
       cmocka_unit_test(test_fork_reported_store_fails),

@@ -18,7 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "chainmark.h"
 #include "config.h"
+#include "disclosure.h"
 #include "home.h"
 #include "nodeid.h"
 
@@ -306,6 +308,81 @@ static void test_home_path(void **state) {
   long_dir[HLS_PATH_MAX - 5] = '\0';
   assert_int_equal(hls_home_path(long_dir, "secret.key", out), HLS_ETOOBIG);
   free(long_dir);
+}
+
+/* --- identity rotate ------------------------------------------------------- */
+
+/* hls identity rotate's files (home.h): staged, then rotated; the old key
+ * retired (0600, never over an earlier one), the disclosure key of the
+ * first key kept through two moves, the chain mark new, the retired keys
+ * loaded; a staged key dropped. */
+static void test_rotate_identity(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  ASSERT_OK(hls_home_init(fx->node, &default_params, &why));
+  struct hls_identity first, second, third, loaded, staged, retired[4];
+  ASSERT_OK(hls_home_load_identity(fx->node, &first, &why));
+  crypto_sign_keypair(second.public_key, second.secret_key);
+  crypto_sign_keypair(third.public_key, third.secret_key);
+  uint8_t want[32], got[32];
+  bool present = true;
+  ASSERT_OK(hls_home_load_disclosure_key(fx->node, got, &present, &why));
+  assert_false(present);
+  hls_disclosure_key(first.secret_key, want);
+
+  ASSERT_OK(hls_home_stage_identity(fx->node, &first, &second, &why));
+  ASSERT_OK(hls_home_load_staged(fx->node, &staged, &present, &why));
+  assert_true(present);
+  assert_memory_equal(staged.public_key, second.public_key, 32);
+  char path[HLS_PATH_MAX], name1[64], name2[64];
+  file_path(fx->node, "secret.key.new", path);
+  assert_int_equal(mode_of(path), 0600);
+  const int64_t at = 1796440000000; /* both moves in one second */
+  ASSERT_OK(hls_home_rotate_identity(fx->node, &first, &second, at, name1, &why));
+  ASSERT_OK(hls_home_load_identity(fx->node, &loaded, &why));
+  assert_memory_equal(loaded.public_key, second.public_key, 32);
+  ASSERT_OK(hls_home_load_staged(fx->node, &staged, &present, &why));
+  assert_false(present);
+  file_path(fx->node, name1, path);
+  assert_int_equal(mode_of(path), 0600);
+  ASSERT_OK(hls_home_rotate_identity(fx->node, &second, &third, at, name2, &why)); /* stages it itself */
+  assert_string_not_equal(name1, name2);
+  ASSERT_OK(hls_home_load_identity(fx->node, &loaded, &why));
+  assert_memory_equal(loaded.public_key, third.public_key, 32);
+  /* The disclosure key is the first key's, through both moves. */
+  ASSERT_OK(hls_home_load_disclosure_key(fx->node, got, &present, &why));
+  assert_true(present);
+  assert_memory_equal(got, want, 32);
+  file_path(fx->node, "disclosure.key", path);
+  assert_int_equal(mode_of(path), 0600);
+  /* Both retired keys load; the chain mark is the new key's, at 0. */
+  size_t n = 0;
+  ASSERT_OK(hls_home_load_retired(fx->node, retired, 4, &n, &why));
+  assert_int_equal(n, 2);
+  bool have_first = false, have_second = false;
+  for (size_t i = 0; i < n; i++) {
+    have_first |= memcmp(retired[i].public_key, first.public_key, 32) == 0;
+    have_second |= memcmp(retired[i].public_key, second.public_key, 32) == 0;
+  }
+  assert_true(have_first && have_second);
+  struct hls_chainmark mark;
+  ASSERT_OK(hls_chainmark_load(fx->node, third.public_key, &mark, &present, &why));
+  assert_true(present);
+  assert_int_equal(mark.seq, 0);
+  ASSERT_OK(hls_home_check_permissions(fx->node, NULL, &why));
+  /* A staged key no successor names is dropped by the caller. */
+  ASSERT_OK(hls_home_stage_identity(fx->node, &third, &first, &why));
+  hls_home_unstage(fx->node);
+  ASSERT_OK(hls_home_load_staged(fx->node, &staged, &present, &why));
+  assert_false(present);
+  /* A retired key others can read is refused. */
+  file_path(fx->node, name1, path);
+  assert_int_equal(chmod(path, 0644), 0);
+  assert_int_equal(hls_home_load_retired(fx->node, retired, 4, &n, &why), HLS_EPERM);
+  sodium_memzero(retired, sizeof retired);
+  sodium_memzero(&first, sizeof first);
+  sodium_memzero(&second, sizeof second);
+  sodium_memzero(&third, sizeof third);
 }
 
 /* --- init ---------------------------------------------------------------- */
@@ -838,6 +915,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_resolve_client_system_node, setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_in_place, setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_creates_private_files, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rotate_identity, setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_options, setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_refuses_existing_node, setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_existing_dirs, setup, teardown),

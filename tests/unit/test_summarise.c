@@ -792,6 +792,81 @@ static void test_keyed_suppression(void **state) {
   sodium_memzero(key, sizeof key);
 }
 
+/* hls identity rotate (docs/protocol.md 4.9): the old key signs a
+ * successor (the last item of its chain: a second one is refused), the
+ * store moves to the new key, and the new chain's digest of the same week
+ * rounds its person-scale cells exactly as before with the kept
+ * disclosure key; derived from the new key instead, they would round
+ * otherwise (the differencing the kept key prevents). */
+static void test_rotation_keeps_rounding(void **state) {
+  struct fixture *fx = *state;
+  fx->ctx.method.kind = HLS_SDC_KEYED;
+  hls_day day = day_of(fx, 0, 2);
+  enum { THEMES = 26 };
+  char themes[THEMES][16];
+  for (int n = 0; n < THEMES; n++) {
+    snprintf(themes[n], sizeof themes[n], "count-%d", n);
+    add_records(fx, 10 + n, day, HLS_SCALE_PERSON, HLS_CONSENT_AGGREGATE, themes[n]);
+  }
+  set_today(fx, day_of(fx, 1, 2));
+  reconcile(fx);
+  struct hls_digest before, after, derived;
+  assert_true(digest_of(fx, day, &before, NULL));
+
+  struct hls_identity old = fx->id, fresh;
+  uint8_t seed[32], kept[HLS_DISCLOSURE_KEY_BYTES];
+  memset(seed, 0x6b, sizeof seed);
+  assert_int_equal(crypto_sign_seed_keypair(fresh.public_key, fresh.secret_key, seed), 0);
+  uint64_t succ_seq = 0, head = 0, found_seq = 0;
+  uint8_t head_id[32], next[32], root[32];
+  OK(hls_store_chain_head(fx->store, old.public_key, &head, head_id, &fx->why));
+  OK(hls_summarise_successor(&fx->ctx, &fresh, &succ_seq, &fx->why));
+  assert_int_equal(succ_seq, head + 1);
+  OK(hls_store_successor_seq(fx->store, old.public_key, &found_seq, &fx->why));
+  assert_int_equal(found_seq, succ_seq);
+  bool found = false;
+  OK(hls_store_successor_of(fx->store, old.public_key, next, &found, &fx->why));
+  assert_true(found);
+  assert_memory_equal(next, fresh.public_key, 32);
+  OK(hls_store_succession_root(fx->store, fresh.public_key, root, &fx->why));
+  assert_memory_equal(root, old.public_key, 32);
+  /* The chain is closed: no second successor. */
+  assert_int_equal(hls_summarise_successor(&fx->ctx, &fresh, &succ_seq, &fx->why), HLS_ESTATE);
+  /* Another key is not the successor: the owner does not move to it. */
+  assert_int_equal(hls_store_rotate_owner(fx->store, old.public_key, old.public_key, &fx->why), HLS_ESTATE);
+  OK(hls_store_rotate_owner(fx->store, old.public_key, fresh.public_key, &fx->why));
+  OK(hls_store_claim(fx->store, fresh.public_key, &fx->why));
+  assert_int_equal(hls_store_claim(fx->store, old.public_key, &fx->why), HLS_EFOREIGN);
+
+  hls_disclosure_key(old.secret_key, kept);
+  fx->id = fresh;
+  fx->ctx.disclosure_key = kept;
+  reconcile(fx);
+  uint64_t new_seq = 0;
+  assert_true(digest_of(fx, day, &after, &new_seq));
+  assert_true(new_seq >= 2); /* the new chain: its profile, then the digest */
+  size_t compared = 0, differ = 0;
+  for (int n = 1; n < THEMES; n++) {
+    assert_int_equal(cell_of(&before, themes[n], HLS_SCALE_PERSON), cell_of(&after, themes[n], HLS_SCALE_PERSON));
+    compared++;
+  }
+  assert_int_equal(compared, THEMES - 1);
+
+  /* The counter-check: the new key's own derived rounding differs. */
+  fx->ctx.disclosure_key = NULL;
+  add_record(fx, day, HLS_SCALE_ORGANISATION, HLS_CONSENT_AGGREGATE, "re-issue");
+  reconcile(fx);
+  assert_true(digest_of(fx, day, &derived, NULL));
+  for (int n = 1; n < THEMES; n++)
+    differ += cell_of(&before, themes[n], HLS_SCALE_PERSON) != cell_of(&derived, themes[n], HLS_SCALE_PERSON);
+  assert_true(differ > 0);
+  hls_digest_free(&before);
+  hls_digest_free(&after);
+  hls_digest_free(&derived);
+  sodium_memzero(&old, sizeof old);
+  sodium_memzero(kept, sizeof kept);
+}
+
 static void test_suppression(void **state) {
   struct fixture *fx = *state;
   hls_day day = day_of(fx, 0, 1);
@@ -2057,6 +2132,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_story_in_current_week, setup, teardown),
       cmocka_unit_test_setup_teardown(test_suppression, setup, teardown),
       cmocka_unit_test_setup_teardown(test_keyed_suppression, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rotation_keeps_rounding, setup, teardown),
       cmocka_unit_test_setup_teardown(test_suppression_every_count, setup, teardown),
       cmocka_unit_test_setup_teardown(test_week_lifecycle, setup, teardown),
       cmocka_unit_test_setup_teardown(test_record_moves_week, setup, teardown),
