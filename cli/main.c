@@ -341,6 +341,15 @@ static const struct cli_global_option global_options[] = {
 };
 #define N_GLOBAL_OPTIONS (sizeof global_options / sizeof global_options[0])
 
+/* The width of the commands' column: the longest name and two spaces
+ * (so that a name always ends at two spaces, for readers and scripts). */
+static int command_width(void) {
+  size_t w = 16;
+  for (size_t i = 0; i < N_COMMANDS; i++)
+    if (strlen(commands[i].name) + 1 > w) w = strlen(commands[i].name) + 1;
+  return (int)w;
+}
+
 static void print_usage(FILE *f) {
   fprintf(f,
           "Usage: hls [--home DIR] [--json] COMMAND [ARGS]\n"
@@ -348,7 +357,9 @@ static void print_usage(FILE *f) {
           "The admin CLI of hlsd, the learning node of a Human Learning Systems place.\n"
           "\n"
           "Commands:\n");
-  for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-16s %s\n", commands[i].name, cli_command_summary(&commands[i]));
+  int width = command_width();
+  for (size_t i = 0; i < N_COMMANDS; i++)
+    fprintf(f, "  %-*s %s\n", width, commands[i].name, cli_command_summary(&commands[i]));
   fprintf(f, "\nOptions:\n");
   for (size_t i = 0; i < N_GLOBAL_OPTIONS; i++) {
     char flag[32];
@@ -393,7 +404,7 @@ static int print_group(FILE *f, const char *word) {
     const char *name = commands[i].name;
     if (strncmp(name, word, len) != 0 || name[len] != ' ') continue;
     if (n++ == 0) fprintf(f, "Usage: hls %s SUBCOMMAND [ARGS]\n\nCommands:\n", word);
-    fprintf(f, "  %-16s %s\n", name, cli_command_summary(&commands[i]));
+    fprintf(f, "  %-*s %s\n", command_width(), name, cli_command_summary(&commands[i]));
   }
   if (n > 0) fprintf(f, "\n'hls %s SUBCOMMAND --help' explains one command.\n", word);
   return n;

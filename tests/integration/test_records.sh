@@ -128,7 +128,7 @@ pass "records survive a restart"
 
 # Help on every command hls --help lists (and on each group of them);
 # usage errors exit 2.
-cmds=$("$HLS" --help | sed -n '/^Commands:/,/^$/p' | grep '^  [a-z]' | cut -c3-19 | sed 's/ *$//')
+cmds=$("$HLS" --help | sed -n '/^Commands:/,/^$/p' | grep '^  [a-z]' | sed -E 's/^  //; s/  .*//')
 [ "$(wc -l <<<"$cmds")" -ge 20 ] || fail "hls --help lists too few commands: $cmds"
 while read -r cmd; do
   # shellcheck disable=SC2086

@@ -584,7 +584,8 @@ static void test_successor(void **state) {
   int parsed = 0;
   assert_int_equal(hls_env_type_parse("successor", &parsed), 0);
   assert_int_equal(parsed, HLS_ENV_SUCCESSOR);
-  assert_false(hls_env_type_known(8));
+  assert_true(hls_env_type_known(HLS_ENV_REKEY));
+  assert_false(hls_env_type_known(HLS_ENV_TYPE_MAX + 1));
   msgpack_sbuffer_destroy(&three);
   msgpack_sbuffer_destroy(&bad);
   msgpack_sbuffer_destroy(&body);
