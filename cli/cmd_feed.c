@@ -29,9 +29,14 @@ int cmd_feed_subscribe(struct cli *c, int argc, char **argv) {
   if (done) return rc;
   if (c->json) rc = hls_out_print_json(resp.result);
   else
+  {
     printf("Subscribed feed %s. 'hls feed follow %s' prints its events, from the first pattern this node found;\n"
            "each is delivered once per acknowledgement, also across restarts.\n",
            cli_params_str(&p, "name"), cli_params_str(&p, "name"));
+    const struct hls_mp_value *v = hls_mp_get(hls_mp_get(resp.result, "filter"), "vouched");
+    if (v != NULL && v->type == HLS_MP_BOOL && v->v.b)
+      printf("Only vouched places count (hls places), as they stand when an event is handed out.\n");
+  }
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }
@@ -49,6 +54,7 @@ static void filter_text(const struct hls_mp_value *f, char *out, size_t size) {
     for (uint32_t j = 0; j < n; j++) {
       const struct hls_mp_value *v = &items[j];
       if (v->type == HLS_MP_STR) w = snprintf(out + len, size - len, "%s%.*s", j ? "," : "", (int)v->len, v->v.str);
+      else if (v->type == HLS_MP_BOOL) w = snprintf(out + len, size - len, "%s", v->v.b ? "yes" : "no");
       else if (v->type == HLS_MP_UINT) w = snprintf(out + len, size - len, "%llu", (unsigned long long)v->v.u);
       else if (v->type == HLS_MP_INT) w = snprintf(out + len, size - len, "%lld", (long long)v->v.i);
       else if (v->type == HLS_MP_FLOAT) w = snprintf(out + len, size - len, "%g", v->v.f);

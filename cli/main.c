@@ -244,11 +244,15 @@ static const struct cli_command commands[] = {
      "  A change counts in the week that was the latest held when hlsd recorded it.\n"},
     {"feed subscribe", cmd_feed_subscribe, HLS_M_FEED_SUBSCRIBE,
      "feed subscribe NAME [--signal S] [--theme T] [--kind K] [--scale S] [--region R] [--place P]\n"
-     "               [--since WHEN] [--until WHEN] [--min-places N] [--min-strength X]",
+     "               [--since WHEN] [--until WHEN] [--min-places N] [--min-strength X] [--vouched]",
      "make a durable feed of pattern events (new, joined, grew, left, shrank, ended, retracted)",
      "  NAME  letters, digits, '-', '_' and '.', up to 64. The filters are those of 'hls patterns'\n"
      "        (without --all and --limit: a feed carries every change, ended patterns' too).\n"
-     "        A new feed starts at the first event this node recorded.\n"},
+     "        A new feed starts at the first event this node recorded.\n"
+     "  --vouched  as 'hls patterns --vouched', judged with the vouches held when the feed hands an\n"
+     "        event out (follow, events, list). An event held back for too few vouched places is\n"
+     "        handed out late, out of order, once they are vouched (the pattern's latest held\n"
+     "        back); after an unvouch later events wait again, and nothing sent is called back.\n"},
     {"feed list", cmd_feed_list, HLS_M_FEED_LIST, "feed list", "feeds: filters, cursor (the last event acknowledged), events after it",
      NULL},
     {"feed follow", cmd_feed_follow, HLS_M_FEED_FOLLOW, "feed follow NAME [--no-wait] [--limit N] [--from SEQ]",

@@ -4,42 +4,12 @@
  * (patternsd.h); these hand it the call. */
 #include "api_handlers.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 #include "patternsd.h"
-#include "trust.h"
 
-static int id_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
-
-/* patterns --vouched hands the engine's listing the vouched places
- * (trust.h) as this node holds them now. */
+/* patterns --vouched: the engine's listing judges the places with the
+ * vouches this node holds now (hls_patternsd__vouched_filter). */
 int api_patterns(struct hls_api *api, struct hls_control_call *call) {
-  bool vouched = false;
-  int rc = hls_mp_get_bool(call->req->args, "vouched", &vouched, NULL, &call->why);
-  if (rc != 0 || !vouched) return rc != 0 ? rc : hls_patternsd_api_list(api->env.patterns, call);
-  struct hls_trust t;
-  rc = hls_trust_load(&t, api->env.store, api->env.identity->public_key, api->env.config->trust_partner_vouches,
-                      &call->why);
-  if (rc != 0) return rc;
-  uint8_t *ids = malloc(t.n_nodes ? 2 * t.n_nodes * 32 : 1);
-  size_t n = 0;
-  if (ids == NULL) {
-    hls_trust_free(&t);
-    return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
-  }
-  /* Patterns know a place by the first key of its succession (its root):
-   * a vouched key vouches for its place's root too. */
-  for (size_t i = 0; i < t.n_nodes; i++) {
-    if (!t.nodes[i].vouched) continue;
-    memcpy(ids + 32 * n++, t.nodes[i].node_id, 32);
-    if (memcmp(t.nodes[i].root, t.nodes[i].node_id, 32) != 0) memcpy(ids + 32 * n++, t.nodes[i].root, 32);
-  }
-  hls_trust_free(&t);
-  qsort(ids, n, 32, id_cmp); /* patfilter looks them up by bsearch */
-  rc = hls_patternsd_api_list_vouched(api->env.patterns, call, ids, n);
-  free(ids);
-  return rc;
+  return hls_patternsd_api_list(api->env.patterns, call);
 }
 int api_patterns_show(struct hls_api *api, struct hls_control_call *call) {
   return hls_patternsd_api_show(api->env.patterns, call);

@@ -89,31 +89,110 @@ static int follower_fail(struct hls_feeds *feeds, struct follower *f, int code, 
   return code;
 }
 
+/* One event to a follower, while pumping. */
+struct pump_ctx {
+  struct hls_feeds *feeds;
+  struct follower *f;
+  struct hls_why *why;
+};
+
+/* Send event ev to f (f's filter selected it): HLS_ECLOSED if f's client
+ * could not be written to (client_gone freed f). A feed --vouched is done
+ * with what it held back of the pattern up to ev. */
+static int send_event(struct pump_ctx *p, const struct hls_patstore_event *ev) {
+  struct follower *f = p->f;
+  struct event_pack e = {.seq = ev->seq, .at = ev->at_ms, .change = ev->change, .row = &ev->row};
+  if (f->filter.vouched && ev->id != NULL) {
+    int rc = hls_patstore_feed_unwithhold(p->feeds->env.ps, f->feed, ev->id, ev->seq, p->why);
+    if (rc != 0) return rc;
+  }
+  f->unacked[f->n_unacked++] = e.seq;
+  f->caught_up_sent = false;
+  if (hls_control_event(f->client, f->req_id, "pattern", pack_event, &e) != 0)
+    return HLS_ECLOSED; /* the client was closed: client_gone freed f */
+  return 0;
+}
+
+/* One event to f, in order: HLS_ECLOSED as send_event, 1 once f's window
+ * is full. One that a feed --vouched selects but for too few vouched
+ * places is held back (hls_patstore_feed_withhold) for pump_withheld. */
+static int pump_event(void *ctx, const struct hls_patstore_event *ev) {
+  struct pump_ctx *p = ctx;
+  struct follower *f = p->f;
+  f->sent = ev->seq;
+  int rc = 0;
+  switch (hls_patfilter_judge(&f->filter, &ev->row)) {
+  case HLS_PATFILTER_YES: rc = send_event(p, ev); break;
+  case HLS_PATFILTER_UNVOUCHED:
+    if (ev->id != NULL) rc = hls_patstore_feed_withhold(p->feeds->env.ps, f->feed, ev->id, ev->seq, p->why);
+    break;
+  case HLS_PATFILTER_NO: break;
+  }
+  if (rc != 0) return rc;
+  return f->n_unacked < FOLLOW_WINDOW ? 0 : 1;
+}
+
+/* A held-back event, late: sent if its places are vouched enough now. */
+static int late_event(void *ctx, const struct hls_patstore_event *ev) {
+  struct pump_ctx *p = ctx;
+  return hls_patfilter_judge(&p->f->filter, &ev->row) == HLS_PATFILTER_YES ? send_event(p, ev) : 0;
+}
+
+/* A feed --vouched: what it held back (events f's scan has passed) that
+ * its filter selects now, up to f's window, before the events in order. */
+static int pump_withheld(struct hls_feeds *feeds, struct follower *f, struct hls_why *why) {
+  int64_t *seqs;
+  size_t n;
+  int rc = hls_patstore_feed_withheld(feeds->env.ps, f->feed, &seqs, &n, why);
+  struct pump_ctx p = {.feeds = feeds, .f = f, .why = why};
+  for (size_t i = 0; rc == 0 && i < n && seqs[i] <= f->sent && f->n_unacked < FOLLOW_WINDOW; i++) {
+    rc = hls_patstore_event_get(feeds->env.ps, seqs[i], late_event, &p, why);
+    if (rc == HLS_ENOTFOUND) rc = 0;
+  }
+  free(seqs);
+  return rc;
+}
+
+/* f->filter's vouched places as this node judges them now (*ids: owned,
+ * free); nothing to do for a feed without --vouched. */
+static int vouched_now(struct hls_feeds *feeds, struct hls_patfilter *f, uint8_t **ids, struct hls_why *why) {
+  *ids = NULL;
+  if (!f->vouched) return 0;
+  if (feeds->env.vouched_now == NULL) {
+    f->vouched_ids = NULL;
+    f->n_vouched_ids = 0;
+    return 0;
+  }
+  return feeds->env.vouched_now(feeds->env.vouched_ctx, f, ids, why);
+}
+
 /* Send f what it has not seen, up to its window. Returns 0; HLS_ECLOSED
  * if f's client could not be written to (client_gone freed f); or the
  * store's error reading the events (follower_fail: f's stream ended, f
  * freed). Either way the caller has nothing left to do for f. */
-/* One event to f: HLS_ECLOSED if f's client could not be written to
- * (client_gone freed f), 1 once f's window is full. */
-static int pump_event(void *ctx, const struct hls_patstore_event *ev) {
-  struct follower *f = ctx;
-  struct event_pack e = {.seq = ev->seq, .at = ev->at_ms, .change = ev->change, .row = &ev->row};
-  f->sent = e.seq;
-  if (hls_patfilter_match(&f->filter, &ev->row)) {
-    struct hls_control_client *client = f->client;
-    f->unacked[f->n_unacked++] = e.seq;
-    f->caught_up_sent = false;
-    if (hls_control_event(client, f->req_id, "pattern", pack_event, &e) != 0)
-      return HLS_ECLOSED; /* the client was closed: client_gone freed f */
-  }
-  return f->n_unacked < FOLLOW_WINDOW ? 0 : 1;
-}
+static int pump_events(struct hls_feeds *feeds, struct follower *f);
 
 static int pump(struct hls_feeds *feeds, struct follower *f) {
+  struct hls_why why = {{0}};
+  uint8_t *ids;
+  int rc = vouched_now(feeds, &f->filter, &ids, &why);
+  if (rc == 0 && f->filter.vouched) rc = pump_withheld(feeds, f, &why);
+  if (rc == HLS_ECLOSED) {
+    free(ids);
+    return rc;
+  }
+  rc = rc != 0 ? follower_fail(feeds, f, rc, &why) : pump_events(feeds, f);
+  free(ids);
+  if (rc == 0) f->filter.vouched_ids = NULL; /* judged again at the next pump */
+  return rc;
+}
+
+static int pump_events(struct hls_feeds *feeds, struct follower *f) {
   while (f->n_unacked < FOLLOW_WINDOW) {
     struct hls_why why = {{0}};
     size_t rows = 0;
-    int rc = hls_patstore_each_event_after(feeds->env.ps, f->sent, SCAN_BATCH, pump_event, f, &rows, &why);
+    struct pump_ctx p = {.feeds = feeds, .f = f, .why = &why};
+    int rc = hls_patstore_each_event_after(feeds->env.ps, f->sent, SCAN_BATCH, pump_event, &p, &rows, &why);
     if (rc == HLS_ECLOSED) return rc;
     /* 1: the window filled before the batch ended. Anything but that or
      * the batch's end is a failure, not "caught up". */
@@ -138,6 +217,21 @@ void hls_feeds_pump_all(struct hls_feeds *feeds) {
 }
 
 static void on_pump(uv_timer_t *t) { hls_feeds_pump_all(t->data); }
+
+/* Pump from the loop, after the call or item at hand: never from inside it. */
+static void pump_soon(struct hls_feeds *feeds) {
+  uv_handle_t *timer = (uv_handle_t *)&feeds->pump_timer;
+  if (!uv_is_closing(timer) && !uv_is_active(timer)) uv_timer_start(&feeds->pump_timer, on_pump, 0, 0);
+}
+
+void hls_feeds_trust_changed(struct hls_feeds *feeds) {
+  if (feeds == NULL) return;
+  for (const struct follower *f = feeds->followers; f; f = f->next)
+    if (f->filter.vouched) {
+      pump_soon(feeds);
+      return;
+    }
+}
 
 int hls_feeds_new(struct hls_feeds **out, const struct hls_feeds_env *env) {
   *out = NULL;
@@ -247,10 +341,14 @@ static int count_one(void *ctx, const struct hls_patrow *r) {
   return 0;
 }
 
-static int count_matching(struct hls_feeds *feeds, const struct hls_patfilter *f, int64_t cursor, int64_t *n,
+/* (Its places vouched as they are now, for a feed --vouched.) */
+static int count_matching(struct hls_feeds *feeds, struct hls_patfilter *f, int64_t cursor, int64_t *n,
                           struct hls_why *why) {
   struct matching_ctx m = {.f = f};
-  int rc = hls_patstore_each_event_from(feeds->env.ps, cursor, count_one, &m, why);
+  uint8_t *ids;
+  int rc = vouched_now(feeds, f, &ids, why);
+  if (rc == 0) rc = hls_patstore_each_event_from(feeds->env.ps, cursor, count_one, &m, why);
+  free(ids);
   *n = m.n;
   return rc;
 }
@@ -440,9 +538,7 @@ int hls_feeds_api_ack(struct hls_feeds *feeds, struct hls_control_call *call) {
     for (size_t i = 0; i < f->n_unacked; i++)
       if (f->unacked[i] > seq) f->unacked[keep++] = f->unacked[i];
     f->n_unacked = keep;
-    /* Sent from the loop, after this reply: never from inside a call. */
-    uv_handle_t *timer = (uv_handle_t *)&feeds->pump_timer;
-    if (!uv_is_closing(timer) && !uv_is_active(timer)) uv_timer_start(&feeds->pump_timer, on_pump, 0, 0);
+    pump_soon(feeds); /* sent from the loop, after this reply */
     break;
   }
   PACK(msgpack_pack_map(call->pk, 2));
@@ -496,9 +592,15 @@ int hls_feeds_api_events(struct hls_feeds *feeds, struct hls_control_call *call)
     return hls_why_set(&call->why, HLS_EINVAL, "limit: 1 to %d events", EVENTS_MAX);
   struct hls_patfilter filter;
   int64_t cursor = 0;
-  if ((rc = feed_load(feeds, name, &filter, &cursor, &call->why)) != 0) return rc;
+  uint8_t *ids = NULL;
+  if ((rc = feed_load(feeds, name, &filter, &cursor, &call->why)) != 0 ||
+      (rc = vouched_now(feeds, &filter, &ids, &call->why)) != 0)
+    return rc;
   struct recent *r = calloc(1, sizeof *r);
-  if (r == NULL) return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
+  if (r == NULL) {
+    free(ids);
+    return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
+  }
   r->filter = &filter;
   r->n = (int)limit;
   for (int i = 0; i < r->n; i++) msgpack_sbuffer_init(&r->ring[i]);
@@ -518,5 +620,6 @@ int hls_feeds_api_events(struct hls_feeds *feeds, struct hls_control_call *call)
   }
   for (int i = 0; i < r->n; i++) msgpack_sbuffer_destroy(&r->ring[i]);
   free(r);
+  free(ids);
   return rc;
 }

@@ -14,6 +14,7 @@
 #include "control.h"
 #include "err.h"
 
+struct hls_patfilter;
 struct hls_patstore;
 struct hls_patsummary;
 
@@ -25,6 +26,11 @@ struct hls_feeds_env {
   struct hls_patsummary *summary; /* the place list: place names in filters */
   int64_t (*now_ms)(void *clock); /* the wall clock: when a feed was made, acked */
   void *clock;
+  /* A feed --vouched: set f's vouched places as this node judges them
+   * now (hls_patfilter_set_vouched); *ids (owned: free) holds them while
+   * f is used. NULL: no place is vouched. */
+  int (*vouched_now)(void *ctx, struct hls_patfilter *f, uint8_t **ids, struct hls_why *why);
+  void *vouched_ctx;
 };
 struct hls_feeds;
 
@@ -39,6 +45,10 @@ void hls_feeds_close(struct hls_feeds *feeds);
  * host wrote new events). */
 void hls_feeds_pump_all(struct hls_feeds *feeds);
 size_t hls_feeds_count_followers(const struct hls_feeds *feeds);
+/* Who is vouched may have changed (a vouch or profile stored): followers
+ * of feeds --vouched are pumped from the loop, and get what they held
+ * back that now passes (docs/patterns.md "Feeds of vouched places"). */
+void hls_feeds_trust_changed(struct hls_feeds *feeds);
 
 /* Control commands feed.subscribe, feed.list, feed.unsubscribe,
  * feed.follow (deferred: a stream), feed.ack (docs/control.md). */

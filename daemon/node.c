@@ -1066,6 +1066,7 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
                                        .ctx = n};
   struct hls_patternsd_env patterns_env = {.loop = &n->loop,
                                           .store = n->store,
+                                          .node_id = n->identity.public_key,
                                           .params = &n->config->patterns,
                                           .now_ms = node_clock,
                                           .today = node_today,

@@ -13,6 +13,7 @@
 #include "patstore.h"
 #include "patternsd_internal.h"
 #include "patsummary.h"
+#include "trust.h"
 
 #define LIST_DEFAULT 50   /* patterns listed when the request gives no limit (a page) */
 #define SUMMARY_TOP_DEFAULT 5
@@ -44,13 +45,18 @@ static int list_one(void *ctx, const struct hls_patrow *r) {
   return 0;
 }
 
-int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *call) {
-  return hls_patternsd_api_list_vouched(pd, call, NULL, 0);
+int hls_patternsd__vouched_filter(struct hls_patternsd *pd, struct hls_patfilter *f, uint8_t **ids,
+                                  struct hls_why *why) {
+  size_t n = 0;
+  *ids = NULL;
+  int rc = pd->env.node_id != NULL ? hls_trust_vouched_ids(pd->env.store, pd->env.node_id, ids, &n, why) : 0;
+  if (rc == 0) hls_patfilter_set_vouched(f, *ids, n, &pd->params);
+  return rc;
 }
 
-int hls_patternsd_api_list_vouched(struct hls_patternsd *pd, struct hls_control_call *call, const uint8_t *vouched_ids,
-                                   size_t n_vouched_ids) {
+int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *call) {
   struct hls_patfilter f;
+  uint8_t *vouched_ids = NULL;
   int64_t limit;
   int64_t offset = 0;
   bool has_offset = false, all = false;
@@ -76,24 +82,14 @@ int hls_patternsd_api_list_vouched(struct hls_patternsd *pd, struct hls_control_
   if (rc != 0) return rc;
   if (offset < 0) return hls_why_set(&call->why, HLS_EINVAL, "offset: must be 0 or more");
   f.include_ended = all;
-  if (vouched_ids != NULL) {
-    /* The engine's minimum of places per signal: a pattern must keep it
-     * with the vouched places alone. */
-    const struct hls_pat_params *prm = &pd->params;
-    f.vouched = true;
-    f.vouched_ids = vouched_ids;
-    f.n_vouched_ids = n_vouched_ids;
-    f.min_places_of[HLS_PAT_SPREAD] = prm->spread_min_places;
-    f.min_places_of[HLS_PAT_EMERGING] = prm->emerging_min_places;
-    f.min_places_of[HLS_PAT_RISING] = prm->rising_min_places;
-    f.min_places_of[HLS_PAT_TOGETHER] = prm->together_min_places;
-    f.min_places_of[HLS_PAT_CROSS_SCALE] = prm->cross_min_places;
-  }
+  /* --vouched: the places vouched now, as this node holds the vouches. */
+  if (f.vouched && (rc = hls_patternsd__vouched_filter(pd, &f, &vouched_ids, &call->why)) != 0) return rc;
   /* Every matching row is counted (by signal, live or ended); the page's
    * summaries go to a side buffer, as the array needs its length first. */
   struct list_ctx l = {.f = &f, .offset = offset, .limit = limit};
   msgpack_sbuffer_init(&l.items);
   rc = hls_patstore_each_pattern(pd->ps, list_one, &l, &call->why);
+  free(vouched_ids);
   if (rc != 0) {
     msgpack_sbuffer_destroy(&l.items);
     return rc == HLS_ENOMEM ? hls_patstore_oom(&call->why) : rc;

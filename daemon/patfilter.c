@@ -54,14 +54,38 @@ static bool vouched_enough(const struct hls_patfilter *f, const struct hls_patro
   return n >= need && n >= f->min_places && n >= 1;
 }
 
+static bool match_but_vouched(const struct hls_patfilter *f, const struct hls_patrow *r);
+
+void hls_patfilter_set_vouched(struct hls_patfilter *f, const uint8_t *vouched_ids, size_t n_vouched_ids,
+                               const struct hls_pat_params *params) {
+  f->vouched = true;
+  f->vouched_ids = vouched_ids;
+  f->n_vouched_ids = n_vouched_ids;
+  /* A pattern must keep its signal's minimum with the vouched places alone. */
+  f->min_places_of[HLS_PAT_SPREAD] = params->spread_min_places;
+  f->min_places_of[HLS_PAT_EMERGING] = params->emerging_min_places;
+  f->min_places_of[HLS_PAT_RISING] = params->rising_min_places;
+  f->min_places_of[HLS_PAT_TOGETHER] = params->together_min_places;
+  f->min_places_of[HLS_PAT_CROSS_SCALE] = params->cross_min_places;
+}
+
+enum hls_patfilter_verdict hls_patfilter_judge(const struct hls_patfilter *f, const struct hls_patrow *r) {
+  if (!match_but_vouched(f, r)) return HLS_PATFILTER_NO;
+  return !f->vouched || vouched_enough(f, r) ? HLS_PATFILTER_YES : HLS_PATFILTER_UNVOUCHED;
+}
+
 bool hls_patfilter_match(const struct hls_patfilter *f, const struct hls_patrow *r) {
+  return hls_patfilter_judge(f, r) == HLS_PATFILTER_YES;
+}
+
+/* Every key of f but --vouched. */
+static bool match_but_vouched(const struct hls_patfilter *f, const struct hls_patrow *r) {
   if (!f->include_ended && !r->live) return false;
   if (f->signals && !(f->signals & (1u << r->signal))) return false;
   if (f->kinds && !(f->kinds & (1u << r->kind)) && !(r->theme2 && (f->kinds & (1u << r->kind2)))) return false;
   if (f->scales && !(f->scales & r->scales)) return false;
   if (r->n_places < f->min_places) return false;
   if (r->strength < f->min_strength) return false;
-  if (f->vouched && !vouched_enough(f, r)) return false;
   if (f->has_since && r->week_to < f->since) return false;
   if (f->has_until && r->week_from > f->until) return false;
   if (f->n_themes) {
@@ -231,23 +255,27 @@ int hls_patfilter_parse(const struct hls_mp_value *args, struct hls_patfilter *f
   if ((rc = arg_number(args, "min_strength", &f->min_strength, &present, why)) != 0) return rc;
   if (present && f->min_strength < 0)
     return hls_why_set(why, HLS_EINVAL, "min_strength: must be 0 or more (2 is p = 0.01)");
-  return 0;
+  return hls_mp_get_bool(args, "vouched", &f->vouched, NULL, why);
 }
 
 /* The filter's keys from args, re-packed: what a feed stores. */
-static const char *const filter_keys[] = {"signal", "kind",  "scale",      "theme",       "region",
-                                          "place",  "since", "until",      "min_places", "min_strength"};
+static const char *const filter_keys[] = {"signal", "kind",  "scale", "theme",      "region",       "place",
+                                          "since",  "until", "min_places", "min_strength", "vouched"};
+
+/* A key given (a flag only if set). */
+static bool stored(const struct hls_mp_value *v) {
+  return v != NULL && v->type != HLS_MP_NIL && !(v->type == HLS_MP_BOOL && !v->v.b);
+}
 
 int hls_patfilter_pack_args(msgpack_packer *pk, const struct hls_mp_value *args) {
   size_t n = 0;
   for (size_t i = 0; i < sizeof filter_keys / sizeof *filter_keys; i++) {
-    const struct hls_mp_value *v = hls_mp_get(args, filter_keys[i]);
-    n += v != NULL && v->type != HLS_MP_NIL;
+    n += stored(hls_mp_get(args, filter_keys[i]));
   }
   if (msgpack_pack_map(pk, n) != 0) return HLS_ENOMEM;
   for (size_t i = 0; i < sizeof filter_keys / sizeof *filter_keys; i++) {
     const struct hls_mp_value *v = hls_mp_get(args, filter_keys[i]);
-    if (v == NULL || v->type == HLS_MP_NIL) continue;
+    if (!stored(v)) continue;
     if (hls_mp_pack_cstr(pk, filter_keys[i]) != 0 || hls_mp_pack_value(pk, v) != 0) return HLS_ENOMEM;
   }
   return 0;

@@ -31,11 +31,13 @@ struct hls_patfilter {
   bool has_since, has_until;
   int32_t since, until; /* week numbers; a pattern matches if its weeks overlap */
   bool include_ended;   /* listings: ended patterns too (feeds: always) */
-  /* hls patterns --vouched: only the vouched places (trust.h) count. A
-   * pattern is selected if at least min_places_of[signal] (the engine's
-   * minimum of places for its signal) and min_places of its places are
-   * in vouched_ids; one whose places were not kept (before schema 9) is
-   * not. */
+  /* --vouched (hls patterns, a feed's stored filter): only the vouched
+   * places (trust.h) count. A pattern (or event) is selected if at least
+   * min_places_of[signal] (the engine's minimum of places for its signal)
+   * and min_places of its places are in vouched_ids; one whose places were
+   * not kept (a pattern from before schema 9) is not. Parsing sets only
+   * the flag: vouched_ids and min_places_of come from
+   * hls_patfilter_set_vouched, as the vouches held stand when f is used. */
   bool vouched;
   const uint8_t *vouched_ids; /* borrowed; HLS_KEY_BYTES each, sorted */
   size_t n_vouched_ids;
@@ -44,7 +46,18 @@ struct hls_patfilter {
 
 /* f from args (out; every key optional). */
 int hls_patfilter_parse(const struct hls_mp_value *args, struct hls_patfilter *f, struct hls_why *why);
-/* Whether f selects r. */
+/* --vouched: the places vouched now (borrowed, sorted, HLS_KEY_BYTES
+ * each; must outlive f's use) and the engine's minimum of places per
+ * signal (params). The one rule hls patterns and feeds judge by. */
+void hls_patfilter_set_vouched(struct hls_patfilter *f, const uint8_t *vouched_ids, size_t n_vouched_ids,
+                               const struct hls_pat_params *params);
+enum hls_patfilter_verdict {
+  HLS_PATFILTER_NO,        /* f does not select r */
+  HLS_PATFILTER_YES,       /* f selects r */
+  HLS_PATFILTER_UNVOUCHED, /* f would, but too few of r's places are vouched (f->vouched) */
+};
+enum hls_patfilter_verdict hls_patfilter_judge(const struct hls_patfilter *f, const struct hls_patrow *r);
+/* Whether f selects r (hls_patfilter_judge says YES). */
 bool hls_patfilter_match(const struct hls_patfilter *f, const struct hls_patrow *r);
 /* The filter's keys of args, re-packed as a map: what a feed stores. */
 int hls_patfilter_pack_args(msgpack_packer *pk, const struct hls_mp_value *args);

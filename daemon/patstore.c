@@ -30,6 +30,11 @@ enum {
   P_EVENT_MAX,
   P_COUNT,
   P_WEEK_EVENTS,
+  P_EVENT_GET,
+  P_WITHHOLD,
+  P_UNWITHHOLD,
+  P_WITHHELD,
+  P_WITHHELD_DEL,
   P__COUNT
 };
 
@@ -56,8 +61,8 @@ static const char *const sql[P__COUNT] = {
                  " live=?14, region=?15, places=?16, score=?17, p=?18, p_now=?19, expected=?20, withheld=?21,"
                  " origins=?22, updated_ms=?23",
     [P_RETRACT] = "UPDATE patterns SET retracted=1, live=0, updated_ms=?2 WHERE id=?1",
-    [P_EVENT] = "INSERT INTO pattern_events(id, change, " PCOLS ", week, at_ms)"
-                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+    [P_EVENT] = "INSERT INTO pattern_events(id, change, " PCOLS ", week, at_ms, origins)"
+                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     /* The order of the patterns_by_strength index. */
     [P_LIST] = "SELECT " PCOLS ", id, origins FROM patterns WHERE retracted=0 ORDER BY strength DESC, week_to DESC, id",
     [P_IDS] = "SELECT id FROM patterns",
@@ -67,11 +72,19 @@ static const char *const sql[P__COUNT] = {
     [P_FEED_LIST] = "SELECT name, filter, cursor, created_ms, acked_ms FROM feeds ORDER BY name",
     [P_FEED_DEL] = "DELETE FROM feeds WHERE name=?1",
     [P_FEED_ACK] = "UPDATE feeds SET cursor=?2, acked_ms=?3 WHERE name=?1 AND cursor<?2",
-    [P_EVENTS_AFTER] = "SELECT seq, change, " PCOLS ", at_ms FROM pattern_events WHERE seq>?1 ORDER BY seq LIMIT ?2",
-    [P_EVENTS_FROM] = "SELECT " PCOLS " FROM pattern_events WHERE seq>?1",
+    [P_EVENTS_AFTER] = "SELECT seq, change, " PCOLS ", at_ms, id, origins FROM pattern_events WHERE seq>?1"
+                       " ORDER BY seq LIMIT ?2",
+    [P_EVENTS_FROM] = "SELECT " PCOLS ", origins FROM pattern_events WHERE seq>?1",
     [P_EVENT_MAX] = "SELECT ifnull(max(seq), 0) FROM pattern_events",
     [P_COUNT] = "SELECT signal, live, count(*) FROM patterns WHERE retracted=0 GROUP BY signal, live",
     [P_WEEK_EVENTS] = "SELECT id, change, " PCOLS " FROM pattern_events WHERE week=?1 ORDER BY seq",
+    [P_EVENT_GET] = "SELECT seq, change, " PCOLS ", at_ms, id, origins FROM pattern_events WHERE seq=?1",
+    /* A feed keeps the latest event held back of each pattern. */
+    [P_WITHHOLD] = "INSERT INTO feed_withheld(feed, pattern, seq) VALUES(?1, ?2, ?3)"
+                   " ON CONFLICT(feed, pattern) DO UPDATE SET seq=max(seq, excluded.seq)",
+    [P_UNWITHHOLD] = "DELETE FROM feed_withheld WHERE feed=?1 AND pattern=?2 AND seq<=?3",
+    [P_WITHHELD] = "SELECT seq FROM feed_withheld WHERE feed=?1 ORDER BY seq",
+    [P_WITHHELD_DEL] = "DELETE FROM feed_withheld WHERE feed=?1",
 };
 
 struct hls_patstore {
@@ -135,6 +148,25 @@ static void col_row(sqlite3_stmt *st, int c, struct hls_patrow *r) {
   r->places = col_text(st, c + 14);
   r->origins = NULL;
   r->n_origins = 0;
+}
+
+/* An origins column (NULL: none kept) into r. */
+static void col_origins(sqlite3_stmt *st, int c, struct hls_patrow *r) {
+  if (sqlite3_column_type(st, c) != SQLITE_BLOB) return;
+  r->origins = sqlite3_column_blob(st, c);
+  r->n_origins = (size_t)sqlite3_column_bytes(st, c) / HLS_KEY_BYTES;
+}
+
+/* An event as P_EVENTS_AFTER and P_EVENT_GET read it: seq, change, the
+ * PCOLS, at_ms, id, origins. */
+static void col_event(sqlite3_stmt *st, struct hls_patstore_event *e) {
+  memset(e, 0, sizeof *e);
+  e->seq = sqlite3_column_int64(st, 0);
+  e->change = sqlite3_column_int(st, 1);
+  col_row(st, 2, &e->row);
+  e->at_ms = sqlite3_column_int64(st, 2 + N_PCOLS);
+  if (sqlite3_column_bytes(st, 3 + N_PCOLS) == HLS_PAT_ID_BYTES) e->id = sqlite3_column_blob(st, 3 + N_PCOLS);
+  col_origins(st, 4 + N_PCOLS, &e->row);
 }
 
 /* The PCOLS of r as parameters first .. first + N_PCOLS - 1. */
@@ -325,6 +357,8 @@ int hls_patstore_add_event(struct hls_patstore *ps, const uint8_t id[HLS_PAT_ID_
   bind_row(st, 3, r);
   if (week != NULL) sqlite3_bind_int(st, 3 + N_PCOLS, *week);
   sqlite3_bind_int64(st, 4 + N_PCOLS, now_ms);
+  if (r->origins != NULL)
+    sqlite3_bind_blob(st, 5 + N_PCOLS, r->origins, (int)(r->n_origins * HLS_KEY_BYTES), SQLITE_STATIC);
   return step_done(ps, st, why);
 }
 
@@ -345,19 +379,6 @@ int hls_patstore_each_live(struct hls_patstore *ps, int (*fn)(void *ctx, const s
   return walk_end(ps, st, rc, cb, why);
 }
 
-/* Each row of st (bound already) as a pattern row, until fn returns
- * non-zero (returned). */
-static int each_row(struct hls_patstore *ps, sqlite3_stmt *st, int (*fn)(void *ctx, const struct hls_patrow *r),
-                    void *ctx, struct hls_why *why) {
-  int rc = SQLITE_DONE, cb = 0;
-  while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    struct hls_patrow r;
-    col_row(st, 0, &r);
-    cb = fn(ctx, &r);
-  }
-  return walk_end(ps, st, rc, cb, why);
-}
-
 int hls_patstore_each_pattern(struct hls_patstore *ps, int (*fn)(void *ctx, const struct hls_patrow *r), void *ctx,
                               struct hls_why *why) {
   sqlite3_stmt *st = ps->st[P_LIST];
@@ -365,10 +386,7 @@ int hls_patstore_each_pattern(struct hls_patstore *ps, int (*fn)(void *ctx, cons
   while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     struct hls_patrow r;
     col_row(st, 0, &r);
-    if (sqlite3_column_type(st, N_PCOLS + 1) == SQLITE_BLOB) {
-      r.origins = sqlite3_column_blob(st, N_PCOLS + 1);
-      r.n_origins = (size_t)sqlite3_column_bytes(st, N_PCOLS + 1) / HLS_KEY_BYTES;
-    }
+    col_origins(st, N_PCOLS + 1, &r);
     cb = fn(ctx, &r);
   }
   return walk_end(ps, st, rc, cb, why);
@@ -430,19 +448,41 @@ int hls_patstore_each_event_after(struct hls_patstore *ps, int64_t after, int li
   *rows = 0;
   while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     (*rows)++;
-    struct hls_patstore_event e = {.seq = sqlite3_column_int64(st, 0), .change = sqlite3_column_int(st, 1)};
-    col_row(st, 2, &e.row);
-    e.at_ms = sqlite3_column_int64(st, 2 + N_PCOLS);
+    struct hls_patstore_event e;
+    col_event(st, &e);
     cb = fn(ctx, &e);
   }
   return walk_end(ps, st, rc, cb, why);
+}
+
+int hls_patstore_event_get(struct hls_patstore *ps, int64_t seq,
+                           int (*fn)(void *ctx, const struct hls_patstore_event *e), void *ctx, struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_EVENT_GET];
+  sqlite3_bind_int64(st, 1, seq);
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    done(st);
+    return rc == SQLITE_DONE ? HLS_ENOTFOUND : hls_store_sqlite_error(ps->db, rc, why);
+  }
+  struct hls_patstore_event e;
+  col_event(st, &e);
+  rc = fn(ctx, &e);
+  done(st);
+  return rc;
 }
 
 int hls_patstore_each_event_from(struct hls_patstore *ps, int64_t after,
                                  int (*fn)(void *ctx, const struct hls_patrow *r), void *ctx, struct hls_why *why) {
   sqlite3_stmt *st = ps->st[P_EVENTS_FROM];
   sqlite3_bind_int64(st, 1, after);
-  return each_row(ps, st, fn, ctx, why);
+  int rc = SQLITE_DONE, cb = 0;
+  while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct hls_patrow r;
+    col_row(st, 0, &r);
+    col_origins(st, N_PCOLS, &r);
+    cb = fn(ctx, &r);
+  }
+  return walk_end(ps, st, rc, cb, why);
 }
 
 int hls_patstore_each_week_event(struct hls_patstore *ps, int32_t week,
@@ -522,6 +562,59 @@ int hls_patstore_feed_delete(struct hls_patstore *ps, const char *name, bool *de
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   int rc = step_done(ps, st, why);
   *deleted = rc == 0 && sqlite3_changes(ps->db) != 0;
+  if (rc == 0) {
+    st = ps->st[P_WITHHELD_DEL];
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    rc = step_done(ps, st, why);
+  }
+  return rc;
+}
+
+int hls_patstore_feed_withhold(struct hls_patstore *ps, const char *name, const uint8_t id[HLS_PAT_ID_BYTES],
+                               int64_t seq, struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_WITHHOLD];
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 2, id, HLS_PAT_ID_BYTES, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, seq);
+  return step_done(ps, st, why);
+}
+
+int hls_patstore_feed_unwithhold(struct hls_patstore *ps, const char *name, const uint8_t id[HLS_PAT_ID_BYTES],
+                                 int64_t seq, struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_UNWITHHOLD];
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 2, id, HLS_PAT_ID_BYTES, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, seq);
+  return step_done(ps, st, why);
+}
+
+int hls_patstore_feed_withheld(struct hls_patstore *ps, const char *name, int64_t **seqs, size_t *n,
+                               struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_WITHHELD];
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  *seqs = NULL;
+  *n = 0;
+  size_t cap = 0;
+  int rc = SQLITE_DONE, cb = 0;
+  while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == cap) {
+      cap = cap ? 2 * cap : 16;
+      int64_t *grown = realloc(*seqs, cap * sizeof *grown);
+      if (grown == NULL) {
+        cb = HLS_ENOMEM;
+        break;
+      }
+      *seqs = grown;
+    }
+    (*seqs)[(*n)++] = sqlite3_column_int64(st, 0);
+  }
+  rc = walk_end(ps, st, rc, cb, why);
+  if (rc == HLS_ENOMEM) rc = hls_patstore_oom(why);
+  if (rc != 0) {
+    free(*seqs);
+    *seqs = NULL;
+    *n = 0;
+  }
   return rc;
 }
 

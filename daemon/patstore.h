@@ -32,8 +32,9 @@ struct hls_patrow {
   const char *places; /* place names, each followed by '\n' */
   const void *summary;
   size_t summary_len;
-  const uint8_t *origins; /* its places' node ids, HLS_KEY_BYTES each, sorted; NULL: not read (only
-                           * hls_patstore_each_pattern reads them) or a row from before schema 9 */
+  const uint8_t *origins; /* its places' node ids, HLS_KEY_BYTES each, sorted; NULL: not read (the
+                           * pattern and event walks read them), or none kept (a pattern from before
+                           * schema 9, an event of one) */
   size_t n_origins;
 };
 
@@ -91,7 +92,8 @@ int hls_patstore_upsert(struct hls_patstore *ps, const struct hls_pattern *p, co
                         const uint8_t *origins, size_t n_origins, int64_t now_ms, struct hls_why *why);
 int hls_patstore_retract(struct hls_patstore *ps, const uint8_t id[HLS_PAT_ID_BYTES], int64_t now_ms,
                          struct hls_why *why);
-/* Append an event; week: the latest week of digests held, NULL if none. */
+/* Append an event, with r's origins (its places' node ids, NULL: none
+ * kept); week: the latest week of digests held, NULL if none. */
 int hls_patstore_add_event(struct hls_patstore *ps, const uint8_t id[HLS_PAT_ID_BYTES], int change,
                            const struct hls_patrow *r, const int32_t *week, int64_t now_ms, struct hls_why *why);
 
@@ -119,10 +121,11 @@ int hls_patstore_get(struct hls_patstore *ps, const uint8_t id[HLS_PAT_ID_BYTES]
 int hls_patstore_count(struct hls_patstore *ps, int64_t by_signal[HLS_PAT_SIGNAL_COUNT], int64_t *live, int64_t *ended,
                        struct hls_why *why);
 
-/* An event as a follower gets it. */
+/* An event as a follower gets it (row with its origins). */
 struct hls_patstore_event {
   int64_t seq, at_ms;
   int change;
+  const uint8_t *id; /* the pattern's, HLS_PAT_ID_BYTES; NULL if damaged */
   struct hls_patrow row;
 };
 /* Up to limit events after seq `after`, in order; *rows: how many were
@@ -130,7 +133,10 @@ struct hls_patstore_event {
 int hls_patstore_each_event_after(struct hls_patstore *ps, int64_t after, int limit,
                                   int (*fn)(void *ctx, const struct hls_patstore_event *e), void *ctx, size_t *rows,
                                   struct hls_why *why);
-/* Every event after seq `after`. */
+/* Event seq, to fn; HLS_ENOTFOUND (why not set) if there is none. */
+int hls_patstore_event_get(struct hls_patstore *ps, int64_t seq,
+                           int (*fn)(void *ctx, const struct hls_patstore_event *e), void *ctx, struct hls_why *why);
+/* Every event after seq `after` (rows with their origins). */
 int hls_patstore_each_event_from(struct hls_patstore *ps, int64_t after,
                                  int (*fn)(void *ctx, const struct hls_patrow *r), void *ctx, struct hls_why *why);
 /* The events written while week was the latest week of digests, in order. */
@@ -161,8 +167,20 @@ struct hls_patstore_feed {
 /* Every feed, by name. */
 int hls_patstore_each_feed(struct hls_patstore *ps, int (*fn)(void *ctx, const struct hls_patstore_feed *f), void *ctx,
                            struct hls_why *why);
-/* *deleted: whether there was such a feed. */
+/* *deleted: whether there was such a feed (what it held back goes too). */
 int hls_patstore_feed_delete(struct hls_patstore *ps, const char *name, bool *deleted, struct hls_why *why);
+/* feeds --vouched: the feed held back event seq of pattern id (its places
+ * were not vouched enough); a later one of the pattern replaces it. */
+int hls_patstore_feed_withhold(struct hls_patstore *ps, const char *name, const uint8_t id[HLS_PAT_ID_BYTES],
+                               int64_t seq, struct hls_why *why);
+/* The feed handed out event seq of pattern id: what it held back of the
+ * pattern up to seq is done with. */
+int hls_patstore_feed_unwithhold(struct hls_patstore *ps, const char *name, const uint8_t id[HLS_PAT_ID_BYTES],
+                                 int64_t seq, struct hls_why *why);
+/* The seqs of the events the feed holds back, in order; *seqs owned
+ * (free), NULL if none. */
+int hls_patstore_feed_withheld(struct hls_patstore *ps, const char *name, int64_t **seqs, size_t *n,
+                               struct hls_why *why);
 /* Move the feed's cursor to seq if that is forward. */
 int hls_patstore_feed_ack(struct hls_patstore *ps, const char *name, int64_t seq, int64_t now_ms, struct hls_why *why);
 

@@ -98,6 +98,8 @@ static int build(struct hls_patternsd *pd, const struct hls_pattern *p, struct b
   r->places = b->places;
   r->summary = b->sb.data;
   r->summary_len = b->sb.size;
+  r->origins = b->origins; /* an event keeps them: feeds --vouched */
+  r->n_origins = b->n_origins;
   return 0;
 }
 
@@ -217,6 +219,8 @@ static int add_stored(void *ctx, const struct hls_patstore_live *s) {
   l->row.region = l->region;
   l->row.places = l->places;
   l->row.summary = l->summary;
+  l->row.origins = l->origins; /* its retraction's event keeps them */
+  l->row.n_origins = l->n_origins;
   return 0;
 }
 
@@ -784,6 +788,8 @@ static void schedule_or_rebuild(struct hls_patternsd *pd) {
 
 void hls_patternsd_item(struct hls_patternsd *pd, const struct hls_envelope *env) {
   if (pd == NULL || env->body == NULL) return;
+  /* Who is vouched may have changed: feeds --vouched look again. */
+  if (env->h.type == HLS_ENV_VOUCH || env->h.type == HLS_ENV_PROFILE) hls_feeds_trust_changed(pd->feeds);
   if (pd->phase == PD_BULK) {
     bulk_item(pd);
     return;
@@ -1189,6 +1195,10 @@ int hls_patternsd__need_engine(const struct hls_patternsd *pd, struct hls_why *w
                      n, (double)(uv_hrtime() - pd->started_ns) / 1e9);
 }
 
+static int feeds_vouched_now(void *pd, struct hls_patfilter *f, uint8_t **ids, struct hls_why *why) {
+  return hls_patternsd__vouched_filter(pd, f, ids, why);
+}
+
 int hls_patternsd_start(struct hls_patternsd **out, const struct hls_patternsd_env *env, struct hls_why *why) {
   *out = NULL;
   struct hls_patternsd *pd = calloc(1, sizeof *pd);
@@ -1207,7 +1217,9 @@ int hls_patternsd_start(struct hls_patternsd **out, const struct hls_patternsd_e
                                     .ps = pd->ps,
                                     .summary = pd->summary,
                                     .now_ms = env->now_ms,
-                                    .clock = env->clock};
+                                    .clock = env->clock,
+                                    .vouched_now = feeds_vouched_now,
+                                    .vouched_ctx = pd};
   if (rc == 0 && hls_feeds_new(&pd->feeds, &feeds_env) != 0)
     rc = hls_why_set(why, HLS_ENOMEM, "patterns: out of memory");
   if (rc == 0) {

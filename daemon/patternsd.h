@@ -30,6 +30,7 @@
 struct hls_patternsd_env {
   uv_loop_t *loop;
   struct hls_store *store;              /* the pattern tables live in its file */
+  const uint8_t *node_id;               /* this node's (32 bytes): --vouched judges from it; NULL: no place is */
   const struct hls_pat_params *params;  /* checked (hls_config_check); copied at start */
   int64_t (*now_ms)(void *clock);       /* the node's wall clock */
   hls_day (*today)(void *clock);        /* its local date */
@@ -82,10 +83,6 @@ int hls_patternsd_pack_status(struct hls_patternsd *pd, msgpack_packer *pk) HLS_
  * feed.follow (deferred: a stream), feed.ack, handed to the host's feeds
  * (feeds.h) (docs/control.md). */
 int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *call);
-/* patterns --vouched: the same, counting only the places of vouched_ids
- * (borrowed, sorted node ids; trust.h). */
-int hls_patternsd_api_list_vouched(struct hls_patternsd *pd, struct hls_control_call *call, const uint8_t *vouched_ids,
-                                   size_t n_vouched_ids);
 int hls_patternsd_api_show(struct hls_patternsd *pd, struct hls_control_call *call);
 int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call *call);
 int hls_patternsd_api_subscribe(struct hls_patternsd *pd, struct hls_control_call *call);

@@ -129,5 +129,12 @@ struct hls_patternsd {
 /* 0 when the engine holds every item (a call may read it), else
  * HLS_EBUSY with a why that says how far the start-up load is. */
 int hls_patternsd__need_engine(const struct hls_patternsd *pd, struct hls_why *why);
+struct hls_patfilter;
+/* --vouched (patterns and feeds, one rule: hls_patfilter_set_vouched): f
+ * counts the places vouched as this node judges them now (trust.h, from
+ * env.node_id; none without it), against the engine's minimum of places
+ * per signal. *ids (owned: free) holds them while f is used. */
+int hls_patternsd__vouched_filter(struct hls_patternsd *pd, struct hls_patfilter *f, uint8_t **ids,
+                                  struct hls_why *why);
 
 #endif

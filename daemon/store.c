@@ -449,6 +449,21 @@ static const char *const migrations[] = {
     "  published_ms INTEGER NOT NULL,"
     "  PRIMARY KEY(origin, seq)"
     ") STRICT;",
+    /* 22: feeds --vouched (docs/patterns.md "Feeds of vouched places").
+     * An event keeps its places' node ids (as patterns.origins), so that
+     * a feed judges them when it hands the event out; events written
+     * before take their pattern's places as stored now (NULL: none kept,
+     * never shown by a --vouched feed). feed_withheld: per feed, the
+     * latest event of each pattern it held back only because too few of
+     * its places were vouched; handed out late once they are. */
+    "ALTER TABLE pattern_events ADD COLUMN origins BLOB;"
+    "UPDATE pattern_events SET origins = (SELECT origins FROM patterns WHERE patterns.id = pattern_events.id);"
+    "CREATE TABLE feed_withheld("
+    "  feed TEXT NOT NULL,"
+    "  pattern BLOB NOT NULL,"
+    "  seq INTEGER NOT NULL," /* the pattern_events.seq held back */
+    "  PRIMARY KEY(feed, pattern)"
+    ") STRICT, WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

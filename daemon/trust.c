@@ -170,6 +170,39 @@ int hls_trust_load(struct hls_trust *t, struct hls_store *s, const uint8_t self[
   return 0;
 }
 
+static int id_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
+
+int hls_trust_vouched_ids(struct hls_store *s, const uint8_t self[32], uint8_t **ids, size_t *n,
+                          struct hls_why *why) {
+  struct hls_trust t;
+  *ids = NULL;
+  *n = 0;
+  int rc = hls_trust_load(&t, s, self, 0, why); /* partner_vouches plays no part in who is vouched */
+  if (rc != 0) return rc;
+  size_t count = 0;
+  for (size_t i = 0; i < t.n_nodes; i++) count += t.nodes[i].vouched;
+  if (count > 0 && (*ids = malloc(2 * count * 32)) == NULL) {
+    hls_trust_free(&t);
+    return hls_why_set(why, HLS_ENOMEM, "out of memory");
+  }
+  /* Patterns know a place by the first key of its succession (its root):
+   * a vouched key vouches for its place's root too. */
+  for (size_t i = 0; i < t.n_nodes; i++) {
+    if (!t.nodes[i].vouched) continue;
+    memcpy(*ids + 32 * (*n)++, t.nodes[i].node_id, 32);
+    if (memcmp(t.nodes[i].root, t.nodes[i].node_id, 32) != 0) memcpy(*ids + 32 * (*n)++, t.nodes[i].root, 32);
+  }
+  hls_trust_free(&t);
+  if (*n > 1) { /* sorted, once each: looked up by bsearch */
+    qsort(*ids, *n, 32, id_cmp);
+    size_t k = 1;
+    for (size_t i = 1; i < *n; i++)
+      if (memcmp(*ids + 32 * (k - 1), *ids + 32 * i, 32) != 0) memmove(*ids + 32 * k++, *ids + 32 * i, 32);
+    *n = k;
+  }
+  return 0;
+}
+
 void hls_trust_free(struct hls_trust *t) {
   if (t == NULL) return;
   free(t->nodes);

@@ -17,6 +17,8 @@
 
 #include "config.h"
 #include "mp_build.h"
+#include "patfilter.h"
+#include "patstore.h"
 #include "chain_build.h"
 #include "patterns.h"
 #include "patternsd.h"
@@ -528,9 +530,117 @@ static void test_close_during_load(void **state) {
   chain_free(&a);
 }
 
+/* --- feeds --vouched (docs/patterns.md "Feeds of vouched places") ----------------------- */
+
+struct got_event {
+  int64_t seq;
+  uint8_t id[HLS_PAT_ID_BYTES];
+  uint8_t origins[3 * HLS_KEY_BYTES];
+  size_t n_origins;
+  enum hls_patfilter_verdict verdict;
+  const struct hls_patfilter *f;
+};
+
+static int take_event(void *ctx, const struct hls_patstore_event *e) {
+  struct got_event *g = ctx;
+  g->seq = e->seq;
+  assert_non_null(e->id);
+  memcpy(g->id, e->id, HLS_PAT_ID_BYTES);
+  g->n_origins = e->row.origins != NULL ? e->row.n_origins : 0;
+  assert_true(g->n_origins <= 3);
+  if (g->n_origins) memcpy(g->origins, e->row.origins, g->n_origins * HLS_KEY_BYTES);
+  g->verdict = hls_patfilter_judge(g->f, &e->row);
+  return 0;
+}
+
+/* An event keeps its places' node ids; a stored --vouched filter judges
+ * them with the places vouched at the time (one rule with hls patterns:
+ * the signal's minimum counts vouched places only); a feed keeps the
+ * latest event of a pattern it held back, until one up to it is sent. */
+static void test_feed_vouched_rule_and_withheld(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  struct hls_patstore *ps;
+  assert_int_equal(hls_patstore_open(&ps, hls_store_db(fx->store), &why), 0);
+  uint8_t origins[3 * HLS_KEY_BYTES];
+  for (int i = 0; i < 3; i++) memset(origins + i * HLS_KEY_BYTES, 0x10 * (i + 1), HLS_KEY_BYTES);
+  const uint8_t id[HLS_PAT_ID_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8};
+  struct hls_patrow row = {.signal = HLS_PAT_SPREAD, .theme = "housing", .week_from = 2900, .week_to = 2907,
+                           .n_places = 3, .scales = 1, .regions = "North\n", .strength = 3, .live = true,
+                           .region = "", .places = "A\nB\nC\n", .summary = "\x80", .summary_len = 1,
+                           .origins = origins, .n_origins = 3};
+  int64_t seq_with = 0, seq_without = 0;
+  assert_int_equal(hls_patstore_add_event(ps, id, HLS_PAT_NEW, &row, NULL, 1, &why), 0);
+  assert_int_equal(hls_patstore_last_event(ps, &seq_with, &why), 0);
+  row.origins = NULL; /* none kept */
+  assert_int_equal(hls_patstore_add_event(ps, id, HLS_PAT_NEW, &row, NULL, 2, &why), 0);
+  assert_int_equal(hls_patstore_last_event(ps, &seq_without, &why), 0);
+
+  /* The filter as a feed stores it (the flag only), then judged. */
+  struct mpb args;
+  struct hls_patfilter f;
+  assert_int_equal(hls_patfilter_parse(mpb_build(&args, "M s s s t", 2, "theme", "housing", "vouched"), &f, &why), 0);
+  mpb_free(&args);
+  assert_true(f.vouched);
+  f.include_ended = true;
+  struct got_event g = {.f = &f};
+  /* Not yet judged (no places set): nothing passes. */
+  assert_int_equal(hls_patstore_event_get(ps, seq_with, take_event, &g, &why), 0);
+  assert_int_equal(g.n_origins, 3);
+  assert_memory_equal(g.origins, origins, sizeof origins);
+  assert_memory_equal(g.id, id, sizeof id);
+  assert_int_equal(g.verdict, HLS_PATFILTER_UNVOUCHED);
+  /* Two of three vouched: below the spread's minimum (3). */
+  hls_patfilter_set_vouched(&f, origins, 2, &fx->config.patterns);
+  assert_int_equal(hls_patstore_event_get(ps, seq_with, take_event, &g, &why), 0);
+  assert_int_equal(g.verdict, HLS_PATFILTER_UNVOUCHED);
+  hls_patfilter_set_vouched(&f, origins, 3, &fx->config.patterns);
+  assert_int_equal(hls_patstore_event_get(ps, seq_with, take_event, &g, &why), 0);
+  assert_int_equal(g.verdict, HLS_PATFILTER_YES);
+  /* An event whose places were not kept never passes --vouched. */
+  assert_int_equal(hls_patstore_event_get(ps, seq_without, take_event, &g, &why), 0);
+  assert_int_equal(g.n_origins, 0);
+  assert_int_equal(g.verdict, HLS_PATFILTER_UNVOUCHED);
+  /* Another theme: not selected, whoever is vouched. */
+  assert_int_equal(hls_patfilter_parse(mpb_build(&args, "M s s s t", 2, "theme", "damp", "vouched"), &f, &why), 0);
+  mpb_free(&args);
+  hls_patfilter_set_vouched(&f, origins, 3, &fx->config.patterns);
+  assert_int_equal(hls_patstore_event_get(ps, seq_with, take_event, &g, &why), 0);
+  assert_int_equal(g.verdict, HLS_PATFILTER_NO);
+  assert_int_equal(hls_patstore_event_get(ps, seq_without + 1, take_event, &g, &why), HLS_ENOTFOUND);
+
+  /* Held back: the latest of a pattern; sending one up to it clears it. */
+  int64_t *seqs;
+  size_t n;
+  assert_int_equal(hls_patstore_feed_withhold(ps, "trusted", id, seq_without, &why), 0);
+  assert_int_equal(hls_patstore_feed_withhold(ps, "trusted", id, seq_with, &why), 0); /* older: kept the later */
+  assert_int_equal(hls_patstore_feed_withheld(ps, "trusted", &seqs, &n, &why), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(seqs[0], seq_without);
+  free(seqs);
+  assert_int_equal(hls_patstore_feed_unwithhold(ps, "trusted", id, seq_with, &why), 0); /* before it: stays */
+  assert_int_equal(hls_patstore_feed_withheld(ps, "trusted", &seqs, &n, &why), 0);
+  assert_int_equal(n, 1);
+  free(seqs);
+  assert_int_equal(hls_patstore_feed_unwithhold(ps, "trusted", id, seq_without, &why), 0);
+  assert_int_equal(hls_patstore_feed_withheld(ps, "trusted", &seqs, &n, &why), 0);
+  assert_int_equal(n, 0);
+  assert_null(seqs);
+  /* Unsubscribing forgets what the feed held back. */
+  assert_int_equal(subscribe(fx->pd, "trusted", &why), 0);
+  assert_int_equal(hls_patstore_feed_withhold(ps, "trusted", id, seq_with, &why), 0);
+  bool deleted = false;
+  assert_int_equal(hls_patstore_feed_delete(ps, "trusted", &deleted, &why), 0);
+  assert_true(deleted);
+  assert_int_equal(hls_patstore_feed_withheld(ps, "trusted", &seqs, &n, &why), 0);
+  assert_int_equal(n, 0);
+  hls_patstore_free(ps);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_full_disk_is_disk_full, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_feed_vouched_rule_and_withheld, setup, teardown),
       cmocka_unit_test_setup_teardown(test_start_load_misses_nothing_stored_meanwhile, setup, teardown),
       cmocka_unit_test_setup_teardown(test_close_during_load, setup, teardown),
       cmocka_unit_test_setup_teardown(test_too_many_changes_restart_the_load, setup, teardown),
