@@ -5,7 +5,9 @@
 # until two vouched places vouch for it as a partner. The three places take
 # up a theme (a spread of 3 places, the signal's minimum): hls patterns
 # shows it, --vouched not while fewer than 3 of them are vouched, and again
-# once they are. Members that send a vouch for themselves or a malformed
+# once they are; so does a feed subscribed --vouched (held back, then sent
+# late to a streaming follower), while one without gets it all along.
+# Members that send a vouch for themselves or a malformed
 # one are refused and the violation is counted against them; a good vouch
 # from a member is taken.
 . "$(dirname "$0")/lib.sh"
@@ -80,11 +82,55 @@ spread() { hls_at l --json patterns --signal spread --theme live-theme "$@"; }
 live_spread() { spread | jq -e 'length == 1 and .[0].n_places == 3'; }
 wait_for 60 live_spread || fail "the live places' spread pattern did not appear: $(hls_at l --json patterns --all)"
 spread --vouched | jq -e 'length == 0' >/dev/null || fail "--vouched lists a spread of 2 vouched places: $(spread --vouched)"
+pattern_id=$(spread | jq -r '.[0].id')
+
+# feed subscribe --vouched: the same rule, judged when the feed hands an
+# event out. "trusted" holds the spread back while c is unvouched (its
+# cursor passes it: follow --no-wait acknowledges up to where it stopped);
+# "everyone" gets it regardless.
+hls_at l feed subscribe trusted --signal spread --theme live-theme --vouched | grep -q "Only vouched places count" \
+  || fail "feed subscribe --vouched does not say so"
+hls_at l feed subscribe everyone --signal spread --theme live-theme >/dev/null || fail "feed subscribe everyone"
+feed_of() { hls_at l --json feed list | jq -c --arg n "$1" '.[] | select(.name == $n)'; }
+feed_of trusted | jq -e '.filter.vouched == true and .events_after_cursor == 0' >/dev/null \
+  || fail "feed list, trusted: $(feed_of trusted)"
+feed_of everyone | jq -e '(.filter | has("vouched") | not) and .events_after_cursor >= 1' >/dev/null \
+  || fail "feed list, everyone: $(feed_of everyone)"
+hls_at l feed list | grep -E '^trusted +.*vouched=yes' >/dev/null || fail "hls feed list: $(hls_at l feed list)"
+everyone=$(hls_at l --json feed follow everyone --no-wait)
+jq -e -s --arg id "$pattern_id" 'map(select(.pattern.id == $id)) | length >= 1' <<<"$everyone" >/dev/null \
+  || fail "the feed without --vouched did not get the spread: $everyone"
+last_event=$(jq -c -s --arg id "$pattern_id" 'map(select(.pattern.id == $id)) | last | {seq, change}' <<<"$everyone")
+[ -z "$(hls_at l --json feed follow trusted --no-wait)" ] || fail "the --vouched feed got the spread of 2 vouched places"
+hls_at l --json feed events trusted | jq -e 'length == 0' >/dev/null || fail "feed events, trusted, before the vouch"
+# A follower streaming when c is vouched gets what the feed held back:
+# the pattern's latest event, late (its seq is behind the cursor).
+hls_at l --json feed follow trusted >"$WORK/trusted.out" 2>"$WORK/trusted.err" &
+follower=$!
+BACKGROUND_PIDS+=("$follower")
+following() { feed_of trusted | jq -e '.followers == 1'; }
+wait_for 10 following || fail "the trusted follower did not start: $(feed_of trusted)"
+[ ! -s "$WORK/trusted.out" ] || fail "the follower got the spread before c was vouched: $(cat "$WORK/trusted.out")"
 hls_at l vouch "${ID[c]}" >/dev/null || fail "hls vouch c"
 spread --vouched | jq -e 'length == 1' >/dev/null || fail "--vouched, all 3 vouched: $(spread --vouched)"
+got_late() { [ "$(jq -c -s 'map({seq, change})' "$WORK/trusted.out")" = "[$last_event]" ]; }
+wait_for 30 got_late || fail "the streaming follower did not get the spread once c was vouched: $(cat "$WORK/trusted.out")"
+kill -TERM "$follower" 2>/dev/null || true
+wait "$follower" 2>/dev/null || true
+hls_at l --json feed events trusted | jq -e --arg id "$pattern_id" 'length >= 1 and all(.pattern.id == $id)' >/dev/null \
+  || fail "feed events, trusted, after the vouch: $(hls_at l --json feed events trusted)"
+[ -z "$(hls_at l --json feed follow trusted --no-wait)" ] || fail "the held back event came twice"
+pass "feed subscribe --vouched: the spread is held back while a place is unvouched, sent late once it is vouched"
+
 hls_at l --json unvouch "${ID[c]}" | jq -e '.withdrawn' >/dev/null || fail "hls unvouch c"
 spread --vouched | jq -e 'length == 0' >/dev/null || fail "--vouched after unvouch: $(spread --vouched)"
 spread | jq -e 'length == 1' >/dev/null || fail "without --vouched the pattern stays"
+# After the unvouch: judged again at each hand-out, nothing is called back.
+hls_at l --json feed events trusted | jq -e 'length == 0' >/dev/null || fail "feed events, trusted, after the unvouch"
+[ -z "$(hls_at l --json feed follow trusted --no-wait --from 0)" ] || fail "a replay of trusted after the unvouch"
+hls_at l --json feed follow everyone --no-wait --from 0 | jq -e -s --arg id "$pattern_id" \
+  'map(select(.pattern.id == $id)) | length >= 1' >/dev/null || fail "everyone after the unvouch"
+pass "after an unvouch the --vouched feed holds the spread back again; the feed without it is unchanged"
 hls_at l --json vouch list | jq -e --arg c "${ID[c]}" \
   '[.vouches[] | select(.subject == $c)] | length == 1 and .[0].withdrawn' >/dev/null \
   || fail "vouch list: $(hls_at l --json vouch list)"
