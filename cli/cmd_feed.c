@@ -285,18 +285,25 @@ int cmd_feed_follow(struct cli *c, int argc, char **argv) {
    * was taken (it skips the events the feed's filter leaves out). */
   int64_t printed = 0, taken = -1, acked = 0, caught_up = -1;
   size_t pending_acks = 0;
+  /* A feed --vouched sends what it held back late, behind what was
+   * acknowledged: the daemon counts it in its window of unacknowledged
+   * events until an ack at or past its seq, so one is sent again. */
+  bool late_taken = false;
   for (;;) {
     bool limit_reached = limit > 0 && printed >= limit;
     bool stop = k.gone || limit_reached || (no_wait && caught_up >= 0);
     if (stop) sink_drain(&k);
     int64_t t = sink_taken(&k);
     if (t > taken) taken = t;
+    if (t >= 0 && t <= acked) late_taken = true;
     int64_t want = taken;
     if (k.n == 0 && !k.gone && caught_up > want) want = caught_up;
-    if (want > acked && (stop || printed % ACK_EVERY == 0 || !hls_client_readable(&c->client))) {
+    if ((want > acked || late_taken) && (stop || printed % ACK_EVERY == 0 || !hls_client_readable(&c->client))) {
       uint64_t ack_id;
+      if (want < acked) want = acked;
       if ((rc = send_ack(c, name, want, &ack_id)) != 0) break;
       acked = want;
+      late_taken = false;
       pending_acks++;
     }
     if (stop && pending_acks == 0) break;

@@ -19,6 +19,11 @@
 #define SCAN_BATCH 256    /* events read per query when following */
 #define FEED_NAME_MAX 64
 #define MAX_FOLLOWERS 256 /* streams at once, all clients */
+/* After a vouch or profile is stored, followers of feeds --vouched look
+ * again this much later: a catch-up storing thousands of profiles costs
+ * one reading of the vouches (hls_trust_load) per follower per spell, not
+ * one per item. */
+#define TRUST_PUMP_DELAY_MS 200
 
 #define PACK(x)                                                                                                  \
   do {                                                                                                           \
@@ -218,17 +223,19 @@ void hls_feeds_pump_all(struct hls_feeds *feeds) {
 
 static void on_pump(uv_timer_t *t) { hls_feeds_pump_all(t->data); }
 
-/* Pump from the loop, after the call or item at hand: never from inside it. */
-static void pump_soon(struct hls_feeds *feeds) {
+/* Pump from the loop, after the call or item at hand (never from inside
+ * it), in delay_ms at the latest. */
+static void pump_soon(struct hls_feeds *feeds, uint64_t delay_ms) {
   uv_handle_t *timer = (uv_handle_t *)&feeds->pump_timer;
-  if (!uv_is_closing(timer) && !uv_is_active(timer)) uv_timer_start(&feeds->pump_timer, on_pump, 0, 0);
+  if (uv_is_closing(timer) || (uv_is_active(timer) && uv_timer_get_due_in(&feeds->pump_timer) <= delay_ms)) return;
+  uv_timer_start(&feeds->pump_timer, on_pump, delay_ms, 0);
 }
 
 void hls_feeds_trust_changed(struct hls_feeds *feeds) {
   if (feeds == NULL) return;
   for (const struct follower *f = feeds->followers; f; f = f->next)
     if (f->filter.vouched) {
-      pump_soon(feeds);
+      pump_soon(feeds, TRUST_PUMP_DELAY_MS);
       return;
     }
 }
@@ -538,7 +545,7 @@ int hls_feeds_api_ack(struct hls_feeds *feeds, struct hls_control_call *call) {
     for (size_t i = 0; i < f->n_unacked; i++)
       if (f->unacked[i] > seq) f->unacked[keep++] = f->unacked[i];
     f->n_unacked = keep;
-    pump_soon(feeds); /* sent from the loop, after this reply */
+    pump_soon(feeds, 0); /* sent from the loop, after this reply */
     break;
   }
   PACK(msgpack_pack_map(call->pk, 2));
