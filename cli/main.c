@@ -249,10 +249,10 @@ static const struct cli_command commands[] = {
      "  NAME  letters, digits, '-', '_' and '.', up to 64. The filters are those of 'hls patterns'\n"
      "        (without --all and --limit: a feed carries every change, ended patterns' too).\n"
      "        A new feed starts at the first event this node recorded.\n"
-     "  --vouched  as 'hls patterns --vouched', judged with the vouches held when the feed hands an\n"
-     "        event out (follow, events, list). An event held back for too few vouched places is\n"
-     "        handed out late, out of order, once they are vouched (the pattern's latest held\n"
-     "        back); after an unvouch later events wait again, and nothing sent is called back.\n"},
+     "  With --vouched (the rule of 'hls patterns --vouched'), an event held back for too few\n"
+     "  vouched places is handed out late, out of order, once they are vouched (the pattern's\n"
+     "  latest one held back); after an unvouch later events wait again, and nothing sent is\n"
+     "  called back.\n"},
     {"feed list", cmd_feed_list, HLS_M_FEED_LIST, "feed list", "feeds: filters, cursor (the last event acknowledged), events after it",
      NULL},
     {"feed follow", cmd_feed_follow, HLS_M_FEED_FOLLOW, "feed follow NAME [--no-wait] [--limit N] [--from SEQ]",
