@@ -788,8 +788,10 @@ static void schedule_or_rebuild(struct hls_patternsd *pd) {
 
 void hls_patternsd_item(struct hls_patternsd *pd, const struct hls_envelope *env) {
   if (pd == NULL || env->body == NULL) return;
-  /* Who is vouched may have changed: feeds --vouched look again. */
-  if (env->h.type == HLS_ENV_VOUCH || env->h.type == HLS_ENV_PROFILE) hls_feeds_trust_changed(pd->feeds);
+  /* Who is vouched may have changed (a successor inherits its place's
+   * vouches): feeds --vouched look again. */
+  if (env->h.type == HLS_ENV_VOUCH || env->h.type == HLS_ENV_PROFILE || env->h.type == HLS_ENV_SUCCESSOR)
+    hls_feeds_trust_changed(pd->feeds);
   if (pd->phase == PD_BULK) {
     bulk_item(pd);
     return;
