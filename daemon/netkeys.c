@@ -264,6 +264,10 @@ static void send_key(struct hls_netkeys *k, struct ksess *s) {
   struct hls_conn *c = s->conn;
   if (k->key_epoch == 0 || !k->announced || k->key_epoch != k->ann.epoch || s->sent >= k->key_epoch) return;
   if (hls_rekey_expels(&k->ann, s->pk) || hls_conn_version(c) < 2) return;
+  /* Only to a peer this node lists (its admin added it, or an invite
+   * joined the two): whoever holds the old key may connect during the
+   * overlap, and a leaked key's holders are strangers nobody listed. */
+  if (k->peers == NULL || !hls_peers_is_listed(k->peers, s->pk)) return;
   s->sent = k->key_epoch;
   msgpack_sbuffer sb;
   msgpack_sbuffer_init(&sb);

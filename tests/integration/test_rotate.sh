@@ -10,7 +10,9 @@
 # overlap ends (s and a retire the old key by hand, the others' clocks pass
 # the deadline) x cannot connect to anyone, nor can z, back too late, and
 # both are told so, while the others connect on the new key; a place
-# invited now joins with the new key. A member that hands over a key that
+# invited now joins with the new key. A stranger holding the old key (as
+# from a leak) connects during the overlap and is not handed the new key.
+# A member that hands over a key that
 # is not the rekey's (peer_abuse netkey), and one that names itself steward
 # and rotates, are refused, and the violations count against them.
 . "$(dirname "$0")/lib.sh"
@@ -105,6 +107,22 @@ wait_for 30 q_caught_up || fail "q did not get the key from s: $(nk q)"
 grep -q "event=peer_connected peer=${ID[q]} .*direction=out network_key=previous" "$WORK/s.log" ||
   fail "s did not dial q under the previous key"
 pass "a member that lacks the new key is dialled under the old one during the overlap, and gets the new key"
+
+# A stranger holding the old key (a leaked one) connects to a during the
+# overlap: a accepts the handshake, and gossip brings it the rekey, but no
+# member lists it, so nobody hands it the new key. The key would come
+# first: a sends it when a session opens, before any item.
+init_node out --network-key "$key0"
+start_node out "${FAST[@]}"
+hls_at out stewards add "${ID[s]}" >/dev/null || fail "stewards add on out"
+hls_at out peer add "$(hls_at a --json status | jq -r .listening_on)" "${ID[a]}" >/dev/null || fail "peer add on out"
+announced_to_out() { nk out | jq -e '.announced_epoch == 1' >/dev/null; }
+wait_for 30 announced_to_out || fail "the stranger did not get the rekey by gossip: $(nk out)"
+connected_to out "${ID[a]}" || fail "the stranger has no session with a"
+epoch_is out 0 || fail "a stranger with the old key was handed the new one: $(nk out)"
+[ "$(hls_at out network key)" = "$key0" ] || fail "the stranger holds another key"
+stop_node out
+pass "a stranger with the old key connects during the overlap but is not handed the new key (no member lists it)"
 
 # --- the overlap ends: retire-old on s and a, the deadline on the others ------------
 expect_fail 1 'does not hold the key|no old network key' hls_at x network retire-old
