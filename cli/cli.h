@@ -72,6 +72,10 @@ struct cli_tables {
 int cli_fail(struct cli *c, int code, const char *fmt, ...) HLS_PRINTF(3, 4);
 /* A usage error: the reason, then "Try 'hls CMD --help'." Returns 2. */
 int cli_usage(struct cli *c, const char *fmt, ...) HLS_PRINTF(2, 3);
+/* A command whose one option is --yes (a change that cannot be undone):
+ * *go true when --yes was given (0 returned); else what to exit with:
+ * 0 after --help, or bad usage (why_no when --yes is missing). */
+int cli_require_yes(struct cli *c, int argc, char **argv, const char *why_no, bool *go);
 /* A request refused with code (hlsd's error, or hls's own check of a value)
  * and message: invalid_argument, invalid_utf8 or too_large is a bad value
  * on the command line, so bad usage (cli_usage, 2), unless

@@ -409,20 +409,12 @@ int cmd_chain(struct cli *c, int argc, char **argv) {
 }
 
 int cmd_chain_accept_loss(struct cli *c, int argc, char **argv) {
-  static const struct option own[] = {{"yes", no_argument, NULL, 'y'}, {NULL, 0, NULL, 0}};
-  struct cli_opts o;
-  int opt, ec, rc;
-  bool yes = false;
-  cli_opts_init(&o, own);
-  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
-    if (ec >= 0) return ec;
-    if (opt == 'y') yes = true;
-  }
-  if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
-  if (!yes)
-    return cli_usage(c, "this signs new items after the store's head: a peer that holds the items the store lost "
-                        "will see a fork and stop following this place. Say --yes if no peer holds them");
-  if ((rc = cli_connect(c)) != 0) return rc;
+  bool go;
+  int rc = cli_require_yes(c, argc, argv,
+                           "this signs new items after the store's head: a peer that holds the items the store lost "
+                           "will see a fork and stop following this place. Say --yes if no peer holds them",
+                           &go);
+  if (!go || (rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
   hls_client_begin(&c->client, &r, HLS_M_CHAIN_ACCEPT_LOSS);
@@ -436,20 +428,12 @@ int cmd_chain_accept_loss(struct cli *c, int argc, char **argv) {
 
 /* hls identity rotate --yes (docs/operations.md, Moving a place to a new key). */
 int cmd_identity_rotate(struct cli *c, int argc, char **argv) {
-  static const struct option own[] = {{"yes", no_argument, NULL, 'y'}, {NULL, 0, NULL, 0}};
-  struct cli_opts o;
-  int opt, ec, rc;
-  bool yes = false;
-  cli_opts_init(&o, own);
-  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
-    if (ec >= 0) return ec;
-    if (opt == 'y') yes = true;
-  }
-  if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
-  if (!yes)
-    return cli_usage(c, "this node's key signs a successor and nothing more: the place goes on under a new key, "
-                        "and every peer must run an hlsd that knows successors (docs/protocol.md 4.9). Say --yes");
-  if ((rc = cli_connect(c)) != 0) return rc;
+  bool go;
+  int rc = cli_require_yes(c, argc, argv,
+                           "this node's key signs a successor and nothing more: the place goes on under a new key, "
+                           "and every peer must run an hlsd that knows successors (docs/protocol.md 4.9). Say --yes",
+                           &go);
+  if (!go || (rc = cli_connect(c)) != 0) return rc;
   struct hls_client_req r;
   struct hls_ctl_response resp;
   hls_client_begin(&c->client, &r, HLS_M_IDENTITY_ROTATE);

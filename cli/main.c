@@ -495,6 +495,23 @@ int cli_usage(struct cli *c, const char *fmt, ...) {
   return HLS_EXIT_USAGE;
 }
 
+int cli_require_yes(struct cli *c, int argc, char **argv, const char *why_no, bool *go) {
+  static const struct option own[] = {{"yes", no_argument, NULL, 'y'}, {NULL, 0, NULL, 0}};
+  struct cli_opts o;
+  int opt, ec;
+  bool yes = false;
+  *go = false;
+  cli_opts_init(&o, own);
+  while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
+    if (ec >= 0) return ec; /* --help (0) or bad usage */
+    if (opt == 'y') yes = true;
+  }
+  if (optind < argc) return cli_usage(c, "unexpected argument '%s'", argv[optind]);
+  if (!yes) return cli_usage(c, "%s", why_no);
+  *go = true;
+  return 0;
+}
+
 int cli_refused(struct cli *c, int code, const char *message) {
   bool bad_value = code == HLS_EINVAL || code == HLS_EUTF8 || code == HLS_ETOOBIG;
   if (bad_value && !c->refused_is_failure) return cli_usage(c, "%s", message);

@@ -3,7 +3,6 @@
  * caller, never into a log line or the audit log. */
 #include "api_handlers.h"
 
-#include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,22 +24,10 @@ static int parse_expires(const char *s, uint32_t len, int64_t now_ms, int64_t *o
   if (len == 10 && hls_date_parse(s, len, &day) == 0) {
     *out = ((int64_t)day + 1) * 86400000LL;
   } else {
-    int64_t n = 0;
-    uint32_t i = 0;
-    for (; i < len && isdigit((unsigned char)s[i]) && n < 1000000; i++) n = n * 10 + (s[i] - '0');
-    int64_t unit = 0;
-    if (i > 0 && i + 1 == len) {
-      switch (s[i]) {
-        case 'm': unit = 60000LL; break;
-        case 'h': unit = 3600000LL; break;
-        case 'd': unit = 86400000LL; break;
-        case 'w': unit = 7 * 86400000LL; break;
-        default: break;
-      }
-    }
-    if (unit == 0 || n == 0 || n >= 1000000)
+    int64_t ms = 0;
+    if (hls_duration_parse(s, len, &ms) != 0)
       return hls_why_set(why, HLS_EINVAL, "expires: YYYY-MM-DD, or a duration such as 30m, 12h, 7d or 2w");
-    *out = now_ms + n * unit;
+    *out = now_ms + ms;
   }
   if (*out <= now_ms) return hls_why_set(why, HLS_EINVAL, "expires: that is in the past");
   if (*out - now_ms > MAX_EXPIRY_MS) return hls_why_set(why, HLS_EINVAL, "expires: at most a year from now");

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "date.h"
 #include "log.h"
 #include "nodeid.h"
 
@@ -18,22 +19,10 @@ static int parse_overlap(const char *s, uint32_t len, int64_t *out, struct hls_w
     *out = 0;
     return 0;
   }
-  int64_t n = 0;
-  uint32_t i = 0;
-  for (; i < len && s[i] >= '0' && s[i] <= '9' && n < 1000000; i++) n = n * 10 + (s[i] - '0');
-  int64_t unit = 0;
-  if (i > 0 && i + 1 == len) {
-    switch (s[i]) {
-      case 'm': unit = 60000LL; break;
-      case 'h': unit = 3600000LL; break;
-      case 'd': unit = 86400000LL; break;
-      case 'w': unit = 7 * 86400000LL; break;
-      default: break;
-    }
-  }
-  if (unit == 0 || n == 0 || n >= 1000000 || n * unit > MAX_OVERLAP_MS)
+  int64_t ms = 0;
+  if (hls_duration_parse(s, len, &ms) != 0 || ms > MAX_OVERLAP_MS)
     return hls_why_set(why, HLS_EINVAL, "overlap: 0, or a duration of at most a year such as 30m, 12h, 14d or 2w");
-  *out = n * unit;
+  *out = ms;
   return 0;
 }
 

@@ -369,6 +369,18 @@ static int engine_load(struct hls_gossipd *gd, struct hls_gossip **out, struct h
   return rc;
 }
 
+/* Tell the engine every session is gone, then close them (why: the
+ * reason logged): the engine is about to be rebuilt. */
+static void close_sessions(struct hls_gossipd *gd, const char *why) {
+  for (size_t i = 0; i < gd->n_sess; i++) hls_gossip_disconnected(gd->g, gd->sess[i].s);
+  struct hls_conn *conns[64];
+  while (gd->n_sess > 0) {
+    size_t n = gd->n_sess < 64 ? gd->n_sess : 64;
+    for (size_t i = 0; i < n; i++) conns[i] = gd->sess[gd->n_sess - 1 - i].conn;
+    gd->n_sess -= n; /* forgotten by the engine above: on_close finds nothing */
+    for (size_t i = 0; i < n; i++) hls_conn_close(conns[i], why);
+  }
+}
 /* The store lost items the engine counts as held (a deferred commit
  * failed): end every session and load the engine again from the store,
  * so that this node's vectors say what it really holds and its peers send
@@ -377,14 +389,7 @@ static void engine_reload(struct hls_gossipd *gd) {
   struct hls_why why = {{0}};
   hls_log_error("gossip_items_lost", "detail=\"the store did not keep the items of the last moment\" "
                 "action=reloading_chains_from_store");
-  for (size_t i = 0; i < gd->n_sess; i++) hls_gossip_disconnected(gd->g, gd->sess[i].s);
-  struct hls_conn *conns[64];
-  while (gd->n_sess > 0) {
-    size_t n = gd->n_sess < 64 ? gd->n_sess : 64;
-    for (size_t i = 0; i < n; i++) conns[i] = gd->sess[gd->n_sess - 1 - i].conn;
-    gd->n_sess -= n; /* forgotten by the engine above: on_close finds nothing */
-    for (size_t i = 0; i < n; i++) hls_conn_close(conns[i], "store_failed");
-  }
+  close_sessions(gd, "store_failed");
   struct hls_gossip *g = NULL;
   if (engine_load(gd, &g, &why) != 0) {
     hls_log_error("gossip_reload_failed", "detail=\"%s\" action=retrying", why.text);
@@ -441,14 +446,7 @@ static void timer_closed(uv_handle_t *h) {
 
 void hls_gossipd_rekey(struct hls_gossipd *gd) {
   if (hls_store_deferred(gd->env.store)) commit_deferred(gd);
-  for (size_t i = 0; i < gd->n_sess; i++) hls_gossip_disconnected(gd->g, gd->sess[i].s);
-  struct hls_conn *conns[64];
-  while (gd->n_sess > 0) {
-    size_t n = gd->n_sess < 64 ? gd->n_sess : 64;
-    for (size_t i = 0; i < n; i++) conns[i] = gd->sess[gd->n_sess - 1 - i].conn;
-    gd->n_sess -= n; /* forgotten by the engine above: on_close finds nothing */
-    for (size_t i = 0; i < n; i++) hls_conn_close(conns[i], "identity_rotated");
-  }
+  close_sessions(gd, "identity_rotated");
   struct hls_gossip *g = NULL;
   struct hls_why why = {{0}};
   if (engine_load(gd, &g, &why) != 0) {

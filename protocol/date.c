@@ -38,6 +38,25 @@ static int digits(const char *s, int n) {
   return v;
 }
 
+int hls_duration_parse(const char *s, size_t len, int64_t *ms) {
+  int64_t n = 0;
+  size_t i = 0;
+  for (; s != NULL && i < len && s[i] >= '0' && s[i] <= '9' && n < 1000000; i++) n = n * 10 + (s[i] - '0');
+  int64_t unit = 0;
+  if (i > 0 && i + 1 == len) {
+    switch (s[i]) {
+      case 'm': unit = 60000LL; break;
+      case 'h': unit = 3600000LL; break;
+      case 'd': unit = 86400000LL; break;
+      case 'w': unit = 7 * 86400000LL; break;
+      default: break;
+    }
+  }
+  if (unit == 0 || n == 0 || n >= 1000000) return HLS_EINVAL;
+  *ms = n * unit;
+  return 0;
+}
+
 int hls_date_parse(const char *s, size_t len, hls_day *out) {
   if (s == NULL || len != 10 || s[4] != '-' || s[7] != '-') return HLS_EINVAL;
   int y = digits(s, 4), m = digits(s + 5, 2), d = digits(s + 8, 2);

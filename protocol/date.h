@@ -17,6 +17,9 @@ typedef int32_t hls_day;
 
 /* Parse exactly "YYYY-MM-DD" (a real calendar date, years 1900..9999). */
 int hls_date_parse(const char *s, size_t len, hls_day *out) HLS_WARN_UNUSED;
+/* A duration: N (1 to 999,999) followed by m, h, d or w, into ms; 0 or
+ * HLS_EINVAL. */
+int hls_duration_parse(const char *s, size_t len, int64_t *ms) HLS_WARN_UNUSED;
 /* Format as "YYYY-MM-DD" into out[11]. */
 void hls_date_format(hls_day day, char out[11]);
 hls_day hls_date_from_ymd(int year, int month, int mday);

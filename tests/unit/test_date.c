@@ -40,6 +40,31 @@ static void test_parse_known_days(void **state) {
   assert_int_equal(d, 20454);
 }
 
+/* Durations of hls invite create --expires and hls network rotate
+ * --overlap: N (1 to 999,999) and one unit letter, nothing else. */
+static void test_duration_parse(void **state) {
+  (void)state;
+  static const struct {
+    const char *text;
+    int64_t ms;
+  } good[] = {{"1m", 60000}, {"30m", 1800000}, {"12h", 43200000}, {"14d", 1209600000}, {"2w", 1209600000},
+              {"999999m", 999999LL * 60000}, {"007d", 7 * 86400000LL}};
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    int64_t ms = -1;
+    assert_int_equal(hls_duration_parse(good[i].text, strlen(good[i].text), &ms), 0);
+    assert_int_equal(ms, good[i].ms);
+  }
+  static const char *const bad[] = {"", "0", "0d", "d", "14", "14x", "14 d", "-1d", "1.5h", "1000000m", "14dd", "1D"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    int64_t ms = 42;
+    assert_int_equal(hls_duration_parse(bad[i], strlen(bad[i]), &ms), HLS_EINVAL);
+    assert_int_equal(ms, 42);
+  }
+  int64_t ms = 42;
+  assert_int_equal(hls_duration_parse("12h", 2, &ms), HLS_EINVAL); /* only len bytes are read */
+  assert_int_equal(hls_duration_parse(NULL, 0, &ms), HLS_EINVAL);
+}
+
 static void test_parse_leap_years(void **state) {
   (void)state;
   hls_day d;
@@ -372,6 +397,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_known_days),
       cmocka_unit_test(test_parse_leap_years),
+      cmocka_unit_test(test_duration_parse),
       cmocka_unit_test(test_parse_month_lengths),
       cmocka_unit_test(test_parse_rejects_other_shapes),
       cmocka_unit_test(test_every_accepted_day_round_trips),
