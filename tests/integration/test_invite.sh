@@ -120,7 +120,10 @@ pass "an unknown secret is refused and counted against the node"
 # Mangled codes: one clear line, no node created.
 good=${CODE[n1]}
 expect_fail 2 'does not start with .hls1-' "$HLS" --home "$WORK/bad" init --place B --region R --join "q3rm0Yw6"
-expect_fail 2 'check does not match' "$HLS" --home "$WORK/bad" init --place B --region R --join "${good:0:40}x${good:41}"
+# (one character changed: x, or y where it was x already)
+other=x
+[ "${good:40:1}" = x ] && other=y
+expect_fail 2 'check does not match' "$HLS" --home "$WORK/bad" init --place B --region R --join "${good:0:40}$other${good:41}"
 expect_fail 2 'cut short' "$HLS" --home "$WORK/bad" init --place B --region R --join "${good:0:60}"
 expect_fail 2 'not both' "$HLS" --home "$WORK/bad" init --place B --region R --join "$good" --network-key x
 [ ! -e "$WORK/bad" ] || fail "a mangled code created a node"
