@@ -28,12 +28,12 @@ int hls_pat__cross_test(const struct theme_week *tw, int32_t i) {
   int32_t lo = tw->lo, Rc = prm->cross_weeks;
   size_t n = tw->n, W1 = tw->W1;
   uint32_t *cand = tw->cand, *mem = tw->mem;
-  double pm, pr;
-  hls_pat__priors(prm, c, i, Rc, &pm, &pr);
+  double pm;
+  hls_pat__priors(prm, c, i, Rc, &pm);
   size_t ntc = 0;
   for (size_t s = 0; s < n; s++) ntc += hls_pat__place_testable(prm, c, s, i, Rc, 2);
   size_t mc = hls_pat__candidates(pt, t, c, i, Rc, cand), mz = 0;
-  double rho = hls_pat__network_change(tw, i, Rc, pm, pr, cand, &mc, -INFINITY);
+  double rho = hls_pat__network_change(tw, i, Rc, pm, cand, &mc, -INFINITY);
   /* A place enters the truncated product only if its combined p is at
    * most TPM_TAU, which needs its m-th smallest scale p-value at most
    * TPM_TAU^(1/m) (the combined p is at least that to the m-th power):
@@ -45,7 +45,7 @@ int hls_pat__cross_test(const struct theme_week *tw, int32_t i) {
     uint32_t s = cand[k];
     int32_t first = c->first[s];
     double z0, phi0;
-    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, first, i, Rc, 2, pm, pr, 1, 0, &z0, NULL, &phi0))
+    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, first, i, Rc, 2, pm, 1, 1, 0, &z0, NULL, &phi0))
       continue;
     double ps[HLS_SCALE_COUNT];
     int nps = 0;

@@ -24,18 +24,18 @@ int hls_pat__emerging_test(const struct theme_week *tw, int32_t i) {
   size_t kst[2] = {0, 0}, nt[2] = {0, 0}, best = 0, m = 0;
   bool tested = false;
   for (int v = 0; v < (Re > 1 ? 2 : 1); v++) {
-    double pm, pr;
-    hls_pat__priors(prm, c, i, Rk[v], &pm, &pr);
+    double pm;
+    hls_pat__priors(prm, c, i, Rk[v], &pm);
     for (size_t s = 0; s < n; s++) nt[v] += hls_pat__place_testable(prm, c, s, i, Rk[v], 2);
     size_t mc = hls_pat__candidates(pt, t, c, i, Rk[v], cand), mz = 0;
-    double rho = hls_pat__network_change(tw, i, Rk[v], pm, pr, cand, &mc, EMERGING_ZMIN);
+    double rho = hls_pat__network_change(tw, i, Rk[v], pm, cand, &mc, EMERGING_ZMIN);
     for (size_t k = 0; k < mc; k++) {
       uint32_t s = cand[k];
       double z, pz;
       /* only p-values at most TPM_TAU count in the scan: below
        * EMERGING_ZMIN, the deviance's normal approximation puts p near
        * 0.16 or more (the conditional test's p is larger still) */
-      if (hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, c->first[s], i, Rk[v], 2, pm, pr, rho, EMERGING_ZMIN, &z,
+      if (hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, c->first[s], i, Rk[v], 2, pm, 1, rho, EMERGING_ZMIN, &z,
                            &pz, NULL) &&
           pz <= TPM_TAU)
         c->zv[mz++] = (struct zent){pz, s};

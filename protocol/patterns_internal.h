@@ -329,7 +329,7 @@ struct tcomp {
   int32_t *first;    /* [n]: its history's first week index */
   int32_t *first_report; /* [n]: the first week index it reported the theme */
   uint32_t *region;  /* [n] */
-  double *NP, *NQ;   /* national prefix sums of cells and squares */
+  double *NP;        /* national prefix sums of cells */
   double *act;       /* prefix sum of places whose history had started */
   double *elig;      /* prefix sum of places at risk of taking the theme up (spread) */
   double *adopt;     /* prefix sum of places taking it up */
@@ -354,8 +354,7 @@ static inline float pv_store(double p) {
 void hls_pat__tcomp_free(struct tcomp *c);
 size_t hls_pat__candidates(struct hls_patterns *pt, struct theme *t, struct tcomp *c, int32_t i, int32_t R,
                            uint32_t *out);
-void hls_pat__priors(const struct hls_pat_params *prm, const struct tcomp *c, int32_t i, int32_t R, double *mu,
-                     double *ratio);
+void hls_pat__priors(const struct hls_pat_params *prm, const struct tcomp *c, int32_t i, int32_t R, double *mu);
 int hls_pat__keep_members(struct hls_patterns *pt, struct theme *t, const struct tcomp *c, int32_t i, size_t u,
                           const uint32_t *slots, size_t n);
 void hls_pat__theme_tests_free(struct theme *t);
@@ -388,8 +387,8 @@ struct theme_week {
 
 /* Each signal's test of week index i: its units' p-values, statistics
  * and members in the theme's stored tests. 0 or HLS_ENOMEM. */
-double hls_pat__network_change(const struct theme_week *tw, int32_t i, int32_t R, double pm, double pr,
-                               uint32_t *cand, size_t *mc, double zkeep);
+double hls_pat__network_change(const struct theme_week *tw, int32_t i, int32_t R, double pm, uint32_t *cand,
+                               size_t *mc, double zkeep);
 int hls_pat__spread_test(const struct theme_week *tw, int32_t i);
 int hls_pat__emerging_test(const struct theme_week *tw, int32_t i);
 int hls_pat__cross_test(const struct theme_week *tw, int32_t i);

@@ -17,7 +17,7 @@ void hls_pat__tcomp_free(struct tcomp *c) {
   for (int s = 0; s < NSER; s++) free(c->P[s]), free(c->NZ[s]);
   free(c->Q0);
   free(c->place), free(c->first), free(c->first_report), free(c->region);
-  free(c->NP), free(c->NQ), free(c->act), free(c->elig), free(c->adopt);
+  free(c->NP), free(c->act), free(c->elig), free(c->adopt);
   free(c->RP), free(c->rplaces), free(c->rtop_w), free(c->rtop_b), free(c->zv), free(c->seen);
   free(c);
 }
@@ -54,7 +54,6 @@ static int tcomp_size(struct tcomp *c, size_t n, size_t span, size_t regions) {
   if (span > c->cap_span || regions > c->cap_regions) {
     size_t l = span > c->cap_span ? span : c->cap_span, r = regions > c->cap_regions ? regions : c->cap_regions;
     REALLOC(c->NP, l + 1);
-    REALLOC(c->NQ, l + 1);
     REALLOC(c->act, l + 1);
     REALLOC(c->elig, l + 1);
     REALLOC(c->adopt, l + 1);
@@ -103,19 +102,16 @@ size_t hls_pat__candidates(struct hls_patterns *pt, struct theme *t, struct tcom
 }
 
 /* The theme's mean value per place-week in the baseline of a window
- * [i-R+1, i] (over places whose history had started), and E[x^2]/E[x] of
- * its cells there: the priors of hls_pat__place_z. */
-void hls_pat__priors(const struct hls_pat_params *prm, const struct tcomp *c, int32_t i, int32_t R, double *mu,
-                     double *ratio) {
+ * [i-R+1, i] (over places whose history had started): the prior of
+ * hls_pat__place_z. */
+void hls_pat__priors(const struct hls_pat_params *prm, const struct tcomp *c, int32_t i, int32_t R, double *mu) {
   int32_t b1 = i - R, b0 = b1 - prm->baseline_weeks + 1;
   if (b0 < c->lo) b0 = c->lo;
   *mu = 0;
-  *ratio = 1;
   if (b1 < b0) return;
-  double S = c->NP[b1 + 1 - c->lo] - c->NP[b0 - c->lo], SQ = c->NQ[b1 + 1 - c->lo] - c->NQ[b0 - c->lo];
+  double S = c->NP[b1 + 1 - c->lo] - c->NP[b0 - c->lo];
   double A = c->act[b1 + 1 - c->lo] - c->act[b0 - c->lo];
   if (A > 0) *mu = S / A;
-  if (S > 0) *ratio = SQ / S;
 }
 
 /* Keep week i's members of unit u (slots -> places), when it has
@@ -187,8 +183,8 @@ static int theme_tests_size(struct theme *t, size_t L, size_t units, int32_t *fr
  * not make every place look high. Keeps in cand (*mc of them) the places
  * that can be tested and whose z against their own baseline alone is
  * above zkeep: against the network's change (rho >= 1) it is no higher. */
-double hls_pat__network_change(const struct theme_week *tw, int32_t i, int32_t R, double pm, double pr,
-                               uint32_t *cand, size_t *mc, double zkeep) {
+double hls_pat__network_change(const struct theme_week *tw, int32_t i, int32_t R, double pm, uint32_t *cand,
+                               size_t *mc, double zkeep) {
   const struct hls_pat_params *prm = &tw->pt->prm;
   const struct tcomp *c = tw->c;
   int32_t lo = tw->lo, r0 = i - R + 1, b1 = r0 - 1, b0 = r0 - prm->baseline_weeks;
@@ -201,7 +197,7 @@ double hls_pat__network_change(const struct theme_week *tw, int32_t i, int32_t R
   for (size_t k = 0; k < *mc; k++) {
     uint32_t s = cand[k];
     double z;
-    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, c->first[s], i, R, 0, pm, pr, 1, 0, &z, NULL, NULL))
+    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, c->first[s], i, R, 0, pm, 1, 1, 0, &z, NULL, NULL))
       continue;
     if (z > zkeep) cand[kept++] = s;
     if (z <= NETWORK_HOT_Z) continue;
@@ -339,7 +335,6 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from,
   }
   memset(c->Q0, 0, n * W1 * sizeof *c->Q0);
   memset(c->NP, 0, W1 * sizeof *c->NP);
-  memset(c->NQ, 0, W1 * sizeof *c->NQ);
   for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next) {
     int32_t i = bk->week - pt->gmin;
     if (i < lo || i >= end) continue;
@@ -360,7 +355,6 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from,
       c->Q0[at] += tot * tot;
       c->NZ[0][at] = 1;
       c->NP[i - lo + 1] += tot;
-      c->NQ[i - lo + 1] += tot * tot;
     }
   }
   for (size_t s = 0; s < n; s++) {
@@ -372,7 +366,7 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from,
     double *Q = c->Q0 + s * W1;
     for (size_t i = 1; i <= span; i++) Q[i] += Q[i - 1];
   }
-  for (size_t i = 1; i <= span; i++) c->NP[i] += c->NP[i - 1], c->NQ[i] += c->NQ[i - 1];
+  for (size_t i = 1; i <= span; i++) c->NP[i] += c->NP[i - 1];
 
   /* Places whose history had started (act), places at risk of taking the
    * theme up (elig: spread_history_weeks of digests without it), places
