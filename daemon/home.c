@@ -511,27 +511,6 @@ void hls_network_fingerprint(const uint8_t key[32], char out[17]) {
 
 #define DISCLOSURE_FILE "disclosure.key"
 
-/* Write name in dir atomically: a temporary file (mode 0600), fsynced,
- * renamed over name, the directory fsynced. */
-static int write_file_atomic(const char *dir, const char *name, const char *content, struct hls_why *why) {
-  char tmp_name[128], tmp[HLS_PATH_MAX], path[HLS_PATH_MAX];
-  snprintf(tmp_name, sizeof tmp_name, "%s.tmp", name);
-  if (hls_home_path(dir, tmp_name, tmp) != 0 || hls_home_path(dir, name, path) != 0)
-    return hls_why_set(why, HLS_ETOOBIG, "path too long");
-  if (unlink(tmp) != 0 && errno != ENOENT) return hls_why_set(why, HLS_EIO, "%s: %s", tmp, strerror(errno));
-  int rc = write_new_file(dir, tmp_name, content, 0600, why);
-  if (rc != 0) {
-    unlink(tmp);
-    return rc;
-  }
-  if (rename(tmp, path) != 0) {
-    rc = hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
-    unlink(tmp);
-    return rc;
-  }
-  return fsync_dir(dir) == 0 ? 0 : hls_why_set(why, HLS_EIO, "%s: fsync", dir);
-}
-
 int hls_home_load_disclosure_key(const char *dir, uint8_t key[32], bool *present, struct hls_why *why) {
   char line[128];
   *present = false;
@@ -586,7 +565,7 @@ int hls_home_stage_identity(const char *dir, const struct hls_identity *old, con
              "# before. A secret: back it up with secret.key.\n%s\n",
              hex);
     sodium_memzero(hex, sizeof hex);
-    rc = write_file_atomic(dir, DISCLOSURE_FILE, text, why);
+    rc = hls_home_replace_file(dir, DISCLOSURE_FILE, text, why);
     sodium_memzero(text, sizeof text);
     if (rc != 0) goto out;
   }
@@ -600,7 +579,7 @@ int hls_home_stage_identity(const char *dir, const struct hls_identity *old, con
            "# never share it, keep a backup somewhere safe.\n"
            "# Node id: %s\n%s\n",
            node_id, b64);
-  rc = write_file_atomic(dir, STAGED_FILE, text, why);
+  rc = hls_home_replace_file(dir, STAGED_FILE, text, why);
   sodium_memzero(text, sizeof text);
   sodium_memzero(b64, sizeof b64);
 out:
