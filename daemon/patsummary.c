@@ -93,7 +93,7 @@ static const char *const method_names[HLS_PAT_SIGNAL_COUNT] = {
     [HLS_PAT_EMERGING] = "a jump at some places against their own baseline (a scan over places)",
     [HLS_PAT_RISING] = "a region's share of a theme growing against its baseline share",
     [HLS_PAT_TOGETHER] = ("two themes in the same weeks at the same places, beyond what each place's frequencies "
-                          "and history predict"),
+                          "predict and more than before"),
     [HLS_PAT_CROSS_SCALE] = "beyond the baseline at several scales at once (a scan over places)",
 };
 
@@ -158,9 +158,10 @@ void hls_patsummary_method_text(const struct hls_pat_params *p, int signal, cons
   case HLS_PAT_TOGETHER:
     n = snprintf(out, size,
                  "Together counts the place-weeks in which a place reported both themes in the same week, in fixed "
-                 "windows of %d weeks, against what each place's own frequency of each theme, and its history of "
-                 "reporting both in the windows before, predict (a Poisson test; at least %d such place-weeks at "
-                 "%d places). It goes on while the next windows keep the evidence.",
+                 "windows of %d weeks, against what each place's own frequency of each theme predicts in its busier "
+                 "and in its quieter weeks (an exact Mantel-Haenszel test), and asks that this excess be larger "
+                 "than in the place's weeks of some months before (at least %d such place-weeks at %d places). It "
+                 "goes on while the next windows keep the association.",
                  p->together_weeks, p->together_min_count, p->together_min_places);
     break;
   default:

@@ -831,8 +831,8 @@ int hls_patterns_freeze(struct hls_patterns *pt, int32_t week) {
   const struct hls_pat_params *prm = &pt->prm;
   int32_t W = prm->together_weeks, kf = floor_div(week, W);
   /* Windows from kf on may be computed again; their tests read the units
-   * and cells of the TOGETHER_HISTORY windows before. */
-  int32_t win_hist = (kf - TOGETHER_HISTORY) * W, win_open = (kf - 1) * W;
+   * and cells of the TOGETHER_REACH windows before. */
+  int32_t win_hist = (kf - TOGETHER_REACH) * W, win_open = (kf - 1) * W;
   int32_t cells = week - tests_reach(prm);
   if (win_hist < cells) cells = win_hist;
   int32_t units_was = pt->frozen ? pt->frozen_units : pt->gmin;
@@ -916,7 +916,7 @@ int hls_patterns_update(struct hls_patterns *pt, hls_pat_change_fn fn, void *ctx
   /* A window's counts are the history of the next ones: recompute those
    * too, in order. */
   for (size_t i = 0, n = pt->n_dirty_windows; i < n && rc == 0; i++)
-    for (int32_t h = 1; h <= TOGETHER_HISTORY && rc == 0; h++) {
+    for (int32_t h = 1; h <= TOGETHER_REACH && rc == 0; h++) {
       int32_t k = pt->dirty_windows[i]->k + h;
       struct window *nw;
       HASH_FIND(hh, pt->windows, &k, sizeof k, nw);

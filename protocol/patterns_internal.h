@@ -122,8 +122,11 @@ struct dseq { /* a digest's (place, seq) -> its week, for erasure */
 
 /* A pair of themes whose test in a window kept evidence (p <= keep_p). */
 struct pfound {
+  uint64_t key; /* the window's pair key (w->pk): found pairs are in its order */
   uint32_t a, b;
-  double p, o, e;
+  double p;      /* its test: associated, and more than before (a pattern opens on it) */
+  double p_hold; /* associated (a pattern goes on while it is at most keep_p) */
+  double o, e;
   uint32_t *places; /* its places with more place-weeks of both than expected */
   size_t n_places;
 };
@@ -301,6 +304,9 @@ struct zent {
 
 double hls_pat__poisson_midp(double k, double mu);
 double hls_pat__fisher_sf(double a, double b, double c, double d);
+/* hls_pat__mh_midp convolves sums whose support has at most this many values. */
+#define MH_EXACT_SUPPORT 1024
+double hls_pat__mh_midp(const uint32_t *w, const uint32_t *a, const uint32_t *b, size_t n, double o);
 bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const double *Q, const int32_t *NZ,
                       int32_t lo, int32_t first, int32_t i, int32_t R, int32_t min_nz, double prior_mu,
                       double prior_ratio, double rho, double zmin, double *z, double *pz, double *phi_out);
@@ -396,7 +402,9 @@ int hls_pat__rising_test(const struct theme_week *tw, int32_t i);
 
 /* --- together (patterns_together.c) ----------------------------------------------------- */
 
-#define TOGETHER_HISTORY 3 /* windows of a pair's history */
+#define TOGETHER_HISTORY 2 /* windows of a pair's history */
+#define TOGETHER_GAP 2     /* windows between a window and its history */
+#define TOGETHER_REACH (TOGETHER_GAP + TOGETHER_HISTORY) /* windows a window's tests read before it */
 
 /* The week a window's tests count in for the FDR: its last week, or the
  * latest week held if that is earlier. */

@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* --- statistics ------------------------------------------------------------------------- */
 
@@ -114,6 +115,84 @@ double hls_pat__fisher_sf(double a, double b, double c, double d) {
     if (term < total * 1e-12) break;
   }
   return total > 1 ? 1 : total;
+}
+
+/* The mid-p upper tail of a sum of independent hypergeometric counts (the
+ * Mantel-Haenszel statistic of n 2x2 tables with their margins): stratum
+ * k has w[k] weeks, a[k] of them reporting one theme and b[k] the other,
+ * and the count of weeks reporting both is Hypergeometric(w, a, b). P(S >
+ * o) + P(S = o)/2, exact by convolution while the sum's support is at most
+ * MH_EXACT_SUPPORT values, else from the normal law of the same mean and
+ * variance (by then the sum of many small tables). Tables with no freedom
+ * (a or b 0 or w) add a constant. */
+double hls_pat__mh_midp(const uint32_t *w, const uint32_t *a, const uint32_t *b, size_t n, double o) {
+  double mean = 0, var = 0, fixed = 0;
+  size_t support = 1;
+  for (size_t k = 0; k < n; k++) {
+    double W = w[k], A = a[k], B = b[k];
+    uint32_t lo = a[k] + b[k] > w[k] ? a[k] + b[k] - w[k] : 0, hi = a[k] < b[k] ? a[k] : b[k];
+    if (lo == hi) {
+      fixed += lo;
+      continue;
+    }
+    mean += A * B / W;
+    var += A * B * (W - A) * (W - B) / (W * W * (W - 1));
+    support += hi - lo;
+  }
+  if (var <= 0) return o > fixed ? 0 : o == fixed ? 0.5 : 1;
+  mean += fixed;
+  if (support > MH_EXACT_SUPPORT) {
+    double z = (o - mean) / sqrt(var);
+    return 0.5 * erfc(z / M_SQRT2);
+  }
+  /* log k! for k up to the widest table's weeks */
+  uint32_t wmax = 0;
+  for (size_t k = 0; k < n; k++)
+    if (w[k] > wmax) wmax = w[k];
+  double lf_small[257], *lf = wmax < 257 ? lf_small : malloc(((size_t)wmax + 1) * sizeof *lf);
+  /* dist[j]: P(S = base + j), base the sum of the tables' least counts */
+  double *dist = calloc(support, sizeof *dist), *next = calloc(support, sizeof *next);
+  if (dist == NULL || next == NULL || lf == NULL) {
+    free(dist), free(next);
+    if (lf != lf_small) free(lf);
+    double z = (o - mean) / sqrt(var);
+    return 0.5 * erfc(z / M_SQRT2);
+  }
+  lf[0] = 0;
+  for (uint32_t k = 1; k <= wmax; k++) lf[k] = lf[k - 1] + log((double)k);
+  double base = fixed;
+  size_t width = 1;
+  dist[0] = 1;
+  for (size_t k = 0; k < n; k++) {
+    uint32_t lo = a[k] + b[k] > w[k] ? a[k] + b[k] - w[k] : 0, hi = a[k] < b[k] ? a[k] : b[k];
+    if (lo == hi) continue;
+    uint32_t W = w[k], A = a[k], B = b[k];
+    size_t m = hi - lo + 1;
+    memset(next, 0, (width + m - 1) * sizeof *next);
+    /* the pmf at lo, then by the ratio of successive terms */
+    double pmf = exp(lf[A] + lf[W - A] + lf[B] + lf[W - B] - lf[W] - lf[lo] - lf[A - lo] - lf[B - lo] -
+                     lf[W - A - B + lo]);
+    for (size_t c = 0; c < m; c++) {
+      double x = (double)lo + (double)c;
+      for (size_t j = 0; j < width; j++) next[j + c] += dist[j] * pmf;
+      pmf *= (A - x) * (B - x) / ((x + 1) * ((double)W - A - B + x + 1));
+    }
+    width += m - 1;
+    base += lo;
+    double *t = dist;
+    dist = next;
+    next = t;
+  }
+  if (lf != lf_small) free(lf);
+  double p = 0;
+  for (size_t j = width; j-- > 0;) {
+    double s = base + (double)j;
+    if (s > o) p += dist[j];
+    else if (s == o) p += 0.5 * dist[j];
+    else break;
+  }
+  free(dist), free(next);
+  return p > 1 ? 1 : p < 0 ? 0 : p;
 }
 
 /* P(X >= x) for X ~ Binomial(n, q), for real x and n (I_q(x, n-x+1)). */

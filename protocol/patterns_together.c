@@ -4,6 +4,7 @@
  * of windows in which a pair held. */
 #include "patterns_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
@@ -15,12 +16,13 @@ static int pair_key_cmp(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Per place of a window and the windows before it: weeks with a digest,
- * weeks reporting a, b, both. */
+/* Per place of a window and of its history windows, in each of its two
+ * classes of weeks (quieter, busier: see place_classes): weeks with a
+ * digest, weeks reporting a, b, both. */
 struct pcount {
   uint32_t place;
-  uint32_t w, a, b, ab;    /* this window */
-  uint32_t hw, hab;        /* the history windows */
+  uint32_t w[2], a[2], b[2], ab[2];     /* this window */
+  uint32_t hw[2], ha[2], hb[2], hab[2]; /* the history windows */
 };
 
 static int pcount_cmp(const void *x, const void *y) {
@@ -28,61 +30,151 @@ static int pcount_cmp(const void *x, const void *y) {
   return (a > b) - (a < b);
 }
 
-/* Test pair (a, b) in window w: place-weeks reporting both against the
- * larger of two expectations at each place, its own frequencies of each
- * theme this window (independence) and its rate of reporting both in the
- * windows before (history). */
-/* Scratch of together_test, per place: its weeks in this window and the
- * windows before (wcnt, hcnt, set once a window), and the pair's counts
- * (zero between pairs). */
+/* Scratch of together_test. Per place and week of this window (wdeg) and
+ * of its history (hdeg): the number of themes its digest reports,
+ * NO_DIGEST without one; per place and week, the pair's presence (pres:
+ * 1 a, 2 b; zero between pairs); per place: the themes of the pair
+ * it reports in the window (tch, as pres), in the window's tables (inpc). */
+#define NO_DIGEST UINT16_MAX
 struct tscratch {
-  uint32_t *wcnt, *hcnt, *ca, *cb, *cab, *chab;
-  uint8_t *inpc;
-  uint32_t *touched;
+  uint16_t *wdeg, *hdeg;
+  uint16_t *wmed, *hmed; /* per place: the lower median of wdeg's (hdeg's) weeks */
+  uint8_t *wpres, *hpres;
+  int32_t wfrom, wspan, hfrom, hspan;
+  uint8_t *inpc, *tch;
+  uint32_t *touched, *dtmp;
+  uint32_t *sw, *sa, *sb; /* the tables of a pair's places */
 };
 
-/* Count, week by week from the themes' buckets, the place-weeks of a, of
- * b, and of both in weeks [from, to]; both counts only (history) when
- * hist. */
-static void pair_weeks(struct hls_patterns *pt, struct tscratch *ts, size_t *nt, uint32_t a, uint32_t b, int32_t from,
-                       int32_t to, bool hist) {
-  for (int32_t wk = from; wk <= to; wk++) {
-    struct bucket *ba = hls_pat__bucket_get(pt->themes[a], wk, false);
-    struct bucket *bb = hls_pat__bucket_get(pt->themes[b], wk, false);
-    if (ba == NULL || bb == NULL) {
-      if (hist) continue;
+/* The themes each place's digest of each week of windows ws reports (weeks
+ * from..from+span-1). */
+static void degrees(struct window **ws, size_t nws, int32_t from, int32_t span, uint16_t *deg, uint16_t *med,
+                    size_t n_places, uint32_t *tmp) {
+  for (size_t i = 0; i < nws; i++)
+    for (size_t j = 0; j < ws[i]->n; j++) {
+      const struct unit *u = ws[i]->units[j];
+      deg[(size_t)u->place * (size_t)span + (size_t)(u->week - from)] =
+          u->n < NO_DIGEST ? (uint16_t)u->n : (uint16_t)(NO_DIGEST - 1);
     }
-    uint32_t st = next_stamp(pt);
-    if (ba != NULL)
-      for (size_t r = 0; r < ba->n; r++) {
-        uint32_t pl = ba->refs[r].place;
-        pt->mark[pl] = st;
-        if (hist) continue;
-        if (ts->ca[pl] == 0 && ts->cb[pl] == 0) ts->touched[(*nt)++] = pl;
-        ts->ca[pl]++;
+  /* each place's lower median week */
+  for (size_t pl = 0; pl < n_places; pl++) {
+    const uint16_t *d = deg + pl * (size_t)span;
+    size_t n = 0;
+    for (int32_t t = 0; t < span; t++)
+      if (d[t] != NO_DIGEST) {
+        size_t j = n++;
+        for (; j > 0 && tmp[j - 1] > d[t]; j--) tmp[j] = tmp[j - 1];
+        tmp[j] = d[t];
       }
-    if (bb != NULL)
-      for (size_t r = 0; r < bb->n; r++) {
-        uint32_t pl = bb->refs[r].place;
-        bool both = pt->mark[pl] == st;
-        if (hist) {
-          if (both && ts->inpc[pl]) ts->chab[pl]++;
-          continue;
-        }
-        if (ts->ca[pl] == 0 && ts->cb[pl] == 0) ts->touched[(*nt)++] = pl;
-        ts->cb[pl]++;
-        if (both) ts->cab[pl]++;
-      }
+    med[pl] = n ? (uint16_t)tmp[(n - 1) / 2] : NO_DIGEST;
   }
 }
 
-/* Test pair (a, b) in window w: place-weeks reporting both against the
- * larger of two expectations at each place, its own frequencies of each
- * theme this window (independence) and its rate of reporting both in the
- * windows before (history). */
+/* Mark, week by week from the themes' buckets, the weeks [from, to] in
+ * which each place reports a and b: every place's (touched lists the
+ * places marked), or, in the history weeks (hist), those of the places in
+ * the window's tables (inpc) only. */
+static void pair_weeks(struct hls_patterns *pt, struct tscratch *ts, size_t *nt, uint32_t a, uint32_t b, int32_t from,
+                       int32_t to, bool hist) {
+  uint8_t *pres = hist ? ts->hpres : ts->wpres;
+  int32_t pfrom = hist ? ts->hfrom : ts->wfrom, span = hist ? ts->hspan : ts->wspan;
+  for (int32_t wk = from; wk <= to; wk++)
+    for (int side = 0; side < 2; side++) {
+      const struct bucket *bk = hls_pat__bucket_get(pt->themes[side == 0 ? a : b], wk, false);
+      if (bk == NULL) continue;
+      for (size_t r = 0; r < bk->n; r++) {
+        uint32_t pl = bk->refs[r].place;
+        if (hist ? !ts->inpc[pl] : !ts->tch[pl]) {
+          if (hist) continue;
+          ts->touched[(*nt)++] = pl;
+        }
+        if (!hist) ts->tch[pl] |= (uint8_t)(1 + side);
+        pres[(size_t)pl * (size_t)span + (size_t)(wk - pfrom)] |= (uint8_t)(1 + side);
+      }
+    }
+}
+
+/* A place's counts in its two classes of weeks, from its marks (which it
+ * clears): a week is busier (class 1) when its digest reports more
+ * themes, leaving a and b out, than the place's median week of these
+ * weeks, else quieter (0). Busy weeks report more of every theme, so two
+ * themes meet more often in them than a place's weeks taken together
+ * predict; within a class, by chance, they do not. */
+static void place_classes(struct tscratch *ts, uint32_t pl, bool hist, uint32_t w[2], uint32_t ca[2], uint32_t cb[2],
+                          uint32_t cab[2]) {
+  int32_t span = hist ? ts->hspan : ts->wspan;
+  uint8_t *pres = (hist ? ts->hpres : ts->wpres) + (size_t)pl * (size_t)span;
+  const uint16_t *deg = (hist ? ts->hdeg : ts->wdeg) + (size_t)pl * (size_t)span;
+  uint16_t dmed = (hist ? ts->hmed : ts->wmed)[pl];
+  size_t n = 0, odd = 0;
+  for (int32_t t = 0; t < span; t++) {
+    int m = (pres[t] & 1) + (pres[t] >> 1);
+    if (deg[t] != NO_DIGEST) ts->dtmp[n++] = deg[t] > m ? (uint32_t)(deg[t] - m) : 0;
+    else if (pres[t]) ts->dtmp[n++] = 0, odd++;
+  }
+  w[0] = w[1] = ca[0] = ca[1] = cb[0] = cb[1] = cab[0] = cab[1] = 0;
+  if (n == 0) return;
+  /* The lower median of the weeks' other themes: each week's is its
+   * digest's count less 0, 1 or 2, so it is one of the three values at
+   * most 2 below the median of the digests' counts (dmed), the least
+   * with at least half the weeks at or below it. (A week with a cell but
+   * no digest, which the engine does not make, is counted at 0 and
+   * sorted for.) */
+  size_t k = (n - 1) / 2 + 1;
+  uint32_t med = 0;
+  if (odd == 0 && dmed != NO_DIGEST) {
+    med = dmed;
+    for (uint32_t v = dmed >= 2 ? dmed - 2u : 0; v < dmed; v++) {
+      size_t le = 0;
+      for (size_t i = 0; i < n; i++) le += ts->dtmp[i] <= v;
+      if (le >= k) {
+        med = v;
+        break;
+      }
+    }
+  } else {
+    for (size_t i = 1; i < n; i++)
+      for (size_t j = i; j > 0 && ts->dtmp[j - 1] > ts->dtmp[j]; j--) {
+        uint32_t t = ts->dtmp[j];
+        ts->dtmp[j] = ts->dtmp[j - 1];
+        ts->dtmp[j - 1] = t;
+      }
+    med = ts->dtmp[k - 1];
+  }
+  for (int32_t t = 0; t < span; t++) {
+    if (deg[t] == NO_DIGEST && pres[t] == 0) continue;
+    int m = (pres[t] & 1) + (pres[t] >> 1);
+    uint32_t d = deg[t] != NO_DIGEST && deg[t] > m ? (uint32_t)(deg[t] - m) : 0;
+    int c = d > med;
+    w[c]++;
+    ca[c] += pres[t] & 1;
+    cb[c] += pres[t] >> 1;
+    cab[c] += pres[t] == 3;
+    pres[t] = 0;
+  }
+}
+
+/* A table's weeks: at least those reporting each theme. */
+static uint32_t table_weeks(uint32_t w, uint32_t a, uint32_t b) {
+  uint32_t t = w > a ? w : a;
+  return t > b ? t : b;
+}
+
+/* The hypergeometric variance of the weeks reporting both of w weeks, a
+ * reporting one theme and b the other. */
+static double hyper_var(double w, double a, double b) {
+  return w > 1 ? a * b * (w - a) * (w - b) / (w * w * (w - 1)) : 0;
+}
+
+/* Test pair (a, b) in window w, each place's weeks in its two classes a
+ * table: p, the larger of two p-values, the association now (weeks
+ * reporting both against independence within each table: the
+ * Mantel-Haenszel statistic, exact; ph) and its change (the tables'
+ * excess now less their excess in the history windows, per week: normal).
+ * Members: the places with more weeks of both than independence gives. */
 static int together_test(struct hls_patterns *pt, struct window *w, struct tscratch *ts, uint32_t a, uint32_t b,
-                         struct pcount **pc, size_t *cap_pc, double *p_out, double *o_out, double *e_out,
-                         uint32_t **members, size_t *n_members) {
+                         bool held, struct pcount **pc, size_t *cap_pc, double *p_out, double *ph_out, double *o_out,
+                         double *e_out, uint32_t **members, size_t *n_members) {
   const struct hls_pat_params *prm = &pt->prm;
   int32_t W = prm->together_weeks;
   size_t np = 0, nt = 0;
@@ -90,48 +182,88 @@ static int together_test(struct hls_patterns *pt, struct window *w, struct tscra
   int rc = 0;
   for (size_t i = 0; i < nt; i++) {
     uint32_t pl = ts->touched[i];
-    if (rc == 0 && ts->ca[pl] > 0 && ts->cb[pl] > 0) {
-      if (!grow((void **)pc, cap_pc, np + 1, sizeof **pc)) rc = HLS_ENOMEM;
-      else {
-        (*pc)[np++] = (struct pcount){.place = pl, .w = ts->wcnt[pl], .a = ts->ca[pl], .b = ts->cb[pl],
-                                      .ab = ts->cab[pl], .hw = ts->hcnt[pl]};
-        ts->inpc[pl] = 1;
-      }
+    bool both = ts->tch[pl] == 3;
+    ts->tch[pl] = 0;
+    if (!both) { /* no table: its marks go */
+      memset(ts->wpres + (size_t)pl * (size_t)ts->wspan, 0, (size_t)ts->wspan);
+      continue;
     }
-    ts->ca[pl] = ts->cb[pl] = ts->cab[pl] = 0;
-  }
-  if (rc == 0) pair_weeks(pt, ts, &nt, a, b, (w->k - TOGETHER_HISTORY) * W, w->k * W - 1, true);
-  for (size_t i = 0; i < np; i++) {
-    uint32_t pl = (*pc)[i].place;
-    (*pc)[i].hab = ts->chab[pl];
-    ts->chab[pl] = 0;
-    ts->inpc[pl] = 0;
+    struct pcount x = {.place = pl};
+    place_classes(ts, pl, false, x.w, x.a, x.b, x.ab);
+    if (rc == 0) {
+      if (!grow((void **)pc, cap_pc, np + 1, sizeof **pc)) rc = HLS_ENOMEM;
+      else (*pc)[np++] = x;
+    }
   }
   if (rc != 0) return rc;
   /* in place order: the sums below do not depend on arrival order */
   if (np > 1) qsort(*pc, np, sizeof **pc, pcount_cmp);
-  double o = 0, e = 0;
-  size_t places = 0;
+  /* the association now */
+  double o = 0, e = 0, v = 0;
+  size_t places = 0, ns = 0;
   *n_members = 0;
   for (size_t i = 0; i < np; i++) {
     const struct pcount *x = &(*pc)[i];
-    double ei = (double)x->a * x->b / x->w;
-    /* history: its rate of both, with half a place-week of prior at the
-     * independence rate */
-    if (x->hw > 0) {
-      double eh = ((double)x->hab + 0.5 * ei / x->w) / ((double)x->hw + 0.5) * x->w;
-      if (eh > ei) ei = eh;
+    double oi = 0, ei = 0;
+    for (int c = 0; c < 2; c++) {
+      oi += x->ab[c];
+      if (x->a[c] > 0 && x->b[c] > 0) {
+        /* a table: its weeks are at least those reporting each theme */
+        uint32_t wk = table_weeks(x->w[c], x->a[c], x->b[c]);
+        ts->sw[ns] = wk, ts->sa[ns] = x->a[c], ts->sb[ns++] = x->b[c];
+        ei += (double)x->a[c] * x->b[c] / wk;
+        v += hyper_var(wk, x->a[c], x->b[c]);
+      }
     }
-    o += x->ab;
+    o += oi;
     e += ei;
-    if (x->ab > 0) places++;
-    if (x->ab > 0 && x->ab > ei && members != NULL) (*members)[(*n_members)++] = x->place;
+    if (oi > 0) places++;
+    if (oi > 0 && oi > ei && members != NULL) (*members)[(*n_members)++] = x->place;
   }
   *o_out = o;
   *e_out = e;
-  *p_out = o >= prm->together_min_count && places >= (size_t)prm->together_min_places
-               ? hls_pat__poisson_midp(o, e)
-               : 1.0;
+  *p_out = *ph_out = 1;
+  if (!(o >= prm->together_min_count && places >= (size_t)prm->together_min_places && v > 0)) return 0;
+  /* Most pairs the screen keeps show no association now (on the normal
+   * law, less than one standard deviation above independence): then
+   * neither can a pattern of them open nor go on, and their p-value (its
+   * normal approximation, above 0.15) need not be exact. */
+  double z = (o - e) / sqrt(v);
+  if (!held && z < 1) {
+    *p_out = *ph_out = 0.5 * erfc(z / M_SQRT2);
+    return 0;
+  }
+  /* the change: the excess now less the history's, per week */
+  for (size_t i = 0; i < np; i++) ts->inpc[(*pc)[i].place] = 1;
+  pair_weeks(pt, ts, &nt, a, b, (w->k - TOGETHER_REACH) * W, (w->k - TOGETHER_GAP) * W - 1, true);
+  double d = o - e;
+  for (size_t i = 0; i < np; i++) {
+    struct pcount *x = &(*pc)[i];
+    place_classes(ts, x->place, true, x->hw, x->ha, x->hb, x->hab);
+    ts->inpc[x->place] = 0;
+    double hex = 0, hv = 0, wsum = 0, hwsum = 0;
+    for (int c = 0; c < 2; c++) {
+      wsum += table_weeks(x->w[c], x->a[c], x->b[c]);
+      uint32_t hw = table_weeks(x->hw[c], x->ha[c], x->hb[c]);
+      hwsum += hw;
+      if (hw > 0) {
+        hex += x->hab[c] - (double)x->ha[c] * x->hb[c] / hw;
+        hv += hyper_var(hw, x->ha[c], x->hb[c]);
+      }
+    }
+    if (hwsum > 0) {
+      double c = wsum / hwsum;
+      d -= c * hex;
+      v += c * c * hv;
+    }
+  }
+  double pd = 0.5 * erfc(d / sqrt(2 * v)), ph = 1;
+  /* the exact tail costs most: not when the change alone rules the pair
+   * out and no pattern of it can go on */
+  if (pd <= prm->keep_p || held) ph = hls_pat__mh_midp(ts->sw, ts->sa, ts->sb, ns, o);
+  double p = pd > ph ? pd : ph;
+  *p_out = p;
+  *ph_out = ph;
   return 0;
 }
 
@@ -146,14 +278,28 @@ static uint32_t window_pair_count(const struct window *w, uint64_t key) {
   return lo < w->n_pk && w->pk[lo] == key ? w->pc[lo] : 0;
 }
 
+/* Whether pair key kept evidence in window w (its found pairs are in key
+ * order). */
+static bool found_key(const struct window *w, uint64_t key) {
+  size_t lo = 0, hi = w->n_found;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (w->found[mid].key < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < w->n_found && w->found[lo].key == key;
+}
+
 /* Test the window's pairs: count, for every pair of themes, the
  * place-weeks reporting both (kept in w->pk/pc for the windows after);
  * screen each pair with at least together_min_count of them against the
  * larger of two cheap expectations, the window's (themes in proportion to
  * their place-weeks, place-weeks in proportion to their themes: Chung-Lu)
- * and the pair's own rate in the windows before; test those the screen
- * keeps (together_test). Every p-value goes to w->tests; pairs that kept
- * evidence (p <= keep_p), with their places, to w->found. */
+ * and the pair's own rate in its history windows; test those the screen
+ * keeps, and those that kept evidence in the window before
+ * (together_test). Every p-value goes to w->tests; pairs that kept
+ * evidence of the association (ph <= keep_p), with their places, to
+ * w->found, in key order. */
 int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
   if (w->frozen) return 0; /* final: its units are given up (hls_patterns_freeze) */
   const struct hls_pat_params *prm = &pt->prm;
@@ -165,10 +311,18 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
   int rc = 0;
   struct tscratch ts = {0};
   size_t NP = pt->n_places ? pt->n_places : 1;
-  ts.wcnt = calloc(NP, sizeof *ts.wcnt), ts.hcnt = calloc(NP, sizeof *ts.hcnt);
-  ts.ca = calloc(NP, sizeof *ts.ca), ts.cb = calloc(NP, sizeof *ts.cb), ts.cab = calloc(NP, sizeof *ts.cab);
-  ts.chab = calloc(NP, sizeof *ts.chab), ts.inpc = calloc(NP, sizeof *ts.inpc);
+  int32_t W = prm->together_weeks;
+  ts.wfrom = w->k * W, ts.wspan = W;
+  ts.hfrom = (w->k - TOGETHER_REACH) * W, ts.hspan = TOGETHER_HISTORY * W;
+  ts.wdeg = malloc(NP * (size_t)ts.wspan * sizeof *ts.wdeg);
+  ts.hdeg = malloc(NP * (size_t)ts.hspan * sizeof *ts.hdeg);
+  ts.wpres = calloc(NP * (size_t)ts.wspan, 1), ts.hpres = calloc(NP * (size_t)ts.hspan, 1);
+  ts.wmed = malloc(NP * sizeof *ts.wmed), ts.hmed = malloc(NP * sizeof *ts.hmed);
+  ts.dtmp = malloc((size_t)(ts.hspan > ts.wspan ? ts.hspan : ts.wspan) * sizeof *ts.dtmp);
+  ts.inpc = calloc(NP, sizeof *ts.inpc), ts.tch = calloc(NP, sizeof *ts.tch);
   ts.touched = malloc(NP * sizeof *ts.touched);
+  ts.sw = malloc(2 * NP * sizeof *ts.sw), ts.sa = malloc(2 * NP * sizeof *ts.sa);
+  ts.sb = malloc(2 * NP * sizeof *ts.sb);
   uint32_t *marg = calloc(pt->n_themes, sizeof *marg);
   uint32_t *local = malloc(pt->n_themes * sizeof *local), *global = malloc(pt->n_themes * sizeof *global);
   uint32_t *dense = NULL;
@@ -176,12 +330,15 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
   struct pcount *pc = NULL;
   size_t cap_pc = 0, nk = 0, pairs = 0;
   uint32_t *members = malloc(w->n * sizeof *members);
-  if (marg == NULL || members == NULL || local == NULL || global == NULL || ts.wcnt == NULL || ts.hcnt == NULL ||
-      ts.ca == NULL || ts.cb == NULL || ts.cab == NULL || ts.chab == NULL || ts.inpc == NULL || ts.touched == NULL) {
+  if (marg == NULL || members == NULL || local == NULL || global == NULL || ts.wdeg == NULL || ts.hdeg == NULL ||
+      ts.wmed == NULL || ts.hmed == NULL || ts.wpres == NULL || ts.hpres == NULL || ts.dtmp == NULL ||
+      ts.inpc == NULL || ts.tch == NULL || ts.touched == NULL || ts.sw == NULL || ts.sa == NULL || ts.sb == NULL) {
     rc = HLS_ENOMEM;
     goto done;
   }
-  for (size_t i = 0; i < w->n; i++) ts.wcnt[w->units[i]->place]++;
+  for (size_t i = 0; i < NP * (size_t)ts.wspan; i++) ts.wdeg[i] = NO_DIGEST;
+  for (size_t i = 0; i < NP * (size_t)ts.hspan; i++) ts.hdeg[i] = NO_DIGEST;
+  degrees(&w, 1, ts.wfrom, ts.wspan, ts.wdeg, ts.wmed, NP, ts.dtmp);
   double D = 0, S2 = 0;
   for (size_t i = 0; i < w->n; i++) {
     size_t d = w->units[i]->n;
@@ -244,16 +401,21 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
       i = j;
     }
   }
-  /* the windows before, for the pair's own history */
+  /* its history windows: the TOGETHER_HISTORY windows that end
+   * TOGETHER_GAP windows before it (the screen's and the tests' history) */
   struct window *hist[TOGETHER_HISTORY];
-  double hist_units = 0;
+  size_t nh = 0;
   for (int h = 0; h < TOGETHER_HISTORY; h++) {
-    int32_t k = w->k - 1 - h;
-    HASH_FIND(hh, pt->windows, &k, sizeof k, hist[h]);
-    if (hist[h] != NULL) hist_units += (double)hist[h]->n;
-    if (hist[h] != NULL)
-      for (size_t i = 0; i < hist[h]->n; i++) ts.hcnt[hist[h]->units[i]->place]++;
+    int32_t k = w->k - TOGETHER_REACH + h;
+    HASH_FIND(hh, pt->windows, &k, sizeof k, hist[nh]);
+    if (hist[nh] != NULL) nh++;
   }
+  degrees(hist, nh, ts.hfrom, ts.hspan, ts.hdeg, ts.hmed, NP, ts.dtmp);
+  double hist_units = 0;
+  for (size_t h = 0; h < nh; h++) hist_units += (double)hist[h]->n;
+  struct window *prev;
+  int32_t kprev = w->k - 1;
+  HASH_FIND(hh, pt->windows, &kprev, sizeof kprev, prev);
   for (size_t i = 0; i < w->n_pk && rc == 0; i++) {
     double o = w->pc[i];
     if (o < prm->together_min_count) continue;
@@ -261,8 +423,7 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
     double e = D > 0 ? (double)marg[a] * marg[b] * S2 / (D * D) : 0;
     if (hist_units > 0) {
       double oh = 0;
-      for (int h = 0; h < TOGETHER_HISTORY; h++)
-        if (hist[h] != NULL) oh += window_pair_count(hist[h], w->pk[i]);
+      for (size_t h = 0; h < nh; h++) oh += window_pair_count(hist[h], w->pk[i]);
       double eh = (oh + 0.5) / hist_units * (double)w->n;
       if (eh > e) e = eh;
     }
@@ -271,7 +432,10 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
       rc = HLS_ENOMEM;
       break;
     }
-    if (pscreen > prm->keep_p) {
+    /* a pair that kept evidence in the window before is tested whatever
+     * the screen says: a pattern of it may go on */
+    bool held = prev != NULL && found_key(prev, w->pk[i]);
+    if (pscreen > prm->keep_p && !held) {
       w->tests[w->n_tests++] = pv_store(pscreen);
       continue;
     }
@@ -282,19 +446,18 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
       a = b;
       b = sw;
     }
-    double p, ob, ee;
-    size_t nm;
-    rc = together_test(pt, w, &ts, a, b, &pc, &cap_pc, &p, &ob, &ee, &members, &nm);
+    double p = 1, ph = 1, ob = 0, ee = 0;
+    size_t nm = 0;
+    rc = together_test(pt, w, &ts, a, b, held, &pc, &cap_pc, &p, &ph, &ob, &ee, &members, &nm);
     if (rc != 0) break;
-    if (p < pscreen) p = pscreen; /* both must hold */
     w->tests[w->n_tests++] = pv_store(p);
-    if (p > prm->keep_p || nm == 0) continue;
+    if (ph > prm->keep_p || nm == 0) continue;
     if (!GROW(w->found, w->cap_found, w->n_found + 1)) {
       rc = HLS_ENOMEM;
       break;
     }
     struct pfound *f = &w->found[w->n_found];
-    *f = (struct pfound){.a = a, .b = b, .p = p, .o = ob, .e = ee, .n_places = nm};
+    *f = (struct pfound){.key = w->pk[i], .a = a, .b = b, .p = p, .p_hold = ph, .o = ob, .e = ee, .n_places = nm};
     f->places = malloc(nm * sizeof *f->places);
     if (f->places == NULL) {
       rc = HLS_ENOMEM;
@@ -304,8 +467,8 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
     w->n_found++;
   }
 done:
-  free(ts.wcnt), free(ts.hcnt), free(ts.ca), free(ts.cb), free(ts.cab), free(ts.chab), free(ts.inpc);
-  free(ts.touched);
+  free(ts.wdeg), free(ts.hdeg), free(ts.wmed), free(ts.hmed), free(ts.wpres), free(ts.hpres), free(ts.dtmp);
+  free(ts.inpc), free(ts.tch), free(ts.touched), free(ts.sw), free(ts.sa), free(ts.sb);
   free(marg);
   free(local);
   free(global);
@@ -392,9 +555,12 @@ int hls_pat__together_emit(struct hls_patterns *pt, struct ctx_update *cu) {
         *r = (struct trun){.a = pf->a, .b = pf->b, .k_from = w->k, .pmin = pf->p, .o = pf->o, .e = pf->e,
                            .open = true};
       }
+      /* the window that opens it by its test; the next by their evidence
+       * of the association (their history is the pattern's own start) */
+      double pv = r->k_from == w->k ? pf->p : pf->p_hold;
       r->k_to = w->k;
-      r->p_now = pf->p;
-      if (pf->p < r->pmin) r->pmin = pf->p, r->o = pf->o, r->e = pf->e;
+      r->p_now = pv;
+      if (pv < r->pmin) r->pmin = pv, r->o = pf->o, r->e = pf->e;
       if (!grow((void **)&r->places, &r->cap_places, r->n_places + pf->n_places, sizeof *r->places)) {
         rc = HLS_ENOMEM;
         break;

@@ -45,6 +45,10 @@ target_compile_definitions(test_gossip_vectors PRIVATE
 hls_unit_test(gossip hlsproto)
 hls_unit_test(items hlsproto)
 hls_unit_test(patterns hlsproto)
+# The engine's statistics (protocol/patterns_internal.h), against
+# references written in the test.
+hls_unit_test(patterns_stats hlsproto)
+target_include_directories(test_patterns_stats PRIVATE ${PROJECT_SOURCE_DIR}/protocol)
 # Cross-place patterns on generated data with planted patterns (tests/gen).
 # "test_patterns_planted --measure N" prints detection and false-alarm rates.
 hls_unit_test(patterns_planted hlsproto placegen)

@@ -1360,11 +1360,13 @@ static void test_rising_region_share(void **state) {
 /* Together: themes ta and tb, never reported before, suddenly reported in
  * the same weeks at places 1..15 (each week with chance 0.3, both themes;
  * weeks 32-39, one aligned window). Against each place's own frequencies
- * of each theme in the window, place-weeks with both are about 3 times
- * what independence predicts. A together pattern (ta, tb) of the window,
- * its places among 1..15, live. Each of 8 seeds must find it (they do;
- * over 50 seeds 45 did: the others fail as
- * test_together_discovery_at_cutoff does). */
+ * of each theme in its quieter and busier weeks of the window, place-weeks
+ * with both are about twice what independence predicts (a place reporting
+ * the two in 4 of its 4 busier weeks is expected to report both in all
+ * 4). A together pattern (ta, tb) of the window, its places among 1..15,
+ * live. Each of 8 seeds must find it (over seeds 21-70 all 50 do, with
+ * 1.7 to 2.5 times the expected place-weeks; before the Mantel-Haenszel
+ * test 45 of 50 did). */
 static void together_world(struct world *w, uint64_t seed, double chance) {
   world_init(w, seed);
   struct plant *pl = world_plant(w);
@@ -1386,7 +1388,7 @@ static const struct hls_pattern *together_check(const struct hls_patterns *pt) {
   assert_int_equal(p->week_to, BASE + 39);
   assert_true(p->live);
   assert_true(p->n_places >= 10 && labels_in(pt, p, 1, 15) == (int)p->n_places);
-  assert_true(p->score > 2 * p->score2); /* place-weeks with both, and expected */
+  assert_true(p->score > 1.5 * p->score2); /* place-weeks with both, and expected */
   return p;
 }
 
@@ -1691,15 +1693,19 @@ static void test_planted_world(void **state) {
   engine_free(pt);
 }
 
-/* With a false discovery rate far below every planted p-value, nothing
- * opens; at the default rate they do. (The smallest rate the engine takes
- * is 1e-9: test_params_check. The world is the planted one without its
+/* With a false discovery rate far below a planted p-value, that pattern
+ * does not open; at the default rate it does. (The smallest rate the
+ * engine takes is 1e-9: test_params_check. The world is the planted one without its
  * strongest plants, spread and cross-scale, whose p-values reach 1e-12,
  * and without spread patterns of any theme.) */
 static void test_fdr_tiny_opens_nothing(void **state) {
   (void)state;
   struct world w;
   planted_world(&w, 9001, (1u << HLS_PAT_EMERGING) | (1u << HLS_PAT_TOGETHER) | (1u << HLS_PAT_RISING));
+  /* a weaker together plant (both themes in 8% of the weeks, not 30%):
+   * its p between the two rates (measured 2.2e-7) */
+  for (size_t i = 0; i < w.n_plants; i++)
+    if (w.plants[i].theme2 != NULL) w.plants[i].chance = 0.08;
   struct hls_pat_params prm;
   hls_pat_params_default(&prm);
   prm.spread_min_places = 1000000; /* no spread: ta and tb are new themes at 15 places (p 1e-15) */
