@@ -120,6 +120,13 @@ struct dseq { /* a digest's (place, seq) -> its week, for erasure */
   UT_hash_handle hh;
 };
 
+/* A place's tables of a pair in a window (its quieter and busier weeks):
+ * weeks, weeks reporting a, b, both. */
+struct ptab {
+  uint32_t place;
+  uint8_t w[2], a[2], b[2], ab[2];
+};
+
 /* A pair of themes whose test in a window kept evidence (p <= keep_p). */
 struct pfound {
   uint64_t key; /* the window's pair key (w->pk): found pairs are in its order */
@@ -127,7 +134,7 @@ struct pfound {
   double p;      /* its test: associated, and more than before (a pattern opens on it) */
   double p_hold; /* associated (a pattern goes on while it is at most keep_p) */
   double o, e;
-  uint32_t *places; /* its places with more place-weeks of both than expected */
+  struct ptab *places; /* its places with tables, in place order */
   size_t n_places;
 };
 

@@ -198,7 +198,14 @@ int hls_patterns_tests_hash(const struct hls_patterns *pt, uint8_t out[32]) {
       crypto_generichash_update(&st, (const uint8_t *)pt->themes[pf->b]->key, strlen(pt->themes[pf->b]->key) + 1);
       double v[3] = {pf->p, pf->o, pf->e};
       crypto_generichash_update(&st, (const uint8_t *)v, sizeof v);
-      hash_places(&st, pt, pf->places, pf->n_places);
+      for (size_t q = 0; q < pf->n_places; q++) {
+        const struct ptab *tb = &pf->places[q];
+        hash_places(&st, pt, &tb->place, 1);
+        crypto_generichash_update(&st, tb->w, sizeof tb->w);
+        crypto_generichash_update(&st, tb->a, sizeof tb->a);
+        crypto_generichash_update(&st, tb->b, sizeof tb->b);
+        crypto_generichash_update(&st, tb->ab, sizeof tb->ab);
+      }
     }
   }
   free(ws);

@@ -154,6 +154,10 @@ static void place_classes(struct tscratch *ts, uint32_t pl, bool hist, uint32_t 
   }
 }
 
+/* A place is one of a together pattern's places when its weeks of both,
+ * over the pattern's windows, are this unlikely under independence. */
+#define TOGETHER_MEMBER_P 0.25
+
 /* A table's weeks: at least those reporting each theme. */
 static uint32_t table_weeks(uint32_t w, uint32_t a, uint32_t b) {
   uint32_t t = w > a ? w : a;
@@ -171,10 +175,12 @@ static double hyper_var(double w, double a, double b) {
  * reporting both against independence within each table: the
  * Mantel-Haenszel statistic, exact; ph) and its change (the tables'
  * excess now less their excess in the history windows, per week: normal).
- * Members: the places with more weeks of both than independence gives. */
+ * Its places' tables go to tabs (places with a table that can vary, in
+ * place order); *excess says whether any place has more weeks of both
+ * than independence gives. */
 static int together_test(struct hls_patterns *pt, struct window *w, struct tscratch *ts, uint32_t a, uint32_t b,
                          bool held, struct pcount **pc, size_t *cap_pc, double *p_out, double *ph_out, double *o_out,
-                         double *e_out, uint32_t **members, size_t *n_members) {
+                         double *e_out, struct ptab *tabs, size_t *n_tabs, bool *excess) {
   const struct hls_pat_params *prm = &pt->prm;
   int32_t W = prm->together_weeks;
   size_t np = 0, nt = 0;
@@ -201,10 +207,12 @@ static int together_test(struct hls_patterns *pt, struct window *w, struct tscra
   /* the association now */
   double o = 0, e = 0, v = 0;
   size_t places = 0, ns = 0;
-  *n_members = 0;
+  *n_tabs = 0;
+  *excess = false;
   for (size_t i = 0; i < np; i++) {
     const struct pcount *x = &(*pc)[i];
     double oi = 0, ei = 0;
+    size_t ns0 = ns;
     for (int c = 0; c < 2; c++) {
       oi += x->ab[c];
       if (x->a[c] > 0 && x->b[c] > 0) {
@@ -218,7 +226,15 @@ static int together_test(struct hls_patterns *pt, struct window *w, struct tscra
     o += oi;
     e += ei;
     if (oi > 0) places++;
-    if (oi > 0 && oi > ei && members != NULL) (*members)[(*n_members)++] = x->place;
+    if (oi > ei) *excess = true;
+    if (ns > ns0) { /* its tables */
+      struct ptab *tb = &tabs[(*n_tabs)++];
+      tb->place = x->place;
+      for (int c = 0; c < 2; c++) {
+        tb->w[c] = (uint8_t)table_weeks(x->w[c], x->a[c], x->b[c]);
+        tb->a[c] = (uint8_t)x->a[c], tb->b[c] = (uint8_t)x->b[c], tb->ab[c] = (uint8_t)x->ab[c];
+      }
+    }
   }
   *o_out = o;
   *e_out = e;
@@ -329,8 +345,8 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
   uint64_t *keys = NULL;
   struct pcount *pc = NULL;
   size_t cap_pc = 0, nk = 0, pairs = 0;
-  uint32_t *members = malloc(w->n * sizeof *members);
-  if (marg == NULL || members == NULL || local == NULL || global == NULL || ts.wdeg == NULL || ts.hdeg == NULL ||
+  struct ptab *tabs = malloc(NP * sizeof *tabs);
+  if (marg == NULL || tabs == NULL || local == NULL || global == NULL || ts.wdeg == NULL || ts.hdeg == NULL ||
       ts.wmed == NULL || ts.hmed == NULL || ts.wpres == NULL || ts.hpres == NULL || ts.dtmp == NULL ||
       ts.inpc == NULL || ts.tch == NULL || ts.touched == NULL || ts.sw == NULL || ts.sa == NULL || ts.sb == NULL) {
     rc = HLS_ENOMEM;
@@ -448,10 +464,11 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
     }
     double p = 1, ph = 1, ob = 0, ee = 0;
     size_t nm = 0;
-    rc = together_test(pt, w, &ts, a, b, held, &pc, &cap_pc, &p, &ph, &ob, &ee, &members, &nm);
+    bool excess = false;
+    rc = together_test(pt, w, &ts, a, b, held, &pc, &cap_pc, &p, &ph, &ob, &ee, tabs, &nm, &excess);
     if (rc != 0) break;
     w->tests[w->n_tests++] = pv_store(p);
-    if (ph > prm->keep_p || nm == 0) continue;
+    if (ph > prm->keep_p || !excess || nm == 0) continue;
     if (!GROW(w->found, w->cap_found, w->n_found + 1)) {
       rc = HLS_ENOMEM;
       break;
@@ -463,7 +480,7 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
       rc = HLS_ENOMEM;
       break;
     }
-    memcpy(f->places, members, nm * sizeof *members);
+    memcpy(f->places, tabs, nm * sizeof *tabs);
     w->n_found++;
   }
 done:
@@ -475,27 +492,62 @@ done:
   free(dense);
   free(keys);
   free(pc);
-  free(members);
+  free(tabs);
   return rc;
 }
 
-/* A run of windows in which a pair held. */
+/* A run of windows in which a pair held, with every place's tables of
+ * its windows. */
 struct trun {
   uint32_t a, b;
   int32_t k_from, k_to;
   double pmin, p_now, o, e;
-  uint32_t *places;
+  struct ptab *places;
   size_t n_places, cap_places;
   bool open;
 };
 
-static int trun_emit(struct hls_patterns *pt, const struct trun *r, bool live, struct ctx_update *cu) {
+static int ptab_cmp(const void *x, const void *y) {
+  uint32_t a = ((const struct ptab *)x)->place, b = ((const struct ptab *)y)->place;
+  return (a > b) - (a < b);
+}
+
+static int trun_emit(struct hls_patterns *pt, struct trun *r, bool live, struct ctx_update *cu) {
   const struct hls_pat_params *prm = &pt->prm;
   struct build bd;
   hls_pat__build_init(&bd, HLS_PAT_TOGETHER, r->a);
   bd.p.theme2 = r->b;
   hls_pat__places_begin(pt, &bd);
-  for (size_t i = 0; i < r->n_places; i++) hls_pat__place_add(pt, &bd, r->places[i]);
+  /* Its places: those whose weeks of both, over all their tables of the
+   * run's windows, are more than independence gives by chance at most
+   * TOGETHER_MEMBER_P of the time (the exact tail, as the test's); if
+   * none is, those with any excess. */
+  qsort(r->places, r->n_places, sizeof *r->places, ptab_cmp);
+  size_t cap = 2 * r->n_places + 1, listed = 0;
+  uint32_t *tw = malloc(cap * sizeof *tw), *ta = malloc(cap * sizeof *ta), *tb = malloc(cap * sizeof *tb);
+  if (tw == NULL || ta == NULL || tb == NULL) {
+    free(tw), free(ta), free(tb);
+    return HLS_ENOMEM;
+  }
+  for (int pass = 0; pass < 2 && listed == 0; pass++)
+    for (size_t i = 0; i < r->n_places;) {
+      size_t j = i, nt = 0;
+      double ab = 0, e = 0;
+      for (; j < r->n_places && r->places[j].place == r->places[i].place; j++)
+        for (int c = 0; c < 2; c++) {
+          const struct ptab *x = &r->places[j];
+          if (x->a[c] == 0 || x->b[c] == 0) continue;
+          ab += x->ab[c];
+          e += (double)x->a[c] * x->b[c] / x->w[c];
+          tw[nt] = x->w[c], ta[nt] = x->a[c], tb[nt++] = x->b[c];
+        }
+      if (ab > e && (pass == 1 || hls_pat__mh_midp(tw, ta, tb, nt, ab) <= TOGETHER_MEMBER_P)) {
+        hls_pat__place_add(pt, &bd, r->places[i].place);
+        listed++;
+      }
+      i = j;
+    }
+  free(tw), free(ta), free(tb);
   /* its windows' weeks, within the weeks held (a window may start before
    * the first) */
   bd.p.week_from = r->k_from * prm->together_weeks;
@@ -567,11 +619,6 @@ int hls_pat__together_emit(struct hls_patterns *pt, struct ctx_update *cu) {
       }
       memcpy(r->places + r->n_places, pf->places, pf->n_places * sizeof *pf->places);
       r->n_places += pf->n_places;
-      qsort(r->places, r->n_places, sizeof *r->places, u32_cmp);
-      size_t keep = 0;
-      for (size_t q = 0; q < r->n_places; q++)
-        if (keep == 0 || r->places[keep - 1] != r->places[q]) r->places[keep++] = r->places[q];
-      r->n_places = keep;
     }
     /* runs this window did not go on with end (but for a window still
      * filling, which cannot end the run before it) */
