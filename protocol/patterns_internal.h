@@ -311,6 +311,7 @@ struct zent {
 
 double hls_pat__poisson_midp(double k, double mu);
 double hls_pat__fisher_sf(double a, double b, double c, double d);
+double hls_pat__normal_sf(double z);
 /* hls_pat__mh_midp convolves sums whose support has at most this many values. */
 #define MH_EXACT_SUPPORT 1024
 double hls_pat__mh_midp(const uint32_t *w, const uint32_t *a, const uint32_t *b, size_t n, double o);

@@ -117,6 +117,9 @@ double hls_pat__fisher_sf(double a, double b, double c, double d) {
   return total > 1 ? 1 : total;
 }
 
+/* P(Z > z) for a standard normal Z. */
+double hls_pat__normal_sf(double z) { return 0.5 * erfc(z / M_SQRT2); }
+
 /* The mid-p upper tail of a sum of independent hypergeometric counts (the
  * Mantel-Haenszel statistic of n 2x2 tables with their margins): stratum
  * k has w[k] weeks, a[k] of them reporting one theme and b[k] the other,
@@ -141,10 +144,7 @@ double hls_pat__mh_midp(const uint32_t *w, const uint32_t *a, const uint32_t *b,
   }
   if (var <= 0) return o > fixed ? 0 : o == fixed ? 0.5 : 1;
   mean += fixed;
-  if (support > MH_EXACT_SUPPORT) {
-    double z = (o - mean) / sqrt(var);
-    return 0.5 * erfc(z / M_SQRT2);
-  }
+  if (support > MH_EXACT_SUPPORT) return hls_pat__normal_sf((o - mean) / sqrt(var));
   /* log k! for k up to the widest table's weeks */
   uint32_t wmax = 0;
   for (size_t k = 0; k < n; k++)
@@ -155,8 +155,7 @@ double hls_pat__mh_midp(const uint32_t *w, const uint32_t *a, const uint32_t *b,
   if (dist == NULL || next == NULL || lf == NULL) {
     free(dist), free(next);
     if (lf != lf_small) free(lf);
-    double z = (o - mean) / sqrt(var);
-    return 0.5 * erfc(z / M_SQRT2);
+    return hls_pat__normal_sf((o - mean) / sqrt(var));
   }
   lf[0] = 0;
   for (uint32_t k = 1; k <= wmax; k++) lf[k] = lf[k - 1] + log((double)k);

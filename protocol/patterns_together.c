@@ -46,6 +46,18 @@ struct tscratch {
   uint32_t *sw, *sa, *sb; /* the tables of a pair's places */
 };
 
+/* The lower median of v[0..n-1], n > 0 (a few weeks: sorted in place by
+ * insertion). */
+static uint32_t lower_median(uint32_t *v, size_t n) {
+  for (size_t i = 1; i < n; i++)
+    for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+      uint32_t t = v[j];
+      v[j] = v[j - 1];
+      v[j - 1] = t;
+    }
+  return v[(n - 1) / 2];
+}
+
 /* The themes each place's digest of each week of windows ws reports (weeks
  * from..from+span-1). */
 static void degrees(struct window **ws, size_t nws, int32_t from, int32_t span, uint16_t *deg, uint16_t *med,
@@ -61,12 +73,8 @@ static void degrees(struct window **ws, size_t nws, int32_t from, int32_t span, 
     const uint16_t *d = deg + pl * (size_t)span;
     size_t n = 0;
     for (int32_t t = 0; t < span; t++)
-      if (d[t] != NO_DIGEST) {
-        size_t j = n++;
-        for (; j > 0 && tmp[j - 1] > d[t]; j--) tmp[j] = tmp[j - 1];
-        tmp[j] = d[t];
-      }
-    med[pl] = n ? (uint16_t)tmp[(n - 1) / 2] : NO_DIGEST;
+      if (d[t] != NO_DIGEST) tmp[n++] = d[t];
+    med[pl] = n ? (uint16_t)lower_median(tmp, n) : NO_DIGEST;
   }
 }
 
@@ -133,13 +141,7 @@ static void place_classes(struct tscratch *ts, uint32_t pl, bool hist, uint32_t 
       }
     }
   } else {
-    for (size_t i = 1; i < n; i++)
-      for (size_t j = i; j > 0 && ts->dtmp[j - 1] > ts->dtmp[j]; j--) {
-        uint32_t t = ts->dtmp[j];
-        ts->dtmp[j] = ts->dtmp[j - 1];
-        ts->dtmp[j - 1] = t;
-      }
-    med = ts->dtmp[k - 1];
+    med = lower_median(ts->dtmp, n);
   }
   for (int32_t t = 0; t < span; t++) {
     if (deg[t] == NO_DIGEST && pres[t] == 0) continue;
@@ -246,7 +248,7 @@ static int together_test(struct hls_patterns *pt, struct window *w, struct tscra
    * normal approximation, above 0.15) need not be exact. */
   double z = (o - e) / sqrt(v);
   if (!held && z < 1) {
-    *p_out = *ph_out = 0.5 * erfc(z / M_SQRT2);
+    *p_out = *ph_out = hls_pat__normal_sf(z);
     return 0;
   }
   /* the change: the excess now less the history's, per week */
@@ -273,7 +275,7 @@ static int together_test(struct hls_patterns *pt, struct window *w, struct tscra
       v += c * c * hv;
     }
   }
-  double pd = 0.5 * erfc(d / sqrt(2 * v)), ph = 1;
+  double pd = hls_pat__normal_sf(d / sqrt(v)), ph = 1;
   /* the exact tail costs most: not when the change alone rules the pair
    * out and no pattern of it can go on */
   if (pd <= prm->keep_p || held) ph = hls_pat__mh_midp(ts->sw, ts->sa, ts->sb, ns, o);
