@@ -21,8 +21,12 @@
  * theme(s), weeks overlapping its own) covers at least 80% of its places;
  * delay = that week - onset; "within 2 weeks" = delay <= 2. Every pattern
  * on no plant is false (in null mode, every pattern). Per run: each plant
- * (found, delay, best coverage, and how many of its places the published
- * data show it at within 2 weeks: a guide to what any engine could list),
+ * (found, delay, best coverage, how many of its places the published
+ * data show it at within 2 weeks: a guide to what any engine could list,
+ * and the oracle: the p-value, 2 weeks in, of a test that knows the
+ * plant's places and onset and reads the raw counts, against a bar no
+ * discovery gets under, so that a plant over it cannot be found within 2
+ * weeks by any engine: plant_oracle),
  * distinct false patterns and false events per signal (and per 104
  * weeks), events a week (what a feed subscriber sees). Then an aggregate
  * per (places, background, style, mode) over the seeds, and the targets of
@@ -32,11 +36,11 @@
  *    first_seed, style, null, gen, params}, engine_params: {NAME: value},
  *    runs: [RUN], aggregate: [AGGREGATE], load_start: [1, 5, 15 min],
  *    load_end: [...], wall_seconds}
- *   RUN: {places, weeks, themes, background, style, null, seed,
+ *   RUN: {places, weeks, themes, oracle_bar, background, style, null, seed,
  *    plants: [{signal, themes, places, needed (80% of places, rounded up),
  *              onset_week, week_to (week indexes), found, delay_weeks (null
  *              unless found), within_2_weeks, best_covered, best_coverage,
- *              shown_within_2_weeks}]  (empty in null mode),
+ *              shown_within_2_weeks, oracle_p (null: none)}]  (empty in null mode),
  *    distinct_patterns, false_patterns, false_patterns_per_104_weeks: COUNTS,
  *    events, false_events: {new, updated, retracted: COUNTS},
  *    events_per_week: {mean, new_or_updated_mean, max, max_week},
@@ -45,7 +49,8 @@
  *   AGGREGATE: {places, weeks, background, null, seeds,
  *    recall_80_within_2_weeks: {SIGNAL: {planted, within_2_weeks, found,
  *      rate, mean_delay (null if none found), mean_best_coverage,
- *      mean_shown_within_2_weeks}}  (planted signals only),
+ *      mean_shown_within_2_weeks, oracle_tested, oracle_under_bar}}  (planted
+ *      signals only),
  *    false_patterns_per_104_weeks: COUNTS (means), events_per_week: {mean,
  *    new_or_updated_mean, max}, seconds}
  * tests/bench/check_bench_signal.py (ctest bench.signal_smoke) checks this
@@ -376,6 +381,13 @@ struct plant_run {
   int32_t *shown;   /* [slot]: first week >= onset the data show the plant there, or INT32_MAX */
   int32_t *seen[2]; /* together: the last week each theme was seen at a slot */
   unsigned *scales; /* cross-scale: the scales seen at a slot since the onset */
+  /* The oracle's series (raw counts; see plant_oracle), [slot * W +
+   * week index] at the plant's places: ser[0] the theme's records
+   * (cross-scale: at person scale; together: 1 in a week with both
+   * themes), ser[1] cross-scale's at organisation scale; rest[week
+   * index]: rising's records at the other places. */
+  double *ser[2], *rest;
+  int32_t *both_at; /* together: the last week a slot counted in ser[0] */
 };
 
 /* Distinct pattern ids ever announced: open addressing. */
@@ -423,21 +435,134 @@ struct run {
 
 #define UNMAPPED (UINT32_MAX - 1)
 
+/* --- the oracle: what a test that knew the plant could see ------------------------- */
+
+/* One raw count into a plant's oracle series (slot: its index among the
+ * plant's places, or SIZE_MAX for a place not in it). Raw counts are the
+ * generator's, before any cell is withheld or rounded: more than the
+ * engine is given. */
+static void oracle_add(struct run *r, struct plant_run *pr, size_t slot, int32_t week, int which, int scale,
+                       uint32_t raw) {
+  const struct placegen_plant *pl = pr->pl;
+  int32_t w = week - r->w0;
+  if (w < 0 || w >= r->W || raw == 0) return;
+  size_t at = slot * (size_t)r->W + (size_t)w;
+  switch (pl->signal) {
+  case HLS_PAT_EMERGING:
+    if (slot != SIZE_MAX) pr->ser[0][at] += raw;
+    break;
+  case HLS_PAT_RISING:
+    if (slot != SIZE_MAX) pr->ser[0][at] += raw;
+    else pr->rest[w] += raw;
+    break;
+  case HLS_PAT_CROSS_SCALE:
+    if (slot != SIZE_MAX && scale == HLS_SCALE_PERSON) pr->ser[0][at] += raw;
+    if (slot != SIZE_MAX && scale == HLS_SCALE_ORGANISATION) pr->ser[1][at] += raw;
+    break;
+  case HLS_PAT_TOGETHER:
+    /* a place's raw counts of a week come together: theme 0's, then
+     * theme 1's, or the other way round */
+    if (slot == SIZE_MAX || pr->both_at[slot] == week) break;
+    if (pr->seen[1 - which][slot] == week) {
+      pr->ser[0][at] += 1;
+      pr->both_at[slot] = week;
+    }
+    pr->seen[which][slot] = week;
+    break;
+  default:
+    break;
+  }
+}
+
+/* The mid-p upper tail of Binomial(n, q) at x: P(X > x) + P(X = x) / 2. */
+static double binom_upper_midp(double x, double n, double q) {
+  if (x <= 0) return 1;
+  if (q <= 0) return x > 0 ? 0 : 1;
+  if (q >= 1 || x > n) return x > n ? 0 : 0.5;
+  double lq = log(q), l1q = log1p(-q), lf = lgamma(n + 1), sum = 0;
+  for (double k = x; k <= n; k++) {
+    double t = exp(lf - lgamma(k + 1) - lgamma(n - k + 1) + k * lq + (n - k) * l1q);
+    sum += k == x ? t / 2 : t;
+    if (k > x + 10 && k > n * q && t < sum * 1e-15) break;
+  }
+  return sum > 1 ? 1 : sum;
+}
+
+/* A plant's series summed over weeks from..to and its places but one
+ * (skip: a slot, or SIZE_MAX for none). */
+static double ser_sum(const struct run *r, const struct plant_run *pr, int which, size_t skip, int from, int to) {
+  double s = 0;
+  for (size_t k = 0; k < pr->pl->n_places; k++)
+    for (int w = from; w <= to && k != skip; w++) s += pr->ser[which][k * (size_t)r->W + (size_t)w];
+  return s;
+}
+
+/* The oracle's p-value of a plant within SIGNAL_SCORE_SOON_WEEKS of its
+ * onset: a test that knows the plant's places and onset, on raw counts,
+ * of the weeks onset..onset+2 (R) against the baseline_weeks before (nb),
+ * by the conditional test of two Poisson rates (the count in those weeks
+ * is Binomial(total, R / (R + nb)) if nothing changed; mid-p), over the
+ * plant's places but the one with most of it in those weeks (no one place
+ * makes a pattern: docs/patterns.md):
+ *   emerging    the theme's records at those places;
+ *   rising      the same, against the rest of the network's share of its
+ *               own records in those weeks (q = its window / its total);
+ *   together    the place-weeks of those places with both themes;
+ *   cross-scale the larger of the person and organisation scales' p.
+ * An engine is given less (it does not know the places, nor the onset,
+ * nor withheld counts, and it tests hundreds of themes a week): a plant
+ * whose oracle p is not far below a discovery's cutoff (about fdr / 2
+ * over the week's tests) cannot be found within 2 weeks. NAN for spread
+ * (its places never reported the theme: nothing to compare) and when the
+ * baseline is under 4 weeks. */
+static double plant_oracle(const struct run *r, const struct plant_run *pr, int nb_max) {
+  const struct placegen_plant *pl = pr->pl;
+  int on = (int)(pl->week_from - r->w0), to = on + SIGNAL_SCORE_SOON_WEEKS, b0 = on - nb_max;
+  if (to >= r->W) to = r->W - 1;
+  if (b0 < 0) b0 = 0;
+  double R = to - on + 1, nb = on - b0;
+  if (nb < 4 || pl->signal == HLS_PAT_SPREAD || pl->n_places < 2) return NAN;
+  size_t top = 0;
+  double xtop = -1;
+  for (size_t k = 0; k < pl->n_places; k++) {
+    double xk = 0;
+    for (int which = 0; which < 2; which++)
+      for (int w = on; w <= to; w++) xk += pr->ser[which][k * (size_t)r->W + (size_t)w];
+    if (xk > xtop) xtop = xk, top = k;
+  }
+  double p[2];
+  for (int which = 0; which < 2; which++) {
+    double x = ser_sum(r, pr, which, top, on, to), s = ser_sum(r, pr, which, top, b0, on - 1), q = R / (R + nb);
+    if (pl->signal == HLS_PAT_RISING) {
+      double c = 0, d = 0;
+      for (int w = on; w <= to; w++) c += pr->rest[w];
+      for (int w = b0; w < on; w++) d += pr->rest[w];
+      if (c + d <= 0) return NAN;
+      q = c / (c + d);
+    }
+    p[which] = binom_upper_midp(x, x + s, q);
+  }
+  return pl->signal == HLS_PAT_CROSS_SCALE ? (p[0] > p[1] ? p[0] : p[1]) : p[0];
+}
+
 static int on_raw(void *ctx, uint32_t place, int32_t week, uint32_t theme, int scale, int stage, uint32_t raw) {
   struct run *r = ctx;
-  (void)stage, (void)raw;
+  (void)stage;
   for (size_t k = 0; k < r->n_plants; k++) {
     struct plant_run *pr = &r->plants[k];
     const struct placegen_plant *pl = pr->pl;
     int which = theme == pl->themes[0] ? 0 : pl->n_themes == 2 && theme == pl->themes[1] ? 1 : -1;
-    if (which < 0 || week < pl->week_from) continue;
+    if (which < 0) continue;
     size_t lo = 0, hi = pl->n_places;
     while (lo < hi) {
       size_t mid = (lo + hi) / 2;
       if (pl->places[mid] < place) lo = mid + 1;
       else hi = mid;
     }
-    if (lo == pl->n_places || pl->places[lo] != place || pr->shown[lo] != INT32_MAX) continue;
+    bool at_plant = lo < pl->n_places && pl->places[lo] == place;
+    oracle_add(r, pr, at_plant ? lo : SIZE_MAX, week, which, scale, raw);
+    if (week < pl->week_from) continue;
+    if (!at_plant || pr->shown[lo] != INT32_MAX) continue;
     bool shown = true;
     if (pl->signal == HLS_PAT_TOGETHER) {
       pr->seen[which][lo] = week;
@@ -649,11 +774,20 @@ struct plant_result {
   int onset, week_to; /* week indexes */
   bool found, within;
   int delay;
+  double oracle_p; /* plant_oracle; NAN: none */
 };
+
+/* The oracle's bar: a single discovery among the week's single-theme
+ * tests of spread, emerging and cross-scale needs p <= (fdr / 2) / m
+ * (Benjamini-Hochberg at its first rank), m = 3 x themes. Generous: it
+ * leaves out rising's tests (one a region) and the test's own correction
+ * (emerging takes the better of two windows, doubled). */
+static double oracle_bar(double fdr, int themes) { return fdr / 2 / (3.0 * (themes > 0 ? themes : 1)); }
 
 struct result {
   long places, weeks, seed;
   int themes;
+  double oracle_bar; /* oracle_bar */
   size_t background;
   bool null;
   size_t n_plants;
@@ -694,6 +828,7 @@ static void run_one(const struct opts *o, const struct hls_pat_params *eparams, 
   res->weeks = o->weeks;
   res->seed = seed;
   res->themes = gp.themes;
+  res->oracle_bar = oracle_bar(eparams->fdr, gp.themes);
   res->background = bg;
   res->null = o->null;
 
@@ -728,8 +863,15 @@ static void run_one(const struct opts *o, const struct hls_pat_params *eparams, 
     pr->seen[0] = malloc(n * sizeof *pr->seen[0]);
     pr->seen[1] = malloc(n * sizeof *pr->seen[1]);
     pr->scales = calloc(n, sizeof *pr->scales);
-    if (!pr->shown || !pr->seen[0] || !pr->seen[1] || !pr->scales) die("out of memory");
-    for (size_t i = 0; i < n; i++) pr->shown[i] = INT32_MAX, pr->seen[0][i] = pr->seen[1][i] = INT32_MIN;
+    pr->both_at = malloc(n * sizeof *pr->both_at);
+    pr->ser[0] = calloc(n * (size_t)r.W, sizeof *pr->ser[0]);
+    pr->ser[1] = calloc(n * (size_t)r.W, sizeof *pr->ser[1]);
+    pr->rest = calloc((size_t)r.W, sizeof *pr->rest);
+    if (!pr->shown || !pr->seen[0] || !pr->seen[1] || !pr->scales || !pr->both_at || !pr->ser[0] || !pr->ser[1] ||
+        !pr->rest)
+      die("out of memory");
+    for (size_t i = 0; i < n; i++)
+      pr->shown[i] = INT32_MAX, pr->seen[0][i] = pr->seen[1][i] = pr->both_at[i] = INT32_MIN;
     r.splants[k] = (struct signal_score_plant){pl->signal, pl->n_themes, {pl->themes[0], pl->themes[1]},
                                                pl->week_from, pl->week_to, pl->n_places, pl->places};
   }
@@ -825,6 +967,7 @@ static void run_one(const struct opts *o, const struct hls_pat_params *eparams, 
     x->delay = x->found ? (int)signal_score_delay(&pr->track, &r.splants[k]) : 0;
     x->within = signal_score_within(&pr->track, &r.splants[k], SIGNAL_SCORE_SOON_WEEKS);
     for (size_t i = 0; i < pl->n_places; i++) x->shown_2w += pr->shown[i] <= pl->week_from + SIGNAL_SCORE_SOON_WEEKS;
+    x->oracle_p = plant_oracle(&r, pr, eparams->baseline_weeks);
   }
   for (size_t i = 0; i < r.cap_ids; i++)
     if (r.ids[i].used) {
@@ -847,6 +990,7 @@ static void run_one(const struct opts *o, const struct hls_pat_params *eparams, 
 
   for (size_t k = 0; k < r.n_plants; k++) {
     free(r.plants[k].shown), free(r.plants[k].seen[0]), free(r.plants[k].seen[1]), free(r.plants[k].scales);
+    free(r.plants[k].both_at), free(r.plants[k].ser[0]), free(r.plants[k].ser[1]), free(r.plants[k].rest);
   }
   for (size_t i = 0; i < r.n_stories; i++) free(r.stories[i].title);
   free(r.stories);
@@ -874,7 +1018,7 @@ static uint64_t sum_signals(const uint64_t v[HLS_PAT_SIGNAL_COUNT]) {
 }
 
 /* Tables fit in 100 columns (but a pair of long theme names). */
-#define PLANT_THEMES_COLUMN 62
+#define PLANT_THEMES_COLUMN 70
 
 static void print_run(FILE *f, const struct result *x, const char *style) {
   fprintf(f, "\n== %ld places x %ld weeks, background %s, %s, seed %ld (%d themes) ==\n", x->places, x->weeks,
@@ -882,16 +1026,17 @@ static void print_run(FILE *f, const struct result *x, const char *style) {
   fprintf(f, "  %.1f s: generate %.1f, engine %.1f, score %.1f\n", x->gen_s + x->engine_s + x->score_s, x->gen_s,
           x->engine_s, x->score_s);
   if (x->n_plants > 0) {
-    fprintf(f, "  %-11s %6s %5s %5s %5s %5s %7s %7s %s\n", "plant", "places", "onset", "found", "delay", "<=2wk",
-            "best", "shown", "theme(s)");
+    fprintf(f, "  %-11s %6s %5s %5s %5s %5s %7s %7s %7s %s\n", "plant", "places", "onset", "found", "delay",
+            "<=2wk", "best", "shown", "oracle", "theme(s)");
     for (size_t k = 0; k < x->n_plants; k++) {
       const struct plant_result *p = &x->plants[k];
-      char delay[16] = "-", best[24], shown[24];
+      char delay[16] = "-", best[24], shown[24], oracle[24] = "-";
+      if (!isnan(p->oracle_p)) snprintf(oracle, sizeof oracle, "%.0e", p->oracle_p);
       if (p->found) snprintf(delay, sizeof delay, "%+d", p->delay);
       snprintf(best, sizeof best, "%zu/%zu", p->best_covered, p->n_places);
       snprintf(shown, sizeof shown, "%zu/%zu", p->shown_2w, p->n_places);
-      fprintf(f, "  %-11s %6zu %5d %5s %5s %5s %7s %7s ", hls_pat_signal_name(p->signal), p->n_places, p->onset,
-              p->found ? "yes" : "no", delay, p->within ? "yes" : "no", best, shown);
+      fprintf(f, "  %-11s %6zu %5d %5s %5s %5s %7s %7s %7s ", hls_pat_signal_name(p->signal), p->n_places, p->onset,
+              p->found ? "yes" : "no", delay, p->within ? "yes" : "no", best, shown, oracle);
       /* A pair too long for the line: its second theme below the first. */
       const char *plus = strstr(p->themes, " + ");
       if (plus != NULL && PLANT_THEMES_COLUMN + strlen(p->themes) > 100)
@@ -899,7 +1044,8 @@ static void print_run(FILE *f, const struct result *x, const char *style) {
       else fprintf(f, "%s\n", p->themes);
     }
     fprintf(f, "  (onset: week index; found: a live pattern on the plant covered >= 80%% of its places;\n"
-               "   best: most places covered; shown: places whose data show the plant within 2 weeks of onset)\n");
+               "   best: most places covered; shown: places whose data show the plant within 2 weeks of onset;\n"
+               "   oracle: p-value of a test that knows the plant's places and onset, on raw counts, 2 weeks in)\n");
   }
   fprintf(f, "  %-11s %8s %7s %7s | %7s %7s %7s | %7s %7s %7s\n", "signal", "patterns", "false", "f/104wk", "new",
           "updated", "retract", "f.new", "f.upd", "f.retr");
@@ -931,6 +1077,7 @@ struct aggregate {
   size_t runs;
   size_t planted[HLS_PAT_SIGNAL_COUNT], within[HLS_PAT_SIGNAL_COUNT], found[HLS_PAT_SIGNAL_COUNT];
   double delay_sum[HLS_PAT_SIGNAL_COUNT], cover_sum[HLS_PAT_SIGNAL_COUNT], shown_sum[HLS_PAT_SIGNAL_COUNT];
+  size_t oracle_n[HLS_PAT_SIGNAL_COUNT], oracle_under[HLS_PAT_SIGNAL_COUNT]; /* plants with an oracle; under its bar */
   double false_104[HLS_PAT_SIGNAL_COUNT], false_total_104, week_mean, week_new_updated_mean;
   uint32_t week_max;
   double seconds;
@@ -950,6 +1097,10 @@ static void aggregate_add(struct aggregate *a, const struct result *x) {
     if (p->found) a->delay_sum[p->signal] += p->delay;
     a->cover_sum[p->signal] += (double)p->best_covered / (double)p->n_places;
     a->shown_sum[p->signal] += (double)p->shown_2w / (double)p->n_places;
+    if (!isnan(p->oracle_p)) {
+      a->oracle_n[p->signal]++;
+      a->oracle_under[p->signal] += p->oracle_p <= x->oracle_bar;
+    }
   }
   for (int s = 0; s < HLS_PAT_SIGNAL_COUNT; s++) a->false_104[s] += per_104((double)x->false_distinct[s], x->weeks);
   a->false_total_104 += per_104((double)sum_signals(x->false_distinct), x->weeks);
@@ -983,7 +1134,8 @@ static void print_aggregates(FILE *f, const struct aggregate *ag, size_t n, cons
   if (any_planted) {
     fprintf(f, "\nRecall: plants found (a live pattern on the plant covering >= 80%% of its places) within\n"
                "2 weeks of onset / planted; then found at all (any delay), the mean delay when found, the\n"
-               "mean best coverage, and the mean share of its places whose data show it within 2 weeks.\n");
+               "mean best coverage, the mean share of its places whose data show it within 2 weeks, and\n"
+               "the plants an oracle could find within 2 weeks (its p-value under fdr / 2 / (3 x themes)).\n");
     fprintf(f, "  %6s %-8s %5s | %-8s %-8s %-8s %-8s %s\n", "places", "backgr.", "seeds", "spread", "emerging",
             "rising", "together", "cross");
     for (size_t i = 0; i < n; i++) {
@@ -997,18 +1149,19 @@ static void print_aggregates(FILE *f, const struct aggregate *ag, size_t n, cons
       }
       fprintf(f, "\n");
     }
-    fprintf(f, "  %6s %-8s %-11s | %8s %8s %6s %6s\n", "places", "backgr.", "signal", "found", "delay", "cover",
-            "shown");
+    fprintf(f, "  %6s %-8s %-11s | %8s %8s %6s %6s %7s\n", "places", "backgr.", "signal", "found", "delay", "cover",
+            "shown", "oracle");
     for (size_t i = 0; i < n; i++) {
       const struct aggregate *a = &ag[i];
       for (int s = 0; s < HLS_PAT_SIGNAL_COUNT && !a->null; s++) {
         if (!a->planted[s]) continue;
-        char found[48], delay[32] = "-";
+        char found[48], delay[32] = "-", oracle[48] = "-";
         snprintf(found, sizeof found, "%zu/%zu", a->found[s], a->planted[s]);
         if (a->found[s]) snprintf(delay, sizeof delay, "%+.1f wk", a->delay_sum[s] / (double)a->found[s]);
-        fprintf(f, "  %6ld %-8s %-11s | %8s %8s %5.0f%% %5.0f%%\n", a->places, backgrounds[a->background].name,
+        if (a->oracle_n[s]) snprintf(oracle, sizeof oracle, "%zu/%zu", a->oracle_under[s], a->oracle_n[s]);
+        fprintf(f, "  %6ld %-8s %-11s | %8s %8s %5.0f%% %5.0f%% %7s\n", a->places, backgrounds[a->background].name,
                 hls_pat_signal_name(s), found, delay, 100 * a->cover_sum[s] / (double)a->planted[s],
-                100 * a->shown_sum[s] / (double)a->planted[s]);
+                100 * a->shown_sum[s] / (double)a->planted[s], oracle);
       }
     }
   }
@@ -1044,22 +1197,23 @@ static json_t *result_json(const struct result *x, const char *style) {
   for (size_t k = 0; k < x->n_plants; k++) {
     const struct plant_result *p = &x->plants[k];
     json_array_append_new(
-        plants, json_pack("{s:s, s:s, s:I, s:I, s:i, s:i, s:b, s:o, s:b, s:I, s:f, s:I}", "signal",
+        plants, json_pack("{s:s, s:s, s:I, s:I, s:i, s:i, s:b, s:o, s:b, s:I, s:f, s:I, s:o}", "signal",
                           hls_pat_signal_name(p->signal), "themes", p->themes, "places", (json_int_t)p->n_places, "needed",
                           (json_int_t)p->needed, "onset_week", p->onset, "week_to", p->week_to, "found", p->found,
                           "delay_weeks", p->found ? json_integer(p->delay) : json_null(), "within_2_weeks", p->within,
                           "best_covered", (json_int_t)p->best_covered, "best_coverage",
                           (double)p->best_covered / (double)p->n_places, "shown_within_2_weeks",
-                          (json_int_t)p->shown_2w));
+                          (json_int_t)p->shown_2w, "oracle_p", isnan(p->oracle_p) ? json_null() : json_real(p->oracle_p)));
   }
   json_t *events = json_object(), *false_events = json_object();
   for (int c = 0; c < N_CHANGES; c++) {
     json_object_set_new(events, hls_pat_change_name(c), signal_counts(x->events[c], 0));
     json_object_set_new(false_events, hls_pat_change_name(c), signal_counts(x->false_events[c], 0));
   }
-  return json_pack("{s:I, s:I, s:i, s:s, s:s, s:b, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:f, s:f, s:i, s:i}, s:I, "
-                   "s:{s:f, s:f, s:f}}",
-                   "places", (json_int_t)x->places, "weeks", (json_int_t)x->weeks, "themes", x->themes, "background",
+  return json_pack("{s:I, s:I, s:i, s:f, s:s, s:s, s:b, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:f, s:f, s:i, s:i}, "
+                   "s:I, s:{s:f, s:f, s:f}}",
+                   "places", (json_int_t)x->places, "weeks", (json_int_t)x->weeks, "themes", x->themes, "oracle_bar",
+                   x->oracle_bar, "background",
                    backgrounds[x->background].name, "style", style, "null", x->null, "seed", (json_int_t)x->seed,
                    "plants", plants, "distinct_patterns", signal_counts(x->distinct, 0), "false_patterns",
                    signal_counts(x->false_distinct, 0), "false_patterns_per_104_weeks",
@@ -1076,12 +1230,13 @@ static json_t *aggregate_json(const struct aggregate *a) {
     if (!a->planted[s]) continue;
     json_object_set_new(
         recall, hls_pat_signal_name(s),
-        json_pack("{s:I, s:I, s:I, s:f, s:o, s:f, s:f}", "planted", (json_int_t)a->planted[s], "within_2_weeks",
+        json_pack("{s:I, s:I, s:I, s:f, s:o, s:f, s:f, s:I, s:I}", "planted", (json_int_t)a->planted[s], "within_2_weeks",
                   (json_int_t)a->within[s], "found", (json_int_t)a->found[s], "rate",
                   (double)a->within[s] / (double)a->planted[s], "mean_delay",
                   a->found[s] ? json_real(a->delay_sum[s] / (double)a->found[s]) : json_null(), "mean_best_coverage",
                   a->cover_sum[s] / (double)a->planted[s], "mean_shown_within_2_weeks",
-                  a->shown_sum[s] / (double)a->planted[s]));
+                  a->shown_sum[s] / (double)a->planted[s], "oracle_tested", (json_int_t)a->oracle_n[s],
+                  "oracle_under_bar", (json_int_t)a->oracle_under[s]));
   }
   json_object_set_new(false104, "total", json_real(a->false_total_104 / (double)a->runs));
   return json_pack("{s:I, s:I, s:s, s:b, s:I, s:o, s:o, s:{s:f, s:f, s:i}, s:f}", "places", (json_int_t)a->places,

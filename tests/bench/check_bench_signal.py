@@ -69,7 +69,7 @@ def check_signal_counts(where, counts, numbers=is_count):
 
 def check_plant(where, p, weeks):
     keys = ["signal", "themes", "places", "needed", "onset_week", "week_to", "found", "delay_weeks",
-            "within_2_weeks", "best_covered", "best_coverage", "shown_within_2_weeks"]
+            "within_2_weeks", "best_covered", "best_coverage", "shown_within_2_weeks", "oracle_p"]
     missing = [k for k in keys if k not in p]
     if not check(not missing, where, f"missing {missing}"):
         return
@@ -97,10 +97,17 @@ def check_plant(where, p, weeks):
           f"best_coverage {p['best_coverage']!r} is not best_covered / places")
     check(is_count(p["shown_within_2_weeks"]) and p["shown_within_2_weeks"] <= n, where,
           f"shown_within_2_weeks {p['shown_within_2_weeks']!r}")
+    # the oracle has nothing to compare for spread (its places never
+    # reported the theme), and is a p-value otherwise
+    o = p["oracle_p"]
+    if p["signal"] == "spread":
+        check(o is None, where, f"spread with oracle_p {o!r}")
+    else:
+        check(o is None or (is_number(o) and 0 <= o <= 1), where, f"oracle_p {o!r}")
 
 
-def check_run(where, r, null, weeks):
-    keys = ["places", "weeks", "themes", "background", "style", "null", "seed", "plants", "distinct_patterns",
+def check_run(where, r, null, weeks, fdr):
+    keys = ["places", "weeks", "themes", "oracle_bar", "background", "style", "null", "seed", "plants", "distinct_patterns",
             "false_patterns", "false_patterns_per_104_weeks", "events", "false_events", "events_per_week",
             "live_at_end", "seconds"]
     missing = [k for k in keys if k not in r]
@@ -108,6 +115,10 @@ def check_run(where, r, null, weeks):
         return
     check(r["null"] is null, where, f"null is {r['null']!r}, ran with{'' if null else 'out'} --null")
     check(r["weeks"] == weeks, where, f"weeks {r['weeks']!r}")
+    # fdr / 2 / (3 x themes)
+    check(is_number(r["oracle_bar"]) and is_count(r["themes"]) and r["themes"] > 0 and is_number(fdr) and
+          math.isclose(r["oracle_bar"], fdr / 2 / (3 * r["themes"]), rel_tol=1e-6), where,
+          f"oracle_bar {r['oracle_bar']!r} is not fdr {fdr!r} / 2 / (3 x {r['themes']!r} themes)")
     plants = r["plants"]
     if not check(isinstance(plants, list), where, "plants is not a list"):
         return
@@ -201,6 +212,14 @@ def check_aggregate(where, a, runs, null):
                       f"({planted.get(s)} in the runs)")
                 check((x.get("mean_delay") is None) == (x["found"] == 0), where,
                       f"{s}: mean_delay {x.get('mean_delay')!r} with {x['found']} found")
+                tested = sum(1 for r in mine for p in r.get("plants", [])
+                             if p.get("signal") == s and p.get("oracle_p") is not None)
+                under = sum(1 for r in mine for p in r.get("plants", [])
+                            if p.get("signal") == s and p.get("oracle_p") is not None and
+                            p["oracle_p"] <= r.get("oracle_bar", -1))
+                check(x.get("oracle_tested") == tested and x.get("oracle_under_bar") == under, where,
+                      f"{s}: oracle {x.get('oracle_under_bar')!r} of {x.get('oracle_tested')!r} under the bar, "
+                      f"the runs say {under} of {tested}")
     check_signal_counts(f"{where} false_patterns_per_104_weeks", a["false_patterns_per_104_weeks"], is_number)
     epw = a["events_per_week"]
     check(isinstance(epw, dict) and all(is_number(epw.get(k)) for k in ["mean", "new_or_updated_mean", "max"]),
@@ -238,7 +257,8 @@ def check_report(label, bench, args, null):
     check(len(aggs) == len(set(backgrounds)), where,
           f"{len(aggs)} aggregates for {len(set(backgrounds))} backgrounds")
     for i, r in enumerate(runs):
-        check_run(f"{label} run {i} ({r.get('background')}, seed {r.get('seed')})", r, null, 60)
+        check_run(f"{label} run {i} ({r.get('background')}, seed {r.get('seed')})", r, null, 60,
+                  doc["engine_params"].get("fdr") if isinstance(doc["engine_params"], dict) else None)
     for a in aggs:
         check_aggregate(f"{label} aggregate {a.get('background')}", a, runs, null)
     return backgrounds
