@@ -258,13 +258,19 @@ static inline int window_k_cmp(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Rising's baseline ends this many weeks before its window (one window):
+ * a rise that builds over weeks is measured against the weeks before it
+ * began, not against its own first weeks. */
+static inline int32_t rising_gap(const struct hls_pat_params *prm) { return prm->rising_weeks; }
+
 /* The weeks a test of week i reads: i - reach .. i (its baseline before
- * the longest window of a signal, and the week before). */
+ * the longest window of a signal, rising's with its gap, and the week
+ * before). */
 static inline int32_t tests_reach(const struct hls_pat_params *prm) {
   int32_t r = prm->emerging_weeks;
   if (prm->cross_weeks > r) r = prm->cross_weeks;
   if (prm->spread_weeks > r) r = prm->spread_weeks;
-  if (prm->rising_weeks > r) r = prm->rising_weeks;
+  if (prm->rising_weeks + rising_gap(prm) > r) r = prm->rising_weeks + rising_gap(prm);
   return r + prm->baseline_weeks + 1;
 }
 

@@ -31,31 +31,31 @@ int hls_pat__rising_test(const struct theme_week *tw, int32_t i) {
   size_t n = tw->n, W1 = tw->W1, R_n = pt->n_regions;
   uint32_t *mem = tw->mem;
   int rc = 0;
-  int32_t r0 = i - Rr + 1, b0 = r0 - prm->baseline_weeks;
+  int32_t r0 = i - Rr + 1, be = r0 - rising_gap(prm), b0 = be - prm->baseline_weeks;
   if (b0 < 0) b0 = 0;
-  bool testable = r0 >= 1 && r0 - b0 >= prm->min_baseline_weeks;
+  bool testable = be >= 1 && be - b0 >= prm->min_baseline_weeks;
   double nat = 0, natb = 0, cr = 1;
   memset(c->rplaces, 0, R_n * sizeof *c->rplaces);
   for (size_t r = 0; r < R_n; r++) c->rtop_w[r] = -1, c->rtop_b[r] = 0;
   if (testable) {
     nat = c->NP[i + 1 - lo] - c->NP[r0 - lo];
-    natb = c->NP[r0 - lo] - c->NP[b0 - lo];
+    natb = c->NP[be - lo] - c->NP[b0 - lo];
     /* one cell's size (cr): the places' variance over their mean in the
      * baseline, pooled (quasi-Poisson; at least 1) */
     double vsum = 0, msum = 0;
     for (size_t s = 0; s < n; s++) {
       const double *P0 = PS(0, s), *Q0 = QS(s);
-      int32_t f = c->first[s] < lo ? lo : c->first[s], sb0 = b0 < f ? f : b0, nw = r0 - sb0;
-      double Ss = nw >= 2 ? P0[r0 - lo] - P0[sb0 - lo] : 0;
+      int32_t f = c->first[s] < lo ? lo : c->first[s], sb0 = b0 < f ? f : b0, nw = be - sb0;
+      double Ss = nw >= 2 ? P0[be - lo] - P0[sb0 - lo] : 0;
       if (Ss > 0) {
-        vsum += (Q0[r0 - lo] - Q0[sb0 - lo] - Ss * Ss / nw) * nw / (nw - 1);
+        vsum += (Q0[be - lo] - Q0[sb0 - lo] - Ss * Ss / nw) * nw / (nw - 1);
         msum += Ss;
       }
       uint32_t r = c->region[s];
       if (r == 0 || NZS(0, s)[i + 1 - lo] - NZS(0, s)[r0 - lo] <= 0) continue;
       c->rplaces[r]++;
       double wsum = P0[i + 1 - lo] - P0[r0 - lo];
-      if (wsum > c->rtop_w[r]) c->rtop_w[r] = wsum, c->rtop_b[r] = P0[r0 - lo] - P0[b0 - lo];
+      if (wsum > c->rtop_w[r]) c->rtop_w[r] = wsum, c->rtop_b[r] = P0[be - lo] - P0[b0 - lo];
     }
     cr = msum > 0 && vsum / msum > 1 ? vsum / msum : 1;
   }
@@ -66,7 +66,7 @@ int hls_pat__rising_test(const struct theme_week *tw, int32_t i) {
       /* Given the region's count over the baseline and the window,
        * the window's part of it against the rest's: exact
        * (conditional binomial), in units of one cell (cr). */
-      double Sr = RP[i + 1 - lo] - RP[r0 - lo], Sb = RP[r0 - lo] - RP[b0 - lo];
+      double Sr = RP[i + 1 - lo] - RP[r0 - lo], Sb = RP[be - lo] - RP[b0 - lo];
       double So = nat - Sr, Sob = natb - Sb;
       p = rising_p(Sr, Sb, So, Sob, cr, &z);
       if (!isnan(p)) pi0 = (Sb + 0.5) / (natb + 1.0);

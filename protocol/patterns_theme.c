@@ -274,12 +274,8 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from,
    * end, whatever week changed. */
   if (from != asked || remade) last = INT32_MAX;
   if (from >= (int32_t)L) return 0;
-  int32_t Re = prm->emerging_weeks, Rc = prm->cross_weeks, Rs = prm->spread_weeks, Rr = prm->rising_weeks;
-  int32_t Rmax = Re > Rc ? Re : Rc;
-  if (Rs > Rmax) Rmax = Rs;
-  if (Rr > Rmax) Rmax = Rr;
   /* the weeks the data are needed for: the baselines of the first week */
-  int32_t lo = from - Rmax - prm->baseline_weeks - 1;
+  int32_t lo = from - tests_reach(prm);
   if (lo < 0) lo = 0;
 
   /* Slots: the places that reported the theme (in the cells held, and in
@@ -316,8 +312,8 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from,
     sig += mix64((uint64_t)pt->scratch_places[s] << 32 | (uint32_t)c->first_report[s]);
   if (sig == 0) sig = 1;
   int32_t end = (int32_t)L;
-  if (last != INT32_MAX && sig == t->first_sig && last < (int32_t)L - Rmax - prm->baseline_weeks - 1)
-    end = (last < from ? from : last) + Rmax + prm->baseline_weeks + 1;
+  if (last != INT32_MAX && sig == t->first_sig && last < (int32_t)L - tests_reach(prm))
+    end = (last < from ? from : last) + tests_reach(prm);
   if (end > (int32_t)L) end = (int32_t)L;
   size_t span = (size_t)(end - lo), W1 = span + 1;
   if ((rc = tcomp_size(c, n, span, R_n)) != 0) return rc;
