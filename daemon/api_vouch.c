@@ -8,7 +8,6 @@
 
 #include "log.h"
 #include "nodeid.h"
-#include "patfilter.h"
 #include "trust.h"
 
 struct find_profile {
@@ -165,18 +164,14 @@ done:
  * (nil), the first key of its place (root), and its earlier keys, nearest
  * first. */
 static int pack_succession(msgpack_packer *pk, const struct hls_trust *t, const uint8_t node_id[32]) {
-  const struct hls_succession_row *next = NULL;
-  for (size_t j = 0; j < t->n_successions && next == NULL; j++)
-    if (memcmp(t->successions[j].old_id, node_id, 32) == 0) next = &t->successions[j];
+  const struct hls_succession_row *next = hls_trust_successor(t, node_id);
   PACK(hls_mp_pack_cstr(pk, "succeeded_by"));
   PACK(next != NULL ? pack_node_id(pk, next->new_id) : msgpack_pack_nil(pk));
   const uint8_t *chain[HLS_SUCCESSION_MAX_DEPTH];
   uint32_t n = 0;
   const uint8_t *at = node_id;
   while (n < HLS_SUCCESSION_MAX_DEPTH) {
-    const struct hls_succession_row *pred = NULL;
-    for (size_t j = 0; j < t->n_successions && pred == NULL; j++)
-      if (memcmp(t->successions[j].new_id, at, 32) == 0) pred = &t->successions[j];
+    const struct hls_succession_row *pred = hls_trust_predecessor(t, at);
     if (pred == NULL || memcmp(pred->old_id, node_id, 32) == 0) break;
     chain[n++] = at = pred->old_id;
   }
@@ -196,14 +191,15 @@ int api_places_trust(msgpack_packer *pk, const struct hls_trust *t, const uint8_
   PACK(n == NULL || !n->has_profile ? msgpack_pack_nil(pk) : n->role_counts ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
   PACK(hls_mp_pack_kv_i64(pk, "partner_vouches", n != NULL ? n->partner_vouches : 0));
   /* Who vouches for it now (withdrawn vouches left out). */
+  const uint32_t *idx;
+  size_t nv = hls_trust_vouches_for(t, node_id, &idx);
   uint32_t count = 0;
-  for (size_t i = 0; i < t->n_vouches; i++)
-    count += !t->vouches[i].vouch.withdrawn && memcmp(t->vouches[i].vouch.subject, node_id, 32) == 0;
+  for (size_t k = 0; k < nv; k++) count += !t->vouches[idx[k]].vouch.withdrawn;
   PACK(hls_mp_pack_cstr(pk, "vouched_by"));
   PACK(msgpack_pack_array(pk, count));
-  for (size_t i = 0; i < t->n_vouches; i++) {
-    const struct hls_vouch_row *r = &t->vouches[i];
-    if (r->vouch.withdrawn || memcmp(r->vouch.subject, node_id, 32) != 0) continue;
+  for (size_t k = 0; k < nv; k++) {
+    const struct hls_vouch_row *r = &t->vouches[idx[k]];
+    if (r->vouch.withdrawn) continue;
     PACK(msgpack_pack_map(pk, 5));
     PACK(pack_kv_node(pk, "node_id", r->voucher));
     PACK(pack_kv_place_of(pk, "place", t, r->voucher));
@@ -212,19 +208,17 @@ int api_places_trust(msgpack_packer *pk, const struct hls_trust *t, const uint8_
     PACK(hls_mp_pack_kv_bool(pk, "counts", hls_trust_vouch_counts(t, r)));
   }
   /* Other nodes whose profiles claim the same place name (any case). */
+  size_t ns = hls_trust_same_name(t, n, &idx);
   count = 0;
-  for (size_t i = 0; n != NULL && n->has_profile && i < t->n_nodes; i++)
-    count += t->nodes[i].has_profile && &t->nodes[i] != n && memcmp(t->nodes[i].root, n->root, 32) != 0 &&
-             hls_patfilter_name_eq(t->nodes[i].profile.place,
-                                                                                   strlen(t->nodes[i].profile.place),
-                                                                                   n->profile.place);
+  for (size_t k = 0; k < ns; k++) {
+    const struct hls_trust_node *o = &t->nodes[idx[k]];
+    count += o != n && memcmp(o->root, n->root, 32) != 0;
+  }
   PACK(hls_mp_pack_cstr(pk, "name_also_claimed_by"));
   PACK(msgpack_pack_array(pk, count));
-  for (size_t i = 0; count > 0 && i < t->n_nodes; i++) {
-    const struct hls_trust_node *o = &t->nodes[i];
-    if (!o->has_profile || o == n || memcmp(o->root, n->root, 32) == 0 ||
-        !hls_patfilter_name_eq(o->profile.place, strlen(o->profile.place), n->profile.place))
-      continue;
+  for (size_t k = 0; count > 0 && k < ns; k++) {
+    const struct hls_trust_node *o = &t->nodes[idx[k]];
+    if (o == n || memcmp(o->root, n->root, 32) == 0) continue;
     PACK(msgpack_pack_map(pk, 2));
     PACK(pack_kv_node(pk, "node_id", o->node_id));
     PACK(hls_mp_pack_kv_bool(pk, "vouched", o->vouched));

@@ -3,8 +3,11 @@
  * held in memory for one request. */
 #include "trust.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unicase.h>
+#include <uninorm.h>
 
 struct growing {
   void *items;
@@ -61,6 +64,137 @@ static struct hls_trust_node *node_of(const struct hls_trust *t, const uint8_t i
 
 const struct hls_trust_node *hls_trust_find(const struct hls_trust *t, const uint8_t id[32]) { return node_of(t, id); }
 
+/* --- indexes ---------------------------------------------------------------------------- */
+
+/* An entry of an index being sorted: a key of len bytes and the index of
+ * what it belongs to (ties in that order, so that a group lists its
+ * members as the array does). */
+struct ixent {
+  const uint8_t *key;
+  size_t len;
+  uint32_t i;
+};
+
+static int ixent_cmp(const void *a, const void *b) {
+  const struct ixent *x = a, *y = b;
+  int c = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
+  if (c != 0) return c;
+  if (x->len != y->len) return x->len < y->len ? -1 : 1;
+  return (x->i > y->i) - (x->i < y->i);
+}
+
+/* Sort e (n of them) and keep their indexes in *out (owned). */
+static int index_of(struct ixent *e, size_t n, uint32_t **out) {
+  *out = malloc((n ? n : 1) * sizeof **out);
+  if (*out == NULL) return HLS_ENOMEM;
+  qsort(e, n, sizeof *e, ixent_cmp);
+  for (size_t k = 0; k < n; k++) (*out)[k] = e[k].i;
+  return 0;
+}
+
+/* A place name as people read it (hls_patfilter_name_eq): case folded
+ * and NFC-normalised, after a 1; a name that is not UTF-8 compares as
+ * its bytes, after a 0. */
+static int name_key(const char *name, uint8_t **key, size_t *len) {
+  size_t n = strlen(name), folded_len = 0;
+  uint8_t *folded = u8_casefold((const uint8_t *)name, n, NULL, UNINORM_NFC, NULL, &folded_len);
+  if (folded == NULL && errno == ENOMEM) return HLS_ENOMEM;
+  const uint8_t *from = folded != NULL ? folded : (const uint8_t *)name;
+  size_t from_len = folded != NULL ? folded_len : n;
+  *key = malloc(from_len + 1);
+  if (*key == NULL) {
+    free(folded);
+    return HLS_ENOMEM;
+  }
+  (*key)[0] = folded != NULL;
+  if (from_len > 0) memcpy(*key + 1, from, from_len);
+  *len = from_len + 1;
+  free(folded);
+  return 0;
+}
+
+static int build_indexes(struct hls_trust *t) {
+  size_t most = t->n_nodes > t->n_vouches ? t->n_nodes : t->n_vouches;
+  if (t->n_successions > most) most = t->n_successions;
+  struct ixent *e = malloc((most ? most : 1) * sizeof *e);
+  if (e == NULL) return HLS_ENOMEM;
+  int rc = 0;
+  for (size_t j = 0; j < t->n_successions; j++) e[j] = (struct ixent){t->successions[j].new_id, 32, (uint32_t)j};
+  rc = index_of(e, t->n_successions, &t->succ_by_new);
+  for (size_t i = 0; rc == 0 && i < t->n_vouches; i++)
+    e[i] = (struct ixent){t->vouches[i].vouch.subject, 32, (uint32_t)i};
+  if (rc == 0) rc = index_of(e, t->n_vouches, &t->vouch_by_subject);
+  size_t m = 0;
+  for (size_t i = 0; rc == 0 && i < t->n_nodes; i++) {
+    struct hls_trust_node *n = &t->nodes[i];
+    if (!n->has_profile) continue;
+    rc = name_key(n->profile.place, &n->name_key, &n->name_key_len);
+    if (rc == 0) e[m++] = (struct ixent){n->name_key, n->name_key_len, (uint32_t)i};
+  }
+  if (rc == 0) rc = index_of(e, m, &t->by_name);
+  if (rc == 0) {
+    t->n_by_name = m;
+    for (size_t k = 0; k < m; k++) t->nodes[t->by_name[k]].name_at = (uint32_t)k;
+  }
+  free(e);
+  return rc;
+}
+
+/* The first of the n entries of idx whose 32-byte id (at id_of) is id. */
+static size_t lower_bound(const uint32_t *idx, size_t n, const uint8_t id[32],
+                          const uint8_t *(*id_of)(const struct hls_trust *, uint32_t), const struct hls_trust *t) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (memcmp(id_of(t, idx[mid]), id, 32) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+static const uint8_t *succ_old(const struct hls_trust *t, uint32_t j) { return t->successions[j].old_id; }
+static const uint8_t *succ_new(const struct hls_trust *t, uint32_t j) { return t->successions[j].new_id; }
+static const uint8_t *vouch_subject(const struct hls_trust *t, uint32_t i) { return t->vouches[i].vouch.subject; }
+
+const struct hls_succession_row *hls_trust_successor(const struct hls_trust *t, const uint8_t old_id[32]) {
+  /* the successions are held by old key: no index needed */
+  size_t lo = 0, hi = t->n_successions;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (memcmp(succ_old(t, (uint32_t)mid), old_id, 32) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < t->n_successions && memcmp(t->successions[lo].old_id, old_id, 32) == 0 ? &t->successions[lo] : NULL;
+}
+
+const struct hls_succession_row *hls_trust_predecessor(const struct hls_trust *t, const uint8_t new_id[32]) {
+  size_t k = lower_bound(t->succ_by_new, t->n_successions, new_id, succ_new, t);
+  return k < t->n_successions && memcmp(succ_new(t, t->succ_by_new[k]), new_id, 32) == 0
+             ? &t->successions[t->succ_by_new[k]]
+             : NULL;
+}
+
+size_t hls_trust_vouches_for(const struct hls_trust *t, const uint8_t subject[32], const uint32_t **idx) {
+  size_t k = lower_bound(t->vouch_by_subject, t->n_vouches, subject, vouch_subject, t), end = k;
+  while (end < t->n_vouches && memcmp(vouch_subject(t, t->vouch_by_subject[end]), subject, 32) == 0) end++;
+  *idx = t->vouch_by_subject + k;
+  return end - k;
+}
+
+static bool same_key(const struct hls_trust_node *a, const struct hls_trust_node *b) {
+  return a->name_key_len == b->name_key_len && memcmp(a->name_key, b->name_key, a->name_key_len) == 0;
+}
+
+size_t hls_trust_same_name(const struct hls_trust *t, const struct hls_trust_node *n, const uint32_t **idx) {
+  *idx = t->by_name;
+  if (n == NULL || !n->has_profile || n->name_key == NULL) return 0;
+  size_t lo = n->name_at, hi = n->name_at + 1;
+  while (lo > 0 && same_key(&t->nodes[t->by_name[lo - 1]], n)) lo--;
+  while (hi < t->n_by_name && same_key(&t->nodes[t->by_name[hi]], n)) hi++;
+  *idx = t->by_name + lo;
+  return hi - lo;
+}
+
 bool hls_trust_claim_matches(const struct hls_vouch *v, const struct hls_profile *p) {
   return !v->withdrawn && strcmp(v->place, p->place) == 0 && strcmp(v->region, p->region) == 0;
 }
@@ -97,6 +231,9 @@ int hls_trust_load(struct hls_trust *t, struct hls_store *s, const uint8_t self[
     t->nodes = nodes.items;
     t->n_nodes = nodes.n;
   }
+  if (rc == 0) rc = build_indexes(t);
+  int64_t *own = rc == 0 ? malloc((t->n_nodes ? t->n_nodes : 1) * sizeof *own) : NULL;
+  if (rc == 0 && own == NULL) rc = HLS_ENOMEM;
   if (rc != 0) {
     hls_trust_free(t);
     return rc == HLS_ENOMEM ? hls_why_set(why, HLS_ENOMEM, "out of memory") : rc;
@@ -106,9 +243,7 @@ int hls_trust_load(struct hls_trust *t, struct hls_store *s, const uint8_t self[
     struct hls_trust_node *n = &t->nodes[i];
     memcpy(n->root, n->node_id, 32);
     for (int depth = 0; depth < HLS_SUCCESSION_MAX_DEPTH; depth++) {
-      const struct hls_succession_row *pred = NULL;
-      for (size_t j = 0; j < t->n_successions && pred == NULL; j++)
-        if (memcmp(t->successions[j].new_id, n->root, 32) == 0) pred = &t->successions[j];
+      const struct hls_succession_row *pred = hls_trust_predecessor(t, n->root);
       if (pred == NULL || memcmp(pred->old_id, n->node_id, 32) == 0) break;
       memcpy(n->root, pred->old_id, 32);
     }
@@ -147,21 +282,24 @@ int hls_trust_load(struct hls_trust *t, struct hls_store *s, const uint8_t self[
     node_of(t, r->vouch.subject)->partner_vouches++;
   }
   /* A successor that inherited its vouch has its predecessors' partner
-   * vouches too (one hop a round, as many rounds as successions). */
-  for (size_t round = 0; round < t->n_successions; round++)
+   * vouches too (one hop a round, at most as many rounds as successions,
+   * until a round changes nothing), added to its own (counted above). */
+  for (size_t i = 0; i < t->n_nodes; i++) own[i] = t->nodes[i].partner_vouches;
+  for (size_t round = 0; round < t->n_successions; round++) {
+    bool changed = false;
     for (size_t j = 0; j < t->n_successions; j++) {
       const struct hls_trust_node *old = node_of(t, t->successions[j].old_id);
       struct hls_trust_node *fresh = node_of(t, t->successions[j].new_id);
       if (old == NULL || fresh == NULL || !fresh->vouched || !old->vouched) continue;
-      int64_t own = 0;
-      for (size_t i = 0; i < t->n_vouches; i++) {
-        const struct hls_vouch_row *r = &t->vouches[i];
-        if (r->vouch.role == HLS_PROFILE_PARTNER && memcmp(r->vouch.subject, fresh->node_id, 32) == 0 &&
-            hls_trust_vouch_counts(t, r))
-          own++;
+      int64_t mine = own[fresh - t->nodes];
+      if (mine + old->partner_vouches > fresh->partner_vouches) {
+        fresh->partner_vouches = mine + old->partner_vouches;
+        changed = true;
       }
-      if (own + old->partner_vouches > fresh->partner_vouches) fresh->partner_vouches = own + old->partner_vouches;
     }
+    if (!changed) break;
+  }
+  free(own);
   for (size_t i = 0; i < t->n_nodes; i++) {
     struct hls_trust_node *n = &t->nodes[i];
     n->role_counts = n->has_profile && (n->profile.role == HLS_PROFILE_PLACE || partner_vouches == 0 ||
@@ -205,6 +343,8 @@ int hls_trust_vouched_ids(struct hls_store *s, const uint8_t self[32], uint8_t *
 
 void hls_trust_free(struct hls_trust *t) {
   if (t == NULL) return;
+  for (size_t i = 0; t->nodes != NULL && i < t->n_nodes; i++) free(t->nodes[i].name_key);
+  free(t->succ_by_new), free(t->vouch_by_subject), free(t->by_name);
   free(t->nodes);
   free(t->vouches);
   free(t->successions);

@@ -36,6 +36,9 @@ struct hls_trust_node {
   int64_t partner_vouches; /* vouched nodes that vouch for it as a partner, matching its profile */
   uint8_t root[32];         /* the first key of its succession (node_id if none) */
   bool succeeded;           /* its key has a successor: the place goes on under another key */
+  uint8_t *name_key;        /* owned: its place name as people read it (hls_trust_same_name); NULL without profile */
+  size_t name_key_len;
+  uint32_t name_at;         /* its place in hls_trust.by_name */
 };
 
 struct hls_trust {
@@ -45,6 +48,12 @@ struct hls_trust {
   size_t n_vouches;
   struct hls_succession_row *successions; /* owned; every succession held, by old key */
   size_t n_successions;
+  /* Indexes (owned), so that a listing of every place costs a lookup a
+   * place, not a pass over every node, vouch or succession: */
+  uint32_t *succ_by_new;      /* successions, by new key, then as above */
+  uint32_t *vouch_by_subject; /* vouches, by subject, then as above */
+  uint32_t *by_name;          /* nodes with a profile, by name_key, then by node id */
+  size_t n_by_name;
 };
 
 /* Read the profiles and vouches held in s and work out the above for
@@ -63,5 +72,18 @@ bool hls_trust_claim_matches(const struct hls_vouch *v, const struct hls_profile
 /* Whether the latest vouch of voucher for subject held counts (the
  * voucher is vouched, and its claim matches the subject's profile). */
 bool hls_trust_vouch_counts(const struct hls_trust *t, const struct hls_vouch_row *r);
+
+/* The succession whose old key (or new key) is id (the first held, in
+ * the order above), or NULL. */
+const struct hls_succession_row *hls_trust_successor(const struct hls_trust *t, const uint8_t old_id[32]);
+const struct hls_succession_row *hls_trust_predecessor(const struct hls_trust *t, const uint8_t new_id[32]);
+/* The vouches held for subject: *idx points at their indexes in
+ * t->vouches (ascending); returns how many. */
+size_t hls_trust_vouches_for(const struct hls_trust *t, const uint8_t subject[32], const uint32_t **idx);
+/* The nodes (n among them) whose profiles claim n's place name as people
+ * read it (ignoring case and Unicode normalisation, as
+ * hls_patfilter_name_eq): *idx points at their indexes in t->nodes
+ * (ascending); returns how many, 0 if n has no profile. */
+size_t hls_trust_same_name(const struct hls_trust *t, const struct hls_trust_node *n, const uint32_t **idx);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "api_handlers.h"
 #include "chain_build.h"
+#include "patfilter.h"
 #include "store.h"
 #include "trust.h"
 
@@ -230,6 +231,94 @@ static void test_vouches(void **state) {
 }
 
 /* What hls vouch asks for waits in vouches_asked until it is signed. */
+/* hls places finds a node's namesakes and vouchers through indexes built
+ * once (trust.c), not by comparing every pair of nodes (1 s a listing at
+ * 2,000 places): the groups must be exactly hls_patfilter_name_eq's,
+ * whatever the case, normalisation or spelling, and a place's vouchers
+ * those of the vouches held, in their order. */
+static void test_names_as_read(void **state) {
+  struct fixture *fx = *state;
+  struct hls_why why = {{0}};
+  static const char *const names[] = {
+      "Caf\xc3\xa9 Nord",        /* NFC e-acute */
+      "Cafe\xcc\x81 Nord",       /* NFD: e and a combining acute */
+      "CAF\xc3\x89 NORD",        /* upper case */
+      "caf\xc3\xa9 nord",
+      "Cafe Nord",               /* another name */
+      "Stra\303\237e",          /* sharp s folds to ss */
+      "STRASSE",
+      "Gateshead",
+      "gateshead",
+      "Gates head",
+      "Leeds",
+      "Leeds ",                  /* a trailing space is another name */
+  };
+  enum { N = sizeof names / sizeof names[0] };
+  struct chain self, c[N];
+  chain_init(&self, 100);
+  add_profile(fx, &self, "This Node", HLS_PROFILE_PLACE);
+  for (int i = 0; i < N; i++) {
+    chain_init(&c[i], (uint64_t)(101 + i));
+    add_profile(fx, &c[i], names[i], HLS_PROFILE_PLACE);
+  }
+  /* Gateshead is vouched for by this node, both Leeds and "gateshead"
+   * (in that order of the vouches held: by voucher, then subject). */
+  add_vouch(fx, &self, &c[7], "Gateshead", HLS_PROFILE_PLACE, false);
+  add_vouch(fx, &c[10], &c[7], "Gateshead", HLS_PROFILE_PLACE, false);
+  add_vouch(fx, &c[11], &c[7], "Gateshead", HLS_PROFILE_PLACE, false);
+  add_vouch(fx, &c[8], &c[7], "Gateshead", HLS_PROFILE_PLACE, false);
+  add_vouch(fx, &c[8], &c[7], "Gateshead", HLS_PROFILE_PLACE, true); /* withdrawn: its later vouch replaces it */
+
+  struct hls_trust t;
+  ASSERT_OK(hls_trust_load(&t, fx->store, self.k.pk, 0, &why));
+  assert_int_equal(t.n_nodes, N + 1);
+  size_t pairs = 0;
+  for (size_t i = 0; i < t.n_nodes; i++) {
+    const struct hls_trust_node *a = &t.nodes[i];
+    const uint32_t *same;
+    size_t ns = hls_trust_same_name(&t, a, &same);
+    assert_true(ns >= 1);
+    for (size_t k = 1; k < ns; k++) assert_true(same[k - 1] < same[k]); /* in node order */
+    for (size_t j = 0; j < t.n_nodes; j++) {
+      const struct hls_trust_node *b = &t.nodes[j];
+      bool eq = hls_patfilter_name_eq(b->profile.place, strlen(b->profile.place), a->profile.place), in = false;
+      for (size_t k = 0; k < ns; k++) in |= same[k] == j;
+      if (eq != in) fail_msg("\"%s\" and \"%s\": name_eq %d, same group %d", a->profile.place, b->profile.place, eq, in);
+      pairs += eq && i != j;
+    }
+  }
+  /* Cafe-acute 4 ways (12 ordered pairs), Strasse (2), Gateshead (2) */
+  assert_int_equal(pairs, 16);
+
+  struct hls_mp_tree tree;
+  msgpack_sbuffer sb;
+  places_keys(&t, &c[1], &tree, &sb);
+  assert_int_equal(hls_mp_get(&tree.root, "name_also_claimed_by")->len, 3);
+  places_keys_free(&tree, &sb);
+  places_keys(&t, &c[4], &tree, &sb);
+  assert_int_equal(hls_mp_get(&tree.root, "name_also_claimed_by")->len, 0);
+  places_keys_free(&tree, &sb);
+  places_keys(&t, &c[7], &tree, &sb);
+  const struct hls_mp_value *claims = hls_mp_get(&tree.root, "name_also_claimed_by");
+  assert_int_equal(claims->len, 1);
+  const struct hls_mp_value *by = hls_mp_get(&tree.root, "vouched_by");
+  assert_int_equal(by->len, 3); /* the withdrawn one left out */
+  places_keys_free(&tree, &sb);
+  const uint32_t *idx;
+  size_t nv = hls_trust_vouches_for(&t, c[7].k.pk, &idx);
+  assert_int_equal(nv, 4); /* held: three, and the withdrawn one in place of c[8]'s first */
+  for (size_t k = 0; k < nv; k++) {
+    assert_memory_equal(t.vouches[idx[k]].vouch.subject, c[7].k.pk, 32);
+    if (k > 0) assert_true(idx[k - 1] < idx[k]);
+  }
+  assert_int_equal(hls_trust_vouches_for(&t, c[0].k.pk, &idx), 0);
+  assert_null(hls_trust_successor(&t, c[0].k.pk));
+  assert_null(hls_trust_predecessor(&t, c[0].k.pk));
+  hls_trust_free(&t);
+  chain_free(&self);
+  for (int i = 0; i < N; i++) chain_free(&c[i]);
+}
+
 static void test_asked(void **state) {
   struct fixture *fx = *state;
   struct hls_why why = {{0}};
@@ -262,6 +351,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_vouches, setup, teardown),
       cmocka_unit_test_setup_teardown(test_asked, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_names_as_read, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
