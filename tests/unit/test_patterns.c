@@ -1177,16 +1177,19 @@ static void steady_world(struct world *w, uint64_t seed) {
 }
 
 /* Nothing changes, so nothing should be found. A theme every place
- * reports every week produces nothing at all (the old engine called every
- * common theme "spread" and "cross-scale"). The scarce theme may give a
+ * reports every week is never "new" or "jumping" at places: no spread,
+ * emerging, cross-scale or together pattern of it (the old engine called
+ * every common theme "spread" and "cross-scale"). Any theme may give a
  * false discovery now and then: each week's tests are held to a false
  * discovery rate of fdr = 0.05 (0.025 for the single-theme family): in a
  * world this small a week has only a few tests with any sign of change,
  * so a false discovery is possible in about 0.025 of the 57 testable
- * weeks, about 1.4 a world at most. Measured over the 10 seeds here (after
- * the engine of issue 12 settled): see the NOTE; at most 15 allowed, none
- * on the theme every place reports every week, no together or
- * cross-scale. */
+ * weeks, about 1.4 a world at most; a region's share of a common theme
+ * (rising) is tested like any other. Measured over the 10 seeds here:
+ * see the NOTE; at most 15 allowed, no together or cross-scale. Over 60
+ * seeds (101-160), 2026-12-05: 14 patterns, 12 of them rising, 3 of those
+ * of bg-lots; with rising's baseline right before its window (before its
+ * gap) 13, 11 and 1. */
 #define STEADY_SEEDS 10
 static void test_steady_world_is_quiet(void **state) {
   (void)state;
@@ -1199,9 +1202,10 @@ static void test_steady_world_is_quiet(void **state) {
     for (size_t i = 0; i < h.n; i++) {
       const struct hls_pattern *p = h.p[i];
       pattern_print(pt, "steady: ", p);
-      /* a theme every place reports every week: never */
-      if (strcmp(theme_name(pt, p->theme, NULL), "bg-lots") == 0)
-        fail_msg("seed %d: a pattern of a theme every place reports every week", (int)seed);
+      /* a theme every place reports every week: never new, never a jump */
+      if (strcmp(theme_name(pt, p->theme, NULL), "bg-lots") == 0 && p->signal != HLS_PAT_RISING)
+        fail_msg("seed %d: a %s pattern of a theme every place reports every week", (int)seed,
+                 hls_pat_signal_name(p->signal));
       by_signal[p->signal]++;
     }
     total += h.n;
