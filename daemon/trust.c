@@ -140,43 +140,42 @@ static int build_indexes(struct hls_trust *t) {
   return rc;
 }
 
-/* The first of the n entries of idx whose 32-byte id (at id_of) is id. */
-static size_t lower_bound(const uint32_t *idx, size_t n, const uint8_t id[32],
-                          const uint8_t *(*id_of)(const struct hls_trust *, uint32_t), const struct hls_trust *t) {
+/* The first position k of n whose 32-byte key (key_at(t, k), ascending
+ * in k) is at least id. */
+static size_t lower_bound(const struct hls_trust *t, size_t n, const uint8_t id[32],
+                          const uint8_t *(*key_at)(const struct hls_trust *, size_t)) {
   size_t lo = 0, hi = n;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (memcmp(id_of(t, idx[mid]), id, 32) < 0) lo = mid + 1;
+    if (memcmp(key_at(t, mid), id, 32) < 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
-static const uint8_t *succ_old(const struct hls_trust *t, uint32_t j) { return t->successions[j].old_id; }
-static const uint8_t *succ_new(const struct hls_trust *t, uint32_t j) { return t->successions[j].new_id; }
-static const uint8_t *vouch_subject(const struct hls_trust *t, uint32_t i) { return t->vouches[i].vouch.subject; }
+/* The keys in order: the successions are held by old key (no index). */
+static const uint8_t *succ_old_at(const struct hls_trust *t, size_t k) { return t->successions[k].old_id; }
+static const uint8_t *succ_new_at(const struct hls_trust *t, size_t k) {
+  return t->successions[t->succ_by_new[k]].new_id;
+}
+static const uint8_t *subject_at(const struct hls_trust *t, size_t k) {
+  return t->vouches[t->vouch_by_subject[k]].vouch.subject;
+}
 
 const struct hls_succession_row *hls_trust_successor(const struct hls_trust *t, const uint8_t old_id[32]) {
-  /* the successions are held by old key: no index needed */
-  size_t lo = 0, hi = t->n_successions;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (memcmp(succ_old(t, (uint32_t)mid), old_id, 32) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < t->n_successions && memcmp(t->successions[lo].old_id, old_id, 32) == 0 ? &t->successions[lo] : NULL;
+  size_t k = lower_bound(t, t->n_successions, old_id, succ_old_at);
+  return k < t->n_successions && memcmp(succ_old_at(t, k), old_id, 32) == 0 ? &t->successions[k] : NULL;
 }
 
 const struct hls_succession_row *hls_trust_predecessor(const struct hls_trust *t, const uint8_t new_id[32]) {
-  size_t k = lower_bound(t->succ_by_new, t->n_successions, new_id, succ_new, t);
-  return k < t->n_successions && memcmp(succ_new(t, t->succ_by_new[k]), new_id, 32) == 0
-             ? &t->successions[t->succ_by_new[k]]
-             : NULL;
+  size_t k = lower_bound(t, t->n_successions, new_id, succ_new_at);
+  return k < t->n_successions && memcmp(succ_new_at(t, k), new_id, 32) == 0 ? &t->successions[t->succ_by_new[k]]
+                                                                              : NULL;
 }
 
 size_t hls_trust_vouches_for(const struct hls_trust *t, const uint8_t subject[32], const uint32_t **idx) {
-  size_t k = lower_bound(t->vouch_by_subject, t->n_vouches, subject, vouch_subject, t), end = k;
-  while (end < t->n_vouches && memcmp(vouch_subject(t, t->vouch_by_subject[end]), subject, 32) == 0) end++;
+  size_t k = lower_bound(t, t->n_vouches, subject, subject_at), end = k;
+  while (end < t->n_vouches && memcmp(subject_at(t, end), subject, 32) == 0) end++;
   *idx = t->vouch_by_subject + k;
   return end - k;
 }
