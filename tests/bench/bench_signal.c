@@ -446,7 +446,7 @@ static void oracle_add(struct run *r, struct plant_run *pr, size_t slot, int32_t
   const struct placegen_plant *pl = pr->pl;
   int32_t w = week - r->w0;
   if (w < 0 || w >= r->W || raw == 0) return;
-  size_t at = slot * (size_t)r->W + (size_t)w;
+  size_t at = slot != SIZE_MAX ? slot * (size_t)r->W + (size_t)w : 0; /* read only at the plant's places */
   switch (pl->signal) {
   case HLS_PAT_EMERGING:
     if (slot != SIZE_MAX) pr->ser[0][at] += raw;
