@@ -26,21 +26,28 @@
  * and the oracle: the p-value, 2 weeks in, of a test that knows the
  * plant's places and onset and reads the raw counts, against a bar no
  * discovery gets under, so that a plant over it cannot be found within 2
- * weeks by any engine: plant_oracle),
+ * weeks by any engine: plant_oracle; and for emerging and together the
+ * scan oracle, the p-value of a scan over every place that knows only
+ * the onset, exact by Monte Carlo: plant_scan_oracle, its statistic
+ * chosen by --scan-stat),
  * distinct false patterns and false events per signal (and per 104
  * weeks), events a week (what a feed subscriber sees). Then an aggregate
  * per (places, background, style, mode) over the seeds, and the targets of
  * issue 12 next to it. --json prints all of it as one JSON object on
  * stdout (the tables go to stderr):
  *   {bench: "bench_signal", version: 1, config: {places, weeks, seeds,
- *    first_seed, style, null, gen, params}, engine_params: {NAME: value},
+ *    first_seed, style, scan_stat, null, gen, params}, engine_params:
+ *    {NAME: value},
  *    runs: [RUN], aggregate: [AGGREGATE], load_start: [1, 5, 15 min],
  *    load_end: [...], wall_seconds}
  *   RUN: {places, weeks, themes, oracle_bar, background, style, null, seed,
  *    plants: [{signal, themes, places, needed (80% of places, rounded up),
  *              onset_week, week_to (week indexes), found, delay_weeks (null
  *              unless found), within_2_weeks, best_covered, best_coverage,
- *              shown_within_2_weeks, oracle_p (null: none)}]  (empty in null mode),
+ *              shown_within_2_weeks, oracle_p (null: none), scan_oracle_p
+ *              (emerging and together; null: none), scan_uniform_p (the
+ *              same statistic's p-value as the engine reckons it; with
+ *              --scan-stat tpm only)}]  (empty in null mode),
  *    distinct_patterns, false_patterns, false_patterns_per_104_weeks: COUNTS,
  *    events, false_events: {new, updated, retracted: COUNTS},
  *    events_per_week: {mean, new_or_updated_mean, max, max_week},
@@ -49,8 +56,9 @@
  *   AGGREGATE: {places, weeks, background, null, seeds,
  *    recall_80_within_2_weeks: {SIGNAL: {planted, within_2_weeks, found,
  *      rate, mean_delay (null if none found), mean_best_coverage,
- *      mean_shown_within_2_weeks, oracle_tested, oracle_under_bar}}  (planted
- *      signals only),
+ *      mean_shown_within_2_weeks, oracle_tested, oracle_under_bar,
+ *      scan_oracle_tested, scan_oracle_under_bar, scan_uniform_tested,
+ *      scan_uniform_under_bar}}  (planted signals only),
  *    false_patterns_per_104_weeks: COUNTS (means), events_per_week: {mean,
  *    new_or_updated_mean, max}, seconds}
  * tests/bench/check_bench_signal.py (ctest bench.signal_smoke) checks this
@@ -82,7 +90,7 @@
 
 struct opts {
   long places, weeks, themes, seeds, seed;
-  const char *background, *style, *gen, *params;
+  const char *background, *style, *gen, *params, *scan_stat;
   bool null, json, help;
 };
 
@@ -105,6 +113,8 @@ static const struct opt_row {
      "background model (below), or all"},
     {"--style", OPT_STRING, offsetof(struct opts, style), 0, 0, 0, "modest", "new|modest",
      "plants: modest changes of background themes, or new themes"},
+    {"--scan-stat", OPT_STRING, offsetof(struct opts, scan_stat), 0, 0, 0, "ltss", "ltss|tpm",
+     "the scan oracle's statistic: best subset or the engine's product"},
     {"--null", OPT_FLAG, offsetof(struct opts, null), 0, 0, 0, NULL, NULL, "plant nothing: every pattern is false"},
     {"--gen", OPT_STRING, offsetof(struct opts, gen), 0, 0, 0, "", "K=V,..",
      "generator parameters (below) over the background model's"},
@@ -381,13 +391,13 @@ struct plant_run {
   int32_t *shown;   /* [slot]: first week >= onset the data show the plant there, or INT32_MAX */
   int32_t *seen[2]; /* together: the last week each theme was seen at a slot */
   unsigned *scales; /* cross-scale: the scales seen at a slot since the onset */
-  /* The oracle's series (raw counts; see plant_oracle), [slot * W +
-   * week index] at the plant's places: ser[0] the theme's records
-   * (cross-scale: at person scale; together: 1 in a week with both
-   * themes), ser[1] cross-scale's at organisation scale; rest[week
-   * index]: rising's records at the other places. */
-  double *ser[2], *rest;
-  int32_t *both_at; /* together: the last week a slot counted in ser[0] */
+  /* The oracles' series (raw counts; see plant_oracle), [place * W +
+   * week index] at every place: all[0] the theme's records (cross-scale:
+   * at person scale; together: 1 in a week with both themes), all[1]
+   * cross-scale's at organisation scale; together's weeks as seen and
+   * both_at, by place. */
+  double *all[2];
+  int32_t *aseen[2], *aboth;
 };
 
 /* Distinct pattern ids ever announced: open addressing. */
@@ -437,37 +447,32 @@ struct run {
 
 /* --- the oracle: what a test that knew the plant could see ------------------------- */
 
-/* One raw count into a plant's oracle series (slot: its index among the
- * plant's places, or SIZE_MAX for a place not in it). Raw counts are the
- * generator's, before any cell is withheld or rounded: more than the
+/* One raw count into a plant's oracle series (any place). Raw counts are
+ * the generator's, before any cell is withheld or rounded: more than the
  * engine is given. */
-static void oracle_add(struct run *r, struct plant_run *pr, size_t slot, int32_t week, int which, int scale,
+static void oracle_add(struct run *r, struct plant_run *pr, uint32_t place, int32_t week, int which, int scale,
                        uint32_t raw) {
-  const struct placegen_plant *pl = pr->pl;
   int32_t w = week - r->w0;
-  if (w < 0 || w >= r->W || raw == 0) return;
-  size_t at = slot != SIZE_MAX ? slot * (size_t)r->W + (size_t)w : 0; /* read only at the plant's places */
-  switch (pl->signal) {
+  if (pr->all[0] == NULL || w < 0 || w >= r->W || raw == 0 || place >= r->P) return;
+  size_t at = (size_t)place * (size_t)r->W + (size_t)w;
+  switch (pr->pl->signal) {
   case HLS_PAT_EMERGING:
-    if (slot != SIZE_MAX) pr->ser[0][at] += raw;
-    break;
   case HLS_PAT_RISING:
-    if (slot != SIZE_MAX) pr->ser[0][at] += raw;
-    else pr->rest[w] += raw;
+    pr->all[0][at] += raw;
     break;
   case HLS_PAT_CROSS_SCALE:
-    if (slot != SIZE_MAX && scale == HLS_SCALE_PERSON) pr->ser[0][at] += raw;
-    if (slot != SIZE_MAX && scale == HLS_SCALE_ORGANISATION) pr->ser[1][at] += raw;
+    if (scale == HLS_SCALE_PERSON) pr->all[0][at] += raw;
+    if (scale == HLS_SCALE_ORGANISATION) pr->all[1][at] += raw;
     break;
   case HLS_PAT_TOGETHER:
     /* a place's raw counts of a week come together: theme 0's, then
      * theme 1's, or the other way round */
-    if (slot == SIZE_MAX || pr->both_at[slot] == week) break;
-    if (pr->seen[1 - which][slot] == week) {
-      pr->ser[0][at] += 1;
-      pr->both_at[slot] = week;
+    if (pr->aboth[place] == week) break;
+    if (pr->aseen[1 - which][place] == week) {
+      pr->all[0][at] += 1;
+      pr->aboth[place] = week;
     }
-    pr->seen[which][slot] = week;
+    pr->aseen[which][place] = week;
     break;
   default:
     break;
@@ -488,25 +493,83 @@ static double binom_upper_midp(double x, double n, double q) {
   return sum > 1 ? 1 : sum;
 }
 
-/* A plant's series summed over weeks from..to and its places but one
- * (skip: a slot, or SIZE_MAX for none). */
-static double ser_sum(const struct run *r, const struct plant_run *pr, int which, size_t skip, int from, int to) {
-  double s = 0;
-  for (size_t k = 0; k < pr->pl->n_places; k++)
-    for (int w = from; w <= to && k != skip; w++) s += pr->ser[which][k * (size_t)r->W + (size_t)w];
-  return s;
+/* The weeks an oracle reads: onset..onset+SIGNAL_SCORE_SOON_WEEKS (R of
+ * them) and the nb_max before (nb); false when the baseline is under 4
+ * weeks. */
+struct oweeks {
+  int on, to, b0;
+  double R, nb;
+};
+
+static bool oracle_weeks(const struct run *r, const struct placegen_plant *pl, int nb_max, struct oweeks *ow) {
+  ow->on = (int)(pl->week_from - r->w0);
+  ow->to = ow->on + SIGNAL_SCORE_SOON_WEEKS;
+  ow->b0 = ow->on - nb_max;
+  if (ow->to >= r->W) ow->to = r->W - 1;
+  if (ow->b0 < 0) ow->b0 = 0;
+  ow->R = ow->to - ow->on + 1;
+  ow->nb = ow->on - ow->b0;
+  return ow->nb >= 4;
+}
+
+/* One place's series v: *x its count in the weeks, *s in the baseline,
+ * *phi the baseline weeks' variance over their mean (at least 1: counts
+ * are taken in units of it, as the engine does, so that a bursty place is
+ * not taken for many independent records). */
+static void place_sums(const struct oweeks *ow, const double *v, double *x, double *s, double *phi) {
+  double sq = 0;
+  *x = *s = 0;
+  for (int w = ow->on; w <= ow->to; w++) *x += v[w];
+  for (int w = ow->b0; w < ow->on; w++) *s += v[w], sq += v[w] * v[w];
+  double mean = *s / ow->nb, var = ow->nb > 1 ? (sq - *s * *s / ow->nb) / (ow->nb - 1) : 0;
+  *phi = mean > 0 && var > mean ? var / mean : 1;
+}
+
+static bool in_plant(const struct placegen_plant *pl, uint32_t place) {
+  size_t lo = 0, hi = pl->n_places;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (pl->places[mid] < place) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < pl->n_places && pl->places[lo] == place;
+}
+
+/* The rest of the network's series: its count in the weeks (*c) and in
+ * the baseline (*d), over the places not in the plant. */
+static void rest_sums(const struct run *r, const struct plant_run *pr, int which, const struct oweeks *ow, double *c,
+                      double *d) {
+  *c = *d = 0;
+  for (uint32_t p = 0; p < r->P; p++) {
+    if (in_plant(pr->pl, p)) continue;
+    const double *v = pr->all[which] + (size_t)p * (size_t)r->W;
+    for (int w = ow->on; w <= ow->to; w++) *c += v[w];
+    for (int w = ow->b0; w < ow->on; w++) *d += v[w];
+  }
+}
+
+/* Under no change a place's count in the weeks, given its total, is
+ * Binomial(total, q): q = R rho / (R rho + nb), rho the rest of the
+ * network's change (its rate in the weeks over its baseline's; 1 without
+ * one), which the oracles are told. */
+static double oracle_q(const struct run *r, const struct plant_run *pr, int which, const struct oweeks *ow) {
+  double c, d;
+  rest_sums(r, pr, which, ow, &c, &d);
+  double rho = c > 0 && d > 0 ? (c / ow->R) / (d / ow->nb) : 1;
+  return ow->R * rho / (ow->R * rho + ow->nb);
 }
 
 /* The oracle's p-value of a plant within SIGNAL_SCORE_SOON_WEEKS of its
  * onset: a test that knows the plant's places and onset, on raw counts,
- * of the weeks onset..onset+2 (R) against the baseline_weeks before (nb),
- * by the conditional test of two Poisson rates (the count in those weeks
- * is Binomial(total, R / (R + nb)) if nothing changed; mid-p), over the
- * plant's places but the one with most of it in those weeks (no one place
- * makes a pattern: docs/patterns.md):
+ * of the weeks onset..onset+2 against the baseline_weeks before, by the
+ * conditional test of two Poisson rates (given their total, the count in
+ * those weeks is Binomial(total, q) if nothing changed: oracle_q; mid-p),
+ * each place's counts in units of its own variance over mean
+ * (place_sums), summed over the plant's places but the one with most of
+ * it in those weeks (no one place makes a pattern: docs/patterns.md):
  *   emerging    the theme's records at those places;
  *   rising      the same, against the rest of the network's share of its
- *               own records in those weeks (q = its window / its total);
+ *               own records in those weeks (q = its weeks / its total);
  *   together    the place-weeks of those places with both themes;
  *   cross-scale the larger of the person and organisation scales' p.
  * An engine is given less (it does not know the places, nor the onset,
@@ -517,32 +580,208 @@ static double ser_sum(const struct run *r, const struct plant_run *pr, int which
  * baseline is under 4 weeks. */
 static double plant_oracle(const struct run *r, const struct plant_run *pr, int nb_max) {
   const struct placegen_plant *pl = pr->pl;
-  int on = (int)(pl->week_from - r->w0), to = on + SIGNAL_SCORE_SOON_WEEKS, b0 = on - nb_max;
-  if (to >= r->W) to = r->W - 1;
-  if (b0 < 0) b0 = 0;
-  double R = to - on + 1, nb = on - b0;
-  if (nb < 4 || pl->signal == HLS_PAT_SPREAD || pl->n_places < 2) return NAN;
+  struct oweeks ow;
+  if (!oracle_weeks(r, pl, nb_max, &ow) || pl->signal == HLS_PAT_SPREAD || pl->n_places < 2 || pr->all[0] == NULL)
+    return NAN;
+  int series = pl->signal == HLS_PAT_CROSS_SCALE ? 2 : 1;
   size_t top = 0;
   double xtop = -1;
   for (size_t k = 0; k < pl->n_places; k++) {
-    double xk = 0;
-    for (int which = 0; which < 2; which++)
-      for (int w = on; w <= to; w++) xk += pr->ser[which][k * (size_t)r->W + (size_t)w];
+    double xk = 0, s, phi, x;
+    for (int which = 0; which < series; which++) {
+      place_sums(&ow, pr->all[which] + (size_t)pl->places[k] * (size_t)r->W, &x, &s, &phi);
+      xk += x;
+    }
     if (xk > xtop) xtop = xk, top = k;
   }
-  double p[2];
-  for (int which = 0; which < 2; which++) {
-    double x = ser_sum(r, pr, which, top, on, to), s = ser_sum(r, pr, which, top, b0, on - 1), q = R / (R + nb);
+  double p[2] = {1, 1};
+  for (int which = 0; which < series; which++) {
+    double X = 0, S = 0, q;
+    for (size_t k = 0; k < pl->n_places; k++) {
+      if (k == top) continue;
+      double x, s, phi;
+      place_sums(&ow, pr->all[which] + (size_t)pl->places[k] * (size_t)r->W, &x, &s, &phi);
+      X += x / phi, S += s / phi;
+    }
     if (pl->signal == HLS_PAT_RISING) {
-      double c = 0, d = 0;
-      for (int w = on; w <= to; w++) c += pr->rest[w];
-      for (int w = b0; w < on; w++) d += pr->rest[w];
+      double c, d;
+      rest_sums(r, pr, 0, &ow, &c, &d);
       if (c + d <= 0) return NAN;
       q = c / (c + d);
+    } else {
+      q = oracle_q(r, pr, which, &ow);
     }
-    p[which] = binom_upper_midp(x, x + s, q);
+    p[which] = binom_upper_midp(X, X + S, q);
   }
-  return pl->signal == HLS_PAT_CROSS_SCALE ? (p[0] > p[1] ? p[0] : p[1]) : p[0];
+  return series == 2 ? (p[0] > p[1] ? p[0] : p[1]) : p[0];
+}
+
+/* --- the scan oracle: what a test that knew only the onset could see --------------- */
+
+/* splitmix64: the scan oracle's own draws, seeded per run and plant. */
+static uint64_t mix_next(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+static double mix_unit(uint64_t *x) { return (double)(mix_next(x) >> 11) * 0x1.0p-53; }
+
+/* A draw of Binomial(n, q) by inversion from 0 (p0 = (1 - q)^n): the
+ * counts here have small means. */
+static uint32_t binom_draw(uint64_t *x, uint32_t n, double q, double p0) {
+  double u = mix_unit(x), pmf = p0, cdf = p0, odds = q / (1 - q);
+  uint32_t k = 0;
+  while (u > cdf && k < n) {
+    pmf *= (double)(n - k) / (double)(k + 1) * odds;
+    k++;
+    cdf += pmf;
+    if (pmf < 1e-300 && (double)k > (double)n * q) break; /* u past what doubles resolve */
+  }
+  return k;
+}
+
+/* A place in the scan: its count x in the weeks, e its mean under no
+ * change, n its total (the binomial's trials); in units of its variance
+ * over mean. */
+struct scan_place {
+  double x, e, n;
+};
+
+/* The expectation-based Poisson score of x records against e expected
+ * (the log likelihood ratio of a raised rate; 0 when not raised). */
+static double ebp_score(double x, double e) { return x > e && e > 0 ? x * log(x / e) - (x - e) : 0; }
+
+static int scan_place_cmp(const void *a, const void *b) {
+  const struct scan_place *p = a, *q = b;
+  double l = p->x * q->e, r = q->x * p->e; /* by x / e, highest first */
+  return (l < r) - (l > r);
+}
+
+enum scan_stat_kind { SCAN_LTSS, SCAN_TPM };
+
+/* The truncated product's threshold, as the engine's (TPM_TAU). */
+#define SCAN_TPM_TAU 0.05
+
+/* The scan statistic of places v[0..n-1] (q: the binomial's chance), as
+ * the engine's rule has it, the place of the strongest evidence of its
+ * own left out (no one place makes a pattern): SCAN_LTSS, the best subset
+ * of the others by the expectation-based Poisson score, which is one of
+ * the prefixes of the places in order of x / e (the linear-time subset
+ * scan: Neill 2012); SCAN_TPM, the engine's, -log of the product of the
+ * others' p-values at most SCAN_TPM_TAU (each place's conditional mid-p).
+ * *all (if not NULL, SCAN_TPM): the same with the place left out. v is
+ * reordered. */
+static double scan_stat(struct scan_place *v, size_t n, double q, enum scan_stat_kind kind, double *all) {
+  if (kind == SCAN_TPM) {
+    double sum = 0, ymax = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (!(v[i].x > v[i].e)) continue;
+      double p = binom_upper_midp(v[i].x, v[i].n > v[i].x ? v[i].n : v[i].x, q);
+      if (p > SCAN_TPM_TAU) continue;
+      double y = -log(p > 1e-300 ? p : 1e-300);
+      sum += y;
+      if (y > ymax) ymax = y;
+    }
+    if (all != NULL) *all = sum;
+    return sum - ymax;
+  }
+  size_t top = SIZE_MAX;
+  double best = 0;
+  for (size_t i = 0; i < n; i++) {
+    double f = ebp_score(v[i].x, v[i].e);
+    if (f > best) best = f, top = i;
+  }
+  if (top == SIZE_MAX) return 0;
+  v[top] = v[n - 1];
+  n--;
+  size_t m = 0; /* only places above their mean can be in the best subset */
+  for (size_t i = 0; i < n; i++)
+    if (v[i].x > v[i].e) v[m++] = v[i];
+  qsort(v, m, sizeof *v, scan_place_cmp);
+  double X = 0, E = 0, f = 0;
+  for (size_t i = 0; i < m; i++) {
+    X += v[i].x, E += v[i].e;
+    double g = ebp_score(X, E);
+    if (g > f) f = g;
+  }
+  return f;
+}
+
+/* The truncated product's p-value as the engine reckons it
+ * (hls_pat__scan_robust): places' p-values taken as uniform, W the
+ * product of those at most tau among n, P(W <= w) = sum_k C(n,k)
+ * (1-tau)^(n-k) tau^k P(Poisson(k ln tau - ln w) <= k - 1) (1 where
+ * w > tau^k), over every place and over the others (n - 1) without the
+ * strongest, the larger. */
+static double tpm_uniform_p(double s, size_t n) {
+  if (s <= 0 || n == 0) return 1;
+  double lt = log(SCAN_TPM_TAU), total = 0;
+  for (size_t k = 1; k <= n; k++) {
+    double lw = lgamma(n + 1.0) - lgamma(k + 1.0) - lgamma(n - k + 1.0) + (double)(n - k) * log1p(-SCAN_TPM_TAU) +
+                (double)k * lt;
+    double h = 1;
+    if (-s <= (double)k * lt) {
+      double mu = (double)k * lt + s, term = exp(-mu), cdf = term;
+      for (size_t j = 1; j < k; j++) term *= mu / (double)j, cdf += term;
+      h = cdf;
+    }
+    total += exp(lw) * h;
+  }
+  return total > 1 ? 1 : total;
+}
+
+/* The scan oracle's p-value of a plant within SIGNAL_SCORE_SOON_WEEKS of
+ * its onset (emerging and together; NAN for the others, or when the
+ * baseline is under 4 weeks): a test that knows the onset but not the
+ * places, on the plant_oracle's counts at every place, with its law
+ * (oracle_q; units of each place's variance over mean). The statistic,
+ * scan_stat, over every place with a count, has its p-value found by
+ * drawing every place's count again from that law (Monte Carlo: (1 +
+ * draws at least as high) / (1 + draws)), up to 20 / bar draws, stopping
+ * once 50 are at least as high (then draws as high / draws; p well over
+ * the bar). *uniform (SCAN_TPM only, else NAN): the same statistic's
+ * p-value as the engine reckons it (tpm_uniform_p). */
+static double plant_scan_oracle(const struct run *r, const struct plant_run *pr, int nb_max, double bar,
+                                uint64_t seed, enum scan_stat_kind kind, double *uniform) {
+  const struct placegen_plant *pl = pr->pl;
+  struct oweeks ow;
+  *uniform = NAN;
+  if ((pl->signal != HLS_PAT_EMERGING && pl->signal != HLS_PAT_TOGETHER) || pr->all[0] == NULL ||
+      !oracle_weeks(r, pl, nb_max, &ow))
+    return NAN;
+  double q = oracle_q(r, pr, 0, &ow);
+  struct scan_place *obs = malloc(r->P * sizeof *obs), *sim = malloc(r->P * sizeof *sim);
+  uint32_t *tot = malloc(r->P * sizeof *tot);
+  double *p0 = malloc(r->P * sizeof *p0);
+  if (obs == NULL || sim == NULL || tot == NULL || p0 == NULL) die("out of memory");
+  size_t n = 0;
+  for (uint32_t p = 0; p < r->P; p++) {
+    double x, s, phi;
+    place_sums(&ow, pr->all[0] + (size_t)p * (size_t)r->W, &x, &s, &phi);
+    if (x + s <= 0) continue;
+    double N = (x + s) / phi;
+    tot[n] = (uint32_t)lround(N);
+    p0[n] = pow(1 - q, tot[n]);
+    obs[n++] = (struct scan_place){x / phi, N * q, N};
+  }
+  memcpy(sim, obs, n * sizeof *sim); /* scan_stat reorders its places */
+  double s_all = 0, t = scan_stat(sim, n, q, kind, &s_all), pval = 1;
+  if (kind == SCAN_TPM) {
+    double pa = tpm_uniform_p(s_all, n), pr_ = tpm_uniform_p(t, n > 0 ? n - 1 : 0);
+    *uniform = pa > pr_ ? pa : pr_;
+  }
+  if (t > 0) {
+    uint64_t st = seed, draws = (uint64_t)ceil(20 / bar), ge = 0, d;
+    for (d = 0; d < draws && ge < 50; d++) {
+      for (size_t i = 0; i < n; i++) sim[i] = (struct scan_place){binom_draw(&st, tot[i], q, p0[i]), obs[i].e, tot[i]};
+      ge += scan_stat(sim, n, q, kind, NULL) >= t;
+    }
+    pval = ge >= 50 ? (double)ge / (double)d : (double)(ge + 1) / (double)(d + 1);
+  }
+  free(obs), free(sim), free(tot), free(p0);
+  return pval;
 }
 
 static int on_raw(void *ctx, uint32_t place, int32_t week, uint32_t theme, int scale, int stage, uint32_t raw) {
@@ -560,7 +799,7 @@ static int on_raw(void *ctx, uint32_t place, int32_t week, uint32_t theme, int s
       else hi = mid;
     }
     bool at_plant = lo < pl->n_places && pl->places[lo] == place;
-    oracle_add(r, pr, at_plant ? lo : SIZE_MAX, week, which, scale, raw);
+    oracle_add(r, pr, place, week, which, scale, raw);
     if (week < pl->week_from) continue;
     if (!at_plant || pr->shown[lo] != INT32_MAX) continue;
     bool shown = true;
@@ -774,7 +1013,9 @@ struct plant_result {
   int onset, week_to; /* week indexes */
   bool found, within;
   int delay;
-  double oracle_p; /* plant_oracle; NAN: none */
+  double oracle_p;      /* plant_oracle; NAN: none */
+  double scan_oracle_p; /* plant_scan_oracle; NAN: none */
+  double scan_uniform_p; /* its *uniform (--scan-stat tpm); NAN: none */
 };
 
 /* The oracle's bar: a single discovery among the week's single-theme
@@ -863,15 +1104,20 @@ static void run_one(const struct opts *o, const struct hls_pat_params *eparams, 
     pr->seen[0] = malloc(n * sizeof *pr->seen[0]);
     pr->seen[1] = malloc(n * sizeof *pr->seen[1]);
     pr->scales = calloc(n, sizeof *pr->scales);
-    pr->both_at = malloc(n * sizeof *pr->both_at);
-    pr->ser[0] = calloc(n * (size_t)r.W, sizeof *pr->ser[0]);
-    pr->ser[1] = calloc(n * (size_t)r.W, sizeof *pr->ser[1]);
-    pr->rest = calloc((size_t)r.W, sizeof *pr->rest);
-    if (!pr->shown || !pr->seen[0] || !pr->seen[1] || !pr->scales || !pr->both_at || !pr->ser[0] || !pr->ser[1] ||
-        !pr->rest)
-      die("out of memory");
-    for (size_t i = 0; i < n; i++)
-      pr->shown[i] = INT32_MAX, pr->seen[0][i] = pr->seen[1][i] = pr->both_at[i] = INT32_MIN;
+    if (!pr->shown || !pr->seen[0] || !pr->seen[1] || !pr->scales) die("out of memory");
+    for (size_t i = 0; i < n; i++) pr->shown[i] = INT32_MAX, pr->seen[0][i] = pr->seen[1][i] = INT32_MIN;
+    if (pl->signal != HLS_PAT_SPREAD) { /* the oracles' series, at every place */
+      size_t cells = r.P * (size_t)r.W;
+      pr->all[0] = calloc(cells, sizeof *pr->all[0]);
+      if (pl->signal == HLS_PAT_CROSS_SCALE) pr->all[1] = calloc(cells, sizeof *pr->all[1]);
+      pr->aseen[0] = malloc(r.P * sizeof *pr->aseen[0]);
+      pr->aseen[1] = malloc(r.P * sizeof *pr->aseen[1]);
+      pr->aboth = malloc(r.P * sizeof *pr->aboth);
+      if (!pr->all[0] || (pl->signal == HLS_PAT_CROSS_SCALE && !pr->all[1]) || !pr->aseen[0] || !pr->aseen[1] ||
+          !pr->aboth)
+        die("out of memory");
+      for (size_t i = 0; i < r.P; i++) pr->aseen[0][i] = pr->aseen[1][i] = pr->aboth[i] = INT32_MIN;
+    }
     r.splants[k] = (struct signal_score_plant){pl->signal, pl->n_themes, {pl->themes[0], pl->themes[1]},
                                                pl->week_from, pl->week_to, pl->n_places, pl->places};
   }
@@ -968,6 +1214,9 @@ static void run_one(const struct opts *o, const struct hls_pat_params *eparams, 
     x->within = signal_score_within(&pr->track, &r.splants[k], SIGNAL_SCORE_SOON_WEEKS);
     for (size_t i = 0; i < pl->n_places; i++) x->shown_2w += pr->shown[i] <= pl->week_from + SIGNAL_SCORE_SOON_WEEKS;
     x->oracle_p = plant_oracle(&r, pr, eparams->baseline_weeks);
+    x->scan_oracle_p = plant_scan_oracle(&r, pr, eparams->baseline_weeks, res->oracle_bar,
+                                         (uint64_t)seed * 0x100000001b3ULL + (uint64_t)k + 1,
+                                         strcmp(o->scan_stat, "tpm") == 0 ? SCAN_TPM : SCAN_LTSS, &x->scan_uniform_p);
   }
   for (size_t i = 0; i < r.cap_ids; i++)
     if (r.ids[i].used) {
@@ -990,7 +1239,8 @@ static void run_one(const struct opts *o, const struct hls_pat_params *eparams, 
 
   for (size_t k = 0; k < r.n_plants; k++) {
     free(r.plants[k].shown), free(r.plants[k].seen[0]), free(r.plants[k].seen[1]), free(r.plants[k].scales);
-    free(r.plants[k].both_at), free(r.plants[k].ser[0]), free(r.plants[k].ser[1]), free(r.plants[k].rest);
+    free(r.plants[k].all[0]), free(r.plants[k].all[1]), free(r.plants[k].aseen[0]), free(r.plants[k].aseen[1]);
+    free(r.plants[k].aboth);
   }
   for (size_t i = 0; i < r.n_stories; i++) free(r.stories[i].title);
   free(r.stories);
@@ -1018,7 +1268,7 @@ static uint64_t sum_signals(const uint64_t v[HLS_PAT_SIGNAL_COUNT]) {
 }
 
 /* Tables fit in 100 columns (but a pair of long theme names). */
-#define PLANT_THEMES_COLUMN 70
+#define PLANT_THEMES_COLUMN 78
 
 static void print_run(FILE *f, const struct result *x, const char *style) {
   fprintf(f, "\n== %ld places x %ld weeks, background %s, %s, seed %ld (%d themes) ==\n", x->places, x->weeks,
@@ -1026,17 +1276,18 @@ static void print_run(FILE *f, const struct result *x, const char *style) {
   fprintf(f, "  %.1f s: generate %.1f, engine %.1f, score %.1f\n", x->gen_s + x->engine_s + x->score_s, x->gen_s,
           x->engine_s, x->score_s);
   if (x->n_plants > 0) {
-    fprintf(f, "  %-11s %6s %5s %5s %5s %5s %7s %7s %7s %s\n", "plant", "places", "onset", "found", "delay",
-            "<=2wk", "best", "shown", "oracle", "theme(s)");
+    fprintf(f, "  %-11s %6s %5s %5s %5s %5s %7s %7s %7s %7s %s\n", "plant", "places", "onset", "found", "delay",
+            "<=2wk", "best", "shown", "oracle", "scan", "theme(s)");
     for (size_t k = 0; k < x->n_plants; k++) {
       const struct plant_result *p = &x->plants[k];
-      char delay[16] = "-", best[24], shown[24], oracle[24] = "-";
+      char delay[16] = "-", best[24], shown[24], oracle[24] = "-", scan[24] = "-";
       if (!isnan(p->oracle_p)) snprintf(oracle, sizeof oracle, "%.0e", p->oracle_p);
+      if (!isnan(p->scan_oracle_p)) snprintf(scan, sizeof scan, "%.0e", p->scan_oracle_p);
       if (p->found) snprintf(delay, sizeof delay, "%+d", p->delay);
       snprintf(best, sizeof best, "%zu/%zu", p->best_covered, p->n_places);
       snprintf(shown, sizeof shown, "%zu/%zu", p->shown_2w, p->n_places);
-      fprintf(f, "  %-11s %6zu %5d %5s %5s %5s %7s %7s %7s ", hls_pat_signal_name(p->signal), p->n_places, p->onset,
-              p->found ? "yes" : "no", delay, p->within ? "yes" : "no", best, shown, oracle);
+      fprintf(f, "  %-11s %6zu %5d %5s %5s %5s %7s %7s %7s %7s ", hls_pat_signal_name(p->signal), p->n_places,
+              p->onset, p->found ? "yes" : "no", delay, p->within ? "yes" : "no", best, shown, oracle, scan);
       /* A pair too long for the line: its second theme below the first. */
       const char *plus = strstr(p->themes, " + ");
       if (plus != NULL && PLANT_THEMES_COLUMN + strlen(p->themes) > 100)
@@ -1045,7 +1296,8 @@ static void print_run(FILE *f, const struct result *x, const char *style) {
     }
     fprintf(f, "  (onset: week index; found: a live pattern on the plant covered >= 80%% of its places;\n"
                "   best: most places covered; shown: places whose data show the plant within 2 weeks of onset;\n"
-               "   oracle: p-value of a test that knows the plant's places and onset, on raw counts, 2 weeks in)\n");
+               "   oracle: p-value of a test that knows the plant's places and onset, on raw counts, 2 weeks in;\n"
+               "   scan: of a scan over every place that knows the onset only, the same counts)\n");
   }
   fprintf(f, "  %-11s %8s %7s %7s | %7s %7s %7s | %7s %7s %7s\n", "signal", "patterns", "false", "f/104wk", "new",
           "updated", "retract", "f.new", "f.upd", "f.retr");
@@ -1078,6 +1330,8 @@ struct aggregate {
   size_t planted[HLS_PAT_SIGNAL_COUNT], within[HLS_PAT_SIGNAL_COUNT], found[HLS_PAT_SIGNAL_COUNT];
   double delay_sum[HLS_PAT_SIGNAL_COUNT], cover_sum[HLS_PAT_SIGNAL_COUNT], shown_sum[HLS_PAT_SIGNAL_COUNT];
   size_t oracle_n[HLS_PAT_SIGNAL_COUNT], oracle_under[HLS_PAT_SIGNAL_COUNT]; /* plants with an oracle; under its bar */
+  size_t scan_n[HLS_PAT_SIGNAL_COUNT], scan_under[HLS_PAT_SIGNAL_COUNT];     /* the same of the scan oracle */
+  size_t uniform_n[HLS_PAT_SIGNAL_COUNT], uniform_under[HLS_PAT_SIGNAL_COUNT]; /* and of its uniform p-value */
   double false_104[HLS_PAT_SIGNAL_COUNT], false_total_104, week_mean, week_new_updated_mean;
   uint32_t week_max;
   double seconds;
@@ -1100,6 +1354,14 @@ static void aggregate_add(struct aggregate *a, const struct result *x) {
     if (!isnan(p->oracle_p)) {
       a->oracle_n[p->signal]++;
       a->oracle_under[p->signal] += p->oracle_p <= x->oracle_bar;
+    }
+    if (!isnan(p->scan_oracle_p)) {
+      a->scan_n[p->signal]++;
+      a->scan_under[p->signal] += p->scan_oracle_p <= x->oracle_bar;
+    }
+    if (!isnan(p->scan_uniform_p)) {
+      a->uniform_n[p->signal]++;
+      a->uniform_under[p->signal] += p->scan_uniform_p <= x->oracle_bar;
     }
   }
   for (int s = 0; s < HLS_PAT_SIGNAL_COUNT; s++) a->false_104[s] += per_104((double)x->false_distinct[s], x->weeks);
@@ -1135,7 +1397,8 @@ static void print_aggregates(FILE *f, const struct aggregate *ag, size_t n, cons
     fprintf(f, "\nRecall: plants found (a live pattern on the plant covering >= 80%% of its places) within\n"
                "2 weeks of onset / planted; then found at all (any delay), the mean delay when found, the\n"
                "mean best coverage, the mean share of its places whose data show it within 2 weeks, and\n"
-               "the plants an oracle could find within 2 weeks (its p-value under fdr / 2 / (3 x themes)).\n");
+               "the plants an oracle could find within 2 weeks (its p-value under fdr / 2 / (3 x themes)):\n"
+               "knowing the places (oracle), or the onset only (scan).\n");
     fprintf(f, "  %6s %-8s %5s | %-8s %-8s %-8s %-8s %s\n", "places", "backgr.", "seeds", "spread", "emerging",
             "rising", "together", "cross");
     for (size_t i = 0; i < n; i++) {
@@ -1149,20 +1412,29 @@ static void print_aggregates(FILE *f, const struct aggregate *ag, size_t n, cons
       }
       fprintf(f, "\n");
     }
-    fprintf(f, "  %6s %-8s %-11s | %8s %8s %6s %6s %7s\n", "places", "backgr.", "signal", "found", "delay", "cover",
-            "shown", "oracle");
+    fprintf(f, "  %6s %-8s %-11s | %8s %8s %6s %6s %7s %7s\n", "places", "backgr.", "signal", "found", "delay",
+            "cover", "shown", "oracle", "scan");
     for (size_t i = 0; i < n; i++) {
       const struct aggregate *a = &ag[i];
       for (int s = 0; s < HLS_PAT_SIGNAL_COUNT && !a->null; s++) {
         if (!a->planted[s]) continue;
-        char found[48], delay[32] = "-", oracle[48] = "-";
+        char found[48], delay[32] = "-", oracle[48] = "-", scan[48] = "-";
         snprintf(found, sizeof found, "%zu/%zu", a->found[s], a->planted[s]);
         if (a->found[s]) snprintf(delay, sizeof delay, "%+.1f wk", a->delay_sum[s] / (double)a->found[s]);
         if (a->oracle_n[s]) snprintf(oracle, sizeof oracle, "%zu/%zu", a->oracle_under[s], a->oracle_n[s]);
-        fprintf(f, "  %6ld %-8s %-11s | %8s %8s %5.0f%% %5.0f%% %7s\n", a->places, backgrounds[a->background].name,
+        if (a->scan_n[s]) snprintf(scan, sizeof scan, "%zu/%zu", a->scan_under[s], a->scan_n[s]);
+        fprintf(f, "  %6ld %-8s %-11s | %8s %8s %5.0f%% %5.0f%% %7s %7s\n", a->places, backgrounds[a->background].name,
                 hls_pat_signal_name(s), found, delay, 100 * a->cover_sum[s] / (double)a->planted[s],
-                100 * a->shown_sum[s] / (double)a->planted[s], oracle);
+                100 * a->shown_sum[s] / (double)a->planted[s], oracle, scan);
       }
+    }
+    for (size_t i = 0; i < n; i++) {
+      const struct aggregate *a = &ag[i];
+      for (int s = 0; s < HLS_PAT_SIGNAL_COUNT && !a->null; s++)
+        if (a->uniform_n[s])
+          fprintf(f, "  %6ld %-8s %-11s | scan oracle's statistic as the engine reckons it: %zu/%zu under the bar\n",
+                  a->places, backgrounds[a->background].name, hls_pat_signal_name(s), a->uniform_under[s],
+                  a->uniform_n[s]);
     }
   }
   fprintf(f, "\nTARGETS (issue 12; measured, not enforced): every plant found at >= 80%% of its places\n"
@@ -1197,13 +1469,15 @@ static json_t *result_json(const struct result *x, const char *style) {
   for (size_t k = 0; k < x->n_plants; k++) {
     const struct plant_result *p = &x->plants[k];
     json_array_append_new(
-        plants, json_pack("{s:s, s:s, s:I, s:I, s:i, s:i, s:b, s:o, s:b, s:I, s:f, s:I, s:o}", "signal",
+        plants, json_pack("{s:s, s:s, s:I, s:I, s:i, s:i, s:b, s:o, s:b, s:I, s:f, s:I, s:o, s:o, s:o}", "signal",
                           hls_pat_signal_name(p->signal), "themes", p->themes, "places", (json_int_t)p->n_places, "needed",
                           (json_int_t)p->needed, "onset_week", p->onset, "week_to", p->week_to, "found", p->found,
                           "delay_weeks", p->found ? json_integer(p->delay) : json_null(), "within_2_weeks", p->within,
                           "best_covered", (json_int_t)p->best_covered, "best_coverage",
                           (double)p->best_covered / (double)p->n_places, "shown_within_2_weeks",
-                          (json_int_t)p->shown_2w, "oracle_p", isnan(p->oracle_p) ? json_null() : json_real(p->oracle_p)));
+                          (json_int_t)p->shown_2w, "oracle_p", isnan(p->oracle_p) ? json_null() : json_real(p->oracle_p),
+                          "scan_oracle_p", isnan(p->scan_oracle_p) ? json_null() : json_real(p->scan_oracle_p),
+                          "scan_uniform_p", isnan(p->scan_uniform_p) ? json_null() : json_real(p->scan_uniform_p)));
   }
   json_t *events = json_object(), *false_events = json_object();
   for (int c = 0; c < N_CHANGES; c++) {
@@ -1230,13 +1504,17 @@ static json_t *aggregate_json(const struct aggregate *a) {
     if (!a->planted[s]) continue;
     json_object_set_new(
         recall, hls_pat_signal_name(s),
-        json_pack("{s:I, s:I, s:I, s:f, s:o, s:f, s:f, s:I, s:I}", "planted", (json_int_t)a->planted[s], "within_2_weeks",
+        json_pack("{s:I, s:I, s:I, s:f, s:o, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I}", "planted",
+                  (json_int_t)a->planted[s],
+                  "within_2_weeks",
                   (json_int_t)a->within[s], "found", (json_int_t)a->found[s], "rate",
                   (double)a->within[s] / (double)a->planted[s], "mean_delay",
                   a->found[s] ? json_real(a->delay_sum[s] / (double)a->found[s]) : json_null(), "mean_best_coverage",
                   a->cover_sum[s] / (double)a->planted[s], "mean_shown_within_2_weeks",
                   a->shown_sum[s] / (double)a->planted[s], "oracle_tested", (json_int_t)a->oracle_n[s],
-                  "oracle_under_bar", (json_int_t)a->oracle_under[s]));
+                  "oracle_under_bar", (json_int_t)a->oracle_under[s], "scan_oracle_tested", (json_int_t)a->scan_n[s],
+                  "scan_oracle_under_bar", (json_int_t)a->scan_under[s], "scan_uniform_tested",
+                  (json_int_t)a->uniform_n[s], "scan_uniform_under_bar", (json_int_t)a->uniform_under[s]));
   }
   json_object_set_new(false104, "total", json_real(a->false_total_104 / (double)a->runs));
   return json_pack("{s:I, s:I, s:s, s:b, s:I, s:o, s:o, s:{s:f, s:f, s:i}, s:f}", "places", (json_int_t)a->places,
@@ -1258,6 +1536,10 @@ int main(int argc, char **argv) {
   if (sodium_init() < 0) return 1;
   if (strcmp(o.style, "new") != 0 && strcmp(o.style, "modest") != 0) {
     fprintf(stderr, "bench_signal: --style is new or modest\n");
+    return 2;
+  }
+  if (strcmp(o.scan_stat, "ltss") != 0 && strcmp(o.scan_stat, "tpm") != 0) {
+    fprintf(stderr, "bench_signal: --scan-stat is ltss or tpm\n");
     return 2;
   }
   size_t bg_from = 0, bg_to = BACKGROUND_N;
@@ -1327,12 +1609,12 @@ int main(int argc, char **argv) {
     json_t *runs = json_array(), *aggs = json_array();
     for (size_t i = 0; i < n_done; i++) json_array_append_new(runs, result_json(&results[i], style));
     for (size_t i = 0; i < bg_to - bg_from; i++) json_array_append_new(aggs, aggregate_json(&ag[i]));
-    json_t *doc = json_pack("{s:s, s:i, s:{s:I, s:I, s:I, s:I, s:s, s:b, s:s, s:s}, s:o, s:o, s:o, s:[f, f, f], "
+    json_t *doc = json_pack("{s:s, s:i, s:{s:I, s:I, s:I, s:I, s:s, s:s, s:b, s:s, s:s}, s:o, s:o, s:o, s:[f, f, f], "
                             "s:[f, f, f], s:f}",
                             "bench", "bench_signal", "version", 1, "config", "places", (json_int_t)o.places, "weeks",
                             (json_int_t)o.weeks, "seeds", (json_int_t)o.seeds, "first_seed", (json_int_t)o.seed, "style",
-                            o.style, "null", o.null, "gen", o.gen, "params", o.params, "engine_params", params, "runs",
-                            runs, "aggregate", aggs, "load_start", load0[0], load0[1], load0[2], "load_end", load1[0],
+                            o.style, "scan_stat", o.scan_stat, "null", o.null, "gen", o.gen, "params", o.params,
+                            "engine_params", params, "runs", runs, "aggregate", aggs, "load_start", load0[0], load0[1], load0[2], "load_end", load1[0],
                             load1[1], load1[2], "wall_seconds", wall);
     if (doc == NULL) die("building the JSON");
     if (json_dumpf(doc, stdout, JSON_INDENT(1)) != 0) die("writing the JSON");

@@ -67,9 +67,10 @@ def check_signal_counts(where, counts, numbers=is_count):
     return signals
 
 
-def check_plant(where, p, weeks):
+def check_plant(where, p, weeks, scan_stat):
     keys = ["signal", "themes", "places", "needed", "onset_week", "week_to", "found", "delay_weeks",
-            "within_2_weeks", "best_covered", "best_coverage", "shown_within_2_weeks", "oracle_p"]
+            "within_2_weeks", "best_covered", "best_coverage", "shown_within_2_weeks", "oracle_p", "scan_oracle_p",
+            "scan_uniform_p"]
     missing = [k for k in keys if k not in p]
     if not check(not missing, where, f"missing {missing}"):
         return
@@ -104,9 +105,20 @@ def check_plant(where, p, weeks):
         check(o is None, where, f"spread with oracle_p {o!r}")
     else:
         check(o is None or (is_number(o) and 0 <= o <= 1), where, f"oracle_p {o!r}")
+    # the scan oracle, emerging and together only; its uniform p-value
+    # with --scan-stat tpm only
+    so, su = p["scan_oracle_p"], p["scan_uniform_p"]
+    if p["signal"] in ("emerging", "together"):
+        check(so is None or (is_number(so) and 0 < so <= 1), where, f"scan_oracle_p {so!r}")
+        if scan_stat == "tpm" and so is not None:
+            check(is_number(su) and 0 <= su <= 1, where, f"scan_uniform_p {su!r} with --scan-stat tpm")
+        else:
+            check(su is None, where, f"scan_uniform_p {su!r} with --scan-stat {scan_stat}")
+    else:
+        check(so is None and su is None, where, f"{p['signal']} with scan_oracle_p {so!r}, scan_uniform_p {su!r}")
 
 
-def check_run(where, r, null, weeks, fdr):
+def check_run(where, r, null, weeks, fdr, scan_stat):
     keys = ["places", "weeks", "themes", "oracle_bar", "background", "style", "null", "seed", "plants", "distinct_patterns",
             "false_patterns", "false_patterns_per_104_weeks", "events", "false_events", "events_per_week",
             "live_at_end", "seconds"]
@@ -129,7 +141,7 @@ def check_run(where, r, null, weeks, fdr):
         names = [p.get("signal") for p in plants]
         check(len(names) == len(set(names)), where, f"a signal planted twice: {names}")
     for i, p in enumerate(plants):
-        check_plant(f"{where} plant {i} ({p.get('signal')})", p, weeks)
+        check_plant(f"{where} plant {i} ({p.get('signal')})", p, weeks, scan_stat)
 
     signals = check_signal_counts(f"{where} distinct_patterns", r["distinct_patterns"])
     for key in ["false_patterns"]:
@@ -220,13 +232,20 @@ def check_aggregate(where, a, runs, null):
                 check(x.get("oracle_tested") == tested and x.get("oracle_under_bar") == under, where,
                       f"{s}: oracle {x.get('oracle_under_bar')!r} of {x.get('oracle_tested')!r} under the bar, "
                       f"the runs say {under} of {tested}")
+                for field, name in [("scan_oracle_p", "scan_oracle"), ("scan_uniform_p", "scan_uniform")]:
+                    ps = [(p[field], r.get("oracle_bar", -1)) for r in mine for p in r.get("plants", [])
+                          if p.get("signal") == s and p.get(field) is not None]
+                    under = sum(1 for v, bar in ps if v <= bar)
+                    check(x.get(f"{name}_tested") == len(ps) and x.get(f"{name}_under_bar") == under, where,
+                          f"{s}: {name} {x.get(f'{name}_under_bar')!r} of {x.get(f'{name}_tested')!r} under the "
+                          f"bar, the runs say {under} of {len(ps)}")
     check_signal_counts(f"{where} false_patterns_per_104_weeks", a["false_patterns_per_104_weeks"], is_number)
     epw = a["events_per_week"]
     check(isinstance(epw, dict) and all(is_number(epw.get(k)) for k in ["mean", "new_or_updated_mean", "max"]),
           where, f"events_per_week is {epw!r}")
 
 
-def check_report(label, bench, args, null):
+def check_report(label, bench, args, null, scan_stat="ltss"):
     rc, out, err = run(bench, args)
     where = f"bench_signal {' '.join(args)}"
     if not check(rc == 0, where, f"exit status {rc} (0 expected); stderr ends:\n{err[-2000:]}"):
@@ -244,8 +263,8 @@ def check_report(label, bench, args, null):
         return
     check(doc["bench"] == "bench_signal", where, f"bench is {doc['bench']!r}")
     cfg = doc["config"]
-    check(isinstance(cfg, dict) and cfg.get("null") is null and cfg.get("places") == 12 and cfg.get("weeks") == 60,
-          where, f"config does not echo the command: {cfg!r}")
+    check(isinstance(cfg, dict) and cfg.get("null") is null and cfg.get("places") == 12 and cfg.get("weeks") == 60
+          and cfg.get("scan_stat") == scan_stat, where, f"config does not echo the command: {cfg!r}")
     check(isinstance(doc["engine_params"], dict) and "fdr" in doc["engine_params"], where,
           "engine_params without fdr")
     for k in ["load_start", "load_end"]:
@@ -258,7 +277,7 @@ def check_report(label, bench, args, null):
           f"{len(aggs)} aggregates for {len(set(backgrounds))} backgrounds")
     for i, r in enumerate(runs):
         check_run(f"{label} run {i} ({r.get('background')}, seed {r.get('seed')})", r, null, 60,
-                  doc["engine_params"].get("fdr") if isinstance(doc["engine_params"], dict) else None)
+                  doc["engine_params"].get("fdr") if isinstance(doc["engine_params"], dict) else None, scan_stat)
     for a in aggs:
         check_aggregate(f"{label} aggregate {a.get('background')}", a, runs, null)
     return backgrounds
@@ -273,13 +292,15 @@ def main():
     rc, out, err = run(bench, ["--help"])
     if check(rc == 0, "bench_signal --help", f"exit status {rc}; stderr: {err[-500:]}"):
         for text in ["--places", "--weeks", "--seeds", "--background", "--style", "--null", "--gen", "--params",
-                     "--json", "exit status", "issue", "person_share"]:
+                     "--scan-stat", "--json", "exit status", "issue", "person_share"]:
             check(text in out, "bench_signal --help", f"does not mention {text}")
         check(max(len(line) for line in out.splitlines()) <= 100, "bench_signal --help", "a line over 100 columns")
     rc, _, err = run(bench, ["--no-such-option"])
     check(rc == 2, "bench_signal --no-such-option", f"exit status {rc} (2 expected: a usage error)")
     rc, _, err = run(bench, ["--background", "no-such-model"] + WORLD)
     check(rc == 2, "bench_signal --background no-such-model", f"exit status {rc} (2 expected)")
+    rc, _, err = run(bench, ["--scan-stat", "no-such-statistic"] + WORLD)
+    check(rc == 2, "bench_signal --scan-stat no-such-statistic", f"exit status {rc} (2 expected)")
 
     # Planted: every background model (--background all), then the issue's
     # model with two seeds; null: the default model.
@@ -289,6 +310,9 @@ def main():
               f"ran {every}")
     check_report("planted issue", bench, ["--places", "12", "--weeks", "60", "--seeds", "2", "--background", "issue",
                                           "--json"], False)
+    check_report("planted, the scan oracle's truncated product", bench, ["--places", "12", "--weeks", "60", "--seeds",
+                                                                         "1", "--scan-stat", "tpm", "--json"], False,
+                 "tpm")
     check_report("null", bench, WORLD + ["--null", "--json"], True)
 
     if failures:
