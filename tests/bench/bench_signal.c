@@ -671,7 +671,7 @@ enum scan_stat_kind { SCAN_LTSS, SCAN_TPM };
  * the prefixes of the places in order of x / e (the linear-time subset
  * scan: Neill 2012); SCAN_TPM, the engine's, -log of the product of the
  * others' p-values at most SCAN_TPM_TAU (each place's conditional mid-p).
- * *all (if not NULL, SCAN_TPM): the same with the place left out. v is
+ * *all (if not NULL, SCAN_TPM): the sum with no place left out. v is
  * reordered. */
 static double scan_stat(struct scan_place *v, size_t n, double q, enum scan_stat_kind kind, double *all) {
   if (kind == SCAN_TPM) {
