@@ -36,8 +36,8 @@
  * issue 12 next to it. --json prints all of it as one JSON object on
  * stdout (the tables go to stderr):
  *   {bench: "bench_signal", version: 1, config: {places, weeks, seeds,
- *    first_seed, style, scan_stat, null, gen, params}, engine_params:
- *    {NAME: value},
+ *    first_seed, style, scan_stat, null, oracle_check, gen, params},
+ *    engine_params: {NAME: value},
  *    runs: [RUN], aggregate: [AGGREGATE], load_start: [1, 5, 15 min],
  *    load_end: [...], wall_seconds}
  *   RUN: {places, weeks, themes, oracle_bar, background, style, null, seed,
@@ -51,7 +51,7 @@
  *    distinct_patterns, false_patterns, false_patterns_per_104_weeks: COUNTS,
  *    events, false_events: {new, updated, retracted: COUNTS},
  *    events_per_week: {mean, new_or_updated_mean, max, max_week},
- *    live_at_end, seconds: {generate, engine, score}}
+ *    live_at_end, seconds: {generate, engine, score}, oracle_check: CHECK}
  *   COUNTS: {SIGNAL: n, ..., total}
  *   AGGREGATE: {places, weeks, background, null, seeds,
  *    recall_80_within_2_weeks: {SIGNAL: {planted, within_2_weeks, found,
@@ -60,7 +60,11 @@
  *      scan_oracle_tested, scan_oracle_under_bar, scan_uniform_tested,
  *      scan_uniform_under_bar}}  (planted signals only),
  *    false_patterns_per_104_weeks: COUNTS (means), events_per_week: {mean,
- *    new_or_updated_mean, max}, seconds}
+ *    new_or_updated_mean, max}, seconds, oracle_check: CHECK (the runs' sums)}
+ *   CHECK: null, or with --oracle-check in a world with an emerging plant
+ *    {tests, oracle_p_at_most: {"0.05": n, "0.01": n, "0.001": n},
+ *    scan_oracle_p_at_most: {...}}: both oracles computed for background
+ *    themes nothing was planted on (oracle_check_run)
  * tests/bench/check_bench_signal.py (ctest bench.signal_smoke) checks this
  * structure and its consistency, never the engine's scores.
  *
@@ -91,7 +95,7 @@
 struct opts {
   long places, weeks, themes, seeds, seed;
   const char *background, *style, *gen, *params, *scan_stat;
-  bool null, json, help;
+  bool null, json, help, oracle_check;
 };
 
 enum opt_kind { OPT_LONG, OPT_FLAG, OPT_STRING };
@@ -116,6 +120,8 @@ static const struct opt_row {
     {"--scan-stat", OPT_STRING, offsetof(struct opts, scan_stat), 0, 0, 0, "ltss", "ltss|tpm",
      "the scan oracle's statistic: best subset or the engine's product"},
     {"--null", OPT_FLAG, offsetof(struct opts, null), 0, 0, 0, NULL, NULL, "plant nothing: every pattern is false"},
+    {"--oracle-check", OPT_FLAG, offsetof(struct opts, oracle_check), 0, 0, 0, NULL, NULL,
+     "the oracles' p-values on themes nothing was planted on (planted runs)"},
     {"--gen", OPT_STRING, offsetof(struct opts, gen), 0, 0, 0, "", "K=V,..",
      "generator parameters (below) over the background model's"},
     {"--params", OPT_STRING, offsetof(struct opts, params), 0, 0, 0, "", "K=V,..",
@@ -384,6 +390,12 @@ struct sstory {
   uint32_t themes[STORY_THEMES];
 };
 
+/* --oracle-check: the background themes and onsets the oracles are
+ * computed for as if planted (themes spread over the popularity ranks,
+ * onsets every ORACLE_CHECK_STEP weeks). */
+#define ORACLE_CHECK_THEMES 4
+#define ORACLE_CHECK_STEP 3
+
 /* A plant as the run scores it. */
 struct plant_run {
   const struct placegen_plant *pl;
@@ -427,6 +439,11 @@ struct run {
   struct sstory *stories;
   size_t n_stories, cap_stories;
   struct plant_run plants[HLS_PAT_SIGNAL_COUNT];
+  /* --oracle-check: background themes nothing was planted on, and their
+   * series as the emerging plant's (oracle_add) */
+  uint32_t check_theme[ORACLE_CHECK_THEMES];
+  double *check_all[ORACLE_CHECK_THEMES];
+  size_t n_check;
   struct signal_score_plant splants[HLS_PAT_SIGNAL_COUNT];
   size_t n_plants;
   /* engine -> generator numbers, UINT32_MAX - 1 until looked up */
@@ -787,6 +804,11 @@ static double plant_scan_oracle(const struct run *r, const struct plant_run *pr,
 static int on_raw(void *ctx, uint32_t place, int32_t week, uint32_t theme, int scale, int stage, uint32_t raw) {
   struct run *r = ctx;
   (void)stage;
+  for (size_t j = 0; j < r->n_check; j++) {
+    int32_t w = week - r->w0;
+    if (theme == r->check_theme[j] && w >= 0 && w < r->W && place < r->P)
+      r->check_all[j][(size_t)place * (size_t)r->W + (size_t)w] += raw;
+  }
   for (size_t k = 0; k < r->n_plants; k++) {
     struct plant_run *pr = &r->plants[k];
     const struct placegen_plant *pl = pr->pl;
@@ -1018,6 +1040,14 @@ struct plant_result {
   double scan_uniform_p; /* its *uniform (--scan-stat tpm); NAN: none */
 };
 
+/* --oracle-check: tests, and how many of each oracle's p-values were at
+ * most 0.05, 0.01 and 0.001. */
+#define CHECK_LEVELS 3
+static const double check_levels[CHECK_LEVELS] = {0.05, 0.01, 0.001};
+struct oracle_check {
+  size_t tests, known[CHECK_LEVELS], scan[CHECK_LEVELS];
+};
+
 /* The oracle's bar: a single discovery among the week's single-theme
  * tests of spread, emerging and cross-scale needs p <= (fdr / 2) / m
  * (Benjamini-Hochberg at its first rank), m = 3 x themes. Generous: it
@@ -1040,7 +1070,60 @@ struct result {
   int week_max_at;
   size_t live_end;
   double gen_s, engine_s, score_s;
+  bool checked; /* --oracle-check, in a world with an emerging plant */
+  struct oracle_check check;
 };
+
+/* --oracle-check: the background themes nothing was planted on, at
+ * ORACLE_CHECK_THEMES ranks spread over them. */
+static void check_themes(struct run *r) {
+  size_t nt = placegen_n_themes(r->g), pool = 0;
+  for (uint32_t t = 0; t < nt; t++) {
+    const struct placegen_theme *th = placegen_theme(r->g, t);
+    pool += th->plant < 0 && th->rank > 0;
+  }
+  r->n_check = 0;
+  for (size_t j = 0; j < ORACLE_CHECK_THEMES && pool > 0; j++) {
+    size_t want = (2 * j + 1) * pool / (2 * ORACLE_CHECK_THEMES), seen = 0; /* the middle of each part */
+    for (uint32_t t = 0; t < nt; t++) {
+      const struct placegen_theme *th = placegen_theme(r->g, t);
+      if (th->plant >= 0 || th->rank <= 0) continue;
+      if (seen++ == want) {
+        r->check_theme[r->n_check] = t;
+        r->check_all[r->n_check] = calloc(r->P * (size_t)r->W, sizeof *r->check_all[r->n_check]);
+        if (r->check_all[r->n_check] == NULL) die("out of memory");
+        r->n_check++;
+        break;
+      }
+    }
+  }
+}
+
+/* --oracle-check: both oracles of the emerging plant (its places) computed
+ * for each checked theme as if it had been planted, at onsets every
+ * ORACLE_CHECK_STEP weeks from the first with a whole baseline to the last
+ * with SIGNAL_SCORE_SOON_WEEKS after it. Nothing was planted on them:
+ * how often a p-value is at most each level says whether the oracles'
+ * law holds on the background (a p-value is at most x in a share x of
+ * tests, or less, when it does). */
+static void oracle_check_run(const struct run *r, const struct plant_run *em, int nb, uint64_t seed,
+                             struct oracle_check *out) {
+  memset(out, 0, sizeof *out);
+  for (size_t j = 0; j < r->n_check; j++) {
+    struct placegen_plant fake = *em->pl;
+    struct plant_run fr = {.pl = &fake, .all = {r->check_all[j], NULL}};
+    for (int on = nb; on + SIGNAL_SCORE_SOON_WEEKS < r->W; on += ORACLE_CHECK_STEP) {
+      double u;
+      fake.week_from = r->w0 + on;
+      double pk = plant_oracle(r, &fr, nb),
+             ps = plant_scan_oracle(r, &fr, nb, check_levels[CHECK_LEVELS - 1],
+                                    seed * 0x100000001b3ULL + (uint64_t)(j * 1000 + (size_t)on) + 7, SCAN_LTSS, &u);
+      if (isnan(pk) || isnan(ps)) continue;
+      out->tests++;
+      for (int l = 0; l < CHECK_LEVELS; l++) out->known[l] += pk <= check_levels[l], out->scan[l] += ps <= check_levels[l];
+    }
+  }
+}
 
 static void theme_label(const struct placegen *g, uint32_t t, char *out, size_t size) {
   const struct placegen_theme *th = placegen_theme(g, t);
@@ -1121,6 +1204,7 @@ static void run_one(const struct opts *o, const struct hls_pat_params *eparams, 
     r.splants[k] = (struct signal_score_plant){pl->signal, pl->n_themes, {pl->themes[0], pl->themes[1]},
                                                pl->week_from, pl->week_to, pl->n_places, pl->places};
   }
+  if (o->oracle_check && !o->null) check_themes(&r);
 
   struct placegen_sink sink = {.ctx = &r, .on_raw = on_raw, .on_digest = on_digest, .on_story = on_story};
   int rc = placegen_run(r.g, &sink);
@@ -1217,7 +1301,12 @@ static void run_one(const struct opts *o, const struct hls_pat_params *eparams, 
     x->scan_oracle_p = plant_scan_oracle(&r, pr, eparams->baseline_weeks, res->oracle_bar,
                                          (uint64_t)seed * 0x100000001b3ULL + (uint64_t)k + 1,
                                          strcmp(o->scan_stat, "tpm") == 0 ? SCAN_TPM : SCAN_LTSS, &x->scan_uniform_p);
+    if (pl->signal == HLS_PAT_EMERGING && r.n_check > 0) {
+      oracle_check_run(&r, pr, eparams->baseline_weeks, (uint64_t)seed, &res->check);
+      res->checked = true;
+    }
   }
+  for (size_t j = 0; j < r.n_check; j++) free(r.check_all[j]);
   for (size_t i = 0; i < r.cap_ids; i++)
     if (r.ids[i].used) {
       res->distinct[r.ids[i].signal]++;
@@ -1319,6 +1408,11 @@ static void print_run(FILE *f, const struct result *x, const char *style) {
              "   retract: events; f.*: events of a pattern on no plant)\n");
   fprintf(f, "  events a week: mean %.1f (new or changed, not retracted: %.1f), max %u (week %d); %zu live at the end\n",
           x->week_mean, x->week_new_updated_mean, x->week_max, x->week_max_at, x->live_end);
+  if (x->checked)
+    fprintf(f, "  oracle check: %zu tests of themes nothing was planted on; p at most 0.05, 0.01, 0.001: oracle "
+               "%zu, %zu, %zu; scan %zu, %zu, %zu\n",
+            x->check.tests, x->check.known[0], x->check.known[1], x->check.known[2], x->check.scan[0],
+            x->check.scan[1], x->check.scan[2]);
 }
 
 /* The runs of one (places, background, mode), aggregated. */
@@ -1332,6 +1426,8 @@ struct aggregate {
   size_t oracle_n[HLS_PAT_SIGNAL_COUNT], oracle_under[HLS_PAT_SIGNAL_COUNT]; /* plants with an oracle; under its bar */
   size_t scan_n[HLS_PAT_SIGNAL_COUNT], scan_under[HLS_PAT_SIGNAL_COUNT];     /* the same of the scan oracle */
   size_t uniform_n[HLS_PAT_SIGNAL_COUNT], uniform_under[HLS_PAT_SIGNAL_COUNT]; /* and of its uniform p-value */
+  bool checked; /* --oracle-check: the runs' sums */
+  struct oracle_check check;
   double false_104[HLS_PAT_SIGNAL_COUNT], false_total_104, week_mean, week_new_updated_mean;
   uint32_t week_max;
   double seconds;
@@ -1363,6 +1459,11 @@ static void aggregate_add(struct aggregate *a, const struct result *x) {
       a->uniform_n[p->signal]++;
       a->uniform_under[p->signal] += p->scan_uniform_p <= x->oracle_bar;
     }
+  }
+  if (x->checked) {
+    a->checked = true;
+    a->check.tests += x->check.tests;
+    for (int l = 0; l < CHECK_LEVELS; l++) a->check.known[l] += x->check.known[l], a->check.scan[l] += x->check.scan[l];
   }
   for (int s = 0; s < HLS_PAT_SIGNAL_COUNT; s++) a->false_104[s] += per_104((double)x->false_distinct[s], x->weeks);
   a->false_total_104 += per_104((double)sum_signals(x->false_distinct), x->weeks);
@@ -1436,6 +1537,16 @@ static void print_aggregates(FILE *f, const struct aggregate *ag, size_t n, cons
                   a->places, backgrounds[a->background].name, hls_pat_signal_name(s), a->uniform_under[s],
                   a->uniform_n[s]);
     }
+    for (size_t i = 0; i < n; i++) {
+      const struct aggregate *a = &ag[i];
+      if (!a->checked) continue;
+      const struct oracle_check *c = &a->check;
+      double t = c->tests ? (double)c->tests : 1;
+      fprintf(f, "  %6ld %-8s oracle check, %zu tests: p <= 0.05, 0.01, 0.001 in %.1f%%, %.1f%%, %.2f%% (oracle), "
+                 "%.1f%%, %.1f%%, %.2f%% (scan)\n",
+              a->places, backgrounds[a->background].name, c->tests, 100 * c->known[0] / t, 100 * c->known[1] / t,
+              100 * c->known[2] / t, 100 * c->scan[0] / t, 100 * c->scan[1] / t, 100 * c->scan[2] / t);
+    }
   }
   fprintf(f, "\nTARGETS (issue 12; measured, not enforced): every plant found at >= 80%% of its places\n"
              "within 2 weeks (40 and 300 places); null world <= 26 patterns per 104 weeks; planted world\n"
@@ -1464,6 +1575,21 @@ static json_t *signal_counts(const uint64_t v[HLS_PAT_SIGNAL_COUNT], double scal
   return o;
 }
 
+/* --oracle-check's counts: {tests, oracle_p_at_most: {"0.05": n, "0.01":
+ * n, "0.001": n}, scan_oracle_p_at_most: {...}}; null without it. */
+static json_t *check_json(const struct oracle_check *c) {
+  if (c == NULL) return json_null();
+  json_t *k = json_object(), *sc = json_object();
+  for (int l = 0; l < CHECK_LEVELS; l++) {
+    char key[16];
+    snprintf(key, sizeof key, "%g", check_levels[l]);
+    json_object_set_new(k, key, json_integer((json_int_t)c->known[l]));
+    json_object_set_new(sc, key, json_integer((json_int_t)c->scan[l]));
+  }
+  return json_pack("{s:I, s:o, s:o}", "tests", (json_int_t)c->tests, "oracle_p_at_most", k, "scan_oracle_p_at_most",
+                   sc);
+}
+
 static json_t *result_json(const struct result *x, const char *style) {
   json_t *plants = json_array();
   for (size_t k = 0; k < x->n_plants; k++) {
@@ -1484,7 +1610,7 @@ static json_t *result_json(const struct result *x, const char *style) {
     json_object_set_new(events, hls_pat_change_name(c), signal_counts(x->events[c], 0));
     json_object_set_new(false_events, hls_pat_change_name(c), signal_counts(x->false_events[c], 0));
   }
-  return json_pack("{s:I, s:I, s:i, s:f, s:s, s:s, s:b, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:f, s:f, s:i, s:i}, "
+  json_t *o = json_pack("{s:I, s:I, s:i, s:f, s:s, s:s, s:b, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:f, s:f, s:i, s:i}, "
                    "s:I, s:{s:f, s:f, s:f}}",
                    "places", (json_int_t)x->places, "weeks", (json_int_t)x->weeks, "themes", x->themes, "oracle_bar",
                    x->oracle_bar, "background",
@@ -1495,6 +1621,8 @@ static json_t *result_json(const struct result *x, const char *style) {
                    false_events, "events_per_week", "mean", x->week_mean, "new_or_updated_mean",
                    x->week_new_updated_mean, "max", (int)x->week_max, "max_week", x->week_max_at, "live_at_end",
                    (json_int_t)x->live_end, "seconds", "generate", x->gen_s, "engine", x->engine_s, "score", x->score_s);
+  if (o != NULL) json_object_set_new(o, "oracle_check", check_json(x->checked ? &x->check : NULL));
+  return o;
 }
 
 static json_t *aggregate_json(const struct aggregate *a) {
@@ -1517,11 +1645,14 @@ static json_t *aggregate_json(const struct aggregate *a) {
                   (json_int_t)a->uniform_n[s], "scan_uniform_under_bar", (json_int_t)a->uniform_under[s]));
   }
   json_object_set_new(false104, "total", json_real(a->false_total_104 / (double)a->runs));
-  return json_pack("{s:I, s:I, s:s, s:b, s:I, s:o, s:o, s:{s:f, s:f, s:i}, s:f}", "places", (json_int_t)a->places,
-                   "weeks", (json_int_t)a->weeks, "background", backgrounds[a->background].name, "null", a->null,
-                   "seeds", (json_int_t)a->runs, "recall_80_within_2_weeks", recall, "false_patterns_per_104_weeks",
-                   false104, "events_per_week", "mean", a->week_mean / (double)a->runs, "new_or_updated_mean",
-                   a->week_new_updated_mean / (double)a->runs, "max", (int)a->week_max, "seconds", a->seconds);
+  json_t *o = json_pack("{s:I, s:I, s:s, s:b, s:I, s:o, s:o, s:{s:f, s:f, s:i}, s:f}", "places",
+                         (json_int_t)a->places, "weeks", (json_int_t)a->weeks, "background",
+                         backgrounds[a->background].name, "null", a->null, "seeds", (json_int_t)a->runs,
+                         "recall_80_within_2_weeks", recall, "false_patterns_per_104_weeks", false104,
+                         "events_per_week", "mean", a->week_mean / (double)a->runs, "new_or_updated_mean",
+                         a->week_new_updated_mean / (double)a->runs, "max", (int)a->week_max, "seconds", a->seconds);
+  if (o != NULL) json_object_set_new(o, "oracle_check", check_json(a->checked ? &a->check : NULL));
+  return o;
 }
 
 /* --- main --------------------------------------------------------------------------- */
@@ -1609,11 +1740,11 @@ int main(int argc, char **argv) {
     json_t *runs = json_array(), *aggs = json_array();
     for (size_t i = 0; i < n_done; i++) json_array_append_new(runs, result_json(&results[i], style));
     for (size_t i = 0; i < bg_to - bg_from; i++) json_array_append_new(aggs, aggregate_json(&ag[i]));
-    json_t *doc = json_pack("{s:s, s:i, s:{s:I, s:I, s:I, s:I, s:s, s:s, s:b, s:s, s:s}, s:o, s:o, s:o, s:[f, f, f], "
+    json_t *doc = json_pack("{s:s, s:i, s:{s:I, s:I, s:I, s:I, s:s, s:s, s:b, s:b, s:s, s:s}, s:o, s:o, s:o, s:[f, f, f], "
                             "s:[f, f, f], s:f}",
                             "bench", "bench_signal", "version", 1, "config", "places", (json_int_t)o.places, "weeks",
                             (json_int_t)o.weeks, "seeds", (json_int_t)o.seeds, "first_seed", (json_int_t)o.seed, "style",
-                            o.style, "scan_stat", o.scan_stat, "null", o.null, "gen", o.gen, "params", o.params,
+                            o.style, "scan_stat", o.scan_stat, "null", o.null, "oracle_check", o.oracle_check, "gen", o.gen, "params", o.params,
                             "engine_params", params, "runs", runs, "aggregate", aggs, "load_start", load0[0], load0[1], load0[2], "load_end", load1[0],
                             load1[1], load1[2], "wall_seconds", wall);
     if (doc == NULL) die("building the JSON");

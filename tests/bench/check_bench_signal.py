@@ -118,14 +118,31 @@ def check_plant(where, p, weeks, scan_stat):
         check(so is None and su is None, where, f"{p['signal']} with scan_oracle_p {so!r}, scan_uniform_p {su!r}")
 
 
-def check_run(where, r, null, weeks, fdr, scan_stat):
+def check_oracle_check(where, c, expected):
+    """--oracle-check's counts: null without it (or in a null world), else
+    tests and, for each oracle, p-values at most 0.05 >= 0.01 >= 0.001."""
+    if not expected:
+        check(c is None, where, f"oracle_check {c!r} without --oracle-check")
+        return
+    if not check(isinstance(c, dict) and is_count(c.get("tests")), where, f"oracle_check {c!r}"):
+        return
+    for k in ["oracle_p_at_most", "scan_oracle_p_at_most"]:
+        v = c.get(k)
+        ok = isinstance(v, dict) and all(is_count(v.get(l)) for l in ["0.05", "0.01", "0.001"])
+        if check(ok, where, f"{k} {v!r}"):
+            check(v["0.001"] <= v["0.01"] <= v["0.05"] <= c["tests"], where, f"{k} {v!r} of {c['tests']} tests")
+
+
+def check_run(where, r, null, weeks, fdr, scan_stat, oracle_check=False):
     keys = ["places", "weeks", "themes", "oracle_bar", "background", "style", "null", "seed", "plants", "distinct_patterns",
             "false_patterns", "false_patterns_per_104_weeks", "events", "false_events", "events_per_week",
-            "live_at_end", "seconds"]
+            "live_at_end", "seconds", "oracle_check"]
     missing = [k for k in keys if k not in r]
     if not check(not missing, where, f"missing {missing}"):
         return
     check(r["null"] is null, where, f"null is {r['null']!r}, ran with{'' if null else 'out'} --null")
+    check_oracle_check(where, r["oracle_check"], oracle_check and not null and
+                       any(p.get("signal") == "emerging" for p in r.get("plants", [])))
     check(r["weeks"] == weeks, where, f"weeks {r['weeks']!r}")
     # fdr / 2 / (3 x themes)
     check(is_number(r["oracle_bar"]) and is_count(r["themes"]) and r["themes"] > 0 and is_number(fdr) and
@@ -202,12 +219,24 @@ def check_run(where, r, null, weeks, fdr, scan_stat):
 
 def check_aggregate(where, a, runs, null):
     keys = ["places", "weeks", "background", "null", "seeds", "recall_80_within_2_weeks",
-            "false_patterns_per_104_weeks", "events_per_week", "seconds"]
+            "false_patterns_per_104_weeks", "events_per_week", "seconds", "oracle_check"]
     missing = [k for k in keys if k not in a]
     if not check(not missing, where, f"missing {missing}"):
         return
     mine = [r for r in runs if r.get("background") == a["background"]]
     check(a["seeds"] == len(mine), where, f"{a['seeds']} seeds, {len(mine)} runs of background {a['background']}")
+    # --oracle-check: the aggregate's counts are the runs' sums
+    checked = [r["oracle_check"] for r in mine if isinstance(r.get("oracle_check"), dict)]
+    c = a.get("oracle_check")
+    if not checked:
+        check(c is None, where, f"oracle_check {c!r} with no run checked")
+    elif check(isinstance(c, dict), where, f"oracle_check {c!r}"):
+        check(c.get("tests") == sum(x.get("tests", 0) for x in checked), where, "oracle_check tests not the runs' sum")
+        for k in ["oracle_p_at_most", "scan_oracle_p_at_most"]:
+            for l in ["0.05", "0.01", "0.001"]:
+                want = sum(x.get(k, {}).get(l, 0) for x in checked)
+                check(isinstance(c.get(k), dict) and c[k].get(l) == want, where,
+                      f"oracle_check {k} {l} is {c.get(k)!r}, the runs' sum {want}")
     check(a["null"] is null, where, f"null is {a['null']!r}")
     recall = a["recall_80_within_2_weeks"]
     planted = {}
@@ -245,7 +274,7 @@ def check_aggregate(where, a, runs, null):
           where, f"events_per_week is {epw!r}")
 
 
-def check_report(label, bench, args, null, scan_stat="ltss"):
+def check_report(label, bench, args, null, scan_stat="ltss", oracle_check=False):
     rc, out, err = run(bench, args)
     where = f"bench_signal {' '.join(args)}"
     if not check(rc == 0, where, f"exit status {rc} (0 expected); stderr ends:\n{err[-2000:]}"):
@@ -264,7 +293,8 @@ def check_report(label, bench, args, null, scan_stat="ltss"):
     check(doc["bench"] == "bench_signal", where, f"bench is {doc['bench']!r}")
     cfg = doc["config"]
     check(isinstance(cfg, dict) and cfg.get("null") is null and cfg.get("places") == 12 and cfg.get("weeks") == 60
-          and cfg.get("scan_stat") == scan_stat, where, f"config does not echo the command: {cfg!r}")
+          and cfg.get("scan_stat") == scan_stat and cfg.get("oracle_check") is oracle_check, where,
+          f"config does not echo the command: {cfg!r}")
     check(isinstance(doc["engine_params"], dict) and "fdr" in doc["engine_params"], where,
           "engine_params without fdr")
     for k in ["load_start", "load_end"]:
@@ -277,7 +307,8 @@ def check_report(label, bench, args, null, scan_stat="ltss"):
           f"{len(aggs)} aggregates for {len(set(backgrounds))} backgrounds")
     for i, r in enumerate(runs):
         check_run(f"{label} run {i} ({r.get('background')}, seed {r.get('seed')})", r, null, 60,
-                  doc["engine_params"].get("fdr") if isinstance(doc["engine_params"], dict) else None, scan_stat)
+                  doc["engine_params"].get("fdr") if isinstance(doc["engine_params"], dict) else None, scan_stat,
+                  oracle_check)
     for a in aggs:
         check_aggregate(f"{label} aggregate {a.get('background')}", a, runs, null)
     return backgrounds
@@ -292,7 +323,7 @@ def main():
     rc, out, err = run(bench, ["--help"])
     if check(rc == 0, "bench_signal --help", f"exit status {rc}; stderr: {err[-500:]}"):
         for text in ["--places", "--weeks", "--seeds", "--background", "--style", "--null", "--gen", "--params",
-                     "--scan-stat", "--json", "exit status", "issue", "person_share"]:
+                     "--scan-stat", "--oracle-check", "--json", "exit status", "issue", "person_share"]:
             check(text in out, "bench_signal --help", f"does not mention {text}")
         check(max(len(line) for line in out.splitlines()) <= 100, "bench_signal --help", "a line over 100 columns")
     rc, _, err = run(bench, ["--no-such-option"])
@@ -313,6 +344,8 @@ def main():
     check_report("planted, the scan oracle's truncated product", bench, ["--places", "12", "--weeks", "60", "--seeds",
                                                                          "1", "--scan-stat", "tpm", "--json"], False,
                  "tpm")
+    check_report("planted, the oracles checked", bench, WORLD + ["--oracle-check", "--json"], False,
+                 oracle_check=True)
     check_report("null", bench, WORLD + ["--null", "--json"], True)
 
     if failures:
