@@ -312,14 +312,42 @@ double hls_pat__p_robust(double p, double p_rest) {
   return p_rest > p ? p_rest : p;
 }
 
+/* The chance, under no change (n places, p-values uniform), that the
+ * product's sum of -ln p over the p-values at most tau, less its largest
+ * term, is at least s. With K the number of terms, S their sum and M
+ * the largest: given K = k, S = k ln(1/tau) + Gamma(k, 1) (each term is
+ * ln(1/tau) plus an exponential), and since M >= S / K, S - M >= s only if
+ * S >= s K / (K - 1):
+ *   P(S - M >= s) <= sum over k >= 2 of P(K = k) P(S >= s k / (k - 1) | K = k).
+ * The places other than the strongest are the n - 1 weakest of n, not n -
+ * 1 places taken as they come: their product is far less often small
+ * (by 4 to 6 times where it matters at 40 places). */
+static double scan_rest_tail(double s, size_t n) {
+  double lt = log(TPM_TAU), l1t = log1p(-TPM_TAU), total = 0, lfn = lgamma((double)n + 1);
+  for (size_t k = 2; k <= n; k++) {
+    double lw = lfn - lgamma((double)k + 1) - lgamma((double)(n - k) + 1) + (double)(n - k) * l1t + (double)k * lt;
+    double x = s * (double)k / (double)(k - 1) + (double)k * lt; /* the Gamma's excess */
+    double h = x > 0 ? 1.0 - gamma_p((double)k, x) : 1.0;
+    double term = exp(lw) * h;
+    total += term;
+    if ((double)k > (double)n * TPM_TAU + 3 && term < total * 1e-12) break;
+  }
+  return total > 1 ? 1 : total < P_FLOOR ? P_FLOOR : total;
+}
+
 /* No one place makes a pattern: a member may publish any counts it
- * likes, and a place's own jump is not a pattern across places. The scan
- * again without the place of the smallest p-value (n - 1 places tested,
- * one place fewer needed), and the larger of the two p-values (both valid,
- * so their maximum is). *kstar and zv as scan_os over every place. */
+ * likes, and a place's own jump is not a pattern across places. The
+ * product's sum without the place of the smallest p-value (its largest
+ * term), against that statistic's own law (scan_rest_tail; at least one
+ * place fewer than the least needed besides), and the larger of the two
+ * p-values (both valid, so their maximum is). *kstar and zv as scan_os
+ * over every place. */
 double hls_pat__scan_robust(struct zent *zv, size_t m, size_t n, int kmin, size_t *kstar) {
   double p = scan_os(zv, m, n, kmin, kstar);
   if (p >= 1) return p;
-  size_t k_rest;
-  return hls_pat__p_robust(p, scan_os(zv + 1, m - 1, n - 1, kmin > 1 ? kmin - 1 : 1, &k_rest));
+  size_t rest = *kstar - 1;
+  if (rest < (size_t)(kmin > 1 ? kmin - 1 : 1)) return hls_pat__p_robust(p, 1);
+  double s = 0;
+  for (size_t k = 1; k <= rest; k++) s -= log(zv[k].z > P_FLOOR ? zv[k].z : P_FLOOR);
+  return hls_pat__p_robust(p, scan_rest_tail(s, n));
 }

@@ -727,20 +727,22 @@ static double scan_stat(struct scan_place *v, size_t n, double q, enum scan_stat
 }
 
 /* The truncated product's p-value as the engine reckons it
- * (hls_pat__scan_robust): places' p-values taken as uniform, W the
- * product of those at most tau among n, P(W <= w) = sum_k C(n,k)
- * (1-tau)^(n-k) tau^k P(Poisson(k ln tau - ln w) <= k - 1) (1 where
- * w > tau^k), over every place and over the others (n - 1) without the
- * strongest, the larger. */
-static double tpm_uniform_p(double s, size_t n) {
+ * (hls_pat__scan_robust): places' p-values taken as uniform, S the sum of
+ * -ln p over those at most tau among n, K their number; given K = k, S =
+ * k ln(1/tau) + Gamma(k, 1). Over every place P(S >= s) = sum_k C(n,k)
+ * (1-tau)^(n-k) tau^k P(Gamma(k, 1) >= s - k ln(1/tau)); without the
+ * strongest (rest: s is the sum less its largest term M, and M >= S / K)
+ * the same sum from k = 2 with s k / (k - 1) for s. The engine's p-value
+ * is the larger of the two. */
+static double tpm_uniform_p(double s, size_t n, bool rest) {
   if (s <= 0 || n == 0) return 1;
   double lt = log(SCAN_TPM_TAU), total = 0;
-  for (size_t k = 1; k <= n; k++) {
+  for (size_t k = rest ? 2 : 1; k <= n; k++) {
     double lw = lgamma(n + 1.0) - lgamma(k + 1.0) - lgamma(n - k + 1.0) + (double)(n - k) * log1p(-SCAN_TPM_TAU) +
                 (double)k * lt;
-    double h = 1;
-    if (-s <= (double)k * lt) {
-      double mu = (double)k * lt + s, term = exp(-mu), cdf = term;
+    double h = 1, sk = rest ? s * (double)k / (double)(k - 1) : s;
+    if (-sk <= (double)k * lt) {
+      double mu = (double)k * lt + sk, term = exp(-mu), cdf = term;
       for (size_t j = 1; j < k; j++) term *= mu / (double)j, cdf += term;
       h = cdf;
     }
@@ -786,7 +788,7 @@ static double plant_scan_oracle(const struct run *r, const struct plant_run *pr,
   memcpy(sim, obs, n * sizeof *sim); /* scan_stat reorders its places */
   double s_all = 0, t = scan_stat(sim, n, q, kind, &s_all), pval = 1;
   if (kind == SCAN_TPM) {
-    double pa = tpm_uniform_p(s_all, n), pr_ = tpm_uniform_p(t, n > 0 ? n - 1 : 0);
+    double pa = tpm_uniform_p(s_all, n, false), pr_ = tpm_uniform_p(t, n, true);
     *uniform = pa > pr_ ? pa : pr_;
   }
   if (t > 0) {

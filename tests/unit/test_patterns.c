@@ -585,6 +585,19 @@ static size_t held_count(const struct hls_patterns *pt, int signal, const char *
   return n;
 }
 
+/* How many held patterns are of this theme name (either theme of a pair),
+ * of any signal and kind. */
+static size_t held_of_theme(const struct hls_patterns *pt, const char *theme) {
+  struct held h = held_all(pt);
+  size_t n = 0;
+  for (size_t i = 0; i < h.n; i++) {
+    const struct hls_pattern *p = h.p[i];
+    n += strcmp(theme_name(pt, p->theme, NULL), theme) == 0 ||
+         (p->theme2 != HLS_PAT_NONE && strcmp(theme_name(pt, p->theme2, NULL), theme) == 0);
+  }
+  return n;
+}
+
 /* The one held pattern of this signal, theme name and kind (held_one:
  * problem kind). */
 static const struct hls_pattern *held_kind(const struct hls_patterns *pt, int signal, const char *theme, int kind) {
@@ -952,9 +965,16 @@ static void hand_feed(const struct world *w, struct hls_patterns *pt, int from, 
     }
 }
 
+/* The world of hand_spread: a background with no pattern of its own, so
+ * that its tests can count every change. (Seed 1's background held an
+ * emerging pattern of bg-some by chance, p 0.01 in a week of few tests,
+ * once the leave-out's law made the engine's p-values closer to their
+ * chances; seeds 2 to 8 hold none.) */
+#define HAND_SEED 2
+
 static struct hls_patterns *hand_spread(struct world *w, const struct hls_digest_method *m, size_t n,
                                         const struct spec *cells) {
-  world_init(w, 1);
+  world_init(w, HAND_SEED);
   struct hls_patterns *pt = new_engine(NULL);
   world_names(w, pt);
   hand_feed(w, pt, 0, w->weeks - 1, m, n, cells);
@@ -1602,14 +1622,15 @@ static void test_withheld_cells(void **state) {
   assert_true(withheld * 10 >= l->nc * 9); /* its cells are (nearly all) withheld */
   engine_free(pt);
 
-  /* wh steady: nothing. */
+  /* wh steady: no pattern of it (the other themes may hold one by
+   * chance now and then: test_steady_world_is_quiet counts those). */
   world_init(&w, 7002);
   w.weeks = 70;
   w.n_themes = 5;
   w.themes[4] = (struct bg_theme){"wh", 0.1, PERSON};
   pt = world_run(&w, NULL);
   held_print(pt);
-  assert_int_equal(held_all(pt).n, 0);
+  assert_int_equal(held_of_theme(pt, "wh"), 0);
   engine_free(pt);
   world_init(&w, 7003);
   w.weeks = 70;
@@ -1617,7 +1638,7 @@ static void test_withheld_cells(void **state) {
   w.themes[4] = (struct bg_theme){"wh", 2, PERSON}; /* present most weeks, withheld */
   pt = world_run(&w, NULL);
   held_print(pt);
-  assert_int_equal(held_all(pt).n, 0);
+  assert_int_equal(held_of_theme(pt, "wh"), 0);
   engine_free(pt);
 }
 
@@ -2296,7 +2317,7 @@ static void test_erase_digest_retracts(void **state) {
 static void test_changes_reported_once(void **state) {
   struct fx *f = *state;
   struct world w;
-  world_init(&w, 1);
+  world_init(&w, HAND_SEED);
   engine_free(f->pt);
   f->pt = new_engine(NULL);
   world_names(&w, f->pt);

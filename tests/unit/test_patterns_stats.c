@@ -3,7 +3,9 @@
  * rests on: against Fisher's exact test for one table, against a
  * convolution written here from binomial coefficients for several, and
  * its normal law against that convolution where the sum's support is too
- * wide to convolve. */
+ * wide to convolve. And the truncated product's rule that no one place
+ * makes a pattern (hls_pat__scan_robust): the law of the sum without its
+ * largest term, against that law drawn here (Monte Carlo). */
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -146,12 +148,84 @@ static void test_many_tables_normal(void **state) {
   free(dist);
 }
 
+/* --- hls_pat__scan_robust: the sum without the strongest place ----------------------- */
+
+static uint64_t xs_state;
+static double xs_unit(void) {
+  xs_state ^= xs_state << 13, xs_state ^= xs_state >> 7, xs_state ^= xs_state << 17;
+  return (double)((xs_state >> 11) + 1) * 0x1.0p-53; /* (0, 1] */
+}
+
+/* P(Gamma(k, 1) >= x), k whole: P(Poisson(x) <= k - 1). */
+static double gamma_tail(unsigned k, double x) {
+  if (x <= 0) return 1;
+  double term = exp(-x), sum = term;
+  for (unsigned j = 1; j < k; j++) term *= x / j, sum += term;
+  return sum;
+}
+
+/* The truncated product's tail over n places taken as they come (the
+ * rule before: the places but the strongest as n - 1 such places). */
+static double tpm_tail(double s, unsigned n) {
+  double total = 0, lt = -log(TPM_TAU);
+  for (unsigned k = 1; k <= n; k++)
+    total += choose(n, k) * pow(TPM_TAU, k) * pow(1 - TPM_TAU, n - k) * gamma_tail(k, s - k * lt);
+  return total;
+}
+
+/* Over n places whose p-values are uniform, the sum of -ln p over those
+ * at most TPM_TAU less its largest term, at least s: its chance drawn. */
+static double rest_drawn(unsigned n, double s, long draws) {
+  long hit = 0;
+  xs_state = 0x2545f4914f6cdd1dULL;
+  for (long d = 0; d < draws; d++) {
+    double S = 0, M = 0;
+    for (unsigned i = 0; i < n; i++) {
+      double u = xs_unit();
+      if (u > TPM_TAU) continue;
+      double y = -log(u);
+      S += y;
+      if (y > M) M = y;
+    }
+    hit += S - M >= s;
+  }
+  return (double)hit / (double)draws;
+}
+
+/* Its p-value without the strongest place (the strongest beyond doubt,
+ * so the rule's larger p-value is that one) is never under the chance
+ * drawn (less 4 standard errors), at most 3 times it, and under the rule
+ * before, which took the places but the strongest as n - 1 places not
+ * chosen. */
+static void test_scan_rest_against_drawn(void **state) {
+  (void)state;
+  enum { N = 40 };
+  const double rests[] = {10, 14, 18, 25};
+  const size_t others[] = {2, 3, 4, 6};
+  const long draws = 1000000;
+  for (size_t r = 0; r < sizeof rests / sizeof rests[0]; r++) {
+    struct zent zv[8];
+    zv[0] = (struct zent){1e-12, 0};
+    for (size_t i = 1; i <= others[r]; i++) zv[i] = (struct zent){exp(-rests[r] / (double)others[r]), (uint32_t)i};
+    size_t kst;
+    double got = hls_pat__scan_robust(zv, others[r] + 1, N, 1, &kst);
+    double want = rest_drawn(N, rests[r], draws), se = sqrt(want * (1 - want) / (double)draws);
+    double before = tpm_tail(rests[r], N - 1);
+    print_message("# others' sum %.0f: drawn %.3g, rule %.3g, rule before %.3g\n", rests[r], want, got, before);
+    assert_int_equal(kst, others[r] + 1);
+    assert_true(got >= want - 4 * se);
+    assert_true(got <= 3 * want + 4 * se);
+    assert_true(got < before);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_one_table_is_fisher),
       cmocka_unit_test(test_tables_exact),
       cmocka_unit_test(test_fixed_tables),
       cmocka_unit_test(test_many_tables_normal),
+      cmocka_unit_test(test_scan_rest_against_drawn),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
