@@ -269,6 +269,30 @@ static int zasc_cmp(const void *a, const void *b) {
   return (x->slot > y->slot) - (x->slot < y->slot);
 }
 
+/* The truncated product's tail over n places, p-values uniform: given K
+ * = k p-values at most tau, their sum S of -ln p is k ln(1/tau) plus a
+ * Gamma(k, 1) variable, so
+ *   P(S >= s) = sum over k of C(n,k) (1-tau)^(n-k) tau^k P(Gamma(k, 1) >= s - k ln(1/tau))
+ * (scan_os). With rest, the chance that S less its largest term M is at
+ * least s: since M >= S / K, S - M >= s only if S >= s K / (K - 1), so
+ *   P(S - M >= s) <= the same sum from k = 2, with s k / (k - 1) for s.
+ * The places other than the strongest are the n - 1 weakest of n, not n -
+ * 1 places taken as they come: their product is far less often small
+ * (by 4 to 6 times where it matters at 40 places). */
+static double tpm_tail(double s, size_t n, bool rest) {
+  double lt = log(TPM_TAU), l1t = log1p(-TPM_TAU), total = 0, lfn = lgamma((double)n + 1);
+  for (size_t k = rest ? 2 : 1; k <= n; k++) {
+    double lw = lfn - lgamma((double)k + 1) - lgamma((double)(n - k) + 1) + (double)(n - k) * l1t + (double)k * lt;
+    double x = (double)k * lt + (rest ? s * (double)k / (double)(k - 1) : s); /* the Gamma's excess */
+    double h = x > 0 ? 1.0 - gamma_p((double)k, x) : 1.0;
+    double term = exp(lw) * h;
+    total += term;
+    /* past the mean of K, once terms no longer matter */
+    if ((double)k > (double)n * TPM_TAU + 3 && term < total * 1e-12) break;
+  }
+  return total > 1 ? 1 : total < P_FLOOR ? P_FLOOR : total;
+}
+
 /* The scan over places by their p-values (zv[].z holds each place's
  * upper-tail p here), by the truncated product method (Zaykin, Zhivotovsky,
  * Westfall and Weir 2002): W, the product of the p-values at most tau
@@ -288,17 +312,7 @@ static double scan_os(struct zent *zv, size_t m, size_t n, int kmin, size_t *kst
   while (kobs < m && zv[kobs].z <= TPM_TAU) logw += log(zv[kobs].z > P_FLOOR ? zv[kobs].z : P_FLOOR), kobs++;
   if (kobs < (size_t)kmin) return 1.0;
   *kstar = kobs;
-  double lt = log(TPM_TAU), l1t = log1p(-TPM_TAU), total = 0, lfn = lgamma((double)n + 1);
-  for (size_t k = 1; k <= n; k++) {
-    double lw = lfn - lgamma((double)k + 1) - lgamma((double)(n - k) + 1) + (double)(n - k) * l1t + (double)k * lt;
-    double h = 1.0;
-    if (logw <= (double)k * lt) h = 1.0 - gamma_p((double)k, (double)k * lt - logw);
-    double term = exp(lw) * h;
-    total += term;
-    /* past the mean of K, once terms no longer matter */
-    if ((double)k > (double)n * TPM_TAU + 3 && term < total * 1e-12) break;
-  }
-  return total > 1 ? 1 : total < P_FLOOR ? P_FLOOR : total;
+  return tpm_tail(-logw, n, false);
 }
 
 /* The larger of a test's p-value over every place and without one
@@ -312,33 +326,11 @@ double hls_pat__p_robust(double p, double p_rest) {
   return p_rest > p ? p_rest : p;
 }
 
-/* The chance, under no change (n places, p-values uniform), that the
- * product's sum of -ln p over the p-values at most tau, less its largest
- * term, is at least s. With K the number of terms, S their sum and M
- * the largest: given K = k, S = k ln(1/tau) + Gamma(k, 1) (each term is
- * ln(1/tau) plus an exponential), and since M >= S / K, S - M >= s only if
- * S >= s K / (K - 1):
- *   P(S - M >= s) <= sum over k >= 2 of P(K = k) P(S >= s k / (k - 1) | K = k).
- * The places other than the strongest are the n - 1 weakest of n, not n -
- * 1 places taken as they come: their product is far less often small
- * (by 4 to 6 times where it matters at 40 places). */
-static double scan_rest_tail(double s, size_t n) {
-  double lt = log(TPM_TAU), l1t = log1p(-TPM_TAU), total = 0, lfn = lgamma((double)n + 1);
-  for (size_t k = 2; k <= n; k++) {
-    double lw = lfn - lgamma((double)k + 1) - lgamma((double)(n - k) + 1) + (double)(n - k) * l1t + (double)k * lt;
-    double x = s * (double)k / (double)(k - 1) + (double)k * lt; /* the Gamma's excess */
-    double h = x > 0 ? 1.0 - gamma_p((double)k, x) : 1.0;
-    double term = exp(lw) * h;
-    total += term;
-    if ((double)k > (double)n * TPM_TAU + 3 && term < total * 1e-12) break;
-  }
-  return total > 1 ? 1 : total < P_FLOOR ? P_FLOOR : total;
-}
 
 /* No one place makes a pattern: a member may publish any counts it
  * likes, and a place's own jump is not a pattern across places. The
  * product's sum without the place of the smallest p-value (its largest
- * term), against that statistic's own law (scan_rest_tail; at least one
+ * term), against that statistic's own law (tpm_tail; at least one
  * place fewer than the least needed besides), and the larger of the two
  * p-values (both valid, so their maximum is). *kstar and zv as scan_os
  * over every place. */
@@ -349,5 +341,5 @@ double hls_pat__scan_robust(struct zent *zv, size_t m, size_t n, int kmin, size_
   if (rest < (size_t)(kmin > 1 ? kmin - 1 : 1)) return hls_pat__p_robust(p, 1);
   double s = 0;
   for (size_t k = 1; k <= rest; k++) s -= log(zv[k].z > P_FLOOR ? zv[k].z : P_FLOOR);
-  return hls_pat__p_robust(p, scan_rest_tail(s, n));
+  return hls_pat__p_robust(p, tpm_tail(s, n, true));
 }
