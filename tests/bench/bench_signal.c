@@ -542,14 +542,16 @@ static void place_sums(const struct oweeks *ow, const double *v, double *x, doub
   *phi = mean > 0 && var > mean ? var / mean : 1;
 }
 
-static bool in_plant(const struct placegen_plant *pl, uint32_t place) {
+/* A place's index among the plant's (sorted), or SIZE_MAX if it is not
+ * one of them. */
+static size_t plant_slot(const struct placegen_plant *pl, uint32_t place) {
   size_t lo = 0, hi = pl->n_places;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
     if (pl->places[mid] < place) lo = mid + 1;
     else hi = mid;
   }
-  return lo < pl->n_places && pl->places[lo] == place;
+  return lo < pl->n_places && pl->places[lo] == place ? lo : SIZE_MAX;
 }
 
 /* The rest of the network's series: its count in the weeks (*c) and in
@@ -558,7 +560,7 @@ static void rest_sums(const struct run *r, const struct plant_run *pr, int which
                       double *d) {
   *c = *d = 0;
   for (uint32_t p = 0; p < r->P; p++) {
-    if (in_plant(pr->pl, p)) continue;
+    if (plant_slot(pr->pl, p) != SIZE_MAX) continue;
     const double *v = pr->all[which] + (size_t)p * (size_t)r->W;
     for (int w = ow->on; w <= ow->to; w++) *c += v[w];
     for (int w = ow->b0; w < ow->on; w++) *d += v[w];
@@ -816,16 +818,9 @@ static int on_raw(void *ctx, uint32_t place, int32_t week, uint32_t theme, int s
     const struct placegen_plant *pl = pr->pl;
     int which = theme == pl->themes[0] ? 0 : pl->n_themes == 2 && theme == pl->themes[1] ? 1 : -1;
     if (which < 0) continue;
-    size_t lo = 0, hi = pl->n_places;
-    while (lo < hi) {
-      size_t mid = (lo + hi) / 2;
-      if (pl->places[mid] < place) lo = mid + 1;
-      else hi = mid;
-    }
-    bool at_plant = lo < pl->n_places && pl->places[lo] == place;
     oracle_add(r, pr, place, week, which, scale, raw);
-    if (week < pl->week_from) continue;
-    if (!at_plant || pr->shown[lo] != INT32_MAX) continue;
+    size_t lo = plant_slot(pl, place);
+    if (week < pl->week_from || lo == SIZE_MAX || pr->shown[lo] != INT32_MAX) continue;
     bool shown = true;
     if (pl->signal == HLS_PAT_TOGETHER) {
       pr->seen[which][lo] = week;
