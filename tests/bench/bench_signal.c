@@ -29,7 +29,10 @@
  * weeks by any engine: plant_oracle; and for emerging and together the
  * scan oracle, the p-value of a scan over every place that knows only
  * the onset, exact by Monte Carlo: plant_scan_oracle, its statistic
- * chosen by --scan-stat),
+ * chosen by --scan-stat; and the membership oracle: the evidence of each
+ * planted place's own counts at which 80% of them could be listed, and
+ * how many other places would be listed by chance beside them:
+ * plant_members),
  * distinct false patterns and false events per signal (and per 104
  * weeks), events a week (what a feed subscriber sees). Then an aggregate
  * per (places, background, style, mode) over the seeds, and the targets of
@@ -47,7 +50,9 @@
  *              shown_within_2_weeks, oracle_p (null: none), scan_oracle_p
  *              (emerging and together; null: none), scan_uniform_p (the
  *              same statistic's p-value as the engine reckons it; with
- *              --scan-stat tpm only)}]  (empty in null mode),
+ *              --scan-stat tpm only), member_p, member_false_places
+ *              (emerging, together, cross-scale; null: none)}]
+ *              (empty in null mode),
  *    distinct_patterns, false_patterns, false_patterns_per_104_weeks: COUNTS,
  *    events, false_events: {new, updated, retracted: COUNTS},
  *    events_per_week: {mean, new_or_updated_mean, max, max_week},
@@ -58,7 +63,9 @@
  *      rate, mean_delay (null if none found), mean_best_coverage,
  *      mean_shown_within_2_weeks, oracle_tested, oracle_under_bar,
  *      scan_oracle_tested, scan_oracle_under_bar, scan_uniform_tested,
- *      scan_uniform_under_bar}}  (planted signals only),
+ *      scan_uniform_under_bar, members_tested, members_at_most_tau (member_p
+ *      at most 0.05), mean_member_false_places (null if none tested)}}
+ *      (planted signals only),
  *    false_patterns_per_104_weeks: COUNTS (means), events_per_week: {mean,
  *    new_or_updated_mean, max}, seconds, oracle_check: CHECK (the runs' sums)}
  *   CHECK: null, or with --oracle-check in a world with an emerging plant
@@ -635,6 +642,63 @@ static double plant_oracle(const struct run *r, const struct plant_run *pr, int 
   return series == 2 ? (p[0] > p[1] ? p[0] : p[1]) : p[0];
 }
 
+/* --- the membership oracle: which places an engine could list --------------------- */
+
+/* A place's evidence of its own counts, as a test would list it: the
+ * TPM_TAU of the engine (a place is one of a pattern's places when its
+ * own p-value is at most this). */
+#define MEMBER_TAU 0.05
+
+static int double_cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* The membership oracle of a plant within SIGNAL_SCORE_SOON_WEEKS of its
+ * onset (emerging, together, cross-scale; NAN for the others or when the
+ * baseline is under 4 weeks): a pattern is found at 80% of its places
+ * only if it lists them, and a place can be listed only on its own data.
+ * Each of the plant's places gets the p-value of plant_oracle's test on
+ * its own raw counts (the onset known; cross-scale: the larger of its two
+ * scales'); the result is the needed-th smallest (needed: 80% of the
+ * places, rounded up), the evidence at which a rule listing places by
+ * their own evidence would list enough of them. *false_places: how many
+ * other places (with a count, not in the plant) such a rule would list
+ * beside them if nothing changed there (each with chance at most that
+ * p-value): the result times their number. */
+static double plant_members(const struct run *r, const struct plant_run *pr, int nb_max, double *false_places) {
+  const struct placegen_plant *pl = pr->pl;
+  struct oweeks ow;
+  *false_places = NAN;
+  if ((pl->signal != HLS_PAT_EMERGING && pl->signal != HLS_PAT_TOGETHER && pl->signal != HLS_PAT_CROSS_SCALE) ||
+      pl->n_places == 0 || pr->all[0] == NULL || !oracle_weeks(r, pl, nb_max, &ow))
+    return NAN;
+  int series = pl->signal == HLS_PAT_CROSS_SCALE ? 2 : 1;
+  double q[2] = {oracle_q(r, pr, 0, &ow), series == 2 ? oracle_q(r, pr, 1, &ow) : 0};
+  double *pv = malloc(pl->n_places * sizeof *pv);
+  if (pv == NULL) die("out of memory");
+  size_t others = 0;
+  for (uint32_t p = 0; p < r->P; p++) {
+    double worst = 0;
+    bool any = false;
+    for (int which = 0; which < series; which++) {
+      double x, s, phi;
+      place_sums(&ow, pr->all[which] + (size_t)p * (size_t)r->W, &x, &s, &phi);
+      any |= x + s > 0;
+      double pw = x + s > 0 ? binom_upper_midp(x / phi, (x + s) / phi, q[which]) : 1;
+      if (pw > worst) worst = pw;
+    }
+    size_t k = plant_slot(pl, p);
+    if (k != SIZE_MAX) pv[k] = worst;
+    else others += any;
+  }
+  qsort(pv, pl->n_places, sizeof *pv, double_cmp);
+  double t = pv[signal_score_needed(pl->n_places) - 1];
+  free(pv);
+  *false_places = t * (double)others;
+  return t;
+}
+
 /* --- the scan oracle: what a test that knew only the onset could see --------------- */
 
 /* splitmix64: the scan oracle's own draws, seeded per run and plant. */
@@ -1035,6 +1099,8 @@ struct plant_result {
   double oracle_p;      /* plant_oracle; NAN: none */
   double scan_oracle_p; /* plant_scan_oracle; NAN: none */
   double scan_uniform_p; /* its *uniform (--scan-stat tpm); NAN: none */
+  double member_p;       /* plant_members; NAN: none */
+  double member_false;   /* its *false_places */
 };
 
 /* --oracle-check: tests, and how many of each oracle's p-values were at
@@ -1298,6 +1364,7 @@ static void run_one(const struct opts *o, const struct hls_pat_params *eparams, 
     x->scan_oracle_p = plant_scan_oracle(&r, pr, eparams->baseline_weeks, res->oracle_bar,
                                          (uint64_t)seed * 0x100000001b3ULL + (uint64_t)k + 1,
                                          strcmp(o->scan_stat, "tpm") == 0 ? SCAN_TPM : SCAN_LTSS, &x->scan_uniform_p);
+    x->member_p = plant_members(&r, pr, eparams->baseline_weeks, &x->member_false);
     if (pl->signal == HLS_PAT_EMERGING && r.n_check > 0) {
       oracle_check_run(&r, pr, eparams->baseline_weeks, (uint64_t)seed, &res->check);
       res->checked = true;
@@ -1354,7 +1421,7 @@ static uint64_t sum_signals(const uint64_t v[HLS_PAT_SIGNAL_COUNT]) {
 }
 
 /* Tables fit in 100 columns (but a pair of long theme names). */
-#define PLANT_THEMES_COLUMN 78
+#define PLANT_THEMES_COLUMN 86
 
 static void print_run(FILE *f, const struct result *x, const char *style) {
   fprintf(f, "\n== %ld places x %ld weeks, background %s, %s, seed %ld (%d themes) ==\n", x->places, x->weeks,
@@ -1362,18 +1429,19 @@ static void print_run(FILE *f, const struct result *x, const char *style) {
   fprintf(f, "  %.1f s: generate %.1f, engine %.1f, score %.1f\n", x->gen_s + x->engine_s + x->score_s, x->gen_s,
           x->engine_s, x->score_s);
   if (x->n_plants > 0) {
-    fprintf(f, "  %-11s %6s %5s %5s %5s %5s %7s %7s %7s %7s %s\n", "plant", "places", "onset", "found", "delay",
-            "<=2wk", "best", "shown", "oracle", "scan", "theme(s)");
+    fprintf(f, "  %-11s %6s %5s %5s %5s %5s %7s %7s %7s %7s %7s %s\n", "plant", "places", "onset", "found", "delay",
+            "<=2wk", "best", "shown", "oracle", "scan", "members", "theme(s)");
     for (size_t k = 0; k < x->n_plants; k++) {
       const struct plant_result *p = &x->plants[k];
-      char delay[16] = "-", best[24], shown[24], oracle[24] = "-", scan[24] = "-";
+      char delay[16] = "-", best[24], shown[24], oracle[24] = "-", scan[24] = "-", members[24] = "-";
       if (!isnan(p->oracle_p)) snprintf(oracle, sizeof oracle, "%.0e", p->oracle_p);
+      if (!isnan(p->member_p)) snprintf(members, sizeof members, "%.0e", p->member_p);
       if (!isnan(p->scan_oracle_p)) snprintf(scan, sizeof scan, "%.0e", p->scan_oracle_p);
       if (p->found) snprintf(delay, sizeof delay, "%+d", p->delay);
       snprintf(best, sizeof best, "%zu/%zu", p->best_covered, p->n_places);
       snprintf(shown, sizeof shown, "%zu/%zu", p->shown_2w, p->n_places);
-      fprintf(f, "  %-11s %6zu %5d %5s %5s %5s %7s %7s %7s %7s ", hls_pat_signal_name(p->signal), p->n_places,
-              p->onset, p->found ? "yes" : "no", delay, p->within ? "yes" : "no", best, shown, oracle, scan);
+      fprintf(f, "  %-11s %6zu %5d %5s %5s %5s %7s %7s %7s %7s %7s ", hls_pat_signal_name(p->signal), p->n_places,
+              p->onset, p->found ? "yes" : "no", delay, p->within ? "yes" : "no", best, shown, oracle, scan, members);
       /* A pair too long for the line: its second theme below the first. */
       const char *plus = strstr(p->themes, " + ");
       if (plus != NULL && PLANT_THEMES_COLUMN + strlen(p->themes) > 100)
@@ -1383,7 +1451,8 @@ static void print_run(FILE *f, const struct result *x, const char *style) {
     fprintf(f, "  (onset: week index; found: a live pattern on the plant covered >= 80%% of its places;\n"
                "   best: most places covered; shown: places whose data show the plant within 2 weeks of onset;\n"
                "   oracle: p-value of a test that knows the plant's places and onset, on raw counts, 2 weeks in;\n"
-               "   scan: of a scan over every place that knows the onset only, the same counts)\n");
+               "   scan: of a scan over every place that knows the onset only, the same counts;\n"
+               "   members: the p-value of a place's own counts at which 80%% of its places are listed)\n");
   }
   fprintf(f, "  %-11s %8s %7s %7s | %7s %7s %7s | %7s %7s %7s\n", "signal", "patterns", "false", "f/104wk", "new",
           "updated", "retract", "f.new", "f.upd", "f.retr");
@@ -1423,6 +1492,9 @@ struct aggregate {
   size_t oracle_n[HLS_PAT_SIGNAL_COUNT], oracle_under[HLS_PAT_SIGNAL_COUNT]; /* plants with an oracle; under its bar */
   size_t scan_n[HLS_PAT_SIGNAL_COUNT], scan_under[HLS_PAT_SIGNAL_COUNT];     /* the same of the scan oracle */
   size_t uniform_n[HLS_PAT_SIGNAL_COUNT], uniform_under[HLS_PAT_SIGNAL_COUNT]; /* and of its uniform p-value */
+  /* plants with a membership oracle; at most MEMBER_TAU; its false places, summed */
+  size_t member_n[HLS_PAT_SIGNAL_COUNT], member_under[HLS_PAT_SIGNAL_COUNT];
+  double member_false_sum[HLS_PAT_SIGNAL_COUNT];
   bool checked; /* --oracle-check: the runs' sums */
   struct oracle_check check;
   double false_104[HLS_PAT_SIGNAL_COUNT], false_total_104, week_mean, week_new_updated_mean;
@@ -1455,6 +1527,11 @@ static void aggregate_add(struct aggregate *a, const struct result *x) {
     if (!isnan(p->scan_uniform_p)) {
       a->uniform_n[p->signal]++;
       a->uniform_under[p->signal] += p->scan_uniform_p <= x->oracle_bar;
+    }
+    if (!isnan(p->member_p)) {
+      a->member_n[p->signal]++;
+      a->member_under[p->signal] += p->member_p <= MEMBER_TAU;
+      a->member_false_sum[p->signal] += p->member_false;
     }
   }
   if (x->checked) {
@@ -1496,7 +1573,9 @@ static void print_aggregates(FILE *f, const struct aggregate *ag, size_t n, cons
                "2 weeks of onset / planted; then found at all (any delay), the mean delay when found, the\n"
                "mean best coverage, the mean share of its places whose data show it within 2 weeks, and\n"
                "the plants an oracle could find within 2 weeks (its p-value under fdr / 2 / (3 x themes)):\n"
-               "knowing the places (oracle), or the onset only (scan).\n");
+               "knowing the places (oracle), or the onset only (scan); members: the plants whose own data\n"
+               "show 80%% of their places at p <= 0.05 each (a place's evidence for a pattern to list it),\n"
+               "and the mean number of other places listed beside them at that plant's p-value, by chance.\n");
     fprintf(f, "  %6s %-8s %5s | %-8s %-8s %-8s %-8s %s\n", "places", "backgr.", "seeds", "spread", "emerging",
             "rising", "together", "cross");
     for (size_t i = 0; i < n; i++) {
@@ -1510,20 +1589,25 @@ static void print_aggregates(FILE *f, const struct aggregate *ag, size_t n, cons
       }
       fprintf(f, "\n");
     }
-    fprintf(f, "  %6s %-8s %-11s | %8s %8s %6s %6s %7s %7s\n", "places", "backgr.", "signal", "found", "delay",
-            "cover", "shown", "oracle", "scan");
+    fprintf(f, "  %6s %-8s %-11s | %8s %8s %6s %6s %7s %7s %7s %6s\n", "places", "backgr.", "signal", "found",
+            "delay", "cover", "shown", "oracle", "scan", "members", "others");
     for (size_t i = 0; i < n; i++) {
       const struct aggregate *a = &ag[i];
       for (int s = 0; s < HLS_PAT_SIGNAL_COUNT && !a->null; s++) {
         if (!a->planted[s]) continue;
-        char found[48], delay[32] = "-", oracle[48] = "-", scan[48] = "-";
+        char found[48], delay[32] = "-", oracle[48] = "-", scan[48] = "-", members[48] = "-", others[32] = "-";
         snprintf(found, sizeof found, "%zu/%zu", a->found[s], a->planted[s]);
         if (a->found[s]) snprintf(delay, sizeof delay, "%+.1f wk", a->delay_sum[s] / (double)a->found[s]);
         if (a->oracle_n[s]) snprintf(oracle, sizeof oracle, "%zu/%zu", a->oracle_under[s], a->oracle_n[s]);
         if (a->scan_n[s]) snprintf(scan, sizeof scan, "%zu/%zu", a->scan_under[s], a->scan_n[s]);
-        fprintf(f, "  %6ld %-8s %-11s | %8s %8s %5.0f%% %5.0f%% %7s %7s\n", a->places, backgrounds[a->background].name,
-                hls_pat_signal_name(s), found, delay, 100 * a->cover_sum[s] / (double)a->planted[s],
-                100 * a->shown_sum[s] / (double)a->planted[s], oracle, scan);
+        if (a->member_n[s]) {
+          snprintf(members, sizeof members, "%zu/%zu", a->member_under[s], a->member_n[s]);
+          snprintf(others, sizeof others, "%.1f", a->member_false_sum[s] / (double)a->member_n[s]);
+        }
+        fprintf(f, "  %6ld %-8s %-11s | %8s %8s %5.0f%% %5.0f%% %7s %7s %7s %6s\n", a->places,
+                backgrounds[a->background].name, hls_pat_signal_name(s), found, delay,
+                100 * a->cover_sum[s] / (double)a->planted[s], 100 * a->shown_sum[s] / (double)a->planted[s], oracle,
+                scan, members, others);
       }
     }
     for (size_t i = 0; i < n; i++) {
@@ -1592,7 +1676,8 @@ static json_t *result_json(const struct result *x, const char *style) {
   for (size_t k = 0; k < x->n_plants; k++) {
     const struct plant_result *p = &x->plants[k];
     json_array_append_new(
-        plants, json_pack("{s:s, s:s, s:I, s:I, s:i, s:i, s:b, s:o, s:b, s:I, s:f, s:I, s:o, s:o, s:o}", "signal",
+        plants, json_pack("{s:s, s:s, s:I, s:I, s:i, s:i, s:b, s:o, s:b, s:I, s:f, s:I, s:o, s:o, s:o, s:o, s:o}",
+                          "signal",
                           hls_pat_signal_name(p->signal), "themes", p->themes, "places", (json_int_t)p->n_places, "needed",
                           (json_int_t)p->needed, "onset_week", p->onset, "week_to", p->week_to, "found", p->found,
                           "delay_weeks", p->found ? json_integer(p->delay) : json_null(), "within_2_weeks", p->within,
@@ -1600,7 +1685,9 @@ static json_t *result_json(const struct result *x, const char *style) {
                           (double)p->best_covered / (double)p->n_places, "shown_within_2_weeks",
                           (json_int_t)p->shown_2w, "oracle_p", isnan(p->oracle_p) ? json_null() : json_real(p->oracle_p),
                           "scan_oracle_p", isnan(p->scan_oracle_p) ? json_null() : json_real(p->scan_oracle_p),
-                          "scan_uniform_p", isnan(p->scan_uniform_p) ? json_null() : json_real(p->scan_uniform_p)));
+                          "scan_uniform_p", isnan(p->scan_uniform_p) ? json_null() : json_real(p->scan_uniform_p),
+                          "member_p", isnan(p->member_p) ? json_null() : json_real(p->member_p),
+                          "member_false_places", isnan(p->member_p) ? json_null() : json_real(p->member_false)));
   }
   json_t *events = json_object(), *false_events = json_object();
   for (int c = 0; c < N_CHANGES; c++) {
@@ -1629,7 +1716,7 @@ static json_t *aggregate_json(const struct aggregate *a) {
     if (!a->planted[s]) continue;
     json_object_set_new(
         recall, hls_pat_signal_name(s),
-        json_pack("{s:I, s:I, s:I, s:f, s:o, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I}", "planted",
+        json_pack("{s:I, s:I, s:I, s:f, s:o, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "planted",
                   (json_int_t)a->planted[s],
                   "within_2_weeks",
                   (json_int_t)a->within[s], "found", (json_int_t)a->found[s], "rate",
@@ -1639,7 +1726,10 @@ static json_t *aggregate_json(const struct aggregate *a) {
                   a->shown_sum[s] / (double)a->planted[s], "oracle_tested", (json_int_t)a->oracle_n[s],
                   "oracle_under_bar", (json_int_t)a->oracle_under[s], "scan_oracle_tested", (json_int_t)a->scan_n[s],
                   "scan_oracle_under_bar", (json_int_t)a->scan_under[s], "scan_uniform_tested",
-                  (json_int_t)a->uniform_n[s], "scan_uniform_under_bar", (json_int_t)a->uniform_under[s]));
+                  (json_int_t)a->uniform_n[s], "scan_uniform_under_bar", (json_int_t)a->uniform_under[s],
+                  "members_tested", (json_int_t)a->member_n[s], "members_at_most_tau", (json_int_t)a->member_under[s],
+                  "mean_member_false_places",
+                  a->member_n[s] ? json_real(a->member_false_sum[s] / (double)a->member_n[s]) : json_null()));
   }
   json_object_set_new(false104, "total", json_real(a->false_total_104 / (double)a->runs));
   json_t *o = json_pack("{s:I, s:I, s:s, s:b, s:I, s:o, s:o, s:{s:f, s:f, s:i}, s:f}", "places",

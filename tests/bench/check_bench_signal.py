@@ -70,7 +70,7 @@ def check_signal_counts(where, counts, numbers=is_count):
 def check_plant(where, p, weeks, scan_stat):
     keys = ["signal", "themes", "places", "needed", "onset_week", "week_to", "found", "delay_weeks",
             "within_2_weeks", "best_covered", "best_coverage", "shown_within_2_weeks", "oracle_p", "scan_oracle_p",
-            "scan_uniform_p"]
+            "scan_uniform_p", "member_p", "member_false_places"]
     missing = [k for k in keys if k not in p]
     if not check(not missing, where, f"missing {missing}"):
         return
@@ -116,6 +116,15 @@ def check_plant(where, p, weeks, scan_stat):
             check(su is None, where, f"scan_uniform_p {su!r} with --scan-stat {scan_stat}")
     else:
         check(so is None and su is None, where, f"{p['signal']} with scan_oracle_p {so!r}, scan_uniform_p {su!r}")
+    # the membership oracle: emerging, together and cross-scale; a
+    # p-value and the other places listed at it (never negative)
+    mp, mf = p["member_p"], p["member_false_places"]
+    if p["signal"] in ("emerging", "together", "cross-scale"):
+        check(mp is None or (is_number(mp) and 0 <= mp <= 1), where, f"member_p {mp!r}")
+        check((mf is None) == (mp is None), where, f"member_false_places {mf!r} with member_p {mp!r}")
+        check(mf is None or (is_number(mf) and mf >= 0), where, f"member_false_places {mf!r}")
+    else:
+        check(mp is None and mf is None, where, f"{p['signal']} with member_p {mp!r}, member_false_places {mf!r}")
 
 
 def check_oracle_check(where, c, expected):
@@ -268,6 +277,17 @@ def check_aggregate(where, a, runs, null):
                     check(x.get(f"{name}_tested") == len(ps) and x.get(f"{name}_under_bar") == under, where,
                           f"{s}: {name} {x.get(f'{name}_under_bar')!r} of {x.get(f'{name}_tested')!r} under the "
                           f"bar, the runs say {under} of {len(ps)}")
+                ms = [p for r in mine for p in r.get("plants", [])
+                      if p.get("signal") == s and p.get("member_p") is not None]
+                under = sum(1 for p in ms if p["member_p"] <= 0.05)
+                check(x.get("members_tested") == len(ms) and x.get("members_at_most_tau") == under, where,
+                      f"{s}: members {x.get('members_at_most_tau')!r} of {x.get('members_tested')!r} at most 0.05, "
+                      f"the runs say {under} of {len(ms)}")
+                mean = sum(p["member_false_places"] for p in ms) / len(ms) if ms else None
+                got = x.get("mean_member_false_places")
+                check((got is None and mean is None) or
+                      (is_number(got) and mean is not None and math.isclose(got, mean, rel_tol=1e-9, abs_tol=1e-9)),
+                      where, f"{s}: mean_member_false_places {got!r}, the runs say {mean!r}")
     check_signal_counts(f"{where} false_patterns_per_104_weeks", a["false_patterns_per_104_weeks"], is_number)
     epw = a["events_per_week"]
     check(isinstance(epw, dict) and all(is_number(epw.get(k)) for k in ["mean", "new_or_updated_mean", "max"]),
