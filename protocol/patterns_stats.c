@@ -211,6 +211,47 @@ static double binom_midp(double x, double n, double q) {
   return r < 0 ? 0 : r;
 }
 
+/* Beta-binomial counts above this many are tested by the binomial in
+ * units of phi (the sum below would take too long). */
+#define BB_MAX_N 1000.0
+/* Below this kappa the beta-binomial is the binomial (and its lgamma
+ * terms, of numbers near 1 / kappa, would lose their digits). */
+#define BB_MIN_KAPPA 1e-6
+
+/* The mid-p upper tail at x of a beta-binomial (n trials, the chance
+ * Beta(a, b)), for real x and n (counts are halves, the middle of a
+ * rounded cell's interval, and n holds the prior): the terms C(n, j) B(j
+ * + a, n - j + b) / B(a, b), extended to real j and n by lgamma, on the
+ * grid j = x - floor(x), x - floor(x) + 1, ... up to n; those from x over
+ * those of the whole grid (exact for whole x and n), summed outward from
+ * the mean until they no longer count. */
+double hls_pat__bbinom_midp(double x, double n, double a, double b) {
+  if (x <= 0) return 1;
+  if (x > n) return 0;
+  double f = x - floor(x), c = lgamma(n + 1) - lgamma(n + a + b) - (lgamma(a) + lgamma(b) - lgamma(a + b));
+  double imax = floor(n - f + 1e-9), ix = x - f;
+#define BB_PMF(i) exp(c - lgamma(f + (i) + 1) - lgamma(n - f - (i) + 1) + lgamma(f + (i) + a) + lgamma(n - f - (i) + b))
+  double i0 = floor(n * a / (a + b) - f + 0.5);
+  if (i0 < 0) i0 = 0;
+  if (i0 > imax) i0 = imax;
+  double up = 0, down = 0, above = 0; /* up: i >= i0; down: i < i0; above: i >= ix */
+  for (double i = i0; i <= imax; i++) {
+    double t = BB_PMF(i);
+    up += t;
+    if (i >= ix) above += t;
+    if (i > i0 + 2 && i > ix && t < up * 1e-16) break;
+  }
+  for (double i = i0 - 1; i >= 0; i--) {
+    double t = BB_PMF(i);
+    down += t;
+    if (i >= ix) above += t;
+    if (i < i0 - 2 && i < ix && t < (up + down) * 1e-16) break;
+  }
+  double total = up + down, r = total > 0 ? (above - 0.5 * BB_PMF(ix)) / total : 1;
+#undef BB_PMF
+  return r < 0 ? 0 : r > 1 ? 1 : r;
+}
+
 /* --- places against their own baselines, combined --------------------------------------- */
 
 /* A place's surprise in weeks [i-R+1, i] of one series against its own
@@ -225,7 +266,12 @@ static double binom_midp(double x, double n, double q) {
  * network's change over the same weeks (hls_pat__network_change; 1 for
  * none); s gets two weeks of the theme's mean
  * (prior_mu), and is at least half a cell, so that a place that never
- * reported the theme is not infinitely surprised by one cell. *pz: that
+ * reported the theme is not infinitely surprised by one cell. Where the
+ * baseline's weeks vary more than Poisson (Q given, phi > 1, at most
+ * BB_MAX_N records), the weeks are taken as gamma-Poisson (each week's
+ * rate the mean times a Gamma variable of mean 1 and variance kappa =
+ * (phi - 1) / mean) and the whole count x of x + s is beta-binomial,
+ * Beta(R rho / kappa, (nb + 2) / kappa), instead. *pz: that
  * upper tail, computed only when z > zmin (else 1: a caller that keeps
  * only small p-values passes the z below which none can be small); *z: the
  * signed root of the Poisson deviance, for direction and size. False if
@@ -258,7 +304,19 @@ bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const d
   *z = x >= e ? sqrt(dev) : -sqrt(dev);
   /* x <= e is at or below the binomial's mean: its upper tail is at least
    * about a half */
-  if (pz != NULL) *pz = x > e && *z > zmin ? binom_midp(x, x + s, q) : 1.0;
+  if (pz != NULL) {
+    double X = P[i + 1 - lo] - P[r0 - lo], Sr = S + k * prior_mu;
+    if (!(x > e && *z > zmin)) *pz = 1.0;
+    else if (Q != NULL && phi > 1 && (phi - 1) / (S / nb) > BB_MIN_KAPPA && X + Sr <= BB_MAX_N) {
+      /* weeks whose rate varies (each week's the mean times a Gamma
+       * variable of mean 1 and variance kappa = (phi - 1) / mean): given
+       * the total, the count is beta-binomial */
+      double kappa = (phi - 1) / (S / nb);
+      *pz = hls_pat__bbinom_midp(X, X + Sr, R * rho / kappa, (nb + k) / kappa);
+    } else {
+      *pz = binom_midp(x, x + s, q);
+    }
+  }
   if (phi_out != NULL) *phi_out = phi;
   return true;
 }

@@ -5,7 +5,11 @@
  * its normal law against that convolution where the sum's support is too
  * wide to convolve. And the truncated product's rule that no one place
  * makes a pattern (hls_pat__scan_robust): the law of the sum without its
- * largest term, against that law drawn here (Monte Carlo). */
+ * largest term, against that law drawn here (Monte Carlo). And a place's
+ * test against its own baseline when its weeks vary more than Poisson
+ * (hls_pat__bbinom_midp, hls_pat__place_z): the beta-binomial tail
+ * against its sum written here, and the test's p-values on weeks drawn
+ * as gamma-Poisson counts. */
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -219,6 +223,125 @@ static void test_scan_rest_against_drawn(void **state) {
   }
 }
 
+/* The beta-binomial mid-p tail by its definition: pmf(0) = prod (b + j)
+ * / (a + b + j), then pmf(k + 1) = pmf(k) (n - k) (k + a) / ((k + 1) (n -
+ * k - 1 + b)). */
+static double bb_reference(unsigned x, unsigned n, double a, double b) {
+  double pmf = 1, tail = 0;
+  for (unsigned j = 0; j < n; j++) pmf *= (b + j) / (a + b + j);
+  for (unsigned k = 0; k <= n; k++) {
+    if (k == x) tail += pmf / 2;
+    else if (k > x) tail += pmf;
+    if (k < n) pmf *= (double)(n - k) * (k + a) / ((double)(k + 1) * ((double)(n - k) - 1 + b));
+  }
+  return tail;
+}
+
+/* The binomial mid-p tail by its definition. */
+static double binom_reference(unsigned x, unsigned n, double q) {
+  double tail = 0;
+  for (unsigned k = x; k <= n; k++) {
+    double pmf = choose(n, k) * pow(q, k) * pow(1 - q, n - k);
+    tail += k == x ? pmf / 2 : pmf;
+  }
+  return tail;
+}
+
+static void test_bbinom_exact(void **state) {
+  (void)state;
+  const struct {
+    unsigned x, n;
+    double a, b;
+  } c[] = {{3, 10, 0.5, 13}, {8, 30, 2, 52}, {10, 60, 0.2, 5}, {25, 60, 4, 80}, {2, 3, 1, 1}, {1, 1, 0.7, 9},
+           {0, 12, 1, 3},   {12, 12, 3, 3}};
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+    double got = hls_pat__bbinom_midp(c[i].x, c[i].n, c[i].a, c[i].b), want = c[i].x == 0 ? 1 : bb_reference(c[i].x, c[i].n, c[i].a, c[i].b);
+    print_message("# beta-binomial x %u n %u a %g b %g: %.12g (sum %.12g)\n", c[i].x, c[i].n, c[i].a, c[i].b, got, want);
+    assert_true(fabs(got - want) <= 1e-8 * want + 1e-300); /* lgamma's rounding, summed */
+  }
+  /* a and b large with a / (a + b) = q: the binomial */
+  for (unsigned x = 1; x <= 9; x += 2) {
+    double got = hls_pat__bbinom_midp(x, 20, 0.1 * 1e8, 0.9 * 1e8), want = binom_reference(x, 20, 0.1);
+    assert_true(fabs(got - want) <= 1e-5 * want);
+  }
+  /* halves: a tail in [0, 1], falling as x rises */
+  double last = 1;
+  for (double x = 0.5; x <= 20.5; x += 1) {
+    double p = hls_pat__bbinom_midp(x, 20.5, 1.5, 30);
+    assert_true(p >= 0 && p <= 1 && p <= last);
+    last = p;
+  }
+}
+
+/* splitmix64, and draws from it: uniform, Gamma(shape, 1) (Marsaglia and
+ * Tsang), Poisson (by inversion: the means here are small). */
+static uint64_t sm_next(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+static double sm_unit(uint64_t *x) { return ((double)(sm_next(x) >> 11) + 0.5) * 0x1.0p-53; }
+static double sm_normal(uint64_t *x) { return sqrt(-2 * log(sm_unit(x))) * cos(6.283185307179586 * sm_unit(x)); }
+static double sm_gamma(uint64_t *x, double shape) {
+  if (shape < 1) return sm_gamma(x, shape + 1) * pow(sm_unit(x), 1 / shape);
+  double d = shape - 1.0 / 3, c = 1 / sqrt(9 * d);
+  for (;;) {
+    double z = sm_normal(x), v = 1 + c * z;
+    if (v <= 0) continue;
+    v = v * v * v;
+    if (log(sm_unit(x)) < 0.5 * z * z + d - d * v + d * log(v)) return d * v;
+  }
+}
+static double sm_poisson(uint64_t *x, double mu) {
+  double u = sm_unit(x), p = exp(-mu), cdf = p;
+  unsigned k = 0;
+  while (u > cdf && k < 10000) p *= mu / ++k, cdf += p;
+  return k;
+}
+
+/* A place whose weekly counts are Poisson of its mean times a Gamma
+ * variable of mean 1 and variance kappa (gamma-Poisson: weeks busier and
+ * quieter than Poisson), tested in week 27 against its 26 weeks before,
+ * nothing changed: its p-values are at most 0.01 and 0.001 no more often
+ * than with the binomial in units of the same phi (the law before, whose
+ * tail is too short for such weeks), and at most 4 times as often as
+ * that (less 4 standard errors): kappa is learnt from the place's own 26
+ * weeks, and where it comes out too small the test is too bold. */
+static void test_place_gamma_poisson(void **state) {
+  (void)state;
+  struct hls_pat_params prm;
+  hls_pat_params_default(&prm);
+  enum { W = 27 };
+  const double means[] = {0.5, 2, 6}, kappa = 0.5, levels[] = {0.01, 0.001};
+  const long draws = 40000;
+  uint64_t seed = 42;
+  for (size_t mi = 0; mi < sizeof means / sizeof means[0]; mi++) {
+    long hit[2][2] = {{0, 0}, {0, 0}}; /* [law: now, before][level] */
+    for (long d = 0; d < draws; d++) {
+      double P[W + 1] = {0}, Q[W + 1] = {0};
+      int32_t NZ[W + 1] = {0};
+      for (int w = 0; w < W; w++) {
+        double y = sm_poisson(&seed, means[mi] * sm_gamma(&seed, 1 / kappa) * kappa);
+        P[w + 1] = P[w] + y, Q[w + 1] = Q[w] + y * y, NZ[w + 1] = NZ[w] + (y > 0);
+      }
+      double z, pz, phi;
+      if (!hls_pat__place_z(&prm, P, Q, NZ, 0, 0, W - 1, 1, 2, means[mi], 1, 1, 0, &z, &pz, &phi)) continue;
+      double z0, pz0;
+      assert_true(hls_pat__place_z(&prm, P, NULL, NZ, 0, 0, W - 1, 1, 2, means[mi], phi, 1, 0, &z0, &pz0, NULL));
+      for (int l = 0; l < 2; l++) hit[0][l] += pz <= levels[l], hit[1][l] += pz0 <= levels[l];
+    }
+    for (int l = 0; l < 2; l++) {
+      double now = (double)hit[0][l] / draws, before = (double)hit[1][l] / draws;
+      double se = sqrt(levels[l] * (1 - levels[l]) / draws);
+      print_message("# mean %g a week, kappa %g: p <= %g in %.4f of weeks (binomial in units of phi: %.4f)\n",
+                    means[mi], kappa, levels[l], now, before);
+      assert_true(now <= 4 * levels[l] + 4 * se);
+      assert_true(now <= before);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_one_table_is_fisher),
@@ -226,6 +349,8 @@ int main(void) {
       cmocka_unit_test(test_fixed_tables),
       cmocka_unit_test(test_many_tables_normal),
       cmocka_unit_test(test_scan_rest_against_drawn),
+      cmocka_unit_test(test_bbinom_exact),
+      cmocka_unit_test(test_place_gamma_poisson),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
