@@ -273,28 +273,21 @@ static void test_bbinom_exact(void **state) {
   }
 }
 
-/* splitmix64, and draws from it: uniform, Gamma(shape, 1) (Marsaglia and
- * Tsang), Poisson (by inversion: the means here are small). */
-static uint64_t sm_next(uint64_t *x) {
-  uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-static double sm_unit(uint64_t *x) { return ((double)(sm_next(x) >> 11) + 0.5) * 0x1.0p-53; }
-static double sm_normal(uint64_t *x) { return sqrt(-2 * log(sm_unit(x))) * cos(6.283185307179586 * sm_unit(x)); }
-static double sm_gamma(uint64_t *x, double shape) {
-  if (shape < 1) return sm_gamma(x, shape + 1) * pow(sm_unit(x), 1 / shape);
+/* Draws from xs_unit: normal (Box-Muller), Gamma(shape, 1) (Marsaglia
+ * and Tsang), Poisson (by inversion: the means here are small). */
+static double xs_normal(void) { return sqrt(-2 * log(xs_unit())) * cos(6.283185307179586 * xs_unit()); }
+static double xs_gamma(double shape) {
+  if (shape < 1) return xs_gamma(shape + 1) * pow(xs_unit(), 1 / shape);
   double d = shape - 1.0 / 3, c = 1 / sqrt(9 * d);
   for (;;) {
-    double z = sm_normal(x), v = 1 + c * z;
+    double z = xs_normal(), v = 1 + c * z;
     if (v <= 0) continue;
     v = v * v * v;
-    if (log(sm_unit(x)) < 0.5 * z * z + d - d * v + d * log(v)) return d * v;
+    if (log(xs_unit()) < 0.5 * z * z + d - d * v + d * log(v)) return d * v;
   }
 }
-static double sm_poisson(uint64_t *x, double mu) {
-  double u = sm_unit(x), p = exp(-mu), cdf = p;
+static double xs_poisson(double mu) {
+  double u = xs_unit(), p = exp(-mu), cdf = p;
   unsigned k = 0;
   while (u > cdf && k < 10000) p *= mu / ++k, cdf += p;
   return k;
@@ -315,14 +308,14 @@ static void test_place_gamma_poisson(void **state) {
   enum { W = 27 };
   const double means[] = {0.5, 2, 6}, kappa = 0.5, levels[] = {0.01, 0.001};
   const long draws = 40000;
-  uint64_t seed = 42;
+  xs_state = 42;
   for (size_t mi = 0; mi < sizeof means / sizeof means[0]; mi++) {
     long hit[2][2] = {{0, 0}, {0, 0}}; /* [law: now, before][level] */
     for (long d = 0; d < draws; d++) {
       double P[W + 1] = {0}, Q[W + 1] = {0};
       int32_t NZ[W + 1] = {0};
       for (int w = 0; w < W; w++) {
-        double y = sm_poisson(&seed, means[mi] * sm_gamma(&seed, 1 / kappa) * kappa);
+        double y = xs_poisson(means[mi] * xs_gamma(1 / kappa) * kappa);
         P[w + 1] = P[w] + y, Q[w + 1] = Q[w] + y * y, NZ[w + 1] = NZ[w] + (y > 0);
       }
       double z, pz, phi;
