@@ -305,13 +305,12 @@ bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const d
   /* x <= e is at or below the binomial's mean: its upper tail is at least
    * about a half */
   if (pz != NULL) {
-    double X = P[i + 1 - lo] - P[r0 - lo], Sr = S + k * prior_mu;
+    /* weeks whose rate varies (each week's the mean times a Gamma variable
+     * of mean 1 and variance kappa = (phi - 1) / mean; phi > 1 needs S > 0):
+     * given the total, the count is beta-binomial */
+    double X = P[i + 1 - lo] - P[r0 - lo], Sr = S + k * prior_mu, kappa = phi > 1 ? (phi - 1) / (S / nb) : 0;
     if (!(x > e && *z > zmin)) *pz = 1.0;
-    else if (Q != NULL && phi > 1 && (phi - 1) / (S / nb) > BB_MIN_KAPPA && X + Sr <= BB_MAX_N) {
-      /* weeks whose rate varies (each week's the mean times a Gamma
-       * variable of mean 1 and variance kappa = (phi - 1) / mean): given
-       * the total, the count is beta-binomial */
-      double kappa = (phi - 1) / (S / nb);
+    else if (Q != NULL && kappa > BB_MIN_KAPPA && X + Sr <= BB_MAX_N) {
       *pz = hls_pat__bbinom_midp(X, X + Sr, R * rho / kappa, (nb + k) / kappa);
     } else {
       *pz = binom_midp(x, x + s, q);
