@@ -644,10 +644,10 @@ static double plant_oracle(const struct run *r, const struct plant_run *pr, int 
 
 /* --- the membership oracle: which places an engine could list --------------------- */
 
-/* A place's evidence of its own counts, as a test would list it: the
- * TPM_TAU of the engine (a place is one of a pattern's places when its
- * own p-value is at most this). */
-#define MEMBER_TAU 0.05
+/* The engine's TPM_TAU: a place's p-value counts in the truncated
+ * product, and the place is one of a pattern's places, when it is at
+ * most this. */
+#define ENGINE_TAU 0.05
 
 static int double_cmp(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -744,8 +744,6 @@ static int scan_place_cmp(const void *a, const void *b) {
 
 enum scan_stat_kind { SCAN_LTSS, SCAN_TPM };
 
-/* The truncated product's threshold, as the engine's (TPM_TAU). */
-#define SCAN_TPM_TAU 0.05
 
 /* The scan statistic of places v[0..n-1] (q: the binomial's chance), as
  * the engine's rule has it, the place of the strongest evidence of its
@@ -753,7 +751,7 @@ enum scan_stat_kind { SCAN_LTSS, SCAN_TPM };
  * of the others by the expectation-based Poisson score, which is one of
  * the prefixes of the places in order of x / e (the linear-time subset
  * scan: Neill 2012); SCAN_TPM, the engine's, -log of the product of the
- * others' p-values at most SCAN_TPM_TAU (each place's conditional mid-p).
+ * others' p-values at most ENGINE_TAU (each place's conditional mid-p).
  * *all (if not NULL, SCAN_TPM): the sum with no place left out. v is
  * reordered. */
 static double scan_stat(struct scan_place *v, size_t n, double q, enum scan_stat_kind kind, double *all) {
@@ -762,7 +760,7 @@ static double scan_stat(struct scan_place *v, size_t n, double q, enum scan_stat
     for (size_t i = 0; i < n; i++) {
       if (!(v[i].x > v[i].e)) continue;
       double p = binom_upper_midp(v[i].x, v[i].n > v[i].x ? v[i].n : v[i].x, q);
-      if (p > SCAN_TPM_TAU) continue;
+      if (p > ENGINE_TAU) continue;
       double y = -log(p > 1e-300 ? p : 1e-300);
       sum += y;
       if (y > ymax) ymax = y;
@@ -802,9 +800,9 @@ static double scan_stat(struct scan_place *v, size_t n, double q, enum scan_stat
  * is the larger of the two. */
 static double tpm_uniform_p(double s, size_t n, bool rest) {
   if (s <= 0 || n == 0) return 1;
-  double lt = log(SCAN_TPM_TAU), total = 0;
+  double lt = log(ENGINE_TAU), total = 0;
   for (size_t k = rest ? 2 : 1; k <= n; k++) {
-    double lw = lgamma(n + 1.0) - lgamma(k + 1.0) - lgamma(n - k + 1.0) + (double)(n - k) * log1p(-SCAN_TPM_TAU) +
+    double lw = lgamma(n + 1.0) - lgamma(k + 1.0) - lgamma(n - k + 1.0) + (double)(n - k) * log1p(-ENGINE_TAU) +
                 (double)k * lt;
     double h = 1, sk = rest ? s * (double)k / (double)(k - 1) : s;
     if (-sk <= (double)k * lt) {
@@ -1492,7 +1490,7 @@ struct aggregate {
   size_t oracle_n[HLS_PAT_SIGNAL_COUNT], oracle_under[HLS_PAT_SIGNAL_COUNT]; /* plants with an oracle; under its bar */
   size_t scan_n[HLS_PAT_SIGNAL_COUNT], scan_under[HLS_PAT_SIGNAL_COUNT];     /* the same of the scan oracle */
   size_t uniform_n[HLS_PAT_SIGNAL_COUNT], uniform_under[HLS_PAT_SIGNAL_COUNT]; /* and of its uniform p-value */
-  /* plants with a membership oracle; at most MEMBER_TAU; its false places, summed */
+  /* plants with a membership oracle; at most ENGINE_TAU; its false places, summed */
   size_t member_n[HLS_PAT_SIGNAL_COUNT], member_under[HLS_PAT_SIGNAL_COUNT];
   double member_false_sum[HLS_PAT_SIGNAL_COUNT];
   bool checked; /* --oracle-check: the runs' sums */
@@ -1530,7 +1528,7 @@ static void aggregate_add(struct aggregate *a, const struct result *x) {
     }
     if (!isnan(p->member_p)) {
       a->member_n[p->signal]++;
-      a->member_under[p->signal] += p->member_p <= MEMBER_TAU;
+      a->member_under[p->signal] += p->member_p <= ENGINE_TAU;
       a->member_false_sum[p->signal] += p->member_false;
     }
   }
