@@ -27,7 +27,9 @@
 #include "disclosure.h"
 #include "patterns.h"
 
+#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
@@ -71,6 +73,7 @@ int hls_patterns_new(struct hls_patterns **out, const struct hls_pat_params *par
   struct hls_patterns *pt = calloc(1, sizeof *pt);
   if (pt == NULL) return hls_why_set(why, HLS_ENOMEM, "patterns: out of memory");
   pt->prm = *params;
+  pt->threads = 1;
   pt->regions = malloc(sizeof *pt->regions);
   if (pt->regions == NULL || (pt->regions[0] = strdup("")) == NULL) {
     free(pt->regions);
@@ -139,7 +142,6 @@ void hls_patterns_free(struct hls_patterns *pt) {
   free(pt->dirty_windows);
   free(pt->mark);
   free(pt->scratch_places);
-  free(pt->slot_of);
   free(pt->tpats);
   hls_pat__tcomp_free(pt->tc);
   for (size_t i = 0; i < pt->n_regions; i++) free(pt->regions[i]);
@@ -163,9 +165,6 @@ static struct place *place_get(struct hls_patterns *pt, const uint8_t origin[HLS
   uint32_t *sp = realloc(pt->scratch_places, (pt->n_places + 1) * sizeof *sp);
   if (sp == NULL) return NULL;
   pt->scratch_places = sp;
-  uint32_t *so = realloc(pt->slot_of, (pt->n_places + 1) * sizeof *so);
-  if (so == NULL) return NULL;
-  pt->slot_of = so;
   p = calloc(1, sizeof *p);
   if (p == NULL) return NULL;
   memcpy(p->origin, origin, HLS_KEY_BYTES);
@@ -897,24 +896,106 @@ void hls_patterns_set_stop(struct hls_patterns *pt, bool (*stop)(void *ctx), voi
 
 static bool stopped(const struct hls_patterns *pt) { return pt->stop != NULL && pt->stop(pt->stop_ctx); }
 
+void hls_patterns_set_threads(struct hls_patterns *pt, int threads) {
+  pt->threads = threads < 1 ? 1 : threads > HLS_PAT_MAX_THREADS ? HLS_PAT_MAX_THREADS : threads;
+}
+
+/* The dirty themes' tests, shared out among threads: each takes the next
+ * theme not taken, into its own scratch (struct tcomp). A theme's tests
+ * read only its own cells and the places, and write only its own
+ * results, so they come out the same however the themes are shared. */
+struct theme_pool {
+  struct hls_patterns *pt;
+  struct theme **todo; /* the dirty themes, the largest first when shared */
+  size_t n_todo;
+  atomic_size_t next;
+  atomic_int rc;     /* the first error, 0 if none */
+  atomic_bool halt;  /* an error, or the host asked to stop */
+};
+
+static void pool_fail(struct theme_pool *tp, int rc) {
+  int none = 0;
+  atomic_compare_exchange_strong(&tp->rc, &none, rc);
+  atomic_store(&tp->halt, true);
+}
+
+/* Compute themes until none is left. The host's stop is asked on the
+ * calling thread only (main), between one theme and the next. */
+static void pool_run(struct theme_pool *tp, struct tcomp *c, bool main) {
+  struct hls_patterns *pt = tp->pt;
+  for (;;) {
+    if (atomic_load(&tp->halt)) return;
+    if (main && stopped(pt)) {
+      pool_fail(tp, HLS_ECLOSED);
+      return;
+    }
+    size_t i = atomic_fetch_add(&tp->next, 1);
+    if (i >= tp->n_todo) return;
+    struct theme *t = tp->todo[i];
+    if (t->test_from == INT32_MAX) continue;
+    int32_t from = t->test_from <= pt->gmin ? 0 : t->test_from - pt->gmin;
+    int32_t last = t->test_last == INT32_MAX ? INT32_MAX : t->test_last - pt->gmin;
+    int rc = hls_pat__theme_tests(pt, c, t, from, last);
+    if (rc != 0) {
+      pool_fail(tp, rc);
+      return;
+    }
+    t->test_from = INT32_MAX, t->test_last = INT32_MIN;
+  }
+}
+
+/* A theme's cells held: about what its tests cost. */
+struct theme_size {
+  struct theme *t;
+  size_t cells;
+};
+
+static int theme_size_cmp(const void *a, const void *b) {
+  const struct theme_size *x = a, *y = b;
+  if (x->cells != y->cells) return (x->cells < y->cells) - (x->cells > y->cells);
+  return (x->t->ix > y->t->ix) - (x->t->ix < y->t->ix);
+}
+
+/* The themes to share out, the largest first, so that no thread is left
+ * with a large one when the others are done; NULL if out of memory. */
+static struct theme **pool_order(struct hls_patterns *pt) {
+  size_t n = pt->n_dirty_themes;
+  struct theme_size *ts = malloc((n ? n : 1) * sizeof *ts);
+  struct theme **out = malloc((n ? n : 1) * sizeof *out);
+  if (ts == NULL || out == NULL) {
+    free(ts), free(out);
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    struct theme *t = pt->dirty_themes[i];
+    ts[i] = (struct theme_size){t, 0};
+    for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next) ts[i].cells += bk->n;
+  }
+  qsort(ts, n, sizeof *ts, theme_size_cmp);
+  for (size_t i = 0; i < n; i++) out[i] = ts[i].t;
+  free(ts);
+  return out;
+}
+
+struct pool_worker {
+  pthread_t th;
+  struct theme_pool *tp;
+  struct tcomp *c;
+};
+
+static void *pool_worker_main(void *arg) {
+  struct pool_worker *w = arg;
+  pool_run(w->tp, w->c, false);
+  return NULL;
+}
+
 int hls_patterns_update(struct hls_patterns *pt, hls_pat_change_fn fn, void *ctx) {
   struct ctx_update cu = {fn, ctx, 0};
   pt->gen++;
   int rc = 0;
-  /* 1. The dirty themes' and windows' tests. */
-  for (size_t i = 0; i < pt->n_dirty_themes && rc == 0; i++) {
-    if (stopped(pt)) {
-      rc = HLS_ECLOSED;
-      break;
-    }
-    struct theme *t = pt->dirty_themes[i];
-    if (t->test_from == INT32_MAX) continue;
-    int32_t from = t->test_from <= pt->gmin ? 0 : t->test_from - pt->gmin;
-    int32_t last = t->test_last == INT32_MAX ? INT32_MAX : t->test_last - pt->gmin;
-    if ((rc = hls_pat__theme_tests(pt, t, from, last)) == 0) t->test_from = INT32_MAX, t->test_last = INT32_MIN;
-  }
-  /* A window's counts are the history of the next ones: recompute those
-   * too, in order. */
+  if (pt->tc == NULL && (pt->tc = calloc(1, sizeof *pt->tc)) == NULL) return HLS_ENOMEM;
+  /* 1. The dirty themes' and windows' tests. A window's counts are the
+   * history of the next ones: those are recomputed too, in order. */
   for (size_t i = 0, n = pt->n_dirty_windows; i < n && rc == 0; i++)
     for (int32_t h = 1; h <= TOGETHER_REACH && rc == 0; h++) {
       int32_t k = pt->dirty_windows[i]->k + h;
@@ -922,8 +1003,32 @@ int hls_patterns_update(struct hls_patterns *pt, hls_pat_change_fn fn, void *ctx
       HASH_FIND(hh, pt->windows, &k, sizeof k, nw);
       if (nw != NULL && !mark_window(pt, nw)) rc = HLS_ENOMEM;
     }
+  if (rc != 0) return rc;
   if (pt->n_dirty_windows > 1) qsort(pt->dirty_windows, pt->n_dirty_windows, sizeof *pt->dirty_windows, window_k_cmp);
+  /* The themes go to every thread; the windows, each of which reads the
+   * one before, to this one first (they read the themes' cells, which
+   * the themes' tests do not change). */
+  struct theme_pool tp = {.pt = pt, .todo = pt->dirty_themes, .n_todo = pt->n_dirty_themes};
+  atomic_init(&tp.next, 0);
+  atomic_init(&tp.rc, 0);
+  atomic_init(&tp.halt, false);
+  struct pool_worker wk[HLS_PAT_MAX_THREADS];
+  size_t nw = 0, want = pt->threads > 1 ? (size_t)pt->threads - 1 : 0;
+  if (want > pt->n_dirty_themes) want = pt->n_dirty_themes;
+  struct theme **order = want > 0 ? pool_order(pt) : NULL;
+  if (order != NULL) tp.todo = order;
+  else want = 0; /* out of memory: this thread alone, in the usual order */
+  for (; nw < want; nw++) {
+    wk[nw] = (struct pool_worker){.tp = &tp, .c = calloc(1, sizeof *wk[nw].c)};
+    /* fewer threads (none) if the system will not give more */
+    if (wk[nw].c == NULL) break;
+    if (pthread_create(&wk[nw].th, NULL, pool_worker_main, &wk[nw]) != 0) {
+      free(wk[nw].c);
+      break;
+    }
+  }
   for (size_t i = 0; i < pt->n_dirty_windows && rc == 0; i++) {
+    if (atomic_load(&tp.halt)) break;
     if (stopped(pt)) {
       rc = HLS_ECLOSED;
       break;
@@ -931,6 +1036,14 @@ int hls_patterns_update(struct hls_patterns *pt, hls_pat_change_fn fn, void *ctx
     rc = hls_pat__window_compute(pt, pt->dirty_windows[i]);
     pt->together_dirty = true;
   }
+  if (rc != 0) pool_fail(&tp, rc);
+  pool_run(&tp, pt->tc, true);
+  for (size_t i = 0; i < nw; i++) {
+    pthread_join(wk[i].th, NULL);
+    hls_pat__tcomp_free(wk[i].c);
+  }
+  free(order);
+  if (rc == 0) rc = atomic_load(&tp.rc);
   /* 2. Each week's FDR cutoff; the themes it decides differently. */
   if (rc == 0) rc = hls_pat__cutoffs_compute(pt);
   /* 3. Their patterns. */

@@ -271,6 +271,15 @@ void hls_patterns_compact(struct hls_patterns *pt);
  * a host that computes on a worker thread and must be able to stop it.
  * stop NULL: never (the default). */
 void hls_patterns_set_stop(struct hls_patterns *pt, bool (*stop)(void *ctx), void *ctx);
+/* The most threads hls_patterns_set_threads takes. */
+#define HLS_PAT_MAX_THREADS 16
+/* Compute the themes' tests of an update on up to this many threads (1,
+ * the default: the calling thread alone; clamped to 1..HLS_PAT_MAX_THREADS),
+ * as SQLite's PRAGMA threads lets a sort use helper threads. The helpers
+ * live only during hls_patterns_update; a theme's tests read only its own
+ * cells, so the results are the same on any number of threads. The stop
+ * callback is still called on the calling thread only. */
+void hls_patterns_set_threads(struct hls_patterns *pt, int threads);
 /* True if facts were given since the last complete update. */
 bool hls_patterns_dirty(const struct hls_patterns *pt);
 /* Freeze the weeks before week: their tests become final and the engine

@@ -218,7 +218,7 @@ struct hls_patterns {
   uint32_t *mark; /* per place: stamp */
   uint32_t stamp;
   uint32_t *scratch_places;
-  uint32_t *slot_of; /* per place: its slot in the theme being computed */
+  int threads; /* hls_patterns_set_threads */
 };
 
 static inline bool grow(void **arr, size_t *cap, size_t need, size_t size) {
@@ -362,6 +362,13 @@ struct tcomp {
   struct zent *zv;   /* [n] scan scratch */
   uint32_t *seen;    /* [n] candidates of a week, by stamp */
   uint32_t seen_stamp;
+  /* per place of the engine (cap_places of them): a theme's slots
+   * (slot_of), the places marked by stamp (mark), and the slots' places,
+   * then the week's candidates (places). Each thread that computes
+   * themes has its own tcomp, so these are not the engine's scratch. */
+  uint32_t *mark, *slot_of, *places;
+  uint32_t stamp;
+  size_t cap_places;
 };
 
 /* The stored result of unit u's test in week i of theme t. */
@@ -383,7 +390,7 @@ int hls_pat__keep_members(struct hls_patterns *pt, struct theme *t, const struct
 void hls_pat__theme_tests_free(struct theme *t);
 bool hls_pat__place_testable(const struct hls_pat_params *prm, const struct tcomp *c, size_t s, int32_t i,
                              int32_t R, int32_t min_nz);
-int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, int32_t last);
+int hls_pat__theme_tests(struct hls_patterns *pt, struct tcomp *c, struct theme *t, int32_t from, int32_t last);
 int hls_pat__theme_episodes(struct hls_patterns *pt, struct theme *t, struct ctx_update *cu);
 
 /* --- the signals' tests of a week (patterns_SIGNAL.c) ----------------------------------- */

@@ -11,11 +11,18 @@
 
 /* --- statistics ------------------------------------------------------------------------- */
 
+/* lgamma without its global sign (signgam), which two threads computing
+ * themes at once would both write (hls_patterns_set_threads). */
+static inline double lgam(double x) {
+  int sign;
+  return lgamma_r(x, &sign);
+}
+
 /* The regularised lower incomplete gamma function P(a, x) (series below
  * a + 1, continued fraction above: Numerical Recipes 6.2). */
 static double gamma_p(double a, double x) {
   if (x <= 0) return 0;
-  double lg = a * log(x) - x - lgamma(a);
+  double lg = a * log(x) - x - lgam(a);
   if (x < a + 1) {
     double ap = a, sum = 1 / a, del = sum;
     for (int n = 0; n < 10000; n++) {
@@ -83,7 +90,7 @@ static double beta_cf(double a, double b, double x) {
 static double ibeta(double a, double b, double x) {
   if (x <= 0) return 0;
   if (x >= 1) return 1;
-  double lbt = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x);
+  double lbt = lgam(a + b) - lgam(a) - lgam(b) + a * log(x) + b * log1p(-x);
   if (x < (a + 1) / (a + b + 2)) return exp(lbt) * beta_cf(a, b, x) / a;
   return 1 - exp(lbt) * beta_cf(b, a, 1 - x) / b;
 }
@@ -96,7 +103,7 @@ static double ibeta(double a, double b, double x) {
 double hls_pat__poisson_midp(double k, double mu) {
   if (k <= 0) return 1;
   if (mu <= 0) return 0;
-  double pmf = exp(k * log(mu) - mu - lgamma(k + 1));
+  double pmf = exp(k * log(mu) - mu - lgam(k + 1));
   double r = poisson_sf(k, mu) - 0.5 * pmf;
   return r < 0 ? 0 : r;
 }
@@ -106,10 +113,10 @@ double hls_pat__poisson_midp(double k, double mu) {
 double hls_pat__fisher_sf(double a, double b, double c, double d) {
   double r1 = a + b, c1 = a + c, n = a + b + c + d;
   double kmax = r1 < c1 ? r1 : c1;
-  double base = lgamma(r1 + 1) + lgamma(n - r1 + 1) + lgamma(c1 + 1) + lgamma(n - c1 + 1) - lgamma(n + 1);
+  double base = lgam(r1 + 1) + lgam(n - r1 + 1) + lgam(c1 + 1) + lgam(n - c1 + 1) - lgam(n + 1);
   double total = 0;
   for (double k = a; k <= kmax; k += 1) {
-    double lp = base - lgamma(k + 1) - lgamma(r1 - k + 1) - lgamma(c1 - k + 1) - lgamma(n - r1 - c1 + k + 1);
+    double lp = base - lgam(k + 1) - lgam(r1 - k + 1) - lgam(c1 - k + 1) - lgam(n - r1 - c1 + k + 1);
     double term = exp(lp);
     total += k == a ? 0.5 * term : term; /* mid-p */
     if (term < total * 1e-12) break;
@@ -206,7 +213,7 @@ static double binom_sf(double x, double n, double q) {
 static double binom_midp(double x, double n, double q) {
   if (x <= 0) return 1;
   if (x > n) return 0;
-  double pmf = exp(lgamma(n + 1) - lgamma(x + 1) - lgamma(n - x + 1) + x * log(q) + (n - x) * log1p(-q));
+  double pmf = exp(lgam(n + 1) - lgam(x + 1) - lgam(n - x + 1) + x * log(q) + (n - x) * log1p(-q));
   double r = binom_sf(x, n, q) - 0.5 * pmf;
   return r < 0 ? 0 : r;
 }
@@ -228,9 +235,9 @@ static double binom_midp(double x, double n, double q) {
 double hls_pat__bbinom_midp(double x, double n, double a, double b) {
   if (x <= 0) return 1;
   if (x > n) return 0;
-  double f = x - floor(x), c = lgamma(n + 1) - lgamma(n + a + b) - (lgamma(a) + lgamma(b) - lgamma(a + b));
+  double f = x - floor(x), c = lgam(n + 1) - lgam(n + a + b) - (lgam(a) + lgam(b) - lgam(a + b));
   double imax = floor(n - f + 1e-9), ix = x - f;
-#define BB_PMF(i) exp(c - lgamma(f + (i) + 1) - lgamma(n - f - (i) + 1) + lgamma(f + (i) + a) + lgamma(n - f - (i) + b))
+#define BB_PMF(i) exp(c - lgam(f + (i) + 1) - lgam(n - f - (i) + 1) + lgam(f + (i) + a) + lgam(n - f - (i) + b))
   double i0 = floor(n * a / (a + b) - f + 0.5);
   if (i0 < 0) i0 = 0;
   if (i0 > imax) i0 = imax;
@@ -337,9 +344,9 @@ static int zasc_cmp(const void *a, const void *b) {
  * 1 places taken as they come: their product is far less often small
  * (by 4 to 6 times where it matters at 40 places). */
 static double tpm_tail(double s, size_t n, bool rest) {
-  double lt = log(TPM_TAU), l1t = log1p(-TPM_TAU), total = 0, lfn = lgamma((double)n + 1);
+  double lt = log(TPM_TAU), l1t = log1p(-TPM_TAU), total = 0, lfn = lgam((double)n + 1);
   for (size_t k = rest ? 2 : 1; k <= n; k++) {
-    double lw = lfn - lgamma((double)k + 1) - lgamma((double)(n - k) + 1) + (double)(n - k) * l1t + (double)k * lt;
+    double lw = lfn - lgam((double)k + 1) - lgam((double)(n - k) + 1) + (double)(n - k) * l1t + (double)k * lt;
     double x = (double)k * lt + (rest ? s * (double)k / (double)(k - 1) : s); /* the Gamma's excess */
     double h = x > 0 ? 1.0 - gamma_p((double)k, x) : 1.0;
     double term = exp(lw) * h;

@@ -19,6 +19,7 @@ void hls_pat__tcomp_free(struct tcomp *c) {
   free(c->place), free(c->first), free(c->first_report), free(c->region);
   free(c->NP), free(c->act), free(c->elig), free(c->adopt);
   free(c->RP), free(c->rplaces), free(c->rtop_w), free(c->rtop_b), free(c->zv), free(c->seen);
+  free(c->mark), free(c->slot_of), free(c->places);
   free(c);
 }
 
@@ -92,7 +93,7 @@ size_t hls_pat__candidates(struct hls_patterns *pt, struct theme *t, struct tcom
     struct bucket *bk = hls_pat__bucket_get(t, pt->gmin + j, false);
     if (bk == NULL) continue;
     for (size_t r = 0; r < bk->n; r++) {
-      uint32_t s = pt->slot_of[bk->refs[r].place];
+      uint32_t s = c->slot_of[bk->refs[r].place];
       if (c->seen[s] == c->seen_stamp) continue;
       c->seen[s] = c->seen_stamp;
       out[m++] = s;
@@ -248,14 +249,21 @@ static uint64_t mix64(uint64_t x) {
  * tests were computed: when no place's first report of the theme moved,
  * only the tests that look back at [from, last] are computed again (a test
  * of week i reads weeks i - R - baseline_weeks .. i). */
-int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from, int32_t last) {
+int hls_pat__theme_tests(struct hls_patterns *pt, struct tcomp *c, struct theme *t, int32_t from, int32_t last) {
   const struct hls_pat_params *prm = &pt->prm;
   if (!pt->have_weeks) {
     hls_pat__theme_tests_free(t);
     return 0;
   }
-  if (pt->tc == NULL && (pt->tc = calloc(1, sizeof *pt->tc)) == NULL) return HLS_ENOMEM;
-  struct tcomp *c = pt->tc;
+  if (c->cap_places < pt->n_places + 1) {
+    size_t np = pt->n_places + 1;
+    REALLOC(c->slot_of, np);
+    REALLOC(c->places, np);
+    REALLOC(c->mark, np);
+    memset(c->mark, 0, np * sizeof *c->mark);
+    c->stamp = 0;
+    c->cap_places = np;
+  }
   size_t L = (size_t)(pt->gmax - pt->gmin + 1), R_n = pt->n_regions, units = U_RISING + R_n;
   if (from < 0) from = 0;
   /* The tests of frozen weeks are final (hls_patterns_freeze): their
@@ -282,26 +290,30 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from,
    * those frozen weeks gave up), in place order whatever order the facts
    * came in, and when they first did. */
   size_t n = 0;
-  uint32_t st = next_stamp(pt);
+  if (++c->stamp == 0) {
+    memset(c->mark, 0, c->cap_places * sizeof *c->mark);
+    c->stamp = 1;
+  }
+  uint32_t st = c->stamp;
   for (size_t k = 0; k < t->n_frozen_first; k++)
-    if (t->frozen_first[k] != INT32_MAX) pt->mark[k] = st;
+    if (t->frozen_first[k] != INT32_MAX) c->mark[k] = st;
   for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next)
-    for (size_t j = 0; j < bk->n; j++) pt->mark[bk->refs[j].place] = st;
+    for (size_t j = 0; j < bk->n; j++) c->mark[bk->refs[j].place] = st;
   for (size_t k = 0; k < pt->n_places; k++)
-    if (pt->mark[k] == st) {
-      pt->slot_of[k] = (uint32_t)n;
-      pt->scratch_places[n++] = (uint32_t)k;
+    if (c->mark[k] == st) {
+      c->slot_of[k] = (uint32_t)n;
+      c->places[n++] = (uint32_t)k;
     }
   if ((rc = tcomp_size(c, n, 0, R_n)) != 0) return rc;
   for (size_t s = 0; s < n; s++) {
-    uint32_t k = pt->scratch_places[s];
+    uint32_t k = c->places[s];
     c->first_report[s] = k < t->n_frozen_first && t->frozen_first[k] != INT32_MAX ? t->frozen_first[k] - pt->gmin
                                                                                   : INT32_MAX;
   }
   for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next) {
     int32_t i = bk->week - pt->gmin;
     for (size_t j = 0; j < bk->n; j++) {
-      uint32_t s = pt->slot_of[bk->refs[j].place];
+      uint32_t s = c->slot_of[bk->refs[j].place];
       if (i < c->first_report[s]) c->first_report[s] = i;
     }
   }
@@ -309,7 +321,7 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from,
    * risk in every later week: if that moved, every later test changes. */
   uint64_t sig = mix64(n + 1);
   for (size_t s = 0; s < n; s++)
-    sig += mix64((uint64_t)pt->scratch_places[s] << 32 | (uint32_t)c->first_report[s]);
+    sig += mix64((uint64_t)c->places[s] << 32 | (uint32_t)c->first_report[s]);
   if (sig == 0) sig = 1;
   int32_t end = (int32_t)L;
   if (last != INT32_MAX && sig == t->first_sig && last < (int32_t)L - tests_reach(prm))
@@ -319,7 +331,7 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from,
   if ((rc = tcomp_size(c, n, span, R_n)) != 0) return rc;
   c->lo = lo;
   for (size_t s = 0; s < n; s++) {
-    const struct place *pl = pt->places[pt->scratch_places[s]];
+    const struct place *pl = pt->places[c->places[s]];
     c->place[s] = pl->ix;
     int32_t f = pl->has_week ? pl->first_week - pt->gmin : 0;
     c->first[s] = f < 0 ? 0 : f;
@@ -336,7 +348,7 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from,
     if (i < lo || i >= end) continue;
     for (size_t j = 0; j < bk->n; j++) {
       const struct cref *r = &bk->refs[j];
-      uint32_t s = pt->slot_of[r->place];
+      uint32_t s = c->slot_of[r->place];
       size_t at = s * W1 + (size_t)(i - lo) + 1;
       double tot = 0;
       for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
@@ -413,7 +425,7 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct theme *t, int32_t from,
     for (size_t i = 0; i <= span; i++) RP[i] += P[i];
   }
 
-  uint32_t *cand = pt->scratch_places; /* free now: slots are numbered */
+  uint32_t *cand = c->places; /* free now: slots are numbered */
   uint32_t *mem = malloc((n ? n : 1) * sizeof *mem);
   if (mem == NULL) return HLS_ENOMEM;
   /* Before the theme was first reported anywhere, it was not tested: a

@@ -147,7 +147,7 @@ struct fact {
 
 struct run {
   struct hls_pat_params prm;
-  struct hls_patterns *a, *b; /* a: updated as the script says; b: once, at the end */
+  struct hls_patterns *a, *b; /* a: updated as the script says; b: once, at the end, on 2 threads */
   struct hls_patterns *c;     /* c: updated with a, then frozen; built again after a refusal */
   struct hls_patterns *d;     /* d: c's twin that freezes nothing (built again, fed and updated with c) */
   bool c_stale;
@@ -745,6 +745,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_CHECK(hls_pat_params_check(&r.prm, NULL) == 0);
   FUZZ_CHECK(hls_patterns_new(&r.a, &r.prm, NULL) == 0);
   FUZZ_CHECK(hls_patterns_new(&r.b, &r.prm, NULL) == 0);
+  hls_patterns_set_threads(r.b, 2); /* the same patterns as a's, on 2 threads */
   FUZZ_CHECK(hls_patterns_new(&r.c, &r.prm, NULL) == 0);
   FUZZ_CHECK(hls_patterns_new(&r.d, &r.prm, NULL) == 0);
   r.have_last = false;

@@ -2102,6 +2102,71 @@ static void test_incremental_equals_batch(void **state) {
   engine_free(batch);
 }
 
+/* Every pattern the same to the bit (strength and all) as assert_same_patterns
+ * checks to 1e-9. */
+static void assert_same_bits(const struct hls_patterns *a, const struct hls_patterns *b) {
+  assert_same_patterns(a, b);
+  struct held ha = held_all(a), hb = held_all(b);
+  for (size_t i = 0; i < ha.n; i++) {
+    if (memcmp(&ha.p[i]->strength, &hb.p[i]->strength, sizeof ha.p[i]->strength) != 0 ||
+        memcmp(&ha.p[i]->p, &hb.p[i]->p, sizeof ha.p[i]->p) != 0)
+      fail_msg("pattern %zu: p %.17g / %.17g", i, ha.p[i]->p, hb.p[i]->p);
+  }
+}
+
+/* Stops once it has been asked *n times. */
+static bool stop_after(void *ctx) {
+  int *n = ctx;
+  return --*n < 0;
+}
+
+/* hls_patterns_set_threads shares the themes' tests out among threads:
+ * the patterns are those of one thread, to the bit, from scratch (3
+ * threads), week by week (more threads than the engine takes, and than
+ * a week's dirty themes), and when the host stops an update half way and
+ * the next update goes on. */
+static void test_threads_same_results(void **state) {
+  (void)state;
+  struct world w;
+  planted_world(&w, 9001, ALL_SIGNALS);
+  struct hls_patterns *one = world_run(&w, NULL);
+  assert_planted_found(one);
+
+  struct hls_patterns *many = new_engine(NULL);
+  hls_patterns_set_threads(many, 3);
+  world_names(&w, many);
+  world_feed(&w, many, 0, w.weeks - 1);
+  assert_int_equal(hls_patterns_update(many, NULL, NULL), 0);
+  assert_same_bits(one, many);
+  engine_free(many);
+
+  many = new_engine(NULL);
+  hls_patterns_set_threads(many, 1000); /* taken as HLS_PAT_MAX_THREADS */
+  world_names(&w, many);
+  for (int wk = 0; wk < w.weeks; wk++) {
+    world_feed(&w, many, wk, wk);
+    assert_int_equal(hls_patterns_update(many, NULL, NULL), 0);
+  }
+  assert_same_bits(one, many);
+  engine_free(many);
+
+  /* stopped after a few themes: the rest is left for the next update */
+  many = new_engine(NULL);
+  hls_patterns_set_threads(many, 2);
+  world_names(&w, many);
+  world_feed(&w, many, 0, w.weeks - 1);
+  int asks = 3;
+  hls_patterns_set_stop(many, stop_after, &asks);
+  assert_int_equal(hls_patterns_update(many, NULL, NULL), HLS_ECLOSED);
+  assert_true(hls_patterns_dirty(many));
+  hls_patterns_set_stop(many, NULL, NULL);
+  assert_int_equal(hls_patterns_update(many, NULL, NULL), 0);
+  assert_false(hls_patterns_dirty(many));
+  assert_same_bits(one, many);
+  engine_free(many);
+  engine_free(one);
+}
+
 /* A place met late: its whole chain (place 40's digests of weeks 0-43)
  * arrives after the other places' and an update, as when a node first
  * meets a peer that carries it. The result is what one update of
@@ -3055,6 +3120,7 @@ int main(void) {
       U(test_stable_ids_week_by_week),
       U(test_new_theme_keeps_past_discoveries),
       U(test_incremental_equals_batch),
+      U(test_threads_same_results),
       U(test_place_met_late),
       U(test_supersede_any_order),
       T(test_supersede_same_counts),
