@@ -137,6 +137,11 @@ static const struct hls_config_option options[] = {
      "those of the places of its patterns), so a partner node's memory follows the weeks, not the years, it "
      "holds. A fact of an older week makes hlsd build the engine again from the store, on a worker thread, at "
      "most once every 10 minutes; the patterns meanwhile leave it out. 0: keep every week in memory.", 0, 0},
+    {"limits", "patterns_threads", HLS_CFG_INT, OFF(patterns_threads), SZ(patterns_threads), 0, HLS_PAT_MAX_THREADS,
+     "0", NULL, false,
+     "Threads the pattern engine computes its tests on: the themes of an update are shared out among them (the "
+     "computation at a start or a rebuild, and a new week's update, are 1.7 to 2 times as fast on 2 threads as on "
+     "1; the patterns are the same on any number). 0: one a CPU (at most 16).", 0, 0},
     {"control", "group", HLS_CFG_STRING, OFF(control_group), SZ(control_group), 0, HLS_GROUP_NAME_MAX, "", NULL,
      false,
      "Unix group whose members may run hls against this node as themselves: the control socket is then mode "

@@ -64,6 +64,7 @@ struct hls_config {
   int64_t control_max_clients;
   int64_t control_request_timeout_ms;
   int64_t patterns_late_weeks; /* limits.patterns_late_weeks: weeks of cells the pattern engine keeps (0: all) */
+  int64_t patterns_threads;    /* limits.patterns_threads: threads of the pattern engine's updates (0: one a CPU) */
   /* [control] */
   char control_group[HLS_GROUP_NAME_MAX + 1]; /* "" = hlsd's own user only */
   /* [web] (docs/web.md) */

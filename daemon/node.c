@@ -1071,6 +1071,9 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
                                           .now_ms = node_clock,
                                           .today = node_today,
                                           .late_weeks = (int32_t)n->config->patterns_late_weeks,
+                                          .threads = n->config->patterns_threads > 0
+                                                         ? (int)n->config->patterns_threads
+                                                         : (int)uv_available_parallelism(),
                                           .clock = n};
   rc = hls_peers_start(&n->peers, &peers_env, why);
   if (rc == 0) hls_netkeys_attach(n->netkeys, n->peers); /* the keys of a rotation under way */

@@ -1130,6 +1130,7 @@ static int start_load(struct hls_patternsd *pd, struct hls_why *why) {
   atomic_init(&job->stop, false);
   atomic_init(&job->n_items, 0);
   int rc = hls_patterns_new(&job->feed.pt, &pd->params, why);
+  if (rc == 0) hls_patterns_set_threads(job->feed.pt, pd->env.threads);
   if (rc == 0) rc = hls_patstore_snapshot_open(hls_store_db(pd->env.store), &job->snap, &pd->cursor, why);
   if (rc == 0) {
     hls_patterns_set_stop(job->feed.pt, load_stopped, job);
@@ -1211,6 +1212,7 @@ int hls_patternsd_start(struct hls_patternsd **out, const struct hls_patternsd_e
   pd->phase = PD_LOADING;
   pd->started_ns = uv_hrtime();
   int rc = hls_patterns_new(&pd->pt, &pd->params, why);
+  if (rc == 0) hls_patterns_set_threads(pd->pt, env->threads);
   pd->feed.pt = pd->pt;
   if (rc == 0 && hls_patsummary_new(&pd->summary, pd->pt, &pd->params) != 0)
     rc = hls_why_set(why, HLS_ENOMEM, "patterns: out of memory");

@@ -42,6 +42,7 @@ struct hls_patternsd_env {
    * before (hls_patterns_freeze) and a fact of one is computed by
    * building the engine again from the store. 0: never freeze. */
   int32_t late_weeks;
+  int threads;                          /* the engine's threads (hls_patterns_set_threads); 0: 1 */
   uint64_t late_rebuild_min_ms;         /* 0: 600,000; the least time from a load to a rebuild for late facts */
 };
 struct hls_patternsd;

@@ -543,6 +543,7 @@ static void all_changed(struct hls_config *c) {
   ASSERT_OK(hls_config_set(c, "limits.control_max_clients", "3", &why));
   ASSERT_OK(hls_config_set(c, "limits.control_request_timeout", "1500ms", &why));
   ASSERT_OK(hls_config_set(c, "limits.patterns_late_weeks", "52", &why));
+  ASSERT_OK(hls_config_set(c, "limits.patterns_threads", "3", &why));
   ASSERT_OK(hls_config_set(c, "store.synchronous", "normal", &why));
   ASSERT_OK(hls_config_set(c, "store.cache_size", "8MiB", &why));
   ASSERT_OK(hls_config_set(c, "network.advertise", "hlsd.example.org:7420, [::1]:7421", &why));
