@@ -3,6 +3,8 @@
  *
  * Usage: bench_patterns HLSD HLS [options]        (bench_patterns --help)
  *
+ * BENCH_SET="S.NAME=VALUE ..." gives hlsd more options (as bench_partner).
+ *
  * Data: placegen (tests/gen/placegen.h) with --places, --weeks, --themes
  * and --seed (default 1000 x 104 x 200, seed 1): every place's chain (a
  * profile, then per week its digest and that week's stories), signed and
@@ -80,7 +82,7 @@
 
 struct opts {
   long places, weeks, themes, seed;
-  long builds, updates, new_weeks, restarts, daemon_updates, listings;
+  long builds, updates, new_weeks, restarts, daemon_updates, listings, threads;
   bool engine_only, profiles_first, help;
 };
 
@@ -107,6 +109,8 @@ static const struct opt_row {
     {"--daemon-updates", OPT_LONG, offsetof(struct opts, daemon_updates), 1, 1000, 20,
      "hlsd: items of the supersede and the same-week series"},
     {"--listings", OPT_LONG, offsetof(struct opts, listings), 1, 10000, 30, "hlsd: runs of each listing"},
+    {"--threads", OPT_LONG, offsetof(struct opts, threads), 1, HLS_PAT_MAX_THREADS, 1,
+     "engine: threads of hls_patterns_update (hls_patterns_set_threads)"},
     {"--engine-only", OPT_FLAG, offsetof(struct opts, engine_only), 0, 0, 0, "step 1 only (HLSD and HLS not needed)"},
     {"--profiles-first", OPT_FLAG, offsetof(struct opts, profiles_first), 0, 0, 0,
      "engine: feed every profile before the other items (not the order hlsd loads in)"},
@@ -565,6 +569,7 @@ static void run_engine(const struct opts *o, struct gen *w, char **paths, size_t
     struct hls_why why = {{0}};
     hls_patterns_free(pt);
     if (hls_patterns_new(&pt, &params, &why) != 0) die("hls_patterns_new: %s", why.text);
+    hls_patterns_set_threads(pt, (int)o->threads);
     struct feed_times ft = {0};
     if (o->profiles_first) {
       feed_files(pt, paths, n_paths, FEED_PROFILES, &ft);
@@ -770,8 +775,15 @@ static void hlsd_start(struct daemon *d, bool debug) {
   if (pid == 0) {
     int lf = open(d->log, O_WRONLY | O_APPEND);
     if (lf >= 0) dup2(lf, 1), dup2(lf, 2);
-    if (debug) execl(d->hlsd, d->hlsd, "--home", d->home, "--set", "log.level=debug", (char *)NULL);
-    else execl(d->hlsd, d->hlsd, "--home", d->home, (char *)NULL);
+    /* BENCH_SET="S.NAME=VALUE ...": more options for hlsd, as bench_partner's */
+    char *argv[40], *extra = getenv("BENCH_SET") ? strdup(getenv("BENCH_SET")) : NULL, *save = NULL;
+    int n = 0;
+    argv[n++] = strdup(d->hlsd), argv[n++] = strdup("--home"), argv[n++] = d->home;
+    if (debug) argv[n++] = strdup("--set"), argv[n++] = strdup("log.level=debug");
+    for (char *tok = extra ? strtok_r(extra, " ", &save) : NULL; tok != NULL && n < 37; tok = strtok_r(NULL, " ", &save))
+      argv[n++] = strdup("--set"), argv[n++] = tok;
+    argv[n] = NULL;
+    execv(d->hlsd, argv);
     _exit(127);
   }
   run.hlsd = pid;
@@ -1152,14 +1164,15 @@ int main(int argc, char **argv) {
          o.themes, o.seed);
   printf("load average (1, 5, 15 min) at start %s, at end %s, on %ld CPUs\n", load_start, load_end,
          sysconf(_SC_NPROCESSORS_ONLN));
+  if (getenv("BENCH_SET")) printf("BENCH_SET (hlsd's options): %s\n", getenv("BENCH_SET"));
   printf("data: %llu items = %zu profiles + %llu digests (%llu cells, %.1f a digest) + %llu stories; %.1f MiB of "
          "envelopes\n",
          (unsigned long long)gen_items, n, (unsigned long long)w.digests, (unsigned long long)w.cells,
          (double)w.cells / (double)(w.digests ? w.digests : 1), (unsigned long long)w.stories,
          (double)w.bytes / 1048576.0);
 
-  printf("\n1. engine, in process (%ld builds from scratch%s; then one item at a time on the last)\n", o.builds,
-         o.profiles_first ? ", every profile fed first" : "");
+  printf("\n1. engine, in process (%ld builds from scratch%s, %ld thread%s; then one item at a time on the last)\n",
+         o.builds, o.profiles_first ? ", every profile fed first" : "", o.threads, o.threads == 1 ? "" : "s");
   printf("  engine holds %zu places, %zu themes, %zu patterns (spread %zu, emerging %zu, rising %zu, together %zu, "
          "cross-scale %zu); its memory about %.0f MiB\n",
          ef.places, ef.themes_held, ef.patterns, ef.by_signal[HLS_PAT_SPREAD], ef.by_signal[HLS_PAT_EMERGING],
