@@ -31,7 +31,17 @@ void hls_pat__tcomp_free(struct tcomp *c) {
     (ptr) = np_;                                                                            \
   } while (0)
 
-static int tcomp_size(struct tcomp *c, size_t n, size_t span, size_t regions) {
+/* Room in c for n slots over span weeks, regions regions and the
+ * engine's places places. */
+static int tcomp_size(struct tcomp *c, size_t n, size_t span, size_t regions, size_t places) {
+  if (places > c->cap_places) {
+    REALLOC(c->slot_of, places);
+    REALLOC(c->places, places);
+    REALLOC(c->mark, places);
+    memset(c->mark, 0, places * sizeof *c->mark);
+    c->stamp = 0;
+    c->cap_places = places;
+  }
   size_t cells = n * (span + 1);
   if (cells > c->cap_rows || c->P[0] == NULL) {
     for (int s = 0; s < NSER; s++) {
@@ -255,15 +265,6 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct tcomp *c, struct theme 
     hls_pat__theme_tests_free(t);
     return 0;
   }
-  if (c->cap_places < pt->n_places + 1) {
-    size_t np = pt->n_places + 1;
-    REALLOC(c->slot_of, np);
-    REALLOC(c->places, np);
-    REALLOC(c->mark, np);
-    memset(c->mark, 0, np * sizeof *c->mark);
-    c->stamp = 0;
-    c->cap_places = np;
-  }
   size_t L = (size_t)(pt->gmax - pt->gmin + 1), R_n = pt->n_regions, units = U_RISING + R_n;
   if (from < 0) from = 0;
   /* The tests of frozen weeks are final (hls_patterns_freeze): their
@@ -290,6 +291,7 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct tcomp *c, struct theme 
    * those frozen weeks gave up), in place order whatever order the facts
    * came in, and when they first did. */
   size_t n = 0;
+  if ((rc = tcomp_size(c, 0, 0, R_n, pt->n_places + 1)) != 0) return rc;
   if (++c->stamp == 0) {
     memset(c->mark, 0, c->cap_places * sizeof *c->mark);
     c->stamp = 1;
@@ -304,7 +306,7 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct tcomp *c, struct theme 
       c->slot_of[k] = (uint32_t)n;
       c->places[n++] = (uint32_t)k;
     }
-  if ((rc = tcomp_size(c, n, 0, R_n)) != 0) return rc;
+  if ((rc = tcomp_size(c, n, 0, R_n, pt->n_places + 1)) != 0) return rc;
   for (size_t s = 0; s < n; s++) {
     uint32_t k = c->places[s];
     c->first_report[s] = k < t->n_frozen_first && t->frozen_first[k] != INT32_MAX ? t->frozen_first[k] - pt->gmin
@@ -328,7 +330,7 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct tcomp *c, struct theme 
     end = (last < from ? from : last) + tests_reach(prm);
   if (end > (int32_t)L) end = (int32_t)L;
   size_t span = (size_t)(end - lo), W1 = span + 1;
-  if ((rc = tcomp_size(c, n, span, R_n)) != 0) return rc;
+  if ((rc = tcomp_size(c, n, span, R_n, pt->n_places + 1)) != 0) return rc;
   c->lo = lo;
   for (size_t s = 0; s < n; s++) {
     const struct place *pl = pt->places[c->places[s]];
