@@ -900,13 +900,12 @@ static int load_digest_cmp(const void *a, const void *b) {
 static int load_scan(void *ctx, const uint8_t origin[32], uint64_t seq, int type, const uint8_t *body, size_t len) {
   struct hls_pd_load *job = ctx;
   if (type == HLS_ENV_DIGEST) {
-    struct hls_digest d;
     struct hls_why why = {{0}};
     int32_t week;
-    if (hls_digest_decode(&d, body, len, &why) == 0) {
-      bool later = hls_patterns_week(d.iso_year, d.iso_week, &week) == 0 &&
-                   week_plausible(&job->feed, d.iso_year, d.iso_week);
-      hls_digest_free(&d);
+    int iso_year, iso_week;
+    /* its week alone (the cells are decoded when it is fed) */
+    if (hls_digest_week(body, len, &iso_year, &iso_week, &why) == 0) {
+      bool later = hls_patterns_week(iso_year, iso_week, &week) == 0 && week_plausible(&job->feed, iso_year, iso_week);
       if (later) {
         if (job->n_order == job->cap_order) {
           size_t cap = job->cap_order ? job->cap_order * 2 : 4096;

@@ -488,6 +488,26 @@ void hls_digest_free(struct hls_digest *d) {
   d->n_cells = 0;
 }
 
+/* A digest's head: its array and its week, which must exist. */
+static int digest_head(struct hls_mp_reader *r, int *iso_year, int *iso_week, struct hls_why *why) {
+  uint64_t v;
+  TRY(read_array_n(r, 4, "digest", why));
+  TRY(read_uint_max(r, HLS_DATE_MAX_YEAR, &v, "year", why));
+  *iso_year = (int)v;
+  TRY(read_uint_max(r, 53, &v, "week", why));
+  *iso_week = (int)v;
+  hls_day monday;
+  if (hls_iso_week_monday(*iso_year, *iso_week, &monday) != 0)
+    return hls_why_set(why, HLS_EMALFORMED, "week: %d-W%02d does not exist", *iso_year, *iso_week);
+  return 0;
+}
+
+int hls_digest_week(const uint8_t *body, size_t len, int *iso_year, int *iso_week, struct hls_why *why) {
+  struct hls_mp_reader r;
+  hls_mp_reader_init(&r, body, len, true);
+  return digest_head(&r, iso_year, iso_week, why);
+}
+
 int hls_digest_decode(struct hls_digest *d, const uint8_t *body, size_t len, struct hls_why *why) {
   struct hls_mp_reader r;
   uint32_t n;
@@ -496,14 +516,7 @@ int hls_digest_decode(struct hls_digest *d, const uint8_t *body, size_t len, str
   int rc;
   memset(d, 0, sizeof *d);
   hls_mp_reader_init(&r, body, len, true);
-  TRY(read_array_n(&r, 4, "digest", why));
-  TRY(read_uint_max(&r, HLS_DATE_MAX_YEAR, &v, "year", why));
-  d->iso_year = (int)v;
-  TRY(read_uint_max(&r, 53, &v, "week", why));
-  d->iso_week = (int)v;
-  hls_day monday;
-  if (hls_iso_week_monday(d->iso_year, d->iso_week, &monday) != 0)
-    return hls_why_set(why, HLS_EMALFORMED, "week: %d-W%02d does not exist", d->iso_year, d->iso_week);
+  TRY(digest_head(&r, &d->iso_year, &d->iso_week, why));
   TRY(read_array_n(&r, 3, "method", why));
   TRY(read_text(&r, method, sizeof method, 1, false, "method", why));
   if (strcmp(method, HLS_DIGEST_METHOD_NEAREST) == 0) d->method.kind = HLS_SDC_NEAREST;

@@ -285,6 +285,11 @@ int hls_successor_pack(msgpack_sbuffer *out, const struct hls_successor *s) HLS_
 /* Decode a body (canonical, exact length, schema checked). */
 int hls_profile_decode(struct hls_profile *p, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
 int hls_digest_decode(struct hls_digest *d, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
+/* A digest's ISO year and week alone, read from the head of its body
+ * without decoding its cells: the week hls_digest_decode gives when it
+ * succeeds (a body it refuses may still give a week). */
+int hls_digest_week(const uint8_t *body, size_t len, int *iso_year, int *iso_week,
+                    struct hls_why *why) HLS_WARN_UNUSED;
 int hls_story_decode(struct hls_story *s, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
 int hls_tombstone_decode(struct hls_tombstone *t, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
 int hls_receipt_decode(struct hls_receipt *r, const uint8_t *body, size_t len, struct hls_why *why) HLS_WARN_UNUSED;

@@ -53,8 +53,13 @@ static int body_round_trip(int type, const uint8_t *data, size_t size) {
     case HLS_ENV_DIGEST: {
       struct hls_digest d;
       rc = hls_digest_decode(&d, data, size, &why);
+      int wy = 0, ww = 0;
+      int wrc = hls_digest_week(data, size, &wy, &ww, &why);
+      FUZZ_CHECK(decode_code(wrc));
       if (rc == 0) {
         FUZZ_CHECK(d.n_cells <= HLS_DIGEST_MAX_CELLS && d.method.rounding >= 1);
+        /* its head alone gives the same week */
+        FUZZ_CHECK(wrc == 0 && wy == d.iso_year && ww == d.iso_week && ww >= 1 && ww <= 53);
         pack_rc = hls_digest_pack(&sb, &d);
       } else {
         FUZZ_CHECK(d.cells == NULL && d.n_cells == 0);

@@ -2171,6 +2171,48 @@ static void test_digest_keyed_round_trip(void **state) {
   msgpack_sbuffer_destroy(&out);
 }
 
+/* hls_digest_week reads the week of a digest's head alone: the week the
+ * whole decode gives; a week that does not exist is refused; a body
+ * whose cells are damaged still gives its week (the whole decode refuses
+ * it); a body cut inside its head gives none. */
+static void test_digest_week_alone(void **state) {
+  (void)state;
+  struct hls_digest d;
+  struct hls_digest_cell cells[5];
+  sample_digest(&d, cells);
+  msgpack_sbuffer out;
+  msgpack_sbuffer_init(&out);
+  assert_int_equal(hls_digest_pack(&out, &d), 0);
+  struct hls_why why = {{0}};
+  int y = 0, w = 0;
+  assert_int_equal(hls_digest_week(sb_bytes(&out), out.size, &y, &w, &why), 0);
+  assert_int_equal(y, d.iso_year);
+  assert_int_equal(w, d.iso_week);
+  struct hls_digest back;
+  assert_int_equal(hls_digest_decode(&back, sb_bytes(&out), out.size, &why), 0);
+  hls_digest_free(&back);
+  /* the last byte gone: the cells are damaged, the head is whole */
+  assert_int_not_equal(hls_digest_decode(&back, sb_bytes(&out), out.size - 1, &why), 0);
+  assert_int_equal(hls_digest_week(sb_bytes(&out), out.size - 1, &y, &w, &why), 0);
+  assert_int_equal(w, d.iso_week);
+  /* cut inside the head (array, year, week: a few bytes): truncated */
+  assert_int_equal(hls_digest_week(sb_bytes(&out), 2, &y, &w, &why), HLS_ETRUNCATED);
+  assert_int_equal(hls_digest_week(sb_bytes(&out), 0, &y, &w, &why), HLS_ETRUNCATED);
+  msgpack_sbuffer_destroy(&out);
+  /* 2021 has 52 weeks */
+  d.iso_year = 2021;
+  d.iso_week = 53;
+  msgpack_sbuffer_init(&out);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &out, msgpack_sbuffer_write);
+  msgpack_pack_array(&pk, 4);
+  msgpack_pack_uint64(&pk, 2021);
+  msgpack_pack_uint64(&pk, 53);
+  assert_int_equal(hls_digest_week(sb_bytes(&out), out.size, &y, &w, &why), HLS_EMALFORMED);
+  assert_non_null(strstr(why.text, "2021-W53"));
+  msgpack_sbuffer_destroy(&out);
+}
+
 static void test_digest_pack_sorts(void **state) {
   (void)state;
   struct hls_digest d;
@@ -2764,6 +2806,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_vouch_round_trip),
       cmocka_unit_test(test_vouch_malformed),
       cmocka_unit_test(test_packers_refuse),
+      cmocka_unit_test(test_digest_week_alone),
       cmocka_unit_test(test_digest_pack_sorts),
       cmocka_unit_test(test_digest_keyed_round_trip),
       cmocka_unit_test(test_receipt_round_trip),
