@@ -313,7 +313,8 @@ def check_report(label, bench, args, null, scan_stat="ltss", oracle_check=False)
     check(doc["bench"] == "bench_signal", where, f"bench is {doc['bench']!r}")
     cfg = doc["config"]
     check(isinstance(cfg, dict) and cfg.get("null") is null and cfg.get("places") == 12 and cfg.get("weeks") == 60
-          and cfg.get("scan_stat") == scan_stat and cfg.get("oracle_check") is oracle_check, where,
+          and cfg.get("scan_stat") == scan_stat and cfg.get("oracle_check") is oracle_check
+          and cfg.get("threads") == 1, where,
           f"config does not echo the command: {cfg!r}")
     check(isinstance(doc["engine_params"], dict) and "fdr" in doc["engine_params"], where,
           "engine_params without fdr")
