@@ -906,8 +906,8 @@ void hls_patterns_set_threads(struct hls_patterns *pt, int threads) {
  * results, so they come out the same however the themes are shared. */
 struct theme_pool {
   struct hls_patterns *pt;
-  struct theme **todo; /* the dirty themes, the largest first when shared */
-  size_t n_todo;
+  struct theme **queue; /* the dirty themes, the largest first when shared */
+  size_t n_queue;
   atomic_size_t next;
   atomic_int rc;     /* the first error, 0 if none */
   atomic_bool halt;  /* an error, or the host asked to stop */
@@ -930,8 +930,8 @@ static void pool_run(struct theme_pool *tp, struct tcomp *c, bool main) {
       return;
     }
     size_t i = atomic_fetch_add(&tp->next, 1);
-    if (i >= tp->n_todo) return;
-    struct theme *t = tp->todo[i];
+    if (i >= tp->n_queue) return;
+    struct theme *t = tp->queue[i];
     if (t->test_from == INT32_MAX) continue;
     int32_t from = t->test_from <= pt->gmin ? 0 : t->test_from - pt->gmin;
     int32_t last = t->test_last == INT32_MAX ? INT32_MAX : t->test_last - pt->gmin;
@@ -1008,7 +1008,7 @@ int hls_patterns_update(struct hls_patterns *pt, hls_pat_change_fn fn, void *ctx
   /* The themes go to every thread; the windows, each of which reads the
    * one before, to this one first (they read the themes' cells, which
    * the themes' tests do not change). */
-  struct theme_pool tp = {.pt = pt, .todo = pt->dirty_themes, .n_todo = pt->n_dirty_themes};
+  struct theme_pool tp = {.pt = pt, .queue = pt->dirty_themes, .n_queue = pt->n_dirty_themes};
   atomic_init(&tp.next, 0);
   atomic_init(&tp.rc, 0);
   atomic_init(&tp.halt, false);
@@ -1016,7 +1016,7 @@ int hls_patterns_update(struct hls_patterns *pt, hls_pat_change_fn fn, void *ctx
   size_t nw = 0, want = pt->threads > 1 ? (size_t)pt->threads - 1 : 0;
   if (want > pt->n_dirty_themes) want = pt->n_dirty_themes;
   struct theme **order = want > 0 ? pool_order(pt) : NULL;
-  if (order != NULL) tp.todo = order;
+  if (order != NULL) tp.queue = order;
   else want = 0; /* out of memory: this thread alone, in the usual order */
   for (; nw < want; nw++) {
     wk[nw] = (struct pool_worker){.tp = &tp, .c = calloc(1, sizeof *wk[nw].c)};
