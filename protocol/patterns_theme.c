@@ -368,13 +368,24 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct tcomp *c, struct theme 
     }
   }
   for (size_t s = 0; s < n; s++) {
+    double *P[NSER], *Q = c->Q0 + s * W1;
+    int32_t *NZ[NSER];
+    /* the running sums in locals, every series at once: summed in place
+     * (P[i] += P[i - 1]) each week waited on the store of the one before,
+     * which was most of a theme's cost */
+    double sP[NSER], sQ = Q[0];
+    int32_t sNZ[NSER];
     for (int sr = 0; sr < NSER; sr++) {
-      double *P = c->P[sr] + s * W1;
-      int32_t *NZ = c->NZ[sr] + s * W1;
-      for (size_t i = 1; i <= span; i++) P[i] += P[i - 1], NZ[i] += NZ[i - 1];
+      P[sr] = c->P[sr] + s * W1, NZ[sr] = c->NZ[sr] + s * W1;
+      sP[sr] = P[sr][0], sNZ[sr] = NZ[sr][0];
     }
-    double *Q = c->Q0 + s * W1;
-    for (size_t i = 1; i <= span; i++) Q[i] += Q[i - 1];
+    for (size_t i = 1; i <= span; i++) {
+      for (int sr = 0; sr < NSER; sr++) {
+        P[sr][i] = sP[sr] += P[sr][i];
+        NZ[sr][i] = sNZ[sr] += NZ[sr][i];
+      }
+      Q[i] = sQ += Q[i];
+    }
   }
   for (size_t i = 1; i <= span; i++) c->NP[i] += c->NP[i - 1];
 
