@@ -33,17 +33,28 @@ static int pcount_cmp(const void *x, const void *y) {
 /* Scratch of together_test. Per place and week of this window (wdeg) and
  * of its history (hdeg): the number of themes its digest reports,
  * NO_DIGEST without one; per place and week, the pair's presence (pres:
- * 1 a, 2 b; zero between pairs); per place: the themes of the pair
- * it reports in the window (tch, as pres), in the window's tables (inpc). */
+ * 1 a, 2 b; zero between pairs); per place: whether it is in the
+ * window's tables (inpc). */
 #define NO_DIGEST UINT16_MAX
 struct tscratch {
   uint16_t *wdeg, *hdeg;
   uint16_t *wmed, *hmed; /* per place: the lower median of wdeg's (hdeg's) weeks */
   uint8_t *wpres, *hpres;
   int32_t wfrom, wspan, hfrom, hspan;
-  uint8_t *inpc, *tch;
+  uint8_t *inpc;
   uint32_t *touched, *dtmp;
   uint32_t *sw, *sa, *sb; /* the tables of a pair's places */
+  /* per theme, made when a pair first needs it: its cells of the window
+   * (wl) and of the history (hl) as places and weeks, in place order (a
+   * cell is 40 bytes: a pair read them again for each theme it is in) */
+  struct plist {
+    bool made;
+    uint32_t n;
+    uint32_t *place;
+    uint16_t *week; /* from wfrom (hfrom) */
+  } *wl, *hl;
+  uint32_t *cnt; /* [places + 1] */
+  size_t n_themes;
 };
 
 /* The lower median of v[0..n-1], n > 0 (a few weeks: sorted in place by
@@ -78,28 +89,80 @@ static void degrees(struct window **ws, size_t nws, int32_t from, int32_t span, 
   }
 }
 
-/* Mark, week by week from the themes' buckets, the weeks [from, to] in
- * which each place reports a and b: every place's (touched lists the
- * places marked), or, in the history weeks (hist), those of the places in
- * the window's tables (inpc) only. */
-static void pair_weeks(struct hls_patterns *pt, struct tscratch *ts, size_t *nt, uint32_t a, uint32_t b, int32_t from,
-                       int32_t to, bool hist) {
-  uint8_t *pres = hist ? ts->hpres : ts->wpres;
-  int32_t pfrom = hist ? ts->hfrom : ts->wfrom, span = hist ? ts->hspan : ts->wspan;
-  for (int32_t wk = from; wk <= to; wk++)
-    for (int side = 0; side < 2; side++) {
-      const struct bucket *bk = hls_pat__bucket_get(pt->themes[side == 0 ? a : b], wk, false);
-      if (bk == NULL) continue;
-      for (size_t r = 0; r < bk->n; r++) {
-        uint32_t pl = bk->refs[r].place;
-        if (hist ? !ts->inpc[pl] : !ts->tch[pl]) {
-          if (hist) continue;
-          ts->touched[(*nt)++] = pl;
-        }
-        if (!hist) ts->tch[pl] |= (uint8_t)(1 + side);
-        pres[(size_t)pl * (size_t)span + (size_t)(wk - pfrom)] |= (uint8_t)(1 + side);
-      }
+/* Theme th's cells of the window's weeks (hist: of its history's), by
+ * place then week. */
+static int theme_cells(struct hls_patterns *pt, struct tscratch *ts, uint32_t th, bool hist,
+                       const struct plist **out) {
+  struct plist *l = &(hist ? ts->hl : ts->wl)[th];
+  *out = l;
+  if (l->made) return 0;
+  int32_t from = hist ? ts->hfrom : ts->wfrom, span = hist ? ts->hspan : ts->wspan;
+  struct theme *t = pt->themes[th];
+  size_t n = 0, NP = pt->n_places;
+  for (int32_t wk = from; wk < from + span; wk++) {
+    const struct bucket *bk = hls_pat__bucket_get(t, wk, false);
+    if (bk != NULL) n += bk->n;
+  }
+  l->place = malloc((n ? n : 1) * sizeof *l->place);
+  l->week = malloc((n ? n : 1) * sizeof *l->week);
+  if (l->place == NULL || l->week == NULL) return HLS_ENOMEM;
+  memset(ts->cnt, 0, (NP + 1) * sizeof *ts->cnt);
+  for (int32_t wk = from; wk < from + span; wk++) {
+    const struct bucket *bk = hls_pat__bucket_get(t, wk, false);
+    if (bk != NULL)
+      for (size_t r = 0; r < bk->n; r++) ts->cnt[bk->refs[r].place + 1]++;
+  }
+  for (size_t pl = 0; pl < NP; pl++) ts->cnt[pl + 1] += ts->cnt[pl];
+  for (int32_t wk = from; wk < from + span; wk++) {
+    const struct bucket *bk = hls_pat__bucket_get(t, wk, false);
+    if (bk == NULL) continue;
+    for (size_t r = 0; r < bk->n; r++) {
+      uint32_t at = ts->cnt[bk->refs[r].place]++;
+      l->place[at] = bk->refs[r].place;
+      l->week[at] = (uint16_t)(wk - from);
     }
+  }
+  l->n = (uint32_t)n;
+  l->made = true;
+  return 0;
+}
+
+/* Mark the weeks of the window in which the places reporting both a and
+ * b in it report each (touched lists those places, in place order), or,
+ * in the history weeks (hist), those of the places in the window's tables
+ * (inpc). */
+static int pair_weeks(struct hls_patterns *pt, struct tscratch *ts, size_t *nt, uint32_t a, uint32_t b, bool hist) {
+  const struct plist *l[2];
+  int rc = theme_cells(pt, ts, a, hist, &l[0]);
+  if (rc == 0) rc = theme_cells(pt, ts, b, hist, &l[1]);
+  if (rc != 0) return rc;
+  uint8_t *pres = hist ? ts->hpres : ts->wpres;
+  size_t span = (size_t)(hist ? ts->hspan : ts->wspan);
+  if (hist) {
+    for (int side = 0; side < 2; side++)
+      for (uint32_t r = 0; r < l[side]->n; r++) {
+        uint32_t pl = l[side]->place[r];
+        if (ts->inpc[pl]) pres[(size_t)pl * span + l[side]->week[r]] |= (uint8_t)(1 + side);
+      }
+    return 0;
+  }
+  /* the places in both lists: a merge of their runs */
+  const struct plist *x = l[0], *y = l[1];
+  for (uint32_t i = 0, j = 0; i < x->n && j < y->n;) {
+    uint32_t px = x->place[i], py = y->place[j];
+    if (px != py) {
+      if (px < py)
+        while (i < x->n && x->place[i] == px) i++;
+      else
+        while (j < y->n && y->place[j] == py) j++;
+      continue;
+    }
+    uint8_t *pp = pres + (size_t)px * span;
+    for (; i < x->n && x->place[i] == px; i++) pp[x->week[i]] |= 1;
+    for (; j < y->n && y->place[j] == px; j++) pp[y->week[j]] |= 2;
+    ts->touched[(*nt)++] = px;
+  }
+  return 0;
 }
 
 /* A place's counts in its two classes of weeks, from its marks (which it
@@ -184,18 +247,11 @@ static int together_test(struct hls_patterns *pt, struct window *w, struct tscra
                          bool held, struct pcount **pc, size_t *cap_pc, double *p_out, double *ph_out, double *o_out,
                          double *e_out, struct ptab *tabs, size_t *n_tabs, bool *excess) {
   const struct hls_pat_params *prm = &pt->prm;
-  int32_t W = prm->together_weeks;
   size_t np = 0, nt = 0;
-  pair_weeks(pt, ts, &nt, a, b, w->k * W, w->k * W + W - 1, false);
-  int rc = 0;
+  int rc = pair_weeks(pt, ts, &nt, a, b, false);
+  if (rc != 0) return rc;
   for (size_t i = 0; i < nt; i++) {
     uint32_t pl = ts->touched[i];
-    bool both = ts->tch[pl] == 3;
-    ts->tch[pl] = 0;
-    if (!both) { /* no table: its marks go */
-      memset(ts->wpres + (size_t)pl * (size_t)ts->wspan, 0, (size_t)ts->wspan);
-      continue;
-    }
     struct pcount x = {.place = pl};
     place_classes(ts, pl, false, x.w, x.a, x.b, x.ab);
     if (rc == 0) {
@@ -253,7 +309,7 @@ static int together_test(struct hls_patterns *pt, struct window *w, struct tscra
   }
   /* the change: the excess now less the history's, per week */
   for (size_t i = 0; i < np; i++) ts->inpc[(*pc)[i].place] = 1;
-  pair_weeks(pt, ts, &nt, a, b, (w->k - TOGETHER_REACH) * W, (w->k - TOGETHER_GAP) * W - 1, true);
+  if ((rc = pair_weeks(pt, ts, &nt, a, b, true)) != 0) return rc;
   double d = o - e;
   for (size_t i = 0; i < np; i++) {
     struct pcount *x = &(*pc)[i];
@@ -337,8 +393,12 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
   ts.wpres = calloc(NP * (size_t)ts.wspan, 1), ts.hpres = calloc(NP * (size_t)ts.hspan, 1);
   ts.wmed = malloc(NP * sizeof *ts.wmed), ts.hmed = malloc(NP * sizeof *ts.hmed);
   ts.dtmp = malloc((size_t)(ts.hspan > ts.wspan ? ts.hspan : ts.wspan) * sizeof *ts.dtmp);
-  ts.inpc = calloc(NP, sizeof *ts.inpc), ts.tch = calloc(NP, sizeof *ts.tch);
+  ts.inpc = calloc(NP, sizeof *ts.inpc);
   ts.touched = malloc(NP * sizeof *ts.touched);
+  ts.cnt = malloc((NP + 1) * sizeof *ts.cnt);
+  ts.n_themes = pt->n_themes;
+  ts.wl = calloc(pt->n_themes ? pt->n_themes : 1, sizeof *ts.wl);
+  ts.hl = calloc(pt->n_themes ? pt->n_themes : 1, sizeof *ts.hl);
   ts.sw = malloc(2 * NP * sizeof *ts.sw), ts.sa = malloc(2 * NP * sizeof *ts.sa);
   ts.sb = malloc(2 * NP * sizeof *ts.sb);
   uint32_t *marg = calloc(pt->n_themes, sizeof *marg);
@@ -350,7 +410,8 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
   struct ptab *tabs = malloc(NP * sizeof *tabs);
   if (marg == NULL || tabs == NULL || local == NULL || global == NULL || ts.wdeg == NULL || ts.hdeg == NULL ||
       ts.wmed == NULL || ts.hmed == NULL || ts.wpres == NULL || ts.hpres == NULL || ts.dtmp == NULL ||
-      ts.inpc == NULL || ts.tch == NULL || ts.touched == NULL || ts.sw == NULL || ts.sa == NULL || ts.sb == NULL) {
+      ts.inpc == NULL || ts.touched == NULL || ts.sw == NULL || ts.sa == NULL || ts.sb == NULL ||
+      ts.cnt == NULL || ts.wl == NULL || ts.hl == NULL) {
     rc = HLS_ENOMEM;
     goto done;
   }
@@ -487,7 +548,12 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
   }
 done:
   free(ts.wdeg), free(ts.hdeg), free(ts.wmed), free(ts.hmed), free(ts.wpres), free(ts.hpres), free(ts.dtmp);
-  free(ts.inpc), free(ts.tch), free(ts.touched), free(ts.sw), free(ts.sa), free(ts.sb);
+  free(ts.inpc), free(ts.touched), free(ts.sw), free(ts.sa), free(ts.sb), free(ts.cnt);
+  for (size_t th = 0; th < ts.n_themes; th++) {
+    if (ts.wl != NULL) free(ts.wl[th].place), free(ts.wl[th].week);
+    if (ts.hl != NULL) free(ts.hl[th].place), free(ts.hl[th].week);
+  }
+  free(ts.wl), free(ts.hl);
   free(marg);
   free(local);
   free(global);
