@@ -48,16 +48,28 @@ int hls_pat__cross_test(const struct theme_week *tw, int32_t i) {
     if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, first, i, Rc, 2, pm, 1, 1, 0, &z0, NULL, &phi0))
       continue;
     double ps[HLS_SCALE_COUNT];
-    int nps = 0;
+    int nps = 0, over = 0;
+    bool tested[HLS_SCALE_COUNT];
+    /* First the scales' deviances alone: a scale at most zmin_scale has
+     * p 1, so unless cross_min_scales of them are over it the place's
+     * combined p is 1 and no exact test is needed. A scale's own variance
+     * is not kept: its mean times the size of one cell of the theme
+     * (compound Poisson). */
+    for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
+      double z;
+      tested[sc] = hls_pat__place_z(prm, PS(1 + sc, s), NULL, NZS(1 + sc, s), lo, first, i, Rc, 0,
+                                    pm / HLS_SCALE_COUNT, phi0, rho, zmin_scale, &z, NULL, NULL);
+      nps += tested[sc];
+      over += tested[sc] && z > zmin_scale;
+    }
+    if (nps < prm->cross_min_scales || over < prm->cross_min_scales) continue;
+    nps = 0;
     for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
       double z, pz;
-      /* a scale's own variance is not kept: its mean times the size
-       * of one cell of the theme (compound Poisson) */
-      if (hls_pat__place_z(prm, PS(1 + sc, s), NULL, NZS(1 + sc, s), lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, phi0, rho,
-                           zmin_scale, &z, &pz, NULL))
+      if (tested[sc] && hls_pat__place_z(prm, PS(1 + sc, s), NULL, NZS(1 + sc, s), lo, first, i, Rc, 0,
+                                         pm / HLS_SCALE_COUNT, phi0, rho, zmin_scale, &z, &pz, NULL))
         ps[nps++] = pz;
     }
-    if (nps < prm->cross_min_scales) continue;
     qsort(ps, (size_t)nps, sizeof *ps, dbl_cmp);
     /* P(at least m of the nps scales at most ps[m-1]) */
     double x = ps[prm->cross_min_scales - 1];
