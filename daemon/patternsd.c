@@ -546,6 +546,44 @@ static void note_first(char *out, size_t size, const uint8_t origin[32], uint64_
   snprintf(out, size, "first_origin=%s first_seq=%llu detail=\"%s\"", id, (unsigned long long)seq, detail);
 }
 
+/* A decoded digest (decoded: the decoding's result) to f's engine. */
+static int feed_digest(struct hls_pat_feeder *f, const uint8_t origin[32], uint64_t seq, int decoded,
+                       const struct hls_digest *d, struct hls_why *why) {
+  if (decoded != 0) return decoded;
+  if (!week_plausible(f, d->iso_year, d->iso_week))
+    return hls_why_set(why, HLS_ELIMIT, "digest of %d-W%02d: more than a week ahead or %d weeks back; left out "
+                       "of patterns", d->iso_year, d->iso_week, HLS_PAT_MAX_SPAN_WEEKS);
+  int rc = hls_patterns_digest(f->pt, origin, seq, d);
+  int32_t week;
+  if (rc == 0 && hls_patterns_week(d->iso_year, d->iso_week, &week) == 0 &&
+      (f->latest_week == NO_WEEK || week > f->latest_week))
+    f->latest_week = week;
+  if (rc == HLS_ELIMIT) hls_why_set(why, rc, "digests would span over %d weeks; left out of patterns",
+                                    HLS_PAT_MAX_SPAN_WEEKS);
+  return rc;
+}
+
+/* What f notes of an item's result rc (origin, seq: the engine's). */
+static int feed_result(struct hls_pat_feeder *f, const uint8_t origin[32], uint64_t seq, int rc,
+                       const struct hls_why *why) {
+  if (rc == HLS_ESTATE) { /* a fact of a frozen week: the host builds the engine again */
+    f->frozen_missed = true;
+    return 0;
+  }
+  if (rc == HLS_ELIMIT) {
+    if (f->ignored_pending++ == 0) note_first(f->ignored_first, sizeof f->ignored_first, origin, seq, why->text);
+  } else if (rc != 0 && f->defer_errors) {
+    if (f->failed_pending++ == 0) note_first(f->failed_first, sizeof f->failed_first, origin, seq, why->text);
+  } else if (rc != 0) {
+    char id[HLS_NODEID_TEXT_SIZE];
+    hls_nodeid_format(origin, id);
+    hls_log_error("patterns_input_failed", "origin=%s seq=%llu error=%s detail=\"%s\"", id, (unsigned long long)seq,
+                  hls_err_name(rc), why->text);
+  }
+  if (rc == HLS_ENOMEM) f->out_of_memory = true;
+  return rc;
+}
+
 /* Give one held item to f's engine. Thread-safe for distinct feeders: it
  * touches f and its engine only (and logs only when !f->defer_errors). */
 static int feed_body(struct hls_pat_feeder *f, const uint8_t item_origin[32], uint64_t item_seq, int type,
@@ -565,21 +603,8 @@ static int feed_body(struct hls_pat_feeder *f, const uint8_t item_origin[32], ui
   }
   case HLS_ENV_DIGEST: {
     struct hls_digest d;
-    if ((rc = hls_digest_decode(&d, body, len, &why)) == 0) {
-      if (!week_plausible(f, d.iso_year, d.iso_week)) {
-        rc = hls_why_set(&why, HLS_ELIMIT, "digest of %d-W%02d: more than a week ahead or %d weeks back; left out "
-                         "of patterns", d.iso_year, d.iso_week, HLS_PAT_MAX_SPAN_WEEKS);
-      } else {
-        rc = hls_patterns_digest(f->pt, origin, seq, &d);
-        int32_t week;
-        if (rc == 0 && hls_patterns_week(d.iso_year, d.iso_week, &week) == 0 &&
-            (f->latest_week == NO_WEEK || week > f->latest_week))
-          f->latest_week = week;
-        if (rc == HLS_ELIMIT) hls_why_set(&why, rc, "digests would span over %d weeks; left out of patterns",
-                                          HLS_PAT_MAX_SPAN_WEEKS);
-      }
-      hls_digest_free(&d);
-    }
+    rc = feed_digest(f, origin, seq, hls_digest_decode(&d, body, len, &why), &d, &why);
+    hls_digest_free(&d);
     break;
   }
   case HLS_ENV_STORY: {
@@ -601,22 +626,7 @@ static int feed_body(struct hls_pat_feeder *f, const uint8_t item_origin[32], ui
   }
   default: break;
   }
-  if (rc == HLS_ESTATE) { /* a fact of a frozen week: the host builds the engine again */
-    f->frozen_missed = true;
-    return 0;
-  }
-  if (rc == HLS_ELIMIT) {
-    if (f->ignored_pending++ == 0) note_first(f->ignored_first, sizeof f->ignored_first, origin, seq, why.text);
-  } else if (rc != 0 && f->defer_errors) {
-    if (f->failed_pending++ == 0) note_first(f->failed_first, sizeof f->failed_first, origin, seq, why.text);
-  } else if (rc != 0) {
-    char id[HLS_NODEID_TEXT_SIZE];
-    hls_nodeid_format(origin, id);
-    hls_log_error("patterns_input_failed", "origin=%s seq=%llu error=%s detail=\"%s\"", id, (unsigned long long)seq,
-                  hls_err_name(rc), why.text);
-  }
-  if (rc == HLS_ENOMEM) f->out_of_memory = true;
-  return rc;
+  return feed_result(f, origin, seq, rc, &why);
 }
 
 static void late_fact(struct hls_patternsd *pd);
@@ -874,12 +884,159 @@ struct hls_pd_load {
 
 static bool load_stopped(void *ctx) { return atomic_load(&((struct hls_pd_load *)ctx)->stop); }
 
+/* After an item of the load was fed (rc): whether to go on. */
+static int load_fed(struct hls_pd_load *job, int rc) {
+  if (rc == HLS_ENOMEM) return HLS_ENOMEM;
+  if ((atomic_fetch_add(&job->n_items, 1) & 4095) == 0 && load_stopped(job)) return HLS_ECLOSED;
+  return 0;
+}
+
 static int load_item(void *ctx, const uint8_t origin[32], uint64_t seq, int type, const uint8_t *body, size_t len) {
   struct hls_pd_load *job = ctx;
   /* A body that does not decode was checked when stored: only a damaged
    * store gets here, and the loop logs it. */
-  if (feed_body(&job->feed, origin, seq, type, body, len) == HLS_ENOMEM) return HLS_ENOMEM;
-  if ((atomic_fetch_add(&job->n_items, 1) & 4095) == 0 && load_stopped(job)) return HLS_ECLOSED;
+  return load_fed(job, feed_body(&job->feed, origin, seq, type, body, len));
+}
+
+/* The digests of load_by_week's second pass are read from the store and
+ * decoded on a thread of their own (the reader), while the load's thread
+ * gives them to the engine in the same order: reading and decoding are
+ * about half of that pass, and the load's thread is the only one busy
+ * then. Decoded digests go across in batches, at most LOAD_BATCHES of
+ * them ahead (a few megabytes). */
+#define LOAD_BATCH 256
+#define LOAD_BATCHES 4
+
+struct load_dec { /* a digest as read: the item's origin and seq, and its decoding's result */
+  uint8_t origin[32];
+  uint64_t seq;
+  int rc;
+  struct hls_why why;
+  struct hls_digest d;
+};
+
+struct load_reader {
+  struct hls_pd_load *job;
+  const int64_t *ids;
+  size_t n;
+  uv_thread_t thread;
+  uv_mutex_t mu;
+  uv_cond_t cv;
+  struct {
+    size_t n;
+    struct load_dec it[LOAD_BATCH];
+  } b[LOAD_BATCHES];
+  size_t head, tail; /* batches [tail, head) are full; the reader fills b[head % LOAD_BATCHES] */
+  size_t taken;      /* of b[tail % LOAD_BATCHES], by the feeder */
+  bool done, quit;   /* the reader's end (rc, why), the feeder's */
+  int rc;
+  struct hls_why why;
+};
+
+/* The reader: one read item into the batch it fills; a full batch is
+ * handed over, and the reader waits while every batch is full. */
+static int reader_item(void *ctx, const uint8_t origin[32], uint64_t seq, int type, const uint8_t *body, size_t len) {
+  struct load_reader *lr = ctx;
+  size_t at = lr->head % LOAD_BATCHES;
+  struct load_dec *x = &lr->b[at].it[lr->b[at].n++];
+  memcpy(x->origin, origin, 32);
+  x->seq = seq;
+  x->why = (struct hls_why){{0}};
+  if (type == HLS_ENV_DIGEST) {
+    x->rc = hls_digest_decode(&x->d, body, len, &x->why);
+  } else { /* the first pass kept digests only, in the same snapshot */
+    memset(&x->d, 0, sizeof x->d);
+    x->rc = hls_why_set(&x->why, HLS_EINTERNAL, "patterns: the load expected a digest (type %d)", type);
+  }
+  if (lr->b[at].n < LOAD_BATCH) return 0;
+  uv_mutex_lock(&lr->mu);
+  lr->head++;
+  uv_cond_signal(&lr->cv);
+  while (lr->head - lr->tail == LOAD_BATCHES && !lr->quit) uv_cond_wait(&lr->cv, &lr->mu);
+  bool quit = lr->quit;
+  uv_mutex_unlock(&lr->mu);
+  if (quit) return HLS_ECLOSED; /* reader_end frees what is left */
+  lr->b[lr->head % LOAD_BATCHES].n = 0;
+  return 0;
+}
+
+static void reader_main(void *arg) {
+  struct load_reader *lr = arg;
+  struct hls_why why = {{0}};
+  int rc = hls_patstore_snapshot_items(lr->job->snap, lr->ids, lr->n, reader_item, lr, &why);
+  uv_mutex_lock(&lr->mu);
+  if (!lr->quit && lr->b[lr->head % LOAD_BATCHES].n > 0) lr->head++; /* the last, part full */
+  lr->done = true;
+  lr->rc = rc;
+  lr->why = why;
+  uv_cond_signal(&lr->cv);
+  uv_mutex_unlock(&lr->mu);
+}
+
+/* The feeder: the next digest read, or NULL at the end (*rc: the reader's). */
+static struct load_dec *reader_next(struct load_reader *lr, int *rc) {
+  uv_mutex_lock(&lr->mu);
+  if (lr->head != lr->tail && lr->taken == lr->b[lr->tail % LOAD_BATCHES].n) { /* that batch is done */
+    lr->tail++;
+    lr->taken = 0;
+    uv_cond_signal(&lr->cv);
+  }
+  while (lr->head == lr->tail && !lr->done) uv_cond_wait(&lr->cv, &lr->mu);
+  struct load_dec *x = NULL;
+  if (lr->head != lr->tail) x = &lr->b[lr->tail % LOAD_BATCHES].it[lr->taken++];
+  *rc = lr->rc;
+  uv_mutex_unlock(&lr->mu);
+  return x;
+}
+
+static int reader_start(struct load_reader *lr, struct hls_pd_load *job, const int64_t *ids, size_t n) {
+  memset(lr, 0, sizeof *lr);
+  lr->job = job, lr->ids = ids, lr->n = n;
+  if (uv_mutex_init(&lr->mu) != 0) return HLS_ENOMEM;
+  if (uv_cond_init(&lr->cv) != 0) {
+    uv_mutex_destroy(&lr->mu);
+    return HLS_ENOMEM;
+  }
+  if (uv_thread_create(&lr->thread, reader_main, lr) != 0) {
+    uv_cond_destroy(&lr->cv);
+    uv_mutex_destroy(&lr->mu);
+    return HLS_ENOMEM;
+  }
+  return 0;
+}
+
+/* Stop the reader (if it is not done) and free what it decoded. */
+static void reader_end(struct load_reader *lr) {
+  uv_mutex_lock(&lr->mu);
+  lr->quit = true;
+  uv_cond_signal(&lr->cv);
+  uv_mutex_unlock(&lr->mu);
+  uv_thread_join(&lr->thread);
+  for (size_t k = 0; k < LOAD_BATCHES; k++)
+    for (size_t i = 0; i < lr->b[k].n; i++) hls_digest_free(&lr->b[k].it[i].d);
+  uv_cond_destroy(&lr->cv);
+  uv_mutex_destroy(&lr->mu);
+}
+
+/* Give the next n digests the reader decodes to the engine (fewer if the
+ * store had fewer: a part's end then comes later, which gives later weeks
+ * sooner, never a frozen week's digest after its freeze). */
+static int load_read(struct hls_pd_load *job, struct load_reader *lr, size_t n) {
+  for (size_t k = 0; k < n; k++) {
+    int rc;
+    struct load_dec *x = reader_next(lr, &rc);
+    if (x == NULL) { /* the reader's end: all read (a digest gone from the store is not read), or an error */
+      if (rc != 0) job->why = lr->why;
+      return rc;
+    }
+    uint8_t origin[32];
+    uint64_t seq;
+    int fed = 0;
+    if (hls_pat__keymap_to_engine(job->feed.keys, x->origin, x->seq, origin, &seq))
+      fed = feed_result(&job->feed, origin, seq, feed_digest(&job->feed, origin, seq, x->rc, &x->d, &x->why), &x->why);
+    hls_digest_free(&x->d);
+    if ((rc = load_fed(job, fed)) != 0) return rc;
+  }
   return 0;
 }
 
@@ -893,6 +1050,11 @@ static int load_digest_cmp(const void *a, const void *b) {
   const struct load_digest *x = a, *y = b;
   if (x->week != y->week) return (x->week > y->week) - (x->week < y->week);
   return (x->id > y->id) - (x->id < y->id);
+}
+
+static int id_cmp(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
 }
 
 /* The first pass of load_by_week: profiles, stories (and digests the
@@ -940,10 +1102,22 @@ static int load_by_week(struct hls_pd_load *job) {
   int64_t *ids = malloc(n * sizeof *ids);
   if (ids == NULL) return HLS_ENOMEM;
   for (size_t i = 0; i < n; i++) ids[i] = job->order[i].id;
+  /* each part's digests in the store's order (the engine's result does
+   * not depend on the order facts come in), which reads each page once */
+  for (size_t i = 0, j; i < n; i = j) {
+    for (j = i; j < n && job->order[j].week < job->order[i].week + LOAD_FREEZE_WEEKS; j++) continue;
+    qsort(ids + i, j - i, sizeof *ids, id_cmp);
+  }
+  struct load_reader *lr = malloc(sizeof *lr);
+  if (lr == NULL || (rc = reader_start(lr, job, ids, n)) != 0) {
+    free(lr);
+    free(ids);
+    return HLS_ENOMEM;
+  }
   for (size_t i = 0, j; i < n && rc == 0; i = j) {
     int32_t from = job->order[i].week;
     for (j = i; j < n && job->order[j].week < from + LOAD_FREEZE_WEEKS; j++) continue;
-    rc = hls_patstore_snapshot_items(job->snap, ids + i, j - i, load_item, job, &job->why);
+    rc = load_read(job, lr, j - i);
     if (rc != 0 || j == n) break;
     int32_t before = job->order[j].week < last ? job->order[j].week : last;
     uint64_t t0 = uv_hrtime();
@@ -951,6 +1125,8 @@ static int load_by_week(struct hls_pd_load *job) {
     job->compute_ns += uv_hrtime() - t0;
     if (rc == 0 && hls_patterns_freeze(job->feed.pt, before) != 0) job->freeze_failed = true;
   }
+  reader_end(lr);
+  free(lr);
   free(ids);
   free(job->order);
   job->order = NULL;

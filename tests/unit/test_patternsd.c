@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 #include "mp_build.h"
 #include "patfilter.h"
 #include "patstore.h"
@@ -470,6 +471,70 @@ static void test_week_ordered_load_is_the_same(void **state) {
   for (int o = 0; o <= PLACES; o++) chain_free(&c[o]);
 }
 
+/* The week-ordered load's digests are read and decoded on a thread of
+ * their own: a digest whose body was damaged in the store (cut short: its
+ * head, which the first pass reads, is whole) is left out and logged once,
+ * and the load gives every other digest to the engine; the digests cross
+ * several of the reader's batches. */
+static void test_week_ordered_load_leaves_out_a_damaged_digest(void **state) {
+  struct fixture *fx = *state;
+  enum { PLACES = 6, WEEKS = 100, LATE = 8 };
+  struct chain c[PLACES + 1];
+  weekly_places(fx, c, PLACES, WEEKS, 70);
+  restart_env(fx, (struct hls_patternsd_env){.late_weeks = LATE});
+  run_until_ready(fx);
+  struct hls_pat_stats whole;
+  hls_patterns_stats(fx->pd->pt, &whole);
+  assert_int_equal(whole.digests, PLACES * WEEKS);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(fx->db_path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db,
+                                "UPDATE items SET body = substr(body, 1, length(body) - 1) WHERE rowid ="
+                                " (SELECT rowid FROM items WHERE type = 2 ORDER BY rowid LIMIT 1 OFFSET 250)",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_changes(db), 1);
+  sqlite3_close(db);
+  char *logged = NULL;
+  size_t logged_len = 0;
+  FILE *log = open_memstream(&logged, &logged_len);
+  assert_non_null(log);
+  hls_log_set_stream(log);
+  restart_env(fx, (struct hls_patternsd_env){.late_weeks = LATE});
+  run_until_ready(fx);
+  hls_log_flush(true);
+  hls_log_set_stream(NULL);
+  fclose(log);
+  struct hls_pat_stats got;
+  hls_patterns_stats(fx->pd->pt, &got);
+  assert_int_equal(got.digests, PLACES * WEEKS - 1);
+  assert_true(hls_patterns_frozen_before(fx->pd->pt) != INT32_MIN);
+  assert_non_null(strstr(logged, "event=patterns_input_failed count=1 "));
+  free(logged);
+  for (int o = 0; o <= PLACES; o++) chain_free(&c[o]);
+}
+
+/* Closed while a week-ordered load reads more digests than the reader's
+ * batches hold: the close waits for the load to stop, and nothing is
+ * left running or allocated (the sanitizers' build checks the latter). */
+static void test_close_during_week_ordered_load(void **state) {
+  struct fixture *fx = *state;
+  enum { PLACES = 12, WEEKS = 104 };
+  struct chain c[PLACES + 1];
+  weekly_places(fx, c, PLACES, WEEKS, 90);
+  for (int round = 0; round < 3; round++) {
+    restart_env(fx, (struct hls_patternsd_env){.late_weeks = 8});
+    assert_false(hls_patternsd_ready(fx->pd));
+    /* later each round: during the first pass, the second, an update */
+    for (int k = 0; k < round * 20; k++) uv_run(&fx->loop, UV_RUN_NOWAIT);
+    hls_patternsd_close(fx->pd);
+    fx->pd = NULL;
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_alive(&fx->loop), 0);
+  }
+  for (int o = 0; o <= PLACES; o++) chain_free(&c[o]);
+}
+
 /* A burst of items (a catch-up) is not fed one by one: once more than
  * BULK_MIN_ITEMS (10,000) come within 10 s, hlsd waits for the burst to
  * end and builds the engine again from the store, answering from the
@@ -651,6 +716,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_burst_is_computed_once_it_ends, setup, teardown),
       cmocka_unit_test_setup_teardown(test_late_fact_is_built_again, setup, teardown),
       cmocka_unit_test_setup_teardown(test_week_ordered_load_is_the_same, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_week_ordered_load_leaves_out_a_damaged_digest, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_close_during_week_ordered_load, setup, teardown),
   };
   return cmocka_run_group_tests_name("patternsd", tests, NULL, NULL);
 }
