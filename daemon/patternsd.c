@@ -1085,7 +1085,7 @@ static int load_scan(void *ctx, const uint8_t origin[32], uint64_t seq, int type
 }
 
 /* Weeks a freeze of the load waits for: an update each. */
-#define LOAD_FREEZE_WEEKS 8
+#define LOAD_FREEZE_WEEKS 16
 
 /* The load when weeks are frozen: digests in week order, an update and a
  * freeze every LOAD_FREEZE_WEEKS weeks, so that the engine never holds
