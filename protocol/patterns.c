@@ -131,6 +131,7 @@ void hls_patterns_free(struct hls_patterns *pt) {
     free(t->stories);
     free(t->pats);
     free(t->frozen_first);
+    free(t->rp_place), free(t->rp_first);
     hls_pat__theme_tests_free(t);
     free(t);
   }
@@ -393,6 +394,7 @@ static void unit_refs_remove(struct hls_patterns *pt, const struct unit *u, size
       for (size_t j = 0; j < b->n; j++)
         if (b->refs[j].place == u->place) {
           b->refs[j] = b->refs[--b->n];
+          t->rp_valid = false; /* its first week there may move, or the place go */
           break;
         }
       if (b->n == 0) {
@@ -455,6 +457,7 @@ static bool unit_link(struct hls_patterns *pt, struct unit *u, const struct cell
                                   .scales = c->scales, .withheld = c->withheld};
     memcpy(b->refs[b->n].ms, c->ms, sizeof c->ms);
     b->n++;
+    hls_pat__theme_reported(t, u->place, u->week);
   }
   struct window *w = window_get(pt, u->week);
   if (w == NULL || !GROW(w->units, w->cap, w->n + 1)) {

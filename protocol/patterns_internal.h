@@ -94,6 +94,15 @@ struct theme {
   size_t n_frozen_first;
   int32_t frozen_last;
   int32_t cells_from; /* its buckets before this week keep only its patterns' places (INT32_MIN: all) */
+  /* The places that reported it (in its cells and in frozen_first), in
+   * place order, and the first week each did (rp_first): made by its
+   * tests when !rp_valid, kept up as cells come (hls_pat__theme_reported),
+   * made again after a cell leaves. A freeze changes neither: it moves a
+   * week's places into frozen_first, with their first weeks. */
+  uint32_t *rp_place;
+  int32_t *rp_first;
+  size_t n_rp, cap_rp;
+  bool rp_valid;
   UT_hash_handle hh;
 };
 
@@ -382,6 +391,7 @@ static inline float pv_store(double p) {
 }
 
 void hls_pat__tcomp_free(struct tcomp *c);
+void hls_pat__theme_reported(struct theme *t, uint32_t place, int32_t week);
 size_t hls_pat__candidates(struct hls_patterns *pt, struct theme *t, struct tcomp *c, int32_t i, int32_t R,
                            uint32_t *out);
 void hls_pat__priors(const struct hls_pat_params *prm, const struct tcomp *c, int32_t i, int32_t R, double *mu);

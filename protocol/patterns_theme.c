@@ -247,6 +247,61 @@ bool hls_pat__place_testable(const struct hls_pat_params *prm, const struct tcom
  * no one place makes a pattern anyway). */
 #define TEST_MAX_COUNT 1000.0
 
+/* t->rp_place and rp_first made from its cells (c's per-place room is
+ * scratch). */
+static int reporting_places(struct hls_patterns *pt, struct tcomp *c, struct theme *t) {
+  int rc = tcomp_size(c, 0, 0, pt->n_regions, pt->n_places + 1);
+  if (rc != 0) return rc;
+  if (++c->stamp == 0) {
+    memset(c->mark, 0, c->cap_places * sizeof *c->mark);
+    c->stamp = 1;
+  }
+  uint32_t st = c->stamp;
+  for (size_t k = 0; k < t->n_frozen_first; k++)
+    if (t->frozen_first[k] != INT32_MAX) c->mark[k] = st;
+  for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next)
+    for (size_t j = 0; j < bk->n; j++) c->mark[bk->refs[j].place] = st;
+  size_t n = 0;
+  for (size_t k = 0; k < pt->n_places; k++) n += c->mark[k] == st;
+  if (n > t->cap_rp) {
+    REALLOC(t->rp_place, n);
+    REALLOC(t->rp_first, n);
+    t->cap_rp = n;
+  }
+  n = 0;
+  for (size_t k = 0; k < pt->n_places; k++)
+    if (c->mark[k] == st) {
+      c->slot_of[k] = (uint32_t)n;
+      t->rp_place[n] = (uint32_t)k;
+      t->rp_first[n++] = k < t->n_frozen_first ? t->frozen_first[k] : INT32_MAX;
+    }
+  for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next)
+    for (size_t j = 0; j < bk->n; j++) {
+      uint32_t s = c->slot_of[bk->refs[j].place];
+      if (bk->week < t->rp_first[s]) t->rp_first[s] = bk->week;
+    }
+  t->n_rp = n;
+  t->rp_valid = true;
+  return 0;
+}
+
+/* A cell of t at place in week came: its places kept up, or made again
+ * at its next tests (a place new to it). */
+void hls_pat__theme_reported(struct theme *t, uint32_t place, int32_t week) {
+  if (!t->rp_valid) return;
+  size_t lo = 0, hi = t->n_rp;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (t->rp_place[mid] < place) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo < t->n_rp && t->rp_place[lo] == place) {
+    if (week < t->rp_first[lo]) t->rp_first[lo] = week;
+  } else {
+    t->rp_valid = false;
+  }
+}
+
 static uint64_t mix64(uint64_t x) {
   x ^= x >> 30, x *= 0xbf58476d1ce4e5b9ULL;
   x ^= x >> 27, x *= 0x94d049bb133111ebULL;
@@ -290,34 +345,13 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct tcomp *c, struct theme 
   /* Slots: the places that reported the theme (in the cells held, and in
    * those frozen weeks gave up), in place order whatever order the facts
    * came in, and when they first did. */
-  size_t n = 0;
-  if ((rc = tcomp_size(c, 0, 0, R_n, pt->n_places + 1)) != 0) return rc;
-  if (++c->stamp == 0) {
-    memset(c->mark, 0, c->cap_places * sizeof *c->mark);
-    c->stamp = 1;
-  }
-  uint32_t st = c->stamp;
-  for (size_t k = 0; k < t->n_frozen_first; k++)
-    if (t->frozen_first[k] != INT32_MAX) c->mark[k] = st;
-  for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next)
-    for (size_t j = 0; j < bk->n; j++) c->mark[bk->refs[j].place] = st;
-  for (size_t k = 0; k < pt->n_places; k++)
-    if (c->mark[k] == st) {
-      c->slot_of[k] = (uint32_t)n;
-      c->places[n++] = (uint32_t)k;
-    }
+  if (!t->rp_valid && (rc = reporting_places(pt, c, t)) != 0) return rc;
+  size_t n = t->n_rp;
   if ((rc = tcomp_size(c, n, 0, R_n, pt->n_places + 1)) != 0) return rc;
   for (size_t s = 0; s < n; s++) {
-    uint32_t k = c->places[s];
-    c->first_report[s] = k < t->n_frozen_first && t->frozen_first[k] != INT32_MAX ? t->frozen_first[k] - pt->gmin
-                                                                                  : INT32_MAX;
-  }
-  for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next) {
-    int32_t i = bk->week - pt->gmin;
-    for (size_t j = 0; j < bk->n; j++) {
-      uint32_t s = c->slot_of[bk->refs[j].place];
-      if (i < c->first_report[s]) c->first_report[s] = i;
-    }
+    c->places[s] = t->rp_place[s];
+    c->slot_of[t->rp_place[s]] = (uint32_t)s;
+    c->first_report[s] = t->rp_first[s] - pt->gmin;
   }
   /* Where a place first reported the theme decides spread's places at
    * risk in every later week: if that moved, every later test changes. */
