@@ -1052,11 +1052,6 @@ static int load_digest_cmp(const void *a, const void *b) {
   return (x->id > y->id) - (x->id < y->id);
 }
 
-static int id_cmp(const void *a, const void *b) {
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return (x > y) - (x < y);
-}
-
 /* The first pass of load_by_week: profiles, stories (and digests the
  * engine will not take) are fed now; the others are kept by week. */
 static int load_scan(void *ctx, const uint8_t origin[32], uint64_t seq, int type, const uint8_t *body, size_t len) {
@@ -1102,12 +1097,6 @@ static int load_by_week(struct hls_pd_load *job) {
   int64_t *ids = malloc(n * sizeof *ids);
   if (ids == NULL) return HLS_ENOMEM;
   for (size_t i = 0; i < n; i++) ids[i] = job->order[i].id;
-  /* each part's digests in the store's order (the engine's result does
-   * not depend on the order facts come in), which reads each page once */
-  for (size_t i = 0, j; i < n; i = j) {
-    for (j = i; j < n && job->order[j].week < job->order[i].week + LOAD_FREEZE_WEEKS; j++) continue;
-    qsort(ids + i, j - i, sizeof *ids, id_cmp);
-  }
   struct load_reader *lr = malloc(sizeof *lr);
   if (lr == NULL || (rc = reader_start(lr, job, ids, n)) != 0) {
     free(lr);
