@@ -515,16 +515,21 @@ int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BY
   struct cell *cells = d->n_cells ? calloc(d->n_cells, sizeof *cells) : NULL;
   if (d->n_cells && cells == NULL) return HLS_ENOMEM;
   size_t n = 0;
+  struct theme *t = NULL;
   for (size_t i = 0; i < d->n_cells; i++) {
     const struct hls_digest_cell *c = &d->cells[i];
-    struct theme *t = theme_get(pt, c->theme, c->kind);
+    /* a theme's cells (its scales and stages) are next to each other in a
+     * digest as decoded: looked up once */
+    const struct hls_digest_cell *prev = i > 0 ? &d->cells[i - 1] : NULL;
+    if (prev == NULL || prev->kind != c->kind || strcmp(prev->theme, c->theme) != 0)
+      t = theme_get(pt, c->theme, c->kind);
     if (t == NULL) {
       free(cells);
       return HLS_ENOMEM;
     }
     uint32_t lo, hi;
     hls_disclosure_bounds(&d->method, c->scale, c->withheld, c->count, &lo, &hi);
-    size_t j = 0;
+    size_t j = n > 0 && cells[n - 1].theme == t->ix ? n - 1 : 0;
     while (j < n && cells[j].theme != t->ix) j++;
     if (j == n) cells[n++] = (struct cell){.theme = t->ix};
     cells[j].lo = sat_add32(cells[j].lo, lo);
