@@ -45,7 +45,7 @@ int hls_pat__cross_test(const struct theme_week *tw, int32_t i) {
     uint32_t s = cand[k];
     int32_t first = c->first[s];
     double z0, phi0;
-    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, first, i, Rc, 2, pm, 1, 1, 0, &z0, NULL, &phi0))
+    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(s), lo, first, i, Rc, 2, pm, 1, 1, 0, &z0, NULL, &phi0))
       continue;
     double ps[HLS_SCALE_COUNT];
     int nps = 0, over = 0;
@@ -57,7 +57,7 @@ int hls_pat__cross_test(const struct theme_week *tw, int32_t i) {
      * (compound Poisson). */
     for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
       double z;
-      tested[sc] = hls_pat__place_z(prm, PS(1 + sc, s), NULL, NZS(1 + sc, s), lo, first, i, Rc, 0,
+      tested[sc] = hls_pat__place_z(prm, PS(1 + sc, s), NULL, NULL, lo, first, i, Rc, 0,
                                     pm / HLS_SCALE_COUNT, phi0, rho, zmin_scale, &z, NULL, NULL);
       nps += tested[sc];
       over += tested[sc] && z > zmin_scale;
@@ -66,7 +66,7 @@ int hls_pat__cross_test(const struct theme_week *tw, int32_t i) {
     nps = 0;
     for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
       double z, pz;
-      if (tested[sc] && hls_pat__place_z(prm, PS(1 + sc, s), NULL, NZS(1 + sc, s), lo, first, i, Rc, 0,
+      if (tested[sc] && hls_pat__place_z(prm, PS(1 + sc, s), NULL, NULL, lo, first, i, Rc, 0,
                                          pm / HLS_SCALE_COUNT, phi0, rho, zmin_scale, &z, &pz, NULL))
         ps[nps++] = pz;
     }

@@ -35,7 +35,7 @@ int hls_pat__emerging_test(const struct theme_week *tw, int32_t i) {
       /* only p-values at most TPM_TAU count in the scan: below
        * EMERGING_ZMIN, the deviance's normal approximation puts p near
        * 0.16 or more (the conditional test's p is larger still) */
-      if (hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, c->first[s], i, Rk[v], 2, pm, 1, rho, EMERGING_ZMIN, &z,
+      if (hls_pat__place_z(prm, PS(0, s), QS(s), NZS(s), lo, c->first[s], i, Rk[v], 2, pm, 1, rho, EMERGING_ZMIN, &z,
                            &pz, NULL) &&
           pz <= TPM_TAU)
         c->zv[mz++] = (struct zent){pz, s};

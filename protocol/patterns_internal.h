@@ -356,7 +356,7 @@ struct tcomp {
   int32_t lo;
   double *P[NSER];   /* prefix sums of a place's weekly value: total, each scale */
   double *Q0;        /* and of the total's square */
-  int32_t *NZ[NSER]; /* prefix count of weeks with a value */
+  int32_t *NZ;       /* prefix count of weeks with a value (the total's; a scale's is not tested) */
   uint32_t *place;   /* [n] */
   int32_t *first;    /* [n]: its history's first week index */
   int32_t *first_report; /* [n]: the first week index it reported the theme */
@@ -423,7 +423,7 @@ struct theme_week {
  * prefix count of weeks with a value (with c and W1 in scope). */
 #define PS(sr, s) (c->P[sr] + (size_t)(s) * W1)
 #define QS(s) (c->Q0 + (size_t)(s) * W1)
-#define NZS(sr, s) (c->NZ[sr] + (size_t)(s) * W1)
+#define NZS(s) (c->NZ + (size_t)(s) * W1)
 
 /* Each signal's test of week index i: its units' p-values, statistics
  * and members in the theme's stored tests. 0 or HLS_ENOMEM. */

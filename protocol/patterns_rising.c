@@ -52,7 +52,7 @@ int hls_pat__rising_test(const struct theme_week *tw, int32_t i) {
         msum += Ss;
       }
       uint32_t r = c->region[s];
-      if (r == 0 || NZS(0, s)[i + 1 - lo] - NZS(0, s)[r0 - lo] <= 0) continue;
+      if (r == 0 || NZS(s)[i + 1 - lo] - NZS(s)[r0 - lo] <= 0) continue;
       c->rplaces[r]++;
       double wsum = P0[i + 1 - lo] - P0[r0 - lo];
       if (wsum > c->rtop_w[r]) c->rtop_w[r] = wsum, c->rtop_b[r] = P0[be - lo] - P0[b0 - lo];
@@ -80,7 +80,7 @@ int hls_pat__rising_test(const struct theme_week *tw, int32_t i) {
     size_t m = 0;
     if (!isnan(p) && p <= prm->keep_p)
       for (size_t s = 0; s < n; s++)
-        if (c->region[s] == r && NZS(0, s)[i + 1 - lo] - NZS(0, s)[r0 - lo] > 0) mem[m++] = (uint32_t)s;
+        if (c->region[s] == r && NZS(s)[i + 1 - lo] - NZS(s)[r0 - lo] > 0) mem[m++] = (uint32_t)s;
     size_t at = TV(t, i, U_RISING + r);
     t->pv[at] = pv_store(p), t->sc1[at] = (float)z, t->sc2[at] = (float)pi0, t->back[at] = (uint8_t)(Rr - 1);
     rc = hls_pat__keep_members(pt, t, c, i, U_RISING + r, mem, m);

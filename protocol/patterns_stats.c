@@ -283,7 +283,9 @@ double hls_pat__bbinom_midp(double x, double n, double a, double b) {
  * only small p-values passes the z below which none can be small); *z: the
  * signed root of the Poisson deviance, for direction and size. False if
  * the place cannot be tested: its baseline is too short or it reported in
- * fewer than min_nz of those weeks. *phi_out (if not NULL): the phi used. */
+ * fewer than min_nz of those weeks (NZ, its prefix count of weeks with a
+ * value; NULL with min_nz 0, which any count passes). *phi_out (if not
+ * NULL): the phi used. */
 bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const double *Q, const int32_t *NZ,
                       int32_t lo, int32_t first, int32_t i, int32_t R, int32_t min_nz, double prior_mu,
                       double prior_ratio, double rho, double zmin, double *z, double *pz, double *phi_out) {
@@ -293,7 +295,7 @@ bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const d
   int32_t b1 = r0 - 1, b0 = r0 - prm->baseline_weeks;
   if (b0 < first) b0 = first;
   int32_t nb = b1 - b0 + 1;
-  if (nb < prm->min_baseline_weeks || NZ[b1 + 1 - lo] - NZ[b0 - lo] < min_nz) return false;
+  if (nb < prm->min_baseline_weeks || (NZ != NULL && NZ[b1 + 1 - lo] - NZ[b0 - lo] < min_nz)) return false;
   double S = P[b1 + 1 - lo] - P[b0 - lo], SQ = Q != NULL ? Q[b1 + 1 - lo] - Q[b0 - lo] : 0;
   const double k = 2.0;
   double phi = Q != NULL ? 1 : prior_ratio;

@@ -14,7 +14,8 @@
 
 void hls_pat__tcomp_free(struct tcomp *c) {
   if (c == NULL) return;
-  for (int s = 0; s < NSER; s++) free(c->P[s]), free(c->NZ[s]);
+  for (int s = 0; s < NSER; s++) free(c->P[s]);
+  free(c->NZ);
   free(c->Q0);
   free(c->place), free(c->first), free(c->first_report), free(c->region);
   free(c->NP), free(c->act), free(c->elig), free(c->adopt);
@@ -44,10 +45,8 @@ static int tcomp_size(struct tcomp *c, size_t n, size_t span, size_t regions, si
   }
   size_t cells = n * (span + 1);
   if (cells > c->cap_rows || c->P[0] == NULL) {
-    for (int s = 0; s < NSER; s++) {
-      REALLOC(c->P[s], cells);
-      REALLOC(c->NZ[s], cells);
-    }
+    for (int s = 0; s < NSER; s++) REALLOC(c->P[s], cells);
+    REALLOC(c->NZ, cells);
     REALLOC(c->Q0, cells);
     c->cap_rows = cells;
   }
@@ -208,7 +207,7 @@ double hls_pat__network_change(const struct theme_week *tw, int32_t i, int32_t R
   for (size_t k = 0; k < *mc; k++) {
     uint32_t s = cand[k];
     double z;
-    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(0, s), lo, c->first[s], i, R, 0, pm, 1, 1, 0, &z, NULL, NULL))
+    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(s), lo, c->first[s], i, R, 0, pm, 1, 1, 0, &z, NULL, NULL))
       continue;
     if (z > zkeep) cand[kept++] = s;
     if (z <= NETWORK_HOT_Z) continue;
@@ -231,7 +230,7 @@ bool hls_pat__place_testable(const struct hls_pat_params *prm, const struct tcom
   int32_t b0 = r0 - prm->baseline_weeks;
   if (b0 < first) b0 = first;
   if (r0 - b0 < prm->min_baseline_weeks) return false;
-  const int32_t *NZ = c->NZ[0] + s * (c->span + 1);
+  const int32_t *NZ = c->NZ + s * (c->span + 1);
   return NZ[r0 - c->lo] - NZ[b0 - c->lo] >= min_nz;
 }
 
@@ -373,10 +372,8 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct tcomp *c, struct theme 
     c->first[s] = f < 0 ? 0 : f;
     c->region[s] = pl->region_ix;
   }
-  for (int sr = 0; sr < NSER; sr++) {
-    memset(c->P[sr], 0, n * W1 * sizeof *c->P[sr]);
-    memset(c->NZ[sr], 0, n * W1 * sizeof *c->NZ[sr]);
-  }
+  for (int sr = 0; sr < NSER; sr++) memset(c->P[sr], 0, n * W1 * sizeof *c->P[sr]);
+  memset(c->NZ, 0, n * W1 * sizeof *c->NZ);
   memset(c->Q0, 0, n * W1 * sizeof *c->Q0);
   memset(c->NP, 0, W1 * sizeof *c->NP);
   for (const struct bucket *bk = t->weeks; bk != NULL; bk = bk->hh.next) {
@@ -390,34 +387,26 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct tcomp *c, struct theme 
       for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
         double v = r->ms[sc] < TEST_MAX_COUNT ? r->ms[sc] : TEST_MAX_COUNT;
         tot += v;
-        if (v > 0) {
-          c->P[1 + sc][at] += v;
-          c->NZ[1 + sc][at] = 1;
-        }
+        if (v > 0) c->P[1 + sc][at] += v;
       }
       c->P[0][at] += tot;
       c->Q0[at] += tot * tot;
-      c->NZ[0][at] = 1;
+      c->NZ[at] = 1;
       c->NP[i - lo + 1] += tot;
     }
   }
   for (size_t s = 0; s < n; s++) {
     double *P[NSER], *Q = c->Q0 + s * W1;
-    int32_t *NZ[NSER];
+    int32_t *NZ = c->NZ + s * W1;
     /* the running sums in locals, every series at once: summed in place
      * (P[i] += P[i - 1]) each week waited on the store of the one before,
      * which was most of a theme's cost */
     double sP[NSER], sQ = Q[0];
-    int32_t sNZ[NSER];
-    for (int sr = 0; sr < NSER; sr++) {
-      P[sr] = c->P[sr] + s * W1, NZ[sr] = c->NZ[sr] + s * W1;
-      sP[sr] = P[sr][0], sNZ[sr] = NZ[sr][0];
-    }
+    int32_t sNZ = NZ[0];
+    for (int sr = 0; sr < NSER; sr++) P[sr] = c->P[sr] + s * W1, sP[sr] = P[sr][0];
     for (size_t i = 1; i <= span; i++) {
-      for (int sr = 0; sr < NSER; sr++) {
-        P[sr][i] = sP[sr] += P[sr][i];
-        NZ[sr][i] = sNZ[sr] += NZ[sr][i];
-      }
+      for (int sr = 0; sr < NSER; sr++) P[sr][i] = sP[sr] += P[sr][i];
+      NZ[i] = sNZ += NZ[i];
       Q[i] = sQ += Q[i];
     }
   }
