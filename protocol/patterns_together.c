@@ -54,7 +54,6 @@ struct tscratch {
     uint16_t *week; /* from wfrom (hfrom) */
   } *wl, *hl;
   uint32_t *cnt; /* [places + 1] */
-  size_t n_themes;
 };
 
 /* The lower median of v[0..n-1], n > 0 (a few weeks: sorted in place by
@@ -396,7 +395,6 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
   ts.inpc = calloc(NP, sizeof *ts.inpc);
   ts.touched = malloc(NP * sizeof *ts.touched);
   ts.cnt = malloc((NP + 1) * sizeof *ts.cnt);
-  ts.n_themes = pt->n_themes;
   ts.wl = calloc(pt->n_themes ? pt->n_themes : 1, sizeof *ts.wl);
   ts.hl = calloc(pt->n_themes ? pt->n_themes : 1, sizeof *ts.hl);
   ts.sw = malloc(2 * NP * sizeof *ts.sw), ts.sa = malloc(2 * NP * sizeof *ts.sa);
@@ -549,7 +547,7 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
 done:
   free(ts.wdeg), free(ts.hdeg), free(ts.wmed), free(ts.hmed), free(ts.wpres), free(ts.hpres), free(ts.dtmp);
   free(ts.inpc), free(ts.touched), free(ts.sw), free(ts.sa), free(ts.sb), free(ts.cnt);
-  for (size_t th = 0; th < ts.n_themes; th++) {
+  for (size_t th = 0; th < pt->n_themes; th++) {
     if (ts.wl != NULL) free(ts.wl[th].place), free(ts.wl[th].week);
     if (ts.hl != NULL) free(ts.hl[th].place), free(ts.hl[th].week);
   }
