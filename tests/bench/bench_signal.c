@@ -56,7 +56,9 @@
  *    distinct_patterns, false_patterns, false_patterns_per_104_weeks: COUNTS,
  *    events, false_events: {new, updated, retracted: COUNTS},
  *    events_per_week: {mean, new_or_updated_mean, max, max_week},
- *    live_at_end, seconds: {generate, engine, score}, oracle_check: CHECK}
+ *    live_at_end, seconds: {generate, engine, score}, oracle_check: CHECK,
+ *    tests_hash (hls_patterns_tests_hash at the end, hex: every test's
+ *    result, for telling whether two builds compute the same)}
  *   COUNTS: {SIGNAL: n, ..., total}
  *   AGGREGATE: {places, weeks, background, null, seeds,
  *    recall_80_within_2_weeks: {SIGNAL: {planted, within_2_weeks, found,
@@ -1132,6 +1134,7 @@ struct result {
   uint32_t week_max;
   int week_max_at;
   size_t live_end;
+  char tests_hash[65]; /* hls_patterns_tests_hash at the end, in hex */
   double gen_s, engine_s, score_s;
   bool checked; /* --oracle-check, in a world with an emerging plant */
   struct oracle_check check;
@@ -1390,6 +1393,9 @@ static void run_one(const struct opts *o, const struct hls_pat_params *eparams, 
   struct hls_pat_stats st;
   hls_patterns_stats(r.pt, &st);
   res->live_end = st.patterns;
+  uint8_t th[32];
+  if ((rc = hls_patterns_tests_hash(r.pt, th)) != 0) die("hls_patterns_tests_hash: %s", hls_strerror(rc));
+  for (int i = 0; i < 32; i++) snprintf(res->tests_hash + 2 * i, 3, "%02x", th[i]);
 
   for (size_t k = 0; k < r.n_plants; k++) {
     free(r.plants[k].shown), free(r.plants[k].seen[0]), free(r.plants[k].seen[1]), free(r.plants[k].scales);
@@ -1707,6 +1713,7 @@ static json_t *result_json(const struct result *x, const char *style) {
                    x->week_new_updated_mean, "max", (int)x->week_max, "max_week", x->week_max_at, "live_at_end",
                    (json_int_t)x->live_end, "seconds", "generate", x->gen_s, "engine", x->engine_s, "score", x->score_s);
   if (o != NULL) json_object_set_new(o, "oracle_check", check_json(x->checked ? &x->check : NULL));
+  if (o != NULL) json_object_set_new(o, "tests_hash", json_string(x->tests_hash));
   return o;
 }
 
