@@ -143,6 +143,7 @@ void hls_patterns_free(struct hls_patterns *pt) {
   free(pt->dirty_windows);
   free(pt->mark);
   free(pt->scratch_places);
+  free(pt->first_cnt);
   free(pt->tpats);
   hls_pat__tcomp_free(pt->tc);
   for (size_t i = 0; i < pt->n_regions; i++) free(pt->regions[i]);
@@ -997,6 +998,26 @@ static void *pool_worker_main(void *arg) {
   return NULL;
 }
 
+/* pt->first_cnt, for the themes' tests of this update. */
+static int first_weeks(struct hls_patterns *pt) {
+  if (!pt->have_weeks) return 0;
+  size_t L = (size_t)(pt->gmax - pt->gmin + 1);
+  if (L > pt->cap_first_cnt) {
+    int32_t *fc = realloc(pt->first_cnt, L * sizeof *fc);
+    if (fc == NULL) return HLS_ENOMEM;
+    pt->first_cnt = fc;
+    pt->cap_first_cnt = L;
+  }
+  memset(pt->first_cnt, 0, L * sizeof *pt->first_cnt);
+  for (size_t k = 0; k < pt->n_places; k++) {
+    const struct place *pl = pt->places[k];
+    if (!pl->has_week) continue;
+    int32_t f = pl->first_week - pt->gmin;
+    pt->first_cnt[f < 0 ? 0 : f]++;
+  }
+  return 0;
+}
+
 int hls_patterns_update(struct hls_patterns *pt, hls_pat_change_fn fn, void *ctx) {
   struct ctx_update cu = {fn, ctx, 0};
   pt->gen++;
@@ -1012,6 +1033,7 @@ int hls_patterns_update(struct hls_patterns *pt, hls_pat_change_fn fn, void *ctx
       if (nw != NULL && !mark_window(pt, nw)) rc = HLS_ENOMEM;
     }
   if (rc != 0) return rc;
+  if ((rc = first_weeks(pt)) != 0) return rc;
   if (pt->n_dirty_windows > 1) qsort(pt->dirty_windows, pt->n_dirty_windows, sizeof *pt->dirty_windows, window_k_cmp);
   /* The themes go to every thread; the windows, each of which reads the
    * one before, to this one first (they read the themes' cells, which

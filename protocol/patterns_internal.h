@@ -227,6 +227,12 @@ struct hls_patterns {
   uint32_t *mark; /* per place: stamp */
   uint32_t stamp;
   uint32_t *scratch_places;
+  /* Per week index (the weeks held), the places whose history starts
+   * there (a first week before the weeks held counts at 0): made by each
+   * update before the themes' tests, which read it (each theme's own walk
+   * over every place was a tenth of its tests). */
+  int32_t *first_cnt;
+  size_t cap_first_cnt;
   int threads; /* hls_patterns_set_threads */
 };
 

@@ -424,13 +424,11 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct tcomp *c, struct theme 
     int32_t wk_ = (wk) < lo ? lo : (wk);            \
     if (wk_ < end) (arr)[wk_ - lo + 1] += (d);      \
   } while (0)
-  for (size_t k = 0; k < pt->n_places; k++) {
-    const struct place *pl = pt->places[k];
-    if (!pl->has_week) continue;
-    int32_t f = pl->first_week - pt->gmin;
-    if (f < 0) f = 0;
-    AT_WEEK(c->act, f, 1);
-    AT_WEEK(c->elig, f + H, 1);
+  for (int32_t f = 0; f < (int32_t)L; f++) {
+    int32_t k = pt->first_cnt[f];
+    if (k == 0) continue;
+    AT_WEEK(c->act, f, k);
+    AT_WEEK(c->elig, f + H, k);
   }
   for (size_t s = 0; s < n; s++) {
     int32_t fr = c->first_report[s], at_risk_from = c->first[s] + H;
@@ -443,12 +441,8 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct tcomp *c, struct theme 
   /* the first week any place was at risk: a baseline of new places
    * starts there */
   int32_t e0 = INT32_MAX;
-  {
-    int32_t H0 = INT32_MAX;
-    for (size_t k = 0; k < pt->n_places; k++)
-      if (pt->places[k]->has_week && pt->places[k]->first_week - pt->gmin < H0) H0 = pt->places[k]->first_week - pt->gmin;
-    if (H0 != INT32_MAX) e0 = (H0 < 0 ? 0 : H0) + H;
-  }
+  for (int32_t f = 0; f < (int32_t)L && e0 == INT32_MAX; f++)
+    if (pt->first_cnt[f] > 0) e0 = f + H;
   for (size_t i = 1; i <= span; i++)
     c->act[i] += c->act[i - 1], c->elig[i] += c->elig[i - 1], c->adopt[i] += c->adopt[i - 1];
 
