@@ -25,11 +25,6 @@ struct pcount {
   uint32_t hw[2], ha[2], hb[2], hab[2]; /* the history windows */
 };
 
-static int pcount_cmp(const void *x, const void *y) {
-  uint32_t a = ((const struct pcount *)x)->place, b = ((const struct pcount *)y)->place;
-  return (a > b) - (a < b);
-}
-
 /* Scratch of together_test. Per place and week of this window (wdeg) and
  * of its history (hdeg): the number of themes its digest reports,
  * NO_DIGEST without one; per place and week, the pair's presence (pres:
@@ -176,35 +171,32 @@ static void place_classes(struct tscratch *ts, uint32_t pl, bool hist, uint32_t 
   uint8_t *pres = (hist ? ts->hpres : ts->wpres) + (size_t)pl * (size_t)span;
   const uint16_t *deg = (hist ? ts->hdeg : ts->wdeg) + (size_t)pl * (size_t)span;
   uint16_t dmed = (hist ? ts->hmed : ts->wmed)[pl];
-  size_t n = 0, odd = 0;
-  for (int32_t t = 0; t < span; t++) {
-    int m = (pres[t] & 1) + (pres[t] >> 1);
-    if (deg[t] != NO_DIGEST) ts->dtmp[n++] = deg[t] > m ? (uint32_t)(deg[t] - m) : 0;
-    else if (pres[t]) ts->dtmp[n++] = 0, odd++;
-  }
-  w[0] = w[1] = ca[0] = ca[1] = cb[0] = cb[1] = cab[0] = cab[1] = 0;
-  if (n == 0) return;
   /* The lower median of the weeks' other themes: each week's is its
    * digest's count less 0, 1 or 2, so it is one of the three values at
    * most 2 below the median of the digests' counts (dmed), the least
-   * with at least half the weeks at or below it. (A week with a cell but
-   * no digest, which the engine does not make, is counted at 0 and
-   * sorted for.) */
-  size_t k = (n - 1) / 2 + 1;
-  uint32_t med = 0;
-  if (odd == 0 && dmed != NO_DIGEST) {
-    med = dmed;
-    for (uint32_t v = dmed >= 2 ? dmed - 2u : 0; v < dmed; v++) {
-      size_t le = 0;
-      for (size_t i = 0; i < n; i++) le += ts->dtmp[i] <= v;
-      if (le >= k) {
-        med = v;
-        break;
-      }
-    }
-  } else {
-    med = lower_median(ts->dtmp, n);
+   * with at least half the weeks at or below it: the weeks at or below
+   * the two lower ones are counted as the weeks are read. (A week with a
+   * cell but no digest, which the engine does not make, is counted at 0
+   * and sorted for.) */
+  uint32_t v2 = dmed != NO_DIGEST && dmed >= 2 ? dmed - 2u : 0, v1 = dmed != NO_DIGEST && dmed >= 1 ? dmed - 1u : 0;
+  size_t n = 0, odd = 0, le2 = 0, le1 = 0;
+  for (int32_t t = 0; t < span; t++) {
+    int m = (pres[t] & 1) + (pres[t] >> 1);
+    uint32_t d;
+    if (deg[t] != NO_DIGEST) d = deg[t] > m ? (uint32_t)(deg[t] - m) : 0;
+    else if (pres[t]) d = 0, odd++;
+    else continue;
+    ts->dtmp[n++] = d;
+    le2 += d <= v2, le1 += d <= v1;
   }
+  w[0] = w[1] = ca[0] = ca[1] = cb[0] = cb[1] = cab[0] = cab[1] = 0;
+  if (n == 0) return;
+  size_t k = (n - 1) / 2 + 1;
+  uint32_t med;
+  if (odd == 0 && dmed != NO_DIGEST)
+    med = dmed >= 2 && le2 >= k ? v2 : dmed >= 1 && le1 >= k ? v1 : dmed;
+  else
+    med = lower_median(ts->dtmp, n);
   for (int32_t t = 0; t < span; t++) {
     if (deg[t] == NO_DIGEST && pres[t] == 0) continue;
     int m = (pres[t] & 1) + (pres[t] >> 1);
@@ -259,8 +251,8 @@ static int together_test(struct hls_patterns *pt, struct window *w, struct tscra
     }
   }
   if (rc != 0) return rc;
-  /* in place order: the sums below do not depend on arrival order */
-  if (np > 1) qsort(*pc, np, sizeof **pc, pcount_cmp);
+  /* in place order (pair_weeks' merge lists them so): the sums below do
+   * not depend on arrival order */
   /* the association now */
   double o = 0, e = 0, v = 0;
   size_t places = 0, ns = 0;
