@@ -44,8 +44,8 @@ int hls_pat__cross_test(const struct theme_week *tw, int32_t i) {
   for (size_t k = 0; k < mc; k++) {
     uint32_t s = cand[k];
     int32_t first = c->first[s];
-    double z0, phi0;
-    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(s), lo, first, i, Rc, 2, pm, 1, 1, 0, &z0, NULL, &phi0))
+    double phi0;
+    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(s), lo, first, i, Rc, 2, pm, 1, 1, 0, NULL, NULL, &phi0))
       continue;
     double ps[HLS_SCALE_COUNT];
     int nps = 0, over = 0;

@@ -281,7 +281,11 @@ double hls_pat__bbinom_midp(double x, double n, double a, double b) {
  * Beta(R rho / kappa, (nb + 2) / kappa), instead. *pz: that
  * upper tail, computed only when z > zmin (else 1: a caller that keeps
  * only small p-values passes the z below which none can be small); *z: the
- * signed root of the Poisson deviance, for direction and size. False if
+ * signed root of the Poisson deviance, for direction and size, except
+ * that with zmin > 0 a z at most zmin may be given as zmin (a caller that
+ * only compares it with zmin or more: most places are decided without the
+ * deviance's logarithm); z and pz NULL: neither is computed (the place's
+ * phi, and whether it can be tested, only). False if
  * the place cannot be tested: its baseline is too short or it reported in
  * fewer than min_nz of those weeks (NZ, its prefix count of weeks with a
  * value; NULL with min_nz 0, which any count passes). *phi_out (if not
@@ -306,8 +310,23 @@ bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const d
   }
   double s = (S + k * prior_mu) / phi;
   if (s < 0.5) s = 0.5;
+  if (phi_out != NULL) *phi_out = phi;
+  if (z == NULL && pz == NULL) return true;
+  double z_own;
+  if (z == NULL) z = &z_own;
   double x = (P[i + 1 - lo] - P[r0 - lo]) / phi, q = R * rho / (R * rho + nb + k);
   double e = s * R * rho / (nb + k);
+  /* At most e, z is at most 0; above, the deviance is at most 2 (x -
+   * e)^2 / e (ln r <= r - 1), which decides most places. The margin
+   * (relative 1e-6) is far above the deviance's rounding (about 1e-15 of
+   * x ln(x / e), x at most a window's capped counts), so that a place
+   * decided here is one whose deviance computed below would be under
+   * zmin^2 too. */
+  if (zmin > 0 && (x <= e || 2 * (x - e) * (x - e) / e < zmin * zmin * (1 - 1e-6))) {
+    *z = zmin;
+    if (pz != NULL) *pz = 1.0;
+    return true;
+  }
   double dev = x > 0 ? 2 * (x * log(x / e) - (x - e)) : 2 * e;
   if (dev < 0) dev = 0;
   *z = x >= e ? sqrt(dev) : -sqrt(dev);
@@ -325,7 +344,6 @@ bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const d
       *pz = binom_midp(x, x + s, q);
     }
   }
-  if (phi_out != NULL) *phi_out = phi;
   return true;
 }
 

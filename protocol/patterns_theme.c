@@ -204,10 +204,13 @@ double hls_pat__network_change(const struct theme_week *tw, int32_t i, int32_t R
   size_t kept = 0;
   double Xr = c->NP[i + 1 - lo] - c->NP[r0 - lo], Ar = c->act[i + 1 - lo] - c->act[r0 - lo];
   double Xb = c->NP[b1 + 1 - lo] - c->NP[b0 - lo], Ab = c->act[b1 + 1 - lo] - c->act[b0 - lo];
+  /* z is only compared with zkeep (if one) and NETWORK_HOT_Z: at most the
+   * smaller, it need not be exact */
+  double zfloor = zkeep > -INFINITY && zkeep < NETWORK_HOT_Z ? zkeep : NETWORK_HOT_Z;
   for (size_t k = 0; k < *mc; k++) {
     uint32_t s = cand[k];
     double z;
-    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(s), lo, c->first[s], i, R, 0, pm, 1, 1, 0, &z, NULL, NULL))
+    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(s), lo, c->first[s], i, R, 0, pm, 1, 1, zfloor, &z, NULL, NULL))
       continue;
     if (z > zkeep) cand[kept++] = s;
     if (z <= NETWORK_HOT_Z) continue;
