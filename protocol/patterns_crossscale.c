@@ -11,11 +11,9 @@ static int dbl_cmp(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Below these deviances (z) a place's conditional mid-p is at least 0.14
- * (z 1.0) and 0.27 (z 0.5): measured over R 1..13, baselines of 2..104
- * weeks, counts 0.02 to 300 and baseline sums 0.5 to 400 (the test's
- * whole range). */
-static const double CROSS_ZMIN[3] = {0, 1.0, 0.5};
+/* At or below these deviances (z) a scale's p-value is at least 0.14
+ * (one scale) and 0.27 (two): patterns_internal.h. */
+static const double CROSS_ZMIN[3] = {0, CROSS_ZMIN_ONE, CROSS_ZMIN_TWO};
 
 /* cross-scale: a scan over places of the chance that cross_min_scales
  * of its scales are as far beyond their baselines as they are, over

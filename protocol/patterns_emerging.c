@@ -4,11 +4,6 @@
 
 #include <math.h>
 
-/* Below this deviance (z) a place's conditional mid-p is at least 0.14:
- * measured over R 1..13, baselines of 2..104 weeks, counts 0.02 to 300
- * and baseline sums 0.5 to 400 (the test's whole range). */
-#define EMERGING_ZMIN 1.0
-
 /* emerging: a scan over places of their jump over the last week and
  * over the last Re weeks (the better of the two, Bonferroni). */
 int hls_pat__emerging_test(const struct theme_week *tw, int32_t i) {
@@ -32,9 +27,8 @@ int hls_pat__emerging_test(const struct theme_week *tw, int32_t i) {
     for (size_t k = 0; k < mc; k++) {
       uint32_t s = cand[k];
       double z, pz;
-      /* only p-values at most TPM_TAU count in the scan: below
-       * EMERGING_ZMIN, the deviance's normal approximation puts p near
-       * 0.16 or more (the conditional test's p is larger still) */
+      /* only p-values at most TPM_TAU count in the scan: at or below
+       * EMERGING_ZMIN a place's are above (patterns_internal.h) */
       if (hls_pat__place_z(prm, PS(0, s), QS(s), NZS(s), lo, c->first[s], i, Rk[v], 2, pm, 1, rho, EMERGING_ZMIN, &z,
                            &pz, NULL) &&
           pz <= TPM_TAU)

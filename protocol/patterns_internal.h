@@ -324,6 +324,24 @@ static inline double strength_of(double p) { return p < P_FLOOR ? 300.0 : -log10
 
 #define TPM_TAU 0.05
 
+/* The deviances (z, hls_pat__place_z's) at or below which a place's exact
+ * test is not computed, because its p-value cannot be one its scan keeps
+ * (test_patterns_stats.c, test_place_z_thresholds, checks each claim over
+ * a grid of the tests' inputs). Emerging keeps p at most TPM_TAU: below
+ * EMERGING_ZMIN the binomial's p is at least 0.14 and the beta-binomial's
+ * (an overdispersed baseline) above TPM_TAU, except for a baseline that
+ * is one burst (its variance near the most its sum allows: nearly all of
+ * it in one week), where it can be just under (a one-off scan of a finer
+ * grid, 15 million inputs: 11 had p 0.049 at z 0.92 to 1, every one with
+ * the whole baseline in one week): such a place is left out, which can
+ * only make the scan more cautious. Cross-scale's scales
+ * (binomial in units of phi) need p at most TPM_TAU with one scale and
+ * TPM_TAU^(1/2) = 0.224 with two: at or below CROSS_ZMIN_ONE their p is at
+ * least 0.14, at or below CROSS_ZMIN_TWO at least 0.27. */
+#define EMERGING_ZMIN 1.0
+#define CROSS_ZMIN_ONE 1.0
+#define CROSS_ZMIN_TWO 0.5
+
 /* A place in a scan: its upper-tail p-value (z), its slot. */
 struct zent {
   double z;

@@ -301,6 +301,80 @@ static double xs_poisson(double mu) {
  * tail is too short for such weeks), and at most 4 times as often as
  * that (less 4 standard errors): kappa is learnt from the place's own 26
  * weeks, and where it comes out too small the test is too bold. */
+/* The deviances below which a place's exact test is not computed
+ * (EMERGING_ZMIN, CROSS_ZMIN_ONE, CROSS_ZMIN_TWO: patterns_internal.h say
+ * what p-values they stand for): over a grid of the tests' inputs
+ * (windows of 1, 3 and 4 weeks; baselines of 2, 8 and 26 weeks summing to
+ * 0 to 400 with variances up to the most their sum allows; priors 0 to 30;
+ * the network's change 1 to 4; counts 0.5 to 1,000), every place at or
+ * below them has a p-value above what its scan keeps. Binomial in units
+ * of phi (cross-scale's scales, and emerging's baselines that vary no more
+ * than Poisson): at least 0.14 at or below 1.0, 0.27 at or below 0.5.
+ * Beta-binomial (emerging's overdispersed baselines): above TPM_TAU at or
+ * below EMERGING_ZMIN where the baseline's variance is at most half the
+ * most its sum allows. */
+static void test_place_z_thresholds(void **state) {
+  (void)state;
+  struct hls_pat_params prm;
+  hls_pat_params_default(&prm);
+  const int Rs[] = {1, 3, 4}, nbs[] = {2, 8, 26};
+  const double Ss[] = {0, 0.5, 2, 8, 40, 400}, phis[] = {1, 1.5, 4, 16, 40}, pms[] = {0, 0.2, 2, 30};
+  const double rhos[] = {1, 1.5, 4};
+  enum { L_MAX = 26 + 4 + 1 };
+  double P[L_MAX], Q[L_MAX];
+  int32_t NZ[L_MAX];
+  long checked[3] = {0, 0, 0};
+  double least[3] = {1, 1, 1}; /* the least p seen under each threshold */
+  for (int k = 0; k < L_MAX; k++) NZ[k] = k;
+  for (size_t a = 0; a < sizeof Rs / sizeof *Rs; a++)
+    for (size_t b = 0; b < sizeof nbs / sizeof *nbs; b++) {
+      int R = Rs[a], nb = nbs[b], i = nb + R - 1;
+      prm.baseline_weeks = 26;
+      prm.min_baseline_weeks = nb < 8 ? nb : 8;
+      for (size_t c = 0; c < sizeof Ss / sizeof *Ss; c++)
+        for (size_t d = 0; d < sizeof phis / sizeof *phis; d++)
+          for (size_t e = 0; e < sizeof pms / sizeof *pms; e++)
+            for (size_t f = 0; f < sizeof rhos / sizeof *rhos; f++)
+              for (double X = 0.5; X <= 1000; X += X < 20 ? 0.5 : X < 100 ? 2 : 50) {
+                double S = Ss[c], phi = phis[d], SQ = S * S / nb + phi * S / nb * (nb - 1);
+                for (int k = 0; k <= nb; k++) P[k] = S * k / nb, Q[k] = SQ * k / nb;
+                for (int k = nb + 1; k <= i + 1; k++) P[k] = S + X * (k - nb) / R, Q[k] = SQ;
+                /* the binomial, phi given (cross-scale's scales) */
+                double z, pz;
+                assert_true(hls_pat__place_z(&prm, P, NULL, NULL, 0, 0, i, R, 0, pms[e], phi, rhos[f], 0, &z, NULL, NULL));
+                if (z > 0 && z <= CROSS_ZMIN_ONE) {
+                  assert_true(hls_pat__place_z(&prm, P, NULL, NULL, 0, 0, i, R, 0, pms[e], phi, rhos[f], 0, &z, &pz,
+                                               NULL));
+                  int t = z <= CROSS_ZMIN_TWO ? 1 : 0;
+                  if (pz < least[t]) least[t] = pz;
+                  checked[t]++;
+                  if (pz < (t ? 0.27 : 0.14))
+                    fail_msg("binomial: p %g at z %g (R %d, baseline %d weeks, sum %g, phi %g, prior %g, rho %g, count %g)",
+                             pz, z, R, nb, S, phi, pms[e], rhos[f], X);
+                }
+                /* the place's own variance (emerging): a sum's is at most
+                 * S^2 / nb (all in one week), so phi at most S */
+                if (phi > 1 && phi > S) continue;
+                if (!hls_pat__place_z(&prm, P, Q, NZ, 0, 0, i, R, 2, pms[e], 1, rhos[f], 0, &z, NULL, NULL) || z <= 0 ||
+                    z > EMERGING_ZMIN)
+                  continue;
+                assert_true(hls_pat__place_z(&prm, P, Q, NZ, 0, 0, i, R, 2, pms[e], 1, rhos[f], 0, &z, &pz, NULL));
+                if (phi > S / 2) continue; /* one burst: see patterns_internal.h */
+                if (pz < least[2]) least[2] = pz;
+                checked[2]++;
+                if (pz <= TPM_TAU)
+                  fail_msg("emerging: p %g at z %g (R %d, baseline %d weeks, sum %g, phi %g, prior %g, rho %g, count %g)",
+                           pz, z, R, nb, S, phi, pms[e], rhos[f], X);
+              }
+    }
+  print_message("# binomial: %ld places at z in (%g, %g], least p %.4f; %ld at most %g, least p %.4f; "
+                "beta-binomial or binomial with its own variance: %ld at most %g, least p %.4f\n",
+                checked[0], CROSS_ZMIN_TWO, CROSS_ZMIN_ONE, least[0], checked[1], CROSS_ZMIN_TWO, least[1], checked[2],
+                EMERGING_ZMIN, least[2]);
+  /* the grid reached each threshold's neighbourhood */
+  assert_true(checked[0] > 1000 && checked[1] > 1000 && checked[2] > 1000);
+}
+
 static void test_place_gamma_poisson(void **state) {
   (void)state;
   struct hls_pat_params prm;
@@ -344,6 +418,7 @@ int main(void) {
       cmocka_unit_test(test_scan_rest_against_drawn),
       cmocka_unit_test(test_bbinom_exact),
       cmocka_unit_test(test_place_gamma_poisson),
+      cmocka_unit_test(test_place_z_thresholds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
