@@ -47,33 +47,28 @@ int hls_pat__cross_test(const struct theme_week *tw, int32_t i) {
       continue;
     double ps[HLS_SCALE_COUNT];
     int nps = 0, over = 0;
-    bool tested[HLS_SCALE_COUNT];
     /* First the scales' deviances alone: a scale at most zmin_scale has
      * p 1, so unless cross_min_scales of them are over it the place's
      * combined p is 1 and no exact test is needed. A scale's own variance
      * is not kept: its mean times the size of one cell of the theme
-     * (compound Poisson). Every scale can be tested where the total
-     * could (the same weeks, without the total's least weeks with a
-     * value), and a scale with no records in the window is not over its
-     * baseline (its count 0 is at most its expected count, its z at most 0). */
+     * (compound Poisson). Every scale is tested where the total is (the
+     * same weeks, without the total's least weeks with a value), and a
+     * scale with no records in the window is not over its baseline (its
+     * count 0 is at most its expected count, its z at most 0). */
     for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
       const double *Ps = PS(1 + sc, s);
       double z;
-      if (Ps[i + 1 - lo] - Ps[i + 1 - Rc - lo] <= 0) {
-        tested[sc] = true;
-      } else {
-        tested[sc] = hls_pat__place_z(prm, Ps, NULL, NULL, lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, phi0, rho,
-                                      zmin_scale, &z, NULL, NULL);
-        over += tested[sc] && z > zmin_scale;
-      }
-      nps += tested[sc];
+      if (Ps[i + 1 - lo] - Ps[i + 1 - Rc - lo] > 0 &&
+          hls_pat__place_z(prm, Ps, NULL, NULL, lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, phi0, rho, zmin_scale, &z,
+                           NULL, NULL) &&
+          z > zmin_scale)
+        over++;
     }
-    if (nps < prm->cross_min_scales || over < prm->cross_min_scales) continue;
-    nps = 0;
+    if (over < prm->cross_min_scales) continue;
     for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
       double z, pz;
-      if (tested[sc] && hls_pat__place_z(prm, PS(1 + sc, s), NULL, NULL, lo, first, i, Rc, 0,
-                                         pm / HLS_SCALE_COUNT, phi0, rho, zmin_scale, &z, &pz, NULL))
+      if (hls_pat__place_z(prm, PS(1 + sc, s), NULL, NULL, lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, phi0, rho,
+                           zmin_scale, &z, &pz, NULL))
         ps[nps++] = pz;
     }
     qsort(ps, (size_t)nps, sizeof *ps, dbl_cmp);

@@ -178,7 +178,7 @@ static void place_classes(struct tscratch *ts, uint32_t pl, bool hist, uint32_t 
    * the two lower ones are counted as the weeks are read. (A week with a
    * cell but no digest, which the engine does not make, is counted at 0
    * and sorted for.) */
-  uint32_t v2 = dmed != NO_DIGEST && dmed >= 2 ? dmed - 2u : 0, v1 = dmed != NO_DIGEST && dmed >= 1 ? dmed - 1u : 0;
+  uint32_t v2 = dmed >= 2 ? dmed - 2u : 0, v1 = dmed >= 1 ? dmed - 1u : 0; /* at 0 below 2 */
   size_t n = 0, odd = 0, le2 = 0, le1 = 0;
   for (int32_t t = 0; t < span; t++) {
     int m = (pres[t] & 1) + (pres[t] >> 1);
@@ -194,7 +194,7 @@ static void place_classes(struct tscratch *ts, uint32_t pl, bool hist, uint32_t 
   size_t k = (n - 1) / 2 + 1;
   uint32_t med;
   if (odd == 0 && dmed != NO_DIGEST)
-    med = dmed >= 2 && le2 >= k ? v2 : dmed >= 1 && le1 >= k ? v1 : dmed;
+    med = le2 >= k ? v2 : le1 >= k ? v1 : dmed;
   else
     med = lower_median(ts->dtmp, n);
   for (int32_t t = 0; t < span; t++) {
