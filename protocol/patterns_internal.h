@@ -464,6 +464,29 @@ int hls_pat__rising_test(const struct theme_week *tw, int32_t i);
 #define TOGETHER_GAP 2     /* windows between a window and its history */
 #define TOGETHER_REACH (TOGETHER_GAP + TOGETHER_HISTORY) /* windows a window's tests read before it */
 
+/* A place's weeks in a pair's tables, in two classes (docs/patterns.md,
+ * "together"): deg[t] the themes its digest of week t of span reports
+ * (TOGETHER_NO_DIGEST without one), dmed the lower median of its digests'
+ * weeks (TOGETHER_NO_DIGEST: none). Week masks: hls_pat__mask_words(span)
+ * words, bit t % 64 of word t / 64 for week t. hls_pat__week_masks makes
+ * g, (1 + TOGETHER_GT_MASKS) masks: the weeks with a digest, then those
+ * whose digest reports more than each of the TOGETHER_GT_MASKS values
+ * hls_pat__classes may compare with. hls_pat__classes gives the place's
+ * weeks (w), weeks of a (ca), b (cb) and both (cab) in each class, from
+ * the masks of its weeks of a (ma) and b (mb); pres and tmp are scratch of
+ * span entries. hls_pat__classes_scan is the same from pres (bit 1 a, 2
+ * b; cleared), week by week: the definition, and the way for a week with
+ * a cell but no digest. */
+#define TOGETHER_NO_DIGEST UINT16_MAX
+#define TOGETHER_GT_MASKS 5
+size_t hls_pat__mask_words(int32_t span);
+void hls_pat__week_masks(const uint16_t *deg, int32_t span, uint16_t dmed, uint64_t *g);
+void hls_pat__classes(const uint16_t *deg, int32_t span, uint16_t dmed, const uint64_t *g, const uint64_t *ma,
+                      const uint64_t *mb, uint8_t *pres, uint32_t *tmp, uint32_t w[2], uint32_t ca[2],
+                      uint32_t cb[2], uint32_t cab[2]);
+void hls_pat__classes_scan(const uint16_t *deg, int32_t span, uint16_t dmed, uint8_t *pres, uint32_t *tmp,
+                           uint32_t w[2], uint32_t ca[2], uint32_t cb[2], uint32_t cab[2]);
+
 /* The week a window's tests count in for the FDR: its last week, or the
  * latest week held if that is earlier. */
 static inline int32_t window_test_week(const struct hls_patterns *pt, const struct window *w) {

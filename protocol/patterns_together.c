@@ -27,26 +27,31 @@ struct pcount {
 
 /* Scratch of together_test. Per place and week of this window (wdeg) and
  * of its history (hdeg): the number of themes its digest reports,
- * NO_DIGEST without one; per place and week, the pair's presence (pres:
- * 1 a, 2 b; zero between pairs); per place: whether it is in the
- * window's tables (inpc). */
-#define NO_DIGEST UINT16_MAX
+ * TOGETHER_NO_DIGEST without one. Weeks are bits of masks (nw words, bit
+ * t % 64 of word t / 64 the week from + t): per place, its masks of the
+ * window (wgt) and of the history (hgt), made by hls_pat__week_masks;
+ * per place of a pair's tables, in their order, the pair's weeks of a
+ * and of b (ma, mb; hma, hmb in the history). pres and dtmp: scratch of
+ * hls_pat__classes. */
 struct tscratch {
   uint16_t *wdeg, *hdeg;
   uint16_t *wmed, *hmed; /* per place: the lower median of wdeg's (hdeg's) weeks */
-  uint8_t *wpres, *hpres;
+  uint64_t *wgt, *hgt;   /* per place: (1 + TOGETHER_GT_MASKS) masks */
+  uint64_t *ma, *mb, *hma, *hmb;
+  uint8_t *pres; /* [the longer span] */
   int32_t wfrom, wspan, hfrom, hspan;
-  uint8_t *inpc;
+  size_t wnw, hnw; /* words of a mask */
   uint32_t *touched, *dtmp;
   uint32_t *sw, *sa, *sb; /* the tables of a pair's places */
-  /* per theme, made when a pair first needs it: its cells of the window
-   * (wl) and of the history (hl) as places and weeks, in place order (a
-   * cell is 40 bytes: a pair read them again for each theme it is in) */
+  /* per theme, made when a pair first needs it: the places with cells
+   * of it in the window (wl) and in the history (hl), in place order,
+   * each with the mask of its weeks (a cell is 40 bytes: a pair read
+   * them again for each theme it is in) */
   struct plist {
     bool made;
     uint32_t n;
     uint32_t *place;
-    uint16_t *week; /* from wfrom (hfrom) */
+    uint64_t *mask; /* n masks */
   } *wl, *hl;
   uint32_t *cnt; /* [places + 1] */
 };
@@ -64,56 +69,59 @@ static uint32_t lower_median(uint32_t *v, size_t n) {
 }
 
 /* The themes each place's digest of each week of windows ws reports (weeks
- * from..from+span-1). */
+ * from..from+span-1), each place's lower median week (med) and its masks
+ * (gt: see struct tscratch). */
 static void degrees(struct window **ws, size_t nws, int32_t from, int32_t span, uint16_t *deg, uint16_t *med,
-                    size_t n_places, uint32_t *tmp) {
+                    uint64_t *gt, size_t n_places, uint32_t *tmp) {
   for (size_t i = 0; i < nws; i++)
     for (size_t j = 0; j < ws[i]->n; j++) {
       const struct unit *u = ws[i]->units[j];
       deg[(size_t)u->place * (size_t)span + (size_t)(u->week - from)] =
-          u->n < NO_DIGEST ? (uint16_t)u->n : (uint16_t)(NO_DIGEST - 1);
+          u->n < TOGETHER_NO_DIGEST ? (uint16_t)u->n : (uint16_t)(TOGETHER_NO_DIGEST - 1);
     }
-  /* each place's lower median week */
+  size_t nw = hls_pat__mask_words(span);
   for (size_t pl = 0; pl < n_places; pl++) {
     const uint16_t *d = deg + pl * (size_t)span;
     size_t n = 0;
     for (int32_t t = 0; t < span; t++)
-      if (d[t] != NO_DIGEST) tmp[n++] = d[t];
-    med[pl] = n ? (uint16_t)lower_median(tmp, n) : NO_DIGEST;
+      if (d[t] != TOGETHER_NO_DIGEST) tmp[n++] = d[t];
+    med[pl] = n ? (uint16_t)lower_median(tmp, n) : TOGETHER_NO_DIGEST;
+    hls_pat__week_masks(d, span, med[pl], gt + pl * (1 + TOGETHER_GT_MASKS) * nw);
   }
 }
 
-/* Theme th's cells of the window's weeks (hist: of its history's), by
- * place then week. */
+/* Theme th's places with cells in the window's weeks (hist: in its
+ * history's), in place order, each with the mask of its weeks. */
 static int theme_cells(struct hls_patterns *pt, struct tscratch *ts, uint32_t th, bool hist,
                        const struct plist **out) {
   struct plist *l = &(hist ? ts->hl : ts->wl)[th];
   *out = l;
   if (l->made) return 0;
   int32_t from = hist ? ts->hfrom : ts->wfrom, span = hist ? ts->hspan : ts->wspan;
+  size_t nw = hist ? ts->hnw : ts->wnw;
   struct theme *t = pt->themes[th];
-  size_t n = 0, NP = pt->n_places;
-  for (int32_t wk = from; wk < from + span; wk++) {
-    const struct bucket *bk = hls_pat__bucket_get(t, wk, false);
-    if (bk != NULL) n += bk->n;
-  }
-  l->place = malloc((n ? n : 1) * sizeof *l->place);
-  l->week = malloc((n ? n : 1) * sizeof *l->week);
-  if (l->place == NULL || l->week == NULL) return HLS_ENOMEM;
+  size_t NP = pt->n_places;
+  /* each place's slot: cnt[place + 1] marks it, then (a running sum) is
+   * the number of places before it */
   memset(ts->cnt, 0, (NP + 1) * sizeof *ts->cnt);
   for (int32_t wk = from; wk < from + span; wk++) {
     const struct bucket *bk = hls_pat__bucket_get(t, wk, false);
     if (bk != NULL)
-      for (size_t r = 0; r < bk->n; r++) ts->cnt[bk->refs[r].place + 1]++;
+      for (size_t r = 0; r < bk->n; r++) ts->cnt[bk->refs[r].place + 1] = 1;
   }
   for (size_t pl = 0; pl < NP; pl++) ts->cnt[pl + 1] += ts->cnt[pl];
+  size_t n = ts->cnt[NP];
+  l->place = malloc((n ? n : 1) * sizeof *l->place);
+  l->mask = calloc((n ? n : 1) * nw, sizeof *l->mask);
+  if (l->place == NULL || l->mask == NULL) return HLS_ENOMEM;
   for (int32_t wk = from; wk < from + span; wk++) {
     const struct bucket *bk = hls_pat__bucket_get(t, wk, false);
     if (bk == NULL) continue;
+    size_t t_ = (size_t)(wk - from);
     for (size_t r = 0; r < bk->n; r++) {
-      uint32_t at = ts->cnt[bk->refs[r].place]++;
-      l->place[at] = bk->refs[r].place;
-      l->week[at] = (uint16_t)(wk - from);
+      uint32_t pl = bk->refs[r].place, at = ts->cnt[pl];
+      l->place[at] = pl;
+      l->mask[at * nw + t_ / 64] |= (uint64_t)1 << (t_ % 64);
     }
   }
   l->n = (uint32_t)n;
@@ -121,86 +129,83 @@ static int theme_cells(struct hls_patterns *pt, struct tscratch *ts, uint32_t th
   return 0;
 }
 
-/* Mark the weeks of the window in which the places reporting both a and
- * b in it report each (touched lists those places, in place order), or,
- * in the history weeks (hist), those of the places in the window's tables
- * (inpc). */
-static int pair_weeks(struct hls_patterns *pt, struct tscratch *ts, size_t *nt, uint32_t a, uint32_t b, bool hist) {
-  const struct plist *l[2];
-  int rc = theme_cells(pt, ts, a, hist, &l[0]);
-  if (rc == 0) rc = theme_cells(pt, ts, b, hist, &l[1]);
+/* The places reporting both a and b in the window (touched, in place
+ * order, *nt of them), with the masks of their weeks of each (ma, mb). */
+static int pair_weeks(struct hls_patterns *pt, struct tscratch *ts, size_t *nt, uint32_t a, uint32_t b) {
+  const struct plist *x, *y;
+  int rc = theme_cells(pt, ts, a, false, &x);
+  if (rc == 0) rc = theme_cells(pt, ts, b, false, &y);
   if (rc != 0) return rc;
-  uint8_t *pres = hist ? ts->hpres : ts->wpres;
-  size_t span = (size_t)(hist ? ts->hspan : ts->wspan);
-  if (hist) {
-    for (int side = 0; side < 2; side++)
-      for (uint32_t r = 0; r < l[side]->n; r++) {
-        uint32_t pl = l[side]->place[r];
-        if (ts->inpc[pl]) pres[(size_t)pl * span + l[side]->week[r]] |= (uint8_t)(1 + side);
-      }
-    return 0;
-  }
-  /* the places in both lists: a merge of their runs */
-  const struct plist *x = l[0], *y = l[1];
+  size_t nw = ts->wnw;
+  /* the places in both lists: a merge */
   for (uint32_t i = 0, j = 0; i < x->n && j < y->n;) {
     uint32_t px = x->place[i], py = y->place[j];
-    if (px != py) {
-      if (px < py)
-        while (i < x->n && x->place[i] == px) i++;
-      else
-        while (j < y->n && y->place[j] == py) j++;
-      continue;
+    if (px < py) i++;
+    else if (py < px) j++;
+    else {
+      memcpy(ts->ma + *nt * nw, x->mask + (size_t)i * nw, nw * sizeof *ts->ma);
+      memcpy(ts->mb + *nt * nw, y->mask + (size_t)j * nw, nw * sizeof *ts->mb);
+      ts->touched[(*nt)++] = px, i++, j++;
     }
-    uint8_t *pp = pres + (size_t)px * span;
-    for (; i < x->n && x->place[i] == px; i++) pp[x->week[i]] |= 1;
-    for (; j < y->n && y->place[j] == px; j++) pp[y->week[j]] |= 2;
-    ts->touched[(*nt)++] = px;
   }
   return 0;
 }
 
-/* A place's counts in its two classes of weeks, from its marks (which it
- * clears): a week is busier (class 1) when its digest reports more
- * themes, leaving a and b out, than the place's median week of these
- * weeks, else quieter (0). Busy weeks report more of every theme, so two
- * themes meet more often in them than a place's weeks taken together
- * predict; within a class, by chance, they do not. */
-static void place_classes(struct tscratch *ts, uint32_t pl, bool hist, uint32_t w[2], uint32_t ca[2], uint32_t cb[2],
-                          uint32_t cab[2]) {
-  int32_t span = hist ? ts->hspan : ts->wspan;
-  uint8_t *pres = (hist ? ts->hpres : ts->wpres) + (size_t)pl * (size_t)span;
-  const uint16_t *deg = (hist ? ts->hdeg : ts->wdeg) + (size_t)pl * (size_t)span;
-  uint16_t dmed = (hist ? ts->hmed : ts->wmed)[pl];
+/* The masks of the history weeks in which places[0..n-1] (in place
+ * order) report a (hma) and b (hmb). */
+static int pair_weeks_hist(struct hls_patterns *pt, struct tscratch *ts, uint32_t a, uint32_t b,
+                           const struct pcount *places, size_t n) {
+  size_t nw = ts->hnw;
+  for (int side = 0; side < 2; side++) {
+    const struct plist *l;
+    int rc = theme_cells(pt, ts, side ? b : a, true, &l);
+    if (rc != 0) return rc;
+    uint64_t *m = side ? ts->hmb : ts->hma;
+    memset(m, 0, n * nw * sizeof *m);
+    for (uint32_t i = 0, j = 0; i < n && j < l->n;) {
+      if (places[i].place < l->place[j]) i++;
+      else if (l->place[j] < places[i].place) j++;
+      else memcpy(m + i * nw, l->mask + (size_t)j * nw, nw * sizeof *m), i++, j++;
+    }
+  }
+  return 0;
+}
+
+/* A place's counts in its two classes of weeks, week by week, from the
+ * pair's marks pres (1 a, 2 b; cleared here): hls_pat__classes' own
+ * definition, used for a place with a week that has a cell but no digest
+ * (which the engine does not make). */
+void hls_pat__classes_scan(const uint16_t *deg, int32_t span, uint16_t dmed, uint8_t *pres, uint32_t *tmp,
+                           uint32_t w[2], uint32_t ca[2], uint32_t cb[2], uint32_t cab[2]) {
   /* The lower median of the weeks' other themes: each week's is its
    * digest's count less 0, 1 or 2, so it is one of the three values at
    * most 2 below the median of the digests' counts (dmed), the least
    * with at least half the weeks at or below it: the weeks at or below
    * the two lower ones are counted as the weeks are read. (A week with a
-   * cell but no digest, which the engine does not make, is counted at 0
-   * and sorted for.) */
+   * cell but no digest is counted at 0 and sorted for.) */
   uint32_t v2 = dmed >= 2 ? dmed - 2u : 0, v1 = dmed >= 1 ? dmed - 1u : 0; /* at 0 below 2 */
   size_t n = 0, odd = 0, le2 = 0, le1 = 0;
   for (int32_t t = 0; t < span; t++) {
     int m = (pres[t] & 1) + (pres[t] >> 1);
     uint32_t d;
-    if (deg[t] != NO_DIGEST) d = deg[t] > m ? (uint32_t)(deg[t] - m) : 0;
+    if (deg[t] != TOGETHER_NO_DIGEST) d = deg[t] > m ? (uint32_t)(deg[t] - m) : 0;
     else if (pres[t]) d = 0, odd++;
     else continue;
-    ts->dtmp[n++] = d;
+    tmp[n++] = d;
     le2 += d <= v2, le1 += d <= v1;
   }
   w[0] = w[1] = ca[0] = ca[1] = cb[0] = cb[1] = cab[0] = cab[1] = 0;
   if (n == 0) return;
   size_t k = (n - 1) / 2 + 1;
   uint32_t med;
-  if (odd == 0 && dmed != NO_DIGEST)
+  if (odd == 0 && dmed != TOGETHER_NO_DIGEST)
     med = le2 >= k ? v2 : le1 >= k ? v1 : dmed;
   else
-    med = lower_median(ts->dtmp, n);
+    med = lower_median(tmp, n);
   for (int32_t t = 0; t < span; t++) {
-    if (deg[t] == NO_DIGEST && pres[t] == 0) continue;
+    if (deg[t] == TOGETHER_NO_DIGEST && pres[t] == 0) continue;
     int m = (pres[t] & 1) + (pres[t] >> 1);
-    uint32_t d = deg[t] != NO_DIGEST && deg[t] > m ? (uint32_t)(deg[t] - m) : 0;
+    uint32_t d = deg[t] != TOGETHER_NO_DIGEST && deg[t] > m ? (uint32_t)(deg[t] - m) : 0;
     int c = d > med;
     w[c]++;
     ca[c] += pres[t] & 1;
@@ -208,6 +213,106 @@ static void place_classes(struct tscratch *ts, uint32_t pl, bool hist, uint32_t 
     cab[c] += pres[t] == 3;
     pres[t] = 0;
   }
+}
+
+size_t hls_pat__mask_words(int32_t span) {
+  return ((size_t)span + 63) / 64;
+}
+
+/* The least value of a place's gt masks: hls_pat__classes compares a
+ * week's count with the median of its other themes (at most 2 below the
+ * median digest, dmed, and at least 0) plus the week's 0 to 2 of the
+ * pair. */
+static uint32_t gt_base(uint16_t dmed) {
+  return dmed >= 2 ? dmed - 2u : 0;
+}
+
+void hls_pat__week_masks(const uint16_t *deg, int32_t span, uint16_t dmed, uint64_t *g) {
+  size_t nw = hls_pat__mask_words(span);
+  memset(g, 0, (1 + TOGETHER_GT_MASKS) * nw * sizeof *g);
+  if (dmed == TOGETHER_NO_DIGEST) return;
+  uint32_t base = gt_base(dmed);
+  for (int32_t t = 0; t < span; t++) {
+    if (deg[t] == TOGETHER_NO_DIGEST) continue;
+    uint64_t bit = (uint64_t)1 << (t % 64);
+    size_t wd = (size_t)t / 64;
+    g[wd] |= bit;
+    for (uint32_t j = 0; j < TOGETHER_GT_MASKS && deg[t] > base + j; j++) g[(1 + j) * nw + wd] |= bit;
+  }
+}
+
+/* The bits set in x (without a popcount instruction, which the
+ * architecture's baseline may lack: __builtin_popcountll is a call then). */
+static unsigned pop(uint64_t x) {
+  x -= (x >> 1) & 0x5555555555555555u;
+  x = (x & 0x3333333333333333u) + ((x >> 2) & 0x3333333333333333u);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fu;
+  return (unsigned)((x * 0x0101010101010101u) >> 56);
+}
+
+/* A place's counts in its two classes of weeks: a week is busier (class
+ * 1) when its digest reports more themes, leaving a and b out, than the
+ * place's median week of these weeks, else quieter (0). Busy weeks report
+ * more of every theme, so two themes meet more often in them than a
+ * place's weeks taken together predict; within a class, by chance, they
+ * do not. A week whose digest reports a count of themes, m (0 to 2) of
+ * them a and b, is over v when the count is over v + m: the week masks
+ * (hls_pat__week_masks) for each v + m the median can need answer it
+ * for 64 weeks at a time. */
+void hls_pat__classes(const uint16_t *deg, int32_t span, uint16_t dmed, const uint64_t *g, const uint64_t *ma,
+                      const uint64_t *mb, uint8_t *pres, uint32_t *tmp, uint32_t w[2], uint32_t ca[2],
+                      uint32_t cb[2], uint32_t cab[2]) {
+  size_t nw = hls_pat__mask_words(span);
+  uint64_t odd = 0;
+  for (size_t i = 0; i < nw; i++) odd |= (ma[i] | mb[i]) & ~g[i];
+  w[0] = w[1] = ca[0] = ca[1] = cb[0] = cb[1] = cab[0] = cab[1] = 0;
+  if (odd != 0) { /* a week with a cell but no digest */
+    for (int32_t t = 0; t < span; t++) {
+      size_t wd = (size_t)t / 64;
+      unsigned sh = (unsigned)t % 64;
+      pres[t] = (uint8_t)((ma[wd] >> sh & 1) | (mb[wd] >> sh & 1) << 1);
+    }
+    hls_pat__classes_scan(deg, span, dmed, pres, tmp, w, ca, cb, cab);
+    return;
+  }
+  if (dmed == TOGETHER_NO_DIGEST) return; /* no weeks */
+  /* as hls_pat__classes_scan: the median of the weeks' other themes is
+   * the least of v2, v1 and dmed with at least half the weeks at or
+   * below it */
+  uint32_t base = gt_base(dmed), v2 = base, v1 = dmed >= 1 ? dmed - 1u : 0;
+  const uint64_t *gt = g + nw; /* gt + j * nw: the weeks over base + j */
+  size_t n = 0, le2 = 0, le1 = 0;
+  for (size_t i = 0; i < nw; i++) {
+    uint64_t d = g[i], both = ma[i] & mb[i], one = ma[i] ^ mb[i], none = d & ~(ma[i] | mb[i]);
+    n += pop(d);
+    le2 += pop(none & ~gt[(v2 - base) * nw + i]) + pop(one & ~gt[(v2 + 1 - base) * nw + i]) +
+           pop(both & ~gt[(v2 + 2 - base) * nw + i]);
+    le1 += pop(none & ~gt[(v1 - base) * nw + i]) + pop(one & ~gt[(v1 + 1 - base) * nw + i]) +
+           pop(both & ~gt[(v1 + 2 - base) * nw + i]);
+  }
+  if (n == 0) return;
+  size_t k = (n - 1) / 2 + 1;
+  uint32_t med = le2 >= k ? v2 : le1 >= k ? v1 : dmed, j = med - base;
+  for (size_t i = 0; i < nw; i++) {
+    uint64_t d = g[i], both = ma[i] & mb[i], one = ma[i] ^ mb[i], none = d & ~(ma[i] | mb[i]);
+    uint64_t c1 = (none & gt[j * nw + i]) | (one & gt[(j + 1) * nw + i]) | (both & gt[(j + 2) * nw + i]);
+    uint64_t c0 = d & ~c1;
+    w[0] += pop(c0), w[1] += pop(c1);
+    ca[0] += pop(ma[i] & c0), ca[1] += pop(ma[i] & c1);
+    cb[0] += pop(mb[i] & c0), cb[1] += pop(mb[i] & c1);
+    cab[0] += pop(both & c0), cab[1] += pop(both & c1);
+  }
+}
+
+/* Place pl's classes in the window (hist: its history), given the masks
+ * of the pair's weeks. */
+static void place_classes(struct tscratch *ts, uint32_t pl, bool hist, const uint64_t *ma, const uint64_t *mb,
+                          uint32_t w[2], uint32_t ca[2], uint32_t cb[2], uint32_t cab[2]) {
+  int32_t span = hist ? ts->hspan : ts->wspan;
+  size_t nw = hist ? ts->hnw : ts->wnw;
+  const uint64_t *g = (hist ? ts->hgt : ts->wgt) + (size_t)pl * (1 + TOGETHER_GT_MASKS) * nw;
+  hls_pat__classes((hist ? ts->hdeg : ts->wdeg) + (size_t)pl * (size_t)span, span, (hist ? ts->hmed : ts->wmed)[pl],
+                   g, ma, mb, ts->pres, ts->dtmp, w, ca, cb, cab);
 }
 
 /* A place is one of a together pattern's places when its weeks of both,
@@ -239,12 +344,12 @@ static int together_test(struct hls_patterns *pt, struct window *w, struct tscra
                          double *e_out, struct ptab *tabs, size_t *n_tabs, bool *excess) {
   const struct hls_pat_params *prm = &pt->prm;
   size_t np = 0, nt = 0;
-  int rc = pair_weeks(pt, ts, &nt, a, b, false);
+  int rc = pair_weeks(pt, ts, &nt, a, b);
   if (rc != 0) return rc;
   for (size_t i = 0; i < nt; i++) {
     uint32_t pl = ts->touched[i];
     struct pcount x = {.place = pl};
-    place_classes(ts, pl, false, x.w, x.a, x.b, x.ab);
+    place_classes(ts, pl, false, ts->ma + i * ts->wnw, ts->mb + i * ts->wnw, x.w, x.a, x.b, x.ab);
     if (rc == 0) {
       if (!grow((void **)pc, cap_pc, np + 1, sizeof **pc)) rc = HLS_ENOMEM;
       else (*pc)[np++] = x;
@@ -299,13 +404,11 @@ static int together_test(struct hls_patterns *pt, struct window *w, struct tscra
     return 0;
   }
   /* the change: the excess now less the history's, per week */
-  for (size_t i = 0; i < np; i++) ts->inpc[(*pc)[i].place] = 1;
-  if ((rc = pair_weeks(pt, ts, &nt, a, b, true)) != 0) return rc;
+  if ((rc = pair_weeks_hist(pt, ts, a, b, *pc, np)) != 0) return rc;
   double d = o - e;
   for (size_t i = 0; i < np; i++) {
     struct pcount *x = &(*pc)[i];
-    place_classes(ts, x->place, true, x->hw, x->ha, x->hb, x->hab);
-    ts->inpc[x->place] = 0;
+    place_classes(ts, x->place, true, ts->hma + i * ts->hnw, ts->hmb + i * ts->hnw, x->hw, x->ha, x->hb, x->hab);
     double hex = 0, hv = 0, wsum = 0, hwsum = 0;
     for (int c = 0; c < 2; c++) {
       wsum += table_weeks(x->w[c], x->a[c], x->b[c]);
@@ -332,15 +435,20 @@ static int together_test(struct hls_patterns *pt, struct window *w, struct tscra
   return 0;
 }
 
-/* The same-week count of pair key in window w (its stored pair counts). */
-static uint32_t window_pair_count(const struct window *w, uint64_t key) {
-  size_t lo = 0, hi = w->n_pk;
+/* The same-week count of pair key in window w (its stored pair counts,
+ * in key order), the keys asked for in increasing order: *at, from 0, is
+ * where the last one was, from which the search gallops. */
+static uint32_t window_pair_count(const struct window *w, uint64_t key, size_t *at) {
+  size_t lo = *at, step = 1, n = w->n_pk;
+  while (lo + step < n && w->pk[lo + step] < key) lo += step, step *= 2;
+  size_t hi = lo + step < n ? lo + step : n; /* pk[lo] .. pk[hi - 1]: the key is past lo or at hi */
   while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
+    size_t mid = lo + (hi - lo) / 2;
     if (w->pk[mid] < key) lo = mid + 1;
     else hi = mid;
   }
-  return lo < w->n_pk && w->pk[lo] == key ? w->pc[lo] : 0;
+  *at = lo;
+  return lo < n && w->pk[lo] == key ? w->pc[lo] : 0;
 }
 
 /* Whether pair key kept evidence in window w (its found pairs are in key
@@ -381,10 +489,14 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
   ts.hfrom = (w->k - TOGETHER_REACH) * W, ts.hspan = TOGETHER_HISTORY * W;
   ts.wdeg = malloc(NP * (size_t)ts.wspan * sizeof *ts.wdeg);
   ts.hdeg = malloc(NP * (size_t)ts.hspan * sizeof *ts.hdeg);
-  ts.wpres = calloc(NP * (size_t)ts.wspan, 1), ts.hpres = calloc(NP * (size_t)ts.hspan, 1);
+  ts.wnw = hls_pat__mask_words(ts.wspan), ts.hnw = hls_pat__mask_words(ts.hspan);
+  ts.pres = calloc((size_t)(ts.hspan > ts.wspan ? ts.hspan : ts.wspan), 1);
+  ts.wgt = malloc(NP * (1 + TOGETHER_GT_MASKS) * ts.wnw * sizeof *ts.wgt);
+  ts.hgt = malloc(NP * (1 + TOGETHER_GT_MASKS) * ts.hnw * sizeof *ts.hgt);
+  ts.ma = malloc(NP * ts.wnw * sizeof *ts.ma), ts.mb = malloc(NP * ts.wnw * sizeof *ts.mb);
+  ts.hma = malloc(NP * ts.hnw * sizeof *ts.hma), ts.hmb = malloc(NP * ts.hnw * sizeof *ts.hmb);
   ts.wmed = malloc(NP * sizeof *ts.wmed), ts.hmed = malloc(NP * sizeof *ts.hmed);
   ts.dtmp = malloc((size_t)(ts.hspan > ts.wspan ? ts.hspan : ts.wspan) * sizeof *ts.dtmp);
-  ts.inpc = calloc(NP, sizeof *ts.inpc);
   ts.touched = malloc(NP * sizeof *ts.touched);
   ts.cnt = malloc((NP + 1) * sizeof *ts.cnt);
   ts.wl = calloc(pt->n_themes ? pt->n_themes : 1, sizeof *ts.wl);
@@ -399,15 +511,15 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
   size_t cap_pc = 0, nk = 0, pairs = 0;
   struct ptab *tabs = malloc(NP * sizeof *tabs);
   if (marg == NULL || tabs == NULL || local == NULL || global == NULL || ts.wdeg == NULL || ts.hdeg == NULL ||
-      ts.wmed == NULL || ts.hmed == NULL || ts.wpres == NULL || ts.hpres == NULL || ts.dtmp == NULL ||
-      ts.inpc == NULL || ts.touched == NULL || ts.sw == NULL || ts.sa == NULL || ts.sb == NULL ||
-      ts.cnt == NULL || ts.wl == NULL || ts.hl == NULL) {
+      ts.wmed == NULL || ts.hmed == NULL || ts.pres == NULL || ts.dtmp == NULL || ts.wgt == NULL ||
+      ts.hgt == NULL || ts.ma == NULL || ts.mb == NULL || ts.hma == NULL || ts.hmb == NULL || ts.touched == NULL ||
+      ts.sw == NULL || ts.sa == NULL || ts.sb == NULL || ts.cnt == NULL || ts.wl == NULL || ts.hl == NULL) {
     rc = HLS_ENOMEM;
     goto done;
   }
-  for (size_t i = 0; i < NP * (size_t)ts.wspan; i++) ts.wdeg[i] = NO_DIGEST;
-  for (size_t i = 0; i < NP * (size_t)ts.hspan; i++) ts.hdeg[i] = NO_DIGEST;
-  degrees(&w, 1, ts.wfrom, ts.wspan, ts.wdeg, ts.wmed, NP, ts.dtmp);
+  for (size_t i = 0; i < NP * (size_t)ts.wspan; i++) ts.wdeg[i] = TOGETHER_NO_DIGEST;
+  for (size_t i = 0; i < NP * (size_t)ts.hspan; i++) ts.hdeg[i] = TOGETHER_NO_DIGEST;
+  degrees(&w, 1, ts.wfrom, ts.wspan, ts.wdeg, ts.wmed, ts.wgt, NP, ts.dtmp);
   double D = 0, S2 = 0;
   for (size_t i = 0; i < w->n; i++) {
     size_t d = w->units[i]->n;
@@ -479,12 +591,13 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
     HASH_FIND(hh, pt->windows, &k, sizeof k, hist[nh]);
     if (hist[nh] != NULL) nh++;
   }
-  degrees(hist, nh, ts.hfrom, ts.hspan, ts.hdeg, ts.hmed, NP, ts.dtmp);
+  degrees(hist, nh, ts.hfrom, ts.hspan, ts.hdeg, ts.hmed, ts.hgt, NP, ts.dtmp);
   double hist_units = 0;
   for (size_t h = 0; h < nh; h++) hist_units += (double)hist[h]->n;
   struct window *prev;
   int32_t kprev = w->k - 1;
   HASH_FIND(hh, pt->windows, &kprev, sizeof kprev, prev);
+  size_t hat[TOGETHER_HISTORY] = {0};
   for (size_t i = 0; i < w->n_pk && rc == 0; i++) {
     double o = w->pc[i];
     if (o < prm->together_min_count) continue;
@@ -492,7 +605,7 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
     double e = D > 0 ? (double)marg[a] * marg[b] * S2 / (D * D) : 0;
     if (hist_units > 0) {
       double oh = 0;
-      for (size_t h = 0; h < nh; h++) oh += window_pair_count(hist[h], w->pk[i]);
+      for (size_t h = 0; h < nh; h++) oh += window_pair_count(hist[h], w->pk[i], &hat[h]);
       double eh = (oh + 0.5) / hist_units * (double)w->n;
       if (eh > e) e = eh;
     }
@@ -537,11 +650,12 @@ int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
     w->n_found++;
   }
 done:
-  free(ts.wdeg), free(ts.hdeg), free(ts.wmed), free(ts.hmed), free(ts.wpres), free(ts.hpres), free(ts.dtmp);
-  free(ts.inpc), free(ts.touched), free(ts.sw), free(ts.sa), free(ts.sb), free(ts.cnt);
+  free(ts.wdeg), free(ts.hdeg), free(ts.wmed), free(ts.hmed), free(ts.pres), free(ts.dtmp);
+  free(ts.wgt), free(ts.hgt), free(ts.ma), free(ts.mb), free(ts.hma), free(ts.hmb);
+  free(ts.touched), free(ts.sw), free(ts.sa), free(ts.sb), free(ts.cnt);
   for (size_t th = 0; th < pt->n_themes; th++) {
-    if (ts.wl != NULL) free(ts.wl[th].place), free(ts.wl[th].week);
-    if (ts.hl != NULL) free(ts.hl[th].place), free(ts.hl[th].week);
+    if (ts.wl != NULL) free(ts.wl[th].place), free(ts.wl[th].mask);
+    if (ts.hl != NULL) free(ts.hl[th].place), free(ts.hl[th].mask);
   }
   free(ts.wl), free(ts.hl);
   free(marg);

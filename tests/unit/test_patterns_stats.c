@@ -9,12 +9,16 @@
  * test against its own baseline when its weeks vary more than Poisson
  * (hls_pat__bbinom_midp, hls_pat__place_z): the beta-binomial tail
  * against its sum written here, and the test's p-values on weeks drawn
- * as gamma-Poisson counts. */
+ * as gamma-Poisson counts. And together's classes of a place's weeks
+ * (hls_pat__classes, by week masks, and hls_pat__classes_scan, week by
+ * week) against their definition written here. */
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -409,6 +413,107 @@ static void test_place_gamma_poisson(void **state) {
   }
 }
 
+/* --- together's classes of a place's weeks ---------------------------------------------- */
+
+static uint64_t rng_next(uint64_t *x) {
+  *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+  return *x;
+}
+
+static uint32_t rng_below(uint64_t *x, uint32_t n) {
+  return (uint32_t)(rng_next(x) % n);
+}
+
+/* The definition (docs/patterns.md, "together"): a place's weeks are
+ * those with a digest or a cell of the pair; a week's other themes are
+ * its digest's count less its cells of the pair (0 without a digest); a
+ * week is busier (class 1) when that is over the lower median of the
+ * weeks' own. */
+static void classes_defined(const uint16_t *deg, int32_t span, const uint8_t *pres, uint32_t w[2], uint32_t ca[2],
+                            uint32_t cb[2], uint32_t cab[2]) {
+  uint32_t d[256], sorted[256];
+  size_t n = 0;
+  for (int32_t t = 0; t < span; t++) {
+    int m = (pres[t] & 1) + (pres[t] >> 1);
+    if (deg[t] == TOGETHER_NO_DIGEST && pres[t] == 0) continue;
+    d[t] = deg[t] == TOGETHER_NO_DIGEST ? 0 : deg[t] > m ? (uint32_t)(deg[t] - m) : 0;
+    sorted[n++] = d[t];
+  }
+  w[0] = w[1] = ca[0] = ca[1] = cb[0] = cb[1] = cab[0] = cab[1] = 0;
+  if (n == 0) return;
+  qsort(sorted, n, sizeof *sorted, u32_cmp);
+  uint32_t med = sorted[(n - 1) / 2];
+  for (int32_t t = 0; t < span; t++) {
+    if (deg[t] == TOGETHER_NO_DIGEST && pres[t] == 0) continue;
+    int c = d[t] > med;
+    w[c]++, ca[c] += pres[t] & 1, cb[c] += pres[t] >> 1, cab[c] += pres[t] == 3;
+  }
+}
+
+/* Places drawn at random, of every span a window or its history can have
+ * (together_weeks 1 to 104): digests of a few themes to tens of
+ * thousands, weeks without a digest, the pair in none, some or all of the
+ * weeks, and (in some places) cells in weeks without a digest. */
+static void test_together_classes(void **state) {
+  (void)state;
+  static const int32_t spans[] = {1, 2, 3, 7, 8, 16, 31, 33, 63, 64, 65, 104, 127, 128, 129, 208};
+  static const uint32_t levels[] = {0, 1, 2, 3, 4, 6, 12, 40, 65500};
+  uint64_t rng = 0x9e3779b97f4a7c15u;
+  uint16_t deg[208];
+  uint8_t pres[208], scratch[208];
+  uint32_t tmp[208];
+  uint64_t g[(1 + TOGETHER_GT_MASKS) * 4], ma[4], mb[4];
+  size_t odd_places = 0, fast_places = 0;
+  for (size_t si = 0; si < sizeof spans / sizeof *spans; si++)
+    for (int trial = 0; trial < 3000; trial++) {
+      int32_t span = spans[si];
+      size_t nw = hls_pat__mask_words(span);
+      assert_true(nw <= 4);
+      uint32_t level = levels[rng_below(&rng, sizeof levels / sizeof *levels)];
+      uint32_t spread = rng_below(&rng, 5), none_pct = rng_below(&rng, 4) * 25;
+      uint32_t pa = rng_below(&rng, 101), pb = rng_below(&rng, 101);
+      bool odd_ok = rng_below(&rng, 8) == 0;
+      memset(ma, 0, sizeof ma), memset(mb, 0, sizeof mb);
+      for (int32_t t = 0; t < span; t++) {
+        if (rng_below(&rng, 100) < none_pct) deg[t] = TOGETHER_NO_DIGEST;
+        else {
+          int64_t v = (int64_t)level + (int64_t)rng_below(&rng, 2 * spread + 1) - (int64_t)spread;
+          deg[t] = (uint16_t)(v < 0 ? 0 : v > TOGETHER_NO_DIGEST - 1 ? TOGETHER_NO_DIGEST - 1 : v);
+        }
+        bool can = deg[t] != TOGETHER_NO_DIGEST || odd_ok;
+        uint8_t p = (uint8_t)((can && rng_below(&rng, 100) < pa) | (can && rng_below(&rng, 100) < pb) << 1);
+        pres[t] = p;
+        if (p & 1) ma[t / 64] |= (uint64_t)1 << (t % 64);
+        if (p & 2) mb[t / 64] |= (uint64_t)1 << (t % 64);
+      }
+      /* the lower median of the digests' weeks */
+      size_t n = 0;
+      for (int32_t t = 0; t < span; t++)
+        if (deg[t] != TOGETHER_NO_DIGEST) tmp[n++] = deg[t];
+      qsort(tmp, n, sizeof *tmp, u32_cmp);
+      uint16_t dmed = n ? (uint16_t)tmp[(n - 1) / 2] : TOGETHER_NO_DIGEST;
+      hls_pat__week_masks(deg, span, dmed, g);
+      uint32_t want[4][2], got[4][2], scan[4][2];
+      classes_defined(deg, span, pres, want[0], want[1], want[2], want[3]);
+      hls_pat__classes(deg, span, dmed, g, ma, mb, scratch, tmp, got[0], got[1], got[2], got[3]);
+      memcpy(scratch, pres, (size_t)span);
+      hls_pat__classes_scan(deg, span, dmed, scratch, tmp, scan[0], scan[1], scan[2], scan[3]);
+      for (int i = 0; i < 4; i++)
+        for (int c = 0; c < 2; c++) {
+          if (got[i][c] != want[i][c] || scan[i][c] != want[i][c])
+            fail_msg("span %d trial %d level %u: count %d class %d: masks %u, scan %u, defined %u", span, trial,
+                     level, i, c, got[i][c], scan[i][c], want[i][c]);
+        }
+      for (int32_t t = 0; t < span; t++) assert_int_equal(scratch[t], 0); /* the scan clears its marks */
+      bool odd = false;
+      for (int32_t t = 0; t < span; t++) odd |= deg[t] == TOGETHER_NO_DIGEST && pres[t] != 0;
+      odd_places += odd, fast_places += !odd && n > 0;
+    }
+  /* both ways were taken, many times */
+  assert_true(odd_places > 1000);
+  assert_true(fast_places > 10000);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_one_table_is_fisher),
@@ -419,6 +524,7 @@ int main(void) {
       cmocka_unit_test(test_bbinom_exact),
       cmocka_unit_test(test_place_gamma_poisson),
       cmocka_unit_test(test_place_z_thresholds),
+      cmocka_unit_test(test_together_classes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
