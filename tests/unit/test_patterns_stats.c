@@ -257,11 +257,12 @@ static void test_bbinom_exact(void **state) {
     unsigned x, n;
     double a, b;
   } c[] = {{3, 10, 0.5, 13}, {8, 30, 2, 52}, {10, 60, 0.2, 5}, {25, 60, 4, 80}, {2, 3, 1, 1}, {1, 1, 0.7, 9},
-           {0, 12, 1, 3},   {12, 12, 3, 3}};
+           {0, 12, 1, 3},   {12, 12, 3, 3},  /* and at BB_MAX_N records, the longest sums: */
+           {80, 1000, 2, 50}, {700, 1000, 30, 31}, {120, 1000, 0.5, 9}, {3, 1000, 0.01, 40}};
   for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
     double got = hls_pat__bbinom_midp(c[i].x, c[i].n, c[i].a, c[i].b), want = c[i].x == 0 ? 1 : bb_reference(c[i].x, c[i].n, c[i].a, c[i].b);
     print_message("# beta-binomial x %u n %u a %g b %g: %.12g (sum %.12g)\n", c[i].x, c[i].n, c[i].a, c[i].b, got, want);
-    assert_true(fabs(got - want) <= 1e-8 * want + 1e-300); /* lgamma's rounding, summed */
+    assert_true(fabs(got - want) <= 1e-8 * want + 1e-300); /* rounding, summed over the terms */
   }
   /* a and b large with a / (a + b) = q: the binomial */
   for (unsigned x = 1; x <= 9; x += 2) {
