@@ -352,6 +352,9 @@ double hls_pat__poisson_midp(double k, double mu);
 /* The mid-p upper tail at x of a beta-binomial: n trials, the chance
  * Beta(a, b); x and n real (patterns_stats.c says how). */
 double hls_pat__bbinom_midp(double x, double n, double a, double b);
+/* The mid-p upper tail at x of a binomial: n trials, the chance q; x and n
+ * real. */
+double hls_pat__binom_midp(double x, double n, double q);
 double hls_pat__fisher_sf(double a, double b, double c, double d);
 double hls_pat__normal_sf(double z);
 /* hls_pat__mh_midp convolves sums whose support has at most this many values. */

@@ -86,11 +86,9 @@ static double beta_cf(double a, double b, double x) {
   return h;
 }
 
-/* The regularised incomplete beta function I_x(a, b). */
-static double ibeta(double a, double b, double x) {
-  if (x <= 0) return 0;
-  if (x >= 1) return 1;
-  double lbt = lgam(a + b) - lgam(a) - lgam(b) + a * log(x) + b * log1p(-x);
+/* The regularised incomplete beta function I_x(a, b), 0 < x < 1, given
+ * lbt = ln(x^a (1 - x)^b / B(a, b)). */
+static double ibeta_lbt(double a, double b, double x, double lbt) {
   if (x < (a + 1) / (a + b + 2)) return exp(lbt) * beta_cf(a, b, x) / a;
   return 1 - exp(lbt) * beta_cf(b, a, 1 - x) / b;
 }
@@ -109,17 +107,17 @@ double hls_pat__poisson_midp(double k, double mu) {
 }
 
 /* Fisher's exact test, one-sided: the chance of a first cell at least a
- * in a 2x2 table [[a, b], [c, d]] with its margins (hypergeometric). */
+ * in a 2x2 table [[a, b], [c, d]] with its margins (hypergeometric). The
+ * term at a by lgamma, each next one from the one before by their ratio. */
 double hls_pat__fisher_sf(double a, double b, double c, double d) {
   double r1 = a + b, c1 = a + c, n = a + b + c + d;
   double kmax = r1 < c1 ? r1 : c1;
   double base = lgam(r1 + 1) + lgam(n - r1 + 1) + lgam(c1 + 1) + lgam(n - c1 + 1) - lgam(n + 1);
-  double total = 0;
+  double term = exp(base - lgam(a + 1) - lgam(r1 - a + 1) - lgam(c1 - a + 1) - lgam(d + 1)), total = 0;
   for (double k = a; k <= kmax; k += 1) {
-    double lp = base - lgam(k + 1) - lgam(r1 - k + 1) - lgam(c1 - k + 1) - lgam(n - r1 - c1 + k + 1);
-    double term = exp(lp);
     total += k == a ? 0.5 * term : term; /* mid-p */
     if (term < total * 1e-12) break;
+    term *= (r1 - k) * (c1 - k) / ((k + 1) * (d - a + k + 1));
   }
   return total > 1 ? 1 : total;
 }
@@ -201,20 +199,17 @@ double hls_pat__mh_midp(const uint32_t *w, const uint32_t *a, const uint32_t *b,
   return p > 1 ? 1 : p < 0 ? 0 : p;
 }
 
-/* P(X >= x) for X ~ Binomial(n, q), for real x and n (I_q(x, n-x+1)). */
-static double binom_sf(double x, double n, double q) {
+/* The binomial's mid-p (see hls_pat__poisson_midp), X ~ Binomial(n, q),
+ * for real x and n: P(X >= x) = I_q(x, n - x + 1), less half the pmf at x, which
+ * is x^a (1 - q)^b / B(a, b) of that I_q over x (1 - q). */
+double hls_pat__binom_midp(double x, double n, double q) {
   if (x <= 0) return 1;
   if (x > n) return 0;
-  double r = ibeta(x, n - x + 1, q);
-  return r < 0 ? 0 : r > 1 ? 1 : r;
-}
-
-/* Its mid-p (see hls_pat__poisson_midp). */
-static double binom_midp(double x, double n, double q) {
-  if (x <= 0) return 1;
-  if (x > n) return 0;
-  double pmf = exp(lgam(n + 1) - lgam(x + 1) - lgam(n - x + 1) + x * log(q) + (n - x) * log1p(-q));
-  double r = binom_sf(x, n, q) - 0.5 * pmf;
+  if (q <= 0) return 0;
+  if (q >= 1) return 1;
+  double a = x, b = n - x + 1, lbt = lgam(n + 1) - lgam(a) - lgam(b) + a * log(q) + b * log1p(-q);
+  double sf = ibeta_lbt(a, b, q, lbt), pmf = exp(lbt - log(x) - log1p(-q));
+  double r = (sf < 0 ? 0 : sf > 1 ? 1 : sf) - 0.5 * pmf;
   return r < 0 ? 0 : r;
 }
 
@@ -348,7 +343,7 @@ bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const d
     else if (Q != NULL && kappa > BB_MIN_KAPPA && X + Sr <= BB_MAX_N) {
       *pz = hls_pat__bbinom_midp(X, X + Sr, R * rho / kappa, (nb + k) / kappa);
     } else {
-      *pz = binom_midp(x, x + s, q);
+      *pz = hls_pat__binom_midp(x, x + s, q);
     }
   }
   return true;

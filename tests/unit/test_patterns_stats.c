@@ -86,6 +86,20 @@ static void test_one_table_is_fisher(void **state) {
     double want = hls_pat__fisher_sf(o, a - o, b - o, w - a - b + o);
     assert_close(got, want, 1e-9);
   }
+  /* and Fisher's test against the hypergeometric law enumerated, up to
+   * tables of 60 (tails from 0.5 to about 1e-13) */
+  static const uint32_t more[][4] = {{8, 3, 4, 3}, {20, 10, 10, 9}, {60, 30, 25, 20}, {60, 12, 40, 12}, {60, 5, 50, 5},
+                                     {60, 30, 30, 28}, {40, 20, 20, 10}};
+  for (size_t i = 0; i < sizeof more / sizeof *more; i++) {
+    uint32_t w = more[i][0], a = more[i][1], b = more[i][2], o = more[i][3];
+    size_t max = 0;
+    double *dist = reference(&w, &a, &b, 1, &max), want = 0;
+    for (size_t s = 0; s <= max; s++) want += s > o ? dist[s] : s == o ? 0.5 * dist[s] : 0;
+    free(dist);
+    double got = hls_pat__fisher_sf(o, a - o, b - o, w - a - b + o);
+    print_message("# Fisher w %u a %u b %u o %u: %.12g (enumerated %.12g)\n", w, a, b, o, got, want);
+    assert_close(got, want, 1e-9);
+  }
 }
 
 /* Several tables, the sum's support narrow enough to convolve: exact. */
@@ -268,6 +282,16 @@ static void test_bbinom_exact(void **state) {
   for (unsigned x = 1; x <= 9; x += 2) {
     double got = hls_pat__bbinom_midp(x, 20, 0.1 * 1e8, 0.9 * 1e8), want = binom_reference(x, 20, 0.1);
     assert_true(fabs(got - want) <= 1e-5 * want);
+  }
+  /* the binomial itself, up to 60 trials */
+  static const struct {
+    unsigned x, n;
+    double q;
+  } bc[] = {{1, 1, 0.3}, {3, 10, 0.1}, {7, 12, 0.5}, {20, 60, 0.2}, {45, 60, 0.5}, {2, 60, 0.01}, {60, 60, 0.9}};
+  for (size_t i = 0; i < sizeof bc / sizeof *bc; i++) {
+    double got = hls_pat__binom_midp(bc[i].x, bc[i].n, bc[i].q), want = binom_reference(bc[i].x, bc[i].n, bc[i].q);
+    print_message("# binomial x %u n %u q %g: %.12g (sum %.12g)\n", bc[i].x, bc[i].n, bc[i].q, got, want);
+    assert_true(fabs(got - want) <= 1e-9 * want + 1e-300);
   }
   /* halves: a tail in [0, 1], falling as x rises */
   double last = 1;
