@@ -200,8 +200,9 @@ double hls_pat__mh_midp(const uint32_t *w, const uint32_t *a, const uint32_t *b,
 }
 
 /* The binomial's mid-p (see hls_pat__poisson_midp), X ~ Binomial(n, q),
- * for real x and n: P(X >= x) = I_q(x, n - x + 1), less half the pmf at x, which
- * is x^a (1 - q)^b / B(a, b) of that I_q over x (1 - q). */
+ * for real x and n: P(X >= x) = I_q(a, b), a = x and b = n - x + 1, less
+ * half the pmf at x, which is I_q's prefactor q^a (1 - q)^b / B(a, b)
+ * over x (1 - q). */
 double hls_pat__binom_midp(double x, double n, double q) {
   if (x <= 0) return 1;
   if (x > n) return 0;
