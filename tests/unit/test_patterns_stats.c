@@ -173,10 +173,13 @@ static void test_many_tables_normal(void **state) {
 /* --- hls_pat__scan_robust: the sum without the strongest place ----------------------- */
 
 static uint64_t xs_state;
-static double xs_unit(void) {
+static uint64_t xs_next(void) {
   xs_state ^= xs_state << 13, xs_state ^= xs_state >> 7, xs_state ^= xs_state << 17;
-  return (double)((xs_state >> 11) + 1) * 0x1.0p-53; /* (0, 1] */
+  return xs_state;
 }
+static double xs_unit(void) { return (double)((xs_next() >> 11) + 1) * 0x1.0p-53; /* (0, 1] */ }
+/* 0 to n - 1 */
+static uint32_t xs_below(uint32_t n) { return (uint32_t)(xs_next() % n); }
 
 /* P(Gamma(k, 1) >= x), k whole: P(Poisson(x) <= k - 1). */
 static double gamma_tail(unsigned k, double x) {
@@ -440,15 +443,6 @@ static void test_place_gamma_poisson(void **state) {
 
 /* --- together's classes of a place's weeks ---------------------------------------------- */
 
-static uint64_t rng_next(uint64_t *x) {
-  *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
-  return *x;
-}
-
-static uint32_t rng_below(uint64_t *x, uint32_t n) {
-  return (uint32_t)(rng_next(x) % n);
-}
-
 /* The definition (docs/patterns.md, "together"): a place's weeks are
  * those with a digest or a cell of the pair; a week's other themes are
  * its digest's count less its cells of the pair (0 without a digest); a
@@ -483,7 +477,7 @@ static void test_together_classes(void **state) {
   (void)state;
   static const int32_t spans[] = {1, 2, 3, 7, 8, 16, 31, 33, 63, 64, 65, 104, 127, 128, 129, 208};
   static const uint32_t levels[] = {0, 1, 2, 3, 4, 6, 12, 40, 65500};
-  uint64_t rng = 0x9e3779b97f4a7c15u;
+  xs_state = 0x9e3779b97f4a7c15u;
   uint16_t deg[208];
   uint8_t pres[208], scratch[208];
   uint32_t tmp[208];
@@ -494,19 +488,19 @@ static void test_together_classes(void **state) {
       int32_t span = spans[si];
       size_t nw = hls_pat__mask_words(span);
       assert_true(nw <= 4);
-      uint32_t level = levels[rng_below(&rng, sizeof levels / sizeof *levels)];
-      uint32_t spread = rng_below(&rng, 5), none_pct = rng_below(&rng, 4) * 25;
-      uint32_t pa = rng_below(&rng, 101), pb = rng_below(&rng, 101);
-      bool odd_ok = rng_below(&rng, 8) == 0;
+      uint32_t level = levels[xs_below(sizeof levels / sizeof *levels)];
+      uint32_t spread = xs_below(5), none_pct = xs_below(4) * 25;
+      uint32_t pa = xs_below(101), pb = xs_below(101);
+      bool odd_ok = xs_below(8) == 0;
       memset(ma, 0, sizeof ma), memset(mb, 0, sizeof mb);
       for (int32_t t = 0; t < span; t++) {
-        if (rng_below(&rng, 100) < none_pct) deg[t] = TOGETHER_NO_DIGEST;
+        if (xs_below(100) < none_pct) deg[t] = TOGETHER_NO_DIGEST;
         else {
-          int64_t v = (int64_t)level + (int64_t)rng_below(&rng, 2 * spread + 1) - (int64_t)spread;
+          int64_t v = (int64_t)level + (int64_t)xs_below(2 * spread + 1) - (int64_t)spread;
           deg[t] = (uint16_t)(v < 0 ? 0 : v > TOGETHER_NO_DIGEST - 1 ? TOGETHER_NO_DIGEST - 1 : v);
         }
         bool can = deg[t] != TOGETHER_NO_DIGEST || odd_ok;
-        uint8_t p = (uint8_t)((can && rng_below(&rng, 100) < pa) | (can && rng_below(&rng, 100) < pb) << 1);
+        uint8_t p = (uint8_t)((can && xs_below(100) < pa) | (can && xs_below(100) < pb) << 1);
         pres[t] = p;
         if (p & 1) ma[t / 64] |= (uint64_t)1 << (t % 64);
         if (p & 2) mb[t / 64] |= (uint64_t)1 << (t % 64);
