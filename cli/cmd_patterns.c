@@ -407,7 +407,7 @@ static void print_pattern(const struct hls_mp_value *res, bool all_places, bool 
   words(hls_out_str(p, "score_name", s1, sizeof s1), n1, sizeof n1);
   words(hls_out_str(p, "score2_name", s2, sizeof s2), n2, sizeof n2);
   double v1 = hls_patview_num(p, "score"), v2 = hls_patview_num(p, "score2");
-  printf("  test      %s %.*f (%s %.2f)\n", n1, v1 == floor(v1) ? 0 : 2, v1, n2, v2);
+  printf("  test      %s %.*f (%s %.*f)\n", n1, v1 == floor(v1) ? 0 : 2, v1, n2, v2 == floor(v2) ? 0 : 2, v2);
   double expected = hls_patview_num(p, "expected"), withheld = hls_patview_num(p, "withheld");
   char count[48];
   hls_out_str(p, "count", count, sizeof count);
@@ -423,7 +423,7 @@ static void print_pattern(const struct hls_mp_value *res, bool all_places, bool 
   const struct hls_mp_value *regions = hls_mp_get(p, "regions");
   int64_t n_places = hls_out_int(p, "n_places");
   size_t n_regions = regions && regions->type == HLS_MP_ARRAY ? regions->len : 0;
-  printf("  places    %lld%s", (long long)n_places, n_regions > 1 ? "" : "");
+  printf("  places    %lld", (long long)n_places);
   if (n_regions > 0) printf(" in %zu region%s", n_regions, n_regions == 1 ? "" : "s");
   printf("\n");
   if (places && places->type == HLS_MP_ARRAY && places->len) {

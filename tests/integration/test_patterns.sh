@@ -202,6 +202,9 @@ for want in "^spread: problem:warm-space-closures$" "^  state     ended" "^  str
   grep -Eq "$want" <<<"$text" || fail "patterns show lacks /$want/: $text"
 done
 grep -q "^Digest cells behind it" <<<"$(hls_at p patterns show "$spread_id" --cells)" || fail "show --cells"
+# counts of places are whole numbers, as docs/cli.md shows them
+grep -Eq "^  test      places beyond [0-9]+ \(places tested [0-9]+\)$" <<<"$(hls_at p patterns show "$emerging_id")" ||
+  fail "patterns show: emerging's test line: $(hls_at p patterns show "$emerging_id" | grep "^  test")"
 expect_fail 2 "not a pattern ID" hls_at p patterns show xyz
 expect_fail 1 "no pattern" hls_at p patterns show 0000000000000000
 pass "patterns show: state, strength, places by region, week by week, method, stories"
