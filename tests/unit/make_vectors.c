@@ -530,7 +530,7 @@ int main(int argc, char **argv) {
       : fork    ? "type 7 fork, audience 0 network; body = [stub_a (bin), stub_b (bin)]: two stubs of another origin "
                 "signed by it at one seq with different item ids, stub_a's item id the lower (or stub_b at stub_a's "
                 "seq + 1 naming another prev); here two tombstones of X's seq 1 at X's seq 2"
-      : receipt ? "type 5 receipt, audience 0 network; body = [entries], entry = [origin (bin 32), target_seq, state]; "
+      : receipt ? "type 5 receipt, audience 0 network; body = [entry, ...] (the array of entries itself), entry = [origin (bin 32), target_seq, state]; "
                 "state: 0 erased, 1 never_held; entries in strictly ascending (origin bytes, target_seq)"
       : vouch ? "type 6 vouch, audience 0 network; body = [subject (bin 32), claim | nil], claim = [place, region, "
                 "role]; role: 0 place, 1 partner; nil claim = the voucher withdraws its vouch for subject"

@@ -905,6 +905,11 @@ static void test_fingerprint(void **state) {
   hls_network_fingerprint(zero, f2);
   assert_string_equal(f1, f2);
   assert_string_not_equal(f1, fa);
+  /* docs/protocol.md section 2's vector: network key 10 11 .. 2f */
+  uint8_t k[32];
+  for (int i = 0; i < 32; i++) k[i] = (uint8_t)(0x10 + i);
+  hls_network_fingerprint(k, f1);
+  assert_string_equal(f1, "9fe7d92c0cb96db5");
 }
 
 int main(void) {

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <sodium.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +52,12 @@ static void test_nodeid_known_answers(void **state) {
   assert_int_equal(pk[2], 0xff);
   hls_nodeid_format(pk, text);
   assert_string_equal(text, EXAMPLE_ID);
+  /* docs/protocol.md section 2's vector: the node id of seed 01 02 .. 20 */
+  uint8_t seed[32], sk[64];
+  for (int i = 0; i < 32; i++) seed[i] = (uint8_t)(i + 1);
+  assert_int_equal(crypto_sign_seed_keypair(pk, sk, seed), 0);
+  hls_nodeid_format(pk, text);
+  assert_string_equal(text, "@ebVWLo/mVPlAeLES6KmLp5AfhTrmlb7X4OORC60ElmQ=.ed25519");
 }
 
 static void test_nodeid_parse_refusals(void **state) {
@@ -186,6 +193,7 @@ static void test_item_ref(void **state) {
 }
 
 int main(void) {
+  if (sodium_init() < 0) return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_nodeid_round_trip),
       cmocka_unit_test(test_nodeid_known_answers),
