@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistr.h>
 
 /* An argument hls takes from its command line: an option, or a positional word. */
 static bool on_command_line(const struct hls_method_arg *a) { return a->metavar != NULL; }
@@ -115,6 +116,19 @@ int cli_params_check(struct cli *c, const struct cli_params *p) {
     return cli_usage(c, "--%s takes %s, not '%.40s'", cli_params_option_name(a->key, name, sizeof name),
                        a->type == HLS_ARG_INT ? "a whole number" : "a number", p->values[k][0]);
   }
+  /* A text that is not UTF-8 cannot go on (the control socket's strings
+   * are UTF-8): named by its option here, where the check below could
+   * not name it. */
+  for (size_t k = 0; k < p->m->n_args && k < CLI_PARAMS_MAX; k++) {
+    const struct hls_method_arg *a = &p->m->args[k];
+    for (uint32_t j = 0; j < p->n[k]; j++) {
+      const uint8_t *v = (const uint8_t *)p->values[k][j], *bad = u8_check(v, strlen(p->values[k][j]));
+      if (bad == NULL) continue;
+      if (a->flags & HLS_AF_POS) return cli_usage(c, "%s: invalid UTF-8 at byte %zu", a->metavar, (size_t)(bad - v));
+      return cli_usage(c, "--%s: invalid UTF-8 at byte %zu", cli_params_option_name(a->key, name, sizeof name),
+                       (size_t)(bad - v));
+    }
+  }
   /* Then the method table's check, as hlsd will make it. */
   msgpack_sbuffer sb;
   msgpack_packer pk;
@@ -147,7 +161,7 @@ int cli_params_check(struct cli *c, const struct cli_params *p) {
       if (a != NULL && (a->flags & HLS_AF_POS)) return cli_usage(c, "%s%s", a->metavar, colon);
       return cli_usage(c, "--%s%s", cli_params_option_name(key, name, sizeof name), colon);
     }
-    return cli_usage(c, "%s", why.text);
+    return cli_usage(c, "%s", why.text[0] ? why.text : hls_strerror(rc));
   }
   return 0;
 }

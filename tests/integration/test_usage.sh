@@ -139,8 +139,13 @@ bad_values=(
 )
 for args in "${bad_values[@]}"; do
   # shellcheck disable=SC2086
-  exits 2 "" $args
+  exits 2 "[^. ]" $args
 done
+# A value that is not UTF-8, named by its option (it was an empty reason).
+exits 2 "--theme: invalid UTF-8 at byte 1\." patterns --theme $'x\xff'
+exits 2 "--place: invalid UTF-8 at byte 0\." stories --place $'\xc3'
+exits 2 "--region: invalid UTF-8 at byte 2\." feed subscribe other --region $'ab\xff'
+exits 2 "--theme: invalid UTF-8 at byte 1\." record list --theme $'x\xff'
 exits 2 "home: empty path" --home "" status
 rm -rf "$WORK/new"
 for args in "--place P --region R --role king" "--place P --region R --listen nope" \
