@@ -33,7 +33,9 @@ int cmd_network_rotate(struct cli *c, int argc, char **argv) {
   struct cli_params p;
   struct hls_ctl_response resp;
   bool done;
-  c->refused_is_failure = true;
+  /* A bad --expel or --overlap, or no --yes, is bad usage (exit 2); this
+   * node's own id, not a steward, a rotation not allowed now: exit 1
+   * (bad_state, access_denied). */
   int rc = cli_params_call(c, argc, argv, HLS_M_NETWORK_ROTATE, &p, &resp, &done);
   if (done) return rc;
   if (c->json) {

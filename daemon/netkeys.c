@@ -336,7 +336,7 @@ int hls_netkeys_rotate_begin(struct hls_netkeys *k, const uint8_t (*expel)[32], 
   memset(out, 0, sizeof *out);
   for (size_t i = 0; i < n_expel; i++) {
     if (memcmp(expel[i], k->env.self, 32) == 0)
-      return hls_why_set(why, HLS_EINVAL, "a steward cannot expel itself");
+      return hls_why_set(why, HLS_ESTATE, "a steward cannot expel itself");
     memcpy(out->expelled[i], expel[i], 32);
   }
   out->n_expelled = n_expel;

@@ -60,7 +60,9 @@ pass "seven nodes joined by invites; each learnt from its inviter that s is the 
 stop_node o
 stop_node z
 expect_fail 1 'not a steward' hls_at a network rotate --yes
-expect_fail 1 'give --yes' hls_at s network rotate --expel "${ID[x]}"
+expect_fail 2 'give --yes' hls_at s network rotate --expel "${ID[x]}"
+expect_fail 2 'overlap: 0, or a duration' hls_at s network rotate --overlap 7x --yes
+expect_fail 1 'a steward cannot expel itself' hls_at s network rotate --expel "${ID[s]}" --yes
 hls_at s network rotate --expel "${ID[x]}" --overlap 1d --yes | grep -q 'Rotated the network key: epoch 1' ||
   fail "hls network rotate"
 nk() { hls_at "$1" --json status | jq -c .network_key; }
