@@ -155,12 +155,6 @@ static const struct cli_command commands[] = {
     {"peer unblock", cmd_peer_unblock, HLS_M_PEER_UNBLOCK, "peer unblock NODE_ID", "stop refusing a blocked peer", NULL},
     {"invite create", cmd_invite_create, HLS_M_INVITE_CREATE, "invite create [--uses N] [--expires WHEN] [--note TEXT] [--address HOST:PORT]",
      "a code a new place joins with (hls init --join): a secret, it holds the network key",
-     "  --uses N             how many places may join with it (default 1)\n"
-     "  --expires WHEN       YYYY-MM-DD (to the end of that day, UTC) or a duration from now:\n"
-     "                       30m, 12h, 7d, 2w (default 7d; at most a year)\n"
-     "  --note TEXT          who it is for (hls invite list shows it)\n"
-     "  --address HOST:PORT  where the new place reaches this node (default: the first\n"
-     "                       network.advertise address, else network.listen)\n"
      "  This node lists each place that redeems it as a peer. The code holds the network key:\n"
      "  give it only over a channel you trust.\n"},
     {"invite list", cmd_invite_list, HLS_M_INVITE_LIST, "invite list",

@@ -43,6 +43,9 @@ listed=$("$HLS" --help | sed -n '/^Commands:/,/^$/p' | grep -c '^  [a-z]')
 for cmd in "${commands[@]}"; do
   "$HLS" --help | grep -Eq "^  $cmd +[a-z]" || fail "hls --help does not list '$cmd'"
   # shellcheck disable=SC2086
+  twice=$("$HLS" $cmd --help | { grep -oE '^  --[a-z-]+( [^ ]+)?' || true; } | sort | uniq -d)
+  [ -z "$twice" ] || fail "hls $cmd --help describes an option twice: $twice"
+  # shellcheck disable=SC2086
   exits 2 "$cmd: unknown option '--no-such-option'\. Try" $cmd --no-such-option
 done
 exits 2 "record list: unknown option '--lmit'\. Did you mean '--limit'\?" record list --lmit 3
