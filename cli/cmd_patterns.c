@@ -240,8 +240,33 @@ static void print_places_by_region(const struct hls_mp_value *places, size_t wid
       char r[HLS_REGION_MAX + 1];
       count += strcmp(hls_out_str(&places->v.items[i], "region", r, sizeof r), regions[k]) == 0;
     }
-    char head[HLS_REGION_MAX + 32], line[8192];
+    char head[HLS_REGION_MAX + 32];
     snprintf(head, sizeof head, "    %s (%zu): ", regions[k][0] ? regions[k] : "(no region)", count);
+    if (all) {
+      /* Every name, wrapped between names (a name is never split), the
+       * lines after the first indented under the region. */
+      size_t col = hls_patfmt_width(head), shown = 0;
+      fputs(head, stdout);
+      for (uint32_t i = 0; i < n; i++) {
+        char r[HLS_REGION_MAX + 1], name[HLS_PLACE_MAX + 32];
+        if (strcmp(hls_out_str(&places->v.items[i], "region", r, sizeof r), regions[k]) != 0) continue;
+        hls_out_str(&places->v.items[i], "name", name, sizeof name);
+        size_t w = hls_patfmt_width(name) + (shown + 1 < count ? 1 : 0); /* its comma */
+        if (shown > 0 && col + 1 + w > line_width) {
+          fputs(",\n      ", stdout);
+          col = 6;
+        } else if (shown > 0) {
+          fputs(", ", stdout);
+          col += 2;
+        }
+        fputs(name, stdout);
+        col += w;
+        shown++;
+      }
+      fputs("\n", stdout);
+      continue;
+    }
+    char line[8192];
     size_t len = 0, shown = 0;
     line[0] = '\0';
     for (uint32_t i = 0; i < n; i++) {
@@ -252,26 +277,14 @@ static void print_places_by_region(const struct hls_mp_value *places, size_t wid
       snprintf(more, sizeof more, " and %zu more", count - shown - 1);
       size_t need = hls_patfmt_width(head) + hls_patfmt_width(line) + (shown ? 2 : 0) + hls_patfmt_width(name) +
                     (shown + 1 < count ? hls_patfmt_width(more) : 0);
-      if (!all && shown > 0 && need > line_width) break;
+      if (shown > 0 && need > line_width) break;
       int w = snprintf(line + len, sizeof line - len, "%s%s", shown ? ", " : "", name);
       if (w < 0 || (size_t)w >= sizeof line - len) break;
       len += (size_t)w;
       shown++;
     }
     if (shown < count) snprintf(line + len, sizeof line - len, " and %zu more", count - shown);
-    if (all) {
-      /* Wrapped under the region's name. */
-      char text[8192 + 256];
-      snprintf(text, sizeof text, "%s%s", head + 4, line);
-      char *wrapped = malloc(sizeof text * 2);
-      if (wrapped) {
-        hls_patfmt_wrap(text, "    ", line_width, wrapped, sizeof text * 2);
-        fputs(wrapped, stdout);
-        free(wrapped);
-      }
-    } else {
-      printf("%s%s\n", head, line);
-    }
+    printf("%s%s\n", head, line);
   }
   free(regions);
 }
@@ -411,10 +424,16 @@ static void print_pattern(const struct hls_mp_value *res, bool all_places, bool 
   double expected = hls_patview_num(p, "expected"), withheld = hls_patview_num(p, "withheld");
   char count[48];
   hls_out_str(p, "count", count, sizeof count);
-  printf("  count     %s record%s of its theme%s at its places in its weeks", count, strcmp(count, "1") == 0 ? "" : "s",
-         hls_mp_get(p, "theme2") ? "s" : "");
-  if (strchr(count, '-')) printf(" (%.1f taking withheld and rounded counts at the middle of their range)", expected);
-  printf("\n");
+  char count_text[512], count_wrapped[1024];
+  int at = snprintf(count_text, sizeof count_text, "%s record%s of its theme%s at its places in its weeks", count,
+                    strcmp(count, "1") == 0 ? "" : "s", hls_mp_get(p, "theme2") ? "s" : "");
+  if (strchr(count, '-') && at > 0 && (size_t)at < sizeof count_text)
+    snprintf(count_text + at, sizeof count_text - (size_t)at,
+             " (%.1f taking withheld and rounded counts at the middle of their range)", expected);
+  /* wrapped under its value, the label on the first line */
+  static const char value_indent[] = "            ";
+  hls_patfmt_wrap(count_text, value_indent, width, count_wrapped, sizeof count_wrapped);
+  printf("  count     %s", count_wrapped + strlen(value_indent));
   if (withheld > 0 && expected > 0)
     printf("  withheld  %.1f of %.1f (%.0f%%) rests on counts withheld at their place\n", withheld, expected,
            100.0 * withheld / expected);

@@ -184,7 +184,14 @@ for cmd in "patterns --all" "patterns summary" "patterns summary --week 2024-W32
   # shellcheck disable=SC2086
   on_tty 80 "$HLS" --home "$WORK/p" $cmd | fits 80 || fail "hls $cmd is wider than an 80-column terminal"
 done
-pass "listings, the summary and patterns show fit 80 columns"
+# --places on a narrow terminal: wrapped between names, never inside one
+narrow=$(on_tty 40 "$HLS" --home "$WORK/p" patterns show "$spread_id" --places | sed -n '/^  places /,/^$/p')
+fits 40 <<<"$narrow" || fail "patterns show --places: its places are wider than 40 columns: $narrow"
+listed=$(jq -r '.places[].name' <<<"$(hls_at p --json patterns show "$spread_id")" | sort)
+shown=$(grep -v '^  places ' <<<"$narrow" | sed -E 's/^ +[A-Za-z() ]+\([0-9]+\): //' | tr ',' '\n' |
+  sed -E 's/^ +//; s/ +$//' | { grep -v '^$' || true; } | sort)
+[ "$listed" = "$shown" ] || fail "patterns show --places split or lost a name: $narrow"
+pass "listings, the summary and patterns show fit 80 columns; --places wraps between names"
 
 # --- patterns show: places by region, week by week, method, stories ----------------------
 show=$(hls_at p --json patterns show "${spread_id:0:6}")
