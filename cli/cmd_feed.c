@@ -390,8 +390,11 @@ int cmd_feed_token(struct cli *c, int argc, char **argv) {
            cli_params_str(&p, "name"), cli_params_str(&p, "name"),
            hls_out_str(resp.result, "json_url", json_url, sizeof json_url),
            hls_out_str(resp.result, "atom_url", atom_url, sizeof atom_url));
-    if (!hls_patview_flag(resp.result, "web_running"))
-      printf("The web app is not serving now (hls status says why): the addresses work once it is.\n");
+    if (!hls_patview_flag(resp.result, "web_running")) {
+      char problem[512];
+      printf("The web app is not serving here (%s): these are paths, to open on its address once it serves.\n",
+             hls_out_str(resp.result, "web_problem", problem, sizeof problem));
+    }
   }
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;

@@ -9,13 +9,16 @@
 #include "patview.h"
 
 /* The one-time link of a reply, and what to do with it. */
-static void print_link(const struct hls_mp_value *res, const char *who) {
+static void print_link(const struct hls_mp_value *res, const char *who, bool own) {
   char link[800], expires[32];
   printf("%s\n  %s\n", who, hls_out_str(res, "link", link, sizeof link));
-  printf("It works once, until %s. Send it only to them, over a channel you trust.\n",
-         hls_out_str(res, "link_expires_at", expires, sizeof expires));
-  if (!hls_patview_flag(res, "web_running"))
-    printf("The web app is not serving now (hls status says why): the link works once it is.\n");
+  printf("It works once, until %s. %s\n", hls_out_str(res, "link_expires_at", expires, sizeof expires),
+         own ? "It signs you in: keep it to yourself." : "Send it only to them, over a channel you trust.");
+  if (!hls_patview_flag(res, "web_running")) {
+    char problem[512];
+    printf("The web app is not serving here (%s): the link is a path, to open on its address once it serves.\n",
+           hls_out_str(res, "web_problem", problem, sizeof problem));
+  }
 }
 
 int cmd_user_add(struct cli *c, int argc, char **argv) {
@@ -30,7 +33,7 @@ int cmd_user_add(struct cli *c, int argc, char **argv) {
     char who[200];
     snprintf(who, sizeof who, "Added %s (%s). Their sign-in link, to choose a password with:", cli_params_str(&p, "name"),
              cli_params_str(&p, "role"));
-    print_link(resp.result, who);
+    print_link(resp.result, who, false);
   }
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
@@ -48,7 +51,7 @@ int cmd_user_reset(struct cli *c, int argc, char **argv) {
     char who[200];
     snprintf(who, sizeof who, "Reset %s: their password is forgotten and their sessions ended. Their new sign-in link:",
              cli_params_str(&p, "name"));
-    print_link(resp.result, who);
+    print_link(resp.result, who, false);
   }
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
@@ -114,7 +117,7 @@ int cmd_web_open(struct cli *c, int argc, char **argv) {
     char who[200], name[80], role[16];
     snprintf(who, sizeof who, "Open this link in your browser to sign in as %s (%s):",
              hls_out_str(resp.result, "name", name, sizeof name), hls_out_str(resp.result, "role", role, sizeof role));
-    print_link(resp.result, who);
+    print_link(resp.result, who, true);
   }
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;

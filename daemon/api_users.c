@@ -28,8 +28,10 @@ static int pack_link(struct hls_api *api, struct hls_control_call *call, const c
                      const char token[HLS_USER_TOKEN_TEXT], int64_t expires_ms) {
   char base[512] = "", link[700];
   bool running = api->env.web_url != NULL && api->env.web_url(api->env.ctx, base, sizeof base);
-  snprintf(link, sizeof link, "%s/#/welcome/%s", base, token);
-  PACK(msgpack_pack_map(call->pk, role ? 5 : 4));
+  /* Not serving: base holds why, not an address; the link is its path. */
+  snprintf(link, sizeof link, "%s/#/welcome/%s", running ? base : "", token);
+  PACK(msgpack_pack_map(call->pk, (role ? 5 : 4) + !running));
+  if (!running) PACK(hls_mp_pack_kv_str(call->pk, "web_problem", base[0] ? base : "the web app is not running"));
   PACK(hls_mp_pack_kv_str(call->pk, "name", name));
   if (role) PACK(hls_mp_pack_kv_str(call->pk, "role", role));
   PACK(hls_mp_pack_kv_str(call->pk, "link", link));
@@ -153,7 +155,10 @@ int api_feed_token(struct hls_api *api, struct hls_control_call *call) {
   if (rc != 0) return rc;
   bool running = api->env.web_url != NULL && api->env.web_url(api->env.ctx, base, sizeof base);
   rc = HLS_ENOMEM;
-  if (msgpack_pack_map(call->pk, 5) != 0) goto out;
+  if (msgpack_pack_map(call->pk, 5 + !running) != 0) goto out;
+  /* Not serving: base holds why, not an address; the URLs are paths. */
+  if (!running && hls_mp_pack_kv_str(call->pk, "web_problem", base[0] ? base : "the web app is not running")) goto out;
+  if (!running) base[0] = '\0';
   if (hls_mp_pack_kv_str(call->pk, "name", name) || hls_mp_pack_kv_str(call->pk, "token", token)) goto out;
   snprintf(url, sizeof url, "%s/feeds/%s.json?token=%s", base, name, token);
   if (hls_mp_pack_kv_str(call->pk, "json_url", url)) goto out;

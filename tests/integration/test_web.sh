@@ -267,6 +267,22 @@ grep -qi 'set-cookie: hls_session_[0-9]*=.*SameSite=Strict; Secure' "$WORK/ch" |
   || fail "plain HTTP answered on the TLS port"
 pass "HTTPS with web.tls_cert/web.tls_key (Secure cookies); 0.0.0.0 without TLS refused at start"
 
+# --- the web app off: the links are paths, and say why ---------------------------------------
+init_node d
+start_node d --set web.listen=off
+j=$(hls_at d --json web open)
+jq -e '.web_running == false and (.link | test("^/#/welcome/[A-Za-z0-9_-]+$")) and .web_problem == "web.listen is off"' \
+  <<<"$j" >/dev/null || fail "web open, web.listen off: $j"
+out=$(hls_at d user add kim --role viewer)
+grep -q "^  /#/welcome/" <<<"$out" && grep -q "not serving here (web.listen is off)" <<<"$out" ||
+  fail "user add, web.listen off: $out"
+hls_at d feed subscribe kimfeed >/dev/null
+j=$(hls_at d --json feed token kimfeed)
+jq -e '.web_running == false and (.json_url | startswith("/feeds/kimfeed.json?token="))
+  and (.atom_url | startswith("/feeds/kimfeed.atom?token="))' <<<"$j" >/dev/null || fail "feed token, web.listen off: $j"
+stop_node d
+pass "with web.listen off, web open, user add and feed token give paths and say why (not the reason as an address)"
+
 stop_node c
 stop_node a
 pass "the nodes stop cleanly"
