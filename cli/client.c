@@ -59,6 +59,7 @@ void hls_client_begin(struct hls_client *c, struct hls_client_req *r, enum hls_m
   msgpack_sbuffer_init(&r->sb);
   msgpack_packer_init(&r->pk, &r->sb, msgpack_sbuffer_write);
   r->id = ++c->next_id;
+  r->changes = (hls_methods[method].flags & HLS_MF_CHANGES) != 0;
   /* Only fails on out of memory, which the send then reports. */
   if (hls_ctl_begin_request(&r->pk, r->id, hls_methods[method].name) != 0) r->sb.size = 0;
 }
@@ -137,13 +138,18 @@ bool hls_client_readable(struct hls_client *c) {
   return poll(&pfd, 1, 0) > 0;
 }
 
-int hls_client_reply(struct hls_client *c, uint64_t id, struct hls_ctl_response *resp, hls_client_event_fn on_event,
-                     void *ctx, struct hls_why *why) {
+/* hls_client_reply; *lost: no answer was read (the connection, not hlsd,
+ * failed). */
+static int reply(struct hls_client *c, uint64_t id, struct hls_ctl_response *resp, hls_client_event_fn on_event,
+                 void *ctx, bool *lost, struct hls_why *why) {
   memset(resp, 0, sizeof *resp);
   for (;;) {
     uint8_t *payload = NULL;
     int rc = read_frame(c, resp, &payload, why);
-    if (rc != 0) return rc;
+    if (rc != 0) {
+      *lost = true;
+      return rc;
+    }
     if (resp->kind == HLS_CTL_EVENT && resp->id == id) {
       if (on_event) on_event(ctx, resp);
       hls_ctl_response_free(resp);
@@ -169,6 +175,12 @@ int hls_client_reply(struct hls_client *c, uint64_t id, struct hls_ctl_response 
   }
 }
 
+int hls_client_reply(struct hls_client *c, uint64_t id, struct hls_ctl_response *resp, hls_client_event_fn on_event,
+                     void *ctx, struct hls_why *why) {
+  bool lost = false;
+  return reply(c, id, resp, on_event, ctx, &lost, why);
+}
+
 static uint64_t monotonic_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -178,10 +190,16 @@ static uint64_t monotonic_ms(void) {
 int hls_client_call(struct hls_client *c, struct hls_client_req *r, struct hls_ctl_response *resp,
                     hls_client_event_fn on_event, void *ctx, struct hls_why *why) {
   uint64_t start = 0, told = 0;
+  c->outcome_unknown = false;
   for (;;) {
     memset(resp, 0, sizeof *resp);
     int rc = hls_client_send(c, r, why);
-    if (rc == 0) rc = hls_client_reply(c, r->id, resp, on_event, ctx, why);
+    if (rc == 0) {
+      bool lost = false;
+      rc = reply(c, r->id, resp, on_event, ctx, &lost, why);
+      /* sent whole, and no answer read: hlsd may have made the change */
+      if (rc != 0 && lost && r->changes) c->outcome_unknown = true;
+    }
     if (rc != HLS_EBUSY) return rc;
     /* busy: nothing was done (hlsd is still computing patterns after its
      * start, or the store was locked): ask again, saying why now and then. */

@@ -15,6 +15,9 @@ struct hls_client {
   uint64_t next_id;
   int timeout_ms; /* per reply frame; <= 0 waits forever */
   char socket_path[4096];
+  /* The last hls_client_call sent a change and then lost its reply (no
+   * answer in time, or the connection broke): it may have been made. */
+  bool outcome_unknown;
 };
 
 /* Connect to DIR/hlsd.sock. HLS_ENOTRUNNING (with a message saying how to
@@ -29,6 +32,7 @@ struct hls_client_req {
   msgpack_sbuffer sb;
   msgpack_packer pk;
   uint64_t id;
+  bool changes; /* its method changes the node (HLS_MF_CHANGES) */
 };
 void hls_client_begin(struct hls_client *c, struct hls_client_req *r, enum hls_method_id method);
 void hls_client_req_free(struct hls_client_req *r);

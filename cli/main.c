@@ -617,6 +617,13 @@ int cli_call_events(struct cli *c, struct hls_client_req *r, struct hls_ctl_resp
   }
   rc = hls_client_call(&c->client, r, resp, fn, ctx, &why);
   hls_client_req_free(r);
+  if (rc != 0 && c->client.outcome_unknown) {
+    fprintf(stderr,
+            "hls: %s. The change was sent but hlsd's answer was lost, so it may have been made: check (hls status, "
+            "or the list of what it changes) before running it again\n",
+            why.text[0] ? why.text : hls_strerror(rc));
+    return HLS_EXIT_UNKNOWN;
+  }
   if (rc != 0) return cli_refused(c, rc, why.text[0] ? why.text : hls_strerror(rc));
   return 0;
 }

@@ -189,6 +189,19 @@ exits 1 ".*/nonexistent" inspect /nonexistent
 exits 1 ".*/nonexistent" import /nonexistent.csv
 pass "a command that runs and fails: exit 1, one line"
 
+# hlsd frozen (SIGSTOP): a change whose answer does not come is exit 4
+# (it may have been made: here it is, once hlsd goes on); a read is exit 1.
+kill -STOP "${DAEMON_PID[a]}"
+before=$(date +%s)
+HLS_TIMEOUT_MS=300 exits 4 "no reply from hlsd within 300 ms\. The change was sent" record add --title Frozen \
+  --scale person --stage reflect
+HLS_TIMEOUT_MS=300 exits 1 "no reply from hlsd within 300 ms$" status
+kill -CONT "${DAEMON_PID[a]}"
+[ $(($(date +%s) - before)) -lt 20 ] || fail "the timeouts did not bound the calls"
+wait_for 10 sh -c "\"\$1\" --home \"\$2\" --json record list | grep -q '\"Frozen\"'" _ "$HLS" "$WORK/a" ||
+  fail "the change of the lost answer was not made"
+pass "a change whose answer is lost: exit 4 (it may have been made); a read: exit 1"
+
 # Without hlsd: 3, but a bad command line is still 2.
 stop_node a
 exits 3 "hlsd is not running" status
