@@ -485,9 +485,11 @@ static int list_records(struct cli *c, int argc, char **argv, int export) {
   struct cli_opts o;
   int opt, ec, rc;
   cli_opts_init_params(&o, &p, HLS_M_RECORD_LIST, export ? export_opts : NULL);
+  bool format_given = false;
   while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
     if (ec >= 0) return ec;
     if (opt == 'f') {
+      format_given = true;
       if (strcmp(optarg, "csv") == 0) export = 'c';
       else if (strcmp(optarg, "json") == 0) export = 'j';
       else return cli_usage(c, "--format: csv or json");
@@ -497,6 +499,11 @@ static int list_records(struct cli *c, int argc, char **argv, int export) {
   }
   if (export && cli_params_has(&p, "full"))
     return cli_usage(c, "--full: an export has every field already");
+  /* --json is JSON here as everywhere: an export's JSON form */
+  if (export && c->json) {
+    if (format_given && export == 'c') return cli_usage(c, "--json and --format csv: choose one");
+    export = 'j';
+  }
   if ((rc = cli_params_check(c, &p)) != 0) return rc;
   int64_t limit = cli_params_int(&p, "limit", -1);
   bool full = export != 0 || cli_params_has(&p, "full");

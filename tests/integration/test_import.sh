@@ -70,6 +70,9 @@ strip='[.[] | del(.id, .created_at, .updated_at)] | sort_by(.title)'
 [ "$(hls_at a record export --format json | jq -c "$strip")" = "$(hls_at b --json record list --full | jq -c "$strip")" ] \
   || fail "the records imported from the export differ"
 [ "$(hls_at a record export --theme theme-7 | wc -l)" = 201 ] || fail "record export --theme"
+# --json is JSON here too (it printed CSV): the same as --format json
+[ "$(hls_at a --json record export --theme theme-7 | jq length)" = 200 ] || fail "record export with --json"
+expect_fail 2 "choose one" hls_at a --json record export --format csv
 stop_node b
 pass "record export: CSV that import takes back unchanged (10,000 records), JSON, filters"
 
