@@ -348,31 +348,47 @@ int api_import_status(struct hls_api *api, struct hls_control_call *call) {
   uint32_t len;
   bool present = false;
   uint8_t id[HLS_IMPORT_ID_BYTES];
-  size_t id_len = 0;
   int rc = hls_mp_get_str(call->req->args, "import_id", &text, &len, &present, &call->why);
   if (rc != 0) return rc;
-  if (!present || len != 2 * HLS_IMPORT_ID_BYTES ||
-      sodium_hex2bin(id, sizeof id, text, len, NULL, &id_len, NULL) != 0 || id_len != sizeof id)
+  /* its 32 hex digits, or a prefix of 8 or more (as import undo; hls
+   * import and import list show 12) */
+  char prefix[IMPORT_ID_HEX_SIZE];
+  bool hex = present && len >= 8 && len <= 2 * HLS_IMPORT_ID_BYTES;
+  for (uint32_t i = 0; hex && i < len; i++) hex = isxdigit((unsigned char)text[i]) != 0;
+  if (!hex)
     return hls_why_set(&call->why, HLS_EINVAL,
-                       "import_id: expected the %d hex digits of an import id (hls import list shows them)",
+                       "import_id: its %d hex digits, or the first 8 or more (hls import list shows them)",
                        2 * HLS_IMPORT_ID_BYTES);
+  for (uint32_t i = 0; i < len; i++) prefix[i] = (char)tolower((unsigned char)text[i]);
+  prefix[len] = '\0';
   struct hls_import_result result;
-  rc = hls_store_import_find(api->env.store, id, &result, &call->why);
+  if (len == 2 * HLS_IMPORT_ID_BYTES) {
+    size_t id_len = 0;
+    if (sodium_hex2bin(id, sizeof id, prefix, len, NULL, &id_len, NULL) != 0 || id_len != sizeof id)
+      return hls_why_set(&call->why, HLS_EINVAL, "import_id: not hex");
+    rc = hls_store_import_find(api->env.store, id, &result, &call->why);
+  } else {
+    rc = hls_store_import_find_prefix(api->env.store, prefix, &result, &call->why);
+  }
   if (rc != 0 && rc != HLS_ENOTFOUND) return rc;
   const struct import_session *open = NULL;
-  for (const struct import_session *s = api->imports; rc == HLS_ENOTFOUND && s != NULL && open == NULL; s = s->next)
-    if (sodium_memcmp(s->id, id, sizeof id) == 0) open = s;
+  for (const struct import_session *s = api->imports; rc == HLS_ENOTFOUND && s != NULL && open == NULL; s = s->next) {
+    char h[IMPORT_ID_HEX_SIZE];
+    sodium_bin2hex(h, sizeof h, s->id, sizeof s->id);
+    if (strncmp(h, prefix, len) == 0) open = s;
+  }
   msgpack_packer *pk = call->pk;
   if (rc == 0) {
     return pack_import(pk, &result, "committed");
   } else if (open != NULL) {
     PACK(msgpack_pack_map(pk, 3));
-    PACK(pack_kv_import_id(pk, id));
+    PACK(pack_kv_import_id(pk, open->id));
     PACK(hls_mp_pack_kv_str(pk, "state", "open"));
     PACK(hls_mp_pack_kv_i64(pk, "staged", open->staged));
   } else {
+    /* nothing committed or open starts so: nothing ever will be */
     PACK(msgpack_pack_map(pk, 2));
-    PACK(pack_kv_import_id(pk, id));
+    PACK(hls_mp_pack_kv_str(pk, "import_id", prefix));
     PACK(hls_mp_pack_kv_str(pk, "state", "not_committed"));
   }
   return 0;

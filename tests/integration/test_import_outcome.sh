@@ -120,7 +120,11 @@ pass "a commit slower than HLS_TIMEOUT_MS is waited for"
 # import --status of an import never committed, and a malformed id.
 grep -q "^Import 0123456789abcdef0123456789abcdef: not committed; nothing of it was imported\.$" \
   <<<"$(hls_at a import --status 0123456789abcdef0123456789abcdef)" || fail "unknown import id"
-expect_fail 2 "import_id: expected" hls_at a import --status nothex
+expect_fail 2 "import_id: its 32 hex digits, or the first 8 or more" hls_at a import --status nothex
+expect_fail 2 "import_id: its 32 hex digits" hls_at a import --status 0123456
+# the 12 digits hls import and import list show are enough (a prefix of 8 or more)
+[ "$(hls_at a --json import --status "${id:0:12}" | jq -r '.state + " " + .import_id')" = "committed $id" ] ||
+  fail "import --status with a prefix: $(hls_at a --json import --status "${id:0:12}")"
 expect_fail 2 "no file" hls_at a import --status 0123456789abcdef0123456789abcdef "$WORK/small.csv"
 # A successful import prints its id with --json.
 [ "$(hls_at a --json import "$WORK/small.csv" | jq -r '.import_id | length')" = 32 ] || fail "--json import_id"
