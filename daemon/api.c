@@ -56,6 +56,17 @@ int api_arg_enum(const struct hls_mp_value *args, const char *key,
   return 0;
 }
 
+int api_theme_filter(const char *text, size_t len, char slug[HLS_THEME_MAX + 1], int *kind, struct hls_why *why) {
+  *kind = -1;
+  if (memchr(text, ':', len) == NULL) return hls_theme_normalise(text, len, slug, HLS_THEME_MAX + 1, why);
+  struct hls_theme t;
+  int rc = hls_theme_parse(text, len, &t, why);
+  if (rc != 0) return rc;
+  memcpy(slug, t.slug, sizeof t.slug);
+  *kind = (int)t.kind;
+  return 0;
+}
+
 /* Adapters so one helper handles every enumeration (all are int-sized). */
 int api_parse_scale(const char *s, size_t api, void *out, struct hls_why *w) {
   enum hls_scale v;

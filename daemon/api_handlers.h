@@ -50,6 +50,10 @@ int api_arg_id(const struct hls_mp_value *args, int64_t *id /* out */, struct hl
 int api_arg_enum(const struct hls_mp_value *args, const char *key,
                  int (*parse)(const char *, size_t, void *, struct hls_why *), int *out /* out */,
                  struct hls_why *why);
+/* A filter's theme, as written in flags: [KIND:]NAME. slug: NAME
+ * normalised; *kind: the enum hls_kind written, -1 if none. */
+int api_theme_filter(const char *text, size_t len, char slug[HLS_THEME_MAX + 1], int *kind /* out */,
+                     struct hls_why *why);
 int api_parse_scale(const char *s, size_t n, void *out /* int */, struct hls_why *w);
 int api_parse_stage(const char *s, size_t n, void *out /* int */, struct hls_why *w);
 int api_parse_consent(const char *s, size_t n, void *out /* int */, struct hls_why *w);

@@ -232,9 +232,11 @@ int api_stories(struct hls_api *api, struct hls_control_call *call) {
       (rc = page_args(a, HLS_CURSOR_STORIES, HLS_PAGE_STORIES_MAX, HLS_PAGE_STORIES_READ_MAX, &page, &after,
                       &call->why)) != 0)
     return rc;
-  if (has_theme && (rc = hls_theme_normalise(theme, strlen(theme), slug, sizeof slug, &call->why)) != 0) return rc;
+  int kind = -1;
+  if (has_theme && (rc = api_theme_filter(theme, strlen(theme), slug, &kind, &call->why)) != 0) return rc;
   f.place = has_place ? place : NULL;
   f.theme = has_theme ? slug : NULL;
+  f.theme_kinds = kind >= 0 ? 1u << kind : 0;
   struct page_ctx pc;
   page_init(api, &pc);
   rc = hls_store_stories(api->env.store, &f, &page, story_one, &pc, &call->why);

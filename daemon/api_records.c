@@ -274,8 +274,10 @@ static int filter_args(const struct hls_mp_value *a, struct hls_record_filter *f
   int rc;
   if ((rc = hls_mp_get_str(a, "theme", &theme, &theme_len, &has_theme, why)) != 0) return rc;
   if (has_theme) {
-    if ((rc = hls_theme_normalise(theme, theme_len, slug, HLS_THEME_MAX + 1, why)) != 0) return rc;
+    int kind;
+    if ((rc = api_theme_filter(theme, theme_len, slug, &kind, why)) != 0) return rc;
     f->theme = slug;
+    f->theme_kind = kind;
   }
   if ((rc = api_arg_enum(a, "scale", api_parse_scale, &f->scale, why)) != 0 ||
       (rc = api_arg_enum(a, "stage", api_parse_stage, &f->stage, why)) != 0 ||

@@ -98,6 +98,7 @@ int hls_store_record_delete(struct hls_store *s, int64_t id, struct hls_why *why
 
 struct hls_record_filter {
   const char *theme; /* slug, NULL for any */
+  int theme_kind;    /* with theme: enum hls_kind it has in the record, -1 for any */
   int scale;         /* enum hls_scale, -1 for any */
   int stage;         /* enum hls_stage, -1 for any */
   int consent;       /* enum hls_consent, -1 for any */
@@ -614,6 +615,7 @@ int hls_store_profiles(struct hls_store *s, hls_profile_cb cb, void *ctx, struct
 struct hls_story_filter {
   const char *place; /* a place name (case-insensitive, exact) or a node id; NULL for any */
   const char *theme; /* slug, NULL for any */
+  unsigned theme_kinds; /* with theme: the kinds it may have in the story, 1 << enum hls_kind each; 0 for any */
   bool has_since;
   hls_day since;     /* the story's week ends on or after this day */
 };

@@ -234,7 +234,8 @@ static int place_lookup(struct hls_store *s, struct place_cache *c, const uint8_
 static bool story_matches(const struct hls_story *story, const struct hls_story_filter *f) {
   if (f->theme != NULL) {
     bool found = false;
-    for (size_t i = 0; !found && i < story->n_themes; i++) found = strcmp(story->themes[i].slug, f->theme) == 0;
+    for (size_t i = 0; !found && i < story->n_themes; i++) found = strcmp(story->themes[i].slug, f->theme) == 0 &&
+                                                         (f->theme_kinds == 0 || (f->theme_kinds >> story->themes[i].kind & 1));
     if (!found) return false;
   }
   if (f->has_since) {
@@ -357,7 +358,7 @@ int hls_store_stories(struct hls_store *s, const struct hls_story_filter *f, str
   }
   /* The theme of a place's walk is checked on the decoded story. */
   struct hls_story_filter rest = *f;
-  if (f->place == NULL) rest.theme = NULL;
+  if (f->place == NULL && f->theme_kinds == 0) rest.theme = NULL; /* else the kind is checked there */
   while (rc == 0 && (rc = step(s, st, why)) == 1) {
     rc = 0;
     if (walk_full(&w)) {

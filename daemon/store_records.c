@@ -186,7 +186,7 @@ int hls_store_record_delete(struct hls_store *s, int64_t id, struct hls_why *why
 
 void hls_record_filter_init(struct hls_record_filter *f) {
   memset(f, 0, sizeof *f);
-  f->scale = f->stage = f->consent = -1;
+  f->scale = f->stage = f->consent = f->theme_kind = -1;
 }
 
 static sqlite3_stmt *list_stmt(struct hls_store *s, int mask, struct hls_why *why) {
@@ -198,7 +198,7 @@ static sqlite3_stmt *list_stmt(struct hls_store *s, int mask, struct hls_why *wh
   if (mask & F_THEME)
     n += snprintf(sql + n, sizeof sql - (size_t)n,
                   "record_themes rt JOIN records r ON r.id=rt.record_id"
-                  " WHERE rt.theme_id=(SELECT id FROM themes WHERE slug=?1)");
+                  " WHERE rt.theme_id=(SELECT id FROM themes WHERE slug=?1) AND (?11<0 OR rt.kind=?11)");
   else
     n += snprintf(sql + n, sizeof sql - (size_t)n, "records r WHERE 1");
   if (mask & F_SCALE) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND r.scale=?2");
@@ -229,7 +229,7 @@ int hls_store_record_list(struct hls_store *s, const struct hls_record_filter *f
              (f->full ? F_FULL : 0) | (f->has_after ? F_AFTER : 0) | (f->text ? F_TEXT : 0);
   sqlite3_stmt *st = list_stmt(s, mask, why);
   if (st == NULL) return HLS_ESTORE;
-  if (f->theme) sqlite3_bind_text(st, 1, f->theme, -1, SQLITE_STATIC);
+  if (f->theme) sqlite3_bind_text(st, 1, f->theme, -1, SQLITE_STATIC), sqlite3_bind_int(st, 11, f->theme_kind);
   if (f->scale >= 0) sqlite3_bind_int(st, 2, f->scale);
   if (f->stage >= 0) sqlite3_bind_int(st, 3, f->stage);
   if (f->consent >= 0) sqlite3_bind_int(st, 4, f->consent);

@@ -61,6 +61,10 @@ count() { hls_at a --json stories "$@" | jq length; }
 [ "$(count --place "$node")" = 2 ] || fail "--place takes a node id"
 [ "$(count --theme "Peer Support")" = 1 ] || fail "--theme is normalised"
 [ "$(count --theme "Community Cafe")" = 1 ] || fail "--theme finds the peers story"
+# --theme KIND:NAME, as the THEMES column shows it (it found nothing before)
+[ "$(count --theme "strength:peer-support")" = 1 ] || fail "--theme KIND:NAME"
+[ "$(count --theme "problem:peer-support")" = 0 ] || fail "--theme KIND:NAME: the kind counts"
+expect_fail 2 "unknown kind" hls_at a stories --theme "colour:red"
 [ "$(count --since 2026-03-08)" = 2 ] || fail "--since: a week ending on the day counts"
 [ "$(count --since 2026-03-09)" = 1 ] || fail "--since: an earlier week does not"
 [ "$(count --since 2026-03-23)" = 0 ] || fail "--since: later than every story"
