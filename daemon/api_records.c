@@ -93,6 +93,15 @@ static int check_owner(const struct hls_control_call *call, const struct hls_rec
                      (long long)r->id, r->created_by ? r->created_by : "someone else");
 }
 
+/* Consent given now that ends on a day that has come would end at once
+ * (as consent.set refuses it). Imports keep such records as written: the
+ * expiry check takes their consent back. */
+static int consent_not_over(const struct hls_api *api, const struct hls_record *r, struct hls_why *why) {
+  if (r->has_consent_expires && r->consent > HLS_CONSENT_PRIVATE && r->consent_expires <= api_today(api))
+    return hls_why_set(why, HLS_EINVAL, "consent_expires: that date has come; consent would end at once");
+  return 0;
+}
+
 int api_record_add(struct hls_api *api, struct hls_control_call *call) {
   int krc = api_check_keeps_records(api, &call->why);
   if (krc != 0) return krc;
@@ -100,6 +109,7 @@ int api_record_add(struct hls_api *api, struct hls_control_call *call) {
   if (fields == NULL) return hls_why_set(&call->why, HLS_EINVAL, "record: missing");
   struct hls_record r;
   int rc = api_record_from_map(api, fields, &r, &call->why);
+  if (rc == 0) rc = consent_not_over(api, &r, &call->why);
   if (rc == 0 && call->user != NULL && (r.created_by = strdup(call->user)) == NULL)
     rc = hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
   if (rc == 0) rc = hls_store_record_insert(api->env.store, &r, api_now_ms(api), &call->why);
@@ -159,6 +169,8 @@ int api_record_edit(struct hls_api *api, struct hls_control_call *call) {
   }
   /* Consent given in an edit is consent given now. */
   if (rc == 0 && hls_mp_get(set, "consent") != NULL) r.consent_ended = HLS_CONSENT_CURRENT;
+  if (rc == 0 && (hls_mp_get(set, "consent") != NULL || hls_mp_get(set, "consent_expires") != NULL))
+    rc = consent_not_over(api, &r, &call->why);
   /* Story consent gone: so is any approval given under it. */
   if (rc == 0)
     rc = api_update_record(api, &r, old_consent >= HLS_CONSENT_PEERS && r.consent < HLS_CONSENT_PEERS, &call->why);

@@ -80,6 +80,7 @@ bad_values=(
   "record add --title T --scale place --stage reflect --date 1901-01-01"
   "record add --title T --scale place --stage reflect --consent maybe"
   "record add --title T --scale place --stage reflect --consent-expires tomorrow"
+  "record add --title T --scale place --stage reflect --consent aggregate --consent-by lead --consent-expires 2020-01-01"
   "record add --title T --scale place --stage reflect --theme colour:red"
   "record add --title T --scale place"
   "record list --limit -1"
