@@ -97,7 +97,8 @@ static bool match_but_vouched(const struct hls_patfilter *f, const struct hls_pa
   if (f->n_regions) {
     bool any = false;
     for (size_t i = 0; i < f->n_regions && !any; i++)
-      any = lines_have(r->regions, f->regions[i], false) || strcmp(r->region, f->regions[i]) == 0;
+      any = lines_have(r->regions, f->regions[i], true) ||
+            hls_patfilter_name_eq(r->region, strlen(r->region), f->regions[i]); /* in any case, as places */
     if (!any) return false;
   }
   if (f->n_places) {

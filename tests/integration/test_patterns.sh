@@ -172,10 +172,12 @@ grep -q "No patterns match" <<<"$(hls_at p patterns --all --min-strength 1000)" 
 expect_fail 2 "min-strength" hls_at p patterns --min-strength lots
 hls_at p --json patterns --all --region South --limit 0 | jq -e 'length > 0 and all(.[]; .regions | index("South"))' \
   >/dev/null || fail "--region"
+[ "$(hls_at p --json patterns --all --region sOUTH --limit 0)" = "$(hls_at p --json patterns --all --region South --limit 0)" ] ||
+  fail "--region in another case"
 hls_at p --json patterns --all --min-places 10 --limit 0 | jq -e 'length > 0 and all(.[]; .n_places >= 10)' >/dev/null \
   || fail "--min-places"
 expect_fail 2 "since" hls_at p patterns --since yesterday
-pass "filters: --place (name in any case, node id), --min-strength, --region, --min-places"
+pass "filters: --place (name in any case, node id), --min-strength, --region (in any case), --min-places"
 
 # --- 80 columns ------------------------------------------------------------------------------
 for cmd in "patterns --all" "patterns summary" "patterns summary --week 2024-W32" "patterns show $spread_id" \
