@@ -257,7 +257,8 @@ int cmd_feed_follow(struct cli *c, int argc, char **argv) {
   while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
     if (ec >= 0) return ec;
     if (opt == 'n') no_wait = true;
-    else if (opt == 'l' && cli_parse_limit(optarg, &limit) != 0) return cli_usage(c, "--limit takes a whole number");
+    else if (opt == 'l' && cli_parse_limit(optarg, &limit) != 0)
+      return cli_usage(c, "--limit: a whole number, 0 or more (0: no limit)");
     else if (opt != 'l' && (rc = cli_params_take(c, &p, opt, optarg)) != 0) return rc == 1 ? cli_usage(c, "unknown option") : rc;
   }
   if ((rc = cli_params_positional(c, &p, argc, argv)) != 0 || (rc = cli_params_check(c, &p)) != 0) return rc;

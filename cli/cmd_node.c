@@ -97,10 +97,11 @@ int cmd_init(struct cli *c, int argc, char **argv) {
 static void print_gossip(const struct hls_mp_value *g) {
   if (g == NULL || g->type != HLS_MP_MAP) return;
   char b1[128], b2[32];
-  printf("Gossip    %lld chain%s, %lld items held (%lld with body, %lld stubs, %lld erased), %lld session%s\n",
+  printf("Gossip    %lld chain%s, %lld item%s held (%lld with body, %lld stub%s, %lld erased), %lld session%s\n",
          (long long)hls_out_int(g, "chains"), hls_out_int(g, "chains") == 1 ? "" : "s",
-         (long long)hls_out_int(g, "items"), (long long)hls_out_int(g, "bodies_held"),
-         (long long)hls_out_int(g, "stubs"), (long long)hls_out_int(g, "erased"),
+         (long long)hls_out_int(g, "items"), hls_out_int(g, "items") == 1 ? "" : "s",
+         (long long)hls_out_int(g, "bodies_held"), (long long)hls_out_int(g, "stubs"),
+         hls_out_int(g, "stubs") == 1 ? "" : "s", (long long)hls_out_int(g, "erased"),
          (long long)hls_out_int(g, "sessions"), hls_out_int(g, "sessions") == 1 ? "" : "s");
   int64_t behind = hls_out_int(g, "behind");
   if (behind > 0)

@@ -188,10 +188,12 @@ int cmd_patterns(struct cli *c, int argc, char **argv) {
     else if (!with_ended && ended > 0) printf("No patterns live; %lld ended ('hls patterns --all' lists them).\n", (long long)ended);
     else printf("No patterns yet: they appear when this node holds digests from several places.\n");
   } else {
+    const char *match = !filtered ? "" : total == 1 ? " matches" : " match";
     if (with_ended)
-      printf("%lld pattern%s%s, %lld live and %lld ended: %s\n", (long long)total, total == 1 ? "" : "s",
-             filtered ? " match" : "", (long long)live, (long long)ended, by);
-    else printf("%lld pattern%s live%s: %s\n", (long long)total, total == 1 ? "" : "s", filtered ? " match" : "", by);
+      printf("%lld pattern%s%s, %lld live and %lld ended: %s\n", (long long)total, total == 1 ? "" : "s", match,
+             (long long)live, (long long)ended, by);
+    else if (filtered) printf("%lld live pattern%s%s: %s\n", (long long)total, total == 1 ? "" : "s", match, by);
+    else printf("%lld pattern%s live: %s\n", (long long)total, total == 1 ? "" : "s", by);
     const struct hls_mp_value **rows = malloc((list->len ? list->len : 1) * sizeof *rows);
     for (uint32_t i = 0; rows && i < list->len; i++) rows[i] = &list->v.items[i];
     if (rows) patterns_table(rows, list->len, hls_out_term_width(), "");

@@ -435,7 +435,10 @@ int cmd_record_delete(struct cli *c, int argc, char **argv) {
   if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
   if (c->json) rc = hls_out_print_json(resp.result);
   else if (n == 1 && !from_stdin) printf("Deleted record %lld.\n", (long long)first);
-  else printf("Deleted %lld records.\n", (long long)hls_out_int(resp.result, "deleted"));
+  else {
+    long long deleted = (long long)hls_out_int(resp.result, "deleted");
+    printf("Deleted %lld record%s.\n", deleted, deleted == 1 ? "" : "s");
+  }
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }
@@ -747,8 +750,9 @@ int cmd_record_search(struct cli *c, int argc, char **argv) {
     hls_ctl_response_free(&resp);
     if ((rc = cli_call(c, &d, &dresp)) != 0) return rc;
     /* What was done goes to stderr: stdout holds the records, as asked. */
-    fprintf(stderr, "Deleted %lld records; their stories, if any went out, are erased at every place.\n",
-            (long long)hls_out_int(dresp.result, "deleted"));
+    long long deleted = (long long)hls_out_int(dresp.result, "deleted");
+    fprintf(stderr, "Deleted %lld record%s; their stories, if any went out, are erased at every place.\n", deleted,
+            deleted == 1 ? "" : "s");
     hls_ctl_response_free(&dresp);
     return 0;
   }

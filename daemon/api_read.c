@@ -302,7 +302,7 @@ int api_items(struct hls_api *api, struct hls_control_call *call) {
     return rc;
   rc = arg_text(a, "type", sizeof type - 1, type, &has_type, &call->why);
   if (rc == HLS_ETOOBIG || (rc == 0 && has_type && hls_env_type_parse(type, &f.type) != 0))
-    return hls_why_set(&call->why, HLS_EINVAL, "type: expected profile|digest|story|tombstone|receipt|vouch|fork|rekey");
+    return hls_why_set(&call->why, HLS_EINVAL, "type: expected profile|digest|story|tombstone|receipt|vouch|fork|rekey|successor");
   if (rc != 0) return rc;
   struct page_ctx pc;
   page_init(api, &pc);

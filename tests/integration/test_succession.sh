@@ -97,6 +97,9 @@ seed = base64.b64decode(line(sys.argv[1]))[:32]
 want = hashlib.blake2b(b"hls-sdc-2 key", key=seed, digest_size=32).digest()
 sys.exit(0 if base64.b64decode(line(sys.argv[2])) == want else 1)
 PY
+# the successor item, listed by its type
+hls_at a --json items --origin "$old" --type successor | jq -e 'length == 1 and .[0].type == "successor"' >/dev/null ||
+  fail "items --type successor: $(hls_at a --json items --origin "$old" --type successor)"
 pass "hls identity rotate: a new key, the old one kept as $retired, the disclosure key kept"
 
 # l follows the new key: the successor carried a's listing over.
