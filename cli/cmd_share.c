@@ -555,6 +555,17 @@ static json_t *body_json(const struct hls_envelope *env, struct hls_why *why, in
   return j;
 }
 
+/* An SQLite file's first bytes (hls backup writes such files). */
+static bool is_sqlite(const char *data, size_t len) {
+  static const char magic[16] = "SQLite format 3";
+  return len >= sizeof magic && memcmp(data, magic, sizeof magic) == 0;
+}
+
+#define SQLITE_NOT_ENVELOPE                                                                                     \
+  "an SQLite database (a backup from hls backup, or a store), not an envelope: hls inspect reads envelope "    \
+  "files (hls share export); to check a backup, restore it into a data directory (docs/operations.md, "        \
+  "Restore) and run hlsd --home DIR --check"
+
 int cmd_inspect(struct cli *c, int argc, char **argv) {
   bool done;
   int rc = plain_args(c, argc, argv, NULL, 1, "give one envelope FILE", &done);
@@ -563,7 +574,15 @@ int cmd_inspect(struct cli *c, int argc, char **argv) {
   char *data = NULL;
   size_t len = 0;
   struct hls_why why = {{0}};
-  if ((rc = cli_read_file(path, HLS_ENV_MAX_BYTES + 1, &data, &len, &why)) != 0) return cli_fail(c, rc, "%s", why.text);
+  if ((rc = cli_read_file(path, HLS_ENV_MAX_BYTES + 1, &data, &len, &why)) != 0) {
+    /* too large for an envelope: perhaps a store or a backup */
+    char head[16];
+    FILE *f = rc == HLS_ETOOBIG ? fopen(path, "rb") : NULL;
+    bool sqlite = f != NULL && fread(head, 1, sizeof head, f) == sizeof head && is_sqlite(head, sizeof head);
+    if (f != NULL) fclose(f);
+    if (sqlite) return cli_fail(c, HLS_EINVAL, "%s is %s", path, SQLITE_NOT_ENVELOPE);
+    return cli_fail(c, rc, "%s", why.text);
+  }
   struct hls_envelope env;
   rc = hls_env_decode(&env, (const uint8_t *)data, len, &why);
   int sig_rc = rc == 0 ? hls_env_verify(&env) : 0;
@@ -576,6 +595,7 @@ int cmd_inspect(struct cli *c, int argc, char **argv) {
     char message[sizeof why.text + 128];
     snprintf(message, sizeof message, "%s%s%s", explain(code), rc != 0 && why.text[0] ? ": " : "",
              rc != 0 ? why.text : "");
+    if (rc != 0 && is_sqlite(data, len)) snprintf(message, sizeof message, "%s", SQLITE_NOT_ENVELOPE);
     json_object_set_new(out, "error", json_pack("{s:s, s:s}", "code", hls_err_name(code), "message", message));
   }
   if (rc == 0) {
@@ -632,7 +652,9 @@ int cmd_inspect(struct cli *c, int argc, char **argv) {
   }
   if (exit_code != 0) {
     const json_t *err = json_object_get(out, "error");
-    cli_fail(c, HLS_EINVAL, "%s is not a valid envelope (%s)", path, json_string_value(json_object_get(err, "code")));
+    if (is_sqlite(data, len)) cli_fail(c, HLS_EINVAL, "%s is %s", path, SQLITE_NOT_ENVELOPE);
+    else
+      cli_fail(c, HLS_EINVAL, "%s is not a valid envelope (%s)", path, json_string_value(json_object_get(err, "code")));
   }
   json_decref(out);
   free(data);
