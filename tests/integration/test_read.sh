@@ -224,7 +224,7 @@ budget_seq=$(hls_at a --json stories | jq '.[0].seq')
 expect_ctl "^ok$" stories.show "{\"id\": \"$node:$budget_seq\"}"
 tomb_seq=$(hls_at a --json items --type tombstone | jq '.[0].seq')
 expect_ctl "^invalid_argument: item .* is a tombstone, not a story" stories.show "{\"id\": \"$node:$tomb_seq\"}"
-expect_ctl "^invalid_argument: type: expected profile\|digest\|story\|tombstone\|receipt\|vouch\|fork\|rekey$" items '{"type": "stories"}'
+expect_ctl "^invalid_argument: type: expected profile\|digest\|story\|tombstone\|receipt\|vouch\|fork\|rekey\|successor$" items '{"type": "stories"}'
 expect_ctl "^invalid_argument: type: expected" items '{"type": "a-type-name-far-too-long-to-be-one"}'
 expect_ctl "^invalid_argument: origin: expected @<44 characters of base64>.ed25519$" items '{"origin": "@abc"}'
 expect_ctl "^not_found: no items held from " items "{\"origin\": \"$stranger\"}"
