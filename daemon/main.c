@@ -79,9 +79,18 @@ static const struct hls_usage usage = {
     "Signals: SIGHUP reloads the configuration; SIGINT and SIGTERM stop cleanly.\n",
 };
 
+/* A value of the command line, checked now (a bad one is bad usage,
+ * exit 2, before anything starts), applied after the file's. */
 static int add_override(struct cmdline *cl, const char *key, const char *value) {
   if (cl->n_overrides >= MAX_OVERRIDES) {
-    fprintf(stderr, "hlsd: too many --set options (at most %d)\n", MAX_OVERRIDES);
+    fprintf(stderr, "hlsd: too many --set options (at most %d). Try 'hlsd --help'.\n", MAX_OVERRIDES);
+    return -1;
+  }
+  struct hls_config scratch;
+  struct hls_why why = {{0}};
+  hls_config_defaults(&scratch);
+  if (hls_config_set(&scratch, key, value, &why) != 0) {
+    fprintf(stderr, "hlsd: %s. Try 'hlsd --help'.\n", why.text);
     return -1;
   }
   cl->keys[cl->n_overrides] = key;
@@ -158,28 +167,29 @@ int main(int argc, char **argv) {
   int opt, rc = 1;
   memset(&cl, 0, sizeof cl);
   hls_usage_getopt(&usage, long_options);
-  while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+  opterr = 0; /* one line of our own, below */
+  while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
     switch (opt) {
       case 'H': cl.home_flag = optarg; break;
       case 'c': config_flag = optarg; break;
       case 'l':
-        if (add_override(&cl, "log.level", optarg) != 0) goto out;
+        if (add_override(&cl, "log.level", optarg) != 0) goto usage;
         break;
       case 'L':
-        if (add_override(&cl, "network.listen", optarg) != 0) goto out;
+        if (add_override(&cl, "network.listen", optarg) != 0) goto usage;
         break;
       case 's': {
         char *copy = strdup(optarg);
         char *eq = copy ? strchr(copy, '=') : NULL;
         if (eq == NULL) {
           free(copy);
-          fprintf(stderr, "hlsd: --set takes SECTION.NAME=VALUE, e.g. --set log.level=debug\n");
-          goto out;
+          fprintf(stderr, "hlsd: --set takes SECTION.NAME=VALUE, e.g. --set log.level=debug. Try 'hlsd --help'.\n");
+          goto usage;
         }
         *eq = '\0';
         if (cl.n_overrides < MAX_OVERRIDES) cl.owned[cl.n_overrides] = copy;
         else free(copy);
-        if (add_override(&cl, copy, eq + 1) != 0) goto out;
+        if (add_override(&cl, copy, eq + 1) != 0) goto usage;
         break;
       }
       case 'h': hls_usage_print_help(stdout, &usage); rc = 0; goto out;
@@ -198,7 +208,13 @@ int main(int argc, char **argv) {
         break;
       case 'A': run.accept_new_store = true; break;
       case 'K': check_only = true; break;
-      default: fprintf(stderr, "Try 'hlsd --help'.\n"); rc = 2; goto out;
+      case ':':
+        fprintf(stderr, "hlsd: option '%s' needs a value. Try 'hlsd --help'.\n", argv[optind - 1]);
+        goto usage;
+      default:
+        if (optopt != 0) fprintf(stderr, "hlsd: unknown option '-%c'. Try 'hlsd --help'.\n", optopt);
+        else fprintf(stderr, "hlsd: unknown option '%s'. Try 'hlsd --help'.\n", argv[optind - 1]);
+        goto usage;
     }
   }
   if (optind < argc) {
@@ -243,6 +259,9 @@ int main(int argc, char **argv) {
     goto out;
   }
   rc = 0;
+  goto out;
+usage: /* bad usage: one line said why */
+  rc = 2;
 out:
   hls_log_flush(true);
   for (int i = 0; i < MAX_OVERRIDES; i++) free(cl.owned[i]);

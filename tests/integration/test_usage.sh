@@ -210,3 +210,16 @@ exits 3 "hlsd is not running" record list
 exits 2 "record list: unknown option" record list --no-such-option
 exits 2 "give one record ID" record show abc
 pass "hlsd not running: exit 3; a bad command line is still exit 2"
+
+# hlsd's own command line: a bad one is exit 2 and one line, before it
+# starts anything.
+for args in "--no-such-option" "-x" "--home" "--log-level loud" "--set nodot" "--set log.level=loud" \
+  "--set no.such_key=1" "unexpected"; do
+  status=0
+  # shellcheck disable=SC2086
+  out=$("$HLSD" --home "$WORK/a" $args 2>&1 >/dev/null </dev/null) || status=$?
+  [ "$status" -eq 2 ] || fail "hlsd $args: exit $status, not 2 ($out)"
+  [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && [[ "$out" =~ ^hlsd:\ .*Try\ \'hlsd\ --help\'\.$ ]] ||
+    fail "hlsd $args: not one line ending with the pointer to --help: $out"
+done
+pass "hlsd: a bad option or value is exit 2, one line"
