@@ -772,6 +772,31 @@ static int print_methods(void) {
 
 /* The command (or group) name closest to what was typed, within two
  * edits in all: "record lst" -> "record list", "recrod" -> "record". */
+/* The command "group SUB" whose SUB is nearest to next, within two edits;
+ * NULL if none. */
+static const char *closest_subcommand(const char *group, const char *next, char *buf, size_t size) {
+  const char *best = NULL;
+  size_t best_d = 3, glen = strlen(group);
+  for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
+    const char *name = commands[k].name;
+    if (strncmp(name, group, glen) != 0 || name[glen] != ' ') continue;
+    size_t d = edit_distance(next, name + glen + 1);
+    if (d < best_d) {
+      snprintf(buf, size, "%s", name);
+      best = buf, best_d = d;
+    }
+  }
+  return best;
+}
+
+/* Whether a method takes a positional argument (a word of its own). */
+static bool takes_positional(int method) {
+  const struct hls_method *m = &hls_methods[method];
+  for (size_t k = 0; k < m->n_args; k++)
+    if (m->args[k].flags & HLS_AF_POS) return true;
+  return false;
+}
+
 static const char *closest_command(const char *word, const char *next, char *buf, size_t size) {
   const char *best = NULL;
   size_t best_d = 3;
@@ -861,11 +886,24 @@ int main(int argc, char **argv) {
     int words = 0;
     const struct cli_command *cmd = i + 1 < argc ? find_command(argc - i - 1, argv + i + 1, &words) : NULL;
     if (cmd) print_command_help(cmd);
-    else print_usage(stdout);
+    else if (i + 1 >= argc || print_group(stdout, argv[i + 1]) == 0) print_usage(stdout); /* hls help record */
     return HLS_EXIT_OK;
   }
   int words = 0;
   const struct cli_command *cmd = find_command(argc - i, argv + i, &words);
+  /* A group's own command with a word that is not its argument but a
+   * mistyped command of the group ('patterns shw'): say so, as for any
+   * mistyped command. Only where the command takes no word of its own. */
+  if (cmd != NULL && words == 1 && i + 1 < argc && argv[i + 1][0] != '-' && cmd->method != HLS_CLI_NO_METHOD &&
+      !takes_positional(cmd->method)) {
+    char guess[64];
+    const char *near = closest_subcommand(argv[i], argv[i + 1], guess, sizeof guess);
+    if (near != NULL) {
+      fprintf(stderr, "hls: unknown command '%s %s'. Did you mean 'hls %s'? Try 'hls --help'.\n", argv[i], argv[i + 1],
+              near);
+      return HLS_EXIT_USAGE;
+    }
+  }
   if (cmd == NULL) {
     const char *next = i + 1 < argc ? argv[i + 1] : NULL;
     bool help = next && (strcmp(next, "--help") == 0 || strcmp(next, "-h") == 0 || strcmp(next, "help") == 0);

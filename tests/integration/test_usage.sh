@@ -49,6 +49,11 @@ for cmd in "${commands[@]}"; do
   exits 2 "$cmd: unknown option '--no-such-option'\. Try" $cmd --no-such-option
 done
 exits 2 "record list: unknown option '--lmit'\. Did you mean '--limit'\?" record list --lmit 3
+# a group's own command and a mistyped command of the group
+exits 2 "unknown command 'patterns shw'\. Did you mean 'hls patterns show'\?" patterns shw 1234
+exits 2 "unknown command 'audit verfy'\. Did you mean 'hls audit verify'\?" audit verfy
+exits 2 "unknown command 'chain accept-los'\. Did you mean 'hls chain accept-loss'\?" chain accept-los --yes
+"$HLS" help record | grep -q "^  record add " || fail "hls help record: $("$HLS" help record)"
 exits 2 "record list: option '--limit' needs a value" record list --limit
 exits 2 "patterns: option '--signal' needs a value" patterns --signal
 pass "every command: an unknown option is exit 2 and one line (with 'did you mean')"
