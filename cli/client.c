@@ -1,6 +1,7 @@
 #include "client.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,15 @@ int hls_client_connect(struct hls_client *c, const char *home, bool home_from_fl
   c->fd = -1;
   c->timeout_ms = 600000;
   const char *env = getenv("HLS_TIMEOUT_MS");
-  if (env != NULL) c->timeout_ms = atoi(env);
+  if (env != NULL) {
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(env, &end, 10);
+    if (errno != 0 || end == env || *end != '\0' || v < 0 || v > INT_MAX)
+      return hls_why_set(why, HLS_EINVAL, "HLS_TIMEOUT_MS: expected a whole number of milliseconds (0: no limit), "
+                         "not '%.40s'", env);
+    c->timeout_ms = (int)v;
+  }
   int n = snprintf(c->socket_path, sizeof c->socket_path, "%s/hlsd.sock", home);
   if (n < 0 || (size_t)n >= sizeof addr.sun_path)
     return hls_why_set(why, HLS_ETOOBIG, "socket path %s/hlsd.sock is too long for a Unix socket", home);

@@ -600,6 +600,7 @@ int cli_connect(struct cli *c) {
   int rc = cli_resolve_home(c, &why);
   if (rc != 0) return cli_refused(c, rc, why.text); /* --home '' */
   rc = hls_client_connect(&c->client, c->home, c->home_flag != NULL, &why);
+  if (rc == HLS_EINVAL) return cli_usage(c, "%s", why.text); /* HLS_TIMEOUT_MS */
   if (rc == HLS_ENOTRUNNING && c->home_is_system)
     hls_why_set(&why, rc, "the system node's hlsd (%s) is not running; start it with: systemctl start hlsd", c->home);
   if (rc != 0) return cli_fail(c, rc, "%s", why.text);

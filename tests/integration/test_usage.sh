@@ -206,7 +206,8 @@ kill -CONT "${DAEMON_PID[a]}"
 [ $(($(date +%s) - before)) -lt 20 ] || fail "the timeouts did not bound the calls"
 wait_for 10 sh -c "\"\$1\" --home \"\$2\" --json record list | grep -q '\"Frozen\"'" _ "$HLS" "$WORK/a" ||
   fail "the change of the lost answer was not made"
-pass "a change whose answer is lost: exit 4 (it may have been made); a read: exit 1"
+HLS_TIMEOUT_MS=abc exits 2 "HLS_TIMEOUT_MS: expected a whole number of milliseconds" status
+pass "a change whose answer is lost: exit 4 (it may have been made); a read: exit 1; a bad HLS_TIMEOUT_MS: exit 2"
 
 # Without hlsd: 3, but a bad command line is still 2.
 stop_node a
