@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -199,6 +200,11 @@ int hls_home_init(const char *dir, const struct hls_init_params *p, struct hls_w
 
   if (hls_home_exists(dir))
     return hls_why_set(why, HLS_EEXISTS, "%s already holds a node (remove it first to start again)", dir);
+  /* hlsd's control socket, DIR/hlsd.sock, must fit a Unix socket's path:
+   * a node made here could never start */
+  if (strlen(dir) + sizeof "/hlsd.sock" > sizeof(((struct sockaddr_un *)0)->sun_path))
+    return hls_why_set(why, HLS_EINVAL, "%s: too long a path for hlsd's control socket (%s/hlsd.sock must be at most "
+                       "%zu bytes): choose a shorter one", dir, dir, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
   hls_config_defaults(&cfg);
   if ((rc = hls_config_set(&cfg, "node.place", p->place ? p->place : "", &detail)) != 0 ||
       (rc = hls_config_set(&cfg, "node.region", p->region ? p->region : "", &detail)) != 0 ||

@@ -164,6 +164,9 @@ for args in "--place P --region R --role king" "--place P --region R --listen no
     || fail "init $args: $out"
   eval "\"\$HLS\" --home \"\$WORK/new\" init $args" 2>/dev/null || [ $? -eq 2 ] || fail "init $args: not exit 2"
 done
+long_home="$WORK/$(printf 'd%.0s' $(seq 110))"
+out=$("$HLS" --home "$long_home" init --place P --region R 2>&1 >/dev/null) && fail "init in a path too long for the socket"
+[[ "$out" =~ too\ long\ a\ path\ for\ hlsd\'s\ control\ socket ]] && [ ! -e "$long_home" ] || fail "init, long path: $out"
 [ ! -e "$WORK/new" ] || fail "a refused init left $WORK/new behind"
 pass "a bad option value or id is exit 2 and one line, for every command that takes one"
 
