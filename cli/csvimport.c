@@ -157,9 +157,15 @@ static void on_field(void *field, size_t len, void *data) {
     c->len = 0;
     return;
   }
-  if (len > 0) memcpy(c->text, field, len);
-  c->text[len] = '\0';
-  c->len = len;
+  /* A line break inside a quoted field is a line feed, whatever the
+   * file's line ends: a CR LF file and its LF copy give the same records
+   * (and are duplicates of each other). */
+  const char *in = field;
+  size_t out = 0;
+  for (size_t i = 0; i < len; i++)
+    if (!(in[i] == '\r' && i + 1 < len && in[i + 1] == '\n')) c->text[out++] = in[i];
+  c->text[out] = '\0';
+  c->len = out;
 }
 
 static void clear_cells(struct csv_state *s) {

@@ -437,7 +437,7 @@ static void test_crlf(void **state) {
   first_record_str(&imp, "stage", v, sizeof v);
   assert_string_equal(v, "purpose"); /* no stray \r */
   first_record_str(&imp, "context", v, sizeof v);
-  assert_string_equal(v, "x\r\ny");
+  assert_string_equal(v, "x\ny"); /* a line break in a field is LF, as in an LF file */
   hls_import_free(&imp);
 
   /* No newline at the end of the file. */
