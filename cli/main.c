@@ -569,7 +569,21 @@ int cli_next_opt(struct cli *c, struct cli_opts *o, int argc, char **argv, int *
   *exit_code = -1;
   opterr = 0;
   for (;;) {
-    int opt = getopt_long(argc, argv, o->shortopts, o->all, NULL);
+    int index = -1;
+    int opt = getopt_long(argc, argv, o->shortopts, o->all, &index);
+    /* '--title --scale person': --title took '--scale' for its value. A
+     * value that is one of this command's options is a value left out
+     * ('--title=--scale' still gives it). */
+    if (opt != -1 && opt != '?' && opt != ':' && optarg != NULL && index >= 0 && optind > 0 && optind <= argc &&
+        optarg == argv[optind - 1] && strncmp(optarg, "--", 2) == 0 && optarg[2] != '\0') {
+      size_t n = strcspn(optarg + 2, "=");
+      for (const struct option *x = o->all; x->name != NULL; x++)
+        if (strlen(x->name) == n && strncmp(x->name, optarg + 2, n) == 0) {
+          cli_usage(c, "option '--%s' needs a value (not the option '%s')", o->all[index].name, optarg);
+          *exit_code = HLS_EXIT_USAGE;
+          return '?';
+        }
+    }
     switch (opt) {
       case 0x100: c->json = true; continue;
       case 0x101: c->home_flag = optarg; continue;

@@ -56,6 +56,7 @@ exits 2 "unknown command 'chain accept-los'\. Did you mean 'hls chain accept-los
 "$HLS" help record | grep -q "^  record add " || fail "hls help record: $("$HLS" help record)"
 exits 2 "record list: option '--limit' needs a value" record list --limit
 exits 2 "patterns: option '--signal' needs a value" patterns --signal
+exits 2 "option '--title' needs a value \(not the option '--scale'\)" record add --title --scale person --stage reflect
 pass "every command: an unknown option is exit 2 and one line (with 'did you mean')"
 
 for cmd in "record show" "record edit" "record delete" "import" "import undo" "consent set" "consent withdraw" "share approve" \
