@@ -90,7 +90,7 @@ static int add_override(struct cmdline *cl, const char *key, const char *value) 
   struct hls_why why = {{0}};
   hls_config_defaults(&scratch);
   if (hls_config_set(&scratch, key, value, &why) != 0) {
-    fprintf(stderr, "hlsd: %s. Try 'hlsd --help'.\n", why.text);
+    fprintf(stderr, "hlsd: command line: %s. Try 'hlsd --help'.\n", why.text);
     return -1;
   }
   cl->keys[cl->n_overrides] = key;

@@ -36,11 +36,12 @@ chmod 700 "$WORK/a"
 expect_fail 1 "no node in" "$HLSD" --home "$WORK/nothing-here"
 pass "hlsd refuses readable keys and homes"
 
-# Configuration errors name the option and the allowed range.
-expect_fail 1 "limits.max_text_bytes: must be between 256 and 64KiB" "$HLSD" --home "$WORK/a" --set limits.max_text_bytes=1MiB
-expect_fail 1 "log.level: must be one of error\|warn\|info\|debug" "$HLSD" --home "$WORK/a" --log-level loud
-expect_fail 1 "nope.option: unknown option" "$HLSD" --home "$WORK/a" --set nope.option=1
-expect_fail 1 "network.listen: address" "$HLSD" --home "$WORK/a" --listen nowhere
+# Configuration errors name the option and the allowed range (on the
+# command line: bad usage, exit 2).
+expect_fail 2 "limits.max_text_bytes: must be between 256 and 64KiB" "$HLSD" --home "$WORK/a" --set limits.max_text_bytes=1MiB
+expect_fail 2 "log.level: must be one of error\|warn\|info\|debug" "$HLSD" --home "$WORK/a" --log-level loud
+expect_fail 2 "nope.option: unknown option" "$HLSD" --home "$WORK/a" --set nope.option=1
+expect_fail 2 "network.listen: address" "$HLSD" --home "$WORK/a" --listen nowhere
 cp "$WORK/a/hlsd.conf" "$WORK/a.conf.bak"
 printf '\n[limits]\ncontrol_max_clients = 0\n' >>"$WORK/a/hlsd.conf"
 expect_fail 1 "hlsd.conf:[0-9]+: limits.control_max_clients: must be between 1 and 1024" "$HLSD" --home "$WORK/a"

@@ -19,7 +19,7 @@ printf '\n[retention]\nperson = 6 years\n' >>"$WORK/bad/hlsd.conf"
 expect_fail 1 "^hlsd: .*hlsd.conf:[0-9]+: retention.person: must be a period such as 6y, 18m or 90d.*or keep$" \
   "$HLSD" --home "$WORK/bad"
 sed -i 's/^person = 6 years$/person = 6y/' "$WORK/bad/hlsd.conf"
-expect_fail 1 "^hlsd: command line: retention.place: must be a period such as 6y" "$HLSD" --home "$WORK/bad" --set retention.place=forever
+expect_fail 2 "^hlsd: command line: retention.place: must be a period such as 6y" "$HLSD" --home "$WORK/bad" --set retention.place=forever
 pass "a bad retention period stops hlsd at start with one line naming the option"
 
 # --- two nodes: a on a test clock with rules, b a peer with none --------------
