@@ -79,7 +79,9 @@ int api_consent_set(struct hls_api *api, struct hls_control_call *call) {
     hls_log_info("consent_set", "id=%lld level=%s", (long long)id, hls_consent_name(r.consent));
     bool narrowed = r.consent < old;
     if (old > HLS_CONSENT_PRIVATE || r.consent > HLS_CONSENT_PRIVATE) api_changed(api, r.date, r.date, narrowed);
-    rc = pack_consent_reply(api, call, &r, narrowed && r.consent < HLS_CONSENT_PEERS);
+    /* narrowed below peers, or from network to peers: the published
+     * story (network) goes */
+    rc = pack_consent_reply(api, call, &r, narrowed && (r.consent < HLS_CONSENT_PEERS || old == HLS_CONSENT_NETWORK));
   }
   hls_record_clear(&r);
   return rc;

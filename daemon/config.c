@@ -174,7 +174,8 @@ static const struct hls_config_option options[] = {
      "Digests withhold person-scale counts below this many records (docs/consent.md). Below 5 is refused: it "
      "would no longer protect people.", 0, 0},
     {"consent", "rounding", HLS_CFG_INT, OFF(rounding), SZ(rounding), 1, 100, "5", NULL, true,
-     "Digests round the person-scale counts they publish to the nearest multiple of this.", 0, 0},
+     "Digests publish person-scale counts as a multiple of this, rounded up or down by the node's secret key "
+     "(keyed rounding, docs/consent.md).", 0, 0},
     {"consent", "expiry_check", HLS_CFG_DURATION, OFF(expiry_check_ms), SZ(expiry_check_ms), 1 * SEC, 60 * SEC, "30s",
      NULL, true, "How often hlsd looks for consent that has reached its expiry date.", 0, 0},
     RETENTION_OPTION(person, HLS_SCALE_PERSON, "a person (a life as a system)")

@@ -522,10 +522,10 @@ static const char *const stmt_sql[ST__COUNT] = {
                              " WHERE session=?1 AND slug NOT IN (SELECT slug FROM themes)",
     [ST_IMPORT_RECORDS] =
         "INSERT INTO records(id, title, scale, stage, day, context, tried, happened, learnt, author_role, consent,"
-        " consent_by, consent_purpose, consent_expires, created_ms, updated_ms, fingerprint, retain_until)"
+        " consent_by, consent_purpose, consent_expires, created_ms, updated_ms, fingerprint, retain_until, created_by)"
         " SELECT ?2 + seq, title, scale, stage, day, context, tried, happened, learnt, author_role, consent,"
-        " consent_by, consent_purpose, consent_expires, ?3, ?3, fingerprint, retain_until FROM temp.import_records"
-        " WHERE session=?1 ORDER BY seq",
+        " consent_by, consent_purpose, consent_expires, ?3, ?3, fingerprint, retain_until, ?4"
+        " FROM temp.import_records WHERE session=?1 ORDER BY seq",
     [ST_IMPORT_RECORD_THEMES] =
         "INSERT INTO record_themes(record_id, theme_id, kind, day)"
         " SELECT ?2 + it.seq, t.id, it.kind, it.day FROM temp.import_themes it JOIN themes t ON t.slug=it.slug"

@@ -135,6 +135,7 @@ int hls_store_import_commit(struct hls_store *s, int64_t session, const uint8_t 
     sqlite3_bind_int64(st, 1, session);
     sqlite3_bind_int64(st, 2, base);
     sqlite3_bind_int64(st, 3, now_ms);
+    hls_store__bind_text_or_null(st, 4, meta->by); /* who made the import added them */
     if ((rc = hls_store__step_done(s, st, why)) != 0) goto fail;
     st = s->stmt[ST_IMPORT_RECORD_THEMES];
     sqlite3_bind_int64(st, 1, session);

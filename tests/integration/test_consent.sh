@@ -110,7 +110,14 @@ pass "withdrawal: tombstone, body erased locally, digest re-issued"
 hls_at a consent set "$netw" network --by lead >/dev/null
 [ "$(hls_at a --json share review | jq --argjson r "$netw" '[.[] | select(.record==$r)] | length')" = 1 ] \
   || fail "re-consented record does not wait for review"
-pass "after withdrawal, a new approval is needed"
+# Narrowed from network to peers: the network story goes, and the reply says which.
+hls_at a share approve "$netw" >/dev/null
+netw_story() { hls_at a --json share log | jq -e --argjson r "$netw" '.[] | select(.type=="story" and .record==$r and .state=="current") | .seq'; }
+wait_for 20 netw_story >/dev/null || fail "the re-approved story was not published"
+nseq=$(netw_story)
+j=$(hls_at a --json consent set "$netw" peers --by lead)
+[ "$(jq -r .erasing_story_seq <<<"$j")" = "$nseq" ] || fail "network to peers: the reply does not name story $nseq: $j"
+pass "after withdrawal, a new approval is needed; network to peers names the story it erases"
 
 # Correction: editing an approved story keeps the old until re-approved.
 peer_seq=$(hls_at a --json share log | jq -r --argjson r "$peer" '.[] | select(.type=="story" and .record==$r and .state=="current") | .seq')

@@ -28,6 +28,7 @@ out=$(hls_at a --json import "$WORK/big.csv")
 first=$(jq -r .first_id <<<"$out")
 r=$(hls_at a --json record show $((first + 999)))
 [ "$(jq -r .title <<<"$r")" = "Row 1000" ] || fail "row 1000 title"
+[ "$(jq -r .created_by <<<"$r")" = "$(id -un)" ] || fail "an imported record's created_by: $(jq -c .created_by <<<"$r")"
 [ "$(jq -r .learnt <<<"$r")" = $'first line\nsecond line' ] || fail "multi-line field"
 [ "$(hls_at a --json record show $((first + 4)) | jq -r .learnt)" = 'we learnt, with a comma and a "quote"' ] \
   || fail "quoted field"
