@@ -230,6 +230,10 @@ int api_record_delete(struct hls_api *api, struct hls_control_call *call) {
   const struct hls_mp_value *list = hls_mp_get(call->req->args, "ids");
   int64_t one;
   size_t count = 1;
+  const struct hls_mp_value *single = hls_mp_get(call->req->args, "id");
+  if (list != NULL && list->type != HLS_MP_NIL && single != NULL && single->type != HLS_MP_NIL)
+    return hls_why_set(&call->why, HLS_EINVAL, "id, ids: give one of them, not both");
+  if (list != NULL && list->type == HLS_MP_NIL) list = NULL; /* nil is absent */
   if (list != NULL) {
     if (list->type != HLS_MP_ARRAY || list->len == 0 || list->len > DELETE_MAX_IDS)
       return hls_why_set(&call->why, HLS_EINVAL, "ids: a list of 1 to %d record ids", DELETE_MAX_IDS);

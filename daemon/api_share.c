@@ -31,9 +31,10 @@ static uint64_t live_story_of(struct hls_api *api, int64_t record_id) {
 
 /* Reply: {record: {...}, story_seq} where story_seq names a published
  * story that the change will erase (nil if none). */
-static int pack_consent_reply(struct hls_api *api, struct hls_control_call *call, const struct hls_record *r,
+static int pack_consent_reply(struct hls_api *api, struct hls_control_call *call, struct hls_record *r,
                               bool story_erased) {
   uint64_t story = story_erased ? live_story_of(api, r->id) : 0;
+  api_record_retention(api, r); /* the record as record.show gives it */
   PACK(msgpack_pack_map(call->pk, 2));
   PACK(hls_mp_pack_cstr(call->pk, "record"));
   int rc = hls_record_pack(call->pk, r, true);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "addr.h"
@@ -191,7 +192,8 @@ static bool host_allowed(const struct hls_web *web, struct MHD_Connection *c) {
   if (host == NULL) return false;
   char want[300];
   snprintf(want, sizeof want, "localhost:%d", web->port);
-  if (strcmp(host, want) == 0 || strcmp(host, web->host) == 0) return true;
+  /* host names compare in any case (RFC 3986, 3.2.2) */
+  if (strcasecmp(host, want) == 0 || strcasecmp(host, web->host) == 0) return true;
   snprintf(want, sizeof want, "127.0.0.1:%d", web->port);
   if (strcmp(host, want) == 0) return true;
   snprintf(want, sizeof want, "[::1]:%d", web->port);
@@ -201,7 +203,7 @@ static bool host_allowed(const struct hls_web *web, struct MHD_Connection *c) {
   if (url[0] != '\0' && p != NULL) {
     p += 3;
     size_t n = strcspn(p, "/");
-    if (strlen(host) == n && strncmp(host, p, n) == 0) return true;
+    if (strlen(host) == n && strncasecmp(host, p, n) == 0) return true;
   }
   return false;
 }

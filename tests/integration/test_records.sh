@@ -76,7 +76,14 @@ grep -q "^Deleted 2 records\.$" <<<"$(hls_at a record delete "${ids[0]}" "${ids[
 [ "$(printf '%s\n' "${ids[2]}" | hls_at a --json record delete - | jq .deleted)" = 1 ] || fail "record delete -"
 [ "$(count_records a)" = "$before" ] || fail "records left after deleting three"
 expect_fail 2 "not a record ID" hls_at a record delete 5 x
-pass "record delete of several ids, all or none; ids from stdin"
+# the method takes id or ids, never both (it deleted ids and ignored id)
+keep=$(hls_at a --json record add --title Keep1 --scale person --stage purpose | jq .id)
+keep2=$(hls_at a --json record add --title Keep2 --scale person --stage purpose | jq .id)
+out=$(ctl_at a record.delete "{\"id\": $keep, \"ids\": [$keep2]}" 2>&1) && fail "record.delete with id and ids: $out"
+[[ "$out" =~ invalid_argument.*not\ both ]] || fail "record.delete with id and ids: $out"
+[ "$(count_records a)" = $((before + 2)) ] || fail "record.delete with id and ids deleted something"
+hls_at a record delete "$keep" "$keep2" >/dev/null
+pass "record delete of several ids, all or none; ids from stdin; id and ids together refused"
 
 # Filters
 [ "$(count_records a --theme housing)" = 3 ] || fail "theme filter"

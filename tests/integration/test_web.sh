@@ -49,6 +49,7 @@ expect_http 401 unauthenticated GET /api/session
 expect_http 401 unauthenticated POST /api/call/status
 expect_http 401 unauthenticated GET /api/methods
 expect_http 403 access_denied GET /api/session -H "Host: evil.example:80"
+expect_http 401 unauthenticated GET /api/session -H "Host: LOCALHOST:${url##*:}" # host names in any case
 pass "nothing without a session; a foreign Host header is refused (DNS rebinding)"
 
 # --- users and one-time links -------------------------------------------------------------
