@@ -180,8 +180,10 @@ int cmd_status(struct cli *c, int argc, char **argv) {
     const struct hls_mp_value *chain = hls_mp_get(s, "chain");
     const struct hls_mp_value *pending = hls_mp_get(chain, "changes_pending");
     long long items = (long long)hls_out_int(chain, "seq");
-    printf("Shared    %lld item%s in this node's chain%s%s%s\n", items, items == 1 ? "" : "s",
-           hls_out_str(chain, "last_publish", b3, sizeof b3)[0] ? " (last " : "", b3, b3[0] ? ")" : "");
+    /* filled first: the order a call's arguments are evaluated in is not fixed */
+    bool last = hls_out_str(chain, "last_publish", b3, sizeof b3)[0] != '\0';
+    printf("Shared    %lld item%s in this node's chain%s%s%s\n", items, items == 1 ? "" : "s", last ? " (last " : "",
+           last ? b3 : "", last ? ")" : "");
     if (pending && pending->type == HLS_MP_BOOL && pending->v.b) printf("          changes wait for the next batch\n");
     const struct hls_mp_value *rec_chain = hls_mp_get(chain, "recovering");
     if (rec_chain && rec_chain->type == HLS_MP_BOOL && rec_chain->v.b)

@@ -332,7 +332,7 @@ static const struct cli_command commands[] = {
 
 static const struct cli_global_option global_options[] = {
     {"home", "DIR", true,
-     "data directory (default $HLS_HOME, else ~/.local/share/hlsd; when that holds no node, the system node's "
+     "data directory (default $HLS_HOME, else $XDG_DATA_HOME/hlsd, else ~/.local/share/hlsd; when that holds no node, the system node's "
      HLS_SYSTEM_HOME ", whose hls users are the members of group hlsd)"},
     {"json", NULL, true, "machine-readable output"},
     {"version", NULL, false, "print the version"},

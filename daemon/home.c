@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -362,10 +363,21 @@ static int check_private(const char *path, bool is_dir, const gid_t *group, stru
   /* The control group may search (and list) the directory, to reach the
    * socket; never write it, and no one else may do anything. */
   mode_t allowed = is_dir && group != NULL && st.st_gid == *group ? 050 : 0;
-  if ((st.st_mode & 077 & ~allowed) != 0)
-    return hls_why_set(why, HLS_EPERM, "%s is accessible to other users (mode %04o); fix with: chmod %s %s", path,
-                       (unsigned)(st.st_mode & 07777), is_dir ? (allowed ? "710" : "700") : "600", path);
-  return 0;
+  if ((st.st_mode & 077 & ~allowed) == 0) return 0;
+  /* A directory meant for the control group (control.group) but in
+   * another group: the fix is its group, not a mode that shuts staff out. */
+  if (is_dir && group != NULL && st.st_gid != *group) {
+    const struct group *g = getgrgid(*group);
+    char gname[64];
+    if (g != NULL) snprintf(gname, sizeof gname, "%s", g->gr_name);
+    else snprintf(gname, sizeof gname, "%u", (unsigned)*group);
+    return hls_why_set(why, HLS_EPERM,
+                       "%s is accessible to other users (mode %04o, group not control.group's); fix with: chgrp %s %s "
+                       "&& chmod 710 %s",
+                       path, (unsigned)(st.st_mode & 07777), gname, path, path);
+  }
+  return hls_why_set(why, HLS_EPERM, "%s is accessible to other users (mode %04o); fix with: chmod %s %s", path,
+                     (unsigned)(st.st_mode & 07777), is_dir ? (allowed ? "710" : "700") : "600", path);
 }
 
 int hls_home_check_permissions(const char *dir, const gid_t *control_group, struct hls_why *why) {

@@ -37,7 +37,7 @@ static struct hls_config config;
 /* hlsd's options: getopt_long, --help, hlsd(8) and the completion are
  * made from this table (daemon/usage.h). */
 static const struct hls_usage_option options[] = {
-    {"home", 'H', "DIR", HLS_USAGE_DIR, NULL, false, "data directory (default $HLS_HOME, else ~/.local/share/hlsd)"},
+    {"home", 'H', "DIR", HLS_USAGE_DIR, NULL, false, "data directory (default $HLS_HOME, else $XDG_DATA_HOME/hlsd, else ~/.local/share/hlsd)"},
     {"config", 'c', "FILE", HLS_USAGE_FILE, NULL, false, "configuration file (default DIR/hlsd.conf)"},
     {"log-level", 'l', "LEVEL", HLS_USAGE_CHOICE, "log.level", false, "error|warn|info|debug (overrides log.level)"},
     {"listen", 'L', "HOST:PORT", HLS_USAGE_TEXT, NULL, false, "peer address (overrides network.listen)"},

@@ -534,8 +534,9 @@ void hls_netkeys_hello_unanswered(struct hls_netkeys *k, const uint8_t pk[32]) {
   k->unanswered++;
   if (k->unanswered >= UNANSWERED_WARN && k->n_sess == 0 && !k->unanswered_logged) {
     k->unanswered_logged = true;
-    hls_log_warn("network_key_refused", "dials=%d detail=\"no peer answers this node's handshake: the network key "
-                 "may have been rotated without it. Ask a steward for an invite (hls init --join)\"", k->unanswered);
+    hls_log_warn("network_key_refused", "dials=%d detail=\"no peer answers this node's handshake: its peers use "
+                 "another network key (rotated without this node, or the peers added are of another network). Ask a "
+                 "steward for an invite (hls init --join), or check the peers (hls peer list)\"", k->unanswered);
   }
 }
 
@@ -571,8 +572,9 @@ static const char *problem(const struct hls_netkeys *k) {
                              "invite (hls init --join)"
                            : "a steward rotated the network key; this node waits for it from a peer";
   if (k->unanswered >= UNANSWERED_WARN && k->n_sess == 0)
-    return "no peer answers this node's handshake: the network key may have been rotated without it; ask a steward "
-           "for an invite (hls init --join)";
+    return "no peer answers this node's handshake: its peers use another network key (rotated without this node, or "
+           "the peers added are of another network); ask a steward for an invite (hls init --join), or check the "
+           "peers (hls peer list)";
   if (k->n_stewards == 0) return "no stewards are named here: rekey items are refused (hls stewards add)";
   return NULL;
 }

@@ -190,11 +190,15 @@ static int end_recovery(struct hls_node *n, const struct hls_chainmark *head, co
   if (strcmp(how, "recovered") == 0)
     hls_log_info("chain_recovered", "seq=%llu adopted=%llu orphaned_stories=%llu", (unsigned long long)head->seq,
                  (unsigned long long)adopted.items, (unsigned long long)adopted.orphaned_stories);
-  else
+  else if (signed_before > head->seq)
     hls_log_warn("chain_loss_accepted", "seq=%llu signed_before=%llu adopted=%llu detail=\"items %llu-%llu are lost; "
                  "a peer that holds them will see a fork\"", (unsigned long long)head->seq,
                  (unsigned long long)signed_before, (unsigned long long)adopted.items,
                  (unsigned long long)head->seq + 1, (unsigned long long)signed_before);
+  else /* every item signed before was found again */
+    hls_log_info("chain_loss_accepted", "seq=%llu signed_before=%llu adopted=%llu detail=\"no item is lost\"",
+                 (unsigned long long)head->seq, (unsigned long long)signed_before,
+                 (unsigned long long)adopted.items);
   hls_node_changed_all(n, true);
   return 0;
 }
@@ -734,10 +738,13 @@ static void on_signal(uv_signal_t *s, int signum) {
     hls_notify_reloading();
     int rc = n->reload(&fresh, n->reload_ctx, &why);
     if (rc != 0) {
-      hls_log_error("config_reload_failed", "error=%s keeping=current_config", hls_err_name(rc));
+      /* The detail names the file, line, option and range; it holds no
+       * secrets. In the event's key=value form: its quotes made plain. */
+      for (char *q = why.text; *q; q++)
+        if (*q == '"') *q = '\'';
+      hls_log_error("config_reload_failed", "error=%s keeping=current_config detail=\"%s\"", hls_err_name(rc),
+                    why.text);
       audit_node(n, "config.reload", NULL, hls_err_name(rc));
-      /* The detail names the option and range; it holds no secrets. */
-      fprintf(stderr, "hlsd: %s\n", why.text);
       notify_ready(n, "; the last reload failed, the previous configuration runs (see the log)");
       return;
     }

@@ -68,6 +68,9 @@ useradd -M -N -g "$group" -s /bin/sh "$member"
 useradd -M -N -s /bin/sh "$outsider"
 # The test's own directory must be searchable to reach the node in it.
 chmod 711 "$WORK"
+# 0710 in another group than control.group's: the fix named is its group
+chmod 710 "$WORK/a"
+expect_fail 1 "fix with: chgrp $group $WORK/a && chmod 710 $WORK/a" "$HLSD" --home "$WORK/a" --set "control.group=$group"
 chgrp "$group" "$WORK/a"
 chmod 710 "$WORK/a"
 start_node a --set "control.group=$group"

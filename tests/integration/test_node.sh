@@ -72,7 +72,7 @@ hls_at a record add --title T2 --scale person --stage reflect >/dev/null
 [ "$(wc -l <"$WORK/a.log")" = "$lines" ] || fail "info logged after reload to level=error"
 printf '\n[limits]\ncontrol_max_clients = many\n' >>"$WORK/a/hlsd.conf"
 kill -HUP "${DAEMON_PID[a]}"
-wait_for 10 grep -q "event=config_reload_failed" "$WORK/a.log" || fail "bad reload not logged"
+wait_for 10 grep -q "event=config_reload_failed error=bad_config keeping=current_config detail=\".*hlsd.conf:[0-9]*: limits.control_max_clients" "$WORK/a.log" || fail "bad reload not logged, with its file, line and option"
 hls_at a status >/dev/null || fail "bad reload broke the daemon"
 cp "$WORK/a.conf.bak" "$WORK/a/hlsd.conf"
 kill -HUP "${DAEMON_PID[a]}"

@@ -160,7 +160,7 @@ done
 start_node z "${FAST[@]}" --test-clock "$T1"
 z_told() {
   ctl_at z test.clock.advance '{"ms": 2000}' >/dev/null
-  nk z | jq -e '.handshakes_unanswered >= 3 and .expelled == false and (.problem | test("rotated without it"))' >/dev/null
+  nk z | jq -e '.handshakes_unanswered >= 3 and .expelled == false and (.problem | test("rotated without this node"))' >/dev/null
 }
 wait_for 30 z_told || fail "z was not told: $(nk z)"
 [ "$(hls_at z --json status | jq .peers_connected)" = 0 ] || fail "z connected after the overlap"

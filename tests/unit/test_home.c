@@ -862,10 +862,12 @@ static void test_check_permissions_control_group(void **state) {
     assert_int_equal(hls_home_check_permissions(fx->node, &own, &why), HLS_EPERM);
     assert_non_null(strstr(why.text, "chmod 710"));
   }
-  /* A group that does not own the directory gets nothing. */
+  /* A group that does not own the directory gets nothing, and the fix
+   * named is the directory's group. */
   assert_int_equal(chmod(fx->node, 0710), 0);
   assert_int_equal(hls_home_check_permissions(fx->node, &other, &why), HLS_EPERM);
-  assert_non_null(strstr(why.text, "chmod 700"));
+  assert_non_null(strstr(why.text, "fix with: chgrp "));
+  assert_non_null(strstr(why.text, "&& chmod 710"));
   /* Nor without control.group. */
   assert_int_equal(hls_home_check_permissions(fx->node, NULL, &why), HLS_EPERM);
   /* The key files are not loosened by it. */
