@@ -785,8 +785,6 @@ static int print_methods(void) {
   return rc;
 }
 
-/* The command (or group) name closest to what was typed, within two
- * edits in all: "record lst" -> "record list", "recrod" -> "record". */
 /* The command "group SUB" whose SUB is nearest to next, within two edits;
  * NULL if none. */
 static const char *closest_subcommand(const char *group, const char *next, char *buf, size_t size) {
@@ -812,6 +810,8 @@ static bool takes_positional(int method) {
   return false;
 }
 
+/* The command (or group) name closest to what was typed, within two
+ * edits in all: "record lst" -> "record list", "recrod" -> "record". */
 static const char *closest_command(const char *word, const char *next, char *buf, size_t size) {
   const char *best = NULL;
   size_t best_d = 3;

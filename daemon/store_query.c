@@ -234,8 +234,9 @@ static int place_lookup(struct hls_store *s, struct place_cache *c, const uint8_
 static bool story_matches(const struct hls_story *story, const struct hls_story_filter *f) {
   if (f->theme != NULL) {
     bool found = false;
-    for (size_t i = 0; !found && i < story->n_themes; i++) found = strcmp(story->themes[i].slug, f->theme) == 0 &&
-                                                         (f->theme_kinds == 0 || (f->theme_kinds >> story->themes[i].kind & 1));
+    for (size_t i = 0; !found && i < story->n_themes; i++)
+      found = strcmp(story->themes[i].slug, f->theme) == 0 &&
+              (f->theme_kinds == 0 || (f->theme_kinds >> story->themes[i].kind & 1) != 0);
     if (!found) return false;
   }
   if (f->has_since) {
