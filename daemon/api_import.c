@@ -267,24 +267,33 @@ int api_import_list(struct hls_api *api, struct hls_control_call *call) {
   return api_list_reply(api, call, &l, rc, "imports");
 }
 
-/* {import_id} (32 hex digits, or a prefix of 8 or more): delete every
- * record of that import still held, as record.delete does (their
- * published stories erased, their weeks re-counted), in one transaction
- * that also marks the import undone. */
-int api_import_undo(struct hls_api *api, struct hls_control_call *call) {
+/* The import_id argument: its 32 hex digits, or the first 8 or more (hls
+ * import and import list show 12), in prefix, lower case. */
+static int import_id_prefix(struct hls_control_call *call, char prefix[IMPORT_ID_HEX_SIZE]) {
   const char *text;
   uint32_t len;
   bool present = false;
   int rc = hls_mp_get_str(call->req->args, "import_id", &text, &len, &present, &call->why);
   if (rc != 0) return rc;
-  char prefix[IMPORT_ID_HEX_SIZE];
-  if (!present || len < 8 || len > 2 * HLS_IMPORT_ID_BYTES)
-    return hls_why_set(&call->why, HLS_EINVAL, "import_id: its 32 hex digits, or the first 8 or more");
-  for (uint32_t i = 0; i < len; i++)
-    if (!isxdigit((unsigned char)text[i]))
-      return hls_why_set(&call->why, HLS_EINVAL, "import_id: its 32 hex digits, or the first 8 or more");
-  memcpy(prefix, text, len);
+  bool hex = present && len >= 8 && len <= 2 * HLS_IMPORT_ID_BYTES;
+  for (uint32_t i = 0; hex && i < len; i++) hex = isxdigit((unsigned char)text[i]) != 0;
+  if (!hex)
+    return hls_why_set(&call->why, HLS_EINVAL,
+                       "import_id: its %d hex digits, or the first 8 or more (hls import list shows them)",
+                       2 * HLS_IMPORT_ID_BYTES);
+  for (uint32_t i = 0; i < len; i++) prefix[i] = (char)tolower((unsigned char)text[i]);
   prefix[len] = '\0';
+  return 0;
+}
+
+/* {import_id} (32 hex digits, or a prefix of 8 or more): delete every
+ * record of that import still held, as record.delete does (their
+ * published stories erased, their weeks re-counted), in one transaction
+ * that also marks the import undone. */
+int api_import_undo(struct hls_api *api, struct hls_control_call *call) {
+  char prefix[IMPORT_ID_HEX_SIZE];
+  int rc = import_id_prefix(call, prefix);
+  if (rc != 0) return rc;
   struct hls_import_result imp;
   if ((rc = hls_store_import_find_prefix(api->env.store, prefix, &imp, &call->why)) != 0) return rc;
   char hex[IMPORT_ID_HEX_SIZE];
@@ -344,32 +353,13 @@ int api_import_undo(struct hls_api *api, struct hls_control_call *call) {
  * dropped), or "not_committed" (nothing with that id was committed, and
  * nothing holds it open, so nothing ever will be). */
 int api_import_status(struct hls_api *api, struct hls_control_call *call) {
-  const char *text;
-  uint32_t len;
-  bool present = false;
-  uint8_t id[HLS_IMPORT_ID_BYTES];
-  int rc = hls_mp_get_str(call->req->args, "import_id", &text, &len, &present, &call->why);
-  if (rc != 0) return rc;
-  /* its 32 hex digits, or a prefix of 8 or more (as import undo; hls
-   * import and import list show 12) */
   char prefix[IMPORT_ID_HEX_SIZE];
-  bool hex = present && len >= 8 && len <= 2 * HLS_IMPORT_ID_BYTES;
-  for (uint32_t i = 0; hex && i < len; i++) hex = isxdigit((unsigned char)text[i]) != 0;
-  if (!hex)
-    return hls_why_set(&call->why, HLS_EINVAL,
-                       "import_id: its %d hex digits, or the first 8 or more (hls import list shows them)",
-                       2 * HLS_IMPORT_ID_BYTES);
-  for (uint32_t i = 0; i < len; i++) prefix[i] = (char)tolower((unsigned char)text[i]);
-  prefix[len] = '\0';
+  int rc = import_id_prefix(call, prefix);
+  if (rc != 0) return rc;
+  size_t len = strlen(prefix);
+  /* all 32 digits are a prefix of one id */
   struct hls_import_result result;
-  if (len == 2 * HLS_IMPORT_ID_BYTES) {
-    size_t id_len = 0;
-    if (sodium_hex2bin(id, sizeof id, prefix, len, NULL, &id_len, NULL) != 0 || id_len != sizeof id)
-      return hls_why_set(&call->why, HLS_EINVAL, "import_id: not hex");
-    rc = hls_store_import_find(api->env.store, id, &result, &call->why);
-  } else {
-    rc = hls_store_import_find_prefix(api->env.store, prefix, &result, &call->why);
-  }
+  rc = hls_store_import_find_prefix(api->env.store, prefix, &result, &call->why);
   if (rc != 0 && rc != HLS_ENOTFOUND) return rc;
   const struct import_session *open = NULL;
   for (const struct import_session *s = api->imports; rc == HLS_ENOTFOUND && s != NULL && open == NULL; s = s->next) {
