@@ -23,15 +23,24 @@ static bool arg_name(const struct hls_control_call *call, char out[HLS_USER_NAME
   return true;
 }
 
+/* The web app's address (true), or, not serving, "" in base (links are
+ * then paths) and why in problem (false). */
+static bool web_base(const struct hls_api *api, char base[512], char problem[512]) {
+  base[0] = problem[0] = '\0';
+  if (api->env.web_url != NULL && api->env.web_url(api->env.ctx, base, 512)) return true;
+  snprintf(problem, 512, "%s", base[0] ? base : "the web app is not running");
+  base[0] = '\0';
+  return false;
+}
+
 /* {name, role?, link, link_expires_at, web_running} for a fresh link. */
 static int pack_link(struct hls_api *api, struct hls_control_call *call, const char *name, const char *role,
                      const char token[HLS_USER_TOKEN_TEXT], int64_t expires_ms) {
-  char base[512] = "", link[700];
-  bool running = api->env.web_url != NULL && api->env.web_url(api->env.ctx, base, sizeof base);
-  /* Not serving: base holds why, not an address; the link is its path. */
-  snprintf(link, sizeof link, "%s/#/welcome/%s", running ? base : "", token);
+  char base[512], problem[512], link[700];
+  bool running = web_base(api, base, problem);
+  snprintf(link, sizeof link, "%s/#/welcome/%s", base, token);
   PACK(msgpack_pack_map(call->pk, (role ? 5 : 4) + !running));
-  if (!running) PACK(hls_mp_pack_kv_str(call->pk, "web_problem", base[0] ? base : "the web app is not running"));
+  if (!running) PACK(hls_mp_pack_kv_str(call->pk, "web_problem", problem));
   PACK(hls_mp_pack_kv_str(call->pk, "name", name));
   if (role) PACK(hls_mp_pack_kv_str(call->pk, "role", role));
   PACK(hls_mp_pack_kv_str(call->pk, "link", link));
@@ -149,16 +158,14 @@ int api_web_open(struct hls_api *api, struct hls_control_call *call) {
 }
 
 int api_feed_token(struct hls_api *api, struct hls_control_call *call) {
-  char name[HLS_USER_NAME_MAX + 1], token[HLS_USER_TOKEN_TEXT], base[512] = "", url[800];
+  char name[HLS_USER_NAME_MAX + 1], token[HLS_USER_TOKEN_TEXT], base[512], problem[512], url[800];
   if (!arg_name(call, name)) return hls_why_set(&call->why, HLS_EINVAL, "name: required");
   int rc = hls_users_feed_token_set(db_of(api), name, token, &call->why);
   if (rc != 0) return rc;
-  bool running = api->env.web_url != NULL && api->env.web_url(api->env.ctx, base, sizeof base);
+  bool running = web_base(api, base, problem);
   rc = HLS_ENOMEM;
   if (msgpack_pack_map(call->pk, 5 + !running) != 0) goto out;
-  /* Not serving: base holds why, not an address; the URLs are paths. */
-  if (!running && hls_mp_pack_kv_str(call->pk, "web_problem", base[0] ? base : "the web app is not running")) goto out;
-  if (!running) base[0] = '\0';
+  if (!running && hls_mp_pack_kv_str(call->pk, "web_problem", problem)) goto out;
   if (hls_mp_pack_kv_str(call->pk, "name", name) || hls_mp_pack_kv_str(call->pk, "token", token)) goto out;
   snprintf(url, sizeof url, "%s/feeds/%s.json?token=%s", base, name, token);
   if (hls_mp_pack_kv_str(call->pk, "json_url", url)) goto out;
