@@ -150,6 +150,8 @@ void hls_patterns_free(struct hls_patterns *pt) {
   free(pt->regions);
   free(pt->cutoff);
   free(pt->tcutoff);
+  free(pt->frozen_fp);
+  hls_pat__restore_free(pt->rs);
   free(pt);
 }
 
@@ -212,6 +214,14 @@ static struct theme *theme_get(struct hls_patterns *pt, const char *name, int ki
   }
   pt->themes[pt->n_themes++] = t;
   return t;
+}
+
+struct place *hls_pat__place_get(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYTES]) {
+  return place_get(pt, origin);
+}
+
+struct theme *hls_pat__theme_get(struct hls_patterns *pt, const char *name, int kind) {
+  return theme_get(pt, name, kind);
 }
 
 /* Theme t's patterns need recomputing (their stories, names, or a week's
@@ -282,6 +292,14 @@ static bool mark_window(struct hls_patterns *pt, struct window *w) {
   return true;
 }
 
+int hls_pat__mark_from(struct hls_patterns *pt, int32_t week) {
+  if (pt->have_weeks && !mark_all_themes_at(pt, week)) return HLS_ENOMEM;
+  int32_t W = pt->prm.together_weeks;
+  for (struct window *w = pt->windows; w != NULL; w = w->hh.next)
+    if ((int64_t)w->k * W + W - 1 >= week && !mark_window(pt, w)) return HLS_ENOMEM;
+  return 0;
+}
+
 /* Together patterns count the stories of their window: they are emitted
  * again (a window's tests do not read stories). */
 static void mark_stories_of(struct hls_patterns *pt) { pt->together_dirty = true; }
@@ -310,6 +328,8 @@ int hls_patterns_place(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
     }
   }
   if (pt->frozen && p->facts > 0 && rix != p->region_ix) return HLS_ESTATE;
+  /* a place of weeks whose saved tests were checked moving region */
+  if (p->has_week && rix != p->region_ix && hls_pat__restore_cut(pt, p->first_week) != 0) return HLS_ENOMEM;
   snprintf(p->name, sizeof p->name, "%s", name);
   snprintf(p->region, sizeof p->region, "%s", region);
   bool moved = p->region_ix != rix;
@@ -499,6 +519,42 @@ static bool history_starts_before(const struct hls_patterns *pt, const struct pl
 
 static uint32_t sat_add32(uint32_t a, uint32_t b) { return a > UINT32_MAX - b ? UINT32_MAX : a + b; }
 
+static uint64_t float_bits(float f) {
+  uint32_t b;
+  memcpy(&b, &f, sizeof b);
+  return b;
+}
+
+/* A unit's fp: its place, week and seq, and everything the tests read of
+ * its cells (n of them, by theme). Two units with the same fp are the
+ * same facts, but for a chance of 2^-64. */
+static uint64_t unit_fp(uint32_t place, int32_t week, uint64_t seq, const struct cell *cells, size_t n) {
+  uint64_t h = mix64(((uint64_t)place << 32 | (uint32_t)week) ^ 0x9e3779b97f4a7c15ULL);
+  h = mix64(h ^ seq);
+  h = mix64(h ^ n);
+  for (size_t i = 0; i < n; i++) {
+    const struct cell *c = &cells[i];
+    h = mix64(h ^ ((uint64_t)c->theme << 32 | c->lo));
+    h = mix64(h ^ ((uint64_t)c->hi << 32 | (uint64_t)c->scales << 1 | c->withheld));
+    for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) h = mix64(h ^ float_bits(c->ms[sc]) << (sc % 2 ? 32 : 0));
+    h = mix64(h ^ (float_bits(c->mw) << 32 | float_bits(c->wlo)));
+  }
+  return h;
+}
+
+int hls_pat__week_fps(const struct hls_patterns *pt, int32_t from, int32_t to, uint64_t **out) {
+  size_t n = to > from ? (size_t)(to - from) : 0;
+  uint64_t *fp = calloc(n ? n : 1, sizeof *fp);
+  if (fp == NULL) return HLS_ENOMEM;
+  /* An erased digest's unit counts as none: it has no cells, and the
+   * store's next load does not see it (its place's first week, which it
+   * may have set, is checked on its own). */
+  for (const struct unit *u = pt->units; u != NULL; u = u->hh.next)
+    if (u->week >= from && u->week < to && !u->erased) fp[u->week - from] += u->fp;
+  *out = fp;
+  return 0;
+}
+
 int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYTES], uint64_t seq,
                         const struct hls_digest *d) {
   int32_t week;
@@ -519,6 +575,8 @@ int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BY
   struct unit *u;
   HASH_FIND(hh, pt->units, &key, sizeof key, u);
   if (u != NULL && u->seq >= seq) return 0; /* superseded already */
+  /* a week whose saved tests were checked (hls_patterns_restore_check) */
+  if (hls_pat__restore_cut(pt, week) != 0) return HLS_ENOMEM;
 
   /* Fold the cells per theme key. */
   struct cell *cells = d->n_cells ? calloc(d->n_cells, sizeof *cells) : NULL;
@@ -636,6 +694,7 @@ int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BY
     free(ds);
   }
   bool linked = unit_link(pt, u, cells);
+  u->fp = unit_fp(pl->ix, week, seq, cells, linked ? n : 0);
   free(cells);
   return linked ? 0 : HLS_ENOMEM;
 }
@@ -722,6 +781,7 @@ int hls_patterns_erase(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
   struct unit *u;
   HASH_FIND(hh, pt->units, &ukey, sizeof ukey, u);
   if (u == NULL || u->seq != seq) return 0; /* an older version: already out */
+  if (hls_pat__restore_cut(pt, ds->week) != 0) return HLS_ENOMEM;
   if (!unit_unlink(pt, u)) return HLS_ENOMEM;
   u->erased = true;
   return 0;
@@ -866,6 +926,15 @@ int hls_patterns_freeze(struct hls_patterns *pt, int32_t week) {
   /* All that is allocated first: what follows does not fail. */
   for (size_t i = 0; i < pt->n_themes; i++)
     if (!theme_frozen_first_size(pt, pt->themes[i])) return HLS_ENOMEM;
+  /* The facts of the weeks frozen now, while their units are all held. */
+  int32_t fp_from = pt->frozen ? pt->freeze_week : pt->gmin;
+  uint64_t *fps, *all = realloc(pt->frozen_fp, (size_t)(week - pt->gmin) * sizeof *all);
+  if (all == NULL) return HLS_ENOMEM;
+  pt->frozen_fp = all;
+  if (hls_pat__week_fps(pt, fp_from, week, &fps) != 0) return HLS_ENOMEM;
+  memcpy(all + (fp_from - pt->gmin), fps, (size_t)(week - fp_from) * sizeof *fps);
+  free(fps);
+  pt->n_frozen_fp = (size_t)(week - pt->gmin);
   for (size_t i = 0; i < pt->n_themes; i++) {
     struct theme *t = pt->themes[i];
     theme_freeze(pt, t, theme_keep_from(pt, t, week, win_open, cells));

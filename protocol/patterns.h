@@ -300,6 +300,37 @@ bool hls_patterns_dirty(const struct hls_patterns *pt);
  * freezes the weeks held. 0, HLS_ENOMEM (the engine is as
  * consistent as before: call again), HLS_ESTATE. */
 int hls_patterns_freeze(struct hls_patterns *pt, int32_t week) HLS_WARN_UNUSED;
+/* Frozen weeks kept across restarts (docs/patterns.md, "Frozen weeks
+ * kept across restarts"). hls_patterns_save writes the tests of the weeks
+ * frozen (and of the windows all of whose weeks are), with what they were
+ * computed from, as bytes for the host to keep (*out is the caller's to
+ * free): 0, HLS_ENOMEM, or HLS_ESTATE (nothing frozen, or an update
+ * pending).
+ *
+ * hls_patterns_restore gives them to an engine given nothing yet, which
+ * then numbers the places, themes and regions as the saved engine did
+ * (places and themes met since come after). HLS_EINVAL (why says) for
+ * bytes that are not a whole, consistent copy; HLS_ESTATE for a copy of
+ * another version or other parameters, or an engine already given facts;
+ * HLS_ENOMEM. After HLS_EINVAL or HLS_ENOMEM the engine may hold some of
+ * the copy's places, themes and regions: free it and make another.
+ *
+ * The host then gives the facts in week order, and before each update
+ * calls hls_patterns_restore_check with the first week it has not given
+ * all the facts of (INT32_MAX: all given): the saved tests of each week
+ * before it whose facts are those the copy was made from (every digest's
+ * place, seq and cells, each place's first week and region) are taken
+ * instead of computed, up to the first week that differs; from there on
+ * they are computed. A fact of a week already checked undoes that from
+ * its week (its tests are computed again). The result is the same, to
+ * the bit, as an engine given the same facts without a copy. 0 or
+ * HLS_ENOMEM. hls_patterns_restore_end drops what is left of the copy
+ * (call it once the load is done) and returns the week before which saved
+ * tests were taken (INT32_MIN: none). */
+int hls_patterns_save(const struct hls_patterns *pt, uint8_t **out, size_t *len) HLS_WARN_UNUSED;
+int hls_patterns_restore(struct hls_patterns *pt, const void *buf, size_t len, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_patterns_restore_check(struct hls_patterns *pt, int32_t week) HLS_WARN_UNUSED;
+int32_t hls_patterns_restore_end(struct hls_patterns *pt);
 /* A hash of every test's result held (each theme's p-values, statistics
  * and places week by week, each window's pairs, the weekly cutoffs), by
  * theme keys and place origins: two engines given the same facts have

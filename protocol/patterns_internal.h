@@ -117,6 +117,7 @@ struct unit {
   size_t win_pos;     /* index in its window's units, if in_window */
   bool in_window;
   bool frozen; /* in a frozen week: kept (no themes) only for its seq, which lineage gives */
+  uint64_t fp;  /* what its tests read of it: its place, week, seq and folded cells (unit_fp) */
   UT_hash_handle hh;
 };
 
@@ -221,6 +222,12 @@ struct hls_patterns {
   bool frozen;
   int32_t freeze_week;
   int32_t frozen_units; /* units of weeks before it are given up (or kept for lineage) */
+  /* The facts of each frozen week (the sum of its units' fp), gmin ..
+   * freeze_week - 1, taken as each week is frozen: what a saved copy of
+   * the frozen tests (hls_patterns_save) is checked against. */
+  uint64_t *frozen_fp;
+  size_t n_frozen_fp;
+  struct restore *rs; /* hls_patterns_restore's tests, while the load checks and takes them */
   bool (*stop)(void *ctx); /* hls_patterns_set_stop */
   void *stop_ctx;
   /* scratch */
@@ -259,6 +266,13 @@ static inline int u32_cmp(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* SplitMix64's finalizer: a 64-bit value's bits spread over all 64. */
+static inline uint64_t mix64(uint64_t x) {
+  x ^= x >> 30, x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27, x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
 /* A fresh stamp of pt->mark: every place unmarked. */
 static inline uint32_t next_stamp(struct hls_patterns *pt) {
   if (++pt->stamp == 0) {
@@ -291,8 +305,20 @@ static inline int32_t tests_reach(const struct hls_pat_params *prm) {
 
 /* --- facts (patterns.c) ----------------------------------------------------------------- */
 
+/* The sum of the fp of the units of weeks [from, to) (to - from entries;
+ * weeks of units given up sum to what is left). 0 or HLS_ENOMEM. */
+int hls_pat__week_fps(const struct hls_patterns *pt, int32_t from, int32_t to, uint64_t **out);
+
 bool hls_pat__mark_theme_episodes(struct hls_patterns *pt, struct theme *t);
 struct bucket *hls_pat__bucket_get(struct theme *t, int32_t week, bool create);
+
+/* The engine's place of origin, theme of (name, kind): made if new. NULL
+ * when out of memory. */
+struct place *hls_pat__place_get(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYTES]);
+struct theme *hls_pat__theme_get(struct hls_patterns *pt, const char *name, int kind);
+/* Every test from week on needs computing: every theme's, and those of
+ * the windows with a week from there on. 0 or HLS_ENOMEM. */
+int hls_pat__mark_from(struct hls_patterns *pt, int32_t week);
 
 /* --- computing (patterns_emit.c) -------------------------------------------------------- */
 
@@ -498,7 +524,31 @@ static inline int32_t window_test_week(const struct hls_patterns *pt, const stru
 }
 
 int hls_pat__window_compute(struct hls_patterns *pt, struct window *w);
+/* Which of the found pairs of windows ws[0..n) (in k order) are in a
+ * together pattern (opened by a discovery in their window, or going on
+ * from the window before): *out (the caller's to free) has a flag for
+ * each, window by window. Only their places are read (by the pattern);
+ * a copy of saved tests keeps only theirs. 0 or HLS_ENOMEM. */
+int hls_pat__found_in_runs(const struct hls_patterns *pt, struct window *const *ws, size_t n, bool **out);
 int hls_pat__together_emit(struct hls_patterns *pt, struct ctx_update *cu);
+
+/* --- frozen tests kept across restarts (patterns_cache.c) ------------------------------- */
+
+/* The week before which restored tests are taken instead of computed
+ * (those checked against the facts given: hls_patterns_restore_check),
+ * INT32_MIN when none. */
+int32_t hls_pat__restored_before(const struct hls_patterns *pt);
+/* Fill week indexes [from, to) of theme t's stored tests (made, NAN) with
+ * the restored ones, those before hls_pat__restored_before: *upto gets
+ * the week index filled to (from: none). 0 or HLS_ENOMEM. */
+int hls_pat__restore_theme(struct hls_patterns *pt, struct theme *t, int32_t from, int32_t to, int32_t *upto);
+/* A fact of week came: if the saved tests of that week were taken (or
+ * were to be), they are not, from it on. 0 or HLS_ENOMEM. */
+int hls_pat__restore_cut(struct hls_patterns *pt, int32_t week);
+/* Window w's restored tests and pairs, when its weeks are all before
+ * hls_pat__restored_before: true (taken: w is not computed), false. */
+int hls_pat__restore_window(struct hls_patterns *pt, struct window *w, bool *taken);
+void hls_pat__restore_free(struct restore *rs);
 
 /* --- the weekly false discovery rate (patterns_fdr.c) ----------------------------------- */
 

@@ -188,7 +188,15 @@ int hls_patterns_tests_hash(const struct hls_patterns *pt, uint8_t out[32]) {
   if (ws == NULL) return HLS_ENOMEM;
   for (struct window *w = pt->windows; w != NULL; w = w->hh.next) ws[i++] = w;
   qsort(ws, nw, sizeof *ws, window_k_cmp);
-  for (i = 0; i < nw; i++) {
+  /* A pair's places are read only by its together pattern, if any: a
+   * copy of saved tests (hls_patterns_save) keeps only those. */
+  bool *in_run;
+  if (hls_pat__found_in_runs(pt, ws, nw, &in_run) != 0) {
+    free(ws);
+    return HLS_ENOMEM;
+  }
+  size_t at = 0;
+  for (i = 0; i < nw; at += ws[i]->n_found, i++) {
     const struct window *w = ws[i];
     crypto_generichash_update(&st, (const uint8_t *)&w->k, sizeof w->k);
     crypto_generichash_update(&st, (const uint8_t *)w->tests, w->n_tests * sizeof *w->tests);
@@ -198,7 +206,7 @@ int hls_patterns_tests_hash(const struct hls_patterns *pt, uint8_t out[32]) {
       crypto_generichash_update(&st, (const uint8_t *)pt->themes[pf->b]->key, strlen(pt->themes[pf->b]->key) + 1);
       double v[3] = {pf->p, pf->o, pf->e};
       crypto_generichash_update(&st, (const uint8_t *)v, sizeof v);
-      for (size_t q = 0; q < pf->n_places; q++) {
+      for (size_t q = 0; q < (in_run[at + f] ? pf->n_places : 0); q++) {
         const struct ptab *tb = &pf->places[q];
         hash_places(&st, pt, &tb->place, 1);
         crypto_generichash_update(&st, tb->w, sizeof tb->w);
@@ -209,6 +217,7 @@ int hls_patterns_tests_hash(const struct hls_patterns *pt, uint8_t out[32]) {
     }
   }
   free(ws);
+  free(in_run);
   crypto_generichash_update(&st, (const uint8_t *)pt->cutoff, pt->n_cutoff * sizeof *pt->cutoff);
   crypto_generichash_update(&st, (const uint8_t *)pt->tcutoff, pt->n_cutoff * sizeof *pt->tcutoff);
   crypto_generichash_final(&st, out, 32);

@@ -148,9 +148,10 @@ void hls_pat__theme_tests_free(struct theme *t) {
 }
 
 /* Size theme t's stored tests for L weeks of units; a change of units
- * (a new region) starts them again. Returns the first week index that
- * must be computed at least. */
-static int theme_tests_size(struct theme *t, size_t L, size_t units, int32_t *from) {
+ * (a new region) starts them again. The weeks it adds take the saved
+ * tests restored for them (hls_patterns_restore), if any. Lowers *from to
+ * the first week index that must be computed at least. */
+static int theme_tests_size(struct hls_patterns *pt, struct theme *t, size_t L, size_t units, int32_t *from) {
   if (t->pv_units != units || L < t->pv_len) {
     hls_pat__theme_tests_free(t);
     *from = 0;
@@ -176,7 +177,15 @@ static int theme_tests_size(struct theme *t, size_t L, size_t units, int32_t *fr
     for (size_t k = old * units; k < cells; k++) mem[k] = NULL, pv[k] = NAN;
     t->pv_len = L;
     t->pv_units = units;
-    if (*from > (int32_t)old) *from = (int32_t)old;
+    int32_t upto;
+    int rc = hls_pat__restore_theme(pt, t, (int32_t)old, (int32_t)L, &upto);
+    if (rc != 0) {
+      /* the weeks added are added again next time */
+      for (size_t k = old * units; k < cells; k++) free(mem[k]), mem[k] = NULL;
+      t->pv_len = old;
+      return rc;
+    }
+    if (*from > upto) *from = upto;
   }
   return 0;
 }
@@ -304,12 +313,6 @@ void hls_pat__theme_reported(struct theme *t, uint32_t place, int32_t week) {
   }
 }
 
-static uint64_t mix64(uint64_t x) {
-  x ^= x >> 30, x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27, x *= 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 /* Compute theme t's tests for week indexes [from, L): each unit's p-value,
  * its statistic, and (when it has evidence) its places. last (a week
  * index; INT32_MAX: none) is the last week whose cells changed since the
@@ -327,13 +330,16 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct tcomp *c, struct theme 
   /* The tests of frozen weeks are final (hls_patterns_freeze): their
    * cells are no longer all held. */
   if (pt->frozen && from < pt->freeze_week - pt->gmin) from = pt->freeze_week - pt->gmin;
+  /* So are those of weeks restored from a saved copy (hls_patterns_restore). */
+  int32_t restored = hls_pat__restored_before(pt);
+  if (restored != INT32_MIN && from < restored - pt->gmin) from = restored - pt->gmin;
   int32_t asked = from;
   bool remade = t->pv != NULL && (t->pv_units != units || L < t->pv_len);
   /* Frozen weeks' tables are never made anew: a new region is refused
    * once weeks are frozen, and one met before was given to every theme
    * (hls_patterns_place marks them all). */
   if (remade && pt->frozen) return HLS_EINTERNAL;
-  int rc = theme_tests_size(t, L, units, &from);
+  int rc = theme_tests_size(pt, t, L, units, &from);
   if (rc != 0) return rc;
   /* Computed again from the start (a table made anew: a new region; a
    * theme's first computation), or from weeks not computed yet: to the

@@ -451,16 +451,39 @@ static uint32_t window_pair_count(const struct window *w, uint64_t key, size_t *
   return lo < n && w->pk[lo] == key ? w->pc[lo] : 0;
 }
 
-/* Whether pair key kept evidence in window w (its found pairs are in key
- * order). */
-static bool found_key(const struct window *w, uint64_t key) {
+/* The index of pair key among window w's found pairs (in key order), or
+ * w->n_found if it did not keep evidence there. */
+static size_t found_at(const struct window *w, uint64_t key) {
   size_t lo = 0, hi = w->n_found;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
     if (w->found[mid].key < key) lo = mid + 1;
     else hi = mid;
   }
-  return lo < w->n_found && w->found[lo].key == key;
+  return lo < w->n_found && w->found[lo].key == key ? lo : w->n_found;
+}
+
+/* Whether pair key kept evidence in window w. */
+static bool found_key(const struct window *w, uint64_t key) { return found_at(w, key) < w->n_found; }
+
+int hls_pat__found_in_runs(const struct hls_patterns *pt, struct window *const *ws, size_t n, bool **out) {
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) total += ws[i]->n_found;
+  bool *in = calloc(total ? total : 1, sizeof *in);
+  if (in == NULL) return HLS_ENOMEM;
+  for (size_t i = 0, at = 0, prev_at = 0; i < n; prev_at = at, at += ws[i]->n_found, i++) {
+    const struct window *w = ws[i], *prev = i > 0 && ws[i - 1]->k == w->k - 1 ? ws[i - 1] : NULL;
+    size_t ti = (size_t)(window_test_week(pt, w) - pt->gmin);
+    double cut = pt->have_weeks && ti < pt->n_cutoff ? pt->tcutoff[ti] : 0;
+    for (size_t f = 0; f < w->n_found; f++) {
+      const struct pfound *pf = &w->found[f];
+      /* as hls_pat__together_emit: opened by a discovery, or going on */
+      size_t q = prev != NULL ? found_at(prev, pf->key) : 0;
+      in[at + f] = (cut > 0 && (float)pf->p <= cut) || (prev != NULL && q < prev->n_found && in[prev_at + q]);
+    }
+  }
+  *out = in;
+  return 0;
 }
 
 /* Test the window's pairs: count, for every pair of themes, the
@@ -475,13 +498,15 @@ static bool found_key(const struct window *w, uint64_t key) {
  * w->found, in key order. */
 int hls_pat__window_compute(struct hls_patterns *pt, struct window *w) {
   if (w->frozen) return 0; /* final: its units are given up (hls_patterns_freeze) */
+  bool restored;
+  int rc = hls_pat__restore_window(pt, w, &restored);
+  if (rc != 0 || restored) return rc; /* its saved tests (hls_patterns_restore) */
   const struct hls_pat_params *prm = &pt->prm;
   for (size_t i = 0; i < w->n_found; i++) free(w->found[i].places);
   w->n_found = 0;
   w->n_tests = 0;
   w->n_pk = 0;
   if (w->n == 0) return 0;
-  int rc = 0;
   struct tscratch ts = {0};
   size_t NP = pt->n_places ? pt->n_places : 1;
   int32_t W = prm->together_weeks;

@@ -77,7 +77,11 @@
  *    And the first engine's test results are the fourth's, to the bit: a
  *    test's result does not depend on the updates it took to get there
  *    (at d0d1e3e a new region left some themes' tables of tests made
- *    anew but computed only near the week that marked them). */
+ *    anew but computed only near the week that marked them);
+ *  - a fifth engine given the third's saved tests at the end
+ *    (hls_patterns_save, _restore) and then every fact in the script's
+ *    order, checked once (hls_patterns_restore_check) and updated: the
+ *    same as the third, to the bit. */
 #include <math.h>
 #include <sodium.h>
 #include <stdbool.h>
@@ -800,6 +804,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_CHECK(hls_patterns_update(r.d, NULL, NULL) == 0);
   check_same(r.a, r.c, false);
   check_same(r.d, r.c, true);
+  /* A fifth engine given the third's saved tests of its frozen weeks
+   * (hls_patterns_save, _restore), then every fact in the script's order,
+   * the copy checked once at the end: the same tests, to the bit. */
+  int32_t frozen = hls_patterns_frozen_before(r.c);
+  if (frozen != INT32_MIN) {
+    uint8_t *copy;
+    size_t len;
+    struct hls_patterns *e;
+    FUZZ_CHECK(hls_patterns_save(r.c, &copy, &len) == 0);
+    FUZZ_CHECK(hls_patterns_new(&e, &r.prm, NULL) == 0);
+    FUZZ_CHECK(hls_patterns_restore(e, copy, len, NULL) == 0);
+    free(copy);
+    for (size_t i = 0; i < r.n_log; i++) FUZZ_CHECK(fact_apply(e, &r.log[i]) == r.log[i].rc);
+    FUZZ_CHECK(hls_patterns_restore_check(e, INT32_MAX) == 0);
+    FUZZ_CHECK(hls_patterns_update(e, NULL, NULL) == 0);
+    FUZZ_CHECK(hls_patterns_freeze(e, frozen) == 0);
+    FUZZ_CHECK(hls_patterns_restore_end(e) <= frozen);
+    check_same(r.c, e, true);
+    uint8_t hc[32], he[32];
+    FUZZ_CHECK(hls_patterns_tests_hash(r.c, hc) == 0 && hls_patterns_tests_hash(e, he) == 0);
+    FUZZ_CHECK(memcmp(hc, he, sizeof hc) == 0);
+    hls_patterns_free(e);
+  }
   /* The first engine, updated as the script said (some updates stopped
    * by the callback), computed the same tests as the fourth, built again
    * now and then: a test's result does not depend on the updates it took

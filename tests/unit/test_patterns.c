@@ -3056,6 +3056,206 @@ static void test_freeze_changes_nothing(void **state) {
   freeze_changes_nothing(&prm);
 }
 
+/* --- frozen tests kept across restarts ----------------------------------------- */
+
+/* The facts the engines of test_saved_tests get beyond the world's, at
+ * week wk: a correction (week 10), an erasure (week 12), stories; and with
+ * differ, a correction of week 20 that the saved copy did not see. */
+static bool restore_differ;
+static void restore_extra(const struct world *w, struct hls_patterns *pt, int wk) {
+  static const struct spec more = {"bg-rare", HLS_KIND_PROBLEM, ORG, 4, 0};
+  if (wk == 10) world_give_extra(w, pt, 5, 10, world_seq(10) + 1, NULL, 1, &more);
+  if (wk == 12) {
+    uint8_t o[HLS_KEY_BYTES];
+    origin_of(6, o);
+    assert_int_equal(hls_patterns_erase(pt, o, world_seq(12)), 0);
+  }
+  if (wk == 20 && restore_differ) world_give_extra(w, pt, 7, 20, world_seq(20) + 1, NULL, 1, &more);
+  if (wk == 40) give_story(pt, 3, 5001, BASE + 40, "Early lessons", "bg-some", "bg-often");
+}
+
+/* Give w's facts to pt as hlsd's load does: in week order, 16 weeks at a
+ * time, each followed by a check of the saved tests (if any), an update
+ * and a freeze of the weeks before (the last FREEZE_LAG stay). */
+static void load_like_hlsd(const struct world *w, struct hls_patterns *pt) {
+  int32_t last = BASE + w->weeks - 1 - FREEZE_LAG;
+  world_names(w, pt);
+  for (int from = 0;; from += 16) {
+    int to = from + 15 < w->weeks - 1 ? from + 15 : w->weeks - 1;
+    for (int wk = from; wk <= to; wk++) {
+      world_feed(w, pt, wk, wk);
+      restore_extra(w, pt, wk);
+    }
+    if (to == w->weeks - 1) break;
+    assert_int_equal(hls_patterns_restore_check(pt, BASE + to + 1), 0);
+    assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
+    assert_int_equal(hls_patterns_freeze(pt, BASE + to + 1 < last ? BASE + to + 1 : last), 0);
+  }
+  assert_int_equal(hls_patterns_restore_check(pt, INT32_MAX), 0);
+  assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
+  assert_int_equal(hls_patterns_freeze(pt, last), 0);
+}
+
+static void assert_same_tests(const struct hls_patterns *a, const struct hls_patterns *b) {
+  uint8_t ha[32], hb[32];
+  assert_int_equal(hls_patterns_tests_hash(a, ha), 0);
+  assert_int_equal(hls_patterns_tests_hash(b, hb), 0);
+  assert_memory_equal(ha, hb, sizeof ha);
+  assert_same_patterns(a, b);
+  assert_same_lineage(a, b);
+}
+
+/* The tests of frozen weeks saved by one engine (hls_patterns_save) and
+ * taken by the next as it is given the same facts (hls_patterns_restore):
+ * the same tests, patterns and lineage, to the bit, as an engine that
+ * computed everything, with every frozen week taken from the copy; the
+ * new engine's own copy is the same bytes. A correction of a saved week
+ * the copy did not see: taken up to that week only, and still the same
+ * as computing everything. */
+static void saved_tests(const struct hls_pat_params *prm) {
+  static struct world w;
+  long_world(&w);
+  int32_t frozen = BASE + w.weeks - 1 - FREEZE_LAG;
+  restore_differ = false;
+  struct hls_patterns *a = new_engine(prm);
+  load_like_hlsd(&w, a);
+  uint8_t *copy, *again;
+  size_t len, len2;
+  assert_int_equal(hls_patterns_save(a, &copy, &len), 0);
+  NOTE("saved tests of %d weeks: %zu bytes\n", frozen - BASE, len);
+
+  struct hls_patterns *b = new_engine(prm);
+  assert_int_equal(hls_patterns_restore(b, copy, len, NULL), 0);
+  load_like_hlsd(&w, b);
+  assert_int_equal(hls_patterns_restore_end(b), frozen);
+  assert_same_tests(a, b);
+  assert_int_equal(hls_patterns_save(b, &again, &len2), 0);
+  assert_int_equal(len2, len);
+  assert_memory_equal(again, copy, len);
+  free(again);
+  engine_free(b);
+
+  /* week 20 corrected since: taken before it, computed from it on */
+  restore_differ = true;
+  struct hls_patterns *plain = new_engine(prm), *d = new_engine(prm);
+  load_like_hlsd(&w, plain);
+  assert_int_equal(hls_patterns_restore(d, copy, len, NULL), 0);
+  load_like_hlsd(&w, d);
+  assert_int_equal(hls_patterns_restore_end(d), BASE + 20);
+  assert_same_tests(plain, d);
+  engine_free(d);
+
+  /* without the checks nothing is taken */
+  d = new_engine(prm);
+  assert_int_equal(hls_patterns_restore(d, copy, len, NULL), 0);
+  world_names(&w, d);
+  for (int wk = 0; wk < w.weeks; wk++) {
+    world_feed(&w, d, wk, wk);
+    restore_extra(&w, d, wk);
+  }
+  assert_int_equal(hls_patterns_update(d, NULL, NULL), 0);
+  assert_int_equal(hls_patterns_freeze(d, frozen), 0);
+  assert_int_equal(hls_patterns_restore_end(d), INT32_MIN);
+  assert_same_tests(plain, d);
+  engine_free(d);
+
+  /* a correction of week 20 given after weeks 0-31 were checked and
+   * their saved tests taken (no freeze, which would refuse it): from
+   * week 20 on, computed again */
+  d = new_engine(prm);
+  assert_int_equal(hls_patterns_restore(d, copy, len, NULL), 0);
+  restore_differ = false;
+  world_names(&w, d);
+  for (int wk = 0; wk < 32; wk++) {
+    world_feed(&w, d, wk, wk);
+    restore_extra(&w, d, wk);
+  }
+  assert_int_equal(hls_patterns_restore_check(d, BASE + 32), 0);
+  assert_int_equal(hls_patterns_update(d, NULL, NULL), 0);
+  static const struct spec more = {"bg-rare", HLS_KIND_PROBLEM, ORG, 4, 0};
+  world_give_extra(&w, d, 7, 20, world_seq(20) + 1, NULL, 1, &more);
+  for (int wk = 32; wk < w.weeks; wk++) {
+    world_feed(&w, d, wk, wk);
+    restore_extra(&w, d, wk);
+  }
+  assert_int_equal(hls_patterns_restore_check(d, INT32_MAX), 0);
+  assert_int_equal(hls_patterns_update(d, NULL, NULL), 0);
+  assert_int_equal(hls_patterns_freeze(d, frozen), 0);
+  assert_int_equal(hls_patterns_restore_end(d), BASE + 20);
+  assert_same_tests(plain, d);
+  engine_free(d);
+  engine_free(plain);
+  engine_free(a);
+  free(copy);
+}
+
+/* A copy that is not whole and consistent is refused, as is one of
+ * other parameters, or one given to an engine that has facts already;
+ * every prefix of a copy is refused, with a reason. */
+static void test_saved_tests_refused(void **state) {
+  (void)state;
+  struct world w;
+  planted_world(&w, 9001, ALL_SIGNALS);
+  struct hls_patterns *a = new_engine(NULL);
+  world_names(&w, a);
+  world_feed(&w, a, 0, w.weeks - 1);
+  assert_int_equal(hls_patterns_update(a, NULL, NULL), 0);
+  uint8_t *copy;
+  size_t len;
+  assert_int_equal(hls_patterns_save(a, &copy, &len), HLS_ESTATE); /* nothing frozen */
+  assert_int_equal(hls_patterns_freeze(a, BASE + w.weeks - 10), 0);
+  assert_int_equal(hls_patterns_save(a, &copy, &len), 0);
+  for (size_t cut = 0; cut < len; cut += cut < 400 ? 1 : 97) {
+    struct hls_patterns *b = new_engine(NULL);
+    struct hls_why why = {{0}};
+    assert_int_equal(hls_patterns_restore(b, copy, cut, &why), HLS_EINVAL);
+    assert_true(strncmp(why.text, "patterns: saved tests: ", 23) == 0);
+    engine_free(b);
+  }
+  uint8_t *bad = malloc(len + 1);
+  assert_non_null(bad);
+  memcpy(bad, copy, len);
+  bad[len] = 0; /* a byte after its end */
+  struct hls_patterns *b = new_engine(NULL);
+  assert_int_equal(hls_patterns_restore(b, bad, len + 1, NULL), HLS_EINVAL);
+  engine_free(b);
+  bad[0] ^= 1;
+  b = new_engine(NULL);
+  assert_int_equal(hls_patterns_restore(b, bad, len, NULL), HLS_EINVAL);
+  engine_free(b);
+  free(bad);
+  struct hls_pat_params prm;
+  hls_pat_params_default(&prm);
+  prm.fdr = 0.01;
+  b = new_engine(&prm);
+  struct hls_why why = {{0}};
+  assert_int_equal(hls_patterns_restore(b, copy, len, &why), HLS_ESTATE);
+  assert_non_null(strstr(why.text, "parameters"));
+  engine_free(b);
+  b = new_engine(NULL);
+  name_place(b, 1, "Place 01", "");
+  assert_int_equal(hls_patterns_restore(b, copy, len, NULL), HLS_ESTATE);
+  engine_free(b);
+  /* the whole copy, again: taken */
+  b = new_engine(NULL);
+  assert_int_equal(hls_patterns_restore(b, copy, len, NULL), 0);
+  engine_free(b);
+  free(copy);
+  engine_free(a);
+}
+
+static void test_saved_tests(void **state) {
+  (void)state;
+  saved_tests(NULL);
+  struct hls_pat_params prm;
+  hls_pat_params_default(&prm);
+  prm.baseline_weeks = 8;
+  prm.min_baseline_weeks = 4;
+  prm.rising_weeks = 4;
+  prm.together_weeks = 4;
+  saved_tests(&prm);
+}
+
 /* A region met once the weeks were computed (a new place's profile, no
  * digest yet) gives every theme a test in it: the tests are then those of
  * an engine given everything at once, even when the next fact touches only
@@ -3138,6 +3338,8 @@ int main(void) {
       U(test_update_without_callback),
       U(test_freeze_changes_nothing),
       U(test_new_region_later),
+      U(test_saved_tests),
+      U(test_saved_tests_refused),
       U(test_story_only_theme), /* last: under UBSan it aborts the binary */
   };
   const char *filter = getenv("HLS_TEST_FILTER"); /* one test by name, e.g. "test_spread*" */
