@@ -35,6 +35,7 @@ enum {
   P_UNWITHHOLD,
   P_WITHHELD,
   P_WITHHELD_DEL,
+  P_SAVE_TESTS,
   P__COUNT
 };
 
@@ -85,6 +86,8 @@ static const char *const sql[P__COUNT] = {
     [P_UNWITHHOLD] = "DELETE FROM feed_withheld WHERE feed=?1 AND pattern=?2 AND seq<=?3",
     [P_WITHHELD] = "SELECT seq FROM feed_withheld WHERE feed=?1 ORDER BY seq",
     [P_WITHHELD_DEL] = "DELETE FROM feed_withheld WHERE feed=?1",
+    [P_SAVE_TESTS] = "INSERT INTO pattern_tests(id, saved_ms, body) VALUES(1, ?2, ?1)"
+                     " ON CONFLICT(id) DO UPDATE SET saved_ms=?2, body=?1",
 };
 
 struct hls_patstore {
@@ -277,6 +280,36 @@ int hls_patstore_snapshot_items(sqlite3 *snap, const int64_t *ids, size_t n, hls
   int rc = cb != 0 ? cb : src == SQLITE_OK ? 0 : hls_store_sqlite_error(snap, src, why);
   sqlite3_finalize(st);
   return rc;
+}
+
+int hls_patstore_snapshot_saved_tests(sqlite3 *snap, uint8_t **buf, size_t *len, struct hls_why *why) {
+  *buf = NULL;
+  *len = 0;
+  sqlite3_stmt *st = NULL;
+  int src = sqlite3_prepare_v2(snap, "SELECT body FROM pattern_tests WHERE id=1", -1, &st, NULL);
+  if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+    size_t n = (size_t)sqlite3_column_bytes(st, 0);
+    const void *b = sqlite3_column_blob(st, 0);
+    if (n > 0 && b != NULL) {
+      if ((*buf = malloc(n)) == NULL) {
+        sqlite3_finalize(st);
+        return hls_patstore_oom(why);
+      }
+      memcpy(*buf, b, n);
+      *len = n;
+    }
+  }
+  int rc = src == SQLITE_ROW || src == SQLITE_DONE ? 0 : hls_store_sqlite_error(snap, src, why);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int hls_patstore_save_tests(struct hls_patstore *ps, const uint8_t *buf, size_t len, int64_t now_ms,
+                            struct hls_why *why) {
+  sqlite3_stmt *st = ps->st[P_SAVE_TESTS];
+  sqlite3_bind_blob64(st, 1, buf, len, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, now_ms);
+  return step_done(ps, st, why);
 }
 
 void hls_patstore_snapshot_close(sqlite3 *snap) {

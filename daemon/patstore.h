@@ -72,6 +72,13 @@ int hls_patstore_snapshot_each_id(struct sqlite3 *snap, hls_patstore_item_fn *fn
 int hls_patstore_snapshot_items(struct sqlite3 *snap, const int64_t *ids, size_t n, hls_patstore_item_fn *fn,
                                 void *ctx, struct hls_why *why);
 void hls_patstore_snapshot_close(struct sqlite3 *snap);
+/* The saved tests of frozen weeks (hls_patterns_save) held in the
+ * snapshot: *buf (the caller's to free) and *len, or *buf NULL if none. */
+int hls_patstore_snapshot_saved_tests(struct sqlite3 *snap, uint8_t **buf, size_t *len, struct hls_why *why)
+    HLS_WARN_UNUSED;
+/* Keep buf as the saved tests, in place of any before. */
+int hls_patstore_save_tests(struct hls_patstore *ps, const uint8_t *buf, size_t len, int64_t now_ms,
+                            struct hls_why *why) HLS_WARN_UNUSED;
 
 /* Up to limit items with a body and rowid above *after_id, in rowid
  * order (what was stored since a snapshot); *after_id moves to the last

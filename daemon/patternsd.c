@@ -330,6 +330,20 @@ static void log_ignored(struct hls_patternsd *pd) {
   pd->feed.ignored_pending = 0;
 }
 
+#define SAVE_EVERY_MS (10 * 60 * 1000)
+
+/* Keep the tests of the frozen weeks (hls_patterns_save) for the next
+ * start. Failing costs only that start's time. */
+static void save_tests(struct hls_patternsd *pd, const uint8_t *buf, size_t len) {
+  uint64_t t0 = uv_hrtime();
+  struct hls_why why = {{0}};
+  if (hls_patstore_save_tests(pd->ps, buf, len, pd->env.now_ms(pd->env.clock), &why) != 0)
+    hls_log_warn("patterns_tests_not_saved", "detail=\"%s\" action=computed_at_the_next_start", why.text);
+  else
+    hls_log_debug("patterns_tests_saved", "bytes=%zu took_us=%llu", len,
+                  (unsigned long long)((uv_hrtime() - t0) / 1000));
+}
+
 /* A new latest week: freeze the weeks a late fact is no longer taken in
  * (limits.patterns_late_weeks). Each call gives up the weeks between the
  * last freeze and this one (and walks the digests of the weeks held):
@@ -342,8 +356,19 @@ static void freeze_more(struct hls_patternsd *pd) {
   int rc = hls_patterns_freeze(pd->pt, week);
   char wt[9];
   hls_patsummary_week_text(week, wt);
-  if (rc == 0)
-    hls_log_debug("patterns_frozen", "before=%s took_us=%llu", wt, (unsigned long long)((uv_hrtime() - t0) / 1000));
+  if (rc != 0) return;
+  hls_log_debug("patterns_frozen", "before=%s took_us=%llu", wt, (unsigned long long)((uv_hrtime() - t0) / 1000));
+  /* Writing the copy holds the loop (0.1-0.2 s at 1,000 places): at most
+   * once in SAVE_EVERY_MS (a node catching up meets a new week often);
+   * weeks frozen since the last copy are computed at the next start. */
+  uint64_t now = uv_now(pd->env.loop);
+  if (pd->saved_at != 0 && now - pd->saved_at < SAVE_EVERY_MS) return;
+  pd->saved_at = now;
+  uint8_t *buf;
+  size_t len;
+  if (hls_patterns_save(pd->pt, &buf, &len) != 0) return; /* out of memory: the next freeze saves */
+  save_tests(pd, buf, len);
+  free(buf);
 }
 
 int hls_patternsd_flush(struct hls_patternsd *pd, struct hls_why *why) {
@@ -877,6 +902,18 @@ struct hls_pd_load {
   struct load_digest *order;
   size_t n_order, cap_order;
   int64_t scan_id; /* the rowid of the item the scan is at */
+  /* The tests of frozen weeks saved by the last load or freeze
+   * (hls_patterns_restore): why a copy held was not taken (copy_why, if
+   * copy_refused), the week before which saved tests were taken
+   * (INT32_MIN: none), and the copy of this load's (save: NULL if the
+   * same as the one held, or none). */
+  bool copy_refused;
+  struct hls_why copy_why;
+  int32_t taken_before;
+  uint8_t *save;
+  size_t save_len;
+  struct hls_pat_params params;
+  int threads;
   int rc;
   struct hls_why why;
   uint64_t load_ns, compute_ns; /* compute_ns: every update of the load (load_by_week's too) */
@@ -1088,8 +1125,36 @@ static int load_scan(void *ctx, const uint8_t origin[32], uint64_t seq, int type
  * are whole: a freeze there refuses nothing the load still gives). The
  * result is the engine that one update of every item gives (what
  * hls_patterns_freeze keeps: docs/patterns.md, "Frozen weeks"). */
+/* The tests saved by the last load or freeze, given to the engine before
+ * any fact (it then numbers places and themes as the saved engine did). A
+ * copy that is refused is logged by the loop; the load goes on without. */
+static int load_saved_tests(struct hls_pd_load *job) {
+  uint8_t *buf;
+  size_t len;
+  int rc = hls_patstore_snapshot_saved_tests(job->snap, &buf, &len, &job->copy_why);
+  if (rc != 0 || buf == NULL) {
+    job->copy_refused = rc != 0;
+    return rc == HLS_ENOMEM ? rc : 0;
+  }
+  rc = hls_patterns_restore(job->feed.pt, buf, len, &job->copy_why);
+  free(buf);
+  if (rc == 0) return 0;
+  job->copy_refused = true;
+  if (rc == HLS_ESTATE) return 0; /* another version or parameters: nothing taken */
+  /* The engine may hold some of the copy: a new one. */
+  hls_patterns_free(job->feed.pt);
+  job->feed.pt = NULL;
+  struct hls_why why = {{0}};
+  if (hls_patterns_new(&job->feed.pt, &job->params, &why) != 0) return HLS_ENOMEM;
+  hls_patterns_set_threads(job->feed.pt, job->threads);
+  hls_patterns_set_stop(job->feed.pt, load_stopped, job);
+  return rc == HLS_ENOMEM ? rc : 0;
+}
+
 static int load_by_week(struct hls_pd_load *job) {
-  int rc = hls_patstore_snapshot_each_id(job->snap, load_scan, job, &job->scan_id, &job->why);
+  int rc = load_saved_tests(job);
+  if (rc != 0) return rc;
+  rc = hls_patstore_snapshot_each_id(job->snap, load_scan, job, &job->scan_id, &job->why);
   size_t n = job->n_order;
   if (rc != 0 || n == 0) return rc;
   qsort(job->order, n, sizeof *job->order, load_digest_cmp);
@@ -1110,7 +1175,9 @@ static int load_by_week(struct hls_pd_load *job) {
     if (rc != 0 || j == n) break;
     int32_t before = job->order[j].week < last ? job->order[j].week : last;
     uint64_t t0 = uv_hrtime();
-    rc = hls_patterns_update(job->feed.pt, NULL, NULL);
+    /* the weeks before order[j]'s are all given: their saved tests are taken */
+    rc = hls_patterns_restore_check(job->feed.pt, job->order[j].week);
+    if (rc == 0) rc = hls_patterns_update(job->feed.pt, NULL, NULL);
     job->compute_ns += uv_hrtime() - t0;
     if (rc == 0 && hls_patterns_freeze(job->feed.pt, before) != 0) job->freeze_failed = true;
   }
@@ -1132,12 +1199,20 @@ static void load_work(uv_work_t *w) {
   job->snap = NULL;
   uint64_t t1 = uv_hrtime();
   if (rc == 0) hls_patterns_compact(job->feed.pt);
+  if (rc == 0) rc = hls_patterns_restore_check(job->feed.pt, INT32_MAX);
   if (rc == 0) rc = hls_patterns_update(job->feed.pt, NULL, NULL);
   /* Out of memory freezing, the engine stays whole (and consistent): the
    * loop freezes again after its next update (freeze_more). */
   if (rc == 0 && job->late_weeks > 0 && job->feed.latest_week != NO_WEEK &&
       hls_patterns_freeze(job->feed.pt, job->feed.latest_week - job->late_weeks) != 0)
     job->freeze_failed = true;
+  job->taken_before = hls_patterns_restore_end(job->feed.pt);
+  /* A new copy unless every frozen week was taken from the one held. Out
+   * of memory, none: the next freeze on the loop saves one. */
+  int32_t frozen = hls_patterns_frozen_before(job->feed.pt);
+  if (rc == 0 && frozen != INT32_MIN && job->taken_before != frozen &&
+      hls_patterns_save(job->feed.pt, &job->save, &job->save_len) != 0)
+    job->save = NULL;
   /* the updates load_by_week made count as computing, not reading */
   job->load_ns = t1 - t0 - job->compute_ns;
   job->compute_ns += uv_hrtime() - t1;
@@ -1148,6 +1223,7 @@ static void load_work(uv_work_t *w) {
 static void load_job_free(struct hls_pd_load *job) {
   if (job == NULL) return;
   free(job->order);
+  free(job->save);
   hls_patstore_snapshot_close(job->snap);
   hls_patterns_free(job->feed.pt);
   hls_pat__keymap_unref(job->keys);
@@ -1210,9 +1286,13 @@ static void load_done(uv_work_t *w, int status) {
       }
     }
     pd->n_refs = 0;
+    if (job->copy_refused)
+      hls_log_warn("patterns_saved_tests_refused", "detail=\"%s\" action=computing_them", job->copy_why.text);
     uint64_t t0 = uv_hrtime();
     rc = hls_patterns_update(pd->pt, NULL, NULL);
     if (rc == 0) rc = sync_all(pd, NULL, &why);
+    if (rc == 0 && job->save != NULL) save_tests(pd, job->save, job->save_len);
+    pd->taken_before = job->taken_before;
     pd->loaded_items = n_items;
     pd->load_ms = (double)job->load_ns / 1e6;
     pd->compute_ms = pd->full_compute_ms = (double)job->compute_ns / 1e6;
@@ -1268,12 +1348,13 @@ static void catch_up(uv_timer_t *t) {
   log_ignored(pd);
   /* events: written since start (the diff with the store, then what the
    * catch-up changed). */
-  char fb[9] = "none";
+  char fb[9] = "none", tb[9] = "none";
   if (st.frozen_before != INT32_MIN) hls_patsummary_week_text(st.frozen_before, fb);
+  if (pd->taken_before != INT32_MIN) hls_patsummary_week_text(pd->taken_before, tb);
   hls_log_info("patterns_ready",
                "items=%zu caught_up=%zu places=%zu digests=%zu stories=%zu patterns=%zu cells=%zu frozen_before=%s "
-               "events=%llu load_ms=%.1f compute_ms=%.1f store_ms=%.1f since_start_ms=%.1f",
-               pd->loaded_items, pd->caught_up_items, st.places, st.digests, st.stories, st.patterns, st.cells, fb,
+               "saved_tests_before=%s events=%llu load_ms=%.1f compute_ms=%.1f store_ms=%.1f since_start_ms=%.1f",
+               pd->loaded_items, pd->caught_up_items, st.places, st.digests, st.stories, st.patterns, st.cells, fb, tb,
                (unsigned long long)pd->events, pd->load_ms, pd->compute_ms, pd->store_ms,
                (double)(uv_hrtime() - pd->started_ns) / 1e6);
 }
@@ -1291,6 +1372,9 @@ static int start_load(struct hls_patternsd *pd, struct hls_why *why) {
   job->keys = hls_pat__keymap_ref(pd->keys);
   job->feed.keys = job->keys;
   job->late_weeks = pd->env.late_weeks;
+  job->params = pd->params;
+  job->threads = pd->env.threads;
+  job->taken_before = INT32_MIN;
   atomic_init(&job->stop, false);
   atomic_init(&job->n_items, 0);
   int rc = hls_patterns_new(&job->feed.pt, &pd->params, why);
@@ -1373,6 +1457,7 @@ int hls_patternsd_start(struct hls_patternsd **out, const struct hls_patternsd_e
   pd->env = *env;
   pd->params = *env->params; /* checked with the configuration (hls_config_check) */
   pd->feed.latest_week = NO_WEEK;
+  pd->taken_before = INT32_MIN;
   pd->phase = PD_LOADING;
   pd->started_ns = uv_hrtime();
   int rc = hls_patterns_new(&pd->pt, &pd->params, why);

@@ -106,6 +106,8 @@ struct hls_patternsd {
   uint64_t started_ns;            /* uv_hrtime at start */
   size_t loaded_items, caught_up_items; /* by the worker; then by the catch-up */
   double load_ms, compute_ms, store_ms; /* the worker's reading, computing; the diff with the store */
+  int32_t taken_before; /* the last load took the saved tests of the weeks before this (INT32_MIN: none) */
+  uint64_t saved_at;    /* uv_now of the last copy of the tests written by a freeze on the loop (0: none) */
   double full_compute_ms; /* a computation from scratch, as last measured (a load, or a flush / its share) */
   uv_timer_t timer; /* the recomputation (schedule); the catch-up slices */
   bool timer_open;

@@ -464,6 +464,15 @@ static const char *const migrations[] = {
     "  seq INTEGER NOT NULL," /* the pattern_events.seq held back */
     "  PRIMARY KEY(feed, pattern)"
     ") STRICT, WITHOUT ROWID;",
+    /* 23: the pattern engine's tests of frozen weeks, kept across restarts
+     * (docs/patterns.md "Frozen weeks kept across restarts"): one row, the
+     * bytes hls_patterns_save writes. Derived from the items held; a
+     * start checks it against them and computes what differs. */
+    "CREATE TABLE pattern_tests("
+    "  id INTEGER PRIMARY KEY CHECK(id = 1),"
+    "  saved_ms INTEGER NOT NULL,"
+    "  body BLOB NOT NULL"
+    ") STRICT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -30,8 +30,10 @@
  *
  * 2. hlsd end to end. hls init a partner home; start hlsd; time
  *    hls import-items DIR; stop it. Then --restarts times each, in turn:
- *    empty the tables patterns and pattern_events (SQLite C API) and
- *    start hlsd, or start it with the tables as they are; each start's
+ *    empty the tables patterns, pattern_events and pattern_tests (SQLite
+ *    C API) and start hlsd (a first start: every test computed), or start
+ *    it with the tables as they are (the saved tests of frozen weeks
+ *    taken: docs/patterns.md); each start's
  *    patterns_ready log line gives load_ms, compute_ms and store_ms. Then,
  *    with hlsd running (log.level=debug), the three series of step 1
  *    (--daemon-updates items for supersede and same week, --new-weeks for
@@ -1028,7 +1030,7 @@ static void run_daemon(const struct opts *o, const char *hlsd, const char *hls, 
   /* Starts: tables emptied, tables kept, in turn. */
   for (long r = 0; r < 2 * o->restarts; r++) {
     bool empty = r % 2 == 0;
-    if (empty) sql_exec(d.db, "DELETE FROM patterns; DELETE FROM pattern_events;", NULL);
+    if (empty) sql_exec(d.db, "DELETE FROM patterns; DELETE FROM pattern_events; DELETE FROM pattern_tests;", NULL);
     double t0 = now_s();
     hlsd_start(&d, false);
     if (!wait_log(&d, "patterns_ready", 600, line, sizeof line)) die("no patterns_ready (log %s)", d.log);
@@ -1202,14 +1204,14 @@ int main(int argc, char **argv) {
            sum(&df.import_took) / 1e3, max_of(&df.import_took) / 1e3);
     printf("  store after the import: %.0f MiB, %lld pattern events\n", (double)df.db_after_import / 1048576.0,
            df.events_after_import);
-    printf("  start with patterns and pattern_events emptied (%ld starts; %.0f patterns):\n", o.restarts,
+    printf("  start with patterns, pattern_events and pattern_tests emptied (%ld starts; %.0f patterns):\n", o.restarts,
            df.ready_patterns);
     print_ms("  load_ms (read and feed every item)", &df.load);
     print_ms("  compute_ms (hls_patterns_update)", &df.compute);
     print_ms("  store_ms (every pattern written, with an event)", &df.store);
     print_ms("  TOTAL load + compute + store", &df.total);
     print_ms("  patterns_ready seen, from exec", &df.start_wall);
-    printf("  start with the tables kept (%ld starts):\n", o.restarts);
+    printf("  start with the tables kept, saved tests taken (%ld starts):\n", o.restarts);
     print_ms("  load_ms", &df.kload);
     print_ms("  compute_ms", &df.kcompute);
     print_ms("  store_ms (diff, no change)", &df.kstore);

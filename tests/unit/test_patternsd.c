@@ -471,6 +471,97 @@ static void test_week_ordered_load_is_the_same(void **state) {
   for (int o = 0; o <= PLACES; o++) chain_free(&c[o]);
 }
 
+static int64_t saved_tests_bytes(struct fixture *fx) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_open(fx->db_path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT ifnull(sum(length(body)), 0) FROM pattern_tests", -1, &st, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+static void store_sql(struct fixture *fx, const char *sql) {
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(fx->db_path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+}
+
+/* The load saves the tests of the weeks it froze (pattern_tests), and the
+ * next start takes them instead of computing them: the same tests to the
+ * bit. A copy damaged in the store is refused, logged and written again;
+ * a correction of a frozen week stored while hlsd was down is taken from
+ * its week on, and the tests are those of a load without a copy. */
+static void test_saved_tests_at_restart(void **state) {
+  struct fixture *fx = *state;
+  enum { PLACES = 8, WEEKS = 112, LATE = 8 };
+  struct chain c[PLACES + 1];
+  weekly_places(fx, c, PLACES, WEEKS, 110);
+  for (int o = 0; o < PLACES; o += 2) {
+    add_digest(&c[o], "transport", nth_week(WEEKS - 20 + o));
+    put(fx, &c[o], c[o].n);
+  }
+  struct hls_patternsd_env env = {.late_weeks = LATE};
+  int32_t frozen = week_of(nth_week(WEEKS - 1)) - LATE;
+  uint8_t first[32], again[32];
+  restart_env(fx, env);
+  run_until_ready(fx);
+  assert_int_equal(fx->pd->taken_before, INT32_MIN);
+  assert_int_equal(hls_patterns_frozen_before(fx->pd->pt), frozen);
+  assert_int_equal(hls_patterns_tests_hash(fx->pd->pt, first), 0);
+  int64_t bytes = saved_tests_bytes(fx);
+  assert_true(bytes > 0);
+  restart_env(fx, env);
+  run_until_ready(fx);
+  assert_int_equal(fx->pd->taken_before, frozen);
+  assert_int_equal(hls_patterns_tests_hash(fx->pd->pt, again), 0);
+  assert_memory_equal(first, again, sizeof first);
+
+  /* damaged in the store: refused, computed, saved again */
+  hls_patternsd_close(fx->pd);
+  fx->pd = NULL;
+  uv_run(&fx->loop, UV_RUN_DEFAULT);
+  store_sql(fx, "UPDATE pattern_tests SET body = substr(body, 1, 1000)");
+  char *logged = NULL;
+  size_t logged_len = 0;
+  FILE *log = open_memstream(&logged, &logged_len);
+  assert_non_null(log);
+  hls_log_set_stream(log);
+  restart_env(fx, env);
+  run_until_ready(fx);
+  hls_log_flush(true);
+  hls_log_set_stream(NULL);
+  fclose(log);
+  assert_non_null(strstr(logged, "event=patterns_saved_tests_refused detail=\"patterns: saved tests: "));
+  free(logged);
+  assert_int_equal(fx->pd->taken_before, INT32_MIN);
+  assert_int_equal(hls_patterns_tests_hash(fx->pd->pt, again), 0);
+  assert_memory_equal(first, again, sizeof first);
+  assert_int_equal(saved_tests_bytes(fx), bytes);
+
+  /* a correction of week 30, stored while stopped */
+  hls_patternsd_close(fx->pd);
+  fx->pd = NULL;
+  uv_run(&fx->loop, UV_RUN_DEFAULT);
+  add_digest(&c[3], "transport", nth_week(30));
+  put(fx, &c[3], c[3].n);
+  restart_env(fx, env);
+  run_until_ready(fx);
+  assert_int_equal(fx->pd->taken_before, week_of(nth_week(30)));
+  assert_int_equal(hls_patterns_tests_hash(fx->pd->pt, first), 0);
+  store_sql(fx, "DELETE FROM pattern_tests");
+  restart_env(fx, env);
+  run_until_ready(fx);
+  assert_int_equal(fx->pd->taken_before, INT32_MIN);
+  assert_int_equal(hls_patterns_tests_hash(fx->pd->pt, again), 0);
+  assert_memory_equal(first, again, sizeof first);
+  for (int o = 0; o <= PLACES; o++) chain_free(&c[o]);
+}
+
 /* The week-ordered load's digests are read and decoded on a thread of
  * their own: a digest whose body was damaged in the store (cut short: its
  * head, which the first pass reads, is whole) is left out and logged once,
@@ -716,6 +807,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_burst_is_computed_once_it_ends, setup, teardown),
       cmocka_unit_test_setup_teardown(test_late_fact_is_built_again, setup, teardown),
       cmocka_unit_test_setup_teardown(test_week_ordered_load_is_the_same, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_saved_tests_at_restart, setup, teardown),
       cmocka_unit_test_setup_teardown(test_week_ordered_load_leaves_out_a_damaged_digest, setup, teardown),
       cmocka_unit_test_setup_teardown(test_close_during_week_ordered_load, setup, teardown),
   };

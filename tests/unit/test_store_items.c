@@ -406,7 +406,8 @@ static void test_migration_fills(void **state) {
   sqlite3 *db;
   assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
   assert_int_equal(sqlite3_exec(db,
-                                "DROP TABLE feed_withheld; ALTER TABLE pattern_events DROP COLUMN origins;"
+                                "DROP TABLE pattern_tests;"
+                                " DROP TABLE feed_withheld; ALTER TABLE pattern_events DROP COLUMN origins;"
                                 " DROP TABLE published_retired; DROP TABLE successions;"
                                 " DROP TABLE vouches_asked; DROP INDEX vouches_by_subject; DROP TABLE vouches;"
                                 " ALTER TABLE forks DROP COLUMN published_seq; ALTER TABLE forks DROP COLUMN report_seq;"
