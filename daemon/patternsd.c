@@ -907,7 +907,7 @@ struct hls_pd_load {
    * copy_refused), the week before which saved tests were taken
    * (INT32_MIN: none), and the copy of this load's (save: NULL if the
    * same as the one held, or none). */
-  bool copy_refused;
+  int copy_rc; /* hls_patterns_restore's, or the store's reading it (0: taken, or none) */
   struct hls_why copy_why;
   int32_t taken_before;
   uint8_t *save;
@@ -1133,14 +1133,13 @@ static int load_saved_tests(struct hls_pd_load *job) {
   size_t len;
   int rc = hls_patstore_snapshot_saved_tests(job->snap, &buf, &len, &job->copy_why);
   if (rc != 0 || buf == NULL) {
-    job->copy_refused = rc != 0;
+    job->copy_rc = rc;
     return rc == HLS_ENOMEM ? rc : 0;
   }
   rc = hls_patterns_restore(job->feed.pt, buf, len, &job->copy_why);
   free(buf);
-  if (rc == 0) return 0;
-  job->copy_refused = true;
-  if (rc == HLS_ESTATE) return 0; /* another version or parameters: nothing taken */
+  job->copy_rc = rc;
+  if (rc == 0 || rc == HLS_ESTATE) return 0; /* ESTATE: another version or parameters, nothing taken */
   /* The engine may hold some of the copy: a new one. */
   hls_patterns_free(job->feed.pt);
   job->feed.pt = NULL;
@@ -1206,10 +1205,11 @@ static void load_work(uv_work_t *w) {
   if (rc == 0 && job->late_weeks > 0 && job->feed.latest_week != NO_WEEK &&
       hls_patterns_freeze(job->feed.pt, job->feed.latest_week - job->late_weeks) != 0)
     job->freeze_failed = true;
-  job->taken_before = hls_patterns_restore_end(job->feed.pt);
+  /* (no engine: out of memory replacing one that refused a copy) */
+  if (job->feed.pt != NULL) job->taken_before = hls_patterns_restore_end(job->feed.pt);
   /* A new copy unless every frozen week was taken from the one held. Out
    * of memory, none: the next freeze on the loop saves one. */
-  int32_t frozen = hls_patterns_frozen_before(job->feed.pt);
+  int32_t frozen = job->feed.pt != NULL ? hls_patterns_frozen_before(job->feed.pt) : INT32_MIN;
   if (rc == 0 && frozen != INT32_MIN && job->taken_before != frozen &&
       hls_patterns_save(job->feed.pt, &job->save, &job->save_len) != 0)
     job->save = NULL;
@@ -1286,7 +1286,11 @@ static void load_done(uv_work_t *w, int status) {
       }
     }
     pd->n_refs = 0;
-    if (job->copy_refused)
+    /* a copy of another version or other parameters is expected after
+     * an upgrade or a change of [patterns]; any other is damage */
+    if (job->copy_rc == HLS_ESTATE)
+      hls_log_info("patterns_saved_tests_unused", "detail=\"%s\" action=computing_them", job->copy_why.text);
+    else if (job->copy_rc != 0)
       hls_log_warn("patterns_saved_tests_refused", "detail=\"%s\" action=computing_them", job->copy_why.text);
     uint64_t t0 = uv_hrtime();
     rc = hls_patterns_update(pd->pt, NULL, NULL);

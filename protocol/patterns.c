@@ -292,12 +292,16 @@ static bool mark_window(struct hls_patterns *pt, struct window *w) {
   return true;
 }
 
-int hls_pat__mark_from(struct hls_patterns *pt, int32_t week) {
-  if (pt->have_weeks && !mark_all_themes_at(pt, week)) return HLS_ENOMEM;
+int hls_pat__mark_windows_from(struct hls_patterns *pt, int32_t week) {
   int32_t W = pt->prm.together_weeks;
   for (struct window *w = pt->windows; w != NULL; w = w->hh.next)
     if ((int64_t)w->k * W + W - 1 >= week && !mark_window(pt, w)) return HLS_ENOMEM;
   return 0;
+}
+
+int hls_pat__mark_from(struct hls_patterns *pt, int32_t week) {
+  if (pt->have_weeks && !mark_all_themes_at(pt, week)) return HLS_ENOMEM;
+  return hls_pat__mark_windows_from(pt, week);
 }
 
 /* Together patterns count the stories of their window: they are emitted

@@ -323,8 +323,9 @@ int hls_patterns_freeze(struct hls_patterns *pt, int32_t week) HLS_WARN_UNUSED;
  * instead of computed, up to the first week that differs; from there on
  * they are computed. A fact of a week already checked undoes that from
  * its week (its tests are computed again). The result is the same, to
- * the bit, as an engine given the same facts without a copy. 0 or
- * HLS_ENOMEM. hls_patterns_restore_end drops what is left of the copy
+ * the bit, as an engine given the same facts without a copy that numbers
+ * places and themes as the copy does (some sums run in place order). 0
+ * or HLS_ENOMEM. hls_patterns_restore_end drops what is left of the copy
  * (call it once the load is done) and returns the week before which saved
  * tests were taken (INT32_MIN: none). */
 int hls_patterns_save(const struct hls_patterns *pt, uint8_t **out, size_t *len) HLS_WARN_UNUSED;
@@ -390,6 +391,10 @@ struct hls_pat_stats {
   size_t places, themes, digests, stories, patterns;
   size_t cells;          /* (place, week, theme) cells held in memory */
   int32_t frozen_before; /* hls_patterns_frozen_before */
+  /* Tests taken from a saved copy (hls_patterns_restore) instead of
+   * computed, since the engine was made: a theme's week (each time it is
+   * taken), a window. */
+  size_t weeks_taken, windows_taken;
   size_t by_signal[HLS_PAT_SIGNAL_COUNT];
 };
 void hls_patterns_stats(const struct hls_patterns *pt, struct hls_pat_stats *out);

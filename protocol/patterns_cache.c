@@ -79,7 +79,8 @@ struct rplace {
 };
 
 struct restore {
-  int32_t gmin, before; /* saved tests are of weeks [gmin, before) */
+  int32_t gmin, before; /* saved tests are taken of weeks [gmin, before) (cut lowers before) */
+  size_t weeks;         /* the weeks saved: their tables' length */
   int32_t verified;     /* the facts of weeks [gmin, verified) were checked */
   size_t n_regions, n_places, n_themes, n_windows;
   struct rplace *places;
@@ -90,7 +91,7 @@ struct restore {
 
 void hls_pat__restore_free(struct restore *rs) {
   if (rs == NULL) return;
-  size_t weeks = (size_t)(rs->before - rs->gmin);
+  size_t weeks = rs->weeks;
   for (size_t i = 0; i < rs->n_themes; i++) {
     struct rtheme *t = &rs->themes[i];
     if (t->mem != NULL)
@@ -482,7 +483,7 @@ static int read_copy(struct hls_patterns *pt, struct rbuf *r, struct restore *rs
   rs->before = get_i32(r);
   if (r->bad || rs->before <= rs->gmin || (int64_t)rs->before - rs->gmin > HLS_PAT_MAX_SPAN_WEEKS)
     return BAD(why, "weeks out of range");
-  size_t weeks = (size_t)(rs->before - rs->gmin);
+  size_t weeks = (size_t)((int64_t)rs->before - rs->gmin);
   rs->verified = rs->gmin;
   /* regions: 0 is "" (places without one), then each by name */
   rs->n_regions = get_count(r, 4, UINT32_MAX);
@@ -509,13 +510,16 @@ static int read_copy(struct hls_patterns *pt, struct rbuf *r, struct restore *rs
     p->has_week = get_u8(r) != 0;
     p->first_week = get_i32(r);
     p->region_ix = get_u32(r);
-    if (r->bad || p->region_ix >= rs->n_regions) return BAD(why, "place %zu: damaged", i);
+    /* a place's history starts at its first digest: in the weeks held */
+    if (r->bad || p->region_ix >= rs->n_regions || (p->has_week && p->first_week < rs->gmin))
+      return BAD(why, "place %zu: damaged", i);
     struct place *pl = hls_pat__place_get(pt, origin);
     if (pl == NULL) return HLS_ENOMEM;
     if (pl->ix != i) return BAD(why, "place %zu: there twice", i);
   }
   if (r->n / 8 < weeks) return BAD(why, "cut short in its weeks");
   if ((rs->fp = malloc(weeks * sizeof *rs->fp)) == NULL) return HLS_ENOMEM;
+  rs->weeks = weeks;
   for (size_t i = 0; i < weeks; i++) rs->fp[i] = get_u64(r);
   int rc = read_themes(pt, r, rs, weeks, why);
   if (rc == 0) rc = read_windows(pt, r, rs, why);
@@ -596,6 +600,13 @@ int32_t hls_patterns_restore_end(struct hls_patterns *pt) {
   int32_t b = hls_pat__restored_before(pt);
   hls_pat__restore_free(pt->rs);
   pt->rs = NULL;
+  /* A window taken keeps the places of its pairs in a together pattern
+   * only, final while it is frozen: one the engine did not freeze (it
+   * freezes fewer weeks than the copy's engine did) is computed again at
+   * the next update, as a later fact may start a pattern through it. The
+   * themes' saved tests are whole. */
+  int32_t frozen = pt->frozen ? pt->freeze_week : INT32_MIN;
+  if (b != INT32_MIN && b > frozen) (void)hls_pat__mark_windows_from(pt, frozen);
   return b;
 }
 
@@ -623,6 +634,7 @@ int hls_pat__restore_theme(struct hls_patterns *pt, struct theme *t, int32_t fro
       memcpy(t->mem[k], rt->mem[k], bytes);
     }
   }
+  t->taken += (size_t)(end - from);
   *upto = end;
   return 0;
 }
@@ -663,6 +675,7 @@ int hls_pat__restore_window(struct hls_patterns *pt, struct window *w, bool *tak
   }
   free(places);
   w->n_tests = nt, w->n_pk = nk, w->n_found = nf;
+  pt->windows_taken++;
   *taken = true;
   return 0;
 }

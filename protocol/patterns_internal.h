@@ -84,6 +84,7 @@ struct theme {
   float *sc1, *sc2;  /* [week][unit]: the statistic and its expectation */
   uint8_t *back;     /* [week][unit]: weeks its test looked back, less one */
   uint32_t **mem;    /* [week][unit]: its places (count first) when p <= keep_p */
+  size_t taken;      /* weeks of its tests taken from a saved copy (hls_patterns_restore), ever */
   int32_t test_from; /* tests from this week on need computing; INT32_MAX: none */
   int32_t test_last; /* the last week whose data changed; INT32_MAX: tests to the end */
   uint64_t first_sig; /* of its places' first reports, as last computed; 0: none */
@@ -228,6 +229,7 @@ struct hls_patterns {
   uint64_t *frozen_fp;
   size_t n_frozen_fp;
   struct restore *rs; /* hls_patterns_restore's tests, while the load checks and takes them */
+  size_t windows_taken; /* windows whose tests were taken from a saved copy, ever */
   bool (*stop)(void *ctx); /* hls_patterns_set_stop */
   void *stop_ctx;
   /* scratch */
@@ -319,6 +321,8 @@ struct theme *hls_pat__theme_get(struct hls_patterns *pt, const char *name, int 
 /* Every test from week on needs computing: every theme's, and those of
  * the windows with a week from there on. 0 or HLS_ENOMEM. */
 int hls_pat__mark_from(struct hls_patterns *pt, int32_t week);
+/* Those of the windows with a week from week on. */
+int hls_pat__mark_windows_from(struct hls_patterns *pt, int32_t week);
 
 /* --- computing (patterns_emit.c) -------------------------------------------------------- */
 

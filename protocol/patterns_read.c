@@ -137,8 +137,11 @@ void hls_patterns_stats(const struct hls_patterns *pt, struct hls_pat_stats *out
   out->digests = pt->n_digests;
   out->stories = HASH_COUNT(pt->stories);
   out->patterns = HASH_COUNT(pt->pats);
-  for (size_t i = 0; i < pt->n_themes; i++)
+  for (size_t i = 0; i < pt->n_themes; i++) {
     for (const struct bucket *b = pt->themes[i]->weeks; b != NULL; b = b->hh.next) out->cells += b->n;
+    out->weeks_taken += pt->themes[i]->taken;
+  }
+  out->windows_taken = pt->windows_taken;
   out->frozen_before = pt->frozen ? pt->freeze_week : INT32_MIN;
   for (const struct pat *p = pt->pats; p != NULL; p = p->hh.next) out->by_signal[p->p.signal]++;
 }

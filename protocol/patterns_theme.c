@@ -148,10 +148,9 @@ void hls_pat__theme_tests_free(struct theme *t) {
 }
 
 /* Size theme t's stored tests for L weeks of units; a change of units
- * (a new region) starts them again. The weeks it adds take the saved
- * tests restored for them (hls_patterns_restore), if any. Lowers *from to
- * the first week index that must be computed at least. */
-static int theme_tests_size(struct hls_patterns *pt, struct theme *t, size_t L, size_t units, int32_t *from) {
+ * (a new region) starts them again. Lowers *from to the first week index
+ * that must be computed at least. */
+static int theme_tests_size(struct theme *t, size_t L, size_t units, int32_t *from) {
   if (t->pv_units != units || L < t->pv_len) {
     hls_pat__theme_tests_free(t);
     *from = 0;
@@ -177,15 +176,7 @@ static int theme_tests_size(struct hls_patterns *pt, struct theme *t, size_t L, 
     for (size_t k = old * units; k < cells; k++) mem[k] = NULL, pv[k] = NAN;
     t->pv_len = L;
     t->pv_units = units;
-    int32_t upto;
-    int rc = hls_pat__restore_theme(pt, t, (int32_t)old, (int32_t)L, &upto);
-    if (rc != 0) {
-      /* the weeks added are added again next time */
-      for (size_t k = old * units; k < cells; k++) free(mem[k]), mem[k] = NULL;
-      t->pv_len = old;
-      return rc;
-    }
-    if (*from > upto) *from = upto;
+    if (*from > (int32_t)old) *from = (int32_t)old;
   }
   return 0;
 }
@@ -330,17 +321,22 @@ int hls_pat__theme_tests(struct hls_patterns *pt, struct tcomp *c, struct theme 
   /* The tests of frozen weeks are final (hls_patterns_freeze): their
    * cells are no longer all held. */
   if (pt->frozen && from < pt->freeze_week - pt->gmin) from = pt->freeze_week - pt->gmin;
-  /* So are those of weeks restored from a saved copy (hls_patterns_restore). */
-  int32_t restored = hls_pat__restored_before(pt);
-  if (restored != INT32_MIN && from < restored - pt->gmin) from = restored - pt->gmin;
   int32_t asked = from;
   bool remade = t->pv != NULL && (t->pv_units != units || L < t->pv_len);
   /* Frozen weeks' tables are never made anew: a new region is refused
    * once weeks are frozen, and one met before was given to every theme
    * (hls_patterns_place marks them all). */
   if (remade && pt->frozen) return HLS_EINTERNAL;
-  int rc = theme_tests_size(pt, t, L, units, &from);
+  int rc = theme_tests_size(t, L, units, &from);
   if (rc != 0) return rc;
+  /* The weeks a saved copy's tests are taken for (hls_patterns_restore)
+   * take them, whatever was computed there before (with some facts of
+   * the week not given yet), unless the copy does not fit the table. */
+  if (hls_pat__restored_before(pt) != INT32_MIN) {
+    int32_t upto;
+    if ((rc = hls_pat__restore_theme(pt, t, from, (int32_t)L, &upto)) != 0) return rc;
+    from = upto;
+  }
   /* Computed again from the start (a table made anew: a new region; a
    * theme's first computation), or from weeks not computed yet: to the
    * end, whatever week changed. */

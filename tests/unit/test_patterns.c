@@ -3129,6 +3129,12 @@ static void saved_tests(const struct hls_pat_params *prm) {
   load_like_hlsd(&w, b);
   assert_int_equal(hls_patterns_restore_end(b), frozen);
   assert_same_tests(a, b);
+  /* every theme's frozen weeks taken, once, and the frozen windows */
+  struct hls_pat_stats st;
+  hls_patterns_stats(b, &st);
+  assert_int_equal(st.weeks_taken, st.themes * (size_t)(frozen - BASE));
+  int32_t W = prm != NULL ? prm->together_weeks : 8;
+  assert_true(st.windows_taken >= (size_t)((frozen - BASE) / W));
   assert_int_equal(hls_patterns_save(b, &again, &len2), 0);
   assert_int_equal(len2, len);
   assert_memory_equal(again, copy, len);
@@ -3184,6 +3190,62 @@ static void saved_tests(const struct hls_pat_params *prm) {
   assert_int_equal(hls_patterns_restore_end(d), BASE + 20);
   assert_same_tests(plain, d);
   engine_free(d);
+
+  /* a week checked before all its facts were given (the API allows it):
+   * its tests are taken once they are */
+  struct hls_patterns *e = new_engine(prm);
+  d = new_engine(prm);
+  for (int k = 0; k < 2; k++) {
+    struct hls_patterns *pt = k ? d : e;
+    if (k) assert_int_equal(hls_patterns_restore(pt, copy, len, NULL), 0);
+    world_names(&w, pt);
+    for (int wk = 0; wk < 24; wk++) {
+      world_feed(&w, pt, wk, wk);
+      restore_extra(&w, pt, wk);
+    }
+    for (int l = 1; l <= 20; l++) world_give(&w, pt, l, 24);
+    assert_int_equal(hls_patterns_restore_check(pt, BASE + 24), 0);
+    assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
+    for (int l = 21; l <= w.places; l++) world_give(&w, pt, l, 24);
+    for (int wk = 25; wk < w.weeks; wk++) {
+      world_feed(&w, pt, wk, wk);
+      restore_extra(&w, pt, wk);
+    }
+    assert_int_equal(hls_patterns_restore_check(pt, INT32_MAX), 0);
+    assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
+    assert_int_equal(hls_patterns_freeze(pt, frozen), 0);
+  }
+  assert_int_equal(hls_patterns_restore_end(d), frozen);
+  assert_same_tests(e, d);
+  engine_free(d);
+
+  /* a digest of the week before the first, after weeks were taken:
+   * nothing is taken from there (and the copy is freed whole) */
+  d = new_engine(prm);
+  assert_int_equal(hls_patterns_restore(d, copy, len, NULL), 0);
+  struct hls_patterns *f = new_engine(prm);
+  for (int k = 0; k < 2; k++) {
+    struct hls_patterns *pt = k ? d : f;
+    world_names(&w, pt);
+    for (int wk = 0; wk < 32; wk++) {
+      world_feed(&w, pt, wk, wk);
+      restore_extra(&w, pt, wk);
+    }
+    assert_int_equal(hls_patterns_restore_check(pt, BASE + 32), 0);
+    assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
+    give(pt, 2, 5, BASE - 1, &w.method, 0, NULL);
+    for (int wk = 32; wk < w.weeks; wk++) {
+      world_feed(&w, pt, wk, wk);
+      restore_extra(&w, pt, wk);
+    }
+    assert_int_equal(hls_patterns_restore_check(pt, INT32_MAX), 0);
+    assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
+  }
+  assert_int_equal(hls_patterns_restore_end(d), INT32_MIN);
+  assert_same_tests(f, d);
+  engine_free(f);
+  engine_free(d);
+  engine_free(e);
   engine_free(plain);
   engine_free(a);
   free(copy);
