@@ -474,8 +474,8 @@ static int read_copy(struct hls_patterns *pt, struct rbuf *r, struct restore *rs
   if (r->bad) return BAD(why, "cut short");
   bool same = np == HLS_PAT_PARAM_COUNT;
   for (size_t i = 0; i < np; i++) {
-    double v = get_f64(r);
-    if (same && memcmp(&v, &(double){hls_pat_param_get(&pt->prm, (int)i)}, sizeof v) != 0) same = false;
+    double v = get_f64(r), mine = same ? hls_pat_param_get(&pt->prm, (int)i) : 0;
+    if (same && memcmp(&v, &mine, sizeof v) != 0) same = false;
   }
   if (r->bad) return BAD(why, "cut short");
   if (!same) return hls_why_set(why, HLS_ESTATE, "patterns: saved tests: of other [patterns] parameters");
@@ -590,7 +590,7 @@ int hls_patterns_restore_check(struct hls_patterns *pt, int32_t week) {
     int rc = hls_pat__restore_cut(pt, bad);
     if (rc != 0) return rc;
     if (bad < rs->before) rs->before = bad;
-    if (bad < to) to = bad;
+    to = bad;
   }
   if (to > rs->verified) rs->verified = to;
   return 0;
