@@ -111,7 +111,7 @@ int32_t hls_pat__restored_before(const struct hls_patterns *pt) {
   const struct restore *rs = pt->rs;
   /* the saved tests are of these weeks and regions (the check cuts them
    * off otherwise; the facts that move them cut them off first) */
-  if (rs == NULL || !pt->have_weeks || pt->gmin != rs->gmin || pt->n_regions != rs->n_regions) return INT32_MIN;
+  if (rs == NULL || !pt->have_weeks || pt->gmin != rs->gmin || pt->n_regions < rs->n_regions) return INT32_MIN;
   int32_t b = rs->before < rs->verified ? rs->before : rs->verified;
   return b > rs->gmin ? b : INT32_MIN;
 }
@@ -565,7 +565,9 @@ int hls_pat__restore_cut(struct hls_patterns *pt, int32_t week) {
 int hls_patterns_restore_check(struct hls_patterns *pt, int32_t week) {
   struct restore *rs = pt->rs;
   if (rs == NULL || !pt->have_weeks) return 0;
-  if (pt->gmin != rs->gmin || pt->n_regions != rs->n_regions) return hls_pat__restore_cut(pt, INT32_MIN);
+  /* Regions met since come after the copy's (places of weeks taken are
+   * in the copy's, below): their tests in the weeks taken are none. */
+  if (pt->gmin != rs->gmin || pt->n_regions < rs->n_regions) return hls_pat__restore_cut(pt, INT32_MIN);
   int32_t to = week < rs->before ? week : rs->before;
   if (to <= rs->verified) return 0;
   /* The places whose history starts before to: the same first weeks and
@@ -619,21 +621,26 @@ int hls_pat__restore_theme(struct hls_patterns *pt, struct theme *t, int32_t fro
   if (end > to) end = to;
   if (from >= end) return 0;
   const struct rtheme *rt = t->ix < rs->n_themes ? &rs->themes[t->ix] : NULL;
-  if (rt != NULL && rt->units != 0 && rt->units != t->pv_units) return 0; /* computed */
-  for (size_t k = (size_t)from * t->pv_units; k < (size_t)end * t->pv_units; k++) {
-    free(t->mem[k]);
-    t->mem[k] = NULL;
-    if (rt == NULL || rt->units == 0) {
-      t->pv[k] = NAN, t->sc1[k] = t->sc2[k] = 0, t->back[k] = 0;
-      continue;
+  /* the units of regions met since the copy (after its own) were not
+   * tested in those weeks: none of their places had started */
+  size_t su = rt != NULL ? rt->units : 0, tu = t->pv_units;
+  if (su > tu) return 0; /* computed */
+  for (size_t i = (size_t)from; i < (size_t)end; i++)
+    for (size_t u = 0; u < tu; u++) {
+      size_t k = i * tu + u, q = i * su + u;
+      free(t->mem[k]);
+      t->mem[k] = NULL;
+      if (u >= su) {
+        t->pv[k] = NAN, t->sc1[k] = t->sc2[k] = 0, t->back[k] = 0;
+        continue;
+      }
+      t->pv[k] = rt->pv[q], t->sc1[k] = rt->sc1[q], t->sc2[k] = rt->sc2[q], t->back[k] = rt->back[q];
+      if (rt->mem[q] != NULL) {
+        size_t bytes = (rt->mem[q][0] + 1) * sizeof *rt->mem[q];
+        if ((t->mem[k] = malloc(bytes)) == NULL) return HLS_ENOMEM;
+        memcpy(t->mem[k], rt->mem[q], bytes);
+      }
     }
-    t->pv[k] = rt->pv[k], t->sc1[k] = rt->sc1[k], t->sc2[k] = rt->sc2[k], t->back[k] = rt->back[k];
-    if (rt->mem[k] != NULL) {
-      size_t bytes = (rt->mem[k][0] + 1) * sizeof *rt->mem[k];
-      if ((t->mem[k] = malloc(bytes)) == NULL) return HLS_ENOMEM;
-      memcpy(t->mem[k], rt->mem[k], bytes);
-    }
-  }
   t->taken += (size_t)(end - from);
   *upto = end;
   return 0;

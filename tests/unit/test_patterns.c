@@ -3061,8 +3061,9 @@ static void test_freeze_changes_nothing(void **state) {
 /* The facts the engines of test_saved_tests get beyond the world's, at
  * week wk: a correction (week 10), an erasure (week 12), stories; and with
  * differ, a correction of week 20 that the saved copy did not see. */
-static bool restore_differ;
+static bool restore_differ, restore_new_region;
 static void restore_extra(const struct world *w, struct hls_patterns *pt, int wk) {
+  if (restore_new_region && wk >= w->weeks - 3) world_give(w, pt, 41, wk);
   static const struct spec more = {"bg-rare", HLS_KIND_PROBLEM, ORG, 4, 0};
   if (wk == 10) world_give_extra(w, pt, 5, 10, world_seq(10) + 1, NULL, 1, &more);
   if (wk == 12) {
@@ -3080,6 +3081,7 @@ static void restore_extra(const struct world *w, struct hls_patterns *pt, int wk
 static void load_like_hlsd(const struct world *w, struct hls_patterns *pt) {
   int32_t last = BASE + w->weeks - 1 - FREEZE_LAG;
   world_names(w, pt);
+  if (restore_new_region) name_place(pt, 41, "Place 41", "Islands");
   for (int from = 0;; from += 16) {
     int to = from + 15 < w->weeks - 1 ? from + 15 : w->weeks - 1;
     for (int wk = from; wk <= to; wk++) {
@@ -3140,6 +3142,22 @@ static void saved_tests(const struct hls_pat_params *prm) {
   assert_memory_equal(again, copy, len);
   free(again);
   engine_free(b);
+
+  /* a place in a region the copy did not know, from a week after the
+   * frozen ones: every frozen week still taken */
+  restore_new_region = true;
+  struct hls_patterns *nr = new_engine(prm);
+  load_like_hlsd(&w, nr);
+  b = new_engine(prm);
+  assert_int_equal(hls_patterns_restore(b, copy, len, NULL), 0);
+  load_like_hlsd(&w, b);
+  assert_int_equal(hls_patterns_restore_end(b), frozen);
+  assert_same_tests(nr, b);
+  hls_patterns_stats(b, &st);
+  assert_int_equal(st.weeks_taken, st.themes * (size_t)(frozen - BASE));
+  engine_free(b);
+  engine_free(nr);
+  restore_new_region = false;
 
   /* week 20 corrected since: taken before it, computed from it on */
   restore_differ = true;
