@@ -150,7 +150,7 @@ void hls_patterns_free(struct hls_patterns *pt) {
   free(pt->regions);
   free(pt->cutoff);
   free(pt->tcutoff);
-  free(pt->frozen_fp);
+  free(pt->wfp);
   hls_pat__restore_free(pt->rs);
   free(pt);
 }
@@ -373,7 +373,23 @@ int hls_patterns_place(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
 
 /* --- facts ------------------------------------------------------------------------------ */
 
+/* Make pt->wfp cover the weeks held once week is: gmin moving earlier
+ * shifts it. Before any change, so that a failure changes nothing. */
+static bool wfp_cover(struct hls_patterns *pt, int32_t week) {
+  int32_t lo = pt->have_weeks && pt->gmin < week ? pt->gmin : week;
+  int32_t hi = pt->have_weeks && pt->gmax > week ? pt->gmax : week;
+  size_t n = (size_t)((int64_t)hi - lo + 1), was = pt->have_weeks ? (size_t)(pt->gmax - pt->gmin + 1) : 0;
+  if (n == was) return true;
+  if (!GROW(pt->wfp, pt->cap_wfp, n)) return false;
+  size_t shift = pt->have_weeks ? (size_t)(pt->gmin - lo) : 0;
+  if (shift > 0) memmove(pt->wfp + shift, pt->wfp, was * sizeof *pt->wfp);
+  memset(pt->wfp, 0, shift * sizeof *pt->wfp);
+  memset(pt->wfp + shift + was, 0, (n - shift - was) * sizeof *pt->wfp);
+  return true;
+}
+
 static bool week_seen(struct hls_patterns *pt, int32_t week) {
+  if (!wfp_cover(pt, week)) return false;
   if (!pt->have_weeks) {
     pt->have_weeks = true;
     pt->gmin = pt->gmax = week;
@@ -546,18 +562,6 @@ static uint64_t unit_fp(uint32_t place, int32_t week, uint64_t seq, const struct
   return h;
 }
 
-int hls_pat__week_fps(const struct hls_patterns *pt, int32_t from, int32_t to, uint64_t **out) {
-  size_t n = to > from ? (size_t)(to - from) : 0;
-  uint64_t *fp = calloc(n ? n : 1, sizeof *fp);
-  if (fp == NULL) return HLS_ENOMEM;
-  /* An erased digest's unit counts as none: it has no cells, and the
-   * store's next load does not see it (its place's first week, which it
-   * may have set, is checked on its own). */
-  for (const struct unit *u = pt->units; u != NULL; u = u->hh.next)
-    if (u->week >= from && u->week < to && !u->erased) fp[u->week - from] += u->fp;
-  *out = fp;
-  return 0;
-}
 
 int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYTES], uint64_t seq,
                         const struct hls_digest *d) {
@@ -674,6 +678,8 @@ int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BY
     pl->has_week = true;
   } else {
     (void)unit_unlink(pt, u);
+    if (!u->erased) pt->wfp[week - pt->gmin] -= u->fp;
+    u->fp = 0; /* counted again below, once linked */
   }
   u->seq = seq;
   u->erased = false;
@@ -699,6 +705,7 @@ int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BY
   }
   bool linked = unit_link(pt, u, cells);
   u->fp = unit_fp(pl->ix, week, seq, cells, linked ? n : 0);
+  pt->wfp[week - pt->gmin] += u->fp;
   free(cells);
   return linked ? 0 : HLS_ENOMEM;
 }
@@ -784,10 +791,12 @@ int hls_patterns_erase(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYT
   uint64_t ukey = (uint64_t)pl->ix << 32 | (uint32_t)ds->week;
   struct unit *u;
   HASH_FIND(hh, pt->units, &ukey, sizeof ukey, u);
-  if (u == NULL || u->seq != seq) return 0; /* an older version: already out */
+  if (u == NULL || u->seq != seq || u->erased) return 0; /* an older version, or erased: already out */
   if (hls_pat__restore_cut(pt, ds->week) != 0) return HLS_ENOMEM;
   if (!unit_unlink(pt, u)) return HLS_ENOMEM;
   u->erased = true;
+  pt->wfp[ds->week - pt->gmin] -= u->fp; /* an erased digest counts as none */
+  u->fp = 0;
   return 0;
 }
 
@@ -930,15 +939,6 @@ int hls_patterns_freeze(struct hls_patterns *pt, int32_t week) {
   /* All that is allocated first: what follows does not fail. */
   for (size_t i = 0; i < pt->n_themes; i++)
     if (!theme_frozen_first_size(pt, pt->themes[i])) return HLS_ENOMEM;
-  /* The facts of the weeks frozen now, while their units are all held. */
-  int32_t fp_from = pt->frozen ? pt->freeze_week : pt->gmin;
-  uint64_t *fps, *all = realloc(pt->frozen_fp, (size_t)(week - pt->gmin) * sizeof *all);
-  if (all == NULL) return HLS_ENOMEM;
-  pt->frozen_fp = all;
-  if (hls_pat__week_fps(pt, fp_from, week, &fps) != 0) return HLS_ENOMEM;
-  memcpy(all + (fp_from - pt->gmin), fps, (size_t)(week - fp_from) * sizeof *fps);
-  free(fps);
-  pt->n_frozen_fp = (size_t)(week - pt->gmin);
   for (size_t i = 0; i < pt->n_themes; i++) {
     struct theme *t = pt->themes[i];
     theme_freeze(pt, t, theme_keep_from(pt, t, week, win_open, cells));

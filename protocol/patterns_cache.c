@@ -118,19 +118,15 @@ int32_t hls_pat__restored_before(const struct hls_patterns *pt) {
 
 /* --- writing ------------------------------------------------------------------------------ */
 
+/* A copy is written twice: counted (p NULL), then into a buffer of that
+ * size (a partner's copy is tens of MB: no room kept for growth). */
 struct wbuf {
   uint8_t *p;
-  size_t n, cap;
-  bool oom;
+  size_t n;
 };
 
 static void put(struct wbuf *b, const void *v, size_t n) {
-  if (b->oom) return;
-  if (!grow((void **)&b->p, &b->cap, b->n + n, 1)) {
-    b->oom = true;
-    return;
-  }
-  memcpy(b->p + b->n, v, n);
+  if (b->p != NULL) memcpy(b->p + b->n, v, n);
   b->n += n;
 }
 
@@ -162,52 +158,87 @@ static void put_str(struct wbuf *b, const char *s) {
   put(b, s, n);
 }
 
+/* The copy (but its checksum) into b; ws[0..nw): the windows saved, with
+ * in_run of every window's found pairs from ws[0] on. */
+static void write_copy(const struct hls_patterns *pt, struct wbuf *b, struct window *const *ws, size_t nw,
+                       const bool *in_run) {
+  size_t weeks = (size_t)(pt->freeze_week - pt->gmin), units = U_RISING + pt->n_regions;
+  put(b, MAGIC, sizeof MAGIC);
+  put_u32(b, METHOD_VERSION);
+  put_str(b, HLS_VERSION);
+  put_u32(b, HLS_PAT_PARAM_COUNT);
+  for (int i = 0; i < HLS_PAT_PARAM_COUNT; i++) put_f64(b, hls_pat_param_get(&pt->prm, i));
+  put_i32(b, pt->gmin);
+  put_i32(b, pt->freeze_week);
+  put_u32(b, (uint32_t)pt->n_regions);
+  for (size_t i = 0; i < pt->n_regions; i++) put_str(b, pt->regions[i]);
+  put_u32(b, (uint32_t)pt->n_places);
+  for (size_t i = 0; i < pt->n_places; i++) {
+    const struct place *pl = pt->places[i];
+    put(b, pl->origin, HLS_KEY_BYTES);
+    put_u8(b, pl->has_week);
+    put_i32(b, pl->first_week);
+    put_u32(b, pl->region_ix);
+  }
+  for (size_t i = 0; i < weeks; i++) put_u64(b, pt->wfp[i]);
+  put_u32(b, (uint32_t)pt->n_themes);
+  for (size_t i = 0; i < pt->n_themes; i++) {
+    const struct theme *t = pt->themes[i];
+    put_str(b, t->key);
+    put_u32(b, t->pv != NULL ? (uint32_t)units : 0);
+    if (t->pv == NULL) continue;
+    for (size_t k = 0; k < weeks * units; k++) {
+      /* a test not run (NAN) has nothing else set */
+      bool run = !isnan(t->pv[k]);
+      put_f32(b, t->pv[k]);
+      put_f32(b, run ? t->sc1[k] : 0);
+      put_f32(b, run ? t->sc2[k] : 0);
+      put_u8(b, run ? t->back[k] : 0);
+      uint32_t nm = t->mem[k] != NULL ? t->mem[k][0] : 0;
+      put_u32(b, nm);
+      for (uint32_t m = 0; m < nm; m++) put_u32(b, t->mem[k][1 + m]);
+    }
+  }
+  put_u32(b, (uint32_t)nw);
+  for (size_t i = 0, at = 0; i < nw; at += ws[i]->n_found, i++) {
+    const struct window *w = ws[i];
+    put_i32(b, w->k);
+    put_u32(b, (uint32_t)w->n_tests);
+    for (size_t k = 0; k < w->n_tests; k++) put_f32(b, w->tests[k]);
+    put_u32(b, (uint32_t)w->n_pk);
+    for (size_t k = 0; k < w->n_pk; k++) {
+      put_u64(b, w->pk[k]);
+      put_u32(b, w->pc[k]);
+    }
+    put_u32(b, (uint32_t)w->n_found);
+    for (size_t f = 0; f < w->n_found; f++) {
+      const struct pfound *pf = &w->found[f];
+      put_u64(b, pf->key);
+      put_u32(b, pf->a);
+      put_u32(b, pf->b);
+      put_f64(b, pf->p);
+      put_f64(b, pf->p_hold);
+      put_f64(b, pf->o);
+      put_f64(b, pf->e);
+      size_t np = in_run[at + f] ? pf->n_places : 0;
+      put_u32(b, (uint32_t)np);
+      for (size_t q = 0; q < np; q++) {
+        const struct ptab *tb = &pf->places[q];
+        put_u32(b, tb->place);
+        put(b, tb->w, 2), put(b, tb->a, 2), put(b, tb->b, 2), put(b, tb->ab, 2);
+      }
+    }
+  }
+}
+
 int hls_patterns_save(const struct hls_patterns *pt, uint8_t **out, size_t *len) {
   *out = NULL;
   *len = 0;
   if (!pt->frozen || hls_patterns_dirty(pt) || !pt->have_weeks) return HLS_ESTATE;
   size_t weeks = (size_t)(pt->freeze_week - pt->gmin), units = U_RISING + pt->n_regions;
-  if (pt->n_frozen_fp != weeks) return HLS_ESTATE;
   for (size_t i = 0; i < pt->n_themes; i++) {
     const struct theme *t = pt->themes[i];
     if (t->pv != NULL && (t->pv_units != units || t->pv_len < weeks)) return HLS_ESTATE;
-  }
-  struct wbuf b = {0};
-  put(&b, MAGIC, sizeof MAGIC);
-  put_u32(&b, METHOD_VERSION);
-  put_str(&b, HLS_VERSION);
-  put_u32(&b, HLS_PAT_PARAM_COUNT);
-  for (int i = 0; i < HLS_PAT_PARAM_COUNT; i++) put_f64(&b, hls_pat_param_get(&pt->prm, i));
-  put_i32(&b, pt->gmin);
-  put_i32(&b, pt->freeze_week);
-  put_u32(&b, (uint32_t)pt->n_regions);
-  for (size_t i = 0; i < pt->n_regions; i++) put_str(&b, pt->regions[i]);
-  put_u32(&b, (uint32_t)pt->n_places);
-  for (size_t i = 0; i < pt->n_places; i++) {
-    const struct place *pl = pt->places[i];
-    put(&b, pl->origin, HLS_KEY_BYTES);
-    put_u8(&b, pl->has_week);
-    put_i32(&b, pl->first_week);
-    put_u32(&b, pl->region_ix);
-  }
-  for (size_t i = 0; i < weeks; i++) put_u64(&b, pt->frozen_fp[i]);
-  put_u32(&b, (uint32_t)pt->n_themes);
-  for (size_t i = 0; i < pt->n_themes; i++) {
-    const struct theme *t = pt->themes[i];
-    put_str(&b, t->key);
-    put_u32(&b, t->pv != NULL ? (uint32_t)units : 0);
-    if (t->pv == NULL) continue;
-    for (size_t k = 0; k < weeks * units; k++) {
-      /* a test not run (NAN) has nothing else set */
-      bool run = !isnan(t->pv[k]);
-      put_f32(&b, t->pv[k]);
-      put_f32(&b, run ? t->sc1[k] : 0);
-      put_f32(&b, run ? t->sc2[k] : 0);
-      put_u8(&b, run ? t->back[k] : 0);
-      uint32_t nm = t->mem[k] != NULL ? t->mem[k][0] : 0;
-      put_u32(&b, nm);
-      for (uint32_t m = 0; m < nm; m++) put_u32(&b, t->mem[k][1 + m]);
-    }
   }
   /* the windows whose weeks are all frozen, by k (those before them
    * first in ws), with the places of the pairs in a together pattern
@@ -216,59 +247,27 @@ int hls_patterns_save(const struct hls_patterns *pt, uint8_t **out, size_t *len)
   size_t nw = 0, all = HASH_COUNT(pt->windows);
   struct window **ws = malloc((all ? all : 1) * sizeof *ws);
   bool *in_run = NULL;
-  if (ws == NULL) {
-    free(b.p);
-    return HLS_ENOMEM;
-  }
+  if (ws == NULL) return HLS_ENOMEM;
   for (struct window *w = pt->windows; w != NULL; w = w->hh.next) ws[nw++] = w;
   qsort(ws, nw, sizeof *ws, window_k_cmp);
   if (hls_pat__found_in_runs(pt, ws, nw, &in_run) != 0) {
     free(ws);
-    free(b.p);
     return HLS_ENOMEM;
   }
   while (nw > 0 && (int64_t)ws[nw - 1]->k * W + W - 1 >= pt->freeze_week) nw--;
-  put_u32(&b, (uint32_t)nw);
-  for (size_t i = 0, at = 0; i < nw; at += ws[i]->n_found, i++) {
-    const struct window *w = ws[i];
-    put_i32(&b, w->k);
-    put_u32(&b, (uint32_t)w->n_tests);
-    for (size_t k = 0; k < w->n_tests; k++) put_f32(&b, w->tests[k]);
-    put_u32(&b, (uint32_t)w->n_pk);
-    for (size_t k = 0; k < w->n_pk; k++) {
-      put_u64(&b, w->pk[k]);
-      put_u32(&b, w->pc[k]);
-    }
-    put_u32(&b, (uint32_t)w->n_found);
-    for (size_t f = 0; f < w->n_found; f++) {
-      const struct pfound *pf = &w->found[f];
-      put_u64(&b, pf->key);
-      put_u32(&b, pf->a);
-      put_u32(&b, pf->b);
-      put_f64(&b, pf->p);
-      put_f64(&b, pf->p_hold);
-      put_f64(&b, pf->o);
-      put_f64(&b, pf->e);
-      size_t np = in_run[at + f] ? pf->n_places : 0;
-      put_u32(&b, (uint32_t)np);
-      for (size_t q = 0; q < np; q++) {
-        const struct ptab *tb = &pf->places[q];
-        put_u32(&b, tb->place);
-        put(&b, tb->w, 2), put(&b, tb->a, 2), put(&b, tb->b, 2), put(&b, tb->ab, 2);
-      }
-    }
+  struct wbuf b = {0};
+  write_copy(pt, &b, ws, nw, in_run);
+  size_t n = b.n;
+  b = (struct wbuf){.p = malloc(n + SUM_BYTES)};
+  if (b.p != NULL) {
+    write_copy(pt, &b, ws, nw, in_run);
+    crypto_generichash(b.p + n, SUM_BYTES, b.p, n, NULL, 0);
   }
   free(ws);
   free(in_run);
-  uint8_t sum[SUM_BYTES];
-  if (!b.oom) crypto_generichash(sum, sizeof sum, b.p, b.n, NULL, 0);
-  put(&b, sum, sizeof sum);
-  if (b.oom) {
-    free(b.p);
-    return HLS_ENOMEM;
-  }
+  if (b.p == NULL) return HLS_ENOMEM;
   *out = b.p;
-  *len = b.n;
+  *len = n + SUM_BYTES;
   return 0;
 }
 
@@ -583,11 +582,10 @@ int hls_patterns_restore_check(struct hls_patterns *pt, int32_t week) {
     if (now && saved && sp->first_week < at) at = sp->first_week;
     if (at < bad) bad = at;
   }
-  uint64_t *fps;
-  if (hls_pat__week_fps(pt, rs->verified, to, &fps) != 0) return HLS_ENOMEM;
+  /* (the weeks held reach to: to is at most before, and the copy's
+   * weeks before it were held) */
   for (int32_t w = rs->verified; w < to && w < bad; w++)
-    if (fps[w - rs->verified] != rs->fp[w - rs->gmin]) bad = w;
-  free(fps);
+    if (w > pt->gmax || pt->wfp[w - pt->gmin] != rs->fp[w - rs->gmin]) bad = w;
   if (bad < to) {
     int rc = hls_pat__restore_cut(pt, bad);
     if (rc != 0) return rc;

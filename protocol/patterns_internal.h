@@ -223,11 +223,12 @@ struct hls_patterns {
   bool frozen;
   int32_t freeze_week;
   int32_t frozen_units; /* units of weeks before it are given up (or kept for lineage) */
-  /* The facts of each frozen week (the sum of its units' fp), gmin ..
-   * freeze_week - 1, taken as each week is frozen: what a saved copy of
-   * the frozen tests (hls_patterns_save) is checked against. */
-  uint64_t *frozen_fp;
-  size_t n_frozen_fp;
+  /* The facts of each week held, gmin .. gmax: the sum of its units' fp
+   * (an erased digest's counts as none), kept up as facts come (those of
+   * frozen weeks no longer change): what a saved copy of the frozen
+   * tests (hls_patterns_save) is checked against. */
+  uint64_t *wfp;
+  size_t cap_wfp;
   struct restore *rs; /* hls_patterns_restore's tests, while the load checks and takes them */
   size_t windows_taken; /* windows whose tests were taken from a saved copy, ever */
   bool (*stop)(void *ctx); /* hls_patterns_set_stop */
@@ -307,9 +308,6 @@ static inline int32_t tests_reach(const struct hls_pat_params *prm) {
 
 /* --- facts (patterns.c) ----------------------------------------------------------------- */
 
-/* The sum of the fp of the units of weeks [from, to) (to - from entries;
- * weeks of units given up sum to what is left). 0 or HLS_ENOMEM. */
-int hls_pat__week_fps(const struct hls_patterns *pt, int32_t from, int32_t to, uint64_t **out);
 
 bool hls_pat__mark_theme_episodes(struct hls_patterns *pt, struct theme *t);
 struct bucket *hls_pat__bucket_get(struct theme *t, int32_t week, bool create);
