@@ -3075,6 +3075,14 @@ static void restore_extra(const struct world *w, struct hls_patterns *pt, int wk
   if (wk == 40) give_story(pt, 3, 5001, BASE + 40, "Early lessons", "bg-some", "bg-often");
 }
 
+/* Weeks [from, to) of w, each with restore_extra's facts. */
+static void restore_feed(const struct world *w, struct hls_patterns *pt, int from, int to) {
+  for (int wk = from; wk < to; wk++) {
+    world_feed(w, pt, wk, wk);
+    restore_extra(w, pt, wk);
+  }
+}
+
 /* Give w's facts to pt as hlsd's load does: in week order, 16 weeks at a
  * time, each followed by a check of the saved tests (if any), an update
  * and a freeze of the weeks before (the last FREEZE_LAG stay). */
@@ -3084,10 +3092,7 @@ static void load_like_hlsd(const struct world *w, struct hls_patterns *pt) {
   if (restore_new_region) name_place(pt, 41, "Place 41", "Islands");
   for (int from = 0;; from += 16) {
     int to = from + 15 < w->weeks - 1 ? from + 15 : w->weeks - 1;
-    for (int wk = from; wk <= to; wk++) {
-      world_feed(w, pt, wk, wk);
-      restore_extra(w, pt, wk);
-    }
+    restore_feed(w, pt, from, to + 1);
     if (to == w->weeks - 1) break;
     assert_int_equal(hls_patterns_restore_check(pt, BASE + to + 1), 0);
     assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
@@ -3173,10 +3178,7 @@ static void saved_tests(const struct hls_pat_params *prm) {
   d = new_engine(prm);
   assert_int_equal(hls_patterns_restore(d, copy, len, NULL), 0);
   world_names(&w, d);
-  for (int wk = 0; wk < w.weeks; wk++) {
-    world_feed(&w, d, wk, wk);
-    restore_extra(&w, d, wk);
-  }
+  restore_feed(&w, d, 0, w.weeks);
   assert_int_equal(hls_patterns_update(d, NULL, NULL), 0);
   assert_int_equal(hls_patterns_freeze(d, frozen), 0);
   assert_int_equal(hls_patterns_restore_end(d), INT32_MIN);
@@ -3190,18 +3192,12 @@ static void saved_tests(const struct hls_pat_params *prm) {
   assert_int_equal(hls_patterns_restore(d, copy, len, NULL), 0);
   restore_differ = false;
   world_names(&w, d);
-  for (int wk = 0; wk < 32; wk++) {
-    world_feed(&w, d, wk, wk);
-    restore_extra(&w, d, wk);
-  }
+  restore_feed(&w, d, 0, 32);
   assert_int_equal(hls_patterns_restore_check(d, BASE + 32), 0);
   assert_int_equal(hls_patterns_update(d, NULL, NULL), 0);
   static const struct spec more = {"bg-rare", HLS_KIND_PROBLEM, ORG, 4, 0};
   world_give_extra(&w, d, 7, 20, world_seq(20) + 1, NULL, 1, &more);
-  for (int wk = 32; wk < w.weeks; wk++) {
-    world_feed(&w, d, wk, wk);
-    restore_extra(&w, d, wk);
-  }
+  restore_feed(&w, d, 32, w.weeks);
   assert_int_equal(hls_patterns_restore_check(d, INT32_MAX), 0);
   assert_int_equal(hls_patterns_update(d, NULL, NULL), 0);
   assert_int_equal(hls_patterns_freeze(d, frozen), 0);
@@ -3217,18 +3213,12 @@ static void saved_tests(const struct hls_pat_params *prm) {
     struct hls_patterns *pt = k ? d : e;
     if (k) assert_int_equal(hls_patterns_restore(pt, copy, len, NULL), 0);
     world_names(&w, pt);
-    for (int wk = 0; wk < 24; wk++) {
-      world_feed(&w, pt, wk, wk);
-      restore_extra(&w, pt, wk);
-    }
+    restore_feed(&w, pt, 0, 24);
     for (int l = 1; l <= 20; l++) world_give(&w, pt, l, 24);
     assert_int_equal(hls_patterns_restore_check(pt, BASE + 24), 0);
     assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
     for (int l = 21; l <= w.places; l++) world_give(&w, pt, l, 24);
-    for (int wk = 25; wk < w.weeks; wk++) {
-      world_feed(&w, pt, wk, wk);
-      restore_extra(&w, pt, wk);
-    }
+    restore_feed(&w, pt, 25, w.weeks);
     assert_int_equal(hls_patterns_restore_check(pt, INT32_MAX), 0);
     assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
     assert_int_equal(hls_patterns_freeze(pt, frozen), 0);
@@ -3245,17 +3235,11 @@ static void saved_tests(const struct hls_pat_params *prm) {
   for (int k = 0; k < 2; k++) {
     struct hls_patterns *pt = k ? d : f;
     world_names(&w, pt);
-    for (int wk = 0; wk < 32; wk++) {
-      world_feed(&w, pt, wk, wk);
-      restore_extra(&w, pt, wk);
-    }
+    restore_feed(&w, pt, 0, 32);
     assert_int_equal(hls_patterns_restore_check(pt, BASE + 32), 0);
     assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
     give(pt, 2, 5, BASE - 1, &w.method, 0, NULL);
-    for (int wk = 32; wk < w.weeks; wk++) {
-      world_feed(&w, pt, wk, wk);
-      restore_extra(&w, pt, wk);
-    }
+    restore_feed(&w, pt, 32, w.weeks);
     assert_int_equal(hls_patterns_restore_check(pt, INT32_MAX), 0);
     assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
   }

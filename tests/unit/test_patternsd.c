@@ -437,6 +437,16 @@ static void test_late_fact_is_built_again(void **state) {
   for (int o = 0; o <= PLACES; o++) chain_free(&c[o]);
 }
 
+/* weekly_places, and a theme taken up late by half the places, and a
+ * jump, so that tests find something. */
+static void weekly_places_taking_up(struct fixture *fx, struct chain *c, int places, int weeks, uint8_t key) {
+  weekly_places(fx, c, places, weeks, key);
+  for (int o = 0; o < places; o += 2) {
+    add_digest(&c[o], "transport", nth_week(weeks - 20 + o));
+    put(fx, &c[o], c[o].n);
+  }
+}
+
 /* With weeks frozen the start-up load reads digests week by week and
  * freezes as it goes: the engine it ends with computed what the load of
  * every item at once computes (every test's result alike), and holds
@@ -445,13 +455,7 @@ static void test_week_ordered_load_is_the_same(void **state) {
   struct fixture *fx = *state;
   enum { PLACES = 8, WEEKS = 112, LATE = 8 };
   struct chain c[PLACES + 1];
-  weekly_places(fx, c, PLACES, WEEKS, 60);
-  /* a theme taken up late by half the places, and a jump, so that tests
-   * find something */
-  for (int o = 0; o < PLACES; o += 2) {
-    add_digest(&c[o], "transport", nth_week(WEEKS - 20 + o));
-    put(fx, &c[o], c[o].n);
-  }
+  weekly_places_taking_up(fx, c, PLACES, WEEKS, 60);
   uint8_t whole[32], by_week[32];
   struct hls_pat_stats sw, sb;
   restart_env(fx, (struct hls_patternsd_env){0});
@@ -500,11 +504,7 @@ static void test_saved_tests_at_restart(void **state) {
   struct fixture *fx = *state;
   enum { PLACES = 8, WEEKS = 112, LATE = 8 };
   struct chain c[PLACES + 1];
-  weekly_places(fx, c, PLACES, WEEKS, 110);
-  for (int o = 0; o < PLACES; o += 2) {
-    add_digest(&c[o], "transport", nth_week(WEEKS - 20 + o));
-    put(fx, &c[o], c[o].n);
-  }
+  weekly_places_taking_up(fx, c, PLACES, WEEKS, 110);
   struct hls_patternsd_env env = {.late_weeks = LATE};
   int32_t frozen = week_of(nth_week(WEEKS - 1)) - LATE;
   uint8_t first[32], again[32];
