@@ -903,8 +903,8 @@ struct hls_pd_load {
   size_t n_order, cap_order;
   int64_t scan_id; /* the rowid of the item the scan is at */
   /* The tests of frozen weeks saved by the last load or freeze
-   * (hls_patterns_restore): why a copy held was not taken (copy_why, if
-   * copy_refused), the week before which saved tests were taken
+   * (hls_patterns_restore): why a copy held was not taken (copy_why,
+   * when copy_rc is not 0), the week before which saved tests were taken
    * (INT32_MIN: none), and the copy of this load's (save: NULL if the
    * same as the one held, or none). */
   int copy_rc; /* hls_patterns_restore's, or the store's reading it (0: taken, or none) */
@@ -1119,12 +1119,6 @@ static int load_scan(void *ctx, const uint8_t origin[32], uint64_t seq, int type
 /* Weeks a freeze of the load waits for: an update each. */
 #define LOAD_FREEZE_WEEKS 16
 
-/* The load when weeks are frozen: digests in week order, an update and a
- * freeze every LOAD_FREEZE_WEEKS weeks, so that the engine never holds
- * much more than it keeps once loaded (weeks before the one being read
- * are whole: a freeze there refuses nothing the load still gives). The
- * result is the engine that one update of every item gives (what
- * hls_patterns_freeze keeps: docs/patterns.md, "Frozen weeks"). */
 /* The tests saved by the last load or freeze, given to the engine before
  * any fact (it then numbers places and themes as the saved engine did). A
  * copy that is refused is logged by the loop; the load goes on without. */
@@ -1150,6 +1144,12 @@ static int load_saved_tests(struct hls_pd_load *job) {
   return rc == HLS_ENOMEM ? rc : 0;
 }
 
+/* The load when weeks are frozen: digests in week order, an update and a
+ * freeze every LOAD_FREEZE_WEEKS weeks, so that the engine never holds
+ * much more than it keeps once loaded (weeks before the one being read
+ * are whole: a freeze there refuses nothing the load still gives). The
+ * result is the engine that one update of every item gives (what
+ * hls_patterns_freeze keeps: docs/patterns.md, "Frozen weeks"). */
 static int load_by_week(struct hls_pd_load *job) {
   int rc = load_saved_tests(job);
   if (rc != 0) return rc;

@@ -562,7 +562,6 @@ static uint64_t unit_fp(uint32_t place, int32_t week, uint64_t seq, const struct
   return h;
 }
 
-
 int hls_patterns_digest(struct hls_patterns *pt, const uint8_t origin[HLS_KEY_BYTES], uint64_t seq,
                         const struct hls_digest *d) {
   int32_t week;

@@ -344,6 +344,8 @@ static void get_str(struct rbuf *r, char *s, size_t max) {
   s[n] = '\0';
 }
 
+static int str_ptr_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
 #define BAD(why_, ...) hls_why_set((why_), HLS_EINVAL, "patterns: saved tests: " __VA_ARGS__)
 
 /* The themes' part of a copy: n themes, each its key (made in the engine
@@ -484,22 +486,28 @@ static int read_copy(struct hls_patterns *pt, struct rbuf *r, struct restore *rs
     return BAD(why, "weeks out of range");
   size_t weeks = (size_t)((int64_t)rs->before - rs->gmin);
   rs->verified = rs->gmin;
-  /* regions: 0 is "" (places without one), then each by name */
+  /* regions: 0 is "" (places without one), then each by name, once */
   rs->n_regions = get_count(r, 4, UINT32_MAX);
   if (r->bad || rs->n_regions == 0) return BAD(why, "no regions");
+  char **rg = realloc(pt->regions, rs->n_regions * sizeof *rg);
+  if (rg == NULL) return HLS_ENOMEM;
+  pt->regions = rg;
   for (size_t i = 0; i < rs->n_regions; i++) {
     char name[HLS_REGION_MAX + 1];
     get_str(r, name, HLS_REGION_MAX);
     if (r->bad || (i == 0) != (name[0] == '\0')) return BAD(why, "region %zu: damaged", i);
-    for (size_t j = 1; j < pt->n_regions; j++)
-      if (strcmp(pt->regions[j], name) == 0) return BAD(why, "region %zu: there twice", i);
     if (i == 0) continue;
-    char **rg = realloc(pt->regions, (pt->n_regions + 1) * sizeof *rg);
-    if (rg == NULL) return HLS_ENOMEM;
-    pt->regions = rg;
     if ((rg[pt->n_regions] = strdup(name)) == NULL) return HLS_ENOMEM;
     pt->n_regions++;
   }
+  char **sorted = malloc(rs->n_regions * sizeof *sorted);
+  if (sorted == NULL) return HLS_ENOMEM;
+  memcpy(sorted, rg, rs->n_regions * sizeof *sorted);
+  qsort(sorted, rs->n_regions, sizeof *sorted, str_ptr_cmp);
+  bool twice = false;
+  for (size_t i = 1; i < rs->n_regions; i++) twice = twice || strcmp(sorted[i - 1], sorted[i]) == 0;
+  free(sorted);
+  if (twice) return BAD(why, "a region there twice");
   rs->n_places = get_count(r, HLS_KEY_BYTES + 9, UINT32_MAX);
   if (r->bad) return BAD(why, "cut short in its places");
   if ((rs->places = calloc(rs->n_places ? rs->n_places : 1, sizeof *rs->places)) == NULL) return HLS_ENOMEM;
