@@ -3083,6 +3083,24 @@ static void restore_feed(const struct world *w, struct hls_patterns *pt, int fro
   }
 }
 
+/* The end of a load as hlsd's: the copy checked to the end, an update,
+ * and a freeze of the weeks before frozen. */
+static void load_end(struct hls_patterns *pt, int32_t frozen) {
+  assert_int_equal(hls_patterns_restore_check(pt, INT32_MAX), 0);
+  assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
+  assert_int_equal(hls_patterns_freeze(pt, frozen), 0);
+}
+
+static void assert_same_tests(const struct hls_patterns *a, const struct hls_patterns *b);
+
+/* Engine d took its copy's tests before week taken (INT32_MIN: none), and
+ * holds the same tests as like; d is freed. */
+static void assert_taken_same(struct hls_patterns *d, int32_t taken, const struct hls_patterns *like) {
+  assert_int_equal(hls_patterns_restore_end(d), taken);
+  assert_same_tests(like, d);
+  engine_free(d);
+}
+
 /* Give w's facts to pt as hlsd's load does: in week order, 16 weeks at a
  * time, each followed by a check of the saved tests (if any), an update
  * and a freeze of the weeks before (the last FREEZE_LAG stay). */
@@ -3098,9 +3116,7 @@ static void load_like_hlsd(const struct world *w, struct hls_patterns *pt) {
     assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
     assert_int_equal(hls_patterns_freeze(pt, BASE + to + 1 < last ? BASE + to + 1 : last), 0);
   }
-  assert_int_equal(hls_patterns_restore_check(pt, INT32_MAX), 0);
-  assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
-  assert_int_equal(hls_patterns_freeze(pt, last), 0);
+  load_end(pt, last);
 }
 
 static void assert_same_tests(const struct hls_patterns *a, const struct hls_patterns *b) {
@@ -3170,9 +3186,7 @@ static void saved_tests(const struct hls_pat_params *prm) {
   load_like_hlsd(&w, plain);
   assert_int_equal(hls_patterns_restore(d, copy, len, NULL), 0);
   load_like_hlsd(&w, d);
-  assert_int_equal(hls_patterns_restore_end(d), BASE + 20);
-  assert_same_tests(plain, d);
-  engine_free(d);
+  assert_taken_same(d, BASE + 20, plain);
 
   /* without the checks nothing is taken */
   d = new_engine(prm);
@@ -3181,9 +3195,7 @@ static void saved_tests(const struct hls_pat_params *prm) {
   restore_feed(&w, d, 0, w.weeks);
   assert_int_equal(hls_patterns_update(d, NULL, NULL), 0);
   assert_int_equal(hls_patterns_freeze(d, frozen), 0);
-  assert_int_equal(hls_patterns_restore_end(d), INT32_MIN);
-  assert_same_tests(plain, d);
-  engine_free(d);
+  assert_taken_same(d, INT32_MIN, plain);
 
   /* a correction of week 20 given after weeks 0-31 were checked and
    * their saved tests taken (no freeze, which would refuse it): from
@@ -3198,12 +3210,8 @@ static void saved_tests(const struct hls_pat_params *prm) {
   static const struct spec more = {"bg-rare", HLS_KIND_PROBLEM, ORG, 4, 0};
   world_give_extra(&w, d, 7, 20, world_seq(20) + 1, NULL, 1, &more);
   restore_feed(&w, d, 32, w.weeks);
-  assert_int_equal(hls_patterns_restore_check(d, INT32_MAX), 0);
-  assert_int_equal(hls_patterns_update(d, NULL, NULL), 0);
-  assert_int_equal(hls_patterns_freeze(d, frozen), 0);
-  assert_int_equal(hls_patterns_restore_end(d), BASE + 20);
-  assert_same_tests(plain, d);
-  engine_free(d);
+  load_end(d, frozen);
+  assert_taken_same(d, BASE + 20, plain);
 
   /* a week checked before all its facts were given (the API allows it):
    * its tests are taken once they are */
@@ -3219,13 +3227,9 @@ static void saved_tests(const struct hls_pat_params *prm) {
     assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
     for (int l = 21; l <= w.places; l++) world_give(&w, pt, l, 24);
     restore_feed(&w, pt, 25, w.weeks);
-    assert_int_equal(hls_patterns_restore_check(pt, INT32_MAX), 0);
-    assert_int_equal(hls_patterns_update(pt, NULL, NULL), 0);
-    assert_int_equal(hls_patterns_freeze(pt, frozen), 0);
+    load_end(pt, frozen);
   }
-  assert_int_equal(hls_patterns_restore_end(d), frozen);
-  assert_same_tests(e, d);
-  engine_free(d);
+  assert_taken_same(d, frozen, e);
 
   /* a digest of the week before the first, after weeks were taken:
    * nothing is taken from there (and the copy is freed whole) */
