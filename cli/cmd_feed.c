@@ -285,6 +285,10 @@ int cmd_feed_follow(struct cli *c, int argc, char **argv) {
    * scan stopped, which may be acknowledged once every event before it
    * was taken (it skips the events the feed's filter leaves out). */
   int64_t printed = 0, taken = -1, acked = 0, caught_up = -1;
+  /* An event that came once the limit was reached (or the reader had
+   * gone) was not printed: no acknowledgement may pass it, so caught_up
+   * (which would) counts no more. */
+  bool dropped = false;
   size_t pending_acks = 0;
   /* A feed --vouched sends what it held back late, behind what was
    * acknowledged: the daemon counts it in its window of unacknowledged
@@ -298,7 +302,7 @@ int cmd_feed_follow(struct cli *c, int argc, char **argv) {
     if (t > taken) taken = t;
     if (t >= 0 && t <= acked) late_taken = true;
     int64_t want = taken;
-    if (k.n == 0 && !k.gone && caught_up > want) want = caught_up;
+    if (k.n == 0 && !k.gone && !dropped && caught_up > want) want = caught_up;
     if ((want > acked || late_taken) && (stop || printed % ACK_EVERY == 0 || !hls_client_readable(&c->client))) {
       uint64_t ack_id;
       if (want < acked) want = acked;
@@ -316,7 +320,9 @@ int cmd_feed_follow(struct cli *c, int argc, char **argv) {
     if (resp.kind == HLS_CTL_EVENT && resp.id == follow_id) {
       if (strcmp(resp.event, "caught_up") == 0) {
         caught_up = hls_out_int(resp.result, "seq");
-      } else if (!limit_reached && !k.gone) {
+      } else if (limit_reached || k.gone) {
+        dropped = true;
+      } else {
         FILE *mem = open_memstream(&buf, &buf_len);
         rc = mem == NULL ? HLS_ENOMEM : print_event(c, resp.result, mem);
         if (mem != NULL && fclose(mem) != 0 && rc == 0) rc = HLS_EIO;

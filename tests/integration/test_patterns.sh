@@ -43,6 +43,7 @@ hls_at p feed subscribe strong --min-strength 10 >/dev/null
 hls_at p feed subscribe place03 --place "place 03" >/dev/null  # any case
 hls_at p feed subscribe partial >/dev/null   # read by readers that stop early
 hls_at p feed subscribe stalled >/dev/null
+hls_at p feed subscribe limited >/dev/null  # read 2 events at a time (--limit)
 expect_fail 1 "exists" hls_at p feed subscribe all
 expect_fail 2 "not one of" hls_at p feed subscribe bad --signal sideways
 expect_fail 2 "min-strength" hls_at p feed subscribe bad --min-strength -1
@@ -283,12 +284,20 @@ whole=$(python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); print(d.coun
 rest=$(hls_at p --json feed follow stalled --no-wait)
 [ "$(head -n "$whole" "$WORK/stalled.out"; printf '%s\n' "$rest")" = "$all" ] \
   || fail "a stalled reader: $whole whole events read, then the next follow gave $(grep -c . <<<"$rest")"
+# --limit N: N events, and the next follow starts at the one after them
+# (the events hls read past the limit were not printed: not acknowledged).
+first=$(hls_at p --json feed follow limited --no-wait --limit 2)
+[ "$(grep -c . <<<"$first")" = 2 ] || fail "--limit 2 printed $(grep -c . <<<"$first") events"
+second=$(hls_at p --json feed follow limited --no-wait --limit 2)
+rest=$(hls_at p --json feed follow limited --no-wait)
+[ "$(printf '%s\n%s\n%s\n' "$first" "$second" "$rest")" = "$all" ] \
+  || fail "--limit 2 twice, then the rest: $(grep -c . <<<"$first$second$rest") events of $expected"
 # A program says itself what it handled: feed ack.
 s=$(hls_at p --json feed ack stalled 1) || fail "feed ack"
 [ "$(jq .cursor <<<"$s")" -ge 1 ] || fail "feed ack: $s"
 expect_fail 1 "not an event" hls_at p feed ack stalled 999999999
 expect_fail 2 "SEQ" hls_at p feed ack stalled
-pass "feeds: a reader that stops early (| head) or stalls loses no event; feed ack, --from replay"
+pass "feeds: a reader that stops early (| head), stalls or stops at --limit loses no event; feed ack, --from replay"
 
 # --- feeds: the new change names, in order, once per acknowledgement ----------------------
 events=$(hls_at p --json feed follow all --no-wait)
