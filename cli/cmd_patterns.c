@@ -35,7 +35,10 @@ static void pattern_row(const struct hls_mp_value *p, bool kinds, char cells[N_C
     snprintf(cells[COL_PLACES], CELL, "%lld in %s", (long long)hls_out_int(p, "n_places"), region);
   else snprintf(cells[COL_PLACES], CELL, "%lld", (long long)hls_out_int(p, "n_places"));
   hls_patview_weeks(p, cells[COL_WEEKS], CELL);
-  snprintf(cells[COL_LIVE], CELL, "%s", hls_patview_flag(p, "live") ? "live" : "ended");
+  char state[16];
+  /* "state" where a row says it (the weekly read: retracted too) */
+  if (!hls_out_str(p, "state", state, sizeof state)[0]) snprintf(state, sizeof state, "%s", hls_patview_flag(p, "live") ? "live" : "ended");
+  snprintf(cells[COL_LIVE], CELL, "%s", state);
 }
 
 /* The cells of every row; false if the table is wider than width (0: no
@@ -604,10 +607,13 @@ int cmd_patterns_summary(struct cli *c, int argc, char **argv) {
         print_category(res, "shrinking", "Weaker", width);
         print_category(res, "ended", "Ended", width);
         print_category(res, "retracted", "Retracted (the data no longer show them)", width);
-        int64_t found = hls_out_int(res, "found_ended");
+        int64_t found = hls_out_int(res, "found_ended"), gone = hls_out_int(res, "found_retracted");
         if (found > 0)
-          printf("\nAlso found in the weeks before, and already ended: %lld ('hls patterns --all' lists them).\n",
+          printf("\nAlso found in the weeks before, and already ended: %lld ('hls patterns --all' lists those still held).\n",
                  (long long)found);
+        if (gone > 0)
+          printf("\nFound and retracted again this week (as the data came in): %lld, in no list above.\n",
+                 (long long)gone);
       }
       printf("\n'hls patterns show ID' explains one; a feed follows changes as they come\n"
              "('hls feed subscribe NAME', then 'hls feed follow NAME').\n");

@@ -372,6 +372,12 @@ struct week_pattern {
   bool new_live;      /* a new event while it held */
 };
 
+/* The week's changes are netted: a pattern whose last event of the week
+ * retracted it is only retracted (not also new, growing or ended), and
+ * one both found and retracted that week (as a catch-up's partial data
+ * can) is in no list: only counted (found_retracted). */
+static bool last_retracted(const struct week_pattern *w) { return w->last->change == HLS_PAT_RETRACTED; }
+
 static int week_event_cmp(const void *a, const void *b) {
   const struct week_event *x = a, *y = b;
   int c = memcmp(x->id, y->id, HLS_PAT_ID_BYTES);
@@ -387,14 +393,43 @@ static int by_strength(const void *a, const void *b) {
 
 static bool in_category(const struct week_pattern *w, int cat) {
   unsigned c = w->changes;
-  bool is_new = c & (1u << HLS_PAT_NEW);
+  bool is_new = c & (1u << HLS_PAT_NEW), gone = last_retracted(w);
   switch (cat) {
-  case CAT_NEW: return w->new_live;
-  case CAT_GROWING: return !is_new && (c & (1u << HLS_PAT_JOINED | 1u << HLS_PAT_GREW));
-  case CAT_SHRINKING: return !is_new && (c & (1u << HLS_PAT_LEFT | 1u << HLS_PAT_SHRANK));
-  case CAT_ENDED: return c & (1u << HLS_PAT_ENDED);
-  default: return c & (1u << HLS_PAT_RETRACTED);
+  case CAT_NEW: return w->new_live && !gone;
+  case CAT_GROWING: return !is_new && !gone && (c & (1u << HLS_PAT_JOINED | 1u << HLS_PAT_GREW));
+  case CAT_SHRINKING: return !is_new && !gone && (c & (1u << HLS_PAT_LEFT | 1u << HLS_PAT_SHRANK));
+  case CAT_ENDED: return !gone && (c & (1u << HLS_PAT_ENDED));
+  default: return gone && !is_new;
   }
+}
+
+/* A pattern's summary as of its last event of the week, with its state
+ * then: a retracted one's row is its last state before (live or not), so
+ * "live" is set false and "state" says retracted. */
+static int pack_week_row(msgpack_packer *pk, const struct week_pattern *w) {
+  const struct week_event *e = w->last;
+  const char *state = last_retracted(w) ? "retracted" : e->live ? "live" : "ended";
+  struct hls_mp_tree tree;
+  struct hls_why why = {{0}};
+  /* every value is a byte at least */
+  int rc = hls_mp_tree_decode(&tree, e->summary, e->summary_len, false, e->summary_len, &why);
+  if (rc != 0) return rc;
+  const struct hls_mp_value *m = &tree.root;
+  if (m->type != HLS_MP_MAP) {
+    hls_mp_tree_free(&tree);
+    return HLS_EINTERNAL;
+  }
+  bool has_state = hls_mp_get(m, "state") != NULL;
+  rc = msgpack_pack_map(pk, m->len + !has_state) != 0 ? HLS_ENOMEM : 0;
+  for (uint32_t i = 0; rc == 0 && i < m->len; i++) {
+    const struct hls_mp_kv *kv = &m->v.kv[i];
+    if (hls_mp_str_eq(&kv->key, "live")) rc = hls_mp_pack_kv_bool(pk, "live", strcmp(state, "live") == 0);
+    else if (hls_mp_str_eq(&kv->key, "state")) rc = hls_mp_pack_kv_str(pk, "state", state);
+    else rc = hls_mp_pack_value(pk, &kv->key) != 0 || hls_mp_pack_value(pk, &kv->val) != 0 ? HLS_ENOMEM : 0;
+  }
+  if (rc == 0 && !has_state) rc = hls_mp_pack_kv_str(pk, "state", state);
+  hls_mp_tree_free(&tree);
+  return rc;
 }
 
 struct region_count {
@@ -474,8 +509,7 @@ static int pack_category(msgpack_packer *pk, int cat, const struct week_pattern 
         rc = HLS_ENOMEM;
     size_t shown = m < top ? m : top;
     if (rc == 0 && (hls_mp_pack_cstr(pk, "top") != 0 || msgpack_pack_array(pk, shown) != 0)) rc = HLS_ENOMEM;
-    for (size_t k = 0; rc == 0 && k < shown; k++)
-      rc = hls_patsummary_write_raw(pk, wp[idx[k]].last->summary, wp[idx[k]].last->summary_len);
+    for (size_t k = 0; rc == 0 && k < shown; k++) rc = pack_week_row(pk, &wp[idx[k]]);
   }
   free(idx);
   free(rc_list);
@@ -554,7 +588,7 @@ int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call 
   if (n_ev > 1) qsort(ev, n_ev, sizeof *ev, week_event_cmp);
   struct week_pattern *wp = calloc(n_ev ? n_ev : 1, sizeof *wp);
   size_t n_wp = 0;
-  int64_t found_ended = 0;
+  int64_t found_ended = 0, found_retracted = 0;
   if (wp == NULL) {
     week_events_free(ev, n_ev);
     return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
@@ -566,22 +600,29 @@ int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call 
     if (ev[i].change >= 0 && ev[i].change < HLS_PAT_CHANGE_COUNT) w->changes |= 1u << ev[i].change;
     if (ev[i].change == HLS_PAT_NEW && ev[i].live) w->new_live = true;
   }
-  for (size_t i = 0; i < n_wp; i++) found_ended += (wp[i].changes & (1u << HLS_PAT_NEW)) && !wp[i].new_live;
+  for (size_t i = 0; i < n_wp; i++) {
+    if (!(wp[i].changes & (1u << HLS_PAT_NEW))) continue;
+    if (last_retracted(&wp[i])) found_retracted++;
+    else found_ended += !wp[i].new_live;
+  }
   msgpack_packer *pk = call->pk;
   char wt[9] = "", lt[9] = "";
   if (week != NO_WEEK) hls_patsummary_week_text(week, wt);
   if (pd->feed.latest_week != NO_WEEK) hls_patsummary_week_text(pd->feed.latest_week, lt);
-  rc = msgpack_pack_map(pk, 6 + CAT__COUNT) != 0 || hls_mp_pack_kv_str(pk, "week", wt[0] ? wt : NULL) != 0 ||
+  rc = msgpack_pack_map(pk, 7 + CAT__COUNT) != 0 || hls_mp_pack_kv_str(pk, "week", wt[0] ? wt : NULL) != 0 ||
                hls_mp_pack_kv_str(pk, "latest_week", lt[0] ? lt : NULL) != 0 ||
                hls_mp_pack_kv_i64(pk, "live_now", live) != 0 || hls_mp_pack_kv_i64(pk, "ended_now", ended) != 0 ||
                hls_mp_pack_kv_i64(pk, "events", (int64_t)n_ev) != 0 ||
-               hls_mp_pack_kv_i64(pk, "found_ended", found_ended) != 0
+               hls_mp_pack_kv_i64(pk, "found_ended", found_ended) != 0 ||
+               hls_mp_pack_kv_i64(pk, "found_retracted", found_retracted) != 0
            ? HLS_ENOMEM
            : 0;
   for (int c = 0; rc == 0 && c < CAT__COUNT; c++) rc = pack_category(pk, c, wp, n_wp, (size_t)top);
   free(wp);
   week_events_free(ev, n_ev);
-  return rc == 0 ? 0 : hls_why_set(&call->why, rc, "out of memory");
+  if (rc == 0) return 0;
+  return hls_why_set(&call->why, rc == HLS_ENOMEM ? rc : HLS_EINTERNAL,
+                     rc == HLS_ENOMEM ? "out of memory" : "a stored pattern's summary does not decode");
 }
 
 /* --- network.themes ------------------------------------------------------------------------ */

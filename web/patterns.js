@@ -136,7 +136,8 @@
       var parts = [['new', 'new'], ['growing', 'growing'], ['shrinking', 'weaker'], ['ended', 'ended'], ['retracted', 'retracted']]
         .map(function (k) { return (s[k[0]] ? s[k[0]].count : 0) + ' ' + k[1]; });
       ui.fill(week, el('p', { class: 'hint' }, 'Latest week of counts held: ', el('strong', null, d.weekText(s.week)), '. That week: ',
-        parts.join(', ') + '.', s.found_ended ? ' ' + d.plural(s.found_ended, 'pattern') + ' found in earlier weeks had already ended.' : ''));
+        parts.join(', ') + '.', s.found_ended ? ' ' + d.plural(s.found_ended, 'pattern') + ' found in earlier weeks had already ended.' : '',
+        s.found_retracted ? ' ' + d.plural(s.found_retracted, 'pattern') + ' found and retracted again as the data came in.' : ''));
     }, function () {});
 
     var rows = [], total = 0;

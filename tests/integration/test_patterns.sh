@@ -376,6 +376,11 @@ ev=$(hls_at p --json feed follow all --no-wait)
 jq -s -e --arg s "$spread_id" '[.[] | [.change, .pattern.id]] == [["new", $s], ["retracted", "00000000000000ff"]]' \
   <<<"$ev" >/dev/null || fail "old rows at start: $ev"
 hls_at p --json patterns show 00000000000000ff | jq -e '.state == "retracted"' >/dev/null || fail "the old row, retracted"
+# The week's read lists it as retracted (its row was live before).
+sum=$(hls_at p --json patterns summary)
+jq -e '[.retracted.top[] | select(.id == "00000000000000ff") | .state] == ["retracted"]
+  and all(.new.top[]; .id != "00000000000000ff")' <<<"$sum" >/dev/null || fail "the old row in the summary: $sum"
+grep -Eq "^  00000000 .* retracted$" <<<"$(hls_at p patterns summary)" || fail "the old row's LIVE column in words"
 [ "$(hls_at p --json patterns --all --limit 0)" = "$j" ] || fail "patterns changed with the old rows"
 pass "rows of the old methods: re-announced if the new methods find them, else retracted"
 
@@ -447,6 +452,11 @@ streamed() {
 }
 wait_for 30 streamed || fail "the follower did not stream new then retracted: $(cat "$WORK/live.ndjson")"
 kill "$follower"; wait "$follower" 2>/dev/null || true
+# Found and retracted in the same week: in no list of the week's read, only counted.
+sum=$(hls_at l --json patterns summary)
+jq -e --arg id "$live_id" '.found_retracted >= 1 and all(.new.top[], .retracted.top[]; .id != $id)' <<<"$sum" \
+  >/dev/null || fail "the pattern found and retracted in one week, in the summary: $sum"
+grep -q "^Found and retracted again this week" <<<"$(hls_at l patterns summary)" || fail "found and retracted, in words"
 pass "a live pattern: new when 3 places take a theme up, retracted when one drops it, streamed as it happened"
 
 for n in a b c l p; do stop_node "$n"; done
