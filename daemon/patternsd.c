@@ -746,9 +746,13 @@ static bool beyond_cursor(struct hls_patternsd *pd, const uint8_t origin[32], ui
  * within BULK_WINDOW_MS. Feeding them one by one costs far more than
  * building the engine again from the store once they are in: each costs a
  * decode and an insert on the loop, and each recomputation reads every
- * week from the first one they touched. */
+ * week from the first one they touched. And each recomputation on part
+ * of a catch-up writes events of partial data that the rest retracts: a
+ * fresh node importing 17,080 items (300 places, a year) wrote 890
+ * events for the 3 patterns it held, 792 of them before its 10,000th
+ * item (the threshold then), and 3 with this one. */
 #define BULK_WINDOW_MS 10000
-#define BULK_MIN_ITEMS 10000
+#define BULK_MIN_ITEMS 1000
 /* A burst has ended when no item came for BULK_QUIET_MS; the engine is
  * then built again (on the worker). One that goes on longer than
  * BULK_MAX_MS is taken in steps of that length. */

@@ -627,12 +627,12 @@ static void test_close_during_week_ordered_load(void **state) {
 }
 
 /* A burst of items (a catch-up) is not fed one by one: once more than
- * BULK_MIN_ITEMS (10,000) come within 10 s, hlsd waits for the burst to
+ * BULK_MIN_ITEMS (1,000) come within 10 s, hlsd waits for the burst to
  * end and builds the engine again from the store, answering from the
  * previous engine meanwhile; the result holds every item. */
 static void test_burst_is_computed_once_it_ends(void **state) {
   struct fixture *fx = *state;
-  enum { ORIGINS = 210, WEEKS = 50 };
+  enum { ORIGINS = 22, WEEKS = 50 };
   struct chain *c = calloc(ORIGINS, sizeof *c);
   assert_non_null(c);
   for (int o = 0; o < ORIGINS; o++) {
@@ -649,7 +649,7 @@ static void test_burst_is_computed_once_it_ends(void **state) {
   assert_int_equal(hls_patternsd__need_engine(fx->pd, &why), 0);
   for (int o = 0; o < ORIGINS; o++)
     for (uint64_t s = 1; s <= c[o].n; s++) put(fx, &c[o], s);
-  /* 10,500 items in well under 10 s: a burst. The engine of before still
+  /* 1,100 items in well under 10 s: a burst. The engine of before still
    * answers. */
   assert_false(hls_patternsd_ready(fx->pd));
   assert_int_equal(hls_patternsd__need_engine(fx->pd, &why), 0);
