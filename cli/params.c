@@ -54,9 +54,11 @@ int cli_params_take(struct cli *c, struct cli_params *p, int opt, const char *va
   return 0;
 }
 
-/* s is a whole number (INT) or a finite number (NUM): *i or *d. */
+/* s is a whole number (INT) or a finite number (NUM): *i or *d, in
+ * decimal (strtod would take 0x10 for 16, and inf or nan). */
 static bool number_of(const struct hls_method_arg *a, const char *s, long long *i, double *d) {
   char *end = NULL;
+  if (a->type != HLS_ARG_INT && s[strspn(s, "0123456789+-.eE")] != '\0') return false;
   errno = 0;
   if (a->type == HLS_ARG_INT) *i = strtoll(s, &end, 10);
   else *d = strtod(s, &end);

@@ -167,7 +167,12 @@ node03=$(jq -r '.places[3].node_id' "$manifest")
 expect_fail 1 'no place "Nowhere"' hls_at p patterns --place Nowhere
 second=$(jq '.[1].strength' <<<"$j")
 hls_at p --json patterns --all --min-strength "$second" --limit 0 |
-  jq -e --argjson s "$second" 'length >= 2 and all(.[]; .strength >= $s)' >/dev/null || fail "--min-strength $second"
+  jq -e --argjson s "$second" 'length >= 2 and all(.[]; .strength >= $s - 0.05)' >/dev/null || fail "--min-strength $second"
+# compared as shown, to one decimal: the strength a listing shows passes
+shown=$(hls_at p patterns --all --limit 2 | awk 'length($1) == 8 && $2 ~ /^[0-9.]+$/ { s = $2 } END { print s }')
+hls_at p --json patterns --all --min-strength "$shown" --limit 0 | jq -e 'length >= 2' >/dev/null \
+  || fail "--min-strength $shown (the second strength shown) leaves out the second pattern: $(hls_at p patterns --all --limit 2)"
+expect_fail 2 "min-strength" hls_at p patterns --min-strength 0x10
 [ "$(hls_at p --json patterns --all --min-strength 1000 | jq length)" = 0 ] || fail "--min-strength 1000"
 grep -q "No patterns match" <<<"$(hls_at p patterns --all --min-strength 1000)" || fail "no match, in words"
 expect_fail 2 "min-strength" hls_at p patterns --min-strength lots
