@@ -493,9 +493,10 @@ static void print_pattern(const struct hls_mp_value *res, bool all_places, bool 
       printf("  and %u more ('hls --json patterns show ID' lists them all)\n", stories->len - shown);
     free(sorted);
   }
-  if (cells) print_cells(hls_mp_get(res, "cells"));
-  else if (strcmp(state, "retracted") != 0)
-    printf("\n'hls patterns show ID --cells' lists the digest cells behind it, place by place.\n");
+  bool retracted = strcmp(state, "retracted") == 0;
+  if (cells && retracted) printf("\nNo digest cells: the data no longer show a retracted pattern.\n");
+  else if (cells) print_cells(hls_mp_get(res, "cells"));
+  else if (!retracted) printf("\n'hls patterns show ID --cells' lists the digest cells behind it, week by week.\n");
   printf("A pattern is a prompt for a conversation with its places, not a verdict.\n");
 }
 

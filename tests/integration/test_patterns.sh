@@ -452,6 +452,8 @@ wait_for 60 gone || fail "the spread pattern was not retracted after a place's d
 hls_at l --json patterns show "$live_id" | jq -e '.state == "retracted" and (.live | not)' >/dev/null \
   || fail "the retracted pattern is shown as retracted"
 grep -q "RETRACTED" <<<"$(hls_at l patterns show "$live_id")" || fail "retracted, in words"
+grep -q "^No digest cells: the data no longer show a retracted pattern" \
+  <<<"$(hls_at l patterns show "$live_id" --cells)" || fail "--cells of a retracted pattern says why there are none"
 streamed() {
   jq -s -e --arg id "$live_id" '[.[] | select(.pattern.id == $id) | .change] == ["new", "retracted"]' "$WORK/live.ndjson"
 }
