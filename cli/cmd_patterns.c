@@ -477,17 +477,9 @@ static void print_pattern(const struct hls_mp_value *res, bool all_places, bool 
       char week[16], place[HLS_PLACE_MAX + 32], title[HLS_TITLE_MAX + 1], item[160], line[HLS_TITLE_MAX + 256];
       snprintf(line, sizeof line, "  %s  %s: %s", hls_out_str(s, "week", week, sizeof week),
                hls_out_str(s, "place", place, sizeof place), hls_out_str(s, "title", title, sizeof title));
-      if (width && hls_patfmt_width(line) > width) {
-        /* Cut at a character boundary, with an ellipsis. */
-        size_t keep = 0, chars = 0;
-        while (line[keep] && chars < width - 3) {
-          keep++;
-          while (((unsigned char)line[keep] & 0xc0) == 0x80) keep++;
-          chars++;
-        }
-        snprintf(line + keep, sizeof line - keep, "...");
-      }
-      printf("%s\n    %s\n", line, hls_out_str(s, "item", item, sizeof item));
+      char *shown_line = width ? hls_patfmt_cut(line, width) : NULL; /* its columns on screen */
+      printf("%s\n    %s\n", shown_line ? shown_line : line, hls_out_str(s, "item", item, sizeof item));
+      free(shown_line);
     }
     if (stories->len > shown)
       printf("  and %u more ('hls --json patterns show ID' lists them all)\n", stories->len - shown);
@@ -609,12 +601,20 @@ int cmd_patterns_summary(struct cli *c, int argc, char **argv) {
         print_category(res, "ended", "Ended", width);
         print_category(res, "retracted", "Retracted (the data no longer show them)", width);
         int64_t found = hls_out_int(res, "found_ended"), gone = hls_out_int(res, "found_retracted");
-        if (found > 0)
-          printf("\nAlso found in the weeks before, and already ended: %lld ('hls patterns --all' lists those still held).\n",
-                 (long long)found);
-        if (gone > 0)
-          printf("\nFound and retracted again this week (as the data came in): %lld, in no list above.\n",
-                 (long long)gone);
+        char text[256], wrapped[512];
+        if (found > 0) {
+          snprintf(text, sizeof text,
+                   "Also found in the weeks before, and already ended: %lld ('hls patterns --all' lists those still "
+                   "held).", (long long)found);
+          hls_patfmt_wrap(text, "", width ? width : 100, wrapped, sizeof wrapped);
+          printf("\n%s", wrapped);
+        }
+        if (gone > 0) {
+          snprintf(text, sizeof text, "Found and retracted again this week (as the data came in): %lld, in no list above.",
+                   (long long)gone);
+          hls_patfmt_wrap(text, "", width ? width : 100, wrapped, sizeof wrapped);
+          printf("\n%s", wrapped);
+        }
       }
       printf("\n'hls patterns show ID' explains one; a feed follows changes as they come\n"
              "('hls feed subscribe NAME', then 'hls feed follow NAME').\n");

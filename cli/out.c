@@ -6,8 +6,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-#include <unistr.h>
-#include <uniwidth.h>
 
 #include "patfmt.h"
 
@@ -132,43 +130,6 @@ struct hls_table {
   size_t printed;
 };
 
-/* Columns on screen of a UTF-8 string, as u8_strwidth counts them (wide
- * characters 2, combining ones 0), except that a control character or a
- * byte that is not UTF-8 counts 1, as cut() counts it. */
-static size_t text_width(const char *s) {
-  size_t len = strlen(s), o = 0, w = 0;
-  while (o < len) {
-    ucs4_t c;
-    int n = u8_mbtouc(&c, (const uint8_t *)s + o, len - o);
-    int cw = uc_width(c, "UTF-8");
-    w += cw < 0 ? 1 : (size_t)cw;
-    o += n > 0 ? (size_t)n : 1;
-  }
-  return w;
-}
-
-/* s cut to at most max (>= 1) columns, ending in "…" when cut; never
- * inside a UTF-8 sequence, and combining marks stay with their letter.
- * NULL on out of memory. */
-static char *cut(const char *s, size_t max) {
-  if (text_width(s) <= max) return strdup(s);
-  size_t len = strlen(s), o = 0, w = 0;
-  char *out = malloc(len + 4);
-  if (out == NULL) return NULL;
-  while (o < len) {
-    ucs4_t c;
-    int n = u8_mbtouc(&c, (const uint8_t *)s + o, len - o);
-    int cw = uc_width(c, "UTF-8");
-    size_t char_w = cw < 0 ? 1 : (size_t)cw;
-    if (w + char_w + 1 > max) break; /* the ellipsis takes one column */
-    w += char_w;
-    o += n > 0 ? (size_t)n : 1;
-  }
-  memcpy(out, s, o);
-  memcpy(out + o, "\xe2\x80\xa6", 4); /* U+2026 */
-  return out;
-}
-
 struct hls_table *hls_table_new(size_t columns, const char *const *headers) {
   struct hls_table *t = calloc(1, sizeof *t);
   if (t == NULL) return NULL;
@@ -218,10 +179,10 @@ int hls_table_add(struct hls_table *t, const char *const *cells) {
  * padding after the last column. */
 static void print_cell(FILE *f, const char *cell, size_t width, bool right, bool last, bool may_cut) {
   char *shown = NULL;
-  size_t w = text_width(cell);
-  if (w > width && may_cut && (shown = cut(cell, width)) != NULL) {
+  size_t w = hls_patfmt_width(cell);
+  if (w > width && may_cut && (shown = hls_patfmt_cut(cell, width)) != NULL) {
     cell = shown;
-    w = text_width(cell);
+    w = hls_patfmt_width(cell);
   }
   size_t pad = w < width ? width - w : 0;
   if (right) fprintf(f, "%*s", (int)pad, "");
@@ -236,7 +197,7 @@ static void print_cell(FILE *f, const char *cell, size_t width, bool right, bool
 static void print_expanded(struct hls_table *t, FILE *f) {
   size_t label = 0;
   for (size_t c = 0; c < t->columns; c++) {
-    size_t w = text_width(t->cells[c]);
+    size_t w = hls_patfmt_width(t->cells[c]);
     if (w > label) label = w;
   }
   size_t room = t->width > label + 2 + 1 ? t->width - label - 2 : 1;
@@ -246,7 +207,7 @@ static void print_expanded(struct hls_table *t, FILE *f) {
       const char *cell = t->cells[r * t->columns + c];
       print_cell(f, t->cells[c], label, false, false, true);
       fputs("  ", f);
-      print_cell(f, cell, t->least[c] > 0 ? room : text_width(cell), false, true, true);
+      print_cell(f, cell, t->least[c] > 0 ? room : hls_patfmt_width(cell), false, true, true);
       fputc('\n', f);
     }
   }
@@ -267,11 +228,11 @@ static void freeze(struct hls_table *t) {
   size_t sum_least = 2 * (t->columns - 1);
   for (size_t c = 0; c < t->columns; c++) {
     for (size_t r = 0; r < t->rows; r++) {
-      size_t w = text_width(t->cells[r * t->columns + c]);
+      size_t w = hls_patfmt_width(t->cells[r * t->columns + c]);
       if (w > natural[c]) natural[c] = w;
     }
     /* A cut column keeps its header whole. */
-    size_t header = text_width(t->cells[c]);
+    size_t header = hls_patfmt_width(t->cells[c]);
     least[c] = t->least[c] == 0 || t->least[c] >= natural[c] ? natural[c]
                : t->least[c] > header                        ? t->least[c]
                                                               : header;
@@ -294,7 +255,7 @@ static void print_row(struct hls_table *t, size_t r, FILE *f) {
     /* Rows after the first print keep its widths: free text is cut to
      * them on a terminal (never in a pipe, where nothing is cut), an id
      * or a number is never cut (it shifts the rest of its row). */
-    size_t width = t->fitted != NULL ? t->fitted[c] : text_width(cell);
+    size_t width = t->fitted != NULL ? t->fitted[c] : hls_patfmt_width(cell);
     print_cell(f, cell, width, t->right[c], last, t->least[c] > 0 && (t->printed == 0 || t->width > 0));
     if (!last) fputs("  ", f);
   }

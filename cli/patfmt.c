@@ -3,12 +3,40 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistr.h>
+#include <uniwidth.h>
 
 size_t hls_patfmt_width(const char *s) {
-  size_t n = 0;
-  for (; *s; s++) n += ((unsigned char)*s & 0xc0) != 0x80;
-  return n;
+  size_t len = strlen(s), o = 0, w = 0;
+  while (o < len) {
+    ucs4_t c;
+    int n = u8_mbtouc(&c, (const uint8_t *)s + o, len - o);
+    int cw = uc_width(c, "UTF-8");
+    w += cw < 0 ? 1 : (size_t)cw;
+    o += n > 0 ? (size_t)n : 1;
+  }
+  return w;
+}
+
+char *hls_patfmt_cut(const char *s, size_t max) {
+  if (hls_patfmt_width(s) <= max) return strdup(s);
+  size_t len = strlen(s), o = 0, w = 0;
+  char *out = malloc(len + 4);
+  if (out == NULL) return NULL;
+  while (o < len) {
+    ucs4_t c;
+    int n = u8_mbtouc(&c, (const uint8_t *)s + o, len - o);
+    int cw = uc_width(c, "UTF-8");
+    size_t char_w = cw < 0 ? 1 : (size_t)cw;
+    if (w + char_w + 1 > max) break; /* the ellipsis takes one column */
+    w += char_w;
+    o += n > 0 ? (size_t)n : 1;
+  }
+  memcpy(out, s, o);
+  memcpy(out + o, "\xe2\x80\xa6", 4); /* U+2026 */
+  return out;
 }
 
 static bool iso_week(const char *s, int *year, int *week) {

@@ -1,15 +1,22 @@
 /* Text for hls patterns, patterns show, patterns summary and feed follow:
  * pure formatting helpers (no I/O), unit-tested on their own
- * (tests/unit/test_patfmt.c). Widths count characters on screen (UTF-8
- * code points), as hls_table does. */
+ * (tests/unit/test_patfmt.c). Widths count columns on screen (wide
+ * characters two, combining ones none), as hls_table does. */
 #ifndef HLS_PATFMT_H
 #define HLS_PATFMT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Characters on screen of a UTF-8 string. */
+/* Columns on screen of a UTF-8 string, as u8_strwidth counts them (wide
+ * characters 2, combining ones 0), except that a control character or a
+ * byte that is not UTF-8 counts 1. */
 size_t hls_patfmt_width(const char *s);
+
+/* s cut to at most max (>= 1) columns, ending in "…" when cut; never
+ * inside a UTF-8 sequence, and combining marks stay with their letter.
+ * Owned by the caller; NULL on out of memory. */
+char *hls_patfmt_cut(const char *s, size_t max);
 
 /* A pattern's weeks, short: "2024-W07" (one week), "2024-W07..W14" (one
  * year), "2024-W50..2025-W02". from and to are ISO weeks "YYYY-Www"; text

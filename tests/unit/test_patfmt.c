@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "patfmt.h"
@@ -14,7 +15,25 @@ static void test_width(void **state) {
   (void)state;
   assert_int_equal(hls_patfmt_width(""), 0);
   assert_int_equal(hls_patfmt_width("Place 02"), 8);
-  assert_int_equal(hls_patfmt_width("Ynys M\xc3\xb4n"), 8); /* ô is two bytes, one character */
+  assert_int_equal(hls_patfmt_width("Ynys M\xc3\xb4n"), 8); /* ô is two bytes, one column */
+  assert_int_equal(hls_patfmt_width("\xe5\xa4\xa7\xe9\x98\xaa 00"), 7); /* 大阪 00: two wide characters */
+  assert_int_equal(hls_patfmt_width("e\xcc\x81"), 1);                /* e and a combining acute */
+}
+
+/* Cut to columns on screen, never inside a character, "…" at the end. */
+static void test_cut(void **state) {
+  (void)state;
+  char *c = hls_patfmt_cut("Place 02", 8);
+  assert_string_equal(c, "Place 02");
+  free(c);
+  c = hls_patfmt_cut("Place 02", 6);
+  assert_string_equal(c, "Place\xe2\x80\xa6");
+  free(c);
+  /* 大阪市: 6 columns; in 4, one wide character and the ellipsis (3) */
+  c = hls_patfmt_cut("\xe5\xa4\xa7\xe9\x98\xaa\xe5\xb8\x82", 4);
+  assert_string_equal(c, "\xe5\xa4\xa7\xe2\x80\xa6");
+  assert_true(hls_patfmt_width(c) <= 4);
+  free(c);
 }
 
 static void test_weeks(void **state) {
@@ -129,7 +148,8 @@ static void test_fit(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_width),      cmocka_unit_test(test_weeks), cmocka_unit_test(test_strength_and_p),
+      cmocka_unit_test(test_width),
+      cmocka_unit_test(test_cut), cmocka_unit_test(test_weeks), cmocka_unit_test(test_strength_and_p),
       cmocka_unit_test(test_bar),        cmocka_unit_test(test_by_signal), cmocka_unit_test(test_wrap),
       cmocka_unit_test(test_fit),
   };
