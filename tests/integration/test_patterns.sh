@@ -415,6 +415,8 @@ pass "a listing of $n patterns comes whole in pages of 200, strongest first"
 # their own (few tests a week, so the weekly FDR lets it through).
 PLACE="Live Partner" REGION=National init_node l --role partner
 start_node l "${FAST[@]}"
+grep -q "^Week 2024-W10 (no digests are held yet)$" <<<"$(hls_at l patterns summary --week 2024-W10)" \
+  || fail "a week's read on a node without digests: $(hls_at l patterns summary --week 2024-W10)"
 key=$(hls_at l network key)
 declare -A ID=() ADDR=()
 ID[l]=$(hls_at l --json status | jq -r .node_id)
