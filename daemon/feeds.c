@@ -348,13 +348,31 @@ static int count_one(void *ctx, const struct hls_patrow *r) {
   return 0;
 }
 
-/* (Its places vouched as they are now, for a feed --vouched.) */
-static int count_matching(struct hls_feeds *feeds, struct hls_patfilter *f, int64_t cursor, int64_t *n,
-                          struct hls_why *why) {
+static int count_late(void *ctx, const struct hls_patstore_event *ev) {
+  struct matching_ctx *m = ctx;
+  m->n += hls_patfilter_judge(m->f, &ev->row) == HLS_PATFILTER_YES;
+  return 0;
+}
+
+/* (Its places vouched as they are now, for a feed --vouched, which also
+ * counts what it held back behind the cursor and would send late now, as
+ * pump_withheld does.) */
+static int count_matching(struct hls_feeds *feeds, const char *name, struct hls_patfilter *f, int64_t cursor,
+                          int64_t *n, struct hls_why *why) {
   struct matching_ctx m = {.f = f};
   uint8_t *ids;
   int rc = vouched_now(feeds, f, &ids, why);
   if (rc == 0) rc = hls_patstore_each_event_from(feeds->env.ps, cursor, count_one, &m, why);
+  if (rc == 0 && f->vouched) {
+    int64_t *seqs;
+    size_t k;
+    rc = hls_patstore_feed_withheld(feeds->env.ps, name, &seqs, &k, why);
+    for (size_t i = 0; rc == 0 && i < k && seqs[i] <= cursor; i++) {
+      rc = hls_patstore_event_get(feeds->env.ps, seqs[i], count_late, &m, why);
+      if (rc == HLS_ENOTFOUND) rc = 0;
+    }
+    free(seqs);
+  }
   free(ids);
   *n = m.n;
   return rc;
@@ -414,7 +432,7 @@ int hls_feeds_api_list(struct hls_feeds *feeds, struct hls_control_call *call) {
       hls_why_prefix(&call->why, "feed \"%s\": stored filter: ", f->name);
       break;
     }
-    if ((rc = count_matching(feeds, &filt, f->cursor, &after, &call->why)) != 0) break;
+    if ((rc = count_matching(feeds, f->name, &filt, f->cursor, &after, &call->why)) != 0) break;
     char created[21], acked[21] = "";
     hls_time_format(f->created, created);
     if (f->has_acked) hls_time_format(f->acked, acked);

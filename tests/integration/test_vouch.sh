@@ -91,6 +91,8 @@ pattern_id=$(spread | jq -r '.[0].id')
 hls_at l feed subscribe trusted --signal spread --theme live-theme --vouched | grep -q "Only vouched places count" \
   || fail "feed subscribe --vouched does not say so"
 hls_at l feed subscribe everyone --signal spread --theme live-theme >/dev/null || fail "feed subscribe everyone"
+# "idle" is the same as "trusted", read only with --no-wait
+hls_at l feed subscribe idle --signal spread --theme live-theme --vouched >/dev/null || fail "feed subscribe idle"
 feed_of() { hls_at l --json feed list | jq -c --arg n "$1" '.[] | select(.name == $n)'; }
 feed_of trusted | jq -e '.filter.vouched == true and .events_after_cursor == 0' >/dev/null \
   || fail "feed list, trusted: $(feed_of trusted)"
@@ -102,6 +104,7 @@ jq -e -s --arg id "$pattern_id" 'map(select(.pattern.id == $id)) | length >= 1' 
   || fail "the feed without --vouched did not get the spread: $everyone"
 last_event=$(jq -c -s --arg id "$pattern_id" 'map(select(.pattern.id == $id)) | last | {seq, change}' <<<"$everyone")
 [ -z "$(hls_at l --json feed follow trusted --no-wait)" ] || fail "the --vouched feed got the spread of 2 vouched places"
+[ -z "$(hls_at l --json feed follow idle --no-wait)" ] || fail "the idle --vouched feed got the spread of 2 vouched places"
 hls_at l --json feed events trusted | jq -e 'length == 0' >/dev/null || fail "feed events, trusted, before the vouch"
 # A follower streaming when c is vouched gets what the feed held back:
 # the pattern's latest event, late (its seq is behind the cursor).
@@ -120,6 +123,11 @@ wait "$follower" 2>/dev/null || true
 hls_at l --json feed events trusted | jq -e --arg id "$pattern_id" 'length >= 1 and all(.pattern.id == $id)' >/dev/null \
   || fail "feed events, trusted, after the vouch: $(hls_at l --json feed events trusted)"
 [ -z "$(hls_at l --json feed follow trusted --no-wait)" ] || fail "the held back event came twice"
+# Held back behind the cursor and vouched now: feed list counts it as waiting.
+feed_of idle | jq -e '.events_after_cursor == 1' >/dev/null || fail "feed list, idle, after the vouch: $(feed_of idle)"
+[ "$(hls_at l --json feed follow idle --no-wait | jq -c -s 'map({seq, change})')" = "[$last_event]" ] \
+  || fail "the idle feed's follow after the vouch"
+feed_of idle | jq -e '.events_after_cursor == 0' >/dev/null || fail "feed list, idle, once followed: $(feed_of idle)"
 pass "feed subscribe --vouched: the spread is held back while a place is unvouched, sent late once it is vouched"
 
 hls_at l --json unvouch "${ID[c]}" | jq -e '.withdrawn' >/dev/null || fail "hls unvouch c"
