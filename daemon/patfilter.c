@@ -118,6 +118,11 @@ static bool match_but_vouched(const struct hls_patfilter *f, const struct hls_pa
   return true;
 }
 
+/* A theme as given, before it is made a slug of at most HLS_THEME_MAX
+ * bytes: the bound of methods.def's theme, so that a theme too long is
+ * refused by the slug's rule alone. */
+#define THEME_ARG_MAX 336
+
 /* A filter value: a string or an array of strings. */
 static int each_str(const struct hls_mp_value *args, const char *key, size_t max_len,
                     int (*fn)(void *ctx, const char *s, struct hls_why *why), void *ctx, struct hls_why *why) {
@@ -134,7 +139,8 @@ static int each_str(const struct hls_mp_value *args, const char *key, size_t max
     if (items[i].type != HLS_MP_STR) return hls_why_set(why, HLS_EINVAL, "%s: expected a string", key);
     if (items[i].len == 0 || items[i].len > max_len)
       return hls_why_set(why, HLS_EINVAL, "%s: must be 1 to %zu bytes", key, max_len);
-    char buf[256];
+    char buf[THEME_ARG_MAX + 1]; /* the longest value of any key */
+    if (max_len > THEME_ARG_MAX) return hls_why_set(why, HLS_EINTERNAL, "%s: bound over %d", key, THEME_ARG_MAX);
     memcpy(buf, items[i].v.str, items[i].len);
     buf[items[i].len] = '\0';
     if (strlen(buf) != items[i].len) return hls_why_set(why, HLS_EINVAL, "%s: contains a NUL byte", key);
@@ -206,18 +212,34 @@ static int add_place(void *ctx, const char *s, struct hls_why *why) {
 }
 
 /* "YYYY-MM-DD" (its week) or "YYYY-Www". */
-static int parse_week(const char *s, uint32_t len, int32_t *week) {
+/* A week "YYYY-Www", or the week of a day "YYYY-MM-DD": a week that
+ * does not exist (2026-W60; 2024-W53, as 2024 has 52) or a day that does
+ * not (2024-02-30) is named as such, not taken for a wrong format. */
+static int parse_week(const char *key, const char *s, uint32_t len, int32_t *week, struct hls_why *why) {
   char buf[16];
-  if (len >= sizeof buf) return HLS_EINVAL;
-  memcpy(buf, s, len);
-  buf[len] = '\0';
-  int y, w;
+  int y, w, m, dd;
   char tail;
-  if (sscanf(buf, "%4d-W%2d%c", &y, &w, &tail) == 2 && len == 8) return hls_patterns_week(y, w, week);
-  hls_day d;
-  if (hls_date_parse(buf, len, &d) != 0) return HLS_EINVAL;
-  hls_iso_week(d, &y, &w);
-  return hls_patterns_week(y, w, week);
+  if (len < sizeof buf) {
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (len == 8 && sscanf(buf, "%4d-W%2d%c", &y, &w, &tail) == 2) {
+      hls_day dec28 = hls_date_from_ymd(y, 12, 28); /* in the year's last ISO week */
+      int yy, last;
+      hls_iso_week(dec28, &yy, &last);
+      if (w < 1 || w > last)
+        return hls_why_set(why, HLS_EINVAL, "%s: %d has no week %d (its weeks are 1 to %d)", key, y, w, last);
+      if (hls_patterns_week(y, w, week) == 0) return 0;
+    } else {
+      hls_day d;
+      if (hls_date_parse(buf, len, &d) == 0) {
+        hls_iso_week(d, &y, &w);
+        if (hls_patterns_week(y, w, week) == 0) return 0;
+      } else if (len == 10 && sscanf(buf, "%4d-%2d-%2d%c", &y, &m, &dd, &tail) == 3) {
+        return hls_why_set(why, HLS_EINVAL, "%s: %.10s is not a day of the calendar", key, buf);
+      }
+    }
+  }
+  return hls_why_set(why, HLS_EINVAL, "%s: expected YYYY-MM-DD or YYYY-Www", key);
 }
 
 int hls_patfilter_arg_week(const struct hls_mp_value *args, const char *key, bool *has, int32_t *week, struct hls_why *why) {
@@ -226,8 +248,7 @@ int hls_patfilter_arg_week(const struct hls_mp_value *args, const char *key, boo
   bool present = false;
   int rc = hls_mp_get_str(args, key, &s, &len, &present, why);
   if (rc != 0 || !present) return rc;
-  if (parse_week(s, len, week) != 0)
-    return hls_why_set(why, HLS_EINVAL, "%s: expected YYYY-MM-DD or YYYY-Www", key);
+  if ((rc = parse_week(key, s, len, week, why)) != 0) return rc;
   *has = true;
   return 0;
 }
@@ -253,7 +274,7 @@ int hls_patfilter_parse(const struct hls_mp_value *args, struct hls_patfilter *f
   if ((rc = each_str(args, "signal", 32, add_signal, f, why)) != 0 ||
       (rc = each_str(args, "kind", 32, add_kind, f, why)) != 0 ||
       (rc = each_str(args, "scale", 32, add_scale, f, why)) != 0 ||
-      (rc = each_str(args, "theme", HLS_THEME_MAX + 16, add_theme, f, why)) != 0 ||
+      (rc = each_str(args, "theme", THEME_ARG_MAX, add_theme, f, why)) != 0 ||
       (rc = each_str(args, "region", HLS_REGION_MAX, add_region, f, why)) != 0 ||
       (rc = each_str(args, "place", HLS_PLACE_MAX, add_place, f, why)) != 0 ||
       (rc = hls_patfilter_arg_week(args, "since", &f->has_since, &f->since, why)) != 0 ||

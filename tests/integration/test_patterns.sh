@@ -183,6 +183,10 @@ hls_at p --json patterns --all --region South --limit 0 | jq -e 'length > 0 and 
 hls_at p --json patterns --all --min-places 10 --limit 0 | jq -e 'length > 0 and all(.[]; .n_places >= 10)' >/dev/null \
   || fail "--min-places"
 expect_fail 2 "since" hls_at p patterns --since yesterday
+expect_fail 2 "2024 has no week 53 \\(its weeks are 1 to 52\\)" hls_at p patterns --since 2024-W53
+expect_fail 2 "2024-02-30 is not a day of the calendar" hls_at p patterns --until 2024-02-30
+expect_fail 2 "2026 has no week 60" hls_at p patterns summary --week 2026-W60
+hls_at p patterns --since 2020-W53 >/dev/null || fail "--since 2020-W53 (2020 has 53 weeks)"
 pass "filters: --place (name in any case, node id), --min-strength, --region (in any case), --min-places"
 
 # --- 80 columns ------------------------------------------------------------------------------
