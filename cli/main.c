@@ -251,9 +251,9 @@ static const struct cli_command commands[] = {
      NULL},
     {"feed follow", cmd_feed_follow, HLS_M_FEED_FOLLOW, "feed follow NAME [--no-wait] [--limit N] [--from SEQ]",
      "print a feed's events after its cursor, in order, then new ones as they happen",
-     "  --no-wait   stop once every event so far has been printed and read (for cron jobs and\n"
-     "              scripts)\n"
-     "  --limit N   stop after N events\n"
+     "  --no-wait          stop once every event so far has been printed and read (for cron\n"
+     "                     jobs and scripts)\n"
+     "  --limit N          stop after N events (the next follow starts at the one after them)\n"
      "  With --json, one JSON object a line (NDJSON): {seq, change, at, pattern}. hls acknowledges\n"
      "  an event once whoever reads its output has taken it (into a pipe: when its last byte has\n"
      "  left the pipe), so the feed's cursor moves on: a follower that was away gets what it\n"

@@ -460,7 +460,7 @@ int hls_feeds_api_unsubscribe(struct hls_feeds *feeds, struct hls_control_call *
   if (rc != 0) return rc;
   bool deleted = false;
   if ((rc = hls_patstore_feed_delete(feeds->env.ps, name, &deleted, &call->why)) != 0) return rc;
-  if (!deleted) return hls_why_set(&call->why, HLS_ENOTFOUND, "no feed \"%s\" (hls feed list)", name);
+  if (!deleted) return hls_why_set(&call->why, HLS_ENOTFOUND, "no feed \"%s\" (hls feed list shows them)", name);
   /* Its followers' streams end with an error reply. */
   for (struct follower *f = feeds->followers, *next; f; f = next) {
     next = f->next;
@@ -495,7 +495,7 @@ static int feed_load(struct hls_feeds *feeds, const char *name, struct hls_patfi
   struct feed_load_ctx fc = {.feeds = feeds, .f = f, .cursor = cursor, .why = why};
   int rc = hls_patstore_feed_get(feeds->env.ps, name, feed_loaded, &fc, why);
   if (rc == HLS_ENOTFOUND && !fc.found)
-    return hls_why_set(why, HLS_ENOTFOUND, "no feed \"%s\" (hls feed subscribe %s ...)", name, name);
+    return hls_why_set(why, HLS_ENOTFOUND, "no feed \"%s\" (hls feed list shows them)", name);
   if (rc != 0 && fc.found) hls_why_prefix(why, "feed \"%s\": stored filter: ", name);
   return rc;
 }

@@ -261,7 +261,7 @@ int hls_users_feed_token_set(sqlite3 *db, const char *feed, char token[HLS_USER_
   if ((rc = run(db, st, why)) != 0) return rc;
   if (sqlite3_changes(db) == 0) {
     sodium_memzero(token, HLS_USER_TOKEN_TEXT);
-    return hls_why_set(why, HLS_ENOTFOUND, "no feed named %s (hls feed list shows them)", feed);
+    return hls_why_set(why, HLS_ENOTFOUND, "no feed \"%s\" (hls feed list shows them)", feed);
   }
   return 0;
 }
