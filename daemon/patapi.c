@@ -369,13 +369,15 @@ static const char *const cat_names[CAT__COUNT] = {"new", "growing", "shrinking",
 struct week_pattern {
   const struct week_event *last;
   unsigned changes;   /* bit per enum hls_pat_change */
-  bool new_live;      /* a new event while it held */
+  bool new_live;      /* its last new event came while it held */
+  bool known_before;  /* its first event of the week was not new */
 };
 
 /* The week's changes are netted: a pattern whose last event of the week
- * retracted it is only retracted (not also new, growing or ended), and
- * one both found and retracted that week (as a catch-up's partial data
- * can) is in no list: only counted (found_retracted). */
+ * retracted it is only retracted (not also new, growing or ended) if it
+ * was known before the week, and in no list if it was found that week
+ * (as a catch-up's partial data can make): only counted
+ * (found_retracted). */
 static bool last_retracted(const struct week_pattern *w) { return w->last->change == HLS_PAT_RETRACTED; }
 
 static int week_event_cmp(const void *a, const void *b) {
@@ -395,11 +397,11 @@ static bool in_category(const struct week_pattern *w, int cat) {
   unsigned c = w->changes;
   bool is_new = c & (1u << HLS_PAT_NEW), gone = last_retracted(w);
   switch (cat) {
-  case CAT_NEW: return w->new_live && !gone;
+  case CAT_NEW: return is_new && w->new_live && !gone;
   case CAT_GROWING: return !is_new && !gone && (c & (1u << HLS_PAT_JOINED | 1u << HLS_PAT_GREW));
   case CAT_SHRINKING: return !is_new && !gone && (c & (1u << HLS_PAT_LEFT | 1u << HLS_PAT_SHRANK));
   case CAT_ENDED: return !gone && (c & (1u << HLS_PAT_ENDED));
-  default: return gone && !is_new;
+  default: return gone && w->known_before;
   }
 }
 
@@ -594,16 +596,17 @@ int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call 
     return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
   }
   for (size_t i = 0; i < n_ev; i++) {
-    if (i == 0 || memcmp(ev[i].id, ev[i - 1].id, HLS_PAT_ID_BYTES) != 0) n_wp++;
+    bool first = i == 0 || memcmp(ev[i].id, ev[i - 1].id, HLS_PAT_ID_BYTES) != 0;
+    if (first) n_wp++;
     struct week_pattern *w = &wp[n_wp - 1];
+    if (first) w->known_before = ev[i].change != HLS_PAT_NEW;
     w->last = &ev[i];
     if (ev[i].change >= 0 && ev[i].change < HLS_PAT_CHANGE_COUNT) w->changes |= 1u << ev[i].change;
-    if (ev[i].change == HLS_PAT_NEW && ev[i].live) w->new_live = true;
+    if (ev[i].change == HLS_PAT_NEW) w->new_live = ev[i].live;
   }
   for (size_t i = 0; i < n_wp; i++) {
-    if (!(wp[i].changes & (1u << HLS_PAT_NEW))) continue;
-    if (last_retracted(&wp[i])) found_retracted++;
-    else found_ended += !wp[i].new_live;
+    if (last_retracted(&wp[i])) found_retracted += !wp[i].known_before;
+    else found_ended += (wp[i].changes & (1u << HLS_PAT_NEW)) && !wp[i].new_live;
   }
   msgpack_packer *pk = call->pk;
   char wt[9] = "", lt[9] = "";

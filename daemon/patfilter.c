@@ -79,8 +79,9 @@ bool hls_patfilter_match(const struct hls_patfilter *f, const struct hls_patrow 
   return hls_patfilter_judge(f, r) == HLS_PATFILTER_YES;
 }
 
-/* A strength as hls and the web app show it (one decimal): a pattern
- * shown at 11.4 passes --min-strength 11.4, whatever its third decimal. */
+/* A strength as hls shows it (one decimal). A pattern passes a minimum
+ * strength X if it is at least X, or shown at least X: one listed at 11.4
+ * (11.388) passes --min-strength 11.4. */
 static double strength_shown(double strength) {
   char text[32];
   snprintf(text, sizeof text, "%.1f", strength);
@@ -94,7 +95,7 @@ static bool match_but_vouched(const struct hls_patfilter *f, const struct hls_pa
   if (f->kinds && !(f->kinds & (1u << r->kind)) && !(r->theme2 && (f->kinds & (1u << r->kind2)))) return false;
   if (f->scales && !(f->scales & r->scales)) return false;
   if (r->n_places < f->min_places) return false;
-  if (f->min_strength > 0 && strength_shown(r->strength) < f->min_strength) return false;
+  if (r->strength < f->min_strength && strength_shown(r->strength) < f->min_strength) return false;
   if (f->has_since && r->week_to < f->since) return false;
   if (f->has_until && r->week_from > f->until) return false;
   if (f->n_themes) {

@@ -472,4 +472,36 @@ jq -e --arg id "$live_id" '.found_retracted >= 1 and all(.new.top[], .retracted.
 grep -q "^Found and retracted again this week" <<<"$(hls_at l patterns summary)" || fail "found and retracted, in words"
 pass "a live pattern: new when 3 places take a theme up, retracted when one drops it, streamed as it happened"
 
+# --- the week's read nets a pattern's changes of the week -----------------------------------
+# Events as a week of partial data can write them (copies of a real row but
+# for their pattern's id, change and state): A is found live, retracted
+# and found again already ended; B, known before the week, is retracted,
+# found again and retracted.
+before=$(hls_at p --json patterns summary)
+stop_node p
+python3 - "$WORK/p/hlsd.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+cols = ("signal, theme, kind, theme2, kind2, week_from, week_to, n_places, scales, regions, summary, strength,"
+        " region, places, at_ms, origins, week")
+tmpl = db.execute("SELECT seq FROM pattern_events WHERE week = (SELECT max(week) FROM pattern_events)"
+                  " ORDER BY seq LIMIT 1").fetchone()[0]
+def event(pattern, change, live):
+    db.execute(f"INSERT INTO pattern_events(id, change, live, {cols}) SELECT ?, ?, ?, {cols} FROM pattern_events"
+               " WHERE seq = ?", (bytes.fromhex(pattern), change, live, tmpl))
+for change, live in ((0, 1), (2, 1), (0, 0)):  # new, retracted, new (ended)
+    event("00000000000000aa", change, live)
+for change, live in ((2, 1), (0, 1), (2, 1)):  # retracted, new, retracted
+    event("00000000000000bb", change, live)
+db.commit()
+PY
+start_node p "${FAST[@]}"
+wait_patterns p
+after=$(hls_at p --json patterns summary)
+jq -e -n --argjson b "$before" --argjson a "$after" '$a.week == $b.week and $a.new.count == $b.new.count
+  and $a.found_ended == $b.found_ended + 1 and $a.found_retracted == $b.found_retracted
+  and $a.retracted.count == $b.retracted.count + 1' >/dev/null \
+  || fail "the week's read of changes that came back: before $before, after $after"
+pass "patterns summary: a pattern found, retracted and found again ended counts as found ended; one known before, retracted at the end, as retracted"
+
 for n in a b c l p; do stop_node "$n"; done
