@@ -137,13 +137,16 @@ static int print_event(struct cli *c, const struct hls_mp_value *e, FILE *out) {
   return ferror(out) ? HLS_EIO : 0;
 }
 
-static int send_ack(struct cli *c, const char *name, int64_t seq, uint64_t *ack_id) {
+/* late: seq is a late event (a feed --vouched) taken, with those sent
+ * late before it; the cursor does not move. */
+static int send_ack(struct cli *c, const char *name, int64_t seq, bool late, uint64_t *ack_id) {
   struct hls_client_req r;
   struct hls_why why = {{0}};
   hls_client_begin(&c->client, &r, HLS_M_FEED_ACK);
-  msgpack_pack_map(&r.pk, 2);
+  msgpack_pack_map(&r.pk, 2 + late);
   hls_mp_pack_kv_str(&r.pk, "name", name);
   hls_mp_pack_kv_i64(&r.pk, "seq", seq);
+  if (late) hls_mp_pack_kv_bool(&r.pk, "late", true);
   *ack_id = r.id;
   int rc = hls_client_send(&c->client, &r, &why);
   hls_client_req_free(&r);
@@ -162,6 +165,7 @@ struct sink {
   uint64_t written;  /* bytes written to fd */
   int64_t *seq;      /* events written and not yet known taken: seq */
   uint64_t *end;     /* and the offset of their last byte + 1 */
+  bool *late;        /* and whether it came late (held back, out of order) */
   size_t head, n, cap;
 };
 
@@ -187,13 +191,15 @@ static bool sink_reader_gone(struct sink *k) {
   return k->gone;
 }
 
-/* The last seq wholly taken by the reader, or -1 if none since the last
- * call; forgets the events taken. */
-static int64_t sink_taken(struct sink *k) {
+/* The last seq in order wholly taken by the reader, or -1 if none since
+ * the last call; *late_last: the last late one taken, if any (else left
+ * as it is); forgets the events taken. */
+static int64_t sink_taken(struct sink *k, int64_t *late_last) {
   uint64_t taken = k->written - sink_unread(k);
   int64_t last = -1;
   while (k->n > 0 && k->end[k->head] <= taken) {
-    last = k->seq[k->head];
+    if (k->late[k->head]) *late_last = k->seq[k->head];
+    else last = k->seq[k->head];
     k->head = (k->head + 1) % k->cap;
     k->n--;
   }
@@ -202,18 +208,22 @@ static int64_t sink_taken(struct sink *k) {
 
 /* Write one event's bytes; HLS_ENOMEM, HLS_EIO, or 0 (also when the
  * reader has gone: k->gone says so). */
-static int sink_write(struct sink *k, int64_t seq, const char *buf, size_t len) {
+static int sink_write(struct sink *k, int64_t seq, bool late, const char *buf, size_t len) {
   if (k->n == k->cap) {
     size_t cap = k->cap ? 2 * k->cap : 64;
     int64_t *s = malloc(cap * sizeof *s);
     uint64_t *e = malloc(cap * sizeof *e);
-    if (s == NULL || e == NULL) {
-      free(s), free(e);
+    bool *l = malloc(cap * sizeof *l);
+    if (s == NULL || e == NULL || l == NULL) {
+      free(s), free(e), free(l);
       return HLS_ENOMEM;
     }
-    for (size_t i = 0; i < k->n; i++) s[i] = k->seq[(k->head + i) % k->cap], e[i] = k->end[(k->head + i) % k->cap];
-    free(k->seq), free(k->end);
-    k->seq = s, k->end = e, k->cap = cap, k->head = 0;
+    for (size_t i = 0; i < k->n; i++) {
+      size_t at = (k->head + i) % k->cap;
+      s[i] = k->seq[at], e[i] = k->end[at], l[i] = k->late[at];
+    }
+    free(k->seq), free(k->end), free(k->late);
+    k->seq = s, k->end = e, k->late = l, k->cap = cap, k->head = 0;
   }
   for (size_t off = 0; off < len && !k->gone;) {
     ssize_t w = write(k->fd, buf + off, len - off);
@@ -224,12 +234,12 @@ static int sink_write(struct sink *k, int64_t seq, const char *buf, size_t len) 
   }
   if (k->gone) return 0;
   size_t at = (k->head + k->n) % k->cap;
-  k->seq[at] = seq, k->end[at] = k->written;
+  k->seq[at] = seq, k->end[at] = k->written, k->late[at] = late;
   k->n++;
   return 0;
 }
 
-static void sink_free(struct sink *k) { free(k->seq), free(k->end); }
+static void sink_free(struct sink *k) { free(k->seq), free(k->end), free(k->late); }
 
 /* Wait until the reader has taken everything written, or closed its end. */
 static void sink_drain(struct sink *k) {
@@ -290,26 +300,31 @@ int cmd_feed_follow(struct cli *c, int argc, char **argv) {
    * (which would) counts no more. */
   bool dropped = false;
   size_t pending_acks = 0;
-  /* A feed --vouched sends what it held back late, behind what was
-   * acknowledged: the daemon counts it in its window of unacknowledged
-   * events until an ack at or past its seq, so one is sent again. */
-  bool late_taken = false;
+  /* A feed --vouched sends what it held back late (marked late), behind
+   * the cursor: the last one taken is acknowledged as such (with it,
+   * those sent late before it), so that one not taken comes again. */
+  int64_t late_last = -1, late_acked = -1;
   for (;;) {
     bool limit_reached = limit > 0 && printed >= limit;
     bool stop = k.gone || limit_reached || (no_wait && caught_up >= 0);
     if (stop) sink_drain(&k);
-    int64_t t = sink_taken(&k);
+    int64_t t = sink_taken(&k, &late_last);
     if (t > taken) taken = t;
-    if (t >= 0 && t <= acked) late_taken = true;
     int64_t want = taken;
     if (k.n == 0 && !k.gone && !dropped && caught_up > want) want = caught_up;
-    if ((want > acked || late_taken) && (stop || printed % ACK_EVERY == 0 || !hls_client_readable(&c->client))) {
+    bool late_new = late_last != late_acked;
+    if ((want > acked || late_new) && (stop || printed % ACK_EVERY == 0 || !hls_client_readable(&c->client))) {
       uint64_t ack_id;
-      if (want < acked) want = acked;
-      if ((rc = send_ack(c, name, want, &ack_id)) != 0) break;
-      acked = want;
-      late_taken = false;
-      pending_acks++;
+      if (want > acked) {
+        if ((rc = send_ack(c, name, want, false, &ack_id)) != 0) break;
+        acked = want;
+        pending_acks++;
+      }
+      if (late_new) {
+        if ((rc = send_ack(c, name, late_last, true, &ack_id)) != 0) break;
+        late_acked = late_last;
+        pending_acks++;
+      }
     }
     if (stop && pending_acks == 0) break;
     struct hls_ctl_response resp;
@@ -326,7 +341,8 @@ int cmd_feed_follow(struct cli *c, int argc, char **argv) {
         FILE *mem = open_memstream(&buf, &buf_len);
         rc = mem == NULL ? HLS_ENOMEM : print_event(c, resp.result, mem);
         if (mem != NULL && fclose(mem) != 0 && rc == 0) rc = HLS_EIO;
-        if (rc == 0) rc = sink_write(&k, hls_out_int(resp.result, "seq"), buf, buf_len);
+        if (rc == 0)
+          rc = sink_write(&k, hls_out_int(resp.result, "seq"), hls_patview_flag(resp.result, "late"), buf, buf_len);
         free(buf);
         buf = NULL;
         if (rc != 0) {

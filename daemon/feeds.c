@@ -39,6 +39,15 @@ struct follower {
   int64_t sent;           /* the last event seq looked at */
   int64_t unacked[FOLLOW_WINDOW];
   size_t n_unacked;
+  /* A feed --vouched: the events it held back and sent late, in the
+   * order sent, until the follower says it took them (feed.ack with
+   * late): only then are they done with, so that one sent and not taken
+   * (past --limit, a reader gone) is held back still and comes again. */
+  struct late_sent {
+    int64_t seq;
+    uint8_t id[HLS_PAT_ID_BYTES];
+  } late[FOLLOW_WINDOW];
+  size_t n_late;
   bool caught_up_sent;
 };
 
@@ -53,6 +62,7 @@ struct hls_feeds {
 struct event_pack {
   int64_t seq, at;
   int change;
+  bool late; /* held back, sent now, out of order */
   const struct hls_patrow *row;
 };
 
@@ -60,7 +70,8 @@ static int pack_event(void *ctx, msgpack_packer *pk) {
   const struct event_pack *e = ctx;
   char at[21];
   hls_time_format(e->at, at);
-  if (msgpack_pack_map(pk, 4) != 0 || hls_mp_pack_kv_i64(pk, "seq", e->seq) != 0 ||
+  if (msgpack_pack_map(pk, 4 + e->late) != 0 || (e->late && hls_mp_pack_kv_bool(pk, "late", true) != 0) ||
+      hls_mp_pack_kv_i64(pk, "seq", e->seq) != 0 ||
       hls_mp_pack_kv_str(pk, "change", hls_pat_change_name(e->change)) != 0 || hls_mp_pack_kv_str(pk, "at", at) != 0 ||
       hls_mp_pack_cstr(pk, "pattern") != 0)
     return HLS_ENOMEM;
@@ -102,12 +113,18 @@ struct pump_ctx {
 };
 
 /* Send event ev to f (f's filter selected it): HLS_ECLOSED if f's client
- * could not be written to (client_gone freed f). A feed --vouched is done
- * with what it held back of the pattern up to ev. */
-static int send_event(struct pump_ctx *p, const struct hls_patstore_event *ev) {
+ * could not be written to (client_gone freed f). In order, a feed
+ * --vouched is done with what it held back of the pattern up to ev (ev
+ * supersedes it, and comes again itself if not acknowledged); late, once
+ * the follower says it took it (feed.ack with late). */
+static int send_event(struct pump_ctx *p, const struct hls_patstore_event *ev, bool late) {
   struct follower *f = p->f;
-  struct event_pack e = {.seq = ev->seq, .at = ev->at_ms, .change = ev->change, .row = &ev->row};
-  if (f->filter.vouched && ev->id != NULL) {
+  struct event_pack e = {.seq = ev->seq, .at = ev->at_ms, .change = ev->change, .late = late, .row = &ev->row};
+  if (late && ev->id != NULL) {
+    struct late_sent *l = &f->late[f->n_late++]; /* room: pump_withheld */
+    l->seq = ev->seq;
+    memcpy(l->id, ev->id, HLS_PAT_ID_BYTES);
+  } else if (f->filter.vouched && ev->id != NULL) {
     int rc = hls_patstore_feed_unwithhold(p->feeds->env.ps, f->feed, ev->id, ev->seq, p->why);
     if (rc != 0) return rc;
   }
@@ -127,7 +144,7 @@ static int pump_event(void *ctx, const struct hls_patstore_event *ev) {
   f->sent = ev->seq;
   int rc = 0;
   switch (hls_patfilter_judge(&f->filter, &ev->row)) {
-  case HLS_PATFILTER_YES: rc = send_event(p, ev); break;
+  case HLS_PATFILTER_YES: rc = send_event(p, ev, false); break;
   case HLS_PATFILTER_UNVOUCHED:
     if (ev->id != NULL) rc = hls_patstore_feed_withhold(p->feeds->env.ps, f->feed, ev->id, ev->seq, p->why);
     break;
@@ -140,17 +157,26 @@ static int pump_event(void *ctx, const struct hls_patstore_event *ev) {
 /* A held-back event, late: sent if its places are vouched enough now. */
 static int late_event(void *ctx, const struct hls_patstore_event *ev) {
   struct pump_ctx *p = ctx;
-  return hls_patfilter_judge(&p->f->filter, &ev->row) == HLS_PATFILTER_YES ? send_event(p, ev) : 0;
+  return hls_patfilter_judge(&p->f->filter, &ev->row) == HLS_PATFILTER_YES ? send_event(p, ev, true) : 0;
+}
+
+static bool sent_late(const struct follower *f, int64_t seq) {
+  for (size_t i = 0; i < f->n_late; i++)
+    if (f->late[i].seq == seq) return true;
+  return false;
 }
 
 /* A feed --vouched: what it held back (events f's scan has passed) that
- * its filter selects now, up to f's window, before the events in order. */
+ * its filter selects now, up to f's window, before the events in order;
+ * not again what it sent f late and f has not said it took. */
 static int pump_withheld(struct hls_feeds *feeds, struct follower *f, struct hls_why *why) {
   int64_t *seqs;
   size_t n;
   int rc = hls_patstore_feed_withheld(feeds->env.ps, f->feed, &seqs, &n, why);
   struct pump_ctx p = {.feeds = feeds, .f = f, .why = why};
-  for (size_t i = 0; rc == 0 && i < n && seqs[i] <= f->sent && f->n_unacked < FOLLOW_WINDOW; i++) {
+  for (size_t i = 0; rc == 0 && i < n && seqs[i] <= f->sent && f->n_unacked < FOLLOW_WINDOW && f->n_late < FOLLOW_WINDOW;
+       i++) {
+    if (sent_late(f, seqs[i])) continue;
     rc = hls_patstore_event_get(feeds->env.ps, seqs[i], late_event, &p, why);
     if (rc == HLS_ENOTFOUND) rc = 0;
   }
@@ -540,24 +566,58 @@ int hls_feeds_api_follow(struct hls_feeds *feeds, struct hls_control_call *call)
   return 0;
 }
 
+/* Follower f took its late event seq, and so every one sent before it:
+ * they are done with (no longer held back) and leave its window. */
+static int late_taken(struct hls_feeds *feeds, struct follower *f, int64_t seq, struct hls_why *why) {
+  size_t upto = 0;
+  while (upto < f->n_late && f->late[upto].seq != seq) upto++;
+  if (upto == f->n_late) return 0; /* not one sent late to f (or done with already) */
+  int rc = 0;
+  size_t done = 0;
+  for (; done <= upto && rc == 0; done++)
+    rc = hls_patstore_feed_unwithhold(feeds->env.ps, f->feed, f->late[done].id, f->late[done].seq, why);
+  if (rc != 0) done--; /* that one failed: it stays, as those after it */
+  size_t keep = 0;
+  for (size_t i = 0; i < f->n_unacked; i++) {
+    bool gone = false;
+    for (size_t j = 0; j < done && !gone; j++) gone = f->unacked[i] == f->late[j].seq;
+    if (!gone) f->unacked[keep++] = f->unacked[i];
+  }
+  f->n_unacked = keep;
+  memmove(f->late, f->late + done, (f->n_late - done) * sizeof *f->late);
+  f->n_late -= done;
+  return rc;
+}
+
 int hls_feeds_api_ack(struct hls_feeds *feeds, struct hls_control_call *call) {
   char name[FEED_NAME_MAX + 1];
   int64_t seq = 0;
+  bool late = false;
   int rc = arg_feed_name(call->req->args, name, &call->why);
   if (rc == 0) rc = hls_mp_get_i64(call->req->args, "seq", &seq, NULL, &call->why);
+  if (rc == 0) rc = hls_mp_get_bool(call->req->args, "late", &late, NULL, &call->why);
   if (rc != 0) return rc;
   int64_t max = 0;
   if ((rc = hls_patstore_last_event(feeds->env.ps, &max, &call->why)) != 0) return rc;
   if (seq < 0 || seq > max)
     return hls_why_set(&call->why, HLS_EINVAL, "seq: %lld is not an event of this node (the last is %lld)",
                        (long long)seq, (long long)max);
-  int64_t now = feeds->env.now_ms(feeds->env.clock);
-  if ((rc = hls_patstore_feed_ack(feeds->env.ps, name, seq, now, &call->why)) != 0) return rc;
+  if (late) {
+    /* A late event this client's follower of the feed took: the cursor
+     * stays where it is (the event is behind it). */
+    for (struct follower *f = feeds->followers; f && rc == 0; f = f->next)
+      if (f->client == call->client && strcmp(f->feed, name) == 0) rc = late_taken(feeds, f, seq, &call->why);
+    if (rc != 0) return rc;
+    pump_soon(feeds, 0);
+  } else {
+    int64_t now = feeds->env.now_ms(feeds->env.clock);
+    if ((rc = hls_patstore_feed_ack(feeds->env.ps, name, seq, now, &call->why)) != 0) return rc;
+  }
   int64_t cursor;
   struct hls_patfilter ignore;
   if ((rc = feed_load(feeds, name, &ignore, &cursor, &call->why)) != 0) return rc;
   /* This client's follower of the feed may send more now. */
-  for (struct follower *f = feeds->followers; f; f = f->next) {
+  for (struct follower *f = feeds->followers; f && !late; f = f->next) {
     if (f->client != call->client || strcmp(f->feed, name) != 0) continue;
     size_t keep = 0;
     for (size_t i = 0; i < f->n_unacked; i++)

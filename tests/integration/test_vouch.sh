@@ -37,7 +37,7 @@ for n in a b c; do
   ID[$n]=$(hls_at "$n" --json status | jq -r .node_id)
   hls_at "$n" import "$csv" >/dev/null || fail "import of the history at $n"
   hls_at "$n" record add --title "Live record" --scale organisation --stage reflect --theme live-theme \
-    --date 2024-10-28 --consent aggregate --consent-by lead >/dev/null
+    --theme second-theme --date 2024-10-28 --consent aggregate --consent-by lead >/dev/null
   hls_at "$n" peer add "${ADDR[l]}" "${ID[l]}" >/dev/null
 done
 
@@ -91,8 +91,10 @@ pattern_id=$(spread | jq -r '.[0].id')
 hls_at l feed subscribe trusted --signal spread --theme live-theme --vouched | grep -q "Only vouched places count" \
   || fail "feed subscribe --vouched does not say so"
 hls_at l feed subscribe everyone --signal spread --theme live-theme >/dev/null || fail "feed subscribe everyone"
-# "idle" is the same as "trusted", read only with --no-wait
+# "idle" is the same as "trusted", read only with --no-wait; "two" holds
+# back both themes' spreads
 hls_at l feed subscribe idle --signal spread --theme live-theme --vouched >/dev/null || fail "feed subscribe idle"
+hls_at l feed subscribe two --signal spread --vouched >/dev/null || fail "feed subscribe two"
 feed_of() { hls_at l --json feed list | jq -c --arg n "$1" '.[] | select(.name == $n)'; }
 feed_of trusted | jq -e '.filter.vouched == true and .events_after_cursor == 0' >/dev/null \
   || fail "feed list, trusted: $(feed_of trusted)"
@@ -105,6 +107,9 @@ jq -e -s --arg id "$pattern_id" 'map(select(.pattern.id == $id)) | length >= 1' 
 last_event=$(jq -c -s --arg id "$pattern_id" 'map(select(.pattern.id == $id)) | last | {seq, change}' <<<"$everyone")
 [ -z "$(hls_at l --json feed follow trusted --no-wait)" ] || fail "the --vouched feed got the spread of 2 vouched places"
 [ -z "$(hls_at l --json feed follow idle --no-wait)" ] || fail "the idle --vouched feed got the spread of 2 vouched places"
+second_spread() { hls_at l --json patterns --signal spread --theme second-theme | jq -e 'length == 1'; }
+wait_for 30 second_spread || fail "the second theme's spread: $(hls_at l --json patterns --all)"
+[ -z "$(hls_at l --json feed follow two --no-wait)" ] || fail "the feed two got a spread of 2 vouched places"
 hls_at l --json feed events trusted | jq -e 'length == 0' >/dev/null || fail "feed events, trusted, before the vouch"
 # A follower streaming when c is vouched gets what the feed held back:
 # the pattern's latest event, late (its seq is behind the cursor).
@@ -128,6 +133,15 @@ feed_of idle | jq -e '.events_after_cursor == 1' >/dev/null || fail "feed list, 
 [ "$(hls_at l --json feed follow idle --no-wait | jq -c -s 'map({seq, change})')" = "[$last_event]" ] \
   || fail "the idle feed's follow after the vouch"
 feed_of idle | jq -e '.events_after_cursor == 0' >/dev/null || fail "feed list, idle, once followed: $(feed_of idle)"
+# Two held back, sent late: --limit 1 takes one, the next follow the other.
+feed_of two | jq -e '.events_after_cursor == 2' >/dev/null || fail "feed list, two, after the vouch: $(feed_of two)"
+first=$(hls_at l --json feed follow two --no-wait --limit 1)
+jq -e -s 'length == 1 and .[0].late == true' <<<"$first" >/dev/null || fail "feed two, --limit 1: $first"
+rest=$(hls_at l --json feed follow two --no-wait)
+jq -e -s --argjson f "$first" 'length == 1 and .[0].late and .[0].seq != $f.seq
+  and ([.[0].pattern.theme, $f.pattern.theme] | sort) == ["live-theme", "second-theme"]' <<<"$rest" >/dev/null \
+  || fail "feed two after --limit 1: $rest (first $first)"
+[ -z "$(hls_at l --json feed follow two --no-wait)" ] || fail "feed two repeats a late event"
 pass "feed subscribe --vouched: the spread is held back while a place is unvouched, sent late once it is vouched"
 
 hls_at l --json unvouch "${ID[c]}" | jq -e '.withdrawn' >/dev/null || fail "hls unvouch c"
