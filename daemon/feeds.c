@@ -174,8 +174,8 @@ static int pump_withheld(struct hls_feeds *feeds, struct follower *f, struct hls
   size_t n;
   int rc = hls_patstore_feed_withheld(feeds->env.ps, f->feed, &seqs, &n, why);
   struct pump_ctx p = {.feeds = feeds, .f = f, .why = why};
-  for (size_t i = 0; rc == 0 && i < n && seqs[i] <= f->sent && f->n_unacked < FOLLOW_WINDOW && f->n_late < FOLLOW_WINDOW;
-       i++) {
+  for (size_t i = 0;
+       rc == 0 && i < n && seqs[i] <= f->sent && f->n_unacked < FOLLOW_WINDOW && f->n_late < FOLLOW_WINDOW; i++) {
     if (sent_late(f, seqs[i])) continue;
     rc = hls_patstore_event_get(feeds->env.ps, seqs[i], late_event, &p, why);
     if (rc == HLS_ENOTFOUND) rc = 0;

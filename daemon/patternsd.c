@@ -275,7 +275,8 @@ struct diff_ctx {
 
 static int diff_one(void *ctx, const struct hls_pattern *p) {
   struct diff_ctx *d = ctx;
-  struct stored_row *l = bsearch(p->id, d->rows, d->n, sizeof *d->rows, stored_cmp);
+  /* (no rows stored: rows is NULL, which bsearch must not be given) */
+  struct stored_row *l = d->n > 0 ? bsearch(p->id, d->rows, d->n, sizeof *d->rows, stored_cmp) : NULL;
   struct built b;
   int rc = build(d->pd, p, &b);
   int change = HLS_PAT_NEW;
@@ -538,7 +539,8 @@ void hls_pat__keymap_unref(struct hls_pat_keymap *m) {
 
 bool hls_pat__keymap_to_engine(const struct hls_pat_keymap *m, const uint8_t origin[32], uint64_t seq,
                                uint8_t out_origin[32], uint64_t *out_seq) {
-  const struct hls_pat_keymap_entry *e = m != NULL ? bsearch(origin, m->e, m->n, sizeof *m->e, keymap_cmp) : NULL;
+  const struct hls_pat_keymap_entry *e =
+      m != NULL && m->n > 0 ? bsearch(origin, m->e, m->n, sizeof *m->e, keymap_cmp) : NULL;
   if (e == NULL || e->gen == 0) {
     memcpy(out_origin, e != NULL ? e->root : origin, 32);
     *out_seq = seq;
