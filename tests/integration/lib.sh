@@ -45,11 +45,31 @@ wait_for() {
   done
 }
 
+# free_port: a TCP port free on 127.0.0.1 now, below the kernel's range
+# of ephemeral ports (32768 up): tests restart nodes on the port they
+# listened on, which a port the kernel handed out could meanwhile be the
+# local end of another test's outgoing connection (address already in use).
+free_port() {
+  python3 -c '
+import random, socket, sys
+for _ in range(1000):
+    port = random.randrange(20000, 32000)
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+    print(port)
+    sys.exit(0)
+sys.exit("no free port in 20000-31999")'
+}
+
 # init_node NAME [hls init flags...]: creates $WORK/NAME.
 init_node() {
-  local name=$1; shift
+  local name=$1 port; shift
+  port=$(free_port) || fail "no free port"
   "$HLS" --home "$WORK/$name" init --place "${PLACE:-Place $name}" --region "${REGION:-Test Region}" \
-    --listen 127.0.0.1:0 --web 127.0.0.1:0 "$@" >/dev/null
+    --listen "127.0.0.1:$port" --web 127.0.0.1:0 "$@" >/dev/null
 }
 
 # start_node NAME [hlsd flags...]: runs hlsd in the background, logging to
