@@ -223,21 +223,29 @@ static int parse_week(const char *key, const char *s, uint32_t len, int32_t *wee
   if (len < sizeof buf) {
     memcpy(buf, s, len);
     buf[len] = '\0';
-    if (len == 8 && sscanf(buf, "%4d-W%2d%c", &y, &w, &tail) == 2) {
+    bool digits = len == 8 || len == 10;
+    for (size_t i = 0; digits && i < len; i++)
+      digits = i == 4 || (len == 8 && i == 5) || (len == 10 && i == 7) ? true : buf[i] >= '0' && buf[i] <= '9';
+    if (digits && len == 8 && sscanf(buf, "%4d-W%2d%c", &y, &w, &tail) == 2) {
+      if (y < HLS_DATE_MIN_YEAR || y > HLS_DATE_MAX_YEAR)
+        return hls_why_set(why, HLS_EINVAL, "%s: years %d to %d only", key, HLS_DATE_MIN_YEAR, HLS_DATE_MAX_YEAR);
       hls_day dec28 = hls_date_from_ymd(y, 12, 28); /* in the year's last ISO week */
       int yy, last;
       hls_iso_week(dec28, &yy, &last);
       if (w < 1 || w > last)
         return hls_why_set(why, HLS_EINVAL, "%s: %d has no week %d (its weeks are 1 to %d)", key, y, w, last);
       if (hls_patterns_week(y, w, week) == 0) return 0;
-    } else {
+      return hls_why_set(why, HLS_EINVAL, "%s: %.8s is outside the weeks hlsd counts", key, buf);
+    }
+    if (digits && len == 10 && sscanf(buf, "%4d-%2d-%2d%c", &y, &m, &dd, &tail) == 3) {
       hls_day d;
-      if (hls_date_parse(buf, len, &d) == 0) {
-        hls_iso_week(d, &y, &w);
-        if (hls_patterns_week(y, w, week) == 0) return 0;
-      } else if (len == 10 && sscanf(buf, "%4d-%2d-%2d%c", &y, &m, &dd, &tail) == 3) {
+      if (y < HLS_DATE_MIN_YEAR || y > HLS_DATE_MAX_YEAR)
+        return hls_why_set(why, HLS_EINVAL, "%s: years %d to %d only", key, HLS_DATE_MIN_YEAR, HLS_DATE_MAX_YEAR);
+      if (hls_date_parse(buf, len, &d) != 0)
         return hls_why_set(why, HLS_EINVAL, "%s: %.10s is not a day of the calendar", key, buf);
-      }
+      hls_iso_week(d, &y, &w);
+      if (hls_patterns_week(y, w, week) == 0) return 0;
+      return hls_why_set(why, HLS_EINVAL, "%s: %.10s is outside the weeks hlsd counts", key, buf);
     }
   }
   return hls_why_set(why, HLS_EINVAL, "%s: expected YYYY-MM-DD or YYYY-Www", key);
