@@ -772,6 +772,9 @@ static void bulk_ended(uv_timer_t *t) {
   struct hls_patternsd *pd = t->data;
   hls_log_info("patterns_rebuilding", "burst_ms=%llu detail=\"building the engine again from the items held\"",
                (unsigned long long)(uv_now(pd->env.loop) - pd->bulk_start_ms));
+  /* the rebuild reads every item of this burst: items after it count anew */
+  pd->burst_start_ms = uv_now(pd->env.loop);
+  pd->burst_items = 0;
   pd->rebuilds++;
   rebuild(pd);
 }
