@@ -212,7 +212,6 @@ static int add_place(void *ctx, const char *s, struct hls_why *why) {
   return 0;
 }
 
-/* "YYYY-MM-DD" (its week) or "YYYY-Www". */
 /* A week "YYYY-Www", or the week of a day "YYYY-MM-DD": a week that
  * does not exist (2026-W60; 2024-W53, as 2024 has 52) or a day that does
  * not (2024-02-30) is named as such, not taken for a wrong format. */
