@@ -422,6 +422,31 @@ def invite_seeds():
     return s
 
 
+def patfilter_seeds():
+    """The args of patterns, feed.subscribe and patterns.summary, as the
+    daemon takes them (fuzz_patfilter.c): one msgpack map."""
+    s = {}
+    s["empty"] = pack({})
+    s["all-keys"] = pack(OrderedMap([
+        ("signal", ["spread", "together"]), ("theme", ["problem:housing", "Damp"]), ("kind", "problem"),
+        ("scale", ["person", "place"]), ("region", "North"), ("place", ["Place 03", "place 02"]),
+        ("since", "2024-W10"), ("until", "2024-12-31"), ("min_places", 2), ("min_strength", 11.4),
+        ("vouched", True), ("all", True)]))
+    s["week"] = pack({"week": "2024-W52"})
+    s["week-53-of-52"] = pack({"week": "2024-W53", "since": "2020-W53"})
+    s["day-not-real"] = pack({"since": "2024-02-30"})
+    s["year-out"] = pack({"since": "1850-01-01", "week": "2024-W-1"})
+    s["strength-int"] = pack({"min_strength": 4})
+    s["strength-nan"] = pack({"min_strength": Raw(b"\xcb\x7f\xf8\x00\x00\x00\x00\x00\x00")})
+    s["theme-long"] = pack({"theme": "a" * 300})
+    s["theme-kind-unknown"] = pack({"theme": "hobby:knitting"})
+    s["signal-bad"] = pack({"signal": "sideways"})
+    s["types-wrong"] = pack({"signal": 3, "min_places": "2", "vouched": "yes"})
+    s["many-values"] = pack({"region": ["R%d" % i for i in range(20)]})
+    s["not-a-map"] = pack(["theme", "housing"])
+    return s
+
+
 def write(name, seeds):
     d = os.path.join(CORPUS, name)
     os.makedirs(d, exist_ok=True)
@@ -435,7 +460,8 @@ def main():
     total = 0
     for name, seeds in (("mp_tree", mp_tree_seeds()), ("ctl_request", ctl_request_seeds()),
                         ("csv_import", csv_import_seeds()), ("config", config_seeds()),
-                        ("cursor", cursor_seeds()), ("invite", invite_seeds())):
+                        ("cursor", cursor_seeds()), ("invite", invite_seeds()),
+                        ("patfilter", patfilter_seeds())):
         total += write(name, seeds)
     print("wrote %d seeds under %s" % (total, CORPUS))
     return 0
