@@ -3,6 +3,7 @@
  * are cmd_feed.c's. Text fits the terminal (hls_out_term_width: on a
  * terminal only, never cut into a pipe); --json prints what hlsd sends. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,10 +36,9 @@ static void pattern_row(const struct hls_mp_value *p, bool kinds, char cells[N_C
     snprintf(cells[COL_PLACES], CELL, "%lld in %s", (long long)hls_out_int(p, "n_places"), region);
   else snprintf(cells[COL_PLACES], CELL, "%lld", (long long)hls_out_int(p, "n_places"));
   hls_patview_weeks(p, cells[COL_WEEKS], CELL);
-  char state[16];
   /* "state" where a row says it (the weekly read: retracted too) */
-  if (!hls_out_str(p, "state", state, sizeof state)[0]) snprintf(state, sizeof state, "%s", hls_patview_flag(p, "live") ? "live" : "ended");
-  snprintf(cells[COL_LIVE], CELL, "%s", state);
+  if (!hls_out_str(p, "state", cells[COL_LIVE], CELL)[0])
+    snprintf(cells[COL_LIVE], CELL, "%s", hls_patview_flag(p, "live") ? "live" : "ended");
 }
 
 /* The cells of every row; false if the table is wider than width (0: no
@@ -570,6 +570,18 @@ static void print_category(const struct hls_mp_value *res, const char *key, cons
   }
 }
 
+/* A paragraph of the weekly read, wrapped to width (0: 100), after a
+ * blank line. */
+__attribute__((format(printf, 2, 3))) static void print_paragraph(size_t width, const char *fmt, ...) {
+  char text[256], wrapped[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof text, fmt, ap);
+  va_end(ap);
+  hls_patfmt_wrap(text, "", width ? width : 100, wrapped, sizeof wrapped);
+  printf("\n%s", wrapped);
+}
+
 int cmd_patterns_summary(struct cli *c, int argc, char **argv) {
   struct cli_params p;
   struct hls_ctl_response resp;
@@ -602,20 +614,12 @@ int cmd_patterns_summary(struct cli *c, int argc, char **argv) {
         print_category(res, "ended", "Ended", width);
         print_category(res, "retracted", "Retracted (the data no longer show them)", width);
         int64_t found = hls_out_int(res, "found_ended"), gone = hls_out_int(res, "found_retracted");
-        char text[256], wrapped[512];
-        if (found > 0) {
-          snprintf(text, sizeof text,
-                   "Also found in the weeks before, and already ended: %lld ('hls patterns --all' lists those still "
-                   "held).", (long long)found);
-          hls_patfmt_wrap(text, "", width ? width : 100, wrapped, sizeof wrapped);
-          printf("\n%s", wrapped);
-        }
-        if (gone > 0) {
-          snprintf(text, sizeof text, "Found and retracted again this week (as the data came in): %lld, in no list above.",
-                   (long long)gone);
-          hls_patfmt_wrap(text, "", width ? width : 100, wrapped, sizeof wrapped);
-          printf("\n%s", wrapped);
-        }
+        if (found > 0)
+          print_paragraph(width, "Also found in the weeks before, and already ended: %lld ('hls patterns --all' "
+                          "lists those still held).", (long long)found);
+        if (gone > 0)
+          print_paragraph(width, "Found and retracted again this week (as the data came in): %lld, in no list "
+                          "above.", (long long)gone);
       }
       printf("\n'hls patterns show ID' explains one; a feed follows changes as they come\n"
              "('hls feed subscribe NAME', then 'hls feed follow NAME').\n");

@@ -8,15 +8,20 @@
 #include <unistr.h>
 #include <uniwidth.h>
 
+/* The columns on screen of the character at s[*o] (of len bytes): a
+ * wide one 2, a combining one 0, a control character or a byte that is
+ * not UTF-8 1; *o moves past it. */
+static size_t char_width(const char *s, size_t len, size_t *o) {
+  ucs4_t c;
+  int n = u8_mbtouc(&c, (const uint8_t *)s + *o, len - *o);
+  int cw = uc_width(c, "UTF-8");
+  *o += n > 0 ? (size_t)n : 1;
+  return cw < 0 ? 1 : (size_t)cw;
+}
+
 size_t hls_patfmt_width(const char *s) {
   size_t len = strlen(s), o = 0, w = 0;
-  while (o < len) {
-    ucs4_t c;
-    int n = u8_mbtouc(&c, (const uint8_t *)s + o, len - o);
-    int cw = uc_width(c, "UTF-8");
-    w += cw < 0 ? 1 : (size_t)cw;
-    o += n > 0 ? (size_t)n : 1;
-  }
+  while (o < len) w += char_width(s, len, &o);
   return w;
 }
 
@@ -26,13 +31,10 @@ char *hls_patfmt_cut(const char *s, size_t max) {
   char *out = malloc(len + 4);
   if (out == NULL) return NULL;
   while (o < len) {
-    ucs4_t c;
-    int n = u8_mbtouc(&c, (const uint8_t *)s + o, len - o);
-    int cw = uc_width(c, "UTF-8");
-    size_t char_w = cw < 0 ? 1 : (size_t)cw;
+    size_t next = o, char_w = char_width(s, len, &next);
     if (w + char_w + 1 > max) break; /* the ellipsis takes one column */
     w += char_w;
-    o += n > 0 ? (size_t)n : 1;
+    o = next;
   }
   memcpy(out, s, o);
   memcpy(out + o, "\xe2\x80\xa6", 4); /* U+2026 */
