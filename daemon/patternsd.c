@@ -1142,7 +1142,7 @@ static int load_saved_tests(struct hls_pd_load *job) {
   rc = hls_patterns_restore(job->feed.pt, buf, len, &job->copy_why);
   free(buf);
   job->copy_rc = rc;
-  if (rc == 0 || rc == HLS_ESTATE) return 0; /* ESTATE: another version or parameters, nothing taken */
+  if (rc == 0 || rc == HLS_ESTATE) return 0; /* ESTATE: another engine or parameters, nothing taken */
   /* The engine may hold some of the copy: a new one. */
   hls_patterns_free(job->feed.pt);
   job->feed.pt = NULL;
@@ -1295,8 +1295,9 @@ static void load_done(uv_work_t *w, int status) {
       }
     }
     pd->n_refs = 0;
-    /* a copy of another version or other parameters is expected after
-     * an upgrade or a change of [patterns]; any other is damage */
+    /* a copy of another engine or other parameters is expected after an
+     * upgrade that changed the engine or a change of [patterns]; any other
+     * is damage */
     if (job->copy_rc == HLS_ESTATE)
       hls_log_info("patterns_saved_tests_unused", "detail=\"%s\" action=computing_them", job->copy_why.text);
     else if (job->copy_rc != 0)

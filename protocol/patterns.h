@@ -311,7 +311,8 @@ int hls_patterns_freeze(struct hls_patterns *pt, int32_t week) HLS_WARN_UNUSED;
  * then numbers the places, themes and regions as the saved engine did
  * (places and themes met since come after). HLS_EINVAL (why says) for
  * bytes that are not a whole, consistent copy; HLS_ESTATE for a copy of
- * another version or other parameters, or an engine already given facts;
+ * another engine (a build whose pattern engine differs: HLS_PAT_ENGINE_ID)
+ * or other parameters, or an engine already given facts;
  * HLS_ENOMEM. After HLS_EINVAL or HLS_ENOMEM the engine may hold some of
  * the copy's places, themes and regions: free it and make another.
  *

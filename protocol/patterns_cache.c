@@ -5,7 +5,7 @@
  * A saved copy holds what an engine computed for the weeks it froze: each
  * theme's tests of those weeks, each window's tests, pairs and pair counts
  * if its weeks are all frozen, with what they were computed from: the
- * version and parameters, the first week held, the regions, each place's
+ * engine (HLS_PAT_ENGINE_ID, the digest of its sources) and parameters, the first week held, the regions, each place's
  * first week and region, and each frozen week's facts (the sum of its
  * units' fp: every digest's place, week, seq and folded cells). A new
  * engine takes it before any fact (hls_patterns_restore), which numbers
@@ -20,11 +20,11 @@
  * The copy is bytes the host stores: on reading it back its checksum, and
  * every count and index against what the bytes can hold and against the
  * engine's bounds, are checked, and anything else is refused whole
- * (HLS_EINVAL); a copy of another version or other parameters is refused
+ * (HLS_EINVAL); a copy of another engine or other parameters is refused
  * (HLS_ESTATE).
  *
  * Layout (little-endian; str: u32 length, bytes): "hlspatc1", u32 method,
- * str version, u32 n + n f64 parameters (in HLS_PAT_PARAMS order), i32
+ * str engine id, u32 n + n f64 parameters (in HLS_PAT_PARAMS order), i32
  * gmin, i32 before, u32 n + n str regions (the first ""), u32 n + n places
  * (origin[32], u8 has_week, i32 first week, u32 region), (before - gmin)
  * u64 week fps, u32 n + n themes (str key, u32 units (0: no tests), then
@@ -41,11 +41,14 @@
 #include <string.h>
 #include <uthash.h>
 
-#include "hls_version.h"
+#include "hls_pat_engine.h"
 
-/* What the saved tests mean: a change to any test's method or to what it
- * stores must change this (a copy of another method is not used), as
- * must a change of what a unit's fp reads. hlsd's version is checked too. */
+/* The copy's layout and what a unit's fp reads: a change to either must
+ * change this. The engine that computed the tests is named by
+ * HLS_PAT_ENGINE_ID, the digest of its sources (cmake/engine_id.cmake): a
+ * build whose engine differs in any byte does not take them, and one that
+ * changes only the rest of hlsd does (a start after such an upgrade is a
+ * restart). */
 #define METHOD_VERSION 1
 
 static const uint8_t MAGIC[8] = {'h', 'l', 's', 'p', 'a', 't', 'c', '1'};
@@ -163,7 +166,7 @@ static void write_copy(const struct hls_patterns *pt, struct wbuf *b, struct win
   size_t weeks = (size_t)(pt->freeze_week - pt->gmin), units = U_RISING + pt->n_regions;
   put(b, MAGIC, sizeof MAGIC);
   put_u32(b, METHOD_VERSION);
-  put_str(b, HLS_VERSION);
+  put_str(b, HLS_PAT_ENGINE_ID);
   put_u32(b, HLS_PAT_PARAM_COUNT);
   for (int i = 0; i < HLS_PAT_PARAM_COUNT; i++) put_f64(b, hls_pat_param_get(&pt->prm, i));
   put_i32(b, pt->gmin);
@@ -457,13 +460,21 @@ static int read_windows(const struct hls_patterns *pt, struct rbuf *r, struct re
 
 static int read_copy(struct hls_patterns *pt, struct rbuf *r, struct restore *rs, struct hls_why *why) {
   (void)take(r, sizeof MAGIC); /* checked by hls_patterns_restore */
-  char version[64];
+  char engine[64];
   uint32_t method = get_u32(r);
-  get_str(r, version, sizeof version - 1);
+  get_str(r, engine, sizeof engine - 1);
   if (r->bad) return BAD(why, "cut short");
-  if (method != METHOD_VERSION || strcmp(version, HLS_VERSION) != 0)
-    return hls_why_set(why, HLS_ESTATE, "patterns: saved tests: of another version (%s, method %u)", version,
-                       method);
+  if (method != METHOD_VERSION || strcmp(engine, HLS_PAT_ENGINE_ID) != 0) {
+    /* named in the log only if it looks like a name (an older hlsd wrote
+     * its version there) */
+    bool plain = engine[0] != '\0';
+    for (const char *c = engine; *c; c++)
+      if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '.' ||
+            *c == '-'))
+        plain = false;
+    return hls_why_set(why, HLS_ESTATE, "patterns: saved tests: of another engine (%s, method %u; this one %s, %u)",
+                       plain ? engine : "?", method, HLS_PAT_ENGINE_ID, METHOD_VERSION);
+  }
   size_t np = get_count(r, 8, 1024);
   if (r->bad) return BAD(why, "cut short");
   bool same = np == HLS_PAT_PARAM_COUNT;

@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "hls_version.h"
+#include "hls_pat_engine.h"
 #include "patterns.h"
 
 #define SEED_PLACES 5
@@ -92,7 +92,7 @@ static int load(struct hls_patterns *pt, unsigned v) {
 
 /* The head of a copy of this build: its bytes before gmin. */
 static size_t head_len(void) {
-  return 8 + 4 + 4 + strlen(HLS_VERSION) + 4 + 8 * (size_t)HLS_PAT_PARAM_COUNT;
+  return 8 + 4 + 4 + strlen(HLS_PAT_ENGINE_ID) + 4 + 8 * (size_t)HLS_PAT_PARAM_COUNT;
 }
 
 #ifndef MAKE_CORPUS

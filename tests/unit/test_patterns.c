@@ -43,6 +43,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "disclosure.h"
 #include "patterns.h"
 
@@ -3304,6 +3306,37 @@ static void test_saved_tests_refused(void **state) {
   name_place(b, 1, "Place 01", "");
   assert_int_equal(hls_patterns_restore(b, copy, len, NULL), HLS_ESTATE);
   engine_free(b);
+  /* A copy of another engine (its id after the magic, the method and the
+   * id's length; a build whose engine sources differ), sound otherwise:
+   * not taken, and said so. */
+  uint8_t *other = malloc(len);
+  assert_non_null(other);
+  memcpy(other, copy, len);
+  uint32_t id_len = (uint32_t)other[12] | (uint32_t)other[13] << 8 | (uint32_t)other[14] << 16 |
+                    (uint32_t)other[15] << 24;
+  assert_int_equal(id_len, 32);
+  other[16] = other[16] == 'a' ? 'b' : 'a';
+  assert_int_equal(crypto_generichash(other + len - 32, 32, other, len - 32, NULL, 0), 0);
+  b = new_engine(NULL);
+  assert_int_equal(hls_patterns_restore(b, other, len, &why), HLS_ESTATE);
+  assert_non_null(strstr(why.text, "of another engine"));
+  engine_free(b);
+  /* ... and one an older hlsd wrote, with its version there */
+  const char old_head[] = "0.1.0";
+  size_t old_len = len - 32 + (sizeof old_head - 1);
+  uint8_t *older = malloc(old_len);
+  assert_non_null(older);
+  memcpy(older, other, 12);
+  older[12] = (uint8_t)(sizeof old_head - 1), older[13] = older[14] = older[15] = 0;
+  memcpy(older + 16, old_head, sizeof old_head - 1);
+  memcpy(older + 16 + (sizeof old_head - 1), other + 16 + 32, len - 16 - 32 - 32);
+  assert_int_equal(crypto_generichash(older + old_len - 32, 32, older, old_len - 32, NULL, 0), 0);
+  b = new_engine(NULL);
+  assert_int_equal(hls_patterns_restore(b, older, old_len, &why), HLS_ESTATE);
+  assert_non_null(strstr(why.text, "of another engine (0.1.0, method 1"));
+  engine_free(b);
+  free(older);
+  free(other);
   /* the whole copy, again: taken */
   b = new_engine(NULL);
   assert_int_equal(hls_patterns_restore(b, copy, len, NULL), 0);
