@@ -92,12 +92,16 @@ void hls_out_paragraph(const struct hls_mp_value *m, const char *key, const char
   const struct hls_mp_value *v = hls_mp_get(m, key);
   if (v == NULL || v->type != HLS_MP_STR || v->len == 0) return;
   fputs(heading, stdout);
+  /* A line ends at LF, CR LF or a lone CR: a CR printed as it is would
+   * move the cursor back over the line's start and hide it (text from
+   * another node, or kept before hlsd stored line breaks as LF). */
   const char *p = v->v.str, *end = v->v.str + v->len;
   while (p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *stop = nl ? nl : end;
+    const char *stop = p;
+    while (stop < end && *stop != '\n' && *stop != '\r') stop++;
     printf("%s%.*s\n", indent, (int)(stop - p), p);
-    p = nl ? nl + 1 : end;
+    if (stop < end && *stop == '\r' && stop + 1 < end && stop[1] == '\n') stop++;
+    p = stop < end ? stop + 1 : end;
   }
 }
 
@@ -168,6 +172,11 @@ int hls_table_add(struct hls_table *t, const char *const *cells) {
       while (i-- > 0) free(t->cells[t->rows * t->columns + i]);
       return HLS_ENOMEM;
     }
+    /* A cell is one line: a line break or tab in it (free text, a
+     * search's snippet) is a space, so that it neither breaks the row
+     * nor, as a CR, moves the cursor back over it. */
+    for (char *q = cell; *q; q++)
+      if ((unsigned char)*q < 0x20 || *q == 0x7f) *q = ' ';
     t->cells[t->rows * t->columns + i] = cell;
   }
   t->rows++;

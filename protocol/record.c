@@ -120,8 +120,21 @@ static int set_text(char **field, const struct hls_mp_value *v, const char *name
   if (len > 0) {
     copy = malloc((size_t)len + 1);
     if (copy == NULL) return HLS_ENOMEM;
-    memcpy(copy, s, len);
-    copy[len] = '\0';
+    /* Line breaks are kept as LF: a CR LF or a lone CR given is one LF.
+     * A lone CR would otherwise move a terminal's cursor back over the
+     * line before it (hiding text from whoever reviews a story), and the
+     * same text would not match itself after a CSV export and import,
+     * which reads CR LF as LF. */
+    size_t o = 0;
+    for (uint32_t i = 0; i < len; i++) {
+      if (s[i] == '\r') {
+        copy[o++] = '\n';
+        if (i + 1 < len && s[i + 1] == '\n') i++;
+      } else {
+        copy[o++] = s[i];
+      }
+    }
+    copy[o] = '\0';
   }
   free(*field);
   *field = copy;
@@ -169,8 +182,30 @@ static int add_theme(struct hls_theme *themes, size_t *n, const struct hls_theme
   return 0;
 }
 
-/* themes: an array of "KIND:NAME" strings or {name, kind} maps, or one
- * string of specs separated by ';' (the CSV form). */
+/* The "[KIND:]NAME" specs of string s, separated by ';', added to
+ * themes (empty ones skipped). */
+static int add_specs(struct hls_theme *themes, size_t *n, const char *s, uint32_t slen, struct hls_why *why) {
+  const char *end = s + slen;
+  while (s < end) {
+    const char *semi = memchr(s, ';', (size_t)(end - s));
+    const char *stop = semi ? semi : end;
+    const char *a = s;
+    uint32_t len = (uint32_t)(stop - s);
+    trim(&a, &len);
+    if (len > 0) {
+      struct hls_theme t;
+      int rc = hls_theme_parse(a, len, &t, why);
+      if (rc == 0) rc = add_theme(themes, n, &t, why);
+      if (rc != 0) return rc;
+    }
+    s = semi ? semi + 1 : end;
+  }
+  return 0;
+}
+
+/* themes: an array of "KIND:NAME" strings (each may hold several,
+ * separated by ';') or {name, kind} maps, or one string of specs
+ * separated by ';' (the CSV form). */
 static int set_themes(struct hls_record *r, const struct hls_mp_value *v, struct hls_why *why) {
   struct hls_theme themes[HLS_THEMES_PER_RECORD];
   size_t n = 0;
@@ -181,26 +216,15 @@ static int set_themes(struct hls_record *r, const struct hls_mp_value *v, struct
     return 0;
   }
   if (v->type == HLS_MP_STR) {
-    const char *s = v->v.str, *end = v->v.str + v->len;
-    while (s < end) {
-      const char *semi = memchr(s, ';', (size_t)(end - s));
-      const char *stop = semi ? semi : end;
-      const char *a = s;
-      uint32_t len = (uint32_t)(stop - s);
-      trim(&a, &len);
-      if (len > 0) {
-        if ((rc = hls_theme_parse(a, len, &t, why)) != 0) return rc;
-        if ((rc = add_theme(themes, &n, &t, why)) != 0) return rc;
-      }
-      s = semi ? semi + 1 : end;
-    }
+    if ((rc = add_specs(themes, &n, v->v.str, v->len, why)) != 0) return rc;
   } else if (v->type == HLS_MP_ARRAY) {
     if (v->len > 4 * HLS_THEMES_PER_RECORD)
       return hls_why_set(why, HLS_ETOOBIG, "themes: at most %d per record", HLS_THEMES_PER_RECORD);
     for (uint32_t i = 0; i < v->len; i++) {
       const struct hls_mp_value *item = &v->v.items[i];
       if (item->type == HLS_MP_STR) {
-        rc = hls_theme_parse(item->v.str, item->len, &t, why);
+        if ((rc = add_specs(themes, &n, item->v.str, item->len, why)) != 0) return rc;
+        continue;
       } else if (item->type == HLS_MP_MAP) {
         const char *name = NULL, *kind = NULL;
         uint32_t name_len = 0, kind_len = 0;

@@ -183,4 +183,17 @@ grep -q "Imported 1 record" <<<"$(hls_at a import "$WORK/excel.csv")" || fail "e
 [ "$(count_records a)" = 10003 ] || fail "excel row"
 pass "header errors, BOM, CRLF"
 
+# Line breaks are kept as LF (a CR LF or a lone CR given is one), so that a
+# record exported and imported again is the same record (a duplicate), and
+# no CR reaches a terminal to hide the line before it.
+printf '%s' '{"title":"Line ends","scale":"organisation","stage":"reflect","date":"2026-02-03","themes":"cr-test","learnt":"hidden\rshown\r\nnext"}' \
+  >"$WORK/cr.json"
+cr=$(hls_at a --json record add --file "$WORK/cr.json" | jq .id)
+[ "$(hls_at a --json record show "$cr" | jq -r .learnt)" = $'hidden\nshown\nnext' ] || fail "line breaks kept as LF"
+! hls_at a record show "$cr" | grep -q $'\r' || fail "a CR printed by record show"
+hls_at a record export --theme cr-test >"$WORK/cr.csv"
+[ "$(hls_at a --json import --dry-run "$WORK/cr.csv" | jq '[.would_import, .duplicates]')" = "$(printf '[\n  0,\n  1\n]')" ] \
+  || fail "an exported record with line breaks is not a duplicate of itself: $(hls_at a --json import --dry-run "$WORK/cr.csv")"
+pass "line breaks kept as LF: a record with CR LF and a lone CR exports and imports back as itself"
+
 stop_node a

@@ -54,6 +54,58 @@ static void test_whole_without_width(void **state) {
   free(s);
 }
 
+/* A cell is one line: a line break, tab or CR in it is a space (a CR
+ * would move the cursor back over the row). */
+static void test_cells_are_one_line(void **state) {
+  (void)state;
+  static const char *const headers[] = {"ID", "TITLE"};
+  struct hls_table *t = hls_table_new(2, headers);
+  assert_non_null(t);
+  const char *const r1[] = {"1", "hidden\rshown\nnext\tcol"};
+  assert_int_equal(hls_table_add(t, r1), 0);
+  char *s = print(t);
+  assert_string_equal(s, "ID  TITLE\n"
+                         "1   hidden shown next col\n");
+  free(s);
+}
+
+/* hls_out_paragraph's lines, as printed to stdout. */
+static char *paragraph(const char *text) {
+  struct hls_mp_kv kv = {.key = {.type = HLS_MP_STR, .len = 4, .v.str = "text"},
+                         .val = {.type = HLS_MP_STR, .len = (uint32_t)strlen(text), .v.str = text}};
+  struct hls_mp_value m = {.type = HLS_MP_MAP, .len = 1, .v.kv = &kv};
+  FILE *tmp = tmpfile();
+  assert_non_null(tmp);
+  fflush(stdout);
+  int saved = dup(1);
+  assert_true(saved >= 0);
+  assert_true(dup2(fileno(tmp), 1) >= 0);
+  hls_out_paragraph(&m, "text", "T\n", "  ");
+  fflush(stdout);
+  assert_true(dup2(saved, 1) >= 0);
+  close(saved);
+  fseek(tmp, 0, SEEK_END);
+  long n = ftell(tmp);
+  rewind(tmp);
+  char *buf = calloc((size_t)n + 1, 1);
+  assert_non_null(buf);
+  assert_int_equal(fread(buf, 1, (size_t)n, tmp), (size_t)n);
+  fclose(tmp);
+  return buf;
+}
+
+/* Free text: a line ends at LF, CR LF or a lone CR (text from another
+ * node may hold one: printed as it is, it would hide the line's start). */
+static void test_paragraph_line_ends(void **state) {
+  (void)state;
+  char *s = paragraph("Jane Doe, 12 Acacia Road\rIt worked well.\r\nNext\n\tindented");
+  assert_string_equal(s, "T\n  Jane Doe, 12 Acacia Road\n  It worked well.\n  Next\n  \tindented\n");
+  free(s);
+  s = paragraph("one\r");
+  assert_string_equal(s, "T\n  one\n");
+  free(s);
+}
+
 static void test_free_text_cut_to_fit(void **state) {
   (void)state;
   char *s = print(records(30)); /* 2 + 2 + 10 + 2: the title gets 14 columns */
@@ -230,6 +282,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_whole_without_width),
       cmocka_unit_test(test_free_text_cut_to_fit),
+      cmocka_unit_test(test_cells_are_one_line),
+      cmocka_unit_test(test_paragraph_line_ends),
       cmocka_unit_test(test_wide_and_combining_characters),
       cmocka_unit_test(test_header_and_uncut_columns_stay_whole),
       cmocka_unit_test(test_blocks_when_ids_do_not_fit),

@@ -316,12 +316,17 @@ static void test_apply_free_text_fields(void **state) {
     struct hls_why why = {{0}};
     hls_record_init(&r);
     char **slot = f == 0 ? &r.context : f == 1 ? &r.tried : f == 2 ? &r.happened : &r.learnt;
-    /* Multi-line, and not trimmed: indentation may matter. */
+    /* Multi-line, and not trimmed: indentation may matter. Line breaks
+     * are kept as LF: a CR LF or a lone CR is one LF (a lone CR printed
+     * would hide the line before it; CSV import reads CR LF as LF). */
     assert_int_equal(apply_fmt(&r, NULL, &why, "M s s", 1, fields[f], "  first\n\tsecond\r\n"), 0);
-    assert_string_equal(*slot, "  first\n\tsecond\r\n");
+    assert_string_equal(*slot, "  first\n\tsecond\n");
+    assert_int_equal(apply_fmt(&r, NULL, &why, "M s s", 1, fields[f], "hidden\rshown\r\n\r\rend\r"), 0);
+    assert_string_equal(*slot, "hidden\nshown\n\n\nend\n");
+    assert_int_equal(apply_fmt(&r, NULL, &why, "M s s", 1, fields[f], "  first\n\tsecond\n"), 0);
     assert_int_equal(apply_fmt(&r, NULL, &why, "M s s", 1, fields[f], "bell\a"), HLS_EINVAL);
     assert_non_null(strstr(why.text, fields[f]));
-    assert_string_equal(*slot, "  first\n\tsecond\r\n");
+    assert_string_equal(*slot, "  first\n\tsecond\n");
     assert_int_equal(apply_fmt(&r, NULL, &why, "M s b", 1, fields[f], "x", (size_t)1), HLS_EINVAL);
     assert_int_equal(apply_fmt(&r, NULL, &why, "M s n", 1, fields[f]), 0);
     assert_null(*slot);
@@ -430,6 +435,15 @@ static void test_apply_themes_forms(void **state) {
   assert_string_equal(r.themes[0].slug, "housing");
   assert_string_equal(r.themes[1].slug, "warm-homes");
   assert_int_equal(r.themes[1].kind, HLS_KIND_ASPIRATION);
+
+  /* A string of the array may hold several, as the one string may. */
+  assert_int_equal(apply_fmt(&r, NULL, &why, "M s A s s", 1, "themes", 2, "Debt; strength:Peer Support", " ; Housing"),
+                   0);
+  assert_int_equal(r.n_themes, 3);
+  assert_string_equal(r.themes[0].slug, "debt");
+  assert_string_equal(r.themes[1].slug, "peer-support");
+  assert_int_equal(r.themes[1].kind, HLS_KIND_STRENGTH);
+  assert_string_equal(r.themes[2].slug, "housing");
 
   /* A mixed array, and an empty one that clears. */
   assert_int_equal(apply_fmt(&r, NULL, &why, "M s A s M s s", 1, "themes", 2, "Debt", 1, "name", "Energy"), 0);
