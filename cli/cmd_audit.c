@@ -96,14 +96,18 @@ static int print_table(const struct hls_mp_value *list) {
     if (hls_out_int(e, "record") > 0) snprintf(record, sizeof record, "%lld", (long long)hls_out_int(e, "record"));
     hls_out_str(e, "before", before, sizeof before);
     hls_out_str(e, "after", after, sizeof after);
-    if (before[0] || after[0]) change_words(before, after, change, sizeof change);
+    hls_out_str(e, "result", result, sizeof result);
+    /* A refused change changed nothing: its entry has the record as it
+     * was and no after, which is not the record gone. */
+    if ((before[0] || after[0]) && strcmp(result, "ok") != 0) snprintf(change, sizeof change, "nothing changed");
+    else if (before[0] || after[0]) change_words(before, after, change, sizeof change);
     const char *cells[] = {seq,
                            hls_out_str(e, "at", at, sizeof at),
                            hls_out_str(e, "who", who, sizeof who),
                            hls_out_str(e, "action", action, sizeof action),
                            record,
                            hls_out_str(e, "about", about, sizeof about),
-                           hls_out_str(e, "result", result, sizeof result),
+                           result,
                            change};
     rc = hls_table_add(t, cells);
   }

@@ -41,7 +41,8 @@ struct sender {
   char import_id[40]; /* from import.begin */
   uint64_t pending[IN_FLIGHT];
   int n_pending;
-  int64_t refused; /* rows hlsd refused (a version mismatch) */
+  int64_t refused; /* rows hlsd refused (its own checks), reported in imp */
+  struct hls_import *imp; /* the rows' errors go in it */
   int exit_code;   /* non-zero: stop, already reported */
   struct hls_progress *bar;
 };
@@ -60,13 +61,20 @@ static int sender_reply(struct sender *s) {
   }
   int64_t bad = hls_out_int(resp.result, "bad");
   if (bad > 0) {
-    /* hls's checks passed these rows but hlsd's did not. */
+    /* hls's checks passed these rows but hlsd's did not (a date it finds
+     * implausible, a retain_until already past): reported with the
+     * others once every row is checked. */
     const struct hls_mp_value *errs = hls_mp_get(resp.result, "errors");
-    if (s->bar) hls_progress_end(s->bar);
-    for (uint32_t k = 0; errs && errs->type == HLS_MP_ARRAY && k < errs->len; k++) {
+    int64_t listed = 0;
+    for (uint32_t k = 0; errs && errs->type == HLS_MP_ARRAY && k < errs->len; k++, listed++) {
       char msg[300];
-      fprintf(stderr, "%s %lld: %s\n", s->unit, (long long)hls_out_int(&errs->v.items[k], "line"),
-              hls_out_str(&errs->v.items[k], "message", msg, sizeof msg));
+      hls_import_refused(s->imp, hls_out_int(&errs->v.items[k], "line"),
+                         hls_out_str(&errs->v.items[k], "message", msg, sizeof msg));
+    }
+    if (bad > listed) { /* not listed: counted */
+      s->imp->bad_rows += bad - listed;
+      s->imp->errors_total += bad - listed;
+      s->imp->refused_errors += bad - listed;
     }
     s->refused += bad;
   }
@@ -295,7 +303,7 @@ static int report_errors(struct cli *c, const struct hls_import *imp, const char
 static int finish(struct cli *c, struct sender *s) {
   int rc;
   if ((rc = sender_drain(s)) != 0) return rc;
-  if (s->refused > 0) return cli_fail(c, HLS_EINVAL, "hlsd refused %lld rows; nothing imported", (long long)s->refused);
+  if (s->refused > 0) return report_errors(c, s->imp, s->unit);
   struct hls_client_req r;
   struct hls_ctl_response resp;
   struct hls_why why = {{0}};
@@ -334,7 +342,7 @@ int hls_import_run(struct cli *c, struct hls_import *imp, const char *unit, cons
   if (imp->errors_total > 0 || imp->fatal) return report_errors(c, imp, unit);
   if (imp->rows == 0) return cli_fail(c, HLS_EINVAL, "no records to import");
   if ((rc = cli_connect(c)) != 0) return rc;
-  struct sender s = {.c = c, .unit = unit, .source = source};
+  struct sender s = {.c = c, .unit = unit, .source = source, .imp = imp};
   if ((rc = begin_import(c, &s)) == 0) {
     for (size_t i = 0; i < imp->n_batches && s.exit_code == 0; i++) sender_send(&s, &imp->batches[i]);
     rc = s.exit_code != 0 ? s.exit_code : finish(c, &s);
@@ -371,7 +379,11 @@ static int import_status_cmd(struct cli *c, const char *id) {
     printf("Import %s: not committed yet; a connection still holds %lld staged rows.\n", id,
            (long long)hls_out_int(resp.result, "staged"));
   } else {
-    printf("Import %s: not committed; nothing of it was imported.\n", id);
+    /* hlsd keeps no trace of an import that was never committed: a
+     * mistyped id reads the same, so say what was checked. */
+    printf("Import %s: not committed; nothing of it was imported (no committed import has this id, and no "
+           "connection holds one open; 'hls import list' shows the committed ones).\n",
+           id);
   }
   hls_ctl_response_free(&resp);
   return 0;
@@ -424,15 +436,19 @@ int cmd_import(struct cli *c, int argc, char **argv) {
   hls_import_init(&imp);
   imp.on_batch = sender_send;
   imp.batch_ctx = &s;
+  s.imp = &imp;
   rc = hls_import_csv(&imp, data, len, on_parse_progress, &bar);
   free(data);
-  if (rc == 0 && s.exit_code == 0 && imp.errors_total == 0 && !imp.fatal) rc = hls_import_flush(&imp);
+  /* hls's own errors (rows hlsd refused are reported by finish, once
+   * every reply is in) */
+  bool bad_here = imp.errors_total > imp.refused_errors || imp.fatal;
+  if (rc == 0 && s.exit_code == 0 && !bad_here) rc = hls_import_flush(&imp);
   hls_progress_end(&bar);
   if (s.exit_code != 0) {
     rc = s.exit_code;
   } else if (rc != 0) {
     rc = cli_fail(c, rc, "%s", hls_strerror(rc));
-  } else if (imp.errors_total > 0 || imp.fatal) {
+  } else if (bad_here) {
     rc = report_errors(c, &imp, "line");
   } else if (imp.rows == 0) {
     rc = cli_fail(c, HLS_EINVAL, "no records to import");

@@ -308,7 +308,7 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
   while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1) {
     if (ec >= 0) return ec;
     if (opt == 't' && (cli_parse_limit(optarg, &timeout_s) != 0 || timeout_s <= 0))
-      return cli_usage(c, "--timeout: expected a number of seconds, got '%s'", optarg);
+      return cli_usage(c, "--timeout: expected a whole number of seconds, 1 or more, got '%s'", optarg);
   }
   if (optind < argc) return cli_usage(c, "this command takes no arguments ('%s'?)", argv[optind]);
   if ((rc = cli_connect(c)) != 0) return rc;

@@ -45,8 +45,26 @@ static void add_error(struct hls_import *imp, int64_t line, int column, const ch
   copy_cut(e->message, sizeof e->message, msg);
 }
 
+void hls_import_refused(struct hls_import *imp, int64_t line, const char *message) {
+  int column = 0;
+  const char *name = NULL;
+  for (int f = 0; hls_record_fields[f] && f < HLS_IMPORT_FIELDS_MAX; f++) {
+    size_t n = strlen(hls_record_fields[f]);
+    if (strncmp(message, hls_record_fields[f], n) == 0 && message[n] == ':') {
+      column = imp->column_of_field[f];
+      name = hls_record_fields[f];
+    }
+  }
+  add_error(imp, line, column, column > 0 ? name : NULL, message);
+  imp->refused_errors++;
+  imp->bad_rows++;
+}
+
+/* hls's own errors stop the streaming (nothing of the file will be
+ * imported); rows hlsd refused do not (the rest is still checked by it). */
 static bool streaming_stopped(const struct hls_import *imp) {
-  return imp->on_batch != NULL && (imp->errors_total > 0 || imp->fatal || imp->batch_rc != 0);
+  return imp->on_batch != NULL &&
+         (imp->errors_total > imp->refused_errors || imp->fatal || imp->batch_rc != 0);
 }
 
 /* Stream the current batch out and empty it. */
@@ -212,6 +230,7 @@ static void take_header(struct csv_state *s) {
       imp->fatal = true;
     } else {
       seen[found] = true;
+      if (found < HLS_IMPORT_FIELDS_MAX) imp->column_of_field[found] = i + 1;
     }
     s->field_of_column[i] = found;
   }

@@ -13,6 +13,7 @@
 #include "err.h"
 
 #define HLS_IMPORT_MAX_ERRORS 1000
+#define HLS_IMPORT_FIELDS_MAX 32 /* at least the entries of hls_record_fields */
 
 struct hls_import_error {
   int64_t line;      /* 1-based line (CSV) or element number (JSON) */
@@ -45,7 +46,10 @@ struct hls_import {
   struct hls_import_error *errors; /* owned; at most HLS_IMPORT_MAX_ERRORS */
   size_t n_errors;
   int64_t errors_total;
+  int64_t refused_errors; /* of errors_total: rows hlsd refused (hls_import_refused) */
   bool fatal; /* the file could not be read past some point */
+  /* CSV: each record field's column (1-based; 0: none), from the header */
+  int column_of_field[HLS_IMPORT_FIELDS_MAX];
 };
 
 void hls_import_init(struct hls_import *imp);
@@ -60,6 +64,12 @@ int hls_import_csv(struct hls_import *imp, const char *data, size_t len, hls_imp
 
 /* Add one record given as a packed msgpack map (JSON input). */
 int hls_import_add_packed(struct hls_import *imp, int64_t line, const void *map, size_t len) HLS_WARN_UNUSED;
+/* A row that passed hls's checks and that hlsd refused (its own checks:
+ * a date it finds implausible, a retain_until already past), reported
+ * with the others: message names its field first ("date: ..."), which
+ * gives the CSV column. Rows hlsd refuses do not stop the streaming: the
+ * import goes on being checked by hlsd, and is not committed. */
+void hls_import_refused(struct hls_import *imp, int64_t line, const char *message);
 /* Hand the last, partly filled batch to on_batch (streaming only). */
 int hls_import_flush(struct hls_import *imp) HLS_WARN_UNUSED;
 

@@ -13,6 +13,7 @@
 #include "invites.h"
 #include "log.h"
 #include "nodeid.h"
+#include "text.h"
 
 #define DEFAULT_EXPIRY_MS (7LL * 24 * 3600 * 1000)
 #define MAX_EXPIRY_MS (366LL * 24 * 3600 * 1000)
@@ -56,6 +57,9 @@ int api_invite_create(struct hls_api *api, struct hls_control_call *call) {
   if ((rc = hls_mp_get_str(args, "note", &s, &len, &present, &call->why)) != 0) return rc;
   if (present) {
     if (len > HLS_INVITE_NOTE_MAX) return hls_why_set(&call->why, HLS_EINVAL, "note: at most %d bytes", HLS_INVITE_NOTE_MAX);
+    /* one line of text: hls invite list prints it in a table (an escape
+     * or a line break would reach the admin's terminal) */
+    if ((rc = hls_text_check(s, len, HLS_INVITE_NOTE_MAX, false, "note", &call->why)) != 0) return rc;
     memcpy(note, s, len);
     note[len] = '\0';
   }

@@ -224,6 +224,11 @@ static int owner_may_delete(void *call, const struct hls_record *r, struct hls_w
   return check_owner(call, r, why);
 }
 
+static int id_cmp(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
 /* Delete one record or, with ids, several: all or none, in one
  * transaction (an unknown id deletes nothing and is named). */
 int api_record_delete(struct hls_api *api, struct hls_control_call *call) {
@@ -252,6 +257,15 @@ int api_record_delete(struct hls_api *api, struct hls_control_call *call) {
   if (ids == NULL) return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
   for (size_t k = 0; list != NULL && k < count; k++)
     ids[k] = list->v.items[k].type == HLS_MP_UINT ? (int64_t)list->v.items[k].v.u : list->v.items[k].v.i;
+  /* An id given twice is one record (a list piped from elsewhere may
+   * repeat one): deleted once, not refused as gone the second time. */
+  if (list != NULL && count > 1) {
+    qsort(ids, count, sizeof *ids, id_cmp);
+    size_t u = 1;
+    for (size_t k = 1; k < count; k++)
+      if (ids[k] != ids[u - 1]) ids[u++] = ids[k];
+    count = u;
+  }
   int rc = api_delete_records(api, ids, count, owner_may_delete, call, &call->why);
   if (ids != &one) free(ids);
   if (rc != 0) {

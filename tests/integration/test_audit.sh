@@ -105,6 +105,14 @@ jq -e '.[2].action == "share.export" and .[2].about == "seq=2"' <<<"$exports" >/
 log=$(hls_at a --json audit --limit 0)
 pass "exports are kept (record export, a search without its words, share export); a plain listing is not"
 
+# A refused edit changed nothing: the table says so, not "gone".
+r=$(hls_at a --json record add --title "Refused edit" --scale person --stage purpose --date 2026-03-09 | jq .id)
+hls_at a record edit "$r" --date 1980-01-01 >/dev/null 2>&1 && fail "an implausible date taken in an edit"
+row=$(hls_at a audit --record "$r" | grep " record.edit ")
+grep -Eq " invalid_argument +nothing changed$" <<<"$row" || fail "a refused edit's row: $row"
+grep -Eq " ok +added$" <<<"$(hls_at a audit --record "$r" | grep " record.add ")" || fail "the add's row"
+pass "a refused edit's row says nothing changed"
+
 verify=$(hls_at a --json audit verify)
 jq -e --argjson n "$(jq length <<<"$log")" '.ok and .entries >= $n and (.head | test("^[0-9a-f]{64}$"))' \
   <<<"$verify" >/dev/null || fail "audit verify: $verify"

@@ -118,7 +118,7 @@ stop_proxy
 pass "a commit slower than HLS_TIMEOUT_MS is waited for"
 
 # import --status of an import never committed, and a malformed id.
-grep -q "^Import 0123456789abcdef0123456789abcdef: not committed; nothing of it was imported\.$" \
+grep -q "^Import 0123456789abcdef0123456789abcdef: not committed; nothing of it was imported (no committed import has this id, and no connection holds one open; 'hls import list' shows the committed ones)\.$" \
   <<<"$(hls_at a import --status 0123456789abcdef0123456789abcdef)" || fail "unknown import id"
 expect_fail 2 "import_id: its 32 hex digits, or the first 8 or more" hls_at a import --status nothex
 expect_fail 2 "import_id: its 32 hex digits" hls_at a import --status 0123456

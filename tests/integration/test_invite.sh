@@ -66,6 +66,12 @@ fi
 stop_node dup
 pass "a spent invite is refused on both sides"
 
+# A note is one line of text: no line break or escape reaches invite list.
+expect_fail 2 "note: control character 0x0a" hls_at n3 invite create --note $'two\nlines'
+expect_fail 2 "note: control character 0x1b" hls_at n3 invite create --note $'x\e[31mRED'
+hls_at n3 --json invite list | jq -e 'all(.[]; (.note // "") | test("[\u0000-\u001f]") | not)' >/dev/null \
+  || fail "a note with a control character was kept"
+
 # A revoked invite.
 id=$(hls_at n3 --json invite create --note revoked | jq -r .id)
 code=$(hls_at n3 --json invite create --uses 2 | jq -r .code)

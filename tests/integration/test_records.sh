@@ -64,6 +64,21 @@ hls_at a record delete "$early" >/dev/null
 printf 'title,scale,stage,date\nFine,person,purpose,2026-01-05\nTypo,person,purpose,1901-01-01\n' >"$WORK/dates.csv"
 expect_fail 1 "line 3.*plausible" hls_at a import "$WORK/dates.csv"
 [ "$(count_records a)" = "$before" ] || fail "an import with an implausible date added records"
+# hlsd's own checks, reported as hls's are: every row, by line and column,
+# and in --json (they were one line each without the column, and no JSON)
+printf 'date,title,scale,stage,retain_until
+1989-01-01,Old,person,purpose,
+2026-01-05,Fine,person,purpose,
+2026-01-06,Kept,person,purpose,2001-01-01
+' >"$WORK/dates2.csv"
+out=$(hls_at a import "$WORK/dates2.csv" 2>&1) && fail "an import hlsd refuses exited 0"
+grep -q "^line 2, column 1 (date): date: 1989-01-01 is not a plausible date" <<<"$out" || fail "hlsd's date check: $out"
+grep -q "^line 4, column 5 (retain_until): retain_until: 2001-01-01 has passed" <<<"$out" || fail "retain_until: $out"
+grep -q "^hls: 2 bad rows; nothing imported$" <<<"$out" || fail "the count: $out"
+js=$(hls_at a --json import "$WORK/dates2.csv" 2>/dev/null) && fail "an import hlsd refuses exited 0 (json)"
+jq -e '.imported == 0 and .bad_rows == 2 and (.errors | map("\(.line) \(.column) \(.column_name)")) == ["2 1 date", "4 5 retain_until"]' \
+  <<<"$js" >/dev/null || fail "json of rows hlsd refused: $js"
+[ "$(count_records a)" = "$before" ] || fail "an import hlsd refused added records"
 pass "dates outside 1990-01-01 .. a year from today are refused, in add, edit and import"
 
 # record delete of several ids: all or none.
@@ -72,7 +87,8 @@ ids=()
 for t in D1 D2 D3; do ids+=("$(hls_at a --json record add --title "$t" --scale person --stage purpose | jq .id)"); done
 expect_fail 1 "nothing deleted: record 999999: no such record" hls_at a record delete "${ids[0]}" 999999 "${ids[1]}"
 [ "$(count_records a)" = $((before + 3)) ] || fail "a delete with an unknown id deleted something"
-grep -q "^Deleted 2 records\.$" <<<"$(hls_at a record delete "${ids[0]}" "${ids[1]}")" || fail "record delete ID ID"
+grep -q "^Deleted 2 records\.$" <<<"$(hls_at a record delete "${ids[0]}" "${ids[1]}" "${ids[0]}")" \
+  || fail "record delete ID ID ID (an id twice is one record)"
 [ "$(printf '%s\n' "${ids[2]}" | hls_at a --json record delete - | jq .deleted)" = 1 ] || fail "record delete -"
 [ "$(count_records a)" = "$before" ] || fail "records left after deleting three"
 expect_fail 2 "not a record ID" hls_at a record delete 5 x
