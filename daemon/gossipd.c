@@ -330,7 +330,34 @@ static void on_block(void *ctx, const uint8_t pk[32], bool blocked) {
                  blocked ? "its items are refused from every peer and not relayed" : "its items are taken again");
 }
 
-/* A gossip engine loaded with the chains the store holds, and the counts. */
+/* A blocked node moved to a new key (its successor, checked, among its
+ * items refused): the block passes on (hls_peers_succeed), as it does for
+ * a successor held. */
+static void st_blocked_successor(void *ctx, const uint8_t origin[32], const uint8_t new_id[32]) {
+  struct hls_gossipd *gd = ctx;
+  char from[HLS_NODEID_TEXT_SIZE], to[HLS_NODEID_TEXT_SIZE];
+  hls_nodeid_format(origin, from);
+  hls_nodeid_format(new_id, to);
+  hls_log_info("blocked_successor_seen", "old=%s new=%s detail=\"a blocked node moved to a new key\"", from, to);
+  if (gd->env.peers != NULL) hls_peers_succeed(gd->env.peers, origin, new_id);
+}
+
+/* ctx: the engine being loaded; a blocked node's chain is refused by it
+ * as by the one it replaces (logged when it was blocked). */
+static void block_again(void *ctx, const uint8_t pk[32]) {
+  struct hls_gossip *g = ctx;
+  int rc = hls_gossip_block(g, pk, true);
+  if (rc != 0) {
+    char id[HLS_NODEID_TEXT_SIZE];
+    hls_nodeid_format(pk, id);
+    hls_log_error("origin_block_failed", "origin=%s blocked=1 error=%s", id, hls_err_name(rc));
+  }
+}
+
+/* A gossip engine loaded with the chains the store holds, the blocks of
+ * the peer table, and the counts. The blocks matter to an engine built
+ * again (this node's new key, the store's lost items): without them it
+ * would take a blocked node's items until the next start. */
 static int engine_load(struct hls_gossipd *gd, struct hls_gossip **out, struct hls_why *why) {
   struct hls_gossip_config cfg;
   hls_gossip_config_init(&cfg, gd->env.self);
@@ -351,10 +378,11 @@ static int engine_load(struct hls_gossipd *gd, struct hls_gossip **out, struct h
   randombytes_buf(&cfg.seed, sizeof cfg.seed);
   struct hls_gossip_store st = {.ctx = gd, .get = st_get, .stubs = st_stubs, .is_direct_peer = is_direct_peer,
                                 .admit_origin = st_admit_origin, .may_rekey = st_may_rekey,
-                                .successor_seq = st_successor_seq};
+                                .successor_seq = st_successor_seq, .blocked_successor = st_blocked_successor};
   struct hls_gossip *g = NULL;
   int rc = hls_gossip_new(&g, &cfg, &st, emit, gd);
   if (rc == 0) rc = hls_gstore_each_origin(gd->gs, load_one, g, why);
+  if (rc == 0 && gd->env.peers != NULL) hls_peers_each_blocked(gd->env.peers, block_again, g);
   if (rc == 0) rc = hls_gstore_counts(gd->gs, &gd->others, why);
   if (rc == 0) rc = hls_gstore_origin_counts(gd->gs, gd->env.self, &gd->own, why);
   if (rc == 0) {

@@ -24,6 +24,10 @@ struct peer {
   int64_t origins_window_ms;
   int64_t origins_in_window;
   bool origins_violation; /* counted once per window */
+  /* Blocked because the key it succeeds (succ_of) was: unblocked with it
+   * (kept while hlsd runs; after a restart the successors held say). */
+  bool succ_blocked;
+  uint8_t succ_of[32];
 };
 
 struct hls_peers {
@@ -420,7 +424,8 @@ void hls_peers_rekey(struct hls_peers *p) {
   }
 }
 
-void hls_peers_succeed(struct hls_peers *p, const uint8_t old_id[32], const uint8_t new_id[32]) {
+/* What the admin said of old_id passes to new_id, its successor. */
+static void succeed_one(struct hls_peers *p, const uint8_t old_id[32], const uint8_t new_id[32]) {
   struct peer *old = find(p, old_id);
   if (p->closing || old == NULL || old->removed || memcmp(new_id, p->env.identity->public_key, 32) == 0) return;
   struct peer *fresh = find(p, new_id);
@@ -430,16 +435,55 @@ void hls_peers_succeed(struct hls_peers *p, const uint8_t old_id[32], const uint
   struct hls_why why = {{0}};
   if (old->row.blocked) {
     if (fresh != NULL && fresh->row.blocked) return;
-    if (hls_peers_block(p, new_id, true, &why) == 0)
+    if (hls_peers_block(p, new_id, true, &why) == 0) {
       hls_log_info("peer_succeeded", "old=%s new=%s action=blocked detail=\"the old key was blocked\"", from, to);
+      struct peer *now = find(p, new_id);
+      if (now != NULL) {
+        now->succ_blocked = true;
+        memcpy(now->succ_of, old_id, 32);
+      }
+    }
   } else if (old->row.admin && old->row.address[0] && (fresh == NULL || !fresh->row.admin)) {
     char address[sizeof old->row.address];
     snprintf(address, sizeof address, "%s", old->row.address);
-    if (hls_peers_add(p, new_id, address, &why) == 0)
+    if (hls_peers_add(p, new_id, address, &why) == 0) {
       hls_log_info("peer_succeeded", "old=%s new=%s address=%s action=listed detail=\"the old key was listed\"", from,
                    to, address);
-    else
+      /* The old key will answer no handshake (its node is the new one):
+       * no longer listed beside the new one, nor dialled for ever. Not
+       * forgotten either: the successor may have come on its session,
+       * which goes on until that node ends it. (find again: adding may
+       * have moved the table.) */
+      struct peer *was = find(p, old_id);
+      if (was != NULL && was->row.admin) {
+        was->row.admin = 0;
+        save(p, was);
+      }
+    } else {
       hls_log_warn("peer_succession_failed", "old=%s new=%s detail=\"%s\"", from, to, why.text);
+    }
+  }
+}
+
+/* Successions a node may chain in one go (more are taken as their items
+ * come). */
+#define SUCCEED_HOPS 64
+
+void hls_peers_succeed(struct hls_peers *p, const uint8_t old_id[32], const uint8_t new_id[32]) {
+  uint8_t from[32], to[32];
+  memcpy(from, old_id, 32);
+  memcpy(to, new_id, 32);
+  /* The new key's own successor may be held already (a node that was
+   * away while a peer moved twice gets both successors, in any order):
+   * what was said passes along the chain, to its newest key. */
+  for (int hop = 0; hop < SUCCEED_HOPS; hop++) {
+    succeed_one(p, from, to);
+    uint8_t next[32];
+    bool found = false;
+    if (hls_store_successor_of(p->env.store, to, next, &found, NULL) != 0 || !found || memcmp(next, to, 32) == 0)
+      break;
+    memcpy(from, to, 32);
+    memcpy(to, next, 32);
   }
 }
 
@@ -450,6 +494,11 @@ int hls_peers_connecting(const struct hls_peers *p) {
   for (size_t i = 0; i < p->n; i++)
     if (p->peers[i]->dialing != NULL && p->peers[i]->conn == NULL && !p->peers[i]->removed) n++;
   return n;
+}
+
+void hls_peers_each_blocked(const struct hls_peers *p, void (*fn)(void *ctx, const uint8_t pk[32]), void *ctx) {
+  for (size_t i = 0; i < p->n; i++)
+    if (p->peers[i]->row.blocked && !p->peers[i]->removed) fn(ctx, p->peers[i]->row.node_id);
 }
 
 int hls_peers_connected(const struct hls_peers *p) {
@@ -485,6 +534,8 @@ int hls_peers_add(struct hls_peers *p, const uint8_t pk[32], const char *address
 }
 
 int hls_peers_remove(struct hls_peers *p, const uint8_t pk[32], struct hls_why *why) {
+  if (memcmp(pk, p->env.identity->public_key, 32) == 0)
+    return hls_why_set(why, HLS_EINVAL, "that is this node's own id");
   struct peer *peer = find(p, pk);
   if (peer == NULL || peer->removed) return hls_why_set(why, HLS_ENOTFOUND, "no such peer");
   int rc = hls_store_peer_delete(p->env.store, pk, why);
@@ -497,7 +548,45 @@ int hls_peers_remove(struct hls_peers *p, const uint8_t pk[32], struct hls_why *
   return 0;
 }
 
+static int block_one(struct hls_peers *p, const uint8_t pk[32], bool block, struct hls_why *why);
+
 int hls_peers_block(struct hls_peers *p, const uint8_t pk[32], bool block, struct hls_why *why) {
+  int rc = block_one(p, pk, block, why);
+  if (rc != 0 || block) return rc;
+  /* Unblocked: so are the keys that succeeded it, which were blocked
+   * with it (hls_peers_succeed), or its chain would go on under a key
+   * still blocked. */
+  uint8_t cur[32];
+  memcpy(cur, pk, 32);
+  for (int hop = 0; hop < SUCCEED_HOPS; hop++) {
+    uint8_t next[32];
+    bool found = false;
+    /* the successor held, or one blocked for cur's sake (its successor
+     * seen among the items refused while cur was blocked) */
+    if (hls_store_successor_of(p->env.store, cur, next, &found, NULL) != 0) found = false;
+    for (size_t i = 0; !found && i < p->n; i++)
+      if (p->peers[i]->succ_blocked && memcmp(p->peers[i]->succ_of, cur, 32) == 0) {
+        memcpy(next, p->peers[i]->row.node_id, 32);
+        found = true;
+      }
+    if (!found || memcmp(next, cur, 32) == 0) break;
+    struct peer *succ = find(p, next);
+    if (succ != NULL && !succ->removed && succ->row.blocked) {
+      struct hls_why ignored = {{0}};
+      if (block_one(p, next, false, &ignored) == 0) {
+        char from[HLS_NODEID_TEXT_SIZE], to[HLS_NODEID_TEXT_SIZE];
+        hls_nodeid_format(cur, from);
+        hls_nodeid_format(next, to);
+        hls_log_info("peer_succeeded", "old=%s new=%s action=unblocked detail=\"the old key was unblocked\"", from,
+                     to);
+      }
+    }
+    memcpy(cur, next, 32);
+  }
+  return 0;
+}
+
+static int block_one(struct hls_peers *p, const uint8_t pk[32], bool block, struct hls_why *why) {
   if (memcmp(pk, p->env.identity->public_key, 32) == 0)
     return hls_why_set(why, HLS_EINVAL, "that is this node's own id");
   struct peer *peer = find(p, pk);
@@ -508,6 +597,7 @@ int hls_peers_block(struct hls_peers *p, const uint8_t pk[32], bool block, struc
   if (peer->removed && !block) return hls_why_set(why, HLS_ENOTFOUND, "no such peer");
   revive(p, peer);
   peer->row.blocked = block ? 1 : 0;
+  peer->succ_blocked = false; /* said of this key itself now */
   if (!block) {
     peer->next_dial_ms = 0;
     peer->row.failures = 0;

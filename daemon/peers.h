@@ -99,6 +99,9 @@ void hls_peers_learn(struct hls_peers *p, const uint8_t pk[32], const char *addr
 /* 100 minus 10 per protocol violation, at least 0 (hls peer list). */
 struct hls_peer_row;
 int hls_peers_score(const struct hls_peer_row *row);
+/* fn(ctx, pk) for every node blocked now (a gossip engine built again
+ * takes the blocks from here). */
+void hls_peers_each_blocked(const struct hls_peers *p, void (*fn)(void *ctx, const uint8_t pk[32]), void *ctx);
 /* Sessions open now. */
 int hls_peers_connected(const struct hls_peers *p);
 /* Peers being dialled now (a connection not yet made or failed). */

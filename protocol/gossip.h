@@ -105,6 +105,11 @@ struct hls_gossip_store {
    * none: 0 or a store error. NULL: the engine knows only the successors
    * it stored itself since it started. */
   int (*successor_seq)(void *ctx, const uint8_t origin[HLS_KEY_BYTES], uint64_t *seq);
+  /* Among items of a blocked origin (refused, not held), its successor
+   * (docs/protocol.md 4.9), signed by it and by the new key it names
+   * (both checked): told once per origin, so that the host passes the
+   * block on to the new key. NULL: not told. */
+  void (*blocked_successor)(void *ctx, const uint8_t origin[HLS_KEY_BYTES], const uint8_t new_id[HLS_KEY_BYTES]);
 };
 
 struct hls_gossip;

@@ -232,6 +232,25 @@ static int verify(struct hls_gossip *g, const struct hls_envelope *e) {
   return hls_env_verify(e);
 }
 
+/* A blocked origin's successor among the items of a run refused: checked
+ * (its signature, its body's hash at decoding, the new key's signature)
+ * and told the host once, so that the block follows the node to its new
+ * key. Without it a blocked member would escape the block by moving to
+ * a new key: its successor is in the chain this node refuses. */
+static void blocked_successor(struct hls_gossip *g, uint32_t f, const struct hls_envelope *e, size_t n) {
+  if (g->store.blocked_successor == NULL || g->o[f].successor_told) return;
+  for (size_t i = 0; i < n; i++) {
+    struct hls_successor su;
+    if (e[i].h.type != HLS_ENV_SUCCESSOR || e[i].body == NULL || verify(g, &e[i]) != 0 ||
+        hls_successor_decode(&su, e[i].body, e[i].body_len, NULL) != 0 ||
+        hls_successor_verify(&su, e[i].h.origin, NULL) != 0)
+      continue;
+    g->o[f].successor_told = true;
+    g->store.blocked_successor(g->store.ctx, e[i].h.origin, su.new_id);
+    return;
+  }
+}
+
 /* Does the run e[0..n) (linked) of origin idx, followed and not forked,
  * whose first seq is at most its head + 1, contradict the chain held
  * (docs/protocol.md 8.3 steps 4-5)? The newest item it overlaps must be
@@ -306,6 +325,7 @@ static int accept_run(struct hls_gossip *g, struct hls_gossip_session *s, struct
   if (f >= 0 && g->o[f].forked) return 0;                    /* not following it any more */
   if (f >= 0 && g->o[f].blocked) {                            /* refused, from anyone */
     g->st.items_blocked += n;
+    blocked_successor(g, (uint32_t)f, e, n);
     return 0;
   }
   if (f < 0 && g->n_o >= g->cfg.max_origins) return 0;        /* not followed: ignored */

@@ -24,6 +24,7 @@ struct origin {
   uint64_t last_dial_ms;
   bool forked, dialled;
   bool blocked; /* the admin blocked it: its items are refused from anyone and never sent */
+  bool successor_told; /* blocked: its successor was told the host (store.blocked_successor) */
   bool head_ok; /* the head's own signature is known good (checked, or ours) */
   bool closed_known; /* closed is known (asked the store, or saw the successor) */
   uint64_t closed;   /* seq of the origin's successor item (4.9): 0 while its chain is open */

@@ -89,6 +89,7 @@ pass "re-dialling after restarts; counters kept"
 expect_fail 2 "not a node id" hls_at a peer add 127.0.0.1:1 not-an-id
 expect_fail 2 "address" hls_at a peer add nowhere "$(nid b)"
 expect_fail 1 "own id" hls_at a peer add 127.0.0.1:1 "$(nid a)"
+expect_fail 1 "own id" hls_at a peer remove "$(nid a)"
 pass "peer command errors"
 
 # Too few file descriptors for the configured limits: said at start-up

@@ -118,6 +118,8 @@ place_of "$new" | jq -e '.vouched and .place_root == "'"$old"'"' >/dev/null \
   || fail "a's new key did not inherit the vouch of the old one: $(place_of "$new")"
 hls_at l places | grep -q 'Succ a (earlier key)' && hls_at l places | grep -q 'Succ a (new key)' \
   || fail "hls places: $(hls_at l places)"
+hls_at l --json peer list | jq -e --arg o "$old" 'all(.[]; .node_id != $o or (.listed | not))' >/dev/null \
+  || fail "l still lists a's old key beside its new one: $(hls_at l --json peer list)"
 pass "l follows a's new key (listed entry carried over); hls places shows one place with its earlier key"
 
 # Stories: the old one stays the old key's; the place's story goes on under the new key.
