@@ -194,6 +194,8 @@ struct node {
   int fail_store; /* the next STORE returns this */
   int fail_erase; /* the next ERASE returns this */
   int fail_fork;  /* the next FORK returns this */
+  int n_blocked_succ; /* store.blocked_successor calls, and the last new key */
+  uint8_t blocked_succ_new[HLS_KEY_BYTES];
   /* what the engine did */
   int n_store_actions, n_items_stored, n_body, n_erase, n_fork, n_dial, n_store_failed;
   uint64_t last_erase_ms; /* the timestamp of the tombstone of the last ERASE (receipts) */
@@ -657,10 +659,17 @@ static int st_successor_seq(void *ctx, const uint8_t origin[HLS_KEY_BYTES], uint
   }
 }
 
+static void st_blocked_successor(void *ctx, const uint8_t origin[HLS_KEY_BYTES], const uint8_t new_id[HLS_KEY_BYTES]) {
+  struct node *n = ctx;
+  (void)origin;
+  n->n_blocked_succ++;
+  memcpy(n->blocked_succ_new, new_id, HLS_KEY_BYTES);
+}
+
 static void node_start(struct node *n) {
   struct hls_gossip_store st = {.ctx = n, .get = st_get, .stubs = st_stubs, .is_direct_peer = st_is_direct_peer,
                                 .may_rekey = st_may_rekey,
-                                .successor_seq = st_successor_seq};
+                                .successor_seq = st_successor_seq, .blocked_successor = st_blocked_successor};
   assert_int_equal(hls_gossip_new(&n->g, &n->cfg, &st, emit, n), 0);
   for (size_t i = 0; i < n->n_oc; i++) {
     const struct ochain *c = &n->oc[i];
@@ -2279,6 +2288,77 @@ static void test_successor_forged(void **state) {
   world_free(w);
 }
 
+/* A blocked origin's successor, among its items refused, is checked and
+ * told the host once (store.blocked_successor: hlsd passes the block to
+ * the new key), and still not held; a forged one (the new key's signature
+ * wrong) is not told. */
+static void test_blocked_successor_told(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct node *a = node_new(w, "A", 1), *b = node_new(w, "B", 2);
+  struct chain own;
+  chain_init(&own, 1);
+  chain_add_profile(&own, 1, 1);
+  chain_add_story(&own, HLS_AUD_NETWORK, 0);
+  node_hold(a, &own, 1, 2, false);
+  node_start(a);
+  node_start(b);
+  connect_nodes(w, a, b);
+  drain(w);
+  assert_holds(b, &own, 2);
+  assert_int_equal(hls_gossip_block(b->g, own.k.pk, true), 0);
+  chain_add_story(&own, HLS_AUD_NETWORK, 0);
+  node_publish(a, &own);
+  drain(w);
+  assert_int_equal(b->n_blocked_succ, 0); /* no successor yet */
+  chain_add_successor(&own, 61);
+  node_publish(a, &own);
+  drain(w);
+  tick_all(w, 1000);
+  drain(w);
+  struct key fresh;
+  key_make(&fresh, 61);
+  assert_int_equal(b->n_blocked_succ, 1);
+  assert_memory_equal(b->blocked_succ_new, fresh.pk, HLS_KEY_BYTES);
+  assert_holds(b, &own, 2); /* refused all the same */
+  tick_all(w, 3000);
+  drain(w);
+  assert_int_equal(b->n_blocked_succ, 1); /* once */
+  chain_free(&own);
+
+  /* forged: signed by the origin, but not by the key it names */
+  struct node *c = node_new(w, "C", 3);
+  struct chain x;
+  chain_make(&x, 62, 2);
+  struct key named, wrong;
+  key_make(&named, 63);
+  key_make(&wrong, 64);
+  struct hls_successor su;
+  hls_successor_sign(&su, x.k.pk, wrong.sk);
+  memcpy(su.new_id, named.pk, HLS_KEY_BYTES);
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  assert_int_equal(hls_successor_pack(&body, &su), 0);
+  struct blob forged = raw_envelope(&x, HLS_ENV_SUCCESSOR, (const uint8_t *)body.data, body.size);
+  msgpack_sbuffer_destroy(&body);
+  node_start(c);
+  assert_int_equal(hls_gossip_block(c->g, x.k.pk, true), 0);
+  struct link *l = connect_fake(w, c, x.k.pk);
+  fake_hello(l);
+  const struct blob *v[3] = {chain_at(&x, 1), chain_at(&x, 2), &forged};
+  msgpack_sbuffer sb;
+  pay_items(&sb, HLS_GF_ITEMS, false, v, 3);
+  struct hls_why why;
+  (void)inject(l, &sb, &why);
+  msgpack_sbuffer_destroy(&sb);
+  assert_int_equal(c->n_blocked_succ, 0);
+  assert_int_equal(hls_gossip_head(c->g, x.k.pk), 0);
+  link_close(l);
+  free(forged.p);
+  chain_free(&x);
+  world_free(w);
+}
+
 /* R reports X's fork at seq 6. B, which holds X1..6, and C, which holds
  * nothing of X, stop following X as if they had found the fork: FORK
  * with R's two stubs, R as reporter, its fork item's seq. Neither reports
@@ -3415,6 +3495,7 @@ int main(void) {
       cmocka_unit_test(test_fork_reported),
       cmocka_unit_test(test_successor_closes_chain),
       cmocka_unit_test(test_successor_forged),
+      cmocka_unit_test(test_blocked_successor_told),
       cmocka_unit_test(test_fork_report_forged),
       cmocka_unit_test(test_rekey_stewards),
       cmocka_unit_test(test_fork_reported_store_fails),
