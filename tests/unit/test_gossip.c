@@ -2244,6 +2244,35 @@ static void test_successor_closes_chain(void **state) {
   world_free(w);
 }
 
+/* x's next item, a successor naming the key of seed named whose new_sig
+ * the key of seed wrong made: forged (not by the key it names). */
+static struct blob forged_successor(struct chain *x, uint8_t named, uint8_t wrong) {
+  struct key fresh, bad;
+  key_make(&fresh, named);
+  key_make(&bad, wrong);
+  struct hls_successor su;
+  hls_successor_sign(&su, x->k.pk, bad.sk);
+  memcpy(su.new_id, fresh.pk, HLS_KEY_BYTES);
+  msgpack_sbuffer body;
+  msgpack_sbuffer_init(&body);
+  assert_int_equal(hls_successor_pack(&body, &su), 0);
+  struct blob forged = raw_envelope(x, HLS_ENV_SUCCESSOR, (const uint8_t *)body.data, body.size);
+  msgpack_sbuffer_destroy(&body);
+  return forged;
+}
+
+/* x's first two items and forged in one ITEMS frame on l: what inject
+ * says. */
+static int inject_forged(struct link *l, struct chain *x, const struct blob *forged) {
+  const struct blob *v[3] = {chain_at(x, 1), chain_at(x, 2), forged};
+  msgpack_sbuffer sb;
+  pay_items(&sb, HLS_GF_ITEMS, false, v, 3);
+  struct hls_why why;
+  int rc = inject(l, &sb, &why);
+  msgpack_sbuffer_destroy(&sb);
+  return rc;
+}
+
 /* A successor that a wrong key signed (new_sig not by the key it names)
  * is refused as malformed input: a violation of the peer that sent it,
  * nothing of the frame kept. */
@@ -2253,33 +2282,12 @@ static void test_successor_forged(void **state) {
   struct node *b = node_new(w, "B", 2);
   struct chain x;
   chain_make(&x, 52, 2);
-  struct key fresh, wrong;
-  key_make(&fresh, 53);
-  key_make(&wrong, 54);
-  struct hls_successor su;
-  hls_successor_sign(&su, x.k.pk, wrong.sk);
-  memcpy(su.new_id, fresh.pk, HLS_KEY_BYTES);
-  msgpack_sbuffer body;
-  msgpack_sbuffer_init(&body);
-  msgpack_packer pk;
-  msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
-  pk_ok(msgpack_pack_array(&pk, 2));
-  pk_ok(msgpack_pack_bin(&pk, HLS_KEY_BYTES));
-  pk_ok(msgpack_pack_bin_body(&pk, su.new_id, HLS_KEY_BYTES));
-  pk_ok(msgpack_pack_bin(&pk, HLS_SIG_BYTES));
-  pk_ok(msgpack_pack_bin_body(&pk, su.new_sig, HLS_SIG_BYTES));
-  struct blob forged = raw_envelope(&x, HLS_ENV_SUCCESSOR, (const uint8_t *)body.data, body.size);
-  msgpack_sbuffer_destroy(&body);
+  struct blob forged = forged_successor(&x, 53, 54);
   node_start(b);
   struct link *l = connect_fake(w, b, x.k.pk);
   fake_hello(l);
-  const struct blob *v[3] = {chain_at(&x, 1), chain_at(&x, 2), &forged};
-  msgpack_sbuffer sb;
-  pay_items(&sb, HLS_GF_ITEMS, false, v, 3);
-  struct hls_why why;
-  assert_int_equal(inject(l, &sb, &why), HLS_EBADSIG);
+  assert_int_equal(inject_forged(l, &x, &forged), HLS_EBADSIG);
   assert_true(hls_gossip_peer_fault(HLS_EBADSIG));
-  msgpack_sbuffer_destroy(&sb);
   assert_int_equal(hls_gossip_head(b->g, x.k.pk), 0);
   assert_int_equal(b->n_fork, 0);
   link_close(l);
@@ -2330,27 +2338,12 @@ static void test_blocked_successor_told(void **state) {
   struct node *c = node_new(w, "C", 3);
   struct chain x;
   chain_make(&x, 62, 2);
-  struct key named, wrong;
-  key_make(&named, 63);
-  key_make(&wrong, 64);
-  struct hls_successor su;
-  hls_successor_sign(&su, x.k.pk, wrong.sk);
-  memcpy(su.new_id, named.pk, HLS_KEY_BYTES);
-  msgpack_sbuffer body;
-  msgpack_sbuffer_init(&body);
-  assert_int_equal(hls_successor_pack(&body, &su), 0);
-  struct blob forged = raw_envelope(&x, HLS_ENV_SUCCESSOR, (const uint8_t *)body.data, body.size);
-  msgpack_sbuffer_destroy(&body);
+  struct blob forged = forged_successor(&x, 63, 64);
   node_start(c);
   assert_int_equal(hls_gossip_block(c->g, x.k.pk, true), 0);
   struct link *l = connect_fake(w, c, x.k.pk);
   fake_hello(l);
-  const struct blob *v[3] = {chain_at(&x, 1), chain_at(&x, 2), &forged};
-  msgpack_sbuffer sb;
-  pay_items(&sb, HLS_GF_ITEMS, false, v, 3);
-  struct hls_why why;
-  (void)inject(l, &sb, &why);
-  msgpack_sbuffer_destroy(&sb);
+  (void)inject_forged(l, &x, &forged);
   assert_int_equal(c->n_blocked_succ, 0);
   assert_int_equal(hls_gossip_head(c->g, x.k.pk), 0);
   link_close(l);
