@@ -240,6 +240,25 @@ int hls_netkeys_stewards_set(struct hls_netkeys *k, const uint8_t (*ids)[32], si
   return rc;
 }
 
+bool hls_netkeys_steward_succeeded(struct hls_netkeys *k, const uint8_t old_id[32], const uint8_t new_id[32]) {
+  if (!hls_netkeys_is_steward(k, old_id) || hls_netkeys_is_steward(k, new_id)) return false;
+  uint8_t ids[HLS_STEWARDS_MAX][32];
+  size_t n = hls_netkeys_stewards(k, ids);
+  for (size_t i = 0; i < n; i++)
+    if (memcmp(ids[i], old_id, 32) == 0) memcpy(ids[i], new_id, 32);
+  struct hls_why why = {{0}};
+  char from[HLS_NODEID_TEXT_SIZE], to[HLS_NODEID_TEXT_SIZE];
+  hls_nodeid_format(old_id, from);
+  hls_nodeid_format(new_id, to);
+  if (hls_netkeys_stewards_set(k, (const uint8_t(*)[32])ids, n, &why) != 0) {
+    hls_log_error("stewards_not_saved", "old=%s new=%s detail=\"%s\"", from, to, why.text);
+    return false;
+  }
+  hls_log_info("steward_succeeded", "old=%s new=%s detail=\"a steward moved to a new key: the new one is the "
+               "steward (hls stewards)\"", from, to);
+  return true;
+}
+
 void hls_netkeys_stewards_learnt(struct hls_netkeys *k, const uint8_t (*ids)[32], size_t n) {
   if (k->n_stewards > 0 || n == 0) return;
   struct hls_why why = {{0}};

@@ -53,6 +53,10 @@ size_t hls_netkeys_stewards(const struct hls_netkeys *k, uint8_t (*out)[32]);
 /* Replace the list (written to DIR/network.stewards). */
 int hls_netkeys_stewards_set(struct hls_netkeys *k, const uint8_t (*ids)[32], size_t n,
                              struct hls_why *why) HLS_WARN_UNUSED;
+/* A steward moved to a new key (its successor, docs/protocol.md 4.9):
+ * the new key takes the old one's place in the list (the old one signs
+ * nothing more). True if the list changed. */
+bool hls_netkeys_steward_succeeded(struct hls_netkeys *k, const uint8_t old_id[32], const uint8_t new_id[32]);
 /* From the inviter's REDEEMED: taken only while this node names none. */
 void hls_netkeys_stewards_learnt(struct hls_netkeys *k, const uint8_t (*ids)[32], size_t n);
 

@@ -32,6 +32,27 @@ int64_t hls_node_now_ms(const struct hls_node *n) {
 static int64_t node_clock(void *node) { return hls_node_now_ms(node); }
 static hls_day node_today(void *node) { return hls_node_today(node); }
 
+/* Successions a steward may chain in one go. */
+#define STEWARD_HOPS 64
+
+/* old_id moved to new_id: if old_id is a steward here, new_id takes its
+ * place, and so on along the successors held (a node away while the
+ * steward moved twice may get the newer successor first). */
+static void stewards_follow(struct hls_node *n, const uint8_t old_id[32], const uint8_t new_id[32]) {
+  if (n->netkeys == NULL) return;
+  uint8_t from[32], to[32];
+  memcpy(from, old_id, 32);
+  memcpy(to, new_id, 32);
+  for (int hop = 0; hop < STEWARD_HOPS; hop++) {
+    (void)hls_netkeys_steward_succeeded(n->netkeys, from, to);
+    uint8_t next[32];
+    bool found = false;
+    if (hls_store_successor_of(n->store, to, next, &found, NULL) != 0 || !found || memcmp(next, to, 32) == 0) break;
+    memcpy(from, to, 32);
+    memcpy(to, next, 32);
+  }
+}
+
 /* What gossipd tells the node (hls_gossipd_env): a body held goes to the
  * pattern engine; an erased one leaves it, and the store's erasure
  * follow-up runs; own items back from a peer resume the chain. */
@@ -46,6 +67,7 @@ static void gossip_item_held(void *node, const struct hls_envelope *env) {
     hls_log_info("successor_held", "old=%s new=%s seq=%llu detail=\"the place goes on under the new key\"", from, to,
                  (unsigned long long)env->h.seq);
     hls_peers_succeed(n->peers, env->h.origin, su.new_id);
+    stewards_follow(n, env->h.origin, su.new_id);
     hls_patternsd_succession(n->patterns);
   }
 }
@@ -291,6 +313,8 @@ int hls_node_rotate_identity(struct hls_node *n, uint8_t old_id[32], uint8_t new
   memset(&n->mark, 0, sizeof n->mark);
   n->chain_seq = 0;
   n->pause_logged = false;
+  /* A steward here (this node, if it is one) is the new key now. */
+  stewards_follow(n, old.public_key, fresh.public_key);
   /* 3. Sessions again, under the new key; the new chain from the records. */
   hls_peers_rekey(n->peers);
   hls_gossipd_rekey(n->gossip);
