@@ -38,6 +38,12 @@ struct hls_peers {
   size_t n, cap;
   struct hls_peer_hooks hooks;
   bool closing;
+  /* Successions to apply (hls_peers_succeed), on the dial timer: they may
+   * close sessions, and they are learnt inside a session's frame. */
+  struct succession {
+    uint8_t old_id[32], new_id[32];
+  } *succ_q;
+  size_t n_succ, cap_succ;
 };
 
 static int64_t now_ms(const struct hls_peers *p) { return p->env.now_ms(p->env.clock); }
@@ -158,7 +164,16 @@ static void close_idle(struct hls_peers *p) {
   for (size_t i = 0; i < n; i++) hls_conn_close(idle[i], "idle_session");
 }
 
+static void succeed_chain(struct hls_peers *p, const uint8_t old_id[32], const uint8_t new_id[32]);
+
 static void on_dial_timer(uv_timer_t *t) {
+  struct hls_peers *p = t->data;
+  /* (each may queue more: taken in turn) */
+  for (size_t i = 0; i < p->n_succ; i++) {
+    struct succession q = p->succ_q[i];
+    succeed_chain(p, q.old_id, q.new_id);
+  }
+  p->n_succ = 0;
   sweep_removed(t->data);
   close_idle(t->data);
   dial_due(t->data);
@@ -372,6 +387,7 @@ static void dial_timer_closed(uv_handle_t *h) {
   struct hls_peers *p = h->data;
   for (size_t i = 0; i < p->n; i++) free(p->peers[i]);
   free(p->peers);
+  free(p->succ_q);
   free(p);
 }
 
@@ -470,6 +486,31 @@ static void succeed_one(struct hls_peers *p, const uint8_t old_id[32], const uin
 #define SUCCEED_HOPS 64
 
 void hls_peers_succeed(struct hls_peers *p, const uint8_t old_id[32], const uint8_t new_id[32]) {
+  if (p->closing) return;
+  /* Not now: this is called inside a session's frame (the successor just
+   * held or seen), and blocking or listing a key may close a session,
+   * that one's included, whose gossip state the frame is still using. */
+  if (p->n_succ == p->cap_succ) {
+    size_t cap = p->cap_succ ? 2 * p->cap_succ : 8;
+    struct succession *q = realloc(p->succ_q, cap * sizeof *q);
+    if (q == NULL) {
+      char from[HLS_NODEID_TEXT_SIZE], to[HLS_NODEID_TEXT_SIZE];
+      hls_nodeid_format(old_id, from);
+      hls_nodeid_format(new_id, to);
+      hls_log_error("peer_succession_failed", "old=%s new=%s detail=\"out of memory: not applied (hls peer add or block the new key by hand)\"",
+                    from, to);
+      return;
+    }
+    p->succ_q = q;
+    p->cap_succ = cap;
+  }
+  memcpy(p->succ_q[p->n_succ].old_id, old_id, 32);
+  memcpy(p->succ_q[p->n_succ].new_id, new_id, 32);
+  p->n_succ++;
+  uv_timer_start(&p->dial_timer, on_dial_timer, 0, 1000);
+}
+
+static void succeed_chain(struct hls_peers *p, const uint8_t old_id[32], const uint8_t new_id[32]) {
   uint8_t from[32], to[32];
   memcpy(from, old_id, 32);
   memcpy(to, new_id, 32);

@@ -69,9 +69,11 @@ void hls_peers_recheck(struct hls_peers *p);
  * identity, changed in place) and every session and dial starts again. */
 void hls_peers_rekey(struct hls_peers *p);
 /* A successor item of old_id naming new_id is held (docs/protocol.md
- * 4.9): what the admin said of the old key holds for the new one. A
- * listed old key's new key is listed at the same address, a blocked
- * one's blocked. */
+ * 4.9), or seen among a blocked origin's items: what the admin said of
+ * the old key holds for the new one. A listed old key's new key is
+ * listed at the same address instead, a blocked one's blocked; and so
+ * on along the successors held. Applied at the loop's next turn (it may
+ * close sessions, and it is learnt inside a session's frame). */
 void hls_peers_succeed(struct hls_peers *p, const uint8_t old_id[32], const uint8_t new_id[32]);
 const char *hls_peers_address(const struct hls_peers *p);
 

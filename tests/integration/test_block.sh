@@ -77,6 +77,10 @@ pass "a block holds after the node's own identity rotation"
 # a refuses, yet a checks it there and blocks the new key too; f's story
 # under its new key, which b holds, never reaches a.
 old_f=${ID[f]}
+# f lists a too: under its new key (not blocked yet) it dials a itself, and
+# its session may bring the successor that blocks it (the block then
+# closes the session whose frame is being read: applied after it)
+hls_at f peer add "$(hls_at a --json status | jq -r .listening_on)" "$(hls_at a --json status | jq -r .node_id)" >/dev/null
 hls_at f identity rotate --yes >/dev/null || fail "hls identity rotate on f"
 new_f=$(hls_at f --json status | jq -r .node_id)
 [ "$new_f" != "$old_f" ] || fail "f's key did not change"
