@@ -48,7 +48,7 @@ static void add_error(struct hls_import *imp, int64_t line, int column, const ch
 void hls_import_refused(struct hls_import *imp, int64_t line, const char *message) {
   int column = 0;
   const char *name = NULL;
-  for (int f = 0; hls_record_fields[f] && f < HLS_IMPORT_FIELDS_MAX; f++) {
+  for (int f = 0; f < HLS_IMPORT_FIELDS_MAX && hls_record_fields[f]; f++) {
     size_t n = strlen(hls_record_fields[f]);
     if (strncmp(message, hls_record_fields[f], n) == 0 && message[n] == ':') {
       column = imp->column_of_field[f];
