@@ -223,8 +223,18 @@ static int fetch_record_json(struct cli *c, int64_t id, json_t **out) {
   return 0;
 }
 
-/* Let the person edit the record as JSON in $VISUAL/$EDITOR. */
-static int edit_in_editor(struct cli *c, int64_t id, json_t **changes) {
+/* Say where the person's edit is kept (after an error: nothing typed is
+ * lost) and how to apply it once mended. */
+static void edit_kept(int64_t id, const char *path) {
+  fprintf(stderr, "hls: your edit is kept in %s; mend it, then: hls record edit %lld --file %s\n", path,
+          (long long)id, path);
+}
+
+/* Let the person edit the record as JSON in $VISUAL/$EDITOR. The file is
+ * removed unless the edit could not be read (then kept, and said); an
+ * edit read is left for the caller in kept (removed once applied). */
+static int edit_in_editor(struct cli *c, int64_t id, json_t **changes, char *kept, size_t kept_size) {
+  kept[0] = '\0';
   json_t *before = NULL;
   int rc = fetch_record_json(c, id, &before);
   if (rc != 0) return rc;
@@ -263,11 +273,17 @@ static int edit_in_editor(struct cli *c, int64_t id, json_t **changes) {
     rc = load_json_file(c, path, &after);
     if (rc == 0 && !json_is_object(after)) rc = cli_fail(c, HLS_EINVAL, "expected a JSON object; record unchanged");
   }
-  unlink(path);
   free(text);
   if (rc == 0 && json_equal(before, after)) {
     json_decref(after);
     after = NULL;
+  }
+  if (rc != 0 && pid > 0) {
+    edit_kept(id, path);
+  } else if (rc == 0 && after != NULL) {
+    snprintf(kept, kept_size, "%s", path);
+  } else {
+    unlink(path);
   }
   json_decref(before);
   *changes = after;
@@ -305,6 +321,7 @@ int cmd_record_edit(struct cli *c, int argc, char **argv) {
     return cli_usage(c, "give one record ID");
   }
   json_t *j = NULL;
+  char edited[4096] = ""; /* the editor's file, kept until applied */
   if ((rc = cli_connect(c)) != 0) {
     fields_free(&f);
     return rc;
@@ -321,7 +338,7 @@ int cmd_record_edit(struct cli *c, int argc, char **argv) {
     }
   } else if (fields_empty(&f)) {
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) return cli_usage(c, "give the fields to change as flags or --file");
-    if ((rc = edit_in_editor(c, id, &j)) != 0) return rc;
+    if ((rc = edit_in_editor(c, id, &j, edited, sizeof edited)) != 0) return rc;
     if (j == NULL) {
       printf("No changes; record %lld unchanged.\n", (long long)id);
       return 0;
@@ -341,7 +358,18 @@ int cmd_record_edit(struct cli *c, int argc, char **argv) {
     hls_client_req_free(&r);
     return cli_fail(c, rc, "%s", hls_strerror(rc));
   }
-  if ((rc = cli_call(c, &r, &resp)) != 0) return rc;
+  rc = cli_call(c, &r, &resp);
+  if (edited[0] && rc == HLS_EXIT_UNKNOWN) {
+    fprintf(stderr, "hls: your edit is kept in %s (check with hls record show %lld before applying it again)\n",
+            edited, (long long)id);
+    return rc;
+  }
+  if (edited[0] && rc != 0) {
+    edit_kept(id, edited); /* refused (a value hlsd does not take): mend and apply */
+    return rc;
+  }
+  if (edited[0]) unlink(edited);
+  if (rc != 0) return rc;
   return print_result_record(c, &resp, "Updated");
 }
 

@@ -43,9 +43,38 @@ cat >"$WORK/breaker.sh" <<'SH'
 echo '{"stage": ' >"$1"
 SH
 chmod +x "$WORK/breaker.sh"
+export TMPDIR="$WORK/tmp"
+mkdir -p "$TMPDIR"
 out=$(EDITOR="$WORK/breaker.sh" script -qec "'$HLS' --home '$WORK/a' record edit 1" /dev/null) || true
 grep -q "bad JSON" <<<"$out" || fail "broken edit: $out"
 [ "$(hls_at a --json record show 1 | jq -r .stage)" = reflect ] || fail "a broken edit changed the record"
-pass "record edit in \$EDITOR"
+# what was typed is kept, and said where (it was deleted)
+kept=$(sed -n 's/^hls: your edit is kept in \([^;]*\); mend it, then: hls record edit 1 --file .*/\1/p' <<<"$out" | tr -d '\r')
+[ -n "$kept" ] && [ "$(cat "$kept")" = '{"stage": ' ] || fail "a broken edit was not kept: $out"
+rm -f "$kept"
+# a value hlsd refuses: kept too, then mended and applied with --file
+cat >"$WORK/galaxy.sh" <<'SH'
+#!/bin/sh
+sed -i 's/"stage": "reflect"/"stage": "galaxy"/' "$1"
+SH
+chmod +x "$WORK/galaxy.sh"
+out=$(EDITOR="$WORK/galaxy.sh" script -qec "'$HLS' --home '$WORK/a' record edit 1" /dev/null) && fail "stage galaxy taken"
+kept=$(sed -n 's/^hls: your edit is kept in \([^;]*\); mend it.*/\1/p' <<<"$out" | tr -d '\r')
+grep -q '"stage": "galaxy"' "$kept" || fail "a refused edit was not kept: $out"
+sed -i 's/"galaxy"/"embed"/' "$kept"
+hls_at a record edit 1 --file "$kept" >/dev/null || fail "the kept edit, mended, with --file"
+[ "$(hls_at a --json record show 1 | jq -r .stage)" = embed ] || fail "the mended edit"
+rm -f "$kept"
+cat >"$WORK/apply.sh" <<'SH'
+#!/bin/sh
+sed -i 's/"stage": "embed"/"stage": "reflect"/' "$1"
+SH
+chmod +x "$WORK/apply.sh"
+EDITOR="$WORK/apply.sh" script -qec "'$HLS' --home '$WORK/a' record edit 1" /dev/null >/dev/null
+[ "$(hls_at a --json record show 1 | jq -r .stage)" = reflect ] || fail "edit in editor, again"
+EDITOR=true script -qec "'$HLS' --home '$WORK/a' record edit 1" /dev/null >/dev/null
+[ -z "$(ls -A "$TMPDIR")" ] || fail "an applied or unchanged edit left its file: $(ls "$TMPDIR")"
+unset TMPDIR
+pass "record edit in \$EDITOR; an edit that cannot be applied is kept, and said where"
 
 stop_node a
