@@ -20,7 +20,10 @@ for page in man1/hls.1 man5/hlsd.conf.5 man8/hlsd.8; do
   f=$prefix/share/man/$page
   if [ -e "$f.gz" ]; then
     gzip -t "$f.gz" || { echo "FAIL: $f.gz is not gzip" >&2; exit 1; }
-    head=$(gzip -dc "$f.gz" | grep -m1 '^\.TH ')
+    # whole first: grep -m1 stops at its match, and gzip, still writing,
+    # would die of SIGPIPE, which pipefail makes a silent failure
+    text=$(gzip -dc "$f.gz")
+    head=$(grep -m1 '^\.TH ' <<<"$text")
   elif [ -e "$f" ]; then
     head=$(grep -m1 '^\.TH ' "$f")
   else
