@@ -32,25 +32,15 @@ int64_t hls_node_now_ms(const struct hls_node *n) {
 static int64_t node_clock(void *node) { return hls_node_now_ms(node); }
 static hls_day node_today(void *node) { return hls_node_today(node); }
 
-/* Successions a steward may chain in one go. */
-#define STEWARD_HOPS 64
+static void steward_step(void *netkeys, const uint8_t old_id[32], const uint8_t new_id[32]) {
+  (void)hls_netkeys_steward_succeeded(netkeys, old_id, new_id);
+}
 
 /* old_id moved to new_id: if old_id is a steward here, new_id takes its
  * place, and so on along the successors held (a node away while the
  * steward moved twice may get the newer successor first). */
 static void stewards_follow(struct hls_node *n, const uint8_t old_id[32], const uint8_t new_id[32]) {
-  if (n->netkeys == NULL) return;
-  uint8_t from[32], to[32];
-  memcpy(from, old_id, 32);
-  memcpy(to, new_id, 32);
-  for (int hop = 0; hop < STEWARD_HOPS; hop++) {
-    (void)hls_netkeys_steward_succeeded(n->netkeys, from, to);
-    uint8_t next[32];
-    bool found = false;
-    if (hls_store_successor_of(n->store, to, next, &found, NULL) != 0 || !found || memcmp(next, to, 32) == 0) break;
-    memcpy(from, to, 32);
-    memcpy(to, next, 32);
-  }
+  if (n->netkeys != NULL) hls_store_succession_walk(n->store, old_id, new_id, steward_step, n->netkeys);
 }
 
 /* What gossipd tells the node (hls_gossipd_env): a body held goes to the

@@ -164,14 +164,13 @@ static void close_idle(struct hls_peers *p) {
   for (size_t i = 0; i < n; i++) hls_conn_close(idle[i], "idle_session");
 }
 
-static void succeed_chain(struct hls_peers *p, const uint8_t old_id[32], const uint8_t new_id[32]);
+static void succeed_step(void *ctx, const uint8_t old_id[32], const uint8_t new_id[32]);
 
 static void on_dial_timer(uv_timer_t *t) {
   struct hls_peers *p = t->data;
-  /* (each may queue more: taken in turn) */
   for (size_t i = 0; i < p->n_succ; i++) {
     struct succession q = p->succ_q[i];
-    succeed_chain(p, q.old_id, q.new_id);
+    hls_store_succession_walk(p->env.store, q.old_id, q.new_id, succeed_step, p);
   }
   p->n_succ = 0;
   sweep_removed(t->data);
@@ -481,10 +480,6 @@ static void succeed_one(struct hls_peers *p, const uint8_t old_id[32], const uin
   }
 }
 
-/* Successions a node may chain in one go (more are taken as their items
- * come). */
-#define SUCCEED_HOPS 64
-
 void hls_peers_succeed(struct hls_peers *p, const uint8_t old_id[32], const uint8_t new_id[32]) {
   if (p->closing) return;
   /* Not now: this is called inside a session's frame (the successor just
@@ -510,23 +505,11 @@ void hls_peers_succeed(struct hls_peers *p, const uint8_t old_id[32], const uint
   uv_timer_start(&p->dial_timer, on_dial_timer, 0, 1000);
 }
 
-static void succeed_chain(struct hls_peers *p, const uint8_t old_id[32], const uint8_t new_id[32]) {
-  uint8_t from[32], to[32];
-  memcpy(from, old_id, 32);
-  memcpy(to, new_id, 32);
-  /* The new key's own successor may be held already (a node that was
-   * away while a peer moved twice gets both successors, in any order):
-   * what was said passes along the chain, to its newest key. */
-  for (int hop = 0; hop < SUCCEED_HOPS; hop++) {
-    succeed_one(p, from, to);
-    uint8_t next[32];
-    bool found = false;
-    if (hls_store_successor_of(p->env.store, to, next, &found, NULL) != 0 || !found || memcmp(next, to, 32) == 0)
-      break;
-    memcpy(from, to, 32);
-    memcpy(to, next, 32);
-  }
-}
+/* One step of hls_store_succession_walk: the new key's own successor may
+ * be held already (a node that was away while a peer moved twice gets
+ * both successors, in any order), so what was said passes along the
+ * chain, to its newest key. */
+static void succeed_step(void *ctx, const uint8_t old_id[32], const uint8_t new_id[32]) { succeed_one(ctx, old_id, new_id); }
 
 const char *hls_peers_address(const struct hls_peers *p) { return hls_net_address(p->net); }
 
@@ -599,7 +582,7 @@ int hls_peers_block(struct hls_peers *p, const uint8_t pk[32], bool block, struc
    * still blocked. */
   uint8_t cur[32];
   memcpy(cur, pk, 32);
-  for (int hop = 0; hop < SUCCEED_HOPS; hop++) {
+  for (int hop = 0; hop < HLS_SUCCESSION_MAX_DEPTH; hop++) {
     uint8_t next[32];
     bool found = false;
     /* the successor held, or one blocked for cur's sake (its successor

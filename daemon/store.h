@@ -568,6 +568,11 @@ int hls_store_successor_of(struct hls_store *s, const uint8_t origin[32], uint8_
  * it): *found. */
 int hls_store_predecessor_of(struct hls_store *s, const uint8_t origin[32], uint8_t old_id[32], bool *found,
                              struct hls_why *why) HLS_WARN_UNUSED;
+/* fn(ctx, old, new) for old_id -> new_id, then for each successor held
+ * after new_id, up to HLS_SUCCESSION_MAX_DEPTH steps: what is said of a
+ * key passes to its newest one, whatever order the successors came in. */
+void hls_store_succession_walk(struct hls_store *s, const uint8_t old_id[32], const uint8_t new_id[32],
+                               void (*fn)(void *ctx, const uint8_t old_id[32], const uint8_t new_id[32]), void *ctx);
 /* The root of pk's succession: the first key of the place, pk itself if
  * it succeeded none. */
 int hls_store_succession_root(struct hls_store *s, const uint8_t pk[32], uint8_t root[32], struct hls_why *why) HLS_WARN_UNUSED;

@@ -91,6 +91,21 @@ int hls_store_predecessor_of(struct hls_store *s, const uint8_t origin[32], uint
   return lookup(s, "SELECT old_id FROM successions WHERE new_id=?1", origin, old_id, NULL, found, why);
 }
 
+void hls_store_succession_walk(struct hls_store *s, const uint8_t old_id[32], const uint8_t new_id[32],
+                               void (*fn)(void *ctx, const uint8_t old_id[32], const uint8_t new_id[32]), void *ctx) {
+  uint8_t from[32], to[32];
+  memcpy(from, old_id, 32);
+  memcpy(to, new_id, 32);
+  for (int depth = 0; depth < HLS_SUCCESSION_MAX_DEPTH; depth++) {
+    fn(ctx, from, to);
+    uint8_t next[32];
+    bool found = false;
+    if (hls_store_successor_of(s, to, next, &found, NULL) != 0 || !found || memcmp(next, to, 32) == 0) return;
+    memcpy(from, to, 32);
+    memcpy(to, next, 32);
+  }
+}
+
 int hls_store_succession_root(struct hls_store *s, const uint8_t pk[32], uint8_t root[32], struct hls_why *why) {
   memcpy(root, pk, 32);
   for (int depth = 0; depth < HLS_SUCCESSION_MAX_DEPTH; depth++) {
