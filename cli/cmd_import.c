@@ -372,9 +372,14 @@ static int import_status_cmd(struct cli *c, const char *id) {
   hls_out_str(resp.result, "state", state, sizeof state);
   if (strcmp(state, "committed") == 0) {
     int64_t n = hls_out_int(resp.result, "imported");
-    printf("Import %s: committed at %s, %lld record%s (ids %lld to %lld).\n", id,
-           hls_out_str(resp.result, "committed_at", when, sizeof when), (long long)n, n == 1 ? "" : "s",
-           (long long)hls_out_int(resp.result, "first_id"), (long long)hls_out_int(resp.result, "last_id"));
+    hls_out_str(resp.result, "committed_at", when, sizeof when);
+    if (n == 0)
+      printf("Import %s: committed at %s; it added no record (%lld row%s skipped as already held or repeated).\n", id,
+             when, (long long)hls_out_int(resp.result, "duplicates"), hls_out_int(resp.result, "duplicates") == 1 ? "" : "s");
+    else
+      printf("Import %s: committed at %s, %lld record%s (ids %lld to %lld).\n", id, when, (long long)n,
+             n == 1 ? "" : "s", (long long)hls_out_int(resp.result, "first_id"),
+             (long long)hls_out_int(resp.result, "last_id"));
   } else if (strcmp(state, "open") == 0) {
     printf("Import %s: not committed yet; a connection still holds %lld staged rows.\n", id,
            (long long)hls_out_int(resp.result, "staged"));

@@ -318,7 +318,8 @@ int cmd_record_edit(struct cli *c, int argc, char **argv) {
   int64_t id;
   if (optind + 1 != argc || cli_parse_id(argv[optind], &id) != 0) {
     fields_free(&f);
-    return cli_usage(c, "give one record ID");
+    return optind + 1 == argc ? cli_usage(c, "'%s' is not a record ID (a whole number from 1)", argv[optind])
+                              : cli_usage(c, "give one record ID");
   }
   json_t *j = NULL;
   char edited[4096] = ""; /* the editor's file, kept until applied */
@@ -384,7 +385,9 @@ static int id_command(struct cli *c, int argc, char **argv, int64_t *id, bool *d
   cli_opts_init(&o, NULL);
   while ((opt = cli_next_opt(c, &o, argc, argv, &ec)) != -1)
     if (ec >= 0) return ec;
-  if (optind + 1 != argc || cli_parse_id(argv[optind], id) != 0) return cli_usage(c, "give one record ID");
+  if (optind + 1 != argc) return cli_usage(c, "give one record ID");
+  if (cli_parse_id(argv[optind], id) != 0)
+    return cli_usage(c, "'%s' is not a record ID (a whole number from 1)", argv[optind]);
   int rc = cli_connect(c);
   *done = rc != 0;
   return rc;
@@ -428,7 +431,7 @@ int cmd_record_delete(struct cli *c, int argc, char **argv) {
     int64_t id;
     if (cli_parse_id(text, &id) != 0) {
       free(ids);
-      return cli_usage(c, "'%s' is not a record ID", text);
+      return cli_usage(c, "'%s' is not a record ID (a whole number from 1)", text);
     }
     if (n == cap) {
       size_t nc = cap ? 2 * cap : 64;

@@ -202,6 +202,13 @@ static int decision(struct cli *c, int argc, char **argv, enum hls_method_id met
     rc = hls_out_print_json(resp.result);
   } else {
     char aud[16];
+    const struct hls_mp_value *unchanged = hls_mp_get(resp.result, "unchanged");
+    if (unchanged != NULL && unchanged->type == HLS_MP_BOOL && unchanged->v.b) {
+      printf("The story of record %lld was already %s as it stands; nothing changed.\n",
+             (long long)hls_out_int(resp.result, "record"), method == HLS_M_SHARE_APPROVE ? "approved" : "rejected");
+      hls_ctl_response_free(&resp);
+      return 0;
+    }
     printf("%s the story of record %lld", verb, (long long)hls_out_int(resp.result, "record"));
     if (hls_out_str(resp.result, "audience", aud, sizeof aud)[0])
       printf("; it goes to %s now", strcmp(aud, "network") == 0 ? "the whole network" : "this node's direct peers");

@@ -142,6 +142,16 @@ int hls_import_add_packed(struct hls_import *imp, int64_t line, const void *map,
 
 /* --- CSV ------------------------------------------------------------------ */
 
+static bool formula_start(char c) { return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r'; }
+
+bool hls_csv_guarded(const char *cell, size_t len) {
+  return len >= 2 && cell[0] == '\'' && (formula_start(cell[1]) || cell[1] == '\'');
+}
+
+bool hls_csv_guard_needed(const char *text, size_t len) {
+  return (len >= 1 && formula_start(text[0])) || hls_csv_guarded(text, len);
+}
+
 struct cell {
   char *text; /* owned */
   size_t len;
@@ -180,7 +190,8 @@ static void on_field(void *field, size_t len, void *data) {
    * (and are duplicates of each other). */
   const char *in = field;
   size_t out = 0;
-  for (size_t i = 0; i < len; i++)
+  size_t i = hls_csv_guarded(in, len) ? 1 : 0;
+  for (; i < len; i++)
     if (!(in[i] == '\r' && i + 1 < len && in[i + 1] == '\n')) c->text[out++] = in[i];
   c->text[out] = '\0';
   c->len = out;
@@ -216,12 +227,23 @@ static void take_header(struct csv_state *s) {
     const char *name = s->cells[i].text;
     /* Excel adds a byte order mark to UTF-8 exports. */
     if (i == 0 && strncmp(name, "\xef\xbb\xbf", 3) == 0) name += 3;
+    /* "title, scale" as typed by hand: spaces around a name are forgiven. */
+    size_t name_len = strlen(name);
+    while (name_len > 0 && (*name == ' ' || *name == '\t')) name++, name_len--;
+    while (name_len > 0 && (name[name_len - 1] == ' ' || name[name_len - 1] == '\t')) name_len--;
     int found = -1;
     for (int f = 0; hls_record_fields[f]; f++)
-      if (strcasecmp(name, hls_record_fields[f]) == 0) found = f;
+      if (strlen(hls_record_fields[f]) == name_len && strncasecmp(name, hls_record_fields[f], name_len) == 0) found = f;
+    if (name_len == 0) {
+      /* A column with no name (a spreadsheet's trailing empty column):
+       * its cells must be empty (take_row). */
+      s->field_of_column[i] = -1;
+      continue;
+    }
     if (found < 0) {
       allowed_columns(allowed, sizeof allowed);
-      snprintf(msg, sizeof msg, "unknown column \"%.40s\" (columns: %.250s)", name, allowed);
+      snprintf(msg, sizeof msg, "unknown column \"%.*s\" (columns: %.250s)", (int)(name_len < 40 ? name_len : 40), name,
+               allowed);
       add_error(imp, s->row_line, i + 1, NULL, msg);
       imp->fatal = true;
     } else if (seen[found]) {
@@ -281,6 +303,11 @@ static void take_row(struct csv_state *s) {
   hls_record_init(&r);
   for (int i = 0; i < s->n_cells; i++) {
     if (s->cells[i].len == 0) continue;
+    if (s->field_of_column[i] < 0) {
+      add_error(imp, s->row_line, i + 1, NULL, "a value in a column that the header does not name");
+      bad = true;
+      continue;
+    }
     present++;
     const char *field = hls_record_fields[s->field_of_column[i]];
     why.text[0] = '\0';
@@ -298,6 +325,7 @@ static void take_row(struct csv_state *s) {
       int column = 0;
       const char *name = NULL;
       for (int i = 0; i < s->n_cells; i++) {
+        if (s->field_of_column[i] < 0) continue;
         const char *field = hls_record_fields[s->field_of_column[i]];
         if (strncmp(why.text, field, strlen(field)) == 0 && why.text[strlen(field)] == ':') {
           column = i + 1;
@@ -319,7 +347,7 @@ static void take_row(struct csv_state *s) {
   msgpack_packer_init(&pk, &s->map, msgpack_sbuffer_write);
   int rc = msgpack_pack_map(&pk, (size_t)present) == 0 ? 0 : HLS_ENOMEM;
   for (int i = 0; i < s->n_cells && rc == 0; i++) {
-    if (s->cells[i].len == 0) continue;
+    if (s->cells[i].len == 0 || s->field_of_column[i] < 0) continue;
     rc = hls_mp_pack_cstr(&pk, hls_record_fields[s->field_of_column[i]]);
     if (rc == 0) rc = hls_mp_pack_strn(&pk, s->cells[i].text, s->cells[i].len);
   }
@@ -371,6 +399,21 @@ int hls_import_csv(struct hls_import *imp, const char *data, size_t len, hls_imp
   if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
     data += 3;
     len -= 3;
+  } else if (len >= 2 && (memcmp(data, "\xff\xfe", 2) == 0 || memcmp(data, "\xfe\xff", 2) == 0 ||
+                          memchr(data, '\0', line_length(data, len)) != NULL)) {
+    /* Excel's "Unicode Text" is UTF-16 (every other byte of an English
+     * header is 0), and a workbook is a zip file. */
+    add_error(imp, 1, 0, NULL,
+              len >= 4 && memcmp(data, "PK\x03\x04", 4) == 0
+                  ? "this is a spreadsheet workbook (.xlsx or .ods), not a CSV file: save it as \"CSV UTF-8\" "
+                    "(in Excel: Save As, CSV UTF-8) and import that"
+                  : "the file is not UTF-8 text (it holds 0 bytes, as UTF-16 text such as Excel's \"Unicode "
+                    "Text\" does): save it as \"CSV UTF-8\" (in Excel: Save As, CSV UTF-8) and import that");
+    imp->bad_rows++;
+    imp->fatal = true;
+    csv_free(&parser);
+    msgpack_sbuffer_destroy(&s.map);
+    return 0;
   }
   size_t off = 0;
   int64_t rows_seen = 0;

@@ -62,6 +62,18 @@ typedef void (*hls_import_progress_fn)(void *ctx, size_t done, size_t total);
 int hls_import_csv(struct hls_import *imp, const char *data, size_t len, hls_import_progress_fn progress,
                    void *ctx) HLS_WARN_UNUSED;
 
+/* The spreadsheet formula guard ("CSV injection"). A spreadsheet runs a
+ * cell that starts with = + - @, a tab or a CR as a formula, so hls writes
+ * such a cell with a ' before it, and a cell that starts with ' followed
+ * by one of those or by another ' too (so that the guard can be told from
+ * text). hls import takes that one ' off again: an export is imported
+ * back unchanged, and a cell typed in a spreadsheet as '=x reads =x, as
+ * the spreadsheet shows it.
+ * hls_csv_guard_needed: whether a cell of this text is written guarded.
+ * hls_csv_guarded: whether a cell read is guarded (its first byte goes). */
+bool hls_csv_guard_needed(const char *text, size_t len);
+bool hls_csv_guarded(const char *cell, size_t len);
+
 /* Add one record given as a packed msgpack map (JSON input). */
 int hls_import_add_packed(struct hls_import *imp, int64_t line, const void *map, size_t len) HLS_WARN_UNUSED;
 /* A row that passed hls's checks and that hlsd refused (its own checks:

@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "csvimport.h"
 #include "patfmt.h"
 
 int hls_out_print_json_value(const json_t *j) {
@@ -320,6 +321,18 @@ void hls_out_duration(int64_t secs, char *buf, size_t size) {
 }
 
 int hls_out_csv_field(const char *text, bool last) {
-  if (csv_fwrite(stdout, text, strlen(text)) != 0) return HLS_EIO;
+  size_t len = strlen(text);
+  if (hls_csv_guard_needed(text, len)) {
+    /* csv_fwrite quotes the whole field: write the ' inside its quotes. */
+    char *guarded = malloc(len + 2);
+    if (guarded == NULL) return HLS_ENOMEM;
+    guarded[0] = '\'';
+    memcpy(guarded + 1, text, len + 1);
+    int rc = csv_fwrite(stdout, guarded, len + 1);
+    free(guarded);
+    if (rc != 0) return HLS_EIO;
+  } else if (csv_fwrite(stdout, text, len) != 0) {
+    return HLS_EIO;
+  }
   return fputc(last ? '\n' : ',', stdout) == EOF ? HLS_EIO : 0;
 }

@@ -29,7 +29,9 @@ int hls_out_json_list_add(struct hls_out_json_list *l, const struct hls_mp_value
 int hls_out_json_list_end(struct hls_out_json_list *l);
 
 /* One CSV field on stdout, always quoted (commas, quotes and line breaks
- * stay), then ',' or, for the last of a row, a newline. 0 or HLS_EIO. */
+ * stay), with the formula guard of hls_csv_guard_needed (csvimport.h),
+ * then ',' or, for the last of a row, a newline. 0, HLS_EIO or
+ * HLS_ENOMEM. */
 int hls_out_csv_field(const char *text, bool last);
 
 /* String member of a map as a C string in buf ("" if absent or nil). */

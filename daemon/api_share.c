@@ -161,13 +161,23 @@ static int decide(struct hls_api *api, struct hls_control_call *call, bool appro
   sh.state = approve ? HLS_SHARE_APPROVED : HLS_SHARE_REJECTED;
   sh.has_hash = approve;
   sh.decided_ms = api_now_ms(api);
-  if ((rc = hls_store_share_set(api->env.store, &sh, &call->why)) != 0) return rc;
-  hls_log_info(approve ? "story_approved" : "story_rejected", "record=%lld", (long long)id);
-  api_changed_all(api, true);
-  PACK(msgpack_pack_map(call->pk, 3));
+  /* The same decision about the same story again changes nothing: the
+   * first decision (its time, its person) stands, and the reply says so. */
+  struct hls_share before = {0};
+  struct hls_why ignored;
+  bool unchanged = hls_store_share_get(api->env.store, id, &before, &ignored) == 0 && before.state == sh.state &&
+                   before.has_hash == sh.has_hash &&
+                   (!sh.has_hash || memcmp(before.approved_hash, sh.approved_hash, sizeof sh.approved_hash) == 0);
+  if (!unchanged) {
+    if ((rc = hls_store_share_set(api->env.store, &sh, &call->why)) != 0) return rc;
+    hls_log_info(approve ? "story_approved" : "story_rejected", "record=%lld", (long long)id);
+    api_changed_all(api, true);
+  }
+  PACK(msgpack_pack_map(call->pk, 4));
   PACK(hls_mp_pack_kv_i64(call->pk, "record", id));
   PACK(hls_mp_pack_kv_str(call->pk, "state", hls_share_state_name(sh.state)));
   PACK(hls_mp_pack_kv_str(call->pk, "audience", approve ? hls_env_audience_name(audience) : NULL));
+  PACK(hls_mp_pack_kv_bool(call->pk, "unchanged", unchanged));
   return 0;
 }
 

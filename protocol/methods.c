@@ -173,7 +173,8 @@ static int check_value(const struct hls_method_arg *a, const struct hls_mp_value
     case HLS_ARG_DATE: {
       hls_day day;
       if (v->type != HLS_MP_STR || hls_date_parse(v->v.str, v->len, &day) != 0)
-        return hls_why_set(why, HLS_EINVAL, "%s: expected a date YYYY-MM-DD", a->key);
+        return hls_why_set(why, HLS_EINVAL, "%s: expected a date YYYY-MM-DD (years %d-%d)", a->key, HLS_DATE_MIN_YEAR,
+                           HLS_DATE_MAX_YEAR);
       return 0;
     }
     case HLS_ARG_NODE_ID: {

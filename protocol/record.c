@@ -27,10 +27,22 @@ const char *hls_stage_name(enum hls_stage s) { return NAME_OF(stage_names, s); }
 const char *hls_kind_name(enum hls_kind k) { return NAME_OF(kind_names, k); }
 const char *hls_consent_name(enum hls_consent c) { return NAME_OF(consent_names, c); }
 
+/* Names are lower-case ASCII; a value is taken in any case ("Person", as a
+ * spreadsheet capitalises it), and stored as the name. */
+static bool name_eq(const char *name, const char *s, size_t len) {
+  if (strlen(name) != len) return false;
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+    if (c != name[i]) return false;
+  }
+  return true;
+}
+
 static int enum_parse(const char *const *names, size_t n, const char *what, const char *s,
                       size_t len, int *out, struct hls_why *why) {
   for (size_t i = 0; i < n; i++) {
-    if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0) {
+    if (name_eq(names[i], s, len)) {
       *out = (int)i;
       return 0;
     }
@@ -71,7 +83,9 @@ int hls_theme_parse(const char *spec, size_t len, struct hls_theme *out, struct 
       spec = colon + 1;
     } else {
       return hls_why_set(why, HLS_EINVAL,
-                         "theme: unknown kind before ':' (expected problem|aspiration|strength|practice)");
+                         "theme: unknown kind \"%.*s\" before ':' (expected problem|aspiration|strength|practice; "
+                         "a theme's name cannot hold ':')",
+                         (int)(klen < 40 ? klen : 40), k);
     }
   }
   return hls_theme_normalise(spec, len, out->slug, sizeof out->slug, why);
@@ -304,8 +318,12 @@ int hls_record_apply(struct hls_record *r, const struct hls_mp_value *m,
     } else if (hls_mp_str_eq(k, "retain_until")) {
       if (v->type == HLS_MP_STR && v->len == 4 && memcmp(v->v.str, "none", 4) == 0)
         r->has_retain_until = false, rc = 0;
-      else
-        rc = set_date(&r->retain_until, &r->has_retain_until, v, "retain_until", why);
+      else if ((rc = set_date(&r->retain_until, &r->has_retain_until, v, "retain_until", why)) != 0 &&
+               v->type == HLS_MP_STR)
+        rc = hls_why_set(why, HLS_EINVAL,
+                         "retain_until: expected a date YYYY-MM-DD (years %d-%d), or none (the period of its "
+                         "scale applies)",
+                         HLS_DATE_MIN_YEAR, HLS_DATE_MAX_YEAR);
     } else if (hls_mp_str_eq(k, "id") || hls_mp_str_eq(k, "created_at") || hls_mp_str_eq(k, "updated_at") ||
                hls_mp_str_eq(k, "created_by") || hls_mp_str_eq(k, "consent_ended") ||
                hls_mp_str_eq(k, "retention") || hls_mp_str_eq(k, "retention_from")) {

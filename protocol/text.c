@@ -22,7 +22,10 @@ int hls_text_check(const char *s, size_t len, size_t max_bytes, bool multiline, 
     if (c >= 0x20 && c != 0x7f) continue;
     if (multiline && (c == '\n' || c == '\t' || c == '\r')) continue;
     return hls_why_set(why, HLS_EINVAL, "%s: control character 0x%02x at byte %zu%s", field, c, i,
-                       multiline ? "" : " (no line breaks here)");
+                       multiline             ? ""
+                       : c == '\t'           ? " (a tab; no tabs here)"
+                       : c == '\n' || c == '\r' ? " (a line break; no line breaks here)"
+                                             : "");
   }
   /* C1 controls (U+0080..U+009F) are two bytes: C2 80..C2 9F. */
   for (size_t i = 0; i + 1 < len; i++)

@@ -214,9 +214,15 @@
 
   /* --- CSV (RFC 4180: every field quoted, quotes doubled, CRLF rows) ---- */
 
+  /* The formula guard of 'hls record export' (docs/cli.md): a cell that
+   * a spreadsheet would run as a formula (= + - @, tab or CR first), or
+   * that starts with ' and one of those or another ', gets a ' before it;
+   * 'hls import' takes it off again. */
   function csvField(v) {
     if (v === null || v === undefined) v = '';
-    return '"' + String(v).replace(/"/g, '""') + '"';
+    var s = String(v);
+    if (/^[=+\-@\t\r]/.test(s) || /^'[=+\-@\t\r']/.test(s)) s = "'" + s;
+    return '"' + s.replace(/"/g, '""') + '"';
   }
 
   function csv(header, rows) {

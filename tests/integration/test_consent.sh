@@ -55,6 +55,12 @@ expect_fail 1 "consent aggregate; stories need peers or network" hls_at a share 
 expect_fail 1 "consent private; stories need peers or network" hls_at a share approve "$priv"
 hls_at a share approve "$netw" --by "learning lead" >/dev/null
 hls_at a share approve "$peer" >/dev/null
+# The same approval again changes nothing, and says so (it did say "it goes
+# to the whole network now"); the first decision, and its person, stand.
+again=$(hls_at a share approve "$netw")
+[ "$again" = "The story of record $netw was already approved as it stands; nothing changed." ] || fail "approve again: $again"
+[ "$(hls_at a --json share approve "$netw" --by someone | jq -c '[.state, .unchanged]')" = '["approved",true]' ] \
+  || fail "approve again, --json"
 # An approval publishes at once (hlsd's next loop turn): a publish after it
 # finds nothing and says so in words that do not read as a failure.
 published() { hls_at a --json share log | jq -e --argjson r "$peer" 'any(.[]; .type == "story" and .record == $r)'; }

@@ -94,6 +94,11 @@ out=$(hls_at a --json import "$WORK/big.csv") || fail "second import of big.csv:
 [ "$(count_records a)" = 10000 ] || fail "the second import added records"
 human=$(hls_at a import "$WORK/big.csv")
 grep -q "^Imported nothing new" <<<"$human" || fail "second import, human: $human"
+# Its status says it added nothing (it did say "0 records (ids 0 to 0)").
+nothing=$(grep -o 'import [0-9a-f]\{12\}' <<<"$human" | head -1 | cut -d' ' -f2)
+status_line=$(hls_at a import --status "$nothing")
+grep -q "^Import $nothing: committed at .*; it added no record (10000 rows skipped as already held or repeated)\.$" <<<"$status_line" \
+  || fail "status of an import that added nothing: $status_line"
 grep -q "^Skipped 10000 rows already held or repeated (line 2 is record $first, " <<<"$human" \
   || fail "second import, duplicates: $human"
 # A row repeated within a file is a duplicate of its first line.
@@ -195,5 +200,32 @@ hls_at a record export --theme cr-test >"$WORK/cr.csv"
 [ "$(hls_at a --json import --dry-run "$WORK/cr.csv" | jq '[.would_import, .duplicates]')" = "$(printf '[\n  0,\n  1\n]')" ] \
   || fail "an exported record with line breaks is not a duplicate of itself: $(hls_at a --json import --dry-run "$WORK/cr.csv")"
 pass "line breaks kept as LF: a record with CR LF and a lone CR exports and imports back as itself"
+
+# The formula guard: a cell a spreadsheet would run (=, +, -, @ first) is
+# exported with a ' before it, and import takes it off, so the record comes
+# back as itself (a duplicate).
+q="'"
+jq -n --arg q "$q" '{title: "=HYPERLINK(\"http://example.org\",\"x\")", scale: "person", stage: "reflect",
+  date: "2026-02-03", themes: "formula-test", learnt: "- tried a list", context: ($q + "=quoted"),
+  tried: ($q + "Twas kept")}' >"$WORK/formula.json"
+hls_at a record add --file "$WORK/formula.json" >/dev/null || fail "add the formula record"
+hls_at a record export --theme formula-test >"$WORK/formula.csv"
+grep -qF "\"$q=HYPERLINK(" "$WORK/formula.csv" || fail "= not guarded: $(cat "$WORK/formula.csv")"
+grep -qF "\"$q- tried a list\"" "$WORK/formula.csv" || fail "- not guarded"
+grep -qF "\"$q$q=quoted\"" "$WORK/formula.csv" || fail "a leading ' before = not guarded"
+grep -qF "\"${q}Twas kept\"" "$WORK/formula.csv" || fail "a plain leading ' changed"
+[ "$(hls_at a --json import --dry-run "$WORK/formula.csv" | jq '[.would_import, .duplicates]')" = "$(printf '[\n  0,\n  1\n]')" ] \
+  || fail "a guarded export is not a duplicate of itself: $(hls_at a --json import --dry-run "$WORK/formula.csv")"
+pass "record export guards spreadsheet formulas; import takes the guard off"
+
+# What spreadsheets write: capitalised values, a trailing empty column,
+# spaces after the header's commas; and what they must not: UTF-16.
+printf 'Title, Scale, Stage,\nSpreadsheet row,Person,Co-Design,\n' >"$WORK/sheet.csv"
+grep -q "Imported 1 record" <<<"$(hls_at a import "$WORK/sheet.csv")" || fail "capitalised values, trailing empty column"
+[ "$(hls_at a --json record list --full | jq -r '.[] | select(.title == "Spreadsheet row") | .scale + " " + .stage')" = "person co-design" ] \
+  || fail "values not stored lower-case"
+printf '\xff\xfet\x00i\x00t\x00l\x00e\x00\n\x00' >"$WORK/utf16.csv"
+expect_fail 1 "not UTF-8 text" hls_at a import "$WORK/utf16.csv"
+pass "spreadsheet CSV: any case, unnamed empty columns; UTF-16 refused with what to do"
 
 stop_node a

@@ -210,7 +210,7 @@ expect_ctl() {
   got=$(ctl "$@")
   [[ "$got" =~ $want ]] || fail "control $*: got '$got', want /$want/"
 }
-expect_ctl "^invalid_argument: since: expected a date YYYY-MM-DD$" stories '{"since": "2026-13-01"}'
+expect_ctl "^invalid_argument: since: expected a date YYYY-MM-DD \\(years 1900-9999\\)$" stories '{"since": "2026-13-01"}'
 expect_ctl "^invalid_argument: limit: must be 0" stories '{"limit": -2}'
 expect_ctl "^invalid_argument: theme: has no letters or digits$" stories '{"theme": "--"}'
 expect_ctl "^invalid_argument: place: empty$" stories '{"place": ""}'

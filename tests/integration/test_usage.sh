@@ -218,7 +218,7 @@ stop_node a
 exits 3 "hlsd is not running" status
 exits 3 "hlsd is not running" record list
 exits 2 "record list: unknown option" record list --no-such-option
-exits 2 "give one record ID" record show abc
+exits 2 "'abc' is not a record ID \\(a whole number from 1\\)" record show abc
 pass "hlsd not running: exit 3; a bad command line is still exit 2"
 
 # hlsd's own command line: a bad one is exit 2 and one line, before it

@@ -220,9 +220,36 @@ static void test_header_errors(void **state) {
   assert_error(&imp, 2, 1, 0, "", "no \"stage\" column");
   hls_import_free(&imp);
 
-  parse(&imp, "title,,scale,stage\n");
+  /* A column with no name (a spreadsheet's trailing empty ones) is no
+   * column: its cells must be empty. */
+  parse(&imp, "title,,scale,stage, ,\nA,,person,purpose,,\n");
+  assert_no_errors(&imp);
+  assert_int_equal(imp.rows, 1);
+  {
+    msgpack_sbuffer sb;
+    struct hls_mp_tree tree;
+    decode_batch(&imp.batches[0], &sb, &tree);
+    const struct hls_mp_value *rec = hls_mp_get(&tree.root.v.items[0], "record");
+    assert_non_null(rec);
+    assert_int_equal(rec->len, 3); /* title, scale, stage, and nothing for the unnamed */
+    hls_mp_tree_free(&tree);
+    msgpack_sbuffer_destroy(&sb);
+  }
+  hls_import_free(&imp);
+  parse(&imp, "title,scale,stage,\nA,person,purpose,\nB,person,purpose,oops\nC,person,purpose,\n");
+  assert_false(imp.fatal);
+  assert_int_equal(imp.bad_rows, 1);
+  assert_int_equal(imp.n_errors, 1);
+  assert_error(&imp, 0, 3, 4, "", "a column that the header does not name");
+  hls_import_free(&imp);
+  /* Spaces around a name, as typed by hand. */
+  parse(&imp, " title , Scale,stage\nA,person,purpose\n");
+  assert_no_errors(&imp);
+  assert_int_equal(imp.rows, 1);
+  hls_import_free(&imp);
+  parse(&imp, "title,sc ale,stage\n");
   assert_true(imp.fatal);
-  assert_error(&imp, 0, 1, 2, "", "unknown column \"\"");
+  assert_error(&imp, 0, 1, 2, "", "unknown column \"sc ale\"");
   hls_import_free(&imp);
 
   /* Too many columns. */
@@ -669,6 +696,92 @@ static void test_add_packed(void **state) {
   hls_import_free(&imp);
 }
 
+/* --- encodings and the formula guard -------------------------------------- */
+
+static void parse_n(struct hls_import *imp, const char *data, size_t len) {
+  hls_import_init(imp);
+  assert_int_equal(hls_import_csv(imp, data, len, NULL, NULL), 0);
+}
+
+static void test_not_utf8_text(void **state) {
+  (void)state;
+  struct hls_import imp;
+  /* UTF-16 LE with its byte order mark (Excel's "Unicode Text"), BE, and
+   * LE without one. */
+  static const char le[] = "\xff\xfet\0i\0t\0l\0e\0\n\0";
+  static const char be[] = "\xfe\xff\0t\0i\0t\0l\0e\0\n";
+  static const char bare[] = "t\0i\0t\0l\0e\0,\0s\0\n\0";
+  const struct {
+    const char *data;
+    size_t len;
+  } files[] = {{le, sizeof le - 1}, {be, sizeof be - 1}, {bare, sizeof bare - 1}};
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    parse_n(&imp, files[i].data, files[i].len);
+    assert_true(imp.fatal);
+    assert_int_equal(imp.n_errors, 1);
+    assert_error(&imp, 0, 1, 0, "", "not UTF-8 text");
+    assert_non_null(strstr(imp.errors[0].message, "CSV UTF-8"));
+    assert_int_equal(imp.rows, 0);
+    hls_import_free(&imp);
+  }
+  /* A workbook given as CSV. */
+  static const char zip[] = "PK\x03\x04\x14\0\x06\0";
+  parse_n(&imp, zip, sizeof zip - 1);
+  assert_true(imp.fatal);
+  assert_error(&imp, 0, 1, 0, "", "spreadsheet workbook");
+  hls_import_free(&imp);
+  /* UTF-8 with a byte order mark is still read. */
+  parse(&imp, "\xef\xbb\xbftitle,scale,stage\nCaf\xc3\xa9,person,purpose\n");
+  assert_no_errors(&imp);
+  assert_int_equal(imp.rows, 1);
+  hls_import_free(&imp);
+}
+
+static void test_formula_guard(void **state) {
+  (void)state;
+  /* What the writer guards: a formula's first character, or a ' that
+   * the reader would take as a guard. */
+  const char *guarded[] = {"=1+1", "+44 20", "-- notes", "@sum", "\tx", "\rx", "'=x", "''", "'-", NULL};
+  const char *plain[] = {"", "a=b", "x-", "'", "'a", "'Twas", " =1", "1-2", NULL};
+  for (int i = 0; guarded[i]; i++) assert_true(hls_csv_guard_needed(guarded[i], strlen(guarded[i])));
+  for (int i = 0; plain[i]; i++) assert_false(hls_csv_guard_needed(plain[i], strlen(plain[i])));
+  /* Writing then reading gives every text back: the ' is added exactly
+   * when the reader takes it off. */
+  const char *texts[] = {"=1+1", "+44", "-x", "@a", "'=x", "''", "\'\'\'", "'", "'a", "a", "", "'-", "'@'", NULL};
+  for (int i = 0; texts[i]; i++) {
+    char cell[16];
+    size_t n = strlen(texts[i]);
+    bool g = hls_csv_guard_needed(texts[i], n);
+    snprintf(cell, sizeof cell, "%s%s", g ? "'" : "", texts[i]);
+    assert_int_equal(hls_csv_guarded(cell, strlen(cell)), g);
+    assert_string_equal(cell + (g ? 1 : 0), texts[i]);
+  }
+  /* The reader takes the guard off every cell of a row. */
+  struct hls_import imp;
+  char v[64];
+  parse(&imp,
+        "title,scale,stage,learnt,context,tried,happened\n"
+        "\"'=HYPERLINK(\"\"x\"\")\",person,purpose,'-- a list,''=kept,'Twas so,\'\'\'\n");
+  assert_no_errors(&imp);
+  assert_int_equal(imp.rows, 1);
+  first_record_str(&imp, "title", v, sizeof v);
+  assert_string_equal(v, "=HYPERLINK(\"x\")");
+  first_record_str(&imp, "learnt", v, sizeof v);
+  assert_string_equal(v, "-- a list");
+  first_record_str(&imp, "context", v, sizeof v);
+  assert_string_equal(v, "'=kept");
+  first_record_str(&imp, "tried", v, sizeof v);
+  assert_string_equal(v, "'Twas so");
+  first_record_str(&imp, "happened", v, sizeof v);
+  assert_string_equal(v, "''");
+  hls_import_free(&imp);
+  /* A guarded enumerated value reads as the value. */
+  parse(&imp, "title,scale,stage\nA,'-person,purpose\n");
+  assert_int_equal(imp.bad_rows, 1);
+  assert_error(&imp, 0, 2, 2, "scale", "expected person");
+  hls_import_free(&imp);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_header_mapping),
@@ -685,6 +798,8 @@ int main(void) {
       cmocka_unit_test(test_error_cap),
       cmocka_unit_test(test_field_size_cap),
       cmocka_unit_test(test_add_packed),
+      cmocka_unit_test(test_not_utf8_text),
+      cmocka_unit_test(test_formula_guard),
   };
   return cmocka_run_group_tests_name("csvimport", tests, NULL, NULL);
 }

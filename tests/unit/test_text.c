@@ -69,6 +69,14 @@ static void test_check_refuses_c0_controls(void **state) {
   assert_int_equal(check("a\x7f" "b", 100, true), HLS_EINVAL);
   assert_int_equal(hls_text_check("a\nb", 3, 100, false, "title", &why), HLS_EINVAL);
   assert_non_null(strstr(why.text, "line break"));
+  assert_int_equal(hls_text_check("a\rb", 3, 100, false, "title", &why), HLS_EINVAL);
+  assert_non_null(strstr(why.text, "line break"));
+  /* A tab is named as a tab, not as a line break. */
+  assert_int_equal(hls_text_check("a\tb", 3, 100, false, "title", &why), HLS_EINVAL);
+  assert_non_null(strstr(why.text, "a tab; no tabs here"));
+  assert_null(strstr(why.text, "line break"));
+  assert_int_equal(hls_text_check("a\x01" "b", 3, 100, false, "title", &why), HLS_EINVAL);
+  assert_null(strstr(why.text, "line break"));
 }
 
 static void test_check_refuses_c1_controls(void **state) {

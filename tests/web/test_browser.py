@@ -379,6 +379,15 @@ def run():
     assert_safe(da, "A home")
     ok("A: the one-time link signs alice in, its token leaves the address bar, she chooses a password")
 
+    # The CSV download's formula guard is hls record export's (docs/cli.md):
+    # the same cells, byte for byte.
+    got = da.execute_script("return HLS.dom.csv(['title'], [['=1+1'], [\"'=x\"], ['- a list'], [\"'Twas\"],"
+                            " ['@x'], ['+44'], ['a=b'], [\"''\"]]);")
+    want = '"title"\r\n"\'=1+1"\r\n"\'\'=x"\r\n"\'- a list"\r\n"\'Twas"\r\n"\'@x"\r\n"\'+44"\r\n"a=b"\r\n"\'\'\'"\r\n'
+    if got != want:
+        fail("A: the CSV download's formula guard: got %r, want %r" % (got, want))
+    ok("A: the CSV download guards spreadsheet formulas as hls record export does")
+
     # The link is spent (one sign-in failure of the 5 a node allows).
     da.get(link_a)
     until("A: a spent link is refused", lambda: "This link does not work" in main_text(da))
