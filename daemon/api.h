@@ -97,6 +97,12 @@ void hls_api_client_gone(void *api, struct hls_control_client *client);
  * with an audit entry each (record.retention_expired, by hlsd); at most
  * 10,000 in one call. *deleted: how many. */
 int hls_api_retention_sweep(struct hls_api *api, int64_t *deleted /* out */, struct hls_why *why) HLS_WARN_UNUSED;
+/* A restore (docs/operations.md#restore): delete again the records of ids,
+ * which the erasure list (erasures.h) names and the store holds again, as
+ * record.delete does, with an audit entry each (record.erasure_reapplied,
+ * by hlsd). *deleted: how many. */
+int hls_api_erasures_reapply(struct hls_api *api, const int64_t *ids, size_t n, int64_t *deleted /* out */,
+                             struct hls_why *why) HLS_WARN_UNUSED;
 
 #define HLS_API_LIMIT_ALL 0
 int hls_api_arg_limit(const struct hls_mp_value *args, int64_t absent_limit, int64_t *limit /* out */,

@@ -101,6 +101,9 @@ int api_backup(struct hls_api *api, struct hls_control_call *call) {
   struct stat st;
   if (stat(buf, &st) == 0) return hls_why_set(&call->why, HLS_EEXISTS, "%s exists; choose a new file", buf);
   int64_t start = api_now_ms(api);
+  /* A copy never holds what was erased: the scrub due a second after an
+   * erasure runs now if it has not yet. */
+  if ((rc = hls_store_scrub_text(api->env.store, &call->why)) != 0) return rc;
   if ((rc = hls_store_backup(api->env.store, buf, &call->why)) != 0) return rc;
   if (stat(buf, &st) != 0) return hls_why_set(&call->why, HLS_EIO, "backup file vanished");
   hls_log_info("backup_written", "bytes=%lld ms=%lld", (long long)st.st_size, (long long)(api_now_ms(api) - start));

@@ -2,6 +2,7 @@
  * record.show, record.edit, record.delete, themes, themes.network; and the
  * record helpers that imports and consent share. */
 #include "api_handlers.h"
+#include "audit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -220,8 +221,39 @@ int api_delete_records(struct hls_api *api, const int64_t *ids, size_t count, ap
   return 0;
 }
 
-static int owner_may_delete(void *call, const struct hls_record *r, struct hls_why *why) {
-  return check_owner(call, r, why);
+/* A record.delete of a list: each record is checked (a practitioner's
+ * own only) and noted as the audit log keeps it, so that each deleted
+ * record has an entry of its own (hls audit --record ID finds it). */
+struct delete_ctx {
+  struct hls_api *api;
+  struct hls_control_call *call;
+  char **before; /* one per record, in order; NULL: not noting */
+  size_t n;
+};
+
+static int owner_may_delete(void *ctx, const struct hls_record *r, struct hls_why *why) {
+  struct delete_ctx *d = ctx;
+  int rc = check_owner(d->call, r, why);
+  if (rc == 0 && d->before != NULL) d->before[d->n++] = api_record_summary(d->api, r->id);
+  return rc;
+}
+
+static void audit_each_deleted(struct delete_ctx *d, const int64_t *ids, size_t count) {
+  char uid[24], about[64];
+  snprintf(uid, sizeof uid, "#%u", (unsigned)d->call->uid);
+  snprintf(about, sizeof about, "one of ids=%zu", count);
+  for (size_t k = 0; k < count && k < d->n; k++) {
+    struct hls_audit_entry e = {.at_ms = api_now_ms(d->api),
+                                .who = d->call->user ? d->call->user : uid,
+                                .action = "record.delete",
+                                .record_id = ids[k],
+                                .about = about,
+                                .before = d->before[k],
+                                .result = "ok"};
+    struct hls_why why = {{0}};
+    if (hls_audit_append(hls_store_db(d->api->env.store), &e, &why) != 0)
+      hls_log_error("audit_failed", "action=%s record=%lld detail=\"%s\"", e.action, (long long)ids[k], why.text);
+  }
 }
 
 static int id_cmp(const void *a, const void *b) {
@@ -266,7 +298,15 @@ int api_record_delete(struct hls_api *api, struct hls_control_call *call) {
       if (ids[k] != ids[u - 1]) ids[u++] = ids[k];
     count = u;
   }
-  int rc = api_delete_records(api, ids, count, owner_may_delete, call, &call->why);
+  struct delete_ctx d = {.api = api, .call = call};
+  if (list != NULL && (d.before = calloc(count, sizeof *d.before)) == NULL) {
+    free(ids);
+    return hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
+  }
+  int rc = api_delete_records(api, ids, count, owner_may_delete, &d, &call->why);
+  if (rc == 0 && list != NULL) audit_each_deleted(&d, ids, count);
+  for (size_t k = 0; k < d.n; k++) free(d.before[k]);
+  free(d.before);
   if (ids != &one) free(ids);
   if (rc != 0) {
     if (list != NULL) hls_why_prefix(&call->why, "nothing deleted: ");
@@ -354,6 +394,14 @@ int api_record_search(struct hls_api *api, struct hls_control_call *call) {
   if (rc == 0) rc = search_query(text, len, query, sizeof query, &call->why);
   if (rc != 0) return rc;
   f.text = query;
+  /* A name typed as a theme is found too: the words, as a theme's name
+   * (yolanda-pemberton), within a theme of the record. */
+  char words_slug[HLS_THEME_MAX + 1], pattern[HLS_THEME_MAX + 8];
+  struct hls_why ignored;
+  if (hls_theme_normalise(text, len, words_slug, sizeof words_slug, &ignored) == 0) {
+    snprintf(pattern, sizeof pattern, "%%-%s-%%", words_slug);
+    f.text_themes = pattern;
+  }
   f.full = true;
   struct list_ctx l;
   api_list_init(&l);

@@ -106,6 +106,25 @@ int hls_api_retention_sweep(struct hls_api *api, int64_t *deleted, struct hls_wh
   return rc;
 }
 
+int hls_api_erasures_reapply(struct hls_api *api, const int64_t *ids, size_t n, int64_t *deleted,
+                             struct hls_why *why) {
+  *deleted = 0;
+  int rc = hls_store_defer_commit(api->env.store, why);
+  if (rc == 0) rc = api_delete_records(api, ids, n, NULL, NULL, why);
+  if (rc != 0) return rc;
+  for (size_t k = 0; k < n; k++) {
+    struct hls_audit_entry e = {.at_ms = api_now_ms(api), .who = "hlsd", .action = "record.erasure_reapplied",
+                                .record_id = ids[k], .about = "deleted before; the store was restored from an older copy",
+                                .result = "ok"};
+    struct hls_why audit_why = {{0}};
+    if (hls_audit_append(hls_store_db(api->env.store), &e, &audit_why) != 0)
+      hls_log_error("audit_failed", "action=%s record=%lld detail=\"%s\"", e.action, (long long)e.record_id,
+                    audit_why.text);
+  }
+  *deleted = (int64_t)n;
+  return 0;
+}
+
 /* governance.report's retention: {rules: {SCALE: period|"keep"}, rule_set,
  * records_with_own_date, due_within_30_days, last_sweep, last_deleted,
  * deleted, records_with_consent_expiry}. */

@@ -16,6 +16,7 @@
 #include "api.h"
 #include "audit.h"
 #include "disclosure.h"
+#include "erasures.h"
 #include "hls_version.h"
 #include "log.h"
 #include "notify.h"
@@ -151,7 +152,7 @@ static void audit_node(struct hls_node *n, const char *action, const char *about
 static void on_scrub_timer(uv_timer_t *t) {
   struct hls_node *n = t->data;
   struct hls_why why = {{0}};
-  int rc = hls_store_text_index_optimize(n->store, &why);
+  int rc = hls_store_scrub_text(n->store, &why);
   if (rc == 0) rc = hls_store_checkpoint(n->store, &why);
   if (rc == HLS_EBUSY && ++n->scrub_retries < SCRUB_MAX_RETRIES) {
     uv_timer_start(t, on_scrub_timer, SCRUB_DELAY_MS, 0);
@@ -168,6 +169,60 @@ static void on_scrub_timer(uv_timer_t *t) {
 void hls_node_erased(struct hls_node *n) {
   if (n->stopping || uv_is_active((uv_handle_t *)&n->scrub_timer)) return;
   uv_timer_start(&n->scrub_timer, on_scrub_timer, SCRUB_DELAY_MS, 0);
+}
+
+/* A scrub that was due when hlsd stops runs now, before the store closes:
+ * a stop within a second of an erasure left its words in the full-text
+ * index until the next erasure. */
+static void scrub_before_stop(struct hls_node *n) {
+  if (n->store == NULL || !uv_is_active((uv_handle_t *)&n->scrub_timer)) return;
+  uv_timer_stop(&n->scrub_timer);
+  struct hls_why why = {{0}};
+  int rc = hls_store_scrub_text(n->store, &why);
+  if (rc == 0) rc = hls_store_checkpoint(n->store, &why);
+  if (rc != 0)
+    hls_log_error("store_scrub_failed", "error=%s when=stop detail=\"%s\"", hls_err_name(rc), why.text);
+}
+
+/* --- the erasure list (erasures.h) ---------------------------------------------- */
+
+/* The store's hook: every record deletion committed goes into the list
+ * outside the store. */
+static void erased_note(void *node, const struct hls_erasure *e, size_t count) {
+  struct hls_node *n = node;
+  struct hls_why why = {{0}};
+  if (hls_erasures_append(n->home, e, count, &why) != 0)
+    hls_log_error("erasure_list_failed", "records=%zu detail=\"%s; a store restored from a backup older than this "
+                  "deletion would bring these records back\"", count, why.text);
+}
+
+/* Records the erasure list names that the store holds again (it was
+ * restored from an older copy) are deleted again, each audited. */
+static void erasures_reapply(struct hls_node *n) {
+  struct hls_why why = {{0}};
+  int64_t seen = 0, end = 0;
+  struct hls_erasure *e = NULL;
+  size_t count = 0;
+  bool shorter = false;
+  int rc = hls_store_erasures_seen(n->store, &seen, &why);
+  if (rc == 0) rc = hls_erasures_load(n->home, seen, &e, &count, &end, &shorter, &why);
+  if (rc == 0 && shorter)
+    hls_log_warn("erasure_list_shorter", "seen=%lld size=%lld detail=\"the erasure list (%s) is shorter than this "
+                 "store has seen: it was replaced or lost, and records deleted before may be back\"",
+                 (long long)seen, (long long)end, HLS_ERASURES_FILE);
+  int64_t *ids = NULL;
+  size_t n_ids = 0;
+  if (rc == 0) rc = hls_store_erasures_held(n->store, e, count, &ids, &n_ids, &why);
+  int64_t deleted = 0;
+  if (rc == 0 && n_ids > 0) rc = hls_api_erasures_reapply(n->api, ids, n_ids, &deleted, &why);
+  if (rc == 0 && deleted > 0)
+    hls_log_warn("erasures_reapplied", "records=%lld detail=\"the store was restored from a copy older than these "
+                 "deletions; they are deleted again\"", (long long)deleted);
+  if (rc == 0 && end != seen) rc = hls_store_set_erasures_seen(n->store, end, &why);
+  if (rc != 0)
+    hls_log_error("erasures_reapply_failed", "error=%s detail=\"%s\"", hls_err_name(rc), why.text);
+  free(ids);
+  free(e);
 }
 
 /* --- the chain mark (chainmark.h) ----------------------------------------------- */
@@ -633,6 +688,7 @@ static void node_stop(struct hls_node *n, const char *why) {
   uv_close((uv_handle_t *)&n->publish_timer, NULL);
   uv_close((uv_handle_t *)&n->week_timer, NULL);
   uv_close((uv_handle_t *)&n->expiry_timer, NULL);
+  scrub_before_stop(n);
   uv_close((uv_handle_t *)&n->scrub_timer, NULL);
   uv_close((uv_handle_t *)&n->sig_int, NULL);
   uv_close((uv_handle_t *)&n->sig_term, NULL);
@@ -912,10 +968,14 @@ static int open_store(struct hls_node *n, bool accept_new, struct hls_why *why) 
                        owned ? theirs : "its items are of another chain", n->node_id);
   }
   /* After a crash, old page images (erased text among them) may still be
-   * in the WAL: fold it into the store and empty it now. */
+   * in the WAL, and the words of records deleted within a second of it in
+   * the full-text index: merge the index, fold the WAL into the store and
+   * empty it now. */
   struct hls_why scrub_why = {{0}};
-  if (hls_store_checkpoint(n->store, &scrub_why) != 0)
+  if ((!hls_store_opened_clean(n->store) && hls_store_scrub_text(n->store, &scrub_why) != 0) ||
+      hls_store_checkpoint(n->store, &scrub_why) != 0)
     hls_log_warn("store_scrub_failed", "detail=\"%s\"", scrub_why.text);
+  hls_store_on_erased(n->store, erased_note, n);
   struct hls_chainmark head;
   if ((rc = own_head(n, &head, why)) != 0) return rc;
   n->chain_seq = head.seq;
@@ -1155,8 +1215,10 @@ int hls_node_run(struct hls_node *n, const char *home, struct hls_config *config
   } else if (strcmp(config->web_listen, "off") == 0) {
     snprintf(n->web_problem, sizeof n->web_problem, "web.listen is off");
   }
-  /* Delete what passed its retention while hlsd was stopped, and publish
-   * what is due (anything missed while stopped) before serving. */
+  /* Delete again what was deleted after the copy this store was restored
+   * from, and what passed its retention while hlsd was stopped; then
+   * publish what is due (anything missed while stopped) before serving. */
+  erasures_reapply(n);
   sweep_retention(n);
   build_profile(n);
   n->dirty_all = true;

@@ -307,7 +307,7 @@ static const char *const migrations[] = {
     /* 15: subject access (docs/governance.md): a full-text index over every
      * text field of the records, kept by triggers, filled from the records
      * held. Its deleted terms go at the next scrub after an erasure
-     * (hls_store_text_index_optimize), with secure_delete zeroing the pages. */
+     * (hls_store_scrub_text), with secure_delete zeroing the pages. */
     "CREATE VIRTUAL TABLE records_fts USING fts5(title, context, tried, happened, learnt, author_role, consent_by,"
     "  consent_purpose, content='records', content_rowid='id', tokenize='unicode61 remove_diacritics 2');"
     "CREATE TRIGGER records_fts_insert AFTER INSERT ON records BEGIN"
@@ -497,7 +497,7 @@ static const char *const stmt_sql[ST__COUNT] = {
         "UPDATE records SET title=?1, scale=?2, stage=?3, day=?4, context=?5, tried=?6, happened=?7, learnt=?8,"
         " author_role=?9, consent=?10, consent_by=?11, consent_purpose=?12, consent_expires=?13, updated_ms=?14,"
         " consent_ended=?16, fingerprint=?17, retain_until=?19 WHERE id=?15",
-    [ST_REC_DELETE] = "DELETE FROM records WHERE id=?1",
+    [ST_REC_DELETE] = "DELETE FROM records WHERE id=?1 RETURNING created_ms",
     [ST_REC_GET] = "SELECT " REC_COLS " FROM records r WHERE r.id=?1",
     [ST_REC_THEMES] = "SELECT t.slug, rt.kind FROM record_themes rt JOIN themes t ON t.id=rt.theme_id"
                       " WHERE rt.record_id=?1 ORDER BY t.slug",
@@ -697,6 +697,7 @@ static void defer_check(struct hls_store *s) {
   if (s->deferred_open && sqlite3_get_autocommit(s->db)) {
     s->deferred_open = false;
     s->deferred_lost = true;
+    hls_store__erased_forget(s);
   }
 }
 
@@ -727,6 +728,8 @@ int hls_store_defer_commit(struct hls_store *s, struct hls_why *why) {
   if (rc != 0) {
     hls_store__rollback(s);
     s->deferred_lost = true;
+  } else {
+    hls_store__erased_flush(s);
   }
   return rc;
 }
@@ -743,11 +746,26 @@ bool hls_store_deferred_lost(struct hls_store *s) {
   return lost;
 }
 int hls_store__commit(struct hls_store *s, struct hls_why *why) {
-  return hls_store__step_done(s, s->stmt[ST_COMMIT], why);
+  int rc = hls_store__step_done(s, s->stmt[ST_COMMIT], why);
+  if (rc == 0) hls_store__erased_flush(s);
+  return rc;
 }
 void hls_store__rollback(struct hls_store *s) {
   if (!sqlite3_get_autocommit(s->db)) hls_store__step_done(s, s->stmt[ST_ROLLBACK], NULL);
+  hls_store__erased_forget(s);
 }
+
+void hls_store_on_erased(struct hls_store *s, hls_store_erased_fn fn, void *ctx) {
+  s->erased_fn = fn;
+  s->erased_ctx = ctx;
+}
+
+void hls_store__erased_flush(struct hls_store *s) {
+  if (s->n_erased > 0 && s->erased_fn != NULL) s->erased_fn(s->erased_ctx, s->erased, s->n_erased);
+  s->n_erased = 0;
+}
+
+void hls_store__erased_forget(struct hls_store *s) { s->n_erased = 0; }
 
 void hls_store__bind_text_or_null(sqlite3_stmt *st, int i, const char *text) {
   if (text != NULL)
@@ -884,6 +902,7 @@ int hls_store_open(struct hls_store **out, const char *path, const struct hls_st
        * free pages (docs/consent.md, "Erasure"). */
       (rc = hls_store__exec(s, "PRAGMA secure_delete=ON", why)) != 0)
     goto fail;
+  s->opened_clean = clean;
   if (opt != NULL && opt->quick_check) {
     if (clean) s->check_deferred = true;
     else if ((rc = hls_store_check(s, false, NULL, NULL, why)) != 0) goto fail;
@@ -925,6 +944,7 @@ void hls_store_free(struct hls_store *s) {
   (void)hls_store_defer_commit(s, NULL);
   for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(s->stmt[i]);
   for (int i = 0; i < F__COMBOS; i++) sqlite3_finalize(s->list_stmt[i]);
+  free(s->erased);
   /* The last connection's close checkpoints the WAL and removes it. */
   if (sqlite3_close(s->db) == SQLITE_OK && s->mark_clean && s->checked) hls_store__clean_mark_write(s->path);
   free(s);
@@ -953,10 +973,14 @@ int hls_store_backup(struct hls_store *s, const char *path, struct hls_why *why)
   return 0;
 }
 
-int hls_store_text_index_optimize(struct hls_store *s, struct hls_why *why) {
+int hls_store_scrub_text(struct hls_store *s, struct hls_why *why) {
   int rc = hls_store_defer_commit(s, why);
   if (rc != 0) return rc;
-  return hls_store__exec(s, "INSERT INTO records_fts(records_fts) VALUES('optimize')", why);
+  rc = hls_store__exec(s, "INSERT INTO records_fts(records_fts) VALUES('optimize')", why);
+  if (rc == 0)
+    rc = hls_store__exec(s, "DELETE FROM themes WHERE NOT EXISTS (SELECT 1 FROM record_themes WHERE theme_id=themes.id)",
+                         why);
+  return rc;
 }
 
 int hls_store_checkpoint(struct hls_store *s, struct hls_why *why) {
@@ -1005,6 +1029,28 @@ static int meta_set(struct hls_store *s, const char *key, const uint8_t *value, 
   rc = sqlite3_step(st);
   sqlite3_finalize(st);
   return rc == SQLITE_DONE ? 0 : hls_store_sqlite_error(s->db, rc, why);
+}
+
+int hls_store_erasures_seen(struct hls_store *s, int64_t *offset, struct hls_why *why) {
+  uint8_t v[8];
+  size_t len = 0;
+  bool present = false;
+  *offset = 0;
+  int rc = meta_get(s, "erasures_seen", v, sizeof v, &len, &present, why);
+  if (rc != 0 || !present) return rc;
+  if (len != sizeof v) return hls_why_set(why, HLS_ECORRUPT, "store: erasures_seen is damaged");
+  uint64_t u = 0;
+  for (int i = 0; i < 8; i++) u |= (uint64_t)v[i] << (8 * i);
+  *offset = (int64_t)u;
+  return 0;
+}
+
+int hls_store_set_erasures_seen(struct hls_store *s, int64_t offset, struct hls_why *why) {
+  int rc = hls_store_defer_commit(s, why);
+  if (rc != 0) return rc;
+  uint8_t v[8];
+  for (int i = 0; i < 8; i++) v[i] = (uint8_t)((uint64_t)offset >> (8 * i));
+  return meta_set(s, "erasures_seen", v, sizeof v, why);
 }
 
 int hls_store_owner(struct hls_store *s, uint8_t pk[32], bool *present, struct hls_why *why) {

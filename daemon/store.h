@@ -50,6 +50,10 @@ int hls_store_check(struct hls_store *s, bool full, hls_store_problem_cb cb, voi
  * the caller runs it (hls_store_bgcheck) and reports a pass with
  * hls_store_check_passed. */
 bool hls_store_check_deferred(const struct hls_store *s);
+/* Whether the store was closed cleanly last time (its clean-close mark was
+ * there at open, with trust_clean_close): false after a crash, when work
+ * that was pending at the crash (the scrub after an erasure) is redone. */
+bool hls_store_opened_clean(const struct hls_store *s);
 void hls_store_check_passed(struct hls_store *s);
 /* Write the clean-close mark when hls_store_free closes the file, if a
  * quick_check of this open passed (at open or deferred): a node that
@@ -69,9 +73,10 @@ void hls_store_bgcheck_free(struct hls_store_bgcheck *c);
 
 /* Merge the records' full-text index into one segment, which drops the
  * terms of deleted and edited records (FTS5 keeps them in older segments
- * until a merge); the scrub after an erasure runs it before the
+ * until a merge), and drop the themes no record holds any more (a name
+ * typed as a theme); the scrub after an erasure runs it before the
  * checkpoint, so that no erased word stays in the file. */
-int hls_store_text_index_optimize(struct hls_store *s, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_store_scrub_text(struct hls_store *s, struct hls_why *why) HLS_WARN_UNUSED;
 
 /* Copy the WAL into the database and truncate it to nothing, so that no
  * page of an erased body stays in DIR/hlsd.db-wal. HLS_EBUSY if a reader
@@ -96,6 +101,26 @@ int hls_store_record_update(struct hls_store *s, struct hls_record *r, int64_t n
                             struct hls_why *why) HLS_WARN_UNUSED;
 int hls_store_record_delete(struct hls_store *s, int64_t id, struct hls_why *why) HLS_WARN_UNUSED;
 
+/* Every record deleted, told once its deletion is committed, whichever
+ * path deleted it (record.delete, retention, import undo, a tombstone):
+ * its id and creation time, which together name it even if a restored
+ * store gives its id to another record. The node keeps them outside the
+ * store (erasures.h), so that a restore does not bring them back. */
+struct hls_erasure {
+  int64_t record_id;
+  int64_t created_ms;
+};
+typedef void (*hls_store_erased_fn)(void *ctx, const struct hls_erasure *e, size_t n);
+void hls_store_on_erased(struct hls_store *s, hls_store_erased_fn fn, void *ctx);
+/* The ids of the entries of e whose record is held: that id with that
+ * creation time (malloc'd into *ids, *n_ids of them; the caller frees). */
+int hls_store_erasures_held(struct hls_store *s, const struct hls_erasure *e, size_t n, int64_t **ids, size_t *n_ids,
+                            struct hls_why *why) HLS_WARN_UNUSED;
+/* How far into the erasure list this store has seen (erasures.h): 0 if
+ * never recorded. */
+int hls_store_erasures_seen(struct hls_store *s, int64_t *offset, struct hls_why *why) HLS_WARN_UNUSED;
+int hls_store_set_erasures_seen(struct hls_store *s, int64_t offset, struct hls_why *why) HLS_WARN_UNUSED;
+
 struct hls_record_filter {
   const char *theme; /* slug, NULL for any */
   int theme_kind;    /* with theme: enum hls_kind it has in the record, -1 for any */
@@ -108,6 +133,8 @@ struct hls_record_filter {
   bool full;            /* also load the free-text fields */
   bool has_after;       /* a page: only records after (after_day, after_id) in the list's order */
   const char *text;     /* an FTS5 query over every text field (hls_record_search_query); NULL: none */
+  const char *text_themes; /* with text: a LIKE pattern over "-SLUG-" of a record's themes, which also
+                            * matches ("%-yolanda-pemberton-%"); NULL: themes are not searched */
   hls_day after_day;
   int64_t after_id;
 };

@@ -53,6 +53,7 @@ int hls_store_check(struct hls_store *s, bool full, hls_store_problem_cb cb, voi
 }
 
 bool hls_store_check_deferred(const struct hls_store *s) { return s->check_deferred && !s->checked; }
+bool hls_store_opened_clean(const struct hls_store *s) { return s->opened_clean; }
 void hls_store_check_passed(struct hls_store *s) { s->checked = true; }
 void hls_store_mark_clean_on_close(struct hls_store *s) { s->mark_clean = true; }
 

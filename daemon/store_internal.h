@@ -128,11 +128,23 @@ struct hls_store {
   bool check_deferred;   /* opened on a clean-close mark: the quick_check is the caller's (store_check.c) */
   bool checked;          /* a quick_check of this open passed (at open, or hls_store_check_passed) */
   bool mark_clean;       /* hls_store_mark_clean_on_close */
+  bool opened_clean;     /* the clean-close mark was there at open (hls_store_opened_clean) */
   /* The owner's key, read once when a receipt first needs it
    * (store_receipts.c): 0 not read yet, 1 read, -1 none recorded. */
   int owner_known;
   uint8_t owner[32];
+  /* Records deleted in the open transaction (hls_store_on_erased): told
+   * at its commit, forgotten at its rollback. */
+  hls_store_erased_fn erased_fn;
+  void *erased_ctx;
+  struct hls_erasure *erased;
+  size_t n_erased, cap_erased;
 };
+
+/* Tell the records deleted to the erased hook (after a commit), or forget
+ * them (after a rollback). */
+void hls_store__erased_flush(struct hls_store *s);
+void hls_store__erased_forget(struct hls_store *s);
 
 /* --- helpers (store.c, but bind_record: store_records.c) ------------------ */
 

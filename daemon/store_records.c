@@ -176,12 +176,68 @@ fail:
 }
 
 int hls_store_record_delete(struct hls_store *s, int64_t id, struct hls_why *why) {
+  /* Room first: a deletion is never done without its note. */
+  if (s->n_erased == s->cap_erased) {
+    size_t cap = s->cap_erased ? 2 * s->cap_erased : 64;
+    struct hls_erasure *e = realloc(s->erased, cap * sizeof *e);
+    if (e == NULL) return hls_why_set(why, HLS_ENOMEM, "out of memory");
+    s->erased = e;
+    s->cap_erased = cap;
+  }
   sqlite3_stmt *st = s->stmt[ST_REC_DELETE];
   sqlite3_bind_int64(st, 1, id);
-  int rc = hls_store__step_done(s, st, why); /* record_themes rows go by ON DELETE CASCADE */
-  if (rc == 0 && sqlite3_changes(s->db) == 0)
-    rc = hls_why_set(why, HLS_ENOTFOUND, "record %lld: no such record", (long long)id);
-  return rc;
+  /* record_themes rows go by ON DELETE CASCADE. */
+  int rc = sqlite3_step(st);
+  bool found = rc == SQLITE_ROW;
+  int64_t created_ms = found ? sqlite3_column_int64(st, 0) : 0;
+  if (found) rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (rc != SQLITE_DONE) return hls_store_sqlite_error(s->db, rc, why);
+  if (!found) return hls_why_set(why, HLS_ENOTFOUND, "record %lld: no such record", (long long)id);
+  s->erased[s->n_erased++] = (struct hls_erasure){.record_id = id, .created_ms = created_ms};
+  /* Outside a transaction the deletion is committed already. */
+  if (sqlite3_get_autocommit(s->db)) hls_store__erased_flush(s);
+  return 0;
+}
+
+static int id_order(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+int hls_store_erasures_held(struct hls_store *s, const struct hls_erasure *e, size_t n, int64_t **ids, size_t *n_ids,
+                            struct hls_why *why) {
+  *ids = NULL;
+  *n_ids = 0;
+  if (n == 0) return 0;
+  int64_t *out = malloc(n * sizeof *out);
+  if (out == NULL) return hls_why_set(why, HLS_ENOMEM, "out of memory");
+  sqlite3_stmt *st = NULL;
+  int rc = hls_store__prepare(s, "SELECT 1 FROM records WHERE id=?1 AND created_ms=?2", &st, why);
+  size_t k = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    sqlite3_bind_int64(st, 1, e[i].record_id);
+    sqlite3_bind_int64(st, 2, e[i].created_ms);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) out[k++] = e[i].record_id;
+    else if (step != SQLITE_DONE)
+      rc = hls_store_sqlite_error(s->db, step, why);
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st); /* NULL is harmless */
+  if (rc != 0) {
+    free(out);
+    return rc;
+  }
+  /* The list may name a record twice (deleted again after a restore). */
+  qsort(out, k, sizeof *out, id_order);
+  size_t u = 0;
+  for (size_t i = 0; i < k; i++)
+    if (u == 0 || out[u - 1] != out[i]) out[u++] = out[i];
+  *ids = out;
+  *n_ids = u;
+  return 0;
 }
 
 void hls_record_filter_init(struct hls_record_filter *f) {
@@ -205,7 +261,10 @@ static sqlite3_stmt *list_stmt(struct hls_store *s, int mask, struct hls_why *wh
   if (mask & F_STAGE) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND r.stage=?3");
   if (mask & F_CONSENT) n += snprintf(sql + n, sizeof sql - (size_t)n, " AND r.consent=?4");
   if (mask & F_TEXT)
-    n += snprintf(sql + n, sizeof sql - (size_t)n, " AND r.id IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?10)");
+    n += snprintf(sql + n, sizeof sql - (size_t)n,
+                  " AND (r.id IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?10)"
+                  " OR r.id IN (SELECT rt2.record_id FROM themes t2 JOIN record_themes rt2 ON rt2.theme_id=t2.id"
+                  " WHERE ?12 IS NOT NULL AND ('-' || t2.slug || '-') LIKE ?12))");
   /* Order (and date ranges) on the driving table's columns, so the index
    * walk needs no sort. */
   const char *t = (mask & F_THEME) ? "rt" : "r";
@@ -238,6 +297,7 @@ int hls_store_record_list(struct hls_store *s, const struct hls_record_filter *f
   sqlite3_bind_int64(st, 7, f->limit > 0 ? f->limit : -1);
   if (f->has_after) sqlite3_bind_int64(st, 8, f->after_day), sqlite3_bind_int64(st, 9, f->after_id);
   if (f->text) sqlite3_bind_text(st, 10, f->text, -1, SQLITE_STATIC);
+  if (f->text) hls_store__bind_text_or_null(st, 12, f->text_themes);
   struct hls_record r;
   hls_record_init(&r);
   int rc, result = 0;
