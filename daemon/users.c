@@ -62,11 +62,17 @@ int hls_users_add(sqlite3 *db, const char *name, enum hls_user_role role, const 
                   int64_t link_expires_ms, char token[HLS_USER_TOKEN_TEXT], struct hls_why *why) {
   uint8_t hash[32];
   sqlite3_stmt *st;
+  /* A session names its user by name and generation: a user added again
+   * under a removed one's name must not match the removed one's sessions,
+   * so a new user's generation is random, never the 0 of the last one. */
   int rc = prepare(db,
-                   "INSERT INTO users(name, role, link_hash, link_expires_ms, created_ms, created_by)"
-                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(name) DO NOTHING",
+                   "INSERT INTO users(name, role, link_hash, link_expires_ms, created_ms, created_by, generation)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(name) DO NOTHING",
                    &st, why);
   if (rc != 0) return rc;
+  uint64_t generation;
+  randombytes_buf(&generation, sizeof generation);
+  sqlite3_bind_int64(st, 7, (int64_t)(generation >> 2)); /* from 0 to 2^62: room to count up */
   hls_user_token_new(token, hash);
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_int(st, 2, (int)role);
@@ -225,15 +231,21 @@ int hls_users_check_password(sqlite3 *db, const char *name, const char *password
 }
 
 int hls_users_set_password(sqlite3 *db, const char *name, const char *password, size_t len, struct hls_why *why) {
-  if (len < HLS_USER_PASSWORD_MIN || len > HLS_USER_PASSWORD_MAX)
-    return hls_why_set(why, HLS_EINVAL, "a password has %d to %d characters", HLS_USER_PASSWORD_MIN,
-                       HLS_USER_PASSWORD_MAX);
+  /* At least HLS_USER_PASSWORD_MIN characters (not bytes: "ééééé" is 5),
+   * at most HLS_USER_PASSWORD_MAX bytes. */
+  size_t chars = 0;
+  for (size_t i = 0; i < len; i++) chars += ((unsigned char)password[i] & 0xc0) != 0x80;
+  if (chars < HLS_USER_PASSWORD_MIN || len > HLS_USER_PASSWORD_MAX)
+    return hls_why_set(why, HLS_EINVAL, "a password has at least %d characters (and at most %d bytes)",
+                       HLS_USER_PASSWORD_MIN, HLS_USER_PASSWORD_MAX);
   char hash[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str(hash, password, len, crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE) !=
       0)
     return hls_why_set(why, HLS_ENOMEM, "out of memory hashing the password");
   sqlite3_stmt *st;
-  int rc = prepare(db, "UPDATE users SET pwhash = ?2 WHERE name = ?1", &st, why);
+  /* A new password ends every session of the user (the caller keeps its
+   * own: it moves it to the new generation). */
+  int rc = prepare(db, "UPDATE users SET pwhash = ?2, generation = generation + 1 WHERE name = ?1", &st, why);
   if (rc == 0) {
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, hash, -1, SQLITE_TRANSIENT);

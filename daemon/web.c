@@ -26,13 +26,26 @@
 #include "users.h"
 #include "webassets.h"
 
-/* Sessions held at once; the least recently used goes first. */
+/* Sessions held at once; the least recently used goes first. One user
+ * holds at most MAX_USER_SESSIONS: signing in again and again ends their
+ * own oldest session, not other people's. */
 #define MAX_SESSIONS 512
-/* Failed sign-ins: this many per name and per client address within
- * FAIL_WINDOW_MS, then 429 until the window ends. */
+#define MAX_USER_SESSIONS 16
+/* Failed password sign-ins: FAIL_LIMIT per name, FAIL_LIMIT_ADDR per
+ * client address (behind a reverse proxy every client has the proxy's),
+ * within FAIL_WINDOW_MS, then 429 until the window ends. One-time links
+ * (256 random bits) are not guessed, so a refused link locks nothing: an
+ * admin's new link always signs in. */
 #define FAIL_LIMIT 5
+#define FAIL_LIMIT_ADDR 50
 #define FAIL_WINDOW_MS (15 * 60 * 1000)
 #define MAX_FAIL_KEYS 1024
+/* Password hashing (Argon2id, about 0.1 s of the loop each): at most
+ * HASH_BURST at once, then one per HASH_REFILL_MS, for the whole node;
+ * beyond it, 429 at once. A signed-in user asking for hashes in a loop
+ * slows sign-ins, not the node's peers, hls or other pages. */
+#define HASH_BURST 8
+#define HASH_REFILL_MS 500
 /* Headers and the request line: libmicrohttpd's per-connection memory
  * (requests with larger headers get 431). */
 #define HEADER_MEMORY (32 * 1024)
@@ -76,6 +89,8 @@ struct hls_web {
   char *tls_cert, *tls_key;        /* owned: the PEM files' contents */
   struct session sessions[MAX_SESSIONS];
   struct failures fails[MAX_FAIL_KEYS];
+  int hash_tokens;      /* password hashes that may start now (HASH_BURST) */
+  int64_t hash_refill_ms;
 };
 
 /* A request being read: its body, within web.max_body. */
@@ -262,9 +277,23 @@ static struct session *session_user(struct hls_web *web, struct MHD_Connection *
   return s;
 }
 
+/* Whether the cookie goes only over HTTPS: hlsd's own TLS, or the
+ * https:// address people open (web.url, a reverse proxy's). */
+static bool cookie_secure(const struct hls_web *web) {
+  return web->tls || strncasecmp(web->env.config->web_url, "https://", 8) == 0;
+}
+
 /* A new session for u; cookie gets its Set-Cookie value. */
 static struct session *session_new(struct hls_web *web, const struct hls_user *u, char *cookie, size_t size) {
-  struct session *s = NULL;
+  struct session *s = NULL, *own_oldest = NULL;
+  int own = 0;
+  for (int i = 0; i < MAX_SESSIONS; i++) {
+    struct session *t = &web->sessions[i];
+    if (!t->used || strcmp(t->user, u->name) != 0) continue;
+    own++;
+    if (own_oldest == NULL || t->last_ms < own_oldest->last_ms) own_oldest = t;
+  }
+  if (own >= MAX_USER_SESSIONS) s = own_oldest;
   for (int i = 0; i < MAX_SESSIONS && s == NULL; i++)
     if (!web->sessions[i].used) s = &web->sessions[i];
   if (s == NULL) { /* all in use: end the least recently used */
@@ -282,7 +311,7 @@ static struct session *session_new(struct hls_web *web, const struct hls_user *u
   s->generation = u->generation;
   s->last_ms = now_ms(web);
   snprintf(cookie, size, COOKIE "%d=%s; Path=/; HttpOnly; SameSite=Strict%s", web->port, token,
-           web->tls ? "; Secure" : "");
+           cookie_secure(web) ? "; Secure" : "");
   sodium_memzero(token, sizeof token);
   return s;
 }
@@ -325,8 +354,31 @@ static struct failures *fail_slot(struct hls_web *web, const char *key, bool cre
 /* Seconds until key may try again; 0 if it may now. */
 static int64_t fail_wait_s(struct hls_web *web, const char *key) {
   struct failures *f = fail_slot(web, key, false);
-  if (f == NULL || f->count < FAIL_LIMIT) return 0;
+  int limit = key[0] == 'a' ? FAIL_LIMIT_ADDR : FAIL_LIMIT;
+  if (f == NULL || f->count < limit) return 0;
   return (f->first_ms + FAIL_WINDOW_MS - now_ms(web)) / 1000 + 1;
+}
+
+/* Whether a password may be hashed now (HASH_BURST); takes the token. */
+static bool hash_allowed(struct hls_web *web) {
+  int64_t now = now_ms(web);
+  if (web->hash_refill_ms == 0 || now < web->hash_refill_ms) {
+    web->hash_tokens = HASH_BURST;
+    web->hash_refill_ms = now;
+  }
+  int64_t add = (now - web->hash_refill_ms) / HASH_REFILL_MS;
+  if (add > 0) {
+    web->hash_tokens = web->hash_tokens + add > HASH_BURST ? HASH_BURST : web->hash_tokens + (int)add;
+    web->hash_refill_ms += add * HASH_REFILL_MS;
+  }
+  if (web->hash_tokens == 0) return false;
+  web->hash_tokens--;
+  return true;
+}
+
+static enum MHD_Result reply_hash_busy(struct MHD_Connection *c) {
+  hls_log_counted_warn("web_password_busy", "detail=\"more password checks than %d at once\"", HASH_BURST);
+  return reply_error(c, 429, "rate_limited", "too many password checks at once; try again in a few seconds");
 }
 
 static void fail_note(struct hls_web *web, const char *key) {
@@ -465,6 +517,10 @@ static enum MHD_Result route_signin(struct hls_web *web, struct MHD_Connection *
     return reply_error(c, 429, "rate_limited", "too many failed sign-ins; try again in %lld minutes",
                        (long long)(wait + 59) / 60);
   }
+  if (!hash_allowed(web)) {
+    json_decref(body);
+    return reply_hash_busy(c);
+  }
   struct hls_user u;
   struct hls_why why = {{0}};
   int rc = hls_users_check_password(db_of(web), name, password, pw_len, now_ms(web), &u, &why);
@@ -486,15 +542,8 @@ static enum MHD_Result route_redeem(struct hls_web *web, struct MHD_Connection *
   if (body == NULL) return r;
   size_t len = 0;
   const char *token = member(body, "token", &len);
-  char addr[INET6_ADDRSTRLEN], addr_key[HLS_USER_NAME_MAX + 8];
+  char addr[INET6_ADDRSTRLEN];
   client_address(c, addr, sizeof addr);
-  snprintf(addr_key, sizeof addr_key, "a:%s", addr);
-  int64_t wait = fail_wait_s(web, addr_key);
-  if (wait > 0) {
-    json_decref(body);
-    return reply_error(c, 429, "rate_limited", "too many failed sign-ins; try again in %lld minutes",
-                       (long long)(wait + 59) / 60);
-  }
   if (token == NULL || len == 0 || len > 256) {
     json_decref(body);
     return reply_error(c, 400, "invalid_argument", "give the token of a sign-in link");
@@ -504,7 +553,6 @@ static enum MHD_Result route_redeem(struct hls_web *web, struct MHD_Connection *
   int rc = hls_users_redeem(db_of(web), token, len, now_ms(web), &u, &why);
   json_decref(body);
   if (rc == HLS_ENOTFOUND) {
-    fail_note(web, addr_key);
     hls_log_counted_warn("web_link_refused", "from=%s", addr);
     return reply_error(c, 401, "unauthenticated", "%s", why.text);
   }
@@ -529,19 +577,55 @@ static struct session *post_session(struct hls_web *web, struct MHD_Connection *
   return s;
 }
 
+/* A user's password: the first one (after a one-time link: none is set),
+ * or a change, which needs the current one, so that a session alone (a
+ * cookie left on a shared computer) cannot take the account. Either ends
+ * every other session of the user; this one goes on. */
 static enum MHD_Result route_password(struct hls_web *web, struct MHD_Connection *c, const struct req *rq) {
   enum MHD_Result r = MHD_NO;
   struct hls_user u;
-  if (post_session(web, c, &u, &r) == NULL) return r;
+  struct session *s = post_session(web, c, &u, &r);
+  if (s == NULL) return r;
   json_t *body = body_object(c, rq, &r);
   if (body == NULL) return r;
-  size_t len = 0;
-  const char *password = member(body, "password", &len);
+  size_t len = 0, current_len = 0;
+  const char *password = member(body, "password", &len), *current = member(body, "current", &current_len);
   struct hls_why why = {{0}};
-  int rc = password == NULL ? hls_why_set(&why, HLS_EINVAL, "give password")
-                            : hls_users_set_password(db_of(web), u.name, password, len, &why);
+  char name_key[HLS_USER_NAME_MAX + 8];
+  snprintf(name_key, sizeof name_key, "n:%s", u.name);
+  int64_t wait = u.has_password ? fail_wait_s(web, name_key) : 0;
+  int rc = 0;
+  if (password == NULL) rc = hls_why_set(&why, HLS_EINVAL, "give password");
+  else if (u.has_password && current == NULL)
+    rc = hls_why_set(&why, HLS_EINVAL, "give current: your password now (a password is set already)");
+  if (rc != 0) {
+    json_decref(body);
+    return reply_rc(c, rc, &why);
+  }
+  if (wait > 0) {
+    json_decref(body);
+    return reply_error(c, 429, "rate_limited", "too many wrong passwords; try again in %lld minutes",
+                       (long long)(wait + 59) / 60);
+  }
+  if (!hash_allowed(web) || (u.has_password && !hash_allowed(web))) {
+    json_decref(body);
+    return reply_hash_busy(c);
+  }
+  if (u.has_password) {
+    struct hls_user again;
+    rc = hls_users_check_password(db_of(web), u.name, current, current_len, now_ms(web), &again, &why);
+    if (rc == HLS_EACCESS) {
+      json_decref(body);
+      fail_note(web, name_key);
+      hls_log_counted_warn("web_password_refused", "user=%s", u.name);
+      return reply_error(c, 403, "access_denied", "the current password is wrong");
+    }
+  }
+  if (rc == 0) rc = hls_users_set_password(db_of(web), u.name, password, len, &why);
   json_decref(body);
   if (rc != 0) return reply_rc(c, rc, &why);
+  /* This session moves to the new generation; the others end. */
+  if (hls_users_get(db_of(web), u.name, &u, &why) == 0) s->generation = u.generation;
   hls_log_info("web_password_set", "user=%s", u.name);
   return reply_ok(c, json_pack("{s:s, s:b}", "user", u.name, "password_set", 1), NULL);
 }
@@ -764,7 +848,8 @@ static enum MHD_Result route(struct hls_web *web, struct MHD_Connection *c, cons
   }
   if (strncmp(url, "/feeds/", 7) == 0 && get) return route_feed(web, c, url);
   if (get) return route_asset(c, url);
-  return reply_error(c, 405, "invalid_argument", "method %s not allowed here", post ? "POST" : "this");
+  return reply_error(c, 405, "invalid_argument", "%s is not allowed here (GET pages, POST /api/...)",
+                     post ? "POST" : "this method");
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,

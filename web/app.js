@@ -287,7 +287,8 @@
     form.addEventListener('submit', function (e) {
       e.preventDefault();
       var a = pw.control.value, b = pw2.control.value;
-      var e1 = a.length < 10 ? 'Use at least 10 characters.' : null;
+      /* Characters, as hlsd counts them (an emoji is one, not two). */
+      var e1 = Array.from(a).length < 10 ? 'Use at least 10 characters.' : null;
       var e2 = !e1 && a !== b ? 'The two passwords differ.' : null;
       ui.setFieldError(pw, e1);
       ui.setFieldError(pw2, e2);

@@ -74,12 +74,25 @@ static void test_password_and_reset(void **state) {
   assert_true(u.link_pending);
   assert_int_equal(u.generation, gen + 1);
   assert_int_equal(hls_users_check_password(fx->db, "sam", "a long enough one", 17, 2000, &u, &why), HLS_EACCESS);
-  /* A new link (web open) keeps the password and the generation. */
+  /* A password set moves the generation on (the other sessions end); a
+   * new link (web open) keeps the password and the generation. */
   ASSERT_OK(hls_users_set_password(fx->db, "sam", "another long one", 16, &why));
   ASSERT_OK(hls_users_new_link(fx->db, "sam", 9000, token, &why));
   ASSERT_OK(hls_users_check_password(fx->db, "sam", "another long one", 16, 2000, &u, &why));
-  assert_int_equal(u.generation, gen + 1);
-  /* Remove. */
+  assert_int_equal(u.generation, gen + 2);
+  /* Characters, not bytes: five two-byte letters are too few. */
+  assert_int_equal(hls_users_set_password(fx->db, "sam", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 10, &why),
+                   HLS_EINVAL);
+  ASSERT_OK(hls_users_set_password(fx->db, "sam", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9" "abcde", 15, &why));
+  /* Remove, and add again: the new user's generation is not the removed
+   * one's (a session names its user by name and generation). */
+  ASSERT_OK(hls_users_get(fx->db, "sam", &u, &why));
+  int64_t removed_gen = u.generation;
+  ASSERT_OK(hls_users_remove(fx->db, "sam", &why));
+  ASSERT_OK(hls_users_add(fx->db, "sam", HLS_USER_ADMIN, "ana", 1000, 5000, token, &why));
+  ASSERT_OK(hls_users_get(fx->db, "sam", &u, &why));
+  assert_true(u.generation != removed_gen);
+  assert_true(u.generation >= 0);
   ASSERT_OK(hls_users_remove(fx->db, "sam", &why));
   assert_int_equal(hls_users_remove(fx->db, "sam", &why), HLS_ENOTFOUND);
   assert_int_equal(hls_users_reset(fx->db, "sam", 9000, token, &why), HLS_ENOTFOUND);
