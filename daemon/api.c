@@ -306,6 +306,9 @@ static void audit_export(struct hls_api *api, const struct hls_method *m, const 
       for (uint32_t k = 0; k < v->len; k++)
         if (v->v.str[k] != ' ' && (k == 0 || v->v.str[k - 1] == ' ')) words++;
       snprintf(part, sizeof part, " words=%u", words);
+    } else if (strcmp(a->key, "theme") == 0 && v->type == HLS_MP_STR && hls_mp_get(call->req->args, "text") != NULL) {
+      /* A subject access search's theme may be the person's name too. */
+      snprintf(part, sizeof part, " theme=(%u bytes)", (unsigned)v->len);
     } else if (v->type == HLS_MP_STR) {
       snprintf(part, sizeof part, " %s=%.*s", a->key, (int)(v->len < 64 ? v->len : 64), v->v.str);
     } else if (v->type == HLS_MP_UINT || v->type == HLS_MP_INT) {

@@ -73,8 +73,16 @@ int api_consent_set(struct hls_api *api, struct hls_control_call *call) {
   r.consent = (enum hls_consent)level;
   r.consent_ended = HLS_CONSENT_CURRENT;
   if (rc == 0) rc = hls_record_validate(&r, &call->why);
-  if (rc == 0 && r.has_consent_expires && r.consent > HLS_CONSENT_PRIVATE && r.consent_expires <= api_today(api))
-    rc = hls_why_set(&call->why, HLS_EINVAL, "expires: that date has come; consent would end at once");
+  if (rc == 0 && r.has_consent_expires && r.consent > HLS_CONSENT_PRIVATE && r.consent_expires <= api_today(api)) {
+    char day[11];
+    hls_date_format(r.consent_expires, day);
+    rc = hls_mp_get(a, "expires") != NULL
+             ? hls_why_set(&call->why, HLS_EINVAL, "expires: that date has come; consent would end at once")
+             : hls_why_set(&call->why, HLS_EINVAL,
+                           "the record's consent expiry (%s) has come; consent would end at once: give a later "
+                           "--expires, or take the date away first (hls record edit %lld --consent-expires \"\")",
+                           day, (long long)id);
+  }
   if (rc == 0) rc = api_update_record(api, &r, r.consent < HLS_CONSENT_PEERS, &call->why);
   if (rc == 0) {
     hls_log_info("consent_set", "id=%lld level=%s", (long long)id, hls_consent_name(r.consent));

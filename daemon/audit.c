@@ -81,6 +81,31 @@ int hls_audit_append(sqlite3 *db, struct hls_audit_entry *e, struct hls_why *why
 
 #define AUDIT_COLS "seq, at_ms, who, action, ifnull(record_id, 0), about, before, after, result, hash"
 
+int hls_audit_guard(sqlite3 *db, int *restored, struct hls_why *why) {
+  static const char *const triggers[][2] = {
+      {"audit_no_update", "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN"
+                          "  SELECT RAISE(ABORT, 'the audit log is append-only'); END"},
+      {"audit_no_delete", "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
+                          "  SELECT RAISE(ABORT, 'the audit log is append-only'); END"},
+  };
+  *restored = 0;
+  for (size_t i = 0; i < sizeof triggers / sizeof triggers[0]; i++) {
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?1", -1, &st,
+                                NULL);
+    if (rc != SQLITE_OK) return hls_store_sqlite_error(db, rc, why);
+    sqlite3_bind_text(st, 1, triggers[i][0], -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    bool present = rc == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW) return hls_store_sqlite_error(db, rc, why);
+    if (present) continue;
+    if ((rc = sqlite3_exec(db, triggers[i][1], NULL, NULL, NULL)) != SQLITE_OK) return hls_store_sqlite_error(db, rc, why);
+    (*restored)++;
+  }
+  return 0;
+}
+
 static void read_entry(sqlite3_stmt *st, struct hls_audit_entry *e) {
   memset(e, 0, sizeof *e);
   e->seq = sqlite3_column_int64(st, 0);

@@ -34,6 +34,11 @@ struct hls_audit_entry {
 
 /* Append e (its seq and hash are set here). */
 int hls_audit_append(struct sqlite3 *db, struct hls_audit_entry *e, struct hls_why *why) HLS_WARN_UNUSED;
+/* The triggers that refuse to update or delete an entry: those missing
+ * (someone with the store file dropped them) are made again; *restored
+ * says how many. hlsd runs it at every start and says so in the log and
+ * the audit log itself. */
+int hls_audit_guard(struct sqlite3 *db, int *restored, struct hls_why *why) HLS_WARN_UNUSED;
 
 /* Entries in order (seq ascending), those matching: at or after since_ms
  * (0: all), of record_id (0: any), of who (NULL: anyone); at most limit

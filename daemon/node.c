@@ -976,6 +976,13 @@ static int open_store(struct hls_node *n, bool accept_new, struct hls_why *why) 
       hls_store_checkpoint(n->store, &scrub_why) != 0)
     hls_log_warn("store_scrub_failed", "detail=\"%s\"", scrub_why.text);
   hls_store_on_erased(n->store, erased_note, n);
+  int restored = 0;
+  if ((rc = hls_audit_guard(hls_store_db(n->store), &restored, why)) != 0) return rc;
+  if (restored > 0) {
+    hls_log_warn("audit_triggers_restored", "triggers=%d detail=\"the audit log's append-only triggers were dropped "
+                 "from the store while hlsd was stopped, and are made again: run hls audit verify\"", restored);
+    audit_node(n, "audit.triggers_restored", "the append-only triggers were missing at start", "ok");
+  }
   struct hls_chainmark head;
   if ((rc = own_head(n, &head, why)) != 0) return rc;
   n->chain_seq = head.seq;

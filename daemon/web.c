@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "audit.h"
 #include "ctl.h"
 #include "date.h"
 #include "hls_limits.h"
@@ -483,6 +484,17 @@ static enum MHD_Result route_session_get(struct hls_web *web, struct MHD_Connect
   return reply_ok(c, session_json(web, s, &u), NULL);
 }
 
+/* An entry in the audit log for what a web user did to their own account
+ * (a link spent, a password set): who "web:NAME". */
+static void audit_user(struct hls_web *web, const char *name, const char *action, const char *about) {
+  char who[HLS_USER_NAME_MAX + 8];
+  snprintf(who, sizeof who, "web:%s", name);
+  struct hls_audit_entry e = {.at_ms = now_ms(web), .who = who, .action = action, .about = about, .result = "ok"};
+  struct hls_why why = {{0}};
+  if (hls_audit_append(db_of(web), &e, &why) != 0)
+    hls_log_error("audit_failed", "action=%s user=%s detail=\"%s\"", action, name, why.text);
+}
+
 static enum MHD_Result signed_in(struct hls_web *web, struct MHD_Connection *c, const struct hls_user *u,
                                  const char *how) {
   char cookie[200];
@@ -557,6 +569,7 @@ static enum MHD_Result route_redeem(struct hls_web *web, struct MHD_Connection *
     return reply_error(c, 401, "unauthenticated", "%s", why.text);
   }
   if (rc != 0) return reply_rc(c, rc, &why);
+  audit_user(web, u.name, "user.link_redeemed", "a one-time sign-in link, spent");
   return signed_in(web, c, &u, "link");
 }
 
@@ -624,6 +637,8 @@ static enum MHD_Result route_password(struct hls_web *web, struct MHD_Connection
   if (rc == 0) rc = hls_users_set_password(db_of(web), u.name, password, len, &why);
   json_decref(body);
   if (rc != 0) return reply_rc(c, rc, &why);
+  audit_user(web, u.name, "user.password_set",
+             u.has_password ? "changed; the user's other sessions ended" : "the first, after a one-time link");
   /* This session moves to the new generation; the others end. */
   if (hls_users_get(db_of(web), u.name, &u, &why) == 0) s->generation = u.generation;
   hls_log_info("web_password_set", "user=%s", u.name);

@@ -92,8 +92,12 @@ hls_at a record list >/dev/null
 [ "$(hls_at a --json audit --limit 0 | jq length)" = "$n_before" ] || fail "a plain record list was audited"
 hls_at a record export --scale person >/dev/null
 hls_at a --json record search "SECRET-TITLE life" >/dev/null
+hls_at a --json record search "life" --theme "SECRET-THEME name" >/dev/null
 hls_at a share export 2 "$WORK/item2.env" >/dev/null
-exports=$(hls_at a --json audit --limit 3)
+exports=$(hls_at a --json audit --limit 4 | jq '[.[0], .[1], .[3]]')
+jq -e '.action == "record.search" and .about == "words=1 theme=(17 bytes)"' \
+  <<<"$(hls_at a --json audit --limit 4 | jq '.[2]')" >/dev/null \
+  || fail "a search's theme filter in the audit log: $(hls_at a --json audit --limit 4 | jq -c '.[2]')"
 jq -e --arg me "$me" '[.[] | .who == $me and .result == "ok"] | all' <<<"$exports" >/dev/null || fail "exports' who: $exports"
 jq -e '.[0].action == "record.list" and (.[0].about | test("^scale=person( limit=[0-9]+)?$"))' <<<"$exports" >/dev/null \
   || fail "the export's entry: $(jq -c '.[0]' <<<"$exports")"
@@ -101,7 +105,7 @@ jq -e '.[1].action == "record.search" and .[1].about == "words=2"' <<<"$exports"
   || fail "the search's entry: $(jq -c '.[1]' <<<"$exports")"
 jq -e '.[2].action == "share.export" and .[2].about == "seq=2"' <<<"$exports" >/dev/null \
   || fail "the share export's entry: $(jq -c '.[2]' <<<"$exports")"
-! hls_at a audit --csv | grep -q "SECRET" || fail "the search words are in the audit log"
+! hls_at a audit --csv | grep -q "SECRET" || fail "the search words or its theme are in the audit log"
 log=$(hls_at a --json audit --limit 0)
 pass "exports are kept (record export, a search without its words, share export); a plain listing is not"
 
@@ -127,5 +131,18 @@ start_node a --test-clock "$(date -d "$T0" +%s)"
 expect_fail 1 "" hls_at a audit verify
 out=$(hls_at a audit verify) && fail "audit verify exited 0 on a rewritten entry"
 grep -q "NOT whole: entry 2 (of" <<<"$out" || fail "verify does not name entry 2: $out"
-pass "audit verify: whole, then an entry rewritten in the file is found"
+# The dropped trigger is made again at the start, and said.
+grep -q "event=audit_triggers_restored triggers=1" "$WORK/a.log" || fail "a dropped trigger is not reported at start"
+hls_at a --json audit --limit 1 | jq -e '.[0].action == "audit.triggers_restored" and .[0].who == "hlsd"' >/dev/null \
+  || fail "no audit entry for the restored trigger: $(hls_at a --json audit --limit 1)"
 stop_node a
+python3 - "$WORK/a/hlsd.db" <<'PY' || fail "an entry could be changed after the restart"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+try:
+    db.execute("UPDATE audit SET who = 'again' WHERE seq = 3")
+except sqlite3.DatabaseError as e:
+    sys.exit(0 if "append-only" in str(e) else 1)
+sys.exit(1)
+PY
+pass "audit verify: whole, then an entry rewritten in the file is found; a dropped trigger is made again at start"

@@ -215,4 +215,17 @@ start_node a
 expect_fail 1 "^unknown_command: " ctl_at a test.clock.advance '{"ms": 1000}'
 ctl_at a commands | jq -e 'all(.[]; .name | startswith("test.") | not)' >/dev/null || fail "test.clock.* listed"
 pass "test.clock.* is unknown to a node on the system clock"
+
+# Consent given again to a record whose own expiry has come: the message
+# names that date and what to do (it said "expires: that date has come"
+# with no --expires given).
+printf 'title,scale,stage,consent,consent_by,consent_expires\nOld consent,person,reflect,network,lead,2020-01-01\n' \
+  >"$WORK/old.csv"
+hls_at a import "$WORK/old.csv" >/dev/null || fail "import a record whose consent expired"
+old=$(hls_at a --json record list | jq '[.[] | select(.title == "Old consent")][0].id')
+expect_fail 2 "the record's consent expiry \(2020-01-01\) has come; consent would end at once: give a later --expires" \
+  hls_at a consent set "$old" network
+hls_at a record edit "$old" --consent-expires "" >/dev/null || fail "the record's consent expiry taken away"
+hls_at a consent set "$old" network >/dev/null || fail "consent set after the expiry was taken away"
+pass "consent given again past the record's own expiry says which date, and what to do"
 stop_node a

@@ -262,7 +262,10 @@ expect_http 401 unauthenticated GET /api/session -b "$WORK/kim2.jar"
 # shellcheck disable=SC2046
 expect_http 400 invalid_argument POST /api/session/password $(jar kim) -H "X-CSRF-Token: $kim_csrf" \
   -d "{\"password\":\"ééééé\",\"current\":\"kim's new long one\"}"
-pass "a password change needs the current one, ends the user's other sessions, keeps this one; characters counted"
+# Kept in the audit log: the link spent, the first password, the change.
+hls_at a --json audit --who web:kim | jq -e '[.[].action] == ["user.link_redeemed", "user.password_set", "user.password_set"]' \
+  >/dev/null || fail "kim's account in the audit log: $(hls_at a --json audit --who web:kim | jq -c '[.[] | [.action, .about]]')"
+pass "a password change needs the current one, ends the user's other sessions, keeps this one; characters counted; audited"
 
 # --- the sign-in rate limit (last: it also limits this client's address) ---------------------------
 sam_pw='sam chose a long one'
