@@ -45,8 +45,12 @@ int api_status(struct hls_api *api, struct hls_control_call *call) {
   PACK(hls_mp_pack_kv_str(pk, "version", HLS_VERSION));
   PACK(hls_mp_pack_kv_str(pk, "started_at", started));
   PACK(hls_mp_pack_kv_i64(pk, "uptime_s", (now - env->started_ms) / 1000));
-  PACK(hls_mp_pack_kv_i64(pk, "pid", (int64_t)uv_os_getpid()));
-  PACK(hls_mp_pack_kv_str(pk, "home", env->home));
+  /* Where hlsd runs on the machine is an admin's business (a web viewer
+   * reads status too): null for the other roles. */
+  bool admin = call->role >= HLS_USER_ADMIN;
+  PACK(hls_mp_pack_cstr(pk, "pid"));
+  PACK(admin ? msgpack_pack_int64(pk, (int64_t)uv_os_getpid()) : msgpack_pack_nil(pk));
+  PACK(hls_mp_pack_kv_str(pk, "home", admin ? env->home : NULL));
   PACK(hls_mp_pack_cstr(pk, "records"));
   PACK(msgpack_pack_map(pk, 1 + HLS_CONSENT_COUNT));
   PACK(hls_mp_pack_kv_i64(pk, "total", counts.records));

@@ -262,6 +262,10 @@ expect_http 401 unauthenticated GET /api/session -b "$WORK/kim2.jar"
 # shellcheck disable=SC2046
 expect_http 400 invalid_argument POST /api/session/password $(jar kim) -H "X-CSRF-Token: $kim_csrf" \
   -d "{\"password\":\"ééééé\",\"current\":\"kim's new long one\"}"
+# A viewer's status does not say where hlsd runs on the machine.
+expect_call 200 kim status '{}' | jq -e '.result.pid == null and .result.home == null and .result.place != null' \
+  >/dev/null || fail "a viewer's status shows pid or home"
+[ "$(hls_at a --json status | jq -r '.home')" = "$WORK/a" ] || fail "the admin's status lost home"
 # Kept in the audit log: the link spent, the first password, the change.
 hls_at a --json audit --who web:kim | jq -e '[.[].action] == ["user.link_redeemed", "user.password_set", "user.password_set"]' \
   >/dev/null || fail "kim's account in the audit log: $(hls_at a --json audit --who web:kim | jq -c '[.[] | [.action, .about]]')"
