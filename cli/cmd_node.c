@@ -204,6 +204,9 @@ int cmd_status(struct cli *c, int argc, char **argv) {
         printf("          computing the patterns of the items held (%lld read so far): 'patterns show',\n"
                "          'patterns summary' and feeds wait for it\n",
                (long long)hls_out_int(pat, "loaded_items"));
+      else if (strcmp(state, "rebuilding") == 0)
+        printf("          rebuilding: computing the patterns again after a burst of new items; what\n"
+               "          'patterns' and 'patterns summary' say until then is from before them\n");
       const struct hls_mp_value *late = hls_mp_get(pat, "late_pending");
       if (late && late->type == HLS_MP_BOOL && late->v.b)
         printf("          late facts of weeks before %s wait for the engine to be built again\n"

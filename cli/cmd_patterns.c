@@ -113,6 +113,20 @@ static void by_signal_text(const struct hls_mp_value *by, char *out, size_t size
  * frame limit, and a pattern names every one of its places). */
 #define PAGE 200
 
+/* While hlsd computes the patterns again (a catch-up's rebuild, or its
+ * start), what it answers is from before: say so, on stderr, so that a
+ * weekly read taken then is not read as "nothing changed". */
+static void note_state(const struct hls_mp_value *res) {
+  char state[16];
+  hls_out_str(res, "state", state, sizeof state);
+  if (strcmp(state, "rebuilding") == 0)
+    fprintf(stderr, "hls: hlsd is computing the patterns again after a burst of new items: this is from before "
+                    "them. Read again when hls status says patterns ready.\n");
+  else if (strcmp(state, "loading") == 0)
+    fprintf(stderr, "hls: hlsd is computing the patterns after its start: this is what it stored before. Read again "
+                    "when hls status says patterns ready.\n");
+}
+
 int cmd_patterns(struct cli *c, int argc, char **argv) {
   static const char *const paging[] = {"all", "limit", "offset", NULL};
   struct cli_opts o;
@@ -157,6 +171,7 @@ int cmd_patterns(struct cli *c, int argc, char **argv) {
       total = hls_out_int(resp.result, "total");
       live = hls_out_int(resp.result, "live");
       ended = hls_out_int(resp.result, "ended");
+      if (!c->json) note_state(resp.result);
       by_signal_text(hls_mp_get(resp.result, "by_signal"), by, sizeof by);
     }
     const struct hls_mp_value *list = hls_mp_get(resp.result, "patterns");
@@ -412,7 +427,8 @@ static void print_pattern(const struct hls_mp_value *res, bool all_places, bool 
   hls_out_str(res, "state", state, sizeof state);
   if (strcmp(state, "live") == 0) printf("  state     live: its evidence still holds (to %s)\n", to);
   else if (strcmp(state, "ended") == 0) printf("  state     ended: its evidence last held in %s\n", to);
-  else printf("  state     RETRACTED: the data no longer show it (erased or corrected digests)\n");
+  else printf("  state     RETRACTED: the data no longer show it (digests erased or corrected, or other places'\n"
+              "            digests of those weeks arrived late)\n");
   if (hls_out_str(p, "region", region, sizeof region)[0]) printf("  region    %s\n", region);
   printf("  weeks     %s to %s (%lld week%s)\n", hls_out_str(p, "from", from, sizeof from), to,
          (long long)hls_out_int(p, "weeks"), hls_out_int(p, "weeks") == 1 ? "" : "s");
@@ -592,6 +608,7 @@ int cmd_patterns_summary(struct cli *c, int argc, char **argv) {
     rc = hls_out_print_json(resp.result);
   } else {
     const struct hls_mp_value *res = resp.result;
+    note_state(res);
     char week[16], latest[16];
     hls_out_str(res, "week", week, sizeof week);
     hls_out_str(res, "latest_week", latest, sizeof latest);

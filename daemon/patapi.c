@@ -30,11 +30,18 @@ struct list_ctx {
   const struct hls_patfilter *f;
   int64_t offset, limit;
   int64_t total, shown, live, by_signal[HLS_PAT_SIGNAL_COUNT];
+  int64_t ended_not_listed; /* without all: the ended ones the other filters select */
   msgpack_sbuffer items;
 };
 
 static int list_one(void *ctx, const struct hls_patrow *r) {
   struct list_ctx *l = ctx;
+  if (!r->live && !l->f->include_ended) {
+    struct hls_patfilter with_ended = *l->f;
+    with_ended.include_ended = true;
+    if (hls_patfilter_match(&with_ended, r)) l->ended_not_listed++;
+    return 0;
+  }
   if (!hls_patfilter_match(l->f, r)) return 0;
   l->total++;
   l->live += r->live;
@@ -97,8 +104,13 @@ int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *ca
   msgpack_sbuffer items = l.items;
   int64_t total = l.total, shown = l.shown, live = l.live, *by_signal = l.by_signal;
   msgpack_packer *pk = call->pk;
-  rc = msgpack_pack_map(pk, 6) != 0 || hls_mp_pack_kv_i64(pk, "total", total) != 0 ||
-       hls_mp_pack_kv_i64(pk, "live", live) != 0 || hls_mp_pack_kv_i64(pk, "ended", total - live) != 0 ||
+  /* ended: those the filters select, listed (all) or not; state: whether
+   * the engine holds every item (a catch-up's rebuild, a start's load:
+   * the list is from before it). */
+  rc = msgpack_pack_map(pk, 7) != 0 || hls_mp_pack_kv_i64(pk, "total", total) != 0 ||
+       hls_mp_pack_kv_i64(pk, "live", live) != 0 ||
+       hls_mp_pack_kv_i64(pk, "ended", all ? total - live : l.ended_not_listed) != 0 ||
+       hls_mp_pack_kv_str(pk, "state", hls_patternsd__state_name(pd)) != 0 ||
        hls_mp_pack_cstr(pk, "by_signal") != 0 || msgpack_pack_map(pk, HLS_PAT_SIGNAL_COUNT) != 0;
   for (int s = 0; rc == 0 && s < HLS_PAT_SIGNAL_COUNT; s++) rc = hls_mp_pack_kv_i64(pk, hls_pat_signal_name(s), by_signal[s]);
   if (rc == 0)
@@ -612,7 +624,8 @@ int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call 
   char wt[9] = "", lt[9] = "";
   if (week != NO_WEEK) hls_patsummary_week_text(week, wt);
   if (pd->feed.latest_week != NO_WEEK) hls_patsummary_week_text(pd->feed.latest_week, lt);
-  rc = msgpack_pack_map(pk, 7 + CAT__COUNT) != 0 || hls_mp_pack_kv_str(pk, "week", wt[0] ? wt : NULL) != 0 ||
+  rc = msgpack_pack_map(pk, 8 + CAT__COUNT) != 0 || hls_mp_pack_kv_str(pk, "week", wt[0] ? wt : NULL) != 0 ||
+               hls_mp_pack_kv_str(pk, "state", hls_patternsd__state_name(pd)) != 0 ||
                hls_mp_pack_kv_str(pk, "latest_week", lt[0] ? lt : NULL) != 0 ||
                hls_mp_pack_kv_i64(pk, "live_now", live) != 0 || hls_mp_pack_kv_i64(pk, "ended_now", ended) != 0 ||
                hls_mp_pack_kv_i64(pk, "events", (int64_t)n_ev) != 0 ||

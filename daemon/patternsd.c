@@ -1543,6 +1543,10 @@ void hls_patternsd_close(struct hls_patternsd *pd) {
 
 /* --- status ------------------------------------------------------------------------------ */
 
+const char *hls_patternsd__state_name(const struct hls_patternsd *pd) {
+  return pd->phase == PD_READY ? "ready" : pd->have_engine ? "rebuilding" : "loading";
+}
+
 int hls_patternsd_pack_status(struct hls_patternsd *pd, msgpack_packer *pk) {
   int64_t by[HLS_PAT_SIGNAL_COUNT], live = 0, ended = 0;
   struct hls_why ignore = {{0}};
@@ -1555,7 +1559,7 @@ int hls_patternsd_pack_status(struct hls_patternsd *pd, msgpack_packer *pk) {
   int32_t frozen = hls_patterns_frozen_before(pd->pt);
   if (frozen != INT32_MIN) hls_patsummary_week_text(frozen, fb);
   if (msgpack_pack_map(pk, 13) != 0 ||
-      hls_mp_pack_kv_str(pk, "state", pd->phase == PD_READY ? "ready" : pd->have_engine ? "rebuilding" : "loading") != 0 ||
+      hls_mp_pack_kv_str(pk, "state", hls_patternsd__state_name(pd)) != 0 ||
       hls_mp_pack_kv_i64(pk, "loaded_items", pd->load != NULL ? (int64_t)atomic_load(&pd->load->n_items) : 0) != 0 ||
       hls_mp_pack_kv_i64(pk, "live", live) != 0 ||
       hls_mp_pack_kv_i64(pk, "ended", ended) != 0 || hls_mp_pack_cstr(pk, "by_signal") != 0 ||

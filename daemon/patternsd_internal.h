@@ -136,6 +136,9 @@ struct hls_patfilter;
  * counts the places vouched as this node judges them now (trust.h, from
  * env.node_id; none without it), against the engine's minimum of places
  * per signal. *ids (owned: free) holds them while f is used. */
+/* "ready" (the engine holds every item), "rebuilding" (a catch-up's
+ * rebuild: the previous engine answers) or "loading" (after a start). */
+const char *hls_patternsd__state_name(const struct hls_patternsd *pd);
 int hls_patternsd__vouched_filter(struct hls_patternsd *pd, struct hls_patfilter *f, uint8_t **ids,
                                   struct hls_why *why);
 

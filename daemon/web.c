@@ -713,8 +713,16 @@ static void event_words(const json_t *e, char *title, size_t tsize, char *text, 
   const char *from = json_string_value(json_object_get(p, "from")), *to = json_string_value(json_object_get(p, "to"));
   json_int_t n_places = json_integer_value(json_object_get(p, "n_places"));
   double strength = json_number_value(json_object_get(p, "strength"));
-  snprintf(title, tsize, "%s: %s %s%s%s in %lld places", change ? change : "change", signal ? signal : "pattern",
-           theme ? theme : "", theme2 ? " + " : "", theme2 ? theme2 : "", (long long)n_places);
+  /* A rising pattern is about its region; a pattern found already over
+   * says so (hls feed follow does both). */
+  const char *region = json_string_value(json_object_get(p, "region"));
+  const json_t *live = json_object_get(p, "live");
+  bool ended = json_is_false(live);
+  char where[HLS_REGION_MAX + 8] = "";
+  if (region != NULL && region[0] != '\0') snprintf(where, sizeof where, " in %s", region);
+  snprintf(title, tsize, "%s: %s %s%s%s in %lld places%s%s", change ? change : "change", signal ? signal : "pattern",
+           theme ? theme : "", theme2 ? " + " : "", theme2 ? theme2 : "", (long long)n_places, where,
+           ended && change != NULL && strcmp(change, "ended") != 0 ? " (ended)" : "");
   char places[600] = "";
   size_t used = 0;
   size_t i;
@@ -728,9 +736,9 @@ static void event_words(const json_t *e, char *title, size_t tsize, char *text, 
     used += (size_t)snprintf(places + used, sizeof places - used, "%s%s", i ? ", " : "", place ? place : "?");
     if (used >= sizeof places) break;
   }
-  snprintf(text, xsize, "%s pattern of %s%s%s, weeks %s to %s, strength %.1f (-log10 p). Places: %s.",
-           signal ? signal : "a", theme ? theme : "", theme2 ? " with " : "", theme2 ? theme2 : "", from ? from : "?",
-           to ? to : "?", strength, places);
+  snprintf(text, xsize, "%s pattern of %s%s%s%s, weeks %s to %s%s, strength %.1f (-log10 p). Places: %s.",
+           signal ? signal : "a", theme ? theme : "", theme2 ? " with " : "", theme2 ? theme2 : "", where,
+           from ? from : "?", to ? to : "?", ended ? " (ended)" : "", strength, places);
 }
 
 static enum MHD_Result route_feed(struct hls_web *web, struct MHD_Connection *c, const char *url) {

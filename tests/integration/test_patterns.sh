@@ -122,6 +122,12 @@ spread_ended() {
 wait_for 60 spread_ended || fail "the spread pattern $spread_id did not keep its id and end: $(hls_at p --json patterns --all --signal spread)"
 [ "$(hls_at p --json patterns --signal spread --theme warm-space-closures | jq length)" = 0 ] \
   || fail "an ended pattern is listed without --all"
+# Without all, the reply still counts the ended ones the filters select (it
+# said 0, so hls said "No patterns yet" when every pattern had ended), and
+# says the engine is ready.
+[ "$(ctl_at p patterns '{"signal": "spread", "theme": "warm-space-closures"}' | jq -c '[.total, .ended, .state]')" \
+  = '[0,1,"ready"]' ] || fail "patterns without all: $(ctl_at p patterns '{"signal": "spread", "theme": "warm-space-closures"}')"
+[ "$(ctl_at p patterns.summary '{}' | jq -r .state)" = ready ] || fail "patterns.summary has no state"
 hls_at p --json patterns show "$spread_id" | jq -e '.state == "ended" and (.live | not)' >/dev/null \
   || fail "patterns show: the ended pattern's state"
 pass "patterns keep their ids across new weeks of digests: places join one ($emerging_id), another ends ($spread_id)"
