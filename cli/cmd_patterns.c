@@ -619,6 +619,9 @@ int cmd_patterns_summary(struct cli *c, int argc, char **argv) {
       if (strcmp(week, latest) == 0)
         printf("Week %s, the latest week of digests held (--week YYYY-Www reads another)\n", week);
       else if (!latest[0]) printf("Week %s (no digests are held yet)\n", week);
+      else if (strcmp(week, latest) > 0) /* YYYY-Www compares as text */
+        printf("Week %s is after the latest week of digests held (%s): no pattern can have changed then.\n", week,
+               latest);
       else printf("Week %s (the latest week of digests held is %s)\n", week, latest);
       printf("Patterns now: %lld live, %lld ended.\n", (long long)hls_out_int(res, "live_now"),
              (long long)hls_out_int(res, "ended_now"));

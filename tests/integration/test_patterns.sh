@@ -192,6 +192,10 @@ expect_fail 2 "since" hls_at p patterns --since yesterday
 expect_fail 2 "2024 has no week 53 \\(its weeks are 1 to 52\\)" hls_at p patterns --since 2024-W53
 expect_fail 2 "2024-02-30 is not a day of the calendar" hls_at p patterns --until 2024-02-30
 expect_fail 2 "2026 has no week 60" hls_at p patterns summary --week 2026-W60
+# A week after the data says so (it said "No pattern changed while this was
+# the latest week held", as for a quiet week).
+hls_at p patterns summary --week 2030-W10 | grep -q "^Week 2030-W10 is after the latest week of digests held (2024-W" \
+  || fail "a week after the data: $(hls_at p patterns summary --week 2030-W10)"
 hls_at p patterns --since 2020-W53 >/dev/null || fail "--since 2020-W53 (2020 has 53 weeks)"
 expect_fail 2 "years 1900 to 9999 only" hls_at p patterns --since 1850-01-01
 pass "filters: --place (name in any case, node id), --min-strength, --region (in any case), --min-places"
