@@ -30,19 +30,20 @@ struct list_ctx {
   const struct hls_patfilter *f;
   int64_t offset, limit;
   int64_t total, shown, live, by_signal[HLS_PAT_SIGNAL_COUNT];
+  bool all;                 /* ended patterns listed too */
   int64_t ended_not_listed; /* without all: the ended ones the other filters select */
   msgpack_sbuffer items;
 };
 
+/* The filter selects ended patterns too (f->include_ended); without all
+ * they are counted, not listed. */
 static int list_one(void *ctx, const struct hls_patrow *r) {
   struct list_ctx *l = ctx;
-  if (!r->live && !l->f->include_ended) {
-    struct hls_patfilter with_ended = *l->f;
-    with_ended.include_ended = true;
-    if (hls_patfilter_match(&with_ended, r)) l->ended_not_listed++;
+  if (!hls_patfilter_match(l->f, r)) return 0;
+  if (!r->live && !l->all) {
+    l->ended_not_listed++;
     return 0;
   }
-  if (!hls_patfilter_match(l->f, r)) return 0;
   l->total++;
   l->live += r->live;
   if (r->signal >= 0 && r->signal < HLS_PAT_SIGNAL_COUNT) l->by_signal[r->signal]++;
@@ -88,12 +89,12 @@ int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *ca
   if (rc == 0) rc = hls_patsummary_filter_resolve_places(pd->summary, &f, true, &call->why);
   if (rc != 0) return rc;
   if (offset < 0) return hls_why_set(&call->why, HLS_EINVAL, "offset: must be 0 or more");
-  f.include_ended = all;
+  f.include_ended = true; /* counted without all, listed with it (list_one) */
   /* --vouched: the places vouched now, as this node holds the vouches. */
   if (f.vouched && (rc = hls_patternsd__vouched_filter(pd, &f, &vouched_ids, &call->why)) != 0) return rc;
   /* Every matching row is counted (by signal, live or ended); the page's
    * summaries go to a side buffer, as the array needs its length first. */
-  struct list_ctx l = {.f = &f, .offset = offset, .limit = limit};
+  struct list_ctx l = {.f = &f, .all = all, .offset = offset, .limit = limit};
   msgpack_sbuffer_init(&l.items);
   rc = hls_patstore_each_pattern(pd->ps, list_one, &l, &call->why);
   free(vouched_ids);

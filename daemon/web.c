@@ -360,8 +360,8 @@ static int64_t fail_wait_s(struct hls_web *web, const char *key) {
   return (f->first_ms + FAIL_WINDOW_MS - now_ms(web)) / 1000 + 1;
 }
 
-/* Whether a password may be hashed now (HASH_BURST); takes the token. */
-static bool hash_allowed(struct hls_web *web) {
+/* Whether n passwords may be hashed now (HASH_BURST); takes their tokens. */
+static bool hash_allowed(struct hls_web *web, int n) {
   int64_t now = now_ms(web);
   if (web->hash_refill_ms == 0 || now < web->hash_refill_ms) {
     web->hash_tokens = HASH_BURST;
@@ -372,8 +372,8 @@ static bool hash_allowed(struct hls_web *web) {
     web->hash_tokens = web->hash_tokens + add > HASH_BURST ? HASH_BURST : web->hash_tokens + (int)add;
     web->hash_refill_ms += add * HASH_REFILL_MS;
   }
-  if (web->hash_tokens == 0) return false;
-  web->hash_tokens--;
+  if (web->hash_tokens < n) return false;
+  web->hash_tokens -= n;
   return true;
 }
 
@@ -529,7 +529,7 @@ static enum MHD_Result route_signin(struct hls_web *web, struct MHD_Connection *
     return reply_error(c, 429, "rate_limited", "too many failed sign-ins; try again in %lld minutes",
                        (long long)(wait + 59) / 60);
   }
-  if (!hash_allowed(web)) {
+  if (!hash_allowed(web, 1)) {
     json_decref(body);
     return reply_hash_busy(c);
   }
@@ -620,7 +620,7 @@ static enum MHD_Result route_password(struct hls_web *web, struct MHD_Connection
     return reply_error(c, 429, "rate_limited", "too many wrong passwords; try again in %lld minutes",
                        (long long)(wait + 59) / 60);
   }
-  if (!hash_allowed(web) || (u.has_password && !hash_allowed(web))) {
+  if (!hash_allowed(web, u.has_password ? 2 : 1)) { /* the current password's check, then the new one's hash */
     json_decref(body);
     return reply_hash_busy(c);
   }
