@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "home.h"
+
 #define PATH_SIZE 4096
 #define LINE_MAX_BYTES 48                  /* "ID CREATED_MS\n": two int64s and a space */
 #define FILE_MAX ((int64_t)1 << 32)        /* 4 GiB: about 130 million erasures */
@@ -69,14 +71,9 @@ int hls_erasures_append(const char *dir, const struct hls_erasure *e, size_t n, 
     rc = hls_why_set(why, errno == ENOSPC ? HLS_EDISKFULL : HLS_EIO, "%s: %s", path, strerror(errno));
     goto done;
   }
-  if (st.st_size == 0) {
-    /* A new file: its name is durable once the directory is. */
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      (void)fsync(dfd);
-      close(dfd);
-    }
-  }
+  /* A new file: its name is durable once the directory is (best effort:
+   * the entries themselves are written and synced). */
+  if (st.st_size == 0) (void)hls_home_fsync_dir(dir);
 done:
   if (fd >= 0) close(fd);
   free(buf);

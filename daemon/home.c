@@ -90,7 +90,7 @@ bool hls_home_exists(const char *dir) {
   return hls_home_path(dir, CONFIG_FILE, path) == 0 && stat(path, &st) == 0;
 }
 
-static int fsync_dir(const char *dir) {
+int hls_home_fsync_dir(const char *dir) {
   int fd = open(dir, O_RDONLY | O_DIRECTORY);
   if (fd < 0) return HLS_EIO;
   int rc = fsync(fd);
@@ -186,7 +186,7 @@ static int publish_in_place(const char *staging, const char *dir, struct hls_why
     return rc;
   }
   remove_tree_flat(staging);
-  if (fsync_dir(dir) != 0) return hls_why_set(why, HLS_EIO, "%s: fsync: %s", dir, strerror(errno));
+  if (hls_home_fsync_dir(dir) != 0) return hls_why_set(why, HLS_EIO, "%s: fsync: %s", dir, strerror(errno));
   return 0;
 }
 
@@ -340,7 +340,7 @@ int hls_home_init(const char *dir, const struct hls_init_params *p, struct hls_w
   snprintf(parent, sizeof parent, "%s", dir);
   char *slash = strrchr(parent, '/');
   if (slash != NULL && slash != parent) *slash = '\0';
-  fsync_dir(parent);
+  hls_home_fsync_dir(parent);
   sodium_memzero(&id, sizeof id);
   sodium_memzero(network_key, sizeof network_key);
   return 0;
@@ -489,7 +489,7 @@ int hls_home_replace_file(const char *dir, const char *name, const char *content
   unlink(tmp);
   int rc = write_new_file(dir, tmp_name, content, 0600, why);
   if (rc == 0 && rename(tmp, path) != 0) rc = hls_why_set(why, HLS_EIO, "%s: %s", path, strerror(errno));
-  if (rc == 0 && fsync_dir(dir) != 0) rc = hls_why_set(why, HLS_EIO, "%s: fsync of the directory failed", dir);
+  if (rc == 0 && hls_home_fsync_dir(dir) != 0) rc = hls_why_set(why, HLS_EIO, "%s: fsync of the directory failed", dir);
   if (rc != 0) unlink(tmp);
   return rc;
 }
@@ -656,7 +656,7 @@ int hls_home_rotate_identity(const char *dir, const struct hls_identity *old, co
   }
   struct hls_chainmark none = {0};
   if ((rc = hls_chainmark_save(dir, fresh->public_key, &none, why)) != 0) goto out;
-  rc = fsync_dir(dir) == 0 ? 0 : hls_why_set(why, HLS_EIO, "%s: fsync", dir);
+  rc = hls_home_fsync_dir(dir) == 0 ? 0 : hls_why_set(why, HLS_EIO, "%s: fsync", dir);
 out:
   return rc;
 }

@@ -79,6 +79,9 @@ int hls_home_load_key(const char *dir, const char *name, uint8_t key[32], struct
 int hls_home_write_key(const char *dir, const char *name, const uint8_t key[32], struct hls_why *why) HLS_WARN_UNUSED;
 /* Replace DIR/name with content (0600; temporary file, fsync, rename). */
 int hls_home_replace_file(const char *dir, const char *name, const char *content, struct hls_why *why) HLS_WARN_UNUSED;
+/* fsync the directory dir, so that a file created or renamed in it
+ * survives a power cut: 0 or HLS_EIO (errno says why). */
+int hls_home_fsync_dir(const char *dir);
 /* Remove DIR/name; absent already is fine. */
 int hls_home_remove_file(const char *dir, const char *name, struct hls_why *why) HLS_WARN_UNUSED;
 /* The keys hls identity rotate retired (DIR/secret.retired-*, each
