@@ -23,6 +23,7 @@ struct pcount {
   uint32_t place;
   uint32_t w[2], a[2], b[2], ab[2];     /* this window */
   uint32_t hw[2], ha[2], hb[2], hab[2]; /* the history windows */
+  double ex, vx;                        /* this window's excess over independence, its variance */
 };
 
 /* Scratch of together_test. Per place and week of this window (wdeg) and
@@ -364,8 +365,8 @@ static int together_test(struct hls_patterns *pt, struct window *w, struct tscra
   *n_tabs = 0;
   *excess = false;
   for (size_t i = 0; i < np; i++) {
-    const struct pcount *x = &(*pc)[i];
-    double oi = 0, ei = 0;
+    struct pcount *x = &(*pc)[i];
+    double oi = 0, ei = 0, vi = 0;
     size_t ns0 = ns;
     for (int c = 0; c < 2; c++) {
       oi += x->ab[c];
@@ -374,11 +375,13 @@ static int together_test(struct hls_patterns *pt, struct window *w, struct tscra
         uint32_t wk = table_weeks(x->w[c], x->a[c], x->b[c]);
         ts->sw[ns] = wk, ts->sa[ns] = x->a[c], ts->sb[ns++] = x->b[c];
         ei += (double)x->a[c] * x->b[c] / wk;
-        v += hyper_var(wk, x->a[c], x->b[c]);
+        vi += hyper_var(wk, x->a[c], x->b[c]);
       }
     }
+    x->ex = oi - ei, x->vx = vi;
     o += oi;
     e += ei;
+    v += vi;
     if (oi > 0) places++;
     if (oi > ei) *excess = true;
     if (ns > ns0) { /* its tables */
@@ -403,9 +406,11 @@ static int together_test(struct hls_patterns *pt, struct window *w, struct tscra
     *p_out = *ph_out = hls_pat__normal_sf(z);
     return 0;
   }
-  /* the change: the excess now less the history's, per week */
+  /* the change: the excess now less the history's, per week, over the
+   * places with weeks in the history windows (a place without them, as
+   * every place in a network's first windows, says nothing of a change) */
   if ((rc = pair_weeks_hist(pt, ts, a, b, *pc, np)) != 0) return rc;
-  double d = o - e;
+  double d = 0, vd = 0;
   for (size_t i = 0; i < np; i++) {
     struct pcount *x = &(*pc)[i];
     place_classes(ts, x->place, true, ts->hma + i * ts->hnw, ts->hmb + i * ts->hnw, x->hw, x->ha, x->hb, x->hab);
@@ -421,11 +426,11 @@ static int together_test(struct hls_patterns *pt, struct window *w, struct tscra
     }
     if (hwsum > 0) {
       double c = wsum / hwsum;
-      d -= c * hex;
-      v += c * c * hv;
+      d += x->ex - c * hex;
+      vd += x->vx + c * c * hv;
     }
   }
-  double pd = hls_pat__normal_sf(d / sqrt(v)), ph = 1;
+  double pd = vd > 0 ? hls_pat__normal_sf(d / sqrt(vd)) : 1, ph = 1;
   /* the exact tail costs most: not when the change alone rules the pair
    * out and no pattern of it can go on */
   if (pd <= prm->keep_p || held) ph = hls_pat__mh_midp(ts->sw, ts->sa, ts->sb, ns, o);

@@ -104,7 +104,7 @@
 struct opts {
   long places, weeks, themes, seeds, seed, threads;
   const char *background, *style, *gen, *params, *scan_stat;
-  bool null, json, help, oracle_check;
+  bool null, json, help, oracle_check, list_false;
 };
 
 enum opt_kind { OPT_LONG, OPT_FLAG, OPT_STRING };
@@ -131,6 +131,8 @@ static const struct opt_row {
     {"--null", OPT_FLAG, offsetof(struct opts, null), 0, 0, 0, NULL, NULL, "plant nothing: every pattern is false"},
     {"--oracle-check", OPT_FLAG, offsetof(struct opts, oracle_check), 0, 0, 0, NULL, NULL,
      "the oracles' p-values on themes nothing was planted on (planted runs)"},
+    {"--list-false", OPT_FLAG, offsetof(struct opts, list_false), 0, 0, 0, NULL, NULL,
+     "each false pattern on stderr when first reported (week, signal, places)"},
     {"--gen", OPT_STRING, offsetof(struct opts, gen), 0, 0, 0, "", "K=V,..",
      "generator parameters (below) over the background model's"},
     {"--params", OPT_STRING, offsetof(struct opts, params), 0, 0, 0, "", "K=V,..",
@@ -469,6 +471,7 @@ struct run {
   uint32_t *week_events, *week_new_updated; /* [week index] */
   struct id_entry *ids;
   size_t n_ids, cap_ids;
+  const char *list_false; /* --list-false: the run's name; NULL: off */
 };
 
 #define UNMAPPED (UINT32_MAX - 1)
@@ -1070,6 +1073,11 @@ static int on_change(void *ctx, int change, const struct hls_pattern *p) {
   if (change != HLS_PAT_UPDATED) r->week_events[wk]++;
   if (change != HLS_PAT_RETRACTED && change != HLS_PAT_UPDATED) r->week_new_updated[wk]++;
   struct id_entry *e = id_slot(r, p->id);
+  if (!e->used && !on && r->list_false != NULL)
+    fprintf(stderr, "false %s: week %d: %s themes %u/%d weeks %d-%d places %zu p %.3g%s\n", r->list_false,
+            (int)(r->week - r->w0), hls_pat_signal_name(p->signal), (unsigned)map_theme(r, p->theme),
+            p->theme2 == HLS_PAT_NONE ? -1 : (int)map_theme(r, p->theme2), (int)(p->week_from - r->w0),
+            (int)(p->week_to - r->w0), p->n_places, p->p, p->region[0] ? " (region)" : "");
   if (!e->used) {
     memcpy(e->id, p->id, HLS_PAT_ID_BYTES);
     e->used = true;
@@ -1224,6 +1232,9 @@ static void run_one(const struct opts *o, const struct hls_pat_params *eparams, 
 
   struct run r;
   memset(&r, 0, sizeof r);
+  char run_name[64];
+  snprintf(run_name, sizeof run_name, "%s seed %ld", backgrounds[bg].name, seed);
+  if (o->list_false) r.list_false = run_name;
   struct hls_why why = {{0}};
   double t0 = now_s();
   if (placegen_new(&r.g, &gp, &why) != 0) die("placegen: %s", why.text);

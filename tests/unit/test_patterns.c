@@ -1485,6 +1485,34 @@ static void test_together_sudden(void **state) {
   if (missed) fail_msg("%d of 8 seeds found no together pattern", missed);
 }
 
+/* Together asks whether two themes *started* to be reported together: a
+ * place with no weeks in a pair's history windows says nothing of a
+ * change. ta and tb reported in the same weeks at places 1..15 (chance
+ * 0.3 a week) from the network's first week to its last (40 weeks: five
+ * windows), as steady as an association can be: no together pattern.
+ * Before, each place with no history kept its whole excess in the change
+ * statistic, so the network's first two windows (no history at all) read
+ * "associated now" as "newly associated". */
+static void test_together_without_history_is_no_change(void **state) {
+  (void)state;
+  int opened = 0;
+  for (uint64_t seed = 21; seed <= 24; seed++) {
+    struct world w;
+    together_world(&w, seed, 0.3);
+    w.plants[0].week_from = 0;
+    w.plants[0].week_to = w.weeks - 1;
+    struct hls_patterns *pt = world_run(&w, NULL);
+    struct held h = held_all(pt);
+    for (size_t i = 0; i < h.n; i++)
+      if (h.p[i]->signal == HLS_PAT_TOGETHER) {
+        pattern_print(pt, "together without history: ", h.p[i]);
+        opened++;
+      }
+    engine_free(pt);
+  }
+  assert_int_equal(opened, 0);
+}
+
 /* A together pattern over several windows: bg-rare and bg-scarce, which
  * every place reports now and then, reported in the same weeks (with
  * chance 0.7 a week) at places 1..15 of 30 from week 32 to the end (week
@@ -3410,6 +3438,7 @@ int main(void) {
       U(test_rising_region_share),
       U(test_rising_slow_ramp),
       U(test_together_sudden),
+      U(test_together_without_history_is_no_change),
       U(test_together_discovery_at_cutoff),
       U(test_together_places_over_windows),
       U(test_cross_scale),
