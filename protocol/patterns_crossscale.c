@@ -31,7 +31,7 @@ int hls_pat__cross_test(const struct theme_week *tw, int32_t i) {
   size_t ntc = 0;
   for (size_t s = 0; s < n; s++) ntc += hls_pat__place_testable(prm, c, s, i, Rc, 2);
   size_t mc = hls_pat__candidates(pt, t, c, i, Rc, cand), mz = 0;
-  double rho = hls_pat__network_change(tw, i, Rc, pm, cand, &mc, -INFINITY);
+  double rho = hls_pat__network_change(tw, i, Rc, pm, -1, cand, &mc, -INFINITY);
   /* A place enters the truncated product only if its combined p is at
    * most TPM_TAU, which needs its m-th smallest scale p-value at most
    * TPM_TAU^(1/m) (the combined p is at least that to the m-th power):
@@ -43,7 +43,7 @@ int hls_pat__cross_test(const struct theme_week *tw, int32_t i) {
     uint32_t s = cand[k];
     int32_t first = c->first[s];
     double phi0;
-    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(s), lo, first, i, Rc, 2, pm, 1, 1, 0, NULL, NULL, &phi0))
+    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(s), lo, first, i, Rc, 2, pm, 1, -1, 1, 0, NULL, NULL, &phi0))
       continue;
     double ps[HLS_SCALE_COUNT];
     int nps = 0, over = 0;
@@ -59,7 +59,7 @@ int hls_pat__cross_test(const struct theme_week *tw, int32_t i) {
       const double *Ps = PS(1 + sc, s);
       double z;
       if (Ps[i + 1 - lo] - Ps[i + 1 - Rc - lo] > 0 &&
-          hls_pat__place_z(prm, Ps, NULL, NULL, lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, phi0, rho, zmin_scale, &z,
+          hls_pat__place_z(prm, Ps, NULL, NULL, lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, phi0, -1, rho, zmin_scale, &z,
                            NULL, NULL) &&
           z > zmin_scale)
         over++;
@@ -67,7 +67,7 @@ int hls_pat__cross_test(const struct theme_week *tw, int32_t i) {
     if (over < prm->cross_min_scales) continue;
     for (int sc = 0; sc < HLS_SCALE_COUNT; sc++) {
       double z, pz;
-      if (hls_pat__place_z(prm, PS(1 + sc, s), NULL, NULL, lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, phi0, rho,
+      if (hls_pat__place_z(prm, PS(1 + sc, s), NULL, NULL, lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, phi0, -1, rho,
                            zmin_scale, &z, &pz, NULL))
         ps[nps++] = pz;
     }

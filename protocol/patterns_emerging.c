@@ -21,15 +21,15 @@ int hls_pat__emerging_test(const struct theme_week *tw, int32_t i) {
   for (int v = 0; v < (Re > 1 ? 2 : 1); v++) {
     double pm;
     hls_pat__priors(prm, c, i, Rk[v], &pm);
-    for (size_t s = 0; s < n; s++) nt[v] += hls_pat__place_testable(prm, c, s, i, Rk[v], 2);
+    double kp = hls_pat__kappa_pool(prm, c, W1, n, i, Rk[v], 2, &nt[v]);
     size_t mc = hls_pat__candidates(pt, t, c, i, Rk[v], cand), mz = 0;
-    double rho = hls_pat__network_change(tw, i, Rk[v], pm, cand, &mc, EMERGING_ZMIN);
+    double rho = hls_pat__network_change(tw, i, Rk[v], pm, kp, cand, &mc, EMERGING_ZMIN);
     for (size_t k = 0; k < mc; k++) {
       uint32_t s = cand[k];
       double z, pz;
       /* only p-values at most TPM_TAU count in the scan: at or below
        * EMERGING_ZMIN a place's are above (patterns_internal.h) */
-      if (hls_pat__place_z(prm, PS(0, s), QS(s), NZS(s), lo, c->first[s], i, Rk[v], 2, pm, 1, rho, EMERGING_ZMIN, &z,
+      if (hls_pat__place_z(prm, PS(0, s), QS(s), NZS(s), lo, c->first[s], i, Rk[v], 2, pm, 1, kp, rho, EMERGING_ZMIN, &z,
                            &pz, NULL) &&
           pz <= TPM_TAU)
         c->zv[mz++] = (struct zent){pz, s};

@@ -390,7 +390,11 @@ double hls_pat__normal_sf(double z);
 double hls_pat__mh_midp(const uint32_t *w, const uint32_t *a, const uint32_t *b, size_t n, double o);
 bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const double *Q, const int32_t *NZ,
                       int32_t lo, int32_t first, int32_t i, int32_t R, int32_t min_nz, double prior_mu,
-                      double prior_ratio, double rho, double zmin, double *z, double *pz, double *phi_out);
+                      double prior_ratio, double kappa_pool, double rho, double zmin, double *z, double *pz,
+                      double *phi_out);
+/* The weeks' worth of the theme's pooled kappa a place's own is shrunk
+ * towards (hls_pat__place_z). */
+#define KAPPA_PRIOR_WEEKS 10.0
 double hls_pat__p_robust(double p, double p_rest);
 double hls_pat__scan_robust(struct zent *zv, size_t m, size_t n, int kmin, size_t *kstar);
 
@@ -482,8 +486,10 @@ struct theme_week {
 
 /* Each signal's test of week index i: its units' p-values, statistics
  * and members in the theme's stored tests. 0 or HLS_ENOMEM. */
-double hls_pat__network_change(const struct theme_week *tw, int32_t i, int32_t R, double pm, uint32_t *cand,
-                               size_t *mc, double zkeep);
+double hls_pat__network_change(const struct theme_week *tw, int32_t i, int32_t R, double pm, double kappa_pool,
+                               uint32_t *cand, size_t *mc, double zkeep);
+double hls_pat__kappa_pool(const struct hls_pat_params *prm, const struct tcomp *c, size_t W1, size_t n, int32_t i,
+                           int32_t R, int32_t min_nz, size_t *n_testable);
 int hls_pat__spread_test(const struct theme_week *tw, int32_t i);
 int hls_pat__emerging_test(const struct theme_week *tw, int32_t i);
 int hls_pat__cross_test(const struct theme_week *tw, int32_t i);

@@ -292,10 +292,18 @@ double hls_pat__bbinom_midp(double x, double n, double a, double b) {
  * the place cannot be tested: its baseline is too short or it reported in
  * fewer than min_nz of those weeks (NZ, its prefix count of weeks with a
  * value; NULL with min_nz 0, which any count passes). *phi_out (if not
- * NULL): the phi used. */
+ * NULL): the phi used.
+ *
+ * kappa_pool (at least 0; negative: none) is the theme's kappa pooled
+ * over its places' baselines (hls_pat__kappa_pool): with Q, the place's
+ * own kappa, learnt from nb weeks, is shrunk towards it as if it were
+ * KAPPA_PRIOR_WEEKS more weeks' worth (moderated, as Smyth 2004 does a
+ * variance), so that a short baseline that happens to look calm does not
+ * make every busy week a jump. */
 bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const double *Q, const int32_t *NZ,
                       int32_t lo, int32_t first, int32_t i, int32_t R, int32_t min_nz, double prior_mu,
-                      double prior_ratio, double rho, double zmin, double *z, double *pz, double *phi_out) {
+                      double prior_ratio, double kappa_pool, double rho, double zmin, double *z, double *pz,
+                      double *phi_out) {
   int32_t r0 = i - R + 1;
   if (first < lo) first = lo;
   if (r0 < first || r0 < 1) return false;
@@ -308,8 +316,12 @@ bool hls_pat__place_z(const struct hls_pat_params *prm, const double *P, const d
   double phi = Q != NULL ? 1 : prior_ratio;
   if (!(phi > 0)) phi = 1;
   if (Q != NULL && nb > 1 && S > 0) {
-    double var = (SQ - S * S / nb) / (nb - 1);
-    if (var / (S / nb) > phi) phi = var / (S / nb);
+    double var = (SQ - S * S / nb) / (nb - 1), m = S / nb;
+    if (var / m > phi) phi = var / m;
+    if (kappa_pool >= 0) {
+      double own = (phi - 1) / m, d = nb - 1;
+      phi = 1 + (d * own + KAPPA_PRIOR_WEEKS * kappa_pool) / (d + KAPPA_PRIOR_WEEKS) * m;
+    }
   }
   double s = (S + k * prior_mu) / phi;
   if (s < 0.5) s = 0.5;

@@ -192,9 +192,10 @@ static int theme_tests_size(struct theme *t, size_t L, size_t units, int32_t *fr
  * campaign) is not a jump at some places, while a fall everywhere must
  * not make every place look high. Keeps in cand (*mc of them) the places
  * that can be tested and whose z against their own baseline alone is
- * above zkeep: against the network's change (rho >= 1) it is no higher. */
-double hls_pat__network_change(const struct theme_week *tw, int32_t i, int32_t R, double pm, uint32_t *cand,
-                               size_t *mc, double zkeep) {
+ * above zkeep: against the network's change (rho >= 1) it is no higher.
+ * kappa_pool: as hls_pat__place_z's. */
+double hls_pat__network_change(const struct theme_week *tw, int32_t i, int32_t R, double pm, double kappa_pool,
+                               uint32_t *cand, size_t *mc, double zkeep) {
   const struct hls_pat_params *prm = &tw->pt->prm;
   const struct tcomp *c = tw->c;
   int32_t lo = tw->lo, r0 = i - R + 1, b1 = r0 - 1, b0 = r0 - prm->baseline_weeks;
@@ -210,7 +211,7 @@ double hls_pat__network_change(const struct theme_week *tw, int32_t i, int32_t R
   for (size_t k = 0; k < *mc; k++) {
     uint32_t s = cand[k];
     double z;
-    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(s), lo, c->first[s], i, R, 0, pm, 1, 1, zfloor, &z, NULL, NULL))
+    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(s), lo, c->first[s], i, R, 0, pm, 1, kappa_pool, 1, zfloor, &z, NULL, NULL))
       continue;
     if (z > zkeep) cand[kept++] = s;
     if (z <= NETWORK_HOT_Z) continue;
@@ -223,6 +224,33 @@ double hls_pat__network_change(const struct theme_week *tw, int32_t i, int32_t R
   if (!(Xr > 0 && Ar > 0 && Xb > 0 && Ab > 0)) return 1;
   double rho = (Xr / Ar) / (Xb / Ab);
   return rho > 1 ? rho : 1;
+}
+
+/* The theme's kappa in week i over R weeks, pooled over the baselines of
+ * the places that can be tested (hls_pat__place_testable, min_nz
+ * reports): if each week's rate is a place's mean m times a Gamma
+ * variable of variance kappa, a baseline's variance is m + kappa m^2, so
+ * kappa is the moments' sum of (variance - mean) over that of m^2, each
+ * place weighted by its baseline's weeks less one. At least 0; *n, the
+ * places that can be tested. */
+double hls_pat__kappa_pool(const struct hls_pat_params *prm, const struct tcomp *c, size_t W1, size_t n, int32_t i,
+                           int32_t R, int32_t min_nz, size_t *n_testable) {
+  double num = 0, den = 0;
+  size_t nt = 0;
+  int32_t lo = c->lo, r0 = i - R + 1, b1 = r0 - 1;
+  for (size_t s = 0; s < n; s++) {
+    if (!hls_pat__place_testable(prm, c, s, i, R, min_nz)) continue;
+    nt++;
+    int32_t first = c->first[s] < lo ? lo : c->first[s], b0 = r0 - prm->baseline_weeks;
+    if (b0 < first) b0 = first;
+    double nb = b1 - b0 + 1, S = PS(0, s)[b1 + 1 - lo] - PS(0, s)[b0 - lo];
+    if (!(S > 0) || nb < 2) continue;
+    double SQ = QS(s)[b1 + 1 - lo] - QS(s)[b0 - lo], m = S / nb, var = (SQ - S * S / nb) / (nb - 1);
+    num += (nb - 1) * (var - m);
+    den += (nb - 1) * m * m;
+  }
+  *n_testable = nt;
+  return den > 0 && num > 0 ? num / den : 0;
 }
 
 /* Whether slot s can be tested in week i over R weeks (as hls_pat__place_z). */
