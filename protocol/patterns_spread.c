@@ -21,18 +21,24 @@ int hls_pat__spread_test(const struct theme_week *tw, int32_t i) {
   if (b0 < 0) b0 = 0;
   if (b0 < e0) b0 = e0;
   size_t m = 0;
+  int32_t back = Rs - 1; /* the pattern's weeks, were it to open here: from its first take-up */
   if (r0 >= 1 && r0 - b0 >= prm->min_baseline_weeks) {
     K = c->adopt[i + 1 - lo] - c->adopt[r0 - lo];
     double Er = c->elig[i + 1 - lo] - c->elig[r0 - lo], Ab = c->adopt[r0 - lo] - c->adopt[b0 - lo],
            Eb = c->elig[r0 - lo] - c->elig[b0 - lo];
     mu = (Ab + 0.5) / (Eb + 1.0) * Er;
     p = K >= prm->spread_min_places ? hls_pat__poisson_midp(K, mu) : 1.0;
-    if (p <= prm->keep_p)
+    if (p <= prm->keep_p) {
+      int32_t first = i;
       for (size_t s = 0; s < n; s++)
-        if (c->first_report[s] >= r0 && c->first_report[s] <= i && c->first_report[s] >= c->first[s] + H)
+        if (c->first_report[s] >= r0 && c->first_report[s] <= i && c->first_report[s] >= c->first[s] + H) {
           mem[m++] = (uint32_t)s;
+          if (c->first_report[s] < first) first = c->first_report[s];
+        }
+      back = i - first;
+    }
   }
   size_t at = TV(t, i, U_SPREAD);
-  t->pv[at] = pv_store(p), t->sc1[at] = (float)K, t->sc2[at] = (float)mu, t->back[at] = (uint8_t)(Rs - 1);
+  t->pv[at] = pv_store(p), t->sc1[at] = (float)K, t->sc2[at] = (float)mu, t->back[at] = (uint8_t)back;
   return hls_pat__keep_members(pt, t, c, i, U_SPREAD, mem, m);
 }

@@ -98,6 +98,9 @@ plant_found() {
 wait_for 60 plant_found spread warm-space-closures || fail "the spread plant was not found up to 2024-W32"
 wait_for 60 plant_found together mould-in-private-rentals || fail "the together plant was not found up to 2024-W32"
 spread_id=$(hls_at p --json patterns --signal spread --theme warm-space-closures | jq -r '.[0].id')
+# its weeks start at the first take-up (2024-W30), not at its test's window
+from=$(hls_at p --json patterns --signal spread --theme warm-space-closures | jq -r '.[0].from')
+[ "$from" = 2024-W30 ] || fail "the spread pattern starts at $from, not at its first take-up (2024-W30)"
 [ "$(hls_at p --json patterns --signal emerging --theme doorstep-scams | jq length)" = 0 ] \
   || fail "the emerging plant (2024-W42) was found from data to 2024-W32"
 pass "up to 2024-W32: the spread and together plants are found, live, with their places"
@@ -351,7 +354,7 @@ hls_at p feed subscribe later --place "Place 03" >/dev/null
 after=$(hls_at p --json feed list | jq '.[] | select(.name == "later") | .events_after_cursor')
 [ "$after" = "$(jq -s '[.[] | select(.pattern.places | index("Place 03"))] | length' <<<"$events")" ] \
   || fail "feed list counts $after events after the cursor of a place feed"
-grep -E "^[0-9]+ [0-9TZ:-]+ (new|ended) +spread +problem:warm-space-closures 2024-W27\.\.W3[24] places 12 " \
+grep -E "^[0-9]+ [0-9TZ:-]+ (new|ended) +spread +problem:warm-space-closures 2024-W30\.\.W3[24] places 12 " \
   <<<"$(hls_at p feed follow later --no-wait)" >/dev/null || fail "feed follow, in text"
 cursor=$(hls_at p --json feed list | jq '.[] | select(.name=="all") | .cursor')
 [ "$cursor" -ge "$(jq -s 'map(.seq) | max' <<<"$events")" ] || fail "the cursor did not move to the last event"
