@@ -37,6 +37,10 @@ int cmd_feed_subscribe(struct cli *c, int argc, char **argv) {
     if (v != NULL && v->type == HLS_MP_BOOL && v->v.b)
       printf("Only vouched places count (hls places), as they stand when an event is handed out.\n");
   }
+  /* a theme or region no place has (yet): the feed is made, and waits */
+  const struct hls_mp_value *note = hls_mp_get(resp.result, "note");
+  if (!c->json && note != NULL && note->type == HLS_MP_STR)
+    fprintf(stderr, "hls: %.*s; the feed selects its patterns if one appears\n", (int)note->len, note->v.str);
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }

@@ -337,9 +337,15 @@ int hls_feeds_api_subscribe(struct hls_feeds *feeds, struct hls_control_call *ca
     return rc;
   }
   hls_log_info("feed_subscribed", "name=%s", name);
-  rc = msgpack_pack_map(call->pk, 3) == 0 && hls_mp_pack_kv_str(call->pk, "name", name) == 0 &&
+  /* a theme or region no place has yet: made, with a note (a typo reads
+   * as a quiet feed otherwise) */
+  struct hls_why unknown = {{0}};
+  bool note = feeds->env.filter_known != NULL &&
+              feeds->env.filter_known(feeds->env.vouched_ctx, &f, &unknown) == HLS_ENOTFOUND;
+  rc = msgpack_pack_map(call->pk, 4) == 0 && hls_mp_pack_kv_str(call->pk, "name", name) == 0 &&
                hls_mp_pack_cstr(call->pk, "filter") == 0 && hls_patsummary_write_raw(call->pk, sb.data, sb.size) == 0 &&
-               hls_mp_pack_kv_i64(call->pk, "cursor", 0) == 0
+               hls_mp_pack_kv_i64(call->pk, "cursor", 0) == 0 && hls_mp_pack_cstr(call->pk, "note") == 0 &&
+               (note ? hls_mp_pack_cstr(call->pk, unknown.text) : msgpack_pack_nil(call->pk)) == 0
            ? 0
            : HLS_ENOMEM;
   msgpack_sbuffer_destroy(&sb);

@@ -62,6 +62,43 @@ int hls_patternsd__vouched_filter(struct hls_patternsd *pd, struct hls_patfilter
   return rc;
 }
 
+/* A listing's theme and region filters name a theme some place reports
+ * and a region some place is in, or the reply is not_found saying so (a
+ * typo would otherwise read as "no patterns"). Only with the engine at
+ * hand: while it loads, the listing is not held up for this. */
+int hls_patternsd__filter_known(struct hls_patternsd *pd, const struct hls_patfilter *f, struct hls_why *why) {
+  if (f->n_themes == 0 && f->n_regions == 0) return 0;
+  if (pd->phase != PD_READY && !pd->have_engine) return 0;
+  struct hls_pat_stats st;
+  hls_patterns_stats(pd->pt, &st);
+  for (size_t i = 0; i < f->n_themes; i++) {
+    bool found = false;
+    for (uint32_t t = 0; !found && t < st.themes; t++) {
+      const char *name;
+      int kind;
+      uint32_t places;
+      int32_t last;
+      found = hls_patterns_theme_info(pd->pt, t, &name, &kind) == 0 && strcmp(name, f->themes[i]) == 0 &&
+              (f->theme_kinds[i] < 0 || f->theme_kinds[i] == kind) &&
+              hls_patterns_theme_usage(pd->pt, t, &places, &last) == 0 && places > 0;
+    }
+    if (!found)
+      return hls_why_set(why, HLS_ENOTFOUND, "theme: no place reports \"%s%s%s\" here (hls themes --network lists them)",
+                         f->theme_kinds[i] < 0 ? "" : hls_kind_name((enum hls_kind)f->theme_kinds[i]),
+                         f->theme_kinds[i] < 0 ? "" : ":", f->themes[i]);
+  }
+  for (size_t i = 0; i < f->n_regions; i++) {
+    bool found = false;
+    struct hls_pat_place_info pi;
+    for (uint32_t k = 0; !found && hls_patterns_place_info(pd->pt, k, &pi) == 0; k++)
+      found = pi.region != NULL && hls_patfilter_name_eq(pi.region, strlen(pi.region), f->regions[i]);
+    if (!found)
+      return hls_why_set(why, HLS_ENOTFOUND, "region: no place is in region \"%s\" here (hls places lists regions)",
+                         f->regions[i]);
+  }
+  return 0;
+}
+
 int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *call) {
   struct hls_patfilter f;
   uint8_t *vouched_ids = NULL;
@@ -87,6 +124,7 @@ int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *ca
   }
   if (rc == 0 && f.n_places > 0) rc = hls_patternsd__need_engine(pd, &call->why);
   if (rc == 0) rc = hls_patsummary_filter_resolve_places(pd->summary, &f, true, &call->why);
+  if (rc == 0) rc = hls_patternsd__filter_known(pd, &f, &call->why);
   if (rc != 0) return rc;
   if (offset < 0) return hls_why_set(&call->why, HLS_EINVAL, "offset: must be 0 or more");
   f.include_ended = true; /* counted without all, listed with it (list_one) */

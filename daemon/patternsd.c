@@ -1464,6 +1464,10 @@ static int feeds_vouched_now(void *pd, struct hls_patfilter *f, uint8_t **ids, s
   return hls_patternsd__vouched_filter(pd, f, ids, why);
 }
 
+static int feeds_filter_known(void *pd, const struct hls_patfilter *f, struct hls_why *why) {
+  return hls_patternsd__filter_known(pd, f, why);
+}
+
 int hls_patternsd_start(struct hls_patternsd **out, const struct hls_patternsd_env *env, struct hls_why *why) {
   *out = NULL;
   struct hls_patternsd *pd = calloc(1, sizeof *pd);
@@ -1486,6 +1490,7 @@ int hls_patternsd_start(struct hls_patternsd **out, const struct hls_patternsd_e
                                     .now_ms = env->now_ms,
                                     .clock = env->clock,
                                     .vouched_now = feeds_vouched_now,
+                                    .filter_known = feeds_filter_known,
                                     .vouched_ctx = pd};
   if (rc == 0 && hls_feeds_new(&pd->feeds, &feeds_env) != 0)
     rc = hls_why_set(why, HLS_ENOMEM, "patterns: out of memory");

@@ -132,6 +132,10 @@ struct hls_patternsd {
  * HLS_EBUSY with a why that says how far the start-up load is. */
 int hls_patternsd__need_engine(const struct hls_patternsd *pd, struct hls_why *why);
 struct hls_patfilter;
+/* f's themes each reported by some place, its regions each some place's:
+ * 0, or HLS_ENOTFOUND with a why that names the first that is not (0
+ * while the engine is loading: it is not asked then). */
+int hls_patternsd__filter_known(struct hls_patternsd *pd, const struct hls_patfilter *f, struct hls_why *why);
 /* --vouched (patterns and feeds, one rule: hls_patfilter_set_vouched): f
  * counts the places vouched as this node judges them now (trust.h, from
  * env.node_id; none without it), against the engine's minimum of places

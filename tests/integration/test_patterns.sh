@@ -174,6 +174,13 @@ node03=$(jq -r '.places[3].node_id' "$manifest")
 [ "$(jq '[.[] | select(.places | index("Place 03"))] | length' <<<"$j")" = "$(jq length <<<"$by_place")" ] \
   || fail "--place misses patterns of Place 03"
 expect_fail 1 'no place "Nowhere"' hls_at p patterns --place Nowhere
+# a theme or region nobody has is named, not "No patterns match" (a typo)
+expect_fail 1 'theme: no place reports "doorstep-scam" here \(hls themes --network' \
+  hls_at p patterns --theme doorstep-scam
+expect_fail 1 'no place reports "strength:doorstep-scams"' hls_at p patterns --theme strength:doorstep-scams
+expect_fail 1 'region: no place is in region "Sooth"' hls_at p patterns --region Sooth
+grep -q "^No patterns match" <<<"$(hls_at p patterns --all --theme problem:doorstep-scams --since 2024-W01 --until 2024-W02)" \
+  || fail "a theme some place reports, with no pattern in those weeks"
 second=$(jq '.[1].strength' <<<"$j")
 hls_at p --json patterns --all --min-strength "$second" --limit 0 |
   jq -e --argjson s "$second" 'length >= 2 and all(.[]; .strength >= $s - 0.05)' >/dev/null || fail "--min-strength $second"
@@ -349,6 +356,16 @@ s=$(hls_at p --json feed follow place03 --no-wait)
 jq -s -e 'length >= 1 and all(.[]; .pattern.places | index("Place 03"))' <<<"$s" >/dev/null || fail "the place feed: $s"
 text=$(hls_at p feed follow all --no-wait)
 [ -z "$text" ] || fail "text follow after json follow"
+# A feed of a theme no place reports is made, with a note (a typo would
+# otherwise read as a quiet feed); one of a theme some place reports, without.
+note=$(hls_at p feed subscribe typo --theme doorstep-scam 2>&1 >/dev/null) || fail "a feed of an unknown theme"
+grep -q '^hls: theme: no place reports "doorstep-scam" here (hls themes --network lists them); the feed selects' \
+  <<<"$note" || fail "no note for a feed of a theme no place reports: $note"
+[ "$(hls_at p --json feed subscribe typo2 --region Sooth | jq -r .note)" = \
+  'region: no place is in region "Sooth" here (hls places lists regions)' ] || fail "no note for an unknown region"
+[ -z "$(hls_at p feed subscribe scams --theme doorstep-scams 2>&1 >/dev/null)" ] || fail "a note for a theme held"
+[ "$(hls_at p --json feed subscribe scams2 --theme doorstep-scams | jq -c .note)" = null ] || fail "note not null"
+for f in typo typo2 scams scams2; do hls_at p feed unsubscribe "$f" >/dev/null; done
 # A new feed counts only the events its filter selects.
 hls_at p feed subscribe later --place "Place 03" >/dev/null
 after=$(hls_at p --json feed list | jq '.[] | select(.name == "later") | .events_after_cursor')
