@@ -612,6 +612,8 @@ int cmd_patterns_summary(struct cli *c, int argc, char **argv) {
     char week[16], latest[16];
     hls_out_str(res, "week", week, sizeof week);
     hls_out_str(res, "latest_week", latest, sizeof latest);
+    char first[16];
+    hls_out_str(res, "first_week", first, sizeof first);
     size_t width = hls_out_term_width();
     if (!week[0]) {
       printf("No digests held yet: nothing to read.\n");
@@ -622,6 +624,9 @@ int cmd_patterns_summary(struct cli *c, int argc, char **argv) {
       else if (strcmp(week, latest) > 0) /* YYYY-Www compares as text */
         printf("Week %s is after the latest week of digests held (%s): no pattern can have changed then.\n", week,
                latest);
+      else if (first[0] && strcmp(week, first) < 0)
+        printf("Week %s is before the first week of digests held (%s): no pattern can have changed then.\n", week,
+               first);
       else printf("Week %s (the latest week of digests held is %s)\n", week, latest);
       printf("Patterns now: %lld live, %lld ended.\n", (long long)hls_out_int(res, "live_now"),
              (long long)hls_out_int(res, "ended_now"));

@@ -660,12 +660,16 @@ int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call 
     else found_ended += (wp[i].changes & (1u << HLS_PAT_NEW)) && !wp[i].new_live;
   }
   msgpack_packer *pk = call->pk;
-  char wt[9] = "", lt[9] = "";
+  char wt[9] = "", lt[9] = "", ft[9] = "";
   if (week != NO_WEEK) hls_patsummary_week_text(week, wt);
   if (pd->feed.latest_week != NO_WEEK) hls_patsummary_week_text(pd->feed.latest_week, lt);
-  rc = msgpack_pack_map(pk, 8 + CAT__COUNT) != 0 || hls_mp_pack_kv_str(pk, "week", wt[0] ? wt : NULL) != 0 ||
+  struct hls_pat_stats st;
+  hls_patterns_stats(pd->pt, &st);
+  if (st.first_week != INT32_MIN) hls_patsummary_week_text(st.first_week, ft);
+  rc = msgpack_pack_map(pk, 9 + CAT__COUNT) != 0 || hls_mp_pack_kv_str(pk, "week", wt[0] ? wt : NULL) != 0 ||
                hls_mp_pack_kv_str(pk, "state", hls_patternsd__state_name(pd)) != 0 ||
                hls_mp_pack_kv_str(pk, "latest_week", lt[0] ? lt : NULL) != 0 ||
+               hls_mp_pack_kv_str(pk, "first_week", ft[0] ? ft : NULL) != 0 ||
                hls_mp_pack_kv_i64(pk, "live_now", live) != 0 || hls_mp_pack_kv_i64(pk, "ended_now", ended) != 0 ||
                hls_mp_pack_kv_i64(pk, "events", (int64_t)n_ev) != 0 ||
                hls_mp_pack_kv_i64(pk, "found_ended", found_ended) != 0 ||

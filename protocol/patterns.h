@@ -392,6 +392,7 @@ struct hls_pat_stats {
   size_t places, themes, digests, stories, patterns;
   size_t cells;          /* (place, week, theme) cells held in memory */
   int32_t frozen_before; /* hls_patterns_frozen_before */
+  int32_t first_week, last_week; /* the weeks of the facts given; INT32_MIN when none */
   /* Tests taken from a saved copy (hls_patterns_restore) instead of
    * computed, since the engine was made: a theme's week (each time it is
    * taken), a window. */

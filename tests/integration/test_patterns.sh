@@ -206,6 +206,9 @@ expect_fail 2 "2026 has no week 60" hls_at p patterns summary --week 2026-W60
 # the latest week held", as for a quiet week).
 hls_at p patterns summary --week 2030-W10 | grep -q "^Week 2030-W10 is after the latest week of digests held (2024-W" \
   || fail "a week after the data: $(hls_at p patterns summary --week 2030-W10)"
+# and one before it (it read as a quiet week)
+hls_at p patterns summary --week 2020-W10 | grep -q "^Week 2020-W10 is before the first week of digests held (20" \
+  || fail "a week before the data: $(hls_at p patterns summary --week 2020-W10)"
 hls_at p patterns --since 2020-W53 >/dev/null || fail "--since 2020-W53 (2020 has 53 weeks)"
 expect_fail 2 "years 1900 to 9999 only" hls_at p patterns --since 1850-01-01
 pass "filters: --place (name in any case, node id), --min-strength, --region (in any case), --min-places"
