@@ -134,10 +134,23 @@ static int print_event(struct cli *c, const struct hls_mp_value *e, FILE *out) {
   hls_patfmt_strength(hls_patview_num(p, "strength"), strength, sizeof strength);
   char r[HLS_REGION_MAX + 1];
   if (hls_out_str(p, "region", r, sizeof r)[0]) snprintf(region, sizeof region, " in %s", r);
-  fprintf(out, "%lld %s %-9s %-11s %s %s places %lld%s (%s) strength %s%s id %s\n", (long long)hls_out_int(e, "seq"),
-         hls_out_str(e, "at", at, sizeof at), hls_out_str(e, "change", change, sizeof change),
-         hls_out_str(p, "signal", signal, sizeof signal), theme, weeks, (long long)hls_out_int(p, "n_places"), region,
-         names, strength, hls_patview_flag(p, "live") ? "" : " (ended)", hls_out_str(p, "id", id, sizeof id));
+  hls_out_str(e, "at", at, sizeof at);
+  hls_out_str(e, "change", change, sizeof change);
+  hls_out_str(p, "signal", signal, sizeof signal);
+  hls_out_str(p, "id", id, sizeof id);
+  const char *ended = hls_patview_flag(p, "live") ? "" : " (ended)";
+  long long seq = hls_out_int(e, "seq"), n_places = hls_out_int(p, "n_places");
+  /* On a terminal (stdout), as many place names as fit its width (at least one:
+   * "and N more" says the rest); into a pipe or file, up to 8. */
+  size_t width = hls_out_term_width(); /* out may be a buffer for stdout (follow) */
+  if (width > 0) {
+    int rest = snprintf(NULL, 0, "%lld %s %-9s %-11s %s %s places %lld%s () strength %s%s id %s", seq, at, change,
+                        signal, theme, weeks, n_places, region, strength, ended, id);
+    for (size_t k = 7; k >= 1 && rest >= 0 && (size_t)rest + strlen(names) > width; k--)
+      hls_patview_places(p, names, sizeof names, k);
+  }
+  fprintf(out, "%lld %s %-9s %-11s %s %s places %lld%s (%s) strength %s%s id %s\n", seq, at, change, signal, theme,
+          weeks, n_places, region, names, strength, ended, id);
   return ferror(out) ? HLS_EIO : 0;
 }
 

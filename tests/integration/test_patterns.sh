@@ -376,6 +376,13 @@ after=$(hls_at p --json feed list | jq '.[] | select(.name == "later") | .events
   || fail "feed list counts $after events after the cursor of a place feed"
 grep -E "^[0-9]+ [0-9TZ:-]+ (new|ended) +spread +problem:warm-space-closures 2024-W30\.\.W3[24] places 12 " \
   <<<"$(hls_at p feed follow later --no-wait)" >/dev/null || fail "feed follow, in text"
+# On a terminal a line names as many places as fit its width, at least one
+# (into a pipe, up to 8: the emerging pattern's lines ran to 200 characters)
+tty_lines=$(on_tty 160 "$HLS" --home "$WORK/p" feed follow all --no-wait --from 0)
+[ "$(grep emerging <<<"$tty_lines" | awk 'length > 160' | wc -l)" = 0 ] \
+  || fail "feed follow lines wider than the terminal: $tty_lines"
+grep -qE "^[0-9]+ .* joined +emerging +problem:doorstep-scams .* places 6 \(Place 02(, Place [0-9]+)* and [1-5] more\)" \
+  <<<"$tty_lines" || fail "feed follow on a terminal: $tty_lines"
 cursor=$(hls_at p --json feed list | jq '.[] | select(.name=="all") | .cursor')
 [ "$cursor" -ge "$(jq -s 'map(.seq) | max' <<<"$events")" ] || fail "the cursor did not move to the last event"
 pass "feeds: $n_events events named $(jq -s -c '[.[].change] | unique' <<<"$events"), in order, filtered, once"
