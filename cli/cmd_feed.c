@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <linux/sockios.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -156,18 +157,18 @@ static int print_event(struct cli *c, const struct hls_mp_value *e, FILE *out) {
 
 /* late: seq is a late event (a feed --vouched) taken, with those sent
  * late before it; the cursor does not move. */
-static int send_ack(struct cli *c, const char *name, int64_t seq, bool late, uint64_t *ack_id) {
+/* 0, or the send's error with why (HLS_ECLOSED: hlsd went away). */
+static int send_ack(struct cli *c, const char *name, int64_t seq, bool late, uint64_t *ack_id, struct hls_why *why) {
   struct hls_client_req r;
-  struct hls_why why = {{0}};
   hls_client_begin(&c->client, &r, HLS_M_FEED_ACK);
   msgpack_pack_map(&r.pk, 2 + late);
   hls_mp_pack_kv_str(&r.pk, "name", name);
   hls_mp_pack_kv_i64(&r.pk, "seq", seq);
   if (late) hls_mp_pack_kv_bool(&r.pk, "late", true);
   *ack_id = r.id;
-  int rc = hls_client_send(&c->client, &r, &why);
+  int rc = hls_client_send(&c->client, &r, why);
   hls_client_req_free(&r);
-  return rc == 0 ? 0 : cli_fail(c, rc, "acknowledging: %s", why.text);
+  return rc;
 }
 
 /* What the reader of stdout has taken. An event is acknowledged (the
@@ -266,6 +267,44 @@ static void sink_drain(struct sink *k) {
   }
 }
 
+/* Send the follow request: the parameters given, but --from replaced by
+ * from when it is 0 or more (following again after hlsd came back). */
+static int follow_send(struct cli *c, const struct cli_params *p, int64_t from, uint64_t *follow_id,
+                       struct hls_why *why) {
+  static const char *const skip_from[] = {"from", NULL};
+  const char *const *skip = from >= 0 ? skip_from : NULL;
+  struct hls_client_req r;
+  hls_client_begin(&c->client, &r, HLS_M_FEED_FOLLOW);
+  msgpack_pack_map(&r.pk, cli_params_count(p, skip) + (from >= 0));
+  (void)cli_params_pack(p, &r.pk, skip); /* checked: only out of memory, which the send reports */
+  if (from >= 0) hls_mp_pack_kv_i64(&r.pk, "from", from);
+  *follow_id = r.id;
+  int rc = hls_client_send(&c->client, &r, why);
+  hls_client_req_free(&r);
+  return rc;
+}
+
+/* hlsd went away while hls followed (it stopped, or restarted): connect
+ * again once it is back, every FOLLOW_RETRY_MS, for as long as it takes
+ * (a follow waits for events as long as it takes too). */
+#define FOLLOW_RETRY_MS 1000
+
+static void follow_pause(void) {
+  struct timespec ts = {FOLLOW_RETRY_MS / 1000, (FOLLOW_RETRY_MS % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+static void follow_reconnect(struct cli *c) {
+  hls_client_close(&c->client);
+  for (;;) {
+    follow_pause();
+    struct hls_why why = {{0}};
+    if (hls_client_connect(&c->client, c->home, c->home_flag != NULL, &why) == 0) break;
+  }
+  c->client.timeout_ms = 0;
+}
+
 /* Acknowledge the events taken, at most every ACK_EVERY events and
  * whenever nothing more is waiting: an event not acknowledged (hls killed,
  * or the reader stopped before it) comes again next time; one
@@ -294,16 +333,15 @@ int cmd_feed_follow(struct cli *c, int argc, char **argv) {
   c->client.timeout_ms = 0; /* a stream waits as long as it takes */
   signal(SIGPIPE, SIG_IGN);
   fflush(stdout);
-  struct hls_client_req r;
   struct hls_why why = {{0}};
   c->refused_is_failure = true; /* --from past the feed's end */
-  hls_client_begin(&c->client, &r, HLS_M_FEED_FOLLOW);
-  msgpack_pack_map(&r.pk, cli_params_count(&p, NULL));
-  (void)cli_params_pack(&p, &r.pk, NULL); /* checked above: only out of memory, which the send reports */
-  uint64_t follow_id = r.id;
-  rc = hls_client_send(&c->client, &r, &why);
-  hls_client_req_free(&r);
-  if (rc != 0) return cli_fail(c, rc, "%s", why.text);
+  uint64_t follow_id;
+  if ((rc = follow_send(c, &p, -1, &follow_id, &why)) != 0) return cli_fail(c, rc, "%s", why.text);
+  /* Without --no-wait, a follow outlives hlsd: when the connection is
+   * lost it follows again once hlsd is back, after the last event its
+   * reader took (the feed's cursor is durable; resumed counts those). */
+  bool resumed = false;
+  int64_t resume_from = -1; /* the --from of a follow sent again (-1: none) */
   struct sink k;
   sink_init(&k);
   char *buf = NULL;
@@ -330,24 +368,56 @@ int cmd_feed_follow(struct cli *c, int argc, char **argv) {
     int64_t want = taken;
     if (k.n == 0 && !k.gone && !dropped && caught_up > want) want = caught_up;
     bool late_new = late_last != late_acked;
+    bool lost = false;
     if ((want > acked || late_new) && (stop || printed % ACK_EVERY == 0 || !hls_client_readable(&c->client))) {
       uint64_t ack_id;
       if (want > acked) {
-        if ((rc = send_ack(c, name, want, false, &ack_id)) != 0) break;
-        acked = want;
-        pending_acks++;
+        rc = send_ack(c, name, want, false, &ack_id, &why);
+        if (rc == 0) acked = want, pending_acks++;
       }
-      if (late_new) {
-        if ((rc = send_ack(c, name, late_last, true, &ack_id)) != 0) break;
-        late_acked = late_last;
-        pending_acks++;
+      if (rc == 0 && late_new) {
+        rc = send_ack(c, name, late_last, true, &ack_id, &why);
+        if (rc == 0) late_acked = late_last, pending_acks++;
+      }
+      if (rc == HLS_ECLOSED && !no_wait && !stop) {
+        lost = true;
+        rc = 0;
+      } else if (rc != 0) {
+        rc = cli_fail(c, rc, "acknowledging: %s", why.text);
+        break;
       }
     }
     if (stop && pending_acks == 0) break;
     struct hls_ctl_response resp;
-    if ((rc = hls_client_read(&c->client, &resp, &why)) != 0) {
-      rc = cli_fail(c, rc, "%s", why.text);
-      break;
+    if (!lost && (rc = hls_client_read(&c->client, &resp, &why)) != 0) {
+      if (rc != HLS_ECLOSED || no_wait || stop) {
+        rc = cli_fail(c, rc, "%s", why.text);
+        break;
+      }
+      lost = true;
+    }
+    if (lost) {
+      fprintf(stderr, "hls: hlsd went away (%s); following feed %s again once it is back (Ctrl-C stops)\n",
+              why.text[0] ? why.text : "the connection broke", name);
+      fflush(stderr);
+      resumed = true;
+      follow_reconnect(c);
+      fprintf(stderr, "hls: hlsd is back; following feed %s again\n", name);
+      fflush(stderr);
+      pending_acks = 0;
+      caught_up = -1;
+      int64_t after = taken > acked ? taken : acked;
+      /* an acknowledgement sent may not have been stored: sent again */
+      acked = 0;
+      late_acked = -1;
+      resume_from = after > 0 ? after : cli_params_int(&p, "from", -1);
+      rc = follow_send(c, &p, resume_from, &follow_id, &why);
+      if (rc != 0 && rc != HLS_ECLOSED) {
+        rc = cli_fail(c, rc, "%s", why.text);
+        break;
+      }
+      rc = 0;
+      continue;
     }
     if (resp.kind == HLS_CTL_EVENT && resp.id == follow_id) {
       if (strcmp(resp.event, "caught_up") == 0) {
@@ -370,6 +440,16 @@ int cmd_feed_follow(struct cli *c, int argc, char **argv) {
         if (!k.gone) printed++;
         caught_up = -1;
       }
+    } else if (resp.kind == HLS_CTL_ERROR && resp.id == follow_id && resp.error_code == HLS_EBUSY && resumed) {
+      /* back, still computing its patterns after its start: ask again */
+      hls_ctl_response_free(&resp);
+      follow_pause();
+      if ((rc = follow_send(c, &p, resume_from, &follow_id, &why)) != 0 && rc != HLS_ECLOSED) {
+        rc = cli_fail(c, rc, "%s", why.text);
+        break;
+      }
+      rc = 0;
+      continue;
     } else if (resp.kind == HLS_CTL_ERROR) {
       int code = resp.error_code;
       rc = cli_refused(c, code, resp.error_message);

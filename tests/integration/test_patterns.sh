@@ -406,7 +406,15 @@ pass "a restart writes no event; feeds keep their cursors"
 # --- rows written before schema 9 (the old methods), at the next start ------------------------
 # One row without origins (as the migration leaves them) and one live row
 # the new methods do not find: the first is announced anew, the second
-# retracted, once (docs/data-model.md).
+# retracted, once (docs/data-model.md). A follower started before the stop
+# (a feed whose cursor is at the end) outlives it: it follows again once
+# hlsd is back, and prints just those two events.
+hls_at p feed subscribe survivor >/dev/null
+hls_at p feed ack survivor "$(hls_at p --json feed list | jq '.[] | select(.name == "all") | .cursor')" >/dev/null
+"$HLS" --home "$WORK/p" --json feed follow survivor >"$WORK/survivor.out" 2>"$WORK/survivor.err" &
+survivor=$!
+following() { hls_at p --json feed list | jq -e '.[] | select(.name == "survivor") | .followers == 1'; }
+wait_for 20 following || fail "the survivor follower did not start"
 stop_node p
 python3 - "$WORK/p/hlsd.db" "$spread_id" <<'PY'
 import sqlite3, sys
@@ -425,6 +433,14 @@ grep "event=patterns_ready" "$WORK/p.log" | tail -1 | grep -q " events=2 " \
 ev=$(hls_at p --json feed follow all --no-wait)
 jq -s -e --arg s "$spread_id" '[.[] | [.change, .pattern.id]] == [["new", $s], ["retracted", "00000000000000ff"]]' \
   <<<"$ev" >/dev/null || fail "old rows at start: $ev"
+survived() { [ "$(grep -c . "$WORK/survivor.out")" -ge 2 ]; }
+wait_for 30 survived || fail "the follower did not follow again after the restart: $(cat "$WORK/survivor.out" "$WORK/survivor.err")"
+kill "$survivor"; wait "$survivor" 2>/dev/null || true
+jq -s -e --arg s "$spread_id" '[.[] | [.change, .pattern.id]] == [["new", $s], ["retracted", "00000000000000ff"]]' \
+  "$WORK/survivor.out" >/dev/null || fail "the follower across the restart printed: $(cat "$WORK/survivor.out")"
+grep -q "^hls: hlsd went away (hlsd closed the connection" "$WORK/survivor.err" \
+  && grep -q "^hls: hlsd is back; following feed survivor again" "$WORK/survivor.err" \
+  || fail "the follower's notes: $(cat "$WORK/survivor.err")"
 hls_at p --json patterns show 00000000000000ff | jq -e '.state == "retracted"' >/dev/null || fail "the old row, retracted"
 # The week's read lists it as retracted (its row was live before).
 sum=$(hls_at p --json patterns summary)
