@@ -57,7 +57,10 @@ int hls_patternsd__vouched_filter(struct hls_patternsd *pd, struct hls_patfilter
                                   struct hls_why *why) {
   size_t n = 0;
   *ids = NULL;
-  int rc = pd->env.node_id != NULL ? hls_trust_vouched_ids(pd->env.store, pd->env.node_id, ids, &n, why) : 0;
+  f->n_vouched_others = 0;
+  int rc = pd->env.node_id != NULL
+               ? hls_trust_vouched_ids(pd->env.store, pd->env.node_id, ids, &n, &f->n_vouched_others, why)
+               : 0;
   if (rc == 0) hls_patfilter_set_vouched(f, *ids, n, &pd->params);
   return rc;
 }
@@ -146,7 +149,10 @@ int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *ca
   /* ended: those the filters select, listed (all) or not; state: whether
    * the engine holds every item (a catch-up's rebuild, a start's load:
    * the list is from before it). */
-  rc = msgpack_pack_map(pk, 7) != 0 || hls_mp_pack_kv_i64(pk, "total", total) != 0 ||
+  /* vouched_places: how many places count under vouched (none: it
+   * selects nothing, which hls says) */
+  rc = msgpack_pack_map(pk, 7 + f.vouched) != 0 || hls_mp_pack_kv_i64(pk, "total", total) != 0 ||
+       (f.vouched && hls_mp_pack_kv_i64(pk, "vouched_places", (int64_t)f.n_vouched_others) != 0) ||
        hls_mp_pack_kv_i64(pk, "live", live) != 0 ||
        hls_mp_pack_kv_i64(pk, "ended", all ? total - live : l.ended_not_listed) != 0 ||
        hls_mp_pack_kv_str(pk, "state", hls_patternsd__state_name(pd)) != 0 ||

@@ -41,6 +41,7 @@ struct hls_patfilter {
   bool vouched;
   const uint8_t *vouched_ids; /* borrowed; HLS_KEY_BYTES each, sorted */
   size_t n_vouched_ids;
+  size_t n_vouched_others; /* the nodes vouched that are not this node's own keys */
   int64_t min_places_of[HLS_PAT_SIGNAL_COUNT];
 };
 

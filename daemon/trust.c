@@ -309,11 +309,12 @@ int hls_trust_load(struct hls_trust *t, struct hls_store *s, const uint8_t self[
 
 static int id_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
 
-int hls_trust_vouched_ids(struct hls_store *s, const uint8_t self[32], uint8_t **ids, size_t *n,
+int hls_trust_vouched_ids(struct hls_store *s, const uint8_t self[32], uint8_t **ids, size_t *n, size_t *others,
                           struct hls_why *why) {
   struct hls_trust t;
   *ids = NULL;
   *n = 0;
+  if (others != NULL) *others = 0;
   int rc = hls_trust_load(&t, s, self, 0, why); /* partner_vouches plays no part in who is vouched */
   if (rc != 0) return rc;
   size_t count = 0;
@@ -324,8 +325,10 @@ int hls_trust_vouched_ids(struct hls_store *s, const uint8_t self[32], uint8_t *
   }
   /* Patterns know a place by the first key of its succession (its root):
    * a vouched key vouches for its place's root too. */
+  const struct hls_trust_node *me = node_of(&t, self);
   for (size_t i = 0; i < t.n_nodes; i++) {
     if (!t.nodes[i].vouched) continue;
+    if (others != NULL && (me == NULL || memcmp(t.nodes[i].root, me->root, 32) != 0)) (*others)++;
     memcpy(*ids + 32 * (*n)++, t.nodes[i].node_id, 32);
     if (memcmp(t.nodes[i].root, t.nodes[i].node_id, 32) != 0) memcpy(*ids + 32 * (*n)++, t.nodes[i].root, 32);
   }

@@ -62,8 +62,9 @@ int hls_trust_load(struct hls_trust *t, struct hls_store *s, const uint8_t self[
                    struct hls_why *why) HLS_WARN_UNUSED;
 void hls_trust_free(struct hls_trust *t); /* NULL is a no-op */
 /* The node ids vouched for (from self, as above), sorted; *ids owned
- * (free), NULL if none. */
-int hls_trust_vouched_ids(struct hls_store *s, const uint8_t self[32], uint8_t **ids, size_t *n,
+ * (free), NULL if none. *others (if not NULL): how many of the nodes
+ * vouched are not this node's own keys. */
+int hls_trust_vouched_ids(struct hls_store *s, const uint8_t self[32], uint8_t **ids, size_t *n, size_t *others,
                           struct hls_why *why) HLS_WARN_UNUSED;
 /* The node of id, NULL if it has neither a profile held nor is this node. */
 const struct hls_trust_node *hls_trust_find(const struct hls_trust *t, const uint8_t id[32]);

@@ -83,6 +83,11 @@ live_spread() { spread | jq -e 'length == 1 and .[0].n_places == 3'; }
 wait_for 60 live_spread || fail "the live places' spread pattern did not appear: $(hls_at l --json patterns --all)"
 spread --vouched | jq -e 'length == 0' >/dev/null || fail "--vouched lists a spread of 2 vouched places: $(spread --vouched)"
 pattern_id=$(spread | jq -r '.[0].id')
+# a node that vouches for no place is told --vouched selects nothing
+grep -q "^hls: this node vouches for no place, so --vouched selects nothing" \
+  <<<"$(hls_at c patterns --vouched 2>&1 >/dev/null)" || fail "no note for --vouched without vouches"
+[ "$(hls_at c --json patterns --vouched --limit 0 2>&1)" = "[]" ] || fail "--json --vouched without vouches"
+[ -z "$(hls_at l patterns --vouched 2>&1 >/dev/null)" ] || fail "a note for --vouched with vouches"
 
 # feed subscribe --vouched: the same rule, judged when the feed hands an
 # event out. "trusted" holds the spread back while c is unvouched (its
