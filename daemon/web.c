@@ -116,29 +116,41 @@ static void add_common_headers(struct MHD_Response *resp, bool no_store) {
 }
 
 /* Queue a reply whose body is copied. */
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, const void *data,
-                             size_t len, const char *cookie, bool no_store) {
+/* A reply; allow (a 405's Allow header) NULL but for a 405. */
+static enum MHD_Result reply_allow(struct MHD_Connection *c, unsigned status, const char *type, const void *data,
+                                   size_t len, const char *cookie, bool no_store, const char *allow) {
   struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_MUST_COPY);
   if (resp == NULL) return MHD_NO;
   add_common_headers(resp, no_store);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
   if (cookie != NULL) MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, cookie);
+  if (allow != NULL) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
   enum MHD_Result r = MHD_queue_response(c, status, resp);
   MHD_destroy_response(resp);
   return r;
 }
 
-/* Reply with j (consumed) as JSON. */
-static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *j, const char *cookie) {
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, const void *data,
+                             size_t len, const char *cookie, bool no_store) {
+  return reply_allow(c, status, type, data, len, cookie, no_store, NULL);
+}
+
+/* Reply with j (consumed) as JSON (allow: as reply_allow's). */
+static enum MHD_Result reply_json_allow(struct MHD_Connection *c, unsigned status, json_t *j, const char *cookie,
+                                        const char *allow) {
   char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
   json_decref(j);
   if (text == NULL) {
     static const char oom[] = "{\"ok\":false,\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\"}}";
     return reply(c, 500, "application/json", oom, sizeof oom - 1, NULL, true);
   }
-  enum MHD_Result r = reply(c, status, "application/json", text, strlen(text), cookie, true);
+  enum MHD_Result r = reply_allow(c, status, "application/json", text, strlen(text), cookie, true, allow);
   free(text);
   return r;
+}
+
+static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *j, const char *cookie) {
+  return reply_json_allow(c, status, j, cookie, NULL);
 }
 
 static enum MHD_Result reply_ok(struct MHD_Connection *c, json_t *result, const char *cookie) {
@@ -157,6 +169,18 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, co
   hls_text_sanitize(message);
   return reply_json(c, status, json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code, "message", message),
                     NULL);
+}
+
+/* 405 for a path that takes only the methods in allow (its Allow header);
+ * hint ("" or more words) follows them in the message. */
+static enum MHD_Result reply_not_allowed(struct MHD_Connection *c, const char *method, const char *allow,
+                                         const char *hint) {
+  char message[200];
+  snprintf(message, sizeof message, "%.16s is not allowed here: use %s%s", method, allow, hint);
+  hls_text_sanitize(message);
+  return reply_json_allow(
+      c, 405, json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", "invalid_argument", "message", message), NULL,
+      allow);
 }
 
 /* The HTTP status of a method's error. */
@@ -854,25 +878,25 @@ static enum MHD_Result route(struct hls_web *web, struct MHD_Connection *c, cons
     if (strcmp(path, "session") == 0) {
       if (get) return route_session_get(web, c);
       if (post) return route_signin(web, c, rq);
-    } else if (strcmp(path, "session/redeem") == 0 && post) {
-      return route_redeem(web, c, rq);
-    } else if (strcmp(path, "session/password") == 0 && post) {
-      return route_password(web, c, rq);
-    } else if (strcmp(path, "session/end") == 0 && post) {
+      return reply_not_allowed(c, method, "GET, HEAD, POST", "");
+    } else if (strcmp(path, "session/redeem") == 0 || strcmp(path, "session/password") == 0 ||
+               strcmp(path, "session/end") == 0) {
+      if (!post) return reply_not_allowed(c, method, "POST", "");
+      if (strcmp(path, "session/redeem") == 0) return route_redeem(web, c, rq);
+      if (strcmp(path, "session/password") == 0) return route_password(web, c, rq);
       return route_signout(web, c);
-    } else if (strcmp(path, "methods") == 0 && get) {
-      return route_methods(web, c);
+    } else if (strcmp(path, "methods") == 0) {
+      return get ? route_methods(web, c) : reply_not_allowed(c, method, "GET, HEAD", "");
     } else if (strncmp(path, "call/", 5) == 0 && post) {
       return route_call(web, c, path + 5, rq);
     } else if (strncmp(path, "call/", 5) == 0) {
-      return reply_error(c, 405, "invalid_argument", "call a method with POST and its arguments as a JSON object");
+      return reply_not_allowed(c, method, "POST", " (a method's arguments as a JSON object)");
     }
     return reply_error(c, 404, "not_found", "no such API path");
   }
   if (strncmp(url, "/feeds/", 7) == 0 && get) return route_feed(web, c, url);
   if (get) return route_asset(c, url);
-  return reply_error(c, 405, "invalid_argument", "%s is not allowed here (GET pages, POST /api/...)",
-                     post ? "POST" : "this method");
+  return reply_not_allowed(c, method, "GET, HEAD", " (pages; the API is POST /api/...)");
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,

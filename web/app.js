@@ -235,14 +235,42 @@
     view.appendChild(form);
   }
 
+  /* A one-time link is used only when its reader says so, and over a
+   * session only once they have read whose it is: a page of another site
+   * that opens a link of this node (one its author holds) must not sign
+   * the browser into the author's account unnoticed. */
   function welcome(view, ctx) {
     var token = ctx.params[0] || '';
     /* The token leaves the address bar (and the history) at once. */
     try { history.replaceState(null, '', location.pathname + location.search + '#/'); } catch (e) { /* ignore */ }
     setTitle('Welcome');
+    var s = api.state.session;
+    var use = el('button', { type: 'button', class: 'btn btn-primary' }, 'Use this link');
+    var actions = el('div', { class: 'form-actions' }, use);
+    if (s) {
+      view.appendChild(ui.heading('Welcome', 'You are signed in here as ' + s.user + '.'));
+      view.appendChild(ui.notice('info', 'This one-time link is for an account of its own. Using it signs ' +
+        s.user + ' out of this browser and signs you in with the link\'s account. If you did not ask for a link, ' +
+        'stay signed in as ' + s.user + '.'));
+      var stay = el('button', { type: 'button', class: 'btn' }, 'Stay signed in as ' + s.user);
+      /* the address is #/ already (the token left it): render it */
+      stay.addEventListener('click', function () { render(); });
+      actions.appendChild(stay);
+    } else {
+      view.appendChild(ui.heading('Welcome', 'Your one-time link signs you in to this node once; then you ' +
+        'choose your password.'));
+    }
+    view.appendChild(actions);
+    use.addEventListener('click', function () {
+      use.disabled = true;
+      redeemLink(view, ctx, token);
+    });
+    use.focus();
+  }
+
+  function redeemLink(view, ctx, token) {
+    d.clear(view);
     view.appendChild(ui.heading('Welcome', 'Signing you in with your one-time link\u2026'));
-    var box = ui.slot();
-    view.appendChild(box);
     api.redeem(token).then(function (s) {
       if (!ctx.alive()) return;
       if (s.must_set_password) {
@@ -390,7 +418,7 @@
     window.addEventListener('hashchange', render);
     main.appendChild(ui.loading('Starting\u2026'));
     var first = parseHash();
-    var sessionP = first.page === 'welcome' ? Promise.resolve(null) : api.loadSession();
+    var sessionP = api.loadSession();
     sessionP.then(function (s) {
       return s ? api.loadMethods() : null;
     }).then(render, function (err) {

@@ -183,6 +183,17 @@ expect_call 400 lee record.add '{"record":{"title":"\u0000"}}' malformed >/dev/n
 expect_call 404 lee no.such.method '{}' unknown_command >/dev/null
 expect_call 404 lee "record.show" '{"id":999999}' not_found >/dev/null
 expect_http 405 invalid_argument GET /api/call/status
+# a known path with another method is 405 with its Allow header, not 404
+expect_http 405 invalid_argument PUT /api/session
+expect_http 405 invalid_argument GET /api/session/end
+expect_http 405 invalid_argument DELETE /api/methods
+expect_http 405 invalid_argument PUT /index.html
+allow=$(curl -s -D - -o /dev/null -X PUT "$url/api/session" | tr -d '\r' | grep -i '^allow:')
+[ "$allow" = "Allow: GET, HEAD, POST" ] || fail "PUT /api/session: Allow header: $allow"
+allow=$(curl -s -D - -o /dev/null -X GET "$url/api/call/status" | tr -d '\r' | grep -i '^allow:')
+[ "$allow" = "Allow: POST" ] || fail "GET /api/call/status: Allow header: $allow"
+grep -q '"message":"PUT is not allowed here: use GET, HEAD, POST"' <<<"$(http PUT /api/session)" \
+  || fail "PUT /api/session: $(http PUT /api/session)"
 deep=$(printf '[%.0s' $(seq 3000))
 expect_call 400 lee record.add "{\"record\":$deep" malformed >/dev/null
 big_header=$(head -c 40000 /dev/zero | tr '\0' a)

@@ -315,8 +315,15 @@ def flash(d):
     return css(d, "#flash").text
 
 
-def sign_in_with_link(d, link, who, password, shots_prefix):
+def use_link(d, link, who):
+    """Open a one-time link: nothing is used until its reader says so."""
     d.get(link)
+    until("%s: the welcome page" % who, lambda: any(b.text.strip() == "Use this link" for b in csss(d, "main button")))
+    click_button(css(d, "main"), "Use this link")
+
+
+def sign_in_with_link(d, link, who, password, shots_prefix):
+    use_link(d, link, who)
     until("%s: the choose-password form" % who, lambda: csss(d, "form.password-form input[type=password]"))
     href = d.execute_script("return location.href")
     if "#/welcome" in href or link.split("/#/welcome/")[1] in href:
@@ -388,8 +395,25 @@ def run():
         fail("A: the CSV download's formula guard: got %r, want %r" % (got, want))
     ok("A: the CSV download guards spreadsheet formulas as hls record export does")
 
+    # A link opened over a session (another site may open one of this node's
+    # links that its author holds) uses nothing until its reader says so,
+    # and says whose session it would end.
+    link_c = hls("a", "user", "add", "carl", "--role", "viewer")["link"]
+    da.get(link_c)
+    until("A: a link over alice's session", lambda: "You are signed in here as alice" in main_text(da))
+    shot(da, "a-02b-link-over-session")
+    assert_safe(da, "A link over a session")
+    if da.execute_script("var r = new XMLHttpRequest(); r.open('GET', '/api/session', false); r.send();"
+                         "return JSON.parse(r.responseText).result.user;") != "alice":
+        fail("A: opening carl's link changed the session")
+    click_button(css(da, "main"), "Stay signed in as alice")
+    until("A: alice stays signed in", lambda: "Hello, alice" in main_text(da) and settled(da))
+    if not any(u["name"] == "carl" and u.get("link_pending") for u in hls("a", "user", "list")):
+        fail("A: carl's link was used: %s" % hls("a", "user", "list"))
+    ok("A: a link opened over alice's session says so and uses nothing until asked; she stays signed in")
+
     # The link is spent (one sign-in failure of the 5 a node allows).
-    da.get(link_a)
+    use_link(da, link_a, "A: a spent link")
     until("A: a spent link is refused", lambda: "This link does not work" in main_text(da))
     shot(da, "a-03-spent-link")
     assert_safe(da, "A spent link")
