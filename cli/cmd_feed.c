@@ -141,9 +141,10 @@ static int print_event(struct cli *c, const struct hls_mp_value *e, FILE *out) {
   hls_out_str(p, "id", id, sizeof id);
   const char *ended = hls_patview_flag(p, "live") ? "" : " (ended)";
   long long seq = hls_out_int(e, "seq"), n_places = hls_out_int(p, "n_places");
-  /* On a terminal (stdout), as many place names as fit its width (at least one:
-   * "and N more" says the rest); into a pipe or file, up to 8. */
-  size_t width = hls_out_term_width(); /* out may be a buffer for stdout (follow) */
+  /* Printed for stdout (out may be a buffer of it: follow). On a
+   * terminal, as many place names as fit its width (at least one: "and N
+   * more" says the rest); into a pipe or file, up to 8. */
+  size_t width = hls_out_term_width();
   if (width > 0) {
     int rest = snprintf(NULL, 0, "%lld %s %-9s %-11s %s %s places %lld%s () strength %s%s id %s", seq, at, change,
                         signal, theme, weeks, n_places, region, strength, ended, id);
@@ -155,9 +156,10 @@ static int print_event(struct cli *c, const struct hls_mp_value *e, FILE *out) {
   return ferror(out) ? HLS_EIO : 0;
 }
 
-/* late: seq is a late event (a feed --vouched) taken, with those sent
- * late before it; the cursor does not move. */
-/* 0, or the send's error with why (HLS_ECLOSED: hlsd went away). */
+/* Send an acknowledgement of seq (its reply is read with the stream's
+ * frames). late: seq is a late event (a feed --vouched) taken, with those
+ * sent late before it; the cursor does not move. 0, or the send's error
+ * with why (HLS_ECLOSED: hlsd went away). */
 static int send_ack(struct cli *c, const char *name, int64_t seq, bool late, uint64_t *ack_id, struct hls_why *why) {
   struct hls_client_req r;
   hls_client_begin(&c->client, &r, HLS_M_FEED_ACK);

@@ -72,21 +72,19 @@ int hls_patternsd__vouched_filter(struct hls_patternsd *pd, struct hls_patfilter
 int hls_patternsd__filter_known(struct hls_patternsd *pd, const struct hls_patfilter *f, struct hls_why *why) {
   if (f->n_themes == 0 && f->n_regions == 0) return 0;
   if (pd->phase != PD_READY && !pd->have_engine) return 0;
-  struct hls_pat_stats st;
-  hls_patterns_stats(pd->pt, &st);
   for (size_t i = 0; i < f->n_themes; i++) {
     bool found = false;
-    for (uint32_t t = 0; !found && t < st.themes; t++) {
-      const char *name;
-      int kind;
+    const char *name;
+    int kind;
+    for (uint32_t t = 0; !found && hls_patterns_theme_info(pd->pt, t, &name, &kind) == 0; t++) {
       uint32_t places;
       int32_t last;
-      found = hls_patterns_theme_info(pd->pt, t, &name, &kind) == 0 && strcmp(name, f->themes[i]) == 0 &&
-              (f->theme_kinds[i] < 0 || f->theme_kinds[i] == kind) &&
+      found = strcmp(name, f->themes[i]) == 0 && (f->theme_kinds[i] < 0 || f->theme_kinds[i] == kind) &&
               hls_patterns_theme_usage(pd->pt, t, &places, &last) == 0 && places > 0;
     }
     if (!found)
-      return hls_why_set(why, HLS_ENOTFOUND, "theme: no place reports \"%s%s%s\" here (hls themes --network lists them)",
+      return hls_why_set(why, HLS_ENOTFOUND,
+                         "theme: no place reports \"%s%s%s\" here (hls themes --network lists them)",
                          f->theme_kinds[i] < 0 ? "" : hls_kind_name((enum hls_kind)f->theme_kinds[i]),
                          f->theme_kinds[i] < 0 ? "" : ":", f->themes[i]);
   }

@@ -59,8 +59,8 @@ int hls_pat__cross_test(const struct theme_week *tw, int32_t i) {
       const double *Ps = PS(1 + sc, s);
       double z;
       if (Ps[i + 1 - lo] - Ps[i + 1 - Rc - lo] > 0 &&
-          hls_pat__place_z(prm, Ps, NULL, NULL, lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, phi0, -1, rho, zmin_scale, &z,
-                           NULL, NULL) &&
+          hls_pat__place_z(prm, Ps, NULL, NULL, lo, first, i, Rc, 0, pm / HLS_SCALE_COUNT, phi0, -1, rho, zmin_scale,
+                           &z, NULL, NULL) &&
           z > zmin_scale)
         over++;
     }

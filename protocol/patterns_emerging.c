@@ -29,8 +29,8 @@ int hls_pat__emerging_test(const struct theme_week *tw, int32_t i) {
       double z, pz;
       /* only p-values at most TPM_TAU count in the scan: at or below
        * EMERGING_ZMIN a place's are above (patterns_internal.h) */
-      if (hls_pat__place_z(prm, PS(0, s), QS(s), NZS(s), lo, c->first[s], i, Rk[v], 2, pm, 1, kp, rho, EMERGING_ZMIN, &z,
-                           &pz, NULL) &&
+      if (hls_pat__place_z(prm, PS(0, s), QS(s), NZS(s), lo, c->first[s], i, Rk[v], 2, pm, 1, kp, rho, EMERGING_ZMIN,
+                           &z, &pz, NULL) &&
           pz <= TPM_TAU)
         c->zv[mz++] = (struct zent){pz, s};
     }

@@ -211,7 +211,8 @@ double hls_pat__network_change(const struct theme_week *tw, int32_t i, int32_t R
   for (size_t k = 0; k < *mc; k++) {
     uint32_t s = cand[k];
     double z;
-    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(s), lo, c->first[s], i, R, 0, pm, 1, kappa_pool, 1, zfloor, &z, NULL, NULL))
+    if (!hls_pat__place_z(prm, PS(0, s), QS(s), NZS(s), lo, c->first[s], i, R, 0, pm, 1, kappa_pool, 1, zfloor, &z,
+                          NULL, NULL))
       continue;
     if (z > zkeep) cand[kept++] = s;
     if (z <= NETWORK_HOT_Z) continue;

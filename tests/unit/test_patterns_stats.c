@@ -391,7 +391,8 @@ static void test_place_z_thresholds(void **state) {
                 /* its own kappa, and shrunk towards pooled ones */
                 for (size_t g = 0; g < sizeof kps / sizeof *kps; g++) {
                   double used;
-                  if (!hls_pat__place_z(&prm, P, Q, NZ, 0, 0, i, R, 2, pms[e], 1, kps[g], rhos[f], 0, &z, NULL, &used) ||
+                  if (!hls_pat__place_z(&prm, P, Q, NZ, 0, 0, i, R, 2, pms[e], 1, kps[g], rhos[f], 0, &z, NULL,
+                                        &used) ||
                       z <= 0 || z > EMERGING_ZMIN)
                     continue;
                   assert_true(hls_pat__place_z(&prm, P, Q, NZ, 0, 0, i, R, 2, pms[e], 1, kps[g], rhos[f], 0, &z, &pz,
