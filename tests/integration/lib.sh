@@ -20,6 +20,8 @@ cleanup() {
   for pid in "${BACKGROUND_PIDS[@]}"; do
     kill -KILL "$pid" 2>/dev/null || true
   done
+  # this test's port reservations (free_port)
+  grep -lx "$$" "$PORT_DIR"/* 2>/dev/null | xargs -r rm -f || true
   if [ "$status" -eq 0 ] && [ "$FAILED" -eq 0 ]; then
     rm -rf "$WORK"
   else
@@ -49,19 +51,44 @@ wait_for() {
 # of ephemeral ports (32768 up): tests restart nodes on the port they
 # listened on, which a port the kernel handed out could meanwhile be the
 # local end of another test's outgoing connection (address already in use).
+# The port is also reserved for this test (a file in $PORT_DIR naming its
+# shell's pid, removed at exit), so that tests running at once cannot both
+# pick it between one's check and its hlsd's bind; a reservation whose
+# test is gone is taken over.
+PORT_DIR="${TMPDIR:-/tmp}/hls-test-ports"
 free_port() {
-  python3 -c '
-import random, socket, sys
+  python3 - "$PORT_DIR" "$$" <<'PY'
+import os, random, socket, sys
+d, owner = sys.argv[1], sys.argv[2]
+os.makedirs(d, exist_ok=True)
 for _ in range(1000):
     port = random.randrange(20000, 32000)
+    path = os.path.join(d, str(port))
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        try:
+            os.kill(int(open(path).read().strip() or "0"), 0)
+        except (ValueError, ProcessLookupError, FileNotFoundError):
+            try:
+                os.unlink(path)  # its test is gone: free for the next draw
+            except FileNotFoundError:
+                pass
+        except PermissionError:
+            pass
+        continue
+    os.write(fd, owner.encode())
+    os.close(fd)
     with socket.socket() as s:
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
+            os.unlink(path)
             continue
     print(port)
     sys.exit(0)
-sys.exit("no free port in 20000-31999")'
+sys.exit("no free port in 20000-31999")
+PY
 }
 
 # init_node NAME [hls init flags...]: creates $WORK/NAME.

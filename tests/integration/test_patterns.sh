@@ -413,6 +413,7 @@ hls_at p feed subscribe survivor >/dev/null
 hls_at p feed ack survivor "$(hls_at p --json feed list | jq '.[] | select(.name == "all") | .cursor')" >/dev/null
 "$HLS" --home "$WORK/p" --json feed follow survivor >"$WORK/survivor.out" 2>"$WORK/survivor.err" &
 survivor=$!
+BACKGROUND_PIDS+=("$survivor")
 following() { hls_at p --json feed list | jq -e '.[] | select(.name == "survivor") | .followers == 1'; }
 wait_for 20 following || fail "the survivor follower did not start"
 stop_node p
