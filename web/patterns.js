@@ -58,8 +58,11 @@
   }
 
   function strengthHelp() {
-    return 'Strength is \u2212log10 of the p-value: 2 means a steady world would show this about 1 time in 100, ' +
-      '4 means 1 in 10,000. It says how sure the pattern is not chance, not how large or important it is.';
+    return 'Strength is \u2212log10 of the p-value of the pattern\'s test at its strongest week: 2 means that ' +
+      'one test would give this about 1 time in 100 in a steady world, 4 means 1 in 10,000. The node runs many ' +
+      'tests every week (each theme, signal and region) and opens a pattern only where the week\'s false ' +
+      'discovery rate allows, so read strengths against each other rather than as odds. It says how sure the ' +
+      'pattern is not chance, not how large or important it is.';
   }
 
   function signalLegend() {
