@@ -415,6 +415,17 @@ static void test_place_z_thresholds(void **state) {
   assert_true(checked[0] > 1000 && checked[1] > 1000 && checked[2] > 1000);
 }
 
+/* w weeks at one place, each Poisson of mean times a Gamma variable of
+ * mean 1 and variance kappa: their prefix sums (P), of squares (Q) and
+ * of weeks with a record (NZ), w + 1 each. */
+static void gamma_poisson_weeks(double mean, double kappa, int w, double *P, double *Q, int32_t *NZ) {
+  P[0] = Q[0] = 0, NZ[0] = 0;
+  for (int k = 0; k < w; k++) {
+    double y = xs_poisson(mean * xs_gamma(1 / kappa) * kappa);
+    P[k + 1] = P[k] + y, Q[k + 1] = Q[k] + y * y, NZ[k + 1] = NZ[k] + (y > 0);
+  }
+}
+
 static void test_place_gamma_poisson(void **state) {
   (void)state;
   struct hls_pat_params prm;
@@ -426,12 +437,9 @@ static void test_place_gamma_poisson(void **state) {
   for (size_t mi = 0; mi < sizeof means / sizeof means[0]; mi++) {
     long hit[2][2] = {{0, 0}, {0, 0}}; /* [law: now, before][level] */
     for (long d = 0; d < draws; d++) {
-      double P[W + 1] = {0}, Q[W + 1] = {0};
-      int32_t NZ[W + 1] = {0};
-      for (int w = 0; w < W; w++) {
-        double y = xs_poisson(means[mi] * xs_gamma(1 / kappa) * kappa);
-        P[w + 1] = P[w] + y, Q[w + 1] = Q[w] + y * y, NZ[w + 1] = NZ[w] + (y > 0);
-      }
+      double P[W + 1], Q[W + 1];
+      int32_t NZ[W + 1];
+      gamma_poisson_weeks(means[mi], kappa, W, P, Q, NZ);
       double z, pz, phi;
       if (!hls_pat__place_z(&prm, P, Q, NZ, 0, 0, W - 1, 1, 2, means[mi], 1, -1, 1, 0, &z, &pz, &phi)) continue;
       double z0, pz0;
@@ -466,12 +474,9 @@ static void test_place_short_baseline_pooled(void **state) {
   for (size_t mi = 0; mi < sizeof means / sizeof means[0]; mi++) {
     long own = 0, pooled = 0;
     for (long d = 0; d < draws; d++) {
-      double P[W + 1] = {0}, Q[W + 1] = {0};
-      int32_t NZ[W + 1] = {0};
-      for (int w = 0; w < W; w++) {
-        double y = xs_poisson(means[mi] * xs_gamma(1 / kappa) * kappa);
-        P[w + 1] = P[w] + y, Q[w + 1] = Q[w] + y * y, NZ[w + 1] = NZ[w] + (y > 0);
-      }
+      double P[W + 1], Q[W + 1];
+      int32_t NZ[W + 1];
+      gamma_poisson_weeks(means[mi], kappa, W, P, Q, NZ);
       double z, pz;
       if (!hls_pat__place_z(&prm, P, Q, NZ, 0, 0, W - 1, 1, 2, means[mi], 1, -1, 1, 0, &z, &pz, NULL)) continue;
       own += pz <= level;
