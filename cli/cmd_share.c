@@ -262,8 +262,10 @@ int cmd_share_log(struct cli *c, int argc, char **argv) {
       if (strcmp(type, "tombstone") == 0)
         snprintf(about, sizeof about, "item %lld (%s)", (long long)hls_out_int(e, "target"),
                  hls_out_str(e, "reason", reason, sizeof reason));
-      else if (strcmp(type, "story") == 0)
+      else if (strcmp(type, "story") == 0 && hls_out_int(e, "record") > 0)
         snprintf(about, sizeof about, "record %lld, %s", (long long)hls_out_int(e, "record"), week);
+      else if (strcmp(type, "story") == 0) /* its record is no longer held here (deleted, or a restore) */
+        snprintf(about, sizeof about, "a record not held, %s", week);
       else if (strcmp(type, "digest") == 0)
         snprintf(about, sizeof about, "week %s", week);
       else if (strcmp(type, "receipt") == 0)

@@ -229,3 +229,20 @@ hls_at a record edit "$old" --consent-expires "" >/dev/null || fail "the record'
 hls_at a consent set "$old" network >/dev/null || fail "consent set after the expiry was taken away"
 pass "consent given again past the record's own expiry says which date, and what to do"
 stop_node a
+
+# A published story whose record this store no longer names (record_id
+# null, as after a restore): share log says so, not "record 0".
+python3 - "$WORK/a/hlsd.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE published SET record_id = NULL WHERE type = 3")
+db.commit()
+PY
+start_node a
+log=$(hls_at a share log)
+grep -q "story .* a record not held, 20" <<<"$log" || fail "share log of a story without its record: $log"
+grep -q "record 0" <<<"$log" && fail "share log says record 0: $log"
+hls_at a --json share log | jq -e 'any(.[]; .type == "story" and .record == null)' >/dev/null \
+  || fail "share log --json: a story's record is null"
+pass "share log names a story whose record is not held as such, not record 0"
+stop_node a
