@@ -331,6 +331,9 @@ static int finish(struct cli *c, struct sender *s) {
   c->client.timeout_ms = 0;
   rc = hls_client_call(&c->client, &r, &resp, NULL, NULL, &why);
   hls_client_req_free(&r);
+  /* hlsd's refusal is an answer (nothing was committed); only a reply
+   * lost leaves the outcome to be asked */
+  if (rc != 0 && !c->client.outcome_unknown) return cli_fail(c, rc, "%s", why.text);
   if (rc != 0) return settle_commit(c, s, rc, why.text[0] ? why.text : hls_strerror(rc));
   rc = print_imported(c, s, resp.result);
   hls_ctl_response_free(&resp);

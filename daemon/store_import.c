@@ -120,8 +120,8 @@ int hls_store_import_commit(struct hls_store *s, int64_t session, const uint8_t 
     if ((rc = query_ints(s, s->stmt[ST_IMPORT_HELD_SINCE], session, &raced, 1, why)) != 0) goto fail;
     if (raced > 0) {
       rc = hls_why_set(why, HLS_ESTATE,
-                       "%lld row%s of this import %s added meanwhile by another change; nothing imported: run the "
-                       "import again to skip them",
+                       "%lld row%s of this import %s added as records while it ran (by another import, or by "
+                       "hand), so nothing was imported: run the import again, and it skips the rows held now",
                        (long long)raced, raced == 1 ? "" : "s", raced == 1 ? "was" : "were");
       goto fail;
     }

@@ -1195,7 +1195,7 @@ static void test_import_duplicates(void **state) {
   int64_t before = count_records(fx->store);
   struct hls_import_meta strict = {.source = "b.csv"};
   assert_int_equal(hls_store_import_commit(fx->store, 4, fresh_import_id(), &strict, 40, &res, &why), HLS_ESTATE);
-  assert_non_null(strstr(why.text, "1 row of this import was added meanwhile"));
+  assert_non_null(strstr(why.text, "1 row of this import was added as records while it ran"));
   assert_int_equal(count_records(fx->store), before);
   stage_one(fx->store, 5, 1, 3, &other);
   ASSERT_OK(hls_store_import_commit(fx->store, 5, fresh_import_id(), &any_rows, 50, &res, &why));
