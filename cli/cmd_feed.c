@@ -297,14 +297,19 @@ static void follow_pause(void) {
   }
 }
 
-static void follow_reconnect(struct cli *c) {
+/* 0 once connected again; HLS_ENOTFOUND when the node's directory is
+ * gone (no hlsd will come back there: the follow ends). */
+static int follow_reconnect(struct cli *c) {
   hls_client_close(&c->client);
   for (;;) {
     follow_pause();
+    struct stat st;
+    if (stat(c->home, &st) != 0 && errno == ENOENT) return HLS_ENOTFOUND;
     struct hls_why why = {{0}};
     if (hls_client_connect(&c->client, c->home, c->home_flag != NULL, &why) == 0) break;
   }
   c->client.timeout_ms = 0;
+  return 0;
 }
 
 /* Acknowledge the events taken, at most every ACK_EVERY events and
@@ -403,7 +408,10 @@ int cmd_feed_follow(struct cli *c, int argc, char **argv) {
               why.text[0] ? why.text : "the connection broke", name);
       fflush(stderr);
       resumed = true;
-      follow_reconnect(c);
+      if (follow_reconnect(c) != 0) {
+        rc = cli_fail(c, HLS_ENOTFOUND, "the node's directory %s is gone: no hlsd will come back there", c->home);
+        break;
+      }
       fprintf(stderr, "hls: hlsd is back; following feed %s again\n", name);
       fflush(stderr);
       pending_acks = 0;

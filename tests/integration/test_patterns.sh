@@ -496,7 +496,9 @@ for n in a b c; do
   hls_at "$n" import "$csv" >/dev/null || fail "import of the history at $n"
 done
 hls_at l feed subscribe live --theme live-theme >/dev/null
-hls_at l --json feed follow live >"$WORK/live.ndjson" 2>"$WORK/live.err" &
+# hls itself in the background (not the hls_at function's subshell), so
+# that the kill below reaches it
+"$HLS" --home "$WORK/l" --json feed follow live >"$WORK/live.ndjson" 2>"$WORK/live.err" &
 follower=$!
 BACKGROUND_PIDS+=("$follower")
 declare -A REC=()
@@ -562,4 +564,20 @@ jq -e -n --argjson b "$before" --argjson a "$after" '$a.week == $b.week and $a.n
   || fail "the week's read of changes that came back: before $before, after $after"
 pass "patterns summary: a pattern found, retracted and found again ended counts as found ended; one known before, retracted at the end, as retracted"
 
-for n in a b c l p; do stop_node "$n"; done
+for n in a b c l; do stop_node "$n"; done
+# A follower whose node is gone for good (its directory removed) ends,
+# saying so, instead of waiting for an hlsd that cannot come back.
+"$HLS" --home "$WORK/p" feed follow all >/dev/null 2>"$WORK/gone.err" &
+gone_follower=$!
+BACKGROUND_PIDS+=("$gone_follower")
+following_all() { hls_at p --json feed list | jq -e '.[] | select(.name == "all") | .followers == 1'; }
+wait_for 20 following_all || fail "the last follower did not start"
+stop_node p
+mv "$WORK/p" "$WORK/p.moved"
+ended() { ! kill -0 "$gone_follower" 2>/dev/null; }
+wait_for 20 ended || fail "a follower of a node whose directory is gone did not end: $(cat "$WORK/gone.err")"
+status=0
+wait "$gone_follower" || status=$?
+[ "$status" = 1 ] && grep -q "the node's directory $WORK/p is gone" "$WORK/gone.err" \
+  || fail "a follower of a gone node: exit $status, $(cat "$WORK/gone.err")"
+pass "a follower ends when its node's directory is gone"

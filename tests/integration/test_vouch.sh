@@ -118,7 +118,7 @@ wait_for 30 second_spread || fail "the second theme's spread: $(hls_at l --json 
 hls_at l --json feed events trusted | jq -e 'length == 0' >/dev/null || fail "feed events, trusted, before the vouch"
 # A follower streaming when c is vouched gets what the feed held back:
 # the pattern's latest event, late (its seq is behind the cursor).
-hls_at l --json feed follow trusted >"$WORK/trusted.out" 2>"$WORK/trusted.err" &
+"$HLS" --home "$WORK/l" --json feed follow trusted >"$WORK/trusted.out" 2>"$WORK/trusted.err" &
 follower=$!
 BACKGROUND_PIDS+=("$follower")
 following() { feed_of trusted | jq -e '.followers == 1'; }
