@@ -172,8 +172,9 @@ int cmd_patterns(struct cli *c, int argc, char **argv) {
       live = hls_out_int(resp.result, "live");
       ended = hls_out_int(resp.result, "ended");
       if (!c->json) note_state(resp.result);
-      const struct hls_mp_value *vp = hls_mp_get(resp.result, "vouched_places");
-      if (!c->json && vp != NULL && hls_out_int(resp.result, "vouched_places") == 0)
+      /* vouched_places comes only with --vouched */
+      if (!c->json && hls_mp_get(resp.result, "vouched_places") != NULL &&
+          hls_out_int(resp.result, "vouched_places") == 0)
         fprintf(stderr, "hls: this node vouches for no place, so --vouched selects nothing (hls vouch NODE_ID vouches "
                         "for one; hls places lists them)\n");
       by_signal_text(hls_mp_get(resp.result, "by_signal"), by, sizeof by);

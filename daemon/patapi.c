@@ -667,9 +667,8 @@ int hls_patternsd_api_summary(struct hls_patternsd *pd, struct hls_control_call 
   char wt[9] = "", lt[9] = "", ft[9] = "";
   if (week != NO_WEEK) hls_patsummary_week_text(week, wt);
   if (pd->feed.latest_week != NO_WEEK) hls_patsummary_week_text(pd->feed.latest_week, lt);
-  struct hls_pat_stats st;
-  hls_patterns_stats(pd->pt, &st);
-  if (st.first_week != INT32_MIN) hls_patsummary_week_text(st.first_week, ft);
+  int32_t first = hls_patterns_first_week(pd->pt);
+  if (first != INT32_MIN) hls_patsummary_week_text(first, ft);
   rc = msgpack_pack_map(pk, 9 + CAT__COUNT) != 0 || hls_mp_pack_kv_str(pk, "week", wt[0] ? wt : NULL) != 0 ||
                hls_mp_pack_kv_str(pk, "state", hls_patternsd__state_name(pd)) != 0 ||
                hls_mp_pack_kv_str(pk, "latest_week", lt[0] ? lt : NULL) != 0 ||

@@ -115,8 +115,8 @@ static void add_common_headers(struct MHD_Response *resp, bool no_store) {
   MHD_add_response_header(resp, "Cache-Control", no_store ? "no-store" : "no-cache");
 }
 
-/* Queue a reply whose body is copied. */
-/* A reply; allow (a 405's Allow header) NULL but for a 405. */
+/* Queue a reply whose body is copied; allow (a 405's Allow header) NULL
+ * but for a 405. */
 static enum MHD_Result reply_allow(struct MHD_Connection *c, unsigned status, const char *type, const void *data,
                                    size_t len, const char *cookie, bool no_store, const char *allow) {
   struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_MUST_COPY);
@@ -157,6 +157,16 @@ static enum MHD_Result reply_ok(struct MHD_Connection *c, json_t *result, const 
   return reply_json(c, 200, json_pack("{s:b, s:o}", "ok", 1, "result", result ? result : json_null()), cookie);
 }
 
+/* An error reply {ok: false, error: {code, message}} (allow: as
+ * reply_allow's). Messages may quote what was sent: message (written to)
+ * is made valid UTF-8 for JSON first. */
+static enum MHD_Result reply_error_text(struct MHD_Connection *c, unsigned status, const char *code, char *message,
+                                        const char *allow) {
+  hls_text_sanitize(message);
+  return reply_json_allow(
+      c, status, json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code, "message", message), NULL, allow);
+}
+
 static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *code, const char *fmt, ...)
     HLS_PRINTF(4, 5);
 static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *code, const char *fmt, ...) {
@@ -165,10 +175,7 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, co
   va_start(ap, fmt);
   vsnprintf(message, sizeof message, fmt, ap);
   va_end(ap);
-  /* Messages may quote what was sent: keep them valid UTF-8 for JSON. */
-  hls_text_sanitize(message);
-  return reply_json(c, status, json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code, "message", message),
-                    NULL);
+  return reply_error_text(c, status, code, message, NULL);
 }
 
 /* 405 for a path that takes only the methods in allow (its Allow header);
@@ -177,10 +184,7 @@ static enum MHD_Result reply_not_allowed(struct MHD_Connection *c, const char *m
                                          const char *hint) {
   char message[200];
   snprintf(message, sizeof message, "%.16s is not allowed here: use %s%s", method, allow, hint);
-  hls_text_sanitize(message);
-  return reply_json_allow(
-      c, 405, json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", "invalid_argument", "message", message), NULL,
-      allow);
+  return reply_error_text(c, 405, "invalid_argument", message, allow);
 }
 
 /* The HTTP status of a method's error. */

@@ -989,6 +989,8 @@ int hls_patterns_freeze(struct hls_patterns *pt, int32_t week) {
 
 int32_t hls_patterns_frozen_before(const struct hls_patterns *pt) { return pt->frozen ? pt->freeze_week : INT32_MIN; }
 
+int32_t hls_patterns_first_week(const struct hls_patterns *pt) { return pt->have_weeks ? pt->gmin : INT32_MIN; }
+
 void hls_patterns_set_stop(struct hls_patterns *pt, bool (*stop)(void *ctx), void *ctx) {
   pt->stop = stop;
   pt->stop_ctx = ctx;

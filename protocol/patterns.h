@@ -340,6 +340,8 @@ int32_t hls_patterns_restore_end(struct hls_patterns *pt);
 int hls_patterns_tests_hash(const struct hls_patterns *pt, uint8_t out[32]) HLS_WARN_UNUSED;
 /* The week hls_patterns_freeze froze the weeks before, INT32_MIN if none. */
 int32_t hls_patterns_frozen_before(const struct hls_patterns *pt);
+/* The first week of the facts given, INT32_MIN if none. */
+int32_t hls_patterns_first_week(const struct hls_patterns *pt);
 /* How much of a computation from scratch the next hls_patterns_update
  * would do, 0 to 1: an estimate by the weeks of the single-theme tests it
  * reads (pairs of themes not counted). A new place's first digest, or
@@ -392,7 +394,6 @@ struct hls_pat_stats {
   size_t places, themes, digests, stories, patterns;
   size_t cells;          /* (place, week, theme) cells held in memory */
   int32_t frozen_before; /* hls_patterns_frozen_before */
-  int32_t first_week, last_week; /* the weeks of the facts given; INT32_MIN when none */
   /* Tests taken from a saved copy (hls_patterns_restore) instead of
    * computed, since the engine was made: a theme's week (each time it is
    * taken), a window. */

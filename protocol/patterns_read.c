@@ -143,8 +143,6 @@ void hls_patterns_stats(const struct hls_patterns *pt, struct hls_pat_stats *out
   }
   out->windows_taken = pt->windows_taken;
   out->frozen_before = pt->frozen ? pt->freeze_week : INT32_MIN;
-  out->first_week = pt->have_weeks ? pt->gmin : INT32_MIN;
-  out->last_week = pt->have_weeks ? pt->gmax : INT32_MIN;
   for (const struct pat *p = pt->pats; p != NULL; p = p->hh.next) out->by_signal[p->p.signal]++;
 }
 
