@@ -51,7 +51,10 @@
  *              (emerging and together; null: none), scan_uniform_p (the
  *              same statistic's p-value as the engine reckons it; with
  *              --scan-stat tpm only), member_p, member_false_places
- *              (emerging, together, cross-scale; null: none)}]
+ *              (emerging, together, cross-scale; null: none),
+ *              found_any_signal, delay_weeks_any_signal,
+ *              within_2_weeks_any_signal (the same by patterns on its
+ *              theme(s) of any signal: signal_score.h)}]
  *              (empty in null mode),
  *    distinct_patterns, false_patterns, false_patterns_per_104_weeks: COUNTS,
  *    events, false_events: {new, updated, retracted: COUNTS},
@@ -66,7 +69,8 @@
  *      mean_shown_within_2_weeks, oracle_tested, oracle_under_bar,
  *      scan_oracle_tested, scan_oracle_under_bar, scan_uniform_tested,
  *      scan_uniform_under_bar, members_tested, members_at_most_tau (member_p
- *      at most 0.05), mean_member_false_places (null if none tested)}}
+ *      at most 0.05), mean_member_false_places (null if none tested),
+ *      within_2_weeks_any_signal}}
  *      (planted signals only),
  *    false_patterns_per_104_weeks: COUNTS (means), events_per_week: {mean,
  *    new_or_updated_mean, max}, seconds, oracle_check: CHECK (the runs' sums)}
@@ -413,6 +417,7 @@ struct sstory {
 struct plant_run {
   const struct placegen_plant *pl;
   struct signal_score_track track;
+  struct signal_score_track any; /* by patterns about it of any signal (signal_score.h) */
   int32_t *shown;   /* [slot]: first week >= onset the data show the plant there, or INT32_MAX */
   int32_t *seen[2]; /* together: the last week each theme was seen at a slot */
   unsigned *scales; /* cross-scale: the scales seen at a slot since the onset */
@@ -1091,9 +1096,14 @@ static int on_change(void *ctx, int change, const struct hls_pattern *p) {
 static int on_live(void *ctx, const struct hls_pattern *p) {
   struct run *r = ctx;
   struct signal_score_pattern s = translate(r, p, false);
-  if (signal_score_which(r->splants, r->n_plants, &s) < 0) return 0;
+  bool about = false;
+  for (size_t k = 0; k < r->n_plants && !about; k++) about = signal_score_about_plant(&r->splants[k], &s);
+  if (!about) return 0;
   s = translate(r, p, true);
-  for (size_t k = 0; k < r->n_plants; k++) signal_score_see(&r->plants[k].track, &r->splants[k], &s, r->week);
+  for (size_t k = 0; k < r->n_plants; k++) {
+    signal_score_see(&r->plants[k].track, &r->splants[k], &s, r->week);
+    signal_score_see_any(&r->plants[k].any, &r->splants[k], &s, r->week);
+  }
   return 0;
 }
 
@@ -1106,6 +1116,8 @@ struct plant_result {
   int onset, week_to; /* week indexes */
   bool found, within;
   int delay;
+  bool any_found, any_within; /* by a pattern about it of any signal */
+  int any_delay;
   double oracle_p;      /* plant_oracle; NAN: none */
   double scan_oracle_p; /* plant_scan_oracle; NAN: none */
   double scan_uniform_p; /* its *uniform (--scan-stat tpm); NAN: none */
@@ -1259,6 +1271,7 @@ static void run_one(const struct opts *o, const struct hls_pat_params *eparams, 
     const struct placegen_plant *pl = placegen_plant(r.g, k);
     pr->pl = pl;
     signal_score_track_init(&pr->track);
+    signal_score_track_init(&pr->any);
     size_t n = pl->n_places ? pl->n_places : 1;
     pr->shown = malloc(n * sizeof *pr->shown);
     pr->seen[0] = malloc(n * sizeof *pr->seen[0]);
@@ -1374,6 +1387,9 @@ static void run_one(const struct opts *o, const struct hls_pat_params *eparams, 
     x->found = pr->track.found;
     x->delay = x->found ? (int)signal_score_delay(&pr->track, &r.splants[k]) : 0;
     x->within = signal_score_within(&pr->track, &r.splants[k], SIGNAL_SCORE_SOON_WEEKS);
+    x->any_found = pr->any.found;
+    x->any_delay = x->any_found ? (int)signal_score_delay(&pr->any, &r.splants[k]) : 0;
+    x->any_within = signal_score_within(&pr->any, &r.splants[k], SIGNAL_SCORE_SOON_WEEKS);
     for (size_t i = 0; i < pl->n_places; i++) x->shown_2w += pr->shown[i] <= pl->week_from + SIGNAL_SCORE_SOON_WEEKS;
     x->oracle_p = plant_oracle(&r, pr, eparams->baseline_weeks);
     x->scan_oracle_p = plant_scan_oracle(&r, pr, eparams->baseline_weeks, res->oracle_bar,
@@ -1439,7 +1455,7 @@ static uint64_t sum_signals(const uint64_t v[HLS_PAT_SIGNAL_COUNT]) {
 }
 
 /* Tables fit in 100 columns (but a pair of long theme names). */
-#define PLANT_THEMES_COLUMN 86
+#define PLANT_THEMES_COLUMN 92
 
 static void print_run(FILE *f, const struct result *x, const char *style) {
   fprintf(f, "\n== %ld places x %ld weeks, background %s, %s, seed %ld (%d themes) ==\n", x->places, x->weeks,
@@ -1447,19 +1463,21 @@ static void print_run(FILE *f, const struct result *x, const char *style) {
   fprintf(f, "  %.1f s: generate %.1f, engine %.1f, score %.1f\n", x->gen_s + x->engine_s + x->score_s, x->gen_s,
           x->engine_s, x->score_s);
   if (x->n_plants > 0) {
-    fprintf(f, "  %-11s %6s %5s %5s %5s %5s %7s %7s %7s %7s %7s %s\n", "plant", "places", "onset", "found", "delay",
-            "<=2wk", "best", "shown", "oracle", "scan", "members", "theme(s)");
+    fprintf(f, "  %-11s %6s %5s %5s %5s %5s %5s %7s %7s %7s %7s %7s %s\n", "plant", "places", "onset", "found", "delay",
+            "<=2wk", "any", "best", "shown", "oracle", "scan", "members", "theme(s)");
     for (size_t k = 0; k < x->n_plants; k++) {
       const struct plant_result *p = &x->plants[k];
-      char delay[16] = "-", best[24], shown[24], oracle[24] = "-", scan[24] = "-", members[24] = "-";
+      char delay[16] = "-", any[16] = "-", best[24], shown[24], oracle[24] = "-", scan[24] = "-", members[24] = "-";
       if (!isnan(p->oracle_p)) snprintf(oracle, sizeof oracle, "%.0e", p->oracle_p);
       if (!isnan(p->member_p)) snprintf(members, sizeof members, "%.0e", p->member_p);
       if (!isnan(p->scan_oracle_p)) snprintf(scan, sizeof scan, "%.0e", p->scan_oracle_p);
       if (p->found) snprintf(delay, sizeof delay, "%+d", p->delay);
+      if (p->any_found) snprintf(any, sizeof any, "%+d", p->any_delay);
       snprintf(best, sizeof best, "%zu/%zu", p->best_covered, p->n_places);
       snprintf(shown, sizeof shown, "%zu/%zu", p->shown_2w, p->n_places);
-      fprintf(f, "  %-11s %6zu %5d %5s %5s %5s %7s %7s %7s %7s %7s ", hls_pat_signal_name(p->signal), p->n_places,
-              p->onset, p->found ? "yes" : "no", delay, p->within ? "yes" : "no", best, shown, oracle, scan, members);
+      fprintf(f, "  %-11s %6zu %5d %5s %5s %5s %5s %7s %7s %7s %7s %7s ", hls_pat_signal_name(p->signal),
+              p->n_places, p->onset, p->found ? "yes" : "no", delay, p->within ? "yes" : "no", any, best, shown, oracle,
+              scan, members);
       /* A pair too long for the line: its second theme below the first. */
       const char *plus = strstr(p->themes, " + ");
       if (plus != NULL && PLANT_THEMES_COLUMN + strlen(p->themes) > 100)
@@ -1467,6 +1485,7 @@ static void print_run(FILE *f, const struct result *x, const char *style) {
       else fprintf(f, "%s\n", p->themes);
     }
     fprintf(f, "  (onset: week index; found: a live pattern on the plant covered >= 80%% of its places;\n"
+               "   any: the delay of the same by a pattern on its theme(s) of any signal;\n"
                "   best: most places covered; shown: places whose data show the plant within 2 weeks of onset;\n"
                "   oracle: p-value of a test that knows the plant's places and onset, on raw counts, 2 weeks in;\n"
                "   scan: of a scan over every place that knows the onset only, the same counts;\n"
@@ -1506,6 +1525,7 @@ struct aggregate {
   long places, weeks;
   size_t runs;
   size_t planted[HLS_PAT_SIGNAL_COUNT], within[HLS_PAT_SIGNAL_COUNT], found[HLS_PAT_SIGNAL_COUNT];
+  size_t any_within[HLS_PAT_SIGNAL_COUNT]; /* within 2 weeks by a pattern about it of any signal */
   double delay_sum[HLS_PAT_SIGNAL_COUNT], cover_sum[HLS_PAT_SIGNAL_COUNT], shown_sum[HLS_PAT_SIGNAL_COUNT];
   size_t oracle_n[HLS_PAT_SIGNAL_COUNT], oracle_under[HLS_PAT_SIGNAL_COUNT]; /* plants with an oracle; under its bar */
   size_t scan_n[HLS_PAT_SIGNAL_COUNT], scan_under[HLS_PAT_SIGNAL_COUNT];     /* the same of the scan oracle */
@@ -1530,6 +1550,7 @@ static void aggregate_add(struct aggregate *a, const struct result *x) {
     const struct plant_result *p = &x->plants[k];
     a->planted[p->signal]++;
     a->within[p->signal] += p->within;
+    a->any_within[p->signal] += p->any_within;
     a->found[p->signal] += p->found;
     if (p->found) a->delay_sum[p->signal] += p->delay;
     a->cover_sum[p->signal] += (double)p->best_covered / (double)p->n_places;
@@ -1593,7 +1614,8 @@ static void print_aggregates(FILE *f, const struct aggregate *ag, size_t n, cons
                "the plants an oracle could find within 2 weeks (its p-value under fdr / 2 / (3 x themes)):\n"
                "knowing the places (oracle), or the onset only (scan); members: the plants whose own data\n"
                "show 80%% of their places at p <= 0.05 each (a place's evidence for a pattern to list it),\n"
-               "and the mean number of other places listed beside them at that plant's p-value, by chance.\n");
+               "and the mean number of other places listed beside them at that plant's p-value, by chance.\n"
+               "any: found within 2 weeks by a pattern on the plant's theme(s) of any signal.\n");
     fprintf(f, "  %6s %-8s %5s | %-8s %-8s %-8s %-8s %s\n", "places", "backgr.", "seeds", "spread", "emerging",
             "rising", "together", "cross");
     for (size_t i = 0; i < n; i++) {
@@ -1607,14 +1629,16 @@ static void print_aggregates(FILE *f, const struct aggregate *ag, size_t n, cons
       }
       fprintf(f, "\n");
     }
-    fprintf(f, "  %6s %-8s %-11s | %8s %8s %6s %6s %7s %7s %7s %6s\n", "places", "backgr.", "signal", "found",
-            "delay", "cover", "shown", "oracle", "scan", "members", "others");
+    fprintf(f, "  %6s %-8s %-11s | %8s %8s %6s %6s %7s %7s %7s %6s %6s\n", "places", "backgr.", "signal", "found",
+            "delay", "cover", "shown", "oracle", "scan", "members", "others", "any");
     for (size_t i = 0; i < n; i++) {
       const struct aggregate *a = &ag[i];
       for (int s = 0; s < HLS_PAT_SIGNAL_COUNT && !a->null; s++) {
         if (!a->planted[s]) continue;
-        char found[48], delay[32] = "-", oracle[48] = "-", scan[48] = "-", members[48] = "-", others[32] = "-";
+        char found[48], delay[32] = "-", oracle[48] = "-", scan[48] = "-", members[48] = "-", others[32] = "-",
+             any[48];
         snprintf(found, sizeof found, "%zu/%zu", a->found[s], a->planted[s]);
+        snprintf(any, sizeof any, "%zu/%zu", a->any_within[s], a->planted[s]);
         if (a->found[s]) snprintf(delay, sizeof delay, "%+.1f wk", a->delay_sum[s] / (double)a->found[s]);
         if (a->oracle_n[s]) snprintf(oracle, sizeof oracle, "%zu/%zu", a->oracle_under[s], a->oracle_n[s]);
         if (a->scan_n[s]) snprintf(scan, sizeof scan, "%zu/%zu", a->scan_under[s], a->scan_n[s]);
@@ -1622,10 +1646,10 @@ static void print_aggregates(FILE *f, const struct aggregate *ag, size_t n, cons
           snprintf(members, sizeof members, "%zu/%zu", a->member_under[s], a->member_n[s]);
           snprintf(others, sizeof others, "%.1f", a->member_false_sum[s] / (double)a->member_n[s]);
         }
-        fprintf(f, "  %6ld %-8s %-11s | %8s %8s %5.0f%% %5.0f%% %7s %7s %7s %6s\n", a->places,
+        fprintf(f, "  %6ld %-8s %-11s | %8s %8s %5.0f%% %5.0f%% %7s %7s %7s %6s %6s\n", a->places,
                 backgrounds[a->background].name, hls_pat_signal_name(s), found, delay,
                 100 * a->cover_sum[s] / (double)a->planted[s], 100 * a->shown_sum[s] / (double)a->planted[s], oracle,
-                scan, members, others);
+                scan, members, others, any);
       }
     }
     for (size_t i = 0; i < n; i++) {
@@ -1652,16 +1676,17 @@ static void print_aggregates(FILE *f, const struct aggregate *ag, size_t n, cons
              "at 300 places <= 10 new or changed pattern events a week on average.\n");
   for (size_t i = 0; i < n; i++) {
     const struct aggregate *a = &ag[i];
-    size_t planted = 0, within = 0;
-    for (int s = 0; s < HLS_PAT_SIGNAL_COUNT; s++) planted += a->planted[s], within += a->within[s];
+    size_t planted = 0, within = 0, any = 0;
+    for (int s = 0; s < HLS_PAT_SIGNAL_COUNT; s++)
+      planted += a->planted[s], within += a->within[s], any += a->any_within[s];
     double fp = a->false_total_104 / (double)a->runs, ev = a->week_new_updated_mean / (double)a->runs;
     if (a->null)
       fprintf(f, "  %6ld %-8s null:    %.1f patterns per 104 weeks: %s\n", a->places, backgrounds[a->background].name,
               fp, fp <= 26 ? "MET" : "NOT MET");
     else
-      fprintf(f, "  %6ld %-8s planted: %zu/%zu plants within 2 weeks: %s; %.1f new+updated a week%s\n", a->places,
-              backgrounds[a->background].name, within, planted, within == planted ? "MET" : "NOT MET", ev,
-              a->places >= 300 ? (ev <= 10 ? ": MET" : ": NOT MET") : "");
+      fprintf(f, "  %6ld %-8s planted: %zu/%zu plants within 2 weeks: %s (%zu by any signal); %.1f new+updated a week%s\n",
+              a->places, backgrounds[a->background].name, within, planted, within == planted ? "MET" : "NOT MET", any,
+              ev, a->places >= 300 ? (ev <= 10 ? ": MET" : ": NOT MET") : "");
   }
 }
 
@@ -1693,8 +1718,7 @@ static json_t *result_json(const struct result *x, const char *style) {
   json_t *plants = json_array();
   for (size_t k = 0; k < x->n_plants; k++) {
     const struct plant_result *p = &x->plants[k];
-    json_array_append_new(
-        plants, json_pack("{s:s, s:s, s:I, s:I, s:i, s:i, s:b, s:o, s:b, s:I, s:f, s:I, s:o, s:o, s:o, s:o, s:o}",
+    json_t *pj = json_pack("{s:s, s:s, s:I, s:I, s:i, s:i, s:b, s:o, s:b, s:I, s:f, s:I, s:o, s:o, s:o, s:o, s:o}",
                           "signal",
                           hls_pat_signal_name(p->signal), "themes", p->themes, "places", (json_int_t)p->n_places, "needed",
                           (json_int_t)p->needed, "onset_week", p->onset, "week_to", p->week_to, "found", p->found,
@@ -1705,7 +1729,13 @@ static json_t *result_json(const struct result *x, const char *style) {
                           "scan_oracle_p", isnan(p->scan_oracle_p) ? json_null() : json_real(p->scan_oracle_p),
                           "scan_uniform_p", isnan(p->scan_uniform_p) ? json_null() : json_real(p->scan_uniform_p),
                           "member_p", isnan(p->member_p) ? json_null() : json_real(p->member_p),
-                          "member_false_places", isnan(p->member_p) ? json_null() : json_real(p->member_false)));
+                          "member_false_places", isnan(p->member_p) ? json_null() : json_real(p->member_false));
+    if (pj != NULL) {
+      json_object_set_new(pj, "found_any_signal", json_boolean(p->any_found));
+      json_object_set_new(pj, "delay_weeks_any_signal", p->any_found ? json_integer(p->any_delay) : json_null());
+      json_object_set_new(pj, "within_2_weeks_any_signal", json_boolean(p->any_within));
+    }
+    json_array_append_new(plants, pj);
   }
   json_t *events = json_object(), *false_events = json_object();
   for (int c = 0; c < N_CHANGES; c++) {
@@ -1733,9 +1763,7 @@ static json_t *aggregate_json(const struct aggregate *a) {
   for (int s = 0; s < HLS_PAT_SIGNAL_COUNT; s++) {
     json_object_set_new(false104, hls_pat_signal_name(s), json_real(a->false_104[s] / (double)a->runs));
     if (!a->planted[s]) continue;
-    json_object_set_new(
-        recall, hls_pat_signal_name(s),
-        json_pack("{s:I, s:I, s:I, s:f, s:o, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "planted",
+    json_t *r = json_pack("{s:I, s:I, s:I, s:f, s:o, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "planted",
                   (json_int_t)a->planted[s],
                   "within_2_weeks",
                   (json_int_t)a->within[s], "found", (json_int_t)a->found[s], "rate",
@@ -1748,7 +1776,9 @@ static json_t *aggregate_json(const struct aggregate *a) {
                   (json_int_t)a->uniform_n[s], "scan_uniform_under_bar", (json_int_t)a->uniform_under[s],
                   "members_tested", (json_int_t)a->member_n[s], "members_at_most_tau", (json_int_t)a->member_under[s],
                   "mean_member_false_places",
-                  a->member_n[s] ? json_real(a->member_false_sum[s] / (double)a->member_n[s]) : json_null()));
+                  a->member_n[s] ? json_real(a->member_false_sum[s] / (double)a->member_n[s]) : json_null());
+    if (r != NULL) json_object_set_new(r, "within_2_weeks_any_signal", json_integer((json_int_t)a->any_within[s]));
+    json_object_set_new(recall, hls_pat_signal_name(s), r);
   }
   json_object_set_new(false104, "total", json_real(a->false_total_104 / (double)a->runs));
   json_t *o = json_pack("{s:I, s:I, s:s, s:b, s:I, s:o, s:o, s:{s:f, s:f, s:i}, s:f}", "places",

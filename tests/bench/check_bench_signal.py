@@ -70,7 +70,8 @@ def check_signal_counts(where, counts, numbers=is_count):
 def check_plant(where, p, weeks, scan_stat):
     keys = ["signal", "themes", "places", "needed", "onset_week", "week_to", "found", "delay_weeks",
             "within_2_weeks", "best_covered", "best_coverage", "shown_within_2_weeks", "oracle_p", "scan_oracle_p",
-            "scan_uniform_p", "member_p", "member_false_places"]
+            "scan_uniform_p", "member_p", "member_false_places", "found_any_signal", "delay_weeks_any_signal",
+            "within_2_weeks_any_signal"]
     missing = [k for k in keys if k not in p]
     if not check(not missing, where, f"missing {missing}"):
         return
@@ -93,6 +94,15 @@ def check_plant(where, p, weeks, scan_stat):
         check(not p["within_2_weeks"], where, "within 2 weeks but not found")
     if p["within_2_weeks"] and isinstance(p["delay_weeks"], int):
         check(p["delay_weeks"] <= 2, where, f"within 2 weeks with delay {p['delay_weeks']}")
+    # By any signal (patterns on its theme(s) of any signal): never later than by its own.
+    fa, da, wa = p["found_any_signal"], p["delay_weeks_any_signal"], p["within_2_weeks_any_signal"]
+    if check(isinstance(fa, bool) and isinstance(wa, bool), where, "found/within by any signal not booleans"):
+        check(fa or (da is None and not wa), where, f"not found by any signal but delay {da!r}, within {wa!r}")
+        check(not fa or (isinstance(da, int) and not isinstance(da, bool)), where, f"found by any signal, delay {da!r}")
+        check(wa == (fa and isinstance(da, int) and da <= 2), where, f"within by any signal {wa!r} with delay {da!r}")
+        if p["found"]:
+            check(fa and isinstance(da, int) and isinstance(p["delay_weeks"], int) and da <= p["delay_weeks"], where,
+                  f"found by its signal at {p['delay_weeks']!r}, by any at {da!r}")
     check(is_count(p["best_covered"]) and p["best_covered"] <= n, where, f"best_covered {p['best_covered']!r}")
     check(is_number(p["best_coverage"]) and math.isclose(p["best_coverage"], p["best_covered"] / n), where,
           f"best_coverage {p['best_coverage']!r} is not best_covered / places")
@@ -255,11 +265,17 @@ def check_aggregate(where, a, runs, null):
     if check(isinstance(recall, dict), where, "recall is not an object"):
         check(set(recall) == set(planted), where, f"recall for {sorted(recall)}, plants of {sorted(planted)}")
         for s, x in recall.items():
-            ok = isinstance(x, dict) and all(is_count(x.get(k)) for k in ["planted", "within_2_weeks", "found"])
+            ok = isinstance(x, dict) and all(is_count(x.get(k)) for k in ["planted", "within_2_weeks", "found",
+                                                                           "within_2_weeks_any_signal"])
             if check(ok, where, f"recall of {s} is {x!r}"):
                 check(x["within_2_weeks"] <= x["found"] <= x["planted"] == planted.get(s), where,
                       f"{s}: {x['within_2_weeks']} within 2 weeks, {x['found']} found, {x['planted']} planted "
                       f"({planted.get(s)} in the runs)")
+                any_runs = sum(bool(p.get("within_2_weeks_any_signal")) for r in mine for p in r.get("plants", [])
+                               if p.get("signal") == s)
+                check(x["within_2_weeks"] <= x["within_2_weeks_any_signal"] == any_runs <= x["planted"], where,
+                      f"{s}: {x['within_2_weeks_any_signal']} within 2 weeks by any signal, {any_runs} in the runs, "
+                      f"{x['within_2_weeks']} by its own")
                 check((x.get("mean_delay") is None) == (x["found"] == 0), where,
                       f"{s}: mean_delay {x.get('mean_delay')!r} with {x['found']} found")
                 tested = sum(1 for r in mine for p in r.get("plants", [])

@@ -6,7 +6,10 @@ size_t signal_score_needed(size_t n_places) {
 }
 
 bool signal_score_on_plant(const struct signal_score_plant *pl, const struct signal_score_pattern *p) {
-  if (p->signal != pl->signal) return false;
+  return p->signal == pl->signal && signal_score_about_plant(pl, p);
+}
+
+bool signal_score_about_plant(const struct signal_score_plant *pl, const struct signal_score_pattern *p) {
   if (pl->n_themes == 2) {
     bool same = p->theme == pl->themes[0] && p->theme2 == pl->themes[1];
     bool swapped = p->theme == pl->themes[1] && p->theme2 == pl->themes[0];
@@ -39,15 +42,24 @@ void signal_score_track_init(struct signal_score_track *t) {
   t->best_covered = 0;
 }
 
-void signal_score_see(struct signal_score_track *t, const struct signal_score_plant *pl,
-                      const struct signal_score_pattern *p, int32_t week) {
-  if (!signal_score_on_plant(pl, p)) return;
+static void see(struct signal_score_track *t, const struct signal_score_plant *pl,
+                const struct signal_score_pattern *p, int32_t week) {
   size_t c = signal_score_covered(pl, p);
   if (c > t->best_covered) t->best_covered = c;
   if (!t->found && pl->n_places > 0 && c >= signal_score_needed(pl->n_places)) {
     t->found = true;
     t->found_week = week;
   }
+}
+
+void signal_score_see(struct signal_score_track *t, const struct signal_score_plant *pl,
+                      const struct signal_score_pattern *p, int32_t week) {
+  if (signal_score_on_plant(pl, p)) see(t, pl, p, week);
+}
+
+void signal_score_see_any(struct signal_score_track *t, const struct signal_score_plant *pl,
+                          const struct signal_score_pattern *p, int32_t week) {
+  if (signal_score_about_plant(pl, p)) see(t, pl, p, week);
 }
 
 int32_t signal_score_delay(const struct signal_score_track *t, const struct signal_score_plant *pl) {

@@ -16,7 +16,15 @@
  * is on it and covers at least SIGNAL_SCORE_COVER (80%) of its places,
  * rounded up (signal_score_needed). Its delay is the first such week minus
  * the plant's week_from (its onset); within_2_weeks means a delay of at
- * most 2 (found in the onset week or one of the next two). */
+ * most 2 (found in the onset week or one of the next two).
+ *
+ * A pattern is ABOUT a plant when it would be on it but for its signal:
+ * a one-theme pattern of any signal on a one-theme plant's theme, or a
+ * pair on a together plant's pair, whose weeks overlap the plant's. A
+ * plant is FOUND BY ANY SIGNAL as it is found, by patterns about it. A
+ * theme of its own taken up at a few places in one week is, to the engine,
+ * places new to a theme (spread), whatever signal the generator meant:
+ * scoring by signal alone says such a plant is never found. */
 #ifndef HLS_SIGNAL_SCORE_H
 #define HLS_SIGNAL_SCORE_H
 
@@ -52,6 +60,9 @@ size_t signal_score_needed(size_t n_places);
 /* Whether p is on plant pl (signal, theme(s), weeks overlap). */
 bool signal_score_on_plant(const struct signal_score_plant *pl, const struct signal_score_pattern *p);
 
+/* Whether p is about plant pl (theme(s), weeks overlap; any signal). */
+bool signal_score_about_plant(const struct signal_score_plant *pl, const struct signal_score_pattern *p);
+
 /* The plant's places among the pattern's (both sorted). */
 size_t signal_score_covered(const struct signal_score_plant *pl, const struct signal_score_pattern *p);
 
@@ -68,6 +79,9 @@ struct signal_score_track {
 void signal_score_track_init(struct signal_score_track *t);
 void signal_score_see(struct signal_score_track *t, const struct signal_score_plant *pl,
                       const struct signal_score_pattern *p, int32_t week);
+/* As signal_score_see, for patterns about the plant (any signal). */
+void signal_score_see_any(struct signal_score_track *t, const struct signal_score_plant *pl,
+                          const struct signal_score_pattern *p, int32_t week);
 /* found_week - week_from (meaningful when found). */
 int32_t signal_score_delay(const struct signal_score_track *t, const struct signal_score_plant *pl);
 bool signal_score_within(const struct signal_score_track *t, const struct signal_score_plant *pl, int32_t weeks);

@@ -176,6 +176,48 @@ static void test_track_late_and_early(void **state) {
   assert_false(t.found);
 }
 
+static void test_about_plant_is_any_signal_on_its_themes(void **state) {
+  (void)state;
+  struct signal_score_plant pl = plant1(EMERGING, 7, 100, 102);
+  struct signal_score_pattern p = pat(SPREAD, 7, NONE, 100, 100, five, 5);
+  assert_false(signal_score_on_plant(&pl, &p));
+  assert_true(signal_score_about_plant(&pl, &p)); /* another signal, the same theme */
+  p = pat(SPREAD, 8, NONE, 100, 100, five, 5);   /* another theme */
+  assert_false(signal_score_about_plant(&pl, &p));
+  p = pat(TOGETHER, 7, 9, 100, 100, five, 5);    /* a pair: never about a one-theme plant */
+  assert_false(signal_score_about_plant(&pl, &p));
+  p = pat(SPREAD, 7, NONE, 90, 99, five, 5);     /* wholly before it */
+  assert_false(signal_score_about_plant(&pl, &p));
+  /* A together plant: only its pair, whatever the signal says. */
+  struct signal_score_plant tg = {TOGETHER, 2, {3, 11}, 50, 103, 5, five};
+  p = pat(SPREAD, 3, NONE, 48, 55, five, 5);
+  assert_false(signal_score_about_plant(&tg, &p));
+  p = pat(TOGETHER, 11, 3, 48, 55, five, 5);
+  assert_true(signal_score_about_plant(&tg, &p));
+
+  /* Found by any signal: a spread pattern covering 4 of its 5 places in the
+   * onset week; signal_score_see (its own signal) ignores it. */
+  struct signal_score_track strict, any;
+  signal_score_track_init(&strict);
+  signal_score_track_init(&any);
+  static const uint32_t four[] = {2, 4, 6, 8};
+  p = pat(SPREAD, 7, NONE, 100, 100, four, 4);
+  signal_score_see(&strict, &pl, &p, 100);
+  signal_score_see_any(&any, &pl, &p, 100);
+  assert_false(strict.found);
+  assert_int_equal(strict.best_covered, 0);
+  assert_true(any.found);
+  assert_int_equal(signal_score_delay(&any, &pl), 0);
+  /* ...and the pattern of its own signal counts for both. */
+  p = pat(EMERGING, 7, NONE, 101, 101, five, 5);
+  signal_score_see(&strict, &pl, &p, 101);
+  signal_score_see_any(&any, &pl, &p, 101);
+  assert_true(strict.found);
+  assert_int_equal(signal_score_delay(&strict, &pl), 1);
+  assert_int_equal(any.found_week, 100);
+  assert_int_equal(any.best_covered, 5);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_needed_is_80_percent_rounded_up),
@@ -185,6 +227,7 @@ int main(void) {
       cmocka_unit_test(test_which_plant_or_false),
       cmocka_unit_test(test_track_finds_at_first_week_with_80_percent),
       cmocka_unit_test(test_track_late_and_early),
+      cmocka_unit_test(test_about_plant_is_any_signal_on_its_themes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
