@@ -6,17 +6,12 @@
 #include "cli.h"
 #include "params.h"
 
-static bool flag(const struct hls_mp_value *m, const char *key) {
-  const struct hls_mp_value *v = hls_mp_get(m, key);
-  return v != NULL && v->type == HLS_MP_BOOL && v->v.b;
-}
-
 void cli_print_network_key(const struct hls_mp_value *nk, const char *indent) {
   if (nk == NULL || nk->type != HLS_MP_MAP) return;
   char until[32], problem[256], id[80];
   long long epoch = (long long)hls_out_int(nk, "epoch");
   printf("%skey epoch %lld (id %s)", indent[0] ? indent : "", epoch, hls_out_str(nk, "network_id", id, sizeof id));
-  if (flag(nk, "old_key_accepted"))
+  if (hls_out_bool(nk, "old_key_accepted"))
     printf(", the previous key accepted until %s", hls_out_str(nk, "overlap_until", until, sizeof until));
   printf("\n");
   const struct hls_mp_value *st = hls_mp_get(nk, "stewards");

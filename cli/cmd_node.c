@@ -376,11 +376,6 @@ int cmd_sync(struct cli *c, int argc, char **argv) {
   return 0;
 }
 
-static bool flag(const struct hls_mp_value *m, const char *key) {
-  const struct hls_mp_value *v = hls_mp_get(m, key);
-  return v != NULL && v->type == HLS_MP_BOOL && v->v.b;
-}
-
 static void print_chain(const struct hls_mp_value *ch) {
   long long seq = (long long)hls_out_int(ch, "seq");
   const struct hls_mp_value *sig = hls_mp_get(ch, "signed");
@@ -389,7 +384,7 @@ static void print_chain(const struct hls_mp_value *ch) {
   if (known) printf("Signed     up to seq %lld (the chain mark, %s)\n", (long long)hls_out_int(ch, "signed"),
                     HLS_CHAINMARK_FILE);
   else printf("Signed     not known: the chain mark (%s) was lost\n", HLS_CHAINMARK_FILE);
-  if (!flag(ch, "recovering")) {
+  if (!hls_out_bool(ch, "recovering")) {
     printf("State      publishing\n");
     return;
   }
@@ -473,7 +468,7 @@ int cmd_check(struct cli *c, int argc, char **argv) {
       fprintf(stderr, "hls: with hlsd stopped, 'hlsd --home %s --check' checks the store\n", c->home);
     return rc;
   }
-  bool ok = flag(resp.result, "ok");
+  bool ok = hls_out_bool(resp.result, "ok");
   if (c->json) {
     rc = hls_out_print_json(resp.result);
   } else {

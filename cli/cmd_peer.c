@@ -48,8 +48,11 @@ static int node_id_command(struct cli *c, int argc, char **argv, enum hls_method
   c->refused_is_failure = true; /* this node's own id */
   int rc = cli_params_call(c, argc, argv, method, &p, &resp, &done);
   if (done) return rc;
+  const char *id = cli_params_str(&p, "node_id");
   if (c->json) rc = hls_out_print_json(resp.result);
-  else printf("%s peer %s.\n", done_verb, cli_params_str(&p, "node_id"));
+  else if (hls_out_bool(resp.result, "blocked"))
+    printf("%s peer %s; it stays blocked (hls peer unblock %s lifts the block).\n", done_verb, id, id);
+  else printf("%s peer %s.\n", done_verb, id);
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }

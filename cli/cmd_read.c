@@ -28,11 +28,6 @@ static const char *place_cell(const struct hls_mp_value *m, const char *key, cha
   return hls_out_str(m, key, buf, size)[0] ? buf : "-";
 }
 
-static bool is_self(const struct hls_mp_value *m) {
-  const struct hls_mp_value *v = hls_mp_get(m, "self");
-  return v != NULL && v->type == HLS_MP_BOOL && v->v.b;
-}
-
 /* --- pages ---------------------------------------------------------------------- */
 
 /* A listing read in pages and printed as they come: with --json, one
@@ -145,7 +140,7 @@ static void place_row(struct hls_table *t, const struct hls_mp_value *p) {
   static const char *const keys[] = {"items", "stubs", "erased", "chain_seq"};
   for (int k = 0; k < 4; k++) snprintf(num[k], sizeof num[k], "%lld", (long long)hls_out_int(p, keys[k]));
   if (!hls_out_str(p, "place", place, HLS_PLACE_MAX + 1)[0]) snprintf(place, sizeof place, "(no profile held)");
-  if (is_self(p)) strcat(place, " (this node)");
+  if (hls_out_bool(p, "self")) strcat(place, " (this node)");
   const struct hls_mp_value *claims = hls_mp_get(p, "name_also_claimed_by"), *counts = hls_mp_get(p, "role_counts");
   if (claims != NULL && claims->type == HLS_MP_ARRAY && claims->len > 0) strcat(place, " (name also claimed)");
   /* Key succession: one place, under its latest key; its earlier keys'
@@ -224,7 +219,7 @@ static void print_story(const struct hls_mp_value *s) {
   } else {
     printf("  place     unknown (no profile of its node is held)\n");
   }
-  printf("  node      %s%s\n", hls_out_str(s, "origin", b1, sizeof b1), is_self(s) ? " (this node)" : "");
+  printf("  node      %s%s\n", hls_out_str(s, "origin", b1, sizeof b1), hls_out_bool(s, "self") ? " (this node)" : "");
   printf("  week      %s", hls_out_str(s, "week", b1, sizeof b1));
   if (hls_out_str(s, "week_start", b2, sizeof b2)[0] && hls_out_str(s, "week_end", b3, sizeof b3)[0])
     printf(" (%s to %s)", b2, b3);

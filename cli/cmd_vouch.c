@@ -6,11 +6,6 @@
 #include "cli.h"
 #include "params.h"
 
-static bool is_true(const struct hls_mp_value *m, const char *key) {
-  const struct hls_mp_value *v = hls_mp_get(m, key);
-  return v != NULL && v->type == HLS_MP_BOOL && v->v.b;
-}
-
 static int vouch_command(struct cli *c, int argc, char **argv, enum hls_method_id method) {
   struct cli_params p;
   struct hls_ctl_response resp;
@@ -20,7 +15,7 @@ static int vouch_command(struct cli *c, int argc, char **argv, enum hls_method_i
   if (done) return rc;
   if (c->json) {
     rc = hls_out_print_json(resp.result);
-  } else if (is_true(resp.result, "withdrawn")) {
+  } else if (hls_out_bool(resp.result, "withdrawn")) {
     printf("Withdrew this node's vouch for %s (chain seq %lld).\n", cli_params_str(&p, "node_id"),
            (long long)hls_out_int(resp.result, "chain_seq"));
   } else {
@@ -55,12 +50,12 @@ int cmd_vouch_list(struct cli *c, int argc, char **argv) {
       char region[HLS_REGION_MAX + 1], role[16], at[32], node[64];
       if (!hls_out_str(v, "voucher_place", voucher, sizeof voucher)[0]) hls_out_str(v, "voucher", voucher, sizeof voucher);
       if (!hls_out_str(v, "subject_place", subject, sizeof subject)[0]) snprintf(subject, sizeof subject, "(no profile held)");
-      if (is_true(v, "withdrawn")) snprintf(as, sizeof as, "(withdrawn)");
+      if (hls_out_bool(v, "withdrawn")) snprintf(as, sizeof as, "(withdrawn)");
       else snprintf(as, sizeof as, "%s (%s)", hls_out_str(v, "place", place, sizeof place),
                     hls_out_str(v, "region", region, sizeof region));
       const char *row[] = {voucher, subject, as,
                            hls_out_str(v, "role", role, sizeof role)[0] ? role : "-",
-                           is_true(v, "counts") ? "yes" : "no",
+                           hls_out_bool(v, "counts") ? "yes" : "no",
                            hls_out_str(v, "at", at, sizeof at),
                            hls_out_str(v, "subject", node, sizeof node)};
       hls_table_add(t, row);

@@ -74,6 +74,11 @@ int64_t hls_out_int(const struct hls_mp_value *m, const char *key) {
   return 0;
 }
 
+bool hls_out_bool(const struct hls_mp_value *m, const char *key) {
+  const struct hls_mp_value *v = hls_mp_get(m, key);
+  return v != NULL && v->type == HLS_MP_BOOL && v->v.b;
+}
+
 void hls_out_themes(const struct hls_mp_value *m, char *buf, size_t size, bool with_kind) {
   const struct hls_mp_value *themes = hls_mp_get(m, "themes");
   size_t o = 0;

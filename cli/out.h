@@ -37,6 +37,8 @@ int hls_out_csv_field(const char *text, bool last);
 /* String member of a map as a C string in buf ("" if absent or nil). */
 const char *hls_out_str(const struct hls_mp_value *m, const char *key, char *buf, size_t size);
 int64_t hls_out_int(const struct hls_mp_value *m, const char *key);
+/* Whether boolean member key of m is true (false if absent or not a boolean). */
+bool hls_out_bool(const struct hls_mp_value *m, const char *key);
 /* Room for a record's themes as hls_out_themes writes them, every one:
  * "NAME (aspiration), " is at most HLS_THEME_MAX + 15 bytes. */
 #define HLS_OUT_THEMES_SIZE (HLS_THEMES_PER_RECORD * (HLS_THEME_MAX + 16) + 1)

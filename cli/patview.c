@@ -19,8 +19,7 @@ double hls_patview_num(const struct hls_mp_value *m, const char *key) {
 }
 
 bool hls_patview_flag(const struct hls_mp_value *m, const char *key) {
-  const struct hls_mp_value *v = hls_mp_get(m, key);
-  return v != NULL && v->type == HLS_MP_BOOL && v->v.b;
+  return hls_out_bool(m, key);
 }
 
 /* "problem:housing" (or "housing" without kinds), "A + B" for together. */

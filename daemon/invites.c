@@ -231,7 +231,7 @@ static int on_redeemed(struct hls_invites *inv, const uint8_t pk[32], const uint
                 hls_invite_outcome_text(outcome));
   /* Not welcome there: stop dialling it (the session ends from its side). */
   struct hls_why pwhy = {{0}};
-  if (hls_peers_remove(inv->env.peers, pk, &pwhy) != 0)
+  if (hls_peers_remove(inv->env.peers, pk, NULL, &pwhy) != 0)
     hls_log_warn("invite_peer_remove_failed", "inviter=%s detail=\"%s\"", id, pwhy.text);
   return 0;
 }

@@ -541,6 +541,10 @@ int hls_peers_add(struct hls_peers *p, const uint8_t pk[32], const char *address
   if (memcmp(pk, p->env.identity->public_key, 32) == 0)
     return hls_why_set(why, HLS_EINVAL, "that is this node's own id");
   struct peer *peer = find(p, pk);
+  /* Trusting a node and refusing it at once: the block stands until an
+   * admin lifts it, and nothing is changed. */
+  if (peer != NULL && !peer->removed && peer->row.blocked)
+    return hls_why_set(why, HLS_ESTATE, "that node is blocked: nothing changed (hls peer unblock NODE_ID first)");
   if (peer == NULL && (peer = add_peer(p, pk)) == NULL) return HLS_ENOMEM;
   revive(p, peer);
   bool newly_listed = !peer->row.admin;
@@ -557,11 +561,27 @@ int hls_peers_add(struct hls_peers *p, const uint8_t pk[32], const char *address
   return 0;
 }
 
-int hls_peers_remove(struct hls_peers *p, const uint8_t pk[32], struct hls_why *why) {
+int hls_peers_remove(struct hls_peers *p, const uint8_t pk[32], bool *kept_blocked, struct hls_why *why) {
+  if (kept_blocked != NULL) *kept_blocked = false;
   if (memcmp(pk, p->env.identity->public_key, 32) == 0)
     return hls_why_set(why, HLS_EINVAL, "that is this node's own id");
   struct peer *peer = find(p, pk);
   if (peer == NULL || peer->removed) return hls_why_set(why, HLS_ENOTFOUND, "no such peer");
+  if (peer->row.blocked) {
+    /* A block holds until it is lifted (hls peer unblock): forgetting
+     * the peer forgets its address, listing and counters, not the block,
+     * which gossip also applies to its chain. Blocked, it has no session. */
+    struct hls_peer_row row = {0};
+    memcpy(row.node_id, peer->row.node_id, 32);
+    row.blocked = 1;
+    row.added_ms = peer->row.added_ms;
+    peer->row = row;
+    peer->dial_once = false;
+    peer->penalty_until_ms = 0;
+    save(p, peer);
+    if (kept_blocked != NULL) *kept_blocked = true;
+    return 0;
+  }
   int rc = hls_store_peer_delete(p->env.store, pk, why);
   if (rc != 0 && rc != HLS_ENOTFOUND) return rc;
   peer->removed = true;

@@ -77,10 +77,14 @@ void hls_peers_rekey(struct hls_peers *p);
 void hls_peers_succeed(struct hls_peers *p, const uint8_t old_id[32], const uint8_t new_id[32]);
 const char *hls_peers_address(const struct hls_peers *p);
 
-/* hls peer add: trust pk at address and keep connected to it. */
+/* hls peer add: trust pk at address and keep connected to it. HLS_ESTATE
+ * (nothing changed) if pk is blocked. */
 int hls_peers_add(struct hls_peers *p, const uint8_t pk[32], const char *address, struct hls_why *why) HLS_WARN_UNUSED;
-/* hls peer remove: forget pk (disconnecting it). HLS_ENOTFOUND if unknown. */
-int hls_peers_remove(struct hls_peers *p, const uint8_t pk[32], struct hls_why *why) HLS_WARN_UNUSED;
+/* hls peer remove: forget pk (disconnecting it). HLS_ENOTFOUND if unknown.
+ * A blocked pk stays blocked (its address, listing and counters go):
+ * *kept_blocked (out, may be NULL) says so. */
+int hls_peers_remove(struct hls_peers *p, const uint8_t pk[32], bool *kept_blocked, struct hls_why *why)
+    HLS_WARN_UNUSED;
 /* hls peer block / unblock. Blocking disconnects at once. */
 int hls_peers_block(struct hls_peers *p, const uint8_t pk[32], bool block, struct hls_why *why) HLS_WARN_UNUSED;
 /* Pack the peer list for the control socket (an array of maps). */

@@ -126,7 +126,9 @@
               }, { cls: 'btn-small btn-danger', confirm: 'Block ' + p.node_id + '? Its items are refused from every peer until you unblock it.', onError: fail('Not blocked') }));
             }
             acts.appendChild(ui.action('Remove', function () {
-              return api.call('peer.remove', { node_id: p.node_id }).then(done('Removed ' + p.node_id + '.'));
+              return api.call('peer.remove', { node_id: p.node_id }).then(function (res) {
+                return done('Removed ' + p.node_id + (res && res.blocked ? '; it stays blocked until you unblock it.' : '.'))();
+              });
             }, { cls: 'btn-small', confirm: 'Remove the peer ' + p.node_id + '? Its connection ends.', onError: fail('Not removed') }));
             r.push(acts);
           }

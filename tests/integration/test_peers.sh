@@ -69,6 +69,24 @@ grep -q "peer=$(nid c) .*reason=removed" "$WORK/a.log" || fail "removal not logg
 expect_fail 1 "no such peer" hls_at a peer remove "$(nid c)"
 pass "remove forgets a peer"
 
+# A block stands until an unblock: peer add refuses a blocked node (and
+# changes nothing), and peer remove forgets its address, not its block.
+hls_at a peer block "$(nid c)" >/dev/null
+expect_fail 1 "blocked" hls_at a peer add "$(addr c)" "$(nid c)"
+[ "$(state a "$(nid c)")" = blocked ] || fail "state after a refused peer add: $(state a "$(nid c)")"
+out=$(hls_at a peer remove "$(nid c)") || fail "peer remove of a blocked peer: $out"
+grep -q "stays blocked" <<<"$out" || fail "peer remove did not say the block stays: $out"
+[ "$(state a "$(nid c)")" = blocked ] || fail "peer remove lifted the block: state '$(state a "$(nid c)")'"
+hls_at a --json peer remove "$(nid c)" | jq -e '.change == "removed" and .blocked == true' >/dev/null \
+  || fail "peer remove --json of a blocked peer"
+hls_at a --json peer list | jq -e --arg id "$(nid c)" '.[] | select(.node_id==$id) | (.address // "") == ""' \
+  >/dev/null || fail "a blocked peer removed kept its address: $(hls_at a --json peer list)"
+hls_at a peer unblock "$(nid c)" >/dev/null || fail "unblock after remove"
+out=$(hls_at a peer remove "$(nid c)") || fail "peer remove after the unblock: $out"
+! grep -q "blocked" <<<"$out" || fail "peer remove after the unblock: $out"
+[ -z "$(state a "$(nid c)")" ] || fail "unblocked and removed, still listed: $(state a "$(nid c)")"
+pass "a blocked peer: peer add refused, peer remove keeps the block until unblocked"
+
 # Restart: a re-dials b by itself, back-off grows while b is down.
 b_id=$(nid b)
 stop_node b
