@@ -65,13 +65,18 @@ int hls_patternsd__vouched_filter(struct hls_patternsd *pd, struct hls_patfilter
   return rc;
 }
 
-/* A listing's theme and region filters name a theme some place reports
- * and a region some place is in, or the reply is not_found saying so (a
- * typo would otherwise read as "no patterns"). Only with the engine at
+/* A listing's theme, region and place filters name a theme some place
+ * reports, a region some place is in and a place known here, or the reply
+ * is not_found saying so (a typo would otherwise read as "no patterns"). Only with the engine at
  * hand: while it loads, the listing is not held up for this. */
 int hls_patternsd__filter_known(struct hls_patternsd *pd, const struct hls_patfilter *f, struct hls_why *why) {
-  if (f->n_themes == 0 && f->n_regions == 0) return 0;
+  if (f->n_themes == 0 && f->n_regions == 0 && f->n_places == 0) return 0;
   if (pd->phase != PD_READY && !pd->have_engine) return 0;
+  if (f->n_places > 0) { /* names resolved on a copy: f is the caller's as it was */
+    struct hls_patfilter named = *f;
+    int rc = hls_patsummary_filter_resolve_places(pd->summary, &named, true, why);
+    if (rc != 0) return rc;
+  }
   for (size_t i = 0; i < f->n_themes; i++) {
     bool found = false;
     const char *name;

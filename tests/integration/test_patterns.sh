@@ -368,7 +368,10 @@ grep -q '^hls: theme: no place reports "doorstep-scam" here (hls themes --networ
   'region: no place is in region "Sooth" here (hls places lists regions)' ] || fail "no note for an unknown region"
 [ -z "$(hls_at p feed subscribe scams --theme doorstep-scams 2>&1 >/dev/null)" ] || fail "a note for a theme held"
 [ "$(hls_at p --json feed subscribe scams2 --theme doorstep-scams | jq -c .note)" = null ] || fail "note not null"
-for f in typo typo2 scams scams2; do hls_at p feed unsubscribe "$f" >/dev/null; done
+[ "$(hls_at p --json feed subscribe typo3 --place Nowhere | jq -r .note)" = \
+  'place: no place "Nowhere" is known here (hls places lists them)' ] || fail "no note for an unknown place"
+[ "$(hls_at p --json feed subscribe p3 --place "PLACE 03" | jq -c .note)" = null ] || fail "a note for a place held"
+for f in typo typo2 typo3 scams scams2 p3; do hls_at p feed unsubscribe "$f" >/dev/null; done
 # A new feed counts only the events its filter selects.
 hls_at p feed subscribe later --place "Place 03" >/dev/null
 after=$(hls_at p --json feed list | jq '.[] | select(.name == "later") | .events_after_cursor')
