@@ -266,6 +266,21 @@ static int set_themes(struct hls_record *r, const struct hls_mp_value *v, struct
   return 0;
 }
 
+/* A free-text field. Checked without a node's limits (lim NULL: hls checks
+ * before it sends), the hard ceiling is the only one known, and a node's
+ * own may be lower: the error says so, or the node's refusal of a shorter
+ * text would come as a surprise. */
+static int set_free_text(char **field, const struct hls_mp_value *v, const char *name, size_t max, bool node_limit,
+                         struct hls_why *why) {
+  int rc = set_text(field, v, name, max, true, why);
+  if (rc == HLS_ETOOBIG && !node_limit) {
+    char said[sizeof why->text];
+    snprintf(said, sizeof said, "%s", why->text);
+    hls_why_set(why, rc, "%s (a node may allow less: its limits.max_text_bytes, 16 KiB unless set)", said);
+  }
+  return rc;
+}
+
 int hls_record_apply(struct hls_record *r, const struct hls_mp_value *m,
                      const struct hls_record_limits *lim, struct hls_why *why) {
   if (m == NULL || m->type != HLS_MP_MAP) return hls_why_set(why, HLS_EINVAL, "record: expected an object");
@@ -293,13 +308,13 @@ int hls_record_apply(struct hls_record *r, const struct hls_mp_value *m,
     } else if (hls_mp_str_eq(k, "themes")) {
       rc = set_themes(r, v, why);
     } else if (hls_mp_str_eq(k, "context")) {
-      rc = set_text(&r->context, v, "context", text_max, true, why);
+      rc = set_free_text(&r->context, v, "context", text_max, lim != NULL, why);
     } else if (hls_mp_str_eq(k, "tried")) {
-      rc = set_text(&r->tried, v, "tried", text_max, true, why);
+      rc = set_free_text(&r->tried, v, "tried", text_max, lim != NULL, why);
     } else if (hls_mp_str_eq(k, "happened")) {
-      rc = set_text(&r->happened, v, "happened", text_max, true, why);
+      rc = set_free_text(&r->happened, v, "happened", text_max, lim != NULL, why);
     } else if (hls_mp_str_eq(k, "learnt")) {
-      rc = set_text(&r->learnt, v, "learnt", text_max, true, why);
+      rc = set_free_text(&r->learnt, v, "learnt", text_max, lim != NULL, why);
     } else if (hls_mp_str_eq(k, "author_role")) {
       rc = set_text(&r->author_role, v, "author_role", HLS_ROLE_MAX, false, why);
     } else if (hls_mp_str_eq(k, "consent")) {

@@ -413,6 +413,9 @@ static void test_apply_max_text_bytes(void **state) {
   assert_int_equal(apply_fmt(&r, &lim, &why, "M s s", 1, "learnt", "0123456789"), 0);
   assert_int_equal(apply_fmt(&r, &lim, &why, "M s s", 1, "learnt", "0123456789A"), HLS_ETOOBIG);
   assert_non_null(strstr(why.text, "learnt"));
+  /* A node's own limit: said as it is, with no word of another. */
+  assert_non_null(strstr(why.text, "at most 10 allowed"));
+  assert_null(strstr(why.text, "limits.max_text_bytes"));
   assert_string_equal(r.learnt, "0123456789");
   /* The limit is for free text only. */
   assert_int_equal(apply_fmt(&r, &lim, &why, "M s s", 1, "title", "a title longer than ten bytes"), 0);
@@ -426,6 +429,9 @@ static void test_apply_max_text_bytes(void **state) {
   const struct hls_record_limits *lims[] = {NULL, &zero, &huge};
   for (size_t i = 0; i < 3; i++) {
     assert_int_equal(apply_fmt(&r, lims[i], &why, "M s s", 1, "context", big), HLS_ETOOBIG);
+    /* Without a node's limits (hls checking before it sends), the hard
+     * ceiling is not the node's: the error says a node may allow less. */
+    assert_true((strstr(why.text, "limits.max_text_bytes") != NULL) == (lims[i] == NULL));
     big[HLS_TEXT_HARD_MAX] = '\0';
     assert_int_equal(apply_fmt(&r, lims[i], &why, "M s s", 1, "context", big), 0);
     assert_int_equal(strlen(r.context), HLS_TEXT_HARD_MAX);
