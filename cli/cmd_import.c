@@ -171,6 +171,13 @@ static void print_duplicates(const struct sender *s, bool skipped) {
   printf("%s); --allow-duplicates imports them anyway.\n", n > DUPLICATES_SHOWN ? ", ..." : "");
 }
 
+/* "id A" or "ids A to B": the records an import added. */
+static const char *id_range(char *buf, size_t size, int64_t first, int64_t last) {
+  if (first == last) snprintf(buf, size, "id %lld", (long long)first);
+  else snprintf(buf, size, "ids %lld to %lld", (long long)first, (long long)last);
+  return buf;
+}
+
 /* "Imported N records (ids A to B)." from a commit reply or a committed
  * import.status, with the duplicates this run saw (s may be NULL: a
  * status asked on another connection knows only their count). */
@@ -188,9 +195,10 @@ static int print_imported(struct cli *c, const struct sender *s, const struct hl
     json_decref(j);
     return rc == 0 ? 0 : HLS_EXIT_FAIL;
   }
+  char ids[64];
   if (n > 0)
-    printf("Imported %lld record%s (ids %lld to %lld) as import %.12s.\n", (long long)n, n == 1 ? "" : "s",
-           (long long)first, (long long)last, id);
+    printf("Imported %lld record%s (%s) as import %.12s.\n", (long long)n, n == 1 ? "" : "s",
+           id_range(ids, sizeof ids, first, last), id);
   else
     printf("Imported nothing new (import %.12s): every row is already held.\n", id);
   if (s != NULL) print_duplicates(s, true);
@@ -379,10 +387,11 @@ static int import_status_cmd(struct cli *c, const char *id) {
     if (n == 0)
       printf("Import %s: committed at %s; it added no record (%lld row%s skipped as already held or repeated).\n", id,
              when, (long long)hls_out_int(resp.result, "duplicates"), hls_out_int(resp.result, "duplicates") == 1 ? "" : "s");
-    else
-      printf("Import %s: committed at %s, %lld record%s (ids %lld to %lld).\n", id, when, (long long)n,
-             n == 1 ? "" : "s", (long long)hls_out_int(resp.result, "first_id"),
-             (long long)hls_out_int(resp.result, "last_id"));
+    else {
+      char ids[64];
+      printf("Import %s: committed at %s, %lld record%s (%s).\n", id, when, (long long)n, n == 1 ? "" : "s",
+             id_range(ids, sizeof ids, hls_out_int(resp.result, "first_id"), hls_out_int(resp.result, "last_id")));
+    }
   } else if (strcmp(state, "open") == 0) {
     printf("Import %s: not committed yet; a connection still holds %lld staged rows.\n", id,
            (long long)hls_out_int(resp.result, "staged"));

@@ -184,7 +184,8 @@ grep -q "empty" <<<"$out" || fail "empty file: $out"
 expect_fail 1 "No such file" hls_at a import "$WORK/nonexistent.csv"
 # A BOM and CRLF line ends (a spreadsheet export) are fine.
 printf '\xef\xbb\xbfTitle,Scale,Stage\r\nExcel row,place,embed\r\n\r\n' >"$WORK/excel.csv"
-grep -q "Imported 1 record" <<<"$(hls_at a import "$WORK/excel.csv")" || fail "excel csv"
+out=$(hls_at a import "$WORK/excel.csv")
+grep -Eq "^Imported 1 record \(id [0-9]+\) as import" <<<"$out" || fail "excel csv: $out"
 [ "$(count_records a)" = 10003 ] || fail "excel row"
 pass "header errors, BOM, CRLF"
 
