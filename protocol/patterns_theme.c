@@ -84,6 +84,7 @@ struct episode {
   bool open;
   int32_t from, last_ev; /* week indexes */
   double pmin, p_now, score, score2;
+  double p_last_ev; /* the p-value of its last week of evidence (last_ev) */
   uint32_t *places; /* its places so far (engine place numbers), sorted */
   size_t n_places, cap_places;
 };
@@ -578,20 +579,23 @@ int hls_pat__theme_episodes(struct hls_patterns *pt, struct theme *t, struct ctx
         ep.open = true;
         ep.from = from < 0 ? 0 : from;
         ep.last_ev = (int32_t)i;
-        ep.pmin = ep.p_now = p;
+        ep.pmin = ep.p_now = ep.p_last_ev = p;
         ep.score = t->sc1[at];
         ep.score2 = t->sc2[at];
         ep.n_places = 0;
         rc = episode_add_places(&ep, t->mem[at]);
       } else if (evidence) {
         ep.last_ev = (int32_t)i;
-        ep.p_now = p;
+        ep.p_now = ep.p_last_ev = p;
         if (p < ep.pmin) ep.pmin = p, ep.score = t->sc1[at], ep.score2 = t->sc2[at];
         rc = episode_add_places(&ep, t->mem[at]);
       } else {
         ep.p_now = isnan(p) ? 1.0 : p;
         if ((int32_t)i - ep.last_ev >= prm->end_weeks) {
+          /* ended: its weeks end at its last week of evidence, and so
+           * does the p-value it is shown with */
           ep.open = false;
+          ep.p_now = ep.p_last_ev;
           rc = episode_emit(pt, t, u, &ep, false, cu);
         }
       }

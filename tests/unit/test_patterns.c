@@ -1298,6 +1298,9 @@ static void test_spread_new_places(void **state) {
   assert_non_null(p);
   assert_false(p->live);
   assert_int_equal(p->week_to, BASE + 34); /* its last week with evidence */
+  /* ...and its p_now is that week's: evidence, not the p of the week it
+   * ended in (which was 1 there: no new place) */
+  assert_true(p->p_now <= 0.05); /* keep_p, the default */
   assert_places(pt, p, "1,2,3,4,5,6,7,8");
   engine_free(pt);
 }
