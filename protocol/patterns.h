@@ -50,8 +50,9 @@ int hls_pat_signal_parse(const char *name, int *signal);
 #define HLS_PAT_USES(signal) (1u << (signal))
 #define HLS_PAT_USES_ALL ((1u << HLS_PAT_SIGNAL_COUNT) - 1)
 #define HLS_PAT_USES_BASELINE (HLS_PAT_USES_ALL & ~HLS_PAT_USES(HLS_PAT_TOGETHER))
-#define HLS_PAT_USES_REFERENCE \
-  (HLS_PAT_USES(HLS_PAT_EMERGING) | HLS_PAT_USES(HLS_PAT_RISING) | HLS_PAT_USES(HLS_PAT_CROSS_SCALE))
+/* Reserved parameters: no method uses them (a pattern's method does not
+ * list them). */
+#define HLS_PAT_USES_NONE 0u
 #define HLS_PAT_USES_SCAN (HLS_PAT_USES(HLS_PAT_EMERGING) | HLS_PAT_USES(HLS_PAT_CROSS_SCALE))
 
 /* Every parameter of every method, one row each: the only place they are
@@ -93,10 +94,10 @@ int hls_pat_signal_parse(const char *name, int *signal);
   X(INT, min_baseline_weeks, 8, 2, 260, NONE, baseline_weeks, HLS_PAT_USES_BASELINE,                               \
     "A place with fewer weeks of digests than this before the weeks tested is not tested (at most "                \
     "patterns.baseline_weeks).")                                                                                   \
-  X(INT, reference_weeks, 52, 8, 520, NONE, NONE, HLS_PAT_USES_REFERENCE,                                          \
+  X(INT, reference_weeks, 52, 8, 520, NONE, NONE, HLS_PAT_USES_NONE,                                          \
     "Reserved: no method uses it now (its tests need no calibration against their own past values); "              \
     "kept so that configuration files stay valid.")                                                                \
-  X(INT, min_reference, 13, 4, 520, NONE, reference_weeks, HLS_PAT_USES_REFERENCE,                                 \
+  X(INT, min_reference, 13, 4, 520, NONE, reference_weeks, HLS_PAT_USES_NONE,                                 \
     "Reserved, as patterns.reference_weeks (at most patterns.reference_weeks).")                                   \
   X(INT, max_scan_places, 64, 1, 4096, NONE, NONE, HLS_PAT_USES_SCAN,                                              \
     "Bounds patterns.emerging_min_places and patterns.cross_min_places.")                                          \
