@@ -157,12 +157,14 @@ static int decide(struct hls_api *api, struct hls_control_call *call, bool appro
   int audience = 0;
   rc = hls_summarise_story(&r, api_today(api), &body, &audience, sh.approved_hash);
   msgpack_sbuffer_destroy(&body);
-  if (rc == HLS_ECONSENT) {
-    rc = hls_why_set(&call->why, HLS_ECONSENT, "record %lld has consent %s%s; stories need peers or network",
+  /* No story to decide on: an approval would have nothing to cover, and a
+   * rejection kept would hide the story from review once consent allows
+   * one (consent given again needs a new review). */
+  if (rc == HLS_ECONSENT)
+    rc = hls_why_set(&call->why, HLS_ECONSENT, "record %lld has consent %s%s; stories need peers or network%s",
                      (long long)id, hls_consent_name(r.consent),
-                     r.consent >= HLS_CONSENT_PEERS ? " that has expired" : "");
-    if (!approve) rc = 0; /* rejecting is always allowed */
-  }
+                     r.consent >= HLS_CONSENT_PEERS ? " that has expired" : "",
+                     approve ? "" : " (nothing to reject: it waits for review once its consent allows a story)");
   hls_record_clear(&r);
   if (rc != 0) return rc;
   sh.record_id = id;

@@ -53,6 +53,10 @@ rv=$(hls_at a --json share review)
   || fail "review lists the peers and network records: $rv"
 expect_fail 1 "consent aggregate; stories need peers or network" hls_at a share approve "$aggr"
 expect_fail 1 "consent private; stories need peers or network" hls_at a share approve "$priv"
+# Nor rejected: a rejection kept would hide the story from review once
+# consent allows one (it did: the record never came back to review).
+expect_fail 1 "consent private; stories need peers or network \(nothing to reject" hls_at a share reject "$priv"
+[ "$(hls_at a --json share review | jq 'length')" = 2 ] || fail "review after refused decisions"
 hls_at a share approve "$netw" --by "learning lead" >/dev/null
 hls_at a share approve "$peer" >/dev/null
 # The same approval again changes nothing, and says so (it did say "it goes

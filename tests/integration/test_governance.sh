@@ -18,7 +18,7 @@ addr_b=$(hls_at b --json status | jq -r .listening_on)
 hls_at a peer add "$addr_b" "$id_b" >/dev/null
 hls_at a record add --title "SECRET-TITLE" --scale person --stage experiment --theme housing --learnt "SECRET-TEXT" \
   --consent network --consent-by person --consent-purpose "learning across places" >/dev/null
-hls_at a record add --title "Two" --scale organisation --stage reflect --consent aggregate --consent-by lead \
+hls_at a record add --title "Two" --scale organisation --stage reflect --consent peers --consent-by lead \
   --consent-purpose "learning across places" --consent-expires 2099-01-01 >/dev/null
 hls_at a record add --title "Three" --scale place --stage embed >/dev/null
 hls_at a share approve 1 >/dev/null
@@ -32,7 +32,7 @@ r=$(hls_at a --json governance report)
 jq -e --arg b "$id_b" --arg a "$id_a" '
   .node.node_id == $a and .node.place == "Gates<b>head</b> | Council"
   and .purposes == [{"purpose": "learning across places", "records": 2}]
-  and .records == {"total": 3, "by_consent": {"private": 1, "aggregate": 1, "peers": 0, "network": 1},
+  and .records == {"total": 3, "by_consent": {"private": 1, "aggregate": 0, "peers": 1, "network": 1},
     "by_scale": {"person": 1, "organisation": 1, "place": 1, "country": 0}, "with_free_text": 1,
     "with_consent_expiry": 1}
   and .sharing.stories.approved == 1 and .sharing.stories.rejected == 1
