@@ -73,6 +73,8 @@ static int pack_value(msgpack_packer *pk, const struct hls_method_arg *a, const 
     case HLS_ARG_BOOL: return msgpack_pack_true(pk);
     case HLS_ARG_INT: return number_of(a, s, &i, &d) ? msgpack_pack_int64(pk, i) : HLS_EINVAL;
     case HLS_ARG_NUM: return number_of(a, s, &i, &d) ? msgpack_pack_double(pk, d) : HLS_EINVAL;
+    /* no date: "" or none (consent set --expires none takes one away) */
+    case HLS_ARG_DATE: return s[0] == '\0' || strcmp(s, "none") == 0 ? msgpack_pack_nil(pk) : hls_mp_pack_cstr(pk, s);
     default: return hls_mp_pack_cstr(pk, s);
   }
 }

@@ -582,10 +582,12 @@
         }
         if (purpose.control.value.trim()) a.purpose = purpose.control.value.trim();
         if (expires.control.value) a.expires = expires.control.value;
+        else if (r.consent_expires) a.expires = null; /* the date taken away: consent without an end */
       }
       ui.submitting(form, function () {
         return api.call('consent.set', a).then(function (res) {
-          var text = 'Consent is now ' + W.label(W.CONSENTS, res.record.consent) + '.';
+          var text = 'Consent is now ' + W.label(W.CONSENTS, res.record.consent) +
+            (res.record.consent !== 'private' && res.record.consent_expires ? ', until ' + res.record.consent_expires : '') + '.';
           if (res.erasing_story_seq) text += ' Its shared story (item ' + res.erasing_story_seq + ') is being taken back everywhere.';
           if (res.record.consent === 'peers' || res.record.consent === 'network') text += ' A story needs a lead\u2019s approval before it is shared.';
           onDone(text);

@@ -231,7 +231,15 @@ expect_fail 2 "the record's consent expiry \(2020-01-01\) has come; consent woul
   hls_at a consent set "$old" network
 hls_at a record edit "$old" --consent-expires "" >/dev/null || fail "the record's consent expiry taken away"
 hls_at a consent set "$old" network >/dev/null || fail "consent set after the expiry was taken away"
-pass "consent given again past the record's own expiry says which date, and what to do"
+# consent set keeps an end date unless told (and says it); --expires none
+# takes it away (there was no way to on the command line).
+out=$(hls_at a consent set "$old" aggregate --expires 2099-01-01) || fail "consent set --expires: $out"
+out=$(hls_at a consent set "$old" peers) || fail "consent set: $out"
+[ "$out" = "Record $old: consent peers, given by lead, until 2099-01-01." ] || fail "the kept end date unsaid: $out"
+out=$(hls_at a consent set "$old" peers --expires none) || fail "consent set --expires none: $out"
+[ "$out" = "Record $old: consent peers, given by lead." ] || fail "--expires none: $out"
+hls_at a --json record show "$old" | jq -e '.consent_expires == null' >/dev/null || fail "the end date is still held"
+pass "consent given again past the record's own expiry says which date, and what to do; --expires none"
 stop_node a
 
 # A published story whose record this store no longer names (record_id
