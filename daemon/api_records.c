@@ -140,6 +140,15 @@ int api_record_show(struct hls_api *api, struct hls_control_call *call) {
   return rc;
 }
 
+/* Whether r and before hold the same consent: level, who gave it, its
+ * purpose and its end date. */
+static bool same_text(const char *a, const char *b) { return strcmp(a ? a : "", b ? b : "") == 0; }
+static bool same_consent(const struct hls_record *r, enum hls_consent level, const char *by, const char *purpose,
+                         bool has_expires, hls_day expires) {
+  return r->consent == level && same_text(r->consent_by, by) && same_text(r->consent_purpose, purpose) &&
+         r->has_consent_expires == has_expires && (!has_expires || r->consent_expires == expires);
+}
+
 int api_record_edit(struct hls_api *api, struct hls_control_call *call) {
   int64_t id;
   int rc = api_arg_id(call->req->args, &id, &call->why);
@@ -153,14 +162,20 @@ int api_record_edit(struct hls_api *api, struct hls_control_call *call) {
   rc = hls_store_record_get(api->env.store, id, &r, &call->why);
   hls_day old_date = r.date;
   enum hls_consent old_consent = r.consent;
+  /* The consent as it was: a practitioner may send it back unchanged (a
+   * form that sends every field), never change it. */
+  char *old_by = r.consent_by ? strdup(r.consent_by) : NULL;
+  char *old_purpose = r.consent_purpose ? strdup(r.consent_purpose) : NULL;
+  bool old_has_expires = r.has_consent_expires;
+  hls_day old_expires = r.consent_expires;
+  if (rc == 0 && ((r.consent_by && !old_by) || (r.consent_purpose && !old_purpose)))
+    rc = hls_why_set(&call->why, HLS_ENOMEM, "out of memory");
   if (rc == 0) rc = check_owner(call, &r, &call->why);
-  if (rc == 0 && call->role == HLS_USER_PRACTITIONER)
-    for (uint32_t k = 0; k < set->len; k++) {
-      const struct hls_mp_value *key = &set->v.kv[k].key;
-      if (key->type == HLS_MP_STR && key->len >= 7 && memcmp(key->v.str, "consent", 7) == 0)
-        rc = hls_why_set(&call->why, HLS_EACCESS, "changing a record's consent needs the lead role (consent.set)");
-    }
   if (rc == 0) rc = hls_record_apply(&r, set, &lim, &call->why);
+  bool practitioner = call->role == HLS_USER_PRACTITIONER;
+  if (rc == 0 && practitioner && !same_consent(&r, old_consent, old_by, old_purpose, old_has_expires, old_expires))
+    rc = hls_why_set(&call->why, HLS_EACCESS, "changing a record's consent needs the lead role (consent.set)");
+  free(old_by), free(old_purpose);
   if (rc == 0) rc = hls_record_validate(&r, &call->why);
   if (rc == 0 && hls_mp_get(set, "date") != NULL) rc = record_date_plausible(api, &r, &call->why);
   if (rc == 0 && hls_mp_get(set, "retain_until") != NULL) rc = retain_until_plausible(api, &r, &call->why);
@@ -168,8 +183,9 @@ int api_record_edit(struct hls_api *api, struct hls_control_call *call) {
     r.date = api_today(api);
     r.has_date = true;
   }
-  /* Consent given in an edit is consent given now. */
-  if (rc == 0 && hls_mp_get(set, "consent") != NULL) r.consent_ended = HLS_CONSENT_CURRENT;
+  /* Consent given in an edit is consent given now (a practitioner's is
+   * the consent as it was, sent back). */
+  if (rc == 0 && hls_mp_get(set, "consent") != NULL && !practitioner) r.consent_ended = HLS_CONSENT_CURRENT;
   if (rc == 0 && (hls_mp_get(set, "consent") != NULL || hls_mp_get(set, "consent_expires") != NULL))
     rc = consent_not_over(api, &r, &call->why);
   /* Story consent gone: so is any approval given under it. */

@@ -126,6 +126,11 @@ expect_call 200 vic record.show "{\"id\":$sam_id}" | jq -e '.result.created_by =
 expect_call 403 sam record.edit "{\"id\":$lee_id,\"set\":{\"title\":\"Mine now\"}}" access_denied >/dev/null
 expect_call 403 sam record.delete "{\"id\":$lee_id}" access_denied >/dev/null
 expect_call 403 sam record.edit "{\"id\":$sam_id,\"set\":{\"consent\":\"private\"}}" access_denied >/dev/null
+expect_call 403 sam record.edit "{\"id\":$sam_id,\"set\":{\"title\":\"x\",\"consent_by\":\"lead\"}}" access_denied >/dev/null
+# The consent as it is, sent back with an edit (a form that sends every
+# field), is no change of consent: the edit goes through.
+expect_call 200 sam record.edit \
+  "{\"id\":$sam_id,\"set\":{\"title\":\"Drop-in\",\"consent\":\"network\",\"consent_by\":\"person\"}}" >/dev/null
 expect_call 200 sam record.edit "{\"id\":$sam_id,\"set\":{\"title\":\"Drop-in, weekly\"}}" >/dev/null
 expect_call 403 sam share.approve "{\"id\":$sam_id}" access_denied >/dev/null
 expect_call 403 vic share.approve "{\"id\":$sam_id}" access_denied >/dev/null
