@@ -392,6 +392,14 @@ static int import_status_cmd(struct cli *c, const char *id) {
       printf("Import %s: committed at %s, %lld record%s (%s).\n", id, when, (long long)n, n == 1 ? "" : "s",
              id_range(ids, sizeof ids, hls_out_int(resp.result, "first_id"), hls_out_int(resp.result, "last_id")));
     }
+    /* an import undone since reads as live otherwise */
+    char undone[32], by[80];
+    if (hls_out_str(resp.result, "undone_at", undone, sizeof undone)[0] != '\0')
+      printf("Undone at %s by %s: none of its records is held now.\n", undone,
+             hls_out_str(resp.result, "undone_by", by, sizeof by));
+    else if (n > 0 && hls_out_int(resp.result, "held") < n)
+      printf("%lld of its records %s held now (the others were deleted or edited away since).\n",
+             (long long)hls_out_int(resp.result, "held"), hls_out_int(resp.result, "held") == 1 ? "is" : "are");
   } else if (strcmp(state, "open") == 0) {
     printf("Import %s: not committed yet; a connection still holds %lld staged rows.\n", id,
            (long long)hls_out_int(resp.result, "staged"));

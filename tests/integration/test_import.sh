@@ -135,6 +135,9 @@ expect_fail 1 "was undone already" hls_at a import undo "$doubled" --yes
 expect_fail 1 "no import ffffffff" hls_at a import undo ffffffff --yes
 expect_fail 2 "import id 'xyz'" hls_at a import undo xyz --yes
 hls_at a import list | grep -q "^${doubled:0:12} .*undone .* by $(id -un) " || fail "import list after undo"
+# --status says it was undone (it read as a live import).
+out=$(hls_at a import --status "$doubled")
+grep -q "^Undone at [0-9TZ:-]* by $(id -un): none of its records is held now\.$" <<<"$out" || fail "status after undo: $out"
 pass "--allow-duplicates; import list; import undo re-counts the weeks"
 
 # Bad rows: every one reported (line, column), nothing imported.
