@@ -92,10 +92,7 @@ int api_arg_date(const struct hls_mp_value *args, const char *key, bool *has, hl
   uint32_t len;
   int rc = hls_mp_get_str(args, key, &s, &len, has, why);
   if (rc != 0 || !*has) return rc;
-  if (hls_date_parse(s, len, out) != 0)
-    return hls_why_set(why, HLS_EINVAL, "%s: expected a date YYYY-MM-DD (years %d-%d)", key, HLS_DATE_MIN_YEAR,
-                       HLS_DATE_MAX_YEAR);
-  return 0;
+  return hls_date_parse_why(s, len, key, out, why);
 }
 
 int api_arg_node_id_key(const struct hls_mp_value *a, const char *key, bool required, bool *present, uint8_t pk[32],

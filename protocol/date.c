@@ -69,6 +69,17 @@ int hls_date_parse(const char *s, size_t len, hls_day *out) {
   return 0;
 }
 
+int hls_date_parse_why(const char *s, size_t len, const char *key, hls_day *out, struct hls_why *why) {
+  if (hls_date_parse(s, len, out) == 0) return 0;
+  if (s == NULL || len != 10 || s[4] != '-' || s[7] != '-' || digits(s, 4) < 0 || digits(s + 5, 2) < 0 ||
+      digits(s + 8, 2) < 0)
+    return hls_why_set(why, HLS_EINVAL, "%s: expected a date YYYY-MM-DD", key);
+  int y = digits(s, 4);
+  if (y < HLS_DATE_MIN_YEAR || y > HLS_DATE_MAX_YEAR)
+    return hls_why_set(why, HLS_EINVAL, "%s: years %d to %d only", key, HLS_DATE_MIN_YEAR, HLS_DATE_MAX_YEAR);
+  return hls_why_set(why, HLS_EINVAL, "%s: %.10s is not a day of the calendar", key, s);
+}
+
 void hls_date_format(hls_day day, char out[11]) {
   int y, m, d;
   hls_date_to_ymd(day, &y, &m, &d);

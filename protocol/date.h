@@ -17,6 +17,9 @@ typedef int32_t hls_day;
 
 /* Parse exactly "YYYY-MM-DD" (a real calendar date, years 1900..9999). */
 int hls_date_parse(const char *s, size_t len, hls_day *out) HLS_WARN_UNUSED;
+/* hls_date_parse, with a message naming key that says what is wrong: not
+ * YYYY-MM-DD, a year out of range, or no such day (2026-02-30). */
+int hls_date_parse_why(const char *s, size_t len, const char *key, hls_day *out, struct hls_why *why) HLS_WARN_UNUSED;
 /* A duration: N (1 to 999,999) followed by m, h, d or w, into ms; 0 or
  * HLS_EINVAL. */
 int hls_duration_parse(const char *s, size_t len, int64_t *ms) HLS_WARN_UNUSED;

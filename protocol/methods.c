@@ -172,10 +172,8 @@ static int check_value(const struct hls_method_arg *a, const struct hls_mp_value
       return v->type == HLS_MP_BOOL ? 0 : hls_why_set(why, HLS_EINVAL, "%s: expected true or false", a->key);
     case HLS_ARG_DATE: {
       hls_day day;
-      if (v->type != HLS_MP_STR || hls_date_parse(v->v.str, v->len, &day) != 0)
-        return hls_why_set(why, HLS_EINVAL, "%s: expected a date YYYY-MM-DD (years %d-%d)", a->key, HLS_DATE_MIN_YEAR,
-                           HLS_DATE_MAX_YEAR);
-      return 0;
+      if (v->type != HLS_MP_STR) return hls_why_set(why, HLS_EINVAL, "%s: expected a date YYYY-MM-DD", a->key);
+      return hls_date_parse_why(v->v.str, v->len, a->key, &day, why);
     }
     case HLS_ARG_NODE_ID: {
       char text[HLS_NODEID_TEXT_SIZE];

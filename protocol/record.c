@@ -174,9 +174,7 @@ static int set_date(hls_day *day, bool *has, const struct hls_mp_value *v, const
   uint32_t len = 0;
   int rc = get_enum_str(v, name, &s, &len, why);
   if (rc != 0) return rc;
-  if (hls_date_parse(s, len, day) != 0)
-    return hls_why_set(why, HLS_EINVAL, "%s: expected a date YYYY-MM-DD (years %d-%d)", name,
-                       HLS_DATE_MIN_YEAR, HLS_DATE_MAX_YEAR);
+  if ((rc = hls_date_parse_why(s, len, name, day, why)) != 0) return rc;
   *has = true;
   return 0;
 }
@@ -334,11 +332,9 @@ int hls_record_apply(struct hls_record *r, const struct hls_mp_value *m,
       if (v->type == HLS_MP_STR && v->len == 4 && memcmp(v->v.str, "none", 4) == 0)
         r->has_retain_until = false, rc = 0;
       else if ((rc = set_date(&r->retain_until, &r->has_retain_until, v, "retain_until", why)) != 0 &&
-               v->type == HLS_MP_STR)
+               v->type == HLS_MP_STR && strstr(why->text, "expected a date") != NULL)
         rc = hls_why_set(why, HLS_EINVAL,
-                         "retain_until: expected a date YYYY-MM-DD (years %d-%d), or none (the period of its "
-                         "scale applies)",
-                         HLS_DATE_MIN_YEAR, HLS_DATE_MAX_YEAR);
+                         "retain_until: expected a date YYYY-MM-DD, or none (the period of its scale applies)");
     } else if (hls_mp_str_eq(k, "id") || hls_mp_str_eq(k, "created_at") || hls_mp_str_eq(k, "updated_at") ||
                hls_mp_str_eq(k, "created_by") || hls_mp_str_eq(k, "consent_ended") ||
                hls_mp_str_eq(k, "retention") || hls_mp_str_eq(k, "retention_from")) {

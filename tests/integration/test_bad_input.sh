@@ -47,7 +47,7 @@ pass "invalid UTF-8 and control characters"
 
 # Enumerations, dates, ids
 expect_fail 2 "scale: expected person\|organisation\|place\|country" hls_at a record add --title T --scale galaxy --stage reflect
-expect_fail 2 "date: expected a date YYYY-MM-DD" hls_at a record add --title T --scale person --stage reflect --date 2026-02-30
+expect_fail 2 "date: 2026-02-30 is not a day of the calendar" hls_at a record add --title T --scale person --stage reflect --date 2026-02-30
 expect_fail 2 "consent_by: required" hls_at a record add --title T --scale person --stage reflect --consent network
 expect_fail 2 "stage: required" hls_at a record add --title T --scale person
 expect_fail 2 "since: expected a date" hls_at a record list --since yesterday

@@ -402,7 +402,7 @@ static void test_cell_errors(void **state) {
   assert_int_equal(imp.bad_rows, 6);
   assert_int_equal(imp.n_errors, 7);
   assert_int_equal(imp.errors_total, 7);
-  assert_error(&imp, 0, 3, 4, "date", "date: expected a date");
+  assert_error(&imp, 0, 3, 4, "date", "date: 2026-02-30 is not a day of the calendar");
   assert_error(&imp, 1, 4, 2, "scale", "scale: expected person|organisation|place|country");
   assert_error(&imp, 2, 4, 3, "stage", "stage: expected");
   assert_error(&imp, 3, 5, 1, "title", "title: required");

@@ -393,11 +393,38 @@ static void test_period_cutoff(void **state) {
   }
 }
 
+/* What hls_date_parse_why says is wrong: the form, the year, or the day. */
+static void test_parse_why(void **state) {
+  (void)state;
+  struct hls_why why = {{0}};
+  hls_day d;
+  assert_int_equal(hls_date_parse_why("2024-02-29", 10, "since", &d, &why), 0);
+  assert_int_equal(d, hls_date_from_ymd(2024, 2, 29));
+  static const struct {
+    const char *in, *said;
+  } bad[] = {
+      {"2026-02-29", "since: 2026-02-29 is not a day of the calendar"},
+      {"2026-13-01", "since: 2026-13-01 is not a day of the calendar"},
+      {"2026-04-31", "since: 2026-04-31 is not a day of the calendar"},
+      {"2026-00-10", "since: 2026-00-10 is not a day of the calendar"},
+      {"1899-12-31", "since: years 1900 to 9999 only"},
+      {"2026-1-1", "since: expected a date YYYY-MM-DD"},
+      {"2026/01/01", "since: expected a date YYYY-MM-DD"},
+      {"20x6-01-01", "since: expected a date YYYY-MM-DD"},
+      {"", "since: expected a date YYYY-MM-DD"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(hls_date_parse_why(bad[i].in, strlen(bad[i].in), "since", &d, &why), HLS_EINVAL);
+    assert_string_equal(why.text, bad[i].said);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_known_days),
       cmocka_unit_test(test_parse_leap_years),
       cmocka_unit_test(test_duration_parse),
+      cmocka_unit_test(test_parse_why),
       cmocka_unit_test(test_parse_month_lengths),
       cmocka_unit_test(test_parse_rejects_other_shapes),
       cmocka_unit_test(test_every_accepted_day_round_trips),

@@ -192,7 +192,9 @@ static void strings_dates_and_ids(void **state) {
   expect("backup", HLS_ETOOBIG, "path: 4999 bytes, at most 4096 allowed", "M1 s s", "path", long_path);
   expect("backup", HLS_EINVAL, "path: empty", "M1 s s", "path", "");
   expect("backup", HLS_EINVAL, "path: expected a string", "M1 s i", "path", 1LL);
-  expect("record.list", HLS_EINVAL, "since: expected a date YYYY-MM-DD", "M1 s s", "since", "2026-13-01");
+  expect("record.list", HLS_EINVAL, "since: 2026-13-01 is not a day of the calendar", "M1 s s", "since", "2026-13-01");
+  expect("record.list", HLS_EINVAL, "since: expected a date YYYY-MM-DD", "M1 s s", "since", "13/01/2026");
+  expect("record.list", HLS_EINVAL, "since: years 1900 to 9999 only", "M1 s s", "since", "0999-01-01");
   expect("record.list", 0, NULL, "M1 s s", "since", "2026-12-04");
   expect("peer.remove", HLS_EINVAL, "node_id: expected @<44 characters of base64>.ed25519", "M1 s s", "node_id",
          "@abc.ed25519");
