@@ -351,7 +351,7 @@ static int finish(struct cli *c, struct sender *s) {
 int hls_import_run(struct cli *c, struct hls_import *imp, const char *unit, const char *source) {
   int rc;
   if (imp->errors_total > 0 || imp->fatal) return report_errors(c, imp, unit);
-  if (imp->rows == 0) return cli_fail(c, HLS_EINVAL, "no records to import");
+  if (imp->rows == 0) return cli_fail(c, HLS_EINVAL, "the file holds no record");
   if ((rc = cli_connect(c)) != 0) return rc;
   struct sender s = {.c = c, .unit = unit, .source = source, .imp = imp};
   if ((rc = begin_import(c, &s)) == 0) {
@@ -476,7 +476,7 @@ int cmd_import(struct cli *c, int argc, char **argv) {
   } else if (bad_here) {
     rc = report_errors(c, &imp, "line");
   } else if (imp.rows == 0) {
-    rc = cli_fail(c, HLS_EINVAL, "no records to import");
+    rc = cli_fail(c, HLS_EINVAL, "the file holds no record");
   } else {
     rc = finish(c, &s);
   }

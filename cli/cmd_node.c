@@ -269,7 +269,8 @@ int cmd_backup(struct cli *c, int argc, char **argv) {
   char path[HLS_PATH_MAX];
   const char *arg = argv[optind];
   size_t arg_len = strlen(arg);
-  if (arg_len == 0 || arg[arg_len - 1] == '/') return cli_usage(c, "FILE: give the name of a new file, not a directory");
+  if (arg_len == 0) return cli_usage(c, "FILE: give the name of a new file");
+  if (arg[arg_len - 1] == '/') return cli_usage(c, "FILE: give the name of a new file, not a directory");
   if (arg[0] == '/') {
     snprintf(path, sizeof path, "%s", arg);
   } else {

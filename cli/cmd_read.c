@@ -198,7 +198,9 @@ static void story_row(struct hls_table *t, const struct hls_mp_value *s) {
 
 static const char *no_stories(const struct cli_params *p) {
   bool filtered = cli_params_has(p, "place") || cli_params_has(p, "theme") || cli_params_has(p, "since");
-  return filtered ? "No stories match." : "No stories held yet: none shared with this node, none published by it.";
+  return filtered ? "No stories match."
+                  : "No stories held: none shared with this node or published by it, or all taken back since "
+                    "(hls items lists them, erased).";
 }
 
 int cmd_stories(struct cli *c, int argc, char **argv) {

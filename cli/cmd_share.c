@@ -138,7 +138,7 @@ int cmd_share_preview(struct cli *c, int argc, char **argv) {
         free(buf);
       }
     } else {
-      printf("    (no counts: every record of this week was withdrawn or deleted)\n");
+      printf("    (no counts: every record of this week was withdrawn, deleted or moved to another week)\n");
     }
     hls_table_free(t);
   }
@@ -605,6 +605,7 @@ int cmd_inspect(struct cli *c, int argc, char **argv) {
     snprintf(message, sizeof message, "%s%s%s", explain(code), rc != 0 && why.text[0] ? ": " : "",
              rc != 0 ? why.text : "");
     if (rc != 0 && is_sqlite(data, len)) snprintf(message, sizeof message, "%s", SQLITE_NOT_ENVELOPE);
+    if (rc != 0 && len == 0) snprintf(message, sizeof message, "the file is empty");
     json_object_set_new(out, "error", json_pack("{s:s, s:s}", "code", hls_err_name(code), "message", message));
   }
   if (rc == 0) {

@@ -407,7 +407,7 @@ int hls_import_csv(struct hls_import *imp, const char *data, size_t len, hls_imp
               len >= 4 && memcmp(data, "PK\x03\x04", 4) == 0
                   ? "this is a spreadsheet workbook (.xlsx or .ods), not a CSV file: save it as \"CSV UTF-8\" "
                     "(in Excel: Save As, CSV UTF-8) and import that"
-                  : "the file is not UTF-8 text (it holds 0 bytes, as UTF-16 text such as Excel's \"Unicode "
+                  : "the file is not UTF-8 text (it holds zero (NUL) bytes, as UTF-16 text such as Excel's \"Unicode "
                     "Text\" does): save it as \"CSV UTF-8\" (in Excel: Save As, CSV UTF-8) and import that");
     imp->bad_rows++;
     imp->fatal = true;

@@ -193,7 +193,8 @@ int hls_users_redeem(sqlite3 *db, const char *token, size_t len, int64_t now_ms,
   else if (rc == SQLITE_DONE)
     out_rc = hls_why_set(why, HLS_ENOTFOUND,
                          "this sign-in link is not valid: it was used already, has expired, or was replaced "
-                         "(an admin gives a new one with hls user reset NAME)");
+                         "(your own: hls web open again; another person's: an admin gives a new one with hls user "
+                         "reset NAME)");
   else out_rc = hls_store_sqlite_error(db, rc, why);
   sqlite3_finalize(st);
   if (out_rc == 0) out_rc = note_signin(db, out->name, now_ms, true, why);

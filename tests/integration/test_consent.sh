@@ -157,6 +157,9 @@ expect_fail 1 "is not a valid envelope \((bad_signature|malformed|non_canonical)
 [ "$(hls_at a --json inspect "$WORK/tampered.env" | jq -r .valid)" = false ] || fail "tampered envelope valid"
 head -c 50 "$WORK/item-2.env" >"$WORK/truncated.env"
 expect_fail 1 "is not a valid envelope \(truncated\)" hls_at a inspect "$WORK/truncated.env"
+: >"$WORK/empty.env"
+grep -q "INVALID (truncated): the file is empty$" <<<"$(hls_at a inspect "$WORK/empty.env" 2>/dev/null)" \
+  || fail "inspect of an empty file: $(hls_at a inspect "$WORK/empty.env" 2>&1)"
 pass "inspect refuses and explains tampered and truncated envelopes"
 stop_node a
 
