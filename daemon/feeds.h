@@ -32,7 +32,7 @@ struct hls_feeds_env {
   int (*vouched_now)(void *ctx, struct hls_patfilter *f, uint8_t **ids, struct hls_why *why);
   void *vouched_ctx;
   /* Whether f's themes, regions and places are known now: 0, or
-   * HLS_ENOTFOUND with a why naming one that is not (feed.subscribe
+   * HLS_ENOTFOUND with a why naming each that is not (feed.subscribe
    * notes it: a feed may wait for a theme to appear). NULL: not asked.
    * Its ctx is vouched_ctx. */
   int (*filter_known)(void *ctx, const struct hls_patfilter *f, struct hls_why *why);

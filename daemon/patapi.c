@@ -2,6 +2,8 @@
  * patterns, patterns.show, patterns.summary and network.themes, their
  * arguments and replies. The rows come from the pattern store, the
  * lineage from the engine patternsd.c hosts. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -69,14 +71,22 @@ int hls_patternsd__vouched_filter(struct hls_patternsd *pd, struct hls_patfilter
  * reports, a region some place is in and a place known here, or the reply
  * is not_found saying so (a typo would otherwise read as "no patterns"). Only with the engine at
  * hand: while it loads, the listing is not held up for this. */
+/* One more unknown name in said ("; " between them). */
+static void say_unknown(char *said, size_t size, const char *fmt, ...) HLS_PRINTF(3, 4);
+static void say_unknown(char *said, size_t size, const char *fmt, ...) {
+  size_t used = strlen(said);
+  if (used > 0 && used + 2 < size) memcpy(said + used, "; ", 3), used += 2;
+  va_list ap;
+  va_start(ap, fmt);
+  if (used < size) vsnprintf(said + used, size - used, fmt, ap);
+  va_end(ap);
+}
+
 int hls_patternsd__filter_known(struct hls_patternsd *pd, const struct hls_patfilter *f, struct hls_why *why) {
   if (f->n_themes == 0 && f->n_regions == 0 && f->n_places == 0) return 0;
   if (pd->phase != PD_READY && !pd->have_engine) return 0;
-  if (f->n_places > 0) { /* names resolved on a copy: f is the caller's as it was */
-    struct hls_patfilter named = *f;
-    int rc = hls_patsummary_filter_resolve_places(pd->summary, &named, true, why);
-    if (rc != 0) return rc;
-  }
+  /* Every unknown name is said, not the first alone: each is a typo. */
+  char said[sizeof why->text] = "";
   for (size_t i = 0; i < f->n_themes; i++) {
     bool found = false;
     const char *name;
@@ -88,10 +98,9 @@ int hls_patternsd__filter_known(struct hls_patternsd *pd, const struct hls_patfi
               hls_patterns_theme_usage(pd->pt, t, &places, &last) == 0 && places > 0;
     }
     if (!found)
-      return hls_why_set(why, HLS_ENOTFOUND,
-                         "theme: no place reports \"%s%s%s\" here (hls themes --network lists them)",
-                         f->theme_kinds[i] < 0 ? "" : hls_kind_name((enum hls_kind)f->theme_kinds[i]),
-                         f->theme_kinds[i] < 0 ? "" : ":", f->themes[i]);
+      say_unknown(said, sizeof said, "theme: no place reports \"%s%s%s\" here (hls themes --network lists them)",
+                  f->theme_kinds[i] < 0 ? "" : hls_kind_name((enum hls_kind)f->theme_kinds[i]),
+                  f->theme_kinds[i] < 0 ? "" : ":", f->themes[i]);
   }
   for (size_t i = 0; i < f->n_regions; i++) {
     bool found = false;
@@ -99,10 +108,19 @@ int hls_patternsd__filter_known(struct hls_patternsd *pd, const struct hls_patfi
     for (uint32_t k = 0; !found && hls_patterns_place_info(pd->pt, k, &pi) == 0; k++)
       found = pi.region != NULL && hls_patfilter_name_eq(pi.region, strlen(pi.region), f->regions[i]);
     if (!found)
-      return hls_why_set(why, HLS_ENOTFOUND, "region: no place is in region \"%s\" here (hls places lists regions)",
-                         f->regions[i]);
+      say_unknown(said, sizeof said, "region: no place is in region \"%s\" here (hls places lists regions)",
+                  f->regions[i]);
   }
-  return 0;
+  for (size_t i = 0; i < f->n_places; i++) { /* each resolved alone, on a copy: f is the caller's as it was */
+    struct hls_patfilter one = *f;
+    struct hls_why pwhy = {{0}};
+    one.n_places = 1;
+    memcpy(one.places[0], f->places[i], sizeof one.places[0]);
+    int rc = hls_patsummary_filter_resolve_places(pd->summary, &one, true, &pwhy);
+    if (rc == HLS_ENOTFOUND) say_unknown(said, sizeof said, "%s", pwhy.text);
+    else if (rc != 0) return hls_why_set(why, rc, "%s", pwhy.text);
+  }
+  return said[0] ? hls_why_set(why, HLS_ENOTFOUND, "%s", said) : 0;
 }
 
 int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *call) {

@@ -371,7 +371,14 @@ grep -q '^hls: theme: no place reports "doorstep-scam" here (hls themes --networ
 [ "$(hls_at p --json feed subscribe typo3 --place Nowhere | jq -r .note)" = \
   'place: no place "Nowhere" is known here (hls places lists them)' ] || fail "no note for an unknown place"
 [ "$(hls_at p --json feed subscribe p3 --place "PLACE 03" | jq -c .note)" = null ] || fail "a note for a place held"
-for f in typo typo2 typo3 scams scams2 p3; do hls_at p feed unsubscribe "$f" >/dev/null; done
+# Every unknown name is noted, not the first alone (each is a typo).
+want='theme: no place reports "nosuch" here (hls themes --network lists them); '
+want+='theme: no place reports "alsonot" here (hls themes --network lists them); '
+want+='region: no place is in region "Sooth" here (hls places lists regions); '
+want+='place: no place "Nowhere" is known here (hls places lists them)'
+note=$(hls_at p --json feed subscribe typo4 --theme nosuch --theme alsonot --region Sooth --place Nowhere | jq -r .note)
+[ "$note" = "$want" ] || fail "not every unknown name noted: $note"
+for f in typo typo2 typo3 typo4 scams scams2 p3; do hls_at p feed unsubscribe "$f" >/dev/null; done
 # A new feed counts only the events its filter selects.
 hls_at p feed subscribe later --place "Place 03" >/dev/null
 after=$(hls_at p --json feed list | jq '.[] | select(.name == "later") | .events_after_cursor')
