@@ -481,8 +481,12 @@ int cmd_feed_ack(struct cli *c, int argc, char **argv) {
   c->refused_is_failure = true; /* a seq past the feed's end */
   int rc = cli_params_call(c, argc, argv, HLS_M_FEED_ACK, &p, &resp, &done);
   if (done) return rc;
+  long long cursor = (long long)hls_out_int(resp.result, "cursor"), seq = atoll(cli_params_str(&p, "seq"));
   if (c->json) rc = hls_out_print_json(resp.result);
-  else printf("Feed %s: cursor at %lld.\n", cli_params_str(&p, "name"), (long long)hls_out_int(resp.result, "cursor"));
+  else if (cursor > seq)
+    printf("Feed %s: cursor stays at %lld (event %lld is behind it: an ack never moves it back).\n",
+           cli_params_str(&p, "name"), cursor, seq);
+  else printf("Feed %s: cursor at %lld.\n", cli_params_str(&p, "name"), cursor);
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;
 }

@@ -206,8 +206,11 @@ int cmd_patterns(struct cli *c, int argc, char **argv) {
   if (c->json) {
     rc = hls_out_print_json(list);
   } else if (total == 0) {
-    if (filtered)
-      printf("No %spatterns match.%s\n", with_ended ? "" : "live ", with_ended ? "" : " (--all includes ended ones)");
+    if (filtered && !with_ended && ended > 0)
+      printf("No live patterns match; %lld ended one%s do%s (--all lists them).\n", (long long)ended,
+             ended == 1 ? "" : "s", ended == 1 ? "es" : "");
+    else if (filtered)
+      printf("No patterns match%s.\n", with_ended ? "" : ", live or ended");
     else if (!with_ended && ended > 0) printf("No patterns live; %lld ended ('hls patterns --all' lists them).\n", (long long)ended);
     else printf("No patterns yet: they appear when this node holds digests from several places.\n");
   } else {
@@ -381,8 +384,23 @@ static void print_weeks(const struct hls_mp_value *weeks, const struct hls_mp_va
   }
 }
 
+static int story_cmp(const void *a, const void *b);
+
+/* Cells by week, then place, then theme. */
+static int cell_cmp(const void *a, const void *b) {
+  int c = story_cmp(a, b);
+  if (c != 0) return c;
+  const struct hls_mp_value *x = *(const struct hls_mp_value *const *)a, *y = *(const struct hls_mp_value *const *)b;
+  char tx[HLS_THEME_MAX + 1], ty[HLS_THEME_MAX + 1];
+  return strcmp(hls_out_str(x, "theme", tx, sizeof tx), hls_out_str(y, "theme", ty, sizeof ty));
+}
+
 static void print_cells(const struct hls_mp_value *cells) {
   if (cells == NULL || cells->type != HLS_MP_ARRAY || cells->len == 0) return;
+  const struct hls_mp_value **sorted = malloc(cells->len * sizeof *sorted);
+  if (sorted == NULL) return;
+  for (uint32_t i = 0; i < cells->len; i++) sorted[i] = &cells->v.items[i];
+  qsort(sorted, cells->len, sizeof *sorted, cell_cmp);
   printf("\nDigest cells behind it (one row per place, week and theme)\n");
   static const char *const headers[] = {"WEEK", "PLACE", "REGION", "THEME", "COUNT", "SCALES", "ITEM"};
   struct hls_table *t = hls_table_new(7, headers);
@@ -392,7 +410,7 @@ static void print_cells(const struct hls_mp_value *cells) {
     hls_table_set_shrink(t, 3, 12);
   }
   for (uint32_t i = 0; t && i < cells->len; i++) {
-    const struct hls_mp_value *cl = &cells->v.items[i];
+    const struct hls_mp_value *cl = sorted[i];
     char week[16], place[HLS_PLACE_MAX + 32], region[HLS_REGION_MAX + 1], theme[HLS_THEME_MAX + 1], count[64],
         scales[64], item[160];
     const struct hls_mp_value *sc = hls_mp_get(cl, "scales");
@@ -410,6 +428,7 @@ static void print_cells(const struct hls_mp_value *cells) {
   }
   if (t) hls_table_print(t, stdout);
   hls_table_free(t);
+  free(sorted);
 }
 
 /* Stories by week, then place. */
@@ -446,7 +465,9 @@ static void print_pattern(const struct hls_mp_value *res, bool all_places, bool 
   words(hls_out_str(p, "score_name", s1, sizeof s1), n1, sizeof n1);
   words(hls_out_str(p, "score2_name", s2, sizeof s2), n2, sizeof n2);
   double v1 = hls_patview_num(p, "score"), v2 = hls_patview_num(p, "score2");
-  printf("  test      %s %.*f (%s %.*f)\n", n1, v1 == floor(v1) ? 0 : 2, v1, n2, v2 == floor(v2) ? 0 : 2, v2);
+  /* the test's figures where it was strongest (its p), not summed over its weeks */
+  printf("  test      %s %.*f (%s %.*f), at its strongest\n", n1, v1 == floor(v1) ? 0 : 2, v1, n2,
+         v2 == floor(v2) ? 0 : 2, v2);
   double expected = hls_patview_num(p, "expected"), withheld = hls_patview_num(p, "withheld");
   char count[48];
   hls_out_str(p, "count", count, sizeof count);
@@ -502,9 +523,15 @@ static void print_pattern(const struct hls_mp_value *res, bool all_places, bool 
       printf("%s\n    %s\n", shown_line ? shown_line : line, hls_out_str(s, "item", item, sizeof item));
       free(shown_line);
     }
+    char id[40];
     if (stories->len > shown)
-      printf("  and %u more ('hls --json patterns show ID' lists them all)\n", stories->len - shown);
+      printf("  and %u more ('hls --json patterns show %.8s' lists them all)\n", stories->len - shown,
+             hls_out_str(p, "id", id, sizeof id));
     free(sorted);
+  } else {
+    /* (fits 80 columns) */
+    printf("\nStories behind it: none held (of its places, in its weeks, naming its theme%s).\n",
+           hls_mp_get(p, "theme2") && hls_mp_get(p, "theme2")->type == HLS_MP_STR ? "s" : "");
   }
   bool retracted = strcmp(state, "retracted") == 0;
   if (cells && retracted) printf("\nNo digest cells: the data no longer show a retracted pattern.\n");

@@ -114,6 +114,13 @@ int cli_params_check(struct cli *c, const struct cli_params *p) {
     double d;
     if (p->n[k] == 0 || (a->type != HLS_ARG_INT && a->type != HLS_ARG_NUM) || number_of(a, p->values[k][0], &i, &d))
       continue;
+    /* a whole number past what a number holds is one all the same */
+    const char *v = p->values[k][0];
+    const char *digits = v + (v[0] == '-' || v[0] == '+');
+    if (a->type == HLS_ARG_INT && digits[0] != '\0' && digits[strspn(digits, "0123456789")] == '\0') {
+      if (a->flags & HLS_AF_POS) return cli_usage(c, "%s: %.40s is too large", a->metavar, v);
+      return cli_usage(c, "--%s: %.40s is too large", cli_params_option_name(a->key, name, sizeof name), v);
+    }
     if (a->flags & HLS_AF_POS)
       return cli_usage(c, "%s takes %s, not '%.40s'", a->metavar, a->type == HLS_ARG_INT ? "a whole number" : "a number",
                        p->values[k][0]);

@@ -246,7 +246,7 @@ for want in "^spread: problem:warm-space-closures$" "^  state     ended" "^  str
 done
 grep -q "^Digest cells behind it" <<<"$(hls_at p patterns show "$spread_id" --cells)" || fail "show --cells"
 # counts of places are whole numbers, as docs/cli.md shows them
-grep -Eq "^  test      places beyond [0-9]+ \(places tested [0-9]+\)$" <<<"$(hls_at p patterns show "$emerging_id")" ||
+grep -Eq "^  test      places beyond [0-9]+ \(places tested [0-9]+\), at its strongest$" <<<"$(hls_at p patterns show "$emerging_id")" ||
   fail "patterns show: emerging's test line: $(hls_at p patterns show "$emerging_id" | grep "^  test")"
 expect_fail 2 "not a pattern ID" hls_at p patterns show xyz
 expect_fail 1 "no pattern" hls_at p patterns show 0000000000000000
@@ -329,6 +329,11 @@ rest=$(hls_at p --json feed follow limited --no-wait)
 s=$(hls_at p --json feed ack stalled 1) || fail "feed ack"
 [ "$(jq .cursor <<<"$s")" -ge 1 ] || fail "feed ack: $s"
 expect_fail 1 "not an event" hls_at p feed ack stalled 999999999
+# An ack behind the cursor changes nothing and says so (it printed the
+# cursor as if it had moved it).
+c1=$(jq .cursor <<<"$s")
+[ "$(hls_at p feed ack stalled 0)" = "Feed stalled: cursor stays at $c1 (event 0 is behind it: an ack never moves it back)." ] \
+  || fail "an ack behind the cursor: $(hls_at p feed ack stalled 0)"
 expect_fail 2 "SEQ" hls_at p feed ack stalled
 pass "feeds: a reader that stops early (| head), stalls or stops at --limit loses no event; feed ack, --from replay"
 
