@@ -143,9 +143,11 @@ static int print_event(struct cli *c, const struct hls_mp_value *e, FILE *out) {
   long long seq = hls_out_int(e, "seq"), n_places = hls_out_int(p, "n_places");
   /* Printed for stdout (out may be a buffer of it: follow). On a
    * terminal, as many place names as fit its width (at least one: "and N
-   * more" says the rest); into a pipe or file, up to 8. */
+   * more" says the rest) and the id's first 8 digits; into a pipe or
+   * file, up to 8 names and the whole id. */
   size_t width = hls_out_term_width();
   if (width > 0) {
+    id[8] = '\0'; /* as hls patterns lists it: enough for patterns show */
     int rest = snprintf(NULL, 0, "%lld %s %-9s %-11s %s %s places %lld%s () strength %s%s id %s", seq, at, change,
                         signal, theme, weeks, n_places, region, strength, ended, id);
     for (size_t k = 7; k >= 1 && rest >= 0 && (size_t)rest + strlen(names) > width; k--)

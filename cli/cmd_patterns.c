@@ -650,20 +650,21 @@ int cmd_patterns_summary(struct cli *c, int argc, char **argv) {
     if (!week[0]) {
       printf("No digests held yet: nothing to read.\n");
     } else {
+      bool outside = false; /* before or after the weeks held: said once */
       if (strcmp(week, latest) == 0)
         printf("Week %s, the latest week of digests held (--week YYYY-Www reads another)\n", week);
       else if (!latest[0]) printf("Week %s (no digests are held yet)\n", week);
-      else if (strcmp(week, latest) > 0) /* YYYY-Www compares as text */
+      else if ((outside = strcmp(week, latest) > 0)) /* YYYY-Www compares as text */
         printf("Week %s is after the latest week of digests held (%s): no pattern can have changed then.\n", week,
                latest);
-      else if (first[0] && strcmp(week, first) < 0)
+      else if ((outside = first[0] && strcmp(week, first) < 0))
         printf("Week %s is before the first week of digests held (%s): no pattern can have changed then.\n", week,
                first);
       else printf("Week %s (the latest week of digests held is %s)\n", week, latest);
       printf("Patterns now: %lld live, %lld ended.\n", (long long)hls_out_int(res, "live_now"),
              (long long)hls_out_int(res, "ended_now"));
       if (hls_out_int(res, "events") == 0) {
-        printf("No pattern changed while this was the latest week held.\n");
+        if (!outside) printf("No pattern changed while this was the latest week held.\n");
       } else {
         print_category(res, "new", "New", width);
         print_category(res, "growing", "Growing", width);

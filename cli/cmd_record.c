@@ -689,7 +689,8 @@ int cmd_themes(struct cli *c, int argc, char **argv) {
   if (c->json) {
     rc = hls_out_print_json(list);
   } else if (list == NULL || list->type != HLS_MP_ARRAY || list->len == 0) {
-    printf("No themes yet; add records with --theme.\n");
+    printf("No themes in this node's own records yet (hls record add --theme adds them; a partner keeps none);\n"
+           "'hls themes --network' lists the themes places report.\n");
   } else {
     static const char *const headers[] = {"THEME", "KIND", "TOTAL", "PERSON", "ORGANISATION", "PLACE", "COUNTRY"};
     static const char *const keys[] = {"total", "person", "organisation", "place", "country"};

@@ -821,7 +821,7 @@ static enum MHD_Result route_feed(struct hls_web *web, struct MHD_Connection *c,
     }
     json_t *feed = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "version", "https://jsonfeed.org/version/1.1", "title",
                              feed_title, "home_page_url", home, "feed_url", self, "description",
-                             "Pattern events across places, as the hlsd node of this place sees them", "items",
+                             "Pattern events across places, as this hlsd node sees them", "items",
                              items);
     json_decref(events);
     char *text = feed ? json_dumps(feed, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;

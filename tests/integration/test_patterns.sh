@@ -209,6 +209,9 @@ hls_at p patterns summary --week 2030-W10 | grep -q "^Week 2030-W10 is after the
 # and one before it (it read as a quiet week)
 hls_at p patterns summary --week 2020-W10 | grep -q "^Week 2020-W10 is before the first week of digests held (20" \
   || fail "a week before the data: $(hls_at p patterns summary --week 2020-W10)"
+# (said once: not also as a quiet week)
+! hls_at p patterns summary --week 2020-W10 | grep -q "No pattern changed" \
+  || fail "a week before the data, read as a quiet week too"
 hls_at p patterns --since 2020-W53 >/dev/null || fail "--since 2020-W53 (2020 has 53 weeks)"
 expect_fail 2 "years 1900 to 9999 only" hls_at p patterns --since 1850-01-01
 pass "filters: --place (name in any case, node id), --min-strength, --region (in any case), --min-places"
@@ -398,6 +401,7 @@ tty_lines=$(on_tty 160 "$HLS" --home "$WORK/p" feed follow all --no-wait --from 
   || fail "feed follow lines wider than the terminal: $tty_lines"
 grep -qE "^[0-9]+ .* joined +emerging +problem:doorstep-scams .* places 6 \(Place 02(, Place [0-9]+)* and [1-5] more\)" \
   <<<"$tty_lines" || fail "feed follow on a terminal: $tty_lines"
+grep -qE " id [0-9a-f]{8}$" <<<"$tty_lines" || fail "feed follow on a terminal: not the id's 8 digits: $tty_lines"
 cursor=$(hls_at p --json feed list | jq '.[] | select(.name=="all") | .cursor')
 [ "$cursor" -ge "$(jq -s 'map(.seq) | max' <<<"$events")" ] || fail "the cursor did not move to the last event"
 pass "feeds: $n_events events named $(jq -s -c '[.[].change] | unique' <<<"$events"), in order, filtered, once"
