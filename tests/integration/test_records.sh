@@ -175,7 +175,7 @@ full=$(hls_at a --json record list --full)
 grep -q "Backed up the store" <<<"$(hls_at a backup "$WORK/backup.db")" || fail "backup output"
 [ "$(stat -c %a "$WORK/backup.db")" = 600 ] || fail "backup file mode"
 expect_fail 1 "exists; choose a new file" hls_at a backup "$WORK/backup.db"
-expect_fail 2 "give the name of a new file, not a directory" hls_at a backup ""
+expect_fail 2 "give the name of a new file\. Try" hls_at a backup ""
 expect_fail 2 "give the name of a new file, not a directory" hls_at a backup "$WORK/"
 expect_fail 1 "an SQLite database \(a backup from hls backup" hls_at a inspect "$WORK/backup.db"
 (cd "$WORK" && hls_at a --json backup relative.db | jq -e '.bytes > 0' >/dev/null) || fail "relative backup path"
