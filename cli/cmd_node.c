@@ -188,6 +188,10 @@ int cmd_status(struct cli *c, int argc, char **argv) {
     const struct hls_mp_value *rec_chain = hls_mp_get(chain, "recovering");
     if (rec_chain && rec_chain->type == HLS_MP_BOOL && rec_chain->v.b)
       printf("          publishing paused: recovering this node's chain after a restore (hls chain)\n");
+    if (hls_out_int(chain, "signed_elsewhere") > 0)
+      printf("          WARNING: items of this chain up to seq %lld were signed by another node with this node's key\n"
+             "          (a copy of it running elsewhere?): stop that copy (docs/operations.md, Restore)\n",
+             (long long)hls_out_int(chain, "signed_elsewhere"));
     print_gossip(hls_mp_get(s, "gossip"));
     const struct hls_mp_value *pat = hls_mp_get(s, "patterns");
     if (pat && pat->type == HLS_MP_MAP) {

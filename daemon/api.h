@@ -22,6 +22,7 @@ struct hls_api_chain {
   uint64_t signed_seq;     /* the highest seq ever signed (the chain mark) */
   bool signed_known;       /* false: the mark was lost, signed_seq is a floor */
   bool recovering;         /* the store is behind the mark: nothing is signed */
+  uint64_t signed_elsewhere_seq; /* items of its chain it did not sign came, up to this seq; 0: none */
   int64_t last_publish_ms; /* Unix ms of the last summariser run; 0: none yet */
   bool changes_pending;    /* changes wait for the next run */
 };

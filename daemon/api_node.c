@@ -64,12 +64,15 @@ int api_status(struct hls_api *api, struct hls_control_call *call) {
   char last[21];
   if (chain.last_publish_ms) hls_time_format(chain.last_publish_ms, last);
   PACK(hls_mp_pack_cstr(pk, "chain"));
-  PACK(msgpack_pack_map(pk, 5));
+  PACK(msgpack_pack_map(pk, 6));
   PACK(hls_mp_pack_kv_i64(pk, "seq", (int64_t)chain.seq));
   PACK(hls_mp_pack_kv_str(pk, "last_publish", chain.last_publish_ms ? last : NULL));
   PACK(hls_mp_pack_kv_bool(pk, "changes_pending", chain.changes_pending));
   PACK(pack_signed(pk, &chain));
   PACK(hls_mp_pack_kv_bool(pk, "recovering", chain.recovering));
+  /* seq of the last item of this node's chain signed by another node with its key; nil: none */
+  PACK(hls_mp_pack_cstr(pk, "signed_elsewhere"));
+  PACK(chain.signed_elsewhere_seq ? msgpack_pack_uint64(pk, chain.signed_elsewhere_seq) : msgpack_pack_nil(pk));
   /* web: {running, url (or nil), problem (why it is not serving, or nil)} */
   char web[512] = "";
   bool web_running = env->web_url != NULL && env->web_url(env->ctx, web, sizeof web);

@@ -271,9 +271,19 @@ static int end_recovery(struct hls_node *n, const struct hls_chainmark *head, co
 }
 
 void hls_node_own_items_arrived(struct hls_node *n) {
-  if (!n->recovering || !n->recover_target_known) return;
   struct hls_chainmark head;
   struct hls_why why = {{0}};
+  if (!n->recovering) {
+    /* Not recovering, this node holds every item it signed: one of its
+     * chain that a peer brings was signed by another node with its key. */
+    if (own_head(n, &head, &why) != 0 || head.seq <= n->chain_seq || head.seq <= n->signed_elsewhere_seq) return;
+    n->signed_elsewhere_seq = head.seq;
+    hls_log_error("chain_signed_elsewhere", "seq=%llu signed_here=%llu detail=\"a peer brought items of this node's "
+                  "chain that it did not sign: another node runs with this node's key (a restored copy?); stop it "
+                  "(docs/operations.md, Restore)\"", (unsigned long long)head.seq, (unsigned long long)n->chain_seq);
+    return;
+  }
+  if (!n->recover_target_known) return;
   if (own_head(n, &head, &why) != 0 || head.seq < n->mark.seq) return;
   struct hls_item it;
   struct hls_envelope env;
@@ -746,6 +756,7 @@ static void node_api_chain(void *node, struct hls_api_chain *out) {
   out->signed_known = !(n->recovering && !n->recover_target_known);
   out->signed_seq = n->mark.seq > n->chain_seq ? n->mark.seq : n->chain_seq;
   out->recovering = n->recovering;
+  out->signed_elsewhere_seq = n->signed_elsewhere_seq;
   out->last_publish_ms = n->last_publish_ms;
   out->changes_pending = n->first_change_ms != 0 || n->dirty_all || n->n_dirty > 0;
 }

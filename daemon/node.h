@@ -83,6 +83,10 @@ struct hls_node {
   bool recovering;           /* the store is behind what this node signed: nothing is signed */
   bool recover_target_known; /* false: the mark itself was lost (hlsd --accept-new-store) */
   bool pause_logged;
+  /* The highest seq of an item of this node's chain that came from a peer
+   * while it was not recovering: one it did not sign, so another node
+   * signs with its key (a copy of it running elsewhere). 0: none. */
+  uint64_t signed_elsewhere_seq;
 
   /* Erased text leaves every file of the store within seconds. */
   uv_timer_t scrub_timer;

@@ -217,3 +217,38 @@ grep -q "^hlsd: refusing to run on a damaged store" "$WORK/a-damaged.log" || fai
 [ ! -e "$WORK/a/hlsd.db.clean" ] || fail "a damaged store was marked clean"
 start_refused a "refusing to run on a damaged store"
 pass "damage behind a clean-close mark: found by the check after the start, hlsd stops (1); the next start refuses"
+
+# --- 6. a copy running beside its node -------------------------------------------
+# A home copied and started as well as the node (to try a backup out, say)
+# signs with the same key: what it publishes comes to the node through a
+# peer, and the node, not recovering, says that items of its chain it did
+# not sign came (it took them in silently, and erased its own story when
+# the copy published a tombstone).
+init_node x --network-key "$key"
+init_node y --network-key "$key"
+for n in x y; do
+  start_node "$n" "${FAST[@]}"
+  ID[$n]=$(hls_at "$n" --json status | jq -r .node_id)
+  ADDR[$n]=$(hls_at "$n" --json status | jq -r .listening_on)
+done
+hls_at x peer add "${ADDR[y]}" "${ID[y]}" >/dev/null
+story x "Before the copy" >/dev/null
+wait_for 20 head_is y x "$(chain_seq x)" || fail "y did not get x's chain"
+stop_node x
+cp -a "$WORK/x" "$WORK/x2"
+own=$(head_of y x)
+# The copy publishes while x is down (y takes one session per node id).
+start_node x2 "${FAST[@]}" --listen "127.0.0.1:$(free_port)"
+story x2 "Signed by the copy" >/dev/null
+wait_for 20 head_is y x "$((own + 1))" || fail "y did not get the copy's item"
+stop_node x2
+start_node x "${FAST[@]}" --listen "${ADDR[x]}"
+wait_for 30 grep -q "event=chain_signed_elsewhere seq=$((own + 1)) signed_here=$own" "$WORK/x.log" \
+  || fail "x did not say that items of its chain it did not sign came: $(hls_at x --json chain)"
+hls_at x --json status | jq -e --argjson s "$((own + 1))" '.chain.signed_elsewhere == $s' >/dev/null \
+  || fail "status: $(hls_at x --json status | jq -c .chain)"
+hls_at x status | grep -q "WARNING: items of this chain up to seq $((own + 1)) were signed by another node" \
+  || fail "hls status does not warn: $(hls_at x status)"
+stop_node x
+stop_node y
+pass "a copy of a node publishing: the node says items of its chain it did not sign came"
