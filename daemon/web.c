@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "addr.h"
 #include "audit.h"
@@ -983,9 +984,17 @@ static void run_mhd(struct hls_web *web) {
 static void on_poll(uv_poll_t *p, int status, int events) { run_mhd(p->data); }
 static void on_timer(uv_timer_t *t) { run_mhd(t->data); }
 
-static int read_file(const char *path, char **out, struct hls_why *why) {
+/* A PEM file of option (web.tls_cert, web.tls_key) into *out (owned). A
+ * private key others may read is refused (its group may: ssl-cert). */
+static int read_file(const char *option, const char *path, bool secret, char **out, struct hls_why *why) {
   FILE *f = fopen(path, "rb");
-  if (f == NULL) return hls_why_set(why, HLS_ECONFIG, "%s: %s", path, strerror(errno));
+  if (f == NULL) return hls_why_set(why, HLS_ECONFIG, "%s: %s: %s", option, path, strerror(errno));
+  struct stat st;
+  if (secret && fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH)) {
+    fclose(f);
+    return hls_why_set(why, HLS_ECONFIG, "%s: %s may be read by anyone (mode %04o): a private key is for hlsd's user "
+                       "(and its group) only: chmod o-r it", option, path, (unsigned)(st.st_mode & 07777));
+  }
   char *buf = NULL;
   size_t len = 0, cap = 0, n;
   char chunk[4096];
@@ -996,7 +1005,7 @@ static int read_file(const char *path, char **out, struct hls_why *why) {
       if (grown == NULL) {
         free(buf);
         fclose(f);
-        return hls_why_set(why, HLS_ECONFIG, "%s: not a PEM file of a sensible size", path);
+        return hls_why_set(why, HLS_ECONFIG, "%s: %s: not a PEM file of a sensible size", option, path);
       }
       buf = grown;
     }
@@ -1004,7 +1013,7 @@ static int read_file(const char *path, char **out, struct hls_why *why) {
     len += n;
   }
   fclose(f);
-  if (buf == NULL) return hls_why_set(why, HLS_ECONFIG, "%s: empty", path);
+  if (buf == NULL) return hls_why_set(why, HLS_ECONFIG, "%s: %s: empty", option, path);
   buf[len] = '\0';
   *out = buf;
   return 0;
@@ -1059,8 +1068,8 @@ int hls_web_start(struct hls_web **out, const struct hls_web_env *env, struct hl
   web->tls = tls;
   web->loopback = loopback;
   int rc;
-  if (tls && ((rc = read_file(cfg->web_tls_cert, &web->tls_cert, why)) != 0 ||
-              (rc = read_file(cfg->web_tls_key, &web->tls_key, why)) != 0)) {
+  if (tls && ((rc = read_file("web.tls_cert", cfg->web_tls_cert, false, &web->tls_cert, why)) != 0 ||
+              (rc = read_file("web.tls_key", cfg->web_tls_key, true, &web->tls_key, why)) != 0)) {
     web_free(web);
     return rc;
   }

@@ -338,8 +338,15 @@ status=0
 grep -q "not a loopback address.*web.tls_cert" "$WORK/b.log" || fail "the refusal does not say why: $(cat "$WORK/b.log")"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -days 2 \
   -subj "/CN=localhost" >/dev/null 2>&1 || fail "openssl"
-chmod 600 "$WORK/key.pem"
 init_node c
+# A private key anyone may read is refused, naming the option.
+chmod 644 "$WORK/key.pem"
+status=0
+timeout 20 "$HLSD" --home "$WORK/c" --set "web.tls_cert=$WORK/cert.pem" --set "web.tls_key=$WORK/key.pem" \
+  >"$WORK/c0.log" 2>&1 || status=$?
+[ "$status" -ne 0 ] || fail "hlsd took a TLS key anyone may read"
+grep -q "web.tls_key: .*key.pem may be read by anyone (mode 0644)" "$WORK/c0.log" || fail "refusal: $(cat "$WORK/c0.log")"
+chmod 600 "$WORK/key.pem"
 start_node c --set "web.tls_cert=$WORK/cert.pem" --set "web.tls_key=$WORK/key.pem"
 curl_url=$(hls_at c --json status | jq -r .web.url)
 [[ "$curl_url" =~ ^https:// ]] || fail "status web.url over TLS: $curl_url"
