@@ -470,6 +470,7 @@ struct load_ctx {
   FILE *f;
   int lines_read;  /* inih's line number while it calls the handler */
   int failed_line; /* line of the option that failed */
+  int *set_on;     /* [option]: the line that set it, 0 if none (owned) */
 };
 
 /* inih reports the first error line, syntax or option, but not which:
@@ -520,6 +521,17 @@ static int config_ini_handler(void *user, const char *section, const char *name,
     ctx->failed_line = ctx->lines_read;
     return 0;
   }
+  /* Twice in one file: the second would win unseen, and the first is
+   * what its reader believes. */
+  size_t ix = (size_t)(o - options);
+  if (ctx->set_on != NULL && ctx->set_on[ix] != 0) {
+    hls_why_set(ctx->why, HLS_ECONFIG, "[%s] %s: set twice (first on line %d): keep one", o->section, o->name,
+                ctx->set_on[ix]);
+    ctx->failed = true;
+    ctx->failed_line = ctx->lines_read;
+    return 0;
+  }
+  if (ctx->set_on != NULL) ctx->set_on[ix] = ctx->lines_read;
   if (set_option(ctx->c, o, value, ctx->why) != 0) {
     ctx->failed = true;
     ctx->failed_line = ctx->lines_read;
@@ -532,8 +544,13 @@ int hls_config_load_file(struct hls_config *c, const char *path, struct hls_why 
   FILE *f = fopen(path, "r");
   if (f == NULL) return hls_why_set(why, HLS_ECONFIG, "%s: %s", path, strerror(errno));
   struct hls_why detail = {{0}};
-  struct load_ctx ctx = {c, &detail, path, false, f, 0, 0};
+  struct load_ctx ctx = {c, &detail, path, false, f, 0, 0, calloc(sizeof options / sizeof options[0], sizeof(int))};
+  if (ctx.set_on == NULL) {
+    fclose(f);
+    return hls_why_set(why, HLS_ENOMEM, "out of memory");
+  }
   int line = ini_parse_stream(config_read_line, &ctx, config_ini_handler, &ctx);
+  free(ctx.set_on);
   fclose(f);
   if (line == 0) return 0;
   if (line < 0) return hls_why_set(why, HLS_ECONFIG, "%s: cannot read", path);

@@ -433,8 +433,8 @@ static void test_file_bad_value_line(void **state) {
   expect_file_error(t, "[log]\nlevel = loud\n", 2, "log.level: must be one of error|warn|info|debug");
   expect_file_error(t, "\n\n\n[network]\nlisten = somewhere\n", 5, "network.listen");
   expect_file_error(t, "[limits]\nmax_text_bytes = 1\n[log]\nlevel = loud\n", 2, "limits.max_text_bytes");
-  /* The first error is the one reported. */
-  expect_file_error(t, "[log]\nlevel = info\nlevel = loud\n[log]\nlevel = louder\n", 3, "log.level");
+  /* The first error is the one reported (a bad value before a repeat). */
+  expect_file_error(t, "[log]\nlevel = loud\nlevel = info\n[log]\nlevel = louder\n", 2, "log.level");
 }
 
 static void test_file_unknown_section_or_key(void **state) {
@@ -445,6 +445,19 @@ static void test_file_unknown_section_or_key(void **state) {
   expect_file_error(t, "place = P\n", 1, "place: unknown option");
   /* A known name in the wrong section. */
   expect_file_error(t, "[network]\nplace = P\n", 2, "[network] place: unknown option");
+}
+
+/* An option set twice in one file is refused, naming both lines: the
+ * second would win unseen (it did). Once in each of two sections of the
+ * same name is twice too. */
+static void test_file_option_twice(void **state) {
+  struct tmpfile *t = *state;
+  expect_file_error(t, "[log]\nlevel = warn\nlevel = info\n", 3, "[log] level: set twice (first on line 2)");
+  expect_file_error(t, "[log]\nlevel = warn\n[node]\nplace = P\n[log]\nlevel = info\n", 6,
+                    "[log] level: set twice (first on line 2)");
+  struct hls_config c;
+  struct hls_why why = {{0}};
+  assert_int_equal(load_text(t, "[log]\nlevel = warn\n[node]\nplace = P\n", &c, &why), 0);
 }
 
 static void test_file_syntax_errors(void **state) {
@@ -1082,6 +1095,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_file_missing, setup_tmp, teardown_tmp),
       cmocka_unit_test_setup_teardown(test_file_bad_value_line, setup_tmp, teardown_tmp),
       cmocka_unit_test_setup_teardown(test_file_unknown_section_or_key, setup_tmp, teardown_tmp),
+      cmocka_unit_test_setup_teardown(test_file_option_twice, setup_tmp, teardown_tmp),
       cmocka_unit_test_setup_teardown(test_file_syntax_errors, setup_tmp, teardown_tmp),
       cmocka_unit_test_setup_teardown(test_file_long_lines, setup_tmp, teardown_tmp),
       cmocka_unit_test(test_check_requires_place_and_region),
