@@ -115,9 +115,16 @@ int cmd_web_open(struct cli *c, int argc, char **argv) {
     rc = hls_out_print_json(resp.result);
   } else {
     char who[200], name[80], role[16];
-    snprintf(who, sizeof who, "Open this link in your browser to sign in as %s (%s):",
-             hls_out_str(resp.result, "name", name, sizeof name), hls_out_str(resp.result, "role", role, sizeof role));
+    hls_out_str(resp.result, "name", name, sizeof name);
+    /* a name given by mistake makes an admin: said, not done in silence */
+    if (hls_out_bool(resp.result, "created"))
+      printf("Made the web user %s, an admin: there was none of that name (hls user remove %s undoes it).\n", name,
+             name);
+    snprintf(who, sizeof who, "Open this link in your browser to sign in as %s (%s):", name,
+             hls_out_str(resp.result, "role", role, sizeof role));
     print_link(resp.result, who, true);
+    if (hls_out_bool(resp.result, "replaced_link"))
+      printf("The link %s had before no longer works: a user has one link at a time.\n", name);
   }
   hls_ctl_response_free(&resp);
   return rc == 0 ? 0 : HLS_EXIT_FAIL;

@@ -34,12 +34,22 @@ static bool web_base(const struct hls_api *api, char base[512], char problem[512
 }
 
 /* {name, role?, link, link_expires_at, web_running} for a fresh link. */
+/* web open's news beside its link: the user was made now; a link sent
+ * before stopped working. */
+struct open_news {
+  bool created, replaced_link;
+};
+
 static int pack_link(struct hls_api *api, struct hls_control_call *call, const char *name, const char *role,
-                     const char token[HLS_USER_TOKEN_TEXT], int64_t expires_ms) {
+                     const char token[HLS_USER_TOKEN_TEXT], int64_t expires_ms, const struct open_news *news) {
   char base[512], problem[512], link[700];
   bool running = web_base(api, base, problem);
   snprintf(link, sizeof link, "%s/#/welcome/%s", base, token);
-  PACK(msgpack_pack_map(call->pk, (role ? 5 : 4) + !running));
+  PACK(msgpack_pack_map(call->pk, (role ? 5 : 4) + !running + (news ? 2 : 0)));
+  if (news != NULL) {
+    PACK(hls_mp_pack_kv_bool(call->pk, "created", news->created));
+    PACK(hls_mp_pack_kv_bool(call->pk, "replaced_link", news->replaced_link));
+  }
   if (!running) PACK(hls_mp_pack_kv_str(call->pk, "web_problem", problem));
   PACK(hls_mp_pack_kv_str(call->pk, "name", name));
   if (role) PACK(hls_mp_pack_kv_str(call->pk, "role", role));
@@ -66,7 +76,7 @@ int api_user_add(struct hls_api *api, struct hls_control_call *call) {
   rc = hls_users_add(db_of(api), name, (enum hls_user_role)role, call->user, now, expires, token, &call->why);
   if (rc == 0) {
     hls_log_info("user_added", "name=%s role=%s by=%s", name, hls_user_role_name(r), call->user ? call->user : "-");
-    rc = pack_link(api, call, name, hls_user_role_name(r), token, expires);
+    rc = pack_link(api, call, name, hls_user_role_name(r), token, expires, NULL);
   }
   sodium_memzero(token, sizeof token);
   return rc;
@@ -117,7 +127,7 @@ int api_user_reset(struct hls_api *api, struct hls_control_call *call) {
   int rc = hls_users_reset(db_of(api), name, expires, token, &call->why);
   if (rc == 0) {
     hls_log_info("user_reset", "name=%s by=%s", name, call->user ? call->user : "-");
-    rc = pack_link(api, call, name, NULL, token, expires);
+    rc = pack_link(api, call, name, NULL, token, expires, NULL);
   }
   sodium_memzero(token, sizeof token);
   return rc;
@@ -143,16 +153,19 @@ int api_web_open(struct hls_api *api, struct hls_control_call *call) {
   struct hls_why ignore = {{0}};
   int rc;
   const char *role = NULL;
+  struct open_news news = {0};
   if (hls_users_get(db_of(api), name, &u, &ignore) == 0) {
     rc = hls_users_new_link(db_of(api), name, expires, token, &call->why);
     role = hls_user_role_name(u.role);
+    news.replaced_link = u.link_pending && u.link_expires_ms > now; /* one link a user: the new one replaces it */
   } else {
+    news.created = true;
     /* The control socket's caller holds every role: its web user is an admin. */
     rc = hls_users_add(db_of(api), name, HLS_USER_ADMIN, call->user, now, expires, token, &call->why);
     role = hls_user_role_name(HLS_USER_ADMIN);
     if (rc == 0) hls_log_info("user_added", "name=%s role=admin by=%s", name, call->user ? call->user : "-");
   }
-  if (rc == 0) rc = pack_link(api, call, name, role, token, expires);
+  if (rc == 0) rc = pack_link(api, call, name, role, token, expires, &news);
   sodium_memzero(token, sizeof token);
   return rc;
 }

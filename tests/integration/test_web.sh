@@ -100,7 +100,15 @@ jq -e '.result.user == "lee" and .result.role == "lead" and .result.must_set_pas
 hls_at a --json user list | jq -e 'map({(.name): [.role, .has_password, .link_pending]}) | add ==
   {"lee": ["lead", true, false], "sam": ["practitioner", false, false], "vic": ["viewer", false, false]}' >/dev/null \
   || fail "user list: $(hls_at a --json user list)"
-pass "user add prints a one-time link; it signs in once; passwords; user list"
+# web open says when it makes a user (a name given by mistake makes an
+# admin) and when a link sent before stops working.
+out=$(hls_at a web open --name zed)
+grep -q "^Made the web user zed, an admin: there was none of that name" <<<"$out" || fail "web open of a new name: $out"
+hls_at a --json web open --name zed | jq -e '.created == false and .replaced_link == true' >/dev/null \
+  || fail "web open again: $(hls_at a --json web open --name zed)"
+grep -q "^The link zed had before no longer works" <<<"$(hls_at a web open --name zed)" || fail "the link replaced, unsaid"
+hls_at a user remove zed >/dev/null
+pass "user add prints a one-time link; it signs in once; passwords; user list; web open says what it made and replaced"
 
 # --- roles, through the methods' own table ------------------------------------------------------
 call() { # NAME METHOD JSON -> "STATUS BODY"
