@@ -51,7 +51,7 @@ jq -e --arg me "$me" --argjson id "$id" '
   and (map(select(.action == "share.approve")) | .[0].after | fromjson | .story == "approved")
   and (map(select(.action == "record.edit" and .result == "ok")) | .[0] | (.before | fromjson | .stage) == "experiment"
        and (.after | fromjson | .stage) == "reflect")
-  and (map(select(.action == "user.add")) | .[0].about == "name=vic")
+  and (map(select(.action == "user.add")) | .[0].about == "name=vic role=viewer")
   and (map(.seq) == [range(1; length + 1)])' <<<"$log" >/dev/null \
   || fail "audit entries: $(jq -c . <<<"$log" | head -c 3000)"
 pass "changes by hls and the web app, refused ones, consent expiry and a reload are in the audit log"
