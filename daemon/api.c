@@ -188,13 +188,12 @@ static void change_about(const struct hls_control_call *call, char *about, size_
     snprintf(about, size, " import_id=%.*s", (int)(v->len < 32 ? v->len : 32), v->v.str);
   else if ((v = hls_mp_get(call->req->args, "name")) != NULL && v->type == HLS_MP_STR)
     snprintf(about, size, " name=%.*s", (int)(v->len < 80 ? v->len : 80), v->v.str);
-  /* and what it gave or where it wrote: a role granted (user.add), a
-   * backup's file (a whole copy of the records) */
+  /* and a role it gave (user.add, vouch): one of a few names. Not a
+   * backup's path: the audit log is never erased, and a file name is
+   * free text (it may name a person). */
   size_t used = strlen(about);
   if ((v = hls_mp_get(call->req->args, "role")) != NULL && v->type == HLS_MP_STR && used < size)
     snprintf(about + used, size - used, " role=%.*s", (int)(v->len < 20 ? v->len : 20), v->v.str);
-  else if ((v = hls_mp_get(call->req->args, "path")) != NULL && v->type == HLS_MP_STR && used < size)
-    snprintf(about + used, size - used, " path=%.*s", (int)(v->len < 100 ? v->len : 100), v->v.str);
   hls_text_sanitize(about);
 }
 
