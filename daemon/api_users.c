@@ -33,13 +33,14 @@ static bool web_base(const struct hls_api *api, char base[512], char problem[512
   return false;
 }
 
-/* {name, role?, link, link_expires_at, web_running} for a fresh link. */
 /* web open's news beside its link: the user was made now; a link sent
  * before stopped working. */
 struct open_news {
   bool created, replaced_link;
 };
 
+/* {name, role?, link, link_expires_at, web_running, web_problem?} for a
+ * fresh link, and news's {created, replaced_link} when given. */
 static int pack_link(struct hls_api *api, struct hls_control_call *call, const char *name, const char *role,
                      const char token[HLS_USER_TOKEN_TEXT], int64_t expires_ms, const struct open_news *news) {
   char base[512], problem[512], link[700];

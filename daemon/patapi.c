@@ -67,10 +67,6 @@ int hls_patternsd__vouched_filter(struct hls_patternsd *pd, struct hls_patfilter
   return rc;
 }
 
-/* A listing's theme, region and place filters name a theme some place
- * reports, a region some place is in and a place known here, or the reply
- * is not_found saying so (a typo would otherwise read as "no patterns"). Only with the engine at
- * hand: while it loads, the listing is not held up for this. */
 /* One more unknown name in said ("; " between them). */
 static void say_unknown(char *said, size_t size, const char *fmt, ...) HLS_PRINTF(3, 4);
 static void say_unknown(char *said, size_t size, const char *fmt, ...) {
@@ -82,6 +78,11 @@ static void say_unknown(char *said, size_t size, const char *fmt, ...) {
   va_end(ap);
 }
 
+/* A listing's theme, region and place filters name a theme some place
+ * reports, a region some place is in and a place known here, or the reply
+ * is not_found naming each that does not (a typo would otherwise read as
+ * "no patterns"). Only with the engine at hand: while it loads, the
+ * listing is not held up for this. */
 int hls_patternsd__filter_known(struct hls_patternsd *pd, const struct hls_patfilter *f, struct hls_why *why) {
   if (f->n_themes == 0 && f->n_regions == 0 && f->n_places == 0) return 0;
   if (pd->phase != PD_READY && !pd->have_engine) return 0;

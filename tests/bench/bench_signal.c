@@ -1684,7 +1684,9 @@ static void print_aggregates(FILE *f, const struct aggregate *ag, size_t n, cons
       fprintf(f, "  %6ld %-8s null:    %.1f patterns per 104 weeks: %s\n", a->places, backgrounds[a->background].name,
               fp, fp <= 26 ? "MET" : "NOT MET");
     else
-      fprintf(f, "  %6ld %-8s planted: %zu/%zu plants within 2 weeks: %s (%zu by any signal); %.1f new+updated a week%s\n",
+      fprintf(f,
+              "  %6ld %-8s planted: %zu/%zu plants within 2 weeks: %s (%zu by any signal); %.1f new+updated a "
+              "week%s\n",
               a->places, backgrounds[a->background].name, within, planted, within == planted ? "MET" : "NOT MET", any,
               ev, a->places >= 300 ? (ev <= 10 ? ": MET" : ": NOT MET") : "");
   }
