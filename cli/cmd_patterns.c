@@ -529,9 +529,9 @@ static void print_pattern(const struct hls_mp_value *res, bool all_places, bool 
              hls_out_str(p, "id", id, sizeof id));
     free(sorted);
   } else {
-    /* (fits 80 columns) */
-    printf("\nStories behind it: none held (of its places, in its weeks, naming its theme%s).\n",
-           hls_mp_get(p, "theme2") && hls_mp_get(p, "theme2")->type == HLS_MP_STR ? "s" : "");
+    char t2[HLS_THEME_MAX + 1]; /* a pair: its themes */
+    printf("\nStories behind it: none held (of its places, in its weeks, naming its theme%s).\n", /* 80 columns */
+           hls_out_str(p, "theme2", t2, sizeof t2)[0] ? "s" : "");
   }
   bool retracted = strcmp(state, "retracted") == 0;
   if (cells && retracted) printf("\nNo digest cells: the data no longer show a retracted pattern.\n");

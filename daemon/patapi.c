@@ -148,8 +148,9 @@ int hls_patternsd_api_list(struct hls_patternsd *pd, struct hls_control_call *ca
     }
   }
   if (rc == 0 && f.n_places > 0) rc = hls_patternsd__need_engine(pd, &call->why);
-  if (rc == 0) rc = hls_patsummary_filter_resolve_places(pd->summary, &f, true, &call->why);
+  /* every unknown name said at once; then the places' names as patterns carry them */
   if (rc == 0) rc = hls_patternsd__filter_known(pd, &f, &call->why);
+  if (rc == 0) rc = hls_patsummary_filter_resolve_places(pd->summary, &f, false, &call->why);
   if (rc != 0) return rc;
   if (offset < 0) return hls_why_set(&call->why, HLS_EINVAL, "offset: must be 0 or more");
   f.include_ended = true; /* counted without all, listed with it (list_one) */
